@@ -1,0 +1,38 @@
+"""The root command: version, help, one-line errors."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from click.testing import CliRunner
+
+import tsae
+from tsae.cli import cli
+
+
+def test_version_matches_package() -> None:
+    result = CliRunner().invoke(cli, ["--version"])
+    assert result.exit_code == 0
+    assert tsae.__version__ in result.output
+
+
+def test_help_lists_core_commands() -> None:
+    result = CliRunner().invoke(cli, ["--help"])
+    assert result.exit_code == 0
+    assert "Usage: " in result.output
+
+
+def test_unknown_command_is_one_line_error() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "tsae", "no-such-command"], capture_output=True, text=True
+    )
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    assert "no-such-command" in proc.stderr
+
+
+def test_import_is_lazy() -> None:
+    """``import tsae`` must not pull torch or numba: the CLI's start-up depends on it."""
+    code = "import sys, tsae; print('torch' in sys.modules, 'numba' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]

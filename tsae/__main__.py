@@ -1,0 +1,3 @@
+from tsae.cli import main
+
+main()

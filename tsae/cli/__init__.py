@@ -1,0 +1,105 @@
+"""The ``tsae`` command line.
+
+One click group; each sub-command lives in its own module under ``tsae.cli`` and
+is imported only when it is invoked (or listed by ``--help``), so start-up stays
+fast. Plugins add sub-commands through the ``register_commands`` hook.
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from tsae import __version__
+
+# sub-command name -> "module:attribute"
+BUILTIN_COMMANDS: dict[str, str] = {
+    "plugins": "tsae.cli.plugins_cmd:plugins_command",
+    "models": "tsae.cli.plugins_cmd:models_command",
+    "train": "tsae.cli.train_cmd:train_command",
+    "encode": "tsae.cli.train_cmd:encode_command",
+    "reconstruct": "tsae.cli.reconstruct_cmd:reconstruct_command",
+    "denoise": "tsae.cli.denoise_cmd:denoise_command",
+    "detect": "tsae.cli.detect_cmd:detect_group",
+    "monitor": "tsae.cli.detect_cmd:monitor_command",
+    "smooth": "tsae.cli.smooth_cmd:smooth_command",
+    "impute": "tsae.cli.smooth_cmd:impute_command",
+    "frame": "tsae.cli.frame_cmd:frame_command",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group that imports built-in sub-commands on first use and asks plugins for theirs."""
+
+    _plugins_loaded = False
+
+    def _load_plugin_commands(self) -> None:
+        if LazyGroup._plugins_loaded:
+            return
+        LazyGroup._plugins_loaded = True
+        from tsae.plugins import get_plugin_manager
+
+        get_plugin_manager().hook.register_commands(cli=self)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load_plugin_commands()
+        names = {name for name in BUILTIN_COMMANDS if self._import(name) is not None}
+        return sorted(names | set(self.commands))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.commands:
+            return self.commands[name]
+        if name in BUILTIN_COMMANDS:
+            return self._import(name)
+        self._load_plugin_commands()
+        return self.commands.get(name)
+
+    @staticmethod
+    def _import(name: str) -> click.Command | None:
+        module_name, attribute = BUILTIN_COMMANDS[name].split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as error:
+            if error.name == module_name:  # sub-command not built yet
+                return None
+            raise
+        return getattr(module, attribute)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="tsae")
+@click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """tsae: autoencoders for audio and sensor time series.
+
+    Denoise voice recordings, detect anomalies in sensor data, smooth, fill gaps
+    and reconstruct series, with model families that plugins can add.
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``tsae`` command: user errors become one line and exit 1."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        cli.main(args=args, prog_name="tsae", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as error:
+        if debug:
+            raise
+        error.show()
+        sys.exit(error.exit_code)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    except (OSError, ValueError, RuntimeError) as error:
+        if debug:
+            raise
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(1)

@@ -1,0 +1,45 @@
+"""Write outputs atomically: to a temporary file beside the target, then rename.
+
+A crash, a Ctrl-C or an error never leaves a partial output, and an input is never
+overwritten by accident.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | os.PathLike, *, protect: tuple[str | os.PathLike, ...] = ()) -> Iterator[Path]:
+    """Yield a temporary path next to ``target``; rename it onto ``target`` on success.
+
+    Parameters
+    ----------
+    target
+        The final output path. Its folder is created if missing.
+    protect
+        Input paths that must never be overwritten: naming one as ``target``
+        raises ``ValueError`` before anything is written.
+
+    Examples
+    --------
+    >>> with atomic_path(out_path) as tmp:   # doctest: +SKIP
+    ...     soundfile.write(tmp, audio, sr, format="WAV")
+    """
+    target = Path(target)
+    for path in protect:
+        if Path(path).exists() and target.exists() and os.path.samefile(path, target):
+            raise ValueError(f"{target}: refusing to overwrite the input file")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
