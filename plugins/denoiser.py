@@ -1,0 +1,204 @@
+"""The ``denoiser`` model family: a small causal GRU that predicts a spectral mask.
+
+The network works on STFT frames (16 kHz, 32 ms sqrt-Hann frames, 16 ms hop by
+default):
+
+- **encoder**: per-frame log-power features, normalised online (a causal running
+  mean per bin, so any input level works), then a linear layer and a stack of GRUs
+  -> one latent vector per frame ``(batch, frames, hidden)``;
+- **decoder**: a linear layer + sigmoid -> a real mask per frequency bin
+  ``(batch, frames, bins)`` in [0, 1], applied to the noisy spectrum.
+
+Everything is causal (frame ``t`` only sees frames ``<= t``), so the same weights
+serve whole files and live streams; :meth:`DenoiserNet.step` runs one frame at a
+time with explicit state. The shipped weights live in
+``tsae_plugins/weights/denoiser.tsae`` and are used by ``tsae denoise`` and
+:func:`tsae.denoise`.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from tsae.hookspecs import hookimpl
+from tsae.models.base import Autoencoder, Param
+
+__version__ = "0.1.0"
+
+_EPS_POWER = 1e-10
+
+
+def analysis_window(n_fft: int) -> np.ndarray:
+    """The sqrt-periodic-Hann window used for analysis and synthesis (float32)."""
+    n = np.arange(n_fft)
+    return np.sqrt(0.5 - 0.5 * np.cos(2.0 * np.pi * n / n_fft)).astype(np.float32)
+
+
+class DenoiserNet(Autoencoder):
+    """Causal GRU mask estimator for speech denoising (see the module docstring).
+
+    ``window`` is the STFT frame length in samples (``n_fft``); ``channels`` must be 1
+    (multichannel audio is denoised channel by channel).
+    """
+
+    name = "denoiser"
+    description = "causal GRU spectral-mask speech denoiser (16 kHz, 32 ms frames)"
+    params = {
+        "hop": Param(256, "STFT hop in samples"),
+        "hidden": Param(160, "GRU hidden size"),
+        "layers": Param(2, "number of GRU layers"),
+        "norm_frames": Param(62.5, "time constant of the online feature normalisation, in frames"),
+        "sample_rate": Param(16000, "sample rate the model works at"),
+    }
+
+    def __init__(self, channels: int = 1, window: int = 512, **hparams: Any) -> None:
+        super().__init__(channels, window, **hparams)
+        if self.channels != 1:
+            raise ValueError("denoiser: channels must be 1 (channels are denoised one by one)")
+        self.n_fft = self.window
+        self.hop = int(self.config["hop"])
+        self.bins = self.n_fft // 2 + 1
+        hidden = int(self.config["hidden"])
+        self.alpha = math.exp(-1.0 / float(self.config["norm_frames"]))
+        self.inp = nn.Linear(2 * self.bins, hidden)
+        self.gru = nn.GRU(hidden, hidden, num_layers=int(self.config["layers"]), batch_first=True)
+        self.out = nn.Linear(hidden, self.bins)
+        self.register_buffer("window_fn", torch.from_numpy(analysis_window(self.n_fft)), persistent=False)
+
+    # -- features ----------------------------------------------------------
+    def _log_power(self, spec: torch.Tensor) -> torch.Tensor:
+        power = spec.real.square() + spec.imag.square() if spec.is_complex() else spec
+        return 10.0 * torch.log10(power + _EPS_POWER)
+
+    def init_state(self, batch: int = 1) -> dict[str, torch.Tensor]:
+        """Fresh streaming state: running feature mean, frame count and GRU hidden state."""
+        device = self.inp.weight.device
+        return {
+            "mean": torch.zeros(batch, self.bins, device=device),
+            "count": torch.zeros((), device=device),
+            "h": torch.zeros(self.gru.num_layers, batch, self.gru.hidden_size, device=device),
+        }
+
+    def _normalise(self, lp: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
+        glob = mean.mean(dim=-1, keepdim=True)
+        return torch.cat([(lp - mean) / 20.0, (lp - glob) / 20.0], dim=-1)
+
+    def features(self, spec: torch.Tensor) -> torch.Tensor:
+        """Normalised features ``(batch, frames, 2*bins)`` of a spectrum ``(batch, frames, bins)``."""
+        lp = self._log_power(spec)
+        feats = torch.empty(lp.shape[0], lp.shape[1], 2 * self.bins, device=lp.device, dtype=lp.dtype)
+        mean = torch.zeros_like(lp[:, 0])
+        for t in range(lp.shape[1]):
+            a = min(self.alpha, t / (t + 1.0))
+            mean = a * mean + (1.0 - a) * lp[:, t]
+            feats[:, t] = self._normalise(lp[:, t], mean)
+        return feats
+
+    # -- the Autoencoder interface ----------------------------------------
+    def stft(self, x: torch.Tensor) -> torch.Tensor:
+        """Causal STFT of waveforms ``(batch, n)`` -> ``(batch, frames, bins)`` complex.
+
+        The signal is left-padded with ``n_fft - hop`` zeros, as the streaming
+        denoiser does, so frame ``t`` ends at sample ``(t + 1) * hop``.
+        """
+        pad = self.n_fft - self.hop
+        x = nn.functional.pad(x, (pad, 0))
+        frames = x.unfold(-1, self.n_fft, self.hop) * self.window_fn
+        return torch.fft.rfft(frames, dim=-1)
+
+    def istft(self, spec: torch.Tensor, length: int) -> torch.Tensor:
+        """Inverse of :meth:`stft` (weighted overlap-add), trimmed to ``length`` samples."""
+        frames = torch.fft.irfft(spec, n=self.n_fft, dim=-1) * self.window_fn
+        batch, n_frames, _ = frames.shape
+        total = (n_frames - 1) * self.hop + self.n_fft
+        out = nn.functional.fold(
+            frames.transpose(1, 2), (1, total), (1, self.n_fft), stride=(1, self.hop)
+        ).reshape(batch, total)
+        env = nn.functional.fold(
+            self.window_fn.square()[None, :, None].expand(1, self.n_fft, n_frames).contiguous(),
+            (1, total), (1, self.n_fft), stride=(1, self.hop),
+        ).reshape(1, total)
+        out = out / env.clamp_min(1e-3)
+        pad = self.n_fft - self.hop
+        return out[:, pad: pad + length]
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Waveforms ``(batch, 1, n)`` -> latent ``(batch, frames, hidden)``."""
+        return self.encode_spec(self.stft(x.reshape(x.shape[0], -1)))
+
+    def encode_spec(self, spec: torch.Tensor) -> torch.Tensor:
+        """Complex spectrum ``(batch, frames, bins)`` -> latent ``(batch, frames, hidden)``."""
+        with torch.no_grad():
+            feats = self.features(spec)
+        z, _ = self.gru(torch.relu(self.inp(feats)))
+        return z
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Latent ``(batch, frames, hidden)`` -> mask ``(batch, frames, bins)`` in [0, 1]."""
+        return torch.sigmoid(self.out(z))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Denoise waveforms ``(batch, 1, n)`` -> ``(batch, 1, n)``."""
+        flat = x.reshape(x.shape[0], -1)
+        spec = self.stft(nn.functional.pad(flat, (0, self.n_fft)))
+        mask = self.decode(self.encode_spec(spec))
+        return self.istft(spec * mask, flat.shape[-1]).reshape(x.shape)
+
+    def loss(
+        self, x_hat: torch.Tensor, target: torch.Tensor, z: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, dict[str, float]]:
+        """Compressed-magnitude + compressed-complex spectral loss on waveforms."""
+        est = self.stft(x_hat.reshape(x_hat.shape[0], -1))
+        ref = self.stft(target.reshape(target.shape[0], -1))
+        return spectral_loss(est, ref)
+
+    # -- streaming -----------------------------------------------------------
+    @torch.no_grad()
+    def step(self, spec: torch.Tensor, state: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Mask for ONE frame ``spec`` ``(batch, bins)`` (complex); updates ``state`` in place."""
+        lp = self._log_power(spec)
+        t = float(state["count"])
+        a = min(self.alpha, t / (t + 1.0))
+        state["mean"] = a * state["mean"] + (1.0 - a) * lp
+        state["count"] = state["count"] + 1
+        feats = self._normalise(lp, state["mean"])
+        z, state["h"] = self.gru(torch.relu(self.inp(feats))[:, None], state["h"])
+        return torch.sigmoid(self.out(z[:, 0]))
+
+
+def spectral_loss(
+    est: torch.Tensor,
+    ref: torch.Tensor,
+    *,
+    scale: torch.Tensor | None = None,
+    power: float = 0.3,
+    complex_weight: float = 0.5,
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """Level-invariant compressed spectral loss between complex spectra ``(batch, frames, bins)``.
+
+    Both spectra are divided by ``scale`` (per example; default: the larger RMS of the two)
+    before the magnitudes are compressed with ``power``.
+    """
+    if scale is None:
+        scale = ref.abs().square().mean(dim=(1, 2), keepdim=True).add(1e-8).sqrt()
+        scale = torch.maximum(scale, est.abs().square().mean(dim=(1, 2), keepdim=True).add(1e-8).sqrt())
+    scale = scale.detach()
+    est = est / scale
+    ref = ref / scale
+    ea = est.abs().add(1e-8)
+    ra = ref.abs().add(1e-8)
+    ec = ea.pow(power)
+    rc = ra.pow(power)
+    mag = (ec - rc).square().mean()
+    cplx = ((est / ea) * ec - (ref / ra) * rc).abs().square().mean()
+    total = mag + complex_weight * cplx
+    return total, {"mag": float(mag.detach()), "cplx": float(cplx.detach())}
+
+
+@hookimpl
+def register_models(register: Any) -> None:
+    register(DenoiserNet)

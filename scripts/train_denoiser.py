@@ -1,0 +1,398 @@
+#!/usr/bin/env python
+"""Train the shipped ``denoiser`` model on ../shared/data/speech (CPU, wall-clock budget).
+
+Clean speech and real noise are mixed on the fly (random SNR -5..20 dB plus a few
+near-clean and noise-only examples, random level, crops, noise offsets and looping,
+random EQ, synthetic coloured noise and synthetic harmonic "speech" as extra clean
+targets). Sources are balanced (speechocean762 would otherwise dominate). Held-out
+speakers and noises (see ``split()``) are never used for training; they form the
+validation set here and the evaluation set of scripts/eval_denoise.py.
+
+The best checkpoint (lowest validation loss) is written every few minutes to
+``--out`` as a plain safetensors state dict with a JSON header (settings, data,
+seed); ``--export`` converts it to a tsae model file.
+
+Usage::
+
+    nohup python scripts/train_denoiser.py --max-minutes 100 --out runs/denoiser > runs/denoiser.log 2>&1 &
+    python scripts/train_denoiser.py --export runs/denoiser/best.safetensors plugins/weights/denoiser.tsae
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+import soundfile as sf  # noqa: E402
+import torch  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "plugins"))
+
+from denoiser import DenoiserNet, spectral_loss  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data" / "speech"
+SR = 16000
+
+BABBLE_SPEAKERS = {
+    "00": "1723 2764 201 831 8609 3486 8770 8629",
+    "01": "8051 8629 7635 6019 5703 7794 5322 445",
+    "02": "3807 8770 211 4640 196 5339 4018 1334",
+    "03": "7113 911 2136 328 7635 8797 8465 198",
+}
+HELDOUT_NOISES = [
+    "blanket_waves.wav",
+    "blanket_coffee_shop.wav",
+    "speechcommands_exercise_bike.wav",
+    "babble_librispeech_train_03.wav",
+]
+N_HELDOUT_LIBRI = 20
+HELDOUT_SO762 = 2
+SOURCE_WEIGHTS = {"librispeech": 0.45, "so762": 0.33, "ljspeech": 0.1, "vctk": 0.07, "synthetic": 0.05}
+
+
+# --------------------------------------------------------------------------- data
+def split(data: Path = DATA) -> dict:
+    """Deterministic train / held-out split of clean files and noise files."""
+    clean = sorted((data / "clean").glob("*.flac"))
+    babble = {s for v in BABBLE_SPEAKERS.values() for s in v.split()}
+    libri_spk = sorted({p.name.split("_")[1].split("-")[0] for p in clean if p.name.startswith("librispeech_")}, key=int)
+    candidates = [s for s in libri_spk if s not in babble]
+    rng = np.random.default_rng(20261124)
+    held_libri = set(rng.choice(candidates, N_HELDOUT_LIBRI, replace=False).tolist())
+    so_spk = sorted({p.name.split("_")[1] for p in clean if p.name.startswith("so762_")})
+    held_so = set(rng.choice(so_spk, HELDOUT_SO762, replace=False).tolist())
+    train, held = {}, []
+    for p in clean:
+        src = p.name.split("_")[0]
+        spk = p.name.split("_")[1].split("-")[0]
+        if (src == "librispeech" and spk in held_libri) or (src == "so762" and spk in held_so):
+            held.append(p)
+        else:
+            train.setdefault(src, []).append(p)
+    noises = sorted((data / "noise").glob("*.wav"))
+    return {
+        "train_clean": train,
+        "heldout_clean": held,
+        "train_noise": [p for p in noises if p.name not in HELDOUT_NOISES],
+        "heldout_noise": [p for p in noises if p.name in HELDOUT_NOISES],
+        "heldout_speakers": {"librispeech": sorted(held_libri, key=int), "so762": sorted(held_so)},
+    }
+
+
+def load(path: Path) -> np.ndarray:
+    x, sr = sf.read(path, dtype="float32", always_2d=True)
+    assert sr == SR, path
+    return x.mean(axis=1)
+
+
+def synthetic_speech(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Harmonic tones with a moving f0, formant-like envelope and syllabic modulation."""
+    t = np.arange(n) / SR
+    f0 = rng.uniform(90, 260) * (1 + 0.15 * np.sin(2 * np.pi * rng.uniform(0.2, 2) * t + rng.uniform(0, 6)))
+    phase = 2 * np.pi * np.cumsum(f0) / SR
+    formants = rng.uniform([300, 900, 2200], [900, 2200, 3500])
+    x = np.zeros(n)
+    for k in range(1, int(7000 / f0.max())):
+        fk = k * f0
+        amp = sum(np.exp(-0.5 * ((fk - f) / (80 + 0.1 * f)) ** 2) for f in formants) + 0.02
+        x += amp * np.sin(k * phase) / k**0.5
+    env = np.clip(np.sin(2 * np.pi * rng.uniform(2, 6) * t + rng.uniform(0, 6)), 0, None) ** 0.7
+    return (x * env).astype(np.float32)
+
+
+def coloured_noise(rng: np.random.Generator, n: int) -> np.ndarray:
+    """White/pink/brown-ish noise with a random spectral slope and slow level changes."""
+    spec = np.fft.rfft(rng.standard_normal(n))
+    f = np.maximum(np.fft.rfftfreq(n, 1 / SR), 20.0)
+    spec *= f ** (-rng.uniform(0, 1.0))
+    x = np.fft.irfft(spec, n)
+    if rng.random() < 0.5:
+        t = np.arange(n) / SR
+        x *= 1 + rng.uniform(0, 0.8) * np.sin(2 * np.pi * rng.uniform(0.1, 3) * t)
+    return (x / (x.std() + 1e-9)).astype(np.float32)
+
+
+def random_eq(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
+    """Random gentle spectral tilt plus one random peak/notch (applied in the FFT domain)."""
+    spec = np.fft.rfft(x)
+    f = np.fft.rfftfreq(len(x), 1 / SR)
+    db = rng.uniform(-6, 6) * (f / 8000.0 - 0.5)
+    fc, bw, g = rng.uniform(200, 6000), rng.uniform(100, 2000), rng.uniform(-8, 8)
+    db = db + g * np.exp(-0.5 * ((f - fc) / bw) ** 2)
+    return np.fft.irfft(spec * 10 ** (db / 20), len(x)).astype(np.float32)
+
+
+def crop(rng: np.random.Generator, x: np.ndarray, n: int) -> np.ndarray:
+    if len(x) >= n:
+        o = rng.integers(0, len(x) - n + 1)
+        return x[o: o + n].copy()
+    out = np.zeros(n, np.float32)
+    o = rng.integers(0, n - len(x) + 1)
+    out[o: o + len(x)] = x
+    return out
+
+
+def loop_crop(rng: np.random.Generator, x: np.ndarray, n: int) -> np.ndarray:
+    o = rng.integers(0, len(x))
+    reps = int(math.ceil((o + n) / len(x)))
+    return np.tile(x, reps)[o: o + n].copy()
+
+
+def rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(x.astype(np.float64) ** 2) + 1e-12))
+
+
+def active_rms(x: np.ndarray) -> float:
+    """RMS over the louder frames (speech activity), so silence padding does not bias SNR."""
+    frames = x[: len(x) // 320 * 320].reshape(-1, 320)
+    e = np.sqrt(np.mean(frames.astype(np.float64) ** 2, axis=1) + 1e-12)
+    thr = e.max() * 10 ** (-30 / 20)
+    return float(np.sqrt(np.mean(e[e >= thr] ** 2)))
+
+
+def mix(rng: np.random.Generator, clean: np.ndarray, noise: np.ndarray, snr_db: float) -> tuple[np.ndarray, np.ndarray]:
+    """Scale noise to ``snr_db`` against the clean's active level; return (noisy, clean)."""
+    cr = active_rms(clean)
+    noise = noise * (cr / (rms(noise) + 1e-9)) * 10 ** (-snr_db / 20)
+    return (clean + noise).astype(np.float32), clean
+
+
+class Mixer:
+    def __init__(self, clean: dict[str, list[np.ndarray]], noises: list[np.ndarray], seed: int) -> None:
+        self.clean = clean
+        self.noises = noises
+        self.rng = np.random.default_rng(seed)
+        names = [k for k in SOURCE_WEIGHTS if k == "synthetic" or clean.get(k)]
+        w = np.array([SOURCE_WEIGHTS[k] for k in names])
+        self.sources, self.weights = names, w / w.sum()
+
+    def example(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        rng = self.rng
+        src = rng.choice(self.sources, p=self.weights)
+        if src == "synthetic":
+            s = synthetic_speech(rng, n)
+        else:
+            files = self.clean[src]
+            s = crop(rng, files[rng.integers(len(files))], n)
+        if rng.random() < 0.3:
+            s = random_eq(rng, s)
+        u = rng.random()
+        if u < 0.15:
+            noise = coloured_noise(rng, n)
+        else:
+            noise = loop_crop(rng, self.noises[rng.integers(len(self.noises))], n)
+            if rng.random() < 0.3:
+                noise = random_eq(rng, noise)
+        if rng.random() < 0.2:
+            other = loop_crop(rng, self.noises[rng.integers(len(self.noises))], n)
+            noise = noise / (rms(noise) + 1e-9) + rng.uniform(0.2, 0.7) * other / (rms(other) + 1e-9)
+        v = rng.random()
+        if v < 0.02:
+            s = np.zeros(n, np.float32)
+            x = noise / (rms(noise) + 1e-9) * 0.05
+        else:
+            snr = rng.uniform(20, 40) if v < 0.1 else rng.uniform(-5, 20)
+            if active_rms(s) < 1e-6:
+                s = synthetic_speech(rng, n)
+            x, s = mix(rng, s, noise, snr)
+        level = 10 ** (rng.uniform(-42, -12) / 20)
+        g = level / (rms(x) + 1e-9)
+        g = min(g, 0.99 / (np.abs(x).max() + 1e-9))
+        return (x * g).astype(np.float32), (s * g).astype(np.float32)
+
+    def batch(self, b: int, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        xs, ss = zip(*(self.example(n) for _ in range(b)))
+        return torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ss))
+
+
+# --------------------------------------------------------------------------- training
+def batch_loss(model: DenoiserNet, noisy: torch.Tensor, clean: torch.Tensor) -> tuple[torch.Tensor, dict]:
+    X = model.stft(noisy)
+    S = model.stft(clean)
+    mask = model.decode(model.encode_spec(X))
+    scale = X.abs().square().mean(dim=(1, 2), keepdim=True).add(1e-10).sqrt()
+    return spectral_loss(mask * X, S, scale=scale)
+
+
+def si_sdr(est: np.ndarray, ref: np.ndarray) -> float:
+    ref = ref - ref.mean()
+    est = est - est.mean()
+    a = np.dot(est, ref) / (np.dot(ref, ref) + 1e-12)
+    t = a * ref
+    return float(10 * np.log10((np.sum(t**2) + 1e-12) / (np.sum((est - t) ** 2) + 1e-12)))
+
+
+def save_checkpoint(path: Path, model: DenoiserNet, meta: dict) -> None:
+    from safetensors.torch import save_file
+
+    tmp = path.with_suffix(".part")
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(tmp), metadata={"meta": json.dumps(meta)})
+    os.replace(tmp, path)
+
+
+def train(args: argparse.Namespace) -> None:
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.time()
+    sp = split(Path(args.data))
+    clean = {k: [load(p) for p in v] for k, v in sp["train_clean"].items()}
+    noises = [load(p) for p in sp["train_noise"]]
+    print(f"loaded {sum(len(v) for v in clean.values())} clean files, {len(noises)} noises in {time.time()-t0:.0f}s", flush=True)
+    for k, v in clean.items():
+        print(f"  {k}: {len(v)} files, {sum(map(len, v))/SR/60:.1f} min", flush=True)
+
+    # fixed validation set: held-out speakers x held-out noises
+    vrng = np.random.default_rng(1)
+    held = [load(p) for p in sp["heldout_clean"]]
+    hnoise = [load(p) for p in sp["heldout_noise"]]
+    val = []
+    for i in range(args.val_size):
+        s = crop(vrng, held[vrng.integers(len(held))], args.seg * SR)
+        n = loop_crop(vrng, hnoise[i % len(hnoise)], len(s))
+        x, s = mix(vrng, s, n, [0, 5, 10, 15][i % 4])
+        g = 10 ** (vrng.uniform(-35, -15) / 20) / (rms(x) + 1e-9)
+        val.append(((x * g).astype(np.float32), (s * g).astype(np.float32)))
+    vx = torch.from_numpy(np.stack([v[0] for v in val]))
+    vs = torch.from_numpy(np.stack([v[1] for v in val]))
+
+    hp = {"hop": args.hop, "hidden": args.hidden, "layers": args.layers}
+    model = DenoiserNet(1, args.n_fft, **hp)
+    if args.init:
+        from safetensors.torch import load_file
+
+        model.load_state_dict(load_file(args.init), strict=False)
+    n_params = sum(p.numel() for p in model.parameters())
+    print(f"model: {n_params} parameters, hparams {model.hparams()}", flush=True)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
+    mixer = Mixer(clean, noises, args.seed)
+    budget = args.max_minutes * 60
+    meta = {
+        "script": "scripts/train_denoiser.py",
+        "args": vars(args),
+        "hparams": model.hparams(),
+        "n_params": n_params,
+        "data": {
+            "root": "shared/data/speech (see its README)",
+            "train_clean_files": {k: len(v) for k, v in sp["train_clean"].items()},
+            "train_noises": [p.name for p in sp["train_noise"]],
+            "heldout_noises": [p.name for p in sp["heldout_noise"]],
+            "heldout_speakers": sp["heldout_speakers"],
+            "source_weights": SOURCE_WEIGHTS,
+            "mixing": "SNR U(-5,20) dB (8% U(20,40), 2% noise only), level U(-42,-12) dBFS, "
+                      "30% random EQ on speech and noise, 15% synthetic coloured noise, 20% second noise, "
+                      f"{args.seg} s crops",
+        },
+        "loss": "compressed (0.3) magnitude MSE + 0.5 compressed complex MSE, scaled by the mixture RMS",
+    }
+    best = float("inf")
+    step = 0
+    last_val = time.time()
+    train_start = time.time()
+    run_loss = 0.0
+    run_n = 0
+    while True:
+        elapsed = time.time() - train_start
+        if elapsed > budget:
+            break
+        frac = elapsed / budget
+        warm = min(1.0, (step + 1) / 200)
+        lr = args.lr * warm * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        x, s = mixer.batch(args.batch, args.seg * SR)
+        loss, parts = batch_loss(model, x, s)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        step += 1
+        run_loss += float(loss.detach())
+        run_n += 1
+        if time.time() - last_val > args.val_every or time.time() - train_start > budget:
+            last_val = time.time()
+            model.eval()
+            with torch.no_grad():
+                vl = 0.0
+                sdr = []
+                for i in range(0, len(vx), 16):
+                    l, _ = batch_loss(model, vx[i: i + 16], vs[i: i + 16])
+                    vl += float(l) * len(vx[i: i + 16])
+                    est = model(vx[i: i + 16, None])[:, 0].numpy()
+                    sdr += [si_sdr(e, r) - si_sdr(n, r) for e, r, n in zip(est, vs[i: i + 16].numpy(), vx[i: i + 16].numpy())]
+                vl /= len(vx)
+            model.train()
+            msg = (f"step {step} t={elapsed/60:.1f}min lr={lr:.2e} train={run_loss/run_n:.4f} "
+                   f"val={vl:.4f} val_sisdr_impr={np.mean(sdr):.2f}dB")
+            run_loss, run_n = 0.0, 0
+            if vl < best:
+                best = vl
+                meta.update({"step": step, "minutes": round(elapsed / 60, 1), "val_loss": vl,
+                             "val_si_sdr_improvement_db": float(np.mean(sdr))})
+                save_checkpoint(out / "best.safetensors", model, meta)
+                msg += " *saved*"
+            print(msg, flush=True)
+    print(f"done: {step} steps, best val {best:.4f}", flush=True)
+
+
+def export(src: str, dst: str) -> None:
+    """Convert a training checkpoint to a tsae model file (tsae.models.modelfile.save_model)."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    from tsae.models.modelfile import save_model
+
+    with safe_open(src, "pt") as f:
+        meta = json.loads(f.metadata()["meta"])
+    hp = dict(meta["hparams"])
+    model = DenoiserNet(hp.pop("channels"), hp.pop("window"), **hp)
+    model.load_state_dict(load_file(src))
+    model.eval()
+    save_model(
+        dst,
+        model,
+        frame={"window": model.n_fft, "hop": model.hop, "window_fn": "sqrt_hann"},
+        sample_rate=SR,
+        extra={"training": meta},
+    )
+    print(f"wrote {dst} ({os.path.getsize(dst)/1e6:.2f} MB)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default=str(DATA))
+    ap.add_argument("--out", default="runs/denoiser")
+    ap.add_argument("--max-minutes", type=float, default=100.0)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--n-fft", type=int, default=512)
+    ap.add_argument("--hop", type=int, default=256)
+    ap.add_argument("--hidden", type=int, default=160)
+    ap.add_argument("--layers", type=int, default=2)
+    ap.add_argument("--batch", type=int, default=24)
+    ap.add_argument("--seg", type=int, default=3, help="training crop length in seconds")
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--val-size", type=int, default=64)
+    ap.add_argument("--val-every", type=float, default=180.0, help="seconds between validations/checkpoints")
+    ap.add_argument("--init", default=None, help="start from this checkpoint")
+    ap.add_argument("--export", nargs=2, metavar=("CHECKPOINT", "MODEL"), help="convert a checkpoint and exit")
+    args = ap.parse_args()
+    if args.export:
+        export(*args.export)
+        return
+    train(args)
+
+
+if __name__ == "__main__":
+    main()
