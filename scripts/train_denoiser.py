@@ -351,21 +351,28 @@ def export(src: str, dst: str) -> None:
     from safetensors import safe_open
     from safetensors.torch import load_file
 
-    from tsae.models.modelfile import save_model
-
     with safe_open(src, "pt") as f:
         meta = json.loads(f.metadata()["meta"])
     hp = dict(meta["hparams"])
     model = DenoiserNet(hp.pop("channels"), hp.pop("window"), **hp)
     model.load_state_dict(load_file(src))
     model.eval()
-    save_model(
-        dst,
-        model,
-        frame={"window": model.n_fft, "hop": model.hop, "window_fn": "sqrt_hann"},
-        sample_rate=SR,
-        extra={"training": meta},
-    )
+    frame = {"window": model.n_fft, "hop": model.hop, "window_fn": "sqrt_hann"}
+    try:
+        from tsae.models.modelfile import save_model
+    except ImportError:  # the shared model-file module is not there: write its format directly
+        from safetensors.torch import save_file
+
+        import tsae
+        from denoiser import __version__ as plugin_version
+
+        header = {"family": "denoiser", "plugin": "denoiser", "plugin_version": plugin_version,
+                  "hparams": model.hparams(), "frame": frame, "normalizer": None, "sample_rate": SR,
+                  "tsae_version": getattr(tsae, "__version__", "0.1.0"), "extra": {"training": meta}}
+        state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
+        save_file(state, dst, metadata={"tsae": json.dumps(header)})
+    else:
+        save_model(dst, model, frame=frame, sample_rate=SR, extra={"training": meta})
     print(f"wrote {dst} ({os.path.getsize(dst)/1e6:.2f} MB)")
 
 

@@ -1,0 +1,236 @@
+"""tsae denoise: streaming equals whole-file, formats, rates, channels, safety, bad inputs.
+
+All signals are synthetic (harmonic "speech" with formant envelopes + noise); the
+shipped model is used throughout.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+from click.testing import CliRunner
+
+import tsae
+from tsae.cli import cli
+from tsae.pipelines.denoise import StreamingDenoiser, default_model_path, denoise, denoise_file
+
+
+def speech_like(seconds: float, sr: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    n = int(seconds * sr)
+    t = np.arange(n) / sr
+    f0 = rng.uniform(110, 200) * (1 + 0.15 * np.sin(2 * np.pi * 0.8 * t))
+    phase = 2 * np.pi * np.cumsum(f0) / sr
+    x = np.zeros(n)
+    for k in range(1, int(min(7000, sr / 2 - 200) / f0.max())):
+        fk = k * f0
+        amp = sum(np.exp(-0.5 * ((fk - f) / (80 + 0.1 * f)) ** 2) for f in (600, 1400, 2600)) + 0.02
+        x += amp * np.sin(k * phase) / np.sqrt(k)
+    x *= np.clip(np.sin(2 * np.pi * 3.5 * t + 0.3), 0, None) ** 0.7
+    return (0.2 * x / np.abs(x).max()).astype(np.float32)
+
+
+def si_sdr(est: np.ndarray, ref: np.ndarray) -> float:
+    est = est.astype(np.float64) - est.mean()
+    ref = ref.astype(np.float64) - ref.mean()
+    a = np.dot(est, ref) / np.dot(ref, ref)
+    t = a * ref
+    return float(10 * np.log10(np.sum(t**2) / np.sum((est - t) ** 2)))
+
+
+@pytest.fixture(scope="module")
+def noisy16() -> tuple[np.ndarray, np.ndarray]:
+    clean = speech_like(3.0, 16000)
+    noise = np.random.default_rng(1).standard_normal(len(clean)).astype(np.float32)
+    noise *= np.sqrt(np.mean(clean**2) / np.mean(noise**2)) * 10 ** (-5 / 20)
+    return clean, clean + noise
+
+
+# ---------------------------------------------------------------- shipped model, API
+def test_shipped_model_is_package_data_and_registered_family() -> None:
+    assert default_model_path().is_file()
+    from tsae.plugins import get_model_family
+
+    assert get_model_family("denoiser").__name__ == "DenoiserNet"
+    assert tsae.denoise is denoise
+    assert tsae.StreamingDenoiser is StreamingDenoiser
+
+
+def test_denoising_improves_noisy_speech(noisy16) -> None:
+    clean, noisy = noisy16
+    out = denoise(noisy, 16000)
+    assert out.shape == noisy.shape and out.dtype == np.float32
+    assert si_sdr(out, clean) > si_sdr(noisy, clean) + 3.0
+
+
+# ---------------------------------------------------------------- streaming == whole
+@pytest.mark.parametrize("sr,channels", [(16000, 1), (44100, 2), (8000, 1), (48000, 1)])
+def test_blocks_equal_whole(sr: int, channels: int) -> None:
+    rng = np.random.default_rng(sr)
+    x = np.stack([speech_like(1.5, sr, seed=c) for c in range(channels)])
+    x += 0.02 * rng.standard_normal(x.shape).astype(np.float32)
+    whole = denoise(x, sr)
+    den = StreamingDenoiser(sr, channels)
+    parts, i = [], 0
+    while i < x.shape[1]:
+        n = int(rng.integers(1, 5000))
+        parts.append(den.feed(x[:, i: i + n]))
+        i += n
+    parts.append(den.flush())
+    blocks = np.concatenate(parts, axis=1)
+    assert blocks.shape == x.shape
+    np.testing.assert_array_equal(blocks, whole)
+
+
+@pytest.mark.parametrize("sr,quality,max_ms", [(16000, "HQ", 32), (48000, "HQ", 120), (48000, "QQ", 40)])
+def test_live_10ms_chunks_bounded_latency(sr: int, quality: str, max_ms: float) -> None:
+    x = speech_like(1.0, sr)
+    den = StreamingDenoiser(sr, resample_quality=quality)
+    chunk = sr // 100
+    done = 0
+    for i in range(0, len(x), chunk):
+        done += len(den.feed(x[i: i + chunk]))
+        assert i + chunk - done <= max_ms / 1000 * sr  # frame (32 ms) + resampler delays
+    assert done + len(den.flush()) == len(x)
+
+
+def test_live_chunks_and_reuse_after_flush() -> None:
+    x = speech_like(1.0, 48000)
+    den = StreamingDenoiser(48000)
+    outs = [den.feed(x[i: i + 480]) for i in range(0, len(x), 480)]
+    outs.append(den.flush())
+    first = np.concatenate(outs)
+    assert first.shape == x.shape
+    again = np.concatenate([den.feed(x), den.flush()])  # flushed object starts a new stream
+    np.testing.assert_array_equal(first, again)
+
+
+def test_file_in_small_blocks_equals_array(tmp_path) -> None:
+    x = np.stack([speech_like(2.0, 22050, 0), speech_like(2.0, 22050, 1)]) * 0.8
+    path = tmp_path / "in.wav"
+    sf.write(path, x.T, 22050, subtype="FLOAT")
+    out = denoise_file(path, tmp_path / "out.wav", block_seconds=0.137)
+    y, sr = sf.read(out, dtype="float32", always_2d=True)
+    assert sr == 22050
+    np.testing.assert_array_equal(y.T, denoise(x, 22050))
+
+
+# ---------------------------------------------------------------- safety
+def test_silence_stays_silence() -> None:
+    for sr in (16000, 44100):
+        out = denoise(np.zeros((2, sr), np.float32), sr)
+        assert np.abs(out).max() < 1e-6
+    assert np.abs(denoise(np.zeros(16000, np.float32), 16000)).max() == 0.0
+
+
+def test_strength_zero_is_identity(noisy16) -> None:
+    _, noisy = noisy16
+    out = denoise(noisy, 16000, strength=0.0)
+    assert np.abs(out - noisy).max() < 1e-5
+
+
+def test_clean_speech_is_not_damaged() -> None:
+    clean = speech_like(3.0, 16000, seed=3)
+    out = denoise(clean, 16000)
+    assert si_sdr(out, clean) > 20.0  # the model keeps clean speech (nearly) intact
+
+
+def test_atten_limit_bounds_attenuation() -> None:
+    noise = (0.05 * np.random.default_rng(0).standard_normal(32000)).astype(np.float32)
+    full = denoise(noise, 16000)
+    limited = denoise(noise, 16000, atten_limit=6.0)
+    rms = lambda v: float(np.sqrt(np.mean(v[8000:] ** 2)))  # noqa: E731
+    assert rms(full) < rms(limited)
+    assert 20 * np.log10(rms(noise) / rms(limited)) < 6.5
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(ValueError):
+        StreamingDenoiser(16000, strength=1.5)
+    with pytest.raises(ValueError):
+        denoise(np.zeros(0, np.float32), 16000)
+    with pytest.raises(ValueError):
+        StreamingDenoiser(16000, 2).feed(np.zeros((3, 10), np.float32))
+
+
+# ---------------------------------------------------------------- files and CLI
+@pytest.mark.parametrize(
+    "name,sr,channels,subtype",
+    [("a.wav", 44100, 2, "PCM_24"), ("b.wav", 16000, 1, "PCM_16"), ("c.flac", 22050, 1, "PCM_16"),
+     ("d.ogg", 48000, 1, "VORBIS"), ("e.wav", 8000, 3, "FLOAT"), ("f.wav", 32000, 1, "PCM_32")],
+)
+def test_cli_keeps_rate_channels_format(tmp_path, name, sr, channels, subtype) -> None:
+    x = np.stack([speech_like(1.0, sr, c) for c in range(channels)]).T
+    path = tmp_path / name
+    sf.write(path, x, sr, subtype=subtype)
+    result = CliRunner().invoke(cli, ["denoise", str(path), "-q"])
+    assert result.exit_code == 0, result.output
+    out = path.with_name(path.stem + ".denoised" + path.suffix)
+    info, src = sf.info(out), sf.info(path)
+    assert (info.samplerate, info.channels, info.subtype, info.format) == (sr, channels, subtype, src.format)
+    assert abs(info.frames - src.frames) <= (0 if subtype != "VORBIS" else 1024)
+
+
+def test_loud_input_is_clipped_not_wrapped(tmp_path) -> None:
+    x = np.clip(4 * speech_like(1.0, 16000), -1, 1)
+    path = tmp_path / "loud.wav"
+    sf.write(path, x, 16000, subtype="PCM_16")
+    out = denoise_file(path, strength=0.0)
+    y, _ = sf.read(out, dtype="float32")
+    assert np.abs(y - x).max() < 1e-3
+
+
+def test_cli_several_files_to_folder_and_glob(tmp_path) -> None:
+    for i in range(3):
+        sf.write(tmp_path / f"s{i}.wav", speech_like(0.5, 16000, i), 16000)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["denoise", str(tmp_path / "s*.wav"), "-o", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["s0.wav", "s1.wav", "s2.wav"]
+    result = CliRunner().invoke(cli, ["denoise", str(tmp_path), "-q"])  # a folder
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "s1.denoised.wav").exists()
+
+
+def test_cli_never_overwrites_input(tmp_path) -> None:
+    path = tmp_path / "x.wav"
+    sf.write(path, speech_like(0.5, 16000), 16000)
+    before = path.read_bytes()
+    result = CliRunner().invoke(cli, ["denoise", str(path), "-o", str(path)])
+    assert result.exit_code != 0
+    assert "overwrite" in result.output
+    assert path.read_bytes() == before
+
+
+def _bad_files(tmp_path):
+    (tmp_path / "empty.wav").write_bytes(b"")
+    (tmp_path / "text.wav").write_text("this is not audio\n")
+    good = tmp_path / "good.wav"
+    sf.write(good, speech_like(0.5, 16000), 16000)
+    (tmp_path / "corrupt.wav").write_bytes(good.read_bytes()[:20] + b"\x00\xff" * 50)
+    sf.write(tmp_path / "zero.wav", np.zeros((0, 1), np.float32), 16000)
+    return {
+        "missing.wav": "no such file", "empty.wav": "empty", "text.wav": "not a readable audio file",
+        "corrupt.wav": "", "zero.wav": "zero length",
+    }
+
+
+def test_cli_bad_inputs_one_line_error_and_no_output(tmp_path) -> None:
+    expected = _bad_files(tmp_path)
+    for name, words in expected.items():
+        result = CliRunner().invoke(cli, ["denoise", str(tmp_path / name)])
+        assert result.exit_code != 0, name
+        lines = [ln for ln in result.output.strip().splitlines() if ln.strip()]
+        assert len(lines) == 1 and lines[0].startswith("Error:"), (name, result.output)
+        assert name in lines[0] and words in lines[0], (name, lines[0])
+        assert "Traceback" not in result.output
+    leftovers = [p.name for p in tmp_path.iterdir() if "denoised" in p.name or p.name.endswith(".part")]
+    assert leftovers == []
+
+
+def test_bad_input_among_several_writes_nothing(tmp_path) -> None:
+    _bad_files(tmp_path)
+    result = CliRunner().invoke(cli, ["denoise", str(tmp_path / "good.wav"), str(tmp_path / "text.wav"),
+                                      "-o", str(tmp_path / "out")])
+    assert result.exit_code != 0
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())

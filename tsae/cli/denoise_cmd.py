@@ -1,0 +1,45 @@
+"""``tsae denoise``: remove background noise from speech recordings."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from tsae.cli.common import device_option, quiet_option, user_errors
+
+
+@click.command("denoise")
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="Output file (one input) or folder (several). Default: NAME.denoised.EXT beside each input.")
+@click.option("--model", "model", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="A denoiser model file trained with tsae (default: the shipped model).")
+@click.option("--strength", type=click.FloatRange(0.0, 1.0), default=1.0, show_default=True,
+              help="0 keeps the input, 1 applies the full model.")
+@click.option("--atten-limit", "atten_limit", type=click.FloatRange(min=0.0), default=None, metavar="DB",
+              help="Maximum attenuation in dB (e.g. 12 keeps some ambience). Default: unlimited.")
+@device_option
+@quiet_option
+@user_errors
+def denoise_command(inputs: tuple[str, ...], output: Path | None, model: Path | None, strength: float,
+                    atten_limit: float | None, device: str, quiet: bool) -> None:
+    """Denoise speech in audio files (WAV, FLAC, OGG; any rate, any channels).
+
+    INPUTS are files, folders or glob patterns. Each NAME.EXT becomes
+    NAME.denoised.EXT beside it (or goes to -o). The output keeps the input's sample
+    rate, channels, format and bit depth; inputs are never overwritten and a failed
+    run leaves no partial file.
+
+    \b
+    Examples:
+      tsae denoise noisy.wav
+      tsae denoise talk.flac -o clean.flac --atten-limit 15
+      tsae denoise 'recordings/*.wav' -o denoised/
+    """
+    from tsae.pipelines.denoise import denoise_files
+
+    written = denoise_files(inputs, output, model=model, strength=strength, atten_limit=atten_limit,
+                            device=device, quiet=quiet)
+    if not quiet:
+        for path in written:
+            click.echo(f"wrote {path}")

@@ -1,0 +1,231 @@
+"""Audio file input/output through soundfile: WAV, FLAC, OGG (and what libsndfile reads).
+
+Every reader checks its input and raises ``ValueError("<path>: <problem>")`` for a
+missing, empty, corrupt, non-audio or zero-length file. Writers are atomic (a
+temporary file renamed on success, see :mod:`tsae.io.atomic`), never overwrite an
+input named in ``protect``, keep the input's format and subtype when asked, and clip
+to [-1, 1] for integer subtypes so loud output never wraps around.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from tsae.io.atomic import atomic_path
+
+#: File name suffixes treated as audio by the CLI (lower case, with the dot).
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif", ".au", ".mp3")
+
+_FORMAT_BY_SUFFIX = {
+    ".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".oga": "OGG", ".aiff": "AIFF", ".aif": "AIFF",
+    ".au": "AU", ".mp3": "MP3",
+}
+
+
+@dataclass
+class AudioFile:
+    """Decoded audio: ``data`` is float32 ``(channels, n)`` in [-1, 1] for PCM sources."""
+
+    data: np.ndarray
+    sample_rate: int
+    subtype: str
+    format: str
+
+    @property
+    def channels(self) -> int:
+        return int(self.data.shape[0])
+
+    @property
+    def duration(self) -> float:
+        return self.data.shape[1] / float(self.sample_rate)
+
+
+@dataclass
+class AudioInfo:
+    """What :func:`audio_info` reports about a file without decoding it."""
+
+    path: Path
+    sample_rate: int
+    channels: int
+    frames: int
+    subtype: str
+    format: str
+
+
+def _sf():
+    import soundfile
+
+    return soundfile
+
+
+def audio_info(path: str | os.PathLike) -> AudioInfo:
+    """Check that ``path`` is a readable, non-empty audio file and describe it.
+
+    Raises
+    ------
+    ValueError
+        ``"<path>: <problem>"`` for a missing, empty, corrupt, non-audio or
+        zero-length file.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ValueError(f"{path}: no such file")
+    if path.is_dir():
+        raise ValueError(f"{path}: is a directory, not an audio file")
+    if path.stat().st_size == 0:
+        raise ValueError(f"{path}: empty file")
+    sf = _sf()
+    try:
+        with sf.SoundFile(str(path)) as f:
+            info = AudioInfo(path, int(f.samplerate), int(f.channels), int(f.frames), str(f.subtype), str(f.format))
+    except (RuntimeError, sf.LibsndfileError, TypeError) as error:  # LibsndfileError subclasses RuntimeError
+        detail = _detail(error)
+        raise ValueError(f"{path}: not a readable audio file ({detail})") from None
+    if info.frames <= 0:
+        raise ValueError(f"{path}: no audio samples (zero length)")
+    if info.sample_rate <= 0 or info.channels <= 0:
+        raise ValueError(f"{path}: invalid header (sample rate {info.sample_rate}, {info.channels} channels)")
+    return info
+
+
+def _detail(error: BaseException) -> str:
+    """libsndfile's reason without the "Error opening '<path>':" prefix."""
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    if text.startswith("Error opening") and "': " in text:
+        text = text.split("': ", 1)[1]
+    return text.rstrip(".")
+
+
+def read_audio(path: str | os.PathLike) -> AudioFile:
+    """Read a whole audio file as float32 ``(channels, n)``.
+
+    Raises
+    ------
+    ValueError
+        ``"<path>: <problem>"`` when the file is missing, empty, corrupt, not audio
+        or has no samples.
+    """
+    info = audio_info(path)
+    sf = _sf()
+    try:
+        data, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    except (RuntimeError, sf.LibsndfileError) as error:
+        raise ValueError(f"{path}: corrupt audio data ({_detail(error)})") from None
+    if data.shape[0] == 0:
+        raise ValueError(f"{path}: no audio samples (zero length)")
+    return AudioFile(np.ascontiguousarray(data.T), int(sr), info.subtype, info.format)
+
+
+def iter_audio_blocks(path: str | os.PathLike, block: int) -> Iterator[np.ndarray]:
+    """Yield consecutive float32 blocks ``(channels, <= block)`` of an audio file.
+
+    Memory stays bounded by ``block`` whatever the file length.
+    """
+    if block < 1:
+        raise ValueError(f"block must be >= 1, got {block}")
+    audio_info(path)
+    sf = _sf()
+    try:
+        with sf.SoundFile(str(path)) as f:
+            while True:
+                data = f.read(block, dtype="float32", always_2d=True)
+                if data.shape[0] == 0:
+                    return
+                yield np.ascontiguousarray(data.T)
+    except (sf.LibsndfileError,) as error:
+        raise ValueError(f"{path}: corrupt audio data ({_detail(error)})") from None
+
+
+def format_for(path: str | os.PathLike, format: str | None = None) -> str:
+    """The soundfile format name for ``path`` (from ``format`` or the suffix)."""
+    if format:
+        return format.upper()
+    suffix = Path(path).suffix.lower()
+    if suffix not in _FORMAT_BY_SUFFIX:
+        raise ValueError(f"{path}: unknown audio suffix {suffix!r} (use one of {', '.join(AUDIO_SUFFIXES)})")
+    return _FORMAT_BY_SUFFIX[suffix]
+
+
+def _subtype_for(format: str, subtype: str | None) -> str:
+    sf = _sf()
+    if subtype and sf.check_format(format, subtype):
+        return subtype
+    return sf.default_subtype(format)
+
+
+def _prepare(data: np.ndarray, subtype: str) -> np.ndarray:
+    """(channels, n) -> (n, channels) float32, clipped for integer subtypes, NaN-free."""
+    data = np.asarray(data, dtype=np.float32)
+    if data.ndim == 1:
+        data = data[None]
+    out = np.nan_to_num(data.T, nan=0.0, posinf=1.0, neginf=-1.0)
+    if subtype.upper() not in {"FLOAT", "DOUBLE"}:
+        out = np.clip(out, -1.0, 1.0)
+    return np.ascontiguousarray(out)
+
+
+class AudioWriter:
+    """Write audio block by block; used as a context manager from :func:`open_audio_writer`."""
+
+    def __init__(self, handle, subtype: str) -> None:
+        self._handle = handle
+        self.subtype = subtype
+
+    def write(self, data: np.ndarray) -> None:
+        """Append float samples ``(channels, n)`` (or ``(n,)`` for mono)."""
+        block = _prepare(data, self.subtype)
+        if block.shape[0]:
+            self._handle.write(block)
+
+
+@contextlib.contextmanager
+def open_audio_writer(
+    path: str | os.PathLike,
+    sample_rate: int,
+    channels: int,
+    *,
+    subtype: str | None = None,
+    format: str | None = None,
+    protect: tuple[str | os.PathLike, ...] = (),
+) -> Iterator[AudioWriter]:
+    """Atomically write an audio file block by block (bounded memory).
+
+    The file appears at ``path`` only when the ``with`` block finishes without error.
+    """
+    sf = _sf()
+    fmt = format_for(path, format)
+    sub = _subtype_for(fmt, subtype)
+    with atomic_path(path, protect=protect) as tmp:
+        with sf.SoundFile(str(tmp), "w", samplerate=int(sample_rate), channels=int(channels),
+                          subtype=sub, format=fmt) as handle:
+            yield AudioWriter(handle, sub)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual file mode
+
+
+def write_audio(
+    path: str | os.PathLike,
+    data: np.ndarray,
+    sample_rate: int,
+    subtype: str | None = None,
+    format: str | None = None,
+    *,
+    protect: tuple[str | os.PathLike, ...] = (),
+) -> Path:
+    """Atomically write ``data`` (``(channels, n)`` or ``(n,)``) to ``path``.
+
+    ``format`` defaults to the suffix's format, ``subtype`` to that format's default
+    (an unsupported subtype falls back to the default). Integer subtypes are clipped
+    to [-1, 1].
+    """
+    data = np.asarray(data, dtype=np.float32)
+    channels = 1 if data.ndim == 1 else data.shape[0]
+    with open_audio_writer(path, sample_rate, channels, subtype=subtype, format=format, protect=protect) as w:
+        w.write(data)
+    return Path(path)
