@@ -1,0 +1,66 @@
+"""tsae.io.audio: reading, block iteration, atomic clipping-safe writing, one-line errors."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from tsae.io.audio import AUDIO_SUFFIXES, audio_info, iter_audio_blocks, read_audio, write_audio
+
+
+def test_round_trip_keeps_rate_channels_subtype(tmp_path) -> None:
+    x = (0.5 * np.sin(np.linspace(0, 200, 3000))[None] * np.array([[1.0], [0.5]])).astype(np.float32)
+    for name, subtype in [("a.wav", "PCM_24"), ("b.flac", "PCM_16"), ("c.wav", "FLOAT"), ("d.ogg", "VORBIS")]:
+        path = write_audio(tmp_path / name, x, 22050, subtype=subtype)
+        audio = read_audio(path)
+        assert audio.sample_rate == 22050 and audio.channels == 2 and audio.subtype == subtype
+        assert audio.data.shape == x.shape and audio.data.dtype == np.float32
+        if subtype != "VORBIS":
+            np.testing.assert_allclose(audio.data, x, atol=1e-4)
+    assert ".wav" in AUDIO_SUFFIXES and ".flac" in AUDIO_SUFFIXES and ".ogg" in AUDIO_SUFFIXES
+
+
+def test_integer_output_is_clipped_float_is_not(tmp_path) -> None:
+    x = np.array([0.0, 1.7, -2.5, 0.25], np.float32)
+    y = read_audio(write_audio(tmp_path / "i.wav", x, 8000, subtype="PCM_16")).data[0]
+    assert y.max() <= 1.0 and y.min() >= -1.0 and y[1] > 0.99 and y[2] < -0.99  # no wrap-around
+    f = read_audio(write_audio(tmp_path / "f.wav", x, 8000, subtype="FLOAT")).data[0]
+    np.testing.assert_allclose(f, x)
+
+
+def test_blocks_cover_the_file(tmp_path) -> None:
+    x = np.random.default_rng(0).uniform(-0.5, 0.5, (3, 1000)).astype(np.float32)
+    path = write_audio(tmp_path / "x.wav", x, 16000, subtype="FLOAT")
+    blocks = list(iter_audio_blocks(path, 300))
+    assert [b.shape for b in blocks] == [(3, 300)] * 3 + [(3, 100)]
+    np.testing.assert_array_equal(np.concatenate(blocks, axis=1), x)
+
+
+def test_write_is_atomic_and_protects_inputs(tmp_path) -> None:
+    src = write_audio(tmp_path / "in.wav", np.zeros(100, np.float32), 8000)
+    with pytest.raises(ValueError, match="overwrite"):
+        write_audio(src, np.ones(100, np.float32), 8000, protect=(src,))
+    assert np.all(read_audio(src).data == 0)
+    with pytest.raises(ValueError):
+        write_audio(tmp_path / "out.xyz", np.zeros(10, np.float32), 8000)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"]
+
+
+@pytest.mark.parametrize("kind,words", [("missing", "no such file"), ("empty", "empty file"),
+                                        ("text", "not a readable audio file"), ("zero", "zero length"),
+                                        ("dir", "directory")])
+def test_bad_files_raise_one_line_value_error(tmp_path, kind: str, words: str) -> None:
+    path = tmp_path / f"{kind}.wav"
+    if kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "text":
+        path.write_text("hello, not audio\n")
+    elif kind == "zero":
+        sf.write(path, np.zeros((0, 1), np.float32), 16000)
+    elif kind == "dir":
+        path.mkdir()
+    for fn in (audio_info, read_audio, lambda p: list(iter_audio_blocks(p, 10))):
+        with pytest.raises(ValueError) as info:
+            fn(path)
+        message = str(info.value)
+        assert message.startswith(f"{path}: ") and words in message and "\n" not in message
