@@ -1,0 +1,41 @@
+"""Pick the torch device a model runs on: ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``."""
+from __future__ import annotations
+
+from typing import Any
+
+DEVICE_CHOICES = ("auto", "cpu", "cuda")
+
+
+def resolve_device(device: Any = "auto") -> "torch.device":  # noqa: F821 - torch imported lazily
+    """Return the :class:`torch.device` for a user's ``--device`` choice.
+
+    Parameters
+    ----------
+    device
+        ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:N"``,
+        or an existing :class:`torch.device` (returned as is).
+
+    Raises
+    ------
+    ValueError
+        If the name is unknown, or CUDA is asked for on a machine without it.
+
+    Examples
+    --------
+    >>> resolve_device("cpu")
+    device(type='cpu')
+    """
+    import torch
+
+    if isinstance(device, torch.device):
+        return device
+    name = "auto" if device is None else str(device).strip().lower()
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cpu":
+        return torch.device("cpu")
+    if name == "cuda" or name.startswith("cuda:"):
+        if not torch.cuda.is_available():
+            raise ValueError("--device cuda: CUDA is not available on this machine (use --device cpu or auto)")
+        return torch.device(name)
+    raise ValueError(f"--device {device!r}: unknown device (choose one of {', '.join(DEVICE_CHOICES)})")

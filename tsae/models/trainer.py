@@ -1,0 +1,450 @@
+"""The one trainer every model family shares.
+
+:func:`train_model` fits an :class:`~tsae.models.base.Autoencoder` to windows
+``(N, channels, window)``: a seeded validation split, Adam, early stopping on the
+validation loss (the best weights are kept), a wall-clock budget, CUDA with mixed
+precision when present, and a progress bar on a terminal.
+
+Regularisers are chosen by the model's ``config["regularizer"]``:
+
+- ``"denoising"``: the input is corrupted (Gaussian noise of std ``reg_weight``, and/or
+  random masking of a ``reg_weight`` fraction of samples, see ``TrainConfig.corruption``)
+  while the loss compares with the clean window;
+- ``"sparse"``: an L1 penalty on the code (in ``Autoencoder.loss``);
+- ``"contractive"``: ``reg_weight * ||dz/dx||_F^2``, estimated without the full
+  Jacobian by one vector-Jacobian product with a random Gaussian projection
+  (``E||J^T v||^2 = ||J||_F^2`` for ``v ~ N(0, I)``);
+- undercomplete: choose a small latent size in the family's parameters.
+
+A family may override the whole forward-plus-loss step by defining
+``training_loss(x, target) -> (loss, parts, z)`` (the VAE does, for its KL term).
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import math
+import random
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+#: rough activation memory per input byte, used to cap the batch size
+_ACTIVATION_FACTOR = 64
+
+
+@dataclass
+class TrainConfig:
+    """Settings of :func:`train_model`.
+
+    Parameters
+    ----------
+    epochs
+        Maximum passes over the training windows.
+    batch_size
+        Windows per step (capped so one batch fits ``max_batch_bytes``).
+    lr
+        Adam learning rate.
+    val_fraction
+        Share of windows held out for validation and early stopping (0 validates on the
+        training windows).
+    patience
+        Epochs without a validation improvement before stopping.
+    seed
+        Seeds the split, the shuffles, the corruption noise (and torch's global RNG).
+    device
+        ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``.
+    quiet
+        No progress bar.
+    max_seconds
+        Wall-clock budget; training stops after the batch that exceeds it.
+    weight_decay
+        Adam weight decay.
+    grad_clip
+        Clip the gradient norm to this (None: no clipping).
+    corruption
+        Denoising corruption: ``"gaussian"``, ``"mask"`` or ``"both"``.
+    max_batch_bytes
+        Upper bound of the estimated memory of one batch (inputs times an activation factor).
+    deterministic
+        Use deterministic algorithms on the CPU (restored afterwards).
+    amp
+        Mixed precision (float16 autocast + gradient scaling) on CUDA.
+    min_delta
+        Relative improvement of the validation loss that counts as progress.
+    """
+
+    epochs: int = 50
+    batch_size: int = 64
+    lr: float = 1e-3
+    val_fraction: float = 0.1
+    patience: int = 5
+    seed: int = 0
+    device: str = "auto"
+    quiet: bool = False
+    max_seconds: float | None = None
+    weight_decay: float = 0.0
+    grad_clip: float | None = 1.0
+    corruption: str = "gaussian"
+    max_batch_bytes: int = 1 << 30
+    deterministic: bool = True
+    amp: bool = True
+    min_delta: float = 1e-4
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise ValueError(f"epochs must be >= 1, got {self.epochs}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+        if not (0.0 <= self.val_fraction < 1.0):
+            raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+        if self.lr <= 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}")
+        if self.corruption not in ("gaussian", "mask", "both"):
+            raise ValueError(f"corruption must be gaussian, mask or both, got {self.corruption!r}")
+        if self.max_seconds is not None and self.max_seconds <= 0:
+            raise ValueError(f"max_seconds must be > 0, got {self.max_seconds}")
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train_model` returns; ``model`` holds the best-validation weights (eval mode)."""
+
+    model: Any
+    history: list[dict[str, float]]
+    best_val_loss: float
+    best_epoch: int
+    val_errors: np.ndarray
+    val_indices: np.ndarray
+    train_indices: np.ndarray
+    epochs_run: int
+    stopped: str
+    seconds: float
+    device: str
+    batch_size: int
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's, numpy's and torch's global generators (call before building a model)."""
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)
+
+
+@contextlib.contextmanager
+def _deterministic(enabled: bool) -> Any:
+    import torch
+
+    if not enabled:
+        yield
+        return
+    previous = torch.are_deterministic_algorithms_enabled()
+    previous_warn = torch.is_deterministic_algorithms_warn_only_enabled()
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(previous, warn_only=previous_warn)
+
+
+def fit_batch_size(requested: int, window_shape: tuple[int, ...], max_bytes: int, device: Any = None) -> int:
+    """Cap ``requested`` so one batch's estimated memory stays under ``max_bytes``.
+
+    On CUDA the cap is also half the free device memory.
+    """
+    per_window = max(1, int(np.prod(window_shape)) * 4 * _ACTIVATION_FACTOR)
+    budget = int(max_bytes)
+    if device is not None and getattr(device, "type", "cpu") == "cuda":
+        import torch
+
+        try:
+            free, _ = torch.cuda.mem_get_info(device)
+            budget = min(budget, free // 2)
+        except Exception:  # noqa: BLE001 - best effort
+            pass
+    return int(max(1, min(requested, budget // per_window)))
+
+
+def contractive_penalty(z: Any, x: Any, generator: Any = None) -> Any:
+    """Random-projection estimate of ``mean_batch ||dz/dx||_F^2`` (one vector-Jacobian product).
+
+    ``x`` must require grad and ``z`` must be computed from it; the result is differentiable.
+    """
+    import torch
+
+    v = torch.randn(z.shape, generator=generator, device="cpu", dtype=torch.float32).to(z.device, z.dtype)
+    (jtv,) = torch.autograd.grad(z, x, grad_outputs=v, create_graph=True)
+    return jtv.float().pow(2).sum() / max(1, x.shape[0])
+
+
+def default_training_loss(model: Any, x: Any, target: Any) -> tuple[Any, dict[str, float], Any]:
+    """Encode, decode and score: the step every family uses unless it defines ``training_loss``."""
+    z = model.encode(x)
+    x_hat = model.decode(z)
+    loss, parts = model.loss(x_hat, target, z=z)
+    return loss, parts, z
+
+
+def _corrupt(x: Any, kind: str, level: float, generator: Any) -> Any:
+    import torch
+
+    out = x
+    if kind in ("gaussian", "both") and level > 0:
+        noise = torch.randn(x.shape, generator=generator, dtype=torch.float32).to(x.device, x.dtype)
+        out = out + level * noise
+    if kind in ("mask", "both") and level > 0:
+        keep = torch.rand(x.shape, generator=generator) >= min(level, 0.95)
+        out = out * keep.to(x.device, x.dtype)
+    return out
+
+
+def _step_loss(model: Any, x: Any, target: Any, regularizer: str, weight: float, generator: Any,
+               corruption: str) -> tuple[Any, dict[str, float]]:
+    import torch
+
+    if regularizer == "denoising":
+        x = _corrupt(x, corruption, weight, generator)
+    contractive = regularizer == "contractive" and weight > 0
+    if contractive:
+        x = x.detach().requires_grad_(True)
+    step = getattr(model, "training_loss", None)
+    if callable(step):
+        loss, parts, z = step(x, target)
+    else:
+        loss, parts, z = default_training_loss(model, x, target)
+    if contractive:
+        if z is None:
+            raise ValueError(f"{model.name}: the contractive regulariser needs the code z from training_loss")
+        penalty = contractive_penalty(z, x, generator)
+        loss = loss + weight * penalty
+        parts = {**parts, "jacobian": float(penalty.detach())}
+    if not torch.isfinite(loss):
+        raise RuntimeError(f"{model.name}: training diverged (loss is {float(loss)}); lower --lr or normalise the data")
+    return loss, parts
+
+
+def _batches(n: int, size: int, rng: np.random.Generator | None) -> list[np.ndarray]:
+    order = rng.permutation(n) if rng is not None else np.arange(n)
+    return [order[i : i + size] for i in range(0, n, size)]
+
+
+def evaluate(model: Any, windows: Any, targets: Any = None, batch_size: int = 256, device: Any = None,
+             amp: bool = False) -> np.ndarray:
+    """Per-window mean squared reconstruction error of ``model`` on ``windows`` (no training).
+
+    ``windows``/``targets`` are numpy arrays or tensors ``(N, C, L)``; returns float64 ``(N,)``.
+    """
+    import torch
+
+    device = device or next(iter(model.parameters()), torch.zeros(0)).device
+    x_all = torch.as_tensor(np.asarray(windows, dtype=np.float32)) if not torch.is_tensor(windows) else windows
+    t_all = x_all if targets is None else (
+        torch.as_tensor(np.asarray(targets, dtype=np.float32)) if not torch.is_tensor(targets) else targets)
+    out = np.empty(len(x_all), dtype=np.float64)
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        for start in range(0, len(x_all), batch_size):
+            x = x_all[start : start + batch_size].to(device, non_blocking=True)
+            t = t_all[start : start + batch_size].to(device, non_blocking=True)
+            with _autocast(device, amp):
+                x_hat = model(x)
+            err = (x_hat.float() - t.float()).pow(2).flatten(1).mean(1)
+            out[start : start + len(x)] = err.cpu().numpy()
+    model.train(was_training)
+    return out
+
+
+def _autocast(device: Any, amp: bool) -> Any:
+    import torch
+
+    if amp and getattr(device, "type", "cpu") == "cuda":
+        return torch.autocast(device_type="cuda", dtype=torch.float16)
+    return contextlib.nullcontext()
+
+
+def train_model(
+    model: Any,
+    windows: np.ndarray,
+    config: TrainConfig | None = None,
+    targets: np.ndarray | None = None,
+    *,
+    callback: Callable[[dict[str, float]], None] | None = None,
+) -> TrainResult:
+    """Train ``model`` on ``windows`` with early stopping; returns the best-validation model.
+
+    Parameters
+    ----------
+    model
+        An :class:`~tsae.models.base.Autoencoder` whose ``(channels, window)`` match the windows.
+    windows
+        Float array ``(N, channels, window)``, normalised.
+    config
+        :class:`TrainConfig` (defaults when None).
+    targets
+        Optional clean targets of the same shape (paired denoising); the windows are the inputs.
+    callback
+        Called with each epoch's history row.
+
+    Returns
+    -------
+    TrainResult
+        ``model`` with the best validation weights (eval mode), the per-epoch ``history``,
+        ``best_val_loss``, per-window validation errors ``val_errors`` (MSE) and the split.
+
+    Raises
+    ------
+    ValueError
+        If the windows have the wrong shape, contain NaN/inf, or are empty.
+    """
+    import torch
+
+    from tsae.models.device import resolve_device
+
+    config = config or TrainConfig()
+    windows = np.asarray(windows)
+    if windows.ndim != 3:
+        raise ValueError(f"windows must be (N, channels, window), got shape {windows.shape}")
+    n, channels, length = windows.shape
+    if n == 0:
+        raise ValueError("no training windows (the series is shorter than one window?)")
+    if (channels, length) != (getattr(model, "channels", channels), getattr(model, "window", length)):
+        raise ValueError(f"windows are ({channels} channels, {length} samples) but the model expects "
+                         f"({model.channels}, {model.window})")
+    windows = np.ascontiguousarray(windows, dtype=np.float32)
+    if not np.isfinite(windows).all():
+        raise ValueError("training windows contain NaN or inf (repair missing values first)")
+    if targets is not None:
+        targets = np.ascontiguousarray(targets, dtype=np.float32)
+        if targets.shape != windows.shape:
+            raise ValueError(f"targets shape {targets.shape} differs from windows shape {windows.shape}")
+        if not np.isfinite(targets).all():
+            raise ValueError("training targets contain NaN or inf")
+
+    device = resolve_device(config.device)
+    use_amp = bool(config.amp and device.type == "cuda")
+    rng = np.random.default_rng(config.seed)
+    generator = torch.Generator().manual_seed(int(config.seed))
+    torch.manual_seed(int(config.seed))
+
+    order = rng.permutation(n)
+    n_val = int(round(n * config.val_fraction)) if n > 1 else 0
+    n_val = min(max(n_val, 1 if config.val_fraction > 0 and n > 1 else 0), n - 1)
+    val_idx = np.sort(order[:n_val]) if n_val else np.arange(n)
+    train_idx = np.sort(order[n_val:]) if n_val else np.arange(n)
+
+    batch_size = fit_batch_size(config.batch_size, (channels, length), config.max_batch_bytes, device)
+    # keep the data on the device when it is small, else move batch by batch
+    keep_on_device = windows.nbytes * (2 if targets is not None else 1) <= (256 << 20)
+    x_all = torch.from_numpy(windows)
+    t_all = torch.from_numpy(targets) if targets is not None else x_all
+    if keep_on_device:
+        x_all = x_all.to(device)
+        t_all = t_all.to(device) if targets is not None else x_all
+    elif device.type == "cuda":
+        x_all = x_all.pin_memory()
+        t_all = t_all.pin_memory() if targets is not None else x_all
+
+    model = model.to(device)
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError(f"{getattr(model, 'name', 'model')}: has no trainable parameters")
+    optimizer = torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    regularizer = str(getattr(model, "config", {}).get("regularizer", "none"))
+    reg_weight = float(getattr(model, "config", {}).get("reg_weight", 0.0))
+    # cuDNN RNNs have no double backward: the contractive penalty needs it
+    cudnn_ctx = (torch.backends.cudnn.flags(enabled=False)
+                 if regularizer == "contractive" and device.type == "cuda" else contextlib.nullcontext())
+
+    def val_loss() -> tuple[float, np.ndarray]:
+        rows = torch.from_numpy(val_idx)
+        errors = evaluate(model, x_all[rows.to(x_all.device)],
+                          None if targets is None else t_all[rows.to(t_all.device)], batch_size=max(batch_size, 256),
+                          device=device, amp=use_amp)
+        return float(errors.mean()), errors
+
+    from tqdm.auto import tqdm
+
+    history: list[dict[str, float]] = []
+    best_loss, best_epoch = math.inf, 0
+    best_state = copy.deepcopy(model.state_dict())
+    stale, stopped = 0, "epochs"
+    started = time.perf_counter()
+    bar = tqdm(total=config.epochs, desc=f"train {getattr(model, 'name', '')}", unit="epoch",
+               disable=config.quiet or not sys.stderr.isatty(), leave=False)
+    out_of_time = False
+    with _deterministic(config.deterministic and device.type == "cpu"), cudnn_ctx, bar:
+        for epoch in range(1, config.epochs + 1):
+            model.train()
+            total, count, parts_sum = 0.0, 0, {}
+            for idx in _batches(len(train_idx), batch_size, rng):
+                rows = torch.from_numpy(train_idx[idx])
+                if keep_on_device:
+                    rows = rows.to(device)
+                x = x_all[rows].to(device, non_blocking=True)
+                t = x if targets is None else t_all[rows].to(device, non_blocking=True)
+                optimizer.zero_grad(set_to_none=True)
+                with _autocast(device, use_amp):
+                    loss, parts = _step_loss(model, x, t, regularizer, reg_weight, generator, config.corruption)
+                scaler.scale(loss).backward()
+                if config.grad_clip:
+                    scaler.unscale_(optimizer)
+                    torch.nn.utils.clip_grad_norm_(params, config.grad_clip)
+                scaler.step(optimizer)
+                scaler.update()
+                total += float(loss.detach()) * len(idx)
+                count += len(idx)
+                for key, value in parts.items():
+                    parts_sum[key] = parts_sum.get(key, 0.0) + value * len(idx)
+                if config.max_seconds is not None and time.perf_counter() - started > config.max_seconds:
+                    out_of_time = True
+                    break
+            current, _ = val_loss()
+            row = {"epoch": epoch, "train_loss": total / max(count, 1), "val_loss": current,
+                   "seconds": time.perf_counter() - started,
+                   **{k: v / max(count, 1) for k, v in parts_sum.items()}}
+            history.append(row)
+            if callback is not None:
+                callback(row)
+            if current < best_loss * (1 - config.min_delta) or not math.isfinite(best_loss):
+                best_loss, best_epoch, stale = current, epoch, 0
+                best_state = copy.deepcopy(model.state_dict())
+            else:
+                stale += 1
+            bar.update(1)
+            bar.set_postfix(train=f"{row['train_loss']:.4g}", val=f"{current:.4g}", best=f"{best_loss:.4g}")
+            if out_of_time:
+                stopped = "max_seconds"
+                break
+            if stale >= config.patience:
+                stopped = "early_stopping"
+                break
+    model.load_state_dict(best_state)
+    model.eval()
+    _, errors = val_loss()
+    return TrainResult(
+        model=model,
+        history=history,
+        best_val_loss=float(best_loss),
+        best_epoch=best_epoch,
+        val_errors=errors,
+        val_indices=val_idx,
+        train_indices=train_idx,
+        epochs_run=len(history),
+        stopped=stopped,
+        seconds=time.perf_counter() - started,
+        device=str(device),
+        batch_size=batch_size,
+        config=asdict(config),
+    )
+
+
+__all__ = ["TrainConfig", "TrainResult", "train_model", "evaluate", "seed_everything", "fit_batch_size",
+           "contractive_penalty", "default_training_loss"]
