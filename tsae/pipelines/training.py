@@ -1,0 +1,271 @@
+"""Train a model family on series (arrays, CSV tables, audio files or folders of them).
+
+:func:`fit_model_on_series` is the library behind ``tsae train``: it repairs NaN runs,
+fits a normaliser on all the data, cuts normalised windows with the frame spec, builds
+the family through the plugin registry (seeded), trains it with the shared trainer and
+returns a :class:`FitResult` that :meth:`FitResult.save` writes as one model file
+(weights, frame spec, normalisation stats, sample rate, training summary and the
+validation errors per window).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from tsae.pipelines import _engine
+
+NORMALIZE_CHOICES = ("zscore", "robust", "none")
+DEFAULT_MAX_WINDOWS = 200_000
+
+
+@dataclass
+class FitResult:
+    """A trained model with everything needed to save and reuse it."""
+
+    model: Any
+    frame: dict[str, Any]
+    normalizer: Any
+    sample_rate: float | None
+    columns: list[str] | None
+    train: Any
+    n_windows: int
+    sources: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-able training summary stored in the model file's ``extra["training"]``."""
+        t = self.train
+        return {
+            "epochs_run": t.epochs_run, "best_epoch": t.best_epoch, "best_val_loss": t.best_val_loss,
+            "stopped": t.stopped, "seconds": round(t.seconds, 3), "device": t.device,
+            "batch_size": t.batch_size, "n_windows": self.n_windows, "n_val": int(len(t.val_indices)),
+            "sources": self.sources, "config": t.config, "history": t.history,
+        }
+
+    def save(self, path: str | os.PathLike, *, protect: Sequence[str | os.PathLike] = (),
+             extra: Mapping[str, Any] | None = None) -> Path:
+        """Write the model file (see :func:`tsae.models.modelfile.save_model`)."""
+        from tsae.models.modelfile import save_model
+
+        info = {"columns": self.columns, "training": self.summary(), **dict(extra or {})}
+        return save_model(path, self.model, frame=self.frame, normalizer=self.normalizer,
+                          sample_rate=self.sample_rate, extra=info,
+                          arrays={"val_errors": np.asarray(self.train.val_errors, dtype=np.float64)},
+                          protect=tuple(protect))
+
+
+def _as_series_list(series: Any) -> list[np.ndarray]:
+    if isinstance(series, np.ndarray) or (isinstance(series, Sequence) and series and np.isscalar(series[0])):
+        series = [series]
+    out = []
+    for i, item in enumerate(series):
+        x = np.asarray(item, dtype=np.float64)
+        if x.ndim == 1:
+            x = x[None, :]
+        if x.ndim != 2:
+            raise ValueError(f"series {i} must be (n,) or (channels, n), got shape {x.shape}")
+        out.append(x)
+    if not out:
+        raise ValueError("no series to train on")
+    channels = {x.shape[0] for x in out}
+    if len(channels) != 1:
+        raise ValueError(f"all series must have the same number of channels, got {sorted(channels)}")
+    return out
+
+
+def _repair(x: np.ndarray, label: str) -> np.ndarray:
+    missing = np.isnan(x)
+    if not missing.any():
+        return x
+    if missing.all(axis=1).any():
+        raise ValueError(f"{label}: a channel has no finite values")
+    return _engine.repair_missing(x)
+
+
+def make_windows(
+    series: Iterable[np.ndarray], window: int, hop: int, window_fn: Any = None, normalizer: Any = None,
+) -> np.ndarray:
+    """Normalised training windows ``(N, C, window)`` float32 from each series (a short series gives one padded window)."""
+    chunks = []
+    for x in series:
+        xn = normalizer.transform(x) if normalizer is not None else x
+        xn = np.asarray(xn, dtype=np.float32)
+        frames = _engine.frame(xn, window, hop, window_fn, pad=xn.shape[1] < window)
+        chunks.append(np.swapaxes(frames, 0, 1))
+    return np.ascontiguousarray(np.concatenate(chunks, axis=0), dtype=np.float32)
+
+
+def fit_model_on_series(
+    series: Any,
+    *,
+    model: str = "conv1d",
+    window: int = 128,
+    hop: int | None = None,
+    params: Mapping[str, Any] | None = None,
+    normalize: str = "zscore",
+    window_fn: str | None = None,
+    sample_rate: float | None = None,
+    config: Any = None,
+    columns: list[str] | None = None,
+    sources: list[str] | None = None,
+    max_windows: int | None = DEFAULT_MAX_WINDOWS,
+) -> FitResult:
+    """Train model family ``model`` on one or more series.
+
+    Parameters
+    ----------
+    series
+        An array ``(channels, n)`` / ``(n,)`` or a list of them (same channel count).
+        NaN runs are repaired (linear) before training.
+    model
+        Registered family name (see ``tsae models``).
+    window, hop
+        Frame length and hop in samples (hop defaults to ``window // 4``).
+    params
+        Family hyper-parameters (strings are converted to the parameter's type).
+    normalize
+        ``"zscore"``, ``"robust"`` (median/IQR) or ``"none"``; fitted on all the data, per channel.
+    window_fn
+        Analysis window applied to frames (None = rectangular), stored in the frame spec.
+    sample_rate
+        Stored in the model file.
+    config
+        :class:`~tsae.models.trainer.TrainConfig` (defaults when None).
+    columns, sources
+        Channel names and data source names stored in the model file.
+    max_windows
+        Use at most this many windows (a seeded random subset), to bound memory.
+
+    Returns
+    -------
+    FitResult
+    """
+    from tsae import plugins
+    from tsae.models.trainer import TrainConfig, seed_everything, train_model
+
+    config = config or TrainConfig()
+    if window < 1:
+        raise ValueError(f"window must be >= 1, got {window}")
+    hop = max(1, window // 4) if hop is None else int(hop)
+    if hop < 1:
+        raise ValueError(f"hop must be >= 1, got {hop}")
+    if normalize not in NORMALIZE_CHOICES:
+        raise ValueError(f"normalize must be one of {', '.join(NORMALIZE_CHOICES)}, got {normalize!r}")
+    items = _as_series_list(series)
+    labels = sources or [f"series {i}" for i in range(len(items))]
+    items = [_repair(x, labels[i] if i < len(labels) else f"series {i}") for i, x in enumerate(items)]
+    channels = items[0].shape[0]
+    if columns is not None and len(columns) != channels:
+        columns = None
+
+    normalizer = None
+    if normalize != "none":
+        normalizer = _engine.make_normalizer(normalize)
+        normalizer.fit(np.concatenate(items, axis=1))
+    windows = make_windows(items, window, hop, window_fn, normalizer)
+    if max_windows is not None and len(windows) > max_windows:
+        keep = np.sort(np.random.default_rng(config.seed).choice(len(windows), max_windows, replace=False))
+        windows = windows[keep]
+
+    seed_everything(config.seed)
+    try:
+        family = plugins.get_model_family(model)
+    except KeyError as error:
+        raise ValueError(str(error).strip("'\"")) from None
+    net = family(channels=channels, window=window, **dict(params or {}))
+    result = train_model(net, windows, config)
+    return FitResult(
+        model=result.model, frame={"window": int(window), "hop": int(hop), "window_fn": window_fn},
+        normalizer=normalizer, sample_rate=sample_rate, columns=columns, train=result,
+        n_windows=len(windows), sources=list(sources or []),
+    )
+
+
+# ----------------------------------------------------------------------------- files
+def series_files(path: str | os.PathLike) -> list[Path]:
+    """The series files behind ``path``: the file itself, or the supported files in a folder (sorted, recursive)."""
+    from tsae.io.audio import AUDIO_SUFFIXES
+    from tsae.io.tables import ARRAY_SUFFIXES, TABLE_SUFFIXES
+
+    path = Path(path)
+    if not path.exists():
+        raise ValueError(f"{path}: no such file or folder")
+    if path.is_file():
+        return [path]
+    suffixes = set(AUDIO_SUFFIXES) | set(TABLE_SUFFIXES) | set(ARRAY_SUFFIXES)
+    files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in suffixes
+                   and not p.name.startswith("."))
+    if not files:
+        raise ValueError(f"{path}: no CSV, .npy or audio files in this folder")
+    return files
+
+
+def read_training_data(paths: Sequence[str | os.PathLike]) -> tuple[list[np.ndarray], float | None, list[str] | None, list[str]]:
+    """Read every series file under ``paths``; returns (series, sample_rate, columns, file names).
+
+    All files must have the same channel count (and the same sample rate when known).
+    """
+    from tsae.io.tables import read_series
+
+    files = [f for p in paths for f in series_files(p)]
+    series, rates, names, columns = [], set(), [], None
+    for f in files:
+        values, rate, meta = read_series(f)
+        if series and values.shape[0] != series[0].shape[0]:
+            raise ValueError(f"{f}: has {values.shape[0]} channel(s) but {names[0]} has {series[0].shape[0]}")
+        if rate is not None:
+            rates.add(round(float(rate), 6))
+        series.append(values)
+        names.append(str(f))
+        columns = columns or meta.get("columns")
+    if len(rates) > 1:
+        raise ValueError(f"{paths[0]}: files have different sample rates ({', '.join(str(r) for r in sorted(rates))}); "
+                         "resample them first")
+    return series, (rates.pop() if rates else None), columns, names
+
+
+def train_files(
+    data: str | os.PathLike | Sequence[str | os.PathLike],
+    output: str | os.PathLike,
+    *,
+    model: str = "conv1d",
+    window: int = 128,
+    hop: int | None = None,
+    params: Mapping[str, Any] | None = None,
+    normalize: str = "zscore",
+    window_fn: str | None = None,
+    config: Any = None,
+) -> FitResult:
+    """Read ``data`` (file, folder, or a list of them), train, and write the model file ``output``.
+
+    The output is written atomically and never overwrites an input file.
+    """
+    paths = [data] if isinstance(data, (str, os.PathLike)) else list(data)
+    out = Path(output)
+    for p in paths:
+        if Path(p).exists() and out.exists() and os.path.samefile(p, out):
+            raise ValueError(f"{out}: refusing to overwrite the input file")
+    series, rate, columns, names = read_training_data(paths)
+    fit = fit_model_on_series(series, model=model, window=window, hop=hop, params=params, normalize=normalize,
+                              window_fn=window_fn, sample_rate=rate, config=config, columns=columns,
+                              sources=[Path(n).name for n in names])
+    fit.save(out, protect=tuple(paths))
+    return fit
+
+
+def parse_params(items: Iterable[str]) -> dict[str, str]:
+    """``["k=v", ...]`` -> ``{"k": "v"}`` (values stay strings; the family converts them)."""
+    params: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--param {item!r}: expected NAME=VALUE")
+        params[key.strip()] = value.strip()
+    return params
+
+
+__all__ = ["fit_model_on_series", "FitResult", "make_windows", "train_files", "read_training_data",
+           "series_files", "parse_params", "NORMALIZE_CHOICES"]
