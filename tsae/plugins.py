@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.metadata as metadata
 import logging
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -36,9 +37,11 @@ _manager: pluggy.PluginManager | None = None
 _infos: dict[str, PluginInfo] = {}
 _models: dict[str, type] = {}
 _model_plugin: dict[str, str] = {}
+_models_collected = False
 _sources: dict[str, Callable[..., Any]] = {}
 _sinks: dict[str, Callable[..., Any]] = {}
 _pipelines: dict[str, Callable[..., Any]] = {}
+_named_collected: set[str] = set()
 
 
 def get_plugin_manager() -> pluggy.PluginManager:
@@ -47,12 +50,18 @@ def get_plugin_manager() -> pluggy.PluginManager:
     if _manager is None:
         manager = pluggy.PluginManager("tsae")
         manager.add_hookspecs(hookspecs)
-        _load_entry_points(manager)
         _manager = manager
+        _load_entry_points(manager)
     return _manager
 
 
+def _error_text(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+
+
 def _load_entry_points(manager: pluggy.PluginManager) -> None:
+    seen: set[str] = set()
     for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
         dist = getattr(entry_point, "dist", None)
         info = PluginInfo(
@@ -61,57 +70,131 @@ def _load_entry_points(manager: pluggy.PluginManager) -> None:
             distribution=dist.metadata["Name"] if dist is not None else None,
             version=dist.version if dist is not None else None,
         )
+        if info.name in seen:  # the same name from two distributions: keep the first
+            log.warning("tsae plugin %r is installed twice; ignoring %s", info.name, info.distribution)
+            continue
+        seen.add(info.name)
         _infos[info.name] = info
         try:
             plugin = entry_point.load()
             manager.register(plugin, name=info.name)
         except Exception as error:  # a broken plugin must not take tsae down
-            info.error = f"{type(error).__name__}: {error}"
+            info.error = _error_text(error)
             log.warning("tsae plugin %r failed to load: %s", info.name, info.error)
             continue
-        info.hooks = sorted(
-            caller.name for caller in manager.get_hookcallers(plugin) or []
-        )
+        info.hooks = sorted(caller.name for caller in manager.get_hookcallers(plugin) or [])
+
+
+def _reset_registries() -> None:
+    global _models_collected
+    _models.clear()
+    _model_plugin.clear()
+    _models_collected = False
+    _sources.clear()
+    _sinks.clear()
+    _pipelines.clear()
+    _named_collected.clear()
+    for info in _infos.values():
+        info.models = []
+        if info.error and info.error.startswith("register_"):  # hook errors are re-detected on the next call
+            info.error = None
 
 
 def register_plugin(plugin: Any, name: str) -> None:
-    """Register a plugin object at run time (tests, notebooks), as an entry point would."""
+    """Register a plugin object at run time (tests, notebooks), as an entry point would.
+
+    A plugin with the same name is replaced.
+    """
     manager = get_plugin_manager()
+    if manager.get_plugin(name) is not None:
+        manager.unregister(name=name)
     manager.register(plugin, name=name)
     _infos[name] = PluginInfo(
         name=name,
         module=getattr(plugin, "__name__", type(plugin).__name__),
+        version=_version_of(plugin),
         hooks=sorted(c.name for c in manager.get_hookcallers(plugin) or []),
     )
-    _models.clear()  # re-collect on next use
+    _reset_registries()  # re-collect on next use
 
 
-def _call_each(hook_name: str, make_register: Callable[[str], Callable[..., None]]) -> None:
-    """Call a ``register_*`` hook plugin by plugin so one failure stays contained."""
+def unregister_plugin(name: str) -> None:
+    """Remove a plugin registered by name (entry point or :func:`register_plugin`)."""
     manager = get_plugin_manager()
-    for plugin_name, plugin in list(manager.list_name_plugin()):
-        impl = getattr(plugin, hook_name, None)
-        if impl is None:
+    if manager.get_plugin(name) is not None:
+        manager.unregister(name=name)
+    _infos.pop(name, None)
+    _reset_registries()
+
+
+def reset() -> None:
+    """Forget every plugin and registry; the next call re-discovers entry points (tests)."""
+    global _manager
+    _manager = None
+    _infos.clear()
+    _reset_registries()
+
+
+def _version_of(plugin: Any) -> str | None:
+    version = getattr(plugin, "__version__", None)
+    if version is None:
+        module = sys.modules.get(getattr(plugin, "__module__", "") or "")
+        version = getattr(module, "__version__", None)
+    return str(version) if version is not None else None
+
+
+def _call_each(hook_name: str, **kwargs: Any) -> None:
+    """Call a hook plugin by plugin so that one failure stays contained and is reported by name.
+
+    ``kwargs`` values may be factories taking the plugin name (marked by :class:`_PerPlugin`).
+    """
+    manager = get_plugin_manager()
+    caller = getattr(manager.hook, hook_name)
+    for impl in caller.get_hookimpls():  # registration order (tryfirst/trylast applied)
+        if impl.hookwrapper or getattr(impl, "wrapper", False):
             continue
+        args = {
+            key: (value(impl.plugin_name) if isinstance(value, _PerPlugin) else value)
+            for key, value in kwargs.items()
+            if key in impl.argnames
+        }
         try:
-            impl(register=make_register(plugin_name))
+            impl.function(**args)
         except Exception as error:
-            info = _infos.get(plugin_name)
-            message = f"{hook_name} raised {type(error).__name__}: {error}"
+            message = f"{hook_name} raised {_error_text(error)}"
+            info = _infos.get(impl.plugin_name)
             if info is not None:
                 info.error = message
-            log.warning("tsae plugin %r: %s", plugin_name, message)
+            log.warning("tsae plugin %r: %s", impl.plugin_name, message)
+
+
+class _PerPlugin:
+    """Wraps ``factory(plugin_name)`` so :func:`_call_each` builds one argument per plugin."""
+
+    def __init__(self, factory: Callable[[str], Any]) -> None:
+        self.factory = factory
+
+    def __call__(self, plugin_name: str) -> Any:
+        return self.factory(plugin_name)
 
 
 def _collect_models() -> None:
-    if _models:
+    global _models_collected
+    if _models_collected:
         return
+    _models_collected = True
+    from tsae.models.base import Autoencoder
 
     def make_register(plugin_name: str) -> Callable[..., None]:
         def register(family: type) -> None:
+            if not (isinstance(family, type) and issubclass(family, Autoencoder)):
+                raise TypeError(f"{family!r} is not a subclass of tsae.models.base.Autoencoder")
             name = getattr(family, "name", None)
             if not name:
-                raise ValueError(f"model family {family!r} has no 'name'")
+                raise ValueError(f"model family {family.__name__} has no 'name'")
+            owner = _model_plugin.get(name)
+            if owner is not None and owner != plugin_name:
+                raise ValueError(f"model family {name!r} is already registered by plugin {owner!r}")
             _models[name] = family
             _model_plugin[name] = plugin_name
             info = _infos.get(plugin_name)
@@ -120,7 +203,7 @@ def _collect_models() -> None:
 
         return register
 
-    _call_each("register_models", make_register)
+    _call_each("register_models", register=_PerPlugin(make_register))
 
 
 def model_families() -> dict[str, type]:
@@ -140,7 +223,7 @@ def get_model_family(name: str) -> type:
     families = model_families()
     if name not in families:
         known = ", ".join(sorted(families)) or "none"
-        raise KeyError(f"unknown model family {name!r} (installed: {known})")
+        raise KeyError(f"unknown model family {name!r} (installed: {known}; see `tsae models`)")
     return families[name]
 
 
@@ -166,8 +249,14 @@ def plugin_errors() -> dict[str, str]:
     return {info.name: info.error for info in plugin_infos() if info.error}
 
 
+def load_plugin_commands(cli: Any) -> None:
+    """Call every plugin's ``register_commands(cli)``, containing and recording failures."""
+    _call_each("register_commands", cli=cli)
+
+
 def _collect_named(hook_name: str, store: dict[str, Callable[..., Any]]) -> dict[str, Callable[..., Any]]:
-    if not store:
+    if hook_name not in _named_collected:
+        _named_collected.add(hook_name)
 
         def make_register(plugin_name: str) -> Callable[..., None]:
             def register(name: str, factory: Callable[..., Any]) -> None:
@@ -175,7 +264,7 @@ def _collect_named(hook_name: str, store: dict[str, Callable[..., Any]]) -> dict
 
             return register
 
-        _call_each(hook_name, make_register)
+        _call_each(hook_name, register=_PerPlugin(make_register))
     return dict(store)
 
 
