@@ -1,0 +1,667 @@
+"""Sensor anomaly detection with an autoencoder: the batch :class:`Detector` and its scoring core.
+
+How a sample is scored
+----------------------
+1. Missing values are repaired: for fitting, NaN runs are interpolated; for scoring
+   (batch *and* streaming, so that both agree) a missing value holds the sensor's last
+   good value (its training mean before the first one).
+2. Each sensor is z-scored with its training mean and standard deviation.
+3. The series is cut into windows of ``window`` samples every ``hop`` samples; the
+   autoencoder reconstructs each window, and a linear (PCA) reconstruction of the same
+   window is computed beside it (``linear=True``).
+4. The squared reconstruction error of each sample and sensor, divided by that
+   sensor's mean training error (so sensors are comparable), is averaged over the
+   windows that cover the sample (overlap-add). AE and PCA errors are added.
+5. Optionally a trailing (causal) moving average over ``smooth`` samples.
+6. The score of a sample is the mean over sensors of that error; the sensor's
+   *contribution* is its share of the sum (contributions sum to 1).
+
+A sample's score is final once the last window covering it has been seen, i.e.
+``window - 1`` samples later at most; the trailing samples that no full window covers
+(fewer than ``hop``) take the last final score. The smoothing of the first samples
+averages what exists so far. The same code (:class:`ScoringCore`) runs in batch
+(:meth:`Detector.decision_function`) and in the streaming monitor, so online scores
+equal batch scores.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+from tsae.pipelines.thresholds import Threshold, fit_threshold
+
+DETECTOR_KIND = "tsae-detector"
+DETECTOR_VERSION = 1
+_EPS = 1e-12
+
+
+# ----------------------------------------------------------------------------- helpers
+@contextlib.contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    """Run torch on ``n`` CPU threads inside the block (None: leave torch's setting).
+
+    The detector's networks are small: one thread is faster than several fighting
+    over shared cores, and it keeps the monitor on one core.
+    """
+    if not n:
+        yield
+        return
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def dominant_period(x: np.ndarray, low: int = 8, high: int = 128, min_corr: float = 0.2,
+                    default: int = 32) -> int:
+    """Pick a window length from the data's dominant period (autocorrelation peak).
+
+    Parameters
+    ----------
+    x
+        ``(n_samples, n_sensors)`` array (NaN-free).
+    low, high
+        The returned length is clamped to ``[low, high]``.
+    min_corr
+        If no sensor's autocorrelation peak reaches this, ``default`` is returned.
+
+    Examples
+    --------
+    >>> t = np.arange(2000)
+    >>> dominant_period(np.sin(2 * np.pi * t / 50)[:, None])
+    50
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim == 1:
+        x = x[:, None]
+    n = x.shape[0]
+    best: tuple[float, int] | None = None
+    for column in x.T:
+        v = column - column.mean()
+        if n < 2 * low or not np.any(v):
+            continue
+        spectrum = np.fft.rfft(v, 2 * n)
+        ac = np.fft.irfft(spectrum * np.conj(spectrum))[:n]
+        if ac[0] <= 0:
+            continue
+        ac = ac / ac[0]
+        segment = ac[low: min(2 * high, n // 2)]
+        if segment.size < 3:
+            continue
+        k = int(np.argmax(segment)) + low
+        if best is None or ac[k] > best[0]:
+            best = (float(ac[k]), k)
+    if best is None or best[0] < min_corr:
+        return int(np.clip(default, low, high))
+    return int(np.clip(best[1], low, high))
+
+
+def fill_forward(x: np.ndarray, last: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Replace NaN/inf in ``x`` (n, C) by the last good value per column.
+
+    ``last`` (C,) holds the value carried in from earlier blocks. Returns the repaired
+    copy, the new carry, and how many values were repaired.
+    """
+    bad = ~np.isfinite(x)
+    if not bad.any():
+        return x, (x[-1].copy() if len(x) else last), 0
+    x = x.copy()
+    n = x.shape[0]
+    index = np.where(~bad, np.arange(n)[:, None], -1)
+    np.maximum.accumulate(index, axis=0, out=index)
+    filled = np.where(index >= 0, x[np.maximum(index, 0), np.arange(x.shape[1])], last[None, :])
+    x = np.where(bad, filled, x)
+    return x, x[-1].copy(), int(bad.sum())
+
+
+def _interpolate_missing(x: np.ndarray) -> np.ndarray:
+    """Interpolate NaN runs per sensor (x is (n, C)); edges take the nearest good value."""
+    try:
+        from tsae.engine.preprocess import repair_missing  # the engine's repair, when present
+    except ImportError:  # pragma: no cover - engine not installed yet
+        repair_missing = None
+    x = np.array(x, dtype=np.float64)
+    x[~np.isfinite(x)] = np.nan
+    if not np.isnan(x).any():
+        return x
+    if repair_missing is not None:
+        try:
+            repaired = np.asarray(repair_missing(x.T, method="linear"), dtype=np.float64).T
+            if repaired.shape == x.shape and np.isfinite(repaired).all():
+                return repaired
+        except Exception:
+            pass
+    t = np.arange(x.shape[0])
+    for c in range(x.shape[1]):
+        good = np.isfinite(x[:, c])
+        if good.any():
+            x[~good, c] = np.interp(t[~good], t[good], x[good, c])
+        else:
+            x[:, c] = 0.0
+    return x
+
+
+def as_matrix(X: Any, sensors: Sequence[str] | None = None) -> tuple[np.ndarray, list[str]]:
+    """Coerce ``X`` to a float64 ``(n_samples, n_sensors)`` array and sensor names.
+
+    Accepts numpy arrays (1-D means one sensor) and pandas DataFrames (names from the columns).
+    """
+    names = list(sensors) if sensors is not None else None
+    if hasattr(X, "columns") and hasattr(X, "to_numpy"):
+        if names is None:
+            names = [str(c) for c in X.columns]
+        X = X.to_numpy(dtype=np.float64, na_value=np.nan)
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim == 1:
+        X = X[:, None]
+    if X.ndim != 2:
+        raise ValueError(f"X must be (n_samples, n_sensors), got shape {X.shape}")
+    if names is None:
+        names = [f"s{i}" for i in range(X.shape[1])]
+    if len(names) != X.shape[1]:
+        raise ValueError(f"{len(names)} sensor names for {X.shape[1]} columns")
+    return X, names
+
+
+class _OverlapMean:
+    """Streaming mean of per-frame, per-sample errors over the frames covering each sample.
+
+    Frames start at 0, hop, 2*hop, ...; a sample is final once the next frame to come
+    starts after it. Holds at most ``window`` pending rows.
+    """
+
+    def __init__(self, window: int, hop: int, channels: int) -> None:
+        self.window, self.hop, self.channels = window, hop, channels
+        self.base = 0  # global index of acc[0] (= first sample not yet emitted)
+        self.acc = np.zeros((0, channels))
+        self.cnt = np.zeros(0)
+
+    def push(self, starts: np.ndarray, errors: np.ndarray, next_start: int) -> np.ndarray:
+        """Add frame errors ``(F, window, C)`` for frames at global ``starts``; return final rows."""
+        if len(starts):
+            need = int(starts[-1]) + self.window - self.base
+            if need > len(self.acc):
+                grow = need - len(self.acc)
+                self.acc = np.concatenate([self.acc, np.zeros((grow, self.channels))])
+                self.cnt = np.concatenate([self.cnt, np.zeros(grow)])
+            rel = starts - self.base
+            for j in range(self.window):  # rows rel + j are distinct within one j
+                self.acc[rel + j] += errors[:, j]
+                self.cnt[rel + j] += 1.0
+        done = max(0, min(next_start - self.base, len(self.acc)))
+        out = self.acc[:done] / self.cnt[:done, None]
+        self.acc = self.acc[done:]
+        self.cnt = self.cnt[done:]
+        self.base += done
+        return out
+
+
+class _TrailingMean:
+    """Causal moving average over ``k`` rows (fewer at the start), carried across blocks."""
+
+    def __init__(self, k: int, channels: int) -> None:
+        self.k = max(1, int(k))
+        self.tail = np.zeros((0, channels))
+
+    def push(self, rows: np.ndarray) -> np.ndarray:
+        if self.k == 1 or len(rows) == 0:
+            return rows
+        data = np.concatenate([self.tail, rows])
+        csum = np.concatenate([np.zeros((1, data.shape[1])), np.cumsum(data, axis=0)])
+        t = len(self.tail)
+        stop = np.arange(t + 1, len(data) + 1)
+        start = np.maximum(0, stop - self.k)
+        out = (csum[stop] - csum[start]) / (stop - start)[:, None]
+        # the tail remembers how many rows came before, through its length (capped at k - 1)
+        self.tail = data[-(self.k - 1):]
+        return out
+
+
+class ScoringCore:
+    """Block-wise scoring shared by batch scoring and the streaming monitor.
+
+    Feed raw rows ``(n, n_sensors)`` with :meth:`push` (any block size, NaN allowed);
+    it returns ``(scores, contributions)`` for the rows whose score became final.
+    :meth:`flush` scores the trailing rows at the end of the data.
+    """
+
+    def __init__(self, state: "DetectorState", device: Any = "cpu", batch_frames: int = 4096) -> None:
+        import torch
+
+        from tsae.models.device import resolve_device
+
+        self.state = state
+        self.device = resolve_device(device)
+        self.model = state.model.to(self.device).eval()
+        self.window, self.hop = state.window, state.hop
+        self.channels = state.channels
+        self.batch_frames = batch_frames
+        self._torch = torch
+        self.last_good = state.mean.copy()
+        self.buffer = np.zeros((0, self.channels))  # normalised samples from self.buffer_start on
+        self.buffer_start = 0
+        self.next_frame = 0
+        self.seen = 0
+        self.repaired = 0
+        self.ola = _OverlapMean(self.window, self.hop, self.channels)
+        self.smoother = _TrailingMean(state.smooth, self.channels)
+        self.last_row: np.ndarray | None = None  # last final (smoothed) error row
+
+    def _reconstruct(self, frames: np.ndarray) -> np.ndarray:
+        """Per-frame, per-sample, per-sensor normalised squared error ``(F, L, C)``."""
+        torch = self._torch
+        st = self.state
+        errors = np.empty_like(frames)
+        with torch.inference_mode():
+            for lo in range(0, len(frames), self.batch_frames):
+                chunk = frames[lo: lo + self.batch_frames]
+                x = torch.from_numpy(np.ascontiguousarray(chunk.transpose(0, 2, 1), dtype=np.float32))
+                y = self.model(x.to(self.device)).float().cpu().numpy().astype(np.float64)
+                errors[lo: lo + len(chunk)] = (y.transpose(0, 2, 1) - chunk) ** 2 / st.err_scale
+        if st.pca_components is not None:
+            flat = frames.transpose(0, 2, 1).reshape(len(frames), -1) - st.pca_mean
+            recon = (flat @ st.pca_components.T) @ st.pca_components
+            lin = ((flat - recon) ** 2).reshape(len(frames), self.channels, self.window).transpose(0, 2, 1)
+            errors += st.linear_weight * lin / st.pca_err_scale
+        return errors
+
+    def _finish(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        rows = self.smoother.push(rows)
+        if len(rows):
+            self.last_row = rows[-1].copy()
+        total = rows.sum(axis=1)
+        scores = total / self.channels
+        contrib = rows / np.maximum(total, _EPS)[:, None]
+        return scores, contrib
+
+    def push(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Score the next rows; return ``(scores (m,), contributions (m, C))`` of the rows now final."""
+        x = np.asarray(x, dtype=np.float64)
+        if x.ndim == 1:
+            x = x[None, :]
+        if x.shape[1] != self.channels:
+            raise ValueError(f"expected {self.channels} sensors per row, got {x.shape[1]}")
+        if len(x) == 0:
+            return np.zeros(0), np.zeros((0, self.channels))
+        x, self.last_good, fixed = fill_forward(x, self.last_good)
+        self.repaired += fixed
+        z = (x - self.state.mean) / self.state.std
+        self.buffer = np.concatenate([self.buffer, z]) if len(self.buffer) else z
+        self.seen += len(x)
+        L, hop = self.window, self.hop
+        last_start = self.seen - L
+        if last_start >= self.next_frame:
+            starts = np.arange(self.next_frame, last_start + 1, hop)
+            view = np.lib.stride_tricks.sliding_window_view(self.buffer, L, axis=0)  # (n-L+1, C, L)
+            frames = view[starts - self.buffer_start].transpose(0, 2, 1)  # (F, L, C)
+            errors = self._reconstruct(np.ascontiguousarray(frames))
+            self.next_frame = int(starts[-1]) + hop
+        else:
+            starts = np.zeros(0, dtype=np.int64)
+            errors = np.zeros((0, L, self.channels))
+        rows = self.ola.push(starts, errors, self.next_frame)
+        drop = min(self.next_frame, self.seen) - self.buffer_start
+        if drop > 0:
+            self.buffer = self.buffer[drop:]
+            self.buffer_start += drop
+        return self._finish(rows)
+
+    def flush(self) -> tuple[np.ndarray, np.ndarray]:
+        """End of data: final scores of the pending rows.
+
+        Rows covered by some window get their overlap mean; the trailing rows no full
+        window covers (fewer than ``hop``) repeat the last final error row. With fewer
+        rows than one window in total, the scores are NaN.
+        """
+        pending = self.seen - self.ola.base
+        if pending <= 0:
+            return np.zeros(0), np.zeros((0, self.channels))
+        covered = self.ola.push(np.zeros(0, dtype=np.int64), np.zeros((0, self.window, self.channels)),
+                                self.ola.base + len(self.ola.acc))
+        scores, contrib = self._finish(covered)
+        n_fill = pending - len(covered)
+        self.ola.base += n_fill
+        if n_fill:
+            if self.last_row is None:
+                fill_s = np.full(n_fill, np.nan)
+                fill_c = np.full((n_fill, self.channels), np.nan)
+            else:
+                total = float(self.last_row.sum())
+                fill_s = np.full(n_fill, total / self.channels)
+                fill_c = np.tile(self.last_row / max(total, _EPS), (n_fill, 1))
+            scores, contrib = np.concatenate([scores, fill_s]), np.concatenate([contrib, fill_c])
+        return scores, contrib
+
+
+class DetectorState:
+    """Everything a fitted detector needs to score (what the detector file stores)."""
+
+    def __init__(self, model: Any, window: int, hop: int, mean: np.ndarray, std: np.ndarray,
+                 err_scale: np.ndarray, pca_components: np.ndarray | None, pca_mean: np.ndarray | None,
+                 pca_err_scale: np.ndarray | None, linear_weight: float, smooth: int) -> None:
+        self.model = model
+        self.window, self.hop = int(window), int(hop)
+        self.mean, self.std = np.asarray(mean, np.float64), np.asarray(std, np.float64)
+        self.channels = len(self.mean)
+        self.err_scale = np.asarray(err_scale, np.float64)
+        self.pca_components = None if pca_components is None else np.asarray(pca_components, np.float64)
+        self.pca_mean = None if pca_mean is None else np.asarray(pca_mean, np.float64)
+        self.pca_err_scale = None if pca_err_scale is None else np.asarray(pca_err_scale, np.float64)
+        self.linear_weight = float(linear_weight)
+        self.smooth = int(smooth)
+
+
+# ----------------------------------------------------------------------------- the detector
+class Detector:
+    """Autoencoder anomaly detector for multichannel sensor series, with PyOD's interface.
+
+    ``X`` is always ``(n_samples, n_sensors)`` (a 1-D array is one sensor), as in PyOD;
+    a pandas DataFrame's columns name the sensors. NaNs are repaired (see the module
+    docstring). Scores are per row: higher = more anomalous.
+
+    Parameters
+    ----------
+    model
+        Autoencoder family (``tsae models`` lists them): ``"conv1d"``, ``"lstm"``, ``"transformer"``, ``"vae"``...
+    window
+        Window length in samples, or ``"auto"`` (the dominant period of the training data,
+        clamped to [8, 128]).
+    hop
+        Scoring hop (samples between windows); None means ``max(1, window // 8)``.
+    threshold
+        ``"pot"`` (peaks over threshold, false-alarm rate ``risk``), ``"quantile"`` (``q``
+        quantile of the training scores) or a number.
+    risk, q
+        Parameters of the threshold methods.
+    smooth
+        Trailing moving average of the per-sample errors, in samples; ``"window"`` = the window length.
+    linear
+        Add a linear (PCA, ``pca_variance`` of the variance) reconstruction error to the AE's.
+    model_params
+        Hyper-parameters of the family (defaults are chosen small for short series).
+    epochs, batch_size, lr, patience
+        Training settings (the shared trainer's early stopping on a held-out 10%).
+    device
+        ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``: where training and batch scoring run.
+    merge_gap
+        Events closer than this many samples are merged (None: the window length).
+    threads
+        Torch CPU threads while fitting and scoring (1 is fastest for these small networks;
+        None leaves torch's setting).
+
+    Attributes
+    ----------
+    threshold_ : float
+        Scores above it are anomalies (``predict``).
+    decision_scores_ : ndarray (n_samples,)
+        Scores of the training data.
+    labels_ : ndarray (n_samples,)
+        ``predict`` of the training data.
+    window_, hop_ : int
+        The window and hop in use.
+    sensors_ : list of str
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> t = np.arange(1200)
+    >>> X = np.c_[np.sin(2 * np.pi * t / 40), np.cos(2 * np.pi * t / 40)] + 0.05 * rng.normal(size=(1200, 2))
+    >>> det = Detector(window=40, epochs=5, device="cpu").fit(X[:800])
+    >>> X[1000:1010, 0] += 3.0
+    >>> scores = det.decision_function(X)
+    >>> bool(scores[1000:1010].mean() > 5 * np.median(scores))
+    True
+    """
+
+    def __init__(
+        self, model: str = "conv1d", window: int | str = "auto", hop: int | None = None,
+        threshold: str | float = "pot", risk: float = 1e-3, q: float = 0.995,
+        smooth: int | str = "window", linear: bool = True, pca_variance: float = 0.9,
+        linear_weight: float = 1.0, model_params: dict[str, Any] | None = None, epochs: int = 40,
+        batch_size: int = 32, lr: float = 1e-3, patience: int = 8, max_train_windows: int = 20000,
+        device: str = "auto", seed: int = 0, quiet: bool = True, merge_gap: int | None = None,
+        threads: int | None = 1,
+    ) -> None:
+        self.model = model
+        self.window = window
+        self.hop = hop
+        self.threshold = threshold
+        self.risk, self.q = risk, q
+        self.smooth = smooth
+        self.linear = linear
+        self.pca_variance = pca_variance
+        self.linear_weight = linear_weight
+        self.model_params = dict(model_params or {})
+        self.epochs, self.batch_size, self.lr, self.patience = epochs, batch_size, lr, patience
+        self.max_train_windows = max_train_windows
+        self.device = device
+        self.seed = seed
+        self.quiet = quiet
+        self.merge_gap = merge_gap
+        self.threads = threads
+        self.state_: DetectorState | None = None
+
+    # -- defaults -------------------------------------------------------------
+    @staticmethod
+    def default_model_params(family: str, channels: int, window: int) -> dict[str, Any]:
+        """Small, fast networks: the training series are short (hundreds of rows)."""
+        if family == "conv1d":
+            return {"depth": 1, "hidden": 16, "kernel": 5, "latent": 8}
+        if family == "vae":
+            return {"depth": 1, "hidden": 16, "kernel": 5, "latent": 8, "beta": 0.1}
+        return {}
+
+    # -- fitting ----------------------------------------------------------------
+    def fit(self, X: Any, y: Any = None, sensors: Sequence[str] | None = None) -> "Detector":
+        """Learn normal behaviour from ``X`` (n_samples, n_sensors); ``y`` is ignored (PyOD)."""
+        with torch_threads(self.threads):
+            return self._fit(X, sensors)
+
+    def _fit(self, X: Any, sensors: Sequence[str] | None) -> "Detector":
+        from tsae.models.trainer import TrainConfig, train_model
+        from tsae.plugins import create_model
+
+        X, names = as_matrix(X, sensors)
+        if X.shape[0] < 4:
+            raise ValueError(f"need at least 4 training rows, got {X.shape[0]}")
+        if not np.isfinite(X).any(axis=0).all():
+            bad = [names[i] for i in np.flatnonzero(~np.isfinite(X).any(axis=0))]
+            raise ValueError(f"sensor(s) with no valid value in the training data: {', '.join(bad)}")
+        X = _interpolate_missing(X)
+        n, channels = X.shape
+        mean = X.mean(axis=0)
+        std = X.std(axis=0)
+        std[~(std > 1e-12 * np.maximum(1.0, np.abs(mean)))] = 1.0
+        Z = (X - mean) / std
+        if self.window == "auto" or self.window is None:
+            window = dominant_period(Z)
+            window = max(2, min(window, n // 4))
+        else:
+            window = int(self.window)
+            if window < 2:
+                raise ValueError(f"window={self.window!r} must be >= 2")
+        if window > n:
+            raise ValueError(f"window {window} is longer than the training data ({n} rows)")
+        hop = int(self.hop) if self.hop else max(1, window // 8)
+        if hop < 1 or hop > window:
+            raise ValueError(f"hop={hop} must be in [1, window={window}]")
+        smooth = window if self.smooth == "window" else int(self.smooth or 1)
+
+        # training windows: every position (capped), shape (N, C, L)
+        frames = np.lib.stride_tricks.sliding_window_view(Z, window, axis=0)  # (n-L+1, C, L)
+        stride = max(1, math.ceil(len(frames) / self.max_train_windows))
+        windows = np.ascontiguousarray(frames[::stride], dtype=np.float32)
+
+        params = {**self.default_model_params(self.model, channels, window), **self.model_params}
+        net = create_model(self.model, channels=channels, window=window, **params)
+        config = TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
+                             patience=self.patience, seed=self.seed, device=self.device, quiet=self.quiet,
+                             weight_decay=1e-5)
+        result = train_model(net, windows, config)
+        net = result.model.to("cpu").eval()
+        self.train_info_ = {"epochs_run": result.epochs_run, "best_val_loss": result.best_val_loss,
+                            "seconds": result.seconds, "device": result.device, "windows": len(windows)}
+
+        # per-sensor error scales on the training windows
+        import torch
+
+        with torch.inference_mode():
+            recon = np.concatenate([
+                net(torch.from_numpy(windows[i: i + 4096])).numpy() for i in range(0, len(windows), 4096)
+            ]).astype(np.float64)
+        err_scale = ((recon - windows) ** 2).mean(axis=(0, 2)) + 1e-6
+        components = pca_mean = pca_scale = None
+        if self.linear:
+            flat = windows.reshape(len(windows), -1).astype(np.float64)
+            pca_mean = flat.mean(axis=0)
+            _, sv, vt = np.linalg.svd(flat - pca_mean, full_matrices=False)
+            var = sv ** 2
+            k = int(np.searchsorted(np.cumsum(var) / max(var.sum(), _EPS), self.pca_variance) + 1)
+            components = vt[: min(k, len(vt))]
+            centred = flat - pca_mean
+            resid = centred - (centred @ components.T) @ components
+            pca_scale = (resid.reshape(len(windows), channels, window) ** 2).mean(axis=(0, 2)) + 1e-6
+
+        self.state_ = DetectorState(net, window, hop, mean, std, err_scale, components, pca_mean, pca_scale,
+                                    self.linear_weight, smooth)
+        self.sensors_ = names
+        self.window_, self.hop_, self.smooth_ = window, hop, smooth
+        self.family_ = self.model
+        self.model_params_ = params
+        self.n_features_in_ = channels
+        self.decision_scores_ = self.decision_function(X)
+        self.threshold_obj_ = fit_threshold(self.decision_scores_, self.threshold, risk=self.risk, q=self.q)
+        self.threshold_ = self.threshold_obj_.value
+        self.labels_ = (self.decision_scores_ > self.threshold_).astype(np.int64)
+        return self
+
+    # -- scoring ----------------------------------------------------------------
+    def _check(self) -> DetectorState:
+        if self.state_ is None:
+            raise RuntimeError("this Detector is not fitted yet: call fit(X) or Detector.load(path)")
+        return self.state_
+
+    def _matrix(self, X: Any) -> np.ndarray:
+        state = self._check()
+        if hasattr(X, "columns") and hasattr(X, "to_numpy"):
+            missing = [s for s in self.sensors_ if s not in X.columns]
+            if missing:
+                raise ValueError(f"missing sensor column(s): {', '.join(missing)}")
+            X = X[self.sensors_]
+        X, _ = as_matrix(X)
+        if X.shape[1] != state.channels:
+            raise ValueError(f"X has {X.shape[1]} sensors, the detector was fitted on {state.channels}")
+        return X
+
+    def core(self, device: Any = "cpu") -> ScoringCore:
+        """A fresh streaming :class:`ScoringCore` for this detector."""
+        return ScoringCore(self._check(), device=device)
+
+    def score_with_contributions(self, X: Any, device: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        """Per-row scores ``(n,)`` and per-sensor contributions ``(n, n_sensors)`` (shares, sum 1)."""
+        X = self._matrix(X)
+        if len(X) < self.window_:
+            raise ValueError(f"{len(X)} rows is shorter than the detector's window ({self.window_})")
+        with torch_threads(self.threads):
+            core = self.core(device=self.device if device is None else device)
+            s1, c1 = core.push(X)
+            s2, c2 = core.flush()
+        return np.concatenate([s1, s2]), np.concatenate([c1, c2])
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Anomaly score of each row of ``X`` (n_samples, n_sensors); higher = more anomalous."""
+        return self.score_with_contributions(X)[0]
+
+    score = decision_function
+
+    def contributions(self, X: Any) -> np.ndarray:
+        """Each sensor's share of each row's score, ``(n_samples, n_sensors)``."""
+        return self.score_with_contributions(X)[1]
+
+    def predict(self, X: Any) -> np.ndarray:
+        """0/1 per row: 1 where the score exceeds ``threshold_``."""
+        return (self.decision_function(X) > self.threshold_).astype(np.int64)
+
+    def fit_predict(self, X: Any, y: Any = None) -> np.ndarray:
+        return self.fit(X).labels_
+
+    @property
+    def event_gap(self) -> int:
+        return int(self.window_ if self.merge_gap is None else self.merge_gap)
+
+    # -- persistence ------------------------------------------------------------
+    def save(self, path: str | Path, *, protect: Sequence[str | Path] = ()) -> Path:
+        """Write the fitted detector to one tsae model file (``.tsae``)."""
+        from tsae.models.modelfile import save_model
+
+        state = self._check()
+        arrays = {"mean": state.mean, "std": state.std, "err_scale": state.err_scale,
+                  "decision_scores": self.decision_scores_.astype(np.float64)}
+        if state.pca_components is not None:
+            arrays.update(pca_components=state.pca_components, pca_mean=state.pca_mean,
+                          pca_err_scale=state.pca_err_scale)
+        extra = {
+            "kind": DETECTOR_KIND, "version": DETECTOR_VERSION, "sensors": list(self.sensors_),
+            "threshold": self.threshold_obj_.to_dict(), "smooth": state.smooth,
+            "linear_weight": state.linear_weight, "merge_gap": self.merge_gap,
+            "settings": {"model": self.model, "window": self.window, "hop": self.hop,
+                         "threshold": self.threshold if isinstance(self.threshold, str) else float(self.threshold),
+                         "risk": self.risk, "q": self.q, "linear": self.linear, "pca_variance": self.pca_variance,
+                         "epochs": self.epochs, "seed": self.seed},
+            "train": getattr(self, "train_info_", {}),
+        }
+        normalizer = {"method": "zscore", "center": state.mean.tolist(), "scale": state.std.tolist()}
+        return save_model(path, state.model, frame={"window": state.window, "hop": state.hop, "window_fn": None},
+                          normalizer=normalizer, extra=extra, arrays=arrays, protect=tuple(protect))
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "auto") -> "Detector":
+        """Read a detector file written by :meth:`save` (``tsae detect fit``)."""
+        from tsae.models.modelfile import load_model
+
+        loaded = load_model(path, device="cpu")
+        extra = loaded.extra or {}
+        if extra.get("kind") != DETECTOR_KIND:
+            raise ValueError(f"{path}: not a tsae detector file (a plain {loaded.family} model file?)")
+        arrays = loaded.arrays
+        try:
+            frame = loaded.frame or {}
+            state = DetectorState(
+                loaded.model, int(frame["window"]), int(frame["hop"]), arrays["mean"], arrays["std"],
+                arrays["err_scale"], arrays.get("pca_components"), arrays.get("pca_mean"),
+                arrays.get("pca_err_scale"), float(extra.get("linear_weight", 1.0)), int(extra.get("smooth", 1)),
+            )
+            threshold = Threshold.from_dict(extra["threshold"])
+            sensors = [str(s) for s in extra["sensors"]]
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"{path}: detector file is incomplete ({error})") from None
+        if len(sensors) != state.channels or state.err_scale.shape != (state.channels,):
+            raise ValueError(f"{path}: detector file is inconsistent (sensors vs arrays)")
+        settings = extra.get("settings", {})
+        det = cls(model=loaded.family, window=state.window, hop=state.hop, smooth=state.smooth,
+                  threshold=settings.get("threshold", threshold.method), device=device,
+                  merge_gap=extra.get("merge_gap"))
+        det.state_ = state
+        det.sensors_ = sensors
+        det.window_, det.hop_, det.smooth_ = state.window, state.hop, state.smooth
+        det.family_ = loaded.family
+        det.model_params_ = loaded.hparams
+        det.n_features_in_ = state.channels
+        det.threshold_obj_ = threshold
+        det.threshold_ = threshold.value
+        det.decision_scores_ = np.asarray(arrays.get("decision_scores", np.zeros(0)), np.float64)
+        det.labels_ = (det.decision_scores_ > det.threshold_).astype(np.int64)
+        det.path_ = Path(path)
+        return det
+
+    def __repr__(self) -> str:
+        fitted = "" if self.state_ is None else f", fitted on {len(self.sensors_)} sensors"
+        return f"Detector(model={self.model!r}, window={self.window!r}{fitted})"

@@ -1,0 +1,201 @@
+"""Group flagged samples into events, in batch or as samples stream in.
+
+An event is a run of flagged samples; runs separated by at most ``merge_gap``
+unflagged samples are merged into one. Each event reports its first and last
+flagged sample (time and row index), its length, its peak score (and where), and the
+sensors that contributed most to its summed per-sensor error ("top sensors").
+
+Batch and streaming share one code path: :func:`find_events` feeds a whole series to
+an :class:`EventTracker`, which the streaming monitor feeds block by block.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+
+@dataclass
+class Event:
+    """One anomaly event."""
+
+    start_index: int
+    end_index: int
+    n_samples: int
+    peak_score: float
+    peak_index: int
+    top_sensors: list[tuple[str, float]] = field(default_factory=list)
+    start: Any = None
+    end: Any = None
+    peak_time: Any = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["top_sensors"] = [{"sensor": name, "share": round(share, 6)} for name, share in self.top_sensors]
+        return {key: _jsonable(value) for key, value in data.items()}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (np.datetime64,)):
+        return str(value)
+    return value
+
+
+class EventTracker:
+    """Streaming event grouping.
+
+    Parameters
+    ----------
+    sensors
+        Sensor names, in contribution-column order.
+    merge_gap
+        Runs separated by at most this many unflagged samples form one event.
+    top_k
+        How many top sensors each event lists.
+
+    Examples
+    --------
+    >>> tracker = EventTracker(["a", "b"], merge_gap=1)
+    >>> flags = np.array([0, 1, 1, 0, 1, 0, 0, 0])
+    >>> scores = np.arange(8.0)
+    >>> contrib = np.tile([0.25, 0.75], (8, 1))
+    >>> [(e.start_index, e.end_index, e.peak_score) for e in tracker.push(scores, flags, contrib)]
+    [(1, 4, 4.0)]
+    """
+
+    def __init__(self, sensors: Sequence[str], merge_gap: int = 0, top_k: int = 3) -> None:
+        if merge_gap < 0:
+            raise ValueError(f"merge_gap={merge_gap!r} must be >= 0")
+        self.sensors = list(sensors)
+        self.merge_gap = int(merge_gap)
+        self.top_k = int(top_k)
+        self.position = 0  # global index of the next sample
+        self._open: dict[str, Any] | None = None
+
+    @property
+    def in_event(self) -> bool:
+        return self._open is not None
+
+    def push(
+        self, scores: np.ndarray, flags: np.ndarray, contributions: np.ndarray | None = None,
+        times: Sequence[Any] | None = None,
+    ) -> list[Event]:
+        """Feed the next samples; return the events that closed within them."""
+        scores = np.asarray(scores, dtype=np.float64)
+        flags = np.asarray(flags).astype(bool)
+        n = scores.size
+        base = self.position
+        self.position += n
+        closed: list[Event] = []
+        flagged = np.flatnonzero(flags)
+        if flagged.size == 0:
+            if self._open is not None and self.position - 1 - self._open["last"] > self.merge_gap:
+                closed.append(self._close())
+            return closed
+        # split flagged positions into runs that belong to the same event
+        breaks = np.flatnonzero(np.diff(flagged) > self.merge_gap + 1) + 1
+        for run in np.split(flagged, breaks):
+            first, last = int(run[0]) + base, int(run[-1]) + base
+            if self._open is not None and first - self._open["last"] - 1 > self.merge_gap:
+                closed.append(self._close())
+            local_peak = int(run[np.argmax(scores[run])])
+            contrib_sum = (
+                np.asarray(contributions[run], dtype=np.float64).sum(axis=0)
+                if contributions is not None else None
+            )
+            peak_score = float(scores[local_peak])
+            if self._open is None:
+                self._open = {
+                    "first": first, "last": last, "count": int(run.size), "peak": peak_score,
+                    "peak_index": local_peak + base, "contrib": contrib_sum,
+                    "start": times[int(run[0])] if times is not None else None,
+                    "end": times[int(run[-1])] if times is not None else None,
+                    "peak_time": times[local_peak] if times is not None else None,
+                }
+            else:
+                event = self._open
+                event["last"] = last
+                event["count"] += int(run.size)
+                if times is not None:
+                    event["end"] = times[int(run[-1])]
+                if contrib_sum is not None:
+                    event["contrib"] = contrib_sum if event["contrib"] is None else event["contrib"] + contrib_sum
+                if peak_score > event["peak"]:
+                    event["peak"] = peak_score
+                    event["peak_index"] = local_peak + base
+                    event["peak_time"] = times[local_peak] if times is not None else None
+        if self._open is not None and self.position - 1 - self._open["last"] > self.merge_gap:
+            closed.append(self._close())
+        return closed
+
+    def flush(self) -> list[Event]:
+        """Close the open event, if any (end of stream)."""
+        return [self._close()] if self._open is not None else []
+
+    def _close(self) -> Event:
+        event = self._open
+        assert event is not None
+        self._open = None
+        top: list[tuple[str, float]] = []
+        contrib = event["contrib"]
+        if contrib is not None and self.sensors:
+            total = float(contrib.sum())
+            order = np.argsort(-contrib, kind="stable")[: self.top_k]
+            top = [(self.sensors[i], float(contrib[i] / total) if total > 0 else 0.0) for i in order]
+        return Event(
+            start_index=event["first"], end_index=event["last"], n_samples=event["count"],
+            peak_score=event["peak"], peak_index=event["peak_index"], top_sensors=top,
+            start=event["start"], end=event["end"], peak_time=event["peak_time"],
+        )
+
+
+def find_events(
+    scores: np.ndarray, flags: np.ndarray, contributions: np.ndarray | None = None,
+    sensors: Sequence[str] = (), times: Sequence[Any] | None = None, merge_gap: int = 0, top_k: int = 3,
+) -> list[Event]:
+    """Group a whole series' flagged samples into events (see :class:`EventTracker`).
+
+    Examples
+    --------
+    >>> events = find_events(np.array([0, 5, 6, 0, 0, 9.0]), np.array([0, 1, 1, 0, 0, 1]))
+    >>> [(e.start_index, e.end_index, e.n_samples, e.peak_score) for e in events]
+    [(1, 2, 2, 6.0), (5, 5, 1, 9.0)]
+    """
+    tracker = EventTracker(list(sensors), merge_gap=merge_gap, top_k=top_k)
+    events = tracker.push(scores, flags, contributions, times)
+    return events + tracker.flush()
+
+
+def write_events(path: str | Path, events: Sequence[Event], *, protect: Sequence[str | Path] = ()) -> None:
+    """Write events atomically as JSON (``.json``) or CSV (``.csv``), chosen by suffix."""
+    from tsae.io.atomic import atomic_path
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in {".json", ".csv"}:
+        raise ValueError(f"{path}: events file must end in .json or .csv")
+    rows = [event.to_dict() for event in events]
+    with atomic_path(path, protect=tuple(protect)) as tmp:
+        if suffix == ".json":
+            tmp.write_text(json.dumps({"events": rows}, indent=2, default=str) + "\n")
+        else:
+            fields = ["start", "end", "start_index", "end_index", "n_samples", "peak_score",
+                      "peak_time", "peak_index", "top_sensors"]
+            with open(tmp, "w", newline="") as handle:
+                writer = csv.DictWriter(handle, fieldnames=fields)
+                writer.writeheader()
+                for row in rows:
+                    row = dict(row)
+                    row["top_sensors"] = ";".join(
+                        f"{item['sensor']}:{item['share']:.3f}" for item in row["top_sensors"]
+                    )
+                    writer.writerow({key: row.get(key) for key in fields})
