@@ -261,6 +261,27 @@ def evaluate(model: Any, windows: Any, targets: Any = None, batch_size: int = 25
     return out
 
 
+@contextlib.contextmanager
+def _double_backward_safe(device: Any) -> Any:
+    """Kernels with a double backward, which the contractive penalty needs.
+
+    Fused attention (flash / memory-efficient SDPA) and cuDNN RNNs have none: use the
+    math attention kernel and plain RNN kernels while training.
+    """
+    import torch
+
+    with contextlib.ExitStack() as stack:
+        try:
+            from torch.nn.attention import SDPBackend, sdpa_kernel
+
+            stack.enter_context(sdpa_kernel(SDPBackend.MATH))
+        except ImportError:  # pragma: no cover - older torch
+            pass
+        if getattr(device, "type", "cpu") == "cuda":
+            stack.enter_context(torch.backends.cudnn.flags(enabled=False))
+        yield
+
+
 def _autocast(device: Any, amp: bool) -> Any:
     import torch
 
@@ -359,9 +380,7 @@ def train_model(
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     regularizer = str(getattr(model, "config", {}).get("regularizer", "none"))
     reg_weight = float(getattr(model, "config", {}).get("reg_weight", 0.0))
-    # cuDNN RNNs have no double backward: the contractive penalty needs it
-    cudnn_ctx = (torch.backends.cudnn.flags(enabled=False)
-                 if regularizer == "contractive" and device.type == "cuda" else contextlib.nullcontext())
+    double_backward_ctx = _double_backward_safe(device) if regularizer == "contractive" else contextlib.nullcontext()
 
     def val_loss() -> tuple[float, np.ndarray]:
         rows = torch.from_numpy(val_idx)
@@ -380,7 +399,7 @@ def train_model(
     bar = tqdm(total=config.epochs, desc=f"train {getattr(model, 'name', '')}", unit="epoch",
                disable=config.quiet or not sys.stderr.isatty(), leave=False)
     out_of_time = False
-    with _deterministic(config.deterministic and device.type == "cpu"), cudnn_ctx, bar:
+    with _deterministic(config.deterministic and device.type == "cpu"), double_backward_ctx, bar:
         for epoch in range(1, config.epochs + 1):
             model.train()
             total, count, parts_sum = 0.0, 0, {}

@@ -1,0 +1,202 @@
+"""Model files: round trip, and every kind of bad file refused with one line, without running anything."""
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import struct
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from tsae import plugins
+from tsae.models.modelfile import load_model, read_model_header, save_model
+
+
+@pytest.fixture()
+def model():
+    torch.manual_seed(0)
+    return plugins.create_model("conv1d", channels=2, window=24, hidden=4, latent=3, depth=2)
+
+
+@pytest.fixture()
+def saved(model, tmp_path) -> Path:
+    return save_model(tmp_path / "good.tsae", model, frame={"window": 24, "hop": 6, "window_fn": "hann"},
+                      normalizer={"kind": "zscore", "center": np.array([0.5, -1.0]), "scale": [2.0, 3.0]},
+                      sample_rate=250, extra={"note": "hi", "score": np.float32(1.5)},
+                      arrays={"val_errors": np.arange(5.0), "ids": np.arange(3, dtype=np.int64)})
+
+
+def one_line_error(path: Path, match: str | None = None) -> str:
+    with pytest.raises(ValueError) as info:
+        load_model(path)
+    message = str(info.value)
+    assert "\n" not in message, message
+    assert str(path) in message, message
+    if match:
+        assert match in message, message
+    return message
+
+
+def test_round_trip(model, saved) -> None:
+    loaded = load_model(saved)
+    assert loaded.family == "conv1d" and loaded.plugin == "conv1d" and loaded.plugin_version
+    assert loaded.hparams == model.hparams()
+    assert loaded.frame == {"window": 24, "hop": 6, "window_fn": "hann"}
+    assert loaded.normalizer == {"kind": "zscore", "center": [0.5, -1.0], "scale": [2.0, 3.0]}
+    assert loaded.sample_rate == 250 and loaded.extra == {"note": "hi", "score": 1.5}
+    assert loaded.tsae_version
+    np.testing.assert_array_equal(loaded.arrays["val_errors"], np.arange(5.0))
+    assert loaded.arrays["ids"].dtype == np.int64
+    assert not loaded.model.training
+    x = torch.randn(4, 2, 24)
+    with torch.no_grad():
+        assert torch.equal(model.eval()(x), loaded.model(x))
+    assert read_model_header(saved)["family"] == "conv1d"
+
+
+def test_save_is_atomic_and_protects_inputs(model, tmp_path) -> None:
+    source = tmp_path / "input.tsae"
+    source.write_bytes(b"keep me")
+    with pytest.raises(ValueError, match="refusing to overwrite"):
+        save_model(source, model, protect=(source,))
+    assert source.read_bytes() == b"keep me"
+    assert [p.name for p in tmp_path.iterdir()] == ["input.tsae"]  # no temporary left behind
+
+
+def test_loading_never_unpickles(saved, monkeypatch) -> None:
+    def forbidden(*args, **kwargs):
+        raise AssertionError("unpickling was attempted")
+
+    monkeypatch.setattr(torch, "load", forbidden)
+    monkeypatch.setattr(pickle, "load", forbidden)
+    monkeypatch.setattr(pickle, "loads", forbidden)
+    assert load_model(saved).family == "conv1d"
+
+
+class _Evil:
+    """Unpickling this would run a shell command that creates a marker file."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_malicious_pickle_is_refused(tmp_path) -> None:
+    marker = tmp_path / "pwned"
+    evil = tmp_path / "evil.tsae"
+    evil.write_bytes(pickle.dumps(_Evil(marker)))
+    assert "pickle" in one_line_error(evil)
+    # the same payload in torch.save's zip container
+    zipped = tmp_path / "evil_zip.tsae"
+    with zipfile.ZipFile(zipped, "w") as archive:
+        archive.writestr("archive/data.pkl", pickle.dumps(_Evil(marker)))
+    assert "zip" in one_line_error(zipped)
+    # a pickle of protocol 0 (text) has no magic byte: still refused as not safetensors
+    text_pickle = tmp_path / "evil0.tsae"
+    text_pickle.write_bytes(pickle.dumps(_Evil(marker), protocol=0))
+    one_line_error(text_pickle)
+    assert not marker.exists()
+
+
+def _raw(header: dict, data: bytes = b"", *, length: int | None = None) -> bytes:
+    blob = json.dumps(header).encode()
+    return struct.pack("<Q", len(blob) if length is None else length) + blob + data
+
+
+def _tsae_meta(**over) -> dict:
+    head = {"family": "conv1d", "hparams": {"channels": 1, "window": 8}, **over}
+    return {"__metadata__": {"tsae": json.dumps(head)}}
+
+
+@pytest.mark.parametrize("name,content,match", [
+    ("huge_header_length", _raw({}, length=2**62), "no valid safetensors header"),
+    ("header_past_end", _raw({}, length=10_000), "truncated"),
+    ("not_json", struct.pack("<Q", 5) + b"{abcd", "not valid JSON"),
+    ("nested_bomb", struct.pack("<Q", 200_001) + b"[" * 100_000 + b"]" * 100_001, "header"),
+    ("nested_bomb_in_object", struct.pack("<Q", 200_006) + b'{"a":' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+     "not valid JSON"),
+    ("nested_bomb_in_tsae_header", _raw({"__metadata__": {"tsae": "[" * 100_000 + "]" * 100_000}}), "tsae header"),
+    ("metadata_not_strings", _raw({"__metadata__": {"tsae": {"family": "conv1d"}}}), "__metadata__"),
+    ("offsets_past_end", _raw({**_tsae_meta(), "w": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}}, b"\0" * 8),
+     "truncated"),
+    ("offsets_inconsistent", _raw({**_tsae_meta(), "w": {"dtype": "F32", "shape": [4], "data_offsets": [0, 8]}}, b"\0" * 16),
+     "inconsistent"),
+    ("overlapping", _raw({**_tsae_meta(), "a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
+                          "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}}, b"\0" * 12), "overlap"),
+    ("bad_dtype", _raw({**_tsae_meta(), "w": {"dtype": "PYOBJ", "shape": [1], "data_offsets": [0, 1]}}, b"\0"),
+     "bad entry"),
+    ("no_tsae_header", _raw({"__metadata__": {"format": "pt"}}), "not a tsae model"),
+    ("tsae_header_not_json", _raw({"__metadata__": {"tsae": "{not json"}}), "corrupt tsae header"),
+    ("family_is_a_code_path", _raw(_tsae_meta(family="os.system", plugin="os", plugin_version="1")),
+     "model family 'os.system' is not installed (plugin 'os' 1); install it or check `tsae models`"),
+    ("hparams_not_object", _raw(_tsae_meta(hparams=["rm -rf /"])), "hparams"),
+    ("window_not_int", _raw(_tsae_meta(hparams={"channels": 1, "window": "8; rm"})), "hparams.window"),
+    ("injected_kwargs", _raw(_tsae_meta(hparams={"channels": 1, "window": 8, "__class__": "os.system"})),
+     "cannot rebuild"),
+    ("newer_format", _raw(_tsae_meta(format_version=99)), "newer"),
+])
+def test_crafted_safetensors_headers_are_refused(tmp_path, name, content, match) -> None:
+    marker = tmp_path / "pwned"
+    path = tmp_path / f"{name}.tsae"
+    path.write_bytes(content)
+    one_line_error(path, match)
+    assert not marker.exists()
+
+
+def test_truncated_file(saved, tmp_path) -> None:
+    data = saved.read_bytes()
+    for cut in (3, 20, len(data) // 2, len(data) - 1):
+        path = tmp_path / f"cut{cut}.tsae"
+        path.write_bytes(data[:cut])
+        one_line_error(path)
+
+
+def test_corrupt_missing_empty_and_folders(tmp_path) -> None:
+    random_bytes = tmp_path / "random.tsae"
+    random_bytes.write_bytes(np.random.default_rng(0).bytes(4096))
+    one_line_error(random_bytes)
+    empty = tmp_path / "empty.tsae"
+    empty.write_bytes(b"")
+    one_line_error(empty, "empty")
+    one_line_error(tmp_path / "missing.tsae", "no such model file")
+    one_line_error(tmp_path, "folder")
+    wav = tmp_path / "audio.tsae"
+    wav.write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt ")
+    one_line_error(wav, "audio")
+
+
+def test_unknown_family(tmp_path) -> None:
+    path = tmp_path / "foo.tsae"
+    tensors = {"w": torch.zeros(2)}
+    head = {"family": "foo", "plugin": "foo_plugin", "plugin_version": "1.0", "hparams": {"channels": 1, "window": 8}}
+    save_file(tensors, str(path), metadata={"tsae": json.dumps(head)})
+    message = one_line_error(path)
+    assert message == (f"{path}: model family 'foo' is not installed (plugin 'foo_plugin' 1.0); "
+                       "install it or check `tsae models`")
+
+
+def test_weights_that_do_not_fit(model, tmp_path) -> None:
+    tensors = {k: v.clone() for k, v in model.state_dict().items()}
+    head = {"family": "conv1d", "hparams": {**model.hparams(), "latent": 5}}
+    path = tmp_path / "mismatch.tsae"
+    save_file(tensors, str(path), metadata={"tsae": json.dumps(head)})
+    one_line_error(path, "weights do not fit model family 'conv1d' (wrong shape")
+    del tensors["to_latent.bias"]
+    head["hparams"]["latent"] = 3
+    save_file(tensors, str(path), metadata={"tsae": json.dumps(head)})
+    one_line_error(path, "missing: to_latent.bias")
+
+
+def test_plain_safetensors_with_pickle_like_tensor_names(tmp_path) -> None:
+    """Tensor names are only dictionary keys: names that look like code are just data."""
+    path = tmp_path / "names.tsae"
+    head = {"family": "conv1d", "hparams": {"channels": 1, "window": 8, "hidden": 2, "latent": 2, "depth": 1}}
+    save_file({"__import__('os').system('touch x')": torch.zeros(1)}, str(path), metadata={"tsae": json.dumps(head)})
+    one_line_error(path, "unexpected")
