@@ -167,8 +167,10 @@ def mix(rng: np.random.Generator, clean: np.ndarray, noise: np.ndarray, snr_db: 
 
 
 class Mixer:
-    def __init__(self, clean: dict[str, list[np.ndarray]], noises: list[np.ndarray], seed: int) -> None:
+    def __init__(self, clean: dict[str, list[np.ndarray]], noises: list[np.ndarray], seed: int,
+                 babble_prob: float = 0.0) -> None:
         self.clean = clean
+        self.babble_prob = babble_prob
         self.noises = noises
         self.rng = np.random.default_rng(seed)
         names = [k for k in SOURCE_WEIGHTS if k == "synthetic" or clean.get(k)]
@@ -188,6 +190,8 @@ class Mixer:
         u = rng.random()
         if u < 0.15:
             noise = coloured_noise(rng, n)
+        elif u < 0.15 + self.babble_prob:
+            noise = self.babble(n)
         else:
             noise = loop_crop(rng, self.noises[rng.integers(len(self.noises))], n)
             if rng.random() < 0.3:
@@ -208,6 +212,18 @@ class Mixer:
         g = level / (rms(x) + 1e-9)
         g = min(g, 0.99 / (np.abs(x).max() + 1e-9))
         return (x * g).astype(np.float32), (s * g).astype(np.float32)
+
+    def babble(self, n: int) -> np.ndarray:
+        """Fresh babble: 3-10 random training utterances (any source), each RMS-normalised."""
+        rng = self.rng
+        out = np.zeros(n, np.float32)
+        pool = [f for k in ("librispeech", "so762", "ljspeech", "vctk") for f in self.clean.get(k, [])]
+        for _ in range(int(rng.integers(3, 11))):
+            u = loop_crop(rng, pool[rng.integers(len(pool))], n)
+            out += u / (rms(u) + 1e-9) * rng.uniform(0.5, 1.0)
+        if rng.random() < 0.5:
+            out = random_eq(rng, out)
+        return out
 
     def batch(self, b: int, n: int) -> tuple[torch.Tensor, torch.Tensor]:
         xs, ss = zip(*(self.example(n) for _ in range(b)))
@@ -272,11 +288,16 @@ def train(args: argparse.Namespace) -> None:
     if args.init:
         from safetensors.torch import load_file
 
-        model.load_state_dict(load_file(args.init), strict=False)
+        from safetensors import safe_open
+
+        model.load_state_dict(load_file(args.init))
+        with safe_open(args.init, "pt") as f:
+            init_meta = json.loads(f.metadata()["meta"])
+        init_meta.pop("hparams", None)
     n_params = sum(p.numel() for p in model.parameters())
     print(f"model: {n_params} parameters, hparams {model.hparams()}", flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
-    mixer = Mixer(clean, noises, args.seed)
+    mixer = Mixer(clean, noises, args.seed, babble_prob=args.babble)
     budget = args.max_minutes * 60
     meta = {
         "script": "scripts/train_denoiser.py",
@@ -290,8 +311,11 @@ def train(args: argparse.Namespace) -> None:
             "heldout_noises": [p.name for p in sp["heldout_noise"]],
             "heldout_speakers": sp["heldout_speakers"],
             "source_weights": SOURCE_WEIGHTS,
+            "init": args.init,
+            "init_checkpoint": init_meta if args.init else None,
             "mixing": "SNR U(-5,20) dB (8% U(20,40), 2% noise only), level U(-42,-12) dBFS, "
-                      "30% random EQ on speech and noise, 15% synthetic coloured noise, 20% second noise, "
+                      "30% random EQ on speech and noise, 15% synthetic coloured noise, "
+                      f"{args.babble:.0%} on-the-fly babble of 3-10 training utterances, 20% second noise, "
                       f"{args.seg} s crops",
         },
         "loss": "compressed (0.3) magnitude MSE + 0.5 compressed complex MSE, scaled by the mixture RMS",
@@ -392,6 +416,8 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--val-size", type=int, default=64)
     ap.add_argument("--val-every", type=float, default=180.0, help="seconds between validations/checkpoints")
+    ap.add_argument("--babble", type=float, default=0.2,
+                    help="probability of on-the-fly babble noise made from 3-10 training utterances")
     ap.add_argument("--init", default=None, help="start from this checkpoint")
     ap.add_argument("--export", nargs=2, metavar=("CHECKPOINT", "MODEL"), help="convert a checkpoint and exit")
     args = ap.parse_args()
