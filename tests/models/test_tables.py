@@ -1,0 +1,100 @@
+"""CSV tables and read_series: time/label columns, missing cells, and one-line errors."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tsae.io.tables import read_series, read_table, write_table
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_time_label_and_missing_cells(tmp_path) -> None:
+    path = write(tmp_path, "a.csv", "time,x,y,label\n0,1.5,2,0\n0.5,,3,1\n1.0,NA,4,0\n1.5,2.5,nan,0\n")
+    table = read_table(path)
+    assert table.columns == ["x", "y"] and table.time_name == "time"
+    np.testing.assert_array_equal(table.time, [0, 0.5, 1.0, 1.5])
+    np.testing.assert_array_equal(table.label, [0, 1, 0, 0])
+    assert table.values.shape == (2, 4) and table.values.dtype == np.float64
+    assert np.isnan(table.values[0, 1]) and np.isnan(table.values[0, 2]) and np.isnan(table.values[1, 3])
+    assert table.sample_rate() == pytest.approx(2.0)
+
+
+def test_date_column_found_by_parsing(tmp_path) -> None:
+    text = "when;temp\n2024-01-01 00:00:00;1\n2024-01-01 00:01:00;2\n2024-01-01 00:02:00;3\n"
+    table = read_table(write(tmp_path, "d.csv", text))
+    assert table.time_name == "when" and np.issubdtype(table.time.dtype, np.datetime64)
+    assert table.columns == ["temp"]
+    assert table.sample_rate() == pytest.approx(1 / 60)
+
+
+def test_headerless_numbers_and_tsv(tmp_path) -> None:
+    table = read_table(write(tmp_path, "n.csv", "1,2\n3,4\n5,6\n"))
+    assert table.columns == ["ch0", "ch1"] and table.values.shape == (2, 3)
+    tsv = read_table(write(tmp_path, "t.tsv", "a\tb\n1\t2\n"))
+    assert tsv.columns == ["a", "b"]
+
+
+def test_write_read_round_trip(tmp_path) -> None:
+    x = np.array([0.1, np.nan, 1e-12, -3.25])
+    time = np.array(["2024-01-01T00:00", "2024-01-01T00:01", "2024-01-01T00:02", "2024-01-01T00:03"],
+                    dtype="datetime64[ns]")
+    path = write_table(tmp_path / "out" / "r.csv", {"x": x, "y": np.arange(4)}, time=time, time_name="timestamp")
+    table = read_table(path)
+    np.testing.assert_array_equal(table.values[0], x)
+    np.testing.assert_array_equal(table.time, time)
+    assert [p.name for p in path.parent.iterdir()] == ["r.csv"]
+    with pytest.raises(ValueError, match="rows"):
+        write_table(tmp_path / "bad.csv", {"a": [1, 2], "b": [1]})
+
+
+@pytest.mark.parametrize("name,text,match", [
+    ("empty.csv", "", "empty file"),
+    ("blank.csv", "\n\n  \n", "empty file"),
+    ("header.csv", "a,b\n", "no data rows"),
+    ("ragged.csv", "a,b\n1,2\n3\n", "line 3 has 1 fields, expected 2"),
+    ("text.csv", "a,b\n1,2\n3,oops\n", "line 3, column 'b': not a number ('oops')"),
+    ("dup.csv", "a,a\n1,2\n", "duplicate column"),
+    ("only_time.csv", "time\n1\n2\n", "no numeric data columns"),
+    ("binary.csv", "\x00\x01\x02garbage", "binary"),
+])
+def test_bad_tables_give_one_line_errors(tmp_path, name, text, match) -> None:
+    path = write(tmp_path, name, text)
+    with pytest.raises(ValueError) as info:
+        read_table(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: ") and "\n" not in message and match in message
+
+
+def test_missing_file(tmp_path) -> None:
+    with pytest.raises(ValueError, match="no such file"):
+        read_table(tmp_path / "nope.csv")
+    with pytest.raises(ValueError, match="no such file"):
+        read_series(tmp_path / "nope.wav")
+
+
+def test_read_series_dispatch(tmp_path) -> None:
+    import soundfile as sf
+
+    values, rate, meta = read_series(write(tmp_path, "s.csv", "t,a,b\n0,1,2\n1,3,4\n2,5,6\n"))
+    assert values.shape == (2, 3) and rate == pytest.approx(1.0) and meta["kind"] == "table"
+
+    np.save(tmp_path / "a.npy", np.arange(10.0))
+    values, rate, meta = read_series(tmp_path / "a.npy")
+    assert values.shape == (1, 10) and rate is None and meta["kind"] == "array"
+
+    audio = (0.1 * np.sin(np.arange(800) / 5)).astype(np.float32)
+    sf.write(tmp_path / "a.wav", np.stack([audio, -audio], 1), 8000, subtype="FLOAT")
+    values, rate, meta = read_series(tmp_path / "a.wav")
+    assert values.shape == (2, 800) and rate == 8000 and meta["kind"] == "audio"
+    np.testing.assert_allclose(values[0], audio, atol=1e-7)
+
+    (tmp_path / "obj.npy").write_bytes(b"\x93NUMPY garbage")
+    with pytest.raises(ValueError, match="obj.npy"):
+        read_series(tmp_path / "obj.npy")

@@ -1,0 +1,160 @@
+"""The plugin registry: built-ins through entry points, broken plugins reported by name, the rest working."""
+from __future__ import annotations
+
+import importlib.metadata as metadata
+import types
+
+import pytest
+from click.testing import CliRunner
+
+import tsae
+from tsae.cli import cli
+from tsae.models.base import Autoencoder
+
+BUILTIN = {"conv1d", "lstm", "transformer", "vae"}
+
+
+def test_builtins_are_registered_through_entry_points(fresh_plugins) -> None:
+    families = fresh_plugins.model_families()
+    assert BUILTIN <= set(families)
+    infos = {info.name: info for info in fresh_plugins.plugin_infos()}
+    for name in BUILTIN:
+        assert infos[name].distribution == "tsae" and infos[name].version == tsae.__version__
+        assert infos[name].models == [name] and "register_models" in infos[name].hooks
+        assert fresh_plugins.model_plugin_info(name).name == name
+    assert not {k: v for k, v in fresh_plugins.plugin_errors().items() if k in BUILTIN}
+
+
+def test_get_model_family_unknown_lists_installed(fresh_plugins) -> None:
+    with pytest.raises(KeyError, match="unknown model family 'nope'.*conv1d"):
+        fresh_plugins.get_model_family("nope")
+
+
+def _broken_entry_points(real):
+    def entry_points(**kwargs):
+        found = list(real(**kwargs))
+        if kwargs.get("group") == "tsae":
+            found.append(metadata.EntryPoint(name="broken_import", value="tsae_no_such_module_xyz", group="tsae"))
+            found.append(metadata.EntryPoint(name="broken_attr", value="tsae.plugins:no_such_attr", group="tsae"))
+        return found
+
+    return entry_points
+
+
+def test_plugin_that_fails_to_import_is_reported_by_name(fresh_plugins, monkeypatch) -> None:
+    monkeypatch.setattr(fresh_plugins.metadata, "entry_points", _broken_entry_points(metadata.entry_points))
+    fresh_plugins.reset()
+    errors = fresh_plugins.plugin_errors()
+    assert "ModuleNotFoundError" in errors["broken_import"] and "tsae_no_such_module_xyz" in errors["broken_import"]
+    assert "AttributeError" in errors["broken_attr"]
+    assert BUILTIN <= set(fresh_plugins.model_families())  # the rest works
+
+    result = CliRunner().invoke(cli, ["plugins"])
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    broken = [line for line in lines if line.startswith("broken_import")]
+    assert broken and "BROKEN" in broken[0] and "ModuleNotFoundError" in broken[0]
+    assert any(line.startswith("conv1d") and "models: conv1d" in line for line in lines)
+    # training still works with a broken plugin installed
+    assert CliRunner().invoke(cli, ["models", "conv1d"]).exit_code == 0
+
+
+def _module(name: str, **attrs) -> types.ModuleType:
+    module = types.ModuleType(name)
+    module.__dict__.update(attrs)
+    return module
+
+
+def test_hook_that_raises_is_reported_by_name(fresh_plugins) -> None:
+    @tsae.hookimpl
+    def register_models(register):
+        raise RuntimeError("this plugin is broken\nsecond line")
+
+    fresh_plugins.register_plugin(_module("raising_plugin", register_models=register_models), "raising")
+    assert fresh_plugins.plugin_errors()["raising"] == "register_models raised RuntimeError: this plugin is broken"
+    assert BUILTIN <= set(fresh_plugins.model_families())
+    result = CliRunner().invoke(cli, ["plugins"])
+    assert result.exit_code == 0 and "raising" in result.output and "this plugin is broken" in result.output
+
+
+def test_registering_non_family_or_duplicate_is_an_error(fresh_plugins) -> None:
+    class NotAModel:
+        name = "not_a_model"
+
+    class Impostor(Autoencoder):
+        name = "conv1d"
+
+    @tsae.hookimpl
+    def register_models(register):
+        register(NotAModel)
+
+    @tsae.hookimpl
+    def register_dup(register):
+        register(Impostor)
+
+    fresh_plugins.register_plugin(_module("p1", register_models=register_models), "not_a_model_plugin")
+    fresh_plugins.register_plugin(_module("p2", register_models=register_dup), "impostor")
+    errors = fresh_plugins.plugin_errors()
+    assert "not a subclass" in errors["not_a_model_plugin"]
+    assert "already registered by plugin 'conv1d'" in errors["impostor"]
+    assert fresh_plugins.get_model_family("conv1d").__module__ == "tsae_plugins.conv1d"
+
+
+def test_runtime_plugin_adds_a_family(fresh_plugins) -> None:
+    class Tiny(Autoencoder):
+        name = "tiny_runtime"
+        description = "test family"
+
+    @tsae.hookimpl
+    def register_models(register):
+        register(Tiny)
+
+    fresh_plugins.register_plugin(_module("tiny_mod", register_models=register_models, __version__="2.0"), "tiny")
+    assert fresh_plugins.get_model_family("tiny_runtime") is Tiny
+    assert fresh_plugins.model_plugin_info("tiny_runtime").version == "2.0"
+    fresh_plugins.unregister_plugin("tiny")
+    assert "tiny_runtime" not in fresh_plugins.model_families()
+
+
+def test_other_registries_and_commands(fresh_plugins) -> None:
+    import click
+
+    @tsae.hookimpl
+    def register_sources(register):
+        register("fake", lambda **options: iter(["1,2"]))
+
+    @tsae.hookimpl
+    def register_commands(cli):
+        @cli.command("hello-plugin")
+        def hello():
+            click.echo("hi")
+
+    fresh_plugins.register_plugin(_module("srcmod", register_sources=register_sources,
+                                          register_commands=register_commands), "srcmod")
+    assert "fake" in fresh_plugins.stream_sources()
+    group = click.Group()
+    fresh_plugins.load_plugin_commands(group)
+    assert "hello-plugin" in group.commands
+
+
+def test_models_command_lists_parameters() -> None:
+    result = CliRunner().invoke(cli, ["models"])
+    assert result.exit_code == 0
+    for name in BUILTIN:
+        assert f"\n{name}: " in "\n" + result.output
+    assert "latent" in result.output and "regularizer" in result.output and "beta" in result.output
+    one = CliRunner().invoke(cli, ["models", "vae", "--json"])
+    import json
+
+    rows = json.loads(one.output)
+    assert rows[0]["name"] == "vae" and rows[0]["params"]["beta"]["default"] == 1.0
+    bad = CliRunner().invoke(cli, ["models", "nope"])
+    assert bad.exit_code != 0 and "unknown model family 'nope'" in bad.output
+
+
+def test_plugins_json() -> None:
+    import json
+
+    result = CliRunner().invoke(cli, ["plugins", "--json"])
+    rows = {row["name"]: row for row in json.loads(result.output)}
+    assert rows["conv1d"]["models"] == ["conv1d"] and rows["conv1d"]["version"] == tsae.__version__
