@@ -140,6 +140,11 @@ def test_clean_speech_is_not_damaged(seed: int) -> None:
     assert drop < 1.0
 
 
+def test_clean_input_comes_back_nearly_unchanged() -> None:
+    clean = np.concatenate([np.zeros(4800, np.float32), speech_like(3.0, 16000, seed=5)])
+    assert si_sdr(denoise(clean, 16000), clean) > 25.0
+
+
 def test_atten_limit_bounds_attenuation() -> None:
     noise = (0.05 * np.random.default_rng(0).standard_normal(32000)).astype(np.float32)
     full = denoise(noise, 16000)
