@@ -72,9 +72,15 @@ class Autoencoder(nn.Module):
             )
         self.channels = int(channels)
         self.window = int(window)
-        self.config: dict[str, Any] = {
-            key: _coerce(hparams.get(key, param.default), param.default) for key, param in known.items()
-        }
+        self.config: dict[str, Any] = {}
+        for key, param in known.items():
+            value = hparams.get(key, param.default)
+            try:
+                self.config[key] = _coerce(value, param.default)
+            except ValueError:
+                raise ValueError(
+                    f"{self.name}: parameter {key}={value!r} is not a valid {type(param.default).__name__}"
+                ) from None
 
     # -- the interface -----------------------------------------------------
     def encode(self, x: torch.Tensor) -> torch.Tensor:

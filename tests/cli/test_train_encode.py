@@ -1,0 +1,121 @@
+"""`tsae train`, `tsae encode`: happy paths, and bad input gives one line, exit != 0, no output file."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from tsae.cli import cli
+from tsae.models.modelfile import load_model
+
+FAST = ["--window", "32", "--hop", "8", "--epochs", "2", "-q", "--device", "cpu", "--param", "hidden=4",
+        "--param", "latent=4"]
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def assert_one_line_error(result, *fragments: str) -> None:
+    assert result.exit_code != 0
+    text = result.output.strip()
+    assert text.count("\n") == 0, text
+    assert "Traceback" not in text
+    for fragment in fragments:
+        assert fragment in text, text
+
+
+@pytest.mark.parametrize("family", ["conv1d", "lstm", "transformer", "vae"])
+def test_train_then_encode(family, sensor_csv, tmp_path) -> None:
+    model = tmp_path / f"{family}.tsae"
+    extra = ["--param", "d_model=8", "--param", "heads=2", "--param", "ff=8"] if family == "transformer" else []
+    result = run("train", sensor_csv, "--model", family, *FAST[:-4], *extra, "--param", "latent=4",
+                 "--normalize", "robust", "-o", model)
+    assert result.exit_code == 0, result.output
+    loaded = load_model(model)
+    assert loaded.family == family and loaded.channels == 3 and loaded.frame["hop"] == 8
+    assert loaded.extra["columns"] == ["temp", "vib", "pressure"]  # time and label left out
+    assert loaded.sample_rate == pytest.approx(50.0)
+    codes = tmp_path / "codes.npy"
+    result = run("encode", model, sensor_csv, "-o", codes, "-q")
+    assert result.exit_code == 0, result.output
+    array = np.load(codes)
+    assert array.shape == (1 + int(np.ceil((1200 - 32) / 8)), 4)
+
+
+def test_train_reports_a_summary(sensor_csv, tmp_path) -> None:
+    result = CliRunner().invoke(cli, ["train", str(sensor_csv), *[a for a in FAST if a != "-q"], "-o",
+                                      str(tmp_path / "m.tsae")])
+    assert result.exit_code == 0 and "epochs" in result.output and "best validation MSE" in result.output
+
+
+@pytest.mark.parametrize("content,fragment", [
+    (None, "no such file"),
+    ("", "empty file"),
+    ("a,b\n", "no data rows"),
+    ("a,b\n1,2\n3\n", "line 3 has 1 fields"),
+    ("a,b\n1,2\nx,4\n", "not a number"),
+])
+def test_bad_csv_one_line_no_output(content, fragment, tmp_path) -> None:
+    data = tmp_path / "bad.csv"
+    if content is not None:
+        data.write_text(content)
+    out = tmp_path / "model.tsae"
+    assert_one_line_error(run("train", data, *FAST, "-o", out), str(data), fragment)
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ([] if content is None else ["bad.csv"])
+
+
+def test_bad_options_one_line_no_output(sensor_csv, tmp_path) -> None:
+    out = tmp_path / "model.tsae"
+    assert_one_line_error(run("train", sensor_csv, *FAST, "--model", "nope", "-o", out), "unknown model family 'nope'")
+    assert_one_line_error(run("train", sensor_csv, *FAST, "--param", "latnet=3", "-o", out), "unknown parameter")
+    assert_one_line_error(run("train", sensor_csv, *FAST, "--param", "latent", "-o", out), "NAME=VALUE")
+    assert_one_line_error(run("train", sensor_csv, *FAST, "--param", "latent=abc", "-o", out), "latent")
+    assert_one_line_error(run("train", sensor_csv, *FAST, "-o", sensor_csv), "refusing to overwrite")
+    assert not out.exists()
+    assert sensor_csv.read_text().startswith("time,temp")
+
+
+def test_encode_bad_inputs(sensor_csv, tmp_path) -> None:
+    codes = tmp_path / "codes.npy"
+    corrupt = tmp_path / "corrupt.tsae"
+    corrupt.write_bytes(b"\x80\x04garbage")
+    assert_one_line_error(run("encode", corrupt, sensor_csv, "-o", codes), str(corrupt), "pickle")
+    assert_one_line_error(run("encode", tmp_path / "missing.tsae", sensor_csv, "-o", codes), "no such model file")
+    model = tmp_path / "m.tsae"
+    assert run("train", sensor_csv, *FAST, "-o", model).exit_code == 0
+    two = tmp_path / "two.csv"
+    two.write_text("a,b\n1,2\n3,4\n")
+    assert_one_line_error(run("encode", model, two, "-o", codes), "2 channel(s) but the model was trained on 3")
+    assert not codes.exists()
+
+
+def test_subprocess_error_is_one_line_without_traceback(tmp_path) -> None:
+    data = tmp_path / "empty.csv"
+    data.write_text("")
+    out = tmp_path / "m.tsae"
+    proc = subprocess.run([sys.executable, "-m", "tsae", "train", str(data), "-o", str(out)],
+                          capture_output=True, text=True)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().count("\n") == 0 and "empty file" in proc.stderr
+    assert not out.exists()
+
+
+def test_train_on_audio_folder(tmp_path) -> None:
+    import soundfile as sf
+
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(2):
+        clip = 0.3 * np.sin(2 * np.pi * 440 * np.arange(4000) / 8000) + 0.01 * rng.standard_normal(4000)
+        sf.write(folder / f"clip{i}.wav", clip.astype(np.float32), 8000)
+    out = tmp_path / "audio.tsae"
+    result = run("train", folder, *FAST, "-o", out)
+    assert result.exit_code == 0, result.output
+    loaded = load_model(out)
+    assert loaded.sample_rate == 8000 and loaded.channels == 1
