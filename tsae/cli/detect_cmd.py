@@ -1,0 +1,122 @@
+"""``tsae detect fit|score`` (batch anomaly detection) and ``tsae monitor`` (streaming)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from tsae.cli.common import device_option, input_file, quiet_option, user_errors
+
+
+def _window(value: str) -> int | str:
+    if value == "auto":
+        return value
+    try:
+        number = int(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not 'auto' or an integer") from None
+    if number < 2:
+        raise click.BadParameter(f"{value!r} must be >= 2")
+    return number
+
+
+def _threshold(value: str) -> str | float:
+    if value in ("pot", "quantile"):
+        return value
+    try:
+        return float(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: use pot, quantile or a number") from None
+
+
+@click.group("detect")
+def detect_group() -> None:
+    """Batch anomaly detection on sensor CSV files (one column per sensor).
+
+    \b
+    tsae detect fit normal.csv -o detector.tsae
+    tsae detect score new.csv --detector detector.tsae -o scores.csv --plot scores.png
+    """
+
+
+@detect_group.command("fit")
+@input_file("train")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Detector file to write (.tsae).")
+@click.option("--model", default="conv1d", show_default=True, help="Autoencoder family (see `tsae models`).")
+@click.option("--window", default="auto", show_default=True,
+              help="Window length in samples, or 'auto' (the data's dominant period).")
+@click.option("--hop", type=click.IntRange(min=1), default=None, help="Scoring hop (default window // 8).")
+@click.option("--threshold", default="pot", show_default=True,
+              help="pot (extreme-value tail fit), quantile, or a fixed number.")
+@click.option("--risk", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=1e-3,
+              show_default=True, help="Target false-alarm rate per sample (pot).")
+@click.option("--q", "quantile", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.995,
+              show_default=True, help="Quantile of the training scores (quantile).")
+@click.option("--epochs", type=click.IntRange(min=1), default=40, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@device_option
+@quiet_option
+@user_errors
+def fit_command(train: Path, output: Path, model: str, window: str, hop: int | None, threshold: str, risk: float,
+                quantile: float, epochs: int, seed: int, device: str, quiet: bool) -> None:
+    """Learn normal behaviour from TRAIN (a CSV of normal data) and write a detector file."""
+    from tsae.pipelines.anomaly import fit_detector_file
+
+    fit_detector_file(train, output, model=model, window=_window(window), threshold=_threshold(threshold),
+                      device=device, quiet=quiet, epochs=epochs, hop=hop, risk=risk, q=quantile, seed=seed)
+
+
+@detect_group.command("score")
+@input_file("test")
+@click.option("--detector", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="Detector file written by `tsae detect fit`.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Scores CSV to write (time, score, anomaly, contrib_<sensor>...).")
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write a plot (PNG/PDF/SVG) of the series, score, threshold and events.")
+@click.option("--events", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Events file (.json or .csv); default <output stem>.events.json.")
+@device_option
+@quiet_option
+@user_errors
+def score_command(test: Path, detector: Path, output: Path, plot: Path | None, events: Path | None, device: str,
+                  quiet: bool) -> None:
+    """Score TEST with a fitted detector: per-row scores, 0/1 flags, sensor contributions and events."""
+    from tsae.pipelines.anomaly import score_file
+
+    score_file(test, detector, output, plot=plot, events=events, device=device, quiet=quiet)
+
+
+@click.command("monitor")
+@click.option("--detector", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="Detector file written by `tsae detect fit`.")
+@click.option("--format", "fmt", type=click.Choice(["auto", "csv", "json"]), default="auto", show_default=True,
+              help="Input lines: CSV (a header line names the columns) or JSON objects.")
+@click.option("--mqtt", default=None, metavar="HOST:PORT", help="Read samples from an MQTT broker instead of stdin.")
+@click.option("--topic", default="tsae/samples", show_default=True, help="MQTT topic to subscribe to.")
+@click.option("--out-topic", default=None, help="Publish events to this MQTT topic (instead of stdout).")
+@click.option("--every-sample", is_flag=True, help="Also write one line per scored sample.")
+@click.option("--time-field", default=None, help="Name of the time field (default: time/timestamp/t...).")
+@click.option("--silence", type=click.IntRange(min=1), default=100, show_default=True,
+              help="Warn when a sensor has had no value for this many samples.")
+@click.option("--client-id", default=None, help="MQTT client id.")
+@quiet_option
+@user_errors
+def monitor_command(detector: Path, fmt: str, mqtt: str | None, topic: str, out_topic: str | None,
+                    every_sample: bool, time_field: str | None, silence: int, client_id: str | None,
+                    quiet: bool) -> None:
+    """Score a live stream of samples (stdin or MQTT) and report anomaly events as JSON lines.
+
+    \b
+    some_sensor_feed | tsae monitor --detector detector.tsae
+    tsae monitor --detector d.tsae --mqtt localhost:1883 --topic plant/pump --out-topic plant/alarms
+
+    Ctrl-C (or the end of the input) prints a summary and exits.
+    """
+    from tsae.pipelines.monitor import run_monitor
+
+    code = run_monitor(detector, fmt=fmt, mqtt=mqtt, topic=topic, out_topic=out_topic, every_sample=every_sample,
+                       time_field=time_field, silence=silence, client_id=client_id, quiet=quiet)
+    if code:
+        raise SystemExit(code)

@@ -1,0 +1,539 @@
+"""Streaming anomaly monitor: score samples as they arrive, report events, survive bad data.
+
+:class:`Monitor` is the in-process core (river-style ``score_one`` plus a block-wise
+``push``); :class:`RecordParser` turns raw text lines (CSV with a header, or JSON
+objects) into rows; :func:`run_monitor` wires a source (stdin, MQTT, or any plugin's)
+to a sink (stdout, MQTT) for ``tsae monitor``.
+
+Scores equal the batch scores of :meth:`tsae.Detector.decision_function` on the same
+rows: both run :class:`~tsae.pipelines.anomaly.ScoringCore`. A sample's score is known
+once the last window covering it is complete (at most ``window - 1`` samples later);
+records carry the sample's index and time. Memory is bounded: the core keeps about
+one window of rows, the event tracker one open event.
+
+Bad data never stops the monitor; each kind is counted, warned about on stderr
+(rate-limited) and reported in the final summary:
+
+- ``malformed``: a line that is not CSV/JSON of the expected shape, or an unparseable
+  number: skipped;
+- ``missing_values``: a sensor absent from a record, empty, NaN or inf: repaired with the
+  sensor's last good value (its training mean before any);
+- ``silent``: a sensor missing for ``silence`` samples in a row: warned once (until it returns);
+- ``out_of_order``: a time earlier than the previous record's: skipped;
+- ``unknown_fields``: JSON keys that are not sensors (ignored; counted once per name).
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import sys
+import time as _time
+from collections import deque
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+
+from tsae.pipelines.anomaly import Detector
+from tsae.pipelines.events import EventTracker
+
+TIME_FIELDS = ("time", "timestamp", "t", "ts", "datetime", "date")
+
+
+class RateLimitedLog:
+    """stderr warnings, at most one per kind every ``interval`` seconds (suppressed ones are counted)."""
+
+    def __init__(self, stream: Any = None, interval: float = 5.0, quiet: bool = False) -> None:
+        self.stream = sys.stderr if stream is None else stream
+        self.interval = interval
+        self.quiet = quiet
+        self._last: dict[str, float] = {}
+        self._suppressed: dict[str, int] = {}
+
+    def warn(self, kind: str, message: str) -> None:
+        now = _time.monotonic()
+        last = self._last.get(kind)
+        if last is not None and now - last < self.interval:
+            self._suppressed[kind] = self._suppressed.get(kind, 0) + 1
+            return
+        self._last[kind] = now
+        more = self._suppressed.pop(kind, 0)
+        suffix = f" (+{more} similar)" if more else ""
+        self.info(f"warning: {message}{suffix}")
+
+    def info(self, message: str) -> None:
+        if not self.quiet:
+            try:
+                print(f"tsae monitor: {message}", file=self.stream, flush=True)
+            except (ValueError, OSError):
+                pass
+
+
+def _time_value(value: Any) -> float | None:
+    """A comparable number for a time field (numbers, or ISO dates as ns), None if unparseable."""
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value) if math.isfinite(value) else None
+    text = str(value).strip()
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        return float(np.datetime64(text.replace("Z", "").replace(" ", "T"), "ns").astype(np.int64))
+    except (ValueError, TypeError, OverflowError):
+        return None
+
+
+class RecordParser:
+    """Turn raw text lines into ``(rows (n, C) float64, times list, counters)``.
+
+    CSV: the first line is a header when it names any of the detector's sensors (or a
+    time field); without a header, columns are the sensors in the detector's order,
+    optionally preceded by a time column. JSON: one object per line mapping sensor
+    name -> value, plus an optional time field. ``fmt="auto"`` decides per line
+    (``{`` starts JSON).
+    """
+
+    def __init__(self, sensors: Sequence[str], fmt: str = "auto", time_field: str | None = None,
+                 log: RateLimitedLog | None = None) -> None:
+        self.sensors = list(sensors)
+        self.index = {name: i for i, name in enumerate(self.sensors)}
+        self.fmt = fmt
+        self.time_field = time_field
+        self.log = log or RateLimitedLog(quiet=True)
+        self.counts = {"lines": 0, "malformed": 0, "missing_values": 0, "out_of_order": 0}
+        self.unknown_fields: set[str] = set()
+        self.header: list[str] | None = None
+        self._csv_map: tuple[list[int], int | None, int] | None = None  # (sensor column per sensor, time column, width)
+        self.last_time: float | None = None
+        self.sep = ","
+
+    # -- CSV ------------------------------------------------------------------
+    def _set_header(self, fields: list[str]) -> bool:
+        names = [f.strip().strip('"') for f in fields]
+        time_names = (self.time_field,) if self.time_field else TIME_FIELDS
+        known = [n for n in names if n in self.index]
+        time_col = next((i for i, n in enumerate(names) if n in time_names), None)
+        if not known and time_col is None:
+            return False
+        columns = [names.index(s) if s in names else -1 for s in self.sensors]
+        missing = [s for s, c in zip(self.sensors, columns) if c < 0]
+        if missing:
+            self.log.warn("header", f"CSV header lacks sensor(s) {', '.join(missing)}: their values count as missing")
+        extra = [n for i, n in enumerate(names) if n not in self.index and i != time_col and n]
+        for name in extra:
+            if name not in self.unknown_fields:
+                self.unknown_fields.add(name)
+        self.header = names
+        self._csv_map = (columns, time_col, len(names))
+        return True
+
+    def _default_map(self, width: int) -> tuple[list[int], int | None, int] | None:
+        channels = len(self.sensors)
+        if width == channels:
+            return list(range(channels)), None, width
+        if width == channels + 1:
+            return list(range(1, channels + 1)), 0, width
+        return None
+
+    def _parse_csv(self, lines: list[str]) -> tuple[list[np.ndarray], list[Any]]:
+        rows: list[np.ndarray] = []
+        times: list[Any] = []
+        channels = len(self.sensors)
+        for line in lines:
+            fields = line.split(self.sep)
+            if self._csv_map is None and self.header is None:
+                if self._set_header(fields):
+                    continue
+            mapping = self._csv_map or self._default_map(len(fields))
+            if mapping is None or len(fields) != mapping[2]:
+                self._malformed(f"expected {mapping[2] if mapping else channels} CSV fields, got {len(fields)}: {line[:60]!r}")
+                continue
+            columns, time_col, _ = mapping
+            row = np.empty(channels)
+            ok = True
+            for k, c in enumerate(columns):
+                if c < 0:
+                    row[k] = np.nan
+                    continue
+                text = fields[c].strip()
+                if not text or text.lower() in ("nan", "na", "null", "none"):
+                    row[k] = np.nan
+                    continue
+                try:
+                    row[k] = float(text)
+                except ValueError:
+                    ok = False
+                    break
+            if not ok:
+                self._malformed(f"not a number in {line[:60]!r}")
+                continue
+            rows.append(row)
+            times.append(fields[time_col].strip() if time_col is not None else None)
+        return rows, times
+
+    # -- JSON -----------------------------------------------------------------
+    def _parse_json(self, line: str) -> tuple[np.ndarray | None, Any]:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            self._malformed(f"invalid JSON: {line[:60]!r}")
+            return None, None
+        if not isinstance(record, dict):
+            self._malformed(f"JSON line is not an object: {line[:60]!r}")
+            return None, None
+        row = np.full(len(self.sensors), np.nan)
+        stamp = None
+        time_names = (self.time_field,) if self.time_field else TIME_FIELDS
+        for key, value in record.items():
+            i = self.index.get(key)
+            if i is None:
+                if key in time_names:
+                    stamp = value
+                elif key not in self.unknown_fields:
+                    self.unknown_fields.add(key)
+                    self.log.warn("unknown", f"ignoring field {key!r} (not a sensor of this detector)")
+                continue
+            if value is None or isinstance(value, bool):
+                continue
+            try:
+                row[i] = float(value)
+            except (TypeError, ValueError):
+                continue  # counted as missing below
+        return row, stamp
+
+    def _malformed(self, message: str) -> None:
+        self.counts["malformed"] += 1
+        self.log.warn("malformed", f"skipped a malformed line ({message})")
+
+    # -- both -----------------------------------------------------------------
+    def parse(self, lines: Iterable[str]) -> tuple[np.ndarray, list[Any]]:
+        """Parse a block of lines; returns the good rows (NaN = missing) and their times."""
+        rows: list[np.ndarray] = []
+        times: list[Any] = []
+        csv_lines: list[str] = []
+
+        def drain_csv() -> None:
+            if csv_lines:
+                r, t = self._parse_csv(csv_lines)
+                rows.extend(r)
+                times.extend(t)
+                csv_lines.clear()
+
+        for line in lines:
+            line = line.strip()
+            if not line:
+                continue
+            self.counts["lines"] += 1
+            if self.fmt == "json" or (self.fmt == "auto" and line[0] in "{["):
+                drain_csv()
+                row, stamp = self._parse_json(line)
+                if row is not None:
+                    rows.append(row)
+                    times.append(stamp)
+            else:
+                csv_lines.append(line)
+        drain_csv()
+        if not rows:
+            return np.zeros((0, len(self.sensors))), []
+        values = np.vstack(rows)
+        # out-of-order times: drop rows earlier than the last accepted one
+        keep = np.ones(len(values), dtype=bool)
+        if any(t is not None for t in times):
+            for k, stamp in enumerate(times):
+                value = _time_value(stamp)
+                if value is None:
+                    continue
+                if self.last_time is not None and value < self.last_time:
+                    keep[k] = False
+                    self.counts["out_of_order"] += 1
+                    self.log.warn("order", f"skipped a sample with out-of-order time {stamp!r}")
+                else:
+                    self.last_time = value
+        if not keep.all():
+            values = values[keep]
+            times = [t for t, k in zip(times, keep) if k]
+        missing = ~np.isfinite(values)
+        n_missing = int(missing.sum())
+        if n_missing:
+            self.counts["missing_values"] += n_missing
+            names = [self.sensors[i] for i in np.flatnonzero(missing.any(axis=0))]
+            self.log.warn("missing", f"{n_missing} missing/NaN value(s) ({', '.join(names[:5])}): "
+                                     "holding the last good value")
+        return values, times
+
+
+class Monitor:
+    """Streaming scorer around a fitted :class:`~tsae.pipelines.anomaly.Detector`.
+
+    Parameters
+    ----------
+    detector
+        A fitted detector, or the path of a detector file.
+    every_sample
+        :meth:`push` also returns one record per scored sample (else only events).
+    silence
+        Warn when a sensor has been missing for this many consecutive samples.
+
+    Examples
+    --------
+    River-style, one sample at a time (a score is ``None`` until the first window is full;
+    the score returned is that of the latest sample whose score became final):
+
+    >>> import numpy as np
+    >>> from tsae.pipelines.anomaly import Detector
+    >>> t = np.arange(600)
+    >>> det = Detector(window=20, epochs=2, device="cpu").fit(np.sin(t / 3.0))
+    >>> mon = Monitor(det)
+    >>> scores = [mon.score_one({"s0": v}) for v in np.sin(np.arange(40) / 3.0)]
+    >>> scores[0] is None, scores[-1] is not None
+    (True, True)
+    """
+
+    def __init__(self, detector: Detector | str | Path, *, every_sample: bool = False, silence: int = 100,
+                 log: RateLimitedLog | None = None, time_field: str | None = None, fmt: str = "auto") -> None:
+        if not isinstance(detector, Detector):
+            detector = Detector.load(detector, device="cpu")
+        self.detector = detector
+        self.sensors = list(detector.sensors_)
+        self.threshold = float(detector.threshold_)
+        self.core = detector.core(device="cpu")
+        self.tracker = EventTracker(self.sensors, merge_gap=detector.event_gap)
+        self.every_sample = every_sample
+        self.silence = int(silence)
+        self.log = log or RateLimitedLog(quiet=True)
+        self.parser = RecordParser(self.sensors, fmt=fmt, time_field=time_field, log=self.log)
+        self.pending_times: deque[Any] = deque()
+        self.emitted = 0
+        self.events = 0
+        self.anomalous = 0
+        self.max_score = -math.inf
+        self._missing_run = np.zeros(len(self.sensors), dtype=np.int64)
+        self._silent = np.zeros(len(self.sensors), dtype=bool)
+        self.silent_reports = 0
+        self.started = _time.monotonic()
+        self._flushed = False
+
+    # -- the core -------------------------------------------------------------
+    def push(self, rows: np.ndarray, times: Sequence[Any] | None = None) -> list[dict[str, Any]]:
+        """Score a block of rows ``(n, n_sensors)`` (NaN = missing); return event/sample records."""
+        rows = np.asarray(rows, dtype=np.float64)
+        if rows.ndim == 1:
+            rows = rows[None, :]
+        if len(rows) == 0:
+            return []
+        self._track_silence(rows)
+        self.pending_times.extend(times if times is not None else [None] * len(rows))
+        scores, contrib = self.core.push(rows)
+        return self._emit(scores, contrib)
+
+    def flush(self) -> list[dict[str, Any]]:
+        """End of the stream: score the last rows and close the open event."""
+        if self._flushed:
+            return []
+        self._flushed = True
+        scores, contrib = self.core.flush()
+        records = self._emit(scores, contrib)
+        last = self.tracker.flush()
+        self.events += len(last)
+        records.extend({"type": "event", **e.to_dict()} for e in last)
+        return records
+
+    def _emit(self, scores: np.ndarray, contrib: np.ndarray) -> list[dict[str, Any]]:
+        m = len(scores)
+        if m == 0:
+            return []
+        times = [self.pending_times.popleft() for _ in range(m)]
+        flags = scores > self.threshold
+        first = self.emitted
+        self.emitted += m
+        self.anomalous += int(flags.sum())
+        finite = scores[np.isfinite(scores)]
+        if finite.size:
+            self.max_score = max(self.max_score, float(finite.max()))
+        have_times = any(t is not None for t in times)
+        events = self.tracker.push(scores, flags, contrib, times if have_times else None)
+        records: list[dict[str, Any]] = []
+        if self.every_sample:
+            for k in range(m):
+                records.append({
+                    "type": "sample", "index": first + k, "time": times[k], "score": float(scores[k]),
+                    "anomaly": int(flags[k]),
+                    "contrib": {name: round(float(contrib[k, i]), 6) for i, name in enumerate(self.sensors)},
+                })
+        for event in events:
+            records.append({"type": "event", **event.to_dict()})
+        self.events += len(events)
+        return records
+
+    def _track_silence(self, rows: np.ndarray) -> None:
+        missing = ~np.isfinite(rows)
+        if not missing.any() and not self._missing_run.any():
+            return
+        # length of the missing run at the end of this block, per sensor
+        for i in range(rows.shape[1]):
+            column = missing[:, i]
+            if column.all():
+                self._missing_run[i] += len(column)
+            else:
+                last_good = len(column) - 1 - int(np.argmin(column[::-1]))
+                self._missing_run[i] = len(column) - 1 - last_good
+                if self._silent[i]:
+                    self._silent[i] = False
+                    self.log.info(f"sensor {self.sensors[i]!r} is reporting again")
+            if self._missing_run[i] >= self.silence and not self._silent[i]:
+                self._silent[i] = True
+                self.silent_reports += 1
+                self.log.warn(f"silent-{i}", f"sensor {self.sensors[i]!r} silent for {self._missing_run[i]} "
+                                             "samples: holding its last good value")
+
+    # -- river-style ----------------------------------------------------------
+    def _row(self, x: Any) -> np.ndarray:
+        if isinstance(x, dict):
+            row = np.full(len(self.sensors), np.nan)
+            for key, value in x.items():
+                i = self.parser.index.get(key)
+                if i is not None and value is not None:
+                    row[i] = float(value)
+            return row
+        row = np.asarray(x, dtype=np.float64).reshape(-1)
+        if row.size != len(self.sensors):
+            raise ValueError(f"expected {len(self.sensors)} sensor values, got {row.size}")
+        return row
+
+    def score_one(self, x: Any) -> float | None:
+        """Feed one sample (dict sensor -> value, or a sequence in sensor order).
+
+        Returns the score of the latest sample whose score became final (a higher score is
+        indicative of an anomaly), or ``None`` while no score is final yet (the first window).
+        """
+        before = self.emitted
+        self.last_records = self.push(self._row(x)[None, :])
+        if self.emitted == before:
+            return getattr(self, "_last_score", None)
+        self._last_score = self._latest
+        return self._last_score
+
+    @property
+    def _latest(self) -> float | None:
+        row = self.core.last_row
+        return None if row is None else float(row.sum() / len(self.sensors))
+
+    def learn_one(self, x: Any) -> "Monitor":
+        """Feed one normal sample without reporting it (the autoencoder itself stays fixed)."""
+        self.push(self._row(x)[None, :])
+        return self
+
+    # -- text input -----------------------------------------------------------
+    def push_lines(self, lines: Sequence[str]) -> list[dict[str, Any]]:
+        """Parse raw CSV/JSON lines and score them."""
+        rows, times = self.parser.parse(lines)
+        if len(rows) == 0:
+            return []
+        have_times = any(t is not None for t in times)
+        return self.push(rows, times if have_times else None)
+
+    def summary(self) -> dict[str, Any]:
+        counts = dict(self.parser.counts)
+        return {
+            "type": "summary", "samples": self.emitted, "anomalous_samples": self.anomalous,
+            "events": self.events, "threshold": self.threshold,
+            "max_score": None if not math.isfinite(self.max_score) else self.max_score,
+            "lines": counts["lines"], "malformed": counts["malformed"],
+            "missing_values": counts["missing_values"], "repaired_values": int(self.core.repaired),
+            "out_of_order": counts["out_of_order"], "silent_sensor_reports": self.silent_reports,
+            "unknown_fields": sorted(self.parser.unknown_fields),
+            "seconds": round(_time.monotonic() - self.started, 3),
+        }
+
+
+def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = None, topic: str = "tsae/samples",
+                out_topic: str | None = None, every_sample: bool = False, time_field: str | None = None,
+                silence: int = 100, client_id: str | None = None, quiet: bool = False,
+                stdin: Any = None, stdout: Any = None, stderr: Any = None) -> int:
+    """Run ``tsae monitor``: returns the exit code (0 at the end of the input, 130 on Ctrl-C)."""
+    import signal
+
+    from tsae.io.streams import parse_host_port
+    from tsae.pipelines.anomaly import torch_threads
+    from tsae.plugins import stream_sinks, stream_sources
+
+    log = RateLimitedLog(stream=stderr, quiet=quiet)
+    det = Detector.load(detector, device="cpu")
+    sources, sinks = stream_sources(), stream_sinks()
+    for name, registry in (("mqtt" if mqtt else "stdin", sources), ("mqtt" if out_topic else "stdout", sinks)):
+        if name not in registry:  # the streams plugin is not installed: use the module directly
+            from tsae.io import streams
+
+            sources.setdefault(name, streams.SOURCES.get(name))
+            sinks.setdefault(name, streams.SINKS.get(name))
+    status = log.info
+    if mqtt:
+        host, port = parse_host_port(mqtt)
+        source = sources["mqtt"](host=host, port=port, topic=topic, client_id=client_id, on_status=status)
+    else:
+        host, port = "", 0
+        source = sources["stdin"](stream=stdin)
+    if out_topic:
+        if not mqtt:
+            raise ValueError("--out-topic needs --mqtt HOST:PORT")
+        sink = sinks["mqtt"](host=host, port=port, topic=out_topic, client_id=client_id, on_status=status)
+    else:
+        sink = sinks["stdout"](stream=stdout)
+    monitor = Monitor(det, every_sample=every_sample, silence=silence, log=log, time_field=time_field, fmt=fmt)
+    log.info(f"watching {len(monitor.sensors)} sensor(s) ({', '.join(monitor.sensors[:8])}), window "
+             f"{det.window_}, threshold {monitor.threshold:.4g}; reading {'mqtt ' + mqtt if mqtt else 'stdin'}")
+
+    def write(records: list[dict[str, Any]]) -> None:
+        if not records:
+            return
+        if hasattr(sink, "write_many"):
+            sink.write_many(records)
+        else:
+            for record in records:
+                sink.write(record)
+
+    def on_term(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = None
+    try:
+        previous = signal.signal(signal.SIGTERM, on_term)
+    except ValueError:  # not the main thread
+        pass
+    code = 0
+    try:
+        with torch_threads(1):
+            try:
+                for block in source.blocks():
+                    if block:
+                        write(monitor.push_lines(block))
+            except KeyboardInterrupt:
+                code = 130
+            try:
+                write(monitor.flush())
+            except KeyboardInterrupt:
+                code = 130
+    except BrokenPipeError:
+        code = 0
+    finally:
+        summary = monitor.summary()
+        try:
+            write([summary])
+        except Exception:
+            pass
+        for closer in (getattr(source, "close", None), getattr(sink, "close", None)):
+            try:
+                if closer is not None:
+                    closer()
+            except Exception:
+                pass
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+        log.info("summary: " + ", ".join(f"{k}={v}" for k, v in summary.items() if k != "type"))
+    return code

@@ -1,0 +1,66 @@
+"""Anomaly plot: the sensor series, the score with its threshold, and the events shaded."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+
+def plot_anomalies(path: str | Path, X: np.ndarray, scores: np.ndarray, threshold: float,
+                   events: Sequence[Any] = (), *, sensors: Sequence[str] = (), time: np.ndarray | None = None,
+                   title: str = "", max_sensors: int = 8) -> Path:
+    """Write a two-panel figure (series on top, score below) to ``path`` (PNG/PDF/SVG), atomically.
+
+    Parameters
+    ----------
+    X
+        ``(n_samples, n_sensors)`` values (each sensor is z-scored for display).
+    scores
+        Per-row anomaly scores; ``threshold`` is drawn as a dashed line.
+    events
+        :class:`~tsae.pipelines.events.Event` objects, shaded on both panels.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+
+    from tsae.io.atomic import atomic_path
+
+    path = Path(path)
+    fmt = path.suffix.lower().lstrip(".") or "png"
+    if fmt not in {"png", "pdf", "svg", "jpg", "jpeg"}:
+        raise ValueError(f"{path}: plot must be .png, .pdf, .svg or .jpg")
+    X = np.asarray(X, dtype=np.float64)
+    n = len(scores)
+    axis = np.arange(n) if time is None else np.asarray(time)
+    fig = Figure(figsize=(12, 6), constrained_layout=True)
+    top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [2, 1]})
+    shown = min(X.shape[1], max_sensors)
+    for i in range(shown):
+        column = X[:, i]
+        finite = np.isfinite(column)
+        sd = np.nanstd(column) if finite.any() else 1.0
+        centred = (column - (np.nanmean(column) if finite.any() else 0.0)) / (sd if sd > 0 else 1.0)
+        label = sensors[i] if i < len(sensors) else f"s{i}"
+        top.plot(axis, centred, lw=0.8, label=label)
+    if X.shape[1] > shown:
+        top.set_title(f"{title} (first {shown} of {X.shape[1]} sensors, z-scored)")
+    else:
+        top.set_title(f"{title} (z-scored)" if title else "sensors (z-scored)")
+    top.legend(loc="upper right", fontsize="small", ncol=min(shown, 4))
+    bottom.plot(axis, scores, lw=0.8, color="black", label="score")
+    bottom.axhline(threshold, color="red", ls="--", lw=1, label=f"threshold {threshold:.3g}")
+    finite_scores = scores[np.isfinite(scores)]
+    if finite_scores.size and finite_scores.min() > 0 and finite_scores.max() / finite_scores.min() > 1e3:
+        bottom.set_yscale("log")
+    bottom.legend(loc="upper right", fontsize="small")
+    bottom.set_ylabel("anomaly score")
+    for event in events:
+        a, b = int(event.start_index), min(int(event.end_index), n - 1)
+        for ax in (top, bottom):
+            ax.axvspan(axis[a], axis[b], color="orange", alpha=0.3, lw=0)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="jpeg" if fmt == "jpg" else fmt, dpi=100)
+    return path
