@@ -34,6 +34,15 @@ def register_models(register: Callable[..., None]) -> None:
         ``register(family)`` where ``family`` is a subclass of
         :class:`tsae.models.base.Autoencoder` with a unique ``name`` class
         attribute (the name users pass to ``--model`` and that model files store).
+        Registering a name that another plugin already registered is an error,
+        reported for this plugin by ``tsae plugins``.
+
+    The family implements ``encode``/``decode`` and declares its ``params``; the
+    shared trainer calls ``encode``, ``decode`` and ``loss``, unless the family
+    defines ``training_loss(x, target) -> (loss, parts, z)`` to own the whole step
+    (the VAE does, for its sampled code and KL term). Model files store
+    ``hparams()`` and the state dict, so ``family(**hparams())`` must rebuild the
+    same network.
     """
 
 

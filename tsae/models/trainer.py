@@ -398,10 +398,8 @@ def train_model(
     started = time.perf_counter()
     bar = tqdm(total=config.epochs, desc=f"train {getattr(model, 'name', '')}", unit="epoch",
                disable=config.quiet or not sys.stderr.isatty(), leave=False)
-    out_of_time = False
     with _deterministic(config.deterministic and device.type == "cpu"), double_backward_ctx, bar:
-        for epoch in range(1, config.epochs + 1):
-            model.train()
+        def run_epoch() -> tuple[float, int, dict[str, float], bool]:
             total, count, parts_sum = 0.0, 0, {}
             for idx in _batches(len(train_idx), batch_size, rng):
                 rows = torch.from_numpy(train_idx[idx])
@@ -423,8 +421,22 @@ def train_model(
                 for key, value in parts.items():
                     parts_sum[key] = parts_sum.get(key, 0.0) + value * len(idx)
                 if config.max_seconds is not None and time.perf_counter() - started > config.max_seconds:
-                    out_of_time = True
+                    return total, count, parts_sum, True
+            return total, count, parts_sum, False
+
+        for epoch in range(1, config.epochs + 1):
+            model.train()
+            while True:
+                try:
+                    total, count, parts_sum, out_of_time = run_epoch()
                     break
+                except torch.cuda.OutOfMemoryError:
+                    # the batch did not fit: halve it and run the epoch again
+                    optimizer.zero_grad(set_to_none=True)
+                    torch.cuda.empty_cache()
+                    if batch_size == 1:
+                        raise RuntimeError("out of GPU memory even with batch size 1; use --device cpu") from None
+                    batch_size = max(1, batch_size // 2)
             current, _ = val_loss()
             row = {"epoch": epoch, "train_loss": total / max(count, 1), "val_loss": current,
                    "seconds": time.perf_counter() - started,
