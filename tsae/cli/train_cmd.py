@@ -21,16 +21,18 @@ from tsae.cli.common import device_option, quiet_option, user_errors
 @click.option("--normalize", type=click.Choice(["zscore", "robust", "none"]), default="zscore", show_default=True,
               help="Per-channel normalisation fitted on the training data.")
 @click.option("--window-fn", default=None, help="Analysis window for frames (e.g. hann) [default: rectangular].")
-@click.option("--epochs", type=click.IntRange(min=1), default=50, show_default=True)
-@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
+@click.option("--epochs", type=click.IntRange(min=1), default=50, show_default=True, help="Maximum training epochs.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True,
+              help="Windows per step (capped to fit memory).")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True,
               help="Learning rate.")
 @click.option("--patience", type=click.IntRange(min=1), default=5, show_default=True,
               help="Epochs without validation improvement before stopping.")
-@click.option("--val-fraction", type=click.FloatRange(0, 1, max_open=True), default=0.1, show_default=True)
+@click.option("--val-fraction", type=click.FloatRange(0, 1, max_open=True), default=0.1, show_default=True,
+              help="Share of windows held out for validation and early stopping.")
 @click.option("--max-seconds", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Wall-clock training budget.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed (CPU training is reproducible).")
 @device_option
 @quiet_option
 @user_errors
