@@ -1,0 +1,102 @@
+import numpy as np
+import pytest
+
+from tsae.pipelines.anomaly import Detector, dominant_period, fill_forward
+
+from conftest import SENSORS, make_series
+
+
+def test_dominant_period_finds_the_cycle():
+    assert dominant_period(make_series(2000, period=40)) == 40
+    assert dominant_period(np.random.default_rng(0).normal(size=(500, 2)), default=32) == 32  # no period
+    assert dominant_period(make_series(3000, period=300), high=128) == 128  # clamped
+
+
+def test_pyod_surface(detector, train_data, test_data):
+    assert detector.window_ == 24 and detector.hop_ == 3
+    assert detector.decision_scores_.shape == (len(train_data),)
+    assert detector.labels_.shape == (len(train_data),)
+    scores = detector.decision_function(test_data)
+    assert scores.shape == (len(test_data),) and np.isfinite(scores).all()
+    assert np.array_equal(detector.score(test_data), scores)
+    assert scores[400:415].mean() > 10 * np.median(scores)  # the injected anomaly stands out
+    flags = detector.predict(test_data)
+    assert set(np.unique(flags)) <= {0, 1} and flags[400:415].any()
+    contrib = detector.contributions(test_data)
+    assert contrib.shape == (len(test_data), 3)
+    np.testing.assert_allclose(contrib.sum(axis=1), 1.0, atol=1e-9)
+    assert contrib[400:415, 1].mean() > 0.5  # "pressure" carries the anomaly
+
+
+def test_save_load_roundtrip(detector, detector_file, test_data):
+    loaded = Detector.load(detector_file, device="cpu")
+    assert loaded.sensors_ == SENSORS and loaded.threshold_ == detector.threshold_
+    np.testing.assert_allclose(loaded.decision_function(test_data), detector.decision_function(test_data), rtol=1e-9)
+
+
+def test_nans_are_repaired(detector, test_data):
+    x = test_data.copy()
+    x[100:105, 0] = np.nan
+    x[0, 2] = np.nan
+    scores = detector.decision_function(x)
+    assert np.isfinite(scores).all()
+
+
+def test_fill_forward_carries_across_blocks():
+    x = np.array([[np.nan, 1.0], [2.0, np.nan], [np.nan, np.nan]])
+    out, last, fixed = fill_forward(x, np.array([9.0, 8.0]))
+    np.testing.assert_array_equal(out, [[9, 1], [2, 1], [2, 1]])
+    np.testing.assert_array_equal(last, [2, 1])
+    assert fixed == 4
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_streaming_equals_batch(detector, test_data, seed):
+    rng = np.random.default_rng(seed)
+    x = test_data.copy()
+    x[rng.integers(0, len(x), 20), rng.integers(0, 3, 20)] = np.nan  # gaps: same repair in both
+    batch_scores, batch_contrib = detector.score_with_contributions(x, device="cpu")
+    core = detector.core()
+    parts, contribs, i = [], [], 0
+    while i < len(x):
+        k = int(rng.integers(1, 60)) if seed else 1  # seed 0: one row at a time
+        s, c = core.push(x[i:i + k])
+        parts.append(s)
+        contribs.append(c)
+        i += k
+    s, c = core.flush()
+    stream_scores = np.concatenate(parts + [s])
+    stream_contrib = np.concatenate(contribs + [c])
+    assert stream_scores.shape == batch_scores.shape
+    np.testing.assert_allclose(stream_scores, batch_scores, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(stream_contrib, batch_contrib, rtol=1e-6, atol=1e-6)
+
+
+def test_bounded_memory(detector):
+    core = detector.core()
+    x = make_series(5000, seed=3)
+    for i in range(0, len(x), 97):
+        core.push(x[i:i + 97])
+        assert len(core.buffer) <= detector.window_ + 97
+        assert len(core.ola.acc) <= detector.window_
+        assert len(core.smoother.tail) < detector.smooth_
+
+
+def test_quantile_threshold_and_errors(train_data):
+    det = Detector(window=16, epochs=1, threshold="quantile", q=0.9, device="cpu", linear=False).fit(train_data)
+    assert det.threshold_ == pytest.approx(np.quantile(det.decision_scores_, 0.9))
+    assert det.labels_.mean() == pytest.approx(0.1, abs=0.01)
+    with pytest.raises(ValueError, match="sensors"):
+        det.decision_function(train_data[:, :2])
+    with pytest.raises(ValueError, match="shorter"):
+        det.decision_function(train_data[:5])
+    with pytest.raises(RuntimeError, match="not fitted"):
+        Detector().decision_function(train_data)
+    with pytest.raises(ValueError, match="no valid value"):
+        Detector(window=8, epochs=1).fit(np.c_[train_data[:, 0], np.full(len(train_data), np.nan)])
+
+
+def test_dataframe_input(detector, test_data):
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(test_data[:, ::-1], columns=SENSORS[::-1])  # columns reordered by name
+    np.testing.assert_allclose(detector.decision_function(frame), detector.decision_function(test_data))

@@ -1,0 +1,59 @@
+import json
+
+import numpy as np
+import pytest
+
+from tsae.pipelines.events import EventTracker, find_events, write_events
+
+
+def test_runs_become_events():
+    flags = np.array([0, 1, 1, 0, 0, 0, 1, 0, 1, 1])
+    scores = np.arange(10.0)
+    events = find_events(scores, flags)
+    assert [(e.start_index, e.end_index, e.n_samples, e.peak_score) for e in events] == [
+        (1, 2, 2, 2.0), (6, 6, 1, 6.0), (8, 9, 2, 9.0)]
+
+
+def test_merge_gap_joins_close_runs():
+    flags = np.array([0, 1, 1, 0, 0, 0, 1, 0, 1, 1])
+    events = find_events(np.arange(10.0), flags, merge_gap=1)
+    assert [(e.start_index, e.end_index, e.n_samples) for e in events] == [(1, 2, 2), (6, 9, 3)]
+    events = find_events(np.arange(10.0), flags, merge_gap=3)
+    assert [(e.start_index, e.end_index, e.n_samples) for e in events] == [(1, 9, 5)]
+
+
+def test_top_sensors_and_times():
+    flags = np.array([0, 1, 1, 0])
+    contrib = np.array([[0.5, 0.5], [0.2, 0.8], [0.4, 0.6], [1, 0]])
+    (event,) = find_events(np.array([0, 3.0, 2.0, 0]), flags, contrib, ["a", "b"], times=["t0", "t1", "t2", "t3"])
+    assert event.top_sensors[0][0] == "b" and event.top_sensors[0][1] == pytest.approx(0.7)
+    assert (event.start, event.end, event.peak_time) == ("t1", "t2", "t1")
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_streaming_equals_batch(seed):
+    rng = np.random.default_rng(seed)
+    n = 500
+    flags = (rng.uniform(size=n) < 0.15).astype(int)
+    scores = rng.uniform(size=n)
+    contrib = rng.dirichlet([1, 1, 1], size=n)
+    batch = find_events(scores, flags, contrib, ["a", "b", "c"], merge_gap=2)
+    tracker = EventTracker(["a", "b", "c"], merge_gap=2)
+    stream, i = [], 0
+    while i < n:
+        k = int(rng.integers(1, 40))
+        stream += tracker.push(scores[i:i + k], flags[i:i + k], contrib[i:i + k])
+        i += k
+    stream += tracker.flush()
+    assert [e.to_dict() for e in stream] == [e.to_dict() for e in batch]
+
+
+def test_write_json_and_csv(tmp_path):
+    events = find_events(np.array([0, 5.0, 0]), np.array([0, 1, 0]), np.array([[1, 0]] * 3), ["x", "y"])
+    write_events(tmp_path / "e.json", events)
+    data = json.loads((tmp_path / "e.json").read_text())
+    assert data["events"][0]["peak_score"] == 5.0
+    write_events(tmp_path / "e.csv", events)
+    assert (tmp_path / "e.csv").read_text().splitlines()[1].count("x:1.000") == 1
+    with pytest.raises(ValueError, match="json or .csv"):
+        write_events(tmp_path / "e.txt", events)
