@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import synthetic_series
+from synthetic_data import synthetic_series
 
 from tsae.models.modelfile import load_model
 from tsae.models.trainer import TrainConfig

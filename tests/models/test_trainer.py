@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import windows_of
+from synthetic_data import windows_of
 
 from tsae import plugins
 from tsae.models.device import resolve_device
