@@ -105,3 +105,17 @@ def test_parse_params() -> None:
     assert parse_params(["latent=8", " beta = 0.5 "]) == {"latent": "8", "beta": "0.5"}
     with pytest.raises(ValueError, match="NAME=VALUE"):
         parse_params(["latent"])
+
+
+@pytest.mark.parametrize("window_fn", [None, "hann"])
+def test_make_windows_subset_matches_full_framing(window_fn) -> None:
+    from tsae.pipelines.training import make_windows
+
+    a = synthetic_series(channels=2, n=300, seed=5)
+    b = synthetic_series(channels=2, n=20, seed=6)  # shorter than the window
+    full = make_windows([a, b], 32, 8, window_fn)
+    assert full.shape == (1 + (300 - 32) // 8 + 1, 2, 32)
+    subset = make_windows([a, b], 32, 8, window_fn, max_windows=10, seed=1)
+    assert subset.shape == (10, 2, 32)
+    for row in subset:  # every sampled window is one of the full set
+        assert np.isclose(full, row, atol=1e-6).all(axis=(1, 2)).any()

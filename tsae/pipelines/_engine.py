@@ -16,7 +16,8 @@ _FALLBACK = "fallback"
 
 
 # ----------------------------------------------------------------------------- framing
-def _window_array(window: Any, length: int) -> np.ndarray | None:
+def window_array(window: Any, length: int) -> np.ndarray | None:
+    """The analysis window as float32 ``(length,)`` (a scipy window name or an array), or None."""
     if window is None:
         return None
     if isinstance(window, str):
@@ -43,7 +44,7 @@ def _frame_fallback(x: np.ndarray, length: int, hop: int, window: Any, pad: bool
         x = np.concatenate([x, np.zeros(x.shape[:-1] + (need - n,), np.float32)], axis=-1)
     idx = np.arange(count)[:, None] * hop + np.arange(length)[None, :]
     frames = x[..., idx] if count else np.zeros(x.shape[:-1] + (0, length), np.float32)
-    w = _window_array(window, length)
+    w = window_array(window, length)
     return frames * w if w is not None else frames
 
 
@@ -51,7 +52,7 @@ def _ola_fallback(frames: np.ndarray, hop: int, window: Any, length: int | None)
     frames = np.asarray(frames, dtype=np.float32)
     count, size = frames.shape[-2], frames.shape[-1]
     total = (count - 1) * hop + size if count else 0
-    w = _window_array(window, size)
+    w = window_array(window, size)
     weighted = frames * w if w is not None else frames
     out = np.zeros(frames.shape[:-2] + (total,), np.float64)
     norm = np.zeros(total, np.float64)
@@ -137,7 +138,7 @@ class _Normalizer:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "_Normalizer":
-        out = cls(data["kind"])
+        out = cls(data.get("kind") or data.get("method") or "zscore")
         out.center = np.asarray(data["center"], dtype=np.float64)
         out.scale = np.asarray(data["scale"], dtype=np.float64)
         return out

@@ -85,17 +85,37 @@ def _repair(x: np.ndarray, label: str) -> np.ndarray:
     return _engine.repair_missing(x)
 
 
+def _frame_count(n: int, window: int, hop: int) -> int:
+    return 1 if n < window else 1 + (n - window) // hop
+
+
 def make_windows(
     series: Iterable[np.ndarray], window: int, hop: int, window_fn: Any = None, normalizer: Any = None,
+    *, max_windows: int | None = None, seed: int = 0,
 ) -> np.ndarray:
-    """Normalised training windows ``(N, C, window)`` float32 from each series (a short series gives one padded window)."""
-    chunks = []
-    for x in series:
-        xn = normalizer.transform(x) if normalizer is not None else x
-        xn = np.asarray(xn, dtype=np.float32)
-        frames = _engine.frame(xn, window, hop, window_fn, pad=xn.shape[1] < window)
-        chunks.append(np.swapaxes(frames, 0, 1))
-    return np.ascontiguousarray(np.concatenate(chunks, axis=0), dtype=np.float32)
+    """Normalised training windows ``(N, C, window)`` float32 from each series.
+
+    A series shorter than the window gives one zero-padded window. With ``max_windows``,
+    a seeded random subset of the windows is cut, without materialising the others.
+    """
+    items = [np.asarray(normalizer.transform(x) if normalizer is not None else x, dtype=np.float32)
+             for x in series]
+    counts = [_frame_count(x.shape[1], window, hop) for x in items]
+    total = sum(counts)
+    if max_windows is None or total <= max_windows:
+        chunks = [np.swapaxes(_engine.frame(x, window, hop, window_fn, pad=x.shape[1] < window), 0, 1)
+                  for x in items]
+        return np.ascontiguousarray(np.concatenate(chunks, axis=0), dtype=np.float32)
+    chosen = np.sort(np.random.default_rng(seed).choice(total, max_windows, replace=False))
+    out = np.zeros((max_windows, items[0].shape[0], window), dtype=np.float32)
+    offsets = np.cumsum([0, *counts])
+    for k, flat in enumerate(chosen):
+        i = int(np.searchsorted(offsets, flat, side="right") - 1)
+        start = int(flat - offsets[i]) * hop
+        piece = items[i][:, start : start + window]
+        out[k, :, : piece.shape[1]] = piece
+    taper = _engine.window_array(window_fn, window)
+    return out * taper if taper is not None else out
 
 
 def fit_model_on_series(
@@ -165,10 +185,7 @@ def fit_model_on_series(
     if normalize != "none":
         normalizer = _engine.make_normalizer(normalize)
         normalizer.fit(np.concatenate(items, axis=1))
-    windows = make_windows(items, window, hop, window_fn, normalizer)
-    if max_windows is not None and len(windows) > max_windows:
-        keep = np.sort(np.random.default_rng(config.seed).choice(len(windows), max_windows, replace=False))
-        windows = windows[keep]
+    windows = make_windows(items, window, hop, window_fn, normalizer, max_windows=max_windows, seed=config.seed)
 
     seed_everything(config.seed)
     try:
