@@ -1,0 +1,113 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from tsae.cli import cli
+
+from conftest import SENSORS, write_csv
+
+
+def invoke(*args):
+    result = CliRunner().invoke(cli, list(map(str, args)), catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def test_fit_and_score(tmp_path, train_data, test_data):
+    train = write_csv(tmp_path / "train.csv", train_data)
+    test = write_csv(tmp_path / "test.csv", test_data)
+    det = tmp_path / "d.tsae"
+    code, out = invoke("detect", "fit", train, "-o", det, "--window", "24", "--epochs", "2", "--device", "cpu", "-q")
+    assert code == 0, out
+    scores = tmp_path / "scores.csv"
+    code, out = invoke("detect", "score", test, "--detector", det, "-o", scores, "--plot", tmp_path / "p.png", "-q")
+    assert code == 0, out
+    header = scores.read_text().splitlines()[0].split(",")
+    assert header == ["time", "score", "anomaly"] + [f"contrib_{s}" for s in SENSORS]
+    assert len(scores.read_text().splitlines()) == len(test_data) + 1
+    events = json.loads((tmp_path / "scores.events.json").read_text())["events"]
+    assert any(e["start_index"] <= 405 <= e["end_index"] for e in events)
+    assert (tmp_path / "p.png").stat().st_size > 1000
+    code, out = invoke("detect", "score", test, "--detector", det, "-o", tmp_path / "s2.csv",
+                       "--events", tmp_path / "ev.csv", "-q")
+    assert code == 0 and (tmp_path / "ev.csv").read_text().startswith("start,end")
+
+
+@pytest.mark.parametrize("content, message", [
+    ("", "empty"),
+    ("time,temp,pressure,flow\n", ""),
+    ("time,temp,pressure,flow\n0,1,2\n1,1,2,3,4\n", ""),
+    ("\x00\x01\x02garbage\xff", ""),
+])
+def test_bad_training_csv(tmp_path, content, message):
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(content.encode("latin-1"))
+    out_path = tmp_path / "d.tsae"
+    code, out = invoke("detect", "fit", bad, "-o", out_path, "--epochs", "1", "-q")
+    assert code != 0
+    lines = [line for line in out.strip().splitlines() if line]
+    assert len(lines) == 1 and lines[0].startswith("Error:") and message in lines[0].lower()
+    assert "Traceback" not in out
+    assert not out_path.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".d.tsae")]
+
+
+def test_bad_score_inputs(tmp_path, detector_file, test_data):
+    test = write_csv(tmp_path / "test.csv", test_data)
+    out_path = tmp_path / "scores.csv"
+    not_a_detector = tmp_path / "fake.tsae"
+    not_a_detector.write_bytes(b"this is not a model file")
+    for args in (
+        ["detect", "score", tmp_path / "missing.csv", "--detector", detector_file, "-o", out_path],
+        ["detect", "score", test, "--detector", not_a_detector, "-o", out_path],
+        ["detect", "score", write_csv(tmp_path / "other.csv", test_data, sensors=["a", "b", "temp"]),
+         "--detector", detector_file, "-o", out_path],
+        ["detect", "score", write_csv(tmp_path / "short.csv", test_data[:5]), "--detector", detector_file,
+         "-o", out_path],
+        ["detect", "score", test, "--detector", detector_file, "-o", test],  # would overwrite the input
+    ):
+        code, out = invoke(*args, "-q")
+        assert code != 0, args
+        errors = [line for line in out.splitlines() if line.startswith("Error:")]
+        assert len(errors) == 1 and "Traceback" not in out, out
+        assert not out_path.exists()
+    assert test.read_text().startswith("time,temp")
+
+
+def test_monitor_rejects_a_model_file_that_is_not_a_detector(tmp_path):
+    from tsae.models.modelfile import save_model
+    from tsae.plugins import create_model
+
+    plain = tmp_path / "plain.tsae"
+    save_model(plain, create_model("conv1d", channels=1, window=8, depth=1, hidden=4, latent=2))
+    code, out = invoke("monitor", "--detector", plain)
+    assert code != 0 and "not a tsae detector" in out
+
+
+def test_ctrl_c_ends_cleanly(detector_file, test_data):
+    """SIGINT while waiting for input: summary on stderr, exit 130, no traceback."""
+    proc = subprocess.Popen([sys.executable, "-m", "tsae", "monitor", "--detector", str(detector_file)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    header = "time," + ",".join(SENSORS) + "\n"
+    proc.stdin.write(header + "".join(f"{i},{r[0]},{r[1]},{r[2]}\n" for i, r in enumerate(test_data[:100])))
+    proc.stdin.flush()
+    deadline = time.monotonic() + 60
+    err = ""
+    while time.monotonic() < deadline:  # wait until it is running (its start-up banner)
+        line = proc.stderr.readline()
+        err += line
+        if "watching" in line:
+            break
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    out, rest = proc.communicate(timeout=30)
+    err += rest
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "summary:" in err
+    assert json.loads(out.strip().splitlines()[-1])["samples"] == 100

@@ -1,0 +1,90 @@
+import io
+import json
+
+import numpy as np
+import pytest
+
+from tsae.pipelines.monitor import Monitor, RecordParser, run_monitor
+
+from conftest import SENSORS
+
+
+def csv_lines(x, with_time=True, start=0):
+    lines = []
+    for i, row in enumerate(x):
+        cells = ["" if not np.isfinite(v) else repr(float(v)) for v in row]
+        lines.append(",".join(([str(start + i)] if with_time else []) + cells))
+    return lines
+
+
+def run(detector_file, text, **options):
+    out, err = io.StringIO(), io.StringIO()
+    code = run_monitor(detector_file, stdin=io.StringIO(text), stdout=out, stderr=err, **options)
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    return code, records, err.getvalue()
+
+
+def test_monitor_equals_batch_through_text(detector, detector_file, test_data):
+    text = "time," + ",".join(SENSORS) + "\n" + "\n".join(csv_lines(test_data)) + "\n"
+    code, records, err = run(detector_file, text, every_sample=True)
+    assert code == 0
+    samples = [r for r in records if r["type"] == "sample"]
+    assert [r["index"] for r in samples] == list(range(len(test_data)))
+    assert samples[5]["time"] == "5"
+    batch = detector.decision_function(test_data)
+    np.testing.assert_allclose([r["score"] for r in samples], batch, rtol=1e-6, atol=1e-6)
+    events = [r for r in records if r["type"] == "event"]
+    assert any(e["start_index"] <= 405 <= e["end_index"] for e in events)
+    assert events[-1]["top_sensors"][0]["sensor"] in SENSORS
+    summary = records[-1]
+    assert summary["type"] == "summary" and summary["samples"] == len(test_data)
+    assert summary["malformed"] == 0 and "summary:" in err
+
+
+def test_json_lines_and_score_one(detector, test_data):
+    mon = Monitor(detector)
+    out = [mon.score_one(dict(zip(SENSORS, row))) for row in test_data[:60]]
+    assert out[0] is None and out[-1] is not None
+    parser = RecordParser(SENSORS)
+    rows, times = parser.parse([json.dumps({"t": 1, "temp": 1.0, "pressure": 2.0, "flow": 3.0})])
+    assert rows.tolist() == [[1.0, 2.0, 3.0]] and times == [1]
+
+
+def test_every_kind_of_bad_input(detector, detector_file, test_data):
+    lines = ["time," + ",".join(SENSORS)] + csv_lines(test_data[:300])
+    lines[50] = "this is not csv"  # malformed: wrong field count
+    lines[60] = "59,1.0,abc,2.0"  # malformed: not a number
+    lines[70] = '{"broken json'  # malformed JSON
+    lines[80] = "[1, 2, 3]"  # JSON that is not an object
+    lines[90] = "89,,0.5,nan"  # missing and NaN values
+    lines[100] = '{"time": 99, "temp": 0.1, "bogus": 3}'  # JSON with a missing sensor and an unknown field
+    lines[110] = "5,0.1,0.2,0.3"  # out-of-order time
+    lines.insert(120, "")  # blank line: ignored
+    x = test_data[300:500].copy()
+    x[:, 2] = np.nan  # "flow" goes silent for 200 samples
+    lines += csv_lines(x, start=300)
+    lines.append("500,0.1,0.2")  # truncated last line
+    code, records, err = run(detector_file, "\n".join(lines) + "\n", silence=50)
+    assert code == 0
+    summary = records[-1]
+    assert summary["malformed"] == 5
+    assert summary["out_of_order"] == 1
+    assert summary["missing_values"] == 2 + 2 + 200
+    assert summary["silent_sensor_reports"] == 1
+    assert summary["unknown_fields"] == ["bogus"]
+    assert summary["samples"] == 300 - 4 - 1 + 200  # malformed and out-of-order rows skipped
+    assert "silent" in err and "malformed" in err and "out-of-order" in err
+    assert "Traceback" not in err
+    # rate limiting: far fewer warning lines than problems
+    assert err.count("warning:") < 20
+
+
+def test_headerless_csv_in_sensor_order(detector, detector_file, test_data):
+    text = "\n".join(csv_lines(test_data[:100], with_time=False)) + "\n"
+    code, records, _ = run(detector_file, text, every_sample=True)
+    assert code == 0 and records[-1]["samples"] == 100 and records[-1]["malformed"] == 0
+
+
+def test_empty_input(detector_file):
+    code, records, _ = run(detector_file, "")
+    assert code == 0 and records[-1]["samples"] == 0
