@@ -101,7 +101,7 @@ def anchors(Z: np.ndarray, te: int, window: int, skip: set[str], seed: int = 0) 
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            ae = AutoEncoder(epoch_num=20, batch_size=32, random_state=seed, verbose=0, device="cpu")
+            ae = AutoEncoder(epoch_num=10, batch_size=64, random_state=seed, verbose=0, device="cpu")
             ae.fit(train.astype(np.float32))
             out["pyod_ae"] = spread(ae.decision_function(flat.astype(np.float32)), n, window)
     return out

@@ -89,14 +89,18 @@ def dominant_period(x: np.ndarray, low: int = 8, high: int = 128, min_corr: floa
         if n < 2 * low or not np.any(v):
             continue
         spectrum = np.fft.rfft(v, 2 * n)
-        ac = np.fft.irfft(spectrum * np.conj(spectrum))[:n]
+        ac = np.fft.irfft(spectrum * np.conj(spectrum))[: n // 2]
         if ac[0] <= 0:
             continue
         ac = ac / ac[0]
-        segment = ac[low: min(2 * high, n // 2)]
-        if segment.size < 3:
+        # the dominant period is the highest autocorrelation peak after its first zero crossing
+        negative = np.flatnonzero(ac < 0)
+        if negative.size == 0:
             continue
-        k = int(np.argmax(segment)) + low
+        start = int(negative[0])
+        if start + 2 >= ac.size:
+            continue
+        k = int(np.argmax(ac[start:])) + start
         if best is None or ac[k] > best[0]:
             best = (float(ac[k]), k)
     if best is None or best[0] < min_corr:
@@ -193,9 +197,14 @@ class _OverlapMean:
                 self.acc = np.concatenate([self.acc, np.zeros((grow, self.channels))])
                 self.cnt = np.concatenate([self.cnt, np.zeros(grow)])
             rel = starts - self.base
-            for j in range(self.window):  # rows rel + j are distinct within one j
-                self.acc[rel + j] += errors[:, j]
-                self.cnt[rel + j] += 1.0
+            if len(rel) < self.window:  # few frames (streaming): one slice per frame
+                for k, r in enumerate(rel.tolist()):
+                    self.acc[r: r + self.window] += errors[k]
+                    self.cnt[r: r + self.window] += 1.0
+            else:  # many frames (batch): one fancy-indexed add per window offset
+                for j in range(self.window):  # rows rel + j are distinct within one j
+                    self.acc[rel + j] += errors[:, j]
+                    self.cnt[rel + j] += 1.0
         done = max(0, min(next_start - self.base, len(self.acc)))
         out = self.acc[:done] / self.cnt[:done, None]
         self.acc = self.acc[done:]
@@ -240,7 +249,15 @@ class ScoringCore:
 
         self.state = state
         self.device = resolve_device(device)
-        self.model = state.model.to(self.device).eval()
+        # float64 on the CPU: a window's reconstruction then does not depend (to ~1e-12) on how many
+        # windows share a model call, so streaming (small calls) equals batch (large calls)
+        self.dtype = torch.float64 if self.device.type == "cpu" else torch.float32
+        model = state.model
+        if self.dtype == torch.float64:
+            import copy
+
+            model = copy.deepcopy(model).to(dtype=torch.float64)
+        self.model = model.to(self.device).eval()
         self.window, self.hop = state.window, state.hop
         self.channels = state.channels
         self.batch_frames = batch_frames
@@ -263,8 +280,8 @@ class ScoringCore:
         with torch.inference_mode():
             for lo in range(0, len(frames), self.batch_frames):
                 chunk = frames[lo: lo + self.batch_frames]
-                x = torch.from_numpy(np.ascontiguousarray(chunk.transpose(0, 2, 1), dtype=np.float32))
-                y = self.model(x.to(self.device)).float().cpu().numpy().astype(np.float64)
+                x = torch.from_numpy(np.ascontiguousarray(chunk.transpose(0, 2, 1)))
+                y = self.model(x.to(self.device, self.dtype)).cpu().numpy().astype(np.float64, copy=False)
                 errors[lo: lo + len(chunk)] = (y.transpose(0, 2, 1) - chunk) ** 2 / st.err_scale
         if st.pca_components is not None:
             flat = frames.transpose(0, 2, 1).reshape(len(frames), -1) - st.pca_mean
