@@ -27,7 +27,7 @@ def test_fit_result_and_model_file(fitted) -> None:
     fit, loaded, _ = fitted
     assert fit.frame == {"window": 48, "hop": 12, "window_fn": None}
     assert loaded.frame == fit.frame and loaded.sample_rate == 100.0
-    assert loaded.normalizer["kind"] == "zscore"
+    assert loaded.normalizer.get("method", loaded.normalizer.get("kind")) == "zscore"
     assert loaded.extra["columns"] == ["a", "b"]
     assert loaded.extra["training"]["epochs_run"] == fit.train.epochs_run
     assert loaded.arrays["val_errors"].shape == (len(fit.train.val_indices),)

@@ -134,7 +134,7 @@ class _Normalizer:
         return np.asarray(x, dtype=np.float64) * self.scale[:, None] + self.center[:, None]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "center": self.center.tolist(), "scale": self.scale.tolist(), "impl": _FALLBACK}
+        return {"method": self.kind, "center": self.center.tolist(), "scale": self.scale.tolist(), "impl": _FALLBACK}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "_Normalizer":
