@@ -15,6 +15,11 @@ import numpy as np
 _FALLBACK = "fallback"
 
 
+def _engine_missing(error: ImportError, module: str) -> bool:
+    """True when ``module`` itself is absent (not when it exists but fails to import)."""
+    return isinstance(error, ModuleNotFoundError) and error.name in (module, "tsae.engine")
+
+
 # ----------------------------------------------------------------------------- framing
 def window_array(window: Any, length: int) -> np.ndarray | None:
     """The analysis window as float32 ``(length,)`` (a scipy window name or an array), or None."""
@@ -72,7 +77,9 @@ def frame(x: np.ndarray, length: int, hop: int, window: Any = None, *, pad: bool
     """``(..., n) -> (..., n_frames, length)`` float32 (see :func:`tsae.engine.framing.frame`)."""
     try:
         from tsae.engine.framing import frame as engine_frame
-    except ImportError:
+    except ImportError as error:
+        if not _engine_missing(error, "tsae.engine.framing"):
+            raise
         return _frame_fallback(x, length, hop, window, pad)
     return np.asarray(engine_frame(x, length, hop, window, pad=pad))
 
@@ -81,7 +88,9 @@ def overlap_add(frames: np.ndarray, hop: int, window: Any = None, length: int | 
     """Inverse of :func:`frame` (see :func:`tsae.engine.framing.overlap_add`)."""
     try:
         from tsae.engine.framing import overlap_add as engine_ola
-    except ImportError:
+    except ImportError as error:
+        if not _engine_missing(error, "tsae.engine.framing"):
+            raise
         return _ola_fallback(frames, hop, window, length)
     return np.asarray(engine_ola(frames, hop, window, length=length))
 
@@ -101,7 +110,9 @@ def repair_missing(x: np.ndarray, method: str = "linear") -> np.ndarray:
     """Fill NaN runs per channel (see :func:`tsae.engine.preprocess.repair_missing`)."""
     try:
         from tsae.engine.preprocess import repair_missing as engine_repair
-    except ImportError:
+    except ImportError as error:
+        if not _engine_missing(error, "tsae.engine.preprocess"):
+            raise
         return _repair_fallback(x)
     return np.asarray(engine_repair(x, method=method), dtype=np.float64)
 
@@ -148,7 +159,9 @@ def make_normalizer(kind: str) -> Any:
     """A fresh ``Normalizer(kind)`` (see :class:`tsae.engine.preprocess.Normalizer`)."""
     try:
         from tsae.engine.preprocess import Normalizer
-    except ImportError:
+    except ImportError as error:
+        if not _engine_missing(error, "tsae.engine.preprocess"):
+            raise
         return _Normalizer(kind)
     return Normalizer(kind)
 
@@ -159,6 +172,8 @@ def normalizer_from_dict(data: dict[str, Any]) -> Any:
         return _Normalizer.from_dict(data)
     try:
         from tsae.engine.preprocess import Normalizer
-    except ImportError:
+    except ImportError as error:
+        if not _engine_missing(error, "tsae.engine.preprocess"):
+            raise
         return _Normalizer.from_dict(data)
     return Normalizer.from_dict(data)
