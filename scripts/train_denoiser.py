@@ -360,6 +360,9 @@ def train(args: argparse.Namespace) -> None:
             msg = (f"step {step} t={elapsed/60:.1f}min lr={lr:.2e} train={run_loss/run_n:.4f} "
                    f"val={vl:.4f} val_sisdr_impr={np.mean(sdr):.2f}dB")
             run_loss, run_n = 0.0, 0
+            meta_last = dict(meta, step=step, minutes=round(elapsed / 60, 1), val_loss=vl,
+                             val_si_sdr_improvement_db=float(np.mean(sdr)))
+            save_checkpoint(out / "last.safetensors", model, meta_last)
             if vl < best:
                 best = vl
                 meta.update({"step": step, "minutes": round(elapsed / 60, 1), "val_loss": vl,
