@@ -1,0 +1,353 @@
+"""Framing and overlap-add: signals ``(..., n)`` to frames ``(..., n_frames, length)`` and back.
+
+Every public function checks its arguments first and raises one ``ValueError``
+naming the bad parameter and its value; then a numba kernel does the work
+(:mod:`tsae.engine._kernels`), in parallel over frames, output blocks and
+channels. Leading dimensions (channels, batch) are flattened to rows, so a
+``(channels, n)`` signal is as fast as a mono one.
+
+Conventions: frame ``f`` starts at sample ``f * hop``; outputs are float32; a
+window is applied by multiplication (analysis) in :func:`frame` and once more
+(synthesis) in :func:`overlap_add`, which divides by the summed squared window,
+so that ``overlap_add(frame(x, L, H, w), H, w)`` gives back ``x``.
+"""
+from __future__ import annotations
+
+import functools
+import numbers
+from typing import Any
+
+import numpy as np
+
+from tsae.engine import _kernels
+
+__all__ = ["frame", "overlap_add", "window_array", "num_frames"]
+
+_PAD_MODES = ("constant", "reflect")
+
+
+# ----------------------------------------------------------------------------- checks
+def _check_int(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an integer, got {name}={value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {name}={value!r}")
+    return int(value)
+
+
+def _check_real(name: str, a: np.ndarray) -> None:
+    if a.dtype.kind not in "iuf":
+        raise ValueError(f"{name} must be a real numeric array (int or float), got dtype {a.dtype}")
+
+
+def _as_rows(a: np.ndarray) -> np.ndarray:
+    """``(..., n)`` to C-contiguous ``(rows, n)`` in float32/float64 (a view when possible)."""
+    rows = int(np.prod(a.shape[:-1], dtype=np.int64))
+    if a.dtype not in (np.float32, np.float64):
+        a = a.astype(np.float32)
+    return np.ascontiguousarray(a.reshape(rows, a.shape[-1]))
+
+
+def _check_out(out: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray:
+    if out is None:
+        return np.empty(shape, dtype=np.float32)
+    if not isinstance(out, np.ndarray) or out.shape != shape or out.dtype != np.float32:
+        got = (out.shape, out.dtype) if isinstance(out, np.ndarray) else type(out).__name__
+        raise ValueError(f"out must be a float32 array of shape {shape}, got {got}")
+    if not (out.flags.c_contiguous and out.flags.writeable):
+        raise ValueError("out must be C-contiguous and writeable")
+    return out
+
+
+# ----------------------------------------------------------------------------- windows
+def _named_window(window: str | tuple, length: int) -> np.ndarray:
+    try:
+        return _cached_window(window, length)
+    except TypeError:  # a tuple holding a list: not hashable, so not cached
+        return _cached_window.__wrapped__(window, length)
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_window(window: str | tuple, length: int) -> np.ndarray:
+    from scipy.signal import get_window
+
+    try:
+        w = get_window(window, length, fftbins=True)
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"window={window!r} is not a window scipy.signal.get_window knows ({error})") from None
+    w = np.ascontiguousarray(w, dtype=np.float32)
+    w.flags.writeable = False  # shared by every caller through the cache
+    return w
+
+
+@functools.lru_cache(maxsize=64)
+def _ones(length: int) -> np.ndarray:
+    w = np.ones(length, dtype=np.float32)
+    w.flags.writeable = False
+    return w
+
+
+def window_array(window: Any, length: int) -> np.ndarray | None:
+    """The float32 window of ``length`` samples that ``window`` names, or ``None``.
+
+    Parameters
+    ----------
+    window : None, str, tuple or array_like
+        ``None`` (no window), a name or ``(name, parameter)`` tuple understood by
+        :func:`scipy.signal.get_window` (``"hann"``, ``"hamming"``, ``("kaiser", 8.0)``,
+        ...), computed periodic (``fftbins=True``) as librosa does, or the window
+        values themselves, of shape ``(length,)``.
+    length : int
+        Frame length in samples.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        A read-only float32 array of shape ``(length,)`` for a named window (it is
+        cached), a float32 copy for an array, ``None`` for ``None``.
+
+    Examples
+    --------
+    >>> window_array("hann", 4)
+    array([0. , 0.5, 1. , 0.5], dtype=float32)
+    >>> window_array(None, 4) is None
+    True
+    """
+    length = _check_int("length", length, 1)
+    if window is None:
+        return None
+    if isinstance(window, (str, tuple)):
+        return _named_window(window, length)
+    w = np.asarray(window)
+    if w.dtype.kind not in "iuf":
+        raise ValueError(f"window must be None, a window name or a real array, got dtype {w.dtype}")
+    if w.shape != (length,):
+        raise ValueError(f"window must have shape ({length},) to match length={length}, got shape {w.shape}")
+    return np.array(w, dtype=np.float32, order="C")
+
+
+def _kernel_window(window: Any, length: int) -> np.ndarray:
+    """The window the kernels multiply by: ones for ``None`` (x * 1 is exact)."""
+    w = window_array(window, length)
+    return _ones(length) if w is None else w
+
+
+# ----------------------------------------------------------------------------- frame
+def num_frames(n: int, length: int, hop: int, pad: bool = False, center: bool = False) -> int:
+    """How many frames :func:`frame` makes from ``n`` samples.
+
+    Parameters
+    ----------
+    n : int
+        Signal length in samples.
+    length, hop : int
+        Frame length and hop in samples.
+    pad : bool
+        Count the zero-padded tail frames too (the smallest count whose last frame
+        reaches the end of the signal).
+    center : bool
+        The signal is first padded with ``length // 2`` samples on both sides.
+
+    Returns
+    -------
+    int
+        ``1 + (n - length) // hop`` without padding (0 when the signal is shorter
+        than a frame), ``1 + ceil((n - length) / hop)`` with ``pad``, and 0 for an
+        empty signal.
+
+    Examples
+    --------
+    >>> num_frames(1000, 512, 128)
+    4
+    >>> num_frames(1000, 512, 128, pad=True)
+    5
+    """
+    n = _check_int("n", n, 0)
+    length = _check_int("length", length, 1)
+    hop = _check_int("hop", hop, 1)
+    if n == 0:
+        return 0
+    if center:
+        n += 2 * (length // 2)
+    if n < length:
+        return 1 if pad else 0
+    if pad:
+        return 1 + -(-(n - length) // hop)
+    return 1 + (n - length) // hop
+
+
+def frame(
+    x: Any,
+    length: int,
+    hop: int,
+    window: Any = None,
+    *,
+    pad: bool = False,
+    center: bool = False,
+    pad_mode: str = "constant",
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """Slice a signal into (windowed) overlapping frames.
+
+    Parameters
+    ----------
+    x : array_like, shape (..., n)
+        Real signal, time on the last axis; leading axes (channels, batch) are kept.
+        Integer inputs are converted to float32.
+    length : int
+        Frame length in samples (> 0).
+    hop : int
+        Samples between the starts of consecutive frames (> 0).
+    window : None, str, tuple or array_like, optional
+        Multiplies every frame; see :func:`window_array` (``"hann"``, ...).
+    pad : bool, default False
+        Zero-pad the tail so that every sample lies in a frame; a signal shorter
+        than ``length`` then gives one frame.
+    center : bool, default False
+        Pad ``length // 2`` samples on both sides first (as librosa does), so that
+        frame ``f`` is centred on sample ``f * hop``.
+    pad_mode : {"constant", "reflect"}, default "constant"
+        How ``center`` pads: zeros or a mirror image of the signal.
+    out : numpy.ndarray, optional
+        A C-contiguous float32 array of the output shape to write into (reused
+        across calls it saves the allocation, which is most of the cost).
+
+    Returns
+    -------
+    numpy.ndarray, shape (..., n_frames, length), float32
+        ``n_frames`` is :func:`num_frames` ``(n, length, hop, pad, center)``. A new
+        array (or ``out``), never a view of ``x``.
+
+    Raises
+    ------
+    ValueError
+        For a non-positive ``length`` or ``hop``, a signal shorter than ``length``
+        without ``pad``/``center``, a window of the wrong length, a 0-d, complex
+        or non-numeric ``x``, an unknown ``pad_mode``, or a wrong ``out``.
+
+    Examples
+    --------
+    >>> x = np.arange(10, dtype=np.float32)
+    >>> frame(x, 4, 3)
+    array([[0., 1., 2., 3.],
+           [3., 4., 5., 6.],
+           [6., 7., 8., 9.]], dtype=float32)
+    >>> frame(np.ones((2, 1000)), 512, 128, "hann").shape
+    (2, 4, 512)
+    """
+    length = _check_int("length", length, 1)
+    hop = _check_int("hop", hop, 1)
+    x = np.asarray(x)
+    _check_real("x", x)
+    if x.ndim == 0:
+        raise ValueError("x must have at least one dimension (time on the last axis), got a 0-d array")
+    if pad_mode not in _PAD_MODES:
+        raise ValueError(f"pad_mode must be one of {_PAD_MODES}, got pad_mode={pad_mode!r}")
+    w = _kernel_window(window, length)
+    n = x.shape[-1]
+    n_frames = num_frames(n, length, hop, pad=pad, center=center)
+    if n_frames == 0 and not pad:
+        extra = " (with centring)" if center else ""
+        raise ValueError(
+            f"length={length} is larger than the signal (n={n} samples{extra}); "
+            "pass pad=True or center=True, or a shorter length"
+        )
+    lead = x.shape[:-1]
+    result = _check_out(out, lead + (n_frames, length))
+    if result.size == 0:
+        return result
+    rows = _as_rows(x)
+    start = 0
+    if center:
+        half = length // 2
+        if pad_mode == "reflect":
+            rows = np.pad(rows, ((0, 0), (half, half)), mode="reflect")
+        else:
+            start = -half  # the kernel reads outside the signal as zeros
+    _kernels.frame_rows(rows, start, hop, w, result.reshape(rows.shape[0], n_frames, length))
+    return result
+
+
+# ----------------------------------------------------------------------------- overlap-add
+def overlap_add(
+    frames: Any,
+    hop: int,
+    window: Any = None,
+    length: int | None = None,
+    *,
+    center: bool = False,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """Rebuild a signal from frames by weighted overlap-add: the inverse of :func:`frame`.
+
+    Each output sample is ``sum_f frames[f] * window / sum_f window**2`` over the
+    frames that cover it (with ``window=None``: the mean of the covering frames).
+    Samples whose window sum is zero (no frame, or only zeros of the window, such
+    as the first sample under a periodic Hann window) are 0. Therefore
+    ``overlap_add(frame(x, L, H, w), H, w)`` returns ``x`` on every other sample,
+    whatever the window and hop.
+
+    Parameters
+    ----------
+    frames : array_like, shape (..., n_frames, length)
+        Real frames; leading axes (channels, batch) are kept.
+    hop : int
+        Hop the frames were taken with (> 0).
+    window : None, str, tuple or array_like, optional
+        The analysis window used by :func:`frame`; see :func:`window_array`.
+    length : int, optional
+        Length of the output (trimmed, or padded with zeros). Default: all the
+        samples the frames cover, ``(n_frames - 1) * hop + frame_length``, less the
+        centring padding when ``center`` is true.
+    center : bool, default False
+        The frames were taken with ``center=True``: drop the ``frame_length // 2``
+        padding samples at the start (and at the end when ``length`` is None).
+    out : numpy.ndarray, optional
+        A C-contiguous float32 array of the output shape to write into.
+
+    Returns
+    -------
+    numpy.ndarray, shape (..., n_samples), float32
+
+    Raises
+    ------
+    ValueError
+        For a non-positive ``hop``, frames of fewer than 2 dimensions or of zero
+        length, a window of the wrong length, non-numeric frames, a negative
+        ``length`` or a wrong ``out``.
+
+    Examples
+    --------
+    >>> x = np.random.default_rng(0).standard_normal(1000).astype(np.float32)
+    >>> y = overlap_add(frame(x, 256, 64, "hann", pad=True), 64, "hann", length=1000)
+    >>> bool(np.allclose(y[1:], x[1:], atol=1e-5))  # y[0] is 0: the Hann window is 0 there
+    True
+    """
+    hop = _check_int("hop", hop, 1)
+    frames = np.asarray(frames)
+    _check_real("frames", frames)
+    if frames.ndim < 2:
+        raise ValueError(f"frames must have shape (..., n_frames, length), got shape {frames.shape}")
+    n_frames, frame_length = frames.shape[-2], frames.shape[-1]
+    if frame_length == 0:
+        raise ValueError(f"frames must have a non-zero frame length, got shape {frames.shape}")
+    w = _kernel_window(window, frame_length)
+    total = (n_frames - 1) * hop + frame_length if n_frames else 0
+    offset = frame_length // 2 if center else 0
+    if length is None:
+        size = max(0, total - 2 * offset)
+    else:
+        size = _check_int("length", length, 0)
+    lead = frames.shape[:-2]
+    result = _check_out(out, lead + (size,))
+    if result.size == 0:
+        return result
+    rows = int(np.prod(lead, dtype=np.int64))
+    if frames.dtype not in (np.float32, np.float64):
+        frames = frames.astype(np.float32)
+    stacked = np.ascontiguousarray(frames.reshape(rows, n_frames, frame_length))
+    if n_frames == 0:
+        result[...] = 0.0
+        return result
+    _kernels.overlap_add_rows(stacked, hop, w, w * w, result.reshape(rows, size), offset)
+    return result

@@ -1,0 +1,323 @@
+"""Preprocessing of signals ``(channels, n)`` (or ``(n,)``): gaps, scaling, trends, rates.
+
+Time is always the last axis and channels come before it. Every function checks
+its arguments first and raises a ``ValueError`` naming the bad one. Float32
+inputs stay float32; other inputs come back as float64.
+"""
+from __future__ import annotations
+
+import numbers
+import warnings
+from typing import Any
+
+import numpy as np
+
+from tsae.engine import _kernels
+from tsae.engine.framing import _check_int, _check_real
+
+__all__ = ["missing_mask", "repair_missing", "Normalizer", "detrend", "resample"]
+
+_REPAIR_METHODS = {"linear": 0, "ffill": 1, "zero": 2}
+_QUALITIES = ("QQ", "LQ", "MQ", "HQ", "VHQ")
+
+
+def _signal(name: str, x: Any) -> np.ndarray:
+    x = np.asarray(x)
+    _check_real(name, x)
+    if x.ndim == 0:
+        raise ValueError(f"{name} must have at least one dimension (time on the last axis), got a 0-d array")
+    return x
+
+
+def _float_dtype(x: np.ndarray) -> type:
+    return np.float32 if x.dtype == np.float32 else np.float64
+
+
+# ----------------------------------------------------------------------------- missing values
+def missing_mask(x: Any) -> np.ndarray:
+    """Boolean mask of the missing samples of ``x``: NaN and (as sensors report them) +-inf.
+
+    Parameters
+    ----------
+    x : array_like
+        Real signal of any shape.
+
+    Returns
+    -------
+    numpy.ndarray of bool, same shape as ``x``
+
+    Examples
+    --------
+    >>> missing_mask([1.0, np.nan, np.inf, 2.0])
+    array([False,  True,  True, False])
+    """
+    x = _signal("x", x)
+    return ~np.isfinite(x)
+
+
+def repair_missing(x: Any, method: str = "linear", max_gap: int | None = None) -> np.ndarray:
+    """Fill the missing samples (see :func:`missing_mask`) of each channel.
+
+    Parameters
+    ----------
+    x : array_like, shape (..., n)
+        Real signal, time on the last axis; each leading index is a channel.
+    method : {"linear", "ffill", "zero"}, default "linear"
+        ``"linear"`` interpolates between the valid samples around a gap,
+        ``"ffill"`` repeats the last valid sample, ``"zero"`` writes zeros.
+    max_gap : int, optional
+        Fill only gaps of at most ``max_gap`` samples; longer ones stay NaN.
+
+    Returns
+    -------
+    numpy.ndarray, same shape as ``x``
+        A new array (float32 for float32 input, float64 otherwise). With "linear"
+        and "ffill", a leading gap takes the first valid value and a trailing
+        gap the last one. A channel with no valid sample at all becomes zeros
+        (the neutral value of a normalised signal; unless ``max_gap`` is smaller
+        than its length, in which case it stays NaN).
+
+    Examples
+    --------
+    >>> repair_missing([np.nan, 1.0, np.nan, 3.0, np.nan])
+    array([1., 1., 2., 3., 3.])
+    >>> repair_missing([[1.0, np.nan, 3.0], [np.nan, np.nan, np.nan]], method="ffill")
+    array([[1., 1., 3.],
+           [0., 0., 0.]])
+    """
+    x = _signal("x", x)
+    if method not in _REPAIR_METHODS:
+        raise ValueError(f"method must be one of {tuple(_REPAIR_METHODS)}, got method={method!r}")
+    gap = -1 if max_gap is None else _check_int("max_gap", max_gap, 0)
+    out = np.array(x, dtype=_float_dtype(x), order="C", copy=True)
+    if out.size == 0 or np.isfinite(out).all():
+        return out
+    rows = out.reshape(-1, out.shape[-1])
+    _kernels.repair_rows(rows, _REPAIR_METHODS[method], gap)
+    return out
+
+
+# ----------------------------------------------------------------------------- scaling
+class Normalizer:
+    """Per-channel scaling: z-score (mean, std) or robust (median, IQR / 1.349).
+
+    Parameters
+    ----------
+    method : {"zscore", "robust"}, default "zscore"
+        The robust scale is the interquartile range divided by 1.349, which equals
+        the standard deviation for Gaussian data but ignores outliers.
+
+    Attributes
+    ----------
+    center, scale : numpy.ndarray of shape (channels,) or None
+        Per-channel statistics, set by :meth:`fit`. Channels with no valid sample
+        get center 0; channels with zero spread (constant) get scale 1.
+
+    Notes
+    -----
+    Time is the last axis and channels the one before it: ``fit`` accepts
+    ``(n,)`` (one channel), ``(channels, n)`` or ``(..., channels, n)`` (the
+    statistics pool the leading axes, e.g. a batch of windows). NaNs are ignored
+    when fitting and stay NaN through :meth:`transform`. :meth:`to_dict` gives
+    plain JSON-able values, which is how model files store a normaliser.
+
+    Examples
+    --------
+    >>> x = np.array([[1.0, 2.0, 3.0], [10.0, 10.0, 10.0]])
+    >>> norm = Normalizer("zscore").fit(x)
+    >>> norm.transform(x).round(3)
+    array([[-1.225,  0.   ,  1.225],
+           [ 0.   ,  0.   ,  0.   ]])
+    >>> bool(np.allclose(norm.inverse_transform(norm.transform(x)), x))
+    True
+    >>> Normalizer.from_dict(norm.to_dict()).scale
+    array([0.81649658, 1.        ])
+    """
+
+    METHODS = ("zscore", "robust")
+
+    def __init__(self, method: str = "zscore") -> None:
+        if method not in self.METHODS:
+            raise ValueError(f"method must be one of {self.METHODS}, got method={method!r}")
+        self.method = method
+        self.center: np.ndarray | None = None
+        self.scale: np.ndarray | None = None
+
+    def __repr__(self) -> str:
+        state = f"{self.n_channels} channels" if self.center is not None else "not fitted"
+        return f"Normalizer({self.method!r}, {state})"
+
+    @property
+    def n_channels(self) -> int | None:
+        """Channels seen by :meth:`fit` (None before)."""
+        return None if self.center is None else int(self.center.shape[0])
+
+    def fit(self, x: Any) -> "Normalizer":
+        """Learn each channel's center and scale from ``x`` (NaN-aware); return ``self``."""
+        x = _signal("x", x).astype(np.float64, copy=False)
+        x = x[None] if x.ndim == 1 else x
+        channels = x.shape[-2]
+        pooled = np.moveaxis(x, -2, 0).reshape(channels, -1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN channels: handled below
+            if self.method == "zscore":
+                center = np.nanmean(pooled, axis=1) if pooled.shape[1] else np.full(channels, np.nan)
+                scale = np.nanstd(pooled, axis=1) if pooled.shape[1] else np.full(channels, np.nan)
+            else:
+                if pooled.shape[1]:
+                    q1, center, q3 = np.nanpercentile(pooled, [25, 50, 75], axis=1)
+                else:
+                    q1 = center = q3 = np.full(channels, np.nan)
+                scale = (q3 - q1) / 1.349
+        center = np.where(np.isfinite(center), center, 0.0)
+        # a spread that is only rounding noise of a constant channel counts as zero
+        tiny = np.maximum(1e-12, 1e-9 * np.abs(center))
+        scale = np.where(np.isfinite(scale) & (scale > tiny), scale, 1.0)
+        self.center, self.scale = center, scale
+        return self
+
+    def _prepare(self, x: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if self.center is None or self.scale is None:
+            raise RuntimeError("this Normalizer is not fitted: call fit(x) first")
+        x = _signal("x", x)
+        channels = 1 if x.ndim == 1 else x.shape[-2]
+        if channels != self.center.shape[0]:
+            raise ValueError(
+                f"x has {channels} channels (shape {x.shape}, channels on axis -2) "
+                f"but the normaliser was fitted on {self.center.shape[0]}"
+            )
+        shape = (1,) if x.ndim == 1 else (channels, 1)
+        return x, self.center.reshape(shape), self.scale.reshape(shape)
+
+    def transform(self, x: Any) -> np.ndarray:
+        """``(x - center) / scale`` per channel (float32 stays float32)."""
+        x, center, scale = self._prepare(x)
+        return ((x - center) / scale).astype(_float_dtype(x), copy=False)
+
+    def inverse_transform(self, x: Any) -> np.ndarray:
+        """``x * scale + center`` per channel: undoes :meth:`transform`."""
+        x, center, scale = self._prepare(x)
+        return (x * scale + center).astype(_float_dtype(x), copy=False)
+
+    def fit_transform(self, x: Any) -> np.ndarray:
+        """:meth:`fit` then :meth:`transform` on the same data."""
+        return self.fit(x).transform(x)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able state: ``{"method", "center", "scale"}`` (lists of floats)."""
+        if self.center is None or self.scale is None:
+            raise RuntimeError("this Normalizer is not fitted: call fit(x) first")
+        return {"method": self.method, "center": self.center.tolist(), "scale": self.scale.tolist()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Normalizer":
+        """Rebuild a normaliser from :meth:`to_dict` output (``"kind"`` is read as ``"method"``)."""
+        if not isinstance(data, dict) or "center" not in data or "scale" not in data:
+            raise ValueError("a normaliser dict needs 'method', 'center' and 'scale'")
+        out = cls(data.get("method", data.get("kind", "zscore")))
+        center = np.asarray(data["center"], dtype=np.float64).reshape(-1)
+        scale = np.asarray(data["scale"], dtype=np.float64).reshape(-1)
+        if center.shape != scale.shape:
+            raise ValueError(f"normaliser center and scale differ in length: {center.size} and {scale.size}")
+        if not (np.isfinite(center).all() and np.isfinite(scale).all() and (scale > 0).all()):
+            raise ValueError("normaliser center must be finite and scale finite and positive")
+        out.center, out.scale = center, scale
+        return out
+
+
+# ----------------------------------------------------------------------------- trends
+def detrend(x: Any, kind: str = "linear", *, return_trend: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    """Remove each channel's least-squares line (``"linear"``) or mean (``"constant"``).
+
+    Parameters
+    ----------
+    x : array_like, shape (..., n)
+        Real signal, time on the last axis. NaNs are ignored when fitting the
+        trend and stay NaN in the result.
+    kind : {"linear", "constant"}, default "linear"
+    return_trend : bool, default False
+        Also return the trend, so that ``detrended + trend`` gives ``x`` back.
+
+    Returns
+    -------
+    detrended : numpy.ndarray, same shape as ``x``
+    trend : numpy.ndarray, same shape as ``x``
+        Only with ``return_trend=True``. Float32 for float32 input, else float64.
+
+    Examples
+    --------
+    >>> y, trend = detrend(np.array([1.0, 3.0, 5.0, 8.0]), return_trend=True)
+    >>> y.round(2), trend.round(2)
+    (array([ 0.2, -0.1, -0.4,  0.3]), array([0.8, 3.1, 5.4, 7.7]))
+    """
+    x = _signal("x", x)
+    if kind not in ("linear", "constant"):
+        raise ValueError(f"kind must be 'linear' or 'constant', got kind={kind!r}")
+    dtype = _float_dtype(x)
+    xf = x.astype(np.float64)
+    valid = np.isfinite(xf)
+    count = valid.sum(axis=-1, keepdims=True)
+    safe = np.maximum(count, 1)
+    filled = np.where(valid, xf, 0.0)
+    mean = filled.sum(axis=-1, keepdims=True) / safe
+    trend = np.broadcast_to(mean, xf.shape)
+    if kind == "linear" and xf.shape[-1] > 1:
+        t = np.arange(xf.shape[-1], dtype=np.float64)
+        t_mean = np.where(valid, t, 0.0).sum(axis=-1, keepdims=True) / safe
+        dt = np.where(valid, t - t_mean, 0.0)
+        denom = (dt * dt).sum(axis=-1, keepdims=True)
+        slope = np.where(denom > 0, (dt * (filled - mean)).sum(axis=-1, keepdims=True) / np.where(denom > 0, denom, 1.0), 0.0)
+        trend = mean + slope * (t - t_mean)
+    trend = np.array(trend, dtype=dtype)
+    detrended = (xf - trend).astype(dtype)
+    return (detrended, trend) if return_trend else detrended
+
+
+# ----------------------------------------------------------------------------- sample rate
+def _check_rate(name: str, value: Any) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive number, got {name}={value!r}")
+    return float(value)
+
+
+def resample(x: Any, orig_sr: float, target_sr: float, quality: str = "HQ") -> np.ndarray:
+    """Change the sample rate of each channel with soxr.
+
+    Parameters
+    ----------
+    x : array_like, shape (..., n)
+        Real signal, time on the last axis.
+    orig_sr, target_sr : float
+        Sample rates in Hz (> 0).
+    quality : {"QQ", "LQ", "MQ", "HQ", "VHQ"}, default "HQ"
+        soxr's quality preset.
+
+    Returns
+    -------
+    numpy.ndarray, shape (..., m)
+        ``m`` is about ``n * target_sr / orig_sr``; a copy of ``x`` when the rates
+        are equal. Float32 for float32 input, float64 otherwise.
+
+    Examples
+    --------
+    >>> resample(np.zeros((2, 48000), np.float32), 48000, 16000).shape
+    (2, 16000)
+    """
+    x = _signal("x", x)
+    orig_sr = _check_rate("orig_sr", orig_sr)
+    target_sr = _check_rate("target_sr", target_sr)
+    if quality not in _QUALITIES:
+        raise ValueError(f"quality must be one of {_QUALITIES}, got quality={quality!r}")
+    dtype = _float_dtype(x)
+    if orig_sr == target_sr:
+        return np.array(x, dtype=dtype, copy=True)
+    lead, n = x.shape[:-1], x.shape[-1]
+    rows = int(np.prod(lead, dtype=np.int64))
+    if n == 0 or rows == 0:
+        return np.zeros(lead + (0,), dtype=dtype)
+    import soxr
+
+    # soxr wants (frames, channels)
+    y = soxr.resample(np.ascontiguousarray(x.reshape(rows, n).T, dtype=dtype), orig_sr, target_sr, quality=quality)
+    y = np.asarray(y, dtype=dtype).reshape(-1, rows)
+    return np.ascontiguousarray(y.T).reshape(lead + (y.shape[0],))
