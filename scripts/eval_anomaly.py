@@ -142,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         overrides["model_params"] = model_params
     methods = [m for m in METHODS if m not in skip]
     manifest = pd.read_csv(data / "manifest.csv")
+    print(f"tsae.Detector settings: defaults{' + ' + repr(overrides) if overrides else ''}", flush=True)
     rows = []
     seconds = {m: 0.0 for m in methods}
     started = time.perf_counter()

@@ -8,20 +8,22 @@ How a sample is scored
 2. Each sensor is z-scored with its training mean and standard deviation.
 3. The series is cut into windows of ``window`` samples every ``hop`` samples; the
    autoencoder reconstructs each window, and a linear (PCA) reconstruction of the same
-   window is computed beside it (``linear=True``).
-4. The squared reconstruction error of each sample and sensor, divided by that
-   sensor's mean training error (so sensors are comparable), is averaged over the
-   windows that cover the sample (overlap-add). AE and PCA errors are added.
-5. Optionally a trailing (causal) moving average over ``smooth`` samples.
-6. The score of a sample is the mean over sensors of that error; the sensor's
+   window is computed beside it (``linear=True``; the AE's error and ``linear_weight``
+   times the PCA's error are added).
+4. The squared reconstruction error of each sample and sensor is divided by the mean
+   training error (per sensor with ``error_norm=True``, one common scale by default) and
+   averaged over the windows that cover the sample (overlap-add).
+5. A trailing (causal) moving average over ``smooth`` samples.
+6. The score of a sample is the mean over sensors of that error; a sensor's
    *contribution* is its share of the sum (contributions sum to 1).
 
 A sample's score is final once the last window covering it has been seen, i.e.
 ``window - 1`` samples later at most; the trailing samples that no full window covers
-(fewer than ``hop``) take the last final score. The smoothing of the first samples
+(fewer than ``hop``) repeat the last final score; the smoothing of the first samples
 averages what exists so far. The same code (:class:`ScoringCore`) runs in batch
-(:meth:`Detector.decision_function`) and in the streaming monitor, so online scores
-equal batch scores.
+(:meth:`Detector.decision_function`) and in the streaming monitor, with the network in
+float64 on the CPU, so online scores equal batch scores (to ~1e-12; a CUDA batch run
+computes in float32 and agrees to ~1e-6 relative).
 """
 from __future__ import annotations
 
@@ -151,6 +153,22 @@ def _interpolate_missing(x: np.ndarray) -> np.ndarray:
         else:
             x[:, c] = 0.0
     return x
+
+
+def _smooth_length(value: int | str | None, window: int) -> int:
+    """``"window"`` -> window, ``"2*window"`` -> 2 * window, a number -> itself (>= 1)."""
+    if value is None:
+        return 1
+    if isinstance(value, str):
+        text = value.replace(" ", "").lower()
+        if text.endswith("window"):
+            factor = text[: -len("window")].rstrip("*") or "1"
+            try:
+                return max(1, int(round(float(factor) * window)))
+            except ValueError:
+                raise ValueError(f"smooth={value!r}: use a number of samples or 'k*window'") from None
+        value = int(text)
+    return max(1, int(value))
 
 
 def as_matrix(X: Any, sensors: Sequence[str] | None = None) -> tuple[np.ndarray, list[str]]:
@@ -410,6 +428,9 @@ class Detector:
         ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``: where training and batch scoring run.
     merge_gap
         Events closer than this many samples are merged (None: the window length).
+    error_norm
+        Divide each sensor's errors by its own mean training error (True), or all sensors by
+        one common scale (False).
     threads
         Torch CPU threads while fitting and scoring (1 is fastest for these small networks;
         None leaves torch's setting).
@@ -445,7 +466,7 @@ class Detector:
         linear_weight: float = 1.0, model_params: dict[str, Any] | None = None, epochs: int = 40,
         batch_size: int = 32, lr: float = 1e-3, patience: int = 8, max_train_windows: int = 20000,
         device: str = "auto", seed: int = 0, quiet: bool = True, merge_gap: int | None = None,
-        threads: int | None = 1,
+        threads: int | None = 1, error_norm: bool = True,
     ) -> None:
         self.model = model
         self.window = window
@@ -464,6 +485,7 @@ class Detector:
         self.quiet = quiet
         self.merge_gap = merge_gap
         self.threads = threads
+        self.error_norm = error_norm
         self.state_: DetectorState | None = None
 
     # -- defaults -------------------------------------------------------------
@@ -510,14 +532,25 @@ class Detector:
         hop = int(self.hop) if self.hop else max(1, window // 8)
         if hop < 1 or hop > window:
             raise ValueError(f"hop={hop} must be in [1, window={window}]")
-        smooth = window if self.smooth == "window" else int(self.smooth or 1)
+        smooth = _smooth_length(self.smooth, window)
 
         # training windows: every position (capped), shape (N, C, L)
         frames = np.lib.stride_tricks.sliding_window_view(Z, window, axis=0)  # (n-L+1, C, L)
         stride = max(1, math.ceil(len(frames) / self.max_train_windows))
         windows = np.ascontiguousarray(frames[::stride], dtype=np.float32)
 
+        # principal components of the training windows: the linear term, and the AE's code size
+        step = max(1, math.ceil(len(windows) / 4000))  # cap the SVD's cost
+        flat = windows[::step].reshape(-(-len(windows) // step), -1).astype(np.float64)
+        pca_mean = flat.mean(axis=0)
+        _, sv, vt = np.linalg.svd(flat - pca_mean, full_matrices=False)
+        var = sv ** 2
+        k = min(int(np.searchsorted(np.cumsum(var) / max(var.sum(), _EPS), self.pca_variance) + 1), len(vt))
+        self.pca_rank_ = k
+
         params = {**self.default_model_params(self.model, channels, window), **self.model_params}
+        if params.get("latent") == "auto":  # as many codes as principal components for pca_variance
+            params["latent"] = int(np.clip(k, 4, 128))
         net = create_model(self.model, channels=channels, window=window, **params)
         config = TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
                              patience=self.patience, seed=self.seed, device=self.device, quiet=self.quiet,
@@ -535,17 +568,18 @@ class Detector:
                 net(torch.from_numpy(windows[i: i + 4096])).numpy() for i in range(0, len(windows), 4096)
             ]).astype(np.float64)
         err_scale = ((recon - windows) ** 2).mean(axis=(0, 2)) + 1e-6
-        components = pca_mean = pca_scale = None
+        if not self.error_norm:  # one common scale: sensors keep their relative error sizes
+            err_scale = np.full(channels, err_scale.mean())
+        components = pca_scale = None
         if self.linear:
-            flat = windows.reshape(len(windows), -1).astype(np.float64)
-            pca_mean = flat.mean(axis=0)
-            _, sv, vt = np.linalg.svd(flat - pca_mean, full_matrices=False)
-            var = sv ** 2
-            k = int(np.searchsorted(np.cumsum(var) / max(var.sum(), _EPS), self.pca_variance) + 1)
-            components = vt[: min(k, len(vt))]
             centred = flat - pca_mean
+            components = vt[:k]
             resid = centred - (centred @ components.T) @ components
-            pca_scale = (resid.reshape(len(windows), channels, window) ** 2).mean(axis=(0, 2)) + 1e-6
+            pca_scale = (resid.reshape(len(flat), channels, window) ** 2).mean(axis=(0, 2)) + 1e-6
+            if not self.error_norm:
+                pca_scale = np.full(channels, pca_scale.mean())
+        else:
+            pca_mean = None
 
         self.state_ = DetectorState(net, window, hop, mean, std, err_scale, components, pca_mean, pca_scale,
                                     self.linear_weight, smooth)
@@ -632,6 +666,7 @@ class Detector:
             "settings": {"model": self.model, "window": self.window, "hop": self.hop,
                          "threshold": self.threshold if isinstance(self.threshold, str) else float(self.threshold),
                          "risk": self.risk, "q": self.q, "linear": self.linear, "pca_variance": self.pca_variance,
+                         "error_norm": self.error_norm, "model_params": self.model_params_,
                          "epochs": self.epochs, "seed": self.seed},
             "train": getattr(self, "train_info_", {}),
         }
