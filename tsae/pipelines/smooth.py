@@ -1,0 +1,553 @@
+"""Smoothing and gap filling with autoencoders that learn from the series itself.
+
+:func:`smooth` removes noise from a series without any training step of the user's:
+
+1. Each channel is scaled robustly and a *blind-spot* autoencoder is fitted to it
+   (Noise2Self / Laine et al.): the network predicts every sample from its
+   neighbours on both sides but never sees the sample itself, so it cannot learn
+   the identity; white noise is unpredictable from the neighbours, the signal is not,
+   so the self-supervised loss ``E|f(x)_t - x_t|^2`` equals the error to the clean
+   signal plus the noise variance and minimising one minimises the other. Its
+   encoder is two dilated causal convolution stacks, one reading the past and one
+   the (time-reversed) future, each shifted by one sample; the decoder mixes them
+   (1x1 convolutions) and adds a linear blind-spot filter whose weights start at
+   their closed-form least-squares optimum. Every output sample is computed once
+   from the whole series (a fully convolutional network is the average of all its
+   overlapping windows, i.e. cycle spinning), so nothing is shifted in time.
+2. A local Wiener guard combines the prediction with the noisy sample: where the
+   local residual power is at the noise level the prediction wins; where it is far
+   above (a step, a spike, a feature the network could not predict) the sample is
+   kept, so edges and spikes are not smeared away.
+3. ``strength`` blends the result with the input.
+
+With a trained model (``model=``), the model's reconstruction takes the place of the
+blind-spot prediction.
+
+:func:`impute` fills missing samples (NaN) by reconstruction: a linear autoencoder
+on lagged windows (PCA of the trajectory matrix, fitted in closed form) is trained on
+the observed samples by expectation-maximisation: gaps start from a linear guess,
+the autoencoder is fitted, the gaps are replaced by its reconstruction (averaged over
+every window that covers a sample), and so on until the filled values settle. The
+bottleneck size is chosen by hiding a share of the observed samples and scoring how
+well they are restored.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from typing import Any, Iterator
+
+import numpy as np
+
+__all__ = ["smooth", "impute", "noise_sigma"]
+
+# ----------------------------------------------------------------------------- helpers
+
+
+@contextlib.contextmanager
+def _single_thread_blas() -> Iterator[None]:
+    """Small matrices: one BLAS thread is many times faster than several fighting for cores."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # optional
+        yield
+        return
+    with threadpool_limits(1):
+        yield
+
+
+def _as_2d(x: Any, name: str = "x") -> tuple[np.ndarray, bool]:
+    arr = np.asarray(x, dtype=np.float64)
+    squeeze = arr.ndim == 1
+    if squeeze:
+        arr = arr[None, :]
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be (n,) or (channels, n), got shape {arr.shape}")
+    if arr.shape[1] == 0:
+        raise ValueError(f"{name} is empty")
+    if np.isinf(arr).any():
+        raise ValueError(f"{name} holds infinite values")
+    return arr, squeeze
+
+
+def _fill_linear(z: np.ndarray) -> np.ndarray:
+    """Linear interpolation of NaN runs of a 1-D array (ends take the nearest value)."""
+    bad = np.isnan(z)
+    if not bad.any():
+        return z.copy()
+    idx = np.arange(len(z))
+    out = z.copy()
+    out[bad] = np.interp(idx[bad], idx[~bad], z[~bad])
+    return out
+
+
+def noise_sigma(x: Any) -> float:
+    """Robust standard deviation of white noise in a 1-D series.
+
+    Uses the median absolute second difference (normalised so a pure white-noise
+    series gives its standard deviation); smooth trends, steps and sparse spikes
+    barely move the median.
+    """
+    z = np.asarray(x, dtype=np.float64)
+    z = z[np.isfinite(z)]
+    if len(z) < 4:
+        return 0.0
+    d = z[2:] - 2 * z[1:-1] + z[:-2]  # var = 6 sigma^2 for white noise
+    return float(1.4826 * np.median(np.abs(d - np.median(d))) / math.sqrt(6.0))
+
+
+def _pad_odd(z: np.ndarray, k: int) -> np.ndarray:
+    """Odd reflection about both ends (continues trends instead of folding them)."""
+    k = min(k, len(z) - 1)
+    if k <= 0:
+        return z.copy()
+    left = 2 * z[0] - z[k:0:-1]
+    right = 2 * z[-1] - z[-2 : -k - 2 : -1]
+    return np.concatenate([left, z, right])
+
+
+def _local_mean(v: np.ndarray, half: int) -> np.ndarray:
+    """Centred moving average with shrinking windows at the ends (no shift)."""
+    if half <= 0:
+        return v.copy()
+    c = np.concatenate([[0.0], np.cumsum(v)])
+    n = len(v)
+    lo = np.clip(np.arange(n) - half, 0, n)
+    hi = np.clip(np.arange(n) + half + 1, 0, n)
+    return (c[hi] - c[lo]) / (hi - lo)
+
+
+# ----------------------------------------------------------------------------- blind-spot autoencoder
+
+
+def _blind_spot_kernels(n: int) -> tuple[np.ndarray, int]:
+    """Candidate blind-spot filters: leave-one-out local polynomial fits (orders 0, 2, 4)
+    over odd windows from 3 to ``~n/4`` samples, each with its centre tap set to 0 and
+    renormalised. Returns ``(n_kernels, 2k+1)`` and ``k``."""
+    from scipy.signal import savgol_coeffs
+
+    top = int(min(max(3, n // 4), 513)) | 1
+    widths = sorted({int(w) | 1 for w in np.geomspace(3, top, 14)})
+    k = widths[-1] // 2
+    kernels = []
+    for order in (0, 2, 4):
+        for w in widths:
+            if w <= order + 2:
+                continue
+            c = savgol_coeffs(w, order) if order else np.full(w, 1.0 / w)
+            h0 = c[w // 2]
+            loo = c.copy()
+            loo[w // 2] = 0.0
+            loo /= 1.0 - h0
+            full = np.zeros(2 * k + 1)
+            full[k - w // 2 : k + w // 2 + 1] = loo
+            kernels.append(full)
+    return np.array(kernels), k
+
+
+def _linear_blind_spot(z: np.ndarray, ridge: float = 1e-4) -> tuple[np.ndarray, np.ndarray]:
+    """Closed-form blind-spot filter: the least-squares mixture of leave-one-out smoothers.
+
+    Every candidate predicts ``z[t]`` without reading ``z[t]``; their least-squares
+    combination (the optimum of a linear blind-spot layer restricted to smooth,
+    symmetric taps, so it cannot shift the signal) is fitted on the series itself.
+    Returns the prediction and the combined taps ``(2k+1,)`` (centre tap 0).
+    """
+    from scipy.signal import fftconvolve
+
+    n = len(z)
+    kernels, k = _blind_spot_kernels(n)
+    zp = _pad_odd(z, k)
+    off = (len(zp) - n) // 2
+    if off < k:
+        zp = np.pad(zp, (k - off, k - off), mode="edge")
+        off = k
+    feats = np.stack([fftconvolve(zp, kern, mode="same")[off : off + n] for kern in kernels], axis=1)
+    gram = feats.T @ feats
+    lam = ridge * float(np.trace(gram)) / gram.shape[0] + 1e-12
+    coef = np.linalg.solve(gram + lam * np.eye(gram.shape[0]), feats.T @ z)
+    return feats @ coef, coef @ kernels
+
+
+def _build_net(channels: int, taps: np.ndarray, hidden: int = 16, layers: int = 4) -> Any:
+    """The blind-spot autoencoder (torch is imported only here)."""
+    import torch
+    from torch import nn
+
+    class Causal(nn.Module):
+        """Dilated causal stack whose output at t depends on x[< t] only (a one-sample shift)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.inp = nn.Conv1d(channels, hidden, 1)
+            self.convs = nn.ModuleList(nn.Conv1d(hidden, hidden, 2, dilation=2**i) for i in range(layers))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            h = self.inp(nn.functional.pad(x, (1, 0))[..., :-1])
+            for i, conv in enumerate(self.convs):
+                h = h + torch.tanh(conv(nn.functional.pad(h, (2**i, 0))))
+            return h
+
+    class BlindSpotAutoencoder(nn.Module):
+        """Encoder: past and future causal stacks; decoder: 1x1 mixing plus a linear blind-spot filter."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.past = Causal()
+            self.future = Causal()
+            self.mix = nn.Sequential(nn.Conv1d(2 * hidden, hidden, 1), nn.Tanh(), nn.Conv1d(hidden, channels, 1))
+            nn.init.zeros_(self.mix[2].weight)
+            nn.init.zeros_(self.mix[2].bias)
+            self.k = taps.shape[1] // 2
+            self.register_buffer("taps", torch.as_tensor(taps[:, None, :], dtype=torch.float32))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            lin = nn.functional.conv1d(x, self.taps, padding=self.k, groups=x.shape[1])
+            fut = torch.flip(self.future(torch.flip(x, [-1])), [-1])
+            return lin + self.mix(torch.cat([self.past(x), fut], dim=1))
+
+    return BlindSpotAutoencoder()
+
+
+#: receptive field of one causal stack (1 + sum of dilations)
+_RECEPTIVE = 1 + sum(2**i for i in range(4))
+
+
+def _fit_blind_spot(z: np.ndarray, *, seed: int, max_seconds: float | None, steps: int) -> np.ndarray:
+    """Blind-spot prediction for normalised, gap-free channels ``z`` (C, n) -> (C, n).
+
+    The linear blind-spot filter is solved in closed form per channel; the nonlinear
+    network is then trained on windows of the series (blocked hold-out: every 8th block
+    is kept for validation) and kept only if it beats the linear filter there.
+    """
+    c, n = z.shape
+    preds, taps = [], []
+    for ch in range(c):
+        p, w = _linear_blind_spot(z[ch])
+        preds.append(p)
+        taps.append(w)
+    linear = np.stack(preds)
+    window = 128
+    if steps <= 0 or (max_seconds is not None and max_seconds <= 0) or n < 8 * window:
+        return linear
+    import torch
+
+    k = len(taps[0]) // 2
+    pad = max(k, _RECEPTIVE)
+    threads = torch.get_num_threads()
+    zp = np.stack([_pad_odd(zc, pad) for zc in z])
+    if zp.shape[1] < n + 2 * pad:
+        zp = np.pad(zp, ((0, 0), ((n + 2 * pad - zp.shape[1]) // 2,) * 2), mode="edge")
+    zp = zp.astype(np.float32)
+    blocks = np.arange(n) // window
+    val = (blocks % 8) == 3
+    train_starts = np.array([s for s in range(0, n - window + 1) if not val[s : s + window].any()])
+    if len(train_starts) == 0 or not val.any():
+        return linear
+    try:
+        torch.set_num_threads(1)
+        torch.manual_seed(seed)
+        rng = np.random.default_rng(seed)
+        net = _build_net(c, np.stack(taps))
+        full = torch.from_numpy(zp[None])
+
+        def predict() -> np.ndarray:
+            with torch.no_grad():
+                return net(full)[0, :, pad : pad + n].double().numpy()
+
+        def val_loss(pred: np.ndarray) -> float:
+            return float(np.mean((pred - z)[:, val] ** 2))
+
+        best, best_loss = linear, val_loss(linear)
+        opt = torch.optim.Adam(net.parameters(), lr=3e-3)
+        seg = window + 2 * pad
+        start = time.perf_counter()
+        for step in range(steps):
+            starts = rng.choice(train_starts, size=16)
+            xb = torch.from_numpy(np.stack([zp[:, s : s + seg] for s in starts]))
+            yb = torch.from_numpy(np.stack([z[:, s : s + window] for s in starts]).astype(np.float32))
+            loss = ((net(xb)[..., pad : pad + window] - yb) ** 2).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            last = step == steps - 1 or (max_seconds is not None and time.perf_counter() - start > max_seconds)
+            if (step + 1) % 100 == 0 or last:
+                pred = predict()
+                loss_v = val_loss(pred)
+                if loss_v < best_loss:
+                    best, best_loss = pred, loss_v
+            if last:
+                break
+    finally:
+        torch.set_num_threads(threads)
+    return best
+
+
+def _combine(z: np.ndarray, pred: np.ndarray, sigma: float, edge_guard: bool, half: int = 4) -> np.ndarray:
+    """Wiener combination of the noisy samples ``z`` and the blind-spot prediction ``pred``.
+
+    The prediction ignores ``z[t]``; adding back ``gain * (z - pred)`` restores what it
+    could not predict. The global gain is ``max(0, 1 - sigma^2 / mean(r^2))``. With the
+    edge guard, a local gain (the same formula) takes over where the residual is
+    clearly above the noise: its power over ``2*half+1`` samples exceeds 4 sigma^2
+    (steps) or a single sample exceeds 4 sigma (spikes); pure noise trips either test
+    well under 0.1 % of the time.
+    """
+    r = z - pred
+    if sigma <= 0:
+        return z.copy()
+    s2 = sigma * sigma
+    gain = np.full(len(z), max(0.0, 1.0 - s2 / max(float(np.mean(r * r)), 1e-300)))
+    if edge_guard:
+        power = np.maximum(_local_mean(r * r, half), np.where(r * r > 16.0 * s2, r * r, 0.0))
+        local = np.where(power > 4.0 * s2, 1.0 - s2 / np.maximum(power, 1e-300), 0.0)
+        gain = np.maximum(gain, local)
+    return pred + gain * r
+
+
+# ----------------------------------------------------------------------------- public API
+
+
+def smooth(
+    x: Any,
+    strength: float = 1.0,
+    *,
+    model: Any = None,
+    edge_guard: bool = True,
+    steps: int = 200,
+    max_seconds: float | None = 10.0,
+    seed: int = 0,
+    device: str = "cpu",
+) -> np.ndarray:
+    """Smooth a series with a self-supervised (or a trained) autoencoder.
+
+    Parameters
+    ----------
+    x
+        ``(n,)`` or ``(channels, n)``. NaN samples stay NaN (see :func:`impute`).
+    strength
+        0 returns the input, 1 (default) the full smoothing; values between blend.
+    model
+        A trained model file path or :class:`~tsae.models.modelfile.LoadedModel`;
+        its reconstruction replaces the self-supervised prediction.
+    edge_guard
+        Keep samples whose residual is far above the noise level (steps, spikes).
+    steps, max_seconds
+        Training budget of the self-supervised network (0 steps: the closed-form
+        linear blind-spot filter alone). The step count makes runs reproducible; the
+        time cap is a safety net for very slow machines (a run that hits it may differ).
+    seed
+        Seed of the self-supervised training (results are deterministic on CPU).
+    device
+        Device for a trained model.
+
+    Returns
+    -------
+    np.ndarray
+        float64, the input's shape, aligned sample for sample with the input.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.linspace(0, 4 * np.pi, 2000)
+    >>> noisy = np.sin(t) + 0.3 * np.random.default_rng(0).normal(size=t.size)
+    >>> err = lambda y: float(np.sqrt(np.mean((y - np.sin(t)) ** 2)))
+    >>> err(smooth(noisy)) < 0.5 * err(noisy)
+    True
+    """
+    if not 0.0 <= float(strength) <= 1.0:
+        raise ValueError(f"strength must be within [0, 1], got {strength}")
+    arr, squeeze = _as_2d(x)
+    missing = np.isnan(arr)
+    if missing.all(axis=1).any():
+        raise ValueError("a channel has no finite values")
+    c, n = arr.shape
+    filled = np.stack([_fill_linear(row) for row in arr])
+    if n < 5 or strength == 0:
+        out = filled.copy()
+    else:
+        center = np.median(filled, axis=1, keepdims=True)
+        scale = np.std(filled, axis=1, keepdims=True)
+        scale[scale <= 0] = 1.0
+        z = (filled - center) / scale
+        if model is not None:
+            from tsae.pipelines.reconstruct import _loaded, reconstruct_series
+
+            loaded = _loaded(model, device)
+            pred = (np.asarray(reconstruct_series(loaded, filled), dtype=np.float64).reshape(c, n) - center) / scale
+        else:
+            with _single_thread_blas():
+                pred = _fit_blind_spot(z, seed=seed, max_seconds=max_seconds, steps=steps)
+        est = np.stack([_combine(zc, pc, noise_sigma(zc), edge_guard) for zc, pc in zip(z, pred)])
+        out = filled + strength * (est - z) * scale
+    out[missing] = np.nan
+    return out[0] if squeeze else out
+
+
+# ----------------------------------------------------------------------------- imputation
+
+
+def _hankel(z: np.ndarray, L: int) -> np.ndarray:
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    return sliding_window_view(z, L)
+
+
+def _diagonal_average(R: np.ndarray, n: int) -> np.ndarray:
+    """Overlap-add the rows of ``R`` (windows at hop 1) and divide by the cover count."""
+    K, L = R.shape
+    out = np.zeros(n)
+    for j in range(L):
+        out[j : j + K] += R[:, j]
+    counts = np.minimum(np.minimum(np.arange(1, n + 1), L), np.minimum(np.arange(n, 0, -1), K))
+    return out / counts
+
+
+def _ssa_reconstruct(z: np.ndarray, L: int, rank: int) -> np.ndarray:
+    """Rank-``rank`` linear autoencoder on all windows of length L (PCA), averaged back to a series."""
+    from scipy.linalg import eigh
+
+    X = _hankel(z, L)
+    mean = X.mean(axis=0)
+    Xc = X - mean
+    cov = Xc.T @ Xc
+    rank = min(rank, L)
+    _, V = eigh(cov, subset_by_index=[L - rank, L - 1])
+    R = (Xc @ V) @ V.T + mean
+    return _diagonal_average(R, len(z))
+
+
+def _em_fill(z: np.ndarray, missing: np.ndarray, L: int, rank: int, iterations: int, tol: float = 1e-4) -> np.ndarray:
+    """Refill ``missing`` samples of ``z`` (already holding a first guess) until they settle."""
+    z = z.copy()
+    for _ in range(iterations):
+        rec = _ssa_reconstruct(z, L, rank)
+        change = float(np.sqrt(np.mean((rec[missing] - z[missing]) ** 2)))
+        z[missing] = rec[missing]
+        if change < tol:
+            break
+    return z
+
+
+def _holdout_mask(observed: np.ndarray, block: int, share: float, rng: np.random.Generator) -> np.ndarray:
+    """Blocks of observed samples to hide for choosing the bottleneck size."""
+    n = len(observed)
+    hide = np.zeros(n, dtype=bool)
+    target = int(share * observed.sum())
+    tries = 0
+    while hide.sum() < target and tries < 1000:
+        tries += 1
+        start = int(rng.integers(0, max(1, n - block)))
+        seg = slice(start, start + block)
+        if observed[seg].all():
+            hide[seg] = True
+    return hide
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    edges = np.diff(np.r_[0, mask.astype(np.int8), 0])
+    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)))
+
+
+def _impute_channel(v: np.ndarray, *, window: int | None, rank: int | None, max_rank: int, seed: int) -> np.ndarray:
+    missing = np.isnan(v)
+    if not missing.any():
+        return v.copy()
+    n = len(v)
+    obs = v[~missing]
+    mu, sd = float(obs.mean()), float(obs.std()) or 1.0
+    z = _fill_linear((v - mu) / sd)
+    if n < 8:
+        return z * sd + mu
+    L = int(window or np.clip(n // 5, 4, 128))
+    L = max(2, min(L, n // 2))
+    if rank is None:
+        longest = max(b - a for a, b in _runs(missing))
+        hide = _holdout_mask(~missing, max(1, min(longest, L // 2)), 0.1, np.random.default_rng(seed))
+        if hide.any():
+            truth = z[hide]
+            trial = z.copy()
+            trial[hide] = np.nan
+            trial = _fill_linear(trial)
+            both = missing | hide
+            best_err, rank, worse = float(np.sqrt(np.mean((trial[hide] - truth) ** 2))), 0, 0
+            for r in range(1, max_rank + 1):
+                trial = _em_fill(trial, both, L, r, 15)
+                err = float(np.sqrt(np.mean((trial[hide] - truth) ** 2)))
+                if err < best_err * 0.995:
+                    best_err, rank, worse = err, r, 0
+                else:
+                    worse += 1
+                    if worse >= 4:
+                        break
+        else:
+            rank = 2
+    if rank <= 0:  # nothing beats the straight line
+        return z * sd + mu
+    for r in range(1, rank + 1):  # grow the bottleneck one component at a time (Kondrashov & Ghil)
+        z = _em_fill(z, missing, L, r, 15 if r < rank else 40)
+    return z * sd + mu
+
+
+def impute(
+    x: Any,
+    *,
+    model: Any = None,
+    window: int | None = None,
+    rank: int | None = None,
+    max_rank: int = 12,
+    iterations: int = 20,
+    seed: int = 0,
+    device: str = "cpu",
+) -> np.ndarray:
+    """Fill every missing sample (NaN) of a series by autoencoder reconstruction.
+
+    Parameters
+    ----------
+    x
+        ``(n,)`` or ``(channels, n)`` with NaN for missing samples.
+    model
+        A trained model file path or :class:`~tsae.models.modelfile.LoadedModel`: gaps
+        are refilled with its reconstruction ``iterations`` times. Without one, a
+        linear autoencoder (PCA of all windows of ``window`` samples) is trained on the
+        observed samples of each channel by expectation-maximisation.
+    window
+        Window length of the self-trained autoencoder (default ``n/5``, at most 128).
+    rank
+        Its bottleneck size (default: chosen by restoring hidden observed samples,
+        up to ``max_rank``; 0 when nothing beats linear interpolation).
+    seed
+        Seed of the hidden-sample draw.
+
+    Returns
+    -------
+    np.ndarray
+        float64, the input's shape; observed samples unchanged, no NaN left.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.sin(np.arange(400) / 10.0)
+    >>> x[100:140] = np.nan
+    >>> bool(np.isnan(impute(x)).any())
+    False
+    """
+    arr, squeeze = _as_2d(x)
+    missing = np.isnan(arr)
+    if missing.all(axis=1).any():
+        raise ValueError("a channel has no finite values to learn from")
+    if model is not None:
+        from tsae.pipelines.reconstruct import _loaded, reconstruct_series
+
+        loaded = _loaded(model, device)
+        out = np.stack([_fill_linear(row) for row in arr])
+        for _ in range(iterations):
+            rec = np.asarray(reconstruct_series(loaded, out), dtype=np.float64).reshape(out.shape)
+            out[missing] = rec[missing]
+    else:
+        with _single_thread_blas():
+            out = np.stack([_impute_channel(row, window=window, rank=rank, max_rank=max_rank, seed=seed)
+                            for row in arr])
+    out[~missing] = arr[~missing]
+    return out[0] if squeeze else out
