@@ -79,7 +79,7 @@ def test_bounded_memory(detector):
         core.push(x[i:i + 97])
         assert len(core.buffer) <= detector.window_ + 97
         assert len(core.ola.acc) <= detector.window_
-        assert len(core.smoother.tail) < detector.smooth_
+        assert len(core.smoother.buf) <= detector.smooth_
 
 
 def test_quantile_threshold_and_errors(train_data):

@@ -231,25 +231,44 @@ class _OverlapMean:
         return out
 
 
-class _TrailingMean:
-    """Causal moving average over ``k`` rows (fewer at the start), carried across blocks."""
+class _MovingMean:
+    """Moving average over ``k`` rows, carried across blocks; centred or trailing (causal).
 
-    def __init__(self, k: int, channels: int) -> None:
+    Centred: row ``t`` averages rows ``[t - k + 1 + k // 2, t + k // 2]`` and is returned once
+    row ``t + k // 2`` has arrived (``k // 2`` rows of delay); trailing: ``[t - k + 1, t]``.
+    Windows are clipped at the start and, at :meth:`flush`, at the end of the data.
+    """
+
+    def __init__(self, k: int, channels: int, centered: bool = True) -> None:
         self.k = max(1, int(k))
-        self.tail = np.zeros((0, channels))
+        self.ahead = self.k // 2 if centered else 0
+        self.behind = self.k - 1 - self.ahead
+        self.buf = np.zeros((0, channels))  # `behind` rows already returned + the pending rows
+        self.pending = 0
+
+    def _emit(self, data: np.ndarray, count: int, end: int) -> np.ndarray:
+        first = len(data) - self.pending
+        idx = np.arange(first, first + count)
+        lo = np.maximum(0, idx - self.behind)
+        hi = np.minimum(end, idx + self.ahead + 1)
+        csum = np.concatenate([np.zeros((1, data.shape[1])), np.cumsum(data, axis=0)])
+        out = (csum[hi] - csum[lo]) / (hi - lo)[:, None]
+        keep_from = max(0, first + count - self.behind)
+        self.buf = data[keep_from:]
+        self.pending -= count
+        return out
 
     def push(self, rows: np.ndarray) -> np.ndarray:
-        if self.k == 1 or len(rows) == 0:
+        if self.k == 1:
             return rows
-        data = np.concatenate([self.tail, rows])
-        csum = np.concatenate([np.zeros((1, data.shape[1])), np.cumsum(data, axis=0)])
-        t = len(self.tail)
-        stop = np.arange(t + 1, len(data) + 1)
-        start = np.maximum(0, stop - self.k)
-        out = (csum[stop] - csum[start]) / (stop - start)[:, None]
-        # the tail remembers how many rows came before, through its length (capped at k - 1)
-        self.tail = data[-(self.k - 1):]
-        return out
+        data = np.concatenate([self.buf, rows]) if len(self.buf) else rows
+        self.pending += len(rows)
+        return self._emit(data, max(0, self.pending - self.ahead), len(data))
+
+    def flush(self) -> np.ndarray:
+        if self.k == 1 or self.pending == 0:
+            return np.zeros((0, self.buf.shape[1]))
+        return self._emit(self.buf, self.pending, len(self.buf))
 
 
 class ScoringCore:
@@ -287,8 +306,8 @@ class ScoringCore:
         self.seen = 0
         self.repaired = 0
         self.ola = _OverlapMean(self.window, self.hop, self.channels)
-        self.smoother = _TrailingMean(state.smooth, self.channels)
-        self.last_row: np.ndarray | None = None  # last final (smoothed) error row
+        self.smoother = _MovingMean(state.smooth, self.channels, centered=state.centered)
+        self.last_raw: np.ndarray | None = None  # last overlap-added error row (before smoothing)
 
     def _reconstruct(self, frames: np.ndarray) -> np.ndarray:
         """Per-frame, per-sample, per-sensor normalised squared error ``(F, L, C)``."""
@@ -308,10 +327,18 @@ class ScoringCore:
             errors += st.linear_weight * lin / st.pca_err_scale
         return errors
 
-    def _finish(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        rows = self.smoother.push(rows)
+    @property
+    def last_row(self) -> np.ndarray | None:
+        return self._last_row if hasattr(self, "_last_row") else None
+
+    def _finish(self, rows: np.ndarray, final: bool = False) -> tuple[np.ndarray, np.ndarray]:
         if len(rows):
-            self.last_row = rows[-1].copy()
+            self.last_raw = rows[-1].copy()
+        rows = self.smoother.push(rows)
+        if final:
+            rows = np.concatenate([rows, self.smoother.flush()])
+        if len(rows):
+            self._last_row = rows[-1].copy()
         total = rows.sum(axis=1)
         scores = total / self.channels
         contrib = rows / np.maximum(total, _EPS)[:, None]
@@ -353,27 +380,22 @@ class ScoringCore:
         """End of data: final scores of the pending rows.
 
         Rows covered by some window get their overlap mean; the trailing rows no full
-        window covers (fewer than ``hop``) repeat the last final error row. With fewer
-        rows than one window in total, the scores are NaN.
+        window covers (fewer than ``hop``) repeat the last overlap-added error row; then the
+        smoothing is flushed. With fewer rows than one window in total, the scores are NaN.
         """
         pending = self.seen - self.ola.base
         if pending <= 0:
             return np.zeros(0), np.zeros((0, self.channels))
         covered = self.ola.push(np.zeros(0, dtype=np.int64), np.zeros((0, self.window, self.channels)),
                                 self.ola.base + len(self.ola.acc))
-        scores, contrib = self._finish(covered)
         n_fill = pending - len(covered)
         self.ola.base += n_fill
+        if n_fill and len(covered) == 0 and self.last_raw is None:  # shorter than one window
+            return np.full(n_fill, np.nan), np.full((n_fill, self.channels), np.nan)
         if n_fill:
-            if self.last_row is None:
-                fill_s = np.full(n_fill, np.nan)
-                fill_c = np.full((n_fill, self.channels), np.nan)
-            else:
-                total = float(self.last_row.sum())
-                fill_s = np.full(n_fill, total / self.channels)
-                fill_c = np.tile(self.last_row / max(total, _EPS), (n_fill, 1))
-            scores, contrib = np.concatenate([scores, fill_s]), np.concatenate([contrib, fill_c])
-        return scores, contrib
+            last = covered[-1] if len(covered) else self.last_raw
+            covered = np.concatenate([covered, np.tile(last, (n_fill, 1))])
+        return self._finish(covered, final=True)
 
 
 class DetectorState:
@@ -381,7 +403,8 @@ class DetectorState:
 
     def __init__(self, model: Any, window: int, hop: int, mean: np.ndarray, std: np.ndarray,
                  err_scale: np.ndarray, pca_components: np.ndarray | None, pca_mean: np.ndarray | None,
-                 pca_err_scale: np.ndarray | None, linear_weight: float, smooth: int) -> None:
+                 pca_err_scale: np.ndarray | None, linear_weight: float, smooth: int,
+                 centered: bool = True) -> None:
         self.model = model
         self.window, self.hop = int(window), int(hop)
         self.mean, self.std = np.asarray(mean, np.float64), np.asarray(std, np.float64)
@@ -392,6 +415,7 @@ class DetectorState:
         self.pca_err_scale = None if pca_err_scale is None else np.asarray(pca_err_scale, np.float64)
         self.linear_weight = float(linear_weight)
         self.smooth = int(smooth)
+        self.centered = bool(centered)
 
 
 # ----------------------------------------------------------------------------- the detector
@@ -428,6 +452,9 @@ class Detector:
         ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``: where training and batch scoring run.
     merge_gap
         Events closer than this many samples are merged (None: the window length).
+    centered
+        Centre the moving average on each sample (adds ``smooth // 2`` samples of delay in
+        streaming) rather than trailing it (causal, no extra delay).
     error_norm
         Divide each sensor's errors by its own mean training error (True), or all sensors by
         one common scale (False).
@@ -466,7 +493,7 @@ class Detector:
         linear_weight: float = 1.0, model_params: dict[str, Any] | None = None, epochs: int = 40,
         batch_size: int = 32, lr: float = 1e-3, patience: int = 8, max_train_windows: int = 20000,
         device: str = "auto", seed: int = 0, quiet: bool = True, merge_gap: int | None = None,
-        threads: int | None = 1, error_norm: bool = True,
+        threads: int | None = 1, error_norm: bool = True, centered: bool = True,
     ) -> None:
         self.model = model
         self.window = window
@@ -486,6 +513,7 @@ class Detector:
         self.merge_gap = merge_gap
         self.threads = threads
         self.error_norm = error_norm
+        self.centered = centered
         self.state_: DetectorState | None = None
 
     # -- defaults -------------------------------------------------------------
@@ -582,7 +610,7 @@ class Detector:
             pca_mean = None
 
         self.state_ = DetectorState(net, window, hop, mean, std, err_scale, components, pca_mean, pca_scale,
-                                    self.linear_weight, smooth)
+                                    self.linear_weight, smooth, centered=self.centered)
         self.sensors_ = names
         self.window_, self.hop_, self.smooth_ = window, hop, smooth
         self.family_ = self.model
@@ -661,7 +689,7 @@ class Detector:
                           pca_err_scale=state.pca_err_scale)
         extra = {
             "kind": DETECTOR_KIND, "version": DETECTOR_VERSION, "sensors": list(self.sensors_),
-            "threshold": self.threshold_obj_.to_dict(), "smooth": state.smooth,
+            "threshold": self.threshold_obj_.to_dict(), "smooth": state.smooth, "centered": state.centered,
             "linear_weight": state.linear_weight, "merge_gap": self.merge_gap,
             "settings": {"model": self.model, "window": self.window, "hop": self.hop,
                          "threshold": self.threshold if isinstance(self.threshold, str) else float(self.threshold),
@@ -690,6 +718,7 @@ class Detector:
                 loaded.model, int(frame["window"]), int(frame["hop"]), arrays["mean"], arrays["std"],
                 arrays["err_scale"], arrays.get("pca_components"), arrays.get("pca_mean"),
                 arrays.get("pca_err_scale"), float(extra.get("linear_weight", 1.0)), int(extra.get("smooth", 1)),
+                centered=bool(extra.get("centered", False)),
             )
             threshold = Threshold.from_dict(extra["threshold"])
             sensors = [str(s) for s in extra["sensors"]]

@@ -126,9 +126,8 @@ class RecordParser:
         if missing:
             self.log.warn("header", f"CSV header lacks sensor(s) {', '.join(missing)}: their values count as missing")
         extra = [n for i, n in enumerate(names) if n not in self.index and i != time_col and n]
-        for name in extra:
-            if name not in self.unknown_fields:
-                self.unknown_fields.add(name)
+        for name in extra[:100]:
+            self.unknown_fields.add(name)
         self.header = names
         self._csv_map = (columns, time_col, len(names))
         return True
@@ -195,7 +194,7 @@ class RecordParser:
             if i is None:
                 if key in time_names:
                     stamp = value
-                elif key not in self.unknown_fields:
+                elif key not in self.unknown_fields and len(self.unknown_fields) < 100:  # bounded memory
                     self.unknown_fields.add(key)
                     self.log.warn("unknown", f"ignoring field {key!r} (not a sensor of this detector)")
                 continue
