@@ -1,0 +1,596 @@
+"""Reconstruct many series files with one model: local worker processes or a Dask cluster.
+
+:func:`reconstruct_file` reconstructs one file (CSV/TSV, ``.npy`` or audio) into an
+output of the same kind (a CSV keeps its time and label columns, audio its rate and
+subtype), written atomically. :func:`reconstruct_files` runs a batch:
+
+- every output is written atomically to the output folder under the input's name;
+- a manifest CSV (``file, output, status, error, samples, channels, rmse, mse,
+  seconds``) is rewritten, atomically, each time a file finishes;
+- a rerun resumes: files whose manifest row says ``ok`` and whose output exists are
+  skipped, failed ones are retried;
+- a file that fails (corrupt, wrong channel count, ...) is recorded with its error
+  and the batch goes on.
+
+Execution: in this process (``workers=1``), in ``workers`` local processes (each
+loads the model file once), or on an existing Dask cluster (``dask="tcp://host:8786"``;
+the model file's bytes are scattered to the workers, each loads them once; input and
+output paths must be reachable from the workers, ``fsspec`` URLs such as ``s3://``
+or ``memory://`` work). CPU inference runs on one torch thread everywhere, so every
+mode writes bit-identical outputs. On a GPU (``device="cuda"`` or ``"auto"`` with CUDA)
+the windows of several files are grouped into one model call to keep the device busy.
+"""
+from __future__ import annotations
+
+import contextlib
+import csv
+import glob
+import hashlib
+import io
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+
+__all__ = [
+    "reconstruct_file",
+    "reconstruct_files",
+    "expand_series_inputs",
+    "read_manifest",
+    "BatchResult",
+    "MANIFEST_FIELDS",
+]
+
+MANIFEST_NAME = "manifest.csv"
+MANIFEST_FIELDS = ["file", "output", "status", "error", "samples", "channels", "rmse", "mse", "seconds"]
+
+
+# ----------------------------------------------------------------------------- paths and URLs
+def _is_url(path: str | os.PathLike) -> bool:
+    text = str(path)
+    return "://" in text and not text.startswith("file://")
+
+
+def _series_suffixes() -> set[str]:
+    from tsae.io.audio import AUDIO_SUFFIXES
+    from tsae.io.tables import ARRAY_SUFFIXES, TABLE_SUFFIXES
+
+    return set(AUDIO_SUFFIXES) | set(TABLE_SUFFIXES) | set(ARRAY_SUFFIXES)
+
+
+def expand_series_inputs(inputs: Iterable[str | os.PathLike], *, skip: Sequence[Path] = ()) -> list[str]:
+    """Files, folders (their series files, not recursive) and glob patterns -> sorted unique list.
+
+    URLs (``s3://...``) are kept as they are (globs are expanded through fsspec).
+    Raises ``ValueError`` naming a path that does not exist or a folder/glob that holds no series file.
+    """
+    suffixes = _series_suffixes()
+    skipped = {p.resolve() for p in skip}
+    files: list[str] = []
+    for item in inputs:
+        text = str(item)
+        if _is_url(text):
+            if glob.has_magic(text):
+                import fsspec
+
+                fs, _, paths = fsspec.get_fs_token_paths(text)
+                found = sorted(fs.unstrip_protocol(p) for p in paths)
+                if not found:
+                    raise ValueError(f"{text}: no file matches")
+                files += found
+            else:
+                files.append(text)
+            continue
+        path = Path(text)
+        if path.is_dir():
+            found = sorted(str(p) for p in path.iterdir()
+                           if p.is_file() and p.suffix.lower() in suffixes and p.name != MANIFEST_NAME
+                           and p.resolve() not in skipped)
+            if not found:
+                raise ValueError(f"{path}: folder holds no series files ({', '.join(sorted(suffixes))})")
+            files += found
+        elif path.exists():
+            files.append(text)
+        elif glob.has_magic(text):
+            found = sorted(p for p in glob.glob(text, recursive=True)
+                           if Path(p).is_file() and Path(p).suffix.lower() in suffixes)
+            if not found:
+                raise ValueError(f"{text}: no file matches")
+            files += found
+        else:
+            raise ValueError(f"{path}: no such file or folder")
+    return list(dict.fromkeys(files))
+
+
+def _name_of(path: str) -> str:
+    return path.rstrip("/").rsplit("/", 1)[-1] if _is_url(path) else Path(path).name
+
+
+def _join(folder: str, name: str) -> str:
+    return f"{folder.rstrip('/')}/{name}" if _is_url(folder) else str(Path(folder) / name)
+
+
+@contextlib.contextmanager
+def _local_input(path: str) -> Iterator[Path]:
+    """A local path holding the input (URLs are downloaded to a temporary file)."""
+    if not _is_url(path):
+        yield Path(path)
+        return
+    import fsspec
+
+    with tempfile.TemporaryDirectory(prefix="tsae-") as tmp:
+        local = Path(tmp) / _name_of(path)
+        try:
+            with fsspec.open(path, "rb") as src, open(local, "wb") as dst:
+                dst.write(src.read())
+        except FileNotFoundError:
+            raise ValueError(f"{path}: no such file") from None
+        yield local
+
+
+@contextlib.contextmanager
+def _local_output(path: str) -> Iterator[Path]:
+    """A local path to write; URLs are uploaded (to ``.part`` then moved) when the block succeeds."""
+    if not _is_url(path):
+        yield Path(path)
+        return
+    import fsspec
+
+    with tempfile.TemporaryDirectory(prefix="tsae-") as tmp:
+        local = Path(tmp) / _name_of(path)
+        yield local
+        fs, target = fsspec.core.url_to_fs(path)
+        part = target + ".part"
+        fs.put_file(str(local), part)
+        fs.mv(part, target)
+
+
+def _output_exists(path: str) -> bool:
+    if _is_url(path):
+        import fsspec
+
+        fs, target = fsspec.core.url_to_fs(path)
+        return bool(fs.exists(target))
+    return Path(path).is_file()
+
+
+# ----------------------------------------------------------------------------- one file
+@contextlib.contextmanager
+def _torch_threads(n: int | None) -> Iterator[None]:
+    if not n:
+        yield
+        return
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _read(path: Path) -> tuple[np.ndarray, float | None, dict[str, Any]]:
+    from tsae.io.tables import read_series
+
+    values, rate, meta = read_series(path)
+    if values.ndim != 2 or values.shape[1] == 0:
+        raise ValueError(f"{path}: no samples")
+    return values, rate, meta
+
+
+def _write(path: Path, recon: np.ndarray, rate: float | None, meta: dict[str, Any], *, protect: Sequence[Path]) -> None:
+    kind = meta.get("kind")
+    suffix = path.suffix.lower()
+    from tsae.io.audio import AUDIO_SUFFIXES
+
+    if suffix in AUDIO_SUFFIXES:
+        from tsae.io.audio import write_audio
+
+        if not rate:
+            raise ValueError(f"{path}: an audio output needs a sample rate (the input has none)")
+        subtype = meta.get("subtype") if kind == "audio" else None
+        write_audio(path, recon.astype(np.float32), int(round(rate)), subtype=subtype, protect=tuple(protect))
+    elif suffix == ".npy":
+        from tsae.io.atomic import atomic_path
+
+        with atomic_path(path, protect=tuple(protect)) as tmp:
+            with open(tmp, "wb") as handle:
+                np.save(handle, recon if recon.shape[0] > 1 else recon[0], allow_pickle=False)
+    else:
+        from tsae.io.tables import write_table
+
+        names = list(meta.get("columns") or [f"ch{i}" for i in range(recon.shape[0])])
+        columns: dict[str, Any] = {name: recon[i] for i, name in enumerate(names)}
+        if meta.get("label") is not None:
+            columns[meta.get("label_name") or "label"] = meta["label"]
+        write_table(path, columns, time=meta.get("time"), time_name=meta.get("time_name"), protect=tuple(protect))
+
+
+def _errors(values: np.ndarray, recon: np.ndarray) -> tuple[float, float]:
+    finite = np.isfinite(values)
+    if not finite.any():
+        return float("nan"), float("nan")
+    mse = float(np.mean((recon[finite] - values[finite]) ** 2))
+    return float(np.sqrt(mse)), mse
+
+
+def reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.PathLike, *,
+                     batch_size: int = 256, threads: int | None = 1) -> dict[str, Any]:
+    """Reconstruct one series file through ``model`` into ``output`` (written atomically).
+
+    Parameters
+    ----------
+    model
+        A :class:`~tsae.models.modelfile.LoadedModel` or a model file path.
+    input, output
+        Series files (CSV/TSV, ``.npy``, audio), local paths or fsspec URLs. The output
+        kind follows its suffix; a CSV output keeps the input's time and label columns.
+    batch_size
+        Windows per forward pass.
+    threads
+        torch CPU threads during inference (1: bit-identical results in every mode).
+
+    Returns
+    -------
+    dict
+        A manifest row: ``file, output, status ("ok"), error (""), samples, channels, rmse, mse, seconds``.
+    """
+    from tsae.pipelines.reconstruct import _loaded, reconstruct_series
+
+    start = time.perf_counter()
+    loaded = _loaded(model)
+    src, dst = str(input), str(output)
+    with _local_input(src) as local_in:
+        values, rate, meta = _read(local_in)
+        with _torch_threads(threads):
+            recon = np.asarray(reconstruct_series(loaded, values, batch_size=batch_size), dtype=np.float64)
+        recon = recon.reshape(values.shape)
+        with _local_output(dst) as local_out:
+            _write(local_out, recon, rate, meta, protect=(local_in,))
+    rmse, mse = _errors(values, recon)
+    return _row(src, dst, "ok", "", values.shape[1], values.shape[0], rmse, mse, time.perf_counter() - start)
+
+
+def _row(file: str, output: str, status: str, error: str, samples: Any = "", channels: Any = "",
+         rmse: Any = "", mse: Any = "", seconds: float = 0.0) -> dict[str, Any]:
+    return {"file": file, "output": output, "status": status, "error": error, "samples": samples,
+            "channels": channels, "rmse": rmse, "mse": mse, "seconds": round(float(seconds), 4)}
+
+
+def _one_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return (lines[0] if lines else type(error).__name__)[:500]
+
+
+def _safe_reconstruct(model: Any, src: str, dst: str, batch_size: int) -> dict[str, Any]:
+    start = time.perf_counter()
+    try:
+        return reconstruct_file(model, src, dst, batch_size=batch_size)
+    except Exception as error:  # noqa: BLE001 - one bad file must not stop the batch
+        return _row(src, dst, "failed", _one_line(error), seconds=time.perf_counter() - start)
+
+
+# ----------------------------------------------------------------------------- workers
+_WORKER_MODEL: Any = None
+_BYTES_CACHE: dict[str, Any] = {}
+
+
+def _init_worker(model_path: str) -> None:
+    """Process-pool initialiser: one torch thread, the model loaded once per process."""
+    global _WORKER_MODEL
+    import torch
+
+    from tsae.models.modelfile import load_model
+
+    torch.set_num_threads(1)
+    _WORKER_MODEL = load_model(model_path, device="cpu")
+
+
+def _worker_task(src: str, dst: str, batch_size: int) -> dict[str, Any]:
+    return _safe_reconstruct(_WORKER_MODEL, src, dst, batch_size)
+
+
+def _model_from_bytes(data: bytes) -> Any:
+    """Load (once per worker process) a model shipped as bytes."""
+    key = hashlib.sha256(data).hexdigest()
+    cached = _BYTES_CACHE.get(key)
+    if cached is None:
+        from tsae.models.modelfile import load_model
+
+        with tempfile.TemporaryDirectory(prefix="tsae-model-") as tmp:
+            path = Path(tmp) / "model.tsae"
+            path.write_bytes(data)
+            cached = load_model(path, device="cpu")
+        _BYTES_CACHE[key] = cached
+    return cached
+
+
+def _dask_task(data: bytes, src: str, dst: str, batch_size: int) -> dict[str, Any]:
+    start = time.perf_counter()
+    try:
+        model = _model_from_bytes(data)
+    except Exception as error:  # noqa: BLE001
+        return _row(src, dst, "failed", _one_line(error), seconds=time.perf_counter() - start)
+    return _safe_reconstruct(model, src, dst, batch_size)
+
+
+# ----------------------------------------------------------------------------- manifest
+def read_manifest(path: str | os.PathLike) -> dict[str, dict[str, str]]:
+    """Rows of a manifest CSV by input file (empty when it does not exist or is unreadable)."""
+    path = Path(path)
+    if not path.is_file():
+        return {}
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            return {row["file"]: row for row in csv.DictReader(handle) if row.get("file")}
+    except (OSError, csv.Error, KeyError, UnicodeDecodeError):
+        return {}
+
+
+def _write_manifest(path: Path, rows: dict[str, dict[str, Any]]) -> None:
+    from tsae.io.atomic import atomic_path
+
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=MANIFEST_FIELDS, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    for key in sorted(rows):
+        writer.writerow(rows[key])
+    with atomic_path(path) as tmp:
+        tmp.write_text(buffer.getvalue(), encoding="utf-8")
+
+
+@dataclass
+class BatchResult:
+    """What a batch did: rows per input file (this run's and the resumed ones)."""
+
+    manifest: Path | None
+    rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+    skipped: int = 0
+
+    @property
+    def ok(self) -> int:
+        return sum(r["status"] == "ok" for r in self.rows.values())
+
+    @property
+    def failed(self) -> list[dict[str, Any]]:
+        return [r for r in self.rows.values() if r["status"] != "ok"]
+
+    def summary(self) -> str:
+        failed = self.failed
+        text = f"{len(self.rows)} file(s): {self.ok} ok ({self.skipped} already done), {len(failed)} failed"
+        if failed:
+            text += f"; first failure: {failed[0]['error']}"
+        if self.manifest is not None:
+            text += f"; manifest {self.manifest}"
+        return text
+
+
+# ----------------------------------------------------------------------------- the batch
+def plan_outputs(files: Sequence[str], output: str | os.PathLike) -> list[tuple[str, str]]:
+    """Pair each input with ``OUTDIR/<input name>``; refuses duplicate names and inputs as outputs."""
+    out = str(output)
+    pairs = [(f, _join(out, _name_of(f))) for f in files]
+    names = [dst for _, dst in pairs]
+    if len(set(names)) != len(names):
+        dup = sorted({n for n in names if names.count(n) > 1})[0]
+        raise ValueError(f"{dup}: several inputs have this file name; reconstruct them into separate folders")
+    for src, dst in pairs:
+        if not _is_url(src) and Path(dst).exists() and os.path.samefile(src, dst):
+            raise ValueError(f"{dst}: the output folder holds the inputs; choose another -o folder")
+    return pairs
+
+
+def _grouped_gpu(loaded: Any, todo: list[tuple[str, str]], batch_size: int,
+                 done: Callable[[dict[str, Any]], None], group_frames: int) -> None:
+    """Run the windows of several files through the model together (keeps a GPU busy)."""
+    from tsae.pipelines.reconstruct import frames_to_series, prepare_frames, run_frames
+
+    pending: list[tuple[str, str, np.ndarray, Any, Any, Any, float, contextlib.ExitStack]] = []
+    count = 0
+
+    def flush() -> None:
+        nonlocal pending, count
+        if not pending:
+            return
+        frames = np.concatenate([p[3] for p in pending], axis=0)
+        try:
+            recon = run_frames(loaded.model, frames, batch_size=batch_size)
+        except Exception as error:  # noqa: BLE001
+            for src, dst, *_rest, stack in pending:
+                stack.close()
+                done(_row(src, dst, "failed", _one_line(error)))
+            pending, count = [], 0
+            return
+        at = 0
+        for src, dst, values, fr, context, meta_rate, start, stack in pending:
+            part = recon[at : at + len(fr)]
+            at += len(fr)
+            try:
+                with stack:
+                    y = np.asarray(frames_to_series(part, context), dtype=np.float64).reshape(values.shape)
+                    rate, meta, local_in = meta_rate
+                    with _local_output(dst) as local_out:
+                        _write(local_out, y, rate, meta, protect=(local_in,))
+                rmse, mse = _errors(values, y)
+                done(_row(src, dst, "ok", "", values.shape[1], values.shape[0], rmse, mse,
+                          time.perf_counter() - start))
+            except Exception as error:  # noqa: BLE001
+                done(_row(src, dst, "failed", _one_line(error), seconds=time.perf_counter() - start))
+        pending, count = [], 0
+
+    for src, dst in todo:
+        start = time.perf_counter()
+        stack = contextlib.ExitStack()
+        try:
+            local_in = stack.enter_context(_local_input(src))
+            values, rate, meta = _read(local_in)
+            frames, context = prepare_frames(loaded, values)
+        except Exception as error:  # noqa: BLE001
+            stack.close()
+            done(_row(src, dst, "failed", _one_line(error), seconds=time.perf_counter() - start))
+            continue
+        pending.append((src, dst, values, frames, context, (rate, meta, local_in), start, stack))
+        count += len(frames)
+        if count >= group_frames:
+            flush()
+    flush()
+
+
+def reconstruct_files(
+    model: str | os.PathLike,
+    inputs: Iterable[str | os.PathLike],
+    output: str | os.PathLike,
+    *,
+    workers: int = 1,
+    dask: str | Any | None = None,
+    device: str = "auto",
+    batch_size: int = 256,
+    manifest: str | os.PathLike | None = None,
+    quiet: bool = False,
+    progress: bool | None = None,
+) -> BatchResult:
+    """Reconstruct series files, folders and globs into the folder ``output``.
+
+    Parameters
+    ----------
+    model
+        The model file (``.tsae``).
+    inputs
+        Files, folders (their series files) and glob patterns; local paths or fsspec URLs.
+    output
+        Output folder (created); each input is written there under its own name.
+    workers
+        Local worker processes (1: in this process).
+    dask
+        A Dask scheduler address (``tcp://host:8786``) or a ``distributed.Client``: run
+        the files on that cluster instead of local workers.
+    device
+        ``auto`` (CUDA when present), ``cpu`` or ``cuda``. On CUDA the batch runs in this
+        process and windows of several files share each model call.
+    batch_size
+        Windows per model call.
+    manifest
+        Manifest CSV path (default ``OUTDIR/manifest.csv``; must be local).
+    quiet, progress
+        tqdm progress bar on stderr: shown on a TTY unless ``quiet``; ``progress`` forces it.
+
+    Returns
+    -------
+    BatchResult
+        Per-file rows; ``failed`` lists the files that failed (the batch does not stop).
+    """
+    from tsae.models.device import resolve_device
+    from tsae.models.modelfile import load_model
+
+    model_path = Path(model)
+    loaded = load_model(model_path, device="cpu")  # fail early, one line, on a bad model file
+    out = str(output)
+    if not _is_url(out):
+        out_path = Path(out)
+        if out_path.exists() and not out_path.is_dir():
+            raise ValueError(f"{out_path}: -o must be a folder when reconstructing several files")
+    manifest_path = Path(manifest) if manifest is not None else (
+        Path(out) / MANIFEST_NAME if not _is_url(out) else Path.cwd() / MANIFEST_NAME)
+    files = expand_series_inputs(inputs, skip=(manifest_path,))
+    if not files:
+        raise ValueError("no input files")
+    pairs = plan_outputs(files, out)
+    if not _is_url(out):
+        Path(out).mkdir(parents=True, exist_ok=True)
+
+    previous = read_manifest(manifest_path)
+    rows: dict[str, dict[str, Any]] = {}
+    todo: list[tuple[str, str]] = []
+    skipped = 0
+    for src, dst in pairs:
+        old = previous.get(src)
+        if old is not None and old.get("status") == "ok" and old.get("output") == dst and _output_exists(dst):
+            rows[src] = old
+            skipped += 1
+        else:
+            todo.append((src, dst))
+    # rows of files not in this run are kept, so the manifest stays a record of the folder
+    for key, row in previous.items():
+        rows.setdefault(key, row)
+    result = BatchResult(manifest=manifest_path, skipped=skipped)
+
+    from tqdm import tqdm
+
+    show = (not quiet and sys.stderr.isatty()) if progress is None else progress
+    bar = tqdm(total=len(pairs), initial=skipped, unit="file", desc="reconstruct", disable=not show)
+
+    def done(row: dict[str, Any]) -> None:
+        rows[row["file"]] = row
+        _write_manifest(manifest_path, rows)
+        bar.update(1)
+        if row["status"] != "ok" and show:
+            bar.write(f"failed: {row['error']}")
+
+    try:
+        if todo:
+            _write_manifest(manifest_path, rows)
+            dev = resolve_device(device)
+            if dask is not None:
+                _run_dask(dask, model_path, todo, batch_size, done)
+            elif dev.type == "cuda":
+                loaded.model.to(dev)
+                _grouped_gpu(loaded, todo, batch_size, done, group_frames=max(batch_size * 8, 2048))
+            elif workers <= 1:
+                for src, dst in todo:
+                    done(_safe_reconstruct(loaded, src, dst, batch_size))
+            else:
+                _run_local(model_path, todo, batch_size, workers, done)
+    finally:
+        bar.close()
+    result.rows = {src: rows[src] for src, _ in pairs}
+    return result
+
+
+def _run_local(model_path: Path, todo: list[tuple[str, str]], batch_size: int, workers: int,
+               done: Callable[[dict[str, Any]], None]) -> None:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    context = multiprocessing.get_context("spawn")  # torch and fork do not mix
+    with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=context,
+                             initializer=_init_worker, initargs=(str(model_path),)) as pool:
+        futures = {pool.submit(_worker_task, src, dst, batch_size): (src, dst) for src, dst in todo}
+        for future in as_completed(futures):
+            src, dst = futures[future]
+            try:
+                row = future.result()
+            except Exception as error:  # noqa: BLE001 - a worker that died
+                row = _row(src, dst, "failed", f"worker failed: {_one_line(error)}")
+            done(row)
+
+
+def _run_dask(dask: str | Any, model_path: Path, todo: list[tuple[str, str]], batch_size: int,
+              done: Callable[[dict[str, Any]], None]) -> None:
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise ValueError("--dask needs dask.distributed: pip install 'tsae[dask]'") from None
+    own = isinstance(dask, str)
+    try:
+        client = Client(dask, timeout="20s") if own else dask
+    except (OSError, TimeoutError) as error:
+        raise ValueError(f"{dask}: cannot reach the Dask scheduler ({_one_line(error)})") from None
+    try:
+        data = client.scatter(model_path.read_bytes(), broadcast=True)
+        futures = {client.submit(_dask_task, data, src, dst, batch_size, pure=False): (src, dst) for src, dst in todo}
+        for future in as_completed(futures):
+            src, dst = futures[future]
+            try:
+                row = future.result()
+            except Exception as error:  # noqa: BLE001
+                row = _row(src, dst, "failed", f"dask task failed: {_one_line(error)}")
+            done(row)
+    finally:
+        if own:
+            client.close()
