@@ -40,6 +40,7 @@ import numpy as np
 __all__ = [
     "reconstruct_file",
     "reconstruct_files",
+    "write_series",
     "expand_series_inputs",
     "read_manifest",
     "BatchResult",
@@ -184,7 +185,13 @@ def _read(path: Path) -> tuple[np.ndarray, float | None, dict[str, Any]]:
     return values, rate, meta
 
 
-def _write(path: Path, recon: np.ndarray, rate: float | None, meta: dict[str, Any], *, protect: Sequence[Path]) -> None:
+def write_series(path: Path, recon: np.ndarray, rate: float | None, meta: dict[str, Any], *,
+                 protect: Sequence[Path] = ()) -> None:
+    """Write ``recon`` (C, n) atomically in the kind of file its suffix names, like the input read with ``meta``.
+
+    CSV/TSV keep the input's column names, time and label columns; audio keeps the
+    rate and (for the same format) the subtype; ``.npy`` stores the array.
+    """
     kind = meta.get("kind")
     suffix = path.suffix.lower()
     from tsae.io.audio import AUDIO_SUFFIXES
@@ -252,7 +259,7 @@ def reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.Path
             recon = np.asarray(reconstruct_series(loaded, values, batch_size=batch_size), dtype=np.float64)
         recon = recon.reshape(values.shape)
         with _local_output(dst) as local_out:
-            _write(local_out, recon, rate, meta, protect=(local_in,))
+            write_series(local_out, recon, rate, meta, protect=(local_in,))
     rmse, mse = _errors(values, recon)
     return _row(src, dst, "ok", "", values.shape[1], values.shape[0], rmse, mse, time.perf_counter() - start)
 
@@ -416,7 +423,7 @@ def _grouped_gpu(loaded: Any, todo: list[tuple[str, str]], batch_size: int,
                     y = np.asarray(frames_to_series(part, context), dtype=np.float64).reshape(values.shape)
                     rate, meta, local_in = meta_rate
                     with _local_output(dst) as local_out:
-                        _write(local_out, y, rate, meta, protect=(local_in,))
+                        write_series(local_out, y, rate, meta, protect=(local_in,))
                 rmse, mse = _errors(values, y)
                 done(_row(src, dst, "ok", "", values.shape[1], values.shape[0], rmse, mse,
                           time.perf_counter() - start))

@@ -40,7 +40,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-__all__ = ["smooth", "impute", "noise_sigma"]
+__all__ = ["smooth", "impute", "noise_sigma", "smooth_file", "impute_file"]
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -170,8 +170,8 @@ def _linear_blind_spot(z: np.ndarray, ridge: float = 1e-4) -> tuple[np.ndarray, 
     return feats @ coef, coef @ kernels
 
 
-def _build_net(channels: int, taps: np.ndarray, hidden: int = 16, layers: int = 4) -> Any:
-    """The blind-spot autoencoder (torch is imported only here)."""
+def _build_net(channels: int, hidden: int = 16, layers: int = 4) -> Any:
+    """The nonlinear part of the blind-spot autoencoder (torch is imported only here)."""
     import torch
     from torch import nn
 
@@ -190,7 +190,11 @@ def _build_net(channels: int, taps: np.ndarray, hidden: int = 16, layers: int = 
             return h
 
     class BlindSpotAutoencoder(nn.Module):
-        """Encoder: past and future causal stacks; decoder: 1x1 mixing plus a linear blind-spot filter."""
+        """Encoder: a past and a (time-reversed) future causal stack; decoder: 1x1 mixing.
+
+        Its output is added to the linear blind-spot filter's prediction; the last layer
+        starts at zero, so training starts from the closed-form linear solution.
+        """
 
         def __init__(self) -> None:
             super().__init__()
@@ -199,13 +203,10 @@ def _build_net(channels: int, taps: np.ndarray, hidden: int = 16, layers: int = 
             self.mix = nn.Sequential(nn.Conv1d(2 * hidden, hidden, 1), nn.Tanh(), nn.Conv1d(hidden, channels, 1))
             nn.init.zeros_(self.mix[2].weight)
             nn.init.zeros_(self.mix[2].bias)
-            self.k = taps.shape[1] // 2
-            self.register_buffer("taps", torch.as_tensor(taps[:, None, :], dtype=torch.float32))
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            lin = nn.functional.conv1d(x, self.taps, padding=self.k, groups=x.shape[1])
             fut = torch.flip(self.future(torch.flip(x, [-1])), [-1])
-            return lin + self.mix(torch.cat([self.past(x), fut], dim=1))
+            return self.mix(torch.cat([self.past(x), fut], dim=1))
 
     return BlindSpotAutoencoder()
 
@@ -218,43 +219,36 @@ def _fit_blind_spot(z: np.ndarray, *, seed: int, max_seconds: float | None, step
     """Blind-spot prediction for normalised, gap-free channels ``z`` (C, n) -> (C, n).
 
     The linear blind-spot filter is solved in closed form per channel; the nonlinear
-    network is then trained on windows of the series (blocked hold-out: every 8th block
-    is kept for validation) and kept only if it beats the linear filter there.
+    network then learns what the filter leaves (on windows of the series; every 8th
+    block is held out) and is kept only if it beats the linear filter on the held-out blocks.
     """
     c, n = z.shape
-    preds, taps = [], []
-    for ch in range(c):
-        p, w = _linear_blind_spot(z[ch])
-        preds.append(p)
-        taps.append(w)
-    linear = np.stack(preds)
+    linear = np.stack([_linear_blind_spot(zc)[0] for zc in z])
     window = 128
     if steps <= 0 or (max_seconds is not None and max_seconds <= 0) or n < 8 * window:
         return linear
     import torch
 
-    k = len(taps[0]) // 2
-    pad = max(k, _RECEPTIVE)
+    pad = _RECEPTIVE
     threads = torch.get_num_threads()
-    zp = np.stack([_pad_odd(zc, pad) for zc in z])
-    if zp.shape[1] < n + 2 * pad:
-        zp = np.pad(zp, ((0, 0), ((n + 2 * pad - zp.shape[1]) // 2,) * 2), mode="edge")
-    zp = zp.astype(np.float32)
+    zp = np.stack([_pad_odd(zc, pad) for zc in z]).astype(np.float32)
+    resid = (z - linear).astype(np.float32)
     blocks = np.arange(n) // window
     val = (blocks % 8) == 3
-    train_starts = np.array([s for s in range(0, n - window + 1) if not val[s : s + window].any()])
+    ok = np.convolve(val.astype(float), np.ones(window), mode="valid") == 0
+    train_starts = np.flatnonzero(ok)
     if len(train_starts) == 0 or not val.any():
         return linear
     try:
         torch.set_num_threads(1)
         torch.manual_seed(seed)
         rng = np.random.default_rng(seed)
-        net = _build_net(c, np.stack(taps))
+        net = _build_net(c)
         full = torch.from_numpy(zp[None])
 
         def predict() -> np.ndarray:
             with torch.no_grad():
-                return net(full)[0, :, pad : pad + n].double().numpy()
+                return linear + net(full)[0, :, pad : pad + n].double().numpy()
 
         def val_loss(pred: np.ndarray) -> float:
             return float(np.mean((pred - z)[:, val] ** 2))
@@ -266,13 +260,13 @@ def _fit_blind_spot(z: np.ndarray, *, seed: int, max_seconds: float | None, step
         for step in range(steps):
             starts = rng.choice(train_starts, size=16)
             xb = torch.from_numpy(np.stack([zp[:, s : s + seg] for s in starts]))
-            yb = torch.from_numpy(np.stack([z[:, s : s + window] for s in starts]).astype(np.float32))
+            yb = torch.from_numpy(np.stack([resid[:, s : s + window] for s in starts]))
             loss = ((net(xb)[..., pad : pad + window] - yb) ** 2).mean()
             opt.zero_grad()
             loss.backward()
             opt.step()
             last = step == steps - 1 or (max_seconds is not None and time.perf_counter() - start > max_seconds)
-            if (step + 1) % 100 == 0 or last:
+            if (step + 1) % 50 == 0 or last:
                 pred = predict()
                 loss_v = val_loss(pred)
                 if loss_v < best_loss:
@@ -315,7 +309,7 @@ def smooth(
     *,
     model: Any = None,
     edge_guard: bool = True,
-    steps: int = 200,
+    steps: int = 150,
     max_seconds: float | None = 10.0,
     seed: int = 0,
     device: str = "cpu",
@@ -551,3 +545,45 @@ def impute(
                             for row in arr])
     out[~missing] = arr[~missing]
     return out[0] if squeeze else out
+
+
+# ----------------------------------------------------------------------------- files
+
+
+def _file_job(input: Any, output: Any, fn: Any) -> dict[str, Any]:
+    from pathlib import Path
+
+    from tsae.io.tables import read_series
+    from tsae.pipelines.batch import write_series
+
+    start = time.perf_counter()
+    src, dst = Path(input), Path(output)
+    values, rate, meta = read_series(src)
+    if values.shape[1] == 0:
+        raise ValueError(f"{src}: no samples")
+    result = np.asarray(fn(values), dtype=np.float64).reshape(values.shape)
+    write_series(dst, result, rate, meta, protect=(src,))
+    return {"samples": int(values.shape[1]), "channels": int(values.shape[0]),
+            "missing": int(np.isnan(values).sum()), "seconds": time.perf_counter() - start}
+
+
+def smooth_file(input: Any, output: Any, *, strength: float = 1.0, model: Any = None, device: str = "cpu",
+                **kwargs: Any) -> dict[str, Any]:
+    """Smooth a series file (CSV/TSV, ``.npy``, audio) into ``output`` (same kind, written atomically).
+
+    A CSV keeps its time and label columns. Returns ``samples``, ``channels``, ``missing``, ``seconds``.
+    """
+    if model is not None:
+        from tsae.pipelines.reconstruct import _loaded
+
+        model = _loaded(model, device)
+    return _file_job(input, output, lambda v: smooth(v, strength, model=model, device=device, **kwargs))
+
+
+def impute_file(input: Any, output: Any, *, model: Any = None, device: str = "cpu", **kwargs: Any) -> dict[str, Any]:
+    """Fill the missing cells of a series file into ``output`` (same kind, written atomically)."""
+    if model is not None:
+        from tsae.pipelines.reconstruct import _loaded
+
+        model = _loaded(model, device)
+    return _file_job(input, output, lambda v: impute(v, model=model, device=device, **kwargs))
