@@ -1,0 +1,108 @@
+"""tsae.smooth: less error than the noise, no time shift, edges kept, multichannel, strength."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from smooth_helpers import rmse, xcorr_lag
+
+from tsae.pipelines.smooth import impute, noise_sigma, smooth
+
+
+def test_reduces_error_without_time_shift(noisy_sine) -> None:
+    truth, noisy = noisy_sine
+    out = smooth(noisy, steps=0)
+    assert out.shape == noisy.shape
+    assert rmse(out, truth) < 0.4 * rmse(noisy, truth)
+    assert xcorr_lag(out, truth) == 0
+    assert xcorr_lag(out, noisy) == 0
+
+
+def test_default_network_path_reduces_error_and_is_deterministic() -> None:
+    rng = np.random.default_rng(3)
+    t = np.arange(2048)
+    truth = np.zeros(t.size)
+    for start in range(20, t.size - 40, 90):  # ECG-like beats: the network stage is used
+        truth[start : start + 9] += np.hanning(9) * 1.5
+    noisy = truth + 0.15 * rng.normal(size=t.size)
+    a = smooth(noisy, max_seconds=None)
+    b = smooth(noisy, max_seconds=None)
+    np.testing.assert_array_equal(a, b)
+    assert rmse(a, truth) < 0.6 * rmse(noisy, truth)
+    assert xcorr_lag(a, truth) == 0
+
+
+def test_steps_and_spikes_are_kept_sharp() -> None:
+    rng = np.random.default_rng(5)
+    n = 1200
+    truth = np.where(np.arange(n) < 600, 0.0, 3.0)
+    spikes = [200, 900]
+    truth[spikes] += 5.0
+    noisy = truth + 0.2 * rng.normal(size=n)
+    out = smooth(noisy, steps=0)
+    assert rmse(out, truth) < 0.7 * rmse(noisy, truth)
+    # the step is still a step: the jump across +-2 samples keeps most of its height
+    assert out[602] - out[597] > 0.8 * 3.0
+    for s in spikes:
+        assert out[s] - 0.5 * (out[s - 3] + out[s + 3]) > 0.8 * 5.0
+    smeared = smooth(noisy, steps=0, edge_guard=False)
+    assert abs(out[600] - 3.0) <= abs(smeared[600] - 3.0) + 0.2
+
+
+def test_multichannel_strength_and_nan() -> None:
+    rng = np.random.default_rng(0)
+    t = np.arange(800)
+    truth = np.stack([np.sin(t / 30), np.cos(t / 13) * 5])
+    noisy = truth + rng.normal(size=truth.shape) * np.array([[0.2], [1.0]])
+    noisy[1, 100:105] = np.nan
+    out = smooth(noisy, steps=0)
+    assert out.shape == noisy.shape
+    assert np.isnan(out[1, 100:105]).all() and np.isfinite(np.delete(out[1], range(100, 105))).all()
+    for c in range(2):
+        ok = np.isfinite(noisy[c])
+        assert rmse(out[c, ok], truth[c, ok]) < 0.6 * rmse(noisy[c, ok], truth[c, ok])
+    np.testing.assert_allclose(smooth(noisy, 0.0, steps=0), noisy, equal_nan=True)
+    half = smooth(noisy, 0.5, steps=0)
+    np.testing.assert_allclose(half, 0.5 * (noisy + out), atol=1e-9, equal_nan=True)
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(ValueError, match="strength"):
+        smooth(np.zeros(10), 1.5)
+    with pytest.raises(ValueError, match="empty"):
+        smooth(np.zeros(0))
+    with pytest.raises(ValueError, match="no finite"):
+        smooth(np.full(10, np.nan))
+    assert smooth(np.ones(3)).shape == (3,)
+
+
+def test_noise_sigma_estimates_white_noise() -> None:
+    rng = np.random.default_rng(0)
+    x = np.sin(np.arange(5000) / 50) + 0.3 * rng.normal(size=5000)
+    assert abs(noise_sigma(x) - 0.3) < 0.03
+
+
+def test_impute_fills_every_nan_and_beats_linear_on_a_sine() -> None:
+    rng = np.random.default_rng(2)
+    t = np.arange(1200)
+    truth = np.sin(2 * np.pi * t / 60)
+    x = truth + 0.02 * rng.normal(size=t.size)
+    x[400:460] = np.nan
+    x[[10, 11, 700, 1199]] = np.nan
+    gaps = np.isnan(x)
+    filled = impute(x)
+    assert not np.isnan(filled).any()
+    np.testing.assert_array_equal(filled[~gaps], x[~gaps])
+    linear = np.interp(t[gaps], t[~gaps], x[~gaps])
+    assert rmse(filled[gaps], truth[gaps]) < 0.3 * rmse(linear, truth[gaps])
+
+
+def test_impute_multichannel_edges_and_short() -> None:
+    x = np.stack([np.sin(np.arange(300) / 9.0), np.cos(np.arange(300) / 5.0)])
+    x[0, :15] = np.nan
+    x[1, -20:] = np.nan
+    x[1, 100] = np.nan
+    out = impute(x)
+    assert out.shape == x.shape and not np.isnan(out).any()
+    assert not np.isnan(impute(np.array([1.0, np.nan, 3.0]))).any()
+    with pytest.raises(ValueError, match="no finite"):
+        impute(np.array([[1.0, 2.0], [np.nan, np.nan]]))

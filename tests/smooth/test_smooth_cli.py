@@ -1,0 +1,108 @@
+"""tsae smooth / tsae impute: files in, files out; one-line errors and no partial output on bad input."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from tsae.cli import cli
+from tsae.io.tables import read_table
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+@pytest.fixture()
+def gappy_csv(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 900
+    rows = ["timestamp,temp,flow"]
+    for i in range(n):
+        a = np.sin(i / 25) + 0.2 * rng.normal()
+        b = np.cos(i / 11) + 0.1 * rng.normal()
+        cell_a = "" if 300 <= i < 330 else f"{a:.5f}"
+        cell_b = "NaN" if i in (5, 6, 700) else f"{b:.5f}"
+        rows.append(f"2024-01-01 {i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d},{cell_a},{cell_b}")
+    path = tmp_path / "sensors.csv"
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_smooth_csv_keeps_time_column_and_channels(gappy_csv, tmp_path) -> None:
+    out = tmp_path / "smooth.csv"
+    result = run("smooth", gappy_csv, "-o", out, "-q", "--strength", "0.8")
+    assert result.exit_code == 0, result.output
+    src, dst = read_table(gappy_csv), read_table(out)
+    assert dst.columns == ["temp", "flow"] and dst.time_name == "timestamp"
+    np.testing.assert_array_equal(dst.time, src.time)
+    assert dst.values.shape == src.values.shape
+    ok = np.isfinite(src.values[0])
+    assert np.std(np.diff(dst.values[0, ok])) < np.std(np.diff(src.values[0, ok]))
+
+
+def test_impute_csv_fills_every_missing_cell(gappy_csv, tmp_path) -> None:
+    out = tmp_path / "filled.csv"
+    result = run("impute", gappy_csv, "-o", out)
+    assert result.exit_code == 0, result.output
+    src, dst = read_table(gappy_csv), read_table(out)
+    assert not np.isnan(dst.values).any()
+    observed = np.isfinite(src.values)
+    np.testing.assert_allclose(dst.values[observed], src.values[observed], rtol=1e-9)
+
+
+def test_smooth_wav(tmp_path) -> None:
+    from tsae.io.audio import read_audio, write_audio
+
+    rng = np.random.default_rng(0)
+    t = np.arange(8000) / 8000
+    clean = 0.5 * np.sin(2 * np.pi * 220 * t)
+    write_audio(tmp_path / "in.wav", (clean + 0.05 * rng.normal(size=t.size))[None], 8000)
+    result = run("smooth", tmp_path / "in.wav", "-o", tmp_path / "out.wav", "-q")
+    assert result.exit_code == 0, result.output
+    audio = read_audio(tmp_path / "out.wav")
+    assert audio.sample_rate == 8000 and audio.data.shape == (1, 8000)
+    assert np.sqrt(np.mean((audio.data[0] - clean) ** 2)) < 0.03
+
+
+def test_smooth_with_a_trained_model(gappy_csv, tmp_path) -> None:
+    import torch
+
+    from tsae.models.modelfile import save_model
+    from tsae.plugins import create_model
+
+    torch.manual_seed(0)
+    model = create_model("conv1d", 2, 32, depth=1, hidden=4, latent=4)
+    save_model(tmp_path / "m.tsae", model, frame={"window": 32, "hop": 16, "window_fn": None})
+    out = tmp_path / "out.csv"
+    result = run("smooth", gappy_csv, "-o", out, "--model", tmp_path / "m.tsae", "--device", "cpu", "-q")
+    assert result.exit_code == 0, result.output
+    assert read_table(out).values.shape == read_table(gappy_csv).values.shape
+
+
+@pytest.mark.parametrize("command", ["smooth", "impute"])
+@pytest.mark.parametrize("content", [None, "", "time,a\n", "time,a\n1,2\n2,x\n", "a,b\n1\n"])
+def test_bad_inputs_one_line_error_no_output(tmp_path, command, content) -> None:
+    src = tmp_path / "in.csv"
+    if content is not None:
+        src.write_text(content)
+    out = tmp_path / "out.csv"
+    result = run(command, src, "-o", out)
+    assert result.exit_code != 0
+    assert "Traceback" not in result.output
+    assert len([line for line in result.output.splitlines() if line.startswith("Error")]) == 1
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == (["in.csv"] if content is not None else [])
+
+
+def test_refuses_to_overwrite_input_and_subprocess_has_no_traceback(gappy_csv) -> None:
+    before = gappy_csv.read_bytes()
+    proc = subprocess.run([sys.executable, "-m", "tsae", "smooth", str(gappy_csv), "-o", str(gappy_csv)],
+                          capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr and "overwrite" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert gappy_csv.read_bytes() == before
