@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_thread():
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory):
+    """An untrained two-channel conv1d model file (no training: built and saved)."""
+    import torch
+
+    from tsae.models.modelfile import save_model
+    from tsae.plugins import create_model
+
+    torch.manual_seed(0)
+    model = create_model("conv1d", 2, 32, depth=2, hidden=8, latent=8)
+    path = tmp_path_factory.mktemp("model") / "tiny.tsae"
+    save_model(path, model, frame={"window": 32, "hop": 16, "window_fn": None},
+               normalizer={"method": "zscore", "center": [0.0, 0.0], "scale": [1.0, 2.0]})
+    return path
+
+
+def write_csv(path, n: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    a = np.sin(t / 9) + 0.1 * rng.normal(size=n)
+    b = np.cos(t / 7)
+    path.write_text("time,a,b\n" + "".join(f"{i * 0.5},{a[i]:.6f},{b[i]:.6f}\n" for i in range(n)))
+
+
+@pytest.fixture()
+def series_dir(tmp_path):
+    """Four good CSV files and one corrupt one."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(4):
+        write_csv(folder / f"s{i}.csv", 300 + 41 * i, i)
+    (folder / "broken.csv").write_text("time,a,b\n1,2\n3,x,4\n")
+    return folder

@@ -1,0 +1,146 @@
+"""tsae reconstruct: single file, batches with a manifest, resume, failures, local workers and Dask."""
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from tsae.cli import cli
+from tsae.io.tables import read_table
+from tsae.pipelines.batch import read_manifest, reconstruct_files
+
+GOOD = [f"s{i}.csv" for i in range(4)]
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def outputs(folder):
+    return {name: (folder / name).read_bytes() for name in GOOD}
+
+
+def test_single_file(tiny_model, series_dir, tmp_path) -> None:
+    out = tmp_path / "one.csv"
+    result = run("reconstruct", tiny_model, series_dir / "s0.csv", "-o", out, "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    src, dst = read_table(series_dir / "s0.csv"), read_table(out)
+    assert dst.columns == ["a", "b"] and dst.time_name == "time"
+    np.testing.assert_array_equal(dst.time, src.time)
+    assert dst.values.shape == src.values.shape and np.isfinite(dst.values).all()
+    assert "RMSE" in result.output
+
+
+def test_batch_reports_corrupt_file_and_finishes_the_rest(tiny_model, series_dir, tmp_path) -> None:
+    out = tmp_path / "out"
+    result = run("reconstruct", tiny_model, series_dir, "-o", out, "-q", "--device", "cpu")
+    assert result.exit_code == 1
+    assert "4 ok" in result.output and "1 failed" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    rows = read_manifest(out / "manifest.csv")
+    assert len(rows) == 5
+    broken = rows[str(series_dir / "broken.csv")]
+    assert broken["status"] == "failed" and "line 2" in broken["error"]
+    assert not (out / "broken.csv").exists()
+    with open(out / "manifest.csv", newline="") as handle:
+        header = next(csv.reader(handle))
+    assert header == ["file", "output", "status", "error", "samples", "channels", "rmse", "mse", "seconds"]
+    for name in GOOD:
+        row = rows[str(series_dir / name)]
+        assert row["status"] == "ok" and int(row["channels"]) == 2 and float(row["rmse"]) >= 0
+        assert int(row["samples"]) == read_table(series_dir / name).values.shape[1]
+    assert not list(out.glob("*.part")) and not list(out.glob(".*"))
+
+
+def test_resume_and_idempotence(tiny_model, series_dir, tmp_path) -> None:
+    out = tmp_path / "out"
+    first = reconstruct_files(tiny_model, [series_dir / n for n in GOOD], out, device="cpu", quiet=True)
+    assert first.ok == 4 and not first.failed and first.skipped == 0
+    before = outputs(out)
+    mtimes = {n: (out / n).stat().st_mtime_ns for n in GOOD}
+    again = reconstruct_files(tiny_model, [series_dir / n for n in GOOD], out, device="cpu", quiet=True)
+    assert again.skipped == 4 and again.ok == 4
+    assert {n: (out / n).stat().st_mtime_ns for n in GOOD} == mtimes
+    # an interrupted run: one output missing, one manifest row lost -> only those are redone
+    (out / "s1.csv").unlink()
+    rows = read_manifest(out / "manifest.csv")
+    rows.pop(str(series_dir / "s2.csv"))
+    with open(out / "manifest.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(next(iter(rows.values()))))
+        writer.writeheader()
+        writer.writerows(rows.values())
+    resumed = reconstruct_files(tiny_model, [series_dir / "*.csv"], out, device="cpu", quiet=True)
+    assert resumed.skipped == 2 and len(resumed.failed) == 1  # the corrupt file matched by the glob
+    assert outputs(out) == before
+    assert (out / "s0.csv").stat().st_mtime_ns == mtimes["s0.csv"]
+
+
+def test_local_workers_and_dask_match_in_process(tiny_model, series_dir, tmp_path) -> None:
+    distributed = pytest.importorskip("distributed")
+    files = [series_dir / n for n in GOOD] + [series_dir / "broken.csv"]
+    local = reconstruct_files(tiny_model, files, tmp_path / "local", device="cpu", quiet=True)
+    workers = reconstruct_files(tiny_model, files, tmp_path / "workers", workers=2, device="cpu", quiet=True)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        dask = reconstruct_files(tiny_model, files, tmp_path / "dask", dask=cluster.scheduler_address,
+                                 device="cpu", quiet=True)
+    for result in (local, workers, dask):
+        assert result.ok == 4 and len(result.failed) == 1
+    reference = outputs(tmp_path / "local")
+    assert outputs(tmp_path / "workers") == reference
+    assert outputs(tmp_path / "dask") == reference
+
+
+def test_dask_with_fsspec_urls(tiny_model, series_dir, tmp_path) -> None:
+    distributed = pytest.importorskip("distributed")
+    fsspec = pytest.importorskip("fsspec")
+    fs = fsspec.filesystem("memory")
+    for name in GOOD[:2]:
+        fs.pipe(f"/tsae-test/in/{name}", (series_dir / name).read_bytes())
+    reconstruct_files(tiny_model, [series_dir / n for n in GOOD[:2]], tmp_path / "local", device="cpu", quiet=True)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        result = reconstruct_files(tiny_model, ["memory://tsae-test/in/*.csv"], "memory://tsae-test/out",
+                                   dask=client, manifest=tmp_path / "manifest.csv", device="cpu", quiet=True)
+    assert result.ok == 2 and not result.failed
+    for name in GOOD[:2]:
+        assert fs.cat(f"/tsae-test/out/{name}") == (tmp_path / "local" / name).read_bytes()
+    fs.rm("/tsae-test", recursive=True)
+
+
+@pytest.mark.parametrize("case", ["missing_input", "empty_input", "corrupt_input", "missing_model", "corrupt_model"])
+def test_bad_inputs_one_line_no_partial_output(tiny_model, tmp_path, case) -> None:
+    src = tmp_path / "in.csv"
+    model = tiny_model
+    if case == "empty_input":
+        src.write_text("")
+    elif case == "corrupt_input":
+        src.write_text("time,a,b\n1,2,zz\n")
+    if case in ("missing_model", "corrupt_model"):
+        src.write_text("time,a,b\n" + "".join(f"{i},{i % 7},{i % 5}\n" for i in range(100)))
+        model = tmp_path / "model.tsae"
+        if case == "corrupt_model":
+            model.write_bytes(b"\x00garbage" * 10)
+    out = tmp_path / "out.csv"
+    result = run("reconstruct", model, src, "-o", out, "--device", "cpu")
+    assert result.exit_code != 0
+    assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1 and result.output.startswith("Error")
+    assert not out.exists()
+    # batch mode: a bad model or a missing path stops before any output
+    if case in ("missing_input", "missing_model", "corrupt_model"):
+        outdir = tmp_path / "outdir"
+        result = run("reconstruct", model, src, tmp_path / "nope.csv", "-o", outdir, "--device", "cpu")
+        assert result.exit_code != 0 and len(result.output.strip().splitlines()) == 1
+        assert not outdir.exists()
+
+
+def test_subprocess_error_has_no_traceback(tiny_model, tmp_path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "tsae", "reconstruct", str(tiny_model), str(tmp_path / "nope.csv"),
+                           "-o", str(tmp_path / "o.csv")], capture_output=True, text=True)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
