@@ -144,3 +144,19 @@ def test_subprocess_error_has_no_traceback(tiny_model, tmp_path) -> None:
                            "-o", str(tmp_path / "o.csv")], capture_output=True, text=True)
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_grouped_windows_of_several_files_match_per_file(tiny_model, series_dir, tmp_path) -> None:
+    """The GPU path (windows of several files in one model call), run on the CPU."""
+    from tsae.models.modelfile import load_model
+    from tsae.pipelines.batch import _grouped_gpu
+
+    loaded = load_model(tiny_model)
+    todo = [(str(series_dir / n), str(tmp_path / "grouped" / n)) for n in GOOD + ["broken.csv"]]
+    rows = []
+    _grouped_gpu(loaded, todo, 64, rows.append, group_frames=50)
+    assert sorted(r["status"] for r in rows) == ["failed"] + ["ok"] * 4
+    reconstruct_files(tiny_model, [series_dir / n for n in GOOD], tmp_path / "plain", device="cpu", quiet=True)
+    for name in GOOD:
+        a, b = read_table(tmp_path / "grouped" / name), read_table(tmp_path / "plain" / name)
+        np.testing.assert_allclose(a.values, b.values, rtol=1e-5, atol=1e-5)
