@@ -2,9 +2,10 @@
 
 One object, :class:`StreamingDenoiser`, does all the work: it takes chunks of any
 size (10-20 ms for live audio, seconds for files), resamples to the model's rate
-(16 kHz) with a streaming soxr resampler, cuts 32 ms sqrt-Hann frames, asks the
-model for a spectral mask frame by frame (the GRU state is carried), and
-overlap-adds the result back. Every frame goes through exactly the same
+(16 kHz) with a streaming soxr resampler, cuts 32 ms sqrt-Hann frames with the
+engine's :class:`~tsae.engine.streaming.StreamFramer`, asks the model for a
+spectral mask frame by frame (the GRU state is carried), and overlap-adds the
+result back with :class:`~tsae.engine.streaming.StreamOverlapAdd`. Every frame goes through exactly the same
 operations whatever the chunking, so feeding a file in blocks gives output
 identical to feeding it at once (the tests check this bit for bit).
 
@@ -251,12 +252,7 @@ class StreamingDenoiser:
         self.guard = bool(guard)
         self.n_fft = int(self.net.n_fft)
         self.hop = int(self.net.hop)
-        self._win = self.net.window_fn.detach().cpu().numpy().astype(np.float64)
-        sq = self._win**2
-        env = np.zeros(self.hop)
-        for k in range(0, self.n_fft, self.hop):
-            env += np.pad(sq[k: k + self.hop], (0, self.hop - len(sq[k: k + self.hop])))
-        self._inv_env = 1.0 / np.maximum(env, 1e-8)
+        self._win = self.net.window_fn.detach().cpu().numpy().astype(np.float32)
         self._fast = _NumpyStep(self.net) if self.device.type == "cpu" and _NumpyStep.supports(self.net) else None
         self._floor = 0.0 if self.atten_limit is None else 10 ** (-self.atten_limit / 20)
         self.reset()
@@ -272,8 +268,12 @@ class StreamingDenoiser:
 
         c = self.channels
         self._state = self._fast.init_state(c) if self._fast is not None else self.net.init_state(c)
-        self._buf = np.zeros((c, self.n_fft - self.hop), np.float64)
-        self._ola = np.zeros((c, self.n_fft), np.float64)
+        from tsae.engine.streaming import StreamFramer, StreamOverlapAdd
+
+        # engine framing: sqrt-Hann analysis, weighted overlap-add synthesis (bit-exact streaming)
+        self._framer = StreamFramer(self.n_fft, self.hop, window=self._win, channels=c)
+        self._framer.push(np.zeros((c, self.n_fft - self.hop), np.float32))  # causal left padding
+        self._olaer = StreamOverlapAdd(self.n_fft, self.hop, window=self._win, channels=c)
         self._smooth = None  # guard: smoothed power and noise floor per bin
         self._noise = None
         self._drop = self.n_fft - self.hop
@@ -377,15 +377,13 @@ class StreamingDenoiser:
         return np.where(silent, 1.0, np.clip((snr_db - GUARD_DB) / GUARD_RAMP, 0.0, 1.0))
 
     def _process(self, x: np.ndarray) -> np.ndarray:
-        """Model-rate samples in -> aligned model-rate samples out (float64)."""
+        """Model-rate samples in -> aligned model-rate samples out."""
         torch = self._torch
-        buf = np.concatenate([self._buf, x.astype(np.float64)], axis=1)
-        n_frames = 0 if buf.shape[1] < self.n_fft else (buf.shape[1] - self.n_fft) // self.hop + 1
-        out = np.empty((self.channels, n_frames * self.hop))
-        hop, n = self.hop, self.n_fft
+        frames = self._framer.push(np.ascontiguousarray(x, dtype=np.float32))  # (channels, k, n_fft)
+        n_frames = frames.shape[1]
+        synth = np.empty((self.channels, n_frames, self.n_fft), np.float32)
         for t in range(n_frames):
-            frame = buf[:, t * hop: t * hop + n] * self._win
-            spec = np.fft.rfft(frame, axis=-1)
+            spec = np.fft.rfft(frames[:, t].astype(np.float64), axis=-1)
             if self._fast is not None:
                 mask = self._fast.step(spec, self._state).astype(np.float64)
             else:
@@ -397,11 +395,8 @@ class StreamingDenoiser:
                 mask = np.maximum(mask, self._floor)
             if self.strength < 1.0:
                 mask = 1.0 - self.strength * (1.0 - mask)
-            self._ola += np.fft.irfft(spec * mask, n=n, axis=-1) * self._win
-            out[:, t * hop: (t + 1) * hop] = self._ola[:, :hop] * self._inv_env
-            self._ola[:, :-hop] = self._ola[:, hop:]
-            self._ola[:, -hop:] = 0.0
-        self._buf = buf[:, n_frames * hop:]
+            synth[:, t] = np.fft.irfft(spec * mask, n=self.n_fft, axis=-1)
+        out = self._olaer.push(synth)
         if self._drop:
             k = min(self._drop, out.shape[1])
             out = out[:, k:]
