@@ -93,7 +93,7 @@ def real_series(n: int) -> dict[str, np.ndarray]:
         if not path.exists():
             continue
         with open(path, newline="") as handle:
-            reader = csv.DictReader(handle, delimiter=";" if file.startswith("skab") else ",")
+            reader = csv.DictReader(handle)
             rows = list(reader)
         if not rows or column not in rows[0]:
             continue
@@ -149,7 +149,7 @@ def lowess_cv(y: np.ndarray, folds: int = 5) -> tuple[np.ndarray, str]:
         for f in range(folds):
             test = np.arange(f, n, folds)
             train = np.setdiff1d(np.arange(n), test)
-            pred = lowess(y[train], t[train], frac=frac, delta=delta, xvals=t[test])
+            pred = lowess(y[train], t[train], frac=frac, xvals=t[test])
             err += float(np.sum((y[test] - pred) ** 2))
         if err < best[0]:
             best = (err, frac)

@@ -146,13 +146,15 @@ def _blind_spot_kernels(n: int) -> tuple[np.ndarray, int]:
     return np.array(kernels), k
 
 
-def _linear_blind_spot(z: np.ndarray, ridge: float = 1e-4) -> tuple[np.ndarray, np.ndarray]:
+def _linear_blind_spot(z: np.ndarray, ridge: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Closed-form blind-spot filter: the least-squares mixture of leave-one-out smoothers.
 
-    Every candidate predicts ``z[t]`` without reading ``z[t]``; their least-squares
-    combination (the optimum of a linear blind-spot layer restricted to smooth,
-    symmetric taps, so it cannot shift the signal) is fitted on the series itself.
-    Returns the prediction and the combined taps ``(2k+1,)`` (centre tap 0).
+    Every candidate predicts ``z[t]`` without reading ``z[t]``; their ridge-regularised
+    least-squares combination (the optimum of a linear blind-spot layer restricted to
+    smooth, symmetric taps, so it cannot shift the signal) is fitted on the series
+    itself. The ridge strength (relative to the mean feature energy) is chosen by
+    blocked 5-fold cross-validation on the series unless given. Returns the prediction and the
+    combined taps ``(2k+1,)`` (centre tap 0).
     """
     from scipy.signal import fftconvolve
 
@@ -165,8 +167,25 @@ def _linear_blind_spot(z: np.ndarray, ridge: float = 1e-4) -> tuple[np.ndarray, 
         off = k
     feats = np.stack([fftconvolve(zp, kern, mode="same")[off : off + n] for kern in kernels], axis=1)
     gram = feats.T @ feats
-    lam = ridge * float(np.trace(gram)) / gram.shape[0] + 1e-12
-    coef = np.linalg.solve(gram + lam * np.eye(gram.shape[0]), feats.T @ z)
+    rhs = feats.T @ z
+    scale = float(np.trace(gram)) / gram.shape[0] + 1e-12
+    eye = np.eye(gram.shape[0])
+    lams = (ridge,) if ridge is not None else (1e-4, 1e-3, 1e-2, 3e-2, 1e-1, 3e-1)
+    best = (math.inf, lams[0])
+    if len(lams) > 1:
+        # blocked 5-fold cross-validation: contiguous blocks, so the held-out targets'
+        # noise barely appears in the training rows' features
+        fold = (np.arange(n) * 10 // n) % 5
+        parts = [(feats[fold == f], z[fold == f]) for f in range(5)]
+        part_grams = [(F.T @ F, F.T @ y) for F, y in parts]
+        for lam in lams:
+            err = 0.0
+            for (F, y), (g, r) in zip(parts, part_grams):
+                coef = np.linalg.solve(gram - g + lam * scale * eye, rhs - r)
+                err += float(np.sum((F @ coef - y) ** 2))
+            if err < best[0]:
+                best = (err, lam)
+    coef = np.linalg.solve(gram + best[1] * scale * eye, rhs)
     return feats @ coef, coef @ kernels
 
 
