@@ -30,10 +30,12 @@ def _single_output(inputs: tuple[str, ...], output: str) -> bool:
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Local worker processes (each loads the model once).")
 @click.option("--dask", "dask_address", default=None, metavar="ADDRESS",
-              help="Run on an existing Dask cluster, e.g. tcp://scheduler:8786 (inputs/outputs must be reachable there).")
-@click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True, help="Windows per model call.")
+              help="Run on an existing Dask cluster, e.g. tcp://scheduler:8786 "
+                   "(inputs and outputs must be reachable from its workers).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True,
+              help="Windows per model call.")
 @click.option("--manifest", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Manifest CSV [default: OUTDIR/manifest.csv].")
+              help="Manifest CSV [default: OUTDIR/manifest.csv, or ./manifest.csv for a URL output].")
 @device_option
 @quiet_option
 @user_errors
