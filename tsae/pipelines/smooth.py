@@ -230,6 +230,9 @@ def _build_net(channels: int, hidden: int = 16, layers: int = 4) -> Any:
     return BlindSpotAutoencoder()
 
 
+#: a sample this many noise sigmas off the blind-spot prediction is a feature (spike, edge), not noise
+_OUTLIER_SIGMAS = 4.0
+
 #: receptive field of one causal stack (1 + sum of dilations)
 _RECEPTIVE = 1 + sum(2**i for i in range(4))
 
@@ -301,7 +304,8 @@ def _combine(z: np.ndarray, pred: np.ndarray, sigma: float, edge_guard: bool, ha
     """Wiener combination of the noisy samples ``z`` and the blind-spot prediction ``pred``.
 
     The prediction ignores ``z[t]``; adding back ``gain * (z - pred)`` restores what it
-    could not predict. The global gain is ``max(0, 1 - sigma^2 / mean(r^2))``. With the
+    could not predict. The global gain is ``max(0, 1 - sigma^2 / mean(r^2))`` (the mean
+    over samples within 4 sigma, so a few spikes do not turn smoothing off). With the
     edge guard, a local gain (the same formula) takes over where the residual is
     clearly above the noise: its power over ``2*half+1`` samples exceeds 4 sigma^2
     (steps) or a single sample exceeds 4 sigma (spikes); pure noise trips either test
@@ -311,7 +315,9 @@ def _combine(z: np.ndarray, pred: np.ndarray, sigma: float, edge_guard: bool, ha
     if sigma <= 0:
         return z.copy()
     s2 = sigma * sigma
-    gain = np.full(len(z), max(0.0, 1.0 - s2 / max(float(np.mean(r * r)), 1e-300)))
+    typical = r * r <= (_OUTLIER_SIGMAS**2) * s2  # spikes and edges are the guard's business
+    power = float(np.mean((r * r)[typical])) if typical.any() else float(np.mean(r * r))
+    gain = np.full(len(z), max(0.0, 1.0 - s2 / max(power, 1e-300)))
     if edge_guard:
         power = np.maximum(_local_mean(r * r, half), np.where(r * r > 16.0 * s2, r * r, 0.0))
         local = np.where(power > 4.0 * s2, 1.0 - s2 / np.maximum(power, 1e-300), 0.0)
@@ -392,6 +398,14 @@ def smooth(
         else:
             with _single_thread_blas():
                 pred = _fit_blind_spot(z, seed=seed, max_seconds=max_seconds, steps=steps)
+                if edge_guard:
+                    # isolated samples far off the prediction (spikes, the sharp corner of a step)
+                    # leak into their neighbours' predictions: predict again without them
+                    sigmas = np.array([noise_sigma(zc) for zc in z])[:, None]
+                    outliers = np.abs(z - pred) > _OUTLIER_SIGMAS * sigmas
+                    if outliers.any():
+                        cleaned = np.where(outliers, pred, z)
+                        pred = _fit_blind_spot(cleaned, seed=seed, max_seconds=max_seconds, steps=steps)
         est = np.stack([_combine(zc, pc, noise_sigma(zc), edge_guard) for zc, pc in zip(z, pred)])
         out = filled + strength * (est - z) * scale
     out[missing] = np.nan
