@@ -2,7 +2,7 @@
 
 :func:`smooth` removes noise from a series without any training step of the user's:
 
-1. Each channel is scaled robustly and a *blind-spot* autoencoder is fitted to it
+1. Each channel is centred and scaled and a *blind-spot* autoencoder is fitted to it
    (Noise2Self / Laine et al.): the network predicts every sample from its
    neighbours on both sides but never sees the sample itself, so it cannot learn
    the identity; white noise is unpredictable from the neighbours, the signal is not,
@@ -10,15 +10,21 @@
    signal plus the noise variance and minimising one minimises the other. Its
    encoder is two dilated causal convolution stacks, one reading the past and one
    the (time-reversed) future, each shifted by one sample; the decoder mixes them
-   (1x1 convolutions) and adds a linear blind-spot filter whose weights start at
-   their closed-form least-squares optimum. Every output sample is computed once
+   (1x1 convolutions) and its output is added to a linear blind-spot filter solved
+   in closed form (the least-squares mixture of leave-one-out local-polynomial
+   smoothers of many widths, ridge chosen by blocked cross-validation); the network
+   is kept only if it beats the linear filter on held-out blocks of the series,
+   whose blind-spot loss is an unbiased yardstick. Every output sample is computed once
    from the whole series (a fully convolutional network is the average of all its
    overlapping windows, i.e. cycle spinning), so nothing is shifted in time.
-2. A local Wiener guard combines the prediction with the noisy sample: where the
+2. Samples far off a first (linear) prediction, spikes and the corners of steps, are
+   replaced by that prediction before the final fit, so they do not leak into their
+   neighbours' predictions.
+3. A local Wiener guard combines the prediction with the noisy sample: where the
    local residual power is at the noise level the prediction wins; where it is far
    above (a step, a spike, a feature the network could not predict) the sample is
    kept, so edges and spikes are not smeared away.
-3. ``strength`` blends the result with the input.
+4. ``strength`` blends the result with the input.
 
 With a trained model (``model=``), the model's reconstruction takes the place of the
 blind-spot prediction.
@@ -397,15 +403,17 @@ def smooth(
             pred = (np.asarray(reconstruct_series(loaded, filled), dtype=np.float64).reshape(c, n) - center) / scale
         else:
             with _single_thread_blas():
-                pred = _fit_blind_spot(z, seed=seed, max_seconds=max_seconds, steps=steps)
+                pred = _fit_blind_spot(z, seed=seed, max_seconds=max_seconds, steps=0)
+                base = z
                 if edge_guard:
                     # isolated samples far off the prediction (spikes, the sharp corner of a step)
                     # leak into their neighbours' predictions: predict again without them
                     sigmas = np.array([noise_sigma(zc) for zc in z])[:, None]
                     outliers = np.abs(z - pred) > _OUTLIER_SIGMAS * sigmas
                     if outliers.any():
-                        cleaned = np.where(outliers, pred, z)
-                        pred = _fit_blind_spot(cleaned, seed=seed, max_seconds=max_seconds, steps=steps)
+                        base = np.where(outliers, pred, z)
+                if steps > 0 or base is not z:
+                    pred = _fit_blind_spot(base, seed=seed, max_seconds=max_seconds, steps=steps)
         est = np.stack([_combine(zc, pc, noise_sigma(zc), edge_guard) for zc, pc in zip(z, pred)])
         out = filled + strength * (est - z) * scale
     out[missing] = np.nan
