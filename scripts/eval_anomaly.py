@@ -8,7 +8,9 @@ are reported separately.
 Detectors, all given the whole series (so the first scored windows have context) and
 measured on the scored rows only, each learning from the training rows only:
 
-- tsae: ``tsae.Detector()`` with its defaults (what ``tsae detect fit`` uses);
+- tsae: ``tsae.Detector()`` with its defaults (what ``tsae detect fit`` uses): a small
+  denoising conv1d autoencoder (code size = PCA rank) plus 3x a linear PCA residual term,
+  errors overlap-added per sample, centred moving average over 2 windows;
 - pca: windowed PCA reconstruction error (90% of the variance), per-window error
   spread over the samples the window covers (mean over covering windows);
 - iforest: scikit-learn's IsolationForest on the same windows, spread the same way;

@@ -13,12 +13,13 @@ How a sample is scored
 4. The squared reconstruction error of each sample and sensor is divided by the mean
    training error (per sensor with ``error_norm=True``, one common scale by default) and
    averaged over the windows that cover the sample (overlap-add).
-5. A trailing (causal) moving average over ``smooth`` samples.
+5. A moving average over ``smooth`` samples, centred on the sample (``centered=True``,
+   which delays a streamed score by ``smooth // 2`` more samples) or trailing (causal).
 6. The score of a sample is the mean over sensors of that error; a sensor's
    *contribution* is its share of the sum (contributions sum to 1).
 
-A sample's score is final once the last window covering it has been seen, i.e.
-``window - 1`` samples later at most; the trailing samples that no full window covers
+A sample's score is final once the last window covering it has been seen and, with
+centred smoothing, ``smooth // 2`` more (``window - 1 + smooth // 2`` samples later at most); the trailing samples that no full window covers
 (fewer than ``hop``) repeat the last final score; the smoothing of the first samples
 averages what exists so far. The same code (:class:`ScoringCore`) runs in batch
 (:meth:`Detector.decision_function`) and in the streaming monitor, with the network in
@@ -441,11 +442,15 @@ class Detector:
     risk, q
         Parameters of the threshold methods.
     smooth
-        Trailing moving average of the per-sample errors, in samples; ``"window"`` = the window length.
-    linear
-        Add a linear (PCA, ``pca_variance`` of the variance) reconstruction error to the AE's.
+        Moving average of the per-sample errors, in samples, or ``"k*window"`` (default
+        ``"2*window"``: anomaly labels span many samples; 1 turns smoothing off).
+    linear, linear_weight
+        Add ``linear_weight`` times a linear (PCA, ``pca_variance`` of the variance) reconstruction
+        error to the AE's.
     model_params
-        Hyper-parameters of the family (defaults are chosen small for short series).
+        Hyper-parameters of the family. The defaults (``default_model_params``) are small
+        networks trained as denoising autoencoders; ``latent="auto"`` sizes the code as the
+        number of principal components holding ``pca_variance`` of the training windows' variance.
     epochs, batch_size, lr, patience
         Training settings (the shared trainer's early stopping on a held-out 10%).
     device
@@ -489,11 +494,11 @@ class Detector:
     def __init__(
         self, model: str = "conv1d", window: int | str = "auto", hop: int | None = None,
         threshold: str | float = "pot", risk: float = 1e-3, q: float = 0.995,
-        smooth: int | str = "window", linear: bool = True, pca_variance: float = 0.9,
-        linear_weight: float = 1.0, model_params: dict[str, Any] | None = None, epochs: int = 40,
+        smooth: int | str = "2*window", linear: bool = True, pca_variance: float = 0.95,
+        linear_weight: float = 3.0, model_params: dict[str, Any] | None = None, epochs: int = 40,
         batch_size: int = 32, lr: float = 1e-3, patience: int = 8, max_train_windows: int = 20000,
         device: str = "auto", seed: int = 0, quiet: bool = True, merge_gap: int | None = None,
-        threads: int | None = 1, error_norm: bool = True, centered: bool = True,
+        threads: int | None = 1, error_norm: bool = False, centered: bool = True,
     ) -> None:
         self.model = model
         self.window = window
@@ -520,10 +525,11 @@ class Detector:
     @staticmethod
     def default_model_params(family: str, channels: int, window: int) -> dict[str, Any]:
         """Small, fast networks: the training series are short (hundreds of rows)."""
-        if family == "conv1d":
-            return {"depth": 1, "hidden": 32, "kernel": 5, "latent": 16}
+        if family == "conv1d":  # one strided level, a code as wide as the PCA rank, denoising training
+            return {"depth": 1, "hidden": 32, "kernel": 5, "latent": "auto", "regularizer": "denoising",
+                    "reg_weight": 0.1}
         if family == "vae":
-            return {"depth": 1, "hidden": 16, "kernel": 5, "latent": 8, "beta": 0.1}
+            return {"depth": 1, "hidden": 16, "kernel": 5, "latent": "auto", "beta": 0.1}
         return {}
 
     # -- fitting ----------------------------------------------------------------
