@@ -13,8 +13,8 @@
    (1x1 convolutions) and its output is added to a linear blind-spot filter solved
    in closed form (the least-squares mixture of leave-one-out local-polynomial
    smoothers of many widths, ridge chosen by blocked cross-validation); the network
-   is kept only if it beats the linear filter on held-out blocks of the series,
-   whose blind-spot loss is an unbiased yardstick. Every output sample is computed once
+   is kept only if it cuts the blind-spot loss on held-out blocks of the series (an
+   unbiased yardstick) by 3 %. Every output sample is computed once
    from the whole series (a fully convolutional network is the average of all its
    overlapping windows, i.e. cycle spinning), so nothing is shifted in time.
 2. Samples far off a first (linear) prediction, spikes and the corners of steps, are
