@@ -32,7 +32,17 @@ _EXPORTS = {
     "save_model": "tsae.models.modelfile",
     "train_model": "tsae.models.trainer",
     "TrainConfig": "tsae.models.trainer",
+    "LoadedModel": "tsae.models.modelfile",
+    "resolve_device": "tsae.models.device",
+    "register_plugin": "tsae.plugins",
+    # tables
+    "read_table": "tsae.io.tables",
+    "write_table": "tsae.io.tables",
+    "read_series": "tsae.io.tables",
     # pipelines
+    "fit_model_on_series": "tsae.pipelines.training",
+    "reconstruct_series": "tsae.pipelines.reconstruct",
+    "encode_series": "tsae.pipelines.reconstruct",
     "denoise": "tsae.pipelines.denoise",
     "StreamingDenoiser": "tsae.pipelines.denoise",
     "Detector": "tsae.pipelines.anomaly",

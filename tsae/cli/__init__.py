@@ -38,9 +38,9 @@ class LazyGroup(click.Group):
         if LazyGroup._plugins_loaded:
             return
         LazyGroup._plugins_loaded = True
-        from tsae.plugins import get_plugin_manager
+        from tsae.plugins import load_plugin_commands
 
-        get_plugin_manager().hook.register_commands(cli=self)
+        load_plugin_commands(self)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         self._load_plugin_commands()

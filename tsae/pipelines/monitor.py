@@ -465,12 +465,11 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
     log = RateLimitedLog(stream=stderr, quiet=quiet)
     det = Detector.load(detector, device="cpu")
     sources, sinks = stream_sources(), stream_sinks()
-    for name, registry in (("mqtt" if mqtt else "stdin", sources), ("mqtt" if out_topic else "stdout", sinks)):
-        if name not in registry:  # the streams plugin is not installed: use the module directly
-            from tsae.io import streams
-
-            sources.setdefault(name, streams.SOURCES.get(name))
-            sinks.setdefault(name, streams.SINKS.get(name))
+    for name, registry, kind in (("mqtt" if mqtt else "stdin", sources, "source"),
+                                 ("mqtt" if out_topic else "stdout", sinks, "sink")):
+        if name not in registry:
+            raise RuntimeError(f"no stream {kind} {name!r} is registered (is the tsae_plugins.streams "
+                               f"plugin installed? see `tsae plugins`)")
     status = log.info
     if mqtt:
         host, port = parse_host_port(mqtt)
