@@ -41,7 +41,8 @@ def synthetic(n: int, sensors: int, seed: int = 0) -> np.ndarray:
 def bench_sensors(sensors: int, args: argparse.Namespace, tmp: Path) -> dict[str, float]:
     import torch
 
-    from tsae.pipelines.anomaly import Detector, torch_threads
+    from tsae.models.device import torch_threads
+    from tsae.pipelines.anomaly import Detector
     from tsae.pipelines.monitor import Monitor
 
     torch.set_num_threads(1)

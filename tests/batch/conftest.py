@@ -4,16 +4,6 @@ import numpy as np
 import pytest
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _one_thread():
-    import torch
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory):
     """An untrained two-channel conv1d model file (no training: built and saved)."""

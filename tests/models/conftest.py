@@ -3,16 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 from synthetic_data import synthetic_series
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 @pytest.fixture(scope="session")

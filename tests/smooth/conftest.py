@@ -4,16 +4,6 @@ import numpy as np
 import pytest
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _one_thread():
-    import torch
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.fixture()
 def noisy_sine():
     rng = np.random.default_rng(1)

@@ -1,7 +1,8 @@
 """Pick the torch device a model runs on: ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``."""
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+from typing import Any, Iterator
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 
@@ -39,3 +40,23 @@ def resolve_device(device: Any = "auto") -> "torch.device":  # noqa: F821 - torc
             raise ValueError("--device cuda: CUDA is not available on this machine (use --device cpu or auto)")
         return torch.device(name)
     raise ValueError(f"--device {device!r}: unknown device (choose one of {', '.join(DEVICE_CHOICES)})")
+
+
+@contextlib.contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    """Run torch on ``n`` CPU threads inside the block (None or 0: leave torch's setting).
+
+    The pipelines' networks are small: one thread is faster than several fighting
+    over shared cores, and it keeps a monitor or a batch worker on one core.
+    """
+    if not n:
+        yield
+        return
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

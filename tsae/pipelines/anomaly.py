@@ -28,13 +28,13 @@ computes in float32 and agrees to ~1e-6 relative).
 """
 from __future__ import annotations
 
-import contextlib
 import math
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
+from tsae.models.device import torch_threads
 from tsae.pipelines.thresholds import Threshold, fit_threshold
 
 DETECTOR_KIND = "tsae-detector"
@@ -43,26 +43,6 @@ _EPS = 1e-12
 
 
 # ----------------------------------------------------------------------------- helpers
-@contextlib.contextmanager
-def torch_threads(n: int | None) -> Iterator[None]:
-    """Run torch on ``n`` CPU threads inside the block (None: leave torch's setting).
-
-    The detector's networks are small: one thread is faster than several fighting
-    over shared cores, and it keeps the monitor on one core.
-    """
-    if not n:
-        yield
-        return
-    import torch
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(int(n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 def dominant_period(x: np.ndarray, low: int = 8, high: int = 128, min_corr: float = 0.2,
                     default: int = 32) -> int:
     """Pick a window length from the data's dominant period (autocorrelation peak).

@@ -37,6 +37,8 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from tsae.models.device import torch_threads
+
 __all__ = [
     "reconstruct_file",
     "reconstruct_files",
@@ -161,21 +163,6 @@ def _output_exists(path: str) -> bool:
 
 
 # ----------------------------------------------------------------------------- one file
-@contextlib.contextmanager
-def _torch_threads(n: int | None) -> Iterator[None]:
-    if not n:
-        yield
-        return
-    import torch
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(int(n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 def _read(path: Path) -> tuple[np.ndarray, float | None, dict[str, Any]]:
     from tsae.io.tables import read_series
 
@@ -255,7 +242,7 @@ def reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.Path
     src, dst = str(input), str(output)
     with _local_input(src) as local_in:
         values, rate, meta = _read(local_in)
-        with _torch_threads(threads):
+        with torch_threads(threads):
             recon = np.asarray(reconstruct_series(loaded, values, batch_size=batch_size), dtype=np.float64)
         recon = recon.reshape(values.shape)
         with _local_output(dst) as local_out:

@@ -459,7 +459,7 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
     import signal
 
     from tsae.io.streams import parse_host_port
-    from tsae.pipelines.anomaly import torch_threads
+    from tsae.models.device import torch_threads
     from tsae.plugins import stream_sinks, stream_sources
 
     log = RateLimitedLog(stream=stderr, quiet=quiet)
