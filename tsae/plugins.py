@@ -30,6 +30,9 @@ class PluginInfo:
     version: str | None = None
     hooks: list[str] = field(default_factory=list)
     models: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    sinks: list[str] = field(default_factory=list)
+    pipelines: list[str] = field(default_factory=list)
     error: str | None = None
 
 
@@ -241,6 +244,7 @@ def create_model(name: str, channels: int, window: int, **hparams: Any) -> Any:
 def plugin_infos() -> list[PluginInfo]:
     """Return every discovered plugin, loaded or broken, with what it registers."""
     _collect_models()
+    stream_sources(), stream_sinks(), pipelines()
     return sorted(_infos.values(), key=lambda info: info.name)
 
 
@@ -254,13 +258,16 @@ def load_plugin_commands(cli: Any) -> None:
     _call_each("register_commands", cli=cli)
 
 
-def _collect_named(hook_name: str, store: dict[str, Callable[..., Any]]) -> dict[str, Callable[..., Any]]:
+def _collect_named(hook_name: str, store: dict[str, Callable[..., Any]], kind: str) -> dict[str, Callable[..., Any]]:
     if hook_name not in _named_collected:
         _named_collected.add(hook_name)
 
         def make_register(plugin_name: str) -> Callable[..., None]:
             def register(name: str, factory: Callable[..., Any]) -> None:
                 store[name] = factory
+                info = _infos.get(plugin_name)
+                if info is not None and name not in getattr(info, kind):
+                    getattr(info, kind).append(name)
 
             return register
 
@@ -270,14 +277,14 @@ def _collect_named(hook_name: str, store: dict[str, Callable[..., Any]]) -> dict
 
 def stream_sources() -> dict[str, Callable[..., Any]]:
     """Return the registered stream sources (``stdin``, ``mqtt``, ...) by scheme."""
-    return _collect_named("register_sources", _sources)
+    return _collect_named("register_sources", _sources, "sources")
 
 
 def stream_sinks() -> dict[str, Callable[..., Any]]:
     """Return the registered stream sinks by scheme."""
-    return _collect_named("register_sinks", _sinks)
+    return _collect_named("register_sinks", _sinks, "sinks")
 
 
 def pipelines() -> dict[str, Callable[..., Any]]:
     """Return the registered pipelines by name."""
-    return _collect_named("register_pipelines", _pipelines)
+    return _collect_named("register_pipelines", _pipelines, "pipelines")

@@ -158,3 +158,13 @@ def test_plugins_json() -> None:
     result = CliRunner().invoke(cli, ["plugins", "--json"])
     rows = {row["name"]: row for row in json.loads(result.output)}
     assert rows["conv1d"]["models"] == ["conv1d"] and rows["conv1d"]["version"] == tsae.__version__
+
+
+def test_stream_sources_and_sinks_come_from_the_streams_entry_point(fresh_plugins) -> None:
+    entry_points = {ep.name: ep.value for ep in metadata.entry_points(group="tsae")}
+    assert entry_points.get("streams") == "tsae_plugins.streams"
+    assert {"stdin", "mqtt"} <= set(fresh_plugins.stream_sources())
+    assert {"stdout", "mqtt"} <= set(fresh_plugins.stream_sinks())
+    line = next(line for line in CliRunner().invoke(cli, ["plugins"]).output.splitlines()
+                if line.startswith("streams"))
+    assert "sources: stdin, mqtt" in line and "sinks: stdout, mqtt" in line

@@ -15,7 +15,9 @@ def _plugin_rows() -> list[dict]:
     for info in plugins.plugin_infos():
         rows.append({
             "name": info.name, "version": info.version, "distribution": info.distribution,
-            "module": info.module, "hooks": list(info.hooks), "models": list(info.models), "error": info.error,
+            "module": info.module, "hooks": list(info.hooks), "models": list(info.models),
+            "sources": list(info.sources), "sinks": list(info.sinks), "pipelines": list(info.pipelines),
+            "error": info.error,
         })
     return rows
 
@@ -41,9 +43,9 @@ def plugins_command(as_json: bool) -> None:
             click.echo(f"{head}  BROKEN ({source}): {r['error']}")
             continue
         what = []
-        if r["models"]:
-            what.append("models: " + ", ".join(r["models"]))
-        other = [h for h in r["hooks"] if h != "register_models"]
+        named = [kind for kind in ("models", "sources", "sinks", "pipelines") if r[kind]]
+        what += [f"{kind}: " + ", ".join(r[kind]) for kind in named]
+        other = [h for h in r["hooks"] if h not in {f"register_{kind}" for kind in named}]
         if other:
             what.append("hooks: " + ", ".join(other))
         line = f"{head}  {source}  " + ("; ".join(what) or "registers nothing")
