@@ -83,9 +83,12 @@ def test_bounded_memory(detector):
 
 
 def test_quantile_threshold_and_errors(train_data):
-    det = Detector(window=16, epochs=1, threshold="quantile", q=0.9, device="cpu", linear=False).fit(train_data)
+    det = Detector(window=16, epochs=1, threshold="quantile", q=0.9, device="cpu", linear=False,
+                   calibration="training").fit(train_data)
     assert det.threshold_ == pytest.approx(np.quantile(det.decision_scores_, 0.9))
     assert det.labels_.mean() == pytest.approx(0.1, abs=0.01)
+    with pytest.raises(ValueError, match="calibration"):
+        Detector(calibration="holdout")
     with pytest.raises(ValueError, match="sensors"):
         det.decision_function(train_data[:, :2])
     with pytest.raises(ValueError, match="shorter"):
@@ -100,3 +103,30 @@ def test_dataframe_input(detector, test_data):
     pd = pytest.importorskip("pandas")
     frame = pd.DataFrame(test_data[:, ::-1], columns=SENSORS[::-1])  # columns reordered by name
     np.testing.assert_allclose(detector.decision_function(frame), detector.decision_function(test_data))
+
+
+def test_crossfit_calibration_uses_out_of_fold_scores(train_data):
+    """Errors on unseen normal rows are higher than in-sample ones: the threshold must see them."""
+    settings = dict(window=16, epochs=3, threshold="quantile", q=0.95, device="cpu")
+    insample = Detector(calibration="training", **settings).fit(train_data)
+    crossfit = Detector(**settings).fit(train_data)
+    assert crossfit.threshold_obj_.params["scores"] == "crossfit"
+    assert crossfit.calibration_scores_.shape == (len(train_data),)
+    assert crossfit.threshold_ == pytest.approx(np.quantile(crossfit.calibration_scores_, 0.95))
+    assert np.median(crossfit.calibration_scores_) > np.median(crossfit.decision_scores_)
+    # the final model is the same: calibration changes the threshold, not the scores
+    np.testing.assert_allclose(crossfit.decision_scores_, insample.decision_scores_)
+
+
+def test_contributions_name_the_sensor_that_left_its_normal_level():
+    """A small fault on a quiet sensor outranks a noisy sensor that is as noisy as usual."""
+    rng = np.random.default_rng(3)
+    def data(n, seed):
+        x = make_series(n, seed=seed)
+        x[:, 2] += 0.8 * np.random.default_rng(seed + 10).normal(size=n)  # "flow" is noisy
+        return x
+    det = Detector(window=24, epochs=3, device="cpu").fit(data(1200, 0), sensors=SENSORS)
+    x = data(600, 1)
+    x[300:340, 0] += 0.6 + 0.05 * rng.normal(size=40)  # a small offset on quiet "temp"
+    contrib = det.contributions(x)
+    assert contrib[300:340].mean(axis=0).argmax() == 0

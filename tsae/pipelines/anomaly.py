@@ -322,8 +322,24 @@ class ScoringCore:
             self._last_row = rows[-1].copy()
         total = rows.sum(axis=1)
         scores = total / self.channels
-        contrib = rows / np.maximum(total, _EPS)[:, None]
-        return scores, contrib
+        return scores, self._contributions(rows, total)
+
+    def _contributions(self, rows: np.ndarray, total: np.ndarray) -> np.ndarray:
+        """Each sensor's share of what is abnormal in a row (shares sum to 1).
+
+        With the per-sensor normal error levels of the training data (``contrib_base``), a
+        sensor's share is its error in excess of its own normal level, so a quiet sensor that
+        goes wrong outranks a noisy one that is as noisy as usual; rows with no excess (normal
+        rows) fall back to the error ratios. Without them, shares of the raw error.
+        """
+        base = self.state.contrib_base
+        if base is None:
+            return rows / np.maximum(total, _EPS)[:, None]
+        ratio = rows / base
+        excess = np.maximum(ratio - 1.0, 0.0)
+        excess_total = excess.sum(axis=1)
+        weights = np.where((excess_total > _EPS)[:, None], excess, ratio)
+        return weights / np.maximum(weights.sum(axis=1), _EPS)[:, None]
 
     def push(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Score the next rows; return ``(scores (m,), contributions (m, C))`` of the rows now final."""
@@ -385,7 +401,7 @@ class DetectorState:
     def __init__(self, model: Any, window: int, hop: int, mean: np.ndarray, std: np.ndarray,
                  err_scale: np.ndarray, pca_components: np.ndarray | None, pca_mean: np.ndarray | None,
                  pca_err_scale: np.ndarray | None, linear_weight: float, smooth: int,
-                 centered: bool = True) -> None:
+                 centered: bool = True, contrib_base: np.ndarray | None = None) -> None:
         self.model = model
         self.window, self.hop = int(window), int(hop)
         self.mean, self.std = np.asarray(mean, np.float64), np.asarray(std, np.float64)
@@ -397,6 +413,8 @@ class DetectorState:
         self.linear_weight = float(linear_weight)
         self.smooth = int(smooth)
         self.centered = bool(centered)
+        # per-sensor mean (smoothed) error on the training data: the normal level for attribution
+        self.contrib_base = None if contrib_base is None else np.maximum(np.asarray(contrib_base, np.float64), _EPS)
 
 
 # ----------------------------------------------------------------------------- the detector
@@ -443,6 +461,12 @@ class Detector:
     error_norm
         Divide each sensor's errors by its own mean training error (True), or all sensors by
         one common scale (False).
+    calibration
+        Where the threshold and the sensors' normal error levels come from. ``"crossfit"``
+        (default): each half of the training rows is scored by a model trained on the other
+        half (two extra, smaller trainings), so they reflect errors on unseen normal data, which
+        are higher than in-sample ones; ``"training"``: the in-sample scores (faster, more
+        false alarms). Short data (under 8 windows) always uses the in-sample scores.
     threads
         Torch CPU threads while fitting and scoring (1 is fastest for these small networks;
         None leaves torch's setting).
@@ -479,11 +503,15 @@ class Detector:
         batch_size: int = 32, lr: float = 1e-3, patience: int = 8, max_train_windows: int = 20000,
         device: str = "auto", seed: int = 0, quiet: bool = True, merge_gap: int | None = None,
         threads: int | None = 1, error_norm: bool = False, centered: bool = True,
+        calibration: str = "crossfit",
     ) -> None:
+        if calibration not in ("crossfit", "training"):
+            raise ValueError(f"calibration={calibration!r} must be 'crossfit' or 'training'")
         self.model = model
         self.window = window
         self.hop = hop
         self.threshold = threshold
+        self.calibration = calibration
         self.risk, self.q = risk, q
         self.smooth = smooth
         self.linear = linear
@@ -519,9 +547,6 @@ class Detector:
             return self._fit(X, sensors)
 
     def _fit(self, X: Any, sensors: Sequence[str] | None) -> "Detector":
-        from tsae.models.trainer import TrainConfig, train_model
-        from tsae.plugins import create_model
-
         X, names = as_matrix(X, sensors)
         if X.shape[0] < 4:
             raise ValueError(f"need at least 4 training rows, got {X.shape[0]}")
@@ -548,6 +573,46 @@ class Detector:
             raise ValueError(f"hop={hop} must be in [1, window={window}]")
         smooth = _smooth_length(self.smooth, window)
 
+        self.state_ = self._train_state(Z, window, hop, smooth, mean, std, record=True)
+        self.sensors_ = names
+        self.window_, self.hop_, self.smooth_ = window, hop, smooth
+        self.family_ = self.model
+        self.n_features_in_ = channels
+        self.decision_scores_, contrib = self._score_state(self.state_, X)
+
+        # Calibration: what "normal" looks like on data the model has not seen. In-sample errors
+        # are lower than errors on new normal data (the network fits its training noise), so a
+        # threshold on them raises false alarms; cross-fitting scores each half of the training
+        # rows with a model trained on the other half.
+        half = n // 2
+        if self.calibration == "crossfit" and min(half, n - half) >= 4 * window:
+            scores, contribs = [], []
+            for fit_rows, score_rows in ((slice(half, n), slice(0, half)), (slice(0, half), slice(half, n))):
+                fold = self._train_state(Z[fit_rows], window, hop, smooth, mean, std)
+                fold_scores, fold_contrib = self._score_state(fold, X)
+                scores.append(fold_scores[score_rows])
+                contribs.append(fold_contrib[score_rows])
+            calib_scores, calib_contrib, source = np.concatenate(scores), np.concatenate(contribs), "crossfit"
+        else:
+            calib_scores, calib_contrib, source = self.decision_scores_, contrib, "training"
+        errors = calib_contrib * (calib_scores * channels)[:, None]  # per-sensor smoothed error rows
+        self.state_.contrib_base = np.maximum(np.nanmean(errors, axis=0), _EPS)
+        self.calibration_scores_ = calib_scores
+        self.threshold_obj_ = fit_threshold(calib_scores, self.threshold, risk=self.risk, q=self.q)
+        self.threshold_obj_.params["scores"] = source
+        self.threshold_ = self.threshold_obj_.value
+        self.labels_ = (self.decision_scores_ > self.threshold_).astype(np.int64)
+        return self
+
+    def _train_state(self, Z: np.ndarray, window: int, hop: int, smooth: int, mean: np.ndarray,
+                     std: np.ndarray, record: bool = False) -> "DetectorState":
+        """Train the network (and the linear term) on normalised rows ``Z``; return a scoring state."""
+        import torch
+
+        from tsae.models.trainer import TrainConfig, train_model
+        from tsae.plugins import create_model
+
+        channels = Z.shape[1]
         # training windows: every position (capped), shape (N, C, L)
         frames = np.lib.stride_tricks.sliding_window_view(Z, window, axis=0)  # (n-L+1, C, L)
         stride = max(1, math.ceil(len(frames) / self.max_train_windows))
@@ -560,7 +625,6 @@ class Detector:
         _, sv, vt = np.linalg.svd(flat - pca_mean, full_matrices=False)
         var = sv ** 2
         k = min(int(np.searchsorted(np.cumsum(var) / max(var.sum(), _EPS), self.pca_variance) + 1), len(vt))
-        self.pca_rank_ = k
 
         params = {**self.default_model_params(self.model, channels, window), **self.model_params}
         if params.get("latent") == "auto":  # as many codes as principal components for pca_variance
@@ -571,12 +635,13 @@ class Detector:
                              weight_decay=1e-5)
         result = train_model(net, windows, config)
         net = result.model.to("cpu").eval()
-        self.train_info_ = {"epochs_run": result.epochs_run, "best_val_loss": result.best_val_loss,
-                            "seconds": result.seconds, "device": result.device, "windows": len(windows)}
+        if record:
+            self.pca_rank_ = k
+            self.model_params_ = params
+            self.train_info_ = {"epochs_run": result.epochs_run, "best_val_loss": result.best_val_loss,
+                                "seconds": result.seconds, "device": result.device, "windows": len(windows)}
 
         # per-sensor error scales on the training windows
-        import torch
-
         with torch.inference_mode():
             recon = np.concatenate([
                 net(torch.from_numpy(windows[i: i + 4096])).numpy() for i in range(0, len(windows), 4096)
@@ -594,19 +659,14 @@ class Detector:
                 pca_scale = np.full(channels, pca_scale.mean())
         else:
             pca_mean = None
+        return DetectorState(net, window, hop, mean, std, err_scale, components, pca_mean, pca_scale,
+                             self.linear_weight, smooth, centered=self.centered)
 
-        self.state_ = DetectorState(net, window, hop, mean, std, err_scale, components, pca_mean, pca_scale,
-                                    self.linear_weight, smooth, centered=self.centered)
-        self.sensors_ = names
-        self.window_, self.hop_, self.smooth_ = window, hop, smooth
-        self.family_ = self.model
-        self.model_params_ = params
-        self.n_features_in_ = channels
-        self.decision_scores_ = self.decision_function(X)
-        self.threshold_obj_ = fit_threshold(self.decision_scores_, self.threshold, risk=self.risk, q=self.q)
-        self.threshold_ = self.threshold_obj_.value
-        self.labels_ = (self.decision_scores_ > self.threshold_).astype(np.int64)
-        return self
+    def _score_state(self, state: "DetectorState", X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        core = ScoringCore(state, device=self.device)
+        s1, c1 = core.push(X)
+        s2, c2 = core.flush()
+        return np.concatenate([s1, s2]), np.concatenate([c1, c2])
 
     # -- scoring ----------------------------------------------------------------
     def _check(self) -> DetectorState:
@@ -670,6 +730,8 @@ class Detector:
         state = self._check()
         arrays = {"mean": state.mean, "std": state.std, "err_scale": state.err_scale,
                   "decision_scores": self.decision_scores_.astype(np.float64)}
+        if state.contrib_base is not None:
+            arrays["contrib_base"] = state.contrib_base
         if state.pca_components is not None:
             arrays.update(pca_components=state.pca_components, pca_mean=state.pca_mean,
                           pca_err_scale=state.pca_err_scale)
@@ -680,7 +742,8 @@ class Detector:
             "settings": {"model": self.model, "window": self.window, "hop": self.hop,
                          "threshold": self.threshold if isinstance(self.threshold, str) else float(self.threshold),
                          "risk": self.risk, "q": self.q, "linear": self.linear, "pca_variance": self.pca_variance,
-                         "error_norm": self.error_norm, "model_params": self.model_params_,
+                         "error_norm": self.error_norm, "calibration": self.calibration,
+                         "model_params": self.model_params_,
                          "epochs": self.epochs, "seed": self.seed},
             "train": getattr(self, "train_info_", {}),
         }
@@ -704,13 +767,15 @@ class Detector:
                 loaded.model, int(frame["window"]), int(frame["hop"]), arrays["mean"], arrays["std"],
                 arrays["err_scale"], arrays.get("pca_components"), arrays.get("pca_mean"),
                 arrays.get("pca_err_scale"), float(extra.get("linear_weight", 1.0)), int(extra.get("smooth", 1)),
-                centered=bool(extra.get("centered", False)),
+                centered=bool(extra.get("centered", False)), contrib_base=arrays.get("contrib_base"),
             )
             threshold = Threshold.from_dict(extra["threshold"])
             sensors = [str(s) for s in extra["sensors"]]
         except (KeyError, TypeError, ValueError) as error:
             raise ValueError(f"{path}: detector file is incomplete ({error})") from None
-        if len(sensors) != state.channels or state.err_scale.shape != (state.channels,):
+        base_shape = state.contrib_base.shape if state.contrib_base is not None else (state.channels,)
+        if len(sensors) != state.channels or state.err_scale.shape != (state.channels,) \
+                or base_shape != (state.channels,):
             raise ValueError(f"{path}: detector file is inconsistent (sensors vs arrays)")
         settings = extra.get("settings", {})
         det = cls(model=loaded.family, window=state.window, hop=state.hop, smooth=state.smooth,
