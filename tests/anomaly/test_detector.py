@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from tsae.pipelines.anomaly import Detector, dominant_period, fill_forward
+from tsae.pipelines.anomaly import Detector, dominant_period
+from tsae.pipelines.scoring import fill_forward
 
 from conftest import SENSORS, make_series
 

@@ -2,7 +2,6 @@ import io
 import json
 
 import numpy as np
-import pytest
 
 from tsae.pipelines.monitor import Monitor, RecordParser, run_monitor
 

@@ -61,7 +61,7 @@ def detect_group() -> None:
 def fit_command(train: Path, output: Path, model: str, window: str, hop: int | None, threshold: str, risk: float,
                 quantile: float, epochs: int, seed: int, device: str, quiet: bool) -> None:
     """Learn normal behaviour from TRAIN (a CSV of normal data) and write a detector file."""
-    from tsae.pipelines.anomaly import fit_detector_file
+    from tsae.pipelines.detect_files import fit_detector_file
 
     fit_detector_file(train, output, model=model, window=_window(window), threshold=_threshold(threshold),
                       device=device, quiet=quiet, epochs=epochs, hop=hop, risk=risk, q=quantile, seed=seed)
@@ -83,7 +83,7 @@ def fit_command(train: Path, output: Path, model: str, window: str, hop: int | N
 def score_command(test: Path, detector: Path, output: Path, plot: Path | None, events: Path | None, device: str,
                   quiet: bool) -> None:
     """Score TEST with a fitted detector: per-row scores, 0/1 flags, sensor contributions and events."""
-    from tsae.pipelines.anomaly import score_file
+    from tsae.pipelines.detect_files import score_file
 
     score_file(test, detector, output, plot=plot, events=events, device=device, quiet=quiet)
 

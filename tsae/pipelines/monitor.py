@@ -6,7 +6,7 @@ objects) into rows; :func:`run_monitor` wires a source (stdin, MQTT, or any plug
 to a sink (stdout, MQTT) for ``tsae monitor``.
 
 Scores equal the batch scores of :meth:`tsae.Detector.decision_function` on the same
-rows: both run :class:`~tsae.pipelines.anomaly.ScoringCore`. A sample's score is known
+rows: both run :class:`~tsae.pipelines.scoring.ScoringCore`. A sample's score is known
 once the last window covering it is complete (at most ``window - 1`` samples later);
 records carry the sample's index and time. Memory is bounded: the core keeps about
 one window of rows, the event tracker one open event.
@@ -24,14 +24,13 @@ Bad data never stops the monitor; each kind is counted, warned about on stderr
 """
 from __future__ import annotations
 
-import csv
 import json
 import math
 import sys
 import time as _time
 from collections import deque
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 

@@ -1,0 +1,102 @@
+"""The file pipelines of ``tsae detect fit`` and ``tsae detect score``: CSV in, detector, scores, events and plot out."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tsae.pipelines.anomaly import Detector
+
+
+def _progress(message: str, quiet: bool) -> None:
+    import sys
+
+    if not quiet:
+        print(message, file=sys.stderr)
+
+
+def fit_detector_file(train_path: str | Path, output: str | Path, *, model: str = "conv1d",
+                      window: int | str = "auto", threshold: str | float = "pot", device: str = "auto",
+                      quiet: bool = False, epochs: int = 40, **options: Any) -> Detector:
+    """Fit a :class:`Detector` on a CSV of normal data and write it to ``output`` (``tsae detect fit``).
+
+    The CSV has one column per sensor; a time column and a ``label`` column are recognised and
+    not used as sensors. Missing cells are interpolated.
+    """
+    from tsae.io.tables import read_table
+
+    train_path, output = Path(train_path), Path(output)
+    table = read_table(train_path)
+    if len(table) < 4:
+        raise ValueError(f"{train_path}: too few rows to learn from ({len(table)})")
+    det = Detector(model=model, window=window, threshold=threshold, device=device, quiet=quiet,
+                   epochs=epochs, **options)
+    try:
+        det.fit(table.values.T, sensors=table.columns)
+    except ValueError as error:
+        raise ValueError(f"{train_path}: {error}") from None
+    det.save(output, protect=(train_path,))
+    _progress(f"{output}: {det.family_} detector on {len(det.sensors_)} sensor(s), window {det.window_}, "
+              f"hop {det.hop_}, threshold {det.threshold_:.4g} ({det.threshold_obj_.method})", quiet)
+    return det
+
+
+def score_file(test_path: str | Path, detector: str | Path | Detector, output: str | Path, *,
+               plot: str | Path | None = None, events: str | Path | None = None, device: str = "auto",
+               quiet: bool = False) -> dict[str, Any]:
+    """Score a CSV with a fitted detector (``tsae detect score``).
+
+    Writes ``output`` (CSV: the time column when the input had one, ``score``, ``anomaly``
+    0/1, ``contrib_<sensor>`` shares), the events (``.json`` or ``.csv``; default
+    ``<output stem>.events.json`` beside it) and optionally a plot (PNG/PDF/SVG).
+    Returns a summary dict.
+    """
+    from tsae.io.tables import read_table, write_table
+    from tsae.pipelines.events import find_events, write_events
+
+    test_path, output = Path(test_path), Path(output)
+    det = detector if isinstance(detector, Detector) else Detector.load(detector, device=device)
+    det.device = device
+    table = read_table(test_path)
+    columns = list(table.columns)
+    missing = [s for s in det.sensors_ if s not in columns]
+    if missing:
+        if len(columns) == len(det.sensors_) and not set(columns) & set(det.sensors_):
+            order = list(range(len(columns)))  # unnamed / renamed columns: take them in order
+        else:
+            raise ValueError(f"{test_path}: missing sensor column(s) {', '.join(missing)} "
+                             f"(the detector knows {', '.join(det.sensors_)})")
+    else:
+        order = [columns.index(s) for s in det.sensors_]
+    X = table.values[order].T
+    if len(X) < det.window_:
+        raise ValueError(f"{test_path}: {len(X)} rows is shorter than the detector's window ({det.window_})")
+    if not np.isfinite(X).any():
+        raise ValueError(f"{test_path}: no valid values")
+    scores, contrib = det.score_with_contributions(X)
+    flags = (scores > det.threshold_).astype(np.int64)
+    time = table.time
+    times = None if time is None else [str(v) if isinstance(v, np.datetime64) else v.item() for v in time]
+    found = find_events(scores, flags, contrib, det.sensors_, times=times, merge_gap=det.event_gap)
+    events_path = Path(events) if events else output.with_name(output.stem + ".events.json")
+    out_columns: dict[str, Any] = {"score": scores, "anomaly": flags}
+    for i, name in enumerate(det.sensors_):
+        out_columns[f"contrib_{name}"] = contrib[:, i]
+    protect = (test_path,) + ((det.path_,) if getattr(det, "path_", None) else ())
+    for path in [output, events_path, *( [Path(plot)] if plot else [])]:
+        for other in protect:
+            if Path(other).exists() and path.exists() and path.resolve() == Path(other).resolve():
+                raise ValueError(f"{path}: refusing to overwrite an input file")
+    if plot:
+        from tsae.pipelines.plot import plot_anomalies
+
+        plot_anomalies(plot, X, scores, det.threshold_, found, sensors=det.sensors_, time=time,
+                       title=test_path.name)
+    write_events(events_path, found, protect=protect)
+    write_table(output, out_columns, time=time, time_name=table.time_name, protect=protect)
+    summary = {"rows": int(len(X)), "anomalous_rows": int(flags.sum()), "events": len(found),
+               "threshold": float(det.threshold_), "output": str(output), "events_file": str(events_path)}
+    _progress(f"{output}: {summary['rows']} rows, {summary['anomalous_rows']} flagged, "
+              f"{summary['events']} event(s) -> {events_path}", quiet)
+    return summary
