@@ -131,3 +131,14 @@ def test_contributions_name_the_sensor_that_left_its_normal_level():
     x[300:340, 0] += 0.6 + 0.05 * rng.normal(size=40)  # a small offset on quiet "temp"
     contrib = det.contributions(x)
     assert contrib[300:340].mean(axis=0).argmax() == 0
+
+
+def test_fit_is_reproducible_whatever_ran_before(train_data):
+    import torch
+
+    settings = dict(window=16, epochs=2, device="cpu")
+    first = Detector(**settings).fit(train_data).decision_scores_
+    torch.rand(1000)  # other work that draws from the global generators
+    np.random.rand(10)
+    second = Detector(**settings).fit(train_data).decision_scores_
+    np.testing.assert_array_equal(first, second)

@@ -350,7 +350,7 @@ class Detector:
         """Train the network (and the linear term) on normalised rows ``Z``; return a scoring state."""
         import torch
 
-        from tsae.models.trainer import TrainConfig, train_model
+        from tsae.models.trainer import TrainConfig, seed_everything, train_model
         from tsae.plugins import create_model
 
         channels = Z.shape[1]
@@ -370,6 +370,7 @@ class Detector:
         params = {**self.default_model_params(self.model, channels, window), **self.model_params}
         if params.get("latent") == "auto":  # as many codes as principal components for pca_variance
             params["latent"] = int(np.clip(k, 4, 128))
+        seed_everything(self.seed)  # the initial weights too: a fit must not depend on earlier fits
         net = create_model(self.model, channels=channels, window=window, **params)
         config = TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
                              patience=self.patience, seed=self.seed, device=self.device, quiet=self.quiet,
