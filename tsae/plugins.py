@@ -98,7 +98,7 @@ def _reset_registries() -> None:
     _pipelines.clear()
     _named_collected.clear()
     for info in _infos.values():
-        info.models = []
+        info.models, info.sources, info.sinks, info.pipelines = [], [], [], []
         if info.error and info.error.startswith("register_"):  # hook errors are re-detected on the next call
             info.error = None
 

@@ -105,3 +105,49 @@ def test_streams_plugin_registers_sources_and_sinks():
             plugins.unregister_plugin("streams-test")
     assert sources["stdin"] is StdinSource and sources["mqtt"] is MqttSource
     assert sinks["stdout"] is StdoutSink and sinks["mqtt"] is MqttSink
+
+
+def test_a_plugin_source_and_sink_are_selected_by_name(detector, detector_file, test_data):
+    """A third party's source (any iterable of lines) and sink plug into `tsae monitor`."""
+    import types
+
+    from click.testing import CliRunner
+
+    import tsae
+    from tsae import plugins
+    from tsae.cli import cli
+
+    received: list[dict] = []
+
+    class ListSource:
+        def __init__(self, rows: str = "0"):
+            self.lines = ["time," + ",".join(SENSORS)] + csv_lines(test_data[: int(rows)])
+
+        def __iter__(self):
+            return iter(self.lines)
+
+    class ListSink:
+        def __init__(self, **options):
+            self.options = options
+
+        def write(self, record):
+            received.append(dict(record, sink_options=self.options))
+
+    plugin = types.SimpleNamespace(
+        register_sources=tsae.hookimpl(lambda register: register("listsrc", ListSource)),
+        register_sinks=tsae.hookimpl(lambda register: register("listsink", ListSink)),
+    )
+    plugins.register_plugin(plugin, "test_streams")
+    try:
+        result = CliRunner().invoke(cli, ["monitor", "--detector", str(detector_file), "--source", "listsrc",
+                                          "--source-option", f"rows={len(test_data)}", "--sink", "listsink",
+                                          "--sink-option", "channel=alarms", "--every-sample", "-q"])
+        assert result.exit_code == 0, result.output
+        samples = [r for r in received if r["type"] == "sample"]
+        np.testing.assert_allclose([r["score"] for r in samples], detector.decision_function(test_data),
+                                   rtol=1e-6, atol=1e-6)
+        assert received[-1]["type"] == "summary" and received[-1]["sink_options"] == {"channel": "alarms"}
+        unknown = CliRunner().invoke(cli, ["monitor", "--detector", str(detector_file), "--source", "kafka"])
+        assert unknown.exit_code != 0 and "listsrc" in unknown.output and "kafka" in unknown.output
+    finally:
+        plugins.unregister_plugin("test_streams")

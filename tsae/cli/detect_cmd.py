@@ -101,11 +101,20 @@ def score_command(test: Path, detector: Path, output: Path, plot: Path | None, e
 @click.option("--silence", type=click.IntRange(min=1), default=100, show_default=True,
               help="Warn when a sensor has had no value for this many samples.")
 @click.option("--client-id", default=None, help="MQTT client id.")
+@click.option("--source", default=None, metavar="NAME",
+              help="Stream source registered by a plugin (see `tsae plugins`) [default: mqtt with --mqtt, else stdin].")
+@click.option("--sink", default=None, metavar="NAME",
+              help="Stream sink registered by a plugin [default: mqtt with --out-topic, else stdout].")
+@click.option("--source-option", "source_options", multiple=True, metavar="KEY=VALUE",
+              help="Option passed to a plugin's source (repeatable).")
+@click.option("--sink-option", "sink_options", multiple=True, metavar="KEY=VALUE",
+              help="Option passed to a plugin's sink (repeatable).")
 @quiet_option
 @user_errors
 def monitor_command(detector: Path, fmt: str, mqtt: str | None, topic: str, out_topic: str | None,
                     every_sample: bool, time_field: str | None, silence: int, client_id: str | None,
-                    quiet: bool) -> None:
+                    source: str | None, sink: str | None, source_options: tuple[str, ...],
+                    sink_options: tuple[str, ...], quiet: bool) -> None:
     """Score a live stream of samples (stdin or MQTT) and report anomaly events as JSON lines.
 
     \b
@@ -117,6 +126,18 @@ def monitor_command(detector: Path, fmt: str, mqtt: str | None, topic: str, out_
     from tsae.pipelines.monitor import run_monitor
 
     code = run_monitor(detector, fmt=fmt, mqtt=mqtt, topic=topic, out_topic=out_topic, every_sample=every_sample,
-                       time_field=time_field, silence=silence, client_id=client_id, quiet=quiet)
+                       time_field=time_field, silence=silence, client_id=client_id, quiet=quiet,
+                       source=source, sink=sink, source_options=_key_values(source_options, "--source-option"),
+                       sink_options=_key_values(sink_options, "--sink-option"))
     if code:
         raise SystemExit(code)
+
+
+def _key_values(items: tuple[str, ...], option: str) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint=option)
+        out[key] = value
+    return out

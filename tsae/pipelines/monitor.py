@@ -453,8 +453,15 @@ class Monitor:
 def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = None, topic: str = "tsae/samples",
                 out_topic: str | None = None, every_sample: bool = False, time_field: str | None = None,
                 silence: int = 100, client_id: str | None = None, quiet: bool = False,
+                source: str | None = None, sink: str | None = None,
+                source_options: dict[str, str] | None = None, sink_options: dict[str, str] | None = None,
                 stdin: Any = None, stdout: Any = None, stderr: Any = None) -> int:
-    """Run ``tsae monitor``: returns the exit code (0 at the end of the input, 130 on Ctrl-C)."""
+    """Run ``tsae monitor``: returns the exit code (0 at the end of the input, 130 on Ctrl-C).
+
+    ``source`` / ``sink`` name a registered stream source / sink (``tsae plugins``); by
+    default ``mqtt`` when ``mqtt`` / ``out_topic`` is given, else ``stdin`` / ``stdout``.
+    A plugin's source or sink is built with ``factory(**source_options)`` (resp. sink).
+    """
     import signal
 
     from tsae.io.streams import parse_host_port
@@ -463,37 +470,44 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
 
     log = RateLimitedLog(stream=stderr, quiet=quiet)
     det = Detector.load(detector, device="cpu")
+    source_name = source or ("mqtt" if mqtt else "stdin")
+    sink_name = sink or ("mqtt" if out_topic else "stdout")
     sources, sinks = stream_sources(), stream_sinks()
-    for name, registry, kind in (("mqtt" if mqtt else "stdin", sources, "source"),
-                                 ("mqtt" if out_topic else "stdout", sinks, "sink")):
+    for name, registry, kind in ((source_name, sources, "source"), (sink_name, sinks, "sink")):
         if name not in registry:
-            raise RuntimeError(f"no stream {kind} {name!r} is registered (is the tsae_plugins.streams "
-                               f"plugin installed? see `tsae plugins`)")
+            known = ", ".join(sorted(registry)) or "none"
+            raise ValueError(f"no stream {kind} {name!r} is registered (registered: {known}; see `tsae plugins`)")
     status = log.info
-    if mqtt:
-        host, port = parse_host_port(mqtt)
-        source = sources["mqtt"](host=host, port=port, topic=topic, client_id=client_id, on_status=status)
+    host, port = parse_host_port(mqtt) if mqtt else ("", 0)
+    if source_name == "mqtt":
+        if not mqtt:
+            raise ValueError("the mqtt source needs --mqtt HOST:PORT")
+        stream_in = sources["mqtt"](host=host, port=port, topic=topic, client_id=client_id, on_status=status)
+    elif source_name == "stdin":
+        stream_in = sources["stdin"](stream=stdin)
     else:
-        host, port = "", 0
-        source = sources["stdin"](stream=stdin)
-    if out_topic:
+        stream_in = sources[source_name](**(source_options or {}))
+    if sink_name == "mqtt":
         if not mqtt:
             raise ValueError("--out-topic needs --mqtt HOST:PORT")
-        sink = sinks["mqtt"](host=host, port=port, topic=out_topic, client_id=client_id, on_status=status)
+        stream_out = sinks["mqtt"](host=host, port=port, topic=out_topic or "tsae/events", client_id=client_id,
+                                   on_status=status)
+    elif sink_name == "stdout":
+        stream_out = sinks["stdout"](stream=stdout)
     else:
-        sink = sinks["stdout"](stream=stdout)
+        stream_out = sinks[sink_name](**(sink_options or {}))
     monitor = Monitor(det, every_sample=every_sample, silence=silence, log=log, time_field=time_field, fmt=fmt)
     log.info(f"watching {len(monitor.sensors)} sensor(s) ({', '.join(monitor.sensors[:8])}), window "
-             f"{det.window_}, threshold {monitor.threshold:.4g}; reading {'mqtt ' + mqtt if mqtt else 'stdin'}")
+             f"{det.window_}, threshold {monitor.threshold:.4g}; reading {source_name}{' ' + mqtt if source_name == 'mqtt' else ''}")
 
     def write(records: list[dict[str, Any]]) -> None:
         if not records:
             return
-        if hasattr(sink, "write_many"):
-            sink.write_many(records)
+        if hasattr(stream_out, "write_many"):
+            stream_out.write_many(records)
         else:
             for record in records:
-                sink.write(record)
+                stream_out.write(record)
 
     def on_term(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
@@ -507,7 +521,7 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
     try:
         with torch_threads(1):
             try:
-                for block in source.blocks():
+                for block in _blocks(stream_in):
                     if block:
                         write(monitor.push_lines(block))
             except KeyboardInterrupt:
@@ -524,7 +538,7 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
             write([summary])
         except Exception:
             pass
-        for closer in (getattr(source, "close", None), getattr(sink, "close", None)):
+        for closer in (getattr(stream_in, "close", None), getattr(stream_out, "close", None)):
             try:
                 if closer is not None:
                     closer()
@@ -534,3 +548,12 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
             signal.signal(signal.SIGTERM, previous)
         log.info("summary: " + ", ".join(f"{k}={v}" for k, v in summary.items() if k != "type"))
     return code
+
+
+def _blocks(source: Any) -> Iterable[list[str]]:
+    """Blocks of raw records from a source: its ``blocks()`` when it has one, else its items one by one."""
+    if hasattr(source, "blocks"):
+        yield from source.blocks()
+        return
+    for record in source:
+        yield [record if isinstance(record, str) else bytes(record).decode("utf-8", "replace")]
