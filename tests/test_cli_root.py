@@ -36,3 +36,18 @@ def test_import_is_lazy() -> None:
     code = "import sys, tsae; print('torch' in sys.modules, 'numba' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_outputs_get_ordinary_file_permissions(tmp_path) -> None:
+    import os
+
+    from tsae.io.atomic import atomic_path
+
+    target = tmp_path / "out.bin"
+    with atomic_path(target) as tmp:
+        tmp.unlink()  # a writer that replaces the temporary file
+        tmp.write_bytes(b"x")
+        os.chmod(tmp, 0o600)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask

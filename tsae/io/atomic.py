@@ -37,12 +37,13 @@ def atomic_path(target: str | os.PathLike, *, protect: tuple[str | os.PathLike, 
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     os.close(fd)
     tmp = Path(name)
-    # mkstemp creates the file 0600; give the output the permissions an ordinary new file gets
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
     try:
         yield tmp
+        # mkstemp makes the file 0600 (and some writers replace it): give the output the
+        # permissions an ordinary new file gets
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, target)
     finally:
         if tmp.exists():

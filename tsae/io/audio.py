@@ -204,9 +204,6 @@ def open_audio_writer(
         with sf.SoundFile(str(tmp), "w", samplerate=int(sample_rate), channels=int(channels),
                           subtype=sub, format=fmt) as handle:
             yield AudioWriter(handle, sub)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual file mode
 
 
 def write_audio(
