@@ -19,8 +19,8 @@ Usage::
 
 The shipped weights (plugins/weights/denoiser.tsae, whose header records all of
 this under ``extra.training``, each stage's settings nested in ``init_checkpoint``)
-came from four warm-started stages on one CPU thread of a shared 2-core machine,
-151 minutes and 23126 steps (batch 24 x 3 s) in all:
+came from five warm-started stages on a shared 2-core machine (one CPU thread, two for
+the last stage), 189 minutes and 31932 steps (batch 24 x 3 s) in all:
 
     # 1: 20 min, no babble augmentation (the --babble option did not exist yet; use --babble 0)
     train_denoiser.py --max-minutes 100 --val-every 240 --out runs/denoiser      # stopped at 20 min, best.safetensors
@@ -29,8 +29,10 @@ came from four warm-started stages on one CPU thread of a shared 2-core machine,
     # 3: a full 38-minute cosine schedule; its final (last.safetensors) checkpoint is shipped
     train_denoiser.py --max-minutes 38 --val-every 240 --seed 2 --lr 8e-4 --init runs/stage2_best8.safetensors --out runs/denoiser3
     # 4: another full 85-minute cosine schedule from stage 3's weights (converted back from
-    #    the shipped model file); its final (last.safetensors) checkpoint is shipped
+    #    the shipped model file)
     train_denoiser.py --max-minutes 85 --val-every 300 --seed 3 --lr 5e-4 --init runs/shipped_stage3.safetensors --out runs/denoiser4
+    # 5: a 38-minute cosine schedule from stage 4's final checkpoint; its final checkpoint is shipped
+    train_denoiser.py --max-minutes 38 --val-every 300 --seed 5 --lr 3e-4 --threads 2 --init runs/denoiser4/last.safetensors --out runs/denoiser6
 """
 from __future__ import annotations
 
