@@ -244,7 +244,9 @@ def create_model(name: str, channels: int, window: int, **hparams: Any) -> Any:
 def plugin_infos() -> list[PluginInfo]:
     """Return every discovered plugin, loaded or broken, with what it registers."""
     _collect_models()
-    stream_sources(), stream_sinks(), pipelines()
+    stream_sources()  # collecting fills each plugin's sources, sinks and pipelines
+    stream_sinks()
+    pipelines()
     return sorted(_infos.values(), key=lambda info: info.name)
 
 

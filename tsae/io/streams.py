@@ -273,7 +273,3 @@ class MqttSink:
                 time.sleep(0.01)
         self.client.disconnect()
         self.client.loop_stop()
-
-
-SOURCES: dict[str, Callable[..., Any]] = {"stdin": StdinSource, "mqtt": MqttSource}
-SINKS: dict[str, Callable[..., Any]] = {"stdout": StdoutSink, "mqtt": MqttSink}

@@ -36,12 +36,11 @@ from typing import Any, Sequence
 import numpy as np
 
 from tsae.models.device import torch_threads
-from tsae.pipelines.scoring import DetectorState, ScoringCore
+from tsae.pipelines.scoring import _EPS, DetectorState, ScoringCore
 from tsae.pipelines.thresholds import Threshold, fit_threshold
 
 DETECTOR_KIND = "tsae-detector"
 DETECTOR_VERSION = 1
-_EPS = 1e-12
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -404,8 +403,9 @@ class Detector:
         return DetectorState(net, window, hop, mean, std, err_scale, components, pca_mean, pca_scale,
                              self.linear_weight, smooth, centered=self.centered)
 
-    def _score_state(self, state: "DetectorState", X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        core = ScoringCore(state, device=self.device)
+    def _score_state(self, state: "DetectorState", X: np.ndarray, device: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        """Scores and contributions of all rows of ``X`` under ``state`` (one push, then flush)."""
+        core = ScoringCore(state, device=self.device if device is None else device)
         s1, c1 = core.push(X)
         s2, c2 = core.flush()
         return np.concatenate([s1, s2]), np.concatenate([c1, c2])
@@ -438,10 +438,7 @@ class Detector:
         if len(X) < self.window_:
             raise ValueError(f"{len(X)} rows is shorter than the detector's window ({self.window_})")
         with torch_threads(self.threads):
-            core = self.core(device=self.device if device is None else device)
-            s1, c1 = core.push(X)
-            s2, c2 = core.flush()
-        return np.concatenate([s1, s2]), np.concatenate([c1, c2])
+            return self._score_state(self._check(), X, device=self.device if device is None else device)
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Anomaly score of each row of ``X`` (n_samples, n_sensors); higher = more anomalous."""
@@ -515,9 +512,8 @@ class Detector:
             sensors = [str(s) for s in extra["sensors"]]
         except (KeyError, TypeError, ValueError) as error:
             raise ValueError(f"{path}: detector file is incomplete ({error})") from None
-        base_shape = state.contrib_base.shape if state.contrib_base is not None else (state.channels,)
-        if len(sensors) != state.channels or state.err_scale.shape != (state.channels,) \
-                or base_shape != (state.channels,):
+        shapes = [state.err_scale.shape] + ([state.contrib_base.shape] if state.contrib_base is not None else [])
+        if len(sensors) != state.channels or any(shape != (state.channels,) for shape in shapes):
             raise ValueError(f"{path}: detector file is inconsistent (sensors vs arrays)")
         settings = extra.get("settings", {})
         det = cls(model=loaded.family, window=state.window, hop=state.hop, smooth=state.smooth,
