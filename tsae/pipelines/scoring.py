@@ -186,7 +186,8 @@ class ScoringCore:
     def _contributions(self, rows: np.ndarray, total: np.ndarray) -> np.ndarray:
         """Each sensor's share of what is abnormal in a row (shares sum to 1).
 
-        With the per-sensor normal error levels of the training data (``contrib_base``), a
+        With each sensor's normal error level (``contrib_base``: its mean error on normal rows
+        the model did not train on, when the detector was cross-fitted), a
         sensor's share is its error in excess of its own normal level, so a quiet sensor that
         goes wrong outranks a noisy one that is as noisy as usual; rows with no excess (normal
         rows) fall back to the error ratios. Without them, shares of the raw error.
