@@ -29,6 +29,18 @@ def test_unknown_command_is_one_line_error() -> None:
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr
     assert "no-such-command" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_missing_input_file_is_one_line_error(tmp_path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "tsae", "detect", "fit", str(tmp_path / "missing.csv"), "-o", str(tmp_path / "d.tsae")],
+        capture_output=True, text=True,
+    )
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "missing.csv" in lines[0] and "does not exist" in lines[0]
+    assert not (tmp_path / "d.tsae").exists()
 
 
 def test_import_is_lazy() -> None:

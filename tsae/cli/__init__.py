@@ -90,6 +90,12 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(130)
+    except click.UsageError as error:  # bad arguments, missing input files: one line, not the usage block
+        if debug:
+            raise
+        hint = f" (see '{error.ctx.command_path} --help')" if error.ctx is not None else ""
+        click.echo(f"Error: {error.format_message()}{hint}", err=True)
+        sys.exit(error.exit_code)
     except click.ClickException as error:
         if debug:
             raise
