@@ -1,4 +1,4 @@
-"""Shared fixtures: synthetic sensor data and one small fitted detector (seconds to train)."""
+"""Shared fixtures: synthetic sensor data, one small fitted detector (seconds to train), a broker."""
 from __future__ import annotations
 
 import os
@@ -10,19 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-
-def make_series(n: int = 1200, seed: int = 0, period: int = 24) -> np.ndarray:
-    """Three sensors: two phase-shifted sines and their noisy sum."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(n)
-    a = np.sin(2 * np.pi * t / period)
-    b = np.cos(2 * np.pi * t / period)
-    c = a + b
-    return np.c_[a, b, c] + 0.05 * rng.normal(size=(n, 3))
-
-
-SENSORS = ["temp", "pressure", "flow"]
+from sensor_data import SENSORS, make_series
 
 
 @pytest.fixture(scope="session")
@@ -48,15 +36,6 @@ def detector(train_data):
 def detector_file(detector, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("det") / "detector.tsae"
     detector.save(path)
-    return path
-
-
-def write_csv(path: Path, x: np.ndarray, sensors=SENSORS, with_time: bool = True) -> Path:
-    lines = [",".join((["time"] if with_time else []) + list(sensors))]
-    for i, row in enumerate(x):
-        cells = ["" if not np.isfinite(v) else repr(float(v)) for v in row]
-        lines.append(",".join(([str(i)] if with_time else []) + cells))
-    path.write_text("\n".join(lines) + "\n")
     return path
 
 

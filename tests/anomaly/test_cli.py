@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from tsae.cli import cli
 
-from conftest import SENSORS, write_csv
+from sensor_data import SENSORS, write_csv
 
 
 def invoke(*args):

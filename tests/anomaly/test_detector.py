@@ -4,7 +4,7 @@ import pytest
 from tsae.pipelines.anomaly import Detector, dominant_period
 from tsae.pipelines.scoring import fill_forward
 
-from conftest import SENSORS, make_series
+from sensor_data import SENSORS, make_series
 
 
 def test_dominant_period_finds_the_cycle():

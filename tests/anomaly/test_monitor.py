@@ -5,7 +5,7 @@ import numpy as np
 
 from tsae.pipelines.monitor import Monitor, RecordParser, run_monitor
 
-from conftest import SENSORS
+from sensor_data import SENSORS
 
 
 def csv_lines(x, with_time=True, start=0):

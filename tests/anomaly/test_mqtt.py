@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import SENSORS
+from sensor_data import SENSORS
 
 pytestmark = pytest.mark.mqtt
 
