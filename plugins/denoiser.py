@@ -4,14 +4,16 @@ The network works on STFT frames (16 kHz, 32 ms sqrt-Hann frames, 16 ms hop by
 default):
 
 - **encoder**: per-frame log-power features, normalised online (a causal running
-  mean per bin, so any input level works), then a linear layer and a stack of GRUs
-  -> one latent vector per frame ``(batch, frames, hidden)``;
+  mean per bin, so any input level works), joined with the features of the next
+  ``lookahead`` frames, then a linear layer and a stack of GRUs -> one latent vector
+  per frame ``(batch, frames, hidden)``;
 - **decoder**: a linear layer + sigmoid -> a real mask per frequency bin
   ``(batch, frames, bins)`` in [0, 1], applied to the noisy spectrum.
 
-Everything is causal (frame ``t`` only sees frames ``<= t``), so the same weights
+Everything is causal apart from the fixed look-ahead (the mask of frame ``t`` sees
+frames ``<= t + lookahead``; ``lookahead=0`` is strictly causal), so the same weights
 serve whole files and live streams; :meth:`DenoiserNet.step` runs one frame at a
-time with explicit state. The shipped weights live in
+time with explicit state and answers ``lookahead`` frames late. The shipped weights live in
 ``tsae_plugins/weights/denoiser.tsae`` and are used by ``tsae denoise`` and
 :func:`tsae.denoise`.
 """
@@ -52,6 +54,7 @@ class DenoiserNet(Autoencoder):
         "hidden": Param(160, "GRU hidden size"),
         "layers": Param(2, "number of GRU layers"),
         "norm_frames": Param(62.5, "time constant of the online feature normalisation, in frames"),
+        "lookahead": Param(0, "future frames the mask of a frame may see (each adds one hop of latency)"),
         "sample_rate": Param(16000, "sample rate the model works at"),
     }
 
@@ -64,7 +67,10 @@ class DenoiserNet(Autoencoder):
         self.bins = self.n_fft // 2 + 1
         hidden = int(self.config["hidden"])
         self.alpha = math.exp(-1.0 / float(self.config["norm_frames"]))
-        self.inp = nn.Linear(2 * self.bins, hidden)
+        self.lookahead = int(self.config["lookahead"])
+        if self.lookahead < 0:
+            raise ValueError(f"denoiser: lookahead must be >= 0, got {self.lookahead}")
+        self.inp = nn.Linear(2 * self.bins * (1 + self.lookahead), hidden)
         self.gru = nn.GRU(hidden, hidden, num_layers=int(self.config["layers"]), batch_first=True)
         self.out = nn.Linear(hidden, self.bins)
         self.register_buffer("window_fn", torch.from_numpy(analysis_window(self.n_fft)), persistent=False)
@@ -75,11 +81,12 @@ class DenoiserNet(Autoencoder):
         return 10.0 * torch.log10(power + _EPS_POWER)
 
     def init_state(self, batch: int = 1) -> dict[str, torch.Tensor]:
-        """Fresh streaming state: running feature mean, frame count and GRU hidden state."""
+        """Fresh streaming state: running feature mean, frame count, recent features, GRU state."""
         device = self.inp.weight.device
         return {
             "mean": torch.zeros(batch, self.bins, device=device),
             "count": torch.zeros((), device=device),
+            "recent": [],
             "h": torch.zeros(self.gru.num_layers, batch, self.gru.hidden_size, device=device),
         }
 
@@ -97,6 +104,14 @@ class DenoiserNet(Autoencoder):
             mean = a * mean + (1.0 - a) * lp[:, t]
             feats[:, t] = self._normalise(lp[:, t], mean)
         return feats
+
+    def with_lookahead(self, feats: torch.Tensor) -> torch.Tensor:
+        """Join each frame's features with those of the next ``lookahead`` frames (zeros past the end)."""
+        if self.lookahead == 0:
+            return feats
+        n = feats.shape[1]
+        padded = nn.functional.pad(feats, (0, 0, 0, self.lookahead))
+        return torch.cat([padded[:, k: k + n] for k in range(self.lookahead + 1)], dim=-1)
 
     # -- the Autoencoder interface ----------------------------------------
     def stft(self, x: torch.Tensor) -> torch.Tensor:
@@ -133,7 +148,7 @@ class DenoiserNet(Autoencoder):
     def encode_spec(self, spec: torch.Tensor) -> torch.Tensor:
         """Complex spectrum ``(batch, frames, bins)`` -> latent ``(batch, frames, hidden)``."""
         with torch.no_grad():
-            feats = self.features(spec)
+            feats = self.with_lookahead(self.features(spec))
         z, _ = self.gru(torch.relu(self.inp(feats)))
         return z
 
@@ -144,7 +159,7 @@ class DenoiserNet(Autoencoder):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Denoise waveforms ``(batch, 1, n)`` -> ``(batch, 1, n)``."""
         flat = x.reshape(x.shape[0], -1)
-        spec = self.stft(nn.functional.pad(flat, (0, self.n_fft)))
+        spec = self.stft(nn.functional.pad(flat, (0, self.n_fft + self.lookahead * self.hop)))
         mask = self.decode(self.encode_spec(spec))
         return self.istft(spec * mask, flat.shape[-1]).reshape(x.shape)
 
@@ -158,14 +173,21 @@ class DenoiserNet(Autoencoder):
 
     # -- streaming -----------------------------------------------------------
     @torch.no_grad()
-    def step(self, spec: torch.Tensor, state: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Mask for ONE frame ``spec`` ``(batch, bins)`` (complex); updates ``state`` in place."""
+    def step(self, spec: torch.Tensor, state: dict[str, Any]) -> torch.Tensor | None:
+        """Take ONE frame ``spec`` ``(batch, bins)`` (complex); updates ``state`` in place.
+
+        Returns the mask ``(batch, bins)`` of the frame ``lookahead`` steps back, or
+        ``None`` while the first ``lookahead`` frames are still being collected.
+        """
         lp = self._log_power(spec)
         t = float(state["count"])
         a = min(self.alpha, t / (t + 1.0))
         state["mean"] = a * state["mean"] + (1.0 - a) * lp
         state["count"] = state["count"] + 1
-        feats = self._normalise(lp, state["mean"])
+        state["recent"] = [*state["recent"], self._normalise(lp, state["mean"])][-(self.lookahead + 1):]
+        if len(state["recent"]) <= self.lookahead:
+            return None
+        feats = torch.cat(state["recent"], dim=-1)
         z, state["h"] = self.gru(torch.relu(self.inp(feats))[:, None], state["h"])
         return torch.sigmoid(self.out(z[:, 0]))
 
@@ -197,6 +219,20 @@ def spectral_loss(
     cplx = ((est / ea) * ec - (ref / ra) * rc).abs().square().mean()
     total = mag + complex_weight * cplx
     return total, {"mag": float(mag.detach()), "cplx": float(cplx.detach())}
+
+
+def widen_lookahead(state: dict[str, torch.Tensor], model: DenoiserNet) -> dict[str, torch.Tensor]:
+    """Adapt a state dict with less look-ahead to ``model`` (e.g. to fine-tune a causal model).
+
+    The extra look-ahead inputs get zero weights, so the widened network computes
+    exactly what the original did until training changes them.
+    """
+    weight = state["inp.weight"]
+    missing = model.inp.weight.shape[1] - weight.shape[1]
+    if missing < 0 or missing % (2 * model.bins):
+        raise ValueError(f"denoiser: cannot widen an input layer of {weight.shape[1]} features "
+                         f"to {model.inp.weight.shape[1]}")
+    return {**state, "inp.weight": torch.cat([weight, weight.new_zeros(weight.shape[0], missing)], dim=1)}
 
 
 @hookimpl

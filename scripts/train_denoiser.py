@@ -54,7 +54,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "plugins"))
 
-from denoiser import DenoiserNet, spectral_loss  # noqa: E402
+from denoiser import DenoiserNet, spectral_loss, widen_lookahead  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "speech"
 SR = 16000
@@ -300,14 +300,14 @@ def train(args: argparse.Namespace) -> None:
     vx = torch.from_numpy(np.stack([v[0] for v in val]))
     vs = torch.from_numpy(np.stack([v[1] for v in val]))
 
-    hp = {"hop": args.hop, "hidden": args.hidden, "layers": args.layers}
+    hp = {"hop": args.hop, "hidden": args.hidden, "layers": args.layers, "lookahead": args.lookahead}
     model = DenoiserNet(1, args.n_fft, **hp)
     if args.init:
         from safetensors.torch import load_file
 
         from safetensors import safe_open
 
-        model.load_state_dict(load_file(args.init))
+        model.load_state_dict(widen_lookahead(load_file(args.init), model))
         with safe_open(args.init, "pt") as f:
             init_meta = json.loads(f.metadata()["meta"])
         init_meta.pop("hparams", None)
@@ -431,6 +431,7 @@ def main() -> None:
     ap.add_argument("--hop", type=int, default=256)
     ap.add_argument("--hidden", type=int, default=160)
     ap.add_argument("--layers", type=int, default=2)
+    ap.add_argument("--lookahead", type=int, default=0, help="future frames the mask may see (16 ms each)")
     ap.add_argument("--batch", type=int, default=24)
     ap.add_argument("--seg", type=int, default=3, help="training crop length in seconds")
     ap.add_argument("--lr", type=float, default=2e-3)

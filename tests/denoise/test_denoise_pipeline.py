@@ -82,16 +82,81 @@ def test_blocks_equal_whole(sr: int, channels: int) -> None:
     np.testing.assert_array_equal(blocks, whole)
 
 
-@pytest.mark.parametrize("sr,quality,max_ms", [(16000, "HQ", 32), (48000, "HQ", 120), (48000, "QQ", 40)])
-def test_live_10ms_chunks_bounded_latency(sr: int, quality: str, max_ms: float) -> None:
+@pytest.mark.parametrize("sr,quality,resampler_ms", [(16000, "HQ", 0), (48000, "HQ", 88), (48000, "QQ", 8)])
+def test_live_10ms_chunks_bounded_latency(sr: int, quality: str, resampler_ms: float) -> None:
     x = speech_like(1.0, sr)
     den = StreamingDenoiser(sr, resample_quality=quality)
+    assert den.latency <= 0.032 + 0.040  # one frame + at most 40 ms of look-ahead
     chunk = sr // 100
     done = 0
     for i in range(0, len(x), chunk):
         done += len(den.feed(x[i: i + chunk]))
-        assert i + chunk - done <= max_ms / 1000 * sr  # frame (32 ms) + resampler delays
+        assert i + chunk - done <= (den.latency + resampler_ms / 1000) * sr
     assert done + len(den.flush()) == len(x)
+
+
+@pytest.fixture(scope="module")
+def lookahead_net():
+    """A small random denoiser network with two frames of look-ahead."""
+    import torch
+
+    from tsae.plugins import get_model_family
+
+    torch.manual_seed(0)
+    return get_model_family("denoiser")(1, 512, hidden=32, layers=2, lookahead=2).eval()
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_lookahead_stream_equals_blocks_and_network_forward(lookahead_net, fast: bool) -> None:
+    import torch
+
+    x = speech_like(1.2, 16000) + 0.02 * np.random.default_rng(3).standard_normal(19200).astype(np.float32)
+
+    def stream(block: int) -> np.ndarray:
+        den = StreamingDenoiser(16000, model=lookahead_net, guard=False)
+        if not fast:
+            den._fast = None
+            den.reset()
+        return np.concatenate([*(den.feed(x[i: i + block]) for i in range(0, len(x), block)), den.flush()])
+
+    whole = stream(len(x))
+    assert whole.shape == x.shape
+    np.testing.assert_array_equal(stream(160), whole)
+    with torch.no_grad():
+        reference = lookahead_net(torch.from_numpy(x)[None, None])[0, 0].numpy()
+    np.testing.assert_allclose(whole, reference, atol=1e-5)
+    assert StreamingDenoiser(16000, model=lookahead_net).latency == pytest.approx((512 + 2 * 256) / 16000)
+
+
+def test_widened_causal_model_is_unchanged() -> None:
+    import torch
+
+    from tsae_plugins.denoiser import widen_lookahead
+    from tsae.plugins import get_model_family
+
+    family = get_model_family("denoiser")
+    torch.manual_seed(1)
+    causal = family(1, 512, hidden=32).eval()
+    widened = family(1, 512, hidden=32, lookahead=2).eval()
+    widened.load_state_dict(widen_lookahead(causal.state_dict(), widened))
+    x = torch.from_numpy(speech_like(0.5, 16000))[None, None]
+    with torch.no_grad():
+        torch.testing.assert_close(widened(x), causal(x), atol=1e-6, rtol=0)
+    with pytest.raises(ValueError, match="cannot widen"):
+        widen_lookahead(widened.state_dict(), causal)
+
+
+def test_lookahead_output_waits_for_future_frames(lookahead_net) -> None:
+    """With look-ahead, an impulse changes no output sample more than one frame + look-ahead earlier."""
+    den = StreamingDenoiser(16000, model=lookahead_net, guard=False)
+    x = 0.01 * np.random.default_rng(0).standard_normal(16000).astype(np.float32)
+    y = np.concatenate([den.feed(x), den.flush()])
+    x2 = x.copy()
+    x2[12000] += 0.5
+    y2 = np.concatenate([den.feed(x2), den.flush()])
+    changed = np.flatnonzero(y != y2)
+    assert changed.min() >= 12000 - 512 - 2 * 256  # the model looked ahead, but no further
+    assert changed.min() < 12000 - 256  # and it did use the future frames
 
 
 def test_live_chunks_and_reuse_after_flush() -> None:

@@ -126,6 +126,7 @@ class _NumpyStep:
             return t.detach().cpu().numpy().astype(np.float32)
 
         self.alpha = float(net.alpha)
+        self.lookahead = int(getattr(net, "lookahead", 0))
         self.w_in, self.b_in = arr(net.inp.weight).T.copy(), arr(net.inp.bias)
         self.layers = []
         for k in range(net.gru.num_layers):
@@ -141,10 +142,10 @@ class _NumpyStep:
         return all(hasattr(net, a) for a in ("inp", "gru", "out", "alpha")) and not getattr(net.gru, "bidirectional", False)
 
     def init_state(self, batch: int) -> dict[str, Any]:
-        return {"mean": np.zeros((batch, self.w_out.shape[1]), np.float32), "count": 0,
+        return {"mean": np.zeros((batch, self.w_out.shape[1]), np.float32), "count": 0, "recent": [],
                 "h": [np.zeros((batch, self.hidden), np.float32) for _ in self.layers]}
 
-    def step(self, spec: np.ndarray, state: dict[str, Any]) -> np.ndarray:
+    def step(self, spec: np.ndarray, state: dict[str, Any]) -> np.ndarray | None:
         power = (spec.real.astype(np.float32) ** 2 + spec.imag.astype(np.float32) ** 2)
         lp = np.float32(10.0) * np.log10(power + np.float32(1e-10))
         t = state["count"]
@@ -154,6 +155,11 @@ class _NumpyStep:
         state["count"] = t + 1
         glob = mean.mean(axis=-1, keepdims=True)
         feats = np.concatenate([(lp - mean) / np.float32(20.0), (lp - glob) / np.float32(20.0)], axis=-1)
+        if self.lookahead:
+            state["recent"] = [*state["recent"], feats][-(self.lookahead + 1):]
+            if len(state["recent"]) <= self.lookahead:
+                return None
+            feats = np.concatenate(state["recent"], axis=-1)
         x = np.maximum(feats @ self.w_in + self.b_in, np.float32(0.0))
         hs = state["h"]
         H = self.hidden
@@ -252,6 +258,7 @@ class StreamingDenoiser:
         self.guard = bool(guard)
         self.n_fft = int(self.net.n_fft)
         self.hop = int(self.net.hop)
+        self.lookahead = int(getattr(self.net, "lookahead", 0))
         self._win = self.net.window_fn.detach().cpu().numpy().astype(np.float32)
         self._fast = _NumpyStep(self.net) if self.device.type == "cpu" and _NumpyStep.supports(self.net) else None
         self._floor = 0.0 if self.atten_limit is None else 10 ** (-self.atten_limit / 20)
@@ -259,8 +266,8 @@ class StreamingDenoiser:
 
     @property
     def latency(self) -> float:
-        """Algorithmic latency in seconds (one frame; resampling adds a little)."""
-        return self.n_fft / self.model_rate
+        """Algorithmic latency in seconds (one frame plus the model's look-ahead; resampling adds a little)."""
+        return (self.n_fft + self.lookahead * self.hop) / self.model_rate
 
     def reset(self) -> None:
         """Forget the stream: fresh model state and buffers."""
@@ -274,6 +281,7 @@ class StreamingDenoiser:
         self._framer = StreamFramer(self.n_fft, self.hop, window=self._win, channels=c)
         self._framer.push(np.zeros((c, self.n_fft - self.hop), np.float32))  # causal left padding
         self._olaer = StreamOverlapAdd(self.n_fft, self.hop, window=self._win, channels=c)
+        self._pending: list[np.ndarray] = []  # spectra waiting for their look-ahead frames
         self._smooth = None  # guard: smoothed power and noise floor per bin
         self._noise = None
         self._drop = self.n_fft - self.hop
@@ -309,7 +317,7 @@ class StreamingDenoiser:
             x = self._rs_in.resample_chunk(np.zeros((0, c), np.float32), last=True).T
             self._n_model_in += x.shape[1]
             parts.append(self._process(x))
-        parts.append(self._process(np.zeros((c, self.n_fft), np.float32)))
+        parts.append(self._process(np.zeros((c, self.n_fft + self.lookahead * self.hop), np.float32)))
         y = np.concatenate(parts, axis=1)
         missing = self._n_model_in - (self._n_model_out - y.shape[1])
         y = y[:, : max(missing, 0)]
@@ -382,21 +390,28 @@ class StreamingDenoiser:
         frames = self._framer.push(np.ascontiguousarray(x, dtype=np.float32))  # (channels, k, n_fft)
         n_frames = frames.shape[1]
         synth = np.empty((self.channels, n_frames, self.n_fft), np.float32)
+        done = 0
         for t in range(n_frames):
-            spec = np.fft.rfft(frames[:, t].astype(np.float64), axis=-1)
+            self._pending.append(np.fft.rfft(frames[:, t].astype(np.float64), axis=-1))
             if self._fast is not None:
-                mask = self._fast.step(spec, self._state).astype(np.float64)
+                mask = self._fast.step(self._pending[-1], self._state)
             else:
-                mask = self.net.step(torch.from_numpy(spec.astype(np.complex64)).to(self.device), self._state)
-                mask = mask.cpu().numpy().astype(np.float64)
+                mask = self.net.step(torch.from_numpy(self._pending[-1].astype(np.complex64)).to(self.device),
+                                     self._state)
+                mask = None if mask is None else mask.cpu().numpy()
+            if mask is None:  # the model is still collecting its look-ahead frames
+                continue
+            mask = mask.astype(np.float64)
+            spec = self._pending.pop(0)
             if self.guard:
                 mask = np.maximum(mask, self._guard_mask(spec))
             if self._floor > 0:
                 mask = np.maximum(mask, self._floor)
             if self.strength < 1.0:
                 mask = 1.0 - self.strength * (1.0 - mask)
-            synth[:, t] = np.fft.irfft(spec * mask, n=self.n_fft, axis=-1)
-        out = self._olaer.push(synth)
+            synth[:, done] = np.fft.irfft(spec * mask, n=self.n_fft, axis=-1)
+            done += 1
+        out = self._olaer.push(synth[:, :done])
         if self._drop:
             k = min(self._drop, out.shape[1])
             out = out[:, k:]
