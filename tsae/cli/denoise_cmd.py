@@ -18,29 +18,34 @@ from tsae.cli.common import device_option, quiet_option, user_errors
               help="0 keeps the input, 1 applies the full model.")
 @click.option("--atten-limit", "atten_limit", type=click.FloatRange(min=0.0), default=None, metavar="DB",
               help="Maximum attenuation in dB (e.g. 12 keeps some ambience). Default: unlimited.")
+@click.option("--batch", type=click.IntRange(min=1), default=16, show_default=True, metavar="N",
+              help="Denoise up to N files of one sample rate side by side (one model step per frame "
+                   "for all; try a larger N with --device cuda).")
 @device_option
 @quiet_option
 @user_errors
 def denoise_command(inputs: tuple[str, ...], output: Path | None, model: Path | None, strength: float,
-                    atten_limit: float | None, device: str, quiet: bool) -> None:
+                    atten_limit: float | None, batch: int, device: str, quiet: bool) -> None:
     """Denoise speech in audio files (WAV, FLAC, OGG; any rate, any channels).
 
     INPUTS are files, folders or glob patterns. Each NAME.EXT becomes
     NAME.denoised.EXT beside it (or goes to -o). The output keeps the input's sample
     rate, channels, format and bit depth; inputs are never overwritten and a failed
     run leaves no partial file. The model runs frame by frame (16 ms steps), which
-    is faster on the CPU than on a GPU, so --device auto uses the CPU.
+    is faster on the CPU than on a GPU for one file, so --device auto uses the CPU.
+    Several files are denoised side by side, --batch at a time.
 
     \b
     Examples:
       tsae denoise noisy.wav
       tsae denoise talk.flac -o clean.flac --atten-limit 15
       tsae denoise 'recordings/*.wav' -o denoised/
+      tsae denoise recordings/ -o denoised/ --batch 64 --device cuda
     """
     from tsae.pipelines.denoise import denoise_files
 
     written = denoise_files(inputs, output, model=model, strength=strength, atten_limit=atten_limit,
-                            device=device, quiet=quiet)
+                            device=device, quiet=quiet, batch=batch)
     if not quiet:
         for path in written:
             click.echo(f"wrote {path}")
