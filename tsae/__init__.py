@@ -35,6 +35,7 @@ _EXPORTS = {
     "LoadedModel": "tsae.models.modelfile",
     "resolve_device": "tsae.models.device",
     "register_plugin": "tsae.plugins",
+    "get_pipeline": "tsae.plugins",
     # tables
     "read_table": "tsae.io.tables",
     "write_table": "tsae.io.tables",

@@ -290,3 +290,17 @@ def stream_sinks() -> dict[str, Callable[..., Any]]:
 def pipelines() -> dict[str, Callable[..., Any]]:
     """Return the registered pipelines by name."""
     return _collect_named("register_pipelines", _pipelines, "pipelines")
+
+
+def get_pipeline(name: str) -> Callable[..., Any]:
+    """Return the pipeline registered as ``name`` (``denoise``, ``smooth``, a plugin's own ...).
+
+    Raises
+    ------
+    ValueError
+        If no plugin registers ``name``; the message lists the known pipelines.
+    """
+    found = pipelines()
+    if name not in found:
+        raise ValueError(f"no pipeline named {name!r} (known: {', '.join(sorted(found)) or 'none'})")
+    return found[name]
