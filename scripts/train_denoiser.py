@@ -19,8 +19,10 @@ Usage::
 
 The shipped weights (plugins/weights/denoiser.tsae, whose header records all of
 this under ``extra.training``, each stage's settings nested in ``init_checkpoint``)
-came from five warm-started stages on a shared 2-core machine (one CPU thread, two for
-the last stage), 189 minutes and 31932 steps (batch 24 x 3 s) in all:
+came from seven warm-started stages on a shared 2-core machine (one or two CPU threads),
+289 minutes and 46564 steps (batch 24 x 3 s) in all: five causal stages, then two
+with two frames (32 ms) of look-ahead, whose new input weights start at zero
+(``widen_lookahead``), so the look-ahead model starts as the causal one:
 
     # 1: 20 min, no babble augmentation (the --babble option did not exist yet; use --babble 0)
     train_denoiser.py --max-minutes 100 --val-every 240 --out runs/denoiser      # stopped at 20 min, best.safetensors
@@ -31,8 +33,13 @@ the last stage), 189 minutes and 31932 steps (batch 24 x 3 s) in all:
     # 4: another full 85-minute cosine schedule from stage 3's weights (converted back from
     #    the shipped model file)
     train_denoiser.py --max-minutes 85 --val-every 300 --seed 3 --lr 5e-4 --init runs/shipped_stage3.safetensors --out runs/denoiser4
-    # 5: a 38-minute cosine schedule from stage 4's final checkpoint; its final checkpoint is shipped
+    # 5: a 38-minute cosine schedule from stage 4's final checkpoint (the causal model shipped before)
     train_denoiser.py --max-minutes 38 --val-every 300 --seed 5 --lr 3e-4 --threads 2 --init runs/denoiser4/last.safetensors --out runs/denoiser6
+    # 6: look-ahead 2; stopped at 20 min (834 steps: its two threads were starved by other jobs), best.safetensors
+    train_denoiser.py --lookahead 2 --max-minutes 100 --val-every 300 --seed 7 --lr 4e-4 --threads 2 --init runs/denoiser6/last.safetensors --out runs/denoiser7
+    # 7: an 80-minute cosine schedule from stage 6 (one thread); its final checkpoint is shipped
+    #    (a run beside it, --seed 8 --lr 3.5e-4 --max-minutes 85, scored the same on a development mix set)
+    train_denoiser.py --lookahead 2 --max-minutes 80 --val-every 300 --seed 9 --lr 2.5e-4 --init runs/la_stage1_best.safetensors --out runs/denoiser9
 """
 from __future__ import annotations
 

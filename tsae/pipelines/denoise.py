@@ -1,10 +1,11 @@
-"""Speech denoising with the shipped causal model: arrays, files and live streams.
+"""Speech denoising with the shipped model (causal, 32 ms look-ahead): arrays, files and live streams.
 
 One object, :class:`StreamingDenoiser`, does all the work: it takes chunks of any
 size (10-20 ms for live audio, seconds for files), resamples to the model's rate
 (16 kHz) with a streaming soxr resampler, cuts 32 ms sqrt-Hann frames with the
 engine's :class:`~tsae.engine.streaming.StreamFramer`, asks the model for a
-spectral mask frame by frame (the GRU state is carried), and overlap-adds the
+spectral mask frame by frame (the GRU state is carried; a model with look-ahead
+answers a few frames late, and those frames wait), and overlap-adds the
 result back with :class:`~tsae.engine.streaming.StreamOverlapAdd`. Every frame goes through exactly the same
 operations whatever the chunking, so feeding a file in blocks gives output
 identical to feeding it at once (the tests check this bit for bit).
@@ -549,8 +550,9 @@ def _denoise_together(
     model call per frame for the whole batch), block by block; a file that has
     ended is fed zeros, as its own flush would, until the longest one ends. Each
     file gets what it would get on its own, to float rounding (when resampling, the
-    last few ms of a file that ends before the others differ a little: the output
-    resampler sees the denoised tail where the file's own flush would see zeros).
+    last few tens of ms of a file that ends before the others differ a little: the
+    resamplers see the zeros and denoised tail that follow it where the file's own
+    flush would cut the signal).
     """
     import contextlib
 
