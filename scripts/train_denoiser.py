@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Train the shipped ``denoiser`` model on ../shared/data/speech (CPU, wall-clock budget).
+"""Train the shipped ``denoiser`` model on ../shared/data/speech (CPU or a CUDA GPU, wall-clock budget).
 
 Clean speech and real noise are mixed on the fly (random SNR -5..20 dB plus a few
 near-clean and noise-only examples, random level, crops, noise offsets and looping,
@@ -318,8 +318,13 @@ def train(args: argparse.Namespace) -> None:
         with safe_open(args.init, "pt") as f:
             init_meta = json.loads(f.metadata()["meta"])
         init_meta.pop("hparams", None)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        sys.exit("--device cuda: CUDA is not available on this machine")
+    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available()
+                          else "cpu" if args.device == "auto" else args.device)
+    model.to(device)
     n_params = sum(p.numel() for p in model.parameters())
-    print(f"model: {n_params} parameters, hparams {model.hparams()}", flush=True)
+    print(f"model: {n_params} parameters, hparams {model.hparams()}, on {device}", flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     mixer = Mixer(clean, noises, args.seed, babble_prob=args.babble)
     budget = args.max_minutes * 60
@@ -360,7 +365,7 @@ def train(args: argparse.Namespace) -> None:
         for g in opt.param_groups:
             g["lr"] = lr
         x, s = mixer.batch(args.batch, args.seg * SR)
-        loss, parts = batch_loss(model, x, s)
+        loss, parts = batch_loss(model, x.to(device), s.to(device))
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -375,9 +380,10 @@ def train(args: argparse.Namespace) -> None:
                 vl = 0.0
                 sdr = []
                 for i in range(0, len(vx), 16):
-                    l, _ = batch_loss(model, vx[i: i + 16], vs[i: i + 16])
-                    vl += float(l) * len(vx[i: i + 16])
-                    est = model(vx[i: i + 16, None])[:, 0].numpy()
+                    bx, bs = vx[i: i + 16].to(device), vs[i: i + 16].to(device)
+                    l, _ = batch_loss(model, bx, bs)
+                    vl += float(l) * len(bx)
+                    est = model(bx[:, None])[:, 0].cpu().numpy()
                     sdr += [si_sdr(e, r) - si_sdr(n, r) for e, r, n in zip(est, vs[i: i + 16].numpy(), vx[i: i + 16].numpy())]
                 vl /= len(vx)
             model.train()
@@ -434,6 +440,8 @@ def main() -> None:
     ap.add_argument("--max-minutes", type=float, default=100.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                    help="where to train (auto: a CUDA GPU when present, else the CPU)")
     ap.add_argument("--n-fft", type=int, default=512)
     ap.add_argument("--hop", type=int, default=256)
     ap.add_argument("--hidden", type=int, default=160)
