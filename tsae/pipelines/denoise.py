@@ -213,7 +213,8 @@ class StreamingDenoiser:
     Notes
     -----
     :meth:`feed` returns the samples that are final so far, aligned with the input
-    (the first call returns fewer samples than it got: the model needs a full frame);
+    (the first call returns fewer samples than it got: the model needs a full frame
+    and its look-ahead, :attr:`latency` in all);
     :meth:`flush` returns the rest, so ``feed(a) + feed(b) + flush()`` has exactly
     ``len(a) + len(b)`` samples and equals ``feed(a + b) + flush()``. After
     :meth:`flush` the object is reset and can take a new stream.
