@@ -281,6 +281,12 @@ def save_checkpoint(path: Path, model: DenoiserNet, meta: dict) -> None:
 
 
 def train(args: argparse.Namespace) -> None:
+    from tsae.models.device import resolve_device
+
+    try:
+        device = resolve_device(args.device)  # before the data is loaded: a bad --device fails at once
+    except ValueError as error:
+        sys.exit(str(error))
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     out = Path(args.out)
@@ -318,10 +324,6 @@ def train(args: argparse.Namespace) -> None:
         with safe_open(args.init, "pt") as f:
             init_meta = json.loads(f.metadata()["meta"])
         init_meta.pop("hparams", None)
-    if args.device == "cuda" and not torch.cuda.is_available():
-        sys.exit("--device cuda: CUDA is not available on this machine")
-    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available()
-                          else "cpu" if args.device == "auto" else args.device)
     model.to(device)
     n_params = sum(p.numel() for p in model.parameters())
     print(f"model: {n_params} parameters, hparams {model.hparams()}, on {device}", flush=True)
@@ -414,22 +416,10 @@ def export(src: str, dst: str) -> None:
     model = DenoiserNet(hp.pop("channels"), hp.pop("window"), **hp)
     model.load_state_dict(load_file(src))
     model.eval()
+    from tsae.models.modelfile import save_model
+
     frame = {"window": model.n_fft, "hop": model.hop, "window_fn": "sqrt_hann"}
-    try:
-        from tsae.models.modelfile import save_model
-    except ImportError:  # the shared model-file module is not there: write its format directly
-        from safetensors.torch import save_file
-
-        import tsae
-        from denoiser import __version__ as plugin_version
-
-        header = {"family": "denoiser", "plugin": "denoiser", "plugin_version": plugin_version,
-                  "hparams": model.hparams(), "frame": frame, "normalizer": None, "sample_rate": SR,
-                  "tsae_version": getattr(tsae, "__version__", "0.1.0"), "extra": {"training": meta}}
-        state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
-        save_file(state, dst, metadata={"tsae": json.dumps(header)})
-    else:
-        save_model(dst, model, frame=frame, sample_rate=SR, extra={"training": meta})
+    save_model(dst, model, frame=frame, sample_rate=SR, extra={"training": meta})
     print(f"wrote {dst} ({os.path.getsize(dst)/1e6:.2f} MB)")
 
 

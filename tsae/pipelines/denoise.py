@@ -41,53 +41,16 @@ def default_model_path() -> Path:
     return Path(str(resources.files("tsae_plugins").joinpath(DEFAULT_MODEL_RESOURCE)))
 
 
-def _resolve_device(device: str) -> Any:
-    import torch
-
-    try:
-        from tsae.models.device import resolve_device
-    except ImportError:  # models engineer's module not there yet
-        if device == "auto":
-            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        if device == "cuda" and not torch.cuda.is_available():
-            raise ValueError("--device cuda: CUDA is not available on this machine") from None
-        return torch.device(device)
-    return resolve_device(device)
-
-
-def _load_plain(path: Path, device: Any) -> tuple[Any, int]:
-    """Read a tsae model file with the denoiser family only (used if modelfile is absent)."""
-    import json
-
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-
-    from tsae_plugins.denoiser import DenoiserNet
-
-    with safe_open(str(path), "pt") as f:
-        header = json.loads((f.metadata() or {})["tsae"])
-    hp = dict(header["hparams"])
-    net = DenoiserNet(hp.pop("channels", 1), hp.pop("window", 512), **hp)
-    state = {k: v for k, v in load_file(str(path)).items() if not k.startswith("arrays.")}
-    net.load_state_dict(state)
-    return net.to(device).eval(), int(header.get("sample_rate") or net.config["sample_rate"])
-
-
 @functools.lru_cache(maxsize=8)
 def _load_cached(path: str, mtime: float, device: str) -> tuple[Any, int]:
     return _load_path(Path(path), device)
 
 
 def _load_path(path: Path, device: Any) -> tuple[Any, int]:
+    from tsae.models.modelfile import load_model
+
     if not path.exists():
         raise ValueError(f"{path}: no such model file")
-    try:
-        from tsae.models.modelfile import load_model
-    except ImportError:
-        try:
-            return _load_plain(path, device)
-        except Exception as error:  # noqa: BLE001 - any parse failure is a bad model file
-            raise ValueError(f"{path}: not a readable tsae model file ({error})") from None
     loaded = load_model(path, device=str(device))
     net = loaded.model
     if not (hasattr(net, "step") and hasattr(net, "init_state") and hasattr(net, "hop")):
@@ -105,7 +68,9 @@ def load_denoiser(model: Any = None, device: str = "cpu") -> tuple[Any, int]:
     """
     # The denoiser runs frame by frame (16 ms steps, a few hundred thousand weights):
     # per-frame GPU launches are slower than the CPU, so "auto" means the CPU here.
-    dev = _resolve_device("cpu" if device == "auto" else device)
+    from tsae.models.device import resolve_device
+
+    dev = resolve_device("cpu" if device == "auto" else device)
     if model is not None and hasattr(model, "step") and hasattr(model, "init_state"):
         return model.to(dev).eval(), int(model.config.get("sample_rate", 16000))
     path = default_model_path() if model is None else Path(model)
@@ -394,12 +359,12 @@ class StreamingDenoiser:
         synth = np.empty((self.channels, n_frames, self.n_fft), np.float32)
         done = 0
         for t in range(n_frames):
-            self._pending.append(np.fft.rfft(frames[:, t].astype(np.float64), axis=-1))
+            newest = np.fft.rfft(frames[:, t].astype(np.float64), axis=-1)
+            self._pending.append(newest)
             if self._fast is not None:
-                mask = self._fast.step(self._pending[-1], self._state)
+                mask = self._fast.step(newest, self._state)
             else:
-                mask = self.net.step(torch.from_numpy(self._pending[-1].astype(np.complex64)).to(self.device),
-                                     self._state)
+                mask = self.net.step(torch.from_numpy(newest.astype(np.complex64)).to(self.device), self._state)
                 mask = None if mask is None else mask.cpu().numpy()
             if mask is None:  # the model is still collecting its look-ahead frames
                 continue
@@ -626,6 +591,9 @@ def denoise_files(
 
     from tsae.io.audio import audio_info
 
+    batch = int(batch)
+    if batch < 1:
+        raise ValueError(f"batch must be >= 1, got {batch}")
     files = expand_inputs(inputs)
     if not files:
         raise ValueError("no input files")
@@ -636,14 +604,12 @@ def denoise_files(
             raise ValueError(f"{dst}: refusing to overwrite the input file")
     load_denoiser(model, device)  # fail early on a bad model
     total = sum(i.frames / i.sample_rate for i in infos)
-    if int(batch) < 1:
-        raise ValueError(f"batch must be >= 1, got {batch}")
     jobs = [(src, dst, info) for (src, dst), info in zip(pairs, infos)]
     # files of one rate, similar lengths together (little zero padding), at most `batch` a group
     jobs_by_rate: dict[int, list] = {}
     for job in sorted(jobs, key=lambda j: j[2].frames):
         jobs_by_rate.setdefault(job[2].sample_rate, []).append(job)
-    groups = [same[i: i + int(batch)] for same in jobs_by_rate.values() for i in range(0, len(same), int(batch))]
+    groups = [same[i: i + batch] for same in jobs_by_rate.values() for i in range(0, len(same), batch)]
     with tqdm(total=round(total, 2), unit="s", desc="denoise", disable=quiet or not sys.stderr.isatty(),
               bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} s audio [{elapsed}<{remaining}]") as bar:
         for group in groups:
