@@ -438,7 +438,7 @@ class Detector:
         if len(X) < self.window_:
             raise ValueError(f"{len(X)} rows is shorter than the detector's window ({self.window_})")
         with torch_threads(self.threads):
-            return self._score_state(self._check(), X, device=self.device if device is None else device)
+            return self._score_state(self._check(), X, device=device)
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Anomaly score of each row of ``X`` (n_samples, n_sensors); higher = more anomalous."""
