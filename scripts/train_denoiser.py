@@ -271,6 +271,19 @@ def si_sdr(est: np.ndarray, ref: np.ndarray) -> float:
     return float(10 * np.log10((np.sum(t**2) + 1e-12) / (np.sum((est - t) ** 2) + 1e-12)))
 
 
+def read_checkpoint(path: str) -> tuple[dict[str, torch.Tensor], dict]:
+    """``(state dict, meta)`` of a training checkpoint; exits with one line if it is unreadable."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    try:
+        with safe_open(path, "pt") as f:
+            meta = json.loads(f.metadata()["meta"])
+        return load_file(path), meta
+    except Exception as error:  # noqa: BLE001 - missing, corrupt, not a checkpoint: all one message
+        sys.exit(f"{path}: not a readable training checkpoint ({error})")
+
+
 def save_checkpoint(path: Path, model: DenoiserNet, meta: dict) -> None:
     from safetensors.torch import save_file
 
@@ -287,6 +300,7 @@ def train(args: argparse.Namespace) -> None:
         device = resolve_device(args.device)  # before the data is loaded: a bad --device fails at once
     except ValueError as error:
         sys.exit(str(error))
+    init_state, init_meta = read_checkpoint(args.init) if args.init else (None, None)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     out = Path(args.out)
@@ -315,14 +329,8 @@ def train(args: argparse.Namespace) -> None:
 
     hp = {"hop": args.hop, "hidden": args.hidden, "layers": args.layers, "lookahead": args.lookahead}
     model = DenoiserNet(1, args.n_fft, **hp)
-    if args.init:
-        from safetensors.torch import load_file
-
-        from safetensors import safe_open
-
-        model.load_state_dict(widen_lookahead(load_file(args.init), model))
-        with safe_open(args.init, "pt") as f:
-            init_meta = json.loads(f.metadata()["meta"])
+    if init_state is not None:
+        model.load_state_dict(widen_lookahead(init_state, model))
         init_meta.pop("hparams", None)
     model.to(device)
     n_params = sum(p.numel() for p in model.parameters())
@@ -343,7 +351,7 @@ def train(args: argparse.Namespace) -> None:
             "heldout_speakers": sp["heldout_speakers"],
             "source_weights": SOURCE_WEIGHTS,
             "init": args.init,
-            "init_checkpoint": init_meta if args.init else None,
+            "init_checkpoint": init_meta,
             "mixing": "SNR U(-5,20) dB (8% U(20,40), 2% noise only), level U(-42,-12) dBFS, "
                       "30% random EQ on speech and noise, 15% synthetic coloured noise, "
                       f"{args.babble:.0%} on-the-fly babble of 3-10 training utterances, 20% second noise, "
@@ -407,16 +415,13 @@ def train(args: argparse.Namespace) -> None:
 
 def export(src: str, dst: str) -> None:
     """Convert a training checkpoint to a tsae model file (tsae.models.modelfile.save_model)."""
-    from safetensors import safe_open
-    from safetensors.torch import load_file
+    from tsae.models.modelfile import save_model
 
-    with safe_open(src, "pt") as f:
-        meta = json.loads(f.metadata()["meta"])
+    state, meta = read_checkpoint(src)
     hp = dict(meta["hparams"])
     model = DenoiserNet(hp.pop("channels"), hp.pop("window"), **hp)
-    model.load_state_dict(load_file(src))
+    model.load_state_dict(state)
     model.eval()
-    from tsae.models.modelfile import save_model
 
     frame = {"window": model.n_fft, "hop": model.hop, "window_fn": "sqrt_hann"}
     save_model(dst, model, frame=frame, sample_rate=SR, extra={"training": meta})
