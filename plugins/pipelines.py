@@ -16,28 +16,28 @@ from tsae.hookspecs import hookimpl
 
 def denoise(audio: np.ndarray, sample_rate: int, **options: Any) -> np.ndarray:
     """Speech denoising (:func:`tsae.denoise`)."""
-    from tsae.pipelines.denoise import denoise as run
+    from tsae.pipelines.denoise.denoiser import denoise as run
 
     return run(audio, sample_rate, **options)
 
 
 def smooth(x: Any, **options: Any) -> np.ndarray:
     """Autoencoder smoothing of a series (:func:`tsae.smooth`)."""
-    from tsae.pipelines.smooth import smooth as run
+    from tsae.pipelines.smooth.smoother import smooth as run
 
     return run(x, **options)
 
 
 def impute(x: Any, **options: Any) -> np.ndarray:
     """Gap filling of a series with NaN gaps (:func:`tsae.impute`)."""
-    from tsae.pipelines.smooth import impute as run
+    from tsae.pipelines.smooth.smoother import impute as run
 
     return run(x, **options)
 
 
 def reconstruct(values: Any, *, model: Any, **options: Any) -> np.ndarray:
     """A trained model's reconstruction of a series (:func:`tsae.reconstruct_series`)."""
-    from tsae.pipelines.reconstruct import reconstruct_series
+    from tsae.pipelines.reconstruct.series import reconstruct_series
 
     return reconstruct_series(model, values, **options)
 

@@ -68,7 +68,7 @@ def main() -> None:
     import noisereduce
 
     from eval_denoise import run_rnnoise
-    from tsae.pipelines.denoise import denoise, load_denoiser
+    from tsae.pipelines.denoise.denoiser import denoise, load_denoiser
 
     x = speech_like(args.seconds)
     net, _ = load_denoiser(args.model)
@@ -108,7 +108,7 @@ def batch_table(args: argparse.Namespace, run_rnnoise) -> None:
     import soundfile as sf
     import torch
 
-    from tsae.pipelines.denoise import denoise_files
+    from tsae.pipelines.denoise.denoiser import denoise_files
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "in"

@@ -7,7 +7,7 @@ One run measures, for each registered family at its default size:
 - ``train (bare)``: the anchor, a bare PyTorch loop (Adam, MSE, same batches) on the same
   network, and the ratio tsae/bare (the trainer's overhead; 1.0 = none);
 - ``infer``: no-grad forward passes (batch 256) through
-  :func:`tsae.pipelines.reconstruct.run_frames`, and the ratio to the anchor
+  :func:`tsae.pipelines.reconstruct.series.run_frames`, and the ratio to the anchor
   ``sklearn.decomposition.PCA`` (same latent size) encoding+decoding the flattened windows,
   when scikit-learn is installed.
 
@@ -71,7 +71,7 @@ def tsae_train(model, windows: np.ndarray, batch: int, epochs: int, device) -> f
 
 
 def infer(model, windows: np.ndarray, seconds: float) -> float:
-    from tsae.pipelines.reconstruct import run_frames
+    from tsae.pipelines.reconstruct.series import run_frames
 
     run_frames(model, windows[:256])  # warm up
     done, started = 0, time.perf_counter()

@@ -42,8 +42,8 @@ def bench_sensors(sensors: int, args: argparse.Namespace, tmp: Path) -> dict[str
     import torch
 
     from tsae.models.device import torch_threads
-    from tsae.pipelines.anomaly import Detector
-    from tsae.pipelines.monitor import Monitor
+    from tsae.pipelines.anomaly.detector import Detector
+    from tsae.pipelines.anomaly.monitor import Monitor
 
     torch.set_num_threads(1)
     det = Detector(window=args.window, epochs=1, device="cpu", max_train_windows=2000).fit(

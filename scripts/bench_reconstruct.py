@@ -1,7 +1,7 @@
 """Throughput of batch reconstruction: 1 and 2 local workers and a 2-worker Dask LocalCluster, in one run.
 
 Builds a conv1d model (untrained: inference cost does not depend on the weights) and
-a folder of CSV series, then times ``tsae.pipelines.batch.reconstruct_files`` in each
+a folder of CSV series, then times ``tsae.pipelines.reconstruct.batch.reconstruct_files`` in each
 mode into a fresh output folder. Wall time includes starting the local worker
 processes (spawn + import torch) but not starting the Dask cluster (it is already
 running when a user passes ``--dask``); each mode's start-up cost is also measured on
@@ -52,7 +52,7 @@ def main() -> None:
     import torch
 
     from tsae.models.modelfile import save_model
-    from tsae.pipelines.batch import reconstruct_files
+    from tsae.pipelines.reconstruct.batch import reconstruct_files
     from tsae.plugins import create_model
 
     with tempfile.TemporaryDirectory(prefix="tsae-bench-") as tmp:
@@ -85,7 +85,7 @@ def main() -> None:
 
         with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
                 Client(cluster) as client:
-            client.run(lambda: __import__("tsae.pipelines.batch"))  # warm imports, as a long-lived cluster is
+            client.run(lambda: __import__("tsae.pipelines.reconstruct.batch"))  # warm imports, as a long-lived cluster is
             timed("dask 2 workers", dask=client)
 
     base = results[0][1]

@@ -102,7 +102,7 @@ def tsae_denoiser(model: str | None):
     import torch
 
     torch.set_num_threads(1)
-    from tsae.pipelines.denoise import denoise
+    from tsae.pipelines.denoise.denoiser import denoise
 
     net = None
     if model and model.endswith(".safetensors"):  # a training checkpoint

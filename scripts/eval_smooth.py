@@ -197,7 +197,7 @@ def spike_retained(est: np.ndarray, truth: np.ndarray, edges: np.ndarray) -> flo
 
 # ----------------------------------------------------------------------------- runs
 def run_smoothing(n: int, seeds: int, quick: bool) -> None:
-    import tsae.pipelines.smooth as sm
+    import tsae.pipelines.smooth.smoother as sm
 
     methods = ["tsae", "savgol", "lowess", "movavg"]
     kinds = ["sine", "chirp", "steps", "spikes", "ecg", "random_walk"]
@@ -287,7 +287,7 @@ def make_gaps(n: int, fraction: float, rng: np.random.Generator) -> np.ndarray:
 def run_imputation(n: int, seeds: int) -> None:
     from scipy.interpolate import CubicSpline
 
-    import tsae.pipelines.smooth as sm
+    import tsae.pipelines.smooth.smoother as sm
 
     kinds = ["sine", "chirp", "ecg", "random_walk", "steps"]
     reals = real_series(n)

@@ -41,14 +41,14 @@ _EXPORTS = {
     "write_table": "tsae.io.tables",
     "read_series": "tsae.io.tables",
     # pipelines
-    "fit_model_on_series": "tsae.pipelines.training",
-    "reconstruct_series": "tsae.pipelines.reconstruct",
-    "encode_series": "tsae.pipelines.reconstruct",
-    "denoise": "tsae.pipelines.denoise",
-    "StreamingDenoiser": "tsae.pipelines.denoise",
-    "Detector": "tsae.pipelines.anomaly",
-    "smooth": "tsae.pipelines.smooth",
-    "impute": "tsae.pipelines.smooth",
+    "fit_model_on_series": "tsae.models.fit",
+    "reconstruct_series": "tsae.pipelines.reconstruct.series",
+    "encode_series": "tsae.pipelines.reconstruct.series",
+    "denoise": "tsae.pipelines.denoise.denoiser",
+    "StreamingDenoiser": "tsae.pipelines.denoise.denoiser",
+    "Detector": "tsae.pipelines.anomaly.detector",
+    "smooth": "tsae.pipelines.smooth.smoother",
+    "impute": "tsae.pipelines.smooth.smoother",
 }
 
 __all__ = ["__version__", *_EXPORTS]

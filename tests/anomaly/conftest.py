@@ -27,7 +27,7 @@ def test_data() -> np.ndarray:
 
 @pytest.fixture(scope="session")
 def detector(train_data):
-    from tsae.pipelines.anomaly import Detector
+    from tsae.pipelines.anomaly.detector import Detector
 
     return Detector(window=24, epochs=3, device="cpu").fit(train_data, sensors=SENSORS)
 

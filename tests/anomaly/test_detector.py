@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from tsae.pipelines.anomaly import Detector, dominant_period
-from tsae.pipelines.scoring import fill_forward
+from tsae.pipelines.anomaly.detector import Detector, dominant_period
+from tsae.pipelines.anomaly.scoring import fill_forward
 
 from sensor_data import SENSORS, make_series
 

@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from tsae.pipelines.events import EventTracker, find_events, write_events
+from tsae.pipelines.anomaly.events import EventTracker, find_events, write_events
 
 
 def test_runs_become_events():

@@ -3,7 +3,7 @@ import json
 
 import numpy as np
 
-from tsae.pipelines.monitor import Monitor, RecordParser, run_monitor
+from tsae.pipelines.anomaly.monitor import Monitor, RecordParser, run_monitor
 
 from sensor_data import SENSORS
 

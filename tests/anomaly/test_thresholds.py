@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from tsae.pipelines.thresholds import Threshold, fit_threshold, pot_threshold, quantile_threshold
+from tsae.pipelines.anomaly.thresholds import Threshold, fit_threshold, pot_threshold, quantile_threshold
 
 
 def test_quantile_of_uniform():

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from tsae.cli import cli
 from tsae.io.tables import read_table
-from tsae.pipelines.batch import read_manifest, reconstruct_files
+from tsae.pipelines.reconstruct.batch import read_manifest, reconstruct_files
 
 GOOD = [f"s{i}.csv" for i in range(4)]
 
@@ -149,7 +149,7 @@ def test_subprocess_error_has_no_traceback(tiny_model, tmp_path) -> None:
 def test_grouped_windows_of_several_files_match_per_file(tiny_model, series_dir, tmp_path) -> None:
     """The GPU path (windows of several files in one model call), run on the CPU."""
     from tsae.models.modelfile import load_model
-    from tsae.pipelines.batch import _grouped_gpu
+    from tsae.pipelines.reconstruct.batch import _grouped_gpu
 
     loaded = load_model(tiny_model)
     todo = [(str(series_dir / n), str(tmp_path / "grouped" / n)) for n in GOOD + ["broken.csv"]]

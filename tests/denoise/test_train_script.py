@@ -27,7 +27,7 @@ def test_train_export_and_denoise_with_the_result(tmp_path) -> None:
     assert run.returncode == 0, run.stderr[-2000:]
 
     from tsae.models.modelfile import load_model
-    from tsae.pipelines.denoise import denoise
+    from tsae.pipelines.denoise.denoiser import denoise
 
     loaded = load_model(model)
     assert loaded.family == "denoiser" and loaded.model.lookahead == 1

@@ -7,8 +7,8 @@ from synthetic_data import synthetic_series
 
 from tsae.models.modelfile import load_model
 from tsae.models.trainer import TrainConfig
-from tsae.pipelines.reconstruct import encode_series, reconstruct_series
-from tsae.pipelines.training import fit_model_on_series, parse_params, train_files
+from tsae.pipelines.reconstruct.series import encode_series, reconstruct_series
+from tsae.models.fit import fit_model_on_series, parse_params, train_files
 
 CONFIG = TrainConfig(epochs=25, lr=3e-3, patience=10, quiet=True, device="cpu")
 
@@ -109,7 +109,7 @@ def test_parse_params() -> None:
 
 @pytest.mark.parametrize("window_fn", [None, "hann"])
 def test_make_windows_subset_matches_full_framing(window_fn) -> None:
-    from tsae.pipelines.training import make_windows
+    from tsae.models.fit import make_windows
 
     a = synthetic_series(channels=2, n=300, seed=5)
     b = synthetic_series(channels=2, n=20, seed=6)  # shorter than the window

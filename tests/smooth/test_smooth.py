@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from smooth_helpers import rmse, xcorr_lag
 
-from tsae.pipelines.smooth import impute, noise_sigma, smooth
+from tsae.pipelines.smooth.smoother import impute, noise_sigma, smooth
 
 
 def test_reduces_error_without_time_shift(noisy_sine) -> None:

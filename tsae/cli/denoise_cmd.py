@@ -42,7 +42,7 @@ def denoise_command(inputs: tuple[str, ...], output: Path | None, model: Path | 
       tsae denoise 'recordings/*.wav' -o denoised/
       tsae denoise recordings/ -o denoised/ --batch 64 --device cuda
     """
-    from tsae.pipelines.denoise import denoise_files
+    from tsae.pipelines.denoise.denoiser import denoise_files
 
     written = denoise_files(inputs, output, model=model, strength=strength, atten_limit=atten_limit,
                             device=device, quiet=quiet, batch=batch)

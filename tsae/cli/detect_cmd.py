@@ -61,7 +61,7 @@ def detect_group() -> None:
 def fit_command(train: Path, output: Path, model: str, window: str, hop: int | None, threshold: str, risk: float,
                 quantile: float, epochs: int, seed: int, device: str, quiet: bool) -> None:
     """Learn normal behaviour from TRAIN (a CSV of normal data) and write a detector file."""
-    from tsae.pipelines.detect_files import fit_detector_file
+    from tsae.pipelines.anomaly.files import fit_detector_file
 
     fit_detector_file(train, output, model=model, window=_window(window), threshold=_threshold(threshold),
                       device=device, quiet=quiet, epochs=epochs, hop=hop, risk=risk, q=quantile, seed=seed)
@@ -83,7 +83,7 @@ def fit_command(train: Path, output: Path, model: str, window: str, hop: int | N
 def score_command(test: Path, detector: Path, output: Path, plot: Path | None, events: Path | None, device: str,
                   quiet: bool) -> None:
     """Score TEST with a fitted detector: per-row scores, 0/1 flags, sensor contributions and events."""
-    from tsae.pipelines.detect_files import score_file
+    from tsae.pipelines.anomaly.files import score_file
 
     score_file(test, detector, output, plot=plot, events=events, device=device, quiet=quiet)
 
@@ -123,7 +123,7 @@ def monitor_command(detector: Path, fmt: str, mqtt: str | None, topic: str, out_
 
     Ctrl-C (or the end of the input) prints a summary and exits.
     """
-    from tsae.pipelines.monitor import run_monitor
+    from tsae.pipelines.anomaly.monitor import run_monitor
 
     code = run_monitor(detector, fmt=fmt, mqtt=mqtt, topic=topic, out_topic=out_topic, every_sample=every_sample,
                        time_field=time_field, silence=silence, client_id=client_id, quiet=quiet,

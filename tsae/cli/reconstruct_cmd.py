@@ -55,7 +55,7 @@ def reconstruct_command(model: Path, inputs: tuple[str, ...], output: str, worke
       tsae reconstruct model.tsae data/ more/*.csv -o out/ --workers 4
       tsae reconstruct model.tsae s3://bucket/in/*.csv -o s3://bucket/out --dask tcp://scheduler:8786
     """
-    from tsae.pipelines import batch
+    from tsae.pipelines.reconstruct import batch
 
     if dask_address is None and _single_output(inputs, output):
         from tsae.models.device import resolve_device

@@ -35,7 +35,7 @@ def smooth_command(input: Path, output: Path, strength: float, no_edge_guard: bo
       tsae smooth sensors.csv -o sensors.smooth.csv
       tsae smooth noisy.wav -o smooth.wav --strength 0.7
     """
-    from tsae.pipelines.smooth import smooth_file
+    from tsae.pipelines.smooth.smoother import smooth_file
 
     info = smooth_file(input, output, strength=strength, model=model, device=device if model else "cpu",
                        edge_guard=not no_edge_guard)
@@ -60,7 +60,7 @@ def impute_command(input: Path, output: Path, model: Path | None, device: str, q
     Example:
       tsae impute sensors.csv -o sensors.filled.csv
     """
-    from tsae.pipelines.smooth import impute_file
+    from tsae.pipelines.smooth.smoother import impute_file
 
     info = impute_file(input, output, model=model, device=device if model else "cpu")
     if not quiet:

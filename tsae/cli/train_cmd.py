@@ -50,7 +50,7 @@ def train_command(data: tuple[Path, ...], output: Path, family: str, window: int
       tsae train sensors.csv --model conv1d --window 128 --hop 32 -o model.tsae
     """
     from tsae.models.trainer import TrainConfig
-    from tsae.pipelines.training import parse_params, train_files
+    from tsae.models.fit import parse_params, train_files
 
     config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, val_fraction=val_fraction, patience=patience,
                          seed=seed, device=device, quiet=quiet, max_seconds=max_seconds)
@@ -83,7 +83,7 @@ def encode_command(model: Path, data: Path, output: Path, batch_size: int, devic
     from tsae.io.atomic import atomic_path
     from tsae.io.tables import read_series
     from tsae.models.modelfile import load_model
-    from tsae.pipelines.reconstruct import encode_series
+    from tsae.pipelines.reconstruct.series import encode_series
 
     loaded = load_model(model, device=device)
     values, _, _ = read_series(data)

@@ -27,6 +27,7 @@ _EXPORTS = {
     "Normalizer": "tsae.engine.preprocess",
     "detrend": "tsae.engine.preprocess",
     "resample": "tsae.engine.preprocess",
+    "as_channels_first": "tsae.engine.layout",
 }
 
 __all__ = list(_EXPORTS)

@@ -1,0 +1,1 @@
+"""The pipelines, one package each: denoise, anomaly, smooth, reconstruct."""

@@ -235,7 +235,7 @@ def reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.Path
     dict
         A manifest row: ``file, output, status ("ok"), error (""), samples, channels, rmse, mse, seconds``.
     """
-    from tsae.pipelines.reconstruct import _loaded, reconstruct_series
+    from tsae.pipelines.reconstruct.series import _loaded, reconstruct_series
 
     start = time.perf_counter()
     loaded = _loaded(model)
@@ -383,7 +383,7 @@ def plan_outputs(files: Sequence[str], output: str | os.PathLike) -> list[tuple[
 def _grouped_gpu(loaded: Any, todo: list[tuple[str, str]], batch_size: int,
                  done: Callable[[dict[str, Any]], None], group_frames: int) -> None:
     """Run the windows of several files through the model together (keeps a GPU busy)."""
-    from tsae.pipelines.reconstruct import frames_to_series, prepare_frames, run_frames
+    from tsae.pipelines.reconstruct.series import frames_to_series, prepare_frames, run_frames
 
     pending: list[tuple[str, str, np.ndarray, Any, Any, Any, float, contextlib.ExitStack]] = []
     count = 0

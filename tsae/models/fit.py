@@ -16,7 +16,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from tsae.pipelines import _engine
+from tsae.engine.framing import frame, window_array
+from tsae.engine.preprocess import Normalizer, repair_missing
 
 NORMALIZE_CHOICES = ("zscore", "robust", "none")
 DEFAULT_MAX_WINDOWS = 200_000
@@ -82,7 +83,7 @@ def _repair(x: np.ndarray, label: str) -> np.ndarray:
         return x
     if missing.all(axis=1).any():
         raise ValueError(f"{label}: a channel has no finite values")
-    return _engine.repair_missing(x)
+    return np.asarray(repair_missing(x), dtype=np.float64)
 
 
 def _frame_count(n: int, window: int, hop: int) -> int:
@@ -103,7 +104,7 @@ def make_windows(
     counts = [_frame_count(x.shape[1], window, hop) for x in items]
     total = sum(counts)
     if max_windows is None or total <= max_windows:
-        chunks = [np.swapaxes(_engine.frame(x, window, hop, window_fn, pad=x.shape[1] < window), 0, 1)
+        chunks = [np.swapaxes(frame(x, window, hop, window_fn, pad=x.shape[1] < window), 0, 1)
                   for x in items]
         return np.ascontiguousarray(np.concatenate(chunks, axis=0), dtype=np.float32)
     chosen = np.sort(np.random.default_rng(seed).choice(total, max_windows, replace=False))
@@ -114,7 +115,7 @@ def make_windows(
         start = int(flat - offsets[i]) * hop
         piece = items[i][:, start : start + window]
         out[k, :, : piece.shape[1]] = piece
-    taper = _engine.window_array(window_fn, window)
+    taper = window_array(window_fn, window)
     return out * taper if taper is not None else out
 
 
@@ -183,7 +184,7 @@ def fit_model_on_series(
 
     normalizer = None
     if normalize != "none":
-        normalizer = _engine.make_normalizer(normalize)
+        normalizer = Normalizer(normalize)
         normalizer.fit(np.concatenate(items, axis=1))
     windows = make_windows(items, window, hop, window_fn, normalizer, max_windows=max_windows, seed=config.seed)
 

@@ -19,7 +19,7 @@ def plot_anomalies(path: str | Path, X: np.ndarray, scores: np.ndarray, threshol
     scores
         Per-row anomaly scores; ``threshold`` is drawn as a dashed line.
     events
-        :class:`~tsae.pipelines.events.Event` objects, shaded on both panels.
+        :class:`~tsae.pipelines.anomaly.events.Event` objects, shaded on both panels.
     """
     import matplotlib
 

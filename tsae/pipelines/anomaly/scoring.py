@@ -3,7 +3,7 @@
 :class:`ScoringCore` turns raw sensor rows into per-sample anomaly scores and per-sensor
 contributions, whatever the block size it is fed: batch scoring pushes everything at
 once, the monitor pushes a few rows at a time, and both get the same numbers (see
-:mod:`tsae.pipelines.anomaly` for how a sample is scored). :class:`DetectorState` is
+:mod:`tsae.pipelines.anomaly.detector` for how a sample is scored). :class:`DetectorState` is
 what a fitted detector stores to score.
 """
 from __future__ import annotations

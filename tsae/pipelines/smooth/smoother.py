@@ -403,7 +403,7 @@ def smooth(
         scale[scale <= 0] = 1.0
         z = (filled - center) / scale
         if model is not None:
-            from tsae.pipelines.reconstruct import _loaded, reconstruct_series
+            from tsae.pipelines.reconstruct.series import _loaded, reconstruct_series
 
             loaded = _loaded(model, device)
             pred = (np.asarray(reconstruct_series(loaded, filled), dtype=np.float64).reshape(c, n) - center) / scale
@@ -579,7 +579,7 @@ def impute(
     if missing.all(axis=1).any():
         raise ValueError("a channel has no finite values to learn from")
     if model is not None:
-        from tsae.pipelines.reconstruct import _loaded, reconstruct_series
+        from tsae.pipelines.reconstruct.series import _loaded, reconstruct_series
 
         loaded = _loaded(model, device)
         out = np.stack([_fill_linear(row) for row in arr])
@@ -601,7 +601,7 @@ def _file_job(input: Any, output: Any, fn: Any) -> dict[str, Any]:
     from pathlib import Path
 
     from tsae.io.tables import read_series
-    from tsae.pipelines.batch import write_series
+    from tsae.pipelines.reconstruct.batch import write_series
 
     start = time.perf_counter()
     src, dst = Path(input), Path(output)
@@ -621,7 +621,7 @@ def smooth_file(input: Any, output: Any, *, strength: float = 1.0, model: Any = 
     A CSV keeps its time and label columns. Returns ``samples``, ``channels``, ``missing``, ``seconds``.
     """
     if model is not None:
-        from tsae.pipelines.reconstruct import _loaded
+        from tsae.pipelines.reconstruct.series import _loaded
 
         model = _loaded(model, device)
     return _file_job(input, output, lambda v: smooth(v, strength, model=model, device=device, **kwargs))
@@ -630,7 +630,7 @@ def smooth_file(input: Any, output: Any, *, strength: float = 1.0, model: Any = 
 def impute_file(input: Any, output: Any, *, model: Any = None, device: str = "cpu", **kwargs: Any) -> dict[str, Any]:
     """Fill the missing cells of a series file into ``output`` (same kind, written atomically)."""
     if model is not None:
-        from tsae.pipelines.reconstruct import _loaded
+        from tsae.pipelines.reconstruct.series import _loaded
 
         model = _loaded(model, device)
     return _file_job(input, output, lambda v: impute(v, model=model, device=device, **kwargs))

@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from tsae.pipelines import _engine
+from tsae.engine.framing import frame, overlap_add
+from tsae.engine.preprocess import Normalizer, repair_missing
 
 
 def _loaded(model: Any, device: Any = None) -> Any:
@@ -69,10 +70,10 @@ def prepare_frames(loaded: Any, values: Any) -> tuple[np.ndarray, dict[str, Any]
     if missing.all(axis=1).any():
         raise ValueError("a channel has no finite values")
     if missing.any():
-        x = _engine.repair_missing(x)
-    normalizer = _engine.normalizer_from_dict(loaded.normalizer) if loaded.normalizer else None
+        x = np.asarray(repair_missing(x), dtype=np.float64)
+    normalizer = Normalizer.from_dict(loaded.normalizer) if loaded.normalizer else None
     xn = normalizer.transform(x) if normalizer is not None else x
-    frames = _engine.frame(np.asarray(xn, dtype=np.float32), spec["window"], spec["hop"], spec["window_fn"], pad=True)
+    frames = frame(np.asarray(xn, dtype=np.float32), spec["window"], spec["hop"], spec["window_fn"], pad=True)
     frames = np.ascontiguousarray(np.swapaxes(frames, 0, 1), dtype=np.float32)  # (n_frames, C, L)
     return frames, {"n": x.shape[1], "squeeze": squeeze, "normalizer": normalizer, "spec": spec}
 
@@ -98,7 +99,7 @@ def frames_to_series(frames: np.ndarray, context: dict[str, Any]) -> np.ndarray:
     """Overlap-add reconstructed frames ``(N, C, L)`` and undo the normalisation -> ``(C, n)`` float64."""
     spec = context["spec"]
     stacked = np.ascontiguousarray(np.swapaxes(frames, 0, 1), dtype=np.float32)  # (C, N, L)
-    y = _engine.overlap_add(stacked, spec["hop"], spec["window_fn"], length=context["n"]).astype(np.float64)
+    y = overlap_add(stacked, spec["hop"], spec["window_fn"], length=context["n"]).astype(np.float64)
     if context["normalizer"] is not None:
         y = np.asarray(context["normalizer"].inverse_transform(y), dtype=np.float64)
     return y[0] if context["squeeze"] else y

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from tsae.pipelines.anomaly import Detector
+from tsae.pipelines.anomaly.detector import Detector
 
 
 def _progress(message: str, quiet: bool) -> None:
@@ -53,7 +53,7 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     Returns a summary dict.
     """
     from tsae.io.tables import read_table, write_table
-    from tsae.pipelines.events import find_events, write_events
+    from tsae.pipelines.anomaly.events import find_events, write_events
 
     test_path, output = Path(test_path), Path(output)
     det = detector if isinstance(detector, Detector) else Detector.load(detector, device=device)
@@ -89,7 +89,7 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
             if Path(other).exists() and path.exists() and path.resolve() == Path(other).resolve():
                 raise ValueError(f"{path}: refusing to overwrite an input file")
     if plot:
-        from tsae.pipelines.plot import plot_anomalies
+        from tsae.pipelines.anomaly.plot import plot_anomalies
 
         plot_anomalies(plot, X, scores, det.threshold_, found, sensors=det.sensors_, time=time,
                        title=test_path.name)

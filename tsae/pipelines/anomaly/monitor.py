@@ -6,7 +6,7 @@ objects) into rows; :func:`run_monitor` wires a source (stdin, MQTT, or any plug
 to a sink (stdout, MQTT) for ``tsae monitor``.
 
 Scores equal the batch scores of :meth:`tsae.Detector.decision_function` on the same
-rows: both run :class:`~tsae.pipelines.scoring.ScoringCore`. A sample's score is known
+rows: both run :class:`~tsae.pipelines.anomaly.scoring.ScoringCore`. A sample's score is known
 once the last window covering it is complete (at most ``window - 1`` samples later);
 records carry the sample's index and time. Memory is bounded: the core keeps about
 one window of rows, the event tracker one open event.
@@ -34,8 +34,8 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from tsae.pipelines.anomaly import Detector
-from tsae.pipelines.events import EventTracker
+from tsae.pipelines.anomaly.detector import Detector
+from tsae.pipelines.anomaly.events import EventTracker
 
 TIME_FIELDS = ("time", "timestamp", "t", "ts", "datetime", "date")
 
@@ -284,7 +284,7 @@ class Monitor:
     the score returned is that of the latest sample whose score became final):
 
     >>> import numpy as np
-    >>> from tsae.pipelines.anomaly import Detector
+    >>> from tsae.pipelines.anomaly.detector import Detector
     >>> t = np.arange(600)
     >>> det = Detector(window=20, epochs=2, device="cpu").fit(np.sin(t / 3.0))
     >>> mon = Monitor(det)

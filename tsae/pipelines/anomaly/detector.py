@@ -36,8 +36,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from tsae.models.device import torch_threads
-from tsae.pipelines.scoring import _EPS, DetectorState, ScoringCore
-from tsae.pipelines.thresholds import Threshold, fit_threshold
+from tsae.pipelines.anomaly.scoring import _EPS, DetectorState, ScoringCore
+from tsae.pipelines.anomaly.thresholds import Threshold, fit_threshold
 
 DETECTOR_KIND = "tsae-detector"
 DETECTOR_VERSION = 1
