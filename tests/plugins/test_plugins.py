@@ -178,13 +178,13 @@ def test_builtin_pipelines_come_from_the_pipelines_entry_point(fresh_plugins) ->
     assert {"denoise", "smooth", "impute", "reconstruct"} <= set(fresh_plugins.pipelines())
     x = np.sin(np.linspace(0, 20, 400))
     x[100:120] = np.nan
-    filled = tsae.get_pipeline("impute")(x[None], seed=0)
+    filled = fresh_plugins.get_pipeline("impute")(x[None], seed=0)
     np.testing.assert_allclose(filled, tsae.impute(x[None], seed=0))
     assert np.isfinite(filled).all()
     audio = np.random.default_rng(0).standard_normal(8000).astype(np.float32) * 0.01
-    np.testing.assert_array_equal(tsae.get_pipeline("denoise")(audio, 16000), tsae.denoise(audio, 16000))
+    np.testing.assert_array_equal(fresh_plugins.get_pipeline("denoise")(audio, 16000), tsae.denoise(audio, 16000))
     with pytest.raises(ValueError, match="no pipeline named 'nope'.*denoise"):
-        tsae.get_pipeline("nope")
+        fresh_plugins.get_pipeline("nope")
     line = next(line for line in CliRunner().invoke(cli, ["plugins"]).output.splitlines()
                 if line.startswith("pipelines"))
     assert "pipelines: denoise, smooth, impute, reconstruct" in line
