@@ -41,6 +41,13 @@ def test_nans_are_repaired(detector, test_data):
     x[0, 2] = np.nan
     scores = detector.decision_function(x)
     assert np.isfinite(scores).all()
+    clean = detector.decision_function(test_data)
+    # a repair is local: rows two windows away from a gap score as if there had been none
+    reach = 2 * detector.window_
+    far = np.ones(len(x), bool)
+    far[: 1 + reach] = far[100 - reach : 105 + reach] = False
+    np.testing.assert_allclose(scores[far], clean[far], rtol=1e-9)
+    assert not np.allclose(scores[100:105], clean[100:105])  # the gap rows were scored, not copied
 
 
 def test_fill_forward_carries_across_blocks():
