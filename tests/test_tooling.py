@@ -73,7 +73,8 @@ def _venv_with_our_dependencies(root: Path) -> Path:
     for folder in site.getsitepackages():
         for entry in Path(folder).iterdir():
             name = entry.name.lower()
-            if name.startswith(("tsae", "__editable__", "_tsae")) or name.endswith(".pth") or (deps / entry.name).exists():
+            ours = name.startswith(("tsae", "__editable__", "_tsae")) or name.endswith(".pth")
+            if ours or (deps / entry.name).exists():
                 continue
             (deps / entry.name).symlink_to(entry)
     Path(target_site, "test_deps.pth").write_text(f"{deps}\n")

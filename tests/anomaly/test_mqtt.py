@@ -26,7 +26,7 @@ def publisher(port):
 
 def publish_rows(client, topic, rows, start):
     for i, row in enumerate(rows):
-        payload = json.dumps({"time": start + i, **{s: float(v) for s, v in zip(SENSORS, row)}})
+        payload = json.dumps({"time": start + i, **{s: float(v) for s, v in zip(SENSORS, row, strict=True)}})
         client.publish(topic, payload, qos=1).wait_for_publish(5)
 
 
@@ -48,7 +48,7 @@ class Lines:
             try:
                 self.all.append(self.lines.get(timeout=max(0.01, deadline - time.monotonic())))
             except queue.Empty:
-                raise AssertionError(f"no {text!r} within {timeout}s; got: {''.join(self.all)[-2000:]}")
+                raise AssertionError(f"no {text!r} within {timeout}s; got: {''.join(self.all)[-2000:]}") from None
 
     def drain(self):
         while True:

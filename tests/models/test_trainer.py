@@ -4,7 +4,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from synthetic_data import windows_of
 
 from tsae import plugins
 from tsae.models.device import resolve_device
@@ -15,6 +14,8 @@ from tsae.models.trainer import (
     seed_everything,
     train_model,
 )
+
+from synthetic_data import windows_of
 
 SMALL = {
     "conv1d": dict(hidden=4, latent=4, depth=2),
@@ -98,7 +99,7 @@ def test_cpu_training_is_deterministic(windows) -> None:
         return [p.detach().clone() for p in result.model.parameters()], result.history
 
     (a, ha), (b, hb) = run(), run()
-    assert all(torch.equal(x, y) for x, y in zip(a, b))
+    assert all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
     assert [r["val_loss"] for r in ha] == [r["val_loss"] for r in hb]
     assert not torch.are_deterministic_algorithms_enabled()  # restored afterwards
 
