@@ -115,3 +115,15 @@ def test_install_then_editable_install_leaves_no_cache_in_the_package(tmp_path: 
     assert not installed.exists()  # pip removed every file of the first install
     proc = _run(str(tsae_bin), "--help", env=env, cwd=tmp_path)
     assert proc.returncode == 0 and "Usage:" in proc.stdout, proc.stderr
+
+
+def test_numba_cache_locator_takes_only_tsae_kernels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tsae.engine import _kernels, _numba_cache
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    kernel = _kernels.frame_rows.py_func
+    locator = _numba_cache.TsaeCacheLocator.from_function(kernel, _kernels.__file__)
+    assert Path(locator.get_cache_path()).parent == tmp_path / "tsae" / "numba"
+    outside = tmp_path / "user_code.py"
+    outside.write_text("def f():\n    pass\n")
+    assert _numba_cache.TsaeCacheLocator.from_function(kernel, str(outside)) is None  # other numba users: untouched

@@ -31,7 +31,7 @@ def cache_dir() -> Path:
 
 
 def _numba_class(name: str) -> Any:
-    """numba's caching class ``name`` (numba < 0.61 spells it with a leading underscore)."""
+    """numba's caching class ``name`` (older numba releases spell it with a leading underscore)."""
     return getattr(caching, name, None) or getattr(caching, f"_{name}")
 
 
