@@ -129,10 +129,15 @@ class StreamingDenoiser:
 
     Examples
     --------
-    >>> den = StreamingDenoiser(48000)                       # doctest: +SKIP
-    >>> for chunk in microphone_chunks(480):                 # 10 ms
-    ...     play(den.feed(chunk))
-    >>> play(den.flush())
+    Live audio in 10 ms chunks (here one second of noise stands in for a microphone):
+
+    >>> import numpy as np
+    >>> den = StreamingDenoiser(48000)
+    >>> audio = 0.1 * np.random.default_rng(0).standard_normal(48000).astype(np.float32)
+    >>> out = [den.feed(audio[i: i + 480]) for i in range(0, len(audio), 480)]
+    >>> out.append(den.flush())
+    >>> sum(len(o) for o in out) == len(audio)
+    True
     """
 
     def __init__(
