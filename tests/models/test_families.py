@@ -15,6 +15,7 @@ FAMILIES = {
     "lstm": dict(hidden=32, latent=16),
     "transformer": dict(d_model=32, ff=64, layers=1, latent=16),
     "vae": dict(hidden=16, latent=16),
+    "blind_spot": dict(hidden=16, layers=3),
 }
 WINDOW = 64
 
