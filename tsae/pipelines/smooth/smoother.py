@@ -294,8 +294,9 @@ def smooth(
     edge_guard
         Keep samples whose residual is far above the noise level (steps, spikes).
     steps, max_seconds
-        Training budget of the self-supervised network (0 steps: the closed-form
-        linear blind-spot filter alone). The step count makes runs reproducible; the
+        Training budget of the self-supervised network in batches of 16 windows,
+        rounded up to whole epochs of 50 (0 steps: the closed-form linear blind-spot
+        filter alone); series shorter than 1024 samples use the filter alone. The step count makes runs reproducible; the
         time cap is a safety net for very slow machines (a run that hits it may differ).
     seed
         Seed of the self-supervised training (results are deterministic on CPU).
