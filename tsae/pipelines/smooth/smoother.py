@@ -363,9 +363,9 @@ def _ssa_reconstruct(z: np.ndarray, L: int, rank: int) -> np.ndarray:
     """Rank-``rank`` linear autoencoder on all windows of length L (PCA), averaged back to a series."""
     from scipy.linalg import eigh
 
-    X = frame(z, L, 1).astype(np.float64)  # every window of L samples (the trajectory matrix)
-    mean = X.mean(axis=0)
-    Xc = X - mean
+    X = frame(z, L, 1)  # every window of L samples (the trajectory matrix), float32
+    mean = X.mean(axis=0, dtype=np.float64)
+    Xc = X - mean  # float64 from here on
     cov = Xc.T @ Xc
     rank = min(rank, L)
     _, V = eigh(cov, subset_by_index=[L - rank, L - 1])
