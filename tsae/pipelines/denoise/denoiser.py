@@ -4,11 +4,13 @@ One object, :class:`StreamingDenoiser`, does all the work: it takes chunks of an
 size (10-20 ms for live audio, seconds for files), resamples to the model's rate
 (16 kHz) with a streaming soxr resampler, cuts 32 ms sqrt-Hann frames with the
 engine's :class:`~tsae.engine.streaming.StreamFramer`, asks the model for a
-spectral mask frame by frame (the GRU state is carried; a model with look-ahead
-answers a few frames late, and those frames wait), and overlap-adds the
-result back with :class:`~tsae.engine.streaming.StreamOverlapAdd`. Every frame goes through exactly the same
-operations whatever the chunking, so feeding a file in blocks gives output
-identical to feeding it at once (the tests check this bit for bit).
+spectral mask frame by frame through the streaming-model protocol
+(:class:`~tsae.models.base.StreamingModel`: its state is carried; a model with
+look-ahead answers a few frames late, and those frames wait), and overlap-adds the
+result back with :class:`~tsae.engine.streaming.StreamOverlapAdd`. Every frame
+goes through exactly the same operations whatever the chunking, so feeding a file
+in blocks gives output identical to feeding it at once (the tests check this bit
+for bit).
 
 :func:`denoise` (arrays) and :func:`denoise_file` / :func:`denoise_files`
 (files, bounded memory, atomic writes) are thin wrappers.
@@ -71,7 +73,8 @@ def load_denoiser(model: Any = None, device: str = "cpu") -> tuple[Any, int]:
     """Return ``(network, sample_rate)`` for ``model``.
 
     ``model`` is ``None`` (the shipped model), a path to a ``.tsae`` file, or an
-    already built denoiser network (an instance of the ``denoiser`` family).
+    already built streaming network (a :class:`~tsae.models.base.StreamingModel`
+    with a numpy ``streamer()``, such as an instance of the ``denoiser`` family).
     """
     # The denoiser runs frame by frame (16 ms steps, a few hundred thousand weights):
     # per-frame GPU launches are slower than the CPU, so "auto" means the CPU here.
