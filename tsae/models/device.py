@@ -43,11 +43,14 @@ def resolve_device(device: Any = "auto") -> "torch.device":  # noqa: F821 - torc
 
 
 @contextlib.contextmanager
-def torch_threads(n: int | None) -> Iterator[None]:
+def torch_threads(n: int | None, *, native: bool = False) -> Iterator[None]:
     """Run torch on ``n`` CPU threads inside the block (None or 0: leave torch's setting).
 
     The pipelines' networks are small: one thread is faster than several fighting
-    over shared cores, and it keeps a monitor or a batch worker on one core.
+    over shared cores, and it keeps a monitor or a batch worker on one core. With
+    ``native``, numpy's BLAS and OpenMP pools (through threadpoolctl, when
+    installed) and the engine's numba kernels are held to ``n`` threads too: on
+    small arrays called many times, one thread is many times faster than several.
     """
     if not n:
         yield
@@ -57,6 +60,26 @@ def torch_threads(n: int | None) -> Iterator[None]:
     previous = torch.get_num_threads()
     torch.set_num_threads(int(n))
     try:
-        yield
+        with contextlib.ExitStack() as stack:
+            if native:
+                stack.enter_context(_native_threads(int(n)))
+            yield
     finally:
         torch.set_num_threads(previous)
+
+
+@contextlib.contextmanager
+def _native_threads(n: int) -> Iterator[None]:
+    import numba
+
+    previous = numba.get_num_threads()
+    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    try:
+        with contextlib.ExitStack() as stack:
+            with contextlib.suppress(ImportError):
+                from threadpoolctl import threadpool_limits
+
+                stack.enter_context(threadpool_limits(n))
+            yield
+    finally:
+        numba.set_num_threads(previous)
