@@ -39,7 +39,7 @@ _EXPORTS = {
     # tables
     "read_table": "tsae.io.tables",
     "write_table": "tsae.io.tables",
-    "read_series": "tsae.io.tables",
+    "read_series": "tsae.io.series",
     # pipelines
     "fit_model_on_series": "tsae.models.fit",
     "reconstruct_series": "tsae.pipelines.reconstruct.series",

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 import tsae
 from tsae.cli import cli
-from tsae.pipelines.denoise.denoiser import StreamingDenoiser, default_model_path, denoise, denoise_file
+from tsae.pipelines.denoise import StreamingDenoiser, default_model_path, denoise, denoise_file
 
 
 def speech_like(seconds: float, sr: int, seed: int = 0) -> np.ndarray:

@@ -12,6 +12,7 @@ import sys
 import click
 
 from tsae import __version__
+from tsae.cli.common import one_line
 
 # sub-command name -> "module:attribute"
 BUILTIN_COMMANDS: dict[str, str] = {
@@ -55,6 +56,20 @@ class LazyGroup(click.Group):
         self._load_plugin_commands()
         return self.commands.get(name)
 
+    def invoke(self, ctx: click.Context) -> object:
+        """Run the sub-command; a library error becomes a one-line ``ClickException`` (kept whole with ``--debug``).
+
+        This is the CLI's one error-to-one-line conversion: :func:`main` only prints.
+        """
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except (OSError, ValueError, RuntimeError, KeyError) as error:
+            if (ctx.obj or {}).get("debug"):
+                raise
+            raise click.ClickException(one_line(error)) from error
+
     @staticmethod
     def _import(name: str) -> click.Command | None:
         module_name, attribute = BUILTIN_COMMANDS[name].split(":")
@@ -82,7 +97,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of the ``tsae`` command: user errors become one line and exit 1."""
+    """Entry point of the ``tsae`` command: prints the one-line errors and sets the exit code."""
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     try:
@@ -104,8 +119,3 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         sys.exit(130)
-    except (OSError, ValueError, RuntimeError) as error:
-        if debug:
-            raise
-        click.echo(f"Error: {error}", err=True)
-        sys.exit(1)

@@ -17,9 +17,7 @@ from typing import Iterator
 import numpy as np
 
 from tsae.io.atomic import atomic_path
-
-#: File name suffixes treated as audio by the CLI (lower case, with the dot).
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif", ".au", ".mp3")
+from tsae.io.paths import AUDIO_SUFFIXES
 
 _FORMAT_BY_SUFFIX = {
     ".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".oga": "OGG", ".aiff": "AIFF", ".aif": "AIFF",

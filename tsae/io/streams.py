@@ -28,13 +28,13 @@ def parse_host_port(value: str, default_port: int = 1883) -> tuple[str, int]:
     if not host:
         host, port = port, ""
     if not host:
-        raise ValueError(f"--mqtt {value!r}: expected HOST:PORT")
+        raise ValueError(f"MQTT broker address {value!r}: expected HOST:PORT")
     try:
         number = int(port) if port else default_port
     except ValueError:
-        raise ValueError(f"--mqtt {value!r}: port must be a number") from None
+        raise ValueError(f"MQTT broker address {value!r}: port must be a number") from None
     if not 0 < number < 65536:
-        raise ValueError(f"--mqtt {value!r}: port out of range")
+        raise ValueError(f"MQTT broker address {value!r}: port out of range")
     return host, number
 
 
