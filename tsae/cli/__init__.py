@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+from typing import Any, Sequence
 
 import click
 
@@ -56,11 +57,33 @@ class LazyGroup(click.Group):
         self._load_plugin_commands()
         return self.commands.get(name)
 
-    def invoke(self, ctx: click.Context) -> object:
-        """Run the sub-command; a library error becomes a one-line ``ClickException`` (kept whole with ``--debug``).
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        """Run the CLI; in standalone mode every error is one line on stderr and an exit code.
 
-        This is the CLI's one error-to-one-line conversion: :func:`main` only prints.
+        Bad usage exits 2 with the error and a pointer to ``--help`` (not the usage
+        block), other errors exit 1, Ctrl-C 130. ``tsae --debug`` shows tracebacks.
         """
+        args = sys.argv[1:] if args is None else list(args)
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        debug = "--debug" in args
+        try:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except (click.exceptions.Abort, KeyboardInterrupt):
+            click.echo("Aborted.", err=True)
+            sys.exit(130)
+        except click.ClickException as error:
+            if debug:
+                raise
+            hint = ""
+            if isinstance(error, click.UsageError) and error.ctx is not None:
+                hint = f" (see '{error.ctx.command_path} --help')"
+            click.echo(f"Error: {error.format_message()}{hint}", err=True)
+            sys.exit(error.exit_code)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the sub-command; a library error becomes a one-line ``ClickException`` (kept whole with ``--debug``)."""
         try:
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
@@ -97,25 +120,5 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of the ``tsae`` command: prints the one-line errors and sets the exit code."""
-    args = sys.argv[1:] if argv is None else argv
-    debug = "--debug" in args
-    try:
-        cli.main(args=args, prog_name="tsae", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
-        sys.exit(130)
-    except click.UsageError as error:  # bad arguments, missing input files: one line, not the usage block
-        if debug:
-            raise
-        hint = f" (see '{error.ctx.command_path} --help')" if error.ctx is not None else ""
-        click.echo(f"Error: {error.format_message()}{hint}", err=True)
-        sys.exit(error.exit_code)
-    except click.ClickException as error:
-        if debug:
-            raise
-        error.show()
-        sys.exit(error.exit_code)
-    except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
-        sys.exit(130)
+    """Entry point of the ``tsae`` command (errors: see :meth:`LazyGroup.main`)."""
+    cli.main(args=argv, prog_name="tsae")
