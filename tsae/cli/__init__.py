@@ -70,8 +70,11 @@ class LazyGroup(click.Group):
         debug = "--debug" in args
         try:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-        except (click.exceptions.Abort, KeyboardInterrupt):
+        except click.exceptions.Abort:
             click.echo("Aborted.", err=True)
+            sys.exit(130)
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
             sys.exit(130)
         except click.ClickException as error:
             if debug:

@@ -46,11 +46,35 @@ def join(folder: PathLike, name: str) -> str:
 
 
 # ----------------------------------------------------------------------------- inputs
-def _same_file(a: PathLike, b: PathLike) -> bool:
-    """Both name one file: the same inode when both exist, else the same real path."""
-    if os.path.exists(a) and os.path.exists(b):
-        return os.path.samefile(a, b)
-    return os.path.realpath(a) == os.path.realpath(b)
+class _Files:
+    """A set of local files matched by identity: the same inode when the file exists, else the same real path.
+
+    Lookups are O(1), so a batch of many outputs is checked against many inputs in linear time.
+    """
+
+    def __init__(self, paths: Iterable[PathLike] = ()) -> None:
+        self._by_inode: dict[tuple[int, int], PathLike] = {}
+        self._by_path: dict[str, PathLike] = {}
+        for path in paths:
+            self.add(path)
+
+    def add(self, path: PathLike) -> None:
+        if is_url(path):
+            return
+        self._by_path.setdefault(os.path.realpath(path), path)
+        try:
+            info = os.stat(path)
+        except OSError:
+            return
+        self._by_inode.setdefault((info.st_dev, info.st_ino), path)
+
+    def find(self, path: PathLike) -> PathLike | None:
+        """The member naming the same file as ``path``, or None."""
+        try:
+            info = os.stat(path)
+        except OSError:
+            return self._by_path.get(os.path.realpath(path))
+        return self._by_inode.get((info.st_dev, info.st_ino))
 
 
 def _url_glob(pattern: str) -> list[str]:
@@ -101,11 +125,11 @@ def expand_inputs(
         folder or glob that holds no accepted file.
     """
     accepted = {s.lower() for s in suffixes}
+    skipped = _Files(skip)
 
     def wanted(path: Path) -> bool:
         return (path.is_file() and path.suffix.lower() in accepted and not path.name.startswith(".")
-                and not (exclude is not None and exclude(path.name))
-                and not any(_same_file(path, other) for other in skip))
+                and not (exclude is not None and exclude(path.name)) and skipped.find(path) is None)
 
     files: list[str] = []
     for item in inputs:
@@ -215,6 +239,22 @@ def read_paths(*sources: object) -> list[PathLike]:
     return found
 
 
+def _check(path: Path, reads: _Files) -> None:
+    read = reads.find(path)
+    if read is not None:
+        what = "the input file" if str(read) == str(path) else f"{read}, which this command reads"
+        raise ValueError(f"{path}: refusing to overwrite {what}")
+    if path.exists():
+        mode = os.stat(path).st_mode
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+            raise ValueError(f"{path}: is a device, not a file; refusing to replace it")
+        if stat.S_ISDIR(mode):
+            raise ValueError(f"{path}: is a folder, not a file")
+    blocker = _blocking_parent(path)
+    if blocker is not None:
+        raise ValueError(f"{path}: {blocker} is a file, not a folder")
+
+
 def check_output(output: PathLike, reads: Iterable[PathLike] = ()) -> None:
     """Refuse an output path that would replace a file the command reads, or cannot be a file.
 
@@ -231,32 +271,19 @@ def check_output(output: PathLike, reads: Iterable[PathLike] = ()) -> None:
         One line naming ``output`` and the problem: it is (a link to) a read file, an
         existing device node or folder, or it lies under an existing file.
     """
-    if is_url(output):
-        return
-    path = Path(output)
-    for read in reads:
-        if not is_url(read) and _same_file(read, path):
-            what = "the input file" if str(read) == str(output) else f"{read}, which this command reads"
-            raise ValueError(f"{path}: refusing to overwrite {what}")
-    if path.exists():
-        mode = os.stat(path).st_mode
-        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-            raise ValueError(f"{path}: is a device, not a file; refusing to replace it")
-        if stat.S_ISDIR(mode):
-            raise ValueError(f"{path}: is a folder, not a file")
-    blocker = _blocking_parent(path)
-    if blocker is not None:
-        raise ValueError(f"{path}: {blocker} is a file, not a folder")
+    check_outputs([output], reads)
 
 
 def check_outputs(outputs: Iterable[PathLike], reads: Iterable[PathLike] = ()) -> None:
-    """:func:`check_output` for each of ``outputs``, which must also be distinct from each other."""
-    reads, seen = list(reads), []
+    """:func:`check_output` for each of ``outputs``, which must also name different files."""
+    read_files, seen = _Files(reads), _Files()
     for output in outputs:
-        if any(not is_url(output) and _same_file(output, other) for other in seen):
+        if is_url(output):
+            continue
+        if seen.find(output) is not None:
             raise ValueError(f"{output}: named for two outputs")
-        check_output(output, reads)
-        seen.append(output)
+        _check(Path(output), read_files)
+        seen.add(output)
 
 
 __all__ = ["AUDIO_SUFFIXES", "SERIES_SUFFIXES", "TABLE_SUFFIXES", "ARRAY_SUFFIXES", "is_url", "name_of", "join", "expand_inputs",
