@@ -30,7 +30,7 @@ def test_expand_inputs_errors(tmp_path) -> None:
         expand_inputs([tmp_path / "nope.csv"])
     with pytest.raises(ValueError, match="no file matches"):
         expand_inputs([str(tmp_path / "*.csv")])
-    with pytest.raises(ValueError, match="folder holds no input files"):
+    with pytest.raises(ValueError, match="no CSV, .npy or audio files in this folder"):
         expand_inputs([tmp_path])
     with pytest.raises(ValueError, match="URLs are not supported"):
         expand_inputs(["s3://bucket/a.csv"])

@@ -77,6 +77,14 @@ class _Files:
         return self._by_inode.get((info.st_dev, info.st_ino))
 
 
+def _kinds(suffixes: set[str]) -> str:
+    """``"CSV, .npy or audio"``: the kinds of file a suffix set accepts, for messages."""
+    kinds = [kind for kind, known in (("CSV", TABLE_SUFFIXES), (".npy", ARRAY_SUFFIXES), ("audio", AUDIO_SUFFIXES))
+             if suffixes & set(known)]
+    kinds += sorted(suffixes - SERIES_SUFFIXES)
+    return " or ".join([", ".join(kinds[:-1]), kinds[-1]]) if len(kinds) > 1 else "".join(kinds) or "input"
+
+
 def _url_glob(pattern: str) -> list[str]:
     import fsspec
 
@@ -147,7 +155,7 @@ def expand_inputs(
             listing = path.rglob("*") if recursive else path.iterdir()
             found = sorted(str(p) for p in listing if wanted(p))
             if not found:
-                raise ValueError(f"{path}: folder holds no input files ({', '.join(sorted(accepted))})")
+                raise ValueError(f"{path}: no {_kinds(accepted)} files in this folder")
             files += found
         elif path.exists():
             files.append(text)
