@@ -47,11 +47,3 @@ def wav_file(tmp_path):
     soundfile.write(path, (0.1 * np.random.default_rng(0).standard_normal(1600)).astype(np.float32), 16000)
     return path
 
-
-def assert_refused(result, *fragments: str) -> None:
-    """A one-line error naming the problem."""
-    assert result.exit_code != 0, result.output
-    text = result.output.strip()
-    assert "\n" not in text and "Traceback" not in text, text
-    for fragment in fragments:
-        assert fragment in text, text

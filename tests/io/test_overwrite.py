@@ -5,7 +5,15 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import assert_refused
+
+
+def assert_refused(result, *fragments: str) -> None:
+    """A one-line error naming the problem."""
+    assert result.exit_code != 0, result.output
+    text = result.output.strip()
+    assert "\n" not in text and "Traceback" not in text, text
+    for fragment in fragments:
+        assert fragment in text, text
 
 
 def _unchanged(path, before: bytes) -> None:

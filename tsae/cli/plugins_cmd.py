@@ -6,7 +6,6 @@ import json
 import click
 
 
-
 def _plugin_rows() -> list[dict]:
     from tsae import plugins
 
@@ -97,7 +96,9 @@ def models_command(name: str | None, as_json: bool) -> None:
     for i, row in enumerate(rows):
         if i:
             click.echo("")
-        origin = f"plugin {row['plugin']} {row['version'] or ''}".rstrip() if row["plugin"] else "registered at run time"
+        origin = "registered at run time"
+        if row["plugin"]:
+            origin = f"plugin {row['plugin']} {row['version'] or ''}".rstrip()
         click.echo(f"{row['name']}: {row['description']} [{origin}]")
         pwidth = max((len(k) for k in row["params"]), default=0)
         dwidth = max((len(repr(p["default"])) for p in row["params"].values()), default=0)

@@ -47,8 +47,8 @@ def train_command(data: tuple[Path, ...], output: Path, family: str, window: int
     Example:
       tsae train sensors.csv --family conv1d --window 128 --hop 32 -o model.tsae
     """
-    from tsae.models.trainer import TrainConfig
     from tsae.models.fit import train_files
+    from tsae.models.trainer import TrainConfig
 
     config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, val_fraction=val_fraction, patience=patience,
                          seed=seed, device=device, quiet=quiet, max_seconds=max_seconds)

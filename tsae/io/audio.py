@@ -135,7 +135,7 @@ def iter_audio_blocks(path: str | os.PathLike, block: int) -> Iterator[np.ndarra
                 if data.shape[0] == 0:
                     return
                 yield np.ascontiguousarray(data.T)
-    except (sf.LibsndfileError,) as error:
+    except sf.LibsndfileError as error:
         raise ValueError(f"{path}: corrupt audio data ({_detail(error)})") from None
 
 

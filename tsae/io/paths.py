@@ -13,8 +13,8 @@ from __future__ import annotations
 import glob
 import os
 import stat
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Callable, Iterable, Sequence, Union
 
 #: File name suffixes of each kind of series file (lower case, with the dot).
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif", ".au", ".mp3")
@@ -23,7 +23,7 @@ ARRAY_SUFFIXES = (".npy",)
 #: Every file suffix :func:`tsae.io.series.read_series` reads (lower case, with the dot).
 SERIES_SUFFIXES = frozenset(AUDIO_SUFFIXES) | frozenset(TABLE_SUFFIXES) | frozenset(ARRAY_SUFFIXES)
 
-PathLike = Union[str, os.PathLike]
+PathLike = str | os.PathLike
 
 
 # ----------------------------------------------------------------------------- URLs and names
@@ -294,5 +294,7 @@ def check_outputs(outputs: Iterable[PathLike], reads: Iterable[PathLike] = ()) -
         seen.add(output)
 
 
-__all__ = ["AUDIO_SUFFIXES", "SERIES_SUFFIXES", "TABLE_SUFFIXES", "ARRAY_SUFFIXES", "is_url", "name_of", "join", "expand_inputs",
-           "output_is_folder", "plan_outputs", "read_paths", "check_output", "check_outputs"]
+__all__ = [
+    "ARRAY_SUFFIXES", "AUDIO_SUFFIXES", "SERIES_SUFFIXES", "TABLE_SUFFIXES", "check_output", "check_outputs",
+    "expand_inputs", "is_url", "join", "name_of", "output_is_folder", "plan_outputs", "read_paths",
+]

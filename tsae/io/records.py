@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, Iterable, Protocol, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -79,7 +80,7 @@ class RecordParser:
         if not known and time_col is None:
             return False
         columns = [names.index(s) if s in names else -1 for s in self.sensors]
-        missing = [s for s, c in zip(self.sensors, columns) if c < 0]
+        missing = [s for s, c in zip(self.sensors, columns, strict=True) if c < 0]
         if missing:
             self.log.warn("header", f"CSV header lacks sensor(s) {', '.join(missing)}: their values count as missing")
         extra = [n for i, n in enumerate(names) if n not in self.index and i != time_col and n]
@@ -110,7 +111,8 @@ class RecordParser:
                     continue
             mapping = self._csv_map or self._default_map(len(fields))
             if mapping is None or len(fields) != mapping[2]:
-                self._malformed(f"expected {mapping[2] if mapping else channels} CSV fields, got {len(fields)}: {line[:60]!r}")
+                expected = mapping[2] if mapping else channels
+                self._malformed(f"expected {expected} CSV fields, got {len(fields)}: {line[:60]!r}")
                 continue
             columns, time_col, _ = mapping
             row = np.empty(channels)
@@ -214,7 +216,7 @@ class RecordParser:
                     self.last_time = value
         if not keep.all():
             values = values[keep]
-            times = [t for t, k in zip(times, keep) if k]
+            times = [t for t, k in zip(times, keep, strict=True) if k]
         missing = ~np.isfinite(values)
         n_missing = int(missing.sum())
         if n_missing:

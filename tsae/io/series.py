@@ -10,8 +10,9 @@ replaces a file named in ``protect`` (see :func:`tsae.io.paths.check_output`).
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 

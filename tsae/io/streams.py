@@ -85,7 +85,8 @@ class StdinSource:
         if fd is None:  # a Python-level stream (StringIO in tests): line by line, in small groups
             batch: list[str] = []
             for line in self.stream:
-                batch.append(line.rstrip("\r\n") if isinstance(line, str) else line.decode("utf-8", "replace").rstrip("\r\n"))
+                text = line if isinstance(line, str) else line.decode("utf-8", "replace")
+                batch.append(text.rstrip("\r\n"))
                 if len(batch) >= 1024:
                     yield batch
                     batch = []

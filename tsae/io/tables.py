@@ -88,7 +88,8 @@ def _to_float(path: Path, name: str, cells: list[str], first_line: int) -> np.nd
             try:
                 float(cell)
             except ValueError:
-                raise _fail(path, f"line {first_line + i}, column {name!r}: not a number ({str(cell)[:30]!r})") from None
+                problem = f"line {first_line + i}, column {name!r}: not a number ({str(cell)[:30]!r})"
+                raise _fail(path, problem) from None
         raise
 
 
@@ -266,7 +267,7 @@ def read_table(path: str | os.PathLike) -> Table:
     """
     path = Path(path)
     header, body, first_line = _split_header(path, _rows(path, _read_text(path)))
-    columns = list(zip(*body))
+    columns = list(zip(*body, strict=True))
     label_idx = _label_index(header, find_time_column(header))
     time_idx, time = _time_column(path, header, columns, label_idx, first_line)
     label = None if label_idx is None else _label_column(path, header[label_idx], list(columns[label_idx]), first_line)
@@ -325,7 +326,7 @@ def write_table(
     if not arrays:
         raise ValueError(f"{path}: no columns to write")
     n = len(arrays[0])
-    for name, arr in zip(names, arrays):
+    for name, arr in zip(names, arrays, strict=True):
         if len(arr) != n:
             raise ValueError(f"{path}: column {name!r} has {len(arr)} rows, expected {n}")
     text_columns = [_format_column(arr) for arr in arrays]
@@ -333,7 +334,7 @@ def write_table(
         with open(tmp, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle, lineterminator="\n")
             writer.writerow(names)
-            writer.writerows(zip(*text_columns))
+            writer.writerows(zip(*text_columns, strict=True))
     return path
 
 

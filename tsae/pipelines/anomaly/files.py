@@ -1,4 +1,4 @@
-"""The file pipelines of ``tsae detect fit`` and ``tsae detect score``: CSV in, detector, scores, events and plot out."""
+"""The file jobs of ``tsae detect fit`` and ``tsae detect score``: CSV in; detector, scores, events and plot out."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -60,7 +60,7 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
 
     test_path, output = Path(test_path), Path(output)
     events_path = Path(events) if events else output.with_name(output.stem + ".events.json")
-    protect = (test_path, *read_paths(detector))
+    protect = (test_path, *map(Path, read_paths(detector)))
     check_outputs([output, events_path, *([Path(plot)] if plot else [])], protect)
     det = detector if isinstance(detector, Detector) else Detector.load(detector, device=device)
     det.device = device

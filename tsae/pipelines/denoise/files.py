@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -98,7 +100,7 @@ def _denoise_together(
 
         while True:
             chunks = [None if r is None else next(r, None) for r in readers]
-            readers = [None if c is None else r for r, c in zip(readers, chunks)]
+            readers = [None if c is None else r for r, c in zip(readers, chunks, strict=True)]
             longest = max((c.shape[1] for c in chunks if c is not None), default=0)
             if longest == 0:
                 break
@@ -140,11 +142,12 @@ def denoise_files(
         raise ValueError(f"batch must be >= 1, got {batch}")
     files = expand_inputs(inputs, AUDIO_SUFFIXES, exclude=_is_denoised)
     infos = [audio_info(f) for f in files]
-    pairs = [(Path(src), Path(dst)) for src, dst in plan_outputs(files, output, default=lambda f: str(default_output(f)))]
+    planned = plan_outputs(files, output, default=lambda f: str(default_output(f)))
+    pairs = [(Path(src), Path(dst)) for src, dst in planned]
     check_outputs([dst for _, dst in pairs], [*files, *read_paths(model)])
     load_denoiser(model, device)  # fail early on a bad model
     total = sum(i.frames / i.sample_rate for i in infos)
-    jobs = [(src, dst, info) for (src, dst), info in zip(pairs, infos)]
+    jobs = [(src, dst, info) for (src, dst), info in zip(pairs, infos, strict=True)]
     # files of one rate, similar lengths together (little zero padding), at most `batch` a group
     jobs_by_rate: dict[int, list] = {}
     for job in sorted(jobs, key=lambda j: j[2].frames):
@@ -152,9 +155,12 @@ def denoise_files(
     groups = [same[i: i + batch] for same in jobs_by_rate.values() for i in range(0, len(same), batch)]
     with tqdm(total=round(total, 2), unit="s", desc="denoise", disable=quiet or not sys.stderr.isatty(),
               bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} s audio [{elapsed}<{remaining}]") as bar:
+        def advance(frames: int, rate: int) -> None:
+            bar.update(frames / rate)
+
         for group in groups:
             _denoise_together(group, model=model, strength=strength, atten_limit=atten_limit, device=device,
-                              block_seconds=5.0, progress=lambda n, sr=group[0][2].sample_rate: bar.update(n / sr))
+                              block_seconds=5.0, progress=functools.partial(advance, rate=group[0][2].sample_rate))
     return [dst for _, dst, _ in jobs]
 
 

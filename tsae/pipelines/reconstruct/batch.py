@@ -512,7 +512,7 @@ def _run_dask(dask: str | Any, model_path: Path, todo: list[tuple[str, str]], ba
         raise ValueError("--dask needs dask.distributed: pip install 'tsae[dask]'") from None
     own = isinstance(dask, str)
     try:
-        client = Client(dask, timeout="20s") if own else dask
+        client: Any = Client(dask, timeout="20s") if own else dask
     except (OSError, TimeoutError) as error:
         raise ValueError(f"{dask}: cannot reach the Dask scheduler ({_one_line(error)})") from None
     try:
