@@ -153,14 +153,14 @@ def expand_inputs(
         path = Path(text)
         if path.is_dir():
             listing = path.rglob("*") if recursive else path.iterdir()
-            found = sorted(str(p) for p in listing if wanted(p))
+            found = sorted((str(p) for p in listing if wanted(p)), key=Path)  # by path parts, as Path sorts
             if not found:
                 raise ValueError(f"{path}: no {_kinds(accepted)} files in this folder")
             files += found
         elif path.exists():
             files.append(text)
         elif glob.has_magic(text):
-            found = sorted(p for p in glob.glob(text, recursive=True) if wanted(Path(p)))
+            found = sorted((p for p in glob.glob(text, recursive=True) if wanted(Path(p))), key=Path)
             if not found:
                 raise ValueError(f"{text}: no file matches")
             files += found
