@@ -76,6 +76,7 @@ class RecordParser:
     def _set_header(self, fields: list[str]) -> bool:
         names = [f.strip().strip('"') for f in fields]
         known = [n for n in names if n in self.index]
+        # a sensor named like a time column ("t") stays a sensor
         time_col = find_time_column([n if n not in self.index else "" for n in names], self.time_names)
         if not known and time_col is None:
             return False
