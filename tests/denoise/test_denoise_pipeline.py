@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 import tsae
 from tsae.cli import cli
-from tsae.pipelines.denoise.denoiser import StreamingDenoiser, default_model_path, denoise, denoise_file
+from tsae.pipelines.denoise import StreamingDenoiser, default_model_path, denoise, denoise_file
 
 
 def speech_like(seconds: float, sr: int, seed: int = 0) -> np.ndarray:
@@ -288,7 +288,7 @@ def test_cli_several_files_to_folder_and_glob(tmp_path) -> None:
 
 def test_batch_of_files_equals_one_at_a_time(tmp_path) -> None:
     """Files of mixed rates, channels, lengths and formats: batched output == each file alone."""
-    from tsae.pipelines.denoise.denoiser import denoise_files
+    from tsae.pipelines.denoise.files import denoise_files
 
     rng = np.random.default_rng(5)
     specs = [("a.wav", 16000, 1, 1.3, "PCM_16"), ("b.flac", 16000, 2, 0.4, "PCM_24"),

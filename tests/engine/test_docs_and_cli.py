@@ -43,7 +43,7 @@ def wav(tmp_path):
 def test_frame_command_writes_frames(wav, tmp_path) -> None:
     path, x = wav
     out = tmp_path / "frames.npy"
-    result = CliRunner().invoke(cli, ["frame", str(path), "--length", "512", "--hop", "128", "--window", "hann",
+    result = CliRunner().invoke(cli, ["frame", str(path), "--length", "512", "--hop", "128", "--window-fn", "hann",
                                       "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert "wrote" in result.output and "(2, 12, 512)" in result.output
@@ -64,7 +64,7 @@ def test_frame_command_errors_are_one_line(wav, tmp_path) -> None:
     out = tmp_path / "frames.npy"
     for args, fragment in [
         (["--length", "5000"], "length=5000 is larger than the signal"),
-        (["--window", "nope"], "window='nope'"),
+        (["--window-fn", "nope"], "'nope'"),
     ]:
         result = CliRunner().invoke(cli, ["frame", str(path), *args, "-o", str(out)])
         assert result.exit_code == 1

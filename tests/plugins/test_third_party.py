@@ -81,7 +81,7 @@ def test_train_with_the_plugin_model(example_plugin, tmp_path) -> None:
     np.savetxt(data, np.stack([t, np.sin(t), np.cos(2 * t)], 1), delimiter=",", header="time,a,b", comments="")
     out = tmp_path / "linear.tsae"
     proc = subprocess.run(
-        [sys.executable, "-m", "tsae", "train", str(data), "--model", family, "--window", "32",
+        [sys.executable, "-m", "tsae", "train", str(data), "--family", family, "--window", "32",
          "--hop", "8", "--epochs", "3", "--param", "latent=4", "-q", "-o", str(out)],
         capture_output=True, text=True, env=env,
     )

@@ -50,7 +50,7 @@ from tsae.engine.layout import as_channels_first
 from tsae.engine.preprocess import repair_missing
 from tsae.models.device import torch_threads
 
-__all__ = ["smooth", "impute", "noise_sigma", "smooth_file", "impute_file"]
+__all__ = ["smooth", "impute", "noise_sigma"]
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -506,45 +506,3 @@ def impute(
                             for row in arr])
     out[~missing] = arr[~missing]
     return out[0] if squeeze else out
-
-
-# ----------------------------------------------------------------------------- files
-
-
-def _file_job(input: Any, output: Any, fn: Any) -> dict[str, Any]:
-    from pathlib import Path
-
-    from tsae.io.tables import read_series
-    from tsae.pipelines.reconstruct.batch import write_series
-
-    start = time.perf_counter()
-    src, dst = Path(input), Path(output)
-    values, rate, meta = read_series(src)
-    if values.shape[1] == 0:
-        raise ValueError(f"{src}: no samples")
-    result = np.asarray(fn(values), dtype=np.float64).reshape(values.shape)
-    write_series(dst, result, rate, meta, protect=(src,))
-    return {"samples": int(values.shape[1]), "channels": int(values.shape[0]),
-            "missing": int(np.isnan(values).sum()), "seconds": time.perf_counter() - start}
-
-
-def smooth_file(input: Any, output: Any, *, strength: float = 1.0, model: Any = None, device: str = "cpu",
-                **kwargs: Any) -> dict[str, Any]:
-    """Smooth a series file (CSV/TSV, ``.npy``, audio) into ``output`` (same kind, written atomically).
-
-    A CSV keeps its time and label columns. Returns ``samples``, ``channels``, ``missing``, ``seconds``.
-    """
-    if model is not None:
-        from tsae.pipelines.reconstruct.series import _loaded
-
-        model = _loaded(model, device)
-    return _file_job(input, output, lambda v: smooth(v, strength, model=model, device=device, **kwargs))
-
-
-def impute_file(input: Any, output: Any, *, model: Any = None, device: str = "cpu", **kwargs: Any) -> dict[str, Any]:
-    """Fill the missing cells of a series file into ``output`` (same kind, written atomically)."""
-    if model is not None:
-        from tsae.pipelines.reconstruct.series import _loaded
-
-        model = _loaded(model, device)
-    return _file_job(input, output, lambda v: impute(v, model=model, device=device, **kwargs))
