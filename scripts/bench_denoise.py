@@ -66,8 +66,8 @@ def main() -> None:
 
     torch.set_num_threads(1)
     import noisereduce
-
     from eval_denoise import run_rnnoise
+
     from tsae.pipelines.denoise.denoiser import denoise, load_denoiser
 
     x = speech_like(args.seconds)

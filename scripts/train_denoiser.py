@@ -250,7 +250,7 @@ class Mixer:
         return out
 
     def batch(self, b: int, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-        xs, ss = zip(*(self.example(n) for _ in range(b)))
+        xs, ss = zip(*(self.example(n) for _ in range(b)), strict=True)
         return torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ss))
 
 
@@ -391,10 +391,11 @@ def train(args: argparse.Namespace) -> None:
                 sdr = []
                 for i in range(0, len(vx), 16):
                     bx, bs = vx[i: i + 16].to(device), vs[i: i + 16].to(device)
-                    l, _ = batch_loss(model, bx, bs)
-                    vl += float(l) * len(bx)
+                    loss, _ = batch_loss(model, bx, bs)
+                    vl += float(loss) * len(bx)
                     est = model(bx[:, None])[:, 0].cpu().numpy()
-                    sdr += [si_sdr(e, r) - si_sdr(n, r) for e, r, n in zip(est, vs[i: i + 16].numpy(), vx[i: i + 16].numpy())]
+                    pairs = zip(est, vs[i: i + 16].numpy(), vx[i: i + 16].numpy(), strict=True)
+                    sdr += [si_sdr(e, r) - si_sdr(n, r) for e, r, n in pairs]
                 vl /= len(vx)
             model.train()
             msg = (f"step {step} t={elapsed/60:.1f}min lr={lr:.2e} train={run_loss/run_n:.4f} "

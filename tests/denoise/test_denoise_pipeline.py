@@ -150,8 +150,8 @@ def test_denoiser_speaks_the_streaming_protocol(lookahead_net) -> None:
 def test_widened_causal_model_is_unchanged() -> None:
     import torch
 
-    from tsae_plugins.denoiser import widen_lookahead
     from tsae.plugins import get_model_family
+    from tsae_plugins.denoiser import widen_lookahead
 
     family = get_model_family("denoiser")
     torch.manual_seed(1)
@@ -302,7 +302,7 @@ def test_batch_of_files_equals_one_at_a_time(tmp_path) -> None:
     alone = denoise_files(inputs, tmp_path / "alone", batch=1, quiet=True)
     together = denoise_files(inputs, tmp_path / "together", batch=4, quiet=True)
     assert [p.name for p in together] == [s[0] for s in specs]  # input order
-    for (name, sr, ch, seconds, subtype), a, b in zip(specs, alone, together):
+    for (_name, sr, ch, seconds, subtype), a, b in zip(specs, alone, together, strict=True):
         ya, ra = sf.read(a, dtype="float32", always_2d=True)
         yb, rb = sf.read(b, dtype="float32", always_2d=True)
         assert ra == rb == sr and ya.shape == yb.shape == (int(seconds * sr), ch)

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from smooth_helpers import rmse, xcorr_lag
 
 from tsae.pipelines.smooth.smoother import impute, noise_sigma, smooth
+
+from smooth_helpers import rmse, xcorr_lag
 
 
 def test_reduces_error_without_time_shift(noisy_sine) -> None:

@@ -19,7 +19,8 @@ import queue
 import sys
 import threading
 import time
-from typing import Any, Callable, Iterator, TextIO
+from collections.abc import Callable, Iterator
+from typing import Any, TextIO
 
 
 def parse_host_port(value: str, default_port: int = 1883) -> tuple[str, int]:

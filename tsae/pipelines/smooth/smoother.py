@@ -40,7 +40,6 @@ well they are restored.
 from __future__ import annotations
 
 import math
-import time
 from typing import Any
 
 import numpy as np
@@ -161,7 +160,7 @@ def _linear_blind_spot(z: np.ndarray, ridge: float | None = None) -> tuple[np.nd
         part_grams = [(F.T @ F, F.T @ y) for F, y in parts]
         for lam in lams:
             err = 0.0
-            for (F, y), (g, r) in zip(parts, part_grams):
+            for (F, y), (g, r) in zip(parts, part_grams, strict=True):
                 coef = np.linalg.solve(gram - g + lam * scale * eye, rhs - r)
                 err += float(np.sum((F @ coef - y) ** 2))
             if err < best[0]:
@@ -350,7 +349,7 @@ def smooth(
                         base = np.where(outliers, pred, z)
                 if steps > 0 or base is not z:
                     pred = _fit_blind_spot(base, seed=seed, max_seconds=max_seconds, steps=steps)
-        est = np.stack([_combine(zc, pc, noise_sigma(zc), edge_guard) for zc, pc in zip(z, pred)])
+        est = np.stack([_combine(zc, pc, noise_sigma(zc), edge_guard) for zc, pc in zip(z, pred, strict=True)])
         out = filled + strength * (est - z) * scale
     out[missing] = np.nan
     return out[0] if squeeze else out
@@ -402,7 +401,7 @@ def _holdout_mask(observed: np.ndarray, block: int, share: float, rng: np.random
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     edges = np.diff(np.r_[0, mask.astype(np.int8), 0])
-    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)))
+    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))
 
 
 def _impute_channel(v: np.ndarray, *, window: int | None, rank: int | None, max_rank: int, seed: int) -> np.ndarray:
