@@ -30,7 +30,7 @@ def test_monitor_equals_batch_through_text(detector, detector_file, test_data):
     samples = [r for r in records if r["type"] == "sample"]
     assert [r["index"] for r in samples] == list(range(len(test_data)))
     assert samples[5]["time"] == "5"
-    batch = detector.decision_function(test_data)
+    batch = detector.decision_function(test_data.T)
     np.testing.assert_allclose([r["score"] for r in samples], batch, rtol=1e-6, atol=1e-6)
     events = [r for r in records if r["type"] == "event"]
     assert any(e["start_index"] <= 405 <= e["end_index"] for e in events)
@@ -144,7 +144,7 @@ def test_a_plugin_source_and_sink_are_selected_by_name(detector, detector_file, 
                                           "--sink-option", "channel=alarms", "--every-sample", "-q"])
         assert result.exit_code == 0, result.output
         samples = [r for r in received if r["type"] == "sample"]
-        np.testing.assert_allclose([r["score"] for r in samples], detector.decision_function(test_data),
+        np.testing.assert_allclose([r["score"] for r in samples], detector.decision_function(test_data.T),
                                    rtol=1e-6, atol=1e-6)
         assert received[-1]["type"] == "summary" and received[-1]["sink_options"] == {"channel": "alarms"}
         unknown = CliRunner().invoke(cli, ["monitor", "--detector", str(detector_file), "--source", "kafka"])

@@ -131,7 +131,7 @@ def test_mqtt_events_out_and_broker_restart(broker, detector, detector_file, tes
     samples = {r["index"]: r["score"] for r in received if r.get("type") == "sample"}
     # the monitor's state survived the restart: indices continue and scores equal batch scores
     assert len(samples) == len(test_data), text
-    batch = detector.decision_function(test_data)
+    batch = detector.decision_function(test_data.T)
     np.testing.assert_allclose([samples[i] for i in range(len(test_data))], batch, rtol=1e-6, atol=1e-6)
     events = [r for r in received if r.get("type") == "event"]
     assert any(e["start_index"] <= 405 <= e["end_index"] for e in events)

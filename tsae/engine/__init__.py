@@ -7,7 +7,7 @@ CLI) does not load numba until a kernel is needed.
 - :mod:`tsae.engine.framing`: :func:`frame`, :func:`overlap_add`,
   :func:`window_array`, :func:`num_frames`
 - :mod:`tsae.engine.streaming`: :class:`StreamFramer`, :class:`StreamOverlapAdd`
-- :mod:`tsae.engine.preprocess`: :func:`repair_missing`, :func:`missing_mask`,
+- :mod:`tsae.engine.preprocess`: :func:`repair_missing`, :func:`forward_fill`, :func:`missing_mask`,
   :class:`Normalizer`, :func:`detrend`, :func:`resample`
 """
 from __future__ import annotations
@@ -24,6 +24,7 @@ _EXPORTS = {
     "StreamOverlapAdd": "tsae.engine.streaming",
     "missing_mask": "tsae.engine.preprocess",
     "repair_missing": "tsae.engine.preprocess",
+    "forward_fill": "tsae.engine.preprocess",
     "Normalizer": "tsae.engine.preprocess",
     "detrend": "tsae.engine.preprocess",
     "resample": "tsae.engine.preprocess",

@@ -8,7 +8,7 @@ DEVICE_CHOICES = ("auto", "cpu", "cuda")
 
 
 def resolve_device(device: Any = "auto") -> "torch.device":  # noqa: F821 - torch imported lazily
-    """Return the :class:`torch.device` for a user's ``--device`` choice.
+    """Return the :class:`torch.device` for a device choice.
 
     Parameters
     ----------
@@ -37,9 +37,9 @@ def resolve_device(device: Any = "auto") -> "torch.device":  # noqa: F821 - torc
         return torch.device("cpu")
     if name == "cuda" or name.startswith("cuda:"):
         if not torch.cuda.is_available():
-            raise ValueError("--device cuda: CUDA is not available on this machine (use --device cpu or auto)")
+            raise ValueError(f"device {device!r}: CUDA is not available on this machine (use 'cpu' or 'auto')")
         return torch.device(name)
-    raise ValueError(f"--device {device!r}: unknown device (choose one of {', '.join(DEVICE_CHOICES)})")
+    raise ValueError(f"device {device!r}: unknown device (choose one of {', '.join(DEVICE_CHOICES)})")
 
 
 @contextlib.contextmanager

@@ -17,6 +17,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from tsae.engine.framing import frame, window_array
+from tsae.engine.layout import as_channels_first
 from tsae.engine.preprocess import Normalizer, repair_missing
 
 NORMALIZE_CHOICES = ("zscore", "robust", "none")
@@ -61,14 +62,7 @@ class FitResult:
 def _as_series_list(series: Any) -> list[np.ndarray]:
     if isinstance(series, np.ndarray) or (isinstance(series, Sequence) and series and np.isscalar(series[0])):
         series = [series]
-    out = []
-    for i, item in enumerate(series):
-        x = np.asarray(item, dtype=np.float64)
-        if x.ndim == 1:
-            x = x[None, :]
-        if x.ndim != 2:
-            raise ValueError(f"series {i} must be (n,) or (channels, n), got shape {x.shape}")
-        out.append(x)
+    out = [as_channels_first(item, f"series {i}")[0] for i, item in enumerate(series)]
     if not out:
         raise ValueError("no series to train on")
     channels = {x.shape[0] for x in out}
@@ -78,12 +72,10 @@ def _as_series_list(series: Any) -> list[np.ndarray]:
 
 
 def _repair(x: np.ndarray, label: str) -> np.ndarray:
-    missing = np.isnan(x)
-    if not missing.any():
-        return x
-    if missing.all(axis=1).any():
-        raise ValueError(f"{label}: a channel has no finite values")
-    return np.asarray(repair_missing(x), dtype=np.float64)
+    try:
+        return repair_missing(x, empty="raise")
+    except ValueError as error:
+        raise ValueError(f"{label}: {error}") from None
 
 
 def _frame_count(n: int, window: int, hop: int) -> int:
@@ -280,7 +272,7 @@ def parse_params(items: Iterable[str]) -> dict[str, str]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise ValueError(f"--param {item!r}: expected NAME=VALUE")
+            raise ValueError(f"parameter {item!r}: expected NAME=VALUE")
         params[key.strip()] = value.strip()
     return params
 

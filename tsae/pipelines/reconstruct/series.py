@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from tsae.engine.framing import frame, overlap_add
+from tsae.engine.layout import as_channels_first
 from tsae.engine.preprocess import Normalizer, repair_missing
 
 
@@ -43,16 +44,9 @@ def frame_spec(loaded: Any) -> dict[str, Any]:
 
 
 def _as_2d(values: Any, channels: int, name: str = "values") -> tuple[np.ndarray, bool]:
-    x = np.asarray(values, dtype=np.float64)
-    squeeze = x.ndim == 1
-    if squeeze:
-        x = x[None, :]
-    if x.ndim != 2:
-        raise ValueError(f"{name} must be (n,) or (channels, n), got shape {x.shape}")
+    x, squeeze = as_channels_first(values, name)
     if x.shape[0] != channels:
         raise ValueError(f"{name} has {x.shape[0]} channel(s) but the model was trained on {channels}")
-    if x.shape[1] == 0:
-        raise ValueError(f"{name} is empty")
     return x, squeeze
 
 
@@ -66,11 +60,7 @@ def prepare_frames(loaded: Any, values: Any) -> tuple[np.ndarray, dict[str, Any]
     spec = frame_spec(loaded)
     if spec["window"] != loaded.window:
         raise ValueError(f"frame window {spec['window']} differs from the model window {loaded.window}")
-    missing = np.isnan(x)
-    if missing.all(axis=1).any():
-        raise ValueError("a channel has no finite values")
-    if missing.any():
-        x = np.asarray(repair_missing(x), dtype=np.float64)
+    x = repair_missing(x, empty="raise")
     normalizer = Normalizer.from_dict(loaded.normalizer) if loaded.normalizer else None
     xn = normalizer.transform(x) if normalizer is not None else x
     frames = frame(np.asarray(xn, dtype=np.float32), spec["window"], spec["hop"], spec["window_fn"], pad=True)
@@ -80,19 +70,9 @@ def prepare_frames(loaded: Any, values: Any) -> tuple[np.ndarray, dict[str, Any]
 
 def run_frames(model: Any, frames: np.ndarray, *, batch_size: int = 256, encode: bool = False) -> np.ndarray:
     """Run ``model`` (or its encoder) over frames ``(N, C, L)`` in batches, without gradients."""
-    import torch
+    from tsae.models.inference import forward
 
-    device = next(iter(model.parameters()), torch.zeros(0)).device
-    outputs = []
-    model.eval()
-    with torch.no_grad():
-        for start in range(0, len(frames), batch_size):
-            x = torch.from_numpy(frames[start : start + batch_size]).to(device)
-            y = model.encode(x) if encode else model(x)
-            outputs.append(y.float().cpu().numpy())
-    if not outputs:
-        return np.zeros((0,), dtype=np.float32)
-    return np.concatenate(outputs, axis=0)
+    return forward(model, frames, batch_size=batch_size, encode=encode)
 
 
 def frames_to_series(frames: np.ndarray, context: dict[str, Any]) -> np.ndarray:
