@@ -151,3 +151,48 @@ def test_a_plugin_source_and_sink_are_selected_by_name(detector, detector_file, 
         assert unknown.exit_code != 0 and "listsrc" in unknown.output and "kafka" in unknown.output
     finally:
         plugins.unregister_plugin("test_streams")
+
+
+def test_sigterm_stops_after_the_current_block(detector_file, test_data):
+    """SIGTERM sets a stop flag: the block in hand is scored, the rest is not read, the summary is written."""
+    import os
+    import signal
+    import types
+
+    import tsae
+    from tsae import plugins
+
+    received: list[dict] = []
+    lines = ["time," + ",".join(SENSORS)] + csv_lines(test_data[:200])
+
+    class TermSource:
+        def __init__(self):
+            self.served = 0
+
+        def blocks(self):
+            for start in range(0, len(lines), 50):
+                if start == 100:
+                    os.kill(os.getpid(), signal.SIGTERM)  # the handler runs before this block is yielded
+                self.served += 1
+                yield lines[start:start + 50]
+
+    class ListSink:
+        def write(self, record):
+            received.append(record)
+
+    plugin = types.SimpleNamespace(
+        register_sources=tsae.hookimpl(lambda register: register("termsrc", TermSource)),
+        register_sinks=tsae.hookimpl(lambda register: register("termsink", ListSink)),
+    )
+    plugins.register_plugin(plugin, "test_term")
+    before = signal.getsignal(signal.SIGTERM)
+    try:
+        code = run_monitor(detector_file, source="termsrc", sink="termsink", every_sample=True, quiet=True)
+    finally:
+        plugins.unregister_plugin("test_term")
+    assert code == 130
+    assert signal.getsignal(signal.SIGTERM) == before  # the previous handler is back
+    summary = received[-1]
+    assert summary["type"] == "summary"
+    assert summary["lines"] == 150  # three blocks: the third was in hand when the flag was set
+    assert summary["samples"] == 149  # every sample read is scored (flush at the end)

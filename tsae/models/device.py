@@ -44,19 +44,27 @@ def resolve_device(device: Any = "auto") -> "torch.device":  # noqa: F821 - torc
 
 @contextlib.contextmanager
 def torch_threads(n: int | None) -> Iterator[None]:
-    """Run torch on ``n`` CPU threads inside the block (None or 0: leave torch's setting).
+    """Run torch, and the engine's numba kernels, on ``n`` CPU threads inside the block.
 
-    The pipelines' networks are small: one thread is faster than several fighting
-    over shared cores, and it keeps a monitor or a batch worker on one core.
+    None or 0 leaves both settings alone. The pipelines' networks are small: one thread
+    is faster than several fighting over shared cores, and it keeps a monitor or a batch
+    worker on one core. numba is limited too because its OpenMP layer resets the
+    process's OpenMP thread count when a parallel kernel starts, which would silently
+    give torch more threads (and results that depend on the machine's core count).
     """
     if not n:
         yield
         return
+    import numba
     import torch
 
+    n = int(n)
     previous = torch.get_num_threads()
-    torch.set_num_threads(int(n))
+    previous_numba = numba.get_num_threads()
+    torch.set_num_threads(n)
+    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
     try:
         yield
     finally:
+        numba.set_num_threads(previous_numba)
         torch.set_num_threads(previous)
