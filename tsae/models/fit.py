@@ -213,8 +213,18 @@ def series_files(path: str | os.PathLike) -> list[Path]:
     return files
 
 
-def read_training_data(paths: Sequence[str | os.PathLike]) -> tuple[list[np.ndarray], float | None, list[str] | None, list[str]]:
-    """Read every series file under ``paths``; returns (series, sample_rate, columns, file names).
+@dataclass
+class TrainingData:
+    """The series read by :func:`read_training_data`, with their sample rate, channel names and files."""
+
+    series: list[np.ndarray]
+    sample_rate: float | None
+    columns: list[str] | None
+    files: list[str]
+
+
+def read_training_data(paths: Sequence[str | os.PathLike]) -> TrainingData:
+    """Read every series file under ``paths``.
 
     All files must have the same channel count (and the same sample rate when known).
     """
@@ -234,7 +244,7 @@ def read_training_data(paths: Sequence[str | os.PathLike]) -> tuple[list[np.ndar
     if len(rates) > 1:
         raise ValueError(f"{paths[0]}: files have different sample rates ({', '.join(str(r) for r in sorted(rates))}); "
                          "resample them first")
-    return series, (rates.pop() if rates else None), columns, names
+    return TrainingData(series, rates.pop() if rates else None, columns, names)
 
 
 def train_files(
@@ -258,10 +268,10 @@ def train_files(
     for p in paths:
         if Path(p).exists() and out.exists() and os.path.samefile(p, out):
             raise ValueError(f"{out}: refusing to overwrite the input file")
-    series, rate, columns, names = read_training_data(paths)
-    fit = fit_model_on_series(series, model=model, window=window, hop=hop, params=params, normalize=normalize,
-                              window_fn=window_fn, sample_rate=rate, config=config, columns=columns,
-                              sources=[Path(n).name for n in names])
+    found = read_training_data(paths)
+    fit = fit_model_on_series(found.series, model=model, window=window, hop=hop, params=params,
+                              normalize=normalize, window_fn=window_fn, sample_rate=found.sample_rate, config=config,
+                              columns=found.columns, sources=[Path(n).name for n in found.files])
     fit.save(out, protect=tuple(paths))
     return fit
 
@@ -277,5 +287,5 @@ def parse_params(items: Iterable[str]) -> dict[str, str]:
     return params
 
 
-__all__ = ["fit_model_on_series", "FitResult", "make_windows", "train_files", "read_training_data",
+__all__ = ["fit_model_on_series", "FitResult", "TrainingData", "make_windows", "train_files", "read_training_data",
            "series_files", "parse_params", "NORMALIZE_CHOICES"]

@@ -456,9 +456,19 @@ def _start(model: Any, windows: np.ndarray, targets: np.ndarray | None, config: 
     )
 
 
-def _fit_epochs(run: _Run, callback: Callable[[dict[str, float]], None] | None
-                ) -> tuple[list[dict[str, float]], float, int, dict[str, Any], str]:
-    """The epoch loop with early stopping: (history, best loss, best epoch, best weights, why it stopped)."""
+@dataclass
+class _Best:
+    """What the epoch loop leaves: the history and the best validation epoch."""
+
+    history: list[dict[str, float]]
+    loss: float
+    epoch: int
+    state: dict[str, Any]
+    stopped: str
+
+
+def _fit_epochs(run: _Run, callback: Callable[[dict[str, float]], None] | None) -> _Best:
+    """The epoch loop with early stopping on the validation loss."""
     from tqdm.auto import tqdm
 
     config, model = run.config, run.model
@@ -493,7 +503,7 @@ def _fit_epochs(run: _Run, callback: Callable[[dict[str, float]], None] | None
             if stale >= config.patience:
                 stopped = "early_stopping"
                 break
-    return history, best_loss, best_epoch, best_state, stopped
+    return _Best(history, best_loss, best_epoch, best_state, stopped)
 
 
 def train_model(
@@ -533,20 +543,20 @@ def train_model(
     config = config or TrainConfig()
     windows, targets = _checked_arrays(model, windows, targets)
     run = _start(model, windows, targets, config)
-    history, best_loss, best_epoch, best_state, stopped = _fit_epochs(run, callback)
-    run.model.load_state_dict(best_state)
+    best = _fit_epochs(run, callback)
+    run.model.load_state_dict(best.state)
     run.model.eval()
     _, errors = run.validate()
     return TrainResult(
         model=run.model,
-        history=history,
-        best_val_loss=float(best_loss),
-        best_epoch=best_epoch,
+        history=best.history,
+        best_val_loss=float(best.loss),
+        best_epoch=best.epoch,
         val_errors=errors,
         val_indices=run.val_idx,
         train_indices=run.train_idx,
-        epochs_run=len(history),
-        stopped=stopped,
+        epochs_run=len(best.history),
+        stopped=best.stopped,
         seconds=time.perf_counter() - run.started,
         device=str(run.device),
         batch_size=run.batch_size,

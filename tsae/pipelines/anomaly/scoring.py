@@ -42,6 +42,11 @@ class _OverlapMean:
 
     Frames start at 0, hop, 2*hop, ...; a sample is final once the next frame to come
     starts after it. Holds at most ``window`` pending rows.
+
+    This is :class:`tsae.engine.streaming.StreamOverlapAdd` with no window (a mean of the
+    covering frames), but in float64: the engine's framing and overlap-add compute in
+    float32, which would change every score (about 1e-7 relative) and stored detector
+    outputs; the streaming monitor must equal batch scoring to ~1e-12.
     """
 
     def __init__(self, window: int, hop: int, channels: int) -> None:

@@ -10,6 +10,7 @@ or a path to a model file.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,11 +51,21 @@ def _as_2d(values: Any, channels: int, name: str = "values") -> tuple[np.ndarray
     return x, squeeze
 
 
-def prepare_frames(loaded: Any, values: Any) -> tuple[np.ndarray, dict[str, Any]]:
-    """Normalise (stored stats), repair NaN runs and frame ``values`` (C, n) -> (n_frames, C, window) float32.
+@dataclass
+class FrameContext:
+    """What :func:`frames_to_series` needs to turn frames back into the input's series."""
 
-    Frames are padded at the end so every sample is covered. Returns the frames and a
-    context dict used by :func:`frames_to_series`.
+    n: int
+    squeeze: bool
+    normalizer: Normalizer | None
+    spec: dict[str, Any]
+
+
+def prepare_frames(loaded: Any, values: Any) -> tuple[np.ndarray, FrameContext]:
+    """Repair NaN runs, normalise (stored stats) and frame ``values`` (C, n) -> (n_frames, C, window) float32.
+
+    Frames are padded at the end so every sample is covered. Returns the frames and the
+    :class:`FrameContext` used by :func:`frames_to_series`.
     """
     x, squeeze = _as_2d(values, loaded.channels)
     spec = frame_spec(loaded)
@@ -65,7 +76,7 @@ def prepare_frames(loaded: Any, values: Any) -> tuple[np.ndarray, dict[str, Any]
     xn = normalizer.transform(x) if normalizer is not None else x
     frames = frame(np.asarray(xn, dtype=np.float32), spec["window"], spec["hop"], spec["window_fn"], pad=True)
     frames = np.ascontiguousarray(np.swapaxes(frames, 0, 1), dtype=np.float32)  # (n_frames, C, L)
-    return frames, {"n": x.shape[1], "squeeze": squeeze, "normalizer": normalizer, "spec": spec}
+    return frames, FrameContext(n=x.shape[1], squeeze=squeeze, normalizer=normalizer, spec=spec)
 
 
 def run_frames(model: Any, frames: np.ndarray, *, batch_size: int = 256, encode: bool = False) -> np.ndarray:
@@ -75,14 +86,14 @@ def run_frames(model: Any, frames: np.ndarray, *, batch_size: int = 256, encode:
     return forward(model, frames, batch_size=batch_size, encode=encode)
 
 
-def frames_to_series(frames: np.ndarray, context: dict[str, Any]) -> np.ndarray:
+def frames_to_series(frames: np.ndarray, context: FrameContext) -> np.ndarray:
     """Overlap-add reconstructed frames ``(N, C, L)`` and undo the normalisation -> ``(C, n)`` float64."""
-    spec = context["spec"]
+    spec = context.spec
     stacked = np.ascontiguousarray(np.swapaxes(frames, 0, 1), dtype=np.float32)  # (C, N, L)
-    y = overlap_add(stacked, spec["hop"], spec["window_fn"], length=context["n"]).astype(np.float64)
-    if context["normalizer"] is not None:
-        y = np.asarray(context["normalizer"].inverse_transform(y), dtype=np.float64)
-    return y[0] if context["squeeze"] else y
+    y = overlap_add(stacked, spec["hop"], spec["window_fn"], length=context.n).astype(np.float64)
+    if context.normalizer is not None:
+        y = np.asarray(context.normalizer.inverse_transform(y), dtype=np.float64)
+    return y[0] if context.squeeze else y
 
 
 def reconstruct_series(loaded: Any, values: Any, *, batch_size: int = 256, device: Any = None) -> np.ndarray:
@@ -125,4 +136,5 @@ def encode_series(loaded: Any, values: Any, *, batch_size: int = 256, device: An
     return run_frames(loaded.model, frames, batch_size=batch_size, encode=True).astype(np.float32)
 
 
-__all__ = ["reconstruct_series", "encode_series", "prepare_frames", "run_frames", "frames_to_series", "frame_spec"]
+__all__ = ["reconstruct_series", "encode_series", "prepare_frames", "run_frames", "frames_to_series", "frame_spec",
+           "FrameContext"]
