@@ -3,7 +3,7 @@
 Every caller that runs a trained network over many windows (the trainer's validation
 errors, series reconstruction and encoding, the anomaly detector and its scoring core)
 goes through :func:`forward`: batches of ``batch_size`` windows are moved to the
-model's device (in ``dtype`` when given), run without gradients in eval mode, and the
+model's device (in ``dtype`` when given), run in eval mode under ``torch.inference_mode``, and the
 outputs (or a per-batch reduction of them) come back as one numpy array.
 """
 from __future__ import annotations
@@ -79,19 +79,26 @@ def forward(
     data = inputs if torch.is_tensor(inputs) else torch.from_numpy(np.asarray(inputs))
     outputs = []
     was_training = model.training
-    model.eval()
+    if was_training:
+        model.eval()
+    run = model.encode if encode else model
+    mixed = autocast(device, amp)
+    whole = len(data) <= batch_size  # one batch (the streaming monitor's case): no slicing
     try:
-        with torch.no_grad():
+        with torch.inference_mode():
             for start in range(0, len(data), batch_size):
                 rows = slice(start, start + batch_size)
-                x = data[rows].to(device, dtype, non_blocking=True)
-                with autocast(device, amp):
-                    y = model.encode(x) if encode else model(x)
+                x = (data if whole else data[rows]).to(device, dtype, non_blocking=True)
+                with mixed:
+                    y = run(x)
                 if reduce is not None:
                     y = reduce(y, rows)
                 outputs.append(y.cpu().numpy())
     finally:
-        model.train(was_training)
+        if was_training:
+            model.train()
+    if len(outputs) == 1:
+        return outputs[0]
     if not outputs:
         return np.zeros((0,), dtype=np.float32)
     return np.concatenate(outputs, axis=0)
