@@ -42,7 +42,7 @@ from tsae.engine.layout import as_channels_first, is_dataframe
 from tsae.engine.preprocess import Normalizer, repair_missing
 from tsae.models.device import torch_threads
 from tsae.models.inference import forward
-from tsae.pipelines.anomaly.scoring import _EPS, DetectorState, LinearTerm, ScoringCore
+from tsae.pipelines.anomaly.scoring import _EPS, DetectorState, LinearTerm, ScoringCore, as_chunk
 from tsae.pipelines.anomaly.thresholds import Threshold, fit_threshold
 
 DETECTOR_KIND = "tsae-detector"
@@ -437,10 +437,7 @@ class Detector:
             if missing:
                 raise ValueError(f"missing sensor column(s): {', '.join(missing)}")
             X = X[self.sensors_]
-        X, _ = as_channels_first(X, "X")
-        if X.shape[0] != state.channels:
-            raise ValueError(f"X has {X.shape[0]} sensors, the detector was fitted on {state.channels}")
-        return X
+        return as_chunk(X, state.channels, "X")
 
     def core(self, device: Any = "cpu") -> ScoringCore:
         """A fresh streaming :class:`ScoringCore` for this detector."""

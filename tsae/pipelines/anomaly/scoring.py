@@ -21,11 +21,11 @@ _EPS = 1e-12
 
 
 def as_chunk(x: Any, channels: int, name: str = "x") -> np.ndarray:
-    """A streamed chunk as ``(channels, n)`` float64.
+    """Samples of a known number of sensors as ``(channels, n)`` float64.
 
-    Unlike a whole series (:func:`tsae.engine.layout.as_channels_first`), a chunk may hold
-    fewer samples than there are sensors, so its first axis must equal the sensor count.
-    A DataFrame (rows are time) is turned around by its labels.
+    Unlike a series of unknown width (:func:`tsae.engine.layout.as_channels_first`), a
+    stream chunk may hold fewer samples than there are sensors: the sensor count, known
+    here, decides the layout. A DataFrame (rows are time) is turned around by its labels.
     """
     if is_dataframe(x):
         return as_channels_first(x, name)[0]
@@ -33,7 +33,8 @@ def as_chunk(x: Any, channels: int, name: str = "x") -> np.ndarray:
     if arr.ndim == 1 and channels == 1:
         arr = arr[None, :]
     if arr.ndim != 2 or arr.shape[0] != channels:
-        raise ValueError(f"{name}: expected ({channels} sensors, n samples), got shape {arr.shape}")
+        hint = f"; pass {name}.T" if arr.ndim == 2 and arr.shape[1] == channels else ""
+        raise ValueError(f"{name}: expected ({channels} sensors, n samples), got shape {arr.shape}{hint}")
     return arr
 
 
