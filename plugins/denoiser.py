@@ -13,7 +13,9 @@ default):
 Everything is causal apart from the fixed look-ahead (the mask of frame ``t`` sees
 frames ``<= t + lookahead``; ``lookahead=0`` is strictly causal), so the same weights
 serve whole files and live streams; :meth:`DenoiserNet.step` runs one frame at a
-time with explicit state and answers ``lookahead`` frames late. The shipped weights live in
+time with explicit state and answers ``lookahead`` frames late (the network is a
+:class:`~tsae.models.base.StreamingModel`; :meth:`DenoiserNet.streamer` gives the
+numpy one the streaming denoiser uses, with a fast float32 path on the CPU). The shipped weights live in
 ``tsae_plugins/weights/denoiser.tsae`` and are used by ``tsae denoise`` and
 :func:`tsae.denoise`.
 """
@@ -27,7 +29,7 @@ import torch
 from torch import nn
 
 from tsae.hookspecs import hookimpl
-from tsae.models.base import Autoencoder, Param
+from tsae.models.base import Autoencoder, Param, StreamingModel
 
 __version__ = "0.1.0"
 
@@ -190,6 +192,108 @@ class DenoiserNet(Autoencoder):
         feats = torch.cat(state["recent"], dim=-1)
         z, state["h"] = self.gru(torch.relu(self.inp(feats))[:, None], state["h"])
         return torch.sigmoid(self.out(z[:, 0]))
+
+    @property
+    def latency(self) -> int:
+        """Algorithmic latency in samples: one frame plus the look-ahead frames."""
+        return self.n_fft + self.lookahead * self.hop
+
+    def streamer(self, fast: bool = True) -> StreamingModel:
+        """This network as a :class:`~tsae.models.base.StreamingModel` that steps on numpy arrays.
+
+        :meth:`StreamingModel.step` takes the complex spectrum of one frame ``(batch,
+        bins)`` and returns the float32 mask of the frame ``lookahead`` steps back. On
+        the CPU (and with ``fast``) it is :meth:`step` re-written in float32 numpy:
+        the same maths with about 4x less overhead per frame; the weights are copied,
+        so build a new streamer after changing them. Otherwise it wraps :meth:`step`.
+        """
+        if fast and self.inp.weight.device.type == "cpu":
+            return _NumpyStepper(self)
+        return _TorchStepper(self)
+
+
+class _Stepper:
+    """What both streamers share: the network's framing, as :class:`StreamingModel` attributes."""
+
+    def __init__(self, net: DenoiserNet) -> None:
+        self.window = net.n_fft
+        self.hop = net.hop
+        self.lookahead = net.lookahead
+        self.latency = net.latency
+        self.window_fn = net.window_fn.detach().cpu().numpy().astype(np.float32)
+
+
+class _TorchStepper(_Stepper):
+    """:meth:`DenoiserNet.step` with numpy in and out (any device)."""
+
+    def __init__(self, net: DenoiserNet) -> None:
+        super().__init__(net)
+        self.net = net
+        self.device = net.inp.weight.device
+
+    def init_state(self, batch: int = 1) -> dict[str, Any]:
+        return self.net.init_state(batch)
+
+    def step(self, spec: np.ndarray, state: dict[str, Any]) -> np.ndarray | None:
+        mask = self.net.step(torch.from_numpy(spec.astype(np.complex64)).to(self.device), state)
+        return None if mask is None else mask.cpu().numpy()
+
+
+class _NumpyStepper(_Stepper):
+    """:meth:`DenoiserNet.step` in float32 numpy (linear -> GRU stack -> linear + sigmoid)."""
+
+    def __init__(self, net: DenoiserNet) -> None:
+        super().__init__(net)
+
+        def arr(t: torch.Tensor) -> np.ndarray:
+            return t.detach().cpu().numpy().astype(np.float32)
+
+        self.alpha = float(net.alpha)
+        self.w_in, self.b_in = arr(net.inp.weight).T.copy(), arr(net.inp.bias)
+        self.layers = []
+        for k in range(net.gru.num_layers):
+            self.layers.append((
+                arr(getattr(net.gru, f"weight_ih_l{k}")).T.copy(), arr(getattr(net.gru, f"bias_ih_l{k}")),
+                arr(getattr(net.gru, f"weight_hh_l{k}")).T.copy(), arr(getattr(net.gru, f"bias_hh_l{k}")),
+            ))
+        self.hidden = net.gru.hidden_size
+        self.w_out, self.b_out = arr(net.out.weight).T.copy(), arr(net.out.bias)
+
+    def init_state(self, batch: int = 1) -> dict[str, Any]:
+        return {"mean": np.zeros((batch, self.w_out.shape[1]), np.float32), "count": 0, "recent": [],
+                "h": [np.zeros((batch, self.hidden), np.float32) for _ in self.layers]}
+
+    def step(self, spec: np.ndarray, state: dict[str, Any]) -> np.ndarray | None:
+        power = (spec.real.astype(np.float32) ** 2 + spec.imag.astype(np.float32) ** 2)
+        lp = np.float32(10.0) * np.log10(power + np.float32(_EPS_POWER))
+        t = state["count"]
+        a = np.float32(min(self.alpha, t / (t + 1.0)))
+        mean = a * state["mean"] + (np.float32(1.0) - a) * lp
+        state["mean"] = mean
+        state["count"] = t + 1
+        glob = mean.mean(axis=-1, keepdims=True)
+        feats = np.concatenate([(lp - mean) / np.float32(20.0), (lp - glob) / np.float32(20.0)], axis=-1)
+        if self.lookahead:
+            state["recent"] = [*state["recent"], feats][-(self.lookahead + 1):]
+            if len(state["recent"]) <= self.lookahead:
+                return None
+            feats = np.concatenate(state["recent"], axis=-1)
+        x = np.maximum(feats @ self.w_in + self.b_in, np.float32(0.0))
+        hs = state["h"]
+        H = self.hidden
+        for k, (w_ih, b_ih, w_hh, b_hh) in enumerate(self.layers):
+            gi = x @ w_ih + b_ih
+            gh = hs[k] @ w_hh + b_hh
+            r = _sigmoid(gi[:, :H] + gh[:, :H])
+            z = _sigmoid(gi[:, H:2 * H] + gh[:, H:2 * H])
+            n = np.tanh(gi[:, 2 * H:] + r * gh[:, 2 * H:])
+            x = (np.float32(1.0) - z) * n + z * hs[k]
+            hs[k] = x
+        return _sigmoid(x @ self.w_out + self.b_out)
+
+
+def _sigmoid(v: np.ndarray) -> np.ndarray:
+    return np.float32(0.5) * (np.tanh(np.float32(0.5) * v) + np.float32(1.0))
 
 
 def spectral_loss(

@@ -2,7 +2,7 @@
 
 Registered through the ``tsae`` entry-point group (``pipelines = "tsae_plugins.pipelines"``)
 with the same ``register_pipelines`` hook a third-party package uses to add its own;
-:func:`tsae.get_pipeline` finds them by name. Each takes a signal array and keyword
+:func:`tsae.plugins.get_pipeline` finds them by name. Each takes a signal array and keyword
 options; the heavy modules are imported only when a pipeline runs.
 """
 from __future__ import annotations
@@ -36,7 +36,7 @@ def impute(x: Any, **options: Any) -> np.ndarray:
 
 
 def reconstruct(values: Any, *, model: Any, **options: Any) -> np.ndarray:
-    """A trained model's reconstruction of a series (:func:`tsae.reconstruct_series`)."""
+    """A trained model's reconstruction of a series (:func:`tsae.reconstruct`)."""
     from tsae.pipelines.reconstruct.series import reconstruct_series
 
     return reconstruct_series(model, values, **options)

@@ -108,7 +108,7 @@ def batch_table(args: argparse.Namespace, run_rnnoise) -> None:
     import soundfile as sf
     import torch
 
-    from tsae.pipelines.denoise.denoiser import denoise_files
+    from tsae.pipelines.denoise.files import denoise_files
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "in"

@@ -3,6 +3,11 @@ from __future__ import annotations
 
 import pytest
 
+# --doctest-modules (for the tsae package) would import these as modules: the folders'
+# conftest.py files all share one name, and the plugin fixture is installed, not imported
+collect_ignore = ["conftest.py", "fixtures"]
+collect_ignore_glob = ["*/conftest.py"]
+
 
 @pytest.fixture(autouse=True, scope="session")
 def _one_torch_thread():

@@ -13,7 +13,8 @@ model families live in ``tsae_plugins`` and are registered through this same doo
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pluggy
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import importlib.metadata as metadata
 import logging
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import pluggy
 

@@ -2,11 +2,12 @@ import json
 import signal
 import subprocess
 import sys
-import time
+import threading
 
 import pytest
 from click.testing import CliRunner
 
+import tsae
 from tsae.cli import cli
 
 from sensor_data import SENSORS, write_csv
@@ -90,22 +91,35 @@ def test_monitor_rejects_a_model_file_that_is_not_a_detector(tmp_path):
 
 def test_ctrl_c_ends_cleanly(detector_file, test_data):
     """SIGINT while waiting for input: summary on stderr, exit 130, no traceback."""
-    proc = subprocess.Popen([sys.executable, "-m", "tsae", "monitor", "--detector", str(detector_file)],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     header = "time," + ",".join(SENSORS) + "\n"
-    proc.stdin.write(header + "".join(f"{i},{r[0]},{r[1]},{r[2]}\n" for i, r in enumerate(test_data[:100])))
+    rows = [f"{i},{r[0]},{r[1]},{r[2]}\n" for i, r in enumerate(test_data[:200])]
+
+    def scored(n: int) -> int:  # sample records a monitor has written once it has read n rows
+        records = tsae.Monitor(detector_file, every_sample=True).push_lines([header, *rows[:n]])
+        return sum(r["type"] == "sample" for r in records)
+
+    # scores become final a hop at a time: end on a row that completes one, so that
+    # seeing `expected` records proves the monitor has read every row
+    n = next(n for n in range(100, 200) if scored(n) > scored(n - 1))
+    expected = scored(n)
+    lines = [header, *rows[:n]]
+    proc = subprocess.Popen([sys.executable, "-m", "tsae", "monitor", "--detector", str(detector_file),
+                             "--every-sample"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    watchdog = threading.Timer(120, proc.kill)  # a monitor that never gets there ends the test, not CI
+    watchdog.start()
+    proc.stdin.write("".join(lines))
     proc.stdin.flush()
-    deadline = time.monotonic() + 60
-    err = ""
-    while time.monotonic() < deadline:  # wait until it is running (its start-up banner)
-        line = proc.stderr.readline()
-        err += line
-        if "watching" in line:
-            break
-    time.sleep(0.5)
+    out, seen = "", 0
+    while seen < expected:  # blocks until the monitor writes the records of the rows it has read
+        line = proc.stdout.readline()
+        assert line, proc.stderr.read()
+        out += line
+        seen += json.loads(line)["type"] == "sample"
+    watchdog.cancel()
     proc.send_signal(signal.SIGINT)
-    out, rest = proc.communicate(timeout=30)
-    err += rest
+    rest, err = proc.communicate(timeout=30)
+    out += rest
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "summary:" in err
-    assert json.loads(out.strip().splitlines()[-1])["samples"] == 100
+    assert json.loads(out.strip().splitlines()[-1])["samples"] == n

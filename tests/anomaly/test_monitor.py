@@ -89,24 +89,6 @@ def test_empty_input(detector_file):
     assert code == 0 and records[-1]["samples"] == 0
 
 
-def test_streams_plugin_registers_sources_and_sinks():
-    import tsae_plugins.streams as streams_plugin
-
-    from tsae import plugins
-    from tsae.io.streams import MqttSink, MqttSource, StdinSource, StdoutSink
-
-    added = "stdin" not in plugins.stream_sources()
-    if added:  # entry point not installed yet: register by hand
-        plugins.register_plugin(streams_plugin, "streams-test")
-    try:
-        sources, sinks = plugins.stream_sources(), plugins.stream_sinks()
-    finally:
-        if added:
-            plugins.unregister_plugin("streams-test")
-    assert sources["stdin"] is StdinSource and sources["mqtt"] is MqttSource
-    assert sinks["stdout"] is StdoutSink and sinks["mqtt"] is MqttSink
-
-
 def test_a_plugin_source_and_sink_are_selected_by_name(detector, detector_file, test_data):
     """A third party's source (any iterable of lines) and sink plug into `tsae monitor`."""
     import types

@@ -26,7 +26,7 @@ def publisher(port):
 
 def publish_rows(client, topic, rows, start):
     for i, row in enumerate(rows):
-        payload = json.dumps({"time": start + i, **{s: float(v) for s, v in zip(SENSORS, row)}})
+        payload = json.dumps({"time": start + i, **{s: float(v) for s, v in zip(SENSORS, row, strict=True)}})
         client.publish(topic, payload, qos=1).wait_for_publish(5)
 
 
@@ -48,7 +48,7 @@ class Lines:
             try:
                 self.all.append(self.lines.get(timeout=max(0.01, deadline - time.monotonic())))
             except queue.Empty:
-                raise AssertionError(f"no {text!r} within {timeout}s; got: {''.join(self.all)[-2000:]}")
+                raise AssertionError(f"no {text!r} within {timeout}s; got: {''.join(self.all)[-2000:]}") from None
 
     def drain(self):
         while True:
@@ -58,36 +58,63 @@ class Lines:
                 return self.all
 
 
-def subscriber(port, topic, sink):
+class Received:
+    """The records a subscriber got, and a way to wait for them without sleeping."""
+
+    def __init__(self) -> None:
+        self.records: list[dict] = []
+        self.changed = threading.Condition()
+
+    def add(self, record: dict) -> None:
+        with self.changed:
+            self.records.append(record)
+            self.changed.notify_all()
+
+    def count(self, kind: str) -> int:
+        return sum(r.get("type") == kind for r in self.records)
+
+    def wait_for(self, kind: str, at_least: int, timeout: float = 60) -> None:
+        with self.changed:
+            if not self.changed.wait_for(lambda: self.count(kind) >= at_least, timeout):
+                raise AssertionError(f"{self.count(kind)} {kind} records within {timeout}s, expected {at_least}")
+
+
+def subscriber(port, topic, received: Received):
+    """A client subscribed to ``topic``; returns once the broker has acknowledged the subscription."""
     import paho.mqtt.client as mqtt
 
+    subscribed = threading.Event()
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
-    client.on_message = lambda c, u, m: sink.append(json.loads(m.payload))
+    client.on_message = lambda c, u, m: received.add(json.loads(m.payload))
     client.on_connect = lambda c, u, f, r, p=None: c.subscribe(topic, qos=1)
+    client.on_subscribe = lambda c, u, mid, codes, p=None: subscribed.set()
     client.connect("127.0.0.1", port)
     client.loop_start()
+    assert subscribed.wait(30), "the broker did not acknowledge the subscription"
     return client
 
 
-def wait_for_samples(received: list[dict], at_least: int, quiet: float = 2.0, timeout: float = 30.0) -> None:
-    """Wait for ``at_least`` sample records, then until none has arrived for ``quiet`` seconds.
+def complete_rows(detector_file, rows, near: int) -> tuple[int, int]:
+    """The first row count from ``near`` on that completes a hop, and how many samples it makes final.
 
-    Scores become final a few samples late, so ``at_least`` records do not prove the
-    monitor has read every message; the quiet period does (on a slow machine too).
+    Scores become final a hop at a time, so once a monitor has written that many sample
+    records it has read every one of those rows.
     """
-    deadline = time.monotonic() + timeout
-    count, since = -1, time.monotonic()
-    while time.monotonic() < deadline:
-        now = sum(r.get("type") == "sample" for r in received)
-        if now != count:
-            count, since = now, time.monotonic()
-        elif count >= at_least and time.monotonic() - since >= quiet:
-            return
-        time.sleep(0.1)
+    from tsae import Monitor
+
+    def scored(n: int) -> int:
+        monitor = Monitor(detector_file, every_sample=True)
+        return sum(r["type"] == "sample" for r in monitor.push(rows[:n]))
+
+    n = next(n for n in range(near, len(rows) + 1) if scored(n) > scored(n - 1))
+    return n, scored(n)
 
 
 def test_mqtt_events_out_and_broker_restart(broker, detector, detector_file, test_data):
-    received: list[dict] = []
+    first, first_scored = complete_rows(detector_file, test_data, 300)
+    total, total_scored = complete_rows(detector_file, test_data, len(test_data) - 30)
+    data = test_data[:total]
+    received = Received()
     watcher = subscriber(broker.port, "test/events", received)
     proc = subprocess.Popen(
         [sys.executable, "-m", "tsae", "monitor", "--detector", str(detector_file), "--mqtt",
@@ -97,10 +124,10 @@ def test_mqtt_events_out_and_broker_restart(broker, detector, detector_file, tes
     try:
         err.wait_for("connected to")
         pub = publisher(broker.port)
-        publish_rows(pub, "test/samples", test_data[:300], 0)
+        publish_rows(pub, "test/samples", data[:first], 0)
         pub.loop_stop()
         pub.disconnect()
-        wait_for_samples(received, 300 - 24)
+        received.wait_for("sample", first_scored)  # the monitor has read every message sent so far
         # kill the broker under the monitor, then bring it back on the same port
         broker.stop()
         err.wait_for("lost the broker")
@@ -109,17 +136,14 @@ def test_mqtt_events_out_and_broker_restart(broker, detector, detector_file, tes
         watcher.loop_stop()
         watcher.disconnect()
         watcher = subscriber(broker.port, "test/events", received)
-        time.sleep(0.5)
         pub = publisher(broker.port)
-        publish_rows(pub, "test/samples", test_data[300:], 300)
+        publish_rows(pub, "test/samples", data[first:], first)
         pub.loop_stop()
         pub.disconnect()
-        wait_for_samples(received, len(test_data) - 24)
+        received.wait_for("sample", total_scored)
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not any(r.get("type") == "summary" for r in received):
-            time.sleep(0.1)
+        received.wait_for("summary", 1, timeout=10)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -128,12 +152,12 @@ def test_mqtt_events_out_and_broker_restart(broker, detector, detector_file, tes
     text = "".join(err.drain())
     assert proc.returncode == 130, text
     assert "Traceback" not in text
-    samples = {r["index"]: r["score"] for r in received if r.get("type") == "sample"}
+    samples = {r["index"]: r["score"] for r in received.records if r.get("type") == "sample"}
     # the monitor's state survived the restart: indices continue and scores equal batch scores
-    assert len(samples) == len(test_data), text
-    batch = detector.decision_function(test_data.T)
-    np.testing.assert_allclose([samples[i] for i in range(len(test_data))], batch, rtol=1e-6, atol=1e-6)
-    events = [r for r in received if r.get("type") == "event"]
+    assert len(samples) == len(data), text
+    batch = detector.decision_function(data.T)
+    np.testing.assert_allclose([samples[i] for i in range(len(data))], batch, rtol=1e-6, atol=1e-6)
+    events = [r for r in received.records if r.get("type") == "event"]
     assert any(e["start_index"] <= 405 <= e["end_index"] for e in events)
-    summary = [r for r in received if r.get("type") == "summary"][-1]
-    assert summary["samples"] == len(test_data) and summary["malformed"] == 0
+    summary = [r for r in received.records if r.get("type") == "summary"][-1]
+    assert summary["samples"] == len(data) and summary["malformed"] == 0

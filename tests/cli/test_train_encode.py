@@ -32,7 +32,7 @@ def assert_one_line_error(result, *fragments: str) -> None:
 def test_train_then_encode(family, sensor_csv, tmp_path) -> None:
     model = tmp_path / f"{family}.tsae"
     extra = ["--param", "d_model=8", "--param", "heads=2", "--param", "ff=8"] if family == "transformer" else []
-    result = run("train", sensor_csv, "--model", family, *FAST[:-4], *extra, "--param", "latent=4",
+    result = run("train", sensor_csv, "--family", family, *FAST[:-4], *extra, "--param", "latent=4",
                  "--normalize", "robust", "-o", model)
     assert result.exit_code == 0, result.output
     loaded = load_model(model)
@@ -71,7 +71,7 @@ def test_bad_csv_one_line_no_output(content, fragment, tmp_path) -> None:
 
 def test_bad_options_one_line_no_output(sensor_csv, tmp_path) -> None:
     out = tmp_path / "model.tsae"
-    assert_one_line_error(run("train", sensor_csv, *FAST, "--model", "nope", "-o", out), "unknown model family 'nope'")
+    assert_one_line_error(run("train", sensor_csv, *FAST, "--family", "nope", "-o", out), "unknown model family 'nope'")
     assert_one_line_error(run("train", sensor_csv, *FAST, "--param", "latnet=3", "-o", out), "unknown parameter")
     assert_one_line_error(run("train", sensor_csv, *FAST, "--param", "latent", "-o", out), "NAME=VALUE")
     assert_one_line_error(run("train", sensor_csv, *FAST, "--param", "latent=abc", "-o", out), "latent")

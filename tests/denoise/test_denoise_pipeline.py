@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 import tsae
 from tsae.cli import cli
-from tsae.pipelines.denoise.denoiser import StreamingDenoiser, default_model_path, denoise, denoise_file
+from tsae.pipelines.denoise import StreamingDenoiser, default_model_path, denoise, denoise_file
 
 
 def speech_like(seconds: float, sr: int, seed: int = 0) -> np.ndarray:
@@ -114,8 +114,8 @@ def test_lookahead_stream_equals_blocks_and_network_forward(lookahead_net, fast:
 
     def stream(block: int) -> np.ndarray:
         den = StreamingDenoiser(16000, model=lookahead_net, guard=False)
-        if not fast:
-            den._fast = None
+        if not fast:  # the network's own torch step instead of its numpy fast path
+            den._stepper = lookahead_net.streamer(fast=False)
             den.reset()
         return np.concatenate([*(den.feed(x[i: i + block]) for i in range(0, len(x), block)), den.flush()])
 
@@ -126,6 +126,25 @@ def test_lookahead_stream_equals_blocks_and_network_forward(lookahead_net, fast:
         reference = lookahead_net(torch.from_numpy(x)[None, None])[0, 0].numpy()
     np.testing.assert_allclose(whole, reference, atol=1e-5)
     assert StreamingDenoiser(16000, model=lookahead_net).latency == pytest.approx((512 + 2 * 256) / 16000)
+
+
+def test_denoiser_speaks_the_streaming_protocol(lookahead_net) -> None:
+    """The pipeline sees only the protocol: the network and both of its numpy streamers implement it."""
+    from tsae.models.base import StreamingModel
+
+    assert isinstance(lookahead_net, StreamingModel)
+    spec = np.fft.rfft(np.random.default_rng(0).standard_normal((2, 512)), axis=-1)
+    masks = []
+    for fast in (True, False):
+        streamer = lookahead_net.streamer(fast=fast)
+        assert isinstance(streamer, StreamingModel)
+        assert (streamer.window, streamer.hop, streamer.lookahead, streamer.latency) == (512, 256, 2, 1024)
+        assert streamer.window_fn.shape == (512,) and streamer.window_fn.dtype == np.float32
+        state = streamer.init_state(2)
+        out = [streamer.step(spec, state) for _ in range(3)]
+        assert out[0] is None and out[1] is None and out[2].shape == (2, 257)  # two frames of look-ahead
+        masks.append(out[2])
+    np.testing.assert_allclose(masks[0], masks[1], atol=1e-5)
 
 
 def test_widened_causal_model_is_unchanged() -> None:
@@ -269,7 +288,7 @@ def test_cli_several_files_to_folder_and_glob(tmp_path) -> None:
 
 def test_batch_of_files_equals_one_at_a_time(tmp_path) -> None:
     """Files of mixed rates, channels, lengths and formats: batched output == each file alone."""
-    from tsae.pipelines.denoise.denoiser import denoise_files
+    from tsae.pipelines.denoise.files import denoise_files
 
     rng = np.random.default_rng(5)
     specs = [("a.wav", 16000, 1, 1.3, "PCM_16"), ("b.flac", 16000, 2, 0.4, "PCM_24"),

@@ -15,6 +15,7 @@ FAMILIES = {
     "lstm": dict(hidden=32, latent=16),
     "transformer": dict(d_model=32, ff=64, layers=1, latent=16),
     "vae": dict(hidden=16, latent=16),
+    "blind_spot": dict(hidden=16, layers=3),
 }
 WINDOW = 64
 
@@ -97,3 +98,28 @@ def test_hparams_rebuild_the_same_network() -> None:
         twin = type(model)(**model.hparams())
         assert twin.hparams() == model.hparams()
         twin.load_state_dict(model.state_dict(), strict=True)
+
+
+def test_blind_spot_is_a_built_in_family_and_never_reads_the_sample_itself() -> None:
+    """Registered through its entry point (listed by `tsae models`); output t ignores input t; loss skips the margins."""
+    from click.testing import CliRunner
+
+    from tsae.cli import cli
+
+    info = plugins.model_plugin_info("blind_spot")
+    assert info is not None and info.name == "blind_spot"
+    listed = CliRunner().invoke(cli, ["models"])
+    assert listed.exit_code == 0 and "\nblind_spot: " in "\n" + listed.output
+    torch.manual_seed(0)
+    net = plugins.create_model("blind_spot", channels=2, window=64, layers=3)
+    torch.nn.init.normal_(net.mix[2].weight)  # the last layer starts at zero: make the output depend on the input
+    x = torch.randn(1, 2, 64)
+    poked = x.clone()
+    poked[..., 32] += 10.0
+    with torch.no_grad():
+        out, out_poked = net(x), net(poked)
+    changed = (out - out_poked).abs().amax(dim=(0, 1)) > 0
+    assert not changed[32] and changed[33] and changed[31]
+    target = x.clone()
+    target[..., : net.margin] += 100.0  # the edges are left out of the loss
+    assert float(net.loss(out, target)[0]) == pytest.approx(float(net.loss(out, x)[0]))

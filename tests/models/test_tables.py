@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tsae.io.tables import read_series, read_table, write_table
+from tsae.io.series import read_series
+from tsae.io.tables import read_table, write_table
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from synthetic_data import windows_of
 
 from tsae import plugins
 from tsae.models.device import resolve_device
@@ -15,6 +14,8 @@ from tsae.models.trainer import (
     seed_everything,
     train_model,
 )
+
+from synthetic_data import windows_of
 
 SMALL = {
     "conv1d": dict(hidden=4, latent=4, depth=2),
@@ -33,27 +34,52 @@ def quick(**kw) -> TrainConfig:
     return TrainConfig(**{"epochs": 2, "quiet": True, "device": "cpu", **kw})
 
 
+def mse(model: torch.nn.Module, windows: np.ndarray, targets: np.ndarray | None = None) -> float:
+    """Mean squared error of the model's reconstruction of ``windows`` against ``targets`` (default: itself)."""
+    model.eval()
+    with torch.no_grad():
+        x = torch.from_numpy(windows)
+        return float((model(x) - (x if targets is None else torch.from_numpy(targets))).pow(2).mean())
+
+
+def trained(family: str, windows: np.ndarray, targets: np.ndarray | None = None, corruption: str = "gaussian",
+            **hparams):
+    """Train a small model from seed 0; return the result and the reconstruction error it started from."""
+    seed_everything(0)
+    model = plugins.create_model(family, 3, 32, **{**SMALL[family], **hparams})
+    before = mse(model, windows)
+    return train_model(model, windows, quick(corruption=corruption), targets=targets), before
+
+
+def same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    return all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True))
+
+
 @pytest.mark.parametrize("family", sorted(SMALL))
 @pytest.mark.parametrize("regularizer", ["none", "denoising", "sparse", "contractive"])
 def test_every_regularizer_runs_on_every_family(family, regularizer, windows) -> None:
-    seed_everything(0)
-    model = plugins.create_model(family, 3, 32, regularizer=regularizer, reg_weight=0.05, **SMALL[family])
-    result = train_model(model, windows[:64], quick())
-    assert np.isfinite(result.best_val_loss)
+    result, before = trained(family, windows[:64], regularizer=regularizer, reg_weight=0.05)
+    assert mse(result.model, windows[:64]) < before  # training improved the reconstruction
     parts = result.history[-1]
     if regularizer == "sparse":
-        assert "l1" in parts
+        assert parts["l1"] > 0
     if regularizer == "contractive":
         assert "jacobian" in parts and parts["jacobian"] > 0
+    if regularizer != "none":  # the regulariser changed what was learnt
+        plain, _ = trained(family, windows[:64], regularizer="none", reg_weight=0.05)
+        assert not same_weights(result.model, plain.model)
 
 
 @pytest.mark.parametrize("corruption", ["gaussian", "mask", "both"])
 def test_denoising_corruptions(corruption, windows) -> None:
-    seed_everything(0)
-    model = plugins.create_model("conv1d", 3, 32, regularizer="denoising", reg_weight=0.2, **SMALL["conv1d"])
-    result = train_model(model, windows[:64], quick(corruption=corruption))
-    # the loss compares with the clean window: validation (uncorrupted) is a plain MSE
-    assert np.isfinite(result.best_val_loss)
+    result, before = trained("conv1d", windows[:64], regularizer="denoising", reg_weight=0.2, corruption=corruption)
+    assert mse(result.model, windows[:64]) < before
+    # validation is a plain MSE on the uncorrupted windows, with the best weights
+    val = windows[result.val_indices]
+    assert result.best_val_loss == pytest.approx(mse(result.model, val), rel=1e-5)
+    other = {"gaussian": "mask", "mask": "gaussian", "both": "gaussian"}[corruption]
+    assert not same_weights(result.model, trained("conv1d", windows[:64], regularizer="denoising", reg_weight=0.2,
+                                                  corruption=other)[0].model)
 
 
 def test_contractive_penalty_estimates_jacobian_norm() -> None:
@@ -73,7 +99,7 @@ def test_cpu_training_is_deterministic(windows) -> None:
         return [p.detach().clone() for p in result.model.parameters()], result.history
 
     (a, ha), (b, hb) = run(), run()
-    assert all(torch.equal(x, y) for x, y in zip(a, b))
+    assert all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
     assert [r["val_loss"] for r in ha] == [r["val_loss"] for r in hb]
     assert not torch.are_deterministic_algorithms_enabled()  # restored afterwards
 
@@ -82,9 +108,11 @@ def test_early_stopping_keeps_best_weights(windows) -> None:
     seed_everything(0)
     model = plugins.create_model("conv1d", 3, 32, **SMALL["conv1d"])
     result = train_model(model, windows[:64], quick(epochs=50, lr=0.5, patience=2))  # a silly lr diverges/plateaus
-    assert result.stopped in ("early_stopping", "epochs")
+    assert result.stopped == "early_stopping"
+    assert result.epochs_run == result.best_epoch + 2 < 50  # stopped `patience` epochs after the best one
     assert result.best_val_loss == min(r["val_loss"] for r in result.history)
-    assert result.val_errors.mean() == pytest.approx(result.best_val_loss, rel=1e-4)
+    assert result.best_val_loss == result.history[result.best_epoch - 1]["val_loss"]
+    assert result.val_errors.mean() == pytest.approx(result.best_val_loss, rel=1e-4)  # the best weights are back
 
 
 def test_max_seconds_budget(windows) -> None:
@@ -97,11 +125,15 @@ def test_max_seconds_budget(windows) -> None:
 
 def test_targets_train_towards_clean_windows(windows) -> None:
     rng = np.random.default_rng(0)
-    noisy = windows + 0.3 * rng.standard_normal(windows.shape).astype(np.float32)
-    seed_everything(0)
-    model = plugins.create_model("conv1d", 3, 32, **SMALL["conv1d"])
-    result = train_model(model, noisy[:64], quick(), targets=windows[:64])
-    assert np.isfinite(result.best_val_loss)
+    clean = windows[:64]
+    noisy = clean + 0.3 * rng.standard_normal(clean.shape).astype(np.float32)
+    result, _ = trained("conv1d", noisy, targets=clean)
+    val = result.val_indices
+    # the loss and the validation compare the reconstruction of the noisy window with the clean one
+    assert result.best_val_loss == pytest.approx(mse(result.model, noisy[val], clean[val]), rel=1e-5)
+    assert result.best_val_loss != pytest.approx(mse(result.model, noisy[val]), rel=1e-2)
+    plain, _ = trained("conv1d", noisy)
+    assert not same_weights(result.model, plain.model)
 
 
 def test_bad_windows_are_refused() -> None:

@@ -9,6 +9,7 @@ from click.testing import CliRunner
 
 import tsae
 from tsae.cli import cli
+from tsae.io.streams import MqttSink, MqttSource, StdinSource, StdoutSink
 from tsae.models.base import Autoencoder
 
 BUILTIN = {"conv1d", "lstm", "transformer", "vae"}
@@ -163,8 +164,10 @@ def test_plugins_json() -> None:
 def test_stream_sources_and_sinks_come_from_the_streams_entry_point(fresh_plugins) -> None:
     entry_points = {ep.name: ep.value for ep in metadata.entry_points(group="tsae")}
     assert entry_points.get("streams") == "tsae_plugins.streams"
-    assert {"stdin", "mqtt"} <= set(fresh_plugins.stream_sources())
-    assert {"stdout", "mqtt"} <= set(fresh_plugins.stream_sinks())
+    sources, sinks = fresh_plugins.stream_sources(), fresh_plugins.stream_sinks()
+    assert sources["stdin"] is StdinSource and sources["mqtt"] is MqttSource
+    assert sinks["stdout"] is StdoutSink and sinks["mqtt"] is MqttSink
+    assert fresh_plugins.get_plugin_manager().get_plugin("streams").__name__ == "tsae_plugins.streams"
     line = next(line for line in CliRunner().invoke(cli, ["plugins"]).output.splitlines()
                 if line.startswith("streams"))
     assert "sources: stdin, mqtt" in line and "sinks: stdout, mqtt" in line
@@ -178,13 +181,13 @@ def test_builtin_pipelines_come_from_the_pipelines_entry_point(fresh_plugins) ->
     assert {"denoise", "smooth", "impute", "reconstruct"} <= set(fresh_plugins.pipelines())
     x = np.sin(np.linspace(0, 20, 400))
     x[100:120] = np.nan
-    filled = tsae.get_pipeline("impute")(x[None], seed=0)
+    filled = fresh_plugins.get_pipeline("impute")(x[None], seed=0)
     np.testing.assert_allclose(filled, tsae.impute(x[None], seed=0))
     assert np.isfinite(filled).all()
     audio = np.random.default_rng(0).standard_normal(8000).astype(np.float32) * 0.01
-    np.testing.assert_array_equal(tsae.get_pipeline("denoise")(audio, 16000), tsae.denoise(audio, 16000))
+    np.testing.assert_array_equal(fresh_plugins.get_pipeline("denoise")(audio, 16000), tsae.denoise(audio, 16000))
     with pytest.raises(ValueError, match="no pipeline named 'nope'.*denoise"):
-        tsae.get_pipeline("nope")
+        fresh_plugins.get_pipeline("nope")
     line = next(line for line in CliRunner().invoke(cli, ["plugins"]).output.splitlines()
                 if line.startswith("pipelines"))
     assert "pipelines: denoise, smooth, impute, reconstruct" in line

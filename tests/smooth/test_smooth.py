@@ -75,6 +75,15 @@ def test_bad_arguments() -> None:
     assert smooth(np.ones(3)).shape == (3,)
 
 
+@pytest.mark.parametrize("fn", [smooth, impute])
+def test_samples_by_sensors_array_is_refused_not_returned_unchanged(fn) -> None:
+    """Time is the last axis: an (n_samples, n_sensors) array is a transposed input (it used to come back as is)."""
+    x = np.random.default_rng(0).normal(size=(500, 3))
+    with pytest.raises(ValueError, match=r"got shape \(500, 3\).*pass x\.T"):
+        fn(x)
+    assert smooth(x.T, steps=0).shape == (3, 500)
+
+
 def test_noise_sigma_estimates_white_noise() -> None:
     rng = np.random.default_rng(0)
     x = np.sin(np.arange(5000) / 50) + 0.3 * rng.normal(size=5000)

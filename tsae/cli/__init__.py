@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import importlib
 import sys
+from collections.abc import Sequence
+from typing import Any
 
 import click
 
 from tsae import __version__
+from tsae.cli.common import one_line
 
 # sub-command name -> "module:attribute"
 BUILTIN_COMMANDS: dict[str, str] = {
@@ -55,6 +58,45 @@ class LazyGroup(click.Group):
         self._load_plugin_commands()
         return self.commands.get(name)
 
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        """Run the CLI; in standalone mode every error is one line on stderr and an exit code.
+
+        Bad usage exits 2 with the error and a pointer to ``--help`` (not the usage
+        block), other errors exit 1, Ctrl-C 130. ``tsae --debug`` shows tracebacks.
+        """
+        args = sys.argv[1:] if args is None else list(args)
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        debug = "--debug" in args
+        try:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.Abort:
+            click.echo("Aborted.", err=True)
+            sys.exit(130)
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            sys.exit(130)
+        except click.ClickException as error:
+            if debug:
+                raise
+            hint = ""
+            if isinstance(error, click.UsageError) and error.ctx is not None:
+                hint = f" (see '{error.ctx.command_path} --help')"
+            click.echo(f"Error: {error.format_message()}{hint}", err=True)
+            sys.exit(error.exit_code)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the sub-command; a library error becomes a one-line ``ClickException`` (kept whole with ``--debug``)."""
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except (OSError, ValueError, RuntimeError, KeyError) as error:
+            if (ctx.obj or {}).get("debug"):
+                raise
+            raise click.ClickException(one_line(error)) from error
+
     @staticmethod
     def _import(name: str) -> click.Command | None:
         module_name, attribute = BUILTIN_COMMANDS[name].split(":")
@@ -82,30 +124,5 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of the ``tsae`` command: user errors become one line and exit 1."""
-    args = sys.argv[1:] if argv is None else argv
-    debug = "--debug" in args
-    try:
-        cli.main(args=args, prog_name="tsae", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
-        sys.exit(130)
-    except click.UsageError as error:  # bad arguments, missing input files: one line, not the usage block
-        if debug:
-            raise
-        hint = f" (see '{error.ctx.command_path} --help')" if error.ctx is not None else ""
-        click.echo(f"Error: {error.format_message()}{hint}", err=True)
-        sys.exit(error.exit_code)
-    except click.ClickException as error:
-        if debug:
-            raise
-        error.show()
-        sys.exit(error.exit_code)
-    except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
-        sys.exit(130)
-    except (OSError, ValueError, RuntimeError) as error:
-        if debug:
-            raise
-        click.echo(f"Error: {error}", err=True)
-        sys.exit(1)
+    """Entry point of the ``tsae`` command (errors: see :meth:`LazyGroup.main`)."""
+    cli.main(args=argv, prog_name="tsae")

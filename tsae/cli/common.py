@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Any, Callable
 
 import click
 
@@ -18,26 +17,29 @@ device_option = click.option(
 input_file = functools.partial(
     click.argument, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
+#: A model FILE (``--model`` means a file on every command; a family name is ``--family``).
+model_file = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
-def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn library errors raised by a command into one-line ``click.ClickException``s.
+def key_values(ctx: click.Context, param: click.Parameter, items: tuple[str, ...]) -> dict[str, str]:
+    """Click callback for a repeatable ``KEY=VALUE`` option: ``{"KEY": "VALUE", ...}`` (both stripped)."""
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{item!r} is not {getattr(param, 'metavar', None) or 'KEY=VALUE'}",
+                                     ctx=ctx, param=param)
+        out[key.strip()] = value.strip()
+    return out
 
-    With ``tsae --debug`` the original exception propagates with its traceback.
-    """
 
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        ctx = click.get_current_context()
-        debug = bool((ctx.find_root().obj or {}).get("debug"))
-        try:
-            return func(*args, **kwargs)
-        except click.ClickException:
-            raise
-        except (OSError, ValueError, RuntimeError, KeyError) as error:
-            if debug:
-                raise
-            message = str(error).strip().splitlines()
-            raise click.ClickException(message[0] if message else type(error).__name__) from error
+def echo_done(message: str, quiet: bool) -> None:
+    """A command's success message: one line on stderr (with the progress), unless ``quiet``."""
+    if not quiet:
+        click.echo(message, err=True)
 
-    return wrapper
+
+def one_line(error: BaseException) -> str:
+    """The first line of an error's message (its type name when it has none)."""
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__

@@ -5,14 +5,14 @@ from pathlib import Path
 
 import click
 
-from tsae.cli.common import device_option, quiet_option, user_errors
+from tsae.cli.common import device_option, echo_done, model_file, quiet_option
 
 
 @click.command("denoise")
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
               help="Output file (one input) or folder (several). Default: NAME.denoised.EXT beside each input.")
-@click.option("--model", "model", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+@click.option("--model", type=model_file, default=None,
               help="A denoiser model file trained with tsae (default: the shipped model).")
 @click.option("--strength", type=click.FloatRange(0.0, 1.0), default=1.0, show_default=True,
               help="0 keeps the input, 1 applies the full model.")
@@ -23,7 +23,6 @@ from tsae.cli.common import device_option, quiet_option, user_errors
                    "for all; try a larger N with --device cuda).")
 @device_option
 @quiet_option
-@user_errors
 def denoise_command(inputs: tuple[str, ...], output: Path | None, model: Path | None, strength: float,
                     atten_limit: float | None, batch: int, device: str, quiet: bool) -> None:
     """Denoise speech in audio files (WAV, FLAC, OGG; any rate, any channels).
@@ -42,10 +41,9 @@ def denoise_command(inputs: tuple[str, ...], output: Path | None, model: Path | 
       tsae denoise 'recordings/*.wav' -o denoised/
       tsae denoise recordings/ -o denoised/ --batch 64 --device cuda
     """
-    from tsae.pipelines.denoise.denoiser import denoise_files
+    from tsae.pipelines.denoise.files import denoise_files
 
     written = denoise_files(inputs, output, model=model, strength=strength, atten_limit=atten_limit,
                             device=device, quiet=quiet, batch=batch)
-    if not quiet:
-        for path in written:
-            click.echo(f"wrote {path}")
+    for path in written:
+        echo_done(f"wrote {path}", quiet)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from tsae.cli.common import device_option, input_file, quiet_option, user_errors
+from tsae.cli.common import device_option, input_file, key_values, model_file, quiet_option
 
 
 def _window(value: str) -> int | str:
@@ -43,7 +43,7 @@ def detect_group() -> None:
 @input_file("train")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Detector file to write (.tsae).")
-@click.option("--model", default="conv1d", show_default=True, help="Autoencoder family (see `tsae models`).")
+@click.option("--family", default="conv1d", show_default=True, help="Autoencoder family (see `tsae models`).")
 @click.option("--window", default="auto", show_default=True,
               help="Window length in samples, or 'auto' (the data's dominant period).")
 @click.option("--hop", type=click.IntRange(min=1), default=None, help="Scoring hop (default window // 8).")
@@ -57,19 +57,18 @@ def detect_group() -> None:
 @click.option("--seed", type=int, default=0, show_default=True)
 @device_option
 @quiet_option
-@user_errors
-def fit_command(train: Path, output: Path, model: str, window: str, hop: int | None, threshold: str, risk: float,
+def fit_command(train: Path, output: Path, family: str, window: str, hop: int | None, threshold: str, risk: float,
                 quantile: float, epochs: int, seed: int, device: str, quiet: bool) -> None:
     """Learn normal behaviour from TRAIN (a CSV of normal data) and write a detector file."""
     from tsae.pipelines.anomaly.files import fit_detector_file
 
-    fit_detector_file(train, output, model=model, window=_window(window), threshold=_threshold(threshold),
+    fit_detector_file(train, output, family=family, window=_window(window), threshold=_threshold(threshold),
                       device=device, quiet=quiet, epochs=epochs, hop=hop, risk=risk, q=quantile, seed=seed)
 
 
 @detect_group.command("score")
 @input_file("test")
-@click.option("--detector", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+@click.option("--detector", type=model_file, required=True,
               help="Detector file written by `tsae detect fit`.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Scores CSV to write (time, score, anomaly, contrib_<sensor>...).")
@@ -79,7 +78,6 @@ def fit_command(train: Path, output: Path, model: str, window: str, hop: int | N
               help="Events file (.json or .csv); default <output stem>.events.json.")
 @device_option
 @quiet_option
-@user_errors
 def score_command(test: Path, detector: Path, output: Path, plot: Path | None, events: Path | None, device: str,
                   quiet: bool) -> None:
     """Score TEST with a fitted detector: per-row scores, 0/1 flags, sensor contributions and events."""
@@ -89,7 +87,7 @@ def score_command(test: Path, detector: Path, output: Path, plot: Path | None, e
 
 
 @click.command("monitor")
-@click.option("--detector", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+@click.option("--detector", type=model_file, required=True,
               help="Detector file written by `tsae detect fit`.")
 @click.option("--format", "fmt", type=click.Choice(["auto", "csv", "json"]), default="auto", show_default=True,
               help="Input lines: CSV (a header line names the columns) or JSON objects.")
@@ -105,16 +103,15 @@ def score_command(test: Path, detector: Path, output: Path, plot: Path | None, e
               help="Stream source registered by a plugin (see `tsae plugins`) [default: mqtt with --mqtt, else stdin].")
 @click.option("--sink", default=None, metavar="NAME",
               help="Stream sink registered by a plugin [default: mqtt with --out-topic, else stdout].")
-@click.option("--source-option", "source_options", multiple=True, metavar="KEY=VALUE",
+@click.option("--source-option", "source_options", multiple=True, metavar="KEY=VALUE", callback=key_values,
               help="Option passed to a plugin's source (repeatable).")
-@click.option("--sink-option", "sink_options", multiple=True, metavar="KEY=VALUE",
+@click.option("--sink-option", "sink_options", multiple=True, metavar="KEY=VALUE", callback=key_values,
               help="Option passed to a plugin's sink (repeatable).")
 @quiet_option
-@user_errors
 def monitor_command(detector: Path, fmt: str, mqtt: str | None, topic: str, out_topic: str | None,
                     every_sample: bool, time_field: str | None, silence: int, client_id: str | None,
-                    source: str | None, sink: str | None, source_options: tuple[str, ...],
-                    sink_options: tuple[str, ...], quiet: bool) -> None:
+                    source: str | None, sink: str | None, source_options: dict[str, str],
+                    sink_options: dict[str, str], quiet: bool) -> None:
     """Score a live stream of samples (stdin or MQTT) and report anomaly events as JSON lines.
 
     \b
@@ -127,17 +124,7 @@ def monitor_command(detector: Path, fmt: str, mqtt: str | None, topic: str, out_
 
     code = run_monitor(detector, fmt=fmt, mqtt=mqtt, topic=topic, out_topic=out_topic, every_sample=every_sample,
                        time_field=time_field, silence=silence, client_id=client_id, quiet=quiet,
-                       source=source, sink=sink, source_options=_key_values(source_options, "--source-option"),
-                       sink_options=_key_values(sink_options, "--sink-option"))
+                       source=source, sink=sink, source_options=source_options, sink_options=sink_options)
     if code:
         raise SystemExit(code)
 
-
-def _key_values(items: tuple[str, ...], option: str) -> dict[str, str]:
-    out = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint=option)
-        out[key] = value
-    return out

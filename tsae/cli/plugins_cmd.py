@@ -5,8 +5,6 @@ import json
 
 import click
 
-from tsae.cli.common import user_errors
-
 
 def _plugin_rows() -> list[dict]:
     from tsae import plugins
@@ -24,7 +22,6 @@ def _plugin_rows() -> list[dict]:
 
 @click.command("plugins")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-@user_errors
 def plugins_command(as_json: bool) -> None:
     """List installed plugins: version, hooks, what each registers, and any that failed to load."""
     rows = _plugin_rows()
@@ -84,11 +81,10 @@ def _family_rows(name: str | None) -> list[dict]:
 @click.command("models")
 @click.argument("name", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
-@user_errors
 def models_command(name: str | None, as_json: bool) -> None:
     """List model families (or one, NAME) with their parameters, defaults and help.
 
-    Set parameters with ``tsae train --model NAME --param key=value``.
+    Set parameters with ``tsae train --family NAME --param key=value``.
     """
     rows = _family_rows(name)
     if as_json:
@@ -100,7 +96,9 @@ def models_command(name: str | None, as_json: bool) -> None:
     for i, row in enumerate(rows):
         if i:
             click.echo("")
-        origin = f"plugin {row['plugin']} {row['version'] or ''}".rstrip() if row["plugin"] else "registered at run time"
+        origin = "registered at run time"
+        if row["plugin"]:
+            origin = f"plugin {row['plugin']} {row['version'] or ''}".rstrip()
         click.echo(f"{row['name']}: {row['description']} [{origin}]")
         pwidth = max((len(k) for k in row["params"]), default=0)
         dwidth = max((len(repr(p["default"])) for p in row["params"].values()), default=0)

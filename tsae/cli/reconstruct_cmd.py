@@ -1,29 +1,15 @@
 """``tsae reconstruct``: run a trained model over one series file, or a whole batch of them."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
 
-from tsae.cli.common import device_option, quiet_option, user_errors
-
-
-def _single_output(inputs: tuple[str, ...], output: str) -> bool:
-    """One input file, and ``-o`` names a file (has a suffix, or is not an existing folder)."""
-    if len(inputs) != 1 or "://" in inputs[0]:
-        return False
-    src = Path(inputs[0])
-    if not src.is_file():
-        return False
-    out = Path(output)
-    if str(output).endswith(("/", os.sep)):
-        return False
-    return not out.is_dir() and (bool(out.suffix) or not out.exists())
+from tsae.cli.common import device_option, echo_done, quiet_option
 
 
 @click.command("reconstruct")
-@click.argument("model", type=click.Path(path_type=Path))
+@click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("-o", "--output", required=True,
               help="Output file (one input) or folder (several files, folders or globs).")
@@ -38,7 +24,6 @@ def _single_output(inputs: tuple[str, ...], output: str) -> bool:
               help="Manifest CSV [default: OUTDIR/manifest.csv, or ./manifest.csv for a URL output].")
 @device_option
 @quiet_option
-@user_errors
 def reconstruct_command(model: Path, inputs: tuple[str, ...], output: str, workers: int, dask_address: str | None,
                         batch_size: int, manifest: Path | None, device: str, quiet: bool) -> None:
     """Reconstruct series files (CSV, .npy, audio) through the autoencoder MODEL.
@@ -55,21 +40,15 @@ def reconstruct_command(model: Path, inputs: tuple[str, ...], output: str, worke
       tsae reconstruct model.tsae data/ more/*.csv -o out/ --workers 4
       tsae reconstruct model.tsae s3://bucket/in/*.csv -o s3://bucket/out --dask tcp://scheduler:8786
     """
-    from tsae.pipelines.reconstruct import batch
+    from tsae.pipelines.reconstruct.batch import reconstruct
 
-    if dask_address is None and _single_output(inputs, output):
-        from tsae.models.device import resolve_device
-        from tsae.models.modelfile import load_model
-
-        loaded = load_model(model, device=resolve_device(device))
-        row = batch.reconstruct_file(loaded, inputs[0], output, batch_size=batch_size)
-        if not quiet:
-            click.echo(f"{output}: {row['samples']} samples x {row['channels']} channel(s), "
-                       f"reconstruction RMSE {row['rmse']:.4g}, {row['seconds']:.2f} s", err=True)
+    result = reconstruct(model, inputs, output, workers=workers, dask=dask_address, device=device,
+                         batch_size=batch_size, manifest=manifest, quiet=quiet)
+    if result.manifest is None:  # one file
+        row = next(iter(result.rows.values()))
+        echo_done(f"{output}: {row['samples']} samples x {row['channels']} channel(s), "
+                  f"reconstruction RMSE {row['rmse']:.4g}, {row['seconds']:.2f} s", quiet)
         return
-    result = batch.reconstruct_files(model, inputs, output, workers=workers, dask=dask_address, device=device,
-                                     batch_size=batch_size, manifest=manifest, quiet=quiet)
     if result.failed:
         raise click.ClickException(result.summary())
-    if not quiet:
-        click.echo(result.summary(), err=True)
+    echo_done(result.summary(), quiet)

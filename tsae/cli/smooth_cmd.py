@@ -5,11 +5,11 @@ from pathlib import Path
 
 import click
 
-from tsae.cli.common import device_option, input_file, quiet_option, user_errors
+from tsae.cli.common import device_option, echo_done, input_file, model_file, quiet_option
 
 _output = click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
                        help="Output file (same kind as the input: CSV keeps its time column, audio its rate).")
-_model = click.option("--model", type=click.Path(dir_okay=False, path_type=Path), default=None,
+_model = click.option("--model", type=model_file, default=None,
                       help="Use a trained model file (.tsae) instead of learning from the series itself.")
 
 
@@ -22,7 +22,6 @@ _model = click.option("--model", type=click.Path(dir_okay=False, path_type=Path)
 @_model
 @device_option
 @quiet_option
-@user_errors
 def smooth_command(input: Path, output: Path, strength: float, no_edge_guard: bool, model: Path | None,
                    device: str, quiet: bool) -> None:
     """Smooth INPUT (CSV, .npy or audio), every channel, without shifting it in time.
@@ -35,13 +34,12 @@ def smooth_command(input: Path, output: Path, strength: float, no_edge_guard: bo
       tsae smooth sensors.csv -o sensors.smooth.csv
       tsae smooth noisy.wav -o smooth.wav --strength 0.7
     """
-    from tsae.pipelines.smooth.smoother import smooth_file
+    from tsae.pipelines.smooth.files import smooth_file
 
     info = smooth_file(input, output, strength=strength, model=model, device=device if model else "cpu",
                        edge_guard=not no_edge_guard)
-    if not quiet:
-        click.echo(f"{output}: smoothed {info['samples']} samples x {info['channels']} channel(s) "
-                   f"in {info['seconds']:.1f} s", err=True)
+    echo_done(f"{output}: smoothed {info['samples']} samples x {info['channels']} channel(s) "
+              f"in {info['seconds']:.1f} s", quiet)
 
 
 @click.command("impute")
@@ -50,7 +48,6 @@ def smooth_command(input: Path, output: Path, strength: float, no_edge_guard: bo
 @_model
 @device_option
 @quiet_option
-@user_errors
 def impute_command(input: Path, output: Path, model: Path | None, device: str, quiet: bool) -> None:
     """Fill the missing cells (empty, NaN, NA, ...) of INPUT by autoencoder reconstruction.
 
@@ -60,9 +57,8 @@ def impute_command(input: Path, output: Path, model: Path | None, device: str, q
     Example:
       tsae impute sensors.csv -o sensors.filled.csv
     """
-    from tsae.pipelines.smooth.smoother import impute_file
+    from tsae.pipelines.smooth.files import impute_file
 
     info = impute_file(input, output, model=model, device=device if model else "cpu")
-    if not quiet:
-        click.echo(f"{output}: filled {info['missing']} missing sample(s) of {info['samples']} x "
-                   f"{info['channels']} channel(s) in {info['seconds']:.1f} s", err=True)
+    echo_done(f"{output}: filled {info['missing']} missing sample(s) of {info['samples']} x "
+              f"{info['channels']} channel(s) in {info['seconds']:.1f} s", quiet)

@@ -5,18 +5,17 @@ from pathlib import Path
 
 import click
 
-from tsae.cli.common import device_option, quiet_option, user_errors
+from tsae.cli.common import device_option, echo_done, key_values, quiet_option
 
 
 @click.command("train")
 @click.argument("data", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Model file to write (.tsae).")
-@click.option("-m", "--model", "family", default="conv1d", show_default=True,
-              help="Model family (see `tsae models`).")
+@click.option("--family", default="conv1d", show_default=True, help="Model family (see `tsae models`).")
 @click.option("--window", type=click.IntRange(min=1), default=128, show_default=True, help="Window length in samples.")
 @click.option("--hop", type=click.IntRange(min=1), default=None, help="Hop between windows [default: window/4].")
-@click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE",
+@click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE", callback=key_values,
               help="Model family parameter (repeatable), e.g. --param latent=16.")
 @click.option("--normalize", type=click.Choice(["zscore", "robust", "none"]), default="zscore", show_default=True,
               help="Per-channel normalisation fitted on the training data.")
@@ -35,9 +34,8 @@ from tsae.cli.common import device_option, quiet_option, user_errors
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed (CPU training is reproducible).")
 @device_option
 @quiet_option
-@user_errors
 def train_command(data: tuple[Path, ...], output: Path, family: str, window: int, hop: int | None,
-                  params: tuple[str, ...], normalize: str, window_fn: str | None, epochs: int, batch_size: int,
+                  params: dict[str, str], normalize: str, window_fn: str | None, epochs: int, batch_size: int,
                   lr: float, patience: int, val_fraction: float, max_seconds: float | None, seed: int,
                   device: str, quiet: bool) -> None:
     """Train an autoencoder on DATA (CSV tables, .npy arrays, audio files, or folders of them).
@@ -47,20 +45,19 @@ def train_command(data: tuple[Path, ...], output: Path, family: str, window: int
 
     \b
     Example:
-      tsae train sensors.csv --model conv1d --window 128 --hop 32 -o model.tsae
+      tsae train sensors.csv --family conv1d --window 128 --hop 32 -o model.tsae
     """
+    from tsae.models.fit import train_files
     from tsae.models.trainer import TrainConfig
-    from tsae.models.fit import parse_params, train_files
 
     config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, val_fraction=val_fraction, patience=patience,
                          seed=seed, device=device, quiet=quiet, max_seconds=max_seconds)
-    fit = train_files(list(data), output, model=family, window=window, hop=hop, params=parse_params(params),
+    fit = train_files(list(data), output, model=family, window=window, hop=hop, params=params,
                       normalize=normalize, window_fn=window_fn, config=config)
-    if not quiet:
-        t = fit.train
-        click.echo(f"{output}: {family}, {fit.n_windows} windows, {t.epochs_run} epochs ({t.stopped.replace('_', ' ')}), "
-                   f"best validation MSE {t.best_val_loss:.4g} at epoch {t.best_epoch}, {t.seconds:.1f} s on {t.device}",
-                   err=True)
+    t = fit.train
+    echo_done(f"{output}: {family}, {fit.n_windows} windows, {t.epochs_run} epochs ({t.stopped.replace('_', ' ')}), "
+              f"best validation MSE {t.best_val_loss:.4g} at epoch {t.best_epoch}, {t.seconds:.1f} s on {t.device}",
+              quiet)
 
 
 @click.command("encode")
@@ -71,25 +68,13 @@ def train_command(data: tuple[Path, ...], output: Path, family: str, window: int
 @click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True)
 @device_option
 @quiet_option
-@user_errors
 def encode_command(model: Path, data: Path, output: Path, batch_size: int, device: str, quiet: bool) -> None:
     """Write the latent code of every window of DATA under MODEL to a .npy file.
 
     Windows follow the model's stored window and hop; the end is padded so every
     sample is covered.
     """
-    import numpy as np
+    from tsae.pipelines.reconstruct.batch import encode_file
 
-    from tsae.io.atomic import atomic_path
-    from tsae.io.tables import read_series
-    from tsae.models.modelfile import load_model
-    from tsae.pipelines.reconstruct.series import encode_series
-
-    loaded = load_model(model, device=device)
-    values, _, _ = read_series(data)
-    codes = encode_series(loaded, values, batch_size=batch_size)
-    with atomic_path(output, protect=(model, data)) as tmp:
-        with open(tmp, "wb") as handle:
-            np.save(handle, codes, allow_pickle=False)
-    if not quiet:
-        click.echo(f"{output}: {codes.shape[0]} codes of shape {tuple(codes.shape[1:])}", err=True)
+    codes = encode_file(model, data, output, batch_size=batch_size, device=device)
+    echo_done(f"{output}: {codes.shape[0]} codes of shape {tuple(codes.shape[1:])}", quiet)

@@ -60,7 +60,7 @@ def as_channels_first(x: Any, name: str = "x", *, dtype: Any = np.float64) -> tu
         was_1d = arr.ndim == 1
         if was_1d:
             arr = arr[None, :]
-        if arr.ndim == 2 and arr.shape[0] > arr.shape[1]:
+        if arr.ndim == 2 and 0 < arr.shape[1] < arr.shape[0]:  # (n, 0) is empty, not transposed
             raise ValueError(f"{name}: got shape {arr.shape}, but series are (channels, n) with time on the "
                              f"last axis; pass {name}.T")
     if arr.ndim != 2:

@@ -1,0 +1,10 @@
+"""Files in and out, one implementation of each job.
+
+- :mod:`tsae.io.paths`: expand inputs (files, folders, globs, URLs), plan outputs, and the
+  one check that an output never replaces a file the command reads;
+- :mod:`tsae.io.series`: read and write a series of any kind (tables, ``.npy``, audio), atomic ``.npy``;
+- :mod:`tsae.io.tables`, :mod:`tsae.io.audio`: the CSV/TSV table and audio formats;
+- :mod:`tsae.io.records`: the stdin/MQTT record parser (the table reader's rules);
+- :mod:`tsae.io.streams`: stream sources and sinks; :mod:`tsae.io.atomic`: atomic writes;
+- :mod:`tsae.io.frames`: the file job of ``tsae frame``.
+"""

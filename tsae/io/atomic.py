@@ -11,6 +11,8 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
+from tsae.io.paths import check_output
+
 
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike, *, protect: tuple[str | os.PathLike, ...] = ()) -> Iterator[Path]:
@@ -21,8 +23,9 @@ def atomic_path(target: str | os.PathLike, *, protect: tuple[str | os.PathLike, 
     target
         The final output path. Its folder is created if missing.
     protect
-        Input paths that must never be overwritten: naming one as ``target``
-        raises ``ValueError`` before anything is written.
+        Paths the caller reads, which must never be overwritten: ``target`` is
+        checked by :func:`tsae.io.paths.check_output` (also refusing a device node
+        or a path under a file) before anything is written.
 
     Examples
     --------
@@ -30,9 +33,7 @@ def atomic_path(target: str | os.PathLike, *, protect: tuple[str | os.PathLike, 
     ...     soundfile.write(tmp, audio, sr, format="WAV")
     """
     target = Path(target)
-    for path in protect:
-        if Path(path).exists() and target.exists() and os.path.samefile(path, target):
-            raise ValueError(f"{target}: refusing to overwrite the input file")
+    check_output(target, protect)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     os.close(fd)

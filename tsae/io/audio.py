@@ -17,9 +17,7 @@ from typing import Iterator
 import numpy as np
 
 from tsae.io.atomic import atomic_path
-
-#: File name suffixes treated as audio by the CLI (lower case, with the dot).
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif", ".au", ".mp3")
+from tsae.io.paths import AUDIO_SUFFIXES
 
 _FORMAT_BY_SUFFIX = {
     ".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".oga": "OGG", ".aiff": "AIFF", ".aif": "AIFF",
@@ -137,7 +135,7 @@ def iter_audio_blocks(path: str | os.PathLike, block: int) -> Iterator[np.ndarra
                 if data.shape[0] == 0:
                     return
                 yield np.ascontiguousarray(data.T)
-    except (sf.LibsndfileError,) as error:
+    except sf.LibsndfileError as error:
         raise ValueError(f"{path}: corrupt audio data ({_detail(error)})") from None
 
 

@@ -28,13 +28,13 @@ def parse_host_port(value: str, default_port: int = 1883) -> tuple[str, int]:
     if not host:
         host, port = port, ""
     if not host:
-        raise ValueError(f"--mqtt {value!r}: expected HOST:PORT")
+        raise ValueError(f"MQTT broker address {value!r}: expected HOST:PORT")
     try:
         number = int(port) if port else default_port
     except ValueError:
-        raise ValueError(f"--mqtt {value!r}: port must be a number") from None
+        raise ValueError(f"MQTT broker address {value!r}: port must be a number") from None
     if not 0 < number < 65536:
-        raise ValueError(f"--mqtt {value!r}: port out of range")
+        raise ValueError(f"MQTT broker address {value!r}: port out of range")
     return host, number
 
 
@@ -85,7 +85,8 @@ class StdinSource:
         if fd is None:  # a Python-level stream (StringIO in tests): line by line, in small groups
             batch: list[str] = []
             for line in self.stream:
-                batch.append(line.rstrip("\r\n") if isinstance(line, str) else line.decode("utf-8", "replace").rstrip("\r\n"))
+                text = line if isinstance(line, str) else line.decode("utf-8", "replace")
+                batch.append(text.rstrip("\r\n"))
                 if len(batch) >= 1024:
                     yield batch
                     batch = []

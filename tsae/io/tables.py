@@ -4,7 +4,9 @@
 for missing cells; a time column is recognised by its name (``time``, ``timestamp``,
 ``date``, ``datetime``, ``t``) or because its values parse as dates; a ``label``
 column (anomaly labels) is kept apart. :func:`write_table` writes atomically.
-:func:`read_series` reads any supported series file (CSV/TSV, ``.npy``, audio).
+The time-column names, missing-value tokens and delimiter sniffing are shared with
+the stream record parser (:mod:`tsae.io.records`). :func:`tsae.io.series.read_series`
+reads any supported series file (CSV/TSV, ``.npy``, audio).
 
 Errors are ``ValueError("<path>: <problem>")`` with one line: missing, empty, header
 only, ragged rows, non-numeric cells (with the line and column).
@@ -16,17 +18,18 @@ import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from tsae.io.atomic import atomic_path
+from tsae.io.paths import TABLE_SUFFIXES
 
 TIME_NAMES = ("time", "timestamp", "date", "datetime", "t", "time_s", "seconds", "ts")
 LABEL_NAMES = ("label", "labels", "anomaly", "is_anomaly")
 MISSING = {"", "na", "nan", "null", "none", "n/a", "?", "-", "#n/a", "missing"}
-TABLE_SUFFIXES = (".csv", ".tsv", ".txt")
-ARRAY_SUFFIXES = (".npy",)
+#: Field delimiters a table (or a record stream) may use.
+DELIMITERS = ",;\t|"
 
 
 @dataclass
@@ -85,7 +88,8 @@ def _to_float(path: Path, name: str, cells: list[str], first_line: int) -> np.nd
             try:
                 float(cell)
             except ValueError:
-                raise _fail(path, f"line {first_line + i}, column {name!r}: not a number ({str(cell)[:30]!r})") from None
+                problem = f"line {first_line + i}, column {name!r}: not a number ({str(cell)[:30]!r})"
+                raise _fail(path, problem) from None
         raise
 
 
@@ -135,9 +139,111 @@ def _sniff_dialect(sample: str, suffix: str) -> Any:
     if suffix == ".tsv":
         return csv.excel_tab
     try:
-        return csv.Sniffer().sniff(sample, delimiters=",;\t|")
+        return csv.Sniffer().sniff(sample, delimiters=DELIMITERS)
     except csv.Error:
         return csv.excel
+
+
+def sniff_delimiter(sample: str, suffix: str = "") -> str:
+    """The field delimiter of a table (one of ``DELIMITERS``) from a sample of its text; ``","`` when unclear."""
+    return _sniff_dialect(sample, suffix.lower()).delimiter
+
+
+def find_time_column(names: Sequence[str], time_names: Sequence[str] = TIME_NAMES) -> int | None:
+    """Index of the column named like a time column (case-insensitive, first of ``time_names`` wins), or None."""
+    lower = [name.strip().lower() for name in names]
+    for name in time_names:
+        if name.lower() in lower:
+            return lower.index(name.lower())
+    return None
+
+
+def _read_text(path: Path) -> str:
+    """The decoded text of a table file (UTF-8, else latin-1), with one-line errors."""
+    if not path.exists():
+        raise _fail(path, "no such file")
+    if path.is_dir():
+        raise _fail(path, "is a folder, not a table")
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise _fail(path, f"cannot read ({error.strerror or error})") from None
+    if not raw.strip():
+        raise _fail(path, "empty file")
+    if b"\x00" in raw[:4096]:
+        raise _fail(path, "not a text table (binary data)")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")  # decodes any bytes
+
+
+def _rows(path: Path, text: str) -> list[list[str]]:
+    """Non-blank, non-comment rows of cells."""
+    dialect = _sniff_dialect(text[:8192], path.suffix.lower())
+    rows = [row for row in csv.reader(io.StringIO(text), dialect) if row and any(c.strip() for c in row)]
+    rows = [row for row in rows if not row[0].lstrip().startswith("#")]
+    if not rows:
+        raise _fail(path, "empty file")
+    return rows
+
+
+def _split_header(path: Path, rows: list[list[str]]) -> tuple[list[str], list[list[str]], int]:
+    """``(header, body, line number of the first body row)``; a first row of numbers is data, not a header."""
+    first = rows[0]
+    if all(_numeric_fraction([c]) == 1.0 and not _is_missing(c) for c in first):
+        header, body, first_line = [f"ch{i}" for i in range(len(first))], rows, 1
+    else:
+        header, body, first_line = [c.strip() or f"column{i}" for i, c in enumerate(first)], rows[1:], 2
+    if not body:
+        raise _fail(path, "no data rows (only a header)")
+    width = len(header)
+    for i, row in enumerate(body):
+        if len(row) == width:
+            continue
+        if len(row) == width + 1 and not row[-1].strip():  # a trailing delimiter
+            body[i] = row[:-1]
+            continue
+        raise _fail(path, f"line {first_line + i} has {len(row)} fields, expected {width}")
+    if len(set(header)) != len(header):
+        dup = sorted({h for h in header if header.count(h) > 1})[0]
+        raise _fail(path, f"duplicate column name {dup!r}")
+    return header, body, first_line
+
+
+def _label_index(header: list[str], time_idx: int | None) -> int | None:
+    lower = [h.lower() for h in header]
+    for name in LABEL_NAMES:
+        if name in lower and lower.index(name) != time_idx:
+            return lower.index(name)
+    return None
+
+
+def _time_column(path: Path, header: list[str], columns: list[tuple[str, ...]], label_idx: int | None,
+                 first_line: int) -> tuple[int | None, np.ndarray | None]:
+    """``(index, values)`` of the time column: named like one, else the first non-numeric column of dates."""
+    time_idx = find_time_column(header)
+    if time_idx is None:
+        for j, cells in enumerate(columns):
+            if j == label_idx or _numeric_fraction(list(cells)) == 1.0:
+                continue
+            parsed = _parse_dates(list(cells))
+            if parsed is not None:
+                return j, parsed
+        return None, None
+    cells = list(columns[time_idx])
+    if _numeric_fraction(cells) == 1.0:
+        return time_idx, _to_float(path, header[time_idx], cells, first_line)
+    time = _parse_dates(cells)
+    if time is None:
+        raise _fail(path, f"time column {header[time_idx]!r} is neither numbers nor dates")
+    return time_idx, time
+
+
+def _label_column(path: Path, name: str, cells: list[str], first_line: int) -> np.ndarray:
+    if _numeric_fraction(cells) == 1.0:
+        return _to_float(path, name, cells, first_line)
+    return np.array([c.strip() for c in cells])
 
 
 def read_table(path: str | os.PathLike) -> Table:
@@ -160,110 +266,17 @@ def read_table(path: str | os.PathLike) -> Table:
         column, or a cell that is not a number (with its line and column).
     """
     path = Path(path)
-    if not path.exists():
-        raise _fail(path, "no such file")
-    if path.is_dir():
-        raise _fail(path, "is a folder, not a table")
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise _fail(path, f"cannot read ({error.strerror or error})") from None
-    if not raw.strip():
-        raise _fail(path, "empty file")
-    if b"\x00" in raw[:4096]:
-        raise _fail(path, "not a text table (binary data)")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            text = raw.decode("latin-1")
-        except UnicodeDecodeError:  # pragma: no cover - latin-1 decodes everything
-            raise _fail(path, "not a text table (unknown encoding)") from None
-    dialect = _sniff_dialect(text[:8192], path.suffix.lower())
-    rows = [row for row in csv.reader(io.StringIO(text), dialect) if row and any(c.strip() for c in row)]
-    # drop comment lines
-    rows = [row for row in rows if not row[0].lstrip().startswith("#")]
-    if not rows:
-        raise _fail(path, "empty file")
-    first = rows[0]
-    has_header = not all(_numeric_fraction([c]) == 1.0 and not _is_missing(c) for c in first)
-    if has_header:
-        header = [c.strip() or f"column{i}" for i, c in enumerate(first)]
-        body = rows[1:]
-        first_line = 2
-    else:
-        header = [f"ch{i}" for i in range(len(first))]
-        body = rows
-        first_line = 1
-    if not body:
-        raise _fail(path, "no data rows (only a header)")
-    width = len(header)
-    for i, row in enumerate(body):
-        if len(row) != width:
-            # tolerate one trailing empty cell (a trailing delimiter)
-            if len(row) == width + 1 and not row[-1].strip():
-                body[i] = row[:-1]
-                continue
-            raise _fail(path, f"line {first_line + i} has {len(row)} fields, expected {width}")
-    if len(set(header)) != len(header):
-        dup = sorted({h for h in header if header.count(h) > 1})[0]
-        raise _fail(path, f"duplicate column name {dup!r}")
-    columns = list(zip(*body))
-    lower = [h.lower() for h in header]
-
-    time_idx: int | None = None
-    for name in TIME_NAMES:
-        if name in lower:
-            time_idx = lower.index(name)
-            break
-    label_idx: int | None = None
-    for name in LABEL_NAMES:
-        if name in lower and lower.index(name) != time_idx:
-            label_idx = lower.index(name)
-            break
-
-    time: np.ndarray | None = None
-    dates: dict[int, np.ndarray] = {}
-    if time_idx is None:
-        # a non-numeric column that parses as dates is the time column
-        for j, cells in enumerate(columns):
-            if j == label_idx or _numeric_fraction(list(cells)) == 1.0:
-                continue
-            parsed = _parse_dates(list(cells))
-            if parsed is not None:
-                time_idx, dates[j] = j, parsed
-                break
-    if time_idx is not None:
-        cells = list(columns[time_idx])
-        if time_idx in dates:
-            time = dates[time_idx]
-        elif _numeric_fraction(cells) == 1.0:
-            time = _to_float(path, header[time_idx], cells, first_line)
-        else:
-            time = _parse_dates(cells)
-            if time is None:
-                raise _fail(path, f"time column {header[time_idx]!r} is neither numbers nor dates")
-
-    label: np.ndarray | None = None
-    if label_idx is not None:
-        cells = list(columns[label_idx])
-        if _numeric_fraction(cells) == 1.0:
-            label = _to_float(path, header[label_idx], cells, first_line)
-        else:
-            label = np.array([c.strip() for c in cells])
-
-    names: list[str] = []
-    values: list[np.ndarray] = []
-    for j, cells in enumerate(columns):
-        if j in (time_idx, label_idx):
-            continue
-        names.append(header[j])
-        values.append(_to_float(path, header[j], list(cells), first_line))
+    header, body, first_line = _split_header(path, _rows(path, _read_text(path)))
+    columns = list(zip(*body, strict=True))
+    label_idx = _label_index(header, find_time_column(header))
+    time_idx, time = _time_column(path, header, columns, label_idx, first_line)
+    label = None if label_idx is None else _label_column(path, header[label_idx], list(columns[label_idx]), first_line)
+    names = [header[j] for j in range(len(header)) if j not in (time_idx, label_idx)]
     if not names:
         raise _fail(path, "no numeric data columns")
-    data = np.vstack(values)
-    if np.isinf(data).any():
-        data[np.isinf(data)] = np.nan
+    data = np.vstack([_to_float(path, header[j], list(cells), first_line)
+                      for j, cells in enumerate(columns) if j not in (time_idx, label_idx)])
+    data[np.isinf(data)] = np.nan
     return Table(values=data, columns=names, time=time, time_name=header[time_idx] if time_idx is not None else None,
                  label=label, label_name=header[label_idx] if label_idx is not None else None)
 
@@ -313,7 +326,7 @@ def write_table(
     if not arrays:
         raise ValueError(f"{path}: no columns to write")
     n = len(arrays[0])
-    for name, arr in zip(names, arrays):
+    for name, arr in zip(names, arrays, strict=True):
         if len(arr) != n:
             raise ValueError(f"{path}: column {name!r} has {len(arr)} rows, expected {n}")
     text_columns = [_format_column(arr) for arr in arrays]
@@ -321,48 +334,9 @@ def write_table(
         with open(tmp, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle, lineterminator="\n")
             writer.writerow(names)
-            writer.writerows(zip(*text_columns))
+            writer.writerows(zip(*text_columns, strict=True))
     return path
 
 
-def read_series(path: str | os.PathLike) -> tuple[np.ndarray, float | None, dict[str, Any]]:
-    """Read a series file by suffix: CSV/TSV tables, ``.npy`` arrays, or audio.
-
-    Returns
-    -------
-    values : np.ndarray
-        float64 ``(channels, n)``; NaN marks missing samples (tables only).
-    sample_rate : float or None
-        Audio rate, or the rate implied by a regular time column, else None.
-    meta : dict
-        ``kind`` ("table", "array" or "audio") and, for tables, ``columns``, ``time``,
-        ``time_name``, ``label``; for audio ``subtype`` and ``format``.
-    """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if not path.exists():
-        raise _fail(path, "no such file")
-    if suffix in ARRAY_SUFFIXES:
-        try:
-            arr = np.load(path, allow_pickle=False)
-        except (ValueError, OSError, EOFError) as error:
-            raise _fail(path, f"not a readable .npy array ({str(error).splitlines()[0] if str(error) else 'corrupt'})") from None
-        if arr.dtype.kind not in "biuf" or arr.ndim not in (1, 2) or arr.size == 0:
-            raise _fail(path, f"expected a non-empty numeric array (n,) or (channels, n), got {arr.dtype} {arr.shape}")
-        values = np.atleast_2d(arr.astype(np.float64))
-        return values, None, {"kind": "array", "columns": [f"ch{i}" for i in range(values.shape[0])]}
-    from tsae.io.audio import AUDIO_SUFFIXES, read_audio
-
-    if suffix in AUDIO_SUFFIXES:
-        audio = read_audio(path)
-        return (audio.data.astype(np.float64), float(audio.sample_rate),
-                {"kind": "audio", "subtype": audio.subtype, "format": audio.format,
-                 "columns": [f"ch{i}" for i in range(audio.channels)]})
-    table = read_table(path)
-    return table.values, table.sample_rate(), {
-        "kind": "table", "columns": table.columns, "time": table.time, "time_name": table.time_name,
-        "label": table.label, "label_name": table.label_name,
-    }
-
-
-__all__ = ["Table", "read_table", "write_table", "read_series", "TABLE_SUFFIXES", "TIME_NAMES"]
+__all__ = ["Table", "read_table", "write_table", "sniff_delimiter", "find_time_column", "TABLE_SUFFIXES",
+           "TIME_NAMES", "MISSING", "DELIMITERS"]

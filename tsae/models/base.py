@@ -11,11 +11,15 @@ multichannel windows of shape ``(batch, channels, window)``:
 
 Families declare their tunable parameters in ``params`` (name -> :class:`Param`),
 which ``tsae models`` lists and ``tsae train --param name=value`` fills.
+
+A family that runs frame by frame on live streams also implements
+:class:`StreamingModel` (``init_state``, ``step``, ``hop``, ``lookahead``, ``latency``);
+the pipelines stream any network through that protocol and nothing else.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import torch
 from torch import nn
@@ -31,6 +35,61 @@ class Param:
     @property
     def type(self) -> type:
         return type(self.default)
+
+
+@runtime_checkable
+class StreamingModel(Protocol):
+    """A network that runs one frame at a time with explicit state (live streams, long files).
+
+    The streaming pipelines (:class:`tsae.StreamingDenoiser`) cut the signal into
+    frames of ``window`` samples every ``hop`` samples, multiply each by ``window_fn``,
+    hand the model one frame's input per :meth:`step` and overlap-add what it
+    returns with the same taper. A family implements this protocol (no base class
+    is needed: any object with these members qualifies, ``isinstance(obj,
+    StreamingModel)`` checks their presence) to be streamed by them.
+
+    Attributes
+    ----------
+    window
+        Frame length in samples.
+    hop
+        Samples between the starts of consecutive frames.
+    lookahead
+        Frames the output of a frame may wait for: :meth:`step` answers ``lookahead``
+        calls late (0: strictly causal).
+    latency
+        Algorithmic latency in **samples** at the model's own rate: one frame plus the
+        look-ahead, ``window + lookahead * hop`` (divide by the sample rate for seconds).
+    window_fn
+        The analysis and synthesis taper, ``window`` floats.
+
+    Notes
+    -----
+    What one frame's input and output are is the family's contract with its
+    pipeline; for the spectral-mask denoiser the input is the ``rfft`` of one tapered
+    frame, ``(batch, window // 2 + 1)`` complex, and the output a real mask of the
+    same shape. The streaming pipelines work in numpy: a family whose :meth:`step`
+    takes tensors also provides ``streamer() -> StreamingModel`` whose ``step``
+    takes and returns numpy arrays (and may choose a faster path than the network).
+    """
+
+    window: int
+    hop: int
+    lookahead: int
+    latency: int
+    window_fn: Any
+
+    def init_state(self, batch: int = 1) -> Any:
+        """Fresh state for ``batch`` independent streams (e.g. audio channels)."""
+        ...
+
+    def step(self, frame: Any, state: Any) -> Any | None:
+        """Take one frame ``(batch, ...)`` and update ``state`` in place.
+
+        Returns the output of the frame ``lookahead`` calls back, or ``None`` while
+        the first ``lookahead`` frames are still being collected.
+        """
+        ...
 
 
 class Autoencoder(nn.Module):

@@ -43,28 +43,45 @@ def resolve_device(device: Any = "auto") -> "torch.device":  # noqa: F821 - torc
 
 
 @contextlib.contextmanager
-def torch_threads(n: int | None) -> Iterator[None]:
+def torch_threads(n: int | None, *, native: bool = False) -> Iterator[None]:
     """Run torch, and the engine's numba kernels, on ``n`` CPU threads inside the block.
 
-    None or 0 leaves both settings alone. The pipelines' networks are small: one thread
+    None or 0 leaves the settings alone. The pipelines' networks are small: one thread
     is faster than several fighting over shared cores, and it keeps a monitor or a batch
-    worker on one core. numba is limited too because its OpenMP layer resets the
+    worker on one core. numba is always limited too: its OpenMP layer resets the
     process's OpenMP thread count when a parallel kernel starts, which would silently
     give torch more threads (and results that depend on the machine's core count).
+    With ``native``, numpy's BLAS and OpenMP pools (through threadpoolctl, when
+    installed) are held to ``n`` threads as well: on small arrays called many times,
+    one thread is many times faster than several.
     """
     if not n:
         yield
         return
-    import numba
     import torch
 
-    n = int(n)
     previous = torch.get_num_threads()
-    previous_numba = numba.get_num_threads()
-    torch.set_num_threads(n)
+    torch.set_num_threads(int(n))
+    try:
+        with _native_threads(int(n), blas=native):
+            yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+@contextlib.contextmanager
+def _native_threads(n: int, blas: bool) -> Iterator[None]:
+    import numba
+
+    previous = numba.get_num_threads()
     numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
     try:
-        yield
+        with contextlib.ExitStack() as stack:
+            if blas:
+                with contextlib.suppress(ImportError):
+                    from threadpoolctl import threadpool_limits
+
+                    stack.enter_context(threadpool_limits(n))
+            yield
     finally:
-        numba.set_num_threads(previous_numba)
-        torch.set_num_threads(previous)
+        numba.set_num_threads(previous)

@@ -195,24 +195,6 @@ def fit_model_on_series(
 
 
 # ----------------------------------------------------------------------------- files
-def series_files(path: str | os.PathLike) -> list[Path]:
-    """The series files behind ``path``: the file itself, or the supported files in a folder (sorted, recursive)."""
-    from tsae.io.audio import AUDIO_SUFFIXES
-    from tsae.io.tables import ARRAY_SUFFIXES, TABLE_SUFFIXES
-
-    path = Path(path)
-    if not path.exists():
-        raise ValueError(f"{path}: no such file or folder")
-    if path.is_file():
-        return [path]
-    suffixes = set(AUDIO_SUFFIXES) | set(TABLE_SUFFIXES) | set(ARRAY_SUFFIXES)
-    files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in suffixes
-                   and not p.name.startswith("."))
-    if not files:
-        raise ValueError(f"{path}: no CSV, .npy or audio files in this folder")
-    return files
-
-
 @dataclass
 class TrainingData:
     """The series read by :func:`read_training_data`, with their sample rate, channel names and files."""
@@ -228,9 +210,10 @@ def read_training_data(paths: Sequence[str | os.PathLike]) -> TrainingData:
 
     All files must have the same channel count (and the same sample rate when known).
     """
-    from tsae.io.tables import read_series
+    from tsae.io.paths import expand_inputs
+    from tsae.io.series import read_series
 
-    files = [f for p in paths for f in series_files(p)]
+    files = expand_inputs(paths, recursive=True)
     series, rates, names, columns = [], set(), [], None
     for f in files:
         values, rate, meta = read_series(f)
@@ -263,11 +246,11 @@ def train_files(
 
     The output is written atomically and never overwrites an input file.
     """
+    from tsae.io.paths import check_output
+
     paths = [data] if isinstance(data, (str, os.PathLike)) else list(data)
     out = Path(output)
-    for p in paths:
-        if Path(p).exists() and out.exists() and os.path.samefile(p, out):
-            raise ValueError(f"{out}: refusing to overwrite the input file")
+    check_output(out, paths)
     found = read_training_data(paths)
     fit = fit_model_on_series(found.series, model=model, window=window, hop=hop, params=params,
                               normalize=normalize, window_fn=window_fn, sample_rate=found.sample_rate, config=config,
@@ -288,4 +271,4 @@ def parse_params(items: Iterable[str]) -> dict[str, str]:
 
 
 __all__ = ["fit_model_on_series", "FitResult", "TrainingData", "make_windows", "train_files", "read_training_data",
-           "series_files", "parse_params", "NORMALIZE_CHOICES"]
+           "parse_params", "NORMALIZE_CHOICES"]

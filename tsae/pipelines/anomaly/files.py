@@ -1,4 +1,4 @@
-"""The file pipelines of ``tsae detect fit`` and ``tsae detect score``: CSV in, detector, scores, events and plot out."""
+"""The file jobs of ``tsae detect fit`` and ``tsae detect score``: CSV in; detector, scores, events and plot out."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from tsae.io.paths import check_output, check_outputs, read_paths
 from tsae.pipelines.anomaly.detector import Detector
 
 
@@ -16,21 +17,23 @@ def _progress(message: str, quiet: bool) -> None:
         print(message, file=sys.stderr)
 
 
-def fit_detector_file(train_path: str | Path, output: str | Path, *, model: str = "conv1d",
+def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str = "conv1d",
                       window: int | str = "auto", threshold: str | float = "pot", device: str = "auto",
                       quiet: bool = False, epochs: int = 40, **options: Any) -> Detector:
     """Fit a :class:`Detector` on a CSV of normal data and write it to ``output`` (``tsae detect fit``).
 
     The CSV has one column per sensor; a time column and a ``label`` column are recognised and
-    not used as sensors. Missing cells are interpolated.
+    not used as sensors. Missing cells are interpolated. ``family`` names the autoencoder
+    family (see ``tsae models``); ``output`` never replaces ``train_path``.
     """
     from tsae.io.tables import read_table
 
     train_path, output = Path(train_path), Path(output)
+    check_output(output, [train_path])
     table = read_table(train_path)
     if len(table) < 4:
         raise ValueError(f"{train_path}: too few rows to learn from ({len(table)})")
-    det = Detector(model=model, window=window, threshold=threshold, device=device, quiet=quiet,
+    det = Detector(model=family, window=window, threshold=threshold, device=device, quiet=quiet,
                    epochs=epochs, **options)
     try:
         det.fit(table.values, sensors=table.columns)
@@ -56,6 +59,9 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     from tsae.pipelines.anomaly.events import find_events, write_events
 
     test_path, output = Path(test_path), Path(output)
+    events_path = Path(events) if events else output.with_name(output.stem + ".events.json")
+    protect = (test_path, *map(Path, read_paths(detector)))
+    check_outputs([output, events_path, *([Path(plot)] if plot else [])], protect)
     det = detector if isinstance(detector, Detector) else Detector.load(detector, device=device)
     det.device = device
     table = read_table(test_path)
@@ -79,20 +85,14 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     time = table.time
     times = None if time is None else [str(v) if isinstance(v, np.datetime64) else v.item() for v in time]
     found = find_events(scores, flags, contrib, det.sensors_, times=times, merge_gap=det.event_gap)
-    events_path = Path(events) if events else output.with_name(output.stem + ".events.json")
     out_columns: dict[str, Any] = {"score": scores, "anomaly": flags}
     for i, name in enumerate(det.sensors_):
         out_columns[f"contrib_{name}"] = contrib[i]
-    protect = (test_path,) + ((det.path_,) if getattr(det, "path_", None) else ())
-    for path in [output, events_path, *( [Path(plot)] if plot else [])]:
-        for other in protect:
-            if Path(other).exists() and path.exists() and path.resolve() == Path(other).resolve():
-                raise ValueError(f"{path}: refusing to overwrite an input file")
     if plot:
         from tsae.pipelines.anomaly.plot import plot_anomalies
 
         plot_anomalies(plot, X.T, scores, det.threshold_, found, sensors=det.sensors_, time=time,
-                       title=test_path.name)
+                       title=test_path.name, protect=protect)
     write_events(events_path, found, protect=protect)
     write_table(output, out_columns, time=time, time_name=table.time_name, protect=protect)
     summary = {"rows": int(X.shape[1]), "anomalous_rows": int(flags.sum()), "events": len(found),

@@ -9,7 +9,7 @@ import numpy as np
 
 def plot_anomalies(path: str | Path, X: np.ndarray, scores: np.ndarray, threshold: float,
                    events: Sequence[Any] = (), *, sensors: Sequence[str] = (), time: np.ndarray | None = None,
-                   title: str = "", max_sensors: int = 8) -> Path:
+                   title: str = "", max_sensors: int = 8, protect: Sequence[str | Path] = ()) -> Path:
     """Write a two-panel figure (series on top, score below) to ``path`` (PNG/PDF/SVG), atomically.
 
     Parameters
@@ -20,6 +20,8 @@ def plot_anomalies(path: str | Path, X: np.ndarray, scores: np.ndarray, threshol
         Per-row anomaly scores; ``threshold`` is drawn as a dashed line.
     events
         :class:`~tsae.pipelines.anomaly.events.Event` objects, shaded on both panels.
+    protect
+        Files the caller reads, never overwritten.
     """
     import matplotlib
 
@@ -61,6 +63,6 @@ def plot_anomalies(path: str | Path, X: np.ndarray, scores: np.ndarray, threshol
         a, b = int(event.start_index), min(int(event.end_index), n - 1)
         for ax in (top, bottom):
             ax.axvspan(axis[a], axis[b], color="orange", alpha=0.3, lw=0)
-    with atomic_path(path) as tmp:
+    with atomic_path(path, protect=tuple(protect)) as tmp:
         fig.savefig(tmp, format="jpeg" if fmt == "jpg" else fmt, dpi=100)
     return path

@@ -4,22 +4,23 @@ One object, :class:`StreamingDenoiser`, does all the work: it takes chunks of an
 size (10-20 ms for live audio, seconds for files), resamples to the model's rate
 (16 kHz) with a streaming soxr resampler, cuts 32 ms sqrt-Hann frames with the
 engine's :class:`~tsae.engine.streaming.StreamFramer`, asks the model for a
-spectral mask frame by frame (the GRU state is carried; a model with look-ahead
-answers a few frames late, and those frames wait), and overlap-adds the
-result back with :class:`~tsae.engine.streaming.StreamOverlapAdd`. Every frame goes through exactly the same
-operations whatever the chunking, so feeding a file in blocks gives output
-identical to feeding it at once (the tests check this bit for bit).
+spectral mask frame by frame through the streaming-model protocol
+(:class:`~tsae.models.base.StreamingModel`: its state is carried; a model with
+look-ahead answers a few frames late, and those frames wait), and overlap-adds the
+result back with :class:`~tsae.engine.streaming.StreamOverlapAdd`. Every frame
+goes through exactly the same operations whatever the chunking, so feeding a file
+in blocks gives output identical to feeding it at once (the tests check this bit
+for bit).
 
-:func:`denoise` (arrays) and :func:`denoise_file` / :func:`denoise_files`
-(files, bounded memory, atomic writes) are thin wrappers.
+:func:`denoise` (arrays) and :func:`~tsae.pipelines.denoise.files.denoise_file` /
+:func:`~tsae.pipelines.denoise.files.denoise_files` (files, bounded memory, atomic
+writes) are thin wrappers.
 """
 from __future__ import annotations
 
 import functools
-import glob
-import os
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -53,25 +54,33 @@ def _load_path(path: Path, device: Any) -> tuple[Any, int]:
         raise ValueError(f"{path}: no such model file")
     loaded = load_model(path, device=str(device))
     net = loaded.model
-    if not (hasattr(net, "step") and hasattr(net, "init_state") and hasattr(net, "hop")):
+    if not _is_streaming(net):
         raise ValueError(f"{path}: model family {loaded.family!r} is not a streaming denoiser "
                          "(train one with the 'denoiser' family)")
     rate = loaded.sample_rate or net.config.get("sample_rate", 16000)
     return net.eval(), int(rate)
 
 
+def _is_streaming(net: Any) -> bool:
+    """A network the streaming denoiser can run: a :class:`StreamingModel` with a numpy ``streamer``."""
+    from tsae.models.base import StreamingModel
+
+    return isinstance(net, StreamingModel) and callable(getattr(net, "streamer", None))
+
+
 def load_denoiser(model: Any = None, device: str = "cpu") -> tuple[Any, int]:
     """Return ``(network, sample_rate)`` for ``model``.
 
     ``model`` is ``None`` (the shipped model), a path to a ``.tsae`` file, or an
-    already built denoiser network (an instance of the ``denoiser`` family).
+    already built streaming network (a :class:`~tsae.models.base.StreamingModel`
+    with a numpy ``streamer()``, such as an instance of the ``denoiser`` family).
     """
     # The denoiser runs frame by frame (16 ms steps, a few hundred thousand weights):
     # per-frame GPU launches are slower than the CPU, so "auto" means the CPU here.
     from tsae.models.device import resolve_device
 
     dev = resolve_device("cpu" if device == "auto" else device)
-    if model is not None and hasattr(model, "step") and hasattr(model, "init_state"):
+    if model is not None and _is_streaming(model):
         return model.to(dev).eval(), int(model.config.get("sample_rate", 16000))
     path = default_model_path() if model is None else Path(model)
     if not path.exists():
@@ -80,70 +89,6 @@ def load_denoiser(model: Any = None, device: str = "cpu") -> tuple[Any, int]:
 
 
 # --------------------------------------------------------------------------- streaming
-class _NumpyStep:
-    """The denoiser family's :meth:`step` in float32 numpy: same maths, ~4x less per-frame overhead.
-
-    Used on the CPU for networks of the ``denoiser`` family (linear -> GRU stack ->
-    linear + sigmoid); any other streaming network runs through its own ``step``.
-    """
-
-    def __init__(self, net: Any) -> None:
-        def arr(t: Any) -> np.ndarray:
-            return t.detach().cpu().numpy().astype(np.float32)
-
-        self.alpha = float(net.alpha)
-        self.lookahead = int(getattr(net, "lookahead", 0))
-        self.w_in, self.b_in = arr(net.inp.weight).T.copy(), arr(net.inp.bias)
-        self.layers = []
-        for k in range(net.gru.num_layers):
-            self.layers.append((
-                arr(getattr(net.gru, f"weight_ih_l{k}")).T.copy(), arr(getattr(net.gru, f"bias_ih_l{k}")),
-                arr(getattr(net.gru, f"weight_hh_l{k}")).T.copy(), arr(getattr(net.gru, f"bias_hh_l{k}")),
-            ))
-        self.hidden = net.gru.hidden_size
-        self.w_out, self.b_out = arr(net.out.weight).T.copy(), arr(net.out.bias)
-
-    @staticmethod
-    def supports(net: Any) -> bool:
-        return all(hasattr(net, a) for a in ("inp", "gru", "out", "alpha")) and not getattr(net.gru, "bidirectional", False)
-
-    def init_state(self, batch: int) -> dict[str, Any]:
-        return {"mean": np.zeros((batch, self.w_out.shape[1]), np.float32), "count": 0, "recent": [],
-                "h": [np.zeros((batch, self.hidden), np.float32) for _ in self.layers]}
-
-    def step(self, spec: np.ndarray, state: dict[str, Any]) -> np.ndarray | None:
-        power = (spec.real.astype(np.float32) ** 2 + spec.imag.astype(np.float32) ** 2)
-        lp = np.float32(10.0) * np.log10(power + np.float32(1e-10))
-        t = state["count"]
-        a = np.float32(min(self.alpha, t / (t + 1.0)))
-        mean = a * state["mean"] + (np.float32(1.0) - a) * lp
-        state["mean"] = mean
-        state["count"] = t + 1
-        glob = mean.mean(axis=-1, keepdims=True)
-        feats = np.concatenate([(lp - mean) / np.float32(20.0), (lp - glob) / np.float32(20.0)], axis=-1)
-        if self.lookahead:
-            state["recent"] = [*state["recent"], feats][-(self.lookahead + 1):]
-            if len(state["recent"]) <= self.lookahead:
-                return None
-            feats = np.concatenate(state["recent"], axis=-1)
-        x = np.maximum(feats @ self.w_in + self.b_in, np.float32(0.0))
-        hs = state["h"]
-        H = self.hidden
-        for k, (w_ih, b_ih, w_hh, b_hh) in enumerate(self.layers):
-            gi = x @ w_ih + b_ih
-            gh = hs[k] @ w_hh + b_hh
-            r = _sigmoid(gi[:, :H] + gh[:, :H])
-            z = _sigmoid(gi[:, H:2 * H] + gh[:, H:2 * H])
-            n = np.tanh(gi[:, 2 * H:] + r * gh[:, 2 * H:])
-            x = (np.float32(1.0) - z) * n + z * hs[k]
-            hs[k] = x
-        return _sigmoid(x @ self.w_out + self.b_out)
-
-
-def _sigmoid(v: np.ndarray) -> np.ndarray:
-    return np.float32(0.5) * (np.tanh(np.float32(0.5) * v) + np.float32(1.0))
-
-
 class StreamingDenoiser:
     """Denoise audio chunk by chunk with bounded memory and a fixed latency.
 
@@ -186,10 +131,15 @@ class StreamingDenoiser:
 
     Examples
     --------
-    >>> den = StreamingDenoiser(48000)                       # doctest: +SKIP
-    >>> for chunk in microphone_chunks(480):                 # 10 ms
-    ...     play(den.feed(chunk))
-    >>> play(den.flush())
+    Live audio in 10 ms chunks (here one second of noise stands in for a microphone):
+
+    >>> import numpy as np
+    >>> den = StreamingDenoiser(48000)
+    >>> audio = 0.1 * np.random.default_rng(0).standard_normal(48000).astype(np.float32)
+    >>> out = [den.feed(audio[i: i + 480]) for i in range(0, len(audio), 480)]
+    >>> out.append(den.flush())
+    >>> sum(len(o) for o in out) == len(audio)
+    True
     """
 
     def __init__(
@@ -204,17 +154,13 @@ class StreamingDenoiser:
         guard: bool = True,
         resample_quality: str = "HQ",
     ) -> None:
-        import torch
-
         if not 0.0 <= float(strength) <= 1.0:
             raise ValueError(f"strength must be between 0 and 1, got {strength}")
         if atten_limit is not None and float(atten_limit) < 0:
             raise ValueError(f"atten_limit must be >= 0 dB, got {atten_limit}")
         if int(sample_rate) <= 0 or int(channels) <= 0:
             raise ValueError(f"sample_rate and channels must be positive, got {sample_rate} and {channels}")
-        self._torch = torch
         self.net, self.model_rate = load_denoiser(model, device)
-        self.device = next(self.net.parameters()).device
         self.sample_rate = int(sample_rate)
         self.channels = int(channels)
         self.strength = float(strength)
@@ -223,25 +169,25 @@ class StreamingDenoiser:
             raise ValueError(f"resample_quality must be QQ, LQ, MQ, HQ or VHQ, got {resample_quality!r}")
         self.resample_quality = resample_quality
         self.guard = bool(guard)
-        self.n_fft = int(self.net.n_fft)
-        self.hop = int(self.net.hop)
-        self.lookahead = int(getattr(self.net, "lookahead", 0))
-        self._win = self.net.window_fn.detach().cpu().numpy().astype(np.float32)
-        self._fast = _NumpyStep(self.net) if self.device.type == "cpu" and _NumpyStep.supports(self.net) else None
+        self._stepper = self.net.streamer()
+        self.n_fft = int(self._stepper.window)
+        self.hop = int(self._stepper.hop)
+        self.lookahead = int(self._stepper.lookahead)
+        self._win = np.asarray(self._stepper.window_fn, dtype=np.float32)
         self._floor = 0.0 if self.atten_limit is None else 10 ** (-self.atten_limit / 20)
         self.reset()
 
     @property
     def latency(self) -> float:
         """Algorithmic latency in seconds (one frame plus the model's look-ahead; resampling adds a little)."""
-        return (self.n_fft + self.lookahead * self.hop) / self.model_rate
+        return self._stepper.latency / self.model_rate
 
     def reset(self) -> None:
         """Forget the stream: fresh model state and buffers."""
         import soxr
 
         c = self.channels
-        self._state = self._fast.init_state(c) if self._fast is not None else self.net.init_state(c)
+        self._state = self._stepper.init_state(c)
         from tsae.engine.streaming import StreamFramer, StreamOverlapAdd
 
         # engine framing: sqrt-Hann analysis, weighted overlap-add synthesis (bit-exact streaming)
@@ -353,7 +299,6 @@ class StreamingDenoiser:
 
     def _process(self, x: np.ndarray) -> np.ndarray:
         """Model-rate samples in -> aligned model-rate samples out."""
-        torch = self._torch
         frames = self._framer.push(np.ascontiguousarray(x, dtype=np.float32))  # (channels, k, n_fft)
         n_frames = frames.shape[1]
         synth = np.empty((self.channels, n_frames, self.n_fft), np.float32)
@@ -361,11 +306,7 @@ class StreamingDenoiser:
         for t in range(n_frames):
             newest = np.fft.rfft(frames[:, t].astype(np.float64), axis=-1)
             self._pending.append(newest)
-            if self._fast is not None:
-                mask = self._fast.step(newest, self._state)
-            else:
-                mask = self.net.step(torch.from_numpy(newest.astype(np.complex64)).to(self.device), self._state)
-                mask = None if mask is None else mask.cpu().numpy()
+            mask = self._stepper.step(newest, self._state)
             if mask is None:  # the model is still collecting its look-ahead frames
                 continue
             mask = mask.astype(np.float64)
@@ -422,197 +363,3 @@ def denoise(
     head = den.feed(x)
     tail = den.flush()
     return np.concatenate([head, tail], axis=-1)
-
-
-# --------------------------------------------------------------------------- files
-def default_output(path: str | os.PathLike) -> Path:
-    """``noisy.wav`` -> ``noisy.denoised.wav`` beside the input."""
-    path = Path(path)
-    return path.with_name(f"{path.stem}.denoised{path.suffix}")
-
-
-def expand_inputs(inputs: Iterable[str | os.PathLike]) -> list[Path]:
-    """Files, folders (their audio files) and glob patterns -> a sorted, unique file list."""
-    from tsae.io.audio import AUDIO_SUFFIXES
-
-    files: list[Path] = []
-    for item in inputs:
-        path = Path(item)
-        if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES
-                           and not p.stem.endswith(".denoised"))
-            if not found:
-                raise ValueError(f"{path}: folder holds no audio files ({', '.join(AUDIO_SUFFIXES)})")
-            files += found
-        elif path.exists() or not glob.has_magic(str(item)):
-            files.append(path)
-        else:
-            found = sorted(Path(p) for p in glob.glob(str(item), recursive=True)
-                           if Path(p).is_file() and not Path(p).stem.endswith(".denoised"))
-            if not found:
-                raise ValueError(f"{item}: no file matches")
-            files += found
-    unique: dict[Path, None] = {}
-    for f in files:
-        unique.setdefault(f, None)
-    return list(unique)
-
-
-def plan_outputs(files: Sequence[Path], output: str | os.PathLike | None) -> list[tuple[Path, Path]]:
-    """Pair each input with its output path (``-o`` a file for one input, else a folder)."""
-    if output is None:
-        return [(f, default_output(f)) for f in files]
-    out = Path(output)
-    as_dir = out.is_dir() or str(output).endswith(("/", os.sep)) or len(files) > 1
-    if as_dir:
-        if out.exists() and not out.is_dir():
-            raise ValueError(f"{out}: -o must be a folder when denoising several files")
-        pairs = [(f, out / f.name) for f in files]
-        names = [p[1] for p in pairs]
-        if len(set(names)) != len(names):
-            raise ValueError(f"{out}: several inputs have the same file name; denoise them separately")
-        return pairs
-    return [(files[0], out)]
-
-
-def denoise_file(
-    input: str | os.PathLike,
-    output: str | os.PathLike | None = None,
-    *,
-    model: Any = None,
-    strength: float = 1.0,
-    atten_limit: float | None = None,
-    device: str = "cpu",
-    block_seconds: float = 5.0,
-    progress: Callable[[int], None] | None = None,
-) -> Path:
-    """Denoise one audio file block by block (bounded memory) into ``output``.
-
-    The output keeps the input's sample rate, channels, format and subtype (when the
-    output suffix's format supports it), is written atomically and never replaces
-    the input. ``progress`` is called with the number of input frames done per block.
-    """
-    from tsae.io.audio import audio_info
-
-    output = default_output(input) if output is None else Path(output)
-    _denoise_together([(Path(input), output, audio_info(input))], model=model, strength=strength,
-                      atten_limit=atten_limit, device=device, block_seconds=block_seconds, progress=progress)
-    return output
-
-
-def _denoise_together(
-    jobs: Sequence[tuple[Path, Path, Any]],
-    *,
-    model: Any,
-    strength: float,
-    atten_limit: float | None,
-    device: str,
-    block_seconds: float,
-    progress: Callable[[int], None] | None,
-) -> None:
-    """Denoise ``(input, output, info)`` files of one sample rate as one batch.
-
-    All their channels go through one :class:`StreamingDenoiser` side by side (one
-    model call per frame for the whole batch), block by block; a file that has
-    ended is fed zeros, as its own flush would, until the longest one ends. Each
-    file gets what it would get on its own, to float rounding (when resampling, the
-    last few tens of ms of a file that ends before the others differ a little: the
-    resamplers see the zeros and denoised tail that follow it where the file's own
-    flush would cut the signal).
-    """
-    import contextlib
-
-    from tsae.io.audio import format_for, iter_audio_blocks, open_audio_writer
-
-    rate = jobs[0][2].sample_rate
-    if any(info.sample_rate != rate for _, _, info in jobs):
-        raise ValueError("files denoised together must share one sample rate")
-    rows = np.cumsum([0] + [info.channels for _, _, info in jobs])
-    den = StreamingDenoiser(rate, int(rows[-1]), model=model, strength=strength, atten_limit=atten_limit,
-                            device=device)
-    block = max(1, int(block_seconds * rate))
-    read = [0] * len(jobs)
-    written = [0] * len(jobs)
-    with contextlib.ExitStack() as stack:
-        writers = []
-        for src, dst, info in jobs:
-            fmt = format_for(dst)
-            subtype = info.subtype if fmt == info.format else None
-            writers.append(stack.enter_context(open_audio_writer(
-                dst, rate, info.channels, subtype=subtype, format=fmt, protect=(src,))))
-        readers: list[Any] = [iter_audio_blocks(src, block) for src, _, _ in jobs]
-
-        def write(y: np.ndarray) -> None:
-            for i, writer in enumerate(writers):
-                n = min(y.shape[1], read[i] - written[i])
-                if n > 0:
-                    writer.write(y[rows[i]: rows[i + 1], :n])
-                    written[i] += n
-
-        while True:
-            chunks = [None if r is None else next(r, None) for r in readers]
-            readers = [None if c is None else r for r, c in zip(readers, chunks)]
-            longest = max((c.shape[1] for c in chunks if c is not None), default=0)
-            if longest == 0:
-                break
-            x = np.zeros((int(rows[-1]), longest), np.float32)
-            for i, c in enumerate(chunks):
-                if c is not None:
-                    x[rows[i]: rows[i + 1], : c.shape[1]] = c
-                    read[i] += c.shape[1]
-            write(den.feed(x))
-            if progress is not None:
-                progress(sum(c.shape[1] for c in chunks if c is not None))
-        write(den.flush())
-
-
-def denoise_files(
-    inputs: Iterable[str | os.PathLike],
-    output: str | os.PathLike | None = None,
-    *,
-    model: Any = None,
-    strength: float = 1.0,
-    atten_limit: float | None = None,
-    device: str = "cpu",
-    quiet: bool = False,
-    batch: int = 16,
-) -> list[Path]:
-    """Denoise files, folders and glob patterns; every input is checked before any output.
-
-    With one input, ``output`` is the output file (default ``<name>.denoised.<ext>``
-    beside it); with several, ``output`` must be a folder. Up to ``batch`` files of
-    the same sample rate are denoised side by side (one model step per frame for all
-    of them; each file's output is what it would get alone, to float rounding): on
-    one CPU thread a batch of 16 files runs about 5x faster than one at a time.
-    """
-    import sys
-
-    from tqdm import tqdm
-
-    from tsae.io.audio import audio_info
-
-    batch = int(batch)
-    if batch < 1:
-        raise ValueError(f"batch must be >= 1, got {batch}")
-    files = expand_inputs(inputs)
-    if not files:
-        raise ValueError("no input files")
-    infos = [audio_info(f) for f in files]
-    pairs = plan_outputs(files, output)
-    for src, dst in pairs:
-        if dst.exists() and os.path.samefile(src, dst):
-            raise ValueError(f"{dst}: refusing to overwrite the input file")
-    load_denoiser(model, device)  # fail early on a bad model
-    total = sum(i.frames / i.sample_rate for i in infos)
-    jobs = [(src, dst, info) for (src, dst), info in zip(pairs, infos)]
-    # files of one rate, similar lengths together (little zero padding), at most `batch` a group
-    jobs_by_rate: dict[int, list] = {}
-    for job in sorted(jobs, key=lambda j: j[2].frames):
-        jobs_by_rate.setdefault(job[2].sample_rate, []).append(job)
-    groups = [same[i: i + batch] for same in jobs_by_rate.values() for i in range(0, len(same), batch)]
-    with tqdm(total=round(total, 2), unit="s", desc="denoise", disable=quiet or not sys.stderr.isatty(),
-              bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} s audio [{elapsed}<{remaining}]") as bar:
-        for group in groups:
-            _denoise_together(group, model=model, strength=strength, atten_limit=atten_limit, device=device,
-                              block_seconds=5.0, progress=lambda n, sr=group[0][2].sample_rate: bar.update(n / sr))
-    return [dst for _, dst, _ in jobs]

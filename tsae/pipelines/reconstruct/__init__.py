@@ -1,5 +1,6 @@
 """Reconstruct and encode series with a trained model, one series or many files (local, GPU, Dask)."""
-from tsae.pipelines.reconstruct.batch import BatchResult, reconstruct_file, reconstruct_files
+from tsae.pipelines.reconstruct.batch import BatchResult, encode_file, reconstruct, reconstruct_file, reconstruct_files
 from tsae.pipelines.reconstruct.series import encode_series, reconstruct_series
 
-__all__ = ["BatchResult", "encode_series", "reconstruct_file", "reconstruct_files", "reconstruct_series"]
+__all__ = ["BatchResult", "encode_file", "encode_series", "reconstruct", "reconstruct_file", "reconstruct_files",
+           "reconstruct_series"]

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import glob
 import hashlib
 import io
 import os
@@ -37,13 +36,26 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from tsae.io.atomic import atomic_path
+from tsae.io.paths import (
+    SERIES_SUFFIXES,
+    check_output,
+    check_outputs,
+    expand_inputs,
+    is_url,
+    name_of,
+    output_is_folder,
+    plan_outputs,
+    read_paths,
+)
+from tsae.io.series import read_series, write_series
 from tsae.models.device import torch_threads
 
 __all__ = [
+    "reconstruct",
     "reconstruct_file",
     "reconstruct_files",
-    "write_series",
-    "expand_series_inputs",
+    "encode_file",
     "read_manifest",
     "BatchResult",
     "MANIFEST_FIELDS",
@@ -53,81 +65,17 @@ MANIFEST_NAME = "manifest.csv"
 MANIFEST_FIELDS = ["file", "output", "status", "error", "samples", "channels", "rmse", "mse", "seconds"]
 
 
-# ----------------------------------------------------------------------------- paths and URLs
-def _is_url(path: str | os.PathLike) -> bool:
-    text = str(path)
-    return "://" in text and not text.startswith("file://")
-
-
-def _series_suffixes() -> set[str]:
-    from tsae.io.audio import AUDIO_SUFFIXES
-    from tsae.io.tables import ARRAY_SUFFIXES, TABLE_SUFFIXES
-
-    return set(AUDIO_SUFFIXES) | set(TABLE_SUFFIXES) | set(ARRAY_SUFFIXES)
-
-
-def expand_series_inputs(inputs: Iterable[str | os.PathLike], *, skip: Sequence[Path] = ()) -> list[str]:
-    """Files, folders (their series files, not recursive) and glob patterns -> sorted unique list.
-
-    URLs (``s3://...``) are kept as they are (globs are expanded through fsspec).
-    Raises ``ValueError`` naming a path that does not exist or a folder/glob that holds no series file.
-    """
-    suffixes = _series_suffixes()
-    skipped = {p.resolve() for p in skip}
-    files: list[str] = []
-    for item in inputs:
-        text = str(item)
-        if _is_url(text):
-            if glob.has_magic(text):
-                import fsspec
-
-                fs, _, paths = fsspec.get_fs_token_paths(text)
-                found = sorted(fs.unstrip_protocol(p) for p in paths)
-                if not found:
-                    raise ValueError(f"{text}: no file matches")
-                files += found
-            else:
-                files.append(text)
-            continue
-        path = Path(text)
-        if path.is_dir():
-            found = sorted(str(p) for p in path.iterdir()
-                           if p.is_file() and p.suffix.lower() in suffixes and p.name != MANIFEST_NAME
-                           and p.resolve() not in skipped)
-            if not found:
-                raise ValueError(f"{path}: folder holds no series files ({', '.join(sorted(suffixes))})")
-            files += found
-        elif path.exists():
-            files.append(text)
-        elif glob.has_magic(text):
-            found = sorted(p for p in glob.glob(text, recursive=True)
-                           if Path(p).is_file() and Path(p).suffix.lower() in suffixes)
-            if not found:
-                raise ValueError(f"{text}: no file matches")
-            files += found
-        else:
-            raise ValueError(f"{path}: no such file or folder")
-    return list(dict.fromkeys(files))
-
-
-def _name_of(path: str) -> str:
-    return path.rstrip("/").rsplit("/", 1)[-1] if _is_url(path) else Path(path).name
-
-
-def _join(folder: str, name: str) -> str:
-    return f"{folder.rstrip('/')}/{name}" if _is_url(folder) else str(Path(folder) / name)
-
-
+# ----------------------------------------------------------------------------- local copies of URLs
 @contextlib.contextmanager
 def _local_input(path: str) -> Iterator[Path]:
     """A local path holding the input (URLs are downloaded to a temporary file)."""
-    if not _is_url(path):
+    if not is_url(path):
         yield Path(path)
         return
     import fsspec
 
     with tempfile.TemporaryDirectory(prefix="tsae-") as tmp:
-        local = Path(tmp) / _name_of(path)
+        local = Path(tmp) / name_of(path)
         try:
             with fsspec.open(path, "rb") as src, open(local, "wb") as dst:
                 dst.write(src.read())
@@ -139,13 +87,13 @@ def _local_input(path: str) -> Iterator[Path]:
 @contextlib.contextmanager
 def _local_output(path: str) -> Iterator[Path]:
     """A local path to write; URLs are uploaded (to ``.part`` then moved) when the block succeeds."""
-    if not _is_url(path):
+    if not is_url(path):
         yield Path(path)
         return
     import fsspec
 
     with tempfile.TemporaryDirectory(prefix="tsae-") as tmp:
-        local = Path(tmp) / _name_of(path)
+        local = Path(tmp) / name_of(path)
         yield local
         fs, target = fsspec.core.url_to_fs(path)
         part = target + ".part"
@@ -154,7 +102,7 @@ def _local_output(path: str) -> Iterator[Path]:
 
 
 def _output_exists(path: str) -> bool:
-    if _is_url(path):
+    if is_url(path):
         import fsspec
 
         fs, target = fsspec.core.url_to_fs(path)
@@ -163,49 +111,6 @@ def _output_exists(path: str) -> bool:
 
 
 # ----------------------------------------------------------------------------- one file
-def _read(path: Path) -> tuple[np.ndarray, float | None, dict[str, Any]]:
-    from tsae.io.tables import read_series
-
-    values, rate, meta = read_series(path)
-    if values.ndim != 2 or values.shape[1] == 0:
-        raise ValueError(f"{path}: no samples")
-    return values, rate, meta
-
-
-def write_series(path: Path, recon: np.ndarray, rate: float | None, meta: dict[str, Any], *,
-                 protect: Sequence[Path] = ()) -> None:
-    """Write ``recon`` (C, n) atomically in the kind of file its suffix names, like the input read with ``meta``.
-
-    CSV/TSV keep the input's column names, time and label columns; audio keeps the
-    rate and (for the same format) the subtype; ``.npy`` stores the array.
-    """
-    kind = meta.get("kind")
-    suffix = path.suffix.lower()
-    from tsae.io.audio import AUDIO_SUFFIXES
-
-    if suffix in AUDIO_SUFFIXES:
-        from tsae.io.audio import write_audio
-
-        if not rate:
-            raise ValueError(f"{path}: an audio output needs a sample rate (the input has none)")
-        subtype = meta.get("subtype") if kind == "audio" else None
-        write_audio(path, recon.astype(np.float32), int(round(rate)), subtype=subtype, protect=tuple(protect))
-    elif suffix == ".npy":
-        from tsae.io.atomic import atomic_path
-
-        with atomic_path(path, protect=tuple(protect)) as tmp:
-            with open(tmp, "wb") as handle:
-                np.save(handle, recon if recon.shape[0] > 1 else recon[0], allow_pickle=False)
-    else:
-        from tsae.io.tables import write_table
-
-        names = list(meta.get("columns") or [f"ch{i}" for i in range(recon.shape[0])])
-        columns: dict[str, Any] = {name: recon[i] for i, name in enumerate(names)}
-        if meta.get("label") is not None:
-            columns[meta.get("label_name") or "label"] = meta["label"]
-        write_table(path, columns, time=meta.get("time"), time_name=meta.get("time_name"), protect=tuple(protect))
-
-
 def _errors(values: np.ndarray, recon: np.ndarray) -> tuple[float, float]:
     finite = np.isfinite(values)
     if not finite.any():
@@ -240,13 +145,14 @@ def reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.Path
     start = time.perf_counter()
     loaded = _loaded(model)
     src, dst = str(input), str(output)
+    check_output(dst, [src, *read_paths(loaded)])
     with _local_input(src) as local_in:
-        values, rate, meta = _read(local_in)
+        values, rate, meta = read_series(local_in)
         with torch_threads(threads):
             recon = np.asarray(reconstruct_series(loaded, values, batch_size=batch_size), dtype=np.float64)
         recon = recon.reshape(values.shape)
         with _local_output(dst) as local_out:
-            write_series(local_out, recon, rate, meta, protect=(local_in,))
+            write_series(local_out, recon, rate, meta, protect=(local_in, *read_paths(loaded)))
     rmse, mse = _errors(values, recon)
     return _row(src, dst, "ok", "", values.shape[1], values.shape[0], rmse, mse, time.perf_counter() - start)
 
@@ -328,8 +234,6 @@ def read_manifest(path: str | os.PathLike) -> dict[str, dict[str, str]]:
 
 
 def _write_manifest(path: Path, rows: dict[str, dict[str, Any]]) -> None:
-    from tsae.io.atomic import atomic_path
-
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=MANIFEST_FIELDS, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
@@ -366,20 +270,6 @@ class BatchResult:
 
 
 # ----------------------------------------------------------------------------- the batch
-def plan_outputs(files: Sequence[str], output: str | os.PathLike) -> list[tuple[str, str]]:
-    """Pair each input with ``OUTDIR/<input name>``; refuses duplicate names and inputs as outputs."""
-    out = str(output)
-    pairs = [(f, _join(out, _name_of(f))) for f in files]
-    names = [dst for _, dst in pairs]
-    if len(set(names)) != len(names):
-        dup = sorted({n for n in names if names.count(n) > 1})[0]
-        raise ValueError(f"{dup}: several inputs have this file name; reconstruct them into separate folders")
-    for src, dst in pairs:
-        if not _is_url(src) and Path(dst).exists() and os.path.samefile(src, dst):
-            raise ValueError(f"{dst}: the output folder holds the inputs; choose another -o folder")
-    return pairs
-
-
 def _grouped_gpu(loaded: Any, todo: list[tuple[str, str]], batch_size: int,
                  done: Callable[[dict[str, Any]], None], group_frames: int) -> None:
     """Run the windows of several files through the model together (keeps a GPU busy)."""
@@ -410,7 +300,7 @@ def _grouped_gpu(loaded: Any, todo: list[tuple[str, str]], batch_size: int,
                     y = np.asarray(frames_to_series(part, context), dtype=np.float64).reshape(values.shape)
                     rate, meta, local_in = meta_rate
                     with _local_output(dst) as local_out:
-                        write_series(local_out, y, rate, meta, protect=(local_in,))
+                        write_series(local_out, y, rate, meta, protect=(local_in, *read_paths(loaded)))
                 rmse, mse = _errors(values, y)
                 done(_row(src, dst, "ok", "", values.shape[1], values.shape[0], rmse, mse,
                           time.perf_counter() - start))
@@ -423,7 +313,7 @@ def _grouped_gpu(loaded: Any, todo: list[tuple[str, str]], batch_size: int,
         stack = contextlib.ExitStack()
         try:
             local_in = stack.enter_context(_local_input(src))
-            values, rate, meta = _read(local_in)
+            values, rate, meta = read_series(local_in)
             frames, context = prepare_frames(loaded, values)
         except Exception as error:  # noqa: BLE001
             stack.close()
@@ -485,17 +375,14 @@ def reconstruct_files(
     model_path = Path(model)
     loaded = load_model(model_path, device="cpu")  # fail early, one line, on a bad model file
     out = str(output)
-    if not _is_url(out):
-        out_path = Path(out)
-        if out_path.exists() and not out_path.is_dir():
-            raise ValueError(f"{out_path}: -o must be a folder when reconstructing several files")
     manifest_path = Path(manifest) if manifest is not None else (
-        Path(out) / MANIFEST_NAME if not _is_url(out) else Path.cwd() / MANIFEST_NAME)
-    files = expand_series_inputs(inputs, skip=(manifest_path,))
-    if not files:
-        raise ValueError("no input files")
-    pairs = plan_outputs(files, out)
-    if not _is_url(out):
+        Path(out) / MANIFEST_NAME if not is_url(out) else Path.cwd() / MANIFEST_NAME)
+    files = expand_inputs(inputs, SERIES_SUFFIXES, urls=True, skip=(manifest_path,),
+                          exclude=lambda name: name == MANIFEST_NAME)
+    pairs = plan_outputs(files, out, folder=True)
+    check_output(manifest_path, [*files, model_path])
+    check_outputs([dst for _, dst in pairs], [*files, model_path, manifest_path])
+    if not is_url(out):
         Path(out).mkdir(parents=True, exist_ok=True)
 
     previous = read_manifest(manifest_path)
@@ -546,6 +433,59 @@ def reconstruct_files(
     return result
 
 
+def reconstruct(
+    model: str | os.PathLike,
+    inputs: Sequence[str | os.PathLike],
+    output: str | os.PathLike,
+    *,
+    dask: str | Any | None = None,
+    device: str = "auto",
+    batch_size: int = 256,
+    **batch_options: Any,
+) -> BatchResult:
+    """Reconstruct one file into the file ``output``, or a batch into the folder ``output``.
+
+    One local input file and an ``output`` that is not a folder (no trailing separator,
+    not an existing folder, and with a suffix or not existing yet) is one file job:
+    its row is the result's only row, the result has no manifest, and a failure raises.
+    Anything else runs :func:`reconstruct_files` (``batch_options`` go to it).
+    """
+    if dask is None and _is_single_file_job(inputs, output):
+        from tsae.models.device import resolve_device
+        from tsae.models.modelfile import load_model
+
+        loaded = load_model(model, device=resolve_device(device))
+        row = reconstruct_file(loaded, inputs[0], output, batch_size=batch_size)
+        return BatchResult(manifest=None, rows={row["file"]: row})
+    return reconstruct_files(model, inputs, output, dask=dask, device=device, batch_size=batch_size, **batch_options)
+
+
+def _is_single_file_job(inputs: Sequence[str | os.PathLike], output: str | os.PathLike) -> bool:
+    if len(inputs) != 1 or is_url(inputs[0]) or not Path(inputs[0]).is_file():
+        return False
+    out = Path(output)
+    return not output_is_folder(inputs, output) and (bool(out.suffix) or not out.exists())
+
+
+def encode_file(model: Any, input: str | os.PathLike, output: str | os.PathLike, *, batch_size: int = 256,
+                device: str = "auto") -> np.ndarray:
+    """Write the latent code of every window of the series file ``input`` to the ``.npy`` file ``output``.
+
+    Windows follow the model's stored window and hop; the end is padded so every
+    sample is covered. Returns the codes, ``(n_windows, *code_shape)``.
+    """
+    from tsae.io.series import save_npy
+    from tsae.pipelines.reconstruct.series import _loaded, encode_series
+
+    loaded = _loaded(model, device)
+    reads = [input, *read_paths(loaded)]
+    check_output(output, reads)
+    values, _, _ = read_series(input)
+    codes = encode_series(loaded, values, batch_size=batch_size)
+    save_npy(output, codes, protect=reads)
+    return codes
+
+
 def _run_local(model_path: Path, todo: list[tuple[str, str]], batch_size: int, workers: int,
                done: Callable[[dict[str, Any]], None]) -> None:
     import multiprocessing
@@ -572,7 +512,7 @@ def _run_dask(dask: str | Any, model_path: Path, todo: list[tuple[str, str]], ba
         raise ValueError("--dask needs dask.distributed: pip install 'tsae[dask]'") from None
     own = isinstance(dask, str)
     try:
-        client = Client(dask, timeout="20s") if own else dask
+        client: Any = Client(dask, timeout="20s") if own else dask
     except (OSError, TimeoutError) as error:
         raise ValueError(f"{dask}: cannot reach the Dask scheduler ({_one_line(error)})") from None
     try:

@@ -7,10 +7,10 @@
    neighbours on both sides but never sees the sample itself, so it cannot learn
    the identity; white noise is unpredictable from the neighbours, the signal is not,
    so the self-supervised loss ``E|f(x)_t - x_t|^2`` equals the error to the clean
-   signal plus the noise variance and minimising one minimises the other. Its
-   encoder is two dilated causal convolution stacks, one reading the past and one
-   the (time-reversed) future, each shifted by one sample; the decoder mixes them
-   (1x1 convolutions) and its output is added to a linear blind-spot filter solved
+   signal plus the noise variance and minimising one minimises the other. The
+   network is the registered ``blind_spot`` model family (two dilated causal
+   convolution stacks, past and time-reversed future, mixed by 1x1 convolutions),
+   trained by the shared trainer; its output is added to a linear blind-spot filter solved
    in closed form (the least-squares mixture of leave-one-out local-polynomial
    smoothers of many widths, ridge chosen by blocked cross-validation); the network
    is kept only if it cuts the blind-spot loss on held-out blocks of the series (an
@@ -39,53 +39,28 @@ well they are restored.
 """
 from __future__ import annotations
 
-import contextlib
 import math
 import time
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
-__all__ = ["smooth", "impute", "noise_sigma", "smooth_file", "impute_file"]
+from tsae.engine.framing import frame, overlap_add
+from tsae.engine.layout import as_channels_first
+from tsae.engine.preprocess import repair_missing
+from tsae.models.device import torch_threads
+
+__all__ = ["smooth", "impute", "noise_sigma"]
 
 # ----------------------------------------------------------------------------- helpers
 
 
-@contextlib.contextmanager
-def _single_thread_blas() -> Iterator[None]:
-    """Small matrices: one BLAS thread is many times faster than several fighting for cores."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # optional
-        yield
-        return
-    with threadpool_limits(1):
-        yield
-
-
-def _as_2d(x: Any, name: str = "x") -> tuple[np.ndarray, bool]:
-    arr = np.asarray(x, dtype=np.float64)
-    squeeze = arr.ndim == 1
-    if squeeze:
-        arr = arr[None, :]
-    if arr.ndim != 2:
-        raise ValueError(f"{name} must be (n,) or (channels, n), got shape {arr.shape}")
-    if arr.shape[1] == 0:
-        raise ValueError(f"{name} is empty")
+def _series(x: Any) -> tuple[np.ndarray, bool]:
+    """``x`` as float64 ``(channels, n)`` (see :func:`~tsae.engine.layout.as_channels_first`), finite or NaN."""
+    arr, squeeze = as_channels_first(x, "x")
     if np.isinf(arr).any():
-        raise ValueError(f"{name} holds infinite values")
+        raise ValueError("x holds infinite values")
     return arr, squeeze
-
-
-def _fill_linear(z: np.ndarray) -> np.ndarray:
-    """Linear interpolation of NaN runs of a 1-D array (ends take the nearest value)."""
-    bad = np.isnan(z)
-    if not bad.any():
-        return z.copy()
-    idx = np.arange(len(z))
-    out = z.copy()
-    out[bad] = np.interp(idx[bad], idx[~bad], z[~bad])
-    return out
 
 
 def noise_sigma(x: Any) -> float:
@@ -195,121 +170,75 @@ def _linear_blind_spot(z: np.ndarray, ridge: float | None = None) -> tuple[np.nd
     return feats @ coef, coef @ kernels
 
 
-def _build_net(channels: int, hidden: int = 16, layers: int = 4) -> Any:
-    """The nonlinear part of the blind-spot autoencoder (torch is imported only here)."""
-    import torch
-    from torch import nn
-
-    class Causal(nn.Module):
-        """Dilated causal stack whose output at t depends on x[< t] only (a one-sample shift)."""
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.inp = nn.Conv1d(channels, hidden, 1)
-            self.convs = nn.ModuleList(nn.Conv1d(hidden, hidden, 2, dilation=2**i) for i in range(layers))
-
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            h = self.inp(nn.functional.pad(x, (1, 0))[..., :-1])
-            for i, conv in enumerate(self.convs):
-                h = h + torch.tanh(conv(nn.functional.pad(h, (2**i, 0))))
-            return h
-
-    class BlindSpotAutoencoder(nn.Module):
-        """Encoder: a past and a (time-reversed) future causal stack; decoder: 1x1 mixing.
-
-        Its output is added to the linear blind-spot filter's prediction; the last layer
-        starts at zero, so training starts from the closed-form linear solution.
-        """
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.past = Causal()
-            self.future = Causal()
-            self.mix = nn.Sequential(nn.Conv1d(2 * hidden, hidden, 1), nn.Tanh(), nn.Conv1d(hidden, channels, 1))
-            nn.init.zeros_(self.mix[2].weight)
-            nn.init.zeros_(self.mix[2].bias)
-
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            fut = torch.flip(self.future(torch.flip(x, [-1])), [-1])
-            return self.mix(torch.cat([self.past(x), fut], dim=1))
-
-    return BlindSpotAutoencoder()
-
-
 #: a sample this many noise sigmas off the blind-spot prediction is a feature (spike, edge), not noise
 _OUTLIER_SIGMAS = 4.0
 
 #: the network must cut the held-out blind-spot loss by 3 % to be used
 _NET_MARGIN = 0.97
 
-#: receptive field of one causal stack (1 + sum of dilations)
-_RECEPTIVE = 1 + sum(2**i for i in range(4))
+#: training windows (samples, without the network's margins), windows per epoch and per batch
+_WINDOW = 128
+_EPOCH_WINDOWS = 800
+_BATCH = 16
 
 
 def _fit_blind_spot(z: np.ndarray, *, seed: int, max_seconds: float | None, steps: int) -> np.ndarray:
     """Blind-spot prediction for normalised, gap-free channels ``z`` (C, n) -> (C, n).
 
-    The linear blind-spot filter is solved in closed form per channel; the nonlinear
-    network then learns what the filter leaves (on windows of the series; every 8th
-    block is held out) and is kept only if it cuts the held-out blind-spot loss by 3 %.
+    The linear blind-spot filter is solved in closed form per channel; a
+    ``blind_spot`` network (a registered model family, trained by the shared
+    trainer on windows of the series; every 8th block of ``_WINDOW`` samples is
+    held out) then learns what the filter leaves, and is kept only if it cuts the
+    held-out blind-spot loss by 3 %.
     """
     c, n = z.shape
     linear = np.stack([_linear_blind_spot(zc)[0] for zc in z])
-    window = 128
-    if steps <= 0 or (max_seconds is not None and max_seconds <= 0) or n < 8 * window:
+    if steps <= 0 or (max_seconds is not None and max_seconds <= 0) or n < 8 * _WINDOW:
+        return linear
+    val = (np.arange(n) // _WINDOW % 8) == 3
+    train_starts = np.flatnonzero(np.convolve(val.astype(float), np.ones(_WINDOW), mode="valid") == 0)
+    if len(train_starts) == 0 or not val.any():
         return linear
     import torch
 
-    pad = _RECEPTIVE
-    threads = torch.get_num_threads()
+    from tsae.models.trainer import TrainConfig, train_model
+    from tsae.plugins import create_model
+
+    pad = create_model("blind_spot", channels=c, window=_WINDOW).margin  # samples each side reads
+    torch.manual_seed(seed)
+    net = create_model("blind_spot", channels=c, window=_WINDOW + 2 * pad)
     zp = np.stack([_pad_odd(zc, pad) for zc in z]).astype(np.float32)
-    resid = (z - linear).astype(np.float32)
-    blocks = np.arange(n) // window
-    val = (blocks % 8) == 3
-    ok = np.convolve(val.astype(float), np.ones(window), mode="valid") == 0
-    train_starts = np.flatnonzero(ok)
-    if len(train_starts) == 0 or not val.any():
-        return linear
-    try:
-        torch.set_num_threads(1)
-        torch.manual_seed(seed)
-        rng = np.random.default_rng(seed)
-        net = _build_net(c)
-        full = torch.from_numpy(zp[None])
+    residp = np.pad(z - linear, ((0, 0), (pad, pad))).astype(np.float32)
+    full = torch.from_numpy(zp[None])
 
-        def predict() -> np.ndarray:
-            with torch.no_grad():
-                return linear + net(full)[0, :, pad : pad + n].double().numpy()
+    def held_out_loss(pred: np.ndarray) -> float:
+        return float(np.mean((pred - z)[:, val] ** 2))
 
-        def val_loss(pred: np.ndarray) -> float:
-            return float(np.mean((pred - z)[:, val] ** 2))
+    best = {"pred": linear, "loss": held_out_loss(linear)}
+    linear_loss = best["loss"]
 
-        best, best_loss = linear, val_loss(linear)
-        linear_loss = best_loss
-        opt = torch.optim.Adam(net.parameters(), lr=3e-3)
-        seg = window + 2 * pad
-        start = time.perf_counter()
-        for step in range(steps):
-            starts = rng.choice(train_starts, size=16)
-            xb = torch.from_numpy(np.stack([zp[:, s : s + seg] for s in starts]))
-            yb = torch.from_numpy(np.stack([resid[:, s : s + window] for s in starts]))
-            loss = ((net(xb)[..., pad : pad + window] - yb) ** 2).mean()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            last = step == steps - 1 or (max_seconds is not None and time.perf_counter() - start > max_seconds)
-            if (step + 1) % 50 == 0 or last:
-                pred = predict()
-                loss_v = val_loss(pred)
-                if loss_v < best_loss:
-                    best, best_loss = pred, loss_v
-            if last:
-                break
-    finally:
-        torch.set_num_threads(threads)
+    def checkpoint(_row: dict[str, float]) -> None:
+        with torch.no_grad():
+            pred = linear + net(full)[0, :, pad: pad + n].double().numpy()
+        loss = held_out_loss(pred)
+        if loss < best["loss"]:
+            best.update(pred=pred, loss=loss)
+
+    # the trainer's own validation split only guards against divergence; the checkpoints
+    # are judged on the held-out blocks (an unbiased yardstick of the blind-spot loss)
+    n_val = _EPOCH_WINDOWS // 10
+    starts = np.random.default_rng(seed).choice(train_starts, size=_EPOCH_WINDOWS + n_val)
+    seg = _WINDOW + 2 * pad
+    windows = np.stack([zp[:, s: s + seg] for s in starts])
+    targets = np.stack([residp[:, s: s + seg] for s in starts])
+    epochs = max(1, math.ceil(steps * _BATCH / _EPOCH_WINDOWS))
+    config = TrainConfig(epochs=epochs, batch_size=_BATCH, lr=3e-3, val_fraction=n_val / len(starts),
+                         patience=epochs, seed=seed, device="cpu", quiet=True, max_seconds=max_seconds,
+                         grad_clip=None, amp=False)
+    train_model(net, windows, config, targets, callback=checkpoint)
     # the network also fits (part of) the noise of the samples it was trained on, which
     # the held-out loss cannot see: keep it only for a clear gain
-    return best if best_loss < _NET_MARGIN * linear_loss else linear
+    return best["pred"] if best["loss"] < _NET_MARGIN * linear_loss else linear
 
 
 def _combine(z: np.ndarray, pred: np.ndarray, sigma: float, edge_guard: bool, half: int = 4) -> np.ndarray:
@@ -365,8 +294,9 @@ def smooth(
     edge_guard
         Keep samples whose residual is far above the noise level (steps, spikes).
     steps, max_seconds
-        Training budget of the self-supervised network (0 steps: the closed-form
-        linear blind-spot filter alone). The step count makes runs reproducible; the
+        Training budget of the self-supervised network in batches of 16 windows,
+        rounded up to whole epochs of 50 (0 steps: the closed-form linear blind-spot
+        filter alone); series shorter than 1024 samples use the filter alone. The step count makes runs reproducible; the
         time cap is a safety net for very slow machines (a run that hits it may differ).
     seed
         Seed of the self-supervised training (results are deterministic on CPU).
@@ -389,12 +319,12 @@ def smooth(
     """
     if not 0.0 <= float(strength) <= 1.0:
         raise ValueError(f"strength must be within [0, 1], got {strength}")
-    arr, squeeze = _as_2d(x)
+    arr, squeeze = _series(x)
     missing = np.isnan(arr)
     if missing.all(axis=1).any():
         raise ValueError("a channel has no finite values")
     c, n = arr.shape
-    filled = np.stack([_fill_linear(row) for row in arr])
+    filled = repair_missing(arr)
     if n < 5 or strength == 0:
         out = filled.copy()
     else:
@@ -408,7 +338,7 @@ def smooth(
             loaded = _loaded(model, device)
             pred = (np.asarray(reconstruct_series(loaded, filled), dtype=np.float64).reshape(c, n) - center) / scale
         else:
-            with _single_thread_blas():
+            with torch_threads(1, native=True):
                 pred = _fit_blind_spot(z, seed=seed, max_seconds=max_seconds, steps=0)
                 base = z
                 if edge_guard:
@@ -429,34 +359,18 @@ def smooth(
 # ----------------------------------------------------------------------------- imputation
 
 
-def _hankel(z: np.ndarray, L: int) -> np.ndarray:
-    from numpy.lib.stride_tricks import sliding_window_view
-
-    return sliding_window_view(z, L)
-
-
-def _diagonal_average(R: np.ndarray, n: int) -> np.ndarray:
-    """Overlap-add the rows of ``R`` (windows at hop 1) and divide by the cover count."""
-    K, L = R.shape
-    out = np.zeros(n)
-    for j in range(L):
-        out[j : j + K] += R[:, j]
-    counts = np.minimum(np.minimum(np.arange(1, n + 1), L), np.minimum(np.arange(n, 0, -1), K))
-    return out / counts
-
-
 def _ssa_reconstruct(z: np.ndarray, L: int, rank: int) -> np.ndarray:
     """Rank-``rank`` linear autoencoder on all windows of length L (PCA), averaged back to a series."""
     from scipy.linalg import eigh
 
-    X = _hankel(z, L)
-    mean = X.mean(axis=0)
-    Xc = X - mean
+    X = frame(z, L, 1)  # every window of L samples (the trajectory matrix), float32
+    mean = X.mean(axis=0, dtype=np.float64)
+    Xc = X - mean  # float64 from here on
     cov = Xc.T @ Xc
     rank = min(rank, L)
     _, V = eigh(cov, subset_by_index=[L - rank, L - 1])
     R = (Xc @ V) @ V.T + mean
-    return _diagonal_average(R, len(z))
+    return overlap_add(R, 1, length=len(z)).astype(np.float64)  # each sample: the mean of its windows
 
 
 def _em_fill(z: np.ndarray, missing: np.ndarray, L: int, rank: int, iterations: int, tol: float = 1e-4) -> np.ndarray:
@@ -498,7 +412,7 @@ def _impute_channel(v: np.ndarray, *, window: int | None, rank: int | None, max_
     n = len(v)
     obs = v[~missing]
     mu, sd = float(obs.mean()), float(obs.std()) or 1.0
-    z = _fill_linear((v - mu) / sd)
+    z = repair_missing((v - mu) / sd)
     if n < 8:
         return z * sd + mu
     L = int(window or np.clip(n // 5, 4, 128))
@@ -510,7 +424,7 @@ def _impute_channel(v: np.ndarray, *, window: int | None, rank: int | None, max_
             truth = z[hide]
             trial = z.copy()
             trial[hide] = np.nan
-            trial = _fill_linear(trial)
+            trial = repair_missing(trial)
             both = missing | hide
             best_err, rank, worse = float(np.sqrt(np.mean((trial[hide] - truth) ** 2))), 0, 0
             for r in range(1, max_rank + 1):
@@ -574,7 +488,7 @@ def impute(
     >>> bool(np.isnan(impute(x)).any())
     False
     """
-    arr, squeeze = _as_2d(x)
+    arr, squeeze = _series(x)
     missing = np.isnan(arr)
     if missing.all(axis=1).any():
         raise ValueError("a channel has no finite values to learn from")
@@ -582,55 +496,13 @@ def impute(
         from tsae.pipelines.reconstruct.series import _loaded, reconstruct_series
 
         loaded = _loaded(model, device)
-        out = np.stack([_fill_linear(row) for row in arr])
+        out = repair_missing(arr)
         for _ in range(iterations):
             rec = np.asarray(reconstruct_series(loaded, out), dtype=np.float64).reshape(out.shape)
             out[missing] = rec[missing]
     else:
-        with _single_thread_blas():
+        with torch_threads(1, native=True):
             out = np.stack([_impute_channel(row, window=window, rank=rank, max_rank=max_rank, seed=seed)
                             for row in arr])
     out[~missing] = arr[~missing]
     return out[0] if squeeze else out
-
-
-# ----------------------------------------------------------------------------- files
-
-
-def _file_job(input: Any, output: Any, fn: Any) -> dict[str, Any]:
-    from pathlib import Path
-
-    from tsae.io.tables import read_series
-    from tsae.pipelines.reconstruct.batch import write_series
-
-    start = time.perf_counter()
-    src, dst = Path(input), Path(output)
-    values, rate, meta = read_series(src)
-    if values.shape[1] == 0:
-        raise ValueError(f"{src}: no samples")
-    result = np.asarray(fn(values), dtype=np.float64).reshape(values.shape)
-    write_series(dst, result, rate, meta, protect=(src,))
-    return {"samples": int(values.shape[1]), "channels": int(values.shape[0]),
-            "missing": int(np.isnan(values).sum()), "seconds": time.perf_counter() - start}
-
-
-def smooth_file(input: Any, output: Any, *, strength: float = 1.0, model: Any = None, device: str = "cpu",
-                **kwargs: Any) -> dict[str, Any]:
-    """Smooth a series file (CSV/TSV, ``.npy``, audio) into ``output`` (same kind, written atomically).
-
-    A CSV keeps its time and label columns. Returns ``samples``, ``channels``, ``missing``, ``seconds``.
-    """
-    if model is not None:
-        from tsae.pipelines.reconstruct.series import _loaded
-
-        model = _loaded(model, device)
-    return _file_job(input, output, lambda v: smooth(v, strength, model=model, device=device, **kwargs))
-
-
-def impute_file(input: Any, output: Any, *, model: Any = None, device: str = "cpu", **kwargs: Any) -> dict[str, Any]:
-    """Fill the missing cells of a series file into ``output`` (same kind, written atomically)."""
-    if model is not None:
-        from tsae.pipelines.reconstruct.series import _loaded
-
-        model = _loaded(model, device)
-    return _file_job(input, output, lambda v: impute(v, model=model, device=device, **kwargs))

@@ -1,0 +1,94 @@
+"""tsae.io.paths: expanding inputs, planning outputs, and the one overwrite check."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tsae.io.paths import check_output, check_outputs, expand_inputs, plan_outputs, read_paths
+
+
+def _touch(folder, *names):
+    for name in names:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text("x")
+
+
+def test_expand_inputs_folders_globs_files(tmp_path) -> None:
+    _touch(tmp_path, "b.csv", "a.wav", "notes.md", ".hidden.csv", "sub/c.npy", "x.denoised.wav")
+    found = expand_inputs([tmp_path], exclude=lambda name: name.startswith("x."))
+    assert [os.path.basename(f) for f in found] == ["a.wav", "b.csv"]
+    assert [os.path.basename(f) for f in expand_inputs([tmp_path], recursive=True)] == [
+        "a.wav", "b.csv", "c.npy", "x.denoised.wav"]
+    assert [os.path.basename(f) for f in expand_inputs([str(tmp_path / "*.wav")])] == ["a.wav", "x.denoised.wav"]
+    # a named file is kept whatever its suffix; duplicates are dropped
+    assert expand_inputs([tmp_path / "notes.md", tmp_path / "notes.md"]) == [str(tmp_path / "notes.md")]
+
+
+def test_expand_inputs_errors(tmp_path) -> None:
+    with pytest.raises(ValueError, match="no such file or folder"):
+        expand_inputs([tmp_path / "nope.csv"])
+    with pytest.raises(ValueError, match="no file matches"):
+        expand_inputs([str(tmp_path / "*.csv")])
+    with pytest.raises(ValueError, match="no CSV, .npy or audio files in this folder"):
+        expand_inputs([tmp_path])
+    with pytest.raises(ValueError, match="URLs are not supported"):
+        expand_inputs(["s3://bucket/a.csv"])
+    assert expand_inputs(["s3://bucket/a.csv"], urls=True) == ["s3://bucket/a.csv"]
+
+
+def test_expand_inputs_skips_a_file_by_identity(tmp_path) -> None:
+    _touch(tmp_path, "a.csv", "manifest.csv")
+    assert expand_inputs([tmp_path], skip=[tmp_path / "manifest.csv"]) == [str(tmp_path / "a.csv")]
+
+
+def test_plan_outputs(tmp_path) -> None:
+    a, b = str(tmp_path / "x" / "a.wav"), str(tmp_path / "y" / "b.wav")
+    assert plan_outputs([a], tmp_path / "o.wav") == [(a, str(tmp_path / "o.wav"))]
+    assert plan_outputs([a], str(tmp_path / "o") + "/") == [(a, str(tmp_path / "o" / "a.wav"))]
+    assert plan_outputs([a, b], tmp_path / "o") == [(a, str(tmp_path / "o" / "a.wav")),
+                                                    (b, str(tmp_path / "o" / "b.wav"))]
+    assert plan_outputs([a], None, default=lambda f: f + ".out") == [(a, a + ".out")]
+    assert plan_outputs([a], "s3://bucket/out", folder=True) == [(a, "s3://bucket/out/a.wav")]
+    with pytest.raises(ValueError, match="several inputs have this file name"):
+        plan_outputs([a, str(tmp_path / "y" / "a.wav")], tmp_path / "o")
+    _touch(tmp_path, "file")
+    with pytest.raises(ValueError, match="output must be a folder"):
+        plan_outputs([a, b], tmp_path / "file")
+
+
+def test_check_output(tmp_path) -> None:
+    _touch(tmp_path, "in.csv")
+    src = tmp_path / "in.csv"
+    check_output(tmp_path / "new.csv", [src])  # fine
+    with pytest.raises(ValueError, match="in.csv: refusing to overwrite the input file"):
+        check_output(src, [src])
+    hard = tmp_path / "hard.csv"
+    os.link(src, hard)
+    with pytest.raises(ValueError, match="refusing to overwrite"):
+        check_output(hard, [src])
+    soft = tmp_path / "soft.csv"
+    soft.symlink_to(src)
+    with pytest.raises(ValueError, match="refusing to overwrite"):
+        check_output(soft, [src])
+    with pytest.raises(ValueError, match="refusing to overwrite"):  # a read file that does not exist yet
+        check_output(tmp_path / "sub" / ".." / "manifest.csv", [tmp_path / "manifest.csv"])
+    with pytest.raises(ValueError, match="is a device"):
+        check_output("/dev/null")
+    with pytest.raises(ValueError, match="is a folder"):
+        check_output(tmp_path)
+    with pytest.raises(ValueError, match="in.csv is a file, not a folder"):
+        check_output(src / "out.csv")
+    with pytest.raises(ValueError, match="two outputs"):
+        check_outputs([tmp_path / "o.csv", tmp_path / "." / "o.csv"])
+    check_output("s3://bucket/in.csv", ["s3://bucket/in.csv"])  # URLs are not checked
+
+
+def test_read_paths() -> None:
+    class Loaded:
+        path = "m.tsae"
+
+    class Fitted:
+        path_ = "d.tsae"
+
+    assert read_paths("a", None, Loaded(), Fitted(), object()) == ["a", "m.tsae", "d.tsae"]

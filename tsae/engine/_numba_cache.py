@@ -1,0 +1,63 @@
+"""Where numba caches tsae's compiled kernels: a user cache folder, never the package.
+
+numba's default for ``cache=True`` is a ``__pycache__`` folder beside the source,
+that is inside an installed ``site-packages/tsae``. ``pip uninstall`` does not know
+those files, so the folder survives; a later editable install then finds the leftover
+``tsae`` folder first (as a namespace package) and ``tsae --help`` fails with
+"cannot import name '__version__'". tsae's kernels are therefore cached in
+``$XDG_CACHE_HOME/tsae/numba`` (``~/.cache/tsae/numba``; ``%LOCALAPPDATA%\\tsae\\numba``
+on Windows). A ``NUMBA_CACHE_DIR`` set by the user still wins, and other numba users
+in the same process are not affected (the environment is not touched).
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from numba.core import caching
+
+_PACKAGE_DIR = Path(__file__).resolve().parents[1]
+
+
+def cache_dir() -> Path:
+    """Return the folder tsae's numba kernels are cached in (not created here)."""
+    base = os.environ.get("XDG_CACHE_HOME")
+    if not base:
+        local = os.environ.get("LOCALAPPDATA") if sys.platform == "win32" else None
+        base = local or str(Path.home() / ".cache")
+    return Path(base) / "tsae" / "numba"
+
+
+def _numba_class(name: str) -> Any:
+    """numba's caching class ``name`` (older numba releases spell it with a leading underscore)."""
+    return getattr(caching, name, None) or getattr(caching, f"_{name}")
+
+
+_Impl = _numba_class("CacheImpl")
+
+
+class TsaeCacheLocator(_numba_class("UserWideCacheLocator")):  # type: ignore[misc]
+    """numba's user-wide locator, for tsae's own source files only, in :func:`cache_dir`."""
+
+    def __init__(self, py_func: Any, py_file: str) -> None:
+        super().__init__(py_func, py_file)
+        self._cache_path = str(cache_dir() / self.get_suitable_cache_subpath(py_file))
+
+    @classmethod
+    def from_function(cls, py_func: Any, py_file: str) -> Any:
+        if not Path(py_file).resolve().is_relative_to(_PACKAGE_DIR):
+            return None
+        return super().from_function(py_func, py_file)
+
+
+def install() -> None:
+    """Put :class:`TsaeCacheLocator` right after numba's ``NUMBA_CACHE_DIR`` locator.
+
+    Call before the ``@njit(cache=True)`` decorators run: numba picks a function's
+    locator when it is decorated. Calling it again changes nothing.
+    """
+    locators = _Impl._locator_classes
+    if TsaeCacheLocator not in locators:
+        locators.insert(1, TsaeCacheLocator)  # 0 is the user's NUMBA_CACHE_DIR

@@ -1,0 +1,300 @@
+"""Input and output paths of the file commands: expand inputs, plan outputs, never overwrite a read file.
+
+:func:`expand_inputs` turns files, folders and glob patterns (and, where a command
+allows them, fsspec URLs) into one sorted, unique list of files. :func:`plan_outputs`
+pairs each input with its output (one file, or a folder holding every input under its
+own name). :func:`check_outputs` is the one check that an output never replaces a
+file the command reads (an input, a model, a detector, a manifest), is not a device
+node, and does not lie "inside" an existing file. :func:`tsae.io.atomic.atomic_path`
+runs the same check again just before it renames a finished output into place.
+"""
+from __future__ import annotations
+
+import glob
+import os
+import stat
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+#: File name suffixes of each kind of series file (lower case, with the dot).
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif", ".au", ".mp3")
+TABLE_SUFFIXES = (".csv", ".tsv", ".txt")
+ARRAY_SUFFIXES = (".npy",)
+#: Every file suffix :func:`tsae.io.series.read_series` reads (lower case, with the dot).
+SERIES_SUFFIXES = frozenset(AUDIO_SUFFIXES) | frozenset(TABLE_SUFFIXES) | frozenset(ARRAY_SUFFIXES)
+
+PathLike = str | os.PathLike
+
+
+# ----------------------------------------------------------------------------- URLs and names
+def is_url(path: PathLike) -> bool:
+    """True for an fsspec URL such as ``s3://bucket/key`` (``file://`` counts as local)."""
+    text = str(path)
+    return "://" in text and not text.startswith("file://")
+
+
+def name_of(path: PathLike) -> str:
+    """The last component of a local path or a URL."""
+    text = str(path)
+    return text.rstrip("/").rsplit("/", 1)[-1] if is_url(text) else Path(text).name
+
+
+def join(folder: PathLike, name: str) -> str:
+    """``folder/name`` for a local folder or a URL prefix."""
+    text = str(folder)
+    return f"{text.rstrip('/')}/{name}" if is_url(text) else str(Path(text) / name)
+
+
+# ----------------------------------------------------------------------------- inputs
+class _Files:
+    """A set of local files matched by identity: the same inode when the file exists, else the same real path.
+
+    Lookups are O(1), so a batch of many outputs is checked against many inputs in linear time.
+    """
+
+    def __init__(self, paths: Iterable[PathLike] = ()) -> None:
+        self._by_inode: dict[tuple[int, int], PathLike] = {}
+        self._by_path: dict[str, PathLike] = {}
+        for path in paths:
+            self.add(path)
+
+    def add(self, path: PathLike) -> None:
+        if is_url(path):
+            return
+        self._by_path.setdefault(os.path.realpath(path), path)
+        try:
+            info = os.stat(path)
+        except OSError:
+            return
+        self._by_inode.setdefault((info.st_dev, info.st_ino), path)
+
+    def find(self, path: PathLike) -> PathLike | None:
+        """The member naming the same file as ``path``, or None."""
+        try:
+            info = os.stat(path)
+        except OSError:
+            return self._by_path.get(os.path.realpath(path))
+        return self._by_inode.get((info.st_dev, info.st_ino))
+
+
+def _kinds(suffixes: set[str]) -> str:
+    """``"CSV, .npy or audio"``: the kinds of file a suffix set accepts, for messages."""
+    kinds = [kind for kind, known in (("CSV", TABLE_SUFFIXES), (".npy", ARRAY_SUFFIXES), ("audio", AUDIO_SUFFIXES))
+             if suffixes & set(known)]
+    kinds += sorted(suffixes - SERIES_SUFFIXES)
+    return " or ".join([", ".join(kinds[:-1]), kinds[-1]]) if len(kinds) > 1 else "".join(kinds) or "input"
+
+
+def _url_glob(pattern: str) -> list[str]:
+    import fsspec
+
+    fs, _, paths = fsspec.get_fs_token_paths(pattern)
+    return sorted(fs.unstrip_protocol(p) for p in paths)
+
+
+def expand_inputs(
+    inputs: Iterable[PathLike],
+    suffixes: Iterable[str] = SERIES_SUFFIXES,
+    *,
+    urls: bool = False,
+    recursive: bool = False,
+    skip: Sequence[PathLike] = (),
+    exclude: Callable[[str], bool] | None = None,
+) -> list[str]:
+    """Files, folders and glob patterns -> a sorted, unique list of files.
+
+    Parameters
+    ----------
+    inputs
+        Paths as the user gave them. A file is kept as it is (whatever its suffix);
+        a folder contributes its files with one of ``suffixes``; a glob pattern the
+        matching files with one of ``suffixes``.
+    suffixes
+        Accepted file suffixes (lower case, with the dot) for folders and globs.
+    urls
+        Accept fsspec URLs (kept as they are; URL globs are expanded through fsspec).
+    recursive
+        Look into sub-folders of a folder too.
+    skip
+        Files never listed from a folder (e.g. the manifest the command writes).
+    exclude
+        ``exclude(name)`` True leaves a file found in a folder or by a glob out
+        (e.g. a command's own earlier outputs). Hidden files are always left out.
+
+    Returns
+    -------
+    list of str
+        In the order given, each folder and glob sorted, duplicates removed.
+
+    Raises
+    ------
+    ValueError
+        One line naming a path that does not exist, a URL where none is allowed, or a
+        folder or glob that holds no accepted file.
+    """
+    accepted = {s.lower() for s in suffixes}
+    skipped = _Files(skip)
+
+    def wanted(path: Path) -> bool:
+        return (path.is_file() and path.suffix.lower() in accepted and not path.name.startswith(".")
+                and not (exclude is not None and exclude(path.name)) and skipped.find(path) is None)
+
+    files: list[str] = []
+    for item in inputs:
+        text = str(item)
+        if is_url(text):
+            if not urls:
+                raise ValueError(f"{text}: URLs are not supported here; give a local file")
+            found = _url_glob(text) if glob.has_magic(text) else [text]
+            if not found:
+                raise ValueError(f"{text}: no file matches")
+            files += found
+            continue
+        path = Path(text)
+        if path.is_dir():
+            listing = path.rglob("*") if recursive else path.iterdir()
+            found = sorted((str(p) for p in listing if wanted(p)), key=Path)  # by path parts, as Path sorts
+            if not found:
+                raise ValueError(f"{path}: no {_kinds(accepted)} files in this folder")
+            files += found
+        elif path.exists():
+            files.append(text)
+        elif glob.has_magic(text):
+            found = sorted((p for p in glob.glob(text, recursive=True) if wanted(Path(p))), key=Path)
+            if not found:
+                raise ValueError(f"{text}: no file matches")
+            files += found
+        else:
+            raise ValueError(f"{path}: no such file or folder")
+    return list(dict.fromkeys(files))
+
+
+# ----------------------------------------------------------------------------- outputs
+def output_is_folder(inputs: Sequence[PathLike], output: PathLike) -> bool:
+    """Whether ``output`` names a folder for these expanded ``inputs``.
+
+    It does with several inputs, when it ends with a path separator, or when it is
+    an existing local folder; otherwise it is the one input's output file.
+    """
+    text = str(output)
+    return len(inputs) != 1 or text.endswith(("/", os.sep)) or (not is_url(text) and Path(text).is_dir())
+
+
+def plan_outputs(
+    inputs: Sequence[PathLike],
+    output: PathLike | None,
+    *,
+    default: Callable[[str], str] | None = None,
+    folder: bool | None = None,
+) -> list[tuple[str, str]]:
+    """Pair each input with its output path.
+
+    Parameters
+    ----------
+    inputs
+        Expanded input files (local paths or URLs).
+    output
+        An output file (one input) or folder; None puts each output at ``default(input)``.
+    default
+        The output of an input when ``output`` is None.
+    folder
+        True: ``output`` is a folder receiving every input under its own name; None:
+        decided by :func:`output_is_folder`.
+
+    Raises
+    ------
+    ValueError
+        ``output`` is an existing file but must be a folder, or two inputs share a name.
+    """
+    if output is None:
+        if default is None:
+            raise ValueError("no output path given")
+        return [(str(f), default(str(f))) for f in inputs]
+    out = str(output)
+    if folder is None:
+        folder = output_is_folder(inputs, out)
+    if not folder:
+        return [(str(inputs[0]), out)]
+    if not is_url(out) and Path(out).exists() and not Path(out).is_dir():
+        raise ValueError(f"{out}: is a file; with several inputs the output must be a folder")
+    pairs = [(str(f), join(out, name_of(f))) for f in inputs]
+    targets = [dst for _, dst in pairs]
+    if len(set(targets)) != len(targets):
+        dup = sorted({t for t in targets if targets.count(t) > 1})[0]
+        raise ValueError(f"{dup}: several inputs have this file name; write them to separate folders")
+    return pairs
+
+
+def _blocking_parent(path: Path) -> Path | None:
+    """The nearest existing ancestor of ``path`` when it is not a folder (``a.wav`` in ``a.wav/out.wav``)."""
+    for parent in path.parents:
+        if parent.exists():
+            return None if parent.is_dir() else parent
+    return None
+
+
+def read_paths(*sources: object) -> list[PathLike]:
+    """The files behind ``sources``: paths as they are, the ``path`` / ``path_`` of a loaded model
+    or fitted detector; ``None`` and in-memory objects contribute nothing."""
+    found: list[PathLike] = []
+    for source in sources:
+        if isinstance(source, (str, os.PathLike)):
+            found.append(source)
+        else:
+            path = getattr(source, "path", None) or getattr(source, "path_", None)
+            if isinstance(path, (str, os.PathLike)):
+                found.append(path)
+    return found
+
+
+def _check(path: Path, reads: _Files) -> None:
+    read = reads.find(path)
+    if read is not None:
+        what = "the input file" if str(read) == str(path) else f"{read}, which this command reads"
+        raise ValueError(f"{path}: refusing to overwrite {what}")
+    if path.exists():
+        mode = os.stat(path).st_mode
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+            raise ValueError(f"{path}: is a device, not a file; refusing to replace it")
+        if stat.S_ISDIR(mode):
+            raise ValueError(f"{path}: is a folder, not a file")
+    blocker = _blocking_parent(path)
+    if blocker is not None:
+        raise ValueError(f"{path}: {blocker} is a file, not a folder")
+
+
+def check_output(output: PathLike, reads: Iterable[PathLike] = ()) -> None:
+    """Refuse an output path that would replace a file the command reads, or cannot be a file.
+
+    Parameters
+    ----------
+    output
+        The path about to be written (URLs are not checked).
+    reads
+        Every file the command reads: inputs, model, detector, manifest.
+
+    Raises
+    ------
+    ValueError
+        One line naming ``output`` and the problem: it is (a link to) a read file, an
+        existing device node or folder, or it lies under an existing file.
+    """
+    check_outputs([output], reads)
+
+
+def check_outputs(outputs: Iterable[PathLike], reads: Iterable[PathLike] = ()) -> None:
+    """:func:`check_output` for each of ``outputs``, which must also name different files."""
+    read_files, seen = _Files(reads), _Files()
+    for output in outputs:
+        if is_url(output):
+            continue
+        if seen.find(output) is not None:
+            raise ValueError(f"{output}: named for two outputs")
+        _check(Path(output), read_files)
+        seen.add(output)
+
+
+__all__ = [
+    "ARRAY_SUFFIXES", "AUDIO_SUFFIXES", "SERIES_SUFFIXES", "TABLE_SUFFIXES", "check_output", "check_outputs",
+    "expand_inputs", "is_url", "join", "name_of", "output_is_folder", "plan_outputs", "read_paths",
+]

@@ -1,0 +1,148 @@
+"""Read and write a series file of any supported kind: CSV/TSV tables, ``.npy`` arrays, audio.
+
+:func:`read_series` returns float64 ``(channels, n)`` values, the sample rate when the
+file has one, and what is needed to write a result "like the input";
+:func:`write_series` writes ``(channels, n)`` values in the kind of file its suffix
+names, keeping the input's column names, time and label columns, rate and subtype.
+:func:`save_npy` is the one atomic ``.npy`` writer. Every writer is atomic and never
+replaces a file named in ``protect`` (see :func:`tsae.io.paths.check_output`).
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tsae.io.atomic import atomic_path
+from tsae.io.paths import ARRAY_SUFFIXES, AUDIO_SUFFIXES
+
+
+def _fail(path: Path, problem: str) -> ValueError:
+    return ValueError(f"{path}: {problem}")
+
+
+def _read_npy(path: Path) -> np.ndarray:
+    try:
+        return np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as error:
+        detail = str(error).splitlines()[0] if str(error) else "corrupt"
+        raise _fail(path, f"not a readable .npy array ({detail})") from None
+
+
+def read_series(path: str | os.PathLike) -> tuple[np.ndarray, float | None, dict[str, Any]]:
+    """Read a series file by suffix: CSV/TSV tables, ``.npy`` arrays, or audio.
+
+    Parameters
+    ----------
+    path
+        The file; any suffix other than ``.npy`` and the audio ones is read as a table.
+
+    Returns
+    -------
+    values : np.ndarray
+        float64 ``(channels, n)`` with ``n > 0``; NaN marks missing samples (tables only).
+    sample_rate : float or None
+        Audio rate, or the rate implied by a regular time column, else None.
+    meta : dict
+        ``kind`` ("table", "array" or "audio") and ``columns``; for tables also ``time``,
+        ``time_name``, ``label``, ``label_name``; for audio ``subtype`` and ``format``.
+
+    Raises
+    ------
+    ValueError
+        One line naming the file: missing, empty, corrupt or of the wrong shape.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if not path.exists():
+        raise _fail(path, "no such file")
+    if suffix in ARRAY_SUFFIXES:
+        arr = _read_npy(path)
+        if arr.dtype.kind not in "biuf" or arr.ndim not in (1, 2) or arr.size == 0:
+            raise _fail(path, f"expected a non-empty numeric array (n,) or (channels, n), got {arr.dtype} {arr.shape}")
+        values = np.atleast_2d(arr.astype(np.float64))
+        return values, None, {"kind": "array", "columns": [f"ch{i}" for i in range(values.shape[0])]}
+    if suffix in AUDIO_SUFFIXES:
+        from tsae.io.audio import read_audio
+
+        audio = read_audio(path)
+        return (audio.data.astype(np.float64), float(audio.sample_rate),
+                {"kind": "audio", "subtype": audio.subtype, "format": audio.format,
+                 "columns": [f"ch{i}" for i in range(audio.channels)]})
+    from tsae.io.tables import read_table
+
+    table = read_table(path)
+    return table.values, table.sample_rate(), {
+        "kind": "table", "columns": table.columns, "time": table.time, "time_name": table.time_name,
+        "label": table.label, "label_name": table.label_name,
+    }
+
+
+def read_signal(path: str | os.PathLike) -> tuple[np.ndarray, float | None]:
+    """Read a raw signal from audio or a ``.npy`` array, as stored: ``(n,)`` mono or ``(channels, n)``.
+
+    Unlike :func:`read_series` the array keeps its dtype and any shape ``np.load``
+    gives; audio is float32, a mono file ``(n,)``. Returns the signal and the audio
+    sample rate (None for ``.npy``).
+    """
+    path = Path(path)
+    if path.suffix.lower() in ARRAY_SUFFIXES:
+        return _read_npy(path), None
+    from tsae.io.audio import read_audio
+
+    audio = read_audio(path)
+    return (audio.data[0] if audio.channels == 1 else audio.data), float(audio.sample_rate)
+
+
+def save_npy(path: str | os.PathLike, array: np.ndarray, *, protect: Sequence[str | os.PathLike] = ()) -> Path:
+    """Write ``array`` to the ``.npy`` file ``path`` atomically (no pickles), never over a ``protect`` path."""
+    path = Path(path)
+    with atomic_path(path, protect=tuple(protect)) as tmp:
+        with open(tmp, "wb") as handle:  # a path would make np.save append ".npy"
+            np.save(handle, array, allow_pickle=False)
+    return path
+
+
+def write_series(path: str | os.PathLike, values: np.ndarray, rate: float | None, meta: dict[str, Any], *,
+                 protect: Sequence[str | os.PathLike] = ()) -> Path:
+    """Write ``values`` (C, n) atomically in the kind of file its suffix names, like the input read with ``meta``.
+
+    Parameters
+    ----------
+    path
+        Output file: an audio suffix writes audio, ``.npy`` an array (``(n,)`` for one
+        channel), anything else a CSV table.
+    values
+        float ``(channels, n)``.
+    rate
+        Sample rate (required for an audio output).
+    meta
+        The input's ``meta`` from :func:`read_series`: tables keep their column names,
+        time and label columns; audio keeps its subtype when the format is the same.
+    protect
+        Paths the command reads, never overwritten.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in AUDIO_SUFFIXES:
+        from tsae.io.audio import write_audio
+
+        if not rate:
+            raise _fail(path, "an audio output needs a sample rate (the input has none)")
+        subtype = meta.get("subtype") if meta.get("kind") == "audio" else None
+        return write_audio(path, values.astype(np.float32), int(round(rate)), subtype=subtype, protect=tuple(protect))
+    if suffix in ARRAY_SUFFIXES:
+        return save_npy(path, values if values.shape[0] > 1 else values[0], protect=protect)
+    from tsae.io.tables import write_table
+
+    names = list(meta.get("columns") or [f"ch{i}" for i in range(values.shape[0])])
+    columns: dict[str, Any] = {name: values[i] for i, name in enumerate(names)}
+    if meta.get("label") is not None:
+        columns[meta.get("label_name") or "label"] = meta["label"]
+    return write_table(path, columns, time=meta.get("time"), time_name=meta.get("time_name"), protect=tuple(protect))
+
+
+__all__ = ["read_series", "read_signal", "write_series", "save_npy"]

@@ -1,0 +1,167 @@
+"""The file jobs of ``tsae denoise``: audio files in, denoised audio files out (bounded memory, atomic)."""
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tsae.io.audio import audio_info, format_for, iter_audio_blocks, open_audio_writer
+from tsae.io.paths import AUDIO_SUFFIXES, check_outputs, expand_inputs, plan_outputs, read_paths
+from tsae.pipelines.denoise.denoiser import StreamingDenoiser, load_denoiser
+
+#: the stem suffix of a denoised file: a folder or glob never picks up earlier outputs
+_DENOISED = ".denoised"
+
+
+def default_output(path: str | os.PathLike) -> Path:
+    """``noisy.wav`` -> ``noisy.denoised.wav`` beside the input."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}{_DENOISED}{path.suffix}")
+
+
+def _is_denoised(name: str) -> bool:
+    return Path(name).stem.endswith(_DENOISED)
+
+
+def denoise_file(
+    input: str | os.PathLike,
+    output: str | os.PathLike | None = None,
+    *,
+    model: Any = None,
+    strength: float = 1.0,
+    atten_limit: float | None = None,
+    device: str = "cpu",
+    block_seconds: float = 5.0,
+    progress: Callable[[int], None] | None = None,
+) -> Path:
+    """Denoise one audio file block by block (bounded memory) into ``output``.
+
+    The output keeps the input's sample rate, channels, format and subtype (when the
+    output suffix's format supports it), is written atomically and never replaces
+    the input or the model. ``progress`` is called with the number of input frames done per block.
+    """
+    output = default_output(input) if output is None else Path(output)
+    check_outputs([output], [input, *read_paths(model)])
+    _denoise_together([(Path(input), output, audio_info(input))], model=model, strength=strength,
+                      atten_limit=atten_limit, device=device, block_seconds=block_seconds, progress=progress)
+    return output
+
+
+def _denoise_together(
+    jobs: Sequence[tuple[Path, Path, Any]],
+    *,
+    model: Any,
+    strength: float,
+    atten_limit: float | None,
+    device: str,
+    block_seconds: float,
+    progress: Callable[[int], None] | None,
+) -> None:
+    """Denoise ``(input, output, info)`` files of one sample rate as one batch.
+
+    All their channels go through one :class:`StreamingDenoiser` side by side (one
+    model call per frame for the whole batch), block by block; a file that has
+    ended is fed zeros, as its own flush would, until the longest one ends. Each
+    file gets what it would get on its own, to float rounding (when resampling, the
+    last few tens of ms of a file that ends before the others differ a little: the
+    resamplers see the zeros and denoised tail that follow it where the file's own
+    flush would cut the signal).
+    """
+    rate = jobs[0][2].sample_rate
+    if any(info.sample_rate != rate for _, _, info in jobs):
+        raise ValueError("files denoised together must share one sample rate")
+    rows = np.cumsum([0] + [info.channels for _, _, info in jobs])
+    den = StreamingDenoiser(rate, int(rows[-1]), model=model, strength=strength, atten_limit=atten_limit,
+                            device=device)
+    block = max(1, int(block_seconds * rate))
+    read = [0] * len(jobs)
+    written = [0] * len(jobs)
+    with contextlib.ExitStack() as stack:
+        writers = []
+        for src, dst, info in jobs:
+            fmt = format_for(dst)
+            subtype = info.subtype if fmt == info.format else None
+            writers.append(stack.enter_context(open_audio_writer(
+                dst, rate, info.channels, subtype=subtype, format=fmt, protect=(src,))))
+        readers: list[Any] = [iter_audio_blocks(src, block) for src, _, _ in jobs]
+
+        def write(y: np.ndarray) -> None:
+            for i, writer in enumerate(writers):
+                n = min(y.shape[1], read[i] - written[i])
+                if n > 0:
+                    writer.write(y[rows[i]: rows[i + 1], :n])
+                    written[i] += n
+
+        while True:
+            chunks = [None if r is None else next(r, None) for r in readers]
+            readers = [None if c is None else r for r, c in zip(readers, chunks, strict=True)]
+            longest = max((c.shape[1] for c in chunks if c is not None), default=0)
+            if longest == 0:
+                break
+            x = np.zeros((int(rows[-1]), longest), np.float32)
+            for i, c in enumerate(chunks):
+                if c is not None:
+                    x[rows[i]: rows[i + 1], : c.shape[1]] = c
+                    read[i] += c.shape[1]
+            write(den.feed(x))
+            if progress is not None:
+                progress(sum(c.shape[1] for c in chunks if c is not None))
+        write(den.flush())
+
+
+def denoise_files(
+    inputs: Iterable[str | os.PathLike],
+    output: str | os.PathLike | None = None,
+    *,
+    model: Any = None,
+    strength: float = 1.0,
+    atten_limit: float | None = None,
+    device: str = "cpu",
+    quiet: bool = False,
+    batch: int = 16,
+) -> list[Path]:
+    """Denoise files, folders and glob patterns; every input is checked before any output.
+
+    With one input, ``output`` is the output file (default ``<name>.denoised.<ext>``
+    beside it); with several, ``output`` must be a folder. No output may replace an
+    input or the model. Up to ``batch`` files of the same sample rate are denoised
+    side by side (one model step per frame for all of them; each file's output is
+    what it would get alone, to float rounding): on one CPU thread a batch of 16
+    files runs about 5x faster than one at a time.
+    """
+    from tqdm import tqdm
+
+    batch = int(batch)
+    if batch < 1:
+        raise ValueError(f"batch must be >= 1, got {batch}")
+    files = expand_inputs(inputs, AUDIO_SUFFIXES, exclude=_is_denoised)
+    infos = [audio_info(f) for f in files]
+    planned = plan_outputs(files, output, default=lambda f: str(default_output(f)))
+    pairs = [(Path(src), Path(dst)) for src, dst in planned]
+    check_outputs([dst for _, dst in pairs], [*files, *read_paths(model)])
+    load_denoiser(model, device)  # fail early on a bad model
+    total = sum(i.frames / i.sample_rate for i in infos)
+    jobs = [(src, dst, info) for (src, dst), info in zip(pairs, infos, strict=True)]
+    # files of one rate, similar lengths together (little zero padding), at most `batch` a group
+    jobs_by_rate: dict[int, list] = {}
+    for job in sorted(jobs, key=lambda j: j[2].frames):
+        jobs_by_rate.setdefault(job[2].sample_rate, []).append(job)
+    groups = [same[i: i + batch] for same in jobs_by_rate.values() for i in range(0, len(same), batch)]
+    with tqdm(total=round(total, 2), unit="s", desc="denoise", disable=quiet or not sys.stderr.isatty(),
+              bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} s audio [{elapsed}<{remaining}]") as bar:
+        def advance(frames: int, rate: int) -> None:
+            bar.update(frames / rate)
+
+        for group in groups:
+            _denoise_together(group, model=model, strength=strength, atten_limit=atten_limit, device=device,
+                              block_seconds=5.0, progress=functools.partial(advance, rate=group[0][2].sample_rate))
+    return [dst for _, dst, _ in jobs]
+
+
+__all__ = ["default_output", "denoise_file", "denoise_files"]
