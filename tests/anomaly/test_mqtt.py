@@ -104,7 +104,7 @@ def complete_rows(detector_file, rows, near: int) -> tuple[int, int]:
 
     def scored(n: int) -> int:
         monitor = Monitor(detector_file, every_sample=True)
-        return sum(r["type"] == "sample" for r in monitor.push(rows[:n]))
+        return sum(r["type"] == "sample" for r in monitor.push(rows[:n].T))  # (sensors, n)
 
     n = next(n for n in range(near, len(rows) + 1) if scored(n) > scored(n - 1))
     return n, scored(n)
