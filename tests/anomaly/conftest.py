@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from sensor_data import SENSORS, make_series
 
 

@@ -200,7 +200,7 @@ class Normalizer:
         """Channels seen by :meth:`fit` (None before)."""
         return None if self.center is None else int(self.center.shape[0])
 
-    def fit(self, x: Any) -> "Normalizer":
+    def fit(self, x: Any) -> Normalizer:
         """Learn each channel's center and scale from ``x`` (NaN-aware); return ``self``."""
         x = _signal("x", x).astype(np.float64, copy=False)
         x = x[None] if x.ndim == 1 else x
@@ -258,7 +258,7 @@ class Normalizer:
         return {"method": self.method, "center": self.center.tolist(), "scale": self.scale.tolist()}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Normalizer":
+    def from_dict(cls, data: dict[str, Any]) -> Normalizer:
         """Rebuild a normaliser from :meth:`to_dict` output (``"kind"`` is read as ``"method"``)."""
         if not isinstance(data, dict) or "center" not in data or "scale" not in data:
             raise ValueError("a normaliser dict needs 'method', 'center' and 'scale'")

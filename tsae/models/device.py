@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 
 
-def resolve_device(device: Any = "auto") -> "torch.device":  # noqa: F821 - torch imported lazily
+def resolve_device(device: Any = "auto") -> torch.device:  # noqa: F821 - torch imported lazily
     """Return the :class:`torch.device` for a device choice.
 
     Parameters

@@ -10,9 +10,10 @@ validation errors per window).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -214,7 +215,10 @@ def read_training_data(paths: Sequence[str | os.PathLike]) -> TrainingData:
     from tsae.io.series import read_series
 
     files = expand_inputs(paths, recursive=True)
-    series, rates, names, columns = [], set(), [], None
+    series: list[np.ndarray] = []
+    names: list[str] = []
+    rates: set[float] = set()
+    columns = None
     for f in files:
         values, rate, meta = read_series(f)
         if series and values.shape[0] != series[0].shape[0]:

@@ -9,7 +9,8 @@ outputs (or a per-batch reduction of them) come back as one numpy array.
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -23,7 +24,7 @@ def autocast(device: Any, amp: bool) -> Any:
     return contextlib.nullcontext()
 
 
-def model_device(model: Any) -> "torch.device":  # noqa: F821 - torch imported lazily
+def model_device(model: Any) -> torch.device:  # noqa: F821 - torch imported lazily
     """The device of the model's first parameter (the CPU for a model without any)."""
     import torch
 

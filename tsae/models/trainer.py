@@ -27,8 +27,9 @@ import math
 import random
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -227,7 +228,8 @@ def _step_loss(model: Any, x: Any, target: Any, regularizer: str, weight: float,
         loss = loss + weight * penalty
         parts = {**parts, "jacobian": float(penalty.detach())}
     if not torch.isfinite(loss):
-        raise RuntimeError(f"{model.name}: training diverged (loss is {float(loss)}); lower the learning rate or normalise the data")
+        raise RuntimeError(f"{model.name}: training diverged (loss is {float(loss)}); "
+                           "lower the learning rate or normalise the data")
     return loss, parts
 
 
@@ -324,7 +326,7 @@ class _Data:
     on_device: bool
 
     @classmethod
-    def place(cls, windows: np.ndarray, targets: np.ndarray | None, device: Any) -> "_Data":
+    def place(cls, windows: np.ndarray, targets: np.ndarray | None, device: Any) -> _Data:
         import torch
 
         on_device = windows.nbytes * (2 if targets is not None else 1) <= (256 << 20)
@@ -478,7 +480,8 @@ def _fit_epochs(run: _Run, callback: Callable[[dict[str, float]], None] | None) 
     stale, stopped = 0, "epochs"
     bar = tqdm(total=config.epochs, desc=f"train {getattr(model, 'name', '')}", unit="epoch",
                disable=config.quiet or not sys.stderr.isatty(), leave=False)
-    double_backward = _double_backward_safe(run.device) if run.regularizer == "contractive" else contextlib.nullcontext()
+    contractive = run.regularizer == "contractive"
+    double_backward = _double_backward_safe(run.device) if contractive else contextlib.nullcontext()
     with _deterministic(config.deterministic and run.device.type == "cpu"), double_backward, bar:
         for epoch in range(1, config.epochs + 1):
             model.train()

@@ -22,9 +22,9 @@ How a sample is scored
    error on unseen normal data, see ``calibration``); contributions sum to 1.
 
 A sample's score is final once the last window covering it has been seen and, with
-centred smoothing, ``smooth // 2`` more (``window - 1 + smooth // 2`` samples later at most); the trailing samples that no full window covers
-(fewer than ``hop``) repeat the last final score; the smoothing of the first samples
-averages what exists so far. The same code (:class:`ScoringCore`) runs in batch
+centred smoothing, ``smooth // 2`` more (``window - 1 + smooth // 2`` samples later at
+most); the trailing samples that no full window covers (fewer than ``hop``) repeat the
+last final score; the smoothing of the first samples averages what exists so far. The same code (:class:`ScoringCore`) runs in batch
 (:meth:`Detector.decision_function`) and in the streaming monitor, with the network in
 float64 on the CPU, so online scores equal batch scores (to ~1e-12; a CUDA batch run
 computes in float32 and agrees to ~1e-6 relative).
@@ -32,8 +32,9 @@ computes in float32 and agrees to ~1e-6 relative).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -262,7 +263,7 @@ class Detector:
         """The constructor arguments, by name (sklearn's estimator protocol)."""
         return {name: getattr(self, name) for name in self._param_names()}
 
-    def set_params(self, **params: Any) -> "Detector":
+    def set_params(self, **params: Any) -> Detector:
         """Change constructor arguments by name; returns ``self`` (sklearn's estimator protocol)."""
         valid = self._param_names()
         for name, value in params.items():
@@ -283,7 +284,7 @@ class Detector:
         return {}
 
     # -- fitting ----------------------------------------------------------------
-    def fit(self, X: Any, y: Any = None, sensors: Sequence[str] | None = None) -> "Detector":
+    def fit(self, X: Any, y: Any = None, sensors: Sequence[str] | None = None) -> Detector:
         """Learn normal behaviour from ``X`` ``(n_sensors, n_samples)``; ``y`` is ignored (PyOD).
 
         ``sensors`` names the sensors (default: a DataFrame's columns, else ``s0``, ``s1``...).
@@ -291,7 +292,7 @@ class Detector:
         with torch_threads(self.threads):
             return self._fit(X, sensors)
 
-    def _fit(self, X: Any, sensors: Sequence[str] | None) -> "Detector":
+    def _fit(self, X: Any, sensors: Sequence[str] | None) -> Detector:
         X, names = as_series(X, sensors)
         channels, n = X.shape
         if n < 4:
@@ -518,7 +519,7 @@ class Detector:
         )
 
     @classmethod
-    def load(cls, path: str | Path, device: str = "auto") -> "Detector":
+    def load(cls, path: str | Path, device: str = "auto") -> Detector:
         """Read a detector file written by :meth:`save` (``tsae detect fit``)."""
         from tsae.models.modelfile import load_model
 

@@ -30,9 +30,10 @@ import sys
 import threading
 import time as _time
 from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -40,6 +41,7 @@ from tsae.io.records import RecordParser
 from tsae.pipelines.anomaly.detector import Detector
 from tsae.pipelines.anomaly.events import EventTracker
 from tsae.pipelines.anomaly.scoring import as_chunk
+
 
 class RateLimitedLog:
     """stderr warnings, at most one per kind every ``interval`` seconds (suppressed ones are counted)."""
@@ -228,7 +230,7 @@ class Monitor:
         row = self.core.last_row
         return None if row is None else float(row.sum() / len(self.sensors))
 
-    def learn_one(self, x: Any) -> "Monitor":
+    def learn_one(self, x: Any) -> Monitor:
         """Feed one normal sample without reporting it (the autoencoder itself stays fixed)."""
         self.push(self._row(x)[:, None])
         return self

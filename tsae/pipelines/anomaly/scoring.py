@@ -130,7 +130,7 @@ class ScoringCore:
     Internally the core works on rows (time first), the layout of its frames.
     """
 
-    def __init__(self, state: "DetectorState", device: Any = "cpu", batch_frames: int = 4096) -> None:
+    def __init__(self, state: DetectorState, device: Any = "cpu", batch_frames: int = 4096) -> None:
         import torch
 
         from tsae.models.device import resolve_device
