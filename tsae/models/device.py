@@ -62,12 +62,13 @@ def torch_threads(n: int | None, *, native: bool = False) -> Iterator[None]:
     import torch
 
     previous = torch.get_num_threads()
-    torch.set_num_threads(int(n))
-    try:
-        with _native_threads(int(n), blas=native):
+    with _native_threads(int(n), blas=native):
+        # after numba: starting numba's OpenMP pool resets the process's OpenMP thread count
+        torch.set_num_threads(int(n))
+        try:
             yield
-    finally:
-        torch.set_num_threads(previous)
+        finally:
+            torch.set_num_threads(previous)
 
 
 @contextlib.contextmanager
