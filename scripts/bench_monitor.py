@@ -39,26 +39,23 @@ def synthetic(n: int, sensors: int, seed: int = 0) -> np.ndarray:
 
 
 def bench_sensors(sensors: int, args: argparse.Namespace, tmp: Path) -> dict[str, float]:
-    import torch
-
     from tsae.models.device import torch_threads
     from tsae.pipelines.anomaly.detector import Detector
     from tsae.pipelines.anomaly.monitor import Monitor
 
-    torch.set_num_threads(1)
     det = Detector(window=args.window, epochs=1, device="cpu", max_train_windows=2000).fit(
-        synthetic(2000, sensors), sensors=[f"s{i}" for i in range(sensors)])
+        synthetic(2000, sensors).T, sensors=[f"s{i}" for i in range(sensors)])
     rows = max(args.block * 10, args.rows // max(1, sensors // 8))  # fewer rows for wide data
-    x = synthetic(rows, sensors, seed=1)
+    x = synthetic(rows, sensors, seed=1).T  # (sensors, rows)
     out: dict[str, float] = {"sensors": sensors, "window": det.window_, "hop": det.hop_, "rows": rows}
     with torch_threads(1):
         # throughput, blocks
         mon = Monitor(det)
-        mon.push(x[: args.block])  # warm-up
+        mon.push(x[:, : args.block])  # warm-up
         mon = Monitor(det)
         start = time.perf_counter()
         for i in range(0, rows, args.block):
-            mon.push(x[i: i + args.block])
+            mon.push(x[:, i: i + args.block])
         mon.flush()
         out["block_rate"] = rows / (time.perf_counter() - start)
         # latency, one row at a time
@@ -67,7 +64,7 @@ def bench_sensors(sensors: int, args: argparse.Namespace, tmp: Path) -> dict[str
         times = np.empty(n_lat)
         for i in range(n_lat):
             t0 = time.perf_counter()
-            mon.push(x[i: i + 1])
+            mon.push(x[:, i: i + 1])
             times[i] = time.perf_counter() - t0
         steady = times[det.window_:]
         out["row_rate"] = len(steady) / steady.sum()
@@ -83,7 +80,7 @@ def bench_sensors(sensors: int, args: argparse.Namespace, tmp: Path) -> dict[str
         det.save(path)
         n_stdin = min(rows, args.stdin_rows)
         header = "time," + ",".join(det.sensors_) + "\n"
-        body = "".join(f"{i}," + ",".join(f"{v:.5f}" for v in row) + "\n" for i, row in enumerate(x[:n_stdin]))
+        body = "".join(f"{i}," + ",".join(f"{v:.5f}" for v in row) + "\n" for i, row in enumerate(x[:, :n_stdin].T))
         command = [sys.executable, "-m", "tsae", "monitor", "--detector", str(path), "-q"]
         env = {**os.environ, "OMP_NUM_THREADS": "1"}
         done = subprocess.run(command, input=header + body, capture_output=True, text=True, check=True, env=env)

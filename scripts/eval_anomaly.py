@@ -122,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     import tsae
+    from tsae.engine.preprocess import Normalizer, repair_missing
 
     torch.set_num_threads(1)
     data = args.data.resolve()
@@ -159,14 +160,12 @@ def main(argv: list[str] | None = None) -> int:
         if labels[te:].sum() == 0 or labels[te:].min() == 1:
             continue
         t0 = time.perf_counter()
-        det = tsae.Detector(device="cpu", **overrides).fit(X[:te], sensors=names)
-        scores = {"tsae": det.decision_function(X)}
+        det = tsae.Detector(device="cpu", **overrides).fit(X[:te].T, sensors=names)
+        scores = {"tsae": det.decision_function(X.T)}
         seconds["tsae"] += time.perf_counter() - t0
-        # anchors: same z-scoring (training statistics), same window, linear repair of gaps
-        Xf = pd.DataFrame(X).interpolate(limit_direction="both").fillna(0.0).to_numpy()
-        mean, std = Xf[:te].mean(axis=0), Xf[:te].std(axis=0)
-        std[std == 0] = 1.0
-        Z = (Xf - mean) / std
+        # anchors: tsae's linear repair of gaps and z-scoring (training statistics), same window
+        Xf = repair_missing(X.T)
+        Z = Normalizer("zscore").fit(Xf[:, :te]).transform(Xf).T
         for method in methods[1:]:
             t0 = time.perf_counter()
             scores.update(anchors(Z, te, det.window_, skip | (set(METHODS[1:]) - {method})))

@@ -10,11 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from sensor_data import SENSORS, make_series
 
 
 @pytest.fixture(scope="session")
 def train_data() -> np.ndarray:
+    """Rows (time, sensor), as CSV files hold them; the Detector takes ``.T``."""
     return make_series(900, seed=0)
 
 
@@ -29,7 +31,7 @@ def test_data() -> np.ndarray:
 def detector(train_data):
     from tsae.pipelines.anomaly.detector import Detector
 
-    return Detector(window=24, epochs=3, device="cpu").fit(train_data, sensors=SENSORS)
+    return Detector(window=24, epochs=3, device="cpu").fit(train_data.T, sensors=SENSORS)
 
 
 @pytest.fixture(scope="session")

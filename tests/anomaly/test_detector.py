@@ -2,79 +2,87 @@ import numpy as np
 import pytest
 
 from tsae.pipelines.anomaly.detector import Detector, dominant_period
-from tsae.pipelines.anomaly.scoring import fill_forward
 
 from sensor_data import SENSORS, make_series
 
 
 def test_dominant_period_finds_the_cycle():
-    assert dominant_period(make_series(2000, period=40)) == 40
-    assert dominant_period(np.random.default_rng(0).normal(size=(500, 2)), default=32) == 32  # no period
-    assert dominant_period(make_series(3000, period=300), high=128) == 128  # clamped
+    assert dominant_period(make_series(2000, period=40).T) == 40
+    assert dominant_period(np.random.default_rng(0).normal(size=(2, 500)), default=32) == 32  # no period
+    assert dominant_period(make_series(3000, period=300).T, high=128) == 128  # clamped
 
 
 def test_pyod_surface(detector, train_data, test_data):
     assert detector.window_ == 24 and detector.hop_ == 3
     assert detector.decision_scores_.shape == (len(train_data),)
     assert detector.labels_.shape == (len(train_data),)
-    scores = detector.decision_function(test_data)
+    scores = detector.decision_function(test_data.T)
     assert scores.shape == (len(test_data),) and np.isfinite(scores).all()
-    assert np.array_equal(detector.score(test_data), scores)
+    assert not hasattr(detector, "score")  # sklearn's score means goodness of fit: not this
     assert scores[400:415].mean() > 10 * np.median(scores)  # the injected anomaly stands out
-    flags = detector.predict(test_data)
+    flags = detector.predict(test_data.T)
     assert set(np.unique(flags)) <= {0, 1} and flags[400:415].any()
-    contrib = detector.contributions(test_data)
-    assert contrib.shape == (len(test_data), 3)
-    np.testing.assert_allclose(contrib.sum(axis=1), 1.0, atol=1e-9)
-    assert contrib[400:415, 1].mean() > 0.5  # "pressure" carries the anomaly
+    contrib = detector.contributions(test_data.T)
+    assert contrib.shape == (3, len(test_data))
+    np.testing.assert_allclose(contrib.sum(axis=0), 1.0, atol=1e-9)
+    assert contrib[1, 400:415].mean() > 0.5  # "pressure" carries the anomaly
+
+
+def test_series_layout_is_time_last(detector, test_data):
+    with pytest.raises(ValueError, match=r"pass X\.T"):
+        detector.decision_function(test_data)  # (n, sensors): transposed
+
+
+def test_sklearn_clone():
+    base = pytest.importorskip("sklearn.base")
+    det = Detector(window=16, epochs=2, model_params={"hidden": 8}, threshold="quantile")
+    twin = base.clone(det)
+    assert twin is not det and twin.get_params() == det.get_params()
+    assert twin.model_params is not det.model_params or twin.model_params == det.model_params
+    assert twin.set_params(window=32).window == 32 and det.window == 16
+    with pytest.raises(ValueError, match="invalid parameter"):
+        det.set_params(windw=3)
 
 
 def test_save_load_roundtrip(detector, detector_file, test_data):
     loaded = Detector.load(detector_file, device="cpu")
     assert loaded.sensors_ == SENSORS and loaded.threshold_ == detector.threshold_
-    np.testing.assert_allclose(loaded.decision_function(test_data), detector.decision_function(test_data), rtol=1e-9)
+    np.testing.assert_allclose(loaded.decision_function(test_data.T), detector.decision_function(test_data.T),
+                               rtol=1e-9)
 
 
 def test_nans_are_repaired(detector, test_data):
-    x = test_data.copy()
-    x[100:105, 0] = np.nan
-    x[0, 2] = np.nan
+    x = test_data.T.copy()
+    x[0, 100:105] = np.nan
+    x[2, 0] = np.nan
     scores = detector.decision_function(x)
     assert np.isfinite(scores).all()
-    clean = detector.decision_function(test_data)
-    # a repair is local: rows two windows away from a gap score as if there had been none
+    clean = detector.decision_function(test_data.T)
+    # a repair is local: samples two windows away from a gap score as if there had been none
     reach = 2 * detector.window_
-    far = np.ones(len(x), bool)
+    far = np.ones(x.shape[1], bool)
     far[: 1 + reach] = far[100 - reach : 105 + reach] = False
     np.testing.assert_allclose(scores[far], clean[far], rtol=1e-9)
-    assert not np.allclose(scores[100:105], clean[100:105])  # the gap rows were scored, not copied
-
-
-def test_fill_forward_carries_across_blocks():
-    x = np.array([[np.nan, 1.0], [2.0, np.nan], [np.nan, np.nan]])
-    out, last, fixed = fill_forward(x, np.array([9.0, 8.0]))
-    np.testing.assert_array_equal(out, [[9, 1], [2, 1], [2, 1]])
-    np.testing.assert_array_equal(last, [2, 1])
-    assert fixed == 4
+    assert not np.allclose(scores[100:105], clean[100:105])  # the gap samples were scored, not copied
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_streaming_equals_batch(detector, test_data, seed):
     rng = np.random.default_rng(seed)
-    x = test_data.copy()
-    x[rng.integers(0, len(x), 20), rng.integers(0, 3, 20)] = np.nan  # gaps: same repair in both
+    x = test_data.T.copy()
+    x[rng.integers(0, 3, 20), rng.integers(0, x.shape[1], 20)] = np.nan  # gaps: same repair in both
     batch_scores, batch_contrib = detector.score_with_contributions(x, device="cpu")
     core = detector.core()
     parts, contribs, i = [], [], 0
-    while i < len(x):
-        k = int(rng.integers(1, 60)) if seed else 1  # seed 0: one row at a time
-        s, c = core.push(x[i:i + k])
+    while i < x.shape[1]:
+        k = int(rng.integers(1, 60)) if seed else 1  # seed 0: one sample at a time
+        s, c = core.push(x[:, i:i + k])
         parts.append(s)
         contribs.append(c)
         i += k
     s, c = core.flush()
     stream_scores = np.concatenate(parts + [s])
-    stream_contrib = np.concatenate(contribs + [c])
+    stream_contrib = np.concatenate(contribs + [c], axis=1)
     assert stream_scores.shape == batch_scores.shape
     np.testing.assert_allclose(stream_scores, batch_scores, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(stream_contrib, batch_contrib, rtol=1e-6, atol=1e-6)
@@ -82,9 +90,9 @@ def test_streaming_equals_batch(detector, test_data, seed):
 
 def test_bounded_memory(detector):
     core = detector.core()
-    x = make_series(5000, seed=3)
-    for i in range(0, len(x), 97):
-        core.push(x[i:i + 97])
+    x = make_series(5000, seed=3).T
+    for i in range(0, x.shape[1], 97):
+        core.push(x[:, i:i + 97])
         assert len(core.buffer) <= detector.window_ + 97
         assert len(core.ola.acc) <= detector.window_
         assert len(core.smoother.buf) <= detector.smooth_
@@ -92,32 +100,32 @@ def test_bounded_memory(detector):
 
 def test_quantile_threshold_and_errors(train_data):
     det = Detector(window=16, epochs=1, threshold="quantile", q=0.9, device="cpu", linear=False,
-                   calibration="training").fit(train_data)
+                   calibration="training").fit(train_data.T)
     assert det.threshold_ == pytest.approx(np.quantile(det.decision_scores_, 0.9))
     assert det.labels_.mean() == pytest.approx(0.1, abs=0.01)
     with pytest.raises(ValueError, match="calibration"):
         Detector(calibration="holdout")
     with pytest.raises(ValueError, match="sensors"):
-        det.decision_function(train_data[:, :2])
+        det.decision_function(train_data.T[:2])
     with pytest.raises(ValueError, match="shorter"):
-        det.decision_function(train_data[:5])
+        det.decision_function(train_data.T[:, :5])
     with pytest.raises(RuntimeError, match="not fitted"):
-        Detector().decision_function(train_data)
+        Detector().decision_function(train_data.T)
     with pytest.raises(ValueError, match="no valid value"):
-        Detector(window=8, epochs=1).fit(np.c_[train_data[:, 0], np.full(len(train_data), np.nan)])
+        Detector(window=8, epochs=1).fit(np.stack([train_data[:, 0], np.full(len(train_data), np.nan)]))
 
 
 def test_dataframe_input(detector, test_data):
     pd = pytest.importorskip("pandas")
     frame = pd.DataFrame(test_data[:, ::-1], columns=SENSORS[::-1])  # columns reordered by name
-    np.testing.assert_allclose(detector.decision_function(frame), detector.decision_function(test_data))
+    np.testing.assert_allclose(detector.decision_function(frame), detector.decision_function(test_data.T))
 
 
 def test_crossfit_calibration_uses_out_of_fold_scores(train_data):
     """Errors on unseen normal rows are higher than in-sample ones: the threshold must see them."""
     settings = dict(window=16, epochs=3, threshold="quantile", q=0.95, device="cpu")
-    insample = Detector(calibration="training", **settings).fit(train_data)
-    crossfit = Detector(**settings).fit(train_data)
+    insample = Detector(calibration="training", **settings).fit(train_data.T)
+    crossfit = Detector(**settings).fit(train_data.T)
     assert crossfit.threshold_obj_.params["scores"] == "crossfit"
     assert crossfit.calibration_scores_.shape == (len(train_data),)
     assert crossfit.threshold_ == pytest.approx(np.quantile(crossfit.calibration_scores_, 0.95))
@@ -133,19 +141,19 @@ def test_contributions_name_the_sensor_that_left_its_normal_level():
         x = make_series(n, seed=seed)
         x[:, 2] += 0.8 * np.random.default_rng(seed + 10).normal(size=n)  # "flow" is noisy
         return x
-    det = Detector(window=24, epochs=3, device="cpu").fit(data(1200, 0), sensors=SENSORS)
+    det = Detector(window=24, epochs=3, device="cpu").fit(data(1200, 0).T, sensors=SENSORS)
     x = data(600, 1)
     x[300:340, 0] += 0.6 + 0.05 * rng.normal(size=40)  # a small offset on quiet "temp"
-    contrib = det.contributions(x)
-    assert contrib[300:340].mean(axis=0).argmax() == 0
+    contrib = det.contributions(x.T)
+    assert contrib[:, 300:340].mean(axis=1).argmax() == 0
 
 
 def test_fit_is_reproducible_whatever_ran_before(train_data):
     import torch
 
     settings = dict(window=16, epochs=2, device="cpu")
-    first = Detector(**settings).fit(train_data).decision_scores_
+    first = Detector(**settings).fit(train_data.T).decision_scores_
     torch.rand(1000)  # other work that draws from the global generators
     np.random.rand(10)
-    second = Detector(**settings).fit(train_data).decision_scores_
+    second = Detector(**settings).fit(train_data.T).decision_scores_
     np.testing.assert_array_equal(first, second)

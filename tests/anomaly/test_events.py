@@ -24,7 +24,7 @@ def test_merge_gap_joins_close_runs():
 
 def test_top_sensors_and_times():
     flags = np.array([0, 1, 1, 0])
-    contrib = np.array([[0.5, 0.5], [0.2, 0.8], [0.4, 0.6], [1, 0]])
+    contrib = np.array([[0.5, 0.5], [0.2, 0.8], [0.4, 0.6], [1, 0]]).T  # (sensors, n)
     (event,) = find_events(np.array([0, 3.0, 2.0, 0]), flags, contrib, ["a", "b"], times=["t0", "t1", "t2", "t3"])
     assert event.top_sensors[0][0] == "b" and event.top_sensors[0][1] == pytest.approx(0.7)
     assert (event.start, event.end, event.peak_time) == ("t1", "t2", "t1")
@@ -36,20 +36,20 @@ def test_streaming_equals_batch(seed):
     n = 500
     flags = (rng.uniform(size=n) < 0.15).astype(int)
     scores = rng.uniform(size=n)
-    contrib = rng.dirichlet([1, 1, 1], size=n)
+    contrib = rng.dirichlet([1, 1, 1], size=n).T  # (sensors, n)
     batch = find_events(scores, flags, contrib, ["a", "b", "c"], merge_gap=2)
     tracker = EventTracker(["a", "b", "c"], merge_gap=2)
     stream, i = [], 0
     while i < n:
         k = int(rng.integers(1, 40))
-        stream += tracker.push(scores[i:i + k], flags[i:i + k], contrib[i:i + k])
+        stream += tracker.push(scores[i:i + k], flags[i:i + k], contrib[:, i:i + k])
         i += k
     stream += tracker.flush()
     assert [e.to_dict() for e in stream] == [e.to_dict() for e in batch]
 
 
 def test_write_json_and_csv(tmp_path):
-    events = find_events(np.array([0, 5.0, 0]), np.array([0, 1, 0]), np.array([[1, 0]] * 3), ["x", "y"])
+    events = find_events(np.array([0, 5.0, 0]), np.array([0, 1, 0]), np.array([[1, 0]] * 3).T, ["x", "y"])
     write_events(tmp_path / "e.json", events)
     data = json.loads((tmp_path / "e.json").read_text())
     assert data["events"][0]["peak_score"] == 5.0

@@ -30,7 +30,7 @@ def test_monitor_equals_batch_through_text(detector, detector_file, test_data):
     samples = [r for r in records if r["type"] == "sample"]
     assert [r["index"] for r in samples] == list(range(len(test_data)))
     assert samples[5]["time"] == "5"
-    batch = detector.decision_function(test_data)
+    batch = detector.decision_function(test_data.T)
     np.testing.assert_allclose([r["score"] for r in samples], batch, rtol=1e-6, atol=1e-6)
     events = [r for r in records if r["type"] == "event"]
     assert any(e["start_index"] <= 405 <= e["end_index"] for e in events)
@@ -126,10 +126,55 @@ def test_a_plugin_source_and_sink_are_selected_by_name(detector, detector_file, 
                                           "--sink-option", "channel=alarms", "--every-sample", "-q"])
         assert result.exit_code == 0, result.output
         samples = [r for r in received if r["type"] == "sample"]
-        np.testing.assert_allclose([r["score"] for r in samples], detector.decision_function(test_data),
+        np.testing.assert_allclose([r["score"] for r in samples], detector.decision_function(test_data.T),
                                    rtol=1e-6, atol=1e-6)
         assert received[-1]["type"] == "summary" and received[-1]["sink_options"] == {"channel": "alarms"}
         unknown = CliRunner().invoke(cli, ["monitor", "--detector", str(detector_file), "--source", "kafka"])
         assert unknown.exit_code != 0 and "listsrc" in unknown.output and "kafka" in unknown.output
     finally:
         plugins.unregister_plugin("test_streams")
+
+
+def test_sigterm_stops_after_the_current_block(detector_file, test_data):
+    """SIGTERM sets a stop flag: the block in hand is scored, the rest is not read, the summary is written."""
+    import os
+    import signal
+    import types
+
+    import tsae
+    from tsae import plugins
+
+    received: list[dict] = []
+    lines = ["time," + ",".join(SENSORS)] + csv_lines(test_data[:200])
+
+    class TermSource:
+        def __init__(self):
+            self.served = 0
+
+        def blocks(self):
+            for start in range(0, len(lines), 50):
+                if start == 100:
+                    os.kill(os.getpid(), signal.SIGTERM)  # the handler runs before this block is yielded
+                self.served += 1
+                yield lines[start:start + 50]
+
+    class ListSink:
+        def write(self, record):
+            received.append(record)
+
+    plugin = types.SimpleNamespace(
+        register_sources=tsae.hookimpl(lambda register: register("termsrc", TermSource)),
+        register_sinks=tsae.hookimpl(lambda register: register("termsink", ListSink)),
+    )
+    plugins.register_plugin(plugin, "test_term")
+    before = signal.getsignal(signal.SIGTERM)
+    try:
+        code = run_monitor(detector_file, source="termsrc", sink="termsink", every_sample=True, quiet=True)
+    finally:
+        plugins.unregister_plugin("test_term")
+    assert code == 130
+    assert signal.getsignal(signal.SIGTERM) == before  # the previous handler is back
+    summary = received[-1]
+    assert summary["type"] == "summary"
+    assert summary["lines"] == 150  # three blocks: the third was in hand when the flag was set
+    assert summary["samples"] == 149  # every sample read is scored (flush at the end)

@@ -104,7 +104,7 @@ def complete_rows(detector_file, rows, near: int) -> tuple[int, int]:
 
     def scored(n: int) -> int:
         monitor = Monitor(detector_file, every_sample=True)
-        return sum(r["type"] == "sample" for r in monitor.push(rows[:n]))
+        return sum(r["type"] == "sample" for r in monitor.push(rows[:n].T))  # (sensors, n)
 
     n = next(n for n in range(near, len(rows) + 1) if scored(n) > scored(n - 1))
     return n, scored(n)
@@ -155,7 +155,7 @@ def test_mqtt_events_out_and_broker_restart(broker, detector, detector_file, tes
     samples = {r["index"]: r["score"] for r in received.records if r.get("type") == "sample"}
     # the monitor's state survived the restart: indices continue and scores equal batch scores
     assert len(samples) == len(data), text
-    batch = detector.decision_function(data)
+    batch = detector.decision_function(data.T)
     np.testing.assert_allclose([samples[i] for i in range(len(data))], batch, rtol=1e-6, atol=1e-6)
     events = [r for r in received.records if r.get("type") == "event"]
     assert any(e["start_index"] <= 405 <= e["end_index"] for e in events)

@@ -9,7 +9,7 @@ import scipy.signal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tsae.engine.preprocess import Normalizer, detrend, missing_mask, repair_missing, resample
+from tsae.engine.preprocess import Normalizer, detrend, forward_fill, missing_mask, repair_missing, resample
 
 PROPS = settings(max_examples=40, deadline=None)
 
@@ -207,3 +207,37 @@ def test_resample_identity_shapes_and_errors() -> None:
         resample(x, 100, -5)
     with pytest.raises(ValueError, match="quality must be one of"):
         resample(x, 100, 200, quality="best")
+
+
+def test_repair_can_refuse_an_empty_channel() -> None:
+    x = np.array([[1.0, np.nan, 3.0], [np.nan, np.inf, np.nan]])
+    np.testing.assert_array_equal(repair_missing(x)[1], 0.0)
+    with pytest.raises(ValueError, match="a channel has no finite values"):
+        repair_missing(x, empty="raise")
+    np.testing.assert_array_equal(repair_missing(x[:1], empty="raise"), [[1.0, 2.0, 3.0]])
+    with pytest.raises(ValueError, match="empty must be"):
+        repair_missing(x, empty="nan")
+
+
+def test_forward_fill_carries_across_chunks() -> None:
+    x = np.array([[np.nan, 2.0, np.nan], [1.0, np.nan, np.inf]])  # (channels, n)
+    out, carry, repaired = forward_fill(x, np.array([9.0, 8.0]))
+    np.testing.assert_array_equal(out, [[9, 2, 2], [1, 1, 1]])
+    np.testing.assert_array_equal(carry, [2, 1])
+    assert repaired == 4
+    clean, carry2, none = forward_fill(np.ones((2, 2)), carry)
+    assert none == 0 and carry2.tolist() == [1.0, 1.0] and clean is not None
+    # chunked == whole: the carry is all that streaming needs
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=(3, 200))
+    y[rng.random(y.shape) < 0.3] = np.nan
+    whole, _, n_whole = forward_fill(y, np.zeros(3))
+    parts, c, n_parts = [], np.zeros(3), 0
+    for a in range(0, 200, 17):
+        part, c, k = forward_fill(y[:, a:a + 17], c)
+        parts.append(part)
+        n_parts += k
+    np.testing.assert_array_equal(np.concatenate(parts, axis=1), whole)
+    assert n_parts == n_whole == int(np.isnan(y).sum())
+    with pytest.raises(ValueError, match="carry"):
+        forward_fill(y, np.zeros(2))

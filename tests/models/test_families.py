@@ -4,11 +4,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from synthetic_data import windows_of
 
 from tsae import plugins
 from tsae.models.modelfile import load_model, save_model
 from tsae.models.trainer import TrainConfig, evaluate, seed_everything, train_model
+
+from synthetic_data import windows_of
 
 FAMILIES = {
     "conv1d": dict(hidden=16, latent=16),

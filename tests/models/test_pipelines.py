@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from synthetic_data import synthetic_series
 
+from tsae.models.fit import fit_model_on_series, parse_params, train_files
 from tsae.models.modelfile import load_model
 from tsae.models.trainer import TrainConfig
 from tsae.pipelines.reconstruct.series import encode_series, reconstruct_series
-from tsae.models.fit import fit_model_on_series, parse_params, train_files
+
+from synthetic_data import synthetic_series
 
 CONFIG = TrainConfig(epochs=25, lr=3e-3, patience=10, quiet=True, device="cpu")
 

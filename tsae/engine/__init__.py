@@ -7,7 +7,7 @@ CLI) does not load numba until a kernel is needed; ``__init__.pyi`` lists them.
 - :mod:`tsae.engine.framing`: :func:`frame`, :func:`overlap_add`,
   :func:`window_array`, :func:`num_frames`
 - :mod:`tsae.engine.streaming`: :class:`StreamFramer`, :class:`StreamOverlapAdd`
-- :mod:`tsae.engine.preprocess`: :func:`repair_missing`, :func:`missing_mask`,
+- :mod:`tsae.engine.preprocess`: :func:`repair_missing`, :func:`forward_fill`, :func:`missing_mask`,
   :class:`Normalizer`, :func:`detrend`, :func:`resample`
 - :mod:`tsae.engine.layout`: :func:`as_channels_first`
 """

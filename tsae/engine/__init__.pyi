@@ -2,7 +2,7 @@
 # to import each name on first use (so importing tsae.engine does not load numba).
 from tsae.engine.framing import frame, num_frames, overlap_add, window_array
 from tsae.engine.layout import as_channels_first
-from tsae.engine.preprocess import Normalizer, detrend, missing_mask, repair_missing, resample
+from tsae.engine.preprocess import Normalizer, detrend, forward_fill, missing_mask, repair_missing, resample
 from tsae.engine.streaming import StreamFramer, StreamOverlapAdd
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "StreamOverlapAdd",
     "missing_mask",
     "repair_missing",
+    "forward_fill",
     "Normalizer",
     "detrend",
     "resample",

@@ -15,7 +15,7 @@ import numpy as np
 from tsae.engine import _kernels
 from tsae.engine.framing import _check_int, _check_real
 
-__all__ = ["missing_mask", "repair_missing", "Normalizer", "detrend", "resample"]
+__all__ = ["missing_mask", "repair_missing", "forward_fill", "Normalizer", "detrend", "resample"]
 
 _REPAIR_METHODS = {"linear": 0, "ffill": 1, "zero": 2}
 _QUALITIES = ("QQ", "LQ", "MQ", "HQ", "VHQ")
@@ -55,7 +55,8 @@ def missing_mask(x: Any) -> np.ndarray:
     return ~np.isfinite(x)
 
 
-def repair_missing(x: Any, method: str = "linear", max_gap: int | None = None) -> np.ndarray:
+def repair_missing(x: Any, method: str = "linear", max_gap: int | None = None, *,
+                   empty: str = "zeros") -> np.ndarray:
     """Fill the missing samples (see :func:`missing_mask`) of each channel.
 
     Parameters
@@ -67,6 +68,9 @@ def repair_missing(x: Any, method: str = "linear", max_gap: int | None = None) -
         ``"ffill"`` repeats the last valid sample, ``"zero"`` writes zeros.
     max_gap : int, optional
         Fill only gaps of at most ``max_gap`` samples; longer ones stay NaN.
+    empty : {"zeros", "raise"}, default "zeros"
+        What a channel with no valid sample at all becomes: zeros (see below), or a
+        ``ValueError`` ("a channel has no finite values").
 
     Returns
     -------
@@ -88,13 +92,57 @@ def repair_missing(x: Any, method: str = "linear", max_gap: int | None = None) -
     x = _signal("x", x)
     if method not in _REPAIR_METHODS:
         raise ValueError(f"method must be one of {tuple(_REPAIR_METHODS)}, got method={method!r}")
+    if empty not in ("zeros", "raise"):
+        raise ValueError(f"empty must be 'zeros' or 'raise', got empty={empty!r}")
     gap = -1 if max_gap is None else _check_int("max_gap", max_gap, 0)
     out = np.array(x, dtype=_float_dtype(x), order="C", copy=True)
     if out.size == 0 or np.isfinite(out).all():
         return out
+    if empty == "raise" and (~np.isfinite(out)).all(axis=-1).any():
+        raise ValueError("a channel has no finite values")
     rows = out.reshape(-1, out.shape[-1])
     _kernels.repair_rows(rows, _REPAIR_METHODS[method], gap)
     return out
+
+
+def forward_fill(x: Any, carry: Any) -> tuple[np.ndarray, np.ndarray, int]:
+    """Streaming repair: hold each channel's last valid sample, carried across chunks.
+
+    A stream cannot look ahead, so a gap cannot be interpolated; the missing samples
+    (see :func:`missing_mask`) of a chunk take the last valid sample before them, from
+    this chunk or, through ``carry``, from earlier ones.
+
+    Parameters
+    ----------
+    x : array_like, shape (channels, n)
+        The next chunk, time on the last axis.
+    carry : array_like, shape (channels,)
+        Each channel's last valid sample before this chunk (for the first chunk: a
+        neutral value such as the channel's mean).
+
+    Returns
+    -------
+    filled : numpy.ndarray, shape (channels, n), float64
+    carry : numpy.ndarray, shape (channels,)
+        The carry for the next chunk.
+    repaired : int
+        How many samples were missing.
+
+    Examples
+    --------
+    >>> filled, carry, repaired = forward_fill([[np.nan, 1.0, np.nan]], [9.0])
+    >>> filled, carry, repaired
+    (array([[9., 1., 1.]]), array([1.]), 2)
+    """
+    x = np.asarray(_signal("x", x), dtype=np.float64)
+    carry = np.asarray(carry, dtype=np.float64).reshape(-1)
+    if x.ndim != 2 or carry.shape != (x.shape[0],):
+        raise ValueError(f"x must be (channels, n) and carry (channels,), got shapes {x.shape} and {carry.shape}")
+    bad = ~np.isfinite(x)
+    if not bad.any():
+        return x, (x[:, -1].copy() if x.shape[1] else carry), 0
+    filled = repair_missing(np.concatenate([carry[:, None], x], axis=1), method="ffill")[:, 1:]
+    return filled, filled[:, -1].copy(), int(bad.sum())
 
 
 # ----------------------------------------------------------------------------- scaling
@@ -152,7 +200,7 @@ class Normalizer:
         """Channels seen by :meth:`fit` (None before)."""
         return None if self.center is None else int(self.center.shape[0])
 
-    def fit(self, x: Any) -> "Normalizer":
+    def fit(self, x: Any) -> Normalizer:
         """Learn each channel's center and scale from ``x`` (NaN-aware); return ``self``."""
         x = _signal("x", x).astype(np.float64, copy=False)
         x = x[None] if x.ndim == 1 else x
@@ -210,7 +258,7 @@ class Normalizer:
         return {"method": self.method, "center": self.center.tolist(), "scale": self.scale.tolist()}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Normalizer":
+    def from_dict(cls, data: dict[str, Any]) -> Normalizer:
         """Rebuild a normaliser from :meth:`to_dict` output (``"kind"`` is read as ``"method"``)."""
         if not isinstance(data, dict) or "center" not in data or "scale" not in data:
             raise ValueError("a normaliser dict needs 'method', 'center' and 'scale'")

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 
 
-def resolve_device(device: Any = "auto") -> "torch.device":  # noqa: F821 - torch imported lazily
-    """Return the :class:`torch.device` for a user's ``--device`` choice.
+def resolve_device(device: Any = "auto") -> torch.device:  # noqa: F821 - torch imported lazily
+    """Return the :class:`torch.device` for a device choice.
 
     Parameters
     ----------
@@ -37,20 +38,23 @@ def resolve_device(device: Any = "auto") -> "torch.device":  # noqa: F821 - torc
         return torch.device("cpu")
     if name == "cuda" or name.startswith("cuda:"):
         if not torch.cuda.is_available():
-            raise ValueError("--device cuda: CUDA is not available on this machine (use --device cpu or auto)")
+            raise ValueError(f"device {device!r}: CUDA is not available on this machine (use 'cpu' or 'auto')")
         return torch.device(name)
-    raise ValueError(f"--device {device!r}: unknown device (choose one of {', '.join(DEVICE_CHOICES)})")
+    raise ValueError(f"device {device!r}: unknown device (choose one of {', '.join(DEVICE_CHOICES)})")
 
 
 @contextlib.contextmanager
 def torch_threads(n: int | None, *, native: bool = False) -> Iterator[None]:
-    """Run torch on ``n`` CPU threads inside the block (None or 0: leave torch's setting).
+    """Run torch, and the engine's numba kernels, on ``n`` CPU threads inside the block.
 
-    The pipelines' networks are small: one thread is faster than several fighting
-    over shared cores, and it keeps a monitor or a batch worker on one core. With
-    ``native``, numpy's BLAS and OpenMP pools (through threadpoolctl, when
-    installed) and the engine's numba kernels are held to ``n`` threads too: on
-    small arrays called many times, one thread is many times faster than several.
+    None or 0 leaves the settings alone. The pipelines' networks are small: one thread
+    is faster than several fighting over shared cores, and it keeps a monitor or a batch
+    worker on one core. numba is always limited too: its OpenMP layer resets the
+    process's OpenMP thread count when a parallel kernel starts, which would silently
+    give torch more threads (and results that depend on the machine's core count).
+    With ``native``, numpy's BLAS and OpenMP pools (through threadpoolctl, when
+    installed) are held to ``n`` threads as well: on small arrays called many times,
+    one thread is many times faster than several.
     """
     if not n:
         yield
@@ -58,28 +62,28 @@ def torch_threads(n: int | None, *, native: bool = False) -> Iterator[None]:
     import torch
 
     previous = torch.get_num_threads()
-    torch.set_num_threads(int(n))
-    try:
-        with contextlib.ExitStack() as stack:
-            if native:
-                stack.enter_context(_native_threads(int(n)))
+    with _native_threads(int(n), blas=native):
+        # after numba: starting numba's OpenMP pool resets the process's OpenMP thread count
+        torch.set_num_threads(int(n))
+        try:
             yield
-    finally:
-        torch.set_num_threads(previous)
+        finally:
+            torch.set_num_threads(previous)
 
 
 @contextlib.contextmanager
-def _native_threads(n: int) -> Iterator[None]:
+def _native_threads(n: int, blas: bool) -> Iterator[None]:
     import numba
 
     previous = numba.get_num_threads()
     numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
     try:
         with contextlib.ExitStack() as stack:
-            with contextlib.suppress(ImportError):
-                from threadpoolctl import threadpool_limits
+            if blas:
+                with contextlib.suppress(ImportError):
+                    from threadpoolctl import threadpool_limits
 
-                stack.enter_context(threadpool_limits(n))
+                    stack.enter_context(threadpool_limits(n))
             yield
     finally:
         numba.set_num_threads(previous)

@@ -10,13 +10,15 @@ validation errors per window).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from tsae.engine.framing import frame, window_array
+from tsae.engine.layout import as_channels_first
 from tsae.engine.preprocess import Normalizer, repair_missing
 
 NORMALIZE_CHOICES = ("zscore", "robust", "none")
@@ -61,14 +63,7 @@ class FitResult:
 def _as_series_list(series: Any) -> list[np.ndarray]:
     if isinstance(series, np.ndarray) or (isinstance(series, Sequence) and series and np.isscalar(series[0])):
         series = [series]
-    out = []
-    for i, item in enumerate(series):
-        x = np.asarray(item, dtype=np.float64)
-        if x.ndim == 1:
-            x = x[None, :]
-        if x.ndim != 2:
-            raise ValueError(f"series {i} must be (n,) or (channels, n), got shape {x.shape}")
-        out.append(x)
+    out = [as_channels_first(item, f"series {i}")[0] for i, item in enumerate(series)]
     if not out:
         raise ValueError("no series to train on")
     channels = {x.shape[0] for x in out}
@@ -78,12 +73,10 @@ def _as_series_list(series: Any) -> list[np.ndarray]:
 
 
 def _repair(x: np.ndarray, label: str) -> np.ndarray:
-    missing = np.isnan(x)
-    if not missing.any():
-        return x
-    if missing.all(axis=1).any():
-        raise ValueError(f"{label}: a channel has no finite values")
-    return np.asarray(repair_missing(x), dtype=np.float64)
+    try:
+        return repair_missing(x, empty="raise")
+    except ValueError as error:
+        raise ValueError(f"{label}: {error}") from None
 
 
 def _frame_count(n: int, window: int, hop: int) -> int:
@@ -203,8 +196,18 @@ def fit_model_on_series(
 
 
 # ----------------------------------------------------------------------------- files
-def read_training_data(paths: Sequence[str | os.PathLike]) -> tuple[list[np.ndarray], float | None, list[str] | None, list[str]]:
-    """Read every series file under ``paths``; returns (series, sample_rate, columns, file names).
+@dataclass
+class TrainingData:
+    """The series read by :func:`read_training_data`, with their sample rate, channel names and files."""
+
+    series: list[np.ndarray]
+    sample_rate: float | None
+    columns: list[str] | None
+    files: list[str]
+
+
+def read_training_data(paths: Sequence[str | os.PathLike]) -> TrainingData:
+    """Read every series file under ``paths``.
 
     All files must have the same channel count (and the same sample rate when known).
     """
@@ -212,7 +215,10 @@ def read_training_data(paths: Sequence[str | os.PathLike]) -> tuple[list[np.ndar
     from tsae.io.series import read_series
 
     files = expand_inputs(paths, recursive=True)
-    series, rates, names, columns = [], set(), [], None
+    series: list[np.ndarray] = []
+    names: list[str] = []
+    rates: set[float] = set()
+    columns = None
     for f in files:
         values, rate, meta = read_series(f)
         if series and values.shape[0] != series[0].shape[0]:
@@ -225,7 +231,7 @@ def read_training_data(paths: Sequence[str | os.PathLike]) -> tuple[list[np.ndar
     if len(rates) > 1:
         raise ValueError(f"{paths[0]}: files have different sample rates ({', '.join(str(r) for r in sorted(rates))}); "
                          "resample them first")
-    return series, (rates.pop() if rates else None), columns, names
+    return TrainingData(series, rates.pop() if rates else None, columns, names)
 
 
 def train_files(
@@ -249,10 +255,10 @@ def train_files(
     paths = [data] if isinstance(data, (str, os.PathLike)) else list(data)
     out = Path(output)
     check_output(out, paths)
-    series, rate, columns, names = read_training_data(paths)
-    fit = fit_model_on_series(series, model=model, window=window, hop=hop, params=params, normalize=normalize,
-                              window_fn=window_fn, sample_rate=rate, config=config, columns=columns,
-                              sources=[Path(n).name for n in names])
+    found = read_training_data(paths)
+    fit = fit_model_on_series(found.series, model=model, window=window, hop=hop, params=params,
+                              normalize=normalize, window_fn=window_fn, sample_rate=found.sample_rate, config=config,
+                              columns=found.columns, sources=[Path(n).name for n in found.files])
     fit.save(out, protect=tuple(paths))
     return fit
 
@@ -263,10 +269,10 @@ def parse_params(items: Iterable[str]) -> dict[str, str]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise ValueError(f"--param {item!r}: expected NAME=VALUE")
+            raise ValueError(f"parameter {item!r}: expected NAME=VALUE")
         params[key.strip()] = value.strip()
     return params
 
 
-__all__ = ["fit_model_on_series", "FitResult", "make_windows", "train_files", "read_training_data",
+__all__ = ["fit_model_on_series", "FitResult", "TrainingData", "make_windows", "train_files", "read_training_data",
            "parse_params", "NORMALIZE_CHOICES"]

@@ -27,10 +27,13 @@ import math
 import random
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
+
+from tsae.models.inference import autocast
 
 #: rough activation memory per input byte, used to cap the batch size
 _ACTIVATION_FACTOR = 64
@@ -225,7 +228,8 @@ def _step_loss(model: Any, x: Any, target: Any, regularizer: str, weight: float,
         loss = loss + weight * penalty
         parts = {**parts, "jacobian": float(penalty.detach())}
     if not torch.isfinite(loss):
-        raise RuntimeError(f"{model.name}: training diverged (loss is {float(loss)}); lower --lr or normalise the data")
+        raise RuntimeError(f"{model.name}: training diverged (loss is {float(loss)}); "
+                           "lower the learning rate or normalise the data")
     return loss, parts
 
 
@@ -242,23 +246,20 @@ def evaluate(model: Any, windows: Any, targets: Any = None, batch_size: int = 25
     """
     import torch
 
-    device = device or next(iter(model.parameters()), torch.zeros(0)).device
-    x_all = torch.as_tensor(np.asarray(windows, dtype=np.float32)) if not torch.is_tensor(windows) else windows
-    t_all = x_all if targets is None else (
-        torch.as_tensor(np.asarray(targets, dtype=np.float32)) if not torch.is_tensor(targets) else targets)
-    out = np.empty(len(x_all), dtype=np.float64)
-    was_training = model.training
-    model.eval()
-    with torch.no_grad():
-        for start in range(0, len(x_all), batch_size):
-            x = x_all[start : start + batch_size].to(device, non_blocking=True)
-            t = t_all[start : start + batch_size].to(device, non_blocking=True)
-            with _autocast(device, amp):
-                x_hat = model(x)
-            err = (x_hat.float() - t.float()).pow(2).flatten(1).mean(1)
-            out[start : start + len(x)] = err.cpu().numpy()
-    model.train(was_training)
-    return out
+    from tsae.models.inference import forward
+
+    def as_tensor(a: Any) -> Any:
+        return a if torch.is_tensor(a) else torch.as_tensor(np.asarray(a, dtype=np.float32))
+
+    x_all = as_tensor(windows)
+    t_all = x_all if targets is None else as_tensor(targets)
+
+    def squared_error(x_hat: Any, rows: slice) -> Any:
+        t = t_all[rows].to(x_hat.device, non_blocking=True)
+        return (x_hat.float() - t.float()).pow(2).flatten(1).mean(1)
+
+    errors = forward(model, x_all, batch_size=batch_size, device=device, amp=amp, reduce=squared_error)
+    return errors.astype(np.float64)
 
 
 @contextlib.contextmanager
@@ -282,12 +283,230 @@ def _double_backward_safe(device: Any) -> Any:
         yield
 
 
-def _autocast(device: Any, amp: bool) -> Any:
+def _checked_arrays(model: Any, windows: Any, targets: Any) -> tuple[np.ndarray, np.ndarray | None]:
+    """The windows (and targets) as finite float32 ``(N, C, L)`` arrays matching the model."""
+    windows = np.asarray(windows)
+    if windows.ndim != 3:
+        raise ValueError(f"windows must be (N, channels, window), got shape {windows.shape}")
+    n, channels, length = windows.shape
+    if n == 0:
+        raise ValueError("no training windows (the series is shorter than one window?)")
+    if (channels, length) != (getattr(model, "channels", channels), getattr(model, "window", length)):
+        raise ValueError(f"windows are ({channels} channels, {length} samples) but the model expects "
+                         f"({model.channels}, {model.window})")
+    windows = np.ascontiguousarray(windows, dtype=np.float32)
+    if not np.isfinite(windows).all():
+        raise ValueError("training windows contain NaN or inf (repair missing values first)")
+    if targets is not None:
+        targets = np.ascontiguousarray(targets, dtype=np.float32)
+        if targets.shape != windows.shape:
+            raise ValueError(f"targets shape {targets.shape} differs from windows shape {windows.shape}")
+        if not np.isfinite(targets).all():
+            raise ValueError("training targets contain NaN or inf")
+    return windows, targets
+
+
+def _split(n: int, val_fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded (validation, training) row indices; tiny sets validate on the training rows."""
+    order = rng.permutation(n)
+    n_val = int(round(n * val_fraction)) if n > 1 else 0
+    n_val = min(max(n_val, 1 if val_fraction > 0 and n > 1 else 0), n - 1)
+    val_idx = np.sort(order[:n_val]) if n_val else np.arange(n)
+    train_idx = np.sort(order[n_val:]) if n_val else np.arange(n)
+    return val_idx, train_idx
+
+
+@dataclass
+class _Data:
+    """The windows and targets as tensors, on the device when they are small."""
+
+    x: Any
+    t: Any
+    paired: bool
+    on_device: bool
+
+    @classmethod
+    def place(cls, windows: np.ndarray, targets: np.ndarray | None, device: Any) -> _Data:
+        import torch
+
+        on_device = windows.nbytes * (2 if targets is not None else 1) <= (256 << 20)
+        x = torch.from_numpy(windows)
+        t = torch.from_numpy(targets) if targets is not None else x
+        if on_device:
+            x = x.to(device)
+            t = t.to(device) if targets is not None else x
+        elif device.type == "cuda":
+            x = x.pin_memory()
+            t = t.pin_memory() if targets is not None else x
+        return cls(x, t, targets is not None, on_device)
+
+    def rows(self, index: np.ndarray) -> Any:
+        import torch
+
+        rows = torch.from_numpy(index)
+        return rows.to(self.x.device) if self.on_device else rows
+
+
+@dataclass
+class _Run:
+    """One training run's moving parts, shared by the epoch loop and the validation."""
+
+    model: Any
+    data: _Data
+    config: TrainConfig
+    device: Any
+    amp: bool
+    batch_size: int
+    optimizer: Any
+    scaler: Any
+    params: list[Any]
+    regularizer: str
+    reg_weight: float
+    generator: Any
+    rng: np.random.Generator
+    train_idx: np.ndarray
+    val_idx: np.ndarray
+    started: float
+
+    def validate(self) -> tuple[float, np.ndarray]:
+        """Mean and per-window validation errors."""
+        rows = self.data.rows(self.val_idx)
+        targets = self.data.t[rows.to(self.data.t.device)] if self.data.paired else None
+        errors = evaluate(self.model, self.data.x[rows.to(self.data.x.device)], targets,
+                          batch_size=max(self.batch_size, 256), device=self.device, amp=self.amp)
+        return float(errors.mean()), errors
+
+    def step(self, index: np.ndarray) -> tuple[float, dict[str, float]]:
+        """One optimiser step on the training rows ``index``; returns the loss and its parts."""
+        import torch
+
+        rows = self.data.rows(self.train_idx[index])
+        x = self.data.x[rows].to(self.device, non_blocking=True)
+        t = self.data.t[rows].to(self.device, non_blocking=True) if self.data.paired else x
+        self.optimizer.zero_grad(set_to_none=True)
+        with autocast(self.device, self.amp):
+            loss, parts = _step_loss(self.model, x, t, self.regularizer, self.reg_weight, self.generator,
+                                     self.config.corruption)
+        self.scaler.scale(loss).backward()
+        if self.config.grad_clip:
+            self.scaler.unscale_(self.optimizer)
+            torch.nn.utils.clip_grad_norm_(self.params, self.config.grad_clip)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        return float(loss.detach()), parts
+
+    def out_of_time(self) -> bool:
+        limit = self.config.max_seconds
+        return limit is not None and time.perf_counter() - self.started > limit
+
+    def epoch(self) -> tuple[dict[str, float], bool]:
+        """One pass over the training rows: mean loss (``"train_loss"``) and parts; and whether time ran out."""
+        total, count, parts_sum = 0.0, 0, {}
+        out_of_time = False
+        for index in _batches(len(self.train_idx), self.batch_size, self.rng):
+            loss, parts = self.step(index)
+            total += loss * len(index)
+            count += len(index)
+            for key, value in parts.items():
+                parts_sum[key] = parts_sum.get(key, 0.0) + value * len(index)
+            if self.out_of_time():
+                out_of_time = True
+                break
+        means = {"train_loss": total / max(count, 1), **{k: v / max(count, 1) for k, v in parts_sum.items()}}
+        return means, out_of_time
+
+    def epoch_fitting_memory(self) -> tuple[dict[str, float], bool]:
+        """:meth:`epoch`, halving the batch and starting the epoch again while CUDA runs out of memory."""
+        import torch
+
+        while True:
+            try:
+                return self.epoch()
+            except torch.cuda.OutOfMemoryError:
+                self.optimizer.zero_grad(set_to_none=True)
+                torch.cuda.empty_cache()
+                if self.batch_size == 1:
+                    raise RuntimeError("out of GPU memory even with batch size 1; train on the CPU") from None
+                self.batch_size = max(1, self.batch_size // 2)
+
+
+def _start(model: Any, windows: np.ndarray, targets: np.ndarray | None, config: TrainConfig) -> _Run:
+    """Seed, split, place the data and build the optimiser."""
     import torch
 
-    if amp and getattr(device, "type", "cpu") == "cuda":
-        return torch.autocast(device_type="cuda", dtype=torch.float16)
-    return contextlib.nullcontext()
+    from tsae.models.device import resolve_device
+
+    device = resolve_device(config.device)
+    rng = np.random.default_rng(config.seed)
+    generator = torch.Generator().manual_seed(int(config.seed))
+    torch.manual_seed(int(config.seed))
+    val_idx, train_idx = _split(len(windows), config.val_fraction, rng)
+    batch_size = fit_batch_size(config.batch_size, windows.shape[1:], config.max_batch_bytes, device)
+    data = _Data.place(windows, targets, device)
+    model = model.to(device)
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError(f"{getattr(model, 'name', 'model')}: has no trainable parameters")
+    use_amp = bool(config.amp and device.type == "cuda")
+    settings = getattr(model, "config", {})
+    return _Run(
+        model=model, data=data, config=config, device=device, amp=use_amp, batch_size=batch_size,
+        optimizer=torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay),
+        scaler=torch.amp.GradScaler("cuda", enabled=use_amp), params=params,
+        regularizer=str(settings.get("regularizer", "none")), reg_weight=float(settings.get("reg_weight", 0.0)),
+        generator=generator, rng=rng, train_idx=train_idx, val_idx=val_idx, started=time.perf_counter(),
+    )
+
+
+@dataclass
+class _Best:
+    """What the epoch loop leaves: the history and the best validation epoch."""
+
+    history: list[dict[str, float]]
+    loss: float
+    epoch: int
+    state: dict[str, Any]
+    stopped: str
+
+
+def _fit_epochs(run: _Run, callback: Callable[[dict[str, float]], None] | None) -> _Best:
+    """The epoch loop with early stopping on the validation loss."""
+    from tqdm.auto import tqdm
+
+    config, model = run.config, run.model
+    history: list[dict[str, float]] = []
+    best_loss, best_epoch = math.inf, 0
+    best_state = copy.deepcopy(model.state_dict())
+    stale, stopped = 0, "epochs"
+    bar = tqdm(total=config.epochs, desc=f"train {getattr(model, 'name', '')}", unit="epoch",
+               disable=config.quiet or not sys.stderr.isatty(), leave=False)
+    contractive = run.regularizer == "contractive"
+    double_backward = _double_backward_safe(run.device) if contractive else contextlib.nullcontext()
+    with _deterministic(config.deterministic and run.device.type == "cpu"), double_backward, bar:
+        for epoch in range(1, config.epochs + 1):
+            model.train()
+            means, out_of_time = run.epoch_fitting_memory()
+            current, _ = run.validate()
+            train_loss = means.pop("train_loss")
+            row = {"epoch": epoch, "train_loss": train_loss, "val_loss": current,
+                   "seconds": time.perf_counter() - run.started, **means}
+            history.append(row)
+            if callback is not None:
+                callback(row)
+            if current < best_loss * (1 - config.min_delta) or not math.isfinite(best_loss):
+                best_loss, best_epoch, stale = current, epoch, 0
+                best_state = copy.deepcopy(model.state_dict())
+            else:
+                stale += 1
+            bar.update(1)
+            bar.set_postfix(train=f"{train_loss:.4g}", val=f"{current:.4g}", best=f"{best_loss:.4g}")
+            if out_of_time:
+                stopped = "max_seconds"
+                break
+            if stale >= config.patience:
+                stopped = "early_stopping"
+                break
+    return _Best(history, best_loss, best_epoch, best_state, stopped)
 
 
 def train_model(
@@ -324,155 +543,26 @@ def train_model(
     ValueError
         If the windows have the wrong shape, contain NaN/inf, or are empty.
     """
-    import torch
-
-    from tsae.models.device import resolve_device
-
     config = config or TrainConfig()
-    windows = np.asarray(windows)
-    if windows.ndim != 3:
-        raise ValueError(f"windows must be (N, channels, window), got shape {windows.shape}")
-    n, channels, length = windows.shape
-    if n == 0:
-        raise ValueError("no training windows (the series is shorter than one window?)")
-    if (channels, length) != (getattr(model, "channels", channels), getattr(model, "window", length)):
-        raise ValueError(f"windows are ({channels} channels, {length} samples) but the model expects "
-                         f"({model.channels}, {model.window})")
-    windows = np.ascontiguousarray(windows, dtype=np.float32)
-    if not np.isfinite(windows).all():
-        raise ValueError("training windows contain NaN or inf (repair missing values first)")
-    if targets is not None:
-        targets = np.ascontiguousarray(targets, dtype=np.float32)
-        if targets.shape != windows.shape:
-            raise ValueError(f"targets shape {targets.shape} differs from windows shape {windows.shape}")
-        if not np.isfinite(targets).all():
-            raise ValueError("training targets contain NaN or inf")
-
-    device = resolve_device(config.device)
-    use_amp = bool(config.amp and device.type == "cuda")
-    rng = np.random.default_rng(config.seed)
-    generator = torch.Generator().manual_seed(int(config.seed))
-    torch.manual_seed(int(config.seed))
-
-    order = rng.permutation(n)
-    n_val = int(round(n * config.val_fraction)) if n > 1 else 0
-    n_val = min(max(n_val, 1 if config.val_fraction > 0 and n > 1 else 0), n - 1)
-    val_idx = np.sort(order[:n_val]) if n_val else np.arange(n)
-    train_idx = np.sort(order[n_val:]) if n_val else np.arange(n)
-
-    batch_size = fit_batch_size(config.batch_size, (channels, length), config.max_batch_bytes, device)
-    # keep the data on the device when it is small, else move batch by batch
-    keep_on_device = windows.nbytes * (2 if targets is not None else 1) <= (256 << 20)
-    x_all = torch.from_numpy(windows)
-    t_all = torch.from_numpy(targets) if targets is not None else x_all
-    if keep_on_device:
-        x_all = x_all.to(device)
-        t_all = t_all.to(device) if targets is not None else x_all
-    elif device.type == "cuda":
-        x_all = x_all.pin_memory()
-        t_all = t_all.pin_memory() if targets is not None else x_all
-
-    model = model.to(device)
-    params = [p for p in model.parameters() if p.requires_grad]
-    if not params:
-        raise ValueError(f"{getattr(model, 'name', 'model')}: has no trainable parameters")
-    optimizer = torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
-    regularizer = str(getattr(model, "config", {}).get("regularizer", "none"))
-    reg_weight = float(getattr(model, "config", {}).get("reg_weight", 0.0))
-    double_backward_ctx = _double_backward_safe(device) if regularizer == "contractive" else contextlib.nullcontext()
-
-    def val_loss() -> tuple[float, np.ndarray]:
-        rows = torch.from_numpy(val_idx)
-        errors = evaluate(model, x_all[rows.to(x_all.device)],
-                          None if targets is None else t_all[rows.to(t_all.device)], batch_size=max(batch_size, 256),
-                          device=device, amp=use_amp)
-        return float(errors.mean()), errors
-
-    from tqdm.auto import tqdm
-
-    history: list[dict[str, float]] = []
-    best_loss, best_epoch = math.inf, 0
-    best_state = copy.deepcopy(model.state_dict())
-    stale, stopped = 0, "epochs"
-    started = time.perf_counter()
-    bar = tqdm(total=config.epochs, desc=f"train {getattr(model, 'name', '')}", unit="epoch",
-               disable=config.quiet or not sys.stderr.isatty(), leave=False)
-    with _deterministic(config.deterministic and device.type == "cpu"), double_backward_ctx, bar:
-        def run_epoch() -> tuple[float, int, dict[str, float], bool]:
-            total, count, parts_sum = 0.0, 0, {}
-            for idx in _batches(len(train_idx), batch_size, rng):
-                rows = torch.from_numpy(train_idx[idx])
-                if keep_on_device:
-                    rows = rows.to(device)
-                x = x_all[rows].to(device, non_blocking=True)
-                t = x if targets is None else t_all[rows].to(device, non_blocking=True)
-                optimizer.zero_grad(set_to_none=True)
-                with _autocast(device, use_amp):
-                    loss, parts = _step_loss(model, x, t, regularizer, reg_weight, generator, config.corruption)
-                scaler.scale(loss).backward()
-                if config.grad_clip:
-                    scaler.unscale_(optimizer)
-                    torch.nn.utils.clip_grad_norm_(params, config.grad_clip)
-                scaler.step(optimizer)
-                scaler.update()
-                total += float(loss.detach()) * len(idx)
-                count += len(idx)
-                for key, value in parts.items():
-                    parts_sum[key] = parts_sum.get(key, 0.0) + value * len(idx)
-                if config.max_seconds is not None and time.perf_counter() - started > config.max_seconds:
-                    return total, count, parts_sum, True
-            return total, count, parts_sum, False
-
-        for epoch in range(1, config.epochs + 1):
-            model.train()
-            while True:
-                try:
-                    total, count, parts_sum, out_of_time = run_epoch()
-                    break
-                except torch.cuda.OutOfMemoryError:
-                    # the batch did not fit: halve it and run the epoch again
-                    optimizer.zero_grad(set_to_none=True)
-                    torch.cuda.empty_cache()
-                    if batch_size == 1:
-                        raise RuntimeError("out of GPU memory even with batch size 1; use --device cpu") from None
-                    batch_size = max(1, batch_size // 2)
-            current, _ = val_loss()
-            row = {"epoch": epoch, "train_loss": total / max(count, 1), "val_loss": current,
-                   "seconds": time.perf_counter() - started,
-                   **{k: v / max(count, 1) for k, v in parts_sum.items()}}
-            history.append(row)
-            if callback is not None:
-                callback(row)
-            if current < best_loss * (1 - config.min_delta) or not math.isfinite(best_loss):
-                best_loss, best_epoch, stale = current, epoch, 0
-                best_state = copy.deepcopy(model.state_dict())
-            else:
-                stale += 1
-            bar.update(1)
-            bar.set_postfix(train=f"{row['train_loss']:.4g}", val=f"{current:.4g}", best=f"{best_loss:.4g}")
-            if out_of_time:
-                stopped = "max_seconds"
-                break
-            if stale >= config.patience:
-                stopped = "early_stopping"
-                break
-    model.load_state_dict(best_state)
-    model.eval()
-    _, errors = val_loss()
+    windows, targets = _checked_arrays(model, windows, targets)
+    run = _start(model, windows, targets, config)
+    best = _fit_epochs(run, callback)
+    run.model.load_state_dict(best.state)
+    run.model.eval()
+    _, errors = run.validate()
     return TrainResult(
-        model=model,
-        history=history,
-        best_val_loss=float(best_loss),
-        best_epoch=best_epoch,
+        model=run.model,
+        history=best.history,
+        best_val_loss=float(best.loss),
+        best_epoch=best.epoch,
         val_errors=errors,
-        val_indices=val_idx,
-        train_indices=train_idx,
-        epochs_run=len(history),
-        stopped=stopped,
-        seconds=time.perf_counter() - started,
-        device=str(device),
-        batch_size=batch_size,
+        val_indices=run.val_idx,
+        train_indices=run.train_idx,
+        epochs_run=len(best.history),
+        stopped=best.stopped,
+        seconds=time.perf_counter() - run.started,
+        device=str(run.device),
+        batch_size=run.batch_size,
         config=asdict(config),
     )
 

@@ -2,10 +2,12 @@
 
 How a sample is scored
 ----------------------
-1. Missing values are repaired: for fitting, NaN runs are interpolated; for scoring
-   (batch *and* streaming, so that both agree) a missing value holds the sensor's last
-   good value (its training mean before the first one).
-2. Each sensor is z-scored with its training mean and standard deviation.
+1. Missing values are repaired by the engine: for fitting, NaN runs are interpolated
+   (:func:`~tsae.engine.preprocess.repair_missing`); for scoring (batch *and* streaming,
+   so that both agree) a missing value holds the sensor's last good value, its training
+   mean before the first one (:func:`~tsae.engine.preprocess.forward_fill`).
+2. Each sensor is z-scored with its training mean and standard deviation (the engine's
+   :class:`~tsae.engine.preprocess.Normalizer`).
 3. The series is cut into windows of ``window`` samples every ``hop`` samples; the
    autoencoder reconstructs each window, and a linear (PCA) reconstruction of the same
    window is computed beside it (``linear=True``; the AE's error and ``linear_weight``
@@ -20,9 +22,9 @@ How a sample is scored
    error on unseen normal data, see ``calibration``); contributions sum to 1.
 
 A sample's score is final once the last window covering it has been seen and, with
-centred smoothing, ``smooth // 2`` more (``window - 1 + smooth // 2`` samples later at most); the trailing samples that no full window covers
-(fewer than ``hop``) repeat the last final score; the smoothing of the first samples
-averages what exists so far. The same code (:class:`ScoringCore`) runs in batch
+centred smoothing, ``smooth // 2`` more (``window - 1 + smooth // 2`` samples later at
+most); the trailing samples that no full window covers (fewer than ``hop``) repeat the
+last final score; the smoothing of the first samples averages what exists so far. The same code (:class:`ScoringCore`) runs in batch
 (:meth:`Detector.decision_function`) and in the streaming monitor, with the network in
 float64 on the CPU, so online scores equal batch scores (to ~1e-12; a CUDA batch run
 computes in float32 and agrees to ~1e-6 relative).
@@ -30,13 +32,18 @@ computes in float32 and agrees to ~1e-6 relative).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
+from tsae.engine.framing import frame
+from tsae.engine.layout import as_channels_first, is_dataframe
+from tsae.engine.preprocess import Normalizer, repair_missing
 from tsae.models.device import torch_threads
-from tsae.pipelines.anomaly.scoring import _EPS, DetectorState, ScoringCore
+from tsae.models.inference import forward
+from tsae.pipelines.anomaly.scoring import _EPS, DetectorState, LinearTerm, ScoringCore, as_chunk
 from tsae.pipelines.anomaly.thresholds import Threshold, fit_threshold
 
 DETECTOR_KIND = "tsae-detector"
@@ -51,7 +58,7 @@ def dominant_period(x: np.ndarray, low: int = 8, high: int = 128, min_corr: floa
     Parameters
     ----------
     x
-        ``(n_samples, n_sensors)`` array (NaN-free).
+        ``(n_sensors, n_samples)`` array, or ``(n,)`` for one sensor (NaN-free).
     low, high
         The returned length is clamped to ``[low, high]``.
     min_corr
@@ -60,16 +67,16 @@ def dominant_period(x: np.ndarray, low: int = 8, high: int = 128, min_corr: floa
     Examples
     --------
     >>> t = np.arange(2000)
-    >>> dominant_period(np.sin(2 * np.pi * t / 50)[:, None])
+    >>> dominant_period(np.sin(2 * np.pi * t / 50))
     50
     """
     x = np.asarray(x, dtype=np.float64)
     if x.ndim == 1:
-        x = x[:, None]
-    n = x.shape[0]
+        x = x[None, :]
+    n = x.shape[1]
     best: tuple[float, int] | None = None
-    for column in x.T:
-        v = column - column.mean()
+    for row in x:
+        v = row - row.mean()
         if n < 2 * low or not np.any(v):
             continue
         spectrum = np.fft.rfft(v, 2 * n)
@@ -92,33 +99,6 @@ def dominant_period(x: np.ndarray, low: int = 8, high: int = 128, min_corr: floa
     return int(np.clip(best[1], low, high))
 
 
-def _interpolate_missing(x: np.ndarray) -> np.ndarray:
-    """Interpolate NaN runs per sensor (x is (n, C)); edges take the nearest good value."""
-    try:
-        from tsae.engine.preprocess import repair_missing  # the engine's repair, when present
-    except ImportError:  # pragma: no cover - engine not installed yet
-        repair_missing = None
-    x = np.array(x, dtype=np.float64)
-    x[~np.isfinite(x)] = np.nan
-    if not np.isnan(x).any():
-        return x
-    if repair_missing is not None:
-        try:
-            repaired = np.asarray(repair_missing(x.T, method="linear"), dtype=np.float64).T
-            if repaired.shape == x.shape and np.isfinite(repaired).all():
-                return repaired
-        except Exception:
-            pass
-    t = np.arange(x.shape[0])
-    for c in range(x.shape[1]):
-        good = np.isfinite(x[:, c])
-        if good.any():
-            x[~good, c] = np.interp(t[~good], t[good], x[good, c])
-        else:
-            x[:, c] = 0.0
-    return x
-
-
 def _smooth_length(value: int | str | None, window: int) -> int:
     """``"window"`` -> window, ``"2*window"`` -> 2 * window, a number -> itself (>= 1)."""
     if value is None:
@@ -135,25 +115,19 @@ def _smooth_length(value: int | str | None, window: int) -> int:
     return max(1, int(value))
 
 
-def as_matrix(X: Any, sensors: Sequence[str] | None = None) -> tuple[np.ndarray, list[str]]:
-    """Coerce ``X`` to a float64 ``(n_samples, n_sensors)`` array and sensor names.
+def as_series(X: Any, sensors: Sequence[str] | None = None) -> tuple[np.ndarray, list[str]]:
+    """``X`` as a float64 ``(n_sensors, n_samples)`` array, and the sensor names.
 
-    Accepts numpy arrays (1-D means one sensor) and pandas DataFrames (names from the columns).
+    Accepts arrays (1-D is one sensor) and pandas DataFrames (rows are time; names from the columns).
     """
     names = list(sensors) if sensors is not None else None
-    if hasattr(X, "columns") and hasattr(X, "to_numpy"):
-        if names is None:
-            names = [str(c) for c in X.columns]
-        X = X.to_numpy(dtype=np.float64, na_value=np.nan)
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim == 1:
-        X = X[:, None]
-    if X.ndim != 2:
-        raise ValueError(f"X must be (n_samples, n_sensors), got shape {X.shape}")
+    if names is None and is_dataframe(X):
+        names = [str(c) for c in X.columns]
+    X, _ = as_channels_first(X, "X")
     if names is None:
-        names = [f"s{i}" for i in range(X.shape[1])]
-    if len(names) != X.shape[1]:
-        raise ValueError(f"{len(names)} sensor names for {X.shape[1]} columns")
+        names = [f"s{i}" for i in range(X.shape[0])]
+    if len(names) != X.shape[0]:
+        raise ValueError(f"{len(names)} sensor names for {X.shape[0]} sensors")
     return X, names
 
 
@@ -161,9 +135,12 @@ def as_matrix(X: Any, sensors: Sequence[str] | None = None) -> tuple[np.ndarray,
 class Detector:
     """Autoencoder anomaly detector for multichannel sensor series, with PyOD's interface.
 
-    ``X`` is always ``(n_samples, n_sensors)`` (a 1-D array is one sensor), as in PyOD;
-    a pandas DataFrame's columns name the sensors. NaNs are repaired (see the module
-    docstring). Scores are per row: higher = more anomalous.
+    ``X`` is ``(n_sensors, n_samples)`` like every series in tsae (time is the last axis;
+    a 1-D array is one sensor); a pandas DataFrame (rows are time) is accepted and its
+    columns name the sensors. NaNs are repaired (see the module docstring). Scores are
+    per sample: higher = more anomalous. PyOD's names (``fit``, ``decision_function``,
+    ``predict``, ``decision_scores_``, ``threshold_``, ``labels_``), and sklearn's
+    ``get_params`` / ``set_params`` (so ``sklearn.base.clone`` works).
 
     Parameters
     ----------
@@ -219,6 +196,8 @@ class Detector:
         Scores of the training data.
     labels_ : ndarray (n_samples,)
         ``predict`` of the training data.
+    state_ : DetectorState
+        What scoring needs (network, normaliser, error scales, linear term).
     window_, hop_ : int
         The window and hop in use.
     sensors_ : list of str
@@ -227,9 +206,9 @@ class Detector:
     --------
     >>> rng = np.random.default_rng(0)
     >>> t = np.arange(1200)
-    >>> X = np.c_[np.sin(2 * np.pi * t / 40), np.cos(2 * np.pi * t / 40)] + 0.05 * rng.normal(size=(1200, 2))
-    >>> det = Detector(window=40, epochs=5, device="cpu").fit(X[:800])
-    >>> X[1000:1010, 0] += 3.0
+    >>> X = np.stack([np.sin(2 * np.pi * t / 40), np.cos(2 * np.pi * t / 40)]) + 0.05 * rng.normal(size=(2, 1200))
+    >>> det = Detector(window=40, epochs=5, device="cpu").fit(X[:, :800])
+    >>> X[0, 1000:1010] += 3.0
     >>> scores = det.decision_function(X)
     >>> bool(scores[1000:1010].mean() > 5 * np.median(scores))
     True
@@ -247,18 +226,22 @@ class Detector:
     ) -> None:
         if calibration not in ("crossfit", "training"):
             raise ValueError(f"calibration={calibration!r} must be 'crossfit' or 'training'")
+        # stored unchanged, as sklearn's clone expects
         self.model = model
         self.window = window
         self.hop = hop
         self.threshold = threshold
-        self.calibration = calibration
-        self.risk, self.q = risk, q
+        self.risk = risk
+        self.q = q
         self.smooth = smooth
         self.linear = linear
         self.pca_variance = pca_variance
         self.linear_weight = linear_weight
-        self.model_params = dict(model_params or {})
-        self.epochs, self.batch_size, self.lr, self.patience = epochs, batch_size, lr, patience
+        self.model_params = model_params
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.patience = patience
         self.max_train_windows = max_train_windows
         self.device = device
         self.seed = seed
@@ -267,7 +250,27 @@ class Detector:
         self.threads = threads
         self.error_norm = error_norm
         self.centered = centered
-        self.state_: DetectorState | None = None
+        self.calibration = calibration
+
+    # -- sklearn's parameter protocol ---------------------------------------------
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        import inspect
+
+        return [name for name in inspect.signature(cls.__init__).parameters if name != "self"]
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor arguments, by name (sklearn's estimator protocol)."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params: Any) -> Detector:
+        """Change constructor arguments by name; returns ``self`` (sklearn's estimator protocol)."""
+        valid = self._param_names()
+        for name, value in params.items():
+            if name not in valid:
+                raise ValueError(f"invalid parameter {name!r} for Detector (valid: {', '.join(valid)})")
+            setattr(self, name, value)
+        return self
 
     # -- defaults -------------------------------------------------------------
     @staticmethod
@@ -281,24 +284,41 @@ class Detector:
         return {}
 
     # -- fitting ----------------------------------------------------------------
-    def fit(self, X: Any, y: Any = None, sensors: Sequence[str] | None = None) -> "Detector":
-        """Learn normal behaviour from ``X`` (n_samples, n_sensors); ``y`` is ignored (PyOD)."""
+    def fit(self, X: Any, y: Any = None, sensors: Sequence[str] | None = None) -> Detector:
+        """Learn normal behaviour from ``X`` ``(n_sensors, n_samples)``; ``y`` is ignored (PyOD).
+
+        ``sensors`` names the sensors (default: a DataFrame's columns, else ``s0``, ``s1``...).
+        """
         with torch_threads(self.threads):
             return self._fit(X, sensors)
 
-    def _fit(self, X: Any, sensors: Sequence[str] | None) -> "Detector":
-        X, names = as_matrix(X, sensors)
-        if X.shape[0] < 4:
-            raise ValueError(f"need at least 4 training rows, got {X.shape[0]}")
-        if not np.isfinite(X).any(axis=0).all():
-            bad = [names[i] for i in np.flatnonzero(~np.isfinite(X).any(axis=0))]
+    def _fit(self, X: Any, sensors: Sequence[str] | None) -> Detector:
+        X, names = as_series(X, sensors)
+        channels, n = X.shape
+        if n < 4:
+            raise ValueError(f"need at least 4 training samples, got {n}")
+        empty = ~np.isfinite(X).any(axis=1)
+        if empty.any():
+            bad = [names[i] for i in np.flatnonzero(empty)]
             raise ValueError(f"sensor(s) with no valid value in the training data: {', '.join(bad)}")
-        X = _interpolate_missing(X)
-        n, channels = X.shape
-        mean = X.mean(axis=0)
-        std = X.std(axis=0)
-        std[~(std > 1e-12 * np.maximum(1.0, np.abs(mean)))] = 1.0
-        Z = (X - mean) / std
+        X = repair_missing(X)
+        normalizer = Normalizer("zscore").fit(X)
+        Z = normalizer.transform(X)
+        window, hop, smooth = self._frame_sizes(Z)
+
+        self.state_ = self._train_state(Z, window, hop, smooth, normalizer, record=True)
+        self.sensors_ = names
+        self.window_, self.hop_, self.smooth_ = window, hop, smooth
+        self.family_ = self.model
+        self.n_features_in_ = channels
+        self.decision_scores_, contrib = self._score_state(self.state_, X)
+        self._calibrate(Z, X, window, hop, smooth, normalizer, contrib)
+        self.labels_ = (self.decision_scores_ > self.threshold_).astype(np.int64)
+        return self
+
+    def _frame_sizes(self, Z: np.ndarray) -> tuple[int, int, int]:
+        """Window, hop and smoothing length for the normalised training series ``Z`` (C, n)."""
+        n = Z.shape[1]
         if self.window == "auto" or self.window is None:
             window = dominant_period(Z)
             window = max(2, min(window, n // 4))
@@ -307,31 +327,30 @@ class Detector:
             if window < 2:
                 raise ValueError(f"window={self.window!r} must be >= 2")
         if window > n:
-            raise ValueError(f"window {window} is longer than the training data ({n} rows)")
+            raise ValueError(f"window {window} is longer than the training data ({n} samples)")
         hop = int(self.hop) if self.hop else max(1, window // 8)
         if hop < 1 or hop > window:
             raise ValueError(f"hop={hop} must be in [1, window={window}]")
-        smooth = _smooth_length(self.smooth, window)
+        return window, hop, _smooth_length(self.smooth, window)
 
-        self.state_ = self._train_state(Z, window, hop, smooth, mean, std, record=True)
-        self.sensors_ = names
-        self.window_, self.hop_, self.smooth_ = window, hop, smooth
-        self.family_ = self.model
-        self.n_features_in_ = channels
-        self.decision_scores_, contrib = self._score_state(self.state_, X)
+    def _calibrate(self, Z: np.ndarray, X: np.ndarray, window: int, hop: int, smooth: int,
+                   normalizer: Normalizer, contrib: np.ndarray) -> None:
+        """Set the threshold and the sensors' normal error levels.
 
-        # Calibration: what "normal" looks like on data the model has not seen. In-sample errors
-        # are lower than errors on new normal data (the network fits its training noise), so a
-        # threshold on them raises false alarms; cross-fitting scores each half of the training
-        # rows with a model trained on the other half.
+        In-sample errors are lower than errors on new normal data (the network fits its
+        training noise), so a threshold on them raises false alarms; cross-fitting scores
+        each half of the training samples with a model trained on the other half.
+        ``contrib`` holds the in-sample contributions as rows ``(n, C)``.
+        """
+        channels, n = X.shape
         half = n // 2
         if self.calibration == "crossfit" and min(half, n - half) >= 4 * window:
             scores, contribs = [], []
-            for fit_rows, score_rows in ((slice(half, n), slice(0, half)), (slice(0, half), slice(half, n))):
-                fold = self._train_state(Z[fit_rows], window, hop, smooth, mean, std)
+            for fit_part, score_part in ((slice(half, n), slice(0, half)), (slice(0, half), slice(half, n))):
+                fold = self._train_state(Z[:, fit_part], window, hop, smooth, normalizer)
                 fold_scores, fold_contrib = self._score_state(fold, X)
-                scores.append(fold_scores[score_rows])
-                contribs.append(fold_contrib[score_rows])
+                scores.append(fold_scores[score_part])
+                contribs.append(fold_contrib[score_part])
             calib_scores, calib_contrib, source = np.concatenate(scores), np.concatenate(contribs), "crossfit"
         else:
             calib_scores, calib_contrib, source = self.decision_scores_, contrib, "training"
@@ -341,22 +360,23 @@ class Detector:
         self.threshold_obj_ = fit_threshold(calib_scores, self.threshold, risk=self.risk, q=self.q)
         self.threshold_obj_.params["scores"] = source
         self.threshold_ = self.threshold_obj_.value
-        self.labels_ = (self.decision_scores_ > self.threshold_).astype(np.int64)
-        return self
 
-    def _train_state(self, Z: np.ndarray, window: int, hop: int, smooth: int, mean: np.ndarray,
-                     std: np.ndarray, record: bool = False) -> "DetectorState":
-        """Train the network (and the linear term) on normalised rows ``Z``; return a scoring state."""
-        import torch
+    def _network_params(self, channels: int, window: int, pca_rank: int) -> dict[str, Any]:
+        params = {**self.default_model_params(self.model, channels, window), **(self.model_params or {})}
+        if params.get("latent") == "auto":  # as many codes as principal components for pca_variance
+            params["latent"] = int(np.clip(pca_rank, 4, 128))
+        return params
 
+    def _train_state(self, Z: np.ndarray, window: int, hop: int, smooth: int, normalizer: Normalizer,
+                     record: bool = False) -> DetectorState:
+        """Train the network (and the linear term) on the normalised series ``Z`` (C, n); return a scoring state."""
         from tsae.models.trainer import TrainConfig, seed_everything, train_model
         from tsae.plugins import create_model
 
-        channels = Z.shape[1]
-        # training windows: every position (capped), shape (N, C, L)
-        frames = np.lib.stride_tricks.sliding_window_view(Z, window, axis=0)  # (n-L+1, C, L)
-        stride = max(1, math.ceil(len(frames) / self.max_train_windows))
-        windows = np.ascontiguousarray(frames[::stride], dtype=np.float32)
+        channels, n = Z.shape
+        # training windows (N, C, L): every position, thinned to at most max_train_windows
+        stride = max(1, math.ceil((n - window + 1) / self.max_train_windows))
+        windows = np.ascontiguousarray(np.swapaxes(frame(Z, window, stride), 0, 1), dtype=np.float32)
 
         # principal components of the training windows: the linear term, and the AE's code size
         step = max(1, math.ceil(len(windows) / 4000))  # cap the SVD's cost
@@ -366,9 +386,7 @@ class Detector:
         var = sv ** 2
         k = min(int(np.searchsorted(np.cumsum(var) / max(var.sum(), _EPS), self.pca_variance) + 1), len(vt))
 
-        params = {**self.default_model_params(self.model, channels, window), **self.model_params}
-        if params.get("latent") == "auto":  # as many codes as principal components for pca_variance
-            params["latent"] = int(np.clip(k, 4, 128))
+        params = self._network_params(channels, window, k)
         seed_everything(self.seed)  # the initial weights too: a fit must not depend on earlier fits
         net = create_model(self.model, channels=channels, window=window, **params)
         config = TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
@@ -383,14 +401,11 @@ class Detector:
                                 "seconds": result.seconds, "device": result.device, "windows": len(windows)}
 
         # per-sensor error scales on the training windows
-        with torch.inference_mode():
-            recon = np.concatenate([
-                net(torch.from_numpy(windows[i: i + 4096])).numpy() for i in range(0, len(windows), 4096)
-            ]).astype(np.float64)
+        recon = forward(net, windows, batch_size=4096).astype(np.float64)
         err_scale = ((recon - windows) ** 2).mean(axis=(0, 2)) + 1e-6
         if not self.error_norm:  # one common scale: sensors keep their relative error sizes
             err_scale = np.full(channels, err_scale.mean())
-        components = pca_scale = None
+        pca = None
         if self.linear:
             centred = flat - pca_mean
             components = vt[:k]
@@ -398,67 +413,65 @@ class Detector:
             pca_scale = (resid.reshape(len(flat), channels, window) ** 2).mean(axis=(0, 2)) + 1e-6
             if not self.error_norm:
                 pca_scale = np.full(channels, pca_scale.mean())
-        else:
-            pca_mean = None
-        return DetectorState(net, window, hop, mean, std, err_scale, components, pca_mean, pca_scale,
-                             self.linear_weight, smooth, centered=self.centered)
+            pca = LinearTerm(components=components, mean=pca_mean, err_scale=pca_scale)
+        return DetectorState(model=net, window=window, hop=hop, normalizer=normalizer, err_scale=err_scale,
+                             smooth=smooth, linear_weight=self.linear_weight, pca=pca, centered=self.centered)
 
-    def _score_state(self, state: "DetectorState", X: np.ndarray, device: Any = None) -> tuple[np.ndarray, np.ndarray]:
-        """Scores and contributions of all rows of ``X`` under ``state`` (one push, then flush)."""
+    def _score_state(self, state: DetectorState, X: np.ndarray, device: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        """Scores ``(n,)`` and contribution rows ``(n, C)`` of the series ``X`` (C, n) under ``state``."""
         core = ScoringCore(state, device=self.device if device is None else device)
-        s1, c1 = core.push(X)
-        s2, c2 = core.flush()
+        s1, c1 = core._push_rows(X.T)
+        s2, c2 = core._flush_rows()
         return np.concatenate([s1, s2]), np.concatenate([c1, c2])
 
     # -- scoring ----------------------------------------------------------------
     def _check(self) -> DetectorState:
-        if self.state_ is None:
+        state = getattr(self, "state_", None)
+        if state is None:
             raise RuntimeError("this Detector is not fitted yet: call fit(X) or Detector.load(path)")
-        return self.state_
+        return state
 
-    def _matrix(self, X: Any) -> np.ndarray:
+    def _series(self, X: Any) -> np.ndarray:
         state = self._check()
-        if hasattr(X, "columns") and hasattr(X, "to_numpy"):
+        if is_dataframe(X):
             missing = [s for s in self.sensors_ if s not in X.columns]
             if missing:
                 raise ValueError(f"missing sensor column(s): {', '.join(missing)}")
             X = X[self.sensors_]
-        X, _ = as_matrix(X)
-        if X.shape[1] != state.channels:
-            raise ValueError(f"X has {X.shape[1]} sensors, the detector was fitted on {state.channels}")
-        return X
+        return as_chunk(X, state.channels, "X")
 
     def core(self, device: Any = "cpu") -> ScoringCore:
         """A fresh streaming :class:`ScoringCore` for this detector."""
         return ScoringCore(self._check(), device=device)
 
     def score_with_contributions(self, X: Any, device: Any = None) -> tuple[np.ndarray, np.ndarray]:
-        """Per-row scores ``(n,)`` and per-sensor contributions ``(n, n_sensors)`` (shares, sum 1)."""
-        X = self._matrix(X)
-        if len(X) < self.window_:
-            raise ValueError(f"{len(X)} rows is shorter than the detector's window ({self.window_})")
+        """Scores ``(n_samples,)`` and each sensor's share of them ``(n_sensors, n_samples)`` (shares sum to 1)."""
+        X = self._series(X)
+        if X.shape[1] < self.window_:
+            raise ValueError(f"{X.shape[1]} samples is shorter than the detector's window ({self.window_})")
         with torch_threads(self.threads):
-            return self._score_state(self._check(), X, device=device)
+            scores, contrib = self._score_state(self._check(), X, device=device)
+        return scores, contrib.T
 
     def decision_function(self, X: Any) -> np.ndarray:
-        """Anomaly score of each row of ``X`` (n_samples, n_sensors); higher = more anomalous."""
+        """Anomaly score of each sample of ``X`` ``(n_sensors, n_samples)``; higher = more anomalous."""
         return self.score_with_contributions(X)[0]
 
-    score = decision_function
-
     def contributions(self, X: Any) -> np.ndarray:
-        """Each sensor's share of each row's score, ``(n_samples, n_sensors)``."""
+        """Each sensor's share of each sample's score, ``(n_sensors, n_samples)``."""
         return self.score_with_contributions(X)[1]
 
     def predict(self, X: Any) -> np.ndarray:
-        """0/1 per row: 1 where the score exceeds ``threshold_``."""
+        """0/1 per sample: 1 where the score exceeds ``threshold_``."""
         return (self.decision_function(X) > self.threshold_).astype(np.int64)
 
     def fit_predict(self, X: Any, y: Any = None) -> np.ndarray:
+        """:meth:`fit`, then the training labels ``labels_``."""
         return self.fit(X).labels_
 
     @property
     def event_gap(self) -> int:
+        """Events closer than this many samples are merged."""
         return int(self.window_ if self.merge_gap is None else self.merge_gap)
 
     # -- persistence ------------------------------------------------------------
@@ -467,13 +480,14 @@ class Detector:
         from tsae.models.modelfile import save_model
 
         state = self._check()
-        arrays = {"mean": state.mean, "std": state.std, "err_scale": state.err_scale,
+        norm = state.normalizer
+        arrays = {"mean": norm.center, "std": norm.scale, "err_scale": state.err_scale,
                   "decision_scores": self.decision_scores_.astype(np.float64)}
         if state.contrib_base is not None:
             arrays["contrib_base"] = state.contrib_base
-        if state.pca_components is not None:
-            arrays.update(pca_components=state.pca_components, pca_mean=state.pca_mean,
-                          pca_err_scale=state.pca_err_scale)
+        if state.pca is not None:
+            arrays.update(pca_components=state.pca.components, pca_mean=state.pca.mean,
+                          pca_err_scale=state.pca.err_scale)
         extra = {
             "kind": DETECTOR_KIND, "version": DETECTOR_VERSION, "sensors": list(self.sensors_),
             "threshold": self.threshold_obj_.to_dict(), "smooth": state.smooth, "centered": state.centered,
@@ -486,12 +500,26 @@ class Detector:
                          "epochs": self.epochs, "seed": self.seed},
             "train": getattr(self, "train_info_", {}),
         }
-        normalizer = {"method": "zscore", "center": state.mean.tolist(), "scale": state.std.tolist()}
         return save_model(path, state.model, frame={"window": state.window, "hop": state.hop, "window_fn": None},
-                          normalizer=normalizer, extra=extra, arrays=arrays, protect=tuple(protect))
+                          normalizer=norm.to_dict(), extra=extra, arrays=arrays, protect=tuple(protect))
+
+    @staticmethod
+    def _state_from_file(loaded: Any) -> DetectorState:
+        arrays, extra, frame_spec = loaded.arrays, loaded.extra or {}, loaded.frame or {}
+        pca = None
+        if arrays.get("pca_components") is not None:
+            pca = LinearTerm(components=arrays["pca_components"], mean=arrays["pca_mean"],
+                             err_scale=arrays["pca_err_scale"])
+        normalizer = Normalizer.from_dict({"method": "zscore", "center": arrays["mean"], "scale": arrays["std"]})
+        return DetectorState(
+            model=loaded.model, window=int(frame_spec["window"]), hop=int(frame_spec["hop"]), normalizer=normalizer,
+            err_scale=arrays["err_scale"], smooth=int(extra.get("smooth", 1)),
+            linear_weight=float(extra.get("linear_weight", 1.0)), pca=pca,
+            centered=bool(extra.get("centered", False)), contrib_base=arrays.get("contrib_base"),
+        )
 
     @classmethod
-    def load(cls, path: str | Path, device: str = "auto") -> "Detector":
+    def load(cls, path: str | Path, device: str = "auto") -> Detector:
         """Read a detector file written by :meth:`save` (``tsae detect fit``)."""
         from tsae.models.modelfile import load_model
 
@@ -499,15 +527,8 @@ class Detector:
         extra = loaded.extra or {}
         if extra.get("kind") != DETECTOR_KIND:
             raise ValueError(f"{path}: not a tsae detector file (a plain {loaded.family} model file?)")
-        arrays = loaded.arrays
         try:
-            frame = loaded.frame or {}
-            state = DetectorState(
-                loaded.model, int(frame["window"]), int(frame["hop"]), arrays["mean"], arrays["std"],
-                arrays["err_scale"], arrays.get("pca_components"), arrays.get("pca_mean"),
-                arrays.get("pca_err_scale"), float(extra.get("linear_weight", 1.0)), int(extra.get("smooth", 1)),
-                centered=bool(extra.get("centered", False)), contrib_base=arrays.get("contrib_base"),
-            )
+            state = cls._state_from_file(loaded)
             threshold = Threshold.from_dict(extra["threshold"])
             sensors = [str(s) for s in extra["sensors"]]
         except (KeyError, TypeError, ValueError) as error:
@@ -527,11 +548,11 @@ class Detector:
         det.n_features_in_ = state.channels
         det.threshold_obj_ = threshold
         det.threshold_ = threshold.value
-        det.decision_scores_ = np.asarray(arrays.get("decision_scores", np.zeros(0)), np.float64)
+        det.decision_scores_ = np.asarray(loaded.arrays.get("decision_scores", np.zeros(0)), np.float64)
         det.labels_ = (det.decision_scores_ > det.threshold_).astype(np.int64)
         det.path_ = Path(path)
         return det
 
     def __repr__(self) -> str:
-        fitted = "" if self.state_ is None else f", fitted on {len(self.sensors_)} sensors"
+        fitted = "" if getattr(self, "state_", None) is None else f", fitted on {len(self.sensors_)} sensors"
         return f"Detector(model={self.model!r}, window={self.window!r}{fitted})"

@@ -13,9 +13,10 @@ from __future__ import annotations
 import csv
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -56,7 +57,7 @@ class EventTracker:
     Parameters
     ----------
     sensors
-        Sensor names, in contribution-column order.
+        Sensor names, in the order of the contributions' rows.
     merge_gap
         Runs separated by at most this many unflagged samples form one event.
     top_k
@@ -67,7 +68,7 @@ class EventTracker:
     >>> tracker = EventTracker(["a", "b"], merge_gap=1)
     >>> flags = np.array([0, 1, 1, 0, 1, 0, 0, 0])
     >>> scores = np.arange(8.0)
-    >>> contrib = np.tile([0.25, 0.75], (8, 1))
+    >>> contrib = np.tile([[0.25], [0.75]], (1, 8))
     >>> [(e.start_index, e.end_index, e.peak_score) for e in tracker.push(scores, flags, contrib)]
     [(1, 4, 4.0)]
     """
@@ -89,7 +90,10 @@ class EventTracker:
         self, scores: np.ndarray, flags: np.ndarray, contributions: np.ndarray | None = None,
         times: Sequence[Any] | None = None,
     ) -> list[Event]:
-        """Feed the next samples; return the events that closed within them."""
+        """Feed the next samples; return the events that closed within them.
+
+        ``scores`` and ``flags`` are ``(n,)``; ``contributions`` (optional) ``(n_sensors, n)``.
+        """
         scores = np.asarray(scores, dtype=np.float64)
         flags = np.asarray(flags).astype(bool)
         n = scores.size
@@ -109,7 +113,7 @@ class EventTracker:
                 closed.append(self._close())
             local_peak = int(run[np.argmax(scores[run])])
             contrib_sum = (
-                np.asarray(contributions[run], dtype=np.float64).sum(axis=0)
+                np.asarray(contributions, dtype=np.float64).T[run].sum(axis=0)
                 if contributions is not None else None
             )
             peak_score = float(scores[local_peak])

@@ -36,7 +36,7 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
     det = Detector(model=family, window=window, threshold=threshold, device=device, quiet=quiet,
                    epochs=epochs, **options)
     try:
-        det.fit(table.values.T, sensors=table.columns)
+        det.fit(table.values, sensors=table.columns)
     except ValueError as error:
         raise ValueError(f"{train_path}: {error}") from None
     det.save(output, protect=(train_path,))
@@ -75,9 +75,9 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
                              f"(the detector knows {', '.join(det.sensors_)})")
     else:
         order = [columns.index(s) for s in det.sensors_]
-    X = table.values[order].T
-    if len(X) < det.window_:
-        raise ValueError(f"{test_path}: {len(X)} rows is shorter than the detector's window ({det.window_})")
+    X = table.values[order]
+    if X.shape[1] < det.window_:
+        raise ValueError(f"{test_path}: {X.shape[1]} rows is shorter than the detector's window ({det.window_})")
     if not np.isfinite(X).any():
         raise ValueError(f"{test_path}: no valid values")
     scores, contrib = det.score_with_contributions(X)
@@ -87,15 +87,15 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     found = find_events(scores, flags, contrib, det.sensors_, times=times, merge_gap=det.event_gap)
     out_columns: dict[str, Any] = {"score": scores, "anomaly": flags}
     for i, name in enumerate(det.sensors_):
-        out_columns[f"contrib_{name}"] = contrib[:, i]
+        out_columns[f"contrib_{name}"] = contrib[i]
     if plot:
         from tsae.pipelines.anomaly.plot import plot_anomalies
 
-        plot_anomalies(plot, X, scores, det.threshold_, found, sensors=det.sensors_, time=time,
+        plot_anomalies(plot, X.T, scores, det.threshold_, found, sensors=det.sensors_, time=time,
                        title=test_path.name, protect=protect)
     write_events(events_path, found, protect=protect)
     write_table(output, out_columns, time=time, time_name=table.time_name, protect=protect)
-    summary = {"rows": int(len(X)), "anomalous_rows": int(flags.sum()), "events": len(found),
+    summary = {"rows": int(X.shape[1]), "anomalous_rows": int(flags.sum()), "events": len(found),
                "threshold": float(det.threshold_), "output": str(output), "events_file": str(events_path)}
     _progress(f"{output}: {summary['rows']} rows, {summary['anomalous_rows']} flagged, "
               f"{summary['events']} event(s) -> {events_path}", quiet)

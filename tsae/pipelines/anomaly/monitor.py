@@ -24,18 +24,24 @@ Bad data never stops the monitor; each kind is counted, warned about on stderr
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
+import threading
 import time as _time
 from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
 from tsae.io.records import RecordParser
 from tsae.pipelines.anomaly.detector import Detector
 from tsae.pipelines.anomaly.events import EventTracker
+from tsae.pipelines.anomaly.scoring import as_chunk
+
 
 class RateLimitedLog:
     """stderr warnings, at most one per kind every ``interval`` seconds (suppressed ones are counted)."""
@@ -118,16 +124,17 @@ class Monitor:
         self._flushed = False
 
     # -- the core -------------------------------------------------------------
-    def push(self, rows: np.ndarray, times: Sequence[Any] | None = None) -> list[dict[str, Any]]:
-        """Score a block of rows ``(n, n_sensors)`` (NaN = missing); return event/sample records."""
-        rows = np.asarray(rows, dtype=np.float64)
-        if rows.ndim == 1:
-            rows = rows[None, :]
-        if len(rows) == 0:
+    def push(self, x: Any, times: Sequence[Any] | None = None) -> list[dict[str, Any]]:
+        """Score a block of samples ``(n_sensors, n)`` (NaN = missing); return event/sample records.
+
+        A DataFrame (rows are time, one column per sensor) is accepted too.
+        """
+        x = as_chunk(x, len(self.sensors))
+        if x.shape[1] == 0:
             return []
-        self._track_silence(rows)
-        self.pending_times.extend(times if times is not None else [None] * len(rows))
-        scores, contrib = self.core.push(rows)
+        self._track_silence(x)
+        self.pending_times.extend(times if times is not None else [None] * x.shape[1])
+        scores, contrib = self.core.push(x)
         return self._emit(scores, contrib)
 
     def flush(self) -> list[dict[str, Any]]:
@@ -143,6 +150,7 @@ class Monitor:
         return records
 
     def _emit(self, scores: np.ndarray, contrib: np.ndarray) -> list[dict[str, Any]]:
+        """Records for newly final samples: ``scores (m,)``, ``contrib (n_sensors, m)``."""
         m = len(scores)
         if m == 0:
             return []
@@ -162,20 +170,20 @@ class Monitor:
                 records.append({
                     "type": "sample", "index": first + k, "time": times[k], "score": float(scores[k]),
                     "anomaly": int(flags[k]),
-                    "contrib": {name: round(float(contrib[k, i]), 6) for i, name in enumerate(self.sensors)},
+                    "contrib": {name: round(float(contrib[i, k]), 6) for i, name in enumerate(self.sensors)},
                 })
         for event in events:
             records.append({"type": "event", **event.to_dict()})
         self.events += len(events)
         return records
 
-    def _track_silence(self, rows: np.ndarray) -> None:
-        missing = ~np.isfinite(rows)
+    def _track_silence(self, x: np.ndarray) -> None:
+        missing = ~np.isfinite(x)
         if not missing.any() and not self._missing_run.any():
             return
         # length of the missing run at the end of this block, per sensor
-        for i in range(rows.shape[1]):
-            column = missing[:, i]
+        for i in range(x.shape[0]):
+            column = missing[i]
             if column.all():
                 self._missing_run[i] += len(column)
             else:
@@ -211,7 +219,7 @@ class Monitor:
         indicative of an anomaly), or ``None`` while no score is final yet (the first window).
         """
         before = self.emitted
-        self.last_records = self.push(self._row(x)[None, :])
+        self.last_records = self.push(self._row(x)[:, None])
         if self.emitted == before:
             return getattr(self, "_last_score", None)
         self._last_score = self._latest
@@ -222,9 +230,9 @@ class Monitor:
         row = self.core.last_row
         return None if row is None else float(row.sum() / len(self.sensors))
 
-    def learn_one(self, x: Any) -> "Monitor":
+    def learn_one(self, x: Any) -> Monitor:
         """Feed one normal sample without reporting it (the autoencoder itself stays fixed)."""
-        self.push(self._row(x)[None, :])
+        self.push(self._row(x)[:, None])
         return self
 
     # -- text input -----------------------------------------------------------
@@ -234,7 +242,7 @@ class Monitor:
         if len(rows) == 0:
             return []
         have_times = any(t is not None for t in times)
-        return self.push(rows, times if have_times else None)
+        return self.push(rows.T, times if have_times else None)
 
     def summary(self) -> dict[str, Any]:
         counts = dict(self.parser.counts)
@@ -250,56 +258,61 @@ class Monitor:
         }
 
 
-def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = None, topic: str = "tsae/samples",
-                out_topic: str | None = None, every_sample: bool = False, time_field: str | None = None,
-                silence: int = 100, client_id: str | None = None, quiet: bool = False,
-                source: str | None = None, sink: str | None = None,
-                source_options: dict[str, str] | None = None, sink_options: dict[str, str] | None = None,
-                stdin: Any = None, stdout: Any = None, stderr: Any = None) -> int:
-    """Run ``tsae monitor``: returns the exit code (0 at the end of the input, 130 on Ctrl-C).
+@dataclass
+class StreamSettings:
+    """Where ``tsae monitor`` reads from and writes to (see :func:`run_monitor`)."""
 
-    ``source`` / ``sink`` name a registered stream source / sink (``tsae plugins``); by
-    default ``mqtt`` when ``mqtt`` / ``out_topic`` is given, else ``stdin`` / ``stdout``.
-    A plugin's source or sink is built with ``factory(**source_options)`` (resp. sink).
-    """
-    import signal
+    source: str
+    sink: str
+    mqtt: str | None = None
+    topic: str = "tsae/samples"
+    out_topic: str | None = None
+    client_id: str | None = None
+    source_options: dict[str, str] = field(default_factory=dict)
+    sink_options: dict[str, str] = field(default_factory=dict)
 
-    from tsae.io.streams import parse_host_port
-    from tsae.models.device import torch_threads
+    def broker(self) -> tuple[str, int]:
+        from tsae.io.streams import parse_host_port
+
+        if not self.mqtt:
+            raise ValueError("the mqtt source and sink need a broker address (mqtt='HOST:PORT')")
+        return parse_host_port(self.mqtt)
+
+
+def _check_registered(settings: StreamSettings) -> tuple[dict[str, Any], dict[str, Any]]:
     from tsae.plugins import stream_sinks, stream_sources
 
-    log = RateLimitedLog(stream=stderr, quiet=quiet)
-    det = Detector.load(detector, device="cpu")
-    source_name = source or ("mqtt" if mqtt else "stdin")
-    sink_name = sink or ("mqtt" if out_topic else "stdout")
     sources, sinks = stream_sources(), stream_sinks()
-    for name, registry, kind in ((source_name, sources, "source"), (sink_name, sinks, "sink")):
+    for name, registry, kind in ((settings.source, sources, "source"), (settings.sink, sinks, "sink")):
         if name not in registry:
             known = ", ".join(sorted(registry)) or "none"
             raise ValueError(f"no stream {kind} {name!r} is registered (registered: {known}; see `tsae plugins`)")
-    status = log.info
-    host, port = parse_host_port(mqtt) if mqtt else ("", 0)
-    if source_name == "mqtt":
-        if not mqtt:
-            raise ValueError("the mqtt source needs --mqtt HOST:PORT")
-        stream_in = sources["mqtt"](host=host, port=port, topic=topic, client_id=client_id, on_status=status)
-    elif source_name == "stdin":
+    return sources, sinks
+
+
+def _open_streams(settings: StreamSettings, status: Any, stdin: Any, stdout: Any) -> tuple[Any, Any]:
+    """Build the source and the sink named by ``settings``."""
+    sources, sinks = _check_registered(settings)
+    if settings.source == "mqtt":
+        host, port = settings.broker()
+        stream_in = sources["mqtt"](host=host, port=port, topic=settings.topic, client_id=settings.client_id,
+                                    on_status=status)
+    elif settings.source == "stdin":
         stream_in = sources["stdin"](stream=stdin)
     else:
-        stream_in = sources[source_name](**(source_options or {}))
-    if sink_name == "mqtt":
-        if not mqtt:
-            raise ValueError("--out-topic needs --mqtt HOST:PORT")
-        stream_out = sinks["mqtt"](host=host, port=port, topic=out_topic or "tsae/events", client_id=client_id,
-                                   on_status=status)
-    elif sink_name == "stdout":
+        stream_in = sources[settings.source](**settings.source_options)
+    if settings.sink == "mqtt":
+        host, port = settings.broker()
+        stream_out = sinks["mqtt"](host=host, port=port, topic=settings.out_topic or "tsae/events",
+                                   client_id=settings.client_id, on_status=status)
+    elif settings.sink == "stdout":
         stream_out = sinks["stdout"](stream=stdout)
     else:
-        stream_out = sinks[sink_name](**(sink_options or {}))
-    monitor = Monitor(det, every_sample=every_sample, silence=silence, log=log, time_field=time_field, fmt=fmt)
-    log.info(f"watching {len(monitor.sensors)} sensor(s) ({', '.join(monitor.sensors[:8])}), window "
-             f"{det.window_}, threshold {monitor.threshold:.4g}; reading {source_name}{' ' + mqtt if source_name == 'mqtt' else ''}")
+        stream_out = sinks[settings.sink](**settings.sink_options)
+    return stream_in, stream_out
 
+
+def _writer(stream_out: Any) -> Any:
     def write(records: list[dict[str, Any]]) -> None:
         if not records:
             return
@@ -308,44 +321,102 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
         else:
             for record in records:
                 stream_out.write(record)
+    return write
+
+
+@contextlib.contextmanager
+def _stop_on_sigterm(stop: threading.Event, stream_in: Any) -> Iterator[None]:
+    """While inside, SIGTERM sets ``stop`` and closes the source (the loop then ends cleanly)."""
+    import signal
 
     def on_term(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
+        stop.set()
+        closer = getattr(stream_in, "close", None)
+        if closer is not None:
+            closer()
 
-    previous = None
     try:
         previous = signal.signal(signal.SIGTERM, on_term)
     except ValueError:  # not the main thread
-        pass
+        previous = None
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _serve(monitor: Monitor, stream_in: Any, write: Any, stop: threading.Event) -> int:
+    """Score every block until the source ends or ``stop`` is set; 130 when interrupted."""
+    from tsae.models.device import torch_threads
+
+    code = 0
+    with torch_threads(1):
+        try:
+            for block in _blocks(stream_in):
+                if block:
+                    write(monitor.push_lines(block))
+                if stop.is_set():
+                    break
+        except KeyboardInterrupt:
+            code = 130
+        try:
+            write(monitor.flush())
+        except KeyboardInterrupt:
+            code = 130
+    return 130 if stop.is_set() else code
+
+
+def _close_quietly(*streams: Any) -> None:
+    for stream in streams:
+        closer = getattr(stream, "close", None)
+        try:
+            if closer is not None:
+                closer()
+        except Exception:  # noqa: BLE001 - shutting down: a failing close must not hide the summary
+            pass
+
+
+def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = None, topic: str = "tsae/samples",
+                out_topic: str | None = None, every_sample: bool = False, time_field: str | None = None,
+                silence: int = 100, client_id: str | None = None, quiet: bool = False,
+                source: str | None = None, sink: str | None = None,
+                source_options: dict[str, str] | None = None, sink_options: dict[str, str] | None = None,
+                stdin: Any = None, stdout: Any = None, stderr: Any = None) -> int:
+    """Run ``tsae monitor``: returns the exit code (0 at the end of the input, 130 on Ctrl-C or SIGTERM).
+
+    ``source`` / ``sink`` name a registered stream source / sink (``tsae plugins``); by
+    default ``mqtt`` when ``mqtt`` / ``out_topic`` is given, else ``stdin`` / ``stdout``.
+    A plugin's source or sink is built with ``factory(**source_options)`` (resp. sink).
+    SIGTERM stops the monitor after the current block (it flushes and writes the summary).
+    """
+    log = RateLimitedLog(stream=stderr, quiet=quiet)
+    det = Detector.load(detector, device="cpu")
+    settings = StreamSettings(
+        source=source or ("mqtt" if mqtt else "stdin"), sink=sink or ("mqtt" if out_topic else "stdout"),
+        mqtt=mqtt, topic=topic, out_topic=out_topic, client_id=client_id,
+        source_options=dict(source_options or {}), sink_options=dict(sink_options or {}),
+    )
+    stream_in, stream_out = _open_streams(settings, log.info, stdin, stdout)
+    write = _writer(stream_out)
+    monitor = Monitor(det, every_sample=every_sample, silence=silence, log=log, time_field=time_field, fmt=fmt)
+    where = f" {mqtt}" if settings.source == "mqtt" else ""
+    log.info(f"watching {len(monitor.sensors)} sensor(s) ({', '.join(monitor.sensors[:8])}), window "
+             f"{det.window_}, threshold {monitor.threshold:.4g}; reading {settings.source}{where}")
+    stop = threading.Event()
     code = 0
     try:
-        with torch_threads(1):
-            try:
-                for block in _blocks(stream_in):
-                    if block:
-                        write(monitor.push_lines(block))
-            except KeyboardInterrupt:
-                code = 130
-            try:
-                write(monitor.flush())
-            except KeyboardInterrupt:
-                code = 130
+        with _stop_on_sigterm(stop, stream_in):
+            code = _serve(monitor, stream_in, write, stop)
     except BrokenPipeError:
         code = 0
     finally:
         summary = monitor.summary()
         try:
             write([summary])
-        except Exception:
+        except Exception:  # noqa: BLE001 - the reader may be gone; the summary also goes to the log
             pass
-        for closer in (getattr(stream_in, "close", None), getattr(stream_out, "close", None)):
-            try:
-                if closer is not None:
-                    closer()
-            except Exception:
-                pass
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        _close_quietly(stream_in, stream_out)
         log.info("summary: " + ", ".join(f"{k}={v}" for k, v in summary.items() if k != "type"))
     return code
 

@@ -8,29 +8,34 @@ what a fitted detector stores to score.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from tsae.engine.layout import as_channels_first, is_dataframe
+from tsae.engine.preprocess import Normalizer, forward_fill
+from tsae.models.inference import forward
+
 _EPS = 1e-12
 
 
-def fill_forward(x: np.ndarray, last: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-    """Replace NaN/inf in ``x`` (n, C) by the last good value per column.
+def as_chunk(x: Any, channels: int, name: str = "x") -> np.ndarray:
+    """Samples of a known number of sensors as ``(channels, n)`` float64.
 
-    ``last`` (C,) holds the value carried in from earlier blocks. Returns the repaired
-    copy, the new carry, and how many values were repaired.
+    Unlike a series of unknown width (:func:`tsae.engine.layout.as_channels_first`), a
+    stream chunk may hold fewer samples than there are sensors: the sensor count, known
+    here, decides the layout. A DataFrame (rows are time) is turned around by its labels.
     """
-    bad = ~np.isfinite(x)
-    if not bad.any():
-        return x, (x[-1].copy() if len(x) else last), 0
-    x = x.copy()
-    n = x.shape[0]
-    index = np.where(~bad, np.arange(n)[:, None], -1)
-    np.maximum.accumulate(index, axis=0, out=index)
-    filled = np.where(index >= 0, x[np.maximum(index, 0), np.arange(x.shape[1])], last[None, :])
-    x = np.where(bad, filled, x)
-    return x, x[-1].copy(), int(bad.sum())
+    if is_dataframe(x):
+        return as_channels_first(x, name)[0]
+    arr = np.asarray(x, dtype=np.float64)
+    if arr.ndim == 1 and channels == 1:
+        arr = arr[None, :]
+    if arr.ndim != 2 or arr.shape[0] != channels:
+        hint = f"; pass {name}.T" if arr.ndim == 2 and arr.shape[1] == channels else ""
+        raise ValueError(f"{name}: expected ({channels} sensors, n samples), got shape {arr.shape}{hint}")
+    return arr
 
 
 class _OverlapMean:
@@ -38,6 +43,11 @@ class _OverlapMean:
 
     Frames start at 0, hop, 2*hop, ...; a sample is final once the next frame to come
     starts after it. Holds at most ``window`` pending rows.
+
+    This is :class:`tsae.engine.streaming.StreamOverlapAdd` with no window (a mean of the
+    covering frames), but in float64: the engine's framing and overlap-add compute in
+    float32, which would change every score (about 1e-7 relative) and stored detector
+    outputs; the streaming monitor must equal batch scoring to ~1e-12.
     """
 
     def __init__(self, window: int, hop: int, channels: int) -> None:
@@ -114,12 +124,13 @@ class _MovingMean:
 class ScoringCore:
     """Block-wise scoring shared by batch scoring and the streaming monitor.
 
-    Feed raw rows ``(n, n_sensors)`` with :meth:`push` (any block size, NaN allowed);
-    it returns ``(scores, contributions)`` for the rows whose score became final.
-    :meth:`flush` scores the trailing rows at the end of the data.
+    Feed raw samples ``(n_sensors, n)`` with :meth:`push` (any block size, NaN allowed);
+    it returns ``(scores (m,), contributions (n_sensors, m))`` for the samples whose score
+    became final. :meth:`flush` scores the trailing samples at the end of the data.
+    Internally the core works on rows (time first), the layout of its frames.
     """
 
-    def __init__(self, state: "DetectorState", device: Any = "cpu", batch_frames: int = 4096) -> None:
+    def __init__(self, state: DetectorState, device: Any = "cpu", batch_frames: int = 4096) -> None:
         import torch
 
         from tsae.models.device import resolve_device
@@ -139,7 +150,7 @@ class ScoringCore:
         self.channels = state.channels
         self.batch_frames = batch_frames
         self._torch = torch
-        self.last_good = state.mean.copy()
+        self.last_good = state.normalizer.center.copy()
         self.buffer = np.zeros((0, self.channels))  # normalised samples from self.buffer_start on
         self.buffer_start = 0
         self.next_frame = 0
@@ -151,20 +162,16 @@ class ScoringCore:
 
     def _reconstruct(self, frames: np.ndarray) -> np.ndarray:
         """Per-frame, per-sample, per-sensor normalised squared error ``(F, L, C)``."""
-        torch = self._torch
         st = self.state
-        errors = np.empty_like(frames)
-        with torch.inference_mode():
-            for lo in range(0, len(frames), self.batch_frames):
-                chunk = frames[lo: lo + self.batch_frames]
-                x = torch.from_numpy(np.ascontiguousarray(chunk.transpose(0, 2, 1)))
-                y = self.model(x.to(self.device, self.dtype)).cpu().numpy().astype(np.float64, copy=False)
-                errors[lo: lo + len(chunk)] = (y.transpose(0, 2, 1) - chunk) ** 2 / st.err_scale
-        if st.pca_components is not None:
-            flat = frames.transpose(0, 2, 1).reshape(len(frames), -1) - st.pca_mean
-            recon = (flat @ st.pca_components.T) @ st.pca_components
+        inputs = np.ascontiguousarray(frames.transpose(0, 2, 1))  # (F, C, L)
+        recon = forward(self.model, inputs, batch_size=self.batch_frames, device=self.device, dtype=self.dtype)
+        errors = (recon.astype(np.float64, copy=False).transpose(0, 2, 1) - frames) ** 2 / st.err_scale
+        if st.pca is not None:
+            pca = st.pca
+            flat = frames.transpose(0, 2, 1).reshape(len(frames), -1) - pca.mean
+            recon = (flat @ pca.components.T) @ pca.components
             lin = ((flat - recon) ** 2).reshape(len(frames), self.channels, self.window).transpose(0, 2, 1)
-            errors += st.linear_weight * lin / st.pca_err_scale
+            errors += st.linear_weight * lin / pca.err_scale
         return errors
 
     @property
@@ -201,24 +208,27 @@ class ScoringCore:
         weights = np.where((excess_total > _EPS)[:, None], excess, ratio)
         return weights / np.maximum(weights.sum(axis=1), _EPS)[:, None]
 
-    def push(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Score the next rows; return ``(scores (m,), contributions (m, C))`` of the rows now final."""
-        x = np.asarray(x, dtype=np.float64)
-        if x.ndim == 1:
-            x = x[None, :]
-        if x.shape[1] != self.channels:
-            raise ValueError(f"expected {self.channels} sensors per row, got {x.shape[1]}")
+    def push(self, x: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Score the next samples ``(n_sensors, n)``.
+
+        Returns ``(scores (m,), contributions (n_sensors, m))`` of the samples now final.
+        """
+        scores, contrib = self._push_rows(as_chunk(x, self.channels).T)
+        return scores, contrib.T
+
+    def _push_rows(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if len(x) == 0:
             return np.zeros(0), np.zeros((0, self.channels))
-        x, self.last_good, fixed = fill_forward(x, self.last_good)
+        filled, self.last_good, fixed = forward_fill(x.T, self.last_good)
         self.repaired += fixed
-        z = (x - self.state.mean) / self.state.std
+        z = self.state.normalizer.transform(filled).T
         self.buffer = np.concatenate([self.buffer, z]) if len(self.buffer) else z
         self.seen += len(x)
         L, hop = self.window, self.hop
         last_start = self.seen - L
         if last_start >= self.next_frame:
             starts = np.arange(self.next_frame, last_start + 1, hop)
+            # float64 frames: the engine's framing is float32, which would change the scores
             view = np.lib.stride_tricks.sliding_window_view(self.buffer, L, axis=0)  # (n-L+1, C, L)
             frames = view[starts - self.buffer_start].transpose(0, 2, 1)  # (F, L, C)
             errors = self._reconstruct(np.ascontiguousarray(frames))
@@ -234,7 +244,15 @@ class ScoringCore:
         return self._finish(rows)
 
     def flush(self) -> tuple[np.ndarray, np.ndarray]:
-        """End of data: final scores of the pending rows.
+        """End of data: final ``(scores, contributions (n_sensors, m))`` of the pending samples.
+
+        See :meth:`_flush_rows`.
+        """
+        scores, contrib = self._flush_rows()
+        return scores, contrib.T
+
+    def _flush_rows(self) -> tuple[np.ndarray, np.ndarray]:
+        """Final scores and contribution rows ``(m, C)`` of the pending samples.
 
         Rows covered by some window get their overlap mean; the trailing rows no full
         window covers (fewer than ``hop``) repeat the last overlap-added error row; then the
@@ -255,23 +273,66 @@ class ScoringCore:
         return self._finish(covered, final=True)
 
 
-class DetectorState:
-    """Everything a fitted detector needs to score (what the detector file stores)."""
+@dataclass
+class LinearTerm:
+    """The linear (PCA) reconstruction whose error is added to the autoencoder's.
 
-    def __init__(self, model: Any, window: int, hop: int, mean: np.ndarray, std: np.ndarray,
-                 err_scale: np.ndarray, pca_components: np.ndarray | None, pca_mean: np.ndarray | None,
-                 pca_err_scale: np.ndarray | None, linear_weight: float, smooth: int,
-                 centered: bool = True, contrib_base: np.ndarray | None = None) -> None:
-        self.model = model
-        self.window, self.hop = int(window), int(hop)
-        self.mean, self.std = np.asarray(mean, np.float64), np.asarray(std, np.float64)
-        self.channels = len(self.mean)
-        self.err_scale = np.asarray(err_scale, np.float64)
-        self.pca_components = None if pca_components is None else np.asarray(pca_components, np.float64)
-        self.pca_mean = None if pca_mean is None else np.asarray(pca_mean, np.float64)
-        self.pca_err_scale = None if pca_err_scale is None else np.asarray(pca_err_scale, np.float64)
-        self.linear_weight = float(linear_weight)
-        self.smooth = int(smooth)
-        self.centered = bool(centered)
-        # per-sensor mean (smoothed) error on the training data: the normal level for attribution
-        self.contrib_base = None if contrib_base is None else np.maximum(np.asarray(contrib_base, np.float64), _EPS)
+    ``components`` ``(k, C * L)`` and ``mean`` ``(C * L,)`` act on flattened ``(C, L)``
+    windows; ``err_scale`` ``(C,)`` is each sensor's mean training error.
+    """
+
+    components: np.ndarray
+    mean: np.ndarray
+    err_scale: np.ndarray
+
+    def __post_init__(self) -> None:
+        self.components = np.asarray(self.components, np.float64)
+        self.mean = np.asarray(self.mean, np.float64)
+        self.err_scale = np.asarray(self.err_scale, np.float64)
+
+
+@dataclass
+class DetectorState:
+    """Everything a fitted detector needs to score (what the detector file stores).
+
+    Attributes
+    ----------
+    model
+        The trained autoencoder.
+    window, hop
+        Scoring frames, in samples.
+    normalizer
+        Each sensor's training mean and standard deviation (z-score).
+    err_scale
+        Each sensor's mean training reconstruction error ``(C,)`` (or one common scale).
+    smooth, centered
+        Moving average of the per-sample errors: its length, and centred or trailing.
+    linear_weight, pca
+        The linear term's weight and the term itself (None: autoencoder only).
+    contrib_base
+        Each sensor's normal (smoothed) error level, for the attribution (None: shares of the raw error).
+    """
+
+    model: Any
+    window: int
+    hop: int
+    normalizer: Normalizer
+    err_scale: np.ndarray
+    smooth: int
+    linear_weight: float = 1.0
+    pca: LinearTerm | None = None
+    centered: bool = True
+    contrib_base: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        self.window, self.hop, self.smooth = int(self.window), int(self.hop), int(self.smooth)
+        self.err_scale = np.asarray(self.err_scale, np.float64)
+        self.linear_weight = float(self.linear_weight)
+        self.centered = bool(self.centered)
+        if self.contrib_base is not None:
+            self.contrib_base = np.maximum(np.asarray(self.contrib_base, np.float64), _EPS)
+
+    @property
+    def channels(self) -> int:
+        """Number of sensors."""
+        return int(self.normalizer.n_channels)

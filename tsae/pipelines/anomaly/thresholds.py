@@ -34,7 +34,7 @@ class Threshold:
         return {"value": float(self.value), "method": self.method, "params": dict(self.params)}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Threshold":
+    def from_dict(cls, data: dict[str, Any]) -> Threshold:
         return cls(float(data["value"]), str(data["method"]), dict(data.get("params", {})))
 
 

@@ -10,12 +10,14 @@ or a path to a model file.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from tsae.engine.framing import frame, overlap_add
+from tsae.engine.layout import as_channels_first
 from tsae.engine.preprocess import Normalizer, repair_missing
 
 
@@ -43,66 +45,55 @@ def frame_spec(loaded: Any) -> dict[str, Any]:
 
 
 def _as_2d(values: Any, channels: int, name: str = "values") -> tuple[np.ndarray, bool]:
-    x = np.asarray(values, dtype=np.float64)
-    squeeze = x.ndim == 1
-    if squeeze:
-        x = x[None, :]
-    if x.ndim != 2:
-        raise ValueError(f"{name} must be (n,) or (channels, n), got shape {x.shape}")
+    x, squeeze = as_channels_first(values, name)
     if x.shape[0] != channels:
         raise ValueError(f"{name} has {x.shape[0]} channel(s) but the model was trained on {channels}")
-    if x.shape[1] == 0:
-        raise ValueError(f"{name} is empty")
     return x, squeeze
 
 
-def prepare_frames(loaded: Any, values: Any) -> tuple[np.ndarray, dict[str, Any]]:
-    """Normalise (stored stats), repair NaN runs and frame ``values`` (C, n) -> (n_frames, C, window) float32.
+@dataclass
+class FrameContext:
+    """What :func:`frames_to_series` needs to turn frames back into the input's series."""
 
-    Frames are padded at the end so every sample is covered. Returns the frames and a
-    context dict used by :func:`frames_to_series`.
+    n: int
+    squeeze: bool
+    normalizer: Normalizer | None
+    spec: dict[str, Any]
+
+
+def prepare_frames(loaded: Any, values: Any) -> tuple[np.ndarray, FrameContext]:
+    """Repair NaN runs, normalise (stored stats) and frame ``values`` (C, n) -> (n_frames, C, window) float32.
+
+    Frames are padded at the end so every sample is covered. Returns the frames and the
+    :class:`FrameContext` used by :func:`frames_to_series`.
     """
     x, squeeze = _as_2d(values, loaded.channels)
     spec = frame_spec(loaded)
     if spec["window"] != loaded.window:
         raise ValueError(f"frame window {spec['window']} differs from the model window {loaded.window}")
-    missing = np.isnan(x)
-    if missing.all(axis=1).any():
-        raise ValueError("a channel has no finite values")
-    if missing.any():
-        x = np.asarray(repair_missing(x), dtype=np.float64)
+    x = repair_missing(x, empty="raise")
     normalizer = Normalizer.from_dict(loaded.normalizer) if loaded.normalizer else None
     xn = normalizer.transform(x) if normalizer is not None else x
     frames = frame(np.asarray(xn, dtype=np.float32), spec["window"], spec["hop"], spec["window_fn"], pad=True)
     frames = np.ascontiguousarray(np.swapaxes(frames, 0, 1), dtype=np.float32)  # (n_frames, C, L)
-    return frames, {"n": x.shape[1], "squeeze": squeeze, "normalizer": normalizer, "spec": spec}
+    return frames, FrameContext(n=x.shape[1], squeeze=squeeze, normalizer=normalizer, spec=spec)
 
 
 def run_frames(model: Any, frames: np.ndarray, *, batch_size: int = 256, encode: bool = False) -> np.ndarray:
     """Run ``model`` (or its encoder) over frames ``(N, C, L)`` in batches, without gradients."""
-    import torch
+    from tsae.models.inference import forward
 
-    device = next(iter(model.parameters()), torch.zeros(0)).device
-    outputs = []
-    model.eval()
-    with torch.no_grad():
-        for start in range(0, len(frames), batch_size):
-            x = torch.from_numpy(frames[start : start + batch_size]).to(device)
-            y = model.encode(x) if encode else model(x)
-            outputs.append(y.float().cpu().numpy())
-    if not outputs:
-        return np.zeros((0,), dtype=np.float32)
-    return np.concatenate(outputs, axis=0)
+    return forward(model, frames, batch_size=batch_size, encode=encode)
 
 
-def frames_to_series(frames: np.ndarray, context: dict[str, Any]) -> np.ndarray:
+def frames_to_series(frames: np.ndarray, context: FrameContext) -> np.ndarray:
     """Overlap-add reconstructed frames ``(N, C, L)`` and undo the normalisation -> ``(C, n)`` float64."""
-    spec = context["spec"]
+    spec = context.spec
     stacked = np.ascontiguousarray(np.swapaxes(frames, 0, 1), dtype=np.float32)  # (C, N, L)
-    y = overlap_add(stacked, spec["hop"], spec["window_fn"], length=context["n"]).astype(np.float64)
-    if context["normalizer"] is not None:
-        y = np.asarray(context["normalizer"].inverse_transform(y), dtype=np.float64)
-    return y[0] if context["squeeze"] else y
+    y = overlap_add(stacked, spec["hop"], spec["window_fn"], length=context.n).astype(np.float64)
+    if context.normalizer is not None:
+        y = np.asarray(context.normalizer.inverse_transform(y), dtype=np.float64)
+    return y[0] if context.squeeze else y
 
 
 def reconstruct_series(loaded: Any, values: Any, *, batch_size: int = 256, device: Any = None) -> np.ndarray:
@@ -145,4 +136,5 @@ def encode_series(loaded: Any, values: Any, *, batch_size: int = 256, device: An
     return run_frames(loaded.model, frames, batch_size=batch_size, encode=True).astype(np.float32)
 
 
-__all__ = ["reconstruct_series", "encode_series", "prepare_frames", "run_frames", "frames_to_series", "frame_spec"]
+__all__ = ["reconstruct_series", "encode_series", "prepare_frames", "run_frames", "frames_to_series", "frame_spec",
+           "FrameContext"]
