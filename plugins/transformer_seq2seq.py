@@ -53,7 +53,8 @@ class TransformerSeq2SeqAE(Autoencoder):
                cfg["memory_tokens"]) < 1:
             raise ValueError(f"{self.name}: sizes must be >= 1")
         if cfg["d_model"] % cfg["heads"] or cfg["d_model"] % 2:
-            raise ValueError(f"{self.name}: d_model ({cfg['d_model']}) must be even and divisible by heads ({cfg['heads']})")
+            raise ValueError(f"{self.name}: d_model ({cfg['d_model']}) must be even and divisible by heads "
+                             f"({cfg['heads']})")
         d = cfg["d_model"]
         self.patch = cfg["patch"]
         self.padded = padded_length(window, self.patch)

@@ -71,7 +71,9 @@ class BetaVAE(Autoencoder):
         """Mean over the batch of KL(q(z|x) || N(0, I)), summed over latent dimensions."""
         return (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(-1)).mean()
 
-    def training_loss(self, x: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, dict[str, float], torch.Tensor]:
+    def training_loss(
+        self, x: torch.Tensor, target: torch.Tensor,
+    ) -> tuple[torch.Tensor, dict[str, float], torch.Tensor]:
         """Reparameterised step: MSE + beta * KL / (channels * window); returns (loss, parts, z)."""
         mu, logvar = self.posterior(x)
         z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)

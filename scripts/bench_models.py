@@ -13,7 +13,8 @@ One run measures, for each registered family at its default size:
 
 Usage::
 
-    python scripts/bench_models.py [--channels 8 --window 128 --batch 64 --seconds 2 --repeats 3 --threads N --device cpu]
+    python scripts/bench_models.py [--channels 8 --window 128 --batch 64 --seconds 2 --repeats 3]
+                                   [--threads N --device cpu]
 """
 from __future__ import annotations
 

@@ -85,7 +85,8 @@ def main() -> None:
 
         with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
                 Client(cluster) as client:
-            client.run(lambda: __import__("tsae.pipelines.reconstruct.batch"))  # warm imports, as a long-lived cluster is
+            # warm imports, as a long-lived cluster is
+            client.run(lambda: __import__("tsae.pipelines.reconstruct.batch"))
             timed("dask 2 workers", dask=client)
 
     base = results[0][1]

@@ -246,7 +246,8 @@ def run_smoothing(n: int, seeds: int, quick: bool) -> None:
                                   **{m + "_keep": float(np.mean(keep[m])) for m in methods}})
     print(f"\n## Smoothing: RMSE to the truth / std(truth), n={n}, mean of {seeds} seed(s)")
     print("(real series: the recorded z-scored series is the truth; white noise added)")
-    head = f"{'signal':<18}{'noise':>6} {'tsae':>8} {'savgol':>8} {'lowess':>8} {'movavg':>8} {'tsae/best':>10} {'max|lag|':>9}"
+    head = (f"{'signal':<18}{'noise':>6} {'tsae':>8} {'savgol':>8} {'lowess':>8} {'movavg':>8} {'tsae/best':>10} "
+            f"{'max|lag|':>9}")
     print(head)
     print("-" * len(head))
     wins = 0
@@ -260,8 +261,10 @@ def run_smoothing(n: int, seeds: int, quick: bool) -> None:
     print(f"tsae lowest RMSE in {wins}/{len(rows)} cases; geometric-mean ratio to the best anchor "
           f"{math.exp(np.mean([math.log(r['tsae'] / min(r['savgol'], r['lowess'], r['movavg'])) for r in rows])):.3f}")
     print("seconds in total: " + ", ".join(f"{m} {timings[m]:.1f}" for m in methods))
-    print(f"\n## Edges: RMSE within +-{EDGE_K} samples of each step/spike / std(truth), and height retained (1 = sharp)")
-    head = f"{'signal':<10}{'noise':>6} " + " ".join(f"{m:>8}" for m in methods) + "  | " + " ".join(f"{m:>8}" for m in methods)
+    print(f"\n## Edges: RMSE within +-{EDGE_K} samples of each step/spike / std(truth), "
+          "and height retained (1 = sharp)")
+    columns = " ".join(f"{m:>8}" for m in methods)
+    head = f"{'signal':<10}{'noise':>6} " + columns + "  | " + columns
     print(head)
     print("-" * len(head))
     for r in edge_rows:

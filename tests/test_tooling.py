@@ -46,7 +46,6 @@ def _run(*args: str, timeout: float = 300, **kwargs) -> subprocess.CompletedProc
     return subprocess.run(list(args), capture_output=True, text=True, timeout=timeout, **kwargs)
 
 
-@pytest.mark.xfail(strict=False, reason="enabled after the architecture merge")
 def test_ruff_is_clean() -> None:
     if shutil.which("ruff") is None and importlib.util.find_spec("ruff") is None:
         pytest.skip("ruff is not installed (it is in the dev extra)")
@@ -55,7 +54,6 @@ def test_ruff_is_clean() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="enabled after the architecture merge")
 def test_mypy_is_clean() -> None:
     pytest.importorskip("mypy", reason="mypy is not installed (it is in the dev extra)")
     proc = _run(sys.executable, "-m", "mypy", "tsae", cwd=REPO)
@@ -102,7 +100,7 @@ def test_install_then_editable_install_leaves_no_cache_in_the_package(tmp_path: 
     assert proc.returncode == 0, proc.stderr
     tsae_bin = python.parent / "tsae"
     np.save(tmp_path / "tiny.npy", np.arange(64, dtype=np.float32))
-    proc = _run(str(tsae_bin), "frame", str(tmp_path / "tiny.npy"), "--length", "16", "--hop", "8", "-q",
+    proc = _run(str(tsae_bin), "frame", str(tmp_path / "tiny.npy"), "--window", "16", "--hop", "8", "-q",
                 "-o", str(tmp_path / "frames.npy"), env=env, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     installed = Path(_run(str(python), "-c", "import tsae; print(tsae.__file__)", env=env, cwd=tmp_path,

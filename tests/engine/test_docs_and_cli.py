@@ -43,7 +43,7 @@ def wav(tmp_path):
 def test_frame_command_writes_frames(wav, tmp_path) -> None:
     path, x = wav
     out = tmp_path / "frames.npy"
-    result = CliRunner().invoke(cli, ["frame", str(path), "--length", "512", "--hop", "128", "--window-fn", "hann",
+    result = CliRunner().invoke(cli, ["frame", str(path), "--window", "512", "--hop", "128", "--window-fn", "hann",
                                       "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert "wrote" in result.output and "(2, 12, 512)" in result.output
@@ -54,7 +54,7 @@ def test_frame_command_writes_frames(wav, tmp_path) -> None:
 def test_frame_command_npy_input_default_output_and_quiet(tmp_path) -> None:
     src = tmp_path / "signal.npy"
     np.save(src, np.arange(100.0))
-    result = CliRunner().invoke(cli, ["frame", str(src), "--length", "32", "--hop", "16", "--pad", "-q"])
+    result = CliRunner().invoke(cli, ["frame", str(src), "--window", "32", "--hop", "16", "--pad", "-q"])
     assert result.exit_code == 0 and result.output == ""
     np.testing.assert_array_equal(np.load(tmp_path / "signal.frames.npy"), frame(np.arange(100.0), 32, 16, pad=True))
 
@@ -63,7 +63,7 @@ def test_frame_command_errors_are_one_line(wav, tmp_path) -> None:
     path, _ = wav
     out = tmp_path / "frames.npy"
     for args, fragment in [
-        (["--length", "5000"], "length=5000 is larger than the signal"),
+        (["--window", "5000"], "length=5000 is larger than the signal"),
         (["--window-fn", "nope"], "'nope'"),
     ]:
         result = CliRunner().invoke(cli, ["frame", str(path), *args, "-o", str(out)])

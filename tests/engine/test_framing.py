@@ -210,8 +210,8 @@ def test_window_array() -> None:
         ({"hop": 1.5}, "hop must be an integer, got hop=1.5"),
         ({"length": 0}, "length must be >= 1, got length=0"),
         ({"length": 200}, "length=200 is larger than the signal \\(n=100"),
-        ({"window": np.ones(5)}, "window must have shape \\(16,\\) to match length=16, got shape \\(5,\\)"),
-        ({"window": "nope"}, "window='nope'"),
+        ({"window_fn": np.ones(5)}, "window_fn must have shape \\(16,\\) to match length=16, got shape \\(5,\\)"),
+        ({"window_fn": "nope"}, "window_fn='nope'"),
         ({"x": np.ones(100, complex)}, "x must be a real numeric array.*complex128"),
         ({"x": np.array(["a"] * 100)}, "x must be a real numeric array"),
         ({"x": np.ones(100, bool)}, "x must be a real numeric array.*bool"),
@@ -234,7 +234,7 @@ def test_frame_errors_name_the_parameter(kwargs, message) -> None:
         (np.ones((3, 8)), {"length": -1}, "length=-1"),
         (np.ones((3, 8)), {"window": "hann", "hop": 2, "length": 1.0}, "length must be an integer"),
         (np.ones((3, 8), complex), {}, "frames must be a real numeric array"),
-        (np.ones((3, 8)), {"window": np.ones(4)}, "window must have shape \\(8,\\)"),
+        (np.ones((3, 8)), {"window_fn": np.ones(4)}, "window_fn must have shape \\(8,\\)"),
     ],
 )
 def test_overlap_add_errors_name_the_parameter(frames, kwargs, message) -> None:

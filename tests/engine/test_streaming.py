@@ -22,7 +22,7 @@ def bits(a: np.ndarray) -> np.ndarray:
 
 def split(n: int, cuts: list[int]) -> list[tuple[int, int]]:
     points = sorted({0, n, *(c % (n + 1) for c in cuts)})
-    pieces = list(zip(points[:-1], points[1:]))
+    pieces = list(zip(points[:-1], points[1:], strict=True))
     return [(0, 0)] + pieces + [(n, n)]  # empty chunks at both ends too
 
 
@@ -124,7 +124,7 @@ def test_reset_starts_over() -> None:
         (lambda: StreamFramer(0, 2), None, "length must be >= 1"),
         (lambda: StreamFramer(8, 0), None, "hop must be >= 1"),
         (lambda: StreamFramer(8, 2, channels=0), None, "channels must be >= 1"),
-        (lambda: StreamFramer(8, 2, window=np.ones(3)), None, "window must have shape \\(8,\\)"),
+        (lambda: StreamFramer(8, 2, window_fn=np.ones(3)), None, "window_fn must have shape \\(8,\\)"),
         (lambda: StreamFramer(8, 2, channels=2), np.zeros(10), "leading shape \\(\\) .* carries \\(2,\\)"),
         (lambda: StreamFramer(8, 2), np.zeros(10, complex), "chunk must be a real numeric array"),
         (lambda: StreamFramer(8, 2), np.float64(1.0), "0-d"),

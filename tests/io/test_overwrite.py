@@ -100,7 +100,7 @@ def test_train_and_frame_never_replace_their_input(run, tmp_path, csv_file) -> N
     signal = tmp_path / "s.npy"
     np.save(signal, np.arange(64.0))
     before = signal.read_bytes()
-    assert_refused(run("frame", signal, "--length", "8", "--hop", "4", "-o", signal), "refusing to overwrite")
+    assert_refused(run("frame", signal, "--window", "8", "--hop", "4", "-o", signal), "refusing to overwrite")
     _unchanged(signal, before)
 
 

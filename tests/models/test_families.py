@@ -102,7 +102,8 @@ def test_hparams_rebuild_the_same_network() -> None:
 
 
 def test_blind_spot_is_a_built_in_family_and_never_reads_the_sample_itself() -> None:
-    """Registered through its entry point (listed by `tsae models`); output t ignores input t; loss skips the margins."""
+    """Registered through its entry point (listed by `tsae models`); output t ignores input t;
+    the loss skips the margins."""
     from click.testing import CliRunner
 
     from tsae.cli import cli

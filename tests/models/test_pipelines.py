@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tsae.models.fit import fit_model_on_series, parse_params, train_files
+from tsae.models.fit import fit_model_on_series, train_files
 from tsae.models.modelfile import load_model
 from tsae.models.trainer import TrainConfig
 from tsae.pipelines.reconstruct.series import encode_series, reconstruct_series
@@ -100,12 +100,6 @@ def test_train_files_from_folder(tmp_path) -> None:
     empty.mkdir()
     with pytest.raises(ValueError, match="no CSV"):
         train_files(empty, tmp_path / "x.tsae")
-
-
-def test_parse_params() -> None:
-    assert parse_params(["latent=8", " beta = 0.5 "]) == {"latent": "8", "beta": "0.5"}
-    with pytest.raises(ValueError, match="NAME=VALUE"):
-        parse_params(["latent"])
 
 
 @pytest.mark.parametrize("window_fn", [None, "hann"])

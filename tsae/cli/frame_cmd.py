@@ -10,7 +10,8 @@ from tsae.cli.common import echo_done, input_file, quiet_option
 
 @click.command("frame")
 @input_file("source", metavar="INPUT")
-@click.option("--length", type=click.IntRange(min=1), default=512, show_default=True, help="Frame length in samples.")
+@click.option("--window", "length", type=click.IntRange(min=1), default=512, show_default=True,
+              help="Frame (window) length in samples, as in `tsae train --window`.")
 @click.option("--hop", type=click.IntRange(min=1), default=128, show_default=True,
               help="Samples between frame starts.")
 @click.option("--window-fn", "window_fn", default="none", show_default=True,
@@ -29,8 +30,8 @@ def frame_command(source: Path, length: int, hop: int, window_fn: str, pad: bool
 
     \b
     Examples:
-      tsae frame speech.wav --length 512 --hop 128 -o frames.npy
-      tsae frame sensors.npy --length 256 --hop 64 --window-fn hann --pad
+      tsae frame speech.wav --window 512 --hop 128 -o frames.npy
+      tsae frame sensors.npy --window 256 --hop 64 --window-fn hann --pad
     """
     from tsae.io.frames import frame_file
 

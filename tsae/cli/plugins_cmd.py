@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
@@ -65,7 +66,7 @@ def _family_rows(name: str | None) -> list[dict]:
     for family_name in sorted(families):
         if name is not None and family_name != name:
             continue
-        family = families[family_name]
+        family: Any = families[family_name]
         info = plugins.model_plugin_info(family_name)
         rows.append({
             "name": family_name,

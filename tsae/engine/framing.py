@@ -74,7 +74,7 @@ def _cached_window(window: str | tuple, length: int) -> np.ndarray:
     try:
         w = get_window(window, length, fftbins=True)
     except (ValueError, TypeError) as error:
-        raise ValueError(f"window={window!r} is not a window scipy.signal.get_window knows ({error})") from None
+        raise ValueError(f"window_fn={window!r} is not a window scipy.signal.get_window knows ({error})") from None
     w = np.ascontiguousarray(w, dtype=np.float32)
     w.flags.writeable = False  # shared by every caller through the cache
     return w
@@ -87,12 +87,12 @@ def _ones(length: int) -> np.ndarray:
     return w
 
 
-def window_array(window: Any, length: int) -> np.ndarray | None:
-    """The float32 window of ``length`` samples that ``window`` names, or ``None``.
+def window_array(window_fn: Any, length: int) -> np.ndarray | None:
+    """The float32 taper of ``length`` samples that ``window_fn`` names, or ``None``.
 
     Parameters
     ----------
-    window : None, str, tuple or array_like
+    window_fn : None, str, tuple or array_like
         ``None`` (no window), a name or ``(name, parameter)`` tuple understood by
         :func:`scipy.signal.get_window` (``"hann"``, ``"hamming"``, ``("kaiser", 8.0)``,
         ...), computed periodic (``fftbins=True``) as librosa does, or the window
@@ -114,21 +114,21 @@ def window_array(window: Any, length: int) -> np.ndarray | None:
     True
     """
     length = _check_int("length", length, 1)
-    if window is None:
+    if window_fn is None:
         return None
-    if isinstance(window, (str, tuple)):
-        return _named_window(window, length)
-    w = np.asarray(window)
+    if isinstance(window_fn, (str, tuple)):
+        return _named_window(window_fn, length)
+    w = np.asarray(window_fn)
     if w.dtype.kind not in "iuf":
-        raise ValueError(f"window must be None, a window name or a real array, got dtype {w.dtype}")
+        raise ValueError(f"window_fn must be None, a window name or a real array, got dtype {w.dtype}")
     if w.shape != (length,):
-        raise ValueError(f"window must have shape ({length},) to match length={length}, got shape {w.shape}")
+        raise ValueError(f"window_fn must have shape ({length},) to match length={length}, got shape {w.shape}")
     return np.array(w, dtype=np.float32, order="C")
 
 
-def _kernel_window(window: Any, length: int) -> np.ndarray:
+def _kernel_window(window_fn: Any, length: int) -> np.ndarray:
     """The window the kernels multiply by: ones for ``None`` (x * 1 is exact)."""
-    w = window_array(window, length)
+    w = window_array(window_fn, length)
     return _ones(length) if w is None else w
 
 
@@ -180,7 +180,7 @@ def frame(
     x: Any,
     length: int,
     hop: int,
-    window: Any = None,
+    window_fn: Any = None,
     *,
     pad: bool = False,
     center: bool = False,
@@ -198,7 +198,7 @@ def frame(
         Frame length in samples (> 0).
     hop : int
         Samples between the starts of consecutive frames (> 0).
-    window : None, str, tuple or array_like, optional
+    window_fn : None, str, tuple or array_like, optional
         Multiplies every frame; see :func:`window_array` (``"hann"``, ...).
     pad : bool, default False
         Zero-pad the tail so that every sample lies in a frame; a signal shorter
@@ -243,7 +243,7 @@ def frame(
         raise ValueError("x must have at least one dimension (time on the last axis), got a 0-d array")
     if pad_mode not in _PAD_MODES:
         raise ValueError(f"pad_mode must be one of {_PAD_MODES}, got pad_mode={pad_mode!r}")
-    w = _kernel_window(window, length)
+    w = _kernel_window(window_fn, length)
     n = x.shape[-1]
     n_frames = num_frames(n, length, hop, pad=pad, center=center)
     if n_frames == 0 and not pad:
@@ -272,7 +272,7 @@ def frame(
 def overlap_add(
     frames: Any,
     hop: int,
-    window: Any = None,
+    window_fn: Any = None,
     length: int | None = None,
     *,
     center: bool = False,
@@ -281,7 +281,7 @@ def overlap_add(
     """Rebuild a signal from frames by weighted overlap-add: the inverse of :func:`frame`.
 
     Each output sample is ``sum_f frames[f] * window / sum_f window**2`` over the
-    frames that cover it (with ``window=None``: the mean of the covering frames).
+    frames that cover it (with ``window_fn=None``: the mean of the covering frames).
     Samples whose window sum is zero (no frame, or only zeros of the window, such
     as the first sample under a periodic Hann window) are 0. Therefore
     ``overlap_add(frame(x, L, H, w), H, w)`` returns ``x`` on every other sample,
@@ -293,7 +293,7 @@ def overlap_add(
         Real frames; leading axes (channels, batch) are kept.
     hop : int
         Hop the frames were taken with (> 0).
-    window : None, str, tuple or array_like, optional
+    window_fn : None, str, tuple or array_like, optional
         The analysis window used by :func:`frame`; see :func:`window_array`.
     length : int, optional
         Length of the output (trimmed, or padded with zeros). Default: all the
@@ -331,7 +331,7 @@ def overlap_add(
     n_frames, frame_length = frames.shape[-2], frames.shape[-1]
     if frame_length == 0:
         raise ValueError(f"frames must have a non-zero frame length, got shape {frames.shape}")
-    w = _kernel_window(window, frame_length)
+    w = _kernel_window(window_fn, frame_length)
     total = (n_frames - 1) * hop + frame_length if n_frames else 0
     offset = frame_length // 2 if center else 0
     if length is None:

@@ -95,7 +95,7 @@ def repair_missing(x: Any, method: str = "linear", max_gap: int | None = None, *
     if empty not in ("zeros", "raise"):
         raise ValueError(f"empty must be 'zeros' or 'raise', got empty={empty!r}")
     gap = -1 if max_gap is None else _check_int("max_gap", max_gap, 0)
-    out = np.array(x, dtype=_float_dtype(x), order="C", copy=True)
+    out: np.ndarray = np.array(x, dtype=_float_dtype(x), order="C", copy=True)
     if out.size == 0 or np.isfinite(out).all():
         return out
     if empty == "raise" and (~np.isfinite(out)).all(axis=-1).any():
@@ -314,7 +314,8 @@ def detrend(x: Any, kind: str = "linear", *, return_trend: bool = False) -> np.n
         t_mean = np.where(valid, t, 0.0).sum(axis=-1, keepdims=True) / safe
         dt = np.where(valid, t - t_mean, 0.0)
         denom = (dt * dt).sum(axis=-1, keepdims=True)
-        slope = np.where(denom > 0, (dt * (filled - mean)).sum(axis=-1, keepdims=True) / np.where(denom > 0, denom, 1.0), 0.0)
+        covariance = (dt * (filled - mean)).sum(axis=-1, keepdims=True)
+        slope = np.where(denom > 0, covariance / np.where(denom > 0, denom, 1.0), 0.0)
         trend = mean + slope * (t - t_mean)
     trend = np.array(trend, dtype=dtype)
     detrended = (xf - trend).astype(dtype)
@@ -323,7 +324,8 @@ def detrend(x: Any, kind: str = "linear", *, return_trend: bool = False) -> np.n
 
 # ----------------------------------------------------------------------------- sample rate
 def _check_rate(name: str, value: Any) -> float:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value <= 0:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not np.isfinite(float(value)) \
+            or value <= 0:
         raise ValueError(f"{name} must be a positive number, got {name}={value!r}")
     return float(value)
 

@@ -44,7 +44,7 @@ class StreamFramer:
     ----------
     length, hop : int
         Frame length and hop in samples (> 0).
-    window : None, str, tuple or array_like, optional
+    window_fn : None, str, tuple or array_like, optional
         Window multiplying every frame (see :func:`tsae.engine.framing.window_array`).
     channels : int, optional
         Number of channels: chunks are then ``(channels, n)``. By default the first
@@ -54,7 +54,7 @@ class StreamFramer:
     Notes
     -----
     The concatenated output of :meth:`push` over a signal cut anywhere equals
-    ``frame(signal, length, hop, window)`` bit for bit, and with :meth:`flush`
+    ``frame(signal, length, hop, window_fn)`` bit for bit, and with :meth:`flush`
     at the end ``frame(..., pad=True)``. Fewer than ``length`` samples are kept
     between calls. Centring (``center=True``) is a batch-only option.
 
@@ -70,10 +70,10 @@ class StreamFramer:
     (9, 3)
     """
 
-    def __init__(self, length: int, hop: int, window: Any = None, channels: int | None = None) -> None:
+    def __init__(self, length: int, hop: int, window_fn: Any = None, channels: int | None = None) -> None:
         self.length = _check_int("length", length, 1)
         self.hop = _check_int("hop", hop, 1)
-        self._window = _kernel_window(window, self.length)
+        self._window = _kernel_window(window_fn, self.length)
         self._channels = None if channels is None else _check_int("channels", channels, 1)
         self.reset()
 
@@ -101,6 +101,7 @@ class StreamFramer:
 
     def _frames_from_buffer(self, count: int) -> np.ndarray:
         """``count`` frames starting at frame ``_emitted``; missing samples read as zeros."""
+        assert self._buffer is not None and self._lead is not None  # set by the first push
         rows = self._buffer.shape[0]
         out = np.empty((rows, count, self.length), dtype=np.float32)
         start = self._emitted * self.hop - self._origin
@@ -166,7 +167,7 @@ class StreamOverlapAdd:
     ----------
     length, hop : int
         Frame length and hop in samples (> 0).
-    window : None, str, tuple or array_like, optional
+    window_fn : None, str, tuple or array_like, optional
         The analysis window of the frames (see :func:`tsae.engine.framing.overlap_add`).
     channels : int, optional
         Number of channels: frames are then ``(channels, k, length)``. By default
@@ -180,7 +181,7 @@ class StreamOverlapAdd:
     chain framer -> model -> overlap-add therefore delays the signal by
     ``length - hop`` samples plus the time to fill the first frame. The
     concatenation of every :meth:`push` and the final :meth:`flush` equals
-    ``overlap_add(all_frames, hop, window)`` bit for bit. At most
+    ``overlap_add(all_frames, hop, window_fn)`` bit for bit. At most
     ``ceil(length / hop) - 1`` frames are kept between calls.
 
     Examples
@@ -192,10 +193,10 @@ class StreamOverlapAdd:
     (2,)
     """
 
-    def __init__(self, length: int, hop: int, window: Any = None, channels: int | None = None) -> None:
+    def __init__(self, length: int, hop: int, window_fn: Any = None, channels: int | None = None) -> None:
         self.length = _check_int("length", length, 1)
         self.hop = _check_int("hop", hop, 1)
-        self._window = _kernel_window(window, self.length)
+        self._window = _kernel_window(window_fn, self.length)
         self._wsq = self._window * self._window
         self._channels = None if channels is None else _check_int("channels", channels, 1)
         self.reset()

@@ -225,10 +225,10 @@ def _time_column(path: Path, header: list[str], columns: list[tuple[str, ...]], 
     """``(index, values)`` of the time column: named like one, else the first non-numeric column of dates."""
     time_idx = find_time_column(header)
     if time_idx is None:
-        for j, cells in enumerate(columns):
-            if j == label_idx or _numeric_fraction(list(cells)) == 1.0:
+        for j, column in enumerate(columns):
+            if j == label_idx or _numeric_fraction(list(column)) == 1.0:
                 continue
-            parsed = _parse_dates(list(cells))
+            parsed = _parse_dates(list(column))
             if parsed is not None:
                 return j, parsed
         return None, None

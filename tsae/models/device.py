@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import torch  # imported lazily at run time: `import tsae` must not load torch
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 
 
-def resolve_device(device: Any = "auto") -> torch.device:  # noqa: F821 - torch imported lazily
+def resolve_device(device: Any = "auto") -> torch.device:
     """Return the :class:`torch.device` for a device choice.
 
     Parameters
@@ -76,7 +79,7 @@ def _native_threads(n: int, blas: bool) -> Iterator[None]:
     import numba
 
     previous = numba.get_num_threads()
-    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
     try:
         with contextlib.ExitStack() as stack:
             if blas:

@@ -263,16 +263,5 @@ def train_files(
     return fit
 
 
-def parse_params(items: Iterable[str]) -> dict[str, str]:
-    """``["k=v", ...]`` -> ``{"k": "v"}`` (values stay strings; the family converts them)."""
-    params: dict[str, str] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ValueError(f"parameter {item!r}: expected NAME=VALUE")
-        params[key.strip()] = value.strip()
-    return params
-
-
 __all__ = ["fit_model_on_series", "FitResult", "TrainingData", "make_windows", "train_files", "read_training_data",
-           "parse_params", "NORMALIZE_CHOICES"]
+           "NORMALIZE_CHOICES"]

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import torch  # imported lazily at run time: `import tsae` must not load torch
 
 
 def autocast(device: Any, amp: bool) -> Any:
@@ -24,7 +27,7 @@ def autocast(device: Any, amp: bool) -> Any:
     return contextlib.nullcontext()
 
 
-def model_device(model: Any) -> torch.device:  # noqa: F821 - torch imported lazily
+def model_device(model: Any) -> torch.device:
     """The device of the model's first parameter (the CPU for a model without any)."""
     import torch
 

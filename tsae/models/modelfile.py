@@ -23,9 +23,10 @@ import json
 import math
 import os
 import struct
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -257,7 +258,7 @@ def _parse_container(path: Path, data: bytes) -> tuple[dict[str, Any], int]:
             raise _fail(path, f"truncated file (tensor {str(name)[:60]!r} runs past the end of the file)")
         spans.append((begin, end))
     spans.sort()
-    for (_, end_a), (begin_b, _) in zip(spans, spans[1:]):
+    for (_, end_a), (begin_b, _) in zip(spans, spans[1:], strict=False):
         if begin_b < end_a:
             raise _fail(path, "corrupt safetensors header (tensors overlap)")
     return header, start
@@ -394,7 +395,8 @@ def load_model(path: str | os.PathLike, device: Any = "cpu") -> LoadedModel:
     try:
         model.load_state_dict(state, strict=True)
     except Exception as error:  # noqa: BLE001
-        raise _fail(path, f"weights do not fit model family {family_name!r} ({_state_mismatch(error, model, state)})") from None
+        mismatch = _state_mismatch(error, model, state)
+        raise _fail(path, f"weights do not fit model family {family_name!r} ({mismatch})") from None
     dev = resolve_device(device)
     model = model.to(dev).eval()
     return LoadedModel(

@@ -401,7 +401,8 @@ class _Run:
 
     def epoch(self) -> tuple[dict[str, float], bool]:
         """One pass over the training rows: mean loss (``"train_loss"``) and parts; and whether time ran out."""
-        total, count, parts_sum = 0.0, 0, {}
+        total, count = 0.0, 0
+        parts_sum: dict[str, float] = {}
         out_of_time = False
         for index in _batches(len(self.train_idx), self.batch_size, self.rng):
             loss, parts = self.step(index)

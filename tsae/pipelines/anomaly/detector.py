@@ -24,7 +24,8 @@ How a sample is scored
 A sample's score is final once the last window covering it has been seen and, with
 centred smoothing, ``smooth // 2`` more (``window - 1 + smooth // 2`` samples later at
 most); the trailing samples that no full window covers (fewer than ``hop``) repeat the
-last final score; the smoothing of the first samples averages what exists so far. The same code (:class:`ScoringCore`) runs in batch
+last final score; the smoothing of the first samples averages what exists so far. The same
+code (:class:`ScoringCore`) runs in batch
 (:meth:`Detector.decision_function`) and in the streaming monitor, with the network in
 float64 on the CPU, so online scores equal batch scores (to ~1e-12; a CUDA batch run
 computes in float32 and agrees to ~1e-6 relative).
@@ -213,6 +214,8 @@ class Detector:
     >>> bool(scores[1000:1010].mean() > 5 * np.median(scores))
     True
     """
+
+    path_: Path | None  # the file a detector was loaded from (set by load)
 
     def __init__(
         self, model: str = "conv1d", window: int | str = "auto", hop: int | None = None,
@@ -481,7 +484,7 @@ class Detector:
 
         state = self._check()
         norm = state.normalizer
-        arrays = {"mean": norm.center, "std": norm.scale, "err_scale": state.err_scale,
+        arrays: dict[str, Any] = {"mean": norm.center, "std": norm.scale, "err_scale": state.err_scale,
                   "decision_scores": self.decision_scores_.astype(np.float64)}
         if state.contrib_base is not None:
             arrays["contrib_base"] = state.contrib_base

@@ -1,8 +1,9 @@
 """Anomaly plot: the sensor series, the score with its threshold, and the events shaded."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 

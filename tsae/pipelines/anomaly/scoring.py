@@ -150,6 +150,7 @@ class ScoringCore:
         self.channels = state.channels
         self.batch_frames = batch_frames
         self._torch = torch
+        assert state.normalizer.center is not None, "the detector state holds a fitted normaliser"
         self.last_good = state.normalizer.center.copy()
         self.buffer = np.zeros((0, self.channels))  # normalised samples from self.buffer_start on
         self.buffer_start = 0
@@ -269,6 +270,7 @@ class ScoringCore:
             return np.full(n_fill, np.nan), np.full((n_fill, self.channels), np.nan)
         if n_fill:
             last = covered[-1] if len(covered) else self.last_raw
+            assert last is not None
             covered = np.concatenate([covered, np.tile(last, (n_fill, 1))])
         return self._finish(covered, final=True)
 
@@ -335,4 +337,4 @@ class DetectorState:
     @property
     def channels(self) -> int:
         """Number of sensors."""
-        return int(self.normalizer.n_channels)
+        return int(self.normalizer.n_channels or 0)

@@ -191,12 +191,12 @@ class StreamingDenoiser:
         from tsae.engine.streaming import StreamFramer, StreamOverlapAdd
 
         # engine framing: sqrt-Hann analysis, weighted overlap-add synthesis (bit-exact streaming)
-        self._framer = StreamFramer(self.n_fft, self.hop, window=self._win, channels=c)
+        self._framer = StreamFramer(self.n_fft, self.hop, window_fn=self._win, channels=c)
         self._framer.push(np.zeros((c, self.n_fft - self.hop), np.float32))  # causal left padding
-        self._olaer = StreamOverlapAdd(self.n_fft, self.hop, window=self._win, channels=c)
+        self._olaer = StreamOverlapAdd(self.n_fft, self.hop, window_fn=self._win, channels=c)
         self._pending: list[np.ndarray] = []  # spectra waiting for their look-ahead frames
-        self._smooth = None  # guard: smoothed power and noise floor per bin
-        self._noise = None
+        self._smooth: np.ndarray | None = None  # guard: smoothed power and noise floor per bin
+        self._noise: np.ndarray | None = None
         self._drop = self.n_fft - self.hop
         self._n_in = 0
         self._n_out = 0
@@ -284,6 +284,7 @@ class StreamingDenoiser:
             self._minima: list[np.ndarray] = []
             self._block_frames = 0
         else:
+            assert self._noise is not None  # set with _smooth
             self._smooth = np.where(silent, self._smooth, GUARD_SMOOTH * self._smooth + (1 - GUARD_SMOOTH) * power)
             self._noise = np.where(silent, self._noise, np.minimum(self._noise, self._smooth))
         self._block_frames += 1

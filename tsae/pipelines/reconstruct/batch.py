@@ -183,18 +183,17 @@ _BYTES_CACHE: dict[str, Any] = {}
 
 
 def _init_worker(model_path: str) -> None:
-    """Process-pool initialiser: one torch thread, the model loaded once per process."""
+    """Process-pool initialiser: the model loaded once per process."""
     global _WORKER_MODEL
-    import torch
-
     from tsae.models.modelfile import load_model
 
-    torch.set_num_threads(1)
     _WORKER_MODEL = load_model(model_path, device="cpu")
 
 
 def _worker_task(src: str, dst: str, batch_size: int) -> dict[str, Any]:
-    return _safe_reconstruct(_WORKER_MODEL, src, dst, batch_size)
+    """One file in a pool worker, on one thread (the workers share the cores)."""
+    with torch_threads(1):
+        return _safe_reconstruct(_WORKER_MODEL, src, dst, batch_size)
 
 
 def _model_from_bytes(data: bytes) -> Any:

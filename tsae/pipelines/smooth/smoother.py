@@ -213,7 +213,7 @@ def _fit_blind_spot(z: np.ndarray, *, seed: int, max_seconds: float | None, step
     def held_out_loss(pred: np.ndarray) -> float:
         return float(np.mean((pred - z)[:, val] ** 2))
 
-    best = {"pred": linear, "loss": held_out_loss(linear)}
+    best: dict[str, Any] = {"pred": linear, "loss": held_out_loss(linear)}
     linear_loss = best["loss"]
 
     def checkpoint(_row: dict[str, float]) -> None:
@@ -295,7 +295,8 @@ def smooth(
     steps, max_seconds
         Training budget of the self-supervised network in batches of 16 windows,
         rounded up to whole epochs of 50 (0 steps: the closed-form linear blind-spot
-        filter alone); series shorter than 1024 samples use the filter alone. The step count makes runs reproducible; the
+        filter alone); series shorter than 1024 samples use the filter alone. The step count
+        makes runs reproducible; the
         time cap is a safety net for very slow machines (a run that hits it may differ).
     seed
         Seed of the self-supervised training (results are deterministic on CPU).

@@ -42,7 +42,7 @@ def test_monitor_equals_batch_through_text(detector, detector_file, test_data):
 
 def test_json_lines_and_score_one(detector, test_data):
     mon = Monitor(detector)
-    out = [mon.score_one(dict(zip(SENSORS, row))) for row in test_data[:60]]
+    out = [mon.score_one(dict(zip(SENSORS, row, strict=True))) for row in test_data[:60]]
     assert out[0] is None and out[-1] is not None
     parser = RecordParser(SENSORS)
     rows, times = parser.parse([json.dumps({"t": 1, "temp": 1.0, "pressure": 2.0, "flow": 3.0})])

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from tsae.cli import cli
 
-DATA = Path(__file__).resolve().parents[2] / "data"
+DATA = Path(__file__).resolve().parents[3] / "data"
 
 
 @pytest.mark.slow

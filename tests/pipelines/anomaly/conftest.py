@@ -74,7 +74,7 @@ class Broker:
                     return
             except OSError:
                 if self.process.poll() is not None:
-                    raise RuntimeError(f"mosquitto exited: {self.log.read_text()[-500:]}")
+                    raise RuntimeError(f"mosquitto exited: {self.log.read_text()[-500:]}") from None
                 time.sleep(0.05)
         raise RuntimeError("mosquitto did not start")
 
