@@ -232,7 +232,7 @@ def test_frame_errors_name_the_parameter(kwargs, message) -> None:
         (np.ones((3, 0)), {}, "non-zero frame length"),
         (np.ones((3, 8)), {"hop": 0}, "hop=0"),
         (np.ones((3, 8)), {"length": -1}, "length=-1"),
-        (np.ones((3, 8)), {"window": "hann", "hop": 2, "length": 1.0}, "length must be an integer"),
+        (np.ones((3, 8)), {"window_fn": "hann", "hop": 2, "length": 1.0}, "length must be an integer"),
         (np.ones((3, 8), complex), {}, "frames must be a real numeric array"),
         (np.ones((3, 8)), {"window_fn": np.ones(4)}, "window_fn must have shape \\(8,\\)"),
     ],
