@@ -509,7 +509,7 @@ def _run_dask(dask: str | Any, model_path: Path, todo: list[tuple[str, str]], ba
     try:
         from distributed import Client, as_completed
     except ImportError:
-        raise ValueError("--dask needs dask.distributed: pip install 'tsae[dask]'") from None
+        raise ValueError("running on a Dask cluster needs dask.distributed: pip install 'tsae[dask]'") from None
     own = isinstance(dask, str)
     try:
         client: Any = Client(dask, timeout="20s") if own else dask
