@@ -270,44 +270,28 @@ class BatchResult:
 
 
 # ----------------------------------------------------------------------------- the batch
+@dataclass
+class _Pending:
+    """A file read and framed, waiting for its windows to go through the model with others'."""
+
+    src: str
+    dst: str
+    values: np.ndarray
+    frames: np.ndarray
+    context: Any
+    rate: float | None
+    meta: dict[str, Any]
+    local_in: Path
+    start: float
+    stack: contextlib.ExitStack
+
+
 def _grouped_gpu(loaded: Any, todo: list[tuple[str, str]], batch_size: int,
                  done: Callable[[dict[str, Any]], None], group_frames: int) -> None:
     """Run the windows of several files through the model together (keeps a GPU busy)."""
-    from tsae.pipelines.reconstruct.series import frames_to_series, prepare_frames, run_frames
+    from tsae.pipelines.reconstruct.series import prepare_frames
 
-    pending: list[tuple[str, str, np.ndarray, Any, Any, Any, float, contextlib.ExitStack]] = []
-    count = 0
-
-    def flush() -> None:
-        nonlocal pending, count
-        if not pending:
-            return
-        frames = np.concatenate([p[3] for p in pending], axis=0)
-        try:
-            recon = run_frames(loaded.model, frames, batch_size=batch_size)
-        except Exception as error:  # noqa: BLE001
-            for src, dst, *_rest, stack in pending:
-                stack.close()
-                done(_row(src, dst, "failed", _one_line(error)))
-            pending, count = [], 0
-            return
-        at = 0
-        for src, dst, values, fr, context, meta_rate, start, stack in pending:
-            part = recon[at : at + len(fr)]
-            at += len(fr)
-            try:
-                with stack:
-                    y = np.asarray(frames_to_series(part, context), dtype=np.float64).reshape(values.shape)
-                    rate, meta, local_in = meta_rate
-                    with _local_output(dst) as local_out:
-                        write_series(local_out, y, rate, meta, protect=(local_in, *read_paths(loaded)))
-                rmse, mse = _errors(values, y)
-                done(_row(src, dst, "ok", "", values.shape[1], values.shape[0], rmse, mse,
-                          time.perf_counter() - start))
-            except Exception as error:  # noqa: BLE001
-                done(_row(src, dst, "failed", _one_line(error), seconds=time.perf_counter() - start))
-        pending, count = [], 0
-
+    pending: list[_Pending] = []
     for src, dst in todo:
         start = time.perf_counter()
         stack = contextlib.ExitStack()
@@ -319,11 +303,41 @@ def _grouped_gpu(loaded: Any, todo: list[tuple[str, str]], batch_size: int,
             stack.close()
             done(_row(src, dst, "failed", _one_line(error), seconds=time.perf_counter() - start))
             continue
-        pending.append((src, dst, values, frames, context, (rate, meta, local_in), start, stack))
-        count += len(frames)
-        if count >= group_frames:
-            flush()
-    flush()
+        pending.append(_Pending(src, dst, values, frames, context, rate, meta, local_in, start, stack))
+        if sum(len(p.frames) for p in pending) >= group_frames:
+            _flush_group(loaded, pending, batch_size, done)
+            pending = []
+    _flush_group(loaded, pending, batch_size, done)
+
+
+def _flush_group(loaded: Any, pending: list[_Pending], batch_size: int,
+                 done: Callable[[dict[str, Any]], None]) -> None:
+    """One model pass over the windows of ``pending``, then each file written and reported."""
+    from tsae.pipelines.reconstruct.series import frames_to_series, run_frames
+
+    if not pending:
+        return
+    try:
+        recon = run_frames(loaded.model, np.concatenate([p.frames for p in pending], axis=0), batch_size=batch_size)
+    except Exception as error:  # noqa: BLE001
+        for p in pending:
+            p.stack.close()
+            done(_row(p.src, p.dst, "failed", _one_line(error)))
+        return
+    at = 0
+    for p in pending:
+        part = recon[at : at + len(p.frames)]
+        at += len(p.frames)
+        try:
+            with p.stack:
+                y = np.asarray(frames_to_series(part, p.context), dtype=np.float64).reshape(p.values.shape)
+                with _local_output(p.dst) as local_out:
+                    write_series(local_out, y, p.rate, p.meta, protect=(p.local_in, *read_paths(loaded)))
+            rmse, mse = _errors(p.values, y)
+            done(_row(p.src, p.dst, "ok", "", p.values.shape[1], p.values.shape[0], rmse, mse,
+                      time.perf_counter() - p.start))
+        except Exception as error:  # noqa: BLE001
+            done(_row(p.src, p.dst, "failed", _one_line(error), seconds=time.perf_counter() - p.start))
 
 
 def reconstruct_files(
@@ -369,36 +383,12 @@ def reconstruct_files(
     BatchResult
         Per-file rows; ``failed`` lists the files that failed (the batch does not stop).
     """
-    from tsae.models.device import resolve_device
     from tsae.models.modelfile import load_model
 
     model_path = Path(model)
     loaded = load_model(model_path, device="cpu")  # fail early, one line, on a bad model file
-    out = str(output)
-    manifest_path = Path(manifest) if manifest is not None else (
-        Path(out) / MANIFEST_NAME if not is_url(out) else Path.cwd() / MANIFEST_NAME)
-    files = expand_inputs(inputs, SERIES_SUFFIXES, urls=True, skip=(manifest_path,),
-                          exclude=lambda name: name == MANIFEST_NAME)
-    pairs = plan_outputs(files, out, folder=True)
-    check_output(manifest_path, [*files, model_path])
-    check_outputs([dst for _, dst in pairs], [*files, model_path, manifest_path])
-    if not is_url(out):
-        Path(out).mkdir(parents=True, exist_ok=True)
-
-    previous = read_manifest(manifest_path)
-    rows: dict[str, dict[str, Any]] = {}
-    todo: list[tuple[str, str]] = []
-    skipped = 0
-    for src, dst in pairs:
-        old = previous.get(src)
-        if old is not None and old.get("status") == "ok" and old.get("output") == dst and _output_exists(dst):
-            rows[src] = old
-            skipped += 1
-        else:
-            todo.append((src, dst))
-    # rows of files not in this run are kept, so the manifest stays a record of the folder
-    for key, row in previous.items():
-        rows.setdefault(key, row)
+    manifest_path, pairs = _plan_batch(model_path, inputs, str(output), manifest)
+    rows, todo, skipped = _resume(read_manifest(manifest_path), pairs)
     result = BatchResult(manifest=manifest_path, skipped=skipped)
 
     from tqdm import tqdm
@@ -416,21 +406,63 @@ def reconstruct_files(
     try:
         if todo:
             _write_manifest(manifest_path, rows)
-            dev = resolve_device(device)
-            if dask is not None:
-                _run_dask(dask, model_path, todo, batch_size, done)
-            elif dev.type == "cuda":
-                loaded.model.to(dev)
-                _grouped_gpu(loaded, todo, batch_size, done, group_frames=max(batch_size * 8, 2048))
-            elif workers <= 1:
-                for src, dst in todo:
-                    done(_safe_reconstruct(loaded, src, dst, batch_size))
-            else:
-                _run_local(model_path, todo, batch_size, workers, done)
+            _dispatch(loaded, model_path, todo, done, workers=workers, dask=dask, device=device,
+                      batch_size=batch_size)
     finally:
         bar.close()
     result.rows = {src: rows[src] for src, _ in pairs}
     return result
+
+
+def _plan_batch(model_path: Path, inputs: Iterable[str | os.PathLike], out: str,
+                manifest: str | os.PathLike | None) -> tuple[Path, list[tuple[str, str]]]:
+    """The manifest path and the (input, output) pairs, checked: no output overwrites anything read."""
+    manifest_path = Path(manifest) if manifest is not None else (
+        Path(out) / MANIFEST_NAME if not is_url(out) else Path.cwd() / MANIFEST_NAME)
+    files = expand_inputs(inputs, SERIES_SUFFIXES, urls=True, skip=(manifest_path,),
+                          exclude=lambda name: name == MANIFEST_NAME)
+    pairs = plan_outputs(files, out, folder=True)
+    check_output(manifest_path, [*files, model_path])
+    check_outputs([dst for _, dst in pairs], [*files, model_path, manifest_path])
+    if not is_url(out):
+        Path(out).mkdir(parents=True, exist_ok=True)
+    return manifest_path, pairs
+
+
+def _resume(previous: dict[str, dict[str, Any]], pairs: list[tuple[str, str]],
+            ) -> tuple[dict[str, dict[str, Any]], list[tuple[str, str]], int]:
+    """Manifest rows to keep, the pairs still to do, and how many were already done."""
+    rows: dict[str, dict[str, Any]] = {}
+    todo: list[tuple[str, str]] = []
+    for src, dst in pairs:
+        old = previous.get(src)
+        if old is not None and old.get("status") == "ok" and old.get("output") == dst and _output_exists(dst):
+            rows[src] = old
+        else:
+            todo.append((src, dst))
+    skipped = len(rows)
+    # rows of files not in this run are kept, so the manifest stays a record of the folder
+    for key, row in previous.items():
+        rows.setdefault(key, row)
+    return rows, todo, skipped
+
+
+def _dispatch(loaded: Any, model_path: Path, todo: list[tuple[str, str]], done: Callable[[dict[str, Any]], None],
+              *, workers: int, dask: str | Any | None, device: str, batch_size: int) -> None:
+    """Run the files on a Dask cluster, the GPU (grouped), this process, or local workers."""
+    from tsae.models.device import resolve_device
+
+    dev = resolve_device(device)
+    if dask is not None:
+        _run_dask(dask, model_path, todo, batch_size, done)
+    elif dev.type == "cuda":
+        loaded.model.to(dev)
+        _grouped_gpu(loaded, todo, batch_size, done, group_frames=max(batch_size * 8, 2048))
+    elif workers <= 1:
+        for src, dst in todo:
+            done(_safe_reconstruct(loaded, src, dst, batch_size))
+    else:
+        _run_local(model_path, todo, batch_size, workers, done)
 
 
 def reconstruct(
