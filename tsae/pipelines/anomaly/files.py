@@ -91,7 +91,7 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     if plot:
         from tsae.pipelines.anomaly.plot import plot_anomalies
 
-        plot_anomalies(plot, X.T, scores, det.threshold_, found, sensors=det.sensors_, time=time,
+        plot_anomalies(plot, X, scores, det.threshold_, found, sensors=det.sensors_, time=time,
                        title=test_path.name, protect=protect)
     write_events(events_path, found, protect=protect)
     write_table(output, out_columns, time=time, time_name=table.time_name, protect=protect)

@@ -16,7 +16,8 @@ def plot_anomalies(path: str | Path, X: np.ndarray, scores: np.ndarray, threshol
     Parameters
     ----------
     X
-        ``(n_samples, n_sensors)`` values (each sensor is z-scored for display).
+        ``(n_sensors, n_samples)`` values, time on the last axis like every series in tsae
+        (each sensor is z-scored for display).
     scores
         Per-row anomaly scores; ``threshold`` is drawn as a dashed line.
     events
@@ -40,16 +41,16 @@ def plot_anomalies(path: str | Path, X: np.ndarray, scores: np.ndarray, threshol
     axis = np.arange(n) if time is None else np.asarray(time)
     fig = Figure(figsize=(12, 6), constrained_layout=True)
     top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [2, 1]})
-    shown = min(X.shape[1], max_sensors)
+    shown = min(X.shape[0], max_sensors)
     for i in range(shown):
-        column = X[:, i]
+        column = X[i]
         finite = np.isfinite(column)
         sd = np.nanstd(column) if finite.any() else 1.0
         centred = (column - (np.nanmean(column) if finite.any() else 0.0)) / (sd if sd > 0 else 1.0)
         label = sensors[i] if i < len(sensors) else f"s{i}"
         top.plot(axis, centred, lw=0.8, label=label)
-    if X.shape[1] > shown:
-        top.set_title(f"{title} (first {shown} of {X.shape[1]} sensors, z-scored)")
+    if X.shape[0] > shown:
+        top.set_title(f"{title} (first {shown} of {X.shape[0]} sensors, z-scored)")
     else:
         top.set_title(f"{title} (z-scored)" if title else "sensors (z-scored)")
     top.legend(loc="upper right", fontsize="small", ncol=min(shown, 4))
