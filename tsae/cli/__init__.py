@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from tsae import __version__
-from tsae.cli.common import one_line
+from tsae.errors import first_line
 
 # sub-command name -> "module:attribute"
 BUILTIN_COMMANDS: dict[str, str] = {
@@ -95,7 +95,7 @@ class LazyGroup(click.Group):
         except (OSError, ValueError, RuntimeError, KeyError) as error:
             if (ctx.obj or {}).get("debug"):
                 raise
-            raise click.ClickException(one_line(error)) from error
+            raise click.ClickException(first_line(error)) from error
 
     @staticmethod
     def _import(name: str) -> click.Command | None:

@@ -37,9 +37,3 @@ def echo_done(message: str, quiet: bool) -> None:
     """A command's success message: one line on stderr (with the progress), unless ``quiet``."""
     if not quiet:
         click.echo(message, err=True)
-
-
-def one_line(error: BaseException) -> str:
-    """The first line of an error's message (its type name when it has none)."""
-    lines = str(error).strip().splitlines()
-    return lines[0] if lines else type(error).__name__

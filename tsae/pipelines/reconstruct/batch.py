@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from tsae.errors import first_line
 from tsae.io.atomic import atomic_path
 from tsae.io.paths import (
     SERIES_SUFFIXES,
@@ -165,8 +166,7 @@ def _row(file: str, output: str, status: str, error: str, samples: Any = "", cha
 
 
 def _one_line(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    return (lines[0] if lines else type(error).__name__)[:500]
+    return first_line(error, limit=500)  # a manifest cell stays readable
 
 
 def _safe_reconstruct(model: Any, src: str, dst: str, batch_size: int) -> dict[str, Any]:
