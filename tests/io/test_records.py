@@ -40,3 +40,74 @@ def test_delimiter_is_sniffed_once() -> None:
     parser = RecordParser(["a", "b"])
     rows, _ = parser.parse(["1\t2", "3\t4"])  # no header: columns are the sensors in order
     assert rows.tolist() == [[1, 2], [3, 4]]
+
+
+# ----------------------------------------------------------------------------- hostile records (issue 12)
+def _rows(n: int, start: int = 0) -> list[str]:
+    return [f"{start + i},{i}.5" for i in range(n)]
+
+
+def test_huge_integers_are_malformed_and_the_block_is_kept() -> None:
+    parser = RecordParser(["a"])
+    lines = ["time,a"] + _rows(3)
+    lines += ['{"time": 3, "a": ' + "9" * 320 + "}", '{"time": ' + "9" * 320 + ', "a": 1}'] + _rows(2, start=4)
+    rows, times = parser.parse(lines)
+    assert len(rows) == 5 and times[-1] == "5"
+    assert parser.counts["malformed"] == 2
+
+
+def test_deeply_nested_json_is_malformed() -> None:
+    parser = RecordParser(["a"])
+    rows, _ = parser.parse(['{"a": 1}', "[" * 100_000 + "]" * 100_000, '{"a": ' + "[" * 100_000 + "]" * 100_000 + "}",
+                            '{"a": 2}'])
+    assert rows.tolist() == [[1.0], [2.0]] and parser.counts["malformed"] == 2
+
+
+def test_overlong_lines_are_malformed() -> None:
+    parser = RecordParser(["a"], max_line=100)
+    rows, _ = parser.parse(["time,a", "0,1", "1," + "1" * 200, "2,3"])
+    assert rows.tolist() == [[1.0], [3.0]] and parser.counts["malformed"] == 1
+
+
+def test_non_finite_times_are_malformed_and_do_not_stall_the_stream() -> None:
+    parser = RecordParser(["a"])
+    lines = ["time,a", "0,1", "inf,2", "1e999,3", "nan,4", "-inf,5", "1,6"]
+    lines += ['{"time": 1e999, "a": 7}', '{"time": NaN, "a": 8}', '{"time": 2, "a": 9}']
+    rows, times = parser.parse(lines)
+    assert rows[:, 0].tolist() == [1.0, 6.0, 9.0] and times == ["0", "1", 2]
+    assert parser.counts["malformed"] == 6 and parser.counts["out_of_order"] == 0
+
+
+def test_a_far_future_time_is_skipped_and_later_samples_are_kept() -> None:
+    parser = RecordParser(["a"], max_time_jump=3600)
+    rows, times = parser.parse(["time,a", "0,1", "1,2", "1e15,99", "2,3", "3,4"])
+    assert rows[:, 0].tolist() == [1.0, 2.0, 3.0, 4.0]
+    assert parser.counts["time_jumps"] == 1 and parser.counts["out_of_order"] == 0
+    # ISO dates: the limit is in seconds
+    dates = RecordParser(["a"], max_time_jump=3600)
+    rows, _ = dates.parse(['{"time": "2024-01-01T00:00:00", "a": 1}', '{"time": "2224-01-01T00:00:00", "a": 2}',
+                           '{"time": "2024-01-01T00:00:01", "a": 3}'])
+    assert rows[:, 0].tolist() == [1.0, 3.0] and dates.counts["time_jumps"] == 1
+
+
+def test_a_confirmed_time_jump_becomes_the_reference() -> None:
+    parser = RecordParser(["a"], max_time_jump=3600)
+    rows, _ = parser.parse(["time,a", "0,1", "100000,2", "100001,3", "100002,4", "5,5"])
+    assert rows[:, 0].tolist() == [1.0, 3.0, 4.0]  # the first far record is held back, the second confirms
+    assert parser.counts["time_jumps"] == 1 and parser.counts["out_of_order"] == 1
+    # a wrong first clock: two records far back in a row reset the reference
+    wrong = RecordParser(["a"], max_time_jump=3600)
+    rows, _ = wrong.parse(["time,a", "1e12,1", "0,2", "1,3", "2,4"])
+    assert rows[:, 0].tolist() == [1.0, 3.0, 4.0]
+    # no limit: the old behaviour (a jump is accepted at once)
+    free = RecordParser(["a"], max_time_jump=None)
+    rows, _ = free.parse(["time,a", "0,1", "1e15,2", "3,3"])
+    assert rows[:, 0].tolist() == [1.0, 2.0] and free.counts["out_of_order"] == 1
+
+
+def test_a_date_beyond_the_nanosecond_range_is_malformed_not_wrapped() -> None:
+    parser = RecordParser(["a"])
+    rows, _ = parser.parse(['{"time": "2024-01-01T00:00:00", "a": 1}', '{"time": "3024-01-01T00:00:00", "a": 2}',
+                            '{"time": "2024-01-01T00:00:01", "a": 3}'])
+    assert rows[:, 0].tolist() == [1.0, 3.0]
+    assert parser.counts["malformed"] == 1 and parser.counts["out_of_order"] == 0

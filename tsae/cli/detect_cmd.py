@@ -99,6 +99,11 @@ def score_command(test: Path, detector: Path, output: Path, plot: Path | None, e
 @click.option("--silence", type=click.IntRange(min=1), default=100, show_default=True,
               help="Warn when a sensor has had no value for this many samples.")
 @click.option("--client-id", default=None, help="MQTT client id.")
+@click.option("--max-time-jump", type=click.FloatRange(min=0, min_open=True), default=1e9, show_default=True,
+              help="A record whose time is further ahead than this (time-field units; seconds for dates) "
+                   "is skipped unless the next record confirms the jump.")
+@click.option("--max-line", type=click.IntRange(min=1), default=1 << 20, show_default=True,
+              help="Longest input line in characters; longer lines count as malformed.")
 @click.option("--source", default=None, metavar="NAME",
               help="Stream source registered by a plugin (see `tsae plugins`) [default: mqtt with --mqtt, else stdin].")
 @click.option("--sink", default=None, metavar="NAME",
@@ -110,8 +115,8 @@ def score_command(test: Path, detector: Path, output: Path, plot: Path | None, e
 @quiet_option
 def monitor_command(detector: Path, fmt: str, mqtt: str | None, topic: str, out_topic: str | None,
                     every_sample: bool, time_field: str | None, silence: int, client_id: str | None,
-                    source: str | None, sink: str | None, source_options: dict[str, str],
-                    sink_options: dict[str, str], quiet: bool) -> None:
+                    max_time_jump: float, max_line: int, source: str | None, sink: str | None,
+                    source_options: dict[str, str], sink_options: dict[str, str], quiet: bool) -> None:
     """Score a live stream of samples (stdin or MQTT) and report anomaly events as JSON lines.
 
     \b
@@ -124,7 +129,8 @@ def monitor_command(detector: Path, fmt: str, mqtt: str | None, topic: str, out_
 
     code = run_monitor(detector, fmt=fmt, mqtt=mqtt, topic=topic, out_topic=out_topic, every_sample=every_sample,
                        time_field=time_field, silence=silence, client_id=client_id, quiet=quiet,
-                       source=source, sink=sink, source_options=source_options, sink_options=sink_options)
+                       source=source, sink=sink, source_options=source_options, sink_options=sink_options,
+                       max_time_jump=max_time_jump, max_line=max_line)
     if code:
         raise SystemExit(code)
 

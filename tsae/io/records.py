@@ -4,6 +4,20 @@ It follows the table reader's rules (:mod:`tsae.io.tables`): the same time-colum
 names (``time``, ``timestamp``, ``seconds``, ...), the same missing-value tokens
 (empty, ``NA``, ``nan``, ``null``, ``-``, ...) and the same delimiter sniffing
 (``,``, ``;``, tab or ``|``, decided on the first CSV line).
+
+No record can stop the parser: a line that cannot be read (wrong shape, a value that is
+not a number, a number too large for a float such as a 310-digit integer, JSON nested too
+deeply, a line longer than ``max_line`` characters, a time that is ``inf``, ``nan`` or too
+large) is counted as ``malformed`` and skipped, and the good rows of the same block are kept.
+
+Times: a record whose time is earlier than the last accepted one is ``out_of_order`` and
+skipped. A record whose time is more than ``max_time_jump`` ahead of the last accepted
+one (a clock glitch such as a year-3000 stamp) is counted in ``time_jumps``, warned about
+and skipped, and the order reference stays where it was, so the samples that follow at the
+normal pace are still scored. When the next record with a time is also that far from the
+reference but within ``max_time_jump`` after the skipped one, the clock really moved: it
+is accepted and becomes the new reference (the same holds for a jump far back, counted
+as out of order, e.g. after a first record from a wrong clock).
 """
 from __future__ import annotations
 
@@ -28,23 +42,65 @@ class _Silent:
         pass
 
 
-def time_value(value: Any) -> float | None:
-    """A comparable number for a time field (numbers, or ISO dates as ns), None if unparseable."""
-    if value is None:
-        return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value) if math.isfinite(value) else None
+#: default longest line (characters) the parser reads; longer lines are malformed
+MAX_LINE = 1 << 20
+#: default largest forward time jump (time-field units; seconds for ISO dates) before a record is held back
+MAX_TIME_JUMP = 1e9
+
+
+def _time_parts(value: Any) -> tuple[str, float | None, bool]:
+    """Classify a time field: ``(status, number, is_date)``.
+
+    ``status`` is ``"none"`` (absent, empty or unparseable text: the record has no time),
+    ``"bad"`` (a number that is not finite or does not fit a float, or a date outside the years
+    1678-2262: the record is malformed)
+    or ``"ok"``. ISO dates give nanoseconds and ``is_date=True``.
+    """
+    if value is None or isinstance(value, bool):
+        return "none", None, False
+    if isinstance(value, (int, float)):
+        try:
+            number = float(value)
+        except OverflowError:
+            return "bad", None, False
+        return ("ok", number, False) if math.isfinite(number) else ("bad", None, False)
     text = str(value).strip()
     if not text:
-        return None
+        return "none", None, False
     try:
-        return float(text)
-    except ValueError:
+        number = float(text)
+    except (ValueError, OverflowError):
         pass
+    else:
+        return ("ok", number, False) if math.isfinite(number) else ("bad", None, False)
     try:
-        return float(np.datetime64(text.replace("Z", "").replace(" ", "T"), "ns").astype(np.int64))
+        date = np.datetime64(text.replace("Z", "").replace(" ", "T"))
     except (ValueError, TypeError, OverflowError):
-        return None
+        return "none", None, False
+    if np.isnat(date):
+        return "none", None, False
+    seconds = int(date.astype("datetime64[s]").astype(np.int64))
+    if abs(seconds) > 9_000_000_000:  # outside datetime64[ns] (years 1678-2262), which would wrap around
+        return "bad", None, True
+    return "ok", float(date.astype("datetime64[ns]").astype(np.int64)), True
+
+
+def time_value(value: Any) -> float | None:
+    """A comparable number for a time field.
+
+    Parameters
+    ----------
+    value
+        A number, a numeric string or an ISO date (string).
+
+    Returns
+    -------
+    float or None
+        The number (ISO dates as nanoseconds since the epoch), or None when the value is
+        absent, unparseable, not finite or too large for a float.
+    """
+    status, number, _ = _time_parts(value)
+    return number if status == "ok" else None
 
 
 class RecordParser:
@@ -55,16 +111,41 @@ class RecordParser:
     optionally preceded by a time column. JSON: one object per line mapping sensor
     name -> value, plus an optional time field. ``fmt="auto"`` decides per line
     (``{`` starts JSON).
+
+    Parameters
+    ----------
+    sensors
+        The detector's sensor names, in order.
+    fmt
+        ``"auto"``, ``"csv"`` or ``"json"``.
+    time_field
+        The name of the time field (default: the table reader's time names).
+    log
+        Where warnings go.
+    max_line
+        Longest line read, in characters; a longer one is counted as malformed.
+    max_time_jump
+        Largest forward step of the time (in the time field's units; seconds for ISO
+        dates) accepted without confirmation; see the module docstring. None: no limit.
     """
 
     def __init__(self, sensors: Sequence[str], fmt: str = "auto", time_field: str | None = None,
-                 log: WarningLog | None = None) -> None:
+                 log: WarningLog | None = None, max_line: int = MAX_LINE,
+                 max_time_jump: float | None = MAX_TIME_JUMP) -> None:
+        if int(max_line) < 1:
+            raise ValueError(f"max_line must be a positive number of characters, got {max_line!r}")
+        if max_time_jump is not None and not float(max_time_jump) > 0:
+            raise ValueError(f"max_time_jump must be a positive number (or None for no limit), got {max_time_jump!r}")
+        self.max_line = int(max_line)
+        self.max_time_jump = None if max_time_jump is None else float(max_time_jump)
+        self._jump: float | None = None  # time of the last held-back jump, awaiting confirmation
         self.sensors = list(sensors)
         self.index = {name: i for i, name in enumerate(self.sensors)}
         self.fmt = fmt
         self.time_field = time_field
         self.log = log or _Silent()
-        self.counts = {"lines": 0, "malformed": 0, "missing_values": 0, "out_of_order": 0}
+        self.counts = {"lines": 0, "malformed": 0, "missing_values": 0, "out_of_order": 0,
+                       "time_jumps": 0}
         self.unknown_fields: set[str] = set()
         self.header: list[str] | None = None
         self._csv_map: tuple[list[int], int | None, int] | None = None  # (sensor column per sensor, time column, width)
@@ -142,7 +223,7 @@ class RecordParser:
     def _parse_json(self, line: str) -> tuple[np.ndarray | None, Any]:
         try:
             record = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deeply
             self._malformed(f"invalid JSON: {line[:60]!r}")
             return None, None
         if not isinstance(record, dict):
@@ -163,9 +244,45 @@ class RecordParser:
                 continue
             try:
                 row[i] = float(value)
+            except OverflowError:  # an integer too large for a float (310+ digits)
+                self._malformed(f"value of {key!r} too large for a float: {line[:60]!r}")
+                return None, None
             except (TypeError, ValueError):
                 continue  # counted as missing below
         return row, stamp
+
+    def _accept_time(self, stamp: Any) -> bool:
+        """Whether a record with this time is kept (see the module docstring); updates the counters."""
+        status, value, is_date = _time_parts(stamp)
+        if status == "bad":
+            self._malformed(f"time {str(stamp)[:40]!r} is not a finite number")
+            return False
+        if value is None:
+            return True
+        last, horizon = self.last_time, self.max_time_jump
+        if last is not None and horizon is not None:
+            horizon *= 1e9 if is_date else 1.0
+        if last is not None and horizon is not None and abs(value - last) > horizon:
+            held = self._jump
+            if held is None or not held <= value <= held + horizon:  # hold it back until a second record confirms
+                self._jump = value
+                if value < last:
+                    self.counts["out_of_order"] += 1
+                    self.log.warn("order", f"skipped a sample with out-of-order time {str(stamp)[:40]!r}")
+                else:
+                    self.counts["time_jumps"] += 1
+                    self.log.warn("jump", f"skipped a sample whose time {str(stamp)[:40]!r} jumps more than "
+                                          f"{self.max_time_jump:g} ahead; the previous time stays the reference")
+                return False
+            self.log.warn("jump", f"the time moved to {str(stamp)[:40]!r} on consecutive records: "
+                                  "accepting it as the new reference")
+        elif last is not None and value < last:
+            self.counts["out_of_order"] += 1
+            self.log.warn("order", f"skipped a sample with out-of-order time {str(stamp)[:40]!r}")
+            return False
+        self._jump = None
+        self.last_time = value
+        return True
 
     def _malformed(self, message: str) -> None:
         self.counts["malformed"] += 1
@@ -186,35 +303,35 @@ class RecordParser:
                 csv_lines.clear()
 
         for line in lines:
+            if len(line) > self.max_line:
+                self.counts["lines"] += 1
+                self._malformed(f"a line of {len(line)} characters, over the limit of {self.max_line}")
+                continue
             line = line.strip()
             if not line:
                 continue
             self.counts["lines"] += 1
-            if self.fmt == "json" or (self.fmt == "auto" and line[0] in "{["):
-                drain_csv()
-                row, stamp = self._parse_json(line)
-                if row is not None:
-                    rows.append(row)
-                    times.append(stamp)
-            else:
-                csv_lines.append(line)
+            try:
+                if self.fmt == "json" or (self.fmt == "auto" and line[0] in "{["):
+                    drain_csv()
+                    row, stamp = self._parse_json(line)
+                    if row is not None:
+                        rows.append(row)
+                        times.append(stamp)
+                else:
+                    csv_lines.append(line)
+                    drain_csv()  # line by line: one bad line cannot cost the others
+            except (ValueError, TypeError, OverflowError, RecursionError) as exc:  # never lose the block
+                csv_lines.clear()
+                self._malformed(f"{type(exc).__name__} in {line[:60]!r}")
         drain_csv()
         if not rows:
             return np.zeros((0, len(self.sensors))), []
         values = np.vstack(rows)
-        # out-of-order times: drop rows earlier than the last accepted one
         keep = np.ones(len(values), dtype=bool)
         if any(t is not None for t in times):
             for k, stamp in enumerate(times):
-                value = time_value(stamp)
-                if value is None:
-                    continue
-                if self.last_time is not None and value < self.last_time:
-                    keep[k] = False
-                    self.counts["out_of_order"] += 1
-                    self.log.warn("order", f"skipped a sample with out-of-order time {stamp!r}")
-                else:
-                    self.last_time = value
+                keep[k] = self._accept_time(stamp)
         if not keep.all():
             values = values[keep]
             times = [t for t, k in zip(times, keep, strict=True) if k]
@@ -228,4 +345,4 @@ class RecordParser:
         return values, times
 
 
-__all__ = ["RecordParser", "WarningLog", "time_value"]
+__all__ = ["MAX_LINE", "MAX_TIME_JUMP", "RecordParser", "WarningLog", "time_value"]

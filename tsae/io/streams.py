@@ -68,11 +68,16 @@ class StdinSource:
     stream
         Defaults to ``sys.stdin``. With a real file descriptor, ``blocks()`` reads whatever
         is available (up to ``block_bytes``) without waiting for more.
+    max_line
+        With a real file descriptor, a line longer than this (bytes) is not kept: it is
+        dropped up to its newline and replaced by one over-long line of NUL characters, which
+        the record parser counts as malformed (memory and time stay bounded).
     """
 
-    def __init__(self, stream: Any = None, block_bytes: int = 1 << 16, **_: Any) -> None:
+    def __init__(self, stream: Any = None, block_bytes: int = 1 << 16, max_line: int = 1 << 20, **_: Any) -> None:
         self.stream = sys.stdin if stream is None else stream
         self.block_bytes = int(block_bytes)
+        self.max_line = int(max_line)
         self.closed = False
 
     def _fd(self) -> int | None:
@@ -95,6 +100,7 @@ class StdinSource:
                 yield batch
             return
         pending = b""
+        skipping = False
         while not self.closed:
             try:
                 chunk = os.read(fd, self.block_bytes)
@@ -102,14 +108,24 @@ class StdinSource:
                 continue
             if not chunk:
                 break
+            if skipping:  # inside an over-long line: drop it up to its newline
+                start = chunk.find(b"\n")
+                if start < 0:
+                    continue
+                skipping, chunk = False, chunk[start + 1:]
+                yield ["\0" * (self.max_line + 1)]
             pending += chunk
             cut = pending.rfind(b"\n")
             if cut < 0:
+                if len(pending) > self.max_line:
+                    skipping, pending = True, b""
                 continue
             text = pending[:cut].decode("utf-8", "replace")
             pending = pending[cut + 1:]
             yield text.replace("\r", "").split("\n")
-        if pending.strip():
+        if skipping:
+            yield ["\0" * (self.max_line + 1)]
+        elif pending.strip():
             yield [pending.decode("utf-8", "replace").rstrip("\r")]
 
     def __iter__(self) -> Iterator[str]:

@@ -123,3 +123,12 @@ def test_ctrl_c_ends_cleanly(detector_file, test_data):
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "summary:" in err
     assert json.loads(out.strip().splitlines()[-1])["samples"] == n
+
+
+def test_monitor_cli_max_time_jump(detector_file):
+    text = "time,temp,pressure,flow\n0,0.1,0.2,0.3\n500,0.1,0.2,0.3\n1,0.1,0.2,0.3\n"
+    result = CliRunner().invoke(cli, ["monitor", "--detector", str(detector_file), "--max-time-jump", "100", "-q"],
+                                input=text, catch_exceptions=False)
+    summary = json.loads(result.output.splitlines()[-1])
+    assert result.exit_code == 0 and summary["time_jumps"] == 1 and summary["out_of_order"] == 0
+    assert invoke("monitor", "--detector", detector_file, "--max-time-jump", "0")[0] == 2

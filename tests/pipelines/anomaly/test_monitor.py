@@ -178,3 +178,67 @@ def test_sigterm_stops_after_the_current_block(detector_file, test_data):
     assert summary["type"] == "summary"
     assert summary["lines"] == 150  # three blocks: the third was in hand when the flag was set
     assert summary["samples"] == 149  # every sample read is scored (flush at the end)
+
+
+# ----------------------------------------------------------------------------- hostile input (issue 12)
+def test_one_bad_message_does_not_kill_the_monitor(detector_file, test_data):
+    lines = ["time," + ",".join(SENSORS)] + csv_lines(test_data[:200])
+    lines.insert(50, '{"time": 48.5, "temp": ' + "9" * 320 + "}")  # OverflowError before
+    lines.insert(60, '{"time": ' + "9" * 320 + ', "temp": 1.0}')
+    lines.insert(70, "[" * 100_000 + "]" * 100_000)  # RecursionError before
+    lines.insert(80, "77," + "1" * 300)  # over max_line
+    code, records, err = run(detector_file, "\n".join(lines) + "\n", max_line=200)
+    summary = records[-1]
+    assert code == 0 and "Traceback" not in err
+    assert summary["malformed"] == 4 and summary["samples"] == 200
+
+
+def test_non_finite_and_far_future_times_do_not_silence_the_monitor(detector_file, test_data):
+    lines = ["time," + ",".join(SENSORS)] + csv_lines(test_data[:200])
+    lines.insert(50, "inf,0.1,0.2,0.3")
+    lines.insert(60, "1e999,0.1,0.2,0.3")
+    lines.insert(70, "nan,0.1,0.2,0.3")
+    lines.insert(80, "1e15,0.1,0.2,0.3")  # a far-future glitch
+    code, records, err = run(detector_file, "\n".join(lines) + "\n", max_time_jump=1e6)
+    summary = records[-1]
+    assert code == 0
+    assert summary["malformed"] == 3 and summary["time_jumps"] == 1 and summary["out_of_order"] == 0
+    assert summary["samples"] == 200 and "jumps" in err
+
+
+def test_an_extreme_value_keeps_scores_finite_and_stream_equals_batch(detector, test_data):
+    x = test_data.T.copy()
+    x[1, 200] = 1e300  # squared: inf; before, inf - inf turned most batch scores into NaN
+    x[0, 500] = -1e300
+    batch = detector.decision_function(x)
+    assert np.isfinite(batch).all()
+    clean = detector.decision_function(test_data.T)
+    far = np.r_[0:150, 260:450, 560:700]  # away from both cells' windows and smoothing: untouched
+    np.testing.assert_allclose(batch[far], clean[far], rtol=1e-9, atol=1e-12)
+    assert batch[200] > 100 * detector.threshold_ and batch[500] > 100 * detector.threshold_
+    for chunk in (7, 64):
+        mon = Monitor(detector, every_sample=True)
+        records = []
+        for i in range(0, x.shape[1], chunk):
+            records += mon.push(x[:, i:i + chunk])
+        records += mon.flush()
+        stream = np.array([r["score"] for r in records if r["type"] == "sample"])
+        np.testing.assert_allclose(stream, batch, rtol=1e-9, atol=1e-9)
+        assert mon.summary()["clipped_values"] == 2
+
+
+def test_an_endless_line_on_a_file_descriptor_is_bounded_and_malformed(detector_file, test_data, tmp_path):
+    lines = ["time," + ",".join(SENSORS)] + csv_lines(test_data[:100])
+    lines.insert(40, "38," + "1" * 3_000_000)  # 3 MB without a newline: read in 64 KiB blocks
+    path = tmp_path / "feed.csv"
+    path.write_text("\n".join(lines) + "\n")
+    out, err = io.StringIO(), io.StringIO()
+    with open(path, "rb") as feed:
+        code = run_monitor(detector_file, stdin=feed, stdout=out, stderr=err, max_line=100_000)
+    summary = json.loads(out.getvalue().splitlines()[-1])
+    assert code == 0 and summary["malformed"] == 1 and summary["samples"] == 100
+    from tsae.io.streams import StdinSource
+
+    with open(path, "rb") as feed:  # the source itself never holds the whole line
+        longest = max(len(line) for block in StdinSource(feed, max_line=100_000).blocks() for line in block)
+    assert longest == 100_001

@@ -20,6 +20,11 @@ Bad data never stops the monitor; each kind is counted, warned about on stderr
   sensor's last good value (its training mean before any);
 - ``silent``: a sensor missing for ``silence`` samples in a row: warned once (until it returns);
 - ``out_of_order``: a time earlier than the previous record's: skipped;
+- ``time_jumps``: a time more than ``max_time_jump`` ahead of the previous record's:
+  skipped, the previous time stays the reference (a second such record in a row is
+  accepted: the clock moved; see :mod:`tsae.io.records`);
+- an extreme but finite value (e.g. ``1e300``) is clipped after normalisation to
+  ``Z_BOUND`` standard deviations (:mod:`tsae.pipelines.anomaly.scoring`), as in batch scoring.
 - ``unknown_fields``: JSON keys that are not sensors (ignored; counted once per name).
 """
 from __future__ import annotations
@@ -37,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from tsae.io.records import RecordParser
+from tsae.io.records import MAX_LINE, MAX_TIME_JUMP, RecordParser
 from tsae.pipelines.anomaly.detector import Detector
 from tsae.pipelines.anomaly.events import EventTracker
 from tsae.pipelines.anomaly.scoring import as_chunk
@@ -83,6 +88,11 @@ class Monitor:
         :meth:`push` also returns one record per scored sample (else only events).
     silence
         Warn when a sensor has been missing for this many consecutive samples.
+    max_line
+        Longest text line read (characters); longer lines count as malformed.
+    max_time_jump
+        Largest forward step of the time accepted without confirmation (time-field units;
+        seconds for ISO dates), see :class:`~tsae.io.records.RecordParser`. None: no limit.
 
     Examples
     --------
@@ -100,7 +110,8 @@ class Monitor:
     """
 
     def __init__(self, detector: Detector | str | Path, *, every_sample: bool = False, silence: int = 100,
-                 log: RateLimitedLog | None = None, time_field: str | None = None, fmt: str = "auto") -> None:
+                 log: RateLimitedLog | None = None, time_field: str | None = None, fmt: str = "auto",
+                 max_line: int = MAX_LINE, max_time_jump: float | None = MAX_TIME_JUMP) -> None:
         if not isinstance(detector, Detector):
             detector = Detector.load(detector, device="cpu")
         self.detector = detector
@@ -111,7 +122,8 @@ class Monitor:
         self.every_sample = every_sample
         self.silence = int(silence)
         self.log = log or RateLimitedLog(quiet=True)
-        self.parser = RecordParser(self.sensors, fmt=fmt, time_field=time_field, log=self.log)
+        self.parser = RecordParser(self.sensors, fmt=fmt, time_field=time_field, log=self.log,
+                                   max_line=max_line, max_time_jump=max_time_jump)
         self.pending_times: deque[Any] = deque()
         self.emitted = 0
         self.events = 0
@@ -252,7 +264,8 @@ class Monitor:
             "max_score": None if not math.isfinite(self.max_score) else self.max_score,
             "lines": counts["lines"], "malformed": counts["malformed"],
             "missing_values": counts["missing_values"], "repaired_values": int(self.core.repaired),
-            "out_of_order": counts["out_of_order"], "silent_sensor_reports": self.silent_reports,
+            "out_of_order": counts["out_of_order"], "time_jumps": counts["time_jumps"],
+            "clipped_values": int(self.core.clipped), "silent_sensor_reports": self.silent_reports,
             "unknown_fields": sorted(self.parser.unknown_fields),
             "seconds": round(_time.monotonic() - self.started, 3),
         }
@@ -270,6 +283,7 @@ class StreamSettings:
     client_id: str | None = None
     source_options: dict[str, str] = field(default_factory=dict)
     sink_options: dict[str, str] = field(default_factory=dict)
+    max_line: int = MAX_LINE
 
     def broker(self) -> tuple[str, int]:
         from tsae.io.streams import parse_host_port
@@ -298,7 +312,7 @@ def _open_streams(settings: StreamSettings, status: Any, stdin: Any, stdout: Any
         stream_in = sources["mqtt"](host=host, port=port, topic=settings.topic, client_id=settings.client_id,
                                     on_status=status)
     elif settings.source == "stdin":
-        stream_in = sources["stdin"](stream=stdin)
+        stream_in = sources["stdin"](stream=stdin, max_line=settings.max_line)
     else:
         stream_in = sources[settings.source](**settings.source_options)
     if settings.sink == "mqtt":
@@ -382,24 +396,27 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
                 silence: int = 100, client_id: str | None = None, quiet: bool = False,
                 source: str | None = None, sink: str | None = None,
                 source_options: dict[str, str] | None = None, sink_options: dict[str, str] | None = None,
-                stdin: Any = None, stdout: Any = None, stderr: Any = None) -> int:
+                stdin: Any = None, stdout: Any = None, stderr: Any = None, max_line: int = MAX_LINE,
+                max_time_jump: float | None = MAX_TIME_JUMP) -> int:
     """Run ``tsae monitor``: returns the exit code (0 at the end of the input, 130 on Ctrl-C or SIGTERM).
 
     ``source`` / ``sink`` name a registered stream source / sink (``tsae plugins``); by
     default ``mqtt`` when ``mqtt`` / ``out_topic`` is given, else ``stdin`` / ``stdout``.
     A plugin's source or sink is built with ``factory(**source_options)`` (resp. sink).
     SIGTERM stops the monitor after the current block (it flushes and writes the summary).
+    ``max_line`` and ``max_time_jump`` are :class:`Monitor`'s.
     """
     log = RateLimitedLog(stream=stderr, quiet=quiet)
     det = Detector.load(detector, device="cpu")
     settings = StreamSettings(
         source=source or ("mqtt" if mqtt else "stdin"), sink=sink or ("mqtt" if out_topic else "stdout"),
         mqtt=mqtt, topic=topic, out_topic=out_topic, client_id=client_id,
-        source_options=dict(source_options or {}), sink_options=dict(sink_options or {}),
+        source_options=dict(source_options or {}), sink_options=dict(sink_options or {}), max_line=max_line,
     )
     stream_in, stream_out = _open_streams(settings, log.info, stdin, stdout)
     write = _writer(stream_out)
-    monitor = Monitor(det, every_sample=every_sample, silence=silence, log=log, time_field=time_field, fmt=fmt)
+    monitor = Monitor(det, every_sample=every_sample, silence=silence, log=log, time_field=time_field, fmt=fmt,
+                      max_line=max_line, max_time_jump=max_time_jump)
     where = f" {mqtt}" if settings.source == "mqtt" else ""
     log.info(f"watching {len(monitor.sensors)} sensor(s) ({', '.join(monitor.sensors[:8])}), window "
              f"{det.window_}, threshold {monitor.threshold:.4g}; reading {settings.source}{where}")

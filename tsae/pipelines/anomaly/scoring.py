@@ -18,6 +18,9 @@ from tsae.engine.preprocess import Normalizer, forward_fill
 from tsae.models.inference import forward
 
 _EPS = 1e-12
+#: normalised values are clipped to +-Z_BOUND standard deviations (batch and stream alike): a single
+#: extreme but finite value (1e300) would otherwise overflow the squared errors to inf, and inf - inf is NaN
+Z_BOUND = 1e6
 
 
 def as_chunk(x: Any, channels: int, name: str = "x") -> np.ndarray:
@@ -97,12 +100,22 @@ class _MovingMean:
         self.pending = 0
 
     def _emit(self, data: np.ndarray, count: int, end: int) -> np.ndarray:
+        # each window is summed on its own, over the same values (zeros outside the data) whatever the
+        # blocks: a running sum (cumsum) would carry one huge error into every later difference and make
+        # batch scores depend on the data seen long before, and differ from streamed ones
         first = len(data) - self.pending
+        if count <= 0:
+            self.buf = data[max(0, first - self.behind):]
+            return np.zeros((0, data.shape[1]))
         idx = np.arange(first, first + count)
         lo = np.maximum(0, idx - self.behind)
         hi = np.minimum(end, idx + self.ahead + 1)
-        csum = np.concatenate([np.zeros((1, data.shape[1])), np.cumsum(data, axis=0)])
-        out = (csum[hi] - csum[lo]) / (hi - lo)[:, None]
+        start, stop = first - self.behind, first + count + self.ahead
+        channels = data.shape[1]
+        padded = np.concatenate([np.zeros((max(0, -start), channels)), data[max(0, start): min(end, stop)],
+                                 np.zeros((max(0, stop - end), channels))])
+        sums = np.lib.stride_tricks.sliding_window_view(padded, self.k, axis=0).sum(axis=-1)  # (count, C)
+        out = sums / (hi - lo)[:, None]
         keep_from = max(0, first + count - self.behind)
         self.buf = data[keep_from:]
         self.pending -= count
@@ -157,6 +170,7 @@ class ScoringCore:
         self.next_frame = 0
         self.seen = 0
         self.repaired = 0
+        self.clipped = 0  # normalised values clipped to +-Z_BOUND
         self.ola = _OverlapMean(self.window, self.hop, self.channels)
         self.smoother = _MovingMean(state.smooth, self.channels, centered=state.centered)
         self.last_raw: np.ndarray | None = None  # last overlap-added error row (before smoothing)
@@ -222,7 +236,12 @@ class ScoringCore:
             return np.zeros(0), np.zeros((0, self.channels))
         filled, self.last_good, fixed = forward_fill(x.T, self.last_good)
         self.repaired += fixed
-        z = self.state.normalizer.transform(filled).T
+        with np.errstate(over="ignore", invalid="ignore"):
+            z = self.state.normalizer.transform(filled).T
+        extreme = ~(np.abs(z) <= Z_BOUND)
+        if extreme.any():
+            self.clipped += int(extreme.sum())
+            z = np.clip(z, -Z_BOUND, Z_BOUND)
         self.buffer = np.concatenate([self.buffer, z]) if len(self.buffer) else z
         self.seen += len(x)
         L, hop = self.window, self.hop
