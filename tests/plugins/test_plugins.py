@@ -97,7 +97,7 @@ def test_registering_non_family_or_duplicate_is_an_error(fresh_plugins) -> None:
     fresh_plugins.register_plugin(_module("p2", register_models=register_dup), "impostor")
     errors = fresh_plugins.plugin_errors()
     assert "not a subclass" in errors["not_a_model_plugin"]
-    assert "already registered by plugin 'conv1d'" in errors["impostor"]
+    assert "model family 'conv1d' is reserved by tsae's built-in plugin 'conv1d'" in errors["impostor"]
     assert fresh_plugins.get_model_family("conv1d").__module__ == "tsae_plugins.conv1d"
 
 

@@ -6,7 +6,8 @@ Layout (suffix ``.tsae``)::
     tensors             the network's state dict (plain keys) and extra arrays ("arrays.<name>")
 
 The JSON header records ``format`` and ``format_version``, the model ``family``, the
-``plugin`` that registered it and its ``plugin_version``, ``hparams`` (the constructor
+``plugin`` that registered it, its ``plugin_version`` and ``distribution`` (loading with
+the family provided by another plugin is refused), ``hparams`` (the constructor
 arguments, see :meth:`tsae.models.base.Autoencoder.hparams`), the ``frame`` spec
 (``{"window", "hop", "window_fn"}``), the ``normalizer`` dict, ``sample_rate``,
 ``tsae_version`` and a free ``extra`` dict.
@@ -99,7 +100,8 @@ def _normalizer_dict(normalizer: Any) -> dict[str, Any] | None:
     return _jsonable(dict(normalizer))
 
 
-def _plugin_of(model: Any) -> tuple[str | None, str | None]:
+def _plugin_of(model: Any) -> tuple[str | None, str | None, str | None]:
+    """``(plugin, plugin version, distribution)`` of the plugin that provides the model's family."""
     from tsae import plugins
 
     family = getattr(model, "name", "")
@@ -109,8 +111,22 @@ def _plugin_of(model: Any) -> tuple[str | None, str | None]:
         if version is None:  # registered at run time: try the module's own version
             module = getattr(type(model), "__module__", "")
             version = getattr(__import__(module, fromlist=["_"]), "__version__", None) if module else None
-        return info.name, version
-    return None, None
+        return info.name, version, info.distribution
+    return None, None, None
+
+
+def _check_provider(path: Path, header: dict[str, Any]) -> None:
+    """Refuse a file whose family is now provided by another plugin (or distribution) than the one it records."""
+    from tsae import plugins
+
+    saved = (header.get("plugin"), header.get("distribution"))
+    info = plugins.model_plugin_info(header["family"])
+    if info is None or saved[0] is None:
+        return
+    if saved[0] != info.name or (saved[1] is not None and saved[1] != info.distribution):
+        recorded = f"plugin {str(saved[0])[:60]!r}" + (f" ({str(saved[1])[:60]})" if saved[1] else "")
+        raise _fail(path, f"model family {header['family']!r} was saved by {recorded} but is provided here by "
+                          f"{info.label}; install the plugin that wrote it")
 
 
 def save_model(
@@ -154,18 +170,21 @@ def save_model(
     from safetensors.torch import save_file
 
     import tsae
+    from tsae.models.base import check_rebuild
 
     path = Path(path)
     family = getattr(model, "name", "")
     if not family or not hasattr(model, "hparams"):
         raise TypeError("save_model needs a tsae Autoencoder (with a family 'name' and hparams())")
-    plugin, plugin_version = _plugin_of(model)
+    plugin, plugin_version, distribution = _plugin_of(model)
+    check_rebuild(model, f"plugin {plugin!r} ({distribution or 'registered at run time'})")
     header = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
         "family": family,
         "plugin": plugin,
         "plugin_version": plugin_version,
+        "distribution": distribution,
         "hparams": _jsonable(model.hparams()),
         "frame": _jsonable(dict(frame)) if frame is not None else None,
         "normalizer": _normalizer_dict(normalizer),
@@ -378,6 +397,7 @@ def load_model(path: str | os.PathLike, device: Any = "cpu") -> LoadedModel:
         origin = f" (plugin {str(plugin)[:60]!r} {str(header.get('plugin_version') or '?')[:20]})" if plugin else ""
         raise _fail(path, f"model family {family_name[:60]!r} is not installed{origin}; "
                           "install it or check `tsae models`")
+    _check_provider(path, header)
     try:
         tensors = load_bytes(data)
     except Exception as error:  # noqa: BLE001 - safetensors raises its own error type
