@@ -64,8 +64,8 @@ class BlindSpotNet(Autoencoder):
     name = "blind_spot"
     description = "blind-spot convolutional autoencoder: each sample predicted from its neighbours (Noise2Self)"
     params = {
-        "hidden": Param(16, "channels of each causal stack"),
-        "layers": Param(4, "dilated layers per stack (each side sees 2**layers samples)"),
+        "hidden": Param(16, "channels of each causal stack", min=1),
+        "layers": Param(4, "dilated layers per stack (each side sees 2**layers samples)", min=0),
     }
 
     def __init__(self, channels: int = 1, window: int = 128, **hparams: Any) -> None:

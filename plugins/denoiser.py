@@ -52,12 +52,12 @@ class DenoiserNet(Autoencoder):
     name = "denoiser"
     description = "causal GRU spectral-mask speech denoiser (16 kHz, 32 ms frames)"
     params = {
-        "hop": Param(256, "STFT hop in samples"),
-        "hidden": Param(160, "GRU hidden size"),
-        "layers": Param(2, "number of GRU layers"),
-        "norm_frames": Param(62.5, "time constant of the online feature normalisation, in frames"),
-        "lookahead": Param(0, "future frames the mask of a frame may see (each adds one hop of latency)"),
-        "sample_rate": Param(16000, "sample rate the model works at"),
+        "hop": Param(256, "STFT hop in samples", min=1),
+        "hidden": Param(160, "GRU hidden size", min=1),
+        "layers": Param(2, "number of GRU layers", min=1),
+        "norm_frames": Param(62.5, "time constant of the online feature normalisation, in frames", min=1.0),
+        "lookahead": Param(0, "future frames the mask of a frame may see (each adds one hop of latency)", min=0),
+        "sample_rate": Param(16000, "sample rate the model works at", min=1),
     }
 
     def __init__(self, channels: int = 1, window: int = 512, **hparams: Any) -> None:

@@ -25,10 +25,10 @@ class LSTMSeq2SeqAE(Autoencoder):
     name = "lstm"
     description = "LSTM seq2seq autoencoder (encoder compresses the window to a vector, decoder rebuilds it)"
     params = {
-        "hidden": Param(64, "LSTM hidden size"),
-        "layers": Param(1, "stacked LSTM layers in the encoder and the decoder"),
-        "latent": Param(32, "size of the latent code"),
-        "patch": Param(4, "samples per LSTM step (1 = one step per sample)"),
+        "hidden": Param(64, "LSTM hidden size", min=1),
+        "layers": Param(1, "stacked LSTM layers in the encoder and the decoder", min=1),
+        "latent": Param(32, "size of the latent code", min=1),
+        "patch": Param(4, "samples per LSTM step (1 = one step per sample)", min=1),
         "bidirectional": Param(True, "bidirectional encoder"),
     }
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import pluggy
 
-from tsae import hookspecs
+from tsae import __version__, hookspecs
 from tsae.errors import first_line
 
 log = logging.getLogger(__name__)
@@ -85,6 +85,8 @@ _infos: dict[str, PluginInfo] = {}
 _registries: dict[str, dict[str, Any]] = {kind: {} for kind in KINDS}
 _owners: dict[str, dict[str, str]] = {kind: {} for kind in KINDS}
 _collected: set[str] = set()
+#: who holds the names of tsae's own sub-commands
+_BUILTIN_COMMANDS = PluginInfo(name="tsae", module="tsae.cli", distribution=BUILTIN_DISTRIBUTION, version=__version__)
 _disabled_by_call: set[str] = set()
 
 
@@ -260,8 +262,8 @@ def _claim(info: PluginInfo, kind: str, name: str) -> bool:
     """Give ``name`` to ``info`` unless another plugin holds it (a refusal is recorded for the newcomer)."""
     owner = _owners[kind].get(name)
     if owner is not None and owner != info.name:
-        holder = _info(owner)
-        held = f"reserved by tsae's built-in {holder.label}" if holder.builtin else f"already registered by {holder.label}"
+        holder = _infos.get(owner) or _BUILTIN_COMMANDS
+        held = ("reserved by tsae's built-in " if holder.builtin else "already registered by ") + holder.label
         _record(info, f"{KINDS[kind]} {name!r} is {held}; refused (register it under a name of its own)")
         return False
     _owners[kind][name] = info.name
@@ -378,7 +380,7 @@ def load_plugin_commands(cli: Any, reserved: Iterable[str] = ()) -> None:
         return
     _collected.add("commands")
     for name in reserved:
-        _owners["commands"].setdefault(name, _builtin_owner())
+        _owners["commands"].setdefault(name, _BUILTIN_COMMANDS.name)
     for info, function, argnames in _impls("register_commands"):
         before = dict(cli.commands)
         _call(info, "register_commands", function, **{"cli": cli} if "cli" in argnames else {})
@@ -392,16 +394,6 @@ def load_plugin_commands(cli: Any, reserved: Iterable[str] = ()) -> None:
                     del cli.commands[name]
             else:
                 _registries["commands"][name] = command
-
-
-def _builtin_owner() -> str:
-    """The name under which tsae's own commands are held (a pseudo-plugin of the tsae distribution)."""
-    import tsae
-
-    if "tsae" not in _infos:
-        _infos["tsae"] = PluginInfo(name="tsae", module="tsae.cli", distribution=BUILTIN_DISTRIBUTION,
-                                    version=tsae.__version__)
-    return "tsae"
 
 
 def _collect_kind(kind: str) -> None:

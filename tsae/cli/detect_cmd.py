@@ -55,15 +55,18 @@ def detect_group() -> None:
               show_default=True, help="Quantile of the training scores (quantile).")
 @click.option("--epochs", type=click.IntRange(min=1), default=40, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE", callback=key_values,
+              help="Model family parameter (repeatable), e.g. --param latent=16 (see `tsae models FAMILY`).")
 @device_option
 @quiet_option
 def fit_command(train: Path, output: Path, family: str, window: str, hop: int | None, threshold: str, risk: float,
-                quantile: float, epochs: int, seed: int, device: str, quiet: bool) -> None:
+                quantile: float, epochs: int, seed: int, params: dict[str, str], device: str, quiet: bool) -> None:
     """Learn normal behaviour from TRAIN (a CSV of normal data) and write a detector file."""
     from tsae.pipelines.anomaly.files import fit_detector_file
 
     fit_detector_file(train, output, family=family, window=_window(window), threshold=_threshold(threshold),
-                      device=device, quiet=quiet, epochs=epochs, hop=hop, risk=risk, q=quantile, seed=seed)
+                      device=device, quiet=quiet, epochs=epochs, hop=hop, risk=risk, q=quantile, seed=seed,
+                      model_params=params or None)
 
 
 @detect_group.command("score")
@@ -126,6 +129,10 @@ def monitor_command(detector: Path, fmt: str, mqtt: str | None, topic: str, out_
     Ctrl-C (or the end of the input) prints a summary and exits.
     """
     from tsae.pipelines.anomaly.monitor import run_monitor
+
+    for flag, options, name in (("--source", source_options, source), ("--sink", sink_options, sink)):
+        if options and name is None:
+            raise click.UsageError(f"{flag}-option needs {flag} NAME (the plugin {flag[2:]} it configures)")
 
     code = run_monitor(detector, fmt=fmt, mqtt=mqtt, topic=topic, out_topic=out_topic, every_sample=every_sample,
                        time_field=time_field, silence=silence, client_id=client_id, quiet=quiet,

@@ -223,8 +223,8 @@ def check_contract(model: Autoencoder, origin: str, batch: int = 2) -> None:
         with torch.no_grad():
             z = model.encode(x)
             if not isinstance(z, torch.Tensor) or z.ndim < 1 or z.shape[0] != batch:
-                shape = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
-                raise ValueError(f"{where}: encode of input {tuple(x.shape)} returned code {shape}, "
+                code = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
+                raise ValueError(f"{where}: encode of input {tuple(x.shape)} returned code {code}, "
                                  f"which has no batch axis of {batch}")
             own_forward = type(model).forward is not Autoencoder.forward
             out = model(x) if own_forward else model.decode(z)

@@ -183,10 +183,9 @@ def fit_model_on_series(
 
     seed_everything(config.seed)
     try:
-        family = plugins.get_model_family(model)
+        net = plugins.create_model(model, channels=channels, window=window, **dict(params or {}))
     except KeyError as error:
         raise ValueError(str(error).strip("'\"")) from None
-    net = family(channels=channels, window=window, **dict(params or {}))
     result = train_model(net, windows, config)
     return FitResult(
         model=result.model, frame={"window": int(window), "hop": int(hop), "window_fn": window_fn},

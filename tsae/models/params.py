@@ -156,7 +156,7 @@ def _scalar(value: Any, kind: Any) -> Any:
         if isinstance(value, numbers.Integral):
             return int(value)
         if isinstance(value, numbers.Real) and float(value).is_integer():
-            return int(value)
+            return int(float(value))
         raise TypeError(value)
     if isinstance(value, numbers.Real):
         return float(value)

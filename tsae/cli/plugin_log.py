@@ -1,0 +1,66 @@
+"""How the command line reports plugin failures: one warning line each, tracebacks with ``--debug``.
+
+With ``-q`` a warning already reported by an earlier run is not repeated (the ones seen
+are remembered in ``$XDG_CACHE_HOME/tsae/plugin-warnings.txt``); ``tsae plugins`` always
+lists every failure.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from pathlib import Path
+
+import click
+
+LOGGER = "tsae.plugins"
+
+
+def _seen_file() -> Path:
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(cache) / "tsae" / "plugin-warnings.txt"
+
+
+class PluginWarnings(logging.Handler):
+    """Print each plugin warning on stderr; ``debug`` adds its traceback, ``quiet`` skips repeats."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.debug = False
+        self.quiet = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if self.quiet and not self.debug and not self._first_time(message):
+            return
+        click.echo(f"warning: {message}", err=True)
+        trace = getattr(record, "tsae_traceback", "")
+        if self.debug and trace:
+            click.echo(trace.rstrip(), err=True)
+
+    @staticmethod
+    def _first_time(message: str) -> bool:
+        """Remember ``message``; False when an earlier run already reported it."""
+        key = hashlib.sha1(message.encode("utf-8")).hexdigest()[:16]
+        path = _seen_file()
+        try:
+            seen = set(path.read_text(encoding="utf-8").split()) if path.exists() else set()
+            if key in seen:
+                return False
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("a", encoding="utf-8") as handle:
+                handle.write(key + "\n")
+        except OSError:  # no writable cache: report every time
+            pass
+        return True
+
+
+_handler = PluginWarnings()
+
+
+def report_plugin_warnings(debug: bool, quiet: bool) -> None:
+    """Send the plugin manager's warnings to stderr for this run of the command line."""
+    _handler.debug, _handler.quiet = debug, quiet
+    logger = logging.getLogger(LOGGER)
+    if _handler not in logger.handlers:
+        logger.addHandler(_handler)
