@@ -149,7 +149,7 @@ def test_param_on_the_command_line_is_one_line(fake, tmp_path) -> None:
 def test_models_lists_types_choices_and_bounds(fake) -> None:
     result = CliRunner().invoke(cli, ["models", "typed"])
     assert re.search(r"\n  hidden += \(16, 8\) +ints >= 1 +layer widths\n", result.output)
-    assert re.search(r"\n  activation = 'relu' +str +nonlinearity \(one of: relu, tanh\)\n", result.output)
+    assert re.search(r"\n  activation += 'relu' +str +nonlinearity \(one of: relu, tanh\)\n", result.output)
     assert re.search(r"\n  dropout += 0.0 +float >= 0.0 <= 0.9 +dropout\n", result.output)
 
 
