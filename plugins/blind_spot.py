@@ -24,7 +24,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from tsae.hookspecs import hookimpl
 from tsae.models.base import Autoencoder, Param
 
 __version__ = "0.1.0"
@@ -102,8 +101,3 @@ class BlindSpotNet(Autoencoder):
         n = x_hat.shape[-1]
         m = min(self.margin, (n - 1) // 2)
         return super().loss(x_hat[..., m: n - m], target[..., m: n - m], z=z)
-
-
-@hookimpl
-def register_models(register: Any) -> None:
-    register(BlindSpotNet)

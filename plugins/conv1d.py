@@ -15,7 +15,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tsae.hookspecs import hookimpl
 from tsae.models.base import Autoencoder, Param
 
 
@@ -119,8 +118,3 @@ class Conv1dAE(Autoencoder):
         if self.config["latent"]:
             z = self.from_latent(z).view(z.shape[0], *self.feature_shape)
         return self.decoder(z)[..., : self.window]
-
-
-@hookimpl
-def register_models(register: Any) -> None:
-    register(Conv1dAE)

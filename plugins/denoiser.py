@@ -28,7 +28,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from tsae.hookspecs import hookimpl
 from tsae.models.base import Autoencoder, Param, StreamingModel
 
 __version__ = "0.1.0"
@@ -337,8 +336,3 @@ def widen_lookahead(state: dict[str, torch.Tensor], model: DenoiserNet) -> dict[
         raise ValueError(f"denoiser: cannot widen an input layer of {weight.shape[1]} features "
                          f"to {model.inp.weight.shape[1]}")
     return {**state, "inp.weight": torch.cat([weight, weight.new_zeros(weight.shape[0], missing)], dim=1)}
-
-
-@hookimpl
-def register_models(register: Any) -> None:
-    register(DenoiserNet)

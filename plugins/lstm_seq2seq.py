@@ -14,7 +14,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from tsae.hookspecs import hookimpl
 from tsae.models.base import Autoencoder, Param
 from tsae_plugins.conv1d import pad_to, padded_length
 
@@ -73,8 +72,3 @@ class LSTMSeq2SeqAE(Autoencoder):
         y = self.out(out)  # (B, steps, C * patch)
         y = y.view(b, self.steps, self.channels, self.patch).permute(0, 2, 1, 3).reshape(b, self.channels, -1)
         return y[..., : self.window]
-
-
-@hookimpl
-def register_models(register: Any) -> None:
-    register(LSTMSeq2SeqAE)

@@ -15,7 +15,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from tsae.hookspecs import hookimpl
 from tsae.models.base import Autoencoder, Param
 from tsae_plugins.conv1d import pad_to, padded_length
 
@@ -89,8 +88,3 @@ class TransformerSeq2SeqAE(Autoencoder):
         h = self.norm(self.decoder(queries, memory))
         y = self.out(h).view(b, self.steps, self.channels, self.patch).permute(0, 2, 1, 3).reshape(b, self.channels, -1)
         return y[..., : self.window]
-
-
-@hookimpl
-def register_models(register: Any) -> None:
-    register(TransformerSeq2SeqAE)

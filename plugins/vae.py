@@ -15,7 +15,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from tsae.hookspecs import hookimpl
 from tsae.models.base import Autoencoder, Param
 from tsae_plugins.conv1d import ConvDecoder, ConvEncoder, _widths, pad_to, padded_length
 
@@ -93,8 +92,3 @@ class BetaVAE(Autoencoder):
         out = self.decode(z)
         self.train(was_training)
         return out
-
-
-@hookimpl
-def register_models(register: Any) -> None:
-    register(BetaVAE)

@@ -79,6 +79,26 @@ class PluginInfo:
         return f"plugin {self.name!r} ({origin})"
 
 
+@dataclass(frozen=True)
+class LazyFamily:
+    """A model family registered by name and import path, imported only when a command needs it.
+
+    ``register(LazyFamily("linear", "my_package.linear:LinearAE"))`` in ``register_models``
+    keeps torch (and the network module) out of ``tsae --help`` and ``tsae plugins``.
+    The class is imported and checked the first time the family is used.
+    """
+
+    name: str
+    target: str
+
+    def load(self) -> type:
+        """Import the family class named by ``target`` (``"module:Class"``)."""
+        import importlib
+
+        module, _, attribute = self.target.partition(":")
+        return getattr(importlib.import_module(module), attribute)
+
+
 _manager: pluggy.PluginManager | None = None
 _infos: dict[str, PluginInfo] = {}
 #: kind -> {name: registered object}, and kind -> {name: plugin name}
@@ -286,6 +306,10 @@ def _collect(hook_name: str, kind: str, check: Callable[[PluginInfo, str, Any], 
                     _registries[kind][name] = obj
 
             def register_family(family: Any, _info: PluginInfo = info) -> None:
+                if isinstance(family, LazyFamily):  # checked when first used
+                    if _claim(_info, kind, family.name):
+                        _registries[kind][family.name] = family
+                    return
                 register_named(getattr(family, "name", None) or "", family, _info)
 
             register = register_family if kind == "models" else register_named
@@ -303,9 +327,36 @@ def _check_family(info: PluginInfo, name: str, family: Any) -> None:
     check_declared(family, info.label)
 
 
+def family_names() -> list[str]:
+    """The registered model families' names, without importing any network (``tsae plugins``)."""
+    return sorted(_collect("register_models", "models", _check_family))
+
+
+def _resolve(name: str) -> type | None:
+    """The class of family ``name``, importing and checking a :class:`LazyFamily` on first use."""
+    family = _registries["models"].get(name)
+    if not isinstance(family, LazyFamily):
+        return family
+    info = _info(_owners["models"][name])
+    try:
+        cls = family.load()
+        _check_family(info, name, cls)
+        if getattr(cls, "name", None) != name:
+            raise ValueError(f"{family.target} is named {getattr(cls, 'name', None)!r}, registered as {name!r}")
+    except Exception as error:
+        _record(info, f"register_models raised {_error_text(error)}", error)
+        del _registries["models"][name]
+        info.models.remove(name)
+        return None
+    _registries["models"][name] = cls
+    return cls
+
+
 def model_families() -> dict[str, type]:
-    """Return every registered model family, by name."""
-    return _collect("register_models", "models", _check_family)
+    """Return every registered model family, by name (importing each one's module)."""
+    for name in family_names():
+        _resolve(name)
+    return dict(_registries["models"])
 
 
 def get_model_family(name: str) -> type:
@@ -316,11 +367,11 @@ def get_model_family(name: str) -> type:
     KeyError
         If no installed plugin registers ``name``; the message lists those that do.
     """
-    families = model_families()
-    if name not in families:
-        known = ", ".join(sorted(families)) or "none"
+    family = _resolve(name) if name in family_names() else None
+    if family is None:
+        known = ", ".join(family_names()) or "none"
         raise KeyError(f"unknown model family {name!r} (installed: {known}; see `tsae models`)")
-    return families[name]
+    return family
 
 
 def owner_of(kind: str, name: str) -> PluginInfo | None:
@@ -397,7 +448,7 @@ def load_plugin_commands(cli: Any, reserved: Iterable[str] = ()) -> None:
 
 
 def _collect_kind(kind: str) -> None:
-    collectors = {"models": model_families, "sources": stream_sources, "sinks": stream_sinks,
+    collectors = {"models": family_names, "sources": stream_sources, "sinks": stream_sinks,
                   "pipelines": pipelines}
     if kind in collectors:
         collectors[kind]()
