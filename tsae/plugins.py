@@ -352,6 +352,18 @@ def _resolve(name: str) -> type | None:
     return cls
 
 
+def registered_family(name: str) -> Any:
+    """What ``name`` was registered as, without importing it: a family class or a :class:`LazyFamily`.
+
+    Raises
+    ------
+    KeyError
+        If no plugin registers ``name``.
+    """
+    family_names()
+    return _registries["models"][name]
+
+
 def model_families() -> dict[str, type]:
     """Return every registered model family, by name (importing each one's module)."""
     for name in family_names():

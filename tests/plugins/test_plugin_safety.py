@@ -259,3 +259,32 @@ def test_sink_factory_returning_none_and_failing_streams_name_the_plugin(fake, s
         run_monitor(detector, source="fake_list", source_options={"path": str(csv)}, sink="fake_failing",
                     stderr=err)
     assert "events_delivered=0" in err.getvalue()
+
+
+# ----------------------------------------------------------------------------- start-up
+_IMPORTS = """
+import sys
+from tsae.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+print("IMPORTED", "torch" in sys.modules, "numpy" in sys.modules, file=sys.stderr)
+"""
+
+
+@pytest.mark.slow
+def test_help_plugins_and_cached_models_do_not_import_torch(tmp_path) -> None:
+    import os
+
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-c", _IMPORTS, *args], capture_output=True, text=True, env=env,
+                              timeout=120)
+
+    for args in (["--help"], ["plugins"]):
+        assert "IMPORTED False False" in run(*args).stderr
+    first, second = run("models"), run("models")
+    assert "IMPORTED True" in first.stderr and "IMPORTED False" in second.stderr
+    assert first.stdout == second.stdout and "conv1d: 1-D convolutional autoencoder" in second.stdout

@@ -1,6 +1,7 @@
 """``tsae plugins`` and ``tsae models``: what is installed, what it registers, and each family's parameters."""
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -69,26 +70,37 @@ def plugins_command(as_json: bool, quiet: bool) -> None:
                    "`tsae --debug plugins` shows tracebacks)", err=True)
 
 
-def _family_rows(name: str | None) -> list[dict]:
+def _describe(family: Any) -> dict[str, Any]:
+    return {
+        "description": getattr(family, "description", "") or (family.__doc__ or "").strip().split("\n")[0],
+        "params": {k: p.describe() for k, p in family.describe_params().items()},
+    }
+
+
+def _describe_by_name(name: str) -> dict[str, Any]:
     from tsae import plugins
 
-    families = plugins.model_families()
-    if name is not None and name not in families:
-        known = ", ".join(sorted(families)) or "none"
-        raise click.ClickException(f"unknown model family {name!r} (installed: {known})")
+    return _describe(plugins.get_model_family(name))
+
+
+def _family_rows(name: str | None) -> list[dict]:
+    from tsae import plugins
+    from tsae.cli.family_cache import describe
+
+    names = plugins.family_names()
+    if name is not None and name not in names:
+        raise click.ClickException(f"unknown model family {name!r} (installed: {', '.join(names) or 'none'})")
     rows = []
-    for family_name in sorted(families):
-        if name is not None and family_name != name:
-            continue
-        family: Any = families[family_name]
+    for family_name in names if name is None else [name]:
+        family = plugins.registered_family(family_name)
+        if isinstance(family, plugins.LazyFamily):  # described without importing it, when cached
+            row = describe(family_name, family.target, functools.partial(_describe_by_name, family_name))
+        else:
+            row = _describe(family)
         info = plugins.model_plugin_info(family_name)
-        rows.append({
-            "name": family_name,
-            "description": getattr(family, "description", "") or (family.__doc__ or "").strip().split("\n")[0],
-            "plugin": info.name if info else None,
-            "version": info.version if info else None,
-            "params": {k: p.describe() for k, p in family.describe_params().items()},
-        })
+        rows.append({"name": family_name, "description": row["description"],
+                     "plugin": info.name if info else None, "version": info.version if info else None,
+                     "params": row["params"]})
     return rows
 
 
