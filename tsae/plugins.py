@@ -412,9 +412,16 @@ def create_model(name: str, channels: int, window: int, **hparams: Any) -> Any:
     """
     from tsae.models.base import check_contract
 
-    model = get_model_family(name)(channels=channels, window=window, **hparams)
+    family = get_model_family(name)
     info = model_plugin_info(name)
-    check_contract(model, info.label if info else "registered at run time")
+    origin = info.label if info else "registered at run time"
+    try:
+        model = family(channels=channels, window=window, **hparams)
+    except ValueError:  # a parameter error: it names the family and the parameter
+        raise
+    except Exception as error:  # the plugin's own bug: name the plugin
+        raise ValueError(f"model family {name!r} ({origin}) could not be built: {_error_text(error)}") from error
+    check_contract(model, origin)
     return model
 
 

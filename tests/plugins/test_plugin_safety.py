@@ -165,6 +165,9 @@ def test_unknown_hook_is_refused_listing_the_hooks(fake) -> None:
     error = fake.plugin_errors()["misspelled"]
     assert "unknown hook(s) register_model (tsae hooks: register_commands, register_models," in error
     assert "misspelled" not in fake.model_families()
+    # pluggy's own validation: which argument is wrong is kept on the one line
+    assert "Argument(s) {'reg'} are declared in the hookimpl but can not be found in the hookspec" in (
+        fake.plugin_errors()["bad_args"])
     module = types.ModuleType("typo")
     module.register_model = tsae.hookimpl(lambda register: None)
     with pytest.raises(ValueError, match="unknown hook"):

@@ -73,3 +73,12 @@ class NamedSink(_Named):
         """Write one record; an event counts as delivered once the plugin's ``write`` returns."""
         self._guard(lambda: self.stream.write(record), "write")
         self.delivered += record.get("type") == "event"
+
+    def write_many(self, records: list[dict[str, Any]]) -> None:
+        """Write a batch: the sink's own ``write_many`` when it has one, else record by record."""
+        if not hasattr(self.stream, "write_many"):
+            for record in records:
+                self.write(record)
+            return
+        self._guard(lambda: self.stream.write_many(records), "write")
+        self.delivered += sum(record.get("type") == "event" for record in records)
