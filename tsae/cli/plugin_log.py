@@ -1,6 +1,6 @@
 """How the command line reports plugin failures: one warning line each, tracebacks with ``--debug``.
 
-With ``-q`` a warning already reported by an earlier run is not repeated (the ones seen
+With ``-q`` a warning already reported by an earlier run (quiet or not) is not repeated (the ones seen
 are remembered in ``$XDG_CACHE_HOME/tsae/plugin-warnings.txt``); ``tsae plugins`` always
 lists every failure.
 """
@@ -31,7 +31,8 @@ class PluginWarnings(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         message = record.getMessage()
-        if self.quiet and not self.debug and not self._first_time(message):
+        first = self._first_time(message)  # remembered on every run, so a later -q run can skip it
+        if self.quiet and not self.debug and not first:
             return
         click.echo(f"warning: {message}", err=True)
         trace = getattr(record, "tsae_traceback", "")
