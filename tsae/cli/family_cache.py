@@ -16,11 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import tsae
-
-
-def _cache_file() -> Path:
-    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(cache) / "tsae" / "families.json"
+from tsae.cli.user_cache import cache_path
 
 
 def _stamp(path: str | None) -> list[Any]:
@@ -46,7 +42,7 @@ def _key(target: str) -> list[Any] | None:
 def describe(name: str, target: str, load: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """The description of lazy family ``name`` (``target`` is ``"module:Class"``): cached, or ``load()`` and keep it."""
     key = _key(target)
-    path = _cache_file()
+    path = cache_path("families.json")
     try:
         cache = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     except (OSError, ValueError):

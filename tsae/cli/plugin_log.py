@@ -8,17 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-from pathlib import Path
 
 import click
 
+from tsae.cli.user_cache import cache_path
+
 LOGGER = "tsae.plugins"
-
-
-def _seen_file() -> Path:
-    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(cache) / "tsae" / "plugin-warnings.txt"
 
 
 class PluginWarnings(logging.Handler):
@@ -43,7 +38,7 @@ class PluginWarnings(logging.Handler):
     def _first_time(message: str) -> bool:
         """Remember ``message``; False when an earlier run already reported it."""
         key = hashlib.sha1(message.encode("utf-8")).hexdigest()[:16]
-        path = _seen_file()
+        path = cache_path("plugin-warnings.txt")
         try:
             seen = set(path.read_text(encoding="utf-8").split()) if path.exists() else set()
             if key in seen:
