@@ -292,3 +292,17 @@ def test_help_plugins_and_cached_models_do_not_import_torch(tmp_path) -> None:
     first, second = run("models"), run("models")
     assert "IMPORTED True" in first.stderr and "IMPORTED False" in second.stderr
     assert first.stdout == second.stdout and "conv1d: 1-D convolutional autoencoder" in second.stdout
+
+
+def test_smooth_param_is_checked_before_any_work(tmp_path) -> None:
+    t = np.arange(3000) / 50
+    data = tmp_path / "s.csv"
+    np.savetxt(data, np.stack([t, np.sin(t)], 1), delimiter=",", header="time,a", comments="")
+    out = tmp_path / "out.csv"
+    result = CliRunner().invoke(cli, ["smooth", str(data), "-o", str(out), "--param", "hidden=wide"])
+    assert result.exit_code == 1 and not out.exists()
+    assert result.output.strip().splitlines()[-1] == "Error: blind_spot: parameter hidden='wide' is not an int"
+    from tsae.pipelines.smooth.smoother import smooth
+
+    x = np.sin(t) + 0.2 * np.random.default_rng(0).normal(size=t.size)
+    assert smooth(x, model_params={"hidden": "4"}, steps=50).shape == x.shape

@@ -181,7 +181,8 @@ _EPOCH_WINDOWS = 800
 _BATCH = 16
 
 
-def _fit_blind_spot(z: np.ndarray, *, seed: int, max_seconds: float | None, steps: int) -> np.ndarray:
+def _fit_blind_spot(z: np.ndarray, *, seed: int, max_seconds: float | None, steps: int,
+                    params: dict[str, Any]) -> np.ndarray:
     """Blind-spot prediction for normalised, gap-free channels ``z`` (C, n) -> (C, n).
 
     The linear blind-spot filter is solved in closed form per channel; a
@@ -203,9 +204,9 @@ def _fit_blind_spot(z: np.ndarray, *, seed: int, max_seconds: float | None, step
     from tsae.models.trainer import TrainConfig, train_model
     from tsae.plugins import create_model
 
-    pad = create_model("blind_spot", channels=c, window=_WINDOW).margin  # samples each side reads
+    pad = create_model("blind_spot", channels=c, window=_WINDOW, **params).margin  # samples each side reads
     torch.manual_seed(seed)
-    net = create_model("blind_spot", channels=c, window=_WINDOW + 2 * pad)
+    net = create_model("blind_spot", channels=c, window=_WINDOW + 2 * pad, **params)
     zp = np.stack([_pad_odd(zc, pad) for zc in z]).astype(np.float32)
     residp = np.pad(z - linear, ((0, 0), (pad, pad))).astype(np.float32)
     full = torch.from_numpy(zp[None])
@@ -278,6 +279,7 @@ def smooth(
     max_seconds: float | None = 10.0,
     seed: int = 0,
     device: str = "cpu",
+    model_params: dict[str, Any] | None = None,
 ) -> np.ndarray:
     """Smooth a series with a self-supervised (or a trained) autoencoder.
 
@@ -302,6 +304,9 @@ def smooth(
         Seed of the self-supervised training (results are deterministic on CPU).
     device
         Device for a trained model.
+    model_params
+        Parameters of the self-supervised ``blind_spot`` network (``tsae models blind_spot``),
+        checked before any work.
 
     Returns
     -------
@@ -324,6 +329,11 @@ def smooth(
     if missing.all(axis=1).any():
         raise ValueError("a channel has no finite values")
     c, n = arr.shape
+    params = dict(model_params or {})
+    if params and model is None:
+        from tsae.plugins import create_model
+
+        create_model("blind_spot", channels=c, window=_WINDOW, **params)  # a bad parameter fails before any work
     filled = repair_missing(arr)
     if n < 5 or strength == 0:
         out = filled.copy()
@@ -339,7 +349,7 @@ def smooth(
             pred = (np.asarray(reconstruct_series(loaded, filled), dtype=np.float64).reshape(c, n) - center) / scale
         else:
             with torch_threads(1, native=True):
-                pred = _fit_blind_spot(z, seed=seed, max_seconds=max_seconds, steps=0)
+                pred = _fit_blind_spot(z, seed=seed, max_seconds=max_seconds, steps=0, params=params)
                 base = z
                 if edge_guard:
                     # isolated samples far off the prediction (spikes, the sharp corner of a step)
@@ -349,7 +359,7 @@ def smooth(
                     if outliers.any():
                         base = np.where(outliers, pred, z)
                 if steps > 0 or base is not z:
-                    pred = _fit_blind_spot(base, seed=seed, max_seconds=max_seconds, steps=steps)
+                    pred = _fit_blind_spot(base, seed=seed, max_seconds=max_seconds, steps=steps, params=params)
         est = np.stack([_combine(zc, pc, noise_sigma(zc), edge_guard) for zc, pc in zip(z, pred, strict=True)])
         out = filled + strength * (est - z) * scale
     out[missing] = np.nan
