@@ -21,7 +21,8 @@ from tsae.cli.common import device_option, echo_done, model_file, quiet_option
 @click.option("--batch", type=click.IntRange(min=1), default=16, show_default=True, metavar="N",
               help="Denoise up to N files of one sample rate side by side (one model step per frame "
                    "for all; try a larger N with --device cuda).")
-@click.option("--raw", is_flag=True, help="Raw PCM on stdin/stdout (with -) instead of WAV; needs --rate and --channels.")
+@click.option("--raw", is_flag=True,
+              help="Raw PCM on stdin/stdout (with -) instead of WAV; needs --rate and --channels.")
 @click.option("--rate", type=click.IntRange(min=1), default=None, metavar="HZ", help="Sample rate of --raw audio.")
 @click.option("--channels", type=click.IntRange(1, 256), default=None, metavar="N", help="Channels of --raw audio.")
 @click.option("--format", "sample_format", type=click.Choice(["s16", "s24", "s32", "f32"]), default="s16",
