@@ -1,4 +1,4 @@
-"""The stdin/stdout side of ``tsae denoise`` (``-`` as input or output)."""
+"""The stdin/stdout side of ``tsae denoise`` (``-`` as input or output), and its ``--live`` side."""
 from __future__ import annotations
 
 import contextlib
@@ -6,6 +6,7 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -43,3 +44,24 @@ def denoise_pipe(inputs: tuple[str, ...], output: Path | None, *, model: Path | 
         frames = denoise_stream(inputs[0], target, raw=spec, model=model, strength=strength,
                                 atten_limit=atten_limit, device=device)
     echo_done(f"denoised {frames} sample frames" + ("" if str(target) == STDIO else f" into {target}"), quiet)
+
+
+def _device(value: str | None) -> int | str | None:
+    return int(value) if value is not None and value.strip().isdigit() else value
+
+
+def denoise_live(inputs: tuple[str, ...], *, input_device: str | None, output_device: str | None, rate: int | None,
+                 channels: int | None, duration: float | None, model: Path | None, strength: float,
+                 atten_limit: float | None, device: str, quiet: bool) -> None:
+    """Run :func:`~tsae.pipelines.denoise.live.run_live` for ``tsae denoise --live``."""
+    from tsae.pipelines.denoise.live import run_live
+
+    if inputs:
+        raise click.UsageError("--live takes no INPUTS (it reads --input-device)")
+
+    def status(report: Any) -> None:
+        echo_done(report.summary(), quiet)
+
+    run_live(input_device=_device(input_device), output_device=_device(output_device), sample_rate=rate,
+             channels=channels or 1, duration=duration, on_status=status, model=model, strength=strength,
+             atten_limit=atten_limit, device=device)
