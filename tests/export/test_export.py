@@ -105,7 +105,8 @@ def test_detector_onnx_scores_equal_tsae(tmp_path) -> None:
     rng = np.random.default_rng(0)
     t = np.arange(1500)
     train = np.stack([np.sin(t / 7), np.cos(t / 11), 0.5 * np.sin(t / 5)]) + 0.05 * rng.standard_normal((3, 1500))
-    det = Detector(window=16, epochs=2, device="cpu", threshold="quantile").fit(train, sensors=["a", "b", "c"])
+    det = Detector(window=16, epochs=1, device="cpu", threshold="quantile", calibration="training",
+                   model_params={"hidden": 8}, max_train_windows=200).fit(train, sensors=["a", "b", "c"])
     path = det.save(tmp_path / "det.tsae")
     result = CliRunner().invoke(cli, ["export", str(path), "-o", str(tmp_path / "det.onnx"), "-q"])
     assert result.exit_code == 0, result.output
@@ -119,6 +120,15 @@ def test_detector_onnx_scores_equal_tsae(tmp_path) -> None:
     got = runner.detector_scores(session, meta, test)
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
     assert (got > meta["threshold"]).any()
+    # the README's edge-device snippet computes the same scores
+    readme = (ROOT / "README.md").read_text().split("On an edge device", 1)[1]
+    code = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    code = code.replace('"pump.json"', repr(str(tmp_path / "det.json"))).replace('"pump.onnx"',
+                                                                                  repr(str(tmp_path / "det.onnx")))
+    X = np.where(np.isfinite(test), test, np.roll(test, 1, axis=1))  # the snippet expects gaps filled
+    scope = {"X": X}
+    exec(code, scope)
+    np.testing.assert_allclose(scope["score"], det.decision_function(X), rtol=1e-4, atol=1e-6)
 
 
 def test_export_errors_are_one_line(tmp_path) -> None:
