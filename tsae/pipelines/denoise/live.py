@@ -3,13 +3,15 @@
 A duplex sound-card stream (``sounddevice``, the optional ``live`` extra) calls
 :meth:`LiveDenoiser.callback` once per block: the input block goes into one
 :class:`~tsae.pipelines.denoise.denoiser.StreamingDenoiser`, whatever is final
-comes out of a small queue into the output block. The denoiser finishes samples a
-hop (16 ms) at a time, so the output starts once the queue holds a hop and a block
-more than it needs: the output is silence until then (that wait is the latency,
-measured in samples), and from then on the queue never runs dry unless the
-computer falls behind. A block the queue cannot fill is a dropout, as are the
-overflow/underflow flags the sound card reports. The end-to-end latency reported is
-that measured wait plus the input and output latencies of the device.
+comes out of a queue into the output block. The denoiser finishes samples a hop
+(16 ms) at a time and the resamplers in chunks of their own, so how far its output
+runs behind its input varies from block to block; :func:`measure_lag` measures the
+largest lag for the stream's rate and block size (on a second of silence, before
+the stream opens), and the queue starts with that much silence and one block more
+(the resamplers' chunks drift by a few samples over the first seconds), so it never
+runs dry unless the computer falls behind. A block the queue cannot fill is a dropout, as
+are the overflow/underflow flags the sound card reports. The end-to-end latency
+reported is that measured lag plus the input and output latencies of the device.
 """
 from __future__ import annotations
 
@@ -54,7 +56,7 @@ class LiveReport:
     blocks: int = 0
     frames: int = 0
     dropouts: int = 0  # blocks the denoiser could not fill in time, plus overflow/underflow flags
-    warmup_frames: int = 0  # silent output frames before the first denoised sample
+    warmup_frames: int = 0  # output delay in frames: the silence played before the first denoised sample
     device_latency: float = 0.0  # input + output latency the sound card reports, in seconds
 
     @property
@@ -67,32 +69,36 @@ class LiveReport:
                 f"latency {1000 * self.latency:.0f} ms end to end")
 
 
+def measure_lag(denoiser: StreamingDenoiser, block: int, seconds: float = 1.0) -> int:
+    """The most samples ``denoiser`` output ever runs behind its input, fed ``block`` samples at a time.
+
+    Measured on ``seconds`` of silence; ``denoiser`` is flushed (reset) afterwards.
+    """
+    silence = np.zeros((denoiser.channels, block), np.float32)
+    fed = emitted = lag = 0
+    for _ in range(max(1, int(seconds * denoiser.sample_rate / block))):
+        emitted += denoiser.feed(silence).shape[1]
+        fed += block
+        lag = max(lag, fed - emitted)
+    denoiser.flush()
+    return lag
+
+
 class LiveDenoiser:
     """The per-block work of a duplex stream; ``callback`` has sounddevice's ``Stream`` signature."""
 
-    def __init__(self, sample_rate: int, channels: int = 1, **denoiser: Any) -> None:
+    def __init__(self, sample_rate: int, channels: int = 1, block: int = 480, **denoiser: Any) -> None:
         self.denoiser = StreamingDenoiser(sample_rate, channels, **denoiser)
         self.channels = int(channels)
         self.report = LiveReport(int(sample_rate))
-        self._queue = np.zeros((channels, 0), np.float32)
-        self._started = False
+        self.report.warmup_frames = measure_lag(self.denoiser, int(block)) + int(block)
+        self._queue = np.zeros((channels, self.report.warmup_frames), np.float32)
 
     def callback(self, indata: np.ndarray, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         """Denoise ``indata`` ``(frames, channels)`` and fill ``outdata`` with what is final (FIFO)."""
         if status and (getattr(status, "input_overflow", False) or getattr(status, "output_underflow", False)):
             self.report.dropouts += 1
         self._queue = np.concatenate([self._queue, self.denoiser.feed(np.asarray(indata, np.float32).T)], axis=1)
-        if not self._started:
-            # the denoiser's output comes a hop at a time: start once a hop and a block are waiting
-            den = self.denoiser
-            granule = -(-den.hop * den.sample_rate // den.model_rate)
-            self._started = self._queue.shape[1] >= granule + frames
-            if not self._started:
-                outdata[:] = 0.0
-                self.report.warmup_frames += frames
-                self.report.blocks += 1
-                self.report.frames += frames
-                return
         n = min(frames, self._queue.shape[1])
         outdata[:n] = self._queue[:, :n].T
         outdata[n:] = 0.0
@@ -141,9 +147,10 @@ def run_live(
             sample_rate = int(sd.query_devices(input_device, "input")["default_samplerate"])
     rate = int(sample_rate or 48000)
     denoiser.setdefault("resample_quality", "LQ")
-    live = LiveDenoiser(rate, channels, **denoiser)
+    block = max(1, int(block_seconds * rate))
+    live = LiveDenoiser(rate, channels, block, **denoiser)
     stream = stream_factory(device=(input_device, output_device), samplerate=rate, channels=channels,
-                            blocksize=max(1, int(block_seconds * rate)), dtype="float32", callback=live.callback)
+                            blocksize=block, dtype="float32", callback=live.callback)
     latency = getattr(stream, "latency", 0.0)
     live.report.device_latency = float(sum(latency) if isinstance(latency, (tuple, list)) else latency)
     stop = threading.Event()
@@ -162,4 +169,4 @@ def run_live(
     return live.report
 
 
-__all__ = ["LiveDenoiser", "LiveReport", "list_devices", "run_live"]
+__all__ = ["LiveDenoiser", "LiveReport", "list_devices", "measure_lag", "run_live"]
