@@ -176,6 +176,11 @@ class AudioStreamReader:
         self.problem: str | None = None
         self.frames = 0
 
+    @property
+    def expected_frames(self) -> int | None:
+        """Sample frames the header announces (``None``: unknown, until the end of the stream)."""
+        return None if self.data_bytes is None else self.data_bytes // self.format.frame_bytes
+
     @classmethod
     def wav(cls, stream: BinaryIO, name: str = "stdin") -> AudioStreamReader:
         """A reader of a WAV stream (its header read now)."""
@@ -217,16 +222,20 @@ class AudioStreamReader:
 
 
 class AudioStreamWriter:
-    """Write float blocks to a byte stream as WAV (streaming header) or raw PCM, flushing each block."""
+    """Write float blocks to a byte stream as WAV or raw PCM, flushing each block.
 
-    def __init__(self, stream: BinaryIO, fmt: StreamFormat, *, wav: bool = True) -> None:
+    A WAV header announces ``frames`` sample frames when the length is known up front
+    (a WAV in with a declared size), else the streaming "unknown length" sizes.
+    """
+
+    def __init__(self, stream: BinaryIO, fmt: StreamFormat, *, wav: bool = True, frames: int | None = None) -> None:
         self.stream = stream
         self.format = fmt
         self.wav = wav
         self.data_bytes = 0
         self._start = _tell(stream)
         if wav:
-            stream.write(wav_header(fmt))
+            stream.write(wav_header(fmt, None if frames is None else frames * fmt.frame_bytes))
             stream.flush()
 
     def write(self, block: np.ndarray) -> None:
@@ -256,9 +265,11 @@ def _tell(stream: BinaryIO) -> int | None:
 
 
 def wav_header(fmt: StreamFormat, data_bytes: int | None = None) -> bytes:
-    """A 44-byte WAV header; ``data_bytes=None`` writes the streaming "unknown length" sizes."""
+    """A 44-byte WAV header; ``data_bytes=None`` (or too many for a WAV) writes the "unknown length" sizes."""
     tag = _TAG_FLOAT if fmt.subtype in _FLOAT_BY_BITS.values() else _TAG_PCM
     width = _BYTES[fmt.subtype]
+    if data_bytes is not None and data_bytes >= _UNKNOWN_SIZE:
+        data_bytes = None
     riff = _STREAMING_SIZE if data_bytes is None else 36 + data_bytes
     data = _STREAMING_SIZE if data_bytes is None else data_bytes
     return (b"RIFF" + struct.pack("<I", riff) + b"WAVE"

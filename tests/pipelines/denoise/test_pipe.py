@@ -91,11 +91,20 @@ class Unseekable(io.BytesIO):
         return False
 
 
-def test_pipe_output_has_streaming_header(wav_file, file_mode) -> None:
+def test_pipe_output_header_announces_what_the_input_did(wav_file, file_mode) -> None:
+    # a WAV in with its length: the output announces the same length (a pipe cannot seek back)
     out = Unseekable()
     denoise_stream("-", "-", stdin=pipe(wav_file.read_bytes()), stdout=out)
     data = out.getvalue()
-    assert data[:4] == b"RIFF" and data[4:8] == b"\xff\xff\xff\xff" and data[40:44] == b"\xff\xff\xff\xff"
+    assert read_wav_header(io.BytesIO(data))[1] == 4 * 16000
+    np.testing.assert_array_equal(np.frombuffer(data[44:], "<i2").reshape(-1, 2), file_mode)
+    # a WAV of unknown length in (as ffmpeg and sox write to pipes): the streaming header out
+    streamed = bytearray(wav_file.read_bytes())
+    streamed[4:8] = streamed[40:44] = b"\xff\xff\xff\xff"
+    out = Unseekable()
+    denoise_stream("-", "-", stdin=pipe(bytes(streamed)), stdout=out)
+    data = out.getvalue()
+    assert data[4:8] == b"\xff\xff\xff\xff" and data[40:44] == b"\xff\xff\xff\xff"
     np.testing.assert_array_equal(np.frombuffer(data[44:], "<i2").reshape(-1, 2), file_mode)
 
 
@@ -185,3 +194,22 @@ def test_pipe_usage_errors(wav_file) -> None:
     assert result.exit_code == 2 and "--raw needs --rate and --channels" in result.output
     result = CliRunner().invoke(cli, ["denoise", "-", str(wav_file)], input=b"")
     assert result.exit_code == 2 and "exactly one input" in result.output
+
+
+@pytest.mark.slow
+def test_real_pipe_closed_by_reader_exits_quietly(tmp_path) -> None:
+    """``tsae denoise - < in.wav | head -c 100``: status 0, nothing on stderr."""
+    import subprocess
+    import sys
+
+    long_wav = tmp_path / "long.wav"  # 256 kB of output: more than a pipe buffer, so the writer meets EPIPE
+    sf.write(long_wav, noisy(4.0, 16000, 2).T, 16000, subtype="PCM_16")
+    with long_wav.open("rb") as stdin:
+        proc = subprocess.Popen([sys.executable, "-m", "tsae", "denoise", "-", "-q"], stdin=stdin,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert proc.stdout is not None and proc.stderr is not None
+        head = proc.stdout.read(100)
+        proc.stdout.close()
+        err = proc.stderr.read()
+        assert proc.wait(timeout=120) == 0
+    assert head[:4] == b"RIFF" and err == b""

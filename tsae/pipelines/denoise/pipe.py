@@ -90,7 +90,7 @@ def denoise_stream(
     frames = 0
     if str(output) == STDIO:
         out_fmt = fmt if raw is None else raw.stream_format()
-        writer = AudioStreamWriter(stdout, out_fmt, wav=raw is None)
+        writer = AudioStreamWriter(stdout, out_fmt, wav=raw is None, frames=getattr(reader, "expected_frames", None))
         frames = _run(den, reader, block, writer)
         writer.close()
     else:
@@ -111,7 +111,7 @@ def _open_input(input: str | os.PathLike, stdin: BinaryIO, raw: RawSpec | None) 
     info = audio_info(input)
     subtype = info.subtype if info.subtype in ("PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE") \
         else "PCM_16"
-    return _FileBlocks(input), StreamFormat(info.sample_rate, info.channels, subtype)
+    return _FileBlocks(input, info.frames), StreamFormat(info.sample_rate, info.channels, subtype)
 
 
 class _FileBlocks:
@@ -119,8 +119,9 @@ class _FileBlocks:
 
     problem = None
 
-    def __init__(self, path: str | os.PathLike) -> None:
+    def __init__(self, path: str | os.PathLike, frames: int) -> None:
         self.path = path
+        self.expected_frames = frames
 
     def blocks(self, block: int) -> Any:
         return iter_audio_blocks(self.path, block)
