@@ -152,3 +152,14 @@ def test_sidecar_names_every_state_tensor(denoiser_onnx) -> None:
     assert inputs == {"samples", *(s["input"] for s in meta["state"].values())}
     assert outputs == {"output", *(s["output"] for s in meta["state"].values())}
     assert json.loads(json.dumps(meta))["delay_samples"] == 768
+
+
+def test_missing_onnx_package_is_one_line(tmp_path, monkeypatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "onnx" else real(name, *a))
+    path = save_model(tmp_path / "m.tsae", create_model("conv1d", 1, 16))
+    result = CliRunner().invoke(cli, ["export", str(path)])
+    assert result.exit_code == 1 and result.output.count("\n") == 1 and "pip install 'tsae[onnx]'" in result.output
+    assert not (tmp_path / "m.onnx").exists()

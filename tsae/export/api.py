@@ -1,6 +1,7 @@
 """Export a model or detector file to ONNX with its JSON sidecar (see :mod:`tsae.export`)."""
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
 import os
@@ -59,10 +60,14 @@ def export_model(
     ValueError
         ``"<path>: <problem>"`` for an unreadable source, an output that would
         replace the source, or a model the exporter cannot trace.
+    RuntimeError
+        When the ``onnx`` package is not installed.
     """
     from tsae.models.modelfile import load_model
     from tsae.pipelines.anomaly.detector import DETECTOR_KIND
 
+    if importlib.util.find_spec("onnx") is None:  # torch's exporter writes through it
+        raise RuntimeError("ONNX export needs the onnx package: pip install 'tsae[onnx]'")
     output = Path(output)
     if output.suffix.lower() != ".onnx":
         raise ValueError(f"{output}: an ONNX export must end in .onnx")
