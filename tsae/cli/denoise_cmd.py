@@ -63,6 +63,7 @@ def denoise_command(inputs: tuple[str, ...], output: Path | None, model: Path | 
       tsae denoise recordings/ -o denoised/ --batch 64 --device cuda
       ffmpeg -i talk.mp3 -f wav - | tsae denoise - -q > clean.wav
       arecord -f S16_LE -r 48000 -c 1 -t raw | tsae denoise - --raw --rate 48000 --channels 1 | aplay -f S16_LE -r 48000
+      tsae denoise --live --input-device 2 --output-device 5
     """
     if live:
         from tsae.cli.pipes import denoise_live

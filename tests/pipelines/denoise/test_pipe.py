@@ -66,6 +66,16 @@ def test_wav_pipe_equals_file_mode(wav_file, file_mode) -> None:
     np.testing.assert_array_equal(samples, file_mode)
 
 
+def test_file_to_stdout_and_stdin_to_file_equal_file_mode(wav_file, file_mode, tmp_path) -> None:
+    result = CliRunner().invoke(cli, ["denoise", str(wav_file), "-o", "-", "-q"])
+    assert result.exit_code == 0, result.output
+    np.testing.assert_array_equal(np.frombuffer(result.stdout_bytes[44:], "<i2").reshape(-1, 2), file_mode)
+    out = tmp_path / "from_stdin.wav"
+    result = CliRunner().invoke(cli, ["denoise", "-", "-o", str(out), "-q"], input=wav_file.read_bytes())
+    assert result.exit_code == 0, result.output
+    np.testing.assert_array_equal(sf.read(out, dtype="int16")[0], file_mode)
+
+
 def test_raw_pipe_equals_file_mode_in_trickled_blocks(wav_file, file_mode) -> None:
     pcm = sf.read(wav_file, dtype="int16")[0].astype("<i2").tobytes()
     out = io.BytesIO()
