@@ -90,6 +90,19 @@ def test_streaming_denoiser_frame_by_frame_equals_tsae_denoise(denoiser_onnx, tm
     assert np.abs(got - expected).max() < 1e-4 and np.abs(expected).max() > 0.1
 
 
+@pytest.mark.parametrize("lookahead", [0, 3])
+def test_denoiser_of_any_lookahead_exports(lookahead: int, tmp_path) -> None:
+    from tsae.pipelines.denoise import denoise
+
+    torch.manual_seed(0)
+    net = create_model("denoiser", 1, 512, lookahead=lookahead, hidden=32).eval()
+    path = save_model(tmp_path / "d.tsae", net, sample_rate=16000)
+    session, meta = runner.load(export_model(path, tmp_path / "d.onnx").onnx)
+    assert meta["delay_samples"] == 256 + lookahead * 256
+    x = _speechy(0.5, 16000, 2, seed=2)
+    np.testing.assert_allclose(runner.denoise(session, meta, x), denoise(x, 16000, model=path), atol=1e-4)
+
+
 def test_streaming_runner_any_chunking_same_output(denoiser_onnx) -> None:
     session, meta = denoiser_onnx
     x = _speechy(0.3, 16000, 1, seed=4)
