@@ -36,9 +36,13 @@ def denoise_pipe(inputs: tuple[str, ...], output: Path | None, *, model: Path | 
         raise click.UsageError("'-' (stdin) or '-o -' (stdout) takes exactly one input")
     if raw and (rate is None or channels is None):
         raise click.UsageError("--raw needs --rate and --channels")
+    if inputs[0] == STDIO and sys.stdin.isatty():
+        raise click.UsageError("'-' reads audio from stdin, which is a terminal here: pipe audio in")
     target: str | Path = output if output is not None else (STDIO if inputs[0] == STDIO else "")
     if target == "":
         raise click.UsageError("-o is needed with --raw for a file input (use -o - for stdout)")
+    if str(target) == STDIO and sys.stdout.isatty():
+        raise click.UsageError("audio would go to stdout, which is a terminal here: pipe it on or use -o FILE")
     spec = RawSpec(rate, channels, sample_format) if raw and rate and channels else None
     with quiet_broken_pipe():
         frames = denoise_stream(inputs[0], target, raw=spec, model=model, strength=strength,

@@ -223,3 +223,16 @@ def test_real_pipe_closed_by_reader_exits_quietly(tmp_path) -> None:
         err = proc.stderr.read()
         assert proc.wait(timeout=120) == 0
     assert head[:4] == b"RIFF" and err == b""
+
+
+def test_terminal_instead_of_a_pipe_is_a_usage_error(wav_file, monkeypatch) -> None:
+    from types import SimpleNamespace
+
+    import tsae.cli.pipes as pipes
+
+    tty = SimpleNamespace(isatty=lambda: True)
+    monkeypatch.setattr(pipes, "sys", SimpleNamespace(stdin=tty, stdout=tty))
+    result = CliRunner().invoke(cli, ["denoise", "-"])
+    assert result.exit_code == 2 and "stdin, which is a terminal" in result.output
+    result = CliRunner().invoke(cli, ["denoise", str(wav_file), "-o", "-"])
+    assert result.exit_code == 2 and "stdout, which is a terminal" in result.output
