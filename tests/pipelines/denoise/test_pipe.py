@@ -40,6 +40,11 @@ def pipe(data: bytes, piece: int = 777) -> io.BufferedReader:
     return io.BufferedReader(Trickle(data, piece))
 
 
+class Unseekable(io.BytesIO):
+    def seekable(self) -> bool:
+        return False
+
+
 @pytest.fixture(scope="module")
 def wav_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("pipe") / "in.wav"
@@ -96,11 +101,6 @@ def test_float_raw_pipe_at_48k_equals_file_mode(tmp_path) -> None:
     np.testing.assert_array_equal(np.frombuffer(result.stdout_bytes, "<f4"), expected)
 
 
-class Unseekable(io.BytesIO):
-    def seekable(self) -> bool:
-        return False
-
-
 def test_pipe_output_header_announces_what_the_input_did(wav_file, file_mode) -> None:
     # a WAV in with its length: the output announces the same length (a pipe cannot seek back)
     out = Unseekable()
@@ -136,6 +136,13 @@ def test_stdin_closed_early_gives_one_line_and_valid_truncated_wav(wav_file, fil
     assert samples.shape == (6000, 2)
     # the first samples are final before the cut: they equal the full file's
     np.testing.assert_array_equal(samples[:5000], file_mode[:5000])
+    # on a real pipe (no seeking back) the header keeps the input's announced length: readers take what is there
+    out = Unseekable()
+    with pytest.raises(ValueError, match="inside a sample frame"):
+        denoise_stream("-", "-", stdin=pipe(cut), stdout=out)
+    read, rate = sf.read(io.BytesIO(out.getvalue()), dtype="int16")
+    assert rate == 16000 and read.shape == (6000, 2)
+    np.testing.assert_array_equal(read, samples)
 
 
 def test_declared_size_not_reached_is_reported(wav_file) -> None:
