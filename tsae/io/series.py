@@ -115,7 +115,8 @@ def read_signal(path: str | os.PathLike) -> tuple[np.ndarray, float | None]:
         return _read_npy(path), None
     from tsae.io.audio import read_audio
 
-    audio = read_audio(path)
+    with memory_for(path):
+        audio = read_audio(path)
     return (audio.data[0] if audio.channels == 1 else audio.data), float(audio.sample_rate)
 
 
