@@ -73,7 +73,10 @@ def read_series(path: str | os.PathLike) -> tuple[np.ndarray, float | None, dict
     Raises
     ------
     ValueError
-        One line naming the file: missing, empty, corrupt or of the wrong shape.
+        One line naming the file: missing, empty, corrupt, of the wrong shape, or a
+        ``.npy`` whose header declares more data than the file holds.
+    tsae.errors.FileMemoryError
+        A ``MemoryError`` naming the file, when its data does not fit in memory.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -83,14 +86,16 @@ def read_series(path: str | os.PathLike) -> tuple[np.ndarray, float | None, dict
         arr = _read_npy(path)
         if arr.dtype.kind not in "biuf" or arr.ndim not in (1, 2) or arr.size == 0:
             raise _fail(path, f"expected a non-empty numeric array (n,) or (channels, n), got {arr.dtype} {arr.shape}")
-        values = np.atleast_2d(arr.astype(np.float64))
+        with memory_for(path):
+            values = np.atleast_2d(arr.astype(np.float64))
         return values, None, {"kind": "array", "columns": [f"ch{i}" for i in range(values.shape[0])]}
     if suffix in AUDIO_SUFFIXES:
         from tsae.io.audio import read_audio
 
         with memory_for(path):
             audio = read_audio(path)
-        return (audio.data.astype(np.float64), float(audio.sample_rate),
+            data = audio.data.astype(np.float64)
+        return (data, float(audio.sample_rate),
                 {"kind": "audio", "subtype": audio.subtype, "format": audio.format,
                  "columns": [f"ch{i}" for i in range(audio.channels)]})
     from tsae.io.tables import read_table
