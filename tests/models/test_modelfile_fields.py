@@ -9,13 +9,14 @@ import json
 import math
 import os
 import struct
+import types
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from tsae import plugins
+from tsae import Autoencoder, Param, hookimpl, plugins
 from tsae.models.fields import ModelFileError
 from tsae.models.modelfile import load_model, read_model_header, save_model
 
@@ -191,3 +192,35 @@ def test_a_good_file_still_round_trips(wide) -> None:
     assert loaded.hparams["latent"] == 256 and loaded.frame == {"window": 24, "hop": 6, "window_fn": None}
     np.testing.assert_array_equal(loaded.arrays["val_errors"], np.arange(4.0))
     assert loaded.arrays["val_errors"].flags.writeable
+
+
+class _ReadsItsWeights(Autoencoder):
+    """A family whose constructor reads a weight's value, which torch's meta device cannot give."""
+
+    name = "reads_its_weights"
+    params = {"hidden": Param(3, "width")}
+
+    def __init__(self, channels: int, window: int, **hparams) -> None:
+        super().__init__(channels, window, **hparams)
+        self.lin = torch.nn.Linear(channels * window, self.config["hidden"])
+        self.largest = float(self.lin.weight.detach().abs().max())
+
+
+@pytest.fixture()
+def value_reading_family():
+    @hookimpl
+    def register_models(register):
+        register(_ReadsItsWeights)
+
+    plugins.reset()
+    plugins.register_plugin(types.SimpleNamespace(register_models=register_models), "reads_its_weights")
+    yield
+    plugins.reset()
+
+
+def test_a_family_that_cannot_be_built_on_meta_still_loads_and_is_checked(value_reading_family, tmp_path,
+                                                                            craft_model_file) -> None:
+    saved = save_model(tmp_path / "r.tsae", plugins.create_model("reads_its_weights", channels=2, window=8))
+    assert load_model(saved).model.lin.weight.shape == (3, 16)
+    crafted = craft_model_file(saved, "wide.tsae", header=_set("hparams", "window", value=4096))
+    refused(crafted, None, "lin.weight is [3, 16] in the file, the parameters need [3, 8192]")

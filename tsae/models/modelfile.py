@@ -46,7 +46,7 @@ from tsae.models.fields import (
     check_str,
     is_int,
 )
-from tsae.models.rebuild import MAX_INT_HPARAM, check_hparams, check_weights_fit, planned_state
+from tsae.models.rebuild import MAX_INT_HPARAM, build, check_hparams, check_weights_fit, state_plan
 
 FORMAT_NAME = "tsae-model"
 FORMAT_VERSION = 1
@@ -361,20 +361,19 @@ def load_model(path: str | os.PathLike, device: Any = "cpu") -> LoadedModel:
         hparams = dict(header["hparams"])
         check_hparams(path, family, hparams)
         weights = {k: e for k, e in container.tensors.items() if not k.startswith(ARRAY_PREFIX)}
-        planned = planned_state(path, family_name, family, hparams, len(weights))
-        check_weights_fit(path, family_name, planned, weights)
+        probe = build(path, family_name, family, hparams, len(weights), meta=True)
+        model = None if probe is not None else build(path, family_name, family, hparams, len(weights))
+        check_weights_fit(path, family_name, state_plan(probe if probe is not None else model), weights)
         with memory_for(path, "load"):
             state, arrays = _read_tensors(path, handle, container)
-    try:
-        with memory_for(path, "load"):
-            model = family(**hparams)
+    with memory_for(path, "load"):
+        if model is None:
+            model = build(path, family_name, family, hparams, len(weights))
+        try:
             model.load_state_dict(state, strict=True)
-    except MemoryError:
-        raise
-    except Exception as error:  # noqa: BLE001 - a plugin's constructor may raise anything
-        first = (str(error).splitlines() or [type(error).__name__])[0]
-        raise ModelFileError(path, f"cannot rebuild model family {family_name!r} from its stored parameters "
-                                   f"({first})") from None
+        except Exception as error:  # noqa: BLE001 - a family's own loading hooks may raise anything
+            first = (str(error).splitlines() or [type(error).__name__])[0]
+            raise ModelFileError(path, f"weights do not fit model family {family_name!r} ({first})") from None
     model = model.to(resolve_device(device)).eval()
     return LoadedModel(
         model=model,

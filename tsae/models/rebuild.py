@@ -11,7 +11,7 @@ read and built for real.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -79,26 +79,43 @@ def _object_cap(limit: int) -> Iterator[None]:
             handle.remove()
 
 
-def planned_state(path: Path, name: str, family: Any, hparams: Mapping[str, Any],
-                  n_stored: int) -> dict[str, tuple[tuple[int, ...], str]]:
-    """Build the family on the ``meta`` device and return each state entry's ``(shape, kind)``.
+def build(path: Path, name: str, family: Any, hparams: Mapping[str, Any], n_stored: int, *,
+          meta: bool = False) -> Any:
+    """Construct ``family(**hparams)``, stopped once it creates far more modules and tensors than ``n_stored``.
 
-    ``kind`` is ``"f"``, ``"b"`` or ``"i"`` as in :attr:`TensorEntry.kind`.
+    With ``meta`` the network is built on torch's ``meta`` device (shapes only, no
+    memory), and None is returned when the family cannot be built there (a constructor
+    that computes on its tensors' values): the caller then builds it for real.
+
+    Raises
+    ------
+    ModelFileError
+        The constructor refuses the parameters, or asks for far more layers than the file holds.
     """
     import torch
 
     try:
-        with _object_cap(_OBJECTS_PER_TENSOR * n_stored + _OBJECTS_MARGIN), torch.device("meta"):
-            probe = family(**hparams)
+        with _object_cap(_OBJECTS_PER_TENSOR * n_stored + _OBJECTS_MARGIN), \
+                (torch.device("meta") if meta else nullcontext()):
+            return family(**hparams)
     except _TooManyObjects:
         raise ModelFileError(path, f"the stored parameters of model family {name!r} build a network far larger "
                                    f"than the {n_stored} tensors the file holds") from None
     except Exception as error:  # noqa: BLE001 - a plugin's constructor may raise anything
+        if meta:
+            return None
         first = (str(error).splitlines() or [type(error).__name__])[0]
         raise ModelFileError(path, f"cannot rebuild model family {name!r} from its stored parameters ({first})") \
             from None
+
+
+def state_plan(model: Any) -> dict[str, tuple[tuple[int, ...], str]]:
+    """Each state-dict entry's ``(shape, kind)``, ``kind`` being ``"f"``, ``"b"`` or ``"i"`` as in
+    :attr:`TensorEntry.kind`."""
+    import torch
+
     return {key: (tuple(value.shape), "b" if value.dtype == torch.bool else ("f" if value.is_floating_point() else "i"))
-            for key, value in probe.state_dict().items()}
+            for key, value in model.state_dict().items()}
 
 
 def check_weights_fit(path: Path, name: str, planned: Mapping[str, tuple[tuple[int, ...], str]],
@@ -125,4 +142,4 @@ def check_weights_fit(path: Path, name: str, planned: Mapping[str, tuple[tuple[i
         raise ModelFileError(path, f"weights do not fit model family {name!r} ({'; '.join(bits)})")
 
 
-__all__ = ["MAX_INT_HPARAM", "check_hparams", "check_weights_fit", "planned_state"]
+__all__ = ["MAX_INT_HPARAM", "build", "check_hparams", "check_weights_fit", "state_plan"]
