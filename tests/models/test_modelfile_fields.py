@@ -224,3 +224,12 @@ def test_a_family_that_cannot_be_built_on_meta_still_loads_and_is_checked(value_
     assert load_model(saved).model.lin.weight.shape == (3, 16)
     crafted = craft_model_file(saved, "wide.tsae", header=_set("hparams", "window", value=4096))
     refused(crafted, None, "lin.weight is [3, 16] in the file, the parameters need [3, 8192]")
+
+
+def test_bool_parameters(tmp_path, craft_model_file) -> None:
+    model = plugins.create_model("lstm", channels=1, window=8, hidden=2, latent=2, patch=4, bidirectional=False)
+    saved = save_model(tmp_path / "lstm.tsae", model)
+    assert load_model(craft_model_file(saved, "zero.tsae", header=_set("hparams", "bidirectional", value=0)))
+    for value in ("no", [False], 0.0):
+        crafted = craft_model_file(saved, "crafted.tsae", header=_set("hparams", "bidirectional", value=value))
+        refused(crafted, "hparams.bidirectional", "must be true or false")

@@ -33,7 +33,7 @@ class _TooManyObjects(Exception):
 def check_hparams(path: Path, family: Any, hparams: Mapping[str, Any]) -> None:
     """Check each stored hyper-parameter against the type of the family's default for it.
 
-    A bool must be a bool, an int an integer within ``±MAX_INT_HPARAM``, a float a
+    A bool must be a bool (or 0 or 1), an int an integer within ``±MAX_INT_HPARAM``, a float a
     finite number and a string a string; names the family does not declare are left
     to its constructor (which refuses unknown ones).
     """
@@ -46,7 +46,7 @@ def check_hparams(path: Path, family: Any, hparams: Mapping[str, Any]) -> None:
         param = declared.get(key)
         default = getattr(param, "default", None)
         if isinstance(default, bool):
-            if not isinstance(value, bool):
+            if value not in (True, False) or isinstance(value, float):  # 0 and 1 pass: the API accepts them
                 raise ModelFileError(path, f"must be true or false, not {str(value)[:40]!r}", field)
         elif isinstance(default, int):
             check_int(path, field, value, -MAX_INT_HPARAM, MAX_INT_HPARAM)
