@@ -233,3 +233,12 @@ def test_bool_parameters(tmp_path, craft_model_file) -> None:
     for value in ("no", [False], 0.0):
         crafted = craft_model_file(saved, "crafted.tsae", header=_set("hparams", "bidirectional", value=value))
         refused(crafted, "hparams.bidirectional", "must be true or false")
+
+
+@pytest.mark.parametrize("hop", [0, -256, 513])
+def test_the_shipped_denoiser_with_a_crafted_hop(craft_model_file, hop) -> None:
+    from tsae.pipelines.denoise.denoiser import default_model_path
+
+    crafted = craft_model_file(default_model_path(), "denoiser.tsae", header=_set("hparams", "hop", value=hop))
+    refused(crafted, None, f"cannot rebuild model family 'denoiser' from its stored parameters "
+                           f"(denoiser: hop must be in [1, window=512], got {hop})")
