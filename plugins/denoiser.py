@@ -72,6 +72,8 @@ class DenoiserNet(Autoencoder):
         self.lookahead = int(self.config["lookahead"])
         if self.lookahead < 0:
             raise ValueError(f"denoiser: lookahead must be >= 0, got {self.lookahead}")
+        if not 1 <= self.hop <= self.n_fft:
+            raise ValueError(f"denoiser: hop must be in [1, window={self.n_fft}], got {self.hop}")
         self.inp = nn.Linear(2 * self.bins * (1 + self.lookahead), hidden)
         self.gru = nn.GRU(hidden, hidden, num_layers=int(self.config["layers"]), batch_first=True)
         self.out = nn.Linear(hidden, self.bins)
