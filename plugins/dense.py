@@ -33,6 +33,7 @@ class DenseAE(Autoencoder):
 
     name = "dense"
     description = "dense autoencoder (fully connected layers over the flattened window, undercomplete code)"
+    encoder_modules = ("encoder",)
     params = {
         "hidden": Param(256, "units of the first hidden layer (halving per layer, not below latent)"),
         "layers": Param(2, "hidden layers on each side of the code (0: a linear autoencoder)"),

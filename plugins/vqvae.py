@@ -7,9 +7,10 @@ encoder. Gradients pass the quantiser straight through; the encoder is pulled to
 its codes by the commitment loss (``commitment * ||z_e - sg(e)||^2``). The codebook
 learns either by exponential moving averages of the vectors assigned to each entry
 (``update="ema"``, the default) or by gradient on ``||sg(z_e) - e||^2``
-(``update="straight_through"``). Entries whose moving-average use falls below
-``restart`` times their fair share are moved onto random encoder outputs of the
-current batch (dead-code restarts; the first step places every entry on data this way).
+(``update="straight_through"``). The first training step places every entry on a
+random encoder output; after each epoch, the entries used less than ``restart`` times
+their fair share in it are moved onto random encoder outputs of the last step
+(dead-code restarts).
 
 Training logs the commitment (and codebook) loss per step, and through ``end_epoch``
 the share of the codebook used in the epoch (``usage``), the perplexity of the code
@@ -34,6 +35,8 @@ from tsae.models.base import Autoencoder, Param
 from tsae_plugins.conv1d import ConvDecoder, ConvEncoder, _widths, pad_to, padded_length
 
 UPDATES = ("ema", "straight_through")
+#: encoder outputs kept from the last training step, to restart unused codes from
+_RECENT = 4096
 
 
 class VectorQuantizer(nn.Module):
@@ -48,7 +51,8 @@ class VectorQuantizer(nn.Module):
         self.register_buffer("usage_ema", torch.zeros(size), persistent=False)
         self.register_buffer("sum_ema", torch.zeros(size, dim), persistent=False)
         self.register_buffer("epoch_counts", torch.zeros(size), persistent=False)
-        self.restarted = 0
+        self.started = False
+        self.recent: torch.Tensor | None = None
 
     def nearest(self, flat: torch.Tensor) -> torch.Tensor:
         """Index of the nearest codebook vector for each row of ``flat`` ``(N, dim)``."""
@@ -59,36 +63,48 @@ class VectorQuantizer(nn.Module):
 
     @torch.no_grad()
     def learn(self, flat: torch.Tensor, index: torch.Tensor) -> None:
-        """One training step's bookkeeping: usage counts, EMA codebook update, dead-code restarts."""
+        """One training step's bookkeeping: usage counts and the EMA codebook update.
+
+        The first step places every codebook vector on a random encoder output; later
+        steps keep a sample of encoder outputs for the restarts at the end of the epoch.
+        """
         flat = flat.detach().float()
+        self.recent = flat[torch.randperm(len(flat), device=flat.device)[:_RECENT]]
+        if not self.started:
+            self.started = True
+            self._place(torch.arange(self.size, device=flat.device), len(index) / self.size)
+            return
         counts = torch.bincount(index, minlength=self.size).float()
         self.epoch_counts += counts
-        self.usage_ema.mul_(self.decay).add_(counts, alpha=1 - self.decay)
         if self.ema:
+            self.usage_ema.mul_(self.decay).add_(counts, alpha=1 - self.decay)
             sums = torch.zeros_like(self.sum_ema).index_add_(0, index, flat)
             self.sum_ema.mul_(self.decay).add_(sums, alpha=1 - self.decay)
             used = self.usage_ema > 1e-8
             self.codebook.data[used] = self.sum_ema[used] / self.usage_ema[used, None]
-        fair = len(index) / self.size
-        dead = torch.nonzero(self.usage_ema < self.restart * fair).flatten()
-        if len(dead):
-            pick = torch.randint(len(flat), (len(dead),), device=flat.device)
-            jitter = 0.01 * flat.std() * torch.randn(len(dead), self.dim, device=flat.device)
-            self.codebook.data[dead] = (flat[pick] + jitter).to(self.codebook.dtype)
-            self.usage_ema[dead] = fair
-            self.sum_ema[dead] = self.codebook.data[dead].float() * fair
-            self.restarted += len(dead)
 
-    def epoch_metrics(self) -> dict[str, float]:
-        """Usage share, perplexity and restarts since the last call (then reset)."""
+    def _place(self, codes: torch.Tensor, weight: float) -> None:
+        """Move ``codes`` onto random recent encoder outputs (slightly jittered)."""
+        recent = self.recent
+        pick = torch.randint(len(recent), (len(codes),), device=recent.device)
+        jitter = 0.01 * recent.std() * torch.randn(len(codes), self.dim, device=recent.device)
+        self.codebook.data[codes] = (recent[pick] + jitter).to(self.codebook.dtype)
+        self.usage_ema[codes] = weight
+        self.sum_ema[codes] = self.codebook.data[codes].float() * weight
+
+    @torch.no_grad()
+    def end_epoch(self) -> dict[str, float]:
+        """Usage share and perplexity of the epoch's codes; restart the codes it left (almost) unused."""
         counts = self.epoch_counts
         total = float(counts.sum())
         p = counts / max(total, 1.0)
         entropy = -(p[p > 0] * p[p > 0].log()).sum()
-        out = {"usage": float((counts > 0).float().mean()), "perplexity": float(entropy.exp()),
-               "restarts": float(self.restarted)}
+        out = {"usage": float((counts > 0).float().mean()), "perplexity": float(entropy.exp())}
+        dead = torch.nonzero(counts < self.restart * total / self.size).flatten()
+        if len(dead) and self.recent is not None:
+            self._place(dead, float(self.usage_ema.mean()))
+        out["restarts"] = float(len(dead))
         self.epoch_counts.zero_()
-        self.restarted = 0
         return out
 
 
@@ -97,6 +113,7 @@ class VQVAE(Autoencoder):
 
     name = "vqvae"
     description = "VQ-VAE (conv encoder, learned codebook with EMA or straight-through updates, conv decoder)"
+    encoder_modules = ("encoder",)
     params = {
         "codebook_size": Param(128, "number of codebook vectors (each latent position stores one index)"),
         "code_dim": Param(16, "size of each codebook vector"),
@@ -108,7 +125,7 @@ class VQVAE(Autoencoder):
         "commitment": Param(0.25, "weight of the commitment loss pulling encoder outputs to their codes"),
         "update": Param("ema", "codebook learning: ema (moving averages) or straight_through (gradient)"),
         "decay": Param(0.99, "EMA decay of the codebook and of the usage counts"),
-        "restart": Param(0.03, "restart a code used less than this share of its fair share (0: never)"),
+        "restart": Param(0.1, "after each epoch, restart codes used less than this share of their fair share"),
     }
 
     def __init__(self, channels: int, window: int, **hparams: Any) -> None:
@@ -184,7 +201,7 @@ class VQVAE(Autoencoder):
 
     def end_epoch(self) -> dict[str, float]:
         """Codebook ``usage`` share, ``perplexity`` and ``restarts`` of the epoch just trained."""
-        return self.quantizer.epoch_metrics()
+        return self.quantizer.end_epoch()
 
 
 @hookimpl
