@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from tsae.cli.common import device_option, echo_done, init_option, key_values, quiet_option
+from tsae.cli.common import device_option, echo_done, init_option, key_values, model_file, quiet_option
 
 
 @click.command("train")
@@ -72,15 +72,30 @@ def train_command(data: tuple[Path, ...], output: Path, family: str | None, wind
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the codes (.npy, shape (n_windows, *code_shape)).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True)
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also draw a 2-D map of the codes (PNG/PDF/SVG).")
+@click.option("--color-by", type=click.Choice(["auto", "time", "label", "score"]), default="auto",
+              show_default=True, help="Colour of the map: time, the label column, or the --detector's anomaly score "
+                                      "[auto: score with --detector, else label when DATA has one, else time].")
+@click.option("--detector", type=model_file, default=None, help="Detector file whose scores colour the map.")
+@click.option("--projection", type=click.Choice(["auto", "pca", "umap"]), default="auto", show_default=True,
+              help="2-D projection of the codes [auto: UMAP when umap-learn is installed, else PCA].")
 @device_option
 @quiet_option
-def encode_command(model: Path, data: Path, output: Path, batch_size: int, device: str, quiet: bool) -> None:
+def encode_command(model: Path, data: Path, output: Path, batch_size: int, plot: Path | None, color_by: str,
+                   detector: Path | None, projection: str, device: str, quiet: bool) -> None:
     """Write the latent code of every window of DATA under MODEL to a .npy file.
 
     Windows follow the model's stored window and hop; the end is padded so every
-    sample is covered.
+    sample is covered. --plot draws the codes on a plane (a VAE adds a grid of
+    windows decoded from it).
+
+    \b
+    Example:
+      tsae encode model.tsae sensors.csv -o codes.npy --plot codes.png --detector pump.tsae
     """
     from tsae.pipelines.reconstruct.batch import encode_file
 
-    codes = encode_file(model, data, output, batch_size=batch_size, device=device)
+    codes = encode_file(model, data, output, batch_size=batch_size, device=device, plot=plot, color_by=color_by,
+                        detector=detector, projection=projection)
     echo_done(f"{output}: {codes.shape[0]} codes of shape {tuple(codes.shape[1:])}", quiet)
