@@ -12,7 +12,8 @@ from tsae.cli.common import device_option, echo_done, init_option, key_values, m
 @click.argument("data", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Model file to write (.tsae).")
-@click.option("--family", default=None, help="Model family (see `tsae models`) [default: conv1d, or the --init model's].")
+@click.option("--family", default=None,
+              help="Model family (see `tsae models`) [default: conv1d, or the --init model's].")
 @click.option("--window", type=click.IntRange(min=1), default=None,
               help="Window length in samples [default: 128, or the --init model's].")
 @click.option("--hop", type=click.IntRange(min=1), default=None, help="Hop between windows [default: window/4].")
@@ -61,7 +62,8 @@ def train_command(data: tuple[Path, ...], output: Path, family: str | None, wind
     fit = train_files(list(data), output, model=family, window=window, hop=hop, params=params,
                       normalize=normalize, window_fn=window_fn, config=config, init=init)
     t = fit.train
-    echo_done(f"{output}: {fit.model.name}, {fit.n_windows} windows, {t.epochs_run} epochs ({t.stopped.replace('_', ' ')}), "
+    echo_done(f"{output}: {fit.model.name}, {fit.n_windows} windows, {t.epochs_run} epochs "
+              f"({t.stopped.replace('_', ' ')}), "
               f"best validation MSE {t.best_val_loss:.4g} at epoch {t.best_epoch}, {t.seconds:.1f} s on {t.device}",
               quiet)
 

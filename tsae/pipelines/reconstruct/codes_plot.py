@@ -10,6 +10,7 @@ Figures have a fixed size in pixels (:data:`MAP_SIZE`, :data:`GRID_SIZE`).
 from __future__ import annotations
 
 import importlib.util
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -108,9 +109,9 @@ def _draw_grid(fig: Any, area: Any, codes: np.ndarray, decoder: Callable[[np.nda
             ax.set_title("decoded from the code plane (first 3 channels)", loc="left", fontsize="small")
 
 
-def plot_codes(path: str | Path, codes: np.ndarray, *, color: np.ndarray | None = None, color_name: str = "time",
+def plot_codes(path: str | os.PathLike, codes: np.ndarray, *, color: np.ndarray | None = None, color_name: str = "time",
                projection: str = "auto", title: str = "", decoder: Callable[[np.ndarray], np.ndarray] | None = None,
-               seed: int = 0, protect: Sequence[str | Path] = ()) -> Path:
+               seed: int = 0, protect: Sequence[str | os.PathLike] = ()) -> Path:
     """Write the 2-D map of ``codes`` ``(n, ...)`` to ``path`` (PNG/PDF/SVG), atomically.
 
     Parameters
@@ -188,9 +189,9 @@ def window_colors(color_by: str, starts: np.ndarray, window: int, *, sample_rate
     return starts.astype(np.float64), "window start (sample)"
 
 
-def plot_series_codes(path: str | Path, loaded: Any, values: np.ndarray, codes: np.ndarray, *,
+def plot_series_codes(path: str | os.PathLike, loaded: Any, values: np.ndarray, codes: np.ndarray, *,
                       color_by: str = "auto", labels: np.ndarray | None = None, detector: Any = None,
-                      projection: str = "auto", title: str = "", protect: Sequence[str | Path] = ()) -> Path:
+                      projection: str = "auto", title: str = "", protect: Sequence[str | os.PathLike] = ()) -> Path:
     """Map the ``codes`` that :func:`~tsae.pipelines.reconstruct.series.encode_series` gave for ``values``.
 
     ``loaded`` is the model file (its frame spec places the windows); ``detector`` (a
