@@ -57,7 +57,7 @@ def project_codes(codes: np.ndarray, method: str = "auto", seed: int = 0) -> tup
     if method == "umap" or (method == "auto" and has_umap and len(flat) >= 16):
         import umap
 
-        reducer = umap.UMAP(n_components=2, n_neighbors=min(15, len(flat) - 1), random_state=seed)
+        reducer = umap.UMAP(n_components=2, n_neighbors=min(15, len(flat) - 1), random_state=seed, n_jobs=1)
         return reducer.fit_transform(flat), ["UMAP 1", "UMAP 2"]
     mean, components, shares = _pca(flat)
     return (flat - mean) @ components.T, [f"PC {i + 1} ({100 * shares[i]:.0f}% of variance)" for i in range(2)]
