@@ -146,7 +146,8 @@ class Detector:
     Parameters
     ----------
     model
-        Autoencoder family (``tsae models`` lists them): ``"conv1d"``, ``"lstm"``, ``"transformer"``, ``"vae"``...
+        Autoencoder family (``tsae models`` lists them): ``"conv1d"``, ``"dense"``, ``"lstm"``,
+        ``"transformer"``, ``"vae"``, ``"vqvae"``...
     window
         Window length in samples, or ``"auto"`` (the dominant period of the training data,
         clamped to [8, 128]).
