@@ -29,6 +29,8 @@ BUILTIN_COMMANDS: dict[str, str] = {
     "smooth": "tsae.cli.smooth_cmd:smooth_command",
     "impute": "tsae.cli.smooth_cmd:impute_command",
     "frame": "tsae.cli.frame_cmd:frame_command",
+    "export": "tsae.cli.export_cmd:export_command",
+    "devices": "tsae.cli.export_cmd:devices_command",
 }
 
 
