@@ -181,7 +181,10 @@ class VQVAE(Autoencoder):
     def training_loss(
         self, x: torch.Tensor, target: torch.Tensor,
     ) -> tuple[torch.Tensor, dict[str, float], torch.Tensor]:
-        """Straight-through step: MSE + commitment (+ codebook) loss; updates the codebook. Returns (loss, parts, z_e)."""
+        """Straight-through step: MSE + commitment (+ codebook) loss; updates the codebook.
+
+        Returns (loss, parts, z_e).
+        """
         z_e = self.encode_continuous(x)
         index = self._indices(z_e)
         if self.training and torch.is_grad_enabled():
