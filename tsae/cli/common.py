@@ -2,11 +2,28 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
-quiet_option = click.option("-q", "--quiet", is_flag=True, help="No progress bars or chatter.")
+_QUIET = "tsae.quiet"
+
+
+def _remember_quiet(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    ctx.find_root().meta[_QUIET] = value
+    return value
+
+
+def is_quiet() -> bool:
+    """Whether the running command was given ``-q`` (its warnings are then not shown)."""
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx is not None and ctx.find_root().meta.get(_QUIET))
+
+
+quiet_option = click.option("-q", "--quiet", is_flag=True, callback=_remember_quiet,
+                            help="No progress bars, chatter or warnings (errors are still shown).")
 device_option = click.option(
     "--device",
     type=click.Choice(["auto", "cpu", "cuda"]),
@@ -37,3 +54,13 @@ def echo_done(message: str, quiet: bool) -> None:
     """A command's success message: one line on stderr (with the progress), unless ``quiet``."""
     if not quiet:
         click.echo(message, err=True)
+
+
+def raise_failures(errors: Iterable[str], summary: str) -> NoReturn:
+    """End a multi-file command whose files partly failed: one line per failure on stderr, then the summary.
+
+    The failures are errors, shown even under ``-q``; the exit code is 1.
+    """
+    for error in errors:
+        click.echo(f"failed: {error}", err=True)
+    raise click.ClickException(summary)

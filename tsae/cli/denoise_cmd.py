@@ -5,12 +5,12 @@ from pathlib import Path
 
 import click
 
-from tsae.cli.common import device_option, echo_done, model_file, quiet_option
+from tsae.cli.common import device_option, echo_done, model_file, quiet_option, raise_failures
 
 
 @click.command("denoise")
 @click.argument("inputs", nargs=-1, required=True)
-@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+@click.option("-o", "--output", type=click.Path(), default=None,  # a str keeps the trailing / of a folder
               help="Output file (one input) or folder (several). Default: NAME.denoised.EXT beside each input.")
 @click.option("--model", type=model_file, default=None,
               help="A denoiser model file trained with tsae (default: the shipped model).")
@@ -23,14 +23,16 @@ from tsae.cli.common import device_option, echo_done, model_file, quiet_option
                    "for all; try a larger N with --device cuda).")
 @device_option
 @quiet_option
-def denoise_command(inputs: tuple[str, ...], output: Path | None, model: Path | None, strength: float,
+def denoise_command(inputs: tuple[str, ...], output: str | None, model: Path | None, strength: float,
                     atten_limit: float | None, batch: int, device: str, quiet: bool) -> None:
     """Denoise speech in audio files (WAV, FLAC, OGG; any rate, any channels).
 
     INPUTS are files, folders or glob patterns. Each NAME.EXT becomes
     NAME.denoised.EXT beside it (or goes to -o). The output keeps the input's sample
-    rate, channels, format and bit depth; inputs are never overwritten and a failed
-    run leaves no partial file. The model runs frame by frame (16 ms steps), which
+    rate, channels, format and bit depth; inputs are never overwritten and a file
+    that fails leaves no output. With several files, one that fails (unreadable,
+    corrupt) does not stop the others: every failure is reported at the end and the
+    exit code is 1. The model runs frame by frame (16 ms steps), which
     is faster on the CPU than on a GPU for one file, so --device auto uses the CPU.
     Several files are denoised side by side, --batch at a time.
 
@@ -41,9 +43,15 @@ def denoise_command(inputs: tuple[str, ...], output: Path | None, model: Path | 
       tsae denoise 'recordings/*.wav' -o denoised/
       tsae denoise recordings/ -o denoised/ --batch 64 --device cuda
     """
+    from tsae.errors import FilesFailed
     from tsae.pipelines.denoise.files import denoise_files
 
-    written = denoise_files(inputs, output, model=model, strength=strength, atten_limit=atten_limit,
-                            device=device, quiet=quiet, batch=batch)
+    try:
+        written = denoise_files(inputs, output, model=model, strength=strength, atten_limit=atten_limit,
+                                device=device, quiet=quiet, batch=batch)
+    except FilesFailed as failed:
+        for path in failed.written:
+            echo_done(f"wrote {path}", quiet)
+        raise_failures(failed.failures.values(), failed.summary())
     for path in written:
         echo_done(f"wrote {path}", quiet)

@@ -1,6 +1,7 @@
 """``tsae detect fit|score`` (batch anomaly detection) and ``tsae monitor`` (streaming)."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import click
@@ -24,9 +25,12 @@ def _threshold(value: str) -> str | float:
     if value in ("pot", "quantile"):
         return value
     try:
-        return float(value)
+        number = float(value)
     except ValueError:
-        raise click.BadParameter(f"{value!r}: use pot, quantile or a number") from None
+        number = math.nan
+    if not math.isfinite(number):
+        raise click.BadParameter(f"{value!r}: use pot, quantile or a finite number", param_hint="'--threshold'")
+    return number
 
 
 @click.group("detect")
