@@ -9,6 +9,12 @@ def first_line(error: BaseException, limit: int | None = None) -> str:
     return text if limit is None else text[:limit]
 
 
+def naming(path: object, error: BaseException | str) -> str:
+    """One line about ``path``: the error's first line, prefixed with the path unless it names it already."""
+    text = first_line(error) if isinstance(error, BaseException) else error
+    return text if text.startswith(str(path)) else f"{path}: {text}"
+
+
 class FilesFailed(ValueError):
     """Some files of a multi-file job failed; every other file was done and written.
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Mapping
 from pathlib import Path
 from typing import NoReturn
 
@@ -56,11 +56,13 @@ def echo_done(message: str, quiet: bool) -> None:
         click.echo(message, err=True)
 
 
-def raise_failures(errors: Iterable[str], summary: str) -> NoReturn:
-    """End a multi-file command whose files partly failed: one line per failure on stderr, then the summary.
+def raise_failures(failures: Mapping[str, str], summary: str) -> NoReturn:
+    """End a multi-file command whose files partly failed: one line per ``{file: error}`` on stderr, then the summary.
 
     The failures are errors, shown even under ``-q``; the exit code is 1.
     """
-    for error in errors:
-        click.echo(f"failed: {error}", err=True)
+    from tsae.errors import naming
+
+    for path, error in failures.items():
+        click.echo(f"failed: {naming(path, error)}", err=True)
     raise click.ClickException(summary)

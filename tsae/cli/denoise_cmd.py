@@ -52,6 +52,6 @@ def denoise_command(inputs: tuple[str, ...], output: str | None, model: Path | N
     except FilesFailed as failed:
         for path in failed.written:
             echo_done(f"wrote {path}", quiet)
-        raise_failures(failed.failures.values(), failed.summary())
+        raise_failures(failed.failures, failed.summary())
     for path in written:
         echo_done(f"wrote {path}", quiet)

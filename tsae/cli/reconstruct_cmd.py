@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from tsae.cli.common import device_option, echo_done, quiet_option
+from tsae.cli.common import device_option, echo_done, quiet_option, raise_failures
 
 
 @click.command("reconstruct")
@@ -50,5 +50,5 @@ def reconstruct_command(model: Path, inputs: tuple[str, ...], output: str, worke
                   f"reconstruction RMSE {row['rmse']:.4g}, {row['seconds']:.2f} s", quiet)
         return
     if result.failed:
-        raise click.ClickException(result.summary())
+        raise_failures({row["file"]: row["error"] for row in result.failed}, result.summary())
     echo_done(result.summary(), quiet)

@@ -24,9 +24,10 @@ def _fail(path: Path, problem: str) -> ValueError:
     return ValueError(f"{path}: {problem}")
 
 
-def _read_npy(path: Path) -> np.ndarray:
+def read_npy(path: Path, *, mmap: bool = False) -> np.ndarray:
+    """A ``.npy`` array (never a pickle), memory-mapped read-only with ``mmap``; a bad file is one line."""
     try:
-        return np.load(path, allow_pickle=False)
+        return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
     except (ValueError, OSError, EOFError) as error:
         detail = str(error).splitlines()[0] if str(error) else "corrupt"
         raise _fail(path, f"not a readable .npy array ({detail})") from None
@@ -60,7 +61,7 @@ def read_series(path: str | os.PathLike) -> tuple[np.ndarray, float | None, dict
     if not path.exists():
         raise _fail(path, "no such file")
     if suffix in ARRAY_SUFFIXES:
-        arr = _read_npy(path)
+        arr = read_npy(path)
         if arr.dtype.kind not in "biuf" or arr.ndim not in (1, 2) or arr.size == 0:
             raise _fail(path, f"expected a non-empty numeric array (n,) or (channels, n), got {arr.dtype} {arr.shape}")
         values = np.atleast_2d(arr.astype(np.float64))
@@ -90,7 +91,7 @@ def read_signal(path: str | os.PathLike) -> tuple[np.ndarray, float | None]:
     """
     path = Path(path)
     if path.suffix.lower() in ARRAY_SUFFIXES:
-        return _read_npy(path), None
+        return read_npy(path), None
     from tsae.io.audio import read_audio
 
     audio = read_audio(path)

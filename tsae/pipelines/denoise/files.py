@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from tsae.errors import FilesFailed, first_line
+from tsae.errors import FilesFailed, naming
 from tsae.io.audio import audio_info, format_for, iter_audio_blocks, open_audio_writer
 from tsae.io.paths import AUDIO_SUFFIXES, check_outputs, expand_inputs, plan_outputs, read_paths
 from tsae.pipelines.denoise.denoiser import StreamingDenoiser, load_denoiser
@@ -188,8 +188,7 @@ def denoise_files(
     failures: dict[str, str] = {}
 
     def failed(src: Path, error: BaseException) -> None:
-        text = first_line(error)
-        failures[str(src)] = text if text.startswith(str(src)) else f"{src}: {text}"
+        failures[str(src)] = naming(src, error)
 
     jobs = []
     for src, dst in pairs:

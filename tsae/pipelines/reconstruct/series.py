@@ -36,7 +36,22 @@ def _loaded(model: Any, device: Any = None) -> Any:
 
 
 def frame_spec(loaded: Any) -> dict[str, Any]:
-    """The stored frame spec of ``loaded``, defaulting to non-overlapping model-sized windows."""
+    """The stored frame spec of ``loaded``, defaulting to non-overlapping model-sized windows.
+
+    Raises
+    ------
+    ValueError
+        For a streaming model (such as the speech denoiser): it runs frame by frame with
+        state on features of its own, not on series windows, so it cannot reconstruct or
+        encode a series.
+    """
+    from tsae.models.base import StreamingModel
+
+    if isinstance(loaded.model, StreamingModel):
+        kind = getattr(loaded.model, "description", "") or "a streaming model"
+        raise ValueError(f"{loaded.path or 'model'}: a {loaded.family!r} model ({kind}) is for the denoise "
+                         "pipeline: it runs frame by frame on features of its own and cannot reconstruct or "
+                         "encode a series")
     frame = dict(loaded.frame or {})
     frame.setdefault("window", loaded.window)
     frame.setdefault("hop", frame["window"])
