@@ -54,9 +54,9 @@ def atomic_path(target: str | os.PathLike, *, protect: tuple[str | os.PathLike, 
         if deferred is None:
             os.replace(tmp, target)
         else:
-            deferred.append((tmp, target))
+            deferred.append((tmp, target))  # all_or_nothing renames or removes it
     finally:
-        if deferred is None and tmp.exists():
+        if (deferred is None or (tmp, target) not in deferred) and tmp.exists():
             tmp.unlink()
 
 

@@ -172,8 +172,9 @@ def denoise_files(
     Raises
     ------
     tsae.errors.FilesFailed
-        When some files could not be denoised (unreadable, corrupt): they have no
-        output, every other file was denoised and written.
+        When some files of several could not be denoised (unreadable, corrupt): they
+        have no output, every other file was denoised and written. With one input,
+        its error is raised as a ``ValueError``.
     """
     from tqdm import tqdm
 
@@ -217,6 +218,8 @@ def denoise_files(
                     if str(src) not in failures:
                         failed(src, error)
     written = [dst for src, dst in pairs if str(src) not in failures]
+    if failures and len(pairs) == 1:
+        raise ValueError(next(iter(failures.values())))
     if failures:
         raise FilesFailed({str(src): failures[str(src)] for src, _ in pairs if str(src) in failures},
                           written, len(pairs))

@@ -523,8 +523,9 @@ def _run_local(model_path: Path, todo: list[tuple[str, str]], batch_size: int, w
     """Run the files on ``workers`` local processes; a file whose worker died is retried once on a fresh one.
 
     A dead worker breaks the whole pool: the files that were not started go on in a new
-    pool, and each file that was running then is retried alone on a fresh single worker
-    (so a file that kills its worker every time fails alone, and the others are unharmed).
+    pool, and each file that was running then (which one killed it is not known) is
+    retried alone on a fresh single worker; one that kills that worker too fails alone,
+    and the others are unharmed.
     """
     queue = list(todo)
     suspects: list[tuple[str, str]] = []
@@ -534,7 +535,7 @@ def _run_local(model_path: Path, todo: list[tuple[str, str]], batch_size: int, w
     for src, dst in suspects:
         _, died = _run_pool(model_path, [(src, dst)], batch_size, 1, done)
         for again in died:
-            done(_row(*again, "failed", "worker process died twice on this file (retried once on a fresh worker)"))
+            done(_row(*again, "failed", "its worker process died, and again when retried alone on a fresh one"))
 
 
 def _run_pool(model_path: Path, queue: list[tuple[str, str]], batch_size: int, workers: int,

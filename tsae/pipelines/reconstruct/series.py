@@ -82,8 +82,8 @@ def prepare_frames(loaded: Any, values: Any) -> tuple[np.ndarray, FrameContext]:
     Frames are padded at the end so every sample is covered. Returns the frames and the
     :class:`FrameContext` used by :func:`frames_to_series`.
     """
-    x, squeeze = _as_2d(values, loaded.channels)
     spec = frame_spec(loaded)
+    x, squeeze = _as_2d(values, loaded.channels)
     if spec["window"] != loaded.window:
         raise ValueError(f"frame window {spec['window']} differs from the model window {loaded.window}")
     x = repair_missing(x, empty="raise")
