@@ -4,11 +4,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from sensor_data import write_csv
 
 from tsae.cli import cli
 from tsae.pipelines.anomaly.monitor import Monitor
 from tsae.pipelines.anomaly.thresholds import fit_threshold
+
+from sensor_data import write_csv
 
 
 def test_score_failing_at_the_last_output_writes_nothing(tmp_path, detector_file, test_data, monkeypatch) -> None:

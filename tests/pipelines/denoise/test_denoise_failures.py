@@ -49,7 +49,8 @@ def test_file_failing_mid_stream_leaves_no_output_and_the_others_go_on(recording
     denoise_files([recordings / "a.wav"], alone / "a.wav", quiet=True)  # the reference: a.wav denoised by itself
     with pytest.raises(FilesFailed) as caught:
         denoise_files([recordings], tmp_path / "out", quiet=True)
-    assert caught.value.failures == {str(recordings / "b.wav"): f"{recordings / 'b.wav'}: corrupt audio data (simulated)"}
+    bad = recordings / "b.wav"
+    assert caught.value.failures == {str(bad): f"{bad}: corrupt audio data (simulated)"}
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.wav", "c.wav"]  # no .part left either
     np.testing.assert_allclose(sf.read(tmp_path / "out" / "a.wav")[0], sf.read(alone / "a.wav")[0], atol=1e-4)
 

@@ -26,5 +26,6 @@ def test_every_failed_file_is_listed_at_the_end(tiny_model, series_dir, tmp_path
     assert result.exit_code == 1
     lines = result.output.strip().splitlines()
     assert [line.split(":")[0] for line in lines[:2]] == ["failed"] * 2
-    assert {line.split(": ")[1] for line in lines[:2]} == {str(series_dir / "broken.csv"), str(series_dir / "empty.csv")}
+    named = {line.split(": ")[1] for line in lines[:2]}
+    assert named == {str(series_dir / "broken.csv"), str(series_dir / "empty.csv")}
     assert lines[2].startswith("Error: 6 file(s): 4 ok (0 already done), 2 failed") and len(lines) == 3
