@@ -146,10 +146,11 @@ class LazyGroup(click.Group):
                 return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
-        except (OSError, ValueError, RuntimeError, KeyError) as error:
+        except (OSError, ValueError, RuntimeError, KeyError, MemoryError) as error:
             if (ctx.obj or {}).get("debug"):
                 raise
-            raise click.ClickException(first_line(error)) from error
+            prefix = "out of memory: " if isinstance(error, MemoryError) else ""
+            raise click.ClickException(prefix + first_line(error)) from error
 
     @staticmethod
     def _import(name: str) -> click.Command | None:
