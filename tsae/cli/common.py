@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 
@@ -36,6 +37,22 @@ input_file = functools.partial(
 )
 #: A model FILE (``--model`` means a file on every command; a family name is ``--family``).
 model_file = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+class OutputFile(click.Path):
+    """An output FILE: a name ending with a path separator (a folder) is refused by name, not written as a file."""
+
+    def __init__(self) -> None:
+        super().__init__(dir_okay=False, path_type=Path)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and value.endswith(("/", os.sep)):
+            self.fail(f"{value!r} names a folder; this command writes one file: give its name", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+#: The type of every single-file output option (``-o``, ``--plot``, ``--events``, ``--manifest``).
+output_file = OutputFile()
 
 
 def key_values(ctx: click.Context, param: click.Parameter, items: tuple[str, ...]) -> dict[str, str]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from tsae.cli.common import device_option, input_file, key_values, model_file, quiet_option
+from tsae.cli.common import device_option, input_file, key_values, model_file, output_file, quiet_option
 
 
 def _window(value: str) -> int | str:
@@ -45,7 +45,7 @@ def detect_group() -> None:
 
 @detect_group.command("fit")
 @input_file("train")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+@click.option("-o", "--output", type=output_file, required=True,
               help="Detector file to write (.tsae).")
 @click.option("--family", default="conv1d", show_default=True, help="Autoencoder family (see `tsae models`).")
 @click.option("--window", default="auto", show_default=True,
@@ -74,11 +74,11 @@ def fit_command(train: Path, output: Path, family: str, window: str, hop: int | 
 @input_file("test")
 @click.option("--detector", type=model_file, required=True,
               help="Detector file written by `tsae detect fit`.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+@click.option("-o", "--output", type=output_file, required=True,
               help="Scores CSV to write (time, score, anomaly, contrib_<sensor>...).")
-@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--plot", type=output_file, default=None,
               help="Also write a plot (PNG/PDF/SVG) of the series, score, threshold and events.")
-@click.option("--events", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--events", type=output_file, default=None,
               help="Events file (.json or .csv); default <output stem>.events.json.")
 @device_option
 @quiet_option

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from tsae.cli.common import device_option, echo_done, quiet_option, raise_failures
+from tsae.cli.common import device_option, echo_done, output_file, quiet_option, raise_failures
 
 
 @click.command("reconstruct")
@@ -20,7 +20,7 @@ from tsae.cli.common import device_option, echo_done, quiet_option, raise_failur
                    "(inputs and outputs must be reachable from its workers).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True,
               help="Windows per model call.")
-@click.option("--manifest", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--manifest", type=output_file, default=None,
               help="Manifest CSV [default: OUTDIR/manifest.csv, or ./manifest.csv for a URL output].")
 @device_option
 @quiet_option

@@ -5,12 +5,12 @@ from pathlib import Path
 
 import click
 
-from tsae.cli.common import device_option, echo_done, key_values, quiet_option
+from tsae.cli.common import device_option, echo_done, key_values, output_file, quiet_option
 
 
 @click.command("train")
 @click.argument("data", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+@click.option("-o", "--output", required=True, type=output_file,
               help="Model file to write (.tsae).")
 @click.option("--family", default="conv1d", show_default=True, help="Model family (see `tsae models`).")
 @click.option("--window", type=click.IntRange(min=1), default=128, show_default=True, help="Window length in samples.")
@@ -63,7 +63,7 @@ def train_command(data: tuple[Path, ...], output: Path, family: str, window: int
 @click.command("encode")
 @click.argument("model", type=click.Path(path_type=Path))
 @click.argument("data", type=click.Path(path_type=Path))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+@click.option("-o", "--output", required=True, type=output_file,
               help="Where to write the codes (.npy, shape (n_windows, *code_shape)).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True)
 @device_option
