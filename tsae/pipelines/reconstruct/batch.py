@@ -182,11 +182,22 @@ _WORKER_MODEL: Any = None
 _BYTES_CACHE: dict[str, Any] = {}
 
 
+def _terminated(signum: int, frame: Any) -> None:
+    raise RuntimeError("terminated (SIGTERM)")
+
+
 def _init_worker(model_path: str) -> None:
-    """Process-pool initialiser: the model loaded once per process."""
+    """Process-pool initialiser: the model loaded once per process; SIGTERM fails the running file.
+
+    The error unwinds the file's atomic output like Ctrl-C does, so a worker stopped with
+    the rest of the process group leaves no hidden ``.part`` file behind.
+    """
     global _WORKER_MODEL
+    import signal
+
     from tsae.models.modelfile import load_model
 
+    signal.signal(signal.SIGTERM, _terminated)
     _WORKER_MODEL = load_model(model_path, device="cpu")
 
 
