@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from tsae.errors import first_line
+from tsae.errors import memory_for
 from tsae.io.paths import check_output, read_paths
 from tsae.io.series import read_series, write_series
 from tsae.pipelines.smooth.smoother import impute, smooth
@@ -26,12 +26,9 @@ def _file_job(input: str | os.PathLike, output: str | os.PathLike, model: Any,
     src, dst = Path(input), Path(output)
     reads = [src, *read_paths(model)]
     check_output(dst, reads)
-    try:
+    with memory_for(src, "process"):
         values, rate, meta = read_series(src)
         result = np.asarray(fn(values), dtype=np.float64).reshape(values.shape)
-    except MemoryError as error:
-        raise ValueError(f"{src}: too large to process in memory ({first_line(error)}); "
-                         "split it into shorter files") from None
     write_series(dst, result, rate, meta, protect=reads)
     return {"samples": int(values.shape[1]), "channels": int(values.shape[0]),
             "missing": int(np.isnan(values).sum()), "seconds": time.perf_counter() - start}
