@@ -6,9 +6,12 @@ fast. Plugins add sub-commands through the ``register_commands`` hook.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
+import signal
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import click
@@ -32,6 +35,52 @@ BUILTIN_COMMANDS: dict[str, str] = {
     "export": "tsae.cli.export_cmd:export_command",
     "devices": "tsae.cli.export_cmd:devices_command",
 }
+
+
+class Terminated(BaseException):
+    """Raised in the main thread by SIGTERM, so that ``finally`` blocks (temporary outputs) run as on Ctrl-C."""
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """While inside, SIGTERM raises :class:`Terminated` (a command with its own handler replaces it)."""
+    try:
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    except ValueError:  # not the main thread (an embedding application): leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    """A library warning as one line on stderr; nothing under ``-q`` (see :func:`tsae.cli.common.is_quiet`)."""
+    from tsae.cli.common import is_quiet
+
+    if not is_quiet():
+        click.echo(f"Warning: {first_line(message if isinstance(message, Warning) else Warning(message))}",
+                   err=True)
+
+
+@contextlib.contextmanager
+def _one_line_warnings() -> Iterator[None]:
+    """Warnings raised while a command runs are told in one line each (numpy's floating-point ones never)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module="numpy")
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        warnings.showwarning = _show_warning
+        import numpy as np
+
+        with np.errstate(all="ignore"):
+            yield
 
 
 class LazyGroup(click.Group):
@@ -72,7 +121,11 @@ class LazyGroup(click.Group):
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         debug = "--debug" in args
         try:
-            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            with _sigterm_unwinds():
+                return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except Terminated:
+            click.echo("Terminated.", err=True)
+            sys.exit(128 + signal.SIGTERM)
         except click.exceptions.Abort:
             click.echo("Aborted.", err=True)
             sys.exit(130)
@@ -94,7 +147,8 @@ class LazyGroup(click.Group):
         ``--debug`` keeps the whole traceback.
         """
         try:
-            return super().invoke(ctx)
+            with _one_line_warnings():
+                return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except (OSError, ValueError, RuntimeError, KeyError) as error:

@@ -5,12 +5,12 @@ from pathlib import Path
 
 import click
 
-from tsae.cli.common import device_option, echo_done, model_file, quiet_option
+from tsae.cli.common import device_option, echo_done, model_file, quiet_option, raise_failures
 
 
 @click.command("denoise")
 @click.argument("inputs", nargs=-1)
-@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+@click.option("-o", "--output", type=click.Path(), default=None,  # a str keeps the trailing / of a folder
               help="Output file (one input) or folder (several). Default: NAME.denoised.EXT beside each input.")
 @click.option("--model", type=model_file, default=None,
               help="A denoiser model file trained with tsae (default: the shipped model).")
@@ -35,7 +35,7 @@ from tsae.cli.common import device_option, echo_done, model_file, quiet_option
               help="--live: stop after S seconds (default: Ctrl-C).")
 @device_option
 @quiet_option
-def denoise_command(inputs: tuple[str, ...], output: Path | None, model: Path | None, strength: float,
+def denoise_command(inputs: tuple[str, ...], output: str | None, model: Path | None, strength: float,
                     atten_limit: float | None, batch: int, raw: bool, rate: int | None, channels: int | None,
                     sample_format: str, live: bool, input_device: str | None, output_device: str | None,
                     duration: float | None, device: str, quiet: bool) -> None:
@@ -43,8 +43,10 @@ def denoise_command(inputs: tuple[str, ...], output: Path | None, model: Path | 
 
     INPUTS are files, folders or glob patterns. Each NAME.EXT becomes
     NAME.denoised.EXT beside it (or goes to -o). The output keeps the input's sample
-    rate, channels, format and bit depth; inputs are never overwritten and a failed
-    run leaves no partial file. The model runs frame by frame (16 ms steps), which
+    rate, channels, format and bit depth; inputs are never overwritten and a file
+    that fails leaves no output. With several files, one that fails (unreadable,
+    corrupt) does not stop the others: every failure is reported at the end and the
+    exit code is 1. The model runs frame by frame (16 ms steps), which
     is faster on the CPU than on a GPU for one file, so --device auto uses the CPU.
     Several files are denoised side by side, --batch at a time.
 
@@ -75,14 +77,21 @@ def denoise_command(inputs: tuple[str, ...], output: Path | None, model: Path | 
     if "-" in inputs or raw or (output is not None and str(output) == "-"):
         from tsae.cli.pipes import denoise_pipe
 
-        denoise_pipe(inputs, output, model=model, strength=strength, atten_limit=atten_limit, raw=raw, rate=rate,
-                     channels=channels, sample_format=sample_format, device=device, quiet=quiet)
+        denoise_pipe(inputs, None if output is None else Path(output), model=model, strength=strength,
+                     atten_limit=atten_limit, raw=raw, rate=rate, channels=channels, sample_format=sample_format,
+                     device=device, quiet=quiet)
         return
     if not inputs:
         raise click.UsageError("Missing argument 'INPUTS...' (or --live).")
+    from tsae.errors import FilesFailed
     from tsae.pipelines.denoise.files import denoise_files
 
-    written = denoise_files(inputs, output, model=model, strength=strength, atten_limit=atten_limit,
-                            device=device, quiet=quiet, batch=batch)
+    try:
+        written = denoise_files(inputs, output, model=model, strength=strength, atten_limit=atten_limit,
+                                device=device, quiet=quiet, batch=batch)
+    except FilesFailed as failed:
+        for path in failed.written:
+            echo_done(f"wrote {path}", quiet)
+        raise_failures(failed.failures, failed.summary())
     for path in written:
         echo_done(f"wrote {path}", quiet)

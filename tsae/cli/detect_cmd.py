@@ -1,11 +1,12 @@
 """``tsae detect fit|score`` (batch anomaly detection) and ``tsae monitor`` (streaming)."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import click
 
-from tsae.cli.common import device_option, init_option, input_file, key_values, model_file, quiet_option
+from tsae.cli.common import device_option, init_option, input_file, key_values, model_file, output_file, quiet_option
 
 
 def _window(value: str) -> int | str:
@@ -24,9 +25,12 @@ def _threshold(value: str) -> str | float:
     if value in ("pot", "quantile"):
         return value
     try:
-        return float(value)
+        number = float(value)
     except ValueError:
-        raise click.BadParameter(f"{value!r}: use pot, quantile or a number") from None
+        number = math.nan
+    if not math.isfinite(number):
+        raise click.BadParameter(f"{value!r}: use pot, quantile or a finite number", param_hint="'--threshold'")
+    return number
 
 
 @click.group("detect")
@@ -41,7 +45,7 @@ def detect_group() -> None:
 
 @detect_group.command("fit")
 @input_file("train")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+@click.option("-o", "--output", type=output_file, required=True,
               help="Detector file to write (.tsae).")
 @click.option("--family", default=None,
               help="Autoencoder family (see `tsae models`) [default: conv1d, or the --init model's].")
@@ -78,11 +82,11 @@ def fit_command(train: Path, output: Path, family: str | None, window: str, hop:
 @input_file("test")
 @click.option("--detector", type=model_file, required=True,
               help="Detector file written by `tsae detect fit`.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+@click.option("-o", "--output", type=output_file, required=True,
               help="Scores CSV to write (time, score, anomaly, contrib_<sensor>...).")
-@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--plot", type=output_file, default=None,
               help="Also write a plot (PNG/PDF/SVG) of the series, score, threshold and events.")
-@click.option("--events", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--events", type=output_file, default=None,
               help="Events file (.json or .csv); default <output stem>.events.json.")
 @device_option
 @quiet_option

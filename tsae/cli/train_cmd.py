@@ -5,12 +5,12 @@ from pathlib import Path
 
 import click
 
-from tsae.cli.common import device_option, echo_done, init_option, key_values, model_file, quiet_option
+from tsae.cli.common import device_option, echo_done, init_option, key_values, model_file, output_file, quiet_option
 
 
 @click.command("train")
 @click.argument("data", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+@click.option("-o", "--output", required=True, type=output_file,
               help="Model file to write (.tsae).")
 @click.option("--family", default=None,
               help="Model family (see `tsae models`) [default: conv1d, or the --init model's].")
@@ -71,10 +71,10 @@ def train_command(data: tuple[Path, ...], output: Path, family: str | None, wind
 @click.command("encode")
 @click.argument("model", type=click.Path(path_type=Path))
 @click.argument("data", type=click.Path(path_type=Path))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+@click.option("-o", "--output", required=True, type=output_file,
               help="Where to write the codes (.npy, shape (n_windows, *code_shape)).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True)
-@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--plot", type=output_file, default=None,
               help="Also draw a 2-D map of the codes (PNG/PDF/SVG).")
 @click.option("--color-by", type=click.Choice(["auto", "time", "label", "score"]), default="auto",
               show_default=True, help="Colour of the map: time, the label column, or the --detector's anomaly score "

@@ -35,14 +35,18 @@ def _npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype, int]:
         return shape, dtype, os.fstat(handle.fileno()).st_size - handle.tell()
 
 
-def _read_npy(path: Path) -> np.ndarray:
-    """Load a ``.npy`` array; its header is checked against the file size before anything is allocated."""
+def read_npy(path: Path, *, mmap: bool = False) -> np.ndarray:
+    """Load a ``.npy`` array (memory-mapped read-only with ``mmap``), never a pickle.
+
+    Its header is checked against the file size before anything is allocated; a bad
+    file is one ``ValueError`` naming it.
+    """
     try:
         shape, dtype, held = _npy_header(path)
         needed = math.prod(shape) * dtype.itemsize
         if not dtype.hasobject and needed <= held:
             with memory_for(path):
-                return np.load(path, allow_pickle=False)
+                return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
     except (ValueError, OSError, EOFError) as error:
         detail = str(error).splitlines()[0] if str(error) else "corrupt"
         raise _fail(path, f"not a readable .npy array ({detail})") from None
@@ -83,7 +87,7 @@ def read_series(path: str | os.PathLike) -> tuple[np.ndarray, float | None, dict
     if not path.exists():
         raise _fail(path, "no such file")
     if suffix in ARRAY_SUFFIXES:
-        arr = _read_npy(path)
+        arr = read_npy(path)
         if arr.dtype.kind not in "biuf" or arr.ndim not in (1, 2) or arr.size == 0:
             raise _fail(path, f"expected a non-empty numeric array (n,) or (channels, n), got {arr.dtype} {arr.shape}")
         with memory_for(path):
@@ -117,7 +121,7 @@ def read_signal(path: str | os.PathLike) -> tuple[np.ndarray, float | None]:
     """
     path = Path(path)
     if path.suffix.lower() in ARRAY_SUFFIXES:
-        return _read_npy(path), None
+        return read_npy(path), None
     from tsae.io.audio import read_audio
 
     with memory_for(path):

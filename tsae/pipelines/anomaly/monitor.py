@@ -190,25 +190,26 @@ class Monitor:
         return records
 
     def _track_silence(self, x: np.ndarray) -> None:
+        """Warn once per run of ``silence`` missing samples of a sensor, wherever the blocks split the stream."""
         missing = ~np.isfinite(x)
         if not missing.any() and not self._missing_run.any():
             return
-        # length of the missing run at the end of this block, per sensor
+        n = x.shape[1]
         for i in range(x.shape[0]):
-            column = missing[i]
-            if column.all():
-                self._missing_run[i] += len(column)
-            else:
-                last_good = len(column) - 1 - int(np.argmin(column[::-1]))
-                self._missing_run[i] = len(column) - 1 - last_good
-                if self._silent[i]:
+            good = np.flatnonzero(~missing[i])
+            # missing runs in this block, in order: the one carried over and continued, those between
+            # good samples, and the one still open at the end of the block
+            runs = np.diff(np.concatenate(([-1 - self._missing_run[i]], good, [n]))) - 1
+            for k, run in enumerate(runs):
+                if run >= self.silence and not self._silent[i]:
+                    self._silent[i] = True
+                    self.silent_reports += 1
+                    self.log.warn(f"silent-{i}", f"sensor {self.sensors[i]!r} silent for {self.silence} "
+                                                 "samples: holding its last good value")
+                if k < len(good) and self._silent[i]:  # a good sample ends this run
                     self._silent[i] = False
                     self.log.info(f"sensor {self.sensors[i]!r} is reporting again")
-            if self._missing_run[i] >= self.silence and not self._silent[i]:
-                self._silent[i] = True
-                self.silent_reports += 1
-                self.log.warn(f"silent-{i}", f"sensor {self.sensors[i]!r} silent for {self._missing_run[i]} "
-                                             "samples: holding its last good value")
+            self._missing_run[i] = runs[-1]
 
     # -- river-style ----------------------------------------------------------
     def _row(self, x: Any) -> np.ndarray:
