@@ -54,13 +54,19 @@ def mosquitto_binary() -> str | None:
 
 
 class Broker:
-    """A real mosquitto on a loopback port, with a temp config; restartable on the same port."""
+    """A real mosquitto on a loopback port, with a temp config; restartable on the same port.
+
+    Persistence is on: a broker stopped with SIGTERM saves its sessions and queued
+    messages and restores them when started again; one killed with SIGKILL loses what
+    changed since its last save (only at a clean stop here: the autosave interval is an hour).
+    """
 
     def __init__(self, directory: Path) -> None:
         self.binary = mosquitto_binary()
         self.port = free_port()
         self.config = directory / "mosquitto.conf"
-        self.config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+        self.config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
+                               f"persistence_location {directory}/\nautosave_interval 3600\n")
         self.log = directory / "mosquitto.log"
         self.process: subprocess.Popen | None = None
 
@@ -78,7 +84,15 @@ class Broker:
                 time.sleep(0.05)
         raise RuntimeError("mosquitto did not start")
 
+    def kill(self) -> None:
+        """SIGKILL: the broker dies at once, saving nothing."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(5)
+        self.process = None
+
     def stop(self) -> None:
+        """SIGTERM: the broker saves its state and exits."""
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
