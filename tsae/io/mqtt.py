@@ -321,7 +321,7 @@ class MqttSink:
         self.connects += 1
         self.connected.set()
         if self.connects > 1:
-            self.on_status(f"mqtt: output reconnected to {self.host}:{self.port}, "
+            self.on_status(f"mqtt: publishing again to {self.host}:{self.port}, "
                            f"{self.pending()} record(s) waiting")
         self._pump()
 
@@ -329,7 +329,7 @@ class MqttSink:
         was = self.connected.is_set()
         self.connected.clear()
         if was and not self.closing:
-            self.on_status(f"mqtt: output lost the broker {self.host}:{self.port} ({reason}); "
+            self.on_status(f"mqtt: cannot publish, lost the broker {self.host}:{self.port} ({reason}); "
                            "holding records in the outbox")
 
     def _on_publish(self, client: Any, userdata: Any, mid: int, reason: Any, properties: Any = None) -> None:

@@ -1,6 +1,7 @@
 """Shared fixtures: synthetic sensor data, one small fitted detector (seconds to train), a broker."""
 from __future__ import annotations
 
+import getpass
 import os
 import shutil
 import socket
@@ -66,7 +67,9 @@ class Broker:
         self.port = free_port()
         self.config = directory / "mosquitto.conf"
         self.config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
-                               f"persistence_location {directory}/\nautosave_interval 3600\n")
+                               f"persistence_location {directory}/\nautosave_interval 3600\n"
+                               # as root, mosquitto would switch to user "mosquitto", who cannot write here
+                               f"user {getpass.getuser()}\n")
         self.log = directory / "mosquitto.log"
         self.process: subprocess.Popen | None = None
 
