@@ -105,15 +105,18 @@ class MqttSource:
     max_queue
         Messages received but not yet read that are held at most; beyond, the client's
         network thread waits (the broker keeps the rest).
+    block_bytes
+        ``blocks()`` gathers messages up to about this many bytes per block.
     """
 
     def __init__(self, host: str = "localhost", port: int = 1883, topic: str = "tsae/samples", *,
                  qos: int = 1, client_id: str | None = None, session_expiry: int | None = SESSION_EXPIRY,
                  keepalive: int = 30, on_status: Callable[[str], None] | None = None, poll: float = 0.5,
-                 reconnect_min: float = 0.2, reconnect_max: float = 5.0, max_queue: int = 10_000,
-                 **_: Any) -> None:
+                 reconnect_min: float = 0.2, reconnect_max: float = 5.0, max_queue: int = 1000,
+                 block_bytes: int = 1 << 16, **_: Any) -> None:
         self.host, self.port, self.topic, self.qos = host, int(port), topic, int(qos)
         self.poll = poll
+        self.block_bytes = int(block_bytes)
         self.on_status = on_status or (lambda message: None)
         self.queue: queue.Queue[bytes] = queue.Queue(maxsize=max(1, int(max_queue)))
         self.recent = RecentKeys(16384)
@@ -181,11 +184,13 @@ class MqttSource:
                 yield []
                 continue
             payloads = [first]
-            while True:
+            size = len(first)
+            while size < self.block_bytes:  # a bounded block, like stdin's
                 try:
                     payloads.append(self.queue.get_nowait())
                 except queue.Empty:
                     break
+                size += len(payloads[-1])
             lines: list[str] = []
             for payload in payloads:
                 text = payload.decode("utf-8", "replace")
@@ -197,12 +202,19 @@ class MqttSource:
             yield from block
 
     def close(self) -> None:
-        """Stop receiving and disconnect (the session, if persistent, stays on the broker)."""
+        """Stop receiving and disconnect (the session, if persistent, stays on the broker).
+
+        Messages received but not read by then are reported in one status line.
+        """
+        if self.closed:
+            return
         self.closed = True
         try:
             self.client.disconnect()
         finally:
             self.client.loop_stop()
+        if self.queue.qsize():
+            self.on_status(f"mqtt: {self.queue.qsize()} message(s) received but not scored at the stop")
 
 
 class Outbox:
