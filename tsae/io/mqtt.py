@@ -33,6 +33,8 @@ from tsae.io.streams import dumps
 SESSION_EXPIRY = 7 * 24 * 3600
 #: output records the sink holds at most while the broker is away (oldest dropped beyond)
 OUTBOX_LIMIT = 100_000
+#: seconds the sink waits at exit for the broker to take what is left
+FLUSH_TIMEOUT = 10.0
 
 
 def session_client_id(detector: str | os.PathLike, topic: str) -> str:
@@ -289,7 +291,7 @@ class MqttSink:
     inflight
         Records handed to the client and not yet acknowledged by the broker, at most.
     flush_timeout
-        Seconds ``close()`` waits for the broker to take what is left.
+        Seconds ``close()`` waits for the broker to take what is left (default ``FLUSH_TIMEOUT``).
     on_status
         Called with one-line status messages (connection, what was not delivered).
     """
@@ -297,13 +299,13 @@ class MqttSink:
     def __init__(self, host: str = "localhost", port: int = 1883, topic: str = "tsae/events", *,
                  qos: int = 1, client_id: str | None = None, keepalive: int = 30,
                  outbox: str | os.PathLike | None = None, outbox_limit: int = OUTBOX_LIMIT, inflight: int = 100,
-                 flush_timeout: float = 10.0, on_status: Callable[[str], None] | None = None,
+                 flush_timeout: float | None = None, on_status: Callable[[str], None] | None = None,
                  reconnect_min: float = 0.2, reconnect_max: float = 5.0, **_: Any) -> None:
         self.host, self.port, self.topic, self.qos = host, int(port), topic, int(qos)
         self.on_status = on_status or (lambda message: None)
         self.outbox = Outbox(outbox_limit, outbox)
         self.max_inflight = max(1, int(inflight))
-        self.flush_timeout = float(flush_timeout)
+        self.flush_timeout = FLUSH_TIMEOUT if flush_timeout is None else float(flush_timeout)
         self.delivered = 0
         self.undelivered = 0
         self._lock = threading.Lock()  # guards the counters below; never held while calling the client

@@ -299,3 +299,25 @@ def test_broker_stopped_with_sigterm_mid_stream_loses_and_repeats_nothing(broker
     assert "Traceback" not in text and "not delivered" not in text, text
     summary = assert_each_sample_once(received, detector, data, text)
     assert summary["samples"] == total and summary["duplicates"] >= 10 and summary["malformed"] == 0
+
+
+def test_outbox_file_of_a_previous_run_is_sent_first(broker, tmp_path):
+    from tsae.io.mqtt import MqttSink
+
+    outbox = tmp_path / "outbox.jsonl"
+    outbox.write_text('{"type":"sample","index":7}\n{"type":"summary","samples":8}\n')
+    received = Received()
+    watcher = subscriber(broker.port, "test/events", received)
+    status: list[str] = []
+    sink = MqttSink("127.0.0.1", broker.port, "test/events", outbox=outbox, on_status=status.append)
+    try:
+        sink.write({"type": "sample", "index": 0})
+        received.wait_for("sample", 2, timeout=15)
+        received.wait_for("summary", 1, timeout=15)
+    finally:
+        sink.close()
+        watcher.loop_stop()
+        watcher.disconnect()
+    assert [r.get("index", r.get("samples")) for r in received.records] == [7, 8, 0]
+    assert sink.delivered == 3 and sink.undelivered == 0 and not outbox.exists()
+    assert any("2 record(s) left by the previous run" in line for line in status), status
