@@ -24,11 +24,8 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,6 +34,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "fixtures"))
+from loopback_broker import Broker, mosquitto_binary  # noqa: E402  (the MQTT tests' broker)
 
 HEADER_TIME = "time"
 WINDOW = 32
@@ -182,42 +182,6 @@ def run_stdin(detector: Path, sensors: list[str], budget: tuple[float, int], arg
     report("stdin", inject, counter.summary(), memory.mb, time.monotonic() - start)
 
 
-class Broker:
-    """mosquitto on a free loopback port with persistence in a temp folder."""
-
-    def __init__(self, folder: Path, binary: str) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.config = folder / "mosquitto.conf"
-        self.config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
-                               f"persistence_location {folder}/\nautosave_interval 3600\n"
-                               f"max_queued_messages 0\nuser {getpass.getuser()}\n")
-        self.binary, self.process = binary, None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen([self.binary, "-c", str(self.config)], stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("mosquitto did not start")
-
-    def restart(self) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        self.process.wait(30)
-        self.start()
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(30)
-
-
 def publisher(port: int):
     import paho.mqtt.client as mqtt
 
@@ -239,12 +203,11 @@ def publisher(port: int):
 
 def run_mqtt(detector: Path, sensors: list[str], budget: tuple[float, int], args: argparse.Namespace,
              folder: Path) -> None:
-    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    if not Path(binary).exists():
+    if mosquitto_binary() is None:
         print("mqtt: skipped (no mosquitto binary)")
         return
     seconds, samples = budget
-    broker = Broker(folder, binary)
+    broker = Broker(folder)
     broker.start()
     proc = monitor(detector, "--mqtt", f"127.0.0.1:{broker.port}", "--topic", "stress/in", "--every-sample",
                    stderr=subprocess.PIPE)
