@@ -4,7 +4,7 @@ Source (:class:`MqttSource`): a persistent session (clean start off, a session e
 under a stable client id, so the broker queues the monitor's messages while it reconnects;
 subscription at QoS 1; automatic reconnection with exponential backoff. A message the
 broker marks as a redelivery (DUP flag) whose payload was already received is dropped
-and counted in ``duplicates``; redelivered samples that arrive without the flag (a
+and its records counted in ``duplicates``; redelivered samples that arrive without the flag (a
 publisher that resent) are recognised by the record parser (same time, same values).
 
 Sink (:class:`MqttSink`): records go through a bounded :class:`Outbox`; at most
@@ -169,7 +169,7 @@ class MqttSource:
     def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
         payload = bytes(message.payload)
         if self.recent.seen(hashlib.blake2b(payload, digest_size=16).digest()) and message.dup:
-            self.duplicates += 1
+            self.duplicates += sum(1 for line in payload.split(b"\n") if line.strip())  # records, like the parser
             return
         while not self.closed:
             try:
