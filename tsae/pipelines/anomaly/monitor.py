@@ -314,10 +314,13 @@ def _check_registered(settings: StreamSettings) -> tuple[dict[str, Any], dict[st
     return sources, sinks
 
 
-def _open_streams(settings: StreamSettings, status: Any, stdin: Any, stdout: Any) -> tuple[Any, Any]:
-    """Build the source and the sink named by ``settings``."""
+def _open_streams(settings: StreamSettings, status: Any, stdin: Any, stdout: Any,
+                  source: Any = None) -> tuple[Any, Any]:
+    """Build the source and the sink named by ``settings`` (``source``: one already built)."""
     sources, sinks = _check_registered(settings)
-    if settings.source == "mqtt":
+    if source is not None:
+        stream_in = source
+    elif settings.source == "mqtt":
         from tsae.io.mqtt import session_client_id
 
         host, port = settings.broker()
@@ -385,7 +388,9 @@ def _serve(monitor: Monitor, stream_in: Any, write: Any, stop: threading.Event) 
     with torch_threads(1):
         try:
             for block in _blocks(stream_in):
-                if block:
+                if isinstance(block, np.ndarray):  # binary rows (--raw): (sensors, n)
+                    write(monitor.push(block))
+                elif block:
                     write(monitor.push_lines(block))
                 if stop.is_set():
                     break
@@ -417,7 +422,7 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
                 source: str | None = None, sink: str | None = None,
                 source_options: dict[str, str] | None = None, sink_options: dict[str, str] | None = None,
                 stdin: Any = None, stdout: Any = None, stderr: Any = None, max_line: int = MAX_LINE,
-                max_time_jump: float | None = MAX_TIME_JUMP, clean_session: bool = False,
+                max_time_jump: float | None = MAX_TIME_JUMP, raw: str | None = None, clean_session: bool = False,
                 outbox: str | Path | None = None) -> int:
     """Run ``tsae monitor``: returns the exit code (0 at the end of the input, 130 on Ctrl-C or SIGTERM).
 
@@ -425,7 +430,9 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
     default ``mqtt`` when ``mqtt`` / ``out_topic`` is given, else ``stdin`` / ``stdout``.
     A plugin's source or sink is built with ``factory(**source_options)`` (resp. sink).
     SIGTERM stops the monitor after the current block (it flushes and writes the summary).
-    ``max_line`` and ``max_time_jump`` are :class:`Monitor`'s.
+    ``max_line`` and ``max_time_jump`` are :class:`Monitor`'s. ``raw`` (a key of
+    :data:`~tsae.io.raw_samples.RAW_DTYPES`) reads binary sample rows from ``stdin`` instead of text
+    (see :class:`~tsae.io.raw_samples.RawSampleSource`).
 
     MQTT: the source's session is persistent under ``client_id`` (default: derived from
     the detector file and the topic, :func:`tsae.io.mqtt.session_client_id`) unless
@@ -444,11 +451,17 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
         clean_session=clean_session, outbox=outbox, source_options=dict(source_options or {}),
         sink_options=dict(sink_options or {}), max_line=max_line,
     )
-    stream_in, stream_out = _open_streams(settings, log.info, stdin, stdout)
+    raw_source: Any = None
+    if raw is not None:
+        from tsae.io.raw_samples import RawSampleSource
+
+        binary: Any = stdin if stdin is not None else sys.stdin
+        raw_source = RawSampleSource(getattr(binary, "buffer", binary), len(det.sensors_), raw)
+    stream_in, stream_out = _open_streams(settings, log.info, stdin, stdout, raw_source)
     write = _writer(stream_out)
     monitor = Monitor(det, every_sample=every_sample, silence=silence, log=log, time_field=time_field, fmt=fmt,
                       max_line=max_line, max_time_jump=max_time_jump)
-    where = f" {mqtt}" if settings.source == "mqtt" else ""
+    where = f" {mqtt}" if settings.source == "mqtt" else (f" ({raw} binary rows)" if raw else "")
     log.info(f"watching {len(monitor.sensors)} sensor(s) ({', '.join(monitor.sensors[:8])}), window "
              f"{det.window_}, threshold {monitor.threshold:.4g}; reading {settings.source}{where}")
     stop = threading.Event()
@@ -459,6 +472,8 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
     except BrokenPipeError:
         code = 0
     finally:
+        if getattr(raw_source, "stray_bytes", 0):
+            log.warn("raw-tail", f"stdin: stream ended inside a sample row ({raw_source.stray_bytes} byte(s) dropped)")
         _close_all(log, stream_in)  # no more input: the duplicates count is final
         summary = monitor.summary()
         summary["duplicates"] += int(getattr(stream_in, "duplicates", 0))
