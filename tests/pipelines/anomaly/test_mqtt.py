@@ -106,6 +106,16 @@ def subscriber(port, topic, received: Received, client_id: str | None = None):
     return client
 
 
+def end(proc, *clients) -> None:
+    """Kill the monitor if it still runs; stop and disconnect the test's MQTT clients."""
+    if proc is not None and proc.poll() is None:
+        proc.kill()
+    for client in clients:
+        if client is not None:
+            client.loop_stop()
+            client.disconnect()
+
+
 def complete_rows(detector_file, rows, near: int) -> tuple[int, int]:
     """The first row count from ``near`` on that completes a hop, and how many samples it makes final.
 
@@ -157,10 +167,7 @@ def test_mqtt_events_out_and_broker_restart(broker, detector, detector_file, tes
         proc.wait(timeout=30)
         received.wait_for("summary", 1, timeout=10)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-        watcher.loop_stop()
-        watcher.disconnect()
+        end(proc, watcher)
     text = "".join(err.drain())
     assert proc.returncode == 130, text
     assert "Traceback" not in text
@@ -243,10 +250,7 @@ def test_broker_killed_with_sigkill_outbox_keeps_every_record(broker, detector, 
     except AssertionError as exc:
         raise AssertionError(f"{exc}\n{''.join(err.drain())}") from None
     finally:
-        if proc.poll() is None:
-            proc.kill()
-        watcher.loop_stop()
-        watcher.disconnect()
+        end(proc, watcher)
     text = "".join(err.drain())
     assert "Traceback" not in text and "not delivered" not in text, text
     summary = assert_each_sample_once(received, detector, data, text)
@@ -288,13 +292,7 @@ def test_broker_stopped_with_sigterm_mid_stream_loses_and_repeats_nothing(broker
         assert proc.wait(timeout=30) == 130  # stopped on request
         received.wait_for("summary", 1, timeout=15)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-        if pub is not None:
-            pub.loop_stop()
-            pub.disconnect()
-        watcher.loop_stop()
-        watcher.disconnect()
+        end(proc, watcher, pub)
     text = "".join(err.drain())
     assert "Traceback" not in text and "not delivered" not in text, text
     summary = assert_each_sample_once(received, detector, data, text)
@@ -316,8 +314,7 @@ def test_outbox_file_of_a_previous_run_is_sent_first(broker, tmp_path):
         received.wait_for("summary", 1, timeout=15)
     finally:
         sink.close()
-        watcher.loop_stop()
-        watcher.disconnect()
+        end(None, watcher)
     assert [r.get("index", r.get("samples")) for r in received.records] == [7, 8, 0]
     assert sink.delivered == 3 and sink.undelivered == 0 and not outbox.exists()
     assert any("2 record(s) left by the previous run" in line for line in status), status
