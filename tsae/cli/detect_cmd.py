@@ -114,7 +114,12 @@ def score_command(test: Path, detector: Path, output: Path, plot: Path | None, e
 @click.option("--time-field", default=None, help="Name of the time field (default: time/timestamp/t...).")
 @click.option("--silence", type=click.IntRange(min=1), default=100, show_default=True,
               help="Warn when a sensor has had no value for this many samples.")
-@click.option("--client-id", default=None, help="MQTT client id.")
+@click.option("--client-id", default=None,
+              help="MQTT client id of the persistent session [default: derived from the detector file and topic].")
+@click.option("--clean-session", is_flag=True,
+              help="MQTT: no persistent session (messages published while the monitor is away are not kept).")
+@click.option("--outbox", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="MQTT output: keep records the broker has not taken at exit in this file; sent first next run.")
 @click.option("--max-time-jump", type=click.FloatRange(min=0, min_open=True), default=1e9, show_default=True,
               help="A record whose time is further ahead than this (time-field units; seconds for dates) "
                    "is skipped unless the next record confirms the jump.")
@@ -131,7 +136,8 @@ def score_command(test: Path, detector: Path, output: Path, plot: Path | None, e
 @quiet_option
 def monitor_command(detector: Path, fmt: str, raw: bool, mqtt: str | None, topic: str, out_topic: str | None,
                     every_sample: bool, time_field: str | None, silence: int, client_id: str | None,
-                    max_time_jump: float, max_line: int, source: str | None, sink: str | None,
+                    clean_session: bool, outbox: Path | None, max_time_jump: float, max_line: int,
+                    source: str | None, sink: str | None,
                     source_options: dict[str, str], sink_options: dict[str, str], quiet: bool) -> None:
     """Score a live stream of samples (stdin or MQTT) and report anomaly events as JSON lines.
 
@@ -154,7 +160,8 @@ def monitor_command(detector: Path, fmt: str, raw: bool, mqtt: str | None, topic
                        out_topic=out_topic, every_sample=every_sample,
                        time_field=time_field, silence=silence, client_id=client_id, quiet=quiet,
                        source=source, sink=sink, source_options=source_options, sink_options=sink_options,
-                       max_time_jump=max_time_jump, max_line=max_line)
+                       max_time_jump=max_time_jump, max_line=max_line, clean_session=clean_session,
+                       outbox=outbox)
     if code:
         raise SystemExit(code)
 

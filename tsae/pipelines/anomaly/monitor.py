@@ -25,7 +25,12 @@ Bad data never stops the monitor; each kind is counted, warned about on stderr
   accepted: the clock moved; see :mod:`tsae.io.records`);
 - an extreme but finite value (e.g. ``1e300``) is clipped after normalisation to
   ``Z_BOUND`` standard deviations (:mod:`tsae.pipelines.anomaly.scoring`), as in batch scoring.
-- ``unknown_fields``: JSON keys that are not sensors (ignored; counted once per name).
+- ``unknown_fields``: JSON keys that are not sensors (ignored; counted once per name);
+- ``duplicates``: a redelivered record (same time and values as a recent one, or an MQTT
+  redelivery of a payload already received): skipped, never scored twice.
+
+Delivery through MQTT (persistent session, deduplication, a bounded outbox flushed before
+exit) is described in :mod:`tsae.io.mqtt` and in the README.
 """
 from __future__ import annotations
 
@@ -42,6 +47,7 @@ from typing import Any
 
 import numpy as np
 
+from tsae.io.mqtt import SESSION_EXPIRY
 from tsae.io.records import MAX_LINE, MAX_TIME_JUMP, RecordParser
 from tsae.pipelines.anomaly.detector import Detector
 from tsae.pipelines.anomaly.events import EventTracker
@@ -266,6 +272,7 @@ class Monitor:
             "lines": counts["lines"], "malformed": counts["malformed"],
             "missing_values": counts["missing_values"], "repaired_values": int(self.core.repaired),
             "out_of_order": counts["out_of_order"], "time_jumps": counts["time_jumps"],
+            "duplicates": counts["duplicates"],
             "clipped_values": int(self.core.clipped), "silent_sensor_reports": self.silent_reports,
             "unknown_fields": sorted(self.parser.unknown_fields),
             "seconds": round(_time.monotonic() - self.started, 3),
@@ -282,6 +289,9 @@ class StreamSettings:
     topic: str = "tsae/samples"
     out_topic: str | None = None
     client_id: str | None = None
+    detector: str | Path | None = None
+    clean_session: bool = False
+    outbox: str | Path | None = None
     source_options: dict[str, str] = field(default_factory=dict)
     sink_options: dict[str, str] = field(default_factory=dict)
     max_line: int = MAX_LINE
@@ -312,8 +322,14 @@ def _open_streams(settings: StreamSettings, status: Any, stdin: Any, stdout: Any
     if source is not None:
         stream_in = source
     elif settings.source == "mqtt":
+        from tsae.io.mqtt import session_client_id
+
         host, port = settings.broker()
-        stream_in = sources["mqtt"](host=host, port=port, topic=settings.topic, client_id=settings.client_id,
+        client_id = settings.client_id
+        if client_id is None and settings.detector is not None:
+            client_id = session_client_id(settings.detector, settings.topic)
+        stream_in = sources["mqtt"](host=host, port=port, topic=settings.topic, client_id=client_id,
+                                    session_expiry=None if settings.clean_session else SESSION_EXPIRY,
                                     on_status=status)
     elif settings.source == "stdin":
         stream_in = sources["stdin"](stream=stdin, max_line=settings.max_line)
@@ -322,7 +338,8 @@ def _open_streams(settings: StreamSettings, status: Any, stdin: Any, stdout: Any
     if settings.sink == "mqtt":
         host, port = settings.broker()
         stream_out = sinks["mqtt"](host=host, port=port, topic=settings.out_topic or "tsae/events",
-                                   client_id=settings.client_id, on_status=status)
+                                   client_id=settings.client_id and settings.client_id + "-out",
+                                   outbox=settings.outbox, on_status=status)
     elif settings.sink == "stdout":
         stream_out = sinks["stdout"](stream=stdout)
     else:
@@ -387,14 +404,17 @@ def _serve(monitor: Monitor, stream_in: Any, write: Any, stop: threading.Event) 
     return 130 if stop.is_set() else code
 
 
-def _close_quietly(*streams: Any) -> None:
+def _close_all(log: RateLimitedLog, *streams: Any) -> None:
+    """Close every stream; a failing close is reported in one line and does not stop the others."""
+    from tsae.errors import first_line
+
     for stream in streams:
         closer = getattr(stream, "close", None)
         try:
             if closer is not None:
                 closer()
-        except Exception:  # noqa: BLE001 - shutting down: a failing close must not hide the summary
-            pass
+        except Exception as exc:  # noqa: BLE001 - shutting down: one failing close must not hide the summary
+            log.info(f"warning: closing the {type(stream).__name__} failed: {first_line(exc)}")
 
 
 def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = None, topic: str = "tsae/samples",
@@ -403,7 +423,8 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
                 source: str | None = None, sink: str | None = None,
                 source_options: dict[str, str] | None = None, sink_options: dict[str, str] | None = None,
                 stdin: Any = None, stdout: Any = None, stderr: Any = None, max_line: int = MAX_LINE,
-                max_time_jump: float | None = MAX_TIME_JUMP, raw: str | None = None) -> int:
+                max_time_jump: float | None = MAX_TIME_JUMP, raw: str | None = None, clean_session: bool = False,
+                outbox: str | Path | None = None) -> int:
     """Run ``tsae monitor``: returns the exit code (0 at the end of the input, 130 on Ctrl-C or SIGTERM).
 
     ``source`` / ``sink`` name a registered stream source / sink (``tsae plugins``); by
@@ -413,13 +434,23 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
     ``max_line`` and ``max_time_jump`` are :class:`Monitor`'s. ``raw`` (a key of
     :data:`~tsae.io.raw_samples.RAW_DTYPES`) reads binary sample rows from ``stdin`` instead of text
     (see :class:`~tsae.io.raw_samples.RawSampleSource`).
+
+    MQTT: the source's session is persistent under ``client_id`` (default: derived from
+    the detector file and the topic, :func:`tsae.io.mqtt.session_client_id`) unless
+    ``clean_session``; the sink keeps records in a bounded outbox (in memory, or in the
+    file ``outbox`` between runs) and waits a bounded time at exit for the broker to take them.
     """
     log = RateLimitedLog(stream=stderr, quiet=quiet)
+    if outbox is not None:
+        from tsae.io.paths import check_output
+
+        check_output(outbox, [detector])
     det = Detector.load(detector, device="cpu")
     settings = StreamSettings(
         source=source or ("mqtt" if mqtt else "stdin"), sink=sink or ("mqtt" if out_topic else "stdout"),
-        mqtt=mqtt, topic=topic, out_topic=out_topic, client_id=client_id,
-        source_options=dict(source_options or {}), sink_options=dict(sink_options or {}), max_line=max_line,
+        mqtt=mqtt, topic=topic, out_topic=out_topic, client_id=client_id, detector=detector,
+        clean_session=clean_session, outbox=outbox, source_options=dict(source_options or {}),
+        sink_options=dict(sink_options or {}), max_line=max_line,
     )
     raw_source: Any = None
     if raw is not None:
@@ -444,12 +475,16 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
     finally:
         if getattr(raw_source, "stray_bytes", 0):
             log.warn("raw-tail", f"stdin: stream ended inside a sample row ({raw_source.stray_bytes} byte(s) dropped)")
+        _close_all(log, stream_in)  # no more input: the duplicates count is final
         summary = monitor.summary()
+        summary["duplicates"] += int(getattr(stream_in, "duplicates", 0))
         try:
             write([summary])
         except Exception:  # noqa: BLE001 - the reader may be gone; the summary also goes to the log
             pass
-        _close_quietly(stream_in, stream_out)
+        _close_all(log, stream_out)
+        if getattr(stream_out, "undelivered", 0):
+            log.info("the summary record was among those not delivered")
         log.info("summary: " + ", ".join(f"{k}={v}" for k, v in summary.items() if k != "type"))
     return code
 
