@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import walk
 
+from conftest import walk
 from tsae.pipelines.compress import compress_series, decompress_series
 
 
@@ -77,7 +77,6 @@ def test_tiny_series(conv_model, vq_model, n):
 @pytest.fixture(scope="module")
 def mono():
     from conftest import loaded
-
     from tsae.plugins import create_model
 
     return loaded(create_model("conv1d", 1, 16, depth=1, hidden=4, latent=2))
@@ -118,7 +117,6 @@ def test_bad_arguments(conv_model):
 
 def test_another_model_fails_the_check(conv_model):
     from conftest import loaded
-
     from tsae.plugins import create_model
 
     data = compress_series(conv_model, walk(200), max_error=1e-3)

@@ -57,7 +57,7 @@ def latent_step(z: np.ndarray, relative: float) -> float:
 
 
 def split_nonfinite(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Positions of the non-finite samples of ``x`` (delta-coded flat indices) and their kinds (0 NaN, 1 +inf, 2 -inf)."""
+    """Where the non-finite samples of ``x`` are (delta-coded flat indices), and their kinds (0 NaN, 1 +inf, 2 -inf)."""
     flat = np.ravel(x)
     where = np.flatnonzero(~np.isfinite(flat))
     kinds = np.where(np.isnan(flat[where]), 0, np.where(flat[where] > 0, 1, 2)).astype(np.int64)

@@ -15,8 +15,8 @@ import numpy as np
 
 from tsae.pipelines.compress.blocks import decode_block, encode_block, fill_missing
 from tsae.pipelines.compress.codes import CodeModel
-from tsae.pipelines.compress.container import Block, Reader, encode_block as block_bytes, write_block, write_header
-from tsae.pipelines.compress.container import write_trailer
+from tsae.pipelines.compress.container import Block, Reader, write_block, write_header, write_trailer
+from tsae.pipelines.compress.container import encode_block as block_bytes
 from tsae.pipelines.compress.entropy import coder_id
 from tsae.pipelines.compress.quantise import check_magnitude, grid_steps
 

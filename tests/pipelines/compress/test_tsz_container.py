@@ -1,0 +1,98 @@
+"""The .tsz container: a corrupt or truncated file is one ValueError naming it, never a crash or wrong values."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+
+from conftest import walk
+from tsae.pipelines.compress import compress_series, decompress_series
+from tsae.pipelines.compress.container import (
+    MAGIC,
+    Block,
+    Reader,
+    encode_block,
+    write_block,
+    write_header,
+    write_trailer,
+)
+from tsae.pipelines.compress.entropy import CODERS, coder_id, pack_ints, unpack_ints, unzigzag, zigzag
+
+
+@pytest.fixture(scope="module")
+def container(conv_model):
+    return compress_series(conv_model, walk(300), max_error=1e-2, block_windows=4)
+
+
+def test_zigzag_round_trips_the_int64_range():
+    values = np.array([0, -1, 1, -2, 2, 2**62, -(2**63), 2**63 - 1], dtype=np.int64)
+    assert zigzag(values)[:5].tolist() == [0, 1, 2, 3, 4]
+    np.testing.assert_array_equal(unzigzag(zigzag(values)), values)
+
+
+@pytest.mark.parametrize("coder", ["raw", "zlib", "lzma"])
+def test_integer_arrays_round_trip(coder):
+    rng = np.random.default_rng(0)
+    for values in (np.zeros(0, np.int64), rng.integers(-3, 4, 1000), rng.integers(-(2**40), 2**40, 50)):
+        width, data = pack_ints(values, coder_id(coder))
+        np.testing.assert_array_equal(unpack_ints(data, width, values.size, coder_id(coder)), values)
+
+
+def test_small_integers_take_a_fraction_of_a_byte():
+    values = np.random.default_rng(0).integers(-1, 2, 10000)
+    assert len(pack_ints(values, coder_id("lzma"))[1]) < 10000 * 0.25
+
+
+def test_unknown_coder():
+    with pytest.raises(ValueError, match="unknown coder 'brotli'"):
+        coder_id("brotli")
+    assert CODERS[:3] == ("raw", "zlib", "lzma")
+
+
+def test_blocks_and_trailer_round_trip():
+    buffer = io.BytesIO()
+    write_header(buffer, {"format": "tsz", "x": [1, 2]})
+    block = Block(samples=7, latent_step=0.25, check=99, arrays={"codes": np.arange(6).reshape(2, 3) - 3})
+    write_block(buffer, block, coder_id("zlib"))
+    write_trailer(buffer, {"samples": 7})
+    buffer.seek(0)
+    reader = Reader(buffer, "mem.tsz")
+    assert reader.header == {"format": "tsz", "x": [1, 2]}
+    (back,) = list(reader.blocks())
+    assert (back.samples, back.latent_step, back.check) == (7, 0.25, 99)
+    np.testing.assert_array_equal(back.arrays["codes"], block.arrays["codes"])
+    assert reader.trailer == {"samples": 7}
+    assert len(encode_block(block, coder_id("raw"))) > len(encode_block(Block(samples=7), coder_id("raw")))
+
+
+def test_every_truncation_is_one_error_naming_the_file(conv_model, container):
+    cuts = sorted(set(range(0, 40)) | set(range(40, len(container), 7)) | {len(container) - 1})
+    for cut in cuts:
+        with pytest.raises(ValueError) as info:
+            decompress_series(container[:cut], conv_model, name="cut.tsz")
+        message = str(info.value)
+        assert message.startswith("cut.tsz: ") and "\n" not in message, (cut, message)
+
+
+def test_flipped_bytes_are_caught(conv_model, container):
+    rng = np.random.default_rng(0)
+    positions = rng.choice(np.arange(len(MAGIC), len(container)), size=60, replace=False)
+    for position in positions:
+        damaged = bytearray(container)
+        damaged[position] ^= 0x5A
+        with pytest.raises(ValueError, match=r"^bad\.tsz: ") as info:
+            decompress_series(bytes(damaged), conv_model, name="bad.tsz")
+        assert "\n" not in str(info.value)
+
+
+def test_not_a_container(conv_model):
+    with pytest.raises(ValueError, match="not a .tsz container"):
+        decompress_series(b"PK\x03\x04 a zip file", conv_model, name="z.tsz")
+    with pytest.raises(ValueError, match="version 9"):
+        decompress_series(MAGIC + b"\x09\x00" + bytes(8), conv_model, name="v.tsz")
+
+
+def test_a_model_of_another_shape_is_refused(container, vq_model):
+    with pytest.raises(ValueError, match="uniform codes but the model gives vq codes"):
+        decompress_series(container, vq_model, name="c.tsz")
