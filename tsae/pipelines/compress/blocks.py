@@ -2,7 +2,8 @@
 
 A block holds the model's integer codes (``codes``, one column per window), with an
 error bound the grid residual (``residual``: the sample's grid index minus the grid
-index of the model's prediction, so a good model leaves mostly zeros), and the
+index of the model's prediction, so a good model leaves mostly zeros, or a first
+difference, as ``predictor`` says per channel: see :mod:`.residual`), and the
 non-finite samples (``nonfinite`` positions, ``special`` kinds). ``check`` is the
 CRC-32 of the grid indices: the decompressor recomputes them from its own prediction
 and refuses to return values that differ from the ones checked against the bound.
@@ -24,6 +25,7 @@ from tsae.pipelines.compress.quantise import (
     split_nonfinite,
     to_grid,
 )
+from tsae.pipelines.compress.residual import code_residual, decode_residual
 
 
 def _check(q: np.ndarray) -> int:
@@ -76,7 +78,7 @@ def encode_block(model: CodeModel, x: np.ndarray, steps: np.ndarray | None, rela
     else:
         p = to_grid(prediction, steps)
         q = np.where(finite, to_grid(filled, steps), p)
-        arrays["residual"] = q - p
+        arrays["residual"], arrays["predictor"] = code_residual(q, p)
         check = _check(q)
         y = from_grid(q, steps)
     if not finite.all():
@@ -99,10 +101,9 @@ def decode_block(model: CodeModel, block: Block, steps: np.ndarray | None, code_
     if steps is None:
         y = prediction
     else:
-        residual = arrays.get("residual")
-        if residual is None or residual.shape != prediction.shape:
-            raise ValueError("block has no residual of the series' shape")
-        q = to_grid(prediction, steps) + residual
+        if "residual" not in arrays or "predictor" not in arrays:
+            raise ValueError("block has no residual")
+        q = decode_residual(arrays["residual"], arrays["predictor"], to_grid(prediction, steps))
         if _check(q) != block.check:
             raise ValueError("decoded values differ from the ones checked against the error bound at compression "
                              "(a different model, or torch computing differently here)")
