@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from conftest import walk
 from tsae.pipelines.compress import compress_series, decompress_series
@@ -115,12 +116,40 @@ def test_bad_arguments(conv_model):
         compress_series(conv_model, walk(50), coder="brotli")
 
 
-def test_another_model_fails_the_check(conv_model):
-    from conftest import loaded
-    from tsae.plugins import create_model
+def levels(n: int) -> np.ndarray:
+    """Two channels stepping between the fake VQ model's levels, plus a little noise."""
+    rng = np.random.default_rng(5)
+    steps = np.repeat(rng.integers(0, 9, size=(2, n // 16)) * 0.5 - 2.0, 16, axis=1)
+    return steps + 0.01 * rng.standard_normal(steps.shape)
 
-    data = compress_series(conv_model, walk(200), max_error=1e-3)
-    other = loaded(create_model("conv1d", 2, 16, depth=2, hidden=4, latent=4),
-                   {"method": "zscore", "center": [0.0, 1.0], "scale": [1.0, 2.0]})
+
+def test_a_model_that_predicts_well_is_used_and_pays(vq_model):
+    import io
+
+    from conftest import FakeVQ, loaded
+    from tsae.pipelines.compress.container import Reader
+    from tsae.pipelines.compress.residual import DELTA, MODEL
+
+    x = levels(1600)
+    good = compress_series(vq_model, x, max_error=1e-3)
+    assert_within(x, decompress_series(good, vq_model), 1e-3)
+    modes = np.concatenate([b.arrays["predictor"] for b in Reader(io.BytesIO(good), "m").blocks()])
+    assert (modes == MODEL).all()
+    useless = FakeVQ(2, 16)
+    with torch.no_grad():
+        useless.levels.zero_()  # predicts zeros: plain differencing wins, and the codes are left out
+    bad = compress_series(loaded(useless), x, max_error=1e-3)
+    blocks = list(Reader(io.BytesIO(bad), "m").blocks())
+    assert all((b.arrays["predictor"] == DELTA).all() and "codes" not in b.arrays for b in blocks)
+    assert len(good) < 0.9 * len(bad)
+
+
+def test_another_model_fails_the_check(vq_model):
+    from conftest import FakeVQ, loaded
+
+    data = compress_series(vq_model, levels(320), max_error=1e-3)
+    other = FakeVQ(2, 16)
+    with torch.no_grad():
+        other.levels += 0.1
     with pytest.raises(ValueError, match="differ from the ones checked"):
-        decompress_series(data, other, name="x.tsz")
+        decompress_series(data, loaded(other), name="x.tsz")

@@ -17,6 +17,7 @@ import numpy as np
 from tsae.engine.preprocess import repair_missing
 from tsae.pipelines.compress.codes import CodeModel
 from tsae.pipelines.compress.container import Block
+from tsae.pipelines.compress.entropy import pack_ints
 from tsae.pipelines.compress.quantise import (
     from_grid,
     latent_step,
@@ -25,7 +26,7 @@ from tsae.pipelines.compress.quantise import (
     split_nonfinite,
     to_grid,
 )
-from tsae.pipelines.compress.residual import code_residual, decode_residual
+from tsae.pipelines.compress.residual import DELTA, code_residual, decode_residual
 
 
 def _check(q: np.ndarray) -> int:
@@ -46,7 +47,7 @@ def _prediction_codes(model: CodeModel, codes: np.ndarray, step: float) -> tuple
     return ints.reshape(len(ints), -1).T, ints * step
 
 
-def encode_block(model: CodeModel, x: np.ndarray, steps: np.ndarray | None, relative_step: float,
+def encode_block(model: CodeModel, x: np.ndarray, steps: np.ndarray | None, relative_step: float, coder: int,
                  codes: np.ndarray | None = None) -> tuple[Block, np.ndarray]:
     """Code the block ``x`` (C, m); returns the block and the values the decompressor will return.
 
@@ -60,6 +61,8 @@ def encode_block(model: CodeModel, x: np.ndarray, steps: np.ndarray | None, rela
         Grid step per channel (``None``: no bound, the prediction is the output).
     relative_step
         Latent quantisation step as a fraction of the block's latent spread (uniform codes).
+    coder
+        The entropy coder's id (the residual coding of each channel is chosen by coded size).
     codes
         The block's codes from ``model.encode``, when the caller already has them.
     """
@@ -78,7 +81,10 @@ def encode_block(model: CodeModel, x: np.ndarray, steps: np.ndarray | None, rela
     else:
         p = to_grid(prediction, steps)
         q = np.where(finite, to_grid(filled, steps), p)
-        arrays["residual"], arrays["predictor"] = code_residual(q, p)
+        size = lambda ints: len(pack_ints(ints, coder)[1])  # noqa: E731
+        arrays["residual"], arrays["predictor"] = code_residual(q, p, size, size(stored))
+        if (arrays["predictor"] == DELTA).all():
+            del arrays["codes"]
         check = _check(q)
         y = from_grid(q, steps)
     if not finite.all():
@@ -87,24 +93,34 @@ def encode_block(model: CodeModel, x: np.ndarray, steps: np.ndarray | None, rela
     return Block(samples=samples, latent_step=step, check=check, arrays=arrays), y
 
 
-def decode_block(model: CodeModel, block: Block, steps: np.ndarray | None, code_shape: tuple[int, ...]) -> np.ndarray:
-    """The values ``(C, samples)`` of a block; ``ValueError`` when it is inconsistent or fails its check."""
-    arrays = block.arrays
-    if "codes" not in arrays or arrays["codes"].ndim != 2:
-        raise ValueError("block has no codes")
-    stored = arrays["codes"].T
+def _prediction(model: CodeModel, block: Block, code_shape: tuple[int, ...]) -> np.ndarray | None:
+    stored = block.arrays.get("codes")
+    if stored is None:
+        return None
+    if stored.ndim != 2:
+        raise ValueError("malformed codes")
+    stored = stored.T
     n_windows = -(-block.samples // model.window)
     if len(stored) != n_windows:
         raise ValueError(f"block has codes for {len(stored)} windows, expected {n_windows}")
     codes = stored if model.vq else (stored * block.latent_step).reshape(n_windows, *code_shape)
-    prediction = model.decode(codes, block.samples)
+    return model.decode(codes, block.samples)
+
+
+def decode_block(model: CodeModel, block: Block, steps: np.ndarray | None, code_shape: tuple[int, ...]) -> np.ndarray:
+    """The values ``(C, samples)`` of a block; ``ValueError`` when it is inconsistent or fails its check."""
+    arrays = block.arrays
+    prediction = _prediction(model, block, code_shape)
     if steps is None:
+        if prediction is None:
+            raise ValueError("block has no codes")
         y = prediction
     else:
         if "residual" not in arrays or "predictor" not in arrays:
             raise ValueError("block has no residual")
-        q = decode_residual(arrays["residual"], arrays["predictor"], to_grid(prediction, steps))
-        if _check(q) != block.check:
+        p = None if prediction is None else to_grid(prediction, steps)
+        q = decode_residual(arrays["residual"], arrays["predictor"], p)
+        if q.shape != (model.channels, block.samples) or _check(q) != block.check:
             raise ValueError("decoded values differ from the ones checked against the error bound at compression "
                              "(a different model, or torch computing differently here)")
         y = from_grid(q, steps)

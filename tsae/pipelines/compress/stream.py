@@ -99,8 +99,9 @@ class Compressor:
         if self._pending_samples:
             self._flush(self._pending_samples)
         rms = np.sqrt(self._squares / np.maximum(self._counts, 1))
-        trailer = {"samples": self._samples, "blocks": self._blocks, "max_abs_error": self._peak.tolist(),
-                   "rms_error": rms.tolist()}
+        trailer = {"samples": self._samples, "blocks": self._blocks,
+                   "max_abs_error": [float(f"{v:.4g}") for v in self._peak],
+                   "rms_error": [float(f"{v:.4g}") for v in rms]}
         write_trailer(self.handle, trailer)
         return trailer
 
@@ -117,12 +118,12 @@ class Compressor:
 
     def _encode(self, x: np.ndarray) -> tuple[Block, np.ndarray]:
         if self.latent_step is not None:
-            return encode_block(self.model, x, self.steps, self.latent_step)
+            return encode_block(self.model, x, self.steps, self.latent_step, self.coder)
         # first block with a bound: keep the latent step that gives the smallest block
         codes = self.model.encode(self.model.frames(fill_missing(x)))
         best: tuple[int, float, Block, np.ndarray] | None = None
         for relative in AUTO_STEPS:
-            block, y = encode_block(self.model, x, self.steps, relative, codes=codes)
+            block, y = encode_block(self.model, x, self.steps, relative, self.coder, codes=codes)
             size = len(block_bytes(block, self.coder))
             if best is None or size < best[0]:
                 best = (size, relative, block, y)
