@@ -96,3 +96,22 @@ def test_not_a_container(conv_model):
 def test_a_model_of_another_shape_is_refused(container, vq_model):
     with pytest.raises(ValueError, match="uniform codes but the model gives vq codes"):
         decompress_series(container, vq_model, name="c.tsz")
+
+
+def test_residual_modes_invert_and_pick_the_cheapest():
+    from tsae.pipelines.compress.residual import DELTA, MODEL, MODEL_DELTA, code_residual, decode_residual
+
+    rng = np.random.default_rng(0)
+    p = rng.integers(-50, 50, size=(3, 400))
+    q = np.stack([p[0] + rng.integers(-1, 2, 400),  # the model is right to a step
+                  p[1] + 37 + np.cumsum(rng.integers(-1, 2, 400)),  # off by a slow drift
+                  np.cumsum(rng.integers(-1, 2, 400))])  # a walk the model does not know
+    size = lambda ints: len(pack_ints(ints, coder_id("lzma"))[1])  # noqa: E731
+    stored, modes = code_residual(q, p, size, codes_cost=0)
+    assert modes.tolist() == [MODEL, MODEL_DELTA, DELTA]
+    np.testing.assert_array_equal(decode_residual(stored, modes, p), q)
+    stored, modes = code_residual(q, p, size, codes_cost=10**9)  # codes too dear: no model at all
+    assert (modes == DELTA).all()
+    np.testing.assert_array_equal(decode_residual(stored, modes, None), q)
+    with pytest.raises(ValueError, match="needs the model"):
+        decode_residual(stored, np.array([MODEL, DELTA, DELTA]), None)
