@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import csv
 import gzip
+import io
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -44,6 +45,8 @@ from tsae.io.series import read_series
 from tsae.models.base import Autoencoder
 from tsae.models.modelfile import LoadedModel, load_model
 from tsae.pipelines.compress import compress_series, decompress_series
+from tsae.pipelines.compress.container import Reader
+from tsae.pipelines.compress.residual import DELTA
 from tsae.pipelines.compress.series import absolute_bounds
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -278,13 +281,19 @@ def measure(case: Case, models: dict[str, LoadedModel], others: dict[str, Any], 
         data = compress_series(loaded, x, max_error=bound, relative=True)
         y = decompress_series(data, loaded)
         results.append(Result(case.name, x.shape[0], name, bound, 8 * len(data) / x.size, *_errors(x, y, span),
-                              time.perf_counter() - start))
+                              time.perf_counter() - start, {"model_share": model_share(data)}))
     for name, run in others.items():
         start = time.perf_counter()
         size, y = run(filled, bounds)
         results.append(Result(case.name, x.shape[0], name, bound, 8 * size / x.size, *_errors(x, y, span),
                               time.perf_counter() - start))
     return results
+
+
+def model_share(data: bytes) -> float:
+    """Share of (block, channel) pairs coded against the model (the rest: plain differencing)."""
+    modes = np.concatenate([block.arrays["predictor"] for block in Reader(io.BytesIO(data), "bench").blocks()])
+    return float((modes != DELTA).mean())
 
 
 def _model_files(paths: list[Path]) -> list[tuple[str, LoadedModel]]:
@@ -296,13 +305,14 @@ def report(results: list[Result]) -> None:
     methods = list(dict.fromkeys(r.method for r in results))
     for bound in BOUNDS:
         rows = [r for r in results if r.bound == bound]
-        print(f"\n### error bound {bound:g} x range: bits per value (lower is better)\n")
+        print(f"\n### error bound {bound:g} x range: bits per value (lower is better; in brackets, the share "
+              "of blocks x channels coded against the model, the rest by plain differencing)\n")
         print("| series | ch | " + " | ".join(methods) + " | best tsae / sz3 |")
         print("|---" * (len(methods) + 3) + "|")
         series = list(dict.fromkeys(r.series for r in rows))
         for name in series:
             mine = {r.method: r for r in rows if r.series == name}
-            cells = [f"{mine[m].bits:.3f}" if m in mine else "" for m in methods]
+            cells = [_cell(mine[m]) if m in mine else "" for m in methods]
             tsae = [r.bits for m, r in mine.items() if m.startswith("tsae-")]
             ratio = f"{min(tsae) / mine['sz3'].bits:.2f}" if tsae and "sz3" in mine else ""
             print(f"| {name} | {mine[methods[0]].channels} | " + " | ".join(cells) + f" | {ratio} |")
@@ -317,6 +327,11 @@ def report(results: list[Result]) -> None:
             wins = [name for name in multi if _best_tsae(rows, name) < _bits(rows, name, "sz3")]
             print(f"\ntsae smaller than SZ3 on {len(wins)} of {len(multi)} multichannel series; "
                   f"not on: {', '.join(sorted(set(multi) - set(wins))) or 'none'}")
+
+
+def _cell(result: Result) -> str:
+    share = result.extra.get("model_share")
+    return f"{result.bits:.3f}" + ("" if share is None else f" ({100 * share:.0f}%)")
 
 
 def _bits(rows: list[Result], series: str, method: str) -> float:

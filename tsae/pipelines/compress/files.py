@@ -60,8 +60,8 @@ def compress_file(model: str | os.PathLike, data: str | os.PathLike, output: str
     Returns
     -------
     dict
-        The trailer (``samples``, ``blocks``, ``max_abs_error``, ``rms_error`` per channel)
-        plus ``bytes`` (container size) and ``bits_per_value``.
+        ``samples``, ``blocks``, ``max_abs_error`` and ``rms_error`` per channel, ``bytes``
+        (container size) and ``bits_per_value``.
     """
     from tsae.models.modelfile import load_model
 

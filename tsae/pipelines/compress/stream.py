@@ -2,9 +2,9 @@
 
 :class:`Compressor` takes chunks of any length, codes each full block of
 ``block_windows`` model windows as soon as it has one (memory stays bounded by a
-block) and, on :meth:`Compressor.close`, the remainder and the trailer (sample count,
-achieved maximum and RMS error per channel). :func:`iter_decompress` reads the header
-and yields the blocks' values one at a time.
+block) and, on :meth:`Compressor.close`, the remainder and the trailer (sample and
+block counts), returning them with the maximum and RMS error reached per channel.
+:func:`iter_decompress` reads the header and yields the blocks' values one at a time.
 """
 from __future__ import annotations
 
@@ -95,15 +95,17 @@ class Compressor:
             self._flush(self.block_samples)
 
     def close(self) -> dict[str, Any]:
-        """Code the remaining samples and write the trailer; returns the trailer (totals, achieved errors)."""
+        """Code the remaining samples and write the trailer.
+
+        Returns the trailer (``samples``, ``blocks``) with ``max_abs_error`` and ``rms_error``
+        per channel (finite samples), which the file does not store.
+        """
         if self._pending_samples:
             self._flush(self._pending_samples)
         rms = np.sqrt(self._squares / np.maximum(self._counts, 1))
-        trailer = {"samples": self._samples, "blocks": self._blocks,
-                   "max_abs_error": [float(f"{v:.4g}") for v in self._peak],
-                   "rms_error": [float(f"{v:.4g}") for v in rms]}
+        trailer = {"samples": self._samples, "blocks": self._blocks}
         write_trailer(self.handle, trailer)
-        return trailer
+        return {**trailer, "max_abs_error": self._peak.tolist(), "rms_error": rms.tolist()}
 
     def _flush(self, size: int) -> None:
         whole = np.concatenate(self._pending, axis=1) if len(self._pending) > 1 else self._pending[0]
