@@ -25,6 +25,7 @@ class BetaVAE(Autoencoder):
 
     name = "vae"
     description = "convolutional beta-VAE (reparameterisation, KL term, sample new windows)"
+    encoder_modules = ("encoder", "to_stats")
     params = {
         "beta": Param(1.0, "weight of the KL divergence (beta-VAE); larger = smoother latent space"),
         "latent": Param(16, "size of the latent code"),

@@ -19,6 +19,9 @@ input_file = functools.partial(
 )
 #: A model FILE (``--model`` means a file on every command; a family name is ``--family``).
 model_file = click.Path(exists=True, dir_okay=False, path_type=Path)
+#: ``--init MODEL``: start the new network from a pretrained model file's encoder
+init_option = click.option("--init", type=model_file, default=None, metavar="MODEL",
+                           help="Start from the encoder of this model file (same family; shapes must fit).")
 
 
 def key_values(ctx: click.Context, param: click.Parameter, items: tuple[str, ...]) -> dict[str, str]:

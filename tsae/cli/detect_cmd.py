@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from tsae.cli.common import device_option, input_file, key_values, model_file, quiet_option
+from tsae.cli.common import device_option, init_option, input_file, key_values, model_file, quiet_option
 
 
 def _window(value: str) -> int | str:
@@ -43,7 +43,8 @@ def detect_group() -> None:
 @input_file("train")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Detector file to write (.tsae).")
-@click.option("--family", default="conv1d", show_default=True, help="Autoencoder family (see `tsae models`).")
+@click.option("--family", default=None,
+              help="Autoencoder family (see `tsae models`) [default: conv1d, or the --init model's].")
 @click.option("--window", default="auto", show_default=True,
               help="Window length in samples, or 'auto' (the data's dominant period).")
 @click.option("--hop", type=click.IntRange(min=1), default=None, help="Scoring hop (default window // 8).")
@@ -55,15 +56,22 @@ def detect_group() -> None:
               show_default=True, help="Quantile of the training scores (quantile).")
 @click.option("--epochs", type=click.IntRange(min=1), default=40, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
+@init_option
 @device_option
 @quiet_option
-def fit_command(train: Path, output: Path, family: str, window: str, hop: int | None, threshold: str, risk: float,
-                quantile: float, epochs: int, seed: int, device: str, quiet: bool) -> None:
-    """Learn normal behaviour from TRAIN (a CSV of normal data) and write a detector file."""
+def fit_command(train: Path, output: Path, family: str | None, window: str, hop: int | None, threshold: str,
+                risk: float, quantile: float, epochs: int, seed: int, init: Path | None, device: str,
+                quiet: bool) -> None:
+    """Learn normal behaviour from TRAIN (a CSV of normal data) and write a detector file.
+
+    With --init, the network starts from the encoder of a model trained before (tsae train
+    on other, perhaps unlabelled, series): its family, window and parameters are used.
+    """
     from tsae.pipelines.anomaly.files import fit_detector_file
 
     fit_detector_file(train, output, family=family, window=_window(window), threshold=_threshold(threshold),
-                      device=device, quiet=quiet, epochs=epochs, hop=hop, risk=risk, q=quantile, seed=seed)
+                      device=device, quiet=quiet, epochs=epochs, hop=hop, risk=risk, q=quantile, seed=seed,
+                      init=init)
 
 
 @detect_group.command("score")

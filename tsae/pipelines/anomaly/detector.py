@@ -185,6 +185,10 @@ class Detector:
         half (two extra, smaller trainings), so they reflect errors on unseen normal data, which
         are higher than in-sample ones; ``"training"``: the in-sample scores (faster, more
         false alarms). Short data (under 8 windows) always uses the in-sample scores.
+    init
+        A model file (``tsae train``, perhaps on other unlabelled series) whose encoder the
+        network starts from; its window (when ``window="auto"``) and hyper-parameters are
+        used (``model_params`` override them) and ``model`` must be its family.
     threads
         Torch CPU threads while fitting and scoring (1 is fastest for these small networks;
         None leaves torch's setting).
@@ -225,7 +229,7 @@ class Detector:
         batch_size: int = 32, lr: float = 1e-3, patience: int = 8, max_train_windows: int = 20000,
         device: str = "auto", seed: int = 0, quiet: bool = True, merge_gap: int | None = None,
         threads: int | None = 1, error_norm: bool = False, centered: bool = True,
-        calibration: str = "crossfit",
+        calibration: str = "crossfit", init: str | Path | None = None,
     ) -> None:
         if calibration not in ("crossfit", "training"):
             raise ValueError(f"calibration={calibration!r} must be 'crossfit' or 'training'")
@@ -254,6 +258,7 @@ class Detector:
         self.error_norm = error_norm
         self.centered = centered
         self.calibration = calibration
+        self.init = init
 
     # -- sklearn's parameter protocol ---------------------------------------------
     @classmethod
@@ -305,6 +310,11 @@ class Detector:
             bad = [names[i] for i in np.flatnonzero(empty)]
             raise ValueError(f"sensor(s) with no valid value in the training data: {', '.join(bad)}")
         X = repair_missing(X)
+        self.init_model_ = None
+        if self.init is not None:
+            from tsae.models.pretrained import load_init
+
+            self.init_model_ = load_init(self.init)
         normalizer = Normalizer("zscore").fit(X)
         Z = normalizer.transform(X)
         window, hop, smooth = self._frame_sizes(Z)
@@ -322,7 +332,9 @@ class Detector:
     def _frame_sizes(self, Z: np.ndarray) -> tuple[int, int, int]:
         """Window, hop and smoothing length for the normalised training series ``Z`` (C, n)."""
         n = Z.shape[1]
-        if self.window == "auto" or self.window is None:
+        if (self.window == "auto" or self.window is None) and self.init_model_ is not None:
+            window = int((self.init_model_.frame or {}).get("window") or dominant_period(Z))
+        elif self.window == "auto" or self.window is None:
             window = dominant_period(Z)
             window = max(2, min(window, n // 4))
         else:
@@ -365,7 +377,12 @@ class Detector:
         self.threshold_ = self.threshold_obj_.value
 
     def _network_params(self, channels: int, window: int, pca_rank: int) -> dict[str, Any]:
-        params = {**self.default_model_params(self.model, channels, window), **(self.model_params or {})}
+        if self.init_model_ is not None:
+            from tsae.models.pretrained import init_settings
+
+            params = init_settings(self.init_model_, self.model, window, self.model_params)[2]
+        else:
+            params = {**self.default_model_params(self.model, channels, window), **(self.model_params or {})}
         if params.get("latent") == "auto":  # as many codes as principal components for pca_variance
             params["latent"] = int(np.clip(pca_rank, 4, 128))
         return params
@@ -392,6 +409,10 @@ class Detector:
         params = self._network_params(channels, window, k)
         seed_everything(self.seed)  # the initial weights too: a fit must not depend on earlier fits
         net = create_model(self.model, channels=channels, window=window, **params)
+        if self.init_model_ is not None:
+            from tsae.models.pretrained import init_encoder
+
+            init_encoder(net, self.init_model_, label=str(self.init))
         config = TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
                              patience=self.patience, seed=self.seed, device=self.device, quiet=self.quiet,
                              weight_decay=1e-5)

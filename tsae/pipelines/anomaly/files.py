@@ -17,19 +17,23 @@ def _progress(message: str, quiet: bool) -> None:
         print(message, file=sys.stderr)
 
 
-def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str = "conv1d",
+def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str | None = None,
                       window: int | str = "auto", threshold: str | float = "pot", device: str = "auto",
                       quiet: bool = False, epochs: int = 40, **options: Any) -> Detector:
     """Fit a :class:`Detector` on a CSV of normal data and write it to ``output`` (``tsae detect fit``).
 
     The CSV has one column per sensor; a time column and a ``label`` column are recognised and
     not used as sensors. Missing cells are interpolated. ``family`` names the autoencoder
-    family (see ``tsae models``); ``output`` never replaces ``train_path``.
+    family (see ``tsae models``; default ``conv1d``, or with ``init`` that model's family);
+    ``output`` never replaces ``train_path`` (nor ``init``).
     """
     from tsae.io.tables import read_table
 
     train_path, output = Path(train_path), Path(output)
-    check_output(output, [train_path])
+    init = options.get("init")
+    check_output(output, [train_path, *([init] if init is not None else [])])
+    if family is None:
+        family = _init_family(init) if init is not None else "conv1d"
     table = read_table(train_path)
     if len(table) < 4:
         raise ValueError(f"{train_path}: too few rows to learn from ({len(table)})")
@@ -43,6 +47,12 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
     _progress(f"{output}: {det.family_} detector on {len(det.sensors_)} sensor(s), window {det.window_}, "
               f"hop {det.hop_}, threshold {det.threshold_:.4g} ({det.threshold_obj_.method})", quiet)
     return det
+
+
+def _init_family(init: str | Path) -> str:
+    from tsae.models.pretrained import load_init
+
+    return str(load_init(init).family)
 
 
 def score_file(test_path: str | Path, detector: str | Path | Detector, output: str | Path, *,

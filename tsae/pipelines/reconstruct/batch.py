@@ -500,20 +500,32 @@ def _is_single_file_job(inputs: Sequence[str | os.PathLike], output: str | os.Pa
 
 
 def encode_file(model: Any, input: str | os.PathLike, output: str | os.PathLike, *, batch_size: int = 256,
-                device: str = "auto") -> np.ndarray:
+                device: str = "auto", plot: str | os.PathLike | None = None, color_by: str = "auto",
+                detector: str | os.PathLike | None = None, projection: str = "auto") -> np.ndarray:
     """Write the latent code of every window of the series file ``input`` to the ``.npy`` file ``output``.
 
     Windows follow the model's stored window and hop; the end is padded so every
-    sample is covered. Returns the codes, ``(n_windows, *code_shape)``.
+    sample is covered. Returns the codes, ``(n_windows, *code_shape)``. With ``plot``,
+    also draws the codes' 2-D map there (see
+    :func:`~tsae.pipelines.reconstruct.codes_plot.plot_series_codes`: ``color_by`` time,
+    label (the file's label column) or score (with a ``detector`` file)).
     """
     from tsae.io.series import save_npy
     from tsae.pipelines.reconstruct.series import _loaded, encode_series
 
     loaded = _loaded(model, device)
-    reads = [input, *read_paths(loaded)]
-    check_output(output, reads)
-    values, _, _ = read_series(input)
+    reads = [input, *read_paths(loaded), *([detector] if detector is not None else [])]
+    check_outputs([Path(output), *([Path(plot)] if plot is not None else [])], reads)
+    values, _, meta = read_series(input)
     codes = encode_series(loaded, values, batch_size=batch_size)
+    if plot is not None:
+        from tsae.pipelines.reconstruct.codes_plot import plot_series_codes
+
+        try:
+            plot_series_codes(plot, loaded, values, codes, color_by=color_by, labels=meta.get("label"),
+                              detector=detector, projection=projection, title=Path(input).name, protect=reads)
+        except ValueError as error:
+            raise ValueError(f"{input}: {error}") from None
     save_npy(output, codes, protect=reads)
     return codes
 
