@@ -153,3 +153,23 @@ def test_another_model_fails_the_check(vq_model):
         other.levels += 0.1
     with pytest.raises(ValueError, match="differ from the ones checked"):
         decompress_series(data, loaded(other), name="x.tsz")
+
+
+@pytest.mark.parametrize("family", ["vqvae", "dense"])
+def test_registered_families_round_trip(family):
+    import io
+
+    from conftest import loaded
+    from tsae import plugins
+    from tsae.pipelines.compress.container import Reader
+
+    if family not in plugins.model_families():
+        pytest.skip(f"{family} is not installed")
+    torch.manual_seed(0)
+    model = loaded(plugins.create_model(family, 2, 16))
+    x = walk(300, seed=11)
+    x[0, 7] = np.nan
+    data = compress_series(model, x, max_error=1e-2)
+    assert_within(x, decompress_series(data, model), 1e-2)
+    header = Reader(io.BytesIO(data), "m").header
+    assert header["codes"] == ("vq" if family == "vqvae" else "uniform")
