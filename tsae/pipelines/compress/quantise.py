@@ -36,8 +36,12 @@ def check_magnitude(x: np.ndarray, max_error: np.ndarray) -> None:
 
 
 def to_grid(x: np.ndarray, steps: np.ndarray) -> np.ndarray:
-    """Nearest grid index of every sample of ``x`` (C, m) finite: int64, clipped to +-2**52."""
-    return np.clip(np.rint(x / steps[:, None]), -2.0**52, 2.0**52).astype(np.int64)
+    """Nearest grid index of every sample of ``x`` (C, m) finite: int64, clipped to +-2**40.
+
+    Data values stay far inside (see :func:`check_magnitude`); the clip keeps a wild
+    prediction from overflowing the integer arithmetic of the residual coding.
+    """
+    return np.clip(np.rint(x / steps[:, None]), -(2.0**40), 2.0**40).astype(np.int64)
 
 
 def from_grid(q: np.ndarray, steps: np.ndarray) -> np.ndarray:

@@ -1,11 +1,15 @@
 """How each channel's grid values are coded in a block: against the model's prediction, or by first differences.
 
-For each channel of a block the coder keeps whichever of three integer streams codes
+For each channel of a block the coder keeps whichever of four integer streams codes
 to the fewest bytes: ``MODEL`` the residual ``q - p`` (grid values minus the
 grid values of the model's prediction), ``MODEL_DELTA`` its first difference (a
-prediction off by a slowly drifting amount), or ``DELTA`` the first difference of the
+prediction off by a slowly drifting amount), ``DELTA`` the first difference of the
 grid values themselves (a random walk no window model predicts; the "Lorenzo"
-predictor of SZ). The choice is stored per channel, so a block is never coded worse
+predictor of SZ), or ``LINEAR`` the residual of a least-squares blend of the two
+previous grid values and the model's prediction at ``t`` and ``t - 1`` (coefficients
+stored per channel in fixed point, evaluated in integer arithmetic, so encoder and
+decoder agree exactly): the model's shape with the sample-to-sample continuity
+that a window model alone misses. The choice is stored per channel, so a block is never coded worse
 than by plain differencing, and mostly much better where the model fits. When no
 channel uses the model, the block leaves its codes out.
 """
@@ -15,7 +19,36 @@ from collections.abc import Callable
 
 import numpy as np
 
-MODEL, MODEL_DELTA, DELTA = 0, 1, 2
+MODEL, MODEL_DELTA, DELTA, LINEAR = 0, 1, 2, 3
+MODES = (MODEL, MODEL_DELTA, DELTA, LINEAR)
+#: fixed-point fraction bits of the linear coefficients, and their largest magnitude (|c| <= 4)
+SHIFT = 16
+_COEF_LIMIT = 4 << SHIFT
+
+
+def _lagged(a: np.ndarray, lag: int) -> np.ndarray:
+    out = np.zeros_like(a)
+    out[lag:] = a[: len(a) - lag]
+    return out
+
+
+def _features(q: np.ndarray, p: np.ndarray) -> list[np.ndarray]:
+    return [_lagged(q, 1), _lagged(q, 2), p, _lagged(p, 1)]
+
+
+def fit_linear(q: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Least-squares coefficients (fixed point, int64 (4,)) of ``q[t]`` on ``q[t-1], q[t-2], p[t], p[t-1]``."""
+    features = np.stack(_features(q, p), axis=1).astype(np.float64)
+    scale = max(float(np.abs(features).max(initial=0.0)), 1.0)
+    coef, *_ = np.linalg.lstsq(features / scale, q / scale, rcond=None)
+    fixed = np.rint(np.nan_to_num(coef) * (1 << SHIFT))
+    return np.clip(fixed, -_COEF_LIMIT, _COEF_LIMIT).astype(np.int64)
+
+
+def linear_residual(q: np.ndarray, p: np.ndarray, coef: np.ndarray) -> np.ndarray:
+    """``q`` minus the fixed-point linear prediction (integer arithmetic, as the decoder's kernel)."""
+    acc = sum((int(c) * f for c, f in zip(coef, _features(q, p), strict=True)), np.zeros_like(q)) + (1 << (SHIFT - 1))
+    return q - (acc >> SHIFT)
 
 
 def _delta(a: np.ndarray) -> np.ndarray:
@@ -23,40 +56,56 @@ def _delta(a: np.ndarray) -> np.ndarray:
 
 
 def code_residual(q: np.ndarray, p: np.ndarray, cost: Callable[[np.ndarray], int],
-                  codes_cost: int) -> tuple[np.ndarray, np.ndarray]:
-    """The integer stream to store for grid values ``q`` and predicted grid values ``p`` (C, m), and the modes (C,).
+                  codes_cost: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The integer stream to store for grid values ``q`` and predicted grid values ``p`` (C, m).
 
     ``cost(stream)`` is the coded size of one channel's stream; the cheapest mode wins
     in each channel, unless ``DELTA`` everywhere (no codes to store) costs less than the
-    best modes plus ``codes_cost``.
+    best modes plus ``codes_cost``. Returns the stream, the modes (C,) and the linear
+    coefficients (C, 4) (zeros for channels of other modes).
     """
     residual = q - p
-    streams = (residual, _delta(residual), _delta(q))
+    coefs = np.stack([fit_linear(q[c], p[c]) for c in range(q.shape[0])]).reshape(q.shape[0], 4)
+    linear = np.stack([linear_residual(q[c], p[c], coefs[c]) for c in range(q.shape[0])]).reshape(q.shape)
+    streams = (residual, _delta(residual), _delta(q), linear)
     costs = np.array([[cost(s[c]) for s in streams] for c in range(q.shape[0])]).reshape(q.shape[0], len(streams))
     modes = np.argmin(costs, axis=1).astype(np.int64)
     if costs[:, DELTA].sum() <= costs.min(axis=1).sum() + codes_cost:
         modes[:] = DELTA
-    return np.stack([streams[mode][c] for c, mode in enumerate(modes)]), modes
+    coefs[modes != LINEAR] = 0
+    return np.stack([streams[mode][c] for c, mode in enumerate(modes)]).reshape(q.shape), modes, coefs
 
 
-def decode_residual(stored: np.ndarray, modes: np.ndarray, p: np.ndarray | None) -> np.ndarray:
-    """Grid values ``q`` (C, m) from the stored stream, the per-channel modes and the predicted grid values ``p``.
+def decode_residual(stored: np.ndarray, modes: np.ndarray, p: np.ndarray | None,
+                    coefs: np.ndarray | None = None) -> np.ndarray:
+    """Grid values ``q`` (C, m) from the stored stream, the per-channel modes, the predicted grid values ``p``
+    and the linear coefficients (C, 4).
 
     ``p`` may be None when every mode is ``DELTA`` (the block has no codes).
     """
     if p is None and (modes != DELTA).any():
         raise ValueError("block has no codes but a channel needs the model's prediction")
     if (p is not None and stored.shape != p.shape) or modes.shape != (stored.shape[0],) \
-            or not np.isin(modes, (MODEL, MODEL_DELTA, DELTA)).all():
+            or not np.isin(modes, MODES).all():
         raise ValueError("residual does not fit the block")
+    if (modes == LINEAR).any() and (coefs is None or coefs.shape != (len(modes), 4)
+                                    or np.abs(coefs).max() > _COEF_LIMIT):
+        raise ValueError("linear coefficients missing or malformed")
     q = np.empty_like(stored)
     for c, mode in enumerate(modes):
         if mode == DELTA:
             q[c] = np.cumsum(stored[c])
+        elif mode == LINEAR:
+            from tsae.pipelines.compress._kernels import linear_decode
+
+            assert p is not None and coefs is not None
+            linear_decode(np.ascontiguousarray(stored[c]), np.ascontiguousarray(p[c]),
+                          np.ascontiguousarray(coefs[c]), SHIFT, q[c])
         else:
             assert p is not None
             q[c] = p[c] + (stored[c] if mode == MODEL else np.cumsum(stored[c]))
     return q
 
 
-__all__ = ["code_residual", "decode_residual", "MODEL", "MODEL_DELTA", "DELTA"]
+__all__ = ["code_residual", "decode_residual", "fit_linear", "linear_residual", "MODEL", "MODEL_DELTA", "DELTA",
+           "LINEAR", "MODES"]
