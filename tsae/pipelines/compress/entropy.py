@@ -16,7 +16,7 @@ from collections.abc import Callable
 import numpy as np
 
 #: raw LZMA2 (no xz framing: sections are small and the container checksums them), a 4 MiB dictionary
-_LZMA = [{"id": lzma.FILTER_LZMA2, "preset": 9 | lzma.PRESET_EXTREME, "dict_size": 1 << 22}]
+_LZMA = [{"id": lzma.FILTER_LZMA2, "preset": 6, "dict_size": 1 << 22}]
 #: unsigned widths in bytes, indexed by the stored width code
 _WIDTHS = (1, 2, 4, 8)
 
