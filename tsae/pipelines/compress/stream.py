@@ -22,7 +22,7 @@ from tsae.pipelines.compress.quantise import check_magnitude, grid_steps
 
 FORMAT = "tsz"
 #: latent steps (fractions of the latent spread) tried on the first block when there is an error bound
-AUTO_STEPS = (0.01, 0.03, 0.1, 0.3, 1.0)
+AUTO_STEPS = (0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 #: latent step without an error bound (the codes alone are the output)
 DEFAULT_STEP = 0.02
 
