@@ -8,6 +8,9 @@ range (per-channel absolute bounds, the same for every method):
   on the series' training part, or the model files given with ``--model``;
 - ``pca``: the same container, quantiser and residual coding with a linear model
   (principal components of the training windows, as many as the autoencoder's latent);
+- ``no-model``: the same with a model that predicts zeros: what the grid quantiser and
+  the coder's own predictors (differencing, the blend of past values) give alone, so
+  the difference to ``tsae-*`` is what the autoencoder adds;
 - ``sz3`` (pysz, absolute bound, each channel), ``zfp`` (zfpy fixed accuracy, each channel);
 - ``zstd-q16`` / ``gzip-q16``: the values quantised at step 2E (16-bit when that fits) and
   compressed whole;
@@ -137,6 +140,22 @@ class PCACoder(Autoencoder):
         return self.up(z).view(-1, self.channels, self.window)
 
 
+class ZeroCoder(Autoencoder):
+    """No model: predicts zeros, so the coder falls back to its own predictors (the ``no-model`` column)."""
+
+    name = "none"
+
+    def __init__(self, channels: int, window: int) -> None:
+        super().__init__(channels, window)
+        self.unused = nn.Parameter(torch.zeros(1))
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.zeros(len(x), 1, dtype=x.dtype)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.zeros(len(z), self.channels, self.window, dtype=z.dtype)
+
+
 def _as_loaded(model: Any, normalizer: Any) -> LoadedModel:
     return LoadedModel(model=model.eval(), family=model.name, plugin=None, plugin_version=None,
                        hparams=model.hparams(), frame={"window": model.window, "hop": model.window, "window_fn": None},
@@ -172,6 +191,7 @@ def train_models(train: np.ndarray, families: list[str], epochs: int, seconds: f
     windows = make_windows([train], WINDOW, WINDOW // 4, None, normalizer)
     pca = PCACoder(channels, WINDOW, latent=min(latent, len(windows))).fit(windows)
     models["pca"] = _as_loaded(pca, normalizer)
+    models["no-model"] = _as_loaded(ZeroCoder(channels, WINDOW), None)
     return models
 
 
@@ -280,8 +300,9 @@ def measure(case: Case, models: dict[str, LoadedModel], others: dict[str, Any], 
         start = time.perf_counter()
         data = compress_series(loaded, x, max_error=bound, relative=True)
         y = decompress_series(data, loaded)
+        extra = {} if name == "no-model" else {"model_share": model_share(data)}
         results.append(Result(case.name, x.shape[0], name, bound, 8 * len(data) / x.size, *_errors(x, y, span),
-                              time.perf_counter() - start, {"model_share": model_share(data)}))
+                              time.perf_counter() - start, extra))
     for name, run in others.items():
         start = time.perf_counter()
         size, y = run(filled, bounds)
@@ -307,15 +328,16 @@ def report(results: list[Result]) -> None:
         rows = [r for r in results if r.bound == bound]
         print(f"\n### error bound {bound:g} x range: bits per value (lower is better; in brackets, the share "
               "of blocks x channels coded against the model, the rest by plain differencing)\n")
-        print("| series | ch | " + " | ".join(methods) + " | best tsae / sz3 |")
-        print("|---" * (len(methods) + 3) + "|")
+        print("| series | ch | " + " | ".join(methods) + " | best tsae / sz3 | best tsae / no-model |")
+        print("|---" * (len(methods) + 4) + "|")
         series = list(dict.fromkeys(r.series for r in rows))
         for name in series:
             mine = {r.method: r for r in rows if r.series == name}
             cells = [_cell(mine[m]) if m in mine else "" for m in methods]
             tsae = [r.bits for m, r in mine.items() if m.startswith("tsae-")]
-            ratio = f"{min(tsae) / mine['sz3'].bits:.2f}" if tsae and "sz3" in mine else ""
-            print(f"| {name} | {mine[methods[0]].channels} | " + " | ".join(cells) + f" | {ratio} |")
+            ratios = [f"{min(tsae) / mine[other].bits:.2f}" if tsae and other in mine else ""
+                      for other in ("sz3", "no-model")]
+            print(f"| {name} | {mine[methods[0]].channels} | " + " | ".join(cells) + f" | {' | '.join(ratios)} |")
         print("\n| method | mean bits/value | worst max error / range | mean RMS error / range | seconds |")
         print("|---|---|---|---|---|")
         for method in methods:
