@@ -313,9 +313,10 @@ def measure(case: Case, models: dict[str, LoadedModel], others: dict[str, Any], 
 
 
 def model_share(data: bytes) -> float:
-    """Share of (block, channel) pairs coded against the model (the rest: plain differencing)."""
-    modes = np.concatenate([block.arrays["predictor"] for block in Reader(io.BytesIO(data), "bench").blocks()])
-    return float((modes != DELTA).mean())
+    """Share of (block, channel) pairs coded against the model's prediction (the rest: the coder's own predictors)."""
+    used = [("codes" in block.arrays) & (block.arrays["predictor"] != DELTA)
+            for block in Reader(io.BytesIO(data), "bench").blocks()]
+    return float(np.concatenate(used).mean())
 
 
 def _model_files(paths: list[Path]) -> list[tuple[str, LoadedModel]]:
@@ -328,7 +329,7 @@ def report(results: list[Result]) -> None:
     for bound in BOUNDS:
         rows = [r for r in results if r.bound == bound]
         print(f"\n### error bound {bound:g} x range: bits per value (lower is better; in brackets, the share "
-              "of blocks x channels coded against the model, the rest by plain differencing)\n")
+              "of blocks x channels coded against the model's prediction)\n")
         print("| series | ch | " + " | ".join(methods) + " | best tsae / sz3 | best tsae / no-model |")
         print("|---" * (len(methods) + 4) + "|")
         series = list(dict.fromkeys(r.series for r in rows))

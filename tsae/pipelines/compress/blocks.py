@@ -26,7 +26,7 @@ from tsae.pipelines.compress.quantise import (
     split_nonfinite,
     to_grid,
 )
-from tsae.pipelines.compress.residual import DELTA, LINEAR, code_residual, decode_residual
+from tsae.pipelines.compress.residual import LINEAR, code_residual, decode_residual
 
 
 def _check(q: np.ndarray) -> int:
@@ -82,10 +82,10 @@ def encode_block(model: CodeModel, x: np.ndarray, steps: np.ndarray | None, rela
         p = to_grid(prediction, steps)
         q = np.where(finite, to_grid(filled, steps), p)
         size = lambda ints: len(pack_ints(ints, coder)[1])  # noqa: E731
-        arrays["residual"], arrays["predictor"], coefs = code_residual(q, p, size, size(stored))
+        arrays["residual"], arrays["predictor"], coefs, uses_model = code_residual(q, p, size, size(stored))
         if (arrays["predictor"] == LINEAR).any():
             arrays["coefficients"] = coefs
-        if (arrays["predictor"] == DELTA).all():
+        if not uses_model:
             del arrays["codes"]
         check = _check(q)
         y = from_grid(q, steps)
@@ -120,7 +120,7 @@ def decode_block(model: CodeModel, block: Block, steps: np.ndarray | None, code_
     else:
         if "residual" not in arrays or "predictor" not in arrays:
             raise ValueError("block has no residual")
-        p = None if prediction is None else to_grid(prediction, steps)
+        p = np.zeros((model.channels, block.samples), np.int64) if prediction is None else to_grid(prediction, steps)
         q = decode_residual(arrays["residual"], arrays["predictor"], p, arrays.get("coefficients"))
         if q.shape != (model.channels, block.samples) or _check(q) != block.check:
             raise ValueError("decoded values differ from the ones checked against the error bound at compression "

@@ -10,8 +10,9 @@ previous grid values and the model's prediction at ``t`` and ``t - 1`` (coeffici
 stored per channel in fixed point, evaluated in integer arithmetic, so encoder and
 decoder agree exactly): the model's shape with the sample-to-sample continuity
 that a window model alone misses. The choice is stored per channel, so a block is never coded worse
-than by plain differencing, and mostly much better where the model fits. When no
-channel uses the model, the block leaves its codes out.
+than by plain differencing. The same choice is also made without the model
+(prediction 0: differencing, the blend of past values); when that costs less than
+the codes plus the choice with the model, the block leaves its codes out.
 """
 from __future__ import annotations
 
@@ -55,38 +56,43 @@ def _delta(a: np.ndarray) -> np.ndarray:
     return np.diff(a, axis=-1, prepend=0)
 
 
-def code_residual(q: np.ndarray, p: np.ndarray, cost: Callable[[np.ndarray], int],
-                  codes_cost: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The integer stream to store for grid values ``q`` and predicted grid values ``p`` (C, m).
-
-    ``cost(stream)`` is the coded size of one channel's stream; the cheapest mode wins
-    in each channel, unless ``DELTA`` everywhere (no codes to store) costs less than the
-    best modes plus ``codes_cost``. Returns the stream, the modes (C,) and the linear
-    coefficients (C, 4) (zeros for channels of other modes).
-    """
+def _cheapest(q: np.ndarray, p: np.ndarray, cost: Callable[[np.ndarray], int]
+              ) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+    """(total cost, stream, modes, coefficients) with the cheapest mode in each channel."""
     residual = q - p
     coefs = np.stack([fit_linear(q[c], p[c]) for c in range(q.shape[0])]).reshape(q.shape[0], 4)
     linear = np.stack([linear_residual(q[c], p[c], coefs[c]) for c in range(q.shape[0])]).reshape(q.shape)
     streams = (residual, _delta(residual), _delta(q), linear)
     costs = np.array([[cost(s[c]) for s in streams] for c in range(q.shape[0])]).reshape(q.shape[0], len(streams))
     modes = np.argmin(costs, axis=1).astype(np.int64)
-    if costs[:, DELTA].sum() <= costs.min(axis=1).sum() + codes_cost:
-        modes[:] = DELTA
     coefs[modes != LINEAR] = 0
-    return np.stack([streams[mode][c] for c, mode in enumerate(modes)]).reshape(q.shape), modes, coefs
+    stream = np.stack([streams[mode][c] for c, mode in enumerate(modes)]).reshape(q.shape)
+    return int(costs.min(axis=1).sum()), stream, modes, coefs
 
 
-def decode_residual(stored: np.ndarray, modes: np.ndarray, p: np.ndarray | None,
-                    coefs: np.ndarray | None = None) -> np.ndarray:
-    """Grid values ``q`` (C, m) from the stored stream, the per-channel modes, the predicted grid values ``p``
-    and the linear coefficients (C, 4).
+def code_residual(q: np.ndarray, p: np.ndarray, cost: Callable[[np.ndarray], int],
+                  codes_cost: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """The integer stream to store for grid values ``q`` and predicted grid values ``p`` (C, m).
 
-    ``p`` may be None when every mode is ``DELTA`` (the block has no codes).
+    ``cost(stream)`` is the coded size of one channel's stream; the cheapest mode wins
+    in each channel. The same choice is made once more without the model (``p = 0``:
+    differencing and the blend of past values only), which wins when it costs less than
+    the choice with the model plus ``codes_cost``. Returns the stream, the modes (C,),
+    the linear coefficients (C, 4) (zeros for channels of other modes) and whether the
+    model's prediction is used (else the block needs no codes and ``p`` is 0).
     """
-    if p is None and (modes != DELTA).any():
-        raise ValueError("block has no codes but a channel needs the model's prediction")
-    if (p is not None and stored.shape != p.shape) or modes.shape != (stored.shape[0],) \
-            or not np.isin(modes, MODES).all():
+    with_model = _cheapest(q, p, cost)
+    alone = _cheapest(q, np.zeros_like(p), cost)
+    if alone[0] <= with_model[0] + codes_cost:
+        return alone[1], alone[2], alone[3], False
+    return with_model[1], with_model[2], with_model[3], True
+
+
+def decode_residual(stored: np.ndarray, modes: np.ndarray, p: np.ndarray, coefs: np.ndarray | None = None
+                    ) -> np.ndarray:
+    """Grid values ``q`` (C, m) from the stored stream, the per-channel modes, the predicted grid values ``p``
+    (zeros for a block without codes) and the linear coefficients (C, 4)."""
+    if stored.shape != p.shape or modes.shape != (stored.shape[0],) or not np.isin(modes, MODES).all():
         raise ValueError("residual does not fit the block")
     if (modes == LINEAR).any() and (coefs is None or coefs.shape != (len(modes), 4)
                                     or np.abs(coefs).max() > _COEF_LIMIT):
@@ -98,11 +104,10 @@ def decode_residual(stored: np.ndarray, modes: np.ndarray, p: np.ndarray | None,
         elif mode == LINEAR:
             from tsae.pipelines.compress._kernels import linear_decode
 
-            assert p is not None and coefs is not None
+            assert coefs is not None
             linear_decode(np.ascontiguousarray(stored[c]), np.ascontiguousarray(p[c]),
                           np.ascontiguousarray(coefs[c]), SHIFT, q[c])
         else:
-            assert p is not None
             q[c] = p[c] + (stored[c] if mode == MODEL else np.cumsum(stored[c]))
     return q
 
