@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from conftest import walk
 from tsae.cli import cli
 from tsae.io.series import read_series
+
+from compress_helpers import walk
 
 
 def run(*args):

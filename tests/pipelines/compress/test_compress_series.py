@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import walk
 from tsae.pipelines.compress import compress_series, decompress_series
+
+from compress_helpers import walk
 
 
 def assert_within(x, y, bound) -> None:
@@ -77,8 +78,9 @@ def test_tiny_series(conv_model, vq_model, n):
 
 @pytest.fixture(scope="module")
 def mono():
-    from conftest import loaded
     from tsae.plugins import create_model
+
+    from compress_helpers import loaded
 
     return loaded(create_model("conv1d", 1, 16, depth=1, hidden=4, latent=2))
 
@@ -126,9 +128,10 @@ def levels(n: int) -> np.ndarray:
 def test_a_model_that_predicts_well_is_used_and_pays(vq_model):
     import io
 
-    from conftest import FakeVQ, loaded
     from tsae.pipelines.compress.container import Reader
     from tsae.pipelines.compress.residual import MODEL
+
+    from compress_helpers import FakeVQ, loaded
 
     x = levels(1600)
     good = compress_series(vq_model, x, max_error=1e-3)
@@ -145,7 +148,7 @@ def test_a_model_that_predicts_well_is_used_and_pays(vq_model):
 
 
 def test_another_model_fails_the_check(vq_model):
-    from conftest import FakeVQ, loaded
+    from compress_helpers import FakeVQ, loaded
 
     data = compress_series(vq_model, levels(320), max_error=1e-3)
     other = FakeVQ(2, 16)
@@ -159,9 +162,10 @@ def test_another_model_fails_the_check(vq_model):
 def test_registered_families_round_trip(family):
     import io
 
-    from conftest import loaded
     from tsae import plugins
     from tsae.pipelines.compress.container import Reader
+
+    from compress_helpers import loaded
 
     if family not in plugins.model_families():
         pytest.skip(f"{family} is not installed")

@@ -6,7 +6,6 @@ import io
 import numpy as np
 import pytest
 
-from conftest import walk
 from tsae.pipelines.compress import compress_series, decompress_series
 from tsae.pipelines.compress.container import (
     MAGIC,
@@ -18,6 +17,8 @@ from tsae.pipelines.compress.container import (
     write_trailer,
 )
 from tsae.pipelines.compress.entropy import CODERS, coder_id, pack_ints, unpack_ints, unzigzag, zigzag
+
+from compress_helpers import walk
 
 
 @pytest.fixture(scope="module")
