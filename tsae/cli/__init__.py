@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from tsae import __version__
-from tsae.errors import first_line
+from tsae.errors import FileMemoryError, first_line
 
 # sub-command name -> "module:attribute"
 BUILTIN_COMMANDS: dict[str, str] = {
@@ -31,6 +31,8 @@ BUILTIN_COMMANDS: dict[str, str] = {
     "frame": "tsae.cli.frame_cmd:frame_command",
     "compress": "tsae.cli.compress_cmd:compress_command",
     "decompress": "tsae.cli.compress_cmd:decompress_command",
+    "export": "tsae.cli.export_cmd:export_command",
+    "devices": "tsae.cli.export_cmd:devices_command",
 }
 
 
@@ -89,7 +91,10 @@ class LazyGroup(click.Group):
             sys.exit(error.exit_code)
 
     def invoke(self, ctx: click.Context) -> Any:
-        """Run the sub-command; a library error becomes a one-line ``ClickException`` (kept whole with ``--debug``)."""
+        """Run the sub-command; a library error (or running out of memory) becomes a one-line ``ClickException``.
+
+        ``--debug`` keeps the whole traceback.
+        """
         try:
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
@@ -98,6 +103,12 @@ class LazyGroup(click.Group):
             if (ctx.obj or {}).get("debug"):
                 raise
             raise click.ClickException(first_line(error)) from error
+        except MemoryError as error:  # FileMemoryError names the file; a bare one says what could not be allocated
+            if (ctx.obj or {}).get("debug"):
+                raise
+            text = first_line(error)
+            raise click.ClickException(text if isinstance(error, FileMemoryError) else f"not enough memory ({text})") \
+                from error
 
     @staticmethod
     def _import(name: str) -> click.Command | None:

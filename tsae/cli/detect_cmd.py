@@ -97,8 +97,12 @@ def score_command(test: Path, detector: Path, output: Path, plot: Path | None, e
 @click.command("monitor")
 @click.option("--detector", type=model_file, required=True,
               help="Detector file written by `tsae detect fit`.")
-@click.option("--format", "fmt", type=click.Choice(["auto", "csv", "json"]), default="auto", show_default=True,
-              help="Input lines: CSV (a header line names the columns) or JSON objects.")
+@click.option("--format", "fmt", type=click.Choice(["auto", "csv", "json", "f32", "f64", "s16", "s32"]),
+              default="auto", show_default=True,
+              help="Input lines: CSV (a header line names the columns) or JSON objects; with --raw, the binary "
+                   "sample type (f32 by default).")
+@click.option("--raw", is_flag=True,
+              help="Binary input on stdin: little-endian rows of one value per sensor, in the detector's order.")
 @click.option("--mqtt", default=None, metavar="HOST:PORT", help="Read samples from an MQTT broker instead of stdin.")
 @click.option("--topic", default="tsae/samples", show_default=True, help="MQTT topic to subscribe to.")
 @click.option("--out-topic", default=None, help="Publish events to this MQTT topic (instead of stdout).")
@@ -121,7 +125,7 @@ def score_command(test: Path, detector: Path, output: Path, plot: Path | None, e
 @click.option("--sink-option", "sink_options", multiple=True, metavar="KEY=VALUE", callback=key_values,
               help="Option passed to a plugin's sink (repeatable).")
 @quiet_option
-def monitor_command(detector: Path, fmt: str, mqtt: str | None, topic: str, out_topic: str | None,
+def monitor_command(detector: Path, fmt: str, raw: bool, mqtt: str | None, topic: str, out_topic: str | None,
                     every_sample: bool, time_field: str | None, silence: int, client_id: str | None,
                     max_time_jump: float, max_line: int, source: str | None, sink: str | None,
                     source_options: dict[str, str], sink_options: dict[str, str], quiet: bool) -> None:
@@ -129,13 +133,21 @@ def monitor_command(detector: Path, fmt: str, mqtt: str | None, topic: str, out_
 
     \b
     some_sensor_feed | tsae monitor --detector detector.tsae
+    fast_daq --binary | tsae monitor --detector d.tsae --raw --format f32
     tsae monitor --detector d.tsae --mqtt localhost:1883 --topic plant/pump --out-topic plant/alarms
 
     Ctrl-C (or the end of the input) prints a summary and exits.
     """
     from tsae.pipelines.anomaly.monitor import run_monitor
 
-    code = run_monitor(detector, fmt=fmt, mqtt=mqtt, topic=topic, out_topic=out_topic, every_sample=every_sample,
+    binary = fmt in ("f32", "f64", "s16", "s32")
+    if binary and not raw:
+        raise click.UsageError(f"--format {fmt} is a binary sample type: add --raw")
+    if raw and (fmt in ("csv", "json") or mqtt or source):
+        raise click.UsageError("--raw reads binary rows from stdin: not with --format csv/json, --mqtt or --source")
+    raw_format = (fmt if binary else "f32") if raw else None
+    code = run_monitor(detector, fmt="auto" if raw else fmt, raw=raw_format, mqtt=mqtt, topic=topic,
+                       out_topic=out_topic, every_sample=every_sample,
                        time_field=time_field, silence=silence, client_id=client_id, quiet=quiet,
                        source=source, sink=sink, source_options=source_options, sink_options=sink_options,
                        max_time_jump=max_time_jump, max_line=max_line)

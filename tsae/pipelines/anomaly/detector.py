@@ -44,11 +44,9 @@ from tsae.engine.layout import as_channels_first, is_dataframe
 from tsae.engine.preprocess import Normalizer, repair_missing
 from tsae.models.device import torch_threads
 from tsae.models.inference import forward
+from tsae.pipelines.anomaly.detector_file import DETECTOR_KIND, DETECTOR_VERSION, read_detector_state
 from tsae.pipelines.anomaly.scoring import _EPS, DetectorState, LinearTerm, ScoringCore, as_chunk
-from tsae.pipelines.anomaly.thresholds import Threshold, fit_threshold
-
-DETECTOR_KIND = "tsae-detector"
-DETECTOR_VERSION = 1
+from tsae.pipelines.anomaly.thresholds import fit_threshold
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -527,52 +525,26 @@ class Detector:
         return save_model(path, state.model, frame={"window": state.window, "hop": state.hop, "window_fn": None},
                           normalizer=norm.to_dict(), extra=extra, arrays=arrays, protect=tuple(protect))
 
-    @staticmethod
-    def _state_from_file(loaded: Any) -> DetectorState:
-        arrays, extra, frame_spec = loaded.arrays, loaded.extra or {}, loaded.frame or {}
-        pca = None
-        if arrays.get("pca_components") is not None:
-            pca = LinearTerm(components=arrays["pca_components"], mean=arrays["pca_mean"],
-                             err_scale=arrays["pca_err_scale"])
-        normalizer = Normalizer.from_dict({"method": "zscore", "center": arrays["mean"], "scale": arrays["std"]})
-        return DetectorState(
-            model=loaded.model, window=int(frame_spec["window"]), hop=int(frame_spec["hop"]), normalizer=normalizer,
-            err_scale=arrays["err_scale"], smooth=int(extra.get("smooth", 1)),
-            linear_weight=float(extra.get("linear_weight", 1.0)), pca=pca,
-            centered=bool(extra.get("centered", False)), contrib_base=arrays.get("contrib_base"),
-        )
-
     @classmethod
     def load(cls, path: str | Path, device: str = "auto") -> Detector:
         """Read a detector file written by :meth:`save` (``tsae detect fit``)."""
         from tsae.models.modelfile import load_model
 
         loaded = load_model(path, device="cpu")
-        extra = loaded.extra or {}
-        if extra.get("kind") != DETECTOR_KIND:
-            raise ValueError(f"{path}: not a tsae detector file (a plain {loaded.family} model file?)")
-        try:
-            state = cls._state_from_file(loaded)
-            threshold = Threshold.from_dict(extra["threshold"])
-            sensors = [str(s) for s in extra["sensors"]]
-        except (KeyError, TypeError, ValueError) as error:
-            raise ValueError(f"{path}: detector file is incomplete ({error})") from None
-        shapes = [state.err_scale.shape] + ([state.contrib_base.shape] if state.contrib_base is not None else [])
-        if len(sensors) != state.channels or any(shape != (state.channels,) for shape in shapes):
-            raise ValueError(f"{path}: detector file is inconsistent (sensors vs arrays)")
-        settings = extra.get("settings", {})
+        content = read_detector_state(path, loaded)
+        state, threshold = content.state, content.threshold
         det = cls(model=loaded.family, window=state.window, hop=state.hop, smooth=state.smooth,
-                  threshold=settings.get("threshold", threshold.method), device=device,
-                  merge_gap=extra.get("merge_gap"))
+                  threshold=content.settings.get("threshold", threshold.method), device=device,
+                  merge_gap=content.merge_gap)
         det.state_ = state
-        det.sensors_ = sensors
+        det.sensors_ = content.sensors
         det.window_, det.hop_, det.smooth_ = state.window, state.hop, state.smooth
         det.family_ = loaded.family
         det.model_params_ = loaded.hparams
         det.n_features_in_ = state.channels
         det.threshold_obj_ = threshold
         det.threshold_ = threshold.value
-        det.decision_scores_ = np.asarray(loaded.arrays.get("decision_scores", np.zeros(0)), np.float64)
+        det.decision_scores_ = content.decision_scores
         det.labels_ = (det.decision_scores_ > det.threshold_).astype(np.int64)
         det.path_ = Path(path)
         return det

@@ -304,10 +304,13 @@ def _check_registered(settings: StreamSettings) -> tuple[dict[str, Any], dict[st
     return sources, sinks
 
 
-def _open_streams(settings: StreamSettings, status: Any, stdin: Any, stdout: Any) -> tuple[Any, Any]:
-    """Build the source and the sink named by ``settings``."""
+def _open_streams(settings: StreamSettings, status: Any, stdin: Any, stdout: Any,
+                  source: Any = None) -> tuple[Any, Any]:
+    """Build the source and the sink named by ``settings`` (``source``: one already built)."""
     sources, sinks = _check_registered(settings)
-    if settings.source == "mqtt":
+    if source is not None:
+        stream_in = source
+    elif settings.source == "mqtt":
         host, port = settings.broker()
         stream_in = sources["mqtt"](host=host, port=port, topic=settings.topic, client_id=settings.client_id,
                                     on_status=status)
@@ -368,7 +371,9 @@ def _serve(monitor: Monitor, stream_in: Any, write: Any, stop: threading.Event) 
     with torch_threads(1):
         try:
             for block in _blocks(stream_in):
-                if block:
+                if isinstance(block, np.ndarray):  # binary rows (--raw): (sensors, n)
+                    write(monitor.push(block))
+                elif block:
                     write(monitor.push_lines(block))
                 if stop.is_set():
                     break
@@ -397,14 +402,16 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
                 source: str | None = None, sink: str | None = None,
                 source_options: dict[str, str] | None = None, sink_options: dict[str, str] | None = None,
                 stdin: Any = None, stdout: Any = None, stderr: Any = None, max_line: int = MAX_LINE,
-                max_time_jump: float | None = MAX_TIME_JUMP) -> int:
+                max_time_jump: float | None = MAX_TIME_JUMP, raw: str | None = None) -> int:
     """Run ``tsae monitor``: returns the exit code (0 at the end of the input, 130 on Ctrl-C or SIGTERM).
 
     ``source`` / ``sink`` name a registered stream source / sink (``tsae plugins``); by
     default ``mqtt`` when ``mqtt`` / ``out_topic`` is given, else ``stdin`` / ``stdout``.
     A plugin's source or sink is built with ``factory(**source_options)`` (resp. sink).
     SIGTERM stops the monitor after the current block (it flushes and writes the summary).
-    ``max_line`` and ``max_time_jump`` are :class:`Monitor`'s.
+    ``max_line`` and ``max_time_jump`` are :class:`Monitor`'s. ``raw`` (a key of
+    :data:`~tsae.io.raw_samples.RAW_DTYPES`) reads binary sample rows from ``stdin`` instead of text
+    (see :class:`~tsae.io.raw_samples.RawSampleSource`).
     """
     log = RateLimitedLog(stream=stderr, quiet=quiet)
     det = Detector.load(detector, device="cpu")
@@ -413,11 +420,17 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
         mqtt=mqtt, topic=topic, out_topic=out_topic, client_id=client_id,
         source_options=dict(source_options or {}), sink_options=dict(sink_options or {}), max_line=max_line,
     )
-    stream_in, stream_out = _open_streams(settings, log.info, stdin, stdout)
+    raw_source: Any = None
+    if raw is not None:
+        from tsae.io.raw_samples import RawSampleSource
+
+        binary: Any = stdin if stdin is not None else sys.stdin
+        raw_source = RawSampleSource(getattr(binary, "buffer", binary), len(det.sensors_), raw)
+    stream_in, stream_out = _open_streams(settings, log.info, stdin, stdout, raw_source)
     write = _writer(stream_out)
     monitor = Monitor(det, every_sample=every_sample, silence=silence, log=log, time_field=time_field, fmt=fmt,
                       max_line=max_line, max_time_jump=max_time_jump)
-    where = f" {mqtt}" if settings.source == "mqtt" else ""
+    where = f" {mqtt}" if settings.source == "mqtt" else (f" ({raw} binary rows)" if raw else "")
     log.info(f"watching {len(monitor.sensors)} sensor(s) ({', '.join(monitor.sensors[:8])}), window "
              f"{det.window_}, threshold {monitor.threshold:.4g}; reading {settings.source}{where}")
     stop = threading.Event()
@@ -428,6 +441,8 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
     except BrokenPipeError:
         code = 0
     finally:
+        if getattr(raw_source, "stray_bytes", 0):
+            log.warn("raw-tail", f"stdin: stream ended inside a sample row ({raw_source.stray_bytes} byte(s) dropped)")
         summary = monitor.summary()
         try:
             write([summary])
