@@ -32,6 +32,8 @@ BUILTIN_COMMANDS: dict[str, str] = {
     "smooth": "tsae.cli.smooth_cmd:smooth_command",
     "impute": "tsae.cli.smooth_cmd:impute_command",
     "frame": "tsae.cli.frame_cmd:frame_command",
+    "compress": "tsae.cli.compress_cmd:compress_command",
+    "decompress": "tsae.cli.compress_cmd:decompress_command",
     "export": "tsae.cli.export_cmd:export_command",
     "devices": "tsae.cli.export_cmd:devices_command",
 }
