@@ -62,6 +62,7 @@ class BlindSpotNet(Autoencoder):
 
     name = "blind_spot"
     description = "blind-spot convolutional autoencoder: each sample predicted from its neighbours (Noise2Self)"
+    encoder_modules = ()
     params = {
         "hidden": Param(16, "channels of each causal stack", min=1),
         "layers": Param(4, "dilated layers per stack (each side sees 2**layers samples)", min=0),

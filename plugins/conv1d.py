@@ -19,7 +19,12 @@ from tsae.models.base import Autoencoder, Param
 
 
 def _widths(hidden: int, depth: int, max_hidden: int) -> list[int]:
-    return [min(hidden * 2**i, max_hidden) for i in range(depth)]
+    """``min(hidden * 2**i, max_hidden)`` for each level, doubling as it goes (linear in ``depth``, never 2**depth)."""
+    widths, width = [], min(hidden, max_hidden)
+    for _ in range(depth):
+        widths.append(width)
+        width = min(2 * width, max_hidden)
+    return widths
 
 
 def padded_length(window: int, factor: int) -> int:

@@ -71,6 +71,8 @@ class DenoiserNet(Autoencoder):
         self.lookahead = int(self.config["lookahead"])
         if self.lookahead < 0:
             raise ValueError(f"denoiser: lookahead must be >= 0, got {self.lookahead}")
+        if not 1 <= self.hop <= self.n_fft:
+            raise ValueError(f"denoiser: hop must be in [1, window={self.n_fft}], got {self.hop}")
         self.inp = nn.Linear(2 * self.bins * (1 + self.lookahead), hidden)
         self.gru = nn.GRU(hidden, hidden, num_layers=int(self.config["layers"]), batch_first=True)
         self.out = nn.Linear(hidden, self.bins)
@@ -191,6 +193,46 @@ class DenoiserNet(Autoencoder):
         feats = torch.cat(state["recent"], dim=-1)
         z, state["h"] = self.gru(torch.relu(self.inp(feats))[:, None], state["h"])
         return torch.sigmoid(self.out(z[:, 0]))
+
+    # -- the step with explicit state (ONNX export) ---------------------------
+    def explicit_state(self, batch: int = 1) -> dict[str, torch.Tensor]:
+        """:meth:`init_state` as fixed-size tensors, for a graph whose state is all inputs and outputs.
+
+        ``mean`` ``(batch, bins)``, ``count`` ``(1,)`` (frames seen), ``recent``
+        ``(lookahead, batch, 2*bins)`` (the previous frames' features) and ``h``
+        ``(layers, batch, hidden)`` (the GRU state).
+        """
+        device = self.inp.weight.device
+        return {
+            "mean": torch.zeros(batch, self.bins, device=device),
+            "count": torch.zeros(1, device=device),
+            "recent": torch.zeros(self.lookahead, batch, 2 * self.bins, device=device),
+            "h": torch.zeros(self.gru.num_layers, batch, self.gru.hidden_size, device=device),
+        }
+
+    def explicit_step(
+        self, power: torch.Tensor, state: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+        """:meth:`step` on the power spectrum ``(batch, bins)`` of one frame, with no Python-side state.
+
+        Returns ``(mask, ready, new_state)``: ``mask`` is that of the frame
+        ``lookahead`` steps back, valid only where ``ready`` (a boolean ``(1,)``:
+        false for the first ``lookahead`` frames, during which the GRU state is kept).
+        """
+        lp = self._log_power(power)
+        count = state["count"]
+        a = torch.clamp(count / (count + 1.0), max=self.alpha)
+        mean = a * state["mean"] + (1.0 - a) * lp
+        feats = self._normalise(lp, mean)
+        recent = state["recent"]
+        joined = torch.cat([*recent.unbind(0), feats], dim=-1) if self.lookahead else feats
+        z, h = self.gru(torch.relu(self.inp(joined))[:, None], state["h"])
+        ready = count >= self.lookahead
+        h = torch.where(ready, h, state["h"])
+        if self.lookahead:
+            recent = torch.cat([recent[1:], feats[None]], dim=0)
+        mask = torch.sigmoid(self.out(z[:, 0]))
+        return mask, ready, {"mean": mean, "count": count + 1.0, "recent": recent, "h": h}
 
     @property
     def latency(self) -> int:

@@ -12,7 +12,8 @@ from tsae.hookspecs import hookimpl
 
 @hookimpl
 def register_sources(register: Any) -> None:
-    from tsae.io.streams import MqttSource, StdinSource
+    from tsae.io.mqtt import MqttSource
+    from tsae.io.streams import StdinSource
 
     register("stdin", StdinSource)
     register("mqtt", MqttSource)
@@ -20,7 +21,8 @@ def register_sources(register: Any) -> None:
 
 @hookimpl
 def register_sinks(register: Any) -> None:
-    from tsae.io.streams import MqttSink, StdoutSink
+    from tsae.io.mqtt import MqttSink
+    from tsae.io.streams import StdoutSink
 
     register("stdout", StdoutSink)
     register("mqtt", MqttSink)

@@ -34,6 +34,7 @@ class TransformerSeq2SeqAE(Autoencoder):
 
     name = "transformer"
     description = "Transformer seq2seq autoencoder (positional encoding, encoder to latent, decoder back)"
+    encoder_modules = ("embed", "encoder", "enc_norm", "to_latent")
     params = {
         "d_model": Param(64, "token width", min=1),
         "heads": Param(4, "attention heads (must divide d_model)", min=1),

@@ -24,6 +24,7 @@ class BetaVAE(Autoencoder):
 
     name = "vae"
     description = "convolutional beta-VAE (reparameterisation, KL term, sample new windows)"
+    encoder_modules = ("encoder", "to_stats")
     params = {
         "beta": Param(1.0, "weight of the KL divergence (beta-VAE); larger = smoother latent space", min=0.0),
         "latent": Param(16, "size of the latent code", min=1),

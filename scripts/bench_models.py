@@ -1,11 +1,13 @@
 """Training and inference throughput (windows per second) of every model family.
 
-One run measures, for each registered family at its default size:
+One run measures, for each registered family at its default size (conv1d, dense, lstm,
+transformer, vae, vqvae, blind_spot and any third-party family installed):
 
 - ``train (tsae)``: :func:`tsae.models.trainer.train_model` end to end (shuffling,
   validation every epoch, early-stopping bookkeeping), windows trained per second;
 - ``train (bare)``: the anchor, a bare PyTorch loop (Adam, MSE, same batches) on the same
-  network, and the ratio tsae/bare (the trainer's overhead; 1.0 = none);
+  network, and the ratio tsae/bare (the trainer's overhead; 1.0 = none); a family with its
+  own ``training_loss`` (VAE, VQ-VAE) is stepped through it, so both loops do the same work;
 - ``infer``: no-grad forward passes (batch 256) through
   :func:`tsae.pipelines.reconstruct.series.run_frames`, and the ratio to the anchor
   ``sklearn.decomposition.PCA`` (same latent size) encoding+decoding the flattened windows,
@@ -40,9 +42,11 @@ def bare_train(model: torch.nn.Module, windows: np.ndarray, batch: int, seconds:
     data = torch.from_numpy(windows).to(device)
     model.train()
 
+    own_loss = getattr(model, "training_loss", None)
+
     def step(x: torch.Tensor) -> None:
         optimizer.zero_grad(set_to_none=True)
-        loss = torch.mean((model(x) - x) ** 2)
+        loss = own_loss(x, x)[0] if callable(own_loss) else torch.mean((model(x) - x) ** 2)
         loss.backward()
         optimizer.step()
 

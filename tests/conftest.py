@@ -18,3 +18,31 @@ def _one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(previous)
+
+
+@pytest.fixture()
+def craft_model_file(tmp_path):
+    """``craft(source, name, header=fn, tensors=fn) -> Path``: a copy of a model file with its tsae header
+    (a dict, changed in place by ``header``) and tensors (a name -> tensor dict, by ``tensors``) altered.
+
+    The header is written with Python's ``json`` (so NaN and Infinity can be planted), the
+    container with safetensors, as a hostile user would craft a file.
+    """
+    import json
+
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    def craft(source, name, *, header=None, tensors=None):
+        with safe_open(str(source), framework="pt") as handle:
+            head = json.loads(handle.metadata()["tsae"])
+            state = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118 - not a dict
+        if header is not None:
+            header(head)
+        if tensors is not None:
+            tensors(state)
+        path = tmp_path / name
+        save_file(state, str(path), metadata={"tsae": json.dumps(head)})
+        return path
+
+    return craft

@@ -1,5 +1,13 @@
-"""How an error is told in one line: by the CLI to the user, and in a batch manifest's rows."""
+"""How an error is told in one line: by the CLI to the user, and in a batch manifest's rows.
+
+A ``MemoryError`` met while reading a file is told the same way, naming the file
+(:func:`memory_for`).
+"""
 from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 
 def first_line(error: BaseException, limit: int | None = None) -> str:
@@ -7,3 +15,62 @@ def first_line(error: BaseException, limit: int | None = None) -> str:
     lines = str(error).strip().splitlines()
     text = lines[0] if lines else type(error).__name__
     return text if limit is None else text[:limit]
+
+
+class FileMemoryError(MemoryError):
+    """Not enough memory for one file: the one line names the file and what was being done."""
+
+
+@contextmanager
+def memory_for(path: str | os.PathLike, doing: str = "read") -> Iterator[None]:
+    """Turn a ``MemoryError`` raised in the block into a :class:`FileMemoryError` naming ``path``.
+
+    Examples
+    --------
+    >>> try:
+    ...     with memory_for("big.npy"):
+    ...         raise MemoryError("Unable to allocate 7.28 TiB")
+    ... except MemoryError as error:
+    ...     print(error)
+    big.npy: not enough memory to read it (Unable to allocate 7.28 TiB)
+    """
+    try:
+        yield
+    except FileMemoryError:
+        raise
+    except MemoryError as error:
+        raise FileMemoryError(f"{path}: not enough memory to {doing} it ({first_line(error)})") from None
+
+
+def naming(path: object, error: BaseException | str) -> str:
+    """One line about ``path``: the error's first line, prefixed with the path unless it names it already."""
+    text = first_line(error) if isinstance(error, BaseException) else error
+    return text if text.startswith(str(path)) else f"{path}: {text}"
+
+
+class FilesFailed(ValueError):
+    """Some files of a multi-file job failed; every other file was done and written.
+
+    The policy of every multi-file command: a file that fails leaves no output and the
+    job goes on with the next one; the failures are reported together at the end.
+
+    Attributes
+    ----------
+    failures
+        One line per failed input: ``{input: error}``.
+    written
+        The outputs of the files that succeeded.
+    total
+        How many files the job had.
+    """
+
+    def __init__(self, failures: dict[str, str], written: list, total: int) -> None:
+        self.failures = dict(failures)
+        self.written = list(written)
+        self.total = int(total)
+        first = next(iter(self.failures.values()), "")
+        super().__init__(f"{self.summary()}; first: {first}")
+
+    def summary(self) -> str:
+        """``"2 of 5 file(s) failed"``."""
+        return f"{len(self.failures)} of {self.total} file(s) failed"

@@ -28,12 +28,16 @@ def assert_one_line_error(result, *fragments: str) -> None:
         assert fragment in text, text
 
 
-@pytest.mark.parametrize("family", ["conv1d", "lstm", "transformer", "vae"])
+EXTRA = {"transformer": ["--param", "d_model=8", "--param", "heads=2", "--param", "ff=8", "--param", "latent=4"],
+         "vqvae": ["--param", "code_dim=4", "--param", "depth=3", "--param", "codebook_size=16"]}
+CODE_SHAPE = {"vqvae": (4, 4)}  # code_dim x positions (32 / 2**3)
+
+
+@pytest.mark.parametrize("family", ["conv1d", "lstm", "transformer", "vae", "dense", "vqvae"])
 def test_train_then_encode(family, sensor_csv, tmp_path) -> None:
     model = tmp_path / f"{family}.tsae"
-    extra = ["--param", "d_model=8", "--param", "heads=2", "--param", "ff=8"] if family == "transformer" else []
-    result = run("train", sensor_csv, "--family", family, *FAST[:-4], *extra, "--param", "latent=4",
-                 "--normalize", "robust", "-o", model)
+    extra = EXTRA.get(family, ["--param", "latent=4"])
+    result = run("train", sensor_csv, "--family", family, *FAST[:-4], *extra, "--normalize", "robust", "-o", model)
     assert result.exit_code == 0, result.output
     loaded = load_model(model)
     assert loaded.family == family and loaded.channels == 3 and loaded.frame["hop"] == 8
@@ -43,7 +47,7 @@ def test_train_then_encode(family, sensor_csv, tmp_path) -> None:
     result = run("encode", model, sensor_csv, "-o", codes, "-q")
     assert result.exit_code == 0, result.output
     array = np.load(codes)
-    assert array.shape == (1 + int(np.ceil((1200 - 32) / 8)), 4)
+    assert array.shape == (1 + int(np.ceil((1200 - 32) / 8)), *CODE_SHAPE.get(family, (4,)))
 
 
 def test_train_reports_a_summary(sensor_csv, tmp_path) -> None:

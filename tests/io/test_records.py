@@ -111,3 +111,38 @@ def test_a_date_beyond_the_nanosecond_range_is_malformed_not_wrapped() -> None:
                             '{"time": "2024-01-01T00:00:01", "a": 3}'])
     assert rows[:, 0].tolist() == [1.0, 3.0]
     assert parser.counts["malformed"] == 1 and parser.counts["out_of_order"] == 0
+
+
+def test_a_redelivered_sample_is_a_duplicate_not_scored_twice() -> None:
+    parser = RecordParser(["a", "b"])
+    rows, _ = parser.parse(['{"time": 1, "a": 1, "b": 2}', '{"time": 2, "a": 3, "b": 4}'])
+    assert len(rows) == 2
+    # the same two records again (a QoS-1 redelivery), in another form, and a new one
+    rows, times = parser.parse(['{"time": 1, "a": 1, "b": 2}', "time,a,b", "2,3,4", '{"time": 3, "a": 5, "b": 6}'])
+    assert rows.tolist() == [[5, 6]] and times == [3]
+    assert parser.counts["duplicates"] == 2 and parser.counts["out_of_order"] == 0
+
+
+def test_same_time_other_values_and_untimed_repeats_are_kept() -> None:
+    parser = RecordParser(["a"])
+    rows, _ = parser.parse(['{"time": 1, "a": 1}', '{"time": 1, "a": 2}'])
+    assert rows.tolist() == [[1], [2]]
+    untimed = RecordParser(["a"])
+    rows, _ = untimed.parse(["1", "1", "1"])  # a sensor repeating its value is not a redelivery
+    assert len(rows) == 3 and untimed.counts["duplicates"] == 0
+
+
+def test_a_redelivered_time_jump_does_not_confirm_itself() -> None:
+    parser = RecordParser(["a"], max_time_jump=10)
+    parser.parse(['{"time": 1, "a": 1}'])
+    rows, _ = parser.parse(['{"time": 1e6, "a": 1}', '{"time": 1e6, "a": 1}', '{"time": 2, "a": 2}'])
+    assert rows.tolist() == [[2]]
+    assert parser.counts["time_jumps"] == 1 and parser.counts["duplicates"] == 1 and parser.last_time == 2
+
+
+def test_the_duplicate_memory_is_bounded() -> None:
+    parser = RecordParser(["a"], dedup_window=2)
+    parser.parse([f'{{"time": {t}, "a": 0}}' for t in range(3)])
+    rows, _ = parser.parse(['{"time": 2, "a": 0}', '{"time": 0, "a": 0}'])
+    assert len(rows) == 0 and parser.counts["duplicates"] == 1 and parser.counts["out_of_order"] == 1
+    assert len(parser.recent._keys) == 2

@@ -45,3 +45,50 @@ def test_bad_npy_is_one_line(tmp_path) -> None:
     (tmp_path / "bad.npy").write_bytes(b"not numpy")
     with pytest.raises(ValueError, match="bad.npy: not a readable .npy array"):
         read_series(tmp_path / "bad.npy")
+
+
+def _npy_header(shape: tuple[int, ...], descr: str = "<f8") -> bytes:
+    """A version-1.0 ``.npy`` header declaring ``shape`` (padded to 64 bytes like numpy's)."""
+    text = f"{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}"
+    text += " " * (-(len(text) + 11) % 64) + "\n"
+    return b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text.encode()
+
+
+@pytest.mark.parametrize("shape,data,match", [
+    ((10**12,), b"\0" * 64, "declares a float64 array of shape (1000000000000,) (8,000,000,000,000 bytes) "
+                            "but the file holds 64 bytes of data"),
+    ((2, 1000), b"\0" * 800, "(16,000 bytes) but the file holds 800 bytes"),
+    ((10**6, 10**6, 10**6), b"", "but the file holds 0 bytes"),
+])
+def test_npy_header_is_checked_against_the_file_size(tmp_path, shape, data, match) -> None:
+    path = tmp_path / "crafted.npy"
+    path.write_bytes(_npy_header(shape) + data)
+    for read in (read_series, read_signal):
+        with pytest.raises(ValueError) as info:
+            read(path)
+        assert str(info.value).startswith(f"{path}: its header ") and match in str(info.value)
+
+
+def test_npy_of_python_objects_is_refused_unread(tmp_path) -> None:
+    path = tmp_path / "objects.npy"
+    path.write_bytes(_npy_header((2,), "|O") + b"\x80\x04N.")
+    with pytest.raises(ValueError, match="objects.npy: holds Python objects"):
+        read_series(path)
+
+
+def test_a_memory_error_names_the_file(tmp_path, monkeypatch) -> None:
+    from tsae.errors import FileMemoryError
+
+    save_npy(tmp_path / "x.npy", np.zeros(4))
+    (tmp_path / "x.csv").write_text("a\n1\n2\n")
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError("Unable to allocate 7.28 TiB for an array")
+
+    monkeypatch.setattr(np, "load", no_memory)
+    monkeypatch.setattr("tsae.io.tables.read_table", no_memory)
+    for name in ("x.npy", "x.csv"):
+        with pytest.raises(FileMemoryError) as info:
+            read_series(tmp_path / name)
+        expected = f"{tmp_path / name}: not enough memory to read it (Unable to allocate 7.28 TiB for an array)"
+        assert str(info.value) == expected

@@ -64,6 +64,9 @@ def test_write_read_round_trip(tmp_path) -> None:
     ("dup.csv", "a,a\n1,2\n", "duplicate column"),
     ("only_time.csv", "time\n1\n2\n", "no numeric data columns"),
     ("binary.csv", "\x00\x01\x02garbage", "binary"),
+    ("huge_cell.csv", "a,b\n1,2\n3," + "4" * 200_000 + "\n5,6\n", "line 3: a cell is longer than 131,072 characters"),
+    # an unclosed quote swallows the rest of the file into one cell: the line where the reader gave up
+    ("open_quote.csv", 'a,b\n1,2\n3,"4\n5,6\n' + "7," * 70_000 + "\n", "line 5: a cell is longer than 131,072"),
 ])
 def test_bad_tables_give_one_line_errors(tmp_path, name, text, match) -> None:
     path = write(tmp_path, name, text)

@@ -17,6 +17,8 @@ FAMILIES = {
     "transformer": dict(d_model=32, ff=64, layers=1, latent=16),
     "vae": dict(hidden=16, latent=16),
     "blind_spot": dict(hidden=16, layers=3),
+    "dense": dict(hidden=64, layers=1, latent=16),
+    "vqvae": dict(hidden=16, codebook_size=128),
 }
 WINDOW = 64
 

@@ -9,7 +9,8 @@ from click.testing import CliRunner
 
 import tsae
 from tsae.cli import cli
-from tsae.io.streams import MqttSink, MqttSource, StdinSource, StdoutSink
+from tsae.io.mqtt import MqttSink, MqttSource
+from tsae.io.streams import StdinSource, StdoutSink
 from tsae.models.base import Autoencoder
 
 BUILTIN = {"conv1d", "lstm", "transformer", "vae"}

@@ -6,16 +6,19 @@ fast. Plugins add sub-commands through the ``register_commands`` hook.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
+import signal
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import click
 
 from tsae import __version__
 from tsae.cli.plugin_log import report_plugin_warnings
-from tsae.errors import first_line
+from tsae.errors import FileMemoryError, first_line
 
 # sub-command name -> "module:attribute"
 BUILTIN_COMMANDS: dict[str, str] = {
@@ -30,7 +33,64 @@ BUILTIN_COMMANDS: dict[str, str] = {
     "smooth": "tsae.cli.smooth_cmd:smooth_command",
     "impute": "tsae.cli.smooth_cmd:impute_command",
     "frame": "tsae.cli.frame_cmd:frame_command",
+    "compress": "tsae.cli.compress_cmd:compress_command",
+    "decompress": "tsae.cli.compress_cmd:decompress_command",
+    "export": "tsae.cli.export_cmd:export_command",
+    "devices": "tsae.cli.export_cmd:devices_command",
 }
+
+
+class Terminated(BaseException):
+    """Raised in the main thread by SIGTERM, so that ``finally`` blocks (temporary outputs) run as on Ctrl-C."""
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """While inside, SIGTERM raises :class:`Terminated` (a command with its own handler replaces it)."""
+    try:
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    except ValueError:  # not the main thread (an embedding application): leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    """A library warning as one line on stderr; nothing under ``-q`` (see :func:`tsae.cli.common.is_quiet`)."""
+    from tsae.cli.common import is_quiet
+
+    if not is_quiet():
+        click.echo(f"Warning: {first_line(message if isinstance(message, Warning) else Warning(message))}",
+                   err=True)
+
+
+#: commands that only list plugins: they never import numpy (nor torch), so they stay fast
+_LISTING_COMMANDS = ("plugins", "models")
+
+
+@contextlib.contextmanager
+def _one_line_warnings(command: str | None) -> Iterator[None]:
+    """Warnings raised while a command runs are told in one line each (numpy's floating-point ones never)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module="numpy")
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        warnings.showwarning = _show_warning
+        if command in _LISTING_COMMANDS:
+            yield
+            return
+        import numpy as np
+
+        with np.errstate(all="ignore"):
+            yield
 
 
 class LazyGroup(click.Group):
@@ -68,7 +128,11 @@ class LazyGroup(click.Group):
         debug = "--debug" in args
         report_plugin_warnings(debug=debug, quiet=bool({"-q", "--quiet"} & set(args)))
         try:
-            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            with _sigterm_unwinds():
+                return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except Terminated:
+            click.echo("Terminated.", err=True)
+            sys.exit(128 + signal.SIGTERM)
         except click.exceptions.Abort:
             click.echo("Aborted.", err=True)
             sys.exit(130)
@@ -85,11 +149,23 @@ class LazyGroup(click.Group):
             sys.exit(error.exit_code)
 
     def invoke(self, ctx: click.Context) -> Any:
-        """Run the sub-command; a library error becomes a one-line ``ClickException`` (kept whole with ``--debug``)."""
+        """Run the sub-command; a library error (or running out of memory) becomes a one-line ``ClickException``.
+
+        ``--debug`` keeps the whole traceback.
+        """
         try:
-            return super().invoke(ctx)
+            # the sub-command's name, before click resolves it (click < 9 keeps it apart from ctx.args)
+            command = (getattr(ctx, "_protected_args", None) or ctx.args or [None])[0]
+            with _one_line_warnings(command):
+                return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, BrokenPipeError):
             raise  # a broken pipe (`tsae models | head`) is click's: it exits quietly
+        except MemoryError as error:  # FileMemoryError names the file; a bare one says what could not be allocated
+            if (ctx.obj or {}).get("debug"):
+                raise
+            text = first_line(error)
+            raise click.ClickException(text if isinstance(error, FileMemoryError) else f"not enough memory ({text})") \
+                from error
         except Exception as error:
             if (ctx.obj or {}).get("debug"):
                 raise

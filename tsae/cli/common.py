@@ -2,11 +2,29 @@
 from __future__ import annotations
 
 import functools
+import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any, NoReturn
 
 import click
 
-quiet_option = click.option("-q", "--quiet", is_flag=True, help="No progress bars or chatter.")
+_QUIET = "tsae.quiet"
+
+
+def _remember_quiet(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    ctx.find_root().meta[_QUIET] = value
+    return value
+
+
+def is_quiet() -> bool:
+    """Whether the running command was given ``-q`` (its warnings are then not shown)."""
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx is not None and ctx.find_root().meta.get(_QUIET))
+
+
+quiet_option = click.option("-q", "--quiet", is_flag=True, callback=_remember_quiet,
+                            help="No progress bars, chatter or warnings (errors are still shown).")
 device_option = click.option(
     "--device",
     type=click.Choice(["auto", "cpu", "cuda"]),
@@ -19,6 +37,25 @@ input_file = functools.partial(
 )
 #: A model FILE (``--model`` means a file on every command; a family name is ``--family``).
 model_file = click.Path(exists=True, dir_okay=False, path_type=Path)
+#: ``--init MODEL``: start the new network from a pretrained model file's encoder
+init_option = click.option("--init", type=model_file, default=None, metavar="MODEL",
+                           help="Start from the encoder of this model file (same family; shapes must fit).")
+
+
+class OutputFile(click.Path):
+    """An output FILE: a name ending with a path separator (a folder) is refused by name, not written as a file."""
+
+    def __init__(self) -> None:
+        super().__init__(dir_okay=False, path_type=Path)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and value.endswith(("/", os.sep)):
+            self.fail(f"{value!r} names a folder; this command writes one file: give its name", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+#: The type of every single-file output option (``-o``, ``--plot``, ``--events``, ``--manifest``).
+output_file = OutputFile()
 
 
 def key_values(ctx: click.Context, param: click.Parameter, items: tuple[str, ...]) -> dict[str, str]:
@@ -37,3 +74,15 @@ def echo_done(message: str, quiet: bool) -> None:
     """A command's success message: one line on stderr (with the progress), unless ``quiet``."""
     if not quiet:
         click.echo(message, err=True)
+
+
+def raise_failures(failures: Mapping[str, str], summary: str) -> NoReturn:
+    """End a multi-file command whose files partly failed: one line per ``{file: error}`` on stderr, then the summary.
+
+    The failures are errors, shown even under ``-q``; the exit code is 1.
+    """
+    from tsae.errors import naming
+
+    for path, error in failures.items():
+        click.echo(f"failed: {naming(path, error)}", err=True)
+    raise click.ClickException(summary)

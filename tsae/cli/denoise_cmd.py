@@ -5,12 +5,12 @@ from pathlib import Path
 
 import click
 
-from tsae.cli.common import device_option, echo_done, model_file, quiet_option
+from tsae.cli.common import device_option, echo_done, model_file, quiet_option, raise_failures
 
 
 @click.command("denoise")
-@click.argument("inputs", nargs=-1, required=True)
-@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+@click.argument("inputs", nargs=-1)
+@click.option("-o", "--output", type=click.Path(), default=None,  # a str keeps the trailing / of a folder
               help="Output file (one input) or folder (several). Default: NAME.denoised.EXT beside each input.")
 @click.option("--model", type=model_file, default=None,
               help="A denoiser model file trained with tsae (default: the shipped model).")
@@ -21,18 +21,41 @@ from tsae.cli.common import device_option, echo_done, model_file, quiet_option
 @click.option("--batch", type=click.IntRange(min=1), default=16, show_default=True, metavar="N",
               help="Denoise up to N files of one sample rate side by side (one model step per frame "
                    "for all; try a larger N with --device cuda).")
+@click.option("--raw", is_flag=True,
+              help="Raw PCM on stdin/stdout (with -) instead of WAV; needs --rate and --channels.")
+@click.option("--rate", type=click.IntRange(min=1), default=None, metavar="HZ", help="Sample rate of --raw audio.")
+@click.option("--channels", type=click.IntRange(1, 256), default=None, metavar="N", help="Channels of --raw audio.")
+@click.option("--format", "sample_format", type=click.Choice(["s16", "s24", "s32", "f32"]), default="s16",
+              show_default=True, help="Sample format of --raw audio (little-endian).")
+@click.option("--live", is_flag=True, help="Denoise a microphone to speakers live (needs the 'live' extra).")
+@click.option("--input-device", default=None, metavar="N",
+              help="--live: input device (index or name; see tsae devices).")
+@click.option("--output-device", default=None, metavar="M", help="--live: output device (index or name).")
+@click.option("--duration", type=click.FloatRange(min=0.0, min_open=True), default=None, metavar="S",
+              help="--live: stop after S seconds (default: Ctrl-C).")
 @device_option
 @quiet_option
-def denoise_command(inputs: tuple[str, ...], output: Path | None, model: Path | None, strength: float,
-                    atten_limit: float | None, batch: int, device: str, quiet: bool) -> None:
+def denoise_command(inputs: tuple[str, ...], output: str | None, model: Path | None, strength: float,
+                    atten_limit: float | None, batch: int, raw: bool, rate: int | None, channels: int | None,
+                    sample_format: str, live: bool, input_device: str | None, output_device: str | None,
+                    duration: float | None, device: str, quiet: bool) -> None:
     """Denoise speech in audio files (WAV, FLAC, OGG; any rate, any channels).
 
     INPUTS are files, folders or glob patterns. Each NAME.EXT becomes
     NAME.denoised.EXT beside it (or goes to -o). The output keeps the input's sample
-    rate, channels, format and bit depth; inputs are never overwritten and a failed
-    run leaves no partial file. The model runs frame by frame (16 ms steps), which
+    rate, channels, format and bit depth; inputs are never overwritten and a file
+    that fails leaves no output. With several files, one that fails (unreadable,
+    corrupt) does not stop the others: every failure is reported at the end and the
+    exit code is 1. The model runs frame by frame (16 ms steps), which
     is faster on the CPU than on a GPU for one file, so --device auto uses the CPU.
     Several files are denoised side by side, --batch at a time.
+
+    With - as the input (and -o -, the default then) audio streams from stdin to
+    stdout as it arrives: WAV (streaming header), or raw PCM with --raw --rate
+    --channels --format. The pipe adds at most 20 ms of latency and memory stays
+    bounded. With --live, a microphone is denoised to speakers (or to a virtual
+    device: see the README for PipeWire); dropouts and the measured latency are
+    reported on stderr.
 
     \b
     Examples:
@@ -40,10 +63,35 @@ def denoise_command(inputs: tuple[str, ...], output: Path | None, model: Path | 
       tsae denoise talk.flac -o clean.flac --atten-limit 15
       tsae denoise 'recordings/*.wav' -o denoised/
       tsae denoise recordings/ -o denoised/ --batch 64 --device cuda
+      ffmpeg -i talk.mp3 -f wav - | tsae denoise - -q > clean.wav
+      arecord -f S16_LE -r 48000 -c 1 -t raw | tsae denoise - --raw --rate 48000 --channels 1 | aplay -f S16_LE -r 48000
+      tsae denoise --live --input-device 2 --output-device 5
     """
+    if live:
+        from tsae.cli.pipes import denoise_live
+
+        denoise_live(inputs, input_device=input_device, output_device=output_device, rate=rate, channels=channels,
+                     duration=duration, model=model, strength=strength, atten_limit=atten_limit, device=device,
+                     quiet=quiet)
+        return
+    if "-" in inputs or raw or (output is not None and str(output) == "-"):
+        from tsae.cli.pipes import denoise_pipe
+
+        denoise_pipe(inputs, None if output is None else Path(output), model=model, strength=strength,
+                     atten_limit=atten_limit, raw=raw, rate=rate, channels=channels, sample_format=sample_format,
+                     device=device, quiet=quiet)
+        return
+    if not inputs:
+        raise click.UsageError("Missing argument 'INPUTS...' (or --live).")
+    from tsae.errors import FilesFailed
     from tsae.pipelines.denoise.files import denoise_files
 
-    written = denoise_files(inputs, output, model=model, strength=strength, atten_limit=atten_limit,
-                            device=device, quiet=quiet, batch=batch)
+    try:
+        written = denoise_files(inputs, output, model=model, strength=strength, atten_limit=atten_limit,
+                                device=device, quiet=quiet, batch=batch)
+    except FilesFailed as failed:
+        for path in failed.written:
+            echo_done(f"wrote {path}", quiet)
+        raise_failures(failed.failures, failed.summary())
     for path in written:
         echo_done(f"wrote {path}", quiet)

@@ -1,11 +1,12 @@
 """``tsae detect fit|score`` (batch anomaly detection) and ``tsae monitor`` (streaming)."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import click
 
-from tsae.cli.common import device_option, input_file, key_values, model_file, quiet_option
+from tsae.cli.common import device_option, init_option, input_file, key_values, model_file, output_file, quiet_option
 
 
 def _window(value: str) -> int | str:
@@ -24,9 +25,12 @@ def _threshold(value: str) -> str | float:
     if value in ("pot", "quantile"):
         return value
     try:
-        return float(value)
+        number = float(value)
     except ValueError:
-        raise click.BadParameter(f"{value!r}: use pot, quantile or a number") from None
+        number = math.nan
+    if not math.isfinite(number):
+        raise click.BadParameter(f"{value!r}: use pot, quantile or a finite number", param_hint="'--threshold'")
+    return number
 
 
 @click.group("detect")
@@ -41,9 +45,10 @@ def detect_group() -> None:
 
 @detect_group.command("fit")
 @input_file("train")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+@click.option("-o", "--output", type=output_file, required=True,
               help="Detector file to write (.tsae).")
-@click.option("--family", default="conv1d", show_default=True, help="Autoencoder family (see `tsae models`).")
+@click.option("--family", default=None,
+              help="Autoencoder family (see `tsae models`) [default: conv1d, or the --init model's].")
 @click.option("--window", default="auto", show_default=True,
               help="Window length in samples, or 'auto' (the data's dominant period).")
 @click.option("--hop", type=click.IntRange(min=1), default=None, help="Scoring hop (default window // 8).")
@@ -57,27 +62,33 @@ def detect_group() -> None:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE", callback=key_values,
               help="Model family parameter (repeatable), e.g. --param latent=16 (see `tsae models FAMILY`).")
+@init_option
 @device_option
 @quiet_option
-def fit_command(train: Path, output: Path, family: str, window: str, hop: int | None, threshold: str, risk: float,
-                quantile: float, epochs: int, seed: int, params: dict[str, str], device: str, quiet: bool) -> None:
-    """Learn normal behaviour from TRAIN (a CSV of normal data) and write a detector file."""
+def fit_command(train: Path, output: Path, family: str | None, window: str, hop: int | None, threshold: str,
+                risk: float, quantile: float, epochs: int, seed: int, params: dict[str, str], init: Path | None,
+                device: str, quiet: bool) -> None:
+    """Learn normal behaviour from TRAIN (a CSV of normal data) and write a detector file.
+
+    With --init, the network starts from the encoder of a model trained before (tsae train
+    on other, perhaps unlabelled, series): its family, window and parameters are used.
+    """
     from tsae.pipelines.anomaly.files import fit_detector_file
 
     fit_detector_file(train, output, family=family, window=_window(window), threshold=_threshold(threshold),
                       device=device, quiet=quiet, epochs=epochs, hop=hop, risk=risk, q=quantile, seed=seed,
-                      model_params=params or None)
+                      model_params=params or None, init=init)
 
 
 @detect_group.command("score")
 @input_file("test")
 @click.option("--detector", type=model_file, required=True,
               help="Detector file written by `tsae detect fit`.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+@click.option("-o", "--output", type=output_file, required=True,
               help="Scores CSV to write (time, score, anomaly, contrib_<sensor>...).")
-@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--plot", type=output_file, default=None,
               help="Also write a plot (PNG/PDF/SVG) of the series, score, threshold and events.")
-@click.option("--events", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--events", type=output_file, default=None,
               help="Events file (.json or .csv); default <output stem>.events.json.")
 @device_option
 @quiet_option
@@ -92,8 +103,12 @@ def score_command(test: Path, detector: Path, output: Path, plot: Path | None, e
 @click.command("monitor")
 @click.option("--detector", type=model_file, required=True,
               help="Detector file written by `tsae detect fit`.")
-@click.option("--format", "fmt", type=click.Choice(["auto", "csv", "json"]), default="auto", show_default=True,
-              help="Input lines: CSV (a header line names the columns) or JSON objects.")
+@click.option("--format", "fmt", type=click.Choice(["auto", "csv", "json", "f32", "f64", "s16", "s32"]),
+              default="auto", show_default=True,
+              help="Input lines: CSV (a header line names the columns) or JSON objects; with --raw, the binary "
+                   "sample type (f32 by default).")
+@click.option("--raw", is_flag=True,
+              help="Binary input on stdin: little-endian rows of one value per sensor, in the detector's order.")
 @click.option("--mqtt", default=None, metavar="HOST:PORT", help="Read samples from an MQTT broker instead of stdin.")
 @click.option("--topic", default="tsae/samples", show_default=True, help="MQTT topic to subscribe to.")
 @click.option("--out-topic", default=None, help="Publish events to this MQTT topic (instead of stdout).")
@@ -101,7 +116,12 @@ def score_command(test: Path, detector: Path, output: Path, plot: Path | None, e
 @click.option("--time-field", default=None, help="Name of the time field (default: time/timestamp/t...).")
 @click.option("--silence", type=click.IntRange(min=1), default=100, show_default=True,
               help="Warn when a sensor has had no value for this many samples.")
-@click.option("--client-id", default=None, help="MQTT client id.")
+@click.option("--client-id", default=None,
+              help="MQTT client id of the persistent session [default: derived from the detector file and topic].")
+@click.option("--clean-session", is_flag=True,
+              help="MQTT: no persistent session (messages published while the monitor is away are not kept).")
+@click.option("--outbox", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="MQTT output: keep records the broker has not taken at exit in this file; sent first next run.")
 @click.option("--max-time-jump", type=click.FloatRange(min=0, min_open=True), default=1e9, show_default=True,
               help="A record whose time is further ahead than this (time-field units; seconds for dates) "
                    "is skipped unless the next record confirms the jump.")
@@ -116,14 +136,16 @@ def score_command(test: Path, detector: Path, output: Path, plot: Path | None, e
 @click.option("--sink-option", "sink_options", multiple=True, metavar="KEY=VALUE", callback=key_values,
               help="Option passed to a plugin's sink (repeatable).")
 @quiet_option
-def monitor_command(detector: Path, fmt: str, mqtt: str | None, topic: str, out_topic: str | None,
+def monitor_command(detector: Path, fmt: str, raw: bool, mqtt: str | None, topic: str, out_topic: str | None,
                     every_sample: bool, time_field: str | None, silence: int, client_id: str | None,
-                    max_time_jump: float, max_line: int, source: str | None, sink: str | None,
+                    clean_session: bool, outbox: Path | None, max_time_jump: float, max_line: int,
+                    source: str | None, sink: str | None,
                     source_options: dict[str, str], sink_options: dict[str, str], quiet: bool) -> None:
     """Score a live stream of samples (stdin or MQTT) and report anomaly events as JSON lines.
 
     \b
     some_sensor_feed | tsae monitor --detector detector.tsae
+    fast_daq --binary | tsae monitor --detector d.tsae --raw --format f32
     tsae monitor --detector d.tsae --mqtt localhost:1883 --topic plant/pump --out-topic plant/alarms
 
     Ctrl-C (or the end of the input) prints a summary and exits.
@@ -133,11 +155,18 @@ def monitor_command(detector: Path, fmt: str, mqtt: str | None, topic: str, out_
     for flag, options, name in (("--source", source_options, source), ("--sink", sink_options, sink)):
         if options and name is None:
             raise click.UsageError(f"{flag}-option needs {flag} NAME (the plugin {flag[2:]} it configures)")
-
-    code = run_monitor(detector, fmt=fmt, mqtt=mqtt, topic=topic, out_topic=out_topic, every_sample=every_sample,
+    binary = fmt in ("f32", "f64", "s16", "s32")
+    if binary and not raw:
+        raise click.UsageError(f"--format {fmt} is a binary sample type: add --raw")
+    if raw and (fmt in ("csv", "json") or mqtt or source):
+        raise click.UsageError("--raw reads binary rows from stdin: not with --format csv/json, --mqtt or --source")
+    raw_format = (fmt if binary else "f32") if raw else None
+    code = run_monitor(detector, fmt="auto" if raw else fmt, raw=raw_format, mqtt=mqtt, topic=topic,
+                       out_topic=out_topic, every_sample=every_sample,
                        time_field=time_field, silence=silence, client_id=client_id, quiet=quiet,
                        source=source, sink=sink, source_options=source_options, sink_options=sink_options,
-                       max_time_jump=max_time_jump, max_line=max_line)
+                       max_time_jump=max_time_jump, max_line=max_line, clean_session=clean_session,
+                       outbox=outbox)
     if code:
         raise SystemExit(code)
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from tsae.cli.common import echo_done, input_file, quiet_option
+from tsae.cli.common import echo_done, input_file, output_file, quiet_option
 
 
 @click.command("frame")
@@ -18,7 +18,7 @@ from tsae.cli.common import echo_done, input_file, quiet_option
               help="Taper multiplying each frame: none, hann, hamming, blackman, ... (scipy names).")
 @click.option("--pad", is_flag=True, help="Zero-pad the tail so every sample lies in a frame.")
 @click.option("--center", is_flag=True, help="Pad length/2 samples on both sides first (librosa's center=True).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("-o", "--output", type=output_file, default=None,
               help="Output .npy file. Default: NAME.frames.npy beside the input.")
 @quiet_option
 def frame_command(source: Path, length: int, hop: int, window_fn: str, pad: bool, center: bool,

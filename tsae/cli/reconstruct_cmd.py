@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from tsae.cli.common import device_option, echo_done, quiet_option
+from tsae.cli.common import device_option, echo_done, output_file, quiet_option, raise_failures
 
 
 @click.command("reconstruct")
@@ -20,7 +20,7 @@ from tsae.cli.common import device_option, echo_done, quiet_option
                    "(inputs and outputs must be reachable from its workers).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True,
               help="Windows per model call.")
-@click.option("--manifest", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--manifest", type=output_file, default=None,
               help="Manifest CSV [default: OUTDIR/manifest.csv, or ./manifest.csv for a URL output].")
 @device_option
 @quiet_option
@@ -50,5 +50,5 @@ def reconstruct_command(model: Path, inputs: tuple[str, ...], output: str, worke
                   f"reconstruction RMSE {row['rmse']:.4g}, {row['seconds']:.2f} s", quiet)
         return
     if result.failed:
-        raise click.ClickException(result.summary())
+        raise_failures({row["file"]: row["error"] for row in result.failed}, result.summary())
     echo_done(result.summary(), quiet)

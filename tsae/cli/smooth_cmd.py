@@ -5,9 +5,9 @@ from pathlib import Path
 
 import click
 
-from tsae.cli.common import device_option, echo_done, input_file, key_values, model_file, quiet_option
+from tsae.cli.common import device_option, echo_done, input_file, key_values, model_file, output_file, quiet_option
 
-_output = click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+_output = click.option("-o", "--output", required=True, type=output_file,
                        help="Output file (same kind as the input: CSV keeps its time column, audio its rate).")
 _model = click.option("--model", type=model_file, default=None,
                       help="Use a trained model file (.tsae) instead of learning from the series itself.")

@@ -5,15 +5,17 @@ from pathlib import Path
 
 import click
 
-from tsae.cli.common import device_option, echo_done, key_values, quiet_option
+from tsae.cli.common import device_option, echo_done, init_option, key_values, model_file, output_file, quiet_option
 
 
 @click.command("train")
 @click.argument("data", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+@click.option("-o", "--output", required=True, type=output_file,
               help="Model file to write (.tsae).")
-@click.option("--family", default="conv1d", show_default=True, help="Model family (see `tsae models`).")
-@click.option("--window", type=click.IntRange(min=1), default=128, show_default=True, help="Window length in samples.")
+@click.option("--family", default=None,
+              help="Model family (see `tsae models`) [default: conv1d, or the --init model's].")
+@click.option("--window", type=click.IntRange(min=1), default=None,
+              help="Window length in samples [default: 128, or the --init model's].")
 @click.option("--hop", type=click.IntRange(min=1), default=None, help="Hop between windows [default: window/4].")
 @click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE", callback=key_values,
               help="Model family parameter (repeatable), e.g. --param latent=16.")
@@ -32,20 +34,25 @@ from tsae.cli.common import device_option, echo_done, key_values, quiet_option
 @click.option("--max-seconds", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Wall-clock training budget.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed (CPU training is reproducible).")
+@init_option
 @device_option
 @quiet_option
-def train_command(data: tuple[Path, ...], output: Path, family: str, window: int, hop: int | None,
+def train_command(data: tuple[Path, ...], output: Path, family: str | None, window: int | None, hop: int | None,
                   params: dict[str, str], normalize: str, window_fn: str | None, epochs: int, batch_size: int,
                   lr: float, patience: int, val_fraction: float, max_seconds: float | None, seed: int,
-                  device: str, quiet: bool) -> None:
+                  init: Path | None, device: str, quiet: bool) -> None:
     """Train an autoencoder on DATA (CSV tables, .npy arrays, audio files, or folders of them).
 
     CSV files have one column per channel; a time column (time, timestamp, date, ...)
     and a 'label' column are recognised and left out; missing cells are repaired.
 
+    With --init, the new model starts from the encoder of a model trained before (on
+    other, perhaps unlabelled, series) and takes its family, window and parameters.
+
     \b
     Example:
       tsae train sensors.csv --family conv1d --window 128 --hop 32 -o model.tsae
+      tsae train new_site.csv --init model.tsae -o new_site.tsae
     """
     from tsae.models.fit import train_files
     from tsae.models.trainer import TrainConfig
@@ -53,9 +60,10 @@ def train_command(data: tuple[Path, ...], output: Path, family: str, window: int
     config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, val_fraction=val_fraction, patience=patience,
                          seed=seed, device=device, quiet=quiet, max_seconds=max_seconds)
     fit = train_files(list(data), output, model=family, window=window, hop=hop, params=params,
-                      normalize=normalize, window_fn=window_fn, config=config)
+                      normalize=normalize, window_fn=window_fn, config=config, init=init)
     t = fit.train
-    echo_done(f"{output}: {family}, {fit.n_windows} windows, {t.epochs_run} epochs ({t.stopped.replace('_', ' ')}), "
+    echo_done(f"{output}: {fit.model.name}, {fit.n_windows} windows, {t.epochs_run} epochs "
+              f"({t.stopped.replace('_', ' ')}), "
               f"best validation MSE {t.best_val_loss:.4g} at epoch {t.best_epoch}, {t.seconds:.1f} s on {t.device}",
               quiet)
 
@@ -63,18 +71,33 @@ def train_command(data: tuple[Path, ...], output: Path, family: str, window: int
 @click.command("encode")
 @click.argument("model", type=click.Path(path_type=Path))
 @click.argument("data", type=click.Path(path_type=Path))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+@click.option("-o", "--output", required=True, type=output_file,
               help="Where to write the codes (.npy, shape (n_windows, *code_shape)).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True)
+@click.option("--plot", type=output_file, default=None,
+              help="Also draw a 2-D map of the codes (PNG/PDF/SVG).")
+@click.option("--color-by", type=click.Choice(["auto", "time", "label", "score"]), default="auto",
+              show_default=True, help="Colour of the map: time, the label column, or the --detector's anomaly score "
+                                      "[auto: score with --detector, else label when DATA has one, else time].")
+@click.option("--detector", type=model_file, default=None, help="Detector file whose scores colour the map.")
+@click.option("--projection", type=click.Choice(["auto", "pca", "umap"]), default="auto", show_default=True,
+              help="2-D projection of the codes [auto: UMAP when umap-learn is installed, else PCA].")
 @device_option
 @quiet_option
-def encode_command(model: Path, data: Path, output: Path, batch_size: int, device: str, quiet: bool) -> None:
+def encode_command(model: Path, data: Path, output: Path, batch_size: int, plot: Path | None, color_by: str,
+                   detector: Path | None, projection: str, device: str, quiet: bool) -> None:
     """Write the latent code of every window of DATA under MODEL to a .npy file.
 
     Windows follow the model's stored window and hop; the end is padded so every
-    sample is covered.
+    sample is covered. --plot draws the codes on a plane (a VAE adds a grid of
+    windows decoded from it).
+
+    \b
+    Example:
+      tsae encode model.tsae sensors.csv -o codes.npy --plot codes.png --detector pump.tsae
     """
     from tsae.pipelines.reconstruct.batch import encode_file
 
-    codes = encode_file(model, data, output, batch_size=batch_size, device=device)
+    codes = encode_file(model, data, output, batch_size=batch_size, device=device, plot=plot, color_by=color_by,
+                        detector=detector, projection=projection)
     echo_done(f"{output}: {codes.shape[0]} codes of shape {tuple(codes.shape[1:])}", quiet)

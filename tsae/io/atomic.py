@@ -1,7 +1,8 @@
 """Write outputs atomically: to a temporary file beside the target, then rename.
 
 A crash, a Ctrl-C or an error never leaves a partial output, and an input is never
-overwritten by accident.
+overwritten by accident. Inside :func:`all_or_nothing` the renames wait for the end of
+the block, so the several outputs of one command appear together or not at all.
 """
 from __future__ import annotations
 
@@ -9,9 +10,13 @@ import contextlib
 import os
 import tempfile
 from collections.abc import Iterator
+from contextvars import ContextVar
 from pathlib import Path
 
 from tsae.io.paths import check_output
+
+#: (temporary, target) pairs written inside the innermost :func:`all_or_nothing` block
+_DEFERRED: ContextVar[list[tuple[Path, Path]] | None] = ContextVar("tsae_atomic_deferred", default=None)
 
 
 @contextlib.contextmanager
@@ -38,6 +43,7 @@ def atomic_path(target: str | os.PathLike, *, protect: tuple[str | os.PathLike, 
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     os.close(fd)
     tmp = Path(name)
+    deferred = _DEFERRED.get()
     try:
         yield tmp
         # mkstemp makes the file 0600 (and some writers replace it): give the output the
@@ -45,7 +51,38 @@ def atomic_path(target: str | os.PathLike, *, protect: tuple[str | os.PathLike, 
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, target)
+        if deferred is None:
+            os.replace(tmp, target)
+        else:
+            deferred.append((tmp, target))  # all_or_nothing renames or removes it
     finally:
-        if tmp.exists():
+        if (deferred is None or (tmp, target) not in deferred) and tmp.exists():
             tmp.unlink()
+
+
+@contextlib.contextmanager
+def all_or_nothing() -> Iterator[None]:
+    """Hold back the outputs of :func:`atomic_path` written inside until the block ends without error.
+
+    Then every one is renamed into place; on an error (or Ctrl-C, SIGTERM under the CLI)
+    none is, and their temporary files are removed.
+
+    Examples
+    --------
+    >>> with all_or_nothing():                      # doctest: +SKIP
+    ...     write_events(events_path, found)
+    ...     write_table(scores_path, columns)       # fails: no events file either
+    """
+    pending: list[tuple[Path, Path]] = []
+    token = _DEFERRED.set(pending)
+    try:
+        yield
+        _DEFERRED.reset(token)
+        for tmp, target in list(pending):
+            os.replace(tmp, target)
+            pending.remove((tmp, target))
+    finally:
+        if _DEFERRED.get() is pending:
+            _DEFERRED.reset(token)
+        for tmp, _ in pending:  # not renamed: an error came first
+            tmp.unlink(missing_ok=True)

@@ -5,11 +5,16 @@ missing, empty, corrupt, non-audio or zero-length file. Writers are atomic (a
 temporary file renamed on success, see :mod:`tsae.io.atomic`), never overwrite an
 input named in ``protect``, keep the input's format and subtype when asked, and clip
 to [-1, 1] for integer subtypes so loud output never wraps around.
+
+Float files can hold samples no pipeline can use: NaN or infinite ones are read as 0
+and absurdly loud ones (beyond :data:`LOUDEST` times full scale) are clipped, and the
+reader says so in one :class:`AudioWarning` per file.
 """
 from __future__ import annotations
 
 import contextlib
 import os
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +28,50 @@ _FORMAT_BY_SUFFIX = {
     ".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".oga": "OGG", ".aiff": "AIFF", ".aif": "AIFF",
     ".au": "AU", ".mp3": "MP3",
 }
+
+
+#: the loudest sample a reader passes on (full scale is 1); louder ones are clipped to it
+LOUDEST = 1000.0
+
+
+class AudioWarning(UserWarning):
+    """An audio file was read, but some of its samples had to be repaired (see :class:`_SampleRepair`)."""
+
+
+class _SampleRepair:
+    """Repairs the samples of one float file as it is read, and tells what it did once, at the end."""
+
+    def __init__(self, path: str | os.PathLike, subtype: str) -> None:
+        self.path = path
+        self.active = subtype.upper() in {"FLOAT", "DOUBLE"}  # integer PCM is always finite and in [-1, 1]
+        self.samples = self.non_finite = self.clipped = 0
+        self.peak = 0.0
+
+    def __call__(self, data: np.ndarray) -> np.ndarray:
+        self.samples += data.size
+        if not self.active:
+            return data
+        bad = ~np.isfinite(data)
+        if bad.any():
+            self.non_finite += int(bad.sum())
+            data = np.where(bad, np.float32(0.0), data)
+        loud = np.abs(data) > LOUDEST
+        if loud.any():
+            self.clipped += int(loud.sum())
+            self.peak = max(self.peak, float(np.abs(data).max()))
+            data = np.clip(data, -LOUDEST, LOUDEST)
+        return data
+
+    def report(self) -> None:
+        """One :class:`AudioWarning` naming the file when a sample was repaired."""
+        parts = []
+        if self.non_finite:
+            parts.append(f"{self.non_finite} of {self.samples} samples are NaN or infinite (read as silence)")
+        if self.clipped:
+            parts.append(f"{self.clipped} samples are up to {self.peak:.3g} times full scale "
+                         f"(clipped to {LOUDEST:g}; was the file scaled by mistake?)")
+        if parts:
+            warnings.warn(f"{self.path}: {'; '.join(parts)}", AudioWarning, stacklevel=3)
 
 
 @dataclass
@@ -116,6 +165,9 @@ def read_audio(path: str | os.PathLike) -> AudioFile:
         raise ValueError(f"{path}: corrupt audio data ({_detail(error)})") from None
     if data.shape[0] == 0:
         raise ValueError(f"{path}: no audio samples (zero length)")
+    repair = _SampleRepair(path, info.subtype)
+    data = repair(data)
+    repair.report()
     return AudioFile(np.ascontiguousarray(data.T), int(sr), info.subtype, info.format)
 
 
@@ -126,17 +178,18 @@ def iter_audio_blocks(path: str | os.PathLike, block: int) -> Iterator[np.ndarra
     """
     if block < 1:
         raise ValueError(f"block must be >= 1, got {block}")
-    audio_info(path)
+    repair = _SampleRepair(path, audio_info(path).subtype)
     sf = _sf()
     try:
         with sf.SoundFile(str(path)) as f:
             while True:
                 data = f.read(block, dtype="float32", always_2d=True)
                 if data.shape[0] == 0:
-                    return
-                yield np.ascontiguousarray(data.T)
+                    break
+                yield np.ascontiguousarray(repair(data).T)
     except sf.LibsndfileError as error:
         raise ValueError(f"{path}: corrupt audio data ({_detail(error)})") from None
+    repair.report()
 
 
 def format_for(path: str | os.PathLike, format: str | None = None) -> str:

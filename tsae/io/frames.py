@@ -1,12 +1,26 @@
-"""The file job of ``tsae frame``: a signal file (audio or ``.npy``) in, its frames as a ``.npy`` array out."""
+"""The file job of ``tsae frame``: a signal file (audio or ``.npy``) in, its frames as a ``.npy`` array out.
+
+The signal is read and framed block by block (a :class:`~tsae.engine.streaming.StreamFramer`)
+and the frames are written straight to their place in the output file, so memory stays
+bounded whatever the file's length; the output equals :func:`tsae.engine.framing.frame`
+of the whole signal, bit for bit.
+"""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, BinaryIO
 
-from tsae.io.paths import check_output
-from tsae.io.series import read_signal, save_npy
+import numpy as np
+
+from tsae.io.atomic import atomic_path
+from tsae.io.paths import ARRAY_SUFFIXES, check_output
+from tsae.io.series import read_npy
+
+#: samples per channel read at a time
+BLOCK = 1 << 18
 
 
 @dataclass
@@ -35,8 +49,53 @@ def default_frames_output(path: str | os.PathLike) -> Path:
     return path.with_name(f"{path.stem}.frames.npy")
 
 
+def _signal_blocks(source: Path, block: int) -> tuple[tuple[int, ...], float | None, Iterator[np.ndarray]]:
+    """The signal's shape, its audio rate (None for ``.npy``) and its consecutive blocks along time.
+
+    Audio is float32, a mono file ``(n,)``, else ``(channels, n)``; a ``.npy`` array is
+    framed as stored (memory-mapped, never loaded whole).
+    """
+    if source.suffix.lower() in ARRAY_SUFFIXES:
+        array = read_npy(source, mmap=True)
+        if array.ndim == 0:
+            raise ValueError(f"{source}: a 0-d array has no time axis to frame")
+        n = array.shape[-1]
+        return array.shape, None, (array[..., i: i + block] for i in range(0, n, block))
+    from tsae.io.audio import audio_info, iter_audio_blocks
+
+    info = audio_info(source)
+    mono = info.channels == 1
+    shape = (info.frames,) if mono else (info.channels, info.frames)
+    return shape, float(info.sample_rate), (b[0] if mono else b for b in iter_audio_blocks(source, block))
+
+
+class _FrameWriter:
+    """Writes frames ``(..., k, length)`` in order into a ``.npy`` file of ``(..., n_frames, length)`` float32."""
+
+    def __init__(self, handle: BinaryIO, shape: tuple[int, ...]) -> None:
+        np.lib.format.write_array_header_1_0(handle, {
+            "descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)), "fortran_order": False, "shape": shape})
+        self.handle = handle
+        self.data_start = handle.tell()
+        self.n_frames, self.length = shape[-2], shape[-1]
+        self.rows = int(np.prod(shape[:-2], dtype=np.int64))
+        self.done = 0
+        handle.truncate(self.data_start + 4 * self.rows * self.n_frames * self.length)
+
+    def write(self, frames: np.ndarray) -> None:
+        k = frames.shape[-2]
+        if k == 0:
+            return
+        rows = np.ascontiguousarray(frames, dtype=np.float32).reshape(self.rows, k, self.length)
+        for r in range(self.rows):  # channel r's frames are one contiguous run in the file
+            self.handle.seek(self.data_start + 4 * self.length * (r * self.n_frames + self.done))
+            self.handle.write(rows[r].tobytes())
+        self.done += k
+
+
 def frame_file(source: str | os.PathLike, output: str | os.PathLike | None, length: int, hop: int, *,
-               window_fn: str | None = None, pad: bool = False, center: bool = False) -> FramedFile:
+               window_fn: str | None = None, pad: bool = False, center: bool = False,
+               block: int = BLOCK) -> FramedFile:
     """Cut an audio file or a ``.npy`` signal into frames and save them as a ``.npy`` array (atomically).
 
     Parameters
@@ -47,19 +106,45 @@ def frame_file(source: str | os.PathLike, output: str | os.PathLike | None, leng
         The ``.npy`` file to write (default ``NAME.frames.npy`` beside ``source``); never ``source``.
     length, hop, window_fn, pad, center
         As for :func:`tsae.engine.framing.frame` (``window_fn`` is its taper, None for none).
+    block
+        Samples per channel read at a time (memory is bounded by it, not by the file).
 
     Returns
     -------
     FramedFile
     """
-    from tsae.engine.framing import frame
+    from tsae.engine.framing import num_frames
+    from tsae.engine.streaming import StreamFramer
 
+    source = Path(source)
     target = default_frames_output(source) if output is None else Path(output)
     check_output(target, [source])
-    signal, rate = read_signal(source)
-    frames = frame(signal, length, hop, window_fn, pad=pad, center=center)
-    save_npy(target, frames, protect=(source,))
-    return FramedFile(target, tuple(frames.shape), int(signal.shape[-1]) if signal.ndim else 0, rate)
+    shape, rate, blocks = _signal_blocks(source, max(1, int(block)))
+    n = shape[-1]
+    framer = StreamFramer(length, hop, window_fn, channels=None)
+    n_frames = num_frames(n, length, hop, pad=pad, center=center)
+    if n_frames == 0 and not pad:
+        extra = " (with centring)" if center else ""
+        raise ValueError(f"{source}: length={length} is larger than the signal (n={n} samples{extra}); "
+                         "pad it or use a shorter length")
+    half = np.zeros((*shape[:-1], length // 2), np.float32) if center else None
+    out_shape = (*shape[:-1], n_frames, length)
+    with atomic_path(target, protect=(source,)) as tmp, open(tmp, "wb") as handle:
+        writer = _FrameWriter(handle, out_shape)
+        parts: Any = blocks if half is None else _chain(half, blocks, half)
+        for part in parts:
+            writer.write(framer.push(part))
+        if pad:
+            writer.write(framer.flush())
+        if writer.done != n_frames:
+            raise ValueError(f"{source}: the signal ended early ({writer.done} of {n_frames} frames)")
+    return FramedFile(target, out_shape, int(n), rate)
+
+
+def _chain(first: np.ndarray, middle: Iterator[np.ndarray], last: np.ndarray) -> Iterator[np.ndarray]:
+    yield first
+    yield from middle
+    yield last
 
 
 __all__ = ["FramedFile", "frame_file", "default_frames_output"]

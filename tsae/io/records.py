@@ -18,11 +18,17 @@ normal pace are still scored. When the next record with a time is also that far 
 reference but within ``max_time_jump`` after the skipped one, the clock really moved: it
 is accepted and becomes the new reference (the same holds for a jump far back, counted
 as out of order, e.g. after a first record from a wrong clock).
+
+Duplicates: a record with a time whose time and values equal those of one of the last
+``dedup_window`` timed records (a QoS-1 redelivery after a reconnect, a publisher that
+resent) is counted in ``duplicates`` and skipped, so it is never scored twice. Records
+without a time cannot be told apart from a sensor repeating its value and are all kept.
 """
 from __future__ import annotations
 
 import json
 import math
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
@@ -46,6 +52,26 @@ class _Silent:
 MAX_LINE = 1 << 20
 #: default largest forward time jump (time-field units; seconds for ISO dates) before a record is held back
 MAX_TIME_JUMP = 1e9
+#: default number of recent timed records remembered to recognise a redelivered one
+DEDUP_WINDOW = 16384
+
+
+class RecentKeys:
+    """The last ``size`` keys seen (a bounded set, oldest forgotten first)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = int(size)
+        self._keys: OrderedDict[Any, None] = OrderedDict()
+
+    def seen(self, key: Any) -> bool:
+        """Whether ``key`` is among the recent keys; remembers it either way."""
+        if key in self._keys:
+            return True
+        if self.size > 0:
+            self._keys[key] = None
+            if len(self._keys) > self.size:
+                self._keys.popitem(last=False)
+        return False
 
 
 def _time_parts(value: Any) -> tuple[str, float | None, bool]:
@@ -127,11 +153,13 @@ class RecordParser:
     max_time_jump
         Largest forward step of the time (in the time field's units; seconds for ISO
         dates) accepted without confirmation; see the module docstring. None: no limit.
+    dedup_window
+        How many recent timed records are remembered to recognise a duplicate (0: none).
     """
 
     def __init__(self, sensors: Sequence[str], fmt: str = "auto", time_field: str | None = None,
                  log: WarningLog | None = None, max_line: int = MAX_LINE,
-                 max_time_jump: float | None = MAX_TIME_JUMP) -> None:
+                 max_time_jump: float | None = MAX_TIME_JUMP, dedup_window: int = DEDUP_WINDOW) -> None:
         if int(max_line) < 1:
             raise ValueError(f"max_line must be a positive number of characters, got {max_line!r}")
         if max_time_jump is not None and not float(max_time_jump) > 0:
@@ -145,7 +173,8 @@ class RecordParser:
         self.time_field = time_field
         self.log = log or _Silent()
         self.counts = {"lines": 0, "malformed": 0, "missing_values": 0, "out_of_order": 0,
-                       "time_jumps": 0}
+                       "time_jumps": 0, "duplicates": 0}
+        self.recent = RecentKeys(dedup_window)
         self.unknown_fields: set[str] = set()
         self.header: list[str] | None = None
         self._csv_map: tuple[list[int], int | None, int] | None = None  # (sensor column per sensor, time column, width)
@@ -284,6 +313,15 @@ class RecordParser:
         self.last_time = value
         return True
 
+    def _duplicate(self, stamp: Any, row: np.ndarray) -> bool:
+        """Whether a record with this time and these values was seen recently (then it is counted)."""
+        moment = time_value(stamp)
+        if moment is None or not self.recent.seen((moment, row.tobytes())):
+            return False
+        self.counts["duplicates"] += 1
+        self.log.warn("duplicate", f"skipped a duplicate of the sample at time {str(stamp)[:40]!r}")
+        return True
+
     def _malformed(self, message: str) -> None:
         self.counts["malformed"] += 1
         self.log.warn("malformed", f"skipped a malformed line ({message})")
@@ -331,7 +369,7 @@ class RecordParser:
         keep = np.ones(len(values), dtype=bool)
         if any(t is not None for t in times):
             for k, stamp in enumerate(times):
-                keep[k] = self._accept_time(stamp)
+                keep[k] = not self._duplicate(stamp, values[k]) and self._accept_time(stamp)
         if not keep.all():
             values = values[keep]
             times = [t for t, k in zip(times, keep, strict=True) if k]
@@ -345,4 +383,4 @@ class RecordParser:
         return values, times
 
 
-__all__ = ["MAX_LINE", "MAX_TIME_JUMP", "RecordParser", "WarningLog", "time_value"]
+__all__ = ["DEDUP_WINDOW", "MAX_LINE", "MAX_TIME_JUMP", "RecentKeys", "RecordParser", "WarningLog", "time_value"]

@@ -9,6 +9,7 @@ replaces a file named in ``protect`` (see :func:`tsae.io.paths.check_output`).
 """
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from tsae.errors import memory_for
 from tsae.io.atomic import atomic_path
 from tsae.io.paths import ARRAY_SUFFIXES, AUDIO_SUFFIXES
 
@@ -24,12 +26,34 @@ def _fail(path: Path, problem: str) -> ValueError:
     return ValueError(f"{path}: {problem}")
 
 
-def _read_npy(path: Path) -> np.ndarray:
+def _npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype, int]:
+    """``(shape, dtype, bytes of data the file holds)`` from a ``.npy`` header, without reading the data."""
+    with open(path, "rb") as handle:
+        version = np.lib.format.read_magic(handle)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _, dtype = read_header(handle)
+        return shape, dtype, os.fstat(handle.fileno()).st_size - handle.tell()
+
+
+def read_npy(path: Path, *, mmap: bool = False) -> np.ndarray:
+    """Load a ``.npy`` array (memory-mapped read-only with ``mmap``), never a pickle.
+
+    Its header is checked against the file size before anything is allocated; a bad
+    file is one ``ValueError`` naming it.
+    """
     try:
-        return np.load(path, allow_pickle=False)
+        shape, dtype, held = _npy_header(path)
+        needed = math.prod(shape) * dtype.itemsize
+        if not dtype.hasobject and needed <= held:
+            with memory_for(path):
+                return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
     except (ValueError, OSError, EOFError) as error:
         detail = str(error).splitlines()[0] if str(error) else "corrupt"
         raise _fail(path, f"not a readable .npy array ({detail})") from None
+    if dtype.hasobject:
+        raise _fail(path, "holds Python objects (refusing to unpickle); only numeric arrays are read")
+    raise _fail(path, f"its header declares a {dtype} array of shape {shape} ({needed:,} bytes) "
+                      f"but the file holds {held:,} bytes of data")
 
 
 def read_series(path: str | os.PathLike) -> tuple[np.ndarray, float | None, dict[str, Any]]:
@@ -53,28 +77,35 @@ def read_series(path: str | os.PathLike) -> tuple[np.ndarray, float | None, dict
     Raises
     ------
     ValueError
-        One line naming the file: missing, empty, corrupt or of the wrong shape.
+        One line naming the file: missing, empty, corrupt, of the wrong shape, or a
+        ``.npy`` whose header declares more data than the file holds.
+    tsae.errors.FileMemoryError
+        A ``MemoryError`` naming the file, when its data does not fit in memory.
     """
     path = Path(path)
     suffix = path.suffix.lower()
     if not path.exists():
         raise _fail(path, "no such file")
     if suffix in ARRAY_SUFFIXES:
-        arr = _read_npy(path)
+        arr = read_npy(path)
         if arr.dtype.kind not in "biuf" or arr.ndim not in (1, 2) or arr.size == 0:
             raise _fail(path, f"expected a non-empty numeric array (n,) or (channels, n), got {arr.dtype} {arr.shape}")
-        values = np.atleast_2d(arr.astype(np.float64))
+        with memory_for(path):
+            values = np.atleast_2d(arr.astype(np.float64))
         return values, None, {"kind": "array", "columns": [f"ch{i}" for i in range(values.shape[0])]}
     if suffix in AUDIO_SUFFIXES:
         from tsae.io.audio import read_audio
 
-        audio = read_audio(path)
-        return (audio.data.astype(np.float64), float(audio.sample_rate),
+        with memory_for(path):
+            audio = read_audio(path)
+            data = audio.data.astype(np.float64)
+        return (data, float(audio.sample_rate),
                 {"kind": "audio", "subtype": audio.subtype, "format": audio.format,
                  "columns": [f"ch{i}" for i in range(audio.channels)]})
     from tsae.io.tables import read_table
 
-    table = read_table(path)
+    with memory_for(path):
+        table = read_table(path)
     return table.values, table.sample_rate(), {
         "kind": "table", "columns": table.columns, "time": table.time, "time_name": table.time_name,
         "label": table.label, "label_name": table.label_name,
@@ -90,10 +121,11 @@ def read_signal(path: str | os.PathLike) -> tuple[np.ndarray, float | None]:
     """
     path = Path(path)
     if path.suffix.lower() in ARRAY_SUFFIXES:
-        return _read_npy(path), None
+        return read_npy(path), None
     from tsae.io.audio import read_audio
 
-    audio = read_audio(path)
+    with memory_for(path):
+        audio = read_audio(path)
     return (audio.data[0] if audio.channels == 1 else audio.data), float(audio.sample_rate)
 
 

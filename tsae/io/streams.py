@@ -1,4 +1,4 @@
-"""Stream sources and sinks for ``tsae monitor``: stdin / stdout and MQTT (paho-mqtt 2.x).
+"""Stream sources and sinks for ``tsae monitor``: stdin / stdout (MQTT: :mod:`tsae.io.mqtt`).
 
 A *source* is iterable over raw records (text lines) and also offers ``blocks()``,
 which yields lists of the records that have arrived so far (whatever is available,
@@ -15,11 +15,8 @@ import io
 import json
 import math
 import os
-import queue
 import sys
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any, TextIO
 
 
@@ -158,136 +155,3 @@ class StdoutSink:
 
     def close(self) -> None:
         self.flush()
-
-
-# ----------------------------------------------------------------------------- MQTT
-def _client(client_id: str | None) -> Any:
-    import paho.mqtt.client as mqtt
-
-    return mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id or "",
-                       clean_session=True if not client_id else False)
-
-
-class MqttSource:
-    """Messages from an MQTT topic; each payload may hold one or more lines.
-
-    Connection losses are reconnected to automatically (paho's network loop with
-    ``reconnect_delay_set``); the monitor's state lives outside the client, so nothing
-    is lost but the messages published while no broker was up.
-
-    Parameters
-    ----------
-    host, port
-        The broker.
-    topic
-        Topic (filter) to subscribe to.
-    on_status
-        Called with a one-line status message on connect / disconnect.
-    poll
-        Seconds ``blocks()`` waits before yielding an empty block (lets the caller check for stop).
-    """
-
-    def __init__(self, host: str = "localhost", port: int = 1883, topic: str = "tsae/samples", *,
-                 qos: int = 1, client_id: str | None = None, keepalive: int = 10,
-                 on_status: Callable[[str], None] | None = None, poll: float = 0.5,
-                 reconnect_min: float = 0.2, reconnect_max: float = 2.0, **_: Any) -> None:
-        self.host, self.port, self.topic, self.qos = host, int(port), topic, int(qos)
-        self.poll = poll
-        self.on_status = on_status or (lambda message: None)
-        self.queue: queue.Queue[bytes] = queue.Queue()
-        self.connects = 0
-        self.disconnects = 0
-        self.closed = False
-        self.connected = threading.Event()
-        self.client = _client(client_id)
-        self.client.reconnect_delay_set(min_delay=reconnect_min, max_delay=reconnect_max)
-        self.client.on_connect = self._on_connect
-        self.client.on_disconnect = self._on_disconnect
-        self.client.on_message = self._on_message
-        self.client.connect_async(self.host, self.port, keepalive=keepalive)
-        self.client.loop_start()
-
-    def _on_connect(self, client: Any, userdata: Any, flags: Any, reason: Any, properties: Any = None) -> None:
-        if getattr(reason, "is_failure", False):
-            self.on_status(f"mqtt: connection to {self.host}:{self.port} refused ({reason})")
-            return
-        self.connects += 1
-        client.subscribe(self.topic, qos=self.qos)
-        self.connected.set()
-        word = "connected" if self.connects == 1 else "reconnected"
-        self.on_status(f"mqtt: {word} to {self.host}:{self.port}, subscribed to {self.topic}")
-
-    def _on_disconnect(self, client: Any, userdata: Any, flags: Any, reason: Any, properties: Any = None) -> None:
-        self.connected.clear()
-        if not self.closed:
-            self.disconnects += 1
-            self.on_status(f"mqtt: lost the broker {self.host}:{self.port} ({reason}); reconnecting")
-
-    def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
-        self.queue.put(message.payload)
-
-    def blocks(self) -> Iterator[list[str]]:
-        while not self.closed:
-            try:
-                first = self.queue.get(timeout=self.poll)
-            except queue.Empty:
-                yield []
-                continue
-            payloads = [first]
-            while True:
-                try:
-                    payloads.append(self.queue.get_nowait())
-                except queue.Empty:
-                    break
-            lines: list[str] = []
-            for payload in payloads:
-                text = payload.decode("utf-8", "replace") if isinstance(payload, (bytes, bytearray)) else str(payload)
-                lines.extend(line for line in text.replace("\r", "").split("\n") if line.strip())
-            yield lines
-
-    def __iter__(self) -> Iterator[str]:
-        for block in self.blocks():
-            yield from block
-
-    def close(self) -> None:
-        self.closed = True
-        try:
-            self.client.disconnect()
-        finally:
-            self.client.loop_stop()
-
-
-class MqttSink:
-    """Publishes each record as a JSON message to ``topic`` (QoS 1: queued while the broker is away)."""
-
-    def __init__(self, host: str = "localhost", port: int = 1883, topic: str = "tsae/events", *,
-                 qos: int = 1, client_id: str | None = None, keepalive: int = 10,
-                 on_status: Callable[[str], None] | None = None, reconnect_min: float = 0.2,
-                 reconnect_max: float = 2.0, **_: Any) -> None:
-        self.topic, self.qos = topic, int(qos)
-        self.client = _client(None if client_id is None else client_id + "-out")
-        self.client.reconnect_delay_set(min_delay=reconnect_min, max_delay=reconnect_max)
-        self.client.connect_async(host, int(port), keepalive=keepalive)
-        self.client.loop_start()
-        self.pending: list[Any] = []
-
-    def write(self, record: dict[str, Any]) -> None:
-        info = self.client.publish(self.topic, dumps(record), qos=self.qos)
-        self.pending.append(info)
-        if len(self.pending) > 1000:
-            self.pending = [i for i in self.pending if not i.is_published()]
-
-    def write_many(self, records: list[dict[str, Any]]) -> None:
-        for record in records:
-            self.write(record)
-
-    def flush(self) -> None:
-        pass
-
-    def close(self, timeout: float = 3.0) -> None:
-        deadline = time.monotonic() + timeout
-        for info in self.pending:
-            while not info.is_published() and time.monotonic() < deadline:
-                time.sleep(0.01)
-        self.client.disconnect()
-        self.client.loop_stop()

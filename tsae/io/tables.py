@@ -182,7 +182,14 @@ def _read_text(path: Path) -> str:
 def _rows(path: Path, text: str) -> list[list[str]]:
     """Non-blank, non-comment rows of cells."""
     dialect = _sniff_dialect(text[:8192], path.suffix.lower())
-    rows = [row for row in csv.reader(io.StringIO(text), dialect) if row and any(c.strip() for c in row)]
+    reader = csv.reader(io.StringIO(text), dialect)
+    try:
+        rows = [row for row in reader if row and any(c.strip() for c in row)]
+    except csv.Error as error:
+        problem = str(error)
+        if "field larger than field limit" in problem:
+            problem = f"a cell is longer than {csv.field_size_limit():,} characters"
+        raise _fail(path, f"line {reader.line_num}: {problem}") from None
     rows = [row for row in rows if not row[0].lstrip().startswith("#")]
     if not rows:
         raise _fail(path, "empty file")

@@ -107,6 +107,8 @@ class Autoencoder(nn.Module):
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
     params: ClassVar[dict[str, Param]] = {}
+    #: top-level submodules that make up the encoder (what ``--init`` copies from a pretrained model)
+    encoder_modules: ClassVar[tuple[str, ...]] = ("encoder", "to_latent")
     #: "none" | "denoising" | "sparse" | "contractive": regulariser options every family accepts
     common_params: ClassVar[dict[str, Param]] = {
         "regularizer": Param("none", "training regulariser", choices=("none", "denoising", "sparse", "contractive")),

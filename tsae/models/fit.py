@@ -126,6 +126,7 @@ def fit_model_on_series(
     columns: list[str] | None = None,
     sources: list[str] | None = None,
     max_windows: int | None = DEFAULT_MAX_WINDOWS,
+    init: Any = None,
 ) -> FitResult:
     """Train model family ``model`` on one or more series.
 
@@ -152,6 +153,9 @@ def fit_model_on_series(
         Channel names and data source names stored in the model file.
     max_windows
         Use at most this many windows (a seeded random subset), to bound memory.
+    init
+        A loaded model file of the same family whose encoder weights the network starts
+        from (see :mod:`tsae.models.pretrained`).
 
     Returns
     -------
@@ -186,6 +190,10 @@ def fit_model_on_series(
         net = plugins.create_model(model, channels=channels, window=window, **dict(params or {}))
     except KeyError as error:
         raise ValueError(str(error).strip("'\"")) from None
+    if init is not None:
+        from tsae.models.pretrained import init_encoder
+
+        init_encoder(net, init, label=str(getattr(init, "path", None) or "initial model"))
     result = train_model(net, windows, config)
     return FitResult(
         model=result.model, frame={"window": int(window), "hop": int(hop), "window_fn": window_fn},
@@ -237,28 +245,39 @@ def train_files(
     data: str | os.PathLike | Sequence[str | os.PathLike],
     output: str | os.PathLike,
     *,
-    model: str = "conv1d",
-    window: int = 128,
+    model: str | None = None,
+    window: int | None = None,
     hop: int | None = None,
     params: Mapping[str, Any] | None = None,
     normalize: str = "zscore",
     window_fn: str | None = None,
     config: Any = None,
+    init: str | os.PathLike | None = None,
 ) -> FitResult:
     """Read ``data`` (file, folder, or a list of them), train, and write the model file ``output``.
 
-    The output is written atomically and never overwrites an input file.
+    ``model`` and ``window`` default to ``conv1d`` and 128, or with ``init`` (a model file)
+    to its family, window and hyper-parameters (``params`` override them); the new network
+    then starts from its encoder weights. The output is written atomically and never
+    overwrites an input file.
     """
     from tsae.io.paths import check_output
 
     paths = [data] if isinstance(data, (str, os.PathLike)) else list(data)
     out = Path(output)
-    check_output(out, paths)
+    check_output(out, [*paths, *([init] if init is not None else [])])
+    start = None
+    if init is not None:
+        from tsae.models.pretrained import init_settings, load_init
+
+        start = load_init(init)
+        model, window, params = init_settings(start, model, window, params)
     found = read_training_data(paths)
-    fit = fit_model_on_series(found.series, model=model, window=window, hop=hop, params=params,
+    fit = fit_model_on_series(found.series, model=model or "conv1d", window=window or 128, hop=hop, params=params,
                               normalize=normalize, window_fn=window_fn, sample_rate=found.sample_rate, config=config,
-                              columns=found.columns, sources=[Path(n).name for n in found.files])
-    fit.save(out, protect=tuple(paths))
+                              columns=found.columns, sources=[Path(n).name for n in found.files], init=start)
+    fit.save(out, protect=tuple(paths) + ((init,) if init is not None else ()),
+             extra={"init": str(init)} if init is not None else None)
     return fit
 
 

@@ -15,35 +15,45 @@ arguments, see :meth:`tsae.models.base.Autoencoder.hparams`), the ``frame`` spec
 Loading never executes code from the file: the bytes are checked and parsed as
 safetensors (no pickle, ``torch.load`` is never called), the header is plain JSON, and
 the network is rebuilt from the plugin registry by family name, then filled with
-``load_state_dict(strict=True)``. Every problem becomes one ``ValueError`` line that
-names the file and what is wrong.
+``load_state_dict(strict=True)``. Every problem becomes one :class:`ModelFileError`
+line (a ``ValueError``) that names the file, the field and what is wrong.
+
+Nothing is allocated before it is checked: the file is never read whole (the
+safetensors header first, tensors later by offset, see :mod:`tsae.models.container`),
+and the network the hyper-parameters describe is compared with the stored tensors
+before it is built (:mod:`tsae.models.rebuild`).
 """
 from __future__ import annotations
 
 import json
 import math
 import os
-import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
+from tsae.errors import memory_for
 from tsae.io.atomic import atomic_path
+from tsae.models.container import DTYPES, Container, read_container, read_tensor
+from tsae.models.fields import (
+    ModelFileError,
+    check_finite_json,
+    check_int,
+    check_number,
+    check_object,
+    check_str,
+    is_int,
+)
+from tsae.models.rebuild import MAX_INT_HPARAM, build, check_hparams, check_weights_fit, state_plan
 
 FORMAT_NAME = "tsae-model"
 FORMAT_VERSION = 1
 MODEL_SUFFIX = ".tsae"
 HEADER_KEY = "tsae"
 ARRAY_PREFIX = "arrays."
-#: the safetensors JSON header may not exceed this (the format's own reference limit is 100 MB)
-MAX_HEADER_BYTES = 100_000_000
-_DTYPES = {"BOOL", "U8", "I8", "U16", "I16", "U32", "I32", "U64", "I64", "F16", "BF16", "F32", "F64",
-           "F8_E4M3", "F8_E5M2"}
-_DTYPE_SIZE = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E4M3": 1, "F8_E5M2": 1, "U16": 2, "I16": 2, "F16": 2,
-               "BF16": 2, "U32": 4, "I32": 4, "F32": 4, "U64": 8, "I64": 8, "F64": 8}
 
 
 @dataclass
@@ -125,8 +135,8 @@ def _check_provider(path: Path, header: dict[str, Any]) -> None:
         return
     if saved[0] != info.name or (saved[1] is not None and saved[1] != info.distribution):
         recorded = f"plugin {str(saved[0])[:60]!r}" + (f" ({str(saved[1])[:60]})" if saved[1] else "")
-        raise _fail(path, f"model family {header['family']!r} was saved by {recorded} but is provided here by "
-                          f"{info.label}; install the plugin that wrote it")
+        raise ModelFileError(path, f"model family {header['family']!r} was saved by {recorded} but is provided "
+                                   f"here by {info.label}; install the plugin that wrote it")
 
 
 def save_model(
@@ -210,157 +220,127 @@ def save_model(
 
 
 # ----------------------------------------------------------------------------- loading
-def _fail(path: Path, problem: str) -> ValueError:
-    return ValueError(f"{path}: {problem}")
-
-
-def _sniff(data: bytes) -> str | None:
-    """Name what a non-safetensors file looks like, for the error message."""
-    if data[:1] == b"\x80" and len(data) > 1 and data[1] <= 5:
-        return "a Python pickle (refusing to unpickle: tsae model files are safetensors)"
-    if data[:4] == b"PK\x03\x04":
-        return "a zip archive (a torch.save checkpoint?); tsae model files are safetensors and never unpickled"
-    if data[:6] == b"\x93NUMPY":
-        return "a numpy .npy file, not a tsae model"
-    if data[:4] == b"RIFF" or data[:4] == b"fLaC" or data[:4] == b"OggS":
-        return "an audio file, not a tsae model"
-    return None
-
-
-def _parse_container(path: Path, data: bytes) -> tuple[dict[str, Any], int]:
-    """Check the safetensors framing and return (header dict, data-section start)."""
-    if len(data) == 0:
-        raise _fail(path, "empty file, not a tsae model")
-    kind = _sniff(data)
-    if kind is not None:
-        raise _fail(path, f"this is {kind}")
-    if len(data) < 8:
-        raise _fail(path, f"truncated or not a tsae model file ({len(data)} bytes)")
-    (n,) = struct.unpack("<Q", data[:8])
-    if n == 0 or n > MAX_HEADER_BYTES:
-        raise _fail(path, "not a tsae model file (no valid safetensors header)")
-    if 8 + n > len(data):
-        raise _fail(path, f"truncated file (header says {n} bytes, file has {len(data) - 8})")
-    raw = data[8 : 8 + n]
-    if raw[:1] != b"{":
-        raise _fail(path, "not a tsae model file (no valid safetensors header)")
-    try:
-        header = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise _fail(path, "not a tsae model file (its safetensors header is not valid JSON)") from None
-    if not isinstance(header, dict):
-        raise _fail(path, "not a tsae model file (its safetensors header is not a JSON object)")
-    start = 8 + n
-    size = len(data) - start
-    spans = []
-    for name, info in header.items():
-        if name == "__metadata__":
-            if not isinstance(info, dict) or not all(isinstance(v, str) for v in info.values()):
-                raise _fail(path, "corrupt safetensors header (__metadata__ must map strings to strings)")
-            continue
-        ok = (
-            isinstance(info, dict)
-            and info.get("dtype") in _DTYPES
-            and isinstance(info.get("shape"), list)
-            and all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in info["shape"])
-            and isinstance(info.get("data_offsets"), list)
-            and len(info["data_offsets"]) == 2
-            and all(isinstance(o, int) and not isinstance(o, bool) for o in info["data_offsets"])
-        )
-        if not ok:
-            raise _fail(path, f"corrupt safetensors header (bad entry for tensor {str(name)[:60]!r})")
-        begin, end = info["data_offsets"]
-        expected = math.prod(info["shape"]) * _DTYPE_SIZE[info["dtype"]]
-        if not (0 <= begin <= end) or end - begin != expected:
-            raise _fail(path, f"corrupt safetensors header (tensor {str(name)[:60]!r} has inconsistent offsets)")
-        if end > size:
-            raise _fail(path, f"truncated file (tensor {str(name)[:60]!r} runs past the end of the file)")
-        spans.append((begin, end))
-    spans.sort()
-    for (_, end_a), (begin_b, _) in zip(spans, spans[1:], strict=False):
-        if begin_b < end_a:
-            raise _fail(path, "corrupt safetensors header (tensors overlap)")
-    return header, start
-
-
-def _parse_tsae_header(path: Path, container: dict[str, Any]) -> dict[str, Any]:
-    meta = container.get("__metadata__") or {}
-    text = meta.get(HEADER_KEY)
+def _parse_tsae_header(path: Path, metadata: Mapping[str, str]) -> dict[str, Any]:
+    """Parse the tsae JSON header and check every field's type and range before anything uses it."""
+    text = metadata.get(HEADER_KEY)
     if text is None:
-        raise _fail(path, "a safetensors file but not a tsae model (no 'tsae' header); "
-                          "was it written by tsae.save_model?")
+        raise ModelFileError(path, "a safetensors file but not a tsae model (no 'tsae' header); "
+                                   "was it written by tsae.save_model?")
     try:
         header = json.loads(text)
     except (ValueError, RecursionError):
-        raise _fail(path, "corrupt tsae header (not valid JSON)") from None
+        raise ModelFileError(path, "corrupt tsae header (not valid JSON)") from None
     if not isinstance(header, dict):
-        raise _fail(path, "corrupt tsae header (not a JSON object)")
+        raise ModelFileError(path, "corrupt tsae header (not a JSON object)")
+    check_finite_json(path, header)
     fmt = header.get("format", FORMAT_NAME)
     if fmt != FORMAT_NAME:
-        raise _fail(path, f"unknown model file format {str(fmt)[:40]!r}")
+        raise ModelFileError(path, f"unknown model file format {str(fmt)[:40]!r}")
     version = header.get("format_version", 1)
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise _fail(path, f"model file format version {str(version)[:20]} is newer than this tsae reads "
-                          f"({FORMAT_VERSION}); upgrade tsae")
+    if is_int(version) and version > FORMAT_VERSION:
+        raise ModelFileError(path, f"model file format version {str(version)[:20]} is newer than this tsae reads "
+                                   f"({FORMAT_VERSION}); upgrade tsae")
+    check_int(path, "format_version", version, 1, FORMAT_VERSION)
     family = header.get("family")
     if not isinstance(family, str) or not family:
-        raise _fail(path, "corrupt tsae header (no model family)")
-    hparams = header.get("hparams")
-    if not isinstance(hparams, dict) or not all(isinstance(k, str) for k in hparams):
-        raise _fail(path, "corrupt tsae header (hparams must be a JSON object)")
+        raise ModelFileError(path, "corrupt tsae header (no model family)")
+    for key in ("plugin", "plugin_version", "distribution", "tsae_version"):
+        check_str(path, key, header.get(key), optional=True)
+    hparams = check_object(path, "hparams", header.get("hparams"))
+    if hparams is None or not all(isinstance(k, str) for k in hparams):
+        raise ModelFileError(path, "corrupt tsae header (hparams must be a JSON object)")
     for key in ("channels", "window"):
-        value = hparams.get(key)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise _fail(path, f"corrupt tsae header (hparams.{key} must be a positive integer)")
+        check_int(path, f"hparams.{key}", hparams.get(key), 1, MAX_INT_HPARAM)
     for key in ("frame", "normalizer", "extra"):
-        if header.get(key) is not None and not isinstance(header[key], dict):
-            raise _fail(path, f"corrupt tsae header ({key} must be a JSON object)")
-    rate = header.get("sample_rate")
-    if rate is not None and (not isinstance(rate, (int, float)) or isinstance(rate, bool) or rate <= 0):
-        raise _fail(path, "corrupt tsae header (sample_rate must be a positive number)")
+        check_object(path, key, header.get(key), optional=True)
+    _check_frame(path, header.get("frame"))
+    _check_normalizer(path, header.get("normalizer"))
+    if header.get("sample_rate") is not None:
+        check_number(path, "sample_rate", header["sample_rate"], 0.0, low_open=True)
     return header
 
 
+def _check_frame(path: Path, frame: dict[str, Any] | None) -> None:
+    if frame is None:
+        return
+    for key in ("window", "hop"):
+        if key in frame:
+            check_int(path, f"frame.{key}", frame[key], 1, MAX_INT_HPARAM)
+    check_str(path, "frame.window_fn", frame.get("window_fn"), optional=True)
+
+
+def _check_normalizer(path: Path, normalizer: dict[str, Any] | None) -> None:
+    if normalizer is None or ("center" not in normalizer and "scale" not in normalizer):
+        return
+    lengths = []
+    for key in ("center", "scale"):
+        value = normalizer.get(key)
+        values = value if isinstance(value, list) else [value]
+        for i, item in enumerate(values):
+            field = f"normalizer.{key}" + (f"[{i}]" if isinstance(value, list) else "")
+            check_number(path, field, item, 0.0 if key == "scale" else -math.inf, low_open=key == "scale")
+        lengths.append(len(values))
+    if lengths[0] != lengths[1]:
+        raise ModelFileError(path, f"center and scale differ in length ({lengths[0]} and {lengths[1]})", "normalizer")
+
+
+def _open(path: Path) -> BinaryIO:
+    if not path.exists():
+        raise ModelFileError(path, "no such model file")
+    if path.is_dir():
+        raise ModelFileError(path, "is a folder, not a model file")
+    try:
+        return open(path, "rb")
+    except OSError as error:
+        raise ModelFileError(path, f"cannot read ({error.strerror or error})") from None
+
+
 def read_model_header(path: str | os.PathLike) -> dict[str, Any]:
-    """Return the JSON header of a model file without building the network.
+    """Return the JSON header of a model file without building the network or reading its tensors.
 
     Raises
     ------
-    ValueError
-        One line naming the file, when it is missing, truncated, corrupt or not a tsae model.
+    ModelFileError
+        A ``ValueError``: one line naming the file (and the field), when it is missing,
+        truncated, corrupt or not a tsae model.
     """
     path = Path(path)
-    data = _read_bytes(path)
-    container, _ = _parse_container(path, data)
-    return _parse_tsae_header(path, container)
+    with _open(path) as handle:
+        container = read_container(path, handle)
+    return _parse_tsae_header(path, container.metadata)
 
 
-def _read_bytes(path: Path) -> bytes:
-    if not path.exists():
-        raise _fail(path, "no such model file")
-    if path.is_dir():
-        raise _fail(path, "is a folder, not a model file")
-    try:
-        return path.read_bytes()
-    except OSError as error:
-        raise _fail(path, f"cannot read ({error.strerror or error})") from None
+def _read_tensors(path: Path, handle: BinaryIO, container: Container) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The network's state (torch tensors, finite) and the extra arrays (numpy), read by offset."""
+    import torch
 
-
-def _state_mismatch(error: Exception, model: Any, state: Mapping[str, Any]) -> str:
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    shapes = sorted(k for k in set(expected) & set(state) if tuple(expected[k].shape) != tuple(state[k].shape))
-    bits = []
-    for label, names in (("missing", missing), ("unexpected", unexpected), ("wrong shape", shapes)):
-        if names:
-            shown = ", ".join(names[:3]) + (f" (+{len(names) - 3} more)" if len(names) > 3 else "")
-            bits.append(f"{label}: {shown}")
-    return "; ".join(bits) or str(error).splitlines()[0]
+    state: dict[str, Any] = {}
+    arrays: dict[str, np.ndarray] = {}
+    for name, entry in container.tensors.items():
+        raw = read_tensor(path, handle, container, entry)
+        if name.startswith(ARRAY_PREFIX):
+            if not entry.numpy_dtype:
+                raise ModelFileError(path, f"unsupported dtype {entry.dtype} for an array (numpy has none)",
+                                     f"array {name[len(ARRAY_PREFIX):][:60]!r}")
+            arrays[name[len(ARRAY_PREFIX):]] = raw
+            continue
+        tensor = torch.from_numpy(raw)
+        view = DTYPES[entry.dtype][1]
+        if view is not None:
+            tensor = tensor.view(getattr(torch, view))
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise ModelFileError(path, "holds NaN or infinite values", f"weight {name[:60]!r}")
+        state[name] = tensor
+    return state, arrays
 
 
 def load_model(path: str | os.PathLike, device: Any = "cpu") -> LoadedModel:
     """Load a model file written by :func:`save_model`; never executes code from the file.
+
+    Everything is checked before memory is spent on it: the header fields' types and
+    ranges, then the network the hyper-parameters describe (built on the ``meta``
+    device, shapes only) against the stored tensors' shapes; only then are the
+    tensors read, one by one at their offsets, and the network built.
 
     Parameters
     ----------
@@ -376,49 +356,45 @@ def load_model(path: str | os.PathLike, device: Any = "cpu") -> LoadedModel:
 
     Raises
     ------
-    ValueError
-        One line naming the file and the problem: missing, truncated, corrupt, not a
-        tsae model (a pickle is refused, never opened), an uninstalled model family,
-        or weights that do not fit the family.
+    ModelFileError
+        A ``ValueError``: one line naming the file and the problem (and the field):
+        missing, truncated, corrupt, not a tsae model (a pickle is refused, never
+        opened), a header field of the wrong type or range, an uninstalled model
+        family, weights that do not fit the family or hold NaN.
     """
-    from safetensors.torch import load as load_bytes
-
     from tsae import plugins
     from tsae.models.device import resolve_device
 
     path = Path(path)
-    data = _read_bytes(path)
-    container, _ = _parse_container(path, data)
-    header = _parse_tsae_header(path, container)
-    family_name = header["family"]
-    families = plugins.model_families()
-    if family_name not in families:
-        plugin = header.get("plugin")
-        origin = f" (plugin {str(plugin)[:60]!r} {str(header.get('plugin_version') or '?')[:20]})" if plugin else ""
-        raise _fail(path, f"model family {family_name[:60]!r} is not installed{origin}; "
-                          "install it or check `tsae models`")
-    _check_provider(path, header)
-    try:
-        tensors = load_bytes(data)
-    except Exception as error:  # noqa: BLE001 - safetensors raises its own error type
-        first = (str(error).splitlines() or [type(error).__name__])[0]
-        raise _fail(path, f"corrupt tensor data ({first})") from None
-    state = {k: v for k, v in tensors.items() if not k.startswith(ARRAY_PREFIX)}
-    arrays = {k[len(ARRAY_PREFIX):]: v.numpy() for k, v in tensors.items() if k.startswith(ARRAY_PREFIX)}
-    hparams = dict(header["hparams"])
-    family = families[family_name]
-    try:
-        model = family(**hparams)
-    except Exception as error:  # noqa: BLE001 - a plugin's constructor may raise anything
-        first = (str(error).splitlines() or [type(error).__name__])[0]
-        raise _fail(path, f"cannot rebuild model family {family_name!r} from its stored parameters ({first})") from None
-    try:
-        model.load_state_dict(state, strict=True)
-    except Exception as error:  # noqa: BLE001
-        mismatch = _state_mismatch(error, model, state)
-        raise _fail(path, f"weights do not fit model family {family_name!r} ({mismatch})") from None
-    dev = resolve_device(device)
-    model = model.to(dev).eval()
+    with _open(path) as handle:
+        container = read_container(path, handle)
+        header = _parse_tsae_header(path, container.metadata)
+        family_name = header["family"]
+        families = plugins.model_families()
+        if family_name not in families:
+            plugin = header.get("plugin")
+            origin = f" (plugin {str(plugin)[:60]!r} {str(header.get('plugin_version') or '?')[:20]})" if plugin else ""
+            raise ModelFileError(path, f"model family {family_name[:60]!r} is not installed{origin}; "
+                                       "install it or check `tsae models`")
+        _check_provider(path, header)
+        family = families[family_name]
+        hparams = dict(header["hparams"])
+        check_hparams(path, family, hparams)
+        weights = {k: e for k, e in container.tensors.items() if not k.startswith(ARRAY_PREFIX)}
+        probe = build(path, family_name, family, hparams, len(weights), meta=True)
+        model = None if probe is not None else build(path, family_name, family, hparams, len(weights))
+        check_weights_fit(path, family_name, state_plan(probe if probe is not None else model), weights)
+        with memory_for(path, "load"):
+            state, arrays = _read_tensors(path, handle, container)
+    with memory_for(path, "load"):
+        if model is None:
+            model = build(path, family_name, family, hparams, len(weights))
+        try:
+            model.load_state_dict(state, strict=True)
+        except Exception as error:  # noqa: BLE001 - a family's own loading hooks may raise anything
+            first = (str(error).splitlines() or [type(error).__name__])[0]
+            raise ModelFileError(path, f"weights do not fit model family {family_name!r} ({first})") from None
+    model = model.to(resolve_device(device)).eval()
     return LoadedModel(
         model=model,
         family=family_name,

@@ -16,8 +16,14 @@ Regularisers are chosen by the model's ``config["regularizer"]``:
   (``E||J^T v||^2 = ||J||_F^2`` for ``v ~ N(0, I)``);
 - undercomplete: choose a small latent size in the family's parameters.
 
-A family may override the whole forward-plus-loss step by defining
-``training_loss(x, target) -> (loss, parts, z)`` (the VAE does, for its KL term).
+Two optional hooks let a family add to the loop without the trainer knowing it:
+
+- ``training_loss(x, target) -> (loss, parts, z)`` replaces the whole forward-plus-loss
+  step (the VAE adds its KL term, the VQ-VAE its commitment loss and codebook updates);
+  ``parts`` are logged, averaged over the epoch, in the history;
+- ``end_epoch() -> dict[str, float]`` is called after each training epoch (before the
+  validation); its metrics join that epoch's history row (the VQ-VAE reports codebook
+  usage and perplexity).
 """
 from __future__ import annotations
 
@@ -487,6 +493,9 @@ def _fit_epochs(run: _Run, callback: Callable[[dict[str, float]], None] | None) 
         for epoch in range(1, config.epochs + 1):
             model.train()
             means, out_of_time = run.epoch_fitting_memory()
+            end_epoch = getattr(model, "end_epoch", None)
+            if callable(end_epoch):
+                means.update(end_epoch())
             current, _ = run.validate()
             train_loss = means.pop("train_loss")
             row = {"epoch": epoch, "train_loss": train_loss, "val_loss": current,

@@ -1,17 +1,16 @@
 """Shared fixtures: synthetic sensor data, one small fitted detector (seconds to train), a broker."""
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import time
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from sensor_data import SENSORS, make_series
+
+sys.path.insert(0, str(Path(__file__).parents[2] / "fixtures"))
+from loopback_broker import Broker, mosquitto_binary  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -39,54 +38,6 @@ def detector_file(detector, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("det") / "detector.tsae"
     detector.save(path)
     return path
-
-
-# ----------------------------------------------------------------------------- mosquitto
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def mosquitto_binary() -> str | None:
-    return shutil.which("mosquitto") or next(
-        (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if os.path.exists(p)), None)
-
-
-class Broker:
-    """A real mosquitto on a loopback port, with a temp config; restartable on the same port."""
-
-    def __init__(self, directory: Path) -> None:
-        self.binary = mosquitto_binary()
-        self.port = free_port()
-        self.config = directory / "mosquitto.conf"
-        self.config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-        self.log = directory / "mosquitto.log"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen([self.binary, "-c", str(self.config)], stdout=subprocess.DEVNULL,
-                                        stderr=open(self.log, "ab"))
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"mosquitto exited: {self.log.read_text()[-500:]}") from None
-                time.sleep(0.05)
-        raise RuntimeError("mosquitto did not start")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-        self.process = None
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@ import io
 import json
 
 import numpy as np
+import pytest
 
 from tsae.pipelines.anomaly.monitor import Monitor, RecordParser, run_monitor
 
@@ -242,3 +243,30 @@ def test_an_endless_line_on_a_file_descriptor_is_bounded_and_malformed(detector_
     with open(path, "rb") as feed:  # the source itself never holds the whole line
         longest = max(len(line) for block in StdinSource(feed, max_line=100_000).blocks() for line in block)
     assert longest == 100_001
+
+
+def test_mqtt_output_without_a_broker_ends_and_reports_the_summary_lost(detector_file, test_data, tmp_path,
+                                                                         monkeypatch):
+    """The broker never comes: the monitor still scores everything, exits 0 after a bounded wait and says
+    in one line how many records (the summary among them) were not delivered; --outbox keeps them."""
+    import socket
+
+    from tsae.io import mqtt
+
+    monkeypatch.setattr(mqtt, "FLUSH_TIMEOUT", 0.3)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens there
+    lines = ["time," + ",".join(SENSORS)] + csv_lines(test_data[:100])
+    err = io.StringIO()
+    outbox = tmp_path / "outbox.jsonl"
+    code = run_monitor(detector_file, source="stdin", mqtt=f"127.0.0.1:{port}", out_topic="t/out",
+                       every_sample=True, stdin=io.StringIO("\n".join(lines) + "\n"), stderr=err, outbox=outbox)
+    text = err.getvalue()
+    assert code == 0 and "Traceback" not in text
+    assert "101 record(s) not delivered" in text and "summary record was among" in text, text
+    kept = [json.loads(line) for line in outbox.read_text().splitlines()]
+    assert len(kept) == 101 and kept[-1]["type"] == "summary" and kept[-1]["samples"] == 100
+    with pytest.raises(ValueError, match="refusing to overwrite"):  # the outbox never replaces the detector
+        run_monitor(detector_file, source="stdin", mqtt=f"127.0.0.1:{port}", out_topic="t/out",
+                    stdin=io.StringIO(""), stderr=err, outbox=detector_file)

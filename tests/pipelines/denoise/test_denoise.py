@@ -353,9 +353,11 @@ def test_cli_bad_inputs_one_line_error_and_no_output(tmp_path) -> None:
     assert leftovers == []
 
 
-def test_bad_input_among_several_writes_nothing(tmp_path) -> None:
+def test_bad_input_among_several_is_reported_and_the_good_one_written(tmp_path) -> None:
+    # the multi-file policy (issue 12 item 6): keep going, report every failure at the end, exit 1
     _bad_files(tmp_path)
     result = CliRunner().invoke(cli, ["denoise", str(tmp_path / "good.wav"), str(tmp_path / "text.wav"),
                                       "-o", str(tmp_path / "out")])
-    assert result.exit_code != 0
-    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+    assert result.exit_code == 1
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good.wav"]
+    assert f"failed: {tmp_path / 'text.wav'}: " in result.output

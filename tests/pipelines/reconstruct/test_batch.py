@@ -40,7 +40,8 @@ def test_batch_reports_corrupt_file_and_finishes_the_rest(tiny_model, series_dir
     result = run("reconstruct", tiny_model, series_dir, "-o", out, "-q", "--device", "cpu")
     assert result.exit_code == 1
     assert "4 ok" in result.output and "1 failed" in result.output
-    assert len(result.output.strip().splitlines()) == 1
+    lines = result.output.strip().splitlines()  # every failure, then the summary
+    assert len(lines) == 2 and lines[0].startswith(f"failed: {series_dir / 'broken.csv'}: line 2")
     rows = read_manifest(out / "manifest.csv")
     assert len(rows) == 5
     broken = rows[str(series_dir / "broken.csv")]

@@ -44,11 +44,9 @@ from tsae.engine.layout import as_channels_first, is_dataframe
 from tsae.engine.preprocess import Normalizer, repair_missing
 from tsae.models.device import torch_threads
 from tsae.models.inference import forward
+from tsae.pipelines.anomaly.detector_file import DETECTOR_KIND, DETECTOR_VERSION, read_detector_state
 from tsae.pipelines.anomaly.scoring import _EPS, DetectorState, LinearTerm, ScoringCore, as_chunk
-from tsae.pipelines.anomaly.thresholds import Threshold, fit_threshold
-
-DETECTOR_KIND = "tsae-detector"
-DETECTOR_VERSION = 1
+from tsae.pipelines.anomaly.thresholds import fit_threshold
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -146,7 +144,8 @@ class Detector:
     Parameters
     ----------
     model
-        Autoencoder family (``tsae models`` lists them): ``"conv1d"``, ``"lstm"``, ``"transformer"``, ``"vae"``...
+        Autoencoder family (``tsae models`` lists them): ``"conv1d"``, ``"dense"``, ``"lstm"``,
+        ``"transformer"``, ``"vae"``, ``"vqvae"``...
     window
         Window length in samples, or ``"auto"`` (the dominant period of the training data,
         clamped to [8, 128]).
@@ -185,6 +184,10 @@ class Detector:
         half (two extra, smaller trainings), so they reflect errors on unseen normal data, which
         are higher than in-sample ones; ``"training"``: the in-sample scores (faster, more
         false alarms). Short data (under 8 windows) always uses the in-sample scores.
+    init
+        A model file (``tsae train``, perhaps on other unlabelled series) whose encoder the
+        network starts from; its window (when ``window="auto"``) and hyper-parameters are
+        used (``model_params`` override them) and ``model`` must be its family.
     threads
         Torch CPU threads while fitting and scoring (1 is fastest for these small networks;
         None leaves torch's setting).
@@ -225,7 +228,7 @@ class Detector:
         batch_size: int = 32, lr: float = 1e-3, patience: int = 8, max_train_windows: int = 20000,
         device: str = "auto", seed: int = 0, quiet: bool = True, merge_gap: int | None = None,
         threads: int | None = 1, error_norm: bool = False, centered: bool = True,
-        calibration: str = "crossfit",
+        calibration: str = "crossfit", init: str | Path | None = None,
     ) -> None:
         if not isinstance(model, str):  # a class here would only fail at fit, with a KeyError
             raise TypeError(f"Detector(model=...) takes the name of a registered model family such as 'conv1d' "
@@ -259,6 +262,7 @@ class Detector:
         self.error_norm = error_norm
         self.centered = centered
         self.calibration = calibration
+        self.init = init
 
     # -- sklearn's parameter protocol ---------------------------------------------
     @classmethod
@@ -310,6 +314,11 @@ class Detector:
             bad = [names[i] for i in np.flatnonzero(empty)]
             raise ValueError(f"sensor(s) with no valid value in the training data: {', '.join(bad)}")
         X = repair_missing(X)
+        self.init_model_ = None
+        if self.init is not None:
+            from tsae.models.pretrained import load_init
+
+            self.init_model_ = load_init(self.init)
         normalizer = Normalizer("zscore").fit(X)
         Z = normalizer.transform(X)
         window, hop, smooth = self._frame_sizes(Z)
@@ -327,7 +336,9 @@ class Detector:
     def _frame_sizes(self, Z: np.ndarray) -> tuple[int, int, int]:
         """Window, hop and smoothing length for the normalised training series ``Z`` (C, n)."""
         n = Z.shape[1]
-        if self.window == "auto" or self.window is None:
+        if (self.window == "auto" or self.window is None) and self.init_model_ is not None:
+            window = int((self.init_model_.frame or {}).get("window") or dominant_period(Z))
+        elif self.window == "auto" or self.window is None:
             window = dominant_period(Z)
             window = max(2, min(window, n // 4))
         else:
@@ -370,7 +381,12 @@ class Detector:
         self.threshold_ = self.threshold_obj_.value
 
     def _network_params(self, channels: int, window: int, pca_rank: int) -> dict[str, Any]:
-        params = {**self.default_model_params(self.model, channels, window), **(self.model_params or {})}
+        if self.init_model_ is not None:
+            from tsae.models.pretrained import init_settings
+
+            params = init_settings(self.init_model_, self.model, window, self.model_params)[2]
+        else:
+            params = {**self.default_model_params(self.model, channels, window), **(self.model_params or {})}
         if params.get("latent") == "auto":  # as many codes as principal components for pca_variance
             params["latent"] = int(np.clip(pca_rank, 4, 128))
         return params
@@ -397,6 +413,10 @@ class Detector:
         params = self._network_params(channels, window, k)
         seed_everything(self.seed)  # the initial weights too: a fit must not depend on earlier fits
         net = create_model(self.model, channels=channels, window=window, **params)
+        if self.init_model_ is not None:
+            from tsae.models.pretrained import init_encoder
+
+            init_encoder(net, self.init_model_, label=str(self.init))
         config = TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
                              patience=self.patience, seed=self.seed, device=self.device, quiet=self.quiet,
                              weight_decay=1e-5)
@@ -511,52 +531,26 @@ class Detector:
         return save_model(path, state.model, frame={"window": state.window, "hop": state.hop, "window_fn": None},
                           normalizer=norm.to_dict(), extra=extra, arrays=arrays, protect=tuple(protect))
 
-    @staticmethod
-    def _state_from_file(loaded: Any) -> DetectorState:
-        arrays, extra, frame_spec = loaded.arrays, loaded.extra or {}, loaded.frame or {}
-        pca = None
-        if arrays.get("pca_components") is not None:
-            pca = LinearTerm(components=arrays["pca_components"], mean=arrays["pca_mean"],
-                             err_scale=arrays["pca_err_scale"])
-        normalizer = Normalizer.from_dict({"method": "zscore", "center": arrays["mean"], "scale": arrays["std"]})
-        return DetectorState(
-            model=loaded.model, window=int(frame_spec["window"]), hop=int(frame_spec["hop"]), normalizer=normalizer,
-            err_scale=arrays["err_scale"], smooth=int(extra.get("smooth", 1)),
-            linear_weight=float(extra.get("linear_weight", 1.0)), pca=pca,
-            centered=bool(extra.get("centered", False)), contrib_base=arrays.get("contrib_base"),
-        )
-
     @classmethod
     def load(cls, path: str | Path, device: str = "auto") -> Detector:
         """Read a detector file written by :meth:`save` (``tsae detect fit``)."""
         from tsae.models.modelfile import load_model
 
         loaded = load_model(path, device="cpu")
-        extra = loaded.extra or {}
-        if extra.get("kind") != DETECTOR_KIND:
-            raise ValueError(f"{path}: not a tsae detector file (a plain {loaded.family} model file?)")
-        try:
-            state = cls._state_from_file(loaded)
-            threshold = Threshold.from_dict(extra["threshold"])
-            sensors = [str(s) for s in extra["sensors"]]
-        except (KeyError, TypeError, ValueError) as error:
-            raise ValueError(f"{path}: detector file is incomplete ({error})") from None
-        shapes = [state.err_scale.shape] + ([state.contrib_base.shape] if state.contrib_base is not None else [])
-        if len(sensors) != state.channels or any(shape != (state.channels,) for shape in shapes):
-            raise ValueError(f"{path}: detector file is inconsistent (sensors vs arrays)")
-        settings = extra.get("settings", {})
+        content = read_detector_state(path, loaded)
+        state, threshold = content.state, content.threshold
         det = cls(model=loaded.family, window=state.window, hop=state.hop, smooth=state.smooth,
-                  threshold=settings.get("threshold", threshold.method), device=device,
-                  merge_gap=extra.get("merge_gap"))
+                  threshold=content.settings.get("threshold", threshold.method), device=device,
+                  merge_gap=content.merge_gap)
         det.state_ = state
-        det.sensors_ = sensors
+        det.sensors_ = content.sensors
         det.window_, det.hop_, det.smooth_ = state.window, state.hop, state.smooth
         det.family_ = loaded.family
         det.model_params_ = loaded.hparams
         det.n_features_in_ = state.channels
         det.threshold_obj_ = threshold
         det.threshold_ = threshold.value
-        det.decision_scores_ = np.asarray(loaded.arrays.get("decision_scores", np.zeros(0)), np.float64)
+        det.decision_scores_ = content.decision_scores
         det.labels_ = (det.decision_scores_ > det.threshold_).astype(np.int64)
         det.path_ = Path(path)
         return det

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from tsae.io.atomic import all_or_nothing
 from tsae.io.paths import check_output, check_outputs, read_paths
 from tsae.pipelines.anomaly.detector import Detector
 
@@ -17,19 +18,23 @@ def _progress(message: str, quiet: bool) -> None:
         print(message, file=sys.stderr)
 
 
-def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str = "conv1d",
+def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str | None = None,
                       window: int | str = "auto", threshold: str | float = "pot", device: str = "auto",
                       quiet: bool = False, epochs: int = 40, **options: Any) -> Detector:
     """Fit a :class:`Detector` on a CSV of normal data and write it to ``output`` (``tsae detect fit``).
 
     The CSV has one column per sensor; a time column and a ``label`` column are recognised and
     not used as sensors. Missing cells are interpolated. ``family`` names the autoencoder
-    family (see ``tsae models``); ``output`` never replaces ``train_path``.
+    family (see ``tsae models``; default ``conv1d``, or with ``init`` that model's family);
+    ``output`` never replaces ``train_path`` (nor ``init``).
     """
     from tsae.io.tables import read_table
 
     train_path, output = Path(train_path), Path(output)
-    check_output(output, [train_path])
+    init = options.get("init")
+    check_output(output, [train_path, *([init] if init is not None else [])])
+    if family is None:
+        family = _init_family(init) if init is not None else "conv1d"
     table = read_table(train_path)
     if len(table) < 4:
         raise ValueError(f"{train_path}: too few rows to learn from ({len(table)})")
@@ -45,6 +50,12 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
     return det
 
 
+def _init_family(init: str | Path) -> str:
+    from tsae.models.pretrained import load_init
+
+    return str(load_init(init).family)
+
+
 def score_file(test_path: str | Path, detector: str | Path | Detector, output: str | Path, *,
                plot: str | Path | None = None, events: str | Path | None = None, device: str = "auto",
                quiet: bool = False) -> dict[str, Any]:
@@ -52,8 +63,8 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
 
     Writes ``output`` (CSV: the time column when the input had one, ``score``, ``anomaly``
     0/1, ``contrib_<sensor>`` shares), the events (``.json`` or ``.csv``; default
-    ``<output stem>.events.json`` beside it) and optionally a plot (PNG/PDF/SVG).
-    Returns a summary dict.
+    ``<output stem>.events.json`` beside it) and optionally a plot (PNG/PDF/SVG): all
+    of them, or none when one fails. Returns a summary dict.
     """
     from tsae.io.tables import read_table, write_table
     from tsae.pipelines.anomaly.events import find_events, write_events
@@ -88,13 +99,14 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     out_columns: dict[str, Any] = {"score": scores, "anomaly": flags}
     for i, name in enumerate(det.sensors_):
         out_columns[f"contrib_{name}"] = contrib[i]
-    if plot:
-        from tsae.pipelines.anomaly.plot import plot_anomalies
+    with all_or_nothing():  # the plot, events and scores appear together or not at all
+        if plot:
+            from tsae.pipelines.anomaly.plot import plot_anomalies
 
-        plot_anomalies(plot, X, scores, det.threshold_, found, sensors=det.sensors_, time=time,
-                       title=test_path.name, protect=protect)
-    write_events(events_path, found, protect=protect)
-    write_table(output, out_columns, time=time, time_name=table.time_name, protect=protect)
+            plot_anomalies(plot, X, scores, det.threshold_, found, sensors=det.sensors_, time=time,
+                           title=test_path.name, protect=protect)
+        write_events(events_path, found, protect=protect)
+        write_table(output, out_columns, time=time, time_name=table.time_name, protect=protect)
     summary = {"rows": int(X.shape[1]), "anomalous_rows": int(flags.sum()), "events": len(found),
                "threshold": float(det.threshold_), "output": str(output), "events_file": str(events_path)}
     _progress(f"{output}: {summary['rows']} rows, {summary['anomalous_rows']} flagged, "

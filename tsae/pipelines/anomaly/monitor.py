@@ -25,7 +25,12 @@ Bad data never stops the monitor; each kind is counted, warned about on stderr
   accepted: the clock moved; see :mod:`tsae.io.records`);
 - an extreme but finite value (e.g. ``1e300``) is clipped after normalisation to
   ``Z_BOUND`` standard deviations (:mod:`tsae.pipelines.anomaly.scoring`), as in batch scoring.
-- ``unknown_fields``: JSON keys that are not sensors (ignored; counted once per name).
+- ``unknown_fields``: JSON keys that are not sensors (ignored; counted once per name);
+- ``duplicates``: a redelivered record (same time and values as a recent one, or an MQTT
+  redelivery of a payload already received): skipped, never scored twice.
+
+Delivery through MQTT (persistent session, deduplication, a bounded outbox flushed before
+exit) is described in :mod:`tsae.io.mqtt` and in the README.
 """
 from __future__ import annotations
 
@@ -42,6 +47,7 @@ from typing import Any
 
 import numpy as np
 
+from tsae.io.mqtt import SESSION_EXPIRY
 from tsae.io.records import MAX_LINE, MAX_TIME_JUMP, RecordParser
 from tsae.pipelines.anomaly.detector import Detector
 from tsae.pipelines.anomaly.events import EventTracker
@@ -190,25 +196,26 @@ class Monitor:
         return records
 
     def _track_silence(self, x: np.ndarray) -> None:
+        """Warn once per run of ``silence`` missing samples of a sensor, wherever the blocks split the stream."""
         missing = ~np.isfinite(x)
         if not missing.any() and not self._missing_run.any():
             return
-        # length of the missing run at the end of this block, per sensor
+        n = x.shape[1]
         for i in range(x.shape[0]):
-            column = missing[i]
-            if column.all():
-                self._missing_run[i] += len(column)
-            else:
-                last_good = len(column) - 1 - int(np.argmin(column[::-1]))
-                self._missing_run[i] = len(column) - 1 - last_good
-                if self._silent[i]:
+            good = np.flatnonzero(~missing[i])
+            # missing runs in this block, in order: the one carried over and continued, those between
+            # good samples, and the one still open at the end of the block
+            runs = np.diff(np.concatenate(([-1 - self._missing_run[i]], good, [n]))) - 1
+            for k, run in enumerate(runs):
+                if run >= self.silence and not self._silent[i]:
+                    self._silent[i] = True
+                    self.silent_reports += 1
+                    self.log.warn(f"silent-{i}", f"sensor {self.sensors[i]!r} silent for {self.silence} "
+                                                 "samples: holding its last good value")
+                if k < len(good) and self._silent[i]:  # a good sample ends this run
                     self._silent[i] = False
                     self.log.info(f"sensor {self.sensors[i]!r} is reporting again")
-            if self._missing_run[i] >= self.silence and not self._silent[i]:
-                self._silent[i] = True
-                self.silent_reports += 1
-                self.log.warn(f"silent-{i}", f"sensor {self.sensors[i]!r} silent for {self._missing_run[i]} "
-                                             "samples: holding its last good value")
+            self._missing_run[i] = runs[-1]
 
     # -- river-style ----------------------------------------------------------
     def _row(self, x: Any) -> np.ndarray:
@@ -265,6 +272,7 @@ class Monitor:
             "lines": counts["lines"], "malformed": counts["malformed"],
             "missing_values": counts["missing_values"], "repaired_values": int(self.core.repaired),
             "out_of_order": counts["out_of_order"], "time_jumps": counts["time_jumps"],
+            "duplicates": counts["duplicates"],
             "clipped_values": int(self.core.clipped), "silent_sensor_reports": self.silent_reports,
             "unknown_fields": sorted(self.parser.unknown_fields),
             "seconds": round(_time.monotonic() - self.started, 3),
@@ -281,6 +289,9 @@ class StreamSettings:
     topic: str = "tsae/samples"
     out_topic: str | None = None
     client_id: str | None = None
+    detector: str | Path | None = None
+    clean_session: bool = False
+    outbox: str | Path | None = None
     source_options: dict[str, str] = field(default_factory=dict)
     sink_options: dict[str, str] = field(default_factory=dict)
     max_line: int = MAX_LINE
@@ -312,21 +323,33 @@ def _check_registered(settings: StreamSettings) -> tuple[dict[str, Any], dict[st
 _BUILTIN_STREAMS = ("stdin", "stdout", "mqtt")
 
 
-def _open_streams(settings: StreamSettings, status: Any, stdin: Any, stdout: Any) -> tuple[Any, Any]:
-    """Build the source and the sink named by ``settings`` (a plugin's options are checked before either opens)."""
+def _open_streams(settings: StreamSettings, status: Any, stdin: Any, stdout: Any,
+                  source: Any = None) -> tuple[Any, Any]:
+    """Build the source and the sink named by ``settings`` (``source``: one already built).
+
+    A plugin's options are checked before either stream opens.
+    """
     from tsae.plugins import prepare_stream
 
     sources, sinks = _check_registered(settings)
     open_source = open_sink = None
-    if settings.source not in _BUILTIN_STREAMS:
+    if source is None and settings.source not in _BUILTIN_STREAMS:
         open_source = prepare_stream("sources", settings.source, settings.source_options)
     if settings.sink not in _BUILTIN_STREAMS:
         open_sink = prepare_stream("sinks", settings.sink, settings.sink_options)
-    if open_source is not None:
+    if source is not None:
+        stream_in = source
+    elif open_source is not None:
         stream_in = open_source()
     elif settings.source == "mqtt":
+        from tsae.io.mqtt import session_client_id
+
         host, port = settings.broker()
-        stream_in = sources["mqtt"](host=host, port=port, topic=settings.topic, client_id=settings.client_id,
+        client_id = settings.client_id
+        if client_id is None and settings.detector is not None:
+            client_id = session_client_id(settings.detector, settings.topic)
+        stream_in = sources["mqtt"](host=host, port=port, topic=settings.topic, client_id=client_id,
+                                    session_expiry=None if settings.clean_session else SESSION_EXPIRY,
                                     on_status=status)
     else:
         stream_in = sources["stdin"](stream=stdin, max_line=settings.max_line)
@@ -335,7 +358,8 @@ def _open_streams(settings: StreamSettings, status: Any, stdin: Any, stdout: Any
     elif settings.sink == "mqtt":
         host, port = settings.broker()
         stream_out = sinks["mqtt"](host=host, port=port, topic=settings.out_topic or "tsae/events",
-                                   client_id=settings.client_id, on_status=status)
+                                   client_id=settings.client_id and settings.client_id + "-out",
+                                   outbox=settings.outbox, on_status=status)
     else:
         stream_out = sinks["stdout"](stream=stdout)
     return stream_in, stream_out
@@ -383,7 +407,9 @@ def _serve(monitor: Monitor, stream_in: Any, write: Any, stop: threading.Event) 
     with torch_threads(1):
         try:
             for block in _blocks(stream_in):
-                if block:
+                if isinstance(block, np.ndarray):  # binary rows (--raw): (sensors, n)
+                    write(monitor.push(block))
+                elif block:
                     write(monitor.push_lines(block))
                 if stop.is_set():
                     break
@@ -396,14 +422,17 @@ def _serve(monitor: Monitor, stream_in: Any, write: Any, stop: threading.Event) 
     return 130 if stop.is_set() else code
 
 
-def _close_quietly(*streams: Any) -> None:
+def _close_all(log: RateLimitedLog, *streams: Any) -> None:
+    """Close every stream; a failing close is reported in one line and does not stop the others."""
+    from tsae.errors import first_line
+
     for stream in streams:
         closer = getattr(stream, "close", None)
         try:
             if closer is not None:
                 closer()
-        except Exception:  # noqa: BLE001 - shutting down: a failing close must not hide the summary
-            pass
+        except Exception as exc:  # noqa: BLE001 - shutting down: one failing close must not hide the summary
+            log.info(f"warning: closing the {type(stream).__name__} failed: {first_line(exc)}")
 
 
 def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = None, topic: str = "tsae/samples",
@@ -412,27 +441,46 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
                 source: str | None = None, sink: str | None = None,
                 source_options: dict[str, str] | None = None, sink_options: dict[str, str] | None = None,
                 stdin: Any = None, stdout: Any = None, stderr: Any = None, max_line: int = MAX_LINE,
-                max_time_jump: float | None = MAX_TIME_JUMP) -> int:
+                max_time_jump: float | None = MAX_TIME_JUMP, raw: str | None = None, clean_session: bool = False,
+                outbox: str | Path | None = None) -> int:
     """Run ``tsae monitor``: returns the exit code (0 at the end of the input, 130 on Ctrl-C or SIGTERM).
 
     ``source`` / ``sink`` name a registered stream source / sink (``tsae plugins``); by
     default ``mqtt`` when ``mqtt`` / ``out_topic`` is given, else ``stdin`` / ``stdout``.
     A plugin's source or sink is built with ``factory(**source_options)`` (resp. sink).
     SIGTERM stops the monitor after the current block (it flushes and writes the summary).
-    ``max_line`` and ``max_time_jump`` are :class:`Monitor`'s.
+    ``max_line`` and ``max_time_jump`` are :class:`Monitor`'s. ``raw`` (a key of
+    :data:`~tsae.io.raw_samples.RAW_DTYPES`) reads binary sample rows from ``stdin`` instead of text
+    (see :class:`~tsae.io.raw_samples.RawSampleSource`).
+
+    MQTT: the source's session is persistent under ``client_id`` (default: derived from
+    the detector file and the topic, :func:`tsae.io.mqtt.session_client_id`) unless
+    ``clean_session``; the sink keeps records in a bounded outbox (in memory, or in the
+    file ``outbox`` between runs) and waits a bounded time at exit for the broker to take them.
     """
     log = RateLimitedLog(stream=stderr, quiet=quiet)
+    if outbox is not None:
+        from tsae.io.paths import check_output
+
+        check_output(outbox, [detector])
     det = Detector.load(detector, device="cpu")
     settings = StreamSettings(
         source=source or ("mqtt" if mqtt else "stdin"), sink=sink or ("mqtt" if out_topic else "stdout"),
-        mqtt=mqtt, topic=topic, out_topic=out_topic, client_id=client_id,
-        source_options=dict(source_options or {}), sink_options=dict(sink_options or {}), max_line=max_line,
+        mqtt=mqtt, topic=topic, out_topic=out_topic, client_id=client_id, detector=detector,
+        clean_session=clean_session, outbox=outbox, source_options=dict(source_options or {}),
+        sink_options=dict(sink_options or {}), max_line=max_line,
     )
-    stream_in, stream_out = _open_streams(settings, log.info, stdin, stdout)
+    raw_source: Any = None
+    if raw is not None:
+        from tsae.io.raw_samples import RawSampleSource
+
+        binary: Any = stdin if stdin is not None else sys.stdin
+        raw_source = RawSampleSource(getattr(binary, "buffer", binary), len(det.sensors_), raw)
+    stream_in, stream_out = _open_streams(settings, log.info, stdin, stdout, raw_source)
     write = _writer(stream_out)
     monitor = Monitor(det, every_sample=every_sample, silence=silence, log=log, time_field=time_field, fmt=fmt,
                       max_line=max_line, max_time_jump=max_time_jump)
-    where = f" {mqtt}" if settings.source == "mqtt" else ""
+    where = f" {mqtt}" if settings.source == "mqtt" else (f" ({raw} binary rows)" if raw else "")
     log.info(f"watching {len(monitor.sensors)} sensor(s) ({', '.join(monitor.sensors[:8])}), window "
              f"{det.window_}, threshold {monitor.threshold:.4g}; reading {settings.source}{where}")
     stop = threading.Event()
@@ -443,14 +491,20 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
     except BrokenPipeError:
         code = 0
     finally:
+        if getattr(raw_source, "stray_bytes", 0):
+            log.warn("raw-tail", f"stdin: stream ended inside a sample row ({raw_source.stray_bytes} byte(s) dropped)")
+        _close_all(log, stream_in)  # no more input: the duplicates count is final
         summary = monitor.summary()
         if hasattr(stream_out, "delivered"):  # a plugin's sink: what it accepted, not what was detected
             summary["events_delivered"] = stream_out.delivered
+        summary["duplicates"] += int(getattr(stream_in, "duplicates", 0))
         try:
             write([summary])
         except Exception:  # noqa: BLE001 - the reader may be gone; the summary also goes to the log
             pass
-        _close_quietly(stream_in, stream_out)
+        _close_all(log, stream_out)
+        if getattr(stream_out, "undelivered", 0):
+            log.info("the summary record was among those not delivered")
         log.info("summary: " + ", ".join(f"{k}={v}" for k, v in summary.items() if k != "type"))
     return code
 

@@ -151,6 +151,8 @@ def fit_threshold(
         ``"quantile"`` (the ``q`` quantile), or a number (a fixed threshold).
     """
     if isinstance(method, (int, float)) and not isinstance(method, bool):
+        if not math.isfinite(method):
+            raise ValueError(f"threshold must be a finite number, 'pot' or 'quantile', got {method}")
         return Threshold(float(method), "fixed", {})
     name = str(method).lower()
     if name == "pot":

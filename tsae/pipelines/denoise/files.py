@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from tsae.errors import FilesFailed, naming
 from tsae.io.audio import audio_info, format_for, iter_audio_blocks, open_audio_writer
 from tsae.io.paths import AUDIO_SUFFIXES, check_outputs, expand_inputs, plan_outputs, read_paths
 from tsae.pipelines.denoise.denoiser import StreamingDenoiser, load_denoiser
@@ -49,8 +50,18 @@ def denoise_file(
     output = default_output(input) if output is None else Path(output)
     check_outputs([output], [input, *read_paths(model)])
     _denoise_together([(Path(input), output, audio_info(input))], model=model, strength=strength,
-                      atten_limit=atten_limit, device=device, block_seconds=block_seconds, progress=progress)
+                      atten_limit=atten_limit, device=device, block_seconds=block_seconds, progress=progress,
+                      failed=_reraise)
     return output
+
+
+def _reraise(src: Path, error: BaseException) -> None:
+    raise error
+
+
+def _discard(outputs: contextlib.ExitStack, error: BaseException) -> None:
+    """Leave ``outputs`` as an error would: its atomic files are removed, never renamed into place."""
+    outputs.__exit__(type(error), error, error.__traceback__)
 
 
 def _denoise_together(
@@ -62,6 +73,7 @@ def _denoise_together(
     device: str,
     block_seconds: float,
     progress: Callable[[int], None] | None,
+    failed: Callable[[Path, BaseException], None],
 ) -> None:
     """Denoise ``(input, output, info)`` files of one sample rate as one batch.
 
@@ -72,6 +84,10 @@ def _denoise_together(
     last few tens of ms of a file that ends before the others differ a little: the
     resamplers see the zeros and denoised tail that follow it where the file's own
     flush would cut the signal).
+
+    A file that cannot be read or written to the end is handed to ``failed(input, error)``
+    (which may raise to stop the batch): its output is discarded and it is fed zeros
+    from then on, so the others go on unchanged.
     """
     rate = jobs[0][2].sample_rate
     if any(info.sample_rate != rate for _, _, info in jobs):
@@ -83,23 +99,41 @@ def _denoise_together(
     read = [0] * len(jobs)
     written = [0] * len(jobs)
     with contextlib.ExitStack() as stack:
-        writers = []
+        writers: list[Any] = []
+        outputs: list[contextlib.ExitStack] = []
         for src, dst, info in jobs:
             fmt = format_for(dst)
             subtype = info.subtype if fmt == info.format else None
-            writers.append(stack.enter_context(open_audio_writer(
+            own = stack.enter_context(contextlib.ExitStack())
+            writers.append(own.enter_context(open_audio_writer(
                 dst, rate, info.channels, subtype=subtype, format=fmt, protect=(src,))))
+            outputs.append(own)
         readers: list[Any] = [iter_audio_blocks(src, block) for src, _, _ in jobs]
+
+        def fail(i: int, error: BaseException) -> None:
+            readers[i] = writers[i] = None
+            _discard(outputs[i], error)
+            failed(jobs[i][0], error)
+
+        def next_chunk(i: int) -> np.ndarray | None:
+            try:
+                return None if readers[i] is None else next(readers[i], None)
+            except (ValueError, OSError) as error:  # corrupt data in this file only
+                fail(i, error)
+                return None
 
         def write(y: np.ndarray) -> None:
             for i, writer in enumerate(writers):
                 n = min(y.shape[1], read[i] - written[i])
-                if n > 0:
-                    writer.write(y[rows[i]: rows[i + 1], :n])
+                if writer is not None and n > 0:
+                    try:
+                        writer.write(y[rows[i]: rows[i + 1], :n])
+                    except (OSError, RuntimeError) as error:  # a full disk, a write error
+                        fail(i, error)
                     written[i] += n
 
         while True:
-            chunks = [None if r is None else next(r, None) for r in readers]
+            chunks = [next_chunk(i) for i in range(len(jobs))]
             readers = [None if c is None else r for r, c in zip(readers, chunks, strict=True)]
             longest = max((c.shape[1] for c in chunks if c is not None), default=0)
             if longest == 0:
@@ -126,7 +160,7 @@ def denoise_files(
     quiet: bool = False,
     batch: int = 16,
 ) -> list[Path]:
-    """Denoise files, folders and glob patterns; every input is checked before any output.
+    """Denoise files, folders and glob patterns; the outputs are all checked before any is written.
 
     With one input, ``output`` is the output file (default ``<name>.denoised.<ext>``
     beside it); with several, ``output`` must be a folder. No output may replace an
@@ -134,6 +168,13 @@ def denoise_files(
     side by side (one model step per frame for all of them; each file's output is
     what it would get alone, to float rounding): on one CPU thread a batch of 16
     files runs about 5x faster than one at a time.
+
+    Raises
+    ------
+    tsae.errors.FilesFailed
+        When some files of several could not be denoised (unreadable, corrupt): they
+        have no output, every other file was denoised and written. With one input,
+        its error is raised as a ``ValueError``.
     """
     from tqdm import tqdm
 
@@ -141,13 +182,22 @@ def denoise_files(
     if batch < 1:
         raise ValueError(f"batch must be >= 1, got {batch}")
     files = expand_inputs(inputs, AUDIO_SUFFIXES, exclude=_is_denoised)
-    infos = [audio_info(f) for f in files]
     planned = plan_outputs(files, output, default=lambda f: str(default_output(f)))
     pairs = [(Path(src), Path(dst)) for src, dst in planned]
     check_outputs([dst for _, dst in pairs], [*files, *read_paths(model)])
     load_denoiser(model, device)  # fail early on a bad model
-    total = sum(i.frames / i.sample_rate for i in infos)
-    jobs = [(src, dst, info) for (src, dst), info in zip(pairs, infos, strict=True)]
+    failures: dict[str, str] = {}
+
+    def failed(src: Path, error: BaseException) -> None:
+        failures[str(src)] = naming(src, error)
+
+    jobs = []
+    for src, dst in pairs:
+        try:
+            jobs.append((src, dst, audio_info(src)))
+        except ValueError as error:
+            failed(src, error)
+    total = sum(info.frames / info.sample_rate for _, _, info in jobs)
     # files of one rate, similar lengths together (little zero padding), at most `batch` a group
     jobs_by_rate: dict[int, list] = {}
     for job in sorted(jobs, key=lambda j: j[2].frames):
@@ -159,9 +209,21 @@ def denoise_files(
             bar.update(frames / rate)
 
         for group in groups:
-            _denoise_together(group, model=model, strength=strength, atten_limit=atten_limit, device=device,
-                              block_seconds=5.0, progress=functools.partial(advance, rate=group[0][2].sample_rate))
-    return [dst for _, dst, _ in jobs]
+            try:
+                _denoise_together(group, model=model, strength=strength, atten_limit=atten_limit, device=device,
+                                  block_seconds=5.0, progress=functools.partial(advance, rate=group[0][2].sample_rate),
+                                  failed=failed)
+            except Exception as error:  # noqa: BLE001 - the files of this group fail, the others go on
+                for src, _, _ in group:
+                    if str(src) not in failures:
+                        failed(src, error)
+    written = [dst for src, dst in pairs if str(src) not in failures]
+    if failures and len(pairs) == 1:
+        raise ValueError(next(iter(failures.values())))
+    if failures:
+        raise FilesFailed({str(src): failures[str(src)] for src, _ in pairs if str(src) in failures},
+                          written, len(pairs))
+    return written
 
 
 __all__ = ["default_output", "denoise_file", "denoise_files"]

@@ -182,11 +182,22 @@ _WORKER_MODEL: Any = None
 _BYTES_CACHE: dict[str, Any] = {}
 
 
+def _terminated(signum: int, frame: Any) -> None:
+    raise RuntimeError("terminated (SIGTERM)")
+
+
 def _init_worker(model_path: str) -> None:
-    """Process-pool initialiser: the model loaded once per process."""
+    """Process-pool initialiser: the model loaded once per process; SIGTERM fails the running file.
+
+    The error unwinds the file's atomic output like Ctrl-C does, so a worker stopped with
+    the rest of the process group leaves no hidden ``.part`` file behind.
+    """
     global _WORKER_MODEL
+    import signal
+
     from tsae.models.modelfile import load_model
 
+    signal.signal(signal.SIGTERM, _terminated)
     _WORKER_MODEL = load_model(model_path, device="cpu")
 
 
@@ -384,9 +395,11 @@ def reconstruct_files(
         Per-file rows; ``failed`` lists the files that failed (the batch does not stop).
     """
     from tsae.models.modelfile import load_model
+    from tsae.pipelines.reconstruct.series import frame_spec
 
     model_path = Path(model)
     loaded = load_model(model_path, device="cpu")  # fail early, one line, on a bad model file
+    frame_spec(loaded)  # and on a model that cannot reconstruct series
     manifest_path, pairs = _plan_batch(model_path, inputs, str(output), manifest)
     rows, todo, skipped = _resume(read_manifest(manifest_path), pairs)
     result = BatchResult(manifest=manifest_path, skipped=skipped)
@@ -400,8 +413,6 @@ def reconstruct_files(
         rows[row["file"]] = row
         _write_manifest(manifest_path, rows)
         bar.update(1)
-        if row["status"] != "ok" and show:
-            bar.write(f"failed: {row['error']}")
 
     try:
         if todo:
@@ -500,40 +511,90 @@ def _is_single_file_job(inputs: Sequence[str | os.PathLike], output: str | os.Pa
 
 
 def encode_file(model: Any, input: str | os.PathLike, output: str | os.PathLike, *, batch_size: int = 256,
-                device: str = "auto") -> np.ndarray:
+                device: str = "auto", plot: str | os.PathLike | None = None, color_by: str = "auto",
+                detector: str | os.PathLike | None = None, projection: str = "auto") -> np.ndarray:
     """Write the latent code of every window of the series file ``input`` to the ``.npy`` file ``output``.
 
     Windows follow the model's stored window and hop; the end is padded so every
-    sample is covered. Returns the codes, ``(n_windows, *code_shape)``.
+    sample is covered. Returns the codes, ``(n_windows, *code_shape)``. With ``plot``,
+    also draws the codes' 2-D map there (see
+    :func:`~tsae.pipelines.reconstruct.codes_plot.plot_series_codes`: ``color_by`` time,
+    label (the file's label column) or score (with a ``detector`` file)).
     """
     from tsae.io.series import save_npy
     from tsae.pipelines.reconstruct.series import _loaded, encode_series
 
     loaded = _loaded(model, device)
-    reads = [input, *read_paths(loaded)]
-    check_output(output, reads)
-    values, _, _ = read_series(input)
+    reads = [input, *read_paths(loaded), *([detector] if detector is not None else [])]
+    check_outputs([Path(output), *([Path(plot)] if plot is not None else [])], reads)
+    values, _, meta = read_series(input)
     codes = encode_series(loaded, values, batch_size=batch_size)
+    if plot is not None:
+        from tsae.pipelines.reconstruct.codes_plot import plot_series_codes
+
+        try:
+            plot_series_codes(plot, loaded, values, codes, color_by=color_by, labels=meta.get("label"),
+                              detector=detector, projection=projection, title=Path(input).name, protect=reads)
+        except ValueError as error:
+            raise ValueError(f"{input}: {error}") from None
     save_npy(output, codes, protect=reads)
     return codes
 
 
 def _run_local(model_path: Path, todo: list[tuple[str, str]], batch_size: int, workers: int,
                done: Callable[[dict[str, Any]], None]) -> None:
+    """Run the files on ``workers`` local processes; a file whose worker died is retried once on a fresh one.
+
+    A dead worker breaks the whole pool: the files that were not started go on in a new
+    pool, and each file that was running then (which one killed it is not known) is
+    retried alone on a fresh single worker; one that kills that worker too fails alone,
+    and the others are unharmed.
+    """
+    queue = list(todo)
+    suspects: list[tuple[str, str]] = []
+    while queue:
+        queue, died = _run_pool(model_path, queue, batch_size, workers, done)
+        suspects += died
+    for src, dst in suspects:
+        _, died = _run_pool(model_path, [(src, dst)], batch_size, 1, done)
+        for again in died:
+            done(_row(*again, "failed", "its worker process died, and again when retried alone on a fresh one"))
+
+
+def _run_pool(model_path: Path, queue: list[tuple[str, str]], batch_size: int, workers: int,
+              done: Callable[[dict[str, Any]], None]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Run ``queue`` on one pool, ``workers`` files at a time, until it ends or a worker dies.
+
+    Returns the files not started and the files running when a worker died (both empty
+    when the pool ran to the end).
+    """
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
 
     context = multiprocessing.get_context("spawn")  # torch and fork do not mix
-    with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=context,
+    waiting = list(queue)
+    running: dict[Future, tuple[str, str]] = {}
+    died: list[tuple[str, str]] = []
+    with ProcessPoolExecutor(max_workers=min(workers, len(waiting)), mp_context=context,
                              initializer=_init_worker, initargs=(str(model_path),)) as pool:
-        futures = {pool.submit(_worker_task, src, dst, batch_size): (src, dst) for src, dst in todo}
-        for future in as_completed(futures):
-            src, dst = futures[future]
-            try:
-                row = future.result()
-            except Exception as error:  # noqa: BLE001 - a worker that died
-                row = _row(src, dst, "failed", f"worker failed: {_one_line(error)}")
-            done(row)
+        while waiting or running:
+            while waiting and len(running) < workers:
+                src, dst = waiting.pop(0)
+                running[pool.submit(_worker_task, src, dst, batch_size)] = (src, dst)
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                src, dst = running.pop(future)
+                try:
+                    done(future.result())
+                except BrokenProcessPool:
+                    died.append((src, dst))
+                except Exception as error:  # noqa: BLE001 - the task could not run (e.g. not picklable)
+                    done(_row(src, dst, "failed", f"worker failed: {_one_line(error)}"))
+            if died:  # the pool is broken: every running file died with it
+                died += running.values()
+                return waiting, died
+    return [], []
 
 
 def _run_dask(dask: str | Any, model_path: Path, todo: list[tuple[str, str]], batch_size: int,

@@ -36,7 +36,22 @@ def _loaded(model: Any, device: Any = None) -> Any:
 
 
 def frame_spec(loaded: Any) -> dict[str, Any]:
-    """The stored frame spec of ``loaded``, defaulting to non-overlapping model-sized windows."""
+    """The stored frame spec of ``loaded``, defaulting to non-overlapping model-sized windows.
+
+    Raises
+    ------
+    ValueError
+        For a streaming model (such as the speech denoiser): it runs frame by frame with
+        state on features of its own, not on series windows, so it cannot reconstruct or
+        encode a series.
+    """
+    from tsae.models.base import StreamingModel
+
+    if isinstance(loaded.model, StreamingModel):
+        kind = getattr(loaded.model, "description", "") or "a streaming model"
+        raise ValueError(f"{loaded.path or 'model'}: a {loaded.family!r} model ({kind}) is for the denoise "
+                         "pipeline: it runs frame by frame on features of its own and cannot reconstruct or "
+                         "encode a series")
     frame = dict(loaded.frame or {})
     frame.setdefault("window", loaded.window)
     frame.setdefault("hop", frame["window"])
@@ -67,8 +82,8 @@ def prepare_frames(loaded: Any, values: Any) -> tuple[np.ndarray, FrameContext]:
     Frames are padded at the end so every sample is covered. Returns the frames and the
     :class:`FrameContext` used by :func:`frames_to_series`.
     """
-    x, squeeze = _as_2d(values, loaded.channels)
     spec = frame_spec(loaded)
+    x, squeeze = _as_2d(values, loaded.channels)
     if spec["window"] != loaded.window:
         raise ValueError(f"frame window {spec['window']} differs from the model window {loaded.window}")
     x = repair_missing(x, empty="raise")

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from tsae.errors import memory_for
 from tsae.io.paths import check_output, read_paths
 from tsae.io.series import read_series, write_series
 from tsae.pipelines.smooth.smoother import impute, smooth
@@ -16,13 +17,18 @@ from tsae.pipelines.smooth.smoother import impute, smooth
 
 def _file_job(input: str | os.PathLike, output: str | os.PathLike, model: Any,
               fn: Callable[[np.ndarray], np.ndarray]) -> dict[str, Any]:
-    """Read ``input``, write ``fn(values)`` to ``output``; neither the input nor the model file is overwritten."""
+    """Read ``input``, write ``fn(values)`` to ``output``; neither the input nor the model file is overwritten.
+
+    The whole series is in memory (the smoother and the imputer learn from all of it):
+    a file too large for the memory is one error naming it.
+    """
     start = time.perf_counter()
     src, dst = Path(input), Path(output)
     reads = [src, *read_paths(model)]
     check_output(dst, reads)
-    values, rate, meta = read_series(src)
-    result = np.asarray(fn(values), dtype=np.float64).reshape(values.shape)
+    with memory_for(src, "process"):
+        values, rate, meta = read_series(src)
+        result = np.asarray(fn(values), dtype=np.float64).reshape(values.shape)
     write_series(dst, result, rate, meta, protect=reads)
     return {"samples": int(values.shape[1]), "channels": int(values.shape[0]),
             "missing": int(np.isnan(values).sum()), "seconds": time.perf_counter() - start}

@@ -1,0 +1,192 @@
+"""Run a model exported by ``tsae export`` with numpy and onnxruntime only (no tsae, no torch).
+
+This is the reference for using the exported graphs elsewhere (an edge device, another
+language): everything a runner needs is in the JSON sidecar beside the ``.onnx`` file.
+
+    python scripts/onnx_reference_runner.py den.onnx noisy16k.wav -o clean.wav     # denoiser step
+    python scripts/onnx_reference_runner.py pump.onnx today.csv -o scores.csv       # detector
+    python scripts/onnx_reference_runner.py model.onnx sensors.csv -o recon.csv     # any model: reconstruction
+
+WAV files are read and written with the standard library (16-bit PCM, or 32-bit float
+for output); CSV files have one column per channel and an optional header line. The
+denoiser runs at the sample rate in the sidecar (16 kHz for the shipped model):
+resample other rates first (sox, ffmpeg).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import wave
+from pathlib import Path
+
+import numpy as np
+
+
+def load(onnx_path: str | Path, threads: int = 1):  # type: ignore[no-untyped-def]
+    """The onnxruntime session (``threads`` intra-op threads) and the sidecar of ``onnx_path``."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+    meta = json.loads(Path(onnx_path).with_suffix(".json").read_text())
+    return session, meta
+
+
+# ----------------------------------------------------------------------------- denoiser step
+def initial_state(meta: dict, batch: int) -> dict[str, np.ndarray]:
+    """Zero (or +inf) state tensors for ``batch`` channels, keyed by the graph's input names."""
+    state = {}
+    for spec in meta["state"].values():
+        shape = [batch if d == "batch" else int(d) for d in spec["shape"]]
+        fill = np.inf if spec["initial"] == "inf" else float(spec["initial"])
+        state[spec["input"]] = np.full(shape, fill, np.float32)
+    return state
+
+
+class StreamingRunner:
+    """Feed any number of samples per call; get back the finished ones (``delay_samples`` late)."""
+
+    def __init__(self, session, meta: dict, channels: int) -> None:  # type: ignore[no-untyped-def]
+        self.session, self.meta, self.hop = session, meta, int(meta["hop"])
+        self.state = initial_state(meta, channels)
+        self.rename = {spec["output"]: spec["input"] for spec in meta["state"].values()}
+        self.outputs = [o.name for o in session.get_outputs()]
+        self.buffer = np.zeros((channels, 0), np.float32)
+
+    def feed(self, x: np.ndarray) -> np.ndarray:
+        """Samples ``(channels, n)`` in; the output for every whole hop so far ``(channels, k * hop)`` out."""
+        self.buffer = np.concatenate([self.buffer, x.astype(np.float32)], axis=1)
+        done = []
+        while self.buffer.shape[1] >= self.hop:
+            results = self.session.run(None, {"samples": self.buffer[:, : self.hop], **self.state})
+            self.buffer = self.buffer[:, self.hop:]
+            done.append(results[0])
+            self.state = {self.rename[name]: value for name, value in zip(self.outputs[1:], results[1:], strict=True)}
+        return np.concatenate(done, axis=1) if done else np.zeros((len(self.buffer), 0), np.float32)
+
+
+def denoise(session, meta: dict, audio: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Denoise ``(channels, n)`` audio at ``meta["sample_rate"]`` hop by hop; same length out."""
+    delay, n = int(meta["delay_samples"]), audio.shape[1]
+    runner = StreamingRunner(session, meta, audio.shape[0])
+    tail = np.zeros((audio.shape[0], delay + runner.hop), np.float32)  # pushes the last samples out
+    out = np.concatenate([runner.feed(audio), runner.feed(tail)], axis=1)
+    return out[:, delay: delay + n]
+
+
+# ----------------------------------------------------------------------------- windows and detectors
+def frames(x: np.ndarray, window: int, hop: int) -> tuple[np.ndarray, np.ndarray]:
+    """Windows ``(k, channels, window)`` of ``x`` ``(channels, n)`` starting at 0, hop, ... and their starts."""
+    starts = np.arange(0, x.shape[1] - window + 1, hop)
+    return np.stack([x[:, s: s + window] for s in starts]).astype(np.float32), starts
+
+
+def overlap_mean(values: np.ndarray, starts: np.ndarray, n: int) -> np.ndarray:
+    """Each sample's mean over the windows covering it ``(channels, n)``; uncovered tail samples repeat the last."""
+    acc = np.zeros((values.shape[1], n))
+    count = np.zeros(n)
+    for s, v in zip(starts, values, strict=True):
+        acc[:, s: s + values.shape[2]] += v
+        count[s: s + values.shape[2]] += 1
+    covered = int(np.nonzero(count)[0][-1]) + 1
+    acc[:, covered:] = (acc[:, covered - 1] / count[covered - 1])[:, None]
+    count[covered:] = 1
+    return acc / count
+
+
+def moving_mean(x: np.ndarray, k: int, centered: bool) -> np.ndarray:
+    """Moving mean of ``k`` samples along time, clipped at both ends (as tsae smooths scores)."""
+    ahead = k // 2 if centered else 0
+    behind = k - 1 - ahead
+    c = np.concatenate([np.zeros((x.shape[0], 1)), np.cumsum(x, axis=1)], axis=1)
+    idx = np.arange(x.shape[1])
+    lo, hi = np.maximum(0, idx - behind), np.minimum(x.shape[1], idx + ahead + 1)
+    return (c[:, hi] - c[:, lo]) / (hi - lo)
+
+
+def forward_fill(x: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """Replace missing values by the channel's previous value (``first`` before the first one)."""
+    x = x.copy()
+    last = np.asarray(first, np.float64).copy()
+    for t in range(x.shape[1]):
+        bad = ~np.isfinite(x[:, t])
+        x[bad, t] = last[bad]
+        last = x[:, t]
+    return x
+
+
+def detector_scores(session, meta: dict, x: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Anomaly score of every sample of ``x`` ``(sensors, n)`` (n >= window)."""
+    x = forward_fill(np.asarray(x, np.float64), meta["normalizer"]["center"])
+    windows, starts = frames(x, meta["window"], meta["hop"])
+    errors = session.run(None, {"window": windows})[0].astype(np.float64)
+    rows = moving_mean(overlap_mean(errors, starts, x.shape[1]), meta["smooth"], meta["centered"])
+    return rows.sum(axis=0) / meta["channels"]
+
+
+def reconstruct(session, meta: dict, x: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Reconstruction of ``x`` ``(channels, n)`` through a window model (normalised as in the sidecar)."""
+    norm = meta.get("normalizer") or {}
+    center = np.asarray(norm.get("center", 0.0), np.float64).reshape(-1, 1)
+    scale = np.asarray(norm.get("scale", 1.0), np.float64).reshape(-1, 1)
+    hop = int((meta.get("frame") or {}).get("hop") or meta["window"])
+    windows, starts = frames((x - center) / scale, meta["window"], hop)
+    recon = session.run(["reconstruction"], {"window": windows})[0].astype(np.float64)
+    return overlap_mean(recon, starts, x.shape[1]) * scale + center
+
+
+# ----------------------------------------------------------------------------- files
+def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
+    """16-bit PCM WAV -> float32 ``(channels, n)`` and the sample rate."""
+    with wave.open(str(path)) as f:
+        if f.getsampwidth() != 2:
+            raise SystemExit(f"{path}: only 16-bit PCM WAV is read here (convert with sox or ffmpeg)")
+        data = np.frombuffer(f.readframes(f.getnframes()), "<i2").reshape(-1, f.getnchannels())
+        return (data.T / 32768.0).astype(np.float32), f.getframerate()
+
+
+def write_wav(path: str | Path, audio: np.ndarray, rate: int) -> None:
+    """float ``(channels, n)`` -> 16-bit PCM WAV (clipped)."""
+    pcm = np.clip(np.round(audio.T * 32767.0), -32768, 32767).astype("<i2")
+    with wave.open(str(path), "wb") as f:
+        f.setnchannels(audio.shape[0])
+        f.setsampwidth(2)
+        f.setframerate(rate)
+        f.writeframes(pcm.tobytes())
+
+
+def read_csv(path: str | Path) -> np.ndarray:
+    """Numeric CSV (one column per channel, optional header) -> ``(channels, n)``; empty cells are NaN."""
+    lines = Path(path).read_text().splitlines()
+    try:
+        float(lines[0].split(",")[0])
+    except ValueError:
+        lines = lines[1:]
+    return np.array([[float(v) if v.strip() else np.nan for v in line.split(",")] for line in lines if line]).T
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model", help="the .onnx file written by tsae export (its .json beside it)")
+    parser.add_argument("input", help="a .wav (denoiser) or .csv / .npy (detector, window model)")
+    parser.add_argument("-o", "--output", required=True, help=".wav, .csv or .npy")
+    args = parser.parse_args()
+    session, meta = load(args.model)
+    if meta["kind"] == "denoiser_step":
+        audio, rate = read_wav(args.input)
+        if rate != meta["sample_rate"]:
+            raise SystemExit(f"{args.input}: {rate} Hz; the model runs at {meta['sample_rate']} Hz (resample first)")
+        write_wav(args.output, denoise(session, meta, audio), rate)
+        return
+    x = np.load(args.input) if args.input.endswith(".npy") else read_csv(args.input)
+    out = detector_scores(session, meta, x)[None] if meta["kind"] == "detector" else reconstruct(session, meta, x)
+    if args.output.endswith(".npy"):
+        np.save(args.output, out)
+    else:
+        np.savetxt(args.output, out.T, delimiter=",", fmt="%.9g")
+
+
+if __name__ == "__main__":
+    main()

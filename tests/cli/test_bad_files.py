@@ -1,0 +1,88 @@
+"""Hostile input files through the CLI: one line naming the file (and the field), exit 1, no output written."""
+from __future__ import annotations
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from tsae import plugins
+from tsae.cli import cli
+from tsae.models.modelfile import save_model
+
+
+def run(*args) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, [str(a) for a in args])
+    return result.exit_code, result.output
+
+
+def one_error_line(code: int, out: str) -> str:
+    assert code == 1, out
+    lines = out.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and "Traceback" not in out, out
+    return lines[0]
+
+
+@pytest.fixture()
+def data_csv(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("a,b\n" + "".join(f"{i % 7}.5,{i % 5}.25\n" for i in range(64)))
+    return path
+
+
+@pytest.fixture()
+def model_file(tmp_path):
+    torch.manual_seed(0)
+    model = plugins.create_model("conv1d", channels=2, window=16, hidden=4, latent=3, depth=1)
+    return save_model(tmp_path / "m.tsae", model, frame={"window": 16, "hop": 4, "window_fn": None})
+
+
+@pytest.mark.parametrize("section,key,value,shown", [
+    ("frame", "hop", 0, "frame.hop: 0 is out of range [1, 1048576]"),
+    ("frame", "hop", -4, "frame.hop: -4 is out of range [1, 1048576]"),
+    ("frame", "hop", [4], "frame.hop: must be an integer, not [4]"),
+    ("hparams", "hidden", "4", "hparams.hidden: must be an integer, not '4'"),
+    ("hparams", "window", 10**6, "weights do not fit model family 'conv1d' (wrong shape"),
+])
+def test_crafted_model_file(tmp_path, data_csv, model_file, craft_model_file, section, key, value, shown) -> None:
+    def mutate(head: dict) -> None:
+        head[section][key] = value
+
+    crafted = craft_model_file(model_file, "crafted.tsae", header=mutate)
+    out = tmp_path / "r.csv"
+    line = one_error_line(*run("reconstruct", crafted, data_csv, "-o", out, "-q"))
+    assert line.startswith(f"Error: {crafted}: {shown}"), line
+    assert not out.exists()
+
+
+def test_npy_claiming_a_trillion_elements(tmp_path) -> None:
+    text = "{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000000,), }"
+    text += " " * (-(len(text) + 11) % 64) + "\n"
+    path = tmp_path / "huge.npy"
+    path.write_bytes(b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text.encode() + b"\0" * 64)
+    for args in (["smooth", path, "-o", tmp_path / "s.npy"],
+                 ["frame", path, "--window", "8", "-o", tmp_path / "f.npy"]):
+        line = one_error_line(*run(*args, "-q"))
+        assert line.startswith(f"Error: {path}: its header declares a float64 array of shape (1000000000000,)"), line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["huge.npy"]
+
+
+def test_csv_cell_over_the_field_limit(tmp_path) -> None:
+    path = tmp_path / "big.csv"
+    path.write_text("a,b\n1,2\n3," + "4" * 200_000 + "\n5,6\n")
+    line = one_error_line(*run("smooth", path, "-o", tmp_path / "s.csv", "-q"))
+    assert line == f"Error: {path}: line 3: a cell is longer than 131,072 characters"
+
+
+def test_memory_errors_are_one_line(tmp_path, data_csv, monkeypatch) -> None:
+    def no_memory(*args, **kwargs):
+        raise MemoryError("Unable to allocate 3.91 GiB for an array with shape (1048576000,)")
+
+    monkeypatch.setattr("tsae.io.tables.read_table", no_memory)  # while a file is read: the file is named
+    line = one_error_line(*run("smooth", data_csv, "-o", tmp_path / "s.csv", "-q"))
+    assert line == (f"Error: {data_csv}: not enough memory to read it "
+                    "(Unable to allocate 3.91 GiB for an array with shape (1048576000,))")
+    monkeypatch.setattr("tsae.pipelines.smooth.files.smooth_file", no_memory)  # anywhere else
+    line = one_error_line(*run("smooth", data_csv, "-o", tmp_path / "s.csv", "-q"))
+    assert line == "Error: not enough memory (Unable to allocate 3.91 GiB for an array with shape (1048576000,))"
+    result = CliRunner().invoke(cli, ["--debug", "smooth", str(data_csv), "-o", str(tmp_path / "s.csv")])
+    assert isinstance(result.exception, MemoryError)  # --debug keeps the real error

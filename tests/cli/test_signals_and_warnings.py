@@ -1,0 +1,44 @@
+"""SIGTERM unwinds a command like Ctrl-C (no hidden .part file is left); library warnings are one line."""
+from __future__ import annotations
+
+import os
+import signal
+import warnings
+
+import numpy as np
+import soundfile as sf
+from click.testing import CliRunner
+
+from tsae.cli import cli
+from tsae.io import audio
+
+
+def test_sigterm_mid_write_leaves_no_part_file(tmp_path, monkeypatch) -> None:
+    sf.write(tmp_path / "in.wav", np.zeros(16000 * 12, np.float32), 16000)
+    real_write = audio.AudioWriter.write
+
+    def write_then_terminate(self, data):
+        real_write(self, data)
+        assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")]  # mid-write
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(audio.AudioWriter, "write", write_then_terminate)
+    before = signal.getsignal(signal.SIGTERM)
+    result = CliRunner().invoke(cli, ["denoise", str(tmp_path / "in.wav"), "-o", str(tmp_path / "out.wav"), "-q"])
+    assert result.exit_code == 143 and result.output.strip() == "Terminated."
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"]
+    assert signal.getsignal(signal.SIGTERM) is before  # the handler lives only while a command runs
+
+
+def test_warning_is_one_line_and_silent_under_quiet(tmp_path, monkeypatch) -> None:
+    def warn_and_fail(*args, **kwargs):
+        warnings.warn("x.wav: something odd\nsecond line", UserWarning, stacklevel=1)
+        np.log(np.zeros(3))  # a numpy floating-point warning is never shown
+        raise ValueError("x.wav: stop here")
+
+    monkeypatch.setattr("tsae.io.frames.frame_file", warn_and_fail)
+    sf.write(tmp_path / "x.wav", np.zeros(100, np.float32), 8000)
+    result = CliRunner().invoke(cli, ["frame", str(tmp_path / "x.wav"), "--window", "8"])
+    assert result.output.splitlines() == ["Warning: x.wav: something odd", "Error: x.wav: stop here"]
+    result = CliRunner().invoke(cli, ["frame", str(tmp_path / "x.wav"), "--window", "8", "-q"])
+    assert result.output.splitlines() == ["Error: x.wav: stop here"]

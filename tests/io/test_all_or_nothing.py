@@ -1,0 +1,30 @@
+"""atomic_path inside all_or_nothing: the outputs of one job appear together, or none does."""
+from __future__ import annotations
+
+import pytest
+
+from tsae.io.atomic import all_or_nothing, atomic_path
+
+
+def test_outputs_appear_together_at_the_end(tmp_path) -> None:
+    with all_or_nothing():
+        for name in ("a.txt", "b.txt"):
+            with atomic_path(tmp_path / name) as tmp:
+                tmp.write_text(name)
+        assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == []  # held back
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt"]
+    assert (tmp_path / "b.txt").read_text() == "b.txt"
+
+
+def test_an_error_leaves_no_output_and_no_temporary_file(tmp_path) -> None:
+    (tmp_path / "a.txt").write_text("old")
+    with pytest.raises(RuntimeError), all_or_nothing():
+        with atomic_path(tmp_path / "a.txt") as tmp:
+            tmp.write_text("new")
+        with atomic_path(tmp_path / "b.txt") as tmp:
+            raise RuntimeError("disk full")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
+    assert (tmp_path / "a.txt").read_text() == "old"
+    with atomic_path(tmp_path / "c.txt") as tmp:  # outside the block: renamed at once again
+        tmp.write_text("c")
+    assert (tmp_path / "c.txt").read_text() == "c"

@@ -1,0 +1,58 @@
+"""frame_file streams its input in blocks: the output equals framing the whole signal, memory stays bounded."""
+from __future__ import annotations
+
+import io
+import tracemalloc
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from tsae.engine.framing import frame
+from tsae.io.frames import frame_file
+from tsae.io.series import read_signal
+
+
+@pytest.fixture(scope="module")
+def signals(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("signals")
+    rng = np.random.default_rng(0)
+    sf.write(folder / "stereo.wav", (0.1 * rng.standard_normal((3001, 2))).astype(np.float32), 8000, subtype="FLOAT")
+    sf.write(folder / "mono.wav", (0.1 * rng.standard_normal(2999)).astype(np.float32), 8000, subtype="PCM_16")
+    np.save(folder / "ints.npy", rng.integers(-100, 100, (2, 3, 1000)).astype(np.int16))
+    np.save(folder / "floats.npy", rng.standard_normal(777))
+    return folder
+
+
+@pytest.mark.parametrize("name", ["stereo.wav", "mono.wav", "ints.npy", "floats.npy"])
+@pytest.mark.parametrize("options", [{}, {"pad": True}, {"center": True}, {"center": True, "pad": True},
+                                     {"window_fn": "hann", "pad": True}])
+def test_blocks_smaller_than_the_file_give_the_batch_result(signals, tmp_path, name, options) -> None:
+    signal, _ = read_signal(signals / name)
+    expected = frame(signal, 64, 24, options.get("window_fn"), pad=options.get("pad", False),
+                     center=options.get("center", False))
+    saved = io.BytesIO()
+    np.save(saved, expected)
+    for block in (97, 1 << 20):
+        out = tmp_path / f"{block}.npy"
+        result = frame_file(signals / name, out, 64, 24, block=block, **options)
+        assert result.shape == expected.shape
+        assert out.read_bytes() == saved.getvalue()  # the very bytes np.save writes for the batch result
+
+
+def test_memory_is_bounded_by_the_block_not_the_file(tmp_path) -> None:
+    np.save(tmp_path / "long.npy", np.random.default_rng(1).standard_normal(1_000_000).astype(np.float32))
+    tracemalloc.start()
+    try:
+        frame_file(tmp_path / "long.npy", tmp_path / "frames.npy", 64, 64, block=1 << 14)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert np.load(tmp_path / "frames.npy", mmap_mode="r").shape == (15625, 64)
+    assert peak < 1_000_000  # the signal is 4 MB and its frames 4 MB; a block is 64 KB
+
+
+def test_too_short_signal_is_one_line_naming_the_file(signals, tmp_path) -> None:
+    with pytest.raises(ValueError, match=r"floats\.npy: length=1000 is larger than the signal \(n=777"):
+        frame_file(signals / "floats.npy", tmp_path / "f.npy", 1000, 10)
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,82 @@
+"""tsae.io.mqtt without a broker: client ids, the bounded outbox, a sink whose broker never comes, DUP handling."""
+from __future__ import annotations
+
+import json
+import socket
+import time
+import types
+
+import pytest
+
+from tsae.io.mqtt import MqttSink, MqttSource, Outbox, session_client_id
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_session_client_id_follows_the_detector_content_and_topic(tmp_path) -> None:
+    a, b, c = tmp_path / "a.tsae", tmp_path / "b.tsae", tmp_path / "c.tsae"
+    a.write_bytes(b"detector one")
+    b.write_bytes(b"detector one")  # same content elsewhere: same session
+    c.write_bytes(b"detector two")
+    ident = session_client_id(a, "plant/pump")
+    assert ident == session_client_id(b, "plant/pump")
+    assert ident != session_client_id(c, "plant/pump") and ident != session_client_id(a, "plant/fan")
+    assert ident.startswith("tsae-") and len(ident) <= 23  # the length every MQTT 3.1.1 broker accepts
+
+
+def test_outbox_is_bounded_drops_the_oldest_and_round_trips_through_its_file(tmp_path) -> None:
+    path = tmp_path / "outbox.jsonl"
+    box = Outbox(limit=3, path=path)
+    for k in range(5):
+        box.put(f"r{k}")
+    assert len(box) == 3 and box.dropped == 2 and box.take() == "r2"
+    box.save(["r1-in-flight"])
+    assert path.read_text().splitlines() == ["r1-in-flight", "r3", "r4"]
+    again = Outbox(limit=10, path=path)
+    assert again.loaded == 3 and [again.take() for _ in range(3)] == ["r1-in-flight", "r3", "r4"]
+    again.save([])
+    assert not path.exists()  # nothing left: no file
+    with pytest.raises(ValueError, match="at least 1"):
+        Outbox(limit=0)
+
+
+def test_sink_without_a_broker_holds_records_then_reports_them_and_disconnects(tmp_path) -> None:
+    status: list[str] = []
+    path = tmp_path / "left.jsonl"
+    sink = MqttSink("127.0.0.1", closed_port(), "t/out", outbox=path, outbox_limit=20, flush_timeout=0.3,
+                    on_status=status.append)
+    for k in range(50):
+        sink.write({"type": "sample", "index": k})  # never raises while the broker is away
+    assert sink.pending() == 20 and sink.outbox.dropped == 30
+    started = time.monotonic()
+    sink.close()
+    assert time.monotonic() - started < 3  # a bounded wait
+    assert sink.undelivered == 50 and sink.delivered == 0
+    assert any("50 record(s) not delivered" in line and str(path) in line for line in status), status
+    assert any("outbox full" in line for line in status), status
+    kept = [json.loads(line)["index"] for line in path.read_text().splitlines()]
+    assert kept == list(range(30, 50))  # the newest records, in order, for the next run
+    assert not sink.client.is_connected()
+
+
+def test_source_drops_a_flagged_redelivery_of_a_payload_already_received() -> None:
+    source = MqttSource("127.0.0.1", closed_port(), "t/in", poll=0.05)
+    try:
+        def deliver(payload: bytes, dup: bool) -> None:
+            source._on_message(source.client, None, types.SimpleNamespace(payload=payload, dup=dup))
+
+        deliver(b'{"time": 1, "a": 1}', dup=False)
+        deliver(b'{"time": 1, "a": 1}', dup=True)  # our acknowledgement was lost: the broker sent it again
+        deliver(b'{"time": 2, "a": 1}', dup=True)  # flagged, but never received: kept
+        deliver(b"1", dup=False)
+        deliver(b"1", dup=False)  # the same payload unflagged: a sensor repeating itself, kept
+        assert source.duplicates == 1
+        assert [source.queue.get_nowait() for _ in range(4)] == [b'{"time": 1, "a": 1}', b'{"time": 2, "a": 1}',
+                                                                 b"1", b"1"]
+    finally:
+        source.close()

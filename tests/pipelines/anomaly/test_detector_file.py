@@ -1,0 +1,129 @@
+"""Crafted detector files: every scoring field refused in one line naming the file and the field."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from tsae.cli import cli
+from tsae.models.fields import ModelFileError
+from tsae.pipelines.anomaly.detector import Detector
+
+from sensor_data import write_csv
+
+
+def _extra(key: str, value):
+    def mutate(head: dict) -> None:
+        target = head["extra"]
+        *path, last = key.split(".")
+        for part in path:
+            target = target[part]
+        target[last] = value
+    return mutate
+
+
+def _frame(key: str, value):
+    def mutate(head: dict) -> None:
+        head["frame"][key] = value
+    return mutate
+
+
+def _array(name: str, change):
+    def mutate(state: dict) -> None:
+        state[f"arrays.{name}"] = change(state[f"arrays.{name}"].clone())
+    return mutate
+
+
+def _poke(value: float):
+    def change(tensor: torch.Tensor) -> torch.Tensor:
+        tensor.view(-1)[0] = value
+        return tensor
+    return change
+
+
+def _drop(name: str):
+    def mutate(state: dict) -> None:
+        del state[f"arrays.{name}"]
+    return mutate
+
+
+HEADER_CASES = [
+    (_extra("threshold.value", math.nan), "extra.threshold.value", "must be a finite number, not nan"),
+    (_extra("threshold.value", "inf"), "extra.threshold.value", "must be a number, not 'inf'"),
+    (_extra("threshold.value", [5.0]), "extra.threshold.value", "must be a number, not [5.0]"),
+    (_extra("threshold", None), "extra.threshold", "must be a JSON object, not None"),
+    (_extra("threshold.method", 3), "extra.threshold.method", "must be a string"),
+    (_extra("sensors", ["temp", "pressure"]), "extra.sensors", "names 2 sensors but the network has 3 channels"),
+    (_extra("sensors", [1, 2, 3]), "extra.sensors", "must be a list of sensor names"),
+    (_extra("smooth", 0), "extra.smooth", "0 is out of range [1,"),
+    (_extra("smooth", [5]), "extra.smooth", "must be an integer"),
+    (_extra("centered", "yes"), "extra.centered", "must be true or false"),
+    (_extra("linear_weight", -1.0), "extra.linear_weight", "out of range"),
+    (_extra("merge_gap", -5), "extra.merge_gap", "out of range"),
+    (_extra("settings.threshold", math.inf), "extra.settings.threshold", "must be a finite number"),
+    (_extra("version", 7), "extra.version", "out of range [1, 1]"),
+    (_frame("hop", 0), "frame.hop", "0 is out of range [1,"),
+    (_frame("hop", -3), "frame.hop", "-3 is out of range [1,"),
+    (_frame("hop", 25), "frame.hop", "25 is out of range [1, 24]"),
+    (_frame("hop", [3]), "frame.hop", "must be an integer, not [3]"),
+    (_frame("window", 48), "frame.window", "48 differs from the network's window (24)"),
+]
+ARRAY_CASES = [
+    (_array("err_scale", _poke(math.nan)), "array 'err_scale'", "holds NaN or infinite values"),
+    (_array("err_scale", _poke(0.0)), "array 'err_scale'", "must hold only positive values"),
+    (_array("std", _poke(-1.0)), "array 'std'", "must hold only positive values"),
+    (_array("mean", _poke(math.inf)), "array 'mean'", "holds NaN or infinite values"),
+    (_array("mean", lambda t: t[:2].clone()), "array 'mean'", "has shape (2,), expected (3,)"),
+    (_array("pca_components", _poke(math.nan)), "array 'pca_components'", "holds NaN"),
+    (_array("pca_components", lambda t: t[:, :10].clone()), "array 'pca_components'", "expected (k, 72)"),
+    (_array("contrib_base", _poke(math.nan)), "array 'contrib_base'", "holds NaN"),
+    (_drop("err_scale"), "array 'err_scale'", "is missing"),
+]
+
+
+def refused(path, field: str, match: str) -> None:
+    with pytest.raises(ModelFileError) as info:
+        Detector.load(path)
+    message = str(info.value)
+    assert "\n" not in message and message.startswith(f"{path}: {field}: "), message
+    assert match in message and info.value.field == field, message
+
+
+@pytest.mark.parametrize("mutate,field,match", HEADER_CASES)
+def test_crafted_detector_header_fields(detector_file, craft_model_file, mutate, field, match) -> None:
+    refused(craft_model_file(detector_file, "crafted.tsae", header=mutate), field, match)
+
+
+@pytest.mark.parametrize("mutate,field,match", ARRAY_CASES)
+def test_crafted_detector_arrays(detector_file, craft_model_file, mutate, field, match) -> None:
+    refused(craft_model_file(detector_file, "crafted.tsae", tensors=mutate), field, match)
+
+
+def test_nan_network_weights_in_a_detector(detector_file, craft_model_file) -> None:
+    def poison(state):
+        key = next(k for k in state if not k.startswith("arrays.") and state[k].is_floating_point())
+        state[key] = state[key].clone()
+        state[key].view(-1)[0] = math.nan
+
+    with pytest.raises(ModelFileError, match="holds NaN or infinite values") as info:
+        Detector.load(craft_model_file(detector_file, "nan.tsae", tensors=poison))
+    assert info.value.field.startswith("weight '")
+
+
+def test_the_cli_names_the_file_and_the_field(tmp_path, detector_file, craft_model_file, test_data) -> None:
+    crafted = craft_model_file(detector_file, "crafted.tsae", header=_extra("threshold.value", math.nan))
+    test = write_csv(tmp_path / "test.csv", test_data)
+    out = tmp_path / "scores.csv"
+    result = CliRunner().invoke(cli, ["detect", "score", str(test), "--detector", str(crafted), "-o", str(out), "-q"])
+    assert result.exit_code == 1 and not out.exists()
+    assert result.output.strip() == f"Error: {crafted}: extra.threshold.value: must be a finite number, not nan"
+
+
+def test_the_saved_detector_still_loads_and_scores(detector, detector_file, test_data) -> None:
+    loaded = Detector.load(detector_file)
+    np.testing.assert_allclose(loaded.decision_function(test_data.T[:, :200]),
+                               detector.decision_function(test_data.T[:, :200]), rtol=1e-9)
+    assert loaded.threshold_ == detector.threshold_ and loaded.sensors_ == detector.sensors_

@@ -1,0 +1,69 @@
+"""detect score writes all of its outputs or none; --threshold must be finite; silent sensors, whatever the chunks."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from tsae.cli import cli
+from tsae.pipelines.anomaly.monitor import Monitor
+from tsae.pipelines.anomaly.thresholds import fit_threshold
+
+from sensor_data import write_csv
+
+
+def test_score_failing_at_the_last_output_writes_nothing(tmp_path, detector_file, test_data, monkeypatch) -> None:
+    test = write_csv(tmp_path / "test.csv", test_data)
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("tsae.io.tables.write_table", full_disk)  # the scores come last
+    result = CliRunner().invoke(cli, ["detect", "score", str(test), "--detector", str(detector_file),
+                                      "-o", str(tmp_path / "scores.csv"), "--plot", str(tmp_path / "p.png"), "-q"])
+    assert result.exit_code == 1 and "No space left" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["test.csv"]  # no plot, no events, no .part
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "NaN"])
+def test_non_finite_threshold_is_refused(tmp_path, value) -> None:
+    train = tmp_path / "train.csv"
+    train.write_text("a\n1\n2\n3\n4\n5\n")
+    result = CliRunner().invoke(cli, ["detect", "fit", str(train), "-o", str(tmp_path / "d.tsae"),
+                                      "--threshold", value])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        f"Error: Invalid value for '--threshold': {value!r}: use pot, quantile or a finite number "
+        "(see 'cli detect fit --help')"]
+    assert not (tmp_path / "d.tsae").exists()
+    with pytest.raises(ValueError, match="finite"):
+        fit_threshold(np.ones(10), float(value))
+
+
+class _Log:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def warn(self, kind: str, message: str) -> None:
+        self.lines.append(message)
+
+    def info(self, message: str) -> None:
+        self.lines.append(message)
+
+
+def test_silent_sensor_warnings_do_not_depend_on_chunking(detector, test_data) -> None:
+    x = test_data.T.copy()
+    x[1, 100:250] = np.nan   # silent for 150 samples, inside one big block
+    x[2, 300:340] = np.nan   # 40: not silent
+    x[0, 500:] = np.nan      # silent to the end
+    seen = []
+    for chunk in (1, 7, 64, x.shape[1]):
+        log = _Log()
+        mon = Monitor(detector, silence=100, log=log)
+        for start in range(0, x.shape[1], chunk):
+            mon.push(x[:, start: start + chunk])
+        seen.append((mon.silent_reports, sorted(log.lines)))  # within one block, sensor by sensor
+    assert seen[0][0] == 2 and len(seen[0][1]) == 3
+    assert "sensor 'pressure' is reporting again" in seen[0][1]
+    assert "sensor 'pressure' silent for 100 samples: holding its last good value" in seen[0][1]
+    assert all(s == seen[0] for s in seen)

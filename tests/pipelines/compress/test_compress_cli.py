@@ -1,0 +1,106 @@
+"""`tsae compress` / `tsae decompress`: files round-trip within the bound; bad input is one line, exit != 0."""
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from tsae.cli import cli
+from tsae.io.series import read_series
+
+from compress_helpers import walk
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def assert_one_line_error(result, *fragments: str) -> None:
+    assert result.exit_code != 0
+    text = result.output.strip()
+    assert text.count("\n") == 0 and "Traceback" not in text, text
+    for fragment in fragments:
+        assert fragment in text, text
+
+
+@pytest.fixture()
+def csv(tmp_path):
+    x = walk(500, seed=7)
+    x[1, 30:33] = np.nan
+    path = tmp_path / "s.csv"
+    cell = {True: lambda v: "", False: lambda v: repr(float(v))}
+    rows = ["time,a,b"] + [f"{i},{cell[bool(np.isnan(a))](a)},{cell[bool(np.isnan(b))](b)}" for i, (a, b) in
+                           enumerate(x.T)]
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+@pytest.fixture()
+def packed(tmp_path, csv, model_file):
+    model = tmp_path / "m.tsae"
+    shutil.copy(model_file, model)
+    out = tmp_path / "s.tsz"
+    result = run("compress", model, csv, "-o", out, "--max-error", "1e-3", "--relative")
+    assert result.exit_code == 0, result.output
+    assert "bits/value" in result.output
+    return out
+
+
+def test_round_trip_within_the_relative_bound(tmp_path, csv, packed):
+    result = run("decompress", packed, "-o", tmp_path / "back.csv")
+    assert result.exit_code == 0, result.output
+    x, _, _ = read_series(csv)
+    y, _, meta = read_series(tmp_path / "back.csv")
+    assert meta["columns"] == ["a", "b"]
+    bound = 1e-3 * (np.nanmax(x, axis=1) - np.nanmin(x, axis=1))
+    finite = np.isfinite(x)
+    np.testing.assert_array_equal(np.isnan(y), ~finite)
+    assert (np.abs(np.where(finite, x - y, 0)) <= bound[:, None]).all()
+    assert packed.stat().st_size * 8 / x.size < 16
+
+
+def test_one_row_file(tmp_path, model_file):
+    data = tmp_path / "one.csv"
+    data.write_text("a,b\n1.5,-2\n")
+    assert run("compress", model_file, data, "-o", tmp_path / "one.tsz", "--max-error", "0.01").exit_code == 0
+    assert run("decompress", tmp_path / "one.tsz", "-o", tmp_path / "one.npy").exit_code == 0
+    np.testing.assert_allclose(np.load(tmp_path / "one.npy"), [[1.5], [-2.0]], atol=0.01)
+
+
+def test_truncated_and_corrupt_containers(tmp_path, packed):
+    data = packed.read_bytes()
+    for name, damaged in (("short.tsz", data[: len(data) // 2]), ("flip.tsz", data[:-30] + b"\x00" + data[-29:])):
+        path = tmp_path / name
+        path.write_bytes(damaged)
+        assert_one_line_error(run("decompress", path, "-o", tmp_path / "x.csv"), name)
+        assert not (tmp_path / "x.csv").exists()
+
+
+def test_the_model_is_found_by_its_reference_and_checked(tmp_path, packed, model_file):
+    moved = tmp_path / "elsewhere"
+    moved.mkdir()
+    shutil.move(packed, moved / "s.tsz")
+    # the relative path is gone, the absolute one still works
+    assert run("decompress", moved / "s.tsz", "-o", tmp_path / "a.csv").exit_code == 0
+    (tmp_path / "m.tsae").unlink()
+    assert_one_line_error(run("decompress", moved / "s.tsz", "-o", tmp_path / "b.csv"), "s.tsz", "not found")
+    assert run("decompress", moved / "s.tsz", "-o", tmp_path / "b.csv", "--model", model_file).exit_code == 0
+    other = tmp_path / "other.tsae"
+    other.write_bytes(model_file.read_bytes() + b" ")
+    assert_one_line_error(run("decompress", moved / "s.tsz", "-o", tmp_path / "c.csv", "--model", other),
+                          "SHA-256 differs")
+
+
+def test_bad_inputs_are_one_line(tmp_path, csv, model_file):
+    out = tmp_path / "o.tsz"
+    three = tmp_path / "three.csv"
+    three.write_text("a,b,c\n1,2,3\n4,5,6\n")
+    assert_one_line_error(run("compress", model_file, three, "-o", out), "three.csv", "channel")
+    assert_one_line_error(run("compress", model_file, csv, "-o", csv), "s.csv")  # never over an input
+    assert_one_line_error(run("compress", model_file, csv, "-o", out, "--max-error", "0"))
+    assert_one_line_error(run("compress", model_file, csv, "-o", out, "--relative"), "--max-error")
+    assert not out.exists()
+    (tmp_path / "text.tsz").write_text("hello")
+    assert_one_line_error(run("decompress", tmp_path / "text.tsz", "-o", tmp_path / "x.csv"), "not a .tsz")

@@ -1,0 +1,70 @@
+"""tsae denoise with several files: a bad file fails alone (no output), the rest is written, all failures reported."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+from click.testing import CliRunner
+
+from tsae.cli import cli
+from tsae.errors import FilesFailed
+from tsae.pipelines.denoise import files as denoise_files_module
+from tsae.pipelines.denoise.files import denoise_files
+
+
+@pytest.fixture()
+def recordings(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for name in ("a", "b", "c"):
+        sf.write(folder / f"{name}.wav", (0.1 * rng.standard_normal(6000)).astype(np.float32), 16000)
+    return folder
+
+
+def test_unreadable_file_among_several(recordings, tmp_path) -> None:
+    (recordings / "b.wav").write_bytes(b"RIFF not really audio" * 10)
+    result = CliRunner().invoke(cli, ["denoise", str(recordings), "-o", str(tmp_path / "out"), "-q"])
+    assert result.exit_code == 1
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.wav", "c.wav"]
+    lines = result.output.strip().splitlines()
+    assert lines[0].startswith(f"failed: {recordings / 'b.wav'}: not a readable audio file")
+    assert lines[-1] == "Error: 1 of 3 file(s) failed" and "Traceback" not in result.output
+
+
+def test_file_failing_mid_stream_leaves_no_output_and_the_others_go_on(recordings, tmp_path, monkeypatch) -> None:
+    real = denoise_files_module.iter_audio_blocks
+
+    def corrupt_after_one_block(path, block):
+        blocks = real(path, block)
+        yield next(blocks)
+        if path.name == "b.wav":
+            raise ValueError(f"{path}: corrupt audio data (simulated)")
+        yield from blocks
+
+    monkeypatch.setattr(denoise_files_module, "iter_audio_blocks", corrupt_after_one_block)
+    monkeypatch.setattr(denoise_files_module, "_denoise_together",
+                        _small_blocks(denoise_files_module._denoise_together))
+    alone = tmp_path / "alone"
+    denoise_files([recordings / "a.wav"], alone / "a.wav", quiet=True)  # the reference: a.wav denoised by itself
+    with pytest.raises(FilesFailed) as caught:
+        denoise_files([recordings], tmp_path / "out", quiet=True)
+    bad = recordings / "b.wav"
+    assert caught.value.failures == {str(bad): f"{bad}: corrupt audio data (simulated)"}
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.wav", "c.wav"]  # no .part left either
+    np.testing.assert_allclose(sf.read(tmp_path / "out" / "a.wav")[0], sf.read(alone / "a.wav")[0], atol=1e-4)
+
+
+def _small_blocks(run):
+    def wrapped(*args, **kwargs):
+        kwargs["block_seconds"] = 0.1  # several blocks per file, so b.wav fails in the middle
+        return run(*args, **kwargs)
+
+    return wrapped
+
+
+def test_output_folder_with_trailing_slash_for_one_file(recordings, tmp_path) -> None:
+    folder = tmp_path / "new"
+    result = CliRunner().invoke(cli, ["denoise", str(recordings / "a.wav"), "-o", f"{folder}/", "-q"])
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in folder.iterdir()] == ["a.wav"]

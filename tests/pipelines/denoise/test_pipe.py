@@ -1,0 +1,245 @@
+"""``tsae denoise - -o -``: audio on pipes equals file mode; bad or cut streams end cleanly."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+import soundfile as sf
+from click.testing import CliRunner
+
+from tsae.cli import cli
+from tsae.io.audio_stream import AudioStreamReader, decode, encode, raw_format, read_wav_header
+from tsae.pipelines.denoise.pipe import RawSpec, denoise_stream
+
+
+def noisy(seconds: float, sr: int, channels: int = 1, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * sr)) / sr
+    tone = 0.3 * np.sin(2 * np.pi * 220 * t) * (np.sin(2 * np.pi * 2 * t) > 0)
+    return (tone + 0.05 * rng.standard_normal((channels, len(t)))).astype(np.float32)
+
+
+class Trickle(io.RawIOBase):
+    """A pipe that hands out at most ``piece`` bytes per read (like a slow producer)."""
+
+    def __init__(self, data: bytes, piece: int = 777) -> None:
+        self.data, self.pos, self.piece = data, 0, piece
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        n = min(len(buffer), self.piece, len(self.data) - self.pos)
+        buffer[:n] = self.data[self.pos: self.pos + n]
+        self.pos += n
+        return n
+
+
+def pipe(data: bytes, piece: int = 777) -> io.BufferedReader:
+    return io.BufferedReader(Trickle(data, piece))
+
+
+class Unseekable(io.BytesIO):
+    def seekable(self) -> bool:
+        return False
+
+
+@pytest.fixture(scope="module")
+def wav_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("pipe") / "in.wav"
+    sf.write(path, noisy(1.0, 16000, 2).T, 16000, subtype="PCM_16")
+    return path
+
+
+@pytest.fixture(scope="module")
+def file_mode(wav_file, tmp_path_factory):
+    """What ``tsae denoise in.wav -o out.wav`` writes (int16 samples)."""
+    out = tmp_path_factory.mktemp("pipe") / "out.wav"
+    result = CliRunner().invoke(cli, ["denoise", str(wav_file), "-o", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    return sf.read(out, dtype="int16", always_2d=True)[0]
+
+
+def test_wav_pipe_equals_file_mode(wav_file, file_mode) -> None:
+    result = CliRunner().invoke(cli, ["denoise", "-", "-q"], input=wav_file.read_bytes())
+    assert result.exit_code == 0, result.output
+    data = result.stdout_bytes
+    fmt, size = read_wav_header(io.BytesIO(data))  # the test's stdout can seek: real sizes
+    assert (fmt.sample_rate, fmt.channels, fmt.subtype, size) == (16000, 2, "PCM_16", 4 * 16000)
+    samples = np.frombuffer(data[44:], "<i2").reshape(-1, 2)
+    np.testing.assert_array_equal(samples, file_mode)
+
+
+def test_file_to_stdout_and_stdin_to_file_equal_file_mode(wav_file, file_mode, tmp_path) -> None:
+    result = CliRunner().invoke(cli, ["denoise", str(wav_file), "-o", "-", "-q"])
+    assert result.exit_code == 0, result.output
+    np.testing.assert_array_equal(np.frombuffer(result.stdout_bytes[44:], "<i2").reshape(-1, 2), file_mode)
+    out = tmp_path / "from_stdin.wav"
+    result = CliRunner().invoke(cli, ["denoise", "-", "-o", str(out), "-q"], input=wav_file.read_bytes())
+    assert result.exit_code == 0, result.output
+    np.testing.assert_array_equal(sf.read(out, dtype="int16")[0], file_mode)
+
+
+def test_raw_pipe_equals_file_mode_in_trickled_blocks(wav_file, file_mode) -> None:
+    pcm = sf.read(wav_file, dtype="int16")[0].astype("<i2").tobytes()
+    out = io.BytesIO()
+    frames = denoise_stream("-", "-", stdin=pipe(pcm), stdout=out, raw=RawSpec(16000, 2, "s16"))
+    assert frames == len(file_mode)
+    np.testing.assert_array_equal(np.frombuffer(out.getvalue(), "<i2").reshape(-1, 2), file_mode)
+
+
+def test_float_raw_pipe_at_48k_equals_file_mode(tmp_path) -> None:
+    x = noisy(0.5, 48000, 1, seed=3)
+    src = tmp_path / "f.wav"
+    sf.write(src, x.T, 48000, subtype="FLOAT")
+    assert CliRunner().invoke(cli, ["denoise", str(src), "-o", str(tmp_path / "o.wav"), "-q"]).exit_code == 0
+    expected = sf.read(tmp_path / "o.wav", dtype="float32")[0]
+    result = CliRunner().invoke(cli, ["denoise", "-", "--raw", "--rate", "48000", "--channels", "1",
+                                      "--format", "f32", "-q"], input=x.astype("<f4").tobytes())
+    assert result.exit_code == 0, result.output
+    np.testing.assert_array_equal(np.frombuffer(result.stdout_bytes, "<f4"), expected)
+
+
+def test_pipe_output_header_announces_what_the_input_did(wav_file, file_mode) -> None:
+    # a WAV in with its length: the output announces the same length (a pipe cannot seek back)
+    out = Unseekable()
+    denoise_stream("-", "-", stdin=pipe(wav_file.read_bytes()), stdout=out)
+    data = out.getvalue()
+    assert read_wav_header(io.BytesIO(data))[1] == 4 * 16000
+    np.testing.assert_array_equal(np.frombuffer(data[44:], "<i2").reshape(-1, 2), file_mode)
+    # a WAV of unknown length in (as ffmpeg and sox write to pipes): the streaming header out
+    streamed = bytearray(wav_file.read_bytes())
+    streamed[4:8] = streamed[40:44] = b"\xff\xff\xff\xff"
+    out = Unseekable()
+    denoise_stream("-", "-", stdin=pipe(bytes(streamed)), stdout=out)
+    data = out.getvalue()
+    assert data[4:8] == b"\xff\xff\xff\xff" and data[40:44] == b"\xff\xff\xff\xff"
+    np.testing.assert_array_equal(np.frombuffer(data[44:], "<i2").reshape(-1, 2), file_mode)
+
+
+def test_seekable_output_gets_real_sizes(wav_file, tmp_path) -> None:
+    out_path = tmp_path / "seek.wav"
+    with out_path.open("wb") as out:
+        denoise_stream("-", "-", stdin=pipe(wav_file.read_bytes()), stdout=out)
+    info = sf.info(out_path)
+    assert (info.frames, info.channels, info.samplerate) == (16000, 2, 16000)
+    assert out_path.read_bytes()[4:8] != b"\xff\xff\xff\xff"
+
+
+def test_stdin_closed_early_gives_one_line_and_valid_truncated_wav(wav_file, file_mode) -> None:
+    cut = wav_file.read_bytes()[: 44 + 4 * 6000 + 3]  # 6000 frames and a stray byte
+    result = CliRunner().invoke(cli, ["denoise", "-", "-q"], input=cut)
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1 and "stdin: stream ended inside a sample frame" in result.stderr
+    samples = np.frombuffer(result.stdout_bytes[44:], "<i2").reshape(-1, 2)
+    assert samples.shape == (6000, 2)
+    # the first samples are final before the cut: they equal the full file's
+    np.testing.assert_array_equal(samples[:5000], file_mode[:5000])
+    # on a real pipe (no seeking back) the header keeps the input's announced length: readers take what is there
+    out = Unseekable()
+    with pytest.raises(ValueError, match="inside a sample frame"):
+        denoise_stream("-", "-", stdin=pipe(cut), stdout=out)
+    read, rate = sf.read(io.BytesIO(out.getvalue()), dtype="int16")
+    assert rate == 16000 and read.shape == (6000, 2)
+    np.testing.assert_array_equal(read, samples)
+
+
+def test_declared_size_not_reached_is_reported(wav_file) -> None:
+    data = wav_file.read_bytes()[: 44 + 4 * 1000]  # whole frames, but the header announces 16000
+    with pytest.raises(ValueError, match="stream ended early after 1000 sample frames"):
+        denoise_stream("-", "-", stdin=pipe(data), stdout=io.BytesIO())
+
+
+@pytest.mark.parametrize("garbage", [b"", b"hello, this is not audio at all" * 3,
+                                     b"RIFF\x00\x00\x00\x00WAVEfmt \x10\x00\x00\x00" + b"\x07" * 16])
+def test_garbage_on_stdin_one_line_no_output(garbage: bytes) -> None:
+    result = CliRunner().invoke(cli, ["denoise", "-", "-q"], input=garbage)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: stdin: ") and result.stderr.count("\n") == 1
+    assert result.stdout_bytes == b""
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # 1e38-sized garbage overflows inside the model
+def test_raw_garbage_is_just_samples_and_nan_floats_are_survived() -> None:
+    junk = np.random.default_rng(0).integers(0, 256, 4 * 3001, dtype=np.uint8).tobytes()  # NaNs and infs
+    out = io.BytesIO()
+    denoise_stream("-", "-", stdin=pipe(junk), stdout=out, raw=RawSpec(16000, 1, "f32"))
+    y = np.frombuffer(out.getvalue(), "<f4")
+    assert len(y) == 3001 and np.all(np.isfinite(y))
+
+
+class ClosedPipe(io.RawIOBase):
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:  # type: ignore[no-untyped-def]
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_closed_stdout_exits_quietly(wav_file) -> None:
+    from tsae.cli.pipes import quiet_broken_pipe
+
+    with pytest.raises(BrokenPipeError):
+        denoise_stream("-", "-", stdin=pipe(wav_file.read_bytes()), stdout=ClosedPipe())  # type: ignore[arg-type]
+    import click
+
+    with pytest.raises(click.exceptions.Exit) as stop, quiet_broken_pipe():
+        raise BrokenPipeError
+    assert stop.value.exit_code == 0
+
+
+def test_wav_header_variants_roundtrip() -> None:
+    x = noisy(0.01, 8000, 3)
+    for name in ("s16", "s24", "s32", "f32"):
+        fmt = raw_format(8000, 3, name)
+        y = decode(encode(x, fmt), fmt)
+        assert y.shape == x.shape and np.abs(y - x).max() < 1e-4
+    # an extensible header with a LIST chunk before the data, as ffmpeg and sox write
+    buf = io.BytesIO()
+    sf.write(buf, x.T, 8000, format="WAV", subtype="PCM_24")
+    fmt, size = read_wav_header(io.BytesIO(buf.getvalue()))
+    assert (fmt.channels, fmt.subtype, size) == (3, "PCM_24", 3 * 3 * x.shape[1])
+    reader = AudioStreamReader.wav(pipe(buf.getvalue(), 5))
+    got = np.concatenate(list(reader.blocks(7)), axis=1)
+    np.testing.assert_array_equal(got, sf.read(io.BytesIO(buf.getvalue()), dtype="float32")[0].T)
+    assert reader.problem is None
+
+
+def test_pipe_usage_errors(wav_file) -> None:
+    result = CliRunner().invoke(cli, ["denoise", "-", "--raw", "--rate", "16000"], input=b"")
+    assert result.exit_code == 2 and "--raw needs --rate and --channels" in result.output
+    result = CliRunner().invoke(cli, ["denoise", "-", str(wav_file)], input=b"")
+    assert result.exit_code == 2 and "exactly one input" in result.output
+
+
+@pytest.mark.slow
+def test_real_pipe_closed_by_reader_exits_quietly(tmp_path) -> None:
+    """``tsae denoise - < in.wav | head -c 100``: status 0, nothing on stderr."""
+    import subprocess
+    import sys
+
+    long_wav = tmp_path / "long.wav"  # 256 kB of output: more than a pipe buffer, so the writer meets EPIPE
+    sf.write(long_wav, noisy(4.0, 16000, 2).T, 16000, subtype="PCM_16")
+    with long_wav.open("rb") as stdin:
+        proc = subprocess.Popen([sys.executable, "-m", "tsae", "denoise", "-", "-q"], stdin=stdin,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert proc.stdout is not None and proc.stderr is not None
+        head = proc.stdout.read(100)
+        proc.stdout.close()
+        err = proc.stderr.read()
+        assert proc.wait(timeout=120) == 0
+    assert head[:4] == b"RIFF" and err == b""
+
+
+def test_terminal_instead_of_a_pipe_is_a_usage_error(wav_file, monkeypatch) -> None:
+    from types import SimpleNamespace
+
+    import tsae.cli.pipes as pipes
+
+    tty = SimpleNamespace(isatty=lambda: True)
+    monkeypatch.setattr(pipes, "sys", SimpleNamespace(stdin=tty, stdout=tty))
+    result = CliRunner().invoke(cli, ["denoise", "-"])
+    assert result.exit_code == 2 and "stdin, which is a terminal" in result.output
+    result = CliRunner().invoke(cli, ["denoise", str(wav_file), "-o", "-"])
+    assert result.exit_code == 2 and "stdout, which is a terminal" in result.output

@@ -1,0 +1,92 @@
+"""`tsae encode --plot` and the code map behind it: fixed pixel sizes, colours, the VAE's grid, one-line errors."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from tsae.cli import cli
+from tsae.pipelines.reconstruct.codes_plot import GRID_SIZE, MAP_SIZE, plot_codes, project_codes, window_colors
+
+
+def pixels(path) -> tuple[int, int]:
+    import matplotlib.image
+
+    height, width = matplotlib.image.imread(path).shape[:2]
+    return width, height
+
+
+@pytest.fixture(scope="module")
+def vae_file(tmp_path_factory):
+    """An untrained two-channel VAE model file (built and saved, no training)."""
+    import torch
+
+    from tsae.models.modelfile import save_model
+    from tsae.plugins import create_model
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("vae") / "vae.tsae"
+    save_model(path, create_model("vae", 2, 32, depth=2, hidden=4, latent=3),
+               frame={"window": 32, "hop": 16, "window_fn": None})
+    return path
+
+
+def labelled_csv(path, n: int = 400):
+    t = np.arange(n)
+    label = (t > 200) & (t < 260)
+    a, b = np.sin(t / 9) + 2 * label, np.cos(t / 7)
+    path.write_text("time,a,b,label\n" + "".join(f"{i},{a[i]:.5f},{b[i]:.5f},{int(label[i])}\n" for i in range(n)))
+    return path
+
+
+def test_map_and_grid_have_their_pixel_sizes(tmp_path) -> None:
+    codes = np.random.default_rng(0).normal(size=(40, 3, 2))
+    alone = plot_codes(tmp_path / "map.png", codes, color=np.arange(40.0), projection="pca")
+    assert pixels(alone) == MAP_SIZE
+    grid = plot_codes(tmp_path / "grid.png", codes, color=np.array(["a", "b"] * 20), color_name="label",
+                      projection="pca", decoder=lambda z: np.zeros((len(z), 2, 16)) + z[:, :1, None])
+    assert pixels(grid) == GRID_SIZE
+    assert plot_codes(tmp_path / "map.svg", codes, projection="pca").read_text().lstrip().startswith("<?xml")
+    with pytest.raises(ValueError, match="must be .png"):
+        plot_codes(tmp_path / "map.txt", codes)
+    with pytest.raises(ValueError, match="3 colour values for 40 codes"):
+        plot_codes(tmp_path / "x.png", codes, color=np.zeros(3))
+
+
+def test_projection_and_colours() -> None:
+    rng = np.random.default_rng(1)
+    codes = rng.normal(size=(30, 5)) * np.array([10.0, 3.0, 0.1, 0.1, 0.1])
+    xy, axes = project_codes(codes, "pca")
+    assert xy.shape == (30, 2) and axes[0].startswith("PC 1") and xy[:, 0].var() > xy[:, 1].var()
+    assert project_codes(np.ones((4, 1)), "pca")[0].shape == (4, 2)  # a one-number code still maps
+    starts = np.array([0, 10, 20])
+    seconds, name = window_colors("time", starts, 10, sample_rate=10.0)
+    assert list(seconds) == [0.0, 1.0, 2.0] and name == "window start (s)"
+    labels = np.r_[np.zeros(14), np.ones(16)]
+    assert list(window_colors("auto", starts, 10, labels=labels)[0]) == [0, 1, 1]  # label at each window's centre
+    means, name = window_colors("auto", starts, 10, labels=labels, scores=np.arange(30.0))
+    assert name == "anomaly score" and list(means) == [4.5, 14.5, 24.5]
+    with pytest.raises(ValueError, match="no label column"):
+        window_colors("label", starts, 10)
+
+
+def test_encode_plot_cli(vae_file, tmp_path) -> None:
+    data = labelled_csv(tmp_path / "data.csv")
+    codes, plot = tmp_path / "codes.npy", tmp_path / "codes.png"
+    result = CliRunner().invoke(cli, ["encode", str(vae_file), str(data), "-o", str(codes), "--plot", str(plot),
+                                      "--projection", "pca", "-q"])
+    assert result.exit_code == 0, result.output
+    assert np.load(codes).shape == (24, 3) and pixels(plot) == GRID_SIZE  # a VAE: the map and decoded samples
+
+
+def test_encode_plot_errors_are_one_line(vae_file, tmp_path) -> None:
+    data = tmp_path / "plain.csv"
+    data.write_text("a,b\n" + "".join(f"{np.sin(i / 5):.4f},{np.cos(i / 5):.4f}\n" for i in range(100)))
+    codes, plot = tmp_path / "codes.npy", tmp_path / "codes.png"
+    for extra, fragment in ((["--color-by", "label"], "plain.csv: the data has no label column"),
+                            (["--color-by", "score"], "needs a detector")):
+        result = CliRunner().invoke(cli, ["encode", str(vae_file), str(data), "-o", str(codes), "--plot", str(plot),
+                                          "--projection", "pca", *extra])
+        assert result.exit_code != 0 and result.output.strip().count("\n") == 0, result.output
+        assert fragment in result.output and "Traceback" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plain.csv"]

@@ -1,0 +1,27 @@
+"""reconstruct --workers: a dead worker costs one retry of its file on a fresh worker, never the rest of the batch."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from worker_killer import task_that_dies
+
+from tsae.pipelines.reconstruct import batch
+
+
+@pytest.mark.slow  # spawns several pools of torch worker processes (about 25 s on two cores)
+def test_dead_workers_cost_one_retry_of_their_file(monkeypatch, tiny_model, series_dir, tmp_path) -> None:
+    # the parent submits this task; spawned workers import it from its module by name
+    monkeypatch.setattr(batch, "_worker_task", task_that_dies)
+    (series_dir / "broken.csv").unlink()
+    # sorted first and last: the first pool starts with the file that dies once
+    shutil.copy(series_dir / "s1.csv", series_dir / "a_dies_once.csv")
+    shutil.copy(series_dir / "s1.csv", series_dir / "z_dies_always.csv")
+    result = batch.reconstruct_files(tiny_model, [series_dir], tmp_path / "out", workers=2, device="cpu", quiet=True)
+    assert (series_dir / "a_dies_once.died").exists() and (series_dir / "z_dies_always.died").exists()  # they died
+    # the file that killed its worker once was retried and is like its twin
+    assert (tmp_path / "out" / "a_dies_once.csv").read_text() == (tmp_path / "out" / "s1.csv").read_text()
+    # the one that kills every worker fails alone, with the reason; the other five are done
+    assert [row["file"] for row in result.failed] == [str(series_dir / "z_dies_always.csv")]
+    assert "worker process died, and again when retried alone" in result.failed[0]["error"]
+    assert result.ok == 5 and not (tmp_path / "out" / "z_dies_always.csv").exists()

@@ -1,0 +1,71 @@
+"""``tsae compress`` (a series to a ``.tsz`` container with an optional error bound) and ``tsae decompress``."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from tsae.cli.common import device_option, echo_done, model_file, quiet_option
+
+
+@click.command("compress")
+@click.argument("model", type=model_file)
+@click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Container to write (.tsz).")
+@click.option("--max-error", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Largest allowed |original - decompressed| per sample [default: none, the codes alone].")
+@click.option("--relative", is_flag=True, help="--max-error is a fraction of each channel's range (max - min).")
+@click.option("--coder", type=click.Choice(["lzma", "zlib", "zstd"]), default="lzma", show_default=True,
+              help="Entropy coder of codes and residuals (zstd needs the zstandard package).")
+@click.option("--block-windows", type=click.IntRange(min=1), default=256, show_default=True,
+              help="Model windows per block (memory and random access granularity).")
+@click.option("--latent-step", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Latent quantisation step as a fraction of the latent spread [default: tuned with "
+                   "--max-error, else 0.02].")
+@device_option
+@quiet_option
+def compress_command(model: Path, data: Path, output: Path, max_error: float | None, relative: bool, coder: str,
+                     block_windows: int, latent_step: float | None, device: str, quiet: bool) -> None:
+    """Compress the series DATA with the autoencoder MODEL into a .tsz container.
+
+    The container stores the model's quantised codes and, with --max-error, a
+    quantised residual that keeps every decompressed sample within the bound
+    (checked again on decompression). NaN and infinite samples are kept exactly.
+    The model file is referenced (path and SHA-256), not copied.
+
+    \b
+    Example:
+      tsae compress model.tsae sensors.csv -o sensors.tsz --max-error 1e-3 --relative
+    """
+    from tsae.pipelines.compress.files import compress_file
+
+    if relative and max_error is None:
+        raise click.UsageError("--relative needs --max-error")
+    result = compress_file(model, data, output, max_error=max_error, relative=relative, coder=coder,
+                           block_windows=block_windows, latent_step=latent_step, device=device)
+    worst = max(result["max_abs_error"], default=0.0)
+    echo_done(f"{output}: {result['samples']} samples in {result['blocks']} block(s), {result['bytes']} bytes "
+              f"({result['bits_per_value']:.3f} bits/value), max error {worst:.4g}", quiet)
+
+
+@click.command("decompress")
+@click.argument("container", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Series file to write (.csv, .npy or audio, by suffix).")
+@click.option("--model", type=model_file, default=None,
+              help="Model file [default: the one the container references]; its SHA-256 must match.")
+@quiet_option
+def decompress_command(container: Path, output: Path, model: Path | None, quiet: bool) -> None:
+    """Decompress the .tsz CONTAINER into a series file.
+
+    \b
+    Example:
+      tsae decompress sensors.tsz -o sensors.csv
+    """
+    from tsae.pipelines.compress.files import decompress_file
+
+    result = decompress_file(container, output, model=model)
+    bound = result["max_error"]
+    within = f", every sample within {max(bound):.4g}" if bound else ""
+    echo_done(f"{output}: {result['samples']} samples x {result['channels']} channel(s){within}", quiet)

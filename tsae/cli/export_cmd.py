@@ -1,0 +1,57 @@
+"""``tsae export`` (a model or detector to ONNX) and ``tsae devices`` (sound cards for ``denoise --live``)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from tsae.cli.common import echo_done, quiet_option
+
+
+@click.command("export")
+@click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The .onnx file (default: MODEL with .onnx); a .json sidecar is written beside it.")
+@click.option("--opset", type=click.IntRange(13, 23), default=17, show_default=True, help="ONNX opset.")
+@click.option("--strength", type=click.FloatRange(0.0, 1.0), default=1.0, show_default=True,
+              help="Denoiser only: as for tsae denoise, fixed in the graph.")
+@click.option("--atten-limit", "atten_limit", type=click.FloatRange(min=0.0), default=None, metavar="DB",
+              help="Denoiser only: as for tsae denoise, fixed in the graph.")
+@quiet_option
+def export_command(model: Path, output: Path | None, opset: int, strength: float, atten_limit: float | None,
+                   quiet: bool) -> None:
+    """Export MODEL (a .tsae model or detector file, or 'denoiser': the shipped one) to ONNX, with a JSON sidecar.
+
+    \b
+    A model of any family: normalised windows in, reconstruction and code out.
+    The denoiser: one hop of samples plus the state in, one hop plus the state out.
+    A detector: raw sensor windows in, each sample's scaled error out.
+    The sidecar holds the frame spec, sample rate, latency and normalisation;
+    scripts/onnx_reference_runner.py shows how to run all three with onnxruntime.
+
+    \b
+    Examples:
+      tsae export model.tsae -o model.onnx
+      tsae export pump.tsae -o pump.onnx
+      tsae export denoiser -o den.onnx --atten-limit 15
+    """
+    from tsae.export import export_model
+
+    if str(model) == "denoiser" and not model.exists():
+        from tsae.pipelines.denoise.denoiser import default_model_path
+
+        model, output = default_model_path(), output or Path("denoiser.onnx")
+    elif not model.is_file():
+        raise click.BadParameter(f"{model}: no such model file", param_hint="MODEL")
+    result = export_model(model, output or model.with_suffix(".onnx"), opset=opset, strength=strength,
+                          atten_limit=atten_limit)
+    echo_done(f"wrote {result.onnx} ({result.kind}) and {result.sidecar}", quiet)
+
+
+@click.command("devices")
+def devices_command() -> None:
+    """List the sound devices tsae denoise --live can use (needs the 'live' extra)."""
+    from tsae.pipelines.denoise.live import list_devices
+
+    for line in list_devices():
+        click.echo(line)

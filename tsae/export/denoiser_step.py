@@ -1,0 +1,160 @@
+"""The streaming denoiser as one ONNX step: ``hop`` samples and the state in, ``hop`` samples and the state out.
+
+:class:`DenoiserStep` is what :class:`~tsae.pipelines.denoise.denoiser.StreamingDenoiser`
+does at the model's sample rate for one hop, with every piece of state an explicit
+tensor: the last ``n_fft - hop`` input samples (framing), the network's state
+(:meth:`explicit_state` of the family), the spectra waiting for their look-ahead
+frames, the clean-signal guard's noise-floor tracker and the overlap-add tail. The
+FFTs are matrix products with fixed cosine/sine tables (exact to float32 rounding,
+and every ONNX runtime has MatMul). The output lags the input by
+:attr:`DenoiserStep.delay` samples: a runner drops that many leading samples and
+feeds that many zeros at the end, which gives the samples ``tsae denoise`` writes.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from tsae.pipelines.denoise import denoiser as _den
+
+_EPS = 1e-20
+
+
+class DenoiserStep(nn.Module):
+    """One hop of the streaming denoiser (see the module docstring).
+
+    Parameters
+    ----------
+    net
+        A streaming denoiser network with ``explicit_state`` / ``explicit_step``
+        (the ``denoiser`` family).
+    strength, atten_limit, guard
+        As for :class:`~tsae.pipelines.denoise.denoiser.StreamingDenoiser`, fixed in the graph.
+    """
+
+    analysis_re: torch.Tensor
+    analysis_im: torch.Tensor
+    synthesis_re: torch.Tensor
+    synthesis_im: torch.Tensor
+    window: torch.Tensor
+    envelope: torch.Tensor
+
+    def __init__(self, net: Any, *, strength: float = 1.0, atten_limit: float | None = None,
+                 guard: bool = True) -> None:
+        super().__init__()
+        stepper = net.streamer(fast=False)
+        self.net = net
+        self.n_fft, self.hop, self.lookahead = int(stepper.window), int(stepper.hop), int(stepper.lookahead)
+        if self.n_fft % self.hop:
+            raise ValueError(f"denoiser export needs a frame length ({self.n_fft}) that is a multiple of the hop "
+                             f"({self.hop})")
+        n, bins = self.n_fft, self.n_fft // 2 + 1
+        self.bins = bins
+        win = np.asarray(stepper.window_fn, np.float64)
+        k = np.arange(bins)[None, :] * np.arange(n)[:, None] * (2.0 * np.pi / n)
+        weight = np.full(bins, 2.0)
+        weight[0] = 1.0
+        weight[-1] = 1.0 if n % 2 == 0 else 2.0
+        self._table("analysis_re", win[:, None] * np.cos(k))  # windowed frame -> spectrum
+        self._table("analysis_im", -win[:, None] * np.sin(k))
+        self._table("synthesis_re", (weight[:, None] * np.cos(k.T)) / n)  # spectrum -> frame (irfft)
+        sin_part = -(weight[:, None] * np.sin(k.T)) / n
+        sin_part[0] = 0.0
+        if n % 2 == 0:
+            sin_part[-1] = 0.0
+        self._table("synthesis_im", sin_part)
+        self._table("window", win)
+        wsq = win * win
+        self._table("envelope", wsq.reshape(n // self.hop, self.hop).sum(axis=0))
+        self.guard = bool(guard)
+        self.strength = float(strength)
+        self.floor = 0.0 if atten_limit is None else float(10 ** (-float(atten_limit) / 20))
+
+    def _table(self, name: str, value: np.ndarray) -> None:
+        self.register_buffer(name, torch.as_tensor(value, dtype=torch.float32), persistent=False)
+
+    @property
+    def delay(self) -> int:
+        """Samples between an input sample and its output: the framing's ``n_fft - hop`` plus the look-ahead."""
+        return self.n_fft - self.hop + self.lookahead * self.hop
+
+    def initial_state(self, batch: int = 1) -> dict[str, torch.Tensor]:
+        """The state of a fresh stream of ``batch`` channels (names in graph order)."""
+        device = self.analysis_re.device
+        zeros = torch.zeros
+        state = {"frame_tail": zeros(batch, self.n_fft - self.hop, device=device)}
+        state.update({f"net_{k}": v for k, v in self.net.explicit_state(batch).items()})
+        state.update({
+            "pending_re": zeros(self.lookahead, batch, self.bins, device=device),
+            "pending_im": zeros(self.lookahead, batch, self.bins, device=device),
+            "guard_started": zeros(1, device=device),
+            "guard_frames": zeros(1, device=device),
+            "guard_smooth": zeros(batch, self.bins, device=device),
+            "guard_noise": zeros(batch, self.bins, device=device),
+            "guard_minima": torch.full((_den.GUARD_BLOCKS, batch, self.bins), torch.inf, device=device),
+            "ola_tail": zeros(batch, self.n_fft - self.hop, device=device),
+        })
+        return state
+
+    def forward(self, samples: torch.Tensor, *state: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """``samples`` ``(batch, hop)`` and the state (as :meth:`initial_state`) -> ``(batch, hop)`` and the state."""
+        names = list(self.initial_state(1))
+        s = dict(zip(names, state, strict=True))
+        frame = torch.cat([s["frame_tail"], samples], dim=-1)
+        re, im = frame @ self.analysis_re, frame @ self.analysis_im
+        net_state = {k[4:]: v for k, v in s.items() if k.startswith("net_")}
+        mask, ready, net_state = self.net.explicit_step(re * re + im * im, net_state)
+        if self.lookahead:
+            old_re, old_im = s["pending_re"][0], s["pending_im"][0]
+            pending_re = torch.cat([s["pending_re"][1:], re[None]], dim=0)
+            pending_im = torch.cat([s["pending_im"][1:], im[None]], dim=0)
+        else:
+            old_re, old_im, pending_re, pending_im = re, im, s["pending_re"], s["pending_im"]
+        guard = self._guard(old_re, old_im, s, ready)
+        if self.guard:
+            mask = torch.maximum(mask, guard[0])
+        if self.floor > 0:
+            mask = torch.clamp(mask, min=self.floor)
+        if self.strength < 1.0:
+            mask = 1.0 - self.strength * (1.0 - mask)
+        synth = (old_re * mask) @ self.synthesis_re + (old_im * mask) @ self.synthesis_im
+        acc = torch.cat([s["ola_tail"], torch.zeros_like(samples)], dim=-1) + synth * self.window
+        out = torch.where(ready, acc[:, : self.hop] / self.envelope, torch.zeros_like(samples))
+        ola_tail = torch.where(ready, acc[:, self.hop:], s["ola_tail"])
+        new = {"frame_tail": frame[:, self.hop:], **{f"net_{k}": v for k, v in net_state.items()},
+               "pending_re": pending_re, "pending_im": pending_im, **guard[1], "ola_tail": ola_tail}
+        return (out, *(new[k] for k in names))
+
+    def _guard(self, re: torch.Tensor, im: torch.Tensor, s: dict[str, torch.Tensor],
+               ready: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The guard's lower bound on the mask and its next state (see ``StreamingDenoiser._guard_mask``)."""
+        power = re * re + im * im
+        silent = power.mean(dim=-1, keepdim=True) < _den.GUARD_SILENCE
+        started = s["guard_started"] > 0
+        starts_now = ready & ~started & ~silent.all()
+        smooth = torch.where(silent, s["guard_smooth"],
+                             _den.GUARD_SMOOTH * s["guard_smooth"] + (1 - _den.GUARD_SMOOTH) * power)
+        noise = torch.where(silent, s["guard_noise"], torch.minimum(s["guard_noise"], smooth))
+        smooth = torch.where(starts_now, power, smooth)
+        noise = torch.where(starts_now, power, noise)
+        active = ready & (started | starts_now)
+        frames = s["guard_frames"] + 1.0
+        floor = torch.minimum(noise, s["guard_minima"].amin(dim=0))
+        block_done = frames >= _den.GUARD_BLOCK
+        minima = torch.where(block_done, torch.cat([s["guard_minima"][1:], noise[None]], dim=0), s["guard_minima"])
+        noise_next = torch.where(block_done, smooth, noise)
+        frames = torch.where(block_done, torch.zeros_like(frames), frames)
+        snr_db = 10.0 * torch.log10((power + _EPS) / torch.clamp(floor, min=_EPS))
+        lift = torch.where(silent, torch.ones_like(power),
+                           torch.clamp((snr_db - _den.GUARD_DB) / _den.GUARD_RAMP, 0.0, 1.0))
+        lift = torch.where(active, lift, torch.ones_like(power))
+        return lift, {
+            "guard_started": torch.where(active, torch.ones_like(s["guard_started"]), s["guard_started"]),
+            "guard_frames": torch.where(active, frames, s["guard_frames"]),
+            "guard_smooth": torch.where(active, smooth, s["guard_smooth"]),
+            "guard_noise": torch.where(active, noise_next, s["guard_noise"]),
+            "guard_minima": torch.where(active, minima, s["guard_minima"]),
+        }

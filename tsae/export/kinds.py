@@ -1,0 +1,97 @@
+"""The three kinds of export: each returns the module to trace and its spec (inputs, outputs, sidecar)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+
+def _batch_axes(names: list[str]) -> dict[str, dict[int, str]]:
+    return {name: {0: "batch"} for name in names}
+
+
+def window_export(loaded: Any) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """Any family: normalised windows ``(batch, channels, window)`` -> ``reconstruction``, ``code``."""
+    from tsae.export.graphs import WindowGraph
+
+    c, w = loaded.channels, loaded.window
+    names_in, names_out = ["window"], ["reconstruction", "code"]
+    sidecar = {
+        "inputs": {"window": ["batch", c, w]},
+        "outputs": {"reconstruction": ["batch", c, w], "code": ["batch", "..."]},
+        "channels": c, "window": w, "frame": loaded.frame, "normalizer": loaded.normalizer,
+        "sample_rate": loaded.sample_rate, "hparams": loaded.hparams,
+        "usage": "normalise each channel ((x - center) / scale), cut windows of `window` samples every "
+                 "`frame.hop`, run, overlap-average the reconstructions and undo the normalisation",
+    }
+    spec = {"example": [torch.zeros(2, c, w)], "inputs": names_in, "outputs": names_out,
+            "dynamic_axes": _batch_axes(names_in + names_out), "sidecar": sidecar}
+    return WindowGraph(loaded.model), spec
+
+
+def denoiser_export(loaded: Any, *, strength: float, atten_limit: float | None) -> tuple[torch.nn.Module, dict]:
+    """The streaming denoiser: ``samples`` ``(batch, hop)`` + state -> ``output`` ``(batch, hop)`` + state."""
+    from tsae.export.denoiser_step import DenoiserStep
+
+    step = DenoiserStep(loaded.model, strength=strength, atten_limit=atten_limit)
+    state = step.initial_state(1)
+    names_in = ["samples", *(f"in_{k}" for k in state)]
+    names_out = ["output", *(f"out_{k}" for k in state)]
+    axes: dict[str, dict[int, str]] = {"samples": {0: "batch"}, "output": {0: "batch"}}
+    two = step.initial_state(2)
+    for k, v in state.items():
+        batch_axes = [i for i, (a, b) in enumerate(zip(v.shape, two[k].shape, strict=True)) if a != b]
+        if batch_axes:  # the tensors with one row per channel (counters have none)
+            axes[f"in_{k}"] = axes[f"out_{k}"] = {batch_axes[0]: "batch"}
+    rate = int(loaded.sample_rate or loaded.model.config.get("sample_rate", 16000))
+    sidecar = {
+        "inputs": {"samples": ["batch", step.hop]}, "outputs": {"output": ["batch", step.hop]},
+        "state": {k: {"input": f"in_{k}", "output": f"out_{k}",
+                      "shape": _shape(v, axes.get(f"in_{k}")),
+                      "initial": "inf" if torch.isinf(v).all() and v.numel() else 0.0}
+                  for k, v in state.items()},
+        "sample_rate": rate, "hop": step.hop, "n_fft": step.n_fft, "lookahead": step.lookahead,
+        "delay_samples": step.delay, "latency_seconds": (step.delay + step.hop) / rate,
+        "strength": strength, "atten_limit": atten_limit, "normalizer": None,
+        "usage": "feed `hop` samples per channel (batch = channels) at `sample_rate` with the state; the "
+                 "output lags by `delay_samples`: drop that many leading samples and feed that many zeros at the "
+                 "end. Resample other rates to `sample_rate` first.",
+    }
+    spec = {"example": [torch.zeros(2, step.hop), *two.values()], "inputs": names_in,
+            "outputs": names_out, "dynamic_axes": axes, "sidecar": sidecar}
+    return step, spec
+
+
+def _shape(value: torch.Tensor, axes: dict[int, str] | None) -> list[Any]:
+    """A state tensor's shape for a batch of one, with the batch axis named."""
+    return [(axes or {}).get(i, int(d)) for i, d in enumerate(value.shape)]
+
+
+def detector_export(source: str | os.PathLike) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """A detector: raw sensor windows ``(batch, sensors, window)`` -> ``error`` (same shape)."""
+    from tsae.export.graphs import DetectorGraph
+    from tsae.pipelines.anomaly.detector import Detector
+    from tsae.pipelines.anomaly.scoring import Z_BOUND
+
+    det = Detector.load(Path(source), device="cpu")
+    state = det.state_
+    c, w = state.channels, state.window
+    names_in, names_out = ["window"], ["error"]
+    base = None if state.contrib_base is None else np.asarray(state.contrib_base, np.float64).tolist()
+    sidecar = {
+        "inputs": {"window": ["batch", c, w]}, "outputs": {"error": ["batch", c, w]},
+        "channels": c, "window": w, "hop": state.hop, "smooth": state.smooth, "centered": state.centered,
+        "threshold": float(det.threshold_), "sensors": list(det.sensors_), "contrib_base": base,
+        "normalizer": state.normalizer.to_dict(), "z_bound": Z_BOUND,
+        "usage": "cut raw windows (missing values forward-filled) every `hop` samples from sample 0, run, "
+                 "average each sample's error over the windows covering it (samples after the last window "
+                 "repeat its last row), take a moving mean of `smooth` samples (centred if `centered`, clipped "
+                 "at the ends), sum over sensors and divide by `channels`: that is the score; above `threshold` "
+                 "is an anomaly",
+    }
+    spec = {"example": [torch.zeros(2, c, w)], "inputs": names_in, "outputs": names_out,
+            "dynamic_axes": _batch_axes(names_in + names_out), "sidecar": sidecar}
+    return DetectorGraph(state, Z_BOUND), spec

@@ -1,0 +1,282 @@
+"""Audio on byte streams (stdin/stdout pipes): WAV with a streaming header, or raw PCM.
+
+A pipe cannot seek, so a WAV written to one carries "unknown length" sizes
+(``0xFFFFFFFF``, what ffmpeg and sox write and accept); when the stream is a file
+after all (``> out.wav``), the sizes are put right on close. Reading accepts any
+WAV header (PCM 8/16/24/32-bit, float 32/64, WAVE_FORMAT_EXTENSIBLE), skips the
+chunks before ``data`` and treats a zero or huge data size as "until the end of
+the stream". Samples are decoded and encoded by libsndfile (its RAW format), the
+same conversions as for audio files, so a pipe and a file give the same samples.
+Memory is bounded by the block size.
+"""
+from __future__ import annotations
+
+import io
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import numpy as np
+
+from tsae.io.audio import _prepare
+
+#: raw PCM sample formats of ``--format``: name -> libsndfile subtype
+RAW_FORMATS = {"s16": "PCM_16", "s24": "PCM_24", "s32": "PCM_32", "f32": "FLOAT"}
+
+_BYTES = {"PCM_U8": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4, "DOUBLE": 8}
+_PCM_BY_BITS = {8: "PCM_U8", 16: "PCM_16", 24: "PCM_24", 32: "PCM_32"}
+_FLOAT_BY_BITS = {32: "FLOAT", 64: "DOUBLE"}
+_TAG_PCM, _TAG_FLOAT, _TAG_EXTENSIBLE = 1, 3, 0xFFFE
+#: a declared data size at or above this (or zero) means "until the end of the stream"
+_UNKNOWN_SIZE = 0x7FFF0000
+_STREAMING_SIZE = 0xFFFFFFFF
+
+
+@dataclass(frozen=True)
+class StreamFormat:
+    """Sample rate, channel count and libsndfile subtype of an audio byte stream."""
+
+    sample_rate: int
+    channels: int
+    subtype: str
+
+    def __post_init__(self) -> None:
+        if self.subtype not in _BYTES:
+            raise ValueError(f"unsupported sample format {self.subtype!r} (one of {', '.join(_BYTES)})")
+        if not 0 < self.sample_rate <= 1_536_000 or not 0 < self.channels <= 256:
+            raise ValueError(f"invalid stream format: {self.sample_rate} Hz, {self.channels} channel(s)")
+
+    @property
+    def frame_bytes(self) -> int:
+        """Bytes per sample frame (one sample of every channel)."""
+        return _BYTES[self.subtype] * self.channels
+
+
+def raw_format(sample_rate: int, channels: int, sample_format: str) -> StreamFormat:
+    """The :class:`StreamFormat` of raw PCM (``sample_format`` a key of :data:`RAW_FORMATS`)."""
+    if sample_format not in RAW_FORMATS:
+        raise ValueError(f"unknown raw sample format {sample_format!r} (one of {', '.join(RAW_FORMATS)})")
+    return StreamFormat(int(sample_rate), int(channels), RAW_FORMATS[sample_format])
+
+
+def _read_exact(stream: BinaryIO, n: int) -> bytes:
+    """Up to ``n`` bytes (fewer only at the end of the stream)."""
+    parts, got = [], 0
+    while got < n:
+        part = stream.read(n - got)
+        if not part:
+            break
+        parts.append(part)
+        got += len(part)
+    return b"".join(parts)
+
+
+def read_wav_header(stream: BinaryIO, name: str = "stdin") -> tuple[StreamFormat, int | None]:
+    """Read a WAV header up to the start of its samples.
+
+    Returns
+    -------
+    (StreamFormat, int or None)
+        The format, and the declared number of data bytes (``None``: until the end
+        of the stream).
+
+    Raises
+    ------
+    ValueError
+        ``"<name>: <problem>"`` for anything that is not a WAV header tsae can decode.
+    """
+    head = _read_exact(stream, 12)
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        what = "empty input" if not head else "not a WAV stream (no RIFF/WAVE header; raw PCM needs raw mode)"
+        raise ValueError(f"{name}: {what}")
+    fmt: StreamFormat | None = None
+    while True:
+        chunk = _read_exact(stream, 8)
+        if len(chunk) < 8:
+            raise ValueError(f"{name}: WAV header ends before the audio data")
+        kind, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+        if kind == b"data":
+            if fmt is None:
+                raise ValueError(f"{name}: WAV data before its 'fmt ' chunk")
+            return fmt, (None if size == 0 or size >= _UNKNOWN_SIZE else size)
+        if kind == b"fmt ":
+            if not 16 <= size <= 1024:
+                raise ValueError(f"{name}: invalid WAV 'fmt ' chunk of {size} bytes")
+            fmt = _parse_fmt(_read_exact(stream, size + (size & 1)), name)
+        else:
+            _skip(stream, size + (size & 1), name)
+
+
+def _parse_fmt(body: bytes, name: str) -> StreamFormat:
+    if len(body) < 16:
+        raise ValueError(f"{name}: WAV header ends inside its 'fmt ' chunk")
+    tag, channels, rate, _, align, bits = struct.unpack("<HHIIHH", body[:16])
+    if tag == _TAG_EXTENSIBLE and len(body) >= 26:
+        tag = struct.unpack("<H", body[24:26])[0]  # first two bytes of the sub-format GUID
+    table = {_TAG_PCM: _PCM_BY_BITS, _TAG_FLOAT: _FLOAT_BY_BITS}.get(tag, {})
+    if bits not in table:
+        raise ValueError(f"{name}: unsupported WAV encoding (format tag {tag:#x}, {bits} bits)")
+    try:
+        fmt = StreamFormat(rate, channels, table[bits])
+    except ValueError as error:
+        raise ValueError(f"{name}: {error}") from None
+    if align != fmt.frame_bytes:
+        raise ValueError(f"{name}: inconsistent WAV header (block align {align}, expected {fmt.frame_bytes})")
+    return fmt
+
+
+def _skip(stream: BinaryIO, n: int, name: str) -> None:
+    while n > 0:
+        got = len(stream.read(min(n, 1 << 16)))
+        if got == 0:
+            raise ValueError(f"{name}: WAV header ends before the audio data")
+        n -= got
+
+
+def decode(data: bytes, fmt: StreamFormat) -> np.ndarray:
+    """Little-endian PCM bytes (whole frames) -> float32 ``(channels, n)``, as libsndfile reads files."""
+    import soundfile as sf
+
+    if not data:
+        return np.zeros((fmt.channels, 0), np.float32)
+    samples, _ = sf.read(io.BytesIO(data), dtype="float32", always_2d=True, format="RAW",
+                         subtype=fmt.subtype, samplerate=fmt.sample_rate, channels=fmt.channels, endian="LITTLE")
+    return np.ascontiguousarray(samples.T)
+
+
+def encode(block: np.ndarray, fmt: StreamFormat) -> bytes:
+    """Float samples ``(channels, n)`` -> little-endian PCM bytes, as libsndfile writes files (clipped)."""
+    import soundfile as sf
+
+    samples = _prepare(block, fmt.subtype)
+    if not samples.shape[0]:
+        return b""
+    buffer = io.BytesIO()
+    with sf.SoundFile(buffer, "w", samplerate=fmt.sample_rate, channels=fmt.channels, format="RAW",
+                      subtype=fmt.subtype, endian="LITTLE") as handle:
+        handle.write(samples)
+    return buffer.getvalue()
+
+
+class AudioStreamReader:
+    """Blocks of float32 samples ``(channels, <= block)`` from a WAV or raw PCM byte stream.
+
+    After the last block, :attr:`problem` says why the stream ended early (``None``
+    when it ended where it should): a WAV whose declared data size was not reached,
+    or a last sample frame cut in the middle.
+    """
+
+    def __init__(self, stream: BinaryIO, fmt: StreamFormat, *, data_bytes: int | None = None,
+                 name: str = "stdin") -> None:
+        self.stream = stream
+        self.format = fmt
+        self.name = name
+        self.data_bytes = data_bytes
+        self.problem: str | None = None
+        self.frames = 0
+
+    @property
+    def expected_frames(self) -> int | None:
+        """Sample frames the header announces (``None``: unknown, until the end of the stream)."""
+        return None if self.data_bytes is None else self.data_bytes // self.format.frame_bytes
+
+    @classmethod
+    def wav(cls, stream: BinaryIO, name: str = "stdin") -> AudioStreamReader:
+        """A reader of a WAV stream (its header read now)."""
+        fmt, size = read_wav_header(stream, name)
+        return cls(stream, fmt, data_bytes=size, name=name)
+
+    def _read_some(self, n: int) -> bytes:
+        """What the stream has ready, at most ``n`` bytes (waits only when nothing is ready)."""
+        read1 = getattr(self.stream, "read1", None)
+        return read1(n) if read1 is not None else self.stream.read(n)
+
+    def blocks(self, block: int) -> Iterator[np.ndarray]:
+        """Yield the samples as they arrive, at most ``block`` frames at a time (latency: one block)."""
+        if block < 1:
+            raise ValueError(f"block must be >= 1, got {block}")
+        width = self.format.frame_bytes
+        left = self.data_bytes
+        carry = b""
+        while left is None or left > 0:
+            want = block * width - len(carry)
+            if left is not None:
+                want = min(want, left)
+            data = self._read_some(want)
+            if not data:
+                break
+            if left is not None:
+                left -= len(data)
+            data = carry + data
+            whole = len(data) - len(data) % width
+            carry = data[whole:]
+            if whole:
+                self.frames += whole // width
+                yield decode(data[:whole], self.format)
+        if carry:
+            self.problem = f"{self.name}: stream ended inside a sample frame ({len(carry)} stray byte(s) dropped)"
+        elif left:
+            self.problem = (f"{self.name}: stream ended early after {self.frames} sample frames "
+                            f"of the {self.frames + left // width} its WAV header announced")
+
+
+class AudioStreamWriter:
+    """Write float blocks to a byte stream as WAV or raw PCM, flushing each block.
+
+    A WAV header announces ``frames`` sample frames when the length is known up front
+    (a WAV in with a declared size), else the streaming "unknown length" sizes.
+    """
+
+    def __init__(self, stream: BinaryIO, fmt: StreamFormat, *, wav: bool = True, frames: int | None = None) -> None:
+        self.stream = stream
+        self.format = fmt
+        self.wav = wav
+        self.data_bytes = 0
+        self._start = _tell(stream)
+        if wav:
+            stream.write(wav_header(fmt, None if frames is None else frames * fmt.frame_bytes))
+            stream.flush()
+
+    def write(self, block: np.ndarray) -> None:
+        """Append float samples ``(channels, n)`` (or ``(n,)`` for mono)."""
+        data = encode(block, self.format)
+        if data:
+            self.stream.write(data)
+            self.stream.flush()
+            self.data_bytes += len(data)
+
+    def close(self) -> None:
+        """Finish the stream: put the real sizes in the WAV header when the stream can seek."""
+        if self.wav and self._start is not None and self.data_bytes < _STREAMING_SIZE - 36:
+            end = self.stream.tell()
+            self.stream.seek(self._start)
+            self.stream.write(wav_header(self.format, self.data_bytes))
+            self.stream.seek(end)
+        self.stream.flush()
+
+
+def _tell(stream: BinaryIO) -> int | None:
+    """The position of a seekable stream (a file), ``None`` for a pipe."""
+    try:
+        return stream.tell() if stream.seekable() else None
+    except (OSError, ValueError):
+        return None
+
+
+def wav_header(fmt: StreamFormat, data_bytes: int | None = None) -> bytes:
+    """A 44-byte WAV header; ``data_bytes=None`` (or too many for a WAV) writes the "unknown length" sizes."""
+    tag = _TAG_FLOAT if fmt.subtype in _FLOAT_BY_BITS.values() else _TAG_PCM
+    width = _BYTES[fmt.subtype]
+    if data_bytes is not None and data_bytes >= _UNKNOWN_SIZE:
+        data_bytes = None
+    riff = _STREAMING_SIZE if data_bytes is None else 36 + data_bytes
+    data = _STREAMING_SIZE if data_bytes is None else data_bytes
+    return (b"RIFF" + struct.pack("<I", riff) + b"WAVE"
+            + b"fmt " + struct.pack("<IHHIIHH", 16, tag, fmt.channels, fmt.sample_rate,
+                                    fmt.sample_rate * fmt.frame_bytes, fmt.frame_bytes, 8 * width)
+            + b"data" + struct.pack("<I", data))
+
+
+__all__ = ["RAW_FORMATS", "AudioStreamReader", "AudioStreamWriter", "StreamFormat", "decode", "encode",
+           "raw_format", "read_wav_header", "wav_header"]

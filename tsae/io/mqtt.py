@@ -1,0 +1,443 @@
+"""MQTT source and sink for ``tsae monitor`` (paho-mqtt 2.x, MQTT 5), built for an exactly-once effect.
+
+Source (:class:`MqttSource`): a persistent session (clean start off, a session expiry)
+under a stable client id, so the broker queues the monitor's messages while it reconnects;
+subscription at QoS 1; automatic reconnection with exponential backoff. A message the
+broker marks as a redelivery (DUP flag) whose payload was already received is dropped
+and its records counted in ``duplicates``; redelivered samples that arrive without the flag (a
+publisher that resent) are recognised by the record parser (same time, same values).
+
+Sink (:class:`MqttSink`): records go through a bounded :class:`Outbox`; at most
+``inflight`` of them are handed to the client at a time (QoS 1, resent by the client
+after a reconnect until the broker acknowledges them), the rest wait in the outbox while
+the broker is away. ``close()`` waits a bounded time for the outbox to drain, then
+disconnects whatever happened and reports how many records were not delivered; with a
+``path`` those are kept on disk and sent first by the next monitor using that path.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from tsae.io.streams import dumps
+
+#: seconds the broker keeps a monitor's session (and queues its messages) after it disconnects
+SESSION_EXPIRY = 7 * 24 * 3600
+#: output records the sink holds at most while the broker is away (oldest dropped beyond)
+OUTBOX_LIMIT = 100_000
+#: seconds the sink waits at exit for the broker to take what is left
+FLUSH_TIMEOUT = 10.0
+
+
+def session_client_id(detector: str | os.PathLike, topic: str) -> str:
+    """A stable MQTT client id for one detector reading one topic.
+
+    The same detector file (by content) on the same topic gets the same id, so a restarted
+    monitor resumes its persistent session; another detector or topic gets another.
+
+    Parameters
+    ----------
+    detector
+        The detector file.
+    topic
+        The topic (filter) the monitor subscribes to.
+
+    Returns
+    -------
+    str
+        ``"tsae-"`` and 16 hex digits (short enough for any broker).
+    """
+    digest = hashlib.sha256()
+    with open(detector, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    digest.update(b"\0" + topic.encode("utf-8"))
+    return "tsae-" + digest.hexdigest()[:16]
+
+
+def _client(client_id: str | None) -> Any:
+    import paho.mqtt.client as mqtt
+
+    return mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id or "", protocol=mqtt.MQTTv5)
+
+
+def _connect(client: Any, host: str, port: int, keepalive: int, session_expiry: int | None) -> None:
+    """Start connecting in the background: a persistent session when ``session_expiry`` is given."""
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    properties = Properties(PacketTypes.CONNECT)
+    properties.SessionExpiryInterval = int(session_expiry or 0)
+    client.connect_async(host, port, keepalive=keepalive, clean_start=session_expiry is None,
+                         properties=properties)
+    client.loop_start()
+
+
+def _failed(reason: Any) -> bool:
+    return bool(getattr(reason, "is_failure", False))
+
+
+class MqttSource:
+    """Messages from an MQTT topic; each payload may hold one or more lines.
+
+    Parameters
+    ----------
+    host, port
+        The broker.
+    topic
+        Topic (filter) to subscribe to (at ``qos``).
+    client_id
+        The client id. With one, the session is persistent (see ``session_expiry``);
+        without one the broker assigns an id and the session ends with the connection.
+    session_expiry
+        Seconds the broker keeps the session, and queues this topic's messages for it,
+        while the monitor is away. None: a clean session even with a client id.
+    on_status
+        Called with a one-line status message on (re)connect / disconnect.
+    poll
+        Seconds ``blocks()`` waits before yielding an empty block (lets the caller check for stop).
+    max_queue
+        Messages received but not yet read that are held at most; beyond, the client's
+        network thread waits (the broker keeps the rest).
+    block_bytes
+        ``blocks()`` gathers messages up to about this many bytes per block.
+    """
+
+    def __init__(self, host: str = "localhost", port: int = 1883, topic: str = "tsae/samples", *,
+                 qos: int = 1, client_id: str | None = None, session_expiry: int | None = SESSION_EXPIRY,
+                 keepalive: int = 30, on_status: Callable[[str], None] | None = None, poll: float = 0.5,
+                 reconnect_min: float = 0.2, reconnect_max: float = 5.0, max_queue: int = 1000,
+                 block_bytes: int = 1 << 16, **_: Any) -> None:
+        self.host, self.port, self.topic, self.qos = host, int(port), topic, int(qos)
+        self.poll = poll
+        self.block_bytes = int(block_bytes)
+        self.on_status = on_status or (lambda message: None)
+        self.queue: queue.Queue[bytes] = queue.Queue(maxsize=max(1, int(max_queue)))
+        from tsae.io.records import RecentKeys  # here: `tsae plugins` registers this class without numpy
+
+        self.recent = RecentKeys(16384)
+        self.duplicates = 0
+        self.connects = 0
+        self.disconnects = 0
+        self.closed = False
+        self.connected = threading.Event()
+        self.persistent = bool(client_id) and session_expiry is not None
+        self._session_present = False
+        self.client = _client(client_id)
+        self.client.reconnect_delay_set(min_delay=reconnect_min, max_delay=reconnect_max)
+        self.client.on_connect = self._on_connect
+        self.client.on_subscribe = self._on_subscribe
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
+        _connect(self.client, self.host, self.port, keepalive, session_expiry if self.persistent else None)
+
+    def _on_connect(self, client: Any, userdata: Any, flags: Any, reason: Any, properties: Any = None) -> None:
+        if _failed(reason):
+            self.on_status(f"mqtt: connection to {self.host}:{self.port} refused ({reason})")
+            return
+        from paho.mqtt.subscribeoptions import SubscribeOptions
+
+        self._session_present = bool(getattr(flags, "session_present", False))
+        if self.persistent and self.connects and not self._session_present:
+            self.on_status("mqtt: warning: the broker kept no session for this monitor (restarted without "
+                           "persistence?): messages published while it was away are lost")
+        # retainHandling=1: a resumed subscription does not replay retained messages
+        client.subscribe(self.topic, options=SubscribeOptions(qos=self.qos, retainHandling=1))
+
+    def _on_subscribe(self, client: Any, userdata: Any, mid: int, reasons: Any, properties: Any = None) -> None:
+        if any(_failed(r) for r in reasons):
+            self.on_status(f"mqtt: the broker refused the subscription to {self.topic} ({reasons[0]})")
+            return
+        self.connects += 1
+        self.connected.set()
+        word = "connected" if self.connects == 1 else "reconnected"
+        session = "resumed session" if self._session_present else "new session"
+        self.on_status(f"mqtt: {word} to {self.host}:{self.port}, subscribed to {self.topic} ({session})")
+
+    def _on_disconnect(self, client: Any, userdata: Any, flags: Any, reason: Any, properties: Any = None) -> None:
+        self.connected.clear()
+        if not self.closed:
+            self.disconnects += 1
+            self.on_status(f"mqtt: lost the broker {self.host}:{self.port} ({reason}); reconnecting")
+
+    def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
+        payload = bytes(message.payload)
+        if self.recent.seen(hashlib.blake2b(payload, digest_size=16).digest()) and message.dup:
+            self.duplicates += sum(1 for line in payload.split(b"\n") if line.strip())  # records, like the parser
+            return
+        while not self.closed:
+            try:
+                self.queue.put(payload, timeout=self.poll)
+                return
+            except queue.Full:
+                continue
+
+    def blocks(self) -> Iterator[list[str]]:
+        while not self.closed:
+            try:
+                first = self.queue.get(timeout=self.poll)
+            except queue.Empty:
+                yield []
+                continue
+            payloads = [first]
+            size = len(first)
+            while size < self.block_bytes:  # a bounded block, like stdin's
+                try:
+                    payloads.append(self.queue.get_nowait())
+                except queue.Empty:
+                    break
+                size += len(payloads[-1])
+            lines: list[str] = []
+            for payload in payloads:
+                text = payload.decode("utf-8", "replace")
+                lines.extend(line for line in text.replace("\r", "").split("\n") if line.strip())
+            yield lines
+
+    def __iter__(self) -> Iterator[str]:
+        for block in self.blocks():
+            yield from block
+
+    def close(self) -> None:
+        """Stop receiving and disconnect (the session, if persistent, stays on the broker).
+
+        Messages received but not read by then are reported in one status line.
+        """
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self.client.disconnect()
+        finally:
+            self.client.loop_stop()
+        if self.queue.qsize():
+            self.on_status(f"mqtt: {self.queue.qsize()} message(s) received but not scored at the stop")
+
+
+class Outbox:
+    """A bounded first-in first-out queue of payloads; optionally kept in a file between runs.
+
+    Parameters
+    ----------
+    limit
+        Most payloads held; adding one more drops the oldest (counted in ``dropped``).
+    path
+        A file of payloads (one per line) left by a previous run: they are loaded first,
+        and :meth:`save` writes what is left there.
+    """
+
+    def __init__(self, limit: int = OUTBOX_LIMIT, path: str | os.PathLike | None = None) -> None:
+        if int(limit) < 1:
+            raise ValueError(f"outbox limit must be at least 1, got {limit!r}")
+        self.limit = int(limit)
+        self.path = None if path is None else Path(path)
+        self.items: deque[str] = deque()
+        self.dropped = 0
+        self.loaded = 0
+        if self.path is not None and self.path.is_file():
+            with open(self.path, encoding="utf-8") as f:
+                for line in f:
+                    if line.strip():
+                        self.put(line.rstrip("\n"))
+            self.loaded = len(self.items)
+
+    def put(self, payload: str) -> None:
+        self.items.append(payload)
+        if len(self.items) > self.limit:
+            self.items.popleft()
+            self.dropped += 1
+
+    def take(self) -> str | None:
+        try:
+            return self.items.popleft()
+        except IndexError:
+            return None
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def save(self, unsent: list[str]) -> None:
+        """Keep ``unsent`` and the queued payloads in ``path`` for the next run (or remove it when none)."""
+        if self.path is None:
+            return
+        rest = unsent + list(self.items)
+        if not rest:
+            self.path.unlink(missing_ok=True)
+            return
+        from tsae.io.atomic import atomic_path
+
+        with atomic_path(self.path) as tmp, open(tmp, "w", encoding="utf-8") as f:
+            f.writelines(payload + "\n" for payload in rest)
+
+
+class MqttSink:
+    """Publishes each record as a JSON message to ``topic`` through a bounded outbox.
+
+    Parameters
+    ----------
+    host, port, topic
+        The broker and the topic records are published to (at ``qos``).
+    client_id
+        The client id (default: one the broker assigns).
+    outbox
+        File that keeps the records not delivered at exit for the next run (default: memory only).
+    outbox_limit
+        Records held at most while the broker is away; beyond, the oldest are dropped and counted.
+    inflight
+        Records handed to the client and not yet acknowledged by the broker, at most.
+    flush_timeout
+        Seconds ``close()`` waits for the broker to take what is left (default ``FLUSH_TIMEOUT``).
+    on_status
+        Called with one-line status messages (connection, what was not delivered).
+    """
+
+    def __init__(self, host: str = "localhost", port: int = 1883, topic: str = "tsae/events", *,
+                 qos: int = 1, client_id: str | None = None, keepalive: int = 30,
+                 outbox: str | os.PathLike | None = None, outbox_limit: int = OUTBOX_LIMIT, inflight: int = 100,
+                 flush_timeout: float | None = None, on_status: Callable[[str], None] | None = None,
+                 reconnect_min: float = 0.2, reconnect_max: float = 5.0, **_: Any) -> None:
+        self.host, self.port, self.topic, self.qos = host, int(port), topic, int(qos)
+        self.on_status = on_status or (lambda message: None)
+        self.outbox = Outbox(outbox_limit, outbox)
+        self.max_inflight = max(1, int(inflight))
+        self.flush_timeout = FLUSH_TIMEOUT if flush_timeout is None else float(flush_timeout)
+        self.delivered = 0
+        self.undelivered = 0
+        self._lock = threading.Lock()  # guards the counters below; never held while calling the client
+        self._inflight: dict[int, str] = {}
+        self._early: set[int] = set()  # acknowledgements that came before publish() returned the mid
+        self._busy = 0
+        self._pumping = threading.Lock()
+        self._lost_reported = 0
+        self.connects = 0
+        self.closing = False
+        self.connected = threading.Event()
+        self.client = _client(client_id)
+        self.client.max_inflight_messages_set(self.max_inflight)
+        self.client.reconnect_delay_set(min_delay=reconnect_min, max_delay=reconnect_max)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_publish = self._on_publish
+        if self.outbox.loaded:
+            self.on_status(f"mqtt: {self.outbox.loaded} record(s) left by the previous run in {outbox}: sending first")
+        _connect(self.client, host, self.port, keepalive, None)
+
+    # -- connection -----------------------------------------------------------
+    def _on_connect(self, client: Any, userdata: Any, flags: Any, reason: Any, properties: Any = None) -> None:
+        if _failed(reason):
+            self.on_status(f"mqtt: connection to {self.host}:{self.port} refused ({reason})")
+            return
+        self.connects += 1
+        self.connected.set()
+        if self.connects > 1:
+            self.on_status(f"mqtt: publishing again to {self.host}:{self.port}, "
+                           f"{self.pending()} record(s) waiting")
+        self._pump()
+
+    def _on_disconnect(self, client: Any, userdata: Any, flags: Any, reason: Any, properties: Any = None) -> None:
+        was = self.connected.is_set()
+        self.connected.clear()
+        if was and not self.closing:
+            self.on_status(f"mqtt: cannot publish, lost the broker {self.host}:{self.port} ({reason}); "
+                           "holding records in the outbox")
+
+    def _on_publish(self, client: Any, userdata: Any, mid: int, reason: Any, properties: Any = None) -> None:
+        with self._lock:
+            if self._inflight.pop(mid, None) is None:
+                self._early.add(mid)
+            else:
+                self._busy -= 1
+                self.delivered += 1
+        self._pump()
+
+    # -- sending --------------------------------------------------------------
+    def _reserve(self) -> bool:
+        with self._lock:
+            if self._busy >= self.max_inflight:
+                return False
+            self._busy += 1
+            return True
+
+    def _send(self, payload: str) -> None:
+        info = self.client.publish(self.topic, payload, qos=self.qos)
+        with self._lock:
+            if info.mid in self._early:
+                self._early.discard(info.mid)
+                self._busy -= 1
+                self.delivered += 1
+            else:
+                self._inflight[info.mid] = payload
+
+    def _pump(self) -> None:
+        """Hand queued records to the client while connected and under the in-flight limit.
+
+        Any thread may call it; one pumps at a time, and the one leaving checks again so
+        that a record queued meanwhile is not left behind.
+        """
+        while self.connected.is_set() and len(self.outbox) and self._pumping.acquire(blocking=False):
+            try:
+                while self.connected.is_set() and self._reserve():
+                    payload = self.outbox.take()
+                    if payload is None:
+                        with self._lock:
+                            self._busy -= 1
+                        break
+                    self._send(payload)
+            finally:
+                self._pumping.release()
+            with self._lock:
+                if self._busy >= self.max_inflight:
+                    return
+
+    def write(self, record: dict[str, Any]) -> None:
+        self.outbox.put(dumps(record))
+        if self.outbox.dropped > self._lost_reported:
+            self.on_status(f"mqtt: warning: outbox full ({self.outbox.limit} records while the broker is away): "
+                           f"{self.outbox.dropped} oldest record(s) dropped so far")
+            self._lost_reported = self.outbox.dropped * 2  # report again when the loss has doubled
+        self._pump()
+
+    def write_many(self, records: list[dict[str, Any]]) -> None:
+        for record in records:
+            self.write(record)
+
+    def flush(self) -> None:
+        self._pump()
+
+    def pending(self) -> int:
+        """Records not yet acknowledged by the broker (queued or in flight)."""
+        with self._lock:
+            return len(self.outbox) + self._busy
+
+    def close(self) -> None:
+        """Wait up to ``flush_timeout`` for the broker to take every record, then disconnect.
+
+        The disconnect happens whatever the wait met; records still not delivered are
+        counted in ``undelivered``, reported in one status line and, with an outbox file,
+        kept there.
+        """
+        self.closing = True
+        try:
+            deadline = time.monotonic() + self.flush_timeout
+            while self.pending() and time.monotonic() < deadline:
+                self._pump()
+                time.sleep(0.02)
+        finally:
+            try:
+                self.client.disconnect()
+            finally:
+                self.client.loop_stop()
+        with self._lock:
+            unsent = list(self._inflight.values())
+        self.undelivered = len(unsent) + len(self.outbox) + self.outbox.dropped
+        self.outbox.save(unsent)
+        if self.undelivered:
+            kept = f"; kept in {self.outbox.path} for the next run" if self.outbox.path else ""
+            self.on_status(f"mqtt: {self.undelivered} record(s) not delivered to {self.host}:{self.port} "
+                           f"(of {self.delivered + self.undelivered}){kept}")

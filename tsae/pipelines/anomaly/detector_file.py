@@ -1,0 +1,147 @@
+"""What a detector file holds beside its network, each field checked before a detector is built.
+
+A detector file is a tsae model file (:mod:`tsae.models.modelfile`, which checks the
+network, its weights and the common header) whose ``extra`` header and arrays hold
+the scoring state: sensors, threshold, smoothing, the normaliser, the error scales and
+the optional linear (PCA) term. :func:`read_detector_state` checks every one of them
+(type, range, finite values, shapes that agree with the number of sensors and the
+window) and fails with one line naming the file and the field, so a crafted or
+damaged file cannot score silently with NaN weights or a NaN threshold.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from tsae.engine.preprocess import Normalizer
+from tsae.models.fields import (
+    ModelFileError,
+    check_array,
+    check_int,
+    check_number,
+    check_object,
+    check_str,
+)
+from tsae.models.rebuild import MAX_INT_HPARAM
+from tsae.pipelines.anomaly.scoring import DetectorState, LinearTerm
+from tsae.pipelines.anomaly.thresholds import Threshold
+
+if TYPE_CHECKING:
+    from tsae.models.modelfile import LoadedModel
+
+DETECTOR_KIND = "tsae-detector"
+DETECTOR_VERSION = 1
+
+
+@dataclass
+class DetectorFile:
+    """The checked content of a detector file: the scoring state and what the detector records beside it."""
+
+    state: DetectorState
+    threshold: Threshold
+    sensors: list[str]
+    settings: dict[str, Any]
+    merge_gap: int | None
+    decision_scores: np.ndarray
+
+
+def _array(path: Path, arrays: dict[str, np.ndarray], name: str, shape: tuple[int, ...] | None, *,
+           positive: bool = False) -> np.ndarray:
+    if name not in arrays:
+        raise ModelFileError(path, "is missing (detector file is incomplete)", f"array {name!r}")
+    return check_array(path, f"array {name!r}", arrays[name], shape, positive=positive)
+
+
+def _threshold(path: Path, data: Any) -> Threshold:
+    data = check_object(path, "extra.threshold", data) or {}
+    value = check_number(path, "extra.threshold.value", data.get("value"))
+    method = check_str(path, "extra.threshold.method", data.get("method"))
+    params = check_object(path, "extra.threshold.params", data.get("params"), optional=True) or {}
+    return Threshold(value, str(method), dict(params))
+
+
+def _sensors(path: Path, value: Any, channels: int) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
+        raise ModelFileError(path, "must be a list of sensor names", "extra.sensors")
+    if len(value) != channels:
+        raise ModelFileError(path, f"names {len(value)} sensors but the network has {channels} channels",
+                             "extra.sensors")
+    return list(value)
+
+
+def _settings(path: Path, value: Any) -> dict[str, Any]:
+    settings = check_object(path, "extra.settings", value, optional=True) or {}
+    threshold = settings.get("threshold")
+    if threshold is not None and not isinstance(threshold, str):
+        check_number(path, "extra.settings.threshold", threshold)
+    return settings
+
+
+def read_detector_state(path: str | Path, loaded: LoadedModel) -> DetectorFile:
+    """Check the detector fields of a loaded model file and build the scoring state.
+
+    Parameters
+    ----------
+    path
+        The file (for the messages).
+    loaded
+        The model file, loaded by :func:`tsae.models.modelfile.load_model` (network,
+        weights and common header already checked).
+
+    Raises
+    ------
+    ModelFileError
+        A ``ValueError``: one line naming the file and the field, when the file is not
+        a detector, or a field is missing, of the wrong type, out of range, not finite,
+        or of a shape that does not agree with the sensors and the window.
+    """
+    path = Path(path)
+    extra = loaded.extra or {}
+    if extra.get("kind") != DETECTOR_KIND:
+        raise ModelFileError(path, f"not a tsae detector file (a plain {loaded.family} model file?)")
+    if "version" in extra:
+        check_int(path, "extra.version", extra["version"], 1, DETECTOR_VERSION)
+    channels = loaded.channels
+    frame_spec = loaded.frame or {}
+    window = check_int(path, "frame.window", frame_spec.get("window"), 1, MAX_INT_HPARAM)
+    if window != loaded.window:
+        raise ModelFileError(path, f"{window} differs from the network's window ({loaded.window})", "frame.window")
+    hop = check_int(path, "frame.hop", frame_spec.get("hop"), 1, window)
+    smooth = check_int(path, "extra.smooth", extra.get("smooth", 1), 1, MAX_INT_HPARAM)
+    centered = extra.get("centered", False)
+    if not isinstance(centered, bool):
+        raise ModelFileError(path, f"must be true or false, not {str(centered)[:40]!r}", "extra.centered")
+    linear_weight = check_number(path, "extra.linear_weight", extra.get("linear_weight", 1.0), 0.0)
+    merge_gap = extra.get("merge_gap")
+    if merge_gap is not None:
+        merge_gap = check_int(path, "extra.merge_gap", merge_gap, 0, 2**62)
+    arrays = loaded.arrays
+    normalizer = Normalizer.from_dict({"method": "zscore", "center": _array(path, arrays, "mean", (channels,)),
+                                       "scale": _array(path, arrays, "std", (channels,), positive=True)})
+    pca = None
+    if "pca_components" in arrays:
+        components = arrays["pca_components"]
+        width = channels * window
+        if components.ndim != 2 or components.shape[1] != width:
+            raise ModelFileError(path, f"has shape {tuple(components.shape)}, expected (k, {width})",
+                                 "array 'pca_components'")
+        pca = LinearTerm(components=_array(path, arrays, "pca_components", None),
+                         mean=_array(path, arrays, "pca_mean", (width,)),
+                         err_scale=_array(path, arrays, "pca_err_scale", (channels,), positive=True))
+    contrib_base = _array(path, arrays, "contrib_base", (channels,)) if "contrib_base" in arrays else None
+    state = DetectorState(model=loaded.model, window=window, hop=hop, normalizer=normalizer,
+                          err_scale=_array(path, arrays, "err_scale", (channels,), positive=True), smooth=smooth,
+                          linear_weight=linear_weight, pca=pca, centered=centered, contrib_base=contrib_base)
+    scores = np.asarray(arrays.get("decision_scores", np.zeros(0)), np.float64)
+    if scores.ndim != 1:
+        raise ModelFileError(path, f"has shape {tuple(scores.shape)}, expected one score per sample",
+                             "array 'decision_scores'")
+    return DetectorFile(state=state, threshold=_threshold(path, extra.get("threshold")),
+                        sensors=_sensors(path, extra.get("sensors"), channels),
+                        settings=_settings(path, extra.get("settings")), merge_gap=merge_gap, decision_scores=scores)
+
+
+__all__ = ["DETECTOR_KIND", "DETECTOR_VERSION", "DetectorFile", "read_detector_state"]

@@ -1,0 +1,12 @@
+"""Compression of series with an autoencoder: quantised codes, an optional error-bounded residual, ``.tsz`` files.
+
+:func:`compress_series` / :func:`decompress_series` work on arrays and bytes;
+:func:`compress_file` / :func:`decompress_file` on series files and ``.tsz`` containers
+(format: ``docs/tsz.md``); :class:`Compressor` and :func:`iter_decompress` stream in blocks.
+"""
+from tsae.pipelines.compress.files import compress_file, decompress_file
+from tsae.pipelines.compress.series import compress_series, decompress_series
+from tsae.pipelines.compress.stream import Compressor, iter_decompress
+
+__all__ = ["compress_series", "decompress_series", "compress_file", "decompress_file", "Compressor",
+           "iter_decompress"]

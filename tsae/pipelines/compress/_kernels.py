@@ -1,0 +1,28 @@
+"""Numba kernel of the compressor: the sequential decoding of the linear predictor (see :mod:`.residual`)."""
+from __future__ import annotations
+
+from numba import njit
+
+from tsae.engine import _numba_cache
+
+_numba_cache.install()  # before the decorator: numba picks the kernel's cache folder there
+
+
+@njit(cache=True)
+def linear_decode(stored, p, coef, shift, out):  # pragma: no cover - compiled
+    """``out[t] = stored[t] + (coef . (out[t-1], out[t-2], p[t], p[t-1]) + half) >> shift``, zeros before t = 0.
+
+    Integer arithmetic only (int64), so the encoder's vectorised numpy form and this
+    loop agree exactly on every machine.
+    """
+    half = 1 << (shift - 1)
+    q1 = 0
+    q2 = 0
+    p1 = 0
+    for t in range(stored.shape[0]):
+        acc = coef[0] * q1 + coef[1] * q2 + coef[2] * p[t] + coef[3] * p1 + half
+        value = stored[t] + (acc >> shift)
+        out[t] = value
+        q2 = q1
+        q1 = value
+        p1 = p[t]

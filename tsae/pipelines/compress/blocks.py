@@ -1,0 +1,134 @@
+"""One block of a series to a :class:`~tsae.pipelines.compress.container.Block` and back.
+
+A block holds the model's integer codes (``codes``, one column per window), with an
+error bound the grid residual (``residual``: the sample's grid index minus the grid
+index of the model's prediction, so a good model leaves mostly zeros, or a first
+difference, as ``predictor`` says per channel: see :mod:`.residual`), and the
+non-finite samples (``nonfinite`` positions, ``special`` kinds). ``check`` is the
+CRC-32 of the grid indices: the decompressor recomputes them from its own prediction
+and refuses to return values that differ from the ones checked against the bound.
+"""
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+
+from tsae.engine.preprocess import repair_missing
+from tsae.pipelines.compress.codes import CodeModel
+from tsae.pipelines.compress.container import Block
+from tsae.pipelines.compress.entropy import pack_ints
+from tsae.pipelines.compress.quantise import (
+    from_grid,
+    latent_step,
+    quantise_latents,
+    restore_nonfinite,
+    split_nonfinite,
+    to_grid,
+)
+from tsae.pipelines.compress.residual import LINEAR, code_residual, decode_residual
+
+
+def _check(q: np.ndarray) -> int:
+    return zlib.crc32(np.ascontiguousarray(q, dtype="<i8").tobytes())
+
+
+def fill_missing(x: np.ndarray) -> np.ndarray:
+    """``x`` with its non-finite samples repaired (linear), as the model sees them."""
+    finite = np.isfinite(x)
+    return x if finite.all() else repair_missing(np.where(finite, x, np.nan))
+
+
+def _prediction_codes(model: CodeModel, codes: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
+    """(stored int codes (D, N), the codes the decoder takes)."""
+    if model.vq:
+        return codes.T, codes
+    ints = quantise_latents(codes, step)
+    return ints.reshape(len(ints), -1).T, ints * step
+
+
+def encode_block(model: CodeModel, x: np.ndarray, steps: np.ndarray | None, relative_step: float, coder: int,
+                 codes: np.ndarray | None = None) -> tuple[Block, np.ndarray]:
+    """Code the block ``x`` (C, m); returns the block and the values the decompressor will return.
+
+    Parameters
+    ----------
+    model
+        The predictor.
+    x
+        float64 block; NaN and +-inf are kept exactly.
+    steps
+        Grid step per channel (``None``: no bound, the prediction is the output).
+    relative_step
+        Latent quantisation step as a fraction of the block's latent spread (uniform codes).
+    coder
+        The entropy coder's id (the residual coding of each channel is chosen by coded size).
+    codes
+        The block's codes from ``model.encode``, when the caller already has them.
+    """
+    samples = x.shape[1]
+    finite = np.isfinite(x)
+    filled = fill_missing(x)
+    if codes is None:
+        codes = model.encode(model.frames(filled))
+    step = 0.0 if model.vq else latent_step(codes, relative_step)
+    stored, decoder_input = _prediction_codes(model, codes, step)
+    prediction = model.decode(decoder_input.reshape(codes.shape), samples)
+    arrays = {"codes": stored}
+    check = 0
+    if steps is None:
+        y = prediction
+    else:
+        p = to_grid(prediction, steps)
+        q = np.where(finite, to_grid(filled, steps), p)
+        size = lambda ints: len(pack_ints(ints, coder)[1])  # noqa: E731
+        arrays["residual"], arrays["predictor"], coefs, uses_model = code_residual(q, p, size, size(stored))
+        if (arrays["predictor"] == LINEAR).any():
+            arrays["coefficients"] = coefs
+        if not uses_model:
+            del arrays["codes"]
+        check = _check(q)
+        y = from_grid(q, steps)
+    if not finite.all():
+        arrays["nonfinite"], arrays["special"] = split_nonfinite(x)
+        y = restore_nonfinite(np.ascontiguousarray(y), arrays["nonfinite"], arrays["special"])
+    return Block(samples=samples, latent_step=step, check=check, arrays=arrays), y
+
+
+def _prediction(model: CodeModel, block: Block, code_shape: tuple[int, ...]) -> np.ndarray | None:
+    stored = block.arrays.get("codes")
+    if stored is None:
+        return None
+    if stored.ndim != 2:
+        raise ValueError("malformed codes")
+    stored = stored.T
+    n_windows = -(-block.samples // model.window)
+    if len(stored) != n_windows:
+        raise ValueError(f"block has codes for {len(stored)} windows, expected {n_windows}")
+    codes = stored if model.vq else (stored * block.latent_step).reshape(n_windows, *code_shape)
+    return model.decode(codes, block.samples)
+
+
+def decode_block(model: CodeModel, block: Block, steps: np.ndarray | None, code_shape: tuple[int, ...]) -> np.ndarray:
+    """The values ``(C, samples)`` of a block; ``ValueError`` when it is inconsistent or fails its check."""
+    arrays = block.arrays
+    prediction = _prediction(model, block, code_shape)
+    if steps is None:
+        if prediction is None:
+            raise ValueError("block has no codes")
+        y = prediction
+    else:
+        if "residual" not in arrays or "predictor" not in arrays:
+            raise ValueError("block has no residual")
+        p = np.zeros((model.channels, block.samples), np.int64) if prediction is None else to_grid(prediction, steps)
+        q = decode_residual(arrays["residual"], arrays["predictor"], p, arrays.get("coefficients"))
+        if q.shape != (model.channels, block.samples) or _check(q) != block.check:
+            raise ValueError("decoded values differ from the ones checked against the error bound at compression "
+                             "(a different model, or torch computing differently here)")
+        y = from_grid(q, steps)
+    if "nonfinite" in arrays:
+        y = restore_nonfinite(np.ascontiguousarray(y), arrays["nonfinite"], arrays.get("special", np.zeros(0, int)))
+    return y
+
+
+__all__ = ["encode_block", "decode_block", "fill_missing"]

@@ -1,0 +1,87 @@
+"""A trained autoencoder seen as a predictor: series blocks to integer codes, integer codes to a prediction.
+
+The series is cut into non-overlapping windows of the model's length (the stored hop
+and taper are for reconstruction, not for coding: every sample is coded once),
+normalised with the model's stored statistics. A model with ``code_indices`` /
+``decode_indices`` (a VQ-VAE) gives codebook indices; any other gives ``encode``
+latents, quantised uniformly with one step per block. The prediction is decoded by a
+float64 copy of the network on the CPU, on one thread, so that the compressor and the
+decompressor compute the same values.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+
+from tsae.engine.framing import frame
+from tsae.engine.preprocess import Normalizer
+
+
+class CodeModel:
+    """Encode blocks of a series to integer codes and decode codes to a prediction of the block.
+
+    Parameters
+    ----------
+    loaded
+        A :class:`~tsae.models.modelfile.LoadedModel` (its network, window, channels, normaliser).
+    """
+
+    def __init__(self, loaded: Any) -> None:
+        import torch
+
+        self.loaded = loaded
+        self.channels = int(loaded.channels)
+        self.window = int(loaded.window)
+        self.normalizer = Normalizer.from_dict(loaded.normalizer) if loaded.normalizer else None
+        self.vq = callable(getattr(loaded.model, "code_indices", None)) and callable(
+            getattr(loaded.model, "decode_indices", None))
+        self._decoder = copy.deepcopy(loaded.model).to("cpu", torch.float64).eval()
+
+    @property
+    def kind(self) -> str:
+        """``"vq"`` (codebook indices) or ``"uniform"`` (uniformly quantised latents)."""
+        return "vq" if self.vq else "uniform"
+
+    def frames(self, x: np.ndarray) -> np.ndarray:
+        """Normalise finite ``x`` (C, m) and cut it into ``(n_windows, C, window)`` float32 (end zero-padded)."""
+        xn = self.normalizer.transform(x) if self.normalizer is not None else x
+        framed = frame(np.asarray(xn, dtype=np.float32), self.window, self.window, None, pad=True)
+        return np.ascontiguousarray(np.swapaxes(framed, 0, 1))
+
+    def encode(self, frames: np.ndarray) -> np.ndarray:
+        """Codes of ``frames``: int64 indices ``(N, L)`` for a VQ model, float latents ``(N, ...)`` otherwise."""
+        import torch
+
+        from tsae.models.inference import forward, model_device
+
+        model = self.loaded.model
+        if not self.vq:
+            return np.asarray(forward(model, frames, encode=True), dtype=np.float64)
+        was_training = model.training
+        model.eval()
+        try:
+            with torch.inference_mode():
+                x = torch.from_numpy(frames).to(model_device(model))
+                return np.asarray(model.code_indices(x).cpu().numpy(), dtype=np.int64).reshape(len(frames), -1)
+        finally:
+            model.train(was_training)
+
+    def decode(self, codes: np.ndarray, samples: int) -> np.ndarray:
+        """The prediction ``(C, samples)`` float64, in the input's units, from codes (indices or latents)."""
+        import torch
+
+        from tsae.models.device import torch_threads
+
+        with torch_threads(1), torch.inference_mode():
+            if self.vq:
+                out = self._decoder.decode_indices(torch.from_numpy(np.asarray(codes, dtype=np.int64)))
+            else:
+                out = self._decoder.decode(torch.from_numpy(np.asarray(codes, dtype=np.float64)))
+            windows = out.numpy().astype(np.float64)  # (N, C, W)
+        y = np.swapaxes(windows, 0, 1).reshape(self.channels, -1)[:, :samples]
+        return np.asarray(self.normalizer.inverse_transform(y), dtype=np.float64) if self.normalizer else y
+
+
+__all__ = ["CodeModel"]

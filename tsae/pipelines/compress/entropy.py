@@ -1,0 +1,103 @@
+"""Lossless coding of integer arrays: zig-zag, the narrowest unsigned type, byte planes, a general-purpose coder.
+
+Quantised codes and residuals are small signed integers centred on zero. They are
+mapped to unsigned integers by zig-zag (0, -1, 1, -2 ... -> 0, 1, 2, 3 ...), stored in
+the narrowest of ``uint8/16/32/64`` that holds them, split into byte planes (all low
+bytes, then all next bytes ...: the high planes are mostly zeros and compress to
+almost nothing) and handed to a stdlib coder (raw LZMA2 by default, ``zlib``) or to
+``zstd`` when the optional ``zstandard`` package is installed.
+"""
+from __future__ import annotations
+
+import lzma
+import zlib
+from collections.abc import Callable
+
+import numpy as np
+
+#: raw LZMA2 (no xz framing: sections are small and the container checksums them), a 4 MiB dictionary
+_LZMA = [{"id": lzma.FILTER_LZMA2, "preset": 6, "dict_size": 1 << 22}]
+#: unsigned widths in bytes, indexed by the stored width code
+_WIDTHS = (1, 2, 4, 8)
+
+
+def _zstd() -> tuple[Callable[[bytes], bytes], Callable[[bytes], bytes]]:
+    try:
+        import zstandard
+    except ImportError:
+        raise ValueError("the zstd coder needs the zstandard package (pip install 'tsae[compress]')") from None
+    return (zstandard.ZstdCompressor(level=19).compress,
+            lambda data: zstandard.ZstdDecompressor().decompress(data))
+
+
+def _coders() -> dict[str, tuple[int, Callable[[], tuple[Callable[[bytes], bytes], Callable[[bytes], bytes]]]]]:
+    return {
+        "raw": (0, lambda: (bytes, bytes)),
+        "zlib": (1, lambda: (lambda data: zlib.compress(data, 9), zlib.decompress)),
+        "lzma": (2, lambda: (lambda data: lzma.compress(data, format=lzma.FORMAT_RAW, filters=_LZMA),
+                             lambda data: lzma.decompress(data, format=lzma.FORMAT_RAW, filters=_LZMA))),
+        "zstd": (3, _zstd),
+    }
+
+
+#: names of the general-purpose coders, in the order of their stored ids
+CODERS = tuple(_coders())
+
+
+def coder_id(name: str) -> int:
+    """The stored id of coder ``name``; ``ValueError`` for an unknown one (or zstd without zstandard)."""
+    coders = _coders()
+    if name not in coders:
+        raise ValueError(f"unknown coder {name!r} (known: {', '.join(CODERS)})")
+    ident, make = coders[name]
+    make()  # fail now, not in the middle of a stream, when the package is missing
+    return ident
+
+
+def _coder(ident: int) -> tuple[Callable[[bytes], bytes], Callable[[bytes], bytes]]:
+    if not 0 <= ident < len(CODERS):
+        raise ValueError(f"unknown coder id {ident}")
+    return _coders()[CODERS[ident]][1]()
+
+
+def zigzag(values: np.ndarray) -> np.ndarray:
+    """Signed int64 -> uint64: 0, -1, 1, -2, 2 ... -> 0, 1, 2, 3, 4 ..."""
+    v = np.asarray(values, dtype=np.int64)
+    return ((v << 1) ^ (v >> 63)).view(np.uint64)
+
+
+def unzigzag(values: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`zigzag`."""
+    u = np.asarray(values, dtype=np.uint64)
+    return ((u >> np.uint64(1)).view(np.int64)) ^ -((u & np.uint64(1)).view(np.int64))
+
+
+def pack_ints(values: np.ndarray, coder: int) -> tuple[int, bytes]:
+    """Code a signed integer array losslessly; returns ``(width code, bytes)`` for :func:`unpack_ints`."""
+    u = zigzag(np.ravel(values))
+    top = int(u.max()) if u.size else 0
+    width = next(i for i, w in enumerate(_WIDTHS) if top < 1 << (8 * w))
+    narrow = u.astype(f"<u{_WIDTHS[width]}")
+    planes = narrow.view(np.uint8).reshape(-1, _WIDTHS[width]).T  # byte planes, low byte first
+    return width, _coder(coder)[0](np.ascontiguousarray(planes).tobytes())
+
+
+def unpack_ints(data: bytes, width: int, count: int, coder: int) -> np.ndarray:
+    """Inverse of :func:`pack_ints`: ``count`` signed int64 values; ``ValueError`` on corrupt data."""
+    if not 0 <= width < len(_WIDTHS):
+        raise ValueError(f"unknown integer width code {width}")
+    size = _WIDTHS[width]
+    try:
+        raw = _coder(coder)[1](data)
+    except (zlib.error, lzma.LZMAError, EOFError) as error:
+        raise ValueError(f"corrupt coded data ({error})") from None
+    except Exception as error:  # noqa: BLE001 - zstandard raises its own error type
+        raise ValueError(f"corrupt coded data ({type(error).__name__})") from None
+    if len(raw) != count * size:
+        raise ValueError(f"coded data holds {len(raw)} bytes, expected {count * size}")
+    planes = np.frombuffer(raw, dtype=np.uint8).reshape(size, count)
+    u = np.ascontiguousarray(planes.T).view(f"<u{size}").ravel()
+    return unzigzag(u.astype(np.uint64))
+
+
+__all__ = ["CODERS", "coder_id", "pack_ints", "unpack_ints", "zigzag", "unzigzag"]

@@ -1,0 +1,83 @@
+"""Uniform quantisers: the error-bound grid of the samples, the latent step, and non-finite positions.
+
+With a bound ``E`` the samples are put on a grid of step ``s`` a hair under ``2E``:
+``q = round(x / s)``, reconstructed as ``q * s``, so ``|x - q s| <= s / 2 < E`` (the
+hair covers float64 rounding of ``q * s``; :func:`check_magnitude` refuses values so
+large that the product could not be exact enough). Non-finite samples (NaN, +-inf)
+are kept exactly as a list of positions and kinds.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+#: the grid step is 2E shrunk by this factor, so float64 rounding of q * s never crosses E
+_SHRINK = 1.0 - 2.0**-20
+#: largest |x| / E for which q * s is exact to well within the shrink margin
+MAX_DYNAMIC_RANGE = 2.0**32
+#: non-finite kinds, by stored code
+_SPECIAL = (np.nan, np.inf, -np.inf)
+
+
+def grid_steps(max_error: np.ndarray) -> np.ndarray:
+    """The grid step of each channel for error bounds ``max_error`` (C,) > 0."""
+    return 2.0 * np.asarray(max_error, dtype=np.float64) * _SHRINK
+
+
+def check_magnitude(x: np.ndarray, max_error: np.ndarray) -> None:
+    """``ValueError`` when a finite value is too large for its channel's bound to be kept in float64."""
+    finite = np.where(np.isfinite(x), np.abs(x), 0.0)
+    if finite.size == 0:
+        return
+    peak = finite.max(axis=-1)
+    worst = int(np.argmax(peak / max_error))
+    if peak[worst] / max_error[worst] > MAX_DYNAMIC_RANGE:
+        raise ValueError(f"max_error {max_error[worst]:g} is too small for values of magnitude {peak[worst]:g} "
+                         f"in channel {worst} (at most 2**32 steps of float64)")
+
+
+def to_grid(x: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """Nearest grid index of every sample of ``x`` (C, m) finite: int64, clipped to +-2**40.
+
+    Data values stay far inside (see :func:`check_magnitude`); the clip keeps a wild
+    prediction from overflowing the integer arithmetic of the residual coding.
+    """
+    return np.clip(np.rint(x / steps[:, None]), -(2.0**40), 2.0**40).astype(np.int64)
+
+
+def from_grid(q: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """Sample values of grid indices ``q`` (C, m)."""
+    return q * steps[:, None]
+
+
+def quantise_latents(z: np.ndarray, step: float) -> np.ndarray:
+    """Uniform quantisation of latent codes with ``step``: int64 indices."""
+    return np.rint(z / step).astype(np.int64)
+
+
+def latent_step(z: np.ndarray, relative: float) -> float:
+    """A latent quantisation step: ``relative`` times the spread (std) of ``z`` (1.0 for constant codes)."""
+    spread = float(np.std(z)) if z.size else 0.0
+    return relative * spread if spread > 0 and np.isfinite(spread) else 1.0
+
+
+def split_nonfinite(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where the non-finite samples of ``x`` are (delta-coded flat indices), and their kinds (0 NaN, 1 +inf, 2 -inf)."""
+    flat = np.ravel(x)
+    where = np.flatnonzero(~np.isfinite(flat))
+    kinds = np.where(np.isnan(flat[where]), 0, np.where(flat[where] > 0, 1, 2)).astype(np.int64)
+    return np.diff(where, prepend=-1).astype(np.int64), kinds
+
+
+def restore_nonfinite(y: np.ndarray, deltas: np.ndarray, kinds: np.ndarray) -> np.ndarray:
+    """Put the non-finite samples recorded by :func:`split_nonfinite` back into ``y`` (in place); returns ``y``."""
+    where = np.cumsum(deltas) - 1
+    if len(where) != len(kinds) or (len(where) and (where.min() < 0 or where.max() >= y.size)):
+        raise ValueError("non-finite positions outside the block")
+    if kinds.size and (kinds.min() < 0 or kinds.max() >= len(_SPECIAL)):
+        raise ValueError("unknown non-finite kind")
+    y.reshape(-1)[where] = np.asarray(_SPECIAL)[kinds]
+    return y
+
+
+__all__ = ["grid_steps", "check_magnitude", "to_grid", "from_grid", "quantise_latents", "latent_step",
+           "split_nonfinite", "restore_nonfinite", "MAX_DYNAMIC_RANGE"]

@@ -1,0 +1,116 @@
+"""How each channel's grid values are coded in a block: against the model's prediction, or by first differences.
+
+For each channel of a block the coder keeps whichever of four integer streams codes
+to the fewest bytes: ``MODEL`` the residual ``q - p`` (grid values minus the
+grid values of the model's prediction), ``MODEL_DELTA`` its first difference (a
+prediction off by a slowly drifting amount), ``DELTA`` the first difference of the
+grid values themselves (a random walk no window model predicts; the "Lorenzo"
+predictor of SZ), or ``LINEAR`` the residual of a least-squares blend of the two
+previous grid values and the model's prediction at ``t`` and ``t - 1`` (coefficients
+stored per channel in fixed point, evaluated in integer arithmetic, so encoder and
+decoder agree exactly): the model's shape with the sample-to-sample continuity
+that a window model alone misses. The choice is stored per channel, so a block is never coded worse
+than by plain differencing. The same choice is also made without the model
+(prediction 0: differencing, the blend of past values); when that costs less than
+the codes plus the choice with the model, the block leaves its codes out.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+MODEL, MODEL_DELTA, DELTA, LINEAR = 0, 1, 2, 3
+MODES = (MODEL, MODEL_DELTA, DELTA, LINEAR)
+#: fixed-point fraction bits of the linear coefficients, and their largest magnitude (|c| <= 4)
+SHIFT = 16
+_COEF_LIMIT = 4 << SHIFT
+
+
+def _lagged(a: np.ndarray, lag: int) -> np.ndarray:
+    out = np.zeros_like(a)
+    out[lag:] = a[: len(a) - lag]
+    return out
+
+
+def _features(q: np.ndarray, p: np.ndarray) -> list[np.ndarray]:
+    return [_lagged(q, 1), _lagged(q, 2), p, _lagged(p, 1)]
+
+
+def fit_linear(q: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Least-squares coefficients (fixed point, int64 (4,)) of ``q[t]`` on ``q[t-1], q[t-2], p[t], p[t-1]``."""
+    features = np.stack(_features(q, p), axis=1).astype(np.float64)
+    scale = max(float(np.abs(features).max(initial=0.0)), 1.0)
+    coef, *_ = np.linalg.lstsq(features / scale, q / scale, rcond=None)
+    fixed = np.rint(np.nan_to_num(coef) * (1 << SHIFT))
+    return np.clip(fixed, -_COEF_LIMIT, _COEF_LIMIT).astype(np.int64)
+
+
+def linear_residual(q: np.ndarray, p: np.ndarray, coef: np.ndarray) -> np.ndarray:
+    """``q`` minus the fixed-point linear prediction (integer arithmetic, as the decoder's kernel)."""
+    acc = sum((int(c) * f for c, f in zip(coef, _features(q, p), strict=True)), np.zeros_like(q)) + (1 << (SHIFT - 1))
+    return q - (acc >> SHIFT)
+
+
+def _delta(a: np.ndarray) -> np.ndarray:
+    return np.diff(a, axis=-1, prepend=0)
+
+
+def _cheapest(q: np.ndarray, p: np.ndarray, cost: Callable[[np.ndarray], int]
+              ) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+    """(total cost, stream, modes, coefficients) with the cheapest mode in each channel."""
+    residual = q - p
+    coefs = np.stack([fit_linear(q[c], p[c]) for c in range(q.shape[0])]).reshape(q.shape[0], 4)
+    linear = np.stack([linear_residual(q[c], p[c], coefs[c]) for c in range(q.shape[0])]).reshape(q.shape)
+    streams = (residual, _delta(residual), _delta(q), linear)
+    costs = np.array([[cost(s[c]) for s in streams] for c in range(q.shape[0])]).reshape(q.shape[0], len(streams))
+    modes = np.argmin(costs, axis=1).astype(np.int64)
+    coefs[modes != LINEAR] = 0
+    stream = np.stack([streams[mode][c] for c, mode in enumerate(modes)]).reshape(q.shape)
+    return int(costs.min(axis=1).sum()), stream, modes, coefs
+
+
+def code_residual(q: np.ndarray, p: np.ndarray, cost: Callable[[np.ndarray], int],
+                  codes_cost: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """The integer stream to store for grid values ``q`` and predicted grid values ``p`` (C, m).
+
+    ``cost(stream)`` is the coded size of one channel's stream; the cheapest mode wins
+    in each channel. The same choice is made once more without the model (``p = 0``:
+    differencing and the blend of past values only), which wins when it costs less than
+    the choice with the model plus ``codes_cost``. Returns the stream, the modes (C,),
+    the linear coefficients (C, 4) (zeros for channels of other modes) and whether the
+    model's prediction is used (else the block needs no codes and ``p`` is 0).
+    """
+    with_model = _cheapest(q, p, cost)
+    alone = _cheapest(q, np.zeros_like(p), cost)
+    if alone[0] <= with_model[0] + codes_cost:
+        return alone[1], alone[2], alone[3], False
+    return with_model[1], with_model[2], with_model[3], True
+
+
+def decode_residual(stored: np.ndarray, modes: np.ndarray, p: np.ndarray, coefs: np.ndarray | None = None
+                    ) -> np.ndarray:
+    """Grid values ``q`` (C, m) from the stored stream, the per-channel modes, the predicted grid values ``p``
+    (zeros for a block without codes) and the linear coefficients (C, 4)."""
+    if stored.shape != p.shape or modes.shape != (stored.shape[0],) or not np.isin(modes, MODES).all():
+        raise ValueError("residual does not fit the block")
+    if (modes == LINEAR).any() and (coefs is None or coefs.shape != (len(modes), 4)
+                                    or np.abs(coefs).max() > _COEF_LIMIT):
+        raise ValueError("linear coefficients missing or malformed")
+    q = np.empty_like(stored)
+    for c, mode in enumerate(modes):
+        if mode == DELTA:
+            q[c] = np.cumsum(stored[c])
+        elif mode == LINEAR:
+            from tsae.pipelines.compress._kernels import linear_decode
+
+            assert coefs is not None
+            linear_decode(np.ascontiguousarray(stored[c]), np.ascontiguousarray(p[c]),
+                          np.ascontiguousarray(coefs[c]), SHIFT, q[c])
+        else:
+            q[c] = p[c] + (stored[c] if mode == MODEL else np.cumsum(stored[c]))
+    return q
+
+
+__all__ = ["code_residual", "decode_residual", "fit_linear", "linear_residual", "MODEL", "MODEL_DELTA", "DELTA",
+           "LINEAR", "MODES"]

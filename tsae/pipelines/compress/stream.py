@@ -1,0 +1,185 @@
+"""Compress a series to a ``.tsz`` stream block by block, and decompress it block by block.
+
+:class:`Compressor` takes chunks of any length, codes each full block of
+``block_windows`` model windows as soon as it has one (memory stays bounded by a
+block) and, on :meth:`Compressor.close`, the remainder and the trailer (sample and
+block counts), returning them with the maximum and RMS error reached per channel.
+:func:`iter_decompress` reads the header and yields the blocks' values one at a time.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import IO, Any
+
+import numpy as np
+
+from tsae.pipelines.compress.blocks import decode_block, encode_block, fill_missing
+from tsae.pipelines.compress.codes import CodeModel
+from tsae.pipelines.compress.container import Block, Reader, write_block, write_header, write_trailer
+from tsae.pipelines.compress.container import encode_block as block_bytes
+from tsae.pipelines.compress.entropy import coder_id
+from tsae.pipelines.compress.quantise import check_magnitude, grid_steps
+
+FORMAT = "tsz"
+#: latent steps (fractions of the latent spread) tried on the first block when there is an error bound
+AUTO_STEPS = (0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+#: latent step without an error bound (the codes alone are the output)
+DEFAULT_STEP = 0.02
+
+
+class Compressor:
+    """Write a series of ``model``'s channel count to the binary stream ``handle`` as a ``.tsz`` container.
+
+    Parameters
+    ----------
+    handle
+        Binary stream to write to (a file opened ``"wb"``, or ``io.BytesIO``).
+    loaded
+        A :class:`~tsae.models.modelfile.LoadedModel`.
+    max_error
+        Absolute error bound, one value or one per channel (``None``: codes only, lossy).
+    coder
+        ``"lzma"`` (default), ``"zlib"``, ``"zstd"`` (needs ``zstandard``) or ``"raw"``.
+    block_windows
+        Model windows per block.
+    latent_step
+        Latent quantisation step as a fraction of each block's latent spread; ``None``:
+        the best of :data:`AUTO_STEPS` on the first block with a bound, else :data:`DEFAULT_STEP`.
+    header
+        More header entries (the model reference, column names, sample rate).
+    """
+
+    def __init__(self, handle: IO[bytes], loaded: Any, *, max_error: Any = None, coder: str = "lzma",
+                 block_windows: int = 256, latent_step: float | None = None,
+                 header: dict[str, Any] | None = None) -> None:
+        if block_windows < 1:
+            raise ValueError(f"block_windows must be >= 1, got {block_windows}")
+        if latent_step is not None and not latent_step > 0:
+            raise ValueError(f"latent_step must be > 0, got {latent_step}")
+        self.model = CodeModel(loaded)
+        channels = self.model.channels
+        self.max_error = None if max_error is None else np.broadcast_to(
+            np.asarray(max_error, dtype=np.float64), (channels,)).copy()
+        if self.max_error is not None and not (np.isfinite(self.max_error).all() and (self.max_error > 0).all()):
+            raise ValueError(f"max_error must be finite and > 0, got {max_error}")
+        self.steps = None if self.max_error is None else grid_steps(self.max_error)
+        self.coder = coder_id(coder)
+        self.block_samples = block_windows * self.model.window
+        self.latent_step = latent_step if latent_step is not None or self.max_error is not None else DEFAULT_STEP
+        self.handle = handle
+        self._pending: list[np.ndarray] = []
+        self._pending_samples = 0
+        self._blocks = 0
+        self._samples = 0
+        self._peak = np.zeros(channels)
+        self._squares = np.zeros(channels)
+        self._counts = np.zeros(channels)
+        probe = self.model.encode(np.zeros((1, channels, self.model.window), dtype=np.float32))
+        self.code_shape = list(probe.shape[1:])
+        write_header(handle, {
+            "format": FORMAT, **(header or {}), "channels": channels, "window": self.model.window,
+            "codes": self.model.kind, "code_shape": self.code_shape, "block_samples": self.block_samples,
+            "max_error": None if self.max_error is None else self.max_error.tolist(),
+        })
+
+    def write(self, values: np.ndarray) -> None:
+        """Add samples ``(C, m)`` (float; NaN and +-inf are kept); codes every block that is full."""
+        x = np.asarray(values, dtype=np.float64)
+        if x.ndim != 2 or x.shape[0] != self.model.channels:
+            raise ValueError(f"expected ({self.model.channels}, n) values, got shape {x.shape}")
+        if self.max_error is not None:
+            check_magnitude(x, self.max_error)
+        self._pending.append(x)
+        self._pending_samples += x.shape[1]
+        while self._pending_samples >= self.block_samples:
+            self._flush(self.block_samples)
+
+    def close(self) -> dict[str, Any]:
+        """Code the remaining samples and write the trailer.
+
+        Returns the trailer (``samples``, ``blocks``) with ``max_abs_error`` and ``rms_error``
+        per channel (finite samples), which the file does not store.
+        """
+        if self._pending_samples:
+            self._flush(self._pending_samples)
+        rms = np.sqrt(self._squares / np.maximum(self._counts, 1))
+        trailer = {"samples": self._samples, "blocks": self._blocks}
+        write_trailer(self.handle, trailer)
+        return {**trailer, "max_abs_error": self._peak.tolist(), "rms_error": rms.tolist()}
+
+    def _flush(self, size: int) -> None:
+        whole = np.concatenate(self._pending, axis=1) if len(self._pending) > 1 else self._pending[0]
+        block_values, rest = whole[:, :size], whole[:, size:]
+        self._pending = [rest] if rest.shape[1] else []
+        self._pending_samples = rest.shape[1]
+        block, y = self._encode(block_values)
+        write_block(self.handle, block, self.coder)
+        self._account(block_values, y)
+        self._blocks += 1
+        self._samples += size
+
+    def _encode(self, x: np.ndarray) -> tuple[Block, np.ndarray]:
+        if self.latent_step is not None:
+            return encode_block(self.model, x, self.steps, self.latent_step, self.coder)
+        # first block with a bound: keep the latent step that gives the smallest block
+        codes = self.model.encode(self.model.frames(fill_missing(x)))
+        best: tuple[int, float, Block, np.ndarray] | None = None
+        for relative in AUTO_STEPS:
+            block, y = encode_block(self.model, x, self.steps, relative, self.coder, codes=codes)
+            size = len(block_bytes(block, self.coder))
+            if best is None or size < best[0]:
+                best = (size, relative, block, y)
+            if self.model.vq:  # indices have no step to tune
+                break
+        assert best is not None
+        self.latent_step = best[1]
+        return best[2], best[3]
+
+    def _account(self, x: np.ndarray, y: np.ndarray) -> None:
+        finite = np.isfinite(x)
+        error = np.where(finite, np.abs(np.where(finite, x, 0.0) - np.where(finite, y, 0.0)), 0.0)
+        if self.max_error is not None and (error.max(axis=1, initial=0.0) > self.max_error).any():
+            raise RuntimeError("internal error: a coded sample exceeds the error bound")
+        self._peak = np.maximum(self._peak, error.max(axis=1, initial=0.0))
+        self._squares += (error**2).sum(axis=1)
+        self._counts += finite.sum(axis=1)
+
+
+def iter_decompress(reader: Reader, loaded: Any) -> Iterator[np.ndarray]:
+    """Yield the values ``(C, m)`` of each block of the open container ``reader``, decoded with ``loaded``.
+
+    Raises ``ValueError`` naming the container when the model does not fit it, a block
+    is corrupt, or a block's values fail the error-bound check.
+    """
+    header = reader.header
+    model = CodeModel(loaded)
+    if header.get("format") != FORMAT:
+        raise reader.fail("not a tsae compressed series (header format is not 'tsz')")
+    try:
+        channels, window = int(header["channels"]), int(header["window"])
+        code_shape = tuple(int(n) for n in header["code_shape"])
+        bounds = None if header.get("max_error") is None else np.asarray(header["max_error"], dtype=np.float64)
+    except (KeyError, TypeError, ValueError):
+        raise reader.fail("corrupt .tsz header (missing or malformed entries)") from None
+    if (model.channels, model.window) != (channels, window):
+        raise reader.fail(f"the model takes {model.channels} channel(s) x {model.window} samples, the container was "
+                          f"written for {channels} x {window}")
+    if model.kind != header.get("codes"):
+        raise reader.fail(f"the container holds {header.get('codes')} codes but the model gives {model.kind} codes")
+    if bounds is not None and (bounds.shape != (channels,) or not (np.isfinite(bounds).all() and (bounds > 0).all())):
+        raise reader.fail("corrupt .tsz header (malformed error bound)")
+    steps = None if bounds is None else grid_steps(bounds)
+    samples = 0
+    for index, block in enumerate(reader.blocks()):
+        try:
+            values = decode_block(model, block, steps, code_shape)
+        except ValueError as error:
+            raise reader.fail(f"block {index}: {error}") from None
+        samples += values.shape[1]
+        yield values
+    if reader.trailer is None or reader.trailer.get("samples") != samples:
+        raise reader.fail(f"corrupt .tsz trailer (it counts {(reader.trailer or {}).get('samples')} samples, "
+                          f"the blocks hold {samples})")
+
+
+__all__ = ["Compressor", "iter_decompress", "AUTO_STEPS", "DEFAULT_STEP", "FORMAT"]

@@ -1,0 +1,139 @@
+"""``tsae denoise -``: denoise audio on pipes (stdin to stdout) as it arrives.
+
+The input is read in blocks of at most ``block_seconds`` (whatever the pipe has
+ready is processed at once, so the added latency is at most one block plus the
+model's own), each block goes through one :class:`StreamingDenoiser` and what is
+final is written and flushed straight away: memory is bounded whatever the length
+of the stream, and the samples equal those of file mode (the denoiser gives the
+same output whatever the chunking). A stream that ends early is still finished
+(flushed, and a WAV header put right where the output can seek) before the
+problem is reported.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from tsae.io.audio import audio_info, iter_audio_blocks, open_audio_writer
+from tsae.io.audio_stream import AudioStreamReader, AudioStreamWriter, StreamFormat, raw_format
+from tsae.io.paths import check_outputs, read_paths
+from tsae.pipelines.denoise.denoiser import StreamingDenoiser
+
+#: the name of standard input/output on the command line
+STDIO = "-"
+
+
+@dataclass(frozen=True)
+class RawSpec:
+    """Raw PCM on the pipes: rate, channels and sample format (a key of ``RAW_FORMATS``)."""
+
+    sample_rate: int
+    channels: int
+    sample_format: str = "s16"
+
+    def stream_format(self) -> StreamFormat:
+        return raw_format(self.sample_rate, self.channels, self.sample_format)
+
+
+def denoise_stream(
+    input: str | os.PathLike,
+    output: str | os.PathLike,
+    *,
+    stdin: BinaryIO | None = None,
+    stdout: BinaryIO | None = None,
+    raw: RawSpec | None = None,
+    model: Any = None,
+    strength: float = 1.0,
+    atten_limit: float | None = None,
+    device: str = "cpu",
+    block_seconds: float = 0.02,
+) -> int:
+    """Denoise from ``input`` to ``output``, either of which may be ``"-"`` (the pipes), block by block.
+
+    Parameters
+    ----------
+    input, output
+        ``"-"`` for ``stdin``/``stdout``, or an audio file path (a file output is
+        written atomically and never replaces the input or the model).
+    stdin, stdout
+        The byte streams behind ``"-"`` (default: the process's).
+    raw
+        Raw PCM on the pipes (both directions) instead of WAV.
+    block_seconds
+        Largest block read at once: the latency the pipe adds.
+
+    Returns
+    -------
+    int
+        Number of sample frames denoised.
+
+    Raises
+    ------
+    ValueError
+        ``"<name>: <problem>"`` for a bad header or a stream that ended early (the
+        output is finished first and holds every sample that arrived).
+    BrokenPipeError
+        When the reader of ``stdout`` goes away.
+    """
+    import sys
+
+    stdin = sys.stdin.buffer if stdin is None else stdin
+    stdout = sys.stdout.buffer if stdout is None else stdout
+    if str(output) != STDIO:
+        check_outputs([Path(output)], [*([] if str(input) == STDIO else [input]), *read_paths(model)])
+    reader, fmt = _open_input(input, stdin, raw)
+    den = StreamingDenoiser(fmt.sample_rate, fmt.channels, model=model, strength=strength,
+                            atten_limit=atten_limit, device=device)
+    block = max(1, int(block_seconds * fmt.sample_rate))
+    frames = 0
+    if str(output) == STDIO:
+        out_fmt = fmt if raw is None else raw.stream_format()
+        writer = AudioStreamWriter(stdout, out_fmt, wav=raw is None, frames=getattr(reader, "expected_frames", None))
+        frames = _run(den, reader, block, writer)
+        writer.close()
+    else:
+        with open_audio_writer(output, fmt.sample_rate, fmt.channels, subtype=fmt.subtype,
+                               protect=() if str(input) == STDIO else (input,)) as file_writer:
+            frames = _run(den, reader, block, file_writer)
+    problem = getattr(reader, "problem", None)
+    if problem:
+        raise ValueError(problem)
+    return frames
+
+
+def _open_input(input: str | os.PathLike, stdin: BinaryIO, raw: RawSpec | None) -> tuple[Any, StreamFormat]:
+    if str(input) == STDIO:
+        reader = (AudioStreamReader.wav(stdin) if raw is None
+                  else AudioStreamReader(stdin, raw.stream_format()))
+        return reader, reader.format
+    info = audio_info(input)
+    subtype = info.subtype if info.subtype in ("PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE") \
+        else "PCM_16"
+    return _FileBlocks(input, info.frames), StreamFormat(info.sample_rate, info.channels, subtype)
+
+
+class _FileBlocks:
+    """An audio file with the reader interface of :class:`AudioStreamReader`."""
+
+    problem = None
+
+    def __init__(self, path: str | os.PathLike, frames: int) -> None:
+        self.path = path
+        self.expected_frames = frames
+
+    def blocks(self, block: int) -> Any:
+        return iter_audio_blocks(self.path, block)
+
+
+def _run(den: StreamingDenoiser, reader: Any, block: int, writer: Any) -> int:
+    frames = 0
+    for chunk in reader.blocks(block):
+        frames += chunk.shape[1]
+        writer.write(den.feed(chunk))
+    writer.write(den.flush())
+    return frames
+
+
+__all__ = ["STDIO", "RawSpec", "denoise_stream"]
