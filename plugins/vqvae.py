@@ -124,8 +124,7 @@ class VQVAE(Autoencoder):
         "commitment": Param(0.25, "weight of the commitment loss pulling encoder outputs to their codes", min=0.0),
         "update": Param("ema", "codebook learning: ema (moving averages) or straight_through (gradient)",
                         choices=UPDATES),
-        "decay": Param(0.99, "EMA decay of the codebook and of the usage counts (below 1)", min=0.0,
-                       max=1.0),
+        "decay": Param(0.99, "EMA decay of the codebook and of the usage counts, below 1", min=0.0),
         "restart": Param(0.1, "after each epoch, restart codes used less than this share of their fair share",
                          min=0.0),
     }
