@@ -15,7 +15,7 @@ def test_seconds_time_column_is_recognised_like_the_table_reader(tmp_path) -> No
     parser = RecordParser(["a", "b"])
     rows, times = parser.parse(text.splitlines())
     np.testing.assert_array_equal(rows, [[1, 2], [3, 4], [5, 6]])
-    assert times == ["0.0", "0.5", "1.0"] and not parser.unknown_fields
+    assert times == [0.0, 0.5, 1.0] and not parser.unknown_fields
     # and out-of-order seconds are dropped
     rows, times = parser.parse(["0.7,9,9"])
     assert len(rows) == 0 and parser.counts["out_of_order"] == 1
@@ -36,7 +36,7 @@ def test_missing_tokens_are_the_table_readers() -> None:
 def test_delimiter_is_sniffed_once() -> None:
     parser = RecordParser(["a", "b"])
     rows, times = parser.parse(["time;a;b", "1;2;3", "2;4;5"])
-    assert rows.tolist() == [[2, 3], [4, 5]] and times == ["1", "2"]
+    assert rows.tolist() == [[2, 3], [4, 5]] and times == [1.0, 2.0]
     parser = RecordParser(["a", "b"])
     rows, _ = parser.parse(["1\t2", "3\t4"])  # no header: columns are the sensors in order
     assert rows.tolist() == [[1, 2], [3, 4]]
@@ -52,7 +52,7 @@ def test_huge_integers_are_malformed_and_the_block_is_kept() -> None:
     lines = ["time,a"] + _rows(3)
     lines += ['{"time": 3, "a": ' + "9" * 320 + "}", '{"time": ' + "9" * 320 + ', "a": 1}'] + _rows(2, start=4)
     rows, times = parser.parse(lines)
-    assert len(rows) == 5 and times[-1] == "5"
+    assert len(rows) == 5 and times[-1] == 5.0
     assert parser.counts["malformed"] == 2
 
 
@@ -74,7 +74,7 @@ def test_non_finite_times_are_malformed_and_do_not_stall_the_stream() -> None:
     lines = ["time,a", "0,1", "inf,2", "1e999,3", "nan,4", "-inf,5", "1,6"]
     lines += ['{"time": 1e999, "a": 7}', '{"time": NaN, "a": 8}', '{"time": 2, "a": 9}']
     rows, times = parser.parse(lines)
-    assert rows[:, 0].tolist() == [1.0, 6.0, 9.0] and times == ["0", "1", 2]
+    assert rows[:, 0].tolist() == [1.0, 6.0, 9.0] and times == [0.0, 1.0, 2.0]
     assert parser.counts["malformed"] == 6 and parser.counts["out_of_order"] == 0
 
 

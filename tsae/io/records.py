@@ -111,6 +111,26 @@ def _time_parts(value: Any) -> tuple[str, float | None, bool]:
     return "ok", float(date.astype("datetime64[ns]").astype(np.int64)), True
 
 
+def output_time(value: Any) -> Any:
+    """A record's time as batch scoring reports it: a number as float, a date as ISO text in nanoseconds.
+
+    ``tsae detect score`` reads the time column into floats or ``datetime64[ns]``; the
+    monitor reports the same values, so events from a stream and from a file compare equal.
+    Text that is neither stays as it was.
+
+    Examples
+    --------
+    >>> output_time("286"), output_time(3), output_time("2024-05-01 12:00Z")
+    (286.0, 3.0, '2024-05-01T12:00:00.000000000')
+    """
+    status, number, is_date = _time_parts(value)
+    if status != "ok" or number is None:
+        return value
+    if is_date:
+        return str(np.datetime64(int(number), "ns"))
+    return number
+
+
 def time_value(value: Any) -> float | None:
     """A comparable number for a time field.
 
@@ -373,6 +393,7 @@ class RecordParser:
         if not keep.all():
             values = values[keep]
             times = [t for t, k in zip(times, keep, strict=True) if k]
+        times = [output_time(t) for t in times]
         missing = ~np.isfinite(values)
         n_missing = int(missing.sum())
         if n_missing:

@@ -30,7 +30,7 @@ def test_monitor_equals_batch_through_text(detector, detector_file, test_data):
     assert code == 0
     samples = [r for r in records if r["type"] == "sample"]
     assert [r["index"] for r in samples] == list(range(len(test_data)))
-    assert samples[5]["time"] == "5"
+    assert samples[5]["time"] == 5.0  # as batch scoring reports it
     batch = detector.decision_function(test_data.T)
     np.testing.assert_allclose([r["score"] for r in samples], batch, rtol=1e-6, atol=1e-6)
     events = [r for r in records if r["type"] == "event"]
@@ -270,3 +270,21 @@ def test_mqtt_output_without_a_broker_ends_and_reports_the_summary_lost(detector
     with pytest.raises(ValueError, match="refusing to overwrite"):  # the outbox never replaces the detector
         run_monitor(detector_file, source="stdin", mqtt=f"127.0.0.1:{port}", out_topic="t/out",
                     stdin=io.StringIO(""), stderr=err, outbox=detector_file)
+
+
+@pytest.mark.parametrize("dates", [False, True])
+def test_event_times_are_the_batch_events_times(detector, detector_file, test_data, tmp_path, dates):
+    from tsae.pipelines.anomaly.files import score_file
+
+    stamps = ([f"2024-05-01T{i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d}" for i in range(len(test_data))]
+              if dates else [str(i) for i in range(len(test_data))])
+    rows = [",".join([t] + [repr(float(v)) for v in row]) for t, row in zip(stamps, test_data, strict=True)]
+    text = "time," + ",".join(SENSORS) + "\n" + "\n".join(rows) + "\n"
+    (tmp_path / "d.csv").write_text(text)
+    score_file(tmp_path / "d.csv", detector_file, tmp_path / "s.csv", device="cpu", quiet=True)
+    batch = json.loads((tmp_path / "s.events.json").read_text())["events"]
+    code, records, _ = run(detector_file, text)
+    stream = [r for r in records if r["type"] == "event"]
+    assert code == 0 and batch
+    keys = ("start", "end", "peak_time")
+    assert [[e[k] for k in keys] for e in stream] == [[e[k] for k in keys] for e in batch]
