@@ -376,6 +376,19 @@ def self_supervised(z: np.ndarray, *, edge_guard: bool, seed: int, max_seconds: 
     return pred, predictor
 
 
+def blend(filled: np.ndarray, z: np.ndarray, pred: np.ndarray, scale: np.ndarray, strength: float, *,
+          edge_guard: bool, sigmas: np.ndarray, powers: np.ndarray | None = None) -> np.ndarray:
+    """The smoothed series: the Wiener combination of ``z`` and ``pred`` (normalised), blended by ``strength``.
+
+    ``filled`` is the gap-free series, ``z`` it normalised (``scale`` per channel,
+    ``(C, 1)``), ``sigmas`` the channels' noise levels; ``powers`` fixes the global
+    gains' residual powers (see :func:`_combine`), measured on ``z`` when None.
+    """
+    est = np.stack([_combine(zc, pc, float(sigmas[i]), edge_guard, power=None if powers is None else powers[i])
+                    for i, (zc, pc) in enumerate(zip(z, pred, strict=True))])
+    return filled + strength * (est - z) * scale
+
+
 # ----------------------------------------------------------------------------- public API
 
 
@@ -450,8 +463,8 @@ def smooth(
             pred = (np.asarray(reconstruct_series(loaded, filled), dtype=np.float64).reshape(c, n) - center) / scale
         else:
             pred, _ = self_supervised(z, edge_guard=edge_guard, seed=seed, max_seconds=max_seconds, steps=steps)
-        est = np.stack([_combine(zc, pc, noise_sigma(zc), edge_guard) for zc, pc in zip(z, pred, strict=True)])
-        out = filled + strength * (est - z) * scale
+        out = blend(filled, z, pred, scale, strength, edge_guard=edge_guard,
+                    sigmas=np.array([noise_sigma(zc) for zc in z]))
     out[missing] = np.nan
     return out[0] if squeeze else out
 
