@@ -42,8 +42,8 @@ SMOOTH_BLOCK = 1 << 20
 #: samples per channel of one gap-filling block: the imputer's trajectory matrix holds 128
 #: float64 values per sample, so a 2**16 block needs about 100 MB (2**20 would need 1.6 GB)
 IMPUTE_BLOCK = 1 << 16
-#: samples each side a gap-filling block reads of its neighbours
-IMPUTE_CONTEXT = 4096
+#: samples each side a gap-filling block reads of its neighbours (8 windows of the default 128)
+IMPUTE_CONTEXT = 1024
 #: samples per channel read from the file at a time
 _CHUNK = 1 << 16
 
@@ -80,7 +80,7 @@ class SeriesSource:
             self._start = a
 
 
-def _npy_chunks(path: Path, array: np.memmap, chunk: int) -> Iterator[np.ndarray]:
+def _npy_chunks(path: Path, array: Any, chunk: int) -> Iterator[np.ndarray]:
     """Consecutive ``(channels, <= chunk)`` ranges of a memory-mapped ``(n,)`` or ``(channels, n)`` array."""
     channels, n = (1, array.shape[0]) if array.ndim == 1 else array.shape
     fortran = array.ndim == 2 and not array.flags.c_contiguous
@@ -142,7 +142,10 @@ class _NpyWriter:
 @contextlib.contextmanager
 def open_writer(path: Path, source: SeriesSource,
                 protect: tuple[str | os.PathLike, ...]) -> Iterator[Callable[[np.ndarray], None]]:
-    """An atomic writer of ``(channels, m)`` blocks to an audio or ``.npy`` file, like :func:`~tsae.io.series.write_series`."""
+    """An atomic writer of ``(channels, m)`` blocks to an audio or ``.npy`` file.
+
+    The file is written as :func:`~tsae.io.series.write_series` writes it whole.
+    """
     if path.suffix.lower() in AUDIO_SUFFIXES:
         from tsae.io.audio import open_audio_writer
 
@@ -165,13 +168,13 @@ def streams(source: Path, output: Path) -> bool:
 
 
 def smooth_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], advance: Callable[[int], None], *,
-                  block: int = SMOOTH_BLOCK, learn: int | None = None, strength: float = 1.0, model: Any = None, edge_guard: bool = True,
-                  steps: int = 150, max_seconds: float | None = 10.0, seed: int = 0, device: str = "cpu") -> None:
+                  block: int = SMOOTH_BLOCK, learn: int | None = None, strength: float = 1.0, model: Any = None,
+                  edge_guard: bool = True, steps: int = 150, max_seconds: float | None = 10.0, seed: int = 0) -> None:
     """Smooth ``source`` block by block into ``write``, learning from its first block (see the module notes).
 
     ``advance`` is told the samples done after each block; ``learn`` is how many samples
-    it learns from (default: one block); the other parameters are those of
-    :func:`~tsae.pipelines.smooth.smoother.smooth`.
+    it learns from (default: one block); ``model`` is a loaded model (on its device) or
+    None; the other parameters are those of :func:`~tsae.pipelines.smooth.smoother.smooth`.
     """
     n = source.n
     first = repair_missing(source.read(0, block if learn is None else learn))

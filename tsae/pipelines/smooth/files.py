@@ -101,7 +101,7 @@ def smooth_file(input: str | os.PathLike, output: str | os.PathLike, *, strength
     loaded = _loaded_model(model, device)
 
     def blocks(source: SeriesSource, write: Callable[[np.ndarray], None], advance: Callable[[int], None]) -> None:
-        smooth_blocks(source, write, advance, block=block, strength=strength, model=loaded, device=device, **kwargs)
+        smooth_blocks(source, write, advance, block=block, strength=strength, model=loaded, **kwargs)
 
     return _file_job(input, output, loaded, lambda v: smooth(v, strength, model=loaded, device=device, **kwargs),
                      block=block, blocks=blocks, desc="smooth", quiet=quiet)
