@@ -86,6 +86,23 @@ def test_blocks_join_without_seams(tmp_path) -> None:
     assert np.median(seams) < 1.3 * np.median(err)  # medians: a seam near a step has the step's error
 
 
+def test_blocks_with_a_trained_model_keep_its_frame_grid(tmp_path) -> None:
+    from tsae.models.modelfile import load_model, save_model
+    from tsae.plugins import create_model
+
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    save_model(tmp_path / "m.tsae", create_model("conv1d", 1, 32, depth=1, hidden=4, latent=4),
+               frame={"window": 32, "hop": 16, "window_fn": None})
+    model = load_model(tmp_path / "m.tsae", device="cpu")
+    _, noisy = _steps_and_sine(10_000)
+    np.save(tmp_path / "x.npy", noisy)
+    one = _run_blocks(tmp_path / "x.npy", block=10_000, learn=10_000, model=model)
+    many = _run_blocks(tmp_path / "x.npy", block=1000, learn=10_000, model=model)
+    assert np.allclose(many, one, rtol=0, atol=1e-6)
+    assert not np.allclose(one, noisy, rtol=0, atol=1e-3)
+
+
 def test_a_long_file_is_smoothed_about_as_well_as_whole(tmp_path) -> None:
     truth, noisy = _steps_and_sine(40_000)
     np.save(tmp_path / "x.npy", noisy)
