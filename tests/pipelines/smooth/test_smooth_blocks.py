@@ -185,3 +185,16 @@ def test_a_long_npy_with_gaps_is_filled_in_bounded_memory(tmp_path) -> None:
     assert np.abs(out[(3 << 20): (3 << 20) + 20] - np.sin(2 * np.pi * np.arange(3 << 20, (3 << 20) + 20) / 300)
                   ).max() < 0.05
     assert growth < 48 * MB, growth / MB
+
+
+def test_repaired_samples_of_a_long_float_wav_are_reported(tmp_path) -> None:
+    import soundfile
+
+    from tsae.io.audio import AudioWarning
+
+    _, noisy = _steps_and_sine(20_000)
+    noisy[15_000] = np.nan
+    soundfile.write(tmp_path / "x.wav", (0.3 * noisy).astype(np.float32), 8000, subtype="FLOAT")
+    with pytest.warns(AudioWarning, match="1 of 20000 samples are NaN"):
+        smooth_file(tmp_path / "x.wav", tmp_path / "s.wav", block=4096, steps=0, quiet=True)
+    assert np.isfinite(read_series(tmp_path / "s.wav")[0]).all()

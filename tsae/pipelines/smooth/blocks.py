@@ -73,6 +73,11 @@ class SeriesSource:
             self._buffer = np.concatenate([self._buffer, np.asarray(chunk, dtype=np.float64)], axis=1)
         return self._buffer[:, a - self._start: b - self._start].copy()
 
+    def finish(self) -> None:
+        """Read to the end of the file, so the reader's end-of-file checks and warnings (repaired samples) run."""
+        for _ in self._chunks:
+            pass
+
     def release(self, a: int) -> None:
         """Forget the samples before ``a``."""
         if a > self._start:

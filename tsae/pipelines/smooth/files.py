@@ -61,6 +61,7 @@ def _file_job(input: str | os.PathLike, output: str | os.PathLike, model: Any, f
         with tqdm(total=source.n, unit="sample", unit_scale=True, desc=desc,
                   disable=quiet or not sys.stderr.isatty()) as bar, open_writer(dst, source, tuple(reads)) as write:
             missing = blocks(source, write, bar.update)
+            source.finish()
     return {"samples": source.n, "channels": source.channels, "missing": int(missing or 0),
             "seconds": time.perf_counter() - start}
 
