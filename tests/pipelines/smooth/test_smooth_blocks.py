@@ -198,3 +198,29 @@ def test_repaired_samples_of_a_long_float_wav_are_reported(tmp_path) -> None:
     with pytest.warns(AudioWarning, match="1 of 20000 samples are NaN"):
         smooth_file(tmp_path / "x.wav", tmp_path / "s.wav", block=4096, steps=0, quiet=True)
     assert np.isfinite(read_series(tmp_path / "s.wav")[0]).all()
+
+
+def test_impute_cli_on_a_long_npy_is_quiet_with_q(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from tsae.cli import cli
+
+    values = np.sin(np.arange(70_000) / 20.0)  # longer than one gap-filling block (2**16)
+    values[[65_537, 66_000, 69_999]] = np.nan  # in the second block only: the first is copied (fast)
+    np.save(tmp_path / "x.npy", values)
+    result = CliRunner().invoke(cli, ["impute", str(tmp_path / "x.npy"), "-o", str(tmp_path / "y.npy"), "-q"])
+    assert result.exit_code == 0 and result.output == ""
+    out = np.load(tmp_path / "y.npy")
+    assert out.shape == values.shape and not np.isnan(out).any()
+    result = CliRunner().invoke(cli, ["impute", str(tmp_path / "x.npy"), "-o", str(tmp_path / "z.npy")])
+    assert result.output.strip() == f"{tmp_path / 'z.npy'}: filled 3 missing sample(s) of 70000 x 1 channel(s) in " \
+        + result.output.split(" in ")[-1].strip()
+
+
+def test_a_gap_longer_than_a_block_and_its_context_is_one_error_naming_the_file(tmp_path) -> None:
+    values = np.stack([np.sin(np.arange(20_000) / 20.0), np.cos(np.arange(20_000) / 20.0)])
+    values[0, 1000:19_000] = np.nan
+    np.save(tmp_path / "x.npy", values)
+    with pytest.raises(ValueError, match=r"x\.npy: samples .* a channel has no finite values"):
+        impute_file(tmp_path / "x.npy", tmp_path / "y.npy", block=2048)
+    assert not (tmp_path / "y.npy").exists()

@@ -174,8 +174,10 @@ def streams(source: Path, output: Path) -> bool:
 
 def smooth_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], advance: Callable[[int], None], *,
                   block: int = SMOOTH_BLOCK, learn: int | None = None, strength: float = 1.0, model: Any = None,
-                  edge_guard: bool = True, steps: int = 150, max_seconds: float | None = 10.0, seed: int = 0) -> None:
+                  edge_guard: bool = True, steps: int = 150, max_seconds: float | None = 10.0, seed: int = 0) -> int:
     """Smooth ``source`` block by block into ``write``, learning from its first block (see the module notes).
+
+    Returns the number of missing samples (NaN, left NaN as by :func:`~tsae.pipelines.smooth.smoother.smooth`).
 
     ``advance`` is told the samples done after each block; ``learn`` is how many samples
     it learns from (default: one block); ``model`` is a loaded model (on its device) or
@@ -208,6 +210,7 @@ def smooth_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], adv
     powers = np.array([_typical_power(zc, pc, s)
                        for zc, pc, s in zip(z, predict(z, first), sigmas, strict=True)])
     del first, z
+    n_missing = 0
     for s in range(0, n, block):
         e = min(n, s + block)
         a, b = max(0, s - context), min(n, e + context)
@@ -219,8 +222,10 @@ def smooth_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], adv
         out = blend(filled, zs, predict(zs, filled), scale, strength, edge_guard=edge_guard, sigmas=sigmas,
                     powers=powers)
         out[missing] = np.nan
+        n_missing += int(missing[:, s - a: e - a].sum())
         write(out[:, s - a: e - a])
         advance(e - s)
+    return n_missing
 
 
 def _block_end(source: SeriesSource, end: int, limit: int) -> int:
@@ -250,7 +255,10 @@ def impute_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], adv
         part = values[:, start - a: end - a]
         gaps = int(np.isnan(part).sum())
         if gaps:
-            part = impute(values, **kwargs)[:, start - a: end - a]
+            try:
+                part = impute(values, **kwargs)[:, start - a: end - a]
+            except ValueError as error:  # a gap longer than the block and its context in some channel
+                raise ValueError(f"{source.path}: samples {a} to {b}: {error}") from None
             filled += gaps
         write(part)
         advance(end - start)

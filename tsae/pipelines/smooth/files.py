@@ -33,8 +33,8 @@ from tsae.pipelines.smooth.blocks import (
 )
 from tsae.pipelines.smooth.smoother import impute, smooth
 
-#: a block job: (source, write, advance) -> samples filled (None when not counted)
-_BlockJob = Callable[[SeriesSource, Callable[[np.ndarray], None], Callable[[int], None]], "int | None"]
+#: a block job: (source, write, advance) -> the input's missing samples
+_BlockJob = Callable[[SeriesSource, Callable[[np.ndarray], None], Callable[[int], None]], int]
 
 
 def _file_job(input: str | os.PathLike, output: str | os.PathLike, model: Any, fn: Callable[[np.ndarray], np.ndarray],
@@ -62,7 +62,7 @@ def _file_job(input: str | os.PathLike, output: str | os.PathLike, model: Any, f
                   disable=quiet or not sys.stderr.isatty()) as bar, open_writer(dst, source, tuple(reads)) as write:
             missing = blocks(source, write, bar.update)
             source.finish()
-    return {"samples": source.n, "channels": source.channels, "missing": int(missing or 0),
+    return {"samples": source.n, "channels": source.channels, "missing": missing,
             "seconds": time.perf_counter() - start}
 
 
@@ -95,14 +95,14 @@ def smooth_file(input: str | os.PathLike, output: str | os.PathLike, *, strength
     Returns
     -------
     dict
-        ``samples``, ``channels``, ``missing`` (not counted for block jobs: 0), ``seconds``.
+        ``samples``, ``channels``, ``missing`` (NaN samples of the input), ``seconds``.
     """
     if not 0.0 <= float(strength) <= 1.0:
         raise ValueError(f"strength must be within [0, 1], got {strength}")
     loaded = _loaded_model(model, device)
 
-    def blocks(source: SeriesSource, write: Callable[[np.ndarray], None], advance: Callable[[int], None]) -> None:
-        smooth_blocks(source, write, advance, block=block, strength=strength, model=loaded, **kwargs)
+    def blocks(source: SeriesSource, write: Callable[[np.ndarray], None], advance: Callable[[int], None]) -> int:
+        return smooth_blocks(source, write, advance, block=block, strength=strength, model=loaded, **kwargs)
 
     return _file_job(input, output, loaded, lambda v: smooth(v, strength, model=loaded, device=device, **kwargs),
                      block=block, blocks=blocks, desc="smooth", quiet=quiet)
@@ -112,9 +112,10 @@ def impute_file(input: str | os.PathLike, output: str | os.PathLike, *, model: A
                 block: int = IMPUTE_BLOCK, quiet: bool = False, **kwargs: Any) -> dict[str, Any]:
     """Fill the missing cells of a series file into ``output`` (same kind, written atomically).
 
-    Parameters and result as for :func:`smooth_file` (``missing`` is counted for block
-    jobs too); ``kwargs`` go to :func:`~tsae.pipelines.smooth.smoother.impute`. A longer
-    audio or ``.npy`` file is filled block by block, each block with context around it.
+    Parameters and result as for :func:`smooth_file`; ``kwargs`` go to
+    :func:`~tsae.pipelines.smooth.smoother.impute`. A longer audio or ``.npy`` file is
+    filled block by block, each block with context around it (``block`` defaults to 2**16
+    samples: the imputer's memory grows with 128 values per sample).
     """
     loaded = _loaded_model(model, device)
 
