@@ -24,7 +24,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from tsae.hookspecs import hookimpl
 from tsae.models.base import Autoencoder, Param
 
 __version__ = "0.1.0"
@@ -65,8 +64,8 @@ class BlindSpotNet(Autoencoder):
     description = "blind-spot convolutional autoencoder: each sample predicted from its neighbours (Noise2Self)"
     encoder_modules = ()
     params = {
-        "hidden": Param(16, "channels of each causal stack"),
-        "layers": Param(4, "dilated layers per stack (each side sees 2**layers samples)"),
+        "hidden": Param(16, "channels of each causal stack", min=1),
+        "layers": Param(4, "dilated layers per stack (each side sees 2**layers samples)", min=0),
     }
 
     def __init__(self, channels: int = 1, window: int = 128, **hparams: Any) -> None:
@@ -103,8 +102,3 @@ class BlindSpotNet(Autoencoder):
         n = x_hat.shape[-1]
         m = min(self.margin, (n - 1) // 2)
         return super().loss(x_hat[..., m: n - m], target[..., m: n - m], z=z)
-
-
-@hookimpl
-def register_models(register: Any) -> None:
-    register(BlindSpotNet)

@@ -15,7 +15,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tsae.hookspecs import hookimpl
 from tsae.models.base import Autoencoder, Param
 
 
@@ -85,12 +84,12 @@ class Conv1dAE(Autoencoder):
     name = "conv1d"
     description = "1-D convolutional autoencoder (strided conv encoder, transposed-conv decoder)"
     params = {
-        "depth": Param(3, "number of strided conv levels (time shrinks by stride**depth)"),
-        "hidden": Param(32, "channels of the first conv level (doubling per level)"),
-        "max_hidden": Param(128, "cap on the conv channels"),
-        "kernel": Param(5, "convolution kernel size (odd)"),
-        "stride": Param(2, "time stride of each level"),
-        "latent": Param(32, "size of the latent code; 0 keeps the conv feature map as the code"),
+        "depth": Param(3, "number of strided conv levels (time shrinks by stride**depth)", min=1),
+        "hidden": Param(32, "channels of the first conv level (doubling per level)", min=1),
+        "max_hidden": Param(128, "cap on the conv channels", min=1),
+        "kernel": Param(5, "convolution kernel size (odd)", min=1),
+        "stride": Param(2, "time stride of each level", min=1),
+        "latent": Param(32, "size of the latent code; 0 keeps the conv feature map as the code", min=0),
     }
 
     def __init__(self, channels: int, window: int, **hparams: Any) -> None:
@@ -124,8 +123,3 @@ class Conv1dAE(Autoencoder):
         if self.config["latent"]:
             z = self.from_latent(z).view(z.shape[0], *self.feature_shape)
         return self.decoder(z)[..., : self.window]
-
-
-@hookimpl
-def register_models(register: Any) -> None:
-    register(Conv1dAE)

@@ -28,7 +28,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from tsae.hookspecs import hookimpl
 from tsae.models.base import Autoencoder, Param, StreamingModel
 
 __version__ = "0.1.0"
@@ -52,12 +51,12 @@ class DenoiserNet(Autoencoder):
     name = "denoiser"
     description = "causal GRU spectral-mask speech denoiser (16 kHz, 32 ms frames)"
     params = {
-        "hop": Param(256, "STFT hop in samples"),
-        "hidden": Param(160, "GRU hidden size"),
-        "layers": Param(2, "number of GRU layers"),
-        "norm_frames": Param(62.5, "time constant of the online feature normalisation, in frames"),
-        "lookahead": Param(0, "future frames the mask of a frame may see (each adds one hop of latency)"),
-        "sample_rate": Param(16000, "sample rate the model works at"),
+        "hop": Param(256, "STFT hop in samples", min=1),
+        "hidden": Param(160, "GRU hidden size", min=1),
+        "layers": Param(2, "number of GRU layers", min=1),
+        "norm_frames": Param(62.5, "time constant of the online feature normalisation, in frames", min=1.0),
+        "lookahead": Param(0, "future frames the mask of a frame may see (each adds one hop of latency)", min=0),
+        "sample_rate": Param(16000, "sample rate the model works at", min=1),
     }
 
     def __init__(self, channels: int = 1, window: int = 512, **hparams: Any) -> None:
@@ -379,8 +378,3 @@ def widen_lookahead(state: dict[str, torch.Tensor], model: DenoiserNet) -> dict[
         raise ValueError(f"denoiser: cannot widen an input layer of {weight.shape[1]} features "
                          f"to {model.inp.weight.shape[1]}")
     return {**state, "inp.weight": torch.cat([weight, weight.new_zeros(weight.shape[0], missing)], dim=1)}
-
-
-@hookimpl
-def register_models(register: Any) -> None:
-    register(DenoiserNet)

@@ -14,7 +14,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from tsae.hookspecs import hookimpl
 from tsae.models.base import Autoencoder, Param
 
 
@@ -35,9 +34,9 @@ class DenseAE(Autoencoder):
     description = "dense autoencoder (fully connected layers over the flattened window, undercomplete code)"
     encoder_modules = ("encoder",)
     params = {
-        "hidden": Param(256, "units of the first hidden layer (halving per layer, not below latent)"),
-        "layers": Param(2, "hidden layers on each side of the code (0: a linear autoencoder)"),
-        "latent": Param(16, "size of the code (capped below channels * window)"),
+        "hidden": Param(256, "units of the first hidden layer (halving per layer, not below latent)", min=1),
+        "layers": Param(2, "hidden layers on each side of the code (0: a linear autoencoder)", min=0),
+        "latent": Param(16, "size of the code (capped below channels * window)", min=1),
     }
 
     def __init__(self, channels: int, window: int, **hparams: Any) -> None:
@@ -57,7 +56,3 @@ class DenseAE(Autoencoder):
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         return self.decoder(z).view(z.shape[0], self.channels, self.window)
 
-
-@hookimpl
-def register_models(register: Any) -> None:
-    register(DenseAE)

@@ -14,7 +14,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from tsae.hookspecs import hookimpl
 from tsae.models.base import Autoencoder, Param
 from tsae_plugins.conv1d import pad_to, padded_length
 
@@ -25,10 +24,10 @@ class LSTMSeq2SeqAE(Autoencoder):
     name = "lstm"
     description = "LSTM seq2seq autoencoder (encoder compresses the window to a vector, decoder rebuilds it)"
     params = {
-        "hidden": Param(64, "LSTM hidden size"),
-        "layers": Param(1, "stacked LSTM layers in the encoder and the decoder"),
-        "latent": Param(32, "size of the latent code"),
-        "patch": Param(4, "samples per LSTM step (1 = one step per sample)"),
+        "hidden": Param(64, "LSTM hidden size", min=1),
+        "layers": Param(1, "stacked LSTM layers in the encoder and the decoder", min=1),
+        "latent": Param(32, "size of the latent code", min=1),
+        "patch": Param(4, "samples per LSTM step (1 = one step per sample)", min=1),
         "bidirectional": Param(True, "bidirectional encoder"),
     }
 
@@ -73,8 +72,3 @@ class LSTMSeq2SeqAE(Autoencoder):
         y = self.out(out)  # (B, steps, C * patch)
         y = y.view(b, self.steps, self.channels, self.patch).permute(0, 2, 1, 3).reshape(b, self.channels, -1)
         return y[..., : self.window]
-
-
-@hookimpl
-def register_models(register: Any) -> None:
-    register(LSTMSeq2SeqAE)

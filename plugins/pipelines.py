@@ -7,11 +7,12 @@ options; the heavy modules are imported only when a pipeline runs.
 """
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from tsae.hookspecs import hookimpl
+
+if TYPE_CHECKING:  # numpy stays out of `tsae --help`
+    import numpy as np
 
 
 def denoise(audio: np.ndarray, sample_rate: int, **options: Any) -> np.ndarray:

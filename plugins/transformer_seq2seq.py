@@ -15,7 +15,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from tsae.hookspecs import hookimpl
 from tsae.models.base import Autoencoder, Param
 from tsae_plugins.conv1d import pad_to, padded_length
 
@@ -37,14 +36,14 @@ class TransformerSeq2SeqAE(Autoencoder):
     description = "Transformer seq2seq autoencoder (positional encoding, encoder to latent, decoder back)"
     encoder_modules = ("embed", "encoder", "enc_norm", "to_latent")
     params = {
-        "d_model": Param(64, "token width"),
-        "heads": Param(4, "attention heads (must divide d_model)"),
-        "layers": Param(2, "encoder and decoder layers"),
-        "ff": Param(128, "feed-forward width inside each layer"),
-        "patch": Param(8, "samples per token"),
-        "latent": Param(32, "size of the latent code"),
-        "memory_tokens": Param(4, "tokens the code is expanded to for the decoder"),
-        "dropout": Param(0.0, "dropout inside the Transformer layers"),
+        "d_model": Param(64, "token width", min=1),
+        "heads": Param(4, "attention heads (must divide d_model)", min=1),
+        "layers": Param(2, "encoder and decoder layers", min=1),
+        "ff": Param(128, "feed-forward width inside each layer", min=1),
+        "patch": Param(8, "samples per token", min=1),
+        "latent": Param(32, "size of the latent code", min=1),
+        "memory_tokens": Param(4, "tokens the code is expanded to for the decoder", min=1),
+        "dropout": Param(0.0, "dropout inside the Transformer layers", min=0.0, max=1.0),
     }
 
     def __init__(self, channels: int, window: int, **hparams: Any) -> None:
@@ -90,8 +89,3 @@ class TransformerSeq2SeqAE(Autoencoder):
         h = self.norm(self.decoder(queries, memory))
         y = self.out(h).view(b, self.steps, self.channels, self.patch).permute(0, 2, 1, 3).reshape(b, self.channels, -1)
         return y[..., : self.window]
-
-
-@hookimpl
-def register_models(register: Any) -> None:
-    register(TransformerSeq2SeqAE)

@@ -15,7 +15,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from tsae.hookspecs import hookimpl
 from tsae.models.base import Autoencoder, Param
 from tsae_plugins.conv1d import ConvDecoder, ConvEncoder, _widths, pad_to, padded_length
 
@@ -27,13 +26,13 @@ class BetaVAE(Autoencoder):
     description = "convolutional beta-VAE (reparameterisation, KL term, sample new windows)"
     encoder_modules = ("encoder", "to_stats")
     params = {
-        "beta": Param(1.0, "weight of the KL divergence (beta-VAE); larger = smoother latent space"),
-        "latent": Param(16, "size of the latent code"),
-        "depth": Param(3, "number of strided conv levels"),
-        "hidden": Param(32, "channels of the first conv level (doubling per level)"),
-        "max_hidden": Param(128, "cap on the conv channels"),
-        "kernel": Param(5, "convolution kernel size (odd)"),
-        "stride": Param(2, "time stride of each level"),
+        "beta": Param(1.0, "weight of the KL divergence (beta-VAE); larger = smoother latent space", min=0.0),
+        "latent": Param(16, "size of the latent code", min=1),
+        "depth": Param(3, "number of strided conv levels", min=1),
+        "hidden": Param(32, "channels of the first conv level (doubling per level)", min=1),
+        "max_hidden": Param(128, "cap on the conv channels", min=1),
+        "kernel": Param(5, "convolution kernel size (odd)", min=1),
+        "stride": Param(2, "time stride of each level", min=1),
     }
 
     def __init__(self, channels: int, window: int, **hparams: Any) -> None:
@@ -94,8 +93,3 @@ class BetaVAE(Autoencoder):
         out = self.decode(z)
         self.train(was_training)
         return out
-
-
-@hookimpl
-def register_models(register: Any) -> None:
-    register(BetaVAE)

@@ -30,7 +30,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tsae.hookspecs import hookimpl
 from tsae.models.base import Autoencoder, Param
 from tsae_plugins.conv1d import ConvDecoder, ConvEncoder, _widths, pad_to, padded_length
 
@@ -115,17 +114,19 @@ class VQVAE(Autoencoder):
     description = "VQ-VAE (conv encoder, learned codebook with EMA or straight-through updates, conv decoder)"
     encoder_modules = ("encoder",)
     params = {
-        "codebook_size": Param(128, "number of codebook vectors (each latent position stores one index)"),
-        "code_dim": Param(16, "size of each codebook vector"),
-        "depth": Param(2, "number of strided conv levels (latent positions = window / stride**depth)"),
-        "hidden": Param(32, "channels of the first conv level (doubling per level)"),
-        "max_hidden": Param(128, "cap on the conv channels"),
-        "kernel": Param(5, "convolution kernel size (odd)"),
-        "stride": Param(2, "time stride of each level"),
-        "commitment": Param(0.25, "weight of the commitment loss pulling encoder outputs to their codes"),
-        "update": Param("ema", "codebook learning: ema (moving averages) or straight_through (gradient)"),
-        "decay": Param(0.99, "EMA decay of the codebook and of the usage counts"),
-        "restart": Param(0.1, "after each epoch, restart codes used less than this share of their fair share"),
+        "codebook_size": Param(128, "number of codebook vectors (each latent position stores one index)", min=2),
+        "code_dim": Param(16, "size of each codebook vector", min=1),
+        "depth": Param(2, "number of strided conv levels (latent positions = window / stride**depth)", min=1),
+        "hidden": Param(32, "channels of the first conv level (doubling per level)", min=1),
+        "max_hidden": Param(128, "cap on the conv channels", min=1),
+        "kernel": Param(5, "convolution kernel size (odd)", min=1),
+        "stride": Param(2, "time stride of each level", min=1),
+        "commitment": Param(0.25, "weight of the commitment loss pulling encoder outputs to their codes", min=0.0),
+        "update": Param("ema", "codebook learning: ema (moving averages) or straight_through (gradient)",
+                        choices=UPDATES),
+        "decay": Param(0.99, "EMA decay of the codebook and of the usage counts, below 1", min=0.0),
+        "restart": Param(0.1, "after each epoch, restart codes used less than this share of their fair share",
+                         min=0.0),
     }
 
     def __init__(self, channels: int, window: int, **hparams: Any) -> None:
@@ -206,7 +207,3 @@ class VQVAE(Autoencoder):
         """Codebook ``usage`` share, ``perplexity`` and ``restarts`` of the epoch just trained."""
         return self.quantizer.end_epoch()
 
-
-@hookimpl
-def register_models(register: Any) -> None:
-    register(VQVAE)

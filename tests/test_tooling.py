@@ -18,7 +18,7 @@ from tsae._lazy import read_stub
 REPO = Path(__file__).resolve().parents[1]
 PUBLIC = {"__version__", "denoise", "StreamingDenoiser", "Detector", "Monitor", "smooth", "impute", "fit",
           "reconstruct", "encode", "load_model", "save_model", "frame", "overlap_add", "StreamFramer",
-          "StreamOverlapAdd", "hookimpl", "Autoencoder", "Param"}
+          "StreamOverlapAdd", "hookimpl", "Autoencoder", "Param", "register_plugin", "unregister_plugin"}
 
 
 @pytest.mark.parametrize("package", ["tsae", "tsae.engine"])

@@ -12,6 +12,7 @@ from tsae.pipelines.denoise import StreamingDenoiser, denoise
 from tsae.pipelines.reconstruct import encode_series as encode
 from tsae.pipelines.reconstruct import reconstruct_series as reconstruct
 from tsae.pipelines.smooth import impute, smooth
+from tsae.plugins import register_plugin, unregister_plugin
 
 __version__: str
 
@@ -40,4 +41,6 @@ __all__ = [
     "hookimpl",
     "Autoencoder",
     "Param",
+    "register_plugin",
+    "unregister_plugin",
 ]

@@ -9,7 +9,11 @@ in its package's ``pyproject.toml``::
 and implements some of the hooks below with ``@tsae.hookimpl``. Each ``register_*``
 hook receives a ``register`` callback rather than returning a list, so that new
 keyword arguments can be added later without breaking any plugin. tsae's own
-model families live in ``tsae_plugins`` and are registered through this same door.
+model families live in ``tsae_plugins`` and are registered through this same door,
+and the names they register are reserved: a plugin registering one is refused for
+that name (named in ``tsae plugins``) and the built-in keeps working. A hook
+implementation whose name is not one of these hooks refuses the plugin. The plugin
+author's guide is ``docs/plugins.md``.
 """
 from __future__ import annotations
 
@@ -34,16 +38,19 @@ def register_models(register: Callable[..., None]) -> None:
     register
         ``register(family)`` where ``family`` is a subclass of
         :class:`tsae.models.base.Autoencoder` with a unique ``name`` class
-        attribute (the name users pass to ``--model`` and that model files store).
-        Registering a name that another plugin already registered is an error,
-        reported for this plugin by ``tsae plugins``.
+        attribute (the name users pass to ``--family`` and that model files store),
+        or a :class:`tsae.plugins.LazyFamily` (name and ``"module:Class"``, imported
+        on first use). A name a built-in or an earlier plugin holds is refused,
+        and so is a family whose constructor takes an argument not declared in
+        ``params`` (typed :class:`tsae.models.params.Param`).
 
     The family implements ``encode``/``decode`` and declares its ``params``; the
     shared trainer calls ``encode``, ``decode`` and ``loss``, unless the family
     defines ``training_loss(x, target) -> (loss, parts, z)`` to own the whole step
     (the VAE does, for its sampled code and KL term). Model files store
     ``hparams()`` and the state dict, so ``family(**hparams())`` must rebuild the
-    same network.
+    same network (checked before a file is written). After construction one tiny
+    forward pass checks that ``decode`` returns the input's shape.
     """
 
 
@@ -57,6 +64,8 @@ def register_commands(cli: Any) -> None:
     ----------
     cli
         The root :class:`click.Group`; use ``@cli.command()`` or ``cli.add_command``.
+        A built-in command's name (or one another plugin added first) is refused.
+        What the command raises is reported in one line naming the plugin.
     """
 
 
@@ -68,8 +77,12 @@ def register_sources(register: Callable[..., None]) -> None:
     ----------
     register
         ``register(scheme, factory)``: ``scheme`` is a short name such as
-        ``"stdin"`` or ``"mqtt"``; ``factory(**options)`` returns an iterable of
-        raw records (text lines or bytes payloads).
+        ``"kafka"``; ``factory(**options)`` returns an iterable of raw records
+        (text lines or bytes payloads), optionally with ``blocks()`` (lists of the
+        records that have arrived) and ``close()``. The options
+        (``--source-option KEY=VALUE``) are the factory's keyword arguments, typed
+        by their defaults or annotations (or an ``options`` dict of ``Param``);
+        unknown ones are refused before the stream opens.
     """
 
 
@@ -80,8 +93,11 @@ def register_sinks(register: Callable[..., None]) -> None:
     Parameters
     ----------
     register
-        ``register(scheme, factory)``: ``factory(**options)`` returns an object
-        with ``write(record: dict)`` and ``close()``.
+        ``register(scheme, factory)``: ``factory(**options)`` (options declared as
+        for sources) returns an object with ``write(record: dict)`` and ``close()``.
+        Records are ``{"type": "event", ...}`` per anomaly event, ``{"type":
+        "sample", ...}`` with ``--every-sample``, and last one ``{"type": "summary",
+        ...}`` with the run's counts (see ``docs/plugins.md``).
     """
 
 

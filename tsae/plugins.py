@@ -1,24 +1,38 @@
 """The plugin manager: discovers plugins once, lazily, and keeps the registries they fill.
 
 Built-in model families and third-party ones are both found through the ``tsae``
-entry-point group. A plugin that fails to import, or whose hook raises, is recorded
-in :func:`plugin_errors` and reported by ``tsae plugins``; the rest of tsae keeps working.
+entry-point group. The names tsae's own plugins register (families, sources, sinks,
+pipelines, commands) are reserved: a third-party plugin that registers one is refused
+by name, and the built-in keeps working. A plugin that fails to import, implements a
+hook that does not exist, or whose hook raises is recorded in :func:`plugin_errors` and
+reported by ``tsae plugins``; the rest of tsae keeps working. ``TSAE_DISABLE_PLUGINS``
+(comma-separated entry-point names) skips plugins without importing them.
 """
 from __future__ import annotations
 
 import importlib.metadata as metadata
+import inspect
 import logging
+import os
 import sys
-from collections.abc import Callable
+import traceback
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pluggy
 
-from tsae import hookspecs
+from tsae import __version__, hookspecs
+from tsae.errors import first_line
 
 log = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = "tsae"
+#: the distribution whose plugins are tsae's own: their names are reserved
+BUILTIN_DISTRIBUTION = "tsae"
+DISABLE_ENV = "TSAE_DISABLE_PLUGINS"
+#: what each ``register_*`` hook registers, as :class:`PluginInfo` lists it and errors name it
+KINDS = {"models": "model family", "sources": "stream source", "sinks": "stream sink",
+         "pipelines": "pipeline", "commands": "command"}
 
 
 @dataclass
@@ -34,18 +48,66 @@ class PluginInfo:
     sources: list[str] = field(default_factory=list)
     sinks: list[str] = field(default_factory=list)
     pipelines: list[str] = field(default_factory=list)
-    error: str | None = None
+    commands: list[str] = field(default_factory=list)
+    load_error: str | None = None
+    hook_errors: list[str] = field(default_factory=list)
+    tracebacks: list[str] = field(default_factory=list)
+    disabled: bool = False
+
+    @property
+    def errors(self) -> list[str]:
+        """Every failure: loading, then each refused registration or raising hook."""
+        return ([self.load_error] if self.load_error else []) + self.hook_errors
+
+    @property
+    def error(self) -> str | None:
+        """All failures in one line, or None."""
+        return "; ".join(self.errors) or None
+
+    @property
+    def builtin(self) -> bool:
+        """One of tsae's own plugins (its names are reserved)."""
+        return self.distribution == BUILTIN_DISTRIBUTION
+
+    @property
+    def label(self) -> str:
+        """``plugin 'x' (distribution 1.0)``: how every message names a plugin."""
+        if self.distribution:
+            origin = f"{self.distribution} {self.version or ''}".rstrip()
+        else:
+            origin = "registered at run time"
+        return f"plugin {self.name!r} ({origin})"
+
+
+@dataclass(frozen=True)
+class LazyFamily:
+    """A model family registered by name and import path, imported only when a command needs it.
+
+    ``register(LazyFamily("linear", "my_package.linear:LinearAE"))`` in ``register_models``
+    keeps torch (and the network module) out of ``tsae --help`` and ``tsae plugins``.
+    The class is imported and checked the first time the family is used.
+    """
+
+    name: str
+    target: str
+
+    def load(self) -> type:
+        """Import the family class named by ``target`` (``"module:Class"``)."""
+        import importlib
+
+        module, _, attribute = self.target.partition(":")
+        return getattr(importlib.import_module(module), attribute)
 
 
 _manager: pluggy.PluginManager | None = None
 _infos: dict[str, PluginInfo] = {}
-_models: dict[str, type] = {}
-_model_plugin: dict[str, str] = {}
-_models_collected = False
-_sources: dict[str, Callable[..., Any]] = {}
-_sinks: dict[str, Callable[..., Any]] = {}
-_pipelines: dict[str, Callable[..., Any]] = {}
-_named_collected: set[str] = set()
+#: kind -> {name: registered object}, and kind -> {name: plugin name}
+_registries: dict[str, dict[str, Any]] = {kind: {} for kind in KINDS}
+_owners: dict[str, dict[str, str]] = {kind: {} for kind in KINDS}
+_collected: set[str] = set()
+#: who holds the names of tsae's own sub-commands
+_BUILTIN_COMMANDS = PluginInfo(name="tsae", module="tsae.cli", distribution=BUILTIN_DISTRIBUTION, version=__version__)
+_disabled_by_call: set[str] = set()
 
 
 def get_plugin_manager() -> pluggy.PluginManager:
@@ -59,13 +121,57 @@ def get_plugin_manager() -> pluggy.PluginManager:
     return _manager
 
 
+def disable(names: Iterable[str]) -> None:
+    """Skip these plugins (entry-point names) from now on, as ``TSAE_DISABLE_PLUGINS`` does.
+
+    Takes effect for plugins not loaded yet; call before the first registry look-up
+    (or after :func:`reset`).
+    """
+    _disabled_by_call.update(name.strip() for name in names if name.strip())
+
+
+def disabled_plugins() -> set[str]:
+    """The plugin names skipped: ``TSAE_DISABLE_PLUGINS`` and :func:`disable`."""
+    from_env = {name.strip() for name in os.environ.get(DISABLE_ENV, "").split(",") if name.strip()}
+    return from_env | _disabled_by_call
+
+
+def hook_names() -> list[str]:
+    """The hooks a plugin may implement."""
+    return sorted(name for name in vars(hookspecs) if name.startswith("register_"))
+
+
+def _record(info: PluginInfo, message: str, error: BaseException | None = None) -> None:
+    """Record a failure of a plugin and warn once, naming it; the traceback is kept for ``--debug``."""
+    info.hook_errors.append(message)
+    trace = "".join(traceback.format_exception(error)) if error is not None else ""
+    if trace:
+        info.tracebacks.append(trace)
+    log.warning("tsae %s: %s", info.label, message, extra={"tsae_traceback": trace})
+
+
 def _error_text(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+    if isinstance(error, pluggy.PluginValidationError):  # which argument is wrong is on a later line
+        return f"{type(error).__name__}: " + " ".join(line.strip() for line in str(error).splitlines())
+    return f"{type(error).__name__}: {first_line(error)}"
+
+
+def _unknown_hooks(manager: pluggy.PluginManager, plugin: Any) -> list[str]:
+    return sorted(caller.name for caller in manager.get_hookcallers(plugin) or [] if not caller.has_spec())
+
+
+def _register(manager: pluggy.PluginManager, plugin: Any, info: PluginInfo) -> None:
+    """Register ``plugin`` with pluggy; a hook name that matches no tsae hook refuses the plugin."""
+    manager.register(plugin, name=info.name)
+    unknown = _unknown_hooks(manager, plugin)
+    if unknown:
+        manager.unregister(plugin)
+        raise ValueError(f"unknown hook(s) {', '.join(unknown)} (tsae hooks: {', '.join(hook_names())})")
+    info.hooks = sorted(caller.name for caller in manager.get_hookcallers(plugin) or [])
 
 
 def _load_entry_points(manager: pluggy.PluginManager) -> None:
-    seen: set[str] = set()
+    disabled = disabled_plugins()
     for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
         dist = getattr(entry_point, "dist", None)
         info = PluginInfo(
@@ -74,51 +180,51 @@ def _load_entry_points(manager: pluggy.PluginManager) -> None:
             distribution=dist.metadata["Name"] if dist is not None else None,
             version=dist.version if dist is not None else None,
         )
-        if info.name in seen:  # the same name from two distributions: keep the first
+        if info.name in _infos:  # the same name from two distributions: keep the first
             log.warning("tsae plugin %r is installed twice; ignoring %s", info.name, info.distribution)
             continue
-        seen.add(info.name)
         _infos[info.name] = info
-        try:
-            plugin = entry_point.load()
-            manager.register(plugin, name=info.name)
-        except Exception as error:  # a broken plugin must not take tsae down
-            info.error = _error_text(error)
-            log.warning("tsae plugin %r failed to load: %s", info.name, info.error)
+        if info.name in disabled:
+            info.disabled = True
             continue
-        info.hooks = sorted(caller.name for caller in manager.get_hookcallers(plugin) or [])
+        try:
+            _register(manager, entry_point.load(), info)
+        except Exception as error:  # a broken plugin must not take tsae down
+            info.load_error = _error_text(error)
+            info.tracebacks.append("".join(traceback.format_exception(error)))
+            log.warning("tsae %s failed to load: %s", info.label, info.load_error,
+                        extra={"tsae_traceback": info.tracebacks[-1]})
 
 
 def _reset_registries() -> None:
-    global _models_collected
-    _models.clear()
-    _model_plugin.clear()
-    _models_collected = False
-    _sources.clear()
-    _sinks.clear()
-    _pipelines.clear()
-    _named_collected.clear()
+    for kind in KINDS:
+        _registries[kind].clear()
+        _owners[kind].clear()
+    _collected.clear()
     for info in _infos.values():
-        info.models, info.sources, info.sinks, info.pipelines = [], [], [], []
-        if info.error and info.error.startswith("register_"):  # hook errors are re-detected on the next call
-            info.error = None
+        info.models, info.sources, info.sinks, info.pipelines, info.commands = [], [], [], [], []
+        info.hook_errors = []  # hook errors are re-detected on the next collection
+        info.tracebacks = info.tracebacks[:1] if info.load_error else []
 
 
 def register_plugin(plugin: Any, name: str) -> None:
     """Register a plugin object at run time (tests, notebooks), as an entry point would.
 
-    A plugin with the same name is replaced.
+    A plugin with the same name is replaced. Its names are not reserved: a built-in
+    name it registers is refused, as for an installed third-party plugin.
+
+    Raises
+    ------
+    ValueError
+        If the plugin implements a hook that does not exist (the message lists those that do).
     """
     manager = get_plugin_manager()
     if manager.get_plugin(name) is not None:
         manager.unregister(name=name)
-    manager.register(plugin, name=name)
-    _infos[name] = PluginInfo(
-        name=name,
-        module=getattr(plugin, "__name__", type(plugin).__name__),
-        version=_version_of(plugin),
-        hooks=sorted(c.name for c in manager.get_hookcallers(plugin) or []),
-    )
+    info = PluginInfo(name=name, module=getattr(plugin, "__name__", type(plugin).__name__),
+                      version=_version_of(plugin))
+    _register(manager, plugin, info)
+    _infos[name] = info
     _reset_registries()  # re-collect on next use
 
 
@@ -136,6 +242,7 @@ def reset() -> None:
     global _manager
     _manager = None
     _infos.clear()
+    _disabled_by_call.clear()
     _reset_registries()
 
 
@@ -147,73 +254,121 @@ def _version_of(plugin: Any) -> str | None:
     return str(version) if version is not None else None
 
 
-def _call_each(hook_name: str, **kwargs: Any) -> None:
-    """Call a hook plugin by plugin so that one failure stays contained and is reported by name.
+def _info(plugin_name: str) -> PluginInfo:
+    info = _infos.get(plugin_name)
+    if info is None:  # registered on the manager directly
+        info = _infos[plugin_name] = PluginInfo(name=plugin_name, module=plugin_name)
+    return info
 
-    ``kwargs`` values may be factories taking the plugin name (marked by :class:`_PerPlugin`).
+
+def _impls(hook_name: str) -> Iterator[tuple[PluginInfo, Callable[..., Any], list[str]]]:
+    """The implementations of a hook, built-ins first, so their names are taken before anyone else's."""
+    caller = getattr(get_plugin_manager().hook, hook_name)
+    impls = [impl for impl in caller.get_hookimpls() if not (impl.hookwrapper or getattr(impl, "wrapper", False))]
+    impls.sort(key=lambda impl: not _info(impl.plugin_name).builtin)  # stable: registration order otherwise
+    for impl in impls:
+        yield _info(impl.plugin_name), impl.function, list(impl.argnames)
+
+
+def _call(info: PluginInfo, hook_name: str, function: Callable[..., Any], **kwargs: Any) -> None:
+    """Call one plugin's hook; what it raises is recorded against the plugin and goes no further."""
+    try:
+        function(**kwargs)
+    except Exception as error:
+        _record(info, f"{hook_name} raised {_error_text(error)}", error)
+
+
+def _claim(info: PluginInfo, kind: str, name: str) -> bool:
+    """Give ``name`` to ``info`` unless another plugin holds it (a refusal is recorded for the newcomer)."""
+    owner = _owners[kind].get(name)
+    if owner is not None and owner != info.name:
+        holder = _infos.get(owner) or _BUILTIN_COMMANDS
+        held = ("reserved by tsae's built-in " if holder.builtin else "already registered by ") + holder.label
+        _record(info, f"{KINDS[kind]} {name!r} is {held}; refused (register it under a name of its own)")
+        return False
+    _owners[kind][name] = info.name
+    listed = getattr(info, kind)
+    if name not in listed:
+        listed.append(name)
+    return True
+
+
+def _collect(hook_name: str, kind: str, check: Callable[[PluginInfo, str, Any], None] | None = None) -> dict[str, Any]:
+    """Call ``hook_name`` on every plugin once, filling the registry of ``kind``."""
+    if kind not in _collected:
+        _collected.add(kind)
+        for info, function, argnames in _impls(hook_name):
+
+            def register_named(name: str, obj: Any, _info: PluginInfo = info) -> None:
+                if check is not None:
+                    check(_info, name, obj)
+                if _claim(_info, kind, name):
+                    _registries[kind][name] = obj
+
+            def register_family(family: Any, _info: PluginInfo = info) -> None:
+                if isinstance(family, LazyFamily):  # checked when first used
+                    if _claim(_info, kind, family.name):
+                        _registries[kind][family.name] = family
+                    return
+                register_named(getattr(family, "name", None) or "", family, _info)
+
+            register = register_family if kind == "models" else register_named
+            _call(info, hook_name, function, **{"register": register} if "register" in argnames else {})
+    return dict(_registries[kind])
+
+
+def _check_family(info: PluginInfo, name: str, family: Any) -> None:
+    from tsae.models.base import Autoencoder, check_declared
+
+    if not (isinstance(family, type) and issubclass(family, Autoencoder)):
+        raise TypeError(f"{family!r} is not a subclass of tsae.models.base.Autoencoder")
+    if not getattr(family, "name", None):
+        raise ValueError(f"model family {family.__name__} has no 'name'")
+    check_declared(family, info.label)
+
+
+def family_names() -> list[str]:
+    """The registered model families' names, without importing any network (``tsae plugins``)."""
+    return sorted(_collect("register_models", "models", _check_family))
+
+
+def _resolve(name: str) -> type | None:
+    """The class of family ``name``, importing and checking a :class:`LazyFamily` on first use."""
+    family = _registries["models"].get(name)
+    if not isinstance(family, LazyFamily):
+        return family
+    info = _info(_owners["models"][name])
+    try:
+        cls = family.load()
+        _check_family(info, name, cls)
+        if getattr(cls, "name", None) != name:
+            raise ValueError(f"{family.target} is named {getattr(cls, 'name', None)!r}, registered as {name!r}")
+    except Exception as error:
+        _record(info, f"register_models raised {_error_text(error)}", error)
+        del _registries["models"][name]
+        info.models.remove(name)
+        return None
+    _registries["models"][name] = cls
+    return cls
+
+
+def registered_family(name: str) -> Any:
+    """What ``name`` was registered as, without importing it: a family class or a :class:`LazyFamily`.
+
+    Raises
+    ------
+    KeyError
+        If no plugin registers ``name``.
     """
-    manager = get_plugin_manager()
-    caller = getattr(manager.hook, hook_name)
-    for impl in caller.get_hookimpls():  # registration order (tryfirst/trylast applied)
-        if impl.hookwrapper or getattr(impl, "wrapper", False):
-            continue
-        args = {
-            key: (value(impl.plugin_name) if isinstance(value, _PerPlugin) else value)
-            for key, value in kwargs.items()
-            if key in impl.argnames
-        }
-        try:
-            impl.function(**args)
-        except Exception as error:
-            message = f"{hook_name} raised {_error_text(error)}"
-            info = _infos.get(impl.plugin_name)
-            if info is not None:
-                info.error = message
-            log.warning("tsae plugin %r: %s", impl.plugin_name, message)
-
-
-class _PerPlugin:
-    """Wraps ``factory(plugin_name)`` so :func:`_call_each` builds one argument per plugin."""
-
-    def __init__(self, factory: Callable[[str], Any]) -> None:
-        self.factory = factory
-
-    def __call__(self, plugin_name: str) -> Any:
-        return self.factory(plugin_name)
-
-
-def _collect_models() -> None:
-    global _models_collected
-    if _models_collected:
-        return
-    _models_collected = True
-    from tsae.models.base import Autoencoder
-
-    def make_register(plugin_name: str) -> Callable[..., None]:
-        def register(family: type) -> None:
-            if not (isinstance(family, type) and issubclass(family, Autoencoder)):
-                raise TypeError(f"{family!r} is not a subclass of tsae.models.base.Autoencoder")
-            name = getattr(family, "name", None)
-            if not name:
-                raise ValueError(f"model family {family.__name__} has no 'name'")
-            owner = _model_plugin.get(name)
-            if owner is not None and owner != plugin_name:
-                raise ValueError(f"model family {name!r} is already registered by plugin {owner!r}")
-            _models[name] = family
-            _model_plugin[name] = plugin_name
-            info = _infos.get(plugin_name)
-            if info is not None and name not in info.models:
-                info.models.append(name)
-
-        return register
-
-    _call_each("register_models", register=_PerPlugin(make_register))
+    family_names()
+    return _registries["models"][name]
 
 
 def model_families() -> dict[str, type]:
-    """Return every registered model family, by name."""
-    _collect_models()
-    return dict(_models)
+    """Return every registered model family, by name (importing each one's module)."""
+    for name in family_names():
+        _resolve(name)
+    return dict(_registries["models"])
 
 
 def get_model_family(name: str) -> type:
@@ -224,30 +379,59 @@ def get_model_family(name: str) -> type:
     KeyError
         If no installed plugin registers ``name``; the message lists those that do.
     """
-    families = model_families()
-    if name not in families:
-        known = ", ".join(sorted(families)) or "none"
+    family = _resolve(name) if name in family_names() else None
+    if family is None:
+        known = ", ".join(family_names()) or "none"
         raise KeyError(f"unknown model family {name!r} (installed: {known}; see `tsae models`)")
-    return families[name]
+    return family
+
+
+def owner_of(kind: str, name: str) -> PluginInfo | None:
+    """Return the plugin that registered ``name`` as ``kind`` (``"models"``, ``"sources"``, ...)."""
+    _collect_kind(kind)
+    owner = _owners[kind].get(name)
+    return _infos.get(owner) if owner is not None else None
 
 
 def model_plugin_info(name: str) -> PluginInfo | None:
     """Return the plugin that registered model family ``name``."""
-    _collect_models()
-    return _infos.get(_model_plugin.get(name, ""))
+    return owner_of("models", name)
 
 
 def create_model(name: str, channels: int, window: int, **hparams: Any) -> Any:
-    """Build a model of family ``name`` for windows of shape (channels, window)."""
-    return get_model_family(name)(channels=channels, window=window, **hparams)
+    """Build a model of family ``name`` for windows of shape (channels, window), and check its contract.
+
+    One tiny forward pass checks that the code keeps the batch axis and that the
+    output has the input's shape (:func:`tsae.models.base.check_contract`).
+
+    Raises
+    ------
+    ValueError
+        A parameter is invalid, or the family breaks its contract (the message names
+        the family, its plugin and the shapes).
+    """
+    from tsae.models.base import check_contract
+
+    family = get_model_family(name)
+    info = model_plugin_info(name)
+    origin = info.label if info else "registered at run time"
+    try:
+        model = family(channels=channels, window=window, **hparams)
+    except ValueError:  # a parameter error: it names the family and the parameter
+        raise
+    except Exception as error:  # the plugin's own bug: name the plugin
+        raise ValueError(f"model family {name!r} ({origin}) could not be built: {_error_text(error)}") from error
+    check_contract(model, origin)
+    return model
 
 
 def plugin_infos() -> list[PluginInfo]:
-    """Return every discovered plugin, loaded or broken, with what it registers."""
-    _collect_models()
-    stream_sources()  # collecting fills each plugin's sources, sinks and pipelines
-    stream_sinks()
-    pipelines()
+    """Return every discovered plugin, loaded, broken or disabled, with what it registers.
+
+    Commands are listed once the command line has asked plugins for them.
+    """
+    for kind in ("models", "sources", "sinks", "pipelines"):
+        _collect_kind(kind)
     return sorted(_infos.values(), key=lambda info: info.name)
 
 
@@ -256,41 +440,52 @@ def plugin_errors() -> dict[str, str]:
     return {info.name: info.error for info in plugin_infos() if info.error}
 
 
-def load_plugin_commands(cli: Any) -> None:
-    """Call every plugin's ``register_commands(cli)``, containing and recording failures."""
-    _call_each("register_commands", cli=cli)
+def load_plugin_commands(cli: Any, reserved: Iterable[str] = ()) -> None:
+    """Call every plugin's ``register_commands(cli)``, containing and recording failures.
+
+    A command name in ``reserved`` (the built-in commands) or already added by another
+    plugin is refused for the newcomer and the existing command is kept.
+    """
+    if "commands" in _collected:
+        return
+    _collected.add("commands")
+    for name in reserved:
+        _owners["commands"].setdefault(name, _BUILTIN_COMMANDS.name)
+    for info, function, argnames in _impls("register_commands"):
+        before = dict(cli.commands)
+        _call(info, "register_commands", function, **{"cli": cli} if "cli" in argnames else {})
+        for name, command in list(cli.commands.items()):
+            if before.get(name) is command:
+                continue
+            if not _claim(info, "commands", name):
+                if name in before:
+                    cli.commands[name] = before[name]
+                else:
+                    del cli.commands[name]
+            else:
+                _registries["commands"][name] = command
 
 
-def _collect_named(hook_name: str, store: dict[str, Callable[..., Any]], kind: str) -> dict[str, Callable[..., Any]]:
-    if hook_name not in _named_collected:
-        _named_collected.add(hook_name)
-
-        def make_register(plugin_name: str) -> Callable[..., None]:
-            def register(name: str, factory: Callable[..., Any]) -> None:
-                store[name] = factory
-                info = _infos.get(plugin_name)
-                if info is not None and name not in getattr(info, kind):
-                    getattr(info, kind).append(name)
-
-            return register
-
-        _call_each(hook_name, register=_PerPlugin(make_register))
-    return dict(store)
+def _collect_kind(kind: str) -> None:
+    collectors = {"models": family_names, "sources": stream_sources, "sinks": stream_sinks,
+                  "pipelines": pipelines}
+    if kind in collectors:
+        collectors[kind]()
 
 
 def stream_sources() -> dict[str, Callable[..., Any]]:
     """Return the registered stream sources (``stdin``, ``mqtt``, ...) by scheme."""
-    return _collect_named("register_sources", _sources, "sources")
+    return _collect("register_sources", "sources")
 
 
 def stream_sinks() -> dict[str, Callable[..., Any]]:
     """Return the registered stream sinks by scheme."""
-    return _collect_named("register_sinks", _sinks, "sinks")
+    return _collect("register_sinks", "sinks")
 
 
 def pipelines() -> dict[str, Callable[..., Any]]:
     """Return the registered pipelines by name."""
-    return _collect_named("register_pipelines", _pipelines, "pipelines")
+    return _collect("register_pipelines", "pipelines")
 
 
 def get_pipeline(name: str) -> Callable[..., Any]:
@@ -305,3 +500,86 @@ def get_pipeline(name: str) -> Callable[..., Any]:
     if name not in found:
         raise ValueError(f"no pipeline named {name!r} (known: {', '.join(sorted(found)) or 'none'})")
     return found[name]
+
+
+def stream_options(factory: Callable[..., Any]) -> dict[str, Any] | None:
+    """The options a stream factory accepts, as :class:`~tsae.models.params.Param` by name.
+
+    A factory declares them with an ``options`` dict of ``Param`` or, by default, with its
+    signature (the type of each keyword's default, or its ``int``/``float``/``bool``/``str``
+    annotation). ``None`` when it takes ``**options`` (anything goes, as strings).
+    """
+    from tsae.models.params import Param
+
+    declared = getattr(factory, "options", None)
+    if isinstance(declared, dict) and all(isinstance(p, Param) for p in declared.values()):
+        return dict(declared)
+    try:
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError):
+        return None
+    out: dict[str, Any] = {}
+    kinds = {"int": int, "float": float, "bool": bool, "str": str, int: int, float: float, bool: bool, str: str}
+    for arg in signature.parameters.values():
+        if arg.kind is arg.VAR_KEYWORD:
+            return None
+        if arg.kind in (arg.VAR_POSITIONAL, arg.POSITIONAL_ONLY):
+            continue
+        has_default = arg.default is not arg.empty
+        kind = kinds.get(arg.annotation)
+        if kind is None and has_default and isinstance(arg.default, (bool, int, float, str)):
+            kind = type(arg.default)
+        out[arg.name] = Param(arg.default if has_default else None, type=kind or str, required=not has_default)
+    return out
+
+
+def prepare_stream(kind: str, name: str, options: dict[str, Any]) -> Callable[[], Any]:
+    """Check the options of plugin stream ``name`` and return a function that opens it.
+
+    ``kind`` is ``"sources"`` or ``"sinks"``. Options (strings from the command line, or
+    Python values) are checked against the factory's declaration (:func:`stream_options`)
+    here, before anything opens. The stream the opener returns raises errors that name
+    the plugin, and a sink counts the events it delivered.
+
+    Raises
+    ------
+    ValueError
+        Unknown stream, unknown, missing or invalid option; from the opener, a factory
+        that returned None (or a sink without ``write``).
+    RuntimeError
+        From the opener, when the factory raises (the message names the plugin).
+    """
+    registry = stream_sources() if kind == "sources" else stream_sinks()
+    what = KINDS[kind]
+    if name not in registry:
+        raise ValueError(f"no {what} {name!r} is registered (registered: {', '.join(sorted(registry)) or 'none'}; "
+                         "see `tsae plugins`)")
+    factory = registry[name]
+    info = owner_of(kind, name)
+    where = f"{what} {name!r} of {info.label if info else 'an unknown plugin'}"
+    declared = stream_options(factory)
+    values = dict(options)
+    if declared is not None:
+        unknown = sorted(set(values) - set(declared))
+        if unknown:
+            raise ValueError(f"{where}: unknown option(s) {', '.join(unknown)} "
+                             f"(options: {', '.join(declared) or 'none'})")
+        values = {key: declared[key].parse(value, owner=where, name=key) for key, value in values.items()}
+        missing = sorted(key for key, param in declared.items() if param.required and key not in values)
+        if missing:
+            raise ValueError(f"{where}: missing option(s) {', '.join(missing)}")
+
+    def open_it() -> Any:
+        from tsae.io.plugin_streams import NamedBlockSource, NamedSink, NamedSource
+
+        try:
+            stream = factory(**values)
+        except Exception as error:  # noqa: BLE001 - a plugin's factory may raise anything
+            raise RuntimeError(f"{where} failed to open: {_error_text(error)}") from error
+        if stream is None:
+            raise ValueError(f"{where}: its factory returned None instead of a {what}")
+        if kind == "sinks":
+            return NamedSink(stream, where)
+        return NamedBlockSource(stream, where) if hasattr(stream, "blocks") else NamedSource(stream, where)
+
+    return open_it

@@ -59,6 +59,17 @@ def test_round_trip(model, saved) -> None:
     assert read_model_header(saved)["family"] == "conv1d"
 
 
+@pytest.mark.parametrize("header_bytes", [0x380, 0x580])
+def test_header_length_that_starts_like_a_pickle_still_loads(tmp_path, header_bytes) -> None:
+    # safetensors pads its header to 8 bytes: padding the note by the difference hits the length exactly
+    model = plugins.create_model("dense", channels=1, window=4, layers=0, latent=1)
+    first = save_model(tmp_path / "m0.tsae", model, extra={"note": ""})
+    (n0,) = struct.unpack("<Q", first.read_bytes()[:8])
+    path = save_model(tmp_path / "m.tsae", model, extra={"note": "x" * (header_bytes - n0)})
+    assert path.read_bytes()[:2] == bytes([0x80, header_bytes >> 8])  # a pickle's protocol marker
+    assert load_model(path).family == "dense"
+
+
 def test_save_is_atomic_and_protects_inputs(model, tmp_path) -> None:
     source = tmp_path / "input.tsae"
     source.write_bytes(b"keep me")

@@ -60,6 +60,8 @@ def _set(*keys: str, value):
     (("hparams", "reg_weight"), float("nan"), "must be a finite number, not nan"),
     (("hparams", "reg_weight"), "0.1", "must be a number"),
     (("hparams", "regularizer"), 3, "must be a string"),
+    (("hparams", "regularizer"), "bogus", "'bogus' is not one of none, denoising"),
+    (("hparams", "depth"), 0, "0 is out of range [1, "),
     (("hparams", "channels"), 0, "out of range"),
     (("hparams", "window"), -24, "out of range"),
     (("frame", "hop"), 0, "0 is out of range [1,"),
@@ -205,6 +207,12 @@ class _ReadsItsWeights(Autoencoder):
         self.lin = torch.nn.Linear(channels * window, self.config["hidden"])
         self.largest = float(self.lin.weight.detach().abs().max())
 
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.lin(x.flatten(1))
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return z.new_zeros(z.shape[0], self.channels, self.window)
+
 
 @pytest.fixture()
 def value_reading_family():
@@ -240,5 +248,8 @@ def test_the_shipped_denoiser_with_a_crafted_hop(craft_model_file, hop) -> None:
     from tsae.pipelines.denoise.denoiser import default_model_path
 
     crafted = craft_model_file(default_model_path(), "denoiser.tsae", header=_set("hparams", "hop", value=hop))
-    refused(crafted, None, f"cannot rebuild model family 'denoiser' from its stored parameters "
-                           f"(denoiser: hop must be in [1, window=512], got {hop})")
+    if hop < 1:  # below the bound its Param declares: refused before the constructor runs
+        refused(crafted, "hparams.hop", f"{hop} is out of range [1, ")
+    else:
+        refused(crafted, None, f"cannot rebuild model family 'denoiser' from its stored parameters "
+                               f"(denoiser: hop must be in [1, window=512], got {hop})")

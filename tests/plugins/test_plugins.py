@@ -98,7 +98,7 @@ def test_registering_non_family_or_duplicate_is_an_error(fresh_plugins) -> None:
     fresh_plugins.register_plugin(_module("p2", register_models=register_dup), "impostor")
     errors = fresh_plugins.plugin_errors()
     assert "not a subclass" in errors["not_a_model_plugin"]
-    assert "already registered by plugin 'conv1d'" in errors["impostor"]
+    assert "model family 'conv1d' is reserved by tsae's built-in plugin 'conv1d'" in errors["impostor"]
     assert fresh_plugins.get_model_family("conv1d").__module__ == "tsae_plugins.conv1d"
 
 
@@ -192,3 +192,19 @@ def test_builtin_pipelines_come_from_the_pipelines_entry_point(fresh_plugins) ->
     line = next(line for line in CliRunner().invoke(cli, ["plugins"]).output.splitlines()
                 if line.startswith("pipelines"))
     assert "pipelines: denoise, smooth, impute, reconstruct" in line
+
+
+def test_a_raising_register_commands_is_listed_and_named(fresh_plugins) -> None:
+    @tsae.hookimpl
+    def register_commands(cli):
+        raise RuntimeError("no commands today")
+
+    fresh_plugins.register_plugin(_module("cmd_fail", register_commands=register_commands), "cmd_fail")
+    try:
+        result = CliRunner().invoke(cli, ["plugins"])
+        assert "warning: tsae plugin 'cmd_fail' (registered at run time): register_commands raised RuntimeError: " \
+               "no commands today" in result.output
+        assert "  ERROR: register_commands raised RuntimeError: no commands today" in result.output
+        assert CliRunner().invoke(cli, ["models", "conv1d"]).exit_code == 0
+    finally:
+        cli.commands.clear()

@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from tsae import __version__
+from tsae.cli.plugin_log import report_plugin_warnings
 from tsae.errors import FileMemoryError, first_line
 
 # sub-command name -> "module:attribute"
@@ -71,14 +72,21 @@ def _show_warning(message: Warning | str, category: type[Warning], filename: str
                    err=True)
 
 
+#: commands that only list plugins: they never import numpy (nor torch), so they stay fast
+_LISTING_COMMANDS = ("plugins", "models")
+
+
 @contextlib.contextmanager
-def _one_line_warnings() -> Iterator[None]:
+def _one_line_warnings(command: str | None) -> Iterator[None]:
     """Warnings raised while a command runs are told in one line each (numpy's floating-point ones never)."""
     with warnings.catch_warnings():
         warnings.simplefilter("default")
         warnings.filterwarnings("ignore", category=RuntimeWarning, module="numpy")
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         warnings.showwarning = _show_warning
+        if command in _LISTING_COMMANDS:
+            yield
+            return
         import numpy as np
 
         with np.errstate(all="ignore"):
@@ -88,27 +96,23 @@ def _one_line_warnings() -> Iterator[None]:
 class LazyGroup(click.Group):
     """A click group that imports built-in sub-commands on first use and asks plugins for theirs."""
 
-    _plugins_loaded = False
-
-    def _load_plugin_commands(self) -> None:
-        if LazyGroup._plugins_loaded:
-            return
-        LazyGroup._plugins_loaded = True
+    def load_plugin_commands(self) -> None:
+        """Ask plugins for their sub-commands (once); a built-in command name is refused to them."""
         from tsae.plugins import load_plugin_commands
 
-        load_plugin_commands(self)
+        load_plugin_commands(self, reserved=BUILTIN_COMMANDS)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        self._load_plugin_commands()
+        self.load_plugin_commands()
         names = {name for name in BUILTIN_COMMANDS if self._import(name) is not None}
         return sorted(names | set(self.commands))
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name in self.commands:
-            return self.commands[name]
         if name in BUILTIN_COMMANDS:
             return self._import(name)
-        self._load_plugin_commands()
+        if name in self.commands:
+            return self.commands[name]
+        self.load_plugin_commands()
         return self.commands.get(name)
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, complete_var: str | None = None,
@@ -122,6 +126,7 @@ class LazyGroup(click.Group):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         debug = "--debug" in args
+        report_plugin_warnings(debug=debug, quiet=bool({"-q", "--quiet"} & set(args)))
         try:
             with _sigterm_unwinds():
                 return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
@@ -149,20 +154,37 @@ class LazyGroup(click.Group):
         ``--debug`` keeps the whole traceback.
         """
         try:
-            with _one_line_warnings():
+            # the sub-command's name, before click resolves it (click < 9 keeps it apart from ctx.args)
+            command = (getattr(ctx, "_protected_args", None) or ctx.args or [None])[0]
+            with _one_line_warnings(command):
                 return super().invoke(ctx)
-        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
-            raise
-        except (OSError, ValueError, RuntimeError, KeyError) as error:
-            if (ctx.obj or {}).get("debug"):
-                raise
-            raise click.ClickException(first_line(error)) from error
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, BrokenPipeError):
+            raise  # a broken pipe (`tsae models | head`) is click's: it exits quietly
         except MemoryError as error:  # FileMemoryError names the file; a bare one says what could not be allocated
             if (ctx.obj or {}).get("debug"):
                 raise
             text = first_line(error)
             raise click.ClickException(text if isinstance(error, FileMemoryError) else f"not enough memory ({text})") \
                 from error
+        except Exception as error:
+            if (ctx.obj or {}).get("debug"):
+                raise
+            owner = self._plugin_owner(ctx.invoked_subcommand)
+            if owner is not None:  # anything a plugin's command raises is its own error: name it
+                raise click.ClickException(f"{owner}: {type(error).__name__}: {first_line(error)}") from error
+            if not isinstance(error, (OSError, ValueError, RuntimeError, KeyError)):
+                raise
+            raise click.ClickException(first_line(error)) from error
+
+    @staticmethod
+    def _plugin_owner(name: str | None) -> str | None:
+        """The label of the plugin that added command ``name``, or None for a built-in command."""
+        if name is None or name in BUILTIN_COMMANDS:
+            return None
+        from tsae.plugins import owner_of
+
+        info = owner_of("commands", name)
+        return info.label if info is not None else None
 
     @staticmethod
     def _import(name: str) -> click.Command | None:

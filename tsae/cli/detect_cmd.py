@@ -60,12 +60,14 @@ def detect_group() -> None:
               show_default=True, help="Quantile of the training scores (quantile).")
 @click.option("--epochs", type=click.IntRange(min=1), default=40, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE", callback=key_values,
+              help="Model family parameter (repeatable), e.g. --param latent=16 (see `tsae models FAMILY`).")
 @init_option
 @device_option
 @quiet_option
 def fit_command(train: Path, output: Path, family: str | None, window: str, hop: int | None, threshold: str,
-                risk: float, quantile: float, epochs: int, seed: int, init: Path | None, device: str,
-                quiet: bool) -> None:
+                risk: float, quantile: float, epochs: int, seed: int, params: dict[str, str], init: Path | None,
+                device: str, quiet: bool) -> None:
     """Learn normal behaviour from TRAIN (a CSV of normal data) and write a detector file.
 
     With --init, the network starts from the encoder of a model trained before (tsae train
@@ -75,7 +77,7 @@ def fit_command(train: Path, output: Path, family: str | None, window: str, hop:
 
     fit_detector_file(train, output, family=family, window=_window(window), threshold=_threshold(threshold),
                       device=device, quiet=quiet, epochs=epochs, hop=hop, risk=risk, q=quantile, seed=seed,
-                      init=init)
+                      model_params=params or None, init=init)
 
 
 @detect_group.command("score")
@@ -150,6 +152,9 @@ def monitor_command(detector: Path, fmt: str, raw: bool, mqtt: str | None, topic
     """
     from tsae.pipelines.anomaly.monitor import run_monitor
 
+    for flag, options, name in (("--source", source_options, source), ("--sink", sink_options, sink)):
+        if options and name is None:
+            raise click.UsageError(f"{flag}-option needs {flag} NAME (the plugin {flag[2:]} it configures)")
     binary = fmt in ("f32", "f64", "s16", "s32")
     if binary and not raw:
         raise click.UsageError(f"--format {fmt} is a binary sample type: add --raw")

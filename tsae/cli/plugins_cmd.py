@@ -1,30 +1,42 @@
 """``tsae plugins`` and ``tsae models``: what is installed, what it registers, and each family's parameters."""
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
 import click
 
+from tsae.cli.common import quiet_option
+
 
 def _plugin_rows() -> list[dict]:
     from tsae import plugins
 
+    root = click.get_current_context().find_root().command
+    if hasattr(root, "load_plugin_commands"):  # so the commands each plugin adds are listed too
+        root.load_plugin_commands()
     rows = []
     for info in plugins.plugin_infos():
         rows.append({
             "name": info.name, "version": info.version, "distribution": info.distribution,
-            "module": info.module, "hooks": list(info.hooks), "models": list(info.models),
-            "sources": list(info.sources), "sinks": list(info.sinks), "pipelines": list(info.pipelines),
-            "error": info.error,
+            "module": info.module, "hooks": list(info.hooks),
+            **{kind: list(getattr(info, kind)) for kind in plugins.KINDS},
+            "disabled": info.disabled, "errors": info.errors, "error": info.error,
         })
     return rows
 
 
 @click.command("plugins")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def plugins_command(as_json: bool) -> None:
-    """List installed plugins: version, hooks, what each registers, and any that failed to load."""
+@quiet_option
+def plugins_command(as_json: bool, quiet: bool) -> None:
+    """List installed plugins: version, what each registers per hook, and every failure.
+
+    Disable a plugin with TSAE_DISABLE_PLUGINS=name,...; `tsae --debug plugins` shows tracebacks.
+    """
+    from tsae.plugins import DISABLE_ENV, KINDS
+
     rows = _plugin_rows()
     if as_json:
         click.echo(json.dumps(rows, indent=2))
@@ -37,52 +49,66 @@ def plugins_command(as_json: bool) -> None:
     for r in rows:
         head = f"{r['name']:<{width}}  {r['version'] or '-':<{vwidth}}"
         source = r["distribution"] or r["module"]
-        if r["error"] and not r["hooks"]:
+        if r["disabled"]:
+            click.echo(f"{head}  {source}  disabled ({DISABLE_ENV})")
+            continue
+        if r["errors"] and not r["hooks"]:
             click.echo(f"{head}  BROKEN ({source}): {r['error']}")
             continue
-        what = []
-        named = [kind for kind in ("models", "sources", "sinks", "pipelines") if r[kind]]
-        what += [f"{kind}: " + ", ".join(r[kind]) for kind in named]
+        named = [kind for kind in KINDS if r[kind]]
+        what = [f"{kind}: " + ", ".join(r[kind]) for kind in named]
         other = [h for h in r["hooks"] if h not in {f"register_{kind}" for kind in named}]
         if other:
             what.append("hooks: " + ", ".join(other))
         line = f"{head}  {source}  " + ("; ".join(what) or "registers nothing")
-        if r["error"]:
-            line += f"  ERROR: {r['error']}"
         click.echo(line)
-    broken = [r["name"] for r in rows if r["error"]]
-    if broken:
-        click.echo(f"{len(broken)} plugin(s) with errors: {', '.join(broken)} (the others work)", err=True)
+        for error in r["errors"]:
+            click.echo(f"{'':<{width}}  ERROR: {error}")
+    broken = [r["name"] for r in rows if r["errors"]]
+    if broken and not quiet:
+        click.echo(f"{len(broken)} plugin(s) with errors: {', '.join(broken)} (the others work; "
+                   "`tsae --debug plugins` shows tracebacks)", err=True)
+
+
+def _describe(family: Any) -> dict[str, Any]:
+    return {
+        "description": getattr(family, "description", "") or (family.__doc__ or "").strip().split("\n")[0],
+        "params": {k: p.describe() for k, p in family.describe_params().items()},
+    }
+
+
+def _describe_by_name(name: str) -> dict[str, Any]:
+    from tsae import plugins
+
+    return _describe(plugins.get_model_family(name))
 
 
 def _family_rows(name: str | None) -> list[dict]:
     from tsae import plugins
+    from tsae.cli.family_cache import describe
 
-    families = plugins.model_families()
-    if name is not None and name not in families:
-        known = ", ".join(sorted(families)) or "none"
-        raise click.ClickException(f"unknown model family {name!r} (installed: {known})")
+    names = plugins.family_names()
+    if name is not None and name not in names:
+        raise click.ClickException(f"unknown model family {name!r} (installed: {', '.join(names) or 'none'})")
     rows = []
-    for family_name in sorted(families):
-        if name is not None and family_name != name:
-            continue
-        family: Any = families[family_name]
+    for family_name in names if name is None else [name]:
+        family = plugins.registered_family(family_name)
+        if isinstance(family, plugins.LazyFamily):  # described without importing it, when cached
+            row = describe(family_name, family.target, functools.partial(_describe_by_name, family_name))
+        else:
+            row = _describe(family)
         info = plugins.model_plugin_info(family_name)
-        rows.append({
-            "name": family_name,
-            "description": getattr(family, "description", "") or (family.__doc__ or "").strip().split("\n")[0],
-            "plugin": info.name if info else None,
-            "version": info.version if info else None,
-            "params": {k: {"default": p.default, "type": type(p.default).__name__, "help": p.help}
-                       for k, p in family.describe_params().items()},
-        })
+        rows.append({"name": family_name, "description": row["description"],
+                     "plugin": info.name if info else None, "version": info.version if info else None,
+                     "params": row["params"]})
     return rows
 
 
 @click.command("models")
 @click.argument("name", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
-def models_command(name: str | None, as_json: bool) -> None:
+@quiet_option
+def models_command(name: str | None, as_json: bool, quiet: bool) -> None:
     """List model families (or one, NAME) with their parameters, defaults and help.
 
     Set parameters with ``tsae train --family NAME --param key=value``.
@@ -101,7 +127,14 @@ def models_command(name: str | None, as_json: bool) -> None:
         if row["plugin"]:
             origin = f"plugin {row['plugin']} {row['version'] or ''}".rstrip()
         click.echo(f"{row['name']}: {row['description']} [{origin}]")
-        pwidth = max((len(k) for k in row["params"]), default=0)
-        dwidth = max((len(repr(p["default"])) for p in row["params"].values()), default=0)
-        for key, p in row["params"].items():
-            click.echo(f"  {key:<{pwidth}} = {p['default']!r:<{dwidth}}  {p['help']}")
+        lines = [(key, "(required)" if p.get("required") else repr(p["default"]), p["type"] + _bounds(p),
+                  p["help"] + (f" (one of: {', '.join(str(c) for c in p['choices'])})" if "choices" in p else ""))
+                 for key, p in row["params"].items()]
+        widths = [max((len(line[i]) for line in lines), default=0) for i in range(3)]
+        for key, default, kind, text in lines:
+            click.echo(f"  {key:<{widths[0]}} = {default:<{widths[1]}}  {kind:<{widths[2]}}  {text}")
+
+
+def _bounds(param: dict) -> str:
+    """`` >= 1 <= 9`` for the parameter's bounds."""
+    return "".join(f" {sign} {param[key]}" for key, sign in (("min", ">="), ("max", "<=")) if key in param)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from tsae.cli.common import device_option, echo_done, input_file, model_file, output_file, quiet_option
+from tsae.cli.common import device_option, echo_done, input_file, key_values, model_file, output_file, quiet_option
 
 _output = click.option("-o", "--output", required=True, type=output_file,
                        help="Output file (same kind as the input: CSV keeps its time column, audio its rate).")
@@ -20,10 +20,12 @@ _model = click.option("--model", type=model_file, default=None,
               help="0 keeps the input, 1 smooths fully; values between blend.")
 @click.option("--no-edge-guard", is_flag=True, help="Smooth steps and spikes too (by default they are kept sharp).")
 @_model
+@click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE", callback=key_values,
+              help="Parameter of the self-taught blind_spot network (repeatable; see `tsae models blind_spot`).")
 @device_option
 @quiet_option
 def smooth_command(input: Path, output: Path, strength: float, no_edge_guard: bool, model: Path | None,
-                   device: str, quiet: bool) -> None:
+                   params: dict[str, str], device: str, quiet: bool) -> None:
     """Smooth INPUT (CSV, .npy or audio), every channel, without shifting it in time.
 
     Without --model a small blind-spot autoencoder learns the signal from INPUT
@@ -38,7 +40,7 @@ def smooth_command(input: Path, output: Path, strength: float, no_edge_guard: bo
     from tsae.pipelines.smooth.files import smooth_file
 
     info = smooth_file(input, output, strength=strength, model=model, device=device if model else "cpu",
-                       edge_guard=not no_edge_guard, quiet=quiet)
+                       edge_guard=not no_edge_guard, model_params=params, quiet=quiet)
     echo_done(f"{output}: smoothed {info['samples']} samples x {info['channels']} channel(s) "
               f"in {info['seconds']:.1f} s", quiet)
 

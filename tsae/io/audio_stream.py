@@ -218,7 +218,7 @@ class AudioStreamReader:
             self.problem = f"{self.name}: stream ended inside a sample frame ({len(carry)} stray byte(s) dropped)"
         elif left:
             self.problem = (f"{self.name}: stream ended early after {self.frames} sample frames "
-                            f"({left // width} announced by the WAV header missing)")
+                            f"of the {self.frames + left // width} its WAV header announced")
 
 
 class AudioStreamWriter:

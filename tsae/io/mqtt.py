@@ -26,7 +26,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from tsae.io.records import RecentKeys
 from tsae.io.streams import dumps
 
 #: seconds the broker keeps a monitor's session (and queues its messages) after it disconnects
@@ -121,6 +120,8 @@ class MqttSource:
         self.block_bytes = int(block_bytes)
         self.on_status = on_status or (lambda message: None)
         self.queue: queue.Queue[bytes] = queue.Queue(maxsize=max(1, int(max_queue)))
+        from tsae.io.records import RecentKeys  # here: `tsae plugins` registers this class without numpy
+
         self.recent = RecentKeys(16384)
         self.duplicates = 0
         self.connects = 0

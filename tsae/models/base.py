@@ -18,23 +18,17 @@ the pipelines stream any network through that protocol and nothing else.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import inspect
+import json
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import torch
 from torch import nn
 
+from tsae.errors import first_line
+from tsae.models.params import Param
 
-@dataclass(frozen=True)
-class Param:
-    """One documented hyper-parameter of a model family."""
-
-    default: Any
-    help: str = ""
-
-    @property
-    def type(self) -> type:
-        return type(self.default)
+__all__ = ["Autoencoder", "Param", "StreamingModel", "check_contract", "check_declared", "check_rebuild"]
 
 
 @runtime_checkable
@@ -117,8 +111,9 @@ class Autoencoder(nn.Module):
     encoder_modules: ClassVar[tuple[str, ...]] = ("encoder", "to_latent")
     #: "none" | "denoising" | "sparse" | "contractive": regulariser options every family accepts
     common_params: ClassVar[dict[str, Param]] = {
-        "regularizer": Param("none", "training regulariser: none, denoising, sparse or contractive"),
-        "reg_weight": Param(0.1, "weight of the sparse/contractive penalty, or input noise std for denoising"),
+        "regularizer": Param("none", "training regulariser", choices=("none", "denoising", "sparse", "contractive")),
+        "reg_weight": Param(0.1, "weight of the sparse/contractive penalty, or input noise std for denoising",
+                            min=0.0),
     }
 
     def __init__(self, channels: int, window: int, **hparams: Any) -> None:
@@ -135,13 +130,12 @@ class Autoencoder(nn.Module):
         self.window = int(window)
         self.config: dict[str, Any] = {}
         for key, param in known.items():
-            value = hparams.get(key, param.default)
-            try:
-                self.config[key] = _coerce(value, param.default)
-            except ValueError:
-                raise ValueError(
-                    f"{self.name}: parameter {key}={value!r} is not a valid {type(param.default).__name__}"
-                ) from None
+            if key in hparams:
+                self.config[key] = param.parse(hparams[key], owner=self.name, name=key)
+            elif param.required:
+                raise ValueError(f"{self.name}: parameter {key} is required ({param.help or 'no default'})")
+            else:
+                self.config[key] = param.default
 
     # -- the interface -----------------------------------------------------
     def encode(self, x: torch.Tensor) -> torch.Tensor:
@@ -181,13 +175,104 @@ class Autoencoder(nn.Module):
         return {**cls.params, **cls.common_params}
 
 
-def _coerce(value: Any, default: Any) -> Any:
-    """Convert CLI strings to the type of the parameter's default."""
-    if isinstance(value, str) and not isinstance(default, str):
-        if isinstance(default, bool):
-            return value.lower() in {"1", "true", "yes", "on"}
-        if isinstance(default, int):
-            return int(value)
-        if isinstance(default, float):
-            return float(value)
-    return value
+
+#: the constructor arguments every family takes besides its ``params``
+_SHAPE_ARGS = ("channels", "window")
+
+
+def check_declared(family: type[Autoencoder], origin: str) -> None:
+    """Refuse a family whose declarations cannot work (called when a plugin registers it).
+
+    Every constructor argument must be declared in ``params`` (an undeclared one would
+    be accepted, not saved, and silently reset when the model file is loaded) and every
+    declared default must satisfy its own :class:`Param`.
+
+    Raises
+    ------
+    ValueError
+        Naming the family, ``origin`` (its plugin) and the argument.
+    """
+    declared = family.describe_params()
+    for key, param in declared.items():
+        if not isinstance(param, Param):
+            raise ValueError(f"model family {family.name!r} ({origin}): params[{key!r}] is not a tsae Param")
+        if not param.required:
+            param.parse(param.default, owner=f"model family {family.name!r} ({origin}) default", name=key)
+    for cls in family.__mro__:
+        if cls is Autoencoder or "__init__" not in vars(cls):
+            continue
+        for arg in inspect.signature(vars(cls)["__init__"]).parameters.values():
+            if arg.name == "self" or arg.kind in (arg.VAR_KEYWORD, arg.VAR_POSITIONAL) or arg.name in _SHAPE_ARGS:
+                continue
+            if arg.name not in declared:
+                raise ValueError(f"model family {family.name!r} ({origin}): constructor argument {arg.name!r} "
+                                 "is not declared in params, so a model file could not restore it")
+
+
+def check_contract(model: Autoencoder, origin: str, batch: int = 2) -> None:
+    """Run one tiny forward pass: the code keeps the batch axis and the output has the input's shape.
+
+    Raises
+    ------
+    ValueError
+        Naming the family, ``origin`` (its plugin) and the shapes.
+    """
+    where = f"model family {model.name!r} ({origin})"
+    x = torch.zeros(batch, model.channels, model.window, device=_device_of(model))
+    training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            z = model.encode(x)
+            if not isinstance(z, torch.Tensor) or z.ndim < 1 or z.shape[0] != batch:
+                code = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
+                raise ValueError(f"{where}: encode of input {tuple(x.shape)} returned code {code}, "
+                                 f"which has no batch axis of {batch}")
+            own_forward = type(model).forward is not Autoencoder.forward
+            out = model(x) if own_forward else model.decode(z)
+    except ValueError:
+        raise
+    except Exception as error:  # noqa: BLE001 - a plugin's network may raise anything
+        raise ValueError(f"{where}: a forward pass on input {tuple(x.shape)} failed "
+                         f"({type(error).__name__}: {first_line(error)})") from error
+    finally:
+        model.train(training)
+    if not isinstance(out, torch.Tensor) or tuple(out.shape) != tuple(x.shape):
+        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        step = "forward" if own_forward else "decode"
+        raise ValueError(f"{where}: {step} returned shape {shape} for input {tuple(x.shape)}; "
+                         "it must return the input's shape (batch, channels, window)")
+
+
+def check_rebuild(model: Autoencoder, origin: str) -> None:
+    """Check that ``type(model)(**hparams())``, after a trip through JSON, rebuilds the same network.
+
+    Called before a model file is written, so a file that cannot be loaded is never saved.
+
+    Raises
+    ------
+    ValueError
+        Naming the family, ``origin`` and what does not survive.
+    """
+    where = f"model family {model.name!r} ({origin})"
+    try:
+        hparams = json.loads(json.dumps(model.hparams()))
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{where}: hparams() is not JSON-serialisable ({error})") from None
+    try:
+        rebuilt = type(model)(**hparams)
+    except Exception as error:  # noqa: BLE001
+        raise ValueError(f"{where}: cannot be rebuilt from its hparams() "
+                         f"({type(error).__name__}: {first_line(error)})") from None
+    mine = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    theirs = {k: tuple(v.shape) for k, v in rebuilt.state_dict().items()}
+    if mine != theirs:
+        differ = sorted(set(mine) ^ set(theirs)) or sorted(k for k in mine if mine[k] != theirs[k])
+        raise ValueError(f"{where}: the network rebuilt from hparams() differs from this one "
+                         f"(weights {', '.join(differ[:3])}); declare every setting in params")
+
+
+def _device_of(model: nn.Module) -> torch.device:
+    for tensor in model.parameters():
+        return tensor.device
+    return torch.device("cpu")

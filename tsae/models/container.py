@@ -125,12 +125,15 @@ def read_container(path: Path, handle: BinaryIO) -> Container:
     prefix = handle.read(16)
     if not prefix:
         raise ModelFileError(path, "empty file, not a tsae model")
-    kind = _sniff(prefix)
+    if len(prefix) < 8:
+        kind = _sniff(prefix)
+        raise ModelFileError(path, f"this is {kind}" if kind else
+                             f"truncated or not a tsae model file ({len(prefix)} bytes)")
+    (n,) = struct.unpack("<Q", prefix[:8])
+    # a header length of 0x580 starts like a pickle: a JSON header that fits the file is safetensors
+    kind = None if prefix[8:9] == b"{" and 8 + n <= file_size else _sniff(prefix)
     if kind is not None:
         raise ModelFileError(path, f"this is {kind}")
-    if len(prefix) < 8:
-        raise ModelFileError(path, f"truncated or not a tsae model file ({len(prefix)} bytes)")
-    (n,) = struct.unpack("<Q", prefix[:8])
     if n == 0 or n > MAX_HEADER_BYTES:
         raise ModelFileError(path, "not a tsae model file (no valid safetensors header)")
     if 8 + n > file_size:

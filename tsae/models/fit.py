@@ -187,10 +187,9 @@ def fit_model_on_series(
 
     seed_everything(config.seed)
     try:
-        family = plugins.get_model_family(model)
+        net = plugins.create_model(model, channels=channels, window=window, **dict(params or {}))
     except KeyError as error:
         raise ValueError(str(error).strip("'\"")) from None
-    net = family(channels=channels, window=window, **dict(params or {}))
     if init is not None:
         from tsae.models.pretrained import init_encoder
 

@@ -6,7 +6,8 @@ Layout (suffix ``.tsae``)::
     tensors             the network's state dict (plain keys) and extra arrays ("arrays.<name>")
 
 The JSON header records ``format`` and ``format_version``, the model ``family``, the
-``plugin`` that registered it and its ``plugin_version``, ``hparams`` (the constructor
+``plugin`` that registered it, its ``plugin_version`` and ``distribution`` (loading with
+the family provided by another plugin is refused), ``hparams`` (the constructor
 arguments, see :meth:`tsae.models.base.Autoencoder.hparams`), the ``frame`` spec
 (``{"window", "hop", "window_fn"}``), the ``normalizer`` dict, ``sample_rate``,
 ``tsae_version`` and a free ``extra`` dict.
@@ -109,7 +110,8 @@ def _normalizer_dict(normalizer: Any) -> dict[str, Any] | None:
     return _jsonable(dict(normalizer))
 
 
-def _plugin_of(model: Any) -> tuple[str | None, str | None]:
+def _plugin_of(model: Any) -> tuple[str | None, str | None, str | None]:
+    """``(plugin, plugin version, distribution)`` of the plugin that provides the model's family."""
     from tsae import plugins
 
     family = getattr(model, "name", "")
@@ -119,8 +121,22 @@ def _plugin_of(model: Any) -> tuple[str | None, str | None]:
         if version is None:  # registered at run time: try the module's own version
             module = getattr(type(model), "__module__", "")
             version = getattr(__import__(module, fromlist=["_"]), "__version__", None) if module else None
-        return info.name, version
-    return None, None
+        return info.name, version, info.distribution
+    return None, None, None
+
+
+def _check_provider(path: Path, header: dict[str, Any]) -> None:
+    """Refuse a file whose family is now provided by another plugin (or distribution) than the one it records."""
+    from tsae import plugins
+
+    saved = (header.get("plugin"), header.get("distribution"))
+    info = plugins.model_plugin_info(header["family"])
+    if info is None or saved[0] is None:
+        return
+    if saved[0] != info.name or (saved[1] is not None and saved[1] != info.distribution):
+        recorded = f"plugin {str(saved[0])[:60]!r}" + (f" ({str(saved[1])[:60]})" if saved[1] else "")
+        raise ModelFileError(path, f"model family {header['family']!r} was saved by {recorded} but is provided "
+                                   f"here by {info.label}; install the plugin that wrote it")
 
 
 def save_model(
@@ -164,18 +180,21 @@ def save_model(
     from safetensors.torch import save_file
 
     import tsae
+    from tsae.models.base import check_rebuild
 
     path = Path(path)
     family = getattr(model, "name", "")
     if not family or not hasattr(model, "hparams"):
         raise TypeError("save_model needs a tsae Autoencoder (with a family 'name' and hparams())")
-    plugin, plugin_version = _plugin_of(model)
+    plugin, plugin_version, distribution = _plugin_of(model)
+    check_rebuild(model, f"plugin {plugin!r} ({distribution or 'registered at run time'})")
     header = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
         "family": family,
         "plugin": plugin,
         "plugin_version": plugin_version,
+        "distribution": distribution,
         "hparams": _jsonable(model.hparams()),
         "frame": _jsonable(dict(frame)) if frame is not None else None,
         "normalizer": _normalizer_dict(normalizer),
@@ -225,7 +244,7 @@ def _parse_tsae_header(path: Path, metadata: Mapping[str, str]) -> dict[str, Any
     family = header.get("family")
     if not isinstance(family, str) or not family:
         raise ModelFileError(path, "corrupt tsae header (no model family)")
-    for key in ("plugin", "plugin_version", "tsae_version"):
+    for key in ("plugin", "plugin_version", "distribution", "tsae_version"):
         check_str(path, key, header.get(key), optional=True)
     hparams = check_object(path, "hparams", header.get("hparams"))
     if hparams is None or not all(isinstance(k, str) for k in hparams):
@@ -357,6 +376,7 @@ def load_model(path: str | os.PathLike, device: Any = "cpu") -> LoadedModel:
             origin = f" (plugin {str(plugin)[:60]!r} {str(header.get('plugin_version') or '?')[:20]})" if plugin else ""
             raise ModelFileError(path, f"model family {family_name[:60]!r} is not installed{origin}; "
                                        "install it or check `tsae models`")
+        _check_provider(path, header)
         family = families[family_name]
         hparams = dict(header["hparams"])
         check_hparams(path, family, hparams)

@@ -2,7 +2,7 @@
 
 A crafted header can claim any size (a window of 10^6 beside 300 KB of weights) and
 a family's constructor allocates what it is told. So the stored hyper-parameters are
-checked against the family's declared :class:`~tsae.models.base.Param` types, then the
+checked against the family's declared :class:`~tsae.models.params.Param` types and bounds, then the
 network is built on torch's ``meta`` device (shapes only, no memory), with a cap on
 how many modules and tensors its constructor may create, and every weight's shape
 and kind is compared with the tensor entries of the file. Only a file that passes is
@@ -10,6 +10,7 @@ read and built for real.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -31,12 +32,15 @@ class _TooManyObjects(Exception):
 
 
 def check_hparams(path: Path, family: Any, hparams: Mapping[str, Any]) -> None:
-    """Check each stored hyper-parameter against the type of the family's default for it.
+    """Check each stored hyper-parameter against the type, bounds and choices of the family's :class:`Param`.
 
-    A bool must be a bool (or 0 or 1), an int an integer within ``±MAX_INT_HPARAM``, a float a
-    finite number and a string a string; names the family does not declare are left
-    to its constructor (which refuses unknown ones).
+    JSON types are strict here (a file is not a command line): a bool must be a bool (or
+    0 or 1), an int an integer within the Param's bounds and ``±MAX_INT_HPARAM``, a float a
+    finite number, a string a string and a tuple a list of those; names the family does
+    not declare are left to its constructor (which refuses unknown ones).
     """
+    from tsae.models.params import FLOATS, INTS
+
     declared = family.describe_params() if hasattr(family, "describe_params") else {}
     for key, value in hparams.items():
         field = f"hparams.{key}"
@@ -44,16 +48,35 @@ def check_hparams(path: Path, family: Any, hparams: Mapping[str, Any]) -> None:
             check_int(path, field, value, 1, MAX_INT_HPARAM)
             continue
         param = declared.get(key)
-        default = getattr(param, "default", None)
-        if isinstance(default, bool):
-            if value not in (True, False) or isinstance(value, float):  # 0 and 1 pass: the API accepts them
-                raise ModelFileError(path, f"must be true or false, not {str(value)[:40]!r}", field)
-        elif isinstance(default, int):
-            check_int(path, field, value, -MAX_INT_HPARAM, MAX_INT_HPARAM)
-        elif isinstance(default, float):
-            check_number(path, field, value)
-        elif isinstance(default, str):
-            check_str(path, field, value)
+        if param is None:
+            continue
+        kind = param.type
+        if kind in (INTS, FLOATS):
+            if not isinstance(value, list) or not value:
+                raise ModelFileError(path, f"must be a non-empty list, not {str(value)[:40]!r}", field)
+            for i, item in enumerate(value):
+                _check_scalar(path, f"{field}[{i}]", int if kind is INTS else float, param, item)
+        else:
+            _check_scalar(path, field, kind, param, value)
+        if param.choices is not None and value not in param.choices:
+            choices = ", ".join(str(c) for c in param.choices)
+            raise ModelFileError(path, f"{str(value)[:40]!r} is not one of {choices}", field)
+
+
+def _check_scalar(path: Path, field: str, kind: Any, param: Any, value: Any) -> None:
+    """One stored value against a scalar Param type and the Param's ``min``/``max``."""
+    if kind is bool:
+        if value not in (True, False) or isinstance(value, float):  # 0 and 1 pass: the API accepts them
+            raise ModelFileError(path, f"must be true or false, not {str(value)[:40]!r}", field)
+    elif kind is int:
+        low = -MAX_INT_HPARAM if param.min is None else max(-MAX_INT_HPARAM, math.ceil(param.min))
+        high = MAX_INT_HPARAM if param.max is None else min(MAX_INT_HPARAM, math.floor(param.max))
+        check_int(path, field, value, low, high)
+    elif kind is float:
+        check_number(path, field, value, -math.inf if param.min is None else param.min,
+                     math.inf if param.max is None else param.max)
+    else:
+        check_str(path, field, value)
 
 
 @contextmanager

@@ -224,3 +224,11 @@ def test_a_gap_longer_than_a_block_and_its_context_is_one_error_naming_the_file(
     with pytest.raises(ValueError, match=r"x\.npy: samples .* a channel has no finite values"):
         impute_file(tmp_path / "x.npy", tmp_path / "y.npy", block=2048)
     assert not (tmp_path / "y.npy").exists()
+
+
+def test_a_bad_network_parameter_fails_before_a_block_job_starts(tmp_path) -> None:
+    _, noisy = _steps_and_sine(10_000)
+    np.save(tmp_path / "x.npy", noisy)
+    with pytest.raises(ValueError, match="hidden"):
+        smooth_file(tmp_path / "x.npy", tmp_path / "y.npy", block=2048, model_params={"hidden": -1})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.npy"]

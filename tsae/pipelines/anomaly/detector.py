@@ -230,6 +230,11 @@ class Detector:
         threads: int | None = 1, error_norm: bool = False, centered: bool = True,
         calibration: str = "crossfit", init: str | Path | None = None,
     ) -> None:
+        if not isinstance(model, str):  # a class here would only fail at fit, with a KeyError
+            raise TypeError(f"Detector(model=...) takes the name of a registered model family such as 'conv1d' "
+                            f"(see `tsae models`), not {getattr(model, '__name__', type(model).__name__)}; "
+                            "register a family with tsae.register_plugin and pass its name, and its parameters "
+                            "as model_params={...}")
         if calibration not in ("crossfit", "training"):
             raise ValueError(f"calibration={calibration!r} must be 'crossfit' or 'training'")
         # stored unchanged, as sklearn's clone expects

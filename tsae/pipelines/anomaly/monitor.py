@@ -308,19 +308,39 @@ def _check_registered(settings: StreamSettings) -> tuple[dict[str, Any], dict[st
     from tsae.plugins import stream_sinks, stream_sources
 
     sources, sinks = stream_sources(), stream_sinks()
-    for name, registry, kind in ((settings.source, sources, "source"), (settings.sink, sinks, "sink")):
+    for name, registry, kind, options in ((settings.source, sources, "source", settings.source_options),
+                                          (settings.sink, sinks, "sink", settings.sink_options)):
         if name not in registry:
             known = ", ".join(sorted(registry)) or "none"
             raise ValueError(f"no stream {kind} {name!r} is registered (registered: {known}; see `tsae plugins`)")
+        if options and name in _BUILTIN_STREAMS:
+            raise ValueError(f"the built-in stream {kind} {name!r} takes no plugin options "
+                             f"(got {', '.join(sorted(options))})")
     return sources, sinks
+
+
+#: sources and sinks built from the monitor's own settings; any other is a plugin's, built from its options
+_BUILTIN_STREAMS = ("stdin", "stdout", "mqtt")
 
 
 def _open_streams(settings: StreamSettings, status: Any, stdin: Any, stdout: Any,
                   source: Any = None) -> tuple[Any, Any]:
-    """Build the source and the sink named by ``settings`` (``source``: one already built)."""
+    """Build the source and the sink named by ``settings`` (``source``: one already built).
+
+    A plugin's options are checked before either stream opens.
+    """
+    from tsae.plugins import prepare_stream
+
     sources, sinks = _check_registered(settings)
+    open_source = open_sink = None
+    if source is None and settings.source not in _BUILTIN_STREAMS:
+        open_source = prepare_stream("sources", settings.source, settings.source_options)
+    if settings.sink not in _BUILTIN_STREAMS:
+        open_sink = prepare_stream("sinks", settings.sink, settings.sink_options)
     if source is not None:
         stream_in = source
+    elif open_source is not None:
+        stream_in = open_source()
     elif settings.source == "mqtt":
         from tsae.io.mqtt import session_client_id
 
@@ -331,19 +351,17 @@ def _open_streams(settings: StreamSettings, status: Any, stdin: Any, stdout: Any
         stream_in = sources["mqtt"](host=host, port=port, topic=settings.topic, client_id=client_id,
                                     session_expiry=None if settings.clean_session else SESSION_EXPIRY,
                                     on_status=status)
-    elif settings.source == "stdin":
-        stream_in = sources["stdin"](stream=stdin, max_line=settings.max_line)
     else:
-        stream_in = sources[settings.source](**settings.source_options)
-    if settings.sink == "mqtt":
+        stream_in = sources["stdin"](stream=stdin, max_line=settings.max_line)
+    if open_sink is not None:
+        stream_out = open_sink()
+    elif settings.sink == "mqtt":
         host, port = settings.broker()
         stream_out = sinks["mqtt"](host=host, port=port, topic=settings.out_topic or "tsae/events",
                                    client_id=settings.client_id and settings.client_id + "-out",
                                    outbox=settings.outbox, on_status=status)
-    elif settings.sink == "stdout":
-        stream_out = sinks["stdout"](stream=stdout)
     else:
-        stream_out = sinks[settings.sink](**settings.sink_options)
+        stream_out = sinks["stdout"](stream=stdout)
     return stream_in, stream_out
 
 
@@ -477,6 +495,8 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
             log.warn("raw-tail", f"stdin: stream ended inside a sample row ({raw_source.stray_bytes} byte(s) dropped)")
         _close_all(log, stream_in)  # no more input: the duplicates count is final
         summary = monitor.summary()
+        if hasattr(stream_out, "delivered"):  # a plugin's sink: what it accepted, not what was detected
+            summary["events_delivered"] = stream_out.delivered
         summary["duplicates"] += int(getattr(stream_in, "duplicates", 0))
         try:
             write([summary])

@@ -35,7 +35,15 @@ from tsae.engine.preprocess import repair_missing
 from tsae.io.atomic import atomic_path
 from tsae.io.paths import ARRAY_SUFFIXES, AUDIO_SUFFIXES
 from tsae.io.series import read_npy
-from tsae.pipelines.smooth.smoother import _GUARD_HALF, _typical_power, blend, impute, noise_sigma, self_supervised
+from tsae.pipelines.smooth.smoother import (
+    _GUARD_HALF,
+    _typical_power,
+    blend,
+    checked_params,
+    impute,
+    noise_sigma,
+    self_supervised,
+)
 
 #: samples per channel of one smoothing block (a file no longer is smoothed whole, as by smooth())
 SMOOTH_BLOCK = 1 << 20
@@ -174,7 +182,8 @@ def streams(source: Path, output: Path) -> bool:
 
 def smooth_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], advance: Callable[[int], None], *,
                   block: int = SMOOTH_BLOCK, learn: int | None = None, strength: float = 1.0, model: Any = None,
-                  edge_guard: bool = True, steps: int = 150, max_seconds: float | None = 10.0, seed: int = 0) -> int:
+                  edge_guard: bool = True, steps: int = 150, max_seconds: float | None = 10.0, seed: int = 0,
+                  model_params: dict[str, Any] | None = None) -> int:
     """Smooth ``source`` block by block into ``write``, learning from its first block (see the module notes).
 
     Returns the number of missing samples (NaN, left NaN as by :func:`~tsae.pipelines.smooth.smoother.smooth`).
@@ -184,6 +193,7 @@ def smooth_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], adv
     None; the other parameters are those of :func:`~tsae.pipelines.smooth.smoother.smooth`.
     """
     n = source.n
+    params = checked_params(model_params, source.channels, model)
     first = repair_missing(source.read(0, block if learn is None else learn))
     center = np.median(first, axis=1, keepdims=True)
     scale = np.std(first, axis=1, keepdims=True)
@@ -202,7 +212,8 @@ def smooth_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], adv
             recon = np.asarray(reconstruct_series(model, xs), dtype=np.float64).reshape(xs.shape)
             return (recon - center) / scale
     else:
-        _, predictor = self_supervised(z, edge_guard=edge_guard, seed=seed, max_seconds=max_seconds, steps=steps)
+        _, predictor = self_supervised(z, edge_guard=edge_guard, seed=seed, max_seconds=max_seconds, steps=steps,
+                                       params=params)
         context = predictor.reach + _GUARD_HALF + 1
 
         def predict(zs: np.ndarray, xs: np.ndarray) -> np.ndarray:

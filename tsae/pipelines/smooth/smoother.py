@@ -224,8 +224,8 @@ class BlindSpot:
             return linear + self.net(torch.from_numpy(zp[None]))[0, :, pad: pad + z.shape[1]].double().numpy()
 
 
-def _fit_blind_spot(z: np.ndarray, *, seed: int, max_seconds: float | None,
-                    steps: int) -> tuple[np.ndarray, BlindSpot]:
+def _fit_blind_spot(z: np.ndarray, *, seed: int, max_seconds: float | None, steps: int,
+                    params: dict[str, Any]) -> tuple[np.ndarray, BlindSpot]:
     """Blind-spot prediction for normalised, gap-free channels ``z`` (C, n) -> (C, n), and the predictor.
 
     The linear blind-spot filter is solved in closed form per channel; a
@@ -250,9 +250,9 @@ def _fit_blind_spot(z: np.ndarray, *, seed: int, max_seconds: float | None,
     from tsae.models.trainer import TrainConfig, train_model
     from tsae.plugins import create_model
 
-    pad = create_model("blind_spot", channels=c, window=_WINDOW).margin  # samples each side reads
+    pad = create_model("blind_spot", channels=c, window=_WINDOW, **params).margin  # samples each side reads
     torch.manual_seed(seed)
-    net = create_model("blind_spot", channels=c, window=_WINDOW + 2 * pad)
+    net = create_model("blind_spot", channels=c, window=_WINDOW + 2 * pad, **params)
     zp = np.stack([_pad_odd(zc, pad) for zc in z]).astype(np.float32)
     residp = np.pad(z - linear, ((0, 0), (pad, pad))).astype(np.float32)
     full = torch.from_numpy(zp[None])
@@ -329,6 +329,16 @@ def _combine(z: np.ndarray, pred: np.ndarray, sigma: float, edge_guard: bool, ha
     return pred + gain * r
 
 
+def checked_params(model_params: dict[str, Any] | None, channels: int, model: Any) -> dict[str, Any]:
+    """The ``blind_spot`` network's parameters as a dict, checked (a bad one fails before any work)."""
+    params = dict(model_params or {})
+    if params and model is None:
+        from tsae.plugins import create_model
+
+        create_model("blind_spot", channels=channels, window=_WINDOW, **params)
+    return params
+
+
 class Predictor:
     """The self-supervised prediction of :func:`smooth`, fitted once, applicable to any part of a series.
 
@@ -358,21 +368,24 @@ class Predictor:
         return (self.second or self.first)(self._base(z, pred) if self.edge_guard else z)
 
 
-def self_supervised(z: np.ndarray, *, edge_guard: bool, seed: int, max_seconds: float | None,
-                    steps: int) -> tuple[np.ndarray, Predictor]:
+def self_supervised(z: np.ndarray, *, edge_guard: bool, seed: int, max_seconds: float | None, steps: int,
+                    params: dict[str, Any] | None = None) -> tuple[np.ndarray, Predictor]:
     """Fit the blind-spot prediction of normalised, gap-free channels ``z`` (C, n) on ``z`` itself.
 
-    Returns the prediction of ``z`` and the :class:`Predictor` that makes it.
+    ``params`` are the ``blind_spot`` network's parameters. Returns the prediction of
+    ``z`` and the :class:`Predictor` that makes it.
     """
     sigmas = np.array([noise_sigma(zc) for zc in z])
+    params = dict(params or {})
     with torch_threads(1, native=True):
-        pred, first = _fit_blind_spot(z, seed=seed, max_seconds=max_seconds, steps=0)
+        pred, first = _fit_blind_spot(z, seed=seed, max_seconds=max_seconds, steps=0, params=params)
         predictor = Predictor(first, None, sigmas, edge_guard)
         # isolated samples far off the prediction (spikes, the sharp corner of a step)
         # leak into their neighbours' predictions: predict again without them
         base = predictor._base(z, pred) if edge_guard else z
         if steps > 0 or base is not z:
-            pred, predictor.second = _fit_blind_spot(base, seed=seed, max_seconds=max_seconds, steps=steps)
+            pred, predictor.second = _fit_blind_spot(base, seed=seed, max_seconds=max_seconds, steps=steps,
+                                                     params=params)
     return pred, predictor
 
 
@@ -402,6 +415,7 @@ def smooth(
     max_seconds: float | None = 10.0,
     seed: int = 0,
     device: str = "cpu",
+    model_params: dict[str, Any] | None = None,
 ) -> np.ndarray:
     """Smooth a series with a self-supervised (or a trained) autoencoder.
 
@@ -426,6 +440,9 @@ def smooth(
         Seed of the self-supervised training (results are deterministic on CPU).
     device
         Device for a trained model.
+    model_params
+        Parameters of the self-supervised ``blind_spot`` network (``tsae models blind_spot``),
+        checked before any work.
 
     Returns
     -------
@@ -448,6 +465,7 @@ def smooth(
     if missing.all(axis=1).any():
         raise ValueError("a channel has no finite values")
     c, n = arr.shape
+    params = checked_params(model_params, c, model)
     filled = repair_missing(arr)
     if n < 5 or strength == 0:
         out = filled.copy()
@@ -462,7 +480,8 @@ def smooth(
             loaded = _loaded(model, device)
             pred = (np.asarray(reconstruct_series(loaded, filled), dtype=np.float64).reshape(c, n) - center) / scale
         else:
-            pred, _ = self_supervised(z, edge_guard=edge_guard, seed=seed, max_seconds=max_seconds, steps=steps)
+            pred, _ = self_supervised(z, edge_guard=edge_guard, seed=seed, max_seconds=max_seconds, steps=steps,
+                                      params=params)
         out = blend(filled, z, pred, scale, strength, edge_guard=edge_guard,
                     sigmas=np.array([noise_sigma(zc) for zc in z]))
     out[missing] = np.nan

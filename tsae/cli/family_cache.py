@@ -1,0 +1,64 @@
+"""What ``tsae models`` prints about a lazily registered family, remembered between runs.
+
+Describing a family (its description and typed parameters) means importing its module,
+and with it torch. For a :class:`tsae.plugins.LazyFamily` the description is kept in
+``$XDG_CACHE_HOME/tsae/families.json``, keyed by the family's import path and the
+size and modification time of its module and of tsae's parameter code, so ``tsae models``
+starts without torch until one of them changes.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import tsae
+from tsae.cli.user_cache import cache_path
+
+
+def _stamp(path: str | None) -> list[Any]:
+    if path is None:
+        return [None]
+    stat = os.stat(path)
+    return [path, stat.st_size, stat.st_mtime_ns]
+
+
+def _key(target: str) -> list[Any] | None:
+    """What the description depends on; None when the module cannot be found without importing it."""
+    try:
+        spec = importlib.util.find_spec(target.partition(":")[0])
+    except (ImportError, ValueError):
+        return None
+    if spec is None or spec.origin is None:
+        return None
+    models = Path(tsae.__file__).parent / "models"
+    return [target, tsae.__version__, _stamp(spec.origin), _stamp(str(models / "base.py")),
+            _stamp(str(models / "params.py"))]
+
+
+def describe(name: str, target: str, load: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """The description of lazy family ``name`` (``target`` is ``"module:Class"``): cached, or ``load()`` and keep it."""
+    key = _key(target)
+    path = cache_path("families.json")
+    try:
+        cache = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    except (OSError, ValueError):
+        cache = {}
+    entry = cache.get(name) if isinstance(cache, dict) else None
+    if key is not None and isinstance(entry, dict) and entry.get("key") == key:
+        return dict(entry["row"])
+    row = load()
+    if key is not None:
+        cache = cache if isinstance(cache, dict) else {}
+        cache[name] = {"key": key, "row": row}
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(cache), encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError:  # no writable cache: describe again next time
+            pass
+    return row
