@@ -29,7 +29,8 @@ def smooth_command(input: Path, output: Path, strength: float, no_edge_guard: bo
     """Smooth INPUT (CSV, .npy or audio), every channel, without shifting it in time.
 
     Without --model a small blind-spot autoencoder learns the signal from INPUT
-    itself (a few seconds); steps and spikes are kept sharp.
+    itself (a few seconds); steps and spikes are kept sharp. A long audio or .npy
+    file is smoothed in blocks of 2**20 samples with what its first block taught.
 
     \b
     Examples:
@@ -39,7 +40,7 @@ def smooth_command(input: Path, output: Path, strength: float, no_edge_guard: bo
     from tsae.pipelines.smooth.files import smooth_file
 
     info = smooth_file(input, output, strength=strength, model=model, device=device if model else "cpu",
-                       edge_guard=not no_edge_guard, model_params=params)
+                       edge_guard=not no_edge_guard, model_params=params, quiet=quiet)
     echo_done(f"{output}: smoothed {info['samples']} samples x {info['channels']} channel(s) "
               f"in {info['seconds']:.1f} s", quiet)
 
@@ -53,7 +54,8 @@ def smooth_command(input: Path, output: Path, strength: float, no_edge_guard: bo
 def impute_command(input: Path, output: Path, model: Path | None, device: str, quiet: bool) -> None:
     """Fill the missing cells (empty, NaN, NA, ...) of INPUT by autoencoder reconstruction.
 
-    Every missing sample is filled; observed samples are written unchanged.
+    Every missing sample is filled; observed samples are written unchanged. A long
+    audio or .npy file is filled in blocks of 2**16 samples, each with context around it.
 
     \b
     Example:
@@ -61,6 +63,6 @@ def impute_command(input: Path, output: Path, model: Path | None, device: str, q
     """
     from tsae.pipelines.smooth.files import impute_file
 
-    info = impute_file(input, output, model=model, device=device if model else "cpu")
+    info = impute_file(input, output, model=model, device=device if model else "cpu", quiet=quiet)
     echo_done(f"{output}: filled {info['missing']} missing sample(s) of {info['samples']} x "
               f"{info['channels']} channel(s) in {info['seconds']:.1f} s", quiet)

@@ -1,7 +1,16 @@
-"""The file jobs of ``tsae smooth`` and ``tsae impute``: a series file in, one of the same kind out."""
+"""The file jobs of ``tsae smooth`` and ``tsae impute``: a series file in, one of the same kind out.
+
+A file no longer than one block (and every table: there is no chunked table reader,
+so CSV/TSV files are read whole) is processed whole, exactly as
+:func:`~tsae.pipelines.smooth.smoother.smooth` and :func:`~tsae.pipelines.smooth.smoother.impute`
+process the array. A longer audio or ``.npy`` file going to an audio or ``.npy`` output
+is read, processed and written block by block (:mod:`tsae.pipelines.smooth.blocks`), so
+memory is bounded by the block, not the file; a progress bar on a terminal shows it.
+"""
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -12,26 +21,49 @@ import numpy as np
 from tsae.errors import memory_for
 from tsae.io.paths import check_output, read_paths
 from tsae.io.series import read_series, write_series
+from tsae.pipelines.smooth.blocks import (
+    IMPUTE_BLOCK,
+    SMOOTH_BLOCK,
+    SeriesSource,
+    impute_blocks,
+    open_source,
+    open_writer,
+    smooth_blocks,
+    streams,
+)
 from tsae.pipelines.smooth.smoother import impute, smooth
 
+#: a block job: (source, write, advance) -> the input's missing samples
+_BlockJob = Callable[[SeriesSource, Callable[[np.ndarray], None], Callable[[int], None]], int]
 
-def _file_job(input: str | os.PathLike, output: str | os.PathLike, model: Any,
-              fn: Callable[[np.ndarray], np.ndarray]) -> dict[str, Any]:
-    """Read ``input``, write ``fn(values)`` to ``output``; neither the input nor the model file is overwritten.
 
-    The whole series is in memory (the smoother and the imputer learn from all of it):
-    a file too large for the memory is one error naming it.
+def _file_job(input: str | os.PathLike, output: str | os.PathLike, model: Any, fn: Callable[[np.ndarray], np.ndarray],
+              *, block: int, blocks: _BlockJob, desc: str, quiet: bool) -> dict[str, Any]:
+    """Write ``fn(values)`` of ``input`` to ``output``, whole or (long audio and ``.npy`` files) with ``blocks``.
+
+    Neither the input nor the model file is overwritten; running out of memory is one
+    error naming the input.
     """
     start = time.perf_counter()
     src, dst = Path(input), Path(output)
     reads = [src, *read_paths(model)]
     check_output(dst, reads)
+    source = open_source(src) if streams(src, dst) else None
     with memory_for(src, "process"):
-        values, rate, meta = read_series(src)
-        result = np.asarray(fn(values), dtype=np.float64).reshape(values.shape)
-    write_series(dst, result, rate, meta, protect=reads)
-    return {"samples": int(values.shape[1]), "channels": int(values.shape[0]),
-            "missing": int(np.isnan(values).sum()), "seconds": time.perf_counter() - start}
+        if source is None or source.n <= block:
+            values, rate, meta = read_series(src)
+            result = np.asarray(fn(values), dtype=np.float64).reshape(values.shape)
+            write_series(dst, result, rate, meta, protect=reads)
+            return {"samples": int(values.shape[1]), "channels": int(values.shape[0]),
+                    "missing": int(np.isnan(values).sum()), "seconds": time.perf_counter() - start}
+        from tqdm import tqdm
+
+        with tqdm(total=source.n, unit="sample", unit_scale=True, desc=desc,
+                  disable=quiet or not sys.stderr.isatty()) as bar, open_writer(dst, source, tuple(reads)) as write:
+            missing = blocks(source, write, bar.update)
+            source.finish()
+    return {"samples": source.n, "channels": source.channels, "missing": missing,
+            "seconds": time.perf_counter() - start}
 
 
 def _loaded_model(model: Any, device: str) -> Any:
@@ -43,7 +75,7 @@ def _loaded_model(model: Any, device: str) -> Any:
 
 
 def smooth_file(input: str | os.PathLike, output: str | os.PathLike, *, strength: float = 1.0, model: Any = None,
-                device: str = "cpu", **kwargs: Any) -> dict[str, Any]:
+                device: str = "cpu", block: int = SMOOTH_BLOCK, quiet: bool = False, **kwargs: Any) -> dict[str, Any]:
     """Smooth a series file (CSV/TSV, ``.npy``, audio) into ``output`` (same kind, written atomically).
 
     Parameters
@@ -54,25 +86,44 @@ def smooth_file(input: str | os.PathLike, output: str | os.PathLike, *, strength
         As for :func:`~tsae.pipelines.smooth.smoother.smooth`.
     model
         A trained model (file path or loaded model) or None to learn from the series.
+    block
+        Samples per channel of one block: a longer audio or ``.npy`` file is smoothed
+        block by block with what its first block taught (see :mod:`tsae.pipelines.smooth.blocks`).
+    quiet
+        No progress bar (it is shown for block jobs on a terminal only).
 
     Returns
     -------
     dict
-        ``samples``, ``channels``, ``missing``, ``seconds``.
+        ``samples``, ``channels``, ``missing`` (NaN samples of the input), ``seconds``.
     """
+    if not 0.0 <= float(strength) <= 1.0:
+        raise ValueError(f"strength must be within [0, 1], got {strength}")
     loaded = _loaded_model(model, device)
-    return _file_job(input, output, loaded, lambda v: smooth(v, strength, model=loaded, device=device, **kwargs))
+
+    def blocks(source: SeriesSource, write: Callable[[np.ndarray], None], advance: Callable[[int], None]) -> int:
+        return smooth_blocks(source, write, advance, block=block, strength=strength, model=loaded, **kwargs)
+
+    return _file_job(input, output, loaded, lambda v: smooth(v, strength, model=loaded, device=device, **kwargs),
+                     block=block, blocks=blocks, desc="smooth", quiet=quiet)
 
 
 def impute_file(input: str | os.PathLike, output: str | os.PathLike, *, model: Any = None, device: str = "cpu",
-                **kwargs: Any) -> dict[str, Any]:
+                block: int = IMPUTE_BLOCK, quiet: bool = False, **kwargs: Any) -> dict[str, Any]:
     """Fill the missing cells of a series file into ``output`` (same kind, written atomically).
 
     Parameters and result as for :func:`smooth_file`; ``kwargs`` go to
-    :func:`~tsae.pipelines.smooth.smoother.impute`.
+    :func:`~tsae.pipelines.smooth.smoother.impute`. A longer audio or ``.npy`` file is
+    filled block by block, each block with context around it (``block`` defaults to 2**16
+    samples: the imputer's memory grows with 128 values per sample).
     """
     loaded = _loaded_model(model, device)
-    return _file_job(input, output, loaded, lambda v: impute(v, model=loaded, device=device, **kwargs))
+
+    def blocks(source: SeriesSource, write: Callable[[np.ndarray], None], advance: Callable[[int], None]) -> int:
+        return impute_blocks(source, write, advance, block=block, model=loaded, device=device, **kwargs)
+
+    return _file_job(input, output, loaded, lambda v: impute(v, model=loaded, device=device, **kwargs),
+                     block=block, blocks=blocks, desc="impute", quiet=quiet)
 
 
 __all__ = ["smooth_file", "impute_file"]

@@ -126,6 +126,24 @@ def _blind_spot_kernels(n: int) -> tuple[np.ndarray, int]:
     return np.array(kernels), k
 
 
+def _padded(z: np.ndarray, k: int) -> tuple[np.ndarray, int]:
+    """``z`` extended by at least ``k`` samples each side (odd reflection, then edge values) and its offset."""
+    zp = _pad_odd(z, k)
+    off = (len(zp) - len(z)) // 2
+    if off < k:
+        zp = np.pad(zp, (k - off, k - off), mode="edge")
+        off = k
+    return zp, off
+
+
+def _apply_taps(z: np.ndarray, taps: np.ndarray) -> np.ndarray:
+    """The linear blind-spot prediction of a 1-D ``z`` with combined taps from :func:`_linear_blind_spot`."""
+    from scipy.signal import fftconvolve
+
+    zp, off = _padded(z, len(taps) // 2)
+    return fftconvolve(zp, taps, mode="same")[off : off + len(z)]
+
+
 def _linear_blind_spot(z: np.ndarray, ridge: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Closed-form blind-spot filter: the least-squares mixture of leave-one-out smoothers.
 
@@ -140,11 +158,7 @@ def _linear_blind_spot(z: np.ndarray, ridge: float | None = None) -> tuple[np.nd
 
     n = len(z)
     kernels, k = _blind_spot_kernels(n)
-    zp = _pad_odd(z, k)
-    off = (len(zp) - n) // 2
-    if off < k:
-        zp = np.pad(zp, (k - off, k - off), mode="edge")
-        off = k
+    zp, off = _padded(z, k)
     feats = np.stack([fftconvolve(zp, kern, mode="same")[off : off + n] for kern in kernels], axis=1)
     gram = feats.T @ feats
     rhs = feats.T @ z
@@ -181,24 +195,56 @@ _EPOCH_WINDOWS = 800
 _BATCH = 16
 
 
+class BlindSpot:
+    """A fitted blind-spot predictor: per-channel linear taps plus an optional ``blind_spot`` network.
+
+    Calling it on normalised, gap-free channels ``(C, m)`` gives their prediction; it reads
+    at most :attr:`reach` samples on each side of a sample (the ends are odd-reflected).
+    """
+
+    def __init__(self, taps: list[np.ndarray], net: Any = None) -> None:
+        self.taps = taps
+        self.net = net
+
+    @property
+    def reach(self) -> int:
+        """Samples each side that a prediction depends on."""
+        k = max(len(t) // 2 for t in self.taps)
+        return max(k, self.net.margin) if self.net is not None else k
+
+    def __call__(self, z: np.ndarray) -> np.ndarray:
+        linear = np.stack([_apply_taps(zc, t) for zc, t in zip(z, self.taps, strict=True)])
+        if self.net is None:
+            return linear
+        import torch
+
+        pad = self.net.margin
+        zp = np.stack([_pad_odd(zc, pad) for zc in z]).astype(np.float32)
+        with torch.no_grad():
+            return linear + self.net(torch.from_numpy(zp[None]))[0, :, pad: pad + z.shape[1]].double().numpy()
+
+
 def _fit_blind_spot(z: np.ndarray, *, seed: int, max_seconds: float | None, steps: int,
-                    params: dict[str, Any]) -> np.ndarray:
-    """Blind-spot prediction for normalised, gap-free channels ``z`` (C, n) -> (C, n).
+                    params: dict[str, Any]) -> tuple[np.ndarray, BlindSpot]:
+    """Blind-spot prediction for normalised, gap-free channels ``z`` (C, n) -> (C, n), and the predictor.
 
     The linear blind-spot filter is solved in closed form per channel; a
     ``blind_spot`` network (a registered model family, trained by the shared
     trainer on windows of the series; every 8th block of ``_WINDOW`` samples is
     held out) then learns what the filter leaves, and is kept only if it cuts the
-    held-out blind-spot loss by 3 %.
+    held-out blind-spot loss by 3 %. The predictor (:class:`BlindSpot`) applies the
+    same to other parts of the series.
     """
     c, n = z.shape
-    linear = np.stack([_linear_blind_spot(zc)[0] for zc in z])
+    fits = [_linear_blind_spot(zc) for zc in z]
+    linear = np.stack([pred for pred, _ in fits])
+    only_linear = BlindSpot([taps for _, taps in fits])
     if steps <= 0 or (max_seconds is not None and max_seconds <= 0) or n < 8 * _WINDOW:
-        return linear
+        return linear, only_linear
     val = (np.arange(n) // _WINDOW % 8) == 3
     train_starts = np.flatnonzero(np.convolve(val.astype(float), np.ones(_WINDOW), mode="valid") == 0)
     if len(train_starts) == 0 or not val.any():
-        return linear
+        return linear, only_linear
     import torch
 
     from tsae.models.trainer import TrainConfig, train_model
@@ -222,7 +268,7 @@ def _fit_blind_spot(z: np.ndarray, *, seed: int, max_seconds: float | None, step
             pred = linear + net(full)[0, :, pad: pad + n].double().numpy()
         loss = held_out_loss(pred)
         if loss < best["loss"]:
-            best.update(pred=pred, loss=loss)
+            best.update(pred=pred, loss=loss, state={k: v.detach().clone() for k, v in net.state_dict().items()})
 
     # the trainer's own validation split only guards against divergence; the checkpoints
     # are judged on the held-out blocks (an unbiased yardstick of the blind-spot loss)
@@ -238,10 +284,26 @@ def _fit_blind_spot(z: np.ndarray, *, seed: int, max_seconds: float | None, step
     train_model(net, windows, config, targets, callback=checkpoint)
     # the network also fits (part of) the noise of the samples it was trained on, which
     # the held-out loss cannot see: keep it only for a clear gain
-    return best["pred"] if best["loss"] < _NET_MARGIN * linear_loss else linear
+    if best["loss"] >= _NET_MARGIN * linear_loss:
+        return linear, only_linear
+    net.load_state_dict(best["state"])
+    net.eval()
+    return best["pred"], BlindSpot(only_linear.taps, net)
 
 
-def _combine(z: np.ndarray, pred: np.ndarray, sigma: float, edge_guard: bool, half: int = 4) -> np.ndarray:
+#: samples each side that the edge guard's local residual power reads
+_GUARD_HALF = 4
+
+
+def _typical_power(z: np.ndarray, pred: np.ndarray, sigma: float) -> float:
+    """Mean residual power ``(z - pred)^2`` over samples within 4 sigma (the global Wiener gain's denominator)."""
+    r2 = (z - pred) ** 2
+    typical = r2 <= (_OUTLIER_SIGMAS**2) * sigma * sigma  # spikes and edges are the guard's business
+    return float(np.mean(r2[typical])) if typical.any() else float(np.mean(r2))
+
+
+def _combine(z: np.ndarray, pred: np.ndarray, sigma: float, edge_guard: bool, half: int = _GUARD_HALF,
+             power: float | None = None) -> np.ndarray:
     """Wiener combination of the noisy samples ``z`` and the blind-spot prediction ``pred``.
 
     The prediction ignores ``z[t]``; adding back ``gain * (z - pred)`` restores what it
@@ -250,20 +312,94 @@ def _combine(z: np.ndarray, pred: np.ndarray, sigma: float, edge_guard: bool, ha
     edge guard, a local gain (the same formula) takes over where the residual is
     clearly above the noise: its power over ``2*half+1`` samples exceeds 4 sigma^2
     (steps) or a single sample exceeds 4 sigma (spikes); pure noise trips either test
-    well under 0.1 % of the time.
+    well under 0.1 % of the time. ``power`` (the global gain's residual power) is
+    measured on ``z`` unless given.
     """
     r = z - pred
     if sigma <= 0:
         return z.copy()
     s2 = sigma * sigma
-    typical = r * r <= (_OUTLIER_SIGMAS**2) * s2  # spikes and edges are the guard's business
-    power = float(np.mean((r * r)[typical])) if typical.any() else float(np.mean(r * r))
+    if power is None:
+        power = _typical_power(z, pred, sigma)
     gain = np.full(len(z), max(0.0, 1.0 - s2 / max(power, 1e-300)))
     if edge_guard:
-        power = np.maximum(_local_mean(r * r, half), np.where(r * r > 16.0 * s2, r * r, 0.0))
-        local = np.where(power > 4.0 * s2, 1.0 - s2 / np.maximum(power, 1e-300), 0.0)
+        local_power = np.maximum(_local_mean(r * r, half), np.where(r * r > 16.0 * s2, r * r, 0.0))
+        local = np.where(local_power > 4.0 * s2, 1.0 - s2 / np.maximum(local_power, 1e-300), 0.0)
         gain = np.maximum(gain, local)
     return pred + gain * r
+
+
+def checked_params(model_params: dict[str, Any] | None, channels: int, model: Any) -> dict[str, Any]:
+    """The ``blind_spot`` network's parameters as a dict, checked (a bad one fails before any work)."""
+    params = dict(model_params or {})
+    if params and model is None:
+        from tsae.plugins import create_model
+
+        create_model("blind_spot", channels=channels, window=_WINDOW, **params)
+    return params
+
+
+class Predictor:
+    """The self-supervised prediction of :func:`smooth`, fitted once, applicable to any part of a series.
+
+    ``first`` is the linear blind-spot filter; with the edge guard, samples more than 4
+    noise sigmas (``sigmas``, per channel) off its prediction are replaced by it and
+    ``second`` (refitted without them, possibly with a network; ``first`` when there was
+    nothing to refit) predicts from that.
+    """
+
+    def __init__(self, first: BlindSpot, second: BlindSpot | None, sigmas: np.ndarray, edge_guard: bool) -> None:
+        self.first, self.second, self.sigmas, self.edge_guard = first, second, sigmas, edge_guard
+
+    @property
+    def reach(self) -> int:
+        """Samples each side that a prediction depends on."""
+        return self.first.reach + (self.second or self.first).reach
+
+    def _base(self, z: np.ndarray, pred: np.ndarray) -> np.ndarray:
+        outliers = np.abs(z - pred) > _OUTLIER_SIGMAS * self.sigmas[:, None]
+        return np.where(outliers, pred, z) if outliers.any() else z
+
+    def __call__(self, z: np.ndarray) -> np.ndarray:
+        """The prediction of normalised, gap-free channels ``(C, m)``."""
+        if self.second is None and not self.edge_guard:
+            return self.first(z)
+        pred = self.first(z)
+        return (self.second or self.first)(self._base(z, pred) if self.edge_guard else z)
+
+
+def self_supervised(z: np.ndarray, *, edge_guard: bool, seed: int, max_seconds: float | None, steps: int,
+                    params: dict[str, Any] | None = None) -> tuple[np.ndarray, Predictor]:
+    """Fit the blind-spot prediction of normalised, gap-free channels ``z`` (C, n) on ``z`` itself.
+
+    ``params`` are the ``blind_spot`` network's parameters. Returns the prediction of
+    ``z`` and the :class:`Predictor` that makes it.
+    """
+    sigmas = np.array([noise_sigma(zc) for zc in z])
+    params = dict(params or {})
+    with torch_threads(1, native=True):
+        pred, first = _fit_blind_spot(z, seed=seed, max_seconds=max_seconds, steps=0, params=params)
+        predictor = Predictor(first, None, sigmas, edge_guard)
+        # isolated samples far off the prediction (spikes, the sharp corner of a step)
+        # leak into their neighbours' predictions: predict again without them
+        base = predictor._base(z, pred) if edge_guard else z
+        if steps > 0 or base is not z:
+            pred, predictor.second = _fit_blind_spot(base, seed=seed, max_seconds=max_seconds, steps=steps,
+                                                     params=params)
+    return pred, predictor
+
+
+def blend(filled: np.ndarray, z: np.ndarray, pred: np.ndarray, scale: np.ndarray, strength: float, *,
+          edge_guard: bool, sigmas: np.ndarray, powers: np.ndarray | None = None) -> np.ndarray:
+    """The smoothed series: the Wiener combination of ``z`` and ``pred`` (normalised), blended by ``strength``.
+
+    ``filled`` is the gap-free series, ``z`` it normalised (``scale`` per channel,
+    ``(C, 1)``), ``sigmas`` the channels' noise levels; ``powers`` fixes the global
+    gains' residual powers (see :func:`_combine`), measured on ``z`` when None.
+    """
+    est = np.stack([_combine(zc, pc, float(sigmas[i]), edge_guard, power=None if powers is None else powers[i])
+                    for i, (zc, pc) in enumerate(zip(z, pred, strict=True))])
+    return filled + strength * (est - z) * scale
 
 
 # ----------------------------------------------------------------------------- public API
@@ -329,11 +465,7 @@ def smooth(
     if missing.all(axis=1).any():
         raise ValueError("a channel has no finite values")
     c, n = arr.shape
-    params = dict(model_params or {})
-    if params and model is None:
-        from tsae.plugins import create_model
-
-        create_model("blind_spot", channels=c, window=_WINDOW, **params)  # a bad parameter fails before any work
+    params = checked_params(model_params, c, model)
     filled = repair_missing(arr)
     if n < 5 or strength == 0:
         out = filled.copy()
@@ -348,20 +480,10 @@ def smooth(
             loaded = _loaded(model, device)
             pred = (np.asarray(reconstruct_series(loaded, filled), dtype=np.float64).reshape(c, n) - center) / scale
         else:
-            with torch_threads(1, native=True):
-                pred = _fit_blind_spot(z, seed=seed, max_seconds=max_seconds, steps=0, params=params)
-                base = z
-                if edge_guard:
-                    # isolated samples far off the prediction (spikes, the sharp corner of a step)
-                    # leak into their neighbours' predictions: predict again without them
-                    sigmas = np.array([noise_sigma(zc) for zc in z])[:, None]
-                    outliers = np.abs(z - pred) > _OUTLIER_SIGMAS * sigmas
-                    if outliers.any():
-                        base = np.where(outliers, pred, z)
-                if steps > 0 or base is not z:
-                    pred = _fit_blind_spot(base, seed=seed, max_seconds=max_seconds, steps=steps, params=params)
-        est = np.stack([_combine(zc, pc, noise_sigma(zc), edge_guard) for zc, pc in zip(z, pred, strict=True)])
-        out = filled + strength * (est - z) * scale
+            pred, _ = self_supervised(z, edge_guard=edge_guard, seed=seed, max_seconds=max_seconds, steps=steps,
+                                      params=params)
+        out = blend(filled, z, pred, scale, strength, edge_guard=edge_guard,
+                    sigmas=np.array([noise_sigma(zc) for zc in z]))
     out[missing] = np.nan
     return out[0] if squeeze else out
 

@@ -1,0 +1,234 @@
+"""smooth/impute files longer than one block: processed block by block, exact under one block, no seams."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tsae.io.series import read_series
+from tsae.pipelines.smooth import impute, impute_file, smooth, smooth_file
+from tsae.pipelines.smooth.blocks import open_source, smooth_blocks
+from tsae.pipelines.smooth.smoother import BlindSpot, self_supervised
+
+from smooth_helpers import peak_rss_growth, rmse
+
+MB = 1 << 20
+
+
+def _steps_and_sine(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    t = np.arange(n)
+    truth = np.sin(2 * np.pi * t / 300) + 0.5 * np.sign(np.sin(2 * np.pi * t / 7000))
+    return truth, truth + 0.2 * np.random.default_rng(seed).normal(size=n)
+
+
+def _run_blocks(path, **kwargs) -> np.ndarray:
+    source = open_source(path)
+    parts: list[np.ndarray] = []
+    smooth_blocks(source, parts.append, lambda done: None, **kwargs)
+    return np.concatenate(parts, axis=1)
+
+
+def _two_channels(tmp_path, n: int):
+    _, noisy = _steps_and_sine(n)
+    values = np.stack([noisy, -noisy[::-1]])
+    values[1, 700:740] = np.nan
+    np.save(tmp_path / "x.npy", values)
+    return tmp_path / "x.npy", values
+
+
+def test_a_file_within_one_block_is_exactly_smooth(tmp_path) -> None:
+    path, values = _two_channels(tmp_path, 2000)
+    smooth_file(path, tmp_path / "s.npy", block=2000, steps=30)  # a short training keeps the test fast
+    assert np.array_equal(np.load(tmp_path / "s.npy"), smooth(values, steps=30), equal_nan=True)
+
+
+def test_a_file_within_one_block_is_exactly_impute(tmp_path) -> None:
+    path, values = _two_channels(tmp_path, 2000)
+    impute_file(path, tmp_path / "i.npy", block=2000)
+    assert np.array_equal(np.load(tmp_path / "i.npy"), impute(values))
+
+
+def test_a_wav_within_one_block_is_exactly_smooth(tmp_path) -> None:
+    import soundfile
+
+    _, noisy = _steps_and_sine(2000)
+    soundfile.write(tmp_path / "x.wav", (0.3 * noisy).astype(np.float32), 8000, subtype="FLOAT")
+    smooth_file(tmp_path / "x.wav", tmp_path / "s.wav", steps=30)
+    values, _, _ = read_series(tmp_path / "x.wav")
+    out, rate, meta = read_series(tmp_path / "s.wav")
+    assert rate == 8000 and meta["subtype"] == "FLOAT"
+    assert np.array_equal(out, smooth(values, steps=30).astype(np.float32))
+
+
+def test_the_predictor_reads_no_further_than_its_reach() -> None:
+    """What makes the seams invisible: a block read with ``reach`` samples of context predicts its own part
+    exactly as the whole series does (here with a blind-spot network too)."""
+    from tsae.plugins import create_model
+
+    _, noisy = _steps_and_sine(6000)
+    z = ((noisy - noisy.mean()) / noisy.std())[None]
+    _, predictor = self_supervised(z, edge_guard=True, seed=0, max_seconds=None, steps=0)
+    predictor.second = BlindSpot(predictor.first.taps, create_model("blind_spot", channels=1, window=64).eval())
+    whole = predictor(z)
+    reach = predictor.reach
+    a, s, e, b = 2000 - reach, 2000, 3000, 3000 + reach
+    assert np.allclose(predictor(z[:, a:b])[:, s - a: e - a], whole[:, s:e], rtol=0, atol=1e-6)
+    assert not np.allclose(predictor(z[:, s:b])[:, :10], whole[:, s: s + 10], rtol=0, atol=1e-6)
+
+
+def test_blocks_join_without_seams(tmp_path) -> None:
+    truth, noisy = _steps_and_sine(40_000)
+    np.save(tmp_path / "x.npy", noisy)
+    one = _run_blocks(tmp_path / "x.npy", block=40_000, learn=8192)[0]
+    many = _run_blocks(tmp_path / "x.npy", block=2999, learn=8192)[0]
+    assert np.allclose(many, one, rtol=0, atol=1e-9)  # the same smoother, whatever the block size
+    err = np.abs(many - truth)
+    seams = np.concatenate([err[s - 50: s + 50] for s in range(2999, 40_000, 2999)])
+    assert np.median(seams) < 1.3 * np.median(err)  # medians: a seam near a step has the step's error
+
+
+def test_blocks_with_a_trained_model_keep_its_frame_grid(tmp_path) -> None:
+    from tsae.models.modelfile import load_model, save_model
+    from tsae.plugins import create_model
+
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    save_model(tmp_path / "m.tsae", create_model("conv1d", 1, 32, depth=1, hidden=4, latent=4),
+               frame={"window": 32, "hop": 16, "window_fn": None})
+    model = load_model(tmp_path / "m.tsae", device="cpu")
+    _, noisy = _steps_and_sine(10_000)
+    np.save(tmp_path / "x.npy", noisy)
+    one = _run_blocks(tmp_path / "x.npy", block=10_000, learn=10_000, model=model)
+    many = _run_blocks(tmp_path / "x.npy", block=1000, learn=10_000, model=model)
+    assert np.allclose(many, one, rtol=0, atol=1e-6)
+    assert not np.allclose(one, noisy, rtol=0, atol=1e-3)
+
+
+def test_a_long_file_is_smoothed_about_as_well_as_whole(tmp_path) -> None:
+    truth, noisy = _steps_and_sine(40_000)
+    np.save(tmp_path / "x.npy", noisy)
+    smooth_file(tmp_path / "x.npy", tmp_path / "whole.npy", steps=0)
+    info = smooth_file(tmp_path / "x.npy", tmp_path / "blocks.npy", block=8192, steps=0)
+    assert (info["samples"], info["channels"]) == (40_000, 1)
+    whole, blocks = np.load(tmp_path / "whole.npy"), np.load(tmp_path / "blocks.npy")
+    assert blocks.shape == whole.shape == noisy.shape
+    assert rmse(blocks, truth) < 1.1 * rmse(whole, truth) < 0.3 * rmse(noisy, truth)
+
+
+def test_gaps_across_a_block_boundary_are_filled(tmp_path) -> None:
+    t = np.arange(10_000)
+    truth = np.stack([np.sin(2 * np.pi * t / 200), np.cos(2 * np.pi * t / 330)])
+    values = truth + 0.01 * np.random.default_rng(2).normal(size=truth.shape)
+    values[0, 2000:2150] = np.nan  # across the first block end (2048)
+    values[1, 2100:2200] = np.nan  # overlapping it in the other channel
+    values[0, 6100:6180] = np.nan  # across the third (6144)
+    missing = np.isnan(values)
+    np.save(tmp_path / "x.npy", values)
+    info = impute_file(tmp_path / "x.npy", tmp_path / "filled.npy", block=2048, rank=2)  # rank: fast
+    out = np.load(tmp_path / "filled.npy")
+    assert info["missing"] == int(missing.sum())
+    assert not np.isnan(out).any()
+    assert np.array_equal(out[~missing], values[~missing])
+    assert rmse(out[missing], truth[missing]) < 0.1  # a straight line across these gaps is off by ~0.5
+    # the filled gap is continuous where the block boundary would have cut it
+    assert np.abs(np.diff(out[0, 1999:2151])).max() < 0.06
+
+
+def _long_wav(path, n: int, rate: int = 48_000) -> None:
+    """A mono PCM_16 WAV of ``n`` samples, written in blocks (never whole in memory)."""
+    import soundfile
+
+    t = np.arange(1 << 14)
+    with soundfile.SoundFile(path, "w", samplerate=rate, channels=1, subtype="PCM_16") as handle:
+        for start in range(0, n, t.size):
+            part = 0.5 * np.sin(2 * np.pi * t / 480) + 0.05 * np.random.default_rng(start).normal(size=t.size)
+            handle.write(part[: n - start])
+
+
+@pytest.mark.parametrize("job", [smooth_file, impute_file])
+def test_a_long_wav_goes_block_by_block_in_bounded_memory(tmp_path, job) -> None:
+    """A 2**23-sample WAV (64 MB as float64) processed with peak memory well under one float64 copy of it."""
+    import soundfile
+
+    options = {"steps": 0} if job is smooth_file else {}
+    n = 1 << 23
+    _long_wav(tmp_path / "warm.wav", 3 << 12)
+    job(tmp_path / "warm.wav", tmp_path / "warm.out.wav", block=1 << 12, quiet=True, **options)  # imports, numba
+    _long_wav(tmp_path / "long.wav", n)
+    info: dict = {}
+    growth = peak_rss_growth(lambda: info.update(job(tmp_path / "long.wav", tmp_path / "out.wav", block=1 << 15,
+                                                     quiet=True, **options)))
+    assert info["samples"] == n
+    assert soundfile.info(tmp_path / "out.wav").frames == n
+    assert growth < 40 * MB, growth / MB
+
+
+@pytest.mark.slow
+def test_a_long_npy_with_gaps_is_filled_in_bounded_memory(tmp_path) -> None:
+    """A 2**23-sample float32 ``.npy`` (64 MB as float64) with gaps, filled with peak memory under one float64 copy."""
+    n = 1 << 23
+    src = tmp_path / "long.npy"
+    data = np.lib.format.open_memmap(src, mode="w+", dtype=np.float32, shape=(n,))
+    for start in range(0, n, 1 << 20):
+        data[start: start + (1 << 20)] = np.sin(2 * np.pi * np.arange(start, start + (1 << 20)) / 300)
+    gaps = [(1000, 1100), (3 << 20, (3 << 20) + 20), (n - 50, n)]
+    for a, b in gaps:
+        data[a:b] = np.nan
+    data.flush()
+    del data
+    options = {"block": 1 << 15, "window": 32, "rank": 2, "quiet": True}
+    impute_file(src, tmp_path / "warm.npy", **options)  # imports, numba
+    info: dict = {}
+    growth = peak_rss_growth(lambda: info.update(impute_file(src, tmp_path / "out.npy", **options)))
+    assert info["missing"] == sum(b - a for a, b in gaps)
+    out = np.load(tmp_path / "out.npy", mmap_mode="r")
+    assert out.shape == (n,) and not np.isnan(out[(3 << 20) - 10: (3 << 20) + 30]).any()
+    assert np.abs(out[(3 << 20): (3 << 20) + 20] - np.sin(2 * np.pi * np.arange(3 << 20, (3 << 20) + 20) / 300)
+                  ).max() < 0.05
+    assert growth < 48 * MB, growth / MB
+
+
+def test_repaired_samples_of_a_long_float_wav_are_reported(tmp_path) -> None:
+    import soundfile
+
+    from tsae.io.audio import AudioWarning
+
+    _, noisy = _steps_and_sine(20_000)
+    noisy[15_000] = np.nan
+    soundfile.write(tmp_path / "x.wav", (0.3 * noisy).astype(np.float32), 8000, subtype="FLOAT")
+    with pytest.warns(AudioWarning, match="1 of 20000 samples are NaN"):
+        smooth_file(tmp_path / "x.wav", tmp_path / "s.wav", block=4096, steps=0, quiet=True)
+    assert np.isfinite(read_series(tmp_path / "s.wav")[0]).all()
+
+
+def test_impute_cli_on_a_long_npy_is_quiet_with_q(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from tsae.cli import cli
+
+    values = np.sin(np.arange(70_000) / 20.0)  # longer than one gap-filling block (2**16)
+    values[[65_537, 66_000, 69_999]] = np.nan  # in the second block only: the first is copied (fast)
+    np.save(tmp_path / "x.npy", values)
+    result = CliRunner().invoke(cli, ["impute", str(tmp_path / "x.npy"), "-o", str(tmp_path / "y.npy"), "-q"])
+    assert result.exit_code == 0 and result.output == ""
+    out = np.load(tmp_path / "y.npy")
+    assert out.shape == values.shape and not np.isnan(out).any()
+    result = CliRunner().invoke(cli, ["impute", str(tmp_path / "x.npy"), "-o", str(tmp_path / "z.npy")])
+    assert result.output.strip() == f"{tmp_path / 'z.npy'}: filled 3 missing sample(s) of 70000 x 1 channel(s) in " \
+        + result.output.split(" in ")[-1].strip()
+
+
+def test_a_gap_longer_than_a_block_and_its_context_is_one_error_naming_the_file(tmp_path) -> None:
+    values = np.stack([np.sin(np.arange(20_000) / 20.0), np.cos(np.arange(20_000) / 20.0)])
+    values[0, 1000:19_000] = np.nan
+    np.save(tmp_path / "x.npy", values)
+    with pytest.raises(ValueError, match=r"x\.npy: samples .* a channel has no finite values"):
+        impute_file(tmp_path / "x.npy", tmp_path / "y.npy", block=2048)
+    assert not (tmp_path / "y.npy").exists()
+
+
+def test_a_bad_network_parameter_fails_before_a_block_job_starts(tmp_path) -> None:
+    _, noisy = _steps_and_sine(10_000)
+    np.save(tmp_path / "x.npy", noisy)
+    with pytest.raises(ValueError, match="hidden"):
+        smooth_file(tmp_path / "x.npy", tmp_path / "y.npy", block=2048, model_params={"hidden": -1})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.npy"]
