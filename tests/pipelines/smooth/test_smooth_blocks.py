@@ -4,9 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tsae.io.blocks import open_source
 from tsae.io.series import read_series
 from tsae.pipelines.smooth import impute, impute_file, smooth, smooth_file
-from tsae.pipelines.smooth.blocks import open_source, smooth_blocks
+from tsae.pipelines.smooth.blocks import smooth_blocks
 from tsae.pipelines.smooth.smoother import BlindSpot, self_supervised
 
 from smooth_helpers import peak_rss_growth, rmse

@@ -4,7 +4,7 @@ A file no longer than one block (and every table: there is no chunked table read
 so CSV/TSV files are read whole) is processed whole, exactly as
 :func:`~tsae.pipelines.smooth.smoother.smooth` and :func:`~tsae.pipelines.smooth.smoother.impute`
 process the array. A longer audio or ``.npy`` file going to an audio or ``.npy`` output
-is read, processed and written block by block (:mod:`tsae.pipelines.smooth.blocks`), so
+is read, processed and written block by block (:mod:`tsae.pipelines.smooth.blocks`, :mod:`tsae.io.blocks`), so
 memory is bounded by the block, not the file; a progress bar on a terminal shows it.
 """
 from __future__ import annotations
@@ -19,18 +19,10 @@ from typing import Any
 import numpy as np
 
 from tsae.errors import memory_for
+from tsae.io.blocks import SeriesSource, open_source, open_writer, streams
 from tsae.io.paths import check_output, read_paths
 from tsae.io.series import read_series, write_series
-from tsae.pipelines.smooth.blocks import (
-    IMPUTE_BLOCK,
-    SMOOTH_BLOCK,
-    SeriesSource,
-    impute_blocks,
-    open_source,
-    open_writer,
-    smooth_blocks,
-    streams,
-)
+from tsae.pipelines.smooth.blocks import IMPUTE_BLOCK, SMOOTH_BLOCK, impute_blocks, smooth_blocks
 from tsae.pipelines.smooth.smoother import impute, smooth
 
 #: a block job: (source, write, advance) -> the input's missing samples

@@ -1,0 +1,172 @@
+"""Audio and ``.npy`` series read and written in blocks, so memory is bounded by the block, not the file.
+
+:func:`open_source` reads a file forward as a :class:`SeriesSource`; :func:`open_writer`
+writes ``(channels, m)`` blocks to a file, atomically and exactly as
+:func:`~tsae.io.series.write_series` writes the whole series. Tables (CSV/TSV) have no
+block reader or writer: they are read and written whole.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+
+from tsae.io.atomic import atomic_path
+from tsae.io.paths import ARRAY_SUFFIXES, AUDIO_SUFFIXES
+from tsae.io.series import read_npy
+
+#: samples per channel read from the file at a time
+CHUNK = 1 << 16
+
+
+@dataclass
+class SeriesShape:
+    """What a block writer needs to know of a series before its first block: ``channels``,
+    ``n`` samples, sample ``rate`` (None: none) and ``meta`` (``kind``, an audio ``subtype``)."""
+
+    channels: int
+    n: int
+    rate: float | None
+    meta: dict[str, Any]
+
+
+class SeriesSource(SeriesShape):
+    """An audio or ``.npy`` series, read forward as float64 ``(channels, b - a)`` ranges.
+
+    Holds only the samples from the last :meth:`release` point on; ``.npy`` data is read
+    with ordinary file reads (a memory map would keep every page read resident).
+    """
+
+    def __init__(self, path: Path, n: int, channels: int, rate: float | None, meta: dict[str, Any],
+                 chunks: Iterator[np.ndarray]) -> None:
+        super().__init__(channels, n, rate, meta)
+        self.path = path
+        self._chunks = chunks
+        self._buffer = np.empty((channels, 0))
+        self._start = 0
+
+    def read(self, a: int, b: int) -> np.ndarray:
+        """Samples ``[a, b)`` (``b`` clipped to the end); ``a`` is not before the last release point."""
+        b = min(b, self.n)
+        while self._start + self._buffer.shape[1] < b:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                raise ValueError(f"{self.path}: the series ended early "
+                                 f"({self._start + self._buffer.shape[1]} of {self.n} samples)")
+            self._buffer = np.concatenate([self._buffer, np.asarray(chunk, dtype=np.float64)], axis=1)
+        return self._buffer[:, a - self._start: b - self._start].copy()
+
+    def finish(self) -> None:
+        """Read to the end of the file, so the reader's end-of-file checks and warnings (repaired samples) run."""
+        for _ in self._chunks:
+            pass
+
+    def release(self, a: int) -> None:
+        """Forget the samples before ``a``."""
+        if a > self._start:
+            self._buffer = self._buffer[:, a - self._start:].copy()
+            self._start = a
+
+
+def iter_blocks(source: SeriesSource, size: int) -> Iterator[np.ndarray]:
+    """The whole of ``source`` as consecutive ``(channels, <= size)`` blocks, each forgotten once yielded."""
+    for a in range(0, source.n, size):
+        block = source.read(a, a + size)
+        source.release(a + size)
+        yield block
+    source.finish()
+
+
+def _npy_chunks(path: Path, array: Any, chunk: int) -> Iterator[np.ndarray]:
+    """Consecutive ``(channels, <= chunk)`` ranges of a memory-mapped ``(n,)`` or ``(channels, n)`` array."""
+    channels, n = (1, array.shape[0]) if array.ndim == 1 else array.shape
+    fortran = array.ndim == 2 and not array.flags.c_contiguous
+    size = array.dtype.itemsize
+    with open(path, "rb") as handle:
+        for a in range(0, n, chunk):
+            m = min(chunk, n - a)
+            if fortran:  # sample t of every channel is one run of `channels` values
+                handle.seek(array.offset + a * channels * size)
+                yield np.fromfile(handle, array.dtype, m * channels).reshape(m, channels).T
+                continue
+            rows = []
+            for c in range(channels):
+                handle.seek(array.offset + (c * n + a) * size)
+                rows.append(np.fromfile(handle, array.dtype, m))
+            yield np.stack(rows)
+
+
+def open_source(path: Path, chunk: int = CHUNK) -> SeriesSource | None:
+    """A :class:`SeriesSource` for an audio or ``.npy`` file (checked as :func:`~tsae.io.series.read_series`
+    does), None for a table (read whole: there is no chunked table reader)."""
+    suffix = path.suffix.lower()
+    columns = lambda c: [f"ch{i}" for i in range(c)]  # noqa: E731 - as read_series names them
+    if suffix in ARRAY_SUFFIXES:
+        array = read_npy(path, mmap=True)
+        if array.dtype.kind not in "biuf" or array.ndim not in (1, 2) or array.size == 0:
+            return None  # read_series says what is wrong with it
+        channels = 1 if array.ndim == 1 else int(array.shape[0])
+        return SeriesSource(path, int(array.shape[-1]), channels, None, {"kind": "array", "columns": columns(channels)},
+                            _npy_chunks(path, array, chunk))
+    if suffix in AUDIO_SUFFIXES:
+        from tsae.io.audio import audio_info, iter_audio_blocks
+
+        info = audio_info(path)
+        meta = {"kind": "audio", "subtype": info.subtype, "format": info.format, "columns": columns(info.channels)}
+        return SeriesSource(path, info.frames, info.channels, float(info.sample_rate), meta,
+                            iter_audio_blocks(path, chunk))
+    return None
+
+
+class _NpyWriter:
+    """Appends ``(channels, m)`` float64 blocks to a ``.npy`` file of ``(n,)`` or ``(channels, n)``, as ``np.save``."""
+
+    def __init__(self, handle: BinaryIO, channels: int, n: int) -> None:
+        shape = (n,) if channels == 1 else (channels, n)
+        np.lib.format.write_array_header_1_0(handle, {
+            "descr": np.lib.format.dtype_to_descr(np.dtype(np.float64)), "fortran_order": False, "shape": shape})
+        self.handle, self.n, self.done = handle, n, 0
+        self.start = handle.tell()
+        handle.truncate(self.start + 8 * channels * n)
+
+    def write(self, values: np.ndarray) -> None:
+        for c, row in enumerate(np.asarray(values, dtype=np.float64)):  # channel c is one run in the file
+            self.handle.seek(self.start + 8 * (c * self.n + self.done))
+            self.handle.write(row.tobytes())
+        self.done += values.shape[1]
+
+
+@contextlib.contextmanager
+def open_writer(path: Path, source: SeriesShape,
+                protect: tuple[str | os.PathLike, ...]) -> Iterator[Callable[[np.ndarray], None]]:
+    """An atomic writer of ``(channels, m)`` blocks to an audio or ``.npy`` file.
+
+    The file is written as :func:`~tsae.io.series.write_series` writes it whole.
+    """
+    if path.suffix.lower() in AUDIO_SUFFIXES:
+        from tsae.io.audio import open_audio_writer
+
+        if not source.rate:
+            raise ValueError(f"{path}: an audio output needs a sample rate (the input has none)")
+        subtype = source.meta.get("subtype") if source.meta.get("kind") == "audio" else None
+        with open_audio_writer(path, int(round(source.rate)), source.channels, subtype=subtype,
+                               protect=protect) as audio:
+            yield lambda values: audio.write(values.astype(np.float32))
+        return
+    with atomic_path(path, protect=protect) as tmp, open(tmp, "wb") as handle:
+        writer = _NpyWriter(handle, source.channels, source.n)
+        yield writer.write
+
+
+def streams(source: Path, output: Path) -> bool:
+    """Whether a job from ``source`` to ``output`` can go block by block (audio or ``.npy`` on both sides)."""
+    kinds = ARRAY_SUFFIXES + AUDIO_SUFFIXES
+    return source.suffix.lower() in kinds and output.suffix.lower() in kinds
+
+
+__all__ = ["CHUNK", "SeriesShape", "SeriesSource", "iter_blocks", "open_source", "open_writer", "streams"]
