@@ -170,14 +170,26 @@ class Reader:
 
     def blocks(self) -> Iterator[Block]:
         """Yield the blocks in order; reads the trailer after the last one."""
+        for payload in self._payloads():
+            yield _decode_payload(payload, self._cursor.fail)
+
+    def samples(self) -> int:
+        """Read the blocks (checking their checksums, not decoding them) and the trailer; the samples they hold."""
+        total = 0
+        for payload in self._payloads():
+            if len(payload) < _BLOCK_HEAD.size:
+                raise self.fail("corrupt .tsz block (shorter than its head)")
+            total += _BLOCK_HEAD.unpack_from(payload, 0)[0]
+        return total
+
+    def _payloads(self) -> Iterator[bytes]:
         index = 0
         while True:
             (size,) = self._cursor.unpack("<I", f"length of block {index}")
             if size == 0:
                 self.trailer = self._cursor.json("trailer")
                 return
-            payload = self._cursor.checked(size, f"block {index}")
-            yield _decode_payload(payload, self._cursor.fail)
+            yield self._cursor.checked(size, f"block {index}")
             index += 1
 
 

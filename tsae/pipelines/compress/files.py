@@ -3,22 +3,32 @@
 The container's header names the model file (its path relative to the container when
 possible, and absolute) and its SHA-256; decompressing finds the model there (or takes
 one given explicitly) and refuses a model file whose SHA-256 differs.
+
+Audio and ``.npy`` files longer than one read block are read and written block by block
+(:mod:`tsae.io.blocks`), so memory is bounded by the block, not the file, and the
+container is the same, byte for byte, as from the whole series; tables (CSV/TSV) are
+read and written whole.
 """
 from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
 from tsae.io.atomic import atomic_path
-from tsae.io.paths import check_output
+from tsae.io.blocks import CHUNK, SeriesShape, iter_blocks, open_source, open_writer
+from tsae.io.paths import ARRAY_SUFFIXES, AUDIO_SUFFIXES, check_output
 from tsae.io.series import read_series, write_series
 from tsae.pipelines.compress.container import Reader
-from tsae.pipelines.compress.series import absolute_bounds
+from tsae.pipelines.compress.series import absolute_bounds, bounds_from_extremes, channel_extremes
 from tsae.pipelines.compress.stream import Compressor, iter_decompress
+
+#: series files read and written in blocks (the others, tables, whole)
+_BLOCK_SUFFIXES = ARRAY_SUFFIXES + AUDIO_SUFFIXES
 
 
 def file_sha256(path: str | os.PathLike) -> str:
@@ -39,10 +49,28 @@ def _model_reference(model_path: Path, output: Path) -> dict[str, Any]:
     return {"path": relative, "absolute_path": str(absolute), "sha256": file_sha256(absolute)}
 
 
+def _stream_bounds(path: Path, channels: int, max_error: Any, relative: bool, chunk: int) -> np.ndarray | None:
+    """:func:`~tsae.pipelines.compress.series.absolute_bounds` of a long file, from a first pass over its blocks."""
+    if max_error is None or not relative:
+        return absolute_bounds(np.zeros((channels, 0)), max_error, False)
+    source = open_source(path, chunk)
+    assert source is not None
+    low, high = np.full(channels, np.inf), np.full(channels, -np.inf)
+    for values in iter_blocks(source, chunk):
+        block_low, block_high = channel_extremes(values)
+        low, high = np.minimum(low, block_low), np.maximum(high, block_high)
+    return bounds_from_extremes(max_error, low, high)
+
+
 def compress_file(model: str | os.PathLike, data: str | os.PathLike, output: str | os.PathLike, *,
                   max_error: float | None = None, relative: bool = False, coder: str = "lzma",
-                  block_windows: int = 256, latent_step: float | None = None, device: Any = "cpu") -> dict[str, Any]:
+                  block_windows: int = 256, latent_step: float | None = None, device: Any = "cpu",
+                  chunk: int = CHUNK) -> dict[str, Any]:
     """Compress the series file ``data`` with the model file ``model`` into the container ``output``.
+
+    An audio or ``.npy`` file longer than ``chunk`` samples is read ``chunk`` samples at
+    a time (twice when ``relative``: the first pass finds each channel's range), giving
+    the same container as the whole series; a table (CSV/TSV) is read whole.
 
     Parameters
     ----------
@@ -56,6 +84,8 @@ def compress_file(model: str | os.PathLike, data: str | os.PathLike, output: str
         See :func:`~tsae.pipelines.compress.series.compress_series`.
     device
         Where the encoder runs (the decoder always runs on the CPU in float64).
+    chunk
+        Samples per channel read at a time from a long audio or ``.npy`` file.
 
     Returns
     -------
@@ -68,19 +98,33 @@ def compress_file(model: str | os.PathLike, data: str | os.PathLike, output: str
     model_path, data_path, out = Path(model), Path(data), Path(output)
     check_output(out, [data_path, model_path])
     loaded = load_model(model_path, device=device)
-    values, rate, meta = read_series(data_path)
-    if values.shape[0] != loaded.channels:
-        raise ValueError(f"{data_path}: {values.shape[0]} channel(s), but the model was trained on {loaded.channels}")
+    source = open_source(data_path, chunk) if data_path.suffix.lower() in _BLOCK_SUFFIXES else None
+    whole = source is None or source.n <= chunk
+    if whole:
+        values, rate, meta = read_series(data_path)
+        channels, samples = values.shape
+        parts: Iterator[np.ndarray] = iter([values])
+    else:
+        assert source is not None
+        channels, samples, rate, meta = source.channels, source.n, source.rate, source.meta
+        parts = iter_blocks(source, chunk)
+    if channels != loaded.channels:
+        raise ValueError(f"{data_path}: {channels} channel(s), but the model was trained on {loaded.channels}")
+    if whole:
+        bounds = absolute_bounds(values, max_error, relative)
+    else:
+        bounds = _stream_bounds(data_path, channels, max_error, relative, chunk)
     header = {"model": {**_model_reference(model_path, out), "family": loaded.family},
               "columns": list(meta.get("columns") or []), "sample_rate": rate}
     with atomic_path(out, protect=(data_path, model_path)) as tmp:
         with open(tmp, "wb") as handle:
-            writer = Compressor(handle, loaded, max_error=absolute_bounds(values, max_error, relative), coder=coder,
+            writer = Compressor(handle, loaded, max_error=bounds, coder=coder,
                                 block_windows=block_windows, latent_step=latent_step, header=header)
-            writer.write(values)
+            for part in parts:
+                writer.write(part)
             trailer = writer.close()
     size = out.stat().st_size
-    return {**trailer, "bytes": size, "bits_per_value": 8 * size / max(values.size, 1)}
+    return {**trailer, "bytes": size, "bits_per_value": 8 * size / max(channels * samples, 1)}
 
 
 def _find_model(reader: Reader, container: Path, given: str | os.PathLike | None) -> Path:
@@ -136,15 +180,42 @@ def decompress_file(container: str | os.PathLike, output: str | os.PathLike, *,
         model_path = _find_model(reader, source, model)
         check_output(out, [source, model_path])
         loaded = load_model(model_path, device="cpu")
-        blocks = list(iter_decompress(reader, loaded))
-    header = reader.header
-    channels = int(header["channels"])
-    values = np.concatenate(blocks, axis=1) if blocks else np.zeros((channels, 0))
-    columns = header.get("columns") or []
-    meta = {"kind": "table", "columns": columns if len(columns) == channels else None}
-    write_series(out, values, header.get("sample_rate"), meta, protect=(source, model_path))
-    return {"samples": values.shape[1], "channels": channels, "model": str(model_path),
+        header = reader.header
+        channels = int(header["channels"])
+        protect = (source, model_path)
+        if out.suffix.lower() in _BLOCK_SUFFIXES:
+            samples = _write_blocks(out, reader, loaded, handle, protect)
+        else:
+            blocks = list(iter_decompress(reader, loaded))
+            values = np.concatenate(blocks, axis=1) if blocks else np.zeros((channels, 0))
+            columns = header.get("columns") or []
+            meta = {"kind": "table", "columns": columns if len(columns) == channels else None}
+            write_series(out, values, header.get("sample_rate"), meta, protect=protect)
+            samples = values.shape[1]
+    return {"samples": samples, "channels": channels, "model": str(model_path),
             "max_error": header.get("max_error")}
+
+
+def _write_blocks(out: Path, reader: Reader, loaded: Any, handle: BinaryIO,
+                  protect: tuple[str | os.PathLike, ...]) -> int:
+    """Write the blocks of ``reader`` to the audio or ``.npy`` file ``out`` as they are decoded; the samples written.
+
+    A ``.npy`` file's shape comes first, so its samples are counted in a first pass
+    over the container that checks the blocks but does not decode them.
+    """
+    header = reader.header
+    n = 0
+    if out.suffix.lower() in ARRAY_SUFFIXES:
+        start = handle.tell()
+        n = reader.samples()
+        handle.seek(start)
+    shape = SeriesShape(int(header["channels"]), n, header.get("sample_rate"), {"kind": "table"})
+    samples = 0
+    with open_writer(out, shape, protect) as write:
+        for values in iter_decompress(reader, loaded):
+            write(values)
+            samples += values.shape[1]
+    return samples
 
 
 __all__ = ["compress_file", "decompress_file", "file_sha256"]

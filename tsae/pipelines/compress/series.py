@@ -19,24 +19,36 @@ from tsae.pipelines.compress.container import Reader
 from tsae.pipelines.compress.stream import Compressor, iter_decompress
 
 
-def absolute_bounds(values: np.ndarray, max_error: Any, relative: bool) -> np.ndarray | None:
-    """Per-channel absolute bounds: ``max_error`` itself, or times each channel's range when ``relative``.
+def channel_extremes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each channel's finite minimum and maximum (``+inf`` and ``-inf`` for a channel with no finite value)."""
+    finite = np.isfinite(values)
+    low = np.where(finite, values, np.inf).min(axis=1, initial=np.inf)
+    high = np.where(finite, values, -np.inf).max(axis=1, initial=-np.inf)
+    return low, high
+
+
+def bounds_from_extremes(max_error: Any, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """``max_error`` times each channel's range, from its finite extremes (:func:`channel_extremes`).
 
     A channel whose finite values are all equal (or that has none) takes its
     magnitude, or 1, as its range, so that its bound stays positive.
     """
-    if max_error is None:
-        return None
-    bound = np.broadcast_to(np.asarray(max_error, dtype=np.float64), (values.shape[0],)).copy()
-    if not relative:
-        return bound
-    finite = np.isfinite(values)
-    high = np.where(finite, values, -np.inf).max(axis=1, initial=-np.inf)
-    low = np.where(finite, values, np.inf).min(axis=1, initial=np.inf)
-    spread = np.where(finite.any(axis=1), high - low, 0.0)
-    magnitude = np.where(finite.any(axis=1), np.maximum(np.abs(high), np.abs(low)), 0.0)
+    bound = np.broadcast_to(np.asarray(max_error, dtype=np.float64), low.shape).copy()
+    seen = low <= high
+    spread = np.where(seen, high - low, 0.0)
+    magnitude = np.where(seen, np.maximum(np.abs(high), np.abs(low)), 0.0)
     scale = np.where(spread > 0, spread, np.where(magnitude > 0, magnitude, 1.0))
     return bound * scale
+
+
+def absolute_bounds(values: np.ndarray, max_error: Any, relative: bool) -> np.ndarray | None:
+    """Per-channel absolute bounds: ``max_error`` itself, or times each channel's range when ``relative``
+    (see :func:`bounds_from_extremes`)."""
+    if max_error is None:
+        return None
+    if relative:
+        return bounds_from_extremes(max_error, *channel_extremes(values))
+    return np.broadcast_to(np.asarray(max_error, dtype=np.float64), (values.shape[0],)).copy()
 
 
 def compress_series(loaded: Any, values: Any, *, max_error: Any = None, relative: bool = False,
@@ -87,4 +99,4 @@ def decompress_series(data: bytes, loaded: Any, name: str = "<bytes>") -> np.nda
     return np.concatenate(blocks, axis=1)
 
 
-__all__ = ["compress_series", "decompress_series", "absolute_bounds"]
+__all__ = ["compress_series", "decompress_series", "absolute_bounds", "bounds_from_extremes", "channel_extremes"]
