@@ -3,6 +3,7 @@
 - :mod:`tsae.io.paths`: expand inputs (files, folders, globs, URLs), plan outputs, and the
   one check that an output never replaces a file the command reads;
 - :mod:`tsae.io.series`: read and write a series of any kind (tables, ``.npy``, audio), atomic ``.npy``;
+- :mod:`tsae.io.blocks`: read and write audio and ``.npy`` series in blocks;
 - :mod:`tsae.io.tables`, :mod:`tsae.io.audio`: the CSV/TSV table and audio formats;
 - :mod:`tsae.io.records`: the stdin/MQTT record parser (the table reader's rules);
 - :mod:`tsae.io.streams`: stream sources and sinks; :mod:`tsae.io.atomic`: atomic writes;
