@@ -87,3 +87,16 @@ def test_a_long_npy_is_compressed_and_decompressed_in_bounded_memory(tmp_path, m
     out = np.load(tmp_path / "out.npy", mmap_mode="r")
     assert out.shape == (2, n)
     assert np.abs(out[:, -1000:] - np.load(src, mmap_mode="r")[:, -1000:]).max() <= 2e-3 * (1 + 1e-6)
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".wav"])
+def test_a_damaged_container_leaves_no_block_output(tmp_path, model_file, suffix) -> None:
+    write_series(tmp_path / f"in{suffix}", 0.1 * walk(3000) / 60, 8000, {"kind": "table"})
+    container = tmp_path / "long.tsz"
+    compress_file(model_file, tmp_path / f"in{suffix}", container, block_windows=8, chunk=100)
+    data = container.read_bytes()
+    for name, damaged in (("short.tsz", data[: len(data) // 2]), ("flip.tsz", data[:-30] + b"\x00" + data[-29:])):
+        (tmp_path / name).write_bytes(damaged)
+        with pytest.raises(ValueError, match=name):
+            decompress_file(tmp_path / name, tmp_path / f"out{suffix}")
+        assert not (tmp_path / f"out{suffix}").exists()
