@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import importlib.util
 import os
 import shutil
@@ -41,7 +42,11 @@ def example_plugin(tmp_path_factory):
 
     Yields ``(family name, environment for a subprocess that sees the plugin)``.
     """
-    if importlib.util.find_spec("tsae_example_plugin") is not None:
+    try:  # the distribution, not the module name: tests/fixtures on sys.path makes the fixture folder importable
+        importlib.metadata.distribution("tsae-example-plugin")
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    else:
         pytest.skip("tsae-example-plugin is already installed in this environment")
     source = tmp_path_factory.mktemp("plugin_src") / "tsae_example_plugin"
     shutil.copytree(FIXTURE, source)  # build in a copy: keep build/ and egg-info out of the repo
