@@ -580,8 +580,13 @@ def _run_pool(model_path: Path, queue: list[tuple[str, str]], batch_size: int, w
                              initializer=_init_worker, initargs=(str(model_path),)) as pool:
         while waiting or running:
             while waiting and len(running) < workers:
-                src, dst = waiting.pop(0)
-                running[pool.submit(_worker_task, src, dst, batch_size)] = (src, dst)
+                try:
+                    future = pool.submit(_worker_task, *waiting[0], batch_size)
+                except BrokenProcessPool:  # a worker died after the last wait returned
+                    if not running:  # nothing was running: the pool cannot start; each file is tried alone
+                        return [], waiting
+                    return waiting, list(running.values())
+                running[future] = waiting.pop(0)
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
                 src, dst = running.pop(future)
