@@ -95,9 +95,7 @@ class Conv1dAE(Autoencoder):
     def __init__(self, channels: int, window: int, **hparams: Any) -> None:
         super().__init__(channels, window, **hparams)
         cfg = self.config
-        if cfg["depth"] < 1 or cfg["stride"] < 1 or cfg["hidden"] < 1 or cfg["latent"] < 0:
-            raise ValueError(f"{self.name}: depth, stride and hidden must be >= 1 and latent >= 0")
-        if cfg["kernel"] < 1 or cfg["kernel"] % 2 == 0:
+        if cfg["kernel"] % 2 == 0:
             raise ValueError(f"{self.name}: kernel must be odd, got {cfg['kernel']}")
         if cfg["kernel"] < cfg["stride"]:
             raise ValueError(f"{self.name}: kernel ({cfg['kernel']}) must be >= stride ({cfg['stride']})")

@@ -42,8 +42,6 @@ class DenseAE(Autoencoder):
     def __init__(self, channels: int, window: int, **hparams: Any) -> None:
         super().__init__(channels, window, **hparams)
         cfg = self.config
-        if cfg["hidden"] < 1 or cfg["layers"] < 0 or cfg["latent"] < 1:
-            raise ValueError(f"{self.name}: hidden and latent must be >= 1 and layers >= 0")
         flat = channels * window
         self.latent = max(1, min(cfg["latent"], flat - 1))
         widths = [max(cfg["hidden"] // 2**i, self.latent) for i in range(cfg["layers"])]
