@@ -123,22 +123,38 @@ def open_source(path: Path, chunk: int = CHUNK) -> SeriesSource | None:
     return None
 
 
-class _NpyWriter:
-    """Appends ``(channels, m)`` float64 blocks to a ``.npy`` file of ``(n,)`` or ``(channels, n)``, as ``np.save``."""
+class NpyBlockWriter:
+    """Writes a C-order ``.npy`` array of ``shape`` block by block along one axis, as ``np.save`` would.
 
-    def __init__(self, handle: BinaryIO, channels: int, n: int) -> None:
-        shape = (n,) if channels == 1 else (channels, n)
+    Blocks are ``shape`` with ``axis`` cut to the block's length and arrive in order; each
+    leading index's part of a block is one contiguous run in the file. The file is sized
+    up front, so memory holds one block, never the array.
+    """
+
+    def __init__(self, handle: BinaryIO, shape: tuple[int, ...], dtype: Any, axis: int = -1) -> None:
+        self.dtype = np.dtype(dtype)
         np.lib.format.write_array_header_1_0(handle, {
-            "descr": np.lib.format.dtype_to_descr(np.dtype(np.float64)), "fortran_order": False, "shape": shape})
-        self.handle, self.n, self.done = handle, n, 0
+            "descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False, "shape": shape})
+        self.handle = handle
         self.start = handle.tell()
-        handle.truncate(self.start + 8 * channels * n)
+        axis %= len(shape)
+        self.rows = int(np.prod(shape[:axis], dtype=np.int64))
+        self.total = shape[axis]
+        self.inner = int(np.prod(shape[axis + 1:], dtype=np.int64))  # values per step along the axis
+        self.done = 0
+        handle.truncate(self.start + self.dtype.itemsize * self.rows * self.total * self.inner)
 
-    def write(self, values: np.ndarray) -> None:
-        for c, row in enumerate(np.asarray(values, dtype=np.float64)):  # channel c is one run in the file
-            self.handle.seek(self.start + 8 * (c * self.n + self.done))
+    def write(self, block: np.ndarray) -> None:
+        """Write the next ``block`` (its length along the axis may be 0)."""
+        values = np.ascontiguousarray(block, dtype=self.dtype).reshape(self.rows, -1)
+        steps = values.shape[1] // self.inner if self.inner else 0
+        if steps == 0:
+            return
+        step_bytes = self.dtype.itemsize * self.inner
+        for r, row in enumerate(values):
+            self.handle.seek(self.start + step_bytes * (r * self.total + self.done))
             self.handle.write(row.tobytes())
-        self.done += values.shape[1]
+        self.done += steps
 
 
 @contextlib.contextmanager
@@ -159,7 +175,8 @@ def open_writer(path: Path, source: SeriesShape,
             yield lambda values: audio.write(values.astype(np.float32))
         return
     with atomic_path(path, protect=protect) as tmp, open(tmp, "wb") as handle:
-        writer = _NpyWriter(handle, source.channels, source.n)
+        shape = (source.n,) if source.channels == 1 else (source.channels, source.n)
+        writer = NpyBlockWriter(handle, shape, np.float64)
         yield writer.write
 
 
@@ -169,4 +186,5 @@ def streams(source: Path, output: Path) -> bool:
     return source.suffix.lower() in kinds and output.suffix.lower() in kinds
 
 
-__all__ = ["CHUNK", "SeriesShape", "SeriesSource", "iter_blocks", "open_source", "open_writer", "streams"]
+__all__ = ["CHUNK", "NpyBlockWriter", "SeriesShape", "SeriesSource", "iter_blocks", "open_source", "open_writer",
+           "streams"]

@@ -11,11 +11,12 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import numpy as np
 
 from tsae.io.atomic import atomic_path
+from tsae.io.blocks import NpyBlockWriter
 from tsae.io.paths import ARRAY_SUFFIXES, check_output
 from tsae.io.series import read_npy
 
@@ -69,30 +70,6 @@ def _signal_blocks(source: Path, block: int) -> tuple[tuple[int, ...], float | N
     return shape, float(info.sample_rate), (b[0] if mono else b for b in iter_audio_blocks(source, block))
 
 
-class _FrameWriter:
-    """Writes frames ``(..., k, length)`` in order into a ``.npy`` file of ``(..., n_frames, length)`` float32."""
-
-    def __init__(self, handle: BinaryIO, shape: tuple[int, ...]) -> None:
-        np.lib.format.write_array_header_1_0(handle, {
-            "descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)), "fortran_order": False, "shape": shape})
-        self.handle = handle
-        self.data_start = handle.tell()
-        self.n_frames, self.length = shape[-2], shape[-1]
-        self.rows = int(np.prod(shape[:-2], dtype=np.int64))
-        self.done = 0
-        handle.truncate(self.data_start + 4 * self.rows * self.n_frames * self.length)
-
-    def write(self, frames: np.ndarray) -> None:
-        k = frames.shape[-2]
-        if k == 0:
-            return
-        rows = np.ascontiguousarray(frames, dtype=np.float32).reshape(self.rows, k, self.length)
-        for r in range(self.rows):  # channel r's frames are one contiguous run in the file
-            self.handle.seek(self.data_start + 4 * self.length * (r * self.n_frames + self.done))
-            self.handle.write(rows[r].tobytes())
-        self.done += k
-
-
 def frame_file(source: str | os.PathLike, output: str | os.PathLike | None, length: int, hop: int, *,
                window_fn: str | None = None, pad: bool = False, center: bool = False,
                block: int = BLOCK) -> FramedFile:
@@ -130,7 +107,7 @@ def frame_file(source: str | os.PathLike, output: str | os.PathLike | None, leng
     half = np.zeros((*shape[:-1], length // 2), np.float32) if center else None
     out_shape = (*shape[:-1], n_frames, length)
     with atomic_path(target, protect=(source,)) as tmp, open(tmp, "wb") as handle:
-        writer = _FrameWriter(handle, out_shape)
+        writer = NpyBlockWriter(handle, out_shape, np.float32, axis=-2)
         parts: Any = blocks if half is None else _chain(half, blocks, half)
         for part in parts:
             writer.write(framer.push(part))
