@@ -93,8 +93,11 @@ def test_bounded_memory(detector):
     x = make_series(5000, seed=3).T
     for i in range(0, x.shape[1], 97):
         core.push(x[:, i:i + 97])
-        assert len(core.buffer) <= detector.window_ + 97
-        assert len(core.ola.acc) <= detector.window_
+        longest = max(scale.window for scale in core.scales)
+        for scale, pending in zip(core.scales, core.pending):
+            assert len(scale.buffer) <= scale.window + 97
+            assert len(scale.ola.acc) <= scale.window
+            assert len(pending) <= longest + 97
         assert len(core.smoother.buf) <= detector.smooth_
 
 

@@ -8,7 +8,7 @@ what a fitted detector stores to score.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -134,16 +134,121 @@ class _MovingMean:
         return self._emit(self.buf, self.pending, len(self.buf))
 
 
+def window_stats(frames: np.ndarray) -> np.ndarray:
+    """Local statistics of each window and sensor: ``(F, L, C)`` frames -> ``(F, C, 3)``.
+
+    The window's mean (level), the log of its standard deviation (amplitude, noise, flat
+    lines) and the log of its mean absolute first difference (frequency, spikes, noise).
+    """
+    mean = frames.mean(axis=1)
+    spread = np.log(frames.std(axis=1) + 1e-3)
+    steps = np.log(np.abs(np.diff(frames, axis=1)).mean(axis=1) + 1e-3)
+    return np.stack([mean, spread, steps], axis=-1)
+
+
+class _ScaleScorer:
+    """The per-sample error of one window scale: frames every ``hop`` samples, their errors, the overlap mean.
+
+    Fed normalised rows ``(n, C)``; returns the rows whose error is final (see
+    :class:`_OverlapMean`). The errors of the scale's terms (autoencoder, subspace, local
+    statistics) are each divided by their normal level and weighted, then added.
+    """
+
+    def __init__(self, term: ScaleTerm, channels: int, model: Any = None, ae_scale: np.ndarray | None = None,
+                 ae_weight: float = 0.0, device: Any = None, dtype: Any = None, batch_frames: int = 4096) -> None:
+        self.term = term
+        self.window, self.hop, self.channels = term.window, term.hop, channels
+        self.model = model if ae_weight > 0 else None
+        self.ae_scale, self.ae_weight = ae_scale, ae_weight
+        self.device, self.dtype, self.batch_frames = device, dtype, batch_frames
+        self.buffer = np.zeros((0, channels))  # normalised samples from self.buffer_start on
+        self.buffer_start = 0
+        self.next_frame = 0
+        self.seen = 0
+        self.ola = _OverlapMean(self.window, self.hop, channels)
+        self.last_raw: np.ndarray | None = None  # last overlap-added error row
+
+    def frame_errors(self, frames: np.ndarray) -> np.ndarray:
+        """Per-frame, per-sample, per-sensor weighted, normalised error ``(F, L, C)``."""
+        term = self.term
+        errors = np.zeros(frames.shape)
+        if self.model is not None:
+            inputs = np.ascontiguousarray(frames.transpose(0, 2, 1))  # (F, C, L)
+            recon = forward(self.model, inputs, batch_size=self.batch_frames, device=self.device, dtype=self.dtype)
+            errors += self.ae_weight * (recon.astype(np.float64, copy=False).transpose(0, 2, 1) - frames) ** 2 \
+                / self.ae_scale
+        if term.pca is not None and term.pca_weight > 0:
+            pca = term.pca
+            flat = frames.transpose(0, 2, 1).reshape(len(frames), -1) - pca.mean
+            recon = (flat @ pca.components.T) @ pca.components
+            lin = ((flat - recon) ** 2).reshape(len(frames), self.channels, self.window).transpose(0, 2, 1)
+            errors += term.pca_weight * lin / pca.err_scale
+        if term.stats is not None and term.stats_weight > 0:
+            errors += (term.stats_weight * term.stats.distance(frames) / term.stats.err_scale)[:, None, :]
+        return errors
+
+    def push(self, z: np.ndarray) -> np.ndarray:
+        """Add normalised rows ``(n, C)``; return the final error rows ``(m, C)``."""
+        self.buffer = np.concatenate([self.buffer, z]) if len(self.buffer) else z
+        self.seen += len(z)
+        L, hop = self.window, self.hop
+        last_start = self.seen - L
+        if last_start >= self.next_frame:
+            starts = np.arange(self.next_frame, last_start + 1, hop)
+            # float64 frames: the engine's framing is float32, which would change the scores
+            view = np.lib.stride_tricks.sliding_window_view(self.buffer, L, axis=0)  # (n-L+1, C, L)
+            frames = view[starts - self.buffer_start].transpose(0, 2, 1)  # (F, L, C)
+            errors = self.frame_errors(np.ascontiguousarray(frames))
+            self.next_frame = int(starts[-1]) + hop
+        else:
+            starts = np.zeros(0, dtype=np.int64)
+            errors = np.zeros((0, L, self.channels))
+        rows = self.ola.push(starts, errors, self.next_frame)
+        if len(rows):
+            self.last_raw = rows[-1].copy()
+        drop = min(self.next_frame, self.seen) - self.buffer_start
+        if drop > 0:
+            self.buffer = self.buffer[drop:]
+            self.buffer_start += drop
+        return rows
+
+    def flush(self) -> np.ndarray:
+        """Error rows of the pending samples at the end of the data.
+
+        Rows covered by some window get their overlap mean; the trailing rows no full
+        window covers (fewer than ``hop``) repeat the last overlap-added row; NaN rows when
+        this scale never had a whole window.
+        """
+        pending = self.seen - self.ola.base
+        if pending <= 0:
+            return np.zeros((0, self.channels))
+        covered = self.ola.push(np.zeros(0, dtype=np.int64), np.zeros((0, self.window, self.channels)),
+                                self.ola.base + len(self.ola.acc))
+        n_fill = pending - len(covered)
+        self.ola.base += n_fill
+        if n_fill and len(covered) == 0 and self.last_raw is None:  # shorter than one window
+            return np.full((n_fill, self.channels), np.nan)
+        if n_fill:
+            last = covered[-1] if len(covered) else self.last_raw
+            assert last is not None
+            covered = np.concatenate([covered, np.tile(last, (n_fill, 1))])
+        return covered
+
+
 class ScoringCore:
     """Block-wise scoring shared by batch scoring and the streaming monitor.
 
     Feed raw samples ``(n_sensors, n)`` with :meth:`push` (any block size, NaN allowed);
     it returns ``(scores (m,), contributions (n_sensors, m))`` for the samples whose score
     became final. :meth:`flush` scores the trailing samples at the end of the data.
-    Internally the core works on rows (time first), the layout of its frames.
+    Internally the core works on rows (time first), the layout of its frames. Each window
+    scale of the detector has its own framing; a sample's error is the sum over the scales,
+    final once every scale has it.
     """
 
     def __init__(self, state: DetectorState, device: Any = "cpu", batch_frames: int = 4096) -> None:
+        import copy
+
         import torch
 
         from tsae.models.device import resolve_device
@@ -153,49 +258,50 @@ class ScoringCore:
         # float64 on the CPU: a window's reconstruction then does not depend (to ~1e-12) on how many
         # windows share a model call, so streaming (small calls) equals batch (large calls)
         self.dtype = torch.float64 if self.device.type == "cpu" else torch.float32
-        model = state.model
-        if self.dtype == torch.float64:
-            import copy
-
-            model = copy.deepcopy(model).to(dtype=torch.float64)
-        self.model = model.to(self.device).eval()
+        model = None
+        if state.ae_weight > 0:
+            model = state.model
+            if self.dtype == torch.float64:
+                model = copy.deepcopy(model).to(dtype=torch.float64)
+            model = model.to(self.device).eval()
+        self.model = model
         self.window, self.hop = state.window, state.hop
         self.channels = state.channels
-        self.batch_frames = batch_frames
-        self._torch = torch
         assert state.normalizer.center is not None, "the detector state holds a fitted normaliser"
+        self.normalizer = copy.deepcopy(state.normalizer)  # drift updates move this copy, never the state's
         self.last_good = state.normalizer.center.copy()
-        self.buffer = np.zeros((0, self.channels))  # normalised samples from self.buffer_start on
-        self.buffer_start = 0
-        self.next_frame = 0
-        self.seen = 0
         self.repaired = 0
         self.clipped = 0  # normalised values clipped to +-Z_BOUND
-        self.ola = _OverlapMean(self.window, self.hop, self.channels)
+        primary = _ScaleScorer(state.primary_term(), self.channels, model, state.err_scale, state.ae_weight,
+                               self.device, self.dtype, batch_frames)
+        self.scales = [primary] + [_ScaleScorer(term, self.channels) for term in state.scales]
+        self.pending = [np.zeros((0, self.channels)) for _ in self.scales]
         self.smoother = _MovingMean(state.smooth, self.channels, centered=state.centered)
-        self.last_raw: np.ndarray | None = None  # last overlap-added error row (before smoothing)
 
-    def _reconstruct(self, frames: np.ndarray) -> np.ndarray:
-        """Per-frame, per-sample, per-sensor normalised squared error ``(F, L, C)``."""
-        st = self.state
-        inputs = np.ascontiguousarray(frames.transpose(0, 2, 1))  # (F, C, L)
-        recon = forward(self.model, inputs, batch_size=self.batch_frames, device=self.device, dtype=self.dtype)
-        errors = (recon.astype(np.float64, copy=False).transpose(0, 2, 1) - frames) ** 2 / st.err_scale
-        if st.pca is not None:
-            pca = st.pca
-            flat = frames.transpose(0, 2, 1).reshape(len(frames), -1) - pca.mean
-            recon = (flat @ pca.components.T) @ pca.components
-            lin = ((flat - recon) ** 2).reshape(len(frames), self.channels, self.window).transpose(0, 2, 1)
-            errors += st.linear_weight * lin / pca.err_scale
-        return errors
+    @property
+    def seen(self) -> int:
+        """Number of samples pushed so far."""
+        return self.scales[0].seen
 
     @property
     def last_row(self) -> np.ndarray | None:
         return self._last_row if hasattr(self, "_last_row") else None
 
+    def _combine(self, parts: list[np.ndarray]) -> np.ndarray:
+        """Sum the scales' error rows over the samples every scale has finished."""
+        for i, rows in enumerate(parts):
+            self.pending[i] = np.concatenate([self.pending[i], rows]) if len(self.pending[i]) else rows
+        m = min(len(p) for p in self.pending)
+        if len(self.pending) == 1:
+            rows, self.pending[0] = self.pending[0][:m], self.pending[0][m:]
+            return rows
+        stack = np.stack([p[:m] for p in self.pending])
+        self.pending = [p[m:] for p in self.pending]
+        rows = np.nansum(stack, axis=0)  # a scale longer than all the data scores nothing (NaN)
+        rows[np.isnan(stack).all(axis=0)] = np.nan
+        return rows
+
     def _finish(self, rows: np.ndarray, final: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        if len(rows):
-            self.last_raw = rows[-1].copy()
         rows = self.smoother.push(rows)
         if final:
             rows = np.concatenate([rows, self.smoother.flush()])
@@ -208,11 +314,10 @@ class ScoringCore:
     def _contributions(self, rows: np.ndarray, total: np.ndarray) -> np.ndarray:
         """Each sensor's share of what is abnormal in a row (shares sum to 1).
 
-        With each sensor's normal error level (``contrib_base``: its mean error on normal rows
-        the model did not train on, when the detector was cross-fitted), a
-        sensor's share is its error in excess of its own normal level, so a quiet sensor that
-        goes wrong outranks a noisy one that is as noisy as usual; rows with no excess (normal
-        rows) fall back to the error ratios. Without them, shares of the raw error.
+        With each sensor's normal error level (``contrib_base``: its mean error on held-out
+        normal rows), a sensor's share is its error in excess of its own normal level, so a
+        quiet sensor that goes wrong outranks a noisy one that is as noisy as usual; rows with
+        no excess (normal rows) fall back to the error ratios. Without them, shares of the raw error.
         """
         base = self.state.contrib_base
         if base is None:
@@ -231,67 +336,47 @@ class ScoringCore:
         scores, contrib = self._push_rows(as_chunk(x, self.channels).T)
         return scores, contrib.T
 
-    def _push_rows(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if len(x) == 0:
-            return np.zeros(0), np.zeros((0, self.channels))
+    def _normalised(self, x: np.ndarray) -> np.ndarray:
+        """Raw rows ``(n, C)`` -> forward-filled, z-scored, clipped rows."""
         filled, self.last_good, fixed = forward_fill(x.T, self.last_good)
         self.repaired += fixed
         with np.errstate(over="ignore", invalid="ignore"):
-            z = self.state.normalizer.transform(filled).T
+            z = self.normalizer.transform(filled).T
         extreme = ~(np.abs(z) <= Z_BOUND)
         if extreme.any():
             self.clipped += int(extreme.sum())
             z = np.clip(z, -Z_BOUND, Z_BOUND)
-        self.buffer = np.concatenate([self.buffer, z]) if len(self.buffer) else z
-        self.seen += len(x)
-        L, hop = self.window, self.hop
-        last_start = self.seen - L
-        if last_start >= self.next_frame:
-            starts = np.arange(self.next_frame, last_start + 1, hop)
-            # float64 frames: the engine's framing is float32, which would change the scores
-            view = np.lib.stride_tricks.sliding_window_view(self.buffer, L, axis=0)  # (n-L+1, C, L)
-            frames = view[starts - self.buffer_start].transpose(0, 2, 1)  # (F, L, C)
-            errors = self._reconstruct(np.ascontiguousarray(frames))
-            self.next_frame = int(starts[-1]) + hop
-        else:
-            starts = np.zeros(0, dtype=np.int64)
-            errors = np.zeros((0, L, self.channels))
-        rows = self.ola.push(starts, errors, self.next_frame)
-        drop = min(self.next_frame, self.seen) - self.buffer_start
-        if drop > 0:
-            self.buffer = self.buffer[drop:]
-            self.buffer_start += drop
-        return self._finish(rows)
+        return z
+
+    def _error_rows(self, x: np.ndarray) -> np.ndarray:
+        """Raw rows ``(n, C)`` in, the summed error rows ``(m, C)`` now final (before smoothing) out."""
+        if len(x) == 0:
+            return np.zeros((0, self.channels))
+        z = self._normalised(x)
+        return self._combine([scale.push(z) for scale in self.scales])
+
+    def _push_rows(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if len(x) == 0:
+            return np.zeros(0), np.zeros((0, self.channels))
+        return self._finish(self._error_rows(x))
 
     def flush(self) -> tuple[np.ndarray, np.ndarray]:
         """End of data: final ``(scores, contributions (n_sensors, m))`` of the pending samples.
 
-        See :meth:`_flush_rows`.
+        See :meth:`_ScaleScorer.flush`; with fewer rows than one window of every scale, the scores are NaN.
         """
         scores, contrib = self._flush_rows()
         return scores, contrib.T
 
-    def _flush_rows(self) -> tuple[np.ndarray, np.ndarray]:
-        """Final scores and contribution rows ``(m, C)`` of the pending samples.
+    def _flush_error_rows(self) -> np.ndarray:
+        return self._combine([scale.flush() for scale in self.scales])
 
-        Rows covered by some window get their overlap mean; the trailing rows no full
-        window covers (fewer than ``hop``) repeat the last overlap-added error row; then the
-        smoothing is flushed. With fewer rows than one window in total, the scores are NaN.
-        """
-        pending = self.seen - self.ola.base
-        if pending <= 0:
+    def _flush_rows(self) -> tuple[np.ndarray, np.ndarray]:
+        """Final scores and contribution rows ``(m, C)`` of the pending samples."""
+        rows = self._flush_error_rows()
+        if len(rows) == 0 and self.smoother.pending == 0:
             return np.zeros(0), np.zeros((0, self.channels))
-        covered = self.ola.push(np.zeros(0, dtype=np.int64), np.zeros((0, self.window, self.channels)),
-                                self.ola.base + len(self.ola.acc))
-        n_fill = pending - len(covered)
-        self.ola.base += n_fill
-        if n_fill and len(covered) == 0 and self.last_raw is None:  # shorter than one window
-            return np.full(n_fill, np.nan), np.full((n_fill, self.channels), np.nan)
-        if n_fill:
-            last = covered[-1] if len(covered) else self.last_raw
-            assert last is not None
-            covered = np.concatenate([covered, np.tile(last, (n_fill, 1))])
-        return self._finish(covered, final=True)
+        return self._finish(rows, final=True)
 
 
 @dataclass
@@ -310,6 +395,53 @@ class LinearTerm:
         self.components = np.asarray(self.components, np.float64)
         self.mean = np.asarray(self.mean, np.float64)
         self.err_scale = np.asarray(self.err_scale, np.float64)
+
+
+@dataclass
+class StatsTerm:
+    """The local-statistics term: how far a window's :func:`window_stats` are from normal.
+
+    ``median`` and ``spread`` ``(C, 3)`` are the statistics' median and robust spread
+    (1.4826 MAD, floored) over the training windows; a window's distance per sensor is the
+    sum of its squared robust z-scores; ``err_scale`` ``(C,)`` is its normal level.
+    """
+
+    median: np.ndarray
+    spread: np.ndarray
+    err_scale: np.ndarray
+
+    def __post_init__(self) -> None:
+        self.median = np.asarray(self.median, np.float64)
+        self.spread = np.asarray(self.spread, np.float64)
+        self.err_scale = np.asarray(self.err_scale, np.float64)
+
+    @classmethod
+    def fit(cls, frames: np.ndarray, floor: float = 0.05) -> StatsTerm:
+        """Learn the normal statistics from training frames ``(F, L, C)``."""
+        stats = window_stats(np.asarray(frames, np.float64))
+        median = np.median(stats, axis=0)
+        spread = 1.4826 * np.median(np.abs(stats - median), axis=0) + floor
+        return cls(median=median, spread=spread, err_scale=np.ones(median.shape[0]))
+
+    def distance(self, frames: np.ndarray) -> np.ndarray:
+        """Squared robust distance of each frame's statistics from normal, ``(F, C)``."""
+        return (((window_stats(frames) - self.median) / self.spread) ** 2).sum(axis=-1)
+
+
+@dataclass
+class ScaleTerm:
+    """The terms of one window scale: its frames and the weighted subspace and statistics terms."""
+
+    window: int
+    hop: int
+    pca: LinearTerm | None = None
+    stats: StatsTerm | None = None
+    pca_weight: float = 1.0
+    stats_weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        self.window, self.hop = int(self.window), int(self.hop)
+        self.pca_weight, self.stats_weight = float(self.pca_weight), float(self.stats_weight)
 
 
 @dataclass
@@ -332,6 +464,12 @@ class DetectorState:
         The linear term's weight and the term itself (None: autoencoder only).
     contrib_base
         Each sensor's normal (smoothed) error level, for the attribution (None: shares of the raw error).
+    ae_weight
+        The autoencoder term's weight (0: the network is not run).
+    stats, stats_weight
+        The local-statistics term of the main window scale and its weight (None: none).
+    scales
+        Further window scales (their subspace and statistics terms), added to the main one.
     """
 
     model: Any
@@ -344,8 +482,14 @@ class DetectorState:
     pca: LinearTerm | None = None
     centered: bool = True
     contrib_base: np.ndarray | None = None
+    ae_weight: float = 1.0
+    stats: StatsTerm | None = None
+    stats_weight: float = 1.0
+    scales: list[ScaleTerm] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        self.ae_weight = float(self.ae_weight)
+        self.stats_weight = float(self.stats_weight)
         self.window, self.hop, self.smooth = int(self.window), int(self.hop), int(self.smooth)
         self.err_scale = np.asarray(self.err_scale, np.float64)
         self.linear_weight = float(self.linear_weight)
@@ -357,3 +501,13 @@ class DetectorState:
     def channels(self) -> int:
         """Number of sensors."""
         return int(self.normalizer.n_channels or 0)
+
+    def primary_term(self) -> ScaleTerm:
+        """The main window scale's subspace and statistics terms (the autoencoder runs on it too)."""
+        return ScaleTerm(self.window, self.hop, pca=self.pca, stats=self.stats, pca_weight=self.linear_weight,
+                         stats_weight=self.stats_weight)
+
+    @property
+    def windows(self) -> list[int]:
+        """The window length of every scale, the main one first."""
+        return [self.window] + [term.window for term in self.scales]
