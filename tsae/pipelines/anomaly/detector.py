@@ -32,20 +32,29 @@ computes in float32 and agrees to ~1e-6 relative).
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from tsae.engine.framing import frame
 from tsae.engine.layout import as_channels_first, is_dataframe
 from tsae.engine.preprocess import Normalizer, repair_missing
 from tsae.models.device import torch_threads
-from tsae.models.inference import forward
 from tsae.pipelines.anomaly.detector_file import DETECTOR_KIND, DETECTOR_VERSION, read_detector_state
-from tsae.pipelines.anomaly.scoring import _EPS, DetectorState, LinearTerm, ScoringCore, as_chunk
+from tsae.pipelines.anomaly.scoring import _EPS, DetectorState, ScaleTerm, ScoringCore, as_chunk
+from tsae.pipelines.anomaly.selfcheck import KINDS, SelfCheck, average_precision, candidates, choose, inject
+from tsae.pipelines.anomaly.terms import (
+    TERMS,
+    available_terms,
+    combine_rows,
+    fit_window_terms,
+    set_level,
+    set_terms,
+    set_window_terms,
+    smoothed_scores,
+    term_rows,
+)
 from tsae.pipelines.anomaly.thresholds import fit_threshold
 
 
@@ -160,8 +169,21 @@ class Detector:
         Moving average of the per-sample errors, in samples, or ``"k*window"`` (default
         ``"2*window"``: anomaly labels span many samples; 1 turns smoothing off).
     linear, linear_weight
-        Add ``linear_weight`` times a linear (PCA, ``pca_variance`` of the variance) reconstruction
-        error to the AE's.
+        Offer the linear (PCA, ``pca_variance`` of the variance) reconstruction error as a term,
+        with this weight.
+    terms
+        The score terms: ``"auto"`` (the self-check chooses among the combinations of
+        ``"ae"`` (the autoencoder's residual), ``"pca"`` (the subspace residual) and
+        ``"stats"`` (each window's level, spread and step size against their normal range)),
+        or a list / ``"+"``-joined string of them. Each term is divided by its mean on
+        held-out normal data, so the terms can be added.
+    scales
+        Further window lengths whose subspace and statistics terms are added to the main
+        window's: ``"auto"`` (16 and 64 samples, those that fit the data and differ from the
+        main window), a list of lengths, or ``()`` for the main window only.
+    holdout
+        The fraction of the training rows (the last ones) kept out of training: the terms'
+        normal levels, the self-check and the threshold come from them.
     model_params
         Hyper-parameters of the family. The defaults (``default_model_params``) are small
         networks trained as denoising autoencoders; ``latent="auto"`` sizes the code as the
@@ -179,11 +201,12 @@ class Detector:
         Divide each sensor's errors by its own mean training error (True), or all sensors by
         one common scale (False).
     calibration
-        Where the threshold and the sensors' normal error levels come from. ``"crossfit"``
-        (default): each half of the training rows is scored by a model trained on the other
-        half (two extra, smaller trainings), so they reflect errors on unseen normal data, which
-        are higher than in-sample ones; ``"training"``: the in-sample scores (faster, more
-        false alarms). Short data (under 8 windows) always uses the in-sample scores.
+        Where the terms' normal levels, the threshold and the sensors' normal error levels
+        come from. ``"holdout"`` (default): the held-out last ``holdout`` of the training rows,
+        scored by terms learnt from the rows before them (errors on unseen normal data are
+        higher than in-sample ones); the subspace and statistics terms are then learnt again
+        from all rows (cheap), the network is not. ``"training"``: in-sample (no self-check;
+        more false alarms). Short data (held-out part under 2 windows) always uses the in-sample scores.
     init
         A model file (``tsae train``, perhaps on other unlabelled series) whose encoder the
         network starts from; its window (when ``window="auto"``) and hyper-parameters are
@@ -204,6 +227,8 @@ class Detector:
         What scoring needs (network, normaliser, error scales, linear term).
     window_, hop_ : int
         The window and hop in use.
+    selfcheck_ : SelfCheck
+        The terms in use, and what the self-check measured to choose them.
     sensors_ : list of str
 
     Examples
@@ -224,19 +249,22 @@ class Detector:
         self, model: str = "conv1d", window: int | str = "auto", hop: int | None = None,
         threshold: str | float = "pot", risk: float = 1e-3, q: float = 0.995,
         smooth: int | str = "2*window", linear: bool = True, pca_variance: float = 0.95,
-        linear_weight: float = 3.0, model_params: dict[str, Any] | None = None, epochs: int = 40,
-        batch_size: int = 32, lr: float = 1e-3, patience: int = 8, max_train_windows: int = 20000,
+        linear_weight: float = 1.0, model_params: dict[str, Any] | None = None, epochs: int = 10,
+        batch_size: int = 64, lr: float = 1e-3, patience: int = 3, max_train_windows: int = 1024,
         device: str = "auto", seed: int = 0, quiet: bool = True, merge_gap: int | None = None,
         threads: int | None = 1, error_norm: bool = False, centered: bool = True,
-        calibration: str = "crossfit", init: str | Path | None = None,
+        calibration: str = "holdout", init: str | Path | None = None,
+        terms: str | Sequence[str] = "auto", scales: str | Sequence[int] = "auto", holdout: float = 0.3,
     ) -> None:
         if not isinstance(model, str):  # a class here would only fail at fit, with a KeyError
             raise TypeError(f"Detector(model=...) takes the name of a registered model family such as 'conv1d' "
                             f"(see `tsae models`), not {getattr(model, '__name__', type(model).__name__)}; "
                             "register a family with tsae.register_plugin and pass its name, and its parameters "
                             "as model_params={...}")
-        if calibration not in ("crossfit", "training"):
-            raise ValueError(f"calibration={calibration!r} must be 'crossfit' or 'training'")
+        if calibration not in ("holdout", "training"):
+            raise ValueError(f"calibration={calibration!r} must be 'holdout' or 'training'")
+        if not 0.0 < float(holdout) < 1.0:
+            raise ValueError(f"holdout={holdout!r} must be in (0, 1)")
         # stored unchanged, as sklearn's clone expects
         self.model = model
         self.window = window
@@ -263,6 +291,9 @@ class Detector:
         self.centered = centered
         self.calibration = calibration
         self.init = init
+        self.terms = terms
+        self.scales = scales
+        self.holdout = holdout
 
     # -- sklearn's parameter protocol ---------------------------------------------
     @classmethod
@@ -301,7 +332,7 @@ class Detector:
 
         ``sensors`` names the sensors (default: a DataFrame's columns, else ``s0``, ``s1``...).
         """
-        with torch_threads(self.threads):
+        with torch_threads(self.threads, native=True):
             return self._fit(X, sensors)
 
     def _fit(self, X: Any, sensors: Sequence[str] | None) -> Detector:
@@ -322,16 +353,119 @@ class Detector:
         normalizer = Normalizer("zscore").fit(X)
         Z = normalizer.transform(X)
         window, hop, smooth = self._frame_sizes(Z)
-
-        self.state_ = self._train_state(Z, window, hop, smooth, normalizer, record=True)
+        split = self._holdout_start(n, window)
+        fit_rows = split or n
+        windows = [window] + self._extra_scales(window, fit_rows)
+        state = self._train_state(Z[:, :fit_rows], windows, hop, smooth, normalizer, record=True)
         self.sensors_ = names
         self.window_, self.hop_, self.smooth_ = window, hop, smooth
         self.family_ = self.model
         self.n_features_in_ = channels
-        self.decision_scores_, contrib = self._score_state(self.state_, X)
-        self._calibrate(Z, X, window, hop, smooth, normalizer, contrib)
+        if split:
+            calib_rows, calib_scores = self._choose_terms(state, X, split)
+            self._learn_again(state, Z, windows)  # the cheap terms, from every training row
+            source = "holdout"
+        else:
+            levels = self._normal_levels(state, X, 0)
+            self.selfcheck_ = SelfCheck(chosen=self._fixed_terms(state) or available_terms(state),
+                                        reason="in-sample calibration: no self-check")
+            set_terms(state, self.selfcheck_.chosen)
+            calib_rows = combine_rows(levels, self.selfcheck_.chosen, self.linear_weight)
+            calib_scores = smoothed_scores(calib_rows, smooth, self.centered)
+            source = "training"
+        self.state_ = state
+        state.contrib_base = np.maximum(np.nanmean(calib_rows, axis=0), _EPS)
+        self.decision_scores_, _ = self._score_state(state, X)
+        self.calibration_scores_ = calib_scores
+        self.threshold_obj_ = fit_threshold(calib_scores, self.threshold, risk=self.risk, q=self.q)
+        self.threshold_obj_.params["scores"] = source
+        self.threshold_ = self.threshold_obj_.value
         self.labels_ = (self.decision_scores_ > self.threshold_).astype(np.int64)
         return self
+
+    def _holdout_start(self, n: int, window: int) -> int | None:
+        """First held-out training row, or None when the data is too short to hold part out."""
+        if self.calibration == "training":
+            return None
+        held = int(round(n * float(self.holdout)))
+        if held < 2 * window or n - held < 4 * window:
+            return None
+        return n - held
+
+    def _extra_scales(self, window: int, n: int) -> list[int]:
+        """The further window lengths for ``n`` training rows (each needs at least 3 windows of data)."""
+        wanted = (16, 64) if isinstance(self.scales, str) and self.scales == "auto" else self.scales
+        if isinstance(wanted, str):
+            raise ValueError(f"scales={self.scales!r} must be 'auto' or a list of window lengths")
+        out = []
+        for length in wanted:
+            length = int(length)
+            if length < 2:
+                raise ValueError(f"scales: window length {length} must be >= 2")
+            if length != window and length not in out and 3 * length <= n:
+                out.append(length)
+        return out
+
+    def _fixed_terms(self, state: DetectorState) -> tuple[str, ...] | None:
+        """The terms the user asked for (None: the self-check chooses)."""
+        if isinstance(self.terms, str) and self.terms == "auto":
+            return None
+        names = self.terms.split("+") if isinstance(self.terms, str) else list(self.terms)
+        names = [name.strip() for name in names if name.strip()]
+        unknown = [name for name in names if name not in TERMS]
+        if unknown or not names:
+            raise ValueError(f"terms={self.terms!r}: use 'auto' or a combination of {', '.join(TERMS)}")
+        missing = [name for name in names if name not in available_terms(state)]
+        if missing:
+            raise ValueError(f"terms={self.terms!r}: {', '.join(missing)} is off (linear=False?)")
+        return tuple(name for name in TERMS if name in names)
+
+    def _normal_levels(self, state: DetectorState, X: np.ndarray, start: int) -> dict[tuple[str, int], np.ndarray]:
+        """Set each term's normal level from rows ``start:`` of ``X`` and return its normalised error rows there."""
+        rows = term_rows(state, X, start)
+        for key, value in rows.items():
+            level = np.nanmean(value, axis=0) + 1e-9
+            if not self.error_norm:
+                level = np.full(len(level), float(np.nanmean(level)))
+            set_level(state, key, level)
+            rows[key] = value / level
+        return rows
+
+    def _choose_terms(self, state: DetectorState, X: np.ndarray, split: int) -> tuple[np.ndarray, np.ndarray]:
+        """Normal levels and the self-check on the held-out rows ``split:``; returns their (rows, scores)."""
+        clean = self._normal_levels(state, X, split)
+        fixed = self._fixed_terms(state)
+        terms = available_terms(state)
+        options = [fixed] if fixed else candidates(terms)
+        results: dict[tuple[str, ...], dict[str, float]] = {cand: {} for cand in options}
+        if len(options) > 1:
+            rng = np.random.default_rng(self.seed)
+            for kind in KINDS:
+                held, labels = inject(X[:, split:], kind, rng, segment=2 * state.window)
+                rows = term_rows(state, np.concatenate([X[:, :split], held], axis=1), split)
+                for cand in options:
+                    score = smoothed_scores(combine_rows(rows, cand, self.linear_weight), state.smooth, state.centered)
+                    results[cand][kind] = average_precision(labels, score)
+            chosen, reason = choose(results)
+        else:
+            chosen, reason = options[0], "terms given by the user"
+        table = {"+".join(c): {**{k: round(v, 4) for k, v in r.items()},
+                               "mean": round(float(np.nanmean(list(r.values()))), 4)} for c, r in results.items() if r}
+        self.selfcheck_ = SelfCheck(chosen=chosen, results=table, held_out=X.shape[1] - split, reason=reason)
+        set_terms(state, chosen)
+        rows = combine_rows(clean, chosen, self.linear_weight)
+        return rows, smoothed_scores(rows, state.smooth, state.centered)
+
+    def _learn_again(self, state: DetectorState, Z: np.ndarray, windows: list[int]) -> None:
+        """Learn the subspace and statistics terms again from all rows ``Z``, keeping their normal levels."""
+        for term in [state.primary_term(), *state.scales]:
+            pca, stats = fit_window_terms(Z, term.window, self.pca_variance)[:2]
+            if term.pca is not None:
+                pca.err_scale = term.pca.err_scale
+                set_window_terms(state, term.window, pca=pca)
+            if term.stats is not None:
+                stats.err_scale = term.stats.err_scale
+                set_window_terms(state, term.window, stats=stats)
 
     def _frame_sizes(self, Z: np.ndarray) -> tuple[int, int, int]:
         """Window, hop and smoothing length for the normalised training series ``Z`` (C, n)."""
@@ -352,34 +486,6 @@ class Detector:
             raise ValueError(f"hop={hop} must be in [1, window={window}]")
         return window, hop, _smooth_length(self.smooth, window)
 
-    def _calibrate(self, Z: np.ndarray, X: np.ndarray, window: int, hop: int, smooth: int,
-                   normalizer: Normalizer, contrib: np.ndarray) -> None:
-        """Set the threshold and the sensors' normal error levels.
-
-        In-sample errors are lower than errors on new normal data (the network fits its
-        training noise), so a threshold on them raises false alarms; cross-fitting scores
-        each half of the training samples with a model trained on the other half.
-        ``contrib`` holds the in-sample contributions as rows ``(n, C)``.
-        """
-        channels, n = X.shape
-        half = n // 2
-        if self.calibration == "crossfit" and min(half, n - half) >= 4 * window:
-            scores, contribs = [], []
-            for fit_part, score_part in ((slice(half, n), slice(0, half)), (slice(0, half), slice(half, n))):
-                fold = self._train_state(Z[:, fit_part], window, hop, smooth, normalizer)
-                fold_scores, fold_contrib = self._score_state(fold, X)
-                scores.append(fold_scores[score_part])
-                contribs.append(fold_contrib[score_part])
-            calib_scores, calib_contrib, source = np.concatenate(scores), np.concatenate(contribs), "crossfit"
-        else:
-            calib_scores, calib_contrib, source = self.decision_scores_, contrib, "training"
-        errors = calib_contrib * (calib_scores * channels)[:, None]  # per-sensor smoothed error rows
-        self.state_.contrib_base = np.maximum(np.nanmean(errors, axis=0), _EPS)
-        self.calibration_scores_ = calib_scores
-        self.threshold_obj_ = fit_threshold(calib_scores, self.threshold, risk=self.risk, q=self.q)
-        self.threshold_obj_.params["scores"] = source
-        self.threshold_ = self.threshold_obj_.value
-
     def _network_params(self, channels: int, window: int, pca_rank: int) -> dict[str, Any]:
         if self.init_model_ is not None:
             from tsae.models.pretrained import init_settings
@@ -391,25 +497,19 @@ class Detector:
             params["latent"] = int(np.clip(pca_rank, 4, 128))
         return params
 
-    def _train_state(self, Z: np.ndarray, window: int, hop: int, smooth: int, normalizer: Normalizer,
+    def _train_state(self, Z: np.ndarray, windows: list[int], hop: int, smooth: int, normalizer: Normalizer,
                      record: bool = False) -> DetectorState:
-        """Train the network (and the linear term) on the normalised series ``Z`` (C, n); return a scoring state."""
+        """Learn every term from the normalised series ``Z`` (C, n): the network on the main window
+        ``windows[0]``, the subspace and statistics terms on every window. Normal levels are 1 until set."""
         from tsae.models.trainer import TrainConfig, seed_everything, train_model
         from tsae.plugins import create_model
 
         channels, n = Z.shape
-        # training windows (N, C, L): every position, thinned to at most max_train_windows
-        stride = max(1, math.ceil((n - window + 1) / self.max_train_windows))
-        windows = np.ascontiguousarray(np.swapaxes(frame(Z, window, stride), 0, 1), dtype=np.float32)
-
-        # principal components of the training windows: the linear term, and the AE's code size
-        step = max(1, math.ceil(len(windows) / 4000))  # cap the SVD's cost
-        flat = windows[::step].reshape(-(-len(windows) // step), -1).astype(np.float64)
-        pca_mean = flat.mean(axis=0)
-        _, sv, vt = np.linalg.svd(flat - pca_mean, full_matrices=False)
-        var = sv ** 2
-        k = min(int(np.searchsorted(np.cumsum(var) / max(var.sum(), _EPS), self.pca_variance) + 1), len(vt))
-
+        window = windows[0]
+        pca, stats, windows_all, k = fit_window_terms(Z, window, self.pca_variance)
+        # the network trains on at most max_train_windows of them, evenly spaced: enough for these small
+        # networks, and the fit's cost stops growing with the series
+        train_windows = windows_all[np.unique(np.linspace(0, len(windows_all) - 1, self.max_train_windows).astype(int))]
         params = self._network_params(channels, window, k)
         seed_everything(self.seed)  # the initial weights too: a fit must not depend on earlier fits
         net = create_model(self.model, channels=channels, window=window, **params)
@@ -420,30 +520,21 @@ class Detector:
         config = TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
                              patience=self.patience, seed=self.seed, device=self.device, quiet=self.quiet,
                              weight_decay=1e-5)
-        result = train_model(net, windows, config)
+        result = train_model(net, train_windows, config)
         net = result.model.to("cpu").eval()
         if record:
             self.pca_rank_ = k
             self.model_params_ = params
             self.train_info_ = {"epochs_run": result.epochs_run, "best_val_loss": result.best_val_loss,
-                                "seconds": result.seconds, "device": result.device, "windows": len(windows)}
-
-        # per-sensor error scales on the training windows
-        recon = forward(net, windows, batch_size=4096).astype(np.float64)
-        err_scale = ((recon - windows) ** 2).mean(axis=(0, 2)) + 1e-6
-        if not self.error_norm:  # one common scale: sensors keep their relative error sizes
-            err_scale = np.full(channels, err_scale.mean())
-        pca = None
-        if self.linear:
-            centred = flat - pca_mean
-            components = vt[:k]
-            resid = centred - (centred @ components.T) @ components
-            pca_scale = (resid.reshape(len(flat), channels, window) ** 2).mean(axis=(0, 2)) + 1e-6
-            if not self.error_norm:
-                pca_scale = np.full(channels, pca_scale.mean())
-            pca = LinearTerm(components=components, mean=pca_mean, err_scale=pca_scale)
-        return DetectorState(model=net, window=window, hop=hop, normalizer=normalizer, err_scale=err_scale,
-                             smooth=smooth, linear_weight=self.linear_weight, pca=pca, centered=self.centered)
+                                "seconds": result.seconds, "device": result.device, "windows": len(train_windows)}
+        scales = []
+        for length in windows[1:]:
+            scale_pca, scale_stats = fit_window_terms(Z, length, self.pca_variance)[:2]
+            scales.append(ScaleTerm(length, max(1, length // 8), pca=scale_pca if self.linear else None,
+                                    stats=scale_stats))
+        return DetectorState(model=net, window=window, hop=hop, normalizer=normalizer, err_scale=np.ones(channels),
+                             smooth=smooth, linear_weight=self.linear_weight, pca=pca if self.linear else None,
+                             centered=self.centered, stats=stats, scales=scales)
 
     def _score_state(self, state: DetectorState, X: np.ndarray, device: Any = None) -> tuple[np.ndarray, np.ndarray]:
         """Scores ``(n,)`` and contribution rows ``(n, C)`` of the series ``X`` (C, n) under ``state``."""
@@ -477,7 +568,7 @@ class Detector:
         X = self._series(X)
         if X.shape[1] < self.window_:
             raise ValueError(f"{X.shape[1]} samples is shorter than the detector's window ({self.window_})")
-        with torch_threads(self.threads):
+        with torch_threads(self.threads, native=True):
             scores, contrib = self._score_state(self._check(), X, device=device)
         return scores, contrib.T
 

@@ -1,0 +1,155 @@
+"""The detector's score terms, one at a time: learning them, their error rows, their normal levels.
+
+A detector adds up to three kinds of term: ``"ae"`` (the autoencoder's residual, on the
+main window), ``"pca"`` (the residual off the training windows' principal subspace) and
+``"stats"`` (each window's level, spread and step size against their normal range), the
+last two on every window scale. Each term's per-sample error is divided by its mean on
+held-out normal data (its *normal level*), so terms of different kinds can be added.
+These helpers serve the fit: the self-check (:mod:`tsae.pipelines.anomaly.selfcheck`)
+scores each term on its own and chooses which to keep.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from tsae.engine.framing import frame
+from tsae.pipelines.anomaly.scoring import (
+    _EPS,
+    DetectorState,
+    LinearTerm,
+    ScoringCore,
+    StatsTerm,
+    _MovingMean,
+)
+
+#: the term kinds, in the order they are named
+TERMS = ("ae", "pca", "stats")
+
+TermKey = tuple[str, int]  # (kind, window length)
+
+
+def fit_window_terms(Z: np.ndarray, window: int, variance: float, max_windows: int = 4000
+                     ) -> tuple[LinearTerm, StatsTerm, np.ndarray, int]:
+    """Learn the subspace and statistics terms of one window length from the normalised series ``Z`` (C, n).
+
+    Training windows are taken at every position, thinned to at most ``max_windows``
+    (evenly spaced), so the cost does not grow with the series beyond that.
+
+    Returns
+    -------
+    (pca, stats, windows, rank)
+        ``windows`` ``(N, C, L)`` float32 (the autoencoder's training windows when ``window``
+        is the main one) and the subspace's ``rank`` (components holding ``variance``).
+    """
+    channels, n = Z.shape
+    stride = max(1, math.ceil((n - window + 1) / max_windows))
+    windows = np.ascontiguousarray(np.swapaxes(frame(Z, window, stride), 0, 1), dtype=np.float32)
+    flat = windows.reshape(len(windows), -1).astype(np.float64)
+    mean = flat.mean(axis=0)
+    _, sv, vt = np.linalg.svd(flat - mean, full_matrices=False)
+    var = sv ** 2
+    rank = min(int(np.searchsorted(np.cumsum(var) / max(var.sum(), _EPS), variance) + 1), len(vt))
+    pca = LinearTerm(components=vt[:rank], mean=mean, err_scale=np.ones(channels))
+    stats = StatsTerm.fit(windows.transpose(0, 2, 1))
+    return pca, stats, windows, rank
+
+
+def available_terms(state: DetectorState) -> tuple[str, ...]:
+    """The term kinds the state has learnt."""
+    have = {"ae": state.model is not None, "pca": state.pca is not None, "stats": state.stats is not None}
+    return tuple(name for name in TERMS if have[name])
+
+
+def _keys(state: DetectorState) -> list[TermKey]:
+    keys = [("ae", state.window)] if state.model is not None else []
+    for term in [state.primary_term(), *state.scales]:
+        if term.pca is not None:
+            keys.append(("pca", term.window))
+        if term.stats is not None:
+            keys.append(("stats", term.window))
+    return keys
+
+
+def _single(state: DetectorState, key: TermKey) -> DetectorState:
+    """A state scoring only the term ``key``, weight 1, no smoothing."""
+    name, window = key
+    term = next(t for t in [state.primary_term(), *state.scales] if t.window == window)
+    return DetectorState(model=state.model, window=window, hop=term.hop, normalizer=state.normalizer,
+                         err_scale=state.err_scale, smooth=1, linear_weight=1.0 if name == "pca" else 0.0,
+                         pca=term.pca if name == "pca" else None, centered=state.centered,
+                         ae_weight=1.0 if name == "ae" else 0.0, stats=term.stats if name == "stats" else None)
+
+
+def term_rows(state: DetectorState, X: np.ndarray, start: int) -> dict[TermKey, np.ndarray]:
+    """Each term's per-sample, per-sensor error rows ``(n - start, C)`` on samples ``start:`` of ``X`` (C, n).
+
+    Errors are divided by the terms' current normal levels. The samples from one window
+    before ``start`` on are scored, so the first rows have whole windows.
+    """
+    out = {}
+    for key in _keys(state):
+        context = max(0, start - key[1])
+        core = ScoringCore(_single(state, key), device="cpu")
+        rows = np.concatenate([core._error_rows(X[:, context:].T), core._flush_error_rows()])
+        out[key] = rows[start - context:]
+    return out
+
+
+def set_level(state: DetectorState, key: TermKey, level: np.ndarray) -> None:
+    """Set the normal level ``(C,)`` of the term ``key``."""
+    name, window = key
+    if name == "ae":
+        state.err_scale = np.asarray(level, np.float64)
+        return
+    term = state.pca if name == "pca" else state.stats
+    if window != state.window:
+        scale = next(t for t in state.scales if t.window == window)
+        term = scale.pca if name == "pca" else scale.stats
+    assert term is not None
+    term.err_scale = np.asarray(level, np.float64)
+
+
+def set_window_terms(state: DetectorState, window: int, pca: LinearTerm | None = None,
+                     stats: StatsTerm | None = None) -> None:
+    """Replace the subspace and/or statistics term of the scale with this window length."""
+    if window == state.window:
+        state.pca = pca or state.pca
+        state.stats = stats or state.stats
+        return
+    scale = next(t for t in state.scales if t.window == window)
+    scale.pca = pca or scale.pca
+    scale.stats = stats or scale.stats
+
+
+def set_terms(state: DetectorState, chosen: Sequence[str]) -> None:
+    """Turn the terms in ``chosen`` on (their weights kept) and the others off (weight 0)."""
+    pca_weight = state.linear_weight or 1.0
+    state.ae_weight = 1.0 if "ae" in chosen else 0.0
+    state.linear_weight = pca_weight if "pca" in chosen else 0.0
+    state.stats_weight = 1.0 if "stats" in chosen else 0.0
+    for scale in state.scales:
+        scale.pca_weight = pca_weight if "pca" in chosen else 0.0
+        scale.stats_weight = 1.0 if "stats" in chosen else 0.0
+
+
+def combine_rows(rows: dict[TermKey, np.ndarray], chosen: Sequence[str], pca_weight: float = 1.0) -> np.ndarray:
+    """The summed error rows of the chosen term kinds (every scale)."""
+    picked = [(pca_weight if key[0] == "pca" else 1.0) * value for key, value in rows.items() if key[0] in chosen]
+    stack = np.stack(picked)
+    total = np.nansum(stack, axis=0)
+    total[np.isnan(stack).all(axis=0)] = np.nan
+    return total
+
+
+def smoothed_scores(rows: np.ndarray, smooth: int, centered: bool) -> np.ndarray:
+    """Scores of error rows ``(n, C)``: the core's moving mean, then the mean over sensors."""
+    mover = _MovingMean(smooth, rows.shape[1], centered=centered)
+    smoothed = np.concatenate([mover.push(rows), mover.flush()])
+    return smoothed.mean(axis=1)
+
+
+__all__ = ["TERMS", "available_terms", "combine_rows", "fit_window_terms", "set_level", "set_terms",
+           "set_window_terms", "smoothed_scores", "term_rows"]
