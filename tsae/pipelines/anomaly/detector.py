@@ -44,6 +44,7 @@ from tsae.engine.layout import as_channels_first, is_dataframe
 from tsae.engine.preprocess import Normalizer, repair_missing
 from tsae.models.device import torch_threads
 from tsae.models.inference import forward
+from tsae.pipelines.anomaly.drift import DriftingCore
 from tsae.pipelines.anomaly.detector_file import DETECTOR_KIND, DETECTOR_VERSION, read_detector_state
 from tsae.pipelines.anomaly.scoring import _EPS, DetectorState, LinearTerm, ScoringCore, as_chunk
 from tsae.pipelines.anomaly.thresholds import fit_threshold
@@ -130,6 +131,13 @@ def as_series(X: Any, sensors: Sequence[str] | None = None) -> tuple[np.ndarray,
     return X, names
 
 
+def _score_all(core: ScoringCore | DriftingCore, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Scores ``(n,)`` and contribution rows ``(n, C)`` of the whole series ``X`` (C, n) through ``core``."""
+    s1, c1 = core._push_rows(X.T)
+    s2, c2 = core._flush_rows()
+    return np.concatenate([s1, s2]), np.concatenate([c1, c2])
+
+
 # ----------------------------------------------------------------------------- the detector
 class Detector:
     """Autoencoder anomaly detector for multichannel sensor series, with PyOD's interface.
@@ -152,10 +160,25 @@ class Detector:
     hop
         Scoring hop (samples between windows); None means ``max(1, window // 8)``.
     threshold
-        ``"pot"`` (peaks over threshold, false-alarm rate ``risk``), ``"quantile"`` (``q``
-        quantile of the training scores) or a number.
+        ``"budget"`` (default: at most ``alarms_per_day`` false-alarm *events* a day on normal
+        data, see :mod:`~tsae.pipelines.anomaly.alarm_budget`), ``"pot"`` (peaks over
+        threshold, per-sample false-alarm rate ``risk``), ``"quantile"`` (``q`` quantile of the
+        held-out scores) or a number.
     risk, q
         Parameters of the threshold methods.
+    alarms_per_day
+        The ``"budget"`` method's budget. It is the whole detector's: an event counts once
+        whichever sensors raise it, so each sensor's false alarms are within it too.
+    sample_interval
+        Seconds between samples, for the budget's days (None: 1 second is assumed, and the
+        threshold's parameters say so).
+    drift_rate, drift_every
+        Drift updates while scoring (:mod:`~tsae.pipelines.anomaly.drift`): every
+        ``drift_every`` samples (None: 50 windows, enough samples for a stable mean and
+        standard deviation even of slow periodic signals) each sensor's normalisation and
+        the score level move the fraction ``drift_rate`` toward the recent normal samples
+        (0, the default: off). Batch scoring and the monitor use it alike; the calibration
+        at fit never does.
     smooth
         Moving average of the per-sample errors, in samples, or ``"k*window"`` (default
         ``"2*window"``: anomaly labels span many samples; 1 turns smoothing off).
@@ -222,13 +245,15 @@ class Detector:
 
     def __init__(
         self, model: str = "conv1d", window: int | str = "auto", hop: int | None = None,
-        threshold: str | float = "pot", risk: float = 1e-3, q: float = 0.995,
+        threshold: str | float = "budget", risk: float = 1e-3, q: float = 0.995,
+        alarms_per_day: float = 1.0, sample_interval: float | None = None,
         smooth: int | str = "2*window", linear: bool = True, pca_variance: float = 0.95,
         linear_weight: float = 3.0, model_params: dict[str, Any] | None = None, epochs: int = 40,
         batch_size: int = 32, lr: float = 1e-3, patience: int = 8, max_train_windows: int = 20000,
         device: str = "auto", seed: int = 0, quiet: bool = True, merge_gap: int | None = None,
         threads: int | None = 1, error_norm: bool = False, centered: bool = True,
-        calibration: str = "crossfit", init: str | Path | None = None,
+        calibration: str = "crossfit", init: str | Path | None = None, drift_rate: float = 0.0,
+        drift_every: int | None = None,
     ) -> None:
         if not isinstance(model, str):  # a class here would only fail at fit, with a KeyError
             raise TypeError(f"Detector(model=...) takes the name of a registered model family such as 'conv1d' "
@@ -244,6 +269,8 @@ class Detector:
         self.threshold = threshold
         self.risk = risk
         self.q = q
+        self.alarms_per_day = alarms_per_day
+        self.sample_interval = sample_interval
         self.smooth = smooth
         self.linear = linear
         self.pca_variance = pca_variance
@@ -263,6 +290,8 @@ class Detector:
         self.centered = centered
         self.calibration = calibration
         self.init = init
+        self.drift_rate = drift_rate
+        self.drift_every = drift_every
 
     # -- sklearn's parameter protocol ---------------------------------------------
     @classmethod
@@ -330,6 +359,7 @@ class Detector:
         self.n_features_in_ = channels
         self.decision_scores_, contrib = self._score_state(self.state_, X)
         self._calibrate(Z, X, window, hop, smooth, normalizer, contrib)
+        self._fit_alarm_threshold()
         self.labels_ = (self.decision_scores_ > self.threshold_).astype(np.int64)
         return self
 
@@ -379,6 +409,21 @@ class Detector:
         self.threshold_obj_ = fit_threshold(calib_scores, self.threshold, risk=self.risk, q=self.q)
         self.threshold_obj_.params["scores"] = source
         self.threshold_ = self.threshold_obj_.value
+
+    def _fit_alarm_threshold(self) -> None:
+        """Set ``threshold_`` from the held-out normal scores (``calibration_scores_``) and the alarm settings."""
+        calib = self.calibration_scores_
+        source = self.threshold_obj_.params.get("scores")
+        obj = fit_threshold(calib, self.threshold, risk=self.risk, q=self.q, alarms_per_day=self.alarms_per_day,
+                            sample_interval=self.sample_interval or 1.0, merge_gap=self.event_gap)
+        if source is not None:
+            obj.params["scores"] = source
+        if obj.method == "budget" and self.sample_interval is None:
+            obj.params["interval_assumed"] = True
+        finite = calib[np.isfinite(calib)]
+        self.calibration_mean_ = float(finite.mean()) if finite.size else 1.0
+        self.threshold_obj_ = obj
+        self.threshold_ = obj.value
 
     def _network_params(self, channels: int, window: int, pca_rank: int) -> dict[str, Any]:
         if self.init_model_ is not None:
@@ -446,11 +491,8 @@ class Detector:
                              smooth=smooth, linear_weight=self.linear_weight, pca=pca, centered=self.centered)
 
     def _score_state(self, state: DetectorState, X: np.ndarray, device: Any = None) -> tuple[np.ndarray, np.ndarray]:
-        """Scores ``(n,)`` and contribution rows ``(n, C)`` of the series ``X`` (C, n) under ``state``."""
-        core = ScoringCore(state, device=self.device if device is None else device)
-        s1, c1 = core._push_rows(X.T)
-        s2, c2 = core._flush_rows()
-        return np.concatenate([s1, s2]), np.concatenate([c1, c2])
+        """Scores ``(n,)`` and contribution rows ``(n, C)`` of the series ``X`` (C, n) under ``state`` (no drift)."""
+        return _score_all(ScoringCore(state, device=self.device if device is None else device), X)
 
     # -- scoring ----------------------------------------------------------------
     def _check(self) -> DetectorState:
@@ -468,9 +510,22 @@ class Detector:
             X = X[self.sensors_]
         return as_chunk(X, state.channels, "X")
 
-    def core(self, device: Any = "cpu") -> ScoringCore:
-        """A fresh streaming :class:`ScoringCore` for this detector."""
-        return ScoringCore(self._check(), device=device)
+    @property
+    def drift_every_(self) -> int:
+        """Samples between drift updates (``drift_every``, or 50 windows)."""
+        return int(self.drift_every) if self.drift_every else 50 * int(self.window_)
+
+    def core(self, device: Any = "cpu") -> ScoringCore | DriftingCore:
+        """A fresh streaming scoring core for this detector.
+
+        A :class:`ScoringCore`, wrapped in a :class:`~tsae.pipelines.anomaly.drift.DriftingCore`
+        when drift updates are on (``drift_rate > 0``).
+        """
+        core = ScoringCore(self._check(), device=device)
+        if not self.drift_rate:
+            return core
+        return DriftingCore(core, self.threshold_, self.event_gap, float(self.drift_rate), self.drift_every_,
+                            self.calibration_mean_)
 
     def score_with_contributions(self, X: Any, device: Any = None) -> tuple[np.ndarray, np.ndarray]:
         """Scores ``(n_samples,)`` and each sensor's share of them ``(n_sensors, n_samples)`` (shares sum to 1)."""
@@ -478,7 +533,7 @@ class Detector:
         if X.shape[1] < self.window_:
             raise ValueError(f"{X.shape[1]} samples is shorter than the detector's window ({self.window_})")
         with torch_threads(self.threads):
-            scores, contrib = self._score_state(self._check(), X, device=device)
+            scores, contrib = _score_all(self.core(device=self.device if device is None else device), X)
         return scores, contrib.T
 
     def decision_function(self, X: Any) -> np.ndarray:
@@ -525,7 +580,10 @@ class Detector:
                          "risk": self.risk, "q": self.q, "linear": self.linear, "pca_variance": self.pca_variance,
                          "error_norm": self.error_norm, "calibration": self.calibration,
                          "model_params": self.model_params_,
-                         "epochs": self.epochs, "seed": self.seed},
+                         "epochs": self.epochs, "seed": self.seed, "alarms_per_day": float(self.alarms_per_day),
+                         "sample_interval": None if self.sample_interval is None else float(self.sample_interval),
+                         "drift_rate": float(self.drift_rate), "drift_every": self.drift_every},
+            "calibration_mean": self.calibration_mean_,
             "train": getattr(self, "train_info_", {}),
         }
         return save_model(path, state.model, frame={"window": state.window, "hop": state.hop, "window_fn": None},
@@ -539,9 +597,13 @@ class Detector:
         loaded = load_model(path, device="cpu")
         content = read_detector_state(path, loaded)
         state, threshold = content.state, content.threshold
+        settings = content.settings
         det = cls(model=loaded.family, window=state.window, hop=state.hop, smooth=state.smooth,
-                  threshold=content.settings.get("threshold", threshold.method), device=device,
-                  merge_gap=content.merge_gap)
+                  threshold=settings.get("threshold", threshold.method), device=device,
+                  merge_gap=content.merge_gap, alarms_per_day=settings.get("alarms_per_day", 1.0),
+                  sample_interval=settings.get("sample_interval"), drift_rate=settings.get("drift_rate", 0.0),
+                  drift_every=settings.get("drift_every"))
+        det.calibration_mean_ = content.calibration_mean
         det.state_ = state
         det.sensors_ = content.sensors
         det.window_, det.hop_, det.smooth_ = state.window, state.hop, state.smooth

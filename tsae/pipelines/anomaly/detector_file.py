@@ -46,6 +46,7 @@ class DetectorFile:
     settings: dict[str, Any]
     merge_gap: int | None
     decision_scores: np.ndarray
+    calibration_mean: float
 
 
 def _array(path: Path, arrays: dict[str, np.ndarray], name: str, shape: tuple[int, ...] | None, *,
@@ -77,6 +78,15 @@ def _settings(path: Path, value: Any) -> dict[str, Any]:
     threshold = settings.get("threshold")
     if threshold is not None and not isinstance(threshold, str):
         check_number(path, "extra.settings.threshold", threshold)
+    # the alarm and drift settings (files written before them have none: the defaults apply)
+    if settings.get("alarms_per_day") is not None:
+        check_number(path, "extra.settings.alarms_per_day", settings["alarms_per_day"], 0.0, low_open=True)
+    if settings.get("sample_interval") is not None:
+        check_number(path, "extra.settings.sample_interval", settings["sample_interval"], 0.0, low_open=True)
+    if settings.get("drift_rate") is not None:
+        check_number(path, "extra.settings.drift_rate", settings["drift_rate"], 0.0, 1.0)
+    if settings.get("drift_every") is not None:
+        check_int(path, "extra.settings.drift_every", settings["drift_every"], 1, MAX_INT_HPARAM)
     return settings
 
 
@@ -139,9 +149,14 @@ def read_detector_state(path: str | Path, loaded: LoadedModel) -> DetectorFile:
     if scores.ndim != 1:
         raise ModelFileError(path, f"has shape {tuple(scores.shape)}, expected one score per sample",
                              "array 'decision_scores'")
+    # the mean held-out score, the drift updates' unit (older files: the training scores' mean)
+    finite = scores[np.isfinite(scores)]
+    calibration_mean = extra.get("calibration_mean", float(finite.mean()) if finite.size else 1.0)
+    calibration_mean = check_number(path, "extra.calibration_mean", calibration_mean, 0.0, low_open=True)
     return DetectorFile(state=state, threshold=_threshold(path, extra.get("threshold")),
                         sensors=_sensors(path, extra.get("sensors"), channels),
-                        settings=_settings(path, extra.get("settings")), merge_gap=merge_gap, decision_scores=scores)
+                        settings=_settings(path, extra.get("settings")), merge_gap=merge_gap, decision_scores=scores,
+                        calibration_mean=calibration_mean)
 
 
 __all__ = ["DETECTOR_KIND", "DETECTOR_VERSION", "DetectorFile", "read_detector_state"]

@@ -8,6 +8,7 @@ what a fitted detector stores to score.
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -155,8 +156,6 @@ class ScoringCore:
         self.dtype = torch.float64 if self.device.type == "cpu" else torch.float32
         model = state.model
         if self.dtype == torch.float64:
-            import copy
-
             model = copy.deepcopy(model).to(dtype=torch.float64)
         self.model = model.to(self.device).eval()
         self.window, self.hop = state.window, state.hop
@@ -164,6 +163,8 @@ class ScoringCore:
         self.batch_frames = batch_frames
         self._torch = torch
         assert state.normalizer.center is not None, "the detector state holds a fitted normaliser"
+        # the core's own copy, read at every push: drift updates (tsae.pipelines.anomaly.drift) move it
+        self.normalizer = copy.deepcopy(state.normalizer)
         self.last_good = state.normalizer.center.copy()
         self.buffer = np.zeros((0, self.channels))  # normalised samples from self.buffer_start on
         self.buffer_start = 0
@@ -237,7 +238,7 @@ class ScoringCore:
         filled, self.last_good, fixed = forward_fill(x.T, self.last_good)
         self.repaired += fixed
         with np.errstate(over="ignore", invalid="ignore"):
-            z = self.state.normalizer.transform(filled).T
+            z = self.normalizer.transform(filled).T
         extreme = ~(np.abs(z) <= Z_BOUND)
         if extreme.any():
             self.clipped += int(extreme.sum())
