@@ -20,9 +20,10 @@ usually lies beyond the largest peak it shows. The event rate is therefore extra
 3. *Conservative when data is scarce.* The shape is never taken below 0 (an exponential
    tail at least: a fitted bounded tail would put its end point just above the largest
    peak seen, and the next days' peaks beyond it), the base rate is its upper (about 84%)
-   Poisson bound and, with fewer than ``FEW_PEAKS`` peaks (``k``), the shape is raised by
-   one standard error ``(1 + xi) / sqrt(k)``: scarce data gives a higher threshold, not
-   more alarms.
+   Poisson bound, the scale is raised by one standard error of its estimate from ``k``
+   peaks (a factor ``1 + 1 / sqrt(k)``) and, with fewer than ``FEW_PEAKS`` peaks, so is
+   the shape (by ``(1 + xi) / sqrt(k)``): scarce data gives a higher threshold, not more
+   alarms.
 
 The threshold is the larger of the extrapolated value and the lowest level at which the
 held-out data itself raises no more events than the budget allows over its duration. The
@@ -109,7 +110,7 @@ def _empirical_level(scores: np.ndarray, descending: np.ndarray, merge_gap: int,
 
 
 def budget_threshold(scores: np.ndarray, alarms_per_day: float = 1.0, sample_interval: float = 1.0,
-                     merge_gap: int = 0, min_peaks: int = 50) -> tuple[float, dict[str, Any]]:
+                     merge_gap: int = 0, min_peaks: int = 100) -> tuple[float, dict[str, Any]]:
     """The threshold that keeps false alarms on normal data within ``alarms_per_day`` events a day.
 
     Parameters
@@ -130,7 +131,7 @@ def budget_threshold(scores: np.ndarray, alarms_per_day: float = 1.0, sample_int
     (threshold, params)
         ``params`` records ``alarms_per_day``, ``sample_interval``, ``merge_gap``,
         ``heldout_days`` (the duration of ``scores``), ``u0``, ``n_peaks``, ``xi`` and
-        ``sigma`` (the tail model, None without one), ``few_peaks``, and
+        ``sigma`` (the tail model as used, margins included; None without one), ``few_peaks``, and
         ``realised_per_day`` / ``realised_events``: events per day and events on the
         held-out scores at the threshold; ``few_peaks`` is True with fewer than ``FEW_PEAKS`` peaks.
 
@@ -142,7 +143,7 @@ def budget_threshold(scores: np.ndarray, alarms_per_day: float = 1.0, sample_int
 
     >>> rng = np.random.default_rng(0)
     >>> value, info = budget_threshold(rng.exponential(size=21600), alarms_per_day=1.0)
-    >>> bool(11.0 < value < 14.5), info["realised_events"]
+    >>> bool(11.0 < value < 15.0), info["realised_events"]
     (True, 0)
     """
     if not (alarms_per_day > 0 and math.isfinite(alarms_per_day)):
@@ -169,6 +170,7 @@ def budget_threshold(scores: np.ndarray, alarms_per_day: float = 1.0, sample_int
     if peaks.size >= 3 and np.ptp(excesses) > 0:
         xi, sigma = fit_gpd(excesses)
         xi = max(xi, 0.0)
+        sigma *= 1.0 + 1.0 / math.sqrt(peaks.size)
         if peaks.size < FEW_PEAKS:
             xi += (1.0 + xi) / math.sqrt(peaks.size)
         params.update(xi=xi, sigma=sigma)

@@ -510,22 +510,21 @@ class Detector:
             X = X[self.sensors_]
         return as_chunk(X, state.channels, "X")
 
-    @property
-    def drift_every_(self) -> int:
-        """Samples between drift updates (``drift_every``, or 50 windows)."""
-        return int(self.drift_every) if self.drift_every else 50 * int(self.window_)
-
-    def core(self, device: Any = "cpu") -> ScoringCore | DriftingCore:
+    def core(self, device: Any = "cpu", drift_rate: float | None = None,
+             drift_every: int | None = None) -> ScoringCore | DriftingCore:
         """A fresh streaming scoring core for this detector.
 
         A :class:`ScoringCore`, wrapped in a :class:`~tsae.pipelines.anomaly.drift.DriftingCore`
-        when drift updates are on (``drift_rate > 0``).
+        when drift updates are on. ``drift_rate`` / ``drift_every`` override the detector's
+        ``drift_rate`` / ``drift_every`` (None: the detector's; ``drift_every`` None there too:
+        50 windows).
         """
         core = ScoringCore(self._check(), device=device)
-        if not self.drift_rate:
+        rate = self.drift_rate if drift_rate is None else drift_rate
+        if not rate:
             return core
-        return DriftingCore(core, self.threshold_, self.event_gap, float(self.drift_rate), self.drift_every_,
-                            self.calibration_mean_)
+        every = drift_every or self.drift_every or 50 * int(self.window_)
+        return DriftingCore(core, self.threshold_, self.event_gap, float(rate), int(every), self.calibration_mean_)
 
     def score_with_contributions(self, X: Any, device: Any = None) -> tuple[np.ndarray, np.ndarray]:
         """Scores ``(n_samples,)`` and each sensor's share of them ``(n_sensors, n_samples)`` (shares sum to 1)."""

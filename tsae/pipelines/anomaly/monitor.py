@@ -99,6 +99,9 @@ class Monitor:
     max_time_jump
         Largest forward step of the time accepted without confirmation (time-field units;
         seconds for ISO dates), see :class:`~tsae.io.records.RecordParser`. None: no limit.
+    drift_rate, drift_every
+        Drift updates (:mod:`~tsae.pipelines.anomaly.drift`), as in batch scoring; None: the
+        detector's settings.
 
     Examples
     --------
@@ -117,13 +120,14 @@ class Monitor:
 
     def __init__(self, detector: Detector | str | Path, *, every_sample: bool = False, silence: int = 100,
                  log: RateLimitedLog | None = None, time_field: str | None = None, fmt: str = "auto",
-                 max_line: int = MAX_LINE, max_time_jump: float | None = MAX_TIME_JUMP) -> None:
+                 max_line: int = MAX_LINE, max_time_jump: float | None = MAX_TIME_JUMP,
+                 drift_rate: float | None = None, drift_every: int | None = None) -> None:
         if not isinstance(detector, Detector):
             detector = Detector.load(detector, device="cpu")
         self.detector = detector
         self.sensors = list(detector.sensors_)
         self.threshold = float(detector.threshold_)
-        self.core = detector.core(device="cpu")
+        self.core = detector.core(device="cpu", drift_rate=drift_rate, drift_every=drift_every)
         self.tracker = EventTracker(self.sensors, merge_gap=detector.event_gap)
         self.every_sample = every_sample
         self.silence = int(silence)
