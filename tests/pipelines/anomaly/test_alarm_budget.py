@@ -130,3 +130,63 @@ def test_budget_holds_on_long_normal_data(sensors):
     y[0, 10_000:10_200] += 1.0
     flagged = det.decision_function(y) > det.threshold_
     assert flagged[10_000:10_300].any()
+
+
+def _fit_cli(tmp_path, csv, *extra):
+    from click.testing import CliRunner
+
+    from tsae.cli import cli
+
+    out = tmp_path / f"d{len(list(tmp_path.iterdir()))}.tsae"
+    result = CliRunner().invoke(cli, ["detect", "fit", str(csv), "-o", str(out), "--window", "24", "--epochs", "1",
+                                      "--device", "cpu", *map(str, extra)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return out, result.output
+
+
+def test_fit_cli_reports_the_alarm_rate(tmp_path, train_data):
+    from sensor_data import write_csv
+
+    timed = write_csv(tmp_path / "timed.csv", train_data)  # a time column 0, 1, 2...: one second apart
+    path, out = _fit_cli(tmp_path, timed, "--alarms-per-day", "2")
+    line = [text for text in out.splitlines() if "false alarms/day" in text]
+    assert len(line) == 1 and "budget 2/day" in line[0] and "1 s between samples)" in line[0]
+    assert "0.25 h of held-out normal data" in line[0]  # 900 rows
+    det = Detector.load(path, device="cpu")
+    assert (det.alarms_per_day, det.sample_interval) == (2.0, 1.0)
+    assert det.threshold_obj_.params["realised_per_day"] <= 2.0
+    untimed = write_csv(tmp_path / "untimed.csv", train_data, with_time=False)
+    _, out = _fit_cli(tmp_path, untimed)
+    assert "1 s between samples, assumed" in out
+    path, out = _fit_cli(tmp_path, untimed, "--sample-interval", "60")
+    assert "60 s between samples)" in out and "15 h of held-out" in out
+    _, out = _fit_cli(tmp_path, untimed, "--threshold", "pot")
+    assert "(no budget;" in out
+
+
+def _old_file(head: dict) -> None:
+    """A detector file from before the alarm budget and the drift updates."""
+    for key in ("alarms_per_day", "sample_interval", "drift_rate", "drift_every"):
+        head["extra"]["settings"].pop(key)
+    head["extra"].pop("calibration_mean")
+
+
+def test_old_detector_files_still_load(detector, detector_file, craft_model_file, test_data):
+    old = Detector.load(craft_model_file(detector_file, "old.tsae", header=_old_file), device="cpu")
+    assert (old.alarms_per_day, old.sample_interval, old.drift_rate, old.drift_every) == (1.0, None, 0.0, None)
+    assert old.calibration_mean_ == pytest.approx(float(np.mean(detector.decision_scores_)))
+    np.testing.assert_allclose(old.decision_function(test_data.T), detector.decision_function(test_data.T), rtol=1e-9)
+
+
+@pytest.mark.parametrize("key, value, match", [
+    ("alarms_per_day", 0.0, "out of range"), ("sample_interval", "1s", "must be a number"),
+    ("drift_rate", 2.0, "out of range"), ("drift_every", 0, "extra.settings.drift_every"),
+])
+def test_crafted_alarm_settings_are_refused(detector_file, craft_model_file, key, value, match):
+    from tsae.models.fields import ModelFileError
+
+    def mutate(head: dict) -> None:
+        head["extra"]["settings"][key] = value
+
+    with pytest.raises(ModelFileError, match=match):
+        Detector.load(craft_model_file(detector_file, "crafted.tsae", header=mutate), device="cpu")

@@ -44,8 +44,8 @@ from tsae.engine.layout import as_channels_first, is_dataframe
 from tsae.engine.preprocess import Normalizer, repair_missing
 from tsae.models.device import torch_threads
 from tsae.models.inference import forward
-from tsae.pipelines.anomaly.drift import DriftingCore
 from tsae.pipelines.anomaly.detector_file import DETECTOR_KIND, DETECTOR_VERSION, read_detector_state
+from tsae.pipelines.anomaly.drift import DriftingCore
 from tsae.pipelines.anomaly.scoring import _EPS, DetectorState, LinearTerm, ScoringCore, as_chunk
 from tsae.pipelines.anomaly.thresholds import fit_threshold
 

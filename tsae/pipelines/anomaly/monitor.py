@@ -50,6 +50,7 @@ import numpy as np
 from tsae.io.mqtt import SESSION_EXPIRY
 from tsae.io.records import MAX_LINE, MAX_TIME_JUMP, RecordParser
 from tsae.pipelines.anomaly.detector import Detector
+from tsae.pipelines.anomaly.drift import DriftingCore
 from tsae.pipelines.anomaly.events import EventTracker
 from tsae.pipelines.anomaly.scoring import as_chunk
 
@@ -110,6 +111,7 @@ class Monitor:
 
     >>> import numpy as np
     >>> from tsae.pipelines.anomaly.detector import Detector
+from tsae.pipelines.anomaly.drift import DriftingCore
     >>> t = np.arange(600)
     >>> det = Detector(window=20, epochs=2, device="cpu").fit(np.sin(t / 3.0))
     >>> mon = Monitor(det)
@@ -280,7 +282,15 @@ class Monitor:
             "clipped_values": int(self.core.clipped), "silent_sensor_reports": self.silent_reports,
             "unknown_fields": sorted(self.parser.unknown_fields),
             "seconds": round(_time.monotonic() - self.started, 3),
+            **self._drift_summary(),
         }
+
+    def _drift_summary(self) -> dict[str, Any]:
+        """The drift updates applied and skipped, and the score level (nothing when drift is off)."""
+        core = self.core
+        if not isinstance(core, DriftingCore):
+            return {}
+        return {"drift_updates": core.updates, "drift_skipped": core.skipped, "drift_level": round(core.level, 6)}
 
 
 @dataclass
@@ -446,7 +456,8 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
                 source_options: dict[str, str] | None = None, sink_options: dict[str, str] | None = None,
                 stdin: Any = None, stdout: Any = None, stderr: Any = None, max_line: int = MAX_LINE,
                 max_time_jump: float | None = MAX_TIME_JUMP, raw: str | None = None, clean_session: bool = False,
-                outbox: str | Path | None = None) -> int:
+                outbox: str | Path | None = None, drift_rate: float | None = None,
+                drift_every: int | None = None) -> int:
     """Run ``tsae monitor``: returns the exit code (0 at the end of the input, 130 on Ctrl-C or SIGTERM).
 
     ``source`` / ``sink`` name a registered stream source / sink (``tsae plugins``); by
@@ -461,6 +472,7 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
     the detector file and the topic, :func:`tsae.io.mqtt.session_client_id`) unless
     ``clean_session``; the sink keeps records in a bounded outbox (in memory, or in the
     file ``outbox`` between runs) and waits a bounded time at exit for the broker to take them.
+    ``drift_rate`` / ``drift_every`` override the detector's drift updates (None: its own).
     """
     log = RateLimitedLog(stream=stderr, quiet=quiet)
     if outbox is not None:
@@ -483,7 +495,7 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
     stream_in, stream_out = _open_streams(settings, log.info, stdin, stdout, raw_source)
     write = _writer(stream_out)
     monitor = Monitor(det, every_sample=every_sample, silence=silence, log=log, time_field=time_field, fmt=fmt,
-                      max_line=max_line, max_time_jump=max_time_jump)
+                      max_line=max_line, max_time_jump=max_time_jump, drift_rate=drift_rate, drift_every=drift_every)
     where = f" {mqtt}" if settings.source == "mqtt" else (f" ({raw} binary rows)" if raw else "")
     log.info(f"watching {len(monitor.sensors)} sensor(s) ({', '.join(monitor.sensors[:8])}), window "
              f"{det.window_}, threshold {monitor.threshold:.4g}; reading {settings.source}{where}")
