@@ -10,6 +10,9 @@ a sample whose score is above it is flagged.
   whose probability of being exceeded by a normal sample is ``risk`` (the target
   false-alarm rate per sample). Unlike a quantile, it can extrapolate beyond the
   largest score seen in training.
+
+Both count flagged *samples*; :mod:`tsae.pipelines.anomaly.alarm_budget` (the ``"budget"``
+method of :func:`fit_threshold`, the detector's default) counts alarm *events* a day.
 """
 from __future__ import annotations
 
