@@ -20,10 +20,13 @@ usually lies beyond the largest peak it shows. The event rate is therefore extra
 3. *Conservative when data is scarce.* The shape is never taken below 0 (an exponential
    tail at least: a fitted bounded tail would put its end point just above the largest
    peak seen, and the next days' peaks beyond it), the base rate is its upper (about 84%)
-   Poisson bound, the scale is raised by one standard error of its estimate from ``k``
-   peaks (a factor ``1 + 1 / sqrt(k)``) and, with fewer than ``FEW_PEAKS`` peaks, so is
-   the shape (by ``(1 + xi) / sqrt(k)``): scarce data gives a higher threshold, not more
-   alarms.
+   Poisson bound, and the scale is raised by one standard error of its estimate from ``k``
+   peaks (a factor ``1 + 1 / sqrt(k)``). With fewer than ``FEW_PEAKS`` peaks a shape
+   cannot be estimated (a maximum-likelihood shape from 7 peaks can put the threshold
+   thousands of times above the scores): the tail is exponential, its scale the mean
+   excess raised by two standard errors (``1 + 2 / sqrt(k)``). Scarce data gives a higher
+   threshold, not more alarms; a heavy-tailed score needs ``FEW_PEAKS`` events in the
+   held-out data to be recognised as such.
 
 The threshold is the larger of the extrapolated value and the lowest level at which the
 held-out data itself raises no more events than the budget allows over its duration. The
@@ -40,7 +43,7 @@ import numpy as np
 from tsae.pipelines.anomaly.thresholds import fit_gpd
 
 SECONDS_PER_DAY = 86400.0
-#: with fewer declustered peaks than this, the tail's shape is raised by one standard error
+#: with fewer declustered peaks than this, no tail shape is fitted (an exponential tail, a wider margin)
 FEW_PEAKS = 20
 
 
@@ -168,11 +171,12 @@ def budget_threshold(scores: np.ndarray, alarms_per_day: float = 1.0, sample_int
     value = empirical
     excesses = peaks - u0
     if peaks.size >= 3 and np.ptp(excesses) > 0:
-        xi, sigma = fit_gpd(excesses)
-        xi = max(xi, 0.0)
-        sigma *= 1.0 + 1.0 / math.sqrt(peaks.size)
-        if peaks.size < FEW_PEAKS:
-            xi += (1.0 + xi) / math.sqrt(peaks.size)
+        margin = 1.0 / math.sqrt(peaks.size)  # one standard error of a scale estimated from the peaks
+        if peaks.size >= FEW_PEAKS:
+            xi, sigma = fit_gpd(excesses)
+            xi, sigma = max(xi, 0.0), sigma * (1.0 + margin)
+        else:  # too few peaks to estimate a shape: an exponential tail, its scale two standard errors up
+            xi, sigma = 0.0, float(excesses.mean()) * (1.0 + 2.0 * margin)
         params.update(xi=xi, sigma=sigma)
         probability = allowed / _poisson_upper(peaks.size)  # of an event peak exceeding the threshold
         if probability < 1.0:
