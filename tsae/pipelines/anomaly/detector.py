@@ -21,6 +21,11 @@ How a sample is scored
    *contribution* is its share of the error in excess of its own normal level (its mean
    error on unseen normal data, see ``calibration``); contributions sum to 1.
 
+With drift updates on (``drift_rate > 0``), step 2's normalisation and a score level (step 6's
+score is divided by it) follow slow change between fixed sample indices, learning only from
+normal samples (:mod:`~tsae.pipelines.anomaly.drift`); the threshold comes from an event-level
+false-alarm budget by default (:mod:`~tsae.pipelines.anomaly.alarm_budget`).
+
 A sample's score is final once the last window covering it has been seen and, with
 centred smoothing, ``smooth // 2`` more (``window - 1 + smooth // 2`` samples later at
 most); the trailing samples that no full window covers (fewer than ``hop``) repeat the

@@ -498,7 +498,8 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
                       max_line=max_line, max_time_jump=max_time_jump, drift_rate=drift_rate, drift_every=drift_every)
     where = f" {mqtt}" if settings.source == "mqtt" else (f" ({raw} binary rows)" if raw else "")
     log.info(f"watching {len(monitor.sensors)} sensor(s) ({', '.join(monitor.sensors[:8])}), window "
-             f"{det.window_}, threshold {monitor.threshold:.4g}; reading {settings.source}{where}")
+             f"{det.window_}, threshold {monitor.threshold:.4g}{_drift_note(monitor.core)}; reading "
+             f"{settings.source}{where}")
     stop = threading.Event()
     code = 0
     try:
@@ -523,6 +524,11 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
             log.info("the summary record was among those not delivered")
         log.info("summary: " + ", ".join(f"{k}={v}" for k, v in summary.items() if k != "type"))
     return code
+
+
+def _drift_note(core: Any) -> str:
+    """``, drift rate R every N samples`` when the monitor's core updates for drift, else nothing."""
+    return f", drift rate {core.rate:g} every {core.every} samples" if isinstance(core, DriftingCore) else ""
 
 
 def _blocks(source: Any) -> Iterable[list[str]]:
