@@ -120,9 +120,13 @@ def forward_fill(x: np.ndarray, first: np.ndarray) -> np.ndarray:
 def detector_scores(session, meta: dict, x: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
     """Anomaly score of every sample of ``x`` ``(sensors, n)`` (n >= window)."""
     x = forward_fill(np.asarray(x, np.float64), meta["normalizer"]["center"])
-    windows, starts = frames(x, meta["window"], meta["hop"])
-    errors = session.run(None, {"window": windows})[0].astype(np.float64)
-    rows = moving_mean(overlap_mean(errors, starts, x.shape[1]), meta["smooth"], meta["centered"])
+    scales = meta.get("scales") or [{"input": "window", "output": "error", "window": meta["window"],
+                                     "hop": meta["hop"]}]
+    cut = [frames(x, s["window"], s["hop"]) for s in scales]
+    errors = session.run([s["output"] for s in scales], {s["input"]: w for s, (w, _) in zip(scales, cut, strict=True)})
+    rows = sum(overlap_mean(e.astype(np.float64), starts, x.shape[1])
+               for e, (_, starts) in zip(errors, cut, strict=True))
+    rows = moving_mean(rows, meta["smooth"], meta["centered"])
     return rows.sum(axis=0) / meta["channels"]
 
 

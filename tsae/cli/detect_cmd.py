@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -22,15 +23,24 @@ def _window(value: str) -> int | str:
 
 
 def _threshold(value: str) -> str | float:
-    if value in ("pot", "quantile"):
+    if value in ("budget", "pot", "quantile"):
         return value
     try:
         number = float(value)
     except ValueError:
         number = math.nan
     if not math.isfinite(number):
-        raise click.BadParameter(f"{value!r}: use pot, quantile or a finite number", param_hint="'--threshold'")
+        raise click.BadParameter(f"{value!r}: use budget, pot, quantile or a finite number", param_hint="'--threshold'")
     return number
+
+
+def drift_options(command: Any) -> Any:
+    """``--drift-rate`` and ``--drift-every``, the same on ``detect score`` and ``monitor``."""
+    command = click.option("--drift-every", type=click.IntRange(min=1), default=None, metavar="N",
+                           help="Samples between drift updates [default: the detector's, else 50 windows].")(command)
+    return click.option("--drift-rate", type=click.FloatRange(0, 1), default=None, metavar="R",
+                        help="Drift updates: the normalisation and score level move this fraction toward recent "
+                             "normal samples, never during an alarm (0: off) [default: the detector's].")(command)
 
 
 @click.group("detect")
@@ -52,8 +62,13 @@ def detect_group() -> None:
 @click.option("--window", default="auto", show_default=True,
               help="Window length in samples, or 'auto' (the data's dominant period).")
 @click.option("--hop", type=click.IntRange(min=1), default=None, help="Scoring hop (default window // 8).")
-@click.option("--threshold", default="pot", show_default=True,
-              help="pot (extreme-value tail fit), quantile, or a fixed number.")
+@click.option("--threshold", default="budget", show_default=True,
+              help="budget (at most --alarms-per-day false-alarm events a day), pot (extreme-value tail fit "
+                   "of the samples' scores), quantile, or a fixed number.")
+@click.option("--alarms-per-day", type=click.FloatRange(0, min_open=True), default=1.0, show_default=True,
+              help="False-alarm budget of the whole detector, in events a day (budget).")
+@click.option("--sample-interval", type=click.FloatRange(0, min_open=True), default=None, metavar="SECONDS",
+              help="Seconds between rows [default: the median step of the time column, else 1 s assumed].")
 @click.option("--risk", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=1e-3,
               show_default=True, help="Target false-alarm rate per sample (pot).")
 @click.option("--q", "quantile", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.995,
@@ -66,18 +81,21 @@ def detect_group() -> None:
 @device_option
 @quiet_option
 def fit_command(train: Path, output: Path, family: str | None, window: str, hop: int | None, threshold: str,
-                risk: float, quantile: float, epochs: int, seed: int, params: dict[str, str], init: Path | None,
-                device: str, quiet: bool) -> None:
+                alarms_per_day: float, sample_interval: float | None, risk: float, quantile: float, epochs: int,
+                seed: int, params: dict[str, str], init: Path | None, device: str, quiet: bool) -> None:
     """Learn normal behaviour from TRAIN (a CSV of normal data) and write a detector file.
 
     With --init, the network starts from the encoder of a model trained before (tsae train
     on other, perhaps unlabelled, series): its family, window and parameters are used.
+    After fitting, one line reports the threshold and the false alarms a day it raises on
+    the held-out normal data, beside the budget.
     """
     from tsae.pipelines.anomaly.files import fit_detector_file
 
     fit_detector_file(train, output, family=family, window=_window(window), threshold=_threshold(threshold),
                       device=device, quiet=quiet, epochs=epochs, hop=hop, risk=risk, q=quantile, seed=seed,
-                      model_params=params or None, init=init)
+                      model_params=params or None, init=init, alarms_per_day=alarms_per_day,
+                      sample_interval=sample_interval)
 
 
 @detect_group.command("score")
@@ -90,14 +108,16 @@ def fit_command(train: Path, output: Path, family: str | None, window: str, hop:
               help="Also write a plot (PNG/PDF/SVG) of the series, score, threshold and events.")
 @click.option("--events", type=output_file, default=None,
               help="Events file (.json or .csv); default <output stem>.events.json.")
+@drift_options
 @device_option
 @quiet_option
-def score_command(test: Path, detector: Path, output: Path, plot: Path | None, events: Path | None, device: str,
-                  quiet: bool) -> None:
+def score_command(test: Path, detector: Path, output: Path, plot: Path | None, events: Path | None,
+                  drift_rate: float | None, drift_every: int | None, device: str, quiet: bool) -> None:
     """Score TEST with a fitted detector: per-row scores, 0/1 flags, sensor contributions and events."""
     from tsae.pipelines.anomaly.files import score_file
 
-    score_file(test, detector, output, plot=plot, events=events, device=device, quiet=quiet)
+    score_file(test, detector, output, plot=plot, events=events, device=device, quiet=quiet,
+               drift_rate=drift_rate, drift_every=drift_every)
 
 
 @click.command("monitor")
@@ -135,12 +155,14 @@ def score_command(test: Path, detector: Path, output: Path, plot: Path | None, e
               help="Option passed to a plugin's source (repeatable).")
 @click.option("--sink-option", "sink_options", multiple=True, metavar="KEY=VALUE", callback=key_values,
               help="Option passed to a plugin's sink (repeatable).")
+@drift_options
 @quiet_option
 def monitor_command(detector: Path, fmt: str, raw: bool, mqtt: str | None, topic: str, out_topic: str | None,
                     every_sample: bool, time_field: str | None, silence: int, client_id: str | None,
                     clean_session: bool, outbox: Path | None, max_time_jump: float, max_line: int,
-                    source: str | None, sink: str | None,
-                    source_options: dict[str, str], sink_options: dict[str, str], quiet: bool) -> None:
+                    source: str | None, sink: str | None, source_options: dict[str, str],
+                    sink_options: dict[str, str], drift_rate: float | None, drift_every: int | None,
+                    quiet: bool) -> None:
     """Score a live stream of samples (stdin or MQTT) and report anomaly events as JSON lines.
 
     \b
@@ -166,7 +188,7 @@ def monitor_command(detector: Path, fmt: str, raw: bool, mqtt: str | None, topic
                        time_field=time_field, silence=silence, client_id=client_id, quiet=quiet,
                        source=source, sink=sink, source_options=source_options, sink_options=sink_options,
                        max_time_jump=max_time_jump, max_line=max_line, clean_session=clean_session,
-                       outbox=outbox)
+                       outbox=outbox, drift_rate=drift_rate, drift_every=drift_every)
     if code:
         raise SystemExit(code)
 

@@ -33,25 +33,21 @@ class WindowGraph(nn.Module):
         return _reconstruct(self.model, x)
 
 
-class DetectorGraph(nn.Module):
-    """Raw sensor windows ``(batch, sensors, window)`` -> per-sample, per-sensor scaled error.
-
-    What :class:`~tsae.pipelines.anomaly.scoring.ScoringCore` computes per frame
-    before the overlap mean and smoothing: z-score with the training statistics,
-    clip to ``z_bound`` standard deviations, reconstruct, squared error over each
-    sensor's training error, plus the weighted linear (PCA) term when the detector has one.
-    """
+class _ScaleGraph(nn.Module):
+    """One window scale of a detector: raw windows -> the weighted, normalised error of its terms."""
 
     center: torch.Tensor
     scale: torch.Tensor
-    err_scale: torch.Tensor
+    ae_scale: torch.Tensor
     components: torch.Tensor
     pca_mean: torch.Tensor
     pca_err_scale: torch.Tensor
+    stats_median: torch.Tensor
+    stats_spread: torch.Tensor
+    stats_err_scale: torch.Tensor
 
-    def __init__(self, state: Any, z_bound: float) -> None:
+    def __init__(self, state: Any, term: Any, z_bound: float, model: Any = None) -> None:
         super().__init__()
-        self.model = state.model
         c = state.channels
 
         def const(name: str, value: Any, shape: tuple[int, ...]) -> None:
@@ -59,21 +55,57 @@ class DetectorGraph(nn.Module):
 
         const("center", state.normalizer.center, (1, c, 1))
         const("scale", state.normalizer.scale, (1, c, 1))
-        const("err_scale", state.err_scale, (1, -1, 1))
         self.z_bound = float(z_bound)
-        self.linear = state.pca is not None
-        if state.pca is not None:
-            const("components", state.pca.components, tuple(state.pca.components.shape))
-            const("pca_mean", state.pca.mean, (1, -1))
-            const("pca_err_scale", state.pca.err_scale, (1, -1, 1))
-            self.linear_weight = float(state.linear_weight)
+        self.model = model if model is not None and state.ae_weight > 0 else None
+        self.ae_weight = float(state.ae_weight)
+        const("ae_scale", state.err_scale, (1, -1, 1))
+        self.pca_weight = float(term.pca_weight) if term.pca is not None else 0.0
+        if self.pca_weight > 0:
+            const("components", term.pca.components, tuple(term.pca.components.shape))
+            const("pca_mean", term.pca.mean, (1, -1))
+            const("pca_err_scale", term.pca.err_scale, (1, -1, 1))
+        self.stats_weight = float(term.stats_weight) if term.stats is not None else 0.0
+        if self.stats_weight > 0:
+            const("stats_median", term.stats.median, (1, c, 3))
+            const("stats_spread", term.stats.spread, (1, c, 3))
+            const("stats_err_scale", term.stats.err_scale, (1, c, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         z = torch.clamp((x - self.center) / self.scale, -self.z_bound, self.z_bound)
-        recon, _ = _reconstruct(self.model, z)
-        error = (recon - z) ** 2 / self.err_scale
-        if self.linear:
+        error = torch.zeros_like(z)
+        if self.model is not None:
+            recon, _ = _reconstruct(self.model, z)
+            error = error + self.ae_weight * (recon - z) ** 2 / self.ae_scale
+        if self.pca_weight > 0:
             flat = z.flatten(1) - self.pca_mean
             lin = (flat - (flat @ self.components.T) @ self.components) ** 2
-            error = error + self.linear_weight * lin.reshape(z.shape) / self.pca_err_scale
+            error = error + self.pca_weight * lin.reshape(z.shape) / self.pca_err_scale
+        if self.stats_weight > 0:  # tsae.pipelines.anomaly.scoring.window_stats, on (batch, C, L)
+            mean = z.mean(dim=2)
+            spread = torch.log(torch.sqrt(((z - mean.unsqueeze(2)) ** 2).mean(dim=2)) + 1e-3)
+            steps = torch.log((z[:, :, 1:] - z[:, :, :-1]).abs().mean(dim=2) + 1e-3)
+            stats = torch.stack([mean, spread, steps], dim=-1)
+            distance = (((stats - self.stats_median) / self.stats_spread) ** 2).sum(dim=-1, keepdim=True)
+            error = error + self.stats_weight * distance / self.stats_err_scale
         return error
+
+
+class DetectorGraph(nn.Module):
+    """Raw sensor windows of each scale ``(batch_i, sensors, window_i)`` -> per-sample, per-sensor error.
+
+    What :class:`~tsae.pipelines.anomaly.scoring.ScoringCore` computes per frame of each
+    window scale before the overlap mean, the sum over scales and the smoothing: z-score
+    with the training statistics, clip to ``z_bound`` standard deviations, then each term
+    (the network's residual on the main scale, the subspace residual, the local statistics'
+    distance) divided by its normal level and weighted.
+    """
+
+    def __init__(self, state: Any, z_bound: float) -> None:
+        super().__init__()
+        self.model = state.model
+        terms = [state.primary_term(), *state.scales]
+        self.scales = nn.ModuleList(_ScaleGraph(state, term, z_bound, self.model if i == 0 else None)
+                                    for i, term in enumerate(terms))
+
+    def forward(self, *windows: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return tuple(scale(x) for scale, x in zip(self.scales, windows, strict=True))

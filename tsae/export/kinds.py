@@ -79,19 +79,26 @@ def detector_export(source: str | os.PathLike) -> tuple[torch.nn.Module, dict[st
     det = Detector.load(Path(source), device="cpu")
     state = det.state_
     c, w = state.channels, state.window
-    names_in, names_out = ["window"], ["error"]
+    scales = [{"input": "window", "output": "error", "window": w, "hop": state.hop}]
+    scales += [{"input": f"window_{t.window}", "output": f"error_{t.window}", "window": t.window, "hop": t.hop}
+               for t in state.scales]
+    names_in, names_out = [s["input"] for s in scales], [s["output"] for s in scales]
     base = None if state.contrib_base is None else np.asarray(state.contrib_base, np.float64).tolist()
     sidecar = {
-        "inputs": {"window": ["batch", c, w]}, "outputs": {"error": ["batch", c, w]},
-        "channels": c, "window": w, "hop": state.hop, "smooth": state.smooth, "centered": state.centered,
-        "threshold": float(det.threshold_), "sensors": list(det.sensors_), "contrib_base": base,
-        "normalizer": state.normalizer.to_dict(), "z_bound": Z_BOUND,
-        "usage": "cut raw windows (missing values forward-filled) every `hop` samples from sample 0, run, "
-                 "average each sample's error over the windows covering it (samples after the last window "
-                 "repeat its last row), take a moving mean of `smooth` samples (centred if `centered`, clipped "
-                 "at the ends), sum over sensors and divide by `channels`: that is the score; above `threshold` "
-                 "is an anomaly",
+        "inputs": {s["input"]: [f"batch_{i}", c, s["window"]] for i, s in enumerate(scales)},
+        "outputs": {s["output"]: [f"batch_{i}", c, s["window"]] for i, s in enumerate(scales)},
+        "channels": c, "window": w, "hop": state.hop, "scales": scales, "smooth": state.smooth,
+        "centered": state.centered, "threshold": float(det.threshold_), "sensors": list(det.sensors_),
+        "contrib_base": base, "normalizer": state.normalizer.to_dict(), "z_bound": Z_BOUND,
+        "usage": "for each entry of `scales`: cut raw windows (missing values forward-filled) of `window` samples "
+                 "every `hop` samples from sample 0 into its `input`, run all inputs at once, and average each "
+                 "sample's `output` error over the windows covering it (samples after the last window repeat its "
+                 "last row); add the scales' errors, take a moving mean of `smooth` samples (centred if "
+                 "`centered`, clipped at the ends), sum over sensors and divide by `channels`: that is the score; "
+                 "above `threshold` is an anomaly",
     }
-    spec = {"example": [torch.zeros(2, c, w)], "inputs": names_in, "outputs": names_out,
-            "dynamic_axes": _batch_axes(names_in + names_out), "sidecar": sidecar}
+    axes = {s["input"]: {0: f"batch_{i}"} for i, s in enumerate(scales)}
+    axes.update({s["output"]: {0: f"batch_{i}"} for i, s in enumerate(scales)})
+    spec = {"example": [torch.zeros(2, c, s["window"]) for s in scales], "inputs": names_in, "outputs": names_out,
+            "dynamic_axes": axes, "sidecar": sidecar}
     return DetectorGraph(state, Z_BOUND), spec

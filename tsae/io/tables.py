@@ -118,15 +118,19 @@ def _parse_dates(cells: list[str]) -> np.ndarray | None:
     return out
 
 
+def time_seconds(time: np.ndarray) -> np.ndarray:
+    """The valid times of a time column as seconds (dates: from the first; numbers: as they are)."""
+    if np.issubdtype(time.dtype, np.datetime64):
+        valid = time[~np.isnat(time)]
+        return (valid - valid[0]).astype("timedelta64[ns]").astype(np.float64) / 1e9
+    seconds = np.asarray(time, dtype=np.float64)
+    return seconds[np.isfinite(seconds)]
+
+
 def _rate_from_time(time: np.ndarray | None) -> float | None:
     if time is None or len(time) < 3:
         return None
-    if np.issubdtype(time.dtype, np.datetime64):
-        valid = time[~np.isnat(time)]
-        seconds = (valid - valid[0]).astype("timedelta64[ns]").astype(np.float64) / 1e9
-    else:
-        seconds = np.asarray(time, dtype=np.float64)
-        seconds = seconds[np.isfinite(seconds)]
+    seconds = time_seconds(time)
     if len(seconds) < 3:
         return None
     dt = np.diff(seconds)
@@ -346,5 +350,5 @@ def write_table(
     return path
 
 
-__all__ = ["Table", "read_table", "write_table", "sniff_delimiter", "find_time_column", "TABLE_SUFFIXES",
-           "TIME_NAMES", "MISSING", "DELIMITERS"]
+__all__ = ["Table", "read_table", "write_table", "sniff_delimiter", "find_time_column", "time_seconds",
+           "TABLE_SUFFIXES", "TIME_NAMES", "MISSING", "DELIMITERS"]

@@ -58,10 +58,10 @@ def test_nans_are_repaired(detector, test_data):
     scores = detector.decision_function(x)
     assert np.isfinite(scores).all()
     clean = detector.decision_function(test_data.T)
-    # a repair is local: samples two windows away from a gap score as if there had been none
-    reach = 2 * detector.window_
+    # a repair is local: samples beyond the longest window and the smoothing score as if there had been no gap
+    reach = max(detector.state_.windows) + detector.smooth_
     far = np.ones(x.shape[1], bool)
-    far[: 1 + reach] = far[100 - reach : 105 + reach] = False
+    far[: 1 + reach] = far[max(0, 100 - reach) : 105 + reach] = False
     np.testing.assert_allclose(scores[far], clean[far], rtol=1e-9)
     assert not np.allclose(scores[100:105], clean[100:105])  # the gap samples were scored, not copied
 
@@ -107,7 +107,9 @@ def test_quantile_threshold_and_errors(train_data):
     assert det.threshold_ == pytest.approx(np.quantile(det.decision_scores_, 0.9))
     assert det.labels_.mean() == pytest.approx(0.1, abs=0.01)
     with pytest.raises(ValueError, match="calibration"):
-        Detector(calibration="holdout")
+        Detector(calibration="crossfit")
+    with pytest.raises(ValueError, match="holdout"):
+        Detector(holdout=1.0)
     with pytest.raises(ValueError, match="sensors"):
         det.decision_function(train_data.T[:2])
     with pytest.raises(ValueError, match="shorter"):
@@ -124,17 +126,19 @@ def test_dataframe_input(detector, test_data):
     np.testing.assert_allclose(detector.decision_function(frame), detector.decision_function(test_data.T))
 
 
-def test_crossfit_calibration_uses_out_of_fold_scores(train_data):
+def test_holdout_calibration_uses_unseen_scores(train_data):
     """Errors on unseen normal rows are higher than in-sample ones: the threshold must see them."""
     settings = dict(window=16, epochs=3, threshold="quantile", q=0.95, device="cpu")
+    held = Detector(**settings).fit(train_data.T)
+    n_held = round(0.3 * len(train_data))
+    assert held.threshold_obj_.params["scores"] == "holdout"
+    assert held.calibration_scores_.shape == (n_held,)
+    assert held.threshold_ == pytest.approx(np.quantile(held.calibration_scores_, 0.95))
+    # the held-out rows scored by terms that never saw them, against the final (in-sample) scores of the same rows
+    assert np.median(held.calibration_scores_) > np.median(held.decision_scores_[-n_held:])
     insample = Detector(calibration="training", **settings).fit(train_data.T)
-    crossfit = Detector(**settings).fit(train_data.T)
-    assert crossfit.threshold_obj_.params["scores"] == "crossfit"
-    assert crossfit.calibration_scores_.shape == (len(train_data),)
-    assert crossfit.threshold_ == pytest.approx(np.quantile(crossfit.calibration_scores_, 0.95))
-    assert np.median(crossfit.calibration_scores_) > np.median(crossfit.decision_scores_)
-    # the final model is the same: calibration changes the threshold, not the scores
-    np.testing.assert_allclose(crossfit.decision_scores_, insample.decision_scores_)
+    assert insample.threshold_obj_.params["scores"] == "training"
+    assert insample.calibration_scores_.shape == (len(train_data),)
 
 
 def test_contributions_name_the_sensor_that_left_its_normal_level():

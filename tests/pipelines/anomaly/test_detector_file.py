@@ -64,7 +64,7 @@ HEADER_CASES = [
     (_extra("linear_weight", -1.0), "extra.linear_weight", "out of range"),
     (_extra("merge_gap", -5), "extra.merge_gap", "out of range"),
     (_extra("settings.threshold", math.inf), "extra.settings.threshold", "must be a finite number"),
-    (_extra("version", 7), "extra.version", "out of range [1, 1]"),
+    (_extra("version", 7), "extra.version", "out of range [1, 2]"),
     (_frame("hop", 0), "frame.hop", "0 is out of range [1,"),
     (_frame("hop", -3), "frame.hop", "-3 is out of range [1,"),
     (_frame("hop", 25), "frame.hop", "25 is out of range [1, 24]"),

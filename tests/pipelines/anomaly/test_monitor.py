@@ -43,7 +43,7 @@ def test_monitor_equals_batch_through_text(detector, detector_file, test_data):
 
 def test_json_lines_and_score_one(detector, test_data):
     mon = Monitor(detector)
-    out = [mon.score_one(dict(zip(SENSORS, row, strict=True))) for row in test_data[:60]]
+    out = [mon.score_one(dict(zip(SENSORS, row, strict=True))) for row in test_data[:120]]
     assert out[0] is None and out[-1] is not None
     parser = RecordParser(SENSORS)
     rows, times = parser.parse([json.dumps({"t": 1, "temp": 1.0, "pressure": 2.0, "flow": 3.0})])
@@ -214,7 +214,8 @@ def test_an_extreme_value_keeps_scores_finite_and_stream_equals_batch(detector, 
     batch = detector.decision_function(x)
     assert np.isfinite(batch).all()
     clean = detector.decision_function(test_data.T)
-    far = np.r_[0:150, 260:450, 560:700]  # away from both cells' windows and smoothing: untouched
+    reach = max(detector.state_.windows) + detector.smooth_  # the longest window and the smoothing
+    far = np.r_[0:200 - reach, 200 + reach:500 - reach, 500 + reach:700]  # away from both cells: untouched
     np.testing.assert_allclose(batch[far], clean[far], rtol=1e-9, atol=1e-12)
     assert batch[200] > 100 * detector.threshold_ and batch[500] > 100 * detector.threshold_
     for chunk in (7, 64):

@@ -33,7 +33,7 @@ def test_non_finite_threshold_is_refused(tmp_path, value) -> None:
                                       "--threshold", value])
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == [
-        f"Error: Invalid value for '--threshold': {value!r}: use pot, quantile or a finite number "
+        f"Error: Invalid value for '--threshold': {value!r}: use budget, pot, quantile or a finite number "
         "(see 'cli detect fit --help')"]
     assert not (tmp_path / "d.tsae").exists()
     with pytest.raises(ValueError, match="finite"):

@@ -21,6 +21,11 @@ How a sample is scored
    *contribution* is its share of the error in excess of its own normal level (its mean
    error on unseen normal data, see ``calibration``); contributions sum to 1.
 
+With drift updates on (``drift_rate > 0``), step 2's normalisation and a score level (step 6's
+score is divided by it) follow slow change between fixed sample indices, learning only from
+normal samples (:mod:`~tsae.pipelines.anomaly.drift`); the threshold comes from an event-level
+false-alarm budget by default (:mod:`~tsae.pipelines.anomaly.alarm_budget`).
+
 A sample's score is final once the last window covering it has been seen and, with
 centred smoothing, ``smooth // 2`` more (``window - 1 + smooth // 2`` samples later at
 most); the trailing samples that no full window covers (fewer than ``hop``) repeat the
@@ -41,7 +46,8 @@ import numpy as np
 from tsae.engine.layout import as_channels_first, is_dataframe
 from tsae.engine.preprocess import Normalizer, repair_missing
 from tsae.models.device import torch_threads
-from tsae.pipelines.anomaly.detector_file import DETECTOR_KIND, DETECTOR_VERSION, read_detector_state
+from tsae.pipelines.anomaly.detector_file import DETECTOR_KIND, DETECTOR_VERSION, read_detector_state, term_arrays
+from tsae.pipelines.anomaly.drift import DriftingCore
 from tsae.pipelines.anomaly.scoring import _EPS, DetectorState, ScaleTerm, ScoringCore, as_chunk
 from tsae.pipelines.anomaly.selfcheck import KINDS, SelfCheck, average_precision, candidates, choose, inject
 from tsae.pipelines.anomaly.terms import (
@@ -139,6 +145,13 @@ def as_series(X: Any, sensors: Sequence[str] | None = None) -> tuple[np.ndarray,
     return X, names
 
 
+def _score_all(core: ScoringCore | DriftingCore, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Scores ``(n,)`` and contribution rows ``(n, C)`` of the whole series ``X`` (C, n) through ``core``."""
+    s1, c1 = core._push_rows(X.T)
+    s2, c2 = core._flush_rows()
+    return np.concatenate([s1, s2]), np.concatenate([c1, c2])
+
+
 # ----------------------------------------------------------------------------- the detector
 class Detector:
     """Autoencoder anomaly detector for multichannel sensor series, with PyOD's interface.
@@ -161,10 +174,25 @@ class Detector:
     hop
         Scoring hop (samples between windows); None means ``max(1, window // 8)``.
     threshold
-        ``"pot"`` (peaks over threshold, false-alarm rate ``risk``), ``"quantile"`` (``q``
-        quantile of the training scores) or a number.
+        ``"budget"`` (default: at most ``alarms_per_day`` false-alarm *events* a day on normal
+        data, see :mod:`~tsae.pipelines.anomaly.alarm_budget`), ``"pot"`` (peaks over
+        threshold, per-sample false-alarm rate ``risk``), ``"quantile"`` (``q`` quantile of the
+        held-out scores) or a number.
     risk, q
         Parameters of the threshold methods.
+    alarms_per_day
+        The ``"budget"`` method's budget. It is the whole detector's: an event counts once
+        whichever sensors raise it, so each sensor's false alarms are within it too.
+    sample_interval
+        Seconds between samples, for the budget's days (None: 1 second is assumed, and the
+        threshold's parameters say so).
+    drift_rate, drift_every
+        Drift updates while scoring (:mod:`~tsae.pipelines.anomaly.drift`): every
+        ``drift_every`` samples (None: 50 windows, enough samples for a stable mean and
+        standard deviation even of slow periodic signals) each sensor's normalisation and
+        the score level move the fraction ``drift_rate`` toward the recent normal samples
+        (0, the default: off). Batch scoring and the monitor use it alike; the calibration
+        at fit never does.
     smooth
         Moving average of the per-sample errors, in samples, or ``"k*window"`` (default
         ``"2*window"``: anomaly labels span many samples; 1 turns smoothing off).
@@ -247,7 +275,8 @@ class Detector:
 
     def __init__(
         self, model: str = "conv1d", window: int | str = "auto", hop: int | None = None,
-        threshold: str | float = "pot", risk: float = 1e-3, q: float = 0.995,
+        threshold: str | float = "budget", risk: float = 1e-3, q: float = 0.995,
+        alarms_per_day: float = 1.0, sample_interval: float | None = None,
         smooth: int | str = "2*window", linear: bool = True, pca_variance: float = 0.95,
         linear_weight: float = 1.0, model_params: dict[str, Any] | None = None, epochs: int = 10,
         batch_size: int = 64, lr: float = 1e-3, patience: int = 3, max_train_windows: int = 1024,
@@ -255,6 +284,7 @@ class Detector:
         threads: int | None = 1, error_norm: bool = False, centered: bool = True,
         calibration: str = "holdout", init: str | Path | None = None,
         terms: str | Sequence[str] = "auto", scales: str | Sequence[int] = "auto", holdout: float = 0.3,
+        drift_rate: float = 0.0, drift_every: int | None = None,
     ) -> None:
         if not isinstance(model, str):  # a class here would only fail at fit, with a KeyError
             raise TypeError(f"Detector(model=...) takes the name of a registered model family such as 'conv1d' "
@@ -272,6 +302,8 @@ class Detector:
         self.threshold = threshold
         self.risk = risk
         self.q = q
+        self.alarms_per_day = alarms_per_day
+        self.sample_interval = sample_interval
         self.smooth = smooth
         self.linear = linear
         self.pca_variance = pca_variance
@@ -294,6 +326,8 @@ class Detector:
         self.terms = terms
         self.scales = scales
         self.holdout = holdout
+        self.drift_rate = drift_rate
+        self.drift_every = drift_every
 
     # -- sklearn's parameter protocol ---------------------------------------------
     @classmethod
@@ -377,9 +411,7 @@ class Detector:
         state.contrib_base = np.maximum(np.nanmean(calib_rows, axis=0), _EPS)
         self.decision_scores_, _ = self._score_state(state, X)
         self.calibration_scores_ = calib_scores
-        self.threshold_obj_ = fit_threshold(calib_scores, self.threshold, risk=self.risk, q=self.q)
-        self.threshold_obj_.params["scores"] = source
-        self.threshold_ = self.threshold_obj_.value
+        self._fit_alarm_threshold(source)
         self.labels_ = (self.decision_scores_ > self.threshold_).astype(np.int64)
         return self
 
@@ -486,6 +518,19 @@ class Detector:
             raise ValueError(f"hop={hop} must be in [1, window={window}]")
         return window, hop, _smooth_length(self.smooth, window)
 
+    def _fit_alarm_threshold(self, source: str) -> None:
+        """Set ``threshold_`` from the held-out normal scores (``calibration_scores_``) and the alarm settings."""
+        calib = self.calibration_scores_
+        obj = fit_threshold(calib, self.threshold, risk=self.risk, q=self.q, alarms_per_day=self.alarms_per_day,
+                            sample_interval=self.sample_interval or 1.0, merge_gap=self.event_gap)
+        obj.params["scores"] = source
+        if obj.method == "budget" and self.sample_interval is None:
+            obj.params["interval_assumed"] = True
+        finite = calib[np.isfinite(calib)]
+        self.calibration_mean_ = float(finite.mean()) if finite.size else 1.0
+        self.threshold_obj_ = obj
+        self.threshold_ = obj.value
+
     def _network_params(self, channels: int, window: int, pca_rank: int) -> dict[str, Any]:
         if self.init_model_ is not None:
             from tsae.models.pretrained import init_settings
@@ -537,11 +582,8 @@ class Detector:
                              centered=self.centered, stats=stats, scales=scales)
 
     def _score_state(self, state: DetectorState, X: np.ndarray, device: Any = None) -> tuple[np.ndarray, np.ndarray]:
-        """Scores ``(n,)`` and contribution rows ``(n, C)`` of the series ``X`` (C, n) under ``state``."""
-        core = ScoringCore(state, device=self.device if device is None else device)
-        s1, c1 = core._push_rows(X.T)
-        s2, c2 = core._flush_rows()
-        return np.concatenate([s1, s2]), np.concatenate([c1, c2])
+        """Scores ``(n,)`` and contribution rows ``(n, C)`` of the series ``X`` (C, n) under ``state`` (no drift)."""
+        return _score_all(ScoringCore(state, device=self.device if device is None else device), X)
 
     # -- scoring ----------------------------------------------------------------
     def _check(self) -> DetectorState:
@@ -559,9 +601,21 @@ class Detector:
             X = X[self.sensors_]
         return as_chunk(X, state.channels, "X")
 
-    def core(self, device: Any = "cpu") -> ScoringCore:
-        """A fresh streaming :class:`ScoringCore` for this detector."""
-        return ScoringCore(self._check(), device=device)
+    def core(self, device: Any = "cpu", drift_rate: float | None = None,
+             drift_every: int | None = None) -> ScoringCore | DriftingCore:
+        """A fresh streaming scoring core for this detector.
+
+        A :class:`ScoringCore`, wrapped in a :class:`~tsae.pipelines.anomaly.drift.DriftingCore`
+        when drift updates are on. ``drift_rate`` / ``drift_every`` override the detector's
+        ``drift_rate`` / ``drift_every`` (None: the detector's; ``drift_every`` None there too:
+        50 windows).
+        """
+        core = ScoringCore(self._check(), device=device)
+        rate = self.drift_rate if drift_rate is None else drift_rate
+        if not rate:
+            return core
+        every = drift_every or self.drift_every or 50 * int(self.window_)
+        return DriftingCore(core, self.threshold_, self.event_gap, float(rate), int(every), self.calibration_mean_)
 
     def score_with_contributions(self, X: Any, device: Any = None) -> tuple[np.ndarray, np.ndarray]:
         """Scores ``(n_samples,)`` and each sensor's share of them ``(n_sensors, n_samples)`` (shares sum to 1)."""
@@ -569,7 +623,7 @@ class Detector:
         if X.shape[1] < self.window_:
             raise ValueError(f"{X.shape[1]} samples is shorter than the detector's window ({self.window_})")
         with torch_threads(self.threads, native=True):
-            scores, contrib = self._score_state(self._check(), X, device=device)
+            scores, contrib = _score_all(self.core(device=self.device if device is None else device), X)
         return scores, contrib.T
 
     def decision_function(self, X: Any) -> np.ndarray:
@@ -604,19 +658,29 @@ class Detector:
                   "decision_scores": self.decision_scores_.astype(np.float64)}
         if state.contrib_base is not None:
             arrays["contrib_base"] = state.contrib_base
-        if state.pca is not None:
-            arrays.update(pca_components=state.pca.components, pca_mean=state.pca.mean,
-                          pca_err_scale=state.pca.err_scale)
+        arrays.update(term_arrays("", state.pca, state.stats))
+        for i, term in enumerate(state.scales):
+            arrays.update(term_arrays(f"scale{i}_", term.pca, term.stats))
+        scales = [{"window": t.window, "hop": t.hop, "pca_weight": t.pca_weight, "stats_weight": t.stats_weight}
+                  for t in state.scales]
         extra = {
             "kind": DETECTOR_KIND, "version": DETECTOR_VERSION, "sensors": list(self.sensors_),
             "threshold": self.threshold_obj_.to_dict(), "smooth": state.smooth, "centered": state.centered,
             "linear_weight": state.linear_weight, "merge_gap": self.merge_gap,
+            "ae_weight": state.ae_weight, "stats_weight": state.stats_weight, "scales": scales,
+            "selfcheck": self.selfcheck_.to_dict() if hasattr(self, "selfcheck_") else None,
             "settings": {"model": self.model, "window": self.window, "hop": self.hop,
                          "threshold": self.threshold if isinstance(self.threshold, str) else float(self.threshold),
                          "risk": self.risk, "q": self.q, "linear": self.linear, "pca_variance": self.pca_variance,
                          "error_norm": self.error_norm, "calibration": self.calibration,
                          "model_params": self.model_params_,
-                         "epochs": self.epochs, "seed": self.seed},
+                         "epochs": self.epochs, "seed": self.seed, "alarms_per_day": float(self.alarms_per_day),
+                         "sample_interval": None if self.sample_interval is None else float(self.sample_interval),
+                         "drift_rate": float(self.drift_rate), "drift_every": self.drift_every,
+                         "terms": self.terms if isinstance(self.terms, str) else list(self.terms),
+                         "scales": self.scales if isinstance(self.scales, str) else [int(v) for v in self.scales],
+                         "holdout": float(self.holdout)},
+            "calibration_mean": self.calibration_mean_,
             "train": getattr(self, "train_info_", {}),
         }
         return save_model(path, state.model, frame={"window": state.window, "hop": state.hop, "window_fn": None},
@@ -630,9 +694,13 @@ class Detector:
         loaded = load_model(path, device="cpu")
         content = read_detector_state(path, loaded)
         state, threshold = content.state, content.threshold
+        settings = content.settings
         det = cls(model=loaded.family, window=state.window, hop=state.hop, smooth=state.smooth,
-                  threshold=content.settings.get("threshold", threshold.method), device=device,
-                  merge_gap=content.merge_gap)
+                  threshold=settings.get("threshold", threshold.method), device=device,
+                  merge_gap=content.merge_gap, alarms_per_day=settings.get("alarms_per_day", 1.0),
+                  sample_interval=settings.get("sample_interval"), drift_rate=settings.get("drift_rate", 0.0),
+                  drift_every=settings.get("drift_every"))
+        det.calibration_mean_ = content.calibration_mean
         det.state_ = state
         det.sensors_ = content.sensors
         det.window_, det.hop_, det.smooth_ = state.window, state.hop, state.smooth
@@ -643,6 +711,11 @@ class Detector:
         det.threshold_ = threshold.value
         det.decision_scores_ = content.decision_scores
         det.labels_ = (det.decision_scores_ > det.threshold_).astype(np.int64)
+        check = (loaded.extra or {}).get("selfcheck")
+        if isinstance(check, dict) and isinstance(check.get("chosen"), list):
+            det.selfcheck_ = SelfCheck(chosen=tuple(str(v) for v in check["chosen"]),
+                                       results=check.get("results") if isinstance(check.get("results"), dict) else {},
+                                       held_out=int(check.get("held_out") or 0), reason=str(check.get("reason", "")))
         det.path_ = Path(path)
         return det
 

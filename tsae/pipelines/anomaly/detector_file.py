@@ -26,14 +26,14 @@ from tsae.models.fields import (
     check_str,
 )
 from tsae.models.rebuild import MAX_INT_HPARAM
-from tsae.pipelines.anomaly.scoring import DetectorState, LinearTerm
+from tsae.pipelines.anomaly.scoring import DetectorState, LinearTerm, ScaleTerm, StatsTerm
 from tsae.pipelines.anomaly.thresholds import Threshold
 
 if TYPE_CHECKING:
     from tsae.models.modelfile import LoadedModel
 
 DETECTOR_KIND = "tsae-detector"
-DETECTOR_VERSION = 1
+DETECTOR_VERSION = 2  # 2: statistics terms, further window scales, term weights, the self-check
 
 
 @dataclass
@@ -46,6 +46,7 @@ class DetectorFile:
     settings: dict[str, Any]
     merge_gap: int | None
     decision_scores: np.ndarray
+    calibration_mean: float
 
 
 def _array(path: Path, arrays: dict[str, np.ndarray], name: str, shape: tuple[int, ...] | None, *,
@@ -77,7 +78,67 @@ def _settings(path: Path, value: Any) -> dict[str, Any]:
     threshold = settings.get("threshold")
     if threshold is not None and not isinstance(threshold, str):
         check_number(path, "extra.settings.threshold", threshold)
+    # the alarm and drift settings (files written before them have none: the defaults apply)
+    if settings.get("alarms_per_day") is not None:
+        check_number(path, "extra.settings.alarms_per_day", settings["alarms_per_day"], 0.0, low_open=True)
+    if settings.get("sample_interval") is not None:
+        check_number(path, "extra.settings.sample_interval", settings["sample_interval"], 0.0, low_open=True)
+    if settings.get("drift_rate") is not None:
+        check_number(path, "extra.settings.drift_rate", settings["drift_rate"], 0.0, 1.0)
+    if settings.get("drift_every") is not None:
+        check_int(path, "extra.settings.drift_every", settings["drift_every"], 1, MAX_INT_HPARAM)
     return settings
+
+
+def term_arrays(prefix: str, pca: LinearTerm | None, stats: StatsTerm | None) -> dict[str, np.ndarray]:
+    """The arrays a detector file stores for one window scale's subspace and statistics terms."""
+    arrays = {}
+    if pca is not None:
+        arrays.update({f"{prefix}pca_components": pca.components, f"{prefix}pca_mean": pca.mean,
+                       f"{prefix}pca_err_scale": pca.err_scale})
+    if stats is not None:
+        arrays.update({f"{prefix}stats_median": stats.median, f"{prefix}stats_spread": stats.spread,
+                       f"{prefix}stats_err_scale": stats.err_scale})
+    return arrays
+
+
+def _terms(path: Path, arrays: dict[str, np.ndarray], prefix: str, channels: int,
+           window: int) -> tuple[LinearTerm | None, StatsTerm | None]:
+    pca = stats = None
+    if f"{prefix}pca_components" in arrays:
+        components = arrays[f"{prefix}pca_components"]
+        width = channels * window
+        if components.ndim != 2 or components.shape[1] != width:
+            raise ModelFileError(path, f"has shape {tuple(components.shape)}, expected (k, {width})",
+                                 f"array '{prefix}pca_components'")
+        pca = LinearTerm(components=_array(path, arrays, f"{prefix}pca_components", None),
+                         mean=_array(path, arrays, f"{prefix}pca_mean", (width,)),
+                         err_scale=_array(path, arrays, f"{prefix}pca_err_scale", (channels,), positive=True))
+    if f"{prefix}stats_median" in arrays:
+        stats = StatsTerm(median=_array(path, arrays, f"{prefix}stats_median", (channels, 3)),
+                          spread=_array(path, arrays, f"{prefix}stats_spread", (channels, 3), positive=True),
+                          err_scale=_array(path, arrays, f"{prefix}stats_err_scale", (channels,), positive=True))
+    return pca, stats
+
+
+def _scales(path: Path, arrays: dict[str, np.ndarray], value: Any, channels: int) -> list[ScaleTerm]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ModelFileError(path, "must be a list of window scales", "extra.scales")
+    out = []
+    for i, item in enumerate(value):
+        name = f"extra.scales[{i}]"
+        if not isinstance(item, dict):
+            raise ModelFileError(path, "must be an object", name)
+        window = check_int(path, f"{name}.window", item.get("window"), 2, MAX_INT_HPARAM)
+        hop = check_int(path, f"{name}.hop", item.get("hop"), 1, window)
+        pca, stats = _terms(path, arrays, f"scale{i}_", channels, window)
+        out.append(ScaleTerm(window, hop, pca=pca, stats=stats,
+                             pca_weight=check_number(path, f"{name}.pca_weight", item.get("pca_weight", 1.0), 0.0),
+                             stats_weight=check_number(path, f"{name}.stats_weight", item.get("stats_weight", 1.0),
+                                                       0.0)))
+    return out
 
 
 def read_detector_state(path: str | Path, loaded: LoadedModel) -> DetectorFile:
@@ -121,27 +182,27 @@ def read_detector_state(path: str | Path, loaded: LoadedModel) -> DetectorFile:
     arrays = loaded.arrays
     normalizer = Normalizer.from_dict({"method": "zscore", "center": _array(path, arrays, "mean", (channels,)),
                                        "scale": _array(path, arrays, "std", (channels,), positive=True)})
-    pca = None
-    if "pca_components" in arrays:
-        components = arrays["pca_components"]
-        width = channels * window
-        if components.ndim != 2 or components.shape[1] != width:
-            raise ModelFileError(path, f"has shape {tuple(components.shape)}, expected (k, {width})",
-                                 "array 'pca_components'")
-        pca = LinearTerm(components=_array(path, arrays, "pca_components", None),
-                         mean=_array(path, arrays, "pca_mean", (width,)),
-                         err_scale=_array(path, arrays, "pca_err_scale", (channels,), positive=True))
+    pca, stats = _terms(path, arrays, "", channels, window)
     contrib_base = _array(path, arrays, "contrib_base", (channels,)) if "contrib_base" in arrays else None
     state = DetectorState(model=loaded.model, window=window, hop=hop, normalizer=normalizer,
                           err_scale=_array(path, arrays, "err_scale", (channels,), positive=True), smooth=smooth,
-                          linear_weight=linear_weight, pca=pca, centered=centered, contrib_base=contrib_base)
+                          linear_weight=linear_weight, pca=pca, centered=centered, contrib_base=contrib_base,
+                          ae_weight=check_number(path, "extra.ae_weight", extra.get("ae_weight", 1.0), 0.0),
+                          stats=stats,
+                          stats_weight=check_number(path, "extra.stats_weight", extra.get("stats_weight", 1.0), 0.0),
+                          scales=_scales(path, arrays, extra.get("scales"), channels))
     scores = np.asarray(arrays.get("decision_scores", np.zeros(0)), np.float64)
     if scores.ndim != 1:
         raise ModelFileError(path, f"has shape {tuple(scores.shape)}, expected one score per sample",
                              "array 'decision_scores'")
+    # the mean held-out score, the drift updates' unit (older files: the training scores' mean)
+    finite = scores[np.isfinite(scores)]
+    calibration_mean = extra.get("calibration_mean", float(finite.mean()) if finite.size else 1.0)
+    calibration_mean = check_number(path, "extra.calibration_mean", calibration_mean, 0.0, low_open=True)
     return DetectorFile(state=state, threshold=_threshold(path, extra.get("threshold")),
                         sensors=_sensors(path, extra.get("sensors"), channels),
-                        settings=_settings(path, extra.get("settings")), merge_gap=merge_gap, decision_scores=scores)
+                        settings=_settings(path, extra.get("settings")), merge_gap=merge_gap, decision_scores=scores,
+                        calibration_mean=calibration_mean)
 
 
-__all__ = ["DETECTOR_KIND", "DETECTOR_VERSION", "DetectorFile", "read_detector_state"]
+__all__ = ["DETECTOR_KIND", "DETECTOR_VERSION", "DetectorFile", "read_detector_state", "term_arrays"]

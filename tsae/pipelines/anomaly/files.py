@@ -1,6 +1,7 @@
 """The file jobs of ``tsae detect fit`` and ``tsae detect score``: CSV in; detector, scores, events and plot out."""
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +20,18 @@ def _progress(message: str, quiet: bool) -> None:
 
 
 def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str | None = None,
-                      window: int | str = "auto", threshold: str | float = "pot", device: str = "auto",
-                      quiet: bool = False, epochs: int = 40, **options: Any) -> Detector:
+                      window: int | str = "auto", threshold: str | float = "budget", device: str = "auto",
+                      quiet: bool = False, epochs: int = 40, sample_interval: float | None = None,
+                      **options: Any) -> Detector:
     """Fit a :class:`Detector` on a CSV of normal data and write it to ``output`` (``tsae detect fit``).
 
     The CSV has one column per sensor; a time column and a ``label`` column are recognised and
     not used as sensors. Missing cells are interpolated. ``family`` names the autoencoder
     family (see ``tsae models``; default ``conv1d``, or with ``init`` that model's family);
-    ``output`` never replaces ``train_path`` (nor ``init``).
+    ``output`` never replaces ``train_path`` (nor ``init``). ``sample_interval`` (seconds
+    between rows, for the alarm budget) is, when not given, the median step of the time
+    column (numbers are taken as seconds), else None (1 second assumed). After fitting, one
+    line reports the threshold and the false alarms a day it raises on the held-out normal data.
     """
     from tsae.io.tables import read_table
 
@@ -38,8 +43,10 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
     table = read_table(train_path)
     if len(table) < 4:
         raise ValueError(f"{train_path}: too few rows to learn from ({len(table)})")
+    if sample_interval is None:
+        sample_interval = _median_step(table.time)
     det = Detector(model=family, window=window, threshold=threshold, device=device, quiet=quiet,
-                   epochs=epochs, **options)
+                   epochs=epochs, sample_interval=sample_interval, **options)
     try:
         det.fit(table.values, sensors=table.columns)
     except ValueError as error:
@@ -47,7 +54,35 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
     det.save(output, protect=(train_path,))
     _progress(f"{output}: {det.family_} detector on {len(det.sensors_)} sensor(s), window {det.window_}, "
               f"hop {det.hop_}, threshold {det.threshold_:.4g} ({det.threshold_obj_.method})", quiet)
+    _progress(alarm_report(det), quiet)
     return det
+
+
+def _median_step(time: np.ndarray | None) -> float | None:
+    """Seconds between rows: the median step of the time column (None without one, or without a positive step)."""
+    from tsae.io.tables import time_seconds
+
+    if time is None:
+        return None
+    steps = np.diff(time_seconds(time))
+    step = float(np.median(steps)) if steps.size else 0.0
+    return step if step > 0 else None
+
+
+def alarm_report(det: Detector) -> str:
+    """One line: the threshold, the false alarms a day it raises on the held-out normal data, the budget."""
+    from tsae.pipelines.anomaly.alarm_budget import SECONDS_PER_DAY, event_peaks
+
+    interval = det.sample_interval or 1.0
+    calib = det.calibration_scores_
+    days = calib.size * interval / SECONDS_PER_DAY
+    realised = event_peaks(calib, det.threshold_, det.event_gap).size / days
+    hours = days * 24
+    span = f"{hours:.3g} h" if hours < 48 else f"{days:.3g} days"
+    assumed = "" if det.sample_interval else ", assumed"
+    budget = f"budget {det.alarms_per_day:g}/day" if det.threshold_obj_.method == "budget" else "no budget"
+    return (f"threshold {det.threshold_:.4g}: {realised:.3g} false alarms/day on {span} of held-out normal data "
+            f"({budget}; {interval:g} s between samples{assumed})")
 
 
 def _init_family(init: str | Path) -> str:
@@ -58,13 +93,15 @@ def _init_family(init: str | Path) -> str:
 
 def score_file(test_path: str | Path, detector: str | Path | Detector, output: str | Path, *,
                plot: str | Path | None = None, events: str | Path | None = None, device: str = "auto",
-               quiet: bool = False) -> dict[str, Any]:
+               quiet: bool = False, drift_rate: float | None = None, drift_every: int | None = None) -> dict[str, Any]:
     """Score a CSV with a fitted detector (``tsae detect score``).
 
     Writes ``output`` (CSV: the time column when the input had one, ``score``, ``anomaly``
     0/1, ``contrib_<sensor>`` shares), the events (``.json`` or ``.csv``; default
     ``<output stem>.events.json`` beside it) and optionally a plot (PNG/PDF/SVG): all
-    of them, or none when one fails. Returns a summary dict.
+    of them, or none when one fails. ``drift_rate`` / ``drift_every`` override the
+    detector's drift updates (:mod:`~tsae.pipelines.anomaly.drift`; None: its own). Returns
+    a summary dict.
     """
     from tsae.io.tables import read_table, write_table
     from tsae.pipelines.anomaly.events import find_events, write_events
@@ -75,6 +112,10 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     check_outputs([output, events_path, *([Path(plot)] if plot else [])], protect)
     det = detector if isinstance(detector, Detector) else Detector.load(detector, device=device)
     det.device = device
+    overrides = {name: value for name, value in (("drift_rate", drift_rate), ("drift_every", drift_every))
+                 if value is not None}
+    if overrides:  # a copy: a Detector passed in keeps its own settings
+        det = copy.copy(det).set_params(**overrides)
     table = read_table(test_path)
     columns = list(table.columns)
     missing = [s for s in det.sensors_ if s not in columns]

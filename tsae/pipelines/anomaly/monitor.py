@@ -50,6 +50,7 @@ import numpy as np
 from tsae.io.mqtt import SESSION_EXPIRY
 from tsae.io.records import MAX_LINE, MAX_TIME_JUMP, RecordParser
 from tsae.pipelines.anomaly.detector import Detector
+from tsae.pipelines.anomaly.drift import DriftingCore
 from tsae.pipelines.anomaly.events import EventTracker
 from tsae.pipelines.anomaly.scoring import as_chunk
 
@@ -99,6 +100,9 @@ class Monitor:
     max_time_jump
         Largest forward step of the time accepted without confirmation (time-field units;
         seconds for ISO dates), see :class:`~tsae.io.records.RecordParser`. None: no limit.
+    drift_rate, drift_every
+        Drift updates (:mod:`~tsae.pipelines.anomaly.drift`), as in batch scoring; None: the
+        detector's settings.
 
     Examples
     --------
@@ -107,6 +111,7 @@ class Monitor:
 
     >>> import numpy as np
     >>> from tsae.pipelines.anomaly.detector import Detector
+from tsae.pipelines.anomaly.drift import DriftingCore
     >>> t = np.arange(600)
     >>> det = Detector(window=20, epochs=2, device="cpu").fit(np.sin(t / 3.0))
     >>> mon = Monitor(det)
@@ -117,13 +122,14 @@ class Monitor:
 
     def __init__(self, detector: Detector | str | Path, *, every_sample: bool = False, silence: int = 100,
                  log: RateLimitedLog | None = None, time_field: str | None = None, fmt: str = "auto",
-                 max_line: int = MAX_LINE, max_time_jump: float | None = MAX_TIME_JUMP) -> None:
+                 max_line: int = MAX_LINE, max_time_jump: float | None = MAX_TIME_JUMP,
+                 drift_rate: float | None = None, drift_every: int | None = None) -> None:
         if not isinstance(detector, Detector):
             detector = Detector.load(detector, device="cpu")
         self.detector = detector
         self.sensors = list(detector.sensors_)
         self.threshold = float(detector.threshold_)
-        self.core = detector.core(device="cpu")
+        self.core = detector.core(device="cpu", drift_rate=drift_rate, drift_every=drift_every)
         self.tracker = EventTracker(self.sensors, merge_gap=detector.event_gap)
         self.every_sample = every_sample
         self.silence = int(silence)
@@ -276,7 +282,15 @@ class Monitor:
             "clipped_values": int(self.core.clipped), "silent_sensor_reports": self.silent_reports,
             "unknown_fields": sorted(self.parser.unknown_fields),
             "seconds": round(_time.monotonic() - self.started, 3),
+            **self._drift_summary(),
         }
+
+    def _drift_summary(self) -> dict[str, Any]:
+        """The drift updates applied and skipped, and the score level (nothing when drift is off)."""
+        core = self.core
+        if not isinstance(core, DriftingCore):
+            return {}
+        return {"drift_updates": core.updates, "drift_skipped": core.skipped, "drift_level": round(core.level, 6)}
 
 
 @dataclass
@@ -442,7 +456,8 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
                 source_options: dict[str, str] | None = None, sink_options: dict[str, str] | None = None,
                 stdin: Any = None, stdout: Any = None, stderr: Any = None, max_line: int = MAX_LINE,
                 max_time_jump: float | None = MAX_TIME_JUMP, raw: str | None = None, clean_session: bool = False,
-                outbox: str | Path | None = None) -> int:
+                outbox: str | Path | None = None, drift_rate: float | None = None,
+                drift_every: int | None = None) -> int:
     """Run ``tsae monitor``: returns the exit code (0 at the end of the input, 130 on Ctrl-C or SIGTERM).
 
     ``source`` / ``sink`` name a registered stream source / sink (``tsae plugins``); by
@@ -457,6 +472,7 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
     the detector file and the topic, :func:`tsae.io.mqtt.session_client_id`) unless
     ``clean_session``; the sink keeps records in a bounded outbox (in memory, or in the
     file ``outbox`` between runs) and waits a bounded time at exit for the broker to take them.
+    ``drift_rate`` / ``drift_every`` override the detector's drift updates (None: its own).
     """
     log = RateLimitedLog(stream=stderr, quiet=quiet)
     if outbox is not None:
@@ -479,10 +495,11 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
     stream_in, stream_out = _open_streams(settings, log.info, stdin, stdout, raw_source)
     write = _writer(stream_out)
     monitor = Monitor(det, every_sample=every_sample, silence=silence, log=log, time_field=time_field, fmt=fmt,
-                      max_line=max_line, max_time_jump=max_time_jump)
+                      max_line=max_line, max_time_jump=max_time_jump, drift_rate=drift_rate, drift_every=drift_every)
     where = f" {mqtt}" if settings.source == "mqtt" else (f" ({raw} binary rows)" if raw else "")
     log.info(f"watching {len(monitor.sensors)} sensor(s) ({', '.join(monitor.sensors[:8])}), window "
-             f"{det.window_}, threshold {monitor.threshold:.4g}; reading {settings.source}{where}")
+             f"{det.window_}, threshold {monitor.threshold:.4g}{_drift_note(monitor.core)}; reading "
+             f"{settings.source}{where}")
     stop = threading.Event()
     code = 0
     try:
@@ -507,6 +524,11 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
             log.info("the summary record was among those not delivered")
         log.info("summary: " + ", ".join(f"{k}={v}" for k, v in summary.items() if k != "type"))
     return code
+
+
+def _drift_note(core: Any) -> str:
+    """``, drift rate R every N samples`` when the monitor's core updates for drift, else nothing."""
+    return f", drift rate {core.rate:g} every {core.every} samples" if isinstance(core, DriftingCore) else ""
 
 
 def _blocks(source: Any) -> Iterable[list[str]]:

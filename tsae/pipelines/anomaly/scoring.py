@@ -8,6 +8,7 @@ what a fitted detector stores to score.
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -247,7 +248,6 @@ class ScoringCore:
     """
 
     def __init__(self, state: DetectorState, device: Any = "cpu", batch_frames: int = 4096) -> None:
-        import copy
 
         import torch
 
@@ -268,7 +268,8 @@ class ScoringCore:
         self.window, self.hop = state.window, state.hop
         self.channels = state.channels
         assert state.normalizer.center is not None, "the detector state holds a fitted normaliser"
-        self.normalizer = copy.deepcopy(state.normalizer)  # drift updates move this copy, never the state's
+        # the core's own copy, read at every push: drift updates (tsae.pipelines.anomaly.drift) move it
+        self.normalizer = copy.deepcopy(state.normalizer)
         self.last_good = state.normalizer.center.copy()
         self.repaired = 0
         self.clipped = 0  # normalised values clipped to +-Z_BOUND
@@ -402,8 +403,12 @@ class StatsTerm:
     """The local-statistics term: how far a window's :func:`window_stats` are from normal.
 
     ``median`` and ``spread`` ``(C, 3)`` are the statistics' median and robust spread
-    (1.4826 MAD, floored) over the training windows; a window's distance per sensor is the
-    sum of its squared robust z-scores; ``err_scale`` ``(C,)`` is its normal level.
+    (1.4826 MAD) over the training windows, the spread at least ``floor``: a quarter of the
+    sensor's standard deviation for the level, a change of about 28% for the log spread and
+    step size. Without it, a window as long as the period has an almost constant mean, and a
+    slow drift of a few hundredths of a standard deviation would read as a fault. A window's
+    distance per sensor is the sum of its squared robust z-scores; ``err_scale`` ``(C,)`` is
+    its normal level.
     """
 
     median: np.ndarray
@@ -416,7 +421,7 @@ class StatsTerm:
         self.err_scale = np.asarray(self.err_scale, np.float64)
 
     @classmethod
-    def fit(cls, frames: np.ndarray, floor: float = 0.05) -> StatsTerm:
+    def fit(cls, frames: np.ndarray, floor: float = 0.25) -> StatsTerm:
         """Learn the normal statistics from training frames ``(F, L, C)``."""
         stats = window_stats(np.asarray(frames, np.float64))
         median = np.median(stats, axis=0)

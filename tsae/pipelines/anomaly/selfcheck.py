@@ -145,7 +145,8 @@ class SelfCheck:
         return text + f"; {self.reason}"
 
 
-def choose(results: Mapping[tuple[str, ...], Mapping[str, float]], margin: float = MARGIN) -> tuple[tuple[str, ...], str]:
+def choose(results: Mapping[tuple[str, ...], Mapping[str, float]],
+           margin: float = MARGIN) -> tuple[tuple[str, ...], str]:
     """Pick a candidate from ``{candidate: {kind: average precision}}`` (the first key is the full combination)."""
     means = {cand: float(np.nanmean(list(aps.values()))) for cand, aps in results.items()}
     full = next(iter(results))

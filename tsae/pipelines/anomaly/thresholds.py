@@ -10,6 +10,9 @@ a sample whose score is above it is flagged.
   whose probability of being exceeded by a normal sample is ``risk`` (the target
   false-alarm rate per sample). Unlike a quantile, it can extrapolate beyond the
   largest score seen in training.
+
+Both count flagged *samples*; :mod:`tsae.pipelines.anomaly.alarm_budget` (the ``"budget"``
+method of :func:`fit_threshold`, the detector's default) counts alarm *events* a day.
 """
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-THRESHOLD_METHODS = ("pot", "quantile")
+THRESHOLD_METHODS = ("budget", "pot", "quantile")
 
 
 @dataclass
@@ -140,21 +143,29 @@ def pot_threshold(
 
 def fit_threshold(
     scores: np.ndarray, method: str | float = "pot", *, risk: float = 1e-3, q: float = 0.995,
-    init_level: float = 0.98,
+    init_level: float = 0.98, alarms_per_day: float = 1.0, sample_interval: float = 1.0, merge_gap: int = 0,
 ) -> Threshold:
     """Fit a :class:`Threshold` to normal scores.
 
     Parameters
     ----------
     method
-        ``"pot"`` (peaks over threshold for the false-alarm rate ``risk``),
-        ``"quantile"`` (the ``q`` quantile), or a number (a fixed threshold).
+        ``"budget"`` (at most ``alarms_per_day`` false-alarm events a day, scores
+        ``sample_interval`` seconds apart, events merged within ``merge_gap`` samples: see
+        :mod:`tsae.pipelines.anomaly.alarm_budget`), ``"pot"`` (peaks over threshold for the
+        per-sample false-alarm rate ``risk``), ``"quantile"`` (the ``q`` quantile), or a
+        number (a fixed threshold).
     """
     if isinstance(method, (int, float)) and not isinstance(method, bool):
         if not math.isfinite(method):
-            raise ValueError(f"threshold must be a finite number, 'pot' or 'quantile', got {method}")
+            raise ValueError(f"threshold must be a finite number, 'budget', 'pot' or 'quantile', got {method}")
         return Threshold(float(method), "fixed", {})
     name = str(method).lower()
+    if name == "budget":
+        from tsae.pipelines.anomaly.alarm_budget import budget_threshold
+
+        value, params = budget_threshold(scores, alarms_per_day, sample_interval, merge_gap)
+        return Threshold(value, "budget", params)
     if name == "pot":
         value, params = pot_threshold(scores, risk=risk, init_level=init_level)
         return Threshold(value, "pot", params)
@@ -164,5 +175,5 @@ def fit_threshold(
         return Threshold(float(name), "fixed", {})
     except ValueError:
         raise ValueError(
-            f"threshold {method!r}: unknown method (use pot, quantile or a number)"
+            f"threshold {method!r}: unknown method (use budget, pot, quantile or a number)"
         ) from None
