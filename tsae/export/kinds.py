@@ -79,7 +79,7 @@ def detector_export(source: str | os.PathLike) -> tuple[torch.nn.Module, dict[st
     det = Detector.load(Path(source), device="cpu")
     state = det.state_
     c, w = state.channels, state.window
-    scales = [{"input": "window", "output": "error", "window": w, "hop": state.hop}]
+    scales: list[dict[str, Any]] = [{"input": "window", "output": "error", "window": w, "hop": state.hop}]
     scales += [{"input": f"window_{t.window}", "output": f"error_{t.window}", "window": t.window, "hop": t.hop}
                for t in state.scales]
     names_in, names_out = [s["input"] for s in scales], [s["output"] for s in scales]

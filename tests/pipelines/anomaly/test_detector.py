@@ -94,7 +94,7 @@ def test_bounded_memory(detector):
     for i in range(0, x.shape[1], 97):
         core.push(x[:, i:i + 97])
         longest = max(scale.window for scale in core.scales)
-        for scale, pending in zip(core.scales, core.pending):
+        for scale, pending in zip(core.scales, core.pending, strict=True):
             assert len(scale.buffer) <= scale.window + 97
             assert len(scale.ola.acc) <= scale.window
             assert len(pending) <= longest + 97

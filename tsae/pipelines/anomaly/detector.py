@@ -485,8 +485,8 @@ class Detector:
                                "mean": round(float(np.nanmean(list(r.values()))), 4)} for c, r in results.items() if r}
         self.selfcheck_ = SelfCheck(chosen=chosen, results=table, held_out=X.shape[1] - split, reason=reason)
         set_terms(state, chosen)
-        rows = combine_rows(clean, chosen, self.linear_weight)
-        return rows, smoothed_scores(rows, state.smooth, state.centered)
+        chosen_rows = combine_rows(clean, chosen, self.linear_weight)
+        return chosen_rows, smoothed_scores(chosen_rows, state.smooth, state.centered)
 
     def _learn_again(self, state: DetectorState, Z: np.ndarray, windows: list[int]) -> None:
         """Learn the subspace and statistics terms again from all rows ``Z``, keeping their normal levels."""
@@ -713,8 +713,9 @@ class Detector:
         det.labels_ = (det.decision_scores_ > det.threshold_).astype(np.int64)
         check = (loaded.extra or {}).get("selfcheck")
         if isinstance(check, dict) and isinstance(check.get("chosen"), list):
+            results = check.get("results")
             det.selfcheck_ = SelfCheck(chosen=tuple(str(v) for v in check["chosen"]),
-                                       results=check.get("results") if isinstance(check.get("results"), dict) else {},
+                                       results=results if isinstance(results, dict) else {},
                                        held_out=int(check.get("held_out") or 0), reason=str(check.get("reason", "")))
         det.path_ = Path(path)
         return det
