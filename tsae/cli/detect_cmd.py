@@ -73,7 +73,14 @@ def detect_group() -> None:
               show_default=True, help="Target false-alarm rate per sample (pot).")
 @click.option("--q", "quantile", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.995,
               show_default=True, help="Quantile of the training scores (quantile).")
-@click.option("--epochs", type=click.IntRange(min=1), default=40, show_default=True)
+@click.option("--terms", default="auto", show_default=True,
+              help="Score terms: auto (the self-check picks among ae, pca, stats on held-out data with synthetic "
+                   "anomalies), or a '+'-joined combination such as pca+stats.")
+@click.option("--scales", default="auto", show_default=True,
+              help="Further window lengths added to the main window: auto (16 and 64), a comma-separated list, "
+                   "or none.")
+@click.option("--epochs", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Most training epochs of the network (early stopping on held-out windows).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE", callback=key_values,
               help="Model family parameter (repeatable), e.g. --param latent=16 (see `tsae models FAMILY`).")
@@ -81,21 +88,34 @@ def detect_group() -> None:
 @device_option
 @quiet_option
 def fit_command(train: Path, output: Path, family: str | None, window: str, hop: int | None, threshold: str,
-                alarms_per_day: float, sample_interval: float | None, risk: float, quantile: float, epochs: int,
-                seed: int, params: dict[str, str], init: Path | None, device: str, quiet: bool) -> None:
+                alarms_per_day: float, sample_interval: float | None, risk: float, quantile: float, terms: str,
+                scales: str, epochs: int, seed: int, params: dict[str, str], init: Path | None, device: str,
+                quiet: bool) -> None:
     """Learn normal behaviour from TRAIN (a CSV of normal data) and write a detector file.
 
     With --init, the network starts from the encoder of a model trained before (tsae train
     on other, perhaps unlabelled, series): its family, window and parameters are used.
-    After fitting, one line reports the threshold and the false alarms a day it raises on
-    the held-out normal data, beside the budget.
+    After fitting, one line says which score terms the self-check kept and why, and one
+    reports the threshold and the false alarms a day it raises on the held-out normal data,
+    beside the budget.
     """
     from tsae.pipelines.anomaly.files import fit_detector_file
 
     fit_detector_file(train, output, family=family, window=_window(window), threshold=_threshold(threshold),
                       device=device, quiet=quiet, epochs=epochs, hop=hop, risk=risk, q=quantile, seed=seed,
                       model_params=params or None, init=init, alarms_per_day=alarms_per_day,
-                      sample_interval=sample_interval)
+                      sample_interval=sample_interval, terms=terms, scales=_scales(scales))
+
+
+def _scales(text: str) -> str | list[int]:
+    """--scales: 'auto', 'none' or comma-separated window lengths."""
+    if text.strip().lower() in ("auto", "none", ""):
+        return "auto" if text.strip().lower() == "auto" else []
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise click.BadParameter(f"{text!r}: use auto, none or window lengths such as 16,64",
+                                 param_hint="--scales") from None
 
 
 @detect_group.command("score")

@@ -21,7 +21,7 @@ def _progress(message: str, quiet: bool) -> None:
 
 def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str | None = None,
                       window: int | str = "auto", threshold: str | float = "budget", device: str = "auto",
-                      quiet: bool = False, epochs: int = 40, sample_interval: float | None = None,
+                      quiet: bool = False, epochs: int = 10, sample_interval: float | None = None,
                       **options: Any) -> Detector:
     """Fit a :class:`Detector` on a CSV of normal data and write it to ``output`` (``tsae detect fit``).
 
@@ -54,6 +54,7 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
     det.save(output, protect=(train_path,))
     _progress(f"{output}: {det.family_} detector on {len(det.sensors_)} sensor(s), window {det.window_}, "
               f"hop {det.hop_}, threshold {det.threshold_:.4g} ({det.threshold_obj_.method})", quiet)
+    _progress(det.selfcheck_.summary(), quiet)
     _progress(alarm_report(det), quiet)
     return det
 
