@@ -8,27 +8,32 @@ How a sample is scored
    mean before the first one (:func:`~tsae.engine.preprocess.forward_fill`).
 2. Each sensor is z-scored with its training mean and standard deviation (the engine's
    :class:`~tsae.engine.preprocess.Normalizer`).
-3. The series is cut into windows of ``window`` samples every ``hop`` samples; the
-   autoencoder reconstructs each window, and a linear (PCA) reconstruction of the same
-   window is computed beside it (``linear=True``; the AE's error and ``linear_weight``
-   times the PCA's error are added).
-4. The squared reconstruction error of each sample and sensor is divided by the mean
-   training error (per sensor with ``error_norm=True``, one common scale by default) and
-   averaged over the windows that cover the sample (overlap-add).
+3. The series is cut into windows of ``window`` samples every ``hop`` samples (the main
+   scale), and of each further length in ``scales`` (16 and 64 by default). Per window,
+   each *term* gives a per-sample, per-sensor error: the autoencoder's squared residual
+   (main scale only), the squared residual off the training windows' principal subspace
+   (``pca``), and the squared robust distance of the window's level, spread and step size
+   from their normal range (``stats``, :mod:`~tsae.pipelines.anomaly.terms`).
+4. Each term's error is divided by its *normal level* (its mean on held-out normal data,
+   per sensor with ``error_norm=True``), averaged over the windows covering the sample
+   (overlap-add), and the kept terms of every scale are added. Which terms are kept is
+   the fit's self-check (:mod:`~tsae.pipelines.anomaly.selfcheck`): synthetic anomalies
+   of six kinds injected into the held-out normal data, the full combination kept unless
+   another finds them clearly better.
 5. A moving average over ``smooth`` samples, centred on the sample (``centered=True``,
    which delays a streamed score by ``smooth // 2`` more samples) or trailing (causal).
 6. The score of a sample is the mean over sensors of that error. A sensor's
    *contribution* is its share of the error in excess of its own normal level (its mean
-   error on unseen normal data, see ``calibration``); contributions sum to 1.
+   error on held-out normal data, see ``calibration``); contributions sum to 1.
 
 With drift updates on (``drift_rate > 0``), step 2's normalisation and a score level (step 6's
 score is divided by it) follow slow change between fixed sample indices, learning only from
 normal samples (:mod:`~tsae.pipelines.anomaly.drift`); the threshold comes from an event-level
 false-alarm budget by default (:mod:`~tsae.pipelines.anomaly.alarm_budget`).
 
-A sample's score is final once the last window covering it has been seen and, with
-centred smoothing, ``smooth // 2`` more (``window - 1 + smooth // 2`` samples later at
-most); the trailing samples that no full window covers (fewer than ``hop``) repeat the
+A sample's score is final once the last window of every scale covering it has been seen
+and, with centred smoothing, ``smooth // 2`` more (``longest window - 1 + smooth // 2``
+samples later at most); the trailing samples that no full window covers (fewer than ``hop``) repeat the
 last final score; the smoothing of the first samples averages what exists so far. The same
 code (:class:`ScoringCore`) runs in batch
 (:meth:`Detector.decision_function`) and in the streaming monitor, with the network in
