@@ -106,16 +106,15 @@ class Monitor:
 
     Examples
     --------
-    River-style, one sample at a time (a score is ``None`` until the first window is full;
+    River-style, one sample at a time (a score is ``None`` until the longest window is full;
     the score returned is that of the latest sample whose score became final):
 
     >>> import numpy as np
     >>> from tsae.pipelines.anomaly.detector import Detector
-from tsae.pipelines.anomaly.drift import DriftingCore
     >>> t = np.arange(600)
     >>> det = Detector(window=20, epochs=2, device="cpu").fit(np.sin(t / 3.0))
     >>> mon = Monitor(det)
-    >>> scores = [mon.score_one({"s0": v}) for v in np.sin(np.arange(40) / 3.0)]
+    >>> scores = [mon.score_one({"s0": v}) for v in np.sin(np.arange(120) / 3.0)]
     >>> scores[0] is None, scores[-1] is not None
     (True, True)
     """
