@@ -23,6 +23,7 @@ import numpy as np
 
 NAB_URL = "https://github.com/numenta/NAB"
 SKAB_URL = "https://github.com/waico/SKAB"
+DEV_DATA = Path("/work/shared/data/anomaly")
 NAB_MIRROR = Path("/work/.mirror/numenta+NAB/repo")
 SKAB_MIRROR = Path("/work/.mirror/waico+SKAB/repo")
 SKAB_NORMAL_ROWS = 400
@@ -98,15 +99,24 @@ def _dev_names(dev_dir: Path) -> list[str]:
     return list(pd.read_csv(dev_dir / "manifest.csv")["file"])
 
 
+def read_dev_csv(path: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """One CSV of the development set: values (rows, sensors), 0/1 labels (zeros without a label column),
+    sensor names."""
+    import pandas as pd
+
+    df = pd.read_csv(path)
+    labels = df["label"].to_numpy() if "label" in df else np.zeros(len(df), dtype=np.int8)
+    X = df.drop(columns=[c for c in ("timestamp", "label") if c in df])
+    return X.to_numpy(dtype=np.float64), labels, list(X.columns)
+
+
 def dev_series(dev_dir: Path) -> Iterator[Series]:
     """The development series of ``dev_dir`` (manifest.csv order), ``train_end`` from the manifest."""
     import pandas as pd
 
     manifest = pd.read_csv(dev_dir / "manifest.csv")
     for item in manifest.itertuples():
-        df = pd.read_csv(dev_dir / item.file)
-        labels = df["label"].to_numpy() if "label" in df else np.zeros(len(df), dtype=np.int8)
-        X = df.drop(columns=[c for c in ("timestamp", "label") if c in df]).to_numpy(dtype=np.float64)
+        X, labels, _ = read_dev_csv(dev_dir / item.file)
         yield Series("NAB" if item.file.startswith("nab_") else "SKAB", item.file.removesuffix(".csv"), X,
                      labels, int(item.train_end))
 

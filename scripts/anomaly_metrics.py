@@ -73,6 +73,16 @@ def event_f1(labels: np.ndarray, scores: np.ndarray) -> float:
     return float(f1.max())
 
 
+def point_metrics(labels: np.ndarray, scores: np.ndarray) -> tuple[float, float, float]:
+    """ROC-AUC, PR-AUC and the best sample-wise F1 over thresholds (no point adjustment)."""
+    from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
+
+    s = clean(scores)
+    p, r, _ = precision_recall_curve(labels, s)
+    f1 = float(np.max(2 * p * r / np.maximum(p + r, 1e-12)))
+    return float(roc_auc_score(labels, s)), float(average_precision_score(labels, s)), f1
+
+
 def vus(labels: np.ndarray, scores: np.ndarray, window: int) -> tuple[float, float]:
     """VUS-ROC and VUS-PR from TSB-AD 1.5 (``TSB_AD.evaluation.basic_metrics.generate_curve``)."""
     from TSB_AD.evaluation.basic_metrics import generate_curve
