@@ -8,13 +8,15 @@ training rows' statistics, window ``min(series window, 128, train_end // 2)`` (a
 - iforest: scikit-learn's IsolationForest on the same windows, spread the same way;
 - stumpy: matrix-profile discord: each window's z-normalised distance to its nearest training window
   (AB-join), summed over sensors, spread the same way;
-- pyod_ae: PyOD's AutoEncoder (10 epochs, batch 64) on the same windows, flattened, spread the same way.
+- pyod_ae: PyOD's AutoEncoder (10 epochs, batch 64 or all the windows if fewer) on the same windows,
+  flattened, spread the same way.
 
-TSB-AD 1.5's methods, run as TSB-AD runs them: unsupervised on the whole raw series (they are in its
-unsupervised pool and have no separate fit/score), hyper-parameters from its ``Optimal_Uni_algo_HP_dict``
-(periodicity 1: the window is ``find_length_rank(rank=1)`` of the series), univariate: a multivariate series
-is scored sensor by sensor (constant sensors skipped), each sensor's scores min-max scaled to [0, 1] (TSB-AD's
-own score scaling) and averaged:
+TSB-AD 1.5's methods, run as TSB-AD runs them: unsupervised on the whole raw series, anomalies included
+(TSB-AD ranks them in that mode; POLY, MatrixProfile and KShapeAD have no separate scoring step; Sub-PCA has
+one, but fitted on the training rows it would no longer be the method TSB-AD ranked), hyper-parameters from
+its ``Optimal_Uni_algo_HP_dict`` (periodicity 1: the window is ``find_length_rank(rank=1)`` of the series),
+univariate: a multivariate series is scored sensor by sensor (constant sensors skipped), each sensor's scores
+min-max scaled to [0, 1] (TSB-AD's own score scaling) and averaged:
 
 - sub_pca: Sub-PCA (PCA on the sliding windows; distance to the principal axes, weighted);
 - poly: POLY (local polynomial fit of degree 4, Fourier-measure residual score);
@@ -109,7 +111,8 @@ def semi_supervised(name: str, X: np.ndarray, train_end: int, window: int, seed:
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            ae = AutoEncoder(epoch_num=10, batch_size=64, random_state=seed, verbose=0, device="cpu")
+            # PyOD drops the last partial batch: fewer windows than a batch would train nothing
+            ae = AutoEncoder(epoch_num=10, batch_size=min(64, len(train)), random_state=seed, verbose=0, device="cpu")
             ae.fit(train.astype(np.float32))
             return spread(ae.decision_function(flat.astype(np.float32)), n, L)
     raise ValueError(f"unknown semi-supervised anchor {name!r}")

@@ -264,7 +264,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"TSB-AD is needed ({error}): pip install --no-deps 'TSB-AD==1.5' (and the eval extra)",
               file=sys.stderr)
         return 2
-    result: dict[str, object] = {"methods": methods, "protocol": __doc__.split("\n\n")[2], "sets": {}}
+    from importlib.metadata import version
+
+    paragraphs = __doc__.split("\n\n")
+    result: dict[str, object] = {
+        "methods": methods, "sets": {},
+        "protocol": " ".join(p for p in paragraphs if p.startswith(("Protocol", "Measures"))),
+        "versions": {name: version(name) for name in ("tsae", "TSB-AD", "numpy", "scikit-learn", "pyod", "stumpy")},
+    }
     for name in (["dev", "heldout"] if args.which == "all" else [args.which]):
         try:
             series, origin = load_set(name, args)
