@@ -1,7 +1,7 @@
 """The labelled series of scripts/eval_anomaly.py: the development set and the held-out set, never mixed.
 
-- dev: the series in /work/shared/data/anomaly (29 NAB + 16 SKAB valve1), as listed in its manifest.csv.
-- heldout: the NAB series that are not in the dev set (the other 29 of NAB's 58) and SKAB's valve2 and other
+- dev: the series in /work/shared/data/anomaly (31 NAB + 16 SKAB valve1), as listed in its manifest.csv.
+- heldout: the NAB series that are not in the dev set (the other 27 of NAB's 58) and SKAB's valve2 and other
   experiments (18), read at run time from git mirrors of numenta/NAB and waico/SKAB (never copied).
 
 Protocol of /work/shared/data/anomaly/README.md, applied the same way to both sets: NAB labels are 1 inside

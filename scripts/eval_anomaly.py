@@ -2,8 +2,8 @@
 
 Sets (scripts/anomaly_data.py), never mixed:
 
-- ``--set dev`` (default): the 29 NAB + 16 SKAB valve1 series of /work/shared/data/anomaly, used for tuning;
-- ``--set heldout``: the other 29 NAB series and SKAB's valve2 + other experiments, kept out of all tuning,
+- ``--set dev`` (default): the 31 NAB + 16 SKAB valve1 series of /work/shared/data/anomaly, used for tuning;
+- ``--set heldout``: the other 27 NAB series and SKAB's 18 valve2 + other experiments, kept out of all tuning,
   read at run time from git mirrors of github.com/numenta/NAB (MIT) and github.com/waico/SKAB (GPL-3.0)
   (``--nab-repo``, ``--skab-repo``; the commits read are printed and written to ``--json``);
 - ``--set all``: both, in separate tables.
