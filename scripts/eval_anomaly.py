@@ -1,205 +1,298 @@
-"""Evaluate tsae's anomaly Detector beside its anchors on the labelled NAB and SKAB series.
+"""Evaluate tsae's anomaly Detector beside its anchors on labelled NAB and SKAB series, dev and held-out sets apart.
 
-Protocol (/work/shared/data/anomaly/README.md): learn from rows [0, train_end), score
-[train_end, end), measure on the scored rows of series with anomalies there: ROC-AUC,
-PR-AUC (average precision) and best F1 without point adjustment. NAB and SKAB means
-are reported separately.
+Sets (scripts/anomaly_data.py), never mixed:
 
-Detectors, all given the whole series (so the first scored windows have context) and
-measured on the scored rows only, each learning from the training rows only:
+- ``--set dev`` (default): the 31 NAB + 16 SKAB valve1 series of /work/shared/data/anomaly, used for tuning;
+- ``--set heldout``: the other 27 NAB series and SKAB's 18 valve2 + other experiments, kept out of all tuning,
+  read at run time from git mirrors of github.com/numenta/NAB (MIT) and github.com/waico/SKAB (GPL-3.0)
+  (``--nab-repo``, ``--skab-repo``; the commits read are printed and written to ``--json``);
+- ``--set all``: both, in separate tables.
 
-- tsae: ``tsae.Detector()`` with its defaults (what ``tsae detect fit`` uses): a small
-  denoising conv1d autoencoder (code size = PCA rank) plus 3x a linear PCA residual term,
-  errors overlap-added per sample, centred moving average over 2 windows;
-- pca: windowed PCA reconstruction error (90% of the variance), per-window error
-  spread over the samples the window covers (mean over covering windows);
-- iforest: scikit-learn's IsolationForest on the same windows, spread the same way;
-- stumpy: matrix-profile discord: each window's z-normalised distance to its nearest
-  neighbour among the training windows (AB-join), summed over sensors, spread the same way;
-- pyod_ae: PyOD's AutoEncoder on the same windows (flattened), spread the same way.
+Protocol (/work/shared/data/anomaly/README.md): learn from rows [0, train_end), assumed normal (NAB: its 15%
+probationary period; SKAB: 400 rows or up to the first anomaly), score the whole series, measure on the
+scored rows [train_end, end) of the series that have an anomaly there (the others are skipped and counted).
 
-Windows are z-scored with the training rows' statistics; every anchor uses tsae's
-window length for the series (its dominant period, clamped to [8, 128]).
+Measures per series (scripts/anomaly_metrics.py): ROC-AUC, PR-AUC (average precision), VUS-ROC and VUS-PR
+(TSB-AD 1.5's implementation, its default buffer window: ``find_length_rank(rank=1)`` of the series' first
+sensor, the window TSB-AD's own benchmark uses), event F1 (recall in labelled events, precision in samples,
+best threshold, no point adjustment), and the seconds each method spent fitting and scoring (after one
+untimed warm-up run of every method on a short synthetic series, so one-off JIT compilation is not counted).
+
+Methods (scripts/anomaly_anchors.py describes the anchors):
+
+- tsae: ``tsae.Detector()`` with its defaults, fitted on the training rows (sensors x samples), scoring the
+  whole series;
+- semi-supervised anchors (learn from the training rows): pca, iforest, stumpy, pyod_ae;
+- TSB-AD's best-ranked CPU methods, unsupervised on the whole series as TSB-AD runs them: sub_pca, poly, mp
+  (matrix profile), kshape (KShapeAD; not run unless named in ``--only``: TSB-AD's SAND fails on every
+  SKAB series, ~1,100 rows being fewer than its initial sample of subsequences needs, and on NAB it scores
+  below the other anchors: 45 s for the 25 held-out NAB series, mean PR-AUC 0.223).
+
+Every method runs on one thread (NumPy/numba/torch). Tables (markdown) go to stdout: per source and overall,
+the mean of each measure over the series, the summed seconds, then tsae's relative lead over the best anchor
+per measure (the goal: at least +10% on PR-AUC and VUS-PR, on NAB and SKAB separately). Progress goes to
+stderr (``-q`` silences it).
+
+Needs the ``metrics`` and ``eval`` extras and TSB-AD itself, whose package declares numpy<2 and deep-learning
+dependencies that its metrics and these methods never import::
+
+    pip install -e ".[metrics,eval]" && pip install --no-deps "TSB-AD==1.5"
 
 Usage::
 
-    python scripts/eval_anomaly.py [--data DIR] [--only nab|skab] [--series SUBSTR] [--skip stumpy,pyod_ae]
+    python scripts/eval_anomaly.py [--set dev|heldout|all] [--only a,b] [--skip a,b] [--series SUBSTR]
+                                   [--per-series] [--json FILE] [-q]
 """
 from __future__ import annotations
 
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
 import argparse
+import json
 import sys
 import time
-import warnings
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
-DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "anomaly"
-METHODS = ["tsae", "pca", "iforest", "stumpy", "pyod_ae"]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from anomaly_anchors import ANCHORS, anchor_scores, series_window, tsb_ad
+from anomaly_data import (
+    DEV_DATA,
+    NAB_MIRROR,
+    NAB_URL,
+    SKAB_MIRROR,
+    SKAB_URL,
+    Mirror,
+    MirrorError,
+    Series,
+    dev_series,
+    heldout_nab,
+    heldout_skab,
+)
+from anomaly_metrics import series_metrics
+
+METHODS = ("tsae", *ANCHORS)
+OPT_IN = {"kshape"}  # run only when named in --only (see the docstring)
+MEASURES = (("roc", "ROC-AUC"), ("pr", "PR-AUC"), ("vus_roc", "VUS-ROC"), ("vus_pr", "VUS-PR"),
+            ("event_f1", "event F1"))
+GOAL = ("pr", "vus_pr")  # the issue's goal: tsae >= +10% over every anchor on these
+GOAL_LEAD = 0.10
 
 
-def metrics(y: np.ndarray, s: np.ndarray) -> tuple[float, float, float]:
-    from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
-
-    s = np.nan_to_num(np.asarray(s, dtype=np.float64), nan=np.nanmin(s) if np.isfinite(s).any() else 0.0)
-    p, r, _ = precision_recall_curve(y, s)
-    f1 = float(np.max(2 * p * r / np.maximum(p + r, 1e-12)))
-    return float(roc_auc_score(y, s)), float(average_precision_score(y, s)), f1
+def progress(quiet: bool, *parts: object) -> None:
+    if not quiet:
+        print(*parts, file=sys.stderr, flush=True)
 
 
-def spread(window_scores: np.ndarray, n: int, window: int) -> np.ndarray:
-    """Per-sample mean of the scores of the (hop 1) windows covering each sample."""
-    acc = np.zeros(n)
-    cnt = np.zeros(n)
-    for j in range(window):
-        acc[j: j + len(window_scores)] += window_scores
-        cnt[j: j + len(window_scores)] += 1
-    return acc / np.maximum(cnt, 1)
+def pick_methods(only: str, skip: str) -> list[str]:
+    """The methods to run, in table order: ``--only`` (or all but the opt-in ones) minus ``--skip``."""
+    def names(text: str) -> list[str]:
+        chosen = [s.strip() for s in text.split(",") if s.strip()]
+        unknown = [s for s in chosen if s not in METHODS]
+        if unknown:
+            raise SystemExit(f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}")
+        return chosen
+
+    wanted = set(names(only)) if only else set(METHODS) - OPT_IN
+    wanted -= set(names(skip))
+    return [m for m in METHODS if m in wanted]
 
 
-def load(path: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    import pandas as pd
+def load_set(name: str, args: argparse.Namespace) -> tuple[list[Series], dict[str, object]]:
+    """The series of set ``name`` and where they came from (paths, repositories, commits)."""
+    dev_dir = args.data.resolve()
+    if not (dev_dir / "manifest.csv").is_file():
+        raise MirrorError(f"{dev_dir}: no manifest.csv (the development set; pass --data DIR)")
+    if name == "dev":
+        return list(dev_series(dev_dir)), {"dev": str(dev_dir)}
+    nab, skab = Mirror(args.nab_repo, NAB_URL), Mirror(args.skab_repo, SKAB_URL)
+    origin = {"NAB": {"repo": NAB_URL, "commit": nab.commit, "licence": "MIT"},
+              "SKAB": {"repo": SKAB_URL, "commit": skab.commit, "licence": "GPL-3.0"},
+              "excluded": f"the series of {dev_dir}"}
+    return [*heldout_nab(nab, dev_dir), *heldout_skab(skab)], origin
 
-    df = pd.read_csv(path)
-    labels = df["label"].to_numpy() if "label" in df else np.zeros(len(df), dtype=int)
-    X = df.drop(columns=[c for c in ("timestamp", "label") if c in df]).astype(float)
-    return X.to_numpy(), labels, list(X.columns)
+
+def scored(series: Series) -> bool:
+    """Whether the scored rows hold both classes (else no measure is defined)."""
+    tail = series.labels[series.train_end:]
+    return bool(tail.any() and not tail.all())
 
 
-def anchors(Z: np.ndarray, te: int, window: int, skip: set[str], seed: int = 0) -> dict[str, np.ndarray]:
-    """Scores of the anchor detectors for the z-scored series ``Z`` (n, C)."""
-    n, channels = Z.shape
-    frames = np.lib.stride_tricks.sliding_window_view(Z, window, axis=0)  # (n-L+1, C, L)
-    flat = frames.reshape(len(frames), -1)
-    train = flat[: te - window + 1]
-    out: dict[str, np.ndarray] = {}
-    if "pca" not in skip:
-        from sklearn.decomposition import PCA
+def run_method(method: str, s: Series, window: int) -> np.ndarray:
+    if method == "tsae":
+        import tsae
 
-        pca = PCA(n_components=0.9, svd_solver="full").fit(train)
-        recon = pca.inverse_transform(pca.transform(flat))
-        out["pca"] = spread(((recon - flat) ** 2).sum(axis=1), n, window)
-    if "iforest" not in skip:
-        from sklearn.ensemble import IsolationForest
+        detector = tsae.Detector().fit(s.X[: s.train_end].T)
+        return np.asarray(detector.decision_function(s.X.T), dtype=np.float64).ravel()
+    return anchor_scores(method, s.X, s.train_end, window)
 
-        forest = IsolationForest(random_state=seed).fit(train)
-        out["iforest"] = spread(-forest.score_samples(flat), n, window)
-    if "stumpy" not in skip:
-        import stumpy
 
-        total = np.zeros(len(frames))
-        for c in range(channels):
-            series = Z[:, c].astype(np.float64)
-            if np.ptp(series[:te]) == 0 and np.ptp(series) == 0:
-                continue
-            profile = stumpy.stump(series, window, T_B=series[:te], ignore_trivial=False)[:, 0].astype(float)
-            profile[~np.isfinite(profile)] = np.nan
-            fill = np.nanmax(profile) if np.isfinite(profile).any() else 0.0
-            total += np.nan_to_num(profile, nan=fill)
-        out["stumpy"] = spread(total, n, window)
-    if "pyod_ae" not in skip:
-        from pyod.models.auto_encoder import AutoEncoder
+def warm_up(methods: list[str], channels: int) -> None:
+    """Run each method once on a short synthetic series so that one-off JIT compilation (numba, stumpy)
+    is not charged to the first real series."""
+    rng = np.random.default_rng(0)
+    t = np.arange(1200)
+    X = np.sin(2 * np.pi * t / 50)[:, None] + 0.1 * rng.standard_normal((len(t), channels))
+    s = Series("synthetic", "warm-up", X, np.zeros(len(t), dtype=np.int8), 400)
+    for method in methods:
+        run_method(method, s, 50)
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ae = AutoEncoder(epoch_num=10, batch_size=64, random_state=seed, verbose=0, device="cpu")
-            ae.fit(train.astype(np.float32))
-            out["pyod_ae"] = spread(ae.decision_function(flat.astype(np.float32)), n, window)
+
+def evaluate(series: list[Series], methods: list[str], quiet: bool) -> list[dict[str, object]]:
+    """One row per (series, method): the measures on the scored rows, seconds, and any error."""
+    rows: list[dict[str, object]] = []
+    for i, s in enumerate(series, 1):
+        window = series_window(s.X)
+        line = [f"[{i}/{len(series)}] {s.source} {s.name} rows={len(s.X)} train={s.train_end} L={window}"]
+        for method in methods:
+            row: dict[str, object] = {"source": s.source, "series": s.name, "rows": len(s.X),
+                                      "train_end": s.train_end, "window": window, "method": method}
+            started = time.perf_counter()
+            try:
+                scores = run_method(method, s, window)
+                row["seconds"] = time.perf_counter() - started
+                if len(scores) != len(s.X):
+                    raise ValueError(f"{len(scores)} scores for {len(s.X)} rows")
+                row.update(series_metrics(s.labels[s.train_end:], scores[s.train_end:], window))
+                line.append(f"{method} {row['pr']:.3f} ({row['seconds']:.1f}s)")
+            except Exception as error:  # one failing method must not end a long run: it is reported
+                row["seconds"] = time.perf_counter() - started
+                row["error"] = f"{type(error).__name__}: {error}"
+                line.append(f"{method} FAILED ({row['error'][:80]})")
+            rows.append(row)
+        progress(quiet, "  ".join(line))
+    return rows
+
+
+def summarise(rows: list[dict[str, object]], methods: list[str]) -> dict[str, dict[str, dict[str, float]]]:
+    """Per group (each source and "overall") and method: mean of each measure, series count, summed seconds."""
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    sources = sorted({str(r["source"]) for r in rows})
+    groups = sources + ["overall"] if len(sources) > 1 else sources
+    for group in groups:
+        members = [r for r in rows if group in ("overall", r["source"])]
+        out[group] = {}
+        for method in methods:
+            mine = [r for r in members if r["method"] == method]
+            done = [r for r in mine if "error" not in r]
+            entry = {key: float(np.mean([float(r[key]) for r in done])) if done else float("nan")  # type: ignore[arg-type]
+                     for key, _ in MEASURES}
+            entry.update(series=len(done), failed=len(mine) - len(done),
+                         seconds=float(sum(float(r["seconds"]) for r in mine)))  # type: ignore[arg-type]
+            out[group][method] = entry
     return out
+
+
+def leads(summary: dict[str, dict[str, float]]) -> dict[str, float]:
+    """tsae's relative lead over the best anchor, per measure (``0.1`` = +10%)."""
+    anchors = [m for m in summary if m != "tsae"]
+    if "tsae" not in summary or not anchors:
+        return {}
+    return {key: summary["tsae"][key] / max(summary[m][key] for m in anchors) - 1 for key, _ in MEASURES}
+
+
+def markdown(title: str, summary: dict[str, dict[str, float]]) -> str:
+    head = "| method | series | " + " | ".join(label for _, label in MEASURES) + " | fit+score s |"
+    lines = [f"**{title}**", "", head, "|" + "---|" * (len(MEASURES) + 3)]
+    for method, entry in summary.items():
+        failed = f" ({entry['failed']:.0f} failed)" if entry["failed"] else ""
+        cells = " | ".join(f"{entry[key]:.3f}" for key, _ in MEASURES)
+        lines.append(f"| {method} | {entry['series']:.0f}{failed} | {cells} | {entry['seconds']:.1f} |")
+    lead = leads(summary)
+    if lead:
+        anchors = [m for m in summary if m != "tsae"]
+        best = {key: max(anchors, key=lambda m, k=key: summary[m][k]) for key, _ in MEASURES}
+        cells = " | ".join(f"{lead[key]:+.1%} vs {best[key]}" for key, _ in MEASURES)
+        pace = summary["tsae"]["seconds"] / max(min(summary[m]["seconds"] for m in anchors), 1e-9)
+        lines.append(f"| tsae lead over best anchor | | {cells} | {pace:.1f}x fastest |")
+        met = all(lead[key] >= GOAL_LEAD for key in GOAL)
+        lines += ["", f"goal (tsae >= +10% over every anchor on PR-AUC and VUS-PR): {'met' if met else 'not met'}"]
+    return "\n".join(lines)
+
+
+def per_series_table(rows: list[dict[str, object]], methods: list[str]) -> str:
+    lines = ["| source | series | method | ROC-AUC | PR-AUC | VUS-ROC | VUS-PR | event F1 | s |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        if "error" in r:
+            lines.append(f"| {r['source']} | {r['series']} | {r['method']} | failed: {r['error']} |||||| |")
+            continue
+        cells = " | ".join(f"{float(r[key]):.3f}" for key, _ in MEASURES)  # type: ignore[arg-type]
+        lines.append(f"| {r['source']} | {r['series']} | {r['method']} | {cells} | {float(r['seconds']):.1f} |")  # type: ignore[arg-type]
+    return "\n".join(lines)
+
+
+def report_set(name: str, rows: list[dict[str, object]], methods: list[str], skipped: Iterable[str],
+               per_series: bool) -> dict[str, dict[str, dict[str, float]]]:
+    summary = summarise(rows, methods)
+    skipped = list(skipped)
+    print(f"\n## set {name}: {len({r['series'] for r in rows})} series measured; {len(skipped)} skipped "
+          f"(no anomaly, or only anomalies, in the scored rows){': ' + ', '.join(skipped) if skipped else ''}\n")
+    for group, table in summary.items():
+        print(markdown(f"{name} / {group}", table) + "\n")
+    if per_series:
+        print(per_series_table(rows, methods) + "\n")
+    return summary
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--only", choices=["nab", "skab"])
-    parser.add_argument("--series", default="", help="only series whose file name contains this")
-    parser.add_argument("--skip", default="", help="comma-separated anchors to skip")
-    parser.add_argument("--param", action="append", default=[], help="tsae Detector override key=value")
+    parser.add_argument("--set", dest="which", choices=["dev", "heldout", "all"], default="dev")
+    parser.add_argument("--data", type=Path, default=DEV_DATA, help="the development set (manifest.csv)")
+    parser.add_argument("--nab-repo", type=Path, default=NAB_MIRROR, help="git directory of numenta/NAB")
+    parser.add_argument("--skab-repo", type=Path, default=SKAB_MIRROR, help="git directory of waico/SKAB")
+    parser.add_argument("--only", default="", help=f"comma-separated methods to run (of {', '.join(METHODS)})")
+    parser.add_argument("--skip", default="", help="comma-separated methods not to run")
+    parser.add_argument("--series", default="", help="only series whose name contains this")
+    parser.add_argument("--per-series", action="store_true", help="also print the per-series table")
+    parser.add_argument("--json", type=Path, help="write every number to this file")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
     args = parser.parse_args(argv)
 
-    import pandas as pd
-    import torch
+    methods = pick_methods(args.only, args.skip)
+    if "tsae" in methods:
+        import torch
 
-    import tsae
-    from tsae.engine.preprocess import Normalizer, repair_missing
-
-    torch.set_num_threads(1)
-    data = args.data.resolve()
-    if not (data / "manifest.csv").exists():
-        print(f"no data set at {data} (expected manifest.csv)", file=sys.stderr)
+        torch.set_num_threads(1)
+    try:
+        tsb_ad()
+    except ImportError as error:
+        print(f"TSB-AD is needed ({error}): pip install --no-deps 'TSB-AD==1.5' (and the eval extra)",
+              file=sys.stderr)
         return 2
-    skip = {s.strip() for s in args.skip.split(",") if s.strip()}
-    overrides: dict[str, object] = {}
-    for item in args.param:
-        key, _, value = item.partition("=")
+    from importlib.metadata import version
+
+    paragraphs = __doc__.split("\n\n")
+    result: dict[str, object] = {
+        "methods": methods, "sets": {},
+        "protocol": " ".join(p for p in paragraphs if p.startswith(("Protocol", "Measures"))),
+        "versions": {name: version(name) for name in ("tsae", "TSB-AD", "numpy", "scikit-learn", "pyod", "stumpy")},
+    }
+    for name in (["dev", "heldout"] if args.which == "all" else [args.which]):
         try:
-            overrides[key] = int(value)
-        except ValueError:
-            try:
-                overrides[key] = float(value)
-            except ValueError:
-                overrides[key] = {"true": True, "false": False}.get(value.lower(), value)
-    model_params = {k.split(".", 1)[1]: overrides.pop(k) for k in list(overrides) if k.startswith("model_params.")}
-    if model_params:
-        overrides["model_params"] = model_params
-    methods = [m for m in METHODS if m not in skip]
-    manifest = pd.read_csv(data / "manifest.csv")
-    print(f"tsae.Detector settings: defaults{' + ' + repr(overrides) if overrides else ''}", flush=True)
-    rows = []
-    seconds = {m: 0.0 for m in methods}
-    started = time.perf_counter()
-    for _, item in manifest.iterrows():
-        source = "NAB" if item.file.startswith("nab_") else "SKAB"
-        if args.only and source.lower() != args.only:
-            continue
-        if args.series and args.series not in item.file:
-            continue
-        X, labels, names = load(data / item.file)
-        te = int(item.train_end)
-        if labels[te:].sum() == 0 or labels[te:].min() == 1:
-            continue
-        t0 = time.perf_counter()
-        det = tsae.Detector(device="cpu", **overrides).fit(X[:te].T, sensors=names)
-        scores = {"tsae": det.decision_function(X.T)}
-        seconds["tsae"] += time.perf_counter() - t0
-        # anchors: tsae's linear repair of gaps and z-scoring (training statistics), same window
-        Xf = repair_missing(X.T)
-        Z = Normalizer("zscore").fit(Xf[:, :te]).transform(Xf).T
-        for method in methods[1:]:
-            t0 = time.perf_counter()
-            scores.update(anchors(Z, te, det.window_, skip | (set(METHODS[1:]) - {method})))
-            seconds[method] += time.perf_counter() - t0
-        row = {"source": source, "series": item.file.removesuffix(".csv"), "window": det.window_}
-        for method in methods:
-            roc, pr, f1 = metrics(labels[te:], scores[method][te:])
-            row.update({f"{method}_roc": roc, f"{method}_pr": pr, f"{method}_f1": f1})
-        rows.append(row)
-        print(f"{source:4s} {row['series'][:44]:44s} L={det.window_:3d} "
-              + " ".join(f"{m}={row[f'{m}_pr']:.3f}" for m in methods), flush=True)
-    if not rows:
-        print("no series matched", file=sys.stderr)
-        return 2
-    table = pd.DataFrame(rows)
-    pd.set_option("display.width", 200)
-    pd.set_option("display.max_rows", 200)
-    print("\nPer series (ROC-AUC / PR-AUC / best F1, no point adjustment):")
-    for _, row in table.iterrows():
-        cells = "  ".join(f"{m} {row[f'{m}_roc']:.3f}/{row[f'{m}_pr']:.3f}/{row[f'{m}_f1']:.3f}" for m in methods)
-        print(f"  {row['source']:4s} {row['series'][:40]:40s} {cells}")
-    print("\nMeans by source (ratio = tsae / best anchor):")
-    header = f"{'source':6s} {'metric':8s} " + " ".join(f"{m:>8s}" for m in methods) + f" {'ratio':>7s}"
-    print(header)
-    print("-" * len(header))
-    for source, group in table.groupby("source"):
-        for metric, label in (("roc", "ROC-AUC"), ("pr", "PR-AUC"), ("f1", "best F1")):
-            means = {m: group[f"{m}_{metric}"].mean() for m in methods}
-            best_anchor = max((v for m, v in means.items() if m != "tsae"), default=float("nan"))
-            ratio = means["tsae"] / best_anchor if "tsae" in means else float("nan")
-            print(f"{source:6s} {label:8s} " + " ".join(f"{means[m]:8.3f}" for m in methods) + f" {ratio:7.3f}")
-        print(f"{source:6s} {'series':8s} {len(group):8d}")
-    print("\nSeconds (fit + score, all series): " + ", ".join(f"{m} {seconds[m]:.1f}" for m in methods)
-          + f"; total {time.perf_counter() - started:.0f} s")
+            series, origin = load_set(name, args)
+        except MirrorError as error:
+            print(error, file=sys.stderr)
+            return 2
+        series = [s for s in series if args.series in s.name]
+        skipped = [s.name for s in series if not scored(s)]
+        series = [s for s in series if scored(s)]
+        progress(args.quiet, f"set {name}: {len(series)} series ({len(skipped)} skipped), methods {methods}; "
+                 + json.dumps(origin))
+        for channels in sorted({s.X.shape[1] for s in series}):
+            warm_up(methods, channels)
+        rows = evaluate(series, methods, args.quiet)
+        summary = report_set(name, rows, methods, skipped, args.per_series)
+        result["sets"][name] = {"origin": origin, "skipped": skipped, "series": rows,  # type: ignore[index]
+                                "summary": summary, "lead": {g: leads(t) for g, t in summary.items()}}
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1, default=float))
     return 0
 
 

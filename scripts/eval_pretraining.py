@@ -35,7 +35,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from eval_anomaly import DEFAULT_DATA, load, metrics  # noqa: E402  (a sibling script, not a package)
+# sibling scripts, not a package
+from anomaly_data import DEV_DATA as DEFAULT_DATA  # noqa: E402
+from anomaly_data import read_dev_csv as load  # noqa: E402
+from anomaly_metrics import point_metrics as metrics  # noqa: E402
 
 FAMILY = "conv1d"
 WINDOW = 16  # 40 training rows: 25 windows
