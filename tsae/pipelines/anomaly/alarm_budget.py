@@ -25,11 +25,11 @@ usually lies beyond the largest peak it shows. The event rate is therefore extra
    cannot be estimated (a maximum-likelihood shape from 7 peaks can put the threshold
    thousands of times above the scores): the tail is exponential, its scale the mean
    excess raised by two standard errors (``1 + 2 / sqrt(k)``). Either scale is at least the
-   scores' standard deviation: a few peaks from hours of data can show a far narrower tail
-   than the days after them (smoothed, near-Gaussian scores have excesses narrower than
-   their spread, so the floor errs on the side of fewer alarms). Scarce data gives a higher
-   threshold, not more alarms; a heavy-tailed score needs ``FEW_PEAKS`` events in the
-   held-out data to be recognised as such.
+   scores' standard deviation before the margin: a few peaks from hours of data can show a
+   far narrower tail than the days after them (measured: a two-sensor detector fitted on
+   5,000 rows raised 7 events in 3.5 days at a threshold from the peaks' own scale).
+   Scarce data gives a higher threshold, not more alarms; a heavy-tailed score needs
+   ``FEW_PEAKS`` events in the held-out data to be recognised as such.
 
 The threshold is the larger of the extrapolated value and the lowest level at which the
 held-out data itself raises no more events than the budget allows over its duration. The
@@ -175,12 +175,12 @@ def budget_threshold(scores: np.ndarray, alarms_per_day: float = 1.0, sample_int
     excesses = peaks - u0
     if peaks.size >= 3 and np.ptp(excesses) > 0:
         margin = 1.0 / math.sqrt(peaks.size)  # one standard error of a scale estimated from the peaks
+        spread = float(np.std(finite))
         if peaks.size >= FEW_PEAKS:
             xi, sigma = fit_gpd(excesses)
-            xi, sigma = max(xi, 0.0), sigma * (1.0 + margin)
+            xi, sigma = max(xi, 0.0), max(sigma, spread) * (1.0 + margin)
         else:  # too few peaks to estimate a shape: an exponential tail, its scale two standard errors up
-            xi, sigma = 0.0, float(excesses.mean()) * (1.0 + 2.0 * margin)
-        sigma = max(sigma, float(np.std(finite)))
+            xi, sigma = 0.0, max(float(excesses.mean()), spread) * (1.0 + 2.0 * margin)
         params.update(xi=xi, sigma=sigma)
         probability = allowed / _poisson_upper(peaks.size)  # of an event peak exceeding the threshold
         if probability < 1.0:
