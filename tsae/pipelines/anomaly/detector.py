@@ -69,6 +69,11 @@ from tsae.pipelines.anomaly.terms import (
 from tsae.pipelines.anomaly.thresholds import fit_threshold
 
 
+#: most training rows held out: enough for the normal levels, the self-check and the threshold, and the
+#: self-check's cost (seven scorings of the held-out rows) then stops growing with the series
+MAX_HELD_OUT = 20_000
+
+
 # ----------------------------------------------------------------------------- helpers
 def dominant_period(x: np.ndarray, low: int = 8, high: int = 128, min_corr: float = 0.2,
                     default: int = 32) -> int:
@@ -215,8 +220,8 @@ class Detector:
         window's: ``"auto"`` (16 and 64 samples, those that fit the data and differ from the
         main window), a list of lengths, or ``()`` for the main window only.
     holdout
-        The fraction of the training rows (the last ones) kept out of training: the terms'
-        normal levels, the self-check and the threshold come from them.
+        The fraction of the training rows (the last ones, at most ``MAX_HELD_OUT``) kept out
+        of training: the terms' normal levels, the self-check and the threshold come from them.
     model_params
         Hyper-parameters of the family. The defaults (``default_model_params``) are small
         networks trained as denoising autoencoders; ``latent="auto"`` sizes the code as the
@@ -424,7 +429,7 @@ class Detector:
         """First held-out training row, or None when the data is too short to hold part out."""
         if self.calibration == "training":
             return None
-        held = int(round(n * float(self.holdout)))
+        held = min(int(round(n * float(self.holdout))), MAX_HELD_OUT)
         if held < 2 * window or n - held < 4 * window:
             return None
         return n - held
