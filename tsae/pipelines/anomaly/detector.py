@@ -364,7 +364,7 @@ class Detector:
     def default_model_params(family: str, channels: int, window: int) -> dict[str, Any]:
         """Small, fast networks: the training series are short (hundreds of rows)."""
         if family == "conv1d":  # one strided level, a code as wide as the PCA rank, denoising training
-            return {"depth": 1, "hidden": 32, "kernel": 5, "latent": "auto", "regularizer": "denoising",
+            return {"depth": 1, "hidden": 16, "kernel": 5, "latent": "auto", "regularizer": "denoising",
                     "reg_weight": 0.1}
         if family == "vae":
             return {"depth": 1, "hidden": 16, "kernel": 5, "latent": "auto", "beta": 0.1}
@@ -548,8 +548,8 @@ class Detector:
             params = init_settings(self.init_model_, self.model, window, self.model_params)[2]
         else:
             params = {**self.default_model_params(self.model, channels, window), **(self.model_params or {})}
-        if params.get("latent") == "auto":  # as many codes as principal components for pca_variance
-            params["latent"] = int(np.clip(pca_rank, 4, 128))
+        if params.get("latent") == "auto":  # as many codes as principal components for pca_variance, at most 32
+            params["latent"] = int(np.clip(pca_rank, 4, 32))
         return params
 
     def _train_state(self, Z: np.ndarray, windows: list[int], hop: int, smooth: int, normalizer: Normalizer,
