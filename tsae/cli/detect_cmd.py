@@ -79,7 +79,7 @@ def detect_group() -> None:
 @click.option("--scales", default="auto", show_default=True,
               help="Further window lengths added to the main window: auto (16 and 64), a comma-separated list, "
                    "or none.")
-@click.option("--epochs", type=click.IntRange(min=1), default=10, show_default=True,
+@click.option("--epochs", type=click.IntRange(min=1), default=5, show_default=True,
               help="Most training epochs of the network (early stopping on held-out windows).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE", callback=key_values,

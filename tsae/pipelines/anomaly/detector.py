@@ -288,7 +288,7 @@ class Detector:
         threshold: str | float = "budget", risk: float = 1e-3, q: float = 0.995,
         alarms_per_day: float = 1.0, sample_interval: float | None = None,
         smooth: int | str = "2*window", linear: bool = True, pca_variance: float = 0.95,
-        linear_weight: float = 1.0, model_params: dict[str, Any] | None = None, epochs: int = 10,
+        linear_weight: float = 1.0, model_params: dict[str, Any] | None = None, epochs: int = 5,
         batch_size: int = 64, lr: float = 1e-3, patience: int = 3, max_train_windows: int = 1024,
         device: str = "auto", seed: int = 0, quiet: bool = True, merge_gap: int | None = None,
         threads: int | None = 1, error_norm: bool = False, centered: bool = True,

@@ -21,7 +21,7 @@ def _progress(message: str, quiet: bool) -> None:
 
 def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str | None = None,
                       window: int | str = "auto", threshold: str | float = "budget", device: str = "auto",
-                      quiet: bool = False, epochs: int = 10, sample_interval: float | None = None,
+                      quiet: bool = False, epochs: int = 5, sample_interval: float | None = None,
                       **options: Any) -> Detector:
     """Fit a :class:`Detector` on a CSV of normal data and write it to ``output`` (``tsae detect fit``).
 
