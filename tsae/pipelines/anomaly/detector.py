@@ -68,7 +68,6 @@ from tsae.pipelines.anomaly.terms import (
 )
 from tsae.pipelines.anomaly.thresholds import fit_threshold
 
-
 #: most training rows held out: enough for the normal levels, the self-check and the threshold, and the
 #: self-check's cost (seven scorings of the held-out rows) then stops growing with the series
 MAX_HELD_OUT = 20_000
