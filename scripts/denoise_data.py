@@ -281,12 +281,13 @@ def _wander(rng: np.random.Generator, n: int, depth: float) -> np.ndarray:
 
 
 def hum(rng: np.random.Generator, n: int) -> np.ndarray:
-    """Mains hum: 50 or 60 Hz (drifting by 0.1 %) with decaying, randomly weighted harmonics and a faint floor."""
+    """Mains hum: 50 or 60 Hz (drifting by 0.1 %) with weaker, randomly weighted harmonics and a faint floor."""
     f0 = float(rng.choice([50.0, 60.0])) * _wander(rng, n, 0.001)
     phase = 2 * np.pi * np.cumsum(f0) / SR
     x = np.zeros(n)
-    for k in range(1, int(rng.integers(4, 16))):
-        x += rng.uniform(0.2, 1.0) / k ** rng.uniform(0.5, 1.5) * np.sin(k * phase + rng.uniform(0, 2 * np.pi))
+    for k in range(1, int(rng.integers(4, 16))):  # the fundamental is the strongest
+        amp = 1.0 if k == 1 else rng.uniform(0.2, 1.0) / k ** rng.uniform(0.5, 1.5)
+        x += amp * np.sin(k * phase + rng.uniform(0, 2 * np.pi))
     return _unit(x / np.abs(x).max() + 0.01 * rng.standard_normal(n))
 
 
@@ -300,7 +301,7 @@ def fan(rng: np.random.Generator, n: int) -> np.ndarray:
         phase = 2 * np.pi * np.cumsum(f) / SR
         for k in range(1, int(rng.integers(2, 5))):
             tones += rng.uniform(0.3, 1.0) / k * np.sin(k * phase + rng.uniform(0, 2 * np.pi))
-    return _unit(x + rng.uniform(0.2, 1.5) * _unit(tones))
+    return _unit(x + rng.uniform(0.5, 1.5) * _unit(tones))
 
 
 def clicks(rng: np.random.Generator, n: int) -> np.ndarray:
