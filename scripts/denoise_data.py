@@ -145,6 +145,11 @@ def _git(git_dir: Path, *args: str) -> bytes:
     return subprocess.run(["git", "--git-dir", str(git_dir), *args], check=True, capture_output=True).stdout
 
 
+def _has_blob(git_dir: Path, spec: str) -> bool:
+    probe = subprocess.run(["git", "--git-dir", str(git_dir), "cat-file", "-e", spec], capture_output=True)
+    return probe.returncode == 0
+
+
 def moodist_sounds(git_dir: Path) -> tuple[str, list[str]]:
     """``(commit, audio paths under public/sounds)`` of the HEAD of a moodist git mirror."""
     commit = _git(git_dir, "rev-parse", "HEAD").decode().strip()
@@ -165,11 +170,17 @@ def read_git_audio(git_dir: Path, commit: str, path: str) -> np.ndarray:
 
 
 def moodist_noises(git_dir: Path, part: str = "heldout", max_files: int | None = None) -> tuple[dict, dict]:
-    """``(split info with repo and commit, {path: 16 kHz float32})`` of the ``train`` or ``heldout`` moodist part."""
+    """``(split info with repo and commit, {path: 16 kHz float32})`` of the ``train`` or ``heldout`` moodist part.
+
+    The split is made on every listed path; files whose content the mirror lacks (a partial mirror
+    may list a file without holding it) are left out and named in ``info["missing"]``.
+    """
     commit, paths = moodist_sounds(git_dir)
     info = {"repo": f"https://github.com/{MOODIST_REPO}", "commit": commit, "licence": MOODIST_LICENCE,
             "seed": MOODIST_SEED, **moodist_split(paths)}
-    return info, {p: read_git_audio(git_dir, commit, p) for p in info[part][:max_files]}
+    present = [p for p in info[part][:max_files] if _has_blob(git_dir, f"{commit}:{p}")]
+    info["missing"] = [p for p in info[part][:max_files] if p not in present]
+    return info, {p: read_git_audio(git_dir, commit, p) for p in present}
 
 
 # --------------------------------------------------------------------------- signal helpers
@@ -634,7 +645,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"noise: {len(m['noise']['files'])} clips, {m['noise']['minutes']:.1f} min")
     if mo["used"]:
         print(f"moodist {mo['commit'][:12]}: {len(mo['train'])} train, {len(mo['heldout'])} held out "
-              f"(categories {', '.join(mo['heldout_categories'])}), skipped {len(mo['skipped'])}")
+              f"(categories {', '.join(mo['heldout_categories'])}), skipped {len(mo['skipped'])}, "
+              f"missing from the mirror {mo['missing'] or 'none'}")
     print(f"wrote {args.out}: {size / 1e6:.1f} MB")
 
 
