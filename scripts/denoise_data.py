@@ -29,7 +29,7 @@ import json
 import math
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -198,8 +198,7 @@ def crop(rng: np.random.Generator, x: np.ndarray, n: int) -> np.ndarray:
 def loop_crop(rng: np.random.Generator, x: np.ndarray, n: int) -> np.ndarray:
     """``n`` samples of ``x`` looped, from a random offset."""
     o = rng.integers(0, len(x))
-    reps = int(math.ceil((o + n) / len(x)))
-    return np.tile(x, reps)[o: o + n].copy()
+    return x[(o + np.arange(n)) % len(x)]
 
 
 def rms(x: np.ndarray) -> float:
@@ -220,6 +219,17 @@ def mix(rng: np.random.Generator, clean: np.ndarray, noise: np.ndarray, snr_db: 
     cr = active_rms(clean)
     noise = noise * (cr / (rms(noise) + 1e-9)) * 10 ** (-snr_db / 20)
     return (clean + noise).astype(np.float32), clean
+
+
+def babble(rng: np.random.Generator, pool: Sequence[np.ndarray], n: int) -> np.ndarray:
+    """Fresh babble: 3-10 random utterances of ``pool`` (looped crops), each RMS-normalised."""
+    out = np.zeros(n, np.float32)
+    for _ in range(int(rng.integers(3, 11))):
+        u = loop_crop(rng, pool[rng.integers(len(pool))], n)
+        out += u / (rms(u) + 1e-9) * rng.uniform(0.5, 1.0)
+    if rng.random() < 0.5:
+        out = random_eq(rng, out)
+    return out
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -525,6 +535,19 @@ def pack(out: Path, data: Path = DATA, moodist_git: Path | None = MOODIST_GIT, m
     return manifest
 
 
+class Int16Clips(Sequence):
+    """The clips of a concatenated int16 array as a sequence of views (no copies)."""
+
+    def __init__(self, data: np.ndarray, offsets: np.ndarray) -> None:
+        self.data, self.offsets = data, offsets
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def __getitem__(self, i: int) -> np.ndarray:  # type: ignore[override]
+        return self.data[self.offsets[i]: self.offsets[i + 1]]
+
+
 @dataclass
 class Packed:
     """A packed training file in memory: int16 clips plus offset tables and the manifest."""
@@ -536,13 +559,23 @@ class Packed:
     noise_offsets: np.ndarray
     manifest: dict
 
+    @property
+    def speech_clips(self) -> Int16Clips:
+        """The speech clips (int16 views)."""
+        return Int16Clips(self.speech, self.speech_offsets)
+
+    @property
+    def noise_clips(self) -> Int16Clips:
+        """The noise clips (int16 views)."""
+        return Int16Clips(self.noise, self.noise_offsets)
+
     def speech_clip(self, i: int) -> np.ndarray:
         """Speech clip ``i`` as float32."""
-        return self.speech[self.speech_offsets[i]: self.speech_offsets[i + 1]].astype(np.float32) / 32768
+        return self.speech_clips[i].astype(np.float32) / 32768
 
     def noise_clip(self, i: int) -> np.ndarray:
         """Noise clip ``i`` as float32."""
-        return self.noise[self.noise_offsets[i]: self.noise_offsets[i + 1]].astype(np.float32) / 32768
+        return self.noise_clips[i].astype(np.float32) / 32768
 
 
 def load_packed(path: str | Path) -> Packed:
@@ -561,18 +594,20 @@ class PackedMixer:
 
     Per example: a speech crop (sources weighted as ``SOURCE_WEIGHTS``; synthetic speech included),
     with ``reverb_prob`` reverberated (target: direct path + 50 ms of early reflections); a noise
-    that is synthetic (one of :data:`SYNTHETIC_NOISES`) with ``synthetic_prob``, else a looped
-    crop of a packed noise, plus a second noise in 20 %; SNR U(-5, 20) dB (8 % U(20, 40), 2 %
+    that is synthetic (one of :data:`SYNTHETIC_NOISES`) with ``synthetic_prob``, babble of 3-10
+    packed utterances with ``babble_prob``, else a looped crop of a packed noise, plus a second
+    noise in 20 %; SNR U(-5, 20) dB (8 % U(20, 40), 2 %
     noise only); one random microphone response applied to both; random level and, with
     ``clip_prob``, clipping of the noisy input. Every operation is an FFT-domain multiply, a
     convolution or a gain, so the same steps port to torch on a GPU.
     """
 
     def __init__(self, packed: Packed, seed: int, *, reverb_prob: float = 0.3, synthetic_prob: float = 0.25,
-                 clip_prob: float = 0.03) -> None:
+                 babble_prob: float = 0.1, clip_prob: float = 0.03) -> None:
         self.packed = packed
         self.rng = np.random.default_rng(seed)
         self.reverb_prob, self.synthetic_prob, self.clip_prob = reverb_prob, synthetic_prob, clip_prob
+        self.babble_prob = babble_prob
         names = packed.manifest["speech_sources"]
         self.by_source = {k: np.flatnonzero(packed.speech_source == i) for i, k in enumerate(names)}
         avail = [k for k in SOURCE_WEIGHTS if k == "synthetic" or len(self.by_source.get(k, ()))]
@@ -585,15 +620,18 @@ class PackedMixer:
         src = rng.choice(self.sources, p=self.weights)
         if src == "synthetic":
             return synthetic_speech(rng, n)
-        s = crop(rng, self.packed.speech_clip(int(rng.choice(self.by_source[src]))), n)
+        s = crop(rng, self.packed.speech_clips[int(rng.choice(self.by_source[src]))], n).astype(np.float32) / 32768
         return s if active_rms(s) > 1e-6 else synthetic_speech(rng, n)
 
     def _noise(self, n: int) -> np.ndarray:
         rng = self.rng
-        if self.n_noise == 0 or rng.random() < self.synthetic_prob:
+        u = rng.random()
+        if self.n_noise == 0 or u < self.synthetic_prob:
             gen = SYNTHETIC_NOISES[str(rng.choice(sorted(SYNTHETIC_NOISES)))]
             return gen(rng, n)
-        return _unit(loop_crop(rng, self.packed.noise_clip(int(rng.integers(self.n_noise))), n))
+        if u < self.synthetic_prob + self.babble_prob and len(self.packed.speech_clips):
+            return _unit(babble(rng, self.packed.speech_clips, n))
+        return _unit(loop_crop(rng, self.packed.noise_clips[int(rng.integers(self.n_noise))], n).astype(np.float32))
 
     def example(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         """One ``(noisy, clean)`` pair of ``n`` samples (float32)."""

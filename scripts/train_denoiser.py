@@ -66,6 +66,7 @@ from denoise_data import (  # noqa: E402
     SOURCE_WEIGHTS,
     SR,
     active_rms,
+    babble,
     coloured_noise,
     crop,
     load,
@@ -128,15 +129,8 @@ class Mixer:
 
     def babble(self, n: int) -> np.ndarray:
         """Fresh babble: 3-10 random training utterances (any source), each RMS-normalised."""
-        rng = self.rng
-        out = np.zeros(n, np.float32)
         pool = [f for k in ("librispeech", "so762", "ljspeech", "vctk") for f in self.clean.get(k, [])]
-        for _ in range(int(rng.integers(3, 11))):
-            u = loop_crop(rng, pool[rng.integers(len(pool))], n)
-            out += u / (rms(u) + 1e-9) * rng.uniform(0.5, 1.0)
-        if rng.random() < 0.5:
-            out = random_eq(rng, out)
-        return out
+        return babble(self.rng, pool, n)
 
     def batch(self, b: int, n: int) -> tuple[torch.Tensor, torch.Tensor]:
         xs, ss = zip(*(self.example(n) for _ in range(b)), strict=True)

@@ -87,6 +87,17 @@ def test_modulated_noise_level_moves_and_coloured_noise_slopes_down() -> None:
     assert p[(f > 100) & (f < 500)].mean() >= p[(f > 4000) & (f < 8000)].mean()
 
 
+def test_loop_crop_wraps_and_babble_mixes_several_utterances() -> None:
+    x = np.arange(5, dtype=np.int16)
+    y = dd.loop_crop(np.random.default_rng(0), x, 12)
+    assert y.dtype == np.int16 and np.array_equal(np.diff(y) % 5, np.ones(11))
+    pool = [np.sin(2 * np.pi * f * np.arange(SR) / SR).astype(np.float32) for f in (200, 300, 500, 700, 1100)]
+    b = dd.babble(np.random.default_rng(1), pool, SR)
+    f, p = _spectrum(b)
+    assert b.dtype == np.float32 and b.shape == (SR,)
+    assert sum(p[np.abs(f - k) < 3].sum() > 1e-3 * p.sum() for k in (200, 300, 500, 700, 1100)) >= 2
+
+
 def _rt60(h: np.ndarray) -> float:
     """T20 (Schroeder integration, -5 to -25 dB, extrapolated to 60 dB)."""
     edc = np.cumsum((h.astype(np.float64) ** 2)[::-1])[::-1]
@@ -247,6 +258,8 @@ def test_packed_mixer_is_seeded_finite_and_draws_only_packed_sources(fake_data, 
         assert x.shape == (6, 8000) and x.dtype == np.float32 and np.isfinite(x).all() and np.array_equal(x, y)
     assert not np.array_equal(a[0], c[0])
     assert np.abs(a[0]).max() <= 1.0
+    babbler = dd.PackedMixer(packed, seed=0, synthetic_prob=0.0, babble_prob=1.0)
+    assert all(dd.rms(babbler._noise(4000)) == pytest.approx(1.0, rel=1e-3) for _ in range(3))
     mixer = dd.PackedMixer(packed, seed=0)
     assert set(mixer.sources) == {"librispeech", "so762", "ljspeech", "synthetic"}  # no vctk packed
 
