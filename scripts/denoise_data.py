@@ -68,6 +68,10 @@ MOODIST_SEED = 20261201
 #: binaural beats are pure tones (music, not noise); silence.wav is silence
 MOODIST_SKIP = ("binaural/", "silence.wav")
 
+#: synthetic harmonic "speech" packed as a source of its own (10 s clips; generating it per example is slow)
+SYNTHETIC_SPEECH_CLIPS = 60
+SYNTHETIC_SEED = 20261202
+
 #: reverberant speech is trained towards the direct path plus the reflections of its first 50 ms
 EARLY_MS = 50.0
 
@@ -483,13 +487,19 @@ def pack(out: Path, data: Path = DATA, moodist_git: Path | None = MOODIST_GIT, m
     from tsae.io.atomic import atomic_path
 
     sp = split(data)
-    sources = sorted(sp["train_clean"])
+    sources = [*sorted(sp["train_clean"]), "synthetic"]
     speech, speech_names, speech_src = [], [], []
-    for i, src in enumerate(sources):
+    for i, src in enumerate(sources[:-1]):
         for p in sp["train_clean"][src][:max_files]:
             speech.append(load(p))
             speech_names.append(p.name)
             speech_src.append(i)
+    synth_rng = np.random.default_rng(SYNTHETIC_SEED)
+    for i in range(min(SYNTHETIC_SPEECH_CLIPS, max_files or SYNTHETIC_SPEECH_CLIPS)):
+        x = synthetic_speech(synth_rng, 10 * SR)
+        speech.append(0.5 * x / (np.abs(x).max() + 1e-9))
+        speech_names.append(f"synthetic_{i:03d}")
+        speech_src.append(len(sources) - 1)
     noises, noise_names = [], []
     for p in sp["train_noise"][:max_files]:
         noises.append(load(p))
@@ -511,6 +521,7 @@ def pack(out: Path, data: Path = DATA, moodist_git: Path | None = MOODIST_GIT, m
             "root": "shared/data/speech (its README lists every source and licence: LibriSpeech train-clean-100 "
                     "CC BY 4.0, VCTK p287 CC BY 4.0, speechocean762 Apache-2.0/CC BY 4.0, LJ Speech public domain)",
             "split_seed": 20261124,
+            "synthetic": f"{SYNTHETIC_SPEECH_CLIPS} x 10 s of synthetic_speech(), numpy seed {SYNTHETIC_SEED}",
             "heldout_speakers": sp["heldout_speakers"],
             "heldout_files": [p.name for p in sp["heldout_clean"]],
             "sources": sources,
@@ -592,7 +603,7 @@ def load_packed(path: str | Path) -> Packed:
 class PackedMixer:
     """Seeded (noisy, clean) training pairs drawn from a :class:`Packed` file.
 
-    Per example: a speech crop (sources weighted as ``SOURCE_WEIGHTS``; synthetic speech included),
+    Per example: a speech crop (sources weighted as ``SOURCE_WEIGHTS``, the packed synthetic speech too),
     with ``reverb_prob`` reverberated (target: direct path + 50 ms of early reflections); a noise
     that is synthetic (one of :data:`SYNTHETIC_NOISES`) with ``synthetic_prob``, babble of 3-10
     packed utterances with ``babble_prob``, else a looped crop of a packed noise, plus a second
@@ -610,7 +621,7 @@ class PackedMixer:
         self.babble_prob = babble_prob
         names = packed.manifest["speech_sources"]
         self.by_source = {k: np.flatnonzero(packed.speech_source == i) for i, k in enumerate(names)}
-        avail = [k for k in SOURCE_WEIGHTS if k == "synthetic" or len(self.by_source.get(k, ()))]
+        avail = [k for k in SOURCE_WEIGHTS if len(self.by_source.get(k, ()))]
         w = np.array([SOURCE_WEIGHTS[k] for k in avail])
         self.sources, self.weights = avail, w / w.sum()
         self.n_noise = len(packed.noise_offsets) - 1
@@ -618,8 +629,6 @@ class PackedMixer:
     def _speech(self, n: int) -> np.ndarray:
         rng = self.rng
         src = rng.choice(self.sources, p=self.weights)
-        if src == "synthetic":
-            return synthetic_speech(rng, n)
         s = crop(rng, self.packed.speech_clips[int(rng.choice(self.by_source[src]))], n).astype(np.float32) / 32768
         return s if active_rms(s) > 1e-6 else synthetic_speech(rng, n)
 

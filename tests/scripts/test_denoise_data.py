@@ -203,6 +203,11 @@ def fake_data(tmp_path_factory) -> tuple[Path, Path]:
     return data, repo / ".git"
 
 
+@pytest.fixture(autouse=True)
+def _few_synthetic_clips(monkeypatch) -> None:
+    monkeypatch.setattr(dd, "SYNTHETIC_SPEECH_CLIPS", 2)  # 60 x 10 s in real packs: too slow for a test
+
+
 def test_pack_round_trip_keeps_training_data_exact_and_leaves_held_out_data_out(fake_data, tmp_path, capsys) -> None:
     data, git_dir = fake_data
     out = tmp_path / "pack.safetensors"
@@ -214,11 +219,14 @@ def test_pack_round_trip_keeps_training_data_exact_and_leaves_held_out_data_out(
     sp = dd.split(data)
     held = {p.name for p in sp["heldout_clean"]}
     assert len(held) == 22 and not held & set(m["speech"]["files"])
-    assert sorted(m["speech"]["files"]) == sorted(p.name for v in sp["train_clean"].values() for p in v)
+    real = [n for n in m["speech"]["files"] if not n.startswith("synthetic_")]
+    assert sorted(real) == sorted(p.name for v in sp["train_clean"].values() for p in v)
+    assert len(m["speech"]["files"]) == len(real) + dd.SYNTHETIC_SPEECH_CLIPS
     for i, name in enumerate(m["speech"]["files"]):
         src = m["speech_sources"][packed.speech_source[i]]
         assert name.startswith(src)
-        assert np.array_equal(packed.speech_clip(i), dd.load(data / "clean" / name))
+        if src != "synthetic":
+            assert np.array_equal(packed.speech_clip(i), dd.load(data / "clean" / name))
     noise_names = m["noise"]["files"]
     assert "shared:blanket_waves.wav" not in noise_names and "shared:blanket_birds.wav" in noise_names
     assert np.array_equal(packed.noise_clip(noise_names.index("shared:blanket_rain.wav")),
@@ -281,4 +289,4 @@ def test_packed_mixer_draws_training_speech_never_held_out_speech(fake_data, tmp
         s = mixer._speech(400)
         assert not _found_in(s, held)
         real += _found_in(s, train)
-    assert real >= 30  # the rest is synthetic speech (5 % of the source weight)
+    assert real == 40
