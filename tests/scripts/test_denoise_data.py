@@ -111,6 +111,10 @@ def _rt60(h: np.ndarray) -> float:
 def test_rir_has_the_asked_rt60_drr_and_an_early_target(rt60) -> None:
     full, early = dd.room_impulse_response(np.random.default_rng(int(rt60 * 100)), rt60, drr_db=3.0)
     assert _rt60(full) == pytest.approx(rt60, rel=0.2)
+    spectrum = np.fft.rfft(full, 2 * len(full))
+    f = np.fft.rfftfreq(2 * len(full), 1 / SR)
+    spectrum[(f < 350) | (f > 1400)] = 0  # the 500 Hz and 1 kHz octaves
+    assert _rt60(np.fft.irfft(spectrum)[1: len(full)]) == pytest.approx(rt60, rel=0.15)
     assert full[0] == 1.0 and full.dtype == np.float32
     assert 10 * np.log10(1 / np.sum(full[1:].astype(np.float64) ** 2)) == pytest.approx(3.0, abs=0.1)
     assert len(early) == int(dd.EARLY_MS * SR / 1000) and np.array_equal(early, full[: len(early)])
