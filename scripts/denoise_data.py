@@ -592,13 +592,16 @@ class Packed:
 
 
 def load_packed(path: str | Path) -> Packed:
-    """Read a file written by :func:`pack`."""
+    """Read a file written by :func:`pack`; ``ValueError`` if it is missing or is not one."""
     from safetensors import safe_open
     from safetensors.numpy import load_file
 
-    with safe_open(str(path), "np") as f:
-        manifest = json.loads(f.metadata()["manifest"])
-    t = load_file(str(path))
+    try:
+        with safe_open(str(path), "np") as f:
+            manifest = json.loads(f.metadata()["manifest"])
+        t = load_file(str(path))
+    except Exception as error:  # noqa: BLE001 - missing, corrupt, another file: all one message
+        raise ValueError(f"not a packed training file ({error})") from error
     return Packed(t["speech"], t["speech_offsets"], t["speech_source"], t["noise"], t["noise_offsets"], manifest)
 
 
@@ -668,6 +671,21 @@ class PackedMixer:
 
 
 # --------------------------------------------------------------------------- CLI
+def write_samples(packed_path: Path, out_dir: Path, n: int, seconds: float, seed: int) -> list[Path]:
+    """Write ``n`` (noisy, clean) pairs drawn by :class:`PackedMixer` as 16-bit WAV files (for listening)."""
+    from tsae.io.atomic import atomic_path
+
+    mixer = PackedMixer(load_packed(packed_path), seed)
+    written = []
+    for i in range(n):
+        for kind, x in zip(("noisy", "clean"), mixer.example(int(seconds * SR)), strict=True):
+            target = out_dir / f"{i:03d}_{kind}.wav"
+            with atomic_path(target, protect=(packed_path,)) as tmp:
+                sf.write(tmp, np.clip(x, -1, 1), SR, subtype="PCM_16", format="WAV")
+            written.append(target)
+    return written
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="command", required=True)
@@ -677,7 +695,20 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--moodist", type=Path, default=MOODIST_GIT, help="bare git mirror of remvze/moodist")
     p.add_argument("--no-moodist", action="store_true", help="pack without the moodist recordings")
     p.add_argument("--max-files", type=int, default=None, help="at most this many files per group (a small pack)")
+    p = sub.add_parser("sample", help="write (noisy, clean) WAV pairs drawn from a packed file, for listening")
+    p.add_argument("packed", type=Path)
+    p.add_argument("out_dir", type=Path)
+    p.add_argument("--n", type=int, default=8)
+    p.add_argument("--seconds", type=float, default=4.0)
+    p.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
+    if args.command == "sample":
+        try:
+            files = write_samples(args.packed, args.out_dir, args.n, args.seconds, args.seed)
+        except (OSError, ValueError) as error:
+            sys.exit(f"{args.packed}: {error}")
+        print(f"wrote {len(files)} files to {args.out_dir}")
+        return
     if not (args.data / "clean").is_dir():
         sys.exit(f"{args.data}: no clean/ folder of speech data")
     moodist = None if args.no_moodist else args.moodist

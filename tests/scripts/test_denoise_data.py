@@ -275,6 +275,14 @@ def test_packed_mixer_is_seeded_finite_and_draws_only_packed_sources(fake_data, 
     mixer = dd.PackedMixer(packed, seed=0)
     assert set(mixer.sources) == {"librispeech", "so762", "ljspeech", "synthetic"}  # no vctk packed
 
+    dd.main(["sample", str(out), str(tmp_path / "listen"), "--n", "2", "--seconds", "0.5"])
+    noisy, sr = sf.read(tmp_path / "listen" / "001_noisy.wav")
+    assert sr == SR and noisy.shape == (SR // 2,) and len(list((tmp_path / "listen").glob("*.wav"))) == 4
+    (tmp_path / "garbage.safetensors").write_bytes(b"not a pack")
+    for bad in ("missing.safetensors", "garbage.safetensors"):
+        with pytest.raises(SystemExit, match=f"{bad}: not a packed training file"):
+            dd.main(["sample", str(tmp_path / bad), str(tmp_path / "x")])
+
 
 def _found_in(s: np.ndarray, clips: list[np.ndarray]) -> bool:
     return any(np.array_equal(c[o: o + len(s)], s) for c in clips for o in np.flatnonzero(c == s[0]))
