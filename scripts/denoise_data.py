@@ -74,6 +74,9 @@ SYNTHETIC_SEED = 20261202
 
 #: reverberant speech is trained towards the direct path plus the reflections of its first 50 ms
 EARLY_MS = 50.0
+RT60_RANGE_S = (0.2, 1.0)
+DRR_RANGE_DB = (-3.0, 12.0)
+LEVEL_RANGE_DBFS = (-42.0, -12.0)
 
 
 # --------------------------------------------------------------------------- shared speech data
@@ -424,7 +427,7 @@ def convolve(x: np.ndarray, h: np.ndarray) -> np.ndarray:
 
 def reverberate(rng: np.random.Generator, speech: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(reverberant, target)``: speech in a random room (RT60 0.2-1.0 s, DRR -3..12 dB) and its early part."""
-    full, early = room_impulse_response(rng, rng.uniform(0.2, 1.0), rng.uniform(-3, 12))
+    full, early = room_impulse_response(rng, rng.uniform(*RT60_RANGE_S), rng.uniform(*DRR_RANGE_DB))
     return convolve(speech, full), convolve(speech, early)
 
 
@@ -446,7 +449,7 @@ def level_and_clip(rng: np.random.Generator, noisy: np.ndarray, clean: np.ndarra
                    clip_prob: float) -> tuple[np.ndarray, np.ndarray]:
     """Random level (-42..-12 dBFS RMS, no peak above 0.99); with ``clip_prob``, drive the noisy input
     into hard clipping (peak 1.2-3x full scale) while the clean target keeps the same gain unclipped."""
-    g = 10 ** (rng.uniform(-42, -12) / 20) / (rms(noisy) + 1e-9)
+    g = 10 ** (rng.uniform(*LEVEL_RANGE_DBFS) / 20) / (rms(noisy) + 1e-9)
     peak = np.abs(noisy).max() + 1e-9
     g = min(g, 0.99 / peak)
     if rng.random() < clip_prob:
@@ -616,6 +619,10 @@ class PackedMixer:
     noise only); one random microphone response applied to both; random level and, with
     ``clip_prob``, clipping of the noisy input. Every operation is an FFT-domain multiply, a
     convolution or a gain, so the same steps port to torch on a GPU.
+
+    Cost: about 12 ms per 3 s example on one CPU core. On a GPU host, run one mixer per
+    ``torch.utils.data`` worker (seed + worker id) over the one packed file: 16 cores give about
+    1300 examples (an hour of audio) per second. :attr:`settings` goes into the model header.
     """
 
     def __init__(self, packed: Packed, seed: int, *, reverb_prob: float = 0.3, synthetic_prob: float = 0.25,
@@ -630,6 +637,18 @@ class PackedMixer:
         w = np.array([SOURCE_WEIGHTS[k] for k in avail])
         self.sources, self.weights = avail, w / w.sum()
         self.n_noise = len(packed.noise_offsets) - 1
+
+    @property
+    def settings(self) -> dict:
+        """The mixing settings, for a model header."""
+        return {
+            "reverb_prob": self.reverb_prob, "rt60_s": RT60_RANGE_S, "drr_db": DRR_RANGE_DB,
+            "reverb_target": f"direct path + {EARLY_MS:g} ms of early reflections",
+            "synthetic_noise_prob": self.synthetic_prob, "synthetic_noises": sorted(SYNTHETIC_NOISES),
+            "babble_prob": self.babble_prob, "second_noise_prob": 0.2, "snr_db": "U(-5,20); 8% U(20,40); 2% noise only",
+            "microphone": "high-pass 20-250 Hz, 30% low-pass 3.4-7.5 kHz, tilt +-6 dB, peak/notch +-8 dB",
+            "level_dbfs": LEVEL_RANGE_DBFS, "clip_prob": self.clip_prob, "source_weights": SOURCE_WEIGHTS,
+        }
 
     def _speech(self, n: int) -> np.ndarray:
         rng = self.rng

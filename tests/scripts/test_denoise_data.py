@@ -5,6 +5,7 @@ Synthetic data only (a tiny fake speech folder and a tiny git repository standin
 from __future__ import annotations
 
 import importlib.util
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -270,6 +271,7 @@ def test_packed_mixer_is_seeded_finite_and_draws_only_packed_sources(fake_data, 
         assert x.shape == (6, 8000) and x.dtype == np.float32 and np.isfinite(x).all() and np.array_equal(x, y)
     assert not np.array_equal(a[0], c[0])
     assert np.abs(a[0]).max() <= 1.0
+    assert json.loads(json.dumps(dd.PackedMixer(packed, seed=0, clip_prob=0.2).settings))["clip_prob"] == 0.2
     babbler = dd.PackedMixer(packed, seed=0, synthetic_prob=0.0, babble_prob=1.0)
     assert all(dd.rms(babbler._noise(4000)) == pytest.approx(1.0, rel=1e-3) for _ in range(3))
     mixer = dd.PackedMixer(packed, seed=0)
