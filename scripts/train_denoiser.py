@@ -54,140 +54,30 @@ from pathlib import Path
 import numpy as np
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-import soundfile as sf  # noqa: E402
 import torch  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "plugins"))
+sys.path.insert(0, str(ROOT / "scripts"))
 
+from denoise_data import (  # noqa: E402
+    DATA,
+    SOURCE_WEIGHTS,
+    SR,
+    active_rms,
+    babble,
+    coloured_noise,
+    crop,
+    load,
+    loop_crop,
+    mix,
+    random_eq,
+    rms,
+    split,
+    synthetic_speech,
+)
 from denoiser import DenoiserNet, spectral_loss, widen_lookahead  # noqa: E402
-
-DATA = ROOT.parent / "shared" / "data" / "speech"
-SR = 16000
-
-BABBLE_SPEAKERS = {
-    "00": "1723 2764 201 831 8609 3486 8770 8629",
-    "01": "8051 8629 7635 6019 5703 7794 5322 445",
-    "02": "3807 8770 211 4640 196 5339 4018 1334",
-    "03": "7113 911 2136 328 7635 8797 8465 198",
-}
-HELDOUT_NOISES = [
-    "blanket_waves.wav",
-    "blanket_coffee_shop.wav",
-    "speechcommands_exercise_bike.wav",
-    "babble_librispeech_train_03.wav",
-]
-N_HELDOUT_LIBRI = 20
-HELDOUT_SO762 = 2
-SOURCE_WEIGHTS = {"librispeech": 0.45, "so762": 0.33, "ljspeech": 0.1, "vctk": 0.07, "synthetic": 0.05}
-
-
-# --------------------------------------------------------------------------- data
-def split(data: Path = DATA) -> dict:
-    """Deterministic train / held-out split of clean files and noise files."""
-    clean = sorted((data / "clean").glob("*.flac"))
-    babble = {s for v in BABBLE_SPEAKERS.values() for s in v.split()}
-    libri_spk = sorted({p.name.split("_")[1].split("-")[0] for p in clean if p.name.startswith("librispeech_")}, key=int)
-    candidates = [s for s in libri_spk if s not in babble]
-    rng = np.random.default_rng(20261124)
-    held_libri = set(rng.choice(candidates, N_HELDOUT_LIBRI, replace=False).tolist())
-    so_spk = sorted({p.name.split("_")[1] for p in clean if p.name.startswith("so762_")})
-    held_so = set(rng.choice(so_spk, HELDOUT_SO762, replace=False).tolist())
-    train, held = {}, []
-    for p in clean:
-        src = p.name.split("_")[0]
-        spk = p.name.split("_")[1].split("-")[0]
-        if (src == "librispeech" and spk in held_libri) or (src == "so762" and spk in held_so):
-            held.append(p)
-        else:
-            train.setdefault(src, []).append(p)
-    noises = sorted((data / "noise").glob("*.wav"))
-    return {
-        "train_clean": train,
-        "heldout_clean": held,
-        "train_noise": [p for p in noises if p.name not in HELDOUT_NOISES],
-        "heldout_noise": [p for p in noises if p.name in HELDOUT_NOISES],
-        "heldout_speakers": {"librispeech": sorted(held_libri, key=int), "so762": sorted(held_so)},
-    }
-
-
-def load(path: Path) -> np.ndarray:
-    x, sr = sf.read(path, dtype="float32", always_2d=True)
-    assert sr == SR, path
-    return x.mean(axis=1)
-
-
-def synthetic_speech(rng: np.random.Generator, n: int) -> np.ndarray:
-    """Harmonic tones with a moving f0, formant-like envelope and syllabic modulation."""
-    t = np.arange(n) / SR
-    f0 = rng.uniform(90, 260) * (1 + 0.15 * np.sin(2 * np.pi * rng.uniform(0.2, 2) * t + rng.uniform(0, 6)))
-    phase = 2 * np.pi * np.cumsum(f0) / SR
-    formants = rng.uniform([300, 900, 2200], [900, 2200, 3500])
-    x = np.zeros(n)
-    for k in range(1, int(7000 / f0.max())):
-        fk = k * f0
-        amp = sum(np.exp(-0.5 * ((fk - f) / (80 + 0.1 * f)) ** 2) for f in formants) + 0.02
-        x += amp * np.sin(k * phase) / k**0.5
-    env = np.clip(np.sin(2 * np.pi * rng.uniform(2, 6) * t + rng.uniform(0, 6)), 0, None) ** 0.7
-    return (x * env).astype(np.float32)
-
-
-def coloured_noise(rng: np.random.Generator, n: int) -> np.ndarray:
-    """White/pink/brown-ish noise with a random spectral slope and slow level changes."""
-    spec = np.fft.rfft(rng.standard_normal(n))
-    f = np.maximum(np.fft.rfftfreq(n, 1 / SR), 20.0)
-    spec *= f ** (-rng.uniform(0, 1.0))
-    x = np.fft.irfft(spec, n)
-    if rng.random() < 0.5:
-        t = np.arange(n) / SR
-        x *= 1 + rng.uniform(0, 0.8) * np.sin(2 * np.pi * rng.uniform(0.1, 3) * t)
-    return (x / (x.std() + 1e-9)).astype(np.float32)
-
-
-def random_eq(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
-    """Random gentle spectral tilt plus one random peak/notch (applied in the FFT domain)."""
-    spec = np.fft.rfft(x)
-    f = np.fft.rfftfreq(len(x), 1 / SR)
-    db = rng.uniform(-6, 6) * (f / 8000.0 - 0.5)
-    fc, bw, g = rng.uniform(200, 6000), rng.uniform(100, 2000), rng.uniform(-8, 8)
-    db = db + g * np.exp(-0.5 * ((f - fc) / bw) ** 2)
-    return np.fft.irfft(spec * 10 ** (db / 20), len(x)).astype(np.float32)
-
-
-def crop(rng: np.random.Generator, x: np.ndarray, n: int) -> np.ndarray:
-    if len(x) >= n:
-        o = rng.integers(0, len(x) - n + 1)
-        return x[o: o + n].copy()
-    out = np.zeros(n, np.float32)
-    o = rng.integers(0, n - len(x) + 1)
-    out[o: o + len(x)] = x
-    return out
-
-
-def loop_crop(rng: np.random.Generator, x: np.ndarray, n: int) -> np.ndarray:
-    o = rng.integers(0, len(x))
-    reps = int(math.ceil((o + n) / len(x)))
-    return np.tile(x, reps)[o: o + n].copy()
-
-
-def rms(x: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(x.astype(np.float64) ** 2) + 1e-12))
-
-
-def active_rms(x: np.ndarray) -> float:
-    """RMS over the louder frames (speech activity), so silence padding does not bias SNR."""
-    frames = x[: len(x) // 320 * 320].reshape(-1, 320)
-    e = np.sqrt(np.mean(frames.astype(np.float64) ** 2, axis=1) + 1e-12)
-    thr = e.max() * 10 ** (-30 / 20)
-    return float(np.sqrt(np.mean(e[e >= thr] ** 2)))
-
-
-def mix(rng: np.random.Generator, clean: np.ndarray, noise: np.ndarray, snr_db: float) -> tuple[np.ndarray, np.ndarray]:
-    """Scale noise to ``snr_db`` against the clean's active level; return (noisy, clean)."""
-    cr = active_rms(clean)
-    noise = noise * (cr / (rms(noise) + 1e-9)) * 10 ** (-snr_db / 20)
-    return (clean + noise).astype(np.float32), clean
 
 
 class Mixer:
@@ -239,15 +129,8 @@ class Mixer:
 
     def babble(self, n: int) -> np.ndarray:
         """Fresh babble: 3-10 random training utterances (any source), each RMS-normalised."""
-        rng = self.rng
-        out = np.zeros(n, np.float32)
         pool = [f for k in ("librispeech", "so762", "ljspeech", "vctk") for f in self.clean.get(k, [])]
-        for _ in range(int(rng.integers(3, 11))):
-            u = loop_crop(rng, pool[rng.integers(len(pool))], n)
-            out += u / (rms(u) + 1e-9) * rng.uniform(0.5, 1.0)
-        if rng.random() < 0.5:
-            out = random_eq(rng, out)
-        return out
+        return babble(self.rng, pool, n)
 
     def batch(self, b: int, n: int) -> tuple[torch.Tensor, torch.Tensor]:
         xs, ss = zip(*(self.example(n) for _ in range(b)), strict=True)
