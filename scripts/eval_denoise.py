@@ -247,6 +247,8 @@ def main() -> None:
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "speech"))
     ap.add_argument("--only-tsae", action="store_true", help="skip the anchors (quick checkpoint checks)")
     args = ap.parse_args()
+    if not args.mixtures and not args.real:
+        sys.exit("nothing to evaluate: -n 0 needs --real DIR")
     if args.mixtures and not Path(args.data).is_dir():
         sys.exit(f"{args.data}: speech data not found")
     if args.real and not Path(args.real).is_dir():
