@@ -28,12 +28,19 @@ recordings have no clean reference. Permissively licensed real noisy speech foun
 - ``tests/jfk.flac`` of GitHub openai/whisper (commit c0d2f624c09dc18e709e37c2ad90c039a4eb72a2):
   11 s of J. F. Kennedy's 1961 inaugural address, a 1961 broadcast recording with crowd
   and hiss; a work of the US federal government, public domain. Get it with
-  ``git show c0d2f624:tests/jfk.flac > real/jfk.flac`` in a clone of that repository.
+  ``git show c0d2f624:tests/jfk.flac > real/jfk.flac`` in a clone of that repository
+  (likewise ``git show 4c08ff593:tests/samples/S2ST/common_voice_fr_17299458.wav``).
+
+- ``tests/samples/S2ST/common_voice_fr_17299458.wav`` of GitHub speechbrain/speechbrain
+  (commit 4c08ff593489c527263ba29aadc51d6ce8187f7d; removed from the tree later): 3.6 s
+  of a Mozilla Common Voice French clip (CC0), a crowd-sourced phone/laptop recording.
+  It is real but quiet (noise floor about -57 dBFS), so it checks that clean real speech
+  is not damaged rather than noise removal. (The ``_en_`` file beside it is a CVSS
+  synthesized translation, not a recording: left out.)
 
 Nothing else was found in the time given: the public real noisy speech sets are the
-excluded ones above, and Common Voice clips (CC0, often noisy) are not in any GitHub
-repository indexed here; a folder of Common Voice clips from its own download is the
-natural next ``--real`` set.
+excluded ones above. A folder of Common Voice clips from its own download (CC0, many
+recorded in noisy rooms) is the natural next ``--real`` set.
 
 Usage::
 
