@@ -199,18 +199,30 @@ class Denoiser2Net(SpectralFrames, Autoencoder):
         high = gains[..., self.cplx_bins:]
         return torch.cat([low, torch.complex(high, torch.zeros_like(high))], dim=-1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Denoise waveforms ``(batch, 1, n)`` -> ``(batch, 1, n)``."""
+    def _denoise(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Waveforms ``(batch, 1, n)`` -> denoised waveforms of the same shape and the latent."""
         flat = x.reshape(x.shape[0], -1)
         spec = self.stft(nn.functional.pad(flat, (0, self.n_fft + self.lookahead * self.hop)))
-        mask = self.decode(self.encode_spec(spec))
-        return self.istft(spec * mask, flat.shape[-1]).reshape(x.shape)
+        z = self.encode_spec(spec)
+        return self.istft(spec * self.decode(z), flat.shape[-1]).reshape(x.shape), z
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Denoise waveforms ``(batch, 1, n)`` -> ``(batch, 1, n)``."""
+        return self._denoise(x)[0]
 
     def loss(
         self, x_hat: torch.Tensor, target: torch.Tensor, z: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, dict[str, float]]:
-        """:func:`denoise_loss` on waveforms ``(batch, 1, n)``."""
+        """:func:`denoise_loss` of denoised waveforms ``x_hat`` against clean ``target`` (``(batch, 1, n)``)."""
         return denoise_loss(self, x_hat, target)
+
+    def training_loss(
+        self, x: torch.Tensor, target: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, float], torch.Tensor]:
+        """Denoise noisy ``x`` and score it against clean ``target``: ``(loss, parts, latent)`` for the trainer."""
+        out, z = self._denoise(x)
+        loss, parts = self.loss(out, target)
+        return loss, parts, z
 
     # -- streaming -----------------------------------------------------------
     def init_state(self, batch: int = 1) -> dict[str, Any]:
