@@ -134,20 +134,32 @@ class Denoiser2Net(SpectralFrames, Autoencoder):
         self.register_buffer("band_spread", torch.from_numpy(np.ascontiguousarray(weights.T)), persistent=False)
 
     # -- features ----------------------------------------------------------
-    def _frame_features(self, spec: torch.Tensor, state: dict[str, Any]) -> torch.Tensor:
-        """Features ``(..., 2*erb_bands + 2*cplx_bins)`` of one frame ``(..., bins)``; updates the running means."""
-        power = spec.real.square() + spec.imag.square()
+    def _features_of(
+        self, re: torch.Tensor, im: torch.Tensor, mean: torch.Tensor, rms: torch.Tensor, a: float | torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Features ``(..., 2*erb_bands + 2*cplx_bins)`` of one frame's real and imaginary parts ``(..., bins)``.
+
+        ``mean`` (band levels in dB) and ``rms`` (low-bin powers) are the running means
+        before this frame and ``a`` their smoothing factor; returns the features and both means after it.
+        """
+        power = re.square() + im.square()
         band_db = 10.0 * torch.log10(power @ self.band_avg + _EPS_POWER)
-        low = spec[..., : self.cplx_bins]
+        mean = a * mean + (1.0 - a) * band_db
+        rms = a * rms + (1.0 - a) * power[..., : self.cplx_bins]
+        glob = mean.mean(dim=-1, keepdim=True)
+        scale = torch.rsqrt(rms + _EPS_POWER)
+        c = self.cplx_bins
+        feats = torch.cat([(band_db - mean) / 20.0, (band_db - glob) / 20.0, re[..., :c] * scale, im[..., :c] * scale],
+                          dim=-1)
+        return feats, mean, rms
+
+    def _frame_features(self, spec: torch.Tensor, state: dict[str, Any]) -> torch.Tensor:
+        """:meth:`_features_of` one complex frame ``(..., bins)``, carrying the running means in ``state``."""
         t = float(state["count"])
         a = min(self.alpha, t / (t + 1.0))
-        state["mean"] = a * state["mean"] + (1.0 - a) * band_db
-        state["rms"] = a * state["rms"] + (1.0 - a) * power[..., : self.cplx_bins]
+        feats, state["mean"], state["rms"] = self._features_of(spec.real, spec.imag, state["mean"], state["rms"], a)
         state["count"] = state["count"] + 1
-        mean = state["mean"]
-        glob = mean.mean(dim=-1, keepdim=True)
-        scale = torch.rsqrt(state["rms"] + _EPS_POWER)
-        return torch.cat([(band_db - mean) / 20.0, (band_db - glob) / 20.0, low.real * scale, low.imag * scale], -1)
+        return feats
 
     def _fresh_norm(self, batch: int) -> dict[str, Any]:
         device = self.group_w.device
@@ -170,7 +182,8 @@ class Denoiser2Net(SpectralFrames, Autoencoder):
         lead = joined.shape[:-2]
         e2 = 2 * self.erb_bands
         bands = joined[..., :e2].reshape(*lead, -1, 2, self.groups, self.erb_bands // self.groups)
-        grouped = bands.movedim(-2, -4).reshape(*lead, self.groups, -1)
+        n = len(lead)  # positive axes: a negative permutation does not export to ONNX
+        grouped = bands.permute(*range(n), n + 2, n, n + 1, n + 3).reshape(*lead, self.groups, -1)
         return grouped, joined[..., e2:].reshape(*lead, -1)
 
     # -- the Autoencoder interface ----------------------------------------
@@ -188,16 +201,24 @@ class Denoiser2Net(SpectralFrames, Autoencoder):
         z, _ = self.gru(torch.cat([*g_out, torch.relu(self.cplx_in(cplx))], dim=-1))
         return z
 
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Latent ``(..., hidden)`` -> complex mask ``(..., bins)``: band gains times the low-band complex mask."""
+    def decode_parts(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Latent ``(..., hidden)`` -> the real and imaginary parts of the mask ``(..., bins)``.
+
+        Band gains spread over all bins, times a complex ratio mask of magnitude below 1
+        on the lowest ``cplx_bins`` bins (real tensors only: what ONNX can export).
+        """
         gains = torch.sigmoid(self.gain_out(z)) @ self.band_spread
         raw = self.crm_out(z)
-        re, im = raw[..., : self.cplx_bins], raw[..., self.cplx_bins:]
+        c = self.cplx_bins
+        re, im = raw[..., :c], raw[..., c:]
         radius = torch.sqrt(re.square() + im.square() + 1e-8)
-        shrink = torch.tanh(radius) / radius
-        low = torch.complex(re * shrink, im * shrink) * gains[..., : self.cplx_bins]
-        high = gains[..., self.cplx_bins:]
-        return torch.cat([low, torch.complex(high, torch.zeros_like(high))], dim=-1)
+        shrink = torch.tanh(radius) / radius * gains[..., :c]
+        high = gains[..., c:]
+        return torch.cat([re * shrink, high], dim=-1), torch.cat([im * shrink, torch.zeros_like(high)], dim=-1)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Latent ``(..., hidden)`` -> complex mask ``(..., bins)`` (:meth:`decode_parts`)."""
+        return torch.complex(*self.decode_parts(z))
 
     def _denoise(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Waveforms ``(batch, 1, n)`` -> denoised waveforms of the same shape and the latent."""
@@ -233,6 +254,24 @@ class Denoiser2Net(SpectralFrames, Autoencoder):
                 "gh": [torch.zeros(1, batch, gh, device=device) for _ in self.group_gru],
                 "h": torch.zeros(1, batch, self.gru.hidden_size, device=device)}
 
+    def _latent_step(
+        self, joined: torch.Tensor, gh: list[torch.Tensor], h: torch.Tensor
+    ) -> tuple[torch.Tensor, list[torch.Tensor], torch.Tensor]:
+        """One frame through the recurrences: joined features ``(batch, span, features)`` -> latent ``(batch, hidden)``.
+
+        ``gh`` (one ``(1, batch, group_hidden)`` per group) and ``h`` ``(1, batch, hidden)``
+        are the GRU states before the frame; their new values are returned.
+        """
+        grouped, cplx = self._split(joined)
+        g_in = torch.relu(torch.einsum("bgi,gio->bgo", grouped, self.group_w) + self.group_b)
+        g_out, g_state = [], []
+        for k, gru in enumerate(self.group_gru):
+            out, state = gru(g_in[:, None, k], gh[k])
+            g_out.append(out[:, 0])
+            g_state.append(state)
+        z, h = self.gru(torch.cat([*g_out, torch.relu(self.cplx_in(cplx))], dim=-1)[:, None], h)
+        return z[:, 0], g_state, h
+
     @torch.no_grad()
     def step(self, spec: torch.Tensor, state: dict[str, Any]) -> torch.Tensor | None:
         """Take ONE frame ``spec`` ``(batch, bins)`` (complex); updates ``state`` in place.
@@ -243,14 +282,50 @@ class Denoiser2Net(SpectralFrames, Autoencoder):
         state["recent"] = [*state["recent"], self._frame_features(spec, state)][-(self.lookahead + 1):]
         if len(state["recent"]) <= self.lookahead:
             return None
-        grouped, cplx = self._split(torch.stack(state["recent"], dim=1))
-        g_in = torch.relu(torch.einsum("bgi,gio->bgo", grouped, self.group_w) + self.group_b)
-        g_out = []
-        for k, gru in enumerate(self.group_gru):
-            out, state["gh"][k] = gru(g_in[:, None, k], state["gh"][k])
-            g_out.append(out[:, 0])
-        z, state["h"] = self.gru(torch.cat([*g_out, torch.relu(self.cplx_in(cplx))], dim=-1)[:, None], state["h"])
-        return self.decode(z[:, 0])
+        z, state["gh"], state["h"] = self._latent_step(torch.stack(state["recent"], dim=1), state["gh"], state["h"])
+        return self.decode(z)
+
+    # -- the step with explicit state (ONNX export) ---------------------------
+    #: :class:`~tsae.export.denoiser_step.DenoiserStep` hands :meth:`explicit_step` the real and
+    #: imaginary parts of a frame and gets those of a complex mask back
+    mask_kind = "complex"
+
+    def explicit_state(self, batch: int = 1) -> dict[str, torch.Tensor]:
+        """:meth:`init_state` as fixed-size tensors, for a graph whose state is all inputs and outputs.
+
+        ``mean`` ``(batch, erb_bands)``, ``rms`` ``(batch, cplx_bins)``, ``count`` ``(1,)``,
+        ``recent`` ``(lookahead, batch, features)`` (the previous frames' features), ``gh``
+        ``(groups, batch, group_hidden)`` and ``h`` ``(1, batch, hidden)`` (the GRU states).
+        """
+        fresh = self.init_state(batch)
+        width = 2 * self.erb_bands + 2 * self.cplx_bins
+        return {"mean": fresh["mean"], "rms": fresh["rms"], "count": torch.zeros(1, device=fresh["h"].device),
+                "recent": torch.zeros(self.lookahead, batch, width, device=fresh["h"].device),
+                "gh": torch.cat(fresh["gh"], dim=0), "h": fresh["h"]}
+
+    def explicit_step(
+        self, re: torch.Tensor, im: torch.Tensor, state: dict[str, torch.Tensor]
+    ) -> tuple[tuple[torch.Tensor, torch.Tensor], torch.Tensor, dict[str, torch.Tensor]]:
+        """:meth:`step` on the real and imaginary parts ``(batch, bins)`` of one frame, with no Python-side state.
+
+        Returns ``((mask_re, mask_im), ready, new_state)``: the mask is that of the frame
+        ``lookahead`` steps back, valid only where ``ready`` (a boolean ``(1,)``: false for
+        the first ``lookahead`` frames, during which the GRU states are kept).
+        """
+        count = state["count"]
+        a = torch.clamp(count / (count + 1.0), max=self.alpha)
+        feats, mean, rms = self._features_of(re, im, state["mean"], state["rms"], a)
+        recent = state["recent"]
+        joined = torch.stack([*recent.unbind(0), feats], dim=1)
+        old_gh = state["gh"]
+        z, gh, h = self._latent_step(joined, [old_gh[k: k + 1] for k in range(self.groups)], state["h"])
+        ready = count >= self.lookahead
+        gh_next = torch.where(ready, torch.cat(gh, dim=0), old_gh)
+        h = torch.where(ready, h, state["h"])
+        if self.lookahead:
+            recent = torch.cat([recent[1:], feats[None]], dim=0)
+        new = {"mean": mean, "rms": rms, "count": count + 1.0, "recent": recent, "gh": gh_next, "h": h}
+        return self.decode_parts(z), ready, new
 
     @property
     def latency(self) -> int:

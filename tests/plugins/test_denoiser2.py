@@ -205,3 +205,27 @@ def test_bad_hyper_parameters() -> None:
         family(1, 128, hop=64, cplx_bins=100)
     with pytest.raises(ValueError, match="channels must be 1"):
         family(2, 512)
+
+
+@pytest.mark.parametrize("options", [{}, {"strength": 0.7, "atten_limit": 6.0}])
+def test_onnx_step_equals_tsae_denoise(net, options, tmp_path) -> None:
+    """``tsae export`` gives the hop-by-hop graph; onnxruntime matches the streaming denoiser (guard included)."""
+    pytest.importorskip("onnxruntime")
+    import importlib.util
+    from pathlib import Path
+
+    from tsae.export import export_model
+
+    spec = importlib.util.spec_from_file_location(
+        "onnx_reference_runner", Path(__file__).resolve().parents[2] / "scripts/onnx_reference_runner.py")
+    assert spec is not None and spec.loader is not None
+    runner = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(runner)
+    path = save_model(tmp_path / "d2.tsae", net, sample_rate=16000)
+    session, meta = runner.load(export_model(path, tmp_path / "d2.onnx", **options).onnx)
+    assert meta["kind"] == "denoiser_step" and meta["latency_seconds"] == pytest.approx(0.048)
+    x = np.stack([noisy_tone(0.6, 16000, 0), noisy_tone(0.6, 16000, 1)])
+    x[:, :1600] = 0.0  # digital silence first: the guard waits for signal
+    expected = denoise(x, 16000, model=path, **options)
+    np.testing.assert_allclose(runner.denoise(session, meta, x), expected, atol=1e-4)
+    assert np.abs(expected - x).max() > 1e-2
