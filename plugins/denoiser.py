@@ -273,12 +273,12 @@ class _Stepper:
 
 
 class _TorchStepper(_Stepper):
-    """:meth:`DenoiserNet.step` with numpy in and out (any device)."""
+    """A network's ``step`` with numpy in and out (any device; the ``denoiser2`` family uses it too)."""
 
     def __init__(self, net: DenoiserNet) -> None:
         super().__init__(net)
         self.net = net
-        self.device = net.inp.weight.device
+        self.device = next(net.parameters()).device
 
     def init_state(self, batch: int = 1) -> dict[str, Any]:
         return self.net.init_state(batch)

@@ -38,6 +38,7 @@ from tsae.models.base import Autoencoder, Param, StreamingModel
 from tsae_plugins.denoiser import (
     SpectralFrames,
     _Stepper,
+    _TorchStepper,
     analysis_window,
     gru_cell,
     sigmoid,
@@ -342,23 +343,7 @@ class Denoiser2Net(SpectralFrames, Autoencoder):
         """
         if fast and self.group_w.device.type == "cpu":
             return _NumpyStepper2(self)
-        return _TorchStepper2(self)
-
-
-class _TorchStepper2(_Stepper):
-    """:meth:`Denoiser2Net.step` with numpy in and out (any device)."""
-
-    def __init__(self, net: Denoiser2Net) -> None:
-        super().__init__(net)  # type: ignore[arg-type]
-        self.net = net
-        self.device = net.group_w.device
-
-    def init_state(self, batch: int = 1) -> dict[str, Any]:
-        return self.net.init_state(batch)
-
-    def step(self, spec: np.ndarray, state: dict[str, Any]) -> np.ndarray | None:
-        mask = self.net.step(torch.from_numpy(spec.astype(np.complex64)).to(self.device), state)
-        return None if mask is None else mask.cpu().numpy()
+        return _TorchStepper(self)  # type: ignore[arg-type]
 
 
 class _NumpyStepper2(_Stepper):
