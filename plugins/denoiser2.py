@@ -135,24 +135,32 @@ class Denoiser2Net(SpectralFrames, Autoencoder):
         self.register_buffer("band_spread", torch.from_numpy(np.ascontiguousarray(weights.T)), persistent=False)
 
     # -- features ----------------------------------------------------------
+    def _levels(self, re: torch.Tensor, im: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Band levels in dB ``(..., erb_bands)`` and low-bin powers ``(..., cplx_bins)`` of spectra ``(..., bins)``."""
+        power = re.square() + im.square()
+        return 10.0 * torch.log10(power @ self.band_avg + _EPS_POWER), power[..., : self.cplx_bins]
+
+    def _normalised(self, re: torch.Tensor, im: torch.Tensor, band_db: torch.Tensor, mean: torch.Tensor,
+                    rms: torch.Tensor) -> torch.Tensor:
+        """Features ``(..., 2*erb_bands + 2*cplx_bins)`` from the levels and their running means (``mean``, ``rms``)."""
+        glob = mean.mean(dim=-1, keepdim=True)
+        scale = torch.rsqrt(rms + _EPS_POWER)
+        c = self.cplx_bins
+        return torch.cat([(band_db - mean) / 20.0, (band_db - glob) / 20.0, re[..., :c] * scale, im[..., :c] * scale],
+                         dim=-1)
+
     def _features_of(
         self, re: torch.Tensor, im: torch.Tensor, mean: torch.Tensor, rms: torch.Tensor, a: float | torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Features ``(..., 2*erb_bands + 2*cplx_bins)`` of one frame's real and imaginary parts ``(..., bins)``.
+        """Features of one frame's real and imaginary parts ``(..., bins)``.
 
         ``mean`` (band levels in dB) and ``rms`` (low-bin powers) are the running means
         before this frame and ``a`` their smoothing factor; returns the features and both means after it.
         """
-        power = re.square() + im.square()
-        band_db = 10.0 * torch.log10(power @ self.band_avg + _EPS_POWER)
+        band_db, low = self._levels(re, im)
         mean = a * mean + (1.0 - a) * band_db
-        rms = a * rms + (1.0 - a) * power[..., : self.cplx_bins]
-        glob = mean.mean(dim=-1, keepdim=True)
-        scale = torch.rsqrt(rms + _EPS_POWER)
-        c = self.cplx_bins
-        feats = torch.cat([(band_db - mean) / 20.0, (band_db - glob) / 20.0, re[..., :c] * scale, im[..., :c] * scale],
-                          dim=-1)
-        return feats, mean, rms
+        rms = a * rms + (1.0 - a) * low
+        return self._normalised(re, im, band_db, mean, rms), mean, rms
 
     def _frame_features(self, spec: torch.Tensor, state: dict[str, Any]) -> torch.Tensor:
         """:meth:`_features_of` one complex frame ``(..., bins)``, carrying the running means in ``state``."""
@@ -162,15 +170,23 @@ class Denoiser2Net(SpectralFrames, Autoencoder):
         state["count"] = state["count"] + 1
         return feats
 
-    def _fresh_norm(self, batch: int) -> dict[str, Any]:
-        device = self.group_w.device
-        return {"mean": torch.zeros(batch, self.erb_bands, device=device),
-                "rms": torch.zeros(batch, self.cplx_bins, device=device), "count": 0}
-
     def features(self, spec: torch.Tensor) -> torch.Tensor:
-        """Features ``(batch, frames, 2*erb_bands + 2*cplx_bins)`` of a spectrum ``(batch, frames, bins)``."""
-        state = self._fresh_norm(spec.shape[0])
-        return torch.stack([self._frame_features(spec[:, t], state) for t in range(spec.shape[1])], dim=1)
+        """Features ``(batch, frames, 2*erb_bands + 2*cplx_bins)`` of a spectrum ``(batch, frames, bins)``.
+
+        What :meth:`step` computes frame by frame, with only the running means in a loop
+        over frames (few small operations per frame: cheap on a GPU too).
+        """
+        re, im = spec.real, spec.imag
+        band_db, low = self._levels(re, im)
+        levels = torch.cat([band_db, low], dim=-1)
+        run = torch.zeros_like(levels[:, 0])
+        means = []
+        for t in range(levels.shape[1]):
+            a = min(self.alpha, t / (t + 1.0))
+            run = a * run + (1.0 - a) * levels[:, t]
+            means.append(run)
+        mean = torch.stack(means, dim=1)
+        return self._normalised(re, im, band_db, mean[..., : self.erb_bands], mean[..., self.erb_bands:])
 
     def with_lookahead(self, feats: torch.Tensor) -> torch.Tensor:
         """``(batch, frames, 1 + lookahead, features)``: each frame with the next ``lookahead`` (zeros past the end)."""
@@ -251,7 +267,8 @@ class Denoiser2Net(SpectralFrames, Autoencoder):
         """Fresh streaming state: running feature means, recent features, the GRU states."""
         device = self.group_w.device
         gh = self.group_gru[0].hidden_size
-        return {**self._fresh_norm(batch), "recent": [],
+        return {"mean": torch.zeros(batch, self.erb_bands, device=device),
+                "rms": torch.zeros(batch, self.cplx_bins, device=device), "count": 0, "recent": [],
                 "gh": [torch.zeros(1, batch, gh, device=device) for _ in self.group_gru],
                 "h": torch.zeros(1, batch, self.gru.hidden_size, device=device)}
 
