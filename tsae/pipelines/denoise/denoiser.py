@@ -57,7 +57,7 @@ def _load_path(path: Path, device: Any) -> tuple[Any, int]:
     net = loaded.model
     if not _is_streaming(net):
         raise ValueError(f"{path}: model family {loaded.family!r} is not a streaming denoiser "
-                         "(train one with the 'denoiser' family)")
+                         "(train one with the 'denoiser' or 'denoiser2' family)")
     rate = loaded.sample_rate or net.config.get("sample_rate", 16000)
     return net.eval(), int(rate)
 
