@@ -350,8 +350,8 @@ def gru_cell(x: np.ndarray, h: np.ndarray, w_ih: np.ndarray, b_ih: np.ndarray,
     H = h.shape[-1]
     gi = x @ w_ih + b_ih
     gh = h @ w_hh + b_hh
-    r = sigmoid(gi[..., :H] + gh[..., :H])
-    z = sigmoid(gi[..., H:2 * H] + gh[..., H:2 * H])
+    rz = sigmoid(gi[..., : 2 * H] + gh[..., : 2 * H])  # both gates in one pass (elementwise: same values)
+    r, z = rz[..., :H], rz[..., H:]
     n = np.tanh(gi[..., 2 * H:] + r * gh[..., 2 * H:])
     return (np.float32(1.0) - z) * n + z * h
 

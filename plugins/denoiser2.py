@@ -397,7 +397,8 @@ class _NumpyStepper2(_Stepper):
                 "gh": np.zeros((batch, group_width), np.float32), "h": np.zeros((batch, hidden), np.float32)}
 
     def _features(self, spec: np.ndarray, state: dict[str, Any]) -> np.ndarray:
-        re, im = spec.real.astype(np.float32), spec.imag.astype(np.float32)
+        spec = spec.astype(np.complex64)
+        re, im = spec.real, spec.imag
         power = re * re + im * im
         band_db = np.float32(10.0) * np.log10(power @ self.band_avg + np.float32(_EPS_POWER))
         t = state["count"]
@@ -426,8 +427,10 @@ class _NumpyStepper2(_Stepper):
         re, im = raw[:, :c], raw[:, c:]
         radius = np.sqrt(re * re + im * im + np.float32(1e-8))
         shrink = np.tanh(radius) / radius * gains[:, :c]
-        mask = gains.astype(np.complex64)
-        mask[:, :c] = re * shrink + 1j * (im * shrink)
+        mask = np.zeros(gains.shape, np.complex64)
+        mask.real = gains
+        mask.real[:, :c] = re * shrink
+        mask.imag[:, :c] = im * shrink
         return mask
 
 
