@@ -82,20 +82,12 @@ def test_streaming_protocol_and_declared_latency(net) -> None:
 
 
 @pytest.mark.parametrize("fast", [True, False])
-def test_pipeline_blocks_bit_exact_and_equal_to_forward(net, fast: bool) -> None:
+def test_pipeline_blocks_bit_exact_and_equal_to_forward(net, fast: bool, stream_blocks) -> None:
     x = noisy_tone(1.2, 16000)
-
-    def stream(block: int) -> np.ndarray:
-        den = StreamingDenoiser(16000, model=net, guard=False)
-        if not fast:  # the network's own torch step instead of its numpy fast path
-            den._stepper = net.streamer(fast=False)
-            den.reset()
-        return np.concatenate([*(den.feed(x[i: i + block]) for i in range(0, len(x), block)), den.flush()])
-
-    whole = stream(len(x))
+    whole = stream_blocks(net, x, len(x), fast)
     assert whole.shape == x.shape and whole.dtype == np.float32
-    np.testing.assert_array_equal(stream(160), whole)
-    np.testing.assert_array_equal(stream(1001), whole)
+    np.testing.assert_array_equal(stream_blocks(net, x, 160, fast), whole)
+    np.testing.assert_array_equal(stream_blocks(net, x, 1001, fast), whole)
     with torch.no_grad():
         reference = net(torch.from_numpy(x)[None, None])[0, 0].numpy()
     np.testing.assert_allclose(whole, reference, atol=1e-5)
