@@ -41,7 +41,42 @@ def analysis_window(n_fft: int) -> np.ndarray:
     return np.sqrt(0.5 - 0.5 * np.cos(2.0 * np.pi * n / n_fft)).astype(np.float32)
 
 
-class DenoiserNet(Autoencoder):
+class SpectralFrames:
+    """Causal STFT / weighted overlap-add of the streaming denoisers (needs ``n_fft``, ``hop``, ``window_fn``)."""
+
+    n_fft: int
+    hop: int
+    window_fn: torch.Tensor
+
+    def stft(self, x: torch.Tensor) -> torch.Tensor:
+        """Causal STFT of waveforms ``(batch, n)`` -> ``(batch, frames, bins)`` complex.
+
+        The signal is left-padded with ``n_fft - hop`` zeros, as the streaming
+        denoiser does, so frame ``t`` ends at sample ``(t + 1) * hop``.
+        """
+        pad = self.n_fft - self.hop
+        x = nn.functional.pad(x, (pad, 0))
+        frames = x.unfold(-1, self.n_fft, self.hop) * self.window_fn
+        return torch.fft.rfft(frames, dim=-1)
+
+    def istft(self, spec: torch.Tensor, length: int) -> torch.Tensor:
+        """Inverse of :meth:`stft` (weighted overlap-add), trimmed to ``length`` samples."""
+        frames = torch.fft.irfft(spec, n=self.n_fft, dim=-1) * self.window_fn
+        batch, n_frames, _ = frames.shape
+        total = (n_frames - 1) * self.hop + self.n_fft
+        out = nn.functional.fold(
+            frames.transpose(1, 2), (1, total), (1, self.n_fft), stride=(1, self.hop)
+        ).reshape(batch, total)
+        env = nn.functional.fold(
+            self.window_fn.square()[None, :, None].expand(1, self.n_fft, n_frames).contiguous(),
+            (1, total), (1, self.n_fft), stride=(1, self.hop),
+        ).reshape(1, total)
+        out = out / env.clamp_min(1e-3)
+        pad = self.n_fft - self.hop
+        return out[:, pad: pad + length]
+
+
+class DenoiserNet(SpectralFrames, Autoencoder):
     """Causal GRU mask estimator for speech denoising (see the module docstring).
 
     ``window`` is the STFT frame length in samples (``n_fft``); ``channels`` must be 1
@@ -117,33 +152,6 @@ class DenoiserNet(Autoencoder):
         return torch.cat([padded[:, k: k + n] for k in range(self.lookahead + 1)], dim=-1)
 
     # -- the Autoencoder interface ----------------------------------------
-    def stft(self, x: torch.Tensor) -> torch.Tensor:
-        """Causal STFT of waveforms ``(batch, n)`` -> ``(batch, frames, bins)`` complex.
-
-        The signal is left-padded with ``n_fft - hop`` zeros, as the streaming
-        denoiser does, so frame ``t`` ends at sample ``(t + 1) * hop``.
-        """
-        pad = self.n_fft - self.hop
-        x = nn.functional.pad(x, (pad, 0))
-        frames = x.unfold(-1, self.n_fft, self.hop) * self.window_fn
-        return torch.fft.rfft(frames, dim=-1)
-
-    def istft(self, spec: torch.Tensor, length: int) -> torch.Tensor:
-        """Inverse of :meth:`stft` (weighted overlap-add), trimmed to ``length`` samples."""
-        frames = torch.fft.irfft(spec, n=self.n_fft, dim=-1) * self.window_fn
-        batch, n_frames, _ = frames.shape
-        total = (n_frames - 1) * self.hop + self.n_fft
-        out = nn.functional.fold(
-            frames.transpose(1, 2), (1, total), (1, self.n_fft), stride=(1, self.hop)
-        ).reshape(batch, total)
-        env = nn.functional.fold(
-            self.window_fn.square()[None, :, None].expand(1, self.n_fft, n_frames).contiguous(),
-            (1, total), (1, self.n_fft), stride=(1, self.hop),
-        ).reshape(1, total)
-        out = out / env.clamp_min(1e-3)
-        pad = self.n_fft - self.hop
-        return out[:, pad: pad + length]
-
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Waveforms ``(batch, 1, n)`` -> latent ``(batch, frames, hidden)``."""
         return self.encode_spec(self.stft(x.reshape(x.shape[0], -1)))
@@ -265,12 +273,12 @@ class _Stepper:
 
 
 class _TorchStepper(_Stepper):
-    """:meth:`DenoiserNet.step` with numpy in and out (any device)."""
+    """A network's ``step`` with numpy in and out (any device; the ``denoiser2`` family uses it too)."""
 
     def __init__(self, net: DenoiserNet) -> None:
         super().__init__(net)
         self.net = net
-        self.device = net.inp.weight.device
+        self.device = next(net.parameters()).device
 
     def init_state(self, batch: int = 1) -> dict[str, Any]:
         return self.net.init_state(batch)
@@ -321,20 +329,31 @@ class _NumpyStepper(_Stepper):
             feats = np.concatenate(state["recent"], axis=-1)
         x = np.maximum(feats @ self.w_in + self.b_in, np.float32(0.0))
         hs = state["h"]
-        H = self.hidden
         for k, (w_ih, b_ih, w_hh, b_hh) in enumerate(self.layers):
-            gi = x @ w_ih + b_ih
-            gh = hs[k] @ w_hh + b_hh
-            r = _sigmoid(gi[:, :H] + gh[:, :H])
-            z = _sigmoid(gi[:, H:2 * H] + gh[:, H:2 * H])
-            n = np.tanh(gi[:, 2 * H:] + r * gh[:, 2 * H:])
-            x = (np.float32(1.0) - z) * n + z * hs[k]
+            x = gru_cell(x, hs[k], w_ih, b_ih, w_hh, b_hh)
             hs[k] = x
-        return _sigmoid(x @ self.w_out + self.b_out)
+        return sigmoid(x @ self.w_out + self.b_out)
 
 
-def _sigmoid(v: np.ndarray) -> np.ndarray:
+def sigmoid(v: np.ndarray) -> np.ndarray:
+    """float32 logistic function (through tanh: no overflow warnings)."""
     return np.float32(0.5) * (np.tanh(np.float32(0.5) * v) + np.float32(1.0))
+
+
+def gru_cell(x: np.ndarray, h: np.ndarray, w_ih: np.ndarray, b_ih: np.ndarray,
+             w_hh: np.ndarray, b_hh: np.ndarray) -> np.ndarray:
+    """One step of a torch-layout GRU in float32 numpy: input ``(..., in)``, state ``(..., hidden)`` -> new state.
+
+    The weights are torch's ``weight_ih``/``weight_hh`` transposed (``(..., in, 3*hidden)``,
+    gates in r, z, n order), so stacked weights run several GRUs at once.
+    """
+    H = h.shape[-1]
+    gi = x @ w_ih + b_ih
+    gh = h @ w_hh + b_hh
+    rz = sigmoid(gi[..., : 2 * H] + gh[..., : 2 * H])  # both gates in one pass (elementwise: same values)
+    r, z = rz[..., :H], rz[..., H:]
+    n = np.tanh(gi[..., 2 * H:] + r * gh[..., 2 * H:])
+    return (np.float32(1.0) - z) * n + z * h
 
 
 def spectral_loss(

@@ -46,3 +46,23 @@ def craft_model_file(tmp_path):
         return path
 
     return craft
+
+
+@pytest.fixture()
+def stream_blocks():
+    """``stream(net, x, block, fast=True) -> y``: a guard-less 16 kHz ``StreamingDenoiser`` on network ``net``,
+    fed ``x`` ``block`` samples at a time, then flushed; ``fast=False`` runs the network's own
+    torch step instead of its numpy fast path.
+    """
+    import numpy as np
+
+    from tsae.pipelines.denoise import StreamingDenoiser
+
+    def stream(net, x, block: int, fast: bool = True):
+        den = StreamingDenoiser(16000, model=net, guard=False)
+        if not fast:
+            den._stepper = net.streamer(fast=False)
+            den.reset()
+        return np.concatenate([*(den.feed(x[i: i + block]) for i in range(0, len(x), block)), den.flush()])
+
+    return stream

@@ -29,8 +29,10 @@ class DenoiserStep(nn.Module):
     Parameters
     ----------
     net
-        A streaming denoiser network with ``explicit_state`` / ``explicit_step``
-        (the ``denoiser`` family).
+        A streaming denoiser network with ``explicit_state`` / ``explicit_step``: on a
+        frame's power spectrum, returning a real mask (the ``denoiser`` family), or, where
+        its ``mask_kind`` is ``"complex"``, on the frame's real and imaginary parts,
+        returning those of a complex mask (``denoiser2``).
     strength, atten_limit, guard
         As for :class:`~tsae.pipelines.denoise.denoiser.StreamingDenoiser`, fixed in the graph.
     """
@@ -70,6 +72,7 @@ class DenoiserStep(nn.Module):
         wsq = win * win
         self._table("envelope", wsq.reshape(n // self.hop, self.hop).sum(axis=0))
         self.guard = bool(guard)
+        self.complex_mask = getattr(net, "mask_kind", "real") == "complex"
         self.strength = float(strength)
         self.floor = 0.0 if atten_limit is None else float(10 ** (-float(atten_limit) / 20))
 
@@ -106,7 +109,11 @@ class DenoiserStep(nn.Module):
         frame = torch.cat([s["frame_tail"], samples], dim=-1)
         re, im = frame @ self.analysis_re, frame @ self.analysis_im
         net_state = {k[4:]: v for k, v in s.items() if k.startswith("net_")}
-        mask, ready, net_state = self.net.explicit_step(re * re + im * im, net_state)
+        if self.complex_mask:  # a family that corrects the phase: spectrum in, complex mask out
+            (mask, mask_im), ready, net_state = self.net.explicit_step(re, im, net_state)
+        else:
+            mask, ready, net_state = self.net.explicit_step(re * re + im * im, net_state)
+            mask_im = None
         if self.lookahead:
             old_re, old_im = s["pending_re"][0], s["pending_im"][0]
             pending_re = torch.cat([s["pending_re"][1:], re[None]], dim=0)
@@ -114,19 +121,38 @@ class DenoiserStep(nn.Module):
         else:
             old_re, old_im, pending_re, pending_im = re, im, s["pending_re"], s["pending_im"]
         guard = self._guard(old_re, old_im, s, ready)
-        if self.guard:
-            mask = torch.maximum(mask, guard[0])
-        if self.floor > 0:
-            mask = torch.clamp(mask, min=self.floor)
-        if self.strength < 1.0:
-            mask = 1.0 - self.strength * (1.0 - mask)
-        synth = (old_re * mask) @ self.synthesis_re + (old_im * mask) @ self.synthesis_im
+        if mask_im is None:
+            if self.guard:
+                mask = torch.maximum(mask, guard[0])
+            if self.floor > 0:
+                mask = torch.clamp(mask, min=self.floor)
+            if self.strength < 1.0:
+                mask = 1.0 - self.strength * (1.0 - mask)
+            synth = (old_re * mask) @ self.synthesis_re + (old_im * mask) @ self.synthesis_im
+        else:
+            synth = self._complex_synthesis(old_re, old_im, mask, mask_im, guard[0])
         acc = torch.cat([s["ola_tail"], torch.zeros_like(samples)], dim=-1) + synth * self.window
         out = torch.where(ready, acc[:, : self.hop] / self.envelope, torch.zeros_like(samples))
         ola_tail = torch.where(ready, acc[:, self.hop:], s["ola_tail"])
         new = {"frame_tail": frame[:, self.hop:], **{f"net_{k}": v for k, v in net_state.items()},
                "pending_re": pending_re, "pending_im": pending_im, **guard[1], "ola_tail": ola_tail}
         return (out, *(new[k] for k in names))
+
+    def _complex_synthesis(self, re: torch.Tensor, im: torch.Tensor, mask_re: torch.Tensor, mask_im: torch.Tensor,
+                           guard: torch.Tensor) -> torch.Tensor:
+        """One frame through a complex mask (guard, floor and strength as ``lift_mask`` does) -> the frame."""
+        lows = ([guard] if self.guard else []) + ([torch.full_like(guard, self.floor)] if self.floor > 0 else [])
+        for low in lows:  # raise the gain to at least ``low``, keeping the mask's phase
+            mag = torch.sqrt(mask_re * mask_re + mask_im * mask_im)
+            lift = torch.maximum(mag, low) / torch.clamp(mag, min=1e-30)
+            mask_re = torch.where(mag > 0, mask_re * lift, low)
+            mask_im = torch.where(mag > 0, mask_im * lift, torch.zeros_like(mask_im))
+        if self.strength < 1.0:
+            mask_re = 1.0 - self.strength * (1.0 - mask_re)
+            mask_im = self.strength * mask_im
+        out_re = re * mask_re - im * mask_im
+        out_im = re * mask_im + im * mask_re
+        return out_re @ self.synthesis_re + out_im @ self.synthesis_im
 
     def _guard(self, re: torch.Tensor, im: torch.Tensor, s: dict[str, torch.Tensor],
                ready: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:

@@ -61,8 +61,9 @@ class StreamingModel(Protocol):
     -----
     What one frame's input and output are is the family's contract with its
     pipeline; for the spectral-mask denoiser the input is the ``rfft`` of one tapered
-    frame, ``(batch, window // 2 + 1)`` complex, and the output a real mask of the
-    same shape. The streaming pipelines work in numpy: a family whose :meth:`step`
+    frame, ``(batch, window // 2 + 1)`` complex, and the output a mask of the
+    same shape: real (``denoiser``), or complex where the family corrects the phase
+    (``denoiser2``). The streaming pipelines work in numpy: a family whose :meth:`step`
     takes tensors also provides ``streamer() -> StreamingModel`` whose ``step``
     takes and returns numpy arrays (and may choose a faster path than the network).
     """

@@ -107,21 +107,13 @@ def lookahead_net():
 
 
 @pytest.mark.parametrize("fast", [True, False])
-def test_lookahead_stream_equals_blocks_and_network_forward(lookahead_net, fast: bool) -> None:
+def test_lookahead_stream_equals_blocks_and_network_forward(lookahead_net, fast: bool, stream_blocks) -> None:
     import torch
 
     x = speech_like(1.2, 16000) + 0.02 * np.random.default_rng(3).standard_normal(19200).astype(np.float32)
-
-    def stream(block: int) -> np.ndarray:
-        den = StreamingDenoiser(16000, model=lookahead_net, guard=False)
-        if not fast:  # the network's own torch step instead of its numpy fast path
-            den._stepper = lookahead_net.streamer(fast=False)
-            den.reset()
-        return np.concatenate([*(den.feed(x[i: i + block]) for i in range(0, len(x), block)), den.flush()])
-
-    whole = stream(len(x))
+    whole = stream_blocks(lookahead_net, x, len(x), fast)
     assert whole.shape == x.shape
-    np.testing.assert_array_equal(stream(160), whole)
+    np.testing.assert_array_equal(stream_blocks(lookahead_net, x, 160, fast), whole)
     with torch.no_grad():
         reference = lookahead_net(torch.from_numpy(x)[None, None])[0, 0].numpy()
     np.testing.assert_allclose(whole, reference, atol=1e-5)

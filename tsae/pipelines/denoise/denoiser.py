@@ -4,7 +4,8 @@ One object, :class:`StreamingDenoiser`, does all the work: it takes chunks of an
 size (10-20 ms for live audio, seconds for files), resamples to the model's rate
 (16 kHz) with a streaming soxr resampler, cuts 32 ms sqrt-Hann frames with the
 engine's :class:`~tsae.engine.streaming.StreamFramer`, asks the model for a
-spectral mask frame by frame through the streaming-model protocol
+spectral mask (real, or complex for a family that corrects the phase) frame by
+frame through the streaming-model protocol
 (:class:`~tsae.models.base.StreamingModel`: its state is carried; a model with
 look-ahead answers a few frames late, and those frames wait), and overlap-adds the
 result back with :class:`~tsae.engine.streaming.StreamOverlapAdd`. Every frame
@@ -56,7 +57,7 @@ def _load_path(path: Path, device: Any) -> tuple[Any, int]:
     net = loaded.model
     if not _is_streaming(net):
         raise ValueError(f"{path}: model family {loaded.family!r} is not a streaming denoiser "
-                         "(train one with the 'denoiser' family)")
+                         "(train one with the 'denoiser' or 'denoiser2' family)")
     rate = loaded.sample_rate or net.config.get("sample_rate", 16000)
     return net.eval(), int(rate)
 
@@ -310,12 +311,12 @@ class StreamingDenoiser:
             mask = self._stepper.step(newest, self._state)
             if mask is None:  # the model is still collecting its look-ahead frames
                 continue
-            mask = mask.astype(np.float64)
+            mask = mask.astype(np.complex128 if np.iscomplexobj(mask) else np.float64)
             spec = self._pending.pop(0)
             if self.guard:
-                mask = np.maximum(mask, self._guard_mask(spec))
+                mask = lift_mask(mask, self._guard_mask(spec))
             if self._floor > 0:
-                mask = np.maximum(mask, self._floor)
+                mask = lift_mask(mask, self._floor)
             if self.strength < 1.0:
                 mask = 1.0 - self.strength * (1.0 - mask)
             synth[:, done] = np.fft.irfft(spec * mask, n=self.n_fft, axis=-1)
@@ -327,6 +328,20 @@ class StreamingDenoiser:
             self._drop -= k
         self._n_model_out += out.shape[1]
         return out
+
+
+def lift_mask(mask: np.ndarray, low: np.ndarray | float) -> np.ndarray:
+    """Raise a mask's gain to at least ``low`` (per bin).
+
+    A real mask becomes ``maximum(mask, low)``; a complex mask (a family that corrects
+    the phase) keeps its phase and gets the magnitude ``maximum(|mask|, low)`` (a zero
+    mask, whose phase says nothing, becomes ``low``).
+    """
+    if not np.iscomplexobj(mask):
+        return np.maximum(mask, low)
+    mag = np.abs(mask)
+    unit = np.where(mag > 0, mask / np.where(mag > 0, mag, 1.0), 1.0)
+    return unit * np.maximum(mag, low)
 
 
 # --------------------------------------------------------------------------- arrays

@@ -1,0 +1,509 @@
+"""The ``denoiser2`` model family: ERB-band gains plus a complex ratio mask, frequency-grouped GRUs.
+
+The second speech denoiser (issue 13) works like the first one on causal STFT frames
+(16 kHz, 32 ms sqrt-Hann frames, 16 ms hop by default) but corrects the phase of the
+low bands instead of keeping the noisy phase:
+
+- **features** per frame: the log energies of ``erb_bands`` bands spaced on the ERB-rate
+  scale (:func:`erb_filterbank`), normalised online (causal running mean per band, and
+  the level relative to the mean over bands), and the complex spectrum of the lowest
+  ``cplx_bins`` bins divided by their running RMS (so any input level works);
+  each frame's features are joined with those of the next ``lookahead`` frames;
+- **encoder**: the band features split into ``groups`` frequency groups, each with its
+  own linear layer and GRU (a grouped, block-diagonal recurrence), the complex features
+  through a linear layer, then one full-band GRU over all of them -> one latent vector
+  per frame ``(batch, frames, hidden)``;
+- **decoder**: a gain per ERB band (sigmoid, spread to the bins by linear interpolation
+  on the ERB-rate axis) for the whole band, times a complex ratio mask (magnitude at most
+  1, any phase) on the lowest ``cplx_bins`` bins -> a complex mask ``(batch, frames, bins)``.
+
+Everything is causal apart from the look-ahead: the mask of frame ``t`` sees frames
+``<= t + lookahead``, so the algorithmic latency is ``window + lookahead * hop``
+samples (512 + 256 = 768 samples, 48 ms, by default). :meth:`Denoiser2Net.step`
+runs one frame at a time with explicit state and :meth:`Denoiser2Net.streamer` gives
+the float32 numpy stepper the streaming denoiser uses; both equal the offline
+:meth:`Denoiser2Net.forward` to float rounding. :func:`denoise_loss` is the training
+loss (compressed magnitude + compressed complex + SI-SDR).
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from tsae.models.base import Autoencoder, Param, StreamingModel
+from tsae_plugins.denoiser import (
+    SpectralFrames,
+    _Stepper,
+    _TorchStepper,
+    analysis_window,
+    gru_cell,
+    sigmoid,
+    spectral_loss,
+)
+
+__version__ = "0.1.0"
+
+_EPS_POWER = 1e-10
+#: initial bias of the complex mask's real part: tanh(2) = 0.96, so an untrained mask starts near 1
+_CRM_BIAS = 2.0
+
+
+def erb_filterbank(n_fft: int, sample_rate: int, bands: int) -> np.ndarray:
+    """Linear-interpolation weights ``(bins, bands)`` of the rfft bins on ``bands`` ERB-spaced centres.
+
+    The band centres are uniform on the ERB-rate scale (Glasberg & Moore,
+    ``21.4 * log10(1 + 0.00437 f)``) from 0 Hz to Nyquist; each bin's weights sum to 1
+    (the two neighbouring centres share it), so ``gains @ weights.T`` spreads band gains
+    over the bins, and the column-normalised weights average bin powers into bands.
+    """
+    if bands < 2:
+        raise ValueError(f"erb_filterbank: need at least 2 bands, got {bands}")
+    bins = n_fft // 2 + 1
+    freqs = np.arange(bins) * (sample_rate / n_fft)
+    rate = 21.4 * np.log10(1.0 + 0.00437 * freqs)
+    centres = np.linspace(0.0, rate[-1], bands)
+    pos = np.interp(rate, centres, np.arange(bands, dtype=np.float64))
+    low = np.minimum(np.floor(pos).astype(int), bands - 2)
+    frac = pos - low
+    weights = np.zeros((bins, bands))
+    weights[np.arange(bins), low] = 1.0 - frac
+    weights[np.arange(bins), low + 1] = frac
+    return weights.astype(np.float32)
+
+
+class Denoiser2Net(SpectralFrames, Autoencoder):
+    """ERB-gain + complex-ratio-mask speech denoiser with frequency-grouped GRUs (see the module docstring).
+
+    ``window`` is the STFT frame length in samples; ``channels`` must be 1
+    (multichannel audio is denoised channel by channel).
+    """
+
+    name = "denoiser2"
+    description = "ERB gains + low-band complex mask, frequency-grouped GRUs (16 kHz, 32 ms frames, 48 ms latency)"
+    params = {
+        "hop": Param(256, "STFT hop in samples", min=1),
+        "erb_bands": Param(32, "ERB-spaced bands of the envelope features and gains", min=2),
+        "cplx_bins": Param(128, "lowest STFT bins that get a complex mask (phase correction)", min=1),
+        "groups": Param(4, "frequency groups of the banded features, each with its own GRU", min=1),
+        "group_hidden": Param(48, "GRU size of each frequency group", min=1),
+        "cplx_hidden": Param(96, "size of the complex-feature layer", min=1),
+        "hidden": Param(192, "size of the full-band GRU", min=1),
+        "norm_frames": Param(62.5, "time constant of the online feature normalisation, in frames", min=1.0),
+        "lookahead": Param(1, "future frames the mask of a frame may see (each adds one hop of latency)", min=0),
+        "sample_rate": Param(16000, "sample rate the model works at", min=1),
+    }
+
+    def __init__(self, channels: int = 1, window: int = 512, **hparams: Any) -> None:
+        super().__init__(channels, window, **hparams)
+        cfg = self.config
+        if self.channels != 1:
+            raise ValueError("denoiser2: channels must be 1 (channels are denoised one by one)")
+        self.n_fft = self.window
+        self.hop = int(cfg["hop"])
+        self.bins = self.n_fft // 2 + 1
+        self.lookahead = int(cfg["lookahead"])
+        self.erb_bands = int(cfg["erb_bands"])
+        self.cplx_bins = int(cfg["cplx_bins"])
+        self.groups = int(cfg["groups"])
+        if not 1 <= self.hop <= self.n_fft:
+            raise ValueError(f"denoiser2: hop must be in [1, window={self.n_fft}], got {self.hop}")
+        if self.cplx_bins > self.bins:
+            raise ValueError(f"denoiser2: cplx_bins ({self.cplx_bins}) must be at most the {self.bins} bins")
+        if self.erb_bands % self.groups:
+            raise ValueError(f"denoiser2: erb_bands ({self.erb_bands}) must be a multiple of groups ({self.groups})")
+        self.alpha = math.exp(-1.0 / float(cfg["norm_frames"]))
+        span = self.lookahead + 1
+        group_in = span * 2 * (self.erb_bands // self.groups)
+        gh, ch, hidden = int(cfg["group_hidden"]), int(cfg["cplx_hidden"]), int(cfg["hidden"])
+        self.group_w = nn.Parameter(torch.randn(self.groups, group_in, gh) / math.sqrt(group_in))
+        self.group_b = nn.Parameter(torch.zeros(self.groups, gh))
+        self.group_gru = nn.ModuleList(nn.GRU(gh, gh, batch_first=True) for _ in range(self.groups))
+        self.cplx_in = nn.Linear(span * 2 * self.cplx_bins, ch)
+        self.gru = nn.GRU(self.groups * gh + ch, hidden, batch_first=True)
+        self.gain_out = nn.Linear(hidden, self.erb_bands)
+        self.crm_out = nn.Linear(hidden, 2 * self.cplx_bins)
+        with torch.no_grad():
+            self.crm_out.bias[: self.cplx_bins].fill_(_CRM_BIAS)
+        weights = erb_filterbank(self.n_fft, int(cfg["sample_rate"]), self.erb_bands)
+        self.register_buffer("window_fn", torch.from_numpy(analysis_window(self.n_fft)), persistent=False)
+        self.register_buffer("band_avg", torch.from_numpy(weights / weights.sum(axis=0, keepdims=True)),
+                             persistent=False)
+        self.register_buffer("band_spread", torch.from_numpy(np.ascontiguousarray(weights.T)), persistent=False)
+
+    # -- features ----------------------------------------------------------
+    def _levels(self, re: torch.Tensor, im: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Band levels in dB ``(..., erb_bands)`` and low-bin powers ``(..., cplx_bins)`` of spectra ``(..., bins)``."""
+        power = re.square() + im.square()
+        return 10.0 * torch.log10(power @ self.band_avg + _EPS_POWER), power[..., : self.cplx_bins]
+
+    def _normalised(self, re: torch.Tensor, im: torch.Tensor, band_db: torch.Tensor, mean: torch.Tensor,
+                    rms: torch.Tensor) -> torch.Tensor:
+        """Features ``(..., 2*erb_bands + 2*cplx_bins)`` from the levels and their running means (``mean``, ``rms``)."""
+        glob = mean.mean(dim=-1, keepdim=True)
+        scale = torch.rsqrt(rms + _EPS_POWER)
+        c = self.cplx_bins
+        return torch.cat([(band_db - mean) / 20.0, (band_db - glob) / 20.0, re[..., :c] * scale, im[..., :c] * scale],
+                         dim=-1)
+
+    def _features_of(
+        self, re: torch.Tensor, im: torch.Tensor, mean: torch.Tensor, rms: torch.Tensor, a: float | torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Features of one frame's real and imaginary parts ``(..., bins)``.
+
+        ``mean`` (band levels in dB) and ``rms`` (low-bin powers) are the running means
+        before this frame and ``a`` their smoothing factor; returns the features and both means after it.
+        """
+        band_db, low = self._levels(re, im)
+        mean = a * mean + (1.0 - a) * band_db
+        rms = a * rms + (1.0 - a) * low
+        return self._normalised(re, im, band_db, mean, rms), mean, rms
+
+    def _frame_features(self, spec: torch.Tensor, state: dict[str, Any]) -> torch.Tensor:
+        """:meth:`_features_of` one complex frame ``(..., bins)``, carrying the running means in ``state``."""
+        t = float(state["count"])
+        a = min(self.alpha, t / (t + 1.0))
+        feats, state["mean"], state["rms"] = self._features_of(spec.real, spec.imag, state["mean"], state["rms"], a)
+        state["count"] = state["count"] + 1
+        return feats
+
+    def features(self, spec: torch.Tensor) -> torch.Tensor:
+        """Features ``(batch, frames, 2*erb_bands + 2*cplx_bins)`` of a spectrum ``(batch, frames, bins)``.
+
+        What :meth:`step` computes frame by frame, with only the running means in a loop
+        over frames (few small operations per frame: cheap on a GPU too).
+        """
+        re, im = spec.real, spec.imag
+        band_db, low = self._levels(re, im)
+        levels = torch.cat([band_db, low], dim=-1)
+        run = torch.zeros_like(levels[:, 0])
+        means = []
+        for t in range(levels.shape[1]):
+            a = min(self.alpha, t / (t + 1.0))
+            run = a * run + (1.0 - a) * levels[:, t]
+            means.append(run)
+        mean = torch.stack(means, dim=1)
+        return self._normalised(re, im, band_db, mean[..., : self.erb_bands], mean[..., self.erb_bands:])
+
+    def with_lookahead(self, feats: torch.Tensor) -> torch.Tensor:
+        """``(batch, frames, 1 + lookahead, features)``: each frame with the next ``lookahead`` (zeros past the end)."""
+        n = feats.shape[1]
+        padded = nn.functional.pad(feats, (0, 0, 0, self.lookahead))
+        return torch.stack([padded[:, k: k + n] for k in range(self.lookahead + 1)], dim=2)
+
+    def _split(self, joined: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Joined features ``(..., span, features)`` -> per-group inputs ``(..., groups, in)`` and complex inputs."""
+        lead = joined.shape[:-2]
+        e2 = 2 * self.erb_bands
+        bands = joined[..., :e2].reshape(*lead, -1, 2, self.groups, self.erb_bands // self.groups)
+        n = len(lead)  # positive axes: a negative permutation does not export to ONNX
+        grouped = bands.permute(*range(n), n + 2, n, n + 1, n + 3).reshape(*lead, self.groups, -1)
+        return grouped, joined[..., e2:].reshape(*lead, -1)
+
+    # -- the Autoencoder interface ----------------------------------------
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Waveforms ``(batch, 1, n)`` -> latent ``(batch, frames, hidden)``."""
+        return self.encode_spec(self.stft(x.reshape(x.shape[0], -1)))
+
+    def encode_spec(self, spec: torch.Tensor) -> torch.Tensor:
+        """Complex spectrum ``(batch, frames, bins)`` -> latent ``(batch, frames, hidden)``."""
+        with torch.no_grad():
+            joined = self.with_lookahead(self.features(spec))
+        grouped, cplx = self._split(joined)
+        g_in = torch.relu(torch.einsum("btgi,gio->btgo", grouped, self.group_w) + self.group_b)
+        g_out = [gru(g_in[:, :, k])[0] for k, gru in enumerate(self.group_gru)]
+        z, _ = self.gru(torch.cat([*g_out, torch.relu(self.cplx_in(cplx))], dim=-1))
+        return z
+
+    def decode_parts(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Latent ``(..., hidden)`` -> the real and imaginary parts of the mask ``(..., bins)``.
+
+        Band gains spread over all bins, times a complex ratio mask of magnitude below 1
+        on the lowest ``cplx_bins`` bins (real tensors only: what ONNX can export).
+        """
+        gains = torch.sigmoid(self.gain_out(z)) @ self.band_spread
+        raw = self.crm_out(z)
+        c = self.cplx_bins
+        re, im = raw[..., :c], raw[..., c:]
+        radius = torch.sqrt(re.square() + im.square() + 1e-8)
+        shrink = torch.tanh(radius) / radius * gains[..., :c]
+        high = gains[..., c:]
+        return torch.cat([re * shrink, high], dim=-1), torch.cat([im * shrink, torch.zeros_like(high)], dim=-1)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Latent ``(..., hidden)`` -> complex mask ``(..., bins)`` (:meth:`decode_parts`)."""
+        return torch.complex(*self.decode_parts(z))
+
+    def _denoise(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Waveforms ``(batch, 1, n)`` -> denoised waveforms of the same shape and the latent."""
+        flat = x.reshape(x.shape[0], -1)
+        spec = self.stft(nn.functional.pad(flat, (0, self.n_fft + self.lookahead * self.hop)))
+        z = self.encode_spec(spec)
+        return self.istft(spec * self.decode(z), flat.shape[-1]).reshape(x.shape), z
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Denoise waveforms ``(batch, 1, n)`` -> ``(batch, 1, n)``."""
+        return self._denoise(x)[0]
+
+    def loss(
+        self, x_hat: torch.Tensor, target: torch.Tensor, z: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, dict[str, float]]:
+        """:func:`denoise_loss` of denoised waveforms ``x_hat`` against clean ``target`` (``(batch, 1, n)``)."""
+        return denoise_loss(self, x_hat, target)
+
+    def training_loss(
+        self, x: torch.Tensor, target: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, float], torch.Tensor]:
+        """Denoise noisy ``x`` and score it against clean ``target``: ``(loss, parts, latent)`` for the trainer."""
+        out, z = self._denoise(x)
+        loss, parts = self.loss(out, target)
+        return loss, parts, z
+
+    # -- streaming -----------------------------------------------------------
+    def init_state(self, batch: int = 1) -> dict[str, Any]:
+        """Fresh streaming state: running feature means, recent features, the GRU states."""
+        device = self.group_w.device
+        gh = self.group_gru[0].hidden_size
+        return {"mean": torch.zeros(batch, self.erb_bands, device=device),
+                "rms": torch.zeros(batch, self.cplx_bins, device=device), "count": 0, "recent": [],
+                "gh": [torch.zeros(1, batch, gh, device=device) for _ in self.group_gru],
+                "h": torch.zeros(1, batch, self.gru.hidden_size, device=device)}
+
+    def _latent_step(
+        self, joined: torch.Tensor, gh: list[torch.Tensor], h: torch.Tensor
+    ) -> tuple[torch.Tensor, list[torch.Tensor], torch.Tensor]:
+        """One frame through the recurrences: joined features ``(batch, span, features)`` -> latent ``(batch, hidden)``.
+
+        ``gh`` (one ``(1, batch, group_hidden)`` per group) and ``h`` ``(1, batch, hidden)``
+        are the GRU states before the frame; their new values are returned.
+        """
+        grouped, cplx = self._split(joined)
+        g_in = torch.relu(torch.einsum("bgi,gio->bgo", grouped, self.group_w) + self.group_b)
+        g_out, g_state = [], []
+        for k, gru in enumerate(self.group_gru):
+            out, state = gru(g_in[:, None, k], gh[k])
+            g_out.append(out[:, 0])
+            g_state.append(state)
+        z, h = self.gru(torch.cat([*g_out, torch.relu(self.cplx_in(cplx))], dim=-1)[:, None], h)
+        return z[:, 0], g_state, h
+
+    @torch.no_grad()
+    def step(self, spec: torch.Tensor, state: dict[str, Any]) -> torch.Tensor | None:
+        """Take ONE frame ``spec`` ``(batch, bins)`` (complex); updates ``state`` in place.
+
+        Returns the complex mask ``(batch, bins)`` of the frame ``lookahead`` steps back,
+        or ``None`` while the first ``lookahead`` frames are still being collected.
+        """
+        state["recent"] = [*state["recent"], self._frame_features(spec, state)][-(self.lookahead + 1):]
+        if len(state["recent"]) <= self.lookahead:
+            return None
+        z, state["gh"], state["h"] = self._latent_step(torch.stack(state["recent"], dim=1), state["gh"], state["h"])
+        return self.decode(z)
+
+    # -- the step with explicit state (ONNX export) ---------------------------
+    #: :class:`~tsae.export.denoiser_step.DenoiserStep` hands :meth:`explicit_step` the real and
+    #: imaginary parts of a frame and gets those of a complex mask back
+    mask_kind = "complex"
+
+    def explicit_state(self, batch: int = 1) -> dict[str, torch.Tensor]:
+        """:meth:`init_state` as fixed-size tensors, for a graph whose state is all inputs and outputs.
+
+        ``mean`` ``(batch, erb_bands)``, ``rms`` ``(batch, cplx_bins)``, ``count`` ``(1,)``,
+        ``recent`` ``(lookahead, batch, features)`` (the previous frames' features), ``gh``
+        ``(groups, batch, group_hidden)`` and ``h`` ``(1, batch, hidden)`` (the GRU states).
+        """
+        fresh = self.init_state(batch)
+        width = 2 * self.erb_bands + 2 * self.cplx_bins
+        return {"mean": fresh["mean"], "rms": fresh["rms"], "count": torch.zeros(1, device=fresh["h"].device),
+                "recent": torch.zeros(self.lookahead, batch, width, device=fresh["h"].device),
+                "gh": torch.cat(fresh["gh"], dim=0), "h": fresh["h"]}
+
+    def explicit_step(
+        self, re: torch.Tensor, im: torch.Tensor, state: dict[str, torch.Tensor]
+    ) -> tuple[tuple[torch.Tensor, torch.Tensor], torch.Tensor, dict[str, torch.Tensor]]:
+        """:meth:`step` on the real and imaginary parts ``(batch, bins)`` of one frame, with no Python-side state.
+
+        Returns ``((mask_re, mask_im), ready, new_state)``: the mask is that of the frame
+        ``lookahead`` steps back, valid only where ``ready`` (a boolean ``(1,)``: false for
+        the first ``lookahead`` frames, during which the GRU states are kept).
+        """
+        count = state["count"]
+        a = torch.clamp(count / (count + 1.0), max=self.alpha)
+        feats, mean, rms = self._features_of(re, im, state["mean"], state["rms"], a)
+        recent = state["recent"]
+        joined = torch.stack([*recent.unbind(0), feats], dim=1)
+        old_gh = state["gh"]
+        z, gh, h = self._latent_step(joined, [old_gh[k: k + 1] for k in range(self.groups)], state["h"])
+        ready = count >= self.lookahead
+        gh_next = torch.where(ready, torch.cat(gh, dim=0), old_gh)
+        h = torch.where(ready, h, state["h"])
+        if self.lookahead:
+            recent = torch.cat([recent[1:], feats[None]], dim=0)
+        new = {"mean": mean, "rms": rms, "count": count + 1.0, "recent": recent, "gh": gh_next, "h": h}
+        return self.decode_parts(z), ready, new
+
+    @property
+    def latency(self) -> int:
+        """Algorithmic latency in samples: one frame plus the look-ahead frames."""
+        return self.n_fft + self.lookahead * self.hop
+
+    def streamer(self, fast: bool = True) -> StreamingModel:
+        """This network as a :class:`~tsae.models.base.StreamingModel` that steps on numpy arrays.
+
+        Its ``step`` takes the complex spectrum of one frame ``(batch, bins)`` and returns
+        the complex64 mask of the frame ``lookahead`` steps back. On the CPU (and with
+        ``fast``) it is :meth:`step` in float32 numpy (the weights are copied: build a new
+        streamer after changing them); otherwise it wraps :meth:`step`.
+        """
+        if fast and self.group_w.device.type == "cpu":
+            return _NumpyStepper2(self)
+        return _TorchStepper(self)  # type: ignore[arg-type]
+
+
+class _NumpyStepper2(_Stepper):
+    """:meth:`Denoiser2Net.step` in float32 numpy.
+
+    The grouped layers run as dense block-diagonal ones (the zero blocks add exact
+    zeros): at these sizes one matrix product costs less than one per group, and the
+    joined features need no reordering.
+    """
+
+    def __init__(self, net: Denoiser2Net) -> None:
+        super().__init__(net)  # type: ignore[arg-type]
+
+        def arr(t: torch.Tensor) -> np.ndarray:
+            return np.ascontiguousarray(t.detach().cpu().numpy().astype(np.float32))
+
+        self.alpha = float(net.alpha)
+        self.cplx_bins = net.cplx_bins
+        self.band_avg, self.band_spread = arr(net.band_avg), arr(net.band_spread)
+        self.w_in, self.b_in = _dense_input(net)
+        gh = net.group_gru[0].hidden_size
+        self.group_cell = tuple(_block_diagonal([arr(getattr(g, name)) for g in net.group_gru], gh)
+                                for name in ("weight_ih_l0", "bias_ih_l0", "weight_hh_l0", "bias_hh_l0"))
+        self.cell = tuple(arr(getattr(net.gru, name)).T.copy() if name.startswith("w") else arr(getattr(net.gru, name))
+                          for name in ("weight_ih_l0", "bias_ih_l0", "weight_hh_l0", "bias_hh_l0"))
+        self.w_gain, self.b_gain = arr(net.gain_out.weight).T.copy(), arr(net.gain_out.bias)
+        self.w_crm, self.b_crm = arr(net.crm_out.weight).T.copy(), arr(net.crm_out.bias)
+        self.shapes = (net.erb_bands, net.groups * gh, net.gru.hidden_size)
+
+    def init_state(self, batch: int = 1) -> dict[str, Any]:
+        bands, group_width, hidden = self.shapes
+        return {"mean": np.zeros((batch, bands), np.float32),
+                "rms": np.zeros((batch, self.cplx_bins), np.float32), "count": 0, "recent": [],
+                "gh": np.zeros((batch, group_width), np.float32), "h": np.zeros((batch, hidden), np.float32)}
+
+    def _features(self, spec: np.ndarray, state: dict[str, Any]) -> np.ndarray:
+        spec = spec.astype(np.complex64)
+        re, im = spec.real, spec.imag
+        power = re * re + im * im
+        band_db = np.float32(10.0) * np.log10(power @ self.band_avg + np.float32(_EPS_POWER))
+        t = state["count"]
+        a = np.float32(min(self.alpha, t / (t + 1.0)))
+        b = np.float32(1.0) - a
+        c = self.cplx_bins
+        mean = state["mean"] = a * state["mean"] + b * band_db
+        rms = state["rms"] = a * state["rms"] + b * power[:, :c]
+        state["count"] = t + 1
+        glob = mean.sum(axis=-1, keepdims=True) * np.float32(1.0 / mean.shape[-1])  # np.mean costs more per call
+        scale = np.float32(1.0) / np.sqrt(rms + np.float32(_EPS_POWER))
+        return np.concatenate([(band_db - mean) / np.float32(20.0), (band_db - glob) / np.float32(20.0),
+                               re[:, :c] * scale, im[:, :c] * scale], axis=-1)
+
+    def step(self, spec: np.ndarray, state: dict[str, Any]) -> np.ndarray | None:
+        recent = state["recent"] = [*state["recent"], self._features(spec, state)][-(self.lookahead + 1):]
+        if len(recent) <= self.lookahead:
+            return None
+        x = np.maximum(np.concatenate(recent, axis=-1) @ self.w_in + self.b_in, np.float32(0.0))
+        group_width = self.shapes[1]
+        gh = state["gh"] = gru_cell(x[:, :group_width], state["gh"], *self.group_cell)
+        h = state["h"] = gru_cell(np.concatenate([gh, x[:, group_width:]], axis=-1), state["h"], *self.cell)
+        gains = sigmoid(h @ self.w_gain + self.b_gain) @ self.band_spread
+        raw = h @ self.w_crm + self.b_crm
+        c = self.cplx_bins
+        re, im = raw[:, :c], raw[:, c:]
+        radius = np.sqrt(re * re + im * im + np.float32(1e-8))
+        shrink = np.tanh(radius) / radius * gains[:, :c]
+        mask = np.zeros(gains.shape, np.complex64)
+        mask.real = gains
+        mask.real[:, :c] = re * shrink
+        mask.imag[:, :c] = im * shrink
+        return mask
+
+
+def _dense_input(net: Denoiser2Net) -> tuple[np.ndarray, np.ndarray]:
+    """The group input layers and the complex input layer as one dense layer on the joined frame features.
+
+    Joined features are ``span`` frames of ``[band features (2 * erb_bands), complex
+    features (2 * cplx_bins)]``; the outputs are the groups' inputs, then the complex layer's.
+    """
+    span, bands, c2 = net.lookahead + 1, net.erb_bands, 2 * net.cplx_bins
+    per_group = bands // net.groups
+    group_w = net.group_w.detach().cpu().numpy()
+    gh = group_w.shape[-1]
+    width = 2 * bands + c2
+    cplx_w = net.cplx_in.weight.detach().cpu().numpy().T
+    w = np.zeros((span * width, net.groups * gh + cplx_w.shape[1]), np.float32)
+    for s in range(span):
+        for j in range(2 * bands):
+            norm, band = divmod(j, bands)
+            g, k = divmod(band, per_group)
+            w[s * width + j, g * gh: (g + 1) * gh] = group_w[g, (s * 2 + norm) * per_group + k]
+        w[s * width + 2 * bands: (s + 1) * width, net.groups * gh:] = cplx_w[s * c2: (s + 1) * c2]
+    b = np.concatenate([net.group_b.detach().cpu().numpy().reshape(-1), net.cplx_in.bias.detach().cpu().numpy()])
+    return w, b.astype(np.float32)
+
+
+def _block_diagonal(parts: list[np.ndarray], hidden: int) -> np.ndarray:
+    """Per-group GRU weights ``(3*hidden, in)`` (or biases ``(3*hidden,)``) as one dense GRU's, transposed.
+
+    Gate ``q`` of group ``g`` goes to columns ``q * groups * hidden + g * hidden``, so
+    :func:`~tsae_plugins.denoiser.gru_cell` slices the gates of all groups at once.
+    """
+    groups = len(parts)
+    width = groups * hidden
+    if parts[0].ndim == 1:
+        return np.concatenate([np.concatenate([p[q * hidden: (q + 1) * hidden] for p in parts]) for q in range(3)])
+    inputs = parts[0].shape[1]
+    w = np.zeros((groups * inputs, 3 * width), np.float32)
+    for g, p in enumerate(parts):
+        for q in range(3):
+            w[g * inputs: (g + 1) * inputs, q * width + g * hidden: q * width + (g + 1) * hidden] = \
+                p[q * hidden: (q + 1) * hidden].T
+    return w
+
+
+def si_sdr(est: torch.Tensor, ref: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """Scale-invariant SDR in dB of waveforms ``(batch, ..., n)`` (one value per example)."""
+    est = est.reshape(est.shape[0], -1)
+    ref = ref.reshape(ref.shape[0], -1)
+    est = est - est.mean(dim=-1, keepdim=True)
+    ref = ref - ref.mean(dim=-1, keepdim=True)
+    proj = (est * ref).sum(-1, keepdim=True) / (ref.square().sum(-1, keepdim=True) + eps) * ref
+    return 10.0 * torch.log10((proj.square().sum(-1) + eps) / ((est - proj).square().sum(-1) + eps))
+
+
+def denoise_loss(
+    net: SpectralFrames,
+    est: torch.Tensor,
+    ref: torch.Tensor,
+    *,
+    power: float = 0.3,
+    complex_weight: float = 0.5,
+    sisdr_weight: float = 0.01,
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """Training loss of denoised waveforms ``est`` against clean ``ref`` (both ``(batch, ..., n)``).
+
+    ``mag + complex_weight * cplx - sisdr_weight * SI-SDR``: the compressed-magnitude
+    and compressed-complex spectral terms (magnitudes to the power ``power``, level
+    invariant; on ``net``'s STFT) plus the mean SI-SDR in dB. The parts are returned
+    by name (``mag``, ``cplx``, ``sisdr``).
+    """
+    flat_est, flat_ref = est.reshape(est.shape[0], -1), ref.reshape(ref.shape[0], -1)
+    spectral, parts = spectral_loss(net.stft(flat_est), net.stft(flat_ref), power=power,
+                                    complex_weight=complex_weight)
+    sdr = si_sdr(flat_est, flat_ref).mean()
+    return spectral - sisdr_weight * sdr, {**parts, "sisdr": float(sdr.detach())}

@@ -1,0 +1,227 @@
+"""The ``denoiser2`` family: streaming step == offline forward, latency bound, size, model file, CLI.
+
+All networks are randomly initialised (no trained weights are needed to check the
+mechanics); signals are synthetic.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from click.testing import CliRunner
+
+from tsae.cli import cli
+from tsae.models.base import StreamingModel
+from tsae.models.modelfile import load_model, save_model
+from tsae.pipelines.denoise import StreamingDenoiser, denoise
+from tsae.pipelines.denoise.denoiser import lift_mask
+from tsae.plugins import create_model, get_model_family
+from tsae_plugins.denoiser2 import denoise_loss, erb_filterbank, si_sdr
+
+
+def noisy_tone(seconds: float, sr: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * sr)) / sr
+    x = 0.2 * np.sin(2 * np.pi * 220 * t) * (1 + np.sin(2 * np.pi * 3 * t)) + 0.03 * rng.standard_normal(len(t))
+    return x.astype(np.float32)
+
+
+def random_net(**hparams):
+    """A randomly initialised denoiser2 whose masks are far from 1 (so any wiring error shows)."""
+    torch.manual_seed(0)
+    net = create_model("denoiser2", channels=1, window=512, **hparams).eval()
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    return net
+
+
+@pytest.fixture(scope="module")
+def net():
+    return random_net()
+
+
+def offline_masks(net, x: torch.Tensor) -> torch.Tensor:
+    spec = net.stft(torch.nn.functional.pad(x, (0, net.n_fft + net.lookahead * net.hop)))
+    with torch.no_grad():
+        return net.decode(net.encode_spec(spec)), spec
+
+
+@pytest.mark.parametrize("lookahead", [0, 2])
+def test_step_and_numpy_streamer_equal_offline_forward(lookahead: int) -> None:
+    net = random_net(lookahead=lookahead, groups=2)
+    x = torch.from_numpy(np.stack([noisy_tone(0.5, 16000, 0), 0.01 * noisy_tone(0.5, 16000, 1)]))
+    masks, spec = offline_masks(net, x)
+    assert masks.is_complex() and masks.shape == spec.shape
+    torch_state, streamer = net.init_state(2), net.streamer()
+    numpy_state = streamer.init_state(2)
+    stepped, fast = [], []
+    for t in range(spec.shape[1]):
+        a = net.step(spec[:, t], torch_state)
+        b = streamer.step(spec[:, t].numpy().astype(np.complex128), numpy_state)
+        assert (a is None) == (b is None) == (t < lookahead)
+        if a is not None:
+            stepped.append(a)
+            fast.append(b)
+    stepped_t = torch.stack(stepped, dim=1)
+    n = stepped_t.shape[1]
+    assert n == spec.shape[1] - lookahead
+    torch.testing.assert_close(stepped_t, masks[:, :n], atol=1e-5, rtol=0)
+    np.testing.assert_allclose(np.stack(fast, axis=1), stepped_t.numpy(), atol=1e-5)
+    assert np.abs(np.stack(fast, axis=1).imag).max() > 1e-3  # the low bins really get a phase
+
+
+def test_streaming_protocol_and_declared_latency(net) -> None:
+    assert isinstance(net, StreamingModel)
+    for fast in (True, False):
+        s = net.streamer(fast=fast)
+        assert isinstance(s, StreamingModel)
+        assert (s.window, s.hop, s.lookahead, s.latency) == (512, 256, 1, 768)
+    assert StreamingDenoiser(16000, model=net).latency == pytest.approx(0.048)  # 32 ms frame + 16 ms look-ahead
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_pipeline_blocks_bit_exact_and_equal_to_forward(net, fast: bool, stream_blocks) -> None:
+    x = noisy_tone(1.2, 16000)
+    whole = stream_blocks(net, x, len(x), fast)
+    assert whole.shape == x.shape and whole.dtype == np.float32
+    np.testing.assert_array_equal(stream_blocks(net, x, 160, fast), whole)
+    np.testing.assert_array_equal(stream_blocks(net, x, 1001, fast), whole)
+    with torch.no_grad():
+        reference = net(torch.from_numpy(x)[None, None])[0, 0].numpy()
+    np.testing.assert_allclose(whole, reference, atol=1e-5)
+    assert np.abs(whole - x).max() > 1e-3  # the random model does change the signal
+
+
+@pytest.mark.parametrize("sr,channels,n", [(44100, 2, 30011), (8000, 1, 4001)])
+def test_any_rate_and_channels_keep_length(net, sr: int, channels: int, n: int) -> None:
+    x = np.stack([noisy_tone(n / sr, sr, seed)[:n] for seed in range(channels)])
+    y = denoise(x if channels > 1 else x[0], sr, model=net)
+    assert y.shape == (x if channels > 1 else x[0]).shape and np.all(np.isfinite(y))
+
+
+def test_impulse_changes_no_output_before_the_latency(net) -> None:
+    den = StreamingDenoiser(16000, model=net, guard=False)
+    x = noisy_tone(1.0, 16000)
+    y = np.concatenate([den.feed(x), den.flush()])
+    x2 = x.copy()
+    x2[12000] += 0.5
+    y2 = np.concatenate([den.feed(x2), den.flush()])
+    changed = np.flatnonzero(y != y2)
+    assert changed.min() >= 12000 - net.latency  # causal apart from one frame + the look-ahead
+    assert changed.min() < 12000 - net.hop  # and the look-ahead frame is used
+
+
+def test_silence_in_silence_out(net) -> None:
+    assert np.abs(denoise(np.zeros((2, 16000), np.float32), 16000, model=net)).max() < 1e-6
+    with torch.no_grad():
+        assert net(torch.zeros(1, 1, 4000)).abs().max() < 1e-6
+
+
+def test_size_bounds_and_model_file_round_trip(net, tmp_path) -> None:
+    assert sum(p.numel() for p in net.parameters()) < 1_000_000
+    path = save_model(tmp_path / "d2.tsae", net, sample_rate=16000)
+    assert path.stat().st_size < 10 * 2**20
+    loaded = load_model(path)
+    assert loaded.family == "denoiser2" and loaded.sample_rate == 16000
+    x = torch.from_numpy(noisy_tone(0.3, 16000))[None, None]
+    with torch.no_grad():
+        assert torch.equal(loaded.model.eval()(x), net(x))
+
+
+def test_cli_denoise_with_a_denoiser2_model_file(net, tmp_path) -> None:
+    model = save_model(tmp_path / "d2.tsae", net, sample_rate=16000)
+    x = np.stack([noisy_tone(0.8, 22050, 0), noisy_tone(0.8, 22050, 1)])
+    sf.write(tmp_path / "in.wav", x.T, 22050, subtype="PCM_16")
+    result = CliRunner().invoke(cli, ["denoise", str(tmp_path / "in.wav"), "--model", str(model),
+                                      "-o", str(tmp_path / "out.wav"), "-q"])
+    assert result.exit_code == 0, result.output
+    y, sr = sf.read(tmp_path / "out.wav", always_2d=True)
+    assert sr == 22050 and y.shape == x.T.shape
+    np.testing.assert_allclose(y.T, denoise(sf.read(tmp_path / "in.wav", dtype="float32", always_2d=True)[0].T,
+                                            22050, model=net), atol=2 / 32768)
+
+
+def test_untrained_complex_mask_starts_near_the_band_gains() -> None:
+    torch.manual_seed(0)
+    net = get_model_family("denoiser2")(1, 512).eval()
+    z = torch.zeros(3, net.gru.hidden_size)
+    mask = net.decode(z)
+    gains = torch.sigmoid(net.gain_out.bias) @ net.band_spread
+    assert torch.all(mask.abs() <= gains + 1e-6)
+    torch.testing.assert_close(mask[:, net.cplx_bins:].real, gains[net.cplx_bins:].expand(3, -1))
+    assert torch.all(mask[:, : net.cplx_bins].abs() > 0.95 * gains[: net.cplx_bins])
+
+
+def test_erb_filterbank_spreads_and_averages() -> None:
+    w = erb_filterbank(512, 16000, 32)
+    assert w.shape == (257, 32)
+    np.testing.assert_allclose(w.sum(axis=1), 1.0, atol=1e-6)  # every bin's gain is a mix of band gains
+    assert np.all(w.sum(axis=0) > 0)  # every band covers some bins
+    widths = w.sum(axis=0)
+    assert widths[-1] > 4 * widths[1]  # ERB bands widen with frequency
+
+
+def test_loss_terms_and_gradients(net) -> None:
+    clean = torch.from_numpy(np.stack([noisy_tone(0.4, 16000, s) for s in (0, 1)]))[:, None]
+    noisy = clean + 0.05 * torch.randn_like(clean)
+    assert float(si_sdr(clean, clean).min()) > 60
+    assert abs(float(si_sdr(2 * clean + 0.1 * torch.randn_like(clean), clean).mean()) - 8.0) < 4.0
+    perfect, parts = denoise_loss(net, clean, clean)
+    assert parts["mag"] < 1e-8 and parts["cplx"] < 1e-8 and parts["sisdr"] > 60
+    train = get_model_family("denoiser2")(1, 512)
+    loss, parts, z = train.training_loss(noisy, clean)
+    assert loss > perfect and set(parts) == {"mag", "cplx", "sisdr"} and z.shape[0] == 2
+    loss.backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in train.parameters())
+
+
+def test_lift_mask_keeps_phase_of_complex_masks() -> None:
+    real = np.array([0.1, 0.5, 0.9])
+    np.testing.assert_array_equal(lift_mask(real, 0.4), [0.4, 0.5, 0.9])
+    cplx = np.array([0.2j, 0.0, 0.6 * np.exp(1j)])
+    lifted = lift_mask(cplx, np.array([0.5, 0.5, 0.3]))
+    np.testing.assert_allclose(np.abs(lifted), [0.5, 0.5, 0.6])
+    np.testing.assert_allclose(np.angle(lifted[[0, 2]]), [np.pi / 2, 1.0])
+
+
+def test_atten_limit_bounds_a_complex_mask(net) -> None:
+    noise = (0.05 * np.random.default_rng(0).standard_normal(32000)).astype(np.float32)
+    limited = denoise(noise, 16000, model=net, atten_limit=3.0)
+    rms = lambda v: float(np.sqrt(np.mean(v[8000:] ** 2)))  # noqa: E731
+    assert 20 * np.log10(rms(noise) / rms(limited)) < 3.5
+
+
+def test_bad_hyper_parameters() -> None:
+    family = get_model_family("denoiser2")
+    with pytest.raises(ValueError, match="multiple of groups"):
+        family(1, 512, erb_bands=30, groups=4)
+    with pytest.raises(ValueError, match="cplx_bins"):
+        family(1, 128, hop=64, cplx_bins=100)
+    with pytest.raises(ValueError, match="channels must be 1"):
+        family(2, 512)
+
+
+@pytest.mark.parametrize("options", [{}, {"strength": 0.7, "atten_limit": 6.0}])
+def test_onnx_step_equals_tsae_denoise(net, options, tmp_path) -> None:
+    """``tsae export`` gives the hop-by-hop graph; onnxruntime matches the streaming denoiser (guard included)."""
+    pytest.importorskip("onnxruntime")
+    import importlib.util
+    from pathlib import Path
+
+    from tsae.export import export_model
+
+    spec = importlib.util.spec_from_file_location(
+        "onnx_reference_runner", Path(__file__).resolve().parents[2] / "scripts/onnx_reference_runner.py")
+    assert spec is not None and spec.loader is not None
+    runner = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(runner)
+    path = save_model(tmp_path / "d2.tsae", net, sample_rate=16000)
+    session, meta = runner.load(export_model(path, tmp_path / "d2.onnx", **options).onnx)
+    assert meta["kind"] == "denoiser_step" and meta["latency_seconds"] == pytest.approx(0.048)
+    x = np.stack([noisy_tone(0.6, 16000, 0), noisy_tone(0.6, 16000, 1)])
+    x[:, :1600] = 0.0  # digital silence first: the guard waits for signal
+    expected = denoise(x, 16000, model=path, **options)
+    np.testing.assert_allclose(runner.denoise(session, meta, x), expected, atol=1e-4)
+    assert np.abs(expected - x).max() > 1e-2
