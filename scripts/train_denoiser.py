@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Train the shipped ``denoiser`` model on ../shared/data/speech (CPU or a CUDA GPU, wall-clock budget).
+"""Train the speech denoisers (``denoiser``, ``denoiser2``) on ../shared/data/speech or a packed file (CPU or CUDA).
 
 Clean speech and real noise are mixed on the fly (random SNR -5..20 dB plus a few
 near-clean and noise-only examples, random level, crops, noise offsets and looping,
@@ -16,6 +16,29 @@ Usage::
 
     nohup python scripts/train_denoiser.py --max-minutes 100 --out runs/denoiser > runs/denoiser.log 2>&1 &
     python scripts/train_denoiser.py --export runs/denoiser/best.safetensors plugins/weights/denoiser.tsae
+
+The second network, ``--family denoiser2`` (plugins/denoiser2.py; its hyper-parameters by
+``--param NAME=VALUE``, its defaults otherwise), trains with ``denoise_loss``, usually on a file
+written by ``python scripts/denoise_data.py pack`` (``--packed``: batches drawn by ``PackedMixer``;
+the pack's manifest, the mixer settings, seeds, arguments and ``git rev-parse HEAD`` go into every
+checkpoint header and, by ``--export``, into the model header as ``extra.training``)::
+
+    python scripts/denoise_data.py pack runs/pack.safetensors
+    python scripts/train_denoiser.py --family denoiser2 --packed runs/pack.safetensors --max-minutes 600 --out runs/d2
+    python scripts/train_denoiser.py --family denoiser2 --packed runs/pack.safetensors --max-minutes 600 --out runs/d2 --resume
+    python scripts/train_denoiser.py --export runs/d2/last.safetensors plugins/weights/denoiser2.tsae
+
+Long runs: ``OUT/last.safetensors`` is written every ``--save-every`` minutes, at the end and on
+SIGTERM or Ctrl-C (then the script exits 128 + the signal number). It holds the weights, the AdamW
+state (tensors) and the torch/CUDA RNG states as safetensors tensors, and the step, the training
+minutes so far, the optimiser's scalars and the mixer's numpy RNG state as JSON in its header (no
+pickle). ``--resume`` continues from it: same step, same learning-rate schedule (``--max-minutes``
+and ``--max-steps`` count the whole run); with ``--workers 0`` a resumed run draws exactly the
+batches an uninterrupted one would have drawn.
+
+On a CUDA GPU: ``--device cuda --workers 12 --amp --batch 64`` mixes batches in 12 DataLoader
+processes (worker ``w`` seeds its mixer from ``(seed, start step, w)``) while the GPU trains in
+bfloat16 autocast (the mask decoder stays in float32).
 
 The shipped weights (plugins/weights/denoiser.tsae, whose header records all of
 this under ``extra.training``, each stage's settings nested in ``init_checkpoint``)
@@ -202,6 +225,17 @@ def family_loss(model: torch.nn.Module, noisy: torch.Tensor, clean: torch.Tensor
     if isinstance(model, Denoiser2Net):
         return model.training_loss(noisy[:, None], clean[:, None])[0]
     return batch_loss(model, noisy, clean)[0]
+
+
+def decode_in_float32(model: torch.nn.Module) -> None:
+    """Make ``model.decode`` run in float32 under bfloat16 autocast (``torch.complex`` takes no bfloat16)."""
+    decode = model.decode
+
+    def fp32_decode(z: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(z.device.type, enabled=False):
+            return decode(z.float())
+
+    model.decode = fp32_decode  # type: ignore[method-assign]
 
 
 def batch_loss(model: DenoiserNet, noisy: torch.Tensor, clean: torch.Tensor) -> tuple[torch.Tensor, dict]:
@@ -465,6 +499,8 @@ def train(args: argparse.Namespace) -> None:
     last_save = last_val = start
     run_loss, run_n = 0.0, 0
     amp = torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.amp)
+    if args.amp:
+        decode_in_float32(model)
 
     def elapsed() -> float:
         return minutes_before * 60 + time.time() - start
