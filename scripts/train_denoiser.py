@@ -440,6 +440,10 @@ def train(args: argparse.Namespace) -> None:
         _, resume = read_checkpoint(str(last_path))
         if "resume" not in resume:
             sys.exit(f"{last_path}: has no training state to resume from (written by an older script)")
+        was = (resume.get("family", "denoiser"), resume["data"].get("packed"))
+        if was != (args.family, args.packed and os.path.basename(args.packed)):
+            sys.exit(f"{last_path}: was trained as family {was[0]} on {was[1] or 'the on-the-fly mix'}; "
+                     "resume it with the same family and data")
     init_state, init_meta = read_checkpoint(args.init) if args.init and not resume else (None, None)
     packed = None
     if args.packed:
@@ -528,7 +532,8 @@ def train(args: argparse.Namespace) -> None:
             run_loss += float(loss.detach())
             run_n += 1
             now = time.time()
-            if now - last_val > args.val_every:
+            done = elapsed() >= budget or (args.max_steps is not None and step >= args.max_steps)
+            if now - last_val > args.val_every or done:
                 last_val = now
                 with amp:
                     vl, sdr = validate(model, vx, vs, device)

@@ -110,6 +110,10 @@ def test_interrupted_run_resumes_to_the_same_weights_exports_and_denoises(pack, 
 def test_resume_without_a_checkpoint_and_bad_params_fail_in_one_line(pack, tmp_path, capsys) -> None:
     with pytest.raises(SystemExit, match="no checkpoint to resume from"):
         td.main([*TINY, "--packed", str(pack), "--out", str(tmp_path / "none"), "--resume"])
+    td.main([*TINY, "--packed", str(pack), "--out", str(tmp_path / "one"), "--max-steps", "1"])
+    assert (tmp_path / "one" / "best.safetensors").exists()  # validated at the end of the run
+    with pytest.raises(SystemExit, match="resume it with the same family and data"):
+        td.main(["--family", "denoiser", "--packed", str(pack), "--out", str(tmp_path / "one"), "--resume"])
     with pytest.raises(SystemExit, match="unknown parameter"):
         td.main([*TINY, "--packed", str(pack), "-p", "wings=2", "--out", str(tmp_path / "bad")])
     with pytest.raises(SystemExit, match="not a packed training file"):
