@@ -266,7 +266,11 @@ _OPTIM, _RNG = "optim/", "rng/"
 def read_checkpoint(path: str) -> tuple[dict[str, torch.Tensor], dict]:
     """``(model state dict, meta)`` of a training checkpoint; exits with one line if it is unreadable."""
     state, meta = _read(path)
-    return {k: v for k, v in state.items() if "/" not in k}, meta
+    return _weights(state), meta
+
+
+def _weights(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k: v for k, v in state.items() if "/" not in k}
 
 
 def _read(path: str) -> tuple[dict[str, torch.Tensor], dict]:
@@ -311,10 +315,9 @@ def training_state(opt: torch.optim.Optimizer, mixer: Mixer | PackedMixer | None
                      "mixer_rng": mixer.rng.bit_generator.state if mixer is not None else None}
 
 
-def restore_training_state(path: str, opt: torch.optim.Optimizer, mixer: Mixer | PackedMixer | None,
-                           resume: dict) -> None:
-    """Put the optimiser and RNG states written by :func:`training_state` back (``resume``: the JSON part)."""
-    state, _ = _read(path)
+def restore_training_state(state: dict[str, torch.Tensor], resume: dict, opt: torch.optim.Optimizer,
+                           mixer: Mixer | PackedMixer | None) -> None:
+    """Put the optimiser and RNG states of :func:`training_state` back (``state``: the tensors, ``resume``: the JSON)."""
     per_param: dict[int, dict[str, Any]] = {}
     for name, value in state.items():
         if name.startswith(_OPTIM):
@@ -399,8 +402,6 @@ def _packed_data(args: argparse.Namespace, packed: Packed) -> tuple[PackedMixer,
     return mixer, torch.from_numpy(vx), torch.from_numpy(vs), data
 
 
-
-
 def _hparams(args: argparse.Namespace) -> dict:
     if args.family == "denoiser2":
         return {"channels": 1, "window": args.n_fft, **dict(args.param)}
@@ -433,11 +434,11 @@ def train(args: argparse.Namespace) -> None:
         sys.exit(str(error))
     out = Path(args.out)
     last_path = out / "last.safetensors"
-    resume = None
+    resume, resume_state = None, {}
     if args.resume:
         if not last_path.exists():
             sys.exit(f"{last_path}: no checkpoint to resume from")
-        _, resume = read_checkpoint(str(last_path))
+        resume_state, resume = _read(str(last_path))
         if "resume" not in resume:
             sys.exit(f"{last_path}: has no training state to resume from (written by an older script)")
         was = (resume.get("family", "denoiser"), resume["data"].get("packed"))
@@ -462,7 +463,7 @@ def train(args: argparse.Namespace) -> None:
     except ValueError as error:
         sys.exit(f"--param: {error}")
     if resume:
-        model.load_state_dict(read_checkpoint(str(last_path))[0])
+        model.load_state_dict(_weights(resume_state))
     elif init_state is not None:
         model.load_state_dict(widen_lookahead(init_state, model) if args.family == "denoiser" else init_state)
         init_meta.pop("hparams", None)
@@ -473,7 +474,7 @@ def train(args: argparse.Namespace) -> None:
     in_process = args.workers == 0 or packed is None  # else the mixers (and their RNG states) live in the workers
     step, minutes_before = 0, 0.0
     if resume:
-        restore_training_state(str(last_path), opt, mixer if in_process else None, resume["resume"])
+        restore_training_state(resume_state, resume["resume"], opt, mixer if in_process else None)
         step, minutes_before = int(resume["step"]), float(resume["minutes"])
         print(f"resumed {last_path} at step {step}, {minutes_before:.2f} min", flush=True)
     dataset = None
