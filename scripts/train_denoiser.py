@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Train the shipped ``denoiser`` model on ../shared/data/speech (CPU or a CUDA GPU, wall-clock budget).
+"""Train the speech denoisers (``denoiser``, ``denoiser2``) on ../shared/data/speech or a packed file (CPU or CUDA).
 
 Clean speech and real noise are mixed on the fly (random SNR -5..20 dB plus a few
 near-clean and noise-only examples, random level, crops, noise offsets and looping,
@@ -16,6 +16,29 @@ Usage::
 
     nohup python scripts/train_denoiser.py --max-minutes 100 --out runs/denoiser > runs/denoiser.log 2>&1 &
     python scripts/train_denoiser.py --export runs/denoiser/best.safetensors plugins/weights/denoiser.tsae
+
+The second network, ``--family denoiser2`` (plugins/denoiser2.py; its hyper-parameters by
+``--param NAME=VALUE``, its defaults otherwise), trains with ``denoise_loss``, usually on a file
+written by ``python scripts/denoise_data.py pack`` (``--packed``: batches drawn by ``PackedMixer``;
+the pack's manifest, the mixer settings, seeds, arguments and ``git rev-parse HEAD`` go into every
+checkpoint header and, by ``--export``, into the model header as ``extra.training``)::
+
+    python scripts/denoise_data.py pack runs/pack.safetensors
+    python scripts/train_denoiser.py --family denoiser2 --packed runs/pack.safetensors --max-minutes 600 --out runs/d2
+    python scripts/train_denoiser.py --family denoiser2 --packed runs/pack.safetensors --max-minutes 600 --out runs/d2 --resume
+    python scripts/train_denoiser.py --export runs/d2/last.safetensors plugins/weights/denoiser2.tsae
+
+Long runs: ``OUT/last.safetensors`` is written every ``--save-every`` minutes, at the end and on
+SIGTERM or Ctrl-C (then the script exits 128 + the signal number). It holds the weights, the AdamW
+state (tensors) and the torch/CUDA RNG states as safetensors tensors, and the step, the training
+minutes so far, the optimiser's scalars and the mixer's numpy RNG state as JSON in its header (no
+pickle). ``--resume`` continues from it: same step, same learning-rate schedule (``--max-minutes``
+and ``--max-steps`` count the whole run); with ``--workers 0`` a resumed run draws exactly the
+batches an uninterrupted one would have drawn.
+
+On a CUDA GPU: ``--device cuda --workers 12 --amp --batch 64`` mixes batches in 12 DataLoader
+processes (worker ``w`` seeds its mixer from ``(seed, start step, w)``) while the GPU trains in
+bfloat16 autocast (the mask decoder stays in float32).
 
 The shipped weights (plugins/weights/denoiser.tsae, whose header records all of
 this under ``extra.training``, each stage's settings nested in ``init_checkpoint``)
@@ -47,9 +70,12 @@ import argparse
 import json
 import math
 import os
+import signal
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -65,11 +91,15 @@ from denoise_data import (  # noqa: E402
     DATA,
     SOURCE_WEIGHTS,
     SR,
+    Packed,
+    PackedMixer,
+    _tsae_commit,
     active_rms,
     babble,
     coloured_noise,
     crop,
     load,
+    load_packed,
     loop_crop,
     mix,
     random_eq,
@@ -78,6 +108,8 @@ from denoise_data import (  # noqa: E402
     synthetic_speech,
 )
 from denoiser import DenoiserNet, spectral_loss, widen_lookahead  # noqa: E402
+
+from tsae_plugins.denoiser2 import Denoiser2Net  # noqa: E402
 
 
 class Mixer:
@@ -137,7 +169,75 @@ class Mixer:
         return torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ss))
 
 
-# --------------------------------------------------------------------------- training
+# --------------------------------------------------------------------------- data
+class PackedBatches(torch.utils.data.IterableDataset):
+    """Endless ``(noisy, clean)`` batches from a :class:`PackedMixer` in each DataLoader worker.
+
+    Worker ``w`` seeds its mixer from ``(seed, start_step, w)``, so every worker draws
+    different examples and a resumed run draws new ones (its workers' numpy states are
+    not saved: they live in other processes).
+    """
+
+    def __init__(self, packed: Packed, seed: int, start_step: int, batch: int, n: int) -> None:
+        super().__init__()
+        self.packed, self.seed, self.start_step, self.batch, self.n = packed, seed, start_step, batch, n
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        info = torch.utils.data.get_worker_info()
+        worker = info.id if info is not None else 0
+        seed = int(np.random.SeedSequence([self.seed, self.start_step, worker]).generate_state(1)[0])
+        mixer = PackedMixer(self.packed, seed)
+        while True:
+            x, s = mixer.batch(self.batch, self.n)
+            yield torch.from_numpy(x), torch.from_numpy(s)
+
+
+def _quiet_worker(_: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle (it saves, then exits)
+
+
+def batches(mixer: Mixer | PackedMixer | None, dataset: PackedBatches | None, workers: int, b: int, n: int
+            ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Training batches: from ``mixer`` in this process, or from ``dataset`` in ``workers`` processes."""
+    if dataset is not None:
+        yield from torch.utils.data.DataLoader(dataset, batch_size=None, num_workers=workers,
+                                               worker_init_fn=_quiet_worker, pin_memory=torch.cuda.is_available())
+        return
+    assert mixer is not None
+    while True:
+        x, s = mixer.batch(b, n)
+        yield torch.as_tensor(x), torch.as_tensor(s)
+
+
+# --------------------------------------------------------------------------- models
+FAMILIES = ("denoiser", "denoiser2")
+
+
+def build_model(family: str, hparams: dict) -> torch.nn.Module:
+    """A fresh network of ``family`` from its ``hparams()`` (``channels`` and ``window`` included)."""
+    hp = dict(hparams)
+    net = Denoiser2Net if family == "denoiser2" else DenoiserNet
+    return net(hp.pop("channels"), hp.pop("window"), **hp)
+
+
+def family_loss(model: torch.nn.Module, noisy: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
+    """The training loss of a batch ``(batch, n)``: the family's own (``denoise_loss`` for denoiser2)."""
+    if isinstance(model, Denoiser2Net):
+        return model.training_loss(noisy[:, None], clean[:, None])[0]
+    return batch_loss(model, noisy, clean)[0]
+
+
+def decode_in_float32(model: torch.nn.Module) -> None:
+    """Make ``model.decode`` run in float32 under bfloat16 autocast (``torch.complex`` takes no bfloat16)."""
+    decode = model.decode
+
+    def fp32_decode(z: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(z.device.type, enabled=False):
+            return decode(z.float())
+
+    model.decode = fp32_decode  # type: ignore[method-assign]
+
+
 def batch_loss(model: DenoiserNet, noisy: torch.Tensor, clean: torch.Tensor) -> tuple[torch.Tensor, dict]:
     X = model.stft(noisy)
     S = model.stft(clean)
@@ -154,8 +254,26 @@ def si_sdr(est: np.ndarray, ref: np.ndarray) -> float:
     return float(10 * np.log10((np.sum(t**2) + 1e-12) / (np.sum((est - t) ** 2) + 1e-12)))
 
 
+# --------------------------------------------------------------------------- checkpoints
+#: the seed of the validation draw from a packed file (apart from any training seed)
+VAL_SEED = 10**6
+#: what changes from one save of ``last`` to the next (the rest of its header describes the run)
+_PROGRESS = ("step", "minutes", "best_val", "resume")
+#: checkpoint tensors that are not model weights: optimiser state and RNG states ("/" is never in a weight name)
+_OPTIM, _RNG = "optim/", "rng/"
+
+
 def read_checkpoint(path: str) -> tuple[dict[str, torch.Tensor], dict]:
-    """``(state dict, meta)`` of a training checkpoint; exits with one line if it is unreadable."""
+    """``(model state dict, meta)`` of a training checkpoint; exits with one line if it is unreadable."""
+    state, meta = _read(path)
+    return _weights(state), meta
+
+
+def _weights(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k: v for k, v in state.items() if "/" not in k}
+
+
+def _read(path: str) -> tuple[dict[str, torch.Tensor], dict]:
     from safetensors import safe_open
     from safetensors.torch import load_file
 
@@ -167,27 +285,78 @@ def read_checkpoint(path: str) -> tuple[dict[str, torch.Tensor], dict]:
         sys.exit(f"{path}: not a readable training checkpoint ({error})")
 
 
-def save_checkpoint(path: Path, model: DenoiserNet, meta: dict) -> None:
+def save_checkpoint(path: Path, model: torch.nn.Module, meta: dict,
+                    extra: dict[str, torch.Tensor] | None = None) -> None:
+    """Write the model weights (plus ``extra`` tensors) and ``meta`` (JSON) as safetensors, atomically."""
     from safetensors.torch import save_file
 
     tmp = path.with_suffix(".part")
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    state.update({k: v.detach().cpu().contiguous() for k, v in (extra or {}).items()})
     save_file(state, str(tmp), metadata={"meta": json.dumps(meta)})
     os.replace(tmp, path)
 
 
-def train(args: argparse.Namespace) -> None:
-    from tsae.models.device import resolve_device
+def training_state(opt: torch.optim.Optimizer, mixer: Mixer | PackedMixer | None) -> tuple[dict, dict]:
+    """The optimiser and RNG states as ``(tensors, JSON scalars)``: no pickled objects."""
+    sd = opt.state_dict()
+    tensors: dict[str, torch.Tensor] = {}
+    scalars: dict[str, Any] = {}
+    for idx, st in sd["state"].items():
+        for key, value in st.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"{_OPTIM}{idx}/{key}"] = value
+            else:
+                scalars[f"{idx}/{key}"] = value
+    tensors[f"{_RNG}torch"] = torch.get_rng_state()
+    if torch.cuda.is_available():
+        tensors[f"{_RNG}cuda"] = torch.cuda.get_rng_state()
+    return tensors, {"param_groups": sd["param_groups"], "optim_scalars": scalars,
+                     "mixer_rng": mixer.rng.bit_generator.state if mixer is not None else None}
 
-    try:
-        device = resolve_device(args.device)  # before the data is loaded: a bad --device fails at once
-    except ValueError as error:
-        sys.exit(str(error))
-    init_state, init_meta = read_checkpoint(args.init) if args.init else (None, None)
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+
+def restore_training_state(state: dict[str, torch.Tensor], resume: dict, opt: torch.optim.Optimizer,
+                           mixer: Mixer | PackedMixer | None) -> None:
+    """Put the optimiser and RNG states of :func:`training_state` back (``state``: the tensors, ``resume``: the JSON)."""
+    per_param: dict[int, dict[str, Any]] = {}
+    for name, value in state.items():
+        if name.startswith(_OPTIM):
+            idx, key = name[len(_OPTIM):].split("/")
+            per_param.setdefault(int(idx), {})[key] = value
+    for name, value in resume["optim_scalars"].items():
+        idx, key = name.split("/")
+        per_param.setdefault(int(idx), {})[key] = value
+    opt.load_state_dict({"state": per_param, "param_groups": resume["param_groups"]})
+    torch.set_rng_state(state[f"{_RNG}torch"])
+    if f"{_RNG}cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state(state[f"{_RNG}cuda"])
+    if mixer is not None and resume.get("mixer_rng"):
+        mixer.rng.bit_generator.state = resume["mixer_rng"]
+
+
+class StopFlag:
+    """Set by SIGTERM or Ctrl-C (SIGINT) while training, so the loop saves ``last`` and exits."""
+
+    def __init__(self) -> None:
+        self.signal: str | None = None
+        self._old: dict[int, Any] = {}
+
+    def _handle(self, signum: int, _frame: Any) -> None:
+        self.signal = signal.Signals(signum).name
+
+    def __enter__(self) -> StopFlag:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+
+# --------------------------------------------------------------------------- training
+def _shared_data(args: argparse.Namespace) -> tuple[Mixer, torch.Tensor, torch.Tensor, dict]:
+    """The on-the-fly mixer of ../shared speech, a validation set of held-out speakers x noises, data meta."""
     t0 = time.time()
     sp = split(Path(args.data))
     clean = {k: [load(p) for p in v] for k, v in sp["train_clean"].items()}
@@ -195,8 +364,6 @@ def train(args: argparse.Namespace) -> None:
     print(f"loaded {sum(len(v) for v in clean.values())} clean files, {len(noises)} noises in {time.time()-t0:.0f}s", flush=True)
     for k, v in clean.items():
         print(f"  {k}: {len(v)} files, {sum(map(len, v))/SR/60:.1f} min", flush=True)
-
-    # fixed validation set: held-out speakers x held-out noises
     vrng = np.random.default_rng(1)
     held = [load(p) for p in sp["heldout_clean"]]
     hnoise = [load(p) for p in sp["heldout_noise"]]
@@ -209,92 +376,186 @@ def train(args: argparse.Namespace) -> None:
         val.append(((x * g).astype(np.float32), (s * g).astype(np.float32)))
     vx = torch.from_numpy(np.stack([v[0] for v in val]))
     vs = torch.from_numpy(np.stack([v[1] for v in val]))
+    data = {
+        "root": "shared/data/speech (see its README)",
+        "train_clean_files": {k: len(v) for k, v in sp["train_clean"].items()},
+        "train_noises": [p.name for p in sp["train_noise"]],
+        "heldout_noises": [p.name for p in sp["heldout_noise"]],
+        "heldout_speakers": sp["heldout_speakers"],
+        "source_weights": SOURCE_WEIGHTS,
+        "mixing": "SNR U(-5,20) dB (8% U(20,40), 2% noise only), level U(-42,-12) dBFS, "
+                  "30% random EQ on speech and noise, 15% synthetic coloured noise, "
+                  f"{args.babble:.0%} on-the-fly babble of 3-10 training utterances, 20% second noise, "
+                  f"{args.seg} s crops",
+        "validation": "held-out speakers x held-out noises, SNR 0/5/10/15 dB, numpy seed 1",
+    }
+    return Mixer(clean, noises, args.seed, babble_prob=args.babble), vx, vs, data
 
-    hp = {"hop": args.hop, "hidden": args.hidden, "layers": args.layers, "lookahead": args.lookahead}
-    model = DenoiserNet(1, args.n_fft, **hp)
-    if init_state is not None:
-        model.load_state_dict(widen_lookahead(init_state, model))
+
+def _packed_data(args: argparse.Namespace, packed: Packed) -> tuple[PackedMixer, torch.Tensor, torch.Tensor, dict]:
+    """The packed-file mixer, a validation set (a fixed draw from the pack, seed ``VAL_SEED``), data meta."""
+    mixer = PackedMixer(packed, args.seed)
+    vx, vs = PackedMixer(packed, VAL_SEED).batch(args.val_size, args.seg * SR)
+    data = {"packed": os.path.basename(args.packed), "manifest": packed.manifest, "mixer": mixer.settings,
+            "validation": f"{args.val_size} examples drawn from the pack with seed {VAL_SEED} (training "
+                          "distribution; held-out evaluation is scripts/eval_denoise.py's)"}
+    return mixer, torch.from_numpy(vx), torch.from_numpy(vs), data
+
+
+def _hparams(args: argparse.Namespace) -> dict:
+    if args.family == "denoiser2":
+        return {"channels": 1, "window": args.n_fft, **dict(args.param)}
+    return {"channels": 1, "window": args.n_fft, "hop": args.hop, "hidden": args.hidden, "layers": args.layers,
+            "lookahead": args.lookahead}
+
+
+def validate(model: torch.nn.Module, vx: torch.Tensor, vs: torch.Tensor, device: torch.device
+             ) -> tuple[float, float]:
+    """Mean loss and mean SI-SDR improvement (dB) on the validation set."""
+    model.eval()
+    vl, sdr = 0.0, []
+    with torch.no_grad():
+        for i in range(0, len(vx), 16):
+            bx, bs = vx[i: i + 16].to(device), vs[i: i + 16].to(device)
+            vl += float(family_loss(model, bx, bs)) * len(bx)
+            est = model(bx[:, None])[:, 0].float().cpu().numpy()
+            pairs = zip(est, vs[i: i + 16].numpy(), vx[i: i + 16].numpy(), strict=True)
+            sdr += [si_sdr(e, r) - si_sdr(n, r) for e, r, n in pairs]
+    model.train()
+    return vl / len(vx), float(np.mean(sdr))
+
+
+def train(args: argparse.Namespace) -> None:
+    from tsae.models.device import resolve_device
+
+    try:
+        device = resolve_device(args.device)  # before the data is loaded: a bad --device fails at once
+    except ValueError as error:
+        sys.exit(str(error))
+    out = Path(args.out)
+    last_path = out / "last.safetensors"
+    resume, resume_state = None, {}
+    if args.resume:
+        if not last_path.exists():
+            sys.exit(f"{last_path}: no checkpoint to resume from")
+        resume_state, resume = _read(str(last_path))
+        if "resume" not in resume:
+            sys.exit(f"{last_path}: has no training state to resume from (written by an older script)")
+        was = (resume.get("family", "denoiser"), resume["data"].get("packed"))
+        if was != (args.family, args.packed and os.path.basename(args.packed)):
+            sys.exit(f"{last_path}: was trained as family {was[0]} on {was[1] or 'the on-the-fly mix'}; "
+                     "resume it with the same family and data")
+    init_state, init_meta = read_checkpoint(args.init) if args.init and not resume else (None, None)
+    packed = None
+    if args.packed:
+        try:
+            packed = load_packed(args.packed)
+        except ValueError as error:
+            sys.exit(f"{args.packed}: {error}")
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    out.mkdir(parents=True, exist_ok=True)
+    mixer, vx, vs, data = _packed_data(args, packed) if packed is not None else _shared_data(args)
+    data.update(init=args.init, init_checkpoint=init_meta)
+
+    try:
+        model = build_model(args.family, resume["hparams"] if resume else _hparams(args))
+    except ValueError as error:
+        sys.exit(f"--param: {error}")
+    if resume:
+        model.load_state_dict(_weights(resume_state))
+    elif init_state is not None:
+        model.load_state_dict(widen_lookahead(init_state, model) if args.family == "denoiser" else init_state)
         init_meta.pop("hparams", None)
     model.to(device)
     n_params = sum(p.numel() for p in model.parameters())
-    print(f"model: {n_params} parameters, hparams {model.hparams()}, on {device}", flush=True)
+    print(f"model {args.family}: {n_params} parameters, hparams {model.hparams()}, on {device}", flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
-    mixer = Mixer(clean, noises, args.seed, babble_prob=args.babble)
+    in_process = args.workers == 0 or packed is None  # else the mixers (and their RNG states) live in the workers
+    step, minutes_before = 0, 0.0
+    if resume:
+        restore_training_state(resume_state, resume["resume"], opt, mixer if in_process else None)
+        step, minutes_before = int(resume["step"]), float(resume["minutes"])
+        print(f"resumed {last_path} at step {step}, {minutes_before:.2f} min", flush=True)
+    dataset = None
+    if not in_process:
+        assert packed is not None
+        dataset = PackedBatches(packed, args.seed, step, args.batch, args.seg * SR)
+    stream = batches(mixer, dataset, args.workers, args.batch, args.seg * SR)
     budget = args.max_minutes * 60
-    meta = {
+    meta = {k: v for k, v in resume.items() if k not in _PROGRESS} if resume else {
         "script": "scripts/train_denoiser.py",
+        "family": args.family,
         "args": vars(args),
+        "git_commit": _tsae_commit(),
+        "seed": args.seed,
         "hparams": model.hparams(),
         "n_params": n_params,
-        "data": {
-            "root": "shared/data/speech (see its README)",
-            "train_clean_files": {k: len(v) for k, v in sp["train_clean"].items()},
-            "train_noises": [p.name for p in sp["train_noise"]],
-            "heldout_noises": [p.name for p in sp["heldout_noise"]],
-            "heldout_speakers": sp["heldout_speakers"],
-            "source_weights": SOURCE_WEIGHTS,
-            "init": args.init,
-            "init_checkpoint": init_meta,
-            "mixing": "SNR U(-5,20) dB (8% U(20,40), 2% noise only), level U(-42,-12) dBFS, "
-                      "30% random EQ on speech and noise, 15% synthetic coloured noise, "
-                      f"{args.babble:.0%} on-the-fly babble of 3-10 training utterances, 20% second noise, "
-                      f"{args.seg} s crops",
-        },
-        "loss": "compressed (0.3) magnitude MSE + 0.5 compressed complex MSE, scaled by the mixture RMS",
+        "data": data,
+        "loss": ("denoise_loss: compressed (0.3) magnitude + 0.5 compressed complex - 0.01 SI-SDR"
+                 if args.family == "denoiser2" else
+                 "compressed (0.3) magnitude MSE + 0.5 compressed complex MSE, scaled by the mixture RMS"),
     }
-    best = float("inf")
-    step = 0
-    last_val = time.time()
-    train_start = time.time()
-    run_loss = 0.0
-    run_n = 0
-    while True:
-        elapsed = time.time() - train_start
-        if elapsed > budget:
-            break
-        frac = elapsed / budget
-        warm = min(1.0, (step + 1) / 200)
-        lr = args.lr * warm * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
-        for g in opt.param_groups:
-            g["lr"] = lr
-        x, s = mixer.batch(args.batch, args.seg * SR)
-        loss, parts = batch_loss(model, x.to(device), s.to(device))
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        step += 1
-        run_loss += float(loss.detach())
-        run_n += 1
-        if time.time() - last_val > args.val_every or time.time() - train_start > budget:
-            last_val = time.time()
-            model.eval()
-            with torch.no_grad():
-                vl = 0.0
-                sdr = []
-                for i in range(0, len(vx), 16):
-                    bx, bs = vx[i: i + 16].to(device), vs[i: i + 16].to(device)
-                    loss, _ = batch_loss(model, bx, bs)
-                    vl += float(loss) * len(bx)
-                    est = model(bx[:, None])[:, 0].cpu().numpy()
-                    pairs = zip(est, vs[i: i + 16].numpy(), vx[i: i + 16].numpy(), strict=True)
-                    sdr += [si_sdr(e, r) - si_sdr(n, r) for e, r, n in pairs]
-                vl /= len(vx)
-            model.train()
-            msg = (f"step {step} t={elapsed/60:.1f}min lr={lr:.2e} train={run_loss/run_n:.4f} "
-                   f"val={vl:.4f} val_sisdr_impr={np.mean(sdr):.2f}dB")
-            run_loss, run_n = 0.0, 0
-            meta_last = dict(meta, step=step, minutes=round(elapsed / 60, 1), val_loss=vl,
-                             val_si_sdr_improvement_db=float(np.mean(sdr)))
-            save_checkpoint(out / "last.safetensors", model, meta_last)
-            if vl < best:
-                best = vl
-                meta.update({"step": step, "minutes": round(elapsed / 60, 1), "val_loss": vl,
-                             "val_si_sdr_improvement_db": float(np.mean(sdr))})
-                save_checkpoint(out / "best.safetensors", model, meta)
-                msg += " *saved*"
-            print(msg, flush=True)
-    print(f"done: {step} steps, best val {best:.4f}", flush=True)
+    if resume:
+        meta.setdefault("resumed", []).append({"step": step, "minutes": minutes_before,
+                                               "git_commit": _tsae_commit(), "args": vars(args)})
+    best = float(resume.get("best_val", "inf")) if resume else float("inf")
+    start = time.time()
+    last_save = last_val = start
+    run_loss, run_n = 0.0, 0
+    amp = torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.amp)
+    if args.amp:
+        decode_in_float32(model)
+
+    def elapsed() -> float:
+        return minutes_before * 60 + time.time() - start
+
+    def save_last() -> None:
+        tensors, scalars = training_state(opt, mixer if in_process else None)
+        full = dict(meta, step=step, minutes=round(elapsed() / 60, 3), best_val=best, resume=scalars)
+        save_checkpoint(last_path, model, full, tensors)
+
+    with StopFlag() as stop:
+        while elapsed() < budget and (args.max_steps is None or step < args.max_steps) and not stop.signal:
+            frac = elapsed() / budget if args.max_steps is None else max(elapsed() / budget, step / args.max_steps)
+            warm = min(1.0, (step + 1) / 200)
+            lr = args.lr * warm * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0))))
+            for g in opt.param_groups:
+                g["lr"] = lr
+            x, s = next(stream)
+            with amp:
+                loss = family_loss(model, x.to(device, non_blocking=True), s.to(device, non_blocking=True))
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            step += 1
+            run_loss += float(loss.detach())
+            run_n += 1
+            now = time.time()
+            done = elapsed() >= budget or (args.max_steps is not None and step >= args.max_steps)
+            if now - last_val > args.val_every or done:
+                last_val = now
+                with amp:
+                    vl, sdr = validate(model, vx, vs, device)
+                msg = (f"step {step} t={elapsed()/60:.2f}min lr={lr:.2e} train={run_loss/run_n:.4f} "
+                       f"val={vl:.4f} val_sisdr_impr={sdr:.2f}dB")
+                run_loss, run_n = 0.0, 0
+                if vl < best:
+                    best = vl
+                    save_checkpoint(out / "best.safetensors", model,
+                                    dict(meta, step=step, minutes=round(elapsed() / 60, 3), val_loss=vl,
+                                         val_si_sdr_improvement_db=sdr))
+                    msg += " *best saved*"
+                print(msg, flush=True)
+            if time.time() - last_save > args.save_every * 60:
+                save_last()
+                last_save = time.time()
+        save_last()
+    why = f"stopped by {stop.signal}" if stop.signal else "done"
+    print(f"{why}: step {step}, {elapsed()/60:.2f} min, best val {best:.4f}; wrote {last_path}", flush=True)
+    if stop.signal:
+        sys.exit(128 + int(getattr(signal, stop.signal)))
 
 
 def export(src: str, dst: str) -> None:
@@ -302,25 +563,44 @@ def export(src: str, dst: str) -> None:
     from tsae.models.modelfile import save_model
 
     state, meta = read_checkpoint(src)
-    hp = dict(meta["hparams"])
-    model = DenoiserNet(hp.pop("channels"), hp.pop("window"), **hp)
+    model = build_model(meta.get("family", "denoiser"), meta["hparams"])
     model.load_state_dict(state)
     model.eval()
 
     frame = {"window": model.n_fft, "hop": model.hop, "window_fn": "sqrt_hann"}
-    save_model(dst, model, frame=frame, sample_rate=SR, extra={"training": meta})
+    training = {k: v for k, v in meta.items() if k != "resume"}
+    save_model(dst, model, frame=frame, sample_rate=int(model.config.get("sample_rate", SR)),
+               extra={"training": training})
     print(f"wrote {dst} ({os.path.getsize(dst)/1e6:.2f} MB)")
 
 
-def main() -> None:
+def _key_value(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name.strip(), value.strip()
+
+
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--family", default="denoiser", choices=FAMILIES, help="the network to train")
+    ap.add_argument("-p", "--param", action="append", default=[], type=_key_value, metavar="NAME=VALUE",
+                    help="a denoiser2 hyper-parameter (repeatable; the family's defaults otherwise)")
     ap.add_argument("--data", default=str(DATA))
+    ap.add_argument("--packed", default=None, metavar="PACK",
+                    help="draw batches from this file of 'denoise_data.py pack' instead of mixing --data on the fly")
     ap.add_argument("--out", default="runs/denoiser")
-    ap.add_argument("--max-minutes", type=float, default=100.0)
+    ap.add_argument("--resume", action="store_true", help="continue from OUT/last.safetensors")
+    ap.add_argument("--max-minutes", type=float, default=100.0, help="training time in all (resumed runs included)")
+    ap.add_argument("--max-steps", type=int, default=None, help="stop at this step (resumed runs included)")
+    ap.add_argument("--save-every", type=float, default=5.0, help="minutes between saves of OUT/last.safetensors")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
                     help="where to train (auto: a CUDA GPU when present, else the CPU)")
+    ap.add_argument("--workers", type=int, default=0,
+                    help="DataLoader worker processes mixing batches from --packed (0: mix in this process)")
+    ap.add_argument("--amp", action="store_true", help="bfloat16 autocast (on a CUDA GPU)")
     ap.add_argument("--n-fft", type=int, default=512)
     ap.add_argument("--hop", type=int, default=256)
     ap.add_argument("--hidden", type=int, default=160)
@@ -330,15 +610,17 @@ def main() -> None:
     ap.add_argument("--seg", type=int, default=3, help="training crop length in seconds")
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--val-size", type=int, default=64)
-    ap.add_argument("--val-every", type=float, default=180.0, help="seconds between validations/checkpoints")
+    ap.add_argument("--val-every", type=float, default=180.0, help="seconds between validations (and best saves)")
     ap.add_argument("--babble", type=float, default=0.2,
                     help="probability of on-the-fly babble noise made from 3-10 training utterances")
     ap.add_argument("--init", default=None, help="start from this checkpoint")
     ap.add_argument("--export", nargs=2, metavar=("CHECKPOINT", "MODEL"), help="convert a checkpoint and exit")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     if args.export:
         export(*args.export)
         return
+    if args.param and args.family != "denoiser2":
+        ap.error("--param is for --family denoiser2 (the denoiser family has its own options)")
     train(args)
 
 

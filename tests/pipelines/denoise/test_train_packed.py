@@ -1,0 +1,120 @@
+"""scripts/train_denoiser.py on a tiny synthetic pack: denoiser2, interrupt, resume, export, denoise."""
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from click.testing import CliRunner
+
+from tsae.cli import cli
+from tsae.models.modelfile import load_model
+
+ROOT = Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(ROOT / "scripts"))
+_spec = importlib.util.spec_from_file_location("train_denoiser", ROOT / "scripts" / "train_denoiser.py")
+td = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(td)  # type: ignore[union-attr]
+dd = sys.modules["denoise_data"]
+SR = 16000
+TINY = ["--family", "denoiser2", "-p", "hidden=16", "-p", "group_hidden=8", "-p", "cplx_hidden=8",
+        "-p", "cplx_bins=32", "-p", "erb_bands=16", "--batch", "2", "--seg", "1", "--val-size", "2",
+        "--val-every", "1e9", "--max-minutes", "1e6", "--device", "cpu", "--seed", "3"]
+
+
+@pytest.fixture(scope="module")
+def pack(tmp_path_factory) -> Path:
+    """A pack of synthetic 'speech' (harmonic tones) and noise, shaped like shared/data/speech."""
+    root = tmp_path_factory.mktemp("speech")
+    rng = np.random.default_rng(0)
+    t = np.arange(SR // 2) / SR
+
+    def write(name: str, x: np.ndarray) -> None:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        sf.write(root / name, x.astype(np.float32), SR, subtype="PCM_16")
+
+    for spk in range(1000, 1022):  # 20 of them are held out
+        write(f"clean/librispeech_{spk}-1-0001.flac", 0.2 * np.sin(2 * np.pi * rng.uniform(100, 300) * t))
+    for spk in ("0001", "0002", "0003"):
+        write(f"clean/so762_{spk}_000010.flac", 0.2 * np.sin(2 * np.pi * rng.uniform(100, 300) * t))
+    for name in ("blanket_rain.wav", "blanket_waves.wav"):
+        write(f"noise/{name}", 0.1 * rng.standard_normal(SR))
+    out = root / "pack.safetensors"
+    old = dd.SYNTHETIC_SPEECH_CLIPS
+    dd.SYNTHETIC_SPEECH_CLIPS = 1
+    try:
+        dd.pack(out, root, None, max_files=3)
+    finally:
+        dd.SYNTHETIC_SPEECH_CLIPS = old
+    return out
+
+
+@pytest.fixture(autouse=True)
+def _keep_torch_threads():
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
+def _weights(path: Path) -> dict[str, torch.Tensor]:
+    return td.read_checkpoint(str(path))[0]
+
+
+def test_interrupted_run_resumes_to_the_same_weights_exports_and_denoises(pack, tmp_path, monkeypatch) -> None:
+    args = [*TINY, "--packed", str(pack), "--max-steps", "10"]
+    td.main([*args, "--out", str(tmp_path / "whole")])
+
+    calls = []
+    loss = td.family_loss
+
+    def sigterm_at_step_5(*a):
+        calls.append(1)
+        if len(calls) == 5:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return loss(*a)
+
+    monkeypatch.setattr(td, "family_loss", sigterm_at_step_5)
+    with pytest.raises(SystemExit) as stopped:
+        td.main([*args, "--out", str(tmp_path / "run")])
+    assert stopped.value.code == 128 + signal.SIGTERM
+    _, meta = td.read_checkpoint(str(tmp_path / "run" / "last.safetensors"))
+    assert meta["step"] == 5
+    monkeypatch.setattr(td, "family_loss", loss)
+    td.main([*args, "--out", str(tmp_path / "run"), "--resume"])
+    _, meta = td.read_checkpoint(str(tmp_path / "run" / "last.safetensors"))
+    assert meta["step"] == 10 and [r["step"] for r in meta["resumed"]] == [5]
+    whole, resumed = _weights(tmp_path / "whole" / "last.safetensors"), _weights(tmp_path / "run" / "last.safetensors")
+    assert whole.keys() == resumed.keys() and all(torch.equal(whole[k], resumed[k]) for k in whole)
+
+    model = tmp_path / "tiny.tsae"
+    td.main(["--export", str(tmp_path / "run" / "last.safetensors"), str(model)])
+    loaded = load_model(model)
+    training = loaded.extra["training"]
+    assert loaded.family == "denoiser2" and loaded.model.config["hidden"] == 16
+    assert training["data"]["manifest"]["format"].startswith("tsae denoiser training pack")
+    assert training["seed"] == 3 and len(training["git_commit"]) == 40 and "resume" not in training
+    noisy = tmp_path / "noisy.wav"
+    sf.write(noisy, (0.05 * np.random.default_rng(1).standard_normal(SR)).astype(np.float32), SR)
+    result = CliRunner().invoke(cli, ["denoise", str(noisy), "--model", str(model), "-q"])
+    assert result.exit_code == 0, result.output
+    out, rate = sf.read(tmp_path / "noisy.denoised.wav")
+    assert rate == SR and out.shape == (SR,) and np.isfinite(out).all()
+
+
+def test_resume_without_a_checkpoint_and_bad_params_fail_in_one_line(pack, tmp_path, capsys) -> None:
+    with pytest.raises(SystemExit, match="no checkpoint to resume from"):
+        td.main([*TINY, "--packed", str(pack), "--out", str(tmp_path / "none"), "--resume"])
+    td.main([*TINY, "--packed", str(pack), "--out", str(tmp_path / "one"), "--max-steps", "1"])
+    assert (tmp_path / "one" / "best.safetensors").exists()  # validated at the end of the run
+    with pytest.raises(SystemExit, match="resume it with the same family and data"):
+        td.main(["--family", "denoiser", "--packed", str(pack), "--out", str(tmp_path / "one"), "--resume"])
+    with pytest.raises(SystemExit, match="unknown parameter"):
+        td.main([*TINY, "--packed", str(pack), "-p", "wings=2", "--out", str(tmp_path / "bad")])
+    with pytest.raises(SystemExit, match="not a packed training file"):
+        td.main([*TINY, "--packed", str(tmp_path / "missing.safetensors"), "--out", str(tmp_path / "bad")])
