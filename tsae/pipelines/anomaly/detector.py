@@ -406,7 +406,7 @@ class Detector:
         self.n_features_in_ = channels
         if split:
             calib_rows, calib_scores = self._choose_terms(state, X, split)
-            self._learn_again(state, Z, windows)  # the cheap terms, from every training row
+            self._learn_again(state, Z)  # the cheap terms, from every training row
             source = "holdout"
         else:
             levels = self._normal_levels(state, X, 0)
@@ -497,7 +497,7 @@ class Detector:
         chosen_rows = combine_rows(clean, chosen, self.linear_weight)
         return chosen_rows, smoothed_scores(chosen_rows, state.smooth, state.centered)
 
-    def _learn_again(self, state: DetectorState, Z: np.ndarray, windows: list[int]) -> None:
+    def _learn_again(self, state: DetectorState, Z: np.ndarray) -> None:
         """Learn the subspace and statistics terms again from all rows ``Z``, keeping their normal levels."""
         for term in [state.primary_term(), *state.scales]:
             pca, stats = fit_window_terms(Z, term.window, self.pca_variance)[:2]
@@ -558,7 +558,7 @@ class Detector:
         from tsae.models.trainer import TrainConfig, seed_everything, train_model
         from tsae.plugins import create_model
 
-        channels, n = Z.shape
+        channels = Z.shape[0]
         window = windows[0]
         pca, stats, windows_all, k = fit_window_terms(Z, window, self.pca_variance)
         # the network trains on at most max_train_windows of them, evenly spaced: enough for these small

@@ -264,7 +264,6 @@ class ScoringCore:
             if self.dtype == torch.float64:
                 model = copy.deepcopy(model).to(dtype=torch.float64)
             model = model.to(self.device).eval()
-        self.model = model
         self.window, self.hop = state.window, state.hop
         self.channels = state.channels
         assert state.normalizer.center is not None, "the detector state holds a fitted normaliser"

@@ -39,21 +39,14 @@ def principal_axes(centred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     windows a detector learns from; axes of (numerically) zero variance are dropped.
     """
     n, d = centred.shape
-    if n >= d:
-        var, vecs = np.linalg.eigh(centred.T @ centred)
-        order = np.argsort(var)[::-1]
-        var, axes = np.clip(var[order], 0.0, None), vecs[:, order].T
-    else:
-        var, vecs = np.linalg.eigh(centred @ centred.T)
-        order = np.argsort(var)[::-1]
-        var = np.clip(var[order], 0.0, None)
-        keep = var > 1e-12 * max(float(var[0]), _EPS)
-        var = var[keep]
-        axes = (vecs[:, order][:, keep].T @ centred) / np.sqrt(var)[:, None]
-    keep = var > 1e-12 * max(float(var[0]) if var.size else 0.0, _EPS)
+    var, vecs = np.linalg.eigh(centred.T @ centred if n >= d else centred @ centred.T)
+    order = np.argsort(var)[::-1]
+    var, vecs = np.clip(var[order], 0.0, None), vecs[:, order]
+    keep = var > 1e-12 * max(float(var[0]), _EPS)
     if not keep.any():  # constant windows: one (arbitrary) axis of zero variance
         return np.zeros(1), np.eye(1, d)
-    return var[keep], axes[keep]
+    var, vecs = var[keep], vecs[:, keep]
+    return var, vecs.T if n >= d else (vecs.T @ centred) / np.sqrt(var)[:, None]
 
 
 def fit_window_terms(Z: np.ndarray, window: int, variance: float, max_windows: int = 4000
