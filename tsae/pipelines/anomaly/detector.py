@@ -412,7 +412,7 @@ class Detector:
             levels = self._normal_levels(state, X, 0)
             self.selfcheck_ = SelfCheck(chosen=self._fixed_terms(state) or available_terms(state),
                                         reason="in-sample calibration: no self-check")
-            set_terms(state, self.selfcheck_.chosen)
+            set_terms(state, self.selfcheck_.chosen, self.linear_weight)
             calib_rows = combine_rows(levels, self.selfcheck_.chosen, self.linear_weight)
             calib_scores = smoothed_scores(calib_rows, smooth, self.centered)
             source = "training"
@@ -493,7 +493,7 @@ class Detector:
         table = {"+".join(c): {**{k: round(v, 4) for k, v in r.items()},
                                "mean": round(float(np.nanmean(list(r.values()))), 4)} for c, r in results.items() if r}
         self.selfcheck_ = SelfCheck(chosen=chosen, results=table, held_out=X.shape[1] - split, reason=reason)
-        set_terms(state, chosen)
+        set_terms(state, chosen, self.linear_weight)
         chosen_rows = combine_rows(clean, chosen, self.linear_weight)
         return chosen_rows, smoothed_scores(chosen_rows, state.smooth, state.centered)
 

@@ -141,9 +141,12 @@ def set_window_terms(state: DetectorState, window: int, pca: LinearTerm | None =
     scale.stats = stats or scale.stats
 
 
-def set_terms(state: DetectorState, chosen: Sequence[str]) -> None:
-    """Turn the terms in ``chosen`` on (their weights kept) and the others off (weight 0)."""
-    pca_weight = state.linear_weight or 1.0
+def set_terms(state: DetectorState, chosen: Sequence[str], pca_weight: float = 1.0) -> None:
+    """Turn the terms in ``chosen`` on (the subspace terms with ``pca_weight``, the others 1) and the rest off (0).
+
+    ``pca_weight`` must be the one :func:`combine_rows` used for the calibration scores, so
+    that the scores the threshold was set on are the scores the detector computes.
+    """
     state.ae_weight = 1.0 if "ae" in chosen else 0.0
     state.linear_weight = pca_weight if "pca" in chosen else 0.0
     state.stats_weight = 1.0 if "stats" in chosen else 0.0
