@@ -21,6 +21,7 @@ Usage::
     python scripts/denoise_data.py pack runs/denoise_data.safetensors --data ../shared/data/speech \\
         --moodist /work/.mirror/remvze+moodist/repo
     python scripts/denoise_data.py sample runs/denoise_data.safetensors runs/listen --n 8   # WAV pairs
+    python scripts/denoise_data.py pack gpu/pack_opus.safetensors --codec opus   # ~60 MB: travels to a GPU
 
 The held-out moodist noise for evaluation: ``moodist_noises(git_dir, "heldout")``.
 """
@@ -43,6 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "speech"
 MOODIST_GIT = ROOT.parent / ".mirror" / "remvze+moodist" / "repo"
 SR = 16000
+OPUS_COMPRESSION = 0.9  # libsndfile's level: about 32 kbit/s on 16 kHz speech
 
 BABBLE_SPEAKERS = {
     "00": "1723 2764 201 831 8609 3486 8770 8629",
@@ -476,6 +478,30 @@ def _concat(clips: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return data, offsets
 
 
+def _opus_bytes(clips: list[np.ndarray], compression: float) -> tuple[np.ndarray, np.ndarray]:
+    """Each clip as an Ogg/Opus file (libsndfile's encoder at ``compression`` in [0, 1]), concatenated:
+    ``(uint8 bytes, int64 byte offsets)``."""
+    blobs = []
+    for clip in clips:
+        buf = io.BytesIO()
+        sf.write(buf, _to_int16(clip), SR, format="OGG", subtype="OPUS", compression_level=compression)
+        blobs.append(np.frombuffer(buf.getvalue(), np.uint8))
+    offsets = np.zeros(len(blobs) + 1, np.int64)
+    offsets[1:] = np.cumsum([len(b) for b in blobs])
+    return (np.concatenate(blobs) if blobs else np.zeros(0, np.uint8)), offsets
+
+
+def _decode_opus(blob: np.ndarray, byte_offsets: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """The int16 samples of clips coded by :func:`_opus_bytes`, each cut or zero-padded to the length
+    ``offsets`` records (the encoder may pad the last frame)."""
+    out = np.zeros(int(offsets[-1]), np.int16)
+    for i in range(len(offsets) - 1):
+        x, _ = sf.read(io.BytesIO(blob[byte_offsets[i]: byte_offsets[i + 1]].tobytes()), dtype="int16")
+        n = min(len(x), int(offsets[i + 1] - offsets[i]))
+        out[offsets[i]: offsets[i] + n] = x[:n]
+    return out
+
+
 def _tsae_commit() -> str:
     try:
         return subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], check=True,
@@ -484,14 +510,19 @@ def _tsae_commit() -> str:
         return "unknown"
 
 
-def pack(out: Path, data: Path = DATA, moodist_git: Path | None = MOODIST_GIT, max_files: int | None = None) -> dict:
+def pack(out: Path, data: Path = DATA, moodist_git: Path | None = MOODIST_GIT, max_files: int | None = None,
+         codec: str = "pcm16", compression: float = OPUS_COMPRESSION) -> dict:
     """Write the training data (train speakers, train noises) into one safetensors file at ``out``.
 
     Tensors: ``speech`` and ``noise`` (int16, 16 kHz, clips concatenated), ``speech_offsets`` and
     ``noise_offsets`` (int64, clip ``i`` is ``[offsets[i], offsets[i+1])``), ``speech_source`` (uint8,
     an index into the manifest's ``speech_sources``). Metadata ``manifest``: JSON with every source,
     licence, commit, file list, held-out list and seed. ``max_files`` keeps the first files of each
-    group (a small demonstration pack). Returns the manifest.
+    group (a small demonstration pack). ``codec="opus"`` stores each clip as Ogg/Opus bytes instead
+    (``speech_opus``/``noise_opus`` uint8 with ``*_opus_offsets`` byte offsets; the sample offsets
+    stay) at libsndfile's ``compression`` level: about 8x smaller at the default 0.9 (about 32
+    kbit/s), small enough to travel to a GPU machine, decoded back to int16 by
+    :func:`load_packed`. Returns the manifest.
     """
     from safetensors.numpy import save_file
 
@@ -549,9 +580,18 @@ def pack(out: Path, data: Path = DATA, moodist_git: Path | None = MOODIST_GIT, m
         "source_weights": SOURCE_WEIGHTS,
         "synthetic_noises": sorted(SYNTHETIC_NOISES),
         "max_files": max_files,
+        "codec": "pcm16" if codec == "pcm16" else f"opus (libsndfile {sf.__libsndfile_version__}, "
+                                                    f"compression level {compression})",
     }
-    tensors = {"speech": speech_data, "speech_offsets": speech_offsets,
-               "speech_source": np.array(speech_src, np.uint8), "noise": noise_data, "noise_offsets": noise_offsets}
+    tensors = {"speech_offsets": speech_offsets, "speech_source": np.array(speech_src, np.uint8),
+               "noise_offsets": noise_offsets}
+    if codec == "opus":
+        tensors["speech_opus"], tensors["speech_opus_offsets"] = _opus_bytes(speech, compression)
+        tensors["noise_opus"], tensors["noise_opus_offsets"] = _opus_bytes(noises, compression)
+    elif codec == "pcm16":
+        tensors["speech"], tensors["noise"] = speech_data, noise_data
+    else:
+        raise ValueError(f"unknown codec {codec!r} (pcm16 or opus)")
     with atomic_path(out, protect=(data,)) as tmp:
         save_file(tensors, str(tmp), metadata={"manifest": json.dumps(manifest)})
     return manifest
@@ -611,6 +651,9 @@ def load_packed(path: str | Path) -> Packed:
         t = load_file(str(path))
     except Exception as error:  # noqa: BLE001 - missing, corrupt, another file: all one message
         raise ValueError(f"not a packed training file ({error})") from error
+    for kind in ("speech", "noise"):
+        if f"{kind}_opus" in t:
+            t[kind] = _decode_opus(t.pop(f"{kind}_opus"), t.pop(f"{kind}_opus_offsets"), t[f"{kind}_offsets"])
     return Packed(t["speech"], t["speech_offsets"], t["speech_source"], t["noise"], t["noise_offsets"], manifest)
 
 
@@ -720,6 +763,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--moodist", type=Path, default=MOODIST_GIT, help="bare git mirror of remvze/moodist")
     p.add_argument("--no-moodist", action="store_true", help="pack without the moodist recordings")
     p.add_argument("--max-files", type=int, default=None, help="at most this many files per group (a small pack)")
+    p.add_argument("--codec", choices=("pcm16", "opus"), default="pcm16",
+                   help="opus: about 8x smaller (lossy; for carrying the pack to a GPU machine)")
+    p.add_argument("--compression", type=float, default=OPUS_COMPRESSION,
+                   help="libsndfile's Opus compression level, 0 (about 260 kbit/s) to 1 (smallest)")
     p = sub.add_parser("sample", help="write (noisy, clean) WAV pairs drawn from a packed file, for listening")
     p.add_argument("packed", type=Path)
     p.add_argument("out_dir", type=Path)
@@ -740,7 +787,7 @@ def main(argv: list[str] | None = None) -> None:
     if moodist is not None and not (moodist / "HEAD").is_file():
         sys.exit(f"{moodist}: not a git mirror of {MOODIST_REPO} (fetch it, or pack without it)")
     try:
-        m = pack(args.out, args.data, moodist, args.max_files)
+        m = pack(args.out, args.data, moodist, args.max_files, args.codec, args.compression)
     except (OSError, ValueError, RuntimeError, subprocess.CalledProcessError) as error:
         sys.exit(f"{args.out}: {error}")
     size = args.out.stat().st_size

@@ -4,7 +4,14 @@
 Mixtures: held-out speakers x held-out noises, never seen in training (the split is
 scripts/train_denoiser.py ``split()``: 20 LibriSpeech + 2 speechocean762 speakers, none
 in the babble noise, and its held-out noise files), at 0/5/10/15 dB SNR, 16 kHz, fixed
-seed. None of it comes from LibriSpeech dev/test, VCTK p232/p257, VoiceBank-DEMAND test,
+seed. When the moodist mirror is here (scripts/denoise_data.py, github remvze/moodist),
+``--moodist-noises K`` (default 2) recordings of each moodist category that training
+holds out entirely (``transport``, ``animals``) join the noises, drawn with the seed
+from the held-out files whose kind no training noise has (``train``, ``inside-a-train``,
+``sailboat``, ``rowing-boat`` and ``birds`` are left out: the shared training noises
+hold a train, a boat and birds); their category is the moodist folder. The shared noises
+"waves" and "coffee shop" then count as seen (moodist's training part has waves and a
+cafe). None of it comes from LibriSpeech dev/test, VCTK p232/p257, VoiceBank-DEMAND test,
 DEMAND, the DNS Challenge test/blind sets or SpEAR (the maintainers' evaluation sets).
 
 Methods, all in one run: the noisy input, noisereduce (non-stationary default and
@@ -41,9 +48,25 @@ recordings have no clean reference. Permissively licensed real noisy speech foun
   is not damaged rather than noise removal. (The ``_en_`` file beside it is a CVSS
   synthesized translation, not a recording: left out.)
 
-Nothing else was found in the time given: the public real noisy speech sets are the
-excluded ones above. A folder of Common Voice clips from its own download (CC0, many
-recorded in noisy rooms) is the natural next ``--real`` set.
+- ``samples/voxceleb_samples/wav/id10001/1zcIwhmdeo4/0000{1,2,3}.wav`` and
+  ``.../id10002/xTV-jFAUKcw/0000{1,2,3}.wav`` of GitHub speechbrain/speechbrain (commit
+  dfe9e634504952d31a677a5b8ce16a73caea0159): six VoxCeleb1 clips (CC BY 4.0, stated in
+  ``samples/voxceleb_samples/readme.txt`` there), in-the-wild interview audio from YouTube
+  with room sound and a compressed channel, 4.6-8.6 s each.
+
+- ``assets/samples/common_voice_{en_528666,de_17672459,de_18227443,de_17516889}.wav`` of
+  GitHub iceychris/LibreASR (commit a99fd1f9ad6d257082c78f0f9845090d3700672b): four Common
+  Voice clips (CC0), home/phone recordings converted from Common Voice's MP3s, 3.2-5.4 s.
+
+- ``test/fixtures/ami/ES2011a.Headset-0-40s-46s.wav`` of GitHub lhotse-speech/lhotse
+  (commit a79cc864e4275f6342bb94261313526a14d385fb): 6 s of an AMI meeting (CC BY 4.0),
+  headset microphone in a real meeting room (fairly clean).
+
+Each is taken with ``git show <commit>:<path>`` in a clone of its repository and named
+``<repo>_<file name>`` (the whisper and first speechbrain files keep their names). The
+public real noisy speech sets are otherwise the excluded ones above; a folder of Common
+Voice clips from its own download (CC0, many recorded in noisy rooms) is the natural next
+``--real`` set.
 
 Usage::
 
@@ -77,6 +100,10 @@ from denoise_tables import DFN, NOISY, group_means, noise_category, print_table,
 
 SR = 16000
 SNRS = (0, 5, 10, 15)
+# held-out shared noise kinds that moodist's training part has (nature/waves, places/cafe)
+SEEN_IN_MOODIST_TRAINING = {"waves", "coffee shop"}
+# moodist held-out kinds that a shared training noise has (blanket_train, blanket_boat, blanket_birds)
+MOODIST_KINDS_SEEN_ELSEWHERE = {"train", "inside-a-train", "sailboat", "rowing-boat", "birds"}
 METRICS = ("PESQ-WB", "STOI", "SI-SDR (dB)", "DNSMOS SIG", "DNSMOS BAK", "DNSMOS OVRL")
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif"}
 
@@ -90,17 +117,43 @@ def _train_module():
     return mod
 
 
-def make_mixtures(n: int, seed: int, data: Path) -> tuple[list[dict], set[str]]:
+def moodist_heldout_noises(per_category: int, seed: int) -> dict[str, tuple[np.ndarray, str]]:
+    """``{name: (16 kHz noise, category)}``: ``per_category`` held-out moodist recordings of each
+    category training never sees, drawn with ``seed`` among kinds no training noise has."""
+    import denoise_data as dd
+
+    info, audio = dd.moodist_noises(dd.MOODIST_GIT, "heldout")
+    rng = np.random.default_rng(seed)
+    chosen: dict[str, tuple[np.ndarray, str]] = {}
+    for cat in dd.MOODIST_HELDOUT_CATEGORIES:
+        paths = sorted(p for p in audio if dd.moodist_category(p) == cat
+                       and Path(p).stem not in MOODIST_KINDS_SEEN_ELSEWHERE)
+        for p in rng.choice(paths, min(per_category, len(paths)), replace=False):
+            chosen[f"moodist_{Path(p).stem}"] = (audio[p], cat)
+    return chosen
+
+
+def make_mixtures(n: int, seed: int, data: Path, moodist_per_category: int = 0) -> tuple[list[dict], set[str]]:
     """``n`` mixtures (noisy, clean, snr, names, category) of held-out speakers and noises,
-    and the set of noise categories no training noise has."""
+    and the set of noise categories no training noise has (``moodist_per_category`` > 0 adds
+    held-out moodist recordings and counts moodist's training kinds as seen)."""
     tm = _train_module()
     category = getattr(tm, "noise_category", noise_category)
     sp = tm.split(data)
     rng = np.random.default_rng(seed)
     clean_files = sorted(sp["heldout_clean"])
-    noise_files = sorted(sp["heldout_noise"])
-    unseen = {category(p.name) for p in noise_files} - {category(p.name) for p in sp["train_noise"]}
-    noises = {p.name: tm.load(p) for p in noise_files}
+    categories = {p.name: category(p.name) for p in sorted(sp["heldout_noise"])}
+    seen = {category(p.name) for p in sp["train_noise"]}
+    if moodist_per_category:
+        seen |= SEEN_IN_MOODIST_TRAINING
+    unseen = set(categories.values()) - seen
+    noises = {p.name: tm.load(p) for p in sorted(sp["heldout_noise"])}
+    if moodist_per_category:
+        extra = moodist_heldout_noises(moodist_per_category, seed)
+        noises.update({name: x for name, (x, _) in extra.items()})
+        categories.update({name: cat for name, (_, cat) in extra.items()})
+        unseen |= {cat for _, cat in extra.values()}
+    noise_files = list(noises)
     order = rng.permutation(len(clean_files))
     mixtures = []
     for i in range(n):
@@ -109,14 +162,14 @@ def make_mixtures(n: int, seed: int, data: Path) -> tuple[list[dict], set[str]]:
         if len(s) < 2 * SR:
             s = np.concatenate([s, tm.load(clean_files[order[(i + 7) % len(order)]])])
         s = tm.crop(rng, s, min(len(s), 8 * SR))
-        nname = noise_files[i % len(noise_files)].name
+        nname = noise_files[i % len(noise_files)]
         noise = tm.loop_crop(rng, noises[nname], len(s))
         snr = SNRS[(i // len(noise_files)) % len(SNRS)]
         x, s = tm.mix(rng, s, noise, snr)
         g = 10 ** (rng.uniform(-32, -20) / 20) / (tm.rms(x) + 1e-9)
         g = min(g, 0.95 / np.abs(x).max())
         mixtures.append({"noisy": (x * g).astype(np.float32), "clean": (s * g).astype(np.float32),
-                         "snr": snr, "clean_file": cpath.name, "noise": nname, "category": category(nname)})
+                         "snr": snr, "clean_file": cpath.name, "noise": nname, "category": categories[nname]})
     return mixtures, unseen
 
 
@@ -260,6 +313,8 @@ def main() -> None:
     ap.add_argument("--real", default=None, metavar="DIR", help="also score every audio file in DIR with DNSMOS")
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "speech"))
     ap.add_argument("--only-tsae", action="store_true", help="skip the anchors (quick checkpoint checks)")
+    ap.add_argument("--moodist-noises", type=int, default=2, metavar="K",
+                    help="held-out moodist recordings per unseen category (0: none; needs the moodist mirror)")
     args = ap.parse_args()
     if not args.mixtures and not args.real:
         sys.exit("nothing to evaluate: -n 0 needs --real DIR")
@@ -271,6 +326,14 @@ def main() -> None:
         if not Path(p).is_file():
             sys.exit(f"{p}: model file not found")
 
+    import denoise_data
+
+    moodist = args.moodist_noises
+    if moodist and not (denoise_data.MOODIST_GIT / "HEAD").is_file():
+        print(f"{denoise_data.MOODIST_GIT}: no moodist mirror, the mixtures use the shared held-out noises only",
+              file=sys.stderr)
+        moodist = 0
+
     from denoise_anchors import Dnsmos
 
     dnsmos = Dnsmos()
@@ -278,7 +341,7 @@ def main() -> None:
     methods = build_methods(labels, anchors=not args.only_tsae)
     tsae = [label for label, _ in labels]
     if args.mixtures:
-        mixtures, unseen = make_mixtures(args.mixtures, args.seed, Path(args.data))
+        mixtures, unseen = make_mixtures(args.mixtures, args.seed, Path(args.data), moodist)
         rows: dict[str, list[tuple]] = {m: [] for m in methods}
         seconds = dict.fromkeys(methods, 0.0)
         for mix in mixtures:

@@ -259,6 +259,33 @@ def test_pack_refuses_a_missing_mirror_and_max_files_limits(fake_data, tmp_path)
     assert m["noise"]["moodist"] == {"used": False}
 
 
+def test_opus_pack_is_smaller_and_decodes_close_to_the_pcm_pack(fake_data, tmp_path) -> None:
+    data, git_dir = fake_data
+    rng = np.random.default_rng(3)
+    speechlike = data.parent / "speechlike"  # a smooth tone burst: what Opus codes well
+    for sub in ("clean", "noise"):
+        for f in (data / sub).iterdir():
+            t = np.arange(16000) / SR
+            x = 0.3 * np.sin(2 * np.pi * rng.uniform(150, 400) * t) * np.hanning(16000)
+            _write(speechlike / sub / f.name, x.astype(np.float32))
+    dd.pack(tmp_path / "pcm.safetensors", speechlike, git_dir)
+    dd.main(["pack", str(tmp_path / "opus.safetensors"), "--data", str(speechlike), "--moodist", str(git_dir),
+             "--codec", "opus"])
+    pcm, opus = dd.load_packed(tmp_path / "pcm.safetensors"), dd.load_packed(tmp_path / "opus.safetensors")
+    assert (tmp_path / "opus.safetensors").stat().st_size < (tmp_path / "pcm.safetensors").stat().st_size / 4
+    assert opus.manifest["codec"].startswith("opus") and pcm.manifest["codec"] == "pcm16"
+    assert np.array_equal(opus.speech_offsets, pcm.speech_offsets)
+    assert np.array_equal(opus.noise_offsets, pcm.noise_offsets)
+    assert opus.speech.dtype == np.int16 and len(opus.speech) == len(pcm.speech)
+    real = [i for i, n in enumerate(pcm.manifest["speech"]["files"]) if not n.startswith("synthetic_")]
+    for i in real:
+        a, b = pcm.speech_clip(i), opus.speech_clip(i)
+        assert 10 * np.log10(np.sum(a ** 2) / np.sum((a - b) ** 2)) > 15  # lossy, but the same signal
+    with pytest.raises(ValueError, match="unknown codec"):
+        dd.pack(tmp_path / "x.safetensors", speechlike, None, codec="mp3")
+    assert not (tmp_path / "x.safetensors").exists()
+
+
 def test_packed_mixer_is_seeded_finite_and_draws_only_packed_sources(fake_data, tmp_path) -> None:
     data, git_dir = fake_data
     out = tmp_path / "pack.safetensors"

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# One short GPU training run of the denoiser2 network, on a lent device machine (the device tool's `run`).
+#
+# Nothing can be downloaded there and at most 64 MiB travel with the working tree, so prepare here:
+#
+#   echo /gpu/ >> .git/info/exclude
+#   python scripts/denoise_data.py pack gpu/pack.safetensors --codec opus    # about 59 MB (PCM: 494 MB)
+#   python -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+#       --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
+#       -d gpu/whl soundfile cffi pycparser       # the device image lacks soundfile (torch, numba... are there)
+#
+# then one call: run(command="bash scripts/gpu_train_denoiser.sh 8", carry=["gpu"], timeout_s=600).
+# The checkpoints and the exported model come back under $OUT; resume or fine-tune here on the PCM pack
+# (`train_denoiser.py --init OUT/d2/last.safetensors ...`): the Opus pack's clean targets are lossy
+# (about 21 dB waveform SNR on real speech at 30 kbit/s).
+#
+# Environment: MINUTES (first argument, default 8), DEVICE (default cuda; cpu runs the same plumbing
+# here for a check), WORKERS (DataLoader mixing processes, default 14), BATCH (default 64),
+# PACK (default gpu/pack.safetensors), WHEELS (default gpu/whl), OUT (set by the device tool).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MINUTES="${1:-8}"
+DEVICE="${DEVICE:-cuda}"
+WORKERS="${WORKERS:-14}"
+BATCH="${BATCH:-64}"
+PACK="${PACK:-gpu/pack.safetensors}"
+WHEELS="${WHEELS:-gpu/whl}"
+OUT="${OUT:?set OUT to a folder for the results}"
+SITE="$(mktemp -d)"
+
+[ -f "$PACK" ] || { echo "$PACK: no packed training file (see the top of $0)" >&2; exit 2; }
+if ! python3 -c "import soundfile" 2>/dev/null; then
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target "$SITE" "$WHEELS"/*.whl
+fi
+# tsae itself, offline, beside the image's packages (its plugins register by entry point, so it is
+# installed, not only put on the path)
+python3 -m pip install -q --no-index --no-deps --no-build-isolation --no-compile --target "$SITE" . >/dev/null
+export PYTHONPATH="$SITE:${PYTHONPATH:-}"
+AMP=()
+[ "$DEVICE" = cuda ] && AMP=(--amp) && nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
+mkdir -p "$OUT/d2"
+python3 scripts/train_denoiser.py --family denoiser2 --packed "$PACK" --device "$DEVICE" "${AMP[@]}" \
+    --workers "$WORKERS" --batch "$BATCH" --max-minutes "$MINUTES" --save-every 2 --val-every 60 \
+    --out "$OUT/d2" 2>&1 | tee "$OUT/d2/train.log"
+python3 scripts/train_denoiser.py --export "$OUT/d2/last.safetensors" "$OUT/denoiser2.tsae"
+python3 - "$OUT/denoiser2.tsae" "$DEVICE" <<'EOF'
+# throughput of the trained model on a batch of files, side by side (the issue asks 500x real time on a GPU)
+import sys, tempfile, time
+from pathlib import Path
+import numpy as np
+import soundfile as sf
+from tsae.pipelines.denoise.files import denoise_files
+model, device = sys.argv[1], sys.argv[2]
+with tempfile.TemporaryDirectory() as tmp:
+    folder, out = Path(tmp, "in"), Path(tmp, "out")
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(64):
+        sf.write(folder / f"{i:02d}.wav", 0.1 * rng.standard_normal(16000 * 10), 16000, subtype="PCM_16")
+    for batch in (1, 64):
+        t = time.perf_counter()
+        denoise_files([str(folder)], out, model=model, batch=batch, device=device, quiet=True)
+        dt = time.perf_counter() - t
+        print(f"64 files x 10 s, --batch {batch} on {device}: {dt:.2f} s, {640 / dt:.0f}x real time")
+EOF
