@@ -195,14 +195,16 @@ def _checkpoint_net(path: str):
     from safetensors import safe_open
     from safetensors.torch import load_file
 
-    sys.path.insert(0, str(ROOT / "plugins"))
     from tsae_plugins.denoiser import DenoiserNet
+    from tsae_plugins.denoiser2 import Denoiser2Net
 
     with safe_open(path, "pt") as f:
         meta = json.loads(f.metadata()["meta"])
     hp = dict(meta["hparams"])
-    net = DenoiserNet(hp.pop("channels"), hp.pop("window"), **hp)
-    net.load_state_dict(load_file(path))
+    net_class = Denoiser2Net if meta.get("family") == "denoiser2" else DenoiserNet
+    net = net_class(hp.pop("channels"), hp.pop("window"), **hp)
+    own = net.state_dict()  # last.safetensors also holds the optimiser's and RNG states
+    net.load_state_dict({k: v for k, v in load_file(path).items() if k in own})
     return net.eval()
 
 
