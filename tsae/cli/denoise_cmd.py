@@ -5,15 +5,33 @@ from pathlib import Path
 
 import click
 
-from tsae.cli.common import device_option, echo_done, model_file, quiet_option, raise_failures
+from tsae.cli.common import device_option, echo_done, quiet_option, raise_failures
+
+
+class DenoiserModel(click.ParamType):
+    """An existing model file, or the name of a model shipped with tsae."""
+
+    name = "model"
+
+    def convert(self, value: str | Path, param: click.Parameter | None, ctx: click.Context | None) -> Path:
+        from tsae.pipelines.denoise.denoiser import model_path, shipped_models
+
+        if isinstance(value, Path):
+            return value
+        path = model_path(value)
+        if path.is_file():
+            return path
+        names = ", ".join(shipped_models())
+        self.fail(f"{value}: no such model file, nor a shipped model ({names})", param, ctx)
 
 
 @click.command("denoise")
 @click.argument("inputs", nargs=-1)
 @click.option("-o", "--output", type=click.Path(), default=None,  # a str keeps the trailing / of a folder
               help="Output file (one input) or folder (several). Default: NAME.denoised.EXT beside each input.")
-@click.option("--model", type=model_file, default=None,
-              help="A denoiser model file trained with tsae (default: the shipped model).")
+@click.option("--model", type=DenoiserModel(), default=None, metavar="FILE|NAME",
+              help="A denoiser model file trained with tsae, or the name of a shipped model "
+                   "(default: the shipped default model).")
 @click.option("--strength", type=click.FloatRange(0.0, 1.0), default=1.0, show_default=True,
               help="0 keeps the input, 1 applies the full model.")
 @click.option("--atten-limit", "atten_limit", type=click.FloatRange(min=0.0), default=None, metavar="DB",

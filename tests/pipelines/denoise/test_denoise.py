@@ -353,3 +353,25 @@ def test_bad_input_among_several_is_reported_and_the_good_one_written(tmp_path) 
     assert result.exit_code == 1
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good.wav"]
     assert f"failed: {tmp_path / 'text.wav'}: " in result.output
+
+
+def test_shipped_models_by_name(tmp_path, monkeypatch) -> None:
+    from tsae.pipelines.denoise.denoiser import model_path, shipped_models
+
+    shipped = shipped_models()
+    assert shipped[default_model_path().stem] == default_model_path()
+    assert all(p.is_file() and p.suffix == ".tsae" for p in shipped.values())
+    x = speech_like(1.0, 16000)
+    np.testing.assert_array_equal(denoise(x, 16000, model=default_model_path().stem), denoise(x, 16000))
+    src = tmp_path / "in.wav"
+    sf.write(src, x, 16000)
+    for name in shipped:
+        out = tmp_path / f"{name}.wav"
+        result = CliRunner().invoke(cli, ["denoise", str(src), "--model", name, "-o", str(out), "-q"])
+        assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(cli, ["denoise", str(src), "--model", "no-such-model", "-q"])
+    assert result.exit_code == 2 and "no such model file, nor a shipped model" in result.output
+    assert all(name in result.output for name in shipped) and not (tmp_path / "in.denoised.wav").exists()
+    monkeypatch.chdir(tmp_path)  # a file of that name here is the file, not the shipped model
+    (tmp_path / "denoiser").write_bytes(b"not a model")
+    assert model_path("denoiser").resolve() == tmp_path / "denoiser"

@@ -43,6 +43,23 @@ def default_model_path() -> Path:
     return Path(str(resources.files("tsae_plugins").joinpath(DEFAULT_MODEL_RESOURCE)))
 
 
+def shipped_models() -> dict[str, Path]:
+    """The denoiser model files shipped with tsae, by name (the file name without ``.tsae``)."""
+    folder = default_model_path().parent
+    return {p.stem: p for p in sorted(folder.glob("*.tsae"))}
+
+
+def model_path(model: str | Path | None) -> Path:
+    """The file of ``model``: ``None`` is the default model, an existing path is itself, and the name
+    of a shipped model (see :func:`shipped_models`) that is not a path here is that model's file."""
+    if model is None:
+        return default_model_path()
+    path = Path(model)
+    if not path.exists() and str(model) in shipped_models():
+        return shipped_models()[str(model)]
+    return path
+
+
 @functools.lru_cache(maxsize=8)
 def _load_cached(path: str, mtime: float, device: str) -> tuple[Any, int]:
     return _load_path(Path(path), device)
@@ -72,9 +89,10 @@ def _is_streaming(net: Any) -> bool:
 def load_denoiser(model: Any = None, device: str = "cpu") -> tuple[Any, int]:
     """Return ``(network, sample_rate)`` for ``model``.
 
-    ``model`` is ``None`` (the shipped model), a path to a ``.tsae`` file, or an
-    already built streaming network (a :class:`~tsae.models.base.StreamingModel`
-    with a numpy ``streamer()``, such as an instance of the ``denoiser`` family).
+    ``model`` is ``None`` (the default shipped model), a path to a ``.tsae`` file, the name of
+    a shipped model (:func:`shipped_models`), or an already built streaming network (a
+    :class:`~tsae.models.base.StreamingModel` with a numpy ``streamer()``, such as an instance of
+    the ``denoiser`` family).
     """
     # The denoiser runs frame by frame (16 ms steps, a few hundred thousand weights):
     # per-frame GPU launches are slower than the CPU, so "auto" means the CPU here.
@@ -83,7 +101,7 @@ def load_denoiser(model: Any = None, device: str = "cpu") -> tuple[Any, int]:
     dev = resolve_device("cpu" if device == "auto" else device)
     if model is not None and _is_streaming(model):
         return model.to(dev).eval(), int(model.config.get("sample_rate", 16000))
-    path = default_model_path() if model is None else Path(model)
+    path = model_path(model)
     if not path.exists():
         raise ValueError(f"{path}: no such model file")
     return _load_cached(str(path.resolve()), path.stat().st_mtime, str(dev))
