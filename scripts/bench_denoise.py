@@ -77,7 +77,12 @@ def main() -> None:
     net, _ = load_denoiser(args.model)
     n_params = sum(p.numel() for p in net.parameters())
     methods = {
-        "tsae (shipped model, streaming, 1 thread)": lambda: denoise(x, SR, model=args.model),
+        f"tsae ({'shipped model' if args.model is None else args.model}, streaming, 1 thread)":
+            lambda: denoise(x, SR, model=args.model),
+    }
+    if args.model is not None:  # the shipped model beside the one asked for
+        methods["tsae (shipped model, streaming, 1 thread)"] = lambda: denoise(x, SR)
+    methods |= {
         "noisereduce (non-stationary)": lambda: noisereduce.reduce_noise(y=x, sr=SR, stationary=False),
         "noisereduce (stationary)": lambda: noisereduce.reduce_noise(y=x, sr=SR, stationary=True),
         "RNNoise (pyrnnoise, 48 kHz + soxr)": lambda: run_rnnoise(x),

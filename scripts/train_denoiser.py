@@ -264,7 +264,17 @@ _OPTIM, _RNG = "optim/", "rng/"
 
 
 def read_checkpoint(path: str) -> tuple[dict[str, torch.Tensor], dict]:
-    """``(model state dict, meta)`` of a training checkpoint; exits with one line if it is unreadable."""
+    """``(model state dict, meta)`` of a training checkpoint or of a ``.tsae`` model file (a shipped
+    model, to train on from it: its meta is the file's ``extra.training``); exits with one line if it
+    is unreadable."""
+    if path.endswith(".tsae"):
+        from tsae.models.modelfile import load_model
+
+        try:
+            loaded = load_model(path)
+        except Exception as error:  # noqa: BLE001 - one line for any unreadable file
+            sys.exit(f"{path}: not a readable model file ({error})")
+        return loaded.model.state_dict(), {"model_file": path, **loaded.extra.get("training", {})}
     state, meta = _read(path)
     return _weights(state), meta
 

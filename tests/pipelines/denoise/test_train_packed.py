@@ -106,6 +106,13 @@ def test_interrupted_run_resumes_to_the_same_weights_exports_and_denoises(pack, 
     out, rate = sf.read(tmp_path / "noisy.denoised.wav")
     assert rate == SR and out.shape == (SR,) and np.isfinite(out).all()
 
+    # a model file is a starting point too (a shipped model, trained further): same weights, its training nested
+    state, meta = td.read_checkpoint(str(model))
+    assert all(torch.equal(state[k], resumed[k]) for k in resumed) and meta["model_file"] == str(model)
+    td.main([*TINY, "--packed", str(pack), "--max-steps", "1", "--init", str(model), "--out", str(tmp_path / "more")])
+    _, meta = td.read_checkpoint(str(tmp_path / "more" / "last.safetensors"))
+    assert meta["data"]["init_checkpoint"]["model_file"] == str(model) and meta["data"]["init_checkpoint"]["step"] == 10
+
 
 def test_resume_without_a_checkpoint_and_bad_params_fail_in_one_line(pack, tmp_path, capsys) -> None:
     with pytest.raises(SystemExit, match="no checkpoint to resume from"):
