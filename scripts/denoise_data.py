@@ -184,18 +184,20 @@ def read_git_audio(git_dir: Path, commit: str, path: str) -> np.ndarray:
     return (x * (0.9 / (np.abs(x).max() + 1e-9))).astype(np.float32)
 
 
-def moodist_noises(git_dir: Path, part: str = "heldout", max_files: int | None = None) -> tuple[dict, dict]:
+def moodist_noises(git_dir: Path, part: str = "heldout", max_files: int | None = None,
+                   choose: Callable[[list[str]], list[str]] | None = None) -> tuple[dict, dict]:
     """``(split info with repo and commit, {path: 16 kHz float32})`` of the ``train`` or ``heldout`` moodist part.
 
     The split is made on every listed path; files whose content the mirror lacks (a partial mirror
-    may list a file without holding it) are left out and named in ``info["missing"]``.
+    may list a file without holding it) are left out and named in ``info["missing"]``. ``choose``
+    picks which of the present paths are read (all by default).
     """
     commit, paths = moodist_sounds(git_dir)
     info = {"repo": f"https://github.com/{MOODIST_REPO}", "commit": commit, "licence": MOODIST_LICENCE,
             "seed": MOODIST_SEED, **moodist_split(paths)}
     present = [p for p in info[part][:max_files] if _has_blob(git_dir, f"{commit}:{p}")]
     info["missing"] = [p for p in info[part][:max_files] if p not in present]
-    return info, {p: read_git_audio(git_dir, commit, p) for p in present}
+    return info, {p: read_git_audio(git_dir, commit, p) for p in (present if choose is None else choose(present))}
 
 
 # --------------------------------------------------------------------------- signal helpers
@@ -471,11 +473,15 @@ def _to_int16(x: np.ndarray) -> np.ndarray:
     return np.round(np.clip(x, -1, 32767 / 32768) * 32768).astype(np.int16)
 
 
-def _concat(clips: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    offsets = np.zeros(len(clips) + 1, np.int64)
-    offsets[1:] = np.cumsum([len(c) for c in clips])
-    data = np.concatenate([_to_int16(c) for c in clips]) if clips else np.zeros(0, np.int16)
-    return data, offsets
+def _offsets(lengths: list[int]) -> np.ndarray:
+    """Start offsets of concatenated pieces of ``lengths``, plus the end: piece ``i`` is ``[o[i], o[i+1])``."""
+    offsets = np.zeros(len(lengths) + 1, np.int64)
+    offsets[1:] = np.cumsum(lengths)
+    return offsets
+
+
+def _concat(clips: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate([_to_int16(c) for c in clips]) if clips else np.zeros(0, np.int16)
 
 
 def _opus_bytes(clips: list[np.ndarray], compression: float) -> tuple[np.ndarray, np.ndarray]:
@@ -486,9 +492,7 @@ def _opus_bytes(clips: list[np.ndarray], compression: float) -> tuple[np.ndarray
         buf = io.BytesIO()
         sf.write(buf, _to_int16(clip), SR, format="OGG", subtype="OPUS", compression_level=compression)
         blobs.append(np.frombuffer(buf.getvalue(), np.uint8))
-    offsets = np.zeros(len(blobs) + 1, np.int64)
-    offsets[1:] = np.cumsum([len(b) for b in blobs])
-    return (np.concatenate(blobs) if blobs else np.zeros(0, np.uint8)), offsets
+    return (np.concatenate(blobs) if blobs else np.zeros(0, np.uint8)), _offsets([len(b) for b in blobs])
 
 
 def _decode_opus(blob: np.ndarray, byte_offsets: np.ndarray, offsets: np.ndarray) -> np.ndarray:
@@ -528,6 +532,8 @@ def pack(out: Path, data: Path = DATA, moodist_git: Path | None = MOODIST_GIT, m
 
     from tsae.io.atomic import atomic_path
 
+    if codec not in ("pcm16", "opus"):
+        raise ValueError(f"unknown codec {codec!r} (pcm16 or opus)")
     sp = split(data)
     sources = [*sorted(sp["train_clean"]), "synthetic"]
     speech, speech_names, speech_src = [], [], []
@@ -552,8 +558,8 @@ def pack(out: Path, data: Path = DATA, moodist_git: Path | None = MOODIST_GIT, m
         noises += list(fetched.values())
         noise_names += [f"moodist:{p}" for p in fetched]
         moodist = {"used": True, **info}
-    speech_data, speech_offsets = _concat(speech)
-    noise_data, noise_offsets = _concat(noises)
+    speech_offsets = _offsets([len(c) for c in speech])
+    noise_offsets = _offsets([len(c) for c in noises])
     manifest = {
         "format": "tsae denoiser training pack 1",
         "created_by": "scripts/denoise_data.py",
@@ -568,13 +574,13 @@ def pack(out: Path, data: Path = DATA, moodist_git: Path | None = MOODIST_GIT, m
             "heldout_files": [p.name for p in sp["heldout_clean"]],
             "sources": sources,
             "files": speech_names,
-            "minutes": round(len(speech_data) / SR / 60, 2),
+            "minutes": round(int(speech_offsets[-1]) / SR / 60, 2),
         },
         "noise": {
             "shared": {"train": [p.name for p in sp["train_noise"]], "heldout": HELDOUT_NOISES},
             "moodist": moodist,
             "files": noise_names,
-            "minutes": round(len(noise_data) / SR / 60, 2),
+            "minutes": round(int(noise_offsets[-1]) / SR / 60, 2),
         },
         "speech_sources": sources,
         "source_weights": SOURCE_WEIGHTS,
@@ -588,10 +594,8 @@ def pack(out: Path, data: Path = DATA, moodist_git: Path | None = MOODIST_GIT, m
     if codec == "opus":
         tensors["speech_opus"], tensors["speech_opus_offsets"] = _opus_bytes(speech, compression)
         tensors["noise_opus"], tensors["noise_opus_offsets"] = _opus_bytes(noises, compression)
-    elif codec == "pcm16":
-        tensors["speech"], tensors["noise"] = speech_data, noise_data
     else:
-        raise ValueError(f"unknown codec {codec!r} (pcm16 or opus)")
+        tensors["speech"], tensors["noise"] = _concat(speech), _concat(noises)
     with atomic_path(out, protect=(data,)) as tmp:
         save_file(tensors, str(tmp), metadata={"manifest": json.dumps(manifest)})
     return manifest

@@ -122,15 +122,17 @@ def moodist_heldout_noises(per_category: int, seed: int) -> dict[str, tuple[np.n
     category training never sees, drawn with ``seed`` among kinds no training noise has."""
     import denoise_data as dd
 
-    info, audio = dd.moodist_noises(dd.MOODIST_GIT, "heldout")
-    rng = np.random.default_rng(seed)
-    chosen: dict[str, tuple[np.ndarray, str]] = {}
-    for cat in dd.MOODIST_HELDOUT_CATEGORIES:
-        paths = sorted(p for p in audio if dd.moodist_category(p) == cat
-                       and Path(p).stem not in MOODIST_KINDS_SEEN_ELSEWHERE)
-        for p in rng.choice(paths, min(per_category, len(paths)), replace=False):
-            chosen[f"moodist_{Path(p).stem}"] = (audio[p], cat)
-    return chosen
+    def choose(present: list[str]) -> list[str]:
+        rng = np.random.default_rng(seed)
+        chosen = []
+        for cat in dd.MOODIST_HELDOUT_CATEGORIES:
+            paths = sorted(p for p in present if dd.moodist_category(p) == cat
+                           and Path(p).stem not in MOODIST_KINDS_SEEN_ELSEWHERE)
+            chosen += list(rng.choice(paths, min(per_category, len(paths)), replace=False))
+        return chosen
+
+    _, audio = dd.moodist_noises(dd.MOODIST_GIT, "heldout", choose=choose)
+    return {f"moodist_{Path(p).stem}": (x, dd.moodist_category(p)) for p, x in audio.items()}
 
 
 def make_mixtures(n: int, seed: int, data: Path, moodist_per_category: int = 0) -> tuple[list[dict], set[str]]:
@@ -142,12 +144,13 @@ def make_mixtures(n: int, seed: int, data: Path, moodist_per_category: int = 0) 
     sp = tm.split(data)
     rng = np.random.default_rng(seed)
     clean_files = sorted(sp["heldout_clean"])
-    categories = {p.name: category(p.name) for p in sorted(sp["heldout_noise"])}
+    held_noises = sorted(sp["heldout_noise"])
+    categories = {p.name: category(p.name) for p in held_noises}
     seen = {category(p.name) for p in sp["train_noise"]}
     if moodist_per_category:
         seen |= SEEN_IN_MOODIST_TRAINING
     unseen = set(categories.values()) - seen
-    noises = {p.name: tm.load(p) for p in sorted(sp["heldout_noise"])}
+    noises = {p.name: tm.load(p) for p in held_noises}
     if moodist_per_category:
         extra = moodist_heldout_noises(moodist_per_category, seed)
         noises.update({name: x for name, (x, _) in extra.items()})
@@ -190,21 +193,11 @@ def tsae_denoiser(model: str | None) -> Denoiser:
 
 
 def _checkpoint_net(path: str):
-    import json
-
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-
-    from tsae_plugins.denoiser import DenoiserNet
-    from tsae_plugins.denoiser2 import Denoiser2Net
-
-    with safe_open(path, "pt") as f:
-        meta = json.loads(f.metadata()["meta"])
-    hp = dict(meta["hparams"])
-    net_class = Denoiser2Net if meta.get("family") == "denoiser2" else DenoiserNet
-    net = net_class(hp.pop("channels"), hp.pop("window"), **hp)
-    own = net.state_dict()  # last.safetensors also holds the optimiser's and RNG states
-    net.load_state_dict({k: v for k, v in load_file(path).items() if k in own})
+    """The network of a training checkpoint (train_denoiser's reader: weights only, any family)."""
+    tm = _train_module()
+    state, meta = tm.read_checkpoint(path)
+    net = tm.build_model(meta.get("family", "denoiser"), meta["hparams"])
+    net.load_state_dict(state)
     return net.eval()
 
 

@@ -55,9 +55,7 @@ def model_path(model: str | Path | None) -> Path:
     if model is None:
         return default_model_path()
     path = Path(model)
-    if not path.exists() and str(model) in shipped_models():
-        return shipped_models()[str(model)]
-    return path
+    return path if path.exists() else shipped_models().get(str(model), path)
 
 
 @functools.lru_cache(maxsize=8)
