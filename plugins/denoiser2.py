@@ -486,6 +486,25 @@ def si_sdr(est: torch.Tensor, ref: torch.Tensor, eps: float = 1e-8) -> torch.Ten
     return 10.0 * torch.log10((proj.square().sum(-1) + eps) / ((est - proj).square().sum(-1) + eps))
 
 
+def widen_lookahead(state: dict[str, torch.Tensor], model: Denoiser2Net) -> dict[str, torch.Tensor]:
+    """Adapt a ``denoiser2`` state dict with less look-ahead to ``model`` (to fine-tune with more).
+
+    The features of the extra future frames come last in each group's input and in the
+    complex input, so they get zero weights there: the widened network computes exactly
+    what the original did until training changes them.
+    """
+    out = dict(state)
+    for key, target in (("group_w", model.group_w), ("cplx_in.weight", model.cplx_in.weight)):
+        have, want = state[key].shape[1], target.shape[1]
+        missing = want - have
+        per_frame = want // (model.lookahead + 1)
+        if missing < 0 or missing % per_frame or have % per_frame:
+            raise ValueError(f"denoiser2: cannot widen {key} of {have} inputs to {want}")
+        pad_shape = (*state[key].shape[:1], missing, *state[key].shape[2:])
+        out[key] = torch.cat([state[key], state[key].new_zeros(pad_shape)], dim=1)
+    return out
+
+
 def denoise_loss(
     net: SpectralFrames,
     est: torch.Tensor,

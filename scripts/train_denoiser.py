@@ -28,6 +28,11 @@ checkpoint header and, by ``--export``, into the model header as ``extra.trainin
     python scripts/train_denoiser.py --family denoiser2 --packed runs/pack.safetensors --max-minutes 600 --out runs/d2 --resume
     python scripts/train_denoiser.py --export runs/d2/last.safetensors plugins/weights/denoiser2.tsae
 
+``--init`` (a checkpoint or a ``.tsae`` model file) may have less look-ahead than the network
+being trained (``-p lookahead=2`` from a look-ahead-1 model): the inputs of the extra future
+frames start at zero weights (each family's ``widen_lookahead``), so training starts from
+exactly what the starting model computed. Weights that do not fit are a one-line error.
+
 Long runs: ``OUT/last.safetensors`` is written every ``--save-every`` minutes, at the end and on
 SIGTERM or Ctrl-C (then the script exits 128 + the signal number). It holds the weights, the AdamW
 state (tensors) and the torch/CUDA RNG states as safetensors tensors, and the step, the training
@@ -110,6 +115,7 @@ from denoise_data import (  # noqa: E402
 from denoiser import DenoiserNet, spectral_loss, widen_lookahead  # noqa: E402
 
 from tsae_plugins.denoiser2 import Denoiser2Net  # noqa: E402
+from tsae_plugins.denoiser2 import widen_lookahead as widen_lookahead2  # noqa: E402
 
 
 class Mixer:
@@ -475,7 +481,12 @@ def train(args: argparse.Namespace) -> None:
     if resume:
         model.load_state_dict(_weights(resume_state))
     elif init_state is not None:
-        model.load_state_dict(widen_lookahead(init_state, model) if args.family == "denoiser" else init_state)
+        widen = widen_lookahead if args.family == "denoiser" else widen_lookahead2
+        try:
+            model.load_state_dict(widen(init_state, model))
+        except (KeyError, ValueError, RuntimeError) as error:
+            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            sys.exit(f"{args.init}: does not fit a {args.family} network with these settings ({first})")
         init_meta.pop("hparams", None)
     model.to(device)
     n_params = sum(p.numel() for p in model.parameters())

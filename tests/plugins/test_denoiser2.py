@@ -17,7 +17,7 @@ from tsae.models.modelfile import load_model, save_model
 from tsae.pipelines.denoise import StreamingDenoiser, denoise
 from tsae.pipelines.denoise.denoiser import lift_mask
 from tsae.plugins import create_model, get_model_family
-from tsae_plugins.denoiser2 import denoise_loss, erb_filterbank, si_sdr
+from tsae_plugins.denoiser2 import denoise_loss, erb_filterbank, si_sdr, widen_lookahead
 
 
 def noisy_tone(seconds: float, sr: int, seed: int = 0) -> np.ndarray:
@@ -152,6 +152,18 @@ def test_untrained_complex_mask_starts_near_the_band_gains() -> None:
     assert torch.all(mask.abs() <= gains + 1e-6)
     torch.testing.assert_close(mask[:, net.cplx_bins:].real, gains[net.cplx_bins:].expand(3, -1))
     assert torch.all(mask[:, : net.cplx_bins].abs() > 0.95 * gains[: net.cplx_bins])
+
+
+def test_widened_lookahead_model_is_unchanged() -> None:
+    short = random_net(lookahead=1, groups=2, group_hidden=8, cplx_hidden=8, hidden=16)
+    wide = create_model("denoiser2", channels=1, window=512, lookahead=3, groups=2, group_hidden=8,
+                        cplx_hidden=8, hidden=16).eval()
+    wide.load_state_dict(widen_lookahead(short.state_dict(), wide))
+    x = torch.from_numpy(noisy_tone(0.6, 16000))[None, None]
+    with torch.no_grad():
+        torch.testing.assert_close(wide(x), short(x), atol=1e-6, rtol=0)
+    with pytest.raises(ValueError, match="cannot widen group_w"):
+        widen_lookahead(wide.state_dict(), short)
 
 
 def test_erb_filterbank_spreads_and_averages() -> None:

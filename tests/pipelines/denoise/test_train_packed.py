@@ -109,9 +109,17 @@ def test_interrupted_run_resumes_to_the_same_weights_exports_and_denoises(pack, 
     # a model file is a starting point too (a shipped model, trained further): same weights, its training nested
     state, meta = td.read_checkpoint(str(model))
     assert all(torch.equal(state[k], resumed[k]) for k in resumed) and meta["model_file"] == str(model)
-    td.main([*TINY, "--packed", str(pack), "--max-steps", "1", "--init", str(model), "--out", str(tmp_path / "more")])
+    # with more look-ahead (the new inputs start at zero weights); less look-ahead does not fit
+    one_step = ["--packed", str(pack), "--max-steps", "1"]
+    td.main([*TINY, *one_step, "--init", str(model), "-p", "lookahead=2", "--out", str(tmp_path / "more")])
     _, meta = td.read_checkpoint(str(tmp_path / "more" / "last.safetensors"))
     assert meta["data"]["init_checkpoint"]["model_file"] == str(model) and meta["data"]["init_checkpoint"]["step"] == 10
+    assert meta["hparams"]["lookahead"] == 2
+    wider = tmp_path / "wider.tsae"
+    td.main(["--export", str(tmp_path / "more" / "last.safetensors"), str(wider)])
+    with pytest.raises(SystemExit, match=r"wider.tsae: does not fit a denoiser2 network .*cannot widen"):
+        td.main([*TINY, *one_step, "--init", str(wider), "--out", str(tmp_path / "less")])
+    assert not (tmp_path / "less" / "last.safetensors").exists()
 
 
 def test_resume_without_a_checkpoint_and_bad_params_fail_in_one_line(pack, tmp_path, capsys) -> None:
