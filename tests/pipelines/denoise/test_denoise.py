@@ -366,6 +366,7 @@ def test_shipped_models_by_name(tmp_path, monkeypatch) -> None:
     src = tmp_path / "in.wav"
     sf.write(src, x, 16000)
     for name in shipped:
+        assert StreamingDenoiser(16000, model=name).latency <= 0.064 + 1e-9  # the latency bound
         out = tmp_path / f"{name}.wav"
         result = CliRunner().invoke(cli, ["denoise", str(src), "--model", name, "-o", str(out), "-q"])
         assert result.exit_code == 0, result.output
