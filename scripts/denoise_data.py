@@ -506,12 +506,20 @@ def _decode_opus(blob: np.ndarray, byte_offsets: np.ndarray, offsets: np.ndarray
     return out
 
 
-def _tsae_commit() -> str:
+def _tsae_git(*args: str) -> str | None:
     try:
-        return subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], check=True,
-                              capture_output=True, text=True).stdout.strip()
+        return subprocess.run(["git", "-C", str(ROOT), *args], check=True, capture_output=True, text=True).stdout
     except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+        return None
+
+
+def _tsae_commit() -> str:
+    return (_tsae_git("rev-parse", "HEAD") or "unknown").strip()
+
+
+def _tsae_uncommitted() -> list[str]:
+    """Tracked files that differ from :func:`_tsae_commit` (a run from an edited tree says so)."""
+    return sorted(line[3:] for line in (_tsae_git("status", "--porcelain", "--untracked-files=no") or "").splitlines())
 
 
 def pack(out: Path, data: Path = DATA, moodist_git: Path | None = MOODIST_GIT, max_files: int | None = None,
@@ -564,6 +572,7 @@ def pack(out: Path, data: Path = DATA, moodist_git: Path | None = MOODIST_GIT, m
         "format": "tsae denoiser training pack 1",
         "created_by": "scripts/denoise_data.py",
         "tsae_commit": _tsae_commit(),
+        "tsae_uncommitted": _tsae_uncommitted(),
         "sample_rate": SR,
         "speech": {
             "root": "shared/data/speech (its README lists every source and licence: LibriSpeech train-clean-100 "

@@ -99,6 +99,7 @@ from denoise_data import (  # noqa: E402
     Packed,
     PackedMixer,
     _tsae_commit,
+    _tsae_uncommitted,
     active_rms,
     babble,
     coloured_noise,
@@ -509,6 +510,7 @@ def train(args: argparse.Namespace) -> None:
         "family": args.family,
         "args": vars(args),
         "git_commit": _tsae_commit(),
+        "git_uncommitted": _tsae_uncommitted(),
         "seed": args.seed,
         "hparams": model.hparams(),
         "n_params": n_params,
@@ -519,7 +521,8 @@ def train(args: argparse.Namespace) -> None:
     }
     if resume:
         meta.setdefault("resumed", []).append({"step": step, "minutes": minutes_before,
-                                               "git_commit": _tsae_commit(), "args": vars(args)})
+                                               "git_commit": _tsae_commit(),
+                                               "git_uncommitted": _tsae_uncommitted(), "args": vars(args)})
     best = float(resume.get("best_val", "inf")) if resume else float("inf")
     start = time.time()
     last_save = last_val = start

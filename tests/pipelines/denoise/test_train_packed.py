@@ -99,6 +99,7 @@ def test_interrupted_run_resumes_to_the_same_weights_exports_and_denoises(pack, 
     assert loaded.family == "denoiser2" and loaded.model.config["hidden"] == 16
     assert training["data"]["manifest"]["format"].startswith("tsae denoiser training pack")
     assert training["seed"] == 3 and len(training["git_commit"]) == 40 and "resume" not in training
+    assert isinstance(training["git_uncommitted"], list)  # tracked files edited since that commit
     noisy = tmp_path / "noisy.wav"
     sf.write(noisy, (0.05 * np.random.default_rng(1).standard_normal(SR)).astype(np.float32), SR)
     result = CliRunner().invoke(cli, ["denoise", str(noisy), "--model", str(model), "-q"])
