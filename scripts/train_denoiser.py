@@ -28,6 +28,19 @@ checkpoint header and, by ``--export``, into the model header as ``extra.trainin
     python scripts/train_denoiser.py --family denoiser2 --packed runs/pack.safetensors --max-minutes 600 --out runs/d2 --resume
     python scripts/train_denoiser.py --export runs/d2/last.safetensors plugins/weights/denoiser2.tsae
 
+The shipped ``denoiser2`` weights (plugins/weights/denoiser2.tsae) came from two stages on one CPU
+thread plus one mixing process, 195 minutes and 14048 steps in all (each stage's settings in the
+header, the first nested in ``init_checkpoint``)::
+
+    python scripts/denoise_data.py pack runs/pack_v1.safetensors     # moodist at commit 983f7412
+    # 1: look-ahead 1, a full 100-minute cosine schedule from scratch; its final checkpoint
+    train_denoiser.py --family denoiser2 --packed runs/pack_v1.safetensors --max-minutes 100 --workers 1 --out runs/d2
+    # 2: look-ahead 2 (widened, see below), a 95-minute cosine schedule from stage 1's model file; its final
+    #    checkpoint. Its header says git commit 29cc23f: the run started from that tree plus the
+    #    widen_lookahead that was committed minutes later as fc1aa04.
+    train_denoiser.py --family denoiser2 -p lookahead=2 --packed runs/pack_v1.safetensors
+        --init denoiser2.tsae --lr 5e-4 --seed 1 --max-minutes 95 --workers 1 --out runs/d2b
+
 ``--init`` (a checkpoint or a ``.tsae`` model file) may have less look-ahead than the network
 being trained (``-p lookahead=2`` from a look-ahead-1 model): the inputs of the extra future
 frames start at zero weights (each family's ``widen_lookahead``), so training starts from
