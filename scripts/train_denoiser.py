@@ -240,6 +240,12 @@ def build_model(family: str, hparams: dict) -> torch.nn.Module:
     return net(hp.pop("channels"), hp.pop("window"), **hp)
 
 
+def widened_to(model: torch.nn.Module, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Starting weights ``state`` fitted to ``model``: its family's ``widen_lookahead`` (less look-ahead -> zeros)."""
+    widen = widen_lookahead2 if isinstance(model, Denoiser2Net) else widen_lookahead
+    return widen(state, model)
+
+
 def family_loss(model: torch.nn.Module, noisy: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
     """The training loss of a batch ``(batch, n)``: the family's own (``denoise_loss`` for denoiser2)."""
     if isinstance(model, Denoiser2Net):
@@ -495,9 +501,8 @@ def train(args: argparse.Namespace) -> None:
     if resume:
         model.load_state_dict(_weights(resume_state))
     elif init_state is not None:
-        widen = widen_lookahead if args.family == "denoiser" else widen_lookahead2
         try:
-            model.load_state_dict(widen(init_state, model))
+            model.load_state_dict(widened_to(model, init_state))
         except (KeyError, ValueError, RuntimeError) as error:
             first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             sys.exit(f"{args.init}: does not fit a {args.family} network with these settings ({first})")
