@@ -611,9 +611,12 @@ def export(src: str, dst: str) -> None:
 
     frame = {"window": model.n_fft, "hop": model.hop, "window_fn": "sqrt_hann"}
     training = {k: v for k, v in meta.items() if k != "resume"}
-    save_model(dst, model, frame=frame, sample_rate=int(model.config.get("sample_rate", SR)),
-               extra={"training": training})
-    print(f"wrote {dst} ({os.path.getsize(dst)/1e6:.2f} MB)")
+    try:
+        written = save_model(dst, model, frame=frame, sample_rate=int(model.config.get("sample_rate", SR)),
+                             extra={"training": training}, protect=(src,))
+    except (ValueError, OSError) as error:
+        sys.exit(f"{dst}: {error}" if dst not in str(error) else str(error))
+    print(f"wrote {written} ({os.path.getsize(written)/1e6:.2f} MB)")
 
 
 def _key_value(text: str) -> tuple[str, str]:

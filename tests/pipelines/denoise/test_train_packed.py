@@ -118,6 +118,10 @@ def test_interrupted_run_resumes_to_the_same_weights_exports_and_denoises(pack, 
     assert meta["hparams"]["lookahead"] == 2
     wider = tmp_path / "wider.tsae"
     td.main(["--export", str(tmp_path / "more" / "last.safetensors"), str(wider)])
+    before = wider.read_bytes()  # a model file exports too, but never onto itself
+    with pytest.raises(SystemExit, match="wider.tsae: refusing to overwrite the input file"):
+        td.main(["--export", str(wider), str(wider)])
+    assert wider.read_bytes() == before
     with pytest.raises(SystemExit, match=r"wider.tsae: does not fit a denoiser2 network .*cannot widen"):
         td.main([*TINY, *one_step, "--init", str(wider), "--out", str(tmp_path / "less")])
     assert not (tmp_path / "less" / "last.safetensors").exists()
