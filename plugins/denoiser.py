@@ -363,11 +363,14 @@ def spectral_loss(
     scale: torch.Tensor | None = None,
     power: float = 0.3,
     complex_weight: float = 0.5,
+    under_weight: float = 0.0,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """Level-invariant compressed spectral loss between complex spectra ``(batch, frames, bins)``.
 
     Both spectra are divided by ``scale`` (per example; default: the larger RMS of the two)
-    before the magnitudes are compressed with ``power``.
+    before the magnitudes are compressed with ``power``. ``under_weight`` adds that much of
+    the squared shortfall of the estimate's compressed magnitude below the reference's
+    (part ``under``): removing speech then costs more than leaving the same amount of noise.
     """
     if scale is None:
         scale = ref.abs().square().mean(dim=(1, 2), keepdim=True).add(1e-8).sqrt()
@@ -382,7 +385,12 @@ def spectral_loss(
     mag = (ec - rc).square().mean()
     cplx = ((est / ea) * ec - (ref / ra) * rc).abs().square().mean()
     total = mag + complex_weight * cplx
-    return total, {"mag": float(mag.detach()), "cplx": float(cplx.detach())}
+    parts = {"mag": float(mag.detach()), "cplx": float(cplx.detach())}
+    if under_weight:
+        under = (rc - ec).clamp(min=0).square().mean()
+        total = total + under_weight * under
+        parts["under"] = float(under.detach())
+    return total, parts
 
 
 def widen_lookahead(state: dict[str, torch.Tensor], model: DenoiserNet) -> dict[str, torch.Tensor]:

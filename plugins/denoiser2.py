@@ -249,17 +249,18 @@ class Denoiser2Net(SpectralFrames, Autoencoder):
         return self._denoise(x)[0]
 
     def loss(
-        self, x_hat: torch.Tensor, target: torch.Tensor, z: torch.Tensor | None = None
+        self, x_hat: torch.Tensor, target: torch.Tensor, z: torch.Tensor | None = None, **weights: float
     ) -> tuple[torch.Tensor, dict[str, float]]:
-        """:func:`denoise_loss` of denoised waveforms ``x_hat`` against clean ``target`` (``(batch, 1, n)``)."""
-        return denoise_loss(self, x_hat, target)
+        """:func:`denoise_loss` of denoised waveforms ``x_hat`` against clean ``target`` (``(batch, 1, n)``);
+        ``weights`` are its keyword weights (e.g. ``under_weight``)."""
+        return denoise_loss(self, x_hat, target, **weights)
 
     def training_loss(
-        self, x: torch.Tensor, target: torch.Tensor
+        self, x: torch.Tensor, target: torch.Tensor, **weights: float
     ) -> tuple[torch.Tensor, dict[str, float], torch.Tensor]:
         """Denoise noisy ``x`` and score it against clean ``target``: ``(loss, parts, latent)`` for the trainer."""
         out, z = self._denoise(x)
-        loss, parts = self.loss(out, target)
+        loss, parts = self.loss(out, target, **weights)
         return loss, parts, z
 
     # -- streaming -----------------------------------------------------------
@@ -513,16 +514,19 @@ def denoise_loss(
     power: float = 0.3,
     complex_weight: float = 0.5,
     sisdr_weight: float = 0.01,
+    under_weight: float = 0.0,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """Training loss of denoised waveforms ``est`` against clean ``ref`` (both ``(batch, ..., n)``).
 
-    ``mag + complex_weight * cplx - sisdr_weight * SI-SDR``: the compressed-magnitude
-    and compressed-complex spectral terms (magnitudes to the power ``power``, level
-    invariant; on ``net``'s STFT) plus the mean SI-SDR in dB. The parts are returned
-    by name (``mag``, ``cplx``, ``sisdr``).
+    ``mag + complex_weight * cplx + under_weight * under - sisdr_weight * SI-SDR``: the
+    compressed-magnitude and compressed-complex spectral terms (magnitudes to the power
+    ``power``, level invariant; on ``net``'s STFT), the shortfall of the estimate's
+    compressed magnitude below the reference's (speech removed; see ``spectral_loss``)
+    and the mean SI-SDR in dB. The parts are returned by name (``mag``, ``cplx``,
+    ``under`` when weighted, ``sisdr``).
     """
     flat_est, flat_ref = est.reshape(est.shape[0], -1), ref.reshape(ref.shape[0], -1)
     spectral, parts = spectral_loss(net.stft(flat_est), net.stft(flat_ref), power=power,
-                                    complex_weight=complex_weight)
+                                    complex_weight=complex_weight, under_weight=under_weight)
     sdr = si_sdr(flat_est, flat_ref).mean()
     return spectral - sisdr_weight * sdr, {**parts, "sisdr": float(sdr.detach())}

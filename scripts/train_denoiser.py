@@ -246,11 +246,13 @@ def widened_to(model: torch.nn.Module, state: dict[str, torch.Tensor]) -> dict[s
     return widen(state, model)
 
 
-def family_loss(model: torch.nn.Module, noisy: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
-    """The training loss of a batch ``(batch, n)``: the family's own (``denoise_loss`` for denoiser2)."""
+def family_loss(model: torch.nn.Module, noisy: torch.Tensor, clean: torch.Tensor,
+                under_weight: float = 0.0) -> torch.Tensor:
+    """The training loss of a batch ``(batch, n)``: the family's own (``denoise_loss`` for denoiser2);
+    ``under_weight``: the weight of speech removed (``spectral_loss``)."""
     if isinstance(model, Denoiser2Net):
-        return model.training_loss(noisy[:, None], clean[:, None])[0]
-    return batch_loss(model, noisy, clean)[0]
+        return model.training_loss(noisy[:, None], clean[:, None], under_weight=under_weight)[0]
+    return batch_loss(model, noisy, clean, under_weight)[0]
 
 
 def decode_in_float32(model: torch.nn.Module) -> None:
@@ -264,12 +266,13 @@ def decode_in_float32(model: torch.nn.Module) -> None:
     model.decode = fp32_decode  # type: ignore[method-assign]
 
 
-def batch_loss(model: DenoiserNet, noisy: torch.Tensor, clean: torch.Tensor) -> tuple[torch.Tensor, dict]:
+def batch_loss(model: DenoiserNet, noisy: torch.Tensor, clean: torch.Tensor,
+               under_weight: float = 0.0) -> tuple[torch.Tensor, dict]:
     X = model.stft(noisy)
     S = model.stft(clean)
     mask = model.decode(model.encode_spec(X))
     scale = X.abs().square().mean(dim=(1, 2), keepdim=True).add(1e-10).sqrt()
-    return spectral_loss(mask * X, S, scale=scale)
+    return spectral_loss(mask * X, S, scale=scale, under_weight=under_weight)
 
 
 def si_sdr(est: np.ndarray, ref: np.ndarray) -> float:
@@ -445,15 +448,15 @@ def _hparams(args: argparse.Namespace) -> dict:
             "lookahead": args.lookahead}
 
 
-def validate(model: torch.nn.Module, vx: torch.Tensor, vs: torch.Tensor, device: torch.device
-             ) -> tuple[float, float]:
+def validate(model: torch.nn.Module, vx: torch.Tensor, vs: torch.Tensor, device: torch.device,
+             under_weight: float = 0.0) -> tuple[float, float]:
     """Mean loss and mean SI-SDR improvement (dB) on the validation set."""
     model.eval()
     vl, sdr = 0.0, []
     with torch.no_grad():
         for i in range(0, len(vx), 16):
             bx, bs = vx[i: i + 16].to(device), vs[i: i + 16].to(device)
-            vl += float(family_loss(model, bx, bs)) * len(bx)
+            vl += float(family_loss(model, bx, bs, under_weight)) * len(bx)
             est = model(bx[:, None])[:, 0].float().cpu().numpy()
             pairs = zip(est, vs[i: i + 16].numpy(), vx[i: i + 16].numpy(), strict=True)
             sdr += [si_sdr(e, r) - si_sdr(n, r) for e, r, n in pairs]
@@ -566,7 +569,8 @@ def train(args: argparse.Namespace) -> None:
                 g["lr"] = lr
             x, s = next(stream)
             with amp:
-                loss = family_loss(model, x.to(device, non_blocking=True), s.to(device, non_blocking=True))
+                loss = family_loss(model, x.to(device, non_blocking=True), s.to(device, non_blocking=True),
+                                   args.under_weight)
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -579,7 +583,7 @@ def train(args: argparse.Namespace) -> None:
             if now - last_val > args.val_every or done:
                 last_val = now
                 with amp:
-                    vl, sdr = validate(model, vx, vs, device)
+                    vl, sdr = validate(model, vx, vs, device, args.under_weight)
                 msg = (f"step {step} t={elapsed()/60:.2f}min lr={lr:.2e} train={run_loss/run_n:.4f} "
                        f"val={vl:.4f} val_sisdr_impr={sdr:.2f}dB")
                 run_loss, run_n = 0.0, 0
@@ -654,6 +658,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--batch", type=int, default=24)
     ap.add_argument("--seg", type=int, default=3, help="training crop length in seconds")
     ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--under-weight", type=float, default=0.0,
+                    help="extra weight on speech the model removes (compressed magnitude below the clean one)")
     ap.add_argument("--val-size", type=int, default=64)
     ap.add_argument("--val-every", type=float, default=180.0, help="seconds between validations (and best saves)")
     ap.add_argument("--babble", type=float, default=0.2,
