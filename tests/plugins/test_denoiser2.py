@@ -189,6 +189,21 @@ def test_loss_terms_and_gradients(net) -> None:
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in train.parameters())
 
 
+def test_under_weight_costs_removed_speech_only(net) -> None:
+    clean = torch.from_numpy(np.stack([noisy_tone(0.4, 16000, s) for s in (0, 1)]))[:, None]
+    noise = 0.05 * torch.randn_like(clean)
+    for est, removes_speech in ((0.5 * clean, True), (clean + noise, False)):
+        plain, plain_parts = denoise_loss(net, est, clean)
+        weighted, parts = denoise_loss(net, est, clean, under_weight=2.0)
+        assert "under" not in plain_parts and parts["mag"] == plain_parts["mag"]
+        assert float(weighted - plain) == pytest.approx(2.0 * parts["under"], rel=1e-4, abs=1e-7)
+        if removes_speech:  # half the speech gone: every bin falls short of the clean magnitude
+            assert parts["under"] > 0.5 * parts["mag"]
+    removed = denoise_loss(net, 0.5 * clean, clean, under_weight=2.0)[1]["under"]
+    doubled = denoise_loss(net, 2.0 * clean, clean, under_weight=2.0)[1]["under"]
+    assert doubled < 1e-3 * removed  # too loud is not speech removed
+
+
 def test_lift_mask_keeps_phase_of_complex_masks() -> None:
     real = np.array([0.1, 0.5, 0.9])
     np.testing.assert_array_equal(lift_mask(real, 0.4), [0.4, 0.5, 0.9])

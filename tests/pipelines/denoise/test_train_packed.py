@@ -112,10 +112,11 @@ def test_interrupted_run_resumes_to_the_same_weights_exports_and_denoises(pack, 
     assert all(torch.equal(state[k], resumed[k]) for k in resumed) and meta["model_file"] == str(model)
     # with more look-ahead (the new inputs start at zero weights); less look-ahead does not fit
     one_step = ["--packed", str(pack), "--max-steps", "1"]
-    td.main([*TINY, *one_step, "--init", str(model), "-p", "lookahead=2", "--out", str(tmp_path / "more")])
+    td.main([*TINY, *one_step, "--init", str(model), "-p", "lookahead=2", "--under-weight", "1.5",
+             "--out", str(tmp_path / "more")])
     _, meta = td.read_checkpoint(str(tmp_path / "more" / "last.safetensors"))
     assert meta["data"]["init_checkpoint"]["model_file"] == str(model) and meta["data"]["init_checkpoint"]["step"] == 10
-    assert meta["hparams"]["lookahead"] == 2
+    assert meta["hparams"]["lookahead"] == 2 and meta["args"]["under_weight"] == 1.5
     wider = tmp_path / "wider.tsae"
     td.main(["--export", str(tmp_path / "more" / "last.safetensors"), str(wider)])
     before = wider.read_bytes()  # a model file exports too, but never onto itself
