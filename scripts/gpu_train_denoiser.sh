@@ -10,6 +10,8 @@
 #       -d gpu/whl soundfile cffi pycparser       # the device image lacks soundfile (torch, numba... are there)
 #
 # then one call: run(command="bash scripts/gpu_train_denoiser.sh 8", carry=["gpu"], timeout_s=600).
+# Arguments after the minutes go to train_denoiser.py, e.g. to continue from the shipped weights:
+#   bash scripts/gpu_train_denoiser.sh 8 --init plugins/weights/denoiser2.tsae -p lookahead=2 --lr 5e-4
 # The checkpoints and the exported model come back under $OUT; resume or fine-tune here on the PCM pack
 # (`train_denoiser.py --init OUT/d2/last.safetensors ...`): the Opus pack's clean targets are lossy
 # (about 21 dB waveform SNR on real speech at 30 kbit/s).
@@ -20,6 +22,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MINUTES="${1:-8}"
+shift || true
 DEVICE="${DEVICE:-cuda}"
 WORKERS="${WORKERS:-14}"
 BATCH="${BATCH:-64}"
@@ -41,7 +44,7 @@ AMP=()
 mkdir -p "$OUT/d2"
 python3 scripts/train_denoiser.py --family denoiser2 --packed "$PACK" --device "$DEVICE" "${AMP[@]}" \
     --workers "$WORKERS" --batch "$BATCH" --max-minutes "$MINUTES" --save-every 2 --val-every 60 \
-    --out "$OUT/d2" 2>&1 | tee "$OUT/d2/train.log"
+    --out "$OUT/d2" "$@" 2>&1 | tee "$OUT/d2/train.log"
 python3 scripts/train_denoiser.py --export "$OUT/d2/last.safetensors" "$OUT/denoiser2.tsae"
 python3 - "$OUT/denoiser2.tsae" "$DEVICE" <<'EOF'
 # throughput of the trained model on a batch of files, side by side (the issue asks 500x real time on a GPU)
