@@ -637,6 +637,16 @@ def _key_value(text: str) -> tuple[str, str]:
     return name.strip(), value.strip()
 
 
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0:  # also NaN
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--family", default="denoiser", choices=FAMILIES, help="the network to train")
@@ -665,7 +675,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--batch", type=int, default=24)
     ap.add_argument("--seg", type=int, default=3, help="training crop length in seconds")
     ap.add_argument("--lr", type=float, default=2e-3)
-    ap.add_argument("--under-weight", type=float, default=0.0,
+    ap.add_argument("--under-weight", type=_non_negative, default=0.0,
                     help="extra weight on speech the model removes (compressed magnitude below the clean one)")
     ap.add_argument("--val-size", type=int, default=64)
     ap.add_argument("--val-every", type=float, default=180.0, help="seconds between validations (and best saves)")

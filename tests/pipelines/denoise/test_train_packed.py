@@ -137,5 +137,8 @@ def test_resume_without_a_checkpoint_and_bad_params_fail_in_one_line(pack, tmp_p
         td.main(["--family", "denoiser", "--packed", str(pack), "--out", str(tmp_path / "one"), "--resume"])
     with pytest.raises(SystemExit, match="unknown parameter"):
         td.main([*TINY, "--packed", str(pack), "-p", "wings=2", "--out", str(tmp_path / "bad")])
+    with pytest.raises(SystemExit):
+        td.main([*TINY, "--packed", str(pack), "--under-weight", "-1", "--out", str(tmp_path / "bad")])
+    assert "--under-weight: must be >= 0, got -1" in capsys.readouterr().err
     with pytest.raises(SystemExit, match="not a packed training file"):
         td.main([*TINY, "--packed", str(tmp_path / "missing.safetensors"), "--out", str(tmp_path / "bad")])
