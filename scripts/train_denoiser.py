@@ -545,7 +545,9 @@ def train(args: argparse.Namespace) -> None:
         "data": data,
         "loss": ("denoise_loss: compressed (0.3) magnitude + 0.5 compressed complex - 0.01 SI-SDR"
                  if args.family == "denoiser2" else
-                 "compressed (0.3) magnitude MSE + 0.5 compressed complex MSE, scaled by the mixture RMS"),
+                 "compressed (0.3) magnitude MSE + 0.5 compressed complex MSE, scaled by the mixture RMS")
+                + (f"; + {args.under_weight:g} x the compressed magnitude's shortfall below the clean one "
+                   "(speech removed)" if args.under_weight else ""),
     }
     if resume:
         meta.setdefault("resumed", []).append({"step": step, "minutes": minutes_before,

@@ -117,6 +117,7 @@ def test_interrupted_run_resumes_to_the_same_weights_exports_and_denoises(pack, 
     _, meta = td.read_checkpoint(str(tmp_path / "more" / "last.safetensors"))
     assert meta["data"]["init_checkpoint"]["model_file"] == str(model) and meta["data"]["init_checkpoint"]["step"] == 10
     assert meta["hparams"]["lookahead"] == 2 and meta["args"]["under_weight"] == 1.5
+    assert meta["loss"].endswith("+ 1.5 x the compressed magnitude's shortfall below the clean one (speech removed)")
     wider = tmp_path / "wider.tsae"
     td.main(["--export", str(tmp_path / "more" / "last.safetensors"), str(wider)])
     before = wider.read_bytes()  # a model file exports too, but never onto itself
