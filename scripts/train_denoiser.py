@@ -479,6 +479,8 @@ def train(args: argparse.Namespace) -> None:
     except ValueError as error:
         sys.exit(str(error))
     out = Path(args.out)
+    if out.exists() and not out.is_dir():  # before anything is loaded; never written over (it may be an input)
+        sys.exit(f"{out}: is a file; --out names a folder for the run's checkpoints")
     last_path = out / "last.safetensors"
     resume, resume_state = None, {}
     if args.resume:
@@ -500,7 +502,10 @@ def train(args: argparse.Namespace) -> None:
             sys.exit(f"{args.packed}: {error}")
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        sys.exit(f"{out}: cannot create the run folder ({error.strerror or error})")
     mixer, vx, vs, data = _packed_data(args, packed) if packed is not None else _shared_data(args)
     data.update(init=args.init, init_checkpoint=init_meta)
 

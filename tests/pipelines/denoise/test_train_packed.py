@@ -141,5 +141,11 @@ def test_resume_without_a_checkpoint_and_bad_params_fail_in_one_line(pack, tmp_p
     with pytest.raises(SystemExit):
         td.main([*TINY, "--packed", str(pack), "--under-weight", "-1", "--out", str(tmp_path / "bad")])
     assert "--under-weight: must be >= 0, got -1" in capsys.readouterr().err
+    for taken in (pack, tmp_path / "one" / "last.safetensors"):  # --out on a file it reads, or any file
+        before = taken.read_bytes()
+        with pytest.raises(SystemExit, match=f"{taken.name}: is a file; --out names a folder"):
+            td.main([*TINY, "--packed", str(pack), "--init", str(tmp_path / "one" / "last.safetensors"),
+                     "--max-steps", "1", "--out", str(taken)])
+        assert taken.read_bytes() == before
     with pytest.raises(SystemExit, match="not a packed training file"):
         td.main([*TINY, "--packed", str(tmp_path / "missing.safetensors"), "--out", str(tmp_path / "bad")])
