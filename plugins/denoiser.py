@@ -252,12 +252,13 @@ class DenoiserNet(SpectralFrames, Autoencoder):
 
         :meth:`StreamingModel.step` takes the complex spectrum of one frame ``(batch,
         bins)`` and returns the float32 mask of the frame ``lookahead`` steps back. On
-        the CPU (and with ``fast``) it is :meth:`step` re-written in float32 numpy:
-        the same maths with about 4x less overhead per frame; the weights are copied,
-        so build a new streamer after changing them. Otherwise it wraps :meth:`step`.
+        the CPU (and with ``fast``) it is :meth:`step` compiled with numba (two calls per
+        frame, float32; see :mod:`tsae_plugins.denoise_kernels`): the same maths with
+        far less overhead per frame; the weights are copied, so build a new streamer
+        after changing them. Otherwise it wraps :meth:`step`.
         """
         if fast and self.inp.weight.device.type == "cpu":
-            return _NumpyStepper(self)
+            return _CompiledStepper(self)
         return _TorchStepper(self)
 
 
@@ -288,72 +289,51 @@ class _TorchStepper(_Stepper):
         return None if mask is None else mask.cpu().numpy()
 
 
-class _NumpyStepper(_Stepper):
-    """:meth:`DenoiserNet.step` in float32 numpy (linear -> GRU stack -> linear + sigmoid)."""
+class _CompiledStepper(_Stepper):
+    """:meth:`DenoiserNet.step` as two numba kernels per frame (:mod:`tsae_plugins.denoise_kernels`).
+
+    The weights are copied in float32 (torch's GRU weights transposed, layers stacked);
+    the state is float32 arrays: running mean, the look-ahead buffer of the last
+    ``1 + lookahead`` frames' features (oldest first) and the GRU states.
+    """
 
     def __init__(self, net: DenoiserNet) -> None:
         super().__init__(net)
 
         def arr(t: torch.Tensor) -> np.ndarray:
-            return t.detach().cpu().numpy().astype(np.float32)
+            return np.ascontiguousarray(t.detach().cpu().numpy().astype(np.float32))
+
+        def stacked(name: str) -> np.ndarray:
+            layers = range(net.gru.num_layers)
+            parts = [arr(getattr(net.gru, f"{name}_l{k}")) for k in layers]
+            return np.ascontiguousarray(np.stack([p.T if p.ndim == 2 else p for p in parts])[:, None])
 
         self.alpha = float(net.alpha)
-        self.w_in, self.b_in = arr(net.inp.weight).T.copy(), arr(net.inp.bias)
-        self.layers = []
-        for k in range(net.gru.num_layers):
-            self.layers.append((
-                arr(getattr(net.gru, f"weight_ih_l{k}")).T.copy(), arr(getattr(net.gru, f"bias_ih_l{k}")),
-                arr(getattr(net.gru, f"weight_hh_l{k}")).T.copy(), arr(getattr(net.gru, f"bias_hh_l{k}")),
-            ))
+        self.bins = net.bins
         self.hidden = net.gru.hidden_size
+        self.w_in, self.b_in = arr(net.inp.weight).T.copy(), arr(net.inp.bias)
+        self.cell = tuple(stacked(name) for name in ("weight_ih", "bias_ih", "weight_hh", "bias_hh"))
         self.w_out, self.b_out = arr(net.out.weight).T.copy(), arr(net.out.bias)
 
     def init_state(self, batch: int = 1) -> dict[str, Any]:
-        return {"mean": np.zeros((batch, self.w_out.shape[1]), np.float32), "count": 0, "recent": [],
-                "h": [np.zeros((batch, self.hidden), np.float32) for _ in self.layers]}
+        span = self.lookahead + 1
+        return {"mean": np.zeros((batch, self.bins), np.float32), "count": 0,
+                "recent": np.zeros((batch, span * 2 * self.bins), np.float32),
+                "h": np.zeros((self.cell[0].shape[0], batch, self.hidden), np.float32)}
 
     def step(self, spec: np.ndarray, state: dict[str, Any]) -> np.ndarray | None:
-        power = (spec.real.astype(np.float32) ** 2 + spec.imag.astype(np.float32) ** 2)
-        lp = np.float32(10.0) * np.log10(power + np.float32(_EPS_POWER))
+        from tsae_plugins.denoise_kernels import denoiser_features, denoiser_network
+
         t = state["count"]
         a = np.float32(min(self.alpha, t / (t + 1.0)))
-        mean = a * state["mean"] + (np.float32(1.0) - a) * lp
-        state["mean"] = mean
+        denoiser_features(np.ascontiguousarray(spec, dtype=np.complex64), state["mean"], a, state["recent"],
+                          np.float32(_EPS_POWER))
         state["count"] = t + 1
-        glob = mean.mean(axis=-1, keepdims=True)
-        feats = np.concatenate([(lp - mean) / np.float32(20.0), (lp - glob) / np.float32(20.0)], axis=-1)
-        if self.lookahead:
-            state["recent"] = [*state["recent"], feats][-(self.lookahead + 1):]
-            if len(state["recent"]) <= self.lookahead:
-                return None
-            feats = np.concatenate(state["recent"], axis=-1)
-        x = np.maximum(feats @ self.w_in + self.b_in, np.float32(0.0))
-        hs = state["h"]
-        for k, (w_ih, b_ih, w_hh, b_hh) in enumerate(self.layers):
-            x = gru_cell(x, hs[k], w_ih, b_ih, w_hh, b_hh)
-            hs[k] = x
-        return sigmoid(x @ self.w_out + self.b_out)
-
-
-def sigmoid(v: np.ndarray) -> np.ndarray:
-    """float32 logistic function (through tanh: no overflow warnings)."""
-    return np.float32(0.5) * (np.tanh(np.float32(0.5) * v) + np.float32(1.0))
-
-
-def gru_cell(x: np.ndarray, h: np.ndarray, w_ih: np.ndarray, b_ih: np.ndarray,
-             w_hh: np.ndarray, b_hh: np.ndarray) -> np.ndarray:
-    """One step of a torch-layout GRU in float32 numpy: input ``(..., in)``, state ``(..., hidden)`` -> new state.
-
-    The weights are torch's ``weight_ih``/``weight_hh`` transposed (``(..., in, 3*hidden)``,
-    gates in r, z, n order), so stacked weights run several GRUs at once.
-    """
-    H = h.shape[-1]
-    gi = x @ w_ih + b_ih
-    gh = h @ w_hh + b_hh
-    rz = sigmoid(gi[..., : 2 * H] + gh[..., : 2 * H])  # both gates in one pass (elementwise: same values)
-    r, z = rz[..., :H], rz[..., H:]
-    n = np.tanh(gi[..., 2 * H:] + r * gh[..., 2 * H:])
-    return (np.float32(1.0) - z) * n + z * h
+        if t < self.lookahead:
+            return None
+        mask = np.empty((spec.shape[0], self.bins), np.float32)
+        denoiser_network(state["recent"], state["h"], self.w_in, self.b_in, *self.cell, self.w_out, self.b_out, mask)
+        return mask
 
 
 def spectral_loss(

@@ -21,7 +21,8 @@ Everything is causal apart from the look-ahead: the mask of frame ``t`` sees fra
 ``<= t + lookahead``, so the algorithmic latency is ``window + lookahead * hop``
 samples (512 + 256 = 768 samples, 48 ms, by default). :meth:`Denoiser2Net.step`
 runs one frame at a time with explicit state and :meth:`Denoiser2Net.streamer` gives
-the float32 numpy stepper the streaming denoiser uses; both equal the offline
+the compiled float32 stepper the streaming denoiser uses (numba:
+:mod:`tsae_plugins.denoise_kernels`); both equal the offline
 :meth:`Denoiser2Net.forward` to float rounding. :func:`denoise_loss` is the training
 loss (compressed magnitude + compressed complex + SI-SDR).
 """
@@ -40,8 +41,6 @@ from tsae_plugins.denoiser import (
     _Stepper,
     _TorchStepper,
     analysis_window,
-    gru_cell,
-    sigmoid,
     spectral_loss,
 )
 
@@ -356,20 +355,21 @@ class Denoiser2Net(SpectralFrames, Autoencoder):
 
         Its ``step`` takes the complex spectrum of one frame ``(batch, bins)`` and returns
         the complex64 mask of the frame ``lookahead`` steps back. On the CPU (and with
-        ``fast``) it is :meth:`step` in float32 numpy (the weights are copied: build a new
-        streamer after changing them); otherwise it wraps :meth:`step`.
+        ``fast``) it is :meth:`step` compiled with numba, in float32 (the weights are copied:
+        build a new streamer after changing them); otherwise it wraps :meth:`step`.
         """
         if fast and self.group_w.device.type == "cpu":
-            return _NumpyStepper2(self)
+            return _CompiledStepper2(self)
         return _TorchStepper(self)  # type: ignore[arg-type]
 
 
-class _NumpyStepper2(_Stepper):
-    """:meth:`Denoiser2Net.step` in float32 numpy.
+class _CompiledStepper2(_Stepper):
+    """:meth:`Denoiser2Net.step` as two numba kernels per frame (:mod:`tsae_plugins.denoise_kernels`).
 
-    The grouped layers run as dense block-diagonal ones (the zero blocks add exact
-    zeros): at these sizes one matrix product costs less than one per group, and the
-    joined features need no reordering.
+    The weights are copied in float32 (torch's GRU weights transposed, the groups' GRUs
+    stacked); the state is float32 arrays: the running means, the look-ahead buffers of
+    the last ``1 + lookahead`` frames' features (band features in each group's input
+    order, complex features) and the GRU states.
     """
 
     def __init__(self, net: Denoiser2Net) -> None:
@@ -378,103 +378,42 @@ class _NumpyStepper2(_Stepper):
         def arr(t: torch.Tensor) -> np.ndarray:
             return np.ascontiguousarray(t.detach().cpu().numpy().astype(np.float32))
 
+        def cell(grus: list[nn.GRU]) -> tuple[np.ndarray, ...]:
+            return tuple(np.ascontiguousarray(np.stack([arr(getattr(g, f"{name}_l0")).T for g in grus]))
+                         for name in ("weight_ih", "bias_ih", "weight_hh", "bias_hh"))
+
         self.alpha = float(net.alpha)
-        self.cplx_bins = net.cplx_bins
+        self.cplx_bins, self.groups, self.bins = net.cplx_bins, net.groups, net.bins
         self.band_avg, self.band_spread = arr(net.band_avg), arr(net.band_spread)
-        self.w_in, self.b_in = _dense_input(net)
-        gh = net.group_gru[0].hidden_size
-        self.group_cell = tuple(_block_diagonal([arr(getattr(g, name)) for g in net.group_gru], gh)
-                                for name in ("weight_ih_l0", "bias_ih_l0", "weight_hh_l0", "bias_hh_l0"))
-        self.cell = tuple(arr(getattr(net.gru, name)).T.copy() if name.startswith("w") else arr(getattr(net.gru, name))
-                          for name in ("weight_ih_l0", "bias_ih_l0", "weight_hh_l0", "bias_hh_l0"))
-        self.w_gain, self.b_gain = arr(net.gain_out.weight).T.copy(), arr(net.gain_out.bias)
-        self.w_crm, self.b_crm = arr(net.crm_out.weight).T.copy(), arr(net.crm_out.bias)
-        self.shapes = (net.erb_bands, net.groups * gh, net.gru.hidden_size)
+        self.weights = (arr(net.group_w), arr(net.group_b), arr(net.cplx_in.weight).T.copy(), arr(net.cplx_in.bias),
+                        *cell(list(net.group_gru)), *cell([net.gru]),
+                        arr(net.gain_out.weight).T.copy(), arr(net.gain_out.bias), self.band_spread,
+                        arr(net.crm_out.weight).T.copy(), arr(net.crm_out.bias))
+        self.shapes = (net.erb_bands, net.groups * net.group_gru[0].hidden_size, net.gru.hidden_size)
 
     def init_state(self, batch: int = 1) -> dict[str, Any]:
         bands, group_width, hidden = self.shapes
+        span = self.lookahead + 1
         return {"mean": np.zeros((batch, bands), np.float32),
-                "rms": np.zeros((batch, self.cplx_bins), np.float32), "count": 0, "recent": [],
+                "rms": np.zeros((batch, self.cplx_bins), np.float32), "count": 0,
+                "band_recent": np.zeros((batch, self.groups, span * 2 * bands // self.groups), np.float32),
+                "cplx_recent": np.zeros((batch, span * 2 * self.cplx_bins), np.float32),
                 "gh": np.zeros((batch, group_width), np.float32), "h": np.zeros((batch, hidden), np.float32)}
 
-    def _features(self, spec: np.ndarray, state: dict[str, Any]) -> np.ndarray:
-        spec = spec.astype(np.complex64)
-        re, im = spec.real, spec.imag
-        power = re * re + im * im
-        band_db = np.float32(10.0) * np.log10(power @ self.band_avg + np.float32(_EPS_POWER))
+    def step(self, spec: np.ndarray, state: dict[str, Any]) -> np.ndarray | None:
+        from tsae_plugins.denoise_kernels import denoiser2_features, denoiser2_network
+
         t = state["count"]
         a = np.float32(min(self.alpha, t / (t + 1.0)))
-        b = np.float32(1.0) - a
-        c = self.cplx_bins
-        mean = state["mean"] = a * state["mean"] + b * band_db
-        rms = state["rms"] = a * state["rms"] + b * power[:, :c]
+        denoiser2_features(np.ascontiguousarray(spec, dtype=np.complex64), self.band_avg, state["mean"],
+                           state["rms"], a, self.cplx_bins, self.groups, state["band_recent"],
+                           state["cplx_recent"], np.float32(_EPS_POWER))
         state["count"] = t + 1
-        glob = mean.sum(axis=-1, keepdims=True) * np.float32(1.0 / mean.shape[-1])  # np.mean costs more per call
-        scale = np.float32(1.0) / np.sqrt(rms + np.float32(_EPS_POWER))
-        return np.concatenate([(band_db - mean) / np.float32(20.0), (band_db - glob) / np.float32(20.0),
-                               re[:, :c] * scale, im[:, :c] * scale], axis=-1)
-
-    def step(self, spec: np.ndarray, state: dict[str, Any]) -> np.ndarray | None:
-        recent = state["recent"] = [*state["recent"], self._features(spec, state)][-(self.lookahead + 1):]
-        if len(recent) <= self.lookahead:
+        if t < self.lookahead:
             return None
-        x = np.maximum(np.concatenate(recent, axis=-1) @ self.w_in + self.b_in, np.float32(0.0))
-        group_width = self.shapes[1]
-        gh = state["gh"] = gru_cell(x[:, :group_width], state["gh"], *self.group_cell)
-        h = state["h"] = gru_cell(np.concatenate([gh, x[:, group_width:]], axis=-1), state["h"], *self.cell)
-        gains = sigmoid(h @ self.w_gain + self.b_gain) @ self.band_spread
-        raw = h @ self.w_crm + self.b_crm
-        c = self.cplx_bins
-        re, im = raw[:, :c], raw[:, c:]
-        radius = np.sqrt(re * re + im * im + np.float32(1e-8))
-        shrink = np.tanh(radius) / radius * gains[:, :c]
-        mask = np.zeros(gains.shape, np.complex64)
-        mask.real = gains
-        mask.real[:, :c] = re * shrink
-        mask.imag[:, :c] = im * shrink
+        mask = np.empty((spec.shape[0], self.bins), np.complex64)
+        denoiser2_network(state["band_recent"], state["cplx_recent"], state["gh"], state["h"], *self.weights, mask)
         return mask
-
-
-def _dense_input(net: Denoiser2Net) -> tuple[np.ndarray, np.ndarray]:
-    """The group input layers and the complex input layer as one dense layer on the joined frame features.
-
-    Joined features are ``span`` frames of ``[band features (2 * erb_bands), complex
-    features (2 * cplx_bins)]``; the outputs are the groups' inputs, then the complex layer's.
-    """
-    span, bands, c2 = net.lookahead + 1, net.erb_bands, 2 * net.cplx_bins
-    per_group = bands // net.groups
-    group_w = net.group_w.detach().cpu().numpy()
-    gh = group_w.shape[-1]
-    width = 2 * bands + c2
-    cplx_w = net.cplx_in.weight.detach().cpu().numpy().T
-    w = np.zeros((span * width, net.groups * gh + cplx_w.shape[1]), np.float32)
-    for s in range(span):
-        for j in range(2 * bands):
-            norm, band = divmod(j, bands)
-            g, k = divmod(band, per_group)
-            w[s * width + j, g * gh: (g + 1) * gh] = group_w[g, (s * 2 + norm) * per_group + k]
-        w[s * width + 2 * bands: (s + 1) * width, net.groups * gh:] = cplx_w[s * c2: (s + 1) * c2]
-    b = np.concatenate([net.group_b.detach().cpu().numpy().reshape(-1), net.cplx_in.bias.detach().cpu().numpy()])
-    return w, b.astype(np.float32)
-
-
-def _block_diagonal(parts: list[np.ndarray], hidden: int) -> np.ndarray:
-    """Per-group GRU weights ``(3*hidden, in)`` (or biases ``(3*hidden,)``) as one dense GRU's, transposed.
-
-    Gate ``q`` of group ``g`` goes to columns ``q * groups * hidden + g * hidden``, so
-    :func:`~tsae_plugins.denoiser.gru_cell` slices the gates of all groups at once.
-    """
-    groups = len(parts)
-    width = groups * hidden
-    if parts[0].ndim == 1:
-        return np.concatenate([np.concatenate([p[q * hidden: (q + 1) * hidden] for p in parts]) for q in range(3)])
-    inputs = parts[0].shape[1]
-    w = np.zeros((groups * inputs, 3 * width), np.float32)
-    for g, p in enumerate(parts):
-        for q in range(3):
-            w[g * inputs: (g + 1) * inputs, q * width + g * hidden: q * width + (g + 1) * hidden] = \
-                p[q * hidden: (q + 1) * hidden].T
-    return w
 
 
 def si_sdr(est: torch.Tensor, ref: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:

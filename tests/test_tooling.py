@@ -125,3 +125,13 @@ def test_numba_cache_locator_takes_only_tsae_kernels(tmp_path: Path, monkeypatch
     outside = tmp_path / "user_code.py"
     outside.write_text("def f():\n    pass\n")
     assert _numba_cache.TsaeCacheLocator.from_function(kernel, str(outside)) is None  # other numba users: untouched
+
+
+def test_built_in_plugin_kernels_are_cached_with_tsaes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tsae.engine import _numba_cache
+    from tsae_plugins import denoise_kernels
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    kernel = denoise_kernels.denoiser2_network.py_func
+    locator = _numba_cache.TsaeCacheLocator.from_function(kernel, denoise_kernels.__file__)
+    assert locator is not None and Path(locator.get_cache_path()).parent == tmp_path / "tsae" / "numba"

@@ -15,7 +15,7 @@ from tsae.cli import cli
 from tsae.models.base import StreamingModel
 from tsae.models.modelfile import load_model, save_model
 from tsae.pipelines.denoise import StreamingDenoiser, denoise
-from tsae.pipelines.denoise.denoiser import lift_mask
+from tsae.pipelines.denoise.mask_finish import lift_mask
 from tsae.plugins import create_model, get_model_family
 from tsae_plugins.denoiser2 import denoise_loss, erb_filterbank, si_sdr, widen_lookahead
 

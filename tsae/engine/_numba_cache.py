@@ -4,7 +4,8 @@ numba's default for ``cache=True`` is a ``__pycache__`` folder beside the source
 that is inside an installed ``site-packages/tsae``. ``pip uninstall`` does not know
 those files, so the folder survives; a later editable install then finds the leftover
 ``tsae`` folder first (as a namespace package) and ``tsae --help`` fails with
-"cannot import name '__version__'". tsae's kernels are therefore cached in
+"cannot import name '__version__'". tsae's kernels (and those of the built-in
+plugins, ``tsae_plugins``, which register their folder with :func:`install`) are therefore cached in
 ``$XDG_CACHE_HOME/tsae/numba`` (``~/.cache/tsae/numba``; ``%LOCALAPPDATA%\\tsae\\numba``
 on Windows). A ``NUMBA_CACHE_DIR`` set by the user still wins, and other numba users
 in the same process are not affected (the environment is not touched).
@@ -19,6 +20,8 @@ from typing import Any
 from numba.core import caching
 
 _PACKAGE_DIR = Path(__file__).resolve().parents[1]
+#: source folders whose kernels go to :func:`cache_dir` (tsae, and those added by :func:`install`)
+_SOURCE_DIRS: list[Path] = [_PACKAGE_DIR]
 
 
 def cache_dir() -> Path:
@@ -47,17 +50,22 @@ class TsaeCacheLocator(_numba_class("UserWideCacheLocator")):  # type: ignore[mi
 
     @classmethod
     def from_function(cls, py_func: Any, py_file: str) -> Any:
-        if not Path(py_file).resolve().is_relative_to(_PACKAGE_DIR):
+        source = Path(py_file).resolve()
+        if not any(source.is_relative_to(folder) for folder in _SOURCE_DIRS):
             return None
         return super().from_function(py_func, py_file)
 
 
-def install() -> None:
+def install(source_dir: Path | None = None) -> None:
     """Put :class:`TsaeCacheLocator` right after numba's ``NUMBA_CACHE_DIR`` locator.
 
     Call before the ``@njit(cache=True)`` decorators run: numba picks a function's
-    locator when it is decorated. Calling it again changes nothing.
+    locator when it is decorated. Calling it again changes nothing. ``source_dir``
+    adds a folder of another installed package (the built-in plugins' kernels) whose
+    kernels are cached there too, for the same reason as tsae's own.
     """
+    if source_dir is not None and Path(source_dir).resolve() not in _SOURCE_DIRS:
+        _SOURCE_DIRS.append(Path(source_dir).resolve())
     locators = _Impl._locator_classes
     if TsaeCacheLocator not in locators:
         locators.insert(1, TsaeCacheLocator)  # 0 is the user's NUMBA_CACHE_DIR

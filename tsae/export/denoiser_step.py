@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from tsae.pipelines.denoise import denoiser as _den
+from tsae.pipelines.denoise import mask_finish as _den
 
 _EPS = 1e-20
 

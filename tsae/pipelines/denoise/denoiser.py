@@ -25,14 +25,9 @@ from typing import Any
 
 import numpy as np
 
+from tsae.pipelines.denoise.mask_finish import MaskFinisher
+
 DEFAULT_MODEL_RESOURCE = "weights/denoiser.tsae"
-#: clean-signal guard: local SNR (dB over the tracked noise floor) where the mask starts to be lifted
-GUARD_DB = 30.0
-GUARD_RAMP = 15.0  # dB from no lift to full lift
-GUARD_SMOOTH = 0.7
-GUARD_BLOCK = 16  # frames per minimum-statistics block
-GUARD_BLOCKS = 6  # blocks in the noise-floor window (about 1.5 s at the 16 ms hop)
-GUARD_SILENCE = 1e-9  # mean bin power below this (about -100 dBFS) is digital silence
 
 
 # --------------------------------------------------------------------------- models
@@ -128,7 +123,7 @@ class StreamingDenoiser:
     guard
         Keep (nearly) clean signal intact: a causal per-bin noise-floor tracker
         (minimum statistics) lifts the mask towards 1 where the local SNR is above
-        ``GUARD_DB`` (fully at ``GUARD_DB + GUARD_RAMP``). On by default: it keeps
+        30 dB (fully at 45 dB; :mod:`~tsae.pipelines.denoise.mask_finish`). On by default: it keeps
         nearly clean recordings nearly untouched and does not change scores on noisy
         speech.
     resample_quality
@@ -191,7 +186,9 @@ class StreamingDenoiser:
         self.hop = int(self._stepper.hop)
         self.lookahead = int(self._stepper.lookahead)
         self._win = np.asarray(self._stepper.window_fn, dtype=np.float32)
-        self._floor = 0.0 if self.atten_limit is None else 10 ** (-self.atten_limit / 20)
+        floor = 0.0 if self.atten_limit is None else 10 ** (-self.atten_limit / 20)
+        self._finisher = MaskFinisher(self.channels, self.n_fft // 2 + 1, guard=self.guard, floor=floor,
+                                      strength=self.strength)
         self.reset()
 
     @property
@@ -212,8 +209,7 @@ class StreamingDenoiser:
         self._framer.push(np.zeros((c, self.n_fft - self.hop), np.float32))  # causal left padding
         self._olaer = StreamOverlapAdd(self.n_fft, self.hop, window_fn=self._win, channels=c)
         self._pending: list[np.ndarray] = []  # spectra waiting for their look-ahead frames
-        self._smooth: np.ndarray | None = None  # guard: smoothed power and noise floor per bin
-        self._noise: np.ndarray | None = None
+        self._finisher.reset()
         self._drop = self.n_fft - self.hop
         self._n_in = 0
         self._n_out = 0
@@ -284,80 +280,28 @@ class StreamingDenoiser:
         self._n_out += y.shape[1]
         return np.ascontiguousarray(y)
 
-    def _guard_mask(self, spec: np.ndarray) -> np.ndarray:
-        """Lower bound on the mask from the local SNR over a minimum-statistics noise floor.
-
-        Per bin: power smoothed over ~3 frames, its minimum over the last
-        ``GUARD_BLOCKS`` blocks of ``GUARD_BLOCK`` frames (about 1.5 s) is the noise
-        floor. Digitally silent frames are skipped (they say nothing about the noise).
-        """
-        power = spec.real**2 + spec.imag**2
-        silent = power.mean(axis=-1, keepdims=True) < GUARD_SILENCE
-        if self._smooth is None:
-            if silent.all():
-                return np.ones_like(power)
-            self._smooth = power.copy()
-            self._noise = power.copy()  # block minimum so far
-            self._minima: list[np.ndarray] = []
-            self._block_frames = 0
-        else:
-            assert self._noise is not None  # set with _smooth
-            self._smooth = np.where(silent, self._smooth, GUARD_SMOOTH * self._smooth + (1 - GUARD_SMOOTH) * power)
-            self._noise = np.where(silent, self._noise, np.minimum(self._noise, self._smooth))
-        self._block_frames += 1
-        floor = self._noise
-        for m in self._minima:
-            floor = np.minimum(floor, m)
-        if self._block_frames >= GUARD_BLOCK:
-            self._minima = ([*self._minima, self._noise])[-GUARD_BLOCKS:]
-            self._noise = self._smooth.copy()
-            self._block_frames = 0
-        snr_db = 10.0 * np.log10((power + 1e-20) / np.maximum(floor, 1e-20))
-        return np.where(silent, 1.0, np.clip((snr_db - GUARD_DB) / GUARD_RAMP, 0.0, 1.0))
-
     def _process(self, x: np.ndarray) -> np.ndarray:
         """Model-rate samples in -> aligned model-rate samples out."""
         frames = self._framer.push(np.ascontiguousarray(x, dtype=np.float32))  # (channels, k, n_fft)
         n_frames = frames.shape[1]
-        synth = np.empty((self.channels, n_frames, self.n_fft), np.float32)
+        specs = np.fft.rfft(frames.astype(np.float64), axis=-1)  # row by row: the same whatever the chunking
+        masked = np.empty_like(specs)
         done = 0
         for t in range(n_frames):
-            newest = np.fft.rfft(frames[:, t].astype(np.float64), axis=-1)
-            self._pending.append(newest)
-            mask = self._stepper.step(newest, self._state)
+            self._pending.append(specs[:, t])
+            mask = self._stepper.step(specs[:, t], self._state)
             if mask is None:  # the model is still collecting its look-ahead frames
                 continue
-            mask = mask.astype(np.complex128 if np.iscomplexobj(mask) else np.float64)
-            spec = self._pending.pop(0)
-            if self.guard:
-                mask = lift_mask(mask, self._guard_mask(spec))
-            if self._floor > 0:
-                mask = lift_mask(mask, self._floor)
-            if self.strength < 1.0:
-                mask = 1.0 - self.strength * (1.0 - mask)
-            synth[:, done] = np.fft.irfft(spec * mask, n=self.n_fft, axis=-1)
+            masked[:, done] = self._finisher.apply(self._pending.pop(0), mask)
             done += 1
-        out = self._olaer.push(synth[:, :done])
+        synth = np.fft.irfft(masked[:, :done], n=self.n_fft, axis=-1).astype(np.float32)
+        out = self._olaer.push(synth)
         if self._drop:
             k = min(self._drop, out.shape[1])
             out = out[:, k:]
             self._drop -= k
         self._n_model_out += out.shape[1]
         return out
-
-
-def lift_mask(mask: np.ndarray, low: np.ndarray | float) -> np.ndarray:
-    """Raise a mask's gain to at least ``low`` (per bin).
-
-    A real mask becomes ``maximum(mask, low)``; a complex mask (a family that corrects
-    the phase) keeps its phase and gets the magnitude ``maximum(|mask|, low)`` (a zero
-    mask, whose phase says nothing, becomes ``low``).
-    """
-    if not np.iscomplexobj(mask):
-        return np.maximum(mask, low)
-    mag = np.abs(mask)
-    unit = np.where(mag > 0, mask / np.where(mag > 0, mag, 1.0), 1.0)
-    return unit * np.maximum(mag, low)
 
 
 # --------------------------------------------------------------------------- arrays

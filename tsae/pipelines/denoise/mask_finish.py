@@ -1,0 +1,166 @@
+"""The last step of every denoised frame: clean-signal guard, attenuation limit, strength, mask applied.
+
+:class:`MaskFinisher` takes a frame's spectrum and the model's mask (real, or complex
+for a family that corrects the phase) and returns the masked spectrum, in one
+compiled call per frame (numba; per-frame numpy calls cost more than this arithmetic):
+
+- **guard** (optional): a causal per-bin noise-floor tracker (power smoothed over
+  about 3 frames, its minimum over the last ``GUARD_BLOCKS`` blocks of ``GUARD_BLOCK``
+  frames, minimum statistics) lifts the mask's gain towards 1 where the local SNR is
+  above ``GUARD_DB`` (fully at ``GUARD_DB + GUARD_RAMP``); digitally silent frames
+  (mean bin power below ``GUARD_SILENCE``) are passed and say nothing about the noise;
+- **attenuation limit**: the gain is at least ``floor``;
+- **strength**: ``1 - strength * (1 - mask)``.
+
+Lifting a gain keeps a complex mask's phase (:func:`lift_mask` is the numpy form).
+State is kept per channel; every frame goes through the same operations whatever the
+chunking, so streaming equals whole-file processing bit for bit.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from tsae.engine import _numba_cache
+
+_numba_cache.install()  # before the decorators: they pick the cache folder
+
+#: clean-signal guard: local SNR (dB over the tracked noise floor) where the mask starts to be lifted
+GUARD_DB = 30.0
+GUARD_RAMP = 15.0  # dB from no lift to full lift
+GUARD_SMOOTH = 0.7
+GUARD_BLOCK = 16  # frames per minimum-statistics block
+GUARD_BLOCKS = 6  # blocks in the noise-floor window (about 1.5 s at the 16 ms hop)
+GUARD_SILENCE = 1e-9  # mean bin power below this (about -100 dBFS) is digital silence
+
+# counters of the guard state
+_STARTED, _BLOCK_FRAMES, _MINIMA, _NEXT = range(4)
+
+
+class MaskFinisher:
+    """Guard, attenuation limit and strength for ``channels`` streams of ``bins``-bin spectra.
+
+    Parameters
+    ----------
+    channels, bins
+        Shape of the spectra :meth:`apply` gets.
+    guard
+        Lift the mask where the signal is (nearly) clean (see the module docstring).
+    floor
+        Lowest gain (``10 ** (-atten_limit / 20)``; 0: no limit).
+    strength
+        0 passes the input, 1 applies the mask fully.
+    """
+
+    def __init__(self, channels: int, bins: int, *, guard: bool = True, floor: float = 0.0,
+                 strength: float = 1.0) -> None:
+        self.guard = bool(guard)
+        self.floor = float(floor)
+        self.strength = float(strength)
+        self._smooth = np.zeros((channels, bins))
+        self._noise = np.zeros((channels, bins))
+        self._minima = np.zeros((GUARD_BLOCKS, channels, bins))
+        self._counters = np.zeros(4, np.int64)
+
+    def reset(self) -> None:
+        """Forget the noise floor (a new stream)."""
+        self._counters[:] = 0
+
+    def apply(self, spec: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """The masked spectrum ``(channels, bins)`` (complex128) of one frame ``spec`` and its ``mask``."""
+        out = np.empty(spec.shape, np.complex128)
+        _finish_frame(np.ascontiguousarray(spec, dtype=np.complex128), np.ascontiguousarray(mask),
+                      np.iscomplexobj(mask), self.guard, self._smooth, self._noise, self._minima, self._counters,
+                      self.floor, self.strength, out)
+        return out
+
+
+def lift_mask(mask: np.ndarray, low: np.ndarray | float) -> np.ndarray:
+    """Raise a mask's gain to at least ``low`` (per bin).
+
+    A real mask becomes ``maximum(mask, low)``; a complex mask (a family that corrects
+    the phase) keeps its phase and gets the magnitude ``maximum(|mask|, low)`` (a zero
+    mask, whose phase says nothing, becomes ``low``).
+    """
+    if not np.iscomplexobj(mask):
+        return np.maximum(mask, low)
+    mag = np.abs(mask)
+    unit = np.where(mag > 0, mask / np.where(mag > 0, mag, 1.0), 1.0)
+    return unit * np.maximum(mag, low)
+
+
+@njit(cache=True)
+def _lift(m, low, is_complex):  # pragma: no cover - compiled
+    """:func:`lift_mask` of one complex128 mask value ``m`` (its real part alone when not ``is_complex``)."""
+    if not is_complex:
+        return complex(max(m.real, low), 0.0)
+    mag = abs(m)
+    if mag > 0.0:
+        return m / mag * max(mag, low)
+    return complex(low, 0.0)
+
+
+@njit(cache=True)
+def _guard_gains(power, silent, smooth, noise, minima, counters, gains):  # pragma: no cover - compiled
+    """Minimum-statistics guard: update the noise-floor state with one frame's ``power``, write the lower bounds."""
+    channels, bins = power.shape
+    if counters[_STARTED] == 0:
+        loud = False
+        for n in range(channels):
+            loud = loud or not silent[n]
+        if not loud:  # nothing heard yet: pass digital silence untouched
+            gains[:] = 1.0
+            return
+        smooth[:] = power
+        noise[:] = power
+        counters[:] = 0
+        counters[_STARTED] = 1
+    else:
+        for n in range(channels):
+            if not silent[n]:
+                for k in range(bins):
+                    smooth[n, k] = GUARD_SMOOTH * smooth[n, k] + (1.0 - GUARD_SMOOTH) * power[n, k]
+                    noise[n, k] = min(noise[n, k], smooth[n, k])
+    counters[_BLOCK_FRAMES] += 1
+    for n in range(channels):
+        for k in range(bins):
+            floor = noise[n, k]
+            for j in range(counters[_MINIMA]):
+                floor = min(floor, minima[j, n, k])
+            snr_db = 10.0 * math.log10((power[n, k] + 1e-20) / max(floor, 1e-20))
+            gains[n, k] = 1.0 if silent[n] else min(max((snr_db - GUARD_DB) / GUARD_RAMP, 0.0), 1.0)
+    if counters[_BLOCK_FRAMES] >= GUARD_BLOCK:  # this block's minimum joins the window, oldest out
+        minima[counters[_NEXT]] = noise
+        counters[_NEXT] = (counters[_NEXT] + 1) % GUARD_BLOCKS
+        counters[_MINIMA] = min(counters[_MINIMA] + 1, GUARD_BLOCKS)
+        noise[:] = smooth
+        counters[_BLOCK_FRAMES] = 0
+
+
+@njit(cache=True)
+def _finish_frame(spec, mask, is_complex, guard, smooth, noise, minima, counters, floor, strength,
+                  out):  # pragma: no cover - compiled
+    channels, bins = spec.shape
+    gains = np.ones((channels, bins))
+    if guard:
+        power = np.empty((channels, bins))
+        silent = np.empty(channels, np.bool_)
+        for n in range(channels):
+            total = 0.0
+            for k in range(bins):
+                power[n, k] = spec[n, k].real ** 2 + spec[n, k].imag ** 2
+                total += power[n, k]
+            silent[n] = total / bins < GUARD_SILENCE
+        _guard_gains(power, silent, smooth, noise, minima, counters, gains)
+    for n in range(channels):
+        for k in range(bins):
+            m = complex(mask[n, k])
+            if guard:
+                m = _lift(m, gains[n, k], is_complex)
+            if floor > 0.0:
+                m = _lift(m, floor, is_complex)
+            if strength < 1.0:
+                m = 1.0 - strength * (1.0 - m)
+            out[n, k] = spec[n, k] * m
