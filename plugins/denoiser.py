@@ -252,10 +252,10 @@ class DenoiserNet(SpectralFrames, Autoencoder):
 
         :meth:`StreamingModel.step` takes the complex spectrum of one frame ``(batch,
         bins)`` and returns the float32 mask of the frame ``lookahead`` steps back. On
-        the CPU (and with ``fast``) it is :meth:`step` compiled with numba (two calls per
-        frame, float32; see :mod:`tsae_plugins.denoise_kernels`): the same maths with
-        far less overhead per frame; the weights are copied, so build a new streamer
-        after changing them. Otherwise it wraps :meth:`step`.
+        the CPU (and with ``fast``) it is :meth:`step` in float32 with numpy's matrix
+        products and numba kernels for the rest (:mod:`tsae_plugins.denoise_kernels`):
+        the same maths with far less overhead per frame; the weights are copied, so
+        build a new streamer after changing them. Otherwise it wraps :meth:`step`.
         """
         if fast and self.inp.weight.device.type == "cpu":
             return _CompiledStepper(self)
@@ -290,10 +290,10 @@ class _TorchStepper(_Stepper):
 
 
 class _CompiledStepper(_Stepper):
-    """:meth:`DenoiserNet.step` as two numba kernels per frame (:mod:`tsae_plugins.denoise_kernels`).
+    """:meth:`DenoiserNet.step` in float32: products by numpy (BLAS), the rest in numba kernels.
 
-    The weights are copied in float32 (torch's GRU weights transposed, layers stacked);
-    the state is float32 arrays: running mean, the look-ahead buffer of the last
+    See :mod:`tsae_plugins.denoise_kernels`. The weights are copied (torch's transposed);
+    the state is float32 arrays: the running mean, the look-ahead buffer of the last
     ``1 + lookahead`` frames' features (oldest first) and the GRU states.
     """
 
@@ -303,26 +303,23 @@ class _CompiledStepper(_Stepper):
         def arr(t: torch.Tensor) -> np.ndarray:
             return np.ascontiguousarray(t.detach().cpu().numpy().astype(np.float32))
 
-        def stacked(name: str) -> np.ndarray:
-            layers = range(net.gru.num_layers)
-            parts = [arr(getattr(net.gru, f"{name}_l{k}")) for k in layers]
-            return np.ascontiguousarray(np.stack([p.T if p.ndim == 2 else p for p in parts])[:, None])
-
         self.alpha = float(net.alpha)
         self.bins = net.bins
         self.hidden = net.gru.hidden_size
-        self.w_in, self.b_in = arr(net.inp.weight).T.copy(), arr(net.inp.bias)
-        self.cell = tuple(stacked(name) for name in ("weight_ih", "bias_ih", "weight_hh", "bias_hh"))
+        self.w_in, self.b_in = arr(net.inp.weight).T.copy(), arr(net.inp.bias)[None]
+        self.layers = [(arr(getattr(net.gru, f"weight_ih_l{k}")).T.copy(), arr(getattr(net.gru, f"bias_ih_l{k}"))[None],
+                        arr(getattr(net.gru, f"weight_hh_l{k}")).T.copy(), arr(getattr(net.gru, f"bias_hh_l{k}"))[None])
+                       for k in range(net.gru.num_layers)]
         self.w_out, self.b_out = arr(net.out.weight).T.copy(), arr(net.out.bias)
 
     def init_state(self, batch: int = 1) -> dict[str, Any]:
         span = self.lookahead + 1
         return {"mean": np.zeros((batch, self.bins), np.float32), "count": 0,
                 "recent": np.zeros((batch, span * 2 * self.bins), np.float32),
-                "h": np.zeros((self.cell[0].shape[0], batch, self.hidden), np.float32)}
+                "h": np.zeros((len(self.layers), batch, self.hidden), np.float32)}
 
     def step(self, spec: np.ndarray, state: dict[str, Any]) -> np.ndarray | None:
-        from tsae_plugins.denoise_kernels import denoiser_features, denoiser_network
+        from tsae_plugins.denoise_kernels import bias_relu, denoiser_features, gru_gates, sigmoid_mask
 
         t = state["count"]
         a = np.float32(min(self.alpha, t / (t + 1.0)))
@@ -331,8 +328,14 @@ class _CompiledStepper(_Stepper):
         state["count"] = t + 1
         if t < self.lookahead:
             return None
+        x = state["recent"] @ self.w_in
+        bias_relu(x[None], self.b_in)
+        h = state["h"]
+        for k, (w_ih, b_ih, w_hh, b_hh) in enumerate(self.layers):
+            gru_gates((x @ w_ih)[None], (h[k] @ w_hh)[None], b_ih, b_hh, h[k: k + 1])
+            x = h[k]
         mask = np.empty((spec.shape[0], self.bins), np.float32)
-        denoiser_network(state["recent"], state["h"], self.w_in, self.b_in, *self.cell, self.w_out, self.b_out, mask)
+        sigmoid_mask(x @ self.w_out, self.b_out, mask)
         return mask
 
 

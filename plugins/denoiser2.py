@@ -21,8 +21,8 @@ Everything is causal apart from the look-ahead: the mask of frame ``t`` sees fra
 ``<= t + lookahead``, so the algorithmic latency is ``window + lookahead * hop``
 samples (512 + 256 = 768 samples, 48 ms, by default). :meth:`Denoiser2Net.step`
 runs one frame at a time with explicit state and :meth:`Denoiser2Net.streamer` gives
-the compiled float32 stepper the streaming denoiser uses (numba:
-:mod:`tsae_plugins.denoise_kernels`); both equal the offline
+the float32 CPU stepper the streaming denoiser uses (numpy products, numba
+kernels: :mod:`tsae_plugins.denoise_kernels`); both equal the offline
 :meth:`Denoiser2Net.forward` to float rounding. :func:`denoise_loss` is the training
 loss (compressed magnitude + compressed complex + SI-SDR).
 """
@@ -355,8 +355,9 @@ class Denoiser2Net(SpectralFrames, Autoencoder):
 
         Its ``step`` takes the complex spectrum of one frame ``(batch, bins)`` and returns
         the complex64 mask of the frame ``lookahead`` steps back. On the CPU (and with
-        ``fast``) it is :meth:`step` compiled with numba, in float32 (the weights are copied:
-        build a new streamer after changing them); otherwise it wraps :meth:`step`.
+        ``fast``) it is :meth:`step` in float32 with numpy's matrix products and numba
+        kernels for the rest (the weights are copied: build a new streamer after changing
+        them); otherwise it wraps :meth:`step`.
         """
         if fast and self.group_w.device.type == "cpu":
             return _CompiledStepper2(self)
@@ -364,12 +365,13 @@ class Denoiser2Net(SpectralFrames, Autoencoder):
 
 
 class _CompiledStepper2(_Stepper):
-    """:meth:`Denoiser2Net.step` as two numba kernels per frame (:mod:`tsae_plugins.denoise_kernels`).
+    """:meth:`Denoiser2Net.step` in float32: products by numpy (BLAS), the rest in numba kernels.
 
-    The weights are copied in float32 (torch's GRU weights transposed, the groups' GRUs
-    stacked); the state is float32 arrays: the running means, the look-ahead buffers of
-    the last ``1 + lookahead`` frames' features (band features in each group's input
-    order, complex features) and the GRU states.
+    See :mod:`tsae_plugins.denoise_kernels`. The weights are copied (torch's transposed,
+    the groups' stacked, the two output heads side by side); the state is float32
+    arrays: the running means, the look-ahead buffers of the last ``1 + lookahead``
+    frames' features (band features by group in each group's input order, complex
+    features) and the GRU states (the groups' as ``(groups, batch, group_hidden)``).
     """
 
     def __init__(self, net: Denoiser2Net) -> None:
@@ -385,34 +387,48 @@ class _CompiledStepper2(_Stepper):
         self.alpha = float(net.alpha)
         self.cplx_bins, self.groups, self.bins = net.cplx_bins, net.groups, net.bins
         self.band_avg, self.band_spread = arr(net.band_avg), arr(net.band_spread)
-        self.weights = (arr(net.group_w), arr(net.group_b), arr(net.cplx_in.weight).T.copy(), arr(net.cplx_in.bias),
-                        *cell(list(net.group_gru)), *cell([net.gru]),
-                        arr(net.gain_out.weight).T.copy(), arr(net.gain_out.bias), self.band_spread,
-                        arr(net.crm_out.weight).T.copy(), arr(net.crm_out.bias))
-        self.shapes = (net.erb_bands, net.groups * net.group_gru[0].hidden_size, net.gru.hidden_size)
+        self.group_w, self.group_b = arr(net.group_w), arr(net.group_b)
+        self.cplx_w, self.cplx_b = arr(net.cplx_in.weight).T.copy(), arr(net.cplx_in.bias)[None]
+        self.group_cell = cell(list(net.group_gru))
+        w_ih, self.b_ih, w_hh, self.b_hh = cell([net.gru])
+        self.w_ih, self.w_hh = w_ih[0], w_hh[0]
+        self.w_heads = np.ascontiguousarray(np.concatenate([arr(net.gain_out.weight), arr(net.crm_out.weight)]).T)
+        self.b_heads = np.concatenate([arr(net.gain_out.bias), arr(net.crm_out.bias)])
+        self.shapes = (net.erb_bands, net.group_gru[0].hidden_size, net.gru.hidden_size)
 
     def init_state(self, batch: int = 1) -> dict[str, Any]:
-        bands, group_width, hidden = self.shapes
+        bands, group_hidden, hidden = self.shapes
         span = self.lookahead + 1
         return {"mean": np.zeros((batch, bands), np.float32),
                 "rms": np.zeros((batch, self.cplx_bins), np.float32), "count": 0,
-                "band_recent": np.zeros((batch, self.groups, span * 2 * bands // self.groups), np.float32),
+                "band_recent": np.zeros((self.groups, batch, span * 2 * bands // self.groups), np.float32),
                 "cplx_recent": np.zeros((batch, span * 2 * self.cplx_bins), np.float32),
-                "gh": np.zeros((batch, group_width), np.float32), "h": np.zeros((batch, hidden), np.float32)}
+                "gh": np.zeros((self.groups, batch, group_hidden), np.float32),
+                "h": np.zeros((1, batch, hidden), np.float32)}
 
     def step(self, spec: np.ndarray, state: dict[str, Any]) -> np.ndarray | None:
-        from tsae_plugins.denoise_kernels import denoiser2_features, denoiser2_network
+        from tsae_plugins.denoise_kernels import bias_relu, denoiser2_features, denoiser2_mask, gru_gates
 
         t = state["count"]
         a = np.float32(min(self.alpha, t / (t + 1.0)))
         denoiser2_features(np.ascontiguousarray(spec, dtype=np.complex64), self.band_avg, state["mean"],
-                           state["rms"], a, self.cplx_bins, self.groups, state["band_recent"],
-                           state["cplx_recent"], np.float32(_EPS_POWER))
+                           state["rms"], a, self.cplx_bins, state["band_recent"], state["cplx_recent"],
+                           np.float32(_EPS_POWER))
         state["count"] = t + 1
         if t < self.lookahead:
             return None
+        g_in = np.matmul(state["band_recent"], self.group_w)
+        bias_relu(g_in, self.group_b)
+        gh = state["gh"]
+        w_ih, b_ih, w_hh, b_hh = self.group_cell
+        gru_gates(np.matmul(g_in, w_ih), np.matmul(gh, w_hh), b_ih, b_hh, gh)
+        c_in = state["cplx_recent"] @ self.cplx_w
+        bias_relu(c_in[None], self.cplx_b)
+        h = state["h"]
+        gru_gates((np.concatenate([*gh, c_in], axis=1) @ self.w_ih)[None], (h[0] @ self.w_hh)[None],
+                  self.b_ih, self.b_hh, h)
         mask = np.empty((spec.shape[0], self.bins), np.complex64)
-        denoiser2_network(state["band_recent"], state["cplx_recent"], state["gh"], state["h"], *self.weights, mask)
+        denoiser2_mask(h[0] @ self.w_heads, self.b_heads, self.band_spread, mask)
         return mask
 
 

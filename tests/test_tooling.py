@@ -132,6 +132,6 @@ def test_built_in_plugin_kernels_are_cached_with_tsaes(tmp_path: Path, monkeypat
     from tsae_plugins import denoise_kernels
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    kernel = denoise_kernels.denoiser2_network.py_func
+    kernel = denoise_kernels.denoiser2_mask.py_func
     locator = _numba_cache.TsaeCacheLocator.from_function(kernel, denoise_kernels.__file__)
     assert locator is not None and Path(locator.get_cache_path()).parent == tmp_path / "tsae" / "numba"

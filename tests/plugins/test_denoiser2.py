@@ -72,6 +72,23 @@ def test_step_and_numpy_streamer_equal_offline_forward(lookahead: int) -> None:
     assert np.abs(np.stack(fast, axis=1).imag).max() > 1e-3  # the low bins really get a phase
 
 
+@pytest.mark.parametrize("atten_limit", [None, 12.0])
+def test_compiled_and_torch_steps_agree_through_guard_and_limit(net, atten_limit: float | None) -> None:
+    """With the guard and the attenuation limit lifting the mask (silence, a quiet channel, loud bursts),
+    the CPU stepper and the torch step give the same audio to float rounding."""
+    x = np.stack([noisy_tone(1.5, 16000, 0), 0.05 * noisy_tone(1.5, 16000, 1)])
+    x[:, :3000] = 0.0
+    x[1, 12000:16000] = 0.0
+    outs = []
+    for fast in (True, False):
+        den = StreamingDenoiser(16000, 2, model=net, atten_limit=atten_limit)
+        den._stepper = net.streamer(fast=fast)
+        den.reset()
+        outs.append(np.concatenate([den.feed(x), den.flush()], axis=-1))
+    np.testing.assert_allclose(outs[0], outs[1], atol=1e-5)
+    assert np.abs(outs[0] - x).max() > 1e-3
+
+
 def test_streaming_protocol_and_declared_latency(net) -> None:
     assert isinstance(net, StreamingModel)
     for fast in (True, False):
@@ -207,10 +224,18 @@ def test_under_weight_costs_removed_speech_only(net) -> None:
 def test_lift_mask_keeps_phase_of_complex_masks() -> None:
     real = np.array([0.1, 0.5, 0.9])
     np.testing.assert_array_equal(lift_mask(real, 0.4), [0.4, 0.5, 0.9])
-    cplx = np.array([0.2j, 0.0, 0.6 * np.exp(1j)])
-    lifted = lift_mask(cplx, np.array([0.5, 0.5, 0.3]))
-    np.testing.assert_allclose(np.abs(lifted), [0.5, 0.5, 0.6])
-    np.testing.assert_allclose(np.angle(lifted[[0, 2]]), [np.pi / 2, 1.0])
+    cplx = np.array([0.2j, 0.0, 0.6 * np.exp(1j), 0.499 * np.exp(1j), -0.25])
+    lifted = lift_mask(cplx, np.array([0.5, 0.5, 0.3, 0.5, 0.5]))
+    np.testing.assert_allclose(np.abs(lifted), [0.5, 0.5, 0.6, 0.5, 0.5])
+    np.testing.assert_allclose(np.angle(lifted[[0, 2]]), [np.arctan2(0.2, 0.3), 1.0])  # 0.2j + 0.3, and kept
+    assert abs(np.angle(lifted[3]) - 1.0) < 2e-3  # a gain just short of the bound keeps its phase
+    assert lifted[1] == 0.5 and lifted[4] == 0.5  # no phase to keep: the noisy one
+
+
+def test_lifting_a_near_zero_complex_mask_is_stable() -> None:
+    """A mask a rounding error away from zero has no phase worth keeping: lifted, it barely moves."""
+    tiny = 1e-9 * np.exp(1j * np.linspace(-np.pi, np.pi, 7))
+    np.testing.assert_allclose(lift_mask(tiny, 0.25), 0.25, atol=1e-8)
 
 
 def test_atten_limit_bounds_a_complex_mask(net) -> None:

@@ -142,11 +142,14 @@ class DenoiserStep(nn.Module):
                            guard: torch.Tensor) -> torch.Tensor:
         """One frame through a complex mask (guard, floor and strength as ``lift_mask`` does) -> the frame."""
         lows = ([guard] if self.guard else []) + ([torch.full_like(guard, self.floor)] if self.floor > 0 else [])
-        for low in lows:  # raise the gain to at least ``low``, keeping the mask's phase
+        for low in lows:  # raise the gain to at least ``low`` (lift_mask: the phase turns to 0 as the gain falls)
             mag = torch.sqrt(mask_re * mask_re + mask_im * mask_im)
-            lift = torch.maximum(mag, low) / torch.clamp(mag, min=1e-30)
-            mask_re = torch.where(mag > 0, mask_re * lift, low)
-            mask_im = torch.where(mag > 0, mask_im * lift, torch.zeros_like(mask_im))
+            shifted_re = mask_re + torch.clamp(low - mag, min=0.0)
+            size = torch.sqrt(shifted_re * shifted_re + mask_im * mask_im)
+            scale = low / torch.clamp(size, min=1e-30)
+            kept = mag >= low
+            mask_re = torch.where(kept, mask_re, torch.where(size > 0, shifted_re * scale, low))
+            mask_im = torch.where(kept, mask_im, torch.where(size > 0, mask_im * scale, torch.zeros_like(mask_im)))
         if self.strength < 1.0:
             mask_re = 1.0 - self.strength * (1.0 - mask_re)
             mask_im = self.strength * mask_im

@@ -12,7 +12,8 @@ compiled call per frame (numba; per-frame numpy calls cost more than this arithm
 - **attenuation limit**: the gain is at least ``floor``;
 - **strength**: ``1 - strength * (1 - mask)``.
 
-Lifting a gain keeps a complex mask's phase (:func:`lift_mask` is the numpy form).
+Lifting a complex mask's gain keeps its phase unless the gain was near zero
+(:func:`lift_mask`, the numpy form, says how).
 State is kept per channel; every frame goes through the same operations whatever the
 chunking, so streaming equals whole-file processing bit for bit.
 """
@@ -80,29 +81,38 @@ class MaskFinisher:
 def lift_mask(mask: np.ndarray, low: np.ndarray | float) -> np.ndarray:
     """Raise a mask's gain to at least ``low`` (per bin).
 
-    A real mask becomes ``maximum(mask, low)``; a complex mask (a family that corrects
-    the phase) keeps its phase and gets the magnitude ``maximum(|mask|, low)`` (a zero
-    mask, whose phase says nothing, becomes ``low``).
+    A real mask becomes ``maximum(mask, low)``. A complex mask (a family that corrects
+    the phase) whose gain is at least ``low`` is kept; below, it becomes
+    ``m + (low - |m|)`` rescaled to the gain ``low``: the phase is the mask's when its
+    gain is close to ``low`` and turns to the noisy input's (0) as the gain falls to 0.
+    A near-zero mask's phase is rounding noise: keeping it would make the lifted
+    output depend on the last bits of the model's arithmetic.
     """
     if not np.iscomplexobj(mask):
         return np.maximum(mask, low)
     mag = np.abs(mask)
-    unit = np.where(mag > 0, mask / np.where(mag > 0, mag, 1.0), 1.0)
-    return unit * np.maximum(mag, low)
+    shifted = mask + np.maximum(low - mag, 0.0)
+    size = np.abs(shifted)
+    lifted = np.where(size > 0, shifted / np.where(size > 0, size, 1.0) * low, low)
+    return np.where(mag >= low, mask, lifted)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _lift(m, low, is_complex):  # pragma: no cover - compiled
     """:func:`lift_mask` of one complex128 mask value ``m`` (its real part alone when not ``is_complex``)."""
     if not is_complex:
         return complex(max(m.real, low), 0.0)
     mag = abs(m)
-    if mag > 0.0:
-        return m / mag * max(mag, low)
+    if mag >= low:
+        return m
+    shifted = m + (low - mag)
+    size = abs(shifted)
+    if size > 0.0:
+        return shifted / size * low
     return complex(low, 0.0)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _guard_gains(power, silent, smooth, noise, minima, counters, gains):  # pragma: no cover - compiled
     """Minimum-statistics guard: update the noise-floor state with one frame's ``power``, write the lower bounds."""
     channels, bins = power.shape
@@ -139,7 +149,7 @@ def _guard_gains(power, silent, smooth, noise, minima, counters, gains):  # prag
         counters[_BLOCK_FRAMES] = 0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _finish_frame(spec, mask, is_complex, guard, smooth, noise, minima, counters, floor, strength,
                   out):  # pragma: no cover - compiled
     channels, bins = spec.shape
