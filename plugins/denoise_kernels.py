@@ -68,6 +68,17 @@ def _running(mean, value, a):  # pragma: no cover - compiled
         mean[k] = a * mean[k] + b * value[k]
 
 
+@njit(cache=True, error_model="numpy")
+def _shift_in(row, width):  # pragma: no cover - compiled
+    """Drop the first ``width`` values of ``row`` (the oldest frame), moving the rest to the front.
+
+    Loops rather than slice assignments here and below: numba takes seconds to compile
+    an array assignment, a cost every user pays on the first run.
+    """
+    for k in range(row.shape[0] - width):
+        row[k] = row[k + width]
+
+
 # --------------------------------------------------------------------------- layers
 @njit(cache=True, error_model="numpy")
 def bias_relu(x, b):  # pragma: no cover - compiled
@@ -125,7 +136,7 @@ def denoiser_features(spec, mean, a, recent, eps):  # pragma: no cover - compile
         glob = glob / np.float32(bins)
         row = recent[n]
         last = row.shape[0] - width
-        row[:last] = row[width:].copy()
+        _shift_in(row, width)
         for k in range(bins):
             row[last + k] = (lp[k] - mean[n, k]) / np.float32(20.0)
             row[last + bins + k] = (lp[k] - glob) / np.float32(20.0)
@@ -167,7 +178,8 @@ def denoiser2_features(spec, band_avg, mean, rms, a, cplx_bins, band_recent, cpl
             re = spec[n, k].real
             im = spec[n, k].imag
             power[k] = re * re + im * im
-        band_db[:] = 0.0
+        for b in range(bands):
+            band_db[b] = 0.0
         for k in range(bins):
             p = power[k]
             for b in range(bands):
@@ -183,14 +195,14 @@ def denoiser2_features(spec, band_avg, mean, rms, a, cplx_bins, band_recent, cpl
         for g in range(groups):
             row = band_recent[g, n]
             last = row.shape[0] - band_width
-            row[:last] = row[band_width:].copy()
+            _shift_in(row, band_width)
             for k in range(per_group):
                 b = g * per_group + k
                 row[last + k] = (band_db[b] - mean[n, b]) / np.float32(20.0)
                 row[last + per_group + k] = (band_db[b] - glob) / np.float32(20.0)
         row = cplx_recent[n]
         last = row.shape[0] - cplx_width
-        row[:last] = row[cplx_width:].copy()
+        _shift_in(row, cplx_width)
         for k in range(cplx_bins):
             scale = np.float32(1.0) / np.float32(math.sqrt(rms[n, k] + eps))
             row[last + k] = spec[n, k].real * scale
@@ -210,7 +222,8 @@ def denoiser2_mask(heads, b, band_spread, mask):  # pragma: no cover - compiled
     c = (heads.shape[1] - bands) // 2
     gains = np.empty(bins, np.float32)
     for n in range(batch):
-        gains[:] = 0.0
+        for k in range(bins):
+            gains[k] = 0.0
         for band in range(bands):
             gain = _sigmoid(heads[n, band] + b[band])
             for k in range(bins):

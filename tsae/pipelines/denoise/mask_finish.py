@@ -72,7 +72,8 @@ class MaskFinisher:
     def apply(self, spec: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """The masked spectrum ``(channels, bins)`` (complex128) of one frame ``spec`` and its ``mask``."""
         out = np.empty(spec.shape, np.complex128)
-        _finish_frame(np.ascontiguousarray(spec, dtype=np.complex128), np.ascontiguousarray(mask),
+        # one compiled version for real and complex masks alike (a real one is flagged, not re-typed)
+        _finish_frame(np.ascontiguousarray(spec, dtype=np.complex128), np.ascontiguousarray(mask, dtype=np.complex128),
                       np.iscomplexobj(mask), self.guard, self._smooth, self._noise, self._minima, self._counters,
                       self.floor, self.strength, out)
         return out
@@ -121,11 +122,15 @@ def _guard_gains(power, silent, smooth, noise, minima, counters, gains):  # prag
         for n in range(channels):
             loud = loud or not silent[n]
         if not loud:  # nothing heard yet: pass digital silence untouched
-            gains[:] = 1.0
+            for n in range(channels):
+                for k in range(bins):
+                    gains[n, k] = 1.0
             return
-        smooth[:] = power
-        noise[:] = power
-        counters[:] = 0
+        for n in range(channels):  # loops, not slice assignments: those take numba seconds to compile
+            for k in range(bins):
+                smooth[n, k] = power[n, k]
+                noise[n, k] = power[n, k]
+        counters[_BLOCK_FRAMES] = counters[_MINIMA] = counters[_NEXT] = 0
         counters[_STARTED] = 1
     else:
         for n in range(channels):
@@ -142,10 +147,13 @@ def _guard_gains(power, silent, smooth, noise, minima, counters, gains):  # prag
             snr_db = 10.0 * math.log10((power[n, k] + 1e-20) / max(floor, 1e-20))
             gains[n, k] = 1.0 if silent[n] else min(max((snr_db - GUARD_DB) / GUARD_RAMP, 0.0), 1.0)
     if counters[_BLOCK_FRAMES] >= GUARD_BLOCK:  # this block's minimum joins the window, oldest out
-        minima[counters[_NEXT]] = noise
-        counters[_NEXT] = (counters[_NEXT] + 1) % GUARD_BLOCKS
+        slot = counters[_NEXT]
+        for n in range(channels):
+            for k in range(bins):
+                minima[slot, n, k] = noise[n, k]
+                noise[n, k] = smooth[n, k]
+        counters[_NEXT] = (slot + 1) % GUARD_BLOCKS
         counters[_MINIMA] = min(counters[_MINIMA] + 1, GUARD_BLOCKS)
-        noise[:] = smooth
         counters[_BLOCK_FRAMES] = 0
 
 
