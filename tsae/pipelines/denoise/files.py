@@ -167,7 +167,7 @@ def denoise_files(
     input or the model. Up to ``batch`` files of the same sample rate are denoised
     side by side (one model step per frame for all of them; each file's output is
     what it would get alone, to float rounding): on one CPU thread a batch of 16
-    files runs about 5x faster than one at a time.
+    files of 10 s ran about 2.5x faster than one at a time (``scripts/bench_denoise.py``).
 
     Raises
     ------
