@@ -7,7 +7,10 @@ and everything between them (features, running means, biases, gates, masks), doz
 of small operations that in numpy cost about a microsecond each, more than their
 arithmetic. The steppers of :mod:`tsae_plugins.denoiser` and
 :mod:`tsae_plugins.denoiser2` therefore do the products with numpy and all the rest in
-these kernels, one call per stage. Every frame goes through the same calls whatever
+these kernels, one call per stage. Features are computed in float64 from the
+complex128 spectrum and kept in float32, so a corrupt sample far beyond any audio
+level (1e20) is a loud frame the running means forget, not an overflow that would
+mute the rest of the stream. Every frame goes through the same calls whatever
 the chunking, so streaming stays bit-exact; the result equals the torch ``step`` to
 float rounding (the tests check both).
 
@@ -79,6 +82,11 @@ def _shift_in(row, width):  # pragma: no cover - compiled
         row[k] = row[k + width]
 
 
+#: cap on a bin's power in the running RMS of ``denoiser2``'s complex features (float32 state:
+#: a corrupt sample of 1e20 would make it infinite, and the stream would never recover)
+_POWER_CAP = 1e30
+
+
 # --------------------------------------------------------------------------- layers
 @njit(cache=True, error_model="numpy")
 def bias_relu(x, b):  # pragma: no cover - compiled
@@ -114,7 +122,7 @@ def gru_gates(gi, gh, b_ih, b_hh, h):  # pragma: no cover - compiled
 # --------------------------------------------------------------------------- family "denoiser"
 @njit(cache=True, error_model="numpy")
 def denoiser_features(spec, mean, a, recent, eps):  # pragma: no cover - compiled
-    """Features of one frame per row of ``spec`` ``(batch, bins)`` (complex64), into ``recent``.
+    """Features of one frame per row of ``spec`` ``(batch, bins)`` (complex128), into ``recent``.
 
     Log powers normalised by their running mean ``mean`` ``(batch, bins)`` (updated with
     factor ``a``) and by the mean over bins; ``recent`` ``(batch, span * 2 * bins)`` holds
@@ -128,7 +136,7 @@ def denoiser_features(spec, mean, a, recent, eps):  # pragma: no cover - compile
         for k in range(bins):
             re = spec[n, k].real
             im = spec[n, k].imag
-            lp[k] = np.float32(10.0) * np.float32(math.log10(re * re + im * im + eps))
+            lp[k] = 10.0 * math.log10(re * re + im * im + eps)
         _running(mean[n], lp, a)
         glob = np.float32(0.0)
         for k in range(bins):
@@ -155,7 +163,7 @@ def sigmoid_mask(logits, b, mask):  # pragma: no cover - compiled
 @njit(cache=True, error_model="numpy")
 def denoiser2_features(spec, band_avg, mean, rms, a, cplx_bins, band_recent, cplx_recent,
                        eps):  # pragma: no cover - compiled
-    """Features of one frame per row of ``spec`` ``(batch, bins)`` (complex64), into the look-ahead buffers.
+    """Features of one frame per row of ``spec`` ``(batch, bins)`` (complex128), into the look-ahead buffers.
 
     ERB band levels (``band_avg`` ``(bins, bands)``) in dB, normalised by their running
     mean ``mean`` and by the mean over bands; the lowest ``cplx_bins`` bins divided by
@@ -171,13 +179,16 @@ def denoiser2_features(spec, band_avg, mean, rms, a, cplx_bins, band_recent, cpl
     per_group = bands // groups
     band_width = 2 * per_group
     cplx_width = 2 * cplx_bins
-    power = np.empty(bins, np.float32)
-    band_db = np.empty(bands, np.float32)
+    power = np.empty(bins)
+    low_power = np.empty(cplx_bins)
+    band_db = np.empty(bands)
     for n in range(batch):
         for k in range(bins):
             re = spec[n, k].real
             im = spec[n, k].imag
             power[k] = re * re + im * im
+        for k in range(cplx_bins):
+            low_power[k] = min(power[k], _POWER_CAP)
         for b in range(bands):
             band_db[b] = 0.0
         for k in range(bins):
@@ -185,9 +196,9 @@ def denoiser2_features(spec, band_avg, mean, rms, a, cplx_bins, band_recent, cpl
             for b in range(bands):
                 band_db[b] += p * band_avg[k, b]
         for b in range(bands):
-            band_db[b] = np.float32(10.0) * np.float32(math.log10(band_db[b] + eps))
+            band_db[b] = 10.0 * math.log10(band_db[b] + eps)
         _running(mean[n], band_db, a)
-        _running(rms[n], power[:cplx_bins], a)
+        _running(rms[n], low_power, a)
         glob = np.float32(0.0)
         for b in range(bands):
             glob += mean[n, b]
@@ -205,8 +216,8 @@ def denoiser2_features(spec, band_avg, mean, rms, a, cplx_bins, band_recent, cpl
         _shift_in(row, cplx_width)
         for k in range(cplx_bins):
             scale = np.float32(1.0) / np.float32(math.sqrt(rms[n, k] + eps))
-            row[last + k] = spec[n, k].real * scale
-            row[last + cplx_bins + k] = spec[n, k].imag * scale
+            row[last + k] = np.float32(spec[n, k].real * scale)
+            row[last + cplx_bins + k] = np.float32(spec[n, k].imag * scale)
 
 
 @njit(cache=True, error_model="numpy")

@@ -323,7 +323,7 @@ class _CompiledStepper(_Stepper):
 
         t = state["count"]
         a = np.float32(min(self.alpha, t / (t + 1.0)))
-        denoiser_features(np.ascontiguousarray(spec, dtype=np.complex64), state["mean"], a, state["recent"],
+        denoiser_features(np.ascontiguousarray(spec, dtype=np.complex128), state["mean"], a, state["recent"],
                           np.float32(_EPS_POWER))
         state["count"] = t + 1
         if t < self.lookahead:

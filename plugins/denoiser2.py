@@ -411,7 +411,7 @@ class _CompiledStepper2(_Stepper):
 
         t = state["count"]
         a = np.float32(min(self.alpha, t / (t + 1.0)))
-        denoiser2_features(np.ascontiguousarray(spec, dtype=np.complex64), self.band_avg, state["mean"],
+        denoiser2_features(np.ascontiguousarray(spec, dtype=np.complex128), self.band_avg, state["mean"],
                            state["rms"], a, self.cplx_bins, state["band_recent"], state["cplx_recent"],
                            np.float32(_EPS_POWER))
         state["count"] = t + 1

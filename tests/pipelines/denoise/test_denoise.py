@@ -376,3 +376,18 @@ def test_shipped_models_by_name(tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)  # a file of that name here is the file, not the shipped model
     (tmp_path / "denoiser").write_bytes(b"not a model")
     assert model_path("denoiser").resolve() == tmp_path / "denoiser"
+
+
+@pytest.mark.parametrize("model", ["denoiser", "denoiser2"])
+@pytest.mark.parametrize("spike", [1e20, 3e38])
+def test_one_corrupt_sample_does_not_mute_the_rest_of_the_stream(model: str, spike: float) -> None:
+    """A sample far beyond any audio level (a corrupt float) is one loud frame: a second later the
+    output is what it would have been without it (the features must not overflow into the state)."""
+    x = speech_like(4.0, 16000)
+    clean_run = denoise(x, 16000, model=model)
+    x[16000] = spike
+    y = denoise(x, 16000, model=model)
+    assert np.isfinite(y).all()
+    after = slice(40000, None)  # 1.5 s after the spike
+    ratio = np.sqrt(np.mean(y[after].astype(np.float64) ** 2) / np.mean(clean_run[after].astype(np.float64) ** 2))
+    assert 0.8 < ratio < 1.25
