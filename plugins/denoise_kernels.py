@@ -8,9 +8,10 @@ of small operations that in numpy cost about a microsecond each, more than their
 arithmetic. The steppers of :mod:`tsae_plugins.denoiser` and
 :mod:`tsae_plugins.denoiser2` therefore do the products with numpy and all the rest in
 these kernels, one call per stage. Features are computed in float64 from the
-complex128 spectrum and kept in float32, so a corrupt sample far beyond any audio
-level (1e20) is a loud frame the running means forget, not an overflow that would
-mute the rest of the stream. Every frame goes through the same calls whatever
+complex128 spectrum, with each bin's power capped at ``cap`` (the families'
+``POWER_CAP``, as their torch code does), and kept in float32, so a corrupt sample far
+beyond any audio level (1e20) is a loud frame the running means forget, not an
+overflow that would mute the rest of the stream. Every frame goes through the same calls whatever
 the chunking, so streaming stays bit-exact; the result equals the torch ``step`` to
 float rounding (the tests check both).
 
@@ -82,11 +83,6 @@ def _shift_in(row, width):  # pragma: no cover - compiled
         row[k] = row[k + width]
 
 
-#: cap on a bin's power in the running RMS of ``denoiser2``'s complex features (float32 state:
-#: a corrupt sample of 1e20 would make it infinite, and the stream would never recover)
-_POWER_CAP = 1e30
-
-
 # --------------------------------------------------------------------------- layers
 @njit(cache=True, error_model="numpy")
 def bias_relu(x, b):  # pragma: no cover - compiled
@@ -121,7 +117,7 @@ def gru_gates(gi, gh, b_ih, b_hh, h):  # pragma: no cover - compiled
 
 # --------------------------------------------------------------------------- family "denoiser"
 @njit(cache=True, error_model="numpy")
-def denoiser_features(spec, mean, a, recent, eps):  # pragma: no cover - compiled
+def denoiser_features(spec, mean, a, recent, eps, cap):  # pragma: no cover - compiled
     """Features of one frame per row of ``spec`` ``(batch, bins)`` (complex128), into ``recent``.
 
     Log powers normalised by their running mean ``mean`` ``(batch, bins)`` (updated with
@@ -136,7 +132,7 @@ def denoiser_features(spec, mean, a, recent, eps):  # pragma: no cover - compile
         for k in range(bins):
             re = spec[n, k].real
             im = spec[n, k].imag
-            lp[k] = 10.0 * math.log10(re * re + im * im + eps)
+            lp[k] = 10.0 * math.log10(min(re * re + im * im, cap) + eps)
         _running(mean[n], lp, a)
         glob = np.float32(0.0)
         for k in range(bins):
@@ -162,7 +158,7 @@ def sigmoid_mask(logits, b, mask):  # pragma: no cover - compiled
 # --------------------------------------------------------------------------- family "denoiser2"
 @njit(cache=True, error_model="numpy")
 def denoiser2_features(spec, band_avg, mean, rms, a, cplx_bins, band_recent, cplx_recent,
-                       eps):  # pragma: no cover - compiled
+                       eps, cap):  # pragma: no cover - compiled
     """Features of one frame per row of ``spec`` ``(batch, bins)`` (complex128), into the look-ahead buffers.
 
     ERB band levels (``band_avg`` ``(bins, bands)``) in dB, normalised by their running
@@ -180,15 +176,12 @@ def denoiser2_features(spec, band_avg, mean, rms, a, cplx_bins, band_recent, cpl
     band_width = 2 * per_group
     cplx_width = 2 * cplx_bins
     power = np.empty(bins)
-    low_power = np.empty(cplx_bins)
     band_db = np.empty(bands)
     for n in range(batch):
         for k in range(bins):
             re = spec[n, k].real
             im = spec[n, k].imag
-            power[k] = re * re + im * im
-        for k in range(cplx_bins):
-            low_power[k] = min(power[k], _POWER_CAP)
+            power[k] = min(re * re + im * im, cap)
         for b in range(bands):
             band_db[b] = 0.0
         for k in range(bins):
@@ -198,7 +191,7 @@ def denoiser2_features(spec, band_avg, mean, rms, a, cplx_bins, band_recent, cpl
         for b in range(bands):
             band_db[b] = 10.0 * math.log10(band_db[b] + eps)
         _running(mean[n], band_db, a)
-        _running(rms[n], low_power, a)
+        _running(rms[n], power[:cplx_bins], a)
         glob = np.float32(0.0)
         for b in range(bands):
             glob += mean[n, b]

@@ -33,6 +33,9 @@ from tsae.models.base import Autoencoder, Param, StreamingModel
 __version__ = "0.1.0"
 
 _EPS_POWER = 1e-10
+#: a bin's power is capped here in the features (about 300 dB): a corrupt sample of 1e20 is then
+#: one loud frame, where float32 squares would overflow and the running means never recover
+POWER_CAP = 1e30
 
 
 def analysis_window(n_fft: int) -> np.ndarray:
@@ -116,7 +119,7 @@ class DenoiserNet(SpectralFrames, Autoencoder):
     # -- features ----------------------------------------------------------
     def _log_power(self, spec: torch.Tensor) -> torch.Tensor:
         power = spec.real.square() + spec.imag.square() if spec.is_complex() else spec
-        return 10.0 * torch.log10(power + _EPS_POWER)
+        return 10.0 * torch.log10(power.clamp(max=POWER_CAP) + _EPS_POWER)
 
     def init_state(self, batch: int = 1) -> dict[str, torch.Tensor]:
         """Fresh streaming state: running feature mean, frame count, recent features, GRU state."""
@@ -324,7 +327,7 @@ class _CompiledStepper(_Stepper):
         t = state["count"]
         a = np.float32(min(self.alpha, t / (t + 1.0)))
         denoiser_features(np.ascontiguousarray(spec, dtype=np.complex128), state["mean"], a, state["recent"],
-                          np.float32(_EPS_POWER))
+                          np.float32(_EPS_POWER), POWER_CAP)
         state["count"] = t + 1
         if t < self.lookahead:
             return None

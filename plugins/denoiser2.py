@@ -37,6 +37,7 @@ from torch import nn
 
 from tsae.models.base import Autoencoder, Param, StreamingModel
 from tsae_plugins.denoiser import (
+    POWER_CAP,
     SpectralFrames,
     _Stepper,
     _TorchStepper,
@@ -136,7 +137,7 @@ class Denoiser2Net(SpectralFrames, Autoencoder):
     # -- features ----------------------------------------------------------
     def _levels(self, re: torch.Tensor, im: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Band levels in dB ``(..., erb_bands)`` and low-bin powers ``(..., cplx_bins)`` of spectra ``(..., bins)``."""
-        power = re.square() + im.square()
+        power = (re.square() + im.square()).clamp(max=POWER_CAP)
         return 10.0 * torch.log10(power @ self.band_avg + _EPS_POWER), power[..., : self.cplx_bins]
 
     def _normalised(self, re: torch.Tensor, im: torch.Tensor, band_db: torch.Tensor, mean: torch.Tensor,
@@ -413,7 +414,7 @@ class _CompiledStepper2(_Stepper):
         a = np.float32(min(self.alpha, t / (t + 1.0)))
         denoiser2_features(np.ascontiguousarray(spec, dtype=np.complex128), self.band_avg, state["mean"],
                            state["rms"], a, self.cplx_bins, state["band_recent"], state["cplx_recent"],
-                           np.float32(_EPS_POWER))
+                           np.float32(_EPS_POWER), POWER_CAP)
         state["count"] = t + 1
         if t < self.lookahead:
             return None
