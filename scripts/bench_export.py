@@ -3,7 +3,7 @@
 - Denoiser, real-time factor (processing time / audio duration; < 1 is faster than
   real time) of the same 16 kHz audio hop by hop through: the exported step in
   onnxruntime (``scripts/onnx_reference_runner.py``), the same step module in torch
-  eager, and tsae's own fast path (:class:`tsae.StreamingDenoiser`, numpy stepper).
+  eager, and tsae's own fast path (:class:`tsae.StreamingDenoiser`, compiled CPU stepper).
   The largest difference of the ONNX output from tsae's is printed beside.
 - Every model family (window pass, batch ``--batch``): windows per second through
   onnxruntime and through torch (no-grad forward), and the ratio onnx/torch.
@@ -84,7 +84,7 @@ def bench_denoiser(runner, folder: Path, seconds: float, repeats: int) -> None: 
     diff = float(np.abs(runner.denoise(session, meta, x) - reference).max())
     rows = [("onnxruntime (exported step)", best(lambda: runner.denoise(session, meta, x), repeats)),
             ("torch eager (same step)", best(run_torch, repeats)),
-            ("tsae StreamingDenoiser (numpy fast path)", best(run_tsae, repeats))]
+            ("tsae StreamingDenoiser (CPU fast path)", best(run_tsae, repeats))]
     print(f"\ndenoiser, {seconds:g} s of 16 kHz audio, one hop (16 ms) per call, 1 thread "
           f"(max |onnx - tsae| = {diff:.1e})")
     print(f"{'path':44s} {'RTF':>8s} {'x real time':>12s}")

@@ -52,7 +52,7 @@ def craft_model_file(tmp_path):
 def stream_blocks():
     """``stream(net, x, block, fast=True) -> y``: a guard-less 16 kHz ``StreamingDenoiser`` on network ``net``,
     fed ``x`` ``block`` samples at a time, then flushed; ``fast=False`` runs the network's own
-    torch step instead of its numpy fast path.
+    torch step instead of its CPU fast path.
     """
     import numpy as np
 

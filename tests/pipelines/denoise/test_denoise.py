@@ -121,7 +121,7 @@ def test_lookahead_stream_equals_blocks_and_network_forward(lookahead_net, fast:
 
 
 def test_denoiser_speaks_the_streaming_protocol(lookahead_net) -> None:
-    """The pipeline sees only the protocol: the network and both of its numpy streamers implement it."""
+    """The pipeline sees only the protocol: the network and both of its streamers (numpy in and out) implement it."""
     from tsae.models.base import StreamingModel
 
     assert isinstance(lookahead_net, StreamingModel)
