@@ -42,6 +42,7 @@ from tsae_plugins.denoiser import (
     _Stepper,
     _TorchStepper,
     analysis_window,
+    matmul_for,
     spectral_loss,
 )
 
@@ -418,18 +419,19 @@ class _CompiledStepper2(_Stepper):
         state["count"] = t + 1
         if t < self.lookahead:
             return None
-        g_in = np.matmul(state["band_recent"], self.group_w)
+        mm = matmul_for(spec.shape[0])
+        g_in = mm(state["band_recent"], self.group_w)
         bias_relu(g_in, self.group_b)
         gh = state["gh"]
         w_ih, b_ih, w_hh, b_hh = self.group_cell
-        gru_gates(np.matmul(g_in, w_ih), np.matmul(gh, w_hh), b_ih, b_hh, gh)
-        c_in = state["cplx_recent"] @ self.cplx_w
+        gru_gates(mm(g_in, w_ih), mm(gh, w_hh), b_ih, b_hh, gh)
+        c_in = mm(state["cplx_recent"], self.cplx_w)
         bias_relu(c_in[None], self.cplx_b)
         h = state["h"]
-        gru_gates((np.concatenate([*gh, c_in], axis=1) @ self.w_ih)[None], (h[0] @ self.w_hh)[None],
-                  self.b_ih, self.b_hh, h)
+        gru_gates(mm(np.concatenate([*gh, c_in], axis=1), self.w_ih)[None],
+                  mm(h[0], self.w_hh)[None], self.b_ih, self.b_hh, h)
         mask = np.empty((spec.shape[0], self.bins), np.complex64)
-        denoiser2_mask(h[0] @ self.w_heads, self.b_heads, self.band_spread, mask)
+        denoiser2_mask(mm(h[0], self.w_heads), self.b_heads, self.band_spread, mask)
         return mask
 
 
