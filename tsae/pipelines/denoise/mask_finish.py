@@ -12,8 +12,8 @@ compiled call per frame (numba; per-frame numpy calls cost more than this arithm
 - **attenuation limit**: the gain is at least ``floor``;
 - **strength**: ``1 - strength * (1 - mask)``.
 
-Lifting a complex mask's gain keeps its phase unless the gain was near zero
-(:func:`lift_mask`, the numpy form, says how).
+Lifting a complex mask's gain keeps its phase unless the gain was near zero (``_lift``
+says how; the ONNX step, :mod:`tsae.export.denoiser_step`, does the same in torch).
 State is kept per channel; every frame goes through the same operations whatever the
 chunking, so streaming equals whole-file processing bit for bit.
 """
@@ -79,28 +79,17 @@ class MaskFinisher:
         return out
 
 
-def lift_mask(mask: np.ndarray, low: np.ndarray | float) -> np.ndarray:
-    """Raise a mask's gain to at least ``low`` (per bin).
-
-    A real mask becomes ``maximum(mask, low)``. A complex mask (a family that corrects
-    the phase) whose gain is at least ``low`` is kept; below, it becomes
-    ``m + (low - |m|)`` rescaled to the gain ``low``: the phase is the mask's when its
-    gain is close to ``low`` and turns to the noisy input's (0) as the gain falls to 0.
-    A near-zero mask's phase is rounding noise: keeping it would make the lifted
-    output depend on the last bits of the model's arithmetic.
-    """
-    if not np.iscomplexobj(mask):
-        return np.maximum(mask, low)
-    mag = np.abs(mask)
-    shifted = mask + np.maximum(low - mag, 0.0)
-    size = np.abs(shifted)
-    lifted = np.where(size > 0, shifted / np.where(size > 0, size, 1.0) * low, low)
-    return np.where(mag >= low, mask, lifted)
-
-
 @njit(cache=True, error_model="numpy")
 def _lift(m, low, is_complex):  # pragma: no cover - compiled
-    """:func:`lift_mask` of one complex128 mask value ``m`` (its real part alone when not ``is_complex``)."""
+    """Raise the gain of one mask value ``m`` (complex128) to at least ``low``.
+
+    A real mask (not ``is_complex``: its real part) becomes ``max(m, low)``. A complex
+    mask (a family that corrects the phase) whose gain is at least ``low`` is kept;
+    below, it becomes ``m + (low - |m|)`` rescaled to the gain ``low``: the phase is the
+    mask's when its gain is close to ``low`` and turns to the noisy input's (0) as the
+    gain falls to 0. A near-zero mask's phase is rounding noise: keeping it would make
+    the lifted output depend on the last bits of the model's arithmetic.
+    """
     if not is_complex:
         return complex(max(m.real, low), 0.0)
     mag = abs(m)
