@@ -293,6 +293,11 @@ class _TorchStepper(_Stepper):
         return None if mask is None else mask.cpu().numpy()
 
 
+def _float32(t: torch.Tensor) -> np.ndarray:
+    """A tensor as a C-contiguous float32 numpy array (a copy of the CPU steppers' weights)."""
+    return np.ascontiguousarray(t.detach().cpu().numpy().astype(np.float32))
+
+
 class _CompiledStepper(_Stepper):
     """:meth:`DenoiserNet.step` in float32: products by numpy (BLAS), the rest in numba kernels.
 
@@ -303,10 +308,10 @@ class _CompiledStepper(_Stepper):
 
     def __init__(self, net: DenoiserNet) -> None:
         super().__init__(net)
+        from tsae_plugins import denoise_kernels  # imports numba: only when a stepper is built
 
-        def arr(t: torch.Tensor) -> np.ndarray:
-            return np.ascontiguousarray(t.detach().cpu().numpy().astype(np.float32))
-
+        arr = _float32
+        self.kernels = denoise_kernels
         self.alpha = float(net.alpha)
         self.bins = net.bins
         self.hidden = net.gru.hidden_size
@@ -323,24 +328,23 @@ class _CompiledStepper(_Stepper):
                 "h": np.zeros((len(self.layers), batch, self.hidden), np.float32)}
 
     def step(self, spec: np.ndarray, state: dict[str, Any]) -> np.ndarray | None:
-        from tsae_plugins.denoise_kernels import bias_relu, denoiser_features, gru_gates, sigmoid_mask
-
+        k = self.kernels
         t = state["count"]
         a = np.float32(min(self.alpha, t / (t + 1.0)))
-        denoiser_features(np.ascontiguousarray(spec, dtype=np.complex128), state["mean"], a, state["recent"],
+        k.denoiser_features(np.ascontiguousarray(spec, dtype=np.complex128), state["mean"], a, state["recent"],
                           np.float32(_EPS_POWER), POWER_CAP)
         state["count"] = t + 1
         if t < self.lookahead:
             return None
         mm = matmul_for(spec.shape[0])
         x = mm(state["recent"], self.w_in)
-        bias_relu(x[None], self.b_in)
+        k.bias_relu(x[None], self.b_in)
         h = state["h"]
-        for k, (w_ih, b_ih, w_hh, b_hh) in enumerate(self.layers):
-            gru_gates(mm(x, w_ih)[None], mm(h[k], w_hh)[None], b_ih, b_hh, h[k: k + 1])
-            x = h[k]
+        for layer, (w_ih, b_ih, w_hh, b_hh) in enumerate(self.layers):
+            k.gru_gates(mm(x, w_ih)[None], mm(h[layer], w_hh)[None], b_ih, b_hh, h[layer: layer + 1])
+            x = h[layer]
         mask = np.empty((spec.shape[0], self.bins), np.float32)
-        sigmoid_mask(mm(x, self.w_out), self.b_out, mask)
+        k.sigmoid_mask(mm(x, self.w_out), self.b_out, mask)
         return mask
 
 
@@ -348,7 +352,7 @@ def matmul_for(rows: int) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     """The matrix product the CPU steppers use for ``rows`` rows (channels or files side by side).
 
     ``np.matmul``, except for two or three rows, which are taken one at a time: BLAS's
-    small-matrix product is slower there than that many vector products (about 25 %
+    small-matrix product is slower there than that many vector products (about 20 %
     per row for stereo here), and each channel then gets exactly what it would get alone.
     """
     return _row_by_row if 1 < rows < 4 else np.matmul

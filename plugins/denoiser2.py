@@ -39,6 +39,7 @@ from tsae.models.base import Autoencoder, Param, StreamingModel
 from tsae_plugins.denoiser import (
     POWER_CAP,
     SpectralFrames,
+    _float32,
     _Stepper,
     _TorchStepper,
     analysis_window,
@@ -378,9 +379,10 @@ class _CompiledStepper2(_Stepper):
 
     def __init__(self, net: Denoiser2Net) -> None:
         super().__init__(net)  # type: ignore[arg-type]
+        from tsae_plugins import denoise_kernels  # imports numba: only when a stepper is built
 
-        def arr(t: torch.Tensor) -> np.ndarray:
-            return np.ascontiguousarray(t.detach().cpu().numpy().astype(np.float32))
+        arr = _float32
+        self.kernels = denoise_kernels
 
         def cell(grus: list[nn.GRU]) -> tuple[np.ndarray, ...]:
             return tuple(np.ascontiguousarray(np.stack([arr(getattr(g, f"{name}_l0")).T for g in grus]))
@@ -409,11 +411,10 @@ class _CompiledStepper2(_Stepper):
                 "h": np.zeros((1, batch, hidden), np.float32)}
 
     def step(self, spec: np.ndarray, state: dict[str, Any]) -> np.ndarray | None:
-        from tsae_plugins.denoise_kernels import bias_relu, denoiser2_features, denoiser2_mask, gru_gates
-
+        k = self.kernels
         t = state["count"]
         a = np.float32(min(self.alpha, t / (t + 1.0)))
-        denoiser2_features(np.ascontiguousarray(spec, dtype=np.complex128), self.band_avg, state["mean"],
+        k.denoiser2_features(np.ascontiguousarray(spec, dtype=np.complex128), self.band_avg, state["mean"],
                            state["rms"], a, self.cplx_bins, state["band_recent"], state["cplx_recent"],
                            np.float32(_EPS_POWER), POWER_CAP)
         state["count"] = t + 1
@@ -421,17 +422,17 @@ class _CompiledStepper2(_Stepper):
             return None
         mm = matmul_for(spec.shape[0])
         g_in = mm(state["band_recent"], self.group_w)
-        bias_relu(g_in, self.group_b)
+        k.bias_relu(g_in, self.group_b)
         gh = state["gh"]
         w_ih, b_ih, w_hh, b_hh = self.group_cell
-        gru_gates(mm(g_in, w_ih), mm(gh, w_hh), b_ih, b_hh, gh)
+        k.gru_gates(mm(g_in, w_ih), mm(gh, w_hh), b_ih, b_hh, gh)
         c_in = mm(state["cplx_recent"], self.cplx_w)
-        bias_relu(c_in[None], self.cplx_b)
+        k.bias_relu(c_in[None], self.cplx_b)
         h = state["h"]
-        gru_gates(mm(np.concatenate([*gh, c_in], axis=1), self.w_ih)[None],
+        k.gru_gates(mm(np.concatenate([*gh, c_in], axis=1), self.w_ih)[None],
                   mm(h[0], self.w_hh)[None], self.b_ih, self.b_hh, h)
         mask = np.empty((spec.shape[0], self.bins), np.complex64)
-        denoiser2_mask(mm(h[0], self.w_heads), self.b_heads, self.band_spread, mask)
+        k.denoiser2_mask(mm(h[0], self.w_heads), self.b_heads, self.band_spread, mask)
         return mask
 
 
