@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from tsae.pipelines.denoise import mask_finish as _den
+from tsae.pipelines.denoise import mask_finish as _finish
 
 _EPS = 1e-20
 
@@ -97,7 +97,7 @@ class DenoiserStep(nn.Module):
             "guard_frames": zeros(1, device=device),
             "guard_smooth": zeros(batch, self.bins, device=device),
             "guard_noise": zeros(batch, self.bins, device=device),
-            "guard_minima": torch.full((_den.GUARD_BLOCKS, batch, self.bins), torch.inf, device=device),
+            "guard_minima": torch.full((_finish.GUARD_BLOCKS, batch, self.bins), torch.inf, device=device),
             "ola_tail": zeros(batch, self.n_fft - self.hop, device=device),
         })
         return state
@@ -140,9 +140,9 @@ class DenoiserStep(nn.Module):
 
     def _complex_synthesis(self, re: torch.Tensor, im: torch.Tensor, mask_re: torch.Tensor, mask_im: torch.Tensor,
                            guard: torch.Tensor) -> torch.Tensor:
-        """One frame through a complex mask (guard, floor and strength as ``lift_mask`` does) -> the frame."""
+        """One frame through a complex mask (guard, floor and strength as ``mask_finish`` does) -> the frame."""
         lows = ([guard] if self.guard else []) + ([torch.full_like(guard, self.floor)] if self.floor > 0 else [])
-        for low in lows:  # raise the gain to at least ``low`` (lift_mask: the phase turns to 0 as the gain falls)
+        for low in lows:  # gain raised to at least ``low`` (mask_finish._lift: the phase turns to 0 as it falls)
             mag = torch.sqrt(mask_re * mask_re + mask_im * mask_im)
             shifted_re = mask_re + torch.clamp(low - mag, min=0.0)
             size = torch.sqrt(shifted_re * shifted_re + mask_im * mask_im)
@@ -159,26 +159,26 @@ class DenoiserStep(nn.Module):
 
     def _guard(self, re: torch.Tensor, im: torch.Tensor, s: dict[str, torch.Tensor],
                ready: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """The guard's lower bound on the mask and its next state (see ``StreamingDenoiser._guard_mask``)."""
+        """The guard's lower bound on the mask and its next state (see :mod:`tsae.pipelines.denoise.mask_finish`)."""
         power = re * re + im * im
-        silent = power.mean(dim=-1, keepdim=True) < _den.GUARD_SILENCE
+        silent = power.mean(dim=-1, keepdim=True) < _finish.GUARD_SILENCE
         started = s["guard_started"] > 0
         starts_now = ready & ~started & ~silent.all()
         smooth = torch.where(silent, s["guard_smooth"],
-                             _den.GUARD_SMOOTH * s["guard_smooth"] + (1 - _den.GUARD_SMOOTH) * power)
+                             _finish.GUARD_SMOOTH * s["guard_smooth"] + (1 - _finish.GUARD_SMOOTH) * power)
         noise = torch.where(silent, s["guard_noise"], torch.minimum(s["guard_noise"], smooth))
         smooth = torch.where(starts_now, power, smooth)
         noise = torch.where(starts_now, power, noise)
         active = ready & (started | starts_now)
         frames = s["guard_frames"] + 1.0
         floor = torch.minimum(noise, s["guard_minima"].amin(dim=0))
-        block_done = frames >= _den.GUARD_BLOCK
+        block_done = frames >= _finish.GUARD_BLOCK
         minima = torch.where(block_done, torch.cat([s["guard_minima"][1:], noise[None]], dim=0), s["guard_minima"])
         noise_next = torch.where(block_done, smooth, noise)
         frames = torch.where(block_done, torch.zeros_like(frames), frames)
         snr_db = 10.0 * torch.log10((power + _EPS) / torch.clamp(floor, min=_EPS))
         lift = torch.where(silent, torch.ones_like(power),
-                           torch.clamp((snr_db - _den.GUARD_DB) / _den.GUARD_RAMP, 0.0, 1.0))
+                           torch.clamp((snr_db - _finish.GUARD_DB) / _finish.GUARD_RAMP, 0.0, 1.0))
         lift = torch.where(active, lift, torch.ones_like(power))
         return lift, {
             "guard_started": torch.where(active, torch.ones_like(s["guard_started"]), s["guard_started"]),
