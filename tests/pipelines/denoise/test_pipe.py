@@ -243,3 +243,20 @@ def test_terminal_instead_of_a_pipe_is_a_usage_error(wav_file, monkeypatch) -> N
     assert result.exit_code == 2 and "stdin, which is a terminal" in result.output
     result = CliRunner().invoke(cli, ["denoise", str(wav_file), "-o", "-"])
     assert result.exit_code == 2 and "stdout, which is a terminal" in result.output
+
+
+def test_stdin_redirected_from_the_output_file_is_refused(tmp_path) -> None:
+    """``tsae denoise - -o in.wav < in.wav``: one line, status 1, the file untouched."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "in.wav"
+    sf.write(path, noisy(0.5, 16000, 1).T, 16000, subtype="PCM_16")
+    before = path.read_bytes()
+    with path.open("rb") as stdin:
+        proc = subprocess.run([sys.executable, "-m", "tsae", "denoise", "-", "-o", str(path), "-q"], stdin=stdin,
+                              capture_output=True, timeout=120)
+    assert proc.returncode == 1
+    expected = f"Error: {path}: refusing to overwrite the input file (stdin is read from it)"
+    assert proc.stderr.decode().strip() == expected
+    assert path.read_bytes() == before

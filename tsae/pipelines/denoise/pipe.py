@@ -83,6 +83,8 @@ def denoise_stream(
     stdout = sys.stdout.buffer if stdout is None else stdout
     if str(output) != STDIO:
         check_outputs([Path(output)], [*([] if str(input) == STDIO else [input]), *read_paths(model)])
+        if str(input) == STDIO and _same_file(stdin, Path(output)):
+            raise ValueError(f"{output}: refusing to overwrite the input file (stdin is read from it)")
     reader, fmt = _open_input(input, stdin, raw)
     den = StreamingDenoiser(fmt.sample_rate, fmt.channels, model=model, strength=strength,
                             atten_limit=atten_limit, device=device)
@@ -101,6 +103,19 @@ def denoise_stream(
     if problem:
         raise ValueError(problem)
     return frames
+
+
+def _same_file(stream: BinaryIO, path: Path) -> bool:
+    """Whether ``stream`` reads the existing file ``path`` (stdin redirected from it: ``< in.wav``).
+
+    The path checks of :func:`~tsae.io.paths.check_outputs` cannot see it: stdin has no path.
+    """
+    try:
+        info = os.fstat(stream.fileno())
+        target = os.stat(path)
+    except (AttributeError, OSError, ValueError):  # no file behind the stream, or no output yet
+        return False
+    return (info.st_dev, info.st_ino) == (target.st_dev, target.st_ino)
 
 
 def _open_input(input: str | os.PathLike, stdin: BinaryIO, raw: RawSpec | None) -> tuple[Any, StreamFormat]:
