@@ -446,22 +446,78 @@ def si_sdr(est: torch.Tensor, ref: torch.Tensor, eps: float = 1e-8) -> torch.Ten
     return 10.0 * torch.log10((proj.square().sum(-1) + eps) / ((est - proj).square().sum(-1) + eps))
 
 
-def widen_lookahead(state: dict[str, torch.Tensor], model: Denoiser2Net) -> dict[str, torch.Tensor]:
-    """Adapt a ``denoiser2`` state dict with less look-ahead to ``model`` (to fine-tune with more).
+def _block_rows(old: int, new: int, blocks: int = 1) -> np.ndarray:
+    """Where ``blocks`` stacked runs of ``old`` rows (GRU gates: 3) land among ``blocks`` runs of ``new``."""
+    return np.concatenate([np.arange(old) + b * new for b in range(blocks)])
 
-    The features of the extra future frames come last in each group's input and in the
-    complex input, so they get zero weights there: the widened network computes exactly
-    what the original did until training changes them.
+
+def widen_state(state: dict[str, torch.Tensor], model: Denoiser2Net) -> dict[str, torch.Tensor]:
+    """Fit a smaller ``denoiser2`` state dict into ``model`` (to fine-tune a wider or farther-seeing network).
+
+    ``model`` may have more look-ahead and larger ``group_hidden``, ``cplx_hidden`` and
+    ``hidden`` than the network ``state`` came from (everything else must match). The
+    old weights keep their places; every new unit keeps ``model``'s own random input
+    weights, but its outputs enter the old units (and the mask layers) with zero
+    weights, as do the features of the extra future frames (they come last in each
+    input). So the widened network computes exactly what the original did, and training
+    can grow the new units from there (their outputs reach the loss, so they get gradients).
     """
-    out = dict(state)
-    for key, target in (("group_w", model.group_w), ("cplx_in.weight", model.cplx_in.weight)):
-        have, want = state[key].shape[1], target.shape[1]
-        missing = want - have
+    target = model.state_dict()
+    old_gh = state["group_b"].shape[1]
+    old_ch = state["cplx_in.bias"].shape[0]
+    old_h = state["gru.weight_hh_l0"].shape[1]
+    gh, ch, h = model.group_gru[0].hidden_size, model.cplx_in.out_features, model.gru.hidden_size
+    if old_gh > gh or old_ch > ch or old_h > h or state["group_b"].shape[0] != model.groups:
+        raise ValueError(f"denoiser2: cannot widen groups x group_hidden / cplx_hidden / hidden of "
+                         f"{state['group_b'].shape[0]} x {old_gh} / {old_ch} / {old_h} to "
+                         f"{model.groups} x {gh} / {ch} / {h}")
+    for key in ("group_w", "cplx_in.weight"):
+        have, want = state[key].shape[-2 if key == "group_w" else 1], target[key].shape[-2 if key == "group_w" else 1]
         per_frame = want // (model.lookahead + 1)
-        if missing < 0 or missing % per_frame or have % per_frame:
+        if have > want or (want - have) % per_frame or have % per_frame:
             raise ValueError(f"denoiser2: cannot widen {key} of {have} inputs to {want}")
-        pad_shape = (*state[key].shape[:1], missing, *state[key].shape[2:])
-        out[key] = torch.cat([state[key], state[key].new_zeros(pad_shape)], dim=1)
+    main_in = np.concatenate([_block_rows(old_gh, gh) + k * gh for k in range(model.groups)]
+                             + [np.arange(old_ch) + model.groups * gh])
+    # (old rows' new places, old columns' new places) of each 2-D weight (rows = outputs);
+    # for 1-D biases only the rows count
+    places: dict[str, tuple[np.ndarray, np.ndarray | None]] = {
+        "cplx_in.weight": (np.arange(old_ch), np.arange(state["cplx_in.weight"].shape[1])),
+        "cplx_in.bias": (np.arange(old_ch), None),
+        "gru.weight_ih_l0": (_block_rows(old_h, h, 3), main_in),
+        "gru.weight_hh_l0": (_block_rows(old_h, h, 3), np.arange(old_h)),
+        "gru.bias_ih_l0": (_block_rows(old_h, h, 3), None),
+        "gru.bias_hh_l0": (_block_rows(old_h, h, 3), None),
+        "gain_out.weight": (np.arange(model.erb_bands), np.arange(old_h)),
+        "gain_out.bias": (np.arange(model.erb_bands), None),
+        "crm_out.weight": (np.arange(2 * model.cplx_bins), np.arange(old_h)),
+        "crm_out.bias": (np.arange(2 * model.cplx_bins), None),
+    }
+    for k in range(model.groups):
+        for part in ("ih", "hh"):
+            places[f"group_gru.{k}.weight_{part}_l0"] = (_block_rows(old_gh, gh, 3), np.arange(old_gh))
+            places[f"group_gru.{k}.bias_{part}_l0"] = (_block_rows(old_gh, gh, 3), None)
+    out: dict[str, torch.Tensor] = {}
+    for key, fresh in target.items():
+        old = state[key]
+        new = fresh.detach().clone()
+        if key in ("group_w", "group_b"):
+            # per group: (inputs, units) and (units,): the units are the last axis here
+            rows = np.arange(old_gh)
+            if key == "group_b":
+                new[:, rows] = old
+            else:
+                new[:, :, rows] = 0.0
+                new[:, : old.shape[1], rows] = old
+            out[key] = new
+            continue
+        rows, cols = places[key]
+        if cols is None:
+            new[torch.from_numpy(rows)] = old
+        else:
+            r = torch.from_numpy(rows)
+            new[r] = 0.0
+            new[r[:, None], torch.from_numpy(cols)[None, :]] = old
+        out[key] = new
     return out
 
 

@@ -44,7 +44,10 @@ header, the first nested in ``init_checkpoint``)::
 ``--init`` (a checkpoint or a ``.tsae`` model file) may have less look-ahead than the network
 being trained (``-p lookahead=2`` from a look-ahead-1 model): the inputs of the extra future
 frames start at zero weights (each family's ``widen_lookahead``), so training starts from
-exactly what the starting model computed. Weights that do not fit are a one-line error.
+exactly what the starting model computed. A denoiser2 network may also have larger layers
+(``-p hidden=384 -p group_hidden=96 -p cplx_hidden=192``): the new units start with random
+inputs and zero-weight outputs (``widen_state``), so a larger network starts where the
+smaller one stopped. Weights that do not fit are a one-line error.
 
 Tried from the shipped weights and not adopted (85 CPU minutes each, two runs side by side,
 ``--lr 3e-4 --seed 2``; 32 decision mixtures, seed 99): a third stage as above changed no score by
@@ -136,7 +139,7 @@ from denoise_data import (  # noqa: E402
 from denoiser import DenoiserNet, spectral_loss, widen_lookahead  # noqa: E402
 
 from tsae_plugins.denoiser2 import Denoiser2Net  # noqa: E402
-from tsae_plugins.denoiser2 import widen_lookahead as widen_lookahead2  # noqa: E402
+from tsae_plugins.denoiser2 import widen_state  # noqa: E402
 
 
 class Mixer:
@@ -248,8 +251,9 @@ def build_model(family: str, hparams: dict) -> torch.nn.Module:
 
 
 def widened_to(model: torch.nn.Module, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Starting weights ``state`` fitted to ``model``: its family's ``widen_lookahead`` (less look-ahead -> zeros)."""
-    widen = widen_lookahead2 if isinstance(model, Denoiser2Net) else widen_lookahead
+    """Starting weights ``state`` fitted to ``model``: less look-ahead (and, for denoiser2, smaller layers) -> zeros
+    wherever new inputs reach old units (``widen_lookahead``, ``widen_state``), so training starts from the same function."""
+    widen = widen_state if isinstance(model, Denoiser2Net) else widen_lookahead
     return widen(state, model)
 
 

@@ -17,7 +17,7 @@ from tsae.models.modelfile import load_model, save_model
 from tsae.pipelines.denoise import StreamingDenoiser, denoise
 from tsae.pipelines.denoise.mask_finish import _lift
 from tsae.plugins import create_model, get_model_family
-from tsae_plugins.denoiser2 import denoise_loss, erb_filterbank, si_sdr, widen_lookahead
+from tsae_plugins.denoiser2 import denoise_loss, erb_filterbank, si_sdr, widen_state
 
 
 def noisy_tone(seconds: float, sr: int, seed: int = 0) -> np.ndarray:
@@ -175,12 +175,30 @@ def test_widened_lookahead_model_is_unchanged() -> None:
     short = random_net(lookahead=1, groups=2, group_hidden=8, cplx_hidden=8, hidden=16)
     wide = create_model("denoiser2", channels=1, window=512, lookahead=3, groups=2, group_hidden=8,
                         cplx_hidden=8, hidden=16).eval()
-    wide.load_state_dict(widen_lookahead(short.state_dict(), wide))
+    wide.load_state_dict(widen_state(short.state_dict(), wide))
     x = torch.from_numpy(noisy_tone(0.6, 16000))[None, None]
     with torch.no_grad():
         torch.testing.assert_close(wide(x), short(x), atol=1e-6, rtol=0)
     with pytest.raises(ValueError, match="cannot widen group_w"):
-        widen_lookahead(wide.state_dict(), short)
+        widen_state(wide.state_dict(), short)
+
+
+def test_widened_units_leave_the_output_unchanged_and_get_gradients() -> None:
+    small = random_net(lookahead=1, groups=2, group_hidden=8, cplx_hidden=8, hidden=16)
+    big = create_model("denoiser2", channels=1, window=512, lookahead=2, groups=2, group_hidden=12,
+                       cplx_hidden=10, hidden=24)
+    big.load_state_dict(widen_state(small.state_dict(), big))
+    x = torch.from_numpy(noisy_tone(0.6, 16000))[None, None]
+    with torch.no_grad():
+        torch.testing.assert_close(big.eval()(x), small(x), atol=1e-6, rtol=0)
+    big.train()
+    clean = torch.from_numpy(noisy_tone(0.6, 16000, seed=1))[None, None]
+    big.training_loss(x, clean)[0].backward()
+    # the new units' output weights start at zero but are not stuck there
+    assert big.gain_out.weight.grad[:, 16:].abs().sum() > 0
+    assert big.gru.weight_ih_l0.grad[:16, 8:12].abs().sum() > 0  # group 0's new units into the old gates
+    with pytest.raises(ValueError, match="cannot widen groups x group_hidden"):
+        widen_state(big.state_dict(), small)
 
 
 def test_erb_filterbank_spreads_and_averages() -> None:

@@ -127,6 +127,11 @@ def test_interrupted_run_resumes_to_the_same_weights_exports_and_denoises(pack, 
     with pytest.raises(SystemExit, match=r"wider.tsae: does not fit a denoiser2 network .*cannot widen"):
         td.main([*TINY, *one_step, "--init", str(wider), "--out", str(tmp_path / "less")])
     assert not (tmp_path / "less" / "last.safetensors").exists()
+    # with larger layers (the new units' outputs start at zero weights, see widen_state)
+    td.main([*TINY, *one_step, "--init", str(model), "-p", "hidden=24", "-p", "group_hidden=12",
+             "--out", str(tmp_path / "larger")])
+    _, meta = td.read_checkpoint(str(tmp_path / "larger" / "last.safetensors"))
+    assert meta["hparams"]["hidden"] == 24 and meta["hparams"]["group_hidden"] == 12
 
 
 def test_resume_without_a_checkpoint_and_bad_params_fail_in_one_line(pack, tmp_path, capsys) -> None:
