@@ -73,6 +73,13 @@ Usage::
     python scripts/eval_denoise.py                          # shipped model, 64 mixtures
     python scripts/eval_denoise.py --new runs/denoiser/best.tsae -n 256 --real real/
     python scripts/eval_denoise.py --model a.tsae --model runs/b/best.safetensors -n 32
+    python scripts/eval_denoise.py --rate 8000 --model plugins/weights/denoiser2.tsae  # narrow band
+
+``--rate 8000`` evaluates narrow-band audio, as telephone and VoIP recordings are: the same
+mixtures resampled to 8 kHz; tsae denoises them at 8 kHz (it takes any rate), the anchors,
+which work at 16 or 48 kHz, get them resampled up with soxr and their output back down (what
+a user of those tools would do); PESQ is then narrow band (P.862), STOI and SI-SDR are at
+8 kHz, DNSMOS scores 16 kHz copies of the outputs.
 
 ``-n`` cycles through the held-out noises, then the SNRs: a multiple of 4 x the number
 of held-out noises fills every SNR and noise cell equally. DNSMOS scores 9 s windows, so
@@ -176,9 +183,18 @@ def make_mixtures(n: int, seed: int, data: Path, moodist_per_category: int = 0) 
     return mixtures, unseen
 
 
+def narrow_band(mixture: dict, rate: int) -> dict:
+    """A 16 kHz mixture's noisy and clean signals resampled to ``rate`` Hz (soxr HQ), the rest kept."""
+    import soxr
+
+    return {**mixture, **{k: soxr.resample(mixture[k], SR, rate, quality="HQ").astype(np.float32)
+                          for k in ("noisy", "clean")}}
+
+
 # --------------------------------------------------------------------------- tsae
-def tsae_denoiser(model: str | None) -> Denoiser:
-    """tsae's denoiser on one thread: the shipped model (None), a model file or a training checkpoint."""
+def tsae_denoiser(model: str | None, rate: int = SR) -> Denoiser:
+    """tsae's denoiser on one thread: the shipped model (None), a model file or a training checkpoint,
+    on audio at ``rate`` Hz (tsae takes any rate)."""
     import torch
 
     torch.set_num_threads(1)
@@ -187,7 +203,7 @@ def tsae_denoiser(model: str | None) -> Denoiser:
     target = _checkpoint_net(model) if model and model.endswith(".safetensors") else model
 
     def run(x: np.ndarray) -> np.ndarray:
-        return denoise(x, SR, model=target)
+        return denoise(x, rate, model=target)
 
     return run
 
@@ -201,18 +217,31 @@ def _checkpoint_net(path: str):
     return net.eval()
 
 
-def build_methods(models: Sequence[tuple[str, str | None]], anchors: bool) -> dict[str, Denoiser]:
-    """Name -> denoiser, in table order: noisy input, anchors, then the tsae models."""
+def at_rate(fn: Denoiser, rate: int) -> Denoiser:
+    """A 16 kHz denoiser ``fn`` used on audio at ``rate`` Hz: soxr up to 16 kHz, ``fn``, and back (what a user does)."""
+    if rate == SR:
+        return fn
+    import soxr
+
+    def run(x: np.ndarray) -> np.ndarray:
+        y = fn(soxr.resample(x, rate, SR, quality="HQ").astype(np.float32))
+        return soxr.resample(y, SR, rate, quality="HQ").astype(np.float32)[: len(x)]
+
+    return run
+
+
+def build_methods(models: Sequence[tuple[str, str | None]], anchors: bool, rate: int = SR) -> dict[str, Denoiser]:
+    """Name -> denoiser of audio at ``rate`` Hz, in table order: noisy input, anchors, then the tsae models."""
     from denoise_anchors import run_deepfilternet, run_noisereduce, run_rnnoise
 
     methods: dict[str, Denoiser] = {NOISY: lambda x: x}
     if anchors:
-        methods["noisereduce (non-stationary)"] = lambda x: run_noisereduce(x, False)
-        methods["noisereduce (stationary)"] = lambda x: run_noisereduce(x, True)
-        methods["RNNoise"] = run_rnnoise
-        methods[DFN] = run_deepfilternet
+        methods["noisereduce (non-stationary)"] = at_rate(lambda x: run_noisereduce(x, False), rate)
+        methods["noisereduce (stationary)"] = at_rate(lambda x: run_noisereduce(x, True), rate)
+        methods["RNNoise"] = at_rate(run_rnnoise, rate)
+        methods[DFN] = at_rate(run_deepfilternet, rate)
     for label, path in models:
-        methods[label] = tsae_denoiser(path)
+        methods[label] = tsae_denoiser(path, rate)
     return methods
 
 
@@ -233,19 +262,28 @@ def si_sdr(est: np.ndarray, ref: np.ndarray) -> float:
     return float(10 * np.log10((np.sum(t**2) + 1e-12) / (np.sum((est - t) ** 2) + 1e-12)))
 
 
-def reference_metrics(est: np.ndarray, ref: np.ndarray) -> tuple[float, float, float]:
-    """PESQ-WB, STOI and SI-SDR of ``est`` against ``ref``."""
+def reference_metrics(est: np.ndarray, ref: np.ndarray, rate: int = SR) -> tuple[float, float, float]:
+    """PESQ (wide band at 16 kHz, narrow band at 8 kHz), STOI and SI-SDR of ``est`` against ``ref``."""
     from pesq import pesq
     from pystoi import stoi
 
     n = min(len(est), len(ref))
     est, ref = est[:n], ref[:n]
-    return pesq(SR, ref, est, "wb"), stoi(ref, est, SR, extended=False), si_sdr(est, ref)
+    return pesq(rate, ref, est, "wb" if rate == SR else "nb"), stoi(ref, est, rate, extended=False), si_sdr(est, ref)
+
+
+def to_model_rate(x: np.ndarray, rate: int) -> np.ndarray:
+    """``x`` at ``rate`` Hz resampled to 16 kHz (soxr HQ), for DNSMOS."""
+    if rate == SR:
+        return x
+    import soxr
+
+    return soxr.resample(x, rate, SR, quality="HQ").astype(np.float32)
 
 
 # --------------------------------------------------------------------------- report
 def report_mixtures(mixtures: list[dict], scores: dict[str, np.ndarray], unseen: set[str],
-                    tsae: Sequence[str]) -> None:
+                    tsae: Sequence[str], metrics: Sequence[str] = METRICS) -> None:
     snrs = [m["snr"] for m in mixtures]
     snr_groups = [s for s in SNRS if s in snrs]
     cats = [m["category"] for m in mixtures]
@@ -255,7 +293,7 @@ def report_mixtures(mixtures: list[dict], scores: dict[str, np.ndarray], unseen:
     if unseen & set(cats):
         cat_cols.append("unseen categories")
         cat_groups.append(set(unseen))
-    for k, metric in enumerate(METRICS):
+    for k, metric in enumerate(metrics):
         fmt = "{:.3f}" if metric == "STOI" else "{:.2f}"
         for title, keys, groups, cols in ((f"{metric}, by SNR", snrs, snr_groups, [f"{s} dB" for s in snr_groups]),
                                           (f"{metric}, by noise", cats, cat_groups, cat_cols)):
@@ -310,6 +348,9 @@ def main() -> None:
     ap.add_argument("--only-tsae", action="store_true", help="skip the anchors (quick checkpoint checks)")
     ap.add_argument("--moodist-noises", type=int, default=2, metavar="K",
                     help="held-out moodist recordings per unseen category (0: none; needs the moodist mirror)")
+    ap.add_argument("--rate", type=int, choices=(SR, 8000), default=SR,
+                    help="8000: narrow band (telephone): the mixtures go down to 8 kHz, tsae gets them at 8 kHz, "
+                         "the 16 kHz anchors through soxr up and back; PESQ narrow band, DNSMOS on 16 kHz copies")
     args = ap.parse_args()
     if not args.mixtures and not args.real:
         sys.exit("nothing to evaluate: -n 0 needs --real DIR")
@@ -333,10 +374,12 @@ def main() -> None:
 
     dnsmos = Dnsmos()
     labels = model_labels(args.model, args.new)
-    methods = build_methods(labels, anchors=not args.only_tsae)
+    methods = build_methods(labels, anchors=not args.only_tsae, rate=args.rate)
     tsae = [label for label, _ in labels]
     if args.mixtures:
         mixtures, unseen = make_mixtures(args.mixtures, args.seed, Path(args.data), moodist)
+        if args.rate != SR:
+            mixtures = [narrow_band(m, args.rate) for m in mixtures]
         rows: dict[str, list[tuple]] = {m: [] for m in methods}
         seconds = dict.fromkeys(methods, 0.0)
         for mix in mixtures:
@@ -344,12 +387,15 @@ def main() -> None:
                 t = time.perf_counter()
                 y = fn(mix["noisy"])
                 seconds[name] += time.perf_counter() - t
-                rows[name].append((*reference_metrics(y, mix["clean"]), *dnsmos(y)))
-        audio_s = sum(len(m["noisy"]) for m in mixtures) / SR
+                scored = (*reference_metrics(y, mix["clean"], args.rate), *dnsmos(to_model_rate(y, args.rate)))
+                rows[name].append(scored)
+        audio_s = sum(len(m["noisy"]) for m in mixtures) / args.rate
         noises = ", ".join(sorted({f"{m['noise']} ({m['category']})" for m in mixtures}))
         print(f"\n{len(mixtures)} mixtures ({audio_s:.0f} s), held-out speakers x held-out noises ({noises}), "
-              f"seed {args.seed}, 16 kHz; unseen noise categories: {', '.join(sorted(unseen)) or 'none'}\n")
-        report_mixtures(mixtures, {n: np.array(r) for n, r in rows.items()}, unseen, tsae)
+              f"seed {args.seed}, {args.rate / 1000:g} kHz; "
+              f"unseen noise categories: {', '.join(sorted(unseen)) or 'none'}\n")
+        metrics = METRICS if args.rate == SR else ("PESQ-NB", *METRICS[1:])
+        report_mixtures(mixtures, {n: np.array(r) for n, r in rows.items()}, unseen, tsae, metrics)
         print("processing time (s, all mixtures, 1 thread): " +
               ", ".join(f"{n}: {seconds[n]:.1f}" for n in methods if n != NOISY))
     if args.real:

@@ -138,8 +138,7 @@ from denoise_data import (  # noqa: E402
 )
 from denoiser import DenoiserNet, spectral_loss, widen_lookahead  # noqa: E402
 
-from tsae_plugins.denoiser2 import Denoiser2Net  # noqa: E402
-from tsae_plugins.denoiser2 import widen_state  # noqa: E402
+from tsae_plugins.denoiser2 import Denoiser2Net, widen_state  # noqa: E402
 
 
 class Mixer:

@@ -36,3 +36,35 @@ def test_differences_to_deepfilternet_and_best_anchor() -> None:
     out = tables.with_differences(rows, ["tsae"])
     assert out[f"tsae - {tables.DFN}"] == [0.5, 0.5]
     assert out["tsae - best anchor"] == [0.5, -0.5]
+
+
+def _eval_script():
+    path = SCRIPT.parent / "eval_denoise.py"
+    module_spec = importlib.util.spec_from_file_location("eval_denoise", path)
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return module
+
+
+def test_narrow_band_mixtures_and_anchors_at_8khz() -> None:
+    ev = _eval_script()
+    t = np.arange(16000) / 16000
+    wide = {"noisy": (0.3 * np.sin(2 * np.pi * 500 * t) + 0.3 * np.sin(2 * np.pi * 6000 * t)).astype(np.float32),
+            "clean": (0.3 * np.sin(2 * np.pi * 500 * t)).astype(np.float32), "snr": 5, "category": "hum"}
+    narrow = ev.narrow_band(wide, 8000)
+    assert narrow["snr"] == 5 and narrow["category"] == "hum"
+    assert len(narrow["noisy"]) == len(narrow["clean"]) == 8000
+    # the 6 kHz tone is above the 4 kHz band edge: only the 500 Hz one is left
+    assert ev.si_sdr(narrow["noisy"][500:-500], narrow["clean"][500:-500]) > 30
+    # a 16 kHz-only method on 8 kHz audio: up, the method, back down; same length, same signal
+    seen_rates = []
+
+    def identity_at_16k(x: np.ndarray) -> np.ndarray:
+        seen_rates.append(len(x))
+        return x
+
+    out = ev.at_rate(identity_at_16k, 8000)(narrow["clean"])
+    assert seen_rates == [16000] and out.shape == (8000,)
+    assert ev.si_sdr(out[500:-500], narrow["clean"][500:-500]) > 30
+    assert ev.at_rate(identity_at_16k, 16000) is identity_at_16k
+    assert len(ev.to_model_rate(narrow["clean"], 8000)) == 16000
