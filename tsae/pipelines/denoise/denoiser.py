@@ -123,9 +123,10 @@ class StreamingDenoiser:
     guard
         Keep (nearly) clean signal intact: a causal per-bin noise-floor tracker
         (minimum statistics) lifts the mask towards 1 where the local SNR is above
-        30 dB (fully at 45 dB; :mod:`~tsae.pipelines.denoise.mask_finish`). On by default: it keeps
-        nearly clean recordings nearly untouched and does not change scores on noisy
-        speech.
+        40 dB (fully at 55 dB; :mod:`~tsae.pipelines.denoise.mask_finish`). On by default: it keeps
+        nearly clean recordings nearly untouched and costs noisy speech little (a lower
+        threshold lets loud transient noise through: the floor it tracks is that of the
+        quieter moments around it).
     resample_quality
         soxr quality used when ``sample_rate`` is not the model's rate: ``"HQ"``
         (default) adds about 37 ms of latency in each direction; ``"LQ"`` about 20 ms
