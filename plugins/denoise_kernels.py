@@ -157,17 +157,21 @@ def sigmoid_mask(logits, b, mask):  # pragma: no cover - compiled
 
 # --------------------------------------------------------------------------- family "denoiser2"
 @njit(cache=True, error_model="numpy")
-def denoiser2_features(spec, band_avg, mean, rms, a, cplx_bins, band_recent, cplx_recent,
+def denoiser2_features(spec, band_avg, mean, rms, heard, alpha, silent_power, cplx_bins, band_recent, cplx_recent,
                        eps, cap):  # pragma: no cover - compiled
     """Features of one frame per row of ``spec`` ``(batch, bins)`` (complex128), into the look-ahead buffers.
 
     ERB band levels (``band_avg`` ``(bins, bands)``) in dB, normalised by their running
     mean ``mean`` and by the mean over bands; the lowest ``cplx_bins`` bins divided by
-    their running RMS ``rms`` (both means updated with factor ``a``). The buffers hold
-    the last ``span`` frames, oldest first, shifted by one frame here: ``band_recent``
-    ``(groups, batch, span * 2 * per_group)`` in each group's input order (frame, then
-    the two normalisations, then the group's bands) and ``cplx_recent`` ``(batch, span *
-    2 * cplx_bins)`` (frame, then real parts, then imaginary parts).
+    their running RMS ``rms``. Both means are updated with the factor
+    ``min(alpha, heard / (heard + 1))``, ``heard`` ``(batch,)`` counting the frames in
+    them, except on a digitally silent row (mean bin power below ``silent_power``), which
+    is normalised the same way but leaves ``mean``, ``rms`` and ``heard`` as they were
+    (``Denoiser2Net``'s ``running_update``). The buffers hold the last ``span`` frames,
+    oldest first, shifted by one frame here: ``band_recent`` ``(groups, batch, span * 2 *
+    per_group)`` in each group's input order (frame, then the two normalisations, then the
+    group's bands) and ``cplx_recent`` ``(batch, span * 2 * cplx_bins)`` (frame, then real
+    parts, then imaginary parts).
     """
     batch, bins = spec.shape
     bands = band_avg.shape[1]
@@ -177,11 +181,16 @@ def denoiser2_features(spec, band_avg, mean, rms, a, cplx_bins, band_recent, cpl
     cplx_width = 2 * cplx_bins
     power = np.empty(bins)
     band_db = np.empty(bands)
+    used_mean = np.empty(bands, np.float32)
+    used_rms = np.empty(cplx_bins, np.float32)
     for n in range(batch):
+        total = 0.0
         for k in range(bins):
             re = spec[n, k].real
             im = spec[n, k].imag
             power[k] = min(re * re + im * im, cap)
+            total += re * re + im * im
+        silent = total / bins < silent_power
         for b in range(bands):
             band_db[b] = 0.0
         for k in range(bins):
@@ -190,11 +199,22 @@ def denoiser2_features(spec, band_avg, mean, rms, a, cplx_bins, band_recent, cpl
                 band_db[b] += p * band_avg[k, b]
         for b in range(bands):
             band_db[b] = 10.0 * math.log10(band_db[b] + eps)
-        _running(mean[n], band_db, a)
-        _running(rms[n], power[:cplx_bins], a)
+        a = min(alpha, heard[n] / (heard[n] + np.float32(1.0)))
+        for b in range(bands):
+            used_mean[b] = mean[n, b]
+        for k in range(cplx_bins):
+            used_rms[k] = rms[n, k]
+        _running(used_mean, band_db, a)
+        _running(used_rms, power[:cplx_bins], a)
+        if not silent:
+            for b in range(bands):
+                mean[n, b] = used_mean[b]
+            for k in range(cplx_bins):
+                rms[n, k] = used_rms[k]
+            heard[n] += np.float32(1.0)
         glob = np.float32(0.0)
         for b in range(bands):
-            glob += mean[n, b]
+            glob += used_mean[b]
         glob = glob / np.float32(bands)
         for g in range(groups):
             row = band_recent[g, n]
@@ -202,13 +222,13 @@ def denoiser2_features(spec, band_avg, mean, rms, a, cplx_bins, band_recent, cpl
             _shift_in(row, band_width)
             for k in range(per_group):
                 b = g * per_group + k
-                row[last + k] = (band_db[b] - mean[n, b]) / np.float32(20.0)
+                row[last + k] = (band_db[b] - used_mean[b]) / np.float32(20.0)
                 row[last + per_group + k] = (band_db[b] - glob) / np.float32(20.0)
         row = cplx_recent[n]
         last = row.shape[0] - cplx_width
         _shift_in(row, cplx_width)
         for k in range(cplx_bins):
-            scale = np.float32(1.0) / np.float32(math.sqrt(rms[n, k] + eps))
+            scale = np.float32(1.0) / np.float32(math.sqrt(used_rms[k] + eps))
             row[last + k] = np.float32(spec[n, k].real * scale)
             row[last + cplx_bins + k] = np.float32(spec[n, k].imag * scale)
 

@@ -7,7 +7,8 @@ low bands instead of keeping the noisy phase:
 - **features** per frame: the log energies of ``erb_bands`` bands spaced on the ERB-rate
   scale (:func:`erb_filterbank`), normalised online (causal running mean per band, and
   the level relative to the mean over bands), and the complex spectrum of the lowest
-  ``cplx_bins`` bins divided by their running RMS (so any input level works);
+  ``cplx_bins`` bins divided by their running RMS (so any input level works; digital
+  silence leaves the running means alone, :func:`running_update`);
   each frame's features are joined with those of the next ``lookahead`` frames;
 - **encoder**: the band features split into ``groups`` frequency groups, each with its
   own linear layer and GRU (a grouped, block-diagonal recurrence), the complex features
@@ -38,6 +39,7 @@ from torch import nn
 from tsae.models.base import Autoencoder, Param, StreamingModel
 from tsae_plugins.denoiser import (
     POWER_CAP,
+    SILENT_POWER,
     SpectralFrames,
     _float32,
     _Stepper,
@@ -75,6 +77,29 @@ def erb_filterbank(n_fft: int, sample_rate: int, bands: int) -> np.ndarray:
     weights[np.arange(bins), low] = 1.0 - frac
     weights[np.arange(bins), low + 1] = frac
     return weights.astype(np.float32)
+
+
+def silent_frames(re: torch.Tensor, im: torch.Tensor) -> torch.Tensor:
+    """Which spectra ``(..., bins)`` are digital silence: mean bin power below ``SILENT_POWER`` -> ``(...)`` bool."""
+    return (re.square() + im.square()).mean(dim=-1) < SILENT_POWER
+
+
+def running_update(
+    value: torch.Tensor, mean: torch.Tensor, heard: torch.Tensor, silent: torch.Tensor, alpha: float
+) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+    """One step of the features' running means, rows ``(batch, width)``; ``heard`` ``(batch,)`` frames in them.
+
+    The factor is ``min(alpha, heard / (heard + 1))`` (a plain average while few frames
+    are in). Returns the means this frame is normalised with and, to carry on, the means
+    and ``heard`` after it. A digitally silent frame (``silent``) is normalised like any
+    other but leaves the carried means and ``heard`` as they were: silence says nothing
+    about the level, and a second of it would drag the means 100 dB down, so the speech
+    after a muted stretch (or after leading zeros) would look 100 dB too loud.
+    """
+    a = torch.clamp(heard / (heard + 1.0), max=alpha)[:, None]
+    used = a * mean + (1.0 - a) * value
+    keep = silent[:, None]
+    return used, (torch.where(keep, mean, used), torch.where(silent, heard, heard + 1.0))
 
 
 class Denoiser2Net(SpectralFrames, Autoencoder):
@@ -152,24 +177,25 @@ class Denoiser2Net(SpectralFrames, Autoencoder):
                          dim=-1)
 
     def _features_of(
-        self, re: torch.Tensor, im: torch.Tensor, mean: torch.Tensor, rms: torch.Tensor, a: float | torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Features of one frame's real and imaginary parts ``(..., bins)``.
+        self, re: torch.Tensor, im: torch.Tensor, mean: torch.Tensor, rms: torch.Tensor, heard: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Features of one frame's real and imaginary parts ``(batch, bins)``.
 
         ``mean`` (band levels in dB) and ``rms`` (low-bin powers) are the running means
-        before this frame and ``a`` their smoothing factor; returns the features and both means after it.
+        before this frame and ``heard`` ``(batch,)`` the frames that went into them;
+        returns the features and the three after this frame (see :func:`running_update`).
         """
         band_db, low = self._levels(re, im)
-        mean = a * mean + (1.0 - a) * band_db
-        rms = a * rms + (1.0 - a) * low
-        return self._normalised(re, im, band_db, mean, rms), mean, rms
+        levels, kept = running_update(torch.cat([band_db, low], dim=-1), torch.cat([mean, rms], dim=-1),
+                                      heard, silent_frames(re, im), self.alpha)
+        e = self.erb_bands
+        feats = self._normalised(re, im, band_db, levels[..., :e], levels[..., e:])
+        return feats, kept[0][..., :e], kept[0][..., e:], kept[1]
 
     def _frame_features(self, spec: torch.Tensor, state: dict[str, Any]) -> torch.Tensor:
-        """:meth:`_features_of` one complex frame ``(..., bins)``, carrying the running means in ``state``."""
-        t = float(state["count"])
-        a = min(self.alpha, t / (t + 1.0))
-        feats, state["mean"], state["rms"] = self._features_of(spec.real, spec.imag, state["mean"], state["rms"], a)
-        state["count"] = state["count"] + 1
+        """:meth:`_features_of` one complex frame ``(batch, bins)``, carrying the running means in ``state``."""
+        feats, state["mean"], state["rms"], state["heard"] = self._features_of(
+            spec.real, spec.imag, state["mean"], state["rms"], state["heard"])
         return feats
 
     def features(self, spec: torch.Tensor) -> torch.Tensor:
@@ -181,12 +207,13 @@ class Denoiser2Net(SpectralFrames, Autoencoder):
         re, im = spec.real, spec.imag
         band_db, low = self._levels(re, im)
         levels = torch.cat([band_db, low], dim=-1)
+        silent = silent_frames(re, im)
         run = torch.zeros_like(levels[:, 0])
+        heard = torch.zeros(levels.shape[0], device=levels.device)
         means = []
         for t in range(levels.shape[1]):
-            a = min(self.alpha, t / (t + 1.0))
-            run = a * run + (1.0 - a) * levels[:, t]
-            means.append(run)
+            used, (run, heard) = running_update(levels[:, t], run, heard, silent[:, t], self.alpha)
+            means.append(used)
         mean = torch.stack(means, dim=1)
         return self._normalised(re, im, band_db, mean[..., : self.erb_bands], mean[..., self.erb_bands:])
 
@@ -267,11 +294,12 @@ class Denoiser2Net(SpectralFrames, Autoencoder):
 
     # -- streaming -----------------------------------------------------------
     def init_state(self, batch: int = 1) -> dict[str, Any]:
-        """Fresh streaming state: running feature means, recent features, the GRU states."""
+        """Fresh streaming state: running feature means (and the frames in them), recent features, the GRU states."""
         device = self.group_w.device
         gh = self.group_gru[0].hidden_size
         return {"mean": torch.zeros(batch, self.erb_bands, device=device),
-                "rms": torch.zeros(batch, self.cplx_bins, device=device), "count": 0, "recent": [],
+                "rms": torch.zeros(batch, self.cplx_bins, device=device),
+                "heard": torch.zeros(batch, device=device), "recent": [],
                 "gh": [torch.zeros(1, batch, gh, device=device) for _ in self.group_gru],
                 "h": torch.zeros(1, batch, self.gru.hidden_size, device=device)}
 
@@ -314,13 +342,15 @@ class Denoiser2Net(SpectralFrames, Autoencoder):
     def explicit_state(self, batch: int = 1) -> dict[str, torch.Tensor]:
         """:meth:`init_state` as fixed-size tensors, for a graph whose state is all inputs and outputs.
 
-        ``mean`` ``(batch, erb_bands)``, ``rms`` ``(batch, cplx_bins)``, ``count`` ``(1,)``,
-        ``recent`` ``(lookahead, batch, features)`` (the previous frames' features), ``gh``
-        ``(groups, batch, group_hidden)`` and ``h`` ``(1, batch, hidden)`` (the GRU states).
+        ``mean`` ``(batch, erb_bands)``, ``rms`` ``(batch, cplx_bins)``, ``heard`` ``(batch,)``
+        (the frames in those means), ``count`` ``(1,)`` (frames so far), ``recent`` ``(lookahead,
+        batch, features)`` (the previous frames' features), ``gh`` ``(groups, batch,
+        group_hidden)`` and ``h`` ``(1, batch, hidden)`` (the GRU states).
         """
         fresh = self.init_state(batch)
         width = 2 * self.erb_bands + 2 * self.cplx_bins
-        return {"mean": fresh["mean"], "rms": fresh["rms"], "count": torch.zeros(1, device=fresh["h"].device),
+        return {"mean": fresh["mean"], "rms": fresh["rms"], "heard": fresh["heard"],
+                "count": torch.zeros(1, device=fresh["h"].device),
                 "recent": torch.zeros(self.lookahead, batch, width, device=fresh["h"].device),
                 "gh": torch.cat(fresh["gh"], dim=0), "h": fresh["h"]}
 
@@ -334,8 +364,7 @@ class Denoiser2Net(SpectralFrames, Autoencoder):
         the first ``lookahead`` frames, during which the GRU states are kept).
         """
         count = state["count"]
-        a = torch.clamp(count / (count + 1.0), max=self.alpha)
-        feats, mean, rms = self._features_of(re, im, state["mean"], state["rms"], a)
+        feats, mean, rms, heard = self._features_of(re, im, state["mean"], state["rms"], state["heard"])
         recent = state["recent"]
         joined = torch.stack([*recent.unbind(0), feats], dim=1)
         old_gh = state["gh"]
@@ -345,7 +374,8 @@ class Denoiser2Net(SpectralFrames, Autoencoder):
         h = torch.where(ready, h, state["h"])
         if self.lookahead:
             recent = torch.cat([recent[1:], feats[None]], dim=0)
-        new = {"mean": mean, "rms": rms, "count": count + 1.0, "recent": recent, "gh": gh_next, "h": h}
+        new = {"mean": mean, "rms": rms, "heard": heard, "count": count + 1.0, "recent": recent, "gh": gh_next,
+               "h": h}
         return self.decode_parts(z), ready, new
 
     @property
@@ -404,7 +434,8 @@ class _CompiledStepper2(_Stepper):
         bands, group_hidden, hidden = self.shapes
         span = self.lookahead + 1
         return {"mean": np.zeros((batch, bands), np.float32),
-                "rms": np.zeros((batch, self.cplx_bins), np.float32), "count": 0,
+                "rms": np.zeros((batch, self.cplx_bins), np.float32),
+                "heard": np.zeros(batch, np.float32), "count": 0,
                 "band_recent": np.zeros((self.groups, batch, span * 2 * bands // self.groups), np.float32),
                 "cplx_recent": np.zeros((batch, span * 2 * self.cplx_bins), np.float32),
                 "gh": np.zeros((self.groups, batch, group_hidden), np.float32),
@@ -413,10 +444,9 @@ class _CompiledStepper2(_Stepper):
     def step(self, spec: np.ndarray, state: dict[str, Any]) -> np.ndarray | None:
         k = self.kernels
         t = state["count"]
-        a = np.float32(min(self.alpha, t / (t + 1.0)))
         k.denoiser2_features(np.ascontiguousarray(spec, dtype=np.complex128), self.band_avg, state["mean"],
-                           state["rms"], a, self.cplx_bins, state["band_recent"], state["cplx_recent"],
-                           np.float32(_EPS_POWER), POWER_CAP)
+                             state["rms"], state["heard"], np.float32(self.alpha), SILENT_POWER, self.cplx_bins,
+                             state["band_recent"], state["cplx_recent"], np.float32(_EPS_POWER), POWER_CAP)
         state["count"] = t + 1
         if t < self.lookahead:
             return None

@@ -52,6 +52,7 @@ def offline_masks(net, x: torch.Tensor) -> torch.Tensor:
 def test_step_and_numpy_streamer_equal_offline_forward(lookahead: int) -> None:
     net = random_net(lookahead=lookahead, groups=2)
     x = torch.from_numpy(np.stack([noisy_tone(0.5, 16000, 0), 0.01 * noisy_tone(0.5, 16000, 1)]))
+    x[1, 2000:6000] = 0.0  # digital silence in one row: its running means stop, the other's go on
     masks, spec = offline_masks(net, x)
     assert masks.is_complex() and masks.shape == spec.shape
     torch_state, streamer = net.init_state(2), net.streamer()
@@ -70,6 +71,28 @@ def test_step_and_numpy_streamer_equal_offline_forward(lookahead: int) -> None:
     torch.testing.assert_close(stepped_t, masks[:, :n], atol=1e-5, rtol=0)
     np.testing.assert_allclose(np.stack(fast, axis=1), stepped_t.numpy(), atol=1e-5)
     assert np.abs(np.stack(fast, axis=1).imag).max() > 1e-3  # the low bins really get a phase
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_silent_frames_leave_the_running_means_alone(net, fast: bool) -> None:
+    streamer = net.streamer(fast=fast)
+    state = streamer.init_state(2)
+    x = torch.from_numpy(np.stack([noisy_tone(0.3, 16000, 0), noisy_tone(0.3, 16000, 1)]))
+    spec = net.stft(x)
+    for t in range(spec.shape[1]):
+        streamer.step(spec[:, t].numpy().astype(np.complex128), state)
+    before = {k: np.asarray(state[k]).copy() for k in ("mean", "rms", "heard")}
+    assert np.all(before["heard"] == spec.shape[1])
+    frame = spec[:, 0].numpy().astype(np.complex128)
+    frame[1] = 0.0  # row 1 is muted, row 0 goes on
+    for _ in range(20):
+        mask = streamer.step(frame, state)
+        assert mask is not None and np.isfinite(mask).all()
+    after = {k: np.asarray(state[k]) for k in ("mean", "rms", "heard")}
+    for k in before:
+        np.testing.assert_array_equal(after[k][1], before[k][1])
+        assert not np.array_equal(after[k][0], before[k][0])
+    assert after["heard"][0] == before["heard"][0] + 20
 
 
 @pytest.mark.parametrize("atten_limit", [None, 12.0])
@@ -298,6 +321,7 @@ def test_onnx_step_equals_tsae_denoise(net, options, tmp_path) -> None:
     assert meta["kind"] == "denoiser_step" and meta["latency_seconds"] == pytest.approx(0.048)
     x = np.stack([noisy_tone(0.6, 16000, 0), noisy_tone(0.6, 16000, 1)])
     x[:, :1600] = 0.0  # digital silence first: the guard waits for signal
+    x[1, 4000:7000] = 0.0  # and in one channel later: the running means of that channel stop
     expected = denoise(x, 16000, model=path, **options)
     np.testing.assert_allclose(runner.denoise(session, meta, x), expected, atol=1e-4)
     assert np.abs(expected - x).max() > 1e-2

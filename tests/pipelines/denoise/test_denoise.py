@@ -402,6 +402,30 @@ def test_one_corrupt_sample_does_not_mute_the_rest_of_the_stream(model: str, spi
     assert 0.8 < ratio < 1.25
 
 
+@pytest.mark.parametrize("fast", [True, False])
+def test_digital_silence_does_not_change_how_the_speech_after_it_is_denoised(fast: bool) -> None:
+    """A muted stretch (exact zeros) says nothing about the level: denoiser2's running feature means
+    skip it, so speech after 2 s of zeros is denoised as if the zeros were not there, and speech
+    after a lead-in of zeros nearly as if the stream started with it (before, the means sank
+    100 dB during the zeros and the speech after them was taken for something else)."""
+    rng = np.random.default_rng(0)
+    a, b = (speech_like(2.0, 16000, seed) + 0.003 * rng.standard_normal(32000).astype(np.float32) for seed in (0, 1))
+
+    def run(x: np.ndarray) -> np.ndarray:
+        den = StreamingDenoiser(16000, model="denoiser2", guard=False)
+        if not fast:
+            den._stepper = den.net.streamer(fast=False)
+            den.reset()
+        return np.concatenate([den.feed(x), den.flush()])
+
+    zeros = np.zeros(32000, np.float32)
+    after_gap = run(np.concatenate([a, zeros, b]))[64000 + 8000:]
+    continuous = run(np.concatenate([a, b]))[32000 + 8000:]
+    assert si_sdr(after_gap, continuous) > 40.0
+    after_lead_in = run(np.concatenate([zeros[:8000], b]))[8000:]
+    assert si_sdr(after_lead_in, run(b)) > 15.0
+
+
 @pytest.mark.parametrize("model", ["denoiser", "denoiser2"])
 def test_each_channel_of_a_stereo_file_is_denoised_exactly_as_alone(model: str) -> None:
     """Two channels go through the CPU step side by side, row by row: each gets the very samples it
