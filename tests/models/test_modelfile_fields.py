@@ -245,9 +245,9 @@ def test_bool_parameters(tmp_path, craft_model_file) -> None:
 
 @pytest.mark.parametrize("hop", [0, -256, 513])
 def test_the_shipped_denoiser_with_a_crafted_hop(craft_model_file, hop) -> None:
-    from tsae.pipelines.denoise.denoiser import default_model_path
+    from tsae.pipelines.denoise.denoiser import shipped_models
 
-    crafted = craft_model_file(default_model_path(), "denoiser.tsae", header=_set("hparams", "hop", value=hop))
+    crafted = craft_model_file(shipped_models()["denoiser"], "denoiser.tsae", header=_set("hparams", "hop", value=hop))
     if hop < 1:  # below the bound its Param declares: refused before the constructor runs
         refused(crafted, "hparams.hop", f"{hop} is out of range [1, ")
     else:
