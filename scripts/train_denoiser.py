@@ -56,8 +56,8 @@ stopped improving. ``--under-weight 1`` (speech removed costs twice what the sam
 costs) gained 0.01 PESQ and 0.003 STOI but lost 0.22 DNSMOS BAK and 0.05 OVRL (SIG unchanged):
 the model's low SIG is not over-suppression. Larger networks started from the shipped weights
 (``widen_state``; ``-p lookahead=2 --lr 5e-4``, about 120 CPU minutes each, two runs side by side):
-``hidden=288 group_hidden=72 cplx_hidden=144`` (0.96M parameters, 3,870 steps) and ``hidden=384
-group_hidden=96 cplx_hidden=192`` (1.61M, 2,970 steps) moved no decision score by more than 0.02
+``hidden=288 group_hidden=72 cplx_hidden=144`` (0.96M parameters, 3,866 steps) and ``hidden=384
+group_hidden=96 cplx_hidden=192`` (1.61M, 2,961 steps) moved no decision score by more than 0.02
 (16 kHz) or 0.04 (8 kHz): the larger one was better or equal on all of them, by 0.01 PESQ, 0.01 dB
 SI-SDR and 0.01 OVRL at 16 kHz, not worth a model three times the size at twice the cost. The
 added capacity needs many more steps than one CPU thread gives in a session.
