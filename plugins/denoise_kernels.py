@@ -189,7 +189,7 @@ def denoiser2_features(spec, band_avg, mean, rms, heard, alpha, silent_power, cp
             re = spec[n, k].real
             im = spec[n, k].imag
             power[k] = min(re * re + im * im, cap)
-            total += re * re + im * im
+            total += power[k]
         silent = total / bins < silent_power
         for b in range(bands):
             band_db[b] = 0.0

@@ -79,11 +79,6 @@ def erb_filterbank(n_fft: int, sample_rate: int, bands: int) -> np.ndarray:
     return weights.astype(np.float32)
 
 
-def silent_frames(re: torch.Tensor, im: torch.Tensor) -> torch.Tensor:
-    """Which spectra ``(..., bins)`` are digital silence: mean bin power below ``SILENT_POWER`` -> ``(...)`` bool."""
-    return (re.square() + im.square()).mean(dim=-1) < SILENT_POWER
-
-
 def running_update(
     value: torch.Tensor, mean: torch.Tensor, heard: torch.Tensor, silent: torch.Tensor, alpha: float
 ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
@@ -162,10 +157,12 @@ class Denoiser2Net(SpectralFrames, Autoencoder):
         self.register_buffer("band_spread", torch.from_numpy(np.ascontiguousarray(weights.T)), persistent=False)
 
     # -- features ----------------------------------------------------------
-    def _levels(self, re: torch.Tensor, im: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Band levels in dB ``(..., erb_bands)`` and low-bin powers ``(..., cplx_bins)`` of spectra ``(..., bins)``."""
+    def _levels(self, re: torch.Tensor, im: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Band levels in dB ``(..., erb_bands)``, low-bin powers ``(..., cplx_bins)`` and which spectra are
+        digital silence (mean bin power below ``SILENT_POWER``, ``(...)`` bool) of spectra ``(..., bins)``."""
         power = (re.square() + im.square()).clamp(max=POWER_CAP)
-        return 10.0 * torch.log10(power @ self.band_avg + _EPS_POWER), power[..., : self.cplx_bins]
+        silent = power.mean(dim=-1) < SILENT_POWER
+        return 10.0 * torch.log10(power @ self.band_avg + _EPS_POWER), power[..., : self.cplx_bins], silent
 
     def _normalised(self, re: torch.Tensor, im: torch.Tensor, band_db: torch.Tensor, mean: torch.Tensor,
                     rms: torch.Tensor) -> torch.Tensor:
@@ -185,9 +182,9 @@ class Denoiser2Net(SpectralFrames, Autoencoder):
         before this frame and ``heard`` ``(batch,)`` the frames that went into them;
         returns the features and the three after this frame (see :func:`running_update`).
         """
-        band_db, low = self._levels(re, im)
+        band_db, low, silent = self._levels(re, im)
         levels, kept = running_update(torch.cat([band_db, low], dim=-1), torch.cat([mean, rms], dim=-1),
-                                      heard, silent_frames(re, im), self.alpha)
+                                      heard, silent, self.alpha)
         e = self.erb_bands
         feats = self._normalised(re, im, band_db, levels[..., :e], levels[..., e:])
         return feats, kept[0][..., :e], kept[0][..., e:], kept[1]
@@ -205,9 +202,8 @@ class Denoiser2Net(SpectralFrames, Autoencoder):
         over frames (few small operations per frame: cheap on a GPU too).
         """
         re, im = spec.real, spec.imag
-        band_db, low = self._levels(re, im)
+        band_db, low, silent = self._levels(re, im)
         levels = torch.cat([band_db, low], dim=-1)
-        silent = silent_frames(re, im)
         run = torch.zeros_like(levels[:, 0])
         heard = torch.zeros(levels.shape[0], device=levels.device)
         means = []

@@ -184,12 +184,18 @@ def make_mixtures(n: int, seed: int, data: Path, moodist_per_category: int = 0) 
     return mixtures, unseen
 
 
-def narrow_band(mixture: dict, rate: int) -> dict:
-    """A 16 kHz mixture's noisy and clean signals resampled to ``rate`` Hz (soxr HQ), the rest kept."""
+def resampled(x: np.ndarray, rate: int, to: int) -> np.ndarray:
+    """``x`` at ``rate`` Hz resampled to ``to`` Hz (soxr HQ, float32); itself when the rates are equal."""
+    if rate == to:
+        return x
     import soxr
 
-    return {**mixture, **{k: soxr.resample(mixture[k], SR, rate, quality="HQ").astype(np.float32)
-                          for k in ("noisy", "clean")}}
+    return soxr.resample(x, rate, to, quality="HQ").astype(np.float32)
+
+
+def narrow_band(mixture: dict, rate: int) -> dict:
+    """A 16 kHz mixture's noisy and clean signals resampled to ``rate`` Hz, the rest kept."""
+    return {**mixture, **{k: resampled(mixture[k], SR, rate) for k in ("noisy", "clean")}}
 
 
 # --------------------------------------------------------------------------- tsae
@@ -222,11 +228,9 @@ def at_rate(fn: Denoiser, rate: int) -> Denoiser:
     """A 16 kHz denoiser ``fn`` used on audio at ``rate`` Hz: soxr up to 16 kHz, ``fn``, and back (what a user does)."""
     if rate == SR:
         return fn
-    import soxr
 
     def run(x: np.ndarray) -> np.ndarray:
-        y = fn(soxr.resample(x, rate, SR, quality="HQ").astype(np.float32))
-        return soxr.resample(y, SR, rate, quality="HQ").astype(np.float32)[: len(x)]
+        return resampled(fn(resampled(x, rate, SR)), SR, rate)[: len(x)]
 
     return run
 
@@ -271,15 +275,6 @@ def reference_metrics(est: np.ndarray, ref: np.ndarray, rate: int = SR) -> tuple
     n = min(len(est), len(ref))
     est, ref = est[:n], ref[:n]
     return pesq(rate, ref, est, "wb" if rate == SR else "nb"), stoi(ref, est, rate, extended=False), si_sdr(est, ref)
-
-
-def to_model_rate(x: np.ndarray, rate: int) -> np.ndarray:
-    """``x`` at ``rate`` Hz resampled to 16 kHz (soxr HQ), for DNSMOS."""
-    if rate == SR:
-        return x
-    import soxr
-
-    return soxr.resample(x, rate, SR, quality="HQ").astype(np.float32)
 
 
 # --------------------------------------------------------------------------- report
@@ -388,7 +383,7 @@ def main() -> None:
                 t = time.perf_counter()
                 y = fn(mix["noisy"])
                 seconds[name] += time.perf_counter() - t
-                scored = (*reference_metrics(y, mix["clean"], args.rate), *dnsmos(to_model_rate(y, args.rate)))
+                scored = (*reference_metrics(y, mix["clean"], args.rate), *dnsmos(resampled(y, args.rate, SR)))
                 rows[name].append(scored)
         audio_s = sum(len(m["noisy"]) for m in mixtures) / args.rate
         noises = ", ".join(sorted({f"{m['noise']} ({m['category']})" for m in mixtures}))

@@ -67,4 +67,5 @@ def test_narrow_band_mixtures_and_anchors_at_8khz() -> None:
     assert seen_rates == [16000] and out.shape == (8000,)
     assert ev.si_sdr(out[500:-500], narrow["clean"][500:-500]) > 30
     assert ev.at_rate(identity_at_16k, 16000) is identity_at_16k
-    assert len(ev.to_model_rate(narrow["clean"], 8000)) == 16000
+    assert len(ev.resampled(narrow["clean"], 8000, 16000)) == 16000
+    assert ev.resampled(narrow["clean"], 8000, 8000) is narrow["clean"]
