@@ -299,7 +299,19 @@ def report_mixtures(mixtures: list[dict], scores: dict[str, np.ndarray], unseen:
 
 
 def real_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
+    """The audio files in ``folder`` (by suffix); exits with one line at the first one that is
+    unreadable or empty, before any of them is scored."""
+    import soundfile as sf
+
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
+    for path in files:
+        try:
+            frames = sf.info(str(path)).frames
+        except (sf.LibsndfileError, RuntimeError) as error:
+            sys.exit(f"{path}: not a readable audio file ({str(error).splitlines()[0]})")
+        if frames == 0:
+            sys.exit(f"{path}: no audio samples (zero length)")
+    return files
 
 
 def load_real(path: Path) -> np.ndarray:
@@ -315,10 +327,7 @@ def load_real(path: Path) -> np.ndarray:
     return x * (0.99 / peak) if peak > 0.99 else x
 
 
-def evaluate_real(folder: Path, methods: dict[str, Denoiser], dnsmos) -> None:
-    files = real_files(folder)
-    if not files:
-        sys.exit(f"{folder}: no audio files ({', '.join(sorted(AUDIO_SUFFIXES))})")
+def evaluate_real(folder: Path, files: list[Path], methods: dict[str, Denoiser], dnsmos) -> None:
     scores: dict[str, list[tuple[float, float, float]]] = {m: [] for m in methods}
     seconds = 0.0
     for f in files:
@@ -354,9 +363,13 @@ def main() -> None:
         sys.exit(f"{args.data}: speech data not found")
     if args.real and not Path(args.real).is_dir():
         sys.exit(f"{args.real}: not a folder")
+    recordings = real_files(Path(args.real)) if args.real else []
+    if args.real and not recordings:
+        sys.exit(f"{args.real}: no audio files ({', '.join(sorted(AUDIO_SUFFIXES))})")
     for p in args.model + args.new:
         if not Path(p).is_file():
             sys.exit(f"{p}: model file not found")
+        _train_module().read_checkpoint(p)  # a corrupt file: one line, before minutes of anchors
 
     import denoise_data
 
@@ -395,7 +408,7 @@ def main() -> None:
         print("processing time (s, all mixtures, 1 thread): " +
               ", ".join(f"{n}: {seconds[n]:.1f}" for n in methods if n != NOISY))
     if args.real:
-        evaluate_real(Path(args.real), methods, dnsmos)
+        evaluate_real(Path(args.real), recordings, methods, dnsmos)
 
 
 if __name__ == "__main__":

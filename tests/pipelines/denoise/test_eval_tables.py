@@ -69,3 +69,17 @@ def test_narrow_band_mixtures_and_anchors_at_8khz() -> None:
     assert ev.at_rate(identity_at_16k, 16000) is identity_at_16k
     assert len(ev.resampled(narrow["clean"], 8000, 16000)) == 16000
     assert ev.resampled(narrow["clean"], 8000, 8000) is narrow["clean"]
+
+
+def test_real_recordings_are_checked_before_anything_is_scored(tmp_path) -> None:
+    import soundfile as sf
+
+    ev = _eval_script()
+    sf.write(tmp_path / "a.wav", np.zeros(1600, np.float32), 16000)
+    assert ev.real_files(tmp_path) == [tmp_path / "a.wav"]
+    sf.write(tmp_path / "b.wav", np.zeros((0, 1), np.float32), 16000)
+    with pytest.raises(SystemExit, match=r"b\.wav: no audio samples \(zero length\)"):
+        ev.real_files(tmp_path)
+    (tmp_path / "b.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEfmt garbage")
+    with pytest.raises(SystemExit, match=r"b\.wav: not a readable audio file \("):
+        ev.real_files(tmp_path)
