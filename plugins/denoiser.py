@@ -373,6 +373,7 @@ def spectral_loss(
     power: float = 0.3,
     complex_weight: float = 0.5,
     under_weight: float = 0.0,
+    over_weight: float = 0.0,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """Level-invariant compressed spectral loss between complex spectra ``(batch, frames, bins)``.
 
@@ -380,6 +381,8 @@ def spectral_loss(
     before the magnitudes are compressed with ``power``. ``under_weight`` adds that much of
     the squared shortfall of the estimate's compressed magnitude below the reference's
     (part ``under``): removing speech then costs more than leaving the same amount of noise.
+    ``over_weight`` adds that much of the squared excess above it (part ``over``): noise left
+    then costs more than removing the same amount of speech.
     """
     if scale is None:
         scale = ref.abs().square().mean(dim=(1, 2), keepdim=True).add(1e-8).sqrt()
@@ -399,6 +402,10 @@ def spectral_loss(
         under = (rc - ec).clamp(min=0).square().mean()
         total = total + under_weight * under
         parts["under"] = float(under.detach())
+    if over_weight:
+        over = (ec - rc).clamp(min=0).square().mean()
+        total = total + over_weight * over
+        parts["over"] = float(over.detach())
     return total, parts
 
 

@@ -556,18 +556,20 @@ def denoise_loss(
     complex_weight: float = 0.5,
     sisdr_weight: float = 0.01,
     under_weight: float = 0.0,
+    over_weight: float = 0.0,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """Training loss of denoised waveforms ``est`` against clean ``ref`` (both ``(batch, ..., n)``).
 
-    ``mag + complex_weight * cplx + under_weight * under - sisdr_weight * SI-SDR``: the
-    compressed-magnitude and compressed-complex spectral terms (magnitudes to the power
+    ``mag + complex_weight * cplx + under_weight * under + over_weight * over - sisdr_weight * SI-SDR``:
+    the compressed-magnitude and compressed-complex spectral terms (magnitudes to the power
     ``power``, level invariant; on ``net``'s STFT), the shortfall of the estimate's
-    compressed magnitude below the reference's (speech removed; see ``spectral_loss``)
-    and the mean SI-SDR in dB. The parts are returned by name (``mag``, ``cplx``,
-    ``under`` when weighted, ``sisdr``).
+    compressed magnitude below the reference's (speech removed) and its excess above it
+    (noise left; see ``spectral_loss``), and the mean SI-SDR in dB. The parts are returned
+    by name (``mag``, ``cplx``, ``under`` and ``over`` when weighted, ``sisdr``).
     """
     flat_est, flat_ref = est.reshape(est.shape[0], -1), ref.reshape(ref.shape[0], -1)
     spectral, parts = spectral_loss(net.stft(flat_est), net.stft(flat_ref), power=power,
-                                    complex_weight=complex_weight, under_weight=under_weight)
+                                    complex_weight=complex_weight, under_weight=under_weight,
+                                    over_weight=over_weight)
     sdr = si_sdr(flat_est, flat_ref).mean()
     return spectral - sisdr_weight * sdr, {**parts, "sisdr": float(sdr.detach())}

@@ -263,12 +263,13 @@ def widened_to(model: torch.nn.Module, state: dict[str, torch.Tensor]) -> dict[s
 
 
 def family_loss(model: torch.nn.Module, noisy: torch.Tensor, clean: torch.Tensor,
-                under_weight: float = 0.0) -> torch.Tensor:
+                under_weight: float = 0.0, over_weight: float = 0.0) -> torch.Tensor:
     """The training loss of a batch ``(batch, n)``: the family's own (``denoise_loss`` for denoiser2);
-    ``under_weight``: the weight of speech removed (``spectral_loss``)."""
+    ``under_weight`` / ``over_weight``: the extra weights of speech removed / noise left (``spectral_loss``)."""
+    weights = {"under_weight": under_weight, "over_weight": over_weight}
     if isinstance(model, Denoiser2Net):
-        return model.training_loss(noisy[:, None], clean[:, None], under_weight=under_weight)[0]
-    return batch_loss(model, noisy, clean, under_weight)[0]
+        return model.training_loss(noisy[:, None], clean[:, None], **weights)[0]
+    return batch_loss(model, noisy, clean, **weights)[0]
 
 
 def decode_in_float32(model: torch.nn.Module) -> None:
@@ -283,12 +284,12 @@ def decode_in_float32(model: torch.nn.Module) -> None:
 
 
 def batch_loss(model: DenoiserNet, noisy: torch.Tensor, clean: torch.Tensor,
-               under_weight: float = 0.0) -> tuple[torch.Tensor, dict]:
+               under_weight: float = 0.0, over_weight: float = 0.0) -> tuple[torch.Tensor, dict]:
     X = model.stft(noisy)
     S = model.stft(clean)
     mask = model.decode(model.encode_spec(X))
     scale = X.abs().square().mean(dim=(1, 2), keepdim=True).add(1e-10).sqrt()
-    return spectral_loss(mask * X, S, scale=scale, under_weight=under_weight)
+    return spectral_loss(mask * X, S, scale=scale, under_weight=under_weight, over_weight=over_weight)
 
 
 def si_sdr(est: np.ndarray, ref: np.ndarray) -> float:
@@ -465,14 +466,14 @@ def _hparams(args: argparse.Namespace) -> dict:
 
 
 def validate(model: torch.nn.Module, vx: torch.Tensor, vs: torch.Tensor, device: torch.device,
-             under_weight: float = 0.0) -> tuple[float, float]:
+             under_weight: float = 0.0, over_weight: float = 0.0) -> tuple[float, float]:
     """Mean loss and mean SI-SDR improvement (dB) on the validation set."""
     model.eval()
     vl, sdr = 0.0, []
     with torch.no_grad():
         for i in range(0, len(vx), 16):
             bx, bs = vx[i: i + 16].to(device), vs[i: i + 16].to(device)
-            vl += float(family_loss(model, bx, bs, under_weight)) * len(bx)
+            vl += float(family_loss(model, bx, bs, under_weight, over_weight)) * len(bx)
             est = model(bx[:, None])[:, 0].float().cpu().numpy()
             pairs = zip(est, vs[i: i + 16].numpy(), vx[i: i + 16].numpy(), strict=True)
             sdr += [si_sdr(e, r) - si_sdr(n, r) for e, r, n in pairs]
@@ -561,7 +562,9 @@ def train(args: argparse.Namespace) -> None:
                  if args.family == "denoiser2" else
                  "compressed (0.3) magnitude MSE + 0.5 compressed complex MSE, scaled by the mixture RMS")
                 + (f"; + {args.under_weight:g} x the compressed magnitude's shortfall below the clean one "
-                   "(speech removed)" if args.under_weight else ""),
+                   "(speech removed)" if args.under_weight else "")
+                + (f"; + {args.over_weight:g} x its excess above the clean one (noise left)"
+                   if args.over_weight else ""),
     }
     if resume:
         meta.setdefault("resumed", []).append({"step": step, "minutes": minutes_before,
@@ -593,7 +596,7 @@ def train(args: argparse.Namespace) -> None:
             x, s = next(stream)
             with amp:
                 loss = family_loss(model, x.to(device, non_blocking=True), s.to(device, non_blocking=True),
-                                   args.under_weight)
+                                   args.under_weight, args.over_weight)
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -606,7 +609,7 @@ def train(args: argparse.Namespace) -> None:
             if now - last_val > args.val_every or done:
                 last_val = now
                 with amp:
-                    vl, sdr = validate(model, vx, vs, device, args.under_weight)
+                    vl, sdr = validate(model, vx, vs, device, args.under_weight, args.over_weight)
                 msg = (f"step {step} t={elapsed()/60:.2f}min lr={lr:.2e} train={run_loss/run_n:.4f} "
                        f"val={vl:.4f} val_sisdr_impr={sdr:.2f}dB")
                 run_loss, run_n = 0.0, 0
@@ -693,6 +696,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--under-weight", type=_non_negative, default=0.0,
                     help="extra weight on speech the model removes (compressed magnitude below the clean one)")
+    ap.add_argument("--over-weight", type=_non_negative, default=0.0,
+                    help="extra weight on noise the model leaves (compressed magnitude above the clean one)")
     ap.add_argument("--val-size", type=int, default=64)
     ap.add_argument("--val-every", type=float, default=180.0, help="seconds between validations (and best saves)")
     ap.add_argument("--babble", type=float, default=0.2,

@@ -262,6 +262,17 @@ def test_under_weight_costs_removed_speech_only(net) -> None:
     assert doubled < 1e-3 * removed  # too loud is not speech removed
 
 
+def test_over_weight_costs_noise_left_only(net) -> None:
+    clean = torch.from_numpy(np.stack([noisy_tone(0.4, 16000, s) for s in (0, 1)]))[:, None]
+    plain, plain_parts = denoise_loss(net, 2.0 * clean, clean)
+    weighted, parts = denoise_loss(net, 2.0 * clean, clean, over_weight=2.0)
+    assert "over" not in plain_parts and parts["mag"] == plain_parts["mag"]
+    assert float(weighted - plain) == pytest.approx(2.0 * parts["over"], rel=1e-4, abs=1e-7)
+    assert parts["over"] > 0.5 * parts["mag"]  # twice too loud: every bin stands above the clean magnitude
+    removed = denoise_loss(net, 0.5 * clean, clean, over_weight=2.0)[1]["over"]
+    assert removed < 1e-3 * parts["over"]  # speech removed is not noise left
+
+
 def lift_mask(mask: np.ndarray, low: np.ndarray | float) -> np.ndarray:
     """The finisher's compiled lift, value by value."""
     lows = np.broadcast_to(low, np.shape(mask))
