@@ -37,9 +37,6 @@ _EPS_POWER = 1e-10
 #: a bin's power is capped here in the features (about 300 dB): a corrupt sample of 1e20 is then
 #: one loud frame, where float32 squares would overflow and the running means never recover
 POWER_CAP = 1e30
-#: a frame whose mean bin power is below this is digital silence (white noise at about -114 dBFS
-#: RMS in the 512-sample frames; 16-bit dither is well above it): denoiser2's running feature means skip it
-SILENT_POWER = 1e-9
 
 
 def analysis_window(n_fft: int) -> np.ndarray:

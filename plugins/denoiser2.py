@@ -36,10 +36,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from tsae.models.base import Autoencoder, Param, StreamingModel
+from tsae.models.base import SILENT_POWER, Autoencoder, Param, StreamingModel
 from tsae_plugins.denoiser import (
     POWER_CAP,
-    SILENT_POWER,
     SpectralFrames,
     _float32,
     _Stepper,

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from tsae.models.base import SILENT_POWER
 from tsae.pipelines.denoise import mask_finish as _finish
 
 _EPS = 1e-20
@@ -161,7 +162,7 @@ class DenoiserStep(nn.Module):
                ready: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The guard's lower bound on the mask and its next state (see :mod:`tsae.pipelines.denoise.mask_finish`)."""
         power = re * re + im * im
-        silent = power.mean(dim=-1, keepdim=True) < _finish.GUARD_SILENCE
+        silent = power.mean(dim=-1, keepdim=True) < SILENT_POWER
         started = s["guard_started"] > 0
         starts_now = ready & ~started & ~silent.all()
         smooth = torch.where(silent, s["guard_smooth"],

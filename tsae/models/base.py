@@ -28,7 +28,13 @@ from torch import nn
 from tsae.errors import first_line
 from tsae.models.params import Param
 
-__all__ = ["Autoencoder", "Param", "StreamingModel", "check_contract", "check_declared", "check_rebuild"]
+__all__ = ["SILENT_POWER", "Autoencoder", "Param", "StreamingModel", "check_contract", "check_declared",
+           "check_rebuild"]
+
+#: a spectral frame whose mean bin power is below this is digital silence (white noise at about
+#: -114 dBFS RMS in 512-sample frames; 16-bit dither is well above it): streaming models leave their
+#: running statistics alone over it, and the denoise pipeline's guard passes it and learns no noise from it
+SILENT_POWER = 1e-9
 
 
 @runtime_checkable

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tsae.models.base import SILENT_POWER
 from tsae.pipelines.denoise import mask_finish as mf
 from tsae.pipelines.denoise.mask_finish import MaskFinisher
 
@@ -28,7 +29,7 @@ class NumpyGuard:
 
     def gains(self, spec: np.ndarray) -> np.ndarray:
         power = spec.real**2 + spec.imag**2
-        silent = power.mean(axis=-1, keepdims=True) < mf.GUARD_SILENCE
+        silent = power.mean(axis=-1, keepdims=True) < SILENT_POWER
         if self.smooth is None:
             if silent.all():
                 return np.ones_like(power)

@@ -8,7 +8,7 @@ compiled call per frame (numba; per-frame numpy calls cost more than this arithm
   about 3 frames, its minimum over the last ``GUARD_BLOCKS`` blocks of ``GUARD_BLOCK``
   frames, minimum statistics) lifts the mask's gain towards 1 where the local SNR is
   above ``GUARD_DB`` (fully at ``GUARD_DB + GUARD_RAMP``); digitally silent frames
-  (mean bin power below ``GUARD_SILENCE``) are passed and say nothing about the noise;
+  (mean bin power below :data:`tsae.models.base.SILENT_POWER`) are passed and say nothing about the noise;
 - **attenuation limit**: the gain is at least ``floor``;
 - **strength**: ``1 - strength * (1 - mask)``.
 
@@ -25,6 +25,7 @@ import numpy as np
 from numba import njit
 
 from tsae.engine import _numba_cache
+from tsae.models.base import SILENT_POWER
 
 _numba_cache.install()  # before the decorators: they pick the cache folder
 
@@ -37,7 +38,6 @@ GUARD_RAMP = 15.0  # dB from no lift to full lift
 GUARD_SMOOTH = 0.7
 GUARD_BLOCK = 16  # frames per minimum-statistics block
 GUARD_BLOCKS = 6  # blocks in the noise-floor window (about 1.5 s at the 16 ms hop)
-GUARD_SILENCE = 1e-9  # mean bin power below this (about -100 dBFS) is digital silence
 
 # counters of the guard state
 _STARTED, _BLOCK_FRAMES, _MINIMA, _NEXT = range(4)
@@ -162,7 +162,7 @@ def _finish_frame(spec, mask, is_complex, guard, smooth, noise, minima, counters
             for k in range(bins):
                 power[n, k] = spec[n, k].real ** 2 + spec[n, k].imag ** 2
                 total += power[n, k]
-            silent[n] = total / bins < GUARD_SILENCE
+            silent[n] = total / bins < SILENT_POWER
         _guard_gains(power, silent, smooth, noise, minima, counters, gains)
     for n in range(channels):
         for k in range(bins):
