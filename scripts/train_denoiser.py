@@ -61,6 +61,12 @@ group_hidden=96 cplx_hidden=192`` (1.61M, 2,961 steps) moved no decision score b
 (16 kHz) or 0.04 (8 kHz): the larger one was better or equal on all of them, by 0.01 PESQ, 0.01 dB
 SI-SDR and 0.01 OVRL at 16 kHz, not worth a model three times the size at twice the cost. The
 added capacity needs many more steps than one CPU thread gives in a session.
+``--over-weight 1`` and ``--over-weight 3`` (noise left costs two / four times what the same
+speech removed costs; from the shipped weights, ``-p lookahead=2 --lr 3e-4 --seed 2``, 90 CPU
+minutes each, two runs side by side, 4,002 and 3,963 steps) were not adopted either. At 16 kHz they
+raised DNSMOS BAK by 0.08 / 0.16 and OVRL by 0.02 / 0.05 (PESQ +0.01, SIG unchanged), but they
+cost STOI (-0.002 / -0.005) and SI-SDR (-0.03 / -0.13 dB). At 8 kHz the cost was larger:
+PESQ-NB -0.02 / -0.06, STOI -0.004 / -0.015, SI-SDR -0.18 / -0.47 dB, for OVRL +0.01 / +0.02.
 
 Long runs: ``OUT/last.safetensors`` is written every ``--save-every`` minutes, at the end and on
 SIGTERM or Ctrl-C (then the script exits 128 + the signal number). It holds the weights, the AdamW
