@@ -391,16 +391,17 @@ def spectral_loss(
     ra = ref.abs().add(1e-8)
     ec = ea.pow(power)
     rc = ra.pow(power)
-    mag = (ec - rc).square().mean()
+    excess = ec - rc  # > 0: noise left, < 0: speech removed
+    mag = excess.square().mean()
     cplx = ((est / ea) * ec - (ref / ra) * rc).abs().square().mean()
     total = mag + complex_weight * cplx
     parts = {"mag": float(mag.detach()), "cplx": float(cplx.detach())}
     if under_weight:
-        under = (rc - ec).clamp(min=0).square().mean()
+        under = excess.clamp(max=0).square().mean()
         total = total + under_weight * under
         parts["under"] = float(under.detach())
     if over_weight:
-        over = (ec - rc).clamp(min=0).square().mean()
+        over = excess.clamp(min=0).square().mean()
         total = total + over_weight * over
         parts["over"] = float(over.detach())
     return total, parts

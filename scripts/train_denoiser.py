@@ -268,11 +268,10 @@ def widened_to(model: torch.nn.Module, state: dict[str, torch.Tensor]) -> dict[s
     return widen(state, model)
 
 
-def family_loss(model: torch.nn.Module, noisy: torch.Tensor, clean: torch.Tensor,
-                under_weight: float = 0.0, over_weight: float = 0.0) -> torch.Tensor:
+def family_loss(model: torch.nn.Module, noisy: torch.Tensor, clean: torch.Tensor, **weights: float) -> torch.Tensor:
     """The training loss of a batch ``(batch, n)``: the family's own (``denoise_loss`` for denoiser2);
-    ``under_weight`` / ``over_weight``: the extra weights of speech removed / noise left (``spectral_loss``)."""
-    weights = {"under_weight": under_weight, "over_weight": over_weight}
+    ``weights``: ``under_weight`` / ``over_weight``, the extra weights of speech removed / noise left
+    (``spectral_loss``; :func:`loss_weights`)."""
     if isinstance(model, Denoiser2Net):
         return model.training_loss(noisy[:, None], clean[:, None], **weights)[0]
     return batch_loss(model, noisy, clean, **weights)[0]
@@ -471,15 +470,20 @@ def _hparams(args: argparse.Namespace) -> dict:
             "lookahead": args.lookahead}
 
 
+def loss_weights(args: argparse.Namespace) -> dict[str, float]:
+    """The loss's extra weights from the command line (keyword arguments of :func:`family_loss`)."""
+    return {"under_weight": args.under_weight, "over_weight": args.over_weight}
+
+
 def validate(model: torch.nn.Module, vx: torch.Tensor, vs: torch.Tensor, device: torch.device,
-             under_weight: float = 0.0, over_weight: float = 0.0) -> tuple[float, float]:
+             **weights: float) -> tuple[float, float]:
     """Mean loss and mean SI-SDR improvement (dB) on the validation set."""
     model.eval()
     vl, sdr = 0.0, []
     with torch.no_grad():
         for i in range(0, len(vx), 16):
             bx, bs = vx[i: i + 16].to(device), vs[i: i + 16].to(device)
-            vl += float(family_loss(model, bx, bs, under_weight, over_weight)) * len(bx)
+            vl += float(family_loss(model, bx, bs, **weights)) * len(bx)
             est = model(bx[:, None])[:, 0].float().cpu().numpy()
             pairs = zip(est, vs[i: i + 16].numpy(), vx[i: i + 16].numpy(), strict=True)
             sdr += [si_sdr(e, r) - si_sdr(n, r) for e, r, n in pairs]
@@ -577,6 +581,7 @@ def train(args: argparse.Namespace) -> None:
                                                "git_commit": _tsae_commit(),
                                                "git_uncommitted": _tsae_uncommitted(), "args": vars(args)})
     best = float(resume.get("best_val", "inf")) if resume else float("inf")
+    weights = loss_weights(args)
     start = time.time()
     last_save = last_val = start
     run_loss, run_n = 0.0, 0
@@ -602,7 +607,7 @@ def train(args: argparse.Namespace) -> None:
             x, s = next(stream)
             with amp:
                 loss = family_loss(model, x.to(device, non_blocking=True), s.to(device, non_blocking=True),
-                                   args.under_weight, args.over_weight)
+                                   **weights)
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -615,7 +620,7 @@ def train(args: argparse.Namespace) -> None:
             if now - last_val > args.val_every or done:
                 last_val = now
                 with amp:
-                    vl, sdr = validate(model, vx, vs, device, args.under_weight, args.over_weight)
+                    vl, sdr = validate(model, vx, vs, device, **weights)
                 msg = (f"step {step} t={elapsed()/60:.2f}min lr={lr:.2e} train={run_loss/run_n:.4f} "
                        f"val={vl:.4f} val_sisdr_impr={sdr:.2f}dB")
                 run_loss, run_n = 0.0, 0

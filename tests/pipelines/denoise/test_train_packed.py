@@ -73,11 +73,11 @@ def test_interrupted_run_resumes_to_the_same_weights_exports_and_denoises(pack, 
     calls = []
     loss = td.family_loss
 
-    def sigterm_at_step_5(*a):
+    def sigterm_at_step_5(*a, **kw):
         calls.append(1)
         if len(calls) == 5:
             os.kill(os.getpid(), signal.SIGTERM)
-        return loss(*a)
+        return loss(*a, **kw)
 
     monkeypatch.setattr(td, "family_loss", sigterm_at_step_5)
     with pytest.raises(SystemExit) as stopped:
@@ -154,3 +154,22 @@ def test_resume_without_a_checkpoint_and_bad_params_fail_in_one_line(pack, tmp_p
         assert taken.read_bytes() == before
     with pytest.raises(SystemExit, match="not a packed training file"):
         td.main([*TINY, "--packed", str(tmp_path / "missing.safetensors"), "--out", str(tmp_path / "bad")])
+
+
+def test_loss_weights_reach_the_loss_and_the_header(pack, tmp_path, monkeypatch, capsys) -> None:
+    seen = []
+    loss = td.family_loss
+
+    def recording(*a, **kw):
+        seen.append(kw)
+        return loss(*a, **kw)
+
+    monkeypatch.setattr(td, "family_loss", recording)
+    td.main([*TINY, "--packed", str(pack), "--out", str(tmp_path / "w"), "--max-steps", "1",
+             "--under-weight", "0.5", "--over-weight", "2"])
+    assert seen and all(kw == {"under_weight": 0.5, "over_weight": 2.0} for kw in seen)  # steps and validation
+    header = td.read_checkpoint(str(tmp_path / "w" / "last.safetensors"))[1]["loss"]
+    assert "+ 0.5 x the compressed magnitude's shortfall" in header and "+ 2 x its excess" in header
+    with pytest.raises(SystemExit):
+        td.main([*TINY, "--packed", str(pack), "--over-weight", "-1", "--out", str(tmp_path / "bad")])
+    assert "--over-weight: must be >= 0, got -1" in capsys.readouterr().err
