@@ -85,6 +85,10 @@ EARLY_MS = 50.0
 RT60_RANGE_S = (0.2, 1.0)
 DRR_RANGE_DB = (-3.0, 12.0)
 LEVEL_RANGE_DBFS = (-42.0, -12.0)
+# 8 kHz audio played at 16 kHz: nothing above the edge (Hz, where the response reaches zero). soxr's
+# HQ resampler is -1 dB at 3.75 kHz and -60 dB at 4 kHz; other resamplers and codecs cut lower.
+TELEPHONE_EDGE_HZ = (3600.0, 4000.0)
+TELEPHONE_FALL_HZ = 200.0
 
 
 # --------------------------------------------------------------------------- shared speech data
@@ -442,17 +446,34 @@ def reverberate(rng: np.random.Generator, speech: np.ndarray) -> tuple[np.ndarra
 
 
 # --------------------------------------------------------------------------- level and microphone
-def microphone_response(rng: np.random.Generator, n: int) -> np.ndarray:
+def telephone_band(rng: np.random.Generator, f: np.ndarray) -> np.ndarray:
+    """Magnitude response of audio that went through an 8 kHz rate, on frequencies ``f`` (Hz).
+
+    Flat up to a raised-cosine fall of :data:`TELEPHONE_FALL_HZ` that reaches zero at an edge drawn
+    from :data:`TELEPHONE_EDGE_HZ`, nothing above: the steep anti-alias filter of a resampler, not
+    the gentle slope of a microphone, so the upper half of the 16 kHz spectrum is empty.
+    """
+    edge = rng.uniform(*TELEPHONE_EDGE_HZ)
+    t = np.clip((f - (edge - TELEPHONE_FALL_HZ)) / TELEPHONE_FALL_HZ, 0.0, 1.0)
+    return 0.5 * (1.0 + np.cos(np.pi * t))
+
+
+def microphone_response(rng: np.random.Generator, n: int, telephone_prob: float = 0.0) -> np.ndarray:
     """A random zero-phase microphone/channel magnitude response on ``rfft`` bins of ``n`` samples.
 
     High-pass at 20-250 Hz, a band limit (low-pass at 3.4-7.5 kHz) in 30 % of draws, plus a
-    random tilt and one peak/notch (as :func:`random_eq`).
+    random tilt and one peak/notch (as :func:`random_eq`); with ``telephone_prob``, the
+    brick-wall band of 8 kHz audio on top (:func:`telephone_band`). At ``telephone_prob=0``
+    no extra random number is drawn, so older seeds give the same mixes.
     """
     f = np.fft.rfftfreq(n, 1 / SR)
     g = _highpass(rng.uniform(20, 250), 2)(f)
     if rng.random() < 0.3:
         g = g * _lowpass(rng.uniform(3400, 7500), 4)(f)
-    return g * _tilt_and_peak(rng)(f)
+    g = g * _tilt_and_peak(rng)(f)
+    if telephone_prob > 0 and rng.random() < telephone_prob:
+        g = g * telephone_band(rng, f)
+    return g
 
 
 def level_and_clip(rng: np.random.Generator, noisy: np.ndarray, clean: np.ndarray,
@@ -677,10 +698,10 @@ class PackedMixer:
     with ``reverb_prob`` reverberated (target: direct path + 50 ms of early reflections); a noise
     that is synthetic (one of :data:`SYNTHETIC_NOISES`) with ``synthetic_prob``, babble of 3-10
     packed utterances with ``babble_prob``, else a looped crop of a packed noise, plus a second
-    noise in 20 %; SNR U(-5, 20) dB (8 % U(20, 40), 2 %
-    noise only); one random microphone response applied to both; random level and, with
-    ``clip_prob``, clipping of the noisy input. Every operation is an FFT-domain multiply, a
-    convolution or a gain, so the same steps port to torch on a GPU.
+    noise in 20 %; SNR U(-5, 20) dB (8 % U(20, 40), 2 % noise only); one random microphone
+    response applied to both (with ``telephone_prob``, the empty upper band of 8 kHz audio too);
+    random level and, with ``clip_prob``, clipping of the noisy input. Every operation is an
+    FFT-domain multiply, a convolution or a gain, so the same steps port to torch on a GPU.
 
     Cost: about 12 ms per 3 s example on one CPU core. On a GPU host, run one mixer per
     ``torch.utils.data`` worker (seed + worker id) over the one packed file: 16 cores give about
@@ -688,8 +709,11 @@ class PackedMixer:
     """
 
     def __init__(self, packed: Packed, seed: int, *, reverb_prob: float = 0.3, synthetic_prob: float = 0.25,
-                 babble_prob: float = 0.1, clip_prob: float = 0.03) -> None:
+                 babble_prob: float = 0.1, clip_prob: float = 0.03, telephone_prob: float = 0.0) -> None:
+        if not 0.0 <= telephone_prob <= 1.0:
+            raise ValueError(f"telephone_prob must be in [0, 1], got {telephone_prob}")
         self.packed = packed
+        self.telephone_prob = telephone_prob
         self.rng = np.random.default_rng(seed)
         self.reverb_prob, self.synthetic_prob, self.clip_prob = reverb_prob, synthetic_prob, clip_prob
         self.babble_prob = babble_prob
@@ -709,6 +733,9 @@ class PackedMixer:
             "synthetic_noise_prob": self.synthetic_prob, "synthetic_noises": sorted(SYNTHETIC_NOISES),
             "babble_prob": self.babble_prob, "second_noise_prob": 0.2, "snr_db": "U(-5,20); 8% U(20,40); 2% noise only",
             "microphone": "high-pass 20-250 Hz, 30% low-pass 3.4-7.5 kHz, tilt +-6 dB, peak/notch +-8 dB",
+            "telephone_prob": self.telephone_prob,
+            "telephone_band": f"zero above an edge U{TELEPHONE_EDGE_HZ} Hz, "
+                              f"{TELEPHONE_FALL_HZ:g} Hz raised-cosine fall",
             "level_dbfs": LEVEL_RANGE_DBFS, "clip_prob": self.clip_prob, "source_weights": SOURCE_WEIGHTS,
         }
 
@@ -741,7 +768,7 @@ class PackedMixer:
             noisy, target = noise, np.zeros(n, np.float32)
         else:
             noisy, _ = mix(rng, speech, noise, rng.uniform(20, 40) if v < 0.1 else rng.uniform(-5, 20))
-        mic = microphone_response(rng, n)
+        mic = microphone_response(rng, n, self.telephone_prob)
         noisy, target = _shape_spectrum(noisy, mic), _shape_spectrum(target, mic)
         return level_and_clip(rng, noisy, target, self.clip_prob)
 

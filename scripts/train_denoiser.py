@@ -219,15 +219,17 @@ class PackedBatches(torch.utils.data.IterableDataset):
     not saved: they live in other processes).
     """
 
-    def __init__(self, packed: Packed, seed: int, start_step: int, batch: int, n: int) -> None:
+    def __init__(self, packed: Packed, seed: int, start_step: int, batch: int, n: int,
+                 mixer_options: dict | None = None) -> None:
         super().__init__()
         self.packed, self.seed, self.start_step, self.batch, self.n = packed, seed, start_step, batch, n
+        self.mixer_options = dict(mixer_options or {})
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         info = torch.utils.data.get_worker_info()
         worker = info.id if info is not None else 0
         seed = int(np.random.SeedSequence([self.seed, self.start_step, worker]).generate_state(1)[0])
-        mixer = PackedMixer(self.packed, seed)
+        mixer = PackedMixer(self.packed, seed, **self.mixer_options)
         while True:
             x, s = mixer.batch(self.batch, self.n)
             yield torch.from_numpy(x), torch.from_numpy(s)
@@ -455,7 +457,7 @@ def _shared_data(args: argparse.Namespace) -> tuple[Mixer, torch.Tensor, torch.T
 
 def _packed_data(args: argparse.Namespace, packed: Packed) -> tuple[PackedMixer, torch.Tensor, torch.Tensor, dict]:
     """The packed-file mixer, a validation set (a fixed draw from the pack, seed ``VAL_SEED``), data meta."""
-    mixer = PackedMixer(packed, args.seed)
+    mixer = PackedMixer(packed, args.seed, **mixer_options(args))
     vx, vs = PackedMixer(packed, VAL_SEED).batch(args.val_size, args.seg * SR)
     data = {"packed": os.path.basename(args.packed), "manifest": packed.manifest, "mixer": mixer.settings,
             "validation": f"{args.val_size} examples drawn from the pack with seed {VAL_SEED} (training "
@@ -468,6 +470,15 @@ def _hparams(args: argparse.Namespace) -> dict:
         return {"channels": 1, "window": args.n_fft, **dict(args.param)}
     return {"channels": 1, "window": args.n_fft, "hop": args.hop, "hidden": args.hidden, "layers": args.layers,
             "lookahead": args.lookahead}
+
+
+def mixer_options(args: argparse.Namespace) -> dict[str, float]:
+    """The training mixer's options from the command line (keyword arguments of ``PackedMixer``).
+
+    The validation set keeps the mixer's defaults, so validation losses of runs with different
+    options stay comparable.
+    """
+    return {"telephone_prob": args.telephone}
 
 
 def loss_weights(args: argparse.Namespace) -> dict[str, float]:
@@ -513,6 +524,9 @@ def train(args: argparse.Namespace) -> None:
         if was != (args.family, args.packed and os.path.basename(args.packed)):
             sys.exit(f"{last_path}: was trained as family {was[0]} on {was[1] or 'the on-the-fly mix'}; "
                      "resume it with the same family and data")
+        mixed = resume.get("args", {}).get("telephone", 0.0)
+        if mixed != args.telephone:  # the mix would change silently half-way
+            sys.exit(f"{last_path}: was trained with --telephone {mixed:g}; resume it with the same share")
     init_state, init_meta = read_checkpoint(args.init) if args.init and not resume else (None, None)
     packed = None
     if args.packed:
@@ -555,7 +569,7 @@ def train(args: argparse.Namespace) -> None:
     dataset = None
     if not in_process:
         assert packed is not None
-        dataset = PackedBatches(packed, args.seed, step, args.batch, args.seg * SR)
+        dataset = PackedBatches(packed, args.seed, step, args.batch, args.seg * SR, mixer_options(args))
     stream = batches(mixer, dataset, args.workers, args.batch, args.seg * SR)
     budget = args.max_minutes * 60
     meta = {k: v for k, v in resume.items() if k not in _PROGRESS} if resume else {
@@ -677,6 +691,13 @@ def _non_negative(text: str) -> float:
     return value
 
 
+def _probability(text: str) -> float:
+    value = _non_negative(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"must be at most 1, got {text}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--family", default="denoiser", choices=FAMILIES, help="the network to train")
@@ -709,6 +730,8 @@ def main(argv: list[str] | None = None) -> None:
                     help="extra weight on speech the model removes (compressed magnitude below the clean one)")
     ap.add_argument("--over-weight", type=_non_negative, default=0.0,
                     help="extra weight on noise the model leaves (compressed magnitude above the clean one)")
+    ap.add_argument("--telephone", type=_probability, default=0.0,
+                    help="share of --packed mixes given the empty upper band of 8 kHz audio (denoise_data.telephone_band)")
     ap.add_argument("--val-size", type=int, default=64)
     ap.add_argument("--val-every", type=float, default=180.0, help="seconds between validations (and best saves)")
     ap.add_argument("--babble", type=float, default=0.2,
@@ -721,6 +744,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.param and args.family != "denoiser2":
         ap.error("--param is for --family denoiser2 (the denoiser family has its own options)")
+    if args.telephone and not args.packed:
+        ap.error("--telephone is an option of the packed mixer: give --packed")
     train(args)
 
 

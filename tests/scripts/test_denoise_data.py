@@ -144,6 +144,35 @@ def test_microphone_response_high_passes_and_sometimes_band_limits() -> None:
     assert 3 <= limited <= 25
 
 
+def _upper_band_share(x: np.ndarray) -> np.ndarray:
+    """Share of each row's power above 4 kHz (16 kHz audio)."""
+    power = np.abs(np.fft.rfft(x, axis=-1)) ** 2
+    f = np.fft.rfftfreq(x.shape[-1], 1 / SR)
+    return power[..., f > 4000].sum(-1) / power.sum(-1)
+
+
+def test_telephone_band_empties_the_upper_half_of_16k_audio() -> None:
+    rng = np.random.default_rng(0)
+    f = np.fft.rfftfreq(SR, 1 / SR)
+    edges = []
+    for _ in range(30):
+        g = dd.telephone_band(rng, f)
+        assert np.all(g[f <= 3400] == 1.0) and np.all(g[f >= 4000] == 0.0) and np.all(np.diff(g) <= 0)
+        edges.append(f[np.flatnonzero(g == 0)[0]])
+    assert max(edges) - min(edges) > 100  # the edge is drawn, not fixed
+
+
+def test_microphone_response_adds_the_telephone_band_only_when_asked() -> None:
+    f = np.fft.rfftfreq(SR, 1 / SR)
+    plain = [dd.microphone_response(np.random.default_rng(5), SR) for _ in range(2)]
+    zero = dd.microphone_response(np.random.default_rng(5), SR, telephone_prob=0.0)
+    assert np.array_equal(plain[0], zero) and np.array_equal(plain[0], plain[1])  # no extra draw at 0
+    rng = np.random.default_rng(5)
+    for _ in range(10):
+        g = dd.microphone_response(rng, SR, telephone_prob=1.0)
+        assert np.all(g[f >= 4000] == 0.0) and g[f == 1000].item() > 0
+
+
 def test_level_and_clip() -> None:
     rng = np.random.default_rng(0)
     clean = dd.synthetic_speech(rng, SR)
@@ -301,6 +330,13 @@ def test_packed_mixer_is_seeded_finite_and_draws_only_packed_sources(fake_data, 
     assert json.loads(json.dumps(dd.PackedMixer(packed, seed=0, clip_prob=0.2).settings))["clip_prob"] == 0.2
     babbler = dd.PackedMixer(packed, seed=0, synthetic_prob=0.0, babble_prob=1.0)
     assert all(dd.rms(babbler._noise(4000)) == pytest.approx(1.0, rel=1e-3) for _ in range(3))
+    phone = dd.PackedMixer(packed, seed=0, telephone_prob=1.0)
+    noisy, clean = phone.batch(4, 8000)
+    assert np.all(_upper_band_share(noisy) < 1e-6) and np.all(_upper_band_share(clean[np.abs(clean).max(1) > 0]) < 1e-6)
+    assert np.all(_upper_band_share(a[0]) > 1e-4)  # the default mixer leaves the upper band alone
+    assert phone.settings["telephone_prob"] == 1.0 and "telephone_band" in phone.settings
+    with pytest.raises(ValueError, match="telephone_prob must be in"):
+        dd.PackedMixer(packed, seed=0, telephone_prob=1.5)
     mixer = dd.PackedMixer(packed, seed=0)
     assert set(mixer.sources) == {"librispeech", "so762", "ljspeech", "synthetic"}  # no vctk packed
 

@@ -173,3 +173,21 @@ def test_loss_weights_reach_the_loss_and_the_header(pack, tmp_path, monkeypatch,
     with pytest.raises(SystemExit):
         td.main([*TINY, "--packed", str(pack), "--over-weight", "-1", "--out", str(tmp_path / "bad")])
     assert "--over-weight: must be >= 0, got -1" in capsys.readouterr().err
+
+
+def test_telephone_share_reaches_the_mixers_and_the_header(pack, tmp_path, capsys) -> None:
+    td.main([*TINY, "--packed", str(pack), "--out", str(tmp_path / "w"), "--max-steps", "1", "--telephone", "0.25"])
+    header = td.read_checkpoint(str(tmp_path / "w" / "last.safetensors"))[1]
+    assert header["data"]["mixer"]["telephone_prob"] == 0.25 and header["args"]["telephone"] == 0.25
+    # the DataLoader workers' mixers get the same options (here iterated in this process)
+    batches = td.PackedBatches(dd.load_packed(pack), 0, 0, 2, SR, {"telephone_prob": 1.0})
+    x, s = next(iter(batches))
+    power = np.abs(np.fft.rfft(x.numpy(), axis=-1)) ** 2
+    assert power[:, np.fft.rfftfreq(SR, 1 / SR) > 4000].sum() < 1e-6 * power.sum()
+    with pytest.raises(SystemExit, match="was trained with --telephone 0.25; resume it with the same share"):
+        td.main([*TINY, "--packed", str(pack), "--out", str(tmp_path / "w"), "--max-steps", "2", "--resume"])
+    for bad, message in ((["--telephone", "1.5"], "--telephone: must be at most 1, got 1.5"),
+                         (["--telephone", "0.2"], "--telephone is an option of the packed mixer")):
+        with pytest.raises(SystemExit):
+            td.main([*TINY, *bad, "--out", str(tmp_path / "bad")])
+        assert message in capsys.readouterr().err
