@@ -11,13 +11,14 @@
 #
 # then one call: run(command="bash scripts/gpu_train_denoiser.sh 8", carry=["gpu"], timeout_s=600).
 # Arguments after the minutes go to train_denoiser.py, e.g. to continue from the shipped weights:
-#   bash scripts/gpu_train_denoiser.sh 8 --init plugins/weights/denoiser2.tsae -p lookahead=2 --lr 5e-4
+#   bash scripts/gpu_train_denoiser.sh 8 --init plugins/weights/denoiser2.tsae -p lookahead=2 --lr 5e-4 --telephone 0.15
+# (keep --telephone 0.15, the shipped weights' share of narrow-band mixes: without it 8 kHz audio suffers)
 # A larger network from scratch fits the speed goal since the CPU steps are compiled: streaming speed
 # on this 2-core CPU (random weights, 1 thread, 20 s; DeepFilterNet3 took 0.18-0.22 in bench_denoise.py here):
 #   shipped  (473k parameters, 1.9 MB)                                                  0.0094 s per audio s
 #   -p hidden=384 -p group_hidden=96 -p cplx_hidden=192 -p cplx_bins=192 (1.73M, 6.9 MB)   0.0147
 # e.g. bash scripts/gpu_train_denoiser.sh 8 -p lookahead=2 -p hidden=384 -p group_hidden=96 \
-#          -p cplx_hidden=192 -p cplx_bins=192
+#          -p cplx_hidden=192 -p cplx_bins=192 --telephone 0.15
 # The checkpoints and the exported model come back under $OUT; resume or fine-tune here on the PCM pack
 # (`train_denoiser.py --init OUT/d2/last.safetensors ...`): the Opus pack's clean targets are lossy
 # (about 21 dB waveform SNR on real speech at 30 kbit/s).
