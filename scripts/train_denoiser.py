@@ -516,6 +516,7 @@ def validate(model: torch.nn.Module, vx: torch.Tensor, vs: torch.Tensor, device:
 
 
 def train(args: argparse.Namespace) -> None:
+    from tsae.io.paths import check_outputs
     from tsae.models.device import resolve_device
 
     try:
@@ -526,6 +527,11 @@ def train(args: argparse.Namespace) -> None:
     if out.exists() and not out.is_dir():  # before anything is loaded; never written over (it may be an input)
         sys.exit(f"{out}: is a file; --out names a folder for the run's checkpoints")
     last_path = out / "last.safetensors"
+    reads = [p for p in (args.packed, None if args.resume else args.init) if p]
+    try:  # --init out/best.safetensors would be written over by the first save
+        check_outputs([last_path, out / "best.safetensors"], reads)
+    except ValueError as error:
+        sys.exit(str(error))
     resume, resume_state = None, {}
     if args.resume:
         if not last_path.exists():

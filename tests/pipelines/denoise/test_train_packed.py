@@ -152,6 +152,13 @@ def test_resume_without_a_checkpoint_and_bad_params_fail_in_one_line(pack, tmp_p
             td.main([*TINY, "--packed", str(pack), "--init", str(tmp_path / "one" / "last.safetensors"),
                      "--max-steps", "1", "--out", str(taken)])
         assert taken.read_bytes() == before
+    for name in ("last.safetensors", "best.safetensors"):  # --init inside --out: the first save would replace it
+        taken = tmp_path / "one" / name
+        before = taken.read_bytes()
+        with pytest.raises(SystemExit, match=f"{name}: refusing to overwrite the input file"):
+            td.main([*TINY, "--packed", str(pack), "--init", str(taken), "--max-steps", "1",
+                     "--out", str(tmp_path / "one")])
+        assert taken.read_bytes() == before
     with pytest.raises(SystemExit, match="not a packed training file"):
         td.main([*TINY, "--packed", str(tmp_path / "missing.safetensors"), "--out", str(tmp_path / "bad")])
 
