@@ -297,8 +297,8 @@ def widened_to(model: torch.nn.Module, state: dict[str, torch.Tensor]) -> dict[s
 
 def family_loss(model: torch.nn.Module, noisy: torch.Tensor, clean: torch.Tensor, **weights: float) -> torch.Tensor:
     """The training loss of a batch ``(batch, n)``: the family's own (``denoise_loss`` for denoiser2);
-    ``weights``: ``under_weight`` / ``over_weight``, the extra weights of speech removed / noise left
-    (``spectral_loss``; :func:`loss_weights`)."""
+    ``weights``: ``complex_weight``, the weight of the compressed complex term, and ``under_weight`` /
+    ``over_weight``, the extra weights of speech removed / noise left (``spectral_loss``; :func:`loss_weights`)."""
     if isinstance(model, Denoiser2Net):
         return model.training_loss(noisy[:, None], clean[:, None], **weights)[0]
     return batch_loss(model, noisy, clean, **weights)[0]
@@ -316,12 +316,14 @@ def decode_in_float32(model: torch.nn.Module) -> None:
 
 
 def batch_loss(model: DenoiserNet, noisy: torch.Tensor, clean: torch.Tensor,
-               under_weight: float = 0.0, over_weight: float = 0.0) -> tuple[torch.Tensor, dict]:
+               complex_weight: float = 0.5, under_weight: float = 0.0,
+               over_weight: float = 0.0) -> tuple[torch.Tensor, dict]:
     X = model.stft(noisy)
     S = model.stft(clean)
     mask = model.decode(model.encode_spec(X))
     scale = X.abs().square().mean(dim=(1, 2), keepdim=True).add(1e-10).sqrt()
-    return spectral_loss(mask * X, S, scale=scale, under_weight=under_weight, over_weight=over_weight)
+    return spectral_loss(mask * X, S, scale=scale, complex_weight=complex_weight, under_weight=under_weight,
+                         over_weight=over_weight)
 
 
 def si_sdr(est: np.ndarray, ref: np.ndarray) -> float:
@@ -506,9 +508,14 @@ def mixer_options(args: argparse.Namespace) -> dict[str, float]:
     return {"telephone_prob": args.telephone}
 
 
+#: options a resumed run must keep, with the value of checkpoints written before the option existed
+RESUME_SAME = {"telephone": 0.0, "complex_weight": 0.5, "under_weight": 0.0, "over_weight": 0.0}
+
+
 def loss_weights(args: argparse.Namespace) -> dict[str, float]:
     """The loss's extra weights from the command line (keyword arguments of :func:`family_loss`)."""
-    return {"under_weight": args.under_weight, "over_weight": args.over_weight}
+    return {"complex_weight": args.complex_weight, "under_weight": args.under_weight,
+            "over_weight": args.over_weight}
 
 
 def validate(model: torch.nn.Module, vx: torch.Tensor, vs: torch.Tensor, device: torch.device,
@@ -555,9 +562,12 @@ def train(args: argparse.Namespace) -> None:
         if was != (args.family, args.packed and os.path.basename(args.packed)):
             sys.exit(f"{last_path}: was trained as family {was[0]} on {was[1] or 'the on-the-fly mix'}; "
                      "resume it with the same family and data")
-        mixed = resume.get("args", {}).get("telephone", 0.0)
-        if mixed != args.telephone:  # the mix would change silently half-way
-            sys.exit(f"{last_path}: was trained with --telephone {mixed:g}; resume it with the same share")
+        # the mix or the loss would change silently half-way (older checkpoints lack the newer options)
+        for option, default in RESUME_SAME.items():
+            was_value = resume.get("args", {}).get(option, default)
+            if was_value != getattr(args, option):
+                flag = "--" + option.replace("_", "-")
+                sys.exit(f"{last_path}: was trained with {flag} {was_value:g}; resume it with the same value")
     init_state, init_meta = read_checkpoint(args.init) if args.init and not resume else (None, None)
     packed = None
     if args.packed:
@@ -613,9 +623,10 @@ def train(args: argparse.Namespace) -> None:
         "hparams": model.hparams(),
         "n_params": n_params,
         "data": data,
-        "loss": ("denoise_loss: compressed (0.3) magnitude + 0.5 compressed complex - 0.01 SI-SDR"
+        "loss": (f"denoise_loss: compressed (0.3) magnitude + {args.complex_weight:g} compressed complex - 0.01 SI-SDR"
                  if args.family == "denoiser2" else
-                 "compressed (0.3) magnitude MSE + 0.5 compressed complex MSE, scaled by the mixture RMS")
+                 f"compressed (0.3) magnitude MSE + {args.complex_weight:g} compressed complex MSE, scaled by the "
+                 "mixture RMS")
                 + (f"; + {args.under_weight:g} x the compressed magnitude's shortfall below the clean one "
                    "(speech removed)" if args.under_weight else "")
                 + (f"; + {args.over_weight:g} x its excess above the clean one (noise left)"
@@ -757,6 +768,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--batch", type=int, default=24)
     ap.add_argument("--seg", type=int, default=3, help="training crop length in seconds")
     ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--complex-weight", type=_non_negative, default=0.5,
+                    help="weight of the compressed complex (phase-sensitive) term of the loss")
     ap.add_argument("--under-weight", type=_non_negative, default=0.0,
                     help="extra weight on speech the model removes (compressed magnitude below the clean one)")
     ap.add_argument("--over-weight", type=_non_negative, default=0.0,

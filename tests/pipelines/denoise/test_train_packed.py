@@ -173,10 +173,15 @@ def test_loss_weights_reach_the_loss_and_the_header(pack, tmp_path, monkeypatch,
 
     monkeypatch.setattr(td, "family_loss", recording)
     td.main([*TINY, "--packed", str(pack), "--out", str(tmp_path / "w"), "--max-steps", "1",
-             "--under-weight", "0.5", "--over-weight", "2"])
-    assert seen and all(kw == {"under_weight": 0.5, "over_weight": 2.0} for kw in seen)  # steps and validation
+             "--under-weight", "0.5", "--over-weight", "2", "--complex-weight", "1.5"])
+    assert seen and all(kw == {"complex_weight": 1.5, "under_weight": 0.5, "over_weight": 2.0}
+                        for kw in seen)  # steps and validation
     header = td.read_checkpoint(str(tmp_path / "w" / "last.safetensors"))[1]["loss"]
     assert "+ 0.5 x the compressed magnitude's shortfall" in header and "+ 2 x its excess" in header
+    assert "+ 1.5 compressed complex" in header
+    with pytest.raises(SystemExit, match="was trained with --complex-weight 1.5; resume it with the same value"):
+        td.main([*TINY, "--packed", str(pack), "--out", str(tmp_path / "w"), "--max-steps", "2", "--resume",
+                 "--under-weight", "0.5", "--over-weight", "2"])
     with pytest.raises(SystemExit):
         td.main([*TINY, "--packed", str(pack), "--over-weight", "-1", "--out", str(tmp_path / "bad")])
     assert "--over-weight: must be >= 0, got -1" in capsys.readouterr().err
@@ -191,7 +196,7 @@ def test_telephone_share_reaches_the_mixers_and_the_header(pack, tmp_path, capsy
     x, s = next(iter(batches))
     power = np.abs(np.fft.rfft(x.numpy(), axis=-1)) ** 2
     assert power[:, np.fft.rfftfreq(SR, 1 / SR) > 4000].sum() < 1e-6 * power.sum()
-    with pytest.raises(SystemExit, match="was trained with --telephone 0.25; resume it with the same share"):
+    with pytest.raises(SystemExit, match="was trained with --telephone 0.25; resume it with the same value"):
         td.main([*TINY, "--packed", str(pack), "--out", str(tmp_path / "w"), "--max-steps", "2", "--resume"])
     for bad, message in ((["--telephone", "1.5"], "--telephone: must be at most 1, got 1.5"),
                          (["--telephone", "0.2"], "--telephone is an option of the packed mixer")):
