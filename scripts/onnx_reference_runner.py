@@ -161,14 +161,57 @@ def write_wav(path: str | Path, audio: np.ndarray, rate: int) -> None:
         f.writeframes(pcm.tobytes())
 
 
-def read_csv(path: str | Path) -> np.ndarray:
-    """Numeric CSV (one column per channel, optional header) -> ``(channels, n)``; empty cells are NaN."""
-    lines = Path(path).read_text().splitlines()
+def read_csv(path: str | Path, names: list[str] | None = None) -> np.ndarray:
+    """Numeric CSV (one column per channel, optional header) -> ``(channels, n)``; empty cells are NaN.
+
+    With a header and ``names`` (a detector's sensors), those columns are taken in that
+    order (a timestamp column beside them is left out); otherwise every column.
+    """
+    lines = [line for line in Path(path).read_text().splitlines() if line.strip()]
+    if not lines:
+        raise ValueError("no rows")
+    header = [h.strip() for h in lines[0].split(",")]
+    columns, first = list(range(len(header))), 1
     try:
-        float(lines[0].split(",")[0])
-    except ValueError:
-        lines = lines[1:]
-    return np.array([[float(v) if v.strip() else np.nan for v in line.split(",")] for line in lines if line]).T
+        [float(v) for v in header if v]
+    except ValueError:  # a header line
+        lines, first = lines[1:], 2
+        missing = [n for n in names or [] if n not in header]
+        if missing:
+            raise ValueError(f"no column {missing[0]!r} (the model's sensors: {', '.join(names or [])})") from None
+        columns = [header.index(n) for n in names] if names else columns
+    rows = []
+    for number, line in enumerate(lines, start=first):
+        cells = line.split(",")
+        try:
+            rows.append([float(cells[c]) if c < len(cells) and cells[c].strip() else np.nan for c in columns])
+        except ValueError as error:
+            raise ValueError(f"line {number}: {error}") from None
+    return np.array(rows, np.float64).T
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _check_output(output: str, reads: list[str]) -> None:
+    """Refuse an output that would replace a file this run reads (the model, its sidecar, the input)."""
+    out = Path(output)
+    for path in map(Path, reads):
+        if out.exists() and path.exists() and out.samefile(path):
+            raise SystemExit(f"{output}: refusing to overwrite {path}, which this run reads")
+
+
+def _write_atomic(output: str, write) -> None:  # type: ignore[no-untyped-def]
+    """``write(temporary path)``, then rename it to ``output``: no partial output on an error."""
+    out = Path(output)
+    tmp = out.with_name(f".{out.name}.part{out.suffix}")
+    try:
+        write(str(tmp))
+        tmp.replace(out)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def main() -> None:
@@ -177,19 +220,29 @@ def main() -> None:
     parser.add_argument("input", help="a .wav (denoiser) or .csv / .npy (detector, window model)")
     parser.add_argument("-o", "--output", required=True, help=".wav, .csv or .npy")
     args = parser.parse_args()
-    session, meta = load(args.model)
-    if meta["kind"] == "denoiser_step":
-        audio, rate = read_wav(args.input)
-        if rate != meta["sample_rate"]:
-            raise SystemExit(f"{args.input}: {rate} Hz; the model runs at {meta['sample_rate']} Hz (resample first)")
-        write_wav(args.output, denoise(session, meta, audio), rate)
-        return
-    x = np.load(args.input) if args.input.endswith(".npy") else read_csv(args.input)
-    out = detector_scores(session, meta, x)[None] if meta["kind"] == "detector" else reconstruct(session, meta, x)
+    _check_output(args.output, [args.model, str(Path(args.model).with_suffix(".json")), args.input])
+    try:
+        session, meta = load(args.model)
+    except Exception as error:  # noqa: BLE001 - onnxruntime, JSON and file errors alike: one line
+        raise SystemExit(f"{args.model}: {_first_line(error)}") from None
+    try:
+        if meta["kind"] == "denoiser_step":
+            audio, rate = read_wav(args.input)
+            if rate != meta["sample_rate"]:
+                raise SystemExit(f"{args.input}: {rate} Hz; the model runs at {meta['sample_rate']} Hz "
+                                 "(resample first)")
+            out_audio = denoise(session, meta, audio)
+            _write_atomic(args.output, lambda tmp: write_wav(tmp, out_audio, rate))
+            return
+        x = np.load(args.input, allow_pickle=False) if args.input.endswith(".npy") else \
+            read_csv(args.input, meta.get("sensors") if meta["kind"] == "detector" else None)
+        out = detector_scores(session, meta, x)[None] if meta["kind"] == "detector" else reconstruct(session, meta, x)
+    except (ValueError, OSError, EOFError, wave.Error) as error:
+        raise SystemExit(f"{args.input}: {_first_line(error)}") from None
     if args.output.endswith(".npy"):
-        np.save(args.output, out)
+        _write_atomic(args.output, lambda tmp: np.save(tmp, out))
     else:
-        np.savetxt(args.output, out.T, delimiter=",", fmt="%.9g")
+        _write_atomic(args.output, lambda tmp: np.savetxt(tmp, out.T, delimiter=",", fmt="%.9g"))
 
 
 if __name__ == "__main__":

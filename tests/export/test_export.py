@@ -61,7 +61,7 @@ def test_every_family_onnx_equals_torch(family: str, tmp_path) -> None:
 @pytest.fixture(scope="module")
 def denoiser_onnx(tmp_path_factory):
     out = tmp_path_factory.mktemp("den") / "den.onnx"
-    result = CliRunner().invoke(cli, ["export", "denoiser", "-o", str(out), "-q"])
+    result = CliRunner().invoke(cli, ["export", "denoiser2", "-o", str(out), "-q"])
     assert result.exit_code == 0, result.output
     return runner.load(out)
 

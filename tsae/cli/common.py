@@ -12,6 +12,16 @@ import click
 _QUIET = "tsae.quiet"
 
 
+class FloatRange(click.FloatRange):
+    """:class:`click.FloatRange` that also refuses NaN (which passes every comparison with the bounds)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if number != number:
+            self.fail(f"{value!r} is not a number.", param, ctx)
+        return number
+
+
 def _remember_quiet(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
     ctx.find_root().meta[_QUIET] = value
     return value

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from tsae.cli.common import device_option, echo_done, model_file, quiet_option
+from tsae.cli.common import FloatRange, device_option, echo_done, model_file, quiet_option
 
 
 @click.command("compress")
@@ -13,14 +13,14 @@ from tsae.cli.common import device_option, echo_done, model_file, quiet_option
 @click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Container to write (.tsz).")
-@click.option("--max-error", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--max-error", type=FloatRange(min=0, min_open=True), default=None,
               help="Largest allowed |original - decompressed| per sample [default: none, the codes alone].")
 @click.option("--relative", is_flag=True, help="--max-error is a fraction of each channel's range (max - min).")
 @click.option("--coder", type=click.Choice(["lzma", "zlib", "zstd"]), default="lzma", show_default=True,
               help="Entropy coder of codes and residuals (zstd needs the zstandard package).")
 @click.option("--block-windows", type=click.IntRange(min=1), default=256, show_default=True,
               help="Model windows per block (memory and random access granularity).")
-@click.option("--latent-step", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--latent-step", type=FloatRange(min=0, min_open=True), default=None,
               help="Latent quantisation step as a fraction of the latent spread [default: tuned with "
                    "--max-error, else 0.02].")
 @device_option

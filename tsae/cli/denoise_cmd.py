@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from tsae.cli.common import device_option, echo_done, quiet_option, raise_failures
+from tsae.cli.common import FloatRange, device_option, echo_done, quiet_option, raise_failures
 
 
 class DenoiserModel(click.ParamType):
@@ -32,9 +32,9 @@ class DenoiserModel(click.ParamType):
 @click.option("--model", type=DenoiserModel(), default=None, metavar="FILE|NAME",
               help="A denoiser model file trained with tsae, or the name of a shipped model "
                    "(default: the shipped default model).")
-@click.option("--strength", type=click.FloatRange(0.0, 1.0), default=1.0, show_default=True,
+@click.option("--strength", type=FloatRange(0.0, 1.0), default=1.0, show_default=True,
               help="0 keeps the input, 1 applies the full model.")
-@click.option("--atten-limit", "atten_limit", type=click.FloatRange(min=0.0), default=None, metavar="DB",
+@click.option("--atten-limit", "atten_limit", type=FloatRange(min=0.0), default=None, metavar="DB",
               help="Maximum attenuation in dB (e.g. 12 keeps some ambience). Default: unlimited.")
 @click.option("--batch", type=click.IntRange(min=1), default=16, show_default=True, metavar="N",
               help="Denoise up to N files of one sample rate side by side (one model step per frame "
@@ -49,7 +49,7 @@ class DenoiserModel(click.ParamType):
 @click.option("--input-device", default=None, metavar="N",
               help="--live: input device (index or name; see tsae devices).")
 @click.option("--output-device", default=None, metavar="M", help="--live: output device (index or name).")
-@click.option("--duration", type=click.FloatRange(min=0.0, min_open=True), default=None, metavar="S",
+@click.option("--duration", type=FloatRange(min=0.0, min_open=True), default=None, metavar="S",
               help="--live: stop after S seconds (default: Ctrl-C).")
 @device_option
 @quiet_option

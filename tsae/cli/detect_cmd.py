@@ -7,7 +7,16 @@ from typing import Any
 
 import click
 
-from tsae.cli.common import device_option, init_option, input_file, key_values, model_file, output_file, quiet_option
+from tsae.cli.common import (
+    FloatRange,
+    device_option,
+    init_option,
+    input_file,
+    key_values,
+    model_file,
+    output_file,
+    quiet_option,
+)
 
 
 def _window(value: str) -> int | str:
@@ -38,7 +47,7 @@ def drift_options(command: Any) -> Any:
     """``--drift-rate`` and ``--drift-every``, the same on ``detect score`` and ``monitor``."""
     command = click.option("--drift-every", type=click.IntRange(min=1), default=None, metavar="N",
                            help="Samples between drift updates [default: the detector's, else 50 windows].")(command)
-    return click.option("--drift-rate", type=click.FloatRange(0, 1), default=None, metavar="R",
+    return click.option("--drift-rate", type=FloatRange(0, 1), default=None, metavar="R",
                         help="Drift updates: the normalisation and score level move this fraction toward recent "
                              "normal samples, never during an alarm (0: off) [default: the detector's].")(command)
 
@@ -65,13 +74,13 @@ def detect_group() -> None:
 @click.option("--threshold", default="budget", show_default=True,
               help="budget (at most --alarms-per-day false-alarm events a day), pot (extreme-value tail fit "
                    "of the samples' scores), quantile, or a fixed number.")
-@click.option("--alarms-per-day", type=click.FloatRange(0, min_open=True), default=1.0, show_default=True,
+@click.option("--alarms-per-day", type=FloatRange(0, min_open=True), default=1.0, show_default=True,
               help="False-alarm budget of the whole detector, in events a day (budget).")
-@click.option("--sample-interval", type=click.FloatRange(0, min_open=True), default=None, metavar="SECONDS",
+@click.option("--sample-interval", type=FloatRange(0, min_open=True), default=None, metavar="SECONDS",
               help="Seconds between rows [default: the median step of the time column, else 1 s assumed].")
-@click.option("--risk", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=1e-3,
+@click.option("--risk", type=FloatRange(0, 1, min_open=True, max_open=True), default=1e-3,
               show_default=True, help="Target false-alarm rate per sample (pot).")
-@click.option("--q", "quantile", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.995,
+@click.option("--q", "quantile", type=FloatRange(0, 1, min_open=True, max_open=True), default=0.995,
               show_default=True, help="Quantile of the training scores (quantile).")
 @click.option("--terms", default="auto", show_default=True,
               help="Score terms: auto (the self-check picks among ae, pca, stats on held-out data with synthetic "
@@ -162,7 +171,7 @@ def score_command(test: Path, detector: Path, output: Path, plot: Path | None, e
               help="MQTT: no persistent session (messages published while the monitor is away are not kept).")
 @click.option("--outbox", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="MQTT output: keep records the broker has not taken at exit in this file; sent first next run.")
-@click.option("--max-time-jump", type=click.FloatRange(min=0, min_open=True), default=1e9, show_default=True,
+@click.option("--max-time-jump", type=FloatRange(min=0, min_open=True), default=1e9, show_default=True,
               help="A record whose time is further ahead than this (time-field units; seconds for dates) "
                    "is skipped unless the next record confirms the jump.")
 @click.option("--max-line", type=click.IntRange(min=1), default=1 << 20, show_default=True,

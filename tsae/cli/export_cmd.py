@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from tsae.cli.common import echo_done, quiet_option
+from tsae.cli.common import FloatRange, echo_done, quiet_option
 
 
 @click.command("export")
@@ -13,19 +13,21 @@ from tsae.cli.common import echo_done, quiet_option
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="The .onnx file (default: MODEL with .onnx); a .json sidecar is written beside it.")
 @click.option("--opset", type=click.IntRange(13, 23), default=17, show_default=True, help="ONNX opset.")
-@click.option("--strength", type=click.FloatRange(0.0, 1.0), default=1.0, show_default=True,
+@click.option("--strength", type=FloatRange(0.0, 1.0), default=1.0, show_default=True,
               help="Denoiser only: as for tsae denoise, fixed in the graph.")
-@click.option("--atten-limit", "atten_limit", type=click.FloatRange(min=0.0), default=None, metavar="DB",
+@click.option("--atten-limit", "atten_limit", type=FloatRange(min=0.0), default=None, metavar="DB",
               help="Denoiser only: as for tsae denoise, fixed in the graph.")
 @quiet_option
 def export_command(model: Path, output: Path | None, opset: int, strength: float, atten_limit: float | None,
                    quiet: bool) -> None:
-    """Export MODEL (a .tsae model or detector file, or 'denoiser': the shipped one) to ONNX, with a JSON sidecar.
+    """Export MODEL (a .tsae model or detector file, or a shipped denoiser's name) to ONNX, with a JSON sidecar.
 
     \b
     A model of any family: normalised windows in, reconstruction and code out.
     The denoiser: one hop of samples plus the state in, one hop plus the state out.
     A detector: raw sensor windows in, each sample's scaled error out.
+    The shipped denoisers are named as for tsae denoise --model: denoiser2 (the
+    default) and denoiser (the first one); their .onnx goes to the current folder.
     The sidecar holds the frame spec, sample rate, latency and normalisation;
     scripts/onnx_reference_runner.py shows how to run all three with onnxruntime.
 
@@ -33,16 +35,16 @@ def export_command(model: Path, output: Path | None, opset: int, strength: float
     Examples:
       tsae export model.tsae -o model.onnx
       tsae export pump.tsae -o pump.onnx
-      tsae export denoiser -o den.onnx --atten-limit 15
+      tsae export denoiser2 -o den.onnx --atten-limit 15
     """
     from tsae.export import export_model
+    from tsae.pipelines.denoise.denoiser import model_path, shipped_models
 
-    if str(model) == "denoiser" and not model.exists():
-        from tsae.pipelines.denoise.denoiser import default_model_path
-
-        model, output = default_model_path(), output or Path("denoiser.onnx")
+    if not model.exists() and str(model) in shipped_models():  # a shipped model's name, as tsae denoise --model
+        model, output = model_path(str(model)), output or Path(f"{model}.onnx")
     elif not model.is_file():
-        raise click.BadParameter(f"{model}: no such model file", param_hint="MODEL")
+        names = ", ".join(shipped_models())
+        raise click.BadParameter(f"{model}: no such model file, nor a shipped model ({names})", param_hint="MODEL")
     result = export_model(model, output or model.with_suffix(".onnx"), opset=opset, strength=strength,
                           atten_limit=atten_limit)
     echo_done(f"wrote {result.onnx} ({result.kind}) and {result.sidecar}", quiet)

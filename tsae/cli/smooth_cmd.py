@@ -5,7 +5,16 @@ from pathlib import Path
 
 import click
 
-from tsae.cli.common import device_option, echo_done, input_file, key_values, model_file, output_file, quiet_option
+from tsae.cli.common import (
+    FloatRange,
+    device_option,
+    echo_done,
+    input_file,
+    key_values,
+    model_file,
+    output_file,
+    quiet_option,
+)
 
 _output = click.option("-o", "--output", required=True, type=output_file,
                        help="Output file (same kind as the input: CSV keeps its time column, audio its rate).")
@@ -16,7 +25,7 @@ _model = click.option("--model", type=model_file, default=None,
 @click.command("smooth")
 @input_file("input")
 @_output
-@click.option("--strength", type=click.FloatRange(0, 1), default=1.0, show_default=True,
+@click.option("--strength", type=FloatRange(0, 1), default=1.0, show_default=True,
               help="0 keeps the input, 1 smooths fully; values between blend.")
 @click.option("--no-edge-guard", is_flag=True, help="Smooth steps and spikes too (by default they are kept sharp).")
 @_model

@@ -5,7 +5,16 @@ from pathlib import Path
 
 import click
 
-from tsae.cli.common import device_option, echo_done, init_option, key_values, model_file, output_file, quiet_option
+from tsae.cli.common import (
+    FloatRange,
+    device_option,
+    echo_done,
+    init_option,
+    key_values,
+    model_file,
+    output_file,
+    quiet_option,
+)
 
 
 @click.command("train")
@@ -25,13 +34,13 @@ from tsae.cli.common import device_option, echo_done, init_option, key_values, m
 @click.option("--epochs", type=click.IntRange(min=1), default=50, show_default=True, help="Maximum training epochs.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True,
               help="Windows per step (capped to fit memory).")
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True,
+@click.option("--lr", type=FloatRange(min=0, min_open=True), default=1e-3, show_default=True,
               help="Learning rate.")
 @click.option("--patience", type=click.IntRange(min=1), default=5, show_default=True,
               help="Epochs without validation improvement before stopping.")
-@click.option("--val-fraction", type=click.FloatRange(0, 1, max_open=True), default=0.1, show_default=True,
+@click.option("--val-fraction", type=FloatRange(0, 1, max_open=True), default=0.1, show_default=True,
               help="Share of windows held out for validation and early stopping.")
-@click.option("--max-seconds", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--max-seconds", type=FloatRange(min=0, min_open=True), default=None,
               help="Wall-clock training budget.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed (CPU training is reproducible).")
 @init_option

@@ -30,6 +30,40 @@ _FORMAT_BY_SUFFIX = {
 }
 
 
+#: formats whose header says exactly how many sample frames follow (MP3's count is an estimate)
+_EXACT_LENGTH_FORMATS = {"WAV", "WAVEX", "W64", "RF64", "AIFF", "AU", "FLAC", "OGG"}
+
+
+def _wav_shortfall(path: Path, frame_bytes: int) -> tuple[int, int] | None:
+    """``(frames there, frames announced)`` of a WAV file whose ``data`` chunk is cut short, else ``None``.
+
+    libsndfile quietly reads such a file to its end; a size of 0 or near 4 GiB is the
+    "unknown length" of a streamed WAV, not a promise.
+    """
+    try:
+        with open(path, "rb") as f:
+            if f.read(12)[8:12] != b"WAVE":
+                return None
+            while len(chunk := f.read(8)) == 8:
+                kind, size = chunk[:4], int.from_bytes(chunk[4:], "little")
+                if kind == b"data":
+                    there = os.fstat(f.fileno()).st_size - f.tell()
+                    if 0 < size < 0x7FFF0000 and there < size:
+                        return there // frame_bytes, size // frame_bytes
+                    return None
+                f.seek(size + (size & 1), os.SEEK_CUR)
+    except OSError:
+        return None
+    return None
+
+
+def _check_complete(info: AudioInfo, frames: int) -> None:
+    """Raise when fewer than the announced sample frames could be read (a truncated or corrupt file)."""
+    if frames < info.frames and info.format in _EXACT_LENGTH_FORMATS:
+        raise ValueError(f"{info.path}: file ends after {frames} of the {info.frames} sample frames its header "
+                         "announces (truncated or corrupt)")
+
+
 #: the loudest sample a reader passes on (full scale is 1); louder ones are clipped to it
 LOUDEST = 1000.0
 
@@ -137,6 +171,11 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
         raise ValueError(f"{path}: no audio samples (zero length)")
     if info.sample_rate <= 0 or info.channels <= 0:
         raise ValueError(f"{path}: invalid header (sample rate {info.sample_rate}, {info.channels} channels)")
+    bits = {"PCM_U8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32, "FLOAT": 32, "DOUBLE": 64}.get(info.subtype)
+    short = _wav_shortfall(path, bits // 8 * info.channels) if bits and info.format in ("WAV", "WAVEX") else None
+    if short:
+        raise ValueError(f"{path}: file ends after {short[0]} of the {short[1]} sample frames its header "
+                         "announces (truncated or corrupt)")
     return info
 
 
@@ -165,6 +204,7 @@ def read_audio(path: str | os.PathLike) -> AudioFile:
         raise ValueError(f"{path}: corrupt audio data ({_detail(error)})") from None
     if data.shape[0] == 0:
         raise ValueError(f"{path}: no audio samples (zero length)")
+    _check_complete(info, data.shape[0])
     repair = _SampleRepair(path, info.subtype)
     data = repair(data)
     repair.report()
@@ -178,17 +218,21 @@ def iter_audio_blocks(path: str | os.PathLike, block: int) -> Iterator[np.ndarra
     """
     if block < 1:
         raise ValueError(f"block must be >= 1, got {block}")
-    repair = _SampleRepair(path, audio_info(path).subtype)
+    info = audio_info(path)
+    repair = _SampleRepair(path, info.subtype)
     sf = _sf()
+    frames = 0
     try:
         with sf.SoundFile(str(path)) as f:
             while True:
                 data = f.read(block, dtype="float32", always_2d=True)
                 if data.shape[0] == 0:
                     break
+                frames += data.shape[0]
                 yield np.ascontiguousarray(repair(data).T)
     except sf.LibsndfileError as error:
         raise ValueError(f"{path}: corrupt audio data ({_detail(error)})") from None
+    _check_complete(info, frames)
     repair.report()
 
 

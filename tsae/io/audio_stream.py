@@ -19,7 +19,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from tsae.io.audio import _prepare
+from tsae.io.audio import _prepare, _SampleRepair
 
 #: raw PCM sample formats of ``--format``: name -> libsndfile subtype
 RAW_FORMATS = {"s16": "PCM_16", "s24": "PCM_24", "s32": "PCM_32", "f32": "FLOAT"}
@@ -57,7 +57,10 @@ def raw_format(sample_rate: int, channels: int, sample_format: str) -> StreamFor
     """The :class:`StreamFormat` of raw PCM (``sample_format`` a key of :data:`RAW_FORMATS`)."""
     if sample_format not in RAW_FORMATS:
         raise ValueError(f"unknown raw sample format {sample_format!r} (one of {', '.join(RAW_FORMATS)})")
-    return StreamFormat(int(sample_rate), int(channels), RAW_FORMATS[sample_format])
+    try:
+        return StreamFormat(int(sample_rate), int(channels), RAW_FORMATS[sample_format])
+    except ValueError as error:
+        raise ValueError(f"--raw: {error}") from None
 
 
 def _read_exact(stream: BinaryIO, n: int) -> bytes:
@@ -199,6 +202,7 @@ class AudioStreamReader:
         width = self.format.frame_bytes
         left = self.data_bytes
         carry = b""
+        repair = _SampleRepair(self.name, self.format.subtype)  # NaN and absurd floats, as files get
         while left is None or left > 0:
             want = block * width - len(carry)
             if left is not None:
@@ -213,7 +217,8 @@ class AudioStreamReader:
             carry = data[whole:]
             if whole:
                 self.frames += whole // width
-                yield decode(data[:whole], self.format)
+                yield repair(decode(data[:whole], self.format))
+        repair.report()
         if carry:
             self.problem = f"{self.name}: stream ended inside a sample frame ({len(carry)} stray byte(s) dropped)"
         elif left:

@@ -107,7 +107,11 @@ class StreamingDenoiser:
     Parameters
     ----------
     sample_rate
-        Rate of the audio you feed (resampled internally to the model's 16 kHz).
+        Rate of the audio you feed (resampled internally to the model's 16 kHz). Above
+        the model's band (8 kHz) the input is kept at the gain ``strength`` and
+        ``atten_limit`` allow: removed at full strength with no limit (the model cannot
+        tell speech from noise there), kept whole at strength 0, ``atten_limit`` dB down
+        with a limit.
     channels
         Number of channels; each is denoised independently.
     model
@@ -188,6 +192,9 @@ class StreamingDenoiser:
         self.lookahead = int(self._stepper.lookahead)
         self._win = np.asarray(self._stepper.window_fn, dtype=np.float32)
         floor = 0.0 if self.atten_limit is None else 10 ** (-self.atten_limit / 20)
+        # the band above the model's Nyquist frequency (audio above 16 kHz) is kept at the gain the
+        # options allow: none at full strength, all of it at strength 0, the attenuation limit in between
+        self._high_gain = 1.0 - self.strength * (1.0 - floor) if self.sample_rate > self.model_rate else 0.0
         self._finisher = MaskFinisher(self.channels, self.n_fft // 2 + 1, guard=self.guard, floor=floor,
                                       strength=self.strength)
         self.reset()
@@ -223,6 +230,11 @@ class StreamingDenoiser:
                                                quality=self.resample_quality)
         else:
             self._rs_in = self._rs_out = None
+        # the high band is the input minus its round trip through the model's rate (aligned like the output)
+        self._rs_low = (soxr.ResampleStream(self.model_rate, self.sample_rate, c, dtype="float32",
+                                            quality=self.resample_quality) if self._high_gain > 0 else None)
+        self._raw = np.zeros((c, 0), np.float32)
+        self._low = np.zeros((c, 0), np.float32)
 
     # -- public -------------------------------------------------------------
     def feed(self, chunk: np.ndarray) -> np.ndarray:
@@ -230,10 +242,12 @@ class StreamingDenoiser:
         x, mono = self._as_2d(chunk)
         self._n_in += x.shape[1]
         if self._rs_in is not None:
+            raw = x
             x = self._rs_in.resample_chunk(np.ascontiguousarray(x.T), last=False).T
+            self._keep_high_band(raw, x, last=False)
         self._n_model_in += x.shape[1]
         y = self._process(x)
-        y = self._to_output(y, last=False)
+        y = self._with_high_band(self._to_output(y, last=False))
         return y[0] if mono else y
 
     def flush(self) -> np.ndarray:
@@ -242,6 +256,7 @@ class StreamingDenoiser:
         parts = []
         if self._rs_in is not None:
             x = self._rs_in.resample_chunk(np.zeros((0, c), np.float32), last=True).T
+            self._keep_high_band(np.zeros((c, 0), np.float32), x, last=True)
             self._n_model_in += x.shape[1]
             parts.append(self._process(x))
         parts.append(self._process(np.zeros((c, self.n_fft + self.lookahead * self.hop), np.float32)))
@@ -254,6 +269,7 @@ class StreamingDenoiser:
             y = y[:, : y.shape[1] + extra]
         elif extra > 0:
             y = np.concatenate([y, np.zeros((c, extra), np.float32)], axis=1)
+        y = self._with_high_band(y, final=True)
         mono = self._mono
         self.reset()
         self._mono = mono
@@ -273,6 +289,25 @@ class StreamingDenoiser:
             x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
         self._mono = mono
         return x, mono
+
+    def _keep_high_band(self, raw: np.ndarray, model_rate: np.ndarray, *, last: bool) -> None:
+        """Queue input samples and their round trip through the model's rate (the high band is their difference)."""
+        if self._rs_low is None:
+            return
+        low = self._rs_low.resample_chunk(np.ascontiguousarray(model_rate.T), last=last).T
+        self._raw = np.concatenate([self._raw, raw.astype(np.float32)], axis=1)
+        self._low = np.concatenate([self._low, low.astype(np.float32)], axis=1)
+
+    def _with_high_band(self, y: np.ndarray, *, final: bool = False) -> np.ndarray:
+        """``y`` plus the high band of the input samples it stands for, times the high band's gain."""
+        if self._rs_low is None or y.shape[1] == 0:
+            return y
+        n = y.shape[1]
+        if final and self._low.shape[1] < n:  # the round trip's last sample or so
+            self._low = np.pad(self._low, ((0, 0), (0, n - self._low.shape[1])))
+        high = self._raw[:, :n] - self._low[:, :n]
+        self._raw, self._low = self._raw[:, n:], self._low[:, n:]
+        return (y + np.float32(self._high_gain) * high).astype(np.float32)
 
     def _to_output(self, y: np.ndarray, *, last: bool) -> np.ndarray:
         y = y.astype(np.float32)

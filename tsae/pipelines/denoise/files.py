@@ -102,11 +102,10 @@ def _denoise_together(
         writers: list[Any] = []
         outputs: list[contextlib.ExitStack] = []
         for src, dst, info in jobs:
-            fmt = format_for(dst)
-            subtype = info.subtype if fmt == info.format else None
+            # the input's subtype (bit depth, float) where the output's format has it, else that format's default
             own = stack.enter_context(contextlib.ExitStack())
             writers.append(own.enter_context(open_audio_writer(
-                dst, rate, info.channels, subtype=subtype, format=fmt, protect=(src,))))
+                dst, rate, info.channels, subtype=info.subtype, format=format_for(dst), protect=(src,))))
             outputs.append(own)
         readers: list[Any] = [iter_audio_blocks(src, block) for src, _, _ in jobs]
 
@@ -194,6 +193,7 @@ def denoise_files(
     jobs = []
     for src, dst in pairs:
         try:
+            format_for(dst)  # an output suffix with no audio format fails this file only
             jobs.append((src, dst, audio_info(src)))
         except ValueError as error:
             failed(src, error)

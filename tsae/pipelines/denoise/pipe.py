@@ -86,6 +86,12 @@ def denoise_stream(
         if str(input) == STDIO and _same_file(stdin, Path(output)):
             raise ValueError(f"{output}: refusing to overwrite the input file (stdin is read from it)")
     reader, fmt = _open_input(input, stdin, raw)
+    if raw is not None and str(input) != STDIO and str(output) == STDIO:
+        want = raw.stream_format()
+        if (want.sample_rate, want.channels) != (fmt.sample_rate, fmt.channels):
+            raise ValueError(f"{input}: is {fmt.sample_rate} Hz with {fmt.channels} channel(s), but the raw output "
+                             f"was given as {want.sample_rate} Hz with {want.channels} (give the file's --rate and "
+                             "--channels: tsae denoise neither resamples nor remixes)")
     den = StreamingDenoiser(fmt.sample_rate, fmt.channels, model=model, strength=strength,
                             atten_limit=atten_limit, device=device)
     block = max(1, int(block_seconds * fmt.sample_rate))
