@@ -365,7 +365,7 @@ class RecordParser:
                 self.counts["lines"] += 1
                 self._malformed(f"a line of {len(line)} characters, over the limit of {self.max_line}")
                 continue
-            line = line.strip()
+            line = line.strip().lstrip("\ufeff")  # a UTF-8 BOM (an editor's CSV, or files concatenated)
             if not line:
                 continue
             self.counts["lines"] += 1

@@ -261,11 +261,12 @@ def train_files(
     then starts from its encoder weights. The output is written atomically and never
     overwrites an input file.
     """
-    from tsae.io.paths import check_output
+    from tsae.io.paths import check_output, expand_inputs
 
     paths = [data] if isinstance(data, (str, os.PathLike)) else list(data)
     out = Path(output)
-    check_output(out, [*paths, *([init] if init is not None else [])])
+    # the files a folder holds are inputs too: -o data/x.csv must not replace data/x.csv
+    check_output(out, [*paths, *expand_inputs(paths, recursive=True), *([init] if init is not None else [])])
     start = None
     if init is not None:
         from tsae.models.pretrained import init_settings, load_init
@@ -276,7 +277,7 @@ def train_files(
     fit = fit_model_on_series(found.series, model=model or "conv1d", window=window or 128, hop=hop, params=params,
                               normalize=normalize, window_fn=window_fn, sample_rate=found.sample_rate, config=config,
                               columns=found.columns, sources=[Path(n).name for n in found.files], init=start)
-    fit.save(out, protect=tuple(paths) + ((init,) if init is not None else ()),
+    fit.save(out, protect=(*paths, *found.files, *((init,) if init is not None else ())),
              extra={"init": str(init)} if init is not None else None)
     return fit
 

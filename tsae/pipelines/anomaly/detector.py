@@ -537,6 +537,9 @@ class Detector:
             obj.params["interval_assumed"] = True
         finite = calib[np.isfinite(calib)]
         self.calibration_mean_ = float(finite.mean()) if finite.size else 1.0
+        if not self.calibration_mean_ > 0:  # a detector file must hold a positive scale for drift tracking
+            raise ValueError("every held-out normal score is 0: the training data has no variation to learn "
+                             "(constant sensors?)")
         self.threshold_obj_ = obj
         self.threshold_ = obj.value
 

@@ -485,6 +485,10 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
         clean_session=clean_session, outbox=outbox, source_options=dict(source_options or {}),
         sink_options=dict(sink_options or {}), max_line=max_line,
     )
+    if settings.source == "stdin" and stdin is None and sys.stdin is None:  # fd 0 closed when Python started
+        raise ValueError("stdin is closed: pipe the samples in (or read them with --mqtt)")
+    if settings.sink == "stdout" and stdout is None and sys.stdout is None:
+        raise ValueError("stdout is closed: redirect it to a file or pipe (or publish with --out-topic)")
     raw_source: Any = None
     if raw is not None:
         from tsae.io.raw_samples import RawSampleSource

@@ -1,0 +1,54 @@
+"""Hostile inputs found by an audit of the anomaly commands: each is a clean one-line refusal or is read right."""
+import io
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from tsae.cli import cli
+from tsae.pipelines.anomaly.monitor import run_monitor
+
+from sensor_data import SENSORS
+
+
+def test_monitor_reads_a_csv_header_behind_a_bom(detector_file, test_data):
+    rows = "\n".join(",".join(repr(float(v)) for v in row) for row in test_data[:300])
+    plain, bom = (io.StringIO(), io.StringIO()), (io.StringIO(), io.StringIO())
+    for prefix, (out, err) in (("", plain), ("\ufeff", bom)):
+        run_monitor(detector_file, stdin=io.StringIO(prefix + ",".join(SENSORS) + "\n" + rows + "\n"),
+                    stdout=out, stderr=err)
+        assert "lacks sensor" not in err.getvalue()
+    summaries = [json.loads(out.getvalue().splitlines()[-1]) for out, _ in (plain, bom)]
+    for key in ("samples", "anomalous_samples", "events", "missing_values", "max_score"):
+        assert summaries[0][key] == summaries[1][key], key
+
+
+def test_monitor_with_closed_stdin_or_stdout_is_one_line(detector_file, monkeypatch):
+    monkeypatch.setattr("sys.stdin", None)
+    with pytest.raises(ValueError, match="stdin is closed"):
+        run_monitor(detector_file, stdout=io.StringIO(), stderr=io.StringIO())
+    monkeypatch.setattr("sys.stdout", None)
+    with pytest.raises(ValueError, match="stdout is closed"):
+        run_monitor(detector_file, stdin=io.StringIO(""), stderr=io.StringIO())
+
+
+def test_fit_on_constant_data_is_refused_without_output(tmp_path):
+    path = tmp_path / "const.csv"
+    path.write_text("time,a,b\n" + "".join(f"{i},5,7\n" for i in range(300)))
+    result = CliRunner().invoke(cli, ["detect", "fit", str(path), "-o", str(tmp_path / "c.tsae"), "--terms",
+                                      "pca+stats", "--device", "cpu", "-q"])
+    assert result.exit_code == 1 and "no variation to learn" in result.output
+    assert not (tmp_path / "c.tsae").exists()
+
+
+def test_train_never_replaces_a_file_of_a_folder_it_reads(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    rng = np.random.default_rng(0)
+    (data / "train.csv").write_text("a,b\n" + "".join(f"{x:.4f},{y:.4f}\n" for x, y in rng.standard_normal((200, 2))))
+    before = (data / "train.csv").read_bytes()
+    result = CliRunner().invoke(cli, ["train", str(data), "-o", str(data / "train.csv"), "--window", "20",
+                                      "--epochs", "1", "--device", "cpu", "-q"])
+    assert result.exit_code == 1 and "refusing to overwrite the input file" in result.output
+    assert (data / "train.csv").read_bytes() == before
