@@ -22,10 +22,10 @@ from typing import Any, TextIO
 
 def parse_host_port(value: str, default_port: int = 1883) -> tuple[str, int]:
     """``"host:port"`` (or ``"host"``) -> ``(host, port)``."""
-    host, _, port = str(value).rpartition(":")
-    if not host:
+    host, sep, port = str(value).rpartition(":")
+    if not host and not sep:
         host, port = port, ""
-    if not host:
+    if not host:  # ":1883" names no host
         raise ValueError(f"MQTT broker address {value!r}: expected HOST:PORT")
     try:
         number = int(port) if port else default_port

@@ -52,3 +52,36 @@ def test_train_never_replaces_a_file_of_a_folder_it_reads(tmp_path):
                                       "--epochs", "1", "--device", "cpu", "-q"])
     assert result.exit_code == 1 and "refusing to overwrite the input file" in result.output
     assert (data / "train.csv").read_bytes() == before
+
+
+@pytest.mark.parametrize(("text", "expected"), [("broker", ("broker", 1883)), ("broker:1884", ("broker", 1884)),
+                                                ("[::1]:1883", ("[::1]", 1883))])
+def test_broker_addresses(text, expected):
+    from tsae.io.streams import parse_host_port
+
+    assert parse_host_port(text) == expected
+
+
+@pytest.mark.parametrize("text", [":1883", "", "broker:x", "broker:70000"])
+def test_bad_broker_addresses_are_refused(text):
+    from tsae.io.streams import parse_host_port
+
+    with pytest.raises(ValueError, match="MQTT broker address"):
+        parse_host_port(text)
+
+
+def test_an_unreachable_broker_is_reported():
+    pytest.importorskip("paho.mqtt")
+    from tsae.io.mqtt import MqttSource
+
+    said = []
+    source = MqttSource("127.0.0.1", 1, "t", on_status=said.append, reconnect_min=1, reconnect_max=1)
+    try:
+        import time
+
+        deadline = time.monotonic() + 10
+        while not said and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        source.close()
+    assert said and said[0] == "mqtt: cannot reach the broker 127.0.0.1:1; retrying"
