@@ -65,7 +65,7 @@ class BlindSpotNet(Autoencoder):
     encoder_modules = ()
     params = {
         "hidden": Param(16, "channels of each causal stack", min=1),
-        "layers": Param(4, "dilated layers per stack (each side sees 2**layers samples)", min=0),
+        "layers": Param(4, "dilated layers per stack (each side sees 2**layers samples)", min=0, max=16),
     }
 
     def __init__(self, channels: int = 1, window: int = 128, **hparams: Any) -> None:

@@ -94,10 +94,12 @@ def compress_file(model: str | os.PathLike, data: str | os.PathLike, output: str
         (container size) and ``bits_per_value``.
     """
     from tsae.models.modelfile import load_model
+    from tsae.pipelines.reconstruct.series import frame_spec
 
     model_path, data_path, out = Path(model), Path(data), Path(output)
     check_output(out, [data_path, model_path])
     loaded = load_model(model_path, device=device)
+    frame_spec(loaded)  # refuses a model that cannot reconstruct series (the speech denoisers)
     source = open_source(data_path, chunk) if data_path.suffix.lower() in _BLOCK_SUFFIXES else None
     whole = source is None or source.n <= chunk
     if whole:
@@ -175,6 +177,13 @@ def decompress_file(container: str | os.PathLike, output: str | os.PathLike, *,
     source, out = Path(container), Path(output)
     if not source.is_file():
         raise ValueError(f"{source}: no such file")
+    try:
+        return _decompress(source, out, model, load_model)
+    except (AttributeError, TypeError, KeyError) as error:  # a header that passes its checksum but not its schema
+        raise ValueError(f"{source}: corrupt .tsz header ({type(error).__name__}: {error})") from None
+
+
+def _decompress(source: Path, out: Path, model: str | os.PathLike | None, load_model: Any) -> dict:
     with open(source, "rb") as handle:
         reader = Reader(handle, str(source))
         model_path = _find_model(reader, source, model)

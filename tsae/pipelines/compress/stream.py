@@ -8,6 +8,8 @@ block counts), returning them with the maximum and RMS error reached per channel
 """
 from __future__ import annotations
 
+import math
+
 from collections.abc import Iterator
 from typing import IO, Any
 
@@ -54,8 +56,8 @@ class Compressor:
                  header: dict[str, Any] | None = None) -> None:
         if block_windows < 1:
             raise ValueError(f"block_windows must be >= 1, got {block_windows}")
-        if latent_step is not None and not latent_step > 0:
-            raise ValueError(f"latent_step must be > 0, got {latent_step}")
+        if latent_step is not None and not 0 < latent_step < math.inf:
+            raise ValueError(f"latent_step must be finite and > 0, got {latent_step}")
         self.model = CodeModel(loaded)
         channels = self.model.channels
         self.max_error = None if max_error is None else np.broadcast_to(

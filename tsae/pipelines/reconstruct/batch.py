@@ -425,12 +425,23 @@ def reconstruct_files(
     return result
 
 
+def _is_manifest(path: Path) -> bool:
+    """Whether ``path`` is a manifest this command wrote (its header line is :data:`MANIFEST_FIELDS`)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.readline().strip() == ",".join(MANIFEST_FIELDS)
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
 def _plan_batch(model_path: Path, inputs: Iterable[str | os.PathLike], out: str,
                 manifest: str | os.PathLike | None) -> tuple[Path, list[tuple[str, str]]]:
     """The manifest path and the (input, output) pairs, checked: no output overwrites anything read."""
     manifest_path = Path(manifest) if manifest is not None else (
         Path(out) / MANIFEST_NAME if not is_url(out) else Path.cwd() / MANIFEST_NAME)
-    files = expand_inputs(inputs, SERIES_SUFFIXES, urls=True, skip=(manifest_path,),
+    # an earlier run's manifest is not an input; any other file the manifest would replace stays one (and is refused)
+    skip = (manifest_path,) if _is_manifest(manifest_path) else ()
+    files = expand_inputs(inputs, SERIES_SUFFIXES, urls=True, skip=skip,
                           exclude=lambda name: name == MANIFEST_NAME)
     pairs = plan_outputs(files, out, folder=True)
     check_output(manifest_path, [*files, model_path])

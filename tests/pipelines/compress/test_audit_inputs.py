@@ -1,0 +1,74 @@
+"""Hostile inputs found by an audit of the series commands: refused in one line, inputs never replaced."""
+import json
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from tsae.cli import cli
+
+
+@pytest.fixture(scope="module")
+def series_and_model(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("audit")
+    rows = [f"{i},{np.sin(i / 10):.4f},{np.cos(i / 7):.4f}" for i in range(300)]
+    (folder / "s.csv").write_text("time,a,b\n" + "\n".join(rows) + "\n")
+    result = CliRunner().invoke(cli, ["train", str(folder / "s.csv"), "--window", "32", "--epochs", "1",
+                                      "-o", str(folder / "m.tsae"), "-q"])
+    assert result.exit_code == 0, result.output
+    return folder
+
+
+def test_reconstruct_never_writes_its_manifest_over_an_input(series_and_model, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in ("a.csv", "b.csv"):
+        (data / name).write_bytes((series_and_model / "s.csv").read_bytes())
+    before = (data / "b.csv").read_bytes()
+    result = CliRunner().invoke(cli, ["reconstruct", str(series_and_model / "m.tsae"), str(data), "-o",
+                                      str(tmp_path / "out"), "--manifest", str(data / "b.csv"), "-q"])
+    assert result.exit_code == 1 and "b.csv: refusing to overwrite the input file" in result.output
+    assert (data / "b.csv").read_bytes() == before
+    # a manifest of an earlier run in the input folder is not an input: the batch resumes
+    args = ["reconstruct", str(series_and_model / "m.tsae"), str(data), "-o", str(tmp_path / "out"),
+            "--manifest", str(data / "runs.csv"), "-q"]
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    assert CliRunner().invoke(cli, args).exit_code == 0
+
+
+def test_compress_refuses_a_denoiser_and_an_infinite_step(series_and_model, tmp_path):
+    from tsae.pipelines.denoise.denoiser import default_model_path
+
+    src = series_and_model / "s.csv"
+    result = CliRunner().invoke(cli, ["compress", str(default_model_path()), str(src), "-o", str(tmp_path / "d.tsz")])
+    assert result.exit_code == 1 and "is for the denoise pipeline" in result.output
+    result = CliRunner().invoke(cli, ["compress", str(series_and_model / "m.tsae"), str(src), "-o",
+                                      str(tmp_path / "i.tsz"), "--latent-step", "inf"])
+    assert result.exit_code == 1 and "latent_step must be finite" in result.output
+    assert not (tmp_path / "d.tsz").exists() and not (tmp_path / "i.tsz").exists()
+
+
+@pytest.mark.parametrize("edit", [lambda h: h.update(model="m.tsae"), lambda h: h["model"].update(path=["x"]),
+                                  lambda h: h.update(sample_rate="abc")])
+def test_a_tsz_header_with_a_good_checksum_but_bad_fields_is_one_line(series_and_model, tmp_path, edit):
+    good = tmp_path / "g.tsz"
+    assert CliRunner().invoke(cli, ["compress", str(series_and_model / "m.tsae"), str(series_and_model / "s.csv"),
+                                    "-o", str(good), "-q"]).exit_code == 0
+    data = good.read_bytes()
+    n = struct.unpack("<I", data[10:14])[0]
+    header = json.loads(data[14:14 + n])
+    edit(header)
+    text = json.dumps(header).encode()
+    (tmp_path / "bad.tsz").write_bytes(data[:10] + struct.pack("<I", len(text)) + text
+                                       + struct.pack("<I", zlib.crc32(text)) + data[18 + n:])
+    result = CliRunner().invoke(cli, ["decompress", str(tmp_path / "bad.tsz"), "-o", str(tmp_path / "r.wav")])
+    assert result.exit_code == 1 and "bad.tsz: corrupt .tsz header" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "r.wav").exists()
+
+
+def test_blind_spot_layers_are_bounded(series_and_model, tmp_path):
+    result = CliRunner().invoke(cli, ["smooth", str(series_and_model / "s.csv"), "-o", str(tmp_path / "sm.csv"),
+                                      "-p", "layers=30"])
+    assert result.exit_code == 1 and "layers='30' must be <= 16" in result.output
