@@ -9,7 +9,6 @@ block counts), returning them with the maximum and RMS error reached per channel
 from __future__ import annotations
 
 import math
-
 from collections.abc import Iterator
 from typing import IO, Any
 
