@@ -102,3 +102,19 @@ def test_read_series_dispatch(tmp_path) -> None:
     (tmp_path / "obj.npy").write_bytes(b"\x93NUMPY garbage")
     with pytest.raises(ValueError, match="obj.npy"):
         read_series(tmp_path / "obj.npy")
+
+
+def test_absurd_cells_are_read_as_missing_with_a_warning(tmp_path):
+    import warnings
+
+    from tsae.io.tables import TableWarning, read_table
+
+    path = tmp_path / "big.csv"
+    path.write_text("time,a,b\n0,1.5,2\n1,1e200,3\n2,-1e308,inf\n3,1e29,4\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table = read_table(path)
+    assert np.isnan(table.values[0, 1:3]).all() and np.isnan(table.values[1, 2])  # inf is missing, as before
+    assert table.values[0, 3] == 1e29 and table.values[0, 0] == 1.5  # large but possible values stay
+    [warning] = [w for w in caught if issubclass(w.category, TableWarning)]
+    assert "big.csv: 2 cell(s) beyond 1e+30 in magnitude read as missing: a (2)" in str(warning.message)

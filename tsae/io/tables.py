@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -288,9 +289,29 @@ def read_table(path: str | os.PathLike) -> Table:
         raise _fail(path, "no numeric data columns")
     data = np.vstack([_to_float(path, header[j], list(cells), first_line)
                       for j, cells in enumerate(columns) if j not in (time_idx, label_idx)])
-    data[np.isinf(data)] = np.nan
+    _absurd_as_missing(path, data, names)
     return Table(values=data, columns=names, time=time, time_name=header[time_idx] if time_idx is not None else None,
                  label=label, label_name=header[label_idx] if label_idx is not None else None)
+
+
+#: a cell beyond this magnitude is read as missing, like inf: no sensor reads 1e30, and such a value
+#: overflows the float32 arithmetic of the models (1e200 emptied whole columns of smooth's output)
+ABSURD = 1e30
+
+
+class TableWarning(UserWarning):
+    """A table was read, but some of its cells had to be read as missing."""
+
+
+def _absurd_as_missing(path: Path, data: np.ndarray, names: list[str]) -> None:
+    """Infinite cells and cells beyond :data:`ABSURD` become NaN (missing), in place; finite ones are told."""
+    with np.errstate(invalid="ignore"):
+        huge = np.isfinite(data) & (np.abs(data) > ABSURD)
+    data[np.isinf(data) | huge] = np.nan
+    if huge.any():
+        where = [f"{names[c]} ({int(n)})" for c, n in enumerate(huge.sum(axis=1)) if n]
+        warnings.warn(f"{path}: {int(huge.sum())} cell(s) beyond {ABSURD:g} in magnitude read as missing: "
+                      f"{', '.join(where[:5])}", TableWarning, stacklevel=3)
 
 
 def _format_column(values: np.ndarray) -> np.ndarray:
