@@ -28,3 +28,18 @@ def test_an_error_leaves_no_output_and_no_temporary_file(tmp_path) -> None:
     with atomic_path(tmp_path / "c.txt") as tmp:  # outside the block: renamed at once again
         tmp.write_text("c")
     assert (tmp_path / "c.txt").read_text() == "c"
+
+
+def test_an_unwritable_folder_names_the_output_not_the_temporary_file(tmp_path, monkeypatch):
+    import tempfile
+
+    from tsae.io.atomic import atomic_path
+
+    def refused(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(tmp_path / ".out.csv.x1y2.part"))
+
+    monkeypatch.setattr(tempfile, "mkstemp", refused)
+    with pytest.raises(PermissionError) as error:
+        with atomic_path(tmp_path / "out.csv"):
+            pass
+    assert str(error.value) == f"[Errno 13] Permission denied: '{tmp_path / 'out.csv'}'"

@@ -39,8 +39,11 @@ def atomic_path(target: str | os.PathLike, *, protect: tuple[str | os.PathLike, 
     """
     target = Path(target)
     check_output(target, protect)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    except OSError as error:  # name the output the user gave, not the hidden temporary file
+        raise type(error)(error.errno, error.strerror or str(error), str(target)) from None
     os.close(fd)
     tmp = Path(name)
     deferred = _DEFERRED.get()
