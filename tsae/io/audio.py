@@ -34,34 +34,36 @@ _FORMAT_BY_SUFFIX = {
 _EXACT_LENGTH_FORMATS = {"WAV", "WAVEX", "W64", "RF64", "AIFF", "AU", "FLAC", "OGG"}
 
 
-def _wav_shortfall(path: Path, frame_bytes: int) -> tuple[int, int] | None:
+def _ends_early(path: str | os.PathLike, frames: int, announced: int) -> ValueError:
+    return ValueError(f"{path}: file ends after {frames} of the {announced} sample frames its header announces "
+                      "(truncated or corrupt)")
+
+
+def _wav_shortfall(path: Path) -> tuple[int, int] | None:
     """``(frames there, frames announced)`` of a WAV file whose ``data`` chunk is cut short, else ``None``.
 
-    libsndfile quietly reads such a file to its end; a size of 0 or near 4 GiB is the
-    "unknown length" of a streamed WAV, not a promise.
+    libsndfile quietly reads such a file to its end. The header is read as a WAV on a pipe
+    is (:func:`~tsae.io.audio_stream.read_wav_header`: a size of 0 or near 4 GiB is the
+    "unknown length" of a streamed WAV, not a promise); an encoding it does not decode
+    (mu-law, ...) is left to libsndfile.
     """
+    from tsae.io.audio_stream import read_wav_header  # that module imports this one
+
     try:
         with open(path, "rb") as f:
-            if f.read(12)[8:12] != b"WAVE":
-                return None
-            while len(chunk := f.read(8)) == 8:
-                kind, size = chunk[:4], int.from_bytes(chunk[4:], "little")
-                if kind == b"data":
-                    there = os.fstat(f.fileno()).st_size - f.tell()
-                    if 0 < size < 0x7FFF0000 and there < size:
-                        return there // frame_bytes, size // frame_bytes
-                    return None
-                f.seek(size + (size & 1), os.SEEK_CUR)
-    except OSError:
+            fmt, size = read_wav_header(f, str(path))
+            there = os.fstat(f.fileno()).st_size - f.tell()
+    except (OSError, ValueError):
         return None
-    return None
+    if size is None or there >= size:
+        return None
+    return there // fmt.frame_bytes, size // fmt.frame_bytes
 
 
 def _check_complete(info: AudioInfo, frames: int) -> None:
     """Raise when fewer than the announced sample frames could be read (a truncated or corrupt file)."""
     if frames < info.frames and info.format in _EXACT_LENGTH_FORMATS:
-        raise ValueError(f"{info.path}: file ends after {frames} of the {info.frames} sample frames its header "
-                         "announces (truncated or corrupt)")
+        raise _ends_early(info.path, frames, info.frames)
 
 
 #: the loudest sample a reader passes on (full scale is 1); louder ones are clipped to it
@@ -171,11 +173,9 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
         raise ValueError(f"{path}: no audio samples (zero length)")
     if info.sample_rate <= 0 or info.channels <= 0:
         raise ValueError(f"{path}: invalid header (sample rate {info.sample_rate}, {info.channels} channels)")
-    bits = {"PCM_U8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32, "FLOAT": 32, "DOUBLE": 64}.get(info.subtype)
-    short = _wav_shortfall(path, bits // 8 * info.channels) if bits and info.format in ("WAV", "WAVEX") else None
+    short = _wav_shortfall(path) if info.format in ("WAV", "WAVEX") else None
     if short:
-        raise ValueError(f"{path}: file ends after {short[0]} of the {short[1]} sample frames its header "
-                         "announces (truncated or corrupt)")
+        raise _ends_early(path, *short)
     return info
 
 

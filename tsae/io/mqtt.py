@@ -84,7 +84,7 @@ def _failed(reason: Any) -> bool:
     return bool(getattr(reason, "is_failure", False))
 
 
-def _report_unreachable(client: Any, host: str, port: int, on_status: Any) -> None:
+def _report_unreachable(client: Any, host: str, port: int, on_status: Callable[[str], None]) -> None:
     """Say when the broker cannot be reached at all (paho retries quietly otherwise)."""
 
     def failed(client: Any, userdata: Any) -> None:
@@ -145,7 +145,7 @@ class MqttSource:
         self.client.on_subscribe = self._on_subscribe
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
-        _report_unreachable(self.client, self.host, self.port, lambda text: self.on_status(text))
+        _report_unreachable(self.client, self.host, self.port, self.on_status)
         _connect(self.client, self.host, self.port, keepalive, session_expiry if self.persistent else None)
 
     def _on_connect(self, client: Any, userdata: Any, flags: Any, reason: Any, properties: Any = None) -> None:
@@ -334,7 +334,7 @@ class MqttSink:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_publish = self._on_publish
-        _report_unreachable(self.client, host, self.port, lambda text: self.on_status(text))
+        _report_unreachable(self.client, host, self.port, self.on_status)
         if self.outbox.loaded:
             self.on_status(f"mqtt: {self.outbox.loaded} record(s) left by the previous run in {outbox}: sending first")
         _connect(self.client, host, self.port, keepalive, None)

@@ -172,18 +172,18 @@ def decompress_file(container: str | os.PathLike, output: str | os.PathLike, *,
         One line naming the container: corrupt or truncated, model missing or with another
         SHA-256, or values that fail the error-bound check.
     """
-    from tsae.models.modelfile import load_model
-
     source, out = Path(container), Path(output)
     if not source.is_file():
         raise ValueError(f"{source}: no such file")
     try:
-        return _decompress(source, out, model, load_model)
+        return _decompress(source, out, model)
     except (AttributeError, TypeError, KeyError) as error:  # a header that passes its checksum but not its schema
         raise ValueError(f"{source}: corrupt .tsz header ({type(error).__name__}: {error})") from None
 
 
-def _decompress(source: Path, out: Path, model: str | os.PathLike | None, load_model: Any) -> dict:
+def _decompress(source: Path, out: Path, model: str | os.PathLike | None) -> dict:
+    from tsae.models.modelfile import load_model
+
     with open(source, "rb") as handle:
         reader = Reader(handle, str(source))
         model_path = _find_model(reader, source, model)
