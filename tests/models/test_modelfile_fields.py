@@ -96,6 +96,34 @@ def test_normalizer_lengths_must_agree(wide, craft_model_file) -> None:
     refused(path, "normalizer", "center and scale differ in length (2 and 1)")
 
 
+@pytest.mark.parametrize("keys,value,field,match", [
+    (("normalizer", "method"), "minmax", "normalizer.method", "'minmax' is not one of zscore, robust"),
+    (("normalizer", "method"), 3, "normalizer.method", "3 is not one of"),
+    (("normalizer", "center"), [0.0], "normalizer", "statistics of 1 channel(s) but the network has 2"),
+    (("frame", "window"), 12, "frame.window", "12 differs from the network's window (24)"),
+    (("frame", "window_fn"), "sqrt_hann", "frame.window_fn", "'sqrt_hann' is not a window scipy"),
+])
+def test_what_the_series_pipelines_use_is_checked_at_load(wide, craft_model_file, keys, value, field, match) -> None:
+    mutate = _set(*keys, value=value)
+    if keys == ("normalizer", "center"):
+        def mutate(head: dict) -> None:
+            head["normalizer"].update(center=[0.0], scale=[1.0])
+    refused(craft_model_file(wide, "crafted.tsae", header=mutate), field, match)
+
+
+def test_a_normalizer_without_its_statistics_is_refused(wide, craft_model_file) -> None:
+    def drop_scale(head: dict) -> None:
+        del head["normalizer"]["scale"]
+    refused(craft_model_file(wide, "crafted.tsae", header=drop_scale), "normalizer", "has no 'scale'")
+
+
+def test_a_known_window_and_the_denoisers_own_taper_still_load(wide, craft_model_file) -> None:
+    from tsae.pipelines.denoise.denoiser import shipped_models
+
+    assert load_model(craft_model_file(wide, "hann.tsae", header=_set("frame", "window_fn", value="hann")))
+    assert load_model(shipped_models()["denoiser2"]).frame["window_fn"] == "sqrt_hann"
+
+
 def test_unsupported_tensor_dtype_names_the_tensor(wide, tmp_path) -> None:
     data = wide.read_bytes()
     (n,) = struct.unpack("<Q", data[:8])

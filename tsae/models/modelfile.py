@@ -270,8 +270,17 @@ def _check_frame(path: Path, frame: dict[str, Any] | None) -> None:
 
 
 def _check_normalizer(path: Path, normalizer: dict[str, Any] | None) -> None:
-    if normalizer is None or ("center" not in normalizer and "scale" not in normalizer):
+    if not normalizer:
         return
+    from tsae.engine.preprocess import Normalizer
+
+    method = normalizer.get("method", normalizer.get("kind", "zscore"))
+    if method not in Normalizer.METHODS:
+        raise ModelFileError(path, f"{repr(method)[:40]} is not one of {', '.join(Normalizer.METHODS)}",
+                             "normalizer.method")
+    for key in ("center", "scale"):
+        if key not in normalizer:
+            raise ModelFileError(path, f"has no {key!r}", "normalizer")
     lengths = []
     for key in ("center", "scale"):
         value = normalizer.get(key)
@@ -282,6 +291,35 @@ def _check_normalizer(path: Path, normalizer: dict[str, Any] | None) -> None:
         lengths.append(len(values))
     if lengths[0] != lengths[1]:
         raise ModelFileError(path, f"center and scale differ in length ({lengths[0]} and {lengths[1]})", "normalizer")
+
+
+def _check_framing(path: Path, model: Any, header: dict[str, Any]) -> None:
+    """Check what the series pipelines frame with against the network, before any of them uses it.
+
+    A streaming model (the speech denoisers) frames with a taper of its own that its
+    family names (``sqrt_hann``), so only series models are held to scipy's window names.
+    """
+    from tsae.engine.framing import window_array
+    from tsae.models.base import StreamingModel
+
+    channels, window = header["hparams"]["channels"], header["hparams"]["window"]
+    normalizer = header.get("normalizer") or {}
+    center = normalizer.get("center")
+    stored = len(center) if isinstance(center, list) else 1
+    if normalizer and stored != channels:
+        raise ModelFileError(path, f"holds statistics of {stored} channel(s) but the network has {channels}",
+                             "normalizer")
+    frame = header.get("frame") or {}
+    if isinstance(model, StreamingModel):
+        return
+    if frame.get("window", window) != window:
+        raise ModelFileError(path, f"{frame['window']} differs from the network's window ({window})", "frame.window")
+    if frame.get("window_fn") is not None:
+        try:
+            window_array(frame["window_fn"], window)
+        except ValueError:
+            raise ModelFileError(path, f"{frame['window_fn'][:40]!r} is not a window scipy.signal.get_window knows",
+                                 "frame.window_fn") from None
 
 
 def _open(path: Path) -> BinaryIO:
@@ -384,6 +422,7 @@ def load_model(path: str | os.PathLike, device: Any = "cpu") -> LoadedModel:
         probe = build(path, family_name, family, hparams, len(weights), meta=True)
         model = None if probe is not None else build(path, family_name, family, hparams, len(weights))
         check_weights_fit(path, family_name, state_plan(probe if probe is not None else model), weights)
+        _check_framing(path, probe if probe is not None else model, header)
         with memory_for(path, "load"):
             state, arrays = _read_tensors(path, handle, container)
     with memory_for(path, "load"):
