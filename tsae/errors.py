@@ -48,6 +48,32 @@ def naming(path: object, error: BaseException | str) -> str:
     return text if text.startswith(str(path)) else f"{path}: {text}"
 
 
+@contextmanager
+def in_file(path: str | os.PathLike, *named: str | os.PathLike) -> Iterator[None]:
+    """Name ``path`` in a ``ValueError`` raised in the block whose message names no file of its own.
+
+    What a pipeline finds wrong with the values of a file ("a channel has no finite
+    values") is told about that file; a message that already starts with ``path`` or
+    one of ``named`` (the model, the output) is left as it is.
+
+    Examples
+    --------
+    >>> try:
+    ...     with in_file("pump.csv"):
+    ...         raise ValueError("a channel has no finite values")
+    ... except ValueError as error:
+    ...     print(error)
+    pump.csv: a channel has no finite values
+    """
+    try:
+        yield
+    except ValueError as error:
+        text = first_line(error)
+        if any(text.startswith(str(p)) for p in (path, *named)):
+            raise
+        raise ValueError(f"{path}: {text}") from None
+
+
 class FilesFailed(ValueError):
     """Some files of a multi-file job failed; every other file was done and written.
 

@@ -86,3 +86,44 @@ def test_memory_errors_are_one_line(tmp_path, data_csv, monkeypatch) -> None:
     assert line == "Error: not enough memory (Unable to allocate 3.91 GiB for an array with shape (1048576000,))"
     result = CliRunner().invoke(cli, ["--debug", "smooth", str(data_csv), "-o", str(tmp_path / "s.csv")])
     assert isinstance(result.exception, MemoryError)  # --debug keeps the real error
+
+
+@pytest.fixture()
+def wide_model(tmp_path):
+    torch.manual_seed(0)
+    model = plugins.create_model("conv1d", channels=5, window=4, hidden=4, latent=3, depth=1)
+    return save_model(tmp_path / "wide.tsae", model, frame={"window": 4, "hop": 2, "window_fn": None})
+
+
+@pytest.mark.parametrize("command", ["reconstruct", "encode", "impute", "smooth", "compress", "train"])
+def test_a_table_of_fewer_rows_than_columns_is_that_many_channels(tmp_path, wide_model, command) -> None:
+    """A 5-column CSV of 3 rows is 5 short channels, not an array to transpose ('pass values.T')."""
+    data = tmp_path / "short.csv"
+    data.write_text("a,b,c,d,e\n1,2,3,4,5\n2,3,,5,6\n3,4,5,6,8\n")
+    out = tmp_path / ("out.npy" if command == "encode" else "out.tsz" if command == "compress"
+                      else "out.tsae" if command == "train" else "out.csv")
+    args = {"reconstruct": [wide_model, data], "encode": [wide_model, data], "compress": [wide_model, data],
+            "impute": ["--model", wide_model, data], "smooth": ["--model", wide_model, data],
+            "train": [data, "--window", 4, "--epochs", 1]}[command]
+    code, output = run(command, *args, "-o", out, "-q")
+    assert code == 0, output
+    assert out.exists()
+    if out.suffix == ".csv":
+        lines = out.read_text().splitlines()
+        assert lines[0] == "a,b,c,d,e" and len(lines) == 4, lines
+
+
+@pytest.mark.parametrize("command", ["reconstruct", "encode", "impute", "smooth"])
+def test_problems_with_the_values_name_the_file(tmp_path, model_file, command) -> None:
+    empty = tmp_path / "empty_column.csv"
+    empty.write_text("a,b\n" + "".join(f"{i % 7}.5,\n" for i in range(64)))
+    three = tmp_path / "three.csv"
+    three.write_text("a,b,c\n" + "".join(f"{i % 7}.5,1,2\n" for i in range(64)))
+    model = [] if command == "smooth" else ["--model", model_file] if command == "impute" else [model_file]
+    out = tmp_path / ("out.npy" if command == "encode" else "out.csv")
+    line = one_error_line(*run(command, *model, empty, "-o", out, "-q"))
+    assert line.startswith(f"Error: {empty}: a channel has no finite values"), line
+    if command != "smooth":
+        line = one_error_line(*run(command, *model, three, "-o", out, "-q"))
+        assert line.startswith(f"Error: {three}: ") and "3 channel(s)" in line and "trained on 2" in line, line
+    assert not out.exists()

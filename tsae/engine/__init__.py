@@ -9,7 +9,7 @@ CLI) does not load numba until a kernel is needed; ``__init__.pyi`` lists them.
 - :mod:`tsae.engine.streaming`: :class:`StreamFramer`, :class:`StreamOverlapAdd`
 - :mod:`tsae.engine.preprocess`: :func:`repair_missing`, :func:`forward_fill`, :func:`missing_mask`,
   :class:`Normalizer`, :func:`detrend`, :func:`resample`
-- :mod:`tsae.engine.layout`: :func:`as_channels_first`
+- :mod:`tsae.engine.layout`: :func:`as_channels_first`, :func:`known_layout`
 """
 from __future__ import annotations
 

@@ -4,13 +4,34 @@ A series is ``(n,)`` (one channel) or ``(n_channels, n_samples)``. A pandas Data
 (rows are time steps, columns are channels) is turned around by its labels, so it is
 never ambiguous. A 2-D array with more rows than columns is almost always a
 ``(n_samples, n_channels)`` array passed by mistake, so it is refused with the fix in
-the message instead of being silently treated as thousands of very short channels.
+the message instead of being silently treated as thousands of very short channels,
+unless it is marked as laid out on purpose (:func:`known_layout`: what the file
+readers return).
 """
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
+
+
+class KnownLayout(np.ndarray):
+    """A ``(channels, n)`` array whose layout is known, never taken for a transposed one (see :func:`known_layout`)."""
+
+
+def known_layout(x: Any) -> np.ndarray:
+    """Mark ``x``, already ``(channels, n)``, so that :func:`as_channels_first` takes it as it is.
+
+    A table read from a file has one channel per column however few rows it holds:
+    a 3-column CSV of 2 rows is 3 channels of 2 samples, not a transposed array.
+    Arithmetic keeps the mark and ``np.asarray`` drops it.
+
+    Examples
+    --------
+    >>> as_channels_first(known_layout(np.zeros((3, 2))))[0].shape
+    (3, 2)
+    """
+    return np.asarray(x).view(KnownLayout)
 
 
 def is_dataframe(x: Any) -> bool:
@@ -56,11 +77,12 @@ def as_channels_first(x: Any, name: str = "x", *, dtype: Any = np.float64) -> tu
         arr = np.asarray(x.to_numpy(dtype=np.float64, na_value=np.nan), dtype=dtype).T
         was_1d = False
     else:
+        known = isinstance(x, KnownLayout)
         arr = np.asarray(x, dtype=dtype)
         was_1d = arr.ndim == 1
         if was_1d:
             arr = arr[None, :]
-        if arr.ndim == 2 and 0 < arr.shape[1] < arr.shape[0]:  # (n, 0) is empty, not transposed
+        if not known and arr.ndim == 2 and 0 < arr.shape[1] < arr.shape[0]:  # (n, 0) is empty, not transposed
             raise ValueError(f"{name}: got shape {arr.shape}, but series are (channels, n) with time on the "
                              f"last axis; pass {name}.T")
     if arr.ndim != 2:

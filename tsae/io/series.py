@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from tsae.engine.layout import known_layout
 from tsae.errors import memory_for
 from tsae.io.atomic import atomic_path
 from tsae.io.paths import ARRAY_SUFFIXES, AUDIO_SUFFIXES
@@ -68,6 +69,9 @@ def read_series(path: str | os.PathLike) -> tuple[np.ndarray, float | None, dict
     -------
     values : np.ndarray
         float64 ``(channels, n)`` with ``n > 0``; NaN marks missing samples (tables only).
+        Tables and audio are marked as laid out on purpose
+        (:func:`~tsae.engine.layout.known_layout`): a table of fewer rows than columns is
+        that many channels, never taken for a transposed array.
     sample_rate : float or None
         Audio rate, or the rate implied by a regular time column, else None.
     meta : dict
@@ -99,14 +103,14 @@ def read_series(path: str | os.PathLike) -> tuple[np.ndarray, float | None, dict
         with memory_for(path):
             audio = read_audio(path)
             data = audio.data.astype(np.float64)
-        return (data, float(audio.sample_rate),
+        return (known_layout(data), float(audio.sample_rate),
                 {"kind": "audio", "subtype": audio.subtype, "format": audio.format,
                  "columns": [f"ch{i}" for i in range(audio.channels)]})
     from tsae.io.tables import read_table
 
     with memory_for(path):
         table = read_table(path)
-    return table.values, table.sample_rate(), {
+    return known_layout(table.values), table.sample_rate(), {
         "kind": "table", "columns": table.columns, "time": table.time, "time_name": table.time_name,
         "label": table.label, "label_name": table.label_name,
     }

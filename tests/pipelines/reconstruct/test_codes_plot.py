@@ -90,3 +90,24 @@ def test_encode_plot_errors_are_one_line(vae_file, tmp_path) -> None:
         assert result.exit_code != 0 and result.output.strip().count("\n") == 0, result.output
         assert fragment in result.output and "Traceback" not in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plain.csv"]
+
+
+@pytest.mark.parametrize("failing", ["codes", "plot"])
+def test_encode_plot_writes_both_outputs_or_neither(vae_file, tmp_path, monkeypatch, failing) -> None:
+    """When either output cannot be written (a full disk, a read-only folder), the other is not left behind."""
+    import tsae.io.series
+    import tsae.pipelines.reconstruct.codes_plot as codes_plot
+
+    def cannot_write(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    if failing == "codes":
+        monkeypatch.setattr(tsae.io.series, "save_npy", cannot_write)
+    else:
+        monkeypatch.setattr(codes_plot, "plot_series_codes", cannot_write)
+    data = labelled_csv(tmp_path / "data.csv")
+    codes, plot = tmp_path / "codes.npy", tmp_path / "codes.png"
+    result = CliRunner().invoke(cli, ["encode", str(vae_file), str(data), "-o", str(codes), "--plot", str(plot),
+                                      "--projection", "pca", "-q"])
+    assert result.exit_code == 1 and "No space left on device" in result.output, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.csv"]

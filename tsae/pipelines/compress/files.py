@@ -19,6 +19,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from tsae.errors import in_file
 from tsae.io.atomic import atomic_path
 from tsae.io.blocks import CHUNK, SeriesShape, iter_blocks, open_source, open_writer
 from tsae.io.paths import ARRAY_SUFFIXES, AUDIO_SUFFIXES, check_output
@@ -122,9 +123,10 @@ def compress_file(model: str | os.PathLike, data: str | os.PathLike, output: str
         with open(tmp, "wb") as handle:
             writer = Compressor(handle, loaded, max_error=bounds, coder=coder,
                                 block_windows=block_windows, latent_step=latent_step, header=header)
-            for part in parts:
-                writer.write(part)
-            trailer = writer.close()
+            with in_file(data_path, model_path, out):
+                for part in parts:
+                    writer.write(part)
+                trailer = writer.close()
     size = out.stat().st_size
     return {**trailer, "bytes": size, "bits_per_value": 8 * size / max(channels * samples, 1)}
 

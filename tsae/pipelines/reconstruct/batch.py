@@ -37,8 +37,8 @@ from typing import Any
 
 import numpy as np
 
-from tsae.errors import first_line
-from tsae.io.atomic import atomic_path
+from tsae.errors import first_line, in_file
+from tsae.io.atomic import all_or_nothing, atomic_path
 from tsae.io.paths import (
     SERIES_SUFFIXES,
     check_output,
@@ -150,7 +150,7 @@ def reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.Path
     check_output(dst, [src, *read_paths(loaded)])
     with _local_input(src) as local_in:
         values, rate, meta = read_series(local_in)
-        with torch_threads(threads):
+        with torch_threads(threads), in_file(src, *read_paths(loaded)):
             recon = np.asarray(reconstruct_series(loaded, values, batch_size=batch_size), dtype=np.float64)
         recon = recon.reshape(values.shape)
         with _local_output(dst) as local_out:
@@ -539,16 +539,20 @@ def encode_file(model: Any, input: str | os.PathLike, output: str | os.PathLike,
     reads = [input, *read_paths(loaded), *([detector] if detector is not None else [])]
     check_outputs([Path(output), *([Path(plot)] if plot is not None else [])], reads)
     values, _, meta = read_series(input)
-    codes = encode_series(loaded, values, batch_size=batch_size)
-    if plot is not None:
-        from tsae.pipelines.reconstruct.codes_plot import plot_series_codes
+    with in_file(input, *read_paths(loaded)):
+        codes = encode_series(loaded, values, batch_size=batch_size)
+    if plot is None:
+        save_npy(output, codes, protect=reads)
+        return codes
+    from tsae.pipelines.reconstruct.codes_plot import plot_series_codes
 
+    with all_or_nothing():  # the codes and the plot are both written, or neither
+        save_npy(output, codes, protect=reads)
         try:
             plot_series_codes(plot, loaded, values, codes, color_by=color_by, labels=meta.get("label"),
                               detector=detector, projection=projection, title=Path(input).name, protect=reads)
         except ValueError as error:
             raise ValueError(f"{input}: {error}") from None
-    save_npy(output, codes, protect=reads)
     return codes
 
 

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from tsae.engine.layout import known_layout
 from tsae.engine.preprocess import repair_missing
 from tsae.io.blocks import CHUNK, SeriesSource
 from tsae.pipelines.smooth.smoother import (
@@ -76,7 +77,7 @@ def smooth_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], adv
         context = math.ceil((int(spec["window"]) + _GUARD_HALF + 1) / hop) * hop
 
         def predict(zs: np.ndarray, xs: np.ndarray) -> np.ndarray:
-            recon = np.asarray(reconstruct_series(model, xs), dtype=np.float64).reshape(xs.shape)
+            recon = np.asarray(reconstruct_series(model, known_layout(xs)), dtype=np.float64).reshape(xs.shape)
             return (recon - center) / scale
     else:
         _, predictor = self_supervised(z, edge_guard=edge_guard, seed=seed, max_seconds=max_seconds, steps=steps,

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from tsae.errors import memory_for
+from tsae.errors import in_file, memory_for
 from tsae.io.blocks import SeriesSource, open_source, open_writer, streams
 from tsae.io.paths import check_output, read_paths
 from tsae.io.series import read_series, write_series
@@ -44,7 +44,8 @@ def _file_job(input: str | os.PathLike, output: str | os.PathLike, model: Any, f
     with memory_for(src, "process"):
         if source is None or source.n <= block:
             values, rate, meta = read_series(src)
-            result = np.asarray(fn(values), dtype=np.float64).reshape(values.shape)
+            with in_file(src, dst, *reads):
+                result = np.asarray(fn(values), dtype=np.float64).reshape(values.shape)
             write_series(dst, result, rate, meta, protect=reads)
             return {"samples": int(values.shape[1]), "channels": int(values.shape[0]),
                     "missing": int(np.isnan(values).sum()), "seconds": time.perf_counter() - start}
@@ -52,7 +53,8 @@ def _file_job(input: str | os.PathLike, output: str | os.PathLike, model: Any, f
 
         with tqdm(total=source.n, unit="sample", unit_scale=True, desc=desc,
                   disable=quiet or not sys.stderr.isatty()) as bar, open_writer(dst, source, tuple(reads)) as write:
-            missing = blocks(source, write, bar.update)
+            with in_file(src, dst, *reads):
+                missing = blocks(source, write, bar.update)
             source.finish()
     return {"samples": source.n, "channels": source.channels, "missing": missing,
             "seconds": time.perf_counter() - start}

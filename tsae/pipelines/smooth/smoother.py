@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 
 from tsae.engine.framing import frame, overlap_add
-from tsae.engine.layout import as_channels_first
+from tsae.engine.layout import as_channels_first, known_layout
 from tsae.engine.preprocess import repair_missing
 from tsae.models.device import torch_threads
 
@@ -478,7 +478,8 @@ def smooth(
             from tsae.pipelines.reconstruct.series import _loaded, reconstruct_series
 
             loaded = _loaded(model, device)
-            pred = (np.asarray(reconstruct_series(loaded, filled), dtype=np.float64).reshape(c, n) - center) / scale
+            recon = reconstruct_series(loaded, known_layout(filled))
+            pred = (np.asarray(recon, dtype=np.float64).reshape(c, n) - center) / scale
         else:
             pred, _ = self_supervised(z, edge_guard=edge_guard, seed=seed, max_seconds=max_seconds, steps=steps,
                                       params=params)
@@ -630,7 +631,7 @@ def impute(
         loaded = _loaded(model, device)
         out = repair_missing(arr)
         for _ in range(iterations):
-            rec = np.asarray(reconstruct_series(loaded, out), dtype=np.float64).reshape(out.shape)
+            rec = np.asarray(reconstruct_series(loaded, known_layout(out)), dtype=np.float64).reshape(out.shape)
             out[missing] = rec[missing]
     else:
         with torch_threads(1, native=True):
