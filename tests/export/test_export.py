@@ -176,3 +176,17 @@ def test_missing_onnx_package_is_one_line(tmp_path, monkeypatch) -> None:
     result = CliRunner().invoke(cli, ["export", str(path)])
     assert result.exit_code == 1 and result.output.count("\n") == 1 and "pip install 'tsae[onnx]'" in result.output
     assert not (tmp_path / "m.onnx").exists()
+
+
+def test_a_failed_export_prints_one_line_not_torchs_graph(tmp_path, capfd) -> None:
+    """torch logs the whole traced graph (hundreds of lines, to stdout) when an operator has no ONNX form."""
+    torch.manual_seed(0)
+    path = save_model(tmp_path / "t.tsae", create_model("transformer", 1, 16))
+    capfd.readouterr()
+    with pytest.raises(ValueError, match="cannot export to ONNX .*scaled_dot_product_attention"):
+        export_model(path, tmp_path / "t.onnx", opset=13)
+    out, err = capfd.readouterr()
+    assert "graph" not in out + err and out + err == "", (out + err)[:300]
+    assert not (tmp_path / "t.onnx").exists()
+    print("still printed")  # stdout and stderr work again
+    assert capfd.readouterr().out == "still printed\n"

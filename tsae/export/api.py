@@ -1,11 +1,14 @@
 """Export a model or detector file to ONNX with its JSON sidecar (see :mod:`tsae.export`)."""
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import io
 import json
 import os
+import sys
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -103,6 +106,36 @@ def _version() -> str:
     return str(__version__)
 
 
+@contextlib.contextmanager
+def _native_stderr_dropped() -> Iterator[None]:
+    """Drop what native code writes to the process's stderr in the block.
+
+    torch's TorchScript exporter logs its whole IR graph (hundreds of lines) when an
+    export fails, to stdout unless told otherwise: its log switch reads as on whatever
+    it was set to. The log is sent to stderr and dropped here; the failure is told in
+    one line instead.
+    """
+    import torch
+
+    set_stream = getattr(torch._C, "_jit_set_onnx_log_output_stream", None)
+    if set_stream is not None:
+        set_stream("stderr")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr to protect
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def _to_onnx(module: Any, spec: dict[str, Any], opset: int, source: str | os.PathLike) -> bytes:
     """Trace ``module`` with the example inputs of ``spec`` (TorchScript exporter: no extra dependency)."""
     import torch
@@ -111,7 +144,7 @@ def _to_onnx(module: Any, spec: dict[str, Any], opset: int, source: str | os.Pat
     try:
         # not under no_grad: that would send nn.TransformerEncoderLayer down its fused fast path,
         # which has no ONNX form
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _native_stderr_dropped():
             warnings.simplefilter("ignore")  # tracer and exporter chatter about constants and deprecation
             torch.onnx.export(module.eval(), tuple(spec["example"]), buffer,  # type: ignore[arg-type]
                               dynamo=False, opset_version=opset,
