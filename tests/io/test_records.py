@@ -146,3 +146,17 @@ def test_the_duplicate_memory_is_bounded() -> None:
     rows, _ = parser.parse(['{"time": 2, "a": 0}', '{"time": 0, "a": 0}'])
     assert len(rows) == 0 and parser.counts["duplicates"] == 1 and parser.counts["out_of_order"] == 1
     assert len(parser.recent._keys) == 2
+
+
+def test_an_unreadable_time_is_counted_and_the_sample_kept() -> None:
+    warned: list[str] = []
+
+    class Log:
+        def warn(self, kind: str, message: str) -> None:
+            warned.append(message)
+
+    parser = RecordParser(["a"], log=Log())
+    rows, times = parser.parse(["time,a", "0,1", "abc,2", ",3", "2,4", '{"time": "Tue 10:00", "a": 5}'])
+    assert rows[:, 0].tolist() == [1.0, 2.0, 3.0, 4.0, 5.0] and times[1] == "abc"
+    assert parser.counts["unreadable_times"] == 2 and parser.counts["malformed"] == 0  # an empty time is no time
+    assert len(warned) == 2 and "'abc' is neither a number nor an ISO date" in warned[0]

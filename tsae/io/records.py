@@ -17,7 +17,10 @@ and skipped, and the order reference stays where it was, so the samples that fol
 normal pace are still scored. When the next record with a time is also that far from the
 reference but within ``max_time_jump`` after the skipped one, the clock really moved: it
 is accepted and becomes the new reference (the same holds for a jump far back, counted
-as out of order, e.g. after a first record from a wrong clock).
+as out of order, e.g. after a first record from a wrong clock). A time that is neither a
+number nor an ISO date ("abc", "Tue 10:00") is counted in ``unreadable_times`` and warned
+about; the record is kept with the text as its time but cannot be checked for order,
+jumps or duplicates.
 
 Duplicates: a record with a time whose time and values equal those of one of the last
 ``dedup_window`` timed records (a QoS-1 redelivery after a reconnect, a publisher that
@@ -193,7 +196,7 @@ class RecordParser:
         self.time_field = time_field
         self.log = log or _Silent()
         self.counts = {"lines": 0, "malformed": 0, "missing_values": 0, "out_of_order": 0,
-                       "time_jumps": 0, "duplicates": 0}
+                       "time_jumps": 0, "duplicates": 0, "unreadable_times": 0}
         self.recent = RecentKeys(dedup_window)
         self.unknown_fields: set[str] = set()
         self.header: list[str] | None = None
@@ -307,6 +310,11 @@ class RecordParser:
             self._malformed(f"time {str(stamp)[:40]!r} is not a finite number")
             return False
         if value is None:
+            if status == "none" and stamp is not None and str(stamp).strip():
+                self.counts["unreadable_times"] += 1
+                self.log.warn("unreadable_time", f"time {str(stamp)[:40]!r} is neither a number nor an ISO date: "
+                                                 "the sample is scored and keeps it as text, unchecked for order "
+                                                 "and duplicates")
             return True
         last, horizon = self.last_time, self.max_time_jump
         if last is not None and horizon is not None:

@@ -26,6 +26,9 @@ Bad data never stops the monitor; each kind is counted, warned about on stderr
 - an extreme but finite value (e.g. ``1e300``) is clipped after normalisation to
   ``Z_BOUND`` standard deviations (:mod:`tsae.pipelines.anomaly.scoring`), as in batch scoring.
 - ``unknown_fields``: JSON keys that are not sensors (ignored; counted once per name);
+- ``unreadable_times``: a time that is neither a number nor an ISO date: the record is
+  scored and keeps the text as its time, but cannot be checked for order, jumps or
+  duplicates;
 - ``duplicates``: a redelivered record (same time and values as a recent one, or an MQTT
   redelivery of a payload already received): skipped, never scored twice.
 
@@ -277,7 +280,7 @@ class Monitor:
             "lines": counts["lines"], "malformed": counts["malformed"],
             "missing_values": counts["missing_values"], "repaired_values": int(self.core.repaired),
             "out_of_order": counts["out_of_order"], "time_jumps": counts["time_jumps"],
-            "duplicates": counts["duplicates"],
+            "duplicates": counts["duplicates"], "unreadable_times": counts["unreadable_times"],
             "clipped_values": int(self.core.clipped), "silent_sensor_reports": self.silent_reports,
             "unknown_fields": sorted(self.parser.unknown_fields),
             "seconds": round(_time.monotonic() - self.started, 3),
