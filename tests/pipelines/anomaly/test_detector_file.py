@@ -58,6 +58,7 @@ HEADER_CASES = [
     (_extra("threshold.method", 3), "extra.threshold.method", "must be a string"),
     (_extra("sensors", ["temp", "pressure"]), "extra.sensors", "names 2 sensors but the network has 3 channels"),
     (_extra("sensors", [1, 2, 3]), "extra.sensors", "must be a list of sensor names"),
+    (_extra("sensors", ["temp", "flow", "temp"]), "extra.sensors", "names sensor 'temp' more than once"),
     (_extra("smooth", 0), "extra.smooth", "0 is out of range [1,"),
     (_extra("smooth", [5]), "extra.smooth", "must be an integer"),
     (_extra("centered", "yes"), "extra.centered", "must be true or false"),

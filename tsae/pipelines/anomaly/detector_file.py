@@ -70,6 +70,11 @@ def _sensors(path: Path, value: Any, channels: int) -> list[str]:
     if len(value) != channels:
         raise ModelFileError(path, f"names {len(value)} sensors but the network has {channels} channels",
                              "extra.sensors")
+    seen: set[str] = set()
+    for name in value:  # scores and contributions are told by sensor name: each must name one channel
+        if name in seen:
+            raise ModelFileError(path, f"names sensor {name[:40]!r} more than once", "extra.sensors")
+        seen.add(name)
     return list(value)
 
 
