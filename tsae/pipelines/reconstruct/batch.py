@@ -10,7 +10,9 @@ subtype), written atomically. :func:`reconstruct_files` runs a batch:
 - a rerun resumes: files whose manifest row says ``ok`` and whose output exists are
   skipped, failed ones are retried;
 - a file that fails (corrupt, wrong channel count, ...) is recorded with its error
-  and the batch goes on.
+  and the batch goes on;
+- a long audio or ``.npy`` file is reconstructed in blocks
+  (:mod:`tsae.pipelines.reconstruct.blocks`): memory is bounded by the block, not the file.
 
 Execution: in this process (``workers=1``), in ``workers`` local processes (each
 loads the model file once), or on an existing Dask cluster (``dask="tcp://host:8786"``;
@@ -39,6 +41,7 @@ import numpy as np
 
 from tsae.errors import first_line, in_file
 from tsae.io.atomic import all_or_nothing, atomic_path
+from tsae.io.blocks import open_source, open_writer, streams
 from tsae.io.paths import (
     SERIES_SUFFIXES,
     check_output,
@@ -52,6 +55,7 @@ from tsae.io.paths import (
 )
 from tsae.io.series import read_series, write_series
 from tsae.models.device import torch_threads
+from tsae.pipelines.reconstruct.blocks import RECONSTRUCT_BLOCK, encode_blocks, reconstruct_blocks
 
 __all__ = [
     "reconstruct",
@@ -122,7 +126,7 @@ def _errors(values: np.ndarray, recon: np.ndarray) -> tuple[float, float]:
 
 
 def reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.PathLike, *,
-                     batch_size: int = 256, threads: int | None = 1) -> dict[str, Any]:
+                     batch_size: int = 256, threads: int | None = 1, block: int = RECONSTRUCT_BLOCK) -> dict[str, Any]:
     """Reconstruct one series file through ``model`` into ``output`` (written atomically).
 
     Parameters
@@ -136,6 +140,10 @@ def reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.Path
         Windows per forward pass.
     threads
         torch CPU threads during inference (1: bit-identical results in every mode).
+    block
+        Samples per channel of one block: a longer audio or ``.npy`` file (in and out)
+        is reconstructed block by block (:mod:`tsae.pipelines.reconstruct.blocks`), to float
+        rounding as a whole.
 
     Returns
     -------
@@ -149,12 +157,22 @@ def reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.Path
     src, dst = str(input), str(output)
     check_output(dst, [src, *read_paths(loaded)])
     with _local_input(src) as local_in:
+        protect = (local_in, *read_paths(loaded))
+        blocks = streams(Path(local_in), Path(dst)) and Path(local_in).is_file()
+        source = open_source(Path(local_in)) if blocks else None
+        if source is not None and source.n > block:  # long audio or .npy: in blocks, memory bounded by the block
+            with _local_output(dst) as local_out, open_writer(Path(local_out), source, protect) as write, \
+                    torch_threads(threads), in_file(src, dst, *read_paths(loaded)):
+                total, count = reconstruct_blocks(loaded, source, write, block=block, batch_size=batch_size)
+            mse = total / count if count else float("nan")
+            return _row(src, dst, "ok", "", source.n, source.channels, float(np.sqrt(mse)), mse,
+                        time.perf_counter() - start)
         values, rate, meta = read_series(local_in)
         with torch_threads(threads), in_file(src, *read_paths(loaded)):
             recon = np.asarray(reconstruct_series(loaded, values, batch_size=batch_size), dtype=np.float64)
         recon = recon.reshape(values.shape)
         with _local_output(dst) as local_out:
-            write_series(local_out, recon, rate, meta, protect=(local_in, *read_paths(loaded)))
+            write_series(local_out, recon, rate, meta, protect=protect)
     rmse, mse = _errors(values, recon)
     return _row(src, dst, "ok", "", values.shape[1], values.shape[0], rmse, mse, time.perf_counter() - start)
 
@@ -523,14 +541,17 @@ def _is_single_file_job(inputs: Sequence[str | os.PathLike], output: str | os.Pa
 
 def encode_file(model: Any, input: str | os.PathLike, output: str | os.PathLike, *, batch_size: int = 256,
                 device: str = "auto", plot: str | os.PathLike | None = None, color_by: str = "auto",
-                detector: str | os.PathLike | None = None, projection: str = "auto") -> np.ndarray:
+                detector: str | os.PathLike | None = None, projection: str = "auto",
+                block: int = RECONSTRUCT_BLOCK) -> np.ndarray:
     """Write the latent code of every window of the series file ``input`` to the ``.npy`` file ``output``.
 
     Windows follow the model's stored window and hop; the end is padded so every
     sample is covered. Returns the codes, ``(n_windows, *code_shape)``. With ``plot``,
     also draws the codes' 2-D map there (see
     :func:`~tsae.pipelines.reconstruct.codes_plot.plot_series_codes`: ``color_by`` time,
-    label (the file's label column) or score (with a ``detector`` file)).
+    label (the file's label column) or score (with a ``detector`` file)). Without a plot,
+    a long audio or ``.npy`` file (more than ``block`` samples) is encoded block by block
+    and the codes are returned memory-mapped from ``output``.
     """
     from tsae.io.series import save_npy
     from tsae.pipelines.reconstruct.series import _loaded, encode_series
@@ -538,6 +559,12 @@ def encode_file(model: Any, input: str | os.PathLike, output: str | os.PathLike,
     loaded = _loaded(model, device)
     reads = [input, *read_paths(loaded), *([detector] if detector is not None else [])]
     check_outputs([Path(output), *([Path(plot)] if plot is not None else [])], reads)
+    long_input = plot is None and Path(input).is_file()  # the plot needs the whole series
+    source = open_source(Path(input)) if long_input else None
+    if source is not None and source.n > block:  # long audio or .npy: in blocks, memory bounded by the block
+        with in_file(input, output, *read_paths(loaded)):
+            encode_blocks(loaded, source, Path(output), protect=tuple(reads), block=block, batch_size=batch_size)
+        return np.load(output, mmap_mode="r")
     values, _, meta = read_series(input)
     with in_file(input, *read_paths(loaded)):
         codes = encode_series(loaded, values, batch_size=batch_size)

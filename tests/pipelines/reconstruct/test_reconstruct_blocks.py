@@ -1,0 +1,108 @@
+"""Long audio and .npy files are reconstructed in blocks: what the whole series gives, in bounded memory."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from tsae.cli import cli
+from tsae.models.modelfile import load_model
+from tsae.pipelines.reconstruct.batch import reconstruct_file
+from tsae.pipelines.reconstruct.series import reconstruct_series
+
+from memory_helpers import peak_rss_growth
+
+MB = 1 << 20
+
+
+def gappy(n: int = 1003) -> np.ndarray:
+    """Two channels with every kind of gap a block boundary (every 100 samples) can cut."""
+    x = np.random.default_rng(0).standard_normal((2, n)).cumsum(axis=1)
+    x[0, :30] = np.nan        # a leading gap
+    x[1, 95:420] = np.nan     # a gap across three block ends
+    x[0, 99:101] = np.nan     # a gap across one
+    x[0, 950:] = np.nan       # a trailing gap
+    x[1, 500] = np.inf
+    x[1, 600:700] = np.nan    # a gap that is a whole block
+    return x
+
+
+@pytest.mark.parametrize("block", [100, 7, 1 << 16])
+def test_a_npy_in_blocks_is_reconstructed_as_the_whole_series(tmp_path, tiny_model, block) -> None:
+    x = gappy()
+    np.save(tmp_path / "in.npy", x)
+    loaded = load_model(tiny_model)
+    row = reconstruct_file(loaded, tmp_path / "in.npy", tmp_path / "out.npy", block=block)
+    whole = reconstruct_series(loaded, x)
+    got = np.load(tmp_path / "out.npy")
+    assert got.shape == x.shape and row["samples"] == x.shape[1] and row["channels"] == 2
+    # the same frames and overlap-add; only the network's batches differ (float32 rounding)
+    np.testing.assert_allclose(got, whole, rtol=0, atol=1e-5 * np.abs(whole).max())
+    finite = np.isfinite(x)
+    assert row["mse"] == pytest.approx(np.mean((whole[finite] - x[finite]) ** 2), rel=1e-6)
+
+
+def test_a_long_wav_is_reconstructed_as_the_whole_series(tmp_path, tiny_model) -> None:
+    soundfile = pytest.importorskip("soundfile")
+    x = 0.1 * np.sin(np.arange(2 * 5000).reshape(2, 5000) / 37.0)
+    soundfile.write(tmp_path / "in.wav", x.T, 8000, subtype="FLOAT")
+    loaded = load_model(tiny_model)
+    reconstruct_file(loaded, tmp_path / "in.wav", tmp_path / "out.wav", block=999)
+    got, rate = soundfile.read(tmp_path / "out.wav", always_2d=True)
+    assert rate == 8000 and got.shape == (5000, 2)
+    whole = reconstruct_series(loaded, soundfile.read(tmp_path / "in.wav", always_2d=True)[0].T)
+    np.testing.assert_allclose(got.T, whole, rtol=0, atol=1e-5 * np.abs(whole).max())
+
+
+def test_a_channel_with_no_value_fails_in_one_line_with_no_output(tmp_path, tiny_model) -> None:
+    x = gappy()
+    x[1] = np.nan
+    np.save(tmp_path / "in.npy", x)
+    with pytest.raises(ValueError) as info:
+        reconstruct_file(tiny_model, tmp_path / "in.npy", tmp_path / "out.npy", block=100)
+    assert str(info.value) == f"{tmp_path / 'in.npy'}: a channel has no finite values"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.npy"]
+
+
+@pytest.mark.slow
+def test_a_long_npy_is_reconstructed_in_bounded_memory(tmp_path, tiny_model) -> None:
+    """A two-channel 2**22-sample float32 ``.npy`` (64 MB as float64, more as frames): never held whole, by
+    ``reconstruct`` or ``encode``."""
+    n = 1 << 22
+    src = tmp_path / "long.npy"
+    data = np.lib.format.open_memmap(src, mode="w+", dtype=np.float32, shape=(2, n))
+    data[:] = np.sin(np.arange(n) / 100)[None]
+    data[1, 1000:5000] = np.nan
+    data.flush()
+    del data
+    np.save(tmp_path / "warm.npy", np.zeros((2, 1 << 17), np.float32))
+    reconstruct_file(tiny_model, tmp_path / "warm.npy", tmp_path / "warm.out.npy")  # imports, first allocations
+    out = tmp_path / "out.npy"
+    growth = peak_rss_growth(lambda: CliRunner().invoke(cli, ["reconstruct", str(tiny_model), str(src), "-o",
+                                                              str(out), "-q"], catch_exceptions=False))
+    assert growth < 48 * MB, growth / MB
+    got = np.load(out, mmap_mode="r")
+    assert got.shape == (2, n) and np.isfinite(got[:, -1000:]).all()
+    codes = tmp_path / "codes.npy"
+    growth = peak_rss_growth(lambda: CliRunner().invoke(cli, ["encode", str(tiny_model), str(src), "-o",
+                                                              str(codes), "-q"], catch_exceptions=False))
+    assert growth < 48 * MB, growth / MB
+    assert np.load(codes, mmap_mode="r").shape[0] == (n - 32) // 16 + 1  # window 32, hop 16
+
+
+def test_a_long_npy_is_encoded_in_blocks_as_the_whole_series(tmp_path, tiny_model) -> None:
+    from tsae.pipelines.reconstruct.batch import encode_file
+    from tsae.pipelines.reconstruct.series import encode_series
+
+    x = gappy()
+    np.save(tmp_path / "in.npy", x)
+    loaded = load_model(tiny_model)
+    codes = encode_file(loaded, tmp_path / "in.npy", tmp_path / "codes.npy", block=100)
+    whole = encode_series(loaded, x)
+    stored = np.load(tmp_path / "codes.npy")
+    assert stored.dtype == np.float32 and stored.shape == whole.shape == codes.shape
+    np.testing.assert_allclose(stored, whole, rtol=0, atol=1e-5 * np.abs(whole).max())
+    result = CliRunner().invoke(cli, ["encode", str(tiny_model), str(tmp_path / "in.npy"), "-o",
+                                      str(tmp_path / "cli.npy"), "-q"])
+    assert result.exit_code == 0, result.output
+    np.testing.assert_array_equal(np.load(tmp_path / "cli.npy"), whole)  # one block: exactly the whole series

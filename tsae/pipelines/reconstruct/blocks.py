@@ -1,0 +1,195 @@
+"""Long audio and ``.npy`` files reconstructed or encoded in blocks: memory bounded by the block, not the file.
+
+The result equals what :func:`~tsae.pipelines.reconstruct.series.reconstruct_series` (or
+``encode_series``) gives on the whole series (to float rounding of the network's batches):
+
+- missing samples are filled as ``repair_missing(method="linear")`` fills them on the whole
+  series. A gap that crosses a block's end needs the first observed sample after it,
+  which may lie many blocks later: a first pass (:func:`_right_anchors`) reads the file
+  once and records, for every block end and channel, the first finite sample at or after
+  it (two numbers per block and channel). Audio is never missing samples (its reader
+  repairs them), so it skips that pass;
+- the repaired, normalised samples go through a :class:`~tsae.engine.streaming.StreamFramer`
+  (the frames ``frame(..., pad=True)`` cuts), the network, and a
+  :class:`~tsae.engine.streaming.StreamOverlapAdd` (``overlap_add`` bit for bit).
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tsae.engine.preprocess import Normalizer
+from tsae.engine.streaming import StreamFramer, StreamOverlapAdd
+from tsae.io.atomic import atomic_path
+from tsae.io.blocks import NpyBlockWriter, SeriesSource, open_source
+
+#: samples per channel of one reconstruction block
+RECONSTRUCT_BLOCK = 1 << 16
+
+
+def _right_anchors(source: SeriesSource, block: int) -> tuple[np.ndarray, np.ndarray]:
+    """For the end ``(k + 1) * block`` of every block ``k`` but the last: per channel, the first finite sample
+    at or after it, as ``(index, value)`` arrays ``(blocks - 1, channels)`` (index -1: none until the end)."""
+    ends = max(0, -(-source.n // block) - 1)
+    index = np.full((ends, source.channels), -1, dtype=np.int64)
+    value = np.full((ends, source.channels), np.nan)
+    unresolved = np.zeros(source.channels, dtype=np.int64)  # per channel, the first block end still waiting
+    for k, a in enumerate(range(0, source.n, block)):
+        x = source.read(a, a + block)
+        source.release(a + block)
+        finite = np.isfinite(x)
+        for c in np.flatnonzero(finite.any(axis=1) & (unresolved < k)):
+            first = int(np.argmax(finite[c]))
+            index[unresolved[c]: k, c] = a + first
+            value[unresolved[c]: k, c] = x[c, first]
+            unresolved[c] = k
+    source.finish()
+    return index, value
+
+
+def _fill_gaps(x: np.ndarray, start: int, left: tuple[np.ndarray, np.ndarray],
+               right: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
+    """``x`` (samples ``start ..``) with its non-finite samples filled as the linear repair of the whole series.
+
+    ``left`` is each channel's last finite sample before ``start`` (index -1: none),
+    ``right`` the first at or after the block's end (None at the end of the series).
+    The same arithmetic as the repair kernel: ``left + (right - left) / (i - prev) * (j - prev)``.
+    """
+    out = np.array(x, dtype=np.float64)
+    missing = ~np.isfinite(out)
+    for c in np.flatnonzero(missing.any(axis=1)):
+        where = np.flatnonzero(~missing[c])
+        positions = [start + where]
+        values = [out[c, where]]
+        if left[0][c] >= 0:
+            positions.insert(0, left[0][c: c + 1])
+            values.insert(0, left[1][c: c + 1])
+        if right is not None and right[0][c] >= 0:
+            positions.append(right[0][c: c + 1])
+            values.append(right[1][c: c + 1])
+        known = np.concatenate(positions)
+        known_values = np.concatenate(values)
+        if known.size == 0:
+            raise ValueError("a channel has no finite values")
+        gaps = start + np.flatnonzero(missing[c])
+        after = np.searchsorted(known, gaps)
+        filled = np.empty(gaps.size)
+        first, last = after == 0, after == known.size
+        filled[first] = known_values[0]
+        filled[last] = known_values[-1]
+        inner = ~(first | last)
+        prev, nxt = known[after[inner] - 1], known[after[inner]]
+        low, high = known_values[after[inner] - 1], known_values[after[inner]]
+        filled[inner] = low + (high - low) / (nxt - prev) * (gaps[inner] - prev)
+        out[c, gaps - start] = filled
+    return out
+
+
+def stream_frames(loaded: Any, source: SeriesSource, block: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The normalised frames ``(k, channels, window)`` float32 of ``source``, block by block, each with its raw block.
+
+    They are the frames :func:`~tsae.pipelines.reconstruct.series.prepare_frames` cuts
+    from the whole series (missing samples repaired linearly, the end padded); the last
+    item holds the padded tail frames and an empty block.
+    """
+    from tsae.pipelines.reconstruct.series import frame_spec
+
+    spec = frame_spec(loaded)
+    if source.channels != loaded.channels:
+        raise ValueError(f"values has {source.channels} channel(s) but the model was trained on {loaded.channels}")
+    normalizer = Normalizer.from_dict(loaded.normalizer) if loaded.normalizer else None
+    anchors = None
+    if source.meta.get("kind") != "audio":
+        scout = open_source(source.path, block)
+        assert scout is not None
+        anchors = _right_anchors(scout, block)
+    framer = StreamFramer(spec["window"], spec["hop"], spec["window_fn"], channels=source.channels)
+    left = (np.full(source.channels, -1, dtype=np.int64), np.full(source.channels, np.nan))
+    for k, a in enumerate(range(0, source.n, block)):
+        raw = source.read(a, a + block)
+        source.release(a + block)
+        x = raw
+        if anchors is not None:
+            end = a + raw.shape[1]
+            x = _fill_gaps(raw, a, left, (anchors[0][k], anchors[1][k]) if end < source.n else None)
+            finite = np.isfinite(raw)
+            seen = finite.any(axis=1)
+            last = raw.shape[1] - 1 - np.argmax(finite[:, ::-1], axis=1)
+            left = (np.where(seen, a + last, left[0]), np.where(seen, raw[np.arange(raw.shape[0]), last], left[1]))
+        xn = normalizer.transform(x) if normalizer is not None else x
+        yield np.swapaxes(framer.push(np.asarray(xn, dtype=np.float32)), 0, 1), raw
+    source.finish()
+    yield np.swapaxes(framer.flush(), 0, 1), np.empty((source.channels, 0))
+
+
+def reconstruct_blocks(loaded: Any, source: SeriesSource, write: Callable[[np.ndarray], None],
+                       advance: Callable[[int], None] | None = None, *, block: int = RECONSTRUCT_BLOCK,
+                       batch_size: int = 256) -> tuple[float, int]:
+    """Reconstruct ``source`` through ``loaded`` into ``write`` (``(channels, m)`` float64 blocks, in order).
+
+    Returns the sum of squared errors over the finite input samples and their count
+    (the file's reconstruction RMSE is ``sqrt(sum / count)``). ``advance`` is told the
+    samples written after each block.
+    """
+    from tsae.pipelines.reconstruct.series import frame_spec, run_frames
+
+    spec = frame_spec(loaded)
+    normalizer = Normalizer.from_dict(loaded.normalizer) if loaded.normalizer else None
+    ola = StreamOverlapAdd(spec["window"], spec["hop"], spec["window_fn"], channels=source.channels)
+    behind = np.empty((source.channels, 0))  # input samples the output has not reached yet (about a block)
+    total, count, written = 0.0, 0, 0
+    for frames, raw in stream_frames(loaded, source, block):
+        behind = np.concatenate([behind, raw], axis=1)
+        if len(frames):
+            recon = run_frames(loaded.model, frames, batch_size=batch_size)
+            y = ola.push(np.ascontiguousarray(np.swapaxes(recon, 0, 1), dtype=np.float32))
+        else:
+            y = np.empty((source.channels, 0), np.float32)
+        if not raw.shape[1]:  # the end: the overlap-add's tail
+            y = np.concatenate([y, ola.flush()], axis=1)
+        y = y[:, : source.n - written].astype(np.float64)
+        if normalizer is not None and y.shape[1]:
+            y = np.asarray(normalizer.inverse_transform(y), dtype=np.float64)
+        x, behind = behind[:, : y.shape[1]], behind[:, y.shape[1]:]
+        finite = np.isfinite(x)
+        total += float(np.sum((y[finite] - x[finite]) ** 2))
+        count += int(finite.sum())
+        written += y.shape[1]
+        write(y)
+        if advance is not None:
+            advance(y.shape[1])
+    return total, count
+
+
+def encode_blocks(loaded: Any, source: SeriesSource, output: Path, *, protect: tuple[str | os.PathLike, ...] = (),
+                  block: int = RECONSTRUCT_BLOCK, batch_size: int = 256) -> tuple[int, ...]:
+    """Write the latent codes of every frame of ``source`` to the ``.npy`` file ``output``, block by block.
+
+    The file holds what :func:`~tsae.pipelines.reconstruct.series.encode_series` returns
+    for the whole series (float32 ``(n_frames, *code_shape)``), written atomically;
+    returns its shape.
+    """
+    from tsae.engine.framing import num_frames
+    from tsae.pipelines.reconstruct.series import frame_spec, run_frames
+
+    spec = frame_spec(loaded)
+    total = num_frames(source.n, spec["window"], spec["hop"], pad=True)
+    shape: tuple[int, ...] = (total,)
+    with atomic_path(output, protect=protect) as tmp, open(tmp, "wb") as handle:
+        writer = None
+        for frames, _ in stream_frames(loaded, source, block):
+            if not len(frames):
+                continue
+            codes = run_frames(loaded.model, frames, batch_size=batch_size, encode=True).astype(np.float32)
+            if writer is None:  # the code's shape is the network's: known from its first output
+                shape = (total, *codes.shape[1:])
+                writer = NpyBlockWriter(handle, shape, np.float32, axis=0)
+            writer.write(codes)
+    return shape
+
+
+__all__ = ["RECONSTRUCT_BLOCK", "encode_blocks", "reconstruct_blocks", "stream_frames"]
