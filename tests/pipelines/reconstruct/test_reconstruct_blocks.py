@@ -106,3 +106,13 @@ def test_a_long_npy_is_encoded_in_blocks_as_the_whole_series(tmp_path, tiny_mode
                                       str(tmp_path / "cli.npy"), "-q"])
     assert result.exit_code == 0, result.output
     np.testing.assert_array_equal(np.load(tmp_path / "cli.npy"), whole)  # one block: exactly the whole series
+
+
+def test_one_long_file_shows_its_progress_in_samples(tmp_path, tiny_model, capsys) -> None:
+    from tsae.pipelines.reconstruct.batch import reconstruct
+
+    np.save(tmp_path / "in.npy", np.zeros((2, 70000)))
+    reconstruct(tiny_model, [tmp_path / "in.npy"], tmp_path / "out.npy", progress=True)
+    assert "70.0k/70.0k" in capsys.readouterr().err
+    reconstruct(tiny_model, [tmp_path / "in.npy"], tmp_path / "quiet.npy", quiet=True)
+    assert capsys.readouterr().err == ""

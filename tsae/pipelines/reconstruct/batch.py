@@ -126,7 +126,8 @@ def _errors(values: np.ndarray, recon: np.ndarray) -> tuple[float, float]:
 
 
 def reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.PathLike, *,
-                     batch_size: int = 256, threads: int | None = 1, block: int = RECONSTRUCT_BLOCK) -> dict[str, Any]:
+                     batch_size: int = 256, threads: int | None = 1, block: int = RECONSTRUCT_BLOCK,
+                     advance: Callable[[int], None] | None = None) -> dict[str, Any]:
     """Reconstruct one series file through ``model`` into ``output`` (written atomically).
 
     Parameters
@@ -144,6 +145,8 @@ def reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.Path
         Samples per channel of one block: a longer audio or ``.npy`` file (in and out)
         is reconstructed block by block (:mod:`tsae.pipelines.reconstruct.blocks`), to float
         rounding as a whole.
+    advance
+        Told the samples written after each block (a progress bar; block jobs only).
 
     Returns
     -------
@@ -163,7 +166,7 @@ def reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.Path
         if source is not None and source.n > block:  # long audio or .npy: in blocks, memory bounded by the block
             with _local_output(dst) as local_out, open_writer(Path(local_out), source, protect) as write, \
                     torch_threads(threads), in_file(src, dst, *read_paths(loaded)):
-                total, count = reconstruct_blocks(loaded, source, write, block=block, batch_size=batch_size)
+                total, count = reconstruct_blocks(loaded, source, write, advance, block=block, batch_size=batch_size)
             mse = total / count if count else float("nan")
             return _row(src, dst, "ok", "", source.n, source.channels, float(np.sqrt(mse)), mse,
                         time.perf_counter() - start)
@@ -523,11 +526,18 @@ def reconstruct(
     Anything else runs :func:`reconstruct_files` (``batch_options`` go to it).
     """
     if dask is None and _is_single_file_job(inputs, output):
+        from tqdm import tqdm
+
         from tsae.models.device import resolve_device
         from tsae.models.modelfile import load_model
 
         loaded = load_model(model, device=resolve_device(device))
-        row = reconstruct_file(loaded, inputs[0], output, batch_size=batch_size)
+        progress = batch_options.get("progress")
+        show = (not batch_options.get("quiet", False) and sys.stderr.isatty()) if progress is None else progress
+        source = open_source(Path(inputs[0])) if show and Path(inputs[0]).is_file() else None
+        with tqdm(total=source.n if source is not None else None, unit="sample", unit_scale=True,
+                  desc="reconstruct", disable=not show) as bar:
+            row = reconstruct_file(loaded, inputs[0], output, batch_size=batch_size, advance=bar.update)
         return BatchResult(manifest=None, rows={row["file"]: row})
     return reconstruct_files(model, inputs, output, dask=dask, device=device, batch_size=batch_size, **batch_options)
 
