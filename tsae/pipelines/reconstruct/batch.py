@@ -318,6 +318,17 @@ class _Pending:
     stack: contextlib.ExitStack
 
 
+def _is_long(src: str, dst: str) -> bool:
+    """Whether ``src`` is a local audio or ``.npy`` file longer than one reconstruction block."""
+    if is_url(src) or not streams(Path(src), Path(dst)) or not Path(src).is_file():
+        return False
+    try:
+        source = open_source(Path(src))
+    except ValueError:  # unreadable: the grouped path reports it
+        return False
+    return source is not None and source.n > RECONSTRUCT_BLOCK
+
+
 def _grouped_gpu(loaded: Any, todo: list[tuple[str, str]], batch_size: int,
                  done: Callable[[dict[str, Any]], None], group_frames: int) -> None:
     """Run the windows of several files through the model together (keeps a GPU busy)."""
@@ -325,6 +336,9 @@ def _grouped_gpu(loaded: Any, todo: list[tuple[str, str]], batch_size: int,
 
     pending: list[_Pending] = []
     for src, dst in todo:
+        if _is_long(src, dst):  # in blocks on its own: a long file is never held whole
+            done(_safe_reconstruct(loaded, src, dst, batch_size))
+            continue
         start = time.perf_counter()
         stack = contextlib.ExitStack()
         try:
