@@ -548,9 +548,9 @@ def reconstruct(
         loaded = load_model(model, device=resolve_device(device))
         progress = batch_options.get("progress")
         show = (not batch_options.get("quiet", False) and sys.stderr.isatty()) if progress is None else progress
-        source = open_source(Path(inputs[0])) if show and Path(inputs[0]).is_file() else None
+        source = open_source(Path(inputs[0])) if show and _is_long(str(inputs[0]), str(output)) else None
         with tqdm(total=source.n if source is not None else None, unit="sample", unit_scale=True,
-                  desc="reconstruct", disable=not show) as bar:
+                  desc="reconstruct", disable=source is None) as bar:  # a file of one block is quick
             row = reconstruct_file(loaded, inputs[0], output, batch_size=batch_size, advance=bar.update)
         return BatchResult(manifest=None, rows={row["file"]: row})
     return reconstruct_files(model, inputs, output, dask=dask, device=device, batch_size=batch_size, **batch_options)
