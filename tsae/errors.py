@@ -12,7 +12,9 @@ from contextlib import contextmanager
 
 def first_line(error: BaseException, limit: int | None = None) -> str:
     """The first line of an error's message (its type name when it has none), cut at ``limit`` characters."""
-    lines = str(error).strip().splitlines()
+    # a KeyError's str() is the repr of its key: its message would show in quotes
+    message = error.args[0] if isinstance(error, KeyError) and len(error.args) == 1 else error
+    lines = str(message).strip().splitlines()
     text = lines[0] if lines else type(error).__name__
     return text if limit is None else text[:limit]
 

@@ -14,6 +14,7 @@ import importlib.metadata as metadata
 import inspect
 import logging
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable, Iterable, Iterator
@@ -105,6 +106,8 @@ _infos: dict[str, PluginInfo] = {}
 _registries: dict[str, dict[str, Any]] = {kind: {} for kind in KINDS}
 _owners: dict[str, dict[str, str]] = {kind: {} for kind in KINDS}
 _collected: set[str] = set()
+#: lazily registered families whose module failed to import or check: why
+_broken_families: dict[str, str] = {}
 #: who holds the names of tsae's own sub-commands
 _BUILTIN_COMMANDS = PluginInfo(name="tsae", module="tsae.cli", distribution=BUILTIN_DISTRIBUTION, version=__version__)
 _disabled_by_call: set[str] = set()
@@ -170,9 +173,17 @@ def _register(manager: pluggy.PluginManager, plugin: Any, info: PluginInfo) -> N
     info.hooks = sorted(caller.name for caller in manager.get_hookcallers(plugin) or [])
 
 
+def _distribution_of(entry_point: Any) -> str | None:
+    dist = getattr(entry_point, "dist", None)
+    return dist.metadata["Name"] if dist is not None else None
+
+
 def _load_entry_points(manager: pluggy.PluginManager) -> None:
     disabled = disabled_plugins()
-    for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
+    found = list(metadata.entry_points(group=ENTRY_POINT_GROUP))
+    # tsae's own first: a third-party distribution never takes a built-in plugin's name
+    found.sort(key=lambda entry: _distribution_of(entry) != BUILTIN_DISTRIBUTION)
+    for entry_point in found:
         dist = getattr(entry_point, "dist", None)
         info = PluginInfo(
             name=entry_point.name,
@@ -180,8 +191,9 @@ def _load_entry_points(manager: pluggy.PluginManager) -> None:
             distribution=dist.metadata["Name"] if dist is not None else None,
             version=dist.version if dist is not None else None,
         )
-        if info.name in _infos:  # the same name from two distributions: keep the first
-            log.warning("tsae plugin %r is installed twice; ignoring %s", info.name, info.distribution)
+        if info.name in _infos:  # the same name from two distributions: keep the first (a built-in)
+            log.warning("tsae plugin %r of %s %s is refused: the name is taken by %s", info.name, info.distribution,
+                        info.version or "", _infos[info.name].label)
             continue
         _infos[info.name] = info
         if info.name in disabled:
@@ -201,6 +213,7 @@ def _reset_registries() -> None:
         _registries[kind].clear()
         _owners[kind].clear()
     _collected.clear()
+    _broken_families.clear()
     for info in _infos.values():
         info.models, info.sources, info.sinks, info.pipelines, info.commands = [], [], [], [], []
         info.hook_errors = []  # hook errors are re-detected on the next collection
@@ -216,9 +229,13 @@ def register_plugin(plugin: Any, name: str) -> None:
     Raises
     ------
     ValueError
-        If the plugin implements a hook that does not exist (the message lists those that do).
+        If the plugin implements a hook that does not exist (the message lists those that do),
+        or ``name`` is one of tsae's built-in plugins.
     """
     manager = get_plugin_manager()
+    existing = _infos.get(name)
+    if existing is not None and existing.builtin:
+        raise ValueError(f"plugin name {name!r} is tsae's built-in plugin; register under a name of your own")
     if manager.get_plugin(name) is not None:
         manager.unregister(name=name)
     info = PluginInfo(name=name, module=getattr(plugin, "__name__", type(plugin).__name__),
@@ -273,9 +290,13 @@ def _impls(hook_name: str) -> Iterator[tuple[PluginInfo, Callable[..., Any], lis
 def _call(info: PluginInfo, hook_name: str, function: Callable[..., Any], **kwargs: Any) -> None:
     """Call one plugin's hook; what it raises is recorded against the plugin and goes no further."""
     try:
-        function(**kwargs)
+        returned = function(**kwargs)
     except Exception as error:
         _record(info, f"{hook_name} raised {_error_text(error)}", error)
+        return
+    if returned is not None and "register" in kwargs:
+        _record(info, f"{hook_name} returned a {type(returned).__name__} instead of calling register(...) "
+                      "for each of them; nothing it returns is registered")
 
 
 def _claim(info: PluginInfo, kind: str, name: str) -> bool:
@@ -293,6 +314,19 @@ def _claim(info: PluginInfo, kind: str, name: str) -> bool:
     return True
 
 
+#: what a registered name may hold: it appears on command lines, in file headers and in messages
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def _bad_name(kind: str, name: Any) -> str | None:
+    """Why ``name`` cannot name a ``kind``, or None."""
+    if isinstance(name, str) and _NAME.fullmatch(name):
+        return None
+    shown = repr(name) if len(repr(name)) <= 40 else repr(name)[:37] + "..."
+    return (f"{KINDS[kind]} name {shown} must be a string of letters, digits, '_', '-' or '.' (at most 64, "
+            "starting with a letter or digit); refused")
+
+
 def _collect(hook_name: str, kind: str, check: Callable[[PluginInfo, str, Any], None] | None = None) -> dict[str, Any]:
     """Call ``hook_name`` on every plugin once, filling the registry of ``kind``."""
     if kind not in _collected:
@@ -302,12 +336,18 @@ def _collect(hook_name: str, kind: str, check: Callable[[PluginInfo, str, Any], 
             def register_named(name: str, obj: Any, _info: PluginInfo = info) -> None:
                 if check is not None:
                     check(_info, name, obj)
-                if _claim(_info, kind, name):
+                problem = _bad_name(kind, name)
+                if problem is not None:  # refused on its own: the plugin's other names still register
+                    _record(_info, problem)
+                elif _claim(_info, kind, name):
                     _registries[kind][name] = obj
 
             def register_family(family: Any, _info: PluginInfo = info) -> None:
                 if isinstance(family, LazyFamily):  # checked when first used
-                    if _claim(_info, kind, family.name):
+                    problem = _bad_name(kind, family.name)
+                    if problem is not None:
+                        _record(_info, problem)
+                    elif _claim(_info, kind, family.name):
                         _registries[kind][family.name] = family
                     return
                 register_named(getattr(family, "name", None) or "", family, _info)
@@ -320,8 +360,10 @@ def _collect(hook_name: str, kind: str, check: Callable[[PluginInfo, str, Any], 
 def _check_family(info: PluginInfo, name: str, family: Any) -> None:
     from tsae.models.base import Autoencoder, check_declared
 
-    if not (isinstance(family, type) and issubclass(family, Autoencoder)):
-        raise TypeError(f"{family!r} is not a subclass of tsae.models.base.Autoencoder")
+    if not isinstance(family, type):
+        raise TypeError(f"registered a {type(family).__name__} instance: register the class itself")
+    if not issubclass(family, Autoencoder):
+        raise TypeError(f"{family.__name__} is not a subclass of tsae.models.base.Autoencoder")
     if not getattr(family, "name", None):
         raise ValueError(f"model family {family.__name__} has no 'name'")
     check_declared(family, info.label)
@@ -347,6 +389,7 @@ def _resolve(name: str) -> type | None:
         _record(info, f"register_models raised {_error_text(error)}", error)
         del _registries["models"][name]
         info.models.remove(name)
+        _broken_families[name] = f"model family {name!r} ({info.label}) cannot be used: {_error_text(error)}"
         return None
     _registries["models"][name] = cls
     return cls
@@ -380,6 +423,8 @@ def get_model_family(name: str) -> type:
         If no installed plugin registers ``name``; the message lists those that do.
     """
     family = _resolve(name) if name in family_names() else None
+    if family is None and name in _broken_families:
+        raise KeyError(_broken_families[name])
     if family is None:
         known = ", ".join(family_names()) or "none"
         raise KeyError(f"unknown model family {name!r} (installed: {known}; see `tsae models`)")

@@ -97,7 +97,7 @@ def test_decode_of_the_wrong_shape_is_refused_at_construction(fake) -> None:
     with pytest.raises(ValueError) as error:
         fake.create_model("bad_shape", channels=4, window=8)
     assert str(error.value) == ("model family 'bad_shape' (plugin 'bad_shape' (tsae-fake 2.0)): decode returned shape "
-                                "(2, 1, 8) for input (2, 4, 8); it must return the input's shape "
+                                "(3, 1, 8) for input (3, 4, 8); it must return the input's shape "
                                 "(batch, channels, window)")
 
 

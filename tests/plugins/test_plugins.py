@@ -208,3 +208,189 @@ def test_a_raising_register_commands_is_listed_and_named(fresh_plugins) -> None:
         assert CliRunner().invoke(cli, ["models", "conv1d"]).exit_code == 0
     finally:
         cli.commands.clear()
+
+
+def test_a_family_name_that_is_not_plain_text_is_refused_alone(fresh_plugins) -> None:
+    """A bad name must not break the listing of every family (sorting an int among strings)."""
+    from tsae.plugins import LazyFamily
+
+    class Numbered(Autoencoder):
+        name = 5
+
+    class Fine(Autoencoder):
+        name = "fine_after_bad"
+
+    @tsae.hookimpl
+    def register_models(register):
+        register(LazyFamily(7, "x:Y"))
+        register(LazyFamily("bad\nname", "x:Y"))
+        register(Numbered)
+        register(Fine)
+
+    fresh_plugins.register_plugin(_module("names", register_models=register_models), "names")
+    assert "fine_after_bad" in fresh_plugins.family_names() and BUILTIN <= set(fresh_plugins.family_names())
+    error = fresh_plugins.plugin_errors()["names"]
+    assert "model family name 7 must be a string of letters" in error and "'bad\\nname'" in error
+    assert "model family name 5 must be" in error
+    assert CliRunner().invoke(cli, ["models"]).exit_code == 0
+
+
+def test_a_hook_that_returns_its_families_is_told_to_call_register(fresh_plugins) -> None:
+    class Returned(Autoencoder):
+        name = "returned_family"
+
+    @tsae.hookimpl
+    def register_models():
+        return [Returned]
+
+    fresh_plugins.register_plugin(_module("ret", register_models=register_models), "returner")
+    assert "returned_family" not in fresh_plugins.family_names()
+    # a hook without the register argument cannot register anything: said so instead of silence
+    @tsae.hookimpl
+    def register_models_with(register):
+        return [Returned]
+
+    fresh_plugins.register_plugin(_module("ret2", register_models=register_models_with), "returner2")
+    assert fresh_plugins.plugin_errors()["returner2"] == (
+        "register_models returned a list instead of calling register(...) for each of them; nothing it returns "
+        "is registered")
+
+
+def test_a_lazy_family_whose_module_fails_says_so_when_used(fresh_plugins) -> None:
+    from tsae.plugins import LazyFamily
+
+    @tsae.hookimpl
+    def register_models(register):
+        register(LazyFamily("lazy_broken", "tsae_no_such_module_abc:Net"))
+
+    fresh_plugins.register_plugin(_module("lazy", register_models=register_models), "lazy")
+    result = CliRunner().invoke(cli, ["models", "lazy_broken"])
+    assert result.exit_code != 0 and "Error: model family 'lazy_broken' (plugin 'lazy'" in result.output  # no quotes
+    assert "cannot be used: ModuleNotFoundError" in result.output
+    with pytest.raises(KeyError) as info:  # and after it was found broken
+        fresh_plugins.get_model_family("lazy_broken")
+    message = info.value.args[0]
+    assert message.startswith("model family 'lazy_broken' (plugin 'lazy' (registered at run time)) cannot be used: "
+                              "ModuleNotFoundError"), message
+    result = CliRunner().invoke(cli, ["models", "lazy_broken"])
+    assert result.exit_code != 0 and "cannot be used: ModuleNotFoundError" in result.output
+
+
+def test_a_runtime_plugin_cannot_take_a_builtin_plugins_name(fresh_plugins) -> None:
+    with pytest.raises(ValueError, match="plugin name 'conv1d' is tsae's built-in plugin"):
+        fresh_plugins.register_plugin(_module("shadow"), "conv1d")
+    assert fresh_plugins.get_model_family("conv1d").__module__ == "tsae_plugins.conv1d"
+
+
+def test_an_installed_plugin_cannot_take_a_builtin_plugins_name(fresh_plugins, monkeypatch, caplog) -> None:
+    """A third-party distribution listed before tsae (aaa-...) with an entry point named like a built-in."""
+    real = metadata.entry_points
+
+    class Dist:
+        metadata = {"Name": "aaa-shadow"}
+        version = "1.0"
+
+    def entry_points(**kwargs):
+        found = list(real(**kwargs))
+        if kwargs.get("group") == "tsae":
+            shadow = metadata.EntryPoint(name="conv1d", value="tsae_no_such_shadow_module", group="tsae")
+            object.__setattr__(shadow, "dist", Dist())
+            found.insert(0, shadow)
+        return found
+
+    monkeypatch.setattr(fresh_plugins.metadata, "entry_points", entry_points)
+    fresh_plugins.reset()
+    assert fresh_plugins.get_model_family("conv1d").__module__ == "tsae_plugins.conv1d"
+    assert fresh_plugins.model_plugin_info("conv1d").distribution == "tsae"
+    assert "tsae plugin 'conv1d' of aaa-shadow 1.0 is refused: the name is taken by plugin 'conv1d' (tsae" \
+        in caplog.text
+
+
+def test_registration_mistakes_are_named(fresh_plugins) -> None:
+    from tsae.models.params import Param
+
+    class Instance(Autoencoder):
+        name = "instance_family"
+
+    class ListParams(Autoencoder):
+        name = "list_params"
+        params = [Param(1)]
+
+    class ShapeParam(Autoencoder):
+        name = "shape_param"
+        params = {"window": Param(8)}
+
+    class NanDefault(Autoencoder):
+        name = "nan_default"
+        params = {"scale": Param(float("nan"), min=0.0)}
+
+    @tsae.hookimpl
+    def register_models(register):
+        for family in (Instance.__new__(Instance), ListParams, ShapeParam, NanDefault):
+            register(family)
+
+    fresh_plugins.register_plugin(_module("mistakes", register_models=register_models), "mistakes")
+    fresh_plugins.family_names()
+    info = next(i for i in fresh_plugins.plugin_infos() if i.name == "mistakes")
+    text = " | ".join(info.hook_errors)
+    # the first mistake stops the hook: each is tried in a plugin of its own below
+    assert "registered a Instance instance: register the class itself" in text, text
+    for family, expected in ((ListParams, "params must be a dict of name -> Param, not list"),
+                             (ShapeParam, "params must not declare 'window'"),
+                             (NanDefault, "parameter scale=nan must be a finite number")):
+        @tsae.hookimpl
+        def register_one(register, _family=family):
+            register(_family)
+
+        fresh_plugins.register_plugin(_module(family.name, register_models=register_one), family.name)
+        assert expected in fresh_plugins.plugin_errors()[family.name], fresh_plugins.plugin_errors()[family.name]
+
+
+@pytest.mark.parametrize("bug,expected", [
+    ("loss_float", "model family 'bug_loss_float' (plugin 'bugs' (registered at run time)): its training step failed "
+                   "(TypeError: loss() must return (loss tensor, dict of parts), not float)"),
+    ("int_decode", "model family 'bug_int_decode' (plugin 'bugs' (registered at run time)): the training loss does "
+                   "not depend on the network's weights"),
+])
+def test_a_family_that_breaks_in_training_is_named_in_one_line(fresh_plugins, tmp_path, bug, expected) -> None:
+    import torch
+
+    class Buggy(Autoencoder):
+        name = f"bug_{bug}"
+
+        def __init__(self, channels: int, window: int) -> None:
+            super().__init__(channels, window)
+            self.lin = torch.nn.Linear(window, window)
+
+        def encode(self, x):
+            return self.lin(x)
+
+        def decode(self, z):
+            return z.round().long().float() if bug == "int_decode" else z
+
+        def loss(self, x_hat, target, z=None):
+            return 1.0 if bug == "loss_float" else super().loss(x_hat, target, z=z)
+
+    @tsae.hookimpl
+    def register_models(register):
+        register(Buggy)
+
+    fresh_plugins.register_plugin(_module("bugs", register_models=register_models), "bugs")
+    data = tmp_path / "d.csv"
+    data.write_text("a,b\n" + "".join(f"{i % 7},{i % 5}\n" for i in range(200)))
+    result = CliRunner().invoke(cli, ["train", str(data), "--family", f"bug_{bug}", "--window", "8", "--epochs", "1",
+                                      "-o", str(tmp_path / "m.tsae"), "-q"])
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"Error: {expected}"), result.output
+    assert not (tmp_path / "m.tsae").exists()
+
+
+def test_a_nan_parameter_is_refused_before_training(tmp_path) -> None:
+    data = tmp_path / "d.csv"
+    data.write_text("a,b\n" + "".join(f"{i % 7},{i % 5}\n" for i in range(200)))
+    for value in ("nan", "inf", "1e309"):
+        result = CliRunner().invoke(cli, ["train", str(data), "--window", "8", "--epochs", "1", "--param",
+                                          f"reg_weight={value}", "-o", str(tmp_path / "m.tsae"), "-q"])
+        assert result.exit_code == 1 and "parameter reg_weight=" in result.output, result.output
+        assert "must be a finite number" in result.output and not (tmp_path / "m.tsae").exists()

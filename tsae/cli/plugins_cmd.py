@@ -89,7 +89,7 @@ def _family_rows(name: str | None) -> list[dict]:
 
     names = plugins.family_names()
     if name is not None and name not in names:
-        raise click.ClickException(f"unknown model family {name!r} (installed: {', '.join(names) or 'none'})")
+        plugins.get_model_family(name)  # raises: unknown, or registered but broken (and why)
     rows = []
     for family_name in names if name is None else [name]:
         family = plugins.registered_family(family_name)

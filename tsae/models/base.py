@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import inspect
 import json
+from collections.abc import Mapping
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import torch
@@ -199,6 +200,15 @@ def check_declared(family: type[Autoencoder], origin: str) -> None:
     ValueError
         Naming the family, ``origin`` (its plugin) and the argument.
     """
+    where = f"model family {family.name!r} ({origin})"
+    for attribute in ("params", "common_params"):
+        if not isinstance(getattr(family, attribute, None), Mapping):
+            raise ValueError(f"{where}: {attribute} must be a dict of name -> Param, "
+                             f"not {type(getattr(family, attribute, None)).__name__}")
+    reserved = sorted(set(family.params) & set(_SHAPE_ARGS))
+    if reserved:
+        raise ValueError(f"{where}: params must not declare {', '.join(map(repr, reserved))}: every family "
+                         "takes the window's shape as its first arguments")
     declared = family.describe_params()
     for key, param in declared.items():
         if not isinstance(param, Param):
@@ -216,7 +226,7 @@ def check_declared(family: type[Autoencoder], origin: str) -> None:
                                  "is not declared in params, so a model file could not restore it")
 
 
-def check_contract(model: Autoencoder, origin: str, batch: int = 2) -> None:
+def check_contract(model: Autoencoder, origin: str, batch: int = 3) -> None:
     """Run one tiny forward pass: the code keeps the batch axis and the output has the input's shape.
 
     Raises

@@ -7,7 +7,9 @@ not import torch, so ``tsae models`` can describe parameters without loading a n
 """
 from __future__ import annotations
 
+import math
 import numbers
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,7 +80,14 @@ class Param:
                             f"got {kind!r}")
         object.__setattr__(self, "type", kind)
         if self.choices is not None:
+            if isinstance(self.choices, (str, bytes)) or not isinstance(self.choices, Iterable):
+                raise TypeError(f"Param choices must be a sequence of values, got {self.choices!r}")
             object.__setattr__(self, "choices", tuple(self.choices))
+        for bound in ("min", "max"):
+            value = getattr(self, bound)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)
+                                      or math.isnan(value)):
+                raise TypeError(f"Param {bound} must be a number, got {value!r}")
 
     @property
     def type_name(self) -> str:
@@ -104,6 +113,8 @@ class Param:
         for number in parsed if isinstance(parsed, tuple) else (parsed,):
             if isinstance(number, bool) or not isinstance(number, (int, float)):
                 continue
+            if not math.isfinite(number):
+                raise ValueError(f"{where} must be a finite number")
             if self.min is not None and number < self.min:
                 raise ValueError(f"{where} must be >= {self.min}")
             if self.max is not None and number > self.max:

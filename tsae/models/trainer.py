@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from tsae.errors import first_line
 from tsae.models.inference import autocast
 
 #: rough activation memory per input byte, used to cap the batch size
@@ -196,7 +197,10 @@ def default_training_loss(model: Any, x: Any, target: Any) -> tuple[Any, dict[st
     """Encode, decode and score: the step every family uses unless it defines ``training_loss``."""
     z = model.encode(x)
     x_hat = model.decode(z)
-    loss, parts = model.loss(x_hat, target, z=z)
+    scored = model.loss(x_hat, target, z=z)
+    if not (isinstance(scored, tuple) and len(scored) == 2):
+        raise TypeError(f"loss() must return (loss tensor, dict of parts), not {type(scored).__name__}")
+    loss, parts = scored
     return loss, parts, z
 
 
@@ -223,10 +227,19 @@ def _step_loss(model: Any, x: Any, target: Any, regularizer: str, weight: float,
     if contractive:
         x = x.detach().requires_grad_(True)
     step = getattr(model, "training_loss", None)
-    if callable(step):
-        loss, parts, z = step(x, target)
-    else:
-        loss, parts, z = default_training_loss(model, x, target)
+    try:
+        loss, parts, z = step(x, target) if callable(step) else default_training_loss(model, x, target)
+    except Exception as error:  # a family's own bug: name the family and its plugin
+        if str(error).startswith(f"{model.name}:"):
+            raise
+        raise RuntimeError(f"{_family_label(model)}: its training step failed ({type(error).__name__}: "
+                           f"{first_line(error)})") from error
+    if not (isinstance(loss, torch.Tensor) and loss.numel() == 1 and loss.is_floating_point()):
+        raise RuntimeError(f"{_family_label(model)}: the training loss must be a one-element float tensor, "
+                           f"not {type(loss).__name__}{tuple(loss.shape) if isinstance(loss, torch.Tensor) else ''}")
+    if not loss.requires_grad:
+        raise RuntimeError(f"{_family_label(model)}: the training loss does not depend on the network's weights "
+                           "(does decode return a float tensor computed from them?)")
     if contractive:
         if z is None:
             raise ValueError(f"{model.name}: the contractive regulariser needs the code z from training_loss")
@@ -234,9 +247,19 @@ def _step_loss(model: Any, x: Any, target: Any, regularizer: str, weight: float,
         loss = loss + weight * penalty
         parts = {**parts, "jacobian": float(penalty.detach())}
     if not torch.isfinite(loss):
-        raise RuntimeError(f"{model.name}: training diverged (loss is {float(loss)}); "
-                           "lower the learning rate or normalise the data")
+        raise RuntimeError(f"{model.name}: training diverged (loss is {float(loss.detach())}); "
+                           "lower the learning rate or normalise the data, or check that the family's "
+                           "forward pass gives finite values")
     return loss, parts
+
+
+def _family_label(model: Any) -> str:
+    """``model family 'x' (plugin 'p' (dist 1.0))``: how a training error names a family."""
+    from tsae import plugins
+
+    info = plugins.model_plugin_info(getattr(model, "name", ""))
+    origin = info.label if info else "registered at run time"
+    return f"model family {getattr(model, 'name', type(model).__name__)!r} ({origin})"
 
 
 def _batches(n: int, size: int, rng: np.random.Generator | None) -> list[np.ndarray]:

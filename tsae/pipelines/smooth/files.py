@@ -23,7 +23,7 @@ from tsae.io.blocks import SeriesSource, open_source, open_writer, streams
 from tsae.io.paths import check_output, read_paths
 from tsae.io.series import read_series, write_series
 from tsae.pipelines.smooth.blocks import IMPUTE_BLOCK, SMOOTH_BLOCK, impute_blocks, smooth_blocks
-from tsae.pipelines.smooth.smoother import impute, smooth
+from tsae.pipelines.smooth.smoother import checked_params, impute, smooth
 
 #: a block job: (source, write, advance) -> the input's missing samples
 _BlockJob = Callable[[SeriesSource, Callable[[np.ndarray], None], Callable[[int], None]], int]
@@ -94,6 +94,7 @@ def smooth_file(input: str | os.PathLike, output: str | os.PathLike, *, strength
     if not 0.0 <= float(strength) <= 1.0:
         raise ValueError(f"strength must be within [0, 1], got {strength}")
     loaded = _loaded_model(model, device)
+    checked_params(kwargs.get("model_params"), 1, loaded)  # a bad parameter is its own error, not the file's
 
     def blocks(source: SeriesSource, write: Callable[[np.ndarray], None], advance: Callable[[int], None]) -> int:
         return smooth_blocks(source, write, advance, block=block, strength=strength, model=loaded, **kwargs)
