@@ -34,6 +34,31 @@ def known_layout(x: Any) -> np.ndarray:
     return np.asarray(x).view(KnownLayout)
 
 
+def real_array(x: Any, name: str = "x", dtype: Any = np.float64) -> np.ndarray:
+    """``x`` as a ``dtype`` array, refusing what has no real value (complex numbers, text, dates).
+
+    ``np.asarray(x, dtype=float)`` would keep the real part of complex numbers (with only a
+    warning) and parse numeric text: both hide a mistake. Python objects (a list holding
+    ``None`` for a missing value) are converted, ``None`` becoming NaN.
+
+    Examples
+    --------
+    >>> real_array([1, None, 3])
+    array([ 1., nan,  3.])
+    >>> real_array(np.ones(3) + 1j, "audio")
+    Traceback (most recent call last):
+    ...
+    ValueError: audio must hold real numbers, got dtype complex128
+    """
+    raw = x if isinstance(x, np.ndarray) else np.asarray(x)
+    if raw.dtype.kind not in "biufO":
+        raise ValueError(f"{name} must hold real numbers, got dtype {raw.dtype}")
+    try:
+        return np.asarray(raw, dtype=dtype)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must hold real numbers (it holds Python objects that are not)") from None
+
+
 def is_dataframe(x: Any) -> bool:
     """True for a pandas-like table (has ``columns`` and ``to_numpy``)."""
     return hasattr(x, "columns") and hasattr(x, "to_numpy")
@@ -78,7 +103,7 @@ def as_channels_first(x: Any, name: str = "x", *, dtype: Any = np.float64) -> tu
         was_1d = False
     else:
         known = isinstance(x, KnownLayout)
-        arr = np.asarray(x, dtype=dtype)
+        arr = real_array(x, name, dtype)
         was_1d = arr.ndim == 1
         if was_1d:
             arr = arr[None, :]

@@ -90,3 +90,36 @@ def test_export_names_the_shipped_models_as_denoise_does(tmp_path) -> None:
     pytest.importorskip("onnx")
     result = CliRunner().invoke(cli, ["export", "nosuch", "-o", str(tmp_path / "x.onnx")])
     assert result.exit_code == 2 and "nor a shipped model (denoiser, denoiser2)" in result.output
+
+
+def test_the_array_api_refuses_what_it_would_get_wrong() -> None:
+    """(n, 2) as soundfile.read gives it would be denoised as n channels of 2 samples (near silence)."""
+    import tsae
+
+    x = (0.3 * np.sin(np.arange(16000) / 7)).astype(np.float32)
+    cases = [
+        (lambda: tsae.denoise(np.stack([x, x], 1), 16000), "audio: got shape (16000, 2), but series are (channels, n)"
+                                                            " with time on the last axis; pass audio.T"),
+        (lambda: tsae.denoise(x + 1j, 16000), "audio must hold real numbers, got dtype complex64"),
+        (lambda: tsae.denoise(np.array(["0.1", "0.2"]), 16000), "audio must hold real numbers, got dtype <U3"),
+        (lambda: tsae.denoise(x, 1), "sample_rate must be within [4000, 768000] Hz, got 1"),
+        (lambda: tsae.denoise(x, True), "sample_rate must be a whole number of Hz, got True"),
+        (lambda: tsae.denoise(x, float("nan")), "sample_rate must be a whole number of Hz, got nan"),
+        (lambda: tsae.denoise(x, 16000.5), "sample_rate must be a whole number of Hz, got 16000.5"),
+        (lambda: tsae.StreamingDenoiser(16000, 2).feed(np.ones((2, 4)) + 1j), "chunk must hold real numbers"),
+    ]
+    for call, message in cases:
+        with pytest.raises(ValueError) as info:
+            call()
+        assert str(info.value).startswith(message), (str(info.value), message)
+    assert tsae.denoise(np.stack([x, x]), 16000.0).shape == (2, 16000)
+
+
+def test_a_wav_at_an_absurd_rate_fails_alone_with_its_name(tmp_path) -> None:
+    sf.write(tmp_path / "slow.wav", np.zeros(400, np.float32), 100)
+    sf.write(tmp_path / "fine.wav", np.zeros(1600, np.float32), 16000)
+    result = CliRunner().invoke(cli, ["denoise", str(tmp_path / "slow.wav"), str(tmp_path / "fine.wav"),
+                                      "-o", str(tmp_path / "out"), "-q"])
+    assert result.exit_code == 1, result.output
+    assert f"{tmp_path / 'slow.wav'}: sample_rate must be within [4000, 768000] Hz, got 100" in result.output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["fine.wav"]

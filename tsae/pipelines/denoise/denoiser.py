@@ -20,11 +20,14 @@ writes) are thin wrappers.
 from __future__ import annotations
 
 import functools
+import math
+import numbers
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from tsae.engine.layout import as_channels_first, real_array
 from tsae.pipelines.denoise.mask_finish import MaskFinisher
 
 DEFAULT_MODEL_RESOURCE = "weights/denoiser2.tsae"
@@ -101,6 +104,32 @@ def load_denoiser(model: Any = None, device: str = "cpu") -> tuple[Any, int]:
 
 
 # --------------------------------------------------------------------------- streaming
+#: the sample rates the denoiser takes, in Hz (below 4 kHz there is no speech band to keep; at 1 Hz the
+#: resampler would make 16,000 samples of each one)
+MIN_RATE, MAX_RATE = 4000, 768000
+
+
+def checked_rate(sample_rate: Any) -> int:
+    """``sample_rate`` as an int of Hz, or a ``ValueError`` saying what a denoiser rate must be.
+
+    Examples
+    --------
+    >>> checked_rate(44100.0)
+    44100
+    >>> checked_rate(1)
+    Traceback (most recent call last):
+    ...
+    ValueError: sample_rate must be within [4000, 768000] Hz, got 1
+    """
+    whole = (isinstance(sample_rate, numbers.Real) and not isinstance(sample_rate, bool)
+             and math.isfinite(sample_rate) and float(sample_rate).is_integer())
+    if not whole:
+        raise ValueError(f"sample_rate must be a whole number of Hz, got {sample_rate!r}")
+    if not MIN_RATE <= sample_rate <= MAX_RATE:
+        raise ValueError(f"sample_rate must be within [{MIN_RATE}, {MAX_RATE}] Hz, got {sample_rate}")
+    return int(sample_rate)
+
+
 class StreamingDenoiser:
     """Denoise audio chunk by chunk with bounded memory and a fixed latency.
 
@@ -175,10 +204,10 @@ class StreamingDenoiser:
             raise ValueError(f"strength must be between 0 and 1, got {strength}")
         if atten_limit is not None and float(atten_limit) < 0:
             raise ValueError(f"atten_limit must be >= 0 dB, got {atten_limit}")
-        if int(sample_rate) <= 0 or int(channels) <= 0:
-            raise ValueError(f"sample_rate and channels must be positive, got {sample_rate} and {channels}")
+        if isinstance(channels, bool) or not isinstance(channels, (int, np.integer)) or channels <= 0:
+            raise ValueError(f"channels must be a positive integer, got {channels!r}")
+        self.sample_rate = checked_rate(sample_rate)
         self.net, self.model_rate = load_denoiser(model, device)
-        self.sample_rate = int(sample_rate)
         self.channels = int(channels)
         self.strength = float(strength)
         self.atten_limit = None if atten_limit is None else float(atten_limit)
@@ -279,7 +308,7 @@ class StreamingDenoiser:
     _mono = False
 
     def _as_2d(self, chunk: np.ndarray) -> tuple[np.ndarray, bool]:
-        x = np.asarray(chunk, dtype=np.float32)
+        x = real_array(chunk, "chunk", np.float32)
         mono = x.ndim == 1
         if mono:
             x = x[None]
@@ -355,7 +384,8 @@ def denoise(
     Parameters
     ----------
     audio
-        ``(n,)`` mono or ``(channels, n)`` float samples (any sample rate).
+        ``(n,)`` mono or ``(channels, n)`` float samples (any sample rate); a
+        DataFrame has one column per channel.
     sample_rate
         Sample rate of ``audio`` in Hz.
     strength, atten_limit, model, device
@@ -366,10 +396,10 @@ def denoise(
     numpy.ndarray
         float32, same shape as ``audio``.
     """
-    x = np.asarray(audio, dtype=np.float32)
-    if x.ndim not in (1, 2) or x.shape[-1] == 0:
-        raise ValueError(f"audio must be (n,) or (channels, n) with n > 0, got shape {x.shape}")
-    channels = 1 if x.ndim == 1 else x.shape[0]
+    # (n, channels) as soundfile.read gives it is refused ("pass audio.T"), a DataFrame turned around
+    x2, mono = as_channels_first(audio, "audio", dtype=np.float32)
+    x = x2[0] if mono else x2
+    channels = x2.shape[0]
     den = StreamingDenoiser(sample_rate, channels, model=model, strength=strength,
                             atten_limit=atten_limit, device=device)
     head = den.feed(x)
