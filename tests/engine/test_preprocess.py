@@ -241,3 +241,43 @@ def test_forward_fill_carries_across_chunks() -> None:
     assert n_parts == n_whole == int(np.isnan(y).sum())
     with pytest.raises(ValueError, match="carry"):
         forward_fill(y, np.zeros(2))
+
+
+def test_statistics_of_values_near_float64s_limit_do_not_overflow() -> None:
+    """np.std squares its values: 1e155 gives inf. Dividing by a power of two first is exact."""
+    import warnings
+
+    from tsae.engine.preprocess import Normalizer, as_float32, spread
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 500))
+    np.testing.assert_array_equal(spread(x), np.std(x, axis=1, keepdims=True))  # to the last bit
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        big = spread(x * 1e300)
+        norm = Normalizer().fit(x * 1e300)
+        z = norm.transform(x * 1e300)
+    np.testing.assert_allclose(big[:, 0], np.std(x, axis=1) * 1e300, rtol=1e-12)
+    np.testing.assert_allclose(z, Normalizer().fit(x).transform(x), rtol=1e-9, atol=1e-9)
+    with_nan = x.copy()
+    with_nan[0, :10] = np.nan
+    np.testing.assert_array_equal(Normalizer().fit(with_nan).scale, np.nanstd(with_nan, axis=1))
+    with pytest.raises(ValueError, match="values holds values of magnitude up to 1e\\+39 after normalisation"):
+        as_float32(np.array([1.0, 1e39]), "values")
+
+
+def test_smooth_and_impute_handle_huge_finite_values() -> None:
+    import warnings
+
+    import tsae
+
+    t = np.sin(np.arange(400) / 5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for scale in (1e154, 1e300):
+            smoothed = tsae.smooth(t * scale, steps=3)
+            gappy = t * scale
+            gappy[100:110] = np.nan
+            filled = tsae.impute(gappy)
+            assert np.isfinite(smoothed).all() and np.isfinite(filled).all()
+            np.testing.assert_allclose(filled[100:110] / scale, tsae.impute(gappy / scale)[100:110], atol=1e-6)

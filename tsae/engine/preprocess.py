@@ -29,6 +29,52 @@ def _signal(name: str, x: Any) -> np.ndarray:
     return x
 
 
+def power_of_two_unit(x: np.ndarray, *, skip_nan: bool = False) -> np.ndarray:
+    """Per row (last axis, kept), a power of two at or above the largest magnitude (1 for a row of zeros).
+
+    Dividing by it is exact, so statistics computed on ``x / unit`` and scaled back are
+    those of ``x`` to the last bit, without squares or sums overflowing near float64's limit.
+    """
+    if x.shape[-1] == 0:
+        return np.ones((*x.shape[:-1], 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN row: unit 1
+        peak = (np.nanmax if skip_nan else np.max)(np.abs(x), axis=-1, keepdims=True)
+    return 2.0 ** np.ceil(np.log2(np.where(np.isfinite(peak) & (peak > 0), peak, 1.0)))
+
+
+def spread(x: Any, *, skip_nan: bool = False) -> np.ndarray:
+    """The standard deviation along the last axis (kept as an axis of 1), never overflowing.
+
+    ``np.std`` squares the values, so a series of magnitude 1e155 gives inf; for ordinary
+    values the result is ``np.std``'s (``np.nanstd``'s with ``skip_nan``) to the last bit.
+
+    Examples
+    --------
+    >>> float(spread(np.array([1e200, -1e200]))[0])
+    1e+200
+    """
+    x = np.asarray(x, dtype=np.float64)
+    unit = power_of_two_unit(x, skip_nan=skip_nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return (np.nanstd if skip_nan else np.std)(x / unit, axis=-1, keepdims=True) * unit
+
+
+def as_float32(x: np.ndarray, name: str) -> np.ndarray:
+    """``x`` (normalised values) as float32, or a ``ValueError`` when a finite value overflows float32.
+
+    A network runs in float32: a value beyond 3.4e38 would become inf and every output NaN.
+    """
+    with np.errstate(over="ignore"):  # told below, in words
+        out = np.asarray(x, dtype=np.float32)
+    overflow = np.isinf(out) & np.isfinite(x)
+    if overflow.any():
+        raise ValueError(f"{name} holds values of magnitude up to {float(np.max(np.abs(x[overflow]))):.3g} after "
+                         "normalisation, beyond float32's range: the series is not on the scale the model knows")
+    return out
+
+
 def _float_dtype(x: np.ndarray) -> type:
     return np.float32 if x.dtype == np.float32 else np.float64
 
@@ -209,8 +255,11 @@ class Normalizer:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN channels: handled below
             if self.method == "zscore":
-                center = np.nanmean(pooled, axis=1) if pooled.shape[1] else np.full(channels, np.nan)
-                scale = np.nanstd(pooled, axis=1) if pooled.shape[1] else np.full(channels, np.nan)
+                # on values divided by a power of two (exact): no overflow near float64's limit
+                unit = power_of_two_unit(pooled, skip_nan=True)[:, 0]
+                scaled = pooled / unit[:, None]
+                center = np.nanmean(scaled, axis=1) * unit if pooled.shape[1] else np.full(channels, np.nan)
+                scale = np.nanstd(scaled, axis=1) * unit if pooled.shape[1] else np.full(channels, np.nan)
             else:
                 if pooled.shape[1]:
                     q1, center, q3 = np.nanpercentile(pooled, [25, 50, 75], axis=1)

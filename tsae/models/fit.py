@@ -19,7 +19,7 @@ import numpy as np
 
 from tsae.engine.framing import frame, window_array
 from tsae.engine.layout import as_channels_first
-from tsae.engine.preprocess import Normalizer, repair_missing
+from tsae.engine.preprocess import Normalizer, as_float32, repair_missing
 
 NORMALIZE_CHOICES = ("zscore", "robust", "none")
 DEFAULT_MAX_WINDOWS = 200_000
@@ -92,8 +92,8 @@ def make_windows(
     A series shorter than the window gives one zero-padded window. With ``max_windows``,
     a seeded random subset of the windows is cut, without materialising the others.
     """
-    items = [np.asarray(normalizer.transform(x) if normalizer is not None else x, dtype=np.float32)
-             for x in series]
+    items = [as_float32(normalizer.transform(x) if normalizer is not None else x, f"series {i}")
+             for i, x in enumerate(series)]
     counts = [_frame_count(x.shape[1], window, hop) for x in items]
     total = sum(counts)
     if max_windows is None or total <= max_windows:

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from tsae.engine.preprocess import Normalizer
+from tsae.engine.preprocess import Normalizer, as_float32
 from tsae.engine.streaming import StreamFramer, StreamOverlapAdd
 from tsae.io.atomic import atomic_path
 from tsae.io.blocks import NpyBlockWriter, SeriesSource, open_source
@@ -121,7 +121,7 @@ def stream_frames(loaded: Any, source: SeriesSource, block: int) -> Iterator[tup
             last = raw.shape[1] - 1 - np.argmax(finite[:, ::-1], axis=1)
             left = (np.where(seen, a + last, left[0]), np.where(seen, raw[np.arange(raw.shape[0]), last], left[1]))
         xn = normalizer.transform(x) if normalizer is not None else x
-        yield np.swapaxes(framer.push(np.asarray(xn, dtype=np.float32)), 0, 1), raw
+        yield np.swapaxes(framer.push(as_float32(xn, "values")), 0, 1), raw
     source.finish()
     yield np.swapaxes(framer.flush(), 0, 1), np.empty((source.channels, 0))
 

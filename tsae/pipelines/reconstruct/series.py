@@ -18,7 +18,7 @@ import numpy as np
 
 from tsae.engine.framing import frame, overlap_add
 from tsae.engine.layout import as_channels_first
-from tsae.engine.preprocess import Normalizer, repair_missing
+from tsae.engine.preprocess import Normalizer, as_float32, repair_missing
 
 
 def _loaded(model: Any, device: Any = None) -> Any:
@@ -89,7 +89,7 @@ def prepare_frames(loaded: Any, values: Any) -> tuple[np.ndarray, FrameContext]:
     x = repair_missing(x, empty="raise")
     normalizer = Normalizer.from_dict(loaded.normalizer) if loaded.normalizer else None
     xn = normalizer.transform(x) if normalizer is not None else x
-    frames = frame(np.asarray(xn, dtype=np.float32), spec["window"], spec["hop"], spec["window_fn"], pad=True)
+    frames = frame(as_float32(xn, "values"), spec["window"], spec["hop"], spec["window_fn"], pad=True)
     frames = np.ascontiguousarray(np.swapaxes(frames, 0, 1), dtype=np.float32)  # (n_frames, C, L)
     return frames, FrameContext(n=x.shape[1], squeeze=squeeze, normalizer=normalizer, spec=spec)
 

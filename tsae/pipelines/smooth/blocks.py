@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from tsae.engine.layout import known_layout
-from tsae.engine.preprocess import repair_missing
+from tsae.engine.preprocess import repair_missing, spread
 from tsae.io.blocks import CHUNK, SeriesSource
 from tsae.pipelines.smooth.smoother import (
     _GUARD_HALF,
@@ -64,7 +64,7 @@ def smooth_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], adv
     params = checked_params(model_params, source.channels, model)
     first = repair_missing(source.read(0, block if learn is None else learn))
     center = np.median(first, axis=1, keepdims=True)
-    scale = np.std(first, axis=1, keepdims=True)
+    scale = spread(first)
     scale[scale <= 0] = 1.0
     z = (first - center) / scale
     sigmas = np.array([noise_sigma(zc) for zc in z])

@@ -46,7 +46,7 @@ import numpy as np
 
 from tsae.engine.framing import frame, overlap_add
 from tsae.engine.layout import as_channels_first, known_layout
-from tsae.engine.preprocess import repair_missing
+from tsae.engine.preprocess import repair_missing, spread
 from tsae.models.device import torch_threads
 
 __all__ = ["smooth", "impute", "noise_sigma"]
@@ -471,7 +471,7 @@ def smooth(
         out = filled.copy()
     else:
         center = np.median(filled, axis=1, keepdims=True)
-        scale = np.std(filled, axis=1, keepdims=True)
+        scale = spread(filled)
         scale[scale <= 0] = 1.0
         z = (filled - center) / scale
         if model is not None:
@@ -544,7 +544,7 @@ def _impute_channel(v: np.ndarray, *, window: int | None, rank: int | None, max_
         return v.copy()
     n = len(v)
     obs = v[~missing]
-    mu, sd = float(obs.mean()), float(obs.std()) or 1.0
+    mu, sd = float(np.mean(obs)), float(spread(obs)[0]) or 1.0
     z = repair_missing((v - mu) / sd)
     if n < 8:
         return z * sd + mu
