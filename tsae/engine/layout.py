@@ -112,6 +112,8 @@ def as_channels_first(x: Any, name: str = "x", *, dtype: Any = np.float64) -> tu
                              f"last axis; pass {name}.T")
     if arr.ndim != 2:
         raise ValueError(f"{name} must be (n,) or (channels, n), got shape {arr.shape}")
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} has no channels (shape {arr.shape})")
     if arr.shape[1] == 0:
         raise ValueError(f"{name} is empty")
     return arr, was_1d

@@ -1,6 +1,8 @@
 """reconstruct names the real problem: a denoiser model is not a series autoencoder; every failed file is listed."""
 from __future__ import annotations
 
+import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from tsae.cli import cli
@@ -29,3 +31,14 @@ def test_every_failed_file_is_listed_at_the_end(tiny_model, series_dir, tmp_path
     named = {line.split(": ")[1] for line in lines[:2]}
     assert named == {str(series_dir / "broken.csv"), str(series_dir / "empty.csv")}
     assert lines[2].startswith("Error: 6 file(s): 4 ok (0 already done), 2 failed") and len(lines) == 3
+
+
+def test_a_series_of_one_sample_per_channel_is_not_taken_for_a_transposed_one(tiny_model) -> None:
+    from tsae.models.modelfile import load_model
+    from tsae.pipelines.reconstruct.series import encode_series, reconstruct_series
+
+    loaded = load_model(tiny_model)  # two channels
+    assert reconstruct_series(loaded, np.zeros((2, 1))).shape == (2, 1)
+    assert len(encode_series(loaded, np.zeros((2, 1)))) == 1
+    with pytest.raises(ValueError, match=r"pass values\.T"):  # more rows than the model's channels: transposed
+        reconstruct_series(loaded, np.zeros((300, 2)))

@@ -1,6 +1,8 @@
 """tsae.smooth: less error than the noise, no time shift, edges kept, multichannel, strength."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -116,3 +118,22 @@ def test_impute_multichannel_edges_and_short() -> None:
     assert not np.isnan(impute(np.array([1.0, np.nan, 3.0]))).any()
     with pytest.raises(ValueError, match="no finite"):
         impute(np.array([[1.0, 2.0], [np.nan, np.nan]]))
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"window": -1}, "window must be an integer >= 2 or None, got -1"),
+    ({"window": 2.5}, "window must be an integer >= 2 or None, got 2.5"),
+    ({"rank": 0}, "rank must be an integer >= 1 or None, got 0"),
+    ({"iterations": -1}, "iterations must be an integer >= 1, got -1"),
+    ({"max_rank": 0}, "max_rank must be an integer >= 1, got 0"),
+])
+def test_impute_refuses_bad_settings_by_name(kwargs, message) -> None:
+    x = np.sin(np.arange(200) / 5)
+    x[50:60] = np.nan
+    with pytest.raises(ValueError, match=re.escape(message)):
+        impute(x, **kwargs)
+
+
+def test_a_series_with_no_channels_is_named() -> None:
+    with pytest.raises(ValueError, match=re.escape("x has no channels (shape (0, 64))")):
+        smooth(np.zeros((0, 64)))

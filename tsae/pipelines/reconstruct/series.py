@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from tsae.engine.framing import frame, overlap_add
-from tsae.engine.layout import as_channels_first
+from tsae.engine.layout import as_channels_first, known_layout
 from tsae.engine.preprocess import Normalizer, as_float32, repair_missing
 
 
@@ -60,6 +60,8 @@ def frame_spec(loaded: Any) -> dict[str, Any]:
 
 
 def _as_2d(values: Any, channels: int, name: str = "values") -> tuple[np.ndarray, bool]:
+    if isinstance(values, np.ndarray) and values.ndim == 2 and values.shape[0] == channels:
+        values = known_layout(values)  # as many rows as the model has channels: a short series, not transposed
     x, squeeze = as_channels_first(values, name)
     if x.shape[0] != channels:
         raise ValueError(f"{name} has {x.shape[0]} channel(s) but the model was trained on {channels}")

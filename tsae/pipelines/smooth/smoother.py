@@ -621,6 +621,12 @@ def impute(
     >>> bool(np.isnan(impute(x)).any())
     False
     """
+    for name, value, low, optional in (("window", window, 2, True), ("rank", rank, 1, True),
+                                       ("max_rank", max_rank, 1, False), ("iterations", iterations, 1, False)):
+        if optional and value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}{' or None' if optional else ''}, got {value!r}")
     arr, squeeze = _series(x)
     missing = np.isnan(arr)
     if missing.all(axis=1).any():
