@@ -36,6 +36,10 @@ def denoise_pipe(inputs: tuple[str, ...], output: Path | None, *, model: Path | 
         raise click.UsageError("'-' (stdin) or '-o -' (stdout) takes exactly one input")
     if raw and (rate is None or channels is None):
         raise click.UsageError("--raw needs --rate and --channels")
+    if inputs[0] == STDIO and sys.stdin is None:
+        raise click.ClickException("stdin is closed: pipe audio in")
+    if (output is not None and str(output) == STDIO or output is None and inputs[0] == STDIO) and sys.stdout is None:
+        raise click.ClickException("stdout is closed: pipe the audio on or use -o FILE")
     if inputs[0] == STDIO and sys.stdin.isatty():
         raise click.UsageError("'-' reads audio from stdin, which is a terminal here: pipe audio in")
     target: str | Path = output if output is not None else (STDIO if inputs[0] == STDIO else "")

@@ -5,6 +5,7 @@ import contextlib
 import importlib.util
 import io
 import json
+import math
 import os
 import sys
 import warnings
@@ -84,6 +85,8 @@ def export_model(
     elif callable(getattr(loaded.model, "explicit_step", None)):
         from tsae.export.kinds import denoiser_export
 
+        if atten_limit is not None and math.isinf(atten_limit):  # an infinite limit is none (and JSON has no inf)
+            atten_limit = None
         kind, module, spec = "denoiser_step", *denoiser_export(loaded, strength=strength, atten_limit=atten_limit)
     else:
         from tsae.export.kinds import window_export
@@ -96,7 +99,7 @@ def export_model(
     with atomic_path(output, protect=(source,)) as tmp:
         tmp.write_bytes(graph)
     with atomic_path(side, protect=(source,)) as tmp:
-        tmp.write_text(json.dumps(sidecar, indent=2) + "\n")
+        tmp.write_text(json.dumps(sidecar, indent=2, allow_nan=False) + "\n")  # strict JSON for other languages
     return ExportResult(output, side, kind)
 
 

@@ -246,11 +246,63 @@ def format_for(path: str | os.PathLike, format: str | None = None) -> str:
     return _FORMAT_BY_SUFFIX[suffix]
 
 
+#: for an input subtype, what to write in its place, deepest first, when the output format lacks it
+_DEEPEST_FIRST = {"DOUBLE": ("DOUBLE", "FLOAT", "PCM_32", "PCM_24", "PCM_16"),
+                  "FLOAT": ("FLOAT", "PCM_32", "PCM_24", "PCM_16"),
+                  "PCM_32": ("PCM_32", "PCM_24", "PCM_16"),
+                  "PCM_24": ("PCM_24", "PCM_16")}
+#: lossy codecs, kept only in their own container (libsndfile says WAV can hold MP3 data but cannot write it)
+_CODEC_FORMATS = {"VORBIS": "OGG", "OPUS": "OGG", "MPEG_LAYER_I": "MP3", "MPEG_LAYER_II": "MP3",
+                  "MPEG_LAYER_III": "MP3"}
+
+
 def _subtype_for(format: str, subtype: str | None) -> str:
+    """The input's ``subtype`` where ``format`` can write it, else the deepest one it can, else its default."""
     sf = _sf()
-    if subtype and sf.check_format(format, subtype):
-        return subtype
+    sub = (subtype or "").upper()
+    if sub in _CODEC_FORMATS:
+        return sub if _CODEC_FORMATS[sub] == format and sf.check_format(format, sub) else sf.default_subtype(format)
+    for candidate in _DEEPEST_FIRST.get(sub, (sub,) if sub else ()):
+        if sf.check_format(format, candidate):
+            return candidate
     return sf.default_subtype(format)
+
+
+#: what libsndfile's encoders accept, checked before writing: beyond, libvorbis crashes the process (256 kHz)
+#: and the others fail with a message about the hidden temporary file
+_MP3_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
+_LIMITS = {"OGG": (192000, 255), "FLAC": (655350, 8), "MP3": (48000, 2)}
+
+
+def check_writable(path: str | os.PathLike, sample_rate: int, channels: int, format: str | None = None) -> str:
+    """The format of ``path`` when it can hold audio of this rate and channel count, else a ``ValueError``.
+
+    Examples
+    --------
+    >>> check_writable("x.flac", 48000, 2)
+    'FLAC'
+    >>> check_writable("x.ogg", 384000, 1)
+    Traceback (most recent call last):
+    ...
+    ValueError: x.ogg: OGG holds at most 192000 Hz, not 384000 Hz (write .wav or .flac)
+    """
+    fmt = format_for(path, format)
+    if fmt not in _LIMITS:
+        return fmt
+    top_rate, top_channels = _LIMITS[fmt]
+    if sample_rate > top_rate or (fmt == "MP3" and sample_rate not in _MP3_RATES):
+        rates = f"one of {', '.join(map(str, _MP3_RATES))} Hz" if fmt == "MP3" else f"at most {top_rate} Hz"
+        raise ValueError(f"{path}: {fmt} holds {rates}, not {sample_rate} Hz (write .wav or .flac)")
+    if channels > top_channels:
+        raise ValueError(f"{path}: {fmt} holds at most {top_channels} channels, not {channels} (write .wav)")
+    return fmt
+
+
+def _write_error(path: str | os.PathLike, error: BaseException) -> ValueError:
+    """One line about a failed write, naming the output (not its hidden temporary file)."""
+    detail = _detail(error)
+    hint = "; is the disk full?" if "System error" in detail or getattr(error, "errno", None) == 28 else ""
+    return ValueError(f"{path}: cannot write it ({detail}{hint})")
 
 
 def _prepare(data: np.ndarray, subtype: str) -> np.ndarray:
@@ -267,15 +319,25 @@ def _prepare(data: np.ndarray, subtype: str) -> np.ndarray:
 class AudioWriter:
     """Write audio block by block; used as a context manager from :func:`open_audio_writer`."""
 
-    def __init__(self, handle, subtype: str) -> None:
+    def __init__(self, handle, subtype: str, path: str | os.PathLike = "") -> None:
         self._handle = handle
         self.subtype = subtype
+        self.path = path
 
     def write(self, data: np.ndarray) -> None:
-        """Append float samples ``(channels, n)`` (or ``(n,)`` for mono)."""
+        """Append float samples ``(channels, n)`` (or ``(n,)`` for mono).
+
+        Raises
+        ------
+        ValueError
+            Naming the output, when the samples cannot be written (a full disk).
+        """
         block = _prepare(data, self.subtype)
         if block.shape[0]:
-            self._handle.write(block)
+            try:
+                self._handle.write(block)
+            except (RuntimeError, OSError) as error:  # LibsndfileError is a RuntimeError
+                raise _write_error(self.path, error) from None
 
 
 @contextlib.contextmanager
@@ -293,12 +355,17 @@ def open_audio_writer(
     The file appears at ``path`` only when the ``with`` block finishes without error.
     """
     sf = _sf()
-    fmt = format_for(path, format)
+    fmt = check_writable(path, int(sample_rate), int(channels), format)
     sub = _subtype_for(fmt, subtype)
     with atomic_path(path, protect=protect) as tmp:
-        with sf.SoundFile(str(tmp), "w", samplerate=int(sample_rate), channels=int(channels),
-                          subtype=sub, format=fmt) as handle:
-            yield AudioWriter(handle, sub)
+        try:
+            handle = sf.SoundFile(str(tmp), "w", samplerate=int(sample_rate), channels=int(channels),
+                                  subtype=sub, format=fmt)
+        except (RuntimeError, OSError) as error:
+            raise ValueError(f"{path}: cannot write {fmt} ({sub}) at {int(sample_rate)} Hz with {int(channels)} "
+                             f"channel(s) ({_detail(error)})") from None
+        with handle:
+            yield AudioWriter(handle, sub, path)
 
 
 def write_audio(

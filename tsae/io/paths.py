@@ -142,6 +142,8 @@ def expand_inputs(
     files: list[str] = []
     for item in inputs:
         text = str(item)
+        if not text.strip():  # Path("") is the current folder: never what an unset shell variable meant
+            raise ValueError("an empty path was given as an input (an unset shell variable?)")
         if is_url(text):
             if not urls:
                 raise ValueError(f"{text}: URLs are not supported here; give a local file")

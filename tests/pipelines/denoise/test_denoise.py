@@ -373,9 +373,10 @@ def test_shipped_models_by_name(tmp_path, monkeypatch) -> None:
     result = CliRunner().invoke(cli, ["denoise", str(src), "--model", "no-such-model", "-q"])
     assert result.exit_code == 2 and "no such model file, nor a shipped model" in result.output
     assert all(name in result.output for name in shipped) and not (tmp_path / "in.denoised.wav").exists()
-    monkeypatch.chdir(tmp_path)  # a file of that name here is the file, not the shipped model
+    monkeypatch.chdir(tmp_path)  # a bare shipped name is the shipped model; ./name is a file of that name here
     (tmp_path / "denoiser").write_bytes(b"not a model")
-    assert model_path("denoiser").resolve() == tmp_path / "denoiser"
+    assert model_path("denoiser") == shipped["denoiser"]
+    assert model_path("./denoiser").resolve() == tmp_path / "denoiser"
 
 
 @pytest.mark.parametrize("model", ["denoiser", "denoiser2"])

@@ -123,3 +123,98 @@ def test_a_wav_at_an_absurd_rate_fails_alone_with_its_name(tmp_path) -> None:
     assert result.exit_code == 1, result.output
     assert f"{tmp_path / 'slow.wav'}: sample_rate must be within [4000, 768000] Hz, got 100" in result.output
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["fine.wav"]
+
+
+def _tone(seconds: float = 0.5, rate: int = 16000, channels: int = 1) -> np.ndarray:
+    t = np.arange(int(seconds * rate)) / rate
+    return np.stack([0.2 * np.sin(2 * np.pi * 220 * (c + 1) * t) for c in range(channels)], 1).astype(np.float32)
+
+
+@pytest.mark.parametrize("source,subtype,suffix,expected", [
+    ("in.mp3", None, ".wav", "PCM_16"),        # MP3 data cannot be written into a WAV (libsndfile says it can)
+    ("in.wav", "PCM_32", ".flac", "PCM_24"),   # the deepest FLAC holds, not its PCM_16 default
+    ("in.wav", "DOUBLE", ".flac", "PCM_24"),
+    ("in.wav", "DOUBLE", ".wav", "DOUBLE"),
+])
+def test_the_output_keeps_the_deepest_subtype_its_format_can_write(tmp_path, source, subtype, suffix, expected):
+    src = tmp_path / source
+    sf.write(src, _tone(rate=16000), 16000, subtype=subtype)
+    out = tmp_path / f"out{suffix}"
+    result = CliRunner().invoke(cli, ["denoise", str(src), "-o", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    assert sf.info(out).subtype == expected
+
+
+@pytest.mark.parametrize("rate,channels,suffix,message", [
+    (384000, 1, ".ogg", "OGG holds at most 192000 Hz, not 384000 Hz"),  # libvorbis would crash the process
+    (16000, 10, ".flac", "FLAC holds at most 8 channels, not 10"),
+    (16000, 6, ".mp3", "MP3 holds at most 2 channels, not 6"),
+])
+def test_an_output_format_that_cannot_hold_the_audio_is_named_before_writing(tmp_path, rate, channels, suffix,
+                                                                              message) -> None:
+    src = tmp_path / "in.wav"
+    sf.write(src, _tone(0.05, rate, channels), rate)
+    out = tmp_path / f"out{suffix}"
+    result = CliRunner().invoke(cli, ["denoise", str(src), "-o", str(out), "-q"])
+    assert result.exit_code == 1 and f"{out}: {message}" in result.output, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"]
+
+
+def test_empty_paths_and_raw_options_without_raw_are_refused(tmp_path) -> None:
+    src = tmp_path / "in.wav"
+    sf.write(src, _tone(), 16000)
+    for args, message in ((["", "-q"], "an empty path was given as an input"),
+                          ([str(src), "-o", "", "-q"], "-o is an empty path"),
+                          ([str(src), "--rate", "8000", "-o", str(tmp_path / "o.wav")], "--rate describes raw PCM"),
+                          ([str(src), "--format", "f32", "-o", str(tmp_path / "o.wav")], "--format describes raw")):
+        result = CliRunner().invoke(cli, ["denoise", *args])
+        assert result.exit_code != 0 and message in result.output, (args, result.output)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"]
+
+
+def test_a_shipped_model_name_is_never_taken_for_a_folder_here(tmp_path, monkeypatch) -> None:
+    src = tmp_path / "in.wav"
+    sf.write(src, _tone(), 16000)
+    (tmp_path / "denoiser").mkdir()
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["denoise", "in.wav", "--model", "denoiser", "-o", "out.wav", "-q"])
+    assert result.exit_code == 0 and (tmp_path / "out.wav").exists(), result.output
+
+
+def test_a_truncated_stream_is_announced_with_no_length_on_a_pipe() -> None:
+    """A WAV header on stdout cannot be corrected later: only a file's length is announced."""
+    from tsae.io.audio_stream import wav_header
+
+    wav = io.BytesIO()
+    sf.write(wav, _tone(1.0), 16000, format="WAV", subtype="PCM_16")
+    cut = wav.getvalue()[: 44 + 2 * 8000]  # half of the samples its header announces
+
+    class Pipe(io.BytesIO):
+        def seekable(self) -> bool:
+            return False
+
+    out = Pipe()
+    with pytest.raises(ValueError, match="stream ended early"):
+        denoise_stream("-", "-", stdin=io.BytesIO(cut), stdout=out)
+    from tsae.io.audio_stream import StreamFormat
+
+    assert out.getvalue()[:44] == wav_header(StreamFormat(16000, 1, "PCM_16"), None)
+    assert len(out.getvalue()) == 44 + 2 * 8000
+
+
+def test_the_api_refuses_a_nan_attenuation_limit() -> None:
+    import tsae
+
+    with pytest.raises(ValueError, match="atten_limit must be >= 0 dB, got nan"):
+        tsae.denoise(_tone()[:, 0], 16000, atten_limit=float("nan"))
+
+
+def test_an_onnx_export_with_no_attenuation_limit_writes_strict_json(tmp_path) -> None:
+    pytest.importorskip("onnx")
+    import json
+
+    from tsae.export import export_model
+    from tsae.pipelines.denoise.denoiser import shipped_models
+
+    result = export_model(shipped_models()["denoiser2"], tmp_path / "d.onnx", atten_limit=float("inf"))
+    assert json.loads(result.sidecar.read_text(), parse_constant=lambda c: pytest.fail(c))["atten_limit"] is None

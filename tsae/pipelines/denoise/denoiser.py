@@ -48,12 +48,13 @@ def shipped_models() -> dict[str, Path]:
 
 
 def model_path(model: str | Path | None) -> Path:
-    """The file of ``model``: ``None`` is the default model, an existing path is itself, and the name
-    of a shipped model (see :func:`shipped_models`) that is not a path here is that model's file."""
+    """The file of ``model``: ``None`` is the default model, the bare name of a shipped model (see
+    :func:`shipped_models`) is that model's file, and anything else is a path (``./denoiser`` for a
+    local file of that name)."""
     if model is None:
         return default_model_path()
-    path = Path(model)
-    return path if path.exists() else shipped_models().get(str(model), path)
+    shipped = shipped_models()
+    return shipped[model] if isinstance(model, str) and model in shipped else Path(model)
 
 
 @functools.lru_cache(maxsize=8)
@@ -202,7 +203,7 @@ class StreamingDenoiser:
     ) -> None:
         if not 0.0 <= float(strength) <= 1.0:
             raise ValueError(f"strength must be between 0 and 1, got {strength}")
-        if atten_limit is not None and float(atten_limit) < 0:
+        if atten_limit is not None and not float(atten_limit) >= 0:  # NaN too
             raise ValueError(f"atten_limit must be >= 0 dB, got {atten_limit}")
         if isinstance(channels, bool) or not isinstance(channels, (int, np.integer)) or channels <= 0:
             raise ValueError(f"channels must be a positive integer, got {channels!r}")

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from tsae.errors import FilesFailed, naming
-from tsae.io.audio import audio_info, format_for, iter_audio_blocks, open_audio_writer
+from tsae.io.audio import audio_info, check_writable, format_for, iter_audio_blocks, open_audio_writer
 from tsae.io.paths import AUDIO_SUFFIXES, check_outputs, expand_inputs, plan_outputs, read_paths
 from tsae.pipelines.denoise.denoiser import StreamingDenoiser, load_denoiser
 
@@ -127,7 +127,7 @@ def _denoise_together(
                 if writer is not None and n > 0:
                     try:
                         writer.write(y[rows[i]: rows[i + 1], :n])
-                    except (OSError, RuntimeError) as error:  # a full disk, a write error
+                    except (OSError, RuntimeError, ValueError) as error:  # a full disk, a write error
                         fail(i, error)
                     written[i] += n
 
@@ -193,8 +193,10 @@ def denoise_files(
     jobs = []
     for src, dst in pairs:
         try:
-            format_for(dst)  # an output suffix with no audio format fails this file only
-            jobs.append((src, dst, audio_info(src)))
+            info = audio_info(src)
+            # an output suffix with no audio format, or a format that cannot hold this audio, fails this file only
+            check_writable(dst, info.sample_rate, info.channels)
+            jobs.append((src, dst, info))
         except ValueError as error:
             failed(src, error)
     total = sum(info.frames / info.sample_rate for _, _, info in jobs)

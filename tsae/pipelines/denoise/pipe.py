@@ -98,7 +98,9 @@ def denoise_stream(
     frames = 0
     if str(output) == STDIO:
         out_fmt = fmt if raw is None else raw.stream_format()
-        writer = AudioStreamWriter(stdout, out_fmt, wav=raw is None, frames=getattr(reader, "expected_frames", None))
+        # only a file's length is sure: a stream may end before the length its header announced
+        known = reader.expected_frames if isinstance(reader, _FileBlocks) else None
+        writer = AudioStreamWriter(stdout, out_fmt, wav=raw is None, frames=known)
         frames = _run(den, reader, block, writer)
         writer.close()
     else:
