@@ -190,3 +190,15 @@ def test_a_failed_export_prints_one_line_not_torchs_graph(tmp_path, capfd) -> No
     assert not (tmp_path / "t.onnx").exists()
     print("still printed")  # stdout and stderr work again
     assert capfd.readouterr().out == "still printed\n"
+
+
+def test_the_onnx_guard_tracks_each_channel_from_its_own_first_sound(denoiser_onnx) -> None:
+    """As tsae denoise does: a channel that starts with digital silence is denoised as it would be alone."""
+    import tsae
+
+    session, meta = denoiser_onnx
+    x = _speechy(2.0, 16000, 2)
+    x[1, :16000] = 0.0  # the second channel is silent for its first second
+    got = runner.denoise(session, meta, x)
+    np.testing.assert_allclose(got, tsae.denoise(x, 16000), atol=1e-4)
+    np.testing.assert_allclose(got[1], runner.denoise(session, meta, x[1:])[0], atol=1e-4)

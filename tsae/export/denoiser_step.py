@@ -94,8 +94,8 @@ class DenoiserStep(nn.Module):
         state.update({
             "pending_re": zeros(self.lookahead, batch, self.bins, device=device),
             "pending_im": zeros(self.lookahead, batch, self.bins, device=device),
-            "guard_started": zeros(1, device=device),
-            "guard_frames": zeros(1, device=device),
+            "guard_started": zeros(batch, 1, device=device),  # per channel, as mask_finish keeps them
+            "guard_frames": zeros(batch, 1, device=device),
             "guard_smooth": zeros(batch, self.bins, device=device),
             "guard_noise": zeros(batch, self.bins, device=device),
             "guard_minima": torch.full((_finish.GUARD_BLOCKS, batch, self.bins), torch.inf, device=device),
@@ -164,7 +164,7 @@ class DenoiserStep(nn.Module):
         power = re * re + im * im
         silent = power.mean(dim=-1, keepdim=True) < SILENT_POWER
         started = s["guard_started"] > 0
-        starts_now = ready & ~started & ~silent.all()
+        starts_now = ready & ~started & ~silent
         smooth = torch.where(silent, s["guard_smooth"],
                              _finish.GUARD_SMOOTH * s["guard_smooth"] + (1 - _finish.GUARD_SMOOTH) * power)
         noise = torch.where(silent, s["guard_noise"], torch.minimum(s["guard_noise"], smooth))

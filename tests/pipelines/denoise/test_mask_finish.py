@@ -106,3 +106,19 @@ def test_reset_forgets_the_noise_floor() -> None:
     outs = [first.apply(s, mask) for s in spec]
     first.reset()
     np.testing.assert_array_equal([first.apply(s, mask) for s in spec], outs)
+
+
+def test_a_channel_that_starts_silent_is_denoised_as_it_would_be_alone() -> None:
+    """The guard tracks each channel's noise floor from its own first sound (a batch of files, a stereo file
+    whose second channel starts later): a floor taken from digital silence would pass its noise untouched."""
+    import tsae
+
+    rng = np.random.default_rng(0)
+    sr = 16000
+    t = np.arange(3 * sr) / sr
+    speechy = (0.3 * np.sin(2 * np.pi * 210 * t) * (np.sin(2 * np.pi * 1.5 * t) > 0)
+               + 0.05 * rng.standard_normal(t.size)).astype(np.float32)
+    late = np.r_[np.zeros(sr, np.float32), speechy[: 2 * sr]]
+    together = tsae.denoise(np.stack([speechy, late]), sr)
+    np.testing.assert_allclose(together[1], tsae.denoise(late, sr), atol=1e-5)
+    np.testing.assert_allclose(together[0], tsae.denoise(speechy, sr), atol=1e-5)

@@ -66,7 +66,9 @@ class MaskFinisher:
         self._smooth = np.zeros((channels, bins))
         self._noise = np.zeros((channels, bins))
         self._minima = np.zeros((GUARD_BLOCKS, channels, bins))
-        self._counters = np.zeros(4, np.int64)
+        # per channel: each starts tracking at its own first sound, as it would alone (a batch of files,
+        # or a channel that starts with digital silence, must not take its floor from the silence)
+        self._counters = np.zeros((channels, 4), np.int64)
 
     def reset(self) -> None:
         """Forget the noise floor (a new stream)."""
@@ -107,46 +109,41 @@ def _lift(m, low, is_complex):  # pragma: no cover - compiled
 
 @njit(cache=True, error_model="numpy")
 def _guard_gains(power, silent, smooth, noise, minima, counters, gains):  # pragma: no cover - compiled
-    """Minimum-statistics guard: update the noise-floor state with one frame's ``power``, write the lower bounds."""
+    """Minimum-statistics guard: update the noise-floor state with one frame's ``power``, write the lower bounds.
+
+    Every channel has its own counters (``counters[n]``) and starts at its own first sound.
+    """
     channels, bins = power.shape
-    if counters[_STARTED] == 0:
-        loud = False
-        for n in range(channels):
-            loud = loud or not silent[n]
-        if not loud:  # nothing heard yet: pass digital silence untouched
-            for n in range(channels):
+    for n in range(channels):
+        if counters[n, _STARTED] == 0:
+            if silent[n]:  # nothing heard yet: pass digital silence untouched
                 for k in range(bins):
                     gains[n, k] = 1.0
-            return
-        for n in range(channels):  # loops, not slice assignments: those take numba seconds to compile
-            for k in range(bins):
+                continue
+            for k in range(bins):  # loops, not slice assignments: those take numba seconds to compile
                 smooth[n, k] = power[n, k]
                 noise[n, k] = power[n, k]
-        counters[_BLOCK_FRAMES] = counters[_MINIMA] = counters[_NEXT] = 0
-        counters[_STARTED] = 1
-    else:
-        for n in range(channels):
-            if not silent[n]:
-                for k in range(bins):
-                    smooth[n, k] = GUARD_SMOOTH * smooth[n, k] + (1.0 - GUARD_SMOOTH) * power[n, k]
-                    noise[n, k] = min(noise[n, k], smooth[n, k])
-    counters[_BLOCK_FRAMES] += 1
-    for n in range(channels):
+            counters[n, _BLOCK_FRAMES] = counters[n, _MINIMA] = counters[n, _NEXT] = 0
+            counters[n, _STARTED] = 1
+        elif not silent[n]:
+            for k in range(bins):
+                smooth[n, k] = GUARD_SMOOTH * smooth[n, k] + (1.0 - GUARD_SMOOTH) * power[n, k]
+                noise[n, k] = min(noise[n, k], smooth[n, k])
+        counters[n, _BLOCK_FRAMES] += 1
         for k in range(bins):
             floor = noise[n, k]
-            for j in range(counters[_MINIMA]):
+            for j in range(counters[n, _MINIMA]):
                 floor = min(floor, minima[j, n, k])
             snr_db = 10.0 * math.log10((power[n, k] + 1e-20) / max(floor, 1e-20))
             gains[n, k] = 1.0 if silent[n] else min(max((snr_db - GUARD_DB) / GUARD_RAMP, 0.0), 1.0)
-    if counters[_BLOCK_FRAMES] >= GUARD_BLOCK:  # this block's minimum joins the window, oldest out
-        slot = counters[_NEXT]
-        for n in range(channels):
+        if counters[n, _BLOCK_FRAMES] >= GUARD_BLOCK:  # this block's minimum joins the window, oldest out
+            slot = counters[n, _NEXT]
             for k in range(bins):
                 minima[slot, n, k] = noise[n, k]
                 noise[n, k] = smooth[n, k]
-        counters[_NEXT] = (slot + 1) % GUARD_BLOCKS
-        counters[_MINIMA] = min(counters[_MINIMA] + 1, GUARD_BLOCKS)
-        counters[_BLOCK_FRAMES] = 0
+            counters[n, _NEXT] = (slot + 1) % GUARD_BLOCKS
+            counters[n, _MINIMA] = min(counters[n, _MINIMA] + 1, GUARD_BLOCKS)
+            counters[n, _BLOCK_FRAMES] = 0
 
 
 @njit(cache=True, error_model="numpy")
