@@ -222,9 +222,11 @@ class StreamingDenoiser:
         self.lookahead = int(self._stepper.lookahead)
         self._win = np.asarray(self._stepper.window_fn, dtype=np.float32)
         floor = 0.0 if self.atten_limit is None else 10 ** (-self.atten_limit / 20)
-        # the band above the model's Nyquist frequency (when the input's rate is above the model's) is kept at
-        # the gain the options allow: none at full strength, all of it at strength 0, the attenuation limit between
-        self._high_gain = 1.0 - self.strength * (1.0 - floor) if self.sample_rate > self.model_rate else 0.0
+        # what the round trip through the model's rate loses (above the model's Nyquist frequency when the input's
+        # rate is higher; the top edge of the input's own band when it is lower, e.g. 3.6-4 kHz of 8 kHz audio)
+        # is kept at the gain the options allow: none at full strength, all of it at strength 0, the
+        # attenuation limit between
+        self._high_gain = 1.0 - self.strength * (1.0 - floor) if self.sample_rate != self.model_rate else 0.0
         self._finisher = MaskFinisher(self.channels, self.n_fft // 2 + 1, guard=self.guard, floor=floor,
                                       strength=self.strength)
         self.reset()
