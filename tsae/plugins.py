@@ -407,6 +407,14 @@ def registered_family(name: str) -> Any:
     return _registries["models"][name]
 
 
+def broken_family(name: str) -> str | None:
+    """Why model family ``name`` is registered but cannot be used (its module failed to import), or None."""
+    family_names()
+    if isinstance(_registries["models"].get(name), LazyFamily):
+        _resolve(name)
+    return _broken_families.get(name)
+
+
 def model_families() -> dict[str, type]:
     """Return every registered model family, by name (importing each one's module)."""
     for name in family_names():

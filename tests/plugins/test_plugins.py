@@ -394,3 +394,24 @@ def test_a_nan_parameter_is_refused_before_training(tmp_path) -> None:
                                           f"reg_weight={value}", "-o", str(tmp_path / "m.tsae"), "-q"])
         assert result.exit_code == 1 and "parameter reg_weight=" in result.output, result.output
         assert "must be a finite number" in result.output and not (tmp_path / "m.tsae").exists()
+
+
+def test_a_model_file_of_a_family_that_fails_to_import_says_why(fresh_plugins, tmp_path, craft_model_file) -> None:
+    from tsae.models.modelfile import load_model, save_model
+    from tsae.plugins import LazyFamily
+
+    saved = save_model(tmp_path / "m.tsae", fresh_plugins.create_model("conv1d", 1, 8, hidden=2, latent=2, depth=1))
+
+    def rename(head: dict) -> None:
+        head.update(family="lazy_gone", plugin=None, distribution=None)
+
+    crafted = craft_model_file(saved, "gone.tsae", header=rename)
+
+    @tsae.hookimpl
+    def register_models(register):
+        register(LazyFamily("lazy_gone", "tsae_no_such_module_def:Net"))
+
+    fresh_plugins.register_plugin(_module("gone", register_models=register_models), "gone")
+    with pytest.raises(ValueError, match=r"model family 'lazy_gone' \(plugin 'gone' .*cannot be used: "
+                                         r"ModuleNotFoundError"):
+        load_model(crafted)

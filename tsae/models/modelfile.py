@@ -410,6 +410,9 @@ def load_model(path: str | os.PathLike, device: Any = "cpu") -> LoadedModel:
         family_name = header["family"]
         families = plugins.model_families()
         if family_name not in families:
+            why = plugins.broken_family(family_name)
+            if why is not None:  # installed, but its module failed to import: say why, not "not installed"
+                raise ModelFileError(path, why)
             plugin = header.get("plugin")
             origin = f" (plugin {str(plugin)[:60]!r} {str(header.get('plugin_version') or '?')[:20]})" if plugin else ""
             raise ModelFileError(path, f"model family {family_name[:60]!r} is not installed{origin}; "
