@@ -168,7 +168,11 @@ def expand_inputs(
             files += found
         else:
             raise ValueError(f"{path}: no such file or folder")
-    return list(dict.fromkeys(files))
+    # one file named twice (a.wav and ./a.wav, a link to it) is one input, as the user spelled it first
+    unique: dict[str, str] = {}
+    for name in files:
+        unique.setdefault(name if is_url(name) else os.path.realpath(name), name)
+    return list(unique.values())
 
 
 # ----------------------------------------------------------------------------- outputs

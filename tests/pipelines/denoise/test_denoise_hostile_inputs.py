@@ -218,3 +218,19 @@ def test_an_onnx_export_with_no_attenuation_limit_writes_strict_json(tmp_path) -
 
     result = export_model(shipped_models()["denoiser2"], tmp_path / "d.onnx", atten_limit=float("inf"))
     assert json.loads(result.sidecar.read_text(), parse_constant=lambda c: pytest.fail(c))["atten_limit"] is None
+
+
+def test_one_file_named_twice_is_denoised_once(tmp_path, monkeypatch) -> None:
+    sf.write(tmp_path / "a.wav", _tone(), 16000)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["denoise", "a.wav", "./a.wav", str(tmp_path / "a.wav"), "-q"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.denoised.wav", "a.wav"]
+
+
+def test_the_api_refuses_integer_pcm_arrays() -> None:
+    import tsae
+
+    with pytest.raises(ValueError, match=r"audio holds int16 samples: pass float samples in \[-1, 1\] \(for example "
+                                         r"audio / 32768\)"):
+        tsae.denoise((_tone()[:, 0] * 32767).astype(np.int16), 16000)

@@ -399,6 +399,10 @@ def denoise(
     numpy.ndarray
         float32, same shape as ``audio``.
     """
+    kind = np.asarray(audio).dtype if isinstance(audio, np.ndarray) else None
+    if kind is not None and kind.kind in "iu":  # PCM integers: their full scale is not 1
+        raise ValueError(f"audio holds {kind} samples: pass float samples in [-1, 1] (for example "
+                         f"audio / {2 ** (8 * kind.itemsize - 1)})")
     # (n, channels) as soundfile.read gives it is refused ("pass audio.T"), a DataFrame turned around
     x2, mono = as_channels_first(audio, "audio", dtype=np.float32)
     x = x2[0] if mono else x2
