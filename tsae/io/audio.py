@@ -138,6 +138,8 @@ class AudioInfo:
     frames: int
     subtype: str
     format: str
+    #: a WAV whose header gives no length (a recorder that crashed, a stream saved to a file): read to its end
+    streamed: bool = False
 
 
 def _sf():
@@ -169,6 +171,8 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
     except (RuntimeError, sf.LibsndfileError, TypeError) as error:  # LibsndfileError subclasses RuntimeError
         detail = _detail(error)
         raise ValueError(f"{path}: not a readable audio file ({detail})") from None
+    if info.frames <= 0 and info.format in ("WAV", "WAVEX"):
+        info = _streamed_wav(path) or info
     if info.frames <= 0:
         raise ValueError(f"{path}: no audio samples (zero length)")
     if info.sample_rate <= 0 or info.channels <= 0:
@@ -177,6 +181,34 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
     if short:
         raise _ends_early(path, *short)
     return info
+
+
+def _streamed_wav(path: Path) -> AudioInfo | None:
+    """A WAV whose data size says "unknown" (0, as a crashed recorder leaves it), described from its samples.
+
+    libsndfile reads such a file as empty; a pipe reads it to its end
+    (:func:`~tsae.io.audio_stream.read_wav_header`), and so does a file now.
+    """
+    from tsae.io.audio_stream import read_wav_header  # that module imports this one
+
+    try:
+        with open(path, "rb") as f:
+            fmt, size = read_wav_header(f, str(path))
+            there = os.fstat(f.fileno()).st_size - f.tell()
+    except (OSError, ValueError):
+        return None
+    frames = there // fmt.frame_bytes
+    if size is not None or frames <= 0:
+        return None
+    return AudioInfo(path, fmt.sample_rate, fmt.channels, frames, fmt.subtype, "WAV", streamed=True)
+
+
+def _streamed_blocks(info: AudioInfo, block: int) -> Iterator[np.ndarray]:
+    """The samples of a streamed WAV (see :func:`_streamed_wav`), ``(channels, <= block)`` float32."""
+    from tsae.io.audio_stream import AudioStreamReader
+
+    with open(info.path, "rb") as f:
+        yield from AudioStreamReader.wav(f, str(info.path)).blocks(block)
 
 
 def _detail(error: BaseException) -> str:
@@ -197,6 +229,12 @@ def read_audio(path: str | os.PathLike) -> AudioFile:
         or has no samples.
     """
     info = audio_info(path)
+    if info.streamed:
+        data, sr = np.concatenate(list(_streamed_blocks(info, 1 << 20)), axis=1).T, info.sample_rate
+        repair = _SampleRepair(path, info.subtype)
+        data = repair(data)
+        repair.report()
+        return AudioFile(np.ascontiguousarray(data.T), int(sr), info.subtype, info.format)
     sf = _sf()
     try:
         data, sr = sf.read(str(path), dtype="float32", always_2d=True)
@@ -220,6 +258,11 @@ def iter_audio_blocks(path: str | os.PathLike, block: int) -> Iterator[np.ndarra
         raise ValueError(f"block must be >= 1, got {block}")
     info = audio_info(path)
     repair = _SampleRepair(path, info.subtype)
+    if info.streamed:
+        for data in _streamed_blocks(info, block):
+            yield np.ascontiguousarray(repair(data))
+        repair.report()
+        return
     sf = _sf()
     frames = 0
     try:

@@ -234,3 +234,23 @@ def test_the_api_refuses_integer_pcm_arrays() -> None:
     with pytest.raises(ValueError, match=r"audio holds int16 samples: pass float samples in \[-1, 1\] \(for example "
                                          r"audio / 32768\)"):
         tsae.denoise((_tone()[:, 0] * 32767).astype(np.int16), 16000)
+
+
+def test_a_wav_whose_header_gives_no_length_is_read_to_its_end(tmp_path) -> None:
+    """A recorder that crashed leaves data size 0: read to the end, in file mode as on a pipe."""
+    from tsae.io.audio import iter_audio_blocks, read_audio
+
+    wav = io.BytesIO()
+    tone = _tone(1.0)
+    sf.write(wav, tone, 16000, format="WAV", subtype="PCM_16")
+    data = bytearray(wav.getvalue())
+    assert data[36:40] == b"data"
+    data[40:44] = b"\x00\x00\x00\x00"
+    path = tmp_path / "crashed.wav"
+    path.write_bytes(bytes(data))
+    assert audio_info(path).frames == 16000
+    whole = read_audio(path).data
+    np.testing.assert_allclose(whole[0], tone[:, 0], atol=1 / 32768)
+    np.testing.assert_array_equal(np.concatenate(list(iter_audio_blocks(path, 999)), axis=1), whole)
+    result = CliRunner().invoke(cli, ["denoise", str(path), "-o", str(tmp_path / "out.wav"), "-q"])
+    assert result.exit_code == 0 and sf.info(tmp_path / "out.wav").frames == 16000, result.output
