@@ -64,3 +64,13 @@ def test_bad_files_raise_one_line_value_error(tmp_path, kind: str, words: str) -
             fn(path)
         message = str(info.value)
         assert message.startswith(f"{path}: ") and words in message and "\n" not in message
+
+
+@pytest.mark.parametrize("suffix,kind", [(".w64", "W64"), (".rf64", "RF64")])
+def test_wave64_and_rf64_are_written_as_read(tmp_path, suffix, kind) -> None:
+    """Large-file WAV variants: a file read in that format can be written back in it (the default output name)."""
+    x = (0.1 * np.sin(np.arange(800) / 9)).astype(np.float32)
+    path = write_audio(tmp_path / f"a{suffix}", x, 8000, subtype="PCM_24")
+    info = audio_info(path)
+    assert (info.format, info.subtype, info.frames) == (kind, "PCM_24", 800)
+    np.testing.assert_allclose(read_audio(path).data[0], x, atol=1e-6)

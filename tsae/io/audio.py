@@ -26,7 +26,7 @@ from tsae.io.paths import AUDIO_SUFFIXES
 
 _FORMAT_BY_SUFFIX = {
     ".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".oga": "OGG", ".aiff": "AIFF", ".aif": "AIFF",
-    ".au": "AU", ".mp3": "MP3",
+    ".au": "AU", ".mp3": "MP3", ".w64": "W64", ".rf64": "RF64",
 }
 
 
