@@ -241,3 +241,14 @@ def test_overlap_add_errors_name_the_parameter(frames, kwargs, message) -> None:
     hop = kwargs.pop("hop", 2)
     with pytest.raises(ValueError, match=message):
         overlap_add(frames, hop, **kwargs)
+
+
+def test_a_dataframe_is_framed_along_its_rows() -> None:
+    """Rows are time and columns channels, as everywhere in tsae: never framed across the columns."""
+    pd = pytest.importorskip("pandas")
+    from tsae.engine.streaming import StreamFramer
+
+    values = np.arange(2000.0).reshape(1000, 2)
+    table = pd.DataFrame(values, columns=["a", "b"])
+    np.testing.assert_array_equal(frame(table, 16, 4), frame(values.T, 16, 4))
+    np.testing.assert_array_equal(StreamFramer(16, 4).push(table), frame(values.T, 16, 4))

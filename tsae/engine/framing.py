@@ -40,6 +40,13 @@ def _check_real(name: str, a: np.ndarray) -> None:
         raise ValueError(f"{name} must be a real numeric array (int or float), got dtype {a.dtype}")
 
 
+def _channels_first(x: Any) -> np.ndarray:
+    """``x`` as an array with time last: a DataFrame (rows are time, one column per channel) is turned around."""
+    from tsae.engine.layout import is_dataframe
+
+    return np.asarray(x.to_numpy().T) if is_dataframe(x) else np.asarray(x)
+
+
 def _as_rows(a: np.ndarray) -> np.ndarray:
     """``(..., n)`` to C-contiguous ``(rows, n)`` in float32/float64 (a view when possible)."""
     rows = int(np.prod(a.shape[:-1], dtype=np.int64))
@@ -237,7 +244,7 @@ def frame(
     """
     length = _check_int("length", length, 1)
     hop = _check_int("hop", hop, 1)
-    x = np.asarray(x)
+    x = _channels_first(x)
     _check_real("x", x)
     if x.ndim == 0:
         raise ValueError("x must have at least one dimension (time on the last axis), got a 0-d array")

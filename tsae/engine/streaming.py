@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from tsae.engine import _kernels
-from tsae.engine.framing import _check_int, _check_real, _kernel_window, num_frames
+from tsae.engine.framing import _channels_first, _check_int, _check_real, _kernel_window, num_frames
 
 __all__ = ["StreamFramer", "StreamOverlapAdd"]
 
@@ -122,7 +122,7 @@ class StreamFramer:
         numpy.ndarray, shape (..., k, length), float32
             The ``k >= 0`` frames that end inside this chunk.
         """
-        chunk = np.asarray(chunk)
+        chunk = _channels_first(chunk)
         _check_real("chunk", chunk)
         if chunk.ndim == 0:
             raise ValueError("chunk must have at least one dimension (time on the last axis), got a 0-d array")
