@@ -252,3 +252,18 @@ def test_a_dataframe_is_framed_along_its_rows() -> None:
     table = pd.DataFrame(values, columns=["a", "b"])
     np.testing.assert_array_equal(frame(table, 16, 4), frame(values.T, 16, 4))
     np.testing.assert_array_equal(StreamFramer(16, 4).push(table), frame(values.T, 16, 4))
+
+
+def test_a_window_of_nan_is_refused() -> None:
+    with pytest.raises(ValueError, match="window_fn must hold finite values"):
+        frame(np.zeros(64), 16, 4, window_fn=np.full(16, np.nan))
+
+
+def test_masked_values_are_missing_ones() -> None:
+    import tsae
+
+    x = np.ma.masked_array(np.sin(np.arange(300) / 5), mask=np.zeros(300, bool))
+    x.mask[100:120] = True
+    x.data[100:120] = 99.0  # what a masked array holds under its mask is not data
+    filled = tsae.impute(x)
+    assert np.abs(filled[100:120]).max() < 1.5 and np.array_equal(filled[:100], x.data[:100])

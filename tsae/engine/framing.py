@@ -130,7 +130,10 @@ def window_array(window_fn: Any, length: int) -> np.ndarray | None:
         raise ValueError(f"window_fn must be None, a window name or a real array, got dtype {w.dtype}")
     if w.shape != (length,):
         raise ValueError(f"window_fn must have shape ({length},) to match length={length}, got shape {w.shape}")
-    return np.array(w, dtype=np.float32, order="C")
+    out = np.array(w, dtype=np.float32, order="C")
+    if not np.isfinite(out).all():
+        raise ValueError("window_fn must hold finite values (within float32's range)")
+    return out
 
 
 def _kernel_window(window_fn: Any, length: int) -> np.ndarray:

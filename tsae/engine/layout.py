@@ -39,7 +39,8 @@ def real_array(x: Any, name: str = "x", dtype: Any = np.float64) -> np.ndarray:
 
     ``np.asarray(x, dtype=float)`` would keep the real part of complex numbers (with only a
     warning) and parse numeric text: both hide a mistake. Python objects (a list holding
-    ``None`` for a missing value) are converted, ``None`` becoming NaN.
+    ``None`` for a missing value) are converted, ``None`` becoming NaN, and the masked
+    values of a masked array are NaN (missing) too.
 
     Examples
     --------
@@ -50,6 +51,8 @@ def real_array(x: Any, name: str = "x", dtype: Any = np.float64) -> np.ndarray:
     ...
     ValueError: audio must hold real numbers, got dtype complex128
     """
+    if isinstance(x, np.ma.MaskedArray) and x.dtype.kind in "biuf":  # masked values are missing ones
+        x = np.ma.filled(x.astype(np.float64), np.nan)
     raw = x if isinstance(x, np.ndarray) else np.asarray(x)
     if raw.dtype.kind not in "biufO":
         raise ValueError(f"{name} must hold real numbers, got dtype {raw.dtype}")
