@@ -18,11 +18,15 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from tsae.io.atomic import atomic_path
 from tsae.io.paths import AUDIO_SUFFIXES
+
+if TYPE_CHECKING:
+    from tsae.io.audio_stream import StreamFormat
 
 _FORMAT_BY_SUFFIX = {
     ".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".oga": "OGG", ".aiff": "AIFF", ".aif": "AIFF",
@@ -47,17 +51,26 @@ def _wav_shortfall(path: Path) -> tuple[int, int] | None:
     "unknown length" of a streamed WAV, not a promise); an encoding it does not decode
     (mu-law, ...) is left to libsndfile.
     """
+    layout = _wav_layout(path)
+    if layout is None:
+        return None
+    fmt, size, there = layout
+    if size is None or there >= size:
+        return None
+    return there // fmt.frame_bytes, size // fmt.frame_bytes
+
+
+def _wav_layout(path: Path) -> tuple[StreamFormat, int | None, int] | None:
+    """``(format, data bytes the header declares or None for "unknown", data bytes there)`` of a WAV file,
+    read as a WAV on a pipe is; None when that reader cannot read its header."""
     from tsae.io.audio_stream import read_wav_header  # that module imports this one
 
     try:
         with open(path, "rb") as f:
             fmt, size = read_wav_header(f, str(path))
-            there = os.fstat(f.fileno()).st_size - f.tell()
+            return fmt, size, os.fstat(f.fileno()).st_size - f.tell()
     except (OSError, ValueError):
         return None
-    if size is None or there >= size:
-        return None
-    return there // fmt.frame_bytes, size // fmt.frame_bytes
 
 
 def _check_complete(info: AudioInfo, frames: int) -> None:
@@ -189,14 +202,10 @@ def _streamed_wav(path: Path) -> AudioInfo | None:
     libsndfile reads such a file as empty; a pipe reads it to its end
     (:func:`~tsae.io.audio_stream.read_wav_header`), and so does a file now.
     """
-    from tsae.io.audio_stream import read_wav_header  # that module imports this one
-
-    try:
-        with open(path, "rb") as f:
-            fmt, size = read_wav_header(f, str(path))
-            there = os.fstat(f.fileno()).st_size - f.tell()
-    except (OSError, ValueError):
+    layout = _wav_layout(path)
+    if layout is None:
         return None
+    fmt, size, there = layout
     frames = there // fmt.frame_bytes
     if size is not None or frames <= 0:
         return None
