@@ -77,8 +77,8 @@ def forward(
     """
     import torch
 
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
     device = model_device(model) if device is None else device
     data = inputs if torch.is_tensor(inputs) else torch.from_numpy(np.asarray(inputs))
     outputs = []

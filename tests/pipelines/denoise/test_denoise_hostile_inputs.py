@@ -254,3 +254,14 @@ def test_a_wav_whose_header_gives_no_length_is_read_to_its_end(tmp_path) -> None
     np.testing.assert_array_equal(np.concatenate(list(iter_audio_blocks(path, 999)), axis=1), whole)
     result = CliRunner().invoke(cli, ["denoise", str(path), "-o", str(tmp_path / "out.wav"), "-q"])
     assert result.exit_code == 0 and sf.info(tmp_path / "out.wav").frames == 16000, result.output
+
+
+def test_a_model_of_the_wrong_type_and_a_fractional_batch_are_named() -> None:
+    import tsae
+    from tsae.models.inference import forward
+
+    with pytest.raises(TypeError, match="model must be a model file, the name of a shipped model or a loaded "
+                                        "denoiser network, not int"):
+        tsae.denoise(_tone()[:, 0], 16000, model=3)
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 1, got 2.5"):
+        forward(None, np.zeros((2, 1, 4), np.float32), batch_size=2.5)

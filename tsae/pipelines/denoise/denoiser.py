@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import math
 import numbers
+import os
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,7 @@ def shipped_models() -> dict[str, Path]:
     return {p.stem: p for p in sorted(folder.glob("*.tsae"))}
 
 
-def model_path(model: str | Path | None) -> Path:
+def model_path(model: str | os.PathLike | None) -> Path:
     """The file of ``model``: ``None`` is the default model, the bare name of a shipped model (see
     :func:`shipped_models`) is that model's file, and anything else is a path (``./denoiser`` for a
     local file of that name)."""
@@ -98,6 +99,9 @@ def load_denoiser(model: Any = None, device: str = "cpu") -> tuple[Any, int]:
     dev = resolve_device("cpu" if device == "auto" else device)
     if model is not None and _is_streaming(model):
         return model.to(dev).eval(), int(model.config.get("sample_rate", 16000))
+    if model is not None and not isinstance(model, (str, os.PathLike)):
+        raise TypeError(f"model must be a model file, the name of a shipped model or a loaded denoiser network, "
+                        f"not {type(model).__name__}")
     path = model_path(model)
     if not path.exists():
         raise ValueError(f"{path}: no such model file")
