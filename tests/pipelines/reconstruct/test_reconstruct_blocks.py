@@ -132,3 +132,22 @@ def test_the_grouped_gpu_path_sends_a_long_file_through_blocks(tmp_path, tiny_mo
     batch._grouped_gpu(load_model(tiny_model), todo, 64, rows.append, group_frames=50)
     assert [r["status"] for r in rows] == ["ok", "ok"] and read_whole == [str(tmp_path / "short.npy")]
     assert np.load(tmp_path / "out" / "long.npy").shape == (2, 70000)
+
+
+def test_a_file_whose_blocks_end_on_observed_samples_is_read_once(tmp_path, tiny_model, monkeypatch) -> None:
+    import tsae.pipelines.reconstruct.blocks as blocks
+
+    scans: list = []
+    real = blocks._right_anchors
+    monkeypatch.setattr(blocks, "_right_anchors", lambda source, block: scans.append(block) or real(source, block))
+    x = gappy()
+    x[:, 95:105] = 0.0  # no gap across the block end at 100 (the one at 99-101 is gone)
+    x[1, 95:420] = 0.0
+    x[1, 600:700] = 0.0
+    x[0, 950:1001] = 0.0  # the trailing gap starts in the last block
+    np.save(tmp_path / "inner.npy", x)
+    reconstruct_file(tiny_model, tmp_path / "inner.npy", tmp_path / "out.npy", block=100)
+    assert scans == []  # its gaps all end inside their blocks (the leading and trailing ones too)
+    np.save(tmp_path / "across.npy", gappy())
+    reconstruct_file(tiny_model, tmp_path / "across.npy", tmp_path / "out2.npy", block=100)
+    assert scans == [100]

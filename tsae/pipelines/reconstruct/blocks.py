@@ -5,10 +5,11 @@ The result equals what :func:`~tsae.pipelines.reconstruct.series.reconstruct_ser
 
 - missing samples are filled as ``repair_missing(method="linear")`` fills them on the whole
   series. A gap that crosses a block's end needs the first observed sample after it,
-  which may lie many blocks later: a first pass (:func:`_right_anchors`) reads the file
-  once and records, for every block end and channel, the first finite sample at or after
-  it (two numbers per block and channel). Audio is never missing samples (its reader
-  repairs them), so it skips that pass;
+  which may lie many blocks later: at the first block that ends inside a gap, one more
+  pass (:func:`_right_anchors`) reads the file and records, for every block end and
+  channel, the first finite sample at or after it (two numbers per block and channel).
+  A file whose blocks all end on observed samples is read once. Audio is never missing
+  samples (its reader repairs them);
 - the repaired, normalised samples go through a :class:`~tsae.engine.streaming.StreamFramer`
   (the frames ``frame(..., pad=True)`` cuts), the network, and a
   :class:`~tsae.engine.streaming.StreamOverlapAdd` (``overlap_add`` bit for bit).
@@ -102,20 +103,23 @@ def stream_frames(loaded: Any, source: SeriesSource, block: int) -> Iterator[tup
     if source.channels != loaded.channels:
         raise ValueError(f"values has {source.channels} channel(s) but the model was trained on {loaded.channels}")
     normalizer = Normalizer.from_dict(loaded.normalizer) if loaded.normalizer else None
+    repair = source.meta.get("kind") != "audio"  # audio is never missing samples
     anchors = None
-    if source.meta.get("kind") != "audio":
-        scout = open_source(source.path, block)
-        assert scout is not None
-        anchors = _right_anchors(scout, block)
     framer = StreamFramer(spec["window"], spec["hop"], spec["window_fn"], channels=source.channels)
     left = (np.full(source.channels, -1, dtype=np.int64), np.full(source.channels, np.nan))
     for k, a in enumerate(range(0, source.n, block)):
         raw = source.read(a, a + block)
         source.release(a + block)
         x = raw
-        if anchors is not None:
-            end = a + raw.shape[1]
-            x = _fill_gaps(raw, a, left, (anchors[0][k], anchors[1][k]) if end < source.n else None)
+        if repair:
+            right = None
+            if a + raw.shape[1] < source.n and not np.isfinite(raw[:, -1]).all():  # a gap runs past this block
+                if anchors is None:  # the first such gap: one pass over the file finds every block end's anchor
+                    scout = open_source(source.path, block)
+                    assert scout is not None
+                    anchors = _right_anchors(scout, block)
+                right = (anchors[0][k], anchors[1][k])
+            x = _fill_gaps(raw, a, left, right)
             finite = np.isfinite(raw)
             seen = finite.any(axis=1)
             last = raw.shape[1] - 1 - np.argmax(finite[:, ::-1], axis=1)
