@@ -451,6 +451,12 @@ def model_plugin_info(name: str) -> PluginInfo | None:
     return owner_of("models", name)
 
 
+def family_origin(name: str) -> str:
+    """How messages name the plugin of model family ``name``: its label, or "registered at run time"."""
+    info = model_plugin_info(name)
+    return info.label if info else "registered at run time"
+
+
 def create_model(name: str, channels: int, window: int, **hparams: Any) -> Any:
     """Build a model of family ``name`` for windows of shape (channels, window), and check its contract.
 
@@ -466,8 +472,7 @@ def create_model(name: str, channels: int, window: int, **hparams: Any) -> Any:
     from tsae.models.base import check_contract
 
     family = get_model_family(name)
-    info = model_plugin_info(name)
-    origin = info.label if info else "registered at run time"
+    origin = family_origin(name)
     try:
         model = family(channels=channels, window=window, **hparams)
     except ValueError:  # a parameter error: it names the family and the parameter

@@ -257,9 +257,8 @@ def _family_label(model: Any) -> str:
     """``model family 'x' (plugin 'p' (dist 1.0))``: how a training error names a family."""
     from tsae import plugins
 
-    info = plugins.model_plugin_info(getattr(model, "name", ""))
-    origin = info.label if info else "registered at run time"
-    return f"model family {getattr(model, 'name', type(model).__name__)!r} ({origin})"
+    name = getattr(model, "name", type(model).__name__)
+    return f"model family {name!r} ({plugins.family_origin(name)})"
 
 
 def _batches(n: int, size: int, rng: np.random.Generator | None) -> list[np.ndarray]:

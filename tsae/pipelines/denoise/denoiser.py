@@ -141,8 +141,9 @@ class StreamingDenoiser:
     Parameters
     ----------
     sample_rate
-        Rate of the audio you feed (resampled internally to the model's 16 kHz). Above
-        the model's band (8 kHz) the input is kept at the gain ``strength`` and
+        Rate of the audio you feed, 4000 to 768000 Hz (resampled internally to the model's
+        16 kHz). What that round trip loses (above the model's band, 8 kHz, at higher rates;
+        the top edge of the input's band at lower ones) is kept at the gain ``strength`` and
         ``atten_limit`` allow: removed at full strength with no limit (the model cannot
         tell speech from noise there), kept whole at strength 0, ``atten_limit`` dB down
         with a limit.
