@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tsae.engine.framing import frame, num_frames, overlap_add, window_array
+from tsae.engine.streaming import StreamFramer
 
 PROPS = settings(max_examples=40, deadline=None)
 
@@ -267,3 +268,13 @@ def test_masked_values_are_missing_ones() -> None:
     x.data[100:120] = 99.0  # what a masked array holds under its mask is not data
     filled = tsae.impute(x)
     assert np.abs(filled[100:120]).max() < 1.5 and np.array_equal(filled[:100], x.data[:100])
+
+
+def test_frames_too_large_to_allocate_are_a_named_memory_error() -> None:
+    x = np.zeros(100, dtype=np.float32)
+    with pytest.raises(ValueError, match="larger than the signal"):
+        frame(x, 2**62, 1, "hann")  # the length is checked before any window is made
+    with pytest.raises(MemoryError, match=r"the output of shape \(1, 4611686018427387904\)"):
+        frame(x, 2**62, 1, pad=True)
+    with pytest.raises(MemoryError, match="a window of shape"):
+        StreamFramer(2**62, 1)

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import functools
 import numbers
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -55,9 +57,25 @@ def _as_rows(a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a.reshape(rows, a.shape[-1]))
 
 
+@contextmanager
+def _allocating(what: str, shape: tuple[int, ...]) -> Iterator[None]:
+    """Name ``what`` and its size when numpy cannot allocate it (a frame length of 2**40, say)."""
+    try:
+        yield
+    except (MemoryError, ValueError) as error:
+        # numpy says "array is too big" (ValueError) past the address space, MemoryError below it
+        if isinstance(error, ValueError) and "too big" not in str(error) and "maximum" not in str(error).lower():
+            raise
+        size = 4.0 * float(np.prod(shape, dtype=np.float64))
+        raise MemoryError(
+            f"{what} of shape {shape} would take {size / 2**30:.3g} GiB of float32, more than can be allocated"
+        ) from None
+
+
 def _check_out(out: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray:
     if out is None:
-        return np.empty(shape, dtype=np.float32)
+        with _allocating("the output", shape):
+            return np.empty(shape, dtype=np.float32)
     if not isinstance(out, np.ndarray) or out.shape != shape or out.dtype != np.float32:
         got = (out.shape, out.dtype) if isinstance(out, np.ndarray) else type(out).__name__
         raise ValueError(f"out must be a float32 array of shape {shape}, got {got}")
@@ -138,8 +156,9 @@ def window_array(window_fn: Any, length: int) -> np.ndarray | None:
 
 def _kernel_window(window_fn: Any, length: int) -> np.ndarray:
     """The window the kernels multiply by: ones for ``None`` (x * 1 is exact)."""
-    w = window_array(window_fn, length)
-    return _ones(length) if w is None else w
+    with _allocating("a window", (length,)):
+        w = window_array(window_fn, length)
+        return _ones(length) if w is None else w
 
 
 # ----------------------------------------------------------------------------- frame
@@ -253,7 +272,8 @@ def frame(
         raise ValueError("x must have at least one dimension (time on the last axis), got a 0-d array")
     if pad_mode not in _PAD_MODES:
         raise ValueError(f"pad_mode must be one of {_PAD_MODES}, got pad_mode={pad_mode!r}")
-    w = _kernel_window(window_fn, length)
+    if not isinstance(window_fn, (str, tuple)):
+        window_array(window_fn, length)  # a bad window array is named before the signal's length is checked
     n = x.shape[-1]
     n_frames = num_frames(n, length, hop, pad=pad, center=center)
     if n_frames == 0 and not pad:
@@ -266,6 +286,7 @@ def frame(
     result = _check_out(out, lead + (n_frames, length))
     if result.size == 0:
         return result
+    w = _kernel_window(window_fn, length)
     rows = _as_rows(x)
     start = 0
     if center:
