@@ -61,7 +61,7 @@ def test_check_output(tmp_path) -> None:
     _touch(tmp_path, "in.csv")
     src = tmp_path / "in.csv"
     check_output(tmp_path / "new.csv", [src])  # fine
-    with pytest.raises(ValueError, match="in.csv: refusing to overwrite the input file"):
+    with pytest.raises(ValueError, match="in.csv: refusing to overwrite a file this command reads"):
         check_output(src, [src])
     hard = tmp_path / "hard.csv"
     os.link(src, hard)

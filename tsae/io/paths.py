@@ -256,7 +256,7 @@ def read_paths(*sources: object) -> list[PathLike]:
 def _check(path: Path, reads: _Files) -> None:
     read = reads.find(path)
     if read is not None:
-        what = "the input file" if str(read) == str(path) else f"{read}, which this command reads"
+        what = "a file this command reads" if str(read) == str(path) else f"{read}, which this command reads"
         raise ValueError(f"{path}: refusing to overwrite {what}")
     if path.exists():
         mode = os.stat(path).st_mode

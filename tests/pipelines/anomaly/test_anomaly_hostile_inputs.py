@@ -50,7 +50,7 @@ def test_train_never_replaces_a_file_of_a_folder_it_reads(tmp_path):
     before = (data / "train.csv").read_bytes()
     result = CliRunner().invoke(cli, ["train", str(data), "-o", str(data / "train.csv"), "--window", "20",
                                       "--epochs", "1", "--device", "cpu", "-q"])
-    assert result.exit_code == 1 and "refusing to overwrite the input file" in result.output
+    assert result.exit_code == 1 and "refusing to overwrite a file this command reads" in result.output
     assert (data / "train.csv").read_bytes() == before
 
 

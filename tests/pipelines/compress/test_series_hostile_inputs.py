@@ -29,7 +29,7 @@ def test_reconstruct_never_writes_its_manifest_over_an_input(series_and_model, t
     before = (data / "b.csv").read_bytes()
     result = CliRunner().invoke(cli, ["reconstruct", str(series_and_model / "m.tsae"), str(data), "-o",
                                       str(tmp_path / "out"), "--manifest", str(data / "b.csv"), "-q"])
-    assert result.exit_code == 1 and "b.csv: refusing to overwrite the input file" in result.output
+    assert result.exit_code == 1 and "b.csv: refusing to overwrite a file this command reads" in result.output
     assert (data / "b.csv").read_bytes() == before
     # a manifest of an earlier run in the input folder is not an input: the batch resumes
     args = ["reconstruct", str(series_and_model / "m.tsae"), str(data), "-o", str(tmp_path / "out"),

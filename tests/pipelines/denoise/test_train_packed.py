@@ -121,7 +121,7 @@ def test_interrupted_run_resumes_to_the_same_weights_exports_and_denoises(pack, 
     wider = tmp_path / "wider.tsae"
     td.main(["--export", str(tmp_path / "more" / "last.safetensors"), str(wider)])
     before = wider.read_bytes()  # a model file exports too, but never onto itself
-    with pytest.raises(SystemExit, match="wider.tsae: refusing to overwrite the input file"):
+    with pytest.raises(SystemExit, match="wider.tsae: refusing to overwrite a file this command reads"):
         td.main(["--export", str(wider), str(wider)])
     assert wider.read_bytes() == before
     with pytest.raises(SystemExit, match=r"wider.tsae: does not fit a denoiser2 network .*cannot widen"):
@@ -155,7 +155,7 @@ def test_resume_without_a_checkpoint_and_bad_params_fail_in_one_line(pack, tmp_p
     for name in ("last.safetensors", "best.safetensors"):  # --init inside --out: the first save would replace it
         taken = tmp_path / "one" / name
         before = taken.read_bytes()
-        with pytest.raises(SystemExit, match=f"{name}: refusing to overwrite the input file"):
+        with pytest.raises(SystemExit, match=f"{name}: refusing to overwrite a file this command reads"):
             td.main([*TINY, "--packed", str(pack), "--init", str(taken), "--max-steps", "1",
                      "--out", str(tmp_path / "one")])
         assert taken.read_bytes() == before
