@@ -205,6 +205,13 @@ def test_strength_zero_is_identity(noisy16) -> None:
     assert np.abs(out - noisy).max() < 1e-5
 
 
+def test_atten_limit_zero_is_identity(noisy16) -> None:
+    # 0 dB of attenuation allowed: nothing removed, not even a complex mask's phase or gains above 1 kept
+    _, noisy = noisy16
+    assert np.abs(denoise(noisy, 16000, atten_limit=0.0) - noisy).max() < 1e-5
+    assert np.abs(denoise(noisy, 16000, atten_limit=1.0) - noisy).max() > 1e-3
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 def test_clean_speech_is_not_damaged(seed: int) -> None:
     # a clean recording: 0.3 s lead-in, speech, a noise floor 30 dB below the speech

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from tsae.engine.layout import as_channels_first, real_array
-from tsae.pipelines.denoise.mask_finish import MaskFinisher
+from tsae.pipelines.denoise.mask_finish import MaskFinisher, finish_settings
 
 DEFAULT_MODEL_RESOURCE = "weights/denoiser2.tsae"
 
@@ -215,8 +215,8 @@ class StreamingDenoiser:
         self.sample_rate = checked_rate(sample_rate)
         self.net, self.model_rate = load_denoiser(model, device)
         self.channels = int(channels)
-        self.strength = float(strength)
         self.atten_limit = None if atten_limit is None else float(atten_limit)
+        self.strength, floor = finish_settings(strength, self.atten_limit)
         if resample_quality not in ("QQ", "LQ", "MQ", "HQ", "VHQ"):
             raise ValueError(f"resample_quality must be QQ, LQ, MQ, HQ or VHQ, got {resample_quality!r}")
         self.resample_quality = resample_quality
@@ -226,7 +226,6 @@ class StreamingDenoiser:
         self.hop = int(self._stepper.hop)
         self.lookahead = int(self._stepper.lookahead)
         self._win = np.asarray(self._stepper.window_fn, dtype=np.float32)
-        floor = 0.0 if self.atten_limit is None else 10 ** (-self.atten_limit / 20)
         # what the round trip through the model's rate loses (above the model's Nyquist frequency when the input's
         # rate is higher; the top edge of the input's own band when it is lower, e.g. 3.6-4 kHz of 8 kHz audio)
         # is kept at the gain the options allow: none at full strength, all of it at strength 0, the

@@ -43,6 +43,20 @@ GUARD_BLOCKS = 6  # blocks in the noise-floor window (about 1.5 s at the 16 ms h
 _STARTED, _BLOCK_FRAMES, _MINIMA, _NEXT = range(4)
 
 
+def finish_settings(strength: float, atten_limit: float | None) -> tuple[float, float]:
+    """The ``(strength, floor)`` a finisher applies for the user's ``strength`` and ``atten_limit`` (dB).
+
+    The floor is the lowest gain, ``10 ** (-atten_limit / 20)`` (0: no limit). A limit of 0 dB
+    removes nothing, so it passes the input as strength 0 does: a floor of 1 alone would still
+    keep a complex mask's gains above 1 and its phase.
+    """
+    if atten_limit is None:
+        return float(strength), 0.0
+    if float(atten_limit) == 0.0:
+        return 0.0, 1.0
+    return float(strength), float(10 ** (-float(atten_limit) / 20))
+
+
 class MaskFinisher:
     """Guard, attenuation limit and strength for ``channels`` streams of ``bins``-bin spectra.
 
