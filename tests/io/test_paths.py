@@ -37,6 +37,17 @@ def test_expand_inputs_errors(tmp_path) -> None:
     assert expand_inputs(["s3://bucket/a.csv"], urls=True) == ["s3://bucket/a.csv"]
 
 
+def test_a_folder_whose_files_are_all_in_sub_folders_says_how_to_reach_them(tmp_path) -> None:
+    (tmp_path / "day1").mkdir()
+    (tmp_path / "day1" / "a.csv").write_text("x\n1\n")
+    with pytest.raises(ValueError, match=r"no .* files in this folder \(its sub-folders have some: give '.*\*\*"):
+        expand_inputs([tmp_path])
+    assert expand_inputs([str(tmp_path / "**" / "*")]) == [str(tmp_path / "day1" / "a.csv")]
+    (tmp_path / "day1" / "a.csv").unlink()
+    with pytest.raises(ValueError, match="files in this folder$"):
+        expand_inputs([tmp_path])
+
+
 def test_expand_inputs_skips_a_file_by_identity(tmp_path) -> None:
     _touch(tmp_path, "a.csv", "manifest.csv")
     assert expand_inputs([tmp_path], skip=[tmp_path / "manifest.csv"]) == [str(tmp_path / "a.csv")]

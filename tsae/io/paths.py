@@ -157,7 +157,9 @@ def expand_inputs(
             listing = path.rglob("*") if recursive else path.iterdir()
             found = sorted((str(p) for p in listing if wanted(p)), key=Path)  # by path parts, as Path sorts
             if not found:
-                raise ValueError(f"{path}: no {_kinds(accepted)} files in this folder")
+                deeper = not recursive and any(wanted(p) for p in path.rglob("*"))
+                hint = f" (its sub-folders have some: give '{path / '**' / '*'}' with quotes)" if deeper else ""
+                raise ValueError(f"{path}: no {_kinds(accepted)} files in this folder{hint}")
             files += found
         elif path.exists():
             files.append(text)
