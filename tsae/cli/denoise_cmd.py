@@ -42,7 +42,7 @@ class DenoiserModel(click.ParamType):
 @click.option("--raw", is_flag=True,
               help="Raw PCM on stdin/stdout (with -) instead of WAV; needs --rate and --channels.")
 @click.option("--rate", type=click.IntRange(min=1), default=None, metavar="HZ", help="Sample rate of --raw audio.")
-@click.option("--channels", type=click.IntRange(1, 256), default=None, metavar="N", help="Channels of --raw audio.")
+@click.option("--channels", type=click.IntRange(1, 1024), default=None, metavar="N", help="Channels of --raw audio.")
 @click.option("--format", "sample_format", type=click.Choice(["s16", "s24", "s32", "f32"]), default="s16",
               show_default=True, help="Sample format of --raw audio (little-endian).")
 @click.option("--live", is_flag=True, help="Denoise a microphone to speakers live (needs the 'live' extra).")

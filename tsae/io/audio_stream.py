@@ -31,6 +31,8 @@ _TAG_PCM, _TAG_FLOAT, _TAG_EXTENSIBLE = 1, 3, 0xFFFE
 #: a declared data size at or above this (or zero) means "until the end of the stream"
 _UNKNOWN_SIZE = 0x7FFF0000
 _STREAMING_SIZE = 0xFFFFFFFF
+#: as many channels as libsndfile reads from a file (SF_MAX_CHANNELS), so a pipe takes what a file does
+MAX_STREAM_CHANNELS = 1024
 
 
 @dataclass(frozen=True)
@@ -44,8 +46,9 @@ class StreamFormat:
     def __post_init__(self) -> None:
         if self.subtype not in _BYTES:
             raise ValueError(f"unsupported sample format {self.subtype!r} (one of {', '.join(_BYTES)})")
-        if not 0 < self.sample_rate <= 1_536_000 or not 0 < self.channels <= 256:
-            raise ValueError(f"invalid stream format: {self.sample_rate} Hz, {self.channels} channel(s)")
+        if not 0 < self.sample_rate <= 1_536_000 or not 0 < self.channels <= MAX_STREAM_CHANNELS:
+            raise ValueError(f"invalid stream format: {self.sample_rate} Hz, {self.channels} channel(s) "
+                             f"(at most 1536000 Hz and {MAX_STREAM_CHANNELS} channels)")
 
     @property
     def frame_bytes(self) -> int:

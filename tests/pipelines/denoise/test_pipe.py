@@ -101,6 +101,17 @@ def test_float_raw_pipe_at_48k_equals_file_mode(tmp_path) -> None:
     np.testing.assert_array_equal(np.frombuffer(result.stdout_bytes, "<f4"), expected)
 
 
+def test_a_pipe_takes_as_many_channels_as_a_file(tmp_path) -> None:
+    x = (0.05 * np.random.default_rng(7).standard_normal((300, 1600))).astype(np.float32)  # 300 > 256
+    src, out = tmp_path / "many.wav", tmp_path / "many_out.wav"
+    sf.write(src, x.T, 16000, subtype="FLOAT")
+    assert CliRunner().invoke(cli, ["denoise", str(src), "-o", str(out), "-q"]).exit_code == 0
+    result = CliRunner().invoke(cli, ["denoise", "-", "-q"], input=src.read_bytes())
+    assert result.exit_code == 0, result.output
+    piped = sf.read(io.BytesIO(result.stdout_bytes), dtype="float32")[0]
+    np.testing.assert_array_equal(piped, sf.read(out, dtype="float32")[0])
+
+
 def test_pipe_output_header_announces_no_length_it_cannot_be_sure_of(wav_file, file_mode) -> None:
     # a WAV in with its length: the stream may still end early, and a pipe cannot seek back to correct a
     # header, so the output announces no length (the streaming header), as the README says
