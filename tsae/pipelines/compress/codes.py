@@ -11,6 +11,7 @@ decompressor compute the same values.
 from __future__ import annotations
 
 import copy
+import functools
 from typing import Any
 
 import numpy as np
@@ -38,6 +39,11 @@ class CodeModel:
         self.vq = callable(getattr(loaded.model, "code_indices", None)) and callable(
             getattr(loaded.model, "decode_indices", None))
         self._decoder = copy.deepcopy(loaded.model).to("cpu", torch.float64).eval()
+
+    @functools.cached_property
+    def code_shape(self) -> tuple[int, ...]:
+        """The shape of one window's codes (what :meth:`encode` gives per window)."""
+        return tuple(int(n) for n in self.encode(np.zeros((1, self.channels, self.window), np.float32)).shape[1:])
 
     @property
     def kind(self) -> str:

@@ -16,6 +16,7 @@ truncated file is one ``ValueError`` naming the file and the place.
 from __future__ import annotations
 
 import json
+import math
 import struct
 import zlib
 from collections.abc import Iterator
@@ -41,6 +42,19 @@ class Block:
     latent_step: float = 0.0
     check: int = 0
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BlockLimits:
+    """What a block may hold under a valid header, checked before its sections are inflated.
+
+    ``samples``: the most samples per block (the header's ``block_samples``); ``values``:
+    the most integers in one section (a corrupt or hostile file that claims more is refused
+    before it costs memory).
+    """
+
+    samples: int
+    values: int
 
 
 def _json_part(data: dict[str, Any]) -> bytes:
@@ -117,10 +131,20 @@ class _Cursor:
         return value
 
 
-def _decode_payload(payload: bytes, fail: Any) -> Block:
+def _block_samples(payload: bytes | memoryview, limits: BlockLimits | None, fail: Any) -> int:
+    if len(payload) < _BLOCK_HEAD.size:
+        raise fail("corrupt .tsz block (shorter than its head)")
+    samples = int(_BLOCK_HEAD.unpack_from(payload, 0)[0])
+    if limits is not None and not 0 < samples <= limits.samples:
+        raise fail(f"corrupt .tsz block (it claims {samples} samples; a block holds 1 to {limits.samples})")
+    return samples
+
+
+def _decode_payload(payload: bytes, fail: Any, limits: BlockLimits | None = None) -> Block:
     view = memoryview(payload)
+    samples = _block_samples(view, limits, fail)
     try:
-        samples, step, check, count = _BLOCK_HEAD.unpack_from(view, 0)
+        _, step, check, count = _BLOCK_HEAD.unpack_from(view, 0)
         offset = _BLOCK_HEAD.size
         arrays: dict[str, np.ndarray] = {}
         for _ in range(count):
@@ -136,7 +160,10 @@ def _decode_payload(payload: bytes, fail: Any) -> Block:
                 raise ValueError("a section runs past the block")
             data = bytes(view[offset:offset + nbytes])
             offset += nbytes
-            arrays[name] = unpack_ints(data, width, int(np.prod(shape, dtype=np.int64)), coder).reshape(shape)
+            values = math.prod(shape)
+            if limits is not None and values > limits.values:
+                raise ValueError(f"section {name!r} claims {values} values; at most {limits.values} fit a block")
+            arrays[name] = unpack_ints(data, width, values, coder).reshape(shape)
     except (struct.error, UnicodeDecodeError, ValueError) as error:
         raise fail(f"corrupt .tsz block ({str(error).splitlines()[0] if str(error) else 'bad layout'})") from None
     return Block(samples=samples, latent_step=step, check=check, arrays=arrays)
@@ -168,19 +195,15 @@ class Reader:
         """A ``ValueError`` naming the stream."""
         return self._cursor.fail(problem)
 
-    def blocks(self) -> Iterator[Block]:
-        """Yield the blocks in order; reads the trailer after the last one."""
+    def blocks(self, limits: BlockLimits | None = None) -> Iterator[Block]:
+        """Yield the blocks in order (each within ``limits``); reads the trailer after the last one."""
         for payload in self._payloads():
-            yield _decode_payload(payload, self._cursor.fail)
+            yield _decode_payload(payload, self._cursor.fail, limits)
 
-    def samples(self) -> int:
-        """Read the blocks (checking their checksums, not decoding them) and the trailer; the samples they hold."""
-        total = 0
-        for payload in self._payloads():
-            if len(payload) < _BLOCK_HEAD.size:
-                raise self.fail("corrupt .tsz block (shorter than its head)")
-            total += _BLOCK_HEAD.unpack_from(payload, 0)[0]
-        return total
+    def samples(self, limits: BlockLimits | None = None) -> int:
+        """Read the blocks (checking their checksums and ``limits``, not decoding them) and the trailer;
+        the samples they hold."""
+        return sum(_block_samples(payload, limits, self._cursor.fail) for payload in self._payloads())
 
     def _payloads(self) -> Iterator[bytes]:
         index = 0
@@ -193,4 +216,5 @@ class Reader:
             index += 1
 
 
-__all__ = ["Block", "Reader", "MAGIC", "VERSION", "write_header", "write_block", "write_trailer", "encode_block"]
+__all__ = ["Block", "BlockLimits", "Reader", "MAGIC", "VERSION", "write_header", "write_block", "write_trailer",
+           "encode_block"]

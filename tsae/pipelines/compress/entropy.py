@@ -21,21 +21,50 @@ _LZMA = [{"id": lzma.FILTER_LZMA2, "preset": 6, "dict_size": 1 << 22}]
 _WIDTHS = (1, 2, 4, 8)
 
 
-def _zstd() -> tuple[Callable[[bytes], bytes], Callable[[bytes], bytes]]:
+# A decoder is ``decode(data, limit)``: at most ``limit`` bytes of output, so a small section that
+# inflates to gigabytes (a hostile or corrupt file) costs no more memory than the size it should have.
+Encoder = Callable[[bytes], bytes]
+Decoder = Callable[[bytes, int], bytes]
+
+
+def _raw_decode(data: bytes, limit: int) -> bytes:
+    return bytes(data[:limit])
+
+
+def _zlib_decode(data: bytes, limit: int) -> bytes:
+    return zlib.decompressobj().decompress(data, limit)
+
+
+def _lzma_decode(data: bytes, limit: int) -> bytes:
+    return lzma.LZMADecompressor(format=lzma.FORMAT_RAW, filters=_LZMA).decompress(data, max_length=limit)
+
+
+def _zstd() -> tuple[Encoder, Decoder]:
     try:
         import zstandard
     except ImportError:
         raise ValueError("the zstd coder needs the zstandard package (pip install 'tsae[compress]')") from None
-    return (zstandard.ZstdCompressor(level=19).compress,
-            lambda data: zstandard.ZstdDecompressor().decompress(data))
+
+    def decode(data: bytes, limit: int) -> bytes:
+        # a stream reader never trusts the content size a frame header claims
+        with zstandard.ZstdDecompressor().stream_reader(data) as reader:
+            parts, size = [], 0
+            while size < limit:
+                part = reader.read(limit - size)
+                if not part:
+                    break
+                parts.append(part)
+                size += len(part)
+        return b"".join(parts)
+
+    return zstandard.ZstdCompressor(level=19).compress, decode
 
 
-def _coders() -> dict[str, tuple[int, Callable[[], tuple[Callable[[bytes], bytes], Callable[[bytes], bytes]]]]]:
+def _coders() -> dict[str, tuple[int, Callable[[], tuple[Encoder, Decoder]]]]:
     return {
-        "raw": (0, lambda: (bytes, bytes)),
-        "zlib": (1, lambda: (lambda data: zlib.compress(data, 9), zlib.decompress)),
-        "lzma": (2, lambda: (lambda data: lzma.compress(data, format=lzma.FORMAT_RAW, filters=_LZMA),
-                             lambda data: lzma.decompress(data, format=lzma.FORMAT_RAW, filters=_LZMA))),
+        "raw": (0, lambda: (bytes, _raw_decode)),
+        "zlib": (1, lambda: (lambda data: zlib.compress(data, 9), _zlib_decode)),
+        "lzma": (2, lambda: (lambda data: lzma.compress(data, format=lzma.FORMAT_RAW, filters=_LZMA), _lzma_decode)),
         "zstd": (3, _zstd),
     }
 
@@ -54,7 +83,7 @@ def coder_id(name: str) -> int:
     return ident
 
 
-def _coder(ident: int) -> tuple[Callable[[bytes], bytes], Callable[[bytes], bytes]]:
+def _coder(ident: int) -> tuple[Encoder, Decoder]:
     if not 0 <= ident < len(CODERS):
         raise ValueError(f"unknown coder id {ident}")
     return _coders()[CODERS[ident]][1]()
@@ -87,14 +116,17 @@ def unpack_ints(data: bytes, width: int, count: int, coder: int) -> np.ndarray:
     if not 0 <= width < len(_WIDTHS):
         raise ValueError(f"unknown integer width code {width}")
     size = _WIDTHS[width]
+    expected = count * size
     try:
-        raw = _coder(coder)[1](data)
+        raw = _coder(coder)[1](data, expected + 1)  # one byte more than expected tells a section that is too long
     except (zlib.error, lzma.LZMAError, EOFError) as error:
         raise ValueError(f"corrupt coded data ({error})") from None
     except Exception as error:  # noqa: BLE001 - zstandard raises its own error type
         raise ValueError(f"corrupt coded data ({type(error).__name__})") from None
-    if len(raw) != count * size:
-        raise ValueError(f"coded data holds {len(raw)} bytes, expected {count * size}")
+    if len(raw) > expected:
+        raise ValueError(f"coded data holds more than the {expected} bytes expected")
+    if len(raw) < expected:
+        raise ValueError(f"coded data holds {len(raw)} bytes, expected {expected}")
     planes = np.frombuffer(raw, dtype=np.uint8).reshape(size, count)
     u = np.ascontiguousarray(planes.T).view(f"<u{size}").ravel()
     return unzigzag(u.astype(np.uint64))

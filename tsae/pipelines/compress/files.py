@@ -24,9 +24,10 @@ from tsae.io.atomic import atomic_path
 from tsae.io.blocks import CHUNK, SeriesShape, iter_blocks, open_source, open_writer
 from tsae.io.paths import ARRAY_SUFFIXES, AUDIO_SUFFIXES, check_output
 from tsae.io.series import read_series, write_series
+from tsae.pipelines.compress.codes import CodeModel
 from tsae.pipelines.compress.container import Reader
 from tsae.pipelines.compress.series import absolute_bounds, bounds_from_extremes, channel_extremes
-from tsae.pipelines.compress.stream import Compressor, iter_decompress
+from tsae.pipelines.compress.stream import Compressor, Layout, iter_decompress, read_layout
 
 #: series files read and written in blocks (the others, tables, whole)
 _BLOCK_SUFFIXES = ARRAY_SUFFIXES + AUDIO_SUFFIXES
@@ -190,40 +191,37 @@ def _decompress(source: Path, out: Path, model: str | os.PathLike | None) -> dic
         reader = Reader(handle, str(source))
         model_path = _find_model(reader, source, model)
         check_output(out, [source, model_path])
-        loaded = load_model(model_path, device="cpu")
-        header = reader.header
-        channels = int(header["channels"])
+        code_model = CodeModel(load_model(model_path, device="cpu"))
+        layout = read_layout(reader, code_model)  # before any output is opened or sized
         protect = (source, model_path)
         if out.suffix.lower() in _BLOCK_SUFFIXES:
-            samples = _write_blocks(out, reader, loaded, handle, protect)
+            samples = _write_blocks(out, reader, code_model, layout, handle, protect)
         else:
-            blocks = list(iter_decompress(reader, loaded))
-            values = np.concatenate(blocks, axis=1) if blocks else np.zeros((channels, 0))
-            columns = header.get("columns") or []
-            meta = {"kind": "table", "columns": columns if len(columns) == channels else None}
-            write_series(out, values, header.get("sample_rate"), meta, protect=protect)
+            blocks = list(iter_decompress(reader, code_model, layout))
+            values = np.concatenate(blocks, axis=1) if blocks else np.zeros((layout.channels, 0))
+            meta = {"kind": "table", "columns": layout.columns or None}
+            write_series(out, values, layout.sample_rate, meta, protect=protect)
             samples = values.shape[1]
-    return {"samples": samples, "channels": channels, "model": str(model_path),
-            "max_error": header.get("max_error")}
+    return {"samples": samples, "channels": layout.channels, "model": str(model_path),
+            "max_error": None if layout.bounds is None else layout.bounds.tolist()}
 
 
-def _write_blocks(out: Path, reader: Reader, loaded: Any, handle: BinaryIO,
+def _write_blocks(out: Path, reader: Reader, model: CodeModel, layout: Layout, handle: BinaryIO,
                   protect: tuple[str | os.PathLike, ...]) -> int:
     """Write the blocks of ``reader`` to the audio or ``.npy`` file ``out`` as they are decoded; the samples written.
 
     A ``.npy`` file's shape comes first, so its samples are counted in a first pass
     over the container that checks the blocks but does not decode them.
     """
-    header = reader.header
     n = 0
     if out.suffix.lower() in ARRAY_SUFFIXES:
         start = handle.tell()
-        n = reader.samples()
+        n = reader.samples(layout.limits)
         handle.seek(start)
-    shape = SeriesShape(int(header["channels"]), n, header.get("sample_rate"), {"kind": "table"})
+    shape = SeriesShape(layout.channels, n, layout.sample_rate, {"kind": "table"})
     samples = 0
     with open_writer(out, shape, protect) as write:
-        for values in iter_decompress(reader, loaded):
+        for values in iter_decompress(reader, model, layout):
             write(values)
             samples += values.shape[1]
     return samples

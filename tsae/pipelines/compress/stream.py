@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import IO, Any
 
 import numpy as np
 
 from tsae.pipelines.compress.blocks import decode_block, encode_block, fill_missing
 from tsae.pipelines.compress.codes import CodeModel
-from tsae.pipelines.compress.container import Block, Reader, write_block, write_header, write_trailer
+from tsae.pipelines.compress.container import Block, BlockLimits, Reader, write_block, write_header, write_trailer
 from tsae.pipelines.compress.container import encode_block as block_bytes
 from tsae.pipelines.compress.entropy import coder_id
 from tsae.pipelines.compress.quantise import check_magnitude, grid_steps
@@ -26,6 +27,8 @@ FORMAT = "tsz"
 AUTO_STEPS = (0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 #: latent step without an error bound (the codes alone are the output)
 DEFAULT_STEP = 0.02
+#: the highest sample rate a header may give (Hz; a larger one is a corrupt header)
+MAX_SAMPLE_RATE = 1e12
 
 
 class Compressor:
@@ -75,8 +78,7 @@ class Compressor:
         self._peak = np.zeros(channels)
         self._squares = np.zeros(channels)
         self._counts = np.zeros(channels)
-        probe = self.model.encode(np.zeros((1, channels, self.model.window), dtype=np.float32))
-        self.code_shape = list(probe.shape[1:])
+        self.code_shape = list(self.model.code_shape)
         write_header(handle, {
             "format": FORMAT, **(header or {}), "channels": channels, "window": self.model.window,
             "codes": self.model.kind, "code_shape": self.code_shape, "block_samples": self.block_samples,
@@ -146,34 +148,80 @@ class Compressor:
         self._counts += finite.sum(axis=1)
 
 
-def iter_decompress(reader: Reader, loaded: Any) -> Iterator[np.ndarray]:
-    """Yield the values ``(C, m)`` of each block of the open container ``reader``, decoded with ``loaded``.
+@dataclass(frozen=True)
+class Layout:
+    """What a valid ``.tsz`` header says, checked against the model that decodes it."""
 
-    Raises ``ValueError`` naming the container when the model does not fit it, a block
-    is corrupt, or a block's values fail the error-bound check.
-    """
+    channels: int
+    window: int
+    code_shape: tuple[int, ...]
+    block_samples: int
+    bounds: np.ndarray | None
+    sample_rate: float | None
+    columns: list[str]
+
+    @property
+    def limits(self) -> BlockLimits:
+        """The most samples a block holds and the most integers one of its sections holds."""
+        windows = -(-self.block_samples // self.window)
+        return BlockLimits(self.block_samples,
+                           max(self.channels * self.block_samples, windows * math.prod(self.code_shape)))
+
+
+def _positive_int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(value)
+    return value
+
+
+def read_layout(reader: Reader, model: CodeModel) -> Layout:
+    """Check the header of the open container ``reader`` against ``model``; ``ValueError`` naming the container."""
     header = reader.header
-    model = CodeModel(loaded)
     if header.get("format") != FORMAT:
         raise reader.fail("not a tsae compressed series (header format is not 'tsz')")
     try:
-        channels, window = int(header["channels"]), int(header["window"])
-        code_shape = tuple(int(n) for n in header["code_shape"])
+        channels, window = _positive_int(header["channels"]), _positive_int(header["window"])
+        block_samples = _positive_int(header["block_samples"])
+        code_shape = tuple(_positive_int(n) for n in header["code_shape"])
         bounds = None if header.get("max_error") is None else np.asarray(header["max_error"], dtype=np.float64)
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, OverflowError):
         raise reader.fail("corrupt .tsz header (missing or malformed entries)") from None
     if (model.channels, model.window) != (channels, window):
         raise reader.fail(f"the model takes {model.channels} channel(s) x {model.window} samples, the container was "
                           f"written for {channels} x {window}")
     if model.kind != header.get("codes"):
         raise reader.fail(f"the container holds {header.get('codes')} codes but the model gives {model.kind} codes")
+    if code_shape != model.code_shape:
+        raise reader.fail(f"corrupt .tsz header (codes of shape {code_shape}; the model gives {model.code_shape})")
+    if block_samples % window:
+        raise reader.fail(f"corrupt .tsz header (blocks of {block_samples} samples, not whole windows of {window})")
     if bounds is not None and (bounds.shape != (channels,) or not (np.isfinite(bounds).all() and (bounds > 0).all())):
         raise reader.fail("corrupt .tsz header (malformed error bound)")
-    steps = None if bounds is None else grid_steps(bounds)
+    rate = header.get("sample_rate")
+    if rate is not None and (isinstance(rate, bool) or not isinstance(rate, (int, float))
+                             or not 0 < rate <= MAX_SAMPLE_RATE):
+        raise reader.fail(f"corrupt .tsz header (sample rate {rate!r} is not a number of Hz up to {MAX_SAMPLE_RATE:g})")
+    columns = header.get("columns") or []
+    if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
+        raise reader.fail("corrupt .tsz header (column names are not a list of text)")
+    return Layout(channels, window, code_shape, block_samples, bounds, None if rate is None else float(rate),
+                  columns if len(columns) == channels else [])
+
+
+def iter_decompress(reader: Reader, loaded: Any, layout: Layout | None = None) -> Iterator[np.ndarray]:
+    """Yield the values ``(C, m)`` of each block of the open container ``reader``, decoded with ``loaded``.
+
+    ``layout`` is :func:`read_layout`'s (read here when not given). Raises ``ValueError``
+    naming the container when the model does not fit it, a block is corrupt or larger
+    than the header allows, or a block's values fail the error-bound check.
+    """
+    model = CodeModel(loaded) if not isinstance(loaded, CodeModel) else loaded
+    layout = read_layout(reader, model) if layout is None else layout
+    steps = None if layout.bounds is None else grid_steps(layout.bounds)
     samples = 0
-    for index, block in enumerate(reader.blocks()):
+    for index, block in enumerate(reader.blocks(layout.limits)):
         try:
-            values = decode_block(model, block, steps, code_shape)
+            values = decode_block(model, block, steps, layout.code_shape)
         except ValueError as error:
             raise reader.fail(f"block {index}: {error}") from None
         samples += values.shape[1]
@@ -183,4 +231,4 @@ def iter_decompress(reader: Reader, loaded: Any) -> Iterator[np.ndarray]:
                           f"the blocks hold {samples})")
 
 
-__all__ = ["Compressor", "iter_decompress", "AUTO_STEPS", "DEFAULT_STEP", "FORMAT"]
+__all__ = ["Compressor", "Layout", "iter_decompress", "read_layout", "AUTO_STEPS", "DEFAULT_STEP", "FORMAT"]
