@@ -74,3 +74,25 @@ def test_wave64_and_rf64_are_written_as_read(tmp_path, suffix, kind) -> None:
     info = audio_info(path)
     assert (info.format, info.subtype, info.frames) == (kind, "PCM_24", 800)
     np.testing.assert_allclose(read_audio(path).data[0], x, atol=1e-6)
+
+
+@pytest.mark.parametrize(("subtype", "bits"), [("PCM_16", 16), ("PCM_24", 24), ("PCM_U8", 8)])
+def test_integer_pcm_is_rounded_to_the_nearest_step(tmp_path, subtype: str, bits: int) -> None:
+    # libsndfile's own float conversion truncates towards minus infinity: 0.7 of a step became 0, -0.3 became -1
+    step = 2.0 ** (1 - bits)
+    fractions = np.array([0.7, 0.3, -0.3, -0.7, 100.7, -100.7, 1e9, -1e9])
+    write_audio(tmp_path / "r.wav", fractions * step, 8000, subtype=subtype)
+    back = sf.read(tmp_path / "r.wav", dtype="float64")[0] / step
+    top = 2.0 ** (bits - 1)
+    np.testing.assert_array_equal(back, np.clip(np.rint(fractions), -top, top - 1))
+
+
+def test_pcm_read_and_written_back_is_the_same_bytes_and_double_keeps_float64(tmp_path) -> None:
+    pcm = np.arange(-32768, 32768, 7, dtype=np.int16)
+    sf.write(tmp_path / "in.wav", pcm, 8000, subtype="PCM_16")
+    x, rate = sf.read(tmp_path / "in.wav", dtype="float64")
+    write_audio(tmp_path / "out.wav", x + 1e-9, rate, subtype="PCM_16")
+    np.testing.assert_array_equal(sf.read(tmp_path / "out.wav", dtype="int16")[0], pcm)
+    fine = np.array([0.1, 1 / 3, 1e-12])
+    write_audio(tmp_path / "d.wav", fine, 8000, subtype="DOUBLE")
+    np.testing.assert_array_equal(sf.read(tmp_path / "d.wav", dtype="float64")[0], fine)

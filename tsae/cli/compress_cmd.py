@@ -68,4 +68,6 @@ def decompress_command(container: Path, output: Path, model: Path | None, quiet:
     result = decompress_file(container, output, model=model)
     bound = result["max_error"]
     within = f", every sample within {max(bound):.4g}" if bound else ""
+    if bound and result.get("stored_as") not in (None, "DOUBLE"):  # the file's sample format rounds once more
+        within += f" of the source, then stored as {result['stored_as']}"
     echo_done(f"{output}: {result['samples']} samples x {result['channels']} channel(s){within}", quiet)

@@ -125,7 +125,7 @@ class _SampleRepair:
 
 @dataclass
 class AudioFile:
-    """Decoded audio: ``data`` is float32 ``(channels, n)`` in [-1, 1] for PCM sources."""
+    """Decoded audio: ``data`` is float32 (float64 for DOUBLE) ``(channels, n)``, in [-1, 1] for PCM sources."""
 
     data: np.ndarray
     sample_rate: int
@@ -228,8 +228,13 @@ def _detail(error: BaseException) -> str:
     return text.rstrip(".")
 
 
+def _read_dtype(subtype: str) -> str:
+    """float32, which holds every PCM sample up to 24 bits exactly; float64 for a DOUBLE file (it has more)."""
+    return "float64" if subtype.upper() == "DOUBLE" else "float32"
+
+
 def read_audio(path: str | os.PathLike) -> AudioFile:
-    """Read a whole audio file as float32 ``(channels, n)``.
+    """Read a whole audio file as float32 ``(channels, n)`` (float64 for a DOUBLE file).
 
     Raises
     ------
@@ -246,7 +251,7 @@ def read_audio(path: str | os.PathLike) -> AudioFile:
         return AudioFile(np.ascontiguousarray(data.T), int(sr), info.subtype, info.format)
     sf = _sf()
     try:
-        data, sr = sf.read(str(path), dtype="float32", always_2d=True)
+        data, sr = sf.read(str(path), dtype=_read_dtype(info.subtype), always_2d=True)
     except (RuntimeError, sf.LibsndfileError) as error:
         raise ValueError(f"{path}: corrupt audio data ({_detail(error)})") from None
     if data.shape[0] == 0:
@@ -259,7 +264,7 @@ def read_audio(path: str | os.PathLike) -> AudioFile:
 
 
 def iter_audio_blocks(path: str | os.PathLike, block: int) -> Iterator[np.ndarray]:
-    """Yield consecutive float32 blocks ``(channels, <= block)`` of an audio file.
+    """Yield consecutive float32 blocks ``(channels, <= block)`` of an audio file (float64 for a DOUBLE file).
 
     Memory stays bounded by ``block`` whatever the file length.
     """
@@ -277,7 +282,7 @@ def iter_audio_blocks(path: str | os.PathLike, block: int) -> Iterator[np.ndarra
     try:
         with sf.SoundFile(str(path)) as f:
             while True:
-                data = f.read(block, dtype="float32", always_2d=True)
+                data = f.read(block, dtype=_read_dtype(info.subtype), always_2d=True)
                 if data.shape[0] == 0:
                     break
                 frames += data.shape[0]
@@ -306,6 +311,12 @@ _DEEPEST_FIRST = {"DOUBLE": ("DOUBLE", "FLOAT", "PCM_32", "PCM_24", "PCM_16"),
 #: lossy codecs, kept only in their own container (libsndfile says WAV can hold MP3 data but cannot write it)
 _CODEC_FORMATS = {"VORBIS": "OGG", "OPUS": "OGG", "MPEG_LAYER_I": "MP3", "MPEG_LAYER_II": "MP3",
                   "MPEG_LAYER_III": "MP3"}
+
+
+def output_subtype(path: str | os.PathLike, subtype: str | None, format: str | None = None) -> str:
+    """The sample format an audio file at ``path`` is written in when ``subtype`` is asked for
+    (the deepest its format holds when it cannot hold ``subtype``)."""
+    return _subtype_for(format_for(path, format), subtype)
 
 
 def _subtype_for(format: str, subtype: str | None) -> str:
@@ -357,13 +368,29 @@ def _write_error(path: str | os.PathLike, error: BaseException) -> ValueError:
     return ValueError(f"{path}: cannot write it ({detail}{hint})")
 
 
+#: bits of the integer PCM subtypes, which tsae rounds to itself (libsndfile's float conversion
+#: truncates towards minus infinity: up to one step off, half a step low on average)
+_PCM_BITS = {"PCM_S8": 8, "PCM_U8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32}
+
+
 def _prepare(data: np.ndarray, subtype: str) -> np.ndarray:
-    """(channels, n) -> (n, channels) float32, clipped for integer subtypes, NaN-free."""
-    data = np.asarray(data, dtype=np.float32)
+    """(channels, n) -> (n, channels), NaN-free, for libsndfile to write as ``subtype``.
+
+    Integer PCM comes out as int32 samples rounded to the nearest step of the subtype
+    (clipped to full scale), which libsndfile stores exactly; DOUBLE as float64; the
+    others (FLOAT, codecs) as float32, clipped to [-1, 1] unless FLOAT.
+    """
+    sub = subtype.upper()
+    data = np.asarray(data, dtype=np.float64 if sub in _PCM_BITS or sub == "DOUBLE" else np.float32)
     if data.ndim == 1:
         data = data[None]
     out = np.nan_to_num(data.T, nan=0.0, posinf=1.0, neginf=-1.0)
-    if subtype.upper() not in {"FLOAT", "DOUBLE"}:
+    bits = _PCM_BITS.get(sub)
+    if bits is not None:
+        top = float(2 ** (bits - 1))
+        steps = np.clip(np.rint(out * top), -top, top - 1)
+        return np.ascontiguousarray((steps * 2.0 ** (32 - bits)).astype(np.int32))
+    if sub != "FLOAT" and sub != "DOUBLE":
         out = np.clip(out, -1.0, 1.0)
     return np.ascontiguousarray(out)
 
@@ -435,7 +462,8 @@ def write_audio(
     (an unsupported subtype falls back to the default). Integer subtypes are clipped
     to [-1, 1].
     """
-    data = np.asarray(data, dtype=np.float32)
+    data = np.asarray(data)
+    data = data if data.dtype == np.float64 else data.astype(np.float32)  # float64 stays for a DOUBLE file
     channels = 1 if data.ndim == 1 else data.shape[0]
     with open_audio_writer(path, sample_rate, channels, subtype=subtype, format=format, protect=protect) as w:
         w.write(data)

@@ -172,7 +172,7 @@ def open_writer(path: Path, source: SeriesShape,
         subtype = source.meta.get("subtype") if source.meta.get("kind") == "audio" else None
         with open_audio_writer(path, int(round(source.rate)), source.channels, subtype=subtype,
                                protect=protect) as audio:
-            yield lambda values: audio.write(values.astype(np.float32))
+            yield audio.write
         return
     with atomic_path(path, protect=protect) as tmp, open(tmp, "wb") as handle:
         shape = (source.n,) if source.channels == 1 else (source.channels, source.n)

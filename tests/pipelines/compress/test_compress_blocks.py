@@ -59,9 +59,38 @@ def test_decompressing_to_audio_in_blocks_writes_what_the_whole_series_wrote(tmp
     out, rate = soundfile.read(tmp_path / "out.wav", always_2d=True)
     assert rate == 8000
     expected = decompress_series((tmp_path / "in.tsz").read_bytes(), load_model(model_file))
-    write_series(tmp_path / "expected.wav", expected, 8000, {"kind": "table"})  # as decompress wrote it whole
+    assert soundfile.info(tmp_path / "out.wav").subtype == "FLOAT"  # the source's sample format
+    write_series(tmp_path / "expected.wav", expected, 8000, {"kind": "audio", "subtype": "FLOAT"})
     np.testing.assert_array_equal(out, soundfile.read(tmp_path / "expected.wav", always_2d=True)[0])
-    np.testing.assert_allclose(out.T, expected, atol=1e-4)
+    np.testing.assert_allclose(out.T, values, atol=1e-4)
+
+
+@pytest.mark.parametrize("subtype", ["PCM_16", "DOUBLE"])
+def test_audio_decompressed_to_audio_keeps_the_bound_in_the_file(tmp_path, model_file, subtype: str) -> None:
+    # written as PCM_16 whatever the source, a DOUBLE source missed a 1e-9 bound by 3e-5 and a PCM_16 one by a step
+    soundfile = pytest.importorskip("soundfile")
+    values = 0.3 * np.sin(np.arange(2 * 1500).reshape(2, 1500) / 7) + 0.01 * np.cos(np.arange(1500) / 3)
+    soundfile.write(tmp_path / "in.wav", values.T, 8000, subtype=subtype)
+    source = soundfile.read(tmp_path / "in.wav", dtype="float64")[0]
+    compress_file(model_file, tmp_path / "in.wav", tmp_path / "in.tsz", max_error=1e-9)
+    decompress_file(tmp_path / "in.tsz", tmp_path / "out.wav")
+    assert soundfile.info(tmp_path / "out.wav").subtype == subtype
+    error = np.abs(soundfile.read(tmp_path / "out.wav", dtype="float64")[0] - source).max()
+    assert error <= 1e-9 if subtype == "DOUBLE" else error == 0.0
+
+
+def test_a_regular_time_column_comes_back_and_an_irregular_one_is_named(tmp_path, model_file) -> None:
+    rows = ["time,a,b"] + [f"2024-01-01T00:00:{2 * i:02d},{np.sin(i / 3):.6f},{np.cos(i / 5):.6f}" for i in range(30)]
+    (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")
+    compress_file(model_file, tmp_path / "t.csv", tmp_path / "t.tsz", max_error=1e-3)
+    decompress_file(tmp_path / "t.tsz", tmp_path / "back.csv")
+    back = (tmp_path / "back.csv").read_text().splitlines()
+    assert back[0] == "time,a,b" and back[1].startswith("2024-01-01T00:00:00") and back[30].startswith(
+        "2024-01-01T00:00:58")
+    rows[5] = rows[5].replace(":08,", ":09,")
+    (tmp_path / "u.csv").write_text("\n".join(rows) + "\n")
+    with pytest.warns(UserWarning, match=r"u\.csv: the time column \(time\) is not evenly spaced"):
+        compress_file(model_file, tmp_path / "u.csv", tmp_path / "u.tsz", max_error=1e-3)
 
 
 @pytest.mark.slow

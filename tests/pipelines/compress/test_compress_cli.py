@@ -61,6 +61,14 @@ def test_round_trip_within_the_relative_bound(tmp_path, csv, packed):
     assert packed.stat().st_size * 8 / x.size < 16
 
 
+def test_decompressing_to_audio_says_the_sample_format_it_stored(tmp_path, packed):
+    result = run("decompress", packed, "-o", tmp_path / "back.flac")
+    assert result.exit_code == 0, result.output
+    assert "of the source, then stored as PCM_24" in result.output  # FLAC holds no floats
+    result = run("decompress", packed, "-o", tmp_path / "back.wav")
+    assert result.exit_code == 0 and "stored as" not in result.output  # 64-bit floats: the bound holds in the file
+
+
 def test_one_row_file(tmp_path, model_file):
     data = tmp_path / "one.csv"
     data.write_text("a,b\n1.5,-2\n")

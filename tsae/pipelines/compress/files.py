@@ -12,7 +12,9 @@ read and written whole.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -21,9 +23,11 @@ import numpy as np
 
 from tsae.errors import in_file
 from tsae.io.atomic import atomic_path
+from tsae.io.audio import output_subtype
 from tsae.io.blocks import CHUNK, SeriesShape, iter_blocks, open_source, open_writer
 from tsae.io.paths import ARRAY_SUFFIXES, AUDIO_SUFFIXES, check_output
 from tsae.io.series import read_series, write_series
+from tsae.io.tables import TableWarning
 from tsae.pipelines.compress.codes import CodeModel
 from tsae.pipelines.compress.container import Reader
 from tsae.pipelines.compress.series import absolute_bounds, bounds_from_extremes, channel_extremes
@@ -62,6 +66,46 @@ def _stream_bounds(path: Path, channels: int, max_error: Any, relative: bool, ch
         block_low, block_high = channel_extremes(values)
         low, high = np.minimum(low, block_low), np.maximum(high, block_high)
     return bounds_from_extremes(max_error, low, high)
+
+
+def _regular_time(meta: dict[str, Any], path: Path) -> dict[str, Any] | None:
+    """A table's time column as its start and step when it is regular (what a header can hold), else None.
+
+    An irregular time column, and a label column, are left out with a warning naming the file.
+    """
+    if meta.get("label") is not None:
+        warnings.warn(f"{path}: the label column ({meta.get('label_name') or 'label'}) is not stored in the "
+                      "container", TableWarning, stacklevel=3)
+    time = meta.get("time")
+    if time is None or len(time) == 0:
+        return None
+    name = meta.get("time_name") or "time"
+    dated = np.issubdtype(time.dtype, np.datetime64)
+    ticks = time.astype("datetime64[ns]").astype(np.int64) if dated else np.asarray(time, dtype=np.float64)
+    step = ticks[1] - ticks[0] if len(ticks) > 1 else ticks.dtype.type(0)
+    if np.array_equal(ticks, ticks[0] + step * np.arange(len(ticks), dtype=ticks.dtype)):
+        return {"name": name, "start": ticks[0].item(), "step": step.item(),
+                "kind": "datetime64[ns]" if dated else "number"}
+    warnings.warn(f"{path}: the time column ({name}) is not evenly spaced, so the container does not store it",
+                  TableWarning, stacklevel=3)
+    return None
+
+
+def _time_column(stored: Any, samples: int) -> tuple[np.ndarray | None, str | None]:
+    """The time column (and its name) of ``samples`` rows that :func:`_regular_time` stored, or ``(None, None)``."""
+    if not isinstance(stored, dict) or stored.get("kind") not in ("datetime64[ns]", "number"):
+        return None, None
+    start, step, name = stored.get("start"), stored.get("step"), stored.get("name")
+    if stored["kind"] == "datetime64[ns]":
+        if not all(isinstance(v, int) and not isinstance(v, bool) and abs(v) < 2**62 for v in (start, step)):
+            return None, None
+        ticks = np.int64(start) + np.int64(step) * np.arange(samples, dtype=np.int64)
+        time = ticks.astype("datetime64[ns]")
+    else:
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in (start, step)):
+            return None, None
+        time = float(start) + float(step) * np.arange(samples, dtype=np.float64)
+    return time, name if isinstance(name, str) else "time"
 
 
 def compress_file(model: str | os.PathLike, data: str | os.PathLike, output: str | os.PathLike, *,
@@ -119,7 +163,9 @@ def compress_file(model: str | os.PathLike, data: str | os.PathLike, output: str
     else:
         bounds = _stream_bounds(data_path, channels, max_error, relative, chunk)
     header = {"model": {**_model_reference(model_path, out), "family": loaded.family},
-              "columns": list(meta.get("columns") or []), "sample_rate": rate}
+              "columns": list(meta.get("columns") or []), "sample_rate": rate,
+              "subtype": meta.get("subtype") if meta.get("kind") == "audio" else None,
+              "time": _regular_time(meta, data_path)}
     with atomic_path(out, protect=(data_path, model_path)) as tmp:
         with open(tmp, "wb") as handle:
             writer = Compressor(handle, loaded, max_error=bounds, coder=coder,
@@ -194,21 +240,25 @@ def _decompress(source: Path, out: Path, model: str | os.PathLike | None) -> dic
         code_model = CodeModel(load_model(model_path, device="cpu"))
         layout = read_layout(reader, code_model)  # before any output is opened or sized
         protect = (source, model_path)
+        stored_as = None
         if out.suffix.lower() in _BLOCK_SUFFIXES:
-            samples = _write_blocks(out, reader, code_model, layout, handle, protect)
+            samples, stored_as = _write_blocks(out, reader, code_model, layout, handle, protect)
         else:
             blocks = list(iter_decompress(reader, code_model, layout))
             values = np.concatenate(blocks, axis=1) if blocks else np.zeros((layout.channels, 0))
-            meta = {"kind": "table", "columns": layout.columns or None}
+            time, time_name = _time_column(reader.header.get("time"), values.shape[1])
+            meta = {"kind": "table", "columns": layout.columns or None, "time": time, "time_name": time_name}
             write_series(out, values, layout.sample_rate, meta, protect=protect)
             samples = values.shape[1]
     return {"samples": samples, "channels": layout.channels, "model": str(model_path),
-            "max_error": None if layout.bounds is None else layout.bounds.tolist()}
+            "max_error": None if layout.bounds is None else layout.bounds.tolist(), "stored_as": stored_as}
 
 
 def _write_blocks(out: Path, reader: Reader, model: CodeModel, layout: Layout, handle: BinaryIO,
-                  protect: tuple[str | os.PathLike, ...]) -> int:
-    """Write the blocks of ``reader`` to the audio or ``.npy`` file ``out`` as they are decoded; the samples written.
+                  protect: tuple[str | os.PathLike, ...]) -> tuple[int, str | None]:
+    """Write the blocks of ``reader`` to the audio or ``.npy`` file ``out`` as they are decoded.
+
+    Returns the samples written and, for audio, the sample format they were stored in.
 
     A ``.npy`` file's shape comes first, so its samples are counted in a first pass
     over the container that checks the blocks but does not decode them.
@@ -218,13 +268,18 @@ def _write_blocks(out: Path, reader: Reader, model: CodeModel, layout: Layout, h
         start = handle.tell()
         n = reader.samples(layout.limits)
         handle.seek(start)
-    shape = SeriesShape(layout.channels, n, layout.sample_rate, {"kind": "table"})
+    subtype = reader.header.get("subtype")
+    # an audio file gets the source's sample format back (a PCM source is then exact under a bound below half a
+    # step), or 64-bit floats where the format has them, which hold any bound
+    meta = {"kind": "audio", "subtype": subtype if isinstance(subtype, str) else "DOUBLE"}
+    shape = SeriesShape(layout.channels, n, layout.sample_rate, meta)
     samples = 0
     with open_writer(out, shape, protect) as write:
         for values in iter_decompress(reader, model, layout):
             write(values)
             samples += values.shape[1]
-    return samples
+    audio = out.suffix.lower() in AUDIO_SUFFIXES
+    return samples, output_subtype(out, meta["subtype"]) if audio else None
 
 
 __all__ = ["compress_file", "decompress_file", "file_sha256"]
