@@ -89,6 +89,15 @@ def test_local_workers_and_dask_match_in_process(tiny_model, series_dir, tmp_pat
                                   dashboard_address=None) as cluster:
         dask = reconstruct_files(tiny_model, files, tmp_path / "dask", dask=cluster.scheduler_address,
                                  device="cpu", quiet=True)
+        # one input and an output file name: that file, as without --dask (it used to become a folder)
+        one = run("reconstruct", tiny_model, files[0], "-o", tmp_path / "one.csv", "--dask", cluster.scheduler_address,
+                  "-q")
+        broken = run("reconstruct", tiny_model, files[-1], "-o", tmp_path / "bad.csv", "--dask",
+                     cluster.scheduler_address)
+    assert one.exit_code == 0, one.output
+    assert (tmp_path / "one.csv").read_bytes() == (tmp_path / "local" / GOOD[0]).read_bytes()
+    assert broken.exit_code == 1 and broken.output.startswith(f"Error: {files[-1]}")
+    assert not (tmp_path / "bad.csv").exists()
     for result in (local, workers, dask):
         assert result.ok == 4 and len(result.failed) == 1
     reference = outputs(tmp_path / "local")
@@ -111,6 +120,15 @@ def test_dask_with_fsspec_urls(tiny_model, series_dir, tmp_path) -> None:
     for name in GOOD[:2]:
         assert fs.cat(f"/tsae-test/out/{name}") == (tmp_path / "local" / name).read_bytes()
     fs.rm("/tsae-test", recursive=True)
+
+
+def test_a_manifest_path_holding_another_file_is_refused(tiny_model, series_dir, tmp_path) -> None:
+    precious = tmp_path / "notes.csv"
+    precious.write_text("my,own\ndata,here\n")
+    result = run("reconstruct", tiny_model, series_dir / "s0.csv", series_dir / "s1.csv", "-o", tmp_path / "out",
+                 "--manifest", precious, "--device", "cpu")
+    assert result.exit_code == 1 and "notes.csv: is not a manifest this command wrote" in result.output
+    assert precious.read_text() == "my,own\ndata,here\n"
 
 
 @pytest.mark.parametrize("case", ["missing_input", "empty_input", "corrupt_input", "missing_model", "corrupt_model"])

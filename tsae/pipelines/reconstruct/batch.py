@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from tsae.errors import first_line, in_file
+from tsae.errors import first_line, in_file, naming
 from tsae.io.atomic import all_or_nothing, atomic_path
 from tsae.io.blocks import open_source, open_writer, streams
 from tsae.io.paths import (
@@ -474,6 +474,9 @@ def _plan_batch(model_path: Path, inputs: Iterable[str | os.PathLike], out: str,
     """The manifest path and the (input, output) pairs, checked: no output overwrites anything read."""
     manifest_path = Path(manifest) if manifest is not None else (
         Path(out) / MANIFEST_NAME if not is_url(out) else Path.cwd() / MANIFEST_NAME)
+    if manifest_path.is_file() and not _is_manifest(manifest_path):
+        raise ValueError(f"{manifest_path}: is not a manifest this command wrote; refusing to replace it "
+                         "(give --manifest a new file or an earlier run's manifest)")
     # an earlier run's manifest is not an input; any other file the manifest would replace stays one (and is refused)
     skip = (manifest_path,) if _is_manifest(manifest_path) else ()
     files = expand_inputs(inputs, SERIES_SUFFIXES, urls=True, skip=skip,
@@ -539,7 +542,10 @@ def reconstruct(
     its row is the result's only row, the result has no manifest, and a failure raises.
     Anything else runs :func:`reconstruct_files` (``batch_options`` go to it).
     """
-    if dask is None and _is_single_file_job(inputs, output):
+    single = _is_single_file_job(inputs, output)
+    if single and dask is not None:
+        return _dask_single_file(Path(model), str(inputs[0]), str(output), dask, batch_size)
+    if single:
         from tqdm import tqdm
 
         from tsae.models.device import resolve_device
@@ -554,6 +560,17 @@ def reconstruct(
             row = reconstruct_file(loaded, inputs[0], output, batch_size=batch_size, advance=bar.update)
         return BatchResult(manifest=None, rows={row["file"]: row})
     return reconstruct_files(model, inputs, output, dask=dask, device=device, batch_size=batch_size, **batch_options)
+
+
+def _dask_single_file(model_path: Path, src: str, dst: str, dask: str | Any, batch_size: int) -> BatchResult:
+    """One file job run on a Dask cluster: the same output file as without ``dask``, and a failure raises."""
+    check_output(dst, [src, model_path])
+    rows: list[dict[str, Any]] = []
+    _run_dask(dask, model_path, [(src, dst)], batch_size, rows.append)
+    (row,) = rows
+    if row["status"] != "ok":
+        raise ValueError(naming(src, row["error"]))
+    return BatchResult(manifest=None, rows={row["file"]: row})
 
 
 def _is_single_file_job(inputs: Sequence[str | os.PathLike], output: str | os.PathLike) -> bool:
