@@ -42,6 +42,26 @@ def test_a_npy_in_blocks_is_reconstructed_as_the_whole_series(tmp_path, tiny_mod
     assert row["mse"] == pytest.approx(np.mean((whole[finite] - x[finite]) ** 2), rel=1e-6)
 
 
+def test_a_model_whose_frames_outweigh_a_block_gets_shorter_blocks(tmp_path, tiny_model, monkeypatch) -> None:
+    # a long window every sample (or a hostile header) made frames of window / hop times the block's size
+    from tsae.pipelines.reconstruct import blocks
+
+    x = gappy()
+    np.save(tmp_path / "in.npy", x)
+    loaded = load_model(tiny_model)
+    window, hop = loaded.frame["window"], loaded.frame["hop"]
+    monkeypatch.setattr(blocks, "FRAME_BYTES", 4 * 2 * window // hop * 37)  # the frames of 37 samples a block
+    assert blocks.frame_block(window, hop, 2, 1 << 16) == 37
+    pushed = []
+    original = blocks.StreamFramer.push
+    monkeypatch.setattr(blocks.StreamFramer, "push", lambda self, chunk: pushed.append(chunk.shape[1]) or
+                        original(self, chunk))
+    reconstruct_file(loaded, tmp_path / "in.npy", tmp_path / "out.npy", block=100)
+    assert max(pushed) == 37
+    whole = reconstruct_series(loaded, x)
+    np.testing.assert_allclose(np.load(tmp_path / "out.npy"), whole, rtol=0, atol=1e-5 * np.abs(whole).max())
+
+
 def test_a_long_wav_is_reconstructed_as_the_whole_series(tmp_path, tiny_model) -> None:
     soundfile = pytest.importorskip("soundfile")
     x = 0.1 * np.sin(np.arange(2 * 5000).reshape(2, 5000) / 37.0)

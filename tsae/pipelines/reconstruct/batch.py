@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from tsae.errors import first_line, in_file, naming
+from tsae.errors import first_line, in_file, memory_for, naming
 from tsae.io.atomic import all_or_nothing, atomic_path
 from tsae.io.blocks import open_source, open_writer, streams
 from tsae.io.paths import (
@@ -171,7 +171,7 @@ def reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.Path
             return _row(src, dst, "ok", "", source.n, source.channels, float(np.sqrt(mse)), mse,
                         time.perf_counter() - start)
         values, rate, meta = read_series(local_in)
-        with torch_threads(threads), in_file(src, *read_paths(loaded)):
+        with torch_threads(threads), in_file(src, *read_paths(loaded)), memory_for(src, "reconstruct"):
             recon = np.asarray(reconstruct_series(loaded, values, batch_size=batch_size), dtype=np.float64)
         recon = recon.reshape(values.shape)
         with _local_output(dst) as local_out:
