@@ -118,3 +118,16 @@ def test_absurd_cells_are_read_as_missing_with_a_warning(tmp_path):
     assert table.values[0, 3] == 1e29 and table.values[0, 0] == 1.5  # large but possible values stay
     [warning] = [w for w in caught if issubclass(w.category, TableWarning)]
     assert "big.csv: 2 cell(s) beyond 1e+30 in magnitude read as missing: a (2)" in str(warning.message)
+
+
+def test_a_time_column_of_only_nat_has_no_valid_times(tmp_path):
+    from tsae.io.tables import time_seconds
+
+    path = tmp_path / "nat.csv"
+    path.write_text("timestamp,a\nNaT,1\nNaT,2\nNaT,3\nNaT,4\n")
+    table = read_table(path)
+    assert table.time is not None and np.isnat(table.time).all()
+    assert time_seconds(table.time).shape == (0,)  # before: IndexError
+    assert table.sample_rate() is None
+    dates = np.array(["NaT", "2024-01-01T00:00:00", "2024-01-01T00:00:02"], dtype="datetime64[ns]")
+    np.testing.assert_array_equal(time_seconds(dates), [0.0, 2.0])

@@ -120,9 +120,11 @@ def _parse_dates(cells: list[str]) -> np.ndarray | None:
 
 
 def time_seconds(time: np.ndarray) -> np.ndarray:
-    """The valid times of a time column as seconds (dates: from the first; numbers: as they are)."""
+    """The valid times of a time column as seconds (dates: from the first; numbers: as they are; none: empty)."""
     if np.issubdtype(time.dtype, np.datetime64):
         valid = time[~np.isnat(time)]
+        if valid.size == 0:  # every cell NaT: no usable time, as without a time column
+            return np.zeros(0)
         return (valid - valid[0]).astype("timedelta64[ns]").astype(np.float64) / 1e9
     seconds = np.asarray(time, dtype=np.float64)
     return seconds[np.isfinite(seconds)]

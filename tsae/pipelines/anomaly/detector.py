@@ -5,7 +5,9 @@ How a sample is scored
 1. Missing values are repaired by the engine: for fitting, NaN runs are interpolated
    (:func:`~tsae.engine.preprocess.repair_missing`); for scoring (batch *and* streaming,
    so that both agree) a missing value holds the sensor's last good value, its training
-   mean before the first one (:func:`~tsae.engine.preprocess.forward_fill`).
+   mean before the first one (:func:`~tsae.engine.preprocess.forward_fill`). NaN, inf and
+   values beyond 1e30 in magnitude (no sensor reads them) are missing values, as the table
+   reader reads them (:func:`~tsae.pipelines.anomaly.scoring.absurd_as_missing`).
 2. Each sensor is z-scored with its training mean and standard deviation (the engine's
    :class:`~tsae.engine.preprocess.Normalizer`).
 3. The series is cut into windows of ``window`` samples every ``hop`` samples (the main
@@ -42,18 +44,26 @@ computes in float32 and agrees to ~1e-6 relative).
 """
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from tsae.engine.layout import as_channels_first, is_dataframe
+from tsae.engine.layout import as_channels_first, is_dataframe, known_layout
 from tsae.engine.preprocess import Normalizer, repair_missing
 from tsae.models.device import torch_threads
-from tsae.pipelines.anomaly.detector_file import DETECTOR_KIND, DETECTOR_VERSION, read_detector_state, term_arrays
+from tsae.pipelines.anomaly.detector_file import (
+    DETECTOR_KIND,
+    DETECTOR_VERSION,
+    SETTING_RANGES,
+    check_settings,
+    read_detector_state,
+    term_arrays,
+)
 from tsae.pipelines.anomaly.drift import DriftingCore
-from tsae.pipelines.anomaly.scoring import _EPS, DetectorState, ScaleTerm, ScoringCore, as_chunk
+from tsae.pipelines.anomaly.scoring import _EPS, DetectorState, ScaleTerm, ScoringCore, absurd_as_missing, as_chunk
 from tsae.pipelines.anomaly.selfcheck import KINDS, SelfCheck, average_precision, candidates, choose, inject
 from tsae.pipelines.anomaly.terms import (
     TERMS,
@@ -142,16 +152,30 @@ def as_series(X: Any, sensors: Sequence[str] | None = None) -> tuple[np.ndarray,
     """``X`` as a float64 ``(n_sensors, n_samples)`` array, and the sensor names.
 
     Accepts arrays (1-D is one sensor) and pandas DataFrames (rows are time; names from the columns).
+    With ``sensors`` naming as many sensors as a 2-D array has rows, the array is taken as it is,
+    however few samples it has (it is not a transposed one).
     """
     names = list(sensors) if sensors is not None else None
     if names is None and is_dataframe(X):
         names = [str(c) for c in X.columns]
+    elif names is not None and not is_dataframe(X) and np.ndim(X) == 2 and np.shape(X)[0] == len(names):
+        X = known_layout(X)
     X, _ = as_channels_first(X, "X")
     if names is None:
         names = [f"s{i}" for i in range(X.shape[0])]
     if len(names) != X.shape[0]:
         raise ValueError(f"{len(names)} sensor names for {X.shape[0]} sensors")
     return X, names
+
+
+def check_family(name: str) -> None:
+    """Refuse a model family no plugin registers, with a one-line ValueError listing those installed."""
+    from tsae.plugins import get_model_family
+
+    try:
+        get_model_family(name)
+    except KeyError as error:
+        raise ValueError(error.args[0]) from None
 
 
 def _score_all(core: ScoringCore | DriftingCore, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -181,7 +205,7 @@ class Detector:
         Window length in samples, or ``"auto"`` (the dominant period of the training data,
         clamped to [8, 128]).
     hop
-        Scoring hop (samples between windows); None means ``max(1, window // 8)``.
+        Scoring hop (samples between windows), an integer in ``[1, window]``; None means ``max(1, window // 8)``.
     threshold
         ``"budget"`` (default: at most ``alarms_per_day`` false-alarm *events* a day on normal
         data, see :mod:`~tsae.pipelines.anomaly.alarm_budget`), ``"pot"`` (peaks over
@@ -251,6 +275,12 @@ class Detector:
     threads
         Torch CPU threads while fitting and scoring (1 is fastest for these small networks;
         None leaves torch's setting).
+
+    A setting that a detector file could not hold (``drift_rate`` outside [0, 1], a
+    ``sample_interval`` or ``alarms_per_day`` that is not positive, a ``drift_every`` under 1, a
+    negative ``linear_weight`` or ``merge_gap``) is refused with a ``ValueError`` here, and again
+    at :meth:`fit` and when scoring after ``set_params``: the ranges are the loader's
+    (:data:`~tsae.pipelines.anomaly.detector_file.SETTING_RANGES`).
 
     Attributes
     ----------
@@ -337,6 +367,7 @@ class Detector:
         self.holdout = holdout
         self.drift_rate = drift_rate
         self.drift_every = drift_every
+        self._check_settings()  # what a detector file could not hold fails here, not at load
 
     # -- sklearn's parameter protocol ---------------------------------------------
     @classmethod
@@ -357,6 +388,10 @@ class Detector:
                 raise ValueError(f"invalid parameter {name!r} for Detector (valid: {', '.join(valid)})")
             setattr(self, name, value)
         return self
+
+    def _check_settings(self) -> None:
+        """Refuse settings a detector file could not hold (the loader's ranges)."""
+        check_settings({name: getattr(self, name) for name in SETTING_RANGES})
 
     # -- defaults -------------------------------------------------------------
     @staticmethod
@@ -379,7 +414,10 @@ class Detector:
             return self._fit(X, sensors)
 
     def _fit(self, X: Any, sensors: Sequence[str] | None) -> Detector:
+        self._check_settings()  # set_params may have changed them since __init__
+        check_family(self.model)
         X, names = as_series(X, sensors)
+        X = absurd_as_missing(X)  # missing, as the table reader and scoring read them
         channels, n = X.shape
         if n < 4:
             raise ValueError(f"need at least 4 training samples, got {n}")
@@ -522,9 +560,12 @@ class Detector:
                 raise ValueError(f"window={self.window!r} must be >= 2")
         if window > n:
             raise ValueError(f"window {window} is longer than the training data ({n} samples)")
-        hop = int(self.hop) if self.hop else max(1, window // 8)
-        if hop < 1 or hop > window:
-            raise ValueError(f"hop={hop} must be in [1, window={window}]")
+        if self.hop is None:
+            hop = max(1, window // 8)
+        elif not isinstance(self.hop, numbers.Integral) or isinstance(self.hop, bool) or not 1 <= self.hop <= window:
+            raise ValueError(f"hop={self.hop!r} must be an integer in [1, window={window}] (None: window // 8)")
+        else:
+            hop = int(self.hop)
         return window, hop, _smooth_length(self.smooth, window)
 
     def _fit_alarm_threshold(self, source: str) -> None:
@@ -622,11 +663,13 @@ class Detector:
         ``drift_rate`` / ``drift_every`` (None: the detector's; ``drift_every`` None there too:
         50 windows).
         """
-        core = ScoringCore(self._check(), device=device)
         rate = self.drift_rate if drift_rate is None else drift_rate
+        every = self.drift_every if drift_every is None else drift_every
+        check_settings({"drift_rate": rate, "drift_every": every})  # set_params may have changed them
+        core = ScoringCore(self._check(), device=device)
         if not rate:
             return core
-        every = drift_every or self.drift_every or 50 * int(self.window_)
+        every = every or 50 * int(self.window_)
         return DriftingCore(core, self.threshold_, self.event_gap, float(rate), int(every), self.calibration_mean_)
 
     def score_with_contributions(self, X: Any, device: Any = None) -> tuple[np.ndarray, np.ndarray]:

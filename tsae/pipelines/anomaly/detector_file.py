@@ -10,6 +10,8 @@ damaged file cannot score silently with NaN weights or a NaN threshold.
 """
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,6 +51,72 @@ class DetectorFile:
     calibration_mean: float
 
 
+@dataclass(frozen=True)
+class SettingRange:
+    """The range of a detector setting that a detector file stores, and the file's field that holds it.
+
+    ``optional``: None is a valid value too (the setting's default applies).
+    """
+
+    field: str
+    low: float
+    high: float = math.inf
+    low_open: bool = False
+    integer: bool = False
+    optional: bool = False
+
+    def __str__(self) -> str:
+        if self.integer:  # as the loader's message writes it: [1, 1048576]
+            return f"[{int(self.low)}, {int(self.high)}]"
+        return f"{'(' if self.low_open else '['}{self.low:g}, {self.high:g}]"
+
+    def read(self, path: Path, value: Any) -> float:
+        """The file's ``value``, checked, else :class:`ModelFileError` naming the file and the field."""
+        if self.integer:
+            return check_int(path, self.field, value, int(self.low), int(self.high))
+        return check_number(path, self.field, value, self.low, self.high, low_open=self.low_open)
+
+    def problem(self, value: Any) -> str | None:
+        """Why ``value`` (a Detector parameter) cannot be stored (``"is out of range [0, 1]"``); None if it can."""
+        if value is None and self.optional:
+            return None
+        kind = numbers.Integral if self.integer else numbers.Real
+        if not isinstance(value, kind) or isinstance(value, bool):
+            return "must be an integer" if self.integer else "must be a number"
+        number = float(value)
+        inside = self.low < number if self.low_open else self.low <= number
+        if not (inside and number <= self.high and math.isfinite(number)):
+            return f"is out of range {self}"
+        return None
+
+
+#: the range of each detector setting a file stores, by :class:`~tsae.pipelines.anomaly.detector.Detector`
+#: parameter: the loader checks the file against it and the Detector its parameters, so that a detector
+#: saves only what it can load again
+SETTING_RANGES: dict[str, SettingRange] = {
+    "alarms_per_day": SettingRange("extra.settings.alarms_per_day", 0.0, low_open=True),
+    "sample_interval": SettingRange("extra.settings.sample_interval", 0.0, low_open=True, optional=True),
+    "drift_rate": SettingRange("extra.settings.drift_rate", 0.0, 1.0),
+    "drift_every": SettingRange("extra.settings.drift_every", 1, MAX_INT_HPARAM, integer=True, optional=True),
+    "linear_weight": SettingRange("extra.linear_weight", 0.0),
+    "merge_gap": SettingRange("extra.merge_gap", 0, 2**62, integer=True, optional=True),
+}
+
+
+def check_settings(values: dict[str, Any]) -> None:
+    """Refuse a detector setting a detector file could not hold (:data:`SETTING_RANGES`).
+
+    Raises
+    ------
+    ValueError
+        ``"drift_rate=5 is out of range [0, 1]"``: one line naming the first bad setting.
+    """
+    for name, value in values.items():
+        problem = SETTING_RANGES[name].problem(value)
+        if problem:
+            raise ValueError(f"{name}={value!r} {problem}")
+
+
 def _array(path: Path, arrays: dict[str, np.ndarray], name: str, shape: tuple[int, ...] | None, *,
            positive: bool = False) -> np.ndarray:
     if name not in arrays:
@@ -84,14 +152,9 @@ def _settings(path: Path, value: Any) -> dict[str, Any]:
     if threshold is not None and not isinstance(threshold, str):
         check_number(path, "extra.settings.threshold", threshold)
     # the alarm and drift settings (files written before them have none: the defaults apply)
-    if settings.get("alarms_per_day") is not None:
-        check_number(path, "extra.settings.alarms_per_day", settings["alarms_per_day"], 0.0, low_open=True)
-    if settings.get("sample_interval") is not None:
-        check_number(path, "extra.settings.sample_interval", settings["sample_interval"], 0.0, low_open=True)
-    if settings.get("drift_rate") is not None:
-        check_number(path, "extra.settings.drift_rate", settings["drift_rate"], 0.0, 1.0)
-    if settings.get("drift_every") is not None:
-        check_int(path, "extra.settings.drift_every", settings["drift_every"], 1, MAX_INT_HPARAM)
+    for name in ("alarms_per_day", "sample_interval", "drift_rate", "drift_every"):
+        if settings.get(name) is not None:
+            SETTING_RANGES[name].read(path, settings[name])
     return settings
 
 
@@ -180,10 +243,10 @@ def read_detector_state(path: str | Path, loaded: LoadedModel) -> DetectorFile:
     centered = extra.get("centered", False)
     if not isinstance(centered, bool):
         raise ModelFileError(path, f"must be true or false, not {str(centered)[:40]!r}", "extra.centered")
-    linear_weight = check_number(path, "extra.linear_weight", extra.get("linear_weight", 1.0), 0.0)
+    linear_weight = SETTING_RANGES["linear_weight"].read(path, extra.get("linear_weight", 1.0))
     merge_gap = extra.get("merge_gap")
     if merge_gap is not None:
-        merge_gap = check_int(path, "extra.merge_gap", merge_gap, 0, 2**62)
+        merge_gap = int(SETTING_RANGES["merge_gap"].read(path, merge_gap))
     arrays = loaded.arrays
     normalizer = Normalizer.from_dict({"method": "zscore", "center": _array(path, arrays, "mean", (channels,)),
                                        "scale": _array(path, arrays, "std", (channels,), positive=True)})
@@ -210,4 +273,5 @@ def read_detector_state(path: str | Path, loaded: LoadedModel) -> DetectorFile:
                         calibration_mean=calibration_mean)
 
 
-__all__ = ["DETECTOR_KIND", "DETECTOR_VERSION", "DetectorFile", "read_detector_state", "term_arrays"]
+__all__ = ["DETECTOR_KIND", "DETECTOR_VERSION", "SETTING_RANGES", "DetectorFile", "SettingRange", "check_settings",
+           "read_detector_state", "term_arrays"]

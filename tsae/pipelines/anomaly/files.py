@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,7 @@ import numpy as np
 
 from tsae.io.atomic import all_or_nothing
 from tsae.io.paths import check_output, check_outputs, read_paths
-from tsae.pipelines.anomaly.detector import Detector
+from tsae.pipelines.anomaly.detector import Detector, check_family
 
 
 def _progress(message: str, quiet: bool) -> None:
@@ -32,6 +33,8 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
     between rows, for the alarm budget) is, when not given, the median step of the time
     column (numbers are taken as seconds), else None (1 second assumed). After fitting, one
     line reports the threshold and the false alarms a day it raises on the held-out normal data.
+    A time column that goes back in time is warned about (``TableWarning``): the rows are used
+    in file order.
     """
     from tsae.io.tables import read_table
 
@@ -43,10 +46,12 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
     table = read_table(train_path)
     if len(table) < 4:
         raise ValueError(f"{train_path}: too few rows to learn from ({len(table)})")
+    _warn_time_order(train_path, table.time, table.time_name, "learnt from")
     if sample_interval is None:
         sample_interval = _median_step(table.time)
     det = Detector(model=family, window=window, threshold=threshold, device=device, quiet=quiet,
                    epochs=epochs, sample_interval=sample_interval, **options)
+    check_family(family)  # not the training file's problem: its message does not name the file
     try:
         det.fit(table.values, sensors=table.columns)
     except ValueError as error:
@@ -60,14 +65,39 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
 
 
 def _median_step(time: np.ndarray | None) -> float | None:
-    """Seconds between rows: the median step of the time column (None without one, or without a positive step)."""
+    """Seconds between rows: the median step of the time column (None without one, or without a positive step).
+
+    The times are sorted first: rows out of order (told by :func:`_warn_time_order`) still have their spacing.
+    """
     from tsae.io.tables import time_seconds
 
     if time is None:
         return None
-    steps = np.diff(time_seconds(time))
+    steps = np.diff(np.sort(time_seconds(time)))
     step = float(np.median(steps)) if steps.size else 0.0
     return step if step > 0 else None
+
+
+def _warn_time_order(path: Path, time: np.ndarray | None, name: str | None, use: str) -> None:
+    """Warn when the time column goes back in time: the rows are used in file order, not sorted by time."""
+    from tsae.io.tables import TableWarning, time_seconds
+
+    if time is None:
+        return
+    back = int(np.count_nonzero(np.diff(time_seconds(time)) < 0))
+    if back:
+        warnings.warn(f"{path}: the time column {name!r} is not in increasing order ({back} step(s) back in time); "
+                      f"the rows are {use} in file order", TableWarning, stacklevel=3)
+
+
+def _warn_empty_sensors(path: Path, X: np.ndarray, names: list[str]) -> None:
+    """Warn about sensor columns without a single value: scored as missing throughout (held at the training mean)."""
+    from tsae.io.tables import TableWarning
+
+    empty = [names[i] for i in np.flatnonzero(~np.isfinite(X).any(axis=1))]
+    if empty:
+        warnings.warn(f"{path}: sensor column(s) {', '.join(map(repr, empty))} have no values: scored as missing "
+                      "throughout (held at the training mean)", TableWarning, stacklevel=3)
 
 
 def alarm_report(det: Detector) -> str:
@@ -102,7 +132,9 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     ``<output stem>.events.json`` beside it) and optionally a plot (PNG/PDF/SVG): all
     of them, or none when one fails. ``drift_rate`` / ``drift_every`` override the
     detector's drift updates (:mod:`~tsae.pipelines.anomaly.drift`; None: its own). Returns
-    a summary dict.
+    a summary dict. A time column that goes back in time (the rows are scored in file order)
+    and a sensor column without values (scored as missing throughout) are warned about
+    (``TableWarning``).
     """
     from tsae.io.tables import read_table, write_table
     from tsae.pipelines.anomaly.events import find_events, write_events
@@ -133,6 +165,8 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
         raise ValueError(f"{test_path}: {X.shape[1]} rows is shorter than the detector's window ({det.window_})")
     if not np.isfinite(X).any():
         raise ValueError(f"{test_path}: no valid values")
+    _warn_empty_sensors(test_path, X, [columns[i] for i in order])
+    _warn_time_order(test_path, table.time, table.time_name, "scored")
     scores, contrib = det.score_with_contributions(X)
     flags = (scores > det.threshold_).astype(np.int64)
     time = table.time

@@ -14,14 +14,37 @@ from typing import Any
 
 import numpy as np
 
-from tsae.engine.layout import as_channels_first, is_dataframe
+from tsae.engine.layout import as_channels_first, is_dataframe, real_array
 from tsae.engine.preprocess import Normalizer, forward_fill
+from tsae.io.tables import ABSURD
 from tsae.models.inference import forward
 
 _EPS = 1e-12
-#: normalised values are clipped to +-Z_BOUND standard deviations (batch and stream alike): a single
-#: extreme but finite value (1e300) would otherwise overflow the squared errors to inf, and inf - inf is NaN
+#: normalised values are clipped to +-Z_BOUND standard deviations (batch and stream alike): a large value
+#: that is not absurd (1e20, see :func:`absurd_as_missing`) would otherwise overflow the squared errors
 Z_BOUND = 1e6
+
+
+def absurd_as_missing(x: np.ndarray) -> np.ndarray:
+    """``x`` with infinite values and values beyond :data:`~tsae.io.tables.ABSURD` in magnitude as NaN (missing).
+
+    The rule of the table reader (:func:`tsae.io.tables.read_table`), applied wherever sensor
+    values enter a detector (fitting, batch scoring, the monitor, the Python API), so that a
+    1e308 cell is a missing value everywhere and batch and stream scores agree. Returns ``x``
+    itself when nothing is replaced, else a copy.
+
+    Examples
+    --------
+    >>> absurd_as_missing(np.array([1.0, 1e308, -np.inf, 1e29]))
+    array([1.e+00,    nan,    nan, 1.e+29])
+    """
+    with np.errstate(invalid="ignore"):
+        bad = np.abs(x) > ABSURD  # inf too; NaN compares False and stays NaN
+    if not bad.any():
+        return x
+    out = np.array(x, dtype=np.float64)
+    out[bad] = np.nan
+    return out
 
 
 def as_chunk(x: Any, channels: int, name: str = "x") -> np.ndarray:
@@ -30,16 +53,17 @@ def as_chunk(x: Any, channels: int, name: str = "x") -> np.ndarray:
     Unlike a series of unknown width (:func:`tsae.engine.layout.as_channels_first`), a
     stream chunk may hold fewer samples than there are sensors: the sensor count, known
     here, decides the layout. A DataFrame (rows are time) is turned around by its labels.
+    Complex numbers and text are refused; absurd values are missing (:func:`absurd_as_missing`).
     """
     if is_dataframe(x):
-        return as_channels_first(x, name)[0]
-    arr = np.asarray(x, dtype=np.float64)
+        return absurd_as_missing(as_channels_first(x, name)[0])
+    arr = real_array(x, name)
     if arr.ndim == 1 and channels == 1:
         arr = arr[None, :]
     if arr.ndim != 2 or arr.shape[0] != channels:
         hint = f"; pass {name}.T" if arr.ndim == 2 and arr.shape[1] == channels else ""
         raise ValueError(f"{name}: expected ({channels} sensors, n samples), got shape {arr.shape}{hint}")
-    return arr
+    return absurd_as_missing(arr)
 
 
 class _OverlapMean:
@@ -337,8 +361,8 @@ class ScoringCore:
         return scores, contrib.T
 
     def _normalised(self, x: np.ndarray) -> np.ndarray:
-        """Raw rows ``(n, C)`` -> forward-filled, z-scored, clipped rows."""
-        filled, self.last_good, fixed = forward_fill(x.T, self.last_good)
+        """Raw rows ``(n, C)`` -> forward-filled (absurd values too), z-scored, clipped rows."""
+        filled, self.last_good, fixed = forward_fill(absurd_as_missing(x.T), self.last_good)
         self.repaired += fixed
         with np.errstate(over="ignore", invalid="ignore"):
             z = self.normalizer.transform(filled).T

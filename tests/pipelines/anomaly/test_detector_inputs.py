@@ -1,0 +1,207 @@
+"""Inputs at the detector's edges: absurd values, settings a file could not hold, time columns, empty sensors."""
+import json
+import warnings
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from tsae.cli import cli
+from tsae.io.tables import TableWarning
+from tsae.models.fields import ModelFileError
+from tsae.pipelines.anomaly.detector import Detector
+from tsae.pipelines.anomaly.detector_file import SETTING_RANGES
+from tsae.pipelines.anomaly.files import _median_step, fit_detector_file, score_file
+from tsae.pipelines.anomaly.monitor import Monitor
+from tsae.pipelines.anomaly.scoring import absurd_as_missing
+
+from sensor_data import SENSORS, write_csv
+
+
+def invoke(*args):
+    result = CliRunner().invoke(cli, list(map(str, args)), catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def stream_scores(detector, x, chunk):
+    mon = Monitor(detector, every_sample=True)
+    records = []
+    for i in range(0, x.shape[1], chunk):
+        records += mon.push(x[:, i:i + chunk])
+    records += mon.flush()
+    return np.array([r["score"] for r in records if r["type"] == "sample"]), mon.summary()
+
+
+# ----------------------------------------------------------------------------- absurd values: one rule everywhere
+def test_absurd_values_are_missing_and_the_input_is_not_changed():
+    x = np.array([[1.0, 1e308, -np.inf, -1e31, 1e29, np.nan]])
+    out = absurd_as_missing(x)
+    np.testing.assert_array_equal(np.isnan(out), [[False, True, True, True, False, True]])
+    assert x[0, 1] == 1e308  # a copy
+    clean = np.ones((2, 3))
+    assert absurd_as_missing(clean) is clean
+
+
+def test_absurd_values_score_as_missing_in_the_api_and_the_monitor(detector, test_data):
+    x = test_data.T.copy()
+    x[1, 200] = 1e308
+    x[2, 500] = -1e31
+    gaps = x.copy()
+    gaps[1, 200] = gaps[2, 500] = np.nan
+    batch = detector.decision_function(x)
+    np.testing.assert_allclose(batch, detector.decision_function(gaps), rtol=1e-12, atol=1e-12)
+    assert batch.max() < 2 * detector.decision_function(test_data.T).max()  # before: about 1e11 around both cells
+    for chunk in (7, 64):
+        stream, summary = stream_scores(detector, x, chunk)
+        np.testing.assert_allclose(stream, batch, rtol=1e-9, atol=1e-9)
+        assert summary["clipped_values"] == 0 and summary["repaired_values"] == 2
+
+
+def test_absurd_values_score_alike_in_detect_score_and_the_api(tmp_path, detector, detector_file, test_data):
+    x = test_data.copy()
+    x[200, 1] = 1e308
+    path = write_csv(tmp_path / "huge.csv", x)
+    with pytest.warns(TableWarning, match="beyond 1e.30"):
+        score_file(path, detector_file, tmp_path / "out.csv", device="cpu", quiet=True)
+    written = np.genfromtxt(tmp_path / "out.csv", delimiter=",", names=True)["score"]
+    np.testing.assert_allclose(written, detector.decision_function(x.T), rtol=1e-9)
+
+
+def test_fit_reads_an_absurd_training_value_as_missing(train_data):
+    x = train_data.T.copy()
+    x[1, 300] = 1e308  # before: "training windows contain NaN or inf"
+    gaps = x.copy()
+    gaps[1, 300] = np.nan
+    det = Detector(window=24, epochs=1, device="cpu", scales=()).fit(x, sensors=SENSORS)
+    ref = Detector(window=24, epochs=1, device="cpu", scales=()).fit(gaps, sensors=SENSORS)
+    assert det.threshold_ == pytest.approx(ref.threshold_)
+    with pytest.raises(ValueError, match="no valid value in the training data: pressure"):
+        Detector(window=24, epochs=1, device="cpu").fit(np.where(np.arange(3)[:, None] == 1, 1e31, x),
+                                                        sensors=SENSORS)
+
+
+# ----------------------------------------------------------------------------- settings: what loads, saves
+@pytest.mark.parametrize("params, message", [
+    ({"drift_rate": 5}, r"drift_rate=5 is out of range \[0, 1\]"),
+    ({"drift_rate": -0.1}, "drift_rate=-0.1 is out of range"),
+    ({"sample_interval": 0}, r"sample_interval=0 is out of range \(0, inf\]"),
+    ({"drift_every": 0}, "drift_every=0 is out of range"),
+    ({"drift_every": 2.5}, "drift_every=2.5 must be an integer"),
+    ({"alarms_per_day": 0}, "alarms_per_day=0 is out of range"),
+    ({"linear_weight": -1}, "linear_weight=-1 is out of range"),
+    ({"merge_gap": -1}, "merge_gap=-1 is out of range"),
+    ({"drift_rate": float("nan")}, "drift_rate=nan is out of range"),
+    ({"sample_interval": "1s"}, "sample_interval='1s' must be a number"),
+])
+def test_settings_a_file_could_not_hold_are_refused_at_once(params, message):
+    with pytest.raises(ValueError, match=message):
+        Detector(**params)
+
+
+def test_settings_changed_after_construction_are_refused_before_work(detector, test_data):
+    with pytest.raises(ValueError, match="sample_interval=0 is out of range"):
+        Detector(window=24).set_params(sample_interval=0).fit(test_data.T)
+    bad = Detector(window=24)
+    bad.__dict__.update(detector.__dict__)
+    bad.set_params(drift_rate=5)  # before: a traceback from drift.py at scoring
+    with pytest.raises(ValueError, match="drift_rate=5 is out of range"):
+        bad.decision_function(test_data.T)
+    with pytest.raises(ValueError, match="drift_every=0 is out of range"):
+        detector.core(drift_rate=0.1, drift_every=0)
+
+
+@pytest.mark.parametrize("name", sorted(SETTING_RANGES))
+def test_the_detector_and_the_loader_share_one_range_per_setting(tmp_path, name):
+    allowed = SETTING_RANGES[name]
+    for value in (-1, 0, 0.5, 1, 2, 10**7, 2**63, float("inf"), 1.5, True):
+        accepted = allowed.problem(value) is None
+        try:
+            allowed.read(tmp_path / "d.tsae", value)
+            loads = True
+        except ModelFileError as error:
+            assert allowed.field in str(error)
+            loads = False
+        assert accepted == loads, (name, value)
+
+
+def test_edge_settings_save_and_load(tmp_path, train_data):
+    det = Detector(window=24, epochs=1, device="cpu", scales=(), drift_rate=1.0, sample_interval=0.25,
+                   drift_every=np.int64(500), merge_gap=np.int64(0), linear_weight=0.0)
+    det.fit(train_data.T, sensors=SENSORS).save(tmp_path / "d.tsae")
+    back = Detector.load(tmp_path / "d.tsae", device="cpu")
+    assert (back.drift_rate, back.sample_interval, back.drift_every, back.merge_gap) == (1.0, 0.25, 500, 0)
+
+
+@pytest.mark.parametrize("hop", [0, -1, 2.5, 25])
+def test_a_hop_outside_one_to_window_is_refused(train_data, hop):
+    with pytest.raises(ValueError, match=rf"hop={hop!r} must be an integer in \[1, window=24\]"):
+        Detector(window=24, hop=hop, epochs=1, device="cpu").fit(train_data.T)
+
+
+def test_an_unknown_family_is_a_value_error_listing_the_families(train_data):
+    with pytest.raises(ValueError, match="unknown model family 'nope' .*conv1d") as caught:
+        Detector(model="nope", window=24, device="cpu").fit(train_data.T)
+    assert not str(caught.value).startswith('"')
+
+
+def test_named_sensors_fix_the_layout_of_a_short_array():
+    with pytest.raises(ValueError, match="need at least 4 training samples, got 3"):  # not "pass X.T"
+        Detector(device="cpu").fit(np.ones((4, 3)), sensors=["a", "b", "c", "d"])
+    with pytest.raises(ValueError, match="pass X.T"):  # 3 names for 3 columns: it is transposed
+        Detector(device="cpu").fit(np.ones((4, 3)), sensors=["a", "b", "c"])
+
+
+def test_complex_input_is_refused_when_scoring(detector, test_data):
+    with pytest.raises(ValueError, match="must hold real numbers"):
+        detector.decision_function(test_data.T + 1j)
+    with pytest.raises(ValueError, match="must hold real numbers"):
+        Monitor(detector).push(test_data.T[:, :10] + 1j)
+
+
+# ----------------------------------------------------------------------------- time columns and empty sensors
+def _with_times(path, x, times, sensors=SENSORS):
+    lines = [",".join(["timestamp", *sensors])]
+    lines += [",".join([t, *map(repr, map(float, row))]) for t, row in zip(times, x, strict=True)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_a_time_column_of_only_nat_is_no_time_column(tmp_path, train_data):
+    assert _median_step(np.array(["NaT"] * 5, dtype="datetime64[ns]")) is None  # before: IndexError
+    path = _with_times(tmp_path / "nat.csv", train_data, ["NaT"] * len(train_data))
+    code, out = invoke("detect", "fit", path, "-o", tmp_path / "d.tsae", "--window", "24", "--epochs", "1",
+                       "--scales", "none", "--device", "cpu")
+    assert code == 0 and "Traceback" not in out, out
+    assert "1 s between samples, assumed" in out
+
+
+def test_the_sample_interval_of_shuffled_rows_is_their_spacing():
+    times = np.random.default_rng(0).permutation(np.arange(100) * 0.5)
+    assert _median_step(times) == 0.5
+
+
+def test_rows_out_of_time_order_are_warned_about_in_fit_and_score(tmp_path, train_data, detector_file, test_data):
+    order = np.random.default_rng(0).permutation(len(test_data))
+    test = _with_times(tmp_path / "test.csv", test_data[order], [str(i) for i in order])
+    with pytest.warns(TableWarning, match=r"test.csv: the time column 'timestamp' is not in increasing order"):
+        score_file(test, detector_file, tmp_path / "out.csv", device="cpu", quiet=True)
+    train = _with_times(tmp_path / "train.csv", train_data[::-1], [str(i) for i in range(len(train_data))][::-1])
+    with pytest.warns(TableWarning, match=r"train.csv: the time column .* not in increasing order .* learnt from"):
+        det = fit_detector_file(train, tmp_path / "d.tsae", window=24, epochs=1, device="cpu", quiet=True,
+                                scales=())
+    assert det.sample_interval == 1.0
+    in_order = write_csv(tmp_path / "sorted.csv", test_data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        score_file(in_order, detector_file, tmp_path / "out2.csv", device="cpu", quiet=True)
+
+
+def test_a_sensor_column_without_values_is_warned_about(tmp_path, detector_file, test_data):
+    x = test_data.copy()
+    x[:, 2] = np.nan
+    path = write_csv(tmp_path / "empty.csv", x)
+    with pytest.warns(TableWarning, match=r"empty.csv: sensor column\(s\) 'flow' have no values"):
+        score_file(path, detector_file, tmp_path / "out.csv", device="cpu", quiet=True)
+    code, out = invoke("detect", "score", path, "--detector", detector_file, "-o", tmp_path / "o2.csv")
+    assert code == 0 and "Warning: " in out and "'flow' have no values" in out
+    assert json.loads((tmp_path / "o2.events.json").read_text())["events"] is not None
