@@ -19,7 +19,11 @@ def first_line(error: BaseException, limit: int | None = None) -> str:
     return text if limit is None else text[:limit]
 
 
-class FileMemoryError(MemoryError):
+class NamedMemoryError(MemoryError):
+    """Not enough memory, said in one line that names what did not fit (a file, a model, an array)."""
+
+
+class FileMemoryError(NamedMemoryError):
     """Not enough memory for one file: the one line names the file and what was being done."""
 
 

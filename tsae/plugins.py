@@ -478,6 +478,12 @@ def create_model(name: str, channels: int, window: int, **hparams: Any) -> Any:
     except ValueError:  # a parameter error: it names the family and the parameter
         raise
     except Exception as error:  # the plugin's own bug: name the plugin
+        if isinstance(error, MemoryError) or "alloc" in str(error).lower():  # torch: "DefaultCPUAllocator: ..."
+            from tsae.errors import NamedMemoryError
+
+            settings = ", ".join(f"{key}={value}" for key, value in hparams.items())
+            raise NamedMemoryError(f"model family {name!r} ({settings or 'its defaults'}) for {channels} channel(s) x "
+                                   f"{window} samples does not fit in memory") from None
         raise ValueError(f"model family {name!r} ({origin}) could not be built: {_error_text(error)}") from error
     check_contract(model, origin)
     return model

@@ -415,3 +415,19 @@ def test_a_model_file_of_a_family_that_fails_to_import_says_why(fresh_plugins, t
     with pytest.raises(ValueError, match=r"model family 'lazy_gone' \(plugin 'gone' .*cannot be used: "
                                          r"ModuleNotFoundError"):
         load_model(crafted)
+
+
+def test_a_model_too_large_to_build_is_a_named_memory_error(monkeypatch) -> None:
+    # torch's allocator says "[enforce fail at alloc_cpu.cpp:127] ... DefaultCPUAllocator: not enough memory"
+    import tsae.plugins as plugins
+    from tsae.errors import NamedMemoryError
+
+    class Huge:
+        def __init__(self, **kwargs):
+            raise RuntimeError("[enforce fail at alloc_cpu.cpp:127] data. DefaultCPUAllocator: not enough memory: "
+                               "you tried to allocate 4398046511104 bytes.")
+
+    monkeypatch.setattr(plugins, "get_model_family", lambda name: Huge)
+    with pytest.raises(NamedMemoryError, match=r"^model family 'conv1d' \(hidden=1048577\) for 2 channel\(s\) x 64 "
+                                               r"samples does not fit in memory$"):
+        plugins.create_model("conv1d", 2, 64, hidden=1048577)

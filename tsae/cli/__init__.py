@@ -18,7 +18,7 @@ import click
 
 from tsae import __version__
 from tsae.cli.plugin_log import report_plugin_warnings
-from tsae.errors import FileMemoryError, first_line
+from tsae.errors import NamedMemoryError, first_line
 
 # sub-command name -> "module:attribute"
 BUILTIN_COMMANDS: dict[str, str] = {
@@ -160,11 +160,11 @@ class LazyGroup(click.Group):
                 return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, BrokenPipeError):
             raise  # a broken pipe (`tsae models | head`) is click's: it exits quietly
-        except MemoryError as error:  # FileMemoryError names the file; a bare one says what could not be allocated
+        except MemoryError as error:  # NamedMemoryError says what did not fit; a bare one what could not be allocated
             if (ctx.obj or {}).get("debug"):
                 raise
             text = first_line(error)
-            raise click.ClickException(text if isinstance(error, FileMemoryError) else f"not enough memory ({text})") \
+            raise click.ClickException(text if isinstance(error, NamedMemoryError) else f"not enough memory ({text})") \
                 from error
         except Exception as error:
             if (ctx.obj or {}).get("debug"):

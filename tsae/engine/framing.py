@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from tsae.engine import _kernels
+from tsae.errors import NamedMemoryError
 
 __all__ = ["frame", "overlap_add", "window_array", "num_frames"]
 
@@ -67,7 +68,7 @@ def _allocating(what: str, shape: tuple[int, ...]) -> Iterator[None]:
         if isinstance(error, ValueError) and "too big" not in str(error) and "maximum" not in str(error).lower():
             raise
         size = 4.0 * float(np.prod(shape, dtype=np.float64))
-        raise MemoryError(
+        raise NamedMemoryError(
             f"{what} of shape {shape} would take {size / 2**30:.3g} GiB of float32, more than can be allocated"
         ) from None
 
