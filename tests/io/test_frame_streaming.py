@@ -56,3 +56,33 @@ def test_too_short_signal_is_one_line_naming_the_file(signals, tmp_path) -> None
     with pytest.raises(ValueError, match=r"floats\.npy: length=1000 is larger than the signal \(n=777"):
         frame_file(signals / "floats.npy", tmp_path / "f.npy", 1000, 10)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_frames_many_times_the_signal_come_in_shorter_blocks(tmp_path, monkeypatch) -> None:
+    from tsae.engine import streaming
+
+    x = np.random.default_rng(3).standard_normal((2, 900)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    monkeypatch.setattr(streaming, "FRAME_BYTES", 4 * 2 * 64 * 50)  # frames of 50 samples a block (hop 1)
+    pushed = []
+    push = streaming.StreamFramer.push
+    monkeypatch.setattr(streaming.StreamFramer, "push", lambda self, part: pushed.append(part.shape[-1]) or
+                        push(self, part))
+    frame_file(tmp_path / "x.npy", tmp_path / "f.npy", 64, 1, pad=True)
+    assert max(pushed) == 50
+    np.testing.assert_array_equal(np.load(tmp_path / "f.npy"), frame(x, 64, 1, pad=True))
+
+
+def test_frames_larger_than_the_free_space_and_non_numbers_are_refused(tmp_path, monkeypatch) -> None:
+    import shutil
+    from collections import namedtuple
+
+    np.save(tmp_path / "x.npy", np.zeros((1, 1000), np.float32))
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(2**40, 2**40 - 2**16, 2**16))  # 64 KiB free
+    with pytest.raises(ValueError, match=r"f\.npy: the frames take .* GiB, more than the .* GiB free there"):
+        frame_file(tmp_path / "x.npy", tmp_path / "f.npy", 512, 1)
+    assert not (tmp_path / "f.npy").exists()
+    np.save(tmp_path / "b.npy", np.zeros((1, 100), bool))
+    with pytest.raises(ValueError, match=r"b\.npy: holds bool values; frames are cut from real numbers"):
+        frame_file(tmp_path / "b.npy", tmp_path / "g.npy", 8, 4)

@@ -26,7 +26,25 @@ import numpy as np
 from tsae.engine import _kernels
 from tsae.engine.framing import _channels_first, _check_int, _check_real, _kernel_window, num_frames
 
-__all__ = ["StreamFramer", "StreamOverlapAdd"]
+__all__ = ["FRAME_BYTES", "StreamFramer", "StreamOverlapAdd", "frame_block"]
+
+#: the most bytes of float32 frames one block of samples may make: with a long window and a short hop
+#: (each sample in window / hop frames) blocks get shorter, so memory stays bounded whatever the frame spec
+FRAME_BYTES = 1 << 28
+
+
+def frame_block(window: int, hop: int, channels: int, block: int) -> int:
+    """Samples per block, at most ``block``, whose frames take at most :data:`FRAME_BYTES` (at least one hop).
+
+    Examples
+    --------
+    >>> frame_block(64, 16, 2, 1 << 16)
+    65536
+    >>> frame_block(2**20, 1, 2, 1 << 16)  # 2 frames of 2**20 samples per sample: 32 samples a block
+    32
+    """
+    per_sample = 4 * channels * window / hop  # float32 frame bytes each input sample brings
+    return int(max(hop, min(block, FRAME_BYTES // per_sample)))
 
 
 def _check_lead(name: str, lead: tuple[int, ...], expected: tuple[int, ...] | None, shape: tuple[int, ...]) -> None:

@@ -7,6 +7,7 @@ of the whole signal, bit for bit.
 """
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -60,6 +61,8 @@ def _signal_blocks(source: Path, block: int) -> tuple[tuple[int, ...], float | N
         array = read_npy(source, mmap=True)
         if array.ndim == 0:
             raise ValueError(f"{source}: a 0-d array has no time axis to frame")
+        if array.dtype.kind not in "iuf" or array.dtype.itemsize == 0:
+            raise ValueError(f"{source}: holds {array.dtype} values; frames are cut from real numbers (int or float)")
         n = array.shape[-1]
         return array.shape, None, (array[..., i: i + block] for i in range(0, n, block))
     from tsae.io.audio import audio_info, iter_audio_blocks
@@ -91,12 +94,15 @@ def frame_file(source: str | os.PathLike, output: str | os.PathLike | None, leng
     FramedFile
     """
     from tsae.engine.framing import num_frames
-    from tsae.engine.streaming import StreamFramer
+    from tsae.engine.streaming import StreamFramer, frame_block
 
     source = Path(source)
     target = default_frames_output(source) if output is None else Path(output)
     check_output(target, [source])
-    shape, rate, blocks = _signal_blocks(source, max(1, int(block)))
+    shape, rate, _ = _signal_blocks(source, 1)
+    rows = math.prod(shape[:-1])
+    # a long frame every few samples makes frames many times the signal's size: shorter blocks bound them
+    shape, rate, blocks = _signal_blocks(source, frame_block(length, hop, rows, max(1, int(block))))
     n = shape[-1]
     framer = StreamFramer(length, hop, window_fn, channels=None)
     n_frames = num_frames(n, length, hop, pad=pad, center=center)
@@ -104,10 +110,16 @@ def frame_file(source: str | os.PathLike, output: str | os.PathLike | None, leng
         extra = " (with centring)" if center else ""
         raise ValueError(f"{source}: length={length} is larger than the signal (n={n} samples{extra}); "
                          "pad it or use a shorter length")
-    half = np.zeros((*shape[:-1], length // 2), np.float32) if center else None
     out_shape = (*shape[:-1], n_frames, length)
+    _check_room(target, 4 * math.prod(out_shape))
+    half = np.zeros((*shape[:-1], length // 2), np.float32) if center else None
     with atomic_path(target, protect=(source,)) as tmp, open(tmp, "wb") as handle:
-        writer = NpyBlockWriter(handle, out_shape, np.float32, axis=-2)
+        try:
+            writer = NpyBlockWriter(handle, out_shape, np.float32, axis=-2)
+        except OSError as error:  # "File too large" when sizing the file
+            size = 4.0 * math.prod(out_shape) / 2**30
+            raise ValueError(f"{target}: cannot make a file for {size:.3g} GiB of frames ({error.strerror or error})") \
+                from None
         parts: Any = blocks if half is None else _chain(half, blocks, half)
         for part in parts:
             writer.write(framer.push(part))
@@ -116,6 +128,17 @@ def frame_file(source: str | os.PathLike, output: str | os.PathLike | None, leng
         if writer.done != n_frames:
             raise ValueError(f"{source}: the signal ended early ({writer.done} of {n_frames} frames)")
     return FramedFile(target, out_shape, int(n), rate)
+
+
+def _check_room(target: Path, size: int) -> None:
+    """Refuse, before writing, a file larger than the free space of its folder."""
+    import shutil
+
+    folder = next((p for p in [target.parent, *target.parent.parents] if p.exists()), Path("."))
+    free = shutil.disk_usage(folder).free
+    if size > free:
+        raise ValueError(f"{target}: the frames take {size / 2**30:.3g} GiB, more than the {free / 2**30:.3g} GiB "
+                         "free there (a larger hop or a shorter window makes fewer)")
 
 
 def _chain(first: np.ndarray, middle: Iterator[np.ndarray], last: np.ndarray) -> Iterator[np.ndarray]:

@@ -60,10 +60,11 @@ class FitResult:
                           protect=tuple(protect))
 
 
-def _as_series_list(series: Any) -> list[np.ndarray]:
+def _as_series_list(series: Any, labels: Sequence[str] = ()) -> list[np.ndarray]:
     if isinstance(series, np.ndarray) or (isinstance(series, Sequence) and series and np.isscalar(series[0])):
         series = [series]
-    out = [as_channels_first(item, f"series {i}")[0] for i, item in enumerate(series)]
+    out = [as_channels_first(item, labels[i] if i < len(labels) else f"series {i}")[0]
+           for i, item in enumerate(series)]
     if not out:
         raise ValueError("no series to train on")
     channels = {x.shape[0] for x in out}
@@ -172,7 +173,7 @@ def fit_model_on_series(
         raise ValueError(f"hop must be >= 1, got {hop}")
     if normalize not in NORMALIZE_CHOICES:
         raise ValueError(f"normalize must be one of {', '.join(NORMALIZE_CHOICES)}, got {normalize!r}")
-    items = _as_series_list(series)
+    items = _as_series_list(series, sources or ())  # errors name the file a series came from
     labels = sources or [f"series {i}" for i in range(len(items))]
     items = [_repair(x, labels[i] if i < len(labels) else f"series {i}") for i, x in enumerate(items)]
     channels = items[0].shape[0]

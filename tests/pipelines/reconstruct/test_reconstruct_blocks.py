@@ -44,14 +44,15 @@ def test_a_npy_in_blocks_is_reconstructed_as_the_whole_series(tmp_path, tiny_mod
 
 def test_a_model_whose_frames_outweigh_a_block_gets_shorter_blocks(tmp_path, tiny_model, monkeypatch) -> None:
     # a long window every sample (or a hostile header) made frames of window / hop times the block's size
+    from tsae.engine import streaming
     from tsae.pipelines.reconstruct import blocks
 
     x = gappy()
     np.save(tmp_path / "in.npy", x)
     loaded = load_model(tiny_model)
     window, hop = loaded.frame["window"], loaded.frame["hop"]
-    monkeypatch.setattr(blocks, "FRAME_BYTES", 4 * 2 * window // hop * 37)  # the frames of 37 samples a block
-    assert blocks.frame_block(window, hop, 2, 1 << 16) == 37
+    monkeypatch.setattr(streaming, "FRAME_BYTES", 4 * 2 * window // hop * 37)  # the frames of 37 samples a block
+    assert streaming.frame_block(window, hop, 2, 1 << 16) == 37
     pushed = []
     original = blocks.StreamFramer.push
     monkeypatch.setattr(blocks.StreamFramer, "push", lambda self, chunk: pushed.append(chunk.shape[1]) or

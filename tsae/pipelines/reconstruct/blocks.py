@@ -24,15 +24,12 @@ from typing import Any
 import numpy as np
 
 from tsae.engine.preprocess import Normalizer, as_float32
-from tsae.engine.streaming import StreamFramer, StreamOverlapAdd
+from tsae.engine.streaming import StreamFramer, StreamOverlapAdd, frame_block
 from tsae.io.atomic import atomic_path
 from tsae.io.blocks import NpyBlockWriter, SeriesSource, open_source
 
 #: samples per channel of one reconstruction block
 RECONSTRUCT_BLOCK = 1 << 16
-#: the most bytes of float32 frames one block may make: a model with a long window and a short hop
-#: (each sample in window / hop frames) gets shorter blocks, so memory stays bounded whatever its frame spec
-FRAME_BYTES = 1 << 28
 
 
 def _right_anchors(source: SeriesSource, block: int) -> tuple[np.ndarray, np.ndarray]:
@@ -91,20 +88,6 @@ def _fill_gaps(x: np.ndarray, start: int, left: tuple[np.ndarray, np.ndarray],
         filled[inner] = low + (high - low) / (nxt - prev) * (gaps[inner] - prev)
         out[c, gaps - start] = filled
     return out
-
-
-def frame_block(window: int, hop: int, channels: int, block: int = RECONSTRUCT_BLOCK) -> int:
-    """Samples per block, at most ``block``, whose frames take at most :data:`FRAME_BYTES` (at least one hop).
-
-    Examples
-    --------
-    >>> frame_block(64, 16, 2)
-    65536
-    >>> frame_block(2**20, 1, 2)  # 2 frames of 2**20 samples per sample: 32 samples a block
-    32
-    """
-    per_sample = 4 * channels * window / hop  # float32 frame bytes each input sample brings
-    return int(max(hop, min(block, FRAME_BYTES // per_sample)))
 
 
 def stream_frames(loaded: Any, source: SeriesSource, block: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -214,4 +197,4 @@ def encode_blocks(loaded: Any, source: SeriesSource, output: Path, *, protect: t
     return shape
 
 
-__all__ = ["FRAME_BYTES", "RECONSTRUCT_BLOCK", "encode_blocks", "frame_block", "reconstruct_blocks", "stream_frames"]
+__all__ = ["RECONSTRUCT_BLOCK", "encode_blocks", "reconstruct_blocks", "stream_frames"]
