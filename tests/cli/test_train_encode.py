@@ -123,3 +123,10 @@ def test_train_on_audio_folder(tmp_path) -> None:
     assert result.exit_code == 0, result.output
     loaded = load_model(out)
     assert loaded.sample_rate == 8000 and loaded.channels == 1
+
+
+def test_a_transposed_npy_is_named_by_its_file(tmp_path) -> None:
+    np.save(tmp_path / "rows.npy", np.random.default_rng(0).standard_normal((600, 2)))
+    result = run("train", tmp_path / "rows.npy", *FAST, "-o", tmp_path / "m.tsae")
+    assert_one_line_error(result, "rows.npy: got shape (600, 2)", "time on the last axis")
+    assert "series 0" not in result.output and not (tmp_path / "m.tsae").exists()
