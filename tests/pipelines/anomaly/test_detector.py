@@ -164,3 +164,14 @@ def test_fit_is_reproducible_whatever_ran_before(train_data):
     np.random.rand(10)  # noqa: NPY002 - the legacy global generator is what this test disturbs
     second = Detector(**settings).fit(train_data.T).decision_scores_
     np.testing.assert_array_equal(first, second)
+
+
+def test_scoring_in_chunks_gives_the_scores_of_the_whole_series(detector, test_data, monkeypatch):
+    # a long series goes through the scoring core SCORE_BLOCK samples at a time (memory bounded by the chunk)
+    import tsae.pipelines.anomaly.detector as module
+
+    whole_scores, whole_contrib = detector.score_with_contributions(test_data.T)
+    monkeypatch.setattr(module, "SCORE_BLOCK", 37)
+    scores, contrib = detector.score_with_contributions(test_data.T)
+    np.testing.assert_allclose(scores, whole_scores, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(contrib, whole_contrib, rtol=1e-12, atol=1e-15)

@@ -45,6 +45,7 @@ computes in float32 and agrees to ~1e-6 relative).
 from __future__ import annotations
 
 import numbers
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -178,11 +179,29 @@ def check_family(name: str) -> None:
         raise ValueError(error.args[0]) from None
 
 
-def _score_all(core: ScoringCore | DriftingCore, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Scores ``(n,)`` and contribution rows ``(n, C)`` of the whole series ``X`` (C, n) through ``core``."""
-    s1, c1 = core._push_rows(X.T)
-    s2, c2 = core._flush_rows()
-    return np.concatenate([s1, s2]), np.concatenate([c1, c2])
+#: samples pushed through a scoring core at a time: the core's working arrays (windows, errors per scale)
+#: stay bounded by it, not by the series; the scores are the same whatever the chunking
+SCORE_BLOCK = 1 << 16
+
+
+def _score_all(core: ScoringCore | DriftingCore, X: np.ndarray,
+               progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Scores ``(n,)`` and contribution rows ``(n, C)`` of the whole series ``X`` (C, n) through ``core``.
+
+    With ``progress``, a bar on stderr counts the samples scored.
+    """
+    from tqdm import tqdm
+
+    n = X.shape[1]
+    scores, contrib = [], []
+    with tqdm(total=n, unit="sample", unit_scale=True, desc="score", disable=not progress, leave=False) as bar:
+        for start in range(0, n, SCORE_BLOCK):
+            s, c = core._push_rows(X[:, start:start + SCORE_BLOCK].T)
+            scores.append(s)
+            contrib.append(c)
+            bar.update(min(SCORE_BLOCK, n - start))
+    s, c = core._flush_rows()
+    return np.concatenate([*scores, s]), np.concatenate([*contrib, c])
 
 
 # ----------------------------------------------------------------------------- the detector
@@ -677,8 +696,9 @@ class Detector:
         X = self._series(X)
         if X.shape[1] < self.window_:
             raise ValueError(f"{X.shape[1]} samples is shorter than the detector's window ({self.window_})")
+        progress = not self.quiet and X.shape[1] > SCORE_BLOCK and sys.stderr.isatty()
         with torch_threads(self.threads, native=True):
-            scores, contrib = _score_all(self.core(device=self.device if device is None else device), X)
+            scores, contrib = _score_all(self.core(device=self.device if device is None else device), X, progress)
         return scores, contrib.T
 
     def decision_function(self, X: Any) -> np.ndarray:
