@@ -1,6 +1,7 @@
 """``tsae compress`` (a series to a ``.tsz`` container with an optional error bound) and ``tsae decompress``."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -43,7 +44,8 @@ def compress_command(model: Path, data: Path, output: Path, max_error: float | N
     if relative and max_error is None:
         raise click.UsageError("--relative needs --max-error")
     result = compress_file(model, data, output, max_error=max_error, relative=relative, coder=coder,
-                           block_windows=block_windows, latent_step=latent_step, device=device)
+                           block_windows=block_windows, latent_step=latent_step, device=device,
+                           progress=not quiet and sys.stderr.isatty())
     worst = max(result["max_abs_error"], default=0.0)
     echo_done(f"{output}: {result['samples']} samples in {result['blocks']} block(s), {result['bytes']} bytes "
               f"({result['bits_per_value']:.3f} bits/value), max error {worst:.4g}", quiet)
@@ -65,7 +67,7 @@ def decompress_command(container: Path, output: Path, model: Path | None, quiet:
     """
     from tsae.pipelines.compress.files import decompress_file
 
-    result = decompress_file(container, output, model=model)
+    result = decompress_file(container, output, model=model, progress=not quiet and sys.stderr.isatty())
     bound = result["max_error"]
     within = f", every sample within {max(bound):.4g}" if bound else ""
     if bound and result.get("stored_as") not in (None, "DOUBLE"):  # the file's sample format rounds once more

@@ -129,3 +129,14 @@ def test_a_damaged_container_leaves_no_block_output(tmp_path, model_file, suffix
         with pytest.raises(ValueError, match=name):
             decompress_file(tmp_path / name, tmp_path / f"out{suffix}")
         assert not (tmp_path / f"out{suffix}").exists()
+
+
+def test_compress_and_decompress_show_their_progress_in_samples(tmp_path, model_file, capsys) -> None:
+    np.save(tmp_path / "x.npy", np.sin(np.arange(2 * 3000).reshape(2, 3000) / 20))
+    compress_file(model_file, tmp_path / "x.npy", tmp_path / "x.tsz", max_error=1e-2, chunk=1000, progress=True)
+    assert "compress" in capsys.readouterr().err
+    decompress_file(tmp_path / "x.tsz", tmp_path / "y.npy", progress=True)
+    err = capsys.readouterr().err
+    assert "decompress" in err and "/3.00k" in err  # samples per channel
+    compress_file(model_file, tmp_path / "x.npy", tmp_path / "z.tsz", max_error=1e-2)
+    assert capsys.readouterr().err == ""

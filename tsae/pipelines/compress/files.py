@@ -111,7 +111,7 @@ def _time_column(stored: Any, samples: int) -> tuple[np.ndarray | None, str | No
 def compress_file(model: str | os.PathLike, data: str | os.PathLike, output: str | os.PathLike, *,
                   max_error: float | None = None, relative: bool = False, coder: str = "lzma",
                   block_windows: int = 256, latent_step: float | None = None, device: Any = "cpu",
-                  chunk: int = CHUNK) -> dict[str, Any]:
+                  chunk: int = CHUNK, progress: bool = False) -> dict[str, Any]:
     """Compress the series file ``data`` with the model file ``model`` into the container ``output``.
 
     An audio or ``.npy`` file longer than ``chunk`` samples is read ``chunk`` samples at
@@ -132,6 +132,8 @@ def compress_file(model: str | os.PathLike, data: str | os.PathLike, output: str
         Where the encoder runs (the decoder always runs on the CPU in float64).
     chunk
         Samples per channel read at a time from a long audio or ``.npy`` file.
+    progress
+        Show a bar on stderr counting the samples coded.
 
     Returns
     -------
@@ -170,9 +172,10 @@ def compress_file(model: str | os.PathLike, data: str | os.PathLike, output: str
         with open(tmp, "wb") as handle:
             writer = Compressor(handle, loaded, max_error=bounds, coder=coder,
                                 block_windows=block_windows, latent_step=latent_step, header=header)
-            with in_file(data_path, model_path, out):
+            with in_file(data_path, model_path, out), _bar(samples, "compress", progress) as bar:
                 for part in parts:
                     writer.write(part)
+                    bar.update(part.shape[1])
                 trailer = writer.close()
     size = out.stat().st_size
     return {**trailer, "bytes": size, "bits_per_value": 8 * size / max(channels * samples, 1)}
@@ -197,8 +200,14 @@ def _find_model(reader: Reader, container: Path, given: str | os.PathLike | None
     return path
 
 
+def _bar(total: int | None, what: str, show: bool) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="sample", unit_scale=True, desc=what, disable=not show, leave=False)
+
+
 def decompress_file(container: str | os.PathLike, output: str | os.PathLike, *,
-                    model: str | os.PathLike | None = None) -> dict[str, Any]:
+                    model: str | os.PathLike | None = None, progress: bool = False) -> dict[str, Any]:
     """Decompress the ``.tsz`` file ``container`` into the series file ``output`` (kind by suffix).
 
     Parameters
@@ -209,6 +218,8 @@ def decompress_file(container: str | os.PathLike, output: str | os.PathLike, *,
         A series file (CSV, ``.npy``, audio), written atomically; a CSV keeps the column names.
     model
         The model file (default: the one the container references, which must exist).
+    progress
+        Show a bar on stderr counting the samples decoded.
 
     Returns
     -------
@@ -225,12 +236,12 @@ def decompress_file(container: str | os.PathLike, output: str | os.PathLike, *,
     if not source.is_file():
         raise ValueError(f"{source}: no such file")
     try:
-        return _decompress(source, out, model)
+        return _decompress(source, out, model, progress)
     except (AttributeError, TypeError, KeyError) as error:  # a header that passes its checksum but not its schema
         raise ValueError(f"{source}: corrupt .tsz header ({type(error).__name__}: {error})") from None
 
 
-def _decompress(source: Path, out: Path, model: str | os.PathLike | None) -> dict:
+def _decompress(source: Path, out: Path, model: str | os.PathLike | None, progress: bool) -> dict:
     from tsae.models.modelfile import load_model
 
     with open(source, "rb") as handle:
@@ -242,9 +253,10 @@ def _decompress(source: Path, out: Path, model: str | os.PathLike | None) -> dic
         protect = (source, model_path)
         stored_as = None
         if out.suffix.lower() in _BLOCK_SUFFIXES:
-            samples, stored_as = _write_blocks(out, reader, code_model, layout, handle, protect)
+            samples, stored_as = _write_blocks(out, reader, code_model, layout, handle, protect, progress)
         else:
-            blocks = list(iter_decompress(reader, code_model, layout))
+            with _bar(None, "decompress", progress) as bar:
+                blocks = [bar.update(b.shape[1]) or b for b in iter_decompress(reader, code_model, layout)]
             values = np.concatenate(blocks, axis=1) if blocks else np.zeros((layout.channels, 0))
             time, time_name = _time_column(reader.header.get("time"), values.shape[1])
             meta = {"kind": "table", "columns": layout.columns or None, "time": time, "time_name": time_name}
@@ -255,7 +267,7 @@ def _decompress(source: Path, out: Path, model: str | os.PathLike | None) -> dic
 
 
 def _write_blocks(out: Path, reader: Reader, model: CodeModel, layout: Layout, handle: BinaryIO,
-                  protect: tuple[str | os.PathLike, ...]) -> tuple[int, str | None]:
+                  protect: tuple[str | os.PathLike, ...], progress: bool = False) -> tuple[int, str | None]:
     """Write the blocks of ``reader`` to the audio or ``.npy`` file ``out`` as they are decoded.
 
     Returns the samples written and, for audio, the sample format they were stored in.
@@ -274,10 +286,11 @@ def _write_blocks(out: Path, reader: Reader, model: CodeModel, layout: Layout, h
     meta = {"kind": "audio", "subtype": subtype if isinstance(subtype, str) else "DOUBLE"}
     shape = SeriesShape(layout.channels, n, layout.sample_rate, meta)
     samples = 0
-    with open_writer(out, shape, protect) as write:
+    with open_writer(out, shape, protect) as write, _bar(n or None, "decompress", progress) as bar:
         for values in iter_decompress(reader, model, layout):
             write(values)
             samples += values.shape[1]
+            bar.update(values.shape[1])
     audio = out.suffix.lower() in AUDIO_SUFFIXES
     return samples, output_subtype(out, meta["subtype"]) if audio else None
 
