@@ -474,15 +474,15 @@ def _plan_batch(model_path: Path, inputs: Iterable[str | os.PathLike], out: str,
     """The manifest path and the (input, output) pairs, checked: no output overwrites anything read."""
     manifest_path = Path(manifest) if manifest is not None else (
         Path(out) / MANIFEST_NAME if not is_url(out) else Path.cwd() / MANIFEST_NAME)
-    if manifest_path.is_file() and not _is_manifest(manifest_path):
-        raise ValueError(f"{manifest_path}: is not a manifest this command wrote; refusing to replace it "
-                         "(give --manifest a new file or an earlier run's manifest)")
     # an earlier run's manifest is not an input; any other file the manifest would replace stays one (and is refused)
     skip = (manifest_path,) if _is_manifest(manifest_path) else ()
     files = expand_inputs(inputs, SERIES_SUFFIXES, urls=True, skip=skip,
                           exclude=lambda name: name == MANIFEST_NAME)
     pairs = plan_outputs(files, out, folder=True)
     check_output(manifest_path, [*files, model_path])
+    if manifest_path.is_file() and not _is_manifest(manifest_path):
+        raise ValueError(f"{manifest_path}: is not a manifest this command wrote; refusing to replace it "
+                         "(give --manifest a new file or an earlier run's manifest)")
     check_outputs([dst for _, dst in pairs], [*files, model_path, manifest_path])
     if not is_url(out):
         Path(out).mkdir(parents=True, exist_ok=True)
