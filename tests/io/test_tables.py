@@ -131,3 +131,22 @@ def test_a_time_column_of_only_nat_has_no_valid_times(tmp_path):
     assert table.sample_rate() is None
     dates = np.array(["NaT", "2024-01-01T00:00:00", "2024-01-01T00:00:02"], dtype="datetime64[ns]")
     np.testing.assert_array_equal(time_seconds(dates), [0.0, 2.0])
+
+
+def test_times_with_a_utc_offset_are_read_as_utc_with_a_warning_naming_the_file(tmp_path) -> None:
+    path = tmp_path / "tz.csv"
+    path.write_text("time,a\n2024-01-01T00:00:00+05:00,1\n2024-01-01T00:00:10+05:00,2\n")
+    with pytest.warns(UserWarning, match=r"tz\.csv: times with a UTC offset are read, and written, as UTC"):
+        table = read_table(path)
+    assert table.time[0] == np.datetime64("2023-12-31T19:00:00")
+
+
+def test_times_are_written_at_the_precision_they_need(tmp_path) -> None:
+    whole = np.array(["2024-01-01T00:00:00", "2024-01-01T00:00:10"], dtype="datetime64[ns]")
+    write_table(tmp_path / "s.csv", {"a": np.array([1.0, 2.0])}, time=whole, time_name="time")
+    assert (tmp_path / "s.csv").read_text().splitlines()[1].startswith("2024-01-01T00:00:00,")
+    fine = whole + np.array([0, 1500], dtype="timedelta64[us]")
+    write_table(tmp_path / "f.csv", {"a": np.array([1.0, 2.0])}, time=fine, time_name="time")
+    assert [r.split(",")[0] for r in (tmp_path / "f.csv").read_text().splitlines()[1:]] == [
+        "2024-01-01T00:00:00.000000", "2024-01-01T00:00:10.001500"]
+    np.testing.assert_array_equal(read_table(tmp_path / "f.csv").time, fine)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -109,13 +110,25 @@ def _numeric_fraction(cells: list[str]) -> float:
     return ok / seen if seen else 1.0
 
 
-def _parse_dates(cells: list[str]) -> np.ndarray | None:
-    """Parse ISO-like date strings to datetime64[ns]; None when they are not dates."""
+#: a UTC offset at the end of an ISO time (``+05:00``, ``-0800``)
+_OFFSET = re.compile(r"[+-]\d\d:?\d\d$")
+
+
+def _parse_dates(cells: list[str], path: Path | None = None) -> np.ndarray | None:
+    """Parse ISO-like date strings to datetime64[ns]; None when they are not dates.
+
+    Times with a UTC offset are read as the UTC instant they name (datetime64 has no time
+    zones), with a warning naming ``path``.
+    """
     try:
         cleaned = [c.strip().replace(" ", "T", 1).rstrip("Z") if not _is_missing(c) else "NaT" for c in cells]
-        out = np.array(cleaned, dtype="datetime64[ns]")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # numpy: "no explicit representation of timezones", naming no file
+            out = np.array(cleaned, dtype="datetime64[ns]")
     except (ValueError, TypeError, OverflowError):
         return None
+    if path is not None and any(_OFFSET.search(c) for c in cleaned[:1000]):
+        warnings.warn(f"{path}: times with a UTC offset are read, and written, as UTC", TableWarning, stacklevel=4)
     return out
 
 
@@ -242,14 +255,14 @@ def _time_column(path: Path, header: list[str], columns: list[tuple[str, ...]], 
         for j, column in enumerate(columns):
             if j == label_idx or _numeric_fraction(list(column)) == 1.0:
                 continue
-            parsed = _parse_dates(list(column))
+            parsed = _parse_dates(list(column), path)
             if parsed is not None:
                 return j, parsed
         return None, None
     cells = list(columns[time_idx])
     if _numeric_fraction(cells) == 1.0:
         return time_idx, _to_float(path, header[time_idx], cells, first_line)
-    time = _parse_dates(cells)
+    time = _parse_dates(cells, path)
     if time is None:
         raise _fail(path, f"time column {header[time_idx]!r} is neither numbers nor dates")
     return time_idx, time
@@ -316,10 +329,19 @@ def _absurd_as_missing(path: Path, data: np.ndarray, names: list[str]) -> None:
                       f"{', '.join(where[:5])}", TableWarning, stacklevel=3)
 
 
+def _time_unit(values: np.ndarray) -> str:
+    """The coarsest of s, ms, us, ns that writes every time exactly (whole seconds: no ``.000000000``)."""
+    ticks = values[~np.isnat(values)].astype("datetime64[ns]").astype(np.int64)
+    for unit, size in (("s", 10**9), ("ms", 10**6), ("us", 10**3)):
+        if not np.any(ticks % size):
+            return unit
+    return "ns"
+
+
 def _format_column(values: np.ndarray) -> np.ndarray:
     values = np.asarray(values)
     if np.issubdtype(values.dtype, np.datetime64):
-        text = np.datetime_as_string(values)
+        text = np.datetime_as_string(values, unit=_time_unit(values))
         text[np.isnat(values)] = ""
         return text
     if values.dtype.kind in "fc":
