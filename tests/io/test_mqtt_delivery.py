@@ -8,7 +8,8 @@ import types
 
 import pytest
 
-from tsae.io.mqtt import MqttSink, MqttSource, Outbox, session_client_id
+from tsae.io import mqtt
+from tsae.io.mqtt import MqttSink, MqttSource, Outbox, check_outbox, session_client_id
 
 
 def closed_port() -> int:
@@ -31,18 +32,49 @@ def test_session_client_id_follows_the_detector_content_and_topic(tmp_path) -> N
 
 def test_outbox_is_bounded_drops_the_oldest_and_round_trips_through_its_file(tmp_path) -> None:
     path = tmp_path / "outbox.jsonl"
+    r = [f'{{"type": "sample", "index": {k}}}' for k in range(5)]  # outbox files hold the monitor's records
     box = Outbox(limit=3, path=path)
     for k in range(5):
-        box.put(f"r{k}")
-    assert len(box) == 3 and box.dropped == 2 and box.take() == "r2"
-    box.save(["r1-in-flight"])
-    assert path.read_text().splitlines() == ["r1-in-flight", "r3", "r4"]
+        box.put(r[k])
+    assert len(box) == 3 and box.dropped == 2 and box.take() == r[2]
+    box.save([r[1]])  # in flight
+    assert path.read_text().splitlines() == [r[1], r[3], r[4]]
     again = Outbox(limit=10, path=path)
-    assert again.loaded == 3 and [again.take() for _ in range(3)] == ["r1-in-flight", "r3", "r4"]
+    assert again.loaded == 3 and [again.take() for _ in range(3)] == [r[1], r[3], r[4]]
     again.save([])
     assert not path.exists()  # nothing left: no file
     with pytest.raises(ValueError, match="at least 1"):
         Outbox(limit=0)
+
+
+@pytest.mark.parametrize("content", [b"time,flow\n0,1.5\n1,1.6\n", b'{"time": 0, "flow": 1.5}\n',
+                                     b"\xff\xfe\x00\x81binary", b'{"type": "event"}\nnot json\n'])
+def test_an_existing_file_that_is_no_outbox_is_refused_before_connecting_and_left_as_it_is(tmp_path, monkeypatch,
+                                                                                             content) -> None:
+    path = tmp_path / "precious.csv"
+    path.write_bytes(content)
+    clients: list[object] = []
+    monkeypatch.setattr(mqtt, "_client", clients.append)
+    for attempt in (lambda: Outbox(path=path), lambda: check_outbox(path),
+                    lambda: MqttSink("127.0.0.1", closed_port(), "t/out", outbox=path)):
+        with pytest.raises(ValueError, match=r"precious\.csv: not an outbox file of tsae monitor") as error:
+            attempt()
+        assert "\n" not in str(error.value)
+    assert not clients and path.read_bytes() == content
+
+
+def test_an_outbox_file_of_records_is_loaded_blank_lines_and_line_ends_aside(tmp_path) -> None:
+    left = tmp_path / "left.jsonl"
+    left.write_text('{"type":"sample","index":7}\n\n{"type":"event","start_index":3}\r\n{"type":"summary"}\n')
+    box = Outbox(path=left)
+    assert box.loaded == 3 and box.take() == '{"type":"sample","index":7}'
+    box.save([])
+    assert Outbox(path=left).loaded == 2
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n")
+    assert Outbox(path=empty).loaded == 0
+    check_outbox(None)
+    check_outbox(tmp_path / "absent.jsonl")
 
 
 def test_sink_without_a_broker_holds_records_then_reports_them_and_disconnects(tmp_path) -> None:

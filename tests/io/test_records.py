@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from tsae.io.records import RecordParser
 from tsae.io.tables import read_table
@@ -160,3 +161,92 @@ def test_an_unreadable_time_is_counted_and_the_sample_kept() -> None:
     assert rows[:, 0].tolist() == [1.0, 2.0, 3.0, 4.0, 5.0] and times[1] == "abc"
     assert parser.counts["unreadable_times"] == 2 and parser.counts["malformed"] == 0  # an empty time is no time
     assert len(warned) == 2 and "'abc' is neither a number nor an ISO date" in warned[0]
+
+
+# ----------------------------------------------------------------------------- stray lines, headers, empty records
+class _Warnings:
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def warn(self, kind: str, message: str) -> None:
+        self.messages.append(message)
+
+
+@pytest.mark.parametrize("stray", ["a;b", "x|y", "a\tb", "status: ok; uptime 5", "junk", "id,a", "t"])
+def test_a_stray_first_line_is_malformed_and_does_not_decide_the_csv_layout(stray: str) -> None:
+    parser = RecordParser(["a", "b"])
+    rows, times = parser.parse([stray, "time,a,b", "0,1,2", "1,3,4"])
+    assert rows.tolist() == [[1, 2], [3, 4]] and times == [0.0, 1.0]
+    assert parser.counts["malformed"] == 1 and parser.sep == ","
+    headerless = RecordParser(["a", "b"])
+    rows, _ = headerless.parse([stray, "0,1,2", "1,3,4"])
+    assert rows.tolist() == [[1, 2], [3, 4]] and headerless.counts["malformed"] == 1
+
+
+def test_a_header_naming_more_sensors_replaces_a_stray_one_before_it() -> None:
+    parser = RecordParser(["a", "b", "c"])
+    rows, _ = parser.parse(["id,b", "time,c,a,b", "0,3,1,2"])
+    assert rows.tolist() == [[1, 2, 3]] and parser.header == ["time", "c", "a", "b"]
+    assert parser.counts["malformed"] == 1
+    # a worse header-like line after the real one is the stray
+    parser = RecordParser(["a", "b", "c"])
+    rows, _ = parser.parse(["time,c,a,b", "id,b", "0,3,1,2"])
+    assert rows.tolist() == [[1, 2, 3]] and parser.counts["malformed"] == 1
+    # a header that no row of its width follows gives way to headerless rows
+    parser = RecordParser(["a", "b"])
+    rows, _ = parser.parse(["time,a", "0,1,2"])
+    assert rows.tolist() == [[1, 2]] and parser.counts["malformed"] == 1
+
+
+def test_a_header_like_line_among_rows_changes_nothing_unless_rows_of_its_shape_follow() -> None:
+    parser = RecordParser(["a", "b"])
+    rows, _ = parser.parse(["0,1,2", "t", "1,3,4", "time,a", "2,5,6", "time;a;b", "5,a,1", "3,7,8"])
+    assert rows.tolist() == [[1, 2], [3, 4], [5, 6], [7, 8]]
+    assert parser.counts["malformed"] == 4 and parser.header is None
+    # a real header mid-stream (columns reordered) takes effect with its first row
+    rows, _ = parser.parse(["time,b,a", "4,10,9"])
+    assert rows.tolist() == [[9, 10]] and parser.counts["malformed"] == 4
+    # mid-stream, a header naming no sensor is malformed even with the right width
+    rows, _ = parser.parse(["time,x,y", "5,12,11"])
+    assert rows.tolist() == [[11, 12]] and parser.counts["malformed"] == 5
+
+
+def test_headers_repeated_reordered_partial_or_with_extra_columns_still_work() -> None:
+    parser = RecordParser(["a", "b"])
+    rows, _ = parser.parse(["time,a,b", "0,1,2", "time,a,b", "1,3,4"])  # files joined: the header again
+    assert rows.tolist() == [[1, 2], [3, 4]] and parser.counts["malformed"] == 0
+    parser = RecordParser(["a", "b"])
+    rows, _ = parser.parse(["b,x,time", "5,9,0"])
+    assert np.isnan(rows[0, 0]) and rows[0, 1] == 5 and parser.unknown_fields == {"x"}
+
+
+def test_a_header_naming_no_sensor_with_one_column_per_sensor_is_read_in_order_like_batch() -> None:
+    log = _Warnings()
+    parser = RecordParser(["a", "b"], log=log)
+    rows, times = parser.parse(["time,x,y", "0,1,2", "1,3,4"])
+    assert rows.tolist() == [[1, 2], [3, 4]] and times == [0.0, 1.0] and parser.counts["malformed"] == 0
+    assert len(log.messages) == 1 and "in order as a, b" in log.messages[0]
+    rows, _ = parser.parse(["time,x,y", "2,5,6"])  # the same header again
+    assert rows.tolist() == [[5, 6]] and parser.counts["malformed"] == 0
+    named = RecordParser(["a", "b"])  # once rows came, only a header naming sensors changes the columns
+    rows, _ = named.parse(["time,b,a", "0,2,1", "time,x,y", "1,4,3"])
+    assert rows.tolist() == [[1, 2], [3, 4]] and named.counts["malformed"] == 1
+    other = RecordParser(["a", "b"])  # the wrong number of columns: no header
+    rows, _ = other.parse(["time,x", "0,1,2"])
+    assert rows.tolist() == [[1, 2]] and other.counts["malformed"] == 1
+
+
+@pytest.mark.parametrize("record", ["{}", '{"other": 3}', '{"a": [1, 2]}', '{"a": "abc"}', '{"a": true}',
+                                    '{"time": 5, "sensors": {"a": 1, "b": 2}}', '{"samples": [[1, 2]]}', ",,"])
+def test_a_record_without_any_sensor_value_is_malformed_not_a_sample(record: str) -> None:
+    parser = RecordParser(["a", "b"])
+    rows, _ = parser.parse(["0,1,2", record, "1,3,4"])
+    assert rows.tolist() == [[1, 2], [3, 4]]
+    assert parser.counts["malformed"] == 1 and parser.counts["missing_values"] == 0
+
+
+def test_an_explicit_missing_value_of_a_known_sensor_is_still_a_missing_value() -> None:
+    parser = RecordParser(["a", "b"])
+    rows, _ = parser.parse(['{"a": null}', '{"b": "NA", "x": 1}', '{"a": "abc", "b": 2}', "time,a,b", "3,,",
+                            ",nan,-"])
+    assert len(rows) == 5 and np.isnan(rows).sum() == 9 and parser.counts["malformed"] == 0

@@ -12,11 +12,14 @@ Sink (:class:`MqttSink`): records go through a bounded :class:`Outbox`; at most
 after a reconnect until the broker acknowledges them), the rest wait in the outbox while
 the broker is away. ``close()`` waits a bounded time for the outbox to drain, then
 disconnects whatever happened and reports how many records were not delivered; with a
-``path`` those are kept on disk and sent first by the next monitor using that path.
+``path`` those are kept on disk (one JSON record a line) and sent first by the next
+monitor using that path; an existing file that is not such an outbox (a data file given
+by mistake) is refused before connecting, never sent nor removed.
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import queue
 import threading
@@ -230,6 +233,79 @@ class MqttSource:
             self.on_status(f"mqtt: {self.queue.qsize()} message(s) received but not scored at the stop")
 
 
+#: the ``type`` of the records the monitor publishes: an outbox file holds only such records, one a line
+RECORD_TYPES = ("sample", "event", "summary")
+
+
+def _is_record(payload: str) -> bool:
+    """Whether ``payload`` is a JSON record as the monitor publishes it (an object with a record ``type``)."""
+    try:
+        record = json.loads(payload)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(record, dict) and record.get("type") in RECORD_TYPES
+
+
+def _not_outbox(path: Path, reason: str) -> ValueError:
+    return ValueError(f"{path}: not an outbox file of tsae monitor ({reason}); refusing to send or remove it: "
+                      "give the outbox another file name")
+
+
+def outbox_payloads(path: str | os.PathLike) -> Iterator[str]:
+    """The payloads kept in an outbox file, in order; the file is checked to be one as it is read.
+
+    An outbox file holds one JSON record a line, as the monitor publishes them (an object
+    whose ``type`` is one of :data:`RECORD_TYPES`); blank lines are skipped, and an empty
+    file holds nothing. Any other file -- a data CSV or JSON lines of samples given by
+    mistake -- is refused, so that it is neither published nor removed.
+
+    Parameters
+    ----------
+    path
+        The outbox file.
+
+    Yields
+    ------
+    str
+        One payload per non-blank line.
+
+    Raises
+    ------
+    ValueError
+        One line naming the file, for any other file (a data CSV, binary data, ...).
+    """
+    path = Path(path)
+    try:
+        with open(path, encoding="utf-8") as f:
+            for number, line in enumerate(f, 1):
+                payload = line.rstrip("\r\n")
+                if not payload.strip():
+                    continue
+                if not _is_record(payload):
+                    raise _not_outbox(path, f"line {number} is not a record the monitor publishes")
+                yield payload
+    except UnicodeDecodeError:
+        raise _not_outbox(path, "not UTF-8 text") from None
+
+
+def check_outbox(path: str | os.PathLike | None) -> None:
+    """Refuse an existing file that is not an outbox (see :func:`outbox_payloads`), before anything connects.
+
+    Parameters
+    ----------
+    path
+        The outbox file; None, or a file that does not exist yet, passes.
+
+    Raises
+    ------
+    ValueError
+        One line naming the file.
+    """
+    if path is not None and Path(path).is_file():
+        for _ in outbox_payloads(path):
+            pass
+
+
 class Outbox:
     """A bounded first-in first-out queue of payloads; optionally kept in a file between runs.
 
@@ -238,8 +314,10 @@ class Outbox:
     limit
         Most payloads held; adding one more drops the oldest (counted in ``dropped``).
     path
-        A file of payloads (one per line) left by a previous run: they are loaded first,
-        and :meth:`save` writes what is left there.
+        A file of payloads (the monitor's JSON records, one per line) left by a previous
+        run: they are loaded first, and :meth:`save` writes what is left there. An existing
+        file that is not an outbox (see :func:`outbox_payloads`) raises ValueError and is
+        left as it is.
     """
 
     def __init__(self, limit: int = OUTBOX_LIMIT, path: str | os.PathLike | None = None) -> None:
@@ -251,10 +329,8 @@ class Outbox:
         self.dropped = 0
         self.loaded = 0
         if self.path is not None and self.path.is_file():
-            with open(self.path, encoding="utf-8") as f:
-                for line in f:
-                    if line.strip():
-                        self.put(line.rstrip("\n"))
+            for payload in outbox_payloads(self.path):
+                self.put(payload)
             self.loaded = len(self.items)
 
     def put(self, payload: str) -> None:

@@ -2,13 +2,28 @@
 
 It follows the table reader's rules (:mod:`tsae.io.tables`): the same time-column
 names (``time``, ``timestamp``, ``seconds``, ...), the same missing-value tokens
-(empty, ``NA``, ``nan``, ``null``, ``-``, ...) and the same delimiter sniffing
-(``,``, ``;``, tab or ``|``, decided on the first CSV line).
+(empty, ``NA``, ``nan``, ``null``, ``-``, ...), the same delimiter sniffing (``,``, ``;``,
+tab or ``|``) and the same rule for renamed columns (a header that names none of the
+sensors but has a time column and one column per sensor: the columns in order, warned about).
+
+CSV layout: the delimiter is decided by the first CSV line read as a row (headerless: the
+sensors in order, optionally after a time column) or by the header its first row confirms;
+until then each line is sniffed on its own. A header line (no numbers, names a sensor) waits
+for a row of its width before it replaces the columns in use: one that no such row follows
+(a stray ``id,flow``), or one naming fewer sensors than a header still waiting for its row,
+is malformed. Once rows were read, only a header naming sensors may change the columns
+(reordered, missing or extra columns; the same header again, from files joined together, is
+skipped). So a stray line -- ``a;b`` before the header, ``t`` among headerless rows -- is
+counted as malformed and never stops the rows around it from being scored.
 
 No record can stop the parser: a line that cannot be read (wrong shape, a value that is
 not a number, a number too large for a float such as a 310-digit integer, JSON nested too
 deeply, a line longer than ``max_line`` characters, a time that is ``inf``, ``nan`` or too
 large) is counted as ``malformed`` and skipped, and the good rows of the same block are kept.
+So is a record that carries none of the detector's sensors: a JSON object without a number
+(or an explicit null / missing token) for any of them, such as ``{}`` or
+``{"time": 1, "sensors": {...}}``, and a CSV line of empty fields only (``,,,,``, a blank row
+to the table reader). An explicit empty or NaN value of a known sensor is a missing value.
 
 Times: a record whose time is earlier than the last accepted one is ``out_of_order`` and
 skipped. A record whose time is more than ``max_time_jump`` ahead of the last accepted
@@ -33,6 +48,7 @@ import json
 import math
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
@@ -152,14 +168,58 @@ def time_value(value: Any) -> float | None:
     return number if status == "ok" else None
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """Where a CSV line's values are: separator, column per sensor (-1: absent), time column, width, header names."""
+
+    sep: str
+    columns: tuple[int, ...]
+    time_col: int | None
+    width: int
+    names: tuple[str, ...] = ()  # the header's names (empty: headerless)
+    known: int = 0  # how many of the detector's sensors the header names
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_name(text: str) -> bool:
+    """Whether a header cell names a column: not empty, not a missing token, not a number."""
+    return text.lower() not in MISSING and not _is_number(text)
+
+
+def _json_number(value: Any) -> float | None:
+    """A JSON sensor value as a float: NaN for an explicit missing value (null, ``"NA"``, ...), None for no value.
+
+    Raises OverflowError for an integer too large for a float.
+    """
+    if value is None:
+        return math.nan
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    if isinstance(value, str) and value.strip().lower() in MISSING:
+        return math.nan
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
 class RecordParser:
     """Turn raw text lines into ``(rows (n, C) float64, times list, counters)``.
 
-    CSV: the first line is a header when it names any of the detector's sensors (or a
-    time field); without a header, columns are the sensors in the detector's order,
-    optionally preceded by a time column. JSON: one object per line mapping sensor
-    name -> value, plus an optional time field. ``fmt="auto"`` decides per line
-    (``{`` starts JSON).
+    CSV: a line is a header when it names any of the detector's sensors (or has a time
+    column and one column per sensor, renamed: taken in order); without a header, columns
+    are the sensors in the detector's order, optionally preceded by a time column. A header
+    takes effect with the first row of its width (see the module docstring). JSON: one
+    object per line mapping sensor name -> value, plus an optional time field; a record
+    with no value for any sensor is malformed. ``fmt="auto"`` decides per line (``{``
+    starts JSON).
 
     Parameters
     ----------
@@ -199,76 +259,154 @@ class RecordParser:
                        "time_jumps": 0, "duplicates": 0, "unreadable_times": 0}
         self.recent = RecentKeys(dedup_window)
         self.unknown_fields: set[str] = set()
-        self.header: list[str] | None = None
-        self._csv_map: tuple[list[int], int | None, int] | None = None  # (sensor column per sensor, time column, width)
+        self.header: list[str] | None = None  # the CSV header in use
+        self._layout: _Layout | None = None  # the header's columns (None: headerless rows, by position)
+        self._pending: _Layout | None = None  # a header line waiting for its first row
+        self._csv_rows = False  # whether a CSV row was read (a header then needs sensor names)
         self.last_time: float | None = None
         self.time_names = (time_field,) if time_field else TIME_NAMES
-        self.sep: str | None = None  # sniffed from the first CSV line
+        self.sep: str | None = None  # sniffed from the first CSV line accepted as a record or header
 
     # -- CSV ------------------------------------------------------------------
-    def _set_header(self, fields: list[str]) -> bool:
-        names = [f.strip().strip('"') for f in fields]
-        known = [n for n in names if n in self.index]
+    def _header_layout(self, sep: str, fields: list[str]) -> _Layout | None:
+        """The layout a header line describes, or None when the line is no header of this detector.
+
+        A header has no number among its cells and names a detector sensor, or names none but
+        has a time column and one value column per sensor (renamed columns: taken in order,
+        as ``tsae detect score`` does).
+        """
+        names = tuple(f.strip().strip('"') for f in fields)
+        if any(_is_number(n) for n in names):  # a data row with a stray word in it, not a header
+            return None
         # a sensor named like a time column ("t") stays a sensor
         time_col = find_time_column([n if n not in self.index else "" for n in names], self.time_names)
-        if not known and time_col is None:
-            return False
-        columns = [names.index(s) if s in names else -1 for s in self.sensors]
-        missing = [s for s, c in zip(self.sensors, columns, strict=True) if c < 0]
-        if missing:
-            self.log.warn("header", f"CSV header lacks sensor(s) {', '.join(missing)}: their values count as missing")
-        extra = [n for i, n in enumerate(names) if n not in self.index and i != time_col and n]
-        for name in extra[:100]:
-            self.unknown_fields.add(name)
-        self.header = names
-        self._csv_map = (columns, time_col, len(names))
-        return True
+        known = sum(1 for n in set(names) if n in self.index)
+        if known:
+            columns = tuple(names.index(s) if s in names else -1 for s in self.sensors)
+            return _Layout(sep, columns, time_col, len(names), names, known)
+        if time_col is None or len(names) != len(self.sensors) + 1 or not all(_is_name(n) for n in names):
+            return None
+        columns = tuple(i for i in range(len(names)) if i != time_col)
+        return _Layout(sep, columns, time_col, len(names), names, 0)
 
-    def _default_map(self, width: int) -> tuple[list[int], int | None, int] | None:
+    def _default_layout(self, sep: str, width: int) -> _Layout | None:
+        """Headerless rows: the sensors in order, optionally preceded by a time column."""
         channels = len(self.sensors)
         if width == channels:
-            return list(range(channels)), None, width
+            return _Layout(sep, tuple(range(channels)), None, width)
         if width == channels + 1:
-            return list(range(1, channels + 1)), 0, width
+            return _Layout(sep, tuple(range(1, channels + 1)), 0, width)
         return None
+
+    def _fit(self, layout: _Layout | None, line: str) -> tuple[np.ndarray, Any, _Layout] | str:
+        """``(row, time, layout used)`` when the line is a record of ``layout`` (None: headerless), else why not."""
+        if layout is None:
+            sep = self.sep or sniff_delimiter(line)
+            fields = line.split(sep)
+            layout = self._default_layout(sep, len(fields))
+            if layout is None:
+                channels = len(self.sensors)
+                return f"expected {channels} or {channels + 1} CSV fields, got {len(fields)}: {line[:60]!r}"
+        else:
+            fields = line.split(layout.sep)
+        if len(fields) != layout.width:
+            return f"expected {layout.width} CSV fields, got {len(fields)}: {line[:60]!r}"
+        values = []
+        for c in layout.columns:
+            text = fields[c].strip() if c >= 0 else ""
+            if text.lower() in MISSING:
+                values.append(math.nan)
+                continue
+            try:
+                values.append(float(text))
+            except ValueError:
+                return f"not a number in {line[:60]!r}"
+        if not any(f.strip() for f in fields):  # ",,,,": a blank row to the table reader
+            return f"no value in {line[:60]!r}"
+        row = np.array(values)
+        stamp = fields[layout.time_col].strip() if layout.time_col is not None else None
+        return row, stamp, layout
+
+    def _csv_line(self, line: str) -> tuple[np.ndarray, Any] | None:
+        """One CSV line: a row (returned), a header (taken in, None) or malformed (counted, None).
+
+        A header waits for the first row of its width before it replaces the columns in use,
+        so a stray line that looks like a header cannot stop the stream; the separator is
+        decided by the first line accepted (see the module docstring).
+        """
+        pending = self._pending
+        if pending is not None:
+            fitted = self._fit(pending, line)
+            if not isinstance(fitted, str):
+                self._adopt(pending)
+                self._csv_rows = True
+                return fitted[0], fitted[1]
+        fitted = self._fit(self._layout, line)
+        if not isinstance(fitted, str):
+            row, stamp, used = fitted
+            self._drop_pending()
+            self._csv_rows = True
+            if self.sep is None and used.width > 1:
+                self.sep = used.sep
+            return row, stamp
+        if not self._offer_header(line):
+            self._malformed(fitted)
+        return None
+
+    def _offer_header(self, line: str) -> bool:
+        """Whether ``line`` is taken as a header (kept pending until a row of its width comes)."""
+        sep = self.sep or sniff_delimiter(line)
+        layout = self._header_layout(sep, line.split(sep))
+        if layout is None:
+            return False
+        if self._layout is not None and layout.names == self._layout.names:  # the header again (files joined)
+            self._drop_pending()
+            return True
+        if self._csv_rows and not layout.known:  # once rows came, only sensor names change the columns
+            return False
+        pending = self._pending
+        if pending is not None and pending.names != layout.names:
+            if layout.known < pending.known:  # a line naming fewer sensors than the header waiting: a stray
+                self._malformed(f"a header line naming fewer sensors than the one before it: {line[:60]!r}")
+                return True
+            self._drop_pending()
+        self._pending = layout
+        return True
+
+    def _drop_pending(self) -> None:
+        """A header no row followed (a stray line that looked like one): counted as malformed."""
+        if self._pending is not None:
+            names = self._pending.sep.join(self._pending.names)
+            self._pending = None
+            self._malformed(f"a header line no row of its shape followed: {names[:60]!r}")
+
+    def _adopt(self, layout: _Layout) -> None:
+        """Read the following rows through the header ``layout`` (its first row just came)."""
+        self._pending = None
+        self._layout = layout
+        self.header = list(layout.names)
+        self.sep = layout.sep
+        if not layout.known:
+            self.log.warn("header", f"CSV header names none of the detector's sensors: reading its "
+                                    f"{len(self.sensors)} value column(s) in order as {', '.join(self.sensors)}, "
+                                    "as `tsae detect score` does")
+            return
+        missing = [s for s, c in zip(self.sensors, layout.columns, strict=True) if c < 0]
+        if missing:
+            self.log.warn("header", f"CSV header lacks sensor(s) {', '.join(missing)}: their values count as missing")
+        extra = [n for i, n in enumerate(layout.names) if n not in self.index and i != layout.time_col and n]
+        for name in extra[:100]:
+            if len(self.unknown_fields) < 100:  # bounded memory
+                self.unknown_fields.add(name)
 
     def _parse_csv(self, lines: list[str]) -> tuple[list[np.ndarray], list[Any]]:
         rows: list[np.ndarray] = []
         times: list[Any] = []
-        channels = len(self.sensors)
         for line in lines:
-            if self.sep is None:
-                self.sep = sniff_delimiter(line)
-            fields = line.split(self.sep)
-            if self._csv_map is None and self.header is None:
-                if self._set_header(fields):
-                    continue
-            mapping = self._csv_map or self._default_map(len(fields))
-            if mapping is None or len(fields) != mapping[2]:
-                expected = mapping[2] if mapping else channels
-                self._malformed(f"expected {expected} CSV fields, got {len(fields)}: {line[:60]!r}")
-                continue
-            columns, time_col, _ = mapping
-            row = np.empty(channels)
-            ok = True
-            for k, c in enumerate(columns):
-                if c < 0:
-                    row[k] = np.nan
-                    continue
-                text = fields[c].strip()
-                if text.lower() in MISSING:
-                    row[k] = np.nan
-                    continue
-                try:
-                    row[k] = float(text)
-                except ValueError:
-                    ok = False
-                    break
-            if not ok:
-                self._malformed(f"not a number in {line[:60]!r}")
-                continue
-            rows.append(row)
-            times.append(fields[time_col].strip() if time_col is not None else None)
+            record = self._csv_line(line)
+            if record is not None:
+                rows.append(record[0])
+                times.append(record[1])
         return rows, times
 
     # -- JSON -----------------------------------------------------------------
@@ -283,6 +421,7 @@ class RecordParser:
             return None, None
         row = np.full(len(self.sensors), np.nan)
         stamp = None
+        carried = False
         for key, value in record.items():
             i = self.index.get(key)
             if i is None:
@@ -292,15 +431,18 @@ class RecordParser:
                     self.unknown_fields.add(key)
                     self.log.warn("unknown", f"ignoring field {key!r} (not a sensor of this detector)")
                 continue
-            if value is None or isinstance(value, bool):
-                continue
             try:
-                row[i] = float(value)
+                number = _json_number(value)
             except OverflowError:  # an integer too large for a float (310+ digits)
                 self._malformed(f"value of {key!r} too large for a float: {line[:60]!r}")
                 return None, None
-            except (TypeError, ValueError):
-                continue  # counted as missing below
+            if number is not None:  # NaN (null, "NA", ...) is an explicit missing value
+                row[i] = number
+                carried = True
+        if not carried:
+            self._malformed(f"no value for any of the detector's sensors ({', '.join(self.sensors[:5])}): "
+                            f"{line[:60]!r}")
+            return None, None
         return row, stamp
 
     def _accept_time(self, stamp: Any) -> bool:

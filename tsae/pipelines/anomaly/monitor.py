@@ -17,13 +17,14 @@ Bad data never stops the monitor; each kind is counted, warned about on stderr
 - ``malformed``: a line that is not CSV/JSON of the expected shape, or an unparseable
   number: skipped;
 - ``missing_values``: a sensor absent from a record, empty, NaN or inf: repaired with the
-  sensor's last good value (its training mean before any);
+  sensor's last good value (its training mean before any); a value beyond 1e30 in magnitude
+  is repaired so too (``repaired_values``), as batch scoring's table reader reads it as missing;
 - ``silent``: a sensor missing for ``silence`` samples in a row: warned once (until it returns);
 - ``out_of_order``: a time earlier than the previous record's: skipped;
 - ``time_jumps``: a time more than ``max_time_jump`` ahead of the previous record's:
   skipped, the previous time stays the reference (a second such record in a row is
   accepted: the clock moved; see :mod:`tsae.io.records`);
-- an extreme but finite value (e.g. ``1e300``) is clipped after normalisation to
+- an extreme value that is not absurd (e.g. ``1e20``) is clipped after normalisation to
   ``Z_BOUND`` standard deviations (:mod:`tsae.pipelines.anomaly.scoring`), as in batch scoring.
 - ``unknown_fields``: JSON keys that are not sensors (ignored; counted once per name);
 - ``unreadable_times``: a time that is neither a number nor an ISO date: the record is
@@ -478,9 +479,11 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
     """
     log = RateLimitedLog(stream=stderr, quiet=quiet)
     if outbox is not None:
+        from tsae.io.mqtt import check_outbox
         from tsae.io.paths import check_output
 
         check_output(outbox, [detector])
+        check_outbox(outbox)  # before any connection: a file the monitor did not write is never sent
     det = Detector.load(detector, device="cpu")
     settings = StreamSettings(
         source=source or ("mqtt" if mqtt else "stdin"), sink=sink or ("mqtt" if out_topic else "stdout"),
