@@ -21,7 +21,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -329,10 +329,11 @@ def _absurd_as_missing(path: Path, data: np.ndarray, names: list[str]) -> None:
                       f"{', '.join(where[:5])}", TableWarning, stacklevel=3)
 
 
-def _time_unit(values: np.ndarray) -> str:
+def _time_unit(values: np.ndarray) -> Literal["s", "ms", "us", "ns"]:
     """The coarsest of s, ms, us, ns that writes every time exactly (whole seconds: no ``.000000000``)."""
     ticks = values[~np.isnat(values)].astype("datetime64[ns]").astype(np.int64)
-    for unit, size in (("s", 10**9), ("ms", 10**6), ("us", 10**3)):
+    units: tuple[tuple[Literal["s", "ms", "us"], int], ...] = (("s", 10**9), ("ms", 10**6), ("us", 10**3))
+    for unit, size in units:
         if not np.any(ticks % size):
             return unit
     return "ns"

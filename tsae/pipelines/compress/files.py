@@ -96,13 +96,16 @@ def _time_column(stored: Any, samples: int) -> tuple[np.ndarray | None, str | No
     if not isinstance(stored, dict) or stored.get("kind") not in ("datetime64[ns]", "number"):
         return None, None
     start, step, name = stored.get("start"), stored.get("step"), stored.get("name")
-    if stored["kind"] == "datetime64[ns]":
-        if not all(isinstance(v, int) and not isinstance(v, bool) and abs(v) < 2**62 for v in (start, step)):
+    dated = stored["kind"] == "datetime64[ns]"
+    kinds = (int,) if dated else (int, float)
+    if not (isinstance(start, kinds) and isinstance(step, kinds)) or isinstance(start, bool) or isinstance(step, bool):
+        return None, None
+    if dated:
+        if max(abs(start), abs(step)) >= 2**62:
             return None, None
-        ticks = np.int64(start) + np.int64(step) * np.arange(samples, dtype=np.int64)
-        time = ticks.astype("datetime64[ns]")
+        time = (np.int64(start) + np.int64(step) * np.arange(samples, dtype=np.int64)).astype("datetime64[ns]")
     else:
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in (start, step)):
+        if not (math.isfinite(start) and math.isfinite(step)):
             return None, None
         time = float(start) + float(step) * np.arange(samples, dtype=np.float64)
     return time, name if isinstance(name, str) else "time"
