@@ -150,3 +150,16 @@ def test_times_are_written_at_the_precision_they_need(tmp_path) -> None:
     assert [r.split(",")[0] for r in (tmp_path / "f.csv").read_text().splitlines()[1:]] == [
         "2024-01-01T00:00:00.000000", "2024-01-01T00:00:10.001500"]
     np.testing.assert_array_equal(read_table(tmp_path / "f.csv").time, fine)
+
+
+def test_a_table_written_in_pieces_is_the_table_written_whole(tmp_path, monkeypatch) -> None:
+    import tsae.io.tables as tables
+
+    time = np.arange(10).astype("datetime64[s]").astype("datetime64[ns]")
+    time[-1] += np.timedelta64(5, "ms")  # only the last piece needs milliseconds: every row gets them
+    columns = {"a": np.linspace(0, 1, 10), "b": np.where(np.arange(10) % 3, 1.5, np.nan)}
+    write_table(tmp_path / "whole.csv", columns, time=time, time_name="t")
+    monkeypatch.setattr(tables, "WRITE_ROWS", 3)
+    write_table(tmp_path / "pieces.csv", columns, time=time, time_name="t")
+    assert (tmp_path / "pieces.csv").read_text() == (tmp_path / "whole.csv").read_text()
+    assert (tmp_path / "pieces.csv").read_text().splitlines()[1].startswith("1970-01-01T00:00:00.000,")
