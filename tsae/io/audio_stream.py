@@ -20,6 +20,7 @@ from typing import BinaryIO
 import numpy as np
 
 from tsae.io.audio import _prepare, _SampleRepair
+from tsae.io.reading import read_up_to
 
 #: raw PCM sample formats of ``--format``: name -> libsndfile subtype
 RAW_FORMATS = {"s16": "PCM_16", "s24": "PCM_24", "s32": "PCM_32", "f32": "FLOAT"}
@@ -66,17 +67,6 @@ def raw_format(sample_rate: int, channels: int, sample_format: str) -> StreamFor
         raise ValueError(f"--raw: {error}") from None
 
 
-def _read_exact(stream: BinaryIO, n: int) -> bytes:
-    """Up to ``n`` bytes (fewer only at the end of the stream)."""
-    parts, got = [], 0
-    while got < n:
-        part = stream.read(n - got)
-        if not part:
-            break
-        parts.append(part)
-        got += len(part)
-    return b"".join(parts)
-
 
 def read_wav_header(stream: BinaryIO, name: str = "stdin") -> tuple[StreamFormat, int | None]:
     """Read a WAV header up to the start of its samples.
@@ -92,13 +82,13 @@ def read_wav_header(stream: BinaryIO, name: str = "stdin") -> tuple[StreamFormat
     ValueError
         ``"<name>: <problem>"`` for anything that is not a WAV header tsae can decode.
     """
-    head = _read_exact(stream, 12)
+    head = read_up_to(stream, 12)
     if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
         what = "empty input" if not head else "not a WAV stream (no RIFF/WAVE header; raw PCM needs raw mode)"
         raise ValueError(f"{name}: {what}")
     fmt: StreamFormat | None = None
     while True:
-        chunk = _read_exact(stream, 8)
+        chunk = read_up_to(stream, 8)
         if len(chunk) < 8:
             raise ValueError(f"{name}: WAV header ends before the audio data")
         kind, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
@@ -109,7 +99,7 @@ def read_wav_header(stream: BinaryIO, name: str = "stdin") -> tuple[StreamFormat
         if kind == b"fmt ":
             if not 16 <= size <= 1024:
                 raise ValueError(f"{name}: invalid WAV 'fmt ' chunk of {size} bytes")
-            fmt = _parse_fmt(_read_exact(stream, size + (size & 1)), name)
+            fmt = _parse_fmt(read_up_to(stream, size + (size & 1)), name)
         else:
             _skip(stream, size + (size & 1), name)
 

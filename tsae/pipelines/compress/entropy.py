@@ -15,6 +15,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from tsae.io.reading import read_up_to
+
 #: raw LZMA2 (no xz framing: sections are small and the container checksums them), a 4 MiB dictionary
 _LZMA = [{"id": lzma.FILTER_LZMA2, "preset": 6, "dict_size": 1 << 22}]
 #: unsigned widths in bytes, indexed by the stored width code
@@ -48,14 +50,7 @@ def _zstd() -> tuple[Encoder, Decoder]:
     def decode(data: bytes, limit: int) -> bytes:
         # a stream reader never trusts the content size a frame header claims
         with zstandard.ZstdDecompressor().stream_reader(data) as reader:
-            parts, size = [], 0
-            while size < limit:
-                part = reader.read(limit - size)
-                if not part:
-                    break
-                parts.append(part)
-                size += len(part)
-        return b"".join(parts)
+            return read_up_to(reader, limit)
 
     return zstandard.ZstdCompressor(level=19).compress, decode
 
