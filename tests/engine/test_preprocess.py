@@ -281,3 +281,22 @@ def test_smooth_and_impute_handle_huge_finite_values() -> None:
             filled = tsae.impute(gappy)
             assert np.isfinite(smoothed).all() and np.isfinite(filled).all()
             np.testing.assert_allclose(filled[100:110] / scale, tsae.impute(gappy / scale)[100:110], atol=1e-6)
+
+
+def test_the_unit_of_values_near_float64s_limit_is_finite() -> None:
+    # 2 ** ceil(log2(1e308)) is 2**1024: inf, and every spread NaN (impute left its gaps NaN and said "filled")
+    from tsae.engine.preprocess import power_of_two_unit, spread
+
+    x = np.array([[1e308, 1.0, 2.0], [1.7e308, -1.7e308, 0.0]])
+    assert np.isfinite(power_of_two_unit(x)).all()
+    np.testing.assert_allclose(spread(x)[:, 0], [np.std([1.0, 1e-308, 2e-308]) * 1e308, np.std([1.7, -1.7, 0]) * 1e308])
+
+
+def test_impute_fills_gaps_beside_a_value_near_float64s_limit() -> None:
+    import tsae
+
+    x = np.sin(np.arange(2000) * 2 * np.pi / 50)
+    x[5] = 1e308
+    x[700:720] = np.nan
+    filled = tsae.impute(x)
+    assert np.isfinite(filled[700:720]).all() and filled[5] == 1e308

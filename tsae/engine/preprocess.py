@@ -34,13 +34,24 @@ def power_of_two_unit(x: np.ndarray, *, skip_nan: bool = False) -> np.ndarray:
 
     Dividing by it is exact, so statistics computed on ``x / unit`` and scaled back are
     those of ``x`` to the last bit, without squares or sums overflowing near float64's limit.
+    Beyond 2**1023 (about 9e307) the unit is 2**1023, the largest power of two a float holds:
+    the scaled values are then at most 2 in magnitude.
+
+    Examples
+    --------
+    >>> power_of_two_unit(np.array([[3.0, -1.0], [0.0, 0.0], [1e308, 1.0]]))
+    array([[4.00000000e+000],
+           [1.00000000e+000],
+           [8.98846567e+307]])
     """
     if x.shape[-1] == 0:
         return np.ones((*x.shape[:-1], 1))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN row: unit 1
         peak = (np.nanmax if skip_nan else np.max)(np.abs(x), axis=-1, keepdims=True)
-    return 2.0 ** np.ceil(np.log2(np.where(np.isfinite(peak) & (peak > 0), peak, 1.0)))
+    mantissa, exponent = np.frexp(np.where(np.isfinite(peak) & (peak > 0), peak, 1.0))  # peak = m 2**e, m in [.5, 1)
+    exponent = np.where(mantissa == 0.5, exponent - 1, exponent)  # an exact power of two is its own unit
+    return np.ldexp(1.0, np.minimum(exponent, 1023))
 
 
 def spread(x: Any, *, skip_nan: bool = False) -> np.ndarray:
