@@ -130,3 +130,10 @@ def test_a_transposed_npy_is_named_by_its_file(tmp_path) -> None:
     result = run("train", tmp_path / "rows.npy", *FAST, "-o", tmp_path / "m.tsae")
     assert_one_line_error(result, "rows.npy: got shape (600, 2)", "time on the last axis")
     assert "series 0" not in result.output and not (tmp_path / "m.tsae").exists()
+
+
+def test_a_hop_longer_than_the_window_is_refused(sensor_csv, tmp_path) -> None:
+    # the samples between windows were reconstructed as the channel's mean, with exit 0
+    result = run("train", sensor_csv, "--window", "16", "--hop", "32", "--epochs", "1", "-q", "-o", tmp_path / "m.tsae")
+    assert_one_line_error(result, "hop must be between 1 and the window (16), got 32")
+    assert not (tmp_path / "m.tsae").exists()

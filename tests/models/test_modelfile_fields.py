@@ -102,6 +102,7 @@ def test_normalizer_lengths_must_agree(wide, craft_model_file) -> None:
     (("normalizer", "center"), [0.0], "normalizer", "statistics of 1 channel(s) but the network has 2"),
     (("frame", "window"), 12, "frame.window", "12 differs from the network's window (24)"),
     (("frame", "window_fn"), "sqrt_hann", "frame.window_fn", "'sqrt_hann' is not a window scipy"),
+    (("frame", "hop"), 25, "frame.hop", "25 is larger than frame.window (24): samples between windows"),
 ])
 def test_what_the_series_pipelines_use_is_checked_at_load(wide, craft_model_file, keys, value, field, match) -> None:
     mutate = _set(*keys, value=value)

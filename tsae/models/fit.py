@@ -169,8 +169,8 @@ def fit_model_on_series(
     if window < 1:
         raise ValueError(f"window must be >= 1, got {window}")
     hop = max(1, window // 4) if hop is None else int(hop)
-    if hop < 1:
-        raise ValueError(f"hop must be >= 1, got {hop}")
+    if not 1 <= hop <= window:  # a hop past the window leaves samples no window reconstructs
+        raise ValueError(f"hop must be between 1 and the window ({window}), got {hop}")
     if normalize not in NORMALIZE_CHOICES:
         raise ValueError(f"normalize must be one of {', '.join(NORMALIZE_CHOICES)}, got {normalize!r}")
     items = _as_series_list(series, sources or ())  # errors name the file a series came from

@@ -266,6 +266,9 @@ def _check_frame(path: Path, frame: dict[str, Any] | None) -> None:
     for key in ("window", "hop"):
         if key in frame:
             check_int(path, f"frame.{key}", frame[key], 1, MAX_INT_HPARAM)
+    if "window" in frame and "hop" in frame and frame["hop"] > frame["window"]:
+        raise ModelFileError(path, f"{frame['hop']} is larger than frame.window ({frame['window']}): samples between "
+                                   "windows would never be reconstructed", "frame.hop")
     check_str(path, "frame.window_fn", frame.get("window_fn"), optional=True)
 
 
