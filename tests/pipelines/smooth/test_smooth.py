@@ -137,3 +137,16 @@ def test_impute_refuses_bad_settings_by_name(kwargs, message) -> None:
 def test_a_series_with_no_channels_is_named() -> None:
     with pytest.raises(ValueError, match=re.escape("x has no channels (shape (0, 64))")):
         smooth(np.zeros((0, 64)))
+
+
+def test_a_network_reaching_further_than_the_series_is_padded_to_its_reach() -> None:
+    # layers=11 reads 2**11 samples each side: a series of 2000 got a short padding and np.stack failed
+    from tsae.pipelines.smooth.smoother import _pad_odd
+
+    z = np.array([1.0, 2.0, 4.0])
+    np.testing.assert_array_equal(_pad_odd(z, 1), [0.0, 1.0, 2.0, 4.0, 6.0])  # within the series: odd reflection
+    assert len(_pad_odd(z, 5)) == 3 + 2 * 5 and len(_pad_odd(np.array([3.0]), 2)) == 5
+    t = np.arange(1024)  # layers=10 reads 1024 samples each side: one more than the series can reflect
+    x = np.sin(2 * np.pi * t / 50) + 0.3 * np.random.default_rng(0).standard_normal(1024)
+    out = smooth(x, model_params={"layers": 10}, steps=2)
+    assert out.shape == x.shape and np.isfinite(out).all()

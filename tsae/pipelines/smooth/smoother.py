@@ -78,13 +78,17 @@ def noise_sigma(x: Any) -> float:
 
 
 def _pad_odd(z: np.ndarray, k: int) -> np.ndarray:
-    """Odd reflection about both ends (continues trends instead of folding them)."""
-    k = min(k, len(z) - 1)
+    """``k`` samples more at both ends: odd reflection (continues trends instead of folding them).
+
+    A series shorter than ``k + 1`` is reflected whole and then held at its last reflected
+    value, so the result always has ``len(z) + 2 k`` samples (callers slice by ``k``).
+    """
     if k <= 0:
         return z.copy()
-    left = 2 * z[0] - z[k:0:-1]
-    right = 2 * z[-1] - z[-2 : -k - 2 : -1]
-    return np.concatenate([left, z, right])
+    r = min(k, len(z) - 1)
+    left = 2 * z[0] - z[r:0:-1]
+    right = 2 * z[-1] - z[-2 : -r - 2 : -1]
+    return np.pad(np.concatenate([left, z, right]), k - r, mode="edge")
 
 
 def _local_mean(v: np.ndarray, half: int) -> np.ndarray:
