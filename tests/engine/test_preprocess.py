@@ -300,3 +300,16 @@ def test_impute_fills_gaps_beside_a_value_near_float64s_limit() -> None:
     x[700:720] = np.nan
     filled = tsae.impute(x)
     assert np.isfinite(filled[700:720]).all() and filled[5] == 1e308
+
+
+def test_a_dataframe_date_or_text_column_is_named_not_read_as_a_channel() -> None:
+    # tsae.smooth(df) smoothed a datetime column as a channel of nanosecond counts
+    pd = pytest.importorskip("pandas")
+    from tsae.engine.layout import as_channels_first
+
+    frame = pd.DataFrame({"time": pd.date_range("2024-01-01", periods=5, freq="s"), "a": np.arange(5.0)})
+    with pytest.raises(ValueError, match=r"column 'time' holds dates or times, not values: make it the index"):
+        as_channels_first(frame)
+    assert as_channels_first(frame.set_index("time"))[0].shape == (1, 5)
+    with pytest.raises(ValueError, match=r"column 'b' is not numeric"):
+        as_channels_first(pd.DataFrame({"a": [1.0, 2.0], "b": ["x", "y"]}))

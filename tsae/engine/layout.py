@@ -67,6 +67,23 @@ def is_dataframe(x: Any) -> bool:
     return hasattr(x, "columns") and hasattr(x, "to_numpy")
 
 
+def _frame_values(frame: Any, name: str) -> np.ndarray:
+    """A DataFrame's values as float64 ``(n, columns)``; a date, time or text column is a named ValueError."""
+    for column, kind in zip(frame.columns, getattr(frame, "dtypes", []), strict=False):
+        if getattr(kind, "kind", None) in ("m", "M"):
+            raise ValueError(f"{name}: column {str(column)!r} holds dates or times, not values: make it the index "
+                             f"({name}.set_index({str(column)!r})) or leave it out")
+    try:
+        return frame.to_numpy(dtype=np.float64, na_value=np.nan)
+    except (TypeError, ValueError):
+        for column in frame.columns:
+            try:
+                frame[column].to_numpy(dtype=np.float64, na_value=np.nan)
+            except (TypeError, ValueError) as error:
+                raise ValueError(f"{name}: column {str(column)!r} is not numeric ({str(error)[:60]})") from None
+        raise
+
+
 def as_channels_first(x: Any, name: str = "x", *, dtype: Any = np.float64) -> tuple[np.ndarray, bool]:
     """Return ``x`` as a ``(n_channels, n_samples)`` array and whether it was 1-D.
 
@@ -102,7 +119,7 @@ def as_channels_first(x: Any, name: str = "x", *, dtype: Any = np.float64) -> tu
     ValueError: x: got shape (3, 2), but series are (channels, n) with time on the last axis; pass x.T
     """
     if is_dataframe(x):
-        arr = np.asarray(x.to_numpy(dtype=np.float64, na_value=np.nan), dtype=dtype).T
+        arr = np.asarray(_frame_values(x, name), dtype=dtype).T
         was_1d = False
     else:
         known = isinstance(x, KnownLayout)
