@@ -68,7 +68,7 @@ HEADER_CASES = [
     (_extra("version", 7), "extra.version", "out of range [1, 2]"),
     (_frame("hop", 0), "frame.hop", "0 is out of range [1,"),
     (_frame("hop", -3), "frame.hop", "-3 is out of range [1,"),
-    (_frame("hop", 25), "frame.hop", "25 is out of range [1, 24]"),
+    (_frame("hop", 25), "frame.hop", "25 is larger than frame.window (24)"),
     (_frame("hop", [3]), "frame.hop", "must be an integer, not [3]"),
     (_frame("window", 48), "frame.window", "48 differs from the network's window (24)"),
 ]
