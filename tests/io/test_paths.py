@@ -103,3 +103,19 @@ def test_read_paths() -> None:
         path_ = "d.tsae"
 
     assert read_paths("a", None, Loaded(), Fitted(), object()) == ["a", "m.tsae", "d.tsae"]
+
+
+def test_an_output_whose_folder_takes_no_file_is_refused_before_any_work(tmp_path, monkeypatch) -> None:
+    # `train -o /sys/m.tsae` trained first, then failed with a bare "[Errno 13] Permission denied"
+    import errno
+    import tempfile
+
+    def refuse(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", refuse)
+    with pytest.raises(ValueError, match=r"out\.csv: cannot write in .* \(Read-only file system\)"):
+        check_output(tmp_path / "new" / "out.csv", [])
+    monkeypatch.undo()
+    check_output(tmp_path / "new" / "out.csv", [])  # a writable folder passes and keeps no probe file
+    assert list(tmp_path.iterdir()) == []

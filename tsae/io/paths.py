@@ -269,6 +269,25 @@ def _check(path: Path, reads: _Files) -> None:
     blocker = _blocking_parent(path)
     if blocker is not None:
         raise ValueError(f"{path}: {blocker} is a file, not a folder")
+    _check_writable(path)
+
+
+def _check_writable(path: Path) -> None:
+    """Refuse an output whose folder (its nearest existing one) takes no new file: found now, not after the work.
+
+    A probe file is made and removed there, as the atomic write will make its temporary
+    file (permission bits say nothing of read-only file systems, ``/proc`` or root).
+    """
+    import tempfile
+
+    folder = next((p for p in path.parents if p.exists()), None)
+    if folder is None or not folder.is_dir():
+        return
+    try:
+        with tempfile.TemporaryFile(dir=folder, prefix=".tsae-probe-"):
+            pass
+    except OSError as error:
+        raise ValueError(f"{path}: cannot write in {folder} ({error.strerror or error})") from None
 
 
 def check_output(output: PathLike, reads: Iterable[PathLike] = ()) -> None:
@@ -285,7 +304,8 @@ def check_output(output: PathLike, reads: Iterable[PathLike] = ()) -> None:
     ------
     ValueError
         One line naming ``output`` and the problem: it is (a link to) a read file, an
-        existing device node or folder, or it lies under an existing file.
+        existing device node or folder, it lies under an existing file, or its folder
+        cannot be written in.
     """
     check_outputs([output], reads)
 
