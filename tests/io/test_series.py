@@ -29,7 +29,8 @@ def test_npy_and_audio(tmp_path) -> None:
     audio, rate, meta = read_series(tmp_path / "x.wav")
     assert rate == 8000 and meta["kind"] == "audio" and audio.shape == (1, 5)
     signal, rate = read_signal(tmp_path / "x.wav")
-    assert signal.shape == (5,) and signal.dtype == np.float32 and rate == 8000
+    # an array has no full scale: written as 64-bit floats, read back as such
+    assert signal.shape == (5,) and signal.dtype == np.float64 and rate == 8000
 
 
 def test_save_npy_is_atomic_and_protects(tmp_path) -> None:
@@ -92,3 +93,15 @@ def test_a_memory_error_names_the_file(tmp_path, monkeypatch) -> None:
             read_series(tmp_path / name)
         expected = f"{tmp_path / name}: not enough memory to read it (Unable to allocate 7.28 TiB for an array)"
         assert str(info.value) == expected
+
+
+def test_a_table_written_as_audio_keeps_its_values_or_says_what_was_clipped(tmp_path) -> None:
+    # a CSV smoothed to .wav came back as PCM_16, every value beyond 1 clipped without a word
+    import soundfile as sf
+
+    values = np.array([[0.5, 2.0, -3.0, 0.25]])
+    write_series(tmp_path / "t.wav", values, 8000.0, {"kind": "table"})
+    assert sf.info(tmp_path / "t.wav").subtype == "DOUBLE"
+    np.testing.assert_array_equal(sf.read(tmp_path / "t.wav")[0], values[0])
+    with pytest.warns(UserWarning, match=r"t\.flac: 2 sample\(s\) beyond full scale \(1\) clipped by PCM_24"):
+        write_series(tmp_path / "t.flac", values, 8000.0, {"kind": "table"})

@@ -120,7 +120,7 @@ def read_signal(path: str | os.PathLike) -> tuple[np.ndarray, float | None]:
     """Read a raw signal from audio or a ``.npy`` array, as stored: ``(n,)`` mono or ``(channels, n)``.
 
     Unlike :func:`read_series` the array keeps its dtype and any shape ``np.load``
-    gives; audio is float32, a mono file ``(n,)``. Returns the signal and the audio
+    gives; audio is float32 (float64 for a DOUBLE file), a mono file ``(n,)``. Returns the signal and the audio
     sample rate (None for ``.npy``).
     """
     path = Path(path)
@@ -140,6 +140,22 @@ def save_npy(path: str | os.PathLike, array: np.ndarray, *, protect: Sequence[st
         with open(tmp, "wb") as handle:  # a path would make np.save append ".npy"
             np.save(handle, array, allow_pickle=False)
     return path
+
+
+def _warn_clipping(path: Path, values: np.ndarray, subtype: str | None) -> None:
+    """Warn when the sample format ``path`` is written in clips values beyond full scale (1)."""
+    import warnings
+
+    from tsae.io.audio import AudioWarning, output_subtype
+
+    stored = output_subtype(path, subtype)
+    if stored in ("FLOAT", "DOUBLE"):
+        return
+    with np.errstate(invalid="ignore"):
+        beyond = int(np.count_nonzero(np.abs(values) > 1.0))
+    if beyond:
+        warnings.warn(f"{path}: {beyond} sample(s) beyond full scale (1) clipped by {stored}; write .wav to keep "
+                      "them as floats", AudioWarning, stacklevel=3)
 
 
 def write_series(path: str | os.PathLike, values: np.ndarray, rate: float | None, meta: dict[str, Any], *,
@@ -168,8 +184,10 @@ def write_series(path: str | os.PathLike, values: np.ndarray, rate: float | None
 
         if not rate:
             raise _fail(path, "an audio output needs a sample rate (the input has none)")
-        subtype = meta.get("subtype") if meta.get("kind") == "audio" else None
-        return write_audio(path, values.astype(np.float32), int(round(rate)), subtype=subtype, protect=tuple(protect))
+        # a series that was not audio has no full scale: 64-bit floats, where the format has them, keep it whole
+        subtype = meta.get("subtype") if meta.get("kind") == "audio" else "DOUBLE"
+        _warn_clipping(path, values, subtype)
+        return write_audio(path, values, int(round(rate)), subtype=subtype, protect=tuple(protect))
     if suffix in ARRAY_SUFFIXES:
         return save_npy(path, values if values.shape[0] > 1 else values[0], protect=protect)
     from tsae.io.tables import write_table
