@@ -48,10 +48,17 @@ def smooth_command(input: Path, output: Path, strength: float, no_edge_guard: bo
     """
     from tsae.pipelines.smooth.files import smooth_file
 
-    info = smooth_file(input, output, strength=strength, model=model, device=device if model else "cpu",
+    info = smooth_file(input, output, strength=strength, model=model, device=_device(device, model),
                        edge_guard=not no_edge_guard, model_params=params, quiet=quiet)
     echo_done(f"{output}: smoothed {info['samples']} samples x {info['channels']} channel(s) "
               f"in {info['seconds']:.1f} s", quiet)
+
+
+def _device(device: str, model: Path | None) -> str:
+    """Where ``--model`` runs; without one the work is on the CPU, and ``--device cuda`` says so."""
+    if model is None and device == "cuda":
+        raise click.UsageError("--device cuda needs --model: without one the series teaches a small network on the CPU")
+    return device if model is not None else "cpu"
 
 
 @click.command("impute")
@@ -72,6 +79,6 @@ def impute_command(input: Path, output: Path, model: Path | None, device: str, q
     """
     from tsae.pipelines.smooth.files import impute_file
 
-    info = impute_file(input, output, model=model, device=device if model else "cpu", quiet=quiet)
+    info = impute_file(input, output, model=model, device=_device(device, model), quiet=quiet)
     echo_done(f"{output}: filled {info['missing']} missing sample(s) of {info['samples']} x "
               f"{info['channels']} channel(s) in {info['seconds']:.1f} s", quiet)

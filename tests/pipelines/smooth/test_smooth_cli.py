@@ -106,3 +106,23 @@ def test_refuses_to_overwrite_input_and_subprocess_has_no_traceback(gappy_csv) -
     assert "Traceback" not in proc.stderr and "overwrite" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     assert gappy_csv.read_bytes() == before
+
+
+def test_options_that_would_be_ignored_are_refused(gappy_csv, tmp_path) -> None:
+    # --device cuda without --model ran on the CPU without a word
+    result = run("smooth", gappy_csv, "-o", tmp_path / "s.csv", "--device", "cuda", "-q")
+    assert result.exit_code == 2 and "--device cuda needs --model" in result.output
+    assert not (tmp_path / "s.csv").exists()
+
+
+def test_the_api_refuses_a_budget_or_parameters_it_would_ignore() -> None:
+    from tsae.pipelines.smooth.smoother import checked_params, smooth
+
+    x = np.sin(np.arange(300) / 5)
+    for options, message in [({"steps": -1}, "steps must be a whole number >= 0, got -1"),
+                             ({"max_seconds": float("nan")}, "max_seconds must be None or a number >= 0, got nan"),
+                             ({"strength": "0.5"}, "strength must be a number within"),
+                             ({"model_params": {"hidden": 4}, "model": object()}, "a trained model brings its own")]:
+        with pytest.raises(ValueError, match=message):
+            smooth(x, **options)
+    assert checked_params({}, 1, object()) == {}

@@ -35,6 +35,7 @@ from tsae.pipelines.smooth.smoother import (
     _GUARD_HALF,
     _typical_power,
     blend,
+    check_budget,
     checked_params,
     impute,
     noise_sigma,
@@ -61,6 +62,7 @@ def smooth_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], adv
     None; the other parameters are those of :func:`~tsae.pipelines.smooth.smoother.smooth`.
     """
     n = source.n
+    check_budget(steps, max_seconds)
     params = checked_params(model_params, source.channels, model)
     first = repair_missing(source.read(0, block if learn is None else learn))
     center = np.median(first, axis=1, keepdims=True)

@@ -40,6 +40,7 @@ well they are restored.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 import numpy as np
@@ -333,9 +334,21 @@ def _combine(z: np.ndarray, pred: np.ndarray, sigma: float, edge_guard: bool, ha
     return pred + gain * r
 
 
+def check_budget(steps: Any, max_seconds: Any) -> None:
+    """Refuse a training budget that is not one: ``steps`` a whole number >= 0, ``max_seconds`` None or >= 0."""
+    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
+        raise ValueError(f"steps must be a whole number >= 0, got {steps!r}")
+    if max_seconds is not None and (isinstance(max_seconds, bool) or not isinstance(max_seconds, numbers.Real)
+                                    or not max_seconds >= 0):  # NaN too
+        raise ValueError(f"max_seconds must be None or a number >= 0, got {max_seconds!r}")
+
+
 def checked_params(model_params: dict[str, Any] | None, channels: int, model: Any) -> dict[str, Any]:
     """The ``blind_spot`` network's parameters as a dict, checked (a bad one fails before any work)."""
     params = dict(model_params or {})
+    if params and model is not None:  # they would be ignored without a word
+        raise ValueError("model_params (--param) are the self-taught blind_spot network's; a trained model brings "
+                         "its own: leave them out")
     if params and model is None:
         from tsae.plugins import create_model
 
@@ -462,8 +475,9 @@ def smooth(
     >>> err(smooth(noisy)) < 0.5 * err(noisy)
     True
     """
-    if not 0.0 <= float(strength) <= 1.0:
-        raise ValueError(f"strength must be within [0, 1], got {strength}")
+    if isinstance(strength, (str, bytes)) or not 0.0 <= float(strength) <= 1.0:
+        raise ValueError(f"strength must be a number within [0, 1], got {strength!r}")
+    check_budget(steps, max_seconds)
     arr, squeeze = _series(x)
     missing = np.isnan(arr)
     if missing.all(axis=1).any():
