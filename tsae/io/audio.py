@@ -90,8 +90,9 @@ class AudioWarning(UserWarning):
 class _SampleRepair:
     """Repairs the samples of one float file as it is read, and tells what it did once, at the end."""
 
-    def __init__(self, path: str | os.PathLike, subtype: str) -> None:
+    def __init__(self, path: str | os.PathLike, subtype: str, gaps: bool = False) -> None:
         self.path = path
+        self.gaps = gaps  # NaN and inf are missing samples (NaN) for the series commands, silence for the denoiser
         self.active = subtype.upper() in {"FLOAT", "DOUBLE"}  # integer PCM is always finite and in [-1, 1]
         self.samples = self.non_finite = self.clipped = 0
         self.peak = 0.0
@@ -103,8 +104,9 @@ class _SampleRepair:
         bad = ~np.isfinite(data)
         if bad.any():
             self.non_finite += int(bad.sum())
-            data = np.where(bad, np.float32(0.0), data)
-        loud = np.abs(data) > LOUDEST
+            data = np.where(bad, data.dtype.type(np.nan if self.gaps else 0.0), data)
+        with np.errstate(invalid="ignore"):
+            loud = np.abs(data) > LOUDEST
         if loud.any():
             self.clipped += int(loud.sum())
             self.peak = max(self.peak, float(np.abs(data).max()))
@@ -115,7 +117,8 @@ class _SampleRepair:
         """One :class:`AudioWarning` naming the file when a sample was repaired."""
         parts = []
         if self.non_finite:
-            parts.append(f"{self.non_finite} of {self.samples} samples are NaN or infinite (read as silence)")
+            read_as = "missing" if self.gaps else "silence"
+            parts.append(f"{self.non_finite} of {self.samples} samples are NaN or infinite (read as {read_as})")
         if self.clipped:
             parts.append(f"{self.clipped} samples are up to {self.peak:.3g} times full scale "
                          f"(clipped to {LOUDEST:g}; was the file scaled by mistake?)")
@@ -233,8 +236,11 @@ def _read_dtype(subtype: str) -> str:
     return "float64" if subtype.upper() == "DOUBLE" else "float32"
 
 
-def read_audio(path: str | os.PathLike) -> AudioFile:
+def read_audio(path: str | os.PathLike, *, gaps: bool = False) -> AudioFile:
     """Read a whole audio file as float32 ``(channels, n)`` (float64 for a DOUBLE file).
+
+    A float file's NaN and infinite samples are read as silence (0), or with ``gaps``
+    as missing samples (NaN, for the series commands), with a warning naming the file.
 
     Raises
     ------
@@ -245,7 +251,7 @@ def read_audio(path: str | os.PathLike) -> AudioFile:
     info = audio_info(path)
     if info.streamed:
         data, sr = np.concatenate(list(_streamed_blocks(info, 1 << 20)), axis=1).T, info.sample_rate
-        repair = _SampleRepair(path, info.subtype)
+        repair = _SampleRepair(path, info.subtype, gaps)
         data = repair(data)
         repair.report()
         return AudioFile(np.ascontiguousarray(data.T), int(sr), info.subtype, info.format)
@@ -257,21 +263,21 @@ def read_audio(path: str | os.PathLike) -> AudioFile:
     if data.shape[0] == 0:
         raise ValueError(f"{path}: no audio samples (zero length)")
     _check_complete(info, data.shape[0])
-    repair = _SampleRepair(path, info.subtype)
+    repair = _SampleRepair(path, info.subtype, gaps)
     data = repair(data)
     repair.report()
     return AudioFile(np.ascontiguousarray(data.T), int(sr), info.subtype, info.format)
 
 
-def iter_audio_blocks(path: str | os.PathLike, block: int) -> Iterator[np.ndarray]:
+def iter_audio_blocks(path: str | os.PathLike, block: int, *, gaps: bool = False) -> Iterator[np.ndarray]:
     """Yield consecutive float32 blocks ``(channels, <= block)`` of an audio file (float64 for a DOUBLE file).
 
-    Memory stays bounded by ``block`` whatever the file length.
+    Memory stays bounded by ``block`` whatever the file length; ``gaps`` as for :func:`read_audio`.
     """
     if block < 1:
         raise ValueError(f"block must be >= 1, got {block}")
     info = audio_info(path)
-    repair = _SampleRepair(path, info.subtype)
+    repair = _SampleRepair(path, info.subtype, gaps)
     if info.streamed:
         for data in _streamed_blocks(info, block):
             yield np.ascontiguousarray(repair(data))

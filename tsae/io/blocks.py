@@ -101,9 +101,9 @@ def _npy_chunks(path: Path, array: Any, chunk: int) -> Iterator[np.ndarray]:
             yield np.stack(rows)
 
 
-def open_source(path: Path, chunk: int = CHUNK) -> SeriesSource | None:
+def open_source(path: Path, chunk: int = CHUNK, *, audio_gaps: bool = False) -> SeriesSource | None:
     """A :class:`SeriesSource` for an audio or ``.npy`` file (checked as :func:`~tsae.io.series.read_series`
-    does), None for a table (read whole: there is no chunked table reader)."""
+    does, ``audio_gaps`` as there), None for a table (read whole: there is no chunked table reader)."""
     suffix = path.suffix.lower()
     columns = lambda c: [f"ch{i}" for i in range(c)]  # noqa: E731 - as read_series names them
     if suffix in ARRAY_SUFFIXES:
@@ -119,7 +119,7 @@ def open_source(path: Path, chunk: int = CHUNK) -> SeriesSource | None:
         info = audio_info(path)
         meta = {"kind": "audio", "subtype": info.subtype, "format": info.format, "columns": columns(info.channels)}
         return SeriesSource(path, info.frames, info.channels, float(info.sample_rate), meta,
-                            iter_audio_blocks(path, chunk))
+                            iter_audio_blocks(path, chunk, gaps=audio_gaps))
     return None
 
 

@@ -57,18 +57,23 @@ def read_npy(path: Path, *, mmap: bool = False) -> np.ndarray:
                       f"but the file holds {held:,} bytes of data")
 
 
-def read_series(path: str | os.PathLike) -> tuple[np.ndarray, float | None, dict[str, Any]]:
+def read_series(path: str | os.PathLike, *, audio_gaps: bool = False) -> tuple[np.ndarray, float | None,
+                                                                              dict[str, Any]]:
     """Read a series file by suffix: CSV/TSV tables, ``.npy`` arrays, or audio.
 
     Parameters
     ----------
     path
         The file; any suffix other than ``.npy`` and the audio ones is read as a table.
+    audio_gaps
+        Read a float audio file's NaN and infinite samples as missing (NaN) rather than as
+        silence (what the denoiser wants).
 
     Returns
     -------
     values : np.ndarray
-        float64 ``(channels, n)`` with ``n > 0``; NaN marks missing samples (tables only).
+        float64 ``(channels, n)`` with ``n > 0``; NaN marks missing samples (tables and arrays;
+        audio with ``audio_gaps``).
         Tables and audio are marked as laid out on purpose
         (:func:`~tsae.engine.layout.known_layout`): a table of fewer rows than columns is
         that many channels, never taken for a transposed array.
@@ -101,7 +106,7 @@ def read_series(path: str | os.PathLike) -> tuple[np.ndarray, float | None, dict
         from tsae.io.audio import read_audio
 
         with memory_for(path):
-            audio = read_audio(path)
+            audio = read_audio(path, gaps=audio_gaps)
             data = audio.data.astype(np.float64)
         return (known_layout(data), float(audio.sample_rate),
                 {"kind": "audio", "subtype": audio.subtype, "format": audio.format,

@@ -126,3 +126,20 @@ def test_the_api_refuses_a_budget_or_parameters_it_would_ignore() -> None:
         with pytest.raises(ValueError, match=message):
             smooth(x, **options)
     assert checked_params({}, 1, object()) == {}
+
+
+def test_impute_fills_the_nan_samples_of_a_float_wav(tmp_path) -> None:
+    # they were read as silence, as the denoiser reads them, and "filled 0 missing sample(s)" left zeros
+    import soundfile as sf
+
+    t = np.arange(3000) / 8000
+    x = (0.5 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    gap = x.copy()
+    gap[1000:1040] = np.nan
+    sf.write(tmp_path / "gap.wav", gap, 8000, subtype="FLOAT")
+    result = run("impute", tmp_path / "gap.wav", "-o", tmp_path / "filled.wav")
+    assert result.exit_code == 0, result.output
+    assert "filled 40 missing sample(s)" in result.output and "(read as missing)" in result.output
+    filled = sf.read(tmp_path / "filled.wav", dtype="float32")[0]
+    assert np.sqrt(np.mean((filled[1000:1040] - x[1000:1040]) ** 2)) < 0.1
+    np.testing.assert_array_equal(filled[:1000], x[:1000])

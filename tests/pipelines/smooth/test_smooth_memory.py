@@ -9,7 +9,7 @@ from tsae.cli import cli
 
 @pytest.mark.parametrize("command", ["smooth", "impute"])
 def test_out_of_memory_is_one_line_naming_the_file(tmp_path, monkeypatch, command) -> None:
-    def no_memory(path):
+    def no_memory(path, **options):
         raise MemoryError("Unable to allocate 7.45 GiB for an array with shape (1000000000,) and data type float64")
 
     monkeypatch.setattr("tsae.pipelines.smooth.files.read_series", no_memory)

@@ -40,10 +40,11 @@ def _file_job(input: str | os.PathLike, output: str | os.PathLike, model: Any, f
     src, dst = Path(input), Path(output)
     reads = [src, *read_paths(model)]
     check_output(dst, reads)
-    source = open_source(src) if streams(src, dst) else None
+    # a float audio file's NaN samples are gaps here (the denoiser reads them as silence)
+    source = open_source(src, audio_gaps=True) if streams(src, dst) else None
     with memory_for(src, "process"):
         if source is None or source.n <= block:
-            values, rate, meta = read_series(src)
+            values, rate, meta = read_series(src, audio_gaps=True)
             with in_file(src, dst, *reads):
                 result = np.asarray(fn(values), dtype=np.float64).reshape(values.shape)
             write_series(dst, result, rate, meta, protect=reads)
