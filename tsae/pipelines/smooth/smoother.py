@@ -339,7 +339,7 @@ def check_budget(steps: Any, max_seconds: Any) -> None:
     if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
         raise ValueError(f"steps must be a whole number >= 0, got {steps!r}")
     if max_seconds is not None and (isinstance(max_seconds, bool) or not isinstance(max_seconds, numbers.Real)
-                                    or not max_seconds >= 0):  # NaN too
+                                    or not float(max_seconds) >= 0):  # NaN too
         raise ValueError(f"max_seconds must be None or a number >= 0, got {max_seconds!r}")
 
 
