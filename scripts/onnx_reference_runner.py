@@ -131,14 +131,25 @@ def detector_scores(session, meta: dict, x: np.ndarray) -> np.ndarray:  # type: 
 
 
 def reconstruct(session, meta: dict, x: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """Reconstruction of ``x`` ``(channels, n)`` through a window model (normalised as in the sidecar)."""
+    """Reconstruction of ``x`` ``(channels, n)`` through a window model, as the sidecar's ``usage`` says."""
     norm = meta.get("normalizer") or {}
     center = np.asarray(norm.get("center", 0.0), np.float64).reshape(-1, 1)
     scale = np.asarray(norm.get("scale", 1.0), np.float64).reshape(-1, 1)
-    hop = int((meta.get("frame") or {}).get("hop") or meta["window"])
-    windows, starts = frames((x - center) / scale, meta["window"], hop)
+    window, n = int(meta["window"]), x.shape[1]
+    hop = int((meta.get("frame") or {}).get("hop") or window)
+    taper = np.ones(window) if meta.get("taper") is None else np.asarray(meta["taper"], np.float64)
+    count = 1 if n <= window else -(-(n - window) // hop) + 1  # windows that cover every sample
+    padded = np.zeros((x.shape[0], (count - 1) * hop + window))
+    padded[:, :n] = (x - center) / scale
+    starts = np.arange(count) * hop
+    windows = np.stack([padded[:, s: s + window] * taper for s in starts]).astype(np.float32)
     recon = session.run(["reconstruction"], {"window": windows})[0].astype(np.float64)
-    return overlap_mean(recon, starts, x.shape[1]) * scale + center
+    acc, weight = np.zeros_like(padded), np.zeros(padded.shape[1])
+    for s, r in zip(starts, recon, strict=True):
+        acc[:, s: s + window] += r * taper
+        weight[s: s + window] += taper**2
+    y = np.divide(acc, weight, out=np.zeros_like(acc), where=weight > 0)[:, :n]
+    return y * scale + center
 
 
 # ----------------------------------------------------------------------------- files

@@ -13,6 +13,14 @@ def _batch_axes(names: list[str]) -> dict[str, dict[int, str]]:
     return {name: {0: "batch"} for name in names}
 
 
+def _taper(loaded: Any) -> list[float] | None:
+    """The values of the model's analysis window (``frame.window_fn``), or None for none: the runner needs no scipy."""
+    from tsae.engine.framing import window_array
+
+    taper = window_array((loaded.frame or {}).get("window_fn"), int(loaded.window))
+    return None if taper is None else [float(v) for v in taper]
+
+
 def window_export(loaded: Any) -> tuple[torch.nn.Module, dict[str, Any]]:
     """Any family: normalised windows ``(batch, channels, window)`` -> ``reconstruction``, ``code``."""
     from tsae.export.graphs import WindowGraph
@@ -24,8 +32,11 @@ def window_export(loaded: Any) -> tuple[torch.nn.Module, dict[str, Any]]:
         "outputs": {"reconstruction": ["batch", c, w], "code": ["batch", "..."]},
         "channels": c, "window": w, "frame": loaded.frame, "normalizer": loaded.normalizer,
         "sample_rate": loaded.sample_rate, "hparams": loaded.hparams,
-        "usage": "normalise each channel ((x - center) / scale), cut windows of `window` samples every "
-                 "`frame.hop`, run, overlap-average the reconstructions and undo the normalisation",
+        "taper": _taper(loaded),
+        "usage": "normalise each channel ((x - center) / scale), zero-pad the end so that windows of `window` "
+                 "samples every `frame.hop` cover every sample, multiply each window by `taper` (null: ones), "
+                 "run, overlap-add the reconstructions weighted by `taper` (sum(r * taper) / sum(taper**2) per "
+                 "sample, 0 where that sum is 0) and undo the normalisation",
     }
     spec = {"example": [torch.zeros(2, c, w)], "inputs": names_in, "outputs": names_out,
             "dynamic_axes": _batch_axes(names_in + names_out), "sidecar": sidecar}
