@@ -319,14 +319,14 @@ class TableWarning(UserWarning):
 
 
 def _absurd_as_missing(path: Path, data: np.ndarray, names: list[str]) -> None:
-    """Infinite cells and cells beyond :data:`ABSURD` become NaN (missing), in place; finite ones are told."""
+    """Infinite cells and cells beyond :data:`ABSURD` become NaN (missing), in place, with a warning naming them."""
     with np.errstate(invalid="ignore"):
-        huge = np.isfinite(data) & (np.abs(data) > ABSURD)
-    data[np.isinf(data) | huge] = np.nan
+        huge = np.abs(data) > ABSURD  # inf too
+    data[huge] = np.nan
     if huge.any():
         where = [f"{names[c]} ({int(n)})" for c, n in enumerate(huge.sum(axis=1)) if n]
-        warnings.warn(f"{path}: {int(huge.sum())} cell(s) beyond {ABSURD:g} in magnitude read as missing: "
-                      f"{', '.join(where[:5])}", TableWarning, stacklevel=3)
+        warnings.warn(f"{path}: {int(huge.sum())} cell(s) infinite or beyond {ABSURD:g} in magnitude read as "
+                      f"missing: {', '.join(where[:5])}", TableWarning, stacklevel=3)
 
 
 def _time_unit(values: np.ndarray) -> Literal["s", "ms", "us", "ns"]:
