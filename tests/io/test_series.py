@@ -105,3 +105,23 @@ def test_a_table_written_as_audio_keeps_its_values_or_says_what_was_clipped(tmp_
     np.testing.assert_array_equal(sf.read(tmp_path / "t.wav")[0], values[0])
     with pytest.warns(UserWarning, match=r"t\.flac: 2 sample\(s\) beyond full scale \(1\) clipped by PCM_24"):
         write_series(tmp_path / "t.flac", values, 8000.0, {"kind": "table"})
+
+
+@pytest.mark.parametrize(("shape", "dtype"), [((1, 40), np.float32), ((40,), np.float32), ((2, 40), np.float16),
+                                              ((1, 40), np.int32)])
+def test_a_npy_series_is_written_back_in_its_layout_and_float_type(tmp_path, shape, dtype) -> None:
+    # (1, n) came back (n,) and float32 came back float64, from every command that writes a series
+    from tsae.io.blocks import SeriesShape, open_source, open_writer
+
+    np.save(tmp_path / "in.npy", np.arange(np.prod(shape)).reshape(shape).astype(dtype))
+    values, rate, meta = read_series(tmp_path / "in.npy")
+    write_series(tmp_path / "whole.npy", values / 2, rate, meta)
+    source = open_source(tmp_path / "in.npy", 16)
+    with open_writer(tmp_path / "blocks.npy", SeriesShape(source.channels, source.n, None, source.meta), ()) as write:
+        for start in range(0, source.n, 16):
+            write(source.read(start, start + 16) / 2)
+    expected = np.float32 if dtype == np.float32 else np.float64  # float16 and integers: float64
+    for name in ("whole.npy", "blocks.npy"):
+        back = np.load(tmp_path / name)
+        assert back.shape == shape and back.dtype == expected, name
+        np.testing.assert_allclose(back.reshape(-1), (values / 2).reshape(-1))

@@ -110,8 +110,10 @@ def open_source(path: Path, chunk: int = CHUNK, *, audio_gaps: bool = False) -> 
         array = read_npy(path, mmap=True)
         if array.dtype.kind not in "biuf" or array.ndim not in (1, 2) or array.size == 0:
             return None  # read_series says what is wrong with it
+        from tsae.io.series import array_meta
+
         channels = 1 if array.ndim == 1 else int(array.shape[0])
-        return SeriesSource(path, int(array.shape[-1]), channels, None, {"kind": "array", "columns": columns(channels)},
+        return SeriesSource(path, int(array.shape[-1]), channels, None, array_meta(array.ndim, array.dtype, channels),
                             _npy_chunks(path, array, chunk))
     if suffix in AUDIO_SUFFIXES:
         from tsae.io.audio import audio_info, iter_audio_blocks
@@ -174,9 +176,11 @@ def open_writer(path: Path, source: SeriesShape,
                                protect=protect) as audio:
             yield audio.write
         return
+    from tsae.io.series import array_out
+
     with atomic_path(path, protect=protect) as tmp, open(tmp, "wb") as handle:
-        shape = (source.n,) if source.channels == 1 else (source.channels, source.n)
-        writer = NpyBlockWriter(handle, shape, np.float64)
+        like = array_out(np.empty((source.channels, 0)), source.meta)  # the input's layout and float type
+        writer = NpyBlockWriter(handle, (*like.shape[:-1], source.n), like.dtype)
         yield writer.write
 
 

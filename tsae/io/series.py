@@ -57,6 +57,23 @@ def read_npy(path: Path, *, mmap: bool = False) -> np.ndarray:
                       f"but the file holds {held:,} bytes of data")
 
 
+def array_meta(ndim: int, dtype: Any, channels: int) -> dict[str, Any]:
+    """The ``meta`` of a ``.npy`` series: its layout (``ndim``) and float type come back when it is written."""
+    kind = np.dtype(dtype)
+    return {"kind": "array", "columns": [f"ch{i}" for i in range(channels)], "ndim": int(ndim),
+            "dtype": kind.str if kind.kind == "f" and kind.itemsize >= 4 else "<f8"}
+
+
+def array_out(values: np.ndarray, meta: dict[str, Any]) -> np.ndarray:
+    """``values`` (C, n) as a ``.npy`` output holds them: the input's layout and float type (float64 when unknown).
+
+    One channel read from ``(n,)`` (or of unknown layout) is written ``(n,)``; from ``(1, n)``, ``(1, n)``.
+    """
+    out = values if values.shape[0] > 1 or meta.get("ndim") == 2 else values[0]
+    dtype = meta.get("dtype") if meta.get("kind") == "array" else None
+    return out.astype(dtype, copy=False) if isinstance(dtype, str) else out
+
+
 def read_series(path: str | os.PathLike, *, audio_gaps: bool = False) -> tuple[np.ndarray, float | None,
                                                                               dict[str, Any]]:
     """Read a series file by suffix: CSV/TSV tables, ``.npy`` arrays, or audio.
@@ -101,7 +118,7 @@ def read_series(path: str | os.PathLike, *, audio_gaps: bool = False) -> tuple[n
             raise _fail(path, f"expected a non-empty numeric array (n,) or (channels, n), got {arr.dtype} {arr.shape}")
         with memory_for(path):
             values = np.atleast_2d(arr.astype(np.float64))
-        return values, None, {"kind": "array", "columns": [f"ch{i}" for i in range(values.shape[0])]}
+        return values, None, array_meta(arr.ndim, arr.dtype, values.shape[0])
     if suffix in AUDIO_SUFFIXES:
         from tsae.io.audio import read_audio
 
@@ -194,7 +211,7 @@ def write_series(path: str | os.PathLike, values: np.ndarray, rate: float | None
         _warn_clipping(path, values, subtype)
         return write_audio(path, values, int(round(rate)), subtype=subtype, protect=tuple(protect))
     if suffix in ARRAY_SUFFIXES:
-        return save_npy(path, values if values.shape[0] > 1 else values[0], protect=protect)
+        return save_npy(path, array_out(values, meta), protect=protect)
     from tsae.io.tables import write_table
 
     names = list(meta.get("columns") or [f"ch{i}" for i in range(values.shape[0])])
@@ -204,4 +221,4 @@ def write_series(path: str | os.PathLike, values: np.ndarray, rate: float | None
     return write_table(path, columns, time=meta.get("time"), time_name=meta.get("time_name"), protect=tuple(protect))
 
 
-__all__ = ["read_series", "read_signal", "write_series", "save_npy"]
+__all__ = ["array_meta", "array_out", "read_series", "read_signal", "write_series", "save_npy"]
