@@ -218,3 +218,12 @@ def test_the_runner_reconstructs_a_series_as_tsae_does(window_fn, tmp_path) -> N
     series = np.random.default_rng(3).standard_normal((2, 101)) * 2 + 1  # the end needs a padded window
     expected = reconstruct_series(load_model(path), series)
     np.testing.assert_allclose(runner.reconstruct(session, meta, series), expected, atol=2e-4 * np.abs(expected).max())
+
+
+def test_denoiser_options_on_another_model_are_refused(tmp_path) -> None:
+    # `tsae export conv.tsae --strength 0.5` was accepted and ignored
+    model = create_model("conv1d", 1, 16).eval()
+    path = save_model(tmp_path / "m.tsae", model, frame={"window": 16, "hop": 4})
+    result = CliRunner().invoke(cli, ["export", str(path), "-o", str(tmp_path / "m.onnx"), "--strength", "0.5"])
+    assert result.exit_code == 1 and "are a denoiser's; this model has neither" in result.output
+    assert not (tmp_path / "m.onnx").exists()

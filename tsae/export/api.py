@@ -78,11 +78,15 @@ def export_model(
     side = sidecar_path(output)
     check_outputs([output, side], [source])
     loaded = load_model(source, device="cpu")
+    denoiser = callable(getattr(loaded.model, "explicit_step", None))
+    if not denoiser and (strength != 1.0 or atten_limit is not None):  # they would be ignored without a word
+        raise ValueError(f"{source}: strength and atten_limit (--strength, --atten-limit) are a denoiser's; "
+                         "this model has neither")
     if (loaded.extra or {}).get("kind") == DETECTOR_KIND:
         from tsae.export.kinds import detector_export
 
         kind, module, spec = "detector", *detector_export(source)
-    elif callable(getattr(loaded.model, "explicit_step", None)):
+    elif denoiser:
         from tsae.export.kinds import denoiser_export
 
         if atten_limit is not None and math.isinf(atten_limit):  # an infinite limit is none (and JSON has no inf)
