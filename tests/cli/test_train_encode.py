@@ -137,3 +137,9 @@ def test_a_hop_longer_than_the_window_is_refused(sensor_csv, tmp_path) -> None:
     result = run("train", sensor_csv, "--window", "16", "--hop", "32", "--epochs", "1", "-q", "-o", tmp_path / "m.tsae")
     assert_one_line_error(result, "hop must be between 1 and the window (16), got 32")
     assert not (tmp_path / "m.tsae").exists()
+
+
+def test_window_fn_none_means_no_window_as_in_tsae_frame(sensor_csv, tmp_path) -> None:
+    result = run("train", sensor_csv, *FAST, "--window-fn", "none", "-o", tmp_path / "m.tsae")
+    assert result.exit_code == 0, result.output
+    assert load_model(tmp_path / "m.tsae").frame["window_fn"] is None
