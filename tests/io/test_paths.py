@@ -119,3 +119,13 @@ def test_an_output_whose_folder_takes_no_file_is_refused_before_any_work(tmp_pat
     monkeypatch.undo()
     check_output(tmp_path / "new" / "out.csv", [])  # a writable folder passes and keeps no probe file
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_batch_of_outputs_probes_each_folder_once(tmp_path, monkeypatch) -> None:
+    import tempfile
+
+    made = []
+    real = tempfile.TemporaryFile
+    monkeypatch.setattr(tempfile, "TemporaryFile", lambda **kw: made.append(kw["dir"]) or real(**kw))
+    check_outputs([tmp_path / f"o{i}.csv" for i in range(50)] + [tmp_path / "sub" / "x.csv"], [])
+    assert made == [tmp_path]  # "sub" does not exist yet: its nearest folder, already probed

@@ -255,7 +255,7 @@ def read_paths(*sources: object) -> list[PathLike]:
     return found
 
 
-def _check(path: Path, reads: _Files) -> None:
+def _check(path: Path, reads: _Files, probed: set[Path] | None = None) -> None:
     read = reads.find(path)
     if read is not None:
         what = "a file this command reads" if str(read) == str(path) else f"{read}, which this command reads"
@@ -269,10 +269,10 @@ def _check(path: Path, reads: _Files) -> None:
     blocker = _blocking_parent(path)
     if blocker is not None:
         raise ValueError(f"{path}: {blocker} is a file, not a folder")
-    _check_writable(path)
+    _check_writable(path, set() if probed is None else probed)
 
 
-def _check_writable(path: Path) -> None:
+def _check_writable(path: Path, probed: set[Path]) -> None:
     """Refuse an output whose folder (its nearest existing one) takes no new file: found now, not after the work.
 
     A probe file is made and removed there, as the atomic write will make its temporary
@@ -281,13 +281,14 @@ def _check_writable(path: Path) -> None:
     import tempfile
 
     folder = next((p for p in path.parents if p.exists()), None)
-    if folder is None or not folder.is_dir():
+    if folder is None or not folder.is_dir() or folder in probed:  # one probe a folder for a batch of outputs
         return
     try:
         with tempfile.TemporaryFile(dir=folder, prefix=".tsae-probe-"):
             pass
     except OSError as error:
         raise ValueError(f"{path}: cannot write in {folder} ({error.strerror or error})") from None
+    probed.add(folder)
 
 
 def check_output(output: PathLike, reads: Iterable[PathLike] = ()) -> None:
@@ -313,12 +314,13 @@ def check_output(output: PathLike, reads: Iterable[PathLike] = ()) -> None:
 def check_outputs(outputs: Iterable[PathLike], reads: Iterable[PathLike] = ()) -> None:
     """:func:`check_output` for each of ``outputs``, which must also name different files."""
     read_files, seen = _Files(reads), _Files()
+    probed: set[Path] = set()
     for output in outputs:
         if is_url(output):
             continue
         if seen.find(output) is not None:
             raise ValueError(f"{output}: named for two outputs")
-        _check(Path(output), read_files)
+        _check(Path(output), read_files, probed)
         seen.add(output)
 
 
