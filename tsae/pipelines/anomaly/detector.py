@@ -190,11 +190,11 @@ def _score_all(core: ScoringCore | DriftingCore, X: np.ndarray,
 
     With ``progress``, a bar on stderr counts the samples scored.
     """
-    from tqdm import tqdm
+    from tsae.pipelines.progress import sample_bar
 
     n = X.shape[1]
     scores, contrib = [], []
-    with tqdm(total=n, unit="sample", unit_scale=True, desc="score", disable=not progress, leave=False) as bar:
+    with sample_bar(n, "score", progress, leave=False) as bar:
         for start in range(0, n, SCORE_BLOCK):
             s, c = core._push_rows(X[:, start:start + SCORE_BLOCK].T)
             scores.append(s)

@@ -32,6 +32,7 @@ from tsae.pipelines.compress.codes import CodeModel
 from tsae.pipelines.compress.container import Reader
 from tsae.pipelines.compress.series import absolute_bounds, bounds_from_extremes, channel_extremes
 from tsae.pipelines.compress.stream import Compressor, Layout, iter_decompress, read_layout
+from tsae.pipelines.progress import sample_bar
 
 #: series files read and written in blocks (the others, tables, whole)
 _BLOCK_SUFFIXES = ARRAY_SUFFIXES + AUDIO_SUFFIXES
@@ -175,7 +176,7 @@ def compress_file(model: str | os.PathLike, data: str | os.PathLike, output: str
         with open(tmp, "wb") as handle:
             writer = Compressor(handle, loaded, max_error=bounds, coder=coder,
                                 block_windows=block_windows, latent_step=latent_step, header=header)
-            with in_file(data_path, model_path, out), _bar(samples, "compress", progress) as bar:
+            with in_file(data_path, model_path, out), sample_bar(samples, "compress", progress, leave=False) as bar:
                 for part in parts:
                     writer.write(part)
                     bar.update(part.shape[1])
@@ -201,12 +202,6 @@ def _find_model(reader: Reader, container: Path, given: str | os.PathLike | None
     if expected and file_sha256(path) != expected:
         raise reader.fail(f"model file {path} is not the one the container was written with (SHA-256 differs)")
     return path
-
-
-def _bar(total: int | None, what: str, show: bool) -> Any:
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit="sample", unit_scale=True, desc=what, disable=not show, leave=False)
 
 
 def decompress_file(container: str | os.PathLike, output: str | os.PathLike, *,
@@ -258,7 +253,7 @@ def _decompress(source: Path, out: Path, model: str | os.PathLike | None, progre
         if out.suffix.lower() in _BLOCK_SUFFIXES:
             samples, stored_as = _write_blocks(out, reader, code_model, layout, handle, protect, progress)
         else:
-            with _bar(None, "decompress", progress) as bar:
+            with sample_bar(None, "decompress", progress, leave=False) as bar:
                 blocks = [bar.update(b.shape[1]) or b for b in iter_decompress(reader, code_model, layout)]
             values = np.concatenate(blocks, axis=1) if blocks else np.zeros((layout.channels, 0))
             time, time_name = _time_column(reader.header.get("time"), values.shape[1])
@@ -289,7 +284,7 @@ def _write_blocks(out: Path, reader: Reader, model: CodeModel, layout: Layout, h
     meta = {"kind": "audio", "subtype": subtype if isinstance(subtype, str) else "DOUBLE"}
     shape = SeriesShape(layout.channels, n, layout.sample_rate, meta)
     samples = 0
-    with open_writer(out, shape, protect) as write, _bar(n or None, "decompress", progress) as bar:
+    with open_writer(out, shape, protect) as write, sample_bar(n or None, "decompress", progress, leave=False) as bar:
         for values in iter_decompress(reader, model, layout):
             write(values)
             samples += values.shape[1]

@@ -546,17 +546,16 @@ def reconstruct(
     if single and dask is not None:
         return _dask_single_file(Path(model), str(inputs[0]), str(output), dask, batch_size)
     if single:
-        from tqdm import tqdm
-
         from tsae.models.device import resolve_device
         from tsae.models.modelfile import load_model
+        from tsae.pipelines.progress import sample_bar
 
         loaded = load_model(model, device=resolve_device(device))
         progress = batch_options.get("progress")
         show = (not batch_options.get("quiet", False) and sys.stderr.isatty()) if progress is None else progress
         source = open_source(Path(inputs[0])) if show and _is_long(str(inputs[0]), str(output)) else None
-        with tqdm(total=source.n if source is not None else None, unit="sample", unit_scale=True,
-                  desc="reconstruct", disable=source is None) as bar:  # a file of one block is quick
+        with sample_bar(None if source is None else source.n, "reconstruct",
+                        source is not None) as bar:  # a file of one block is quick
             row = reconstruct_file(loaded, inputs[0], output, batch_size=batch_size, advance=bar.update)
         return BatchResult(manifest=None, rows={row["file"]: row})
     return reconstruct_files(model, inputs, output, dask=dask, device=device, batch_size=batch_size, **batch_options)

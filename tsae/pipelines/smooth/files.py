@@ -50,10 +50,10 @@ def _file_job(input: str | os.PathLike, output: str | os.PathLike, model: Any, f
             write_series(dst, result, rate, meta, protect=reads)
             return {"samples": int(values.shape[1]), "channels": int(values.shape[0]),
                     "missing": int(np.isnan(values).sum()), "seconds": time.perf_counter() - start}
-        from tqdm import tqdm
+        from tsae.pipelines.progress import sample_bar
 
-        with tqdm(total=source.n, unit="sample", unit_scale=True, desc=desc,
-                  disable=quiet or not sys.stderr.isatty()) as bar, open_writer(dst, source, tuple(reads)) as write:
+        with sample_bar(source.n, desc, not quiet and sys.stderr.isatty()) as bar, \
+                open_writer(dst, source, tuple(reads)) as write:
             with in_file(src, dst, *reads):
                 missing = blocks(source, write, bar.update)
             source.finish()
