@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ import numpy as np
 
 from tsae.io.atomic import atomic_path
 from tsae.io.blocks import NpyBlockWriter
-from tsae.io.paths import ARRAY_SUFFIXES, check_output
+from tsae.io.paths import ARRAY_SUFFIXES, check_output, nearest_existing
 from tsae.io.series import read_npy
 
 #: samples per channel read at a time
@@ -51,8 +51,8 @@ def default_frames_output(path: str | os.PathLike) -> Path:
     return path.with_name(f"{path.stem}.frames.npy")
 
 
-def _signal_blocks(source: Path, block: int) -> tuple[tuple[int, ...], float | None, Iterator[np.ndarray]]:
-    """The signal's shape, its audio rate (None for ``.npy``) and its consecutive blocks along time.
+def _signal(source: Path) -> tuple[tuple[int, ...], float | None, Callable[[int], Iterator[np.ndarray]]]:
+    """The signal's shape, its audio rate (None for ``.npy``) and ``blocks(size)``: its consecutive blocks in time.
 
     Audio is float32, a mono file ``(n,)``, else ``(channels, n)``; a ``.npy`` array is
     framed as stored (memory-mapped, never loaded whole).
@@ -64,13 +64,14 @@ def _signal_blocks(source: Path, block: int) -> tuple[tuple[int, ...], float | N
         if array.dtype.kind not in "iuf" or array.dtype.itemsize == 0:
             raise ValueError(f"{source}: holds {array.dtype} values; frames are cut from real numbers (int or float)")
         n = array.shape[-1]
-        return array.shape, None, (array[..., i: i + block] for i in range(0, n, block))
+        return array.shape, None, lambda block: (array[..., i: i + block] for i in range(0, n, block))
     from tsae.io.audio import audio_info, iter_audio_blocks
 
     info = audio_info(source)
     mono = info.channels == 1
     shape = (info.frames,) if mono else (info.channels, info.frames)
-    return shape, float(info.sample_rate), (b[0] if mono else b for b in iter_audio_blocks(source, block))
+    return shape, float(info.sample_rate), lambda block: (b[0] if mono else b
+                                                          for b in iter_audio_blocks(source, block))
 
 
 def frame_file(source: str | os.PathLike, output: str | os.PathLike | None, length: int, hop: int, *,
@@ -99,10 +100,9 @@ def frame_file(source: str | os.PathLike, output: str | os.PathLike | None, leng
     source = Path(source)
     target = default_frames_output(source) if output is None else Path(output)
     check_output(target, [source])
-    shape, rate, _ = _signal_blocks(source, 1)
-    rows = math.prod(shape[:-1])
+    shape, rate, read_blocks = _signal(source)
     # a long frame every few samples makes frames many times the signal's size: shorter blocks bound them
-    shape, rate, blocks = _signal_blocks(source, frame_block(length, hop, rows, max(1, int(block))))
+    blocks = read_blocks(frame_block(length, hop, math.prod(shape[:-1]), max(1, int(block))))
     n = shape[-1]
     framer = StreamFramer(length, hop, window_fn, channels=None)
     n_frames = num_frames(n, length, hop, pad=pad, center=center)
@@ -134,8 +134,7 @@ def _check_room(target: Path, size: int) -> None:
     """Refuse, before writing, a file larger than the free space of its folder."""
     import shutil
 
-    folder = next((p for p in [target.parent, *target.parent.parents] if p.exists()), Path("."))
-    free = shutil.disk_usage(folder).free
+    free = shutil.disk_usage(nearest_existing(target) or Path(".")).free
     if size > free:
         raise ValueError(f"{target}: the frames take {size / 2**30:.3g} GiB, more than the {free / 2**30:.3g} GiB "
                          "free there (a larger hop or a shorter window makes fewer)")

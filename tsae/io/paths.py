@@ -233,12 +233,15 @@ def plan_outputs(
     return pairs
 
 
+def nearest_existing(path: Path) -> Path | None:
+    """The nearest ancestor of ``path`` that exists (a folder, or a file in the way), None if none does."""
+    return next((parent for parent in path.parents if parent.exists()), None)
+
+
 def _blocking_parent(path: Path) -> Path | None:
     """The nearest existing ancestor of ``path`` when it is not a folder (``a.wav`` in ``a.wav/out.wav``)."""
-    for parent in path.parents:
-        if parent.exists():
-            return None if parent.is_dir() else parent
-    return None
+    parent = nearest_existing(path)
+    return None if parent is None or parent.is_dir() else parent
 
 
 def read_paths(*sources: object) -> list[PathLike]:
@@ -280,7 +283,7 @@ def _check_writable(path: Path, probed: set[Path]) -> None:
     """
     import tempfile
 
-    folder = next((p for p in path.parents if p.exists()), None)
+    folder = nearest_existing(path)
     if folder is None or not folder.is_dir() or folder in probed:  # one probe a folder for a batch of outputs
         return
     try:
@@ -326,5 +329,5 @@ def check_outputs(outputs: Iterable[PathLike], reads: Iterable[PathLike] = ()) -
 
 __all__ = [
     "ARRAY_SUFFIXES", "AUDIO_SUFFIXES", "SERIES_SUFFIXES", "TABLE_SUFFIXES", "check_output", "check_outputs",
-    "expand_inputs", "is_url", "join", "name_of", "output_is_folder", "plan_outputs", "read_paths",
+    "expand_inputs", "is_url", "join", "name_of", "nearest_existing", "output_is_folder", "plan_outputs", "read_paths",
 ]
