@@ -70,6 +70,11 @@ class OutputFile(click.Path):
 output_file = OutputFile()
 
 
+def taper_name(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A ``--window-fn`` value: a window name, or None for none (unset, or ``none`` in any case)."""
+    return None if value is None or value.lower() == "none" else value
+
+
 def key_values(ctx: click.Context, param: click.Parameter, items: tuple[str, ...]) -> dict[str, str]:
     """Click callback for a repeatable ``KEY=VALUE`` option: ``{"KEY": "VALUE", ...}`` (both stripped)."""
     out: dict[str, str] = {}

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from tsae.cli.common import echo_done, input_file, output_file, quiet_option
+from tsae.cli.common import echo_done, input_file, output_file, quiet_option, taper_name
 
 
 @click.command("frame")
@@ -14,14 +14,14 @@ from tsae.cli.common import echo_done, input_file, output_file, quiet_option
               help="Frame (window) length in samples, as in `tsae train --window`.")
 @click.option("--hop", type=click.IntRange(min=1), default=128, show_default=True,
               help="Samples between frame starts.")
-@click.option("--window-fn", "window_fn", default="none", show_default=True,
+@click.option("--window-fn", "window_fn", default="none", show_default=True, callback=taper_name,
               help="Taper multiplying each frame: none, hann, hamming, blackman, ... (scipy names).")
 @click.option("--pad", is_flag=True, help="Zero-pad the tail so every sample lies in a frame.")
 @click.option("--center", is_flag=True, help="Pad length/2 samples on both sides first (librosa's center=True).")
 @click.option("-o", "--output", type=output_file, default=None,
               help="Output .npy file. Default: NAME.frames.npy beside the input.")
 @quiet_option
-def frame_command(source: Path, length: int, hop: int, window_fn: str, pad: bool, center: bool,
+def frame_command(source: Path, length: int, hop: int, window_fn: str | None, pad: bool, center: bool,
                   output: Path | None, quiet: bool) -> None:
     """Cut INPUT (WAV, FLAC, OGG, or a .npy array) into frames saved as a .npy array.
 
@@ -35,7 +35,7 @@ def frame_command(source: Path, length: int, hop: int, window_fn: str, pad: bool
     """
     from tsae.io.frames import frame_file
 
-    result = frame_file(source, output, length, hop, window_fn=None if window_fn.lower() == "none" else window_fn,
+    result = frame_file(source, output, length, hop, window_fn=window_fn,
                         pad=pad, center=center)
     echo_done(f"wrote {result.path}: {result.n_frames} frames of {length} samples, shape {result.shape} "
               f"({result.describe()})", quiet)

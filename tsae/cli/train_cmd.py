@@ -14,6 +14,7 @@ from tsae.cli.common import (
     model_file,
     output_file,
     quiet_option,
+    taper_name,
 )
 
 
@@ -30,7 +31,7 @@ from tsae.cli.common import (
               help="Model family parameter (repeatable), e.g. --param latent=16.")
 @click.option("--normalize", type=click.Choice(["zscore", "robust", "none"]), default="zscore", show_default=True,
               help="Per-channel normalisation fitted on the training data.")
-@click.option("--window-fn", default=None,
+@click.option("--window-fn", default=None, callback=taper_name,
               help="Analysis window for frames (e.g. hann; none: rectangular, as `tsae frame`) [default: none].")
 @click.option("--epochs", type=click.IntRange(min=1), default=50, show_default=True, help="Maximum training epochs.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True,
@@ -70,8 +71,7 @@ def train_command(data: tuple[Path, ...], output: Path, family: str | None, wind
     config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, val_fraction=val_fraction, patience=patience,
                          seed=seed, device=device, quiet=quiet, max_seconds=max_seconds)
     fit = train_files(list(data), output, model=family, window=window, hop=hop, params=params,
-                      normalize=normalize, window_fn=None if (window_fn or "none").lower() == "none" else window_fn,
-                      config=config, init=init)
+                      normalize=normalize, window_fn=window_fn, config=config, init=init)
     t = fit.train
     echo_done(f"{output}: {fit.model.name}, {fit.n_windows} windows, {t.epochs_run} epochs "
               f"({t.stopped.replace('_', ' ')}), "
