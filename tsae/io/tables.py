@@ -339,11 +339,11 @@ def _time_unit(values: np.ndarray) -> Literal["s", "ms", "us", "ns"]:
     return "ns"
 
 
-def _format_column(values: np.ndarray, unit: Literal["s", "ms", "us", "ns"] | None = None) -> np.ndarray:
-    """The cells of a column as text (NaN and NaT empty); ``unit``: a date column's (default: its own)."""
+def _format_column(values: np.ndarray, unit: Literal["s", "ms", "us", "ns"] | None) -> np.ndarray:
+    """The cells of a column as text (NaN and NaT empty); ``unit``: a date column's, :func:`_time_unit` of all of it."""
     values = np.asarray(values)
     if np.issubdtype(values.dtype, np.datetime64):
-        text = np.datetime_as_string(values, unit=unit or _time_unit(values))
+        text = np.datetime_as_string(values, unit=unit)
         text[np.isnat(values)] = ""
         return text
     if values.dtype.kind in "fc":

@@ -60,11 +60,15 @@ class FitResult:
                           protect=tuple(protect))
 
 
-def _as_series_list(series: Any, labels: Sequence[str] = ()) -> list[np.ndarray]:
+def _label(sources: Sequence[str], i: int) -> str:
+    """What errors call series ``i``: the file it came from, else ``series i``."""
+    return sources[i] if i < len(sources) else f"series {i}"
+
+
+def _as_series_list(series: Any, sources: Sequence[str] = ()) -> list[np.ndarray]:
     if isinstance(series, np.ndarray) or (isinstance(series, Sequence) and series and np.isscalar(series[0])):
         series = [series]
-    out = [as_channels_first(item, labels[i] if i < len(labels) else f"series {i}")[0]
-           for i, item in enumerate(series)]
+    out = [as_channels_first(item, _label(sources, i))[0] for i, item in enumerate(series)]
     if not out:
         raise ValueError("no series to train on")
     channels = {x.shape[0] for x in out}
@@ -174,8 +178,7 @@ def fit_model_on_series(
     if normalize not in NORMALIZE_CHOICES:
         raise ValueError(f"normalize must be one of {', '.join(NORMALIZE_CHOICES)}, got {normalize!r}")
     items = _as_series_list(series, sources or ())  # errors name the file a series came from
-    labels = sources or [f"series {i}" for i in range(len(items))]
-    items = [_repair(x, labels[i] if i < len(labels) else f"series {i}") for i, x in enumerate(items)]
+    items = [_repair(x, _label(sources or (), i)) for i, x in enumerate(items)]
     channels = items[0].shape[0]
     if columns is not None and len(columns) != channels:
         columns = None

@@ -349,7 +349,7 @@ def checked_params(model_params: dict[str, Any] | None, channels: int, model: An
     if params and model is not None:  # they would be ignored without a word
         raise ValueError("model_params (--param) are the self-taught blind_spot network's; a trained model brings "
                          "its own: leave them out")
-    if params and model is None:
+    if params:
         from tsae.plugins import create_model
 
         create_model("blind_spot", channels=channels, window=_WINDOW, **params)
