@@ -361,8 +361,8 @@ class ScoringCore:
         return scores, contrib.T
 
     def _normalised(self, x: np.ndarray) -> np.ndarray:
-        """Raw rows ``(n, C)`` -> forward-filled (absurd values too), z-scored, clipped rows."""
-        filled, self.last_good, fixed = forward_fill(absurd_as_missing(x.T), self.last_good)
+        """Raw rows ``(n, C)``, absurd values already missing (:func:`as_chunk`) -> filled, z-scored, clipped rows."""
+        filled, self.last_good, fixed = forward_fill(x.T, self.last_good)
         self.repaired += fixed
         with np.errstate(over="ignore", invalid="ignore"):
             z = self.normalizer.transform(filled).T
