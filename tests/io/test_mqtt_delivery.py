@@ -9,7 +9,7 @@ import types
 import pytest
 
 from tsae.io import mqtt
-from tsae.io.mqtt import MqttSink, MqttSource, Outbox, check_outbox, session_client_id
+from tsae.io.mqtt import OUTBOX_HEADER, MqttSink, MqttSource, Outbox, check_outbox, session_client_id
 
 
 def closed_port() -> int:
@@ -38,7 +38,7 @@ def test_outbox_is_bounded_drops_the_oldest_and_round_trips_through_its_file(tmp
         box.put(r[k])
     assert len(box) == 3 and box.dropped == 2 and box.take() == r[2]
     box.save([r[1]])  # in flight
-    assert path.read_text().splitlines() == [r[1], r[3], r[4]]
+    assert path.read_text().splitlines() == [OUTBOX_HEADER, r[1], r[3], r[4]]
     again = Outbox(limit=10, path=path)
     assert again.loaded == 3 and [again.take() for _ in range(3)] == [r[1], r[3], r[4]]
     again.save([])
@@ -65,7 +65,8 @@ def test_an_existing_file_that_is_no_outbox_is_refused_before_connecting_and_lef
 
 def test_an_outbox_file_of_records_is_loaded_blank_lines_and_line_ends_aside(tmp_path) -> None:
     left = tmp_path / "left.jsonl"
-    left.write_text('{"type":"sample","index":7}\n\n{"type":"event","start_index":3}\r\n{"type":"summary"}\n')
+    left.write_text(OUTBOX_HEADER + '\n{"type":"sample","index":7}\n\n{"type":"event","start_index":3}\r\n'
+                    '{"type":"summary"}\n')
     box = Outbox(path=left)
     assert box.loaded == 3 and box.take() == '{"type":"sample","index":7}'
     box.save([])
@@ -91,7 +92,9 @@ def test_sink_without_a_broker_holds_records_then_reports_them_and_disconnects(t
     assert sink.undelivered == 50 and sink.delivered == 0
     assert any("50 record(s) not delivered" in line and str(path) in line for line in status), status
     assert any("outbox full" in line for line in status), status
-    kept = [json.loads(line)["index"] for line in path.read_text().splitlines()]
+    header, *lines = path.read_text().splitlines()
+    kept = [json.loads(line)["index"] for line in lines]
+    assert header == OUTBOX_HEADER
     assert kept == list(range(30, 50))  # the newest records, in order, for the next run
     assert not sink.client.is_connected()
 

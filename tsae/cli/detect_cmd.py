@@ -170,7 +170,8 @@ def score_command(test: Path, detector: Path, output: Path, plot: Path | None, e
 @click.option("--clean-session", is_flag=True,
               help="MQTT: no persistent session (messages published while the monitor is away are not kept).")
 @click.option("--outbox", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="MQTT output: keep records the broker has not taken at exit in this file; sent first next run.")
+              help="MQTT output: keep records the broker has not taken at exit in this file; sent first next run. "
+                   "An existing file must be one the monitor wrote (its first line marks it): saved stdout is refused.")
 @click.option("--max-time-jump", type=FloatRange(min=0, min_open=True), default=1e9, show_default=True,
               help="A record whose time is further ahead than this (time-field units; seconds for dates) "
                    "is skipped unless the next record confirms the jump.")

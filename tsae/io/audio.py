@@ -6,6 +6,11 @@ temporary file renamed on success, see :mod:`tsae.io.atomic`), never overwrite a
 input named in ``protect``, keep the input's format and subtype when asked, and clip
 to [-1, 1] for integer subtypes so loud output never wraps around.
 
+WAV variants: a ``.wav`` output of an RF64 input stays RF64 (plain WAV cannot go beyond
+4 GiB) and one of a WAVEX input stays WAVEX (:func:`format_like`); the channel mask of a
+WAVEX or RF64 input (which speaker each channel feeds, :attr:`AudioInfo.channel_mask`)
+is written into an output whose header has one (WAVEX, RF64) by :func:`open_audio_writer`.
+
 Float files can hold samples no pipeline can use: NaN or infinite ones are read as 0
 and absurdly loud ones (beyond :data:`LOUDEST` times full scale) are clipped, and the
 reader says so in one :class:`AudioWarning` per file.
@@ -14,11 +19,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import struct
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
@@ -156,6 +162,8 @@ class AudioInfo:
     format: str
     #: a WAV whose header gives no length (a recorder that crashed, a stream saved to a file): read to its end
     streamed: bool = False
+    #: the speaker positions of the channels (``dwChannelMask``) of a WAVEX or RF64 file; None for other formats
+    channel_mask: int | None = None
 
 
 def _sf():
@@ -196,7 +204,71 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
     short = _wav_shortfall(path) if info.format in ("WAV", "WAVEX") else None
     if short:
         raise _ends_early(path, *short)
+    if info.format in _MASKED_FORMATS:
+        info.channel_mask = channel_mask(path)
     return info
+
+
+#: formats whose header can carry a channel mask (WAVE_FORMAT_EXTENSIBLE), as libsndfile names them
+_MASKED_FORMATS = ("WAVEX", "RF64")
+_TAG_EXTENSIBLE = 0xFFFE
+
+
+def _mask_offset(f: BinaryIO) -> int | None:
+    """Where the channel mask of a RIFF or RF64 WAVE file lies (bytes from its start), or None without one.
+
+    The chunks before ``data`` are walked to the ``fmt `` chunk; only a WAVE_FORMAT_EXTENSIBLE
+    one (tag 0xFFFE, at least 22 extension bytes) has a mask, 20 bytes into its body.
+    """
+    f.seek(0)
+    head = f.read(12)
+    if len(head) < 12 or head[:4] not in (b"RIFF", b"RF64") or head[8:12] != b"WAVE":
+        return None
+    position = 12
+    for _ in range(256):  # the chunks before the samples: a few in practice
+        f.seek(position)
+        chunk = f.read(8)
+        if len(chunk) < 8 or chunk[:4] == b"data":
+            return None
+        size = struct.unpack("<I", chunk[4:])[0]
+        if chunk[:4] == b"fmt ":
+            body = f.read(24)
+            if size < 40 or len(body) < 24:
+                return None
+            tag, extension = struct.unpack("<H", body[:2])[0], struct.unpack("<H", body[16:18])[0]
+            return position + 8 + 20 if tag == _TAG_EXTENSIBLE and extension >= 22 else None
+        position += 8 + size + (size & 1)
+    return None
+
+
+def channel_mask(path: str | os.PathLike) -> int | None:
+    """The channel mask (``dwChannelMask``: the speaker each channel feeds) of a WAVEX or RF64 file, else None."""
+    try:
+        with open(path, "rb") as f:
+            offset = _mask_offset(f)
+            if offset is None:
+                return None
+            f.seek(offset)
+            data = f.read(4)
+    except OSError:
+        return None
+    return struct.unpack("<I", data)[0] if len(data) == 4 else None
+
+
+def _put_channel_mask(path: str | os.PathLike, mask: int) -> bool:
+    """Write ``mask`` into the header of the WAVEX/RF64 file ``path``; False (nothing written) when it has no mask.
+
+    libsndfile writes a mask of its own from the channel count (none for 3, 5 or more than 8
+    channels) and soundfile has no call to set an arbitrary one: the four bytes are put right
+    once libsndfile has closed the file.
+    """
+    with open(path, "r+b") as f:
+        offset = _mask_offset(f)
+        if offset is None:
+            return False
+        f.seek(offset)
+        f.write(struct.pack("<I", int(mask) & 0xFFFFFFFF))
+    return True
 
 
 def _streamed_wav(path: Path) -> AudioInfo | None:
@@ -307,6 +379,23 @@ def format_for(path: str | os.PathLike, format: str | None = None) -> str:
     if suffix not in _FORMAT_BY_SUFFIX:
         raise ValueError(f"{path}: unknown audio suffix {suffix!r} (use one of {', '.join(AUDIO_SUFFIXES)})")
     return _FORMAT_BY_SUFFIX[suffix]
+
+
+def format_like(path: str | os.PathLike, source_format: str | None) -> str:
+    """The soundfile format for an output at ``path`` written from an input of ``source_format``.
+
+    The suffix's format, except that a ``.wav`` output of an RF64 input stays RF64 (a plain
+    WAV breaks beyond 4 GiB) and of a WAVEX input stays WAVEX (its channel mask; see
+    :func:`open_audio_writer`'s ``channel_mask``).
+
+    Examples
+    --------
+    >>> format_like("out.wav", "RF64"), format_like("out.wav", "WAVEX"), format_like("out.flac", "RF64")
+    ('RF64', 'WAVEX', 'FLAC')
+    """
+    fmt = format_for(path)
+    source = (source_format or "").upper()
+    return source if fmt == "WAV" and source in _MASKED_FORMATS else fmt
 
 
 #: for an input subtype, what to write in its place, deepest first, when the output format lacks it
@@ -434,10 +523,13 @@ def open_audio_writer(
     subtype: str | None = None,
     format: str | None = None,
     protect: tuple[str | os.PathLike, ...] = (),
+    channel_mask: int | None = None,
 ) -> Iterator[AudioWriter]:
     """Atomically write an audio file block by block (bounded memory).
 
     The file appears at ``path`` only when the ``with`` block finishes without error.
+    ``channel_mask`` (an input's :attr:`AudioInfo.channel_mask`) is written into the header
+    of a WAVEX or RF64 output; other formats have no place for it.
     """
     sf = _sf()
     fmt = check_writable(path, int(sample_rate), int(channels), format)
@@ -451,6 +543,11 @@ def open_audio_writer(
                              f"channel(s) ({_detail(error)})") from None
         with handle:
             yield AudioWriter(handle, sub, path)
+        if channel_mask is not None and fmt in _MASKED_FORMATS:
+            try:
+                _put_channel_mask(tmp, channel_mask)
+            except OSError as error:
+                raise _write_error(path, error) from None
 
 
 def write_audio(

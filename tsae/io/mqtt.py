@@ -12,9 +12,11 @@ Sink (:class:`MqttSink`): records go through a bounded :class:`Outbox`; at most
 after a reconnect until the broker acknowledges them), the rest wait in the outbox while
 the broker is away. ``close()`` waits a bounded time for the outbox to drain, then
 disconnects whatever happened and reports how many records were not delivered; with a
-``path`` those are kept on disk (one JSON record a line) and sent first by the next
-monitor using that path; an existing file that is not such an outbox (a data file given
-by mistake) is refused before connecting, never sent nor removed.
+``path`` those are kept on disk (the line :data:`OUTBOX_HEADER`, then one JSON record a line)
+and sent first by the next monitor using that path; an existing file that is not such an
+outbox is refused before connecting, never sent nor removed: a data file given by mistake,
+and the monitor's own output saved from stdout (the same JSON records, without the header
+line -- sending it would publish old samples and events again and delete the log).
 """
 from __future__ import annotations
 
@@ -235,6 +237,9 @@ class MqttSource:
 
 #: the ``type`` of the records the monitor publishes: an outbox file holds only such records, one a line
 RECORD_TYPES = ("sample", "event", "summary")
+#: the first line of an outbox file: what tells it from the monitor's stdout saved to a file (same records)
+OUTBOX_HEADER = '{"type":"tsae-outbox","version":1}'
+_OUTBOX_TYPE, _OUTBOX_VERSION = "tsae-outbox", 1
 
 
 def _is_record(payload: str) -> bool:
@@ -251,13 +256,34 @@ def _not_outbox(path: Path, reason: str) -> ValueError:
                       "give the outbox another file name")
 
 
+def _check_header(path: Path, line: str, number: int) -> None:
+    """Raise unless ``line`` (the first line of ``path`` that is not blank, line ``number``) is the outbox's
+    header (:data:`OUTBOX_HEADER`), saying what the file looks like."""
+    try:
+        head = json.loads(line)
+    except (ValueError, RecursionError):
+        head = None
+    if isinstance(head, dict) and head.get("type") == _OUTBOX_TYPE:
+        if head.get("version") != _OUTBOX_VERSION:
+            raise _not_outbox(path, f"an outbox of format version {str(head.get('version'))[:20]}, "
+                                    f"this tsae reads version {_OUTBOX_VERSION}")
+        return
+    if _is_record(line):
+        raise _not_outbox(path, f"it looks like the output of tsae monitor saved from stdout: its records do "
+                                f"not start with the outbox line {OUTBOX_HEADER}; an outbox written by an older "
+                                "tsae lacks that line too: add it at the top to send the file")
+    raise _not_outbox(path, f"line {number} is not a record the monitor publishes")
+
+
 def outbox_payloads(path: str | os.PathLike) -> Iterator[str]:
     """The payloads kept in an outbox file, in order; the file is checked to be one as it is read.
 
-    An outbox file holds one JSON record a line, as the monitor publishes them (an object
-    whose ``type`` is one of :data:`RECORD_TYPES`); blank lines are skipped, and an empty
-    file holds nothing. Any other file -- a data CSV or JSON lines of samples given by
-    mistake -- is refused, so that it is neither published nor removed.
+    An outbox file starts with the line :data:`OUTBOX_HEADER`, then holds one JSON record a
+    line, as the monitor publishes them (an object whose ``type`` is one of
+    :data:`RECORD_TYPES`); blank lines are skipped, and an empty file holds nothing. Any
+    other file is refused, so that it is neither published nor removed: a data CSV or JSON
+    lines of samples given by mistake, and the monitor's own output saved from stdout
+    (its records without the header line).
 
     Parameters
     ----------
@@ -277,9 +303,14 @@ def outbox_payloads(path: str | os.PathLike) -> Iterator[str]:
     path = Path(path)
     try:
         with open(path, encoding="utf-8") as f:
+            headed = False
             for number, line in enumerate(f, 1):
                 payload = line.rstrip("\r\n")
                 if not payload.strip():
+                    continue
+                if not headed:  # the first line that is not blank
+                    _check_header(path, payload, number)
+                    headed = True
                     continue
                 if not _is_record(payload):
                     raise _not_outbox(path, f"line {number} is not a record the monitor publishes")
@@ -314,8 +345,9 @@ class Outbox:
     limit
         Most payloads held; adding one more drops the oldest (counted in ``dropped``).
     path
-        A file of payloads (the monitor's JSON records, one per line) left by a previous
-        run: they are loaded first, and :meth:`save` writes what is left there. An existing
+        A file of payloads (the line :data:`OUTBOX_HEADER`, then the monitor's JSON records,
+        one per line) left by a previous run: they are loaded first, and :meth:`save` writes
+        what is left there (the header first). An existing
         file that is not an outbox (see :func:`outbox_payloads`) raises ValueError and is
         left as it is.
     """
@@ -359,6 +391,7 @@ class Outbox:
         from tsae.io.atomic import atomic_path
 
         with atomic_path(self.path) as tmp, open(tmp, "w", encoding="utf-8") as f:
+            f.write(OUTBOX_HEADER + "\n")  # tells the outbox from a saved stdout of the monitor
             f.writelines(payload + "\n" for payload in rest)
 
 

@@ -11,10 +11,14 @@ sensors in order, optionally after a time column) or by the header its first row
 until then each line is sniffed on its own. A header line (no numbers, names a sensor) waits
 for a row of its width before it replaces the columns in use: one that no such row follows
 (a stray ``id,flow``), or one naming fewer sensors than a header still waiting for its row,
-is malformed. Once rows were read, only a header naming sensors may change the columns
-(reordered, missing or extra columns; the same header again, from files joined together, is
-skipped). So a stray line -- ``a;b`` before the header, ``t`` among headerless rows -- is
-counted as malformed and never stops the rows around it from being scored.
+is malformed. Once rows were read, a header may change the columns only when it still names
+every sensor the columns in use hold (reordered or extra columns; the same header again, from
+files joined together, is skipped): one that names fewer of them (``time,a`` mid-stream, for a
+detector of ``a,b,c``) or none is malformed and changes nothing, so the rows of the
+established layout keep being scored and the detector never silently loses sensors to
+"missing" (held at their last value) because of one stray line. So a stray line -- ``a;b``
+before the header, ``t`` among headerless rows -- is counted as malformed and never stops
+the rows around it from being scored.
 
 No record can stop the parser: a line that cannot be read (wrong shape, a value that is
 not a number, a number too large for a float such as a 310-digit integer, JSON nested too
@@ -364,6 +368,12 @@ class RecordParser:
             return True
         if self._csv_rows and not layout.known:  # once rows came, only sensor names change the columns
             return False
+        if self._csv_rows:
+            lost = [s for s in self._sensors_in_use() if layout.columns[self.index[s]] < 0]
+            if lost:  # it would turn sensors of the established rows into missing values: a stray
+                self._malformed(f"a header line without sensor(s) {', '.join(lost[:5])} of the columns in use "
+                                f"(kept): {line[:60]!r}")
+                return True
         pending = self._pending
         if pending is not None and pending.names != layout.names:
             if layout.known < pending.known:  # a line naming fewer sensors than the header waiting: a stray
@@ -372,6 +382,12 @@ class RecordParser:
             self._drop_pending()
         self._pending = layout
         return True
+
+    def _sensors_in_use(self) -> list[str]:
+        """The sensors the current CSV columns hold: all of them for headerless rows."""
+        if self._layout is None:
+            return list(self.sensors)
+        return [s for s, c in zip(self.sensors, self._layout.columns, strict=True) if c >= 0]
 
     def _drop_pending(self) -> None:
         """A header no row followed (a stray line that looked like one): counted as malformed."""

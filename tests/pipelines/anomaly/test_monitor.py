@@ -266,7 +266,9 @@ def test_mqtt_output_without_a_broker_ends_and_reports_the_summary_lost(detector
     text = err.getvalue()
     assert code == 0 and "Traceback" not in text
     assert "101 record(s) not delivered" in text and "summary record was among" in text, text
-    kept = [json.loads(line) for line in outbox.read_text().splitlines()]
+    header, *lines = outbox.read_text().splitlines()
+    assert header == mqtt.OUTBOX_HEADER  # marks the file as an outbox (a saved stdout is refused)
+    kept = [json.loads(line) for line in lines]
     assert len(kept) == 101 and kept[-1]["type"] == "summary" and kept[-1]["samples"] == 100
     with pytest.raises(ValueError, match="refusing to overwrite"):  # the outbox never replaces the detector
         run_monitor(detector_file, source="stdin", mqtt=f"127.0.0.1:{port}", out_topic="t/out",

@@ -300,10 +300,10 @@ def test_broker_stopped_with_sigterm_mid_stream_loses_and_repeats_nothing(broker
 
 
 def test_outbox_file_of_a_previous_run_is_sent_first(broker, tmp_path):
-    from tsae.io.mqtt import MqttSink
+    from tsae.io.mqtt import OUTBOX_HEADER, MqttSink
 
     outbox = tmp_path / "outbox.jsonl"
-    outbox.write_text('{"type":"sample","index":7}\n{"type":"summary","samples":8}\n')
+    outbox.write_text(OUTBOX_HEADER + '\n{"type":"sample","index":7}\n{"type":"summary","samples":8}\n')
     received = Received()
     watcher = subscriber(broker.port, "test/events", received)
     status: list[str] = []

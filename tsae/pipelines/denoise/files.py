@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from tsae.errors import FilesFailed, naming
-from tsae.io.audio import audio_info, check_writable, format_for, iter_audio_blocks, open_audio_writer
+from tsae.io.audio import audio_info, check_writable, format_like, iter_audio_blocks, open_audio_writer
 from tsae.io.paths import AUDIO_SUFFIXES, check_outputs, expand_inputs, plan_outputs, read_paths
 from tsae.pipelines.denoise.denoiser import StreamingDenoiser, load_denoiser
 
@@ -44,7 +44,8 @@ def denoise_file(
     """Denoise one audio file block by block (bounded memory) into ``output``.
 
     The output keeps the input's sample rate, channels, format and subtype (when the
-    output suffix's format supports it), is written atomically and never replaces
+    output suffix's format supports it; a ``.wav`` output of an RF64 or WAVEX input stays
+    RF64 or WAVEX, with the input's channel mask), is written atomically and never replaces
     the input or the model. ``progress`` is called with the number of input frames done per block.
     """
     output = default_output(input) if output is None else Path(output)
@@ -102,10 +103,12 @@ def _denoise_together(
         writers: list[Any] = []
         outputs: list[contextlib.ExitStack] = []
         for src, dst, info in jobs:
-            # the input's subtype (bit depth, float) where the output's format has it, else that format's default
+            # the input's subtype (bit depth, float) where the output's format has it, else that format's default;
+            # a .wav output keeps an RF64 or WAVEX input's format, and its channel mask
             own = stack.enter_context(contextlib.ExitStack())
             writers.append(own.enter_context(open_audio_writer(
-                dst, rate, info.channels, subtype=info.subtype, format=format_for(dst), protect=(src,))))
+                dst, rate, info.channels, subtype=info.subtype, format=format_like(dst, info.format),
+                channel_mask=info.channel_mask, protect=(src,))))
             outputs.append(own)
         readers: list[Any] = [iter_audio_blocks(src, block) for src, _, _ in jobs]
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from tsae.io.audio import audio_info, iter_audio_blocks, open_audio_writer
+from tsae.io.audio import AudioInfo, audio_info, format_like, iter_audio_blocks, open_audio_writer
 from tsae.io.audio_stream import AudioStreamReader, AudioStreamWriter, StreamFormat, raw_format
 from tsae.io.paths import check_outputs, read_paths
 from tsae.pipelines.denoise.denoiser import StreamingDenoiser
@@ -104,7 +104,11 @@ def denoise_stream(
         frames = _run(den, reader, block, writer)
         writer.close()
     else:
+        # a file input's RF64 or WAVEX format (and channel mask) is kept in a .wav output, as in file mode
+        like = reader.info if isinstance(reader, _FileBlocks) else None
         with open_audio_writer(output, fmt.sample_rate, fmt.channels, subtype=fmt.subtype,
+                               format=None if like is None else format_like(output, like.format),
+                               channel_mask=None if like is None else like.channel_mask,
                                protect=() if str(input) == STDIO else (input,)) as file_writer:
             frames = _run(den, reader, block, file_writer)
     problem = getattr(reader, "problem", None)
@@ -134,7 +138,7 @@ def _open_input(input: str | os.PathLike, stdin: BinaryIO, raw: RawSpec | None) 
     info = audio_info(input)
     subtype = info.subtype if info.subtype in ("PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE") \
         else "PCM_16"
-    return _FileBlocks(input, info.frames), StreamFormat(info.sample_rate, info.channels, subtype)
+    return _FileBlocks(input, info), StreamFormat(info.sample_rate, info.channels, subtype)
 
 
 class _FileBlocks:
@@ -142,9 +146,10 @@ class _FileBlocks:
 
     problem = None
 
-    def __init__(self, path: str | os.PathLike, frames: int) -> None:
+    def __init__(self, path: str | os.PathLike, info: AudioInfo) -> None:
         self.path = path
-        self.expected_frames = frames
+        self.info = info
+        self.expected_frames = info.frames
 
     def blocks(self, block: int) -> Any:
         return iter_audio_blocks(self.path, block)
