@@ -6,7 +6,7 @@ A ``MemoryError`` met while reading a file is told the same way, naming the file
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 
@@ -78,6 +78,52 @@ def in_file(path: str | os.PathLike, *named: str | os.PathLike) -> Iterator[None
         if any(text.startswith(str(p)) for p in (path, *named)):
             raise
         raise ValueError(f"{path}: {text}") from None
+
+
+class EmptyChannelError(ValueError):
+    """A channel holds no finite value, so nothing can repair its gaps: the message names the channel.
+
+    The engine knows a channel by its index (``channel 1``); a pipeline that read a
+    table names its column instead (:meth:`named`, :func:`columns_named`), and
+    :func:`in_file` puts the file in front.
+
+    Examples
+    --------
+    >>> print(EmptyChannelError(1))
+    a channel has no finite values (channel 1)
+    >>> print(EmptyChannelError(1).named(["temp", "flow"]))
+    a channel has no finite values (column 'flow')
+    """
+
+    def __init__(self, channel: int, column: str | None = None) -> None:
+        self.channel = int(channel)
+        self.column = column
+        where = f"column {column!r}" if column is not None else f"channel {self.channel}"
+        super().__init__(f"a channel has no finite values ({where})")
+
+    def named(self, columns: Sequence[str] | None) -> EmptyChannelError:
+        """The same error naming the channel by its column in ``columns`` (None: by its index)."""
+        if columns is None or not 0 <= self.channel < len(columns):
+            return self
+        return EmptyChannelError(self.channel, str(columns[self.channel]))
+
+
+@contextmanager
+def columns_named(columns: Sequence[str] | None) -> Iterator[None]:
+    """Name a table's channel by its column (from ``columns``) in an :class:`EmptyChannelError` raised in the block.
+
+    ``columns`` is None for an array or an audio file, whose channels keep their index.
+    """
+    try:
+        yield
+    except EmptyChannelError as error:
+        raise error.named(columns) from None
+
+
+def table_columns(meta: dict) -> list[str] | None:
+    """The column names of a series file read as a table (``meta`` from ``read_series``), None for any other kind."""
+    columns = meta.get("columns") if meta.get("kind") == "table" else None
+    return list(columns) if columns else None
 
 
 class FilesFailed(ValueError):

@@ -71,8 +71,26 @@ output_file = OutputFile()
 
 
 def taper_name(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """A ``--window-fn`` value: a window name, or None for none (unset, or ``none`` in any case)."""
-    return None if value is None or value.lower() == "none" else value
+    """A ``--window-fn`` value: a window name, or None for none (unset, or ``none`` in any case).
+
+    A window with a parameter is ``NAME:VALUE`` (``kaiser:8.6``: scipy's ``("kaiser", 8.6)``);
+    it comes back as a model file stores it (:func:`tsae.engine.framing.window_name`).
+    A bad window is refused here, before any data is read.
+    """
+    if value is None or value.strip().lower() == "none":
+        return None
+    from tsae.engine.framing import window_name
+
+    try:
+        return window_name(value)
+    except ValueError as error:
+        raise _BadWindow(str(error).removeprefix("window_fn="), ctx=ctx, param=param) from None
+
+
+class _BadWindow(click.BadParameter):
+    """A ``--window-fn`` refused: exit 1, as when a bad window was refused later, while framing."""
+
+    exit_code = 1
 
 
 def key_values(ctx: click.Context, param: click.Parameter, items: tuple[str, ...]) -> dict[str, str]:

@@ -15,7 +15,8 @@ from tsae.cli.common import echo_done, input_file, output_file, quiet_option, ta
 @click.option("--hop", type=click.IntRange(min=1), default=128, show_default=True,
               help="Samples between frame starts.")
 @click.option("--window-fn", "window_fn", default="none", show_default=True, callback=taper_name,
-              help="Taper multiplying each frame: none, hann, hamming, blackman, ... (scipy names).")
+              help="Taper multiplying each frame: none, hann, hamming, blackman, ... (scipy names); "
+                   "a window with a parameter as NAME:VALUE, e.g. kaiser:8.6 (beta).")
 @click.option("--pad", is_flag=True, help="Zero-pad the tail so every sample lies in a frame.")
 @click.option("--center", is_flag=True, help="Pad length/2 samples on both sides first (librosa's center=True).")
 @click.option("-o", "--output", type=output_file, default=None,

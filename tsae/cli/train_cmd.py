@@ -32,7 +32,8 @@ from tsae.cli.common import (
 @click.option("--normalize", type=click.Choice(["zscore", "robust", "none"]), default="zscore", show_default=True,
               help="Per-channel normalisation fitted on the training data.")
 @click.option("--window-fn", default=None, callback=taper_name,
-              help="Analysis window for frames (e.g. hann; none: rectangular, as `tsae frame`) [default: none].")
+              help="Analysis window for frames (e.g. hann, kaiser:BETA; none: rectangular, as `tsae frame`) "
+                   "[default: none].")
 @click.option("--epochs", type=click.IntRange(min=1), default=50, show_default=True, help="Maximum training epochs.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True,
               help="Windows per step (capped to fit memory).")

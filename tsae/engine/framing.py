@@ -24,7 +24,7 @@ import numpy as np
 from tsae.engine import _kernels
 from tsae.errors import NamedMemoryError
 
-__all__ = ["frame", "overlap_add", "window_array", "num_frames"]
+__all__ = ["frame", "overlap_add", "window_array", "window_name", "num_frames"]
 
 _PAD_MODES = ("constant", "reflect")
 
@@ -86,22 +86,99 @@ def _check_out(out: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- windows
+#: scipy's names of the Kaiser window, whose one parameter is ``beta``
+_KAISER_NAMES = ("kaiser", "ksr")
+
+
+def _window_spec(window: str | tuple) -> str | tuple:
+    """What :func:`scipy.signal.get_window` takes for ``window``: ``"kaiser:8.6"`` is ``("kaiser", 8.6)``.
+
+    A text without a colon is a window name, passed on as it is (an unknown name, or a
+    window that needs a parameter such as plain ``"kaiser"``, is scipy's to refuse).
+    The parameters (of a text or a tuple) are checked here: real and finite, and a
+    Kaiser window's ``beta`` at least 0.
+    """
+    if isinstance(window, str):
+        if ":" not in window:
+            return window
+        first, *texts = (part.strip() for part in window.split(":"))
+        values: list[float] = []
+        for text in texts:
+            try:
+                values.append(float(text))
+            except ValueError:
+                raise ValueError(f"window_fn={window!r}: {text!r} is not a number (give NAME:VALUE, "
+                                 "e.g. kaiser:8.6)") from None
+        spec: tuple = (first, *values)
+    else:
+        spec = window
+    name, params = (spec[0] if spec else None), spec[1:]
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"window_fn={window!r} names no window (give NAME or NAME:VALUE, e.g. kaiser:8.6)")
+    for value in params:
+        if isinstance(value, numbers.Real) and not np.isfinite(float(value)):
+            raise ValueError(f"window_fn={window!r}: the {name} window's parameter must be finite, got {value!r}")
+    if name in _KAISER_NAMES and len(params) == 1 and isinstance(params[0], numbers.Real) and params[0] < 0:
+        raise ValueError(f"window_fn={window!r}: the kaiser window's beta must be >= 0, got {params[0]!r}")
+    return spec
+
+
+def window_name(window_fn: Any) -> str | None:
+    """``window_fn`` as the text a model file stores: a name, ``"NAME:VALUE"`` for a window with a parameter, or None.
+
+    ``"none"`` (any case) and None are no window. A ``(name, value, ...)`` tuple, as
+    :func:`scipy.signal.get_window` takes it, becomes ``"name:value"`` (``repr`` of the
+    float, so reading it back gives the same value and the same window). The window is
+    checked (:func:`window_array`): a bad one is a ``ValueError`` naming it.
+
+    Examples
+    --------
+    >>> window_name("kaiser:8.6"), window_name(("kaiser", 14)), window_name("None")
+    ('kaiser:8.6', 'kaiser:14.0', None)
+    """
+    if window_fn is None or (isinstance(window_fn, str) and window_fn.strip().lower() == "none"):
+        return None
+    if not isinstance(window_fn, (str, tuple)):
+        raise ValueError(f"window_fn must be a window name (such as 'hann' or 'kaiser:8.6') or None, "
+                         f"got {type(window_fn).__name__}")
+    given = window_fn.strip() if isinstance(window_fn, str) else window_fn
+    spec = _window_spec(given)
+    if isinstance(spec, tuple):
+        if not all(isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) for v in spec[1:]):
+            raise ValueError(f"window_fn={window_fn!r}: only numbers can be stored as a window's parameters")
+        text = ":".join([spec[0], *(repr(float(v)) for v in spec[1:])])
+    else:
+        text = spec
+    window_array(given, 16)  # an unknown name, or one that needs a parameter, is told now
+    return text
+
+
 def _named_window(window: str | tuple, length: int) -> np.ndarray:
+    spec = _window_spec(window)
     try:
-        return _cached_window(window, length)
+        return _cached_window(spec, length, window)
     except TypeError:  # a tuple holding a list: not hashable, so not cached
-        return _cached_window.__wrapped__(window, length)
+        return _cached_window.__wrapped__(spec, length, window)
 
 
 @functools.lru_cache(maxsize=64)
-def _cached_window(window: str | tuple, length: int) -> np.ndarray:
+def _cached_window(window: str | tuple, length: int, shown: str | tuple) -> np.ndarray:
     from scipy.signal import get_window
 
     try:
-        w = get_window(window, length, fftbins=True)
+        with np.errstate(all="ignore"):  # a window of NaN (kaiser beyond beta ~713) is told below
+            w = get_window(window, length, fftbins=True)
     except (ValueError, TypeError) as error:
-        raise ValueError(f"window_fn={window!r} is not a window scipy.signal.get_window knows ({error})") from None
+        hint = ""
+        if isinstance(window, str) and "must have parameters" in str(error):
+            hint = " (give it as kaiser:BETA, e.g. kaiser:8.6)" if window in _KAISER_NAMES else \
+                f" (give it as {window}:VALUE)"
+        raise ValueError(f"window_fn={shown!r} is not a window scipy.signal.get_window knows ({error}){hint}") \
+            from None
     w = np.ascontiguousarray(w, dtype=np.float32)
+    if not np.isfinite(w).all():
+        raise ValueError(f"window_fn={shown!r} gives non-finite window values "
+                         "(a parameter too large: a kaiser beta above about 713 overflows)")
     w.flags.writeable = False  # shared by every caller through the cache
     return w
 
@@ -121,8 +198,9 @@ def window_array(window_fn: Any, length: int) -> np.ndarray | None:
     window_fn : None, str, tuple or array_like
         ``None`` (no window), a name or ``(name, parameter)`` tuple understood by
         :func:`scipy.signal.get_window` (``"hann"``, ``"hamming"``, ``("kaiser", 8.0)``,
-        ...), computed periodic (``fftbins=True``) as librosa does, or the window
-        values themselves, of shape ``(length,)``.
+        ...) or a name with its parameter after a colon (``"kaiser:8.0"``, as a model
+        file stores it, see :func:`window_name`), computed periodic (``fftbins=True``)
+        as librosa does, or the window values themselves, of shape ``(length,)``.
     length : int
         Frame length in samples.
 

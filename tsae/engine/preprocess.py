@@ -14,6 +14,7 @@ import numpy as np
 
 from tsae.engine import _kernels
 from tsae.engine.framing import _check_int, _check_real
+from tsae.errors import EmptyChannelError
 
 __all__ = ["missing_mask", "repair_missing", "forward_fill", "Normalizer", "detrend", "resample"]
 
@@ -127,7 +128,8 @@ def repair_missing(x: Any, method: str = "linear", max_gap: int | None = None, *
         Fill only gaps of at most ``max_gap`` samples; longer ones stay NaN.
     empty : {"zeros", "raise"}, default "zeros"
         What a channel with no valid sample at all becomes: zeros (see below), or a
-        ``ValueError`` ("a channel has no finite values").
+        :class:`tsae.errors.EmptyChannelError` (a ``ValueError``: "a channel has no
+        finite values (channel 1)").
 
     Returns
     -------
@@ -155,8 +157,10 @@ def repair_missing(x: Any, method: str = "linear", max_gap: int | None = None, *
     out: np.ndarray = np.array(x, dtype=_float_dtype(x), order="C", copy=True)
     if out.size == 0 or np.isfinite(out).all():
         return out
-    if empty == "raise" and (~np.isfinite(out)).all(axis=-1).any():
-        raise ValueError("a channel has no finite values")
+    if empty == "raise":
+        hollow = np.flatnonzero((~np.isfinite(out)).all(axis=-1).reshape(-1))
+        if hollow.size:
+            raise EmptyChannelError(int(hollow[0]))  # the first empty row of x (..., n), its leading axes flattened
     rows = out.reshape(-1, out.shape[-1])
     _kernels.repair_rows(rows, _REPAIR_METHODS[method], gap)
     return out

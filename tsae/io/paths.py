@@ -327,7 +327,30 @@ def check_outputs(outputs: Iterable[PathLike], reads: Iterable[PathLike] = ()) -
         seen.add(output)
 
 
+def check_model_output(output: PathLike) -> None:
+    """Refuse a model file named like a data file tsae reads (``-o m.csv``): it would be taken for data.
+
+    Model files end in ``.tsae`` by convention; any other name (no suffix, ``.bin``) is
+    the user's choice and is kept. Only a suffix :func:`tsae.io.series.read_series` reads
+    as a series (CSV/TSV/TXT tables, ``.npy``, audio) is refused.
+
+    Raises
+    ------
+    ValueError
+        One line naming ``output`` and suggesting the ``.tsae`` name.
+    """
+    suffix = Path(name_of(output)).suffix
+    if suffix.lower() not in SERIES_SUFFIXES:
+        return
+    text = str(output)
+    better = text[: len(text) - len(suffix)] + ".tsae"
+    kind = "tables" if suffix.lower() in TABLE_SUFFIXES else "arrays" if suffix.lower() in ARRAY_SUFFIXES else "audio"
+    raise ValueError(f"{output}: refusing to write a model under a data file's name (tsae reads {suffix} files as "
+                     f"{kind}): name it {better}")
+
+
 __all__ = [
-    "ARRAY_SUFFIXES", "AUDIO_SUFFIXES", "SERIES_SUFFIXES", "TABLE_SUFFIXES", "check_output", "check_outputs",
+    "ARRAY_SUFFIXES", "AUDIO_SUFFIXES", "SERIES_SUFFIXES", "TABLE_SUFFIXES", "check_model_output", "check_output",
+    "check_outputs",
     "expand_inputs", "is_url", "join", "name_of", "nearest_existing", "output_is_folder", "plan_outputs", "read_paths",
 ]

@@ -10,6 +10,7 @@ validation errors per window).
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,12 +18,18 @@ from typing import Any
 
 import numpy as np
 
-from tsae.engine.framing import frame, window_array
+from tsae.engine.framing import frame, window_array, window_name
 from tsae.engine.layout import as_channels_first
 from tsae.engine.preprocess import Normalizer, as_float32, repair_missing
+from tsae.errors import EmptyChannelError
 
 NORMALIZE_CHOICES = ("zscore", "robust", "none")
 DEFAULT_MAX_WINDOWS = 200_000
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+class ShortSeriesWarning(UserWarning):
+    """A training series is shorter than one window: it is trained on as one zero-padded window."""
 
 
 @dataclass
@@ -77,11 +84,64 @@ def _as_series_list(series: Any, sources: Sequence[str] = ()) -> list[np.ndarray
     return out
 
 
-def _repair(x: np.ndarray, label: str) -> np.ndarray:
+def _columns(channel_names: Sequence[Sequence[str] | None], i: int) -> Sequence[str] | None:
+    """The column names of series ``i`` (a table's), or None when its channels are known by index."""
+    return channel_names[i] if i < len(channel_names) else None
+
+
+def _channel(columns: Sequence[str] | None, c: int) -> str:
+    """``column 'temp'`` for a table's channel, ``channel 2`` for an array's or an audio file's."""
+    return f"column {columns[c]!r}" if columns is not None and 0 <= c < len(columns) else f"channel {c}"
+
+
+def _repair(x: np.ndarray, label: str, columns: Sequence[str] | None = None) -> np.ndarray:
     try:
         return repair_missing(x, empty="raise")
+    except EmptyChannelError as error:
+        raise ValueError(f"{label}: {error.named(columns)}") from None
     except ValueError as error:
         raise ValueError(f"{label}: {error}") from None
+
+
+def _training_values(x: np.ndarray, normalizer: Any, label: str, columns: Sequence[str] | None) -> np.ndarray:
+    """The normalised series ``x`` (repaired: finite) as float32, or one line on the channel float32 cannot hold.
+
+    A network trains in float32: a value beyond 3.4e38 (as is, or once the normaliser has
+    divided it by a small spread) would become inf and every loss NaN.
+    """
+    xn = normalizer.transform(x) if normalizer is not None else x
+    with np.errstate(all="ignore"):
+        beyond = ~(np.abs(xn) <= _FLOAT32_MAX)  # inf and NaN too (an overflow in float64)
+    if not beyond.any():
+        return as_float32(xn, label)
+    c = int(np.flatnonzero(beyond.any(axis=-1))[0])
+    peak = float(np.max(np.abs(x[c])))
+    if normalizer is None:
+        why = "the network computes in float32, at most 3.4e+38): scale the data down or normalise it"
+    elif normalizer.method == "robust":
+        why = ("robust normalisation divides them by the channel's spread beyond float32's 3.4e+38, in which the "
+               "network computes): remove the outliers or normalise with zscore")
+    else:
+        why = (f"{normalizer.method} normalisation scales them beyond float32's 3.4e+38, in which the network "
+               "computes): scale the data down")
+    raise ValueError(f"{label}: {_channel(columns, c)} holds values too large to train on (up to {peak:.3g}; {why}")
+
+
+def _warn_short(items: Sequence[np.ndarray], labels: Sequence[str], window: int) -> None:
+    """One warning naming the series shorter than ``window``: each is trained on as one zero-padded window."""
+    short = [(_label(labels, i), x.shape[1]) for i, x in enumerate(items) if x.shape[1] < window]
+    if not short:
+        return
+    if len(short) == 1:
+        label, n = short[0]
+        text = (f"{label}: only {n} sample(s), fewer than the window ({window}): trained on as one window "
+                f"zero-padded to {window} samples (use a shorter window)")
+    else:
+        named = ", ".join(f"{label} ({n})" for label, n in short[:5]) + (
+            f" and {len(short) - 5} more" if len(short) > 5 else "")
+        text = (f"{len(short)} series have fewer samples than the window ({window}), each trained on as one "
+                f"zero-padded window: {named}")
+    warnings.warn(text, ShortSeriesWarning, stacklevel=3)
 
 
 def _frame_count(n: int, window: int, hop: int) -> int:
@@ -90,14 +150,18 @@ def _frame_count(n: int, window: int, hop: int) -> int:
 
 def make_windows(
     series: Iterable[np.ndarray], window: int, hop: int, window_fn: Any = None, normalizer: Any = None,
-    *, max_windows: int | None = None, seed: int = 0,
+    *, max_windows: int | None = None, seed: int = 0, labels: Sequence[str] = (),
+    channel_names: Sequence[Sequence[str] | None] = (),
 ) -> np.ndarray:
     """Normalised training windows ``(N, C, window)`` float32 from each series.
 
     A series shorter than the window gives one zero-padded window. With ``max_windows``,
     a seeded random subset of the windows is cut, without materialising the others.
+    A series whose values float32 cannot hold once normalised is a ``ValueError`` naming
+    it (``labels[i]``, else ``series i``) and its channel (by ``channel_names[i]``, a
+    table's columns, else by index).
     """
-    items = [as_float32(normalizer.transform(x) if normalizer is not None else x, f"series {i}")
+    items = [_training_values(x, normalizer, _label(labels, i), _columns(channel_names, i))
              for i, x in enumerate(series)]
     counts = [_frame_count(x.shape[1], window, hop) for x in items]
     total = sum(counts)
@@ -125,13 +189,15 @@ def fit_model_on_series(
     hop: int | None = None,
     params: Mapping[str, Any] | None = None,
     normalize: str = "zscore",
-    window_fn: str | None = None,
+    window_fn: str | tuple | None = None,
     sample_rate: float | None = None,
     config: Any = None,
     columns: list[str] | None = None,
     sources: list[str] | None = None,
     max_windows: int | None = DEFAULT_MAX_WINDOWS,
     init: Any = None,
+    labels: Sequence[str] | None = None,
+    channel_names: Sequence[Sequence[str] | None] | None = None,
 ) -> FitResult:
     """Train model family ``model`` on one or more series.
 
@@ -149,7 +215,9 @@ def fit_model_on_series(
     normalize
         ``"zscore"``, ``"robust"`` (median/IQR) or ``"none"``; fitted on all the data, per channel.
     window_fn
-        Analysis window applied to frames (None = rectangular), stored in the frame spec.
+        Analysis window applied to frames (None = rectangular), stored in the frame spec as
+        text: a scipy name (``"hann"``), or ``"kaiser:8.6"`` for a window with a parameter
+        (a ``("kaiser", 8.6)`` tuple is stored so), see :func:`tsae.engine.framing.window_name`.
     sample_rate
         Stored in the model file.
     config
@@ -161,10 +229,21 @@ def fit_model_on_series(
     init
         A loaded model file of the same family whose encoder weights the network starts
         from (see :mod:`tsae.models.pretrained`).
+    labels
+        What errors and warnings call each series (the file it was read from) [default:
+        ``sources``, else ``series i``].
+    channel_names
+        Per series, the column names that errors call its channels by (None for a series
+        whose channels are known by index) [default: ``columns`` for every series].
 
     Returns
     -------
     FitResult
+
+    Warns
+    -----
+    ShortSeriesWarning
+        A series shorter than ``window`` (it gives one zero-padded window).
     """
     from tsae import plugins
     from tsae.models.trainer import TrainConfig, seed_everything, train_model
@@ -177,17 +256,22 @@ def fit_model_on_series(
         raise ValueError(f"hop must be between 1 and the window ({window}), got {hop}")
     if normalize not in NORMALIZE_CHOICES:
         raise ValueError(f"normalize must be one of {', '.join(NORMALIZE_CHOICES)}, got {normalize!r}")
-    items = _as_series_list(series, sources or ())  # errors name the file a series came from
-    items = [_repair(x, _label(sources or (), i)) for i, x in enumerate(items)]
+    window_fn = window_name(window_fn)  # the text the model file stores, checked before any training
+    names = list(sources or ()) if labels is None else list(labels)  # errors name the file a series came from
+    items = _as_series_list(series, names)
     channels = items[0].shape[0]
     if columns is not None and len(columns) != channels:
         columns = None
+    by_column = [columns] * len(items) if channel_names is None else list(channel_names)
+    items = [_repair(x, _label(names, i), _columns(by_column, i)) for i, x in enumerate(items)]
+    _warn_short(items, names, window)
 
     normalizer = None
     if normalize != "none":
         normalizer = Normalizer(normalize)
         normalizer.fit(np.concatenate(items, axis=1))
-    windows = make_windows(items, window, hop, window_fn, normalizer, max_windows=max_windows, seed=config.seed)
+    windows = make_windows(items, window, hop, window_fn, normalizer, max_windows=max_windows, seed=config.seed,
+                           labels=names, channel_names=by_column)
 
     seed_everything(config.seed)
     try:
@@ -215,6 +299,8 @@ class TrainingData:
     sample_rate: float | None
     columns: list[str] | None
     files: list[str]
+    #: per file, its column names when it is a table (None: an array or audio file, channels known by index)
+    channel_names: list[list[str] | None] = field(default_factory=list)
 
 
 def read_training_data(paths: Sequence[str | os.PathLike]) -> TrainingData:
@@ -222,6 +308,7 @@ def read_training_data(paths: Sequence[str | os.PathLike]) -> TrainingData:
 
     All files must have the same channel count (and the same sample rate when known).
     """
+    from tsae.errors import table_columns
     from tsae.io.paths import expand_inputs
     from tsae.io.series import read_series
 
@@ -230,6 +317,7 @@ def read_training_data(paths: Sequence[str | os.PathLike]) -> TrainingData:
     names: list[str] = []
     rates: set[float] = set()
     columns = None
+    channel_names: list[list[str] | None] = []
     for f in files:
         values, rate, meta = read_series(f)
         if series and values.shape[0] != series[0].shape[0]:
@@ -238,11 +326,12 @@ def read_training_data(paths: Sequence[str | os.PathLike]) -> TrainingData:
             rates.add(round(float(rate), 6))
         series.append(values)
         names.append(str(f))
+        channel_names.append(table_columns(meta))
         columns = columns or meta.get("columns")
     if len(rates) > 1:
         raise ValueError(f"{paths[0]}: files have different sample rates ({', '.join(str(r) for r in sorted(rates))}); "
                          "resample them first")
-    return TrainingData(series, rates.pop() if rates else None, columns, names)
+    return TrainingData(series, rates.pop() if rates else None, columns, names, channel_names)
 
 
 def train_files(
@@ -254,7 +343,7 @@ def train_files(
     hop: int | None = None,
     params: Mapping[str, Any] | None = None,
     normalize: str = "zscore",
-    window_fn: str | None = None,
+    window_fn: str | tuple | None = None,
     config: Any = None,
     init: str | os.PathLike | None = None,
 ) -> FitResult:
@@ -263,14 +352,16 @@ def train_files(
     ``model`` and ``window`` default to ``conv1d`` and 128, or with ``init`` (a model file)
     to its family, window and hyper-parameters (``params`` override them); the new network
     then starts from its encoder weights. The output is written atomically and never
-    overwrites an input file.
+    overwrites an input file; it may not be named like a data file (``m.csv``: see
+    :func:`tsae.io.paths.check_model_output`).
     """
-    from tsae.io.paths import check_output, expand_inputs
+    from tsae.io.paths import check_model_output, check_output, expand_inputs
 
     paths = [data] if isinstance(data, (str, os.PathLike)) else list(data)
     out = Path(output)
     # the files a folder holds are inputs too: -o data/x.csv must not replace data/x.csv
     check_output(out, [*paths, *expand_inputs(paths, recursive=True), *([init] if init is not None else [])])
+    check_model_output(out)  # -o m.csv: a model file that every command would read as a table
     start = None
     if init is not None:
         from tsae.models.pretrained import init_settings, load_init
@@ -280,11 +371,12 @@ def train_files(
     found = read_training_data(paths)
     fit = fit_model_on_series(found.series, model=model or "conv1d", window=window or 128, hop=hop, params=params,
                               normalize=normalize, window_fn=window_fn, sample_rate=found.sample_rate, config=config,
-                              columns=found.columns, sources=[Path(n).name for n in found.files], init=start)
+                              columns=found.columns, sources=[Path(n).name for n in found.files], init=start,
+                              labels=found.files, channel_names=found.channel_names)
     fit.save(out, protect=(*paths, *found.files, *((init,) if init is not None else ())),
              extra={"init": str(init)} if init is not None else None)
     return fit
 
 
 __all__ = ["fit_model_on_series", "FitResult", "TrainingData", "make_windows", "train_files", "read_training_data",
-           "NORMALIZE_CHOICES"]
+           "NORMALIZE_CHOICES", "ShortSeriesWarning"]

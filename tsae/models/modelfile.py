@@ -159,7 +159,8 @@ def save_model(
     model
         An :class:`~tsae.models.base.Autoencoder` instance (any device; saved from CPU copies).
     frame
-        Frame spec ``{"window": int, "hop": int, "window_fn": str | None}`` the model was trained with.
+        Frame spec ``{"window": int, "hop": int, "window_fn": str | None}`` the model was trained with
+        (a window with a parameter as ``"kaiser:8.6"``; a ``("kaiser", 8.6)`` tuple is stored so).
     normalizer
         A fitted ``Normalizer`` (anything with ``to_dict()``) or its dict.
     sample_rate
@@ -188,6 +189,10 @@ def save_model(
         raise TypeError("save_model needs a tsae Autoencoder (with a family 'name' and hparams())")
     plugin, plugin_version, distribution = _plugin_of(model)
     check_rebuild(model, f"plugin {plugin!r} ({distribution or 'registered at run time'})")
+    if frame is not None and isinstance(frame.get("window_fn"), tuple):  # ("kaiser", 8.6) is stored "kaiser:8.6"
+        from tsae.engine.framing import window_name
+
+        frame = {**frame, "window_fn": window_name(frame["window_fn"])}
     header = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -320,9 +325,13 @@ def _check_framing(path: Path, model: Any, header: dict[str, Any]) -> None:
     if frame.get("window_fn") is not None:
         try:
             window_array(frame["window_fn"], window)
-        except ValueError:
-            raise ModelFileError(path, f"{frame['window_fn'][:40]!r} is not a window scipy.signal.get_window knows",
-                                 "frame.window_fn") from None
+        except ValueError as error:
+            # the engine says what is wrong ("the kaiser window's beta must be >= 0"), unless a crafted
+            # header's long text would flood the line
+            text = str(error).splitlines()[0].removeprefix("window_fn=")
+            if len(text) > 200:
+                text = f"{frame['window_fn'][:40]!r} is not a window scipy.signal.get_window knows"
+            raise ModelFileError(path, text, "frame.window_fn") from None
 
 
 def _open(path: Path) -> BinaryIO:

@@ -81,7 +81,7 @@ def test_a_channel_with_no_value_fails_in_one_line_with_no_output(tmp_path, tiny
     np.save(tmp_path / "in.npy", x)
     with pytest.raises(ValueError) as info:
         reconstruct_file(tiny_model, tmp_path / "in.npy", tmp_path / "out.npy", block=100)
-    assert str(info.value) == f"{tmp_path / 'in.npy'}: a channel has no finite values"
+    assert str(info.value) == f"{tmp_path / 'in.npy'}: a channel has no finite values (channel 1)"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.npy"]
 
 

@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from tsae.errors import first_line, in_file, memory_for, naming
+from tsae.errors import columns_named, first_line, in_file, memory_for, naming, table_columns
 from tsae.io.atomic import all_or_nothing, atomic_path
 from tsae.io.blocks import open_source, open_writer, streams
 from tsae.io.paths import (
@@ -171,7 +171,8 @@ def reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.Path
             return _row(src, dst, "ok", "", source.n, source.channels, float(np.sqrt(mse)), mse,
                         time.perf_counter() - start)
         values, rate, meta = read_series(local_in)
-        with torch_threads(threads), in_file(src, *read_paths(loaded)), memory_for(src, "reconstruct"):
+        with torch_threads(threads), in_file(src, *read_paths(loaded)), memory_for(src, "reconstruct"), \
+                columns_named(table_columns(meta)):
             recon = np.asarray(reconstruct_series(loaded, values, batch_size=batch_size), dtype=np.float64)
         recon = recon.reshape(values.shape)
         with _local_output(dst) as local_out:
@@ -344,7 +345,8 @@ def _grouped_gpu(loaded: Any, todo: list[tuple[str, str]], batch_size: int,
         try:
             local_in = stack.enter_context(_local_input(src))
             values, rate, meta = read_series(local_in)
-            frames, context = prepare_frames(loaded, values)
+            with columns_named(table_columns(meta)):
+                frames, context = prepare_frames(loaded, values)
         except Exception as error:  # noqa: BLE001
             stack.close()
             done(_row(src, dst, "failed", _one_line(error), seconds=time.perf_counter() - start))
@@ -606,7 +608,7 @@ def encode_file(model: Any, input: str | os.PathLike, output: str | os.PathLike,
             encode_blocks(loaded, source, Path(output), protect=tuple(reads), block=block, batch_size=batch_size)
         return np.load(output, mmap_mode="r")
     values, _, meta = read_series(input)
-    with in_file(input, *read_paths(loaded)):
+    with in_file(input, *read_paths(loaded)), columns_named(table_columns(meta)):
         codes = encode_series(loaded, values, batch_size=batch_size)
     if plot is None:
         save_npy(output, codes, protect=reads)

@@ -25,6 +25,7 @@ import numpy as np
 
 from tsae.engine.preprocess import Normalizer, as_float32
 from tsae.engine.streaming import StreamFramer, StreamOverlapAdd, frame_block
+from tsae.errors import EmptyChannelError
 from tsae.io.atomic import atomic_path
 from tsae.io.blocks import NpyBlockWriter, SeriesSource, open_source
 
@@ -75,7 +76,7 @@ def _fill_gaps(x: np.ndarray, start: int, left: tuple[np.ndarray, np.ndarray],
         known = np.concatenate(positions)
         known_values = np.concatenate(values)
         if known.size == 0:
-            raise ValueError("a channel has no finite values")
+            raise EmptyChannelError(int(c))
         gaps = start + np.flatnonzero(missing[c])
         after = np.searchsorted(known, gaps)
         filled = np.empty(gaps.size)
