@@ -13,15 +13,16 @@ only, ragged rows, non-numeric cells (with the line and column).
 """
 from __future__ import annotations
 
+import codecs
 import csv
-import io
 import os
 import re
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain, islice
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TextIO
 
 import numpy as np
 
@@ -80,7 +81,8 @@ def _is_missing(text: str) -> bool:
     return text.strip().lower() in MISSING
 
 
-def _to_float(path: Path, name: str, cells: list[str], first_line: int) -> np.ndarray:
+def _floats(cells: Sequence[str]) -> np.ndarray | tuple[int, str]:
+    """The cells as float64 (missing ones NaN), or ``(index, text)`` of the first cell that is not a number."""
     arr = np.array([c.strip() for c in cells], dtype=object)
     missing = np.array([c.lower() in MISSING for c in arr], dtype=bool)
     arr[missing] = "nan"
@@ -91,14 +93,17 @@ def _to_float(path: Path, name: str, cells: list[str], first_line: int) -> np.nd
             try:
                 float(cell)
             except ValueError:
-                problem = f"line {first_line + i}, column {name!r}: not a number ({str(cell)[:30]!r})"
-                raise _fail(path, problem) from None
+                return i, str(cell)
         raise
 
 
-def _numeric_fraction(cells: list[str]) -> float:
+#: a column is numbers (not dates or text) when its first this many cells are, missing ones aside
+_KIND_ROWS = 200
+
+
+def _numeric_fraction(cells: Sequence[str]) -> float:
     seen = ok = 0
-    for cell in cells[:200]:
+    for cell in cells[:_KIND_ROWS]:
         if _is_missing(cell):
             continue
         seen += 1
@@ -112,24 +117,27 @@ def _numeric_fraction(cells: list[str]) -> float:
 
 #: a UTC offset at the end of an ISO time (``+05:00``, ``-0800``)
 _OFFSET = re.compile(r"[+-]\d\d:?\d\d$")
+#: the first this many times of a date column are looked at for a UTC offset
+_OFFSET_ROWS = 1000
 
 
-def _parse_dates(cells: list[str], path: Path | None = None) -> np.ndarray | None:
-    """Parse ISO-like date strings to datetime64[ns]; None when they are not dates.
+def _clean_dates(cells: Sequence[str]) -> list[str]:
+    """ISO-like date strings as numpy reads them (``T`` between date and time, no ``Z``), missing ones ``NaT``."""
+    return [c.strip().replace(" ", "T", 1).rstrip("Z") if not _is_missing(c) else "NaT" for c in cells]
 
-    Times with a UTC offset are read as the UTC instant they name (datetime64 has no time
-    zones), with a warning naming ``path``.
+
+def _parse_dates(cleaned: list[str]) -> np.ndarray | None:
+    """:func:`_clean_dates` strings as datetime64[ns]; None when they are not all dates.
+
+    Times with a UTC offset are read as the UTC instant they name (datetime64 has no time zones);
+    :func:`read_table` warns about them, naming the file.
     """
     try:
-        cleaned = [c.strip().replace(" ", "T", 1).rstrip("Z") if not _is_missing(c) else "NaT" for c in cells]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # numpy: "no explicit representation of timezones", naming no file
-            out = np.array(cleaned, dtype="datetime64[ns]")
+            return np.array(cleaned, dtype="datetime64[ns]")
     except (ValueError, TypeError, OverflowError):
         return None
-    if path is not None and any(_OFFSET.search(c) for c in cleaned[:1000]):
-        warnings.warn(f"{path}: times with a UTC offset are read, and written, as UTC", TableWarning, stacklevel=4)
-    return out
 
 
 def time_seconds(time: np.ndarray) -> np.ndarray:
@@ -179,64 +187,80 @@ def find_time_column(names: Sequence[str], time_names: Sequence[str] = TIME_NAME
     return None
 
 
-def _read_text(path: Path) -> str:
-    """The decoded text of a table file (UTF-8, else latin-1), with one-line errors."""
+#: body rows that :func:`read_table` holds as text at a time: it converts them to arrays chunk by chunk, so its
+#: memory is about the arrays it returns (twice, while their chunks are joined) and this many rows of strings
+READ_ROWS = 1 << 14
+#: bytes read at a time while the encoding of a table file is checked
+_BLOCK = 1 << 20
+
+
+def _encoding(path: Path) -> str:
+    """The encoding of a table file: UTF-8 when all of it is, else latin-1 (which decodes any bytes).
+
+    The file is read a block at a time. One-line errors: missing, a folder, unreadable, empty (only blanks), binary.
+    """
     if not path.exists():
         raise _fail(path, "no such file")
     if path.is_dir():
         raise _fail(path, "is a folder, not a table")
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    head, blank, utf8 = b"", True, True
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as handle:
+            while block := handle.read(_BLOCK):
+                head += block[:4096 - len(head)]
+                blank = blank and not block.strip()
+                if utf8:
+                    try:
+                        decoder.decode(block)
+                    except UnicodeDecodeError:
+                        utf8 = False
+                if not (utf8 or blank) and len(head) == 4096:
+                    break  # latin-1, not empty, and its start is known: nothing more to learn
     except OSError as error:
         raise _fail(path, f"cannot read ({error.strerror or error})") from None
-    if not raw.strip():
+    if utf8:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            utf8 = False
+    if blank:
         raise _fail(path, "empty file")
-    if b"\x00" in raw[:4096]:
+    if b"\x00" in head:
         raise _fail(path, "not a text table (binary data)")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")  # decodes any bytes
+    return "utf-8-sig" if utf8 else "latin-1"
 
 
-def _rows(path: Path, text: str) -> list[list[str]]:
-    """Non-blank, non-comment rows of cells."""
-    dialect = _sniff_dialect(text[:8192], path.suffix.lower())
-    reader = csv.reader(io.StringIO(text), dialect)
+def _open_text(path: Path, encoding: str) -> TextIO:
+    # newline="\n": lines end at "\n" only, as io.StringIO split them when the whole text was read at once
+    return open(path, encoding=encoding, newline="\n")
+
+
+def _records(path: Path, handle: TextIO, dialect: Any) -> Iterator[list[str]]:
+    """Non-blank, non-comment rows of cells, one at a time."""
+    reader = csv.reader(handle, dialect)
     try:
-        rows = [row for row in reader if row and any(c.strip() for c in row)]
+        for row in reader:
+            if row and any(c.strip() for c in row) and not row[0].lstrip().startswith("#"):
+                yield row
     except csv.Error as error:
         problem = str(error)
         if "field larger than field limit" in problem:
             problem = f"a cell is longer than {csv.field_size_limit():,} characters"
         raise _fail(path, f"line {reader.line_num}: {problem}") from None
-    rows = [row for row in rows if not row[0].lstrip().startswith("#")]
-    if not rows:
-        raise _fail(path, "empty file")
-    return rows
 
 
-def _split_header(path: Path, rows: list[list[str]]) -> tuple[list[str], list[list[str]], int]:
-    """``(header, body, line number of the first body row)``; a first row of numbers is data, not a header."""
-    first = rows[0]
-    if all(_numeric_fraction([c]) == 1.0 and not _is_missing(c) for c in first):
-        header, body, first_line = [f"ch{i}" for i in range(len(first))], rows, 1
-    else:
-        header, body, first_line = [c.strip() or f"column{i}" for i, c in enumerate(first)], rows[1:], 2
-    if not body:
-        raise _fail(path, "no data rows (only a header)")
-    width = len(header)
-    for i, row in enumerate(body):
-        if len(row) == width:
-            continue
-        if len(row) == width + 1 and not row[-1].strip():  # a trailing delimiter
-            body[i] = row[:-1]
-            continue
-        raise _fail(path, f"line {first_line + i} has {len(row)} fields, expected {width}")
-    if len(set(header)) != len(header):
-        dup = sorted({h for h in header if header.count(h) > 1})[0]
-        raise _fail(path, f"duplicate column name {dup!r}")
-    return header, body, first_line
+def _body(path: Path, rows: Iterator[list[str]], width: int, first_line: int) -> Iterator[list[str]]:
+    """The data rows, each of ``width`` cells (a trailing delimiter dropped); a ragged row is an error."""
+    for i, row in enumerate(rows):
+        if len(row) != width:
+            if len(row) == width + 1 and not row[-1].strip():  # a trailing delimiter
+                row = row[:-1]
+            else:
+                for _ in rows:  # a broken quote further on is told first, as when all rows were parsed first
+                    pass
+                raise _fail(path, f"line {first_line + i} has {len(row)} fields, expected {width}")
+        yield row
 
 
 def _label_index(header: list[str], time_idx: int | None) -> int | None:
@@ -247,31 +271,161 @@ def _label_index(header: list[str], time_idx: int | None) -> int | None:
     return None
 
 
-def _time_column(path: Path, header: list[str], columns: list[tuple[str, ...]], label_idx: int | None,
-                 first_line: int) -> tuple[int | None, np.ndarray | None]:
-    """``(index, values)`` of the time column: named like one, else the first non-numeric column of dates."""
+@dataclass
+class _Column:
+    """A column of a table being read, its cells converted chunk by chunk as what it may turn out to be."""
+
+    name: str
+    #: where its errors come in the order the reader tells them: 0 the time column, 1 the label, 3 a channel
+    rank: int
+    floats: list[np.ndarray] | None = None  # read as numbers (None: not)
+    dates: list[np.ndarray] | None = None  # read as dates
+    texts: list[np.ndarray] | None = None  # kept as text: a label that is not numbers
+    #: not a named time column but maybe the time column: its first cells are dates (it may also be a channel)
+    maybe_time: bool = False
+    bad: str | None = None  # the first cell that is not a number, as the error tells it
+    not_dates: bool = False  # a cell is not a date
+    offset: bool = False  # one of its first _OFFSET_ROWS dates has a UTC offset
+
+
+def _plan(header: list[str], sample: list[list[str]]) -> tuple[list[_Column], int | None, int | None]:
+    """``(columns, time index, label index)``: what each column is read as, judged on the first rows.
+
+    A column is numbers when its first :data:`_KIND_ROWS` cells are (:func:`_numeric_fraction`). Without a
+    column named like a time column, the time column is the first other column (not the label) whose cells are all
+    dates: each that starts with dates is read as dates too, until a cell is not one.
+    """
     time_idx = find_time_column(header)
-    if time_idx is None:
+    label_idx = _label_index(header, time_idx)
+    cells = list(zip(*sample, strict=True))
+    columns = []
+    for j, name in enumerate(header):
+        numeric = _numeric_fraction(cells[j]) == 1.0
+        if j == time_idx:
+            column = _Column(name, 0, floats=[] if numeric else None, dates=None if numeric else [])
+        elif j == label_idx:
+            column = _Column(name, 1, floats=[] if numeric else None, texts=None if numeric else [])
+        else:
+            column = _Column(name, 3, floats=[])
+            if time_idx is None and not numeric and _parse_dates(_clean_dates(cells[j])) is not None:
+                column.dates, column.maybe_time = [], True
+        columns.append(column)
+    return columns, time_idx, label_idx
+
+
+def _convert(column: _Column, cells: Sequence[str], start: int, line: int, keep: bool, floats: bool) -> None:
+    """Convert a chunk of a column's cells: data rows ``start`` on, the first on ``line`` (as errors number it).
+
+    ``keep``: keep the arrays (not when the table is already known to be an error); ``floats``: read its numbers
+    (not when the error told would not be this column's anyway).
+    """
+    if column.floats is not None and column.bad is None and floats:
+        values = _floats(cells)
+        if isinstance(values, tuple):
+            i, cell = values
+            column.bad = f"line {line + i}, column {column.name!r}: not a number ({cell[:30]!r})"
+            column.floats.clear()
+        elif keep:
+            column.floats.append(values)
+    if column.dates is not None and not column.not_dates:
+        cleaned = _clean_dates(cells)
+        parsed = _parse_dates(cleaned)
+        if parsed is None:
+            column.not_dates = True
+            column.dates.clear()
+        else:
+            if keep:
+                column.dates.append(parsed)
+            if start < _OFFSET_ROWS and not column.offset:
+                column.offset = any(_OFFSET.search(c) for c in cleaned[:_OFFSET_ROWS - start])
+    if column.texts is not None and keep:
+        column.texts.append(np.array([c.strip() for c in cells]))
+
+
+def _joined(chunks: list[np.ndarray] | None) -> np.ndarray:
+    assert chunks is not None
+    joined = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+    chunks.clear()
+    return joined
+
+
+def _read_rows(path: Path, handle: TextIO, dialect: Any) -> Table:
+    """The table of the rows of an open file, read :data:`READ_ROWS` rows at a time; errors in the order the
+    whole-file reader told them: broken quotes, empty, no data rows, ragged rows, duplicate names, the time
+    column, the label, no channel, then the first channel (left to right) with a cell that is not a number."""
+    rows = _records(path, handle, dialect)
+    first = next(rows, None)
+    if first is None:
+        raise _fail(path, "empty file")
+    if all(_numeric_fraction([c]) == 1.0 and not _is_missing(c) for c in first):  # numbers: data, not a header
+        header, first_line = [f"ch{i}" for i in range(len(first))], 1
+        rows = chain([first], rows)
+    else:
+        header, first_line = [c.strip() or f"column{i}" for i, c in enumerate(first)], 2
+    body = _body(path, rows, len(header), first_line)
+    sample = list(islice(body, _KIND_ROWS))
+    if not sample:
+        raise _fail(path, "no data rows (only a header)")
+    if len(set(header)) != len(header):
+        for _ in body:  # a ragged row further on is told first
+            pass
+        dup = sorted({h for h in header if header.count(h) > 1})[0]
+        raise _fail(path, f"duplicate column name {dup!r}")
+    columns, time_idx, label_idx = _plan(header, sample)
+    doomed: tuple[int, int] | None = None  # (rank, index) of the first error that will certainly be told
+    n = 0
+    rest = chain(sample, body)
+    del sample
+    while chunk := list(islice(rest, READ_ROWS)):
+        cells = list(zip(*chunk, strict=True))
+        del chunk
         for j, column in enumerate(columns):
-            if j == label_idx or _numeric_fraction(list(column)) == 1.0:
-                continue
-            parsed = _parse_dates(list(column), path)
-            if parsed is not None:
-                return j, parsed
-        return None, None
-    cells = list(columns[time_idx])
-    if _numeric_fraction(cells) == 1.0:
-        return time_idx, _to_float(path, header[time_idx], cells, first_line)
-    time = _parse_dates(cells, path)
-    if time is None:
-        raise _fail(path, f"time column {header[time_idx]!r} is neither numbers nor dates")
-    return time_idx, time
+            _convert(column, cells[j], n, first_line + n, doomed is None, doomed is None or (column.rank, j) < doomed)
+        n += len(cells[0])
+        for j, column in enumerate(columns):
+            certain = (column.bad is not None and not column.maybe_time) or (column.rank == 0 and column.not_dates)
+            if certain and (doomed is None or (column.rank, j) < doomed):
+                doomed = (column.rank, j)
+        if doomed is not None:
+            for column in columns:
+                for chunks in (column.floats, column.dates, column.texts):
+                    if chunks is not None:
+                        chunks.clear()
 
-
-def _label_column(path: Path, name: str, cells: list[str], first_line: int) -> np.ndarray:
-    if _numeric_fraction(cells) == 1.0:
-        return _to_float(path, name, cells, first_line)
-    return np.array([c.strip() for c in cells])
+    if time_idx is None:
+        time_idx = next((j for j, column in enumerate(columns) if column.maybe_time and not column.not_dates), None)
+    time = None
+    if time_idx is not None:
+        column = columns[time_idx]
+        if column.rank == 0 and column.not_dates:
+            raise _fail(path, f"time column {column.name!r} is neither numbers nor dates")
+        if column.rank == 0 and column.bad is not None:
+            raise _fail(path, column.bad)
+        if column.dates is not None and column.offset:
+            warnings.warn(f"{path}: times with a UTC offset are read, and written, as UTC", TableWarning, stacklevel=3)
+        time = column.dates if column.dates is not None else column.floats
+    label = None
+    if label_idx is not None:
+        if columns[label_idx].bad is not None:
+            raise _fail(path, str(columns[label_idx].bad))
+        label = columns[label_idx].floats if columns[label_idx].floats is not None else columns[label_idx].texts
+    channels = [j for j in range(len(header)) if j not in (time_idx, label_idx)]
+    if not channels:
+        raise _fail(path, "no numeric data columns")
+    for j in channels:
+        if columns[j].bad is not None:
+            raise _fail(path, str(columns[j].bad))
+    assert doomed is None, doomed
+    values = np.empty((len(channels), n))
+    for row, j in enumerate(channels):  # one channel at a time: its chunks and the table, not twice the table
+        chunks = columns[j].floats
+        assert chunks is not None
+        np.concatenate(chunks, out=values[row])
+        chunks.clear()
+    return Table(values=values, columns=[header[j] for j in channels],
+                 time=None if time is None else _joined(time), time_name=None if time_idx is None else header[time_idx],
+                 label=None if label is None else _joined(label),
+                 label_name=None if label_idx is None else header[label_idx])
 
 
 def read_table(path: str | os.PathLike) -> Table:
@@ -292,21 +446,26 @@ def read_table(path: str | os.PathLike) -> Table:
     ValueError
         One line naming the file: missing, empty, no data rows, ragged rows, no numeric
         column, or a cell that is not a number (with its line and column).
+
+    Notes
+    -----
+    The file is read :data:`READ_ROWS` rows at a time (its memory is about twice the arrays it returns): what
+    each column is (numbers, dates, text) is judged on its first 200 cells, and a later cell that does not fit
+    is the same error as when the whole file was read at once.
     """
     path = Path(path)
-    header, body, first_line = _split_header(path, _rows(path, _read_text(path)))
-    columns = list(zip(*body, strict=True))
-    label_idx = _label_index(header, find_time_column(header))
-    time_idx, time = _time_column(path, header, columns, label_idx, first_line)
-    label = None if label_idx is None else _label_column(path, header[label_idx], list(columns[label_idx]), first_line)
-    names = [header[j] for j in range(len(header)) if j not in (time_idx, label_idx)]
-    if not names:
-        raise _fail(path, "no numeric data columns")
-    data = np.vstack([_to_float(path, header[j], list(cells), first_line)
-                      for j, cells in enumerate(columns) if j not in (time_idx, label_idx)])
-    _absurd_as_missing(path, data, names)
-    return Table(values=data, columns=names, time=time, time_name=header[time_idx] if time_idx is not None else None,
-                 label=label, label_name=header[label_idx] if label_idx is not None else None)
+    encoding = _encoding(path)
+    try:
+        with _open_text(path, encoding) as handle:
+            dialect = _sniff_dialect(handle.read(8192), path.suffix.lower())
+        with _open_text(path, encoding) as handle:
+            table = _read_rows(path, handle, dialect)
+    except OSError as error:
+        raise _fail(path, f"cannot read ({error.strerror or error})") from None
+    except UnicodeDecodeError:  # UTF-8 a moment ago
+        raise _fail(path, "cannot read (it changed while it was read)") from None
+    _absurd_as_missing(path, table.values, table.columns)
+    return table
 
 
 #: a cell beyond this magnitude is read as missing, like inf: no sensor reads 1e30, and such a value
@@ -320,12 +479,15 @@ class TableWarning(UserWarning):
 
 def _absurd_as_missing(path: Path, data: np.ndarray, names: list[str]) -> None:
     """Infinite cells and cells beyond :data:`ABSURD` become NaN (missing), in place, with a warning naming them."""
-    with np.errstate(invalid="ignore"):
-        huge = np.abs(data) > ABSURD  # inf too
-    data[huge] = np.nan
-    if huge.any():
-        where = [f"{names[c]} ({int(n)})" for c, n in enumerate(huge.sum(axis=1)) if n]
-        warnings.warn(f"{path}: {int(huge.sum())} cell(s) infinite or beyond {ABSURD:g} in magnitude read as "
+    counts = []
+    for row in data:  # a row at a time: no temporary the size of the table
+        with np.errstate(invalid="ignore"):
+            huge = np.abs(row) > ABSURD  # inf too
+        row[huge] = np.nan
+        counts.append(int(huge.sum()))
+    if any(counts):
+        where = [f"{names[c]} ({n})" for c, n in enumerate(counts) if n]
+        warnings.warn(f"{path}: {sum(counts)} cell(s) infinite or beyond {ABSURD:g} in magnitude read as "
                       f"missing: {', '.join(where[:5])}", TableWarning, stacklevel=3)
 
 
