@@ -143,3 +143,13 @@ def test_impute_fills_the_nan_samples_of_a_float_wav(tmp_path) -> None:
     filled = sf.read(tmp_path / "filled.wav", dtype="float32")[0]
     assert np.sqrt(np.mean((filled[1000:1040] - x[1000:1040]) ** 2)) < 0.1
     np.testing.assert_array_equal(filled[:1000], x[:1000])
+
+
+@pytest.mark.parametrize("command", ["smooth", "impute"])
+def test_an_empty_channel_is_named_by_its_column(tmp_path, command) -> None:
+    path = tmp_path / "e.csv"
+    path.write_text("time,a,b\n" + "".join(f"{i},{i},\n" for i in range(12)))
+    result = run(command, path, "-o", tmp_path / "out.csv")
+    assert result.exit_code == 1
+    assert result.output.strip() == f"Error: {path}: a channel has no finite values (column 'b')"
+    assert not (tmp_path / "out.csv").exists()

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from tsae.engine.layout import known_layout
-from tsae.engine.preprocess import repair_missing, spread
+from tsae.engine.preprocess import repair_missing
 from tsae.io.blocks import CHUNK, SeriesSource
 from tsae.pipelines.smooth.smoother import (
     _GUARD_HALF,
@@ -39,6 +39,7 @@ from tsae.pipelines.smooth.smoother import (
     checked_params,
     impute,
     noise_sigma,
+    normalisation,
     self_supervised,
 )
 
@@ -65,9 +66,7 @@ def smooth_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], adv
     check_budget(steps, max_seconds)
     params = checked_params(model_params, source.channels, model)
     first = repair_missing(source.read(0, block if learn is None else learn))
-    center = np.median(first, axis=1, keepdims=True)
-    scale = spread(first)
-    scale[scale <= 0] = 1.0
+    center, scale = normalisation(first)
     z = (first - center) / scale
     sigmas = np.array([noise_sigma(zc) for zc in z])
     if model is not None:

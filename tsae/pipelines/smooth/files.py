@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from tsae.errors import in_file, memory_for
+from tsae.errors import columns_named, in_file, memory_for, table_columns
 from tsae.io.blocks import SeriesSource, open_source, open_writer, streams
 from tsae.io.paths import check_output, read_paths
 from tsae.io.series import read_series, write_series
@@ -45,7 +45,7 @@ def _file_job(input: str | os.PathLike, output: str | os.PathLike, model: Any, f
     with memory_for(src, "process"):
         if source is None or source.n <= block:
             values, rate, meta = read_series(src, audio_gaps=True)
-            with in_file(src, dst, *reads):
+            with in_file(src, dst, *reads), columns_named(table_columns(meta)):
                 result = np.asarray(fn(values), dtype=np.float64).reshape(values.shape)
             write_series(dst, result, rate, meta, protect=reads)
             return {"samples": int(values.shape[1]), "channels": int(values.shape[0]),

@@ -48,6 +48,7 @@ import numpy as np
 from tsae.engine.framing import frame, overlap_add
 from tsae.engine.layout import as_channels_first, known_layout
 from tsae.engine.preprocess import repair_missing, spread
+from tsae.errors import EmptyChannelError
 from tsae.models.device import torch_threads
 
 __all__ = ["smooth", "impute", "noise_sigma"]
@@ -299,6 +300,65 @@ def _fit_blind_spot(z: np.ndarray, *, seed: int, max_seconds: float | None, step
 #: samples each side that the edge guard's local residual power reads
 _GUARD_HALF = 4
 
+#: samples each side of the running median that gross outliers are clipped towards
+_MEDIAN_HALF = 3
+
+
+def _running_median(z: np.ndarray) -> np.ndarray:
+    from scipy.ndimage import median_filter
+
+    return median_filter(z, size=2 * _MEDIAN_HALF + 1, mode="mirror")  # "nearest" would repeat a glitch at an end
+
+
+def gross_limit(z: np.ndarray, sigma: float) -> float:
+    """How far a sample of ``z`` (1-D) may lie from its running median (7 samples) before :func:`clip_gross` clips it.
+
+    Twice the 99th percentile of those distances, and at least ``4 sigma``: a glitch
+    stands out from the distances every other sample has, while features that recur
+    (the peaks of a heartbeat, the corners of steps) set the percentile themselves and
+    stay whole. ``inf`` (nothing is clipped) for a noiseless or very short series.
+    """
+    if len(z) < 2 * _MEDIAN_HALF + 1:
+        return math.inf
+    return _limit(np.abs(z - _running_median(z)), sigma)
+
+
+def _limit(distance: np.ndarray, sigma: float) -> float:
+    """:func:`gross_limit` from the samples' distances to their running medians."""
+    if sigma <= 0 or len(distance) == 0:
+        return math.inf
+    return max(_OUTLIER_SIGMAS * sigma, 2.0 * float(np.quantile(distance, 0.99)))
+
+
+def clip_gross(z: np.ndarray, limit: float) -> np.ndarray:
+    """``z`` (1-D) with every sample held within ``limit`` of its running median (see :func:`gross_limit`).
+
+    A glitch thousands of times the signal's size would otherwise dominate the least-squares
+    fit of the linear blind-spot filter and leak into every neighbour's prediction.
+    """
+    if not math.isfinite(limit) or len(z) < 2 * _MEDIAN_HALF + 1:
+        return z
+    median = _running_median(z)
+    return median + np.clip(z - median, -limit, limit)
+
+
+def _clip_channels(z: np.ndarray, limits: np.ndarray) -> np.ndarray:
+    """:func:`clip_gross` of each channel of ``z`` ``(C, n)`` with its limit."""
+    return np.stack([clip_gross(zc, float(limit)) for zc, limit in zip(z, limits, strict=True)])
+
+
+def normalisation(filled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel centre (median) and scale of gap-free channels ``(C, n)``, both ``(C, 1)``.
+
+    The scale is the spread of the channel once its gross outliers are clipped
+    (:func:`clip_gross`), so one absurd sample does not shrink the rest of the series to
+    nothing in the networks' input; a constant channel gets 1.
+    """
+    center = np.median(filled, axis=1, keepdims=True)
+    scale = spread(_clip_channels(filled, np.array([gross_limit(row, noise_sigma(row)) for row in filled])))
+    scale[~(scale > 0)] = 1.0
+    return center, scale
+
 
 def _typical_power(z: np.ndarray, pred: np.ndarray, sigma: float) -> float:
     """Mean residual power ``(z - pred)^2`` over samples within 4 sigma (the global Wiener gain's denominator)."""
@@ -359,19 +419,22 @@ def checked_params(model_params: dict[str, Any] | None, channels: int, model: An
 class Predictor:
     """The self-supervised prediction of :func:`smooth`, fitted once, applicable to any part of a series.
 
-    ``first`` is the linear blind-spot filter; with the edge guard, samples more than 4
-    noise sigmas (``sigmas``, per channel) off its prediction are replaced by it and
-    ``second`` (refitted without them, possibly with a network; ``first`` when there was
-    nothing to refit) predicts from that.
+    ``first`` is the linear blind-spot filter, which reads the channels with their gross
+    outliers clipped (:func:`clip_gross`, ``limits`` per channel); with the edge guard, samples more than 4 noise
+    sigmas (``sigmas``, per channel) off its prediction are replaced by it and ``second``
+    (refitted without them, possibly with a network; ``first`` when there was nothing to
+    refit) predicts from that.
     """
 
-    def __init__(self, first: BlindSpot, second: BlindSpot | None, sigmas: np.ndarray, edge_guard: bool) -> None:
+    def __init__(self, first: BlindSpot, second: BlindSpot | None, sigmas: np.ndarray, edge_guard: bool,
+                 limits: np.ndarray) -> None:
         self.first, self.second, self.sigmas, self.edge_guard = first, second, sigmas, edge_guard
+        self.limits = limits
 
     @property
     def reach(self) -> int:
         """Samples each side that a prediction depends on."""
-        return self.first.reach + (self.second or self.first).reach
+        return _MEDIAN_HALF + self.first.reach + (self.second or self.first).reach
 
     def _base(self, z: np.ndarray, pred: np.ndarray) -> np.ndarray:
         outliers = np.abs(z - pred) > _OUTLIER_SIGMAS * self.sigmas[:, None]
@@ -379,10 +442,11 @@ class Predictor:
 
     def __call__(self, z: np.ndarray) -> np.ndarray:
         """The prediction of normalised, gap-free channels ``(C, m)``."""
+        clipped = _clip_channels(z, self.limits)
+        pred = self.first(clipped)
         if self.second is None and not self.edge_guard:
-            return self.first(z)
-        pred = self.first(z)
-        return (self.second or self.first)(self._base(z, pred) if self.edge_guard else z)
+            return pred
+        return (self.second or self.first)(self._base(z, pred) if self.edge_guard else clipped)
 
 
 def self_supervised(z: np.ndarray, *, edge_guard: bool, seed: int, max_seconds: float | None, steps: int,
@@ -395,12 +459,14 @@ def self_supervised(z: np.ndarray, *, edge_guard: bool, seed: int, max_seconds: 
     sigmas = np.array([noise_sigma(zc) for zc in z])
     params = dict(params or {})
     with torch_threads(1, native=True):
-        pred, first = _fit_blind_spot(z, seed=seed, max_seconds=max_seconds, steps=0, params=params)
-        predictor = Predictor(first, None, sigmas, edge_guard)
+        limits = np.array([gross_limit(zc, s) for zc, s in zip(z, sigmas, strict=True)])
+        clipped = _clip_channels(z, limits)
+        pred, first = _fit_blind_spot(clipped, seed=seed, max_seconds=max_seconds, steps=0, params=params)
+        predictor = Predictor(first, None, sigmas, edge_guard, limits)
         # isolated samples far off the prediction (spikes, the sharp corner of a step)
         # leak into their neighbours' predictions: predict again without them
-        base = predictor._base(z, pred) if edge_guard else z
-        if steps > 0 or base is not z:
+        base = predictor._base(z, pred) if edge_guard else clipped
+        if steps > 0 or (edge_guard and base is not z):
             pred, predictor.second = _fit_blind_spot(base, seed=seed, max_seconds=max_seconds, steps=steps,
                                                      params=params)
     return pred, predictor
@@ -481,16 +547,14 @@ def smooth(
     arr, squeeze = _series(x)
     missing = np.isnan(arr)
     if missing.all(axis=1).any():
-        raise ValueError("a channel has no finite values")
+        raise EmptyChannelError(int(np.argmax(missing.all(axis=1))))
     c, n = arr.shape
     params = checked_params(model_params, c, model)
     filled = repair_missing(arr)
     if n < 5 or strength == 0:
         out = filled.copy()
     else:
-        center = np.median(filled, axis=1, keepdims=True)
-        scale = spread(filled)
-        scale[scale <= 0] = 1.0
+        center, scale = normalisation(filled)
         z = (filled - center) / scale
         if model is not None:
             from tsae.pipelines.reconstruct.series import _loaded, reconstruct_series
@@ -556,11 +620,31 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))
 
 
+def _without_glitches(v: np.ndarray, missing: np.ndarray) -> np.ndarray:
+    """``v`` (1-D, NaN in its gaps) with each gross outlier among its observed samples replaced by its running median.
+
+    A glitch would pull every window's components towards it and so spoil every fill. Each
+    run of observed samples has its own running median (the samples either side of a gap are
+    not neighbours); a sample is a gross outlier beyond the channel's :func:`gross_limit`.
+    """
+    runs = _runs(~missing)
+    medians = [_running_median(v[a:b]) for a, b in runs]
+    distance = np.concatenate([np.abs(v[a:b] - m) for (a, b), m in zip(runs, medians, strict=True)])
+    limit = _limit(distance, noise_sigma(v))
+    if not math.isfinite(limit):
+        return v
+    out = v.copy()
+    for (a, b), m in zip(runs, medians, strict=True):
+        out[a:b] = np.where(np.abs(v[a:b] - m) > limit, m, v[a:b])
+    return out
+
+
 def _impute_channel(v: np.ndarray, *, window: int | None, rank: int | None, max_rank: int, seed: int) -> np.ndarray:
     missing = np.isnan(v)
     if not missing.any():
         return v.copy()
     n = len(v)
+    v = _without_glitches(v, missing)  # the fit's input; impute() returns the observed samples as they were
     obs = v[~missing]
     mu, sd = float(np.mean(obs)), float(spread(obs)[0]) or 1.0
     z = repair_missing((v - mu) / sd)
@@ -648,7 +732,7 @@ def impute(
     arr, squeeze = _series(x)
     missing = np.isnan(arr)
     if missing.all(axis=1).any():
-        raise ValueError("a channel has no finite values to learn from")
+        raise EmptyChannelError(int(np.argmax(missing.all(axis=1))))
     if model is not None:
         from tsae.pipelines.reconstruct.series import _loaded, reconstruct_series
 
