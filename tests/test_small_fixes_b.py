@@ -242,3 +242,13 @@ def test_train_keeps_writing_model_names_it_took(tmp_path, name) -> None:
     result = run("train", tmp_path / "x.npy", *FAST, "-o", tmp_path / name, "-q")
     assert result.exit_code == 0, result.output
     assert (tmp_path / name).is_file()
+
+
+def test_detect_fit_refuses_a_detector_named_like_a_data_file(tmp_path) -> None:
+    t = np.arange(400)
+    (tmp_path / "normal.csv").write_text("a,b\n" + "".join(f"{np.sin(i / 10):.4f},{np.cos(i / 7):.4f}\n" for i in t))
+    out = tmp_path / "det.csv"
+    line = one_line_error(run("detect", "fit", tmp_path / "normal.csv", "-o", out, "-q"))
+    assert line == (f"Error: {out}: refusing to write a model under a data file's name (tsae reads .csv files as "
+                    f"tables): name it {tmp_path / 'det.tsae'}"), line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["normal.csv"]

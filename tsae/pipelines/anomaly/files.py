@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from tsae.io.atomic import all_or_nothing
-from tsae.io.paths import check_output, check_outputs, read_paths
+from tsae.io.paths import check_model_output, check_output, check_outputs, read_paths
 from tsae.pipelines.anomaly.detector import Detector, check_family
 
 
@@ -41,6 +41,7 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
     train_path, output = Path(train_path), Path(output)
     init = options.get("init")
     check_output(output, [train_path, *([init] if init is not None else [])])
+    check_model_output(output)  # -o x.csv: a detector that every command would read as a table
     if family is None:
         family = _init_family(init) if init is not None else "conv1d"
     table = read_table(train_path)
