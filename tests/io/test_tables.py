@@ -164,3 +164,16 @@ def test_a_table_written_in_pieces_is_the_table_written_whole(tmp_path, monkeypa
     write_table(tmp_path / "pieces.csv", columns, time=time, time_name="t")
     assert (tmp_path / "pieces.csv").read_text() == (tmp_path / "whole.csv").read_text()
     assert (tmp_path / "pieces.csv").read_text().splitlines()[1].startswith("1970-01-01T00:00:00.000,")
+
+
+def test_errors_give_the_file_line_past_blank_and_comment_lines(tmp_path) -> None:
+    """Line numbers are the file's (what an editor shows), not a count of data rows."""
+    path = tmp_path / "t.csv"
+    path.write_text("# exported by a logger\ntime,a\n\n1,0.5\n# pause\n\n2,oops\n3,0.7\n")
+    with pytest.raises(ValueError) as info:
+        read_table(path)
+    assert str(info.value) == f"{path}: line 7, column 'a': not a number ('oops')"
+    path.write_text("time,a\n\n1,0.5\n\n2,0.6,9\n")
+    with pytest.raises(ValueError) as info:
+        read_table(path)
+    assert str(info.value) == f"{path}: line 5 has 3 fields, expected 2"

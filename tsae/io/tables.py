@@ -236,13 +236,13 @@ def _open_text(path: Path, encoding: str) -> TextIO:
     return open(path, encoding=encoding, newline="\n")
 
 
-def _records(path: Path, handle: TextIO, dialect: Any) -> Iterator[list[str]]:
-    """Non-blank, non-comment rows of cells, one at a time."""
+def _records(path: Path, handle: TextIO, dialect: Any) -> Iterator[tuple[int, list[str]]]:
+    """Non-blank, non-comment rows of cells, one at a time, each with the file line it ends on (as errors tell it)."""
     reader = csv.reader(handle, dialect)
     try:
         for row in reader:
             if row and any(c.strip() for c in row) and not row[0].lstrip().startswith("#"):
-                yield row
+                yield reader.line_num, row
     except csv.Error as error:
         problem = str(error)
         if "field larger than field limit" in problem:
@@ -250,17 +250,18 @@ def _records(path: Path, handle: TextIO, dialect: Any) -> Iterator[list[str]]:
         raise _fail(path, f"line {reader.line_num}: {problem}") from None
 
 
-def _body(path: Path, rows: Iterator[list[str]], width: int, first_line: int) -> Iterator[list[str]]:
-    """The data rows, each of ``width`` cells (a trailing delimiter dropped); a ragged row is an error."""
-    for i, row in enumerate(rows):
+def _body(path: Path, rows: Iterator[tuple[int, list[str]]], width: int) -> Iterator[tuple[int, list[str]]]:
+    """The data rows with their lines, each of ``width`` cells (a trailing delimiter dropped); a ragged row is an
+    error."""
+    for line, row in rows:
         if len(row) != width:
             if len(row) == width + 1 and not row[-1].strip():  # a trailing delimiter
                 row = row[:-1]
             else:
                 for _ in rows:  # a broken quote further on is told first, as when all rows were parsed first
                     pass
-                raise _fail(path, f"line {first_line + i} has {len(row)} fields, expected {width}")
-        yield row
+                raise _fail(path, f"line {line} has {len(row)} fields, expected {width}")
+        yield line, row
 
 
 def _label_index(header: list[str], time_idx: int | None) -> int | None:
@@ -313,8 +314,9 @@ def _plan(header: list[str], sample: list[list[str]]) -> tuple[list[_Column], in
     return columns, time_idx, label_idx
 
 
-def _convert(column: _Column, cells: Sequence[str], start: int, line: int, keep: bool, floats: bool) -> None:
-    """Convert a chunk of a column's cells: data rows ``start`` on, the first on ``line`` (as errors number it).
+def _convert(column: _Column, cells: Sequence[str], start: int, lines: Sequence[int], keep: bool,
+             floats: bool) -> None:
+    """Convert a chunk of a column's cells: data rows ``start`` on, on the file ``lines`` (as errors number them).
 
     ``keep``: keep the arrays (not when the table is already known to be an error); ``floats``: read its numbers
     (not when the error told would not be this column's anyway).
@@ -323,7 +325,7 @@ def _convert(column: _Column, cells: Sequence[str], start: int, line: int, keep:
         values = _floats(cells)
         if isinstance(values, tuple):
             i, cell = values
-            column.bad = f"line {line + i}, column {column.name!r}: not a number ({cell[:30]!r})"
+            column.bad = f"line {lines[i]}, column {column.name!r}: not a number ({cell[:30]!r})"
             column.floats.clear()
         elif keep:
             column.floats.append(values)
@@ -354,15 +356,16 @@ def _read_rows(path: Path, handle: TextIO, dialect: Any) -> Table:
     whole-file reader told them: broken quotes, empty, no data rows, ragged rows, duplicate names, the time
     column, the label, no channel, then the first channel (left to right) with a cell that is not a number."""
     rows = _records(path, handle, dialect)
-    first = next(rows, None)
-    if first is None:
+    head = next(rows, None)
+    if head is None:
         raise _fail(path, "empty file")
+    first = head[1]
     if all(_numeric_fraction([c]) == 1.0 and not _is_missing(c) for c in first):  # numbers: data, not a header
-        header, first_line = [f"ch{i}" for i in range(len(first))], 1
-        rows = chain([first], rows)
+        header = [f"ch{i}" for i in range(len(first))]
+        rows = chain([head], rows)
     else:
-        header, first_line = [c.strip() or f"column{i}" for i, c in enumerate(first)], 2
-    body = _body(path, rows, len(header), first_line)
+        header = [c.strip() or f"column{i}" for i, c in enumerate(first)]
+    body = _body(path, rows, len(header))
     sample = list(islice(body, _KIND_ROWS))
     if not sample:
         raise _fail(path, "no data rows (only a header)")
@@ -371,16 +374,17 @@ def _read_rows(path: Path, handle: TextIO, dialect: Any) -> Table:
             pass
         dup = sorted({h for h in header if header.count(h) > 1})[0]
         raise _fail(path, f"duplicate column name {dup!r}")
-    columns, time_idx, label_idx = _plan(header, sample)
+    columns, time_idx, label_idx = _plan(header, [row for _, row in sample])
     doomed: tuple[int, int] | None = None  # (rank, index) of the first error that will certainly be told
     n = 0
     rest = chain(sample, body)
     del sample
     while chunk := list(islice(rest, READ_ROWS)):
-        cells = list(zip(*chunk, strict=True))
+        lines = [line for line, _ in chunk]
+        cells = list(zip(*(row for _, row in chunk), strict=True))
         del chunk
         for j, column in enumerate(columns):
-            _convert(column, cells[j], n, first_line + n, doomed is None, doomed is None or (column.rank, j) < doomed)
+            _convert(column, cells[j], n, lines, doomed is None, doomed is None or (column.rank, j) < doomed)
         n += len(cells[0])
         for j, column in enumerate(columns):
             certain = (column.bad is not None and not column.maybe_time) or (column.rank == 0 and column.not_dates)
