@@ -245,3 +245,18 @@ def test_plain_wav_stays_plain_and_other_suffixes_keep_their_format(tmp_path) ->
 
     assert audio_info(tmp_path / "out" / "plain.wav").channel_mask is None
     assert [format_like(f"x{s}", "WAVEX") for s in (".wav", ".w64", ".rf64")] == ["WAVEX", "W64", "RF64"]
+
+
+@pytest.mark.parametrize(("fmt", "mask"), [("WAVEX", 0x30), ("RF64", 0x603)])
+@pytest.mark.parametrize("block", [None, 3000])  # whole, and block by block (a long file)
+def test_smooth_keeps_rf64_and_wavex_and_the_channel_mask(tmp_path, fmt, mask, block) -> None:
+    from tsae.io.audio import audio_info
+    from tsae.pipelines.smooth import smooth_file
+
+    src, dst = tmp_path / "in.wav", tmp_path / "out.wav"
+    sf.write(src, _sound(4 if fmt == "RF64" else 2), SR, format=fmt, subtype="PCM_24")
+    _set_mask(src, mask)
+    smooth_file(src, dst, steps=0, **({} if block is None else {"block": block}))
+    info = sf.info(str(dst))
+    assert (info.format, info.subtype) == (fmt, "PCM_24")
+    assert _mask_at(dst) == mask and audio_info(dst).channel_mask == mask

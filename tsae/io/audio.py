@@ -140,6 +140,8 @@ class AudioFile:
     sample_rate: int
     subtype: str
     format: str
+    #: the speaker positions of the channels of a WAVEX or RF64 file (:attr:`AudioInfo.channel_mask`), else None
+    channel_mask: int | None = None
 
     @property
     def channels(self) -> int:
@@ -326,7 +328,7 @@ def read_audio(path: str | os.PathLike, *, gaps: bool = False) -> AudioFile:
         repair = _SampleRepair(path, info.subtype, gaps)
         data = repair(data)
         repair.report()
-        return AudioFile(np.ascontiguousarray(data.T), int(sr), info.subtype, info.format)
+        return AudioFile(np.ascontiguousarray(data.T), int(sr), info.subtype, info.format, info.channel_mask)
     sf = _sf()
     try:
         data, sr = sf.read(str(path), dtype=_read_dtype(info.subtype), always_2d=True)
@@ -338,7 +340,7 @@ def read_audio(path: str | os.PathLike, *, gaps: bool = False) -> AudioFile:
     repair = _SampleRepair(path, info.subtype, gaps)
     data = repair(data)
     repair.report()
-    return AudioFile(np.ascontiguousarray(data.T), int(sr), info.subtype, info.format)
+    return AudioFile(np.ascontiguousarray(data.T), int(sr), info.subtype, info.format, info.channel_mask)
 
 
 def iter_audio_blocks(path: str | os.PathLike, block: int, *, gaps: bool = False) -> Iterator[np.ndarray]:
@@ -558,16 +560,18 @@ def write_audio(
     format: str | None = None,
     *,
     protect: tuple[str | os.PathLike, ...] = (),
+    channel_mask: int | None = None,
 ) -> Path:
     """Atomically write ``data`` (``(channels, n)`` or ``(n,)``) to ``path``.
 
     ``format`` defaults to the suffix's format, ``subtype`` to that format's default
     (an unsupported subtype falls back to the default). Integer subtypes are clipped
-    to [-1, 1].
+    to [-1, 1]. ``channel_mask`` goes into a WAVEX or RF64 header (see :func:`open_audio_writer`).
     """
     data = np.asarray(data)
     data = data if data.dtype == np.float64 else data.astype(np.float32)  # float64 stays for a DOUBLE file
     channels = 1 if data.ndim == 1 else data.shape[0]
-    with open_audio_writer(path, sample_rate, channels, subtype=subtype, format=format, protect=protect) as w:
+    with open_audio_writer(path, sample_rate, channels, subtype=subtype, format=format, protect=protect,
+                           channel_mask=channel_mask) as w:
         w.write(data)
     return Path(path)

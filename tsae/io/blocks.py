@@ -119,7 +119,8 @@ def open_source(path: Path, chunk: int = CHUNK, *, audio_gaps: bool = False) -> 
         from tsae.io.audio import audio_info, iter_audio_blocks
 
         info = audio_info(path)
-        meta = {"kind": "audio", "subtype": info.subtype, "format": info.format, "columns": columns(info.channels)}
+        meta = {"kind": "audio", "subtype": info.subtype, "format": info.format, "channel_mask": info.channel_mask,
+                "columns": columns(info.channels)}
         return SeriesSource(path, info.frames, info.channels, float(info.sample_rate), meta,
                             iter_audio_blocks(path, chunk, gaps=audio_gaps))
     return None
@@ -167,13 +168,15 @@ def open_writer(path: Path, source: SeriesShape,
     The file is written as :func:`~tsae.io.series.write_series` writes it whole.
     """
     if path.suffix.lower() in AUDIO_SUFFIXES:
-        from tsae.io.audio import open_audio_writer
+        from tsae.io.audio import format_like, open_audio_writer
 
         if not source.rate:
             raise ValueError(f"{path}: an audio output needs a sample rate (the input has none)")
-        subtype = source.meta.get("subtype") if source.meta.get("kind") == "audio" else None
-        with open_audio_writer(path, int(round(source.rate)), source.channels, subtype=subtype,
-                               protect=protect) as audio:
+        audio_in = source.meta.get("kind") == "audio"
+        subtype = source.meta.get("subtype") if audio_in else None
+        with open_audio_writer(path, int(round(source.rate)), source.channels, subtype=subtype, protect=protect,
+                               format=format_like(path, source.meta.get("format") if audio_in else None),
+                               channel_mask=source.meta.get("channel_mask") if audio_in else None) as audio:
             yield audio.write
         return
     from tsae.io.series import array_out

@@ -127,7 +127,7 @@ def read_series(path: str | os.PathLike, *, audio_gaps: bool = False) -> tuple[n
             data = audio.data.astype(np.float64)
         return (known_layout(data), float(audio.sample_rate),
                 {"kind": "audio", "subtype": audio.subtype, "format": audio.format,
-                 "columns": [f"ch{i}" for i in range(audio.channels)]})
+                 "channel_mask": audio.channel_mask, "columns": [f"ch{i}" for i in range(audio.channels)]})
     from tsae.io.tables import read_table
 
     with memory_for(path):
@@ -202,14 +202,17 @@ def write_series(path: str | os.PathLike, values: np.ndarray, rate: float | None
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix in AUDIO_SUFFIXES:
-        from tsae.io.audio import write_audio
+        from tsae.io.audio import format_like, write_audio
 
         if not rate:
             raise _fail(path, "an audio output needs a sample rate (the input has none)")
         # a series that was not audio has no full scale: 64-bit floats, where the format has them, keep it whole
-        subtype = meta.get("subtype") if meta.get("kind") == "audio" else "DOUBLE"
+        audio = meta.get("kind") == "audio"
+        subtype = meta.get("subtype") if audio else "DOUBLE"
         _warn_clipping(path, values, subtype)
-        return write_audio(path, values, int(round(rate)), subtype=subtype, protect=tuple(protect))
+        return write_audio(path, values, int(round(rate)), subtype=subtype, protect=tuple(protect),
+                           format=format_like(path, meta.get("format") if audio else None),
+                           channel_mask=meta.get("channel_mask") if audio else None)
     if suffix in ARRAY_SUFFIXES:
         return save_npy(path, array_out(values, meta), protect=protect)
     from tsae.io.tables import write_table
