@@ -305,9 +305,28 @@ _MEDIAN_HALF = 3
 
 
 def _running_median(z: np.ndarray) -> np.ndarray:
+    """The median of each sample's 7 neighbours (itself included; the ends repeated beyond them)."""
     from scipy.ndimage import median_filter
 
-    return median_filter(z, size=2 * _MEDIAN_HALF + 1, mode="mirror")  # "nearest" would repeat a glitch at an end
+    return median_filter(z, size=2 * _MEDIAN_HALF + 1, mode="nearest")
+
+
+def _reference(z: np.ndarray, limit: float) -> tuple[np.ndarray, np.ndarray]:
+    """What each sample of ``z`` (1-D) is judged against, and how far it may lie from it.
+
+    The running median, ``limit`` away. An end sample is its own median (its window repeats
+    it), so it is judged against the line through the next three samples instead, and only
+    beyond the range of the whole series (1st to 99th percentile) as well: with neighbours
+    on one side only, a step next to the end looks like a glitch.
+    """
+    reference = _running_median(z)
+    limits = np.full(len(z), limit)
+    if len(z) >= 4:
+        reference[0] = (4 * z[1] + z[2] - 2 * z[3]) / 3  # least-squares line through samples 1-3, at 0
+        reference[-1] = (4 * z[-2] + z[-3] - 2 * z[-4]) / 3
+        low, high = np.quantile(z, [0.01, 0.99])
+        limits[[0, -1]] = max(limit, float(high - low))
+    return reference, limits
 
 
 def gross_limit(z: np.ndarray, sigma: float) -> float:
@@ -338,8 +357,8 @@ def clip_gross(z: np.ndarray, limit: float) -> np.ndarray:
     """
     if not math.isfinite(limit) or len(z) < 2 * _MEDIAN_HALF + 1:
         return z
-    median = _running_median(z)
-    return median + np.clip(z - median, -limit, limit)
+    reference, limits = _reference(z, limit)
+    return reference + np.clip(z - reference, -limits, limits)
 
 
 def _clip_channels(z: np.ndarray, limits: np.ndarray) -> np.ndarray:
@@ -634,8 +653,9 @@ def _without_glitches(v: np.ndarray, missing: np.ndarray) -> np.ndarray:
     if not math.isfinite(limit):
         return v
     out = v.copy()
-    for (a, b), m in zip(runs, medians, strict=True):
-        out[a:b] = np.where(np.abs(v[a:b] - m) > limit, m, v[a:b])
+    for a, b in runs:
+        reference, limits = _reference(v[a:b], limit)
+        out[a:b] = np.where(np.abs(v[a:b] - reference) > limits, reference, v[a:b])
     return out
 
 
