@@ -12,7 +12,10 @@ keyword arguments can be added later without breaking any plugin. tsae's own
 model families live in ``tsae_plugins`` and are registered through this same door,
 and the names they register are reserved: a plugin registering one is refused for
 that name (named in ``tsae plugins``) and the built-in keeps working. A hook
-implementation whose name is not one of these hooks refuses the plugin. The plugin
+implementation whose name is not one of these hooks refuses the plugin. What a
+plugin's import or hook raises (``sys.exit()`` included) is reported naming the
+plugin and goes no further; an entry-point module slower than
+``tsae.plugins.SLOW_IMPORT_SECONDS`` to import is named in a warning. The plugin
 author's guide is ``docs/plugins.md``.
 """
 from __future__ import annotations
@@ -39,10 +42,15 @@ def register_models(register: Callable[..., None]) -> None:
         ``register(family)`` where ``family`` is a subclass of
         :class:`tsae.models.base.Autoencoder` with a unique ``name`` class
         attribute (the name users pass to ``--family`` and that model files store),
-        or a :class:`tsae.plugins.LazyFamily` (name and ``"module:Class"``, imported
-        on first use). A name a built-in or an earlier plugin holds is refused,
-        and so is a family whose constructor takes an argument not declared in
-        ``params`` (typed :class:`tsae.models.params.Param`).
+        or a :class:`tsae.plugins.LazyFamily` (name and ``"package.module:Class"``,
+        imported on first use). Call it once per family. A name a built-in or an
+        earlier plugin holds is refused, and so is anything that is not such a class
+        (a function, an instance, a list, None), a class without a ``name``, a
+        ``description`` that is not a string, a family whose constructor takes an
+        argument not declared in ``params`` (typed :class:`tsae.models.params.Param`)
+        or whose ``Param`` default breaks its own bounds or choices. Each refusal is
+        one line naming the plugin (``tsae plugins``) and refuses that family alone:
+        the hook's other registrations still count.
 
     The family implements ``encode``/``decode`` and declares its ``params``; the
     shared trainer calls ``encode``, ``decode`` and ``loss``, unless the family
@@ -50,7 +58,9 @@ def register_models(register: Callable[..., None]) -> None:
     (the VAE does, for its sampled code and KL term). Model files store
     ``hparams()`` and the state dict, so ``family(**hparams())`` must rebuild the
     same network (checked before a file is written). After construction one tiny
-    forward pass checks that ``decode`` returns the input's shape.
+    forward pass on zeros checks that ``decode`` returns the input's shape and dtype,
+    with finite values; a constructor that raises is reported naming the family and
+    its plugin.
     """
 
 

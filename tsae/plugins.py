@@ -16,6 +16,7 @@ import logging
 import os
 import re
 import sys
+import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -34,6 +35,11 @@ DISABLE_ENV = "TSAE_DISABLE_PLUGINS"
 #: what each ``register_*`` hook registers, as :class:`PluginInfo` lists it and errors name it
 KINDS = {"models": "model family", "sources": "stream source", "sinks": "stream sink",
          "pipelines": "pipeline", "commands": "command"}
+#: an entry-point module that takes longer than this to import is named in a warning (it delays every command)
+SLOW_IMPORT_SECONDS = 5.0
+#: what a plugin's import or hook may raise and tsae contains: ``sys.exit()`` in a plugin must not end tsae
+#: (KeyboardInterrupt still stops it)
+_CONTAINED = (Exception, SystemExit)
 
 
 @dataclass
@@ -54,6 +60,10 @@ class PluginInfo:
     hook_errors: list[str] = field(default_factory=list)
     tracebacks: list[str] = field(default_factory=list)
     disabled: bool = False
+    #: found through an entry point (not :func:`register_plugin`), even when its distribution has no name
+    entry_point: bool = False
+    #: how long importing its entry point took (None: registered at run time, disabled or not loaded)
+    load_seconds: float | None = None
 
     @property
     def errors(self) -> list[str]:
@@ -75,6 +85,8 @@ class PluginInfo:
         """``plugin 'x' (distribution 1.0)``: how every message names a plugin."""
         if self.distribution:
             origin = f"{self.distribution} {self.version or ''}".rstrip()
+        elif self.entry_point:  # a distribution whose metadata has no name
+            origin = f"module {self.module}"
         else:
             origin = "registered at run time"
         return f"plugin {self.name!r} ({origin})"
@@ -106,7 +118,7 @@ _infos: dict[str, PluginInfo] = {}
 _registries: dict[str, dict[str, Any]] = {kind: {} for kind in KINDS}
 _owners: dict[str, dict[str, str]] = {kind: {} for kind in KINDS}
 _collected: set[str] = set()
-#: lazily registered families whose module failed to import or check: why
+#: families whose module failed to import or check, or that registration refused: why
 _broken_families: dict[str, str] = {}
 #: who holds the names of tsae's own sub-commands
 _BUILTIN_COMMANDS = PluginInfo(name="tsae", module="tsae.cli", distribution=BUILTIN_DISTRIBUTION, version=__version__)
@@ -154,6 +166,8 @@ def _record(info: PluginInfo, message: str, error: BaseException | None = None) 
 
 
 def _error_text(error: BaseException) -> str:
+    if isinstance(error, SystemExit):
+        return f"SystemExit: sys.exit({'' if error.code is None else repr(error.code)[:80]}) was called"
     if isinstance(error, pluggy.PluginValidationError):  # which argument is wrong is on a later line
         return f"{type(error).__name__}: " + " ".join(line.strip() for line in str(error).splitlines())
     return f"{type(error).__name__}: {first_line(error)}"
@@ -165,6 +179,11 @@ def _unknown_hooks(manager: pluggy.PluginManager, plugin: Any) -> list[str]:
 
 def _register(manager: pluggy.PluginManager, plugin: Any, info: PluginInfo) -> None:
     """Register ``plugin`` with pluggy; a hook name that matches no tsae hook refuses the plugin."""
+    holder = manager.get_name(plugin)
+    if holder is not None and holder != info.name:  # pluggy's own message shows the object's repr
+        what = getattr(plugin, "__name__", None) or type(plugin).__name__
+        raise ValueError(f"{what} is already registered as plugin {holder!r}: one module or object is one plugin "
+                         "(give each entry point a module or object of its own)")
     manager.register(plugin, name=info.name)
     unknown = _unknown_hooks(manager, plugin)
     if unknown:
@@ -174,8 +193,21 @@ def _register(manager: pluggy.PluginManager, plugin: Any, info: PluginInfo) -> N
 
 
 def _distribution_of(entry_point: Any) -> str | None:
-    dist = getattr(entry_point, "dist", None)
-    return dist.metadata["Name"] if dist is not None else None
+    """The name of the distribution that declares ``entry_point``; None when unknown or unreadable."""
+    try:
+        name = entry_point.dist.metadata["Name"]
+    except Exception:  # noqa: BLE001 - no dist, or metadata without a Name (newer importlib raises KeyError)
+        return None
+    return str(name) if name else None
+
+
+def _version_of_distribution(entry_point: Any) -> str | None:
+    """The version of the distribution that declares ``entry_point``; None when its metadata has none."""
+    try:
+        version = entry_point.dist.version
+    except Exception:  # noqa: BLE001
+        return None
+    return str(version) if version else None
 
 
 def _load_entry_points(manager: pluggy.PluginManager) -> None:
@@ -184,12 +216,12 @@ def _load_entry_points(manager: pluggy.PluginManager) -> None:
     # tsae's own first: a third-party distribution never takes a built-in plugin's name
     found.sort(key=lambda entry: _distribution_of(entry) != BUILTIN_DISTRIBUTION)
     for entry_point in found:
-        dist = getattr(entry_point, "dist", None)
         info = PluginInfo(
             name=entry_point.name,
             module=entry_point.value,
-            distribution=dist.metadata["Name"] if dist is not None else None,
-            version=dist.version if dist is not None else None,
+            distribution=_distribution_of(entry_point),
+            version=_version_of_distribution(entry_point),
+            entry_point=True,
         )
         if info.name in _infos:  # the same name from two distributions: keep the first (a built-in)
             log.warning("tsae plugin %r of %s %s is refused: the name is taken by %s", info.name, info.distribution,
@@ -199,13 +231,21 @@ def _load_entry_points(manager: pluggy.PluginManager) -> None:
         if info.name in disabled:
             info.disabled = True
             continue
+        started = time.perf_counter()
         try:
-            _register(manager, entry_point.load(), info)
-        except Exception as error:  # a broken plugin must not take tsae down
+            plugin = entry_point.load()
+            info.load_seconds = time.perf_counter() - started
+            _register(manager, plugin, info)
+        except _CONTAINED as error:  # a broken plugin must not take tsae down (sys.exit() in it included)
             info.load_error = _error_text(error)
             info.tracebacks.append("".join(traceback.format_exception(error)))
             log.warning("tsae %s failed to load: %s", info.label, info.load_error,
                         extra={"tsae_traceback": info.tracebacks[-1]})
+        if info.load_seconds is not None and info.load_seconds > SLOW_IMPORT_SECONDS:
+            # the same words every run (the seconds are in `tsae plugins`), so -q reports it once
+            log.warning("tsae %s takes over %g s to import, which delays every tsae command: import heavy modules "
+                        "inside its hooks, or register a LazyFamily (docs/plugins.md, start-up)", info.label,
+                        SLOW_IMPORT_SECONDS)
 
 
 def _reset_registries() -> None:
@@ -291,12 +331,13 @@ def _call(info: PluginInfo, hook_name: str, function: Callable[..., Any], **kwar
     """Call one plugin's hook; what it raises is recorded against the plugin and goes no further."""
     try:
         returned = function(**kwargs)
-    except Exception as error:
+    except _CONTAINED as error:
         _record(info, f"{hook_name} raised {_error_text(error)}", error)
         return
-    if returned is not None and "register" in kwargs:
+    if returned is not None and hook_name != "register_commands":
+        hint = "" if "register" in kwargs else f" (take the callback: def {hook_name}(register))"
         _record(info, f"{hook_name} returned a {type(returned).__name__} instead of calling register(...) "
-                      "for each of them; nothing it returns is registered")
+                      f"for each of them; nothing it returns is registered{hint}")
 
 
 def _claim(info: PluginInfo, kind: str, name: str) -> bool:
@@ -327,45 +368,132 @@ def _bad_name(kind: str, name: Any) -> str | None:
             "starting with a letter or digit); refused")
 
 
+def _shown(obj: Any) -> str:
+    """How a message names something a plugin registered: a class or function by name, else its type."""
+    if isinstance(obj, LazyFamily):
+        return f"LazyFamily({obj.name!r}, {obj.target!r})"
+    name = getattr(obj, "__name__", None) if isinstance(obj, type) or inspect.isroutine(obj) else None
+    return str(name) if isinstance(name, str) else f"a {type(obj).__name__}"
+
+
+#: what a LazyFamily's target must look like: ``"package.module:Class"``
+_TARGET = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*")
+
+
 def _collect(hook_name: str, kind: str, check: Callable[[PluginInfo, str, Any], None] | None = None) -> dict[str, Any]:
-    """Call ``hook_name`` on every plugin once, filling the registry of ``kind``."""
+    """Call ``hook_name`` on every plugin once, filling the registry of ``kind``.
+
+    Each registration a plugin gets wrong is refused on its own, recorded against the plugin
+    (one line), and the hook goes on: its other registrations still count.
+    """
     if kind not in _collected:
         _collected.add(kind)
         for info, function, argnames in _impls(hook_name):
-
-            def register_named(name: str, obj: Any, _info: PluginInfo = info) -> None:
-                if check is not None:
-                    check(_info, name, obj)
-                problem = _bad_name(kind, name)
-                if problem is not None:  # refused on its own: the plugin's other names still register
-                    _record(_info, problem)
-                elif _claim(_info, kind, name):
-                    _registries[kind][name] = obj
-
-            def register_family(family: Any, _info: PluginInfo = info) -> None:
-                if isinstance(family, LazyFamily):  # checked when first used
-                    problem = _bad_name(kind, family.name)
-                    if problem is not None:
-                        _record(_info, problem)
-                    elif _claim(_info, kind, family.name):
-                        _registries[kind][family.name] = family
-                    return
-                register_named(getattr(family, "name", None) or "", family, _info)
-
-            register = register_family if kind == "models" else register_named
+            register = _registrar(info, kind, check)
             _call(info, hook_name, function, **{"register": register} if "register" in argnames else {})
     return dict(_registries[kind])
+
+
+def _registrar(info: PluginInfo, kind: str, check: Callable[[PluginInfo, str, Any], None] | None
+               ) -> Callable[..., None]:
+    """The ``register`` callback one plugin's hook receives for ``kind``."""
+
+    def add(name: Any, obj: Any) -> None:
+        problem = _bad_name(kind, name)
+        if problem is not None:  # refused on its own: the plugin's other names still register
+            _record(info, problem)
+            return
+        held = _registries[kind].get(name)
+        same = held is obj or (isinstance(held, LazyFamily) and held == obj)
+        if _owners[kind].get(name) == info.name and name in _registries[kind] and not same:
+            # two different things under one name from one plugin (two hook implementations, a copy-paste)
+            _record(info, f"{KINDS[kind]} {name!r} is registered twice by this plugin "
+                          f"({_shown(held)}, then {_shown(obj)}); the second is refused")
+            return
+        if _claim(info, kind, name):
+            _registries[kind][name] = obj
+
+    def register_named(*args: Any, **kwargs: Any) -> None:
+        if len(args) != 2 or kwargs:
+            _record(info, f"register() takes a name and a {KINDS[kind]} (register('name', obj)), "
+                          f"not {_arguments(args, kwargs)}; refused")
+            return
+        name, obj = args
+        if check is not None and not _passes(info, check, name, obj):
+            return
+        add(name, obj)
+
+    def register_family(*args: Any, **kwargs: Any) -> None:
+        if len(args) != 1 or kwargs:
+            _record(info, "register() takes one model family, the class (register(MyFamily)) or a LazyFamily, "
+                          f"not {_arguments(args, kwargs)}; call it once per family; refused")
+            return
+        family = args[0]
+        if isinstance(family, LazyFamily):  # imported and checked when first used
+            target = family.target
+            if not isinstance(target, str) or not _TARGET.fullmatch(target):
+                _record(info, f"{_shown(family)}: the target must be 'package.module:Class'; refused")
+                if _bad_name(kind, family.name) is None:  # `--family NAME` then says why
+                    _broken_families.setdefault(family.name, f"model family {family.name!r} ({info.label}) was "
+                                                f"refused: its LazyFamily target {target!r} names no class "
+                                                "(the form is package.module:Class)")
+                return
+            add(family.name, family)
+            return
+        name = getattr(family, "name", None) if isinstance(family, type) else None
+        if check is not None and not _passes(info, check, name or "", family):
+            if _bad_name(kind, name) is None and isinstance(name, str):  # `--family NAME` then says why
+                why = info.hook_errors[-1].removesuffix("; refused")
+                _broken_families.setdefault(name, why if why.startswith(f"model family {name!r} (") else
+                                            f"model family {name!r} ({info.label}) was refused: {why}")
+            return
+        add(name or "", family)
+
+    register_named.__qualname__ = register_family.__qualname__ = "register"
+    return register_family if kind == "models" else register_named
+
+
+def _arguments(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+    given = [_shown(arg) for arg in args] + [f"{key}=..." for key in kwargs]
+    return f"register({', '.join(given)})" if given else "no argument"
+
+
+def _passes(info: PluginInfo, check: Callable[[PluginInfo, str, Any], None], name: str, obj: Any) -> bool:
+    """Run a registration check; a failure is recorded against the plugin (one line) and refuses ``obj`` alone."""
+    try:
+        check(info, name, obj)
+    except (TypeError, ValueError) as error:  # tsae's own refusals: their message says it all
+        _record(info, first_line(error))
+        return False
+    except _CONTAINED as error:  # a declaration that breaks the check itself (a property that raises...)
+        _record(info, f"{_shown(obj)} could not be checked ({_error_text(error)}); refused", error)
+        return False
+    return True
 
 
 def _check_family(info: PluginInfo, name: str, family: Any) -> None:
     from tsae.models.base import Autoencoder, check_declared
 
     if not isinstance(family, type):
-        raise TypeError(f"registered a {type(family).__name__} instance: register the class itself")
+        if isinstance(family, Autoencoder):
+            raise TypeError(f"registered a {type(family).__name__} instance: register the class itself "
+                            f"(register({type(family).__name__})); refused")
+        if isinstance(family, (list, tuple, set, dict)):
+            raise TypeError(f"registered a {type(family).__name__}: call register(family) once for each family in "
+                            "it; refused")
+        what = "None" if family is None else (f"the function {_shown(family)}" if inspect.isroutine(family)
+                                              else f"a {type(family).__name__} instance")
+        raise TypeError(f"registered {what}, not a model family: register a subclass of tsae.Autoencoder "
+                        "(or a tsae.plugins.LazyFamily); refused")
     if not issubclass(family, Autoencoder):
-        raise TypeError(f"{family.__name__} is not a subclass of tsae.models.base.Autoencoder")
+        raise TypeError(f"{family.__name__} is not a subclass of tsae.models.base.Autoencoder; refused")
     if not getattr(family, "name", None):
-        raise ValueError(f"model family {family.__name__} has no 'name'")
+        raise ValueError(f"model family {family.__name__} has no 'name' (set name = \"...\" on the class: the "
+                         "name --family takes and model files store); refused")
+    description = getattr(family, "description", "")
+    if not isinstance(description, str):
+        raise ValueError(f"model family {family.name!r} ({info.label}): description must be a string, not "
+                         f"{type(description).__name__}; refused")
     check_declared(family, info.label)
 
 
@@ -384,9 +512,10 @@ def _resolve(name: str) -> type | None:
         cls = family.load()
         _check_family(info, name, cls)
         if getattr(cls, "name", None) != name:
-            raise ValueError(f"{family.target} is named {getattr(cls, 'name', None)!r}, registered as {name!r}")
-    except Exception as error:
-        _record(info, f"register_models raised {_error_text(error)}", error)
+            raise ValueError(f"{family.target} has name {getattr(cls, 'name', None)!r} but is registered as {name!r} "
+                             "(the two must be the same)")
+    except _CONTAINED as error:
+        _record(info, f"model family {name!r} ({family.target}) cannot be used: {_error_text(error)}", error)
         del _registries["models"][name]
         info.models.remove(name)
         _broken_families[name] = f"model family {name!r} ({info.label}) cannot be used: {_error_text(error)}"
@@ -408,11 +537,26 @@ def registered_family(name: str) -> Any:
 
 
 def broken_family(name: str) -> str | None:
-    """Why model family ``name`` is registered but cannot be used (its module failed to import), or None."""
+    """Why model family ``name`` cannot be used, or None.
+
+    Registered but its module failed to import, or not registered while the plugin of the
+    same name (a plugin is usually named after its family) failed to load or is disabled.
+    """
     family_names()
     if isinstance(_registries["models"].get(name), LazyFamily):
         _resolve(name)
-    return _broken_families.get(name)
+    if name in _registries["models"]:
+        return None
+    return _broken_families.get(name) or _unavailable_plugin(name)
+
+
+def _unavailable_plugin(name: str) -> str | None:
+    """Why the family ``name`` is missing when the plugin named ``name`` failed to load or is disabled."""
+    info = _infos.get(name)
+    if info is None or not (info.load_error or info.disabled):
+        return None
+    why = f"is disabled ({DISABLE_ENV})" if info.disabled else f"failed to load: {info.load_error}"
+    return f"model family {name!r} cannot be used: {info.label} {why}"
 
 
 def model_families() -> dict[str, type]:
@@ -431,11 +575,15 @@ def get_model_family(name: str) -> type:
         If no installed plugin registers ``name``; the message lists those that do.
     """
     family = _resolve(name) if name in family_names() else None
-    if family is None and name in _broken_families:
-        raise KeyError(_broken_families[name])
     if family is None:
+        why = broken_family(name)
+        if why is not None:
+            raise KeyError(why)
         known = ", ".join(family_names()) or "none"
-        raise KeyError(f"unknown model family {name!r} (installed: {known}; see `tsae models`)")
+        failed = sorted(info.name for info in _infos.values() if info.load_error)
+        hint = f"; plugin(s) that failed to load: {', '.join(failed)}" if failed else ""
+        raise KeyError(f"unknown model family {name!r} (installed: {known}{hint}; "
+                       "see `tsae models` and `tsae plugins`)")
     return family
 
 
@@ -475,9 +623,11 @@ def create_model(name: str, channels: int, window: int, **hparams: Any) -> Any:
     origin = family_origin(name)
     try:
         model = family(channels=channels, window=window, **hparams)
-    except ValueError:  # a parameter error: it names the family and the parameter
-        raise
-    except Exception as error:  # the plugin's own bug: name the plugin
+    except ValueError as error:
+        if first_line(error).startswith(f"{name}:"):  # a parameter error: it names the family and the parameter
+            raise
+        raise ValueError(f"model family {name!r} ({origin}) could not be built: {_error_text(error)}") from error
+    except _CONTAINED as error:  # the plugin's own bug: name the plugin
         if isinstance(error, MemoryError) or "alloc" in str(error).lower():  # torch: "DefaultCPUAllocator: ..."
             from tsae.errors import NamedMemoryError
 

@@ -23,6 +23,7 @@ def _plugin_rows() -> list[dict]:
             "module": info.module, "hooks": list(info.hooks),
             **{kind: list(getattr(info, kind)) for kind in plugins.KINDS},
             "disabled": info.disabled, "errors": info.errors, "error": info.error,
+            "load_seconds": None if info.load_seconds is None else round(info.load_seconds, 3),
         })
     return rows
 
@@ -35,7 +36,7 @@ def plugins_command(as_json: bool, quiet: bool) -> None:
 
     Disable a plugin with TSAE_DISABLE_PLUGINS=name,...; `tsae --debug plugins` shows tracebacks.
     """
-    from tsae.plugins import DISABLE_ENV, KINDS
+    from tsae.plugins import DISABLE_ENV, KINDS, SLOW_IMPORT_SECONDS
 
     rows = _plugin_rows()
     if as_json:
@@ -61,6 +62,8 @@ def plugins_command(as_json: bool, quiet: bool) -> None:
         if other:
             what.append("hooks: " + ", ".join(other))
         line = f"{head}  {source}  " + ("; ".join(what) or "registers nothing")
+        if (r["load_seconds"] or 0.0) > SLOW_IMPORT_SECONDS:
+            line += f"  (slow import: {r['load_seconds']:.1f} s)"
         click.echo(line)
         for error in r["errors"]:
             click.echo(f"{'':<{width}}  ERROR: {error}")
@@ -93,14 +96,21 @@ def _family_rows(name: str | None) -> list[dict]:
     rows = []
     for family_name in names if name is None else [name]:
         family = plugins.registered_family(family_name)
-        if isinstance(family, plugins.LazyFamily):  # described without importing it, when cached
-            row = describe(family_name, family.target, functools.partial(_describe_by_name, family_name))
-        else:
-            row = _describe(family)
         info = plugins.model_plugin_info(family_name)
+        try:
+            if isinstance(family, plugins.LazyFamily):  # described without importing it, when cached
+                row = describe(family_name, family.target, functools.partial(_describe_by_name, family_name))
+            else:
+                row = _describe(family)
+        except Exception as error:  # noqa: BLE001 - one broken family must not hide the others
+            if name is not None:  # asked for by name: its error is the command's
+                raise
+            from tsae.errors import first_line
+
+            row = {"description": "", "params": {}, "error": first_line(error)}
         rows.append({"name": family_name, "description": row["description"],
                      "plugin": info.name if info else None, "version": info.version if info else None,
-                     "params": row["params"]})
+                     "params": row["params"], **({"error": row["error"]} if "error" in row else {})})
     return rows
 
 
@@ -126,7 +136,10 @@ def models_command(name: str | None, as_json: bool, quiet: bool) -> None:
         origin = "registered at run time"
         if row["plugin"]:
             origin = f"plugin {row['plugin']} {row['version'] or ''}".rstrip()
-        click.echo(f"{row['name']}: {row['description']} [{origin}]")
+        if "error" in row:
+            click.echo(f"{row['name']}: BROKEN [{origin}]: {row['error']}")
+            continue
+        click.echo(f"{row['name']}: {row['description'] or '(no description)'} [{origin}]")
         lines = [(key, "(required)" if p.get("required") else repr(p["default"]), p["type"] + _bounds(p),
                   p["help"] + (f" (one of: {', '.join(str(c) for c in p['choices'])})" if "choices" in p else ""))
                  for key, p in row["params"].items()]

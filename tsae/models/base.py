@@ -127,7 +127,7 @@ class Autoencoder(nn.Module):
     def __init__(self, channels: int, window: int, **hparams: Any) -> None:
         super().__init__()
         if channels < 1 or window < 1:
-            raise ValueError(f"channels and window must be >= 1, got {channels} and {window}")
+            raise ValueError(f"{self.name}: channels and window must be >= 1, got {channels} and {window}")
         known = {**self.common_params, **self.params}
         unknown = sorted(set(hparams) - set(known))
         if unknown:
@@ -213,6 +213,11 @@ def check_declared(family: type[Autoencoder], origin: str) -> None:
     for key, param in declared.items():
         if not isinstance(param, Param):
             raise ValueError(f"model family {family.name!r} ({origin}): params[{key!r}] is not a tsae Param")
+        if param.min is not None and param.max is not None and param.min > param.max:
+            raise ValueError(f"{where}: params[{key!r}] has min {param.min} above its max {param.max}, "
+                             "so no value is allowed")
+        if param.choices == ():
+            raise ValueError(f"{where}: params[{key!r}] has no choices, so no value is allowed")
         if not param.required:
             param.parse(param.default, owner=f"model family {family.name!r} ({origin}) default", name=key)
     for cls in family.__mro__:
@@ -227,12 +232,13 @@ def check_declared(family: type[Autoencoder], origin: str) -> None:
 
 
 def check_contract(model: Autoencoder, origin: str, batch: int = 3) -> None:
-    """Run one tiny forward pass: the code keeps the batch axis and the output has the input's shape.
+    """Run one tiny forward pass on zeros: the code keeps the batch axis, and the output has the input's
+    shape and dtype and is finite (silence is valid input).
 
     Raises
     ------
     ValueError
-        Naming the family, ``origin`` (its plugin) and the shapes.
+        Naming the family, ``origin`` (its plugin) and the shapes, dtypes or values.
     """
     where = f"model family {model.name!r} ({origin})"
     x = torch.zeros(batch, model.channels, model.window, device=_device_of(model))
@@ -249,16 +255,22 @@ def check_contract(model: Autoencoder, origin: str, batch: int = 3) -> None:
             out = model(x) if own_forward else model.decode(z)
     except ValueError:
         raise
-    except Exception as error:  # noqa: BLE001 - a plugin's network may raise anything
+    except (Exception, SystemExit) as error:  # noqa: BLE001 - a plugin's network may raise anything
         raise ValueError(f"{where}: a forward pass on input {tuple(x.shape)} failed "
                          f"({type(error).__name__}: {first_line(error)})") from error
     finally:
         model.train(training)
+    step = "forward" if own_forward else "decode"
     if not isinstance(out, torch.Tensor) or tuple(out.shape) != tuple(x.shape):
         shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-        step = "forward" if own_forward else "decode"
         raise ValueError(f"{where}: {step} returned shape {shape} for input {tuple(x.shape)}; "
                          "it must return the input's shape (batch, channels, window)")
+    if out.dtype != x.dtype:
+        raise ValueError(f"{where}: {step} returned {str(out.dtype).removeprefix('torch.')} for "
+                         f"{str(x.dtype).removeprefix('torch.')} input; it must return the input's dtype")
+    if not bool(torch.isfinite(out).all()):
+        raise ValueError(f"{where}: {step} returned NaN or infinite values for an all-zero input "
+                         f"{tuple(x.shape)}; it must return finite values (silence is valid input)")
 
 
 def check_rebuild(model: Autoencoder, origin: str) -> None:
