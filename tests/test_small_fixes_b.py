@@ -252,3 +252,16 @@ def test_detect_fit_refuses_a_detector_named_like_a_data_file(tmp_path) -> None:
     assert line == (f"Error: {out}: refusing to write a model under a data file's name (tsae reads .csv files as "
                     f"tables): name it {tmp_path / 'det.tsae'}"), line
     assert sorted(p.name for p in tmp_path.iterdir()) == ["normal.csv"]
+
+
+def test_a_family_error_ending_in_a_quote_keeps_it(monkeypatch) -> None:
+    from tsae import plugins
+    from tsae.models.fit import fit_model_on_series
+
+    def broken(*args, **kwargs):
+        raise KeyError("model family 'x' cannot be used: plugin 'x' failed to load: No module named 'xyz'")
+
+    monkeypatch.setattr(plugins, "create_model", broken)
+    with pytest.raises(ValueError) as info:
+        fit_model_on_series([sine()], model="x", window=16)
+    assert str(info.value).endswith("No module named 'xyz'")

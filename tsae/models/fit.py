@@ -21,7 +21,7 @@ import numpy as np
 from tsae.engine.framing import frame, window_array, window_name
 from tsae.engine.layout import as_channels_first
 from tsae.engine.preprocess import Normalizer, as_float32, repair_missing
-from tsae.errors import EmptyChannelError
+from tsae.errors import EmptyChannelError, first_line
 
 NORMALIZE_CHOICES = ("zscore", "robust", "none")
 DEFAULT_MAX_WINDOWS = 200_000
@@ -276,8 +276,8 @@ def fit_model_on_series(
     seed_everything(config.seed)
     try:
         net = plugins.create_model(model, channels=channels, window=window, **dict(params or {}))
-    except KeyError as error:
-        raise ValueError(str(error).strip("'\"")) from None
+    except KeyError as error:  # an unknown family: its message, not the repr of a KeyError's key
+        raise ValueError(first_line(error)) from None
     if init is not None:
         from tsae.models.pretrained import init_encoder
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,7 +83,12 @@ class LoadedModel:
         return int(self.hparams["window"])
 
 
+#: a distribution name as PEP 508 spells it (what a "not installed" error may quote from a file's header)
+_DISTRIBUTION_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,58}[A-Za-z0-9])?")
+
+
 # ----------------------------------------------------------------------------- saving
+
 def _jsonable(value: Any) -> Any:
     """Convert numpy scalars/arrays (and tuples, paths) to plain JSON types."""
     if isinstance(value, Mapping):
@@ -425,8 +431,12 @@ def load_model(path: str | os.PathLike, device: Any = "cpu") -> LoadedModel:
             why = plugins.broken_family(family_name)
             if why is not None:  # installed, but its module failed to import: say why, not "not installed"
                 raise ModelFileError(path, why)
-            plugin = header.get("plugin")
-            origin = f" (plugin {str(plugin)[:60]!r} {str(header.get('plugin_version') or '?')[:20]})" if plugin else ""
+            plugin, distribution = header.get("plugin"), header.get("distribution")
+            origin = f" (plugin {str(plugin)[:60]!r} {str(header.get('plugin_version') or '?')[:20]}" if plugin else ""
+            if origin and isinstance(distribution, str) and _DISTRIBUTION_NAME.fullmatch(distribution):
+                # what the file says it came from: named, not offered as a command (the file may be a stranger's)
+                origin += f", distribution {distribution!r}"
+            origin += ")" if origin else ""
             raise ModelFileError(path, f"model family {family_name[:60]!r} is not installed{origin}; "
                                        "install it or check `tsae models`")
         _check_provider(path, header)
