@@ -50,6 +50,14 @@ from tsae.engine.layout import as_channels_first, known_layout
 from tsae.engine.preprocess import repair_missing, spread
 from tsae.errors import EmptyChannelError
 from tsae.models.device import torch_threads
+from tsae.pipelines.smooth.glitches import (
+    MEDIAN_HALF,
+    GlitchBounds,
+    fill_glitches,
+    glitch_bounds,
+    glitch_mask,
+    runs,
+)
 
 __all__ = ["smooth", "impute", "noise_sigma"]
 
@@ -300,81 +308,25 @@ def _fit_blind_spot(z: np.ndarray, *, seed: int, max_seconds: float | None, step
 #: samples each side that the edge guard's local residual power reads
 _GUARD_HALF = 4
 
-#: samples each side of the running median that gross outliers are clipped towards
-_MEDIAN_HALF = 3
+def _bounds(z: np.ndarray, sigmas: np.ndarray) -> list[GlitchBounds]:
+    """The :class:`~tsae.pipelines.smooth.glitches.GlitchBounds` of each channel of gap-free ``z`` ``(C, n)``."""
+    return [glitch_bounds([zc], float(s)) for zc, s in zip(z, sigmas, strict=True)]
 
 
-def _running_median(z: np.ndarray) -> np.ndarray:
-    """The median of each sample's 7 neighbours (itself included; the ends repeated beyond them)."""
-    from scipy.ndimage import median_filter
-
-    return median_filter(z, size=2 * _MEDIAN_HALF + 1, mode="nearest")
-
-
-def _reference(z: np.ndarray, limit: float) -> tuple[np.ndarray, np.ndarray]:
-    """What each sample of ``z`` (1-D) is judged against, and how far it may lie from it.
-
-    The running median, ``limit`` away. An end sample is its own median (its window repeats
-    it), so it is judged against the line through the next three samples instead, and only
-    beyond the range of the whole series (1st to 99th percentile) as well: with neighbours
-    on one side only, a step next to the end looks like a glitch.
-    """
-    reference = _running_median(z)
-    limits = np.full(len(z), limit)
-    if len(z) >= 4:
-        reference[0] = (4 * z[1] + z[2] - 2 * z[3]) / 3  # least-squares line through samples 1-3, at 0
-        reference[-1] = (4 * z[-2] + z[-3] - 2 * z[-4]) / 3
-        low, high = np.quantile(z, [0.01, 0.99])
-        limits[[0, -1]] = max(limit, float(high - low))
-    return reference, limits
-
-
-def gross_limit(z: np.ndarray, sigma: float) -> float:
-    """How far a sample of ``z`` (1-D) may lie from its running median (7 samples) before :func:`clip_gross` clips it.
-
-    Twice the 99th percentile of those distances, and at least ``4 sigma``: a glitch
-    stands out from the distances every other sample has, while features that recur
-    (the peaks of a heartbeat, the corners of steps) set the percentile themselves and
-    stay whole. ``inf`` (nothing is clipped) for a noiseless or very short series.
-    """
-    if len(z) < 2 * _MEDIAN_HALF + 1:
-        return math.inf
-    return _limit(np.abs(z - _running_median(z)), sigma)
-
-
-def _limit(distance: np.ndarray, sigma: float) -> float:
-    """:func:`gross_limit` from the samples' distances to their running medians."""
-    if sigma <= 0 or len(distance) == 0:
-        return math.inf
-    return max(_OUTLIER_SIGMAS * sigma, 2.0 * float(np.quantile(distance, 0.99)))
-
-
-def clip_gross(z: np.ndarray, limit: float) -> np.ndarray:
-    """``z`` (1-D) with every sample held within ``limit`` of its running median (see :func:`gross_limit`).
-
-    A glitch thousands of times the signal's size would otherwise dominate the least-squares
-    fit of the linear blind-spot filter and leak into every neighbour's prediction.
-    """
-    if not math.isfinite(limit) or len(z) < 2 * _MEDIAN_HALF + 1:
-        return z
-    reference, limits = _reference(z, limit)
-    return reference + np.clip(z - reference, -limits, limits)
-
-
-def _clip_channels(z: np.ndarray, limits: np.ndarray) -> np.ndarray:
-    """:func:`clip_gross` of each channel of ``z`` ``(C, n)`` with its limit."""
-    return np.stack([clip_gross(zc, float(limit)) for zc, limit in zip(z, limits, strict=True)])
+def _fill_channels(z: np.ndarray, bounds: list[GlitchBounds]) -> np.ndarray:
+    """:func:`~tsae.pipelines.smooth.glitches.fill_glitches` of each channel of ``z`` ``(C, n)``."""
+    return np.stack([fill_glitches(zc, b) for zc, b in zip(z, bounds, strict=True)])
 
 
 def normalisation(filled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-channel centre (median) and scale of gap-free channels ``(C, n)``, both ``(C, 1)``.
 
-    The scale is the spread of the channel once its gross outliers are clipped
-    (:func:`clip_gross`), so one absurd sample does not shrink the rest of the series to
-    nothing in the networks' input; a constant channel gets 1.
+    The scale is the spread of the channel once its glitches are replaced
+    (:mod:`~tsae.pipelines.smooth.glitches`), so one absurd sample does not shrink the rest
+    of the series to nothing in the networks' input; a constant channel gets 1.
     """
     center = np.median(filled, axis=1, keepdims=True)
-    scale = spread(_clip_channels(filled, np.array([gross_limit(row, noise_sigma(row)) for row in filled])))
+    scale = spread(_fill_channels(filled, _bounds(filled, np.array([noise_sigma(row) for row in filled]))))
     scale[~(scale > 0)] = 1.0
     return center, scale
 
@@ -438,22 +390,22 @@ def checked_params(model_params: dict[str, Any] | None, channels: int, model: An
 class Predictor:
     """The self-supervised prediction of :func:`smooth`, fitted once, applicable to any part of a series.
 
-    ``first`` is the linear blind-spot filter, which reads the channels with their gross
-    outliers clipped (:func:`clip_gross`, ``limits`` per channel); with the edge guard, samples more than 4 noise
-    sigmas (``sigmas``, per channel) off its prediction are replaced by it and ``second``
-    (refitted without them, possibly with a network; ``first`` when there was nothing to
-    refit) predicts from that.
+    ``first`` is the linear blind-spot filter, which reads the channels with their glitches
+    replaced (:func:`~tsae.pipelines.smooth.glitches.fill_glitches`, ``bounds`` per channel);
+    with the edge guard, samples more than 4 noise sigmas (``sigmas``, per channel) off its
+    prediction are replaced by it and ``second`` (refitted without them, possibly with a
+    network; ``first`` when there was nothing to refit) predicts from that.
     """
 
     def __init__(self, first: BlindSpot, second: BlindSpot | None, sigmas: np.ndarray, edge_guard: bool,
-                 limits: np.ndarray) -> None:
+                 bounds: list[GlitchBounds]) -> None:
         self.first, self.second, self.sigmas, self.edge_guard = first, second, sigmas, edge_guard
-        self.limits = limits
+        self.bounds = bounds
 
     @property
     def reach(self) -> int:
         """Samples each side that a prediction depends on."""
-        return _MEDIAN_HALF + self.first.reach + (self.second or self.first).reach
+        return MEDIAN_HALF + self.first.reach + (self.second or self.first).reach
 
     def _base(self, z: np.ndarray, pred: np.ndarray) -> np.ndarray:
         outliers = np.abs(z - pred) > _OUTLIER_SIGMAS * self.sigmas[:, None]
@@ -461,11 +413,11 @@ class Predictor:
 
     def __call__(self, z: np.ndarray) -> np.ndarray:
         """The prediction of normalised, gap-free channels ``(C, m)``."""
-        clipped = _clip_channels(z, self.limits)
-        pred = self.first(clipped)
+        cleaned = _fill_channels(z, self.bounds)
+        pred = self.first(cleaned)
         if self.second is None and not self.edge_guard:
             return pred
-        return (self.second or self.first)(self._base(z, pred) if self.edge_guard else clipped)
+        return (self.second or self.first)(self._base(z, pred) if self.edge_guard else cleaned)
 
 
 def self_supervised(z: np.ndarray, *, edge_guard: bool, seed: int, max_seconds: float | None, steps: int,
@@ -478,13 +430,13 @@ def self_supervised(z: np.ndarray, *, edge_guard: bool, seed: int, max_seconds: 
     sigmas = np.array([noise_sigma(zc) for zc in z])
     params = dict(params or {})
     with torch_threads(1, native=True):
-        limits = np.array([gross_limit(zc, s) for zc, s in zip(z, sigmas, strict=True)])
-        clipped = _clip_channels(z, limits)
-        pred, first = _fit_blind_spot(clipped, seed=seed, max_seconds=max_seconds, steps=0, params=params)
-        predictor = Predictor(first, None, sigmas, edge_guard, limits)
+        bounds = _bounds(z, sigmas)
+        cleaned = _fill_channels(z, bounds)
+        pred, first = _fit_blind_spot(cleaned, seed=seed, max_seconds=max_seconds, steps=0, params=params)
+        predictor = Predictor(first, None, sigmas, edge_guard, bounds)
         # isolated samples far off the prediction (spikes, the sharp corner of a step)
         # leak into their neighbours' predictions: predict again without them
-        base = predictor._base(z, pred) if edge_guard else clipped
+        base = predictor._base(z, pred) if edge_guard else cleaned
         if steps > 0 or (edge_guard and base is not z):
             pred, predictor.second = _fit_blind_spot(base, seed=seed, max_seconds=max_seconds, steps=steps,
                                                      params=params)
@@ -634,37 +586,15 @@ def _holdout_mask(observed: np.ndarray, block: int, share: float, rng: np.random
     return hide
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    edges = np.diff(np.r_[0, mask.astype(np.int8), 0])
-    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))
-
-
-def _without_glitches(v: np.ndarray, missing: np.ndarray) -> np.ndarray:
-    """``v`` (1-D, NaN in its gaps) with each gross outlier among its observed samples replaced by its running median.
-
-    A glitch would pull every window's components towards it and so spoil every fill. Each
-    run of observed samples has its own running median (the samples either side of a gap are
-    not neighbours); a sample is a gross outlier beyond the channel's :func:`gross_limit`.
-    """
-    runs = _runs(~missing)
-    medians = [_running_median(v[a:b]) for a, b in runs]
-    distance = np.concatenate([np.abs(v[a:b] - m) for (a, b), m in zip(runs, medians, strict=True)])
-    limit = _limit(distance, noise_sigma(v))
-    if not math.isfinite(limit):
-        return v
-    out = v.copy()
-    for a, b in runs:
-        reference, limits = _reference(v[a:b], limit)
-        out[a:b] = np.where(np.abs(v[a:b] - reference) > limits, reference, v[a:b])
-    return out
-
-
 def _impute_channel(v: np.ndarray, *, window: int | None, rank: int | None, max_rank: int, seed: int) -> np.ndarray:
     missing = np.isnan(v)
     if not missing.any():
         return v.copy()
     n = len(v)
-    v = _without_glitches(v, missing)  # the fit's input; impute() returns the observed samples as they were
+    glitches = glitch_mask(v, noise_sigma(v))
+    if glitches.any():  # filled as gaps are, from the rest; impute() returns the observed samples as they were
+        v = np.where(glitches, np.nan, v)
+        missing = missing | glitches
     obs = v[~missing]
     mu, sd = float(np.mean(obs)), float(spread(obs)[0]) or 1.0
     z = repair_missing((v - mu) / sd)
@@ -673,7 +603,7 @@ def _impute_channel(v: np.ndarray, *, window: int | None, rank: int | None, max_
     L = int(window or np.clip(n // 5, 4, 128))
     L = max(2, min(L, n // 2))
     if rank is None:
-        longest = max(b - a for a, b in _runs(missing))
+        longest = max(b - a for a, b in runs(missing))
         hide = _holdout_mask(~missing, max(1, min(longest, L // 2)), 0.1, np.random.default_rng(seed))
         if hide.any():
             truth = z[hide]
