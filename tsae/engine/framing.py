@@ -43,11 +43,11 @@ def _check_real(name: str, a: np.ndarray) -> None:
         raise ValueError(f"{name} must be a real numeric array (int or float), got dtype {a.dtype}")
 
 
-def _channels_first(x: Any) -> np.ndarray:
+def _channels_first(x: Any, name: str = "x") -> np.ndarray:
     """``x`` as an array with time last: a DataFrame (rows are time, one column per channel) is turned around."""
-    from tsae.engine.layout import is_dataframe
+    from tsae.engine.layout import is_dataframe, plain
 
-    return np.asarray(x.to_numpy().T) if is_dataframe(x) else np.asarray(x)
+    return np.asarray(x.to_numpy().T) if is_dataframe(x) else np.asarray(plain(x, name))
 
 
 def _as_rows(a: np.ndarray) -> np.ndarray:
@@ -434,7 +434,9 @@ def overlap_add(
     True
     """
     hop = _check_int("hop", hop, 1)
-    frames = np.asarray(frames)
+    from tsae.engine.layout import plain
+
+    frames = np.asarray(plain(frames, "frames"))
     _check_real("frames", frames)
     if frames.ndim < 2:
         raise ValueError(f"frames must have shape (..., n_frames, length), got shape {frames.shape}")

@@ -34,6 +34,29 @@ def known_layout(x: Any) -> np.ndarray:
     return np.asarray(x).view(KnownLayout)
 
 
+def plain(x: Any, name: str = "x") -> Any:
+    """``x`` ready for ``np.asarray``: a torch tensor detached and on the CPU; ``None`` refused by name.
+
+    ``np.asarray`` fails inside torch on a tensor that requires grad, lives on a GPU or holds
+    bfloat16 (which numpy has no dtype for: it becomes float32, which holds it exactly).
+
+    Examples
+    --------
+    >>> plain(None, "audio")
+    Traceback (most recent call last):
+    ...
+    TypeError: audio is required, got None
+    """
+    if x is None:
+        raise TypeError(f"{name} is required, got None")
+    if type(x).__module__.startswith("torch") and hasattr(x, "detach"):
+        x = x.detach().cpu()
+        if not x.dtype.is_complex and x.dtype.is_floating_point and x.element_size() < 4:
+            x = x.float()  # bfloat16 has no numpy dtype; float16 and bfloat16 fit in float32 exactly
+        return x.numpy()
+    return x
+
+
 def real_array(x: Any, name: str = "x", dtype: Any = np.float64) -> np.ndarray:
     """``x`` as a ``dtype`` array, refusing what has no real value (complex numbers, text, dates).
 
@@ -53,7 +76,7 @@ def real_array(x: Any, name: str = "x", dtype: Any = np.float64) -> np.ndarray:
     """
     if isinstance(x, np.ma.MaskedArray) and x.dtype.kind in "biuf":  # masked values are missing ones
         x = np.ma.filled(x.astype(np.float64), np.nan)
-    raw = x if isinstance(x, np.ndarray) else np.asarray(x)
+    raw = x if isinstance(x, np.ndarray) else np.asarray(plain(x, name))
     if raw.dtype.kind not in "biufO":
         raise ValueError(f"{name} must hold real numbers, got dtype {raw.dtype}")
     try:

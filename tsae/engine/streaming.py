@@ -25,6 +25,7 @@ import numpy as np
 
 from tsae.engine import _kernels
 from tsae.engine.framing import _channels_first, _check_int, _check_real, _kernel_window, num_frames
+from tsae.engine.layout import plain
 
 __all__ = ["FRAME_BYTES", "StreamFramer", "StreamOverlapAdd", "frame_block"]
 
@@ -140,7 +141,7 @@ class StreamFramer:
         numpy.ndarray, shape (..., k, length), float32
             The ``k >= 0`` frames that end inside this chunk.
         """
-        chunk = _channels_first(chunk)
+        chunk = _channels_first(chunk, "chunk")
         _check_real("chunk", chunk)
         if chunk.ndim == 0:
             raise ValueError("chunk must have at least one dimension (time on the last axis), got a 0-d array")
@@ -268,7 +269,7 @@ class StreamOverlapAdd:
         numpy.ndarray, shape (..., m), float32
             The next ``m >= 0`` output samples.
         """
-        frames = np.asarray(frames)
+        frames = np.asarray(plain(frames, "frames"))
         _check_real("frames", frames)
         if frames.ndim < 2 or frames.shape[-1] != self.length:
             raise ValueError(f"frames must have shape (..., k, {self.length}), got shape {frames.shape}")

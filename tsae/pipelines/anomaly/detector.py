@@ -64,7 +64,15 @@ from tsae.pipelines.anomaly.detector_file import (
     term_arrays,
 )
 from tsae.pipelines.anomaly.drift import DriftingCore
-from tsae.pipelines.anomaly.scoring import _EPS, DetectorState, ScaleTerm, ScoringCore, absurd_as_missing, as_chunk
+from tsae.pipelines.anomaly.scoring import (
+    _EPS,
+    DetectorState,
+    ScaleTerm,
+    ScoringCore,
+    absurd_as_missing,
+    as_chunk,
+    sensor_columns,
+)
 from tsae.pipelines.anomaly.selfcheck import KINDS, SelfCheck, average_precision, candidates, choose, inject
 from tsae.pipelines.anomaly.terms import (
     TERMS,
@@ -145,8 +153,13 @@ def _smooth_length(value: int | str | None, window: int) -> int:
                 return max(1, int(round(float(factor) * window)))
             except ValueError:
                 raise ValueError(f"smooth={value!r}: use a number of samples or 'k*window'") from None
-        value = int(text)
-    return max(1, int(value))
+        try:
+            value = int(text)
+        except ValueError:
+            raise ValueError(f"smooth={value!r}: use a number of samples or 'k*window'") from None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < 1:
+        raise ValueError(f"smooth={value!r}: use a number of samples (>= 1) or 'k*window'")
+    return int(value)
 
 
 def as_series(X: Any, sensors: Sequence[str] | None = None) -> tuple[np.ndarray, list[str]]:
@@ -351,7 +364,11 @@ class Detector:
                             "as model_params={...}")
         if calibration not in ("holdout", "training"):
             raise ValueError(f"calibration={calibration!r} must be 'holdout' or 'training'")
-        if not 0.0 < float(holdout) < 1.0:
+        try:
+            share = float("nan") if isinstance(holdout, (bool, str, bytes)) else float(holdout)
+        except (TypeError, ValueError):
+            share = float("nan")
+        if not 0.0 < share < 1.0:
             raise ValueError(f"holdout={holdout!r} must be in (0, 1)")
         # stored unchanged, as sklearn's clone expects
         self.model = model
@@ -666,12 +683,7 @@ class Detector:
 
     def _series(self, X: Any) -> np.ndarray:
         state = self._check()
-        if is_dataframe(X):
-            missing = [s for s in self.sensors_ if s not in X.columns]
-            if missing:
-                raise ValueError(f"missing sensor column(s): {', '.join(missing)}")
-            X = X[self.sensors_]
-        return as_chunk(X, state.channels, "X")
+        return as_chunk(sensor_columns(X, self.sensors_), state.channels, "X")
 
     def core(self, device: Any = "cpu", drift_rate: float | None = None,
              drift_every: int | None = None) -> ScoringCore | DriftingCore:

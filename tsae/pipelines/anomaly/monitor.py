@@ -51,12 +51,13 @@ from typing import Any
 
 import numpy as np
 
+from tsae.engine.layout import real_array
 from tsae.io.mqtt import SESSION_EXPIRY
 from tsae.io.records import MAX_LINE, MAX_TIME_JUMP, RecordParser
 from tsae.pipelines.anomaly.detector import Detector
 from tsae.pipelines.anomaly.drift import DriftingCore
 from tsae.pipelines.anomaly.events import EventTracker
-from tsae.pipelines.anomaly.scoring import as_chunk
+from tsae.pipelines.anomaly.scoring import as_chunk, sensor_columns
 
 
 class RateLimitedLog:
@@ -156,7 +157,7 @@ class Monitor:
 
         A DataFrame (rows are time, one column per sensor) is accepted too.
         """
-        x = as_chunk(x, len(self.sensors))
+        x = as_chunk(sensor_columns(x, self.sensors, "x"), len(self.sensors))
         if x.shape[1] == 0:
             return []
         self._track_silence(x)
@@ -230,10 +231,13 @@ class Monitor:
     def _row(self, x: Any) -> np.ndarray:
         if isinstance(x, dict):
             row = np.full(len(self.sensors), np.nan)
+            unknown = [str(key) for key in x if key not in self.parser.index]
+            if unknown:  # a misspelt sensor would silently be a missing value
+                raise ValueError(f"x: unknown sensor(s) {', '.join(unknown)[:200]} (the detector's sensors are "
+                                 f"{', '.join(self.sensors)[:200]})")
             for key, value in x.items():
-                i = self.parser.index.get(key)
-                if i is not None and value is not None:
-                    row[i] = float(value)
+                if value is not None:
+                    row[self.parser.index[key]] = float(real_array(value, f"x[{key!r}]"))
             return row
         row = np.asarray(x, dtype=np.float64).reshape(-1)
         if row.size != len(self.sensors):

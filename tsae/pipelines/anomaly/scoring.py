@@ -9,6 +9,7 @@ what a fitted detector stores to score.
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +46,22 @@ def absurd_as_missing(x: np.ndarray) -> np.ndarray:
     out = np.array(x, dtype=np.float64)
     out[bad] = np.nan
     return out
+
+
+def sensor_columns(x: Any, sensors: Sequence[str], name: str = "X") -> Any:
+    """A DataFrame's columns of ``sensors``, in that order, matched by name (``str`` of each label,
+    as :meth:`Detector.fit` stores them: columns ``0, 1`` are sensors ``"0", "1"``); other inputs as they are.
+
+    Columns in another order are put in the detector's order; a missing sensor is a ValueError naming it.
+    """
+    if not is_dataframe(x):
+        return x
+    labels = {str(column): column for column in x.columns}
+    missing = [s for s in sensors if s not in labels]
+    if missing:
+        raise ValueError(f"{name}: missing sensor column(s) {', '.join(missing)} (the detector's sensors are "
+                         f"{', '.join(sensors)}; got columns {', '.join(labels)[:200]})")
+    return x[[labels[s] for s in sensors]]
 
 
 def as_chunk(x: Any, channels: int, name: str = "x") -> np.ndarray:

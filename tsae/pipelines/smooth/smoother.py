@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -376,6 +377,9 @@ def check_budget(steps: Any, max_seconds: Any) -> None:
 
 def checked_params(model_params: dict[str, Any] | None, channels: int, model: Any) -> dict[str, Any]:
     """The ``blind_spot`` network's parameters as a dict, checked (a bad one fails before any work)."""
+    if model_params is not None and not isinstance(model_params, Mapping):
+        raise TypeError(f"model_params must be a dict of the blind_spot network's parameters, got "
+                        f"{type(model_params).__name__}")
     params = dict(model_params or {})
     if params and model is not None:  # they would be ignored without a word
         raise ValueError("model_params (--param) are the self-taught blind_spot network's; a trained model brings "
@@ -512,7 +516,8 @@ def smooth(
     >>> err(smooth(noisy)) < 0.5 * err(noisy)
     True
     """
-    if isinstance(strength, (str, bytes)) or not 0.0 <= float(strength) <= 1.0:
+    if (isinstance(strength, bool) or not isinstance(strength, numbers.Real)
+            or not 0.0 <= float(strength) <= 1.0):
         raise ValueError(f"strength must be a number within [0, 1], got {strength!r}")
     check_budget(steps, max_seconds)
     arr, squeeze = _series(x)
@@ -625,6 +630,7 @@ def _impute_channel(v: np.ndarray, *, window: int | None, rank: int | None, max_
             rank = 2
     if rank <= 0:  # nothing beats the straight line
         return z * sd + mu
+    rank = min(rank, L)  # a window of L samples has L components: more is the same fill, grown for ever
     for r in range(1, rank + 1):  # grow the bottleneck one component at a time (Kondrashov & Ghil)
         z = _em_fill(z, missing, L, r, 15 if r < rank else 40)
     return z * sd + mu

@@ -1,0 +1,127 @@
+"""Public API with unusual inputs: each gives a right answer or a one-line error naming the argument."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import tsae
+from tsae.engine.streaming import StreamFramer, StreamOverlapAdd
+
+
+def _x(n: int = 64) -> np.ndarray:
+    return np.sin(np.arange(n) / 3.0)
+
+
+@pytest.mark.parametrize("make", [
+    lambda x: torch.tensor(x, requires_grad=True),
+    lambda x: torch.tensor(x, dtype=torch.bfloat16),
+])
+def test_frame_and_overlap_add_take_any_torch_tensor(make):
+    x = _x()
+    ref = tsae.frame(np.asarray(make(x).detach().float().numpy()), 16, 8)
+    out = tsae.frame(make(x), 16, 8)
+    np.testing.assert_array_equal(out, ref)
+    np.testing.assert_allclose(tsae.overlap_add(make(out.astype(np.float64)), 8),
+                               tsae.overlap_add(out, 8), atol=1e-2)
+    assert StreamFramer(16, 8).push(make(x)).shape == ref.shape
+    assert StreamOverlapAdd(16, 8).push(make(ref)).ndim == 1
+
+
+def test_impute_takes_a_tensor_that_requires_grad():
+    x = _x(400)
+    x[50:60] = np.nan
+    t = torch.tensor(x, requires_grad=True)
+    np.testing.assert_array_equal(tsae.impute(t), tsae.impute(x))
+
+
+@pytest.mark.parametrize("call", [
+    lambda: tsae.frame(None, 16, 8),
+    lambda: tsae.overlap_add(None, 8),
+    lambda: tsae.impute(None),
+    lambda: tsae.smooth(None),
+])
+def test_none_is_named(call):
+    with pytest.raises(TypeError, match="is required, got None"):
+        call()
+
+
+def test_impute_rank_beyond_the_window_does_not_hang():
+    x = _x(400)
+    x[50:60] = np.nan
+    np.testing.assert_allclose(tsae.impute(x, window=16, rank=10**6), tsae.impute(x, window=16, rank=16))
+
+
+@pytest.mark.parametrize("strength", [None, True, "1"])
+def test_smooth_strength_must_be_a_number(strength):
+    with pytest.raises(ValueError, match="strength must be a number"):
+        tsae.smooth(_x(200), strength)
+
+
+@pytest.mark.parametrize("params", ["x", [1]])
+def test_smooth_model_params_must_be_a_dict(params):
+    with pytest.raises(TypeError, match="model_params must be a dict"):
+        tsae.smooth(_x(200), model_params=params)
+
+
+def _sensors(n: int = 400) -> np.ndarray:
+    t = np.arange(n)
+    noise = 0.05 * np.random.default_rng(0).standard_normal((3, n))
+    return np.stack([np.sin(t / 5.0), np.cos(t / 7.0), 0.5 * np.sin(t / 3.0)]) + noise
+
+
+def _detector(X):
+    return tsae.Detector(model="dense", window=16, epochs=1, scales=[]).fit(X)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    df = pd.DataFrame(_sensors().T, columns=["a", "b", "c"])
+    return _detector(df), df
+
+
+def test_detector_fitted_on_integer_columns_scores_the_same_frame():
+    df = pd.DataFrame(_sensors().T)  # columns 0, 1, 2: sensors "0", "1", "2"
+    det = _detector(df)
+    assert det.decision_function(df).shape == (len(df),)
+    np.testing.assert_array_equal(det.decision_function(df), det.decision_function(df.to_numpy().T))
+
+
+def test_detector_missing_column_is_named(fitted):
+    det, df = fitted
+    with pytest.raises(ValueError, match="missing sensor column.*a.*got columns x, b, c"):
+        det.decision_function(df.rename(columns={"a": "x"}))
+
+
+def test_monitor_matches_dataframe_columns_by_name(fitted):
+    det, df = fitted
+    first = tsae.Monitor(det, every_sample=True)
+    second = tsae.Monitor(det, every_sample=True)
+    a = first.push(df) + first.flush()
+    b = second.push(df[["c", "a", "b"]]) + second.flush()
+    assert a and a == b
+    with pytest.raises(ValueError, match="missing sensor column"):
+        tsae.Monitor(det).push(df.rename(columns={"a": "x"}))
+
+
+def test_monitor_score_one_refuses_unknown_sensors_and_text(fitted):
+    det, _ = fitted
+    mon = tsae.Monitor(det)
+    with pytest.raises(ValueError, match="unknown sensor.*bb"):
+        mon.score_one({"a": 1.0, "bb": 2.0})
+    with pytest.raises(ValueError, match=r"x\['a'\] must hold real numbers"):
+        mon.score_one({"a": "x"})
+    assert mon.score_one({"a": np.float32(1.0), "b": None, "c": 3}) is None
+
+
+@pytest.mark.parametrize("holdout", ["x", None, True])
+def test_detector_holdout_is_named(holdout):
+    with pytest.raises(ValueError, match="holdout"):
+        tsae.Detector(holdout=holdout)
+
+
+@pytest.mark.parametrize("smooth", ["x", -1, True])
+def test_detector_smooth_is_named(smooth):
+    with pytest.raises(ValueError, match="smooth="):
+        tsae.Detector(model="dense", window=16, epochs=1, scales=[], smooth=smooth).fit(_sensors())
