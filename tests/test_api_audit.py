@@ -125,3 +125,31 @@ def test_detector_holdout_is_named(holdout):
 def test_detector_smooth_is_named(smooth):
     with pytest.raises(ValueError, match="smooth="):
         tsae.Detector(model="dense", window=16, epochs=1, scales=[], smooth=smooth).fit(_sensors())
+
+
+@pytest.mark.parametrize("bad", ["a", -1, 2.5, True])
+def test_a_seed_is_a_whole_number_everywhere(bad) -> None:
+    from tsae import Detector, impute, smooth
+
+    x = np.r_[np.sin(np.arange(60) / 5), np.nan, np.sin(np.arange(60) / 5)]
+    for call in (lambda: Detector(seed=bad), lambda: smooth(x, seed=bad), lambda: impute(x, seed=bad)):
+        with pytest.raises(ValueError, match=r"^seed must be a whole number >= 0, got "):
+            call()
+
+
+def test_numpy_integer_seeds_and_options_are_taken() -> None:
+    from tsae import Detector
+    from tsae.models.trainer import TrainConfig
+
+    X = np.random.default_rng(0).random((2, 400))
+    Detector(seed=np.int64(3), epochs=1, quiet=True).fit(X)  # random.seed refused numpy integers
+    assert TrainConfig(epochs=np.int32(2), batch_size=np.int64(8), lr=np.float32(1e-3)).epochs == 2
+
+
+@pytest.mark.parametrize(("option", "value"), [("batch_size", "8"), ("batch_size", True), ("lr", "x"),
+                                               ("lr", float("nan")), ("epochs", 1.5), ("grad_clip", -1.0)])
+def test_training_options_are_checked_by_name(option, value) -> None:
+    from tsae.models.trainer import TrainConfig
+
+    with pytest.raises(ValueError, match=rf"^{option} must be"):
+        TrainConfig(**{option: value})

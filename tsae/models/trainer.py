@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
+import numbers
 import random
 import sys
 import time
@@ -105,18 +106,35 @@ class TrainConfig:
     min_delta: float = 1e-4
 
     def __post_init__(self) -> None:
-        if self.epochs < 1:
-            raise ValueError(f"epochs must be >= 1, got {self.epochs}")
-        if self.batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
-        if not (0.0 <= self.val_fraction < 1.0):
+        for name, low in (("epochs", 1), ("batch_size", 1), ("patience", 0), ("seed", 0), ("max_batch_bytes", 1)):
+            whole_number(name, getattr(self, name), low)
+        if not (0.0 <= real_number("val_fraction", self.val_fraction) < 1.0):
             raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
-        if self.lr <= 0:
+        if real_number("lr", self.lr) <= 0:
             raise ValueError(f"lr must be > 0, got {self.lr}")
+        for name in ("weight_decay", "min_delta"):
+            if real_number(name, getattr(self, name)) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.grad_clip is not None and real_number("grad_clip", self.grad_clip) <= 0:
+            raise ValueError(f"grad_clip must be None or > 0, got {self.grad_clip}")
         if self.corruption not in ("gaussian", "mask", "both"):
             raise ValueError(f"corruption must be gaussian, mask or both, got {self.corruption!r}")
-        if self.max_seconds is not None and self.max_seconds <= 0:
+        if self.max_seconds is not None and real_number("max_seconds", self.max_seconds) <= 0:
             raise ValueError(f"max_seconds must be > 0, got {self.max_seconds}")
+
+
+def whole_number(name: str, value: Any, low: int) -> int:
+    """``value`` if it is a whole number (numpy integers too, not a bool) of at least ``low``; else a ValueError."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < low:
+        raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}")
+    return int(value)
+
+
+def real_number(name: str, value: Any) -> float:
+    """``value`` as a float if it is a finite real number (not a bool or text), else a ValueError naming ``name``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return float(value)
 
 
 @dataclass
@@ -142,6 +160,7 @@ def seed_everything(seed: int) -> None:
     """Seed Python's, numpy's and torch's global generators (call before building a model)."""
     import torch
 
+    seed = int(seed)  # a numpy integer too: random.seed refuses those
     random.seed(seed)
     np.random.seed(seed % (2**32))
     torch.manual_seed(seed)

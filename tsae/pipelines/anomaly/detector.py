@@ -55,6 +55,7 @@ import numpy as np
 from tsae.engine.layout import as_channels_first, is_dataframe, known_layout
 from tsae.engine.preprocess import Normalizer, repair_missing
 from tsae.models.device import torch_threads
+from tsae.models.trainer import whole_number
 from tsae.pipelines.anomaly.detector_file import (
     DETECTOR_KIND,
     DETECTOR_VERSION,
@@ -390,7 +391,7 @@ class Detector:
         self.patience = patience
         self.max_train_windows = max_train_windows
         self.device = device
-        self.seed = seed
+        self.seed = whole_number("seed", seed, 0)
         self.quiet = quiet
         self.merge_gap = merge_gap
         self.threads = threads

@@ -63,7 +63,7 @@ def smooth_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], adv
     None; the other parameters are those of :func:`~tsae.pipelines.smooth.smoother.smooth`.
     """
     n = source.n
-    check_budget(steps, max_seconds)
+    check_budget(steps, max_seconds, seed)
     params = checked_params(model_params, source.channels, model)
     first = repair_missing(source.read(0, block if learn is None else learn))
     center, scale = normalisation(first)

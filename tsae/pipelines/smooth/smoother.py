@@ -366,8 +366,12 @@ def _combine(z: np.ndarray, pred: np.ndarray, sigma: float, edge_guard: bool, ha
     return pred + gain * r
 
 
-def check_budget(steps: Any, max_seconds: Any) -> None:
-    """Refuse a training budget that is not one: ``steps`` a whole number >= 0, ``max_seconds`` None or >= 0."""
+def check_budget(steps: Any, max_seconds: Any, seed: Any = 0) -> None:
+    """Refuse a training budget that is not one: ``steps`` a whole number >= 0, ``max_seconds`` None or >= 0,
+    ``seed`` a whole number >= 0."""
+    from tsae.models.trainer import whole_number
+
+    whole_number("seed", seed, 0)
     if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
         raise ValueError(f"steps must be a whole number >= 0, got {steps!r}")
     if max_seconds is not None and (isinstance(max_seconds, bool) or not isinstance(max_seconds, numbers.Real)
@@ -519,7 +523,7 @@ def smooth(
     if (isinstance(strength, bool) or not isinstance(strength, numbers.Real)
             or not 0.0 <= float(strength) <= 1.0):
         raise ValueError(f"strength must be a number within [0, 1], got {strength!r}")
-    check_budget(steps, max_seconds)
+    check_budget(steps, max_seconds, seed)
     arr, squeeze = _series(x)
     missing = np.isnan(arr)
     if missing.all(axis=1).any():
@@ -685,6 +689,7 @@ def impute(
             continue
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
             raise ValueError(f"{name} must be an integer >= {low}{' or None' if optional else ''}, got {value!r}")
+    check_budget(0, None, seed)
     arr, squeeze = _series(x)
     missing = np.isnan(arr)
     if missing.all(axis=1).any():
