@@ -17,7 +17,7 @@ from tsae.cli.common import device_option, echo_done, output_file, quiet_option,
               help="Local worker processes (each loads the model once).")
 @click.option("--dask", "dask_address", default=None, metavar="ADDRESS",
               help="Run on an existing Dask cluster, e.g. tcp://scheduler:8786 "
-                   "(inputs and outputs must be reachable from its workers).")
+                   "(inputs and outputs must be reachable from its workers, at the same paths).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True,
               help="Windows per model call.")
 @click.option("--manifest", type=output_file, default=None,
@@ -31,8 +31,10 @@ def reconstruct_command(model: Path, inputs: tuple[str, ...], output: str, worke
     With one input file, -o is the output file. With several files, folders or globs,
     -o is a folder: each file is written there under its own name, a manifest CSV
     records every file (ok/failed, error, samples, channels, reconstruction RMSE/MSE,
-    seconds), and a rerun skips the files already done. A file that fails is reported
-    and the batch goes on; the exit code is 1 if any file failed.
+    seconds), and a rerun skips the files already done (an output older than its input
+    or the model is redone). A file that fails is reported and the batch goes on; the
+    exit code is 1 if any file failed. Ctrl-C leaves no output of the files running
+    (in a local output folder).
 
     \b
     Examples:
@@ -42,6 +44,9 @@ def reconstruct_command(model: Path, inputs: tuple[str, ...], output: str, worke
     """
     from tsae.pipelines.reconstruct.batch import reconstruct
 
+    if dask_address is not None and workers != 1:
+        raise click.UsageError("--workers starts local processes and --dask runs the files on the cluster's "
+                               "workers: give one or the other")
     result = reconstruct(model, inputs, output, workers=workers, dask=dask_address, device=device,
                          batch_size=batch_size, manifest=manifest, quiet=quiet)
     if result.manifest is None:  # one file

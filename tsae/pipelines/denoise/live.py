@@ -23,10 +23,15 @@ from typing import Any
 
 import numpy as np
 
+from tsae.errors import first_line
 from tsae.pipelines.denoise.denoiser import StreamingDenoiser
 
 _MISSING = ("live audio needs the sounddevice package and the PortAudio library: pip install 'tsae[live]' "
             "(and PortAudio, e.g. apt-get install libportaudio2)")
+
+
+#: PortAudio's error codes for a sample rate and a channel count the device cannot do
+_PA_INVALID_RATE, _PA_INVALID_CHANNELS = -9997, -9998
 
 
 def _sounddevice() -> Any:
@@ -34,15 +39,89 @@ def _sounddevice() -> Any:
         import sounddevice
     except (ImportError, OSError) as error:  # OSError: the wheel is there but PortAudio is not
         raise RuntimeError(f"{_MISSING} ({error})") from None
+    except Exception as error:  # noqa: BLE001 - PortAudio is there but cannot start (sounddevice.PortAudioError)
+        raise RuntimeError(f"live audio: PortAudio cannot start ({first_line(error)})") from None
     return sounddevice
+
+
+def _portaudio_errors(sd: Any) -> tuple[type[BaseException], ...]:
+    """``sounddevice.PortAudioError`` (not an ``OSError``: the CLI would print its traceback), if ``sd`` has it."""
+    error = getattr(sd, "PortAudioError", None)
+    return (error,) if isinstance(error, type) and issubclass(error, BaseException) else ()
+
+
+def _pa_message(error: BaseException) -> str:
+    """A PortAudioError's message, without its error code."""
+    return first_line(Exception(error.args[0])) if error.args and isinstance(error.args[0], str) else first_line(error)
+
+
+def _pa_text(error: BaseException) -> str:
+    """PortAudio's own words for ``error``: its message without sounddevice's prefix and error code."""
+    text = _pa_message(error)
+    return text.rpartition(": ")[2] if text.startswith("Error ") else text
+
+
+def _named(device: int | str | None, kind: str) -> str:
+    return f"the default {kind} device" if device is None else f"{kind} device {device!r}"
+
+
+def _device_info(sd: Any, device: int | str | None, kind: str) -> dict[str, Any]:
+    """sounddevice's description of ``device`` as an ``kind`` ("input"/"output") device, or a one-line ValueError."""
+    pa_errors = _portaudio_errors(sd)
+    try:
+        info = sd.query_devices(device, kind)
+    except pa_errors + (ValueError, TypeError, IndexError) as error:
+        if device is None:
+            try:
+                count = len(sd.query_devices())
+            except Exception:  # noqa: BLE001
+                count = -1
+            if count == 0:
+                raise ValueError("live audio: PortAudio finds no sound device (no sound card, or no sound server "
+                                 "this user can reach)") from None
+            raise ValueError(f"live audio: there is no default {kind} device: give one (tsae devices lists them; "
+                             f"{first_line(error)})") from None
+        # a bad index is 'Error querying device 99'; a name matches no device, or several (listed on more lines)
+        reason = "no such sound device" if pa_errors and isinstance(error, pa_errors) \
+            else " ".join(str(error).split())
+        raise ValueError(f"live audio: {_named(device, kind)}: {reason} (tsae devices lists them)") from None
+    info = dict(info) if isinstance(info, dict) else {}
+    if info.get(f"max_{kind}_channels") == 0:
+        raise ValueError(f"live audio: {_named(device, kind)} ({info.get('name', device)}) has no {kind} channels "
+                         "(tsae devices lists them)")
+    return info
+
+
+def _check_settings(sd: Any, device: int | str | None, kind: str, info: dict[str, Any], rate: int,
+                    channels: int) -> None:
+    """Refuse a rate or a channel count ``device`` cannot do, before the model is loaded and the stream opened."""
+    check = getattr(sd, f"check_{kind}_settings", None)
+    if check is None:
+        return
+    try:
+        check(device=device, channels=channels, dtype="float32", samplerate=rate)
+    except _portaudio_errors(sd) + (ValueError,) as error:
+        code = error.args[1] if len(error.args) > 1 else None
+        default, most = info.get("default_samplerate"), info.get(f"max_{kind}_channels")
+        hints = []
+        if code != _PA_INVALID_CHANNELS and isinstance(default, (int, float)):
+            hints.append(f"its default rate is {default:.0f} Hz")
+        if code != _PA_INVALID_RATE and isinstance(most, int):
+            hints.append(f"it has {most} {kind} channel(s)")
+        doing = "record" if kind == "input" else "play"
+        raise ValueError(f"live audio: {_named(device, kind)} ({info.get('name', device)}) cannot {doing} "
+                         f"{channels} channel(s) at {rate} Hz ({'; '.join([_pa_text(error), *hints])})") from None
 
 
 def list_devices() -> list[str]:
     """One line per sound device: index, name, host API, input/output channels, default rate."""
     sd = _sounddevice()
-    apis = sd.query_hostapis()
+    try:
+        apis, devices = sd.query_hostapis(), sd.query_devices()
+    except _portaudio_errors(sd) as error:
+        raise RuntimeError(f"live audio: cannot list the sound devices ({_pa_message(error)})") from None
     lines = []
-    for index, dev in enumerate(sd.query_devices()):
+    for index, dev in enumerate(devices):
         lines.append(f"{index:3d}  {dev['name']}  ({apis[dev['hostapi']]['name']}, {dev['max_input_channels']} in, "
                      f"{dev['max_output_channels']} out, {dev['default_samplerate']:.0f} Hz)")
     return lines
@@ -93,9 +172,28 @@ class LiveDenoiser:
         self.report = LiveReport(int(sample_rate))
         self.report.warmup_frames = measure_lag(self.denoiser, int(block)) + int(block)
         self._queue = np.zeros((channels, self.report.warmup_frames), np.float32)
+        #: the first error raised in :meth:`callback` (the stream then plays silence); ``failed`` is set with it
+        self.error: BaseException | None = None
+        self.failed = threading.Event()
 
     def callback(self, indata: np.ndarray, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
-        """Denoise ``indata`` ``(frames, channels)`` and fill ``outdata`` with what is final (FIFO)."""
+        """Denoise ``indata`` ``(frames, channels)`` and fill ``outdata`` with what is final (FIFO).
+
+        An error is kept in :attr:`error` (and :attr:`failed` set) instead of escaping: raised in
+        the sound card's thread it printed a traceback there and left the stream silent while
+        the command waited on.
+        """
+        if self.error is not None:
+            outdata[:] = 0.0
+            return
+        try:
+            self._callback(indata, outdata, frames, status)
+        except Exception as error:  # noqa: BLE001 - told by run_live, in the main thread
+            outdata[:] = 0.0
+            self.error = error
+            self.failed.set()
+
+    def _callback(self, indata: np.ndarray, outdata: np.ndarray, frames: int, status: Any) -> None:
         if status and (getattr(status, "input_overflow", False) or getattr(status, "output_underflow", False)):
             self.report.dropouts += 1
         self._queue = np.concatenate([self._queue, self.denoiser.feed(np.asarray(indata, np.float32).T)], axis=1)
@@ -140,30 +238,45 @@ def run_live(
         Passed to :class:`~tsae.pipelines.denoise.denoiser.StreamingDenoiser` (``model``,
         ``strength``, ``atten_limit``, ``device``); the low-latency resampler is the default.
     """
+    stream_errors: tuple[type[BaseException], ...] = ()
     if stream_factory is None:
         sd = _sounddevice()
         stream_factory = sd.Stream
+        stream_errors = _portaudio_errors(sd)
+        # each device checked first: a bad index, name or rate is one line naming it, before the model loads
+        info_in = _device_info(sd, input_device, "input")
+        info_out = _device_info(sd, output_device, "output")
         if sample_rate is None:
-            sample_rate = int(sd.query_devices(input_device, "input")["default_samplerate"])
+            sample_rate = int(info_in.get("default_samplerate") or 48000)
+        _check_settings(sd, input_device, "input", info_in, int(sample_rate), channels)
+        _check_settings(sd, output_device, "output", info_out, int(sample_rate), channels)
     rate = int(sample_rate or 48000)
     denoiser.setdefault("resample_quality", "LQ")
     block = max(1, int(block_seconds * rate))
     live = LiveDenoiser(rate, channels, block, **denoiser)
-    stream = stream_factory(device=(input_device, output_device), samplerate=rate, channels=channels,
-                            blocksize=block, dtype="float32", callback=live.callback)
+    try:
+        stream = stream_factory(device=(input_device, output_device), samplerate=rate, channels=channels,
+                                blocksize=block, dtype="float32", callback=live.callback)
+    except stream_errors as error:
+        raise RuntimeError(f"live audio: cannot open the sound devices at {rate} Hz, {channels} channel(s) "
+                           f"({_pa_message(error)})") from None
     latency = getattr(stream, "latency", 0.0)
     live.report.device_latency = float(sum(latency) if isinstance(latency, (tuple, list)) else latency)
-    stop = threading.Event()
     start = time.monotonic()
     try:
         with stream:
-            while not stop.wait(min(status_every, duration or status_every)):
+            while not live.failed.wait(min(status_every, duration or status_every)):
                 if on_status is not None:
                     on_status(live.report)
                 if duration is not None and time.monotonic() - start >= duration:
                     break
     except KeyboardInterrupt:
         pass  # Ctrl-C is how a live session ends
+    except stream_errors as error:  # starting or stopping the stream (a device unplugged, busy)
+        raise RuntimeError(f"live audio: the sound device stream failed ({_pa_message(error)})") from None
+    if live.error is not None:
+        raise RuntimeError(f"live audio stopped after {live.report.frames / rate:.1f} s: "
+                           f"{type(live.error).__name__}: {first_line(live.error)}") from live.error
     if on_status is not None:
         on_status(live.report)
     return live.report

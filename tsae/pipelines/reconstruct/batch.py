@@ -6,20 +6,24 @@ subtype), written atomically. :func:`reconstruct_files` runs a batch:
 
 - every output is written atomically to the output folder under the input's name;
 - a manifest CSV (``file, output, status, error, samples, channels, rmse, mse,
-  seconds``) is rewritten, atomically, each time a file finishes;
-- a rerun resumes: files whose manifest row says ``ok`` and whose output exists are
-  skipped, failed ones are retried;
+  seconds``) is rewritten, atomically, as files finish (at most about once a second,
+  and at the end, also after Ctrl-C);
+- a rerun resumes: files whose manifest row says ``ok`` and whose output exists and is
+  newer than the input and the model are skipped, the others (failed, stale) are redone;
 - a file that fails (corrupt, wrong channel count, ...) is recorded with its error
   and the batch goes on;
 - a long audio or ``.npy`` file is reconstructed in blocks
   (:mod:`tsae.pipelines.reconstruct.blocks`): memory is bounded by the block, not the file.
 
 Execution: in this process (``workers=1``), in ``workers`` local processes (each
-loads the model file once), or on an existing Dask cluster (``dask="tcp://host:8786"``;
-the model file's bytes are scattered to the workers, each loads them once; input and
-output paths must be reachable from the workers, ``fsspec`` URLs such as ``s3://``
-or ``memory://`` work). CPU inference runs on one torch thread everywhere, so every
-mode writes bit-identical outputs. On a GPU (``device="cuda"`` or ``"auto"`` with CUDA)
+loads the model file once), or on an existing Dask cluster (``dask="tcp://host:8786"``,
+checked to answer as a scheduler before anything is written; the model file's bytes
+are scattered to the workers, each loads them once; local paths are sent absolute and
+must be reachable at the same place from the workers, ``fsspec`` URLs such as ``s3://``
+or ``memory://`` work). Ctrl-C stops the files running, on local workers and on the
+cluster alike: none of them is written (to a local folder; an upload to a URL is not
+held back). CPU inference runs on one torch thread everywhere, so every mode writes
+bit-identical outputs. On a GPU (``device="cuda"`` or ``"auto"`` with CUDA)
 the windows of several files are grouped into one model call to keep the device busy.
 """
 from __future__ import annotations
@@ -29,8 +33,11 @@ import csv
 import hashlib
 import io
 import os
+import signal
+import socket
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -202,55 +209,139 @@ def _safe_reconstruct(model: Any, src: str, dst: str, batch_size: int) -> dict[s
 # ----------------------------------------------------------------------------- workers
 _WORKER_MODEL: Any = None
 _BYTES_CACHE: dict[str, Any] = {}
+#: one model load at a time: a Dask worker runs several tasks in threads of one process
+_LOAD_LOCK = threading.Lock()
+#: SIGINT (Ctrl-C) and SIGTERM: what a pool worker does with them (see :func:`_stop_worker`)
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+#: a pool worker's state: running a file, and already unwinding it after a signal
+_WORKER_STATE = {"busy": False, "stopping": False}
 
 
-def _terminated(signum: int, frame: Any) -> None:
-    raise RuntimeError("terminated (SIGTERM)")
+def _exit_now(code: int) -> None:
+    os._exit(code)  # an idle worker has nothing to unwind (and must not print a traceback)
+
+
+def _stop_worker(signum: int, frame: Any) -> None:
+    """SIGINT or SIGTERM in a pool worker: fail the running file (its atomic output unwinds), or exit if idle.
+
+    Ctrl-C in a terminal reaches every worker and the parent, which signals its workers
+    again: only the first signal during a file raises, so the unwinding (which removes
+    the hidden ``.part`` file) is never cut short by the second.
+    """
+    if not _WORKER_STATE["busy"]:
+        _exit_now(128 + signum)
+        return
+    if _WORKER_STATE["stopping"]:
+        return
+    _WORKER_STATE["stopping"] = True
+    raise RuntimeError("terminated (SIGTERM)" if signum == signal.SIGTERM else "interrupted (Ctrl-C)")
+
+
+@contextlib.contextmanager
+def _stop_signals_blocked() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back in this thread while inside (a pool spawns its workers here).
+
+    A spawned worker inherits the mask, so a Ctrl-C while it starts (importing torch,
+    loading the model) waits until :func:`_init_worker` has its handler in place instead
+    of printing a traceback; the parent gets a held signal as soon as the block ends.
+    """
+    if not hasattr(signal, "pthread_sigmask"):  # Windows
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _init_worker(model_path: str) -> None:
-    """Process-pool initialiser: the model loaded once per process; SIGTERM fails the running file.
+    """Process-pool initialiser: the model loaded once per process; SIGINT and SIGTERM fail the running file.
 
-    The error unwinds the file's atomic output like Ctrl-C does, so a worker stopped with
-    the rest of the process group leaves no hidden ``.part`` file behind.
+    The error unwinds the file's atomic output, so a worker stopped with the rest of the
+    process group (Ctrl-C, SIGTERM) leaves no hidden ``.part`` file behind; an idle worker
+    exits quietly. The signals stay held (see :func:`_stop_signals_blocked`) until the
+    model is loaded.
     """
     global _WORKER_MODEL
-    import signal
-
     from tsae.models.modelfile import load_model
 
-    signal.signal(signal.SIGTERM, _terminated)
-    _WORKER_MODEL = load_model(model_path, device="cpu")
+    for signum in _STOP_SIGNALS:
+        signal.signal(signum, _stop_worker)
+    try:
+        _WORKER_MODEL = load_model(model_path, device="cpu")
+    finally:
+        if hasattr(signal, "pthread_sigmask"):
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
 
 
 def _worker_task(src: str, dst: str, batch_size: int) -> dict[str, Any]:
     """One file in a pool worker, on one thread (the workers share the cores)."""
-    with torch_threads(1):
-        return _safe_reconstruct(_WORKER_MODEL, src, dst, batch_size)
+    _WORKER_STATE.update(busy=True, stopping=False)
+    try:
+        with torch_threads(1):
+            return _safe_reconstruct(_WORKER_MODEL, src, dst, batch_size)
+    finally:
+        _WORKER_STATE["busy"] = False
 
 
 def _model_from_bytes(data: bytes) -> Any:
-    """Load (once per worker process) a model shipped as bytes."""
-    key = hashlib.sha256(data).hexdigest()
-    cached = _BYTES_CACHE.get(key)
-    if cached is None:
-        from tsae.models.modelfile import load_model
+    """Load (once per worker process) a model shipped as bytes.
 
-        with tempfile.TemporaryDirectory(prefix="tsae-model-") as tmp:
-            path = Path(tmp) / "model.tsae"
-            path.write_bytes(data)
-            cached = load_model(path, device="cpu")
-        _BYTES_CACHE[key] = cached
+    Locked: the tasks of a Dask worker run in threads, and two first loads at once
+    (of the model, and of the plugins that make its family) must not race.
+    """
+    key = hashlib.sha256(data).hexdigest()
+    with _LOAD_LOCK:
+        cached = _BYTES_CACHE.get(key)
+        if cached is None:
+            from tsae.models.modelfile import load_model
+
+            with tempfile.TemporaryDirectory(prefix="tsae-model-") as tmp:
+                path = Path(tmp) / "model.tsae"
+                path.write_bytes(data)
+                cached = load_model(path, device="cpu")
+            _BYTES_CACHE[key] = cached
     return cached
 
 
+def _cancelled_on_worker() -> bool:
+    """Whether the Dask task running in this thread was cancelled (its client cancelled it, or went away).
+
+    A running task cannot be stopped from outside, but the worker marks it: asked here,
+    without a call to the scheduler. False when that cannot be told.
+    """
+    try:
+        from distributed import get_worker
+        from distributed.worker import thread_state
+
+        task = get_worker().state.tasks.get(thread_state.key)
+        return task is None or task.state in ("cancelled", "released", "forgotten")
+    except Exception:  # noqa: BLE001 - not on a worker, or another version's internals: finish the file
+        return False
+
+
 def _dask_task(data: bytes, src: str, dst: str, batch_size: int) -> dict[str, Any]:
+    """One file on a Dask worker; a local output is renamed into place only if the task was not cancelled.
+
+    Without that check, the files running when the user pressed Ctrl-C were written
+    after the command had ended, and the manifest never knew them.
+    """
     start = time.perf_counter()
     try:
         model = _model_from_bytes(data)
     except Exception as error:  # noqa: BLE001
         return _row(src, dst, "failed", _one_line(error), seconds=time.perf_counter() - start)
-    return _safe_reconstruct(model, src, dst, batch_size)
+    if is_url(dst):  # an upload is not held back (it is not renamed by atomic_path)
+        return _safe_reconstruct(model, src, dst, batch_size)
+    try:
+        with all_or_nothing():  # the output waits for the end of the block, and is dropped on an error
+            row = reconstruct_file(model, src, dst, batch_size=batch_size)
+            if _cancelled_on_worker():
+                raise RuntimeError("not written: the batch was interrupted")
+        return row
+    except Exception as error:  # noqa: BLE001 - one bad file must not stop the batch
+        return _row(src, dst, "failed", _one_line(error), seconds=time.perf_counter() - start)
 
 
 # ----------------------------------------------------------------------------- manifest
@@ -259,8 +350,8 @@ def read_manifest(path: str | os.PathLike) -> dict[str, dict[str, str]]:
     path = Path(path)
     if not path.is_file():
         return {}
-    try:
-        with open(path, newline="", encoding="utf-8") as handle:
+    try:  # utf-8-sig: a manifest saved again by a spreadsheet may start with a byte-order mark
+        with open(path, newline="", encoding="utf-8-sig") as handle:
             return {row["file"]: row for row in csv.DictReader(handle) if row.get("file")}
     except (OSError, csv.Error, KeyError, UnicodeDecodeError):
         return {}
@@ -296,7 +387,7 @@ class BatchResult:
         failed = self.failed
         text = f"{len(self.rows)} file(s): {self.ok} ok ({self.skipped} already done), {len(failed)} failed"
         if failed:
-            text += f"; first failure: {failed[0]['error']}"
+            text += f"; first failure: {naming(failed[0]['file'], failed[0]['error'])}"
         if self.manifest is not None:
             text += f"; manifest {self.manifest}"
         return text
@@ -437,35 +528,98 @@ def reconstruct_files(
     model_path = Path(model)
     loaded = load_model(model_path, device="cpu")  # fail early, one line, on a bad model file
     frame_spec(loaded)  # and on a model that cannot reconstruct series
-    manifest_path, pairs = _plan_batch(model_path, inputs, str(output), manifest)
-    rows, todo, skipped = _resume(read_manifest(manifest_path), pairs)
+    out = str(output)
+    manifest_path, pairs = _plan_batch(model_path, inputs, out, manifest)
+    rows, todo, skipped = _resume(read_manifest(manifest_path), pairs, model_path)
     result = BatchResult(manifest=manifest_path, skipped=skipped)
+    with contextlib.ExitStack() as stack:
+        if todo and isinstance(dask, str):  # the scheduler answers before anything is written
+            dask = stack.enter_context(_dask_client(dask))
+        if not is_url(out):
+            Path(out).mkdir(parents=True, exist_ok=True)
+        _run_batch(loaded, model_path, manifest_path, rows, todo, len(pairs), skipped, workers=workers, dask=dask,
+                   device=device, batch_size=batch_size, show=(not quiet and sys.stderr.isatty())
+                   if progress is None else progress)
+    result.rows = {src: rows[src] for src, _ in pairs}
+    return result
 
+
+#: the manifest is rewritten at most this often (seconds) while a batch runs, and when it ends
+MANIFEST_INTERVAL = 1.0
+
+
+def _run_batch(loaded: Any, model_path: Path, manifest_path: Path, rows: dict[str, dict[str, Any]],
+               todo: list[tuple[str, str]], total: int, skipped: int, *, workers: int, dask: Any, device: str,
+               batch_size: int, show: bool) -> None:
+    """Run ``todo``, recording each finished file in ``rows`` and the manifest.
+
+    The manifest is rewritten whole, so not after every file (10,000 tiny files made that
+    quadratic: most of the run): at most every :data:`MANIFEST_INTERVAL` seconds (or 20
+    times the last rewrite, for a long manifest), and at the end, also after Ctrl-C. A
+    crash loses at most those last rows; their files are redone by the next run.
+    """
     from tqdm import tqdm
 
-    show = (not quiet and sys.stderr.isatty()) if progress is None else progress
-    bar = tqdm(total=len(pairs), initial=skipped, unit="file", desc="reconstruct", disable=not show)
+    bar = tqdm(total=total, initial=skipped, unit="file", desc="reconstruct", disable=not show)
+    state = {"due": 0.0, "dirty": False}
+
+    def write() -> None:
+        start = time.monotonic()
+        _write_manifest(manifest_path, rows)
+        now = time.monotonic()
+        state.update(due=now + max(MANIFEST_INTERVAL, 20 * (now - start)), dirty=False)
 
     def done(row: dict[str, Any]) -> None:
         rows[row["file"]] = row
-        _write_manifest(manifest_path, rows)
+        state["dirty"] = True
+        if time.monotonic() >= state["due"]:
+            write()
         bar.update(1)
 
     try:
         if todo:
-            _write_manifest(manifest_path, rows)
+            write()
             _dispatch(loaded, model_path, todo, done, workers=workers, dask=dask, device=device,
                       batch_size=batch_size)
+            _remove_stale_parts(todo)
     finally:
-        bar.close()
-    result.rows = {src: rows[src] for src, _ in pairs}
-    return result
+        try:
+            if state["dirty"]:
+                write()
+        finally:
+            bar.close()
+
+
+def _remove_stale_parts(pairs: list[tuple[str, str]]) -> None:
+    """Remove the hidden ``.NAME.XXXXXXXX.part`` files of these outputs, once every file has finished.
+
+    A worker process that was killed while writing (and whose file was then retried, by
+    the local pool or by Dask) cannot remove its temporary file; nor can a run killed with
+    SIGKILL. One listing per output folder; URLs are left alone.
+    """
+    names: dict[Path, set[str]] = {}
+    for _, dst in pairs:
+        if not is_url(dst):
+            names.setdefault(Path(dst).parent, set()).add(Path(dst).name)
+    for folder, wanted in names.items():
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            name = entry.name
+            if not (name.startswith(".") and name.endswith(".part")):
+                continue
+            target, _, random = name[1:-len(".part")].rpartition(".")
+            if target in wanted and len(random) == 8 and entry.is_file(follow_symlinks=False):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
 
 
 def _is_manifest(path: Path) -> bool:
     """Whether ``path`` is a manifest this command wrote (its header line is :data:`MANIFEST_FIELDS`)."""
     try:
-        with open(path, encoding="utf-8") as f:
+        with open(path, encoding="utf-8-sig") as f:
             return f.readline().strip() == ",".join(MANIFEST_FIELDS)
     except (OSError, UnicodeDecodeError):
         return False
@@ -486,19 +640,40 @@ def _plan_batch(model_path: Path, inputs: Iterable[str | os.PathLike], out: str,
         raise ValueError(f"{manifest_path}: is not a manifest this command wrote; refusing to replace it "
                          "(give --manifest a new file or an earlier run's manifest)")
     check_outputs([dst for _, dst in pairs], [*files, model_path, manifest_path])
-    if not is_url(out):
-        Path(out).mkdir(parents=True, exist_ok=True)
     return manifest_path, pairs
 
 
-def _resume(previous: dict[str, dict[str, Any]], pairs: list[tuple[str, str]],
+def _mtime_ns(path: str | os.PathLike) -> int | None:
+    try:
+        return os.stat(path).st_mtime_ns
+    except (OSError, ValueError):
+        return None
+
+
+def _done_already(src: str, dst: str, model_path: Path) -> bool:
+    """Whether the output ``dst`` exists and is newer than its input and the model (local files).
+
+    An input edited, or a model retrained, after the output was written makes it stale:
+    the file is redone, as ``make`` would. (A URL's time is not compared.)
+    """
+    if is_url(dst):
+        return _output_exists(dst)
+    written = _mtime_ns(dst)
+    if written is None or not Path(dst).is_file():
+        return False
+    sources: list[str | os.PathLike] = [model_path, *([] if is_url(src) else [src])]
+    return all((changed := _mtime_ns(path)) is None or changed <= written for path in sources)
+
+
+def _resume(previous: dict[str, dict[str, Any]], pairs: list[tuple[str, str]], model_path: Path,
             ) -> tuple[dict[str, dict[str, Any]], list[tuple[str, str]], int]:
     """Manifest rows to keep, the pairs still to do, and how many were already done."""
     rows: dict[str, dict[str, Any]] = {}
     todo: list[tuple[str, str]] = []
     for src, dst in pairs:
         old = previous.get(src)
-        if old is not None and old.get("status") == "ok" and old.get("output") == dst and _output_exists(dst):
+        if old is not None and old.get("status") == "ok" and old.get("output") == dst \
+                and _done_already(src, dst, model_path):
             rows[src] = old
         else:
             todo.append((src, dst))
@@ -662,51 +837,297 @@ def _run_pool(model_path: Path, queue: list[tuple[str, str]], batch_size: int, w
     died: list[tuple[str, str]] = []
     with ProcessPoolExecutor(max_workers=min(workers, len(waiting)), mp_context=context,
                              initializer=_init_worker, initargs=(str(model_path),)) as pool:
-        while waiting or running:
-            while waiting and len(running) < workers:
-                try:
-                    future = pool.submit(_worker_task, *waiting[0], batch_size)
-                except BrokenProcessPool:  # a worker died after the last wait returned
-                    if not running:  # nothing was running: the pool cannot start; each file is tried alone
-                        return [], waiting
-                    return waiting, list(running.values())
-                running[future] = waiting.pop(0)
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in finished:
-                src, dst = running.pop(future)
-                try:
-                    done(future.result())
-                except BrokenProcessPool:
-                    died.append((src, dst))
-                except Exception as error:  # noqa: BLE001 - the task could not run (e.g. not picklable)
-                    done(_row(src, dst, "failed", f"worker failed: {_one_line(error)}"))
-            if died:  # the pool is broken: every running file died with it
-                died += running.values()
-                return waiting, died
+        try:
+            while waiting or running:
+                while waiting and len(running) < workers:
+                    try:
+                        with _stop_signals_blocked():  # a worker spawned here starts with them held
+                            future = pool.submit(_worker_task, *waiting[0], batch_size)
+                    except BrokenProcessPool:  # a worker died after the last wait returned
+                        if not running:  # nothing was running: the pool cannot start; each file is tried alone
+                            return [], waiting
+                        return waiting, list(running.values())
+                    running[future] = waiting.pop(0)
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    src, dst = running.pop(future)
+                    try:
+                        row = future.result()
+                    except BrokenProcessPool:
+                        died.append((src, dst))
+                        continue
+                    except Exception as error:  # noqa: BLE001 - the task could not run (e.g. not picklable)
+                        row = _row(src, dst, "failed", f"worker failed: {_one_line(error)}")
+                    done(row)
+                if died:  # the pool is broken: every running file died with it
+                    died += running.values()
+                    return waiting, died
+        except BaseException:  # Ctrl-C, SIGTERM, an error: the running files are stopped, not waited for
+            _stop_pool(pool)
+            _record_finished(running, done)
+            raise
     return [], []
+
+
+def _record_finished(running: dict[Any, tuple[str, str]], done: Callable[[dict[str, Any]], None]) -> None:
+    """After an interruption: record the files that were written before their workers heard of it.
+
+    Their outputs are in place; without their rows the manifest would not know them.
+    """
+    for future in list(running):
+        with contextlib.suppress(BaseException):
+            if future.done() and not future.cancelled() and future.exception() is None:
+                row = future.result()
+                if isinstance(row, dict) and row.get("status") == "ok":
+                    done(row)
+
+
+def _stop_pool(pool: Any) -> None:
+    """Stop the pool's workers now: each running file unwinds (no output), idle workers exit, nothing new starts.
+
+    A Ctrl-C in a terminal reaches the workers too; a SIGINT or SIGTERM sent to this process
+    alone used to leave them running their files to the end, writing outputs the manifest
+    never recorded.
+    """
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            if process.is_alive() and process.pid is not None:
+                os.kill(process.pid, signal.SIGINT)
+    with contextlib.suppress(Exception):
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+#: seconds to reach a Dask scheduler (connect, then hear it name itself)
+DASK_CONNECT_TIMEOUT = 10.0
+#: seconds a Dask batch waits while the cluster has no worker before the files left fail
+DASK_NO_WORKERS_TIMEOUT = 120.0
+
+
+def _distributed() -> Any:
+    try:
+        import distributed
+    except ImportError:
+        raise ValueError("running on a Dask cluster needs dask.distributed: pip install 'tsae[dask]'") from None
+    return distributed
+
+
+def _scheduler_address(address: str) -> tuple[str, str, int | None]:
+    """``address`` checked: (address, host, port); the port is None for ``inproc://``. A bad one is a ValueError."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    text = address.strip()
+    expected = "expected tcp://HOST:PORT, e.g. tcp://scheduler:8786"
+    if not text:
+        raise ValueError(f"--dask: an empty scheduler address ({expected})")
+    try:
+        scheme, location = parse_address(text)
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"{address}: not a Dask scheduler address ({first_line(error)}; {expected})") from None
+    if scheme == "inproc":
+        return text, "", None
+    host, _, port_text = location.rpartition(":")
+    if not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        reason = "no port" if not port_text or not host else f"port {port_text!r} is not a port number"
+        raise ValueError(f"{address}: not a Dask scheduler address ({reason}; {expected})")
+    try:
+        host, port = parse_host_port(location)
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"{address}: not a Dask scheduler address ({first_line(error)}; {expected})") from None
+    return text, host, int(port)
+
+
+def _identify(address: str, timeout: float) -> Any:
+    """What the server at ``address`` says it is (Dask's ``identity`` call), within ``timeout`` seconds."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from distributed.comm import connect
+
+    async def ask() -> Any:
+        comm = await connect(address, timeout=timeout)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    async def bounded() -> Any:
+        return await asyncio.wait_for(ask(), timeout)
+
+    with ThreadPoolExecutor(1) as pool:  # a thread of its own: the caller may be running an event loop
+        return pool.submit(asyncio.run, bounded()).result()
+
+
+def _check_scheduler(address: str) -> str:
+    """Make sure a Dask scheduler answers at ``address``, quickly: a one-line ValueError otherwise.
+
+    Without this a refused connection took the whole client timeout, and a server that is
+    not a Dask scheduler (a web server, a proxy) hung the command or gave a bogus
+    "not enough memory" (its reply read as a message length).
+    """
+    text, host, port = _scheduler_address(address)
+    if port is None:
+        return text
+    timeout = DASK_CONNECT_TIMEOUT
+    cannot = f"{address}: cannot reach the Dask scheduler"
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except socket.gaierror:
+        raise ValueError(f"{cannot} (unknown host {host})") from None
+    except ConnectionRefusedError:
+        raise ValueError(f"{cannot} (connection refused: is a scheduler running there?)") from None
+    except TimeoutError:
+        raise ValueError(f"{cannot} (no answer in {timeout:g} s)") from None
+    except (OSError, OverflowError) as error:
+        raise ValueError(f"{cannot} ({getattr(error, 'strerror', None) or first_line(error)})") from None
+    if not text.startswith("tcp://") and "://" in text:  # tls, ucx, ws: security settings the client has
+        return text
+    import asyncio
+
+    not_dask = f"{address}: does not answer as a Dask scheduler"
+    try:
+        reply = _identify(text if "://" in text else f"tcp://{text}", timeout)
+    except (TimeoutError, asyncio.TimeoutError):
+        raise ValueError(f"{not_dask} (nothing in {timeout:g} s: is this the scheduler's address and port?)") \
+            from None
+    except MemoryError:  # another kind of server's reply, read as the length of a message
+        raise ValueError(f"{not_dask} (it sent something else: is this the scheduler's port?)") from None
+    except Exception as error:  # noqa: BLE001 - whatever else another kind of server makes the client raise
+        raise ValueError(f"{not_dask} ({type(error).__name__}: {first_line(error, limit=120)})") from None
+    kind = reply.get("type") if isinstance(reply, dict) else None
+    if kind != "Scheduler":
+        what = f"a Dask {kind.lower()}" if isinstance(kind, str) else "something else"
+        raise ValueError(f"{address}: is {what}, not a Dask scheduler (give the scheduler's address)")
+    return text
+
+
+@contextlib.contextmanager
+def _dask_client(dask: str | Any) -> Iterator[Any]:
+    """A ``distributed.Client`` for a scheduler address (checked, then closed at the end), or ``dask`` itself."""
+    if not isinstance(dask, str):
+        yield dask
+        return
+    distributed = _distributed()
+    address = _check_scheduler(dask)
+    try:
+        client = distributed.Client(address, timeout=f"{max(DASK_CONNECT_TIMEOUT, 20.0):g}s")
+    except (OSError, TimeoutError) as error:
+        raise ValueError(f"{dask}: cannot reach the Dask scheduler ({_one_line(error)})") from None
+    try:
+        _wait_for_a_worker(client, dask)
+        yield client
+    finally:
+        client.close()
+
+
+#: seconds to wait for a first worker on a cluster that has none yet
+DASK_FIRST_WORKER_TIMEOUT = 20.0
+
+
+def _wait_for_a_worker(client: Any, address: str) -> None:
+    """Return once the cluster has a worker; a one-line error if none joins in :data:`DASK_FIRST_WORKER_TIMEOUT` s."""
+    import asyncio
+
+    if _workers_of(client):
+        return
+    try:
+        client.wait_for_workers(1, timeout=DASK_FIRST_WORKER_TIMEOUT)
+    except (TimeoutError, asyncio.TimeoutError, OSError):
+        raise ValueError(f"{address}: the Dask cluster has no worker (none joined in "
+                         f"{DASK_FIRST_WORKER_TIMEOUT:g} s)") from None
+
+
+def _on_worker(path: str) -> str:
+    """``path`` as a Dask worker must see it: a local path made absolute (a worker has its own folder)."""
+    return path if is_url(path) else os.path.abspath(path)
+
+
+def _as_given(row: dict[str, Any], src: str, dst: str, sent: tuple[str, str]) -> dict[str, Any]:
+    """A worker's row with the paths the user gave (in the manifest, and in its error)."""
+    row = dict(row, file=src, output=dst)
+    if row.get("error"):
+        for absolute, given in sorted(zip(sent, (src, dst), strict=True), key=lambda pair: -len(pair[0])):
+            if absolute != given:
+                row["error"] = row["error"].replace(absolute, given)
+    return row
+
+
+def _workers_of(client: Any) -> int | None:
+    try:
+        return len(client.nthreads())
+    except Exception:  # noqa: BLE001 - the scheduler could not say: do not judge
+        return None
 
 
 def _run_dask(dask: str | Any, model_path: Path, todo: list[tuple[str, str]], batch_size: int,
               done: Callable[[dict[str, Any]], None]) -> None:
-    try:
-        from distributed import Client, as_completed
-    except ImportError:
-        raise ValueError("running on a Dask cluster needs dask.distributed: pip install 'tsae[dask]'") from None
-    own = isinstance(dask, str)
-    try:
-        client: Any = Client(dask, timeout="20s") if own else dask
-    except (OSError, TimeoutError) as error:
-        raise ValueError(f"{dask}: cannot reach the Dask scheduler ({_one_line(error)})") from None
-    try:
-        data = client.scatter(model_path.read_bytes(), broadcast=True)
-        futures = {client.submit(_dask_task, data, src, dst, batch_size, pure=False): (src, dst) for src, dst in todo}
-        for future in as_completed(futures):
-            src, dst = futures[future]
+    """Run the files on a Dask cluster (an address or a ``distributed.Client``).
+
+    Paths go to the workers absolute; a file whose task fails (its worker died too often)
+    fails alone; when the cluster has had no worker for :data:`DASK_NO_WORKERS_TIMEOUT`
+    seconds the files left fail (it used to wait for ever); on Ctrl-C (or any error) the
+    files not finished are cancelled on the cluster.
+    """
+    distributed = _distributed()
+    with _dask_client(dask) as client:
+        where = getattr(getattr(client, "scheduler", None), "address", None) or "the Dask cluster"
+        try:
+            data = client.scatter(model_path.read_bytes(), broadcast=True)
+        except (OSError, TimeoutError) as error:
+            raise ValueError(f"{where}: cannot send the model to the Dask workers ({_one_line(error)}; "
+                             "has the cluster any worker?)") from None
+        futures: dict[Any, tuple[str, str, tuple[str, str]]] = {}
+        for src, dst in todo:
+            sent = (_on_worker(src), _on_worker(dst))
+            futures[client.submit(_dask_task, data, *sent, batch_size, pure=False)] = (src, dst, sent)
+        finished = False
+        left = set(futures)  # not reported yet
+        try:
+            _collect_dask(distributed, client, futures, done, left)
+            finished = True
+        finally:
+            if not finished:  # Ctrl-C or an error: cancelled, nothing more is written or left queued
+                with contextlib.suppress(Exception):
+                    client.cancel([future for future in futures if not future.done()])
+                for future in [future for future in left if future.status == "finished"]:
+                    src, dst, sent = futures[future]
+                    with contextlib.suppress(Exception):  # written before the stop: the manifest must know it
+                        row = future.result(timeout=DASK_CONNECT_TIMEOUT)
+                        if row.get("status") == "ok":
+                            done(_as_given(row, src, dst, sent))
+
+
+def _collect_dask(distributed: Any, client: Any, futures: dict[Any, tuple[str, str, tuple[str, str]]],
+                  done: Callable[[dict[str, Any]], None], left: set[Any] | None = None) -> None:
+    """Report each task as it finishes (and take it out of ``left``); fail the rest after
+    :data:`DASK_NO_WORKERS_TIMEOUT` s without workers."""
+    waiting = distributed.as_completed(list(futures))
+    left = set(futures) if left is None else left
+    no_workers_since: float | None = None
+    last_look = 0.0
+    while not waiting.is_empty():
+        if not waiting.has_ready():
+            now = time.monotonic()
+            if now - last_look >= 1.0:
+                last_look = now
+                count = _workers_of(client)
+                no_workers_since = (no_workers_since or now) if count == 0 else None
+                if no_workers_since is not None and now - no_workers_since >= DASK_NO_WORKERS_TIMEOUT:
+                    client.cancel(list(left))
+                    for future in list(left):
+                        src, dst, _ = futures[future]
+                        left.discard(future)
+                        done(_row(src, dst, "failed", f"the Dask cluster has had no worker for "
+                                                      f"{DASK_NO_WORKERS_TIMEOUT:g} s"))
+                    return
+            time.sleep(0.05)
+            continue
+        for future in waiting.next_batch(block=False):
+            src, dst, sent = futures[future]
             try:
-                row = future.result()
-            except Exception as error:  # noqa: BLE001
+                row = _as_given(future.result(), src, dst, sent)
+            except Exception as error:  # noqa: BLE001 - e.g. KilledWorker: its workers kept dying
                 row = _row(src, dst, "failed", f"dask task failed: {_one_line(error)}")
+            left.discard(future)
             done(row)
-    finally:
-        if own:
-            client.close()

@@ -1,0 +1,582 @@
+"""Audit of batch ``tsae reconstruct`` (manifest, resume, local workers, Dask) and of ``tsae denoise --live``.
+
+No network and no sound card: Dask clusters run in this process (TCP on 127.0.0.1 where
+the scheduler address itself is under test), and sounddevice is a fake module that
+raises what the real one raises (``PortAudioError`` is not an ``OSError``).
+"""
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from tsae.cli import cli
+from tsae.pipelines.reconstruct import batch
+from tsae.pipelines.reconstruct.batch import read_manifest, reconstruct_files
+
+
+# ----------------------------------------------------------------------------- fixtures
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory):
+    """An untrained two-channel conv1d model file."""
+    import torch
+
+    from tsae.models.modelfile import save_model
+    from tsae.plugins import create_model
+
+    torch.manual_seed(0)
+    model = create_model("conv1d", 2, 32, depth=2, hidden=8, latent=8)
+    path = tmp_path_factory.mktemp("audit-model") / "tiny.tsae"
+    save_model(path, model, frame={"window": 32, "hop": 16, "window_fn": None},
+               normalizer={"method": "zscore", "center": [0.0, 0.0], "scale": [1.0, 2.0]})
+    return path
+
+
+def write_csv(path: Path, n: int, seed: int, channels: int = 2) -> None:
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    cols = [np.sin(t / 9) + 0.1 * rng.normal(size=n), np.cos(t / 7), np.sin(t / 3)][:channels]
+    names = ["a", "b", "c"][:channels]
+    path.write_text("time," + ",".join(names) + "\n"
+                    + "".join(f"{i * 0.5}," + ",".join(f"{c[i]:.6f}" for c in cols) + "\n" for i in range(n)))
+
+
+@pytest.fixture()
+def mixed_dir(tmp_path):
+    """Three good CSV files, and a corrupt, an empty, a three-channel and a binary one."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(3):
+        write_csv(folder / f"s{i}.csv", 200 + 37 * i, i)
+    (folder / "corrupt.csv").write_text("time,a,b\n1,2\n3,x,4\n")
+    (folder / "empty.csv").write_text("")
+    write_csv(folder / "three.csv", 200, 9, channels=3)
+    (folder / "binary.csv").write_bytes(b"\x00\xff\xfe\x01garbage")
+    return folder
+
+
+GOOD = ["s0.csv", "s1.csv", "s2.csv"]
+BAD = ["binary.csv", "corrupt.csv", "empty.csv", "three.csv"]
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def tcp_cluster(workers: int = 1, threads: int = 2):
+    """An in-process Dask cluster reached over TCP on the loopback (a real address, as on a cluster)."""
+    distributed = pytest.importorskip("distributed")
+    return distributed.LocalCluster(n_workers=workers, threads_per_worker=threads, processes=False,
+                                    protocol="tcp://", host="127.0.0.1", dashboard_address=None)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ----------------------------------------------------------------------------- Dask
+def test_dask_mixed_batch_matches_local_with_relative_paths_sent_absolute(model_file, mixed_dir, tmp_path,
+                                                                          monkeypatch) -> None:
+    """Each bad file fails alone, named as given; the good ones are the bytes of a local run.
+
+    A worker has its own working folder: relative paths made it read and write somewhere
+    else ("no such file"); they now go to the workers absolute.
+    """
+    monkeypatch.chdir(tmp_path)
+    real_task = batch._dask_task
+
+    def only_absolute(data, src, dst, *rest):  # type: ignore[no-untyped-def]
+        if not (os.path.isabs(src) and os.path.isabs(dst)):
+            raise AssertionError(f"a relative path was sent to a Dask worker: {src} -> {dst}")
+        return real_task(data, src, dst, *rest)
+
+    monkeypatch.setattr(batch, "_dask_task", only_absolute)
+    local = reconstruct_files(model_file, ["in"], "local", device="cpu", quiet=True)
+    with tcp_cluster() as cluster:
+        result = run("reconstruct", model_file, "in", "-o", "dask", "--dask", cluster.scheduler_address, "-q")
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert sorted(line.split(": ")[1] for line in lines[:-1]) == [f"in/{name}" for name in BAD]
+    assert lines[-1].startswith("Error: 7 file(s): 3 ok (0 already done), 4 failed; first failure: in/binary.csv")
+    rows = read_manifest("dask/manifest.csv")
+    assert {row["file"] for row in rows.values()} == {f"in/{name}" for name in GOOD + BAD}
+    assert all(row["error"].startswith(row["file"]) for row in rows.values() if row["status"] != "ok")
+    assert {k: r["error"] for k, r in rows.items()} == {k: r["error"] for k, r in local.rows.items()}
+    for name in GOOD:
+        assert (tmp_path / "dask" / name).read_bytes() == (tmp_path / "local" / name).read_bytes()
+    assert sorted(p.name for p in (tmp_path / "dask").iterdir()) == sorted([*GOOD, "manifest.csv"])
+
+
+@pytest.mark.parametrize("address, words", [
+    ("nonsense", "not a Dask scheduler address (no port"),
+    ("tcp://scheduler:http", "port 'http' is not a port number"),
+    ("tcp://127.0.0.1:99999", "port '99999' is not a port number"),
+    ("", "an empty scheduler address"),
+    ("refused", "connection refused"),
+])
+def test_a_bad_or_dead_scheduler_address_is_one_quick_line_and_writes_nothing(model_file, mixed_dir, tmp_path,
+                                                                              address, words) -> None:
+    pytest.importorskip("distributed")
+    if address == "refused":  # nothing listens there: refused at once (it took the 20 s client timeout)
+        address = f"tcp://127.0.0.1:{free_port()}"
+    start = time.monotonic()
+    result = run("reconstruct", model_file, mixed_dir / "s0.csv", mixed_dir / "s1.csv", "-o", tmp_path / "out",
+                 "--dask", address)
+    assert time.monotonic() - start < 8
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and words in lines[0], lines
+    assert not (tmp_path / "out").exists()  # no folder, no manifest: nothing was run
+
+
+class FakeServer:
+    """A TCP server on the loopback that is not a Dask scheduler: it answers like a web server, or says nothing."""
+
+    def __init__(self, reply: bytes | None) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.reply = reply
+        self.conns: list[socket.socket] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(conn)
+            if self.reply is not None:
+                try:
+                    conn.sendall(self.reply)
+                except OSError:  # the caller only knocked (a plain connect) and went
+                    pass
+
+    def close(self) -> None:
+        for conn in self.conns:
+            conn.close()
+        self.sock.close()
+
+
+@pytest.mark.parametrize("reply", [b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n", None],
+                         ids=["web-server", "silent"])
+def test_a_server_that_is_not_a_dask_scheduler_is_one_line_not_a_hang(model_file, mixed_dir, tmp_path, monkeypatch,
+                                                                       reply) -> None:
+    """A web server's reply was read as a message length ('not enough memory', 3 EiB); a silent one hung for ever."""
+    pytest.importorskip("distributed")
+    monkeypatch.setattr(batch, "DASK_CONNECT_TIMEOUT", 1.5)
+    server = FakeServer(reply)
+    try:
+        start = time.monotonic()
+        result = run("reconstruct", model_file, mixed_dir / "s0.csv", mixed_dir / "s1.csv", "-o", tmp_path / "out",
+                     "--dask", f"tcp://127.0.0.1:{server.port}")
+        elapsed = time.monotonic() - start
+    finally:
+        server.close()
+    assert elapsed < 10
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == 1 and len(lines) == 1, lines
+    assert f"tcp://127.0.0.1:{server.port}: does not answer as a Dask scheduler" in lines[0]
+    assert "memory" not in lines[0]
+    assert ("nothing in 1.5 s" in lines[0]) == (reply is None), lines[0]
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_cluster_without_workers_is_one_line_before_anything_is_written(model_file, mixed_dir, tmp_path,
+                                                                          monkeypatch) -> None:
+    monkeypatch.setattr(batch, "DASK_FIRST_WORKER_TIMEOUT", 1.0)
+    with tcp_cluster(workers=0) as cluster:
+        result = run("reconstruct", model_file, mixed_dir / "s0.csv", mixed_dir / "s1.csv", "-o", tmp_path / "out",
+                     "--dask", cluster.scheduler_address)
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == 1 and len(lines) == 1 and "the Dask cluster has no worker" in lines[0], lines
+    assert not (tmp_path / "out").exists()
+
+
+def test_files_left_when_every_worker_is_gone_fail_instead_of_waiting_for_ever(monkeypatch) -> None:
+    distributed = pytest.importorskip("distributed")
+    monkeypatch.setattr(batch, "DASK_NO_WORKERS_TIMEOUT", 1.0)
+    with tcp_cluster(workers=0) as cluster, distributed.Client(cluster) as client:
+        futures = {client.submit(batch._row, f"in{i}.csv", f"out{i}.csv", "ok", "", pure=False):
+                   (f"in{i}.csv", f"out{i}.csv", (f"in{i}.csv", f"out{i}.csv")) for i in range(3)}
+        rows: list[dict] = []
+        start = time.monotonic()
+        batch._collect_dask(distributed, client, futures, rows.append)
+    assert time.monotonic() - start < 8
+    assert sorted(row["file"] for row in rows) == ["in0.csv", "in1.csv", "in2.csv"]
+    assert all(row["status"] == "failed" and "no worker for 1 s" in row["error"] for row in rows)
+
+
+def test_ctrl_c_with_dask_leaves_no_output_of_a_file_still_running_on_the_cluster(model_file, mixed_dir, tmp_path,
+                                                                                   monkeypatch) -> None:
+    """A running task cannot be stopped: it used to write its output after the command had ended."""
+    pytest.importorskip("distributed")
+    real = batch.reconstruct_file
+
+    def slow_for_s1(model, src, dst, **options):  # type: ignore[no-untyped-def]
+        row = real(model, src, dst, **options)
+        if Path(src).name == "s1.csv":
+            time.sleep(1.5)  # still running when Ctrl-C comes
+        return row
+
+    monkeypatch.setattr(batch, "reconstruct_file", slow_for_s1)
+    out = tmp_path / "out"
+    out.mkdir()
+
+    def interrupt(row):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt
+
+    todo = [(str(mixed_dir / "s0.csv"), str(out / "s0.csv")), (str(mixed_dir / "s1.csv"), str(out / "s1.csv"))]
+    with tcp_cluster(workers=1, threads=2) as cluster:
+        with pytest.raises(KeyboardInterrupt):
+            batch._run_dask(cluster.scheduler_address, model_file, todo, 64, interrupt)
+        time.sleep(2.5)  # the slow file has finished on the cluster by now
+    assert not (out / "s1.csv").exists()
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]
+
+
+def test_model_loads_in_threads_of_one_dask_worker_do_not_race(model_file) -> None:
+    """Two tasks of a fresh worker loading the model at once: all but one failed with 'family not installed'."""
+    code = textwrap.dedent(f"""
+        import threading
+        from tsae.pipelines.reconstruct import batch
+        data = open({str(model_file)!r}, "rb").read()
+        errors = []
+        def load():
+            try:
+                batch._model_from_bytes(data)
+            except Exception as error:
+                errors.append(repr(error))
+        threads = [threading.Thread(target=load) for _ in range(4)]
+        [t.start() for t in threads]
+        [t.join() for t in threads]
+        print("ERRORS", errors)
+        assert not errors
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+
+
+def test_workers_and_dask_together_are_refused(model_file, mixed_dir, tmp_path) -> None:
+    result = run("reconstruct", model_file, mixed_dir, "-o", tmp_path / "out", "--dask", "tcp://127.0.0.1:1",
+                 "--workers", "2")
+    assert result.exit_code == 2 and "give one or the other" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+# ----------------------------------------------------------------------------- manifest and resume
+def test_the_manifest_is_not_rewritten_after_every_file(model_file, tmp_path, monkeypatch) -> None:
+    """Rewriting the whole manifest per file made 3,000 tiny files spend most of their time on it (quadratic)."""
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(60):
+        write_csv(folder / f"f{i:03d}.csv", 40, i)
+    writes = []
+    real = batch._write_manifest
+
+    def counted(path, rows):  # type: ignore[no-untyped-def]
+        writes.append(len(rows))
+        real(path, rows)
+
+    monkeypatch.setattr(batch, "_write_manifest", counted)
+    result = reconstruct_files(model_file, [folder], tmp_path / "out", device="cpu", quiet=True)
+    assert result.ok == 60
+    assert len(writes) <= 12, len(writes)
+    assert writes[-1] == 60 and len(read_manifest(tmp_path / "out" / "manifest.csv")) == 60
+
+
+def test_ctrl_c_keeps_the_rows_of_the_files_finished(model_file, tmp_path, monkeypatch) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(6):
+        write_csv(folder / f"f{i}.csv", 60, i)
+    real = batch.reconstruct_file
+
+    def stop_at_f4(model, src, dst, **options):  # type: ignore[no-untyped-def]
+        if Path(src).name == "f4.csv":
+            raise KeyboardInterrupt
+        return real(model, src, dst, **options)
+
+    monkeypatch.setattr(batch, "reconstruct_file", stop_at_f4)
+    with pytest.raises(KeyboardInterrupt):
+        reconstruct_files(model_file, [folder], tmp_path / "out", device="cpu", quiet=True)
+    rows = read_manifest(tmp_path / "out" / "manifest.csv")
+    assert sorted(Path(k).name for k, r in rows.items() if r["status"] == "ok") == [f"f{i}.csv" for i in range(4)]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [*(f"f{i}.csv" for i in range(4)), "manifest.csv"]
+
+
+def test_an_output_older_than_its_input_or_the_model_is_redone(model_file, tmp_path) -> None:
+    """The manifest said ok and the output existed: an edited input (or a retrained model) was skipped."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_csv(folder / "a.csv", 120, 0)
+    write_csv(folder / "b.csv", 120, 1)
+    model = tmp_path / "model.tsae"
+    model.write_bytes(Path(model_file).read_bytes())
+    past = time.time() - 1000
+    for path in (model, folder / "a.csv", folder / "b.csv"):
+        os.utime(path, (past, past))
+    out = tmp_path / "out"
+    reconstruct_files(model, [folder], out, device="cpu", quiet=True)
+    assert reconstruct_files(model, [folder], out, device="cpu", quiet=True).skipped == 2  # up to date
+    write_csv(folder / "a.csv", 300, 2)  # edited after its output was written
+    newer = (out / "a.csv").stat().st_mtime + 1
+    os.utime(folder / "a.csv", (newer, newer))
+    again = reconstruct_files(model, [folder], out, device="cpu", quiet=True)
+    assert again.skipped == 1 and again.ok == 2
+    assert int(read_manifest(out / "manifest.csv")[str(folder / "a.csv")]["samples"]) == 300
+    retrained = max((out / name).stat().st_mtime for name in ("a.csv", "b.csv")) + 1
+    os.utime(model, (retrained, retrained))
+    assert reconstruct_files(model, [folder], out, device="cpu", quiet=True).skipped == 0
+
+
+def test_a_manifest_saved_again_with_a_byte_order_mark_is_still_ours(model_file, tmp_path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_csv(folder / "a.csv", 120, 0)
+    out = tmp_path / "out"
+    reconstruct_files(model_file, [folder], out, device="cpu", quiet=True)
+    manifest = out / "manifest.csv"
+    with open(manifest, newline="") as handle:
+        rows = list(csv.reader(handle))
+    with open(manifest, "w", newline="", encoding="utf-8-sig") as handle:  # as a spreadsheet saves "CSV UTF-8"
+        csv.writer(handle, lineterminator="\r\n").writerows(rows)
+    result = run("reconstruct", model_file, folder, "-o", out, "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    assert "1 ok (1 already done)" in result.output
+
+
+def test_hidden_part_files_of_this_batch_left_by_a_killed_writer_are_removed(model_file, tmp_path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_csv(folder / "a.csv", 120, 0)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".a.csv.k1ll3d0x.part").write_text("half an output")  # a worker killed while writing a.csv
+    (out / ".other.csv.abcdefgh.part").write_text("not ours")
+    (out / "notes.part").write_text("not ours")
+    reconstruct_files(model_file, [folder], out, device="cpu", quiet=True)
+    assert sorted(p.name for p in out.iterdir()) == [".other.csv.abcdefgh.part", "a.csv", "manifest.csv",
+                                                     "notes.part"]
+
+
+def test_the_summary_names_the_file_of_the_first_failure() -> None:
+    result = batch.BatchResult(manifest=None, rows={
+        "in/a.csv": batch._row("in/a.csv", "out/a.csv", "failed", "dask task failed: KilledWorker"),
+    })
+    assert "first failure: in/a.csv: dask task failed: KilledWorker" in result.summary()
+
+
+# ----------------------------------------------------------------------------- local worker processes
+def test_a_pool_worker_stops_its_file_on_ctrl_c_and_an_idle_one_exits_quietly(model_file, tmp_path,
+                                                                               monkeypatch) -> None:
+    """Ctrl-C reaches the pool workers too: a KeyboardInterrupt traceback from each, and a file half-written."""
+    from tsae.io.atomic import atomic_path
+
+    write_csv(tmp_path / "a.csv", 120, 0)
+    dst = tmp_path / "out" / "a.csv"
+
+    def interrupted_write(path, values, rate, meta, protect=()):  # type: ignore[no-untyped-def]
+        with atomic_path(path, protect=protect) as tmp:
+            tmp.write_text("half")
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(2)
+            tmp.write_text("all of it")
+
+    monkeypatch.setattr(batch, "write_series", interrupted_write)
+    monkeypatch.setattr(batch, "_WORKER_MODEL", None)
+    exits: list[int] = []
+    monkeypatch.setattr(batch, "_exit_now", exits.append)
+    saved = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        batch._init_worker(str(model_file))
+        row = batch._worker_task(str(tmp_path / "a.csv"), str(dst), 64)
+        assert row["status"] == "failed" and "interrupted" in row["error"]
+        assert not dst.parent.exists() or not list(dst.parent.iterdir())
+        os.kill(os.getpid(), signal.SIGTERM)  # idle now
+        time.sleep(0.1)
+        assert exits == [128 + signal.SIGTERM]
+    finally:
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
+
+
+@pytest.mark.slow  # two runs of the CLI with spawned torch workers (about 20 s on two cores)
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+@pytest.mark.parametrize("whom", ["parent", "group"])
+def test_ctrl_c_with_local_workers_stops_the_running_files(model_file, tmp_path, whom) -> None:
+    """SIGINT to the parent alone left the workers writing files the manifest never recorded; Ctrl-C in a
+    terminal (the whole group) printed a KeyboardInterrupt traceback from every worker."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(4):
+        write_csv(folder / f"m{i}.csv", 60_000, i)
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "tsae", "reconstruct", str(model_file), str(folder), "-o", str(out),
+                             "--workers", "2", "--device", "cpu", "-q"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and not (out.is_dir() and any(p.name.endswith(".part") for p in out.iterdir())):
+        time.sleep(0.05)
+    assert proc.poll() is None, proc.communicate()
+    if whom == "group":
+        os.killpg(proc.pid, signal.SIGINT)
+    else:
+        proc.send_signal(signal.SIGINT)
+    start = time.monotonic()
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and time.monotonic() - start < 10
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    time.sleep(1)
+    rows = read_manifest(out / "manifest.csv")
+    done = {Path(row["output"]).name for row in rows.values() if row["status"] == "ok"}
+    assert sorted(p.name for p in out.iterdir()) == sorted([*done, "manifest.csv"])
+
+
+# ----------------------------------------------------------------------------- live audio
+class PortAudioError(Exception):
+    """As sounddevice's: not an OSError; args (message, PaErrorCode)."""
+
+    def __str__(self) -> str:
+        return f"{self.args[0]} [PaErrorCode {self.args[1]}]" if len(self.args) > 1 else str(self.args[0])
+
+
+class ThreadedStream:
+    """A duplex stream whose callback runs in a thread of its own, as PortAudio's does."""
+
+    def __init__(self, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        self.kwargs = kwargs
+        self.latency = (0.004, 0.006)
+        self._stop = threading.Event()
+
+    def _run(self) -> None:
+        block, channels = self.kwargs["blocksize"], self.kwargs["channels"]
+        while not self._stop.is_set():
+            indata = np.zeros((block, channels + 1), np.float32)  # a channel too many: the denoiser refuses it
+            self.kwargs["callback"](indata, np.zeros((block, channels), np.float32), block, None, None)
+            time.sleep(0.01)
+
+    def __enter__(self) -> ThreadedStream:
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:  # type: ignore[no-untyped-def]
+        self._stop.set()
+        self._thread.join()
+
+
+def fake_sd(devices: list[dict], rates=(48000,), stream=None) -> SimpleNamespace:  # type: ignore[no-untyped-def]
+    """A sounddevice with ``devices``, each able to run only at ``rates``; ``stream`` makes the stream."""
+
+    def query_devices(device=None, kind=None):  # type: ignore[no-untyped-def]
+        if device is None and kind is None:
+            return devices
+        if device is None:
+            if not devices:
+                raise PortAudioError("Error querying device -1")
+            device = 0
+        if isinstance(device, str):
+            found = [i for i, d in enumerate(devices) if device.lower() in d["name"].lower()]
+            if not found:
+                raise ValueError(f"No {kind} device matching {device!r}")
+            device = found[0]
+        if not 0 <= device < len(devices):
+            raise PortAudioError(f"Error querying device {device}")
+        return devices[device]
+
+    def check(kind):  # type: ignore[no-untyped-def]
+        def check_settings(device=None, channels=None, dtype=None, samplerate=None):  # type: ignore[no-untyped-def]
+            info = query_devices(device, kind)
+            if channels > info[f"max_{kind}_channels"]:
+                raise PortAudioError("Invalid number of channels", -9998)
+            if samplerate not in rates:
+                raise PortAudioError("Invalid sample rate", -9997)
+        return check_settings
+
+    def no_stream(**kwargs):  # type: ignore[no-untyped-def]
+        raise PortAudioError("Error opening Stream: Device unavailable", -9985)
+
+    return SimpleNamespace(PortAudioError=PortAudioError, query_devices=query_devices,
+                           query_hostapis=lambda: [{"name": "ALSA"}], check_input_settings=check("input"),
+                           check_output_settings=check("output"), Stream=stream or no_stream)
+
+
+MIC = {"name": "USB Mic", "hostapi": 0, "max_input_channels": 1, "max_output_channels": 0,
+       "default_samplerate": 48000.0}
+SPEAKER = {"name": "Speaker", "hostapi": 0, "max_input_channels": 0, "max_output_channels": 2,
+           "default_samplerate": 44100.0}
+
+
+@pytest.mark.parametrize("args, devices, words", [
+    ([], [], "PortAudio finds no sound device"),
+    (["--input-device", "7"], [MIC, SPEAKER], "input device 7: no such sound device"),
+    (["--input-device", "webcam"], [MIC, SPEAKER], "input device 'webcam': No input device matching 'webcam'"),
+    (["--input-device", "1"], [MIC, SPEAKER], "input device 1 (Speaker) has no input channels"),
+    (["--input-device", "0", "--output-device", "1", "--rate", "22050"], [MIC, SPEAKER],
+     "input device 0 (USB Mic) cannot record 1 channel(s) at 22050 Hz (Invalid sample rate; its default rate is "
+     "48000 Hz)"),
+    (["--input-device", "0", "--output-device", "1", "--channels", "2"], [MIC, SPEAKER],
+     "input device 0 (USB Mic) cannot record 2 channel(s) at 48000 Hz (Invalid number of channels; it has 1 input"),
+    (["--input-device", "0", "--output-device", "1"], [MIC, SPEAKER],
+     "cannot open the sound devices at 48000 Hz, 1 channel(s) (Error opening Stream: Device unavailable"),
+])
+def test_live_audio_device_problems_are_one_line(monkeypatch, args, devices, words) -> None:
+    """sounddevice's PortAudioError is not an OSError: the CLI printed its traceback."""
+    from tsae.pipelines.denoise import live
+
+    monkeypatch.setattr(live, "_sounddevice", lambda: fake_sd(devices))
+    made: list[int] = []
+
+    def no_model(rate, channels, block, **options):  # type: ignore[no-untyped-def]
+        made.append(rate)
+        return SimpleNamespace(callback=None, report=live.LiveReport(rate), failed=threading.Event(), error=None)
+
+    monkeypatch.setattr(live, "LiveDenoiser", no_model)
+    result = run("denoise", "--live", *args, "--duration", "0.1")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and words in lines[0], lines
+    # a device, rate or channel count it cannot do is found before the model loads
+    assert made == ([48000] if "open the sound devices" in words else [])
+
+
+def test_devices_with_portaudio_that_cannot_start_is_one_line(tmp_path, monkeypatch) -> None:
+    """sounddevice raises PortAudioError on import when PortAudio cannot initialise."""
+    (tmp_path / "sounddevice.py").write_text("class PortAudioError(Exception):\n    pass\n"
+                                             "raise PortAudioError('Error initializing PortAudio: no host API')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "sounddevice", raising=False)
+    result = run("devices")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output.strip() == "Error: live audio: PortAudio cannot start (Error initializing PortAudio: " \
+                                    "no host API)"
+
+
+def test_an_error_in_the_sound_card_thread_ends_the_session_with_one_line(monkeypatch) -> None:
+    """It printed a traceback in PortAudio's thread, and the command went on with a dead stream until Ctrl-C."""
+    from tsae.pipelines.denoise import live
+
+    monkeypatch.setattr(live, "_sounddevice", lambda: fake_sd([MIC, SPEAKER], stream=ThreadedStream))
+    hooked: list = []
+    monkeypatch.setattr(threading, "excepthook", hooked.append)
+    start = time.monotonic()
+    result = run("denoise", "--live", "--input-device", "0", "--output-device", "1", "--duration", "30")
+    assert time.monotonic() - start < 20 and not hooked
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: live audio stopped after"), lines
