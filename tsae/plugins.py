@@ -16,6 +16,7 @@ import logging
 import os
 import re
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
@@ -125,15 +126,21 @@ _BUILTIN_COMMANDS = PluginInfo(name="tsae", module="tsae.cli", distribution=BUIL
 _disabled_by_call: set[str] = set()
 
 
+#: held while plugins load and registries fill: another thread waits for them whole (a model loaded in
+#: several threads at once found its family "not installed" while the first thread was still loading)
+_lock = threading.RLock()
+
+
 def get_plugin_manager() -> pluggy.PluginManager:
-    """Return the process-wide plugin manager, loading entry points on first call."""
+    """Return the process-wide plugin manager, loading entry points on first call (thread-safe)."""
     global _manager
-    if _manager is None:
-        manager = pluggy.PluginManager("tsae")
-        manager.add_hookspecs(hookspecs)
-        _manager = manager
-        _load_entry_points(manager)
-    return _manager
+    with _lock:  # re-entrant: a plugin that looks up the registry while it is imported gets the manager
+        if _manager is None:
+            manager = pluggy.PluginManager("tsae")
+            manager.add_hookspecs(hookspecs)
+            _manager = manager
+            _load_entry_points(manager)
+        return _manager
 
 
 def disable(names: Iterable[str]) -> None:
@@ -297,10 +304,11 @@ def unregister_plugin(name: str) -> None:
 def reset() -> None:
     """Forget every plugin and registry; the next call re-discovers entry points (tests)."""
     global _manager
-    _manager = None
-    _infos.clear()
-    _disabled_by_call.clear()
-    _reset_registries()
+    with _lock:
+        _manager = None
+        _infos.clear()
+        _disabled_by_call.clear()
+        _reset_registries()
 
 
 def _version_of(plugin: Any) -> str | None:
@@ -386,12 +394,13 @@ def _collect(hook_name: str, kind: str, check: Callable[[PluginInfo, str, Any], 
     Each registration a plugin gets wrong is refused on its own, recorded against the plugin
     (one line), and the hook goes on: its other registrations still count.
     """
-    if kind not in _collected:
-        _collected.add(kind)
-        for info, function, argnames in _impls(hook_name):
-            register = _registrar(info, kind, check)
-            _call(info, hook_name, function, **{"register": register} if "register" in argnames else {})
-    return dict(_registries[kind])
+    with _lock:
+        if kind not in _collected:
+            _collected.add(kind)
+            for info, function, argnames in _impls(hook_name):
+                register = _registrar(info, kind, check)
+                _call(info, hook_name, function, **{"register": register} if "register" in argnames else {})
+        return dict(_registries[kind])
 
 
 def _registrar(info: PluginInfo, kind: str, check: Callable[[PluginInfo, str, Any], None] | None
@@ -504,6 +513,11 @@ def family_names() -> list[str]:
 
 def _resolve(name: str) -> type | None:
     """The class of family ``name``, importing and checking a :class:`LazyFamily` on first use."""
+    with _lock:
+        return _resolve_locked(name)
+
+
+def _resolve_locked(name: str) -> type | None:
     family = _registries["models"].get(name)
     if not isinstance(family, LazyFamily):
         return family

@@ -481,3 +481,32 @@ def test_a_dozen_line_family_trains_reconstructs_and_reloads(fresh_plugins, tmp_
     assert result.exit_code == 0, result.output
     assert np.loadtxt(out, delimiter=",", skiprows=1).shape == (600, 3)
     assert load_model(model).family == "audit_e2e"
+
+
+def test_threads_loading_models_at_once_all_find_their_family(tmp_path) -> None:
+    """The first registry look-up loads the plugins; other threads used to see it half-filled ("not installed")."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, threading\n"
+        "from tsae.models.modelfile import load_model\n"
+        "errors = []\n"
+        "def load():\n"
+        "    try:\n"
+        "        load_model(sys.argv[1], device='cpu')\n"
+        "    except Exception as error:\n"
+        "        errors.append(str(error))\n"
+        "threads = [threading.Thread(target=load) for _ in range(6)]\n"
+        "[t.start() for t in threads]\n"
+        "[t.join() for t in threads]\n"
+        "print(errors)\n"
+        "sys.exit(1 if errors else 0)\n"
+    )
+    from tsae.models.modelfile import save_model
+    from tsae.plugins import create_model
+
+    path = tmp_path / "m.tsae"
+    save_model(path, create_model("dense", channels=1, window=16), frame={"window": 16, "hop": 8, "window_fn": None})
+    done = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
