@@ -33,3 +33,13 @@ def test_recurring_peaks_steps_and_a_noiseless_series_have_none() -> None:
     events = np.zeros(n)
     events[[100, 2500]] = 1000.0  # a noiseless counter with two rare events: its events, not glitches
     assert not _mask(events).any()
+
+
+def test_impute_keeps_a_brief_dip_within_the_range_for_its_fill() -> None:
+    """Only gross glitches are taken out of impute's fit: a two-sample dip inside the series' range may be real."""
+    v = np.sin(np.arange(400) / 9) + 0.01 * np.random.default_rng(2).normal(size=400)
+    v[200:202] -= 1.5  # within the range, far from its neighbours
+    v[300:320] = np.nan
+    sigma = noise_sigma(v)
+    assert _mask(v)[200:202].all()
+    assert not glitch_mask(v, sigma, gross_only=True).any()

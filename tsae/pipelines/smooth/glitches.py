@@ -71,11 +71,11 @@ def glitch_bounds(parts: list[np.ndarray], sigma: float) -> GlitchBounds:
     return GlitchBounds(low, high, max(_SIGMAS * sigma, 2.0 * float(np.quantile(distance, 0.99))))
 
 
-def flag_glitches(v: np.ndarray, bounds: GlitchBounds) -> np.ndarray:
+def flag_glitches(v: np.ndarray, bounds: GlitchBounds, *, gross_only: bool = False) -> np.ndarray:
     """Where the observed samples of ``v`` (1-D, NaN in its gaps) are glitches by ``bounds``.
 
     Each run of observed samples has its own running median: the samples either side of a
-    gap are not neighbours.
+    gap are not neighbours. ``gross_only``: only samples beyond ``[low, high]``.
     """
     mask = np.zeros(len(v), dtype=bool)
     if bounds.none:
@@ -83,13 +83,18 @@ def flag_glitches(v: np.ndarray, bounds: GlitchBounds) -> np.ndarray:
     for a, b in runs(~np.isnan(v)):
         part = v[a:b]
         inside = np.clip(part, bounds.low, bounds.high)
-        mask[a:b] = (inside != part) | (np.abs(inside - running_median(inside)) > bounds.limit)
+        mask[a:b] = inside != part
+        if not gross_only:
+            mask[a:b] |= np.abs(inside - running_median(inside)) > bounds.limit
     return mask
 
 
-def glitch_mask(v: np.ndarray, sigma: float) -> np.ndarray:
-    """Where the observed samples of ``v`` (1-D, NaN in its gaps, noise level ``sigma``) are glitches."""
-    return flag_glitches(v, glitch_bounds([v[a:b] for a, b in runs(~np.isnan(v))], sigma))
+def glitch_mask(v: np.ndarray, sigma: float, *, gross_only: bool = False) -> np.ndarray:
+    """Where the observed samples of ``v`` (1-D, NaN in its gaps, noise level ``sigma``) are glitches.
+
+    ``gross_only``: only those beyond the series' widened range (see the module notes).
+    """
+    return flag_glitches(v, glitch_bounds([v[a:b] for a, b in runs(~np.isnan(v))], sigma), gross_only=gross_only)
 
 
 def fill_glitches(z: np.ndarray, bounds: GlitchBounds) -> np.ndarray:

@@ -600,7 +600,8 @@ def _impute_channel(v: np.ndarray, *, window: int | None, rank: int | None, max_
     if not missing.any():
         return v.copy()
     n = len(v)
-    glitches = glitch_mask(v, noise_sigma(v))
+    # gross glitches only: a brief dip or peak within the series' range may be real, and the fill needs it
+    glitches = glitch_mask(v, noise_sigma(v), gross_only=True)
     if glitches.any():  # filled as gaps are, from the rest; impute() returns the observed samples as they were
         v = np.where(glitches, np.nan, v)
         missing = missing | glitches
