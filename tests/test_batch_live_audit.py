@@ -26,24 +26,7 @@ from tsae.cli import cli
 from tsae.pipelines.reconstruct import batch
 from tsae.pipelines.reconstruct.batch import read_manifest, reconstruct_files
 
-
 # ----------------------------------------------------------------------------- fixtures
-@pytest.fixture(scope="module")
-def model_file(tmp_path_factory):
-    """An untrained two-channel conv1d model file."""
-    import torch
-
-    from tsae.models.modelfile import save_model
-    from tsae.plugins import create_model
-
-    torch.manual_seed(0)
-    model = create_model("conv1d", 2, 32, depth=2, hidden=8, latent=8)
-    path = tmp_path_factory.mktemp("audit-model") / "tiny.tsae"
-    save_model(path, model, frame={"window": 32, "hop": 16, "window_fn": None},
-               normalizer={"method": "zscore", "center": [0.0, 0.0], "scale": [1.0, 2.0]})
-    return path
-
-
 def write_csv(path: Path, n: int, seed: int, channels: int = 2) -> None:
     rng = np.random.default_rng(seed)
     t = np.arange(n)
@@ -89,7 +72,7 @@ def free_port() -> int:
 
 
 # ----------------------------------------------------------------------------- Dask
-def test_dask_mixed_batch_matches_local_with_relative_paths_sent_absolute(model_file, mixed_dir, tmp_path,
+def test_dask_mixed_batch_matches_local_with_relative_paths_sent_absolute(tiny_model, mixed_dir, tmp_path,
                                                                           monkeypatch) -> None:
     """Each bad file fails alone, named as given; the good ones are the bytes of a local run.
 
@@ -105,9 +88,9 @@ def test_dask_mixed_batch_matches_local_with_relative_paths_sent_absolute(model_
         return real_task(data, src, dst, *rest)
 
     monkeypatch.setattr(batch, "_dask_task", only_absolute)
-    local = reconstruct_files(model_file, ["in"], "local", device="cpu", quiet=True)
+    local = reconstruct_files(tiny_model, ["in"], "local", device="cpu", quiet=True)
     with tcp_cluster() as cluster:
-        result = run("reconstruct", model_file, "in", "-o", "dask", "--dask", cluster.scheduler_address, "-q")
+        result = run("reconstruct", tiny_model, "in", "-o", "dask", "--dask", cluster.scheduler_address, "-q")
     assert result.exit_code == 1
     lines = result.output.strip().splitlines()
     assert sorted(line.split(": ")[1] for line in lines[:-1]) == [f"in/{name}" for name in BAD]
@@ -128,13 +111,13 @@ def test_dask_mixed_batch_matches_local_with_relative_paths_sent_absolute(model_
     ("", "an empty scheduler address"),
     ("refused", "connection refused"),
 ])
-def test_a_bad_or_dead_scheduler_address_is_one_quick_line_and_writes_nothing(model_file, mixed_dir, tmp_path,
+def test_a_bad_or_dead_scheduler_address_is_one_quick_line_and_writes_nothing(tiny_model, mixed_dir, tmp_path,
                                                                               address, words) -> None:
     pytest.importorskip("distributed")
     if address == "refused":  # nothing listens there: refused at once (it took the 20 s client timeout)
         address = f"tcp://127.0.0.1:{free_port()}"
     start = time.monotonic()
-    result = run("reconstruct", model_file, mixed_dir / "s0.csv", mixed_dir / "s1.csv", "-o", tmp_path / "out",
+    result = run("reconstruct", tiny_model, mixed_dir / "s0.csv", mixed_dir / "s1.csv", "-o", tmp_path / "out",
                  "--dask", address)
     assert time.monotonic() - start < 8
     assert result.exit_code == 1 and "Traceback" not in result.output
@@ -174,7 +157,7 @@ class FakeServer:
 
 @pytest.mark.parametrize("reply", [b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n", None],
                          ids=["web-server", "silent"])
-def test_a_server_that_is_not_a_dask_scheduler_is_one_line_not_a_hang(model_file, mixed_dir, tmp_path, monkeypatch,
+def test_a_server_that_is_not_a_dask_scheduler_is_one_line_not_a_hang(tiny_model, mixed_dir, tmp_path, monkeypatch,
                                                                        reply) -> None:
     """A web server's reply was read as a message length ('not enough memory', 3 EiB); a silent one hung for ever."""
     pytest.importorskip("distributed")
@@ -182,7 +165,7 @@ def test_a_server_that_is_not_a_dask_scheduler_is_one_line_not_a_hang(model_file
     server = FakeServer(reply)
     try:
         start = time.monotonic()
-        result = run("reconstruct", model_file, mixed_dir / "s0.csv", mixed_dir / "s1.csv", "-o", tmp_path / "out",
+        result = run("reconstruct", tiny_model, mixed_dir / "s0.csv", mixed_dir / "s1.csv", "-o", tmp_path / "out",
                      "--dask", f"tcp://127.0.0.1:{server.port}")
         elapsed = time.monotonic() - start
     finally:
@@ -196,11 +179,11 @@ def test_a_server_that_is_not_a_dask_scheduler_is_one_line_not_a_hang(model_file
     assert not (tmp_path / "out").exists()
 
 
-def test_a_cluster_without_workers_is_one_line_before_anything_is_written(model_file, mixed_dir, tmp_path,
+def test_a_cluster_without_workers_is_one_line_before_anything_is_written(tiny_model, mixed_dir, tmp_path,
                                                                           monkeypatch) -> None:
     monkeypatch.setattr(batch, "DASK_FIRST_WORKER_TIMEOUT", 1.0)
     with tcp_cluster(workers=0) as cluster:
-        result = run("reconstruct", model_file, mixed_dir / "s0.csv", mixed_dir / "s1.csv", "-o", tmp_path / "out",
+        result = run("reconstruct", tiny_model, mixed_dir / "s0.csv", mixed_dir / "s1.csv", "-o", tmp_path / "out",
                      "--dask", cluster.scheduler_address)
     lines = result.output.strip().splitlines()
     assert result.exit_code == 1 and len(lines) == 1 and "the Dask cluster has no worker" in lines[0], lines
@@ -221,7 +204,7 @@ def test_files_left_when_every_worker_is_gone_fail_instead_of_waiting_for_ever(m
     assert all(row["status"] == "failed" and "no worker for 1 s" in row["error"] for row in rows)
 
 
-def test_ctrl_c_with_dask_leaves_no_output_of_a_file_still_running_on_the_cluster(model_file, mixed_dir, tmp_path,
+def test_ctrl_c_with_dask_leaves_no_output_of_a_file_still_running_on_the_cluster(tiny_model, mixed_dir, tmp_path,
                                                                                    monkeypatch) -> None:
     """A running task cannot be stopped: it used to write its output after the command had ended."""
     pytest.importorskip("distributed")
@@ -243,18 +226,18 @@ def test_ctrl_c_with_dask_leaves_no_output_of_a_file_still_running_on_the_cluste
     todo = [(str(mixed_dir / "s0.csv"), str(out / "s0.csv")), (str(mixed_dir / "s1.csv"), str(out / "s1.csv"))]
     with tcp_cluster(workers=1, threads=2) as cluster:
         with pytest.raises(KeyboardInterrupt):
-            batch._run_dask(cluster.scheduler_address, model_file, todo, 64, interrupt)
+            batch._run_dask(cluster.scheduler_address, tiny_model, todo, 64, interrupt)
         time.sleep(2.5)  # the slow file has finished on the cluster by now
     assert not (out / "s1.csv").exists()
     assert not [p.name for p in out.iterdir() if p.name.startswith(".")]
 
 
-def test_model_loads_in_threads_of_one_dask_worker_do_not_race(model_file) -> None:
+def test_model_loads_in_threads_of_one_dask_worker_do_not_race(tiny_model) -> None:
     """Two tasks of a fresh worker loading the model at once: all but one failed with 'family not installed'."""
     code = textwrap.dedent(f"""
         import threading
         from tsae.pipelines.reconstruct import batch
-        data = open({str(model_file)!r}, "rb").read()
+        data = open({str(tiny_model)!r}, "rb").read()
         errors = []
         def load():
             try:
@@ -271,15 +254,15 @@ def test_model_loads_in_threads_of_one_dask_worker_do_not_race(model_file) -> No
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
 
 
-def test_workers_and_dask_together_are_refused(model_file, mixed_dir, tmp_path) -> None:
-    result = run("reconstruct", model_file, mixed_dir, "-o", tmp_path / "out", "--dask", "tcp://127.0.0.1:1",
+def test_workers_and_dask_together_are_refused(tiny_model, mixed_dir, tmp_path) -> None:
+    result = run("reconstruct", tiny_model, mixed_dir, "-o", tmp_path / "out", "--dask", "tcp://127.0.0.1:1",
                  "--workers", "2")
     assert result.exit_code == 2 and "give one or the other" in result.output
     assert not (tmp_path / "out").exists()
 
 
 # ----------------------------------------------------------------------------- manifest and resume
-def test_the_manifest_is_not_rewritten_after_every_file(model_file, tmp_path, monkeypatch) -> None:
+def test_the_manifest_is_not_rewritten_after_every_file(tiny_model, tmp_path, monkeypatch) -> None:
     """Rewriting the whole manifest per file made 3,000 tiny files spend most of their time on it (quadratic)."""
     folder = tmp_path / "many"
     folder.mkdir()
@@ -293,13 +276,13 @@ def test_the_manifest_is_not_rewritten_after_every_file(model_file, tmp_path, mo
         real(path, rows)
 
     monkeypatch.setattr(batch, "_write_manifest", counted)
-    result = reconstruct_files(model_file, [folder], tmp_path / "out", device="cpu", quiet=True)
+    result = reconstruct_files(tiny_model, [folder], tmp_path / "out", device="cpu", quiet=True)
     assert result.ok == 60
     assert len(writes) <= 12, len(writes)
     assert writes[-1] == 60 and len(read_manifest(tmp_path / "out" / "manifest.csv")) == 60
 
 
-def test_ctrl_c_keeps_the_rows_of_the_files_finished(model_file, tmp_path, monkeypatch) -> None:
+def test_ctrl_c_keeps_the_rows_of_the_files_finished(tiny_model, tmp_path, monkeypatch) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
     for i in range(6):
@@ -313,20 +296,20 @@ def test_ctrl_c_keeps_the_rows_of_the_files_finished(model_file, tmp_path, monke
 
     monkeypatch.setattr(batch, "reconstruct_file", stop_at_f4)
     with pytest.raises(KeyboardInterrupt):
-        reconstruct_files(model_file, [folder], tmp_path / "out", device="cpu", quiet=True)
+        reconstruct_files(tiny_model, [folder], tmp_path / "out", device="cpu", quiet=True)
     rows = read_manifest(tmp_path / "out" / "manifest.csv")
     assert sorted(Path(k).name for k, r in rows.items() if r["status"] == "ok") == [f"f{i}.csv" for i in range(4)]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [*(f"f{i}.csv" for i in range(4)), "manifest.csv"]
 
 
-def test_an_output_older_than_its_input_or_the_model_is_redone(model_file, tmp_path) -> None:
+def test_an_output_older_than_its_input_or_the_model_is_redone(tiny_model, tmp_path) -> None:
     """The manifest said ok and the output existed: an edited input (or a retrained model) was skipped."""
     folder = tmp_path / "in"
     folder.mkdir()
     write_csv(folder / "a.csv", 120, 0)
     write_csv(folder / "b.csv", 120, 1)
     model = tmp_path / "model.tsae"
-    model.write_bytes(Path(model_file).read_bytes())
+    model.write_bytes(Path(tiny_model).read_bytes())
     past = time.time() - 1000
     for path in (model, folder / "a.csv", folder / "b.csv"):
         os.utime(path, (past, past))
@@ -344,23 +327,23 @@ def test_an_output_older_than_its_input_or_the_model_is_redone(model_file, tmp_p
     assert reconstruct_files(model, [folder], out, device="cpu", quiet=True).skipped == 0
 
 
-def test_a_manifest_saved_again_with_a_byte_order_mark_is_still_ours(model_file, tmp_path) -> None:
+def test_a_manifest_saved_again_with_a_byte_order_mark_is_still_ours(tiny_model, tmp_path) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
     write_csv(folder / "a.csv", 120, 0)
     out = tmp_path / "out"
-    reconstruct_files(model_file, [folder], out, device="cpu", quiet=True)
+    reconstruct_files(tiny_model, [folder], out, device="cpu", quiet=True)
     manifest = out / "manifest.csv"
     with open(manifest, newline="") as handle:
         rows = list(csv.reader(handle))
     with open(manifest, "w", newline="", encoding="utf-8-sig") as handle:  # as a spreadsheet saves "CSV UTF-8"
         csv.writer(handle, lineterminator="\r\n").writerows(rows)
-    result = run("reconstruct", model_file, folder, "-o", out, "--device", "cpu")
+    result = run("reconstruct", tiny_model, folder, "-o", out, "--device", "cpu")
     assert result.exit_code == 0, result.output
     assert "1 ok (1 already done)" in result.output
 
 
-def test_hidden_part_files_of_this_batch_left_by_a_killed_writer_are_removed(model_file, tmp_path) -> None:
+def test_hidden_part_files_of_this_batch_left_by_a_killed_writer_are_removed(tiny_model, tmp_path) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
     write_csv(folder / "a.csv", 120, 0)
@@ -369,7 +352,7 @@ def test_hidden_part_files_of_this_batch_left_by_a_killed_writer_are_removed(mod
     (out / ".a.csv.k1ll3d0x.part").write_text("half an output")  # a worker killed while writing a.csv
     (out / ".other.csv.abcdefgh.part").write_text("not ours")
     (out / "notes.part").write_text("not ours")
-    reconstruct_files(model_file, [folder], out, device="cpu", quiet=True)
+    reconstruct_files(tiny_model, [folder], out, device="cpu", quiet=True)
     assert sorted(p.name for p in out.iterdir()) == [".other.csv.abcdefgh.part", "a.csv", "manifest.csv",
                                                      "notes.part"]
 
@@ -382,7 +365,7 @@ def test_the_summary_names_the_file_of_the_first_failure() -> None:
 
 
 # ----------------------------------------------------------------------------- local worker processes
-def test_a_pool_worker_stops_its_file_on_ctrl_c_and_an_idle_one_exits_quietly(model_file, tmp_path,
+def test_a_pool_worker_stops_its_file_on_ctrl_c_and_an_idle_one_exits_quietly(tiny_model, tmp_path,
                                                                                monkeypatch) -> None:
     """Ctrl-C reaches the pool workers too: a KeyboardInterrupt traceback from each, and a file half-written."""
     from tsae.io.atomic import atomic_path
@@ -403,7 +386,7 @@ def test_a_pool_worker_stops_its_file_on_ctrl_c_and_an_idle_one_exits_quietly(mo
     monkeypatch.setattr(batch, "_exit_now", exits.append)
     saved = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
-        batch._init_worker(str(model_file))
+        batch._init_worker(str(tiny_model))
         row = batch._worker_task(str(tmp_path / "a.csv"), str(dst), 64)
         assert row["status"] == "failed" and "interrupted" in row["error"]
         assert not dst.parent.exists() or not list(dst.parent.iterdir())
@@ -418,7 +401,7 @@ def test_a_pool_worker_stops_its_file_on_ctrl_c_and_an_idle_one_exits_quietly(mo
 @pytest.mark.slow  # two runs of the CLI with spawned torch workers (about 20 s on two cores)
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 @pytest.mark.parametrize("whom", ["parent", "group"])
-def test_ctrl_c_with_local_workers_stops_the_running_files(model_file, tmp_path, whom) -> None:
+def test_ctrl_c_with_local_workers_stops_the_running_files(tiny_model, tmp_path, whom) -> None:
     """SIGINT to the parent alone left the workers writing files the manifest never recorded; Ctrl-C in a
     terminal (the whole group) printed a KeyboardInterrupt traceback from every worker."""
     folder = tmp_path / "in"
@@ -426,7 +409,7 @@ def test_ctrl_c_with_local_workers_stops_the_running_files(model_file, tmp_path,
     for i in range(4):
         write_csv(folder / f"m{i}.csv", 60_000, i)
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "tsae", "reconstruct", str(model_file), str(folder), "-o", str(out),
+    proc = subprocess.Popen([sys.executable, "-m", "tsae", "reconstruct", str(tiny_model), str(folder), "-o", str(out),
                              "--workers", "2", "--device", "cpu", "-q"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.monotonic() + 90
