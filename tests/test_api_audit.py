@@ -153,3 +153,16 @@ def test_training_options_are_checked_by_name(option, value) -> None:
 
     with pytest.raises(ValueError, match=rf"^{option} must be"):
         TrainConfig(**{option: value})
+
+
+def test_sensor_names_are_a_list_of_different_names() -> None:
+    from tsae import Detector
+
+    X = np.random.default_rng(0).random((3, 300))
+    with pytest.raises(TypeError, match=r"^sensors must be a list of names, got the string 'abc'"):
+        Detector(epochs=1, quiet=True).fit(X, sensors="abc")
+    with pytest.raises(ValueError, match=r"^sensor names must differ, got a more than once$"):
+        Detector(epochs=1, quiet=True).fit(X, sensors=["a", "a", "b"])
+    frame = pd.DataFrame(X.T, columns=["a", "b", "a"])
+    with pytest.raises(ValueError, match=r"^sensor names must differ"):
+        Detector(epochs=1, quiet=True).fit(frame)

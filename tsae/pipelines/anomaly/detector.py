@@ -170,7 +170,9 @@ def as_series(X: Any, sensors: Sequence[str] | None = None) -> tuple[np.ndarray,
     With ``sensors`` naming as many sensors as a 2-D array has rows, the array is taken as it is,
     however few samples it has (it is not a transposed one).
     """
-    names = list(sensors) if sensors is not None else None
+    if isinstance(sensors, (str, bytes)):  # list("abc") would be three sensors a, b, c
+        raise TypeError(f"sensors must be a list of names, got the string {sensors!r} (for one sensor: [{sensors!r}])")
+    names = [str(name) for name in sensors] if sensors is not None else None
     if names is None and is_dataframe(X):
         names = [str(c) for c in X.columns]
     elif names is not None and not is_dataframe(X) and np.ndim(X) == 2 and np.shape(X)[0] == len(names):
@@ -180,6 +182,9 @@ def as_series(X: Any, sensors: Sequence[str] | None = None) -> tuple[np.ndarray,
         names = [f"s{i}" for i in range(X.shape[0])]
     if len(names) != X.shape[0]:
         raise ValueError(f"{len(names)} sensor names for {X.shape[0]} sensors")
+    if len(set(names)) != len(names):  # scores and events name sensors: one name, one sensor
+        twice = sorted({name for name in names if names.count(name) > 1})
+        raise ValueError(f"sensor names must differ, got {', '.join(twice[:5])} more than once")
     return X, names
 
 
