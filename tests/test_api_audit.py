@@ -166,3 +166,14 @@ def test_sensor_names_are_a_list_of_different_names() -> None:
     frame = pd.DataFrame(X.T, columns=["a", "b", "a"])
     with pytest.raises(ValueError, match=r"^sensor names must differ"):
         Detector(epochs=1, quiet=True).fit(frame)
+
+
+def test_yes_no_options_take_booleans_only() -> None:
+    from tsae import frame, smooth
+
+    x = np.sin(np.arange(200) / 7)
+    with pytest.raises(TypeError, match=r"^edge_guard must be True or False, got 'no'$"):
+        smooth(x, edge_guard="no")
+    with pytest.raises(TypeError, match=r"^pad must be True or False, got 'yes'$"):
+        frame(x, 32, 16, pad="yes")
+    assert frame(x, 32, 16, pad=np.bool_(True)).shape == frame(x, 32, 16, pad=True).shape

@@ -38,6 +38,13 @@ def _check_int(name: str, value: Any, minimum: int) -> int:
     return int(value)
 
 
+def check_flag(name: str, value: Any) -> bool:
+    """``value`` if it is a bool (numpy's too), else a TypeError naming ``name``: "no" or 0.5 is not an answer."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def _check_real(name: str, a: np.ndarray) -> None:
     if a.dtype.kind not in "iuf":
         raise ValueError(f"{name} must be a real numeric array (int or float), got dtype {a.dtype}")
@@ -345,6 +352,7 @@ def frame(
     """
     length = _check_int("length", length, 1)
     hop = _check_int("hop", hop, 1)
+    pad, center = check_flag("pad", pad), check_flag("center", center)
     x = _channels_first(x)
     _check_real("x", x)
     if x.ndim == 0:

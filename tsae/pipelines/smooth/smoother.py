@@ -46,7 +46,7 @@ from typing import Any
 
 import numpy as np
 
-from tsae.engine.framing import frame, overlap_add
+from tsae.engine.framing import check_flag, frame, overlap_add
 from tsae.engine.layout import as_channels_first, known_layout
 from tsae.engine.preprocess import repair_missing, spread
 from tsae.errors import EmptyChannelError
@@ -524,6 +524,7 @@ def smooth(
             or not 0.0 <= float(strength) <= 1.0):
         raise ValueError(f"strength must be a number within [0, 1], got {strength!r}")
     check_budget(steps, max_seconds, seed)
+    edge_guard = check_flag("edge_guard", edge_guard)
     arr, squeeze = _series(x)
     missing = np.isnan(arr)
     if missing.all(axis=1).any():
