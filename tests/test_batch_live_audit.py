@@ -26,6 +26,7 @@ from tsae.cli import cli
 from tsae.pipelines.reconstruct import batch
 from tsae.pipelines.reconstruct.batch import read_manifest, reconstruct_files
 
+
 # ----------------------------------------------------------------------------- fixtures
 def write_csv(path: Path, n: int, seed: int, channels: int = 2) -> None:
     rng = np.random.default_rng(seed)
