@@ -127,6 +127,27 @@ def test_numba_cache_locator_takes_only_tsae_kernels(tmp_path: Path, monkeypatch
     assert _numba_cache.TsaeCacheLocator.from_function(kernel, str(outside)) is None  # other numba users: untouched
 
 
+def test_with_no_writable_cache_folder_the_kernels_compile_in_a_private_one(tmp_path: Path) -> None:
+    """A read-only install and a read-only home: every command failed with "no locator available"."""
+    script = (
+        "from numba.core import caching\n"
+        "tree = getattr(caching, 'InTreeCacheLocator', None) or caching._InTreeCacheLocator\n"
+        "tree.from_function = classmethod(lambda cls, f, p: None)  # the installed package: read-only\n"
+        "import numpy as np\n"
+        "from tsae.engine.framing import frame\n"
+        "from tsae.engine import _numba_cache\n"
+        "private = _numba_cache._PRIVATE[0]\n"
+        "assert frame(np.arange(100.0), 10, 5).shape == (19, 10)\n"
+        "assert private.stat().st_mode & 0o777 == 0o700\n"
+        "print(private)\n"
+    )
+    env = {**os.environ, "XDG_CACHE_HOME": "/proc/tsae-no-cache", "TMPDIR": str(tmp_path)}  # unwritable
+    env.pop("NUMBA_CACHE_DIR", None)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert not Path(proc.stdout.strip()).exists()  # removed at exit
+
+
 def test_built_in_plugin_kernels_are_cached_with_tsaes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from tsae.engine import _numba_cache
     from tsae_plugins import denoise_kernels

@@ -56,8 +56,47 @@ class TsaeCacheLocator(_numba_class("UserWideCacheLocator")):  # type: ignore[mi
         return super().from_function(py_func, py_file)
 
 
+class PrivateTempLocator(_numba_class("UserWideCacheLocator")):  # type: ignore[misc]
+    """The last resort, when no other folder can be written: a private folder of this process, removed at exit.
+
+    With the user cache folder and the installed package both read-only (a service
+    account without a home, a read-only image), numba found no locator and every command
+    failed ("cannot cache function ... no locator available"). Here the kernels compile on
+    each run instead; the folder is made by :func:`tempfile.mkdtemp` (mode 0700), so no
+    other user can put cached code in it.
+    """
+
+    def __init__(self, py_func: Any, py_file: str) -> None:
+        super().__init__(py_func, py_file)
+        self._cache_path = str(_private_dir() / self.get_suitable_cache_subpath(py_file))
+
+    @classmethod
+    def from_function(cls, py_func: Any, py_file: str) -> Any:
+        source = Path(py_file).resolve()
+        if not any(source.is_relative_to(folder) for folder in _SOURCE_DIRS):
+            return None
+        return super().from_function(py_func, py_file)
+
+
+_PRIVATE: list[Path] = []
+
+
+def _private_dir() -> Path:
+    """This process's private cache folder (made on first use, removed at exit)."""
+    if not _PRIVATE:
+        import atexit
+        import shutil
+        import tempfile
+
+        folder = Path(tempfile.mkdtemp(prefix="tsae-numba-"))
+        atexit.register(shutil.rmtree, folder, True)
+        _PRIVATE.append(folder)
+    return _PRIVATE[0]
+
+
 def install(source_dir: Path | None = None) -> None:
-    """Put :class:`TsaeCacheLocator` right after numba's ``NUMBA_CACHE_DIR`` locator.
+    """Put :class:`TsaeCacheLocator` right after numba's ``NUMBA_CACHE_DIR`` locator, and
+    :class:`PrivateTempLocator` after all of numba's.
 
     Call before the ``@njit(cache=True)`` decorators run: numba picks a function's
     locator when it is decorated. Calling it again changes nothing. ``source_dir``
@@ -69,3 +108,5 @@ def install(source_dir: Path | None = None) -> None:
     locators = _Impl._locator_classes
     if TsaeCacheLocator not in locators:
         locators.insert(1, TsaeCacheLocator)  # 0 is the user's NUMBA_CACHE_DIR
+    if PrivateTempLocator not in locators:
+        locators.append(PrivateTempLocator)  # after every other: only when none can write
