@@ -124,3 +124,10 @@ def test_missing_portaudio_is_one_line(monkeypatch) -> None:
     monkeypatch.setattr(live_mod, "_sounddevice", missing)
     result = CliRunner().invoke(cli, ["devices"])
     assert result.exit_code == 1 and result.output.count("\n") == 1 and "tsae[live]" in result.output
+
+
+def test_devices_on_a_machine_without_sound_devices_says_so(fake_sounddevice, monkeypatch) -> None:
+    monkeypatch.setattr(fake_sounddevice, "query_devices", lambda *args: [])
+    result = CliRunner().invoke(cli, ["devices"])
+    assert result.exit_code == 1
+    assert result.output == "Error: live audio: PortAudio finds no sound device on this machine\n"
