@@ -129,3 +129,35 @@ def test_a_batch_of_outputs_probes_each_folder_once(tmp_path, monkeypatch) -> No
     monkeypatch.setattr(tempfile, "TemporaryFile", lambda **kw: made.append(kw["dir"]) or real(**kw))
     check_outputs([tmp_path / f"o{i}.csv" for i in range(50)] + [tmp_path / "sub" / "x.csv"], [])
     assert made == [tmp_path]  # "sub" does not exist yet: its nearest folder, already probed
+
+
+def test_two_inputs_with_one_output_name_are_both_named(tmp_path) -> None:
+    a, b = str(tmp_path / "x" / "a.wav"), str(tmp_path / "y" / "a.wav")
+    with pytest.raises(ValueError) as info:
+        plan_outputs([a, b], tmp_path / "o")
+    assert str(info.value) == (f"{tmp_path / 'o' / 'a.wav'}: several inputs have this file name ({a}, {b}); "
+                               "write them to separate folders")
+
+
+def test_a_link_to_nothing_in_an_input_folder_is_told(tmp_path) -> None:
+    from tsae.io.paths import InputWarning
+
+    _touch(tmp_path, "a.csv")
+    os.symlink(tmp_path / "gone.csv", tmp_path / "b.csv")
+    os.symlink(tmp_path / "gone.txt.bak", tmp_path / "notes.bak")  # not an input anyway: not told
+    with pytest.warns(InputWarning, match=r"1 link\(s\) pointing to no file left out: b\.csv$"):
+        assert expand_inputs([tmp_path]) == [str(tmp_path / "a.csv")]
+
+
+def test_a_folder_of_one_file_is_denoised_into_a_folder(tmp_path) -> None:
+    import numpy as np
+    import soundfile as sf
+
+    from tsae.pipelines.denoise.files import denoise_files
+
+    (tmp_path / "in").mkdir()
+    sf.write(tmp_path / "in" / "a.wav", 0.1 * np.sin(np.arange(8000) / 5), 16000)
+    denoise_files([tmp_path / "in"], tmp_path / "clean", quiet=True)  # was: 'unknown audio suffix' for 'clean'
+    assert (tmp_path / "clean" / "a.wav").is_file()
+    denoise_files([str(tmp_path / "in" / "*.wav")], tmp_path / "by_pattern", quiet=True)
+    assert (tmp_path / "by_pattern" / "a.wav").is_file()

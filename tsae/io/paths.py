@@ -154,8 +154,9 @@ def expand_inputs(
             continue
         path = Path(text)
         if path.is_dir():
-            listing = path.rglob("*") if recursive else path.iterdir()
+            listing = list(path.rglob("*") if recursive else path.iterdir())
             found = sorted((str(p) for p in listing if wanted(p)), key=Path)  # by path parts, as Path sorts
+            _warn_broken_links(path, listing, accepted)
             if not found:
                 deeper = not recursive and any(wanted(p) for p in path.rglob("*"))
                 hint = f" (its sub-folders have some: give '{path / '**' / '*'}' with quotes)" if deeper else ""
@@ -177,7 +178,27 @@ def expand_inputs(
     return list(unique.values())
 
 
+class InputWarning(UserWarning):
+    """Something in an input folder was left out, and the user should know."""
+
+
+def _warn_broken_links(folder: Path, listing: list[Path], accepted: set[str]) -> None:
+    """One warning naming the links in ``folder`` that point nowhere but look like inputs (they are left out)."""
+    broken = [p for p in listing if p.suffix.lower() in accepted and p.is_symlink() and not p.exists()]
+    if broken:
+        import warnings
+
+        named = ", ".join(p.name for p in broken[:5]) + (f" and {len(broken) - 5} more" if len(broken) > 5 else "")
+        warnings.warn(f"{folder}: {len(broken)} link(s) pointing to no file left out: {named}", InputWarning,
+                      stacklevel=3)
+
+
 # ----------------------------------------------------------------------------- outputs
+def names_many(inputs: Iterable[PathLike]) -> bool:
+    """Whether the inputs as given name a folder or a glob pattern: their outputs go to a folder, however many."""
+    return any(glob.has_magic(str(item)) or (not is_url(str(item)) and Path(str(item)).is_dir()) for item in inputs)
+
+
 def output_is_folder(inputs: Sequence[PathLike], output: PathLike) -> bool:
     """Whether ``output`` names a folder for these expanded ``inputs``.
 
@@ -229,7 +250,9 @@ def plan_outputs(
     targets = [dst for _, dst in pairs]
     if len(set(targets)) != len(targets):
         dup = sorted({t for t in targets if targets.count(t) > 1})[0]
-        raise ValueError(f"{dup}: several inputs have this file name; write them to separate folders")
+        sources = [src for src, dst in pairs if dst == dup]
+        raise ValueError(f"{dup}: several inputs have this file name ({', '.join(sources[:3])}"
+                         f"{' ...' if len(sources) > 3 else ''}); write them to separate folders")
     return pairs
 
 
@@ -351,6 +374,6 @@ def check_model_output(output: PathLike) -> None:
 
 __all__ = [
     "ARRAY_SUFFIXES", "AUDIO_SUFFIXES", "SERIES_SUFFIXES", "TABLE_SUFFIXES", "check_model_output", "check_output",
-    "check_outputs",
-    "expand_inputs", "is_url", "join", "name_of", "nearest_existing", "output_is_folder", "plan_outputs", "read_paths",
+    "check_outputs", "expand_inputs", "is_url", "join", "name_of", "names_many", "nearest_existing",
+    "output_is_folder", "plan_outputs", "read_paths",
 ]

@@ -13,7 +13,7 @@ import numpy as np
 
 from tsae.errors import FilesFailed, naming
 from tsae.io.audio import audio_info, check_writable, format_like, iter_audio_blocks, open_audio_writer
-from tsae.io.paths import AUDIO_SUFFIXES, check_outputs, expand_inputs, plan_outputs, read_paths
+from tsae.io.paths import AUDIO_SUFFIXES, check_outputs, expand_inputs, names_many, plan_outputs, read_paths
 from tsae.pipelines.denoise.denoiser import StreamingDenoiser, load_denoiser
 
 #: the stem suffix of a denoised file: a folder or glob never picks up earlier outputs
@@ -183,8 +183,11 @@ def denoise_files(
     batch = int(batch)
     if batch < 1:
         raise ValueError(f"batch must be >= 1, got {batch}")
+    inputs = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
     files = expand_inputs(inputs, AUDIO_SUFFIXES, exclude=_is_denoised)
-    planned = plan_outputs(files, output, default=lambda f: str(default_output(f)))
+    # a folder or a pattern given writes to a folder, even when it holds one file
+    planned = plan_outputs(files, output, default=lambda f: str(default_output(f)),
+                           folder=True if output is not None and names_many(inputs) else None)
     pairs = [(Path(src), Path(dst)) for src, dst in planned]
     check_outputs([dst for _, dst in pairs], [*files, *read_paths(model)])
     load_denoiser(model, device)  # fail early on a bad model
