@@ -177,3 +177,17 @@ def test_yes_no_options_take_booleans_only() -> None:
     with pytest.raises(TypeError, match=r"^pad must be True or False, got 'yes'$"):
         frame(x, 32, 16, pad="yes")
     assert frame(x, 32, 16, pad=np.bool_(True)).shape == frame(x, 32, 16, pad=True).shape
+
+
+def test_a_device_without_a_model_and_bad_thread_counts_are_named() -> None:
+    from tsae import Detector, impute, smooth
+
+    x = np.r_[np.sin(np.arange(60) / 5), np.nan, np.sin(np.arange(60) / 5)]
+    for call in (smooth, impute):
+        with pytest.raises(ValueError, match=r"^device='tpu' is for a trained model"):
+            call(x, device="tpu")
+        call(x, device="auto")  # the default choice is always fine
+    for bad in (-1, "2", True, 1.5):
+        with pytest.raises(ValueError, match=r"^threads must be a whole number >= 0"):
+            Detector(threads=bad)
+    assert Detector(threads=np.int64(2)).threads == 2 and Detector(threads=None).threads is None

@@ -399,7 +399,7 @@ class Detector:
         self.seed = whole_number("seed", seed, 0)
         self.quiet = quiet
         self.merge_gap = merge_gap
-        self.threads = threads
+        self.threads = None if threads is None else whole_number("threads", threads, 0)  # 0 or None: leave as is
         self.error_norm = error_norm
         self.centered = centered
         self.calibration = calibration

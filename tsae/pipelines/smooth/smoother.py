@@ -379,6 +379,17 @@ def check_budget(steps: Any, max_seconds: Any, seed: Any = 0) -> None:
         raise ValueError(f"max_seconds must be None or a number >= 0, got {max_seconds!r}")
 
 
+def check_device(device: Any, model: Any) -> None:
+    """Refuse a ``device`` other than the CPU when there is no trained ``model`` to run on it.
+
+    Without a model the series teaches a small network on the CPU: ``device="cuda"`` (or a
+    misspelt name) would be ignored without a word.
+    """
+    if model is None and not (isinstance(device, str) and device.strip().lower() in ("cpu", "auto")):
+        raise ValueError(f"device={device!r} is for a trained model (model=); without one the series teaches a "
+                         "small network on the CPU: leave device out")
+
+
 def checked_params(model_params: dict[str, Any] | None, channels: int, model: Any) -> dict[str, Any]:
     """The ``blind_spot`` network's parameters as a dict, checked (a bad one fails before any work)."""
     if model_params is not None and not isinstance(model_params, Mapping):
@@ -525,6 +536,7 @@ def smooth(
         raise ValueError(f"strength must be a number within [0, 1], got {strength!r}")
     check_budget(steps, max_seconds, seed)
     edge_guard = check_flag("edge_guard", edge_guard)
+    check_device(device, model)
     arr, squeeze = _series(x)
     missing = np.isnan(arr)
     if missing.all(axis=1).any():
@@ -692,6 +704,7 @@ def impute(
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
             raise ValueError(f"{name} must be an integer >= {low}{' or None' if optional else ''}, got {value!r}")
     check_budget(0, None, seed)
+    check_device(device, model)
     arr, squeeze = _series(x)
     missing = np.isnan(arr)
     if missing.all(axis=1).any():
