@@ -46,7 +46,12 @@ class TsaeCacheLocator(_numba_class("UserWideCacheLocator")):  # type: ignore[mi
 
     def __init__(self, py_func: Any, py_file: str) -> None:
         super().__init__(py_func, py_file)
-        self._cache_path = str(cache_dir() / self.get_suitable_cache_subpath(py_file))
+        self._cache_path = str(self.folder() / self.get_suitable_cache_subpath(py_file))
+
+    @staticmethod
+    def folder() -> Path:
+        """The folder this locator caches in."""
+        return cache_dir()
 
     @classmethod
     def from_function(cls, py_func: Any, py_file: str) -> Any:
@@ -56,7 +61,7 @@ class TsaeCacheLocator(_numba_class("UserWideCacheLocator")):  # type: ignore[mi
         return super().from_function(py_func, py_file)
 
 
-class PrivateTempLocator(_numba_class("UserWideCacheLocator")):  # type: ignore[misc]
+class PrivateTempLocator(TsaeCacheLocator):
     """The last resort, when no other folder can be written: a private folder of this process, removed at exit.
 
     With the user cache folder and the installed package both read-only (a service
@@ -66,16 +71,9 @@ class PrivateTempLocator(_numba_class("UserWideCacheLocator")):  # type: ignore[
     other user can put cached code in it.
     """
 
-    def __init__(self, py_func: Any, py_file: str) -> None:
-        super().__init__(py_func, py_file)
-        self._cache_path = str(_private_dir() / self.get_suitable_cache_subpath(py_file))
-
-    @classmethod
-    def from_function(cls, py_func: Any, py_file: str) -> Any:
-        source = Path(py_file).resolve()
-        if not any(source.is_relative_to(folder) for folder in _SOURCE_DIRS):
-            return None
-        return super().from_function(py_func, py_file)
+    @staticmethod
+    def folder() -> Path:
+        return _private_dir()
 
 
 _PRIVATE: list[Path] = []
