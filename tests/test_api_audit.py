@@ -191,3 +191,13 @@ def test_a_device_without_a_model_and_bad_thread_counts_are_named() -> None:
         with pytest.raises(ValueError, match=r"^threads must be a whole number >= 0"):
             Detector(threads=bad)
     assert Detector(threads=np.int64(2)).threads == 2 and Detector(threads=None).threads is None
+
+
+def test_a_detector_used_before_fit_raises_a_named_not_fitted_error() -> None:
+    from tsae import Detector
+    from tsae.errors import NotFittedError
+
+    for call in (lambda d: d.decision_function(np.zeros((2, 50))), lambda d: d.predict(np.zeros((2, 50)))):
+        with pytest.raises(NotFittedError, match="not fitted yet") as info:
+            call(Detector())
+        assert isinstance(info.value, RuntimeError) and isinstance(info.value, AttributeError)  # sklearn's kind too

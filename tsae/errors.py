@@ -126,6 +126,14 @@ def table_columns(meta: dict) -> list[str] | None:
     return list(columns) if columns else None
 
 
+class NotFittedError(RuntimeError, AttributeError):
+    """A model or detector used before it learnt anything (``fit``) or was loaded.
+
+    A ``RuntimeError`` as tsae raised before, and an ``AttributeError`` as scikit-learn's
+    ``NotFittedError`` is, so either ``except`` catches it.
+    """
+
+
 class FilesFailed(ValueError):
     """Some files of a multi-file job failed; every other file was done and written.
 

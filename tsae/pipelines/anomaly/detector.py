@@ -54,6 +54,7 @@ import numpy as np
 
 from tsae.engine.layout import as_channels_first, is_dataframe, known_layout
 from tsae.engine.preprocess import Normalizer, repair_missing
+from tsae.errors import NotFittedError
 from tsae.models.device import torch_threads
 from tsae.models.trainer import whole_number
 from tsae.pipelines.anomaly.detector_file import (
@@ -684,7 +685,7 @@ class Detector:
     def _check(self) -> DetectorState:
         state = getattr(self, "state_", None)
         if state is None:
-            raise RuntimeError("this Detector is not fitted yet: call fit(X) or Detector.load(path)")
+            raise NotFittedError("this Detector is not fitted yet: call fit(X) or Detector.load(path)")
         return state
 
     def _series(self, X: Any) -> np.ndarray:
