@@ -510,3 +510,18 @@ def test_threads_loading_models_at_once_all_find_their_family(tmp_path) -> None:
     save_model(path, create_model("dense", channels=1, window=16), frame={"window": 16, "hop": 8, "window_fn": None})
     done = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_family_that_diverges_only_on_real_data_is_named_with_its_plugin(fresh_plugins) -> None:
+    """Finite on silence (so built), NaN on data: the training error names the family and its plugin."""
+    from tsae.models.trainer import TrainConfig, train_model
+
+    def decode(self, z):  # finite when checked (eval mode), NaN while training
+        return Good.decode(self, z) * (float("nan") if self.training else 1.0)
+
+    _plugin(fresh_plugins, "wobbly", _family("audit_wobbly", decode=decode))
+    net = fresh_plugins.create_model("audit_wobbly", channels=1, window=8)
+    windows = np.random.default_rng(0).normal(size=(32, 1, 8)).astype(np.float32)
+    with pytest.raises(RuntimeError, match=r"^model family 'audit_wobbly' \(plugin 'wobbly' \(registered at run "
+                                           r"time\)\): training diverged"):
+        train_model(net, windows, TrainConfig(epochs=1, quiet=True, device="cpu"))

@@ -266,7 +266,7 @@ def _step_loss(model: Any, x: Any, target: Any, regularizer: str, weight: float,
         loss = loss + weight * penalty
         parts = {**parts, "jacobian": float(penalty.detach())}
     if not torch.isfinite(loss):
-        raise RuntimeError(f"{model.name}: training diverged (loss is {float(loss.detach())}); "
+        raise RuntimeError(f"{_family_label(model)}: training diverged (loss is {float(loss.detach())}); "
                            "lower the learning rate or normalise the data, or check that the family's "
                            "forward pass gives finite values")
     return loss, parts
