@@ -190,7 +190,8 @@ def test_a_device_without_a_model_and_bad_thread_counts_are_named() -> None:
     for bad in (-1, "2", True, 1.5):
         with pytest.raises(ValueError, match=r"^threads must be a whole number >= 0"):
             Detector(threads=bad)
-    assert Detector(threads=np.int64(2)).threads == 2 and Detector(threads=None).threads is None
+    two = np.int64(2)
+    assert Detector(threads=two).threads is two and Detector(threads=None).threads is None  # stored as given (clone)
 
 
 def test_a_detector_used_before_fit_raises_a_named_not_fitted_error() -> None:

@@ -42,6 +42,8 @@ def test_sklearn_clone():
     assert twin.set_params(window=32).window == 32 and det.window == 16
     with pytest.raises(ValueError, match="invalid parameter"):
         det.set_params(windw=3)
+    checked = Detector(seed=np.int64(3), threads=np.int64(1))  # checked, and stored as given
+    assert base.clone(checked).seed == 3
 
 
 def test_save_load_roundtrip(detector, detector_file, test_data):

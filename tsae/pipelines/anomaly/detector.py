@@ -397,10 +397,13 @@ class Detector:
         self.patience = patience
         self.max_train_windows = max_train_windows
         self.device = device
-        self.seed = whole_number("seed", seed, 0)
+        whole_number("seed", seed, 0)
+        self.seed = seed
         self.quiet = quiet
         self.merge_gap = merge_gap
-        self.threads = None if threads is None else whole_number("threads", threads, 0)  # 0 or None: leave as is
+        if threads is not None:  # 0 or None: leave the thread settings as they are
+            whole_number("threads", threads, 0)
+        self.threads = threads
         self.error_norm = error_norm
         self.centered = centered
         self.calibration = calibration
