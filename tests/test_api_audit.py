@@ -202,3 +202,12 @@ def test_a_detector_used_before_fit_raises_a_named_not_fitted_error() -> None:
         with pytest.raises(NotFittedError, match="not fitted yet") as info:
             call(Detector())
         assert isinstance(info.value, RuntimeError) and isinstance(info.value, AttributeError)  # sklearn's kind too
+
+
+@pytest.mark.parametrize(("option", "value"), [("q", 1.5), ("q", float("nan")), ("q", "0.9"), ("risk", -1),
+                                               ("risk", 2), ("risk", "x")])
+def test_threshold_settings_are_checked_whichever_threshold_is_chosen(option, value) -> None:
+    from tsae import Detector
+
+    with pytest.raises(ValueError, match=rf"^{option}"):
+        Detector(threshold="budget", **{option: value})
