@@ -56,7 +56,7 @@ from tsae.engine.layout import as_channels_first, is_dataframe, known_layout
 from tsae.engine.preprocess import Normalizer, repair_missing
 from tsae.errors import NotFittedError
 from tsae.models.device import torch_threads
-from tsae.models.trainer import real_number, whole_number
+from tsae.models.trainer import whole_number
 from tsae.pipelines.anomaly.detector_file import (
     DETECTOR_KIND,
     DETECTOR_VERSION,
@@ -371,14 +371,8 @@ class Detector:
                             "as model_params={...}")
         if calibration not in ("holdout", "training"):
             raise ValueError(f"calibration={calibration!r} must be 'holdout' or 'training'")
-        try:
-            share = float("nan") if isinstance(holdout, (bool, str, bytes)) else float(holdout)
-        except (TypeError, ValueError):
-            share = float("nan")
-        if not 0.0 < share < 1.0:
-            raise ValueError(f"holdout={holdout!r} must be in (0, 1)")
-        for name, value in (("risk", risk), ("q", q)):  # checked whichever threshold uses them
-            if not 0.0 < real_number(name, value) < 1.0:
+        for name, value in (("holdout", holdout), ("risk", risk), ("q", q)):  # whichever threshold uses them
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not 0.0 < value < 1.0:
                 raise ValueError(f"{name}={value!r} must be in (0, 1)")
         # stored unchanged, as sklearn's clone expects
         self.model = model

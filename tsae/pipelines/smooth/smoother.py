@@ -51,6 +51,7 @@ from tsae.engine.layout import as_channels_first, known_layout
 from tsae.engine.preprocess import repair_missing, spread
 from tsae.errors import EmptyChannelError
 from tsae.models.device import torch_threads
+from tsae.models.trainer import whole_number
 from tsae.pipelines.smooth.glitches import (
     MEDIAN_HALF,
     GlitchBounds,
@@ -369,11 +370,8 @@ def _combine(z: np.ndarray, pred: np.ndarray, sigma: float, edge_guard: bool, ha
 def check_budget(steps: Any, max_seconds: Any, seed: Any = 0) -> None:
     """Refuse a training budget that is not one: ``steps`` a whole number >= 0, ``max_seconds`` None or >= 0,
     ``seed`` a whole number >= 0."""
-    from tsae.models.trainer import whole_number
-
     whole_number("seed", seed, 0)
-    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
-        raise ValueError(f"steps must be a whole number >= 0, got {steps!r}")
+    whole_number("steps", steps, 0)
     if max_seconds is not None and (isinstance(max_seconds, bool) or not isinstance(max_seconds, numbers.Real)
                                     or not float(max_seconds) >= 0):  # NaN too
         raise ValueError(f"max_seconds must be None or a number >= 0, got {max_seconds!r}")
@@ -703,7 +701,7 @@ def impute(
             continue
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
             raise ValueError(f"{name} must be an integer >= {low}{' or None' if optional else ''}, got {value!r}")
-    check_budget(0, None, seed)
+    whole_number("seed", seed, 0)
     check_device(device, model)
     arr, squeeze = _series(x)
     missing = np.isnan(arr)
