@@ -130,4 +130,5 @@ def test_devices_on_a_machine_without_sound_devices_says_so(fake_sounddevice, mo
     monkeypatch.setattr(fake_sounddevice, "query_devices", lambda *args: [])
     result = CliRunner().invoke(cli, ["devices"])
     assert result.exit_code == 1
-    assert result.output == "Error: live audio: PortAudio finds no sound device on this machine\n"
+    assert result.output == ("Error: live audio: PortAudio finds no sound device (no sound card, or no sound "
+                             "server this user can reach)\n")

@@ -30,6 +30,8 @@ _MISSING = ("live audio needs the sounddevice package and the PortAudio library:
             "(and PortAudio, e.g. apt-get install libportaudio2)")
 
 
+#: what a machine without a sound device is told, by ``tsae devices`` and ``denoise --live``
+_NO_DEVICE = "live audio: PortAudio finds no sound device (no sound card, or no sound server this user can reach)"
 #: PortAudio's error codes for a sample rate and a channel count the device cannot do
 _PA_INVALID_RATE, _PA_INVALID_CHANNELS = -9997, -9998
 
@@ -77,8 +79,7 @@ def _device_info(sd: Any, device: int | str | None, kind: str) -> dict[str, Any]
             except Exception:  # noqa: BLE001
                 count = -1
             if count == 0:
-                raise ValueError("live audio: PortAudio finds no sound device (no sound card, or no sound server "
-                                 "this user can reach)") from None
+                raise ValueError(_NO_DEVICE) from None
             raise ValueError(f"live audio: there is no default {kind} device: give one (tsae devices lists them; "
                              f"{first_line(error)})") from None
         # a bad index is 'Error querying device 99'; a name matches no device, or several (listed on more lines)
@@ -120,6 +121,8 @@ def list_devices() -> list[str]:
         apis, devices = sd.query_hostapis(), sd.query_devices()
     except _portaudio_errors(sd) as error:
         raise RuntimeError(f"live audio: cannot list the sound devices ({_pa_message(error)})") from None
+    if len(devices) == 0:
+        raise RuntimeError(_NO_DEVICE)
     lines = []
     for index, dev in enumerate(devices):
         lines.append(f"{index:3d}  {dev['name']}  ({apis[dev['hostapi']]['name']}, {dev['max_input_channels']} in, "
