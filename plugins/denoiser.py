@@ -112,6 +112,9 @@ class DenoiserNet(SpectralFrames, Autoencoder):
             raise ValueError(f"denoiser: lookahead must be >= 0, got {self.lookahead}")
         if not 1 <= self.hop <= self.n_fft:
             raise ValueError(f"denoiser: hop must be in [1, window={self.n_fft}], got {self.hop}")
+        if self.hop == self.n_fft:  # the sqrt-Hann window is 0 at each frame's first sample: no other frame has it
+            raise ValueError(f"denoiser: hop must be below window={self.n_fft} (frames that do not overlap lose "
+                             f"the samples at their edges), got {self.hop}")
         self.inp = nn.Linear(2 * self.bins * (1 + self.lookahead), hidden)
         self.gru = nn.GRU(hidden, hidden, num_layers=int(self.config["layers"]), batch_first=True)
         self.out = nn.Linear(hidden, self.bins)

@@ -132,6 +132,9 @@ class Denoiser2Net(SpectralFrames, Autoencoder):
         self.groups = int(cfg["groups"])
         if not 1 <= self.hop <= self.n_fft:
             raise ValueError(f"denoiser2: hop must be in [1, window={self.n_fft}], got {self.hop}")
+        if self.hop == self.n_fft:  # the sqrt-Hann window is 0 at each frame's first sample: no other frame has it
+            raise ValueError(f"denoiser2: hop must be below window={self.n_fft} (frames that do not overlap lose "
+                             f"the samples at their edges), got {self.hop}")
         if self.cplx_bins > self.bins:
             raise ValueError(f"denoiser2: cplx_bins ({self.cplx_bins}) must be at most the {self.bins} bins")
         if self.erb_bands % self.groups:

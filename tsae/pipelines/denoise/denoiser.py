@@ -19,16 +19,20 @@ writes) are thin wrappers.
 """
 from __future__ import annotations
 
+import copy
 import functools
 import math
 import numbers
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
-from tsae.engine.layout import as_channels_first, real_array
+from tsae.engine.framing import check_flag
+from tsae.engine.layout import as_channels_first, is_dataframe, plain, real_array
+from tsae.errors import in_file
+from tsae.models.trainer import real_number
 from tsae.pipelines.denoise.mask_finish import MaskFinisher, finish_settings
 
 DEFAULT_MODEL_RESOURCE = "weights/denoiser2.tsae"
@@ -54,6 +58,8 @@ def model_path(model: str | os.PathLike | None) -> Path:
     local file of that name)."""
     if model is None:
         return default_model_path()
+    if not str(model).strip():  # Path("") is the working folder
+        raise ValueError(f"model must be a model file or the name of a shipped model, got {model!r}")
     shipped = shipped_models()
     return shipped[model] if isinstance(model, str) and model in shipped else Path(model)
 
@@ -96,9 +102,10 @@ def load_denoiser(model: Any = None, device: str = "cpu") -> tuple[Any, int]:
     # per-frame GPU launches are slower than the CPU, so "auto" means the CPU here.
     from tsae.models.device import resolve_device
 
-    dev = resolve_device("cpu" if device == "auto" else device)
+    auto = device is None or (isinstance(device, str) and device.strip().lower() == "auto")
+    dev = resolve_device("cpu" if auto else device)
     if model is not None and _is_streaming(model):
-        return model.to(dev).eval(), int(model.config.get("sample_rate", 16000))
+        return _ready(model, dev), int(model.config.get("sample_rate", 16000))
     if model is not None and not isinstance(model, (str, os.PathLike)):
         raise TypeError(f"model must be a model file, the name of a shipped model or a loaded denoiser network, "
                         f"not {type(model).__name__}")
@@ -106,6 +113,15 @@ def load_denoiser(model: Any = None, device: str = "cpu") -> tuple[Any, int]:
     if not path.exists():
         raise ValueError(f"{path}: no such model file")
     return _load_cached(str(path.resolve()), path.stat().st_mtime, str(dev))
+
+
+def _ready(net: Any, device: Any) -> Any:
+    """``net`` on ``device`` in eval mode: the caller's own network is never moved or switched out of training
+    (a copy is, when either must change)."""
+    tensors = [*net.parameters(), *net.buffers()]
+    if not net.training and all(t.device == device for t in tensors):
+        return net
+    return copy.deepcopy(net).to(device).eval()
 
 
 # --------------------------------------------------------------------------- streaming
@@ -126,13 +142,93 @@ def checked_rate(sample_rate: Any) -> int:
     ...
     ValueError: sample_rate must be within [4000, 768000] Hz, got 1
     """
-    whole = (isinstance(sample_rate, numbers.Real) and not isinstance(sample_rate, bool)
-             and math.isfinite(sample_rate) and float(sample_rate).is_integer())
+    # an int is whole whatever its size (10 ** 400 has no float: math.isfinite would overflow)
+    whole = not isinstance(sample_rate, (bool, np.bool_)) and (
+        isinstance(sample_rate, numbers.Integral)
+        or (isinstance(sample_rate, numbers.Real) and math.isfinite(sample_rate) and float(sample_rate).is_integer()))
     if not whole:
         raise ValueError(f"sample_rate must be a whole number of Hz, got {sample_rate!r}")
     if not MIN_RATE <= sample_rate <= MAX_RATE:
         raise ValueError(f"sample_rate must be within [{MIN_RATE}, {MAX_RATE}] Hz, got {sample_rate}")
     return int(sample_rate)
+
+
+def checked_strength(strength: Any) -> float:
+    """``strength`` as a float in [0, 1], or a ``ValueError`` naming it."""
+    if not 0.0 <= real_number("strength", strength) <= 1.0:
+        raise ValueError(f"strength must be between 0 and 1, got {strength}")
+    return float(strength)
+
+
+def checked_atten_limit(atten_limit: Any) -> float | None:
+    """``atten_limit`` in dB as a float (``None`` and ``inf``: no limit), or a ``ValueError`` naming it.
+
+    Examples
+    --------
+    >>> checked_atten_limit(12)
+    12.0
+    >>> checked_atten_limit("12")
+    Traceback (most recent call last):
+    ...
+    ValueError: atten_limit must be None or a number of dB >= 0, got '12'
+    """
+    if atten_limit is None:
+        return None
+    if isinstance(atten_limit, (bool, np.bool_)) or not isinstance(atten_limit, numbers.Real):
+        raise ValueError(f"atten_limit must be None or a number of dB >= 0, got {atten_limit!r}")
+    try:
+        limit = float(atten_limit)
+    except OverflowError:  # an int beyond any float (10 ** 400): no limit, as inf is
+        limit = math.inf if cast(Any, atten_limit) > 0 else -math.inf
+    if not limit >= 0:  # NaN too
+        raise ValueError(f"atten_limit must be >= 0 dB, got {atten_limit}")
+    return limit
+
+
+#: the largest float32 magnitude: the denoiser works on float32 samples
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _finite_peak(arr: np.ndarray, block: int = 1 << 20) -> float:
+    """The largest finite magnitude in ``arr`` (0 if none), a block at a time: no full-size temporaries."""
+    flat = arr.reshape(-1)
+    peak = 0.0
+    for start in range(0, flat.size, block):
+        part = np.abs(flat[start : start + block])
+        finite = part[np.isfinite(part)]
+        if finite.size:
+            peak = max(peak, float(finite.max()))
+    return peak
+
+
+def float_samples(audio: Any, name: str) -> Any:
+    """``audio`` ready for :func:`~tsae.engine.layout.real_array` as float32 samples, or a ``ValueError`` naming it.
+
+    Integer PCM (a numpy array, a torch tensor, an ``array.array``) is refused: its full scale is
+    not 1, so it would come out thousands of times too loud. So are booleans, and floats beyond
+    what float32 holds (they would turn into infinities, read as silence). A Python list holds
+    numbers, not a sample format: its ints are values. DataFrames pass as they are.
+    """
+    if is_dataframe(audio):
+        return audio
+    if isinstance(audio, (list, tuple)):
+        with in_file(name):  # a ragged list: numpy's message, named
+            arr = real_array(audio, name, np.float64)
+    else:
+        arr = plain(audio, name)
+        arr = arr if isinstance(arr, np.ndarray) else np.asarray(arr)
+        kind = arr.dtype
+        if kind.kind in "iu":
+            raise ValueError(f"{name} holds {kind} samples: pass float samples in [-1, 1] (for example "
+                             f"{name} / {2 ** (8 * kind.itemsize - 1)})")
+        if kind.kind == "b":
+            raise ValueError(f"{name} holds booleans: pass float samples in [-1, 1]")
+    if arr.dtype.kind == "f" and arr.dtype.itemsize > 4:
+        peak = _finite_peak(np.ma.getdata(arr))
+        if peak > _FLOAT32_MAX:
+            raise ValueError(f"{name} holds samples up to {peak:.3g}, beyond what float32 holds (the denoiser's "
+                             "samples; full scale is 1): scale it to [-1, 1]")
+    return arr
 
 
 class StreamingDenoiser:
@@ -158,7 +254,9 @@ class StreamingDenoiser:
         ``--atten-lim``; 12-20 dB keeps some ambience.
     device
         ``"cpu"``, ``"cuda"`` or ``"auto"`` (the CPU: this frame-by-frame model is
-        faster there than with one GPU launch per 16 ms frame).
+        faster there than with one GPU launch per 16 ms frame). A network passed as
+        ``model`` is copied when it must move there or leave training mode: yours is
+        left as it is.
     guard
         Keep (nearly) clean signal intact: a causal per-bin noise-floor tracker
         (minimum statistics) lifts the mask towards 1 where the local SNR is above
@@ -206,21 +304,18 @@ class StreamingDenoiser:
         guard: bool = True,
         resample_quality: str = "HQ",
     ) -> None:
-        if not 0.0 <= float(strength) <= 1.0:
-            raise ValueError(f"strength must be between 0 and 1, got {strength}")
-        if atten_limit is not None and not float(atten_limit) >= 0:  # NaN too
-            raise ValueError(f"atten_limit must be >= 0 dB, got {atten_limit}")
+        strength = checked_strength(strength)
+        self.atten_limit = checked_atten_limit(atten_limit)
         if isinstance(channels, bool) or not isinstance(channels, (int, np.integer)) or channels <= 0:
             raise ValueError(f"channels must be a positive integer, got {channels!r}")
+        if not isinstance(resample_quality, str) or resample_quality not in ("QQ", "LQ", "MQ", "HQ", "VHQ"):
+            raise ValueError(f"resample_quality must be QQ, LQ, MQ, HQ or VHQ, got {resample_quality!r}")
+        self.guard = check_flag("guard", guard)
         self.sample_rate = checked_rate(sample_rate)
         self.net, self.model_rate = load_denoiser(model, device)
         self.channels = int(channels)
-        self.atten_limit = None if atten_limit is None else float(atten_limit)
         self.strength, floor = finish_settings(strength, self.atten_limit)
-        if resample_quality not in ("QQ", "LQ", "MQ", "HQ", "VHQ"):
-            raise ValueError(f"resample_quality must be QQ, LQ, MQ, HQ or VHQ, got {resample_quality!r}")
         self.resample_quality = resample_quality
-        self.guard = bool(guard)
         self._stepper = self.net.streamer()
         self.n_fft = int(self._stepper.window)
         self.hop = int(self._stepper.hop)
@@ -274,7 +369,11 @@ class StreamingDenoiser:
 
     # -- public -------------------------------------------------------------
     def feed(self, chunk: np.ndarray) -> np.ndarray:
-        """Add samples (``(n,)`` mono or ``(channels, n)``); return the finished ones, same layout."""
+        """Add float samples (``(n,)`` mono or ``(channels, n)``); return the finished ones, same layout.
+
+        ``chunk`` is never modified and the result is a new array. NaN and infinite samples are
+        taken as silence; integer PCM is refused, as by :func:`denoise`.
+        """
         x, mono = self._as_2d(chunk)
         self._n_in += x.shape[1]
         if self._rs_in is not None:
@@ -315,7 +414,7 @@ class StreamingDenoiser:
     _mono = False
 
     def _as_2d(self, chunk: np.ndarray) -> tuple[np.ndarray, bool]:
-        x = real_array(chunk, "chunk", np.float32)
+        x = real_array(float_samples(chunk, "chunk"), "chunk", np.float32)
         mono = x.ndim == 1
         if mono:
             x = x[None]
@@ -392,7 +491,8 @@ def denoise(
     ----------
     audio
         ``(n,)`` mono or ``(channels, n)`` float samples (any sample rate); a
-        DataFrame has one column per channel.
+        DataFrame has one column per channel. Integer PCM arrays are refused (divide
+        them by their full scale first); NaN and infinite samples are taken as silence.
     sample_rate
         Sample rate of ``audio`` in Hz.
     strength, atten_limit, model, device
@@ -403,12 +503,8 @@ def denoise(
     numpy.ndarray
         float32, same shape as ``audio``.
     """
-    kind = np.asarray(audio).dtype if isinstance(audio, np.ndarray) else None
-    if kind is not None and kind.kind in "iu":  # PCM integers: their full scale is not 1
-        raise ValueError(f"audio holds {kind} samples: pass float samples in [-1, 1] (for example "
-                         f"audio / {2 ** (8 * kind.itemsize - 1)})")
     # (n, channels) as soundfile.read gives it is refused ("pass audio.T"), a DataFrame turned around
-    x2, mono = as_channels_first(audio, "audio", dtype=np.float32)
+    x2, mono = as_channels_first(float_samples(audio, "audio"), "audio", dtype=np.float32)
     x = x2[0] if mono else x2
     channels = x2.shape[0]
     den = StreamingDenoiser(sample_rate, channels, model=model, strength=strength,

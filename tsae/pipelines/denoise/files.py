@@ -14,7 +14,13 @@ import numpy as np
 from tsae.errors import FilesFailed, naming
 from tsae.io.audio import audio_info, check_writable, format_like, iter_audio_blocks, open_audio_writer
 from tsae.io.paths import AUDIO_SUFFIXES, check_outputs, expand_inputs, names_many, plan_outputs, read_paths
-from tsae.pipelines.denoise.denoiser import StreamingDenoiser, load_denoiser
+from tsae.models.trainer import whole_number
+from tsae.pipelines.denoise.denoiser import (
+    StreamingDenoiser,
+    checked_atten_limit,
+    checked_strength,
+    load_denoiser,
+)
 
 #: the stem suffix of a denoised file: a folder or glob never picks up earlier outputs
 _DENOISED = ".denoised"
@@ -180,9 +186,10 @@ def denoise_files(
     """
     from tqdm import tqdm
 
-    batch = int(batch)
-    if batch < 1:
-        raise ValueError(f"batch must be >= 1, got {batch}")
+    batch = whole_number("batch", batch, 1)
+    # refused here, not as a failure of every file
+    checked_strength(strength)
+    checked_atten_limit(atten_limit)
     inputs = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
     files = expand_inputs(inputs, AUDIO_SUFFIXES, exclude=_is_denoised)
     # a folder or a pattern given writes to a folder, even when it holds one file
