@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from tsae.engine.framing import frame, window_array, window_name
-from tsae.engine.layout import as_channels_first
+from tsae.engine.layout import as_channels_first, is_dataframe
 from tsae.engine.preprocess import Normalizer, as_float32, repair_missing
 from tsae.errors import EmptyChannelError, first_line
 
@@ -72,9 +72,25 @@ def _label(sources: Sequence[str], i: int) -> str:
     return sources[i] if i < len(sources) else f"series {i}"
 
 
+def _one_series(series: Any) -> bool:
+    """True when ``series`` is one series (an array, tensor, DataFrame or pandas Series, a list of numbers).
+
+    Anything with a shape and a dtype is one series: iterating a 2-D tensor would give its
+    rows, each taken for a one-channel series of its own.
+    """
+    if is_dataframe(series) or (hasattr(series, "shape") and hasattr(series, "dtype")):
+        return True
+    return isinstance(series, Sequence) and len(series) > 0 and np.isscalar(series[0])
+
+
 def _as_series_list(series: Any, sources: Sequence[str] = ()) -> list[np.ndarray]:
-    if isinstance(series, np.ndarray) or (isinstance(series, Sequence) and series and np.isscalar(series[0])):
+    if series is None:
+        raise TypeError("series is required, got None")
+    if _one_series(series):
         series = [series]
+    elif isinstance(series, Mapping) or not isinstance(series, Iterable):
+        raise TypeError(f"series must be an array (n,) or (channels, n), a DataFrame, or a list of them, "
+                        f"not {type(series).__name__}")
     out = [as_channels_first(item, _label(sources, i))[0] for i, item in enumerate(series)]
     if not out:
         raise ValueError("no series to train on")
@@ -181,6 +197,40 @@ def make_windows(
     return out * taper if taper is not None else out
 
 
+def _family_params(params: Any) -> dict[str, Any]:
+    """``params`` as a dict of family hyper-parameters, without the two that the data and ``window`` set."""
+    try:
+        out = dict(params or {})
+    except (TypeError, ValueError):
+        raise TypeError(f"params must be a dict of family hyper-parameters, not {type(params).__name__}") from None
+    for key, source in (("channels", "the series' channel count"), ("window", "the window argument")):
+        if key in out:
+            raise ValueError(f"params may not set {key!r}: it is {source}")
+    return out
+
+
+def _names(value: Any, name: str) -> list[Any] | None:
+    """``value`` (None or a list of names) as a list; a bare string would be split into its letters."""
+    if value is None:
+        return None
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise TypeError(f"{name} must be a list of names or None, not {type(value).__name__}")
+    return list(value)
+
+
+def _init_model(init: Any) -> Any:
+    """``init`` (a model file path, a loaded model file or an Autoencoder) ready for :func:`init_encoder`."""
+    if isinstance(init, (str, os.PathLike)):
+        from tsae.models.pretrained import load_init
+
+        return load_init(init)
+    network = getattr(init, "model", init)
+    if not (hasattr(network, "name") and hasattr(network, "state_dict")):
+        raise TypeError(f"init must be a model file path, a loaded model file (tsae.load_model) or an Autoencoder, "
+                        f"not {type(init).__name__}")
+    return init
+
+
 def fit_model_on_series(
     series: Any,
     *,
@@ -204,8 +254,9 @@ def fit_model_on_series(
     Parameters
     ----------
     series
-        An array ``(channels, n)`` / ``(n,)`` or a list of them (same channel count).
-        NaN runs are repaired (linear) before training.
+        An array ``(channels, n)`` / ``(n,)`` (a numpy array, a torch tensor, a pandas
+        Series, or a DataFrame with one column per channel) or a list of them (same
+        channel count). NaN runs are repaired (linear) before training.
     model
         Registered family name (see ``tsae models``).
     window, hop
@@ -223,12 +274,13 @@ def fit_model_on_series(
     config
         :class:`~tsae.models.trainer.TrainConfig` (defaults when None).
     columns, sources
-        Channel names and data source names stored in the model file.
+        Channel names (default: a DataFrame's columns) and data source names stored in
+        the model file.
     max_windows
         Use at most this many windows (a seeded random subset), to bound memory.
     init
-        A loaded model file of the same family whose encoder weights the network starts
-        from (see :mod:`tsae.models.pretrained`).
+        A model file of the same family (loaded, or its path) whose encoder weights the
+        network starts from (see :mod:`tsae.models.pretrained`).
     labels
         What errors and warnings call each series (the file it was read from) [default:
         ``sources``, else ``series i``].
@@ -246,17 +298,30 @@ def fit_model_on_series(
         A series shorter than ``window`` (it gives one zero-padded window).
     """
     from tsae import plugins
-    from tsae.models.trainer import TrainConfig, seed_everything, train_model
+    from tsae.models.modelfile import check_sample_rate
+    from tsae.models.trainer import TrainConfig, seed_everything, train_model, whole_number
 
-    config = config or TrainConfig()
-    if window < 1:
-        raise ValueError(f"window must be >= 1, got {window}")
-    hop = max(1, window // 4) if hop is None else int(hop)
-    if not 1 <= hop <= window:  # a hop past the window leaves samples no window reconstructs
+    if config is None:
+        config = TrainConfig()
+    elif not isinstance(config, TrainConfig):
+        raise TypeError(f"config must be a TrainConfig (tsae.models.trainer.TrainConfig(epochs=...)) or None, "
+                        f"not {type(config).__name__}")
+    window = whole_number("window", window, 1)
+    hop = max(1, window // 4) if hop is None else whole_number("hop", hop, 1)
+    if hop > window:  # a hop past the window leaves samples no window reconstructs
         raise ValueError(f"hop must be between 1 and the window ({window}), got {hop}")
     if normalize not in NORMALIZE_CHOICES:
         raise ValueError(f"normalize must be one of {', '.join(NORMALIZE_CHOICES)}, got {normalize!r}")
     window_fn = window_name(window_fn)  # the text the model file stores, checked before any training
+    if max_windows is not None:
+        max_windows = whole_number("max_windows", max_windows, 1)
+    sample_rate = check_sample_rate(sample_rate)  # before training: a model file must be able to hold it
+    family_params = _family_params(params)
+    columns, sources, labels = (_names(columns, "columns"), _names(sources, "sources"), _names(labels, "labels"))
+    if columns is None and is_dataframe(series):  # a table's channels are its columns
+        columns = [str(c) for c in series.columns]
+    if init is not None:
+        init = _init_model(init)
     names = list(sources or ()) if labels is None else list(labels)  # errors name the file a series came from
     items = _as_series_list(series, names)
     channels = items[0].shape[0]
@@ -275,7 +340,7 @@ def fit_model_on_series(
 
     seed_everything(config.seed)
     try:
-        net = plugins.create_model(model, channels=channels, window=window, **dict(params or {}))
+        net = plugins.create_model(model, channels=channels, window=window, **family_params)
     except KeyError as error:  # an unknown family: its message, not the repr of a KeyError's key
         raise ValueError(first_line(error)) from None
     if init is not None:

@@ -36,7 +36,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from tsae.errors import memory_for
+from tsae.errors import first_line, memory_for
 from tsae.io.atomic import atomic_path
 from tsae.models.container import DTYPES, Container, read_container, read_tensor
 from tsae.models.fields import (
@@ -189,10 +189,16 @@ def save_model(
     import tsae
     from tsae.models.base import check_rebuild
 
-    path = Path(path)
+    path = _model_path(path)
+    protect = (protect,) if isinstance(protect, (str, os.PathLike)) else tuple(protect)  # not its letters
     family = getattr(model, "name", "")
     if not family or not hasattr(model, "hparams"):
-        raise TypeError("save_model needs a tsae Autoencoder (with a family 'name' and hparams())")
+        raise TypeError(f"save_model needs a tsae Autoencoder (with a family 'name' and hparams()), "
+                        f"not {type(model).__name__}")
+    for name, value in (("frame", frame), ("extra", extra), ("arrays", arrays)):
+        if value is not None and not isinstance(value, Mapping):
+            raise TypeError(f"{name} must be a dict or None, not {type(value).__name__}")
+    sample_rate = check_sample_rate(sample_rate)
     plugin, plugin_version, distribution = _plugin_of(model)
     check_rebuild(model, f"plugin {plugin!r} ({distribution or 'registered at run time'})")
     if frame is not None and isinstance(frame.get("window_fn"), tuple):  # ("kaiser", 8.6) is stored "kaiser:8.6"
@@ -209,14 +215,18 @@ def save_model(
         "hparams": _jsonable(model.hparams()),
         "frame": _jsonable(dict(frame)) if frame is not None else None,
         "normalizer": _normalizer_dict(normalizer),
-        "sample_rate": None if sample_rate is None else float(sample_rate),
+        "sample_rate": sample_rate,
         "tsae_version": tsae.__version__,
         "extra": _jsonable(dict(extra or {})),
     }
+    text = _header_text(path, model, header)
     tensors: dict[str, torch.Tensor] = {}
     for key, value in model.state_dict().items():
         if key.startswith(ARRAY_PREFIX):
             raise ValueError(f"{path}: state-dict key {key!r} clashes with the reserved prefix {ARRAY_PREFIX!r}")
+        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            raise ValueError(f"{path}: weight {key!r} holds NaN or infinite values (a diverged training?); "
+                             "load_model would refuse the file")
         # clone: safetensors refuses tensors that share memory (tied weights)
         tensors[key] = value.detach().to("cpu").contiguous().clone()
     for name, array in (arrays or {}).items():
@@ -224,10 +234,44 @@ def save_model(
         if array.dtype.kind not in "biuf":
             raise TypeError(f"array {name!r}: only numeric arrays can be stored, not {array.dtype}")
         tensors[ARRAY_PREFIX + str(name)] = torch.from_numpy(array.copy())
-    metadata = {HEADER_KEY: json.dumps(header, allow_nan=False)}
+    metadata = {HEADER_KEY: text}
     with atomic_path(path, protect=protect) as tmp:
         save_file(tensors, str(tmp), metadata=metadata)
     return path
+
+
+def _header_text(path: Path, model: Any, header: dict[str, Any]) -> str:
+    """The JSON header, checked as :func:`load_model` checks it: a file it would refuse is never written."""
+    for key, value in header.items():
+        try:
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"{key} cannot be stored in a model file: {first_line(error)}") from None
+    text = json.dumps(header, allow_nan=False)
+    try:
+        _check_framing(path, model, _parse_tsae_header(path, {HEADER_KEY: text}))
+    except ModelFileError as error:
+        raise ValueError(f"{error} (load_model would refuse the file)") from None
+    return text
+
+
+def check_sample_rate(value: Any) -> float | None:
+    """``value`` as a positive float in Hz (None stays None): what a model file may store."""
+    from tsae.models.trainer import real_number
+
+    if value is None:
+        return None
+    rate = real_number("sample_rate", value)
+    if rate <= 0:
+        raise ValueError(f"sample_rate must be > 0 (in Hz) or None, got {value!r}")
+    return rate
+
+
+def _model_path(path: Any) -> Path:
+    """``path`` (a str or os.PathLike) as a Path; anything else is a TypeError naming it."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike, not {type(path).__name__}")
+    return Path(path)
 
 
 # ----------------------------------------------------------------------------- loading
@@ -360,7 +404,7 @@ def read_model_header(path: str | os.PathLike) -> dict[str, Any]:
         A ``ValueError``: one line naming the file (and the field), when it is missing,
         truncated, corrupt or not a tsae model.
     """
-    path = Path(path)
+    path = _model_path(path)
     with _open(path) as handle:
         container = read_container(path, handle)
     return _parse_tsae_header(path, container.metadata)
@@ -421,7 +465,7 @@ def load_model(path: str | os.PathLike, device: Any = "cpu") -> LoadedModel:
     from tsae import plugins
     from tsae.models.device import resolve_device
 
-    path = Path(path)
+    path = _model_path(path)
     with _open(path) as handle:
         container = read_container(path, handle)
         header = _parse_tsae_header(path, container.metadata)
