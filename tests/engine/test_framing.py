@@ -215,7 +215,6 @@ def test_window_array() -> None:
         ({"window_fn": "nope"}, "window_fn='nope'"),
         ({"x": np.ones(100, complex)}, "x must be a real numeric array.*complex128"),
         ({"x": np.array(["a"] * 100)}, "x must be a real numeric array"),
-        ({"x": np.ones(100, bool)}, "x must be a real numeric array.*bool"),
         ({"x": np.float32(1.0)}, "0-d"),
         ({"pad_mode": "edge", "center": True}, "pad_mode must be one of"),
     ],

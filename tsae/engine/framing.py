@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from tsae.engine import _kernels
+from tsae.engine.layout import check_flag, is_dataframe, plain
 from tsae.errors import NamedMemoryError
 
 __all__ = ["frame", "overlap_add", "window_array", "window_name", "num_frames"]
@@ -38,27 +39,19 @@ def _check_int(name: str, value: Any, minimum: int) -> int:
     return int(value)
 
 
-def check_flag(name: str, value: Any) -> bool:
-    """``value`` if it is a bool (numpy's too), else a TypeError naming ``name``: "no" or 0.5 is not an answer."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
-
-
 def _check_real(name: str, a: np.ndarray) -> None:
-    if a.dtype.kind not in "iuf":
-        raise ValueError(f"{name} must be a real numeric array (int or float), got dtype {a.dtype}")
+    """Refuse what has no real value (complex, text, objects); booleans are 0 and 1, as everywhere in tsae."""
+    if a.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must be a real numeric array (bool, int or float), got dtype {a.dtype}")
 
 
 def _channels_first(x: Any, name: str = "x") -> np.ndarray:
     """``x`` as an array with time last: a DataFrame (rows are time, one column per channel) is turned around."""
-    from tsae.engine.layout import is_dataframe, plain
-
     return np.asarray(x.to_numpy().T) if is_dataframe(x) else np.asarray(plain(x, name))
 
 
 def _as_rows(a: np.ndarray) -> np.ndarray:
-    """``(..., n)`` to C-contiguous ``(rows, n)`` in float32/float64 (a view when possible)."""
+    """``(..., n)`` to C-contiguous ``(rows, n)`` in float32/float64, a view when possible (bools, ints: float32)."""
     rows = int(np.prod(a.shape[:-1], dtype=np.int64))
     if a.dtype not in (np.float32, np.float64):
         a = a.astype(np.float32)
@@ -308,7 +301,8 @@ def frame(
     ----------
     x : array_like, shape (..., n)
         Real signal, time on the last axis; leading axes (channels, batch) are kept.
-        Integer inputs are converted to float32.
+        Integer and boolean inputs are converted to float32 (booleans as 0 and 1, as
+        the rest of tsae reads them).
     length : int
         Frame length in samples (> 0).
     hop : int
@@ -408,7 +402,8 @@ def overlap_add(
     Parameters
     ----------
     frames : array_like, shape (..., n_frames, length)
-        Real frames; leading axes (channels, batch) are kept.
+        Real frames; leading axes (channels, batch) are kept. Integer and boolean
+        frames are converted to float32 (booleans as 0 and 1).
     hop : int
         Hop the frames were taken with (> 0).
     window_fn : None, str, tuple or array_like, optional
@@ -442,8 +437,6 @@ def overlap_add(
     True
     """
     hop = _check_int("hop", hop, 1)
-    from tsae.engine.layout import plain
-
     frames = np.asarray(plain(frames, "frames"))
     _check_real("frames", frames)
     if frames.ndim < 2:

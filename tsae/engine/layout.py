@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from tsae.errors import first_line
+
 
 class KnownLayout(np.ndarray):
     """A ``(channels, n)`` array whose layout is known, never taken for a transposed one (see :func:`known_layout`)."""
@@ -57,13 +59,39 @@ def plain(x: Any, name: str = "x") -> Any:
     return x
 
 
+def check_flag(name: str, value: Any) -> bool:
+    """``value`` if it is a bool (numpy's too), else a TypeError naming ``name``: "no" or 0.5 is not an answer.
+
+    Examples
+    --------
+    >>> check_flag("pad", np.bool_(True))
+    True
+    >>> check_flag("pad", "yes")
+    Traceback (most recent call last):
+    ...
+    TypeError: pad must be True or False, got 'yes'
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def _as_array(x: Any, name: str) -> np.ndarray:
+    """``np.asarray(x)``, its ValueError (a ragged list: "setting an array element with a sequence") named."""
+    try:
+        return np.asarray(x)
+    except ValueError as error:
+        raise ValueError(f"{name}: {first_line(error)}") from None
+
+
 def real_array(x: Any, name: str = "x", dtype: Any = np.float64) -> np.ndarray:
     """``x`` as a ``dtype`` array, refusing what has no real value (complex numbers, text, dates).
 
     ``np.asarray(x, dtype=float)`` would keep the real part of complex numbers (with only a
-    warning) and parse numeric text: both hide a mistake. Python objects (a list holding
-    ``None`` for a missing value) are converted, ``None`` becoming NaN, and the masked
-    values of a masked array are NaN (missing) too.
+    warning) and parse numeric text: both hide a mistake. Booleans are 0 and 1. Python objects
+    (a list holding ``None`` for a missing value) are converted, ``None`` becoming NaN, and the
+    masked values of a masked array are NaN (missing) too. A ragged list (rows of different
+    lengths) is a one-line ``ValueError`` naming ``name``.
 
     Examples
     --------
@@ -73,10 +101,14 @@ def real_array(x: Any, name: str = "x", dtype: Any = np.float64) -> np.ndarray:
     Traceback (most recent call last):
     ...
     ValueError: audio must hold real numbers, got dtype complex128
+    >>> real_array([[1, 2], [3]], "audio")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: audio: setting an array element with a sequence...
     """
     if isinstance(x, np.ma.MaskedArray) and x.dtype.kind in "biuf":  # masked values are missing ones
         x = np.ma.filled(x.astype(np.float64), np.nan)
-    raw = x if isinstance(x, np.ndarray) else np.asarray(plain(x, name))
+    raw = x if isinstance(x, np.ndarray) else _as_array(plain(x, name), name)
     if raw.dtype.kind not in "biufO":
         raise ValueError(f"{name} must hold real numbers, got dtype {raw.dtype}")
     try:

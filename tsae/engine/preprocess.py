@@ -2,7 +2,7 @@
 
 Time is always the last axis and channels come before it. Every function checks
 its arguments first and raises a ``ValueError`` naming the bad one. Float32
-inputs stay float32; other inputs come back as float64.
+inputs stay float32; other inputs (integers, booleans as 0 and 1) come back as float64.
 """
 from __future__ import annotations
 
@@ -73,17 +73,29 @@ def spread(x: Any, *, skip_nan: bool = False) -> np.ndarray:
         return (np.nanstd if skip_nan else np.std)(x / unit, axis=-1, keepdims=True) * unit
 
 
-def as_float32(x: np.ndarray, name: str) -> np.ndarray:
-    """``x`` (normalised values) as float32, or a ``ValueError`` when a finite value overflows float32.
+def as_float32(x: np.ndarray, name: str, *, normalised: bool = True) -> np.ndarray:
+    """``x`` as float32, or a ``ValueError`` when a finite value overflows float32.
 
     A network runs in float32: a value beyond 3.4e38 would become inf and every output NaN.
+    ``normalised`` says whether ``x`` went through a normaliser, so that the message says
+    so only when one was applied (a model trained without one sees the values as they are).
+
+    Examples
+    --------
+    >>> as_float32(np.array([1.0, 1e39]), "values", normalised=False)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: values holds values of magnitude up to 1e+39, beyond float32's range (the model has no normaliser...
     """
     with np.errstate(over="ignore"):  # told below, in words
         out = np.asarray(x, dtype=np.float32)
     overflow = np.isinf(out) & np.isfinite(x)
     if overflow.any():
-        raise ValueError(f"{name} holds values of magnitude up to {float(np.max(np.abs(x[overflow]))):.3g} after "
-                         "normalisation, beyond float32's range: the series is not on the scale the model knows")
+        peak = float(np.max(np.abs(x[overflow])))
+        where = " after normalisation, beyond float32's range" if normalised else \
+            ", beyond float32's range (the model has no normaliser and computes in float32)"
+        raise ValueError(f"{name} holds values of magnitude up to {peak:.3g}{where}: "
+                         "the series is not on the scale the model knows")
     return out
 
 

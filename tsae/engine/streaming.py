@@ -134,7 +134,8 @@ class StreamFramer:
         Parameters
         ----------
         chunk : array_like, shape (n,) or (channels, n)
-            The next samples (any ``n``, 0 included), real numbers.
+            The next samples (any ``n``, 0 included), real numbers (booleans are 0 and 1,
+            as :func:`tsae.engine.framing.frame` reads them).
 
         Returns
         -------
@@ -262,7 +263,8 @@ class StreamOverlapAdd:
         Parameters
         ----------
         frames : array_like, shape (..., k, length)
-            The next ``k >= 0`` frames (a single frame ``f`` is ``f[..., None, :]``).
+            The next ``k >= 0`` frames (a single frame ``f`` is ``f[..., None, :]``), real
+            numbers (booleans are 0 and 1).
 
         Returns
         -------

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import contextlib
+import re
+import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -9,6 +11,31 @@ if TYPE_CHECKING:
     import torch  # imported lazily at run time: `import tsae` must not load torch
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
+
+
+def device_name(device: Any = "auto") -> str:
+    """The name of a device choice, checked without looking for the device: a ValueError for an unknown one.
+
+    ``None`` is ``"auto"``; a :class:`torch.device` is taken as it is. Whether this machine
+    has CUDA is :func:`resolve_device`'s to tell, when the device is used: a training
+    configuration may be made on one machine for another.
+
+    Examples
+    --------
+    >>> device_name(" CUDA:1 ")
+    'cuda:1'
+    >>> device_name("tpu")
+    Traceback (most recent call last):
+    ...
+    ValueError: device 'tpu': unknown device (choose one of auto, cpu, cuda)
+    """
+    torch_module = sys.modules.get("torch")  # a torch.device exists only once torch is imported
+    if torch_module is not None and isinstance(device, torch_module.device):
+        return str(device)
+    name = "auto" if device is None else str(device).strip().lower()
+    if name in DEVICE_CHOICES or re.fullmatch(r"cuda:\d+", name):
+        return name
+    raise ValueError(f"device {device!r}: unknown device (choose one of {', '.join(DEVICE_CHOICES)})")
 
 
 def resolve_device(device: Any = "auto") -> torch.device:
@@ -34,16 +61,14 @@ def resolve_device(device: Any = "auto") -> torch.device:
 
     if isinstance(device, torch.device):
         return device
-    name = "auto" if device is None else str(device).strip().lower()
+    name = device_name(device)
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cpu":
         return torch.device("cpu")
-    if name == "cuda" or name.startswith("cuda:"):
-        if not torch.cuda.is_available():
-            raise ValueError(f"device {device!r}: CUDA is not available on this machine (use 'cpu' or 'auto')")
-        return torch.device(name)
-    raise ValueError(f"device {device!r}: unknown device (choose one of {', '.join(DEVICE_CHOICES)})")
+    if not torch.cuda.is_available():  # "cuda" or "cuda:N"
+        raise ValueError(f"device {device!r}: CUDA is not available on this machine (use 'cpu' or 'auto')")
+    return torch.device(name)
 
 
 @contextlib.contextmanager

@@ -40,7 +40,9 @@ from typing import Any
 
 import numpy as np
 
+from tsae.engine.layout import check_flag
 from tsae.errors import first_line
+from tsae.models.device import device_name
 from tsae.models.inference import autocast
 
 #: rough activation memory per input byte, used to cap the batch size
@@ -67,9 +69,11 @@ class TrainConfig:
     seed
         Seeds the split, the shuffles, the corruption noise (and torch's global RNG).
     device
-        ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``.
+        ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``. An unknown name is
+        refused here; a missing GPU only when training starts (a configuration may be made
+        on one machine for another).
     quiet
-        No progress bar.
+        No progress bar (True or False, as ``deterministic`` and ``amp``).
     max_seconds
         Wall-clock budget; training stops after the batch that exceeds it.
     weight_decay
@@ -121,6 +125,9 @@ class TrainConfig:
             raise ValueError(f"corruption must be gaussian, mask or both, got {self.corruption!r}")
         if self.max_seconds is not None and real_number("max_seconds", self.max_seconds) <= 0:
             raise ValueError(f"max_seconds must be > 0, got {self.max_seconds}")
+        for name in ("quiet", "deterministic", "amp"):
+            setattr(self, name, check_flag(name, getattr(self, name)))  # a numpy bool stored as a bool: JSON-able
+        device_name(self.device)  # the name now; whether this machine has the device, when training starts
 
 
 def whole_number(name: str, value: Any, low: int) -> int:

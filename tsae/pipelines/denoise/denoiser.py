@@ -31,7 +31,6 @@ import numpy as np
 
 from tsae.engine.framing import check_flag
 from tsae.engine.layout import as_channels_first, is_dataframe, plain, real_array
-from tsae.errors import in_file
 from tsae.models.trainer import real_number
 from tsae.pipelines.denoise.mask_finish import MaskFinisher, finish_settings
 
@@ -212,8 +211,7 @@ def float_samples(audio: Any, name: str) -> Any:
     if is_dataframe(audio):
         return audio
     if isinstance(audio, (list, tuple)):
-        with in_file(name):  # a ragged list: numpy's message, named
-            arr = real_array(audio, name, np.float64)
+        arr = real_array(audio, name, np.float64)
     else:
         arr = plain(audio, name)
         arr = arr if isinstance(arr, np.ndarray) else np.asarray(arr)

@@ -127,7 +127,8 @@ def stream_frames(loaded: Any, source: SeriesSource, block: int) -> Iterator[tup
             last = raw.shape[1] - 1 - np.argmax(finite[:, ::-1], axis=1)
             left = (np.where(seen, a + last, left[0]), np.where(seen, raw[np.arange(raw.shape[0]), last], left[1]))
         xn = normalizer.transform(x) if normalizer is not None else x
-        yield np.swapaxes(framer.push(as_float32(xn, "values")), 0, 1), raw
+        xf = as_float32(xn, "values", normalised=normalizer is not None)
+        yield np.swapaxes(framer.push(xf), 0, 1), raw
     source.finish()
     yield np.swapaxes(framer.flush(), 0, 1), np.empty((source.channels, 0))
 

@@ -91,7 +91,8 @@ def prepare_frames(loaded: Any, values: Any) -> tuple[np.ndarray, FrameContext]:
     x = repair_missing(x, empty="raise")
     normalizer = Normalizer.from_dict(loaded.normalizer) if loaded.normalizer else None
     xn = normalizer.transform(x) if normalizer is not None else x
-    frames = frame(as_float32(xn, "values"), spec["window"], spec["hop"], spec["window_fn"], pad=True)
+    xf = as_float32(xn, "values", normalised=normalizer is not None)
+    frames = frame(xf, spec["window"], spec["hop"], spec["window_fn"], pad=True)
     frames = np.ascontiguousarray(np.swapaxes(frames, 0, 1), dtype=np.float32)  # (n_frames, C, L)
     return frames, FrameContext(n=x.shape[1], squeeze=squeeze, normalizer=normalizer, spec=spec)
 
