@@ -31,7 +31,7 @@ def smooth(x: Any, **options: Any) -> np.ndarray:
 
 def impute(x: Any, **options: Any) -> np.ndarray:
     """Gap filling of a series with NaN gaps (:func:`tsae.impute`)."""
-    from tsae.pipelines.smooth.smoother import impute as run
+    from tsae.pipelines.smooth.imputer import impute as run
 
     return run(x, **options)
 

@@ -340,7 +340,7 @@ def run_glitched_gaps(n: int, seeds: int, first_seed: int = 0) -> None:
     """Imputation of 5 % gaps when the observed samples hold glitches (see :func:`add_glitches`)."""
     from scipy.interpolate import CubicSpline
 
-    import tsae.pipelines.smooth.smoother as sm
+    import tsae.pipelines.smooth.imputer as imputer
 
     kinds = ["sine", "chirp", "ecg", "random_walk", "steps"]
     reals = real_series(n)
@@ -361,7 +361,7 @@ def run_glitched_gaps(n: int, seeds: int, first_seed: int = 0) -> None:
             t = np.arange(len(x))
             lin = np.interp(t[gaps], t[~gaps], x[~gaps])
             spl = CubicSpline(t[~gaps], x[~gaps])(t[gaps])
-            for name, v in (("tsae", sm.impute(x)[gaps]), ("linear", lin), ("spline", spl)):
+            for name, v in (("tsae", imputer.impute(x)[gaps]), ("linear", lin), ("spline", spl)):
                 e[name].append(rmse(v, truth[gaps]) / truth.std())
         r = {k: float(np.mean(v)) for k, v in e.items()}
         ratios.append(r["tsae"] / min(r["linear"], r["spline"]))
@@ -387,7 +387,7 @@ def make_gaps(n: int, fraction: float, rng: np.random.Generator) -> np.ndarray:
 def run_imputation(n: int, seeds: int, first_seed: int = 0) -> None:
     from scipy.interpolate import CubicSpline
 
-    import tsae.pipelines.smooth.smoother as sm
+    import tsae.pipelines.smooth.imputer as imputer
 
     kinds = ["sine", "chirp", "ecg", "random_walk", "steps"]
     reals = real_series(n)
@@ -410,7 +410,7 @@ def run_imputation(n: int, seeds: int, first_seed: int = 0) -> None:
                 x[gaps] = np.nan
                 t = np.arange(len(x))
                 t0 = time.perf_counter()
-                filled = sm.impute(x)
+                filled = imputer.impute(x)
                 seconds += time.perf_counter() - t0
                 lin = np.interp(t[gaps], t[~gaps], x[~gaps])
                 spl = CubicSpline(t[~gaps], x[~gaps])(t[gaps])

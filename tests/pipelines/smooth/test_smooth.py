@@ -6,7 +6,8 @@ import re
 import numpy as np
 import pytest
 
-from tsae.pipelines.smooth.smoother import impute, noise_sigma, smooth
+from tsae.pipelines.smooth.imputer import impute
+from tsae.pipelines.smooth.smoother import noise_sigma, smooth
 
 from smooth_helpers import rmse, xcorr_lag
 

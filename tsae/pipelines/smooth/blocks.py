@@ -12,7 +12,7 @@ neighbours on both sides and only its own part written:
   the blocks join without seams. Learning from the first block only keeps the training
   cost and memory those of a one-block file; a series whose character changes later is
   smoothed with what the first block taught (the edge guard keeps what it cannot predict).
-- :func:`impute_blocks` fills each block with :func:`~tsae.pipelines.smooth.smoother.impute`
+- :func:`impute_blocks` fills each block with :func:`~tsae.pipelines.smooth.imputer.impute`
   on the block and its context. A block never ends inside a gap: its end moves forward
   to the next sample observed in every channel, so each gap is filled once, from one
   segment that holds it whole and observed samples on both sides.
@@ -31,13 +31,13 @@ import numpy as np
 from tsae.engine.layout import known_layout
 from tsae.engine.preprocess import repair_missing
 from tsae.io.blocks import CHUNK, SeriesSource
+from tsae.pipelines.smooth.imputer import impute
 from tsae.pipelines.smooth.smoother import (
     _GUARD_HALF,
     _typical_power,
     blend,
     check_budget,
     checked_params,
-    impute,
     noise_sigma,
     normalisation,
     self_supervised,
@@ -123,7 +123,7 @@ def impute_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], adv
                   block: int = IMPUTE_BLOCK, context: int = IMPUTE_CONTEXT, **kwargs: Any) -> int:
     """Fill the gaps of ``source`` block by block into ``write`` (see the module notes); returns the samples filled.
 
-    ``kwargs`` go to :func:`~tsae.pipelines.smooth.smoother.impute`; a gap longer than
+    ``kwargs`` go to :func:`~tsae.pipelines.smooth.imputer.impute`; a gap longer than
     a block is cut at the next block's end.
     """
     n, start, filled = source.n, 0, 0

@@ -2,7 +2,7 @@
 
 A file no longer than one block (and every table: there is no chunked table reader,
 so CSV/TSV files are read whole) is processed whole, exactly as
-:func:`~tsae.pipelines.smooth.smoother.smooth` and :func:`~tsae.pipelines.smooth.smoother.impute`
+:func:`~tsae.pipelines.smooth.smoother.smooth` and :func:`~tsae.pipelines.smooth.imputer.impute`
 process the array. A longer audio or ``.npy`` file going to an audio or ``.npy`` output
 is read, processed and written block by block (:mod:`tsae.pipelines.smooth.blocks`, :mod:`tsae.io.blocks`), so
 memory is bounded by the block, not the file; a progress bar on a terminal shows it.
@@ -23,7 +23,8 @@ from tsae.io.blocks import SeriesSource, open_source, open_writer, streams
 from tsae.io.paths import check_output, read_paths
 from tsae.io.series import read_series, write_series
 from tsae.pipelines.smooth.blocks import IMPUTE_BLOCK, SMOOTH_BLOCK, impute_blocks, smooth_blocks
-from tsae.pipelines.smooth.smoother import checked_params, impute, smooth
+from tsae.pipelines.smooth.imputer import impute
+from tsae.pipelines.smooth.smoother import checked_params, smooth
 
 #: a block job: (source, write, advance) -> the input's missing samples
 _BlockJob = Callable[[SeriesSource, Callable[[np.ndarray], None], Callable[[int], None]], int]
@@ -109,7 +110,7 @@ def impute_file(input: str | os.PathLike, output: str | os.PathLike, *, model: A
     """Fill the missing cells of a series file into ``output`` (same kind, written atomically).
 
     Parameters and result as for :func:`smooth_file`; ``kwargs`` go to
-    :func:`~tsae.pipelines.smooth.smoother.impute`. A longer audio or ``.npy`` file is
+    :func:`~tsae.pipelines.smooth.imputer.impute`. A longer audio or ``.npy`` file is
     filled block by block, each block with context around it (``block`` defaults to 2**16
     samples: the imputer's memory grows with 128 values per sample).
     """

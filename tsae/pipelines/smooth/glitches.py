@@ -2,7 +2,7 @@
 
 A glitch (one sample of 9999 in a temperature log, a burst of three from a loose contact)
 would dominate the least-squares fits of :func:`~tsae.pipelines.smooth.smoother.smooth`
-and the components of :func:`~tsae.pipelines.smooth.smoother.impute`, and so spoil the
+and the components of :func:`~tsae.pipelines.smooth.imputer.impute`, and so spoil the
 whole channel. Both keep the sample as it came in their output, but learn without it.
 
 A sample is a glitch when it lies

@@ -29,13 +29,7 @@
 With a trained model (``model=``), the model's reconstruction takes the place of the
 blind-spot prediction.
 
-:func:`impute` fills missing samples (NaN) by reconstruction: a linear autoencoder
-on lagged windows (PCA of the trajectory matrix, fitted in closed form) is trained on
-the observed samples by expectation-maximisation: gaps start from a linear guess,
-the autoencoder is fitted, the gaps are replaced by its reconstruction (averaged over
-every window that covers a sample), and so on until the filled values settle. The
-bottleneck size is chosen by hiding a share of the observed samples and scoring how
-well they are restored.
+Gap filling (:func:`~tsae.pipelines.smooth.imputer.impute`) lives in its own module.
 """
 from __future__ import annotations
 
@@ -46,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from tsae.engine.framing import check_flag, frame, overlap_add
+from tsae.engine.framing import check_flag
 from tsae.engine.layout import as_channels_first, known_layout
 from tsae.engine.preprocess import repair_missing, spread
 from tsae.errors import EmptyChannelError
@@ -57,11 +51,9 @@ from tsae.pipelines.smooth.glitches import (
     GlitchBounds,
     fill_glitches,
     glitch_bounds,
-    glitch_mask,
-    runs,
 )
 
-__all__ = ["smooth", "impute", "noise_sigma"]
+__all__ = ["smooth", "noise_sigma"]
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -559,165 +551,4 @@ def smooth(
         out = blend(filled, z, pred, scale, strength, edge_guard=edge_guard,
                     sigmas=np.array([noise_sigma(zc) for zc in z]))
     out[missing] = np.nan
-    return out[0] if squeeze else out
-
-
-# ----------------------------------------------------------------------------- imputation
-
-
-def _ssa_reconstruct(z: np.ndarray, L: int, rank: int) -> np.ndarray:
-    """Rank-``rank`` linear autoencoder on all windows of length L (PCA), averaged back to a series."""
-    from scipy.linalg import eigh
-
-    X = frame(z, L, 1)  # every window of L samples (the trajectory matrix), float32
-    mean = X.mean(axis=0, dtype=np.float64)
-    Xc = X - mean  # float64 from here on
-    cov = Xc.T @ Xc
-    rank = min(rank, L)
-    _, V = eigh(cov, subset_by_index=[L - rank, L - 1])
-    R = (Xc @ V) @ V.T + mean
-    return overlap_add(R, 1, length=len(z)).astype(np.float64)  # each sample: the mean of its windows
-
-
-def _em_fill(z: np.ndarray, missing: np.ndarray, L: int, rank: int, iterations: int, tol: float = 1e-4) -> np.ndarray:
-    """Refill ``missing`` samples of ``z`` (already holding a first guess) until they settle."""
-    z = z.copy()
-    for _ in range(iterations):
-        rec = _ssa_reconstruct(z, L, rank)
-        change = float(np.sqrt(np.mean((rec[missing] - z[missing]) ** 2)))
-        z[missing] = rec[missing]
-        if change < tol:
-            break
-    return z
-
-
-def _holdout_mask(observed: np.ndarray, block: int, share: float, rng: np.random.Generator) -> np.ndarray:
-    """Blocks of observed samples to hide for choosing the bottleneck size."""
-    n = len(observed)
-    hide = np.zeros(n, dtype=bool)
-    target = int(share * observed.sum())
-    tries = 0
-    while hide.sum() < target and tries < 1000:
-        tries += 1
-        start = int(rng.integers(0, max(1, n - block)))
-        seg = slice(start, start + block)
-        if observed[seg].all():
-            hide[seg] = True
-    return hide
-
-
-def _impute_channel(v: np.ndarray, *, window: int | None, rank: int | None, max_rank: int, seed: int) -> np.ndarray:
-    missing = np.isnan(v)
-    if not missing.any():
-        return v.copy()
-    n = len(v)
-    # gross glitches only: a brief dip or peak within the series' range may be real, and the fill needs it
-    glitches = glitch_mask(v, noise_sigma(v), gross_only=True)
-    if glitches.any():  # filled as gaps are, from the rest; impute() returns the observed samples as they were
-        v = np.where(glitches, np.nan, v)
-        missing = missing | glitches
-    obs = v[~missing]
-    mu, sd = float(np.mean(obs)), float(spread(obs)[0]) or 1.0
-    z = repair_missing((v - mu) / sd)
-    if n < 8:
-        return z * sd + mu
-    L = int(window or np.clip(n // 5, 4, 128))
-    L = max(2, min(L, n // 2))
-    if rank is None:
-        longest = max(b - a for a, b in runs(missing))
-        hide = _holdout_mask(~missing, max(1, min(longest, L // 2)), 0.1, np.random.default_rng(seed))
-        if hide.any():
-            truth = z[hide]
-            trial = z.copy()
-            trial[hide] = np.nan
-            trial = repair_missing(trial)
-            both = missing | hide
-            best_err, rank, worse = float(np.sqrt(np.mean((trial[hide] - truth) ** 2))), 0, 0
-            for r in range(1, max_rank + 1):
-                trial = _em_fill(trial, both, L, r, 15)
-                err = float(np.sqrt(np.mean((trial[hide] - truth) ** 2)))
-                if err < best_err * 0.995:
-                    best_err, rank, worse = err, r, 0
-                else:
-                    worse += 1
-                    if worse >= 4:
-                        break
-        else:
-            rank = 2
-    if rank <= 0:  # nothing beats the straight line
-        return z * sd + mu
-    rank = min(rank, L)  # a window of L samples has L components: more is the same fill, grown for ever
-    for r in range(1, rank + 1):  # grow the bottleneck one component at a time (Kondrashov & Ghil)
-        z = _em_fill(z, missing, L, r, 15 if r < rank else 40)
-    return z * sd + mu
-
-
-def impute(
-    x: Any,
-    *,
-    model: Any = None,
-    window: int | None = None,
-    rank: int | None = None,
-    max_rank: int = 12,
-    iterations: int = 20,
-    seed: int = 0,
-    device: str = "cpu",
-) -> np.ndarray:
-    """Fill every missing sample (NaN) of a series by autoencoder reconstruction.
-
-    Parameters
-    ----------
-    x
-        ``(n,)`` or ``(channels, n)`` with NaN for missing samples.
-    model
-        A trained model file path or :class:`~tsae.models.modelfile.LoadedModel`: gaps
-        are refilled with its reconstruction ``iterations`` times. Without one, a
-        linear autoencoder (PCA of all windows of ``window`` samples) is trained on the
-        observed samples of each channel by expectation-maximisation.
-    window
-        Window length of the self-trained autoencoder (default ``n/5``, at most 128).
-    rank
-        Its bottleneck size (default: chosen by restoring hidden observed samples,
-        up to ``max_rank``; 0 when nothing beats linear interpolation).
-    seed
-        Seed of the hidden-sample draw.
-
-    Returns
-    -------
-    np.ndarray
-        float64, the input's shape; observed samples unchanged, no NaN left.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> x = np.sin(np.arange(400) / 10.0)
-    >>> x[100:140] = np.nan
-    >>> bool(np.isnan(impute(x)).any())
-    False
-    """
-    for name, value, low, optional in (("window", window, 2, True), ("rank", rank, 1, True),
-                                       ("max_rank", max_rank, 1, False), ("iterations", iterations, 1, False)):
-        if optional and value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}{' or None' if optional else ''}, got {value!r}")
-    whole_number("seed", seed, 0)
-    check_device(device, model)
-    arr, squeeze = _series(x)
-    missing = np.isnan(arr)
-    if missing.all(axis=1).any():
-        raise EmptyChannelError(int(np.argmax(missing.all(axis=1))))
-    if model is not None:
-        from tsae.pipelines.reconstruct.series import _loaded, reconstruct_series
-
-        loaded = _loaded(model, device)
-        out = repair_missing(arr)
-        for _ in range(iterations):
-            rec = np.asarray(reconstruct_series(loaded, known_layout(out)), dtype=np.float64).reshape(out.shape)
-            out[missing] = rec[missing]
-    else:
-        with torch_threads(1, native=True):
-            out = np.stack([_impute_channel(row, window=window, rank=rank, max_rank=max_rank, seed=seed)
-                            for row in arr])
-    out[~missing] = arr[~missing]
     return out[0] if squeeze else out
