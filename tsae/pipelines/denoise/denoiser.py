@@ -99,10 +99,9 @@ def load_denoiser(model: Any = None, device: str = "cpu") -> tuple[Any, int]:
     """
     # The denoiser runs frame by frame (16 ms steps, a few hundred thousand weights):
     # per-frame GPU launches are slower than the CPU, so "auto" means the CPU here.
-    from tsae.models.device import resolve_device
+    from tsae.models.device import device_name, resolve_device
 
-    auto = device is None or (isinstance(device, str) and device.strip().lower() == "auto")
-    dev = resolve_device("cpu" if auto else device)
+    dev = resolve_device("cpu" if device_name(device) == "auto" else device)
     if model is not None and _is_streaming(model):
         return _ready(model, dev), int(model.config.get("sample_rate", 16000))
     if model is not None and not isinstance(model, (str, os.PathLike)):
