@@ -54,7 +54,7 @@ def compress_command(model: Path, data: Path, output: Path, max_error: float | N
 @click.command("decompress")
 @click.argument("container", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Series file to write (.csv, .npy or audio, by suffix).")
+              help="Series file to write (.csv, .csv.gz/.bz2/.xz, .npy or audio, by suffix).")
 @click.option("--model", type=model_file, default=None,
               help="Model file [default: the one the container references]; its SHA-256 must match.")
 @quiet_option

@@ -54,7 +54,7 @@ def drift_options(command: Any) -> Any:
 
 @click.group("detect")
 def detect_group() -> None:
-    """Batch anomaly detection on sensor CSV files (one column per sensor).
+    """Batch anomaly detection on sensor CSV files (one column per sensor; .csv.gz, .bz2, .xz too).
 
     \b
     tsae detect fit normal.csv -o detector.tsae
@@ -132,7 +132,7 @@ def _scales(text: str) -> str | list[int]:
 @click.option("--detector", type=model_file, required=True,
               help="Detector file written by `tsae detect fit`.")
 @click.option("-o", "--output", type=output_file, required=True,
-              help="Scores CSV to write (time, score, anomaly, contrib_<sensor>...).")
+              help="Scores CSV to write (time, score, anomaly, contrib_<sensor>...; .csv.gz compressed).")
 @click.option("--plot", type=output_file, default=None,
               help="Also write a plot (PNG/PDF/SVG) of the series, score, threshold and events.")
 @click.option("--events", type=output_file, default=None,

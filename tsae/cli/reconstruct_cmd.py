@@ -26,14 +26,14 @@ from tsae.cli.common import device_option, echo_done, output_file, quiet_option,
 @quiet_option
 def reconstruct_command(model: Path, inputs: tuple[str, ...], output: str, workers: int, dask_address: str | None,
                         batch_size: int, manifest: Path | None, device: str, quiet: bool) -> None:
-    """Reconstruct series files (CSV, .npy, audio) through the autoencoder MODEL.
+    """Reconstruct series files (CSV/TSV, also .gz/.bz2/.xz, .npy, audio) through the autoencoder MODEL.
 
     With one input file, -o is the output file. With several files, folders or globs,
-    -o is a folder: each file is written there under its own name, a manifest CSV
-    records every file (ok/failed, error, samples, channels, reconstruction RMSE/MSE,
-    seconds), and a rerun skips the files already done (an output older than its input
-    or the model is redone). A file that fails is reported and the batch goes on; the
-    exit code is 1 if any file failed. Ctrl-C leaves no output of the files running
+    -o is a folder: each file is written there under its own name (a.csv.gz compressed
+    again), a manifest CSV records every file (ok/failed, error, samples, channels,
+    reconstruction RMSE/MSE, seconds), and a rerun skips the files already done (an
+    output older than its input or the model is redone). A file that fails is reported
+    and the batch goes on; the exit code is 1 if any file failed. Ctrl-C leaves no output of the files running
     (in a local output folder).
 
     \b

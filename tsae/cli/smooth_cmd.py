@@ -17,7 +17,8 @@ from tsae.cli.common import (
 )
 
 _output = click.option("-o", "--output", required=True, type=output_file,
-                       help="Output file (same kind as the input: CSV keeps its time column, audio its rate).")
+                       help="Output file (same kind as the input: CSV keeps its time column, audio its rate; "
+                            ".csv.gz, .bz2, .xz are written compressed).")
 _model = click.option("--model", type=model_file, default=None,
                       help="Use a trained model file (.tsae) instead of learning from the series itself.")
 
@@ -35,7 +36,7 @@ _model = click.option("--model", type=model_file, default=None,
 @quiet_option
 def smooth_command(input: Path, output: Path, strength: float, no_edge_guard: bool, model: Path | None,
                    params: dict[str, str], device: str, quiet: bool) -> None:
-    """Smooth INPUT (CSV, .npy or audio), every channel, without shifting it in time.
+    """Smooth INPUT (CSV/TSV, also .gz/.bz2/.xz, .npy or audio), every channel, without shifting it in time.
 
     Without --model a small blind-spot autoencoder learns the signal from INPUT
     itself (a few seconds); steps and spikes are kept sharp. A long audio or .npy

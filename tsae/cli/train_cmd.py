@@ -55,8 +55,9 @@ def train_command(data: tuple[Path, ...], output: Path, family: str | None, wind
                   init: Path | None, device: str, quiet: bool) -> None:
     """Train an autoencoder on DATA (CSV tables, .npy arrays, audio files, or folders of them).
 
-    CSV files have one column per channel; a time column (time, timestamp, date, ...)
-    and a 'label' column are recognised and left out; missing cells are repaired.
+    CSV files (also .csv.gz, .bz2, .xz; ';' or tab separated with decimal commas) have
+    one column per channel; a time column (time, timestamp, date, ...) and a 'label'
+    column are recognised and left out; missing cells are repaired.
 
     With --init, the new model starts from the encoder of a model trained before (on
     other, perhaps unlabelled, series) and takes its family, window and parameters.

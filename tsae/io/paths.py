@@ -18,9 +18,13 @@ from pathlib import Path
 
 #: File name suffixes of each kind of series file (lower case, with the dot).
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif", ".au", ".mp3", ".w64", ".rf64")
-TABLE_SUFFIXES = (".csv", ".tsv", ".txt")
+#: Suffixes of a compressed table (``pump.csv.gz``): gzip, bzip2, xz.
+COMPRESSION_SUFFIXES = (".gz", ".bz2", ".xz")
+_PLAIN_TABLE_SUFFIXES = (".csv", ".tsv", ".txt")
+#: Tables, plain or compressed (``.csv``, ``.csv.gz``, ``.tsv.bz2``, ``.txt.xz`` ...).
+TABLE_SUFFIXES = _PLAIN_TABLE_SUFFIXES + tuple(t + c for t in _PLAIN_TABLE_SUFFIXES for c in COMPRESSION_SUFFIXES)
 ARRAY_SUFFIXES = (".npy",)
-#: Every file suffix :func:`tsae.io.series.read_series` reads (lower case, with the dot).
+#: Every file suffix :func:`tsae.io.series.read_series` reads (lower case, with the dot; see :func:`kind_suffix`).
 SERIES_SUFFIXES = frozenset(AUDIO_SUFFIXES) | frozenset(TABLE_SUFFIXES) | frozenset(ARRAY_SUFFIXES)
 
 PathLike = str | os.PathLike
@@ -43,6 +47,26 @@ def join(folder: PathLike, name: str) -> str:
     """``folder/name`` for a local folder or a URL prefix."""
     text = str(folder)
     return f"{text.rstrip('/')}/{name}" if is_url(text) else str(Path(text) / name)
+
+
+def split_suffix(path: PathLike) -> tuple[str, str]:
+    """``(path before its kind suffix, the kind suffix)``, the suffix as spelled.
+
+    A compressed table's suffix has two parts: ``"x/pump.csv.gz"`` -> ``("x/pump", ".csv.gz")``; any other name
+    splits at its last dot (``"notes.gz"`` -> ``("notes", ".gz")``, ``"README"`` -> ``("README", "")``). Output
+    names derived from an input use it (``pump.csv.gz`` -> ``pump.events.json``).
+    """
+    text = str(path)
+    name = Path(name_of(text))
+    suffix = name.suffix
+    if suffix.lower() in COMPRESSION_SUFFIXES and Path(name.stem).suffix.lower() in _PLAIN_TABLE_SUFFIXES:
+        suffix = Path(name.stem).suffix + suffix
+    return text[: len(text) - len(suffix)], suffix
+
+
+def kind_suffix(path: PathLike) -> str:
+    """The lower-case suffix that tells what kind of file ``path`` is: ``.csv.gz``, ``.csv``, ``.wav``, ``.gz``."""
+    return split_suffix(path)[1].lower()
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -136,7 +160,7 @@ def expand_inputs(
     skipped = _Files(skip)
 
     def wanted(path: Path) -> bool:
-        return (path.is_file() and path.suffix.lower() in accepted and not path.name.startswith(".")
+        return (path.is_file() and kind_suffix(path) in accepted and not path.name.startswith(".")
                 and not (exclude is not None and exclude(path.name)) and skipped.find(path) is None)
 
     files: list[str] = []
@@ -184,7 +208,7 @@ class InputWarning(UserWarning):
 
 def _warn_broken_links(folder: Path, listing: list[Path], accepted: set[str]) -> None:
     """One warning naming the links in ``folder`` that point nowhere but look like inputs (they are left out)."""
-    broken = [p for p in listing if p.suffix.lower() in accepted and p.is_symlink() and not p.exists()]
+    broken = [p for p in listing if kind_suffix(p) in accepted and p.is_symlink() and not p.exists()]
     if broken:
         import warnings
 
@@ -355,14 +379,14 @@ def check_model_output(output: PathLike) -> None:
 
     Model files end in ``.tsae`` by convention; any other name (no suffix, ``.bin``) is
     the user's choice and is kept. Only a suffix :func:`tsae.io.series.read_series` reads
-    as a series (CSV/TSV/TXT tables, ``.npy``, audio) is refused.
+    as a series (CSV/TSV/TXT tables, also compressed as ``.csv.gz`` ..., ``.npy``, audio) is refused.
 
     Raises
     ------
     ValueError
         One line naming ``output`` and suggesting the ``.tsae`` name.
     """
-    suffix = Path(name_of(output)).suffix
+    suffix = split_suffix(output)[1]
     if suffix.lower() not in SERIES_SUFFIXES:
         return
     text = str(output)
@@ -373,7 +397,7 @@ def check_model_output(output: PathLike) -> None:
 
 
 __all__ = [
-    "ARRAY_SUFFIXES", "AUDIO_SUFFIXES", "SERIES_SUFFIXES", "TABLE_SUFFIXES", "check_model_output", "check_output",
-    "check_outputs", "expand_inputs", "is_url", "join", "name_of", "names_many", "nearest_existing",
-    "output_is_folder", "plan_outputs", "read_paths",
+    "ARRAY_SUFFIXES", "AUDIO_SUFFIXES", "COMPRESSION_SUFFIXES", "SERIES_SUFFIXES", "TABLE_SUFFIXES",
+    "check_model_output", "check_output", "check_outputs", "expand_inputs", "is_url", "join", "kind_suffix", "name_of",
+    "names_many", "nearest_existing", "output_is_folder", "plan_outputs", "read_paths", "split_suffix",
 ]

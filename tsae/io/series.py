@@ -81,7 +81,8 @@ def read_series(path: str | os.PathLike, *, audio_gaps: bool = False) -> tuple[n
     Parameters
     ----------
     path
-        The file; any suffix other than ``.npy`` and the audio ones is read as a table.
+        The file; any suffix other than ``.npy`` and the audio ones is read as a table
+        (:func:`~tsae.io.tables.read_table`: compressed ones too, ``.csv.gz``, ``.tsv.bz2``, ``.txt.xz``).
     audio_gaps
         Read a float audio file's NaN and infinite samples as missing (NaN) rather than as
         silence (what the denoiser wants).
@@ -188,7 +189,8 @@ def write_series(path: str | os.PathLike, values: np.ndarray, rate: float | None
     ----------
     path
         Output file: an audio suffix writes audio, ``.npy`` an array (``(n,)`` for one
-        channel), anything else a CSV table.
+        channel), anything else a CSV table (compressed for ``.gz``, ``.bz2``, ``.xz``; see
+        :func:`~tsae.io.tables.write_table`).
     values
         float ``(channels, n)``.
     rate

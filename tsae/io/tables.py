@@ -4,30 +4,38 @@
 for missing cells; a time column is recognised by its name (``time``, ``timestamp``,
 ``date``, ``datetime``, ``t``) or because its values parse as dates; a ``label``
 column (anomaly labels) is kept apart. :func:`write_table` writes atomically.
+Tables may be compressed (``.csv.gz``, ``.tsv.bz2``, ``.txt.xz``: read as a stream, written
+by suffix), and a ``;``- or tab-separated table may use decimal commas (see :func:`read_table`).
 The time-column names, missing-value tokens and delimiter sniffing are shared with
 the stream record parser (:mod:`tsae.io.records`). :func:`tsae.io.series.read_series`
 reads any supported series file (CSV/TSV, ``.npy``, audio).
 
 Errors are ``ValueError("<path>: <problem>")`` with one line: missing, empty, header
-only, ragged rows, non-numeric cells (with the line and column).
+only, ragged rows, non-numeric cells (with the line and column), broken compressed data.
 """
 from __future__ import annotations
 
+import bz2
 import codecs
+import contextlib
 import csv
+import gzip
+import io
+import lzma
 import os
 import re
 import warnings
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain, islice
 from pathlib import Path
-from typing import Any, Literal, TextIO
+from typing import Any, BinaryIO, Literal, TextIO, cast
 
 import numpy as np
 
 from tsae.io.atomic import atomic_path
-from tsae.io.paths import TABLE_SUFFIXES
+from tsae.io.paths import COMPRESSION_SUFFIXES, TABLE_SUFFIXES, kind_suffix
 
 TIME_NAMES = ("time", "timestamp", "date", "datetime", "t", "time_s", "seconds", "ts")
 LABEL_NAMES = ("label", "labels", "anomaly", "is_anomaly")
@@ -81,17 +89,35 @@ def _is_missing(text: str) -> bool:
     return text.strip().lower() in MISSING
 
 
-def _floats(cells: Sequence[str]) -> np.ndarray | tuple[int, str]:
-    """The cells as float64 (missing ones NaN), or ``(index, text)`` of the first cell that is not a number."""
+def _as_float(cell: str, decimal: str | None) -> float:
+    """A cell's number with the decimal mark ``decimal`` (``"."`` or ``","``; None: either); ValueError if none.
+
+    With ``","`` a cell holding a point is not a number (decimal marks are not mixed in a file).
+    """
+    if decimal is not None and (decimal == "," and "." in cell or decimal == "." and "," in cell):
+        raise ValueError(cell)
+    return float(cell.replace(",", ".", 1) if decimal != "." and "." not in cell else cell)
+
+
+def _floats(cells: Sequence[str], decimal: str = ".") -> np.ndarray | tuple[int, str]:
+    """The cells as float64 (missing ones NaN), or ``(index, text)`` of the first cell that is not a number.
+
+    ``decimal`` is the file's decimal mark (see :func:`_decimal_mark`).
+    """
     arr = np.array([c.strip() for c in cells], dtype=object)
     missing = np.array([c.lower() in MISSING for c in arr], dtype=bool)
     arr[missing] = "nan"
     try:
-        return np.asarray(arr.astype(str), dtype=np.float64)
+        text = arr.astype(str)
+        if decimal == ",":
+            if (np.char.find(text, ".") >= 0).any():
+                raise ValueError("a decimal point")
+            text = np.char.replace(text, ",", ".")
+        return np.asarray(text, dtype=np.float64)
     except ValueError:
         for i, cell in enumerate(arr):
             try:
-                float(cell)
+                _as_float(cell, decimal)
             except ValueError:
                 return i, str(cell)
         raise
@@ -101,18 +127,40 @@ def _floats(cells: Sequence[str]) -> np.ndarray | tuple[int, str]:
 _KIND_ROWS = 200
 
 
-def _numeric_fraction(cells: Sequence[str]) -> float:
+def _numeric_fraction(cells: Sequence[str], decimal: str | None = ".") -> float:
     seen = ok = 0
     for cell in cells[:_KIND_ROWS]:
         if _is_missing(cell):
             continue
         seen += 1
         try:
-            float(cell)
+            _as_float(cell.strip(), decimal)
             ok += 1
         except ValueError:
             pass
     return ok / seen if seen else 1.0
+
+
+def _first_mark(cells: Sequence[str]) -> tuple[int, str] | None:
+    """``(index, mark)`` of the first cell holding a decimal mark (``"."`` or ``","``), or None."""
+    for i, cell in enumerate(cells):
+        if "." in cell:
+            return i, "."
+        if "," in cell:
+            return i, ","
+    return None
+
+
+def _not_a_number(line: int, name: str, cell: str, decimal: str | None) -> str:
+    """The error of a cell that is not a number; a number with the other decimal mark is told as such."""
+    problem = f"line {line}, column {name!r}: not a number ({cell[:30]!r})"
+    if decimal is not None:
+        other = "," if decimal == "." else "."
+        with contextlib.suppress(ValueError):
+            _as_float(cell, other)
+            word = "comma" if decimal == "," else "point"
+            problem += f": mixed decimal marks (the file's first decimal number has a decimal {word})"
+    return problem
 
 
 #: a UTC offset at the end of an ISO time (``+05:00``, ``-0800``)
@@ -121,9 +169,25 @@ _OFFSET = re.compile(r"[+-]\d\d:?\d\d$")
 _OFFSET_ROWS = 1000
 
 
+#: a dotted date, day first (``01.02.2024`` is 1 February), perhaps with a time after a space
+_DOTTED = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})(?=$|[ T])")
+
+
+def _iso_date(cell: str) -> str:
+    """``dd.mm.yyyy[ time]`` as ``yyyy-mm-dd[ time]``; any other text as it is."""
+    if cell[1:2] != "." and cell[2:3] != ".":  # cheap: ISO dates and numbers are left alone at once
+        return cell
+    match = _DOTTED.match(cell)
+    if match is None:
+        return cell
+    day, month, year = match.groups()
+    return f"{year}-{int(month):02d}-{int(day):02d}{cell[match.end():]}"
+
+
 def _clean_dates(cells: Sequence[str]) -> list[str]:
-    """ISO-like date strings as numpy reads them (``T`` between date and time, no ``Z``), missing ones ``NaT``."""
-    return [c.strip().replace(" ", "T", 1).rstrip("Z") if not _is_missing(c) else "NaT" for c in cells]
+    """Date strings as numpy reads them (ISO, ``T`` between date and time, no ``Z``; dotted dates are day first),
+    missing ones ``NaT``."""
+    return [_iso_date(c.strip()).replace(" ", "T", 1).rstrip("Z") if not _is_missing(c) else "NaT" for c in cells]
 
 
 def _parse_dates(cleaned: list[str]) -> np.ndarray | None:
@@ -165,7 +229,7 @@ def _rate_from_time(time: np.ndarray | None) -> float | None:
 
 
 def _sniff_dialect(sample: str, suffix: str) -> Any:
-    if suffix == ".tsv":
+    if suffix == ".tsv" or suffix.startswith(".tsv."):  # .tsv.gz too
         return csv.excel_tab
     try:
         return csv.Sniffer().sniff(sample, delimiters=DELIMITERS)
@@ -194,19 +258,84 @@ READ_ROWS = 1 << 14
 _BLOCK = 1 << 20
 
 
-def _encoding(path: Path) -> str:
-    """The encoding of a table file: UTF-8 when all of it is, else latin-1 (which decodes any bytes).
+#: the name of each compression (by suffix) as errors tell it
+_COMPRESSION_NAMES = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz"}
 
-    The file is read a block at a time. One-line errors: missing, a folder, unreadable, empty (only blanks), binary.
+
+def _starts_as(head: bytes) -> str | None:
+    """The compression suffix whose magic bytes ``head`` starts with, or None (plain, or too short to tell)."""
+    if head.startswith(b"\x1f\x8b"):
+        return ".gz"
+    # "BZh", the block size, then a block's or the end-of-stream's magic: not a text that happens to start "BZh"
+    if head[:3] == b"BZh" and head[3:4] in b"123456789" and head[4:10] in (b"1AY&SY", b"\x17rE8P\x90"):
+        return ".bz2"
+    if head.startswith(b"\xfd7zXZ\x00"):
+        return ".xz"
+    return None
+
+
+def _compression(path: Path) -> str | None:
+    """``".gz"``, ``".bz2"`` or ``".xz"`` for a compressed table, None for a plain one.
+
+    Judged by the file's magic bytes (a gzip file named ``.csv`` is read too); a file named ``.gz`` (``.bz2``,
+    ``.xz``) that does not start as one is an error. One-line errors: missing, a folder, unreadable.
     """
     if not path.exists():
         raise _fail(path, "no such file")
     if path.is_dir():
         raise _fail(path, "is a folder, not a table")
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(10)
+    except OSError as error:
+        raise _fail(path, f"cannot read ({error.strerror or error})") from None
+    found = _starts_as(head)
+    named = path.suffix.lower()
+    if found is None and named in COMPRESSION_SUFFIXES and head.strip():
+        raise _fail(path, f"not a valid {_COMPRESSION_NAMES[named]} file (it does not start as one)")
+    return found
+
+
+def _open_binary(path: Path, compression: str | None) -> io.BufferedIOBase:
+    """The file's bytes, decompressed as they are read (a stream: nothing is decompressed ahead)."""
+    if compression == ".gz":
+        return gzip.open(path, "rb")
+    if compression == ".bz2":
+        return bz2.open(path, "rb")
+    if compression == ".xz":
+        return lzma.open(path, "rb")
+    return open(path, "rb")
+
+
+@contextlib.contextmanager
+def _decompressing(path: Path, compression: str | None) -> Iterator[None]:
+    """Turn a broken compressed stream, met while reading, into one error naming the file."""
+    if compression is None:
+        yield
+        return
+    name = _COMPRESSION_NAMES[compression]
+    try:
+        yield
+    except EOFError:
+        raise _fail(path, f"truncated {name} data (the file ends early)") from None
+    except (zlib.error, lzma.LZMAError) as error:
+        raise _fail(path, f"not a valid {name} file ({error})") from None
+    except OSError as error:
+        if error.errno is not None:  # the disk, not the data (gzip's and bz2's data errors carry no errno)
+            raise
+        raise _fail(path, f"not a valid {name} file ({error})") from None
+
+
+def _encoding(path: Path, compression: str | None = None) -> str:
+    """The encoding of a table file: UTF-8 when all of it is, else latin-1 (which decodes any bytes).
+
+    The file (decompressed, for a compressed one) is read a block at a time. One-line errors: unreadable, empty
+    (only blanks), binary, broken compressed data.
+    """
     decoder = codecs.getincrementaldecoder("utf-8")()
     head, blank, utf8 = b"", True, True
     try:
-        with open(path, "rb") as handle:
+        with _decompressing(path, compression), _open_binary(path, compression) as handle:
             while block := handle.read(_BLOCK):
                 head += block[:4096 - len(head)]
                 blank = blank and not block.strip()
@@ -231,9 +360,11 @@ def _encoding(path: Path) -> str:
     return "utf-8-sig" if utf8 else "latin-1"
 
 
-def _open_text(path: Path, encoding: str) -> TextIO:
+def _open_text(path: Path, encoding: str, compression: str | None = None) -> TextIO:
     # newline="\n": lines end at "\n" only, as io.StringIO split them when the whole text was read at once
-    return open(path, encoding=encoding, newline="\n")
+    if compression is None:
+        return open(path, encoding=encoding, newline="\n")
+    return io.TextIOWrapper(cast(BinaryIO, _open_binary(path, compression)), encoding=encoding, newline="\n")
 
 
 def _records(path: Path, handle: TextIO, dialect: Any) -> Iterator[tuple[int, list[str]]]:
@@ -289,10 +420,12 @@ class _Column:
     offset: bool = False  # one of its first _OFFSET_ROWS dates has a UTC offset
 
 
-def _plan(header: list[str], sample: list[list[str]]) -> tuple[list[_Column], int | None, int | None]:
+def _plan(header: list[str], sample: list[list[str]],
+          decimal: str | None) -> tuple[list[_Column], int | None, int | None]:
     """``(columns, time index, label index)``: what each column is read as, judged on the first rows.
 
-    A column is numbers when its first :data:`_KIND_ROWS` cells are (:func:`_numeric_fraction`). Without a
+    A column is numbers when its first :data:`_KIND_ROWS` cells are (:func:`_numeric_fraction`, with the decimal
+    mark ``decimal``; None: either, as it is not known yet). Without a
     column named like a time column, the time column is the first other column (not the label) whose cells are all
     dates: each that starts with dates is read as dates too, until a cell is not one.
     """
@@ -301,7 +434,7 @@ def _plan(header: list[str], sample: list[list[str]]) -> tuple[list[_Column], in
     cells = list(zip(*sample, strict=True))
     columns = []
     for j, name in enumerate(header):
-        numeric = _numeric_fraction(cells[j]) == 1.0
+        numeric = _numeric_fraction(cells[j], decimal) == 1.0
         if j == time_idx:
             column = _Column(name, 0, floats=[] if numeric else None, dates=None if numeric else [])
         elif j == label_idx:
@@ -315,17 +448,18 @@ def _plan(header: list[str], sample: list[list[str]]) -> tuple[list[_Column], in
 
 
 def _convert(column: _Column, cells: Sequence[str], start: int, lines: Sequence[int], keep: bool,
-             floats: bool) -> None:
+             floats: bool, decimal: str | None) -> None:
     """Convert a chunk of a column's cells: data rows ``start`` on, on the file ``lines`` (as errors number them).
 
     ``keep``: keep the arrays (not when the table is already known to be an error); ``floats``: read its numbers
-    (not when the error told would not be this column's anyway).
+    (not when the error told would not be this column's anyway) with the decimal mark ``decimal`` (None: not known
+    yet, as no number so far has one).
     """
     if column.floats is not None and column.bad is None and floats:
-        values = _floats(cells)
+        values = _floats(cells, decimal or ".")
         if isinstance(values, tuple):
             i, cell = values
-            column.bad = f"line {lines[i]}, column {column.name!r}: not a number ({cell[:30]!r})"
+            column.bad = _not_a_number(lines[i], column.name, cell, decimal)
             column.floats.clear()
         elif keep:
             column.floats.append(values)
@@ -351,16 +485,33 @@ def _joined(chunks: list[np.ndarray] | None) -> np.ndarray:
     return joined
 
 
+def _decimal_mark(columns: list[_Column], cells: Sequence[Sequence[str]]) -> str | None:
+    """The decimal mark of a chunk's first number (in file order) that has one, in the columns read as numbers;
+    None when none has one."""
+    first: tuple[int, int, str] | None = None  # (row, column, mark)
+    for j, column in enumerate(columns):
+        if column.floats is None or column.dates is not None:  # not numbers, or perhaps dates (01.02.2024)
+            continue
+        found = _first_mark(cells[j])
+        if found is not None and (first is None or (found[0], j) < first[:2]):
+            first = (found[0], j, found[1])
+    return None if first is None else first[2]
+
+
 def _read_rows(path: Path, handle: TextIO, dialect: Any) -> Table:
     """The table of the rows of an open file, read :data:`READ_ROWS` rows at a time; errors in the order the
     whole-file reader told them: broken quotes, empty, no data rows, ragged rows, duplicate names, the time
-    column, the label, no channel, then the first channel (left to right) with a cell that is not a number."""
+    column, the label, no channel, then the first channel (left to right) with a cell that is not a number.
+
+    A file not separated by commas may use decimal commas: the first number with a decimal mark decides the
+    mark of the whole file (see :func:`read_table`)."""
+    decimal = "." if dialect.delimiter == "," else None
     rows = _records(path, handle, dialect)
     head = next(rows, None)
     if head is None:
         raise _fail(path, "empty file")
     first = head[1]
-    if all(_numeric_fraction([c]) == 1.0 and not _is_missing(c) for c in first):  # numbers: data, not a header
+    if all(_numeric_fraction([c], decimal) == 1.0 and not _is_missing(c) for c in first):  # data, not a header
         header = [f"ch{i}" for i in range(len(first))]
         rows = chain([head], rows)
     else:
@@ -374,7 +525,7 @@ def _read_rows(path: Path, handle: TextIO, dialect: Any) -> Table:
             pass
         dup = sorted({h for h in header if header.count(h) > 1})[0]
         raise _fail(path, f"duplicate column name {dup!r}")
-    columns, time_idx, label_idx = _plan(header, [row for _, row in sample])
+    columns, time_idx, label_idx = _plan(header, [row for _, row in sample], decimal)
     doomed: tuple[int, int] | None = None  # (rank, index) of the first error that will certainly be told
     n = 0
     rest = chain(sample, body)
@@ -383,8 +534,10 @@ def _read_rows(path: Path, handle: TextIO, dialect: Any) -> Table:
         lines = [line for line, _ in chunk]
         cells = list(zip(*(row for _, row in chunk), strict=True))
         del chunk
+        if decimal is None:
+            decimal = _decimal_mark(columns, cells)
         for j, column in enumerate(columns):
-            _convert(column, cells[j], n, lines, doomed is None, doomed is None or (column.rank, j) < doomed)
+            _convert(column, cells[j], n, lines, doomed is None, doomed is None or (column.rank, j) < doomed, decimal)
         n += len(cells[0])
         for j, column in enumerate(columns):
             certain = (column.bad is not None and not column.maybe_time) or (column.rank == 0 and column.not_dates)
@@ -433,13 +586,14 @@ def _read_rows(path: Path, handle: TextIO, dialect: Any) -> Table:
 
 
 def read_table(path: str | os.PathLike) -> Table:
-    """Read a CSV (or TSV) file of channels.
+    """Read a CSV (or TSV) file of channels, plain or compressed (gzip, bzip2, xz).
 
     Parameters
     ----------
     path
         The file. The first row is a header (when it is not all numbers); each other
         row is one time step. Empty cells and ``NA``/``nan``/``null`` become NaN.
+        The delimiter (``,``, ``;``, tab, ``|``) is sniffed from the start of the text.
 
     Returns
     -------
@@ -449,21 +603,40 @@ def read_table(path: str | os.PathLike) -> Table:
     ------
     ValueError
         One line naming the file: missing, empty, no data rows, ragged rows, no numeric
-        column, or a cell that is not a number (with its line and column).
+        column, a cell that is not a number (with its line and column), or compressed
+        data that is not valid (``not a valid gzip file``, ``truncated xz data``).
 
     Notes
     -----
+    *Compression.* A file that starts with the magic bytes of gzip, bzip2 or xz is decompressed as it is read,
+    whatever its name (``pump.csv.gz``, ``pump.tsv.bz2``, ``pump.txt.xz``, or a gzip file named ``.csv``); a file
+    named ``.gz``, ``.bz2`` or ``.xz`` that is not one is an error. Nothing is decompressed ahead: memory is as for
+    a plain file.
+
+    *Decimal commas.* In a file whose delimiter is not a comma (``;``, tab, ``|``), numbers may use a decimal
+    comma (``-0,5``, ``12,75``, ``1,5e-3``, as spreadsheets in many locales export them). The first number in the
+    file (in file order, in the columns read as numbers) that has a decimal mark decides the mark of the whole
+    file; a later number with the other mark is an error naming its line and column (a file does not mix them).
+    Dates are not numbers, so ``01.02.2024`` does not decide it. A comma-separated file always has decimal points.
+    Thousands separators (``1.234,5``, ``1,234.5``) are not read: such a cell is not a number. Tables are written
+    with commas and decimal points whatever they were read with.
+
+    *Dates.* A time column holds numbers or dates: ISO 8601 (``2024-02-01 10:00:00``, ``T``, a trailing ``Z`` or
+    UTC offset) or dotted day-first dates (``01.02.2024 10:00:00`` is 1 February).
+
     The file is read :data:`READ_ROWS` rows at a time (its memory is about twice the arrays it returns): what
     each column is (numbers, dates, text) is judged on its first 200 cells, and a later cell that does not fit
     is the same error as when the whole file was read at once.
     """
     path = Path(path)
-    encoding = _encoding(path)
+    compression = _compression(path)
+    encoding = _encoding(path, compression)
     try:
-        with _open_text(path, encoding) as handle:
-            dialect = _sniff_dialect(handle.read(8192), path.suffix.lower())
-        with _open_text(path, encoding) as handle:
-            table = _read_rows(path, handle, dialect)
+        with _decompressing(path, compression):
+            with _open_text(path, encoding, compression) as handle:
+                dialect = _sniff_dialect(handle.read(8192), kind_suffix(path))
+            with _open_text(path, encoding, compression) as handle:
+                table = _read_rows(path, handle, dialect)
     except OSError as error:
         raise _fail(path, f"cannot read ({error.strerror or error})") from None
     except UnicodeDecodeError:  # UTF-8 a moment ago
@@ -519,6 +692,26 @@ def _format_column(values: np.ndarray, unit: Literal["s", "ms", "us", "ns"] | No
     return values.astype(str)
 
 
+@contextlib.contextmanager
+def _open_output(tmp: Path, suffix: str) -> Iterator[TextIO]:
+    """A UTF-8 text file at ``tmp``, compressed when ``suffix`` (the output's) is ``.gz``, ``.bz2`` or ``.xz``.
+
+    The gzip header holds no file name (it would be the temporary one) nor time: the same table, the same bytes.
+    """
+    if suffix not in COMPRESSION_SUFFIXES:
+        with open(tmp, "w", newline="", encoding="utf-8") as handle:
+            yield handle
+        return
+    with contextlib.ExitStack() as stack:
+        raw: io.BufferedIOBase
+        if suffix == ".gz":
+            file = stack.enter_context(open(tmp, "wb"))
+            raw = stack.enter_context(gzip.GzipFile(filename="", mode="wb", fileobj=file, compresslevel=6, mtime=0))
+        else:
+            raw = stack.enter_context(bz2.open(tmp, "wb") if suffix == ".bz2" else lzma.open(tmp, "wb"))
+        yield stack.enter_context(io.TextIOWrapper(cast(BinaryIO, raw), encoding="utf-8", newline=""))
+
+
 def write_table(
     path: str | os.PathLike,
     columns: Mapping[str, Any],
@@ -532,7 +725,8 @@ def write_table(
     Parameters
     ----------
     path
-        Output CSV path.
+        Output CSV path; ending in ``.gz``, ``.bz2`` or ``.xz`` (``pump.csv.gz``) it is written compressed; a
+        ``.tsv`` (``.tsv.gz`` ...) is tab-separated, any other comma-separated, always with decimal points.
     columns
         ``{name: 1-D array}``, all the same length; NaN is written as an empty cell.
     time
@@ -558,8 +752,9 @@ def write_table(
     # a million rows of 7 columns took 900 MB)
     units = [_time_unit(arr) if np.issubdtype(arr.dtype, np.datetime64) else None for arr in arrays]
     with atomic_path(path, protect=protect) as tmp:
-        with open(tmp, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle, lineterminator="\n")
+        with _open_output(tmp, path.suffix.lower()) as handle:
+            tabs = kind_suffix(path).startswith(".tsv")  # read back as a .tsv is: tab-separated
+            writer = csv.writer(handle, delimiter="\t" if tabs else ",", lineterminator="\n")
             writer.writerow(names)
             for start in range(0, n, WRITE_ROWS):
                 text_columns = [_format_column(arr[start:start + WRITE_ROWS], unit)

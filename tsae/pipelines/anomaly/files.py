@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from tsae.io.atomic import all_or_nothing
-from tsae.io.paths import check_model_output, check_output, check_outputs, read_paths
+from tsae.io.paths import check_model_output, check_output, check_outputs, read_paths, split_suffix
 from tsae.pipelines.anomaly.detector import Detector, check_family
 
 
@@ -129,9 +129,9 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     """Score a CSV with a fitted detector (``tsae detect score``).
 
     Writes ``output`` (CSV: the time column when the input had one, ``score``, ``anomaly``
-    0/1, ``contrib_<sensor>`` shares), the events (``.json`` or ``.csv``; default
-    ``<output stem>.events.json`` beside it) and optionally a plot (PNG/PDF/SVG): all
-    of them, or none when one fails. ``drift_rate`` / ``drift_every`` override the
+    0/1, ``contrib_<sensor>`` shares; ``.csv.gz`` etc. compressed), the events (``.json`` or ``.csv``; default
+    ``<output stem>.events.json`` beside it, ``scores.csv.gz`` -> ``scores.events.json``) and optionally a plot
+    (PNG/PDF/SVG): all of them, or none when one fails. ``drift_rate`` / ``drift_every`` override the
     detector's drift updates (:mod:`~tsae.pipelines.anomaly.drift`; None: its own). Returns
     a summary dict. A time column that goes back in time (the rows are scored in file order)
     and a sensor column without values (scored as missing throughout) are warned about
@@ -141,7 +141,7 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     from tsae.pipelines.anomaly.events import find_events, write_events
 
     test_path, output = Path(test_path), Path(output)
-    events_path = Path(events) if events else output.with_name(output.stem + ".events.json")
+    events_path = Path(events) if events else Path(split_suffix(output)[0] + ".events.json")  # x.csv.gz: x.events.json
     protect = (test_path, *map(Path, read_paths(detector)))
     check_outputs([output, events_path, *([Path(plot)] if plot else [])], protect)
     det = detector if isinstance(detector, Detector) else Detector.load(detector, device=device)
