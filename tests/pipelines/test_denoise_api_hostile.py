@@ -25,10 +25,10 @@ def _speech(n: int = 4000, seed: int = 0) -> np.ndarray:
 
 @pytest.mark.parametrize(("option", "value", "message"), [
     # before: True was strength 1 and "1" was parsed; None, [0.5] raised float()'s TypeError naming nothing
-    ("strength", True, "strength must be a finite number, got True"),
-    ("strength", "1", "strength must be a finite number, got '1'"),
-    ("strength", None, "strength must be a finite number, got None"),
-    ("strength", [0.5], "strength must be a finite number, got [0.5]"),
+    ("strength", True, "strength must be a number within [0, 1], got True"),
+    ("strength", "1", "strength must be a number within [0, 1], got '1'"),
+    ("strength", None, "strength must be a number within [0, 1], got None"),
+    ("strength", [0.5], "strength must be a number within [0, 1], got [0.5]"),
     # before: True was a limit of 1 dB and "12" was parsed; [1] raised float()'s TypeError
     ("atten_limit", True, "atten_limit must be None or a number of dB >= 0, got True"),
     ("atten_limit", "12", "atten_limit must be None or a number of dB >= 0, got '12'"),
@@ -70,7 +70,7 @@ def test_the_streaming_denoiser_refuses_integer_pcm_and_booleans_too() -> None:
         den.feed(np.ones(320, bool))
     with pytest.raises(ValueError, match=r"^audio holds booleans"):
         tsae.denoise(np.ones(320, bool), SR)
-    assert tsae.denoise([0, 1, 0, -1] * 80, SR).shape == (320,)  # a list's ints are values, not PCM
+    assert tsae.denoise([0.0, 1.0, 0.0, -1.0] * 80, SR).shape == (320,)  # a list of floats is float samples
 
 
 def test_samples_beyond_float32_are_refused_not_silenced() -> None:
@@ -152,7 +152,7 @@ def test_blocks_of_any_size_give_the_whole_array_result_and_nothing_is_overwritt
 
 @pytest.mark.parametrize(("option", "message"), [
     # before: every file failed with the option's error (FilesFailed "2 of 2 file(s) failed; first: a.wav: ...")
-    ({"strength": 2}, "strength must be between 0 and 1, got 2"),
+    ({"strength": 2}, "strength must be a number within [0, 1], got 2"),
     ({"atten_limit": "12"}, "atten_limit must be None or a number of dB >= 0, got '12'"),
     # before: int(2.5), two files at a time
     ({"batch": 2.5}, "batch must be a whole number >= 1, got 2.5"),

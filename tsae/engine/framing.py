@@ -116,6 +116,8 @@ def _window_spec(window: str | tuple) -> str | tuple:
     if not isinstance(name, str) or not name:
         raise ValueError(f"window_fn={window!r} names no window (give NAME or NAME:VALUE, e.g. kaiser:8.6)")
     for value in params:
+        if isinstance(value, (str, bytes)):
+            raise ValueError(f"window_fn={window!r}: the {name} window's parameter must be a number, got {value!r}")
         if isinstance(value, numbers.Real) and not np.isfinite(float(value)):
             raise ValueError(f"window_fn={window!r}: the {name} window's parameter must be finite, got {value!r}")
     if name in _KAISER_NAMES and len(params) == 1 and isinstance(params[0], numbers.Real) and params[0] < 0:
@@ -221,8 +223,11 @@ def window_array(window_fn: Any, length: int) -> np.ndarray | None:
     if window_fn is None:
         return None
     if isinstance(window_fn, (str, tuple)):
-        return _named_window(window_fn, length)
-    w = np.asarray(window_fn)
+        with _allocating("a window", (length,)):
+            if length > _MAX_WINDOW:
+                raise MemoryError  # numpy's and scipy's words for it would be "not a window scipy knows"
+            return _named_window(window_fn, length)
+    w = np.asarray(plain(window_fn, "window_fn"))
     if w.dtype.kind not in "iuf":
         raise ValueError(f"window_fn must be None, a window name or a real array, got dtype {w.dtype}")
     if w.shape != (length,):
@@ -231,6 +236,10 @@ def window_array(window_fn: Any, length: int) -> np.ndarray | None:
     if not np.isfinite(out).all():
         raise ValueError("window_fn must hold finite values (within float32's range)")
     return out
+
+
+#: more float64 values than an address space holds (scipy computes a window in float64)
+_MAX_WINDOW = np.iinfo(np.intp).max // 8
 
 
 def _kernel_window(window_fn: Any, length: int) -> np.ndarray:
@@ -273,6 +282,7 @@ def num_frames(n: int, length: int, hop: int, pad: bool = False, center: bool = 
     n = _check_int("n", n, 0)
     length = _check_int("length", length, 1)
     hop = _check_int("hop", hop, 1)
+    pad, center = check_flag("pad", pad), check_flag("center", center)
     if n == 0:
         return 0
     if center:

@@ -10,7 +10,8 @@ readers return).
 """
 from __future__ import annotations
 
-from typing import Any
+import numbers
+from typing import Any, cast
 
 import numpy as np
 
@@ -26,6 +27,7 @@ def known_layout(x: Any) -> np.ndarray:
 
     A table read from a file has one channel per column however few rows it holds:
     a 3-column CSV of 2 rows is 3 channels of 2 samples, not a transposed array.
+    A DataFrame (rows are time, one column per channel) is turned around first.
     Arithmetic keeps the mark and ``np.asarray`` drops it.
 
     Examples
@@ -33,6 +35,7 @@ def known_layout(x: Any) -> np.ndarray:
     >>> as_channels_first(known_layout(np.zeros((3, 2))))[0].shape
     (3, 2)
     """
+    x = _frame_values(x, "x").T if is_dataframe(x) else plain(x, "x")
     return np.asarray(x).view(KnownLayout)
 
 
@@ -74,6 +77,27 @@ def check_flag(name: str, value: Any) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be True or False, got {value!r}")
     return bool(value)
+
+
+def check_fraction(name: str, value: Any) -> float:
+    """``value`` as a float if it is a real number in [0, 1] (not a bool or text), else a ValueError naming ``name``.
+
+    The one check of a blend option such as ``strength`` (``tsae.smooth``, ``tsae.denoise``).
+
+    Examples
+    --------
+    >>> check_fraction("strength", np.float32(0.5))
+    0.5
+    >>> check_fraction("strength", 2)
+    Traceback (most recent call last):
+    ...
+    ValueError: strength must be a number within [0, 1], got 2
+    """
+    # compared as it is: an int beyond any float (10 ** 400) has no float() and is simply out of range
+    if (isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real)
+            or not 0 <= cast(Any, value) <= 1):  # NaN too
+        raise ValueError(f"{name} must be a number within [0, 1], got {value!r}")
+    return float(value)
 
 
 def _as_array(x: Any, name: str) -> np.ndarray:

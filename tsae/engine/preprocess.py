@@ -1,6 +1,7 @@
 """Preprocessing of signals ``(channels, n)`` (or ``(n,)``): gaps, scaling, trends, rates.
 
-Time is always the last axis and channels come before it. Every function checks
+Time is always the last axis and channels come before it (a pandas DataFrame, one row per
+time step and one column per channel, is turned around first). Every function checks
 its arguments first and raises a ``ValueError`` naming the bad one. Float32
 inputs stay float32; other inputs (integers, booleans as 0 and 1) come back as float64.
 """
@@ -14,6 +15,7 @@ import numpy as np
 
 from tsae.engine import _kernels
 from tsae.engine.framing import _check_int, _check_real
+from tsae.engine.layout import _as_array, _frame_values, is_dataframe, plain, real_array
 from tsae.errors import EmptyChannelError
 
 __all__ = ["missing_mask", "repair_missing", "forward_fill", "Normalizer", "detrend", "resample"]
@@ -23,7 +25,9 @@ _QUALITIES = ("QQ", "LQ", "MQ", "HQ", "VHQ")
 
 
 def _signal(name: str, x: Any) -> np.ndarray:
-    x = np.asarray(x)
+    """``x`` as a real array with time last: a DataFrame (rows are time, one column per channel) turned
+    around, a tensor detached; None, a ragged list or what has no real value is an error naming ``name``."""
+    x = _frame_values(x, name).T if is_dataframe(x) else _as_array(plain(x, name), name)
     _check_real(name, x)
     if x.ndim == 0:
         raise ValueError(f"{name} must have at least one dimension (time on the last axis), got a 0-d array")
@@ -161,11 +165,12 @@ def repair_missing(x: Any, method: str = "linear", max_gap: int | None = None, *
            [0., 0., 0.]])
     """
     x = _signal("x", x)
-    if method not in _REPAIR_METHODS:
+    if not isinstance(method, str) or method not in _REPAIR_METHODS:
         raise ValueError(f"method must be one of {tuple(_REPAIR_METHODS)}, got method={method!r}")
     if empty not in ("zeros", "raise"):
         raise ValueError(f"empty must be 'zeros' or 'raise', got empty={empty!r}")
-    gap = -1 if max_gap is None else _check_int("max_gap", max_gap, 0)
+    # a gap longer than the series is one no series has: the kernel takes int64, not 10**30
+    gap = -1 if max_gap is None else min(_check_int("max_gap", max_gap, 0), x.shape[-1])
     out: np.ndarray = np.array(x, dtype=_float_dtype(x), order="C", copy=True)
     if out.size == 0 or np.isfinite(out).all():
         return out
@@ -208,12 +213,12 @@ def forward_fill(x: Any, carry: Any) -> tuple[np.ndarray, np.ndarray, int]:
     (array([[9., 1., 1.]]), array([1.]), 2)
     """
     x = np.asarray(_signal("x", x), dtype=np.float64)
-    carry = np.asarray(carry, dtype=np.float64).reshape(-1)
+    carry = real_array(carry, "carry").reshape(-1)
     if x.ndim != 2 or carry.shape != (x.shape[0],):
         raise ValueError(f"x must be (channels, n) and carry (channels,), got shapes {x.shape} and {carry.shape}")
     bad = ~np.isfinite(x)
-    if not bad.any():
-        return x, (x[:, -1].copy() if x.shape[1] else carry), 0
+    if not bad.any():  # copies: the caller's arrays are never handed back
+        return x.copy(), (x[:, -1].copy() if x.shape[1] else carry.copy()), 0
     filled = repair_missing(np.concatenate([carry[:, None], x], axis=1), method="ffill")[:, 1:]
     return filled, filled[:, -1].copy(), int(bad.sum())
 
@@ -278,6 +283,8 @@ class Normalizer:
         x = _signal("x", x).astype(np.float64, copy=False)
         x = x[None] if x.ndim == 1 else x
         channels = x.shape[-2]
+        if channels == 0:
+            raise ValueError(f"x has no channels (shape {x.shape}, channels on axis -2)")
         pooled = np.moveaxis(x, -2, 0).reshape(channels, -1)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN channels: handled below
@@ -289,10 +296,12 @@ class Normalizer:
                 scale = np.nanstd(scaled, axis=1) * unit if pooled.shape[1] else np.full(channels, np.nan)
             else:
                 if pooled.shape[1]:
-                    q1, center, q3 = np.nanpercentile(pooled, [25, 50, 75], axis=1)
+                    # on values divided by a power of two (exact): neither the interpolation nor q3 - q1 overflows
+                    unit = power_of_two_unit(pooled, skip_nan=True)[:, 0]
+                    q1, center, q3 = np.nanpercentile(pooled / unit[:, None], [25, 50, 75], axis=1)
+                    center, scale = center * unit, (q3 - q1) / 1.349 * unit
                 else:
-                    q1 = center = q3 = np.full(channels, np.nan)
-                scale = (q3 - q1) / 1.349
+                    center = scale = np.full(channels, np.nan)
         center = np.where(np.isfinite(center), center, 0.0)
         # a spread that is only rounding noise of a constant channel counts as zero
         tiny = np.maximum(1e-12, 1e-9 * np.abs(center))
@@ -382,7 +391,9 @@ def detrend(x: Any, kind: str = "linear", *, return_trend: bool = False) -> np.n
     valid = np.isfinite(xf)
     count = valid.sum(axis=-1, keepdims=True)
     safe = np.maximum(count, 1)
-    filled = np.where(valid, xf, 0.0)
+    # fitted on values divided by a power of two (exact), so that no sum overflows near float64's limit
+    unit = power_of_two_unit(np.where(valid, xf, 0.0))
+    filled = np.where(valid, xf / unit, 0.0)
     mean = filled.sum(axis=-1, keepdims=True) / safe
     trend = np.broadcast_to(mean, xf.shape)
     if kind == "linear" and xf.shape[-1] > 1:
@@ -393,17 +404,47 @@ def detrend(x: Any, kind: str = "linear", *, return_trend: bool = False) -> np.n
         covariance = (dt * (filled - mean)).sum(axis=-1, keepdims=True)
         slope = np.where(denom > 0, covariance / np.where(denom > 0, denom, 1.0), 0.0)
         trend = mean + slope * (t - t_mean)
-    trend = np.array(trend, dtype=dtype)
+    trend = np.array(trend * unit, dtype=dtype)
     detrended = (xf - trend).astype(dtype)
     return (detrended, trend) if return_trend else detrended
 
 
 # ----------------------------------------------------------------------------- sample rate
+#: the largest change of rate, either way: from about 1e6 on, soxr takes minutes or never returns
+_MAX_RATIO = 100_000
+
+
 def _check_rate(name: str, value: Any) -> float:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not np.isfinite(float(value)) \
-            or value <= 0:
+    try:  # an int beyond any float (10**400) has no float()
+        rate = float(value) if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)) else -1.0
+    except OverflowError:
+        rate = -1.0
+    if not (np.isfinite(rate) and rate > 0):
         raise ValueError(f"{name} must be a positive number, got {name}={value!r}")
-    return float(value)
+    return rate
+
+
+def _check_ratio(orig_sr: float, target_sr: float) -> None:
+    if not 1 / _MAX_RATIO <= target_sr / orig_sr <= _MAX_RATIO:
+        raise ValueError(f"target_sr / orig_sr must be between 1/{_MAX_RATIO} and {_MAX_RATIO}, "
+                         f"got {target_sr:g} / {orig_sr:g} (resample in steps, or check the rates)")
+
+
+def _soxr_rows(rows: np.ndarray, orig_sr: float, target_sr: float, quality: str) -> np.ndarray:
+    """soxr over ``rows`` ``(rows, n)`` -> ``(rows, m)``; a row beyond 2**64 is resampled divided by a power of two.
+
+    soxr computes in float32 whatever the input: 1e38 and beyond would come back NaN. Dividing by a
+    power of two is exact, and so is multiplying back.
+    """
+    import soxr
+
+    unit = power_of_two_unit(np.where(np.isfinite(rows), rows, 0.0))
+    unit = np.where(unit > 2.0**64, unit, 1.0).astype(rows.dtype)
+    scaled = rows / unit if (unit != 1).any() else rows
+    # soxr wants (frames, channels)
+    y = soxr.resample(np.ascontiguousarray(scaled.T), orig_sr, target_sr, quality=quality)
+    y = np.asarray(y, dtype=rows.dtype).reshape(-1, rows.shape[0]).T
+    return y * unit if (unit != 1).any() else y
 
 
 def resample(x: Any, orig_sr: float, target_sr: float, quality: str = "HQ") -> np.ndarray:
@@ -432,6 +473,7 @@ def resample(x: Any, orig_sr: float, target_sr: float, quality: str = "HQ") -> n
     x = _signal("x", x)
     orig_sr = _check_rate("orig_sr", orig_sr)
     target_sr = _check_rate("target_sr", target_sr)
+    _check_ratio(orig_sr, target_sr)
     if quality not in _QUALITIES:
         raise ValueError(f"quality must be one of {_QUALITIES}, got quality={quality!r}")
     dtype = _float_dtype(x)
@@ -441,9 +483,5 @@ def resample(x: Any, orig_sr: float, target_sr: float, quality: str = "HQ") -> n
     rows = int(np.prod(lead, dtype=np.int64))
     if n == 0 or rows == 0:
         return np.zeros(lead + (0,), dtype=dtype)
-    import soxr
-
-    # soxr wants (frames, channels)
-    y = soxr.resample(np.ascontiguousarray(x.reshape(rows, n).T, dtype=dtype), orig_sr, target_sr, quality=quality)
-    y = np.asarray(y, dtype=dtype).reshape(-1, rows)
-    return np.ascontiguousarray(y.T).reshape(lead + (y.shape[0],))
+    y = _soxr_rows(np.asarray(x.reshape(rows, n), dtype=dtype), orig_sr, target_sr, quality)
+    return np.ascontiguousarray(y).reshape(lead + (y.shape[1],))

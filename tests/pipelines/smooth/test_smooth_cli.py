@@ -153,3 +153,13 @@ def test_an_empty_channel_is_named_by_its_column(tmp_path, command) -> None:
     assert result.exit_code == 1
     assert result.output.strip() == f"Error: {path}: a channel has no finite values (column 'b')"
     assert not (tmp_path / "out.csv").exists()
+
+
+@pytest.mark.parametrize("strength", [True, "0.5", 2, float("nan"), None])
+def test_smooth_file_checks_strength_as_smooth_does(gappy_csv, tmp_path, strength) -> None:
+    # smooth_file had its own check: "strength must be within [0, 1]", and "0.5" passed through float()
+    from tsae.pipelines.smooth.files import smooth_file
+
+    with pytest.raises(ValueError, match=r"strength must be a number within \[0, 1\]"):
+        smooth_file(gappy_csv, tmp_path / "s.csv", strength=strength)
+    assert not (tmp_path / "s.csv").exists()

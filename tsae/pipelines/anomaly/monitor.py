@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import sys
 import threading
 import time as _time
@@ -51,13 +52,17 @@ from typing import Any
 
 import numpy as np
 
-from tsae.engine.layout import real_array
+from tsae.engine.layout import check_flag, is_dataframe, real_array
 from tsae.io.mqtt import SESSION_EXPIRY
 from tsae.io.records import MAX_LINE, MAX_TIME_JUMP, RecordParser
+from tsae.models.trainer import whole_number
 from tsae.pipelines.anomaly.detector import Detector
 from tsae.pipelines.anomaly.drift import DriftingCore
 from tsae.pipelines.anomaly.events import EventTracker
 from tsae.pipelines.anomaly.scoring import as_chunk, sensor_columns
+
+#: what ``fmt`` may be (see :class:`~tsae.io.records.RecordParser`)
+_FORMATS = ("auto", "csv", "json")
 
 
 class RateLimitedLog:
@@ -128,15 +133,16 @@ class Monitor:
                  log: RateLimitedLog | None = None, time_field: str | None = None, fmt: str = "auto",
                  max_line: int = MAX_LINE, max_time_jump: float | None = MAX_TIME_JUMP,
                  drift_rate: float | None = None, drift_every: int | None = None) -> None:
-        if not isinstance(detector, Detector):
-            detector = Detector.load(detector, device="cpu")
+        detector = _fitted(detector)
+        if not isinstance(fmt, str) or fmt not in _FORMATS:
+            raise ValueError(f"fmt must be one of {_FORMATS}, got fmt={fmt!r}")
         self.detector = detector
         self.sensors = list(detector.sensors_)
         self.threshold = float(detector.threshold_)
         self.core = detector.core(device="cpu", drift_rate=drift_rate, drift_every=drift_every)
         self.tracker = EventTracker(self.sensors, merge_gap=detector.event_gap)
-        self.every_sample = every_sample
-        self.silence = int(silence)
+        self.every_sample = check_flag("every_sample", every_sample)
+        self.silence = whole_number("silence", silence, 1)
         self.log = log or RateLimitedLog(quiet=True)
         self.parser = RecordParser(self.sensors, fmt=fmt, time_field=time_field, log=self.log,
                                    max_line=max_line, max_time_jump=max_time_jump)
@@ -158,6 +164,7 @@ class Monitor:
         A DataFrame (rows are time, one column per sensor) is accepted too.
         """
         x = as_chunk(sensor_columns(x, self.sensors, "x"), len(self.sensors))
+        times = _checked_times(times, x.shape[1])
         if x.shape[1] == 0:
             return []
         self._track_silence(x)
@@ -229,6 +236,8 @@ class Monitor:
 
     # -- river-style ----------------------------------------------------------
     def _row(self, x: Any) -> np.ndarray:
+        if _is_labelled(x):  # a pandas Series of one sample: matched by its labels, as a DataFrame's columns
+            x = {str(label): value for label, value in x.items()}
         if isinstance(x, dict):
             row = np.full(len(self.sensors), np.nan)
             unknown = [str(key) for key in x if key not in self.parser.index]
@@ -237,9 +246,9 @@ class Monitor:
                                  f"{', '.join(self.sensors)[:200]})")
             for key, value in x.items():
                 if value is not None:
-                    row[self.parser.index[key]] = float(real_array(value, f"x[{key!r}]"))
+                    row[self.parser.index[key]] = _one_number(value, f"x[{key!r}]")
             return row
-        row = np.asarray(x, dtype=np.float64).reshape(-1)
+        row = real_array(x, "x").reshape(-1)
         if row.size != len(self.sensors):
             raise ValueError(f"expected {len(self.sensors)} sensor values, got {row.size}")
         return row
@@ -298,6 +307,43 @@ class Monitor:
         if not isinstance(core, DriftingCore):
             return {}
         return {"drift_updates": core.updates, "drift_skipped": core.skipped, "drift_level": round(core.level, 6)}
+
+
+def _fitted(detector: Any) -> Detector:
+    """``detector`` if it is a fitted Detector, the detector a path names, or a one-line error naming it."""
+    if isinstance(detector, Detector):
+        detector._check()  # NotFittedError, not an AttributeError about sensors_
+        return detector
+    if not isinstance(detector, (str, os.PathLike)):
+        raise TypeError(f"detector must be a fitted Detector or a detector file path, got {type(detector).__name__}")
+    return Detector.load(Path(detector), device="cpu")
+
+
+def _checked_times(times: Any, n: int) -> Sequence[Any] | None:
+    """``times`` if it gives one time per sample of a block of ``n`` (or is None), else a ValueError."""
+    if times is None:
+        return None
+    count = len(times) if hasattr(times, "__len__") and not isinstance(times, (str, bytes)) else None
+    if count != n:
+        got = f"{count} time(s)" if count is not None else f"a {type(times).__name__}"
+        raise ValueError(f"times must hold one time per sample ({n}), got {got}")
+    return list(times)
+
+
+def _is_labelled(x: Any) -> bool:
+    """True for a pandas Series whose labels are not just its positions (``pd.Series([1.0, 2.0])`` is in order)."""
+    index = getattr(x, "index", None)
+    if index is None or not hasattr(x, "items") or is_dataframe(x):
+        return False
+    return not (index.dtype.kind in "iu" and list(index) == list(range(len(index))))
+
+
+def _one_number(value: Any, name: str) -> float:
+    """``value`` as a float when it is one real number, else a ValueError naming ``name``."""
+    number = real_array(value, name)
+    if number.ndim != 0:
+        raise ValueError(f"{name} must be one number, got shape {number.shape}")
+    return float(number)
 
 
 @dataclass

@@ -29,9 +29,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from tsae.engine.framing import check_flag
-from tsae.engine.layout import as_channels_first, is_dataframe, plain, real_array
-from tsae.models.trainer import real_number
+from tsae.engine.layout import as_channels_first, check_flag, check_fraction, is_dataframe, plain, real_array
 from tsae.pipelines.denoise.mask_finish import MaskFinisher, finish_settings
 
 DEFAULT_MODEL_RESOURCE = "weights/denoiser2.tsae"
@@ -151,11 +149,42 @@ def checked_rate(sample_rate: Any) -> int:
     return int(sample_rate)
 
 
-def checked_strength(strength: Any) -> float:
-    """``strength`` as a float in [0, 1], or a ``ValueError`` naming it."""
-    if not 0.0 <= real_number("strength", strength) <= 1.0:
-        raise ValueError(f"strength must be between 0 and 1, got {strength}")
-    return float(strength)
+#: the largest float: a number of seconds beyond it (10 ** 400) has no float
+_FLOAT_MAX = float(np.finfo(np.float64).max)
+#: the most channels one stream takes (WAV's channel count is 16 bits): a stream holds about 40 kB per channel
+MAX_CHANNELS = 65535
+
+
+def checked_channels(channels: Any) -> int:
+    """``channels`` as an int in [1, :data:`MAX_CHANNELS`], or a ``ValueError`` naming it.
+
+    Examples
+    --------
+    >>> checked_channels(10 ** 30)
+    Traceback (most recent call last):
+    ...
+    ValueError: channels must be a whole number within [1, 65535], got 1000000000000000000000000000000
+    """
+    if (isinstance(channels, (bool, np.bool_)) or not isinstance(channels, numbers.Integral)
+            or not 1 <= cast(Any, channels) <= MAX_CHANNELS):
+        raise ValueError(f"channels must be a whole number within [1, {MAX_CHANNELS}], got {channels!r}")
+    return int(channels)
+
+
+def checked_seconds(name: str, seconds: Any) -> float:
+    """``seconds`` as a float if it is a finite number above 0 (not a bool or text), else a ``ValueError`` naming it.
+
+    Examples
+    --------
+    >>> checked_seconds("block_seconds", 0)
+    Traceback (most recent call last):
+    ...
+    ValueError: block_seconds must be a finite number of seconds > 0, got 0
+    """
+    if (isinstance(seconds, (bool, np.bool_)) or not isinstance(seconds, numbers.Real)
+            or not 0 < cast(Any, seconds) <= _FLOAT_MAX):  # NaN, infinities and ints beyond any float too
+        raise ValueError(f"{name} must be a finite number of seconds > 0, got {seconds!r}")
+    return float(seconds)
 
 
 def checked_atten_limit(atten_limit: Any) -> float | None:
@@ -199,27 +228,49 @@ def _finite_peak(arr: np.ndarray, block: int = 1 << 20) -> float:
     return peak
 
 
+def _all_integers(arr: np.ndarray) -> bool:
+    """True when the Python objects of ``arr`` are integers (``None``, a missing sample, aside), and there are some."""
+    values = [v for v in arr.reshape(-1) if v is not None]
+    return bool(values) and all(isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
+                                for v in values)
+
+
+def _integer_refusal(name: str, dtype: np.dtype, typed: bool) -> str:
+    """The refusal of integer samples, with the division that makes them floats (unsigned PCM is centred on half)."""
+    if not typed:  # a list's ints have no sample format: numpy's int64 would suggest dividing by 2 ** 63
+        return (f"{name} holds integer samples: pass float samples in [-1, 1] (for example "
+                f"np.asarray({name}) / 32768 for 16-bit PCM)")
+    half = 2 ** (8 * dtype.itemsize - 1)
+    scaled = f"({name} - {half}) / {half}" if dtype.kind == "u" else f"{name} / {half}"
+    return f"{name} holds {dtype} samples: pass float samples in [-1, 1] (for example {scaled})"
+
+
+def _samples_array(audio: Any, name: str) -> np.ndarray:
+    """``audio`` as an array of its own dtype; what is not a sequence of samples (a generator, a dict) named."""
+    arr = plain(audio, name)
+    if not isinstance(arr, np.ndarray):
+        arr = real_array(arr, name, None)  # a ragged list or text named; dtype kept
+        if arr.ndim == 0 and arr.dtype == object:  # np.asarray wraps any object, not only numbers
+            raise TypeError(f"{name} must be an array of samples, got {type(audio).__name__}")
+    return arr
+
+
 def float_samples(audio: Any, name: str) -> Any:
     """``audio`` ready for :func:`~tsae.engine.layout.real_array` as float32 samples, or a ``ValueError`` naming it.
 
-    Integer PCM (a numpy array, a torch tensor, an ``array.array``) is refused: its full scale is
-    not 1, so it would come out thousands of times too loud. So are booleans, and floats beyond
-    what float32 holds (they would turn into infinities, read as silence). A Python list holds
-    numbers, not a sample format: its ints are values. DataFrames pass as they are.
+    Integer PCM (a numpy array, a torch tensor, an ``array.array``, a list or tuple of ints) is
+    refused: its full scale is not 1, so it would come out thousands of times too loud. So are
+    booleans, and floats beyond what float32 holds (they would turn into infinities, read as
+    silence). A list holding floats is float samples. DataFrames pass as they are.
     """
     if is_dataframe(audio):
         return audio
-    if isinstance(audio, (list, tuple)):
-        arr = real_array(audio, name, np.float64)
-    else:
-        arr = plain(audio, name)
-        arr = arr if isinstance(arr, np.ndarray) else np.asarray(arr)
-        kind = arr.dtype
-        if kind.kind in "iu":
-            raise ValueError(f"{name} holds {kind} samples: pass float samples in [-1, 1] (for example "
-                             f"{name} / {2 ** (8 * kind.itemsize - 1)})")
-        if kind.kind == "b":
-            raise ValueError(f"{name} holds booleans: pass float samples in [-1, 1]")
+    arr = _samples_array(audio, name)
+    typed = arr.dtype != object and not isinstance(audio, (list, tuple, range))
+    if arr.dtype.kind in "iu" or (arr.dtype == object and _all_integers(arr)):
+        raise ValueError(_integer_refusal(name, arr.dtype, typed))
+    if arr.dtype.kind == "b":
+        raise ValueError(f"{name} holds booleans: pass float samples in [-1, 1]")
     if arr.dtype.kind == "f" and arr.dtype.itemsize > 4:
         peak = _finite_peak(np.ma.getdata(arr))
         if peak > _FLOAT32_MAX:
@@ -301,16 +352,15 @@ class StreamingDenoiser:
         guard: bool = True,
         resample_quality: str = "HQ",
     ) -> None:
-        strength = checked_strength(strength)
+        strength = check_fraction("strength", strength)
         self.atten_limit = checked_atten_limit(atten_limit)
-        if isinstance(channels, bool) or not isinstance(channels, (int, np.integer)) or channels <= 0:
-            raise ValueError(f"channels must be a positive integer, got {channels!r}")
+        channels = checked_channels(channels)
         if not isinstance(resample_quality, str) or resample_quality not in ("QQ", "LQ", "MQ", "HQ", "VHQ"):
             raise ValueError(f"resample_quality must be QQ, LQ, MQ, HQ or VHQ, got {resample_quality!r}")
         self.guard = check_flag("guard", guard)
         self.sample_rate = checked_rate(sample_rate)
         self.net, self.model_rate = load_denoiser(model, device)
-        self.channels = int(channels)
+        self.channels = channels
         self.strength, floor = finish_settings(strength, self.atten_limit)
         self.resample_quality = resample_quality
         self._stepper = self.net.streamer()
@@ -326,6 +376,7 @@ class StreamingDenoiser:
         self._finisher = MaskFinisher(self.channels, self.n_fft // 2 + 1, guard=self.guard, floor=floor,
                                       strength=self.strength)
         self.reset()
+        self._mono = self.channels == 1  # the layout of a stream never fed: (n,) for one channel
 
     @property
     def latency(self) -> float:
@@ -369,7 +420,8 @@ class StreamingDenoiser:
         """Add float samples (``(n,)`` mono or ``(channels, n)``); return the finished ones, same layout.
 
         ``chunk`` is never modified and the result is a new array. NaN and infinite samples are
-        taken as silence; integer PCM is refused, as by :func:`denoise`.
+        taken as silence; integer PCM (a list of ints too) is refused, as by :func:`denoise`. A
+        DataFrame has one column per channel (the result is ``(channels, n)``).
         """
         x, mono = self._as_2d(chunk)
         self._n_in += x.shape[1]
@@ -383,7 +435,11 @@ class StreamingDenoiser:
         return y[0] if mono else y
 
     def flush(self) -> np.ndarray:
-        """Return the remaining samples and reset for a new stream."""
+        """Return the remaining samples and reset for a new stream (:meth:`feed` may go on with it).
+
+        The result is laid out as the last chunk fed was; a stream never fed gives an empty
+        ``(0,)`` for one channel, ``(channels, 0)`` for more.
+        """
         c = self.channels
         parts = []
         if self._rs_in is not None:
@@ -411,7 +467,8 @@ class StreamingDenoiser:
     _mono = False
 
     def _as_2d(self, chunk: np.ndarray) -> tuple[np.ndarray, bool]:
-        x = real_array(float_samples(chunk, "chunk"), "chunk", np.float32)
+        samples = float_samples(chunk, "chunk")
+        x = _frame_chunk(samples) if is_dataframe(samples) else real_array(samples, "chunk", np.float32)
         mono = x.ndim == 1
         if mono:
             x = x[None]
@@ -472,6 +529,13 @@ class StreamingDenoiser:
         return out
 
 
+def _frame_chunk(frame: Any) -> np.ndarray:
+    """A DataFrame chunk (one column per channel) as ``(channels, n)`` float32, as :func:`denoise` reads one."""
+    if len(frame) == 0:
+        return np.zeros((len(frame.columns), 0), np.float32)
+    return as_channels_first(frame, "chunk", dtype=np.float32)[0]
+
+
 # --------------------------------------------------------------------------- arrays
 def denoise(
     audio: np.ndarray,
@@ -488,8 +552,9 @@ def denoise(
     ----------
     audio
         ``(n,)`` mono or ``(channels, n)`` float samples (any sample rate); a
-        DataFrame has one column per channel. Integer PCM arrays are refused (divide
-        them by their full scale first); NaN and infinite samples are taken as silence.
+        DataFrame has one column per channel. Integer PCM (an integer array, or a list of
+        ints) is refused (divide it by its full scale first); NaN and infinite samples are
+        taken as silence.
     sample_rate
         Sample rate of ``audio`` in Hz.
     strength, atten_limit, model, device

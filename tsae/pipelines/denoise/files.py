@@ -11,14 +11,16 @@ from typing import Any
 
 import numpy as np
 
+from tsae.engine.layout import check_flag, check_fraction
 from tsae.errors import FilesFailed, naming
 from tsae.io.audio import audio_info, check_writable, format_like, iter_audio_blocks, open_audio_writer
 from tsae.io.paths import AUDIO_SUFFIXES, check_outputs, expand_inputs, names_many, plan_outputs, read_paths
 from tsae.models.trainer import whole_number
+from tsae.pipelines.denoise import denoiser
 from tsae.pipelines.denoise.denoiser import (
     StreamingDenoiser,
     checked_atten_limit,
-    checked_strength,
+    checked_seconds,
     load_denoiser,
 )
 
@@ -54,6 +56,9 @@ def denoise_file(
     RF64 or WAVEX, with the input's channel mask), is written atomically and never replaces
     the input or the model. ``progress`` is called with the number of input frames done per block.
     """
+    block_seconds = checked_seconds("block_seconds", block_seconds)
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be a function or None, got {progress!r}")
     output = default_output(input) if output is None else Path(output)
     check_outputs([output], [input, *read_paths(model)])
     _denoise_together([(Path(input), output, audio_info(input))], model=model, strength=strength,
@@ -157,6 +162,26 @@ def _denoise_together(
         write(den.flush())
 
 
+def _batches(jobs: Sequence[tuple[Path, Path, Any]], batch: int) -> list[list[tuple[Path, Path, Any]]]:
+    """``(input, output, info)`` jobs in groups denoised side by side: files of one rate, similar lengths together
+    (little zero padding), at most ``batch`` files and :data:`~tsae.pipelines.denoise.denoiser.MAX_CHANNELS`
+    channels a group."""
+    by_rate: dict[int, list] = {}
+    for job in sorted(jobs, key=lambda j: j[2].frames):
+        by_rate.setdefault(job[2].sample_rate, []).append(job)
+    groups: list[list[tuple[Path, Path, Any]]] = []
+    for same in by_rate.values():
+        group: list[tuple[Path, Path, Any]] = []
+        for job in same:
+            channels = sum(info.channels for _, _, info in group) + job[2].channels
+            if group and (len(group) == batch or channels > denoiser.MAX_CHANNELS):
+                groups.append(group)
+                group = []
+            group.append(job)
+        groups.append(group)
+    return groups
+
+
 def denoise_files(
     inputs: Iterable[str | os.PathLike],
     output: str | os.PathLike | None = None,
@@ -187,8 +212,9 @@ def denoise_files(
     from tqdm import tqdm
 
     batch = whole_number("batch", batch, 1)
+    quiet = check_flag("quiet", quiet)
     # refused here, not as a failure of every file
-    checked_strength(strength)
+    check_fraction("strength", strength)
     checked_atten_limit(atten_limit)
     inputs = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
     files = expand_inputs(inputs, AUDIO_SUFFIXES, exclude=_is_denoised)
@@ -213,11 +239,7 @@ def denoise_files(
         except ValueError as error:
             failed(src, error)
     total = sum(info.frames / info.sample_rate for _, _, info in jobs)
-    # files of one rate, similar lengths together (little zero padding), at most `batch` a group
-    jobs_by_rate: dict[int, list] = {}
-    for job in sorted(jobs, key=lambda j: j[2].frames):
-        jobs_by_rate.setdefault(job[2].sample_rate, []).append(job)
-    groups = [same[i: i + batch] for same in jobs_by_rate.values() for i in range(0, len(same), batch)]
+    groups = _batches(jobs, batch)
     with tqdm(total=round(total, 2), unit="s", desc="denoise", disable=quiet or not sys.stderr.isatty(),
               bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} s audio [{elapsed}<{remaining}]") as bar:
         def advance(frames: int, rate: int) -> None:

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from tsae.errors import first_line
-from tsae.pipelines.denoise.denoiser import StreamingDenoiser
+from tsae.pipelines.denoise.denoiser import StreamingDenoiser, checked_seconds
 
 _MISSING = ("live audio needs the sounddevice package and the PortAudio library: pip install 'tsae[live]' "
             "(and PortAudio, e.g. apt-get install libportaudio2)")
@@ -241,6 +241,7 @@ def run_live(
         Passed to :class:`~tsae.pipelines.denoise.denoiser.StreamingDenoiser` (``model``,
         ``strength``, ``atten_limit``, ``device``); the low-latency resampler is the default.
     """
+    block_seconds = checked_seconds("block_seconds", block_seconds)
     stream_errors: tuple[type[BaseException], ...] = ()
     if stream_factory is None:
         sd = _sounddevice()

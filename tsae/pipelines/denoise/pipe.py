@@ -19,7 +19,7 @@ from typing import Any, BinaryIO
 from tsae.io.audio import AudioInfo, audio_info, format_like, iter_audio_blocks, open_audio_writer
 from tsae.io.audio_stream import AudioStreamReader, AudioStreamWriter, StreamFormat, raw_format
 from tsae.io.paths import check_outputs, read_paths
-from tsae.pipelines.denoise.denoiser import StreamingDenoiser
+from tsae.pipelines.denoise.denoiser import StreamingDenoiser, checked_seconds
 
 #: the name of standard input/output on the command line
 STDIO = "-"
@@ -79,6 +79,7 @@ def denoise_stream(
     """
     import sys
 
+    block_seconds = checked_seconds("block_seconds", block_seconds)
     stdin = sys.stdin.buffer if stdin is None else stdin
     stdout = sys.stdout.buffer if stdout is None else stdout
     if str(output) != STDIO:

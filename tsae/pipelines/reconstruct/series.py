@@ -32,7 +32,7 @@ def _loaded(model: Any, device: Any = None) -> Any:
         return model
     if isinstance(model, (str, os.PathLike)):
         return load_model(Path(model), device="cpu" if device is None else device)
-    raise TypeError(f"expected a LoadedModel or a model file path, not {type(model).__name__}")
+    raise TypeError(f"model must be a LoadedModel or a model file path, got {type(model).__name__}")
 
 
 def frame_spec(loaded: Any) -> dict[str, Any]:

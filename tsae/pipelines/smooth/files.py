@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from tsae.engine.layout import check_fraction
 from tsae.errors import columns_named, in_file, memory_for, table_columns
 from tsae.io.blocks import SeriesSource, open_source, open_writer, streams
 from tsae.io.paths import check_output, read_paths
@@ -93,8 +94,7 @@ def smooth_file(input: str | os.PathLike, output: str | os.PathLike, *, strength
     dict
         ``samples``, ``channels``, ``missing`` (NaN samples of the input), ``seconds``.
     """
-    if not 0.0 <= float(strength) <= 1.0:
-        raise ValueError(f"strength must be within [0, 1], got {strength}")
+    strength = check_fraction("strength", strength)
     loaded = _loaded_model(model, device)
     checked_params(kwargs.get("model_params"), 1, loaded)  # a bad parameter is its own error, not the file's
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from tsae.engine.framing import frame, overlap_add
 from tsae.engine.layout import known_layout
-from tsae.engine.preprocess import repair_missing, spread
+from tsae.engine.preprocess import power_of_two_unit, repair_missing, spread
 from tsae.errors import EmptyChannelError
 from tsae.models.device import torch_threads
 from tsae.models.trainer import whole_number
@@ -85,7 +85,8 @@ def _impute_channel(v: np.ndarray, *, window: int | None, rank: int | None, max_
         v = np.where(glitches, np.nan, v)
         missing = missing | glitches
     obs = v[~missing]
-    mu, sd = float(np.mean(obs)), float(spread(obs)[0]) or 1.0
+    unit = float(power_of_two_unit(obs)[0])  # exact: the sum of values near float64's limit would overflow
+    mu, sd = float(np.mean(obs / unit)) * unit, float(spread(obs)[0]) or 1.0
     z = repair_missing((v - mu) / sd)
     if n < 8:
         return z * sd + mu
@@ -147,8 +148,15 @@ def impute(
     rank
         Its bottleneck size (default: chosen by restoring hidden observed samples,
         up to ``max_rank``; 0 when nothing beats linear interpolation).
+    max_rank
+        The largest bottleneck size tried when ``rank`` is chosen.
+    iterations
+        With a model: how many times the gaps are refilled at most (the refills stop once the
+        filled values no longer change).
     seed
         Seed of the hidden-sample draw.
+    device
+        Device for a trained model.
 
     Returns
     -------
@@ -182,6 +190,8 @@ def impute(
         out = repair_missing(arr)
         for _ in range(iterations):
             rec = np.asarray(reconstruct_series(loaded, known_layout(out)), dtype=np.float64).reshape(out.shape)
+            if np.array_equal(rec[missing], out[missing]):
+                break  # settled: every further refill would be this one
             out[missing] = rec[missing]
     else:
         with torch_threads(1, native=True):

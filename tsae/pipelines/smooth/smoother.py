@@ -41,8 +41,8 @@ from typing import Any
 import numpy as np
 
 from tsae.engine.framing import check_flag
-from tsae.engine.layout import as_channels_first, known_layout
-from tsae.engine.preprocess import repair_missing, spread
+from tsae.engine.layout import as_channels_first, check_fraction, known_layout
+from tsae.engine.preprocess import power_of_two_unit, repair_missing, spread
 from tsae.errors import EmptyChannelError
 from tsae.models.device import torch_threads
 from tsae.models.trainer import whole_number
@@ -77,8 +77,10 @@ def noise_sigma(x: Any) -> float:
     z = z[np.isfinite(z)]
     if len(z) < 4:
         return 0.0
+    unit = float(power_of_two_unit(z)[0])  # exact: near float64's limit, 2 z would overflow
+    z = z / unit
     d = z[2:] - 2 * z[1:-1] + z[:-2]  # var = 6 sigma^2 for white noise
-    return float(1.4826 * np.median(np.abs(d - np.median(d))) / math.sqrt(6.0))
+    return float(1.4826 * np.median(np.abs(d - np.median(d))) / math.sqrt(6.0)) * unit
 
 
 def _pad_odd(z: np.ndarray, k: int) -> np.ndarray:
@@ -361,8 +363,9 @@ def _combine(z: np.ndarray, pred: np.ndarray, sigma: float, edge_guard: bool, ha
 
 def check_budget(steps: Any, max_seconds: Any, seed: Any = 0) -> None:
     """Refuse a training budget that is not one: ``steps`` a whole number >= 0, ``max_seconds`` None or >= 0,
-    ``seed`` a whole number >= 0."""
-    whole_number("seed", seed, 0)
+    ``seed`` a whole number >= 0 (below 2**64: torch's seeds are 64 bits)."""
+    if whole_number("seed", seed, 0) >= 2**64:
+        raise ValueError(f"seed must be a whole number >= 0 and < 2**64, got {seed!r}")
     whole_number("steps", steps, 0)
     if max_seconds is not None and (isinstance(max_seconds, bool) or not isinstance(max_seconds, numbers.Real)
                                     or not float(max_seconds) >= 0):  # NaN too
@@ -521,9 +524,7 @@ def smooth(
     >>> err(smooth(noisy)) < 0.5 * err(noisy)
     True
     """
-    if (isinstance(strength, bool) or not isinstance(strength, numbers.Real)
-            or not 0.0 <= float(strength) <= 1.0):
-        raise ValueError(f"strength must be a number within [0, 1], got {strength!r}")
+    strength = check_fraction("strength", strength)
     check_budget(steps, max_seconds, seed)
     edge_guard = check_flag("edge_guard", edge_guard)
     check_device(device, model)
