@@ -1,4 +1,4 @@
-"""Audio file input/output through soundfile: WAV, FLAC, OGG (and what libsndfile reads).
+"""Audio file input/output through soundfile: WAV, FLAC, OGG, Opus (and what libsndfile reads).
 
 Every reader checks its input and raises ``ValueError("<path>: <problem>")`` for a
 missing, empty, corrupt, non-audio or zero-length file. Writers are atomic (a
@@ -35,9 +35,13 @@ if TYPE_CHECKING:
     from tsae.io.audio_stream import StreamFormat
 
 _FORMAT_BY_SUFFIX = {
-    ".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".oga": "OGG", ".aiff": "AIFF", ".aif": "AIFF",
+    ".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".oga": "OGG", ".opus": "OGG", ".aiff": "AIFF", ".aif": "AIFF",
     ".au": "AU", ".mp3": "MP3", ".w64": "W64", ".rf64": "RF64",
 }
+#: suffixes that name the codec as well as the container: a ``.opus`` file is Ogg holding Opus, whatever the input
+_CODEC_BY_SUFFIX = {".opus": "OPUS"}
+#: the only rates the Opus encoder takes
+_OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
 
 
 #: formats whose header says exactly how many sample frames follow (MP3's count is an estimate)
@@ -412,8 +416,30 @@ _CODEC_FORMATS = {"VORBIS": "OGG", "OPUS": "OGG", "MPEG_LAYER_I": "MP3", "MPEG_L
 
 def output_subtype(path: str | os.PathLike, subtype: str | None, format: str | None = None) -> str:
     """The sample format an audio file at ``path`` is written in when ``subtype`` is asked for
-    (the deepest its format holds when it cannot hold ``subtype``)."""
-    return _subtype_for(format_for(path, format), subtype)
+    (the deepest its format holds when it cannot hold ``subtype``; the codec a suffix names, ``.opus``).
+
+    Examples
+    --------
+    >>> output_subtype("x.flac", "FLOAT"), output_subtype("x.opus", "PCM_16"), output_subtype("x.ogg", "OPUS")
+    ('PCM_24', 'OPUS', 'OPUS')
+    """
+    fmt = format_for(path, format)
+    return _suffix_codec(path, fmt) or _subtype_for(fmt, subtype)
+
+
+def _suffix_codec(path: str | os.PathLike, format: str) -> str | None:
+    """The codec ``path``'s suffix names (``.opus``: ``"OPUS"``) when written as ``format``, else None."""
+    codec = _CODEC_BY_SUFFIX.get(Path(path).suffix.lower())
+    return codec if codec is not None and _CODEC_FORMATS[codec] == format else None
+
+
+def _writer_subtype(path: str | os.PathLike, format: str, subtype: str | None, sample_rate: int) -> str:
+    """What :func:`open_audio_writer` writes: :func:`output_subtype`, except that an Opus input's codec kept in a
+    ``.ogg`` at a rate Opus cannot take is Vorbis (a ``.opus`` output at such a rate is refused before)."""
+    sub = _suffix_codec(path, format) or _subtype_for(format, subtype)
+    if sub == "OPUS" and sample_rate not in _OPUS_RATES and _suffix_codec(path, format) is None:
+        return _sf().default_subtype(format)
+    return sub
 
 
 def _subtype_for(format: str, subtype: str | None) -> str:
@@ -445,8 +471,15 @@ def check_writable(path: str | os.PathLike, sample_rate: int, channels: int, for
     Traceback (most recent call last):
     ...
     ValueError: x.ogg: OGG holds at most 192000 Hz, not 384000 Hz (write .wav or .flac)
+    >>> check_writable("x.opus", 44100, 2)
+    Traceback (most recent call last):
+    ...
+    ValueError: x.opus: Opus holds 8000, 12000, 16000, 24000 or 48000 Hz, not 44100 Hz (write .ogg, .flac or .wav)
     """
     fmt = format_for(path, format)
+    if _suffix_codec(path, fmt) == "OPUS" and sample_rate not in _OPUS_RATES:
+        rates = f"{', '.join(map(str, _OPUS_RATES[:-1]))} or {_OPUS_RATES[-1]}"
+        raise ValueError(f"{path}: Opus holds {rates} Hz, not {sample_rate} Hz (write .ogg, .flac or .wav)")
     if fmt not in _LIMITS:
         return fmt
     top_rate, top_channels = _LIMITS[fmt]
@@ -535,7 +568,7 @@ def open_audio_writer(
     """
     sf = _sf()
     fmt = check_writable(path, int(sample_rate), int(channels), format)
-    sub = _subtype_for(fmt, subtype)
+    sub = _writer_subtype(path, fmt, subtype, int(sample_rate))
     with atomic_path(path, protect=protect) as tmp:
         try:
             handle = sf.SoundFile(str(tmp), "w", samplerate=int(sample_rate), channels=int(channels),

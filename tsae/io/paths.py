@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 #: File name suffixes of each kind of series file (lower case, with the dot).
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif", ".au", ".mp3", ".w64", ".rf64")
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".aiff", ".aif", ".au", ".mp3", ".w64", ".rf64")
 #: Suffixes of a compressed table (``pump.csv.gz``): gzip, bzip2, xz.
 COMPRESSION_SUFFIXES = (".gz", ".bz2", ".xz")
 _PLAIN_TABLE_SUFFIXES = (".csv", ".tsv", ".txt")

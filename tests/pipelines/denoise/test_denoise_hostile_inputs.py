@@ -26,12 +26,12 @@ def _speech(seconds: float = 1.0, scale: float = 1.0) -> np.ndarray:
 
 def test_an_output_suffix_with_no_audio_format_fails_that_file_only(tmp_path) -> None:
     sf.write(tmp_path / "talk.wav", _speech(), SR)
-    sf.write(tmp_path / "voice.opus", _speech(), SR, format="OGG", subtype="OPUS")
+    sf.write(tmp_path / "voice.caf", _speech(), SR, format="CAF")
     with pytest.raises(FilesFailed) as failed:
-        denoise_files([tmp_path / "talk.wav", tmp_path / "voice.opus"], tmp_path / "out", quiet=True)
-    assert list(failed.value.failures) == [str(tmp_path / "voice.opus")]
-    assert "unknown audio suffix '.opus'" in failed.value.failures[str(tmp_path / "voice.opus")]
-    assert (tmp_path / "out" / "talk.wav").exists() and not (tmp_path / "out" / "voice.opus").exists()
+        denoise_files([tmp_path / "talk.wav", tmp_path / "voice.caf"], tmp_path / "out", quiet=True)
+    assert list(failed.value.failures) == [str(tmp_path / "voice.caf")]
+    assert "unknown audio suffix '.caf'" in failed.value.failures[str(tmp_path / "voice.caf")]
+    assert (tmp_path / "out" / "talk.wav").exists() and not (tmp_path / "out" / "voice.caf").exists()
 
 
 @pytest.mark.parametrize(("src", "fmt", "subtype", "dst"), [
