@@ -250,3 +250,85 @@ def test_an_explicit_missing_value_of_a_known_sensor_is_still_a_missing_value() 
     rows, _ = parser.parse(['{"a": null}', '{"b": "NA", "x": 1}', '{"a": "abc", "b": 2}', "time,a,b", "3,,",
                             ",nan,-"])
     assert len(rows) == 5 and np.isnan(rows).sum() == 9 and parser.counts["malformed"] == 0
+
+
+# ----------------------------------------------------------------------------- options checked when built
+@pytest.mark.parametrize(("option", "value"), [
+    ("max_line", "x"), ("max_line", "5"), ("max_line", 1.5), ("max_line", True), ("max_line", 0),
+    ("max_time_jump", "1"), ("max_time_jump", float("nan")), ("max_time_jump", True), ("max_time_jump", 0),
+    ("time_field", 5), ("time_field", ""), ("time_field", ["time"]),
+    ("dedup_window", "16"), ("dedup_window", -1), ("fmt", "jsn"),
+])
+def test_a_wrong_option_is_refused_when_the_parser_is_built(option: str, value: object) -> None:
+    # before: max_line="x" was int()'s "invalid literal", "5" and 1.5 were taken, max_time_jump="1" was taken,
+    # time_field=5 failed at the first record (AttributeError: 'int' object has no attribute 'lower')
+    with pytest.raises(ValueError, match=rf"^{option} must be ") as error:
+        RecordParser(["a"], **{option: value})
+    assert "\n" not in str(error.value)
+
+
+def test_a_log_without_warn_is_refused_and_an_unbounded_jump_is_no_limit() -> None:
+    with pytest.raises(TypeError, match=r"^log must have a warn\(kind, message\) method"):
+        RecordParser(["a"], log="x")
+    for endless in (float("inf"), 10 ** 400):
+        parser = RecordParser(["a"], max_time_jump=endless)
+        rows, _ = parser.parse(["time,a", "0,1", "1e300,2"])
+        assert len(rows) == 2 and parser.counts["time_jumps"] == 0
+
+
+# ----------------------------------------------------------------------------- decimal commas
+def test_a_semicolon_stream_with_decimal_commas_is_read_as_the_table_reader_reads_it(tmp_path) -> None:
+    lines = ["time;a;b", "2024-01-01T00:00:00;1,5;2,25", "2024-01-01T00:00:01;-0,5;1e-3", "2024-01-01T00:00:02;3;4,0"]
+    path = tmp_path / "comma.csv"
+    path.write_text("\n".join(lines) + "\n")
+    table = read_table(path)
+    parser = RecordParser(["a", "b"])
+    rows, times = parser.parse(lines)
+    np.testing.assert_array_equal(rows, table.values.T)
+    assert times == [str(t) for t in table.time]
+    assert parser.counts["malformed"] == 0 and parser.decimal == ","
+
+
+@pytest.mark.parametrize("sep", [";", "\t", "|"])
+def test_headerless_records_with_decimal_commas_find_their_separator(sep: str) -> None:
+    # before: "2024-01-01T00:00:00;1,5;2,25" sniffed as comma-separated: every record malformed
+    parser = RecordParser(["a", "b"])
+    rows, times = parser.parse([f"2024-01-01T00:00:00{sep}1,5{sep}2,25", f"2024-01-01T00:00:01{sep}1,75{sep}2,5"])
+    assert rows.tolist() == [[1.5, 2.25], [1.75, 2.5]] and parser.sep == sep
+    assert times == ["2024-01-01T00:00:00.000000000", "2024-01-01T00:00:01.000000000"]
+    untimed = RecordParser(["a", "b"])  # and without a time
+    rows, times = untimed.parse([f"1,5{sep}2,25"])
+    assert rows.tolist() == [[1.5, 2.25]] and times == [None]
+    numbered = RecordParser(["a"])  # a time that is a number takes the decimal comma too
+    rows, times = numbered.parse([f"0,5{sep}1,5", f"1{sep}2,5"])
+    assert rows.tolist() == [[1.5], [2.5]] and times == [0.5, 1.0] and numbered.counts["malformed"] == 0
+
+
+def test_a_record_with_the_other_decimal_mark_is_malformed_and_the_stream_goes_on() -> None:
+    log = _Warnings()
+    parser = RecordParser(["a", "b"], log=log)
+    rows, times = parser.parse(["time;a;b", "0;1,5;2", "1;1.5;2", "2;7;8", "3;2,5;3,5", "4.5;1;2", "5;x;1"])
+    assert rows.tolist() == [[1.5, 2], [7, 8], [2.5, 3.5]] and times == [0.0, 2.0, 3.0]
+    assert parser.counts["malformed"] == 3
+    assert ("mixed decimal marks: '1.5' has a decimal point, the stream's decimal mark is a decimal comma"
+            in log.messages[0])
+    assert "'4.5' has a decimal point" in log.messages[1] and "not a number" in log.messages[2]
+    # the first decimal number may be a point too: a later comma is then the stray
+    points = RecordParser(["a", "b"])
+    rows, _ = points.parse(["0;1.5;2", "1;1,5;2", "2;2.5;3"])
+    assert rows.tolist() == [[1.5, 2], [2.5, 3]] and points.counts["malformed"] == 1 and points.decimal == "."
+
+
+def test_a_record_mixing_decimal_marks_is_malformed_and_fixes_no_mark() -> None:
+    log = _Warnings()
+    parser = RecordParser(["a", "b"], log=log)
+    rows, _ = parser.parse(["time;a;b", "0;1,5;2.5", "1;1.5;2.5"])
+    assert rows.tolist() == [[1.5, 2.5]] and parser.counts["malformed"] == 1 and parser.decimal == "."
+    assert "'2.5' has a decimal point, the record's first decimal number is a decimal comma" in log.messages[0]
+
+
+def test_a_comma_separated_stream_keeps_decimal_points() -> None:
+    parser = RecordParser(["a", "b"])
+    rows, _ = parser.parse(["time,a,b", "0,1.5,2", '{"time": 1, "a": 2.5, "b": "3,5"}', "2,3.5,4"])
+    assert rows[:, 0].tolist() == [1.5, 2.5, 3.5] and np.isnan(rows[1, 1])  # JSON "3,5" is no number
+    assert parser.decimal is None and parser.counts["malformed"] == 0

@@ -136,7 +136,8 @@ def _scales(text: str) -> str | list[int]:
 @click.option("--plot", type=output_file, default=None,
               help="Also write a plot (PNG/PDF/SVG) of the series, score, threshold and events.")
 @click.option("--events", type=output_file, default=None,
-              help="Events file (.json or .csv); default <output stem>.events.json.")
+              help="Events file (.json, or .csv; .csv.gz, .csv.bz2, .csv.xz compressed); default "
+                   "<output stem>.events.json.")
 @drift_options
 @device_option
 @quiet_option

@@ -41,6 +41,19 @@ number nor an ISO date ("abc", "Tue 10:00") is counted in ``unreadable_times`` a
 about; the record is kept with the text as its time but cannot be checked for order,
 jumps or duplicates.
 
+Decimal commas: as in a table file, a stream not separated by commas (``;``, tab, ``|``) may use
+decimal commas (``2024-01-01T00:00:00;1,5;2,25`` is 1.5 and 2.25). The first CSV record with a
+decimal number (a value, or a time that is a number) fixes the stream's decimal mark; a later
+record with the other mark (``0;1.5;2,25`` after it, or a record that mixes both) is counted
+as malformed and skipped, as the table reader refuses such a file -- so a record in another
+locale's format never turns into wrong numbers, and never stops the stream. Dates are not
+numbers and do not decide it; a comma-separated stream always has decimal points, and JSON has
+its own number syntax. Until a separator is fixed, a line the sniffed separator does not read
+as a record of the detector (``1,5;2,25`` sniffs as comma-separated) is tried with the other
+separators in it, and one that reads its time field as a time is preferred. (A stream of one
+sensor with decimal commas and no time is ambiguous: ``1,5`` reads as the time 1 and the value
+5 -- give it a header with a time column, or send JSON.)
+
 Duplicates: a record with a time whose time and values equal those of one of the last
 ``dedup_window`` timed records (a QoS-1 redelivery after a reconnect, a publisher that
 resent) is counted in ``duplicates`` and skipped, so it is never scored twice. Records
@@ -50,14 +63,16 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol, cast
 
 import numpy as np
 
-from tsae.io.tables import MISSING, TIME_NAMES, find_time_column, sniff_delimiter
+from tsae.io.tables import DELIMITERS, MISSING, TIME_NAMES, _as_float, _first_mark, find_time_column, sniff_delimiter
+from tsae.models.trainer import whole_number
 
 
 class WarningLog(Protocol):
@@ -77,6 +92,8 @@ MAX_LINE = 1 << 20
 MAX_TIME_JUMP = 1e9
 #: default number of recent timed records remembered to recognise a redelivered one
 DEDUP_WINDOW = 16384
+#: what ``fmt`` may be
+FORMATS = ("auto", "csv", "json")
 
 
 class RecentKeys:
@@ -184,12 +201,81 @@ class _Layout:
     known: int = 0  # how many of the detector's sensors the header names
 
 
+@dataclass(frozen=True)
+class _Fitted:
+    """A CSV line read as a record: its row, its time field (text, None without a time column), the layout used,
+    and the decimal mark of its first decimal number (None: none has one)."""
+
+    row: np.ndarray
+    stamp: Any
+    layout: _Layout
+    mark: str | None
+
+
+class _Miss(NamedTuple):
+    """Why a CSV line is not a record of a layout, and how far it got: 0 the wrong shape (or no value), 1 a cell
+    that is not a number, 2 numbers with mixed decimal marks (every cell a number: the layout is right)."""
+
+    reason: str
+    level: int
+
+
+def _likelier(best: _Fitted | _Miss | None, other: _Fitted | _Miss) -> _Fitted | _Miss:
+    """The better of two readings of a line: a record over a miss, a miss that got further over one that did not;
+    ``best`` on a tie."""
+    if best is None or isinstance(best, _Miss) and (isinstance(other, _Fitted) or other.level > best.level):
+        return other
+    return best
+
+
 def _is_number(text: str) -> bool:
+    """Whether ``text`` is a number, with a decimal point or a decimal comma."""
     try:
-        float(text)
+        _as_float(text, None)
     except ValueError:
         return False
     return True
+
+
+def _line_mark(layout: _Layout, fields: list[str], stamp: str | None) -> str | None:
+    """The decimal mark of the first decimal number of a line (in line order: its values, and its time when that
+    is a number, not a date), or None when none has one."""
+    numbers = [c for c in layout.columns if c >= 0 and fields[c].strip().lower() not in MISSING]
+    if stamp is not None and layout.time_col is not None and _is_number(stamp):
+        numbers.append(layout.time_col)
+    found = _first_mark([fields[c].strip() for c in sorted(numbers)])
+    return None if found is None else found[1]
+
+
+def _mark_name(mark: str) -> str:
+    return "a decimal comma" if mark == "," else "a decimal point"
+
+
+def _readable_time(fitted: _Fitted) -> bool:
+    """Whether a record's time field is a time (or it has none): how a line's separator is told when unclear."""
+    if fitted.layout.time_col is None or not str(fitted.stamp).strip():
+        return True
+    return _time_parts(fitted.stamp)[0] == "ok"
+
+
+def _max_time_jump(value: Any) -> float | None:
+    """``max_time_jump`` as a float (None: no limit); a ValueError naming it for anything but a positive number."""
+    if value is None:
+        return None
+    # compared as it is: an int beyond any float (10 ** 400) has no float() and is simply no limit
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not cast(Any, value) > 0:
+        raise ValueError(f"max_time_jump must be a positive number (or None for no limit), got {value!r}")
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
+
+
+def _time_field(value: Any) -> str | None:
+    """``time_field`` if it is None or a name (text that is not blank); else a ValueError naming it."""
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise ValueError(f"time_field must be the name of the time field (text) or None, got {value!r}")
+    return value
 
 
 def _is_name(text: str) -> bool:
@@ -242,26 +328,35 @@ class RecordParser:
         dates) accepted without confirmation; see the module docstring. None: no limit.
     dedup_window
         How many recent timed records are remembered to recognise a duplicate (0: none).
+
+    Raises
+    ------
+    ValueError
+        One line naming the option, when the parser is built: ``fmt`` not one of :data:`FORMATS`,
+        ``max_line`` or ``dedup_window`` not a whole number (at least 1, resp. 0), ``max_time_jump``
+        not a positive number or None, ``time_field`` not a name (text) or None.
+    TypeError
+        ``log`` without a ``warn`` method.
     """
 
     def __init__(self, sensors: Sequence[str], fmt: str = "auto", time_field: str | None = None,
                  log: WarningLog | None = None, max_line: int = MAX_LINE,
                  max_time_jump: float | None = MAX_TIME_JUMP, dedup_window: int = DEDUP_WINDOW) -> None:
-        if int(max_line) < 1:
-            raise ValueError(f"max_line must be a positive number of characters, got {max_line!r}")
-        if max_time_jump is not None and not float(max_time_jump) > 0:
-            raise ValueError(f"max_time_jump must be a positive number (or None for no limit), got {max_time_jump!r}")
-        self.max_line = int(max_line)
-        self.max_time_jump = None if max_time_jump is None else float(max_time_jump)
+        if not isinstance(fmt, str) or fmt not in FORMATS:
+            raise ValueError(f"fmt must be one of {FORMATS}, got fmt={fmt!r}")
+        if log is not None and not callable(getattr(log, "warn", None)):
+            raise TypeError(f"log must have a warn(kind, message) method (or be None), got {type(log).__name__}")
+        self.max_line = whole_number("max_line", max_line, 1)
+        self.max_time_jump = _max_time_jump(max_time_jump)
         self._jump: float | None = None  # time of the last held-back jump, awaiting confirmation
         self.sensors = list(sensors)
         self.index = {name: i for i, name in enumerate(self.sensors)}
         self.fmt = fmt
-        self.time_field = time_field
+        self.time_field = _time_field(time_field)
         self.log = log or _Silent()
         self.counts = {"lines": 0, "malformed": 0, "missing_values": 0, "out_of_order": 0,
                        "time_jumps": 0, "duplicates": 0, "unreadable_times": 0}
-        self.recent = RecentKeys(dedup_window)
+        self.recent = RecentKeys(whole_number("dedup_window", dedup_window, 0))
         self.unknown_fields: set[str] = set()
         self.header: list[str] | None = None  # the CSV header in use
         self._layout: _Layout | None = None  # the header's columns (None: headerless rows, by position)
@@ -270,6 +365,8 @@ class RecordParser:
         self.last_time: float | None = None
         self.time_names = (time_field,) if time_field else TIME_NAMES
         self.sep: str | None = None  # sniffed from the first CSV line accepted as a record or header
+        #: the decimal mark of records not separated by commas: fixed by the first record with a decimal number
+        self.decimal: str | None = None
 
     # -- CSV ------------------------------------------------------------------
     def _header_layout(self, sep: str, fields: list[str]) -> _Layout | None:
@@ -302,19 +399,46 @@ class RecordParser:
             return _Layout(sep, tuple(range(1, channels + 1)), 0, width)
         return None
 
-    def _fit(self, layout: _Layout | None, line: str) -> tuple[np.ndarray, Any, _Layout] | str:
-        """``(row, time, layout used)`` when the line is a record of ``layout`` (None: headerless), else why not."""
-        if layout is None:
-            sep = self.sep or sniff_delimiter(line)
+    def _fit(self, layout: _Layout | None, line: str) -> _Fitted | _Miss:
+        """The line read as a record of ``layout`` (None: headerless), or why it is not one."""
+        if layout is not None:
+            return self._read_fields(layout, line.split(layout.sep), line)
+        if self.sep is not None:
+            seps = [self.sep]
+        else:  # not fixed yet: the sniffed separator first, then the others in the line (1,5;2,25 sniffs as ",")
+            sniffed = sniff_delimiter(line)
+            seps = [sniffed, *(d for d in DELIMITERS if d != sniffed and d in line)]
+        best: _Fitted | _Miss | None = None
+        for sep in seps:
             fields = line.split(sep)
-            layout = self._default_layout(sep, len(fields))
-            if layout is None:
+            default = self._default_layout(sep, len(fields))
+            if default is None:
                 channels = len(self.sensors)
-                return f"expected {channels} or {channels + 1} CSV fields, got {len(fields)}: {line[:60]!r}"
-        else:
-            fields = line.split(layout.sep)
+                fitted: _Fitted | _Miss = _Miss(f"expected {channels} or {channels + 1} CSV fields, got "
+                                                f"{len(fields)}: {line[:60]!r}", 0)
+            else:
+                fitted = self._read_fields(default, fields, line)
+            if isinstance(fitted, _Fitted) and _readable_time(fitted):
+                return fitted
+            best = _likelier(best, fitted)
+        assert best is not None
+        return best
+
+    def _read_fields(self, layout: _Layout, fields: list[str], line: str) -> _Fitted | _Miss:
+        """The record of a line's ``fields`` in ``layout``, or why they are not one (see the module docstring).
+
+        A record not separated by commas takes the stream's decimal mark (until one is fixed: that of its own
+        first decimal number, in line order, among its values and a time that is a number).
+        """
         if len(fields) != layout.width:
-            return f"expected {layout.width} CSV fields, got {len(fields)}: {line[:60]!r}"
+            return _Miss(f"expected {layout.width} CSV fields, got {len(fields)}: {line[:60]!r}", 0)
+        if not any(f.strip() for f in fields):  # ",,,,": a blank row to the table reader
+            return _Miss(f"no value in {line[:60]!r}", 0)
+        stamp = fields[layout.time_col].strip() if layout.time_col is not None else None
+        commas = layout.sep == ","  # comma-separated: decimal points (and nothing to check)
+        mark = "." if commas else self.decimal
+        if mark is None:
+            mark = _line_mark(layout, fields, stamp)
         values = []
         for c in layout.columns:
             text = fields[c].strip() if c >= 0 else ""
@@ -322,14 +446,25 @@ class RecordParser:
                 values.append(math.nan)
                 continue
             try:
-                values.append(float(text))
+                values.append(_as_float(text, ",") if mark == "," else float(text))  # float("1,5"): an error
             except ValueError:
-                return f"not a number in {line[:60]!r}"
-        if not any(f.strip() for f in fields):  # ",,,,": a blank row to the table reader
-            return f"no value in {line[:60]!r}"
-        row = np.array(values)
-        stamp = fields[layout.time_col].strip() if layout.time_col is not None else None
-        return row, stamp, layout
+                return self._not_a_number(text, mark, line)
+        if stamp is not None and not commas and _is_number(stamp):  # a time that is a number takes the mark too
+            try:
+                number = _as_float(stamp, mark)
+            except ValueError:
+                return self._not_a_number(stamp, mark, line)
+            stamp = repr(number) if "," in stamp else stamp  # 1,5 -> '1.5'
+        return _Fitted(np.array(values), stamp, layout, None if commas else mark)
+
+    def _not_a_number(self, text: str, mark: str | None, line: str) -> _Miss:
+        """Why a record is malformed when its cell ``text`` is not a number with the decimal mark ``mark``."""
+        if mark is not None and _is_number(text):
+            where = "the stream's decimal mark" if self.decimal is not None else "the record's first decimal number"
+            other = "," if mark == "." else "."
+            return _Miss(f"mixed decimal marks: {text[:30]!r} has {_mark_name(other)}, {where} is "
+                         f"{_mark_name(mark)}: {line[:60]!r}", 2)
+        return _Miss(f"not a number in {line[:60]!r}", 1)
 
     def _csv_line(self, line: str) -> tuple[np.ndarray, Any] | None:
         """One CSV line: a row (returned), a header (taken in, None) or malformed (counted, None).
@@ -339,23 +474,29 @@ class RecordParser:
         decided by the first line accepted (see the module docstring).
         """
         pending = self._pending
+        missed: _Miss | None = None
         if pending is not None:
             fitted = self._fit(pending, line)
-            if not isinstance(fitted, str):
+            if isinstance(fitted, _Fitted):
                 self._adopt(pending)
-                self._csv_rows = True
-                return fitted[0], fitted[1]
+                return self._take(fitted)
+            missed = fitted
         fitted = self._fit(self._layout, line)
-        if not isinstance(fitted, str):
-            row, stamp, used = fitted
+        if isinstance(fitted, _Fitted):
             self._drop_pending()
-            self._csv_rows = True
-            if self.sep is None and used.width > 1:
-                self.sep = used.sep
-            return row, stamp
-        if not self._offer_header(line):
-            self._malformed(fitted)
+            if self.sep is None and fitted.layout.width > 1:
+                self.sep = fitted.layout.sep
+            return self._take(fitted)
+        if not self._offer_header(line):  # told why, by the header waiting when its row got further
+            self._malformed((missed if missed is not None and missed.level > fitted.level else fitted).reason)
         return None
+
+    def _take(self, fitted: _Fitted) -> tuple[np.ndarray, Any]:
+        """A record read: its row and time; its decimal mark becomes the stream's when none is fixed yet."""
+        self._csv_rows = True
+        if self.decimal is None and fitted.mark is not None:
+            self.decimal = fitted.mark
+        return fitted.row, fitted.stamp
 
     def _offer_header(self, line: str) -> bool:
         """Whether ``line`` is taken as a header (kept pending until a row of its width comes)."""
@@ -570,4 +711,5 @@ class RecordParser:
         return values, times
 
 
-__all__ = ["DEDUP_WINDOW", "MAX_LINE", "MAX_TIME_JUMP", "RecentKeys", "RecordParser", "WarningLog", "time_value"]
+__all__ = ["DEDUP_WINDOW", "FORMATS", "MAX_LINE", "MAX_TIME_JUMP", "RecentKeys", "RecordParser", "WarningLog",
+           "time_value"]

@@ -1,4 +1,6 @@
+import gzip
 import json
+import lzma
 import signal
 import subprocess
 import sys
@@ -77,6 +79,38 @@ def test_bad_score_inputs(tmp_path, detector_file, test_data):
         assert len(errors) == 1 and "Traceback" not in out, out
         assert not out_path.exists()
     assert test.read_text().startswith("time,temp")
+
+
+@pytest.mark.parametrize("suffix", [".csv.gz", ".csv.xz"])
+def test_score_writes_compressed_events(tmp_path, detector_file, test_data, suffix):
+    # before: "events file must end in .json or .csv", after the scoring
+    test = write_csv(tmp_path / "test.csv", test_data)
+    events = tmp_path / f"ev{suffix}"
+    code, out = invoke("detect", "score", test, "--detector", detector_file, "-o", tmp_path / "s.csv",
+                       "--events", events, "-q")
+    assert code == 0, out
+    opener = gzip.open if suffix == ".csv.gz" else lzma.open
+    with opener(events, "rt", encoding="utf-8") as handle:
+        rows = handle.read().splitlines()
+    assert rows[0].startswith("start,end,start_index") and len(rows) > 1
+    assert (tmp_path / "s.csv").exists()
+
+
+def test_an_unknown_events_suffix_is_refused_before_scoring(tmp_path, detector_file, test_data, monkeypatch):
+    from tsae.pipelines.anomaly.detector import Detector
+
+    def no_scoring(*args, **kwargs):
+        raise AssertionError("scored before the events file was checked")
+
+    monkeypatch.setattr(Detector, "score_with_contributions", no_scoring)
+    test = write_csv(tmp_path / "test.csv", test_data)
+    code, out = invoke("detect", "score", test, "--detector", detector_file, "-o", tmp_path / "s.csv",
+                       "--events", tmp_path / "ev.txt", "-q")
+    errors = [line for line in out.splitlines() if line.strip()]
+    assert code != 0 and len(errors) == 1 and "Traceback" not in out, out
+    assert errors[0] == (f"Error: {tmp_path / 'ev.txt'}: events file must end in .json or .csv "
+                         "(or .csv.gz, .csv.bz2, .csv.xz: compressed)")
+    assert not (tmp_path / "s.csv").exists() and not (tmp_path / "ev.txt").exists()
 
 
 def test_monitor_rejects_a_model_file_that_is_not_a_detector(tmp_path):

@@ -196,6 +196,35 @@ def test_rows_out_of_time_order_are_warned_about_in_fit_and_score(tmp_path, trai
         score_file(in_order, detector_file, tmp_path / "out2.csv", device="cpu", quiet=True)
 
 
+@pytest.mark.parametrize("dates", [False, True])
+def test_duplicate_times_are_warned_about_with_their_count_and_the_first(tmp_path, detector_file, test_data, dates):
+    # before: no warning (only times going back were told)
+    seconds = list(range(len(test_data)))
+    seconds[300:303] = [299, 299, 299]  # rows 300-302 repeat row 299's time
+    seconds[500] = 120  # a time back (told apart) that repeats row 120's time
+    stamps = [f"2024-05-01T00:{s // 60:02d}:{s % 60:02d}" if dates else str(s) for s in seconds]
+    path = _with_times(tmp_path / "dup.csv", test_data, stamps)
+    first = "2024-05-01T00:04:59" if dates else "299.0"
+    with pytest.warns(TableWarning) as caught:
+        score_file(path, detector_file, tmp_path / "out.csv", device="cpu", quiet=True)
+    messages = [str(w.message) for w in caught]
+    assert any("dup.csv: the time column 'timestamp' is not in increasing order (1 step(s) back" in m for m in messages)
+    assert (f"{path}: the time column 'timestamp' has duplicate times (4 row(s) repeat an earlier row's time, the "
+            f"first: {first}); the rows are scored in file order, each as a sample of its own") in messages, messages
+    code, out = invoke("detect", "score", path, "--detector", detector_file, "-o", tmp_path / "o2.csv")
+    assert code == 0 and "Traceback" not in out
+    assert "has duplicate times (4 row(s) repeat an earlier row's time" in out
+
+
+def test_missing_times_are_no_duplicates(tmp_path, detector_file, test_data):
+    stamps = [str(i) for i in range(len(test_data))]
+    stamps[10:20] = [""] * 10  # missing, not repeated
+    path = _with_times(tmp_path / "gaps.csv", test_data, stamps)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        score_file(path, detector_file, tmp_path / "out.csv", device="cpu", quiet=True)
+
+
 def test_a_sensor_column_without_values_is_warned_about(tmp_path, detector_file, test_data):
     x = test_data.copy()
     x[:, 2] = np.nan

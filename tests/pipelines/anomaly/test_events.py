@@ -57,3 +57,32 @@ def test_write_json_and_csv(tmp_path):
     assert (tmp_path / "e.csv").read_text().splitlines()[1].count("x:1.000") == 1
     with pytest.raises(ValueError, match="json or .csv"):
         write_events(tmp_path / "e.txt", events)
+
+
+@pytest.mark.parametrize("suffix", [".csv.gz", ".csv.bz2", ".csv.xz", ".CSV.GZ"])
+def test_events_csv_may_be_compressed(tmp_path, suffix):
+    # before: "events file must end in .json or .csv"
+    import bz2
+    import gzip
+    import lzma
+
+    events = find_events(np.array([0, 5.0, 0, 4, 3]), np.array([0, 1, 0, 1, 1]), np.array([[1, 0]] * 5).T,
+                         ["x", "y"], times=[0.0, 0.5, 1.0, 1.5, 2.0])
+    write_events(tmp_path / "e.csv", events)
+    write_events(tmp_path / f"e{suffix}", events)
+    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}[suffix.lower()[4:]]
+    with opener(tmp_path / f"e{suffix}", "rt", encoding="utf-8", newline="") as handle:
+        text = handle.read()
+    assert text == (tmp_path / "e.csv").read_text(encoding="utf-8")
+    assert text.splitlines()[1:] == ["0.5,0.5,1,1,1,5.0,0.5,1,x:1.000;y:0.000",
+                                     "1.5,2.0,3,4,2,4.0,1.5,3,x:1.000;y:0.000"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["e.csv", f"e{suffix}"])  # no temporary left
+
+
+@pytest.mark.parametrize("name", ["e.txt", "e.json.gz", "e.csv.zip", "e.tsv", "events"])
+def test_an_unknown_events_suffix_is_one_line(tmp_path, name):
+    events = find_events(np.array([0, 5.0, 0]), np.array([0, 1, 0]))
+    with pytest.raises(ValueError, match=r"events file must end in \.json or \.csv \(or \.csv\.gz, \.csv\.bz2, "
+                                         r"\.csv\.xz: compressed\)$") as error:
+        write_events(tmp_path / name, events)
+    assert "\n" not in str(error.value) and not list(tmp_path.iterdir())

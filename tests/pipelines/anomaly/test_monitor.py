@@ -291,3 +291,56 @@ def test_event_times_are_the_batch_events_times(detector, detector_file, test_da
     assert code == 0 and batch
     keys = ("start", "end", "peak_time")
     assert [[e[k] for k in keys] for e in stream] == [[e[k] for k in keys] for e in batch]
+
+
+# ----------------------------------------------------------------------------- options, flush, decimal commas
+@pytest.mark.parametrize(("option", "value"), [("max_line", "x"), ("max_time_jump", "1"), ("time_field", 5)])
+def test_a_wrong_option_is_refused_when_the_monitor_is_built(detector, detector_file, monkeypatch, option, value):
+    # before: max_line="x" was int()'s "invalid literal", max_time_jump="1" was taken, time_field=5 failed at
+    # the first record; run_monitor opened its streams (an MQTT connection) before any of it
+    with pytest.raises(ValueError, match=rf"^{option} must be ") as error:
+        Monitor(detector, **{option: value})
+    assert "\n" not in str(error.value)
+    import tsae.pipelines.anomaly.monitor as monitor_module
+
+    def no_streams(*args, **kwargs):
+        raise AssertionError("a stream was opened before the options were checked")
+
+    monkeypatch.setattr(monitor_module, "_open_streams", no_streams)
+    with pytest.raises(ValueError, match=rf"^{option} must be "):
+        run_monitor(detector_file, stdin=io.StringIO(""), stdout=io.StringIO(), stderr=io.StringIO(),
+                    **{option: value})
+
+
+@pytest.mark.parametrize("log", ["x", 5, io.StringIO()])
+def test_a_log_without_warn_and_info_is_refused_when_the_monitor_is_built(detector, log):
+    # before: Monitor(log="x") was built and failed at the first warning ('str' object has no attribute 'warn')
+    with pytest.raises(TypeError, match=r"^log must have warn\(kind, message\) and info\(message\) methods"):
+        Monitor(detector, log=log)
+
+
+def test_a_flushed_monitor_refuses_more_samples(detector, test_data):
+    # before: push after flush returned [] and dropped the samples silently
+    mon = Monitor(detector, every_sample=True)
+    records = mon.push(test_data.T[:, :100]) + mon.flush()
+    assert len([r for r in records if r["type"] == "sample"]) == 100
+    assert mon.flush() == []  # flushing again: nothing more
+    feeds = [lambda: mon.push(test_data.T[:, 100:110]), lambda: mon.push(test_data.T[:, :0]),
+             lambda: mon.push_lines(["1,2,3"]), lambda: mon.score_one(test_data[0]),
+             lambda: mon.learn_one(test_data[0])]
+    for feed in feeds:
+        with pytest.raises(RuntimeError, match=r"^the monitor was flushed \(its stream ended\): it takes no more"):
+            feed()
+    summary = mon.summary()
+    assert summary["samples"] == 100 and summary["lines"] == 0  # nothing was read after the flush
+
+
+def test_a_semicolon_stream_with_decimal_commas_scores_as_batch(detector, detector_file, test_data):
+    rows = [";".join([f"2024-05-01T00:{i // 60:02d}:{i % 60:02d}"] + [repr(float(v)).replace(".", ",") for v in row])
+            for i, row in enumerate(test_data[:300])]
+    rows.insert(150, "2024-05-01T00:02:29;0.5;1.5;2.5")  # the other decimal mark: reported, skipped
+    code, records, err = run(detector_file, "\n".join(rows) + "\n", every_sample=True)
+    samples = [r for r in records if r["type"] == "sample"]
+    np.testing.assert_allclose([r["score"] for r in samples], detector.decision_function(test_data[:300].T),
+                               rtol=1e-6, atol=1e-6)
+    assert code == 0 and records[-1]["malformed"] == 1 and "mixed decimal marks" in err

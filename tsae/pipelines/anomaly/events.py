@@ -10,7 +10,6 @@ an :class:`EventTracker`, which the streaming monitor feeds block by block.
 """
 from __future__ import annotations
 
-import csv
 import json
 import math
 from collections.abc import Sequence
@@ -179,27 +178,51 @@ def find_events(
     return events + tracker.flush()
 
 
+#: the suffixes of an events file: JSON, or CSV (plain or compressed as :func:`tsae.io.tables.write_table` writes it)
+EVENTS_SUFFIXES = (".json", ".csv", ".csv.gz", ".csv.bz2", ".csv.xz")
+#: the columns of an events CSV, in order
+_CSV_FIELDS = ("start", "end", "start_index", "end_index", "n_samples", "peak_score", "peak_time", "peak_index",
+               "top_sensors")
+
+
+def events_suffix(path: str | Path) -> str:
+    """The kind of events file ``path`` names (one of :data:`EVENTS_SUFFIXES`, lower case), else a one-line error.
+
+    Examples
+    --------
+    >>> events_suffix("run/scores.events.CSV.gz")
+    '.csv.gz'
+    """
+    from tsae.io.paths import kind_suffix
+
+    suffix = kind_suffix(path)
+    if suffix not in EVENTS_SUFFIXES:
+        raise ValueError(f"{path}: events file must end in .json or .csv (or .csv.gz, .csv.bz2, .csv.xz: compressed)")
+    return suffix
+
+
+def _csv_cell(value: Any) -> str:
+    """A value as its events CSV cell: None (no time, a non-finite score) is an empty cell."""
+    return "" if value is None else str(value)
+
+
 def write_events(path: str | Path, events: Sequence[Event], *, protect: Sequence[str | Path] = ()) -> None:
-    """Write events atomically as JSON (``.json``) or CSV (``.csv``), chosen by suffix."""
+    """Write events atomically, as JSON (``.json``) or CSV (``.csv``; ``.csv.gz``, ``.csv.bz2``, ``.csv.xz``:
+    compressed), chosen by suffix (see :func:`events_suffix`).
+
+    The CSV has one row per event; its ``top_sensors`` cell is ``sensor:share`` pairs joined by ``;``.
+    """
     from tsae.io.atomic import atomic_path
+    from tsae.io.tables import write_table
 
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in {".json", ".csv"}:
-        raise ValueError(f"{path}: events file must end in .json or .csv")
+    suffix = events_suffix(path)
     rows = [event.to_dict() for event in events]
-    with atomic_path(path, protect=tuple(protect)) as tmp:
-        if suffix == ".json":
+    if suffix == ".json":
+        with atomic_path(path, protect=tuple(protect)) as tmp:
             tmp.write_text(json.dumps({"events": rows}, indent=2, default=str) + "\n")
-        else:
-            fields = ["start", "end", "start_index", "end_index", "n_samples", "peak_score",
-                      "peak_time", "peak_index", "top_sensors"]
-            with open(tmp, "w", newline="") as handle:
-                writer = csv.DictWriter(handle, fieldnames=fields)
-                writer.writeheader()
-                for row in rows:
-                    row = dict(row)
-                    row["top_sensors"] = ";".join(
-                        f"{item['sensor']}:{item['share']:.3f}" for item in row["top_sensors"]
-                    )
-                    writer.writerow({key: row.get(key) for key in fields})
+        return
+    for row in rows:
+        row["top_sensors"] = ";".join(f"{item['sensor']}:{item['share']:.3f}" for item in row["top_sensors"])
+    columns = {name: np.array([_csv_cell(row.get(name)) for row in rows], dtype=str) for name in _CSV_FIELDS}
+    write_table(path, columns, protect=tuple(protect))

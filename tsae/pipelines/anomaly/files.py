@@ -33,8 +33,8 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
     between rows, for the alarm budget) is, when not given, the median step of the time
     column (numbers are taken as seconds), else None (1 second assumed). After fitting, one
     line reports the threshold and the false alarms a day it raises on the held-out normal data.
-    A time column that goes back in time is warned about (``TableWarning``): the rows are used
-    in file order.
+    A time column that goes back in time or repeats a time is warned about (``TableWarning``): the
+    rows are used in file order.
     """
     from tsae.io.tables import read_table
 
@@ -89,6 +89,31 @@ def _warn_time_order(path: Path, time: np.ndarray | None, name: str | None, use:
     if back:
         warnings.warn(f"{path}: the time column {name!r} is not in increasing order ({back} step(s) back in time); "
                       f"the rows are {use} in file order", TableWarning, stacklevel=3)
+    repeats, first = _repeated_times(time)
+    if repeats:
+        warnings.warn(f"{path}: the time column {name!r} has duplicate times ({repeats} row(s) repeat an earlier "
+                      f"row's time, the first: {first}); the rows are {use} in file order, each as a sample of its "
+                      "own", TableWarning, stacklevel=3)
+
+
+def _repeated_times(time: np.ndarray) -> tuple[int, str | None]:
+    """``(rows whose time an earlier row has, the first such time as text)``; missing times (NaN, NaT) repeat none.
+
+    Examples
+    --------
+    >>> _repeated_times(np.array([0.0, 1.0, 1.0, 2.0, 0.0, np.nan, np.nan]))
+    (2, '1.0')
+    """
+    dates = np.issubdtype(time.dtype, np.datetime64)
+    values = time[~np.isnat(time) if dates else np.isfinite(time)]
+    order = np.argsort(values, kind="stable")  # equal times keep their file order
+    ranked = values[order]
+    later = order[1:][ranked[1:] == ranked[:-1]]  # where each repeat but the first of its time is
+    if later.size == 0:
+        return 0, None
+    first = values[int(later.min())]
+    text = str(np.datetime_as_string(first, unit="auto")) if dates else repr(first.item())
+    return int(later.size), text
 
 
 def _warn_empty_sensors(path: Path, X: np.ndarray, names: list[str]) -> None:
@@ -129,21 +154,24 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     """Score a CSV with a fitted detector (``tsae detect score``).
 
     Writes ``output`` (CSV: the time column when the input had one, ``score``, ``anomaly``
-    0/1, ``contrib_<sensor>`` shares; ``.csv.gz`` etc. compressed), the events (``.json`` or ``.csv``; default
-    ``<output stem>.events.json`` beside it, ``scores.csv.gz`` -> ``scores.events.json``) and optionally a plot
-    (PNG/PDF/SVG): all of them, or none when one fails. ``drift_rate`` / ``drift_every`` override the
+    0/1, ``contrib_<sensor>`` shares; ``.csv.gz`` etc. compressed), the events (``.json`` or ``.csv``, ``.csv.gz``
+    etc. compressed; default ``<output stem>.events.json`` beside it, ``scores.csv.gz`` -> ``scores.events.json``;
+    another suffix is refused before scoring, see :func:`~tsae.pipelines.anomaly.events.events_suffix`) and
+    optionally a plot (PNG/PDF/SVG): all of them, or none when one fails. ``drift_rate`` / ``drift_every`` override the
     detector's drift updates (:mod:`~tsae.pipelines.anomaly.drift`; None: its own). Returns
-    a summary dict. A time column that goes back in time (the rows are scored in file order)
+    a summary dict. A time column that goes back in time or has duplicate times (the rows are scored in
+    file order, each as its own sample; the warning tells how many rows repeat a time and the first one)
     and a sensor column without values (scored as missing throughout) are warned about
     (``TableWarning``).
     """
     from tsae.io.tables import read_table, write_table
-    from tsae.pipelines.anomaly.events import find_events, write_events
+    from tsae.pipelines.anomaly.events import events_suffix, find_events, write_events
 
     test_path, output = Path(test_path), Path(output)
     events_path = Path(events) if events else Path(split_suffix(output)[0] + ".events.json")  # x.csv.gz: x.events.json
     protect = (test_path, *map(Path, read_paths(detector)))
     check_outputs([output, events_path, *([Path(plot)] if plot else [])], protect)
+    events_suffix(events_path)  # an events file it cannot write is refused before any scoring
     det = detector if isinstance(detector, Detector) else Detector.load(detector, device=device)
     det.device = device
     overrides = {name: value for name, value in (("drift_rate", drift_rate), ("drift_every", drift_every))

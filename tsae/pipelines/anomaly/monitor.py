@@ -15,7 +15,8 @@ Bad data never stops the monitor; each kind is counted, warned about on stderr
 (rate-limited) and reported in the final summary:
 
 - ``malformed``: a line that is not CSV/JSON of the expected shape, or an unparseable
-  number: skipped;
+  number (a decimal comma in a stream whose first decimal number had a point, or the other
+  way round: see :mod:`tsae.io.records`): skipped;
 - ``missing_values``: a sensor absent from a record, empty, NaN or inf: repaired with the
   sensor's last good value (its training mean before any); a value beyond 1e30 in magnitude
   is repaired so too (``repaired_values``), as batch scoring's table reader reads it as missing;
@@ -61,9 +62,6 @@ from tsae.pipelines.anomaly.drift import DriftingCore
 from tsae.pipelines.anomaly.events import EventTracker
 from tsae.pipelines.anomaly.scoring import as_chunk, sensor_columns
 
-#: what ``fmt`` may be (see :class:`~tsae.io.records.RecordParser`)
-_FORMATS = ("auto", "csv", "json")
-
 
 class RateLimitedLog:
     """stderr warnings, at most one per kind every ``interval`` seconds (suppressed ones are counted)."""
@@ -105,6 +103,12 @@ class Monitor:
         :meth:`push` also returns one record per scored sample (else only events).
     silence
         Warn when a sensor has been missing for this many consecutive samples.
+    log
+        Where warnings and notes go: an object with ``warn(kind, message)`` and ``info(message)``
+        such as :class:`RateLimitedLog` (default: a quiet one).
+    time_field, fmt
+        The name of the time field (None: the table reader's time names) and the text format
+        (``"auto"``, ``"csv"``, ``"json"``), see :class:`~tsae.io.records.RecordParser`.
     max_line
         Longest text line read (characters); longer lines count as malformed.
     max_time_jump
@@ -113,6 +117,22 @@ class Monitor:
     drift_rate, drift_every
         Drift updates (:mod:`~tsae.pipelines.anomaly.drift`), as in batch scoring; None: the
         detector's settings.
+
+    Raises
+    ------
+    ValueError
+        One line naming the option, when the monitor is built (``silence``, ``fmt``,
+        ``time_field``, ``max_line``, ``max_time_jump``, see :class:`~tsae.io.records.RecordParser`).
+    TypeError
+        ``detector`` is no detector, ``every_sample`` is not a bool, ``log`` lacks ``warn`` or ``info``.
+
+    Notes
+    -----
+    :meth:`flush` ends the stream: it scores the last samples and closes the open event.
+    Flushing again returns nothing; feeding the monitor afterwards (:meth:`push`,
+    :meth:`push_lines`, :meth:`score_one`, :meth:`learn_one`) raises a RuntimeError
+    rather than silently dropping samples or mixing a new stream's windows, indices and
+    counts into the ended one: a new stream needs a new Monitor.
 
     Examples
     --------
@@ -134,18 +154,16 @@ class Monitor:
                  max_line: int = MAX_LINE, max_time_jump: float | None = MAX_TIME_JUMP,
                  drift_rate: float | None = None, drift_every: int | None = None) -> None:
         detector = _fitted(detector)
-        if not isinstance(fmt, str) or fmt not in _FORMATS:
-            raise ValueError(f"fmt must be one of {_FORMATS}, got fmt={fmt!r}")
         self.detector = detector
         self.sensors = list(detector.sensors_)
+        self.every_sample = check_flag("every_sample", every_sample)
+        self.silence = whole_number("silence", silence, 1)
+        self.log = _checked_log(log) or RateLimitedLog(quiet=True)
+        self.parser = RecordParser(self.sensors, fmt=fmt, time_field=time_field, log=self.log,
+                                   max_line=max_line, max_time_jump=max_time_jump)
         self.threshold = float(detector.threshold_)
         self.core = detector.core(device="cpu", drift_rate=drift_rate, drift_every=drift_every)
         self.tracker = EventTracker(self.sensors, merge_gap=detector.event_gap)
-        self.every_sample = check_flag("every_sample", every_sample)
-        self.silence = whole_number("silence", silence, 1)
-        self.log = log or RateLimitedLog(quiet=True)
-        self.parser = RecordParser(self.sensors, fmt=fmt, time_field=time_field, log=self.log,
-                                   max_line=max_line, max_time_jump=max_time_jump)
         self.pending_times: deque[Any] = deque()
         self.emitted = 0
         self.events = 0
@@ -161,8 +179,10 @@ class Monitor:
     def push(self, x: Any, times: Sequence[Any] | None = None) -> list[dict[str, Any]]:
         """Score a block of samples ``(n_sensors, n)`` (NaN = missing); return event/sample records.
 
-        A DataFrame (rows are time, one column per sensor) is accepted too.
+        A DataFrame (rows are time, one column per sensor) is accepted too. After :meth:`flush`
+        it raises a RuntimeError (see the class notes).
         """
+        self._check_open()
         x = as_chunk(sensor_columns(x, self.sensors, "x"), len(self.sensors))
         times = _checked_times(times, x.shape[1])
         if x.shape[1] == 0:
@@ -173,7 +193,10 @@ class Monitor:
         return self._emit(scores, contrib)
 
     def flush(self) -> list[dict[str, Any]]:
-        """End of the stream: score the last rows and close the open event."""
+        """End of the stream: score the last rows and close the open event.
+
+        Flushing again returns ``[]``; the monitor takes no more samples (see the class notes).
+        """
         if self._flushed:
             return []
         self._flushed = True
@@ -183,6 +206,12 @@ class Monitor:
         self.events += len(last)
         records.extend({"type": "event", **e.to_dict()} for e in last)
         return records
+
+    def _check_open(self) -> None:
+        """A RuntimeError when the stream was flushed: a monitor scores one stream."""
+        if self._flushed:
+            raise RuntimeError("the monitor was flushed (its stream ended): it takes no more samples; "
+                               "score a new stream with a new Monitor")
 
     def _emit(self, scores: np.ndarray, contrib: np.ndarray) -> list[dict[str, Any]]:
         """Records for newly final samples: ``scores (m,)``, ``contrib (n_sensors, m)``."""
@@ -278,7 +307,8 @@ class Monitor:
 
     # -- text input -----------------------------------------------------------
     def push_lines(self, lines: Sequence[str]) -> list[dict[str, Any]]:
-        """Parse raw CSV/JSON lines and score them."""
+        """Parse raw CSV/JSON lines and score them (after :meth:`flush`: a RuntimeError)."""
+        self._check_open()
         rows, times = self.parser.parse(lines)
         if len(rows) == 0:
             return []
@@ -317,6 +347,14 @@ def _fitted(detector: Any) -> Detector:
     if not isinstance(detector, (str, os.PathLike)):
         raise TypeError(f"detector must be a fitted Detector or a detector file path, got {type(detector).__name__}")
     return Detector.load(Path(detector), device="cpu")
+
+
+def _checked_log(log: Any) -> Any:
+    """``log`` if it is None or has ``warn(kind, message)`` and ``info(message)``, else a TypeError naming it."""
+    if log is not None and not all(callable(getattr(log, name, None)) for name in ("warn", "info")):
+        raise TypeError(f"log must have warn(kind, message) and info(message) methods (a RateLimitedLog) or be "
+                        f"None, got {type(log).__name__}")
+    return log
 
 
 def _checked_times(times: Any, n: int) -> Sequence[Any] | None:
@@ -535,6 +573,9 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
         check_output(outbox, [detector])
         check_outbox(outbox)  # before any connection: a file the monitor did not write is never sent
     det = Detector.load(detector, device="cpu")
+    # built first: a bad option is refused before any stream opens (an MQTT connection, a plugin's source)
+    monitor = Monitor(det, every_sample=every_sample, silence=silence, log=log, time_field=time_field, fmt=fmt,
+                      max_line=max_line, max_time_jump=max_time_jump, drift_rate=drift_rate, drift_every=drift_every)
     settings = StreamSettings(
         source=source or ("mqtt" if mqtt else "stdin"), sink=sink or ("mqtt" if out_topic else "stdout"),
         mqtt=mqtt, topic=topic, out_topic=out_topic, client_id=client_id, detector=detector,
@@ -553,8 +594,6 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
         raw_source = RawSampleSource(getattr(binary, "buffer", binary), len(det.sensors_), raw)
     stream_in, stream_out = _open_streams(settings, log.info, stdin, stdout, raw_source)
     write = _writer(stream_out)
-    monitor = Monitor(det, every_sample=every_sample, silence=silence, log=log, time_field=time_field, fmt=fmt,
-                      max_line=max_line, max_time_jump=max_time_jump, drift_rate=drift_rate, drift_every=drift_every)
     where = f" {mqtt}" if settings.source == "mqtt" else (f" ({raw} binary rows)" if raw else "")
     log.info(f"watching {len(monitor.sensors)} sensor(s) ({', '.join(monitor.sensors[:8])}), window "
              f"{det.window_}, threshold {monitor.threshold:.4g}{_drift_note(monitor.core)}; reading "
