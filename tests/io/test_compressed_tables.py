@@ -390,3 +390,41 @@ def test_no_temporary_files_are_left_by_a_failed_compressed_write(tmp_path: Path
     with pytest.raises(ValueError):
         write_table(out, {"a": np.zeros(3), "b": np.zeros(4)})
     assert sorted(os.listdir(tmp_path)) == ["s.csv"]
+
+
+# ----------------------------------------------------------------------------- headerless files
+@pytest.mark.parametrize("sep,suffix", [(";", ".csv"), ("\t", ".txt"), ("|", ".csv")])
+def test_a_headerless_decimal_comma_file_is_read_with_its_own_delimiter(tmp_path, sep, suffix) -> None:
+    # the sniffer took "1,5;2,25" for comma-separated, so each row was two cells "1" and "5;2" -> not a number
+    path = tmp_path / f"x{suffix}"
+    path.write_text("".join(f"2024-01-01T00:00:0{i}{sep}1,{5 + i}{sep}2,{25 + i}\n" for i in range(3)))
+    table = read_table(path)
+    np.testing.assert_allclose(table.values, [[1.5, 1.6, 1.7], [2.25, 2.26, 2.27]])
+    assert table.time is not None and len(table.time) == 3
+
+
+def test_a_headerless_first_row_of_a_date_and_numbers_is_data_not_a_header(tmp_path) -> None:
+    # it was taken as the header: the first sample was lost and the columns were named "1.5", "2.25"
+    path = tmp_path / "x.csv"
+    path.write_text("2024-01-01T00:00:00,1.5,2.25\n2024-01-01T00:00:01,1.6,2.5\n")
+    table = read_table(path)
+    np.testing.assert_allclose(table.values, [[1.5, 1.6], [2.25, 2.5]])
+    assert table.columns == ["ch1", "ch2"] and table.time is not None and len(table.time) == 2
+
+
+@pytest.mark.parametrize("text,columns", [
+    ("time;a;b\n0;1,5;2,5\n1;1,6;2,6\n", ["a", "b"]),  # a header of names stays a header
+    ("today,x\n1,2\n3,4\n", ["today", "x"]),  # numpy reads "today" as a date: a word is still a name
+    ("a,b\n1,5\n2,6\n", ["a", "b"]),  # commas that are a delimiter
+])
+def test_headers_and_comma_files_are_read_as_before(tmp_path, text, columns) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text(text)
+    assert read_table(path).columns == columns
+
+
+def test_a_semicolon_in_quoted_text_does_not_make_it_the_delimiter(tmp_path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text('name,v\n"x; y",1\n"z; w",2\n')
+    with pytest.raises(ValueError, match=r"line 2, column 'name': not a number \('x; y'\)"):
+        read_table(path)

@@ -232,9 +232,47 @@ def _sniff_dialect(sample: str, suffix: str) -> Any:
     if suffix == ".tsv" or suffix.startswith(".tsv."):  # .tsv.gz too
         return csv.excel_tab
     try:
-        return csv.Sniffer().sniff(sample, delimiters=DELIMITERS)
+        dialect = csv.Sniffer().sniff(sample, delimiters=DELIMITERS)
     except csv.Error:
-        return csv.excel
+        dialect = csv.excel
+    if dialect.delimiter == ",":
+        other = _decimal_comma_delimiter(sample)
+        if other is not None:
+            dialect = _DIALECTS[other]
+    return dialect
+
+
+class _Semicolons(csv.excel):
+    delimiter = ";"
+
+
+class _Pipes(csv.excel):
+    delimiter = "|"
+
+
+_DIALECTS: dict[str, type[csv.Dialect]] = {";": _Semicolons, "\t": csv.excel_tab, "|": _Pipes}
+
+
+#: complete lines of a sample looked at to tell decimal commas from a comma delimiter
+_MARK_LINES = 50
+
+
+def _decimal_comma_delimiter(sample: str) -> str | None:
+    """The delimiter of a sample whose commas are decimal marks, or None.
+
+    Without a header the sniffer takes ``1,5;2,25`` for comma-separated: every line has one comma per field.
+    Here a ``;``, tab or ``|`` that each complete line holds the same number of times (at least once), with no
+    field holding more than one comma, is the delimiter, and the commas are decimal commas.
+    """
+    lines = [line for line in sample.split("\n")[:-1][:_MARK_LINES] if line.strip()]
+    if not lines or not any("," in line for line in lines):
+        return None
+    for delimiter in DELIMITERS[1:]:
+        counts = {line.count(delimiter) for line in lines}
+        if len(counts) == 1 and counts.pop() > 0 and all(
+                field.count(",") <= 1 for line in lines for field in line.split(delimiter)):
+            return delimiter
+    return None
 
 
 def sniff_delimiter(sample: str, suffix: str = "") -> str:
@@ -498,6 +536,14 @@ def _decimal_mark(columns: list[_Column], cells: Sequence[Sequence[str]]) -> str
     return None if first is None else first[2]
 
 
+def _is_data_row(cells: Sequence[str], decimal: str | None) -> bool:
+    """Whether a first row is data rather than a header: every cell a number or a date (one holding a digit:
+    numpy reads ``"today"`` as a date too), at least one a number."""
+    numbers = [_numeric_fraction([c], decimal) == 1.0 and not _is_missing(c) for c in cells]
+    return any(numbers) and all(is_number or (any(ch.isdigit() for ch in c) and _parse_dates(_clean_dates([c]))
+                                              is not None) for c, is_number in zip(cells, numbers, strict=True))
+
+
 def _read_rows(path: Path, handle: TextIO, dialect: Any) -> Table:
     """The table of the rows of an open file, read :data:`READ_ROWS` rows at a time; errors in the order the
     whole-file reader told them: broken quotes, empty, no data rows, ragged rows, duplicate names, the time
@@ -511,7 +557,7 @@ def _read_rows(path: Path, handle: TextIO, dialect: Any) -> Table:
     if head is None:
         raise _fail(path, "empty file")
     first = head[1]
-    if all(_numeric_fraction([c], decimal) == 1.0 and not _is_missing(c) for c in first):  # data, not a header
+    if _is_data_row(first, decimal):  # numbers (and dates): data, not a header
         header = [f"ch{i}" for i in range(len(first))]
         rows = chain([head], rows)
     else:
