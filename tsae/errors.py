@@ -19,6 +19,33 @@ def first_line(error: BaseException, limit: int | None = None) -> str:
     return text if limit is None else text[:limit]
 
 
+#: the most characters of a value an error message shows
+SHOWN_CHARACTERS = 60
+
+
+def shown(value: object) -> str:
+    """``repr(value)`` as an error message shows it: cut to :data:`SHOWN_CHARACTERS`, saying how long it was.
+
+    An option given ``10 ** 400`` or a megabyte of text is told in one short line, not in full.
+
+    Examples
+    --------
+    >>> shown(0.5), shown("x")
+    ('0.5', "'x'")
+    >>> shown(10 ** 100)
+    '1000000000000000000000000000000000000000000000000000000000... (101 characters)'
+    >>> shown(10 ** 10000)
+    'an integer of about 10001 digits'
+    """
+    if isinstance(value, int) and value.bit_length() > 10_000:  # Python refuses the repr of 10 ** 5000
+        return f"an integer of about {int(value.bit_length() * 0.30103) + 1} digits"
+    try:
+        text = repr(value)
+    except Exception:  # a hostile __repr__
+        return f"<{type(value).__name__} object>"
+    return text if len(text) <= SHOWN_CHARACTERS else f"{text[:SHOWN_CHARACTERS - 2]}... ({len(text)} characters)"
+
+
 class NamedMemoryError(MemoryError):
     """Not enough memory, said in one line that names what did not fit (a file, a model, an array)."""
 

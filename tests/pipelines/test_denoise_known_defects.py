@@ -11,6 +11,7 @@ import pytest
 
 import tsae
 from tsae import StreamingDenoiser
+from tsae.errors import shown
 from tsae.pipelines.denoise import denoise_file, denoise_files
 
 SR = 16000
@@ -29,7 +30,7 @@ def test_smooth_and_the_denoiser_refuse_a_strength_in_the_same_words(value) -> N
     # against "strength must be a number within [0, 1], got 2" (smooth); 10 ** 400 an OverflowError in both
     from tsae.engine.layout import check_fraction
 
-    message = f"strength must be a number within [0, 1], got {value!r}"
+    message = f"strength must be a number within [0, 1], got {shown(value)}"  # 10 ** 400: cut short
     with pytest.raises(ValueError) as smoothing:
         tsae.smooth(np.sin(np.arange(64) / 5), value)
     with pytest.raises(ValueError) as denoising:
@@ -75,7 +76,7 @@ def test_a_bad_block_length_of_a_file_job_is_named(tmp_path, seconds) -> None:
     sf.write(tmp_path / "a.wav", _speech(1600), SR)
     with pytest.raises(ValueError) as info:
         denoise_file(tmp_path / "a.wav", tmp_path / "out.wav", block_seconds=seconds)
-    assert str(info.value) == f"block_seconds must be a finite number of seconds > 0, got {seconds!r}"
+    assert str(info.value) == f"block_seconds must be a finite number of seconds > 0, got {shown(seconds)}"
     assert not (tmp_path / "out.wav").exists()
 
 
@@ -205,3 +206,17 @@ def test_the_streaming_denoiser_takes_a_dataframe_as_denoise_does() -> None:
 def test_any_memory_layout_gives_the_same_output(make) -> None:
     x = _speech()
     np.testing.assert_array_equal(tsae.denoise(make(x), SR), tsae.denoise(x, SR))
+
+
+@pytest.mark.parametrize("value", [10 ** 400, 10 ** 10000, "x" * 10 ** 6], ids=["10**400", "10**10000", "1MB text"])
+def test_a_huge_value_is_told_in_a_short_line(tmp_path, value) -> None:
+    # before: the 401 digits (or the megabyte of text) were printed in full; 10 ** 10000 made repr itself fail
+    from tsae.engine.layout import check_fraction
+    from tsae.models.trainer import real_number, whole_number
+
+    for check in (lambda: check_fraction("strength", value), lambda: real_number("rate", value),
+                  lambda: whole_number("steps", value if isinstance(value, str) else -value, 0),
+                  lambda: StreamingDenoiser(SR, value)):
+        with pytest.raises(ValueError) as info:
+            check()
+        assert len(str(info.value)) < 160 and "\n" not in str(info.value), str(info.value)[:200]

@@ -23,7 +23,7 @@ import numpy as np
 
 from tsae.engine import _kernels
 from tsae.engine.layout import check_flag, is_dataframe, plain
-from tsae.errors import NamedMemoryError
+from tsae.errors import NamedMemoryError, shown
 
 __all__ = ["frame", "overlap_add", "window_array", "window_name", "num_frames"]
 
@@ -117,9 +117,11 @@ def _window_spec(window: str | tuple) -> str | tuple:
         raise ValueError(f"window_fn={window!r} names no window (give NAME or NAME:VALUE, e.g. kaiser:8.6)")
     for value in params:
         if isinstance(value, (str, bytes)):
-            raise ValueError(f"window_fn={window!r}: the {name} window's parameter must be a number, got {value!r}")
+            raise ValueError(f"window_fn={shown(window)}: the {name} window's parameter must be a number, "
+                             f"got {shown(value)}")
         if isinstance(value, numbers.Real) and not np.isfinite(float(value)):
-            raise ValueError(f"window_fn={window!r}: the {name} window's parameter must be finite, got {value!r}")
+            raise ValueError(f"window_fn={shown(window)}: the {name} window's parameter must be finite, "
+                             f"got {shown(value)}")
     if name in _KAISER_NAMES and len(params) == 1 and isinstance(params[0], numbers.Real) and params[0] < 0:
         raise ValueError(f"window_fn={window!r}: the kaiser window's beta must be >= 0, got {params[0]!r}")
     return spec

@@ -15,7 +15,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from tsae.errors import first_line
+from tsae.errors import first_line, shown
 
 
 class KnownLayout(np.ndarray):
@@ -75,7 +75,7 @@ def check_flag(name: str, value: Any) -> bool:
     TypeError: pad must be True or False, got 'yes'
     """
     if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
+        raise TypeError(f"{name} must be True or False, got {shown(value)}")
     return bool(value)
 
 
@@ -96,7 +96,7 @@ def check_fraction(name: str, value: Any) -> float:
     # compared as it is: an int beyond any float (10 ** 400) has no float() and is simply out of range
     if (isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real)
             or not 0 <= cast(Any, value) <= 1):  # NaN too
-        raise ValueError(f"{name} must be a number within [0, 1], got {value!r}")
+        raise ValueError(f"{name} must be a number within [0, 1], got {shown(value)}")
     return float(value)
 
 

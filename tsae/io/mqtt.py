@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from tsae.errors import shown
 from tsae.io.streams import dumps
 
 #: seconds the broker keeps a monitor's session (and queues its messages) after it disconnects
@@ -354,7 +355,7 @@ class Outbox:
 
     def __init__(self, limit: int = OUTBOX_LIMIT, path: str | os.PathLike | None = None) -> None:
         if int(limit) < 1:
-            raise ValueError(f"outbox limit must be at least 1, got {limit!r}")
+            raise ValueError(f"outbox limit must be at least 1, got {shown(limit)}")
         self.limit = int(limit)
         self.path = None if path is None else Path(path)
         self.items: deque[str] = deque()

@@ -71,6 +71,7 @@ from typing import Any, NamedTuple, Protocol, cast
 
 import numpy as np
 
+from tsae.errors import shown
 from tsae.io.tables import DELIMITERS, MISSING, TIME_NAMES, _as_float, _first_mark, find_time_column, sniff_delimiter
 from tsae.models.trainer import whole_number
 
@@ -264,7 +265,7 @@ def _max_time_jump(value: Any) -> float | None:
         return None
     # compared as it is: an int beyond any float (10 ** 400) has no float() and is simply no limit
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not cast(Any, value) > 0:
-        raise ValueError(f"max_time_jump must be a positive number (or None for no limit), got {value!r}")
+        raise ValueError(f"max_time_jump must be a positive number (or None for no limit), got {shown(value)}")
     try:
         return float(value)
     except OverflowError:
@@ -274,7 +275,7 @@ def _max_time_jump(value: Any) -> float | None:
 def _time_field(value: Any) -> str | None:
     """``time_field`` if it is None or a name (text that is not blank); else a ValueError naming it."""
     if value is not None and (not isinstance(value, str) or not value.strip()):
-        raise ValueError(f"time_field must be the name of the time field (text) or None, got {value!r}")
+        raise ValueError(f"time_field must be the name of the time field (text) or None, got {shown(value)}")
     return value
 
 

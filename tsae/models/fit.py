@@ -21,7 +21,7 @@ import numpy as np
 from tsae.engine.framing import frame, window_array, window_name
 from tsae.engine.layout import as_channels_first, is_dataframe
 from tsae.engine.preprocess import Normalizer, as_float32, repair_missing
-from tsae.errors import EmptyChannelError, first_line
+from tsae.errors import EmptyChannelError, first_line, shown
 
 NORMALIZE_CHOICES = ("zscore", "robust", "none")
 DEFAULT_MAX_WINDOWS = 200_000
@@ -311,7 +311,7 @@ def fit_model_on_series(
     if hop > window:  # a hop past the window leaves samples no window reconstructs
         raise ValueError(f"hop must be between 1 and the window ({window}), got {hop}")
     if normalize not in NORMALIZE_CHOICES:
-        raise ValueError(f"normalize must be one of {', '.join(NORMALIZE_CHOICES)}, got {normalize!r}")
+        raise ValueError(f"normalize must be one of {', '.join(NORMALIZE_CHOICES)}, got {shown(normalize)}")
     window_fn = window_name(window_fn)  # the text the model file stores, checked before any training
     if max_windows is not None:
         max_windows = whole_number("max_windows", max_windows, 1)

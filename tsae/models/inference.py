@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from tsae.errors import shown
+
 if TYPE_CHECKING:
     import torch  # imported lazily at run time: `import tsae` must not load torch
 
@@ -78,7 +80,7 @@ def forward(
     import torch
 
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+        raise ValueError(f"batch_size must be an integer >= 1, got {shown(batch_size)}")
     device = model_device(model) if device is None else device
     data = inputs if torch.is_tensor(inputs) else torch.from_numpy(np.asarray(inputs))
     outputs = []

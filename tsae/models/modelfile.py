@@ -36,7 +36,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from tsae.errors import first_line, memory_for
+from tsae.errors import first_line, memory_for, shown
 from tsae.io.atomic import atomic_path
 from tsae.models.container import DTYPES, Container, read_container, read_tensor
 from tsae.models.fields import (
@@ -263,7 +263,7 @@ def check_sample_rate(value: Any) -> float | None:
         return None
     rate = real_number("sample_rate", value)
     if rate <= 0:
-        raise ValueError(f"sample_rate must be > 0 (in Hz) or None, got {value!r}")
+        raise ValueError(f"sample_rate must be > 0 (in Hz) or None, got {shown(value)}")
     return rate
 
 

@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from tsae.errors import shown
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 INTS = tuple[int, ...]
@@ -77,7 +79,7 @@ class Param:
         kind = self.type if self.type is not None else _infer_type(self.default)
         if kind not in TYPES:
             raise TypeError(f"Param type must be one of int, float, bool, str, tuple[int, ...], tuple[float, ...]; "
-                            f"got {kind!r}")
+                            f"got {shown(kind)}")
         object.__setattr__(self, "type", kind)
         if self.choices is not None:
             if isinstance(self.choices, (str, bytes)) or not isinstance(self.choices, Iterable):
@@ -87,7 +89,7 @@ class Param:
             value = getattr(self, bound)
             if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)
                                       or math.isnan(value)):
-                raise TypeError(f"Param {bound} must be a number, got {value!r}")
+                raise TypeError(f"Param {bound} must be a number, got {shown(value)}")
 
     @property
     def type_name(self) -> str:

@@ -30,6 +30,7 @@ from typing import Any, cast
 import numpy as np
 
 from tsae.engine.layout import as_channels_first, check_flag, check_fraction, is_dataframe, plain, real_array
+from tsae.errors import shown
 from tsae.pipelines.denoise.mask_finish import MaskFinisher, finish_settings
 
 DEFAULT_MODEL_RESOURCE = "weights/denoiser2.tsae"
@@ -56,7 +57,7 @@ def model_path(model: str | os.PathLike | None) -> Path:
     if model is None:
         return default_model_path()
     if not str(model).strip():  # Path("") is the working folder
-        raise ValueError(f"model must be a model file or the name of a shipped model, got {model!r}")
+        raise ValueError(f"model must be a model file or the name of a shipped model, got {shown(model)}")
     shipped = shipped_models()
     return shipped[model] if isinstance(model, str) and model in shipped else Path(model)
 
@@ -143,7 +144,7 @@ def checked_rate(sample_rate: Any) -> int:
         isinstance(sample_rate, numbers.Integral)
         or (isinstance(sample_rate, numbers.Real) and math.isfinite(sample_rate) and float(sample_rate).is_integer()))
     if not whole:
-        raise ValueError(f"sample_rate must be a whole number of Hz, got {sample_rate!r}")
+        raise ValueError(f"sample_rate must be a whole number of Hz, got {shown(sample_rate)}")
     if not MIN_RATE <= sample_rate <= MAX_RATE:
         raise ValueError(f"sample_rate must be within [{MIN_RATE}, {MAX_RATE}] Hz, got {sample_rate}")
     return int(sample_rate)
@@ -167,7 +168,7 @@ def checked_channels(channels: Any) -> int:
     """
     if (isinstance(channels, (bool, np.bool_)) or not isinstance(channels, numbers.Integral)
             or not 1 <= cast(Any, channels) <= MAX_CHANNELS):
-        raise ValueError(f"channels must be a whole number within [1, {MAX_CHANNELS}], got {channels!r}")
+        raise ValueError(f"channels must be a whole number within [1, {MAX_CHANNELS}], got {shown(channels)}")
     return int(channels)
 
 
@@ -183,7 +184,7 @@ def checked_seconds(name: str, seconds: Any) -> float:
     """
     if (isinstance(seconds, (bool, np.bool_)) or not isinstance(seconds, numbers.Real)
             or not 0 < cast(Any, seconds) <= _FLOAT_MAX):  # NaN, infinities and ints beyond any float too
-        raise ValueError(f"{name} must be a finite number of seconds > 0, got {seconds!r}")
+        raise ValueError(f"{name} must be a finite number of seconds > 0, got {shown(seconds)}")
     return float(seconds)
 
 
@@ -202,7 +203,7 @@ def checked_atten_limit(atten_limit: Any) -> float | None:
     if atten_limit is None:
         return None
     if isinstance(atten_limit, (bool, np.bool_)) or not isinstance(atten_limit, numbers.Real):
-        raise ValueError(f"atten_limit must be None or a number of dB >= 0, got {atten_limit!r}")
+        raise ValueError(f"atten_limit must be None or a number of dB >= 0, got {shown(atten_limit)}")
     try:
         limit = float(atten_limit)
     except OverflowError:  # an int beyond any float (10 ** 400): no limit, as inf is
@@ -356,7 +357,7 @@ class StreamingDenoiser:
         self.atten_limit = checked_atten_limit(atten_limit)
         channels = checked_channels(channels)
         if not isinstance(resample_quality, str) or resample_quality not in ("QQ", "LQ", "MQ", "HQ", "VHQ"):
-            raise ValueError(f"resample_quality must be QQ, LQ, MQ, HQ or VHQ, got {resample_quality!r}")
+            raise ValueError(f"resample_quality must be QQ, LQ, MQ, HQ or VHQ, got {shown(resample_quality)}")
         self.guard = check_flag("guard", guard)
         self.sample_rate = checked_rate(sample_rate)
         self.net, self.model_rate = load_denoiser(model, device)

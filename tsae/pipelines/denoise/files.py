@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from tsae.engine.layout import check_flag, check_fraction
-from tsae.errors import FilesFailed, naming
+from tsae.errors import FilesFailed, naming, shown
 from tsae.io.audio import audio_info, check_writable, format_like, iter_audio_blocks, open_audio_writer
 from tsae.io.paths import AUDIO_SUFFIXES, check_outputs, expand_inputs, names_many, plan_outputs, read_paths
 from tsae.models.trainer import whole_number
@@ -58,7 +58,7 @@ def denoise_file(
     """
     block_seconds = checked_seconds("block_seconds", block_seconds)
     if progress is not None and not callable(progress):
-        raise TypeError(f"progress must be a function or None, got {progress!r}")
+        raise TypeError(f"progress must be a function or None, got {shown(progress)}")
     output = default_output(input) if output is None else Path(output)
     check_outputs([output], [input, *read_paths(model)])
     _denoise_together([(Path(input), output, audio_info(input))], model=model, strength=strength,
