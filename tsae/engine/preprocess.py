@@ -77,6 +77,63 @@ def spread(x: Any, *, skip_nan: bool = False) -> np.ndarray:
         return (np.nanstd if skip_nan else np.std)(x / unit, axis=-1, keepdims=True) * unit
 
 
+def normalise(x: Any, center: Any, scale: Any) -> np.ndarray:
+    """``(x - center) / scale`` (broadcast), without overflowing where the result is a float.
+
+    The difference of two finite values beyond half of float64's largest overflows
+    (``1.7e308 - -1.7e308``) although the result, once divided by a scale of that order, is
+    small: such elements are computed from quarters (dividing and multiplying by 4 is
+    exact), the others as they were, to the last bit. Where the result itself is beyond
+    float64's range it is inf, with no warning: the caller says so in words.
+
+    Examples
+    --------
+    >>> normalise(np.array([1.7e308, -1.7e308]), 0.0, 1e308)
+    array([ 1.7, -1.7])
+    >>> normalise(np.array([1.7e308]), -1.7e308, 1.7e308)
+    array([2.])
+    """
+    with np.errstate(over="ignore"):
+        out = (x - center) / scale
+        overflow = np.isinf(out) & np.isfinite(x)
+        if overflow.any():
+            out = np.where(overflow, (np.divide(x, 4) - np.divide(center, 4)) / scale * 4, out)
+    return np.asarray(out)
+
+
+def denormalise(z: Any, center: Any, scale: Any) -> np.ndarray:
+    """``z * scale + center`` (broadcast), without overflowing where the result is a float.
+
+    The inverse of :func:`normalise`: ``z * scale`` may overflow although adding a
+    ``center`` of the other sign brings it back; such elements are computed on quarters
+    (exact), the others as they were. A result beyond float64's range is inf, with no warning.
+
+    Examples
+    --------
+    >>> denormalise(np.array([2.0]), -1.7e308, 1.7e308)
+    array([1.7e+308])
+    """
+    with np.errstate(over="ignore"):
+        out = z * scale + center
+        overflow = np.isinf(out) & np.isfinite(z)
+        if overflow.any():
+            out = np.where(overflow, (np.divide(z, 4) * scale + np.divide(center, 4)) * 4, out)
+    return np.asarray(out)
+
+
+def _in_range(out: np.ndarray, x: np.ndarray, dtype: type, what: str) -> np.ndarray:
+    """``out`` (computed from ``x``, the argument ``x``) as ``dtype``; a ``ValueError`` where a finite value
+    of ``x`` gave one beyond that type's range (``what`` says how it was computed)."""
+    with np.errstate(over="ignore"):
+        cast: np.ndarray = out.astype(dtype, copy=False)
+    beyond = np.isinf(cast) & np.isfinite(x)
+    if beyond.any():
+        peak = float(np.max(np.abs(np.broadcast_to(x, beyond.shape)[beyond])))
+        raise ValueError(f"x holds values (of magnitude up to {peak:.3g}) whose {what} is beyond "
+                         f"{np.dtype(dtype).name}'s range")
+    return cast
+
+
 def as_float32(x: np.ndarray, name: str, *, normalised: bool = True) -> np.ndarray:
     """``x`` as float32, or a ``ValueError`` when a finite value overflows float32.
 
@@ -302,6 +359,10 @@ class Normalizer:
                     center, scale = center * unit, (q3 - q1) / 1.349 * unit
                 else:
                     center = scale = np.full(channels, np.nan)
+        if np.isinf(scale).any():  # (q3 - q1) / 1.349 of values near +-1.7e308: it used to become 1, silently
+            channel = int(np.argmax(np.isinf(scale)))
+            raise ValueError(f"x: the {self.method} scale of channel {channel} is beyond float64's range "
+                             f"(its values reach {float(np.nanmax(np.abs(pooled[channel]))):.3g}): scale x down first")
         center = np.where(np.isfinite(center), center, 0.0)
         # a spread that is only rounding noise of a constant channel counts as zero
         tiny = np.maximum(1e-12, 1e-9 * np.abs(center))
@@ -323,14 +384,19 @@ class Normalizer:
         return x, self.center.reshape(shape), self.scale.reshape(shape)
 
     def transform(self, x: Any) -> np.ndarray:
-        """``(x - center) / scale`` per channel (float32 stays float32)."""
+        """``(x - center) / scale`` per channel (float32 stays float32).
+
+        Values near float64's limit do not overflow where the result is a float
+        (:func:`normalise`); one that is not (a value far beyond what ``fit`` saw, or
+        beyond float32's range for a float32 ``x``) is a ``ValueError``, not inf.
+        """
         x, center, scale = self._prepare(x)
-        return ((x - center) / scale).astype(_float_dtype(x), copy=False)
+        return _in_range(normalise(x, center, scale), x, _float_dtype(x), "(x - center) / scale")
 
     def inverse_transform(self, x: Any) -> np.ndarray:
-        """``x * scale + center`` per channel: undoes :meth:`transform`."""
+        """``x * scale + center`` per channel: undoes :meth:`transform` (overflow as there)."""
         x, center, scale = self._prepare(x)
-        return (x * scale + center).astype(_float_dtype(x), copy=False)
+        return _in_range(denormalise(x, center, scale), x, _float_dtype(x), "x * scale + center")
 
     def fit_transform(self, x: Any) -> np.ndarray:
         """:meth:`fit` then :meth:`transform` on the same data."""

@@ -49,7 +49,8 @@ def test_batch_reports_corrupt_file_and_finishes_the_rest(tiny_model, series_dir
     assert not (out / "broken.csv").exists()
     with open(out / "manifest.csv", newline="") as handle:
         header = next(csv.reader(handle))
-    assert header == ["file", "output", "status", "error", "samples", "channels", "rmse", "mse", "seconds"]
+    assert header == ["file", "output", "status", "error", "samples", "channels", "rmse", "mse", "seconds",
+                      "input_size", "input_mtime_ns", "model_size", "model_mtime_ns"]
     for name in GOOD:
         row = rows[str(series_dir / name)]
         assert row["status"] == "ok" and int(row["channels"]) == 2 and float(row["rmse"]) >= 0
@@ -103,6 +104,12 @@ def test_local_workers_and_dask_match_in_process(tiny_model, series_dir, tmp_pat
     reference = outputs(tmp_path / "local")
     assert outputs(tmp_path / "workers") == reference
     assert outputs(tmp_path / "dask") == reference
+    # every mode records what each output was made from (the input's and the model's size and time)
+    identity = ["input_size", "input_mtime_ns", "model_size", "model_mtime_ns"]
+    recorded = [{src: [row[k] for k in identity] for src, row in read_manifest(tmp_path / mode / "manifest.csv")
+                 .items()} for mode in ("local", "workers", "dask")]
+    assert recorded[0] == recorded[1] == recorded[2]
+    assert recorded[0][str(files[0])][:2] == [str(files[0].stat().st_size), str(files[0].stat().st_mtime_ns)]
 
 
 def test_dask_with_fsspec_urls(tiny_model, series_dir, tmp_path) -> None:

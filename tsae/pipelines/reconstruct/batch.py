@@ -6,10 +6,18 @@ subtype), written atomically. :func:`reconstruct_files` runs a batch:
 
 - every output is written atomically to the output folder under the input's name;
 - a manifest CSV (``file, output, status, error, samples, channels, rmse, mse,
-  seconds``) is rewritten, atomically, as files finish (at most about once a second,
-  and at the end, also after Ctrl-C);
-- a rerun resumes: files whose manifest row says ``ok`` and whose output exists and is
-  newer than the input and the model are skipped, the others (failed, stale) are redone;
+  seconds, input_size, input_mtime_ns, model_size, model_mtime_ns``) is rewritten,
+  atomically, as files finish (at most about once a second, and at the end, also after
+  Ctrl-C); the last four columns, filled for a file done, say what its output was made
+  from: the local input's and the model's size in bytes and modification time in
+  nanoseconds, as they were before the file was read (empty for a URL input);
+- a rerun resumes: files whose manifest row says ``ok``, whose output exists and is
+  newer than the input and the model, and whose input and model have the size and
+  modification time the row records are skipped; the others (failed, stale) are redone.
+  An input replaced by another file with an older time (``cp -p``, ``rsync -t``, a
+  restore from a backup) is so redone, which the times alone missed. A manifest of an
+  earlier version (without the last four columns) is still read: its rows are judged
+  by the times alone, and those found done get the columns filled;
 - a file that fails (corrupt, wrong channel count, ...) is recorded with its error
   and the batch goes on;
 - a long audio or ``.npy`` file is reconstructed in blocks
@@ -72,10 +80,15 @@ __all__ = [
     "read_manifest",
     "BatchResult",
     "MANIFEST_FIELDS",
+    "IDENTITY_FIELDS",
 ]
 
 MANIFEST_NAME = "manifest.csv"
-MANIFEST_FIELDS = ["file", "output", "status", "error", "samples", "channels", "rmse", "mse", "seconds"]
+#: the columns of a manifest written before the identities below were recorded (still read, and resumed by time)
+_FIELDS_BEFORE_IDENTITY = ["file", "output", "status", "error", "samples", "channels", "rmse", "mse", "seconds"]
+#: what a file done was made from: the input's and the model's size (bytes) and modification time (ns)
+IDENTITY_FIELDS = ["input_size", "input_mtime_ns", "model_size", "model_mtime_ns"]
+MANIFEST_FIELDS = [*_FIELDS_BEFORE_IDENTITY, *IDENTITY_FIELDS]
 
 
 # ----------------------------------------------------------------------------- local copies of URLs
@@ -526,11 +539,14 @@ def reconstruct_files(
     from tsae.pipelines.reconstruct.series import frame_spec
 
     model_path = Path(model)
+    model_identity = _identity(model_path)  # before it is read: a model replaced meanwhile is seen next time
     loaded = load_model(model_path, device="cpu")  # fail early, one line, on a bad model file
     frame_spec(loaded)  # and on a model that cannot reconstruct series
     out = str(output)
     manifest_path, pairs = _plan_batch(model_path, inputs, out, manifest)
-    rows, todo, skipped = _resume(read_manifest(manifest_path), pairs, model_path)
+    rows, todo, skipped, filled = _resume(read_manifest(manifest_path), pairs, model_path, model_identity)
+    # taken before any input is read: an input replaced while the batch runs is redone by the next one
+    identities = {src: _identity_cells(_identity(src), model_identity) for src, _ in todo}
     result = BatchResult(manifest=manifest_path, skipped=skipped)
     with contextlib.ExitStack() as stack:
         if todo and isinstance(dask, str):  # the scheduler answers before anything is written
@@ -539,7 +555,7 @@ def reconstruct_files(
             Path(out).mkdir(parents=True, exist_ok=True)
         _run_batch(loaded, model_path, manifest_path, rows, todo, len(pairs), skipped, workers=workers, dask=dask,
                    device=device, batch_size=batch_size, show=(not quiet and sys.stderr.isatty())
-                   if progress is None else progress)
+                   if progress is None else progress, identities=identities, dirty=filled)
     result.rows = {src: rows[src] for src, _ in pairs}
     return result
 
@@ -550,18 +566,23 @@ MANIFEST_INTERVAL = 1.0
 
 def _run_batch(loaded: Any, model_path: Path, manifest_path: Path, rows: dict[str, dict[str, Any]],
                todo: list[tuple[str, str]], total: int, skipped: int, *, workers: int, dask: Any, device: str,
-               batch_size: int, show: bool) -> None:
+               batch_size: int, show: bool, identities: dict[str, dict[str, Any]] | None = None,
+               dirty: bool = False) -> None:
     """Run ``todo``, recording each finished file in ``rows`` and the manifest.
 
-    The manifest is rewritten whole, so not after every file (10,000 tiny files made that
-    quadratic: most of the run): at most every :data:`MANIFEST_INTERVAL` seconds (or 20
-    times the last rewrite, for a long manifest), and at the end, also after Ctrl-C. A
-    crash loses at most those last rows; their files are redone by the next run.
+    The row of a file done gets its ``identities`` (:data:`IDENTITY_FIELDS`, by input),
+    whichever way it ran (this process, local workers, the GPU or Dask). The manifest is
+    rewritten whole, so not after every file (10,000 tiny files made that quadratic: most
+    of the run): at most every :data:`MANIFEST_INTERVAL` seconds (or 20 times the last
+    rewrite, for a long manifest), and at the end, also after Ctrl-C (or when ``dirty``:
+    rows resumed from an earlier manifest got their identities). A crash loses at most
+    those last rows; their files are redone by the next run.
     """
     from tqdm import tqdm
 
+    identities = identities or {}
     bar = tqdm(total=total, initial=skipped, unit="file", desc="reconstruct", disable=not show)
-    state = {"due": 0.0, "dirty": False}
+    state = {"due": 0.0, "dirty": dirty}
 
     def write() -> None:
         start = time.monotonic()
@@ -570,6 +591,8 @@ def _run_batch(loaded: Any, model_path: Path, manifest_path: Path, rows: dict[st
         state.update(due=now + max(MANIFEST_INTERVAL, 20 * (now - start)), dirty=False)
 
     def done(row: dict[str, Any]) -> None:
+        if row.get("status") == "ok":
+            row = {**row, **identities.get(row["file"], {})}
         rows[row["file"]] = row
         state["dirty"] = True
         if time.monotonic() >= state["due"]:
@@ -617,10 +640,11 @@ def _remove_stale_parts(pairs: list[tuple[str, str]]) -> None:
 
 
 def _is_manifest(path: Path) -> bool:
-    """Whether ``path`` is a manifest this command wrote (its header line is :data:`MANIFEST_FIELDS`)."""
+    """Whether ``path`` is a manifest this command wrote (its header line is :data:`MANIFEST_FIELDS`, or
+    those of an earlier version, without :data:`IDENTITY_FIELDS`)."""
     try:
         with open(path, encoding="utf-8-sig") as f:
-            return f.readline().strip() == ",".join(MANIFEST_FIELDS)
+            return f.readline().strip() in (",".join(MANIFEST_FIELDS), ",".join(_FIELDS_BEFORE_IDENTITY))
     except (OSError, UnicodeDecodeError):
         return False
 
@@ -650,38 +674,93 @@ def _mtime_ns(path: str | os.PathLike) -> int | None:
         return None
 
 
-def _done_already(src: str, dst: str, model_path: Path) -> bool:
-    """Whether the output ``dst`` exists and is newer than its input and the model (local files).
+def _identity(path: str | os.PathLike) -> tuple[int, int] | None:
+    """A local file's size in bytes and modification time in ns; None for a URL or a file that cannot be read."""
+    if is_url(str(path)):
+        return None
+    try:
+        stat = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return stat.st_size, stat.st_mtime_ns
 
+
+def _identity_cells(input: tuple[int, int] | None, model: tuple[int, int] | None) -> dict[str, Any]:
+    """The :data:`IDENTITY_FIELDS` cells of a row (empty where an identity is not known)."""
+    cells: dict[str, Any] = {}
+    for prefix, identity in (("input", input), ("model", model)):
+        size, mtime = identity if identity is not None else ("", "")
+        cells[f"{prefix}_size"], cells[f"{prefix}_mtime_ns"] = size, mtime
+    return cells
+
+
+def _recorded(row: dict[str, Any], prefix: str) -> tuple[int, int] | None:
+    """The identity a manifest row records for its ``input`` or ``model``; None where it has none (an earlier
+    version's manifest, a URL input) or it cannot be read back (a cell a spreadsheet rewrote as 1.7E+18)."""
+    try:
+        return int(row[f"{prefix}_size"]), int(row[f"{prefix}_mtime_ns"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _done_already(src: str, dst: str, model_path: Path, row: dict[str, Any] | None = None,
+                  model_identity: tuple[int, int] | None = None) -> bool:
+    """Whether the output ``dst`` of a file done (its manifest ``row``) is still up to date.
+
+    It must exist; the input and the model must have the size and modification time the
+    row records (where it records them: :data:`IDENTITY_FIELDS`; ``model_identity`` is
+    the model's now); and (a local output) it must be newer than its input and the model.
     An input edited, or a model retrained, after the output was written makes it stale:
-    the file is redone, as ``make`` would. (A URL's time is not compared.)
+    the file is redone, as ``make`` would; so does an input (or a model) replaced by
+    another file with an older time (``cp -p``, ``rsync -t``, a restore from a backup),
+    which the times alone missed. (A URL's time is not compared.)
     """
+    if not _output_exists(dst):
+        return False
+    row = row or {}
+    for prefix, now in (("input", _identity(src)), ("model", model_identity)):
+        recorded = _recorded(row, prefix)
+        if recorded is not None and recorded != now:
+            return False
     if is_url(dst):
-        return _output_exists(dst)
+        return True
     written = _mtime_ns(dst)
-    if written is None or not Path(dst).is_file():
+    if written is None:
         return False
     sources: list[str | os.PathLike] = [model_path, *([] if is_url(src) else [src])]
     return all((changed := _mtime_ns(path)) is None or changed <= written for path in sources)
 
 
 def _resume(previous: dict[str, dict[str, Any]], pairs: list[tuple[str, str]], model_path: Path,
-            ) -> tuple[dict[str, dict[str, Any]], list[tuple[str, str]], int]:
-    """Manifest rows to keep, the pairs still to do, and how many were already done."""
+            model_identity: tuple[int, int] | None = None,
+            ) -> tuple[dict[str, dict[str, Any]], list[tuple[str, str]], int, bool]:
+    """Manifest rows to keep, the pairs still to do, how many were already done, and whether a row kept
+    got its identities filled (a row of an earlier version's manifest, found done by the times alone)."""
     rows: dict[str, dict[str, Any]] = {}
     todo: list[tuple[str, str]] = []
+    filled = False
     for src, dst in pairs:
         old = previous.get(src)
         if old is not None and old.get("status") == "ok" and old.get("output") == dst \
-                and _done_already(src, dst, model_path):
-            rows[src] = old
+                and _done_already(src, dst, model_path, old, model_identity):
+            rows[src], upgraded = _with_identities(old, src, model_identity)
+            filled = filled or upgraded
         else:
             todo.append((src, dst))
     skipped = len(rows)
     # rows of files not in this run are kept, so the manifest stays a record of the folder
     for key, row in previous.items():
         rows.setdefault(key, row)
-    return rows, todo, skipped
+    return rows, todo, skipped, filled
+
+
+def _with_identities(row: dict[str, Any], src: str, model_identity: tuple[int, int] | None,
+                     ) -> tuple[dict[str, Any], bool]:
+    """A row found done, with the identities it does not record filled from now; and whether any was."""
+    cells = _identity_cells(_identity(src), model_identity)
+    missing = {key: value for key, value in cells.items() if value != ""
+               and _recorded(row, key.split("_", 1)[0]) is None}
+    return ({**row, **missing}, True) if missing else (row, False)
 
 
 def _dispatch(loaded: Any, model_path: Path, todo: list[tuple[str, str]], done: Callable[[dict[str, Any]], None],

@@ -40,6 +40,7 @@ from tsae.pipelines.smooth.smoother import (
     checked_params,
     noise_sigma,
     normalisation,
+    normalised,
     self_supervised,
 )
 
@@ -67,7 +68,7 @@ def smooth_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], adv
     params = checked_params(model_params, source.channels, model)
     first = repair_missing(source.read(0, block if learn is None else learn))
     center, scale = normalisation(first)
-    z = (first - center) / scale
+    z = normalised(first, center, scale)
     sigmas = np.array([noise_sigma(zc) for zc in z])
     if model is not None:
         from tsae.pipelines.reconstruct.series import frame_spec, reconstruct_series
@@ -79,7 +80,7 @@ def smooth_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], adv
 
         def predict(zs: np.ndarray, xs: np.ndarray) -> np.ndarray:
             recon = np.asarray(reconstruct_series(model, known_layout(xs)), dtype=np.float64).reshape(xs.shape)
-            return (recon - center) / scale
+            return normalised(recon, center, scale)
     else:
         _, predictor = self_supervised(z, edge_guard=edge_guard, seed=seed, max_seconds=max_seconds, steps=steps,
                                        params=params)
@@ -98,7 +99,7 @@ def smooth_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], adv
         source.release(a)
         missing = np.isnan(values)
         filled = repair_missing(values)
-        zs = (filled - center) / scale
+        zs = normalised(filled, center, scale)
         out = blend(filled, zs, predict(zs, filled), scale, strength, edge_guard=edge_guard, sigmas=sigmas,
                     powers=powers)
         out[missing] = np.nan

@@ -23,14 +23,21 @@ import numpy as np
 
 from tsae.engine.framing import frame, overlap_add
 from tsae.engine.layout import known_layout
-from tsae.engine.preprocess import power_of_two_unit, repair_missing, spread
+from tsae.engine.preprocess import denormalise, normalise, power_of_two_unit, repair_missing, spread
 from tsae.errors import EmptyChannelError
 from tsae.models.device import torch_threads
 from tsae.models.trainer import whole_number
 from tsae.pipelines.smooth.glitches import glitch_mask, runs
 from tsae.pipelines.smooth.smoother import _series, check_device, noise_sigma
 
-__all__ = ["impute"]
+__all__ = ["impute", "MAX_ITERATIONS"]
+
+#: the most refills :func:`impute` makes with a trained model. Each is a pass of the whole
+#: series through the network; the refills stop once they settle, which a model that is
+#: not a contraction on the gaps never does (a refill flipping between two values, a
+#: float32 model wandering in its last bits): the cap bounds such a run to this many
+#: passes, 50 times the default of 20, far more than a model that settles ever takes.
+MAX_ITERATIONS = 1000
 
 
 def _ssa_reconstruct(z: np.ndarray, L: int, rank: int) -> np.ndarray:
@@ -79,17 +86,19 @@ def _impute_channel(v: np.ndarray, *, window: int | None, rank: int | None, max_
     if not missing.any():
         return v.copy()
     n = len(v)
-    # gross glitches only: a brief dip or peak within the series' range may be real, and the fill needs it
-    glitches = glitch_mask(v, noise_sigma(v), gross_only=True)
+    # gross glitches only: a brief dip or peak within the series' range may be real, and the fill needs it;
+    # found on the series divided by a power of two (exact): near float64's limit their bounds overflowed
+    scaled = v / float(power_of_two_unit(v, skip_nan=True)[0])
+    glitches = glitch_mask(scaled, noise_sigma(scaled), gross_only=True)
     if glitches.any():  # filled as gaps are, from the rest; impute() returns the observed samples as they were
         v = np.where(glitches, np.nan, v)
         missing = missing | glitches
     obs = v[~missing]
     unit = float(power_of_two_unit(obs)[0])  # exact: the sum of values near float64's limit would overflow
     mu, sd = float(np.mean(obs / unit)) * unit, float(spread(obs)[0]) or 1.0
-    z = repair_missing((v - mu) / sd)
+    z = repair_missing(normalise(v, mu, sd))  # v - mu overflowed for values of both signs near the limit
     if n < 8:
-        return z * sd + mu
+        return denormalise(z, mu, sd)
     L = int(window or np.clip(n // 5, 4, 128))
     L = max(2, min(L, n // 2))
     if rank is None:
@@ -114,11 +123,11 @@ def _impute_channel(v: np.ndarray, *, window: int | None, rank: int | None, max_
         else:
             rank = 2
     if rank <= 0:  # nothing beats the straight line
-        return z * sd + mu
+        return denormalise(z, mu, sd)
     rank = min(rank, L)  # a window of L samples has L components: more is the same fill, grown for ever
     for r in range(1, rank + 1):  # grow the bottleneck one component at a time (Kondrashov & Ghil)
         z = _em_fill(z, missing, L, r, 15 if r < rank else 40)
-    return z * sd + mu
+    return denormalise(z, mu, sd)
 
 
 def impute(
@@ -152,7 +161,8 @@ def impute(
         The largest bottleneck size tried when ``rank`` is chosen.
     iterations
         With a model: how many times the gaps are refilled at most (the refills stop once the
-        filled values no longer change).
+        filled values no longer change); at most :data:`MAX_ITERATIONS` (1000), so that a
+        model whose refills never settle cannot run for ever.
     seed
         Seed of the hidden-sample draw.
     device
@@ -161,7 +171,9 @@ def impute(
     Returns
     -------
     np.ndarray
-        float64, the input's shape; observed samples unchanged, no NaN left.
+        float64, the input's shape; observed samples unchanged, no NaN left. Values near
+        float64's limit are filled as the series scaled down by a power of two would be; a
+        fill beyond float64's range is a ``ValueError``.
 
     Examples
     --------
@@ -177,6 +189,9 @@ def impute(
             continue
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
             raise ValueError(f"{name} must be an integer >= {low}{' or None' if optional else ''}, got {value!r}")
+    if iterations > MAX_ITERATIONS:  # 10**30 ran for ever with a model whose refills never settle
+        raise ValueError(f"iterations must be at most {MAX_ITERATIONS} (each is a pass of the series through the "
+                         f"model), got {iterations!r}")
     whole_number("seed", seed, 0)
     check_device(device, model)
     arr, squeeze = _series(x)
@@ -198,4 +213,7 @@ def impute(
             out = np.stack([_impute_channel(row, window=window, rank=rank, max_rank=max_rank, seed=seed)
                             for row in arr])
     out[~missing] = arr[~missing]
+    if np.isinf(out).any():  # a fill beyond float64's range (a series at its limit): said, not inf
+        raise ValueError("the filled gaps go beyond float64's range (the observed values reach "
+                         f"{float(np.max(np.abs(arr[~missing]))):.3g}): scale the series down first")
     return out[0] if squeeze else out

@@ -42,7 +42,7 @@ import numpy as np
 
 from tsae.engine.framing import check_flag
 from tsae.engine.layout import as_channels_first, check_fraction, known_layout
-from tsae.engine.preprocess import power_of_two_unit, repair_missing, spread
+from tsae.engine.preprocess import denormalise, normalise, power_of_two_unit, repair_missing, spread
 from tsae.errors import EmptyChannelError
 from tsae.models.device import torch_threads
 from tsae.models.trainer import whole_number
@@ -98,14 +98,18 @@ def _pad_odd(z: np.ndarray, k: int) -> np.ndarray:
 
 
 def _local_mean(v: np.ndarray, half: int) -> np.ndarray:
-    """Centred moving average with shrinking windows at the ends (no shift)."""
+    """Centred moving average with shrinking windows at the ends (no shift).
+
+    Each window is summed on its own: differences of a running sum carried one huge value
+    (the squared residual of a glitch) into every later window, whose means became rounding
+    noise of it (or NaN, once it overflowed).
+    """
     if half <= 0:
         return v.copy()
-    c = np.concatenate([[0.0], np.cumsum(v)])
     n = len(v)
     lo = np.clip(np.arange(n) - half, 0, n)
     hi = np.clip(np.arange(n) + half + 1, 0, n)
-    return (c[hi] - c[lo]) / (hi - lo)
+    return np.convolve(v, np.ones(2 * half + 1), mode="full")[half: half + n] / (hi - lo)
 
 
 # ----------------------------------------------------------------------------- blind-spot autoencoder
@@ -319,17 +323,43 @@ def normalisation(filled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     The scale is the spread of the channel once its glitches are replaced
     (:mod:`~tsae.pipelines.smooth.glitches`), so one absurd sample does not shrink the rest
-    of the series to nothing in the networks' input; a constant channel gets 1.
+    of the series to nothing in the networks' input; a constant channel gets 1. Both are
+    found on the channel divided by a power of two (exact,
+    :func:`~tsae.engine.preprocess.power_of_two_unit`): near float64's limit the glitch
+    bounds and distances overflowed.
     """
-    center = np.median(filled, axis=1, keepdims=True)
-    scale = spread(_fill_channels(filled, _bounds(filled, np.array([noise_sigma(row) for row in filled]))))
+    unit = power_of_two_unit(filled)
+    scaled = filled / unit
+    center = np.median(scaled, axis=1, keepdims=True) * unit
+    scale = spread(_fill_channels(scaled, _bounds(scaled, np.array([noise_sigma(row) for row in scaled])))) * unit
     scale[~(scale > 0)] = 1.0
     return center, scale
 
 
+#: normalised values are held within this magnitude (only a gross glitch in a channel many orders of
+#: magnitude smaller reaches it): sums and differences of a few of them never overflow
+_Z_LIMIT = 2.0**1000
+#: residuals are squared held within this magnitude (the edge guard's gain is 1 well before)
+_R_LIMIT = 2.0**500
+
+
+def normalised(values: np.ndarray, center: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """``(values - center) / scale`` of channels ``(C, m)`` without overflow, held within +-:data:`_Z_LIMIT`.
+
+    A glitch of 1e308 in a channel of spread 0.1 is beyond float64's range once normalised:
+    held at the limit, the edge guard keeps it as it came (its residual is far above the noise).
+    """
+    return np.clip(normalise(values, center, scale), -_Z_LIMIT, _Z_LIMIT)
+
+
+def _squared(r: np.ndarray) -> np.ndarray:
+    """``r ** 2``, the residuals held within +-:data:`_R_LIMIT` first (a glitch's square overflowed)."""
+    return np.square(np.clip(r, -_R_LIMIT, _R_LIMIT))
+
+
 def _typical_power(z: np.ndarray, pred: np.ndarray, sigma: float) -> float:
     """Mean residual power ``(z - pred)^2`` over samples within 4 sigma (the global Wiener gain's denominator)."""
-    r2 = (z - pred) ** 2
+    r2 = _squared(z - pred)
     typical = r2 <= (_OUTLIER_SIGMAS**2) * sigma * sigma  # spikes and edges are the guard's business
     return float(np.mean(r2[typical])) if typical.any() else float(np.mean(r2))
 
@@ -355,7 +385,8 @@ def _combine(z: np.ndarray, pred: np.ndarray, sigma: float, edge_guard: bool, ha
         power = _typical_power(z, pred, sigma)
     gain = np.full(len(z), max(0.0, 1.0 - s2 / max(power, 1e-300)))
     if edge_guard:
-        local_power = np.maximum(_local_mean(r * r, half), np.where(r * r > 16.0 * s2, r * r, 0.0))
+        r2 = _squared(r)
+        local_power = np.maximum(_local_mean(r2, half), np.where(r2 > 16.0 * s2, r2, 0.0))
         local = np.where(local_power > 4.0 * s2, 1.0 - s2 / np.maximum(local_power, 1e-300), 0.0)
         gain = np.maximum(gain, local)
     return pred + gain * r
@@ -461,11 +492,17 @@ def blend(filled: np.ndarray, z: np.ndarray, pred: np.ndarray, scale: np.ndarray
 
     ``filled`` is the gap-free series, ``z`` it normalised (``scale`` per channel,
     ``(C, 1)``), ``sigmas`` the channels' noise levels; ``powers`` fixes the global
-    gains' residual powers (see :func:`_combine`), measured on ``z`` when None.
+    gains' residual powers (see :func:`_combine`), measured on ``z`` when None. A result
+    beyond float64's range (a series at its limit, smoothed past it) is a ``ValueError``.
     """
     est = np.stack([_combine(zc, pc, float(sigmas[i]), edge_guard, power=None if powers is None else powers[i])
                     for i, (zc, pc) in enumerate(zip(z, pred, strict=True))])
-    return filled + strength * (est - z) * scale
+    out = denormalise(strength * (est - z), filled, scale)  # filled + strength (est - z) scale, never overflowing
+    beyond = np.isinf(out) & np.isfinite(filled)
+    if beyond.any():
+        raise ValueError(f"the smoothed series goes beyond float64's range (the input's values reach "
+                         f"{float(np.max(np.abs(filled[np.isfinite(filled)]))):.3g}): scale it down first")
+    return out
 
 
 # ----------------------------------------------------------------------------- public API
@@ -513,7 +550,9 @@ def smooth(
     Returns
     -------
     np.ndarray
-        float64, the input's shape, aligned sample for sample with the input.
+        float64, the input's shape, aligned sample for sample with the input. Values near
+        float64's limit are smoothed as the series scaled down by a power of two would be; a
+        result beyond float64's range is a ``ValueError``.
 
     Examples
     --------
@@ -539,13 +578,13 @@ def smooth(
         out = filled.copy()
     else:
         center, scale = normalisation(filled)
-        z = (filled - center) / scale
+        z = normalised(filled, center, scale)
         if model is not None:
             from tsae.pipelines.reconstruct.series import _loaded, reconstruct_series
 
             loaded = _loaded(model, device)
             recon = reconstruct_series(loaded, known_layout(filled))
-            pred = (np.asarray(recon, dtype=np.float64).reshape(c, n) - center) / scale
+            pred = normalised(np.asarray(recon, dtype=np.float64).reshape(c, n), center, scale)
         else:
             pred, _ = self_supervised(z, edge_guard=edge_guard, seed=seed, max_seconds=max_seconds, steps=steps,
                                       params=params)

@@ -1,0 +1,169 @@
+"""Batch resume by what each output was made from: the input's and the model's size and modification time.
+
+Before, a rerun judged an output by modification times alone (older than its input or the
+model: redone), so an input or a model replaced by another file with an older time
+(``cp -p``, ``rsync -t``, a restore from a backup) was skipped with a stale output.
+"""
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tsae.pipelines.reconstruct import batch
+from tsae.pipelines.reconstruct.batch import MANIFEST_FIELDS, read_manifest, reconstruct_files
+
+OLD_FIELDS = ["file", "output", "status", "error", "samples", "channels", "rmse", "mse", "seconds"]
+
+
+def write_csv(path: Path, n: int, offset: float = 0.0) -> None:
+    path.write_text("time,a,b\n" + "".join(f"{i},{(i % 11) / 7 + offset:.6f},{(i % 5) / 3:.6f}\n"
+                                           for i in range(n)))
+
+
+def set_time(path: Path, seconds: float) -> None:
+    os.utime(path, (seconds, seconds))
+
+
+@pytest.fixture()
+def job(tiny_model, tmp_path):
+    """Two inputs and a copy of the model, all dated in the past, and a first run done."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_csv(folder / "a.csv", 120)
+    write_csv(folder / "b.csv", 120)
+    model = tmp_path / "model.tsae"
+    shutil.copyfile(tiny_model, model)
+    for path in (model, folder / "a.csv", folder / "b.csv"):
+        set_time(path, 1_000_000_000)  # 2001
+    out = tmp_path / "out"
+    first = reconstruct_files(model, [folder], out, device="cpu", quiet=True)
+    assert first.ok == 2 and first.skipped == 0
+    return folder, model, out
+
+
+def replace_with_an_older_file(path: Path, write) -> None:  # type: ignore[no-untyped-def]
+    """``cp -p`` of another file: new content, and a time older than the output (and than the original)."""
+    write(path)
+    set_time(path, 900_000_000)  # 1998
+
+
+def test_the_manifest_records_each_input_and_the_model_by_size_and_time(job) -> None:
+    folder, model, out = job
+    with open(out / "manifest.csv", newline="") as handle:
+        assert next(csv.reader(handle)) == MANIFEST_FIELDS == [*OLD_FIELDS, "input_size", "input_mtime_ns",
+                                                                "model_size", "model_mtime_ns"]
+    rows = read_manifest(out / "manifest.csv")
+    for name in ("a.csv", "b.csv"):
+        row, stat = rows[str(folder / name)], (folder / name).stat()
+        assert (int(row["input_size"]), int(row["input_mtime_ns"])) == (stat.st_size, stat.st_mtime_ns)
+        assert (int(row["model_size"]), int(row["model_mtime_ns"])) == (model.stat().st_size,
+                                                                        model.stat().st_mtime_ns)
+    assert reconstruct_files(model, [folder], out, device="cpu", quiet=True).skipped == 2  # up to date
+
+
+def test_an_input_replaced_by_an_older_file_is_redone(job) -> None:
+    # before: its output was newer than the input, so it was skipped and stayed that of the old input
+    folder, model, out = job
+    replace_with_an_older_file(folder / "a.csv", lambda path: write_csv(path, 300))  # another size
+    before = (out / "a.csv").read_bytes()
+    again = reconstruct_files(model, [folder], out, device="cpu", quiet=True)
+    assert again.skipped == 1 and again.ok == 2
+    row = read_manifest(out / "manifest.csv")[str(folder / "a.csv")]
+    assert int(row["samples"]) == 300 and int(row["input_size"]) == (folder / "a.csv").stat().st_size
+    assert (out / "a.csv").read_bytes() != before
+    assert reconstruct_files(model, [folder], out, device="cpu", quiet=True).skipped == 2
+
+
+def test_an_input_of_the_same_size_with_another_time_is_redone(job) -> None:
+    folder, model, out = job
+    size = (folder / "b.csv").stat().st_size
+    replace_with_an_older_file(folder / "b.csv", lambda path: write_csv(path, 120, offset=0.5))
+    assert (folder / "b.csv").stat().st_size == size
+    before = (out / "b.csv").read_bytes()
+    again = reconstruct_files(model, [folder], out, device="cpu", quiet=True)
+    assert again.skipped == 1 and again.rows[str(folder / "b.csv")]["status"] == "ok"
+    assert (out / "b.csv").read_bytes() != before
+
+
+def test_a_model_replaced_by_an_older_file_redoes_every_output(job, tmp_path) -> None:
+    import torch
+
+    from tsae.models.modelfile import save_model
+    from tsae.plugins import create_model
+
+    folder, model, out = job
+    torch.manual_seed(1)  # another network of the same family and size: a retrained model
+    save_model(model, create_model("conv1d", 2, 32, depth=2, hidden=8, latent=8),
+               frame={"window": 32, "hop": 16, "window_fn": None},
+               normalizer={"method": "zscore", "center": [0.0, 0.0], "scale": [1.0, 2.0]})
+    set_time(model, 900_000_000)
+    again = reconstruct_files(model, [folder], out, device="cpu", quiet=True)
+    assert again.skipped == 0 and again.ok == 2
+    row = read_manifest(out / "manifest.csv")[str(folder / "a.csv")]
+    assert int(row["model_mtime_ns"]) == model.stat().st_mtime_ns
+
+
+def _rewrite(manifest: Path, fields: list[str], change=None) -> None:  # type: ignore[no-untyped-def]
+    rows = list(read_manifest(manifest).values())
+    with open(manifest, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(change(row) if change else row)
+
+
+def test_a_manifest_of_an_earlier_version_is_resumed_by_time_and_gets_the_columns(job) -> None:
+    folder, model, out = job
+    manifest = out / "manifest.csv"
+    _rewrite(manifest, OLD_FIELDS)  # as the version before wrote it
+    again = reconstruct_files(model, [folder], out, device="cpu", quiet=True)
+    assert again.skipped == 2  # the times alone: up to date
+    with open(manifest, newline="") as handle:
+        assert next(csv.reader(handle)) == MANIFEST_FIELDS
+    row = read_manifest(manifest)[str(folder / "a.csv")]
+    assert int(row["input_mtime_ns"]) == (folder / "a.csv").stat().st_mtime_ns
+    # from now on a replacement with an older time is seen
+    replace_with_an_older_file(folder / "a.csv", lambda path: write_csv(path, 200))
+    assert reconstruct_files(model, [folder], out, device="cpu", quiet=True).skipped == 1
+    # and an earlier version's manifest is still judged by the times: an older input stays done
+    _rewrite(manifest, OLD_FIELDS)
+    assert reconstruct_files(model, [folder], out, device="cpu", quiet=True).skipped == 2
+
+
+def test_a_cell_that_cannot_be_read_back_falls_back_to_the_times(job) -> None:
+    # a spreadsheet saving the manifest again may write 1000000000000000000 as 1E+18
+    folder, model, out = job
+    _rewrite(out / "manifest.csv", MANIFEST_FIELDS, lambda row: dict(row, input_mtime_ns="1E+18"))
+    assert reconstruct_files(model, [folder], out, device="cpu", quiet=True).skipped == 2
+
+
+def test_rows_of_failed_files_record_no_identity(job) -> None:
+    folder, model, out = job
+    (folder / "broken.csv").write_text("time,a,b\n1,2\n")
+    result = reconstruct_files(model, [folder], out, device="cpu", quiet=True)
+    row = read_manifest(out / "manifest.csv")[str(folder / "broken.csv")]
+    assert result.skipped == 2 and row["status"] == "failed"
+    assert all(row[name] == "" for name in batch.IDENTITY_FIELDS)
+
+
+def test_the_dask_path_records_and_judges_the_same_way(job) -> None:
+    distributed = pytest.importorskip("distributed")
+    folder, model, out = job
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster:
+        first = reconstruct_files(model, [folder], out / "dask", dask=cluster.scheduler_address, device="cpu",
+                                  quiet=True)
+        rows = read_manifest(out / "dask" / "manifest.csv")
+        for name in ("a.csv", "b.csv"):
+            stat = (folder / name).stat()
+            assert (int(rows[str(folder / name)]["input_size"]),
+                    int(rows[str(folder / name)]["input_mtime_ns"])) == (stat.st_size, stat.st_mtime_ns)
+        replace_with_an_older_file(folder / "a.csv", lambda path: write_csv(path, 250))
+        again = reconstruct_files(model, [folder], out / "dask", dask=cluster.scheduler_address, device="cpu",
+                                  quiet=True)
+    assert first.ok == 2 and again.skipped == 1 and again.ok == 2
+    assert int(read_manifest(out / "dask" / "manifest.csv")[str(folder / "a.csv")]["samples"]) == 250
