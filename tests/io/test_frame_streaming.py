@@ -86,3 +86,34 @@ def test_frames_larger_than_the_free_space_and_non_numbers_are_refused(tmp_path,
     np.save(tmp_path / "b.npy", np.zeros((1, 100), bool))
     with pytest.raises(ValueError, match=r"b\.npy: holds bool values; frames are cut from real numbers"):
         frame_file(tmp_path / "b.npy", tmp_path / "g.npy", 8, 4)
+
+
+@pytest.mark.parametrize("name", ["sensors.csv", "sensors.csv.gz", "one.tsv"])
+def test_a_table_is_framed_one_column_per_channel(tmp_path, name) -> None:
+    # 'tsae frame pump.csv' was "not a readable audio file": every other command reads tables
+    import gzip
+
+    from click.testing import CliRunner
+
+    from tsae.cli import cli
+
+    rng = np.random.default_rng(1)
+    columns = 1 if name == "one.tsv" else 3
+    values = rng.standard_normal((columns, 300)).round(4)
+    values[0, 17] = np.nan
+    sep = "\t" if name.endswith(".tsv") else ","
+    lines = [sep.join(["time", *(f"s{j}" for j in range(columns)), "label"])]
+    lines += [sep.join([f"{i * 60}", *("" if np.isnan(v) else f"{v}" for v in values[:, i]), "0"]) for i in range(300)]
+    text = "\n".join(lines) + "\n"
+    path = tmp_path / name
+    if name.endswith(".gz"):
+        with gzip.open(path, "wt") as handle:
+            handle.write(text)
+    else:
+        path.write_text(text)
+    result = CliRunner().invoke(cli, ["frame", str(path), "--window", "32", "--hop", "8"])
+    assert result.exit_code == 0, result.output
+    assert "at 0.0166667 Hz" in result.output  # a sample a minute, not "0 Hz"
+    out = tmp_path / (name.split(".")[0] + ".frames.npy")  # sensors.csv.gz -> sensors.frames.npy
+    signal = values[0] if columns == 1 else values
+    np.testing.assert_array_equal(np.load(out), frame(signal.astype(np.float32), 32, 8))

@@ -1,4 +1,4 @@
-"""``tsae frame``: cut an audio file (or a .npy signal) into windowed frames saved as .npy."""
+"""``tsae frame``: cut an audio file (or a .npy signal, or a table) into windowed frames saved as .npy."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -24,15 +24,18 @@ from tsae.cli.common import echo_done, input_file, output_file, quiet_option, ta
 @quiet_option
 def frame_command(source: Path, length: int, hop: int, window_fn: str | None, pad: bool, center: bool,
                   output: Path | None, quiet: bool) -> None:
-    """Cut INPUT (WAV, FLAC, OGG, or a .npy array) into frames saved as a .npy array.
+    """Cut INPUT (audio, a .npy array, or a CSV/TSV table, also .gz/.bz2/.xz) into frames saved as a .npy array.
 
-    The array is float32 (n_frames, length) for mono input and (channels,
-    n_frames, length) otherwise. A failed run leaves no partial file.
+    The array is float32 (n_frames, length) for one channel and (channels,
+    n_frames, length) otherwise; a table has one column per channel (its time
+    and label columns left out, missing cells NaN). A failed run leaves no
+    partial file.
 
     \b
     Examples:
       tsae frame speech.wav --window 512 --hop 128 -o frames.npy
       tsae frame sensors.npy --window 256 --hop 64 --window-fn hann --pad
+      tsae frame pump.csv --window 64 --hop 16 -o pump_frames.npy
     """
     from tsae.io.frames import frame_file
 

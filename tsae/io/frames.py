@@ -1,9 +1,9 @@
-"""The file job of ``tsae frame``: a signal file (audio or ``.npy``) in, its frames as a ``.npy`` array out.
+"""The file job of ``tsae frame``: a signal file (audio, ``.npy`` or a table) in, its frames as a ``.npy`` array out.
 
 The signal is read and framed block by block (a :class:`~tsae.engine.streaming.StreamFramer`)
 and the frames are written straight to their place in the output file, so memory stays
-bounded whatever the file's length; the output equals :func:`tsae.engine.framing.frame`
-of the whole signal, bit for bit.
+bounded whatever the file's length (a table, read whole as every tsae command reads one,
+aside); the output equals :func:`tsae.engine.framing.frame` of the whole signal, bit for bit.
 """
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ import numpy as np
 
 from tsae.io.atomic import atomic_path
 from tsae.io.blocks import NpyBlockWriter
-from tsae.io.paths import ARRAY_SUFFIXES, check_output, nearest_existing
-from tsae.io.series import read_npy
+from tsae.io.paths import ARRAY_SUFFIXES, TABLE_SUFFIXES, check_output, kind_suffix, nearest_existing, split_suffix
+from tsae.io.series import read_npy, read_series
 
 #: samples per channel read at a time
 BLOCK = 1 << 18
@@ -39,24 +39,30 @@ class FramedFile:
         return int(self.shape[-2])
 
     def describe(self) -> str:
-        """The input's length: seconds and rate for audio, samples for an array."""
-        if self.sample_rate:
-            return f"{self.n_samples / self.sample_rate:.2f} s at {int(self.sample_rate)} Hz"
+        """The input's length: seconds and rate for audio (and a table with a time column), samples for an array."""
+        if self.sample_rate:  # :g: a table sampled once a minute is at 0.0166667 Hz, not "0 Hz"
+            return f"{self.n_samples / self.sample_rate:.2f} s at {self.sample_rate:g} Hz"
         return f"{self.n_samples} samples"
 
 
 def default_frames_output(path: str | os.PathLike) -> Path:
-    """``speech.wav`` -> ``speech.frames.npy`` beside the input."""
-    path = Path(path)
-    return path.with_name(f"{path.stem}.frames.npy")
+    """``speech.wav`` -> ``speech.frames.npy`` beside the input (``pump.csv.gz`` -> ``pump.frames.npy``)."""
+    return Path(split_suffix(path)[0] + ".frames.npy")
 
 
 def _signal(source: Path) -> tuple[tuple[int, ...], float | None, Callable[[int], Iterator[np.ndarray]]]:
-    """The signal's shape, its audio rate (None for ``.npy``) and ``blocks(size)``: its consecutive blocks in time.
+    """The signal's shape, its rate (audio; a table's from its time column; None for ``.npy``) and
+    ``blocks(size)``: its consecutive blocks in time.
 
-    Audio is float32, a mono file ``(n,)``, else ``(channels, n)``; a ``.npy`` array is
-    framed as stored (memory-mapped, never loaded whole).
+    Audio and tables are float32, one channel ``(n,)``, else ``(channels, n)`` (a table's time
+    and label columns left out, its missing cells NaN); a ``.npy`` array is framed as stored
+    (memory-mapped, never loaded whole).
     """
+    if kind_suffix(source) in TABLE_SUFFIXES:
+        values, rate, _ = read_series(source)
+        table = np.asarray(values[0] if len(values) == 1 else values, dtype=np.float32)
+        n = table.shape[-1]
+        return table.shape, rate, lambda block: (table[..., i: i + block] for i in range(0, n, block))
     if source.suffix.lower() in ARRAY_SUFFIXES:
         array = read_npy(source, mmap=True)
         if array.ndim == 0:
@@ -77,12 +83,13 @@ def _signal(source: Path) -> tuple[tuple[int, ...], float | None, Callable[[int]
 def frame_file(source: str | os.PathLike, output: str | os.PathLike | None, length: int, hop: int, *,
                window_fn: str | None = None, pad: bool = False, center: bool = False,
                block: int = BLOCK) -> FramedFile:
-    """Cut an audio file or a ``.npy`` signal into frames and save them as a ``.npy`` array (atomically).
+    """Cut an audio file, a ``.npy`` signal or a table into frames and save them as a ``.npy`` array (atomically).
 
     Parameters
     ----------
     source
-        Audio (mono is ``(n,)``, else ``(channels, n)`` float32) or a ``.npy`` array, framed as stored.
+        Audio or a table (CSV/TSV, also compressed; one column per channel, missing cells NaN):
+        one channel is ``(n,)``, more ``(channels, n)`` float32; or a ``.npy`` array, framed as stored.
     output
         The ``.npy`` file to write (default ``NAME.frames.npy`` beside ``source``); never ``source``.
     length, hop, window_fn, pad, center
