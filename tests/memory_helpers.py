@@ -22,3 +22,15 @@ def peak_rss_growth(action: Callable[[], object]) -> int:
     before = int(fields()["VmRSS"].split()[0])
     action()
     return (int(fields()["VmHWM"].split()[0]) - before) * 1024
+
+
+def traced_peak(action: Callable[[], object]) -> tuple[object, int]:
+    """``(action's result, the peak bytes Python allocated while it ran)``, by ``tracemalloc``."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        result = action()
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()

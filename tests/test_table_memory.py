@@ -1,7 +1,6 @@
 """read_table reads a table a chunk of rows at a time: bounded memory, and the same tables and errors as whole."""
 from __future__ import annotations
 
-import tracemalloc
 import warnings
 from pathlib import Path
 
@@ -10,6 +9,8 @@ import pytest
 
 import tsae.io.tables as tables
 from tsae.io.tables import TableWarning, read_table
+
+from memory_helpers import traced_peak
 
 
 def write_big_csv(path: Path, rows: int) -> None:
@@ -28,12 +29,7 @@ def write_big_csv(path: Path, rows: int) -> None:
 def test_peak_memory_is_a_small_multiple_of_the_arrays_read(tmp_path) -> None:
     path = tmp_path / "big.csv"
     write_big_csv(path, 200_000)  # 15.5 MB of text
-    tracemalloc.start()
-    try:
-        table = read_table(path)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    table, peak = traced_peak(lambda: read_table(path))
     assert table.values.shape == (5, 200_000) and table.time is not None
     output = table.values.nbytes + table.time.nbytes  # 9.6 MB
     # the whole text as a list of rows of Python strings took 18.5 times the arrays (356 MB for 400,000 rows);

@@ -10,7 +10,6 @@ import bz2
 import gzip
 import lzma
 import os
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +23,8 @@ from tsae.io.paths import check_model_output, expand_inputs
 from tsae.io.series import read_series
 from tsae.io.tables import read_table, write_table
 from tsae.models.modelfile import save_model
+
+from memory_helpers import traced_peak
 
 COMPRESSORS = {".gz": gzip.compress, ".bz2": bz2.compress, ".xz": lzma.compress}
 MAGIC = {".gz": b"\x1f\x8b", ".bz2": b"BZh", ".xz": b"\xfd7zXZ\x00"}
@@ -119,12 +120,7 @@ def test_reading_a_compressed_table_streams(tmp_path: Path) -> None:
     with gzip.open(path, "wt") as handle:
         handle.write(text)
     del text
-    tracemalloc.start()
-    try:
-        table = read_table(path)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    table, peak = traced_peak(lambda: read_table(path))
     assert table.values.shape == (3, rows)
     arrays = table.values.nbytes + table.time.nbytes  # 3.2 MB; the text is 2.8 MB, decompressed
     assert peak < 4 * arrays + 8e6, f"peak {peak / 1e6:.1f} MB for {arrays / 1e6:.1f} MB of arrays"
