@@ -20,7 +20,8 @@ from tsae.cli.common import FloatRange, device_option, echo_done, model_file, qu
 @click.option("--coder", type=click.Choice(["lzma", "zlib", "zstd"]), default="lzma", show_default=True,
               help="Entropy coder of codes and residuals (zstd needs the zstandard package).")
 @click.option("--block-windows", type=click.IntRange(min=1), default=256, show_default=True,
-              help="Model windows per block (memory and random access granularity).")
+              help="Model windows per block (memory and random access granularity; lowered so that a block "
+                   "holds at most 2**24 values).")
 @click.option("--latent-step", type=FloatRange(min=0, min_open=True), default=None,
               help="Latent quantisation step as a fraction of the latent spread [default: tuned with "
                    "--max-error, else 0.02].")

@@ -10,11 +10,13 @@ and refuses to return values that differ from the ones checked against the bound
 """
 from __future__ import annotations
 
+import math
 import zlib
 
 import numpy as np
 
 from tsae.engine.preprocess import repair_missing
+from tsae.errors import first_line
 from tsae.pipelines.compress.codes import CodeModel
 from tsae.pipelines.compress.container import Block
 from tsae.pipelines.compress.entropy import pack_ints
@@ -105,8 +107,20 @@ def _prediction(model: CodeModel, block: Block, code_shape: tuple[int, ...]) -> 
     n_windows = -(-block.samples // model.window)
     if len(stored) != n_windows:
         raise ValueError(f"block has codes for {len(stored)} windows, expected {n_windows}")
-    codes = stored if model.vq else (stored * block.latent_step).reshape(n_windows, *code_shape)
-    return model.decode(codes, block.samples)
+    if stored.shape[1] != math.prod(code_shape):
+        raise ValueError(f"block has {stored.shape[1]} code values per window, the model takes {math.prod(code_shape)}")
+    if model.vq:
+        if stored.size and stored.min() < 0:
+            raise ValueError("codes outside the model's codebook (negative indices)")
+        codes = stored
+    else:
+        if not math.isfinite(block.latent_step):
+            raise ValueError(f"malformed latent step {block.latent_step}")
+        codes = (stored * block.latent_step).reshape(n_windows, *code_shape)
+    try:
+        return model.decode(codes, block.samples)
+    except (IndexError, RuntimeError) as error:  # an index beyond the codebook: torch's error, not the file's
+        raise ValueError(f"codes the model cannot decode (outside its codebook?): {first_line(error)}") from None
 
 
 def decode_block(model: CodeModel, block: Block, steps: np.ndarray | None, code_shape: tuple[int, ...]) -> np.ndarray:

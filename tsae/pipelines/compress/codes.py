@@ -19,6 +19,8 @@ import numpy as np
 from tsae.engine.framing import frame
 from tsae.engine.preprocess import Normalizer
 
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
 
 class CodeModel:
     """Encode blocks of a series to integer codes and decode codes to a prediction of the block.
@@ -51,9 +53,15 @@ class CodeModel:
         return "vq" if self.vq else "uniform"
 
     def frames(self, x: np.ndarray) -> np.ndarray:
-        """Normalise finite ``x`` (C, m) and cut it into ``(n_windows, C, window)`` float32 (end zero-padded)."""
-        xn = self.normalizer.transform(x) if self.normalizer is not None else x
-        framed = frame(np.asarray(xn, dtype=np.float32), self.window, self.window, None, pad=True)
+        """Normalise finite ``x`` (C, m) and cut it into ``(n_windows, C, window)`` float32 (end zero-padded).
+
+        Normalised values beyond float32 are clipped to its range (the model predicts them badly,
+        the residual keeps the bound).
+        """
+        with np.errstate(over="ignore", invalid="ignore"):
+            xn = self.normalizer.transform(x) if self.normalizer is not None else x
+            xn = np.clip(np.asarray(xn, dtype=np.float64), -_FLOAT32_MAX, _FLOAT32_MAX)
+        framed = frame(xn.astype(np.float32), self.window, self.window, None, pad=True)
         return np.ascontiguousarray(np.swapaxes(framed, 0, 1))
 
     def encode(self, frames: np.ndarray) -> np.ndarray:

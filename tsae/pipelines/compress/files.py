@@ -21,21 +21,26 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from tsae.engine.layout import check_flag
 from tsae.errors import in_file
 from tsae.io.atomic import atomic_path
 from tsae.io.audio import output_subtype
 from tsae.io.blocks import CHUNK, SeriesShape, iter_blocks, open_source, open_writer
-from tsae.io.paths import ARRAY_SUFFIXES, AUDIO_SUFFIXES, check_output
+from tsae.io.paths import ARRAY_SUFFIXES, AUDIO_SUFFIXES, SERIES_SUFFIXES, check_output, split_suffix
 from tsae.io.series import read_series, write_series
 from tsae.io.tables import TableWarning
 from tsae.pipelines.compress.codes import CodeModel
 from tsae.pipelines.compress.container import Reader
+from tsae.pipelines.compress.entropy import coder_id
+from tsae.pipelines.compress.options import check_block_windows, check_latent_step, check_max_error
 from tsae.pipelines.compress.series import absolute_bounds, bounds_from_extremes, channel_extremes
 from tsae.pipelines.compress.stream import Compressor, Layout, iter_decompress, read_layout
 from tsae.pipelines.progress import sample_bar
 
 #: series files read and written in blocks (the others, tables, whole)
 _BLOCK_SUFFIXES = ARRAY_SUFFIXES + AUDIO_SUFFIXES
+CONTAINER_SUFFIX = ".tsz"
+MODEL_SUFFIX = ".tsae"
 
 
 def file_sha256(path: str | os.PathLike) -> str:
@@ -54,6 +59,27 @@ def _model_reference(model_path: Path, output: Path) -> dict[str, Any]:
     except ValueError:  # another drive on Windows
         relative = str(absolute)
     return {"path": relative, "absolute_path": str(absolute), "sha256": file_sha256(absolute)}
+
+
+def _check_container_output(out: Path) -> None:
+    """Refuse a container named like a file tsae reads as something else (``-o s.csv``, ``-o m.tsae``)."""
+    suffix = split_suffix(out)[1]
+    kind = suffix.lower()
+    if kind not in SERIES_SUFFIXES and kind != MODEL_SUFFIX:
+        return
+    what = "a model file's" if kind == MODEL_SUFFIX else "a data file's"
+    better = str(out)[: len(str(out)) - len(suffix)] + CONTAINER_SUFFIX
+    raise ValueError(f"{out}: refusing to write a {CONTAINER_SUFFIX} container under {what} name ({suffix}): "
+                     f"name it {better}")
+
+
+def _check_series_output(out: Path) -> None:
+    """Refuse a decompressed series named like a container or a model file (it would be read as one)."""
+    suffix = out.suffix.lower()
+    if suffix in (CONTAINER_SUFFIX, MODEL_SUFFIX):
+        what = "a container's" if suffix == CONTAINER_SUFFIX else "a model file's"
+        raise ValueError(f"{out}: refusing to write a series under {what} name ({out.suffix}): name it "
+                         f"{out.with_suffix('.csv')} (or .npy, or audio)")
 
 
 def _stream_bounds(path: Path, channels: int, max_error: Any, relative: bool, chunk: int) -> np.ndarray | None:
@@ -82,14 +108,41 @@ def _regular_time(meta: dict[str, Any], path: Path) -> dict[str, Any] | None:
         return None
     name = meta.get("time_name") or "time"
     dated = np.issubdtype(time.dtype, np.datetime64)
-    ticks = time.astype("datetime64[ns]").astype(np.int64) if dated else np.asarray(time, dtype=np.float64)
-    step = ticks[1] - ticks[0] if len(ticks) > 1 else ticks.dtype.type(0)
-    if np.array_equal(ticks, ticks[0] + step * np.arange(len(ticks), dtype=ticks.dtype)):
-        return {"name": name, "start": ticks[0].item(), "step": step.item(),
-                "kind": "datetime64[ns]" if dated else "number"}
+    if dated:
+        ticks = time.astype("datetime64[ns]").astype(np.int64)
+        step = ticks[1] - ticks[0] if len(ticks) > 1 else np.int64(0)
+        if np.array_equal(ticks, ticks[0] + step * np.arange(len(ticks), dtype=np.int64)):
+            return {"name": name, "start": ticks[0].item(), "step": step.item(), "kind": "datetime64[ns]"}
+    else:
+        regular = _regular_numbers(np.asarray(time, dtype=np.float64))
+        if regular is not None:
+            return {"name": name, **regular, "kind": "number"}
     warnings.warn(f"{path}: the time column ({name}) is not evenly spaced, so the container does not store it",
                   TableWarning, stacklevel=3)
     return None
+
+
+def _regular_numbers(ticks: np.ndarray) -> dict[str, Any] | None:
+    """``start``, ``step`` and ``decimals`` of evenly spaced numbers (within float rounding), else None.
+
+    Decimal steps are not exact in binary (0.1 * 3 is not 0.3), so ticks within a
+    millionth of a step (or a few ulps) of ``start + step * i`` are regular; ``decimals``
+    (the fewest, up to 15, to which every tick is already rounded, else None) gives the
+    parsed values back exactly: ``round(start + step * i, decimals)``.
+    """
+    if not np.isfinite(ticks).all():
+        return None
+    start = float(ticks[0])
+    step = float(ticks[-1] - ticks[0]) / (len(ticks) - 1) if len(ticks) > 1 else 0.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        fit = start + step * np.arange(len(ticks), dtype=np.float64)
+        tolerance = max(abs(step) * 1e-6, 8 * float(np.spacing(np.abs(ticks).max())))
+        if not (math.isfinite(step) and (np.abs(ticks - fit) <= tolerance).all()):
+            return None
+        decimals = next((d for d in range(16) if np.array_equal(np.round(ticks, d), ticks)), None)
+        if decimals is not None and not np.array_equal(np.round(fit, decimals), ticks):
+            decimals = None
+    return {"start": start, "step": step, "decimals": decimals}
 
 
 def _time_column(stored: Any, samples: int) -> tuple[np.ndarray | None, str | None]:
@@ -109,6 +162,9 @@ def _time_column(stored: Any, samples: int) -> tuple[np.ndarray | None, str | No
         if not (math.isfinite(start) and math.isfinite(step)):
             return None, None
         time = float(start) + float(step) * np.arange(samples, dtype=np.float64)
+        decimals = stored.get("decimals")
+        if isinstance(decimals, int) and not isinstance(decimals, bool) and 0 <= decimals <= 15:
+            time = np.round(time, decimals)
     return time, name if isinstance(name, str) else "time"
 
 
@@ -129,7 +185,8 @@ def compress_file(model: str | os.PathLike, data: str | os.PathLike, output: str
     data
         A series file (CSV/TSV, ``.npy``, audio).
     output
-        The ``.tsz`` file, written atomically, never over ``data`` or ``model``.
+        The ``.tsz`` file, written atomically, never over ``data`` or ``model``, nor under a
+        name tsae reads as something else (a series suffix such as ``.csv``, or ``.tsae``).
     max_error, relative, coder, block_windows, latent_step
         See :func:`~tsae.pipelines.compress.series.compress_series`.
     device
@@ -150,8 +207,14 @@ def compress_file(model: str | os.PathLike, data: str | os.PathLike, output: str
 
     model_path, data_path, out = Path(model), Path(data), Path(output)
     check_output(out, [data_path, model_path])
+    _check_container_output(out)
+    check_flag("relative", relative)
+    check_latent_step(latent_step)
+    coder_id(coder)
     loaded = load_model(model_path, device=device)
     frame_spec(loaded)  # refuses a model that cannot reconstruct series (the speech denoisers)
+    check_max_error(max_error, int(loaded.channels))  # before the data is read
+    check_block_windows(block_windows, int(loaded.channels), int(loaded.window))
     source = open_source(data_path, chunk) if data_path.suffix.lower() in _BLOCK_SUFFIXES else None
     whole = source is None or source.n <= chunk
     if whole:
@@ -214,6 +277,7 @@ def decompress_file(container: str | os.PathLike, output: str | os.PathLike, *,
         The ``.tsz`` file.
     output
         A series file (CSV, ``.npy``, audio), written atomically; a CSV keeps the column names.
+        A ``.tsz`` or ``.tsae`` name is refused.
     model
         The model file (default: the one the container references, which must exist).
     progress
@@ -246,6 +310,7 @@ def _decompress(source: Path, out: Path, model: str | os.PathLike | None, progre
         reader = Reader(handle, str(source))
         model_path = _find_model(reader, source, model)
         check_output(out, [source, model_path])
+        _check_series_output(out)
         code_model = CodeModel(load_model(model_path, device="cpu"))
         layout = read_layout(reader, code_model)  # before any output is opened or sized
         protect = (source, model_path)
@@ -277,6 +342,9 @@ def _write_blocks(out: Path, reader: Reader, model: CodeModel, layout: Layout, h
     if out.suffix.lower() in ARRAY_SUFFIXES:
         start = handle.tell()
         n = reader.samples(layout.limits)
+        if reader.trailer is None or reader.trailer.get("samples") != n:  # before the output is sized by n
+            raise reader.fail(f"corrupt .tsz trailer (it counts {(reader.trailer or {}).get('samples')} samples, "
+                              f"the blocks hold {n})")
         handle.seek(start)
     subtype = reader.header.get("subtype")
     # an audio file gets the source's sample format back (a PCM source is then exact under a bound below half a

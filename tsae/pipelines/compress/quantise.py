@@ -14,6 +14,8 @@ import numpy as np
 _SHRINK = 1.0 - 2.0**-20
 #: largest |x| / E for which q * s is exact to well within the shrink margin
 MAX_DYNAMIC_RANGE = 2.0**32
+#: largest |x| kept under a bound: q * s, within s / 2 of x, stays finite (bounds are at most 2**1000)
+MAX_VALUE = float(np.finfo(np.float64).max) / 2
 #: non-finite kinds, by stored code
 _SPECIAL = (np.nan, np.inf, -np.inf)
 
@@ -24,13 +26,20 @@ def grid_steps(max_error: np.ndarray) -> np.ndarray:
 
 
 def check_magnitude(x: np.ndarray, max_error: np.ndarray) -> None:
-    """``ValueError`` when a finite value is too large for its channel's bound to be kept in float64."""
+    """``ValueError`` when a finite value is too large for its channel's bound to be kept in float64
+    (more than :data:`MAX_DYNAMIC_RANGE` bounds, or more than :data:`MAX_VALUE`)."""
     finite = np.where(np.isfinite(x), np.abs(x), 0.0)
     if finite.size == 0:
         return
     peak = finite.max(axis=-1)
-    worst = int(np.argmax(peak / max_error))
-    if peak[worst] / max_error[worst] > MAX_DYNAMIC_RANGE:
+    if (peak > MAX_VALUE).any():
+        channel = int(np.argmax(peak))
+        raise ValueError(f"values of magnitude {peak[channel]:g} in channel {channel} are too large for an error "
+                         f"bound (at most {MAX_VALUE:.4g})")
+    with np.errstate(over="ignore"):
+        ratio = peak / max_error
+    worst = int(np.argmax(ratio))
+    if ratio[worst] > MAX_DYNAMIC_RANGE:
         raise ValueError(f"max_error {max_error[worst]:g} is too small for values of magnitude {peak[worst]:g} "
                          f"in channel {worst} (at most 2**32 steps of float64)")
 
@@ -39,9 +48,11 @@ def to_grid(x: np.ndarray, steps: np.ndarray) -> np.ndarray:
     """Nearest grid index of every sample of ``x`` (C, m) finite: int64, clipped to +-2**40.
 
     Data values stay far inside (see :func:`check_magnitude`); the clip keeps a wild
-    prediction from overflowing the integer arithmetic of the residual coding.
+    prediction from overflowing the integer arithmetic of the residual coding, and a
+    NaN prediction (a network fed values beyond float32) is grid value 0.
     """
-    return np.clip(np.rint(x / steps[:, None]), -(2.0**40), 2.0**40).astype(np.int64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.clip(np.nan_to_num(np.rint(x / steps[:, None]), nan=0.0), -(2.0**40), 2.0**40).astype(np.int64)
 
 
 def from_grid(q: np.ndarray, steps: np.ndarray) -> np.ndarray:
@@ -50,14 +61,18 @@ def from_grid(q: np.ndarray, steps: np.ndarray) -> np.ndarray:
 
 
 def quantise_latents(z: np.ndarray, step: float) -> np.ndarray:
-    """Uniform quantisation of latent codes with ``step``: int64 indices."""
-    return np.rint(z / step).astype(np.int64)
+    """Uniform quantisation of latent codes with ``step``: int64 indices (NaN latents 0, the rest within +-2**52)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.clip(np.nan_to_num(np.rint(z / step), nan=0.0), -(2.0**52), 2.0**52).astype(np.int64)
 
 
 def latent_step(z: np.ndarray, relative: float) -> float:
-    """A latent quantisation step: ``relative`` times the spread (std) of ``z`` (1.0 for constant codes)."""
-    spread = float(np.std(z)) if z.size else 0.0
-    return relative * spread if spread > 0 and np.isfinite(spread) else 1.0
+    """A latent quantisation step: ``relative`` times the spread (std) of ``z``; 1.0 for constant or non-finite
+    codes, or where the product is not a finite number > 0."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        spread = float(np.std(z)) if z.size else 0.0
+    step = relative * spread
+    return step if 0 < step < np.inf else 1.0
 
 
 def split_nonfinite(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -80,4 +95,4 @@ def restore_nonfinite(y: np.ndarray, deltas: np.ndarray, kinds: np.ndarray) -> n
 
 
 __all__ = ["grid_steps", "check_magnitude", "to_grid", "from_grid", "quantise_latents", "latent_step",
-           "split_nonfinite", "restore_nonfinite", "MAX_DYNAMIC_RANGE"]
+           "split_nonfinite", "restore_nonfinite", "MAX_DYNAMIC_RANGE", "MAX_VALUE"]

@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from tsae.engine.layout import as_channels_first
+from tsae.engine.layout import as_channels_first, check_flag, known_layout
 from tsae.pipelines.compress.container import Reader
+from tsae.pipelines.compress.options import MAX_BOUND, as_loaded, check_max_error
 from tsae.pipelines.compress.stream import Compressor, iter_decompress
 
 
@@ -31,24 +32,27 @@ def bounds_from_extremes(max_error: Any, low: np.ndarray, high: np.ndarray) -> n
     """``max_error`` times each channel's range, from its finite extremes (:func:`channel_extremes`).
 
     A channel whose finite values are all equal (or that has none) takes its
-    magnitude, or 1, as its range, so that its bound stays positive.
+    magnitude, or 1, as its range, so that its bound stays positive. A bound beyond
+    :data:`~tsae.pipelines.compress.options.MAX_BOUND` (a range near the float64 limit) is
+    lowered to it: a tighter bound, whose grid still holds the values.
     """
-    bound = np.broadcast_to(np.asarray(max_error, dtype=np.float64), low.shape).copy()
+    bound = check_max_error(max_error, len(low))
+    assert bound is not None
     seen = low <= high
-    spread = np.where(seen, high - low, 0.0)
-    magnitude = np.where(seen, np.maximum(np.abs(high), np.abs(low)), 0.0)
-    scale = np.where(spread > 0, spread, np.where(magnitude > 0, magnitude, 1.0))
-    return bound * scale
+    with np.errstate(over="ignore", invalid="ignore"):
+        spread = np.where(seen, high - low, 0.0)
+        magnitude = np.where(seen, np.maximum(np.abs(high), np.abs(low)), 0.0)
+        scale = np.where(spread > 0, spread, np.where(magnitude > 0, magnitude, 1.0))
+        return np.minimum(bound * scale, MAX_BOUND)
 
 
 def absolute_bounds(values: np.ndarray, max_error: Any, relative: bool) -> np.ndarray | None:
     """Per-channel absolute bounds: ``max_error`` itself, or times each channel's range when ``relative``
-    (see :func:`bounds_from_extremes`)."""
-    if max_error is None:
-        return None
-    if relative:
+    (see :func:`bounds_from_extremes`); ``ValueError`` for a malformed ``max_error``
+    (:func:`~tsae.pipelines.compress.options.check_max_error`)."""
+    if check_flag("relative", relative) and max_error is not None:
         return bounds_from_extremes(max_error, *channel_extremes(values))
-    return np.broadcast_to(np.asarray(max_error, dtype=np.float64), (values.shape[0],)).copy()
+    return check_max_error(max_error, values.shape[0])
 
 
 def compress_series(loaded: Any, values: Any, *, max_error: Any = None, relative: bool = False,
@@ -59,13 +63,17 @@ def compress_series(loaded: Any, values: Any, *, max_error: Any = None, relative
     Parameters
     ----------
     loaded
-        A :class:`~tsae.models.modelfile.LoadedModel` trained on series of this channel count.
+        A :class:`~tsae.models.modelfile.LoadedModel` trained on series of this channel count
+        (or a model file path).
     values
-        ``(channels, n)`` or ``(n,)``; NaN and +-inf are kept exactly.
+        ``(channels, n)`` or ``(n,)``; NaN and +-inf are kept exactly. As many rows as the
+        model has channels are channels, however few samples they hold.
     max_error
-        Error bound per sample: one value or one per channel (``None``: the codes alone, lossy).
+        Error bound per sample: one number or one per channel, each finite and > 0 (``None``:
+        the codes alone, lossy). Under a bound, finite values must stay within 2**32 bounds
+        and 8.9e307 of zero.
     relative
-        ``max_error`` is a fraction of each channel's range (max - min).
+        ``max_error`` is a fraction of each channel's range (max - min); True or False.
     coder, block_windows, latent_step, header
         See :class:`~tsae.pipelines.compress.stream.Compressor`.
 
@@ -75,6 +83,9 @@ def compress_series(loaded: Any, values: Any, *, max_error: Any = None, relative
         The container; :func:`decompress_series` with the same model gives values within
         the bound of every finite sample (``(channels, n)`` float64).
     """
+    loaded = as_loaded(loaded)
+    if isinstance(values, np.ndarray) and values.ndim == 2 and values.shape[0] == int(loaded.channels):
+        values = known_layout(values)  # as many rows as the model has channels: a short series, not transposed
     x = np.asarray(as_channels_first(values, "values")[0], dtype=np.float64)
     if x.shape[0] != int(loaded.channels):
         raise ValueError(f"values have {x.shape[0]} channel(s), but the model was trained on {loaded.channels}")
@@ -89,9 +100,12 @@ def compress_series(loaded: Any, values: Any, *, max_error: Any = None, relative
 def decompress_series(data: bytes, loaded: Any, name: str = "<bytes>") -> np.ndarray:
     """Decompress ``.tsz`` bytes written by :func:`compress_series` with the same model: ``(channels, n)`` float64.
 
-    Raises ``ValueError`` (naming ``name``) for a corrupt or truncated container, a model
-    that does not fit it, or values that fail the error-bound check.
+    ``data`` is bytes-like; ``loaded`` a :class:`~tsae.models.modelfile.LoadedModel` or a
+    model file path. Raises ``ValueError`` (naming ``name``) for a corrupt or truncated
+    container, a model that does not fit it, or values that fail the error-bound check.
     """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"data must be the container's bytes (decompress_file reads a file), got {type(data).__name__}")
     reader = Reader(io.BytesIO(data), name)
     blocks = list(iter_decompress(reader, loaded))
     if not blocks:

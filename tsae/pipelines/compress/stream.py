@@ -20,6 +20,15 @@ from tsae.pipelines.compress.codes import CodeModel
 from tsae.pipelines.compress.container import Block, BlockLimits, Reader, write_block, write_header, write_trailer
 from tsae.pipelines.compress.container import encode_block as block_bytes
 from tsae.pipelines.compress.entropy import coder_id
+from tsae.pipelines.compress.options import (
+    MAX_BOUND,
+    as_loaded,
+    block_values_limit,
+    check_block_windows,
+    check_header,
+    check_latent_step,
+    check_max_error,
+)
 from tsae.pipelines.compress.quantise import check_magnitude, grid_steps
 
 FORMAT = "tsz"
@@ -39,13 +48,15 @@ class Compressor:
     handle
         Binary stream to write to (a file opened ``"wb"``, or ``io.BytesIO``).
     loaded
-        A :class:`~tsae.models.modelfile.LoadedModel`.
+        A :class:`~tsae.models.modelfile.LoadedModel` (or a model file path).
     max_error
-        Absolute error bound, one value or one per channel (``None``: codes only, lossy).
+        Absolute error bound, one value or one per channel, each finite, > 0 and at most
+        :data:`~tsae.pipelines.compress.options.MAX_BOUND` (``None``: codes only, lossy).
     coder
         ``"lzma"`` (default), ``"zlib"``, ``"zstd"`` (needs ``zstandard``) or ``"raw"``.
     block_windows
-        Model windows per block.
+        Model windows per block (an int >= 1), lowered so that a block holds at most
+        :data:`~tsae.pipelines.compress.options.MAX_BLOCK_VALUES` values (at least one window).
     latent_step
         Latent quantisation step as a fraction of each block's latent spread; ``None``:
         the best of :data:`AUTO_STEPS` on the first block with a bound, else :data:`DEFAULT_STEP`.
@@ -56,19 +67,14 @@ class Compressor:
     def __init__(self, handle: IO[bytes], loaded: Any, *, max_error: Any = None, coder: str = "lzma",
                  block_windows: int = 256, latent_step: float | None = None,
                  header: dict[str, Any] | None = None) -> None:
-        if block_windows < 1:
-            raise ValueError(f"block_windows must be >= 1, got {block_windows}")
-        if latent_step is not None and not 0 < latent_step < math.inf:
-            raise ValueError(f"latent_step must be finite and > 0, got {latent_step}")
-        self.model = CodeModel(loaded)
+        latent_step = check_latent_step(latent_step)
+        extra = check_header(header)
+        self.model = loaded if isinstance(loaded, CodeModel) else CodeModel(as_loaded(loaded))
         channels = self.model.channels
-        self.max_error = None if max_error is None else np.broadcast_to(
-            np.asarray(max_error, dtype=np.float64), (channels,)).copy()
-        if self.max_error is not None and not (np.isfinite(self.max_error).all() and (self.max_error > 0).all()):
-            raise ValueError(f"max_error must be finite and > 0, got {max_error}")
+        self.max_error = check_max_error(max_error, channels)
         self.steps = None if self.max_error is None else grid_steps(self.max_error)
         self.coder = coder_id(coder)
-        self.block_samples = block_windows * self.model.window
+        self.block_samples = check_block_windows(block_windows, channels, self.model.window) * self.model.window
         self.latent_step = latent_step if latent_step is not None or self.max_error is not None else DEFAULT_STEP
         self.handle = handle
         self._pending: list[np.ndarray] = []
@@ -79,14 +85,17 @@ class Compressor:
         self._squares = np.zeros(channels)
         self._counts = np.zeros(channels)
         self.code_shape = list(self.model.code_shape)
+        self._closed = False
         write_header(handle, {
-            "format": FORMAT, **(header or {}), "channels": channels, "window": self.model.window,
+            **extra, "format": FORMAT, "channels": channels, "window": self.model.window,
             "codes": self.model.kind, "code_shape": self.code_shape, "block_samples": self.block_samples,
             "max_error": None if self.max_error is None else self.max_error.tolist(),
         })
 
     def write(self, values: np.ndarray) -> None:
         """Add samples ``(C, m)`` (float; NaN and +-inf are kept); codes every block that is full."""
+        if self._closed:
+            raise ValueError("the compressor is closed (its trailer is written)")
         x = np.asarray(values, dtype=np.float64)
         if x.ndim != 2 or x.shape[0] != self.model.channels:
             raise ValueError(f"expected ({self.model.channels}, n) values, got shape {x.shape}")
@@ -103,8 +112,11 @@ class Compressor:
         Returns the trailer (``samples``, ``blocks``) with ``max_abs_error`` and ``rms_error``
         per channel (finite samples), which the file does not store.
         """
+        if self._closed:
+            raise ValueError("the compressor is closed (its trailer is written)")
         if self._pending_samples:
             self._flush(self._pending_samples)
+        self._closed = True
         rms = np.sqrt(self._squares / np.maximum(self._counts, 1))
         trailer = {"samples": self._samples, "blocks": self._blocks}
         write_trailer(self.handle, trailer)
@@ -140,11 +152,13 @@ class Compressor:
 
     def _account(self, x: np.ndarray, y: np.ndarray) -> None:
         finite = np.isfinite(x)
-        error = np.where(finite, np.abs(np.where(finite, x, 0.0) - np.where(finite, y, 0.0)), 0.0)
-        if self.max_error is not None and (error.max(axis=1, initial=0.0) > self.max_error).any():
-            raise RuntimeError("internal error: a coded sample exceeds the error bound")
-        self._peak = np.maximum(self._peak, error.max(axis=1, initial=0.0))
-        self._squares += (error**2).sum(axis=1)
+        with np.errstate(over="ignore", invalid="ignore"):  # no bound: errors of 1e300 square to inf
+            error = np.where(finite, np.abs(np.where(finite, x, 0.0) - np.where(finite, y, 0.0)), 0.0)
+            # NaN-safe: a NaN value where the input is finite exceeds every bound
+            if self.max_error is not None and not (error <= self.max_error[:, None]).all():
+                raise RuntimeError("internal error: a coded sample exceeds the error bound")
+            self._peak = np.maximum(self._peak, error.max(axis=1, initial=0.0))
+            self._squares += (error**2).sum(axis=1)
         self._counts += finite.sum(axis=1)
 
 
@@ -195,7 +209,11 @@ def read_layout(reader: Reader, model: CodeModel) -> Layout:
         raise reader.fail(f"corrupt .tsz header (codes of shape {code_shape}; the model gives {model.code_shape})")
     if block_samples % window:
         raise reader.fail(f"corrupt .tsz header (blocks of {block_samples} samples, not whole windows of {window})")
-    if bounds is not None and (bounds.shape != (channels,) or not (np.isfinite(bounds).all() and (bounds > 0).all())):
+    if channels * block_samples > block_values_limit(channels, window):
+        raise reader.fail(f"corrupt .tsz header (blocks of {block_samples} samples x {channels} channel(s); a block "
+                          f"holds at most {block_values_limit(channels, window)} values)")
+    if bounds is not None and (bounds.shape != (channels,) or not (
+            np.isfinite(bounds).all() and (bounds > 0).all() and (bounds <= MAX_BOUND).all())):
         raise reader.fail("corrupt .tsz header (malformed error bound)")
     rate = header.get("sample_rate")
     if rate is not None and (isinstance(rate, bool) or not isinstance(rate, (int, float))
@@ -209,13 +227,14 @@ def read_layout(reader: Reader, model: CodeModel) -> Layout:
 
 
 def iter_decompress(reader: Reader, loaded: Any, layout: Layout | None = None) -> Iterator[np.ndarray]:
-    """Yield the values ``(C, m)`` of each block of the open container ``reader``, decoded with ``loaded``.
+    """Yield the values ``(C, m)`` of each block of the open container ``reader``, decoded with ``loaded``
+    (a :class:`~tsae.models.modelfile.LoadedModel`, a model file path or a :class:`CodeModel`).
 
     ``layout`` is :func:`read_layout`'s (read here when not given). Raises ``ValueError``
     naming the container when the model does not fit it, a block is corrupt or larger
     than the header allows, or a block's values fail the error-bound check.
     """
-    model = CodeModel(loaded) if not isinstance(loaded, CodeModel) else loaded
+    model = CodeModel(as_loaded(loaded)) if not isinstance(loaded, CodeModel) else loaded
     layout = read_layout(reader, model) if layout is None else layout
     steps = None if layout.bounds is None else grid_steps(layout.bounds)
     samples = 0

@@ -1,0 +1,112 @@
+"""Checks of the compressor's arguments: the error bound, the block size, the latent step, the model, the header.
+
+Each refuses what would otherwise be taken loosely (``True`` as a bound of 1, ``"0.1"``
+as a number) or fail deep inside (a bound whose grid step overflows to ``inf`` and
+decompresses to NaN) with one line naming the argument.
+"""
+from __future__ import annotations
+
+import json
+import math
+import numbers
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+#: the largest error bound (absolute): its grid step, 2 * bound, and the grid values stay finite
+MAX_BOUND = 2.0**1000
+#: the most values (channels x samples) one block the compressor writes holds: what a block costs in memory
+MAX_BLOCK_VALUES = 1 << 24
+#: the most values a block read may claim: containers written before blocks were capped (a large model at the
+#: default 256 windows a block) stay readable, and a hostile header still cannot ask for more than this
+MAX_READ_BLOCK_VALUES = 1 << 26
+#: the most samples the block head's u32 can count
+MAX_BLOCK_SAMPLES = (1 << 32) - 1
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def check_max_error(max_error: Any, channels: int) -> np.ndarray | None:
+    """``max_error`` as one float64 bound per channel (``(channels,)``), or ``None`` for no bound.
+
+    A real number (not a bool or text), or one per channel, each finite, > 0 and at most
+    :data:`MAX_BOUND`; anything else is a ``ValueError`` naming ``max_error``.
+    """
+    if max_error is None:
+        return None
+    values = list(np.ravel(np.asarray(max_error, dtype=object))) if not _is_real(max_error) else [max_error]
+    problem = None
+    if not values or not all(_is_real(v) for v in values) or np.ndim(max_error) > 1:
+        problem = "a number or one number per channel"
+    elif len(values) not in (1, channels):
+        problem = f"one number or {channels} (one per channel), not {len(values)}"
+    else:
+        bounds = np.array([float(v) if abs(v) <= sys.float_info.max else math.inf for v in values], dtype=np.float64)
+        if not (np.isfinite(bounds).all() and (bounds > 0).all() and (bounds <= MAX_BOUND).all()):
+            problem = f"finite and > 0 (at most {MAX_BOUND:.4g})"
+        else:
+            return np.broadcast_to(bounds, (channels,)).copy()
+    shown = repr(max_error).splitlines()[0]
+    raise ValueError(f"max_error must be {problem}, got {shown[:80]}")
+
+
+def check_block_windows(block_windows: Any, channels: int, window: int) -> int:
+    """The model windows per block: ``block_windows`` (an int >= 1) made no larger than a block may be.
+
+    A block holds at most :data:`MAX_BLOCK_VALUES` values (channels x samples, at least
+    one window), so ``block_windows`` is lowered to fit; the result is what is stored.
+    """
+    if isinstance(block_windows, (bool, np.bool_)) or not isinstance(block_windows, numbers.Integral):
+        raise ValueError(f"block_windows must be an integer >= 1, got {block_windows!r}")
+    if block_windows < 1:
+        raise ValueError(f"block_windows must be >= 1, got {block_windows}")
+    fit = max(1, min(MAX_BLOCK_VALUES // (channels * window), MAX_BLOCK_SAMPLES // window))
+    return int(min(int(block_windows), fit))
+
+
+def block_values_limit(channels: int, window: int) -> int:
+    """The most values (channels x samples) a block read may hold for a model of this shape: at least one window
+    (:func:`check_block_windows` writes at most :data:`MAX_BLOCK_VALUES`)."""
+    return max(MAX_READ_BLOCK_VALUES, channels * window)
+
+
+def check_latent_step(latent_step: Any) -> float | None:
+    """``latent_step`` as a float (finite, > 0), or ``None``; a ``ValueError`` naming it otherwise."""
+    if latent_step is None:
+        return None
+    if not _is_real(latent_step) or not 0 < latent_step < math.inf:
+        raise ValueError(f"latent_step must be finite and > 0, got {latent_step!r}")
+    return float(latent_step)
+
+
+def check_header(header: Any) -> dict[str, Any]:
+    """More header entries: a dict of JSON values (``None``: none)."""
+    if header is None:
+        return {}
+    if not isinstance(header, dict) or not all(isinstance(key, str) for key in header):
+        raise ValueError(f"header must be a dict with text keys, got {type(header).__name__}")
+    try:
+        json.dumps(header, allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"header must hold JSON values only ({str(error).splitlines()[0]})") from None
+    return header
+
+
+def as_loaded(model: Any) -> Any:
+    """A loaded model from a :class:`~tsae.models.modelfile.LoadedModel` or a model file path (loaded on the CPU)."""
+    from tsae.models.modelfile import LoadedModel, load_model
+
+    if isinstance(model, (str, os.PathLike)):
+        return load_model(Path(model), device="cpu")
+    if isinstance(model, LoadedModel) or all(hasattr(model, name) for name in ("model", "channels", "window")):
+        return model
+    raise TypeError(f"model must be a LoadedModel or a model file path, got {type(model).__name__}")
+
+
+__all__ = ["check_max_error", "check_block_windows", "check_latent_step", "check_header", "as_loaded",
+           "block_values_limit", "MAX_BOUND", "MAX_BLOCK_VALUES", "MAX_BLOCK_SAMPLES"]
