@@ -17,8 +17,9 @@ from tsae._lazy import read_stub
 
 REPO = Path(__file__).resolve().parents[1]
 PUBLIC = {"__version__", "denoise", "StreamingDenoiser", "Detector", "Monitor", "smooth", "impute", "fit",
-          "reconstruct", "encode", "load_model", "save_model", "frame", "overlap_add", "StreamFramer",
-          "StreamOverlapAdd", "hookimpl", "Autoencoder", "Param", "register_plugin", "unregister_plugin"}
+          "reconstruct", "encode", "compress", "decompress", "load_model", "save_model", "frame", "overlap_add",
+          "StreamFramer", "StreamOverlapAdd", "hookimpl", "Autoencoder", "Param", "register_plugin",
+          "unregister_plugin"}
 
 
 @pytest.mark.parametrize("package", ["tsae", "tsae.engine"])
@@ -35,10 +36,12 @@ def test_every_exported_name_resolves(package: str) -> None:
 
 def test_public_api_is_the_users_verbs() -> None:
     from tsae.models.fit import fit_model_on_series
+    from tsae.pipelines.compress import compress_series, decompress_series
     from tsae.pipelines.reconstruct import encode_series, reconstruct_series
 
     assert set(tsae.__all__) == PUBLIC
     assert (tsae.fit, tsae.reconstruct, tsae.encode) == (fit_model_on_series, reconstruct_series, encode_series)
+    assert (tsae.compress, tsae.decompress) == (compress_series, decompress_series)
     assert not hasattr(tsae, "read_table") and not hasattr(tsae, "get_plugin_manager")  # plumbing: submodules
 
 

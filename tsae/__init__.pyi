@@ -8,6 +8,8 @@ from tsae.models.base import Autoencoder, Param
 from tsae.models.fit import fit_model_on_series as fit
 from tsae.models.modelfile import load_model, save_model
 from tsae.pipelines.anomaly import Detector, Monitor
+from tsae.pipelines.compress import compress_series as compress
+from tsae.pipelines.compress import decompress_series as decompress
 from tsae.pipelines.denoise import StreamingDenoiser, denoise
 from tsae.pipelines.reconstruct import encode_series as encode
 from tsae.pipelines.reconstruct import reconstruct_series as reconstruct
@@ -30,6 +32,8 @@ __all__ = [
     "fit",
     "reconstruct",
     "encode",
+    "compress",
+    "decompress",
     "load_model",
     "save_model",
     # signal engine

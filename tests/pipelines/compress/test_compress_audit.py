@@ -129,6 +129,14 @@ def test_the_model_may_be_a_file_path_and_the_data_must_be_bytes(model_file, tmp
         compress_series(3, x)
 
 
+def test_the_top_level_verbs_are_the_readme_example(model_file):
+    import tsae
+
+    x = walk(80)
+    data = tsae.compress(str(model_file), x, max_error=1e-3)  # as the README shows
+    assert isinstance(data, bytes) and np.abs(tsae.decompress(data, str(model_file)) - x).max() <= 1e-3
+
+
 def test_a_closed_compressor_writes_nothing_more(conv_model):
     buffer = io.BytesIO()
     writer = Compressor(buffer, conv_model, max_error=0.1)
