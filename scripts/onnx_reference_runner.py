@@ -1,7 +1,8 @@
 """Run a model exported by ``tsae export`` with numpy and onnxruntime only (no tsae, no torch).
 
 This is the reference for using the exported graphs elsewhere (an edge device, another
-language): everything a runner needs is in the JSON sidecar beside the ``.onnx`` file.
+language): everything a runner needs is in the JSON sidecar beside the ``.onnx`` file,
+also stored in the graph itself (metadata entry ``tsae.sidecar``).
 
     python scripts/onnx_reference_runner.py den.onnx noisy16k.wav -o clean.wav     # denoiser step
     python scripts/onnx_reference_runner.py pump.onnx today.csv -o scores.csv       # detector
@@ -23,14 +24,19 @@ import numpy as np
 
 
 def load(onnx_path: str | Path, threads: int = 1):  # type: ignore[no-untyped-def]
-    """The onnxruntime session (``threads`` intra-op threads) and the sidecar of ``onnx_path``."""
+    """The onnxruntime session (``threads`` intra-op threads) and the sidecar of ``onnx_path``.
+
+    The sidecar is the copy inside the graph (its ``tsae.sidecar`` metadata entry), which
+    always belongs to it; a graph without one (an older export) needs the ``.json`` beside it.
+    """
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
-    meta = json.loads(Path(onnx_path).with_suffix(".json").read_text())
+    embedded = session.get_modelmeta().custom_metadata_map.get("tsae.sidecar")
+    meta = json.loads(embedded if embedded else Path(onnx_path).with_suffix(".json").read_text())
     return session, meta
 
 

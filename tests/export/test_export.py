@@ -183,7 +183,8 @@ def test_a_failed_export_prints_one_line_not_torchs_graph(tmp_path, capfd) -> No
     torch.manual_seed(0)
     path = save_model(tmp_path / "t.tsae", create_model("transformer", 1, 16))
     capfd.readouterr()
-    with pytest.raises(ValueError, match="cannot export to ONNX .*scaled_dot_product_attention"):
+    with pytest.raises(ValueError, match="the transformer model cannot be exported to ONNX at opset 13 "
+                                         ".*scaled_dot_product_attention"):
         export_model(path, tmp_path / "t.onnx", opset=13)
     out, err = capfd.readouterr()
     assert "graph" not in out + err and out + err == "", (out + err)[:300]
@@ -227,3 +228,248 @@ def test_denoiser_options_on_another_model_are_refused(tmp_path) -> None:
     result = CliRunner().invoke(cli, ["export", str(path), "-o", str(tmp_path / "m.onnx"), "--strength", "0.5"])
     assert result.exit_code == 1 and "are a denoiser's; this model has neither" in result.output
     assert not (tmp_path / "m.onnx").exists()
+
+
+# ----------------------------------------------------------------------------- audit: equivalence, batches, metadata
+@pytest.fixture(scope="module")
+def trained_models(tmp_path_factory):
+    """Tiny trained models of the four autoencoder families (one epoch on 48 windows: well under a second each)."""
+    from tsae.models.fit import fit_model_on_series
+    from tsae.models.trainer import TrainConfig
+
+    folder = tmp_path_factory.mktemp("trained")
+    t = np.arange(1000)
+    series = np.stack([np.sin(t / 7), np.cos(t / 11)]) + 0.05 * np.random.default_rng(0).standard_normal((2, 1000))
+    config = TrainConfig(epochs=1, batch_size=16, device="cpu", quiet=True)
+    return {family: fit_model_on_series(series, model=family, window=32, hop=8, config=config, sample_rate=100,
+                                        max_windows=48).save(folder / f"{family}.tsae")
+            for family in ("conv1d", "lstm", "transformer", "vae")}
+
+
+@pytest.mark.parametrize("family", ["conv1d", "lstm", "transformer", "vae"])
+def test_trained_family_onnx_equals_torch_for_any_batch(family: str, trained_models, tmp_path) -> None:
+    from tsae.models.modelfile import load_model
+
+    result = export_model(trained_models[family], tmp_path / "m.onnx")
+    session, meta = runner.load(result.onnx)
+    model = load_model(trained_models[family]).model
+    for batch in (1, 2, 7, 33):  # traced with 2
+        x = np.random.default_rng(batch).standard_normal((batch, 2, 32)).astype(np.float32)
+        recon, code = session.run(["reconstruction", "code"], {"window": x})
+        with torch.inference_mode():  # as tsae runs it
+            want, want_code = model(torch.from_numpy(x)).numpy(), model.encode(torch.from_numpy(x)).numpy()
+        assert recon.shape == want.shape and code.shape == want_code.shape
+        assert np.abs(recon - want).max() <= 1e-4 * np.abs(want).max()
+        assert np.abs(code - want_code).max() <= 1e-4 * np.abs(want_code).max()
+    with pytest.raises(Exception, match="(?i)invalid dimensions"):  # the window is fixed: another one is refused
+        session.run(None, {"window": np.zeros((2, 2, 40), np.float32)})
+
+
+@pytest.mark.parametrize("name", ["denoiser2", "denoiser"])
+def test_shipped_denoiser_step_equals_tsae_denoise_from_the_first_sample(name: str, tmp_path) -> None:
+    import tsae
+    from tsae.pipelines.denoise.denoiser import model_path
+
+    session, meta = runner.load(export_model(model_path(name), tmp_path / "d.onnx").onnx)
+    rng = np.random.default_rng(5)
+    for channels, n in ((1, 4000), (3, 2001), (2, 300)):  # lengths that are no multiple of the hop
+        t = np.arange(n) / 16000
+        x = (0.3 * np.sin(2 * np.pi * 300 * t) + 0.05 * rng.standard_normal((channels, n))).astype(np.float32)
+        want = tsae.denoise(x, 16000, model=name)
+        got = runner.denoise(session, meta, x)
+        assert got.shape == want.shape
+        assert np.abs(got - want)[:, :1024].max() < 1e-5  # the first frames: state initialisation
+        assert np.abs(got - want).max() < 1e-5 * max(1.0, np.abs(want).max())
+
+
+def test_streaming_step_any_odd_block_size_same_output(denoiser_onnx) -> None:
+    session, meta = denoiser_onnx
+    x = _speechy(0.2, 16000, 2, seed=6)
+    whole = runner.StreamingRunner(session, meta, 2).feed(x)
+    for block in (1, 7, 255, 257, 1001):
+        live = runner.StreamingRunner(session, meta, 2)
+        parts = np.concatenate([live.feed(x[:, i: i + block]) for i in range(0, x.shape[1], block)], axis=1)
+        np.testing.assert_array_equal(parts, whole)
+    with pytest.raises(Exception, match="(?i)invalid dimensions"):  # the step takes exactly one hop
+        session.run(None, {"samples": np.zeros((2, 100), np.float32), **runner.initial_state(meta, 2)})
+
+
+def test_the_graph_records_family_rate_window_hop_and_version(trained_models, tmp_path) -> None:
+    # before: metadata_props was empty; the .onnx alone did not say what it was
+    import onnx
+
+    import tsae
+
+    props = {p.key: p.value for p in onnx.load(export_model(trained_models["lstm"], tmp_path / "m.onnx").onnx)
+             .metadata_props}
+    assert {k: v for k, v in props.items() if k != "tsae.sidecar"} == {
+        "tsae.kind": "window", "tsae.family": "lstm", "tsae.version": tsae.__version__, "tsae.opset": "17",
+        "tsae.channels": "2", "tsae.window": "32", "tsae.hop": "8", "tsae.sample_rate": "100"}
+    assert json.loads(props["tsae.sidecar"]) == json.loads((tmp_path / "m.json").read_text())
+    den = {p.key: p.value for p in onnx.load(export_model("denoiser2", tmp_path / "d.onnx", opset=18).onnx)
+           .metadata_props}
+    assert (den["tsae.kind"], den["tsae.family"], den["tsae.sample_rate"], den["tsae.window"], den["tsae.hop"],
+            den["tsae.opset"]) == ("denoiser_step", "denoiser2", "16000", "512", "256", "18")
+    # the runner needs no .json beside the graph any more
+    (tmp_path / "d.json").unlink()
+    session, meta = runner.load(tmp_path / "d.onnx")
+    assert meta["delay_samples"] == 768 and set(meta["state"])
+    # and the same model exports to the same bytes
+    first = (tmp_path / "d.onnx").read_bytes()
+    assert export_model("denoiser2", tmp_path / "d.onnx", opset=18).onnx.read_bytes() == first
+
+
+class _LoopsOverBatch(torch.nn.Module):
+    """A plugin family whose code loops over the batch in Python: tracing keeps the traced batch's rows only."""
+
+    def __init__(self, channels, window):
+        super().__init__()
+        self.lin = torch.nn.Linear(channels * window, channels * window)
+
+    def forward(self, x):
+        return torch.stack([self.lin(x[i].flatten()).view(x.shape[1:]) for i in range(x.shape[0])])
+
+
+def _plugin_family(name: str, body):
+    import tsae
+    from tsae.models.base import Autoencoder
+
+    class Family(Autoencoder):
+        description = "a test family"
+        params = {}
+
+        def __init__(self, channels=1, window=8, **hparams):
+            super().__init__(channels, window, **hparams)
+            self.body = body(channels, window)
+
+        def encode(self, x):
+            return self.body(x)
+
+        def decode(self, z):
+            return z
+
+    Family.name = name
+
+    @tsae.hookimpl
+    def register_models(register):
+        register(Family)
+
+    import types
+
+    return types.SimpleNamespace(register_models=register_models)
+
+
+def test_a_graph_that_only_works_for_the_traced_batch_is_refused(tsae_sandbox, tmp_path) -> None:
+    # before: exported without a word; onnxruntime then returned 2 rows for a batch of 5
+    tsae_sandbox.register(_plugin_family("audit_loops", _LoopsOverBatch), "audit_loops")
+    path = save_model(tmp_path / "l.tsae", tsae_sandbox.create_model("audit_loops", 1, 8))
+    result = CliRunner().invoke(cli, ["export", str(path), "-o", str(tmp_path / "l.onnx")])
+    assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
+    assert "the audit_loops model's ONNX graph does not reproduce it for a batch of 3" in result.output
+    assert "has shape (2, 1, 8), the model's (3, 1, 8)" in result.output
+    assert list(tmp_path.iterdir()) == [path]
+
+
+class _Cummax(torch.nn.Module):
+    def __init__(self, channels, window):
+        super().__init__()
+
+    def forward(self, x):
+        return torch.cummax(x, dim=-1)[0]
+
+
+def test_an_unexportable_plugin_family_is_one_line_naming_it(tsae_sandbox, tmp_path) -> None:
+    # before: "cannot export to ONNX (...)" named the file only
+    tsae_sandbox.register(_plugin_family("audit_cummax", _Cummax), "audit_cummax")
+    path = save_model(tmp_path / "c.tsae", tsae_sandbox.create_model("audit_cummax", 1, 8))
+    result = CliRunner().invoke(cli, ["export", str(path)])
+    assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
+    assert f"{path}: the audit_cummax model cannot be exported to ONNX at opset 17 (" in result.output
+    assert "aten::cummax" in result.output and list(tmp_path.iterdir()) == [path]
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"opset": True}, "opset must be a whole number from 13 to 23, got True"),
+    ({"opset": "17"}, "opset must be a whole number from 13 to 23, got '17'"),
+    ({"opset": 17.0}, "opset must be a whole number"),
+    ({"opset": 9}, "opset must be a whole number"),
+    ({"opset": 99}, "opset must be a whole number"),
+    ({"strength": 2.0}, "strength must be a number within [0, 1], got 2.0"),
+    ({"strength": float("nan")}, "strength must be a number within [0, 1]"),
+    ({"strength": "0.5"}, "strength must be a number within [0, 1]"),
+    ({"atten_limit": -3.0}, "atten_limit must be >= 0 dB"),
+    ({"atten_limit": float("nan")}, "atten_limit must be >= 0 dB"),
+])
+def test_api_options_are_checked_before_any_work(options, message, tmp_path) -> None:
+    # before: True and 9 exported, 2.0 and -3 dB were fixed into the graph, NaN wrote the graph then failed on JSON
+    with pytest.raises(ValueError) as error:
+        export_model("denoiser2", tmp_path / "d.onnx", **options)
+    assert message in str(error.value) and "\n" not in str(error.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_while_writing_leaves_no_file_and_keeps_an_earlier_pair(tmp_path, monkeypatch) -> None:
+    # before: the graph was renamed into place before the sidecar was written: a Ctrl-C between the two left
+    # a new graph beside no sidecar, or beside the sidecar of the earlier export (other state names, other rate)
+    path = save_model(tmp_path / "m.tsae", create_model("conv1d", 1, 16), frame={"window": 16, "hop": 4})
+    real = Path.write_text
+
+    def interrupted(self, *args, **kwargs):
+        if self.name.startswith(".m.json"):
+            raise KeyboardInterrupt
+        return real(self, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Path, "write_text", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            export_model(path, tmp_path / "m.onnx")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.tsae"]
+    export_model(path, tmp_path / "m.onnx", opset=17)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    with monkeypatch.context() as patch:
+        patch.setattr(Path, "write_text", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            export_model(path, tmp_path / "m.onnx", opset=18)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_hostile_command_lines_are_one_line_and_write_nothing(tmp_path, monkeypatch) -> None:
+    torch.manual_seed(0)
+    path = save_model(tmp_path / "m.tsae", create_model("conv1d", 1, 16), frame={"window": 16, "hop": 4})
+    data = path.read_bytes()
+    (tmp_path / "t.tsae").write_bytes(data[: len(data) // 2])
+    (tmp_path / "x.onnx").write_bytes(data)  # a model file named .onnx: its default output is itself
+    (tmp_path / "s.json").write_bytes(data)  # a model file whose sidecar would replace it
+    cases = [
+        (["m.tsae", "-o", "m.tsae"], 1, "m.tsae: an ONNX export must end in .onnx"),
+        (["m.tsae", "-o", "m.json"], 1, "m.json: an ONNX export must end in .onnx"),
+        (["x.onnx"], 1, "x.onnx: refusing to overwrite"),
+        (["s.json"], 1, "s.json: refusing to overwrite"),
+        (["t.tsae"], 1, "t.tsae: truncated file"),
+        (["m.tsae", "-o", "m.tsae/sub.onnx"], 1, "m.tsae is a file, not a folder"),
+        (["m.tsae", "--opset", "12"], 2, "12 is not in the range 13<=x<=23"),
+        (["m.tsae", "--opset", "abc"], 2, "'abc' is not a valid integer"),
+    ]
+    monkeypatch.chdir(tmp_path)
+    listing = sorted(p.name for p in tmp_path.iterdir())
+    for args, code, message in cases:
+        result = CliRunner().invoke(cli, ["export", *args])
+        assert result.exit_code == code and result.output.count("\n") == 1 and message in result.output, (args,
+                                                                                                          result.output)
+        assert sorted(p.name for p in tmp_path.iterdir()) == listing
+    assert (tmp_path / "x.onnx").read_bytes() == data == (tmp_path / "s.json").read_bytes()
+
+
+def test_an_unwritable_folder_is_one_line(tmp_path, monkeypatch) -> None:
+    import tempfile
+
+    path = save_model(tmp_path / "m.tsae", create_model("conv1d", 1, 16), frame={"window": 16, "hop": 4})
+
+    def refused(*args, dir=None, **kwargs):
+        raise PermissionError(13, "Permission denied", str(dir))
+
+    monkeypatch.setattr(tempfile, "mkstemp", refused)  # root can write anywhere: the folder refuses through this
+    result = CliRunner().invoke(cli, ["export", str(path), "-o", str(tmp_path / "out" / "m.onnx")])
+    assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
+    assert "m.onnx" in result.output and "Permission denied" in result.output
+    assert not list((tmp_path / "out").glob("*"))

@@ -6,13 +6,15 @@ from pathlib import Path
 import click
 
 from tsae.cli.common import FloatRange, echo_done, quiet_option
+from tsae.export.api import DEFAULT_OPSET, MAX_OPSET, MIN_OPSET
 
 
 @click.command("export")
 @click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="The .onnx file (default: MODEL with .onnx); a .json sidecar is written beside it.")
-@click.option("--opset", type=click.IntRange(13, 23), default=17, show_default=True, help="ONNX opset.")
+@click.option("--opset", type=click.IntRange(MIN_OPSET, MAX_OPSET), default=DEFAULT_OPSET, show_default=True,
+              help="ONNX opset (the transformer family needs 14 or later).")
 @click.option("--strength", type=FloatRange(0.0, 1.0), default=1.0, show_default=True,
               help="Denoiser only: as for tsae denoise, fixed in the graph.")
 @click.option("--atten-limit", "atten_limit", type=FloatRange(min=0.0), default=None, metavar="DB",
@@ -28,8 +30,11 @@ def export_command(model: Path, output: Path | None, opset: int, strength: float
     A detector: raw sensor windows in, each sample's scaled error out.
     The shipped denoisers are named as for tsae denoise --model: denoiser2 (the
     default) and denoiser (the first one); their .onnx goes to the current folder.
-    The sidecar holds the frame spec, sample rate, latency and normalisation;
-    scripts/onnx_reference_runner.py shows how to run all three with onnxruntime.
+    The sidecar holds the frame spec, sample rate, latency and normalisation
+    (the graph holds it too, with the family, window, hop, sample rate and tsae
+    version, as tsae.* metadata_props); scripts/onnx_reference_runner.py shows
+    how to run all three with onnxruntime. With onnxruntime installed, the graph
+    is checked against the model on another batch size than it was traced with.
 
     \b
     Examples:

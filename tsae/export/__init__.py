@@ -3,8 +3,11 @@
 :func:`export_model` writes ``NAME.onnx`` and a JSON sidecar ``NAME.json`` beside it
 (what a runner outside tsae needs: inputs and outputs, frame spec, sample rate,
 latency, normalisation, and for a detector its threshold and smoothing), both
-atomically. ``scripts/onnx_reference_runner.py`` runs all three kinds with numpy and
-onnxruntime only.
+atomically and together. The graph carries the same JSON, and the family, tsae version,
+window, hop and sample rate, as ``tsae.*`` entries of its ``metadata_props``. With
+onnxruntime installed the graph is run once on another batch size than it was traced
+with and refused unless it reproduces the model. ``scripts/onnx_reference_runner.py``
+runs all three kinds with numpy and onnxruntime only.
 """
 from __future__ import annotations
 

@@ -8,9 +8,20 @@ from typing import Any
 import numpy as np
 import torch
 
+from tsae.export.api import CHECK_BATCH
+
 
 def _batch_axes(names: list[str]) -> dict[str, dict[int, str]]:
     return {name: {0: "batch"} for name in names}
+
+
+def _random(*shape: int, seed: int = 0) -> torch.Tensor:
+    """Seeded standard-normal float32 values: the inputs the exported graph is checked on."""
+    return torch.from_numpy(np.random.default_rng(seed).standard_normal(shape).astype(np.float32))
+
+
+def _rate(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def _taper(loaded: Any) -> list[float] | None:
@@ -39,7 +50,10 @@ def window_export(loaded: Any) -> tuple[torch.nn.Module, dict[str, Any]]:
                  "sample, 0 where that sum is 0) and undo the normalisation",
     }
     spec = {"example": [torch.zeros(2, c, w)], "inputs": names_in, "outputs": names_out,
-            "dynamic_axes": _batch_axes(names_in + names_out), "sidecar": sidecar}
+            "dynamic_axes": _batch_axes(names_in + names_out), "sidecar": sidecar,
+            "check": [_random(CHECK_BATCH, c, w)],
+            "metadata": {"channels": c, "window": w, "hop": (loaded.frame or {}).get("hop"),
+                         "sample_rate": _rate(loaded.sample_rate)}}
     return WindowGraph(loaded.model), spec
 
 
@@ -72,8 +86,19 @@ def denoiser_export(loaded: Any, *, strength: float, atten_limit: float | None) 
                  "end. Resample other rates to `sample_rate` first.",
     }
     spec = {"example": [torch.zeros(2, step.hop), *two.values()], "inputs": names_in,
-            "outputs": names_out, "dynamic_axes": axes, "sidecar": sidecar}
+            "outputs": names_out, "dynamic_axes": axes, "sidecar": sidecar,
+            "check": _stream_check(step), "metadata": {"window": step.n_fft, "hop": step.hop, "sample_rate": rate}}
     return step, spec
+
+
+def _stream_check(step: Any) -> list[torch.Tensor]:
+    """The inputs of a step well into a stream of ``CHECK_BATCH`` channels of noise (output and guard running)."""
+    state = step.initial_state(CHECK_BATCH)
+    with torch.inference_mode():
+        for i in range(step.n_fft // step.hop + step.lookahead + 1):
+            _, *values = step(0.1 * _random(CHECK_BATCH, step.hop, seed=i), *state.values())
+            state = dict(zip(state, values, strict=True))
+    return [0.1 * _random(CHECK_BATCH, step.hop, seed=99), *state.values()]
 
 
 def _shape(value: torch.Tensor, axes: dict[int, str] | None) -> list[Any]:
@@ -111,5 +136,7 @@ def detector_export(source: str | os.PathLike) -> tuple[torch.nn.Module, dict[st
     axes = {s["input"]: {0: f"batch_{i}"} for i, s in enumerate(scales)}
     axes.update({s["output"]: {0: f"batch_{i}"} for i, s in enumerate(scales)})
     spec = {"example": [torch.zeros(2, c, s["window"]) for s in scales], "inputs": names_in, "outputs": names_out,
-            "dynamic_axes": axes, "sidecar": sidecar}
+            "dynamic_axes": axes, "sidecar": sidecar,
+            "check": [_random(CHECK_BATCH, c, s["window"], seed=i) for i, s in enumerate(scales)],
+            "metadata": {"channels": c, "window": w, "hop": state.hop}}
     return DetectorGraph(state, Z_BOUND), spec
