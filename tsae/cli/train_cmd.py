@@ -57,7 +57,9 @@ def train_command(data: tuple[Path, ...], output: Path, family: str | None, wind
 
     CSV files (also .csv.gz, .bz2, .xz; ';' or tab separated with decimal commas) have
     one column per channel; a time column (time, timestamp, date, ...) and a 'label'
-    column are recognised and left out; missing cells are repaired.
+    column are recognised and left out; missing cells are repaired. Tables given
+    together are matched by column name (another order is put in the first table's;
+    other columns are an error); arrays and audio files by position.
 
     With --init, the new model starts from the encoder of a model trained before (on
     other, perhaps unlabelled, series) and takes its family, window and parameters.
@@ -85,7 +87,8 @@ def train_command(data: tuple[Path, ...], output: Path, family: str | None, wind
 @click.argument("model", type=click.Path(path_type=Path))
 @click.argument("data", type=click.Path(path_type=Path))
 @click.option("-o", "--output", required=True, type=output_file,
-              help="Where to write the codes (.npy, shape (n_windows, *code_shape)).")
+              help="Where to write the codes (.npy, shape (n_windows, *code_shape); n_windows is "
+                   "1 + ceil((n - window) / hop), 1 for a series shorter than the window).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True)
 @click.option("--plot", type=output_file, default=None,
               help="Also draw a 2-D map of the codes (PNG/PDF/SVG).")
@@ -102,7 +105,8 @@ def encode_command(model: Path, data: Path, output: Path, batch_size: int, plot:
     """Write the latent code of every window of DATA under MODEL to a .npy file.
 
     Windows follow the model's stored window and hop; the end is padded so every
-    sample is covered. --plot draws the codes on a plane (a VAE adds a grid of
+    sample is covered. A table with the model's columns in another order is matched
+    by name. --plot draws the codes on a plane (a VAE adds a grid of
     windows decoded from it).
 
     \b

@@ -20,7 +20,7 @@ import numpy as np
 
 from tsae.engine.framing import frame, window_array, window_name
 from tsae.engine.layout import as_channels_first, is_dataframe
-from tsae.engine.preprocess import Normalizer, as_float32, repair_missing
+from tsae.engine.preprocess import Normalizer, as_float32, power_of_two_unit, repair_missing
 from tsae.errors import EmptyChannelError, first_line, shown
 
 NORMALIZE_CHOICES = ("zscore", "robust", "none")
@@ -28,8 +28,16 @@ DEFAULT_MAX_WINDOWS = 200_000
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
+#: a channel whose interquartile range is below this share of its standard deviation is squashed by zscore
+_SQUASHED = 2.0**-20
+
+
 class ShortSeriesWarning(UserWarning):
     """A training series is shorter than one window: it is trained on as one zero-padded window."""
+
+
+class OutlierWarning(UserWarning):
+    """A few huge values of a channel set its zscore spread: the rest of it is squashed to a near-constant."""
 
 
 @dataclass
@@ -91,7 +99,15 @@ def _as_series_list(series: Any, sources: Sequence[str] = ()) -> list[np.ndarray
     elif isinstance(series, Mapping) or not isinstance(series, Iterable):
         raise TypeError(f"series must be an array (n,) or (channels, n), a DataFrame, or a list of them, "
                         f"not {type(series).__name__}")
-    out = [as_channels_first(item, _label(sources, i))[0] for i, item in enumerate(series)]
+    out = []
+    first: tuple[str, list[str]] | None = None
+    for i, item in enumerate(series):
+        values = as_channels_first(item, _label(sources, i))[0]
+        if is_dataframe(item):  # DataFrames given together are matched by column name, as tables are
+            columns = [str(c) for c in item.columns]
+            values = _by_name(values, columns, first, _label(sources, i))
+            first = first or (_label(sources, i), columns)
+        out.append(values)
     if not out:
         raise ValueError("no series to train on")
     channels = {x.shape[0] for x in out}
@@ -158,6 +174,28 @@ def _warn_short(items: Sequence[np.ndarray], labels: Sequence[str], window: int)
         text = (f"{len(short)} series have fewer samples than the window ({window}), each trained on as one "
                 f"zero-padded window: {named}")
     warnings.warn(text, ShortSeriesWarning, stacklevel=3)
+
+
+def _warn_squashed(whole: np.ndarray, items: Sequence[np.ndarray], normalizer: Any, labels: Sequence[str],
+                   channel_names: Sequence[Sequence[str] | None]) -> None:
+    """One warning per channel whose zscore spread a few huge values set (its IQR is a millionth of it or less).
+
+    Normalised by that spread, the channel's other values differ by less than float32 can
+    tell apart: the network sees a constant and learns nothing of them. ``whole`` is the
+    series concatenated (what the normaliser was fitted on); the warning names the series
+    holding the channel's largest value.
+    """
+    unit = power_of_two_unit(whole)[:, 0]  # exact scaling: q3 - q1 does not overflow near float64's limit
+    iqr = np.array([np.subtract(*np.percentile(row / u, [75, 25])) * u
+                    for row, u in zip(whole, unit, strict=True)])
+    for c in np.flatnonzero((iqr > 0) & (iqr < normalizer.scale * _SQUASHED)):
+        peaks = [float(np.max(np.abs(x[c]))) for x in items]
+        i = int(np.argmax(peaks))
+        warnings.warn(f"{_label(labels, i)}: {_channel(_columns(channel_names, i), int(c))} has values up to "
+                      f"{peaks[i]:.3g} that make its standard deviation {normalizer.scale[c]:.3g}, over a million "
+                      f"times its interquartile range ({iqr[c]:.3g}): zscore normalisation squashes its other "
+                      "values to a near-constant the network learns nothing of (remove the outliers)",
+                      OutlierWarning, stacklevel=3)
 
 
 def _frame_count(n: int, window: int, hop: int) -> int:
@@ -296,6 +334,9 @@ def fit_model_on_series(
     -----
     ShortSeriesWarning
         A series shorter than ``window`` (it gives one zero-padded window).
+    OutlierWarning
+        With ``"zscore"``, a channel whose few huge values set its spread (a million times
+        its interquartile range or more): its other values are squashed to a near-constant.
     """
     from tsae import plugins
     from tsae.models.modelfile import check_sample_rate
@@ -334,7 +375,11 @@ def fit_model_on_series(
     normalizer = None
     if normalize != "none":
         normalizer = Normalizer(normalize)
-        normalizer.fit(np.concatenate(items, axis=1))
+        whole = np.concatenate(items, axis=1)
+        normalizer.fit(whole)
+        if normalize == "zscore":
+            _warn_squashed(whole, items, normalizer, names, by_column)
+        del whole
     windows = make_windows(items, window, hop, window_fn, normalizer, max_windows=max_windows, seed=config.seed,
                            labels=names, channel_names=by_column)
 
@@ -368,10 +413,39 @@ class TrainingData:
     channel_names: list[list[str] | None] = field(default_factory=list)
 
 
+def _listed(names: Sequence[str], most: int = 5) -> str:
+    """``'a', 'b'`` for the first ``most`` names, ``and N more`` after them."""
+    text = ", ".join(repr(n) for n in names[:most])
+    return text + (f" and {len(names) - most} more" if len(names) > most else "")
+
+
+def _by_name(values: np.ndarray, columns: list[str], first: tuple[str, list[str]] | None,
+              label: str) -> np.ndarray:
+    """A table's channels put in the order of the first table's columns (``first``: its file and columns).
+
+    Tables given together are matched by column name, not by position: the same columns
+    in another order are reordered; other columns are one line naming both files.
+    """
+    if first is None or columns == first[1] or len(set(columns)) < len(columns) or len(set(first[1])) < len(first[1]):
+        return values  # the same order, or names that are not unique (DataFrame labels 0 and '0'): by position
+    name, order = first
+    missing = [c for c in order if c not in columns]
+    extra = [c for c in columns if c not in order]
+    if missing or extra:
+        parts = ([f"{_listed(missing)} missing"] if missing else []) + (
+            [f"{_listed(extra)} not in {name}"] if extra else [])
+        raise ValueError(f"{label}: its columns differ from {name}'s ({', '.join(parts)}); tables trained on "
+                         "together are matched by column name and must have the same columns")
+    return values[[columns.index(c) for c in order]]
+
+
 def read_training_data(paths: Sequence[str | os.PathLike]) -> TrainingData:
     """Read every series file under ``paths``.
 
     All files must have the same channel count (and the same sample rate when known).
+    Tables are matched by column name: a table whose columns are the first table's in
+    another order is put in that order; one with other columns is a ``ValueError``.
+    Arrays and audio files, whose channels have no names, are taken by position.
     """
     from tsae.errors import table_columns
     from tsae.io.paths import expand_inputs
@@ -383,16 +457,22 @@ def read_training_data(paths: Sequence[str | os.PathLike]) -> TrainingData:
     rates: set[float] = set()
     columns = None
     channel_names: list[list[str] | None] = []
+    first_table: tuple[str, list[str]] | None = None
     for f in files:
         values, rate, meta = read_series(f)
+        named = table_columns(meta)
+        if named is not None:
+            values = _by_name(values, named, first_table, str(f))
+            first_table = first_table or (str(f), named)
+            named = first_table[1]
         if series and values.shape[0] != series[0].shape[0]:
             raise ValueError(f"{f}: has {values.shape[0]} channel(s) but {names[0]} has {series[0].shape[0]}")
         if rate is not None:
             rates.add(round(float(rate), 6))
         series.append(values)
         names.append(str(f))
-        channel_names.append(table_columns(meta))
-        columns = columns or meta.get("columns")
+        channel_names.append(named)
+        columns = columns or (named or meta.get("columns"))
     if len(rates) > 1:
         raise ValueError(f"{paths[0]}: files have different sample rates ({', '.join(str(r) for r in sorted(rates))}); "
                          "resample them first")
@@ -444,4 +524,4 @@ def train_files(
 
 
 __all__ = ["fit_model_on_series", "FitResult", "TrainingData", "make_windows", "train_files", "read_training_data",
-           "NORMALIZE_CHOICES", "ShortSeriesWarning"]
+           "NORMALIZE_CHOICES", "ShortSeriesWarning", "OutlierWarning"]

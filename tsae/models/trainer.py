@@ -281,10 +281,14 @@ def _step_loss(model: Any, x: Any, target: Any, regularizer: str, weight: float,
         loss = loss + weight * penalty
         parts = {**parts, "jacobian": float(penalty.detach())}
     if not torch.isfinite(loss):
-        raise RuntimeError(f"{_family_label(model)}: training diverged (loss is {float(loss.detach())}); "
-                           "lower the learning rate or normalise the data, or check that the family's "
-                           "forward pass gives finite values")
+        raise RuntimeError(diverged(model, f"loss is {float(loss.detach())}"))
     return loss, parts
+
+
+def diverged(model: Any, what: str) -> str:
+    """The one line that tells a diverged training: the family, ``what`` went non-finite, and what to try."""
+    return (f"{_family_label(model)}: training diverged ({what}); lower the learning rate or normalise the "
+            "data, or check that the family's forward pass gives finite values")
 
 
 def _family_label(model: Any) -> str:
@@ -553,6 +557,8 @@ def _fit_epochs(run: _Run, callback: Callable[[dict[str, float]], None] | None) 
             if callable(end_epoch):
                 means.update(end_epoch())
             current, _ = run.validate()
+            if not math.isfinite(current):  # the last step's update blew the weights up: no model worth keeping
+                raise RuntimeError(diverged(model, f"validation loss is {current} after epoch {epoch}"))
             train_loss = means.pop("train_loss")
             row = {"epoch": epoch, "train_loss": train_loss, "val_loss": current,
                    "seconds": time.perf_counter() - run.started, **means}
@@ -608,6 +614,9 @@ def train_model(
     ------
     ValueError
         If the windows have the wrong shape, contain NaN/inf, or are empty.
+    RuntimeError
+        If the training diverges: a training loss or an epoch's validation loss is NaN or
+        infinite (no model comes back whose weights have blown up).
     """
     config = config or TrainConfig()
     windows, targets = _checked_arrays(model, windows, targets)

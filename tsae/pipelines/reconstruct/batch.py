@@ -835,6 +835,29 @@ def _is_single_file_job(inputs: Sequence[str | os.PathLike], output: str | os.Pa
     return not output_is_folder(inputs, output) and (bool(out.suffix) or not out.exists())
 
 
+def _same_channels(input: str | os.PathLike, channels: int, loaded: Any) -> None:
+    """One line naming the file and the model when the file's channel count is not the model's."""
+    if channels != loaded.channels:
+        model = f" ({loaded.path})" if loaded.path else ""
+        raise ValueError(f"{input}: has {channels} channel(s) but the model was trained on {loaded.channels}{model}")
+
+
+def _model_order(values: np.ndarray, columns: list[str] | None,
+                 loaded: Any) -> tuple[np.ndarray, list[str] | None]:
+    """A table's channels (and column names) in the order of the columns the model was trained on.
+
+    Only a table with the same columns in another order is reordered; a table with other
+    column names (or an array, or audio) is taken by position.
+    """
+    trained = (loaded.extra or {}).get("columns")
+    if columns is None or not isinstance(trained, list) or columns == trained:
+        return values, columns
+    order = [str(c) for c in trained]
+    if len(set(columns)) != len(columns) or sorted(columns) != sorted(order):
+        return values, columns
+    return values[[columns.index(c) for c in order]], order
+
+
 def encode_file(model: Any, input: str | os.PathLike, output: str | os.PathLike, *, batch_size: int = 256,
                 device: str = "auto", plot: str | os.PathLike | None = None, color_by: str = "auto",
                 detector: str | os.PathLike | None = None, projection: str = "auto",
@@ -850,19 +873,23 @@ def encode_file(model: Any, input: str | os.PathLike, output: str | os.PathLike,
     and the codes are returned memory-mapped from ``output``.
     """
     from tsae.io.series import save_npy
-    from tsae.pipelines.reconstruct.series import _loaded, encode_series
+    from tsae.pipelines.reconstruct.series import _loaded, encode_series, frame_spec
 
     loaded = _loaded(model, device)
+    frame_spec(loaded)  # a streaming model (the denoiser) encodes no series: told before the file's channels
     reads = [input, *read_paths(loaded), *([detector] if detector is not None else [])]
     check_outputs([Path(output), *([Path(plot)] if plot is not None else [])], reads)
     long_input = plot is None and Path(input).is_file()  # the plot needs the whole series
     source = open_source(Path(input)) if long_input else None
     if source is not None and source.n > block:  # long audio or .npy: in blocks, memory bounded by the block
+        _same_channels(input, source.channels, loaded)
         with in_file(input, output, *read_paths(loaded)):
             encode_blocks(loaded, source, Path(output), protect=tuple(reads), block=block, batch_size=batch_size)
         return np.load(output, mmap_mode="r")
     values, _, meta = read_series(input)
-    with in_file(input, *read_paths(loaded)), columns_named(table_columns(meta)):
+    _same_channels(input, values.shape[0], loaded)
+    values, columns = _model_order(values, table_columns(meta), loaded)
+    with in_file(input, *read_paths(loaded)), columns_named(columns):
         codes = encode_series(loaded, values, batch_size=batch_size)
     if plot is None:
         save_npy(output, codes, protect=reads)

@@ -181,17 +181,19 @@ def encode_blocks(loaded: Any, source: SeriesSource, output: Path, *, protect: t
     returns its shape.
     """
     from tsae.engine.framing import num_frames
-    from tsae.pipelines.reconstruct.series import frame_spec, run_frames
+    from tsae.pipelines.reconstruct.series import finite_codes, frame_spec, run_frames
 
     spec = frame_spec(loaded)
     total = num_frames(source.n, spec["window"], spec["hop"], pad=True)
     shape: tuple[int, ...] = (total,)
     with atomic_path(output, protect=protect) as tmp, open(tmp, "wb") as handle:
-        writer = None
+        writer, done = None, 0
         for frames, _ in stream_frames(loaded, source, block):
             if not len(frames):
                 continue
             codes = run_frames(loaded.model, frames, batch_size=batch_size, encode=True).astype(np.float32)
+            finite_codes(codes, loaded, done)
+            done += len(codes)
             if writer is None:  # the code's shape is the network's: known from its first output
                 shape = (total, *codes.shape[1:])
                 writer = NpyBlockWriter(handle, shape, np.float32, axis=0)

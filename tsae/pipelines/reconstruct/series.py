@@ -147,11 +147,27 @@ def reconstruct_series(loaded: Any, values: Any, *, batch_size: int = 256, devic
 def encode_series(loaded: Any, values: Any, *, batch_size: int = 256, device: Any = None) -> np.ndarray:
     """Latent codes of every frame of ``values``: ``(n_frames, *code_shape)`` float32.
 
-    Frames follow the stored frame spec (hop), padded at the end so every sample is covered.
+    Frames follow the stored frame spec (hop), padded at the end so every sample is covered:
+    ``n_frames`` is 1 for a series shorter than the window, else ``1 + ceil((n - window) / hop)``.
+    A model whose encoder gives a NaN or infinite code is a ``ValueError`` naming the model file.
     """
     loaded = _loaded(loaded, device)
     frames, _ = prepare_frames(loaded, values)
-    return run_frames(loaded.model, frames, batch_size=batch_size, encode=True).astype(np.float32)
+    codes = run_frames(loaded.model, frames, batch_size=batch_size, encode=True).astype(np.float32)
+    return finite_codes(codes, loaded)
+
+
+def finite_codes(codes: np.ndarray, loaded: Any, first: int = 0) -> np.ndarray:
+    """``codes`` if every one is finite, else one line naming the model and the first bad window.
+
+    ``first`` is the index of ``codes[0]`` in the whole series (a block's offset). NaN
+    codes are no result: a model whose weights a diverged training blew up gives them.
+    """
+    bad = np.flatnonzero(~np.isfinite(codes.reshape(len(codes), -1)).all(axis=1))
+    if len(bad):
+        raise ValueError(f"{loaded.path or 'model'}: its encoder gives NaN or infinite codes (from window "
+                         f"{first + int(bad[0])}); weights blown up by a diverged training?")
+    return codes
 
 
 __all__ = ["reconstruct_series", "encode_series", "prepare_frames", "run_frames", "frames_to_series", "frame_spec",

@@ -1,0 +1,191 @@
+"""`tsae train` / `tsae encode` (and tsae.fit, tsae.encode) on hostile data: what the files hold.
+
+Tables given together are matched by column name; a training that diverges leaves no
+model; a model whose encoder gives NaN codes writes none; a channel squashed by one
+huge value is told; odd dtypes and short series work, with the documented code count.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from click.testing import CliRunner
+
+import tsae
+from tsae.cli import cli
+from tsae.models.fit import OutlierWarning, read_training_data
+from tsae.models.trainer import TrainConfig, train_model
+
+FAST = ["--window", "32", "--hop", "8", "--epochs", "1", "-q", "--device", "cpu", "--param", "hidden=4",
+        "--param", "latent=4"]
+CONFIG = TrainConfig(epochs=1, quiet=True, device="cpu", batch_size=16)
+
+
+def run(*args: object):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def one_line_error(result, *fragments: str) -> None:
+    assert result.exit_code != 0
+    text = result.output.strip()
+    assert text.count("\n") == 0 and "Traceback" not in text, text
+    for fragment in fragments:
+        assert fragment in text, text
+
+
+def signals(channels: int = 3, n: int = 200) -> np.ndarray:
+    t = np.arange(n)
+    return np.stack([np.sin(t / (4 + c)) + 0.05 * c * np.cos(t / 3) for c in range(channels)])
+
+
+def write_csv(path, columns: dict[str, np.ndarray]):
+    names = list(columns)
+    rows = [",".join(names)] + [",".join(f"{columns[k][i]:.6f}" for k in names)
+                                for i in range(len(columns[names[0]]))]
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+@pytest.fixture()
+def tables(tmp_path):
+    """ab.csv, and ba.csv: the same values with the columns in the other order."""
+    a, b = signals(2)
+    return write_csv(tmp_path / "ab.csv", {"a": a, "b": b}), write_csv(tmp_path / "ba.csv", {"b": b, "a": a})
+
+
+# ----------------------------------------------------------------------------- tables together
+def test_tables_in_another_column_order_are_matched_by_name(tables) -> None:
+    # ba.csv's column b was trained on as the model's column a: matched by position, silently
+    found = read_training_data(list(tables))
+    np.testing.assert_array_equal(found.series[1], found.series[0])
+    assert found.columns == ["a", "b"] and found.channel_names == [["a", "b"], ["a", "b"]]
+
+
+def test_tables_with_other_columns_are_refused(tables, tmp_path) -> None:
+    other = write_csv(tmp_path / "ac.csv", {"a": signals(1)[0], "c": signals(1)[0]})
+    out = tmp_path / "m.tsae"
+    one_line_error(run("train", tables[0], other, *FAST, "-o", out), "ac.csv: its columns differ from",
+                   "'b' missing", "'c' not in")
+    assert not out.exists()
+
+
+def test_dataframes_given_together_are_matched_by_name() -> None:
+    a, b = signals(2)
+    first = pd.DataFrame({"a": a, "b": b})
+    same = tsae.fit([first, first.copy()], window=16, params={"hidden": 4, "latent": 4}, config=CONFIG)
+    turned = tsae.fit([first, first[["b", "a"]]], window=16, params={"hidden": 4, "latent": 4}, config=CONFIG)
+    assert turned.train.best_val_loss == same.train.best_val_loss
+    with pytest.raises(ValueError, match="series 1: its columns differ from series 0's"):
+        tsae.fit([first, first.rename(columns={"b": "c"})], window=16, config=CONFIG)
+
+
+# ----------------------------------------------------------------------------- divergence
+def test_a_training_whose_last_step_blows_up_leaves_no_model(tmp_path) -> None:
+    # the loss of each step was finite; the last update made the weights ~1e30 and a model was
+    # saved (exit 0, "best validation MSE nan") that encodes every window as NaN
+    data = tmp_path / "x.npy"
+    np.save(data, signals())
+    out = tmp_path / "m.tsae"
+    result = run("train", data, *FAST, "--lr", "1e30", "--batch-size", "1000", "-o", out)
+    one_line_error(result, "training diverged (validation loss is nan after epoch 1)", "lower the learning rate")
+    assert not out.exists()
+
+
+def test_train_model_refuses_a_non_finite_validation_loss() -> None:
+    from tsae import plugins
+
+    x = signals()
+    windows = np.stack([x[:, i : i + 16] for i in range(0, 184, 8)]).astype(np.float32)
+    net = plugins.create_model("conv1d", channels=3, window=16, hidden=4, latent=4)
+    with pytest.raises(RuntimeError, match="training diverged"):
+        train_model(net, windows, TrainConfig(epochs=1, lr=1e30, batch_size=1000, quiet=True, device="cpu"))
+
+
+# ----------------------------------------------------------------------------- encode
+@pytest.fixture()
+def blown_up(tmp_path):
+    """A model file with finite weights so large that every code is NaN (what a diverged training left)."""
+    fit = tsae.fit(signals(), window=32, hop=8, params={"hidden": 4, "latent": 4}, config=CONFIG)
+    with torch.no_grad():
+        for p in fit.model.parameters():
+            p.fill_(1e30)
+    return fit.save(tmp_path / "blown.tsae")
+
+
+@pytest.mark.parametrize("n", [200, 1000])  # whole series, and block by block (block=256 below)
+def test_encode_refuses_nan_codes(blown_up, tmp_path, n) -> None:
+    from tsae.pipelines.reconstruct.batch import encode_file
+
+    data = tmp_path / "x.npy"
+    np.save(data, signals(n=n))
+    codes = tmp_path / "codes.npy"
+    with pytest.raises(ValueError, match="blown.tsae: its encoder gives NaN or infinite codes"):
+        encode_file(blown_up, data, codes, block=256)
+    assert not codes.exists()
+    one_line_error(run("encode", blown_up, data, "-o", codes), "NaN or infinite codes (from window 0)")
+    assert not codes.exists()
+
+
+def test_encode_matches_a_table_to_the_model_columns_by_name(tables, tmp_path) -> None:
+    model = tmp_path / "m.tsae"
+    assert run("train", tables[0], *FAST, "-o", model).exit_code == 0
+    assert run("encode", model, tables[0], "-o", tmp_path / "ab.npy", "-q").exit_code == 0
+    assert run("encode", model, tables[1], "-o", tmp_path / "ba.npy", "-q").exit_code == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "ba.npy"), np.load(tmp_path / "ab.npy"))
+
+
+def test_encode_names_the_file_and_the_model_of_another_channel_count(tables, tmp_path) -> None:
+    data = tmp_path / "three.npy"
+    np.save(data, signals(3))
+    model = tmp_path / "m.tsae"
+    assert run("train", data, *FAST, "-o", model).exit_code == 0
+    result = run("encode", model, tables[0], "-o", tmp_path / "c.npy")
+    one_line_error(result, "ab.csv: has 2 channel(s) but the model was trained on 3 (", "m.tsae)")
+    assert "values has" not in result.output and not (tmp_path / "c.npy").exists()
+
+
+# ----------------------------------------------------------------------------- a huge value
+def test_one_huge_value_that_squashes_its_channel_is_told(tmp_path) -> None:
+    x = signals()
+    x[1, 50] = 1e300
+    with pytest.warns(OutlierWarning, match=r"series 0: channel 1 has values up to 1e\+300 .*remove the outliers"):
+        tsae.fit(x, window=32, params={"hidden": 4, "latent": 4}, config=CONFIG)
+    data = tmp_path / "huge.npy"
+    np.save(data, x)
+    result = run("train", data, *[a for a in FAST if a != "-q"], "-o", tmp_path / "m.tsae")
+    assert result.exit_code == 0 and "huge.npy: channel 1 has values up to 1e+300" in result.output
+
+
+def test_ordinary_and_constant_channels_are_not_told() -> None:
+    x = signals()
+    x[2] = 5.0  # constant
+    x[0, ::50] = 20.0  # a few spikes, but not a millionth-of-the-spread bulk
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", OutlierWarning)
+        tsae.fit(x, window=32, params={"hidden": 4, "latent": 4}, config=CONFIG)
+
+
+# ----------------------------------------------------------------------------- odd but valid data
+@pytest.mark.parametrize("dtype", [np.int16, np.bool_, np.float16, np.uint64])
+def test_integer_bool_and_half_arrays_train_and_encode(dtype, tmp_path) -> None:
+    data = tmp_path / "x.npy"
+    np.save(data, (signals() * 100).astype(dtype) if dtype not in (np.bool_, np.uint64) else
+            (signals() > 0).astype(dtype))
+    model = tmp_path / "m.tsae"
+    assert run("train", data, *FAST, "-o", model).exit_code == 0
+    assert run("encode", model, data, "-o", tmp_path / "c.npy", "-q").exit_code == 0
+    assert np.load(tmp_path / "c.npy").shape == (1 + int(np.ceil((200 - 32) / 8)), 4)
+
+
+@pytest.mark.parametrize("n,codes", [(20, 1), (32, 1), (33, 2)])
+def test_encode_of_short_series_gives_the_documented_count(n, codes, tmp_path) -> None:
+    data = tmp_path / "x.npy"
+    np.save(data, signals())
+    model = tmp_path / "m.tsae"
+    assert run("train", data, *FAST, "-o", model).exit_code == 0
+    np.save(tmp_path / "short.npy", signals(n=n))
+    assert run("encode", model, tmp_path / "short.npy", "-o", tmp_path / "c.npy", "-q").exit_code == 0
+    assert np.load(tmp_path / "c.npy").shape == (codes, 4)
