@@ -137,6 +137,30 @@ def test_encode_matches_a_table_to_the_model_columns_by_name(tables, tmp_path) -
     np.testing.assert_array_equal(np.load(tmp_path / "ba.npy"), np.load(tmp_path / "ab.npy"))
 
 
+def test_reconstruct_matches_a_table_to_the_model_columns_by_name_and_keeps_its_order(tables, tmp_path) -> None:
+    # ba.csv's column b went through the model as its column a (by position), silently
+    import csv
+
+    model = tmp_path / "m.tsae"
+    assert run("train", tables[0], *FAST, "-o", model).exit_code == 0
+    assert run("reconstruct", model, tables[0], "-o", tmp_path / "ab_out.csv", "-q").exit_code == 0
+    assert run("reconstruct", model, tables[1], "-o", tmp_path / "ba_out.csv", "-q").exit_code == 0
+    folder = tmp_path / "batch"
+    assert run("reconstruct", model, *tables, "-o", folder, "-q").exit_code == 0  # the grouped batch path
+
+    def columns(path):
+        with open(path) as handle:
+            rows = list(csv.DictReader(handle))
+        return list(rows[0]), {k: np.array([float(r[k]) for r in rows]) for k in rows[0]}
+
+    names, expected = columns(tmp_path / "ab_out.csv")
+    for path in (tmp_path / "ba_out.csv", folder / "ba.csv"):
+        order, got = columns(path)
+        assert order == ["b", "a"]  # written in the table's own order
+        for name in names:
+            np.testing.assert_array_equal(got[name], expected[name])
+
+
 def test_encode_names_the_file_and_the_model_of_another_channel_count(tables, tmp_path) -> None:
     data = tmp_path / "three.npy"
     np.save(data, signals(3))

@@ -191,10 +191,12 @@ def reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.Path
             return _row(src, dst, "ok", "", source.n, source.channels, float(np.sqrt(mse)), mse,
                         time.perf_counter() - start)
         values, rate, meta = read_series(local_in)
+        perm = _model_permutation(table_columns(meta), loaded)  # a table's columns matched to the model's by name
+        ordered, names = _model_order(values, table_columns(meta), loaded)
         with torch_threads(threads), in_file(src, *read_paths(loaded)), memory_for(src, "reconstruct"), \
-                columns_named(table_columns(meta)):
-            recon = np.asarray(reconstruct_series(loaded, values, batch_size=batch_size), dtype=np.float64)
-        recon = recon.reshape(values.shape)
+                columns_named(names):
+            recon = np.asarray(reconstruct_series(loaded, ordered, batch_size=batch_size), dtype=np.float64)
+        recon = _input_order(recon.reshape(values.shape), perm)
         with _local_output(dst) as local_out:
             write_series(local_out, recon, rate, meta, protect=protect)
     rmse, mse = _errors(values, recon)
@@ -421,6 +423,7 @@ class _Pending:
     local_in: Path
     start: float
     stack: contextlib.ExitStack
+    perm: list[int] | None  # the table's columns in the model's order (None: as they are)
 
 
 def _is_long(src: str, dst: str) -> bool:
@@ -449,13 +452,15 @@ def _grouped_gpu(loaded: Any, todo: list[tuple[str, str]], batch_size: int,
         try:
             local_in = stack.enter_context(_local_input(src))
             values, rate, meta = read_series(local_in)
-            with columns_named(table_columns(meta)):
-                frames, context = prepare_frames(loaded, values)
+            perm = _model_permutation(table_columns(meta), loaded)
+            ordered, names = _model_order(values, table_columns(meta), loaded)
+            with columns_named(names):
+                frames, context = prepare_frames(loaded, ordered)
         except Exception as error:  # noqa: BLE001
             stack.close()
             done(_row(src, dst, "failed", _one_line(error), seconds=time.perf_counter() - start))
             continue
-        pending.append(_Pending(src, dst, values, frames, context, rate, meta, local_in, start, stack))
+        pending.append(_Pending(src, dst, values, frames, context, rate, meta, local_in, start, stack, perm))
         if sum(len(p.frames) for p in pending) >= group_frames:
             _flush_group(loaded, pending, batch_size, done)
             pending = []
@@ -482,7 +487,8 @@ def _flush_group(loaded: Any, pending: list[_Pending], batch_size: int,
         at += len(p.frames)
         try:
             with p.stack:
-                y = np.asarray(frames_to_series(part, p.context), dtype=np.float64).reshape(p.values.shape)
+                y = _input_order(np.asarray(frames_to_series(part, p.context), dtype=np.float64)
+                                 .reshape(p.values.shape), p.perm)
                 with _local_output(p.dst) as local_out:
                     write_series(local_out, y, p.rate, p.meta, protect=(p.local_in, *read_paths(loaded)))
             rmse, mse = _errors(p.values, y)
@@ -842,20 +848,34 @@ def _same_channels(input: str | os.PathLike, channels: int, loaded: Any) -> None
         raise ValueError(f"{input}: has {channels} channel(s) but the model was trained on {loaded.channels}{model}")
 
 
-def _model_order(values: np.ndarray, columns: list[str] | None,
-                 loaded: Any) -> tuple[np.ndarray, list[str] | None]:
-    """A table's channels (and column names) in the order of the columns the model was trained on.
+def _model_permutation(columns: list[str] | None, loaded: Any) -> list[int] | None:
+    """Indices of a table's columns in the order of the columns the model was trained on, or None to keep them.
 
     Only a table with the same columns in another order is reordered; a table with other
     column names (or an array, or audio) is taken by position.
     """
     trained = (loaded.extra or {}).get("columns")
     if columns is None or not isinstance(trained, list) or columns == trained:
-        return values, columns
+        return None
     order = [str(c) for c in trained]
     if len(set(columns)) != len(columns) or sorted(columns) != sorted(order):
+        return None
+    return [columns.index(c) for c in order]
+
+
+def _model_order(values: np.ndarray, columns: list[str] | None,
+                 loaded: Any) -> tuple[np.ndarray, list[str] | None]:
+    """A table's channels (and column names) in the order of the columns the model was trained on
+    (:func:`_model_permutation`)."""
+    perm = _model_permutation(columns, loaded)
+    if perm is None or columns is None:
         return values, columns
-    return values[[columns.index(c) for c in order]], order
+    return values[perm], [columns[i] for i in perm]
+
+
+def _input_order(recon: np.ndarray, perm: list[int] | None) -> np.ndarray:
+    """A reconstruction made in the model's column order, back in the table's own order."""
+    return recon if perm is None else recon[np.argsort(perm)]
 
 
 def encode_file(model: Any, input: str | os.PathLike, output: str | os.PathLike, *, batch_size: int = 256,
