@@ -71,6 +71,7 @@ from tsae.io.paths import (
 from tsae.io.series import read_series, write_series
 from tsae.models.device import torch_threads
 from tsae.pipelines.reconstruct.blocks import RECONSTRUCT_BLOCK, encode_blocks, reconstruct_blocks
+from tsae.pipelines.reconstruct.columns import in_input_order, in_model_order
 
 __all__ = [
     "reconstruct",
@@ -191,12 +192,11 @@ def reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.Path
             return _row(src, dst, "ok", "", source.n, source.channels, float(np.sqrt(mse)), mse,
                         time.perf_counter() - start)
         values, rate, meta = read_series(local_in)
-        perm = _model_permutation(table_columns(meta), loaded)  # a table's columns matched to the model's by name
-        ordered, names = _model_order(values, table_columns(meta), loaded)
+        ordered, names, perm = in_model_order(values, table_columns(meta), loaded)  # matched by column name
         with torch_threads(threads), in_file(src, *read_paths(loaded)), memory_for(src, "reconstruct"), \
                 columns_named(names):
             recon = np.asarray(reconstruct_series(loaded, ordered, batch_size=batch_size), dtype=np.float64)
-        recon = _input_order(recon.reshape(values.shape), perm)
+        recon = in_input_order(recon.reshape(values.shape), perm)
         with _local_output(dst) as local_out:
             write_series(local_out, recon, rate, meta, protect=protect)
     rmse, mse = _errors(values, recon)
@@ -452,8 +452,7 @@ def _grouped_gpu(loaded: Any, todo: list[tuple[str, str]], batch_size: int,
         try:
             local_in = stack.enter_context(_local_input(src))
             values, rate, meta = read_series(local_in)
-            perm = _model_permutation(table_columns(meta), loaded)
-            ordered, names = _model_order(values, table_columns(meta), loaded)
+            ordered, names, perm = in_model_order(values, table_columns(meta), loaded)
             with columns_named(names):
                 frames, context = prepare_frames(loaded, ordered)
         except Exception as error:  # noqa: BLE001
@@ -487,7 +486,7 @@ def _flush_group(loaded: Any, pending: list[_Pending], batch_size: int,
         at += len(p.frames)
         try:
             with p.stack:
-                y = _input_order(np.asarray(frames_to_series(part, p.context), dtype=np.float64)
+                y = in_input_order(np.asarray(frames_to_series(part, p.context), dtype=np.float64)
                                  .reshape(p.values.shape), p.perm)
                 with _local_output(p.dst) as local_out:
                     write_series(local_out, y, p.rate, p.meta, protect=(p.local_in, *read_paths(loaded)))
@@ -848,36 +847,6 @@ def _same_channels(input: str | os.PathLike, channels: int, loaded: Any) -> None
         raise ValueError(f"{input}: has {channels} channel(s) but the model was trained on {loaded.channels}{model}")
 
 
-def _model_permutation(columns: list[str] | None, loaded: Any) -> list[int] | None:
-    """Indices of a table's columns in the order of the columns the model was trained on, or None to keep them.
-
-    Only a table with the same columns in another order is reordered; a table with other
-    column names (or an array, or audio) is taken by position.
-    """
-    trained = (loaded.extra or {}).get("columns")
-    if columns is None or not isinstance(trained, list) or columns == trained:
-        return None
-    order = [str(c) for c in trained]
-    if len(set(columns)) != len(columns) or sorted(columns) != sorted(order):
-        return None
-    return [columns.index(c) for c in order]
-
-
-def _model_order(values: np.ndarray, columns: list[str] | None,
-                 loaded: Any) -> tuple[np.ndarray, list[str] | None]:
-    """A table's channels (and column names) in the order of the columns the model was trained on
-    (:func:`_model_permutation`)."""
-    perm = _model_permutation(columns, loaded)
-    if perm is None or columns is None:
-        return values, columns
-    return values[perm], [columns[i] for i in perm]
-
-
-def _input_order(recon: np.ndarray, perm: list[int] | None) -> np.ndarray:
-    """A reconstruction made in the model's column order, back in the table's own order."""
-    return recon if perm is None else recon[np.argsort(perm)]
-
-
 def encode_file(model: Any, input: str | os.PathLike, output: str | os.PathLike, *, batch_size: int = 256,
                 device: str = "auto", plot: str | os.PathLike | None = None, color_by: str = "auto",
                 detector: str | os.PathLike | None = None, projection: str = "auto",
@@ -908,7 +877,7 @@ def encode_file(model: Any, input: str | os.PathLike, output: str | os.PathLike,
         return np.load(output, mmap_mode="r")
     values, _, meta = read_series(input)
     _same_channels(input, values.shape[0], loaded)
-    values, columns = _model_order(values, table_columns(meta), loaded)
+    values, columns, _ = in_model_order(values, table_columns(meta), loaded)
     with in_file(input, *read_paths(loaded)), columns_named(columns):
         codes = encode_series(loaded, values, batch_size=batch_size)
     if plot is None:

@@ -23,6 +23,7 @@ from tsae.errors import columns_named, in_file, memory_for, table_columns
 from tsae.io.blocks import SeriesSource, open_source, open_writer, streams
 from tsae.io.paths import check_output, read_paths
 from tsae.io.series import read_series, write_series
+from tsae.pipelines.reconstruct.columns import in_input_order, in_model_order
 from tsae.pipelines.smooth.blocks import IMPUTE_BLOCK, SMOOTH_BLOCK, impute_blocks, smooth_blocks
 from tsae.pipelines.smooth.imputer import impute
 from tsae.pipelines.smooth.smoother import checked_params, smooth
@@ -47,8 +48,11 @@ def _file_job(input: str | os.PathLike, output: str | os.PathLike, model: Any, f
     with memory_for(src, "process"):
         if source is None or source.n <= block:
             values, rate, meta = read_series(src, audio_gaps=True)
-            with in_file(src, dst, *reads), columns_named(table_columns(meta)):
-                result = np.asarray(fn(values), dtype=np.float64).reshape(values.shape)
+            # a trained model takes a table's columns in its own order, matched by name
+            ordered, names, perm = in_model_order(values, table_columns(meta), model)
+            with in_file(src, dst, *reads), columns_named(names):
+                result = np.asarray(fn(ordered), dtype=np.float64).reshape(values.shape)
+            result = in_input_order(result, perm)
             write_series(dst, result, rate, meta, protect=reads)
             return {"samples": int(values.shape[1]), "channels": int(values.shape[0]),
                     "missing": int(np.isnan(values).sum()), "seconds": time.perf_counter() - start}
