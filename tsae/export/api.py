@@ -14,13 +14,14 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from tsae.errors import first_line, shown
 from tsae.io.atomic import all_or_nothing, atomic_path
 from tsae.io.paths import check_outputs
+
+if TYPE_CHECKING:  # numpy is imported where it is used: `tsae --help` imports this module for the opset range
+    import numpy as np
 
 #: the sidecar's ``format`` and its version (bumped when a field changes meaning)
 SIDECAR_FORMAT = "tsae-onnx"
@@ -151,6 +152,8 @@ def export_model(
 
 def _checked_options(opset: Any, strength: Any, atten_limit: Any) -> tuple[int, float, float | None]:
     """``opset``, ``strength`` and ``atten_limit`` checked (a ValueError naming the option), before any work."""
+    import numpy as np
+
     from tsae.engine.layout import check_fraction
     from tsae.pipelines.denoise.denoiser import checked_atten_limit
 
@@ -197,6 +200,7 @@ def _check_graph(graph: bytes, module: Any, spec: dict[str, Any], label: str) ->
     Python loop over the batch, or anything computed with numpy, into the graph, which then
     gives wrong results (or none) for any other batch. Skipped without onnxruntime.
     """
+    import numpy as np
     import torch
 
     if importlib.util.find_spec("onnxruntime") is None:
@@ -225,6 +229,8 @@ def _check_graph(graph: bytes, module: Any, spec: dict[str, Any], label: str) ->
 
 def _mismatch(got: np.ndarray, want: np.ndarray) -> str | None:
     """None if ``got`` equals ``want`` within ``CHECK_RTOL`` (infinities and NaN in place), else what differs."""
+    import numpy as np
+
     if got.shape != want.shape:
         return f"has shape {tuple(got.shape)}, the model's {tuple(want.shape)}"
     finite = np.isfinite(want)
