@@ -8,7 +8,8 @@ in its package's ``pyproject.toml``::
 
 and implements some of the hooks below with ``@tsae.hookimpl``. Each ``register_*``
 hook receives a ``register`` callback rather than returning a list, so that new
-keyword arguments can be added later without breaking any plugin. tsae's own
+keyword arguments can be added later without breaking any plugin (a hook that does
+not take its argument registers nothing, and is reported). tsae's own
 model families live in ``tsae_plugins`` and are registered through this same door,
 and the names they register are reserved: a plugin registering one is refused for
 that name (named in ``tsae plugins``) and the built-in keeps working. A hook
@@ -59,7 +60,8 @@ def register_models(register: Callable[..., None]) -> None:
     ``hparams()`` and the state dict, so ``family(**hparams())`` must rebuild the
     same network (checked before a file is written). After construction one tiny
     forward pass on zeros checks that ``decode`` returns the input's shape and dtype,
-    with finite values; a constructor that raises is reported naming the family and
+    with finite values (and names ``encode`` or ``decode`` when the family left it to the
+    base class); a constructor that raises is reported naming the family and
     its plugin.
     """
 
@@ -92,7 +94,8 @@ def register_sources(register: Callable[..., None]) -> None:
         records that have arrived) and ``close()``. The options
         (``--source-option KEY=VALUE``) are the factory's keyword arguments, typed
         by their defaults or annotations (or an ``options`` dict of ``Param``);
-        unknown ones are refused before the stream opens.
+        unknown ones are refused before the stream opens. A ``factory`` that cannot
+        be called is refused when registered.
     """
 
 
@@ -104,7 +107,8 @@ def register_sinks(register: Callable[..., None]) -> None:
     ----------
     register
         ``register(scheme, factory)``: ``factory(**options)`` (options declared as
-        for sources) returns an object with ``write(record: dict)`` and ``close()``.
+        for sources; a factory that cannot be called is refused) returns an object
+        with ``write(record: dict)`` and ``close()``.
         Records are ``{"type": "event", ...}`` per anomaly event, ``{"type":
         "sample", ...}`` with ``--every-sample``, and last one ``{"type": "summary",
         ...}`` with the run's counts (see ``docs/plugins.md``).
@@ -119,5 +123,6 @@ def register_pipelines(register: Callable[..., None]) -> None:
     ----------
     register
         ``register(name, callable)``: ``callable`` takes a signal array and
-        keyword options and returns the processed result.
+        keyword options and returns the processed result (something that cannot be
+        called is refused).
     """

@@ -346,6 +346,15 @@ def _call(info: PluginInfo, hook_name: str, function: Callable[..., Any], **kwar
         hint = "" if "register" in kwargs else f" (take the callback: def {hook_name}(register))"
         _record(info, f"{hook_name} returned a {type(returned).__name__} instead of calling register(...) "
                       f"for each of them; nothing it returns is registered{hint}")
+    elif returned is None and not kwargs:  # pluggy passes only the arguments a hook names: it got no callback
+        argument = _hook_argument(hook_name)
+        _record(info, f"{hook_name} takes no {argument!r} argument, so it registers nothing "
+                      f"(def {hook_name}({argument}))")
+
+
+def _hook_argument(hook_name: str) -> str:
+    """The one argument hook ``hook_name`` passes (``register``, or ``cli`` for ``register_commands``)."""
+    return next(iter(inspect.signature(getattr(hookspecs, hook_name)).parameters))
 
 
 def _claim(info: PluginInfo, kind: str, name: str) -> bool:
@@ -701,19 +710,40 @@ def _collect_kind(kind: str) -> None:
         collectors[kind]()
 
 
+def _callable_check(kind: str) -> Callable[[PluginInfo, str, Any], None]:
+    """The registration check of ``kind`` (``sources``, ``sinks``, ``pipelines``): it must be callable."""
+    takes = ("a function fn(signal, **options)" if kind == "pipelines" else
+             "a class or function whose factory(**options) opens the stream")
+
+    def check(info: PluginInfo, name: str, obj: Any) -> None:
+        if not callable(obj):
+            raise TypeError(f"{KINDS[kind]} {name!r} is registered as {_what(obj)}, which cannot be called: "
+                            f"register(name, obj) takes {takes}; refused")
+
+    return check
+
+
+def _what(obj: Any) -> str:
+    """``None``, or ``a str``: how a refusal names what was registered."""
+    if obj is None:
+        return "None"
+    kind = type(obj).__name__
+    return f"{'an' if kind[:1].lower() in 'aeiou' else 'a'} {kind}"
+
+
 def stream_sources() -> dict[str, Callable[..., Any]]:
     """Return the registered stream sources (``stdin``, ``mqtt``, ...) by scheme."""
-    return _collect("register_sources", "sources")
+    return _collect("register_sources", "sources", _callable_check("sources"))
 
 
 def stream_sinks() -> dict[str, Callable[..., Any]]:
     """Return the registered stream sinks by scheme."""
-    return _collect("register_sinks", "sinks")
+    return _collect("register_sinks", "sinks", _callable_check("sinks"))
 
 
 def pipelines() -> dict[str, Callable[..., Any]]:
     """Return the registered pipelines by name."""
-    return _collect("register_pipelines", "pipelines")
+    return _collect("register_pipelines", "pipelines", _callable_check("pipelines"))
 
 
 def get_pipeline(name: str) -> Callable[..., Any]:

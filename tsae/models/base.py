@@ -30,7 +30,7 @@ from tsae.errors import first_line
 from tsae.models.params import Param
 
 __all__ = ["SILENT_POWER", "Autoencoder", "Param", "StreamingModel", "check_contract", "check_declared",
-           "check_rebuild"]
+           "check_methods", "check_rebuild"]
 
 #: a spectral frame whose mean bin power is below this is digital silence (white noise at about
 #: -114 dBFS RMS in 512-sample frames; 16-bit dither is well above it): streaming models leave their
@@ -231,9 +231,30 @@ def check_declared(family: type[Autoencoder], origin: str) -> None:
                                  "is not declared in params, so a model file could not restore it")
 
 
+def check_methods(family: type[Autoencoder], origin: str) -> None:
+    """Refuse a family that leaves ``encode`` (or ``decode``, unless it has its own ``forward``) to the base class.
+
+    The base class's methods raise a bare ``NotImplementedError``, which reached the user as a
+    failed forward pass that did not say what is missing. Called by :func:`check_contract`.
+
+    Raises
+    ------
+    ValueError
+        Naming the family, ``origin`` (its plugin) and the missing methods.
+    """
+    own_forward = family.forward is not Autoencoder.forward
+    needed = ("encode",) if own_forward else ("encode", "decode")
+    missing = [method for method in needed if getattr(family, method) is getattr(Autoencoder, method)]
+    if missing:
+        raise ValueError(f"model family {family.name!r} ({origin}): {family.__name__} does not implement "
+                         f"{' and '.join(missing)} (a family defines encode(x) -> code and decode(code) -> "
+                         "windows)")
+
+
 def check_contract(model: Autoencoder, origin: str, batch: int = 3) -> None:
     """Run one tiny forward pass on zeros: the code keeps the batch axis, and the output has the input's
-    shape and dtype and is finite (silence is valid input).
+    shape and dtype and is finite (silence is valid input); ``encode`` and ``decode`` are the family's own
+    (:func:`check_methods`).
 
     Raises
     ------
@@ -241,6 +262,7 @@ def check_contract(model: Autoencoder, origin: str, batch: int = 3) -> None:
         Naming the family, ``origin`` (its plugin) and the shapes, dtypes or values.
     """
     where = f"model family {model.name!r} ({origin})"
+    check_methods(type(model), origin)
     x = torch.zeros(batch, model.channels, model.window, device=_device_of(model))
     training = model.training
     model.eval()

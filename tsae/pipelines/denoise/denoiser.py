@@ -76,7 +76,8 @@ def _load_path(path: Path, device: Any) -> tuple[Any, int]:
     net = loaded.model
     if not _is_streaming(net):
         raise ValueError(f"{path}: model family {loaded.family!r} is not a streaming denoiser "
-                         "(train one with the 'denoiser' or 'denoiser2' family)")
+                         "(train one with the 'denoiser' or 'denoiser2' family; a plugin's family streams when it "
+                         "implements tsae.models.base.StreamingModel with streamer(), docs/plugins.md)")
     rate = loaded.sample_rate or net.config.get("sample_rate", 16000)
     return net.eval(), int(rate)
 
