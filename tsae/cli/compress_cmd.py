@@ -64,7 +64,7 @@ def decompress_command(container: Path, output: Path, model: Path | None, quiet:
 
     \b
     Example:
-      tsae decompress sensors.tsz -o sensors.csv
+      tsae decompress sensors.tsz -o restored.csv
     """
     from tsae.pipelines.compress.files import decompress_file
 

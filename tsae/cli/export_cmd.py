@@ -56,8 +56,12 @@ def export_command(model: Path, output: Path | None, opset: int, strength: float
 
 
 @click.command("devices")
-def devices_command() -> None:
-    """List the sound devices tsae denoise --live can use (needs the 'live' extra)."""
+@quiet_option
+def devices_command(quiet: bool) -> None:
+    """List the sound devices tsae denoise --live can use (needs the 'live' extra).
+
+    The list is the output, so -q (accepted, as by every command) silences only warnings.
+    """
     from tsae.pipelines.denoise.live import list_devices
 
     for line in list_devices():  # a machine without a sound device is one line (list_devices raises)

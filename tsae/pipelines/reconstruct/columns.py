@@ -3,7 +3,8 @@
 A table given to a trained model (``tsae encode``, ``tsae reconstruct``, ``tsae smooth
 --model``, ``tsae impute --model``) with the model's columns in another order goes through
 the model in the model's order and comes back in its own; a table with other column names,
-an array or audio is taken by position, as the channel count alone can tell.
+an array or audio is taken by position, as the channel count alone can tell. A pandas
+DataFrame given to :func:`tsae.reconstruct` or :func:`tsae.encode` is such a table.
 """
 from __future__ import annotations
 
@@ -40,10 +41,23 @@ def in_model_order(values: np.ndarray, columns: list[str] | None,
     return values[perm], [columns[i] for i in perm], perm
 
 
+def frame_in_model_order(values: Any, loaded: Any) -> tuple[Any, list[int] | None]:
+    """A pandas DataFrame with the model's columns in another order, its columns put in the model's order, and the
+    permutation (:func:`model_permutation`) that :func:`in_input_order` undoes.
+
+    Anything else (an array, a DataFrame of other column names or already in order) comes back as it is, with None.
+    """
+    columns = getattr(values, "columns", None)
+    if columns is None or getattr(values, "ndim", None) != 2 or not hasattr(values, "iloc"):
+        return values, None
+    perm = model_permutation([str(c) for c in columns], loaded)
+    return (values, None) if perm is None else (values.iloc[:, perm], perm)
+
+
 def in_input_order(result: np.ndarray, perm: list[int] | None) -> np.ndarray:
     """Channels made in the model's column order (``perm`` from :func:`model_permutation`), back in the table's own
     order."""
     return result if perm is None else result[np.argsort(perm)]
 
 
-__all__ = ["in_input_order", "in_model_order", "model_permutation"]
+__all__ = ["frame_in_model_order", "in_input_order", "in_model_order", "model_permutation"]

@@ -19,6 +19,7 @@ import numpy as np
 from tsae.engine.framing import frame, overlap_add
 from tsae.engine.layout import as_channels_first, known_layout
 from tsae.engine.preprocess import Normalizer, as_float32, repair_missing
+from tsae.pipelines.reconstruct.columns import frame_in_model_order, in_input_order
 
 
 def _loaded(model: Any, device: Any = None) -> Any:
@@ -122,7 +123,9 @@ def reconstruct_series(loaded: Any, values: Any, *, batch_size: int = 256, devic
     loaded
         A :class:`~tsae.models.modelfile.LoadedModel` (or a model file path).
     values
-        ``(channels, n)`` or ``(n,)`` for one channel; NaN runs are repaired (linear) first.
+        ``(channels, n)`` or ``(n,)`` for one channel; NaN runs are repaired (linear) first. A
+        DataFrame with the columns the model was trained on, in another order, goes through the
+        model in the model's order (matched by name).
     batch_size
         Frames per forward pass.
     device
@@ -131,7 +134,8 @@ def reconstruct_series(loaded: Any, values: Any, *, batch_size: int = 256, devic
     Returns
     -------
     np.ndarray
-        float64 of the input's shape: the overlap-added reconstruction in the input's units.
+        float64 of the input's shape (a DataFrame's channels in its own column order): the
+        overlap-added reconstruction in the input's units.
 
     Examples
     --------
@@ -139,9 +143,10 @@ def reconstruct_series(loaded: Any, values: Any, *, batch_size: int = 256, devic
     >>> y = reconstruct_series(load_model("model.tsae"), x)    # doctest: +SKIP
     """
     loaded = _loaded(loaded, device)
+    values, perm = frame_in_model_order(values, loaded)
     frames, context = prepare_frames(loaded, values)
     recon = run_frames(loaded.model, frames, batch_size=batch_size)
-    return frames_to_series(recon, context)
+    return in_input_order(frames_to_series(recon, context), perm)
 
 
 def encode_series(loaded: Any, values: Any, *, batch_size: int = 256, device: Any = None) -> np.ndarray:
@@ -149,10 +154,11 @@ def encode_series(loaded: Any, values: Any, *, batch_size: int = 256, device: An
 
     Frames follow the stored frame spec (hop), padded at the end so every sample is covered:
     ``n_frames`` is 1 for a series shorter than the window, else ``1 + ceil((n - window) / hop)``.
-    A model whose encoder gives a NaN or infinite code is a ``ValueError`` naming the model file.
+    A DataFrame with the model's columns in another order is encoded in the model's order (matched by
+    name). A model whose encoder gives a NaN or infinite code is a ``ValueError`` naming the model file.
     """
     loaded = _loaded(loaded, device)
-    frames, _ = prepare_frames(loaded, values)
+    frames, _ = prepare_frames(loaded, frame_in_model_order(values, loaded)[0])
     codes = run_frames(loaded.model, frames, batch_size=batch_size, encode=True).astype(np.float32)
     return finite_codes(codes, loaded)
 
