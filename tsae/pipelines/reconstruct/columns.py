@@ -4,7 +4,8 @@ A table given to a trained model (``tsae encode``, ``tsae reconstruct``, ``tsae 
 --model``, ``tsae impute --model``) with the model's columns in another order goes through
 the model in the model's order and comes back in its own; a table with other column names,
 an array or audio is taken by position, as the channel count alone can tell. A pandas
-DataFrame given to :func:`tsae.reconstruct` or :func:`tsae.encode` is such a table.
+DataFrame given to :func:`tsae.reconstruct`, :func:`tsae.encode`, or :func:`tsae.smooth` and
+:func:`tsae.impute` with a model, is such a table.
 """
 from __future__ import annotations
 
@@ -54,10 +55,22 @@ def frame_in_model_order(values: Any, loaded: Any) -> tuple[Any, list[int] | Non
     return (values, None) if perm is None else (values.iloc[:, perm], perm)
 
 
+def loaded_in_model_order(values: Any, model: Any, device: Any = None) -> tuple[Any, list[int] | None, Any]:
+    """:func:`frame_in_model_order` for a function given a model file or a loaded model (or None): ``(values, the
+    permutation, the model loaded)``, the model loaded only when ``values`` is a DataFrame (as it would be anyway)."""
+    if model is None or not hasattr(values, "iloc"):
+        return values, None, model
+    from tsae.pipelines.reconstruct.series import _loaded  # series imports this module
+
+    loaded = _loaded(model, device)
+    values, perm = frame_in_model_order(values, loaded)
+    return values, perm, loaded
+
+
 def in_input_order(result: np.ndarray, perm: list[int] | None) -> np.ndarray:
     """Channels made in the model's column order (``perm`` from :func:`model_permutation`), back in the table's own
     order."""
     return result if perm is None else result[np.argsort(perm)]
 
 
-__all__ = ["frame_in_model_order", "in_input_order", "in_model_order", "model_permutation"]
+__all__ = ["frame_in_model_order", "in_input_order", "in_model_order", "loaded_in_model_order", "model_permutation"]

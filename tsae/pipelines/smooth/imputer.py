@@ -27,6 +27,7 @@ from tsae.engine.preprocess import denormalise, normalise, power_of_two_unit, re
 from tsae.errors import EmptyChannelError
 from tsae.models.device import torch_threads
 from tsae.models.trainer import whole_number
+from tsae.pipelines.reconstruct.columns import in_input_order, loaded_in_model_order
 from tsae.pipelines.smooth.glitches import glitch_mask, runs
 from tsae.pipelines.smooth.smoother import _series, check_device, noise_sigma
 
@@ -194,6 +195,7 @@ def impute(
                          f"model), got {iterations!r}")
     whole_number("seed", seed, 0)
     check_device(device, model)
+    x, perm, model = loaded_in_model_order(x, model, device)  # a DataFrame's columns matched to the model's
     arr, squeeze = _series(x)
     missing = np.isnan(arr)
     if missing.all(axis=1).any():
@@ -216,4 +218,4 @@ def impute(
     if np.isinf(out).any():  # a fill beyond float64's range (a series at its limit): said, not inf
         raise ValueError("the filled gaps go beyond float64's range (the observed values reach "
                          f"{float(np.max(np.abs(arr[~missing]))):.3g}): scale the series down first")
-    return out[0] if squeeze else out
+    return out[0] if squeeze else in_input_order(out, perm)

@@ -46,6 +46,7 @@ from tsae.engine.preprocess import denormalise, normalise, power_of_two_unit, re
 from tsae.errors import EmptyChannelError
 from tsae.models.device import torch_threads
 from tsae.models.trainer import whole_number
+from tsae.pipelines.reconstruct.columns import in_input_order, loaded_in_model_order
 from tsae.pipelines.smooth.glitches import (
     MEDIAN_HALF,
     GlitchBounds,
@@ -567,6 +568,7 @@ def smooth(
     check_budget(steps, max_seconds, seed)
     edge_guard = check_flag("edge_guard", edge_guard)
     check_device(device, model)
+    x, perm, model = loaded_in_model_order(x, model, device)  # a DataFrame's columns matched to the model's
     arr, squeeze = _series(x)
     missing = np.isnan(arr)
     if missing.all(axis=1).any():
@@ -591,4 +593,4 @@ def smooth(
         out = blend(filled, z, pred, scale, strength, edge_guard=edge_guard,
                     sigmas=np.array([noise_sigma(zc) for zc in z]))
     out[missing] = np.nan
-    return out[0] if squeeze else out
+    return out[0] if squeeze else in_input_order(out, perm)
