@@ -236,3 +236,13 @@ def test_encode_of_short_series_gives_the_documented_count(n, codes, tmp_path) -
     np.save(tmp_path / "short.npy", signals(n=n))
     assert run("encode", model, tmp_path / "short.npy", "-o", tmp_path / "c.npy", "-q").exit_code == 0
     assert np.load(tmp_path / "c.npy").shape == (codes, 4)
+
+
+@pytest.mark.parametrize("name", ["codes.csv", "codes", "codes.tsae"])
+def test_encode_refuses_an_output_that_is_not_npy(tables, tmp_path, name) -> None:
+    # 'tsae encode -o codes.csv' wrote a .npy array's bytes under the .csv name
+    model = tmp_path / "m.tsae"
+    assert run("train", tables[0], *FAST, "-o", model).exit_code == 0
+    one_line_error(run("encode", model, tables[0], "-o", tmp_path / name, "-q"),
+                   f"{name}: the codes are written as a .npy array; name the output codes.npy")
+    assert not (tmp_path / name).exists()

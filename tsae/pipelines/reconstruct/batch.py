@@ -864,6 +864,9 @@ def encode_file(model: Any, input: str | os.PathLike, output: str | os.PathLike,
     from tsae.io.series import save_npy
     from tsae.pipelines.reconstruct.series import _loaded, encode_series, frame_spec
 
+    if Path(output).suffix.lower() != ".npy":  # a .csv name got a .npy array's bytes
+        raise ValueError(f"{output}: the codes are written as a .npy array; name the output "
+                         f"{Path(output).with_suffix('.npy').name}")
     loaded = _loaded(model, device)
     frame_spec(loaded)  # a streaming model (the denoiser) encodes no series: told before the file's channels
     reads = [input, *read_paths(loaded), *([detector] if detector is not None else [])]
