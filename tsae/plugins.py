@@ -180,6 +180,20 @@ def _error_text(error: BaseException) -> str:
     return f"{type(error).__name__}: {first_line(error)}"
 
 
+def _signature_text(error: pluggy.PluginValidationError) -> str:
+    """pluggy's refusal of a hook's arguments (three lines) as one line saying what tsae passes."""
+    text = str(error)
+    hook = re.search(r"for hook '(\w+)'", text)
+    definition = re.search(r"hookimpl definition: (.+)", text)
+    if hook is None or definition is None or not hasattr(hookspecs, hook.group(1)):
+        return " ".join(line.strip() for line in text.splitlines())
+    name = hook.group(1)
+    expected = ", ".join(inspect.signature(getattr(hookspecs, name)).parameters)
+    arguments = definition.group(1).strip()
+    arguments = arguments[arguments.find("("):] if "(" in arguments else f"({arguments})"  # a lambda's name is <lambda>
+    return f"hook {name}{arguments} takes argument(s) tsae does not pass: tsae calls {name}({expected})"
+
+
 def _unknown_hooks(manager: pluggy.PluginManager, plugin: Any) -> list[str]:
     return sorted(caller.name for caller in manager.get_hookcallers(plugin) or [] if not caller.has_spec())
 
@@ -191,7 +205,10 @@ def _register(manager: pluggy.PluginManager, plugin: Any, info: PluginInfo) -> N
         what = getattr(plugin, "__name__", None) or type(plugin).__name__
         raise ValueError(f"{what} is already registered as plugin {holder!r}: one module or object is one plugin "
                          "(give each entry point a module or object of its own)")
-    manager.register(plugin, name=info.name)
+    try:
+        manager.register(plugin, name=info.name)
+    except pluggy.PluginValidationError as error:
+        raise ValueError(_signature_text(error)) from error
     unknown = _unknown_hooks(manager, plugin)
     if unknown:
         manager.unregister(plugin)

@@ -165,9 +165,15 @@ def test_unknown_hook_is_refused_listing_the_hooks(fake) -> None:
     error = fake.plugin_errors()["misspelled"]
     assert "unknown hook(s) register_model (tsae hooks: register_commands, register_models," in error
     assert "misspelled" not in fake.model_families()
-    # pluggy's own validation: which argument is wrong is kept on the one line
-    assert "Argument(s) {'reg'} are declared in the hookimpl but can not be found in the hookspec" in (
+    # pluggy's own validation, told in one line with the argument tsae passes
+    assert "takes argument(s) tsae does not pass: tsae calls register_models(register)" in (
         fake.plugin_errors()["bad_args"])
+    assert "(reg)" in fake.plugin_errors()["bad_args"]
+    module = types.ModuleType("wrong_argument")
+    module.register_models = tsae.hookimpl(lambda reg: None)
+    with pytest.raises(ValueError, match=r"^hook register_models\(reg\) takes argument\(s\) tsae does not pass: "
+                                         r"tsae calls register_models\(register\)$"):
+        tsae.register_plugin(module, "wrong_argument")  # was pluggy's PluginValidationError, its first line only
     module = types.ModuleType("typo")
     module.register_model = tsae.hookimpl(lambda register: None)
     with pytest.raises(ValueError, match="unknown hook"):
