@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
+from plugin_helpers import LinearFamily
 from torch import nn
 
 import tsae
 from tsae.cli import cli
-from tsae.models.base import Autoencoder
 from tsae.models.params import Param
 
 
@@ -37,21 +37,8 @@ def _plugin(fresh, name: str, *families) -> None:
     fresh.register_plugin(_module(f"{name}_mod", register_models=register_models), name)
 
 
-class Good(Autoencoder):
+class Good(LinearFamily):
     name = "audit_good"
-    description = "a working family"
-    params = {"latent": Param(3, "code size", min=1)}
-
-    def __init__(self, channels, window, **hparams):
-        super().__init__(channels, window, **hparams)
-        self.down = nn.Linear(channels * window, self.config["latent"])
-        self.up = nn.Linear(self.config["latent"], channels * window)
-
-    def encode(self, x):
-        return self.down(x.flatten(1))
-
-    def decode(self, z):
-        return self.up(z).view(-1, self.channels, self.window)
 
 
 def _family(name: str, base: type = Good, **attrs) -> type:

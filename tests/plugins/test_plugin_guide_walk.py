@@ -9,11 +9,10 @@ from pathlib import Path
 
 import click
 import pytest
-from torch import nn
+from plugin_helpers import LinearFamily
 
 import tsae
 from tsae.models.base import Autoencoder
-from tsae.models.params import Param
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"
 
@@ -32,20 +31,8 @@ def _guide_block(marker: str) -> str:
     return found[0]
 
 
-class Walked(Autoencoder):
+class Walked(LinearFamily):
     name = "walk_good"
-    params = {"latent": Param(3, "code size", min=1)}
-
-    def __init__(self, channels, window, **hparams):
-        super().__init__(channels, window, **hparams)
-        self.down = nn.Linear(channels * window, self.config["latent"])
-        self.up = nn.Linear(self.config["latent"], channels * window)
-
-    def encode(self, x):
-        return self.down(x.flatten(1))
-
-    def decode(self, z):
-        return self.up(z).view(-1, self.channels, self.window)
 
 
 class NoEncode(Autoencoder):
