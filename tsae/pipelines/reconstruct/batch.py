@@ -864,13 +864,13 @@ def encode_file(model: Any, input: str | os.PathLike, output: str | os.PathLike,
     from tsae.io.series import save_npy
     from tsae.pipelines.reconstruct.series import _loaded, encode_series, frame_spec
 
-    if Path(output).suffix.lower() != ".npy":  # a .csv name got a .npy array's bytes
-        raise ValueError(f"{output}: the codes are written as a .npy array; name the output "
-                         f"{Path(output).with_suffix('.npy').name}")
     loaded = _loaded(model, device)
     frame_spec(loaded)  # a streaming model (the denoiser) encodes no series: told before the file's channels
     reads = [input, *read_paths(loaded), *([detector] if detector is not None else [])]
     check_outputs([Path(output), *([Path(plot)] if plot is not None else [])], reads)
+    if Path(output).suffix.lower() != ".npy":  # a .csv name got a .npy array's bytes
+        raise ValueError(f"{output}: the codes are written as a .npy array; name the output "
+                         f"{Path(output).with_suffix('.npy').name}")
     long_input = plot is None and Path(input).is_file()  # the plot needs the whole series
     source = open_source(Path(input)) if long_input else None
     if source is not None and source.n > block:  # long audio or .npy: in blocks, memory bounded by the block
