@@ -39,7 +39,8 @@ is accepted and becomes the new reference (the same holds for a jump far back, c
 as out of order, e.g. after a first record from a wrong clock). A time that is neither a
 number nor an ISO date ("abc", "Tue 10:00") is counted in ``unreadable_times`` and warned
 about; the record is kept with the text as its time but cannot be checked for order,
-jumps or duplicates.
+jumps or duplicates. An ISO date with a UTC offset (``+02:00``) is the UTC instant it names, as
+the table reader reads it, and is told once (``offset``).
 
 Decimal commas: as in a table file, a stream not separated by commas (``;``, tab, ``|``) may use
 decimal commas (``2024-01-01T00:00:00;1,5;2,25`` is 1.5 and 2.25). The first CSV record with a
@@ -64,6 +65,7 @@ from __future__ import annotations
 import json
 import math
 import numbers
+import warnings
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -72,7 +74,16 @@ from typing import Any, NamedTuple, Protocol, cast
 import numpy as np
 
 from tsae.errors import shown
-from tsae.io.tables import DELIMITERS, MISSING, TIME_NAMES, _as_float, _first_mark, find_time_column, sniff_delimiter
+from tsae.io.tables import (
+    _OFFSET,
+    DELIMITERS,
+    MISSING,
+    TIME_NAMES,
+    _as_float,
+    _first_mark,
+    find_time_column,
+    sniff_delimiter,
+)
 from tsae.models.trainer import whole_number
 
 
@@ -140,8 +151,14 @@ def _time_parts(value: Any) -> tuple[str, float | None, bool]:
         pass
     else:
         return ("ok", number, False) if math.isfinite(number) else ("bad", None, False)
+    text = text.replace("Z", "").replace(" ", "T")
     try:
-        date = np.datetime64(text.replace("Z", "").replace(" ", "T"))
+        if _OFFSET.search(text):  # the UTC instant it names, as batch scoring's table reader reads it
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # numpy: "no explicit representation of timezones"
+                date = np.datetime64(text)
+        else:
+            date = np.datetime64(text)
     except (ValueError, TypeError, OverflowError):
         return "none", None, False
     if np.isnat(date):
@@ -350,6 +367,7 @@ class RecordParser:
         self.max_line = whole_number("max_line", max_line, 1)
         self.max_time_jump = _max_time_jump(max_time_jump)
         self._jump: float | None = None  # time of the last held-back jump, awaiting confirmation
+        self._offset_told = False  # whether a time with a UTC offset was warned about (once)
         self.sensors = list(sensors)
         self.index = {name: i for i, name in enumerate(self.sensors)}
         self.fmt = fmt
@@ -609,6 +627,9 @@ class RecordParser:
         if status == "bad":
             self._malformed(f"time {str(stamp)[:40]!r} is not a finite number")
             return False
+        if is_date and not self._offset_told and _OFFSET.search(str(stamp).strip().rstrip("Z")):
+            self._offset_told = True
+            self.log.warn("offset", "times with a UTC offset are read, and reported, as UTC")
         if value is None:
             if status == "none" and stamp is not None and str(stamp).strip():
                 self.counts["unreadable_times"] += 1

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import numbers
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -88,6 +89,16 @@ from tsae.pipelines.anomaly.terms import (
     term_rows,
 )
 from tsae.pipelines.anomaly.thresholds import fit_threshold
+
+
+class FitWarning(UserWarning):
+    """The training data was learnt from, but in a way that makes a weaker detector, and the user should know.
+
+    Training data too short to hold any out (the threshold then comes from in-sample scores), and
+    sensors with runs of missing values longer than the window (interpolated as straight lines and
+    learnt as normal). ``tsae detect fit`` tells each in one line naming the file.
+    """
+
 
 #: most training rows held out: enough for the normal levels, the self-check and the threshold, and the
 #: self-check's cost (seven scorings of the held-out rows) then stops growing with the series
@@ -141,6 +152,22 @@ def dominant_period(x: np.ndarray, low: int = 8, high: int = 128, min_corr: floa
     if best is None or best[0] < min_corr:
         return int(np.clip(default, low, high))
     return int(np.clip(best[1], low, high))
+
+
+def _longest_missing_runs(x: np.ndarray) -> np.ndarray:
+    """The longest run of NaN of each row of ``x`` (C, n), in samples.
+
+    Examples
+    --------
+    >>> _longest_missing_runs(np.array([[1.0, np.nan, np.nan, 2.0, np.nan], [1.0, 2.0, 3.0, 4.0, 5.0]]))
+    array([2, 0])
+    """
+    out = np.zeros(x.shape[0], dtype=np.int64)
+    for i, row in enumerate(np.isnan(x)):
+        if row.any():
+            edges = np.flatnonzero(np.diff(np.concatenate([[0], row.astype(np.int8), [0]])))
+            out[i] = int((edges[1::2] - edges[::2]).max())
+    return out
 
 
 def _smooth_length(value: int | str | None, window: int) -> int:
@@ -468,6 +495,7 @@ class Detector:
         if empty.any():
             bad = [names[i] for i in np.flatnonzero(empty)]
             raise ValueError(f"sensor(s) with no valid value in the training data: {', '.join(bad)}")
+        gaps = _longest_missing_runs(X)
         X = repair_missing(X)
         self.init_model_ = None
         if self.init is not None:
@@ -478,6 +506,7 @@ class Detector:
         Z = normalizer.transform(X)
         window, hop, smooth = self._frame_sizes(Z)
         split = self._holdout_start(n, window)
+        self._warn_weak_fit(names, gaps, n, window, split)
         fit_rows = split or n
         windows = [window] + self._extra_scales(window, fit_rows)
         state = self._train_state(Z[:, :fit_rows], windows, hop, smooth, normalizer, record=True)
@@ -504,6 +533,23 @@ class Detector:
         self._fit_alarm_threshold(source)
         self.labels_ = (self.decision_scores_ > self.threshold_).astype(np.int64)
         return self
+
+    def _warn_weak_fit(self, names: list[str], gaps: np.ndarray, n: int, window: int, split: int | None) -> None:
+        """Warn (:class:`FitWarning`) about missing runs longer than the window and about too short data."""
+        long = np.flatnonzero(gaps > window)
+        if long.size:
+            told = ", ".join(f"{names[i]!r} ({int(gaps[i])} samples)" for i in long[:5])
+            more = f" and {long.size - 5} more" if long.size > 5 else ""
+            warnings.warn(f"sensor(s) {told}{more} miss values for longer than the window ({window}) at a stretch: "
+                          "interpolated as straight lines and learnt as normal, a flat or stuck sensor may then go "
+                          "unflagged; fit on data without long gaps", FitWarning, stacklevel=4)
+        if split is None and self.calibration == "holdout":
+            need = n
+            while self._holdout_start(need, window) is None:
+                need += max(1, window // 4)
+            warnings.warn(f"{n} training samples are too few to hold any out (about {need} are needed with window "
+                          f"{window}): the normal levels and the threshold come from the training samples themselves, "
+                          "so new normal data will raise false alarms", FitWarning, stacklevel=4)
 
     def _holdout_start(self, n: int, window: int) -> int | None:
         """First held-out training row, or None when the data is too short to hold part out."""
@@ -714,7 +760,7 @@ class Detector:
         """Scores ``(n_samples,)`` and each sensor's share of them ``(n_sensors, n_samples)`` (shares sum to 1)."""
         X = self._series(X)
         if X.shape[1] < self.window_:
-            raise ValueError(f"{X.shape[1]} samples is shorter than the detector's window ({self.window_})")
+            raise ValueError(f"{X.shape[1]} sample(s): shorter than the detector's window ({self.window_})")
         progress = not self.quiet and X.shape[1] > SCORE_BLOCK and sys.stderr.isatty()
         with torch_threads(self.threads, native=True):
             scores, contrib = _score_all(self.core(device=self.device if device is None else device), X, progress)

@@ -10,7 +10,7 @@ import numpy as np
 
 from tsae.io.atomic import all_or_nothing
 from tsae.io.paths import check_model_output, check_output, check_outputs, read_paths, split_suffix
-from tsae.pipelines.anomaly.detector import Detector, check_family
+from tsae.pipelines.anomaly.detector import Detector, FitWarning, check_family
 
 
 def _progress(message: str, quiet: bool) -> None:
@@ -34,7 +34,8 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
     column (numbers are taken as seconds), else None (1 second assumed). After fitting, one
     line reports the threshold and the false alarms a day it raises on the held-out normal data.
     A time column that goes back in time or repeats a time is warned about (``TableWarning``): the
-    rows are used in file order.
+    rows are used in file order. What the fit warns about its data (``FitWarning``: sensors missing
+    values for longer than the window, data too short to hold any out) is told naming the file.
     """
     from tsae.io.tables import read_table
 
@@ -54,9 +55,16 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
                    epochs=epochs, sample_interval=sample_interval, **options)
     check_family(family)  # not the training file's problem: its message does not name the file
     try:
-        det.fit(table.values, sensors=table.columns)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", FitWarning)
+            det.fit(table.values, sensors=table.columns)
     except ValueError as error:
         raise ValueError(f"{train_path}: {error}") from None
+    for told in caught:  # the fit's warnings, the file named in those about its data
+        if issubclass(told.category, FitWarning):
+            warnings.warn(f"{train_path}: {told.message}", FitWarning, stacklevel=2)
+        else:
+            warnings.warn_explicit(told.message, told.category, told.filename, told.lineno, source=told.source)
     det.save(output, protect=(train_path,))
     _progress(f"{output}: {det.family_} detector on {len(det.sensors_)} sensor(s), window {det.window_}, "
               f"hop {det.hop_}, threshold {det.threshold_:.4g} ({det.threshold_obj_.method})", quiet)
@@ -116,6 +124,34 @@ def _repeated_times(time: np.ndarray) -> tuple[int, str | None]:
     return int(later.size), text
 
 
+def _sensor_order(path: Path, columns: list[str], sensors: list[str]) -> tuple[list[int], str | None]:
+    """Where each of the detector's ``sensors`` is among the table's ``columns`` (matched by name), and what to
+    warn about (None: nothing).
+
+    Columns that are no sensor of the detector are ignored, and told (the monitor counts them in
+    ``unknown_fields``); columns none of which names a sensor, as many as the sensors, are taken in
+    order (unnamed or renamed columns), and told (as the monitor tells it). Else a missing sensor column
+    is a one-line ValueError naming the file.
+    """
+    missing = [s for s in sensors if s not in columns]
+    if missing:
+        if len(columns) == len(sensors) and not set(columns) & set(sensors):
+            return list(range(len(columns))), (
+                f"{path}: no column names a sensor of the detector: the columns {_names(columns)} are taken in "
+                f"order as its sensors {_names(sensors)}")
+        raise ValueError(f"{path}: missing sensor column(s) {', '.join(missing)} "
+                         f"(the detector knows {', '.join(sensors)})")
+    unknown = [c for c in columns if c not in sensors]
+    note = f"{path}: column(s) {_names(unknown)} are not sensors of the detector: ignored" if unknown else None
+    return [columns.index(s) for s in sensors], note
+
+
+def _names(names: list[str], most: int = 5) -> str:
+    """``'a', 'b'`` for at most ``most`` names, then how many more."""
+    more = f" and {len(names) - most} more" if len(names) > most else ""
+    return ", ".join(map(repr, names[:most])) + more
+
+
 def _warn_empty_sensors(path: Path, X: np.ndarray, names: list[str]) -> None:
     """Warn about sensor columns without a single value: scored as missing throughout (held at the training mean)."""
     from tsae.io.tables import TableWarning
@@ -138,7 +174,10 @@ def alarm_report(det: Detector) -> str:
     span = f"{hours:.3g} h" if hours < 48 else f"{days:.3g} days"
     assumed = "" if det.sample_interval else ", assumed"
     budget = f"budget {det.alarms_per_day:g}/day" if det.threshold_obj_.method == "budget" else "no budget"
-    return (f"threshold {det.threshold_:.4g}: {realised:.3g} false alarms/day on {span} of held-out normal data "
+    # in-sample calibration (asked for, or training data too short to hold any out): not held-out data
+    source = ("the training data itself, in-sample (new normal data raises more)"
+              if det.threshold_obj_.params.get("scores") == "training" else "held-out normal data")
+    return (f"threshold {det.threshold_:.4g}: {realised:.3g} false alarms/day on {span} of {source} "
             f"({budget}; {interval:g} s between samples{assumed})")
 
 
@@ -162,9 +201,11 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     a summary dict. A time column that goes back in time or has duplicate times (the rows are scored in
     file order, each as its own sample; the warning tells how many rows repeat a time and the first one)
     and a sensor column without values (scored as missing throughout) are warned about
-    (``TableWarning``).
+    (``TableWarning``). Sensor columns are matched by name, in any order; other columns (not the time
+    or label column) are ignored and warned about, and columns none of which names a sensor, as many
+    as the sensors, are taken in order, warned about too (as the monitor does).
     """
-    from tsae.io.tables import read_table, write_table
+    from tsae.io.tables import TableWarning, read_table, write_table
     from tsae.pipelines.anomaly.events import events_suffix, find_events, write_events
 
     test_path, output = Path(test_path), Path(output)
@@ -180,20 +221,14 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
         det = copy.copy(det).set_params(**overrides)
     table = read_table(test_path)
     columns = list(table.columns)
-    missing = [s for s in det.sensors_ if s not in columns]
-    if missing:
-        if len(columns) == len(det.sensors_) and not set(columns) & set(det.sensors_):
-            order = list(range(len(columns)))  # unnamed / renamed columns: take them in order
-        else:
-            raise ValueError(f"{test_path}: missing sensor column(s) {', '.join(missing)} "
-                             f"(the detector knows {', '.join(det.sensors_)})")
-    else:
-        order = [columns.index(s) for s in det.sensors_]
+    order, column_note = _sensor_order(test_path, columns, det.sensors_)
     X = table.values[order]
     if X.shape[1] < det.window_:
-        raise ValueError(f"{test_path}: {X.shape[1]} rows is shorter than the detector's window ({det.window_})")
+        raise ValueError(f"{test_path}: {X.shape[1]} row(s): shorter than the detector's window ({det.window_})")
     if not np.isfinite(X).any():
         raise ValueError(f"{test_path}: no valid values")
+    if column_note:
+        warnings.warn(column_note, TableWarning, stacklevel=2)
     _warn_empty_sensors(test_path, X, [columns[i] for i in order])
     _warn_time_order(test_path, table.time, table.time_name, "scored")
     scores, contrib = det.score_with_contributions(X)
