@@ -221,3 +221,16 @@ def test_a_fault_is_flagged_and_its_sensor_named(four, fault):
         where = slice(340, 380) if fault == "spike" else slice(340, 700)
         assert new[where].any(), (fault, name)
         assert FOUR[int(share[:, where][:, new[where]].mean(axis=1).argmax())] == name, (fault, name)
+
+
+def test_the_api_refuses_a_series_without_a_valid_value_as_the_cli_does() -> None:
+    # decision_function returned scores of about 12,000 for an all-NaN series; 'detect score' said "no valid values"
+    t = np.arange(600)
+    X = np.stack([np.sin(t / 9), np.cos(t / 13)])
+    det = Detector(model="dense", window=16, epochs=1, device="cpu", scales=()).fit(X)
+    for bad in (np.full((2, 100), np.nan), np.full((2, 100), np.inf)):
+        with pytest.raises(ValueError, match=r"^X holds no valid value \(every sample is NaN or infinite\)$"):
+            det.decision_function(bad)
+    half = X[:, :100].copy()
+    half[0] = np.nan  # one dead sensor is an anomaly to score, not an error
+    assert np.isfinite(det.decision_function(half)).all()
