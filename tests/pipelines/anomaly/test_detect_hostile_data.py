@@ -162,6 +162,15 @@ def test_a_test_file_shorter_than_the_window_is_one_line_and_no_output(tmp_path,
     assert not list(tmp_path.glob("out*"))
 
 
+def test_a_stream_shorter_than_the_window_is_told_by_the_monitor(tmp_path, detector_file, test_data):
+    # batch refuses such a file; the monitor wrote 'score: null' samples and 'max_score: null' without a word
+    code, records, err = monitor(detector_file, write_csv(tmp_path / "short.csv", test_data[:10]).read_text())
+    assert code == 0 and records[-1]["max_score"] is None
+    assert "the stream ended after 10 sample(s), fewer than the detector's window (24): none could be scored" in err
+    _, _, fine = monitor(detector_file, write_csv(tmp_path / "long.csv", test_data[:100]).read_text())
+    assert "none could be scored" not in fine
+
+
 def test_a_sensor_without_values_and_huge_values_score_as_in_the_monitor(tmp_path, detector_file, test_data):
     x = test_data.copy()
     x[:, 2] = np.nan  # flow: no value in the whole test file

@@ -162,6 +162,7 @@ class Monitor:
         self.parser = RecordParser(self.sensors, fmt=fmt, time_field=time_field, log=self.log,
                                    max_line=max_line, max_time_jump=max_time_jump)
         self.threshold = float(detector.threshold_)
+        self.window = int(detector.window_)
         self.core = detector.core(device="cpu", drift_rate=drift_rate, drift_every=drift_every)
         self.tracker = EventTracker(self.sensors, merge_gap=detector.event_gap)
         self.pending_times: deque[Any] = deque()
@@ -202,6 +203,10 @@ class Monitor:
         self._flushed = True
         scores, contrib = self.core.flush()
         records = self._emit(scores, contrib)
+        if 0 < self.emitted < self.window and not math.isfinite(self.max_score):
+            # batch scoring refuses such a file; a stream is already under way, so it is told, not refused
+            self.log.warn("short", f"the stream ended after {self.emitted} sample(s), fewer than the detector's "
+                                   f"window ({self.window}): none could be scored")
         last = self.tracker.flush()
         self.events += len(last)
         records.extend({"type": "event", **e.to_dict()} for e in last)
