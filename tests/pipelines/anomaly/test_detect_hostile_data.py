@@ -190,6 +190,21 @@ def test_a_sensor_without_values_and_huge_values_score_as_in_the_monitor(tmp_pat
     np.testing.assert_allclose(scores_of(records), batch, rtol=1e-9)
 
 
+def test_a_gap_of_days_in_the_time_column_is_told(tmp_path, detector_file, test_data):
+    # the rows on either side of a 3-day gap were scored as consecutive samples without a word
+    minutes = np.arange(len(test_data)) * 60.0
+    regular = with_times(tmp_path / "regular.csv", test_data, [f"{t:.1f}" for t in minutes])
+    minutes[400:] += 3 * 86400
+    gappy = with_times(tmp_path / "gappy.csv", test_data, [f"{t:.1f}" for t in minutes])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TableWarning)
+        score_file(regular, detector_file, tmp_path / "a.csv", device="cpu", quiet=True)
+    with pytest.warns(TableWarning, match=r"gappy\.csv: the time column 'time' has 1 gap\(s\) of more than 100 "
+                                          r"sampling steps \(the longest 3\.0 days\); the rows on either side are "
+                                          r"scored as consecutive samples"):
+        score_file(gappy, detector_file, tmp_path / "b.csv", device="cpu", quiet=True)
+
+
 def test_times_with_utc_offsets_are_read_as_utc_by_the_monitor_in_its_own_words(tmp_path, detector_file, test_data):
     # before: numpy's "no explicit representation of timezones available for np.datetime64" reached the user
     stamps = [f"2024-03-31T{i // 60:02d}:{i % 60:02d}:00+02:00" for i in range(len(test_data))]

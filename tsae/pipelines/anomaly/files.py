@@ -97,11 +97,50 @@ def _warn_time_order(path: Path, time: np.ndarray | None, name: str | None, use:
     if back:
         warnings.warn(f"{path}: the time column {name!r} is not in increasing order ({back} step(s) back in time); "
                       f"the rows are {use} in file order", TableWarning, stacklevel=3)
+    gaps, longest = _time_gaps(time_seconds(time))
+    if gaps:
+        warnings.warn(f"{path}: the time column {name!r} has {gaps} gap(s) of more than {GAP_STEPS} sampling steps "
+                      f"(the longest {_duration(longest)}); the rows on either side are {use} as consecutive samples "
+                      "(score each stretch on its own to keep a seam from looking like a fault)", TableWarning,
+                      stacklevel=3)
     repeats, first = _repeated_times(time)
     if repeats:
         warnings.warn(f"{path}: the time column {name!r} has duplicate times ({repeats} row(s) repeat an earlier "
                       f"row's time, the first: {first}); the rows are {use} in file order, each as a sample of its "
                       "own", TableWarning, stacklevel=3)
+
+
+#: a step between rows longer than this many typical (median) steps is a gap in the recording
+GAP_STEPS = 100
+
+
+def _time_gaps(seconds: np.ndarray) -> tuple[int, float]:
+    """``(how many steps between rows exceed GAP_STEPS median steps, the longest step in seconds)``.
+
+    Examples
+    --------
+    >>> _time_gaps(np.array([0.0, 60, 120, 180, 3 * 86400, 3 * 86400 + 60]))
+    (1, 259020.0)
+    >>> _time_gaps(np.array([0.0, 1, 2, 5, 6]))
+    (0, 3.0)
+    """
+    steps = np.diff(seconds)
+    steps = steps[steps > 0]
+    if steps.size == 0:
+        return 0, 0.0
+    gaps = steps > GAP_STEPS * float(np.median(steps))
+    return int(gaps.sum()), float(steps.max())
+
+
+def _duration(seconds: float) -> str:
+    """Seconds as a person reads them: ``45 s``, ``12 min``, ``5.0 h``, ``3.0 days``."""
+    if seconds < 120:
+        return f"{seconds:.3g} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
 
 
 def _repeated_times(time: np.ndarray) -> tuple[int, str | None]:
