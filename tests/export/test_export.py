@@ -386,6 +386,11 @@ def test_an_unexportable_plugin_family_is_one_line_naming_it(tsae_sandbox, tmp_p
     assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
     assert f"{path}: the audit_cummax model cannot be exported to ONNX at opset 17 (" in result.output
     assert "aten::cummax" in result.output and list(tmp_path.iterdir()) == [path]
+    # a plugin of another name than its family is named too (the package to fix)
+    tsae_sandbox.register(_plugin_family("audit_cummax2", _Cummax), "their_plugin")
+    other = save_model(tmp_path / "d.tsae", tsae_sandbox.create_model("audit_cummax2", 1, 8))
+    result = CliRunner().invoke(cli, ["export", str(other)])
+    assert f"{other}: the audit_cummax2 model (plugin their_plugin) cannot be exported" in result.output
 
 
 @pytest.mark.parametrize("options, message", [

@@ -163,3 +163,17 @@ def test_denoise_with_a_plugin_family_names_what_streaming_needs(tiny_model) -> 
     with pytest.raises(ValueError, match=r"'conv1d' is not a streaming denoiser .*tsae\.models\.base\.StreamingModel "
                                          r"with streamer\(\)"):
         load_denoiser(tiny_model)
+
+
+def test_models_names_the_package_that_brought_each_family() -> None:
+    # 'tsae models' showed '[plugin linear 1.0.0]' without the package a user would upgrade or remove
+    import json
+
+    from click.testing import CliRunner
+
+    from tsae.cli import cli
+
+    rows = json.loads(CliRunner().invoke(cli, ["models", "--json"]).output)
+    assert {row["name"]: row["distribution"] for row in rows}["conv1d"] == "tsae"
+    text = CliRunner().invoke(cli, ["models", "conv1d"]).output
+    assert text.splitlines()[0].startswith("conv1d: ") and ", package tsae]" in text.splitlines()[0]

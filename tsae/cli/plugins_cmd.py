@@ -110,6 +110,7 @@ def _family_rows(name: str | None) -> list[dict]:
             row = {"description": "", "params": {}, "error": first_line(error)}
         rows.append({"name": family_name, "description": row["description"],
                      "plugin": info.name if info else None, "version": info.version if info else None,
+                     "distribution": info.distribution if info else None,
                      "params": row["params"], **({"error": row["error"]} if "error" in row else {})})
     return rows
 
@@ -136,6 +137,8 @@ def models_command(name: str | None, as_json: bool, quiet: bool) -> None:
         origin = "registered at run time"
         if row["plugin"]:
             origin = f"plugin {row['plugin']} {row['version'] or ''}".rstrip()
+            if row["distribution"] and row["distribution"] != row["plugin"]:  # the package to upgrade or remove
+                origin += f", package {row['distribution']}"
         if "error" in row:
             click.echo(f"{row['name']}: BROKEN [{origin}]: {row['error']}")
             continue

@@ -138,7 +138,8 @@ def export_model(
                "plugin": loaded.plugin, "plugin_version": loaded.plugin_version, "tsae_version": _version(),
                "opset": opset, "source": Path(source).name, **spec["sidecar"]}
     text = json.dumps(sidecar, indent=2, allow_nan=False) + "\n"  # strict JSON for other languages
-    label = f"{source}: the {loaded.family} model"
+    plugin = f" (plugin {loaded.plugin})" if loaded.plugin and loaded.plugin != loaded.family else ""
+    label = f"{source}: the {loaded.family} model{plugin}"  # a refusal names the plugin to fix
     graph = _to_onnx(module, spec, opset, label)
     _check_graph(graph, module, spec, label)
     graph = _with_metadata(graph, _metadata(sidecar, spec.get("metadata", {}), text))
