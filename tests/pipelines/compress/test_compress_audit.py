@@ -312,3 +312,28 @@ def test_a_container_with_blocks_larger_than_the_writer_makes_now_is_still_read(
     data = compress_series(conv_model, x, max_error=0.01)
     older = _rewritten(data, header={"block_samples": MAX_BLOCK_VALUES})  # 2 channels: twice the cap
     np.testing.assert_array_equal(decompress_series(older, conv_model), decompress_series(data, conv_model))
+
+
+def test_bytes_from_a_model_file_are_refused_by_another_model_of_the_same_shape(model_file, conv_model, tmp_path):
+    # without a bound nothing else is checked: another model's prediction came back as the data, without a word
+    import torch
+
+    from tsae.models.modelfile import load_model, save_model
+    from tsae.pipelines.compress.container import Reader
+    from tsae.plugins import create_model
+
+    window = load_model(model_file).window
+    torch.manual_seed(7)
+    other = tmp_path / "other.tsae"
+    save_model(other, create_model("conv1d", 2, window, depth=2, hidden=4, latent=4),
+               frame={"window": window, "hop": window, "window_fn": None},
+               normalizer={"method": "zscore", "center": [0.0, 0.0], "scale": [1.0, 1.0]})
+    x = walk(64)
+    data = compress_series(model_file, x)  # no bound: the codes alone
+    assert Reader(io.BytesIO(data), "c.tsz").header["model"]["sha256"]
+    assert decompress_series(data, model_file).shape == x.shape
+    with pytest.raises(ValueError, match=r"^c\.tsz: model file .*other\.tsae is not the one the container was "
+                                         r"written with \(SHA-256 differs\)$"):
+        decompress_series(data, other, name="c.tsz")
+    # a model held in memory (no file) records nothing and is not checked
+    assert "model" not in Reader(io.BytesIO(compress_series(conv_model, x)), "c.tsz").header

@@ -10,6 +10,7 @@ Examples
 from __future__ import annotations
 
 import io
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -91,10 +92,37 @@ def compress_series(loaded: Any, values: Any, *, max_error: Any = None, relative
         raise ValueError(f"values have {x.shape[0]} channel(s), but the model was trained on {loaded.channels}")
     buffer = io.BytesIO()
     writer = Compressor(buffer, loaded, max_error=absolute_bounds(x, max_error, relative), coder=coder,
-                        block_windows=block_windows, latent_step=latent_step, header=header)
+                        block_windows=block_windows, latent_step=latent_step, header=_with_model(header, loaded))
     writer.write(x)
     writer.close()
     return buffer.getvalue()
+
+
+def _with_model(header: Any, loaded: Any) -> Any:
+    """``header`` with the SHA-256 of the model's file (``model``: ``sha256``, ``family``), when the model was
+    loaded from a file and ``header`` names no model (``compress_file`` names it with its path)."""
+    path = getattr(loaded, "path", None)
+    named = header is not None and (not isinstance(header, dict) or "model" in header)  # (not a dict: refused later)
+    if not path or named or not Path(path).is_file():
+        return header
+    from tsae.pipelines.compress.files import file_sha256  # files imports this module
+
+    return {**(header if isinstance(header, dict) else {}),
+            "model": {"sha256": file_sha256(path), "family": loaded.family}}
+
+
+def _check_model(reader: Reader, loaded: Any) -> None:
+    """Refuse a model loaded from a file whose SHA-256 is not the one the container records (a model of the same
+    shape would decode to other values without a word when there is no error bound to check)."""
+    reference = reader.header.get("model")
+    expected = reference.get("sha256") if isinstance(reference, dict) else None
+    path = getattr(loaded, "path", None)
+    if not expected or not path or not Path(path).is_file():
+        return
+    from tsae.pipelines.compress.files import file_sha256
+
+    if file_sha256(path) != expected:
+        raise reader.fail(f"model file {path} is not the one the container was written with (SHA-256 differs)")
 
 
 def decompress_series(data: bytes, loaded: Any, name: str = "<bytes>") -> np.ndarray:
@@ -107,6 +135,8 @@ def decompress_series(data: bytes, loaded: Any, name: str = "<bytes>") -> np.nda
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"data must be the container's bytes (decompress_file reads a file), got {type(data).__name__}")
     reader = Reader(io.BytesIO(data), name)
+    loaded = as_loaded(loaded)
+    _check_model(reader, loaded)
     blocks = list(iter_decompress(reader, loaded))
     if not blocks:
         return np.zeros((int(reader.header["channels"]), 0))
