@@ -13,7 +13,8 @@ def test_table_round_trip_keeps_time_and_label(tmp_path) -> None:
     values, rate, meta = read_series(src)
     assert values.shape == (2, 3) and np.isnan(values[1, 1]) and rate == pytest.approx(1.0)
     out = write_series(tmp_path / "out.csv", values * 2, rate, meta, protect=(src,))
-    assert out.read_text() == "time,a,b,label\n0.0,2.0,4.0,0.0\n1.0,6.0,,1.0\n2.0,10.0,12.0,0.0\n"
+    # whole-number times and labels are written as they were read (they were "0.0", "1.0")
+    assert out.read_text() == "time,a,b,label\n0,2.0,4.0,0\n1,6.0,,1\n2,10.0,12.0,0\n"
 
 
 def test_npy_and_audio(tmp_path) -> None:
@@ -125,3 +126,16 @@ def test_a_npy_series_is_written_back_in_its_layout_and_float_type(tmp_path, sha
         back = np.load(tmp_path / name)
         assert back.shape == shape and back.dtype == expected, name
         np.testing.assert_allclose(back.reshape(-1), (values / 2).reshape(-1))
+
+
+@pytest.mark.parametrize("time,text", [
+    ([0.0, 1.0, 2.0], ["0", "1", "2"]),
+    ([1.7e9, 1.7e9 + 60, np.nan], ["1700000000", "1700000060", ""]),  # epoch seconds, a missing time
+    ([0.0, 0.5, 1.0], ["0.0", "0.5", "1.0"]),  # not whole: as before
+])
+def test_a_whole_number_time_column_is_written_without_a_decimal_point(tmp_path, time, text) -> None:
+    # a table read with times 0, 1, 2 was written back with 0.0, 1.0, 2.0 by every command
+    from tsae.io.tables import write_table
+
+    out = write_table(tmp_path / "t.csv", {"a": np.array([1.0, 2.0, 3.0])}, time=np.array(time))
+    assert [line.split(",")[0] for line in out.read_text().splitlines()[1:]] == text

@@ -222,7 +222,9 @@ def write_series(path: str | os.PathLike, values: np.ndarray, rate: float | None
     names = list(meta.get("columns") or [f"ch{i}" for i in range(values.shape[0])])
     columns: dict[str, Any] = {name: values[i] for i, name in enumerate(names)}
     if meta.get("label") is not None:
-        columns[meta.get("label_name") or "label"] = meta["label"]
+        label = np.asarray(meta["label"])
+        whole = label.dtype.kind == "f" and np.isfinite(label).all() and np.all(label == np.round(label))
+        columns[meta.get("label_name") or "label"] = label.astype(np.int64) if whole else label  # 0/1 as read
     return write_table(path, columns, time=meta.get("time"), time_name=meta.get("time_name"), protect=tuple(protect))
 
 

@@ -724,9 +724,23 @@ def _time_unit(values: np.ndarray) -> Literal["s", "ms", "us", "ns"]:
     return "ns"
 
 
-def _format_column(values: np.ndarray, unit: Literal["s", "ms", "us", "ns"] | None) -> np.ndarray:
-    """The cells of a column as text (NaN and NaT empty); ``unit``: a date column's, :func:`_time_unit` of all of it."""
+def _whole_numbers(values: np.ndarray) -> bool:
+    """Whether a float column holds only whole numbers (NaN aside) that float64 counts exactly, and some."""
+    if values.dtype.kind != "f":
+        return False
+    finite = values[np.isfinite(values)]
+    return bool(finite.size) and bool(np.all(finite == np.round(finite))) and float(np.abs(finite).max()) < 2.0**53
+
+
+def _format_column(values: np.ndarray, unit: Literal["s", "ms", "us", "ns", "int"] | None) -> np.ndarray:
+    """The cells of a column as text (NaN and NaT empty); ``unit``: a date column's, :func:`_time_unit` of all of it,
+    or ``"int"`` for a float column of whole numbers written without a decimal point."""
     values = np.asarray(values)
+    if unit == "int":
+        finite = np.isfinite(values)
+        text = np.where(finite, values, 0).astype(np.int64).astype(str)
+        text[~finite] = ""
+        return text
     if np.issubdtype(values.dtype, np.datetime64):
         text = np.datetime_as_string(values, unit=unit)
         text[np.isnat(values)] = ""
@@ -796,7 +810,9 @@ def write_table(
             raise ValueError(f"{path}: column {name!r} has {len(arr)} rows, expected {n}")
     # one precision for a whole date column; the text is made WRITE_ROWS rows at a time (as numpy strings
     # a million rows of 7 columns took 900 MB)
-    units = [_time_unit(arr) if np.issubdtype(arr.dtype, np.datetime64) else None for arr in arrays]
+    units: list[Any] = [_time_unit(arr) if np.issubdtype(arr.dtype, np.datetime64) else None for arr in arrays]
+    if time is not None and _whole_numbers(arrays[0]):
+        units[0] = "int"  # a time column of whole numbers (0, 1, 2 or epoch seconds) is written as it was read
     with atomic_path(path, protect=protect) as tmp:
         with _open_output(tmp, path.suffix.lower()) as handle:
             tabs = kind_suffix(path).startswith(".tsv")  # read back as a .tsv is: tab-separated
