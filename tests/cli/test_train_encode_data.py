@@ -246,3 +246,18 @@ def test_encode_refuses_an_output_that_is_not_npy(tables, tmp_path, name) -> Non
     one_line_error(run("encode", model, tables[0], "-o", tmp_path / name, "-q"),
                    f"{name}: the codes are written as a .npy array; name the output codes.npy")
     assert not (tmp_path / name).exists()
+
+
+def test_init_from_a_model_without_an_encoder_is_told_before_the_data_is_read(tmp_path, monkeypatch) -> None:
+    # --init with the shipped denoiser read the data, then said "denoiser2: channels must be 1 (...)"
+    from tsae.models import fit as fit_module
+    from tsae.pipelines.denoise.denoiser import model_path
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("the data was read before the --init model was checked")
+
+    monkeypatch.setattr(fit_module, "read_training_data", no_reading)
+    data = write_csv(tmp_path / "ab.csv", {"a": signals(1)[0], "b": signals(1)[0]})
+    one_line_error(run("train", data, "--init", model_path("denoiser2"), "-o", tmp_path / "m.tsae", "-q"),
+                   "denoiser2.tsae: the denoiser2 family declares no encoder weights to start from")
+    assert not (tmp_path / "m.tsae").exists()

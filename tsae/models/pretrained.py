@@ -28,10 +28,14 @@ def init_settings(source: Any, family: str | None, window: int | None,
     """Family, window and hyper-parameters of a network that takes ``source``'s encoder.
 
     The given values win; missing ones (None) come from ``source`` (a loaded model file).
-    A ``family`` other than the source's is an error.
+    A ``family`` other than the source's, or a source without encoder weights, is an error.
     """
+    label = source.path or "initial model"
     if family is not None and family != source.family:
-        raise ValueError(f"{source.path or 'initial model'}: is a {source.family} model, not {family}")
+        raise ValueError(f"{label}: is a {source.family} model, not {family}")
+    network = getattr(source, "model", source)
+    if not encoder_state(network):  # told before the data is read (the shipped denoiser, a family without one)
+        raise ValueError(f"{label}: the {source.family} family declares no encoder weights to start from")
     spec = source.frame or {}
     stored = {k: v for k, v in source.hparams.items() if k not in _DATA_KEYS}
     return (family or source.family, window if window is not None else spec.get("window"),
