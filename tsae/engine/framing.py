@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from tsae.engine import _kernels
-from tsae.engine.layout import check_flag, is_dataframe, plain
+from tsae.engine.layout import check_flag, is_dataframe, is_number, is_whole_number, plain
 from tsae.errors import NamedMemoryError, shown
 
 __all__ = ["frame", "overlap_add", "window_array", "window_name", "num_frames"]
@@ -32,7 +32,7 @@ _PAD_MODES = ("constant", "reflect")
 
 # ----------------------------------------------------------------------------- checks
 def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+    if not is_whole_number(value):
         raise ValueError(f"{name} must be an integer, got {name}={value!r}")
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {name}={value!r}")
@@ -148,7 +148,7 @@ def window_name(window_fn: Any) -> str | None:
     given = window_fn.strip() if isinstance(window_fn, str) else window_fn
     spec = _window_spec(given)
     if isinstance(spec, tuple):
-        if not all(isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) for v in spec[1:]):
+        if not all(is_number(v) for v in spec[1:]):
             raise ValueError(f"window_fn={window_fn!r}: only numbers can be stored as a window's parameters")
         text = ":".join([spec[0], *(repr(float(v)) for v in spec[1:])])
     else:

@@ -79,6 +79,16 @@ def check_flag(name: str, value: Any) -> bool:
     return bool(value)
 
 
+def is_number(value: Any) -> bool:
+    """Whether ``value`` is a real number (numpy's too), not a bool (``True`` is no amount) nor text."""
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def is_whole_number(value: Any) -> bool:
+    """Whether ``value`` is an integer (numpy's too), not a bool nor a float such as 2.0."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
 def check_fraction(name: str, value: Any) -> float:
     """``value`` as a float if it is a real number in [0, 1] (not a bool or text), else a ValueError naming ``name``.
 
@@ -94,8 +104,7 @@ def check_fraction(name: str, value: Any) -> float:
     ValueError: strength must be a number within [0, 1], got 2
     """
     # compared as it is: an int beyond any float (10 ** 400) has no float() and is simply out of range
-    if (isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real)
-            or not 0 <= cast(Any, value) <= 1):  # NaN too
+    if not is_number(value) or not 0 <= cast(Any, value) <= 1:  # NaN too
         raise ValueError(f"{name} must be a number within [0, 1], got {shown(value)}")
     return float(value)
 

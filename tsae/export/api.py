@@ -7,7 +7,6 @@ import importlib.util
 import io
 import json
 import math
-import numbers
 import os
 import sys
 import warnings
@@ -153,13 +152,11 @@ def export_model(
 
 def _checked_options(opset: Any, strength: Any, atten_limit: Any) -> tuple[int, float, float | None]:
     """``opset``, ``strength`` and ``atten_limit`` checked (a ValueError naming the option), before any work."""
-    import numpy as np
 
-    from tsae.engine.layout import check_fraction
+    from tsae.engine.layout import check_fraction, is_whole_number
     from tsae.pipelines.denoise.denoiser import checked_atten_limit
 
-    if (isinstance(opset, (bool, np.bool_)) or not isinstance(opset, numbers.Integral)
-            or not MIN_OPSET <= int(opset) <= MAX_OPSET):
+    if not is_whole_number(opset) or not MIN_OPSET <= int(opset) <= MAX_OPSET:
         raise ValueError(f"opset must be a whole number from {MIN_OPSET} to {MAX_OPSET}, got {shown(opset)}")
     return int(opset), check_fraction("strength", strength), checked_atten_limit(atten_limit)
 

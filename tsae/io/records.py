@@ -64,7 +64,6 @@ from __future__ import annotations
 
 import json
 import math
-import numbers
 import warnings
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -73,6 +72,7 @@ from typing import Any, NamedTuple, Protocol, cast
 
 import numpy as np
 
+from tsae.engine.layout import is_number
 from tsae.errors import shown
 from tsae.io.tables import (
     _OFFSET,
@@ -281,7 +281,7 @@ def _max_time_jump(value: Any) -> float | None:
     if value is None:
         return None
     # compared as it is: an int beyond any float (10 ** 400) has no float() and is simply no limit
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not cast(Any, value) > 0:
+    if not is_number(value) or not cast(Any, value) > 0:
         raise ValueError(f"max_time_jump must be a positive number (or None for no limit), got {shown(value)}")
     try:
         return float(value)

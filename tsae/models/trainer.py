@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from tsae.engine.layout import check_flag
+from tsae.engine.layout import check_flag, is_number, is_whole_number
 from tsae.errors import first_line, shown
 from tsae.models.device import device_name
 from tsae.models.inference import autocast
@@ -132,14 +132,14 @@ class TrainConfig:
 
 def whole_number(name: str, value: Any, low: int) -> int:
     """``value`` if it is a whole number (numpy integers too, not a bool) of at least ``low``; else a ValueError."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < low:
+    if not is_whole_number(value) or value < low:
         raise ValueError(f"{name} must be a whole number >= {low}, got {shown(value)}")
     return int(value)
 
 
 def real_number(name: str, value: Any) -> float:
     """``value`` as a float if it is a finite real number (not a bool or text), else a ValueError naming ``name``."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not _finite(value):
+    if not is_number(value) or not _finite(value):
         raise ValueError(f"{name} must be a finite number, got {shown(value)}")
     return float(value)
 

@@ -53,7 +53,7 @@ from typing import Any
 
 import numpy as np
 
-from tsae.engine.layout import as_channels_first, is_dataframe, known_layout
+from tsae.engine.layout import as_channels_first, is_dataframe, is_number, known_layout
 from tsae.engine.preprocess import Normalizer, repair_missing
 from tsae.errors import NotFittedError
 from tsae.models.device import torch_threads
@@ -399,7 +399,7 @@ class Detector:
         if calibration not in ("holdout", "training"):
             raise ValueError(f"calibration={calibration!r} must be 'holdout' or 'training'")
         for name, value in (("holdout", holdout), ("risk", risk), ("q", q)):  # whichever threshold uses them
-            if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not 0.0 < value < 1.0:
+            if not is_number(value) or not 0.0 < value < 1.0:
                 raise ValueError(f"{name}={value!r} must be in (0, 1)")
         # stored unchanged, as sklearn's clone expects
         self.model = model

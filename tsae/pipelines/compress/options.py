@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import math
-import numbers
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from tsae.engine.layout import is_number, is_whole_number
 
 #: the largest error bound (absolute): its grid step, 2 * bound, and the grid values stay finite
 MAX_BOUND = 2.0**1000
@@ -27,10 +28,6 @@ MAX_READ_BLOCK_VALUES = 1 << 26
 MAX_BLOCK_SAMPLES = (1 << 32) - 1
 
 
-def _is_real(value: Any) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
-
-
 def check_max_error(max_error: Any, channels: int) -> np.ndarray | None:
     """``max_error`` as one float64 bound per channel (``(channels,)``), or ``None`` for no bound.
 
@@ -39,9 +36,9 @@ def check_max_error(max_error: Any, channels: int) -> np.ndarray | None:
     """
     if max_error is None:
         return None
-    values = list(np.ravel(np.asarray(max_error, dtype=object))) if not _is_real(max_error) else [max_error]
+    values = list(np.ravel(np.asarray(max_error, dtype=object))) if not is_number(max_error) else [max_error]
     problem = None
-    if not values or not all(_is_real(v) for v in values) or np.ndim(max_error) > 1:
+    if not values or not all(is_number(v) for v in values) or np.ndim(max_error) > 1:
         problem = "a number or one number per channel"
     elif len(values) not in (1, channels):
         problem = f"one number or {channels} (one per channel), not {len(values)}"
@@ -61,7 +58,7 @@ def check_block_windows(block_windows: Any, channels: int, window: int) -> int:
     A block holds at most :data:`MAX_BLOCK_VALUES` values (channels x samples, at least
     one window), so ``block_windows`` is lowered to fit; the result is what is stored.
     """
-    if isinstance(block_windows, (bool, np.bool_)) or not isinstance(block_windows, numbers.Integral):
+    if not is_whole_number(block_windows):
         raise ValueError(f"block_windows must be an integer >= 1, got {block_windows!r}")
     if block_windows < 1:
         raise ValueError(f"block_windows must be >= 1, got {block_windows}")
@@ -79,7 +76,7 @@ def check_latent_step(latent_step: Any) -> float | None:
     """``latent_step`` as a float (finite, > 0), or ``None``; a ``ValueError`` naming it otherwise."""
     if latent_step is None:
         return None
-    if not _is_real(latent_step) or not 0 < latent_step < math.inf:
+    if not is_number(latent_step) or not 0 < latent_step < math.inf:
         raise ValueError(f"latent_step must be finite and > 0, got {latent_step!r}")
     return float(latent_step)
 

@@ -29,7 +29,16 @@ from typing import Any, cast
 
 import numpy as np
 
-from tsae.engine.layout import as_channels_first, check_flag, check_fraction, is_dataframe, plain, real_array
+from tsae.engine.layout import (
+    as_channels_first,
+    check_flag,
+    check_fraction,
+    is_dataframe,
+    is_number,
+    is_whole_number,
+    plain,
+    real_array,
+)
 from tsae.errors import shown
 from tsae.pipelines.denoise.mask_finish import MaskFinisher, finish_settings
 
@@ -167,8 +176,7 @@ def checked_channels(channels: Any) -> int:
     ...
     ValueError: channels must be a whole number within [1, 65535], got 1000000000000000000000000000000
     """
-    if (isinstance(channels, (bool, np.bool_)) or not isinstance(channels, numbers.Integral)
-            or not 1 <= cast(Any, channels) <= MAX_CHANNELS):
+    if not is_whole_number(channels) or not 1 <= cast(Any, channels) <= MAX_CHANNELS:
         raise ValueError(f"channels must be a whole number within [1, {MAX_CHANNELS}], got {shown(channels)}")
     return int(channels)
 
@@ -183,8 +191,8 @@ def checked_seconds(name: str, seconds: Any) -> float:
     ...
     ValueError: block_seconds must be a finite number of seconds > 0, got 0
     """
-    if (isinstance(seconds, (bool, np.bool_)) or not isinstance(seconds, numbers.Real)
-            or not 0 < cast(Any, seconds) <= _FLOAT_MAX):  # NaN, infinities and ints beyond any float too
+    # NaN, infinities and ints beyond any float too
+    if not is_number(seconds) or not 0 < cast(Any, seconds) <= _FLOAT_MAX:
         raise ValueError(f"{name} must be a finite number of seconds > 0, got {shown(seconds)}")
     return float(seconds)
 
@@ -203,7 +211,7 @@ def checked_atten_limit(atten_limit: Any) -> float | None:
     """
     if atten_limit is None:
         return None
-    if isinstance(atten_limit, (bool, np.bool_)) or not isinstance(atten_limit, numbers.Real):
+    if not is_number(atten_limit):
         raise ValueError(f"atten_limit must be None or a number of dB >= 0, got {shown(atten_limit)}")
     try:
         limit = float(atten_limit)
@@ -233,8 +241,7 @@ def _finite_peak(arr: np.ndarray, block: int = 1 << 20) -> float:
 def _all_integers(arr: np.ndarray) -> bool:
     """True when the Python objects of ``arr`` are integers (``None``, a missing sample, aside), and there are some."""
     values = [v for v in arr.reshape(-1) if v is not None]
-    return bool(values) and all(isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
-                                for v in values)
+    return bool(values) and all(is_whole_number(v) for v in values)
 
 
 def _integer_refusal(name: str, dtype: np.dtype, typed: bool) -> str:
