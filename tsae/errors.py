@@ -36,11 +36,13 @@ def shown(value: object) -> str:
     '1000000000000000000000000000000000000000000000000000000000... (101 characters)'
     >>> shown(10 ** 10000)
     'an integer of about 10001 digits'
+    >>> shown(np.eye(2))
+    'array([[1., 0.], [0., 1.]])'
     """
     if isinstance(value, int) and value.bit_length() > 10_000:  # Python refuses the repr of 10 ** 5000
         return f"an integer of about {int(value.bit_length() * 0.30103) + 1} digits"
     try:
-        text = repr(value)
+        text = " ".join(line.strip() for line in repr(value).splitlines())  # a 2-D array's repr: one line
     except Exception:  # a hostile __repr__
         return f"<{type(value).__name__} object>"
     return text if len(text) <= SHOWN_CHARACTERS else f"{text[:SHOWN_CHARACTERS - 2]}... ({len(text)} characters)"

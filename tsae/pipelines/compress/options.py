@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from tsae.engine.layout import is_number, is_whole_number
+from tsae.errors import shown
 
 #: the largest error bound (absolute): its grid step, 2 * bound, and the grid values stay finite
 MAX_BOUND = 2.0**1000
@@ -48,8 +49,7 @@ def check_max_error(max_error: Any, channels: int) -> np.ndarray | None:
             problem = f"finite and > 0 (at most {MAX_BOUND:.4g})"
         else:
             return np.broadcast_to(bounds, (channels,)).copy()
-    shown = repr(max_error).splitlines()[0]
-    raise ValueError(f"max_error must be {problem}, got {shown[:80]}")
+    raise ValueError(f"max_error must be {problem}, got {shown(max_error)}")
 
 
 def check_block_windows(block_windows: Any, channels: int, window: int) -> int:
@@ -59,7 +59,7 @@ def check_block_windows(block_windows: Any, channels: int, window: int) -> int:
     one window), so ``block_windows`` is lowered to fit; the result is what is stored.
     """
     if not is_whole_number(block_windows):
-        raise ValueError(f"block_windows must be an integer >= 1, got {block_windows!r}")
+        raise ValueError(f"block_windows must be an integer >= 1, got {shown(block_windows)}")
     if block_windows < 1:
         raise ValueError(f"block_windows must be >= 1, got {block_windows}")
     fit = max(1, min(MAX_BLOCK_VALUES // (channels * window), MAX_BLOCK_SAMPLES // window))
@@ -77,7 +77,7 @@ def check_latent_step(latent_step: Any) -> float | None:
     if latent_step is None:
         return None
     if not is_number(latent_step) or not 0 < latent_step < math.inf:
-        raise ValueError(f"latent_step must be finite and > 0, got {latent_step!r}")
+        raise ValueError(f"latent_step must be finite and > 0, got {shown(latent_step)}")
     return float(latent_step)
 
 
