@@ -34,6 +34,7 @@ import numbers
 import random
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -154,7 +155,11 @@ def _finite(value: numbers.Real) -> bool:
 
 @dataclass
 class TrainResult:
-    """What :func:`train_model` returns; ``model`` holds the best-validation weights (eval mode)."""
+    """What :func:`train_model` returns; ``model`` holds the best-validation weights (eval mode).
+
+    ``stopped`` says why the epochs ended: ``"epochs"`` (all run), ``"early_stopping"``, ``"max_seconds"``
+    or ``"diverged"`` (after good epochs; see :class:`DivergenceWarning`).
+    """
 
     model: Any
     history: list[dict[str, float]]
@@ -281,14 +286,25 @@ def _step_loss(model: Any, x: Any, target: Any, regularizer: str, weight: float,
         loss = loss + weight * penalty
         parts = {**parts, "jacobian": float(penalty.detach())}
     if not torch.isfinite(loss):
-        raise RuntimeError(diverged(model, f"loss is {float(loss.detach())}"))
+        raise TrainingDiverged(model, f"loss is {float(loss.detach())}")
     return loss, parts
 
 
-def diverged(model: Any, what: str) -> str:
-    """The one line that tells a diverged training: the family, ``what`` went non-finite, and what to try."""
-    return (f"{_family_label(model)}: training diverged ({what}); lower the learning rate or normalise the "
-            "data, or check that the family's forward pass gives finite values")
+class TrainingDiverged(RuntimeError):
+    """A training loss or a validation loss went NaN or infinite: the one line names the family and what to try.
+
+    :func:`train_model` raises it when no epoch had finished well; after good epochs it stops, keeps the
+    best one's weights and warns (:class:`DivergenceWarning`).
+    """
+
+    def __init__(self, model: Any, what: str) -> None:
+        self.family, self.what = _family_label(model), what
+        super().__init__(f"{self.family}: training diverged ({what}); lower the learning rate or normalise the "
+                         "data, or check that the family's forward pass gives finite values")
+
+
+class DivergenceWarning(UserWarning):
+    """The training diverged after good epochs: it stopped there and kept the best epoch's weights."""
 
 
 def _family_label(model: Any) -> str:
@@ -552,24 +568,34 @@ def _fit_epochs(run: _Run, callback: Callable[[dict[str, float]], None] | None) 
     with _deterministic(config.deterministic and run.device.type == "cpu"), double_backward, bar:
         for epoch in range(1, config.epochs + 1):
             model.train()
-            means, out_of_time = run.epoch_fitting_memory()
-            end_epoch = getattr(model, "end_epoch", None)
-            if callable(end_epoch):
-                means.update(end_epoch())
-            current, _ = run.validate()
-            if not math.isfinite(current):  # the last step's update blew the weights up: no model worth keeping
-                raise RuntimeError(diverged(model, f"validation loss is {current} after epoch {epoch}"))
+            try:
+                means, out_of_time = run.epoch_fitting_memory()
+                end_epoch = getattr(model, "end_epoch", None)
+                if callable(end_epoch):
+                    means.update(end_epoch())
+                current, _ = run.validate()
+                if not math.isfinite(current):  # the last step's update blew the weights up
+                    raise TrainingDiverged(model, f"validation loss is {current} after epoch {epoch}")
+            except TrainingDiverged as error:
+                if not history:  # no epoch finished well: no model worth keeping
+                    raise
+                # a long run is not lost to one late blow-up: the best epoch so far is the result
+                warnings.warn(f"{error.family}: training diverged in epoch {epoch} ({error.what}); stopped and kept "
+                              f"epoch {best_epoch}'s weights (validation loss {best_loss:.4g}); a lower learning "
+                              "rate may do better", DivergenceWarning, stacklevel=3)
+                stopped = "diverged"
+                break
             train_loss = means.pop("train_loss")
             row = {"epoch": epoch, "train_loss": train_loss, "val_loss": current,
                    "seconds": time.perf_counter() - run.started, **means}
             history.append(row)
-            if callback is not None:
-                callback(row)
             if current < best_loss * (1 - config.min_delta) or not math.isfinite(best_loss):
                 best_loss, best_epoch, stale = current, epoch, 0
                 best_state = copy.deepcopy(model.state_dict())
             else:
                 stale += 1
+            if callback is not None:  # after the copy: what a callback does to the weights is not the best epoch's
+                callback(row)
             bar.update(1)
             bar.set_postfix(train=f"{train_loss:.4g}", val=f"{current:.4g}", best=f"{best_loss:.4g}")
             if out_of_time:
@@ -614,9 +640,15 @@ def train_model(
     ------
     ValueError
         If the windows have the wrong shape, contain NaN/inf, or are empty.
-    RuntimeError
-        If the training diverges: a training loss or an epoch's validation loss is NaN or
-        infinite (no model comes back whose weights have blown up).
+    TrainingDiverged
+        A ``RuntimeError``: the training diverged (a training loss or the validation loss went NaN
+        or infinite) before any epoch had finished well.
+
+    Warns
+    -----
+    DivergenceWarning
+        It diverged after good epochs: it stopped there (``stopped == "diverged"``) and the
+        model comes back with the best epoch's weights, as after early stopping.
     """
     config = config or TrainConfig()
     windows, targets = _checked_arrays(model, windows, targets)
@@ -642,5 +674,6 @@ def train_model(
     )
 
 
-__all__ = ["TrainConfig", "TrainResult", "train_model", "evaluate", "seed_everything", "fit_batch_size",
+__all__ = ["TrainConfig", "TrainResult", "TrainingDiverged", "DivergenceWarning",
+           "train_model", "evaluate", "seed_everything", "fit_batch_size",
            "contractive_penalty", "default_training_loss"]
