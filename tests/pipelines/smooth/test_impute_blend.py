@@ -8,14 +8,29 @@ import tsae.pipelines.smooth.imputer as imputer
 from tsae.engine.preprocess import repair_missing
 
 
-def test_line_weight_is_the_least_squares_blend_clipped_to_0_1() -> None:
+def _weight(truth: np.ndarray, line: np.ndarray, fill: np.ndarray) -> float:
+    return float(imputer._blend_weights(truth, line, [fill])[0])
+
+
+def test_one_fill_gets_the_least_squares_weight_clipped_to_0_1() -> None:
     line = np.zeros(4)
     fill = np.array([1.0, -1.0, 2.0, 0.5])
-    assert imputer._line_weight(0.5 * fill, line, fill) == pytest.approx(0.5)
-    assert imputer._line_weight(fill, line, fill) == pytest.approx(1.0)
-    assert imputer._line_weight(3.0 * fill, line, fill) == 1.0  # never beyond the fill
-    assert imputer._line_weight(-fill, line, fill) == 0.0  # never beyond the line
-    assert imputer._line_weight(fill, line, line.copy()) == 0.0  # the same fill: the line
+    assert _weight(0.5 * fill, line, fill) == pytest.approx(0.5)
+    assert _weight(fill, line, fill) == pytest.approx(1.0)
+    assert _weight(3.0 * fill, line, fill) == pytest.approx(1.0)  # never beyond the fill
+    assert _weight(-fill, line, fill) == 0.0  # never beyond the line
+    assert _weight(fill, line, line.copy()) == 0.0  # the same fill: the line
+
+
+def test_two_fills_get_non_negative_weights_that_sum_to_at_most_one() -> None:
+    line = np.zeros(6)
+    a = np.array([1.0, 0, 0, 1, 0, 0])
+    b = np.array([0.0, 1, 0, 0, 1, 0])
+    blend = imputer._blend_weights
+    np.testing.assert_allclose(blend(0.3 * a + 0.5 * b, line, [a, b]), [0.3, 0.5], atol=1e-12)
+    np.testing.assert_allclose(blend(2.0 * a, line, [a, b]), [1.0, 0.0], atol=1e-12)
+    np.testing.assert_allclose(blend(0.8 * a + 0.8 * b, line, [a, b]), [0.5, 0.5], atol=1e-12)  # on the edge
+    np.testing.assert_allclose(blend(-a - b, line, [a, b]), [0.0, 0.0], atol=1e-12)
 
 
 def _gappy_series() -> np.ndarray:
@@ -32,11 +47,11 @@ def test_impute_returns_the_line_plus_the_weighted_autoencoder_step(monkeypatch:
     gaps = np.isnan(x)
     full = imputer.impute(x, rank=3)  # a given rank: the autoencoder's fill, unweighted
     line = repair_missing(x[None])[0]
-    monkeypatch.setattr(imputer, "_chosen_rank", lambda *args: (3, 0.25))
+    monkeypatch.setattr(imputer, "_plan", lambda *args: imputer._Plan(3, 0.25))
     blended = imputer.impute(x)
     np.testing.assert_allclose(blended[gaps], line[gaps] + 0.25 * (full[gaps] - line[gaps]), rtol=1e-9, atol=1e-9)
     np.testing.assert_array_equal(blended[~gaps], x[~gaps])
-    monkeypatch.setattr(imputer, "_chosen_rank", lambda *args: (3, 0.0))
+    monkeypatch.setattr(imputer, "_plan", lambda *args: imputer._Plan(3, 0.0))
     np.testing.assert_allclose(imputer.impute(x)[gaps], line[gaps], rtol=1e-12, atol=1e-12)
 
 
@@ -44,8 +59,8 @@ def test_a_periodic_series_gets_almost_all_of_the_autoencoder_fill() -> None:
     x = _gappy_series()
     missing = np.isnan(x)
     z = repair_missing(((x - np.nanmean(x)) / np.nanstd(x))[None])[0]
-    rank, weight = imputer._chosen_rank(z, missing, 120, 12, 0)
-    assert rank >= 2 and weight > 0.8  # the line cannot follow a sine through a 30-sample gap
+    plan = imputer._plan(z, missing, 120, 12, 0)
+    assert plan.rank >= 2 and plan.weight > 0.8  # the line cannot follow a sine through a 30-sample gap
 
 
 def test_a_random_walk_leans_on_the_line() -> None:
@@ -59,3 +74,31 @@ def test_a_random_walk_leans_on_the_line() -> None:
     line = np.interp(t[gaps], t[~gaps], x[~gaps])
     # a random walk's best guess inside a gap is the line between its ends: the fill stays near it
     assert np.sqrt(np.mean((filled[gaps] - truth[gaps]) ** 2)) <= 1.1 * np.sqrt(np.mean((line - truth[gaps]) ** 2))
+
+
+def test_short_gaps_may_take_the_spline_and_long_ones_never(monkeypatch: pytest.MonkeyPatch) -> None:
+    x = _gappy_series()  # gaps of 30 and 10 samples
+    gaps = np.isnan(x)
+    line = repair_missing(x[None])[0]
+    spline = imputer.spline_fill(line, gaps)
+    full = imputer.impute(x, rank=3)
+    monkeypatch.setattr(imputer, "_plan", lambda *args: imputer._Plan(3, 0.5, short=10, short_weights=(0.25, 0.5)))
+    out = imputer.impute(x)
+    short, long = slice(400, 410), slice(200, 230)
+    np.testing.assert_allclose(out[short], line[short] + 0.25 * (full[short] - line[short])
+                               + 0.5 * (spline[short] - line[short]), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(out[long], line[long] + 0.5 * (full[long] - line[long]), rtol=1e-9, atol=1e-9)
+
+
+def test_a_short_gap_in_a_smooth_series_is_weighed_with_the_spline() -> None:
+    t = np.arange(1000)
+    x = np.sin(2 * np.pi * (t / 200.0) ** 2) + 0.01 * np.random.default_rng(7).normal(size=t.size)  # a chirp
+    x[500:508] = np.nan
+    missing = np.isnan(x)
+    z = repair_missing(((x - np.nanmean(x)) / np.nanstd(x))[None])[0]
+    plan = imputer._plan(z, missing, 64, 12, 0)
+    assert plan.short == 8 and plan.short_weights[1] > 0.3  # the sweep's frequency changes: a spline follows it
+    x[440:500] = np.nan  # one long gap: 10 % of the samples hidden are too few blocks of its length to weigh a spline
+    missing = np.isnan(x)
+    z = repair_missing(((x - np.nanmean(x)) / np.nanstd(x))[None])[0]
+    assert imputer._plan(z, missing, 64, 12, 0).short == 0
