@@ -35,7 +35,8 @@ class DenoiserModel(click.ParamType):
 @click.option("--strength", type=FloatRange(0.0, 1.0), default=1.0, show_default=True,
               help="0 keeps the input, 1 applies the full model.")
 @click.option("--atten-limit", "atten_limit", type=FloatRange(min=0.0), default=None, metavar="DB",
-              help="Maximum attenuation in dB (e.g. 12 keeps some ambience; 0 returns the input). Default: unlimited.")
+              help="Maximum attenuation in dB (e.g. 12 keeps some ambience; 0 returns the input; inf: no limit). "
+                   "Default: the model's (45 dB for denoiser2, none for denoiser).")
 @click.option("--batch", type=click.IntRange(min=1), default=16, show_default=True, metavar="N",
               help="Denoise up to N files of one sample rate side by side (one model step per frame "
                    "for all; try a larger N with --device cuda).")

@@ -6,7 +6,6 @@ import importlib
 import importlib.util
 import io
 import json
-import math
 import os
 import sys
 import warnings
@@ -126,8 +125,6 @@ def export_model(
     elif denoiser:
         from tsae.export.kinds import denoiser_export
 
-        if atten_limit is not None and math.isinf(atten_limit):  # an infinite limit is none (and JSON has no inf)
-            atten_limit = None
         kind, module, spec = "denoiser_step", *denoiser_export(loaded, strength=strength, atten_limit=atten_limit)
     else:
         from tsae.export.kinds import window_export

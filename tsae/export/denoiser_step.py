@@ -74,7 +74,7 @@ class DenoiserStep(nn.Module):
         self._table("envelope", wsq.reshape(n // self.hop, self.hop).sum(axis=0))
         self.guard = bool(guard)
         self.complex_mask = getattr(net, "mask_kind", "real") == "complex"
-        self.strength, self.floor = _finish.finish_settings(strength, atten_limit)
+        self.strength, self.floor = _finish.finish_settings(strength, _finish.resolved_atten_limit(atten_limit, net))
 
     def _table(self, name: str, value: np.ndarray) -> None:
         self.register_buffer(name, torch.as_tensor(value, dtype=torch.float32), persistent=False)

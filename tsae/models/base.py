@@ -73,6 +73,8 @@ class StreamingModel(Protocol):
     (``denoiser2``). The streaming pipelines work in numpy: a family whose :meth:`step`
     takes tensors also provides ``streamer() -> StreamingModel`` whose ``step``
     takes and returns numpy arrays (and may choose a faster path than the network).
+    A denoiser family may also set ``default_atten_limit`` (dB, or None): the attenuation
+    limit the pipelines apply when the user gives none (``denoiser2``: 45 dB).
     """
 
     window: int

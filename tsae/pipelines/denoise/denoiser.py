@@ -40,7 +40,7 @@ from tsae.engine.layout import (
     real_array,
 )
 from tsae.errors import shown
-from tsae.pipelines.denoise.mask_finish import MaskFinisher, finish_settings
+from tsae.pipelines.denoise.mask_finish import MaskFinisher, finish_settings, resolved_atten_limit
 
 DEFAULT_MODEL_RESOURCE = "weights/denoiser2.tsae"
 
@@ -198,7 +198,8 @@ def checked_seconds(name: str, seconds: Any) -> float:
 
 
 def checked_atten_limit(atten_limit: Any) -> float | None:
-    """``atten_limit`` in dB as a float (``None`` and ``inf``: no limit), or a ``ValueError`` naming it.
+    """``atten_limit`` in dB as a float (``None``: the model's default; ``inf``: no limit), or a ``ValueError``
+    naming it.
 
     Examples
     --------
@@ -297,9 +298,8 @@ class StreamingDenoiser:
         Rate of the audio you feed, 4000 to 768000 Hz (resampled internally to the model's
         16 kHz). What that round trip loses (above the model's band, 8 kHz, at higher rates;
         the top edge of the input's band at lower ones) is kept at the gain ``strength`` and
-        ``atten_limit`` allow: removed at full strength with no limit (the model cannot
-        tell speech from noise there), kept whole at strength 0, ``atten_limit`` dB down
-        with a limit.
+        ``atten_limit`` allow: ``atten_limit`` dB down at full strength (removed with no limit;
+        the model cannot tell speech from noise there), kept whole at strength 0.
     channels
         Number of channels; each is denoised independently.
     model
@@ -307,8 +307,10 @@ class StreamingDenoiser:
     strength
         0 returns the input unchanged, 1 applies the full model (default).
     atten_limit
-        Maximum attenuation in dB (``None``: unlimited), like DeepFilterNet's
-        ``--atten-lim``; 12-20 dB keeps some ambience.
+        Maximum attenuation in dB, like DeepFilterNet's ``--atten-lim``; 12-20 dB keeps some
+        ambience. ``None``: the model's ``default_atten_limit`` (45 dB for the shipped
+        ``denoiser2``: deeper gains leave spectral holes that cost more than the noise they
+        remove; none for ``denoiser``); ``inf``: no limit. :attr:`atten_limit` is the one applied.
     device
         ``"cpu"``, ``"cuda"`` or ``"auto"`` (the CPU: this frame-by-frame model is
         faster there than with one GPU launch per 16 ms frame). A network passed as
@@ -370,6 +372,7 @@ class StreamingDenoiser:
         self.sample_rate = checked_rate(sample_rate)
         self.net, self.model_rate = load_denoiser(model, device)
         self.channels = channels
+        self.atten_limit = resolved_atten_limit(self.atten_limit, self.net)  # None: the model's default
         self.strength, floor = finish_settings(strength, self.atten_limit)
         self.resample_quality = resample_quality
         self._stepper = self.net.streamer()

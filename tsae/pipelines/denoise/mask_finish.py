@@ -20,6 +20,7 @@ chunking, so streaming equals whole-file processing bit for bit.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -43,6 +44,22 @@ GUARD_BLOCKS = 6  # blocks in the noise-floor window (about 1.5 s at the 16 ms h
 _STARTED, _BLOCK_FRAMES, _MINIMA, _NEXT = range(4)
 
 
+def resolved_atten_limit(atten_limit: float | None, net: Any) -> float:
+    """The attenuation limit (dB) a denoiser applies: ``atten_limit``, or when it is None the network's
+    ``default_atten_limit`` (a family's optional attribute, see :class:`~tsae.models.base.StreamingModel`);
+    ``inf`` when there is none. A default that is not a number of dB >= 0 is a ``ValueError`` naming the family.
+    """
+    if atten_limit is None:
+        default = getattr(net, "default_atten_limit", None)
+        if default is None:
+            return math.inf
+        if isinstance(default, bool) or not isinstance(default, (int, float)) or not default >= 0:
+            raise ValueError(f"model family {getattr(net, 'name', type(net).__name__)!r}: default_atten_limit must "
+                             f"be None or a number of dB >= 0, got {default!r}")
+        atten_limit = float(default)
+    return float(atten_limit)
+
+
 def finish_settings(strength: float, atten_limit: float | None) -> tuple[float, float]:
     """The ``(strength, floor)`` a finisher applies for the user's ``strength`` and ``atten_limit`` (dB).
 
@@ -50,7 +67,7 @@ def finish_settings(strength: float, atten_limit: float | None) -> tuple[float, 
     removes nothing, so it passes the input as strength 0 does: a floor of 1 alone would still
     keep a complex mask's gains above 1 and its phase.
     """
-    if atten_limit is None:
+    if atten_limit is None or math.isinf(atten_limit):
         return float(strength), 0.0
     if float(atten_limit) == 0.0:
         return 0.0, 1.0
