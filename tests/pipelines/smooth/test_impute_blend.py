@@ -102,3 +102,14 @@ def test_a_short_gap_in_a_smooth_series_is_weighed_with_the_spline() -> None:
     missing = np.isnan(x)
     z = repair_missing(((x - np.nanmean(x)) / np.nanstd(x))[None])[0]
     assert imputer._plan(z, missing, 64, 12, 0).short == 0
+
+
+@pytest.mark.parametrize(("n", "observed"), [(100, 10), (200, 20), (100, 11), (100, 12), (300, 30)])
+def test_one_short_observed_run_is_filled_without_a_spline(n: int, observed: int) -> None:
+    # the hidden block can be the whole observed run: nothing is left to draw a spline through
+    x = np.full(n, np.nan)
+    x[40:40 + observed] = np.sin(np.arange(observed))
+    for seed in range(3):
+        filled = imputer.impute(x, seed=seed)
+        assert np.isfinite(filled).all()
+        np.testing.assert_array_equal(filled[40:40 + observed], x[40:40 + observed])

@@ -179,7 +179,9 @@ def _plan(z: np.ndarray, missing: np.ndarray, L: int, max_rank: int, seed: int) 
     trial = repair_missing(trial)
     line = trial[hide]
     both = missing | hide
-    spline = spline_fill(trial, both)[hide]
+    # the spline is weighed only on enough hidden blocks, through enough samples left (a cubic needs 4)
+    weigh_spline = hide.sum() >= SPLINE_BLOCKS * block and (~both).sum() >= 4
+    spline = spline_fill(trial, both)[hide] if weigh_spline else None
     fills: dict[int, np.ndarray] = {}
     best_err, rank, worse = float(np.sqrt(np.mean((line - truth) ** 2))), 0, 0
     for r in range(1, max_rank + 1):
@@ -196,7 +198,7 @@ def _plan(z: np.ndarray, missing: np.ndarray, L: int, max_rank: int, seed: int) 
         rank = min(fills, key=lambda r: float(np.mean((fills[r] - truth) ** 2)))
     weight = float(_blend_weights(truth, line, [fills[rank]])[0])
     plan = _Plan(rank, weight)
-    if hide.sum() >= SPLINE_BLOCKS * block:
+    if spline is not None:
         both_weights = _blend_weights(truth, line, [fills[rank], spline])
         plan.short, plan.short_weights = block, (float(both_weights[0]), float(both_weights[1]))
     if plan.weight <= 0 and plan.short_weights[0] <= 0:
