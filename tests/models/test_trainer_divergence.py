@@ -64,3 +64,12 @@ def test_a_blow_up_in_the_first_epoch_is_still_an_error() -> None:
         with pytest.raises(TrainingDiverged, match=r"training diverged \(validation loss is nan after epoch 1\)"):
             train_model(net, windows, TrainConfig(epochs=3, lr=1e30, batch_size=1000, quiet=True, device="cpu"))
     assert issubclass(TrainingDiverged, RuntimeError)  # callers that caught RuntimeError still do
+
+
+def test_the_error_pickles_with_its_message() -> None:
+    import pickle
+
+    error = TrainingDiverged("model family 'x' (built in)", "loss is nan")
+    again = pickle.loads(pickle.dumps(error))
+    assert str(again) == str(error) and again.what == "loss is nan"
+    assert str(error).startswith("model family 'x' (built in): training diverged (loss is nan); lower the learning")

@@ -286,7 +286,7 @@ def _step_loss(model: Any, x: Any, target: Any, regularizer: str, weight: float,
         loss = loss + weight * penalty
         parts = {**parts, "jacobian": float(penalty.detach())}
     if not torch.isfinite(loss):
-        raise TrainingDiverged(model, f"loss is {float(loss.detach())}")
+        raise TrainingDiverged(_family_label(model), f"loss is {float(loss.detach())}")
     return loss, parts
 
 
@@ -297,10 +297,13 @@ class TrainingDiverged(RuntimeError):
     best one's weights and warns (:class:`DivergenceWarning`).
     """
 
-    def __init__(self, model: Any, what: str) -> None:
-        self.family, self.what = _family_label(model), what
-        super().__init__(f"{self.family}: training diverged ({what}); lower the learning rate or normalise the "
-                         "data, or check that the family's forward pass gives finite values")
+    def __init__(self, family: str, what: str) -> None:
+        super().__init__(family, what)  # the arguments, so that the error pickles (a worker process raises it)
+        self.family, self.what = family, what
+
+    def __str__(self) -> str:
+        return (f"{self.family}: training diverged ({self.what}); lower the learning rate or normalise the data, "
+                "or check that the family's forward pass gives finite values")
 
 
 class DivergenceWarning(UserWarning):
@@ -575,7 +578,7 @@ def _fit_epochs(run: _Run, callback: Callable[[dict[str, float]], None] | None) 
                     means.update(end_epoch())
                 current, _ = run.validate()
                 if not math.isfinite(current):  # the last step's update blew the weights up
-                    raise TrainingDiverged(model, f"validation loss is {current} after epoch {epoch}")
+                    raise TrainingDiverged(_family_label(model), f"validation loss is {current} after epoch {epoch}")
             except TrainingDiverged as error:
                 if not history:  # no epoch finished well: no model worth keeping
                     raise
