@@ -1,6 +1,7 @@
 """``tsae export`` (a model or detector to ONNX) and ``tsae devices`` (sound cards for ``denoise --live``)."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -11,8 +12,9 @@ from tsae.export.api import DEFAULT_OPSET, MAX_OPSET, MIN_OPSET
 
 @click.command("export")
 @click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="The .onnx file (default: MODEL with .onnx); a .json sidecar is written beside it.")
+@click.option("-o", "--output", type=click.Path(), default=None,  # a str keeps the trailing / of a folder
+              help="The .onnx file (default: MODEL with .onnx), or a folder to write it in; a .json sidecar "
+                   "is written beside it.")
 @click.option("--opset", type=click.IntRange(MIN_OPSET, MAX_OPSET), default=DEFAULT_OPSET, show_default=True,
               help="ONNX opset (the transformer family needs 14 or later).")
 @click.option("--strength", type=FloatRange(0.0, 1.0), default=1.0, show_default=True,
@@ -20,7 +22,7 @@ from tsae.export.api import DEFAULT_OPSET, MAX_OPSET, MIN_OPSET
 @click.option("--atten-limit", "atten_limit", type=FloatRange(min=0.0), default=None, metavar="DB",
               help="Denoiser only: as for tsae denoise, fixed in the graph.")
 @quiet_option
-def export_command(model: Path, output: Path | None, opset: int, strength: float, atten_limit: float | None,
+def export_command(model: Path, output: str | None, opset: int, strength: float, atten_limit: float | None,
                    quiet: bool) -> None:
     """Export MODEL (a .tsae model or detector file, or a shipped denoiser's name) to ONNX, with a JSON sidecar.
 
@@ -41,17 +43,25 @@ def export_command(model: Path, output: Path | None, opset: int, strength: float
       tsae export model.tsae -o model.onnx
       tsae export pump.tsae -o pump.onnx
       tsae export denoiser2 -o den.onnx --atten-limit 15
+      tsae export model.tsae -o onnx/          # writes onnx/model.onnx
     """
     from tsae.export import export_model
     from tsae.pipelines.denoise.denoiser import model_path, shipped_models
 
     if not model.exists() and str(model) in shipped_models():  # a shipped model's name, as tsae denoise --model
-        model, output = model_path(str(model)), output or Path(f"{model}.onnx")
+        model, default = model_path(str(model)), Path(f"{model}.onnx")
     elif not model.is_file():
         names = ", ".join(shipped_models())
         raise click.BadParameter(f"{model}: no such model file, nor a shipped model ({names})", param_hint="MODEL")
-    result = export_model(model, output or model.with_suffix(".onnx"), opset=opset, strength=strength,
-                          atten_limit=atten_limit)
+    else:
+        default = model.with_suffix(".onnx")
+    target = default
+    if output is not None:
+        target = Path(output)
+        if output.endswith(("/", os.sep)) or target.is_dir():  # a folder: the default name in it, as denoise -o
+            target.mkdir(parents=True, exist_ok=True)
+            target = target / default.name
+    result = export_model(model, target, opset=opset, strength=strength, atten_limit=atten_limit)
     echo_done(f"wrote {result.onnx} ({result.kind}) and {result.sidecar}", quiet)
 
 
