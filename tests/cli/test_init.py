@@ -3,16 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from cli_helpers import run
 
-from tsae.cli import cli
 from tsae.models.modelfile import load_model
 
 FAST = ["--epochs", "1", "-q", "--device", "cpu"]
-
-
-def run(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 def write(path, channels: int, n: int = 400):

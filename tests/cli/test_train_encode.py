@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 import pytest
+from cli_helpers import assert_one_line_error, run
 from click.testing import CliRunner
 
 from tsae.cli import cli
@@ -13,19 +14,6 @@ from tsae.models.modelfile import load_model
 
 FAST = ["--window", "32", "--hop", "8", "--epochs", "2", "-q", "--device", "cpu", "--param", "hidden=4",
         "--param", "latent=4"]
-
-
-def run(*args: str):
-    return CliRunner().invoke(cli, [str(a) for a in args])
-
-
-def assert_one_line_error(result, *fragments: str) -> None:
-    assert result.exit_code != 0
-    text = result.output.strip()
-    assert text.count("\n") == 0, text
-    assert "Traceback" not in text
-    for fragment in fragments:
-        assert fragment in text, text
 
 
 EXTRA = {"transformer": ["--param", "d_model=8", "--param", "heads=2", "--param", "ff=8", "--param", "latent=4"],

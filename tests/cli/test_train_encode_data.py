@@ -12,28 +12,15 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from click.testing import CliRunner
+from cli_helpers import assert_one_line_error, run
 
 import tsae
-from tsae.cli import cli
 from tsae.models.fit import OutlierWarning, read_training_data
 from tsae.models.trainer import TrainConfig, train_model
 
 FAST = ["--window", "32", "--hop", "8", "--epochs", "1", "-q", "--device", "cpu", "--param", "hidden=4",
         "--param", "latent=4"]
 CONFIG = TrainConfig(epochs=1, quiet=True, device="cpu", batch_size=16)
-
-
-def run(*args: object):
-    return CliRunner().invoke(cli, [str(a) for a in args])
-
-
-def one_line_error(result, *fragments: str) -> None:
-    assert result.exit_code != 0
-    text = result.output.strip()
-    assert text.count("\n") == 0 and "Traceback" not in text, text
-    for fragment in fragments:
-        assert fragment in text, text
 
 
 def signals(channels: int = 3, n: int = 200) -> np.ndarray:
@@ -67,8 +54,8 @@ def test_tables_in_another_column_order_are_matched_by_name(tables) -> None:
 def test_tables_with_other_columns_are_refused(tables, tmp_path) -> None:
     other = write_csv(tmp_path / "ac.csv", {"a": signals(1)[0], "c": signals(1)[0]})
     out = tmp_path / "m.tsae"
-    one_line_error(run("train", tables[0], other, *FAST, "-o", out), "ac.csv: its columns differ from",
-                   "'b' missing", "'c' not in")
+    assert_one_line_error(run("train", tables[0], other, *FAST, "-o", out), "ac.csv: its columns differ from",
+                          "'b' missing", "'c' not in")
     assert not out.exists()
 
 
@@ -90,7 +77,7 @@ def test_a_training_whose_last_step_blows_up_leaves_no_model(tmp_path) -> None:
     np.save(data, signals())
     out = tmp_path / "m.tsae"
     result = run("train", data, *FAST, "--lr", "1e30", "--batch-size", "1000", "-o", out)
-    one_line_error(result, "training diverged (validation loss is nan after epoch 1)", "lower the learning rate")
+    assert_one_line_error(result, "training diverged (validation loss is nan after epoch 1)", "lower the learning rate")
     assert not out.exists()
 
 
@@ -125,7 +112,7 @@ def test_encode_refuses_nan_codes(blown_up, tmp_path, n) -> None:
     with pytest.raises(ValueError, match="blown.tsae: its encoder gives NaN or infinite codes"):
         encode_file(blown_up, data, codes, block=256)
     assert not codes.exists()
-    one_line_error(run("encode", blown_up, data, "-o", codes), "NaN or infinite codes (from window 0)")
+    assert_one_line_error(run("encode", blown_up, data, "-o", codes), "NaN or infinite codes (from window 0)")
     assert not codes.exists()
 
 
@@ -190,7 +177,7 @@ def test_encode_names_the_file_and_the_model_of_another_channel_count(tables, tm
     model = tmp_path / "m.tsae"
     assert run("train", data, *FAST, "-o", model).exit_code == 0
     result = run("encode", model, tables[0], "-o", tmp_path / "c.npy")
-    one_line_error(result, "ab.csv: has 2 channel(s) but the model was trained on 3 (", "m.tsae)")
+    assert_one_line_error(result, "ab.csv: has 2 channel(s) but the model was trained on 3 (", "m.tsae)")
     assert "values has" not in result.output and not (tmp_path / "c.npy").exists()
 
 
@@ -243,8 +230,8 @@ def test_encode_refuses_an_output_that_is_not_npy(tables, tmp_path, name) -> Non
     # 'tsae encode -o codes.csv' wrote a .npy array's bytes under the .csv name
     model = tmp_path / "m.tsae"
     assert run("train", tables[0], *FAST, "-o", model).exit_code == 0
-    one_line_error(run("encode", model, tables[0], "-o", tmp_path / name, "-q"),
-                   f"{name}: the codes are written as a .npy array; name the output codes.npy")
+    assert_one_line_error(run("encode", model, tables[0], "-o", tmp_path / name, "-q"),
+                          f"{name}: the codes are written as a .npy array; name the output codes.npy")
     assert not (tmp_path / name).exists()
 
 
@@ -258,6 +245,6 @@ def test_init_from_a_model_without_an_encoder_is_told_before_the_data_is_read(tm
 
     monkeypatch.setattr(fit_module, "read_training_data", no_reading)
     data = write_csv(tmp_path / "ab.csv", {"a": signals(1)[0], "b": signals(1)[0]})
-    one_line_error(run("train", data, "--init", model_path("denoiser2"), "-o", tmp_path / "m.tsae", "-q"),
-                   "denoiser2.tsae: the denoiser2 family declares no encoder weights to start from")
+    assert_one_line_error(run("train", data, "--init", model_path("denoiser2"), "-o", tmp_path / "m.tsae", "-q"),
+                          "denoiser2.tsae: the denoiser2 family declares no encoder weights to start from")
     assert not (tmp_path / "m.tsae").exists()

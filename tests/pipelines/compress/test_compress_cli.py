@@ -5,24 +5,11 @@ import shutil
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from cli_helpers import assert_one_line_error, run
 
-from tsae.cli import cli
 from tsae.io.series import read_series
 
 from compress_helpers import walk
-
-
-def run(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
-
-
-def assert_one_line_error(result, *fragments: str) -> None:
-    assert result.exit_code != 0
-    text = result.output.strip()
-    assert text.count("\n") == 0 and "Traceback" not in text, text
-    for fragment in fragments:
-        assert fragment in text, text
 
 
 @pytest.fixture()

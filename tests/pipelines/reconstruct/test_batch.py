@@ -7,17 +7,12 @@ import sys
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from cli_helpers import run
 
-from tsae.cli import cli
 from tsae.io.tables import read_table
 from tsae.pipelines.reconstruct.batch import read_manifest, reconstruct_files
 
 GOOD = [f"s{i}.csv" for i in range(4)]
-
-
-def run(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 def outputs(folder):

@@ -6,14 +6,9 @@ import sys
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from cli_helpers import run
 
-from tsae.cli import cli
 from tsae.io.tables import read_table
-
-
-def run(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 @pytest.fixture()
