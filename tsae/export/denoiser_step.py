@@ -35,7 +35,8 @@ class DenoiserStep(nn.Module):
         its ``mask_kind`` is ``"complex"``, on the frame's real and imaginary parts,
         returning those of a complex mask (``denoiser2``).
     strength, atten_limit, guard
-        As for :class:`~tsae.pipelines.denoise.denoiser.StreamingDenoiser`, fixed in the graph.
+        As for :class:`~tsae.pipelines.denoise.denoiser.StreamingDenoiser`, fixed in the graph;
+        :attr:`atten_limit` is the limit applied (``inf``: none).
     """
 
     analysis_re: torch.Tensor
@@ -74,7 +75,8 @@ class DenoiserStep(nn.Module):
         self._table("envelope", wsq.reshape(n // self.hop, self.hop).sum(axis=0))
         self.guard = bool(guard)
         self.complex_mask = getattr(net, "mask_kind", "real") == "complex"
-        self.strength, self.floor = _finish.finish_settings(strength, _finish.resolved_atten_limit(atten_limit, net))
+        self.atten_limit = _finish.resolved_atten_limit(atten_limit, net)  # None: the model's default; inf: none
+        self.strength, self.floor = _finish.finish_settings(strength, self.atten_limit)
 
     def _table(self, name: str, value: np.ndarray) -> None:
         self.register_buffer(name, torch.as_tensor(value, dtype=torch.float32), persistent=False)

@@ -61,9 +61,6 @@ def window_export(loaded: Any) -> tuple[torch.nn.Module, dict[str, Any]]:
 def denoiser_export(loaded: Any, *, strength: float, atten_limit: float | None) -> tuple[torch.nn.Module, dict]:
     """The streaming denoiser: ``samples`` ``(batch, hop)`` + state -> ``output`` ``(batch, hop)`` + state."""
     from tsae.export.denoiser_step import DenoiserStep
-    from tsae.pipelines.denoise.mask_finish import resolved_atten_limit
-
-    atten_limit = resolved_atten_limit(atten_limit, loaded.model)  # None: the model's default; inf: none
     step = DenoiserStep(loaded.model, strength=strength, atten_limit=atten_limit)
     state = step.initial_state(1)
     names_in = ["samples", *(f"in_{k}" for k in state)]
@@ -83,7 +80,8 @@ def denoiser_export(loaded: Any, *, strength: float, atten_limit: float | None) 
                   for k, v in state.items()},
         "sample_rate": rate, "hop": step.hop, "n_fft": step.n_fft, "lookahead": step.lookahead,
         "delay_samples": step.delay, "latency_seconds": (step.delay + step.hop) / rate,
-        "strength": strength, "atten_limit": None if math.isinf(atten_limit) else atten_limit, "normalizer": None,
+        "strength": strength, "normalizer": None,
+        "atten_limit": None if math.isinf(step.atten_limit) else step.atten_limit,  # the one applied; JSON has no inf
         "usage": "feed `hop` samples per channel (batch = channels) at `sample_rate` with the state; the "
                  "output lags by `delay_samples`: drop that many leading samples and feed that many zeros at the "
                  "end. Resample other rates to `sample_rate` first.",
