@@ -49,3 +49,11 @@ def test_a_file_name_is_still_a_file_and_must_end_in_onnx(model, tmp_path) -> No
     result = _export(str(model), "-o", str(tmp_path / "x.txt"))
     assert result.exit_code != 0 and "an ONNX export must end in .onnx" in result.output
     assert not (tmp_path / "x.txt").exists()
+
+
+def test_a_bad_model_leaves_no_folder(tmp_path) -> None:
+    bad = tmp_path / "bad.tsae"
+    bad.write_bytes(b"\x00" * 300)
+    result = _export(str(bad), "-o", f"{tmp_path / 'made'}/")
+    assert result.exit_code != 0 and "bad.tsae" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "made").exists()

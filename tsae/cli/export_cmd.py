@@ -59,8 +59,7 @@ def export_command(model: Path, output: str | None, opset: int, strength: float,
     if output is not None:
         target = Path(output)
         if output.endswith(("/", os.sep)) or target.is_dir():  # a folder: the default name in it, as denoise -o
-            target.mkdir(parents=True, exist_ok=True)
-            target = target / default.name
+            target = target / default.name  # (the atomic writer makes the folder, once there is something to write)
     result = export_model(model, target, opset=opset, strength=strength, atten_limit=atten_limit)
     echo_done(f"wrote {result.onnx} ({result.kind}) and {result.sidecar}", quiet)
 
