@@ -143,6 +143,38 @@ def test_holdout_calibration_uses_unseen_scores(train_data):
     assert insample.calibration_scores_.shape == (len(train_data),)
 
 
+
+def test_data_too_short_to_hold_out_is_cross_fitted():
+    """A detector that learnt every training window by heart must not set its threshold on them: before,
+    data too short for a hold-out took an in-sample threshold and flagged most new normal samples."""
+    from tsae.pipelines.anomaly.detector import FitWarning
+    from tsae.pipelines.anomaly.files import alarm_report
+
+    train, new = make_series(100, seed=0), make_series(2000, seed=1)  # 30 rows held out: fewer than 2 windows
+    settings = dict(window=16, epochs=20, device="cpu", scales=())
+    with pytest.warns(FitWarning, match=r"too few to hold any out .* the last 30 scored by a copy of the detector "
+                                        r"learnt from the 70 before them \(cross-fit\)"):
+        crossed = Detector(**settings).fit(train.T)
+    insample = Detector(calibration="training", **settings).fit(train.T)
+    assert crossed.threshold_obj_.params["scores"] == "crossfit"
+    assert crossed.calibration_scores_.shape == (30,)
+    assert crossed.selfcheck_.held_out == 30
+    # the same final detector (its scores), a threshold from errors it never learnt
+    np.testing.assert_allclose(crossed.decision_scores_, insample.decision_scores_)
+    np.testing.assert_allclose(crossed.decision_function(new.T), insample.decision_function(new.T))
+    assert crossed.threshold_ > insample.threshold_
+    flagged = {name: float(np.mean(det.predict(new.T))) for name, det in (("cross", crossed), ("in", insample))}
+    assert flagged["cross"] < 0.5 * flagged["in"], flagged
+    assert "cross-fit" in alarm_report(crossed) and "in-sample" not in alarm_report(crossed)
+
+
+def test_data_too_short_to_cross_fit_stays_in_sample():
+    det = Detector(window=16, epochs=2, device="cpu", scales=())
+    with pytest.warns(UserWarning, match="threshold come from the training samples themselves"):
+        det.fit(make_series(40, seed=0).T)  # 12 rows would be held out: under one window
+    assert det.threshold_obj_.params["scores"] == "training"
+    assert det.calibration_scores_.shape == (40,)
+
 def test_contributions_name_the_sensor_that_left_its_normal_level():
     """A small fault on a quiet sensor outranks a noisy sensor that is as noisy as usual."""
     rng = np.random.default_rng(3)

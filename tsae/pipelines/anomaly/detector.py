@@ -81,6 +81,7 @@ from tsae.pipelines.anomaly.terms import (
     TERMS,
     available_terms,
     combine_rows,
+    copy_levels,
     fit_window_terms,
     set_level,
     set_terms,
@@ -94,7 +95,7 @@ from tsae.pipelines.anomaly.thresholds import fit_threshold
 class FitWarning(UserWarning):
     """The training data was learnt from, but in a way that makes a weaker detector, and the user should know.
 
-    Training data too short to hold any out (the threshold then comes from in-sample scores), and
+    Training data too short to hold any out (the threshold then comes from a cross-fit or in-sample scores), and
     sensors with runs of missing values longer than the window (interpolated as straight lines and
     learnt as normal). ``tsae detect fit`` tells each in one line naming the file.
     """
@@ -333,7 +334,12 @@ class Detector:
         scored by terms learnt from the rows before them (errors on unseen normal data are
         higher than in-sample ones); the subspace and statistics terms are then learnt again
         from all rows (cheap), the network is not. ``"training"``: in-sample (no self-check;
-        more false alarms). Short data (held-out part under 2 windows) always uses the in-sample scores.
+        more false alarms). Data too short for a hold-out (held-out part under 2 windows, or
+        the rest under 4) is *cross-fitted*: a copy of the detector learnt from the first rows
+        scores the last ``holdout`` of them, in the final detector's units, for the threshold
+        and the sensors' normal error levels (no self-check); the final detector learns the
+        normal levels and every term from all rows. Data too short even for that (under one
+        main window held out, or two before it) uses the in-sample scores.
     init
         A model file (``tsae train``, perhaps on other unlabelled series) whose encoder the
         network starts from; its window (when ``window="auto"``) and hyper-parameters are
@@ -506,9 +512,10 @@ class Detector:
         Z = normalizer.transform(X)
         window, hop, smooth = self._frame_sizes(Z)
         split = self._holdout_start(n, window)
-        self._warn_weak_fit(names, gaps, n, window, split)
         fit_rows = split or n
         windows = [window] + self._extra_scales(window, fit_rows)
+        cut = None if split else self._crossfit_start(n, windows)
+        self._warn_weak_fit(names, gaps, n, window, split, cut)
         state = self._train_state(Z[:, :fit_rows], windows, hop, smooth, normalizer, record=True)
         self.sensors_ = names
         self.window_, self.hop_, self.smooth_ = window, hop, smooth
@@ -523,9 +530,13 @@ class Detector:
             self.selfcheck_ = SelfCheck(chosen=self._fixed_terms(state) or available_terms(state),
                                         reason="in-sample calibration: no self-check")
             set_terms(state, self.selfcheck_.chosen, self.linear_weight)
-            calib_rows = combine_rows(levels, self.selfcheck_.chosen, self.linear_weight)
+            if cut is None:
+                calib_rows, source = combine_rows(levels, self.selfcheck_.chosen, self.linear_weight), "training"
+            else:
+                calib_rows, source = self._crossfit_rows(state, Z, X, windows, cut), "crossfit"
+                self.selfcheck_.reason = "cross-fit calibration: no self-check"
+                self.selfcheck_.held_out = n - cut
             calib_scores = smoothed_scores(calib_rows, smooth, self.centered)
-            source = "training"
         self.state_ = state
         state.contrib_base = np.maximum(np.nanmean(calib_rows, axis=0), _EPS)
         self.decision_scores_, _ = self._score_state(state, X)
@@ -534,8 +545,10 @@ class Detector:
         self.labels_ = (self.decision_scores_ > self.threshold_).astype(np.int64)
         return self
 
-    def _warn_weak_fit(self, names: list[str], gaps: np.ndarray, n: int, window: int, split: int | None) -> None:
-        """Warn (:class:`FitWarning`) about missing runs longer than the window and about too short data."""
+    def _warn_weak_fit(self, names: list[str], gaps: np.ndarray, n: int, window: int, split: int | None,
+                       cut: int | None) -> None:
+        """Warn (:class:`FitWarning`) about missing runs longer than the window and about too short data
+        (``split``: the hold-out's first row, ``cut``: the cross-fit's, None: none)."""
         long = np.flatnonzero(gaps > window)
         if long.size:
             told = ", ".join(f"{names[i]!r} ({int(gaps[i])} samples)" for i in long[:5])
@@ -547,9 +560,16 @@ class Detector:
             need = n
             while self._holdout_start(need, window) is None:
                 need += max(1, window // 4)
-            warnings.warn(f"{n} training samples are too few to hold any out (about {need} are needed with window "
-                          f"{window}): the normal levels and the threshold come from the training samples themselves, "
-                          "so new normal data will raise false alarms", FitWarning, stacklevel=4)
+            if cut is None:
+                warnings.warn(f"{n} training samples are too few to hold any out (about {need} are needed with window "
+                              f"{window}): the normal levels and the threshold come from the training samples "
+                              "themselves, so new normal data will raise false alarms", FitWarning, stacklevel=4)
+            else:
+                warnings.warn(f"{n} training samples are too few to hold any out (about {need} are needed with window "
+                              f"{window}): the threshold comes from the last {n - cut} scored by a copy of the "
+                              f"detector learnt from the {cut} before them (cross-fit), too few to learn the normal "
+                              "variation well, so new normal data may raise more false alarms than the budget",
+                              FitWarning, stacklevel=4)
 
     def _holdout_start(self, n: int, window: int) -> int | None:
         """First held-out training row, or None when the data is too short to hold part out."""
@@ -559,6 +579,35 @@ class Detector:
         if held < 2 * window or n - held < 4 * window:
             return None
         return n - held
+
+    def _crossfit_start(self, n: int, windows: list[int]) -> int | None:
+        """First row scored by the cross-fit copy (see :meth:`_crossfit_rows`), or None when too short for one.
+
+        Looser than :meth:`_holdout_start`: the copy needs two main windows of rows to learn from
+        (and three of every further scale), the scored part one main window.
+        """
+        if self.calibration == "training":
+            return None
+        held = min(int(round(n * float(self.holdout))), MAX_HELD_OUT)
+        cut = n - held
+        if held < windows[0] or cut < 2 * windows[0] or any(3 * length > cut for length in windows[1:]):
+            return None
+        return cut
+
+    def _crossfit_rows(self, state: DetectorState, Z: np.ndarray, X: np.ndarray, windows: list[int],
+                       cut: int) -> np.ndarray:
+        """The chosen terms' error rows of training rows ``cut:``, scored by a copy learnt from the rows before.
+
+        Data too short for a hold-out still needs a threshold for *new* normal data, and
+        in-sample errors are far below those (a detector that learnt every training window
+        by heart flags every new sample). So a copy of the detector learns from the first
+        rows alone and scores the rest, in the units of the final detector (its normal
+        levels): those rows' scores calibrate the threshold. The final detector learns
+        from every row, so the copy's errors, from less data, err on the side of fewer alarms.
+        """
+        copy_state = self._train_state(Z[:, :cut], windows, state.hop, state.smooth, state.normalizer)
+        copy_levels(state, copy_state)
+        return combine_rows(term_rows(copy_state, X, cut), self.selfcheck_.chosen, self.linear_weight)
 
     def _extra_scales(self, window: int, n: int) -> list[int]:
         """The further window lengths for ``n`` training rows (each needs at least 3 windows of data)."""

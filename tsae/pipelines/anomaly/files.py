@@ -213,9 +213,10 @@ def alarm_report(det: Detector) -> str:
     span = f"{hours:.3g} h" if hours < 48 else f"{days:.3g} days"
     assumed = "" if det.sample_interval else ", assumed"
     budget = f"budget {det.alarms_per_day:g}/day" if det.threshold_obj_.method == "budget" else "no budget"
-    # in-sample calibration (asked for, or training data too short to hold any out): not held-out data
-    source = ("the training data itself, in-sample (new normal data raises more)"
-              if det.threshold_obj_.params.get("scores") == "training" else "held-out normal data")
+    # in-sample calibration (asked for, or training data too short even to cross-fit): not held-out data
+    source = {"training": "the training data itself, in-sample (new normal data raises more)",
+              "crossfit": "training data scored by a copy that never saw it (cross-fit: too short to hold any out)",
+              }.get(str(det.threshold_obj_.params.get("scores")), "held-out normal data")
     return (f"threshold {det.threshold_:.4g}: {realised:.3g} false alarms/day on {span} of {source} "
             f"({budget}; {interval:g} s between samples{assumed})")
 

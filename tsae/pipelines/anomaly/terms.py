@@ -129,6 +129,23 @@ def set_level(state: DetectorState, key: TermKey, level: np.ndarray) -> None:
     term.err_scale = np.asarray(level, np.float64)
 
 
+def level_of(state: DetectorState, key: TermKey) -> np.ndarray:
+    """The normal level ``(C,)`` of the term ``key`` (what :func:`set_level` set)."""
+    name, window = key
+    if name == "ae":
+        return np.asarray(state.err_scale, np.float64)
+    term = next(t for t in [state.primary_term(), *state.scales] if t.window == window)
+    found = term.pca if name == "pca" else term.stats
+    assert found is not None
+    return np.asarray(found.err_scale, np.float64)
+
+
+def copy_levels(source: DetectorState, target: DetectorState) -> None:
+    """Give ``target``'s terms the normal levels of ``source``'s (the two learnt the same terms and windows)."""
+    for key in _keys(source):
+        set_level(target, key, level_of(source, key))
+
+
 def set_window_terms(state: DetectorState, window: int, pca: LinearTerm | None = None,
                      stats: StatsTerm | None = None) -> None:
     """Replace the subspace and/or statistics term of the scale with this window length."""
@@ -171,5 +188,5 @@ def smoothed_scores(rows: np.ndarray, smooth: int, centered: bool) -> np.ndarray
     return smoothed.mean(axis=1)
 
 
-__all__ = ["TERMS", "available_terms", "combine_rows", "fit_window_terms", "set_level", "set_terms",
-           "set_window_terms", "smoothed_scores", "term_rows"]
+__all__ = ["TERMS", "available_terms", "combine_rows", "copy_levels", "fit_window_terms", "level_of", "set_level",
+           "set_terms", "set_window_terms", "smoothed_scores", "term_rows"]
