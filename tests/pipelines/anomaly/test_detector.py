@@ -144,6 +144,23 @@ def test_holdout_calibration_uses_unseen_scores(train_data):
 
 
 
+
+def test_a_sensor_that_often_misses_values_scores_as_it_did_at_fit():
+    """Fit and scoring repair missing values alike (the last good value): before, the fit interpolated them
+    and scoring held them, so the held values looked abnormal and the threshold was set on scores lower than
+    any new data of the same process gets."""
+
+    def sporadic(n, seed):
+        x = make_series(n, seed=seed)
+        x[np.random.default_rng(seed + 10).random(n) < 1 / 7, 2] = np.nan  # "flow" misses one value in seven
+        return x
+
+    train = sporadic(2000, 0)
+    train[0, 2] = 1.0  # a first value: the fit then holds nothing from before the data
+    det = Detector(device="cpu", epochs=5).fit(train.T)
+    np.testing.assert_allclose(det.decision_function(train.T), det.decision_scores_, rtol=1e-9)
+    assert np.mean(det.predict(sporadic(3000, 1).T)) < 0.02  # 0.126 before
+
 def test_data_too_short_to_hold_out_is_cross_fitted():
     """A detector that learnt every training window by heart must not set its threshold on them: before,
     data too short for a hold-out took an in-sample threshold and flagged most new normal samples."""

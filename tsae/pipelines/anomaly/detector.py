@@ -2,10 +2,12 @@
 
 How a sample is scored
 ----------------------
-1. Missing values are repaired by the engine: for fitting, NaN runs are interpolated
-   (:func:`~tsae.engine.preprocess.repair_missing`); for scoring (batch *and* streaming,
-   so that both agree) a missing value holds the sensor's last good value, its training
-   mean before the first one (:func:`~tsae.engine.preprocess.forward_fill`). NaN, inf and
+1. Missing values are repaired by the engine: a missing value holds the sensor's last good
+   value, in scoring (batch *and* streaming, so that both agree; its training mean before
+   the first one, :func:`~tsae.engine.preprocess.forward_fill`) as in fitting (the first
+   good value before it, :func:`~tsae.engine.preprocess.repair_missing`), so that a sensor
+   that often misses a value scores on new data as it did on the data the threshold was
+   set on (interpolating at fit would make every held value look abnormal). NaN, inf and
    values beyond 1e30 in magnitude (no sensor reads them) are missing values, as the table
    reader reads them (:func:`~tsae.pipelines.anomaly.scoring.absurd_as_missing`).
 2. Each sensor is z-scored with its training mean and standard deviation (the engine's
@@ -96,8 +98,8 @@ class FitWarning(UserWarning):
     """The training data was learnt from, but in a way that makes a weaker detector, and the user should know.
 
     Training data too short to hold any out (the threshold then comes from a cross-fit or in-sample scores), and
-    sensors with runs of missing values longer than the window (interpolated as straight lines and
-    learnt as normal). ``tsae detect fit`` tells each in one line naming the file.
+    sensors with runs of missing values longer than the window (held at the last value and learnt as
+    normal). ``tsae detect fit`` tells each in one line naming the file.
     """
 
 
@@ -502,7 +504,7 @@ class Detector:
             bad = [names[i] for i in np.flatnonzero(empty)]
             raise ValueError(f"sensor(s) with no valid value in the training data: {', '.join(bad)}")
         gaps = _longest_missing_runs(X)
-        X = repair_missing(X)
+        X = repair_missing(X, method="ffill")  # as scoring repairs them (forward_fill): see step 1
         self.init_model_ = None
         if self.init is not None:
             from tsae.models.pretrained import load_init
@@ -554,7 +556,7 @@ class Detector:
             told = ", ".join(f"{names[i]!r} ({int(gaps[i])} samples)" for i in long[:5])
             more = f" and {long.size - 5} more" if long.size > 5 else ""
             warnings.warn(f"sensor(s) {told}{more} miss values for longer than the window ({window}) at a stretch: "
-                          "interpolated as straight lines and learnt as normal, a flat or stuck sensor may then go "
+                          "held at the last value and learnt as normal, a flat or stuck sensor may then go "
                           "unflagged; fit on data without long gaps", FitWarning, stacklevel=4)
         if split is None and self.calibration == "holdout":
             need = n
