@@ -1,5 +1,7 @@
-"""Helpers of the compression tests: a tiny fake VQ model, in-memory models, random walks."""
+"""Helpers of the compression tests: a tiny fake VQ model, in-memory models, random walks, rewritten containers."""
 from __future__ import annotations
+
+import io
 
 import numpy as np
 import torch
@@ -7,6 +9,8 @@ from torch import nn
 
 from tsae.models.base import Autoencoder
 from tsae.models.modelfile import LoadedModel
+from tsae.pipelines.compress.container import Block, Reader, write_block, write_header, write_trailer
+from tsae.pipelines.compress.entropy import coder_id
 
 WINDOW = 16
 
@@ -46,3 +50,16 @@ def loaded(model, normalizer=None) -> LoadedModel:
 def walk(n: int, seed: int = 0) -> np.ndarray:
     """Two random-walk channels of n samples."""
     return np.cumsum(np.random.default_rng(seed).normal(size=(2, n)), axis=1)
+
+
+def rewritten(data: bytes, header: dict | None = None, blocks: list[Block] | None = None,
+              trailer: dict | None = None) -> bytes:
+    """``data`` with header entries, blocks or the trailer replaced, every checksum valid (a hostile writer)."""
+    reader = Reader(io.BytesIO(data), "c.tsz")
+    original = list(reader.blocks())
+    out = io.BytesIO()
+    write_header(out, {**reader.header, **(header or {})})
+    for block in original if blocks is None else blocks:
+        write_block(out, block, coder_id("zlib"))
+    write_trailer(out, reader.trailer if trailer is None else trailer)
+    return out.getvalue()

@@ -11,28 +11,15 @@ from click.testing import CliRunner
 
 from tsae.cli import cli
 from tsae.pipelines.compress import Compressor, compress_file, compress_series, decompress_file, decompress_series
-from tsae.pipelines.compress.container import Block, Reader, write_block, write_header, write_trailer
-from tsae.pipelines.compress.entropy import coder_id
+from tsae.pipelines.compress.container import Block, Reader
 from tsae.pipelines.compress.options import MAX_BLOCK_VALUES, MAX_BOUND
 
-from compress_helpers import walk
+from compress_helpers import rewritten, walk
 
 
 def _blocks(data: bytes) -> tuple[Reader, list[Block]]:
     reader = Reader(io.BytesIO(data), "c.tsz")
     return reader, list(reader.blocks())
-
-
-def _rewritten(data: bytes, header: dict | None = None, blocks: list[Block] | None = None,
-               trailer: dict | None = None) -> bytes:
-    """``data`` with header entries, blocks or the trailer replaced, every checksum valid (a hostile writer)."""
-    reader, original = _blocks(data)
-    out = io.BytesIO()
-    write_header(out, {**reader.header, **(header or {})})
-    for block in original if blocks is None else blocks:
-        write_block(out, block, coder_id("zlib"))
-    write_trailer(out, reader.trailer if trailer is None else trailer)
-    return out.getvalue()
 
 
 def _with_arrays(block: Block, **arrays: np.ndarray) -> Block:
@@ -62,7 +49,7 @@ def test_a_relative_bound_beyond_the_limit_is_lowered_and_holds(conv_model):
 
 def test_a_header_bound_beyond_the_limit_is_corrupt(conv_model):
     data = compress_series(conv_model, walk(100), max_error=0.01)
-    hostile = _rewritten(data, header={"max_error": [1e308, 1e308]})  # steps of inf: values q * inf, NaN
+    hostile = rewritten(data, header={"max_error": [1e308, 1e308]})  # steps of inf: values q * inf, NaN
     with pytest.raises(ValueError, match=r"^h\.tsz: corrupt \.tsz header \(malformed error bound\)"):
         decompress_series(hostile, conv_model, name="h.tsz")
 
@@ -160,7 +147,7 @@ def test_a_closed_compressor_writes_nothing_more(conv_model):
 def test_vq_codes_outside_the_codebook_are_one_error_naming_the_file(vq_model, edit, message):
     data = compress_series(vq_model, walk(64))  # no bound: the block holds the codes alone
     block = _blocks(data)[1][0]
-    hostile = _rewritten(data, blocks=[_with_arrays(block, codes=edit(block.arrays["codes"]))])
+    hostile = rewritten(data, blocks=[_with_arrays(block, codes=edit(block.arrays["codes"]))])
     with pytest.raises(ValueError, match=r"^h\.tsz: block 0: " + message):
         decompress_series(hostile, vq_model, name="h.tsz")
 
@@ -168,7 +155,7 @@ def test_vq_codes_outside_the_codebook_are_one_error_naming_the_file(vq_model, e
 def test_a_non_finite_latent_step_is_corrupt_not_nan(conv_model):
     data = compress_series(conv_model, walk(64))  # uniform codes, no bound
     block = _blocks(data)[1][0]
-    hostile = _rewritten(data, blocks=[Block(block.samples, float("nan"), block.check, block.arrays)])
+    hostile = rewritten(data, blocks=[Block(block.samples, float("nan"), block.check, block.arrays)])
     with pytest.raises(ValueError, match=r"^h\.tsz: block 0: malformed latent step nan"):
         decompress_series(hostile, conv_model, name="h.tsz")
 
@@ -177,13 +164,13 @@ def test_a_header_with_absurd_blocks_is_refused_before_a_block_is_inflated(conv_
     samples = 2**32 - 16  # whole windows of 16, and what a block head can count
     block = Block(samples=samples, arrays={"residual": np.zeros((2, 1), np.int64)})
     data = compress_series(conv_model, walk(64), max_error=0.01)
-    hostile = _rewritten(data, header={"block_samples": samples}, blocks=[block] * 50)
+    hostile = rewritten(data, header={"block_samples": samples}, blocks=[block] * 50)
     with pytest.raises(ValueError, match=r"^h\.tsz: corrupt \.tsz header \(blocks of 4294967280 samples x 2 "
                                          r"channel\(s\); a block holds at most 67108864 values\)"):
         decompress_series(hostile, conv_model, name="h.tsz")
     # a file job refuses it before the .npy output is sized by the samples the blocks claim (50 x 2**32)
     compress_file(model_file, _npy(tmp_path, walk(64)), tmp_path / "s.tsz", max_error=0.01)
-    (tmp_path / "h.tsz").write_bytes(_rewritten((tmp_path / "s.tsz").read_bytes(), header={"block_samples": samples},
+    (tmp_path / "h.tsz").write_bytes(rewritten((tmp_path / "s.tsz").read_bytes(), header={"block_samples": samples},
                                                 blocks=[block] * 50))
     with pytest.raises(ValueError, match=r"h\.tsz: corrupt \.tsz header \(blocks of 4294967280 samples"):
         decompress_file(tmp_path / "h.tsz", tmp_path / "out.npy", model=model_file)
@@ -194,7 +181,7 @@ def test_a_trailer_that_disagrees_is_refused_before_a_npy_output_is_opened(model
     import tsae.pipelines.compress.files as files
 
     compress_file(model_file, _npy(tmp_path, walk(64)), tmp_path / "s.tsz", max_error=0.01)
-    (tmp_path / "h.tsz").write_bytes(_rewritten((tmp_path / "s.tsz").read_bytes(),
+    (tmp_path / "h.tsz").write_bytes(rewritten((tmp_path / "s.tsz").read_bytes(),
                                                 trailer={"samples": 10**15, "blocks": 1}))
 
     def never(*args, **kwargs):
@@ -310,7 +297,7 @@ def test_a_container_with_blocks_larger_than_the_writer_makes_now_is_still_read(
     assert block_values_limit(2, 16) == MAX_READ_BLOCK_VALUES > MAX_BLOCK_VALUES
     x = walk(64)
     data = compress_series(conv_model, x, max_error=0.01)
-    older = _rewritten(data, header={"block_samples": MAX_BLOCK_VALUES})  # 2 channels: twice the cap
+    older = rewritten(data, header={"block_samples": MAX_BLOCK_VALUES})  # 2 channels: twice the cap
     np.testing.assert_array_equal(decompress_series(older, conv_model), decompress_series(data, conv_model))
 
 

@@ -1,33 +1,19 @@
 """A hostile .tsz file (a header or block that lies about sizes) is refused before it costs memory."""
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pytest
 
 from tsae.pipelines.compress import compress_series, decompress_series
-from tsae.pipelines.compress.container import Block, Reader, write_block, write_header, write_trailer
+from tsae.pipelines.compress.container import Block
 from tsae.pipelines.compress.entropy import CODERS, _coder, coder_id, unpack_ints
 
-from compress_helpers import walk
+from compress_helpers import rewritten, walk
 
 
 @pytest.fixture(scope="module")
 def container(conv_model):
     return compress_series(conv_model, walk(300), max_error=1e-2, block_windows=4)
-
-
-def _rebuilt(container: bytes, header_change: dict | None = None, blocks: list[Block] | None = None) -> bytes:
-    """The container with its header entries changed and/or its blocks replaced (a hostile writer)."""
-    reader = Reader(io.BytesIO(container), "c.tsz")
-    original = list(reader.blocks())
-    out = io.BytesIO()
-    write_header(out, {**reader.header, **(header_change or {})})
-    for block in original if blocks is None else blocks:
-        write_block(out, block, coder_id("zlib"))
-    write_trailer(out, reader.trailer or {})
-    return out.getvalue()
 
 
 @pytest.mark.parametrize("coder", CODERS)
@@ -47,7 +33,7 @@ def test_the_container_still_round_trips(conv_model, container):
 
 
 def test_a_block_claiming_more_samples_than_the_header_allows_is_refused(conv_model, container):
-    hostile = _rebuilt(container, blocks=[Block(samples=2**31, arrays={"codes": np.zeros((4, 1), np.int64)})])
+    hostile = rewritten(container, blocks=[Block(samples=2**31, arrays={"codes": np.zeros((4, 1), np.int64)})])
     with pytest.raises(ValueError, match=r"^h\.tsz: corrupt \.tsz block \(it claims 2147483648 samples; a block holds"):
         decompress_series(hostile, conv_model, name="h.tsz")
 
@@ -55,7 +41,7 @@ def test_a_block_claiming_more_samples_than_the_header_allows_is_refused(conv_mo
 def test_a_section_claiming_more_values_than_a_block_holds_is_refused(conv_model, container):
     block = Block(samples=16, arrays={"residual": np.zeros((2, 100_000), np.int64)})
     with pytest.raises(ValueError, match=r"section 'residual' claims 200000 values; at most \d+ fit a block"):
-        decompress_series(_rebuilt(container, blocks=[block]), conv_model, name="h.tsz")
+        decompress_series(rewritten(container, blocks=[block]), conv_model, name="h.tsz")
 
 
 @pytest.mark.parametrize(("change", "message"), [
@@ -69,7 +55,7 @@ def test_a_section_claiming_more_values_than_a_block_holds_is_refused(conv_model
 ])
 def test_a_header_that_lies_is_one_error_naming_the_file(conv_model, container, change, message):
     with pytest.raises(ValueError, match=r"^h\.tsz: .*" + message):
-        decompress_series(_rebuilt(container, change), conv_model, name="h.tsz")
+        decompress_series(rewritten(container, change), conv_model, name="h.tsz")
 
 
 def test_a_corrupt_header_is_refused_before_a_npy_output_is_sized(model_file, tmp_path):
@@ -80,7 +66,7 @@ def test_a_corrupt_header_is_refused_before_a_npy_output_is_sized(model_file, tm
     tsz = tmp_path / "s.tsz"
     compress_file(model_file, data, tsz, max_error=1e-2)
     hostile = tmp_path / "h.tsz"
-    hostile.write_bytes(_rebuilt(tsz.read_bytes(), blocks=[Block(samples=2**31)]))
+    hostile.write_bytes(rewritten(tsz.read_bytes(), blocks=[Block(samples=2**31)]))
     with pytest.raises(ValueError, match="it claims 2147483648 samples"):
         decompress_file(hostile, tmp_path / "out.npy", model=model_file)
     assert not (tmp_path / "out.npy").exists()
