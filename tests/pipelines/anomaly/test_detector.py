@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 
@@ -160,6 +162,33 @@ def test_a_sensor_that_often_misses_values_scores_as_it_did_at_fit():
     det = Detector(device="cpu", epochs=5).fit(train.T)
     np.testing.assert_allclose(det.decision_function(train.T), det.decision_scores_, rtol=1e-9)
     assert np.mean(det.predict(sporadic(3000, 1).T)) < 0.02  # 0.126 before
+
+
+@pytest.mark.parametrize("glitch", [200.0, 1e4])
+def test_a_training_glitch_does_not_blind_its_sensor(glitch):
+    """Before, one glitch of 1e4 among 2,000 training values widened the sensor's scale 300 times and a fault of
+    half its amplitude scored below the threshold (0.9 of it)."""
+    from tsae.pipelines.anomaly.detector import FitWarning
+
+    train, new = make_series(2000, seed=0), make_series(3000, seed=1)
+    train[700, 0] = glitch
+    new[1500:1530, 0] += 0.5
+    with pytest.warns(FitWarning, match=rf"sensor\(s\) 'temp' \(1, the first {glitch:g} at sample 700\) have "
+                                        r"training values farther beyond"):
+        det = Detector(device="cpu", epochs=5).fit(train.T, sensors=SENSORS)
+    scores = det.decision_function(new.T)
+    assert scores[1490:1560].max() > 3 * det.threshold_
+    assert scores[:1400].max() < det.threshold_ and scores[1700:].max() < det.threshold_
+
+
+def test_rare_states_and_heavy_tails_are_no_glitches():
+    rng = np.random.default_rng(0)
+    x = make_series(2000, seed=0)
+    x[:, 1] = (rng.random(2000) < 0.003).astype(float)  # a switch that is rarely on: no spread between percentiles
+    x[:, 2] = rng.pareto(1.5, 2000)  # heavy bursts, but within 50 ranges of the percentiles
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Detector(device="cpu", epochs=2).fit(x.T)
 
 def test_data_too_short_to_hold_out_is_cross_fitted():
     """A detector that learnt every training window by heart must not set its threshold on them: before,

@@ -99,7 +99,8 @@ class FitWarning(UserWarning):
 
     Training data too short to hold any out (the threshold then comes from a cross-fit or in-sample scores), and
     sensors with runs of missing values longer than the window (held at the last value and learnt as
-    normal). ``tsae detect fit`` tells each in one line naming the file.
+    normal), and training glitches (values far beyond the rest, learnt as missing: :data:`GLITCH_RANGES`).
+    ``tsae detect fit`` tells each in one line naming the file.
     """
 
 
@@ -155,6 +156,38 @@ def dominant_period(x: np.ndarray, low: int = 8, high: int = 128, min_corr: floa
     if best is None or best[0] < min_corr:
         return int(np.clip(default, low, high))
     return int(np.clip(best[1], low, high))
+
+
+#: a training value farther beyond its sensor's 1st-99th percentile range than this many times that range is a
+#: glitch (a transmission error, 9999 for "no reading"), not normal data. Real heavy tails reach far: a burst of
+#: tweets in NAB's training rows lies 14 ranges out, and dropping it from training halved that series' PR-AUC
+#: (learnt at 10 ranges, the bursts of new data all looked alike); none of the 92 NAB/SKAB series reaches 20.
+GLITCH_RANGES = 50.0
+
+
+def _without_glitches(X: np.ndarray, names: Sequence[str]) -> np.ndarray:
+    """``X`` (C, n) with its training glitches (see :data:`GLITCH_RANGES`) missing, each sensor that had any told.
+
+    One glitch of 1e4 in a sensor that moves by 1 would make its z-score scale 200 times too
+    wide and the sensor's faults invisible; as missing values they hold the last good value
+    instead. A sensor without spread between its percentiles (constant, or rare states) has none.
+    """
+    low, high = np.nanquantile(X, [0.01, 0.99], axis=1)
+    spread = high - low
+    with np.errstate(invalid="ignore"):
+        glitch = ((X < (low - GLITCH_RANGES * spread)[:, None]) | (X > (high + GLITCH_RANGES * spread)[:, None])) \
+            & (spread > 0)[:, None]
+    if not glitch.any():
+        return X
+    told = []
+    for i in np.flatnonzero(glitch.any(axis=1)):
+        first = int(np.flatnonzero(glitch[i])[0])
+        told.append(f"{names[int(i)]!r} ({int(glitch[i].sum())}, the first {X[i, first]:.6g} at sample {first})")
+    more = f" and {len(told) - 5} more" if len(told) > 5 else ""
+    warnings.warn(f"sensor(s) {', '.join(told[:5])}{more} have training values farther beyond their 1st-99th "
+                  f"percentile range than {GLITCH_RANGES:g} times that range: learnt as missing values (glitches, "
+                  "not normal data); new values like them score as anomalies", FitWarning, stacklevel=4)
+    return np.where(glitch, np.nan, X)
 
 
 def _longest_missing_runs(x: np.ndarray) -> np.ndarray:
@@ -503,6 +536,7 @@ class Detector:
         if empty.any():
             bad = [names[i] for i in np.flatnonzero(empty)]
             raise ValueError(f"sensor(s) with no valid value in the training data: {', '.join(bad)}")
+        X = _without_glitches(X, names)
         gaps = _longest_missing_runs(X)
         X = repair_missing(X, method="ffill")  # as scoring repairs them (forward_fill): see step 1
         self.init_model_ = None
