@@ -4,7 +4,9 @@ A block holds the model's integer codes (``codes``, one column per window), with
 error bound the grid residual (``residual``: the sample's grid index minus the grid
 index of the model's prediction, so a good model leaves mostly zeros, or a first
 difference, as ``predictor`` says per channel: see :mod:`.residual`), and the
-non-finite samples (``nonfinite`` positions, ``special`` kinds). ``check`` is the
+non-finite samples (``nonfinite`` positions, ``special`` kinds); ``whole`` marks the
+channels of whole numbers under a bound below 0.5, which are rounded after reconstruction
+(so they come back exactly: see :func:`~.quantise.whole_channels`). ``check`` is the
 CRC-32 of the grid indices: the decompressor recomputes them from its own prediction
 and refuses to return values that differ from the ones checked against the bound.
 """
@@ -25,6 +27,7 @@ from tsae.pipelines.compress.quantise import (
     latent_step,
     quantise_latents,
     restore_nonfinite,
+    round_whole,
     split_nonfinite,
     to_grid,
 )
@@ -50,7 +53,7 @@ def _prediction_codes(model: CodeModel, codes: np.ndarray, step: float) -> tuple
 
 
 def encode_block(model: CodeModel, x: np.ndarray, steps: np.ndarray | None, relative_step: float, coder: int,
-                 codes: np.ndarray | None = None) -> tuple[Block, np.ndarray]:
+                 codes: np.ndarray | None = None, whole: np.ndarray | None = None) -> tuple[Block, np.ndarray]:
     """Code the block ``x`` (C, m); returns the block and the values the decompressor will return.
 
     Parameters
@@ -67,6 +70,8 @@ def encode_block(model: CodeModel, x: np.ndarray, steps: np.ndarray | None, rela
         The entropy coder's id (the residual coding of each channel is chosen by coded size).
     codes
         The block's codes from ``model.encode``, when the caller already has them.
+    whole
+        Channels (C,) bool to round after reconstruction (:func:`~.quantise.whole_channels`; with ``steps``).
     """
     samples = x.shape[1]
     finite = np.isfinite(x)
@@ -91,6 +96,9 @@ def encode_block(model: CodeModel, x: np.ndarray, steps: np.ndarray | None, rela
             del arrays["codes"]
         check = _check(q)
         y = from_grid(q, steps)
+        if whole is not None and whole.any():
+            arrays["whole"] = whole.astype(np.int64)
+            y = round_whole(y, arrays["whole"], steps)
     if not finite.all():
         arrays["nonfinite"], arrays["special"] = split_nonfinite(x)
         y = restore_nonfinite(np.ascontiguousarray(y), arrays["nonfinite"], arrays["special"])
@@ -140,6 +148,8 @@ def decode_block(model: CodeModel, block: Block, steps: np.ndarray | None, code_
             raise ValueError("decoded values differ from the ones checked against the error bound at compression "
                              "(a different model, or torch computing differently here)")
         y = from_grid(q, steps)
+        if "whole" in arrays:
+            y = round_whole(y, arrays["whole"], steps)
     if "nonfinite" in arrays:
         y = restore_nonfinite(np.ascontiguousarray(y), arrays["nonfinite"], arrays.get("special", np.zeros(0, int)))
     return y

@@ -4,7 +4,8 @@ With a bound ``E`` the samples are put on a grid of step ``s`` a hair under ``2E
 ``q = round(x / s)``, reconstructed as ``q * s``, so ``|x - q s| <= s / 2 < E`` (the
 hair covers float64 rounding of ``q * s``; :func:`check_magnitude` refuses values so
 large that the product could not be exact enough). Non-finite samples (NaN, +-inf)
-are kept exactly as a list of positions and kinds.
+are kept exactly as a list of positions and kinds. A channel of whole numbers under a
+bound below 0.5 is rounded after reconstruction, which gives its values back exactly.
 """
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ MAX_DYNAMIC_RANGE = 2.0**32
 MAX_VALUE = float(np.finfo(np.float64).max) / 2
 #: non-finite kinds, by stored code
 _SPECIAL = (np.nan, np.inf, -np.inf)
+#: under a bound below this, the nearest integer to a whole number's reconstruction is that number
+WHOLE_BOUND = 0.5
 
 
 def grid_steps(max_error: np.ndarray) -> np.ndarray:
@@ -75,6 +78,32 @@ def latent_step(z: np.ndarray, relative: float) -> float:
     return step if 0 < step < np.inf else 1.0
 
 
+def whole_channels(x: np.ndarray, max_error: np.ndarray) -> np.ndarray:
+    """Which channels of ``x`` (C, m) come back exactly by rounding: (C,) bool.
+
+    Those whose bound is below :data:`WHOLE_BOUND` and whose finite values are all whole
+    numbers that float64 holds exactly (magnitude below 2**53), with at least one.
+    """
+    finite = np.isfinite(x)
+    values = np.where(finite, x, 0.0)
+    with np.errstate(invalid="ignore"):
+        whole = ((values == np.rint(values)) & (np.abs(values) < 2.0**53)).all(axis=1)
+    return whole & finite.any(axis=1) & (np.asarray(max_error) < WHOLE_BOUND)
+
+
+def round_whole(y: np.ndarray, flags: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """Round the channels of ``y`` (C, m) that ``flags`` (C,) of 0/1 from :func:`whole_channels` marks (in place);
+    returns ``y``. ``ValueError`` for flags that do not fit, or mark a channel whose grid step ``steps`` (C,) is too
+    coarse for rounding to give its values back."""
+    if flags.shape != (y.shape[0],) or not np.isin(flags, (0, 1)).all():
+        raise ValueError("malformed whole-number channels")
+    marked = flags.astype(bool)
+    if (steps[marked] >= 2 * WHOLE_BOUND).any():
+        raise ValueError("whole-number channels under a bound of 0.5 or more")
+    y[marked] = np.rint(y[marked])
+    return y
+
+
 def split_nonfinite(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Where the non-finite samples of ``x`` are (delta-coded flat indices), and their kinds (0 NaN, 1 +inf, 2 -inf)."""
     flat = np.ravel(x)
@@ -95,4 +124,5 @@ def restore_nonfinite(y: np.ndarray, deltas: np.ndarray, kinds: np.ndarray) -> n
 
 
 __all__ = ["grid_steps", "check_magnitude", "to_grid", "from_grid", "quantise_latents", "latent_step",
-           "split_nonfinite", "restore_nonfinite", "MAX_DYNAMIC_RANGE", "MAX_VALUE"]
+           "split_nonfinite", "restore_nonfinite", "whole_channels", "round_whole", "MAX_DYNAMIC_RANGE", "MAX_VALUE",
+           "WHOLE_BOUND"]

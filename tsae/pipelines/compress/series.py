@@ -82,7 +82,8 @@ def compress_series(loaded: Any, values: Any, *, max_error: Any = None, relative
     -------
     bytes
         The container; :func:`decompress_series` with the same model gives values within
-        the bound of every finite sample (``(channels, n)`` float64).
+        the bound of every finite sample (``(channels, n)`` float64), and a channel of whole
+        numbers under a bound below 0.5 exactly.
     """
     loaded = as_loaded(loaded)
     if isinstance(values, np.ndarray) and values.ndim == 2 and values.shape[0] == int(loaded.channels):

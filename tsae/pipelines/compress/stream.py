@@ -29,7 +29,7 @@ from tsae.pipelines.compress.options import (
     check_latent_step,
     check_max_error,
 )
-from tsae.pipelines.compress.quantise import check_magnitude, grid_steps
+from tsae.pipelines.compress.quantise import check_magnitude, grid_steps, whole_channels
 
 FORMAT = "tsz"
 #: latent steps (fractions of the latent spread) tried on the first block when there is an error bound
@@ -134,13 +134,14 @@ class Compressor:
         self._samples += size
 
     def _encode(self, x: np.ndarray) -> tuple[Block, np.ndarray]:
+        whole = None if self.max_error is None else whole_channels(x, self.max_error)
         if self.latent_step is not None:
-            return encode_block(self.model, x, self.steps, self.latent_step, self.coder)
+            return encode_block(self.model, x, self.steps, self.latent_step, self.coder, whole=whole)
         # first block with a bound: keep the latent step that gives the smallest block
         codes = self.model.encode(self.model.frames(fill_missing(x)))
         best: tuple[int, float, Block, np.ndarray] | None = None
         for relative in AUTO_STEPS:
-            block, y = encode_block(self.model, x, self.steps, relative, self.coder, codes=codes)
+            block, y = encode_block(self.model, x, self.steps, relative, self.coder, codes=codes, whole=whole)
             size = len(block_bytes(block, self.coder))
             if best is None or size < best[0]:
                 best = (size, relative, block, y)
