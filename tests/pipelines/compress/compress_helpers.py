@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import io
+import json
+import struct
+import zlib
 
 import numpy as np
 import torch
@@ -9,7 +12,7 @@ from torch import nn
 
 from tsae.models.base import Autoencoder
 from tsae.models.modelfile import LoadedModel
-from tsae.pipelines.compress.container import Block, Reader, write_block, write_header, write_trailer
+from tsae.pipelines.compress.container import MAGIC, Block, Reader, write_block, write_header, write_trailer
 from tsae.pipelines.compress.entropy import coder_id
 
 WINDOW = 16
@@ -63,3 +66,14 @@ def rewritten(data: bytes, header: dict | None = None, blocks: list[Block] | Non
         write_block(out, block, coder_id("zlib"))
     write_trailer(out, reader.trailer if trailer is None else trailer)
     return out.getvalue()
+
+
+def as_version_1(data: bytes, header: dict | None = None) -> bytes:
+    """The version 2 container ``data`` in the layout of format version 1 (a plain JSON header, no coder byte),
+    with header entries replaced; the blocks and trailer are the same bytes."""
+    text = json.dumps({**Reader(io.BytesIO(data), "c.tsz").header, **(header or {})}, sort_keys=True,
+                      separators=(",", ":")).encode()
+    start = len(MAGIC) + 3  # after the version and the header's coder
+    (size,) = struct.unpack_from("<I", data, start)
+    return (MAGIC + struct.pack("<HI", 1, len(text)) + text + struct.pack("<I", zlib.crc32(text))
+            + data[start + 8 + size:])

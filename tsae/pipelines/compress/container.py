@@ -2,14 +2,17 @@
 
 Layout (all integers little-endian; see ``docs/tsz.md``)::
 
-    file     MAGIC (8 bytes)  version u16  header_len u32  header (JSON)  crc32(header) u32
+    file     MAGIC (8 bytes)  version u16  header_coder u8  header_len u32  header  crc32(header) u32
              block*  end
     block    payload_len u32 (> 0)  payload  crc32(payload) u32
     payload  samples u32  latent_step f64  check u32  n_sections u8  section*
     section  name_len u8  name (ASCII)  ndim u8  dims u32*ndim  width u8  coder u8  nbytes u32  data
     end      0 u32  trailer_len u32  trailer (JSON)  crc32(trailer) u32
 
-A section is one signed integer array coded by :mod:`tsae.pipelines.compress.entropy`.
+The header is JSON coded with whichever of raw, zlib and LZMA2 is smallest (its CRC is of
+the stored bytes); version 1 containers, whose header is plain JSON with no coder byte,
+are read too. A section is one signed integer array coded by
+:mod:`tsae.pipelines.compress.entropy` (raw when coding would not make it smaller).
 Reading checks every length and checksum before using the bytes, so a corrupt or
 truncated file is one ``ValueError`` naming the file and the place.
 """
@@ -25,12 +28,24 @@ from typing import IO, Any
 
 import numpy as np
 
-from tsae.pipelines.compress.entropy import pack_ints, unpack_ints
+from tsae.pipelines.compress.entropy import (
+    CODERS,
+    STDLIB_CODERS,
+    decode_bytes,
+    pack_ints,
+    smallest_coding,
+    unpack_ints,
+)
 
 MAGIC = b"\x89TSZ\r\n\x1a\n"
-VERSION = 1
+#: the format version written; 1 (a plain JSON header) is read too
+VERSION = 2
+_READ_VERSIONS = (1, 2)
 #: refuse JSON parts and blocks larger than this before allocating them (a corrupt length)
 MAX_PART_BYTES = 1 << 31
+#: the most bytes a coded header may inflate to (a small hostile file costs no more memory than a valid one)
+MAX_HEADER_BYTES = 1 << 24
+_RAW = CODERS.index("raw")
 _BLOCK_HEAD = struct.Struct("<IdIB")
 
 
@@ -57,24 +72,32 @@ class BlockLimits:
     values: int
 
 
-def _json_part(data: dict[str, Any]) -> bytes:
-    text = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
-    return struct.pack("<I", len(text)) + text + struct.pack("<I", zlib.crc32(text))
+def _json_text(data: dict[str, Any]) -> bytes:
+    return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _part(data: bytes) -> bytes:
+    return struct.pack("<I", len(data)) + data + struct.pack("<I", zlib.crc32(data))
 
 
 def write_header(handle: IO[bytes], header: dict[str, Any]) -> None:
-    """Write the magic, the format version and the JSON ``header``."""
-    handle.write(MAGIC + struct.pack("<H", VERSION) + _json_part(header))
+    """Write the magic, the format version and the JSON ``header`` (coded when that makes it smaller)."""
+    coder, data = smallest_coding(_json_text(header), STDLIB_CODERS)
+    handle.write(MAGIC + struct.pack("<HB", VERSION, coder) + _part(data))
 
 
 def encode_block(block: Block, coder: int) -> bytes:
     """The payload bytes of ``block``, every array coded with ``coder`` (an id from ``entropy.coder_id``)."""
     parts = [_BLOCK_HEAD.pack(block.samples, block.latent_step, block.check, len(block.arrays))]
     for name, values in block.arrays.items():
+        used = coder
         width, data = pack_ints(values, coder)
+        if coder != _RAW and len(data) >= values.size << width:  # a few values: the coder's frame outweighs them
+            used = _RAW
+            width, data = pack_ints(values, _RAW)
         key = name.encode("ascii")
         parts.append(struct.pack("<B", len(key)) + key + struct.pack("<B", values.ndim)
-                     + struct.pack(f"<{values.ndim}I", *values.shape) + struct.pack("<BBI", width, coder, len(data)))
+                     + struct.pack(f"<{values.ndim}I", *values.shape) + struct.pack("<BBI", width, used, len(data)))
         parts.append(data)
     return b"".join(parts)
 
@@ -88,7 +111,7 @@ def write_block(handle: IO[bytes], block: Block, coder: int) -> int:
 
 def write_trailer(handle: IO[bytes], trailer: dict[str, Any]) -> None:
     """Close the block list and write the JSON ``trailer`` (totals and achieved errors)."""
-    handle.write(struct.pack("<I", 0) + _json_part(trailer))
+    handle.write(struct.pack("<I", 0) + _part(_json_text(trailer)))
 
 
 class _Cursor:
@@ -119,9 +142,20 @@ class _Cursor:
             raise self.fail(f"corrupt .tsz container (checksum of the {what} does not match)")
         return data
 
-    def json(self, what: str) -> dict[str, Any]:
+    def json(self, what: str, coded: bool = False) -> dict[str, Any]:
+        """A JSON object part; ``coded``: preceded by its coder's id (a version 2 header)."""
+        coder = self.unpack("<B", what)[0] if coded else _RAW
         (size,) = self.unpack("<I", what)
         text = self.checked(size, what)
+        if coder not in STDLIB_CODERS:
+            raise self.fail(f"corrupt .tsz container ({what} coded with unknown coder {coder})")
+        if coder != _RAW:
+            try:
+                text = decode_bytes(text, coder, MAX_HEADER_BYTES + 1)
+            except ValueError as error:
+                raise self.fail(f"corrupt .tsz container ({what}: {error})") from None
+            if len(text) > MAX_HEADER_BYTES:
+                raise self.fail(f"corrupt .tsz container ({what} inflates to more than {MAX_HEADER_BYTES} bytes)")
         try:
             value = json.loads(text)
         except (UnicodeDecodeError, json.JSONDecodeError):
@@ -170,7 +204,8 @@ def _decode_payload(payload: bytes, fail: Any, limits: BlockLimits | None = None
 
 
 class Reader:
-    """Read a ``.tsz`` stream: :attr:`header` at once, then :meth:`blocks` one at a time, then :attr:`trailer`.
+    """Read a ``.tsz`` stream: :attr:`header` (and :attr:`version`, the format's) at once, then :meth:`blocks` one at
+    a time, then :attr:`trailer`.
 
     Parameters
     ----------
@@ -186,9 +221,12 @@ class Reader:
         if magic != MAGIC:
             raise self._cursor.fail("not a .tsz container (bad magic bytes)")
         (version,) = self._cursor.unpack("<H", "version")
-        if version != VERSION:
-            raise self._cursor.fail(f".tsz format version {version} is not supported (this tsae reads {VERSION})")
-        self.header = self._cursor.json("header")
+        if version not in _READ_VERSIONS:
+            newer = "; a newer tsae wrote it?" if version > VERSION else ""
+            raise self._cursor.fail(f".tsz format version {version} is not supported (this tsae reads versions "
+                                    f"{_READ_VERSIONS[0]} to {_READ_VERSIONS[-1]}{newer})")
+        self.version = version
+        self.header = self._cursor.json("header", coded=version >= 2)
         self.trailer: dict[str, Any] | None = None
 
     def fail(self, problem: str) -> ValueError:
@@ -216,5 +254,5 @@ class Reader:
             index += 1
 
 
-__all__ = ["Block", "BlockLimits", "Reader", "MAGIC", "VERSION", "write_header", "write_block", "write_trailer",
-           "encode_block"]
+__all__ = ["Block", "BlockLimits", "Reader", "MAGIC", "VERSION", "MAX_HEADER_BYTES", "write_header", "write_block",
+           "write_trailer", "encode_block"]

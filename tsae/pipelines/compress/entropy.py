@@ -66,6 +66,8 @@ def _coders() -> dict[str, tuple[int, Callable[[], tuple[Encoder, Decoder]]]]:
 
 #: names of the general-purpose coders, in the order of their stored ids
 CODERS = tuple(_coders())
+#: ids of the coders every Python has (raw, zlib, LZMA2): what the container's own parts may use
+STDLIB_CODERS = (0, 1, 2)
 
 
 def coder_id(name: str) -> int:
@@ -96,6 +98,26 @@ def unzigzag(values: np.ndarray) -> np.ndarray:
     return ((u >> np.uint64(1)).view(np.int64)) ^ -((u & np.uint64(1)).view(np.int64))
 
 
+def encode_bytes(data: bytes, coder: int) -> bytes:
+    """``data`` coded with the coder of id ``coder``."""
+    return _coder(coder)[0](data)
+
+
+def decode_bytes(data: bytes, coder: int, limit: int) -> bytes:
+    """Inverse of :func:`encode_bytes`, at most ``limit`` bytes of it; ``ValueError`` on corrupt data."""
+    try:
+        return _coder(coder)[1](data, limit)
+    except (zlib.error, lzma.LZMAError, EOFError) as error:
+        raise ValueError(f"corrupt coded data ({error})") from None
+    except Exception as error:  # noqa: BLE001 - zstandard raises its own error type
+        raise ValueError(f"corrupt coded data ({type(error).__name__})") from None
+
+
+def smallest_coding(data: bytes, coders: tuple[int, ...] = STDLIB_CODERS) -> tuple[int, bytes]:
+    """``(coder id, coded bytes)`` with the fewest bytes among ``coders`` (raw included: never larger than ``data``)."""
+    return min(((coder, encode_bytes(data, coder)) for coder in coders), key=lambda pair: len(pair[1]))
+
+
 def pack_ints(values: np.ndarray, coder: int) -> tuple[int, bytes]:
     """Code a signed integer array losslessly; returns ``(width code, bytes)`` for :func:`unpack_ints`."""
     u = zigzag(np.ravel(values))
@@ -112,12 +134,7 @@ def unpack_ints(data: bytes, width: int, count: int, coder: int) -> np.ndarray:
         raise ValueError(f"unknown integer width code {width}")
     size = _WIDTHS[width]
     expected = count * size
-    try:
-        raw = _coder(coder)[1](data, expected + 1)  # one byte more than expected tells a section that is too long
-    except (zlib.error, lzma.LZMAError, EOFError) as error:
-        raise ValueError(f"corrupt coded data ({error})") from None
-    except Exception as error:  # noqa: BLE001 - zstandard raises its own error type
-        raise ValueError(f"corrupt coded data ({type(error).__name__})") from None
+    raw = decode_bytes(data, coder, expected + 1)  # one byte more than expected tells a section that is too long
     if len(raw) > expected:
         raise ValueError(f"coded data holds more than the {expected} bytes expected")
     if len(raw) < expected:
@@ -127,4 +144,5 @@ def unpack_ints(data: bytes, width: int, count: int, coder: int) -> np.ndarray:
     return unzigzag(u.astype(np.uint64))
 
 
-__all__ = ["CODERS", "coder_id", "pack_ints", "unpack_ints", "zigzag", "unzigzag"]
+__all__ = ["CODERS", "STDLIB_CODERS", "coder_id", "pack_ints", "unpack_ints", "encode_bytes", "decode_bytes",
+           "smallest_coding", "zigzag", "unzigzag"]

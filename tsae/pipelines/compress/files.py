@@ -1,8 +1,8 @@
 """File jobs: a series file to a ``.tsz`` container with a reference to its model file, and back.
 
 The container's header names the model file (its path relative to the container when
-possible, and absolute) and its SHA-256; decompressing finds the model there (or takes
-one given explicitly) and refuses a model file whose SHA-256 differs.
+possible, and absolute) and the first 128 bits of its SHA-256; decompressing finds the
+model there (or takes one given explicitly) and refuses a model file whose SHA-256 differs.
 
 Audio and ``.npy`` files longer than one read block are read and written block by block
 (:mod:`tsae.io.blocks`), so memory is bounded by the block, not the file, and the
@@ -52,13 +52,33 @@ def file_sha256(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
+#: hex digits of a model file's SHA-256 that a container records: 128 bits, which no other model file matches by
+#: accident (containers before format version 2 recorded all 64)
+SHA256_DIGITS = 32
+
+
+def model_digest(path: str | os.PathLike) -> str:
+    """What a container records of the model file ``path``: the first :data:`SHA256_DIGITS` hex digits of its
+    SHA-256."""
+    return file_sha256(path)[:SHA256_DIGITS]
+
+
+def check_model_digest(reader: Reader, path: str | os.PathLike, expected: Any) -> None:
+    """Refuse the model file ``path`` when ``expected``, the digest the container ``reader`` records (all of the
+    SHA-256, or its first :data:`SHA256_DIGITS` hex digits; nothing: no check), is not its SHA-256's."""
+    if not expected:
+        return
+    if not (isinstance(expected, str) and len(expected) >= SHA256_DIGITS and file_sha256(path).startswith(expected)):
+        raise reader.fail(f"model file {path} is not the one the container was written with (SHA-256 differs)")
+
+
 def _model_reference(model_path: Path, output: Path) -> dict[str, Any]:
     absolute = model_path.resolve()
     try:
         relative = os.path.relpath(absolute, output.resolve().parent)
     except ValueError:  # another drive on Windows
         relative = str(absolute)
-    return {"path": relative, "absolute_path": str(absolute), "sha256": file_sha256(absolute)}
+    return {"path": relative, "absolute_path": str(absolute), "sha256": model_digest(absolute)}
 
 
 def _check_container_output(out: Path) -> None:
@@ -261,9 +281,7 @@ def _find_model(reader: Reader, container: Path, given: str | os.PathLike | None
             raise reader.fail(f"model file {where} not found; give the model file explicitly")
         candidates = found[:1]
     path = candidates[0]
-    expected = reference.get("sha256")
-    if expected and file_sha256(path) != expected:
-        raise reader.fail(f"model file {path} is not the one the container was written with (SHA-256 differs)")
+    check_model_digest(reader, path, reference.get("sha256"))
     return path
 
 
@@ -361,4 +379,4 @@ def _write_blocks(out: Path, reader: Reader, model: CodeModel, layout: Layout, h
     return samples, output_subtype(out, meta["subtype"]) if audio else None
 
 
-__all__ = ["compress_file", "decompress_file", "file_sha256"]
+__all__ = ["compress_file", "decompress_file", "file_sha256", "model_digest", "check_model_digest", "SHA256_DIGITS"]

@@ -100,16 +100,16 @@ def compress_series(loaded: Any, values: Any, *, max_error: Any = None, relative
 
 
 def _with_model(header: Any, loaded: Any) -> Any:
-    """``header`` with the SHA-256 of the model's file (``model``: ``sha256``, ``family``), when the model was
-    loaded from a file and ``header`` names no model (``compress_file`` names it with its path)."""
+    """``header`` with the SHA-256 of the model's file (``model``: ``sha256``, its first 128 bits, and ``family``),
+    when the model was loaded from a file and ``header`` names no model (``compress_file`` names it with its path)."""
     path = getattr(loaded, "path", None)
     named = header is not None and (not isinstance(header, dict) or "model" in header)  # (not a dict: refused later)
     if not path or named or not Path(path).is_file():
         return header
-    from tsae.pipelines.compress.files import file_sha256  # files imports this module
+    from tsae.pipelines.compress.files import model_digest  # files imports this module
 
     return {**(header if isinstance(header, dict) else {}),
-            "model": {"sha256": file_sha256(path), "family": loaded.family}}
+            "model": {"sha256": model_digest(path), "family": loaded.family}}
 
 
 def _check_model(reader: Reader, loaded: Any) -> None:
@@ -120,10 +120,9 @@ def _check_model(reader: Reader, loaded: Any) -> None:
     path = getattr(loaded, "path", None)
     if not expected or not path or not Path(path).is_file():
         return
-    from tsae.pipelines.compress.files import file_sha256
+    from tsae.pipelines.compress.files import check_model_digest
 
-    if file_sha256(path) != expected:
-        raise reader.fail(f"model file {path} is not the one the container was written with (SHA-256 differs)")
+    check_model_digest(reader, path, expected)
 
 
 def decompress_series(data: bytes, loaded: Any, name: str = "<bytes>") -> np.ndarray:
