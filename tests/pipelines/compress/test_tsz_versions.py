@@ -72,7 +72,7 @@ def test_a_version_1_file_job_container_still_finds_and_checks_its_model(tmp_pat
     (struct.pack("<HB", 2, 1) + _part(zlib.compress(b" " * (MAX_HEADER_BYTES + 10))),
      rf"header inflates to more than {MAX_HEADER_BYTES} bytes"),
     (struct.pack("<HB", 2, 1) + _part(zlib.compress(b"[1]")), r"header is not a JSON object"),
-])
+], ids=["version-3", "coder-7", "coder-zstd", "not-zlib", "inflates", "not-an-object"])
 def test_a_bad_version_2_header_is_one_line(conv_model, head, problem):
     with pytest.raises(ValueError, match=rf"^h\.tsz: .*{problem}"):
         decompress_series(MAGIC + head + bytes(12), conv_model, name="h.tsz")
