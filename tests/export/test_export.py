@@ -282,6 +282,19 @@ def test_shipped_denoiser_step_equals_tsae_denoise_from_the_first_sample(name: s
         assert np.abs(got - want).max() < 1e-5 * max(1.0, np.abs(want).max())
 
 
+def test_the_denoiser_step_takes_nan_and_inf_samples_as_silence_as_tsae_does(denoiser_onnx) -> None:
+    # before: one NaN or inf sample (a glitching driver, a corrupt float file) gave 768 NaN output samples from the
+    # graph, where tsae denoise (StreamingDenoiser.feed) reads it as 0 and writes finite samples
+    import tsae
+
+    session, meta = denoiser_onnx
+    x = _speechy(0.5, 16000, 2, seed=7)
+    x[0, 3000], x[1, 3001], x[1, 5000] = np.nan, np.inf, -np.inf
+    got = runner.denoise(session, meta, x)
+    assert np.all(np.isfinite(got))
+    np.testing.assert_allclose(got, tsae.denoise(x, 16000), atol=1e-5)
+
+
 def test_streaming_step_any_odd_block_size_same_output(denoiser_onnx) -> None:
     session, meta = denoiser_onnx
     x = _speechy(0.2, 16000, 2, seed=6)

@@ -105,9 +105,14 @@ class DenoiserStep(nn.Module):
         return state
 
     def forward(self, samples: torch.Tensor, *state: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """``samples`` ``(batch, hop)`` and the state (as :meth:`initial_state`) -> ``(batch, hop)`` and the state."""
+        """``samples`` ``(batch, hop)`` and the state (as :meth:`initial_state`) -> ``(batch, hop)`` and the state.
+
+        NaN and infinite samples are taken as silence, as by
+        :meth:`~tsae.pipelines.denoise.denoiser.StreamingDenoiser.feed`.
+        """
         names = list(self.initial_state(1))
         s = dict(zip(names, state, strict=True))
+        samples = torch.where(torch.isfinite(samples), samples, torch.zeros_like(samples))
         frame = torch.cat([s["frame_tail"], samples], dim=-1)
         re, im = frame @ self.analysis_re, frame @ self.analysis_im
         net_state = {k[4:]: v for k, v in s.items() if k.startswith("net_")}
