@@ -272,3 +272,17 @@ def test_stdin_redirected_from_the_output_file_is_refused(tmp_path) -> None:
     expected = f"Error: {path}: refusing to overwrite the input file (stdin is read from it)"
     assert proc.stderr.decode().strip() == expected
     assert path.read_bytes() == before
+
+
+def test_a_rate_the_denoiser_refuses_is_one_line_naming_the_input(tmp_path) -> None:
+    # before: "Error: sample_rate must be within [4000, 768000] Hz, got 1", naming neither stdin nor the file
+    # (file mode names it)
+    path = tmp_path / "slow.wav"
+    sf.write(path, noisy(0.01, 16000, 1).T, 1, subtype="PCM_16")
+    result = CliRunner().invoke(cli, ["denoise", "-", "-q"], input=path.read_bytes())
+    assert result.exit_code == 1 and result.stdout_bytes == b""
+    assert result.stderr == "Error: stdin: sample_rate must be within [4000, 768000] Hz, got 1\n"
+    with pytest.raises(ValueError, match=f"^{path}: sample_rate must be within"):
+        denoise_stream(path, "-", stdout=io.BytesIO())
+    with pytest.raises(ValueError, match="^stdin: sample_rate must be within"):
+        denoise_stream("-", "-", stdin=pipe(b""), stdout=io.BytesIO(), raw=RawSpec(1, 1))

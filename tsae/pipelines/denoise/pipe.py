@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from tsae.errors import naming
 from tsae.io.audio import AudioInfo, audio_info, format_like, iter_audio_blocks, open_audio_writer
 from tsae.io.audio_stream import AudioStreamReader, AudioStreamWriter, StreamFormat, raw_format
 from tsae.io.paths import check_outputs, read_paths
-from tsae.pipelines.denoise.denoiser import StreamingDenoiser, checked_seconds
+from tsae.pipelines.denoise.denoiser import StreamingDenoiser, checked_rate, checked_seconds
 
 #: the name of standard input/output on the command line
 STDIO = "-"
@@ -93,6 +94,10 @@ def denoise_stream(
             raise ValueError(f"{input}: is {fmt.sample_rate} Hz with {fmt.channels} channel(s), but the raw output "
                              f"was given as {want.sample_rate} Hz with {want.channels} (give the file's --rate and "
                              "--channels: tsae denoise neither resamples nor remixes)")
+    try:
+        checked_rate(fmt.sample_rate)  # a rate the denoiser refuses is the input's problem: named as file mode names it
+    except ValueError as error:
+        raise ValueError(naming("stdin" if str(input) == STDIO else input, error)) from None
     den = StreamingDenoiser(fmt.sample_rate, fmt.channels, model=model, strength=strength,
                             atten_limit=atten_limit, device=device)
     block = max(1, int(block_seconds * fmt.sample_rate))
