@@ -485,7 +485,10 @@ def check_writable(path: str | os.PathLike, sample_rate: int, channels: int, for
     top_rate, top_channels = _LIMITS[fmt]
     if sample_rate > top_rate or (fmt == "MP3" and sample_rate not in _MP3_RATES):
         rates = f"one of {', '.join(map(str, _MP3_RATES))} Hz" if fmt == "MP3" else f"at most {top_rate} Hz"
-        raise ValueError(f"{path}: {fmt} holds {rates}, not {sample_rate} Hz (write .wav or .flac)")
+        # the lossless formats that hold this rate: never the refusing format itself, nor FLAC beyond its own limit
+        others = [suffix for other, suffix in (("WAV", ".wav"), ("FLAC", ".flac"))
+                  if other != fmt and sample_rate <= _LIMITS.get(other, (sample_rate, 0))[0]]
+        raise ValueError(f"{path}: {fmt} holds {rates}, not {sample_rate} Hz (write {' or '.join(others)})")
     if channels > top_channels:
         raise ValueError(f"{path}: {fmt} holds at most {top_channels} channels, not {channels} (write .wav)")
     return fmt

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import re
 import warnings
 
 import numpy as np
@@ -11,7 +12,7 @@ from click.testing import CliRunner
 
 from tsae.cli import cli
 from tsae.errors import FilesFailed
-from tsae.io.audio import AudioWarning, audio_info
+from tsae.io.audio import AudioWarning, audio_info, check_writable
 from tsae.pipelines.denoise.files import denoise_files
 from tsae.pipelines.denoise.pipe import RawSpec, denoise_stream
 
@@ -158,6 +159,18 @@ def test_an_output_format_that_cannot_hold_the_audio_is_named_before_writing(tmp
     result = CliRunner().invoke(cli, ["denoise", str(src), "-o", str(out), "-q"])
     assert result.exit_code == 1 and f"{out}: {message}" in result.output, result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"]
+
+
+@pytest.mark.parametrize("path,rate,hint", [
+    ("x.flac", 768000, "FLAC holds at most 655350 Hz, not 768000 Hz (write .wav)"),
+    ("x.ogg", 768000, "OGG holds at most 192000 Hz, not 768000 Hz (write .wav)"),
+    ("x.ogg", 384000, "OGG holds at most 192000 Hz, not 384000 Hz (write .wav or .flac)"),
+    ("x.mp3", 7999, "not 7999 Hz (write .wav or .flac)"),
+])
+def test_a_format_that_cannot_hold_the_rate_suggests_only_formats_that_can(path, rate, hint) -> None:
+    # before: every rate refusal said "(write .wav or .flac)", also FLAC's own and where FLAC cannot hold the rate
+    with pytest.raises(ValueError, match=re.escape(hint)):
+        check_writable(path, rate, 1)
 
 
 def test_empty_paths_and_raw_options_without_raw_are_refused(tmp_path) -> None:
