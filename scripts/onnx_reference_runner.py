@@ -159,18 +159,28 @@ def reconstruct(session, meta: dict, x: np.ndarray) -> np.ndarray:  # type: igno
 
 
 # ----------------------------------------------------------------------------- files
+#: a data size at or above this means "until the end of the file" (a streamed WAV: ffmpeg and sox write 0xFFFFFFFF)
+UNKNOWN_SIZE = 0x7FFF0000
+
+
 def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
-    """16-bit PCM WAV -> float32 ``(channels, n)`` and the sample rate."""
+    """16-bit PCM WAV -> float32 ``(channels, n)`` and the sample rate; a file cut short is a ``ValueError``."""
     with wave.open(str(path)) as f:
         if f.getsampwidth() != 2:
             raise SystemExit(f"{path}: only 16-bit PCM WAV is read here (convert with sox or ffmpeg)")
-        data = np.frombuffer(f.readframes(f.getnframes()), "<i2").reshape(-1, f.getnchannels())
-        return (data.T / 32768.0).astype(np.float32), f.getframerate()
+        width, announced, rate = 2 * f.getnchannels(), f.getnframes(), f.getframerate()
+        raw = f.readframes(announced)
+    frames = len(raw) // width
+    if frames < announced and announced * width < UNKNOWN_SIZE:
+        raise ValueError(f"file ends after {frames} of the {announced} sample frames its header announces "
+                         "(truncated or corrupt)")
+    data = np.frombuffer(raw[: frames * width], "<i2").reshape(-1, width // 2)
+    return (data.T / 32768.0).astype(np.float32), rate
 
 
 def write_wav(path: str | Path, audio: np.ndarray, rate: int) -> None:
-    """float ``(channels, n)`` -> 16-bit PCM WAV (clipped)."""
-    pcm = np.clip(np.round(audio.T * 32767.0), -32768, 32767).astype("<i2")
+    """float ``(channels, n)`` -> 16-bit PCM WAV, as tsae writes it (the scale read_wav reads, rounded, clipped)."""
+    pcm = np.clip(np.round(audio.T * 32768.0), -32768, 32767).astype("<i2")
     with wave.open(str(path), "wb") as f:
         f.setnchannels(audio.shape[0])
         f.setsampwidth(2)

@@ -295,6 +295,36 @@ def test_the_denoiser_step_takes_nan_and_inf_samples_as_silence_as_tsae_does(den
     np.testing.assert_allclose(got, tsae.denoise(x, 16000), atol=1e-5)
 
 
+def test_the_runner_writes_16_bit_samples_as_tsae_does_and_refuses_a_cut_wav(tmp_path) -> None:
+    # before: write_wav scaled by 32767 where read_wav and tsae scale by 32768: with --strength 0 a loud file did not
+    # come back as it was (two thirds of a 0.999 sine off by one step), and -1.0 became -32767
+    from tsae.io.audio import write_audio
+
+    pcm = np.array([-32768, -32767, -1, 0, 1, 12345, 32767], np.int16)
+    src = tmp_path / "in.wav"
+    sf.write(src, pcm, 16000, subtype="PCM_16")
+    audio, rate = runner.read_wav(src)
+    runner.write_wav(tmp_path / "back.wav", audio, rate)
+    np.testing.assert_array_equal(sf.read(tmp_path / "back.wav", dtype="int16")[0], pcm)
+    x = np.linspace(-1.2, 1.2, 1001, dtype=np.float32)[None]  # louder than full scale: clipped by both
+    runner.write_wav(tmp_path / "runner.wav", x, 16000)
+    write_audio(tmp_path / "tsae.wav", x, 16000, subtype="PCM_16")
+    np.testing.assert_array_equal(sf.read(tmp_path / "runner.wav", dtype="int16")[0],
+                                  sf.read(tmp_path / "tsae.wav", dtype="int16")[0])
+    # before: a WAV cut short (its header announces more) was denoised as far as it went, with status 0
+    data = src.read_bytes()
+    (tmp_path / "cut.wav").write_bytes(data[:-4])
+    (tmp_path / "odd.wav").write_bytes(data[:-3])  # in the middle of a sample
+    for name in ("cut.wav", "odd.wav"):
+        with pytest.raises(ValueError, match="ends after 5 of the 7 sample frames its header announces"):
+            runner.read_wav(tmp_path / name)
+    # a streamed WAV ("unknown length", as ffmpeg and sox write to a pipe) is read to its end
+    streamed = bytearray(data)
+    streamed[4:8] = streamed[40:44] = b"\xff\xff\xff\xff"
+    (tmp_path / "streamed.wav").write_bytes(bytes(streamed))
+    np.testing.assert_array_equal(runner.read_wav(tmp_path / "streamed.wav")[0], audio)
+
+
 def test_streaming_step_any_odd_block_size_same_output(denoiser_onnx) -> None:
     session, meta = denoiser_onnx
     x = _speechy(0.2, 16000, 2, seed=6)
