@@ -96,3 +96,19 @@ def test_pcm_read_and_written_back_is_the_same_bytes_and_double_keeps_float64(tm
     fine = np.array([0.1, 1 / 3, 1e-12])
     write_audio(tmp_path / "d.wav", fine, 8000, subtype="DOUBLE")
     np.testing.assert_array_equal(sf.read(tmp_path / "d.wav", dtype="float64")[0], fine)
+
+
+@pytest.mark.parametrize("suffix,subtype,order", [(".wav", "FLOAT", "<"), (".wav", "DOUBLE", "<"),
+                                                   (".aiff", "FLOAT", ">")])
+def test_a_float_file_is_the_same_bytes_whenever_it_is_written(tmp_path, suffix, subtype, order) -> None:
+    # before: libsndfile put the time of writing in the PEAK chunk of a float WAV or AIFF, so denoising one file twice
+    # gave files that differed in four bytes; the time is now 0 (the peaks themselves are kept)
+    import struct
+
+    x = 0.5 * np.sin(np.arange(800) / 7.0)
+    path = write_audio(tmp_path / f"out{suffix}", x, 16000, subtype=subtype)
+    data = path.read_bytes()
+    at = data.index(b"PEAK")
+    version, stamp, peak = struct.unpack(f"{order}IIf", data[at + 8: at + 20])
+    assert (version, stamp) == (1, 0) and peak == pytest.approx(0.5, abs=1e-3)
+    np.testing.assert_allclose(read_audio(path).data[0], x, atol=1e-7)

@@ -3,8 +3,9 @@
 Every reader checks its input and raises ``ValueError("<path>: <problem>")`` for a
 missing, empty, corrupt, non-audio or zero-length file. Writers are atomic (a
 temporary file renamed on success, see :mod:`tsae.io.atomic`), never overwrite an
-input named in ``protect``, keep the input's format and subtype when asked, and clip
-to [-1, 1] for integer subtypes so loud output never wraps around.
+input named in ``protect``, keep the input's format and subtype when asked, clip
+to [-1, 1] for integer subtypes so loud output never wraps around, and write the same
+samples as the same bytes (a float file's PEAK chunk gets no time of writing).
 
 WAV variants: a ``.wav`` output of an RF64 input stays RF64 (plain WAV cannot go beyond
 4 GiB) and one of a WAVEX input stays WAVEX (:func:`format_like`); the channel mask of a
@@ -275,6 +276,35 @@ def _put_channel_mask(path: str | os.PathLike, mask: int) -> bool:
         f.seek(offset)
         f.write(struct.pack("<I", int(mask) & 0xFFFFFFFF))
     return True
+
+
+#: the containers whose float files libsndfile gives a PEAK chunk, and the byte order of their chunk sizes
+_PEAK_CONTAINERS = {b"RIFF": "<I", b"FORM": ">I"}
+
+
+def _clear_peak_time(path: str | os.PathLike) -> None:
+    """Zero the time of writing that libsndfile puts in the PEAK chunk of a float WAV or AIFF file ``path``.
+
+    With it, the same samples written twice made files that differed in those four bytes;
+    the chunk's peaks are kept. The chunks before the samples are walked as for the channel mask.
+    """
+    with open(path, "r+b") as f:
+        head = f.read(12)
+        order = _PEAK_CONTAINERS.get(head[:4])
+        if order is None or len(head) < 12:
+            return
+        position = 12
+        for _ in range(256):  # the chunks before the samples: a few in practice
+            f.seek(position)
+            chunk = f.read(8)
+            if len(chunk) < 8 or chunk[:4] in (b"data", b"SSND"):
+                return
+            if chunk[:4] == b"PEAK":
+                f.seek(position + 12)  # after the chunk's id, size and version
+                f.write(bytes(4))
+                return
+            size = struct.unpack(order, chunk[4:])[0]
+            position += 8 + size + (size & 1)
 
 
 def _streamed_wav(path: Path) -> AudioInfo | None:
@@ -581,11 +611,13 @@ def open_audio_writer(
                              f"channel(s) ({_detail(error)})") from None
         with handle:
             yield AudioWriter(handle, sub, path)
-        if channel_mask is not None and fmt in _MASKED_FORMATS:
-            try:
+        try:
+            if channel_mask is not None and fmt in _MASKED_FORMATS:
                 _put_channel_mask(tmp, channel_mask)
-            except OSError as error:
-                raise _write_error(path, error) from None
+            if sub in ("FLOAT", "DOUBLE"):  # the same samples are the same bytes, whenever they are written
+                _clear_peak_time(tmp)
+        except OSError as error:
+            raise _write_error(path, error) from None
 
 
 def write_audio(
