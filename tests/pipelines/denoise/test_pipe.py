@@ -286,3 +286,25 @@ def test_a_rate_the_denoiser_refuses_is_one_line_naming_the_input(tmp_path) -> N
         denoise_stream(path, "-", stdout=io.BytesIO())
     with pytest.raises(ValueError, match="^stdin: sample_rate must be within"):
         denoise_stream("-", "-", stdin=pipe(b""), stdout=io.BytesIO(), raw=RawSpec(1, 1))
+
+
+def test_a_file_corrupt_in_the_middle_to_stdout_is_finished_with_the_samples_there(tmp_path) -> None:
+    # before: the error left the stream unfinished: no denoiser tail, and a header announcing the file's whole
+    # length (16000 frames) over the 3840 that came, also on a stdout that can seek (> out.wav)
+    path = tmp_path / "cut.flac"
+    sf.write(path, noisy(1.0, 16000, 1).T, 16000, subtype="PCM_16")
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    arrived = 0
+    with sf.SoundFile(path) as f, pytest.raises(sf.LibsndfileError):  # what libsndfile decodes before losing sync,
+        while block := len(f.read(320)):  # read in the pipe's blocks of 20 ms (a read that meets the cut gives none)
+            arrived += block
+    out = io.BytesIO()
+    with pytest.raises(ValueError, match=f"^{path}: corrupt audio data"):
+        denoise_stream(path, "-", stdout=out)
+    data = out.getvalue()
+    assert int.from_bytes(data[40:44], "little") == len(data) - 44 == 2 * arrived
+    assert sf.read(io.BytesIO(data), dtype="int16")[0].shape == (arrived,)
+    # to a file, as file mode: no output at all
+    with pytest.raises(ValueError, match="corrupt audio data"):
+        denoise_stream(path, tmp_path / "out.wav", raw=RawSpec(16000, 1))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cut.flac"]

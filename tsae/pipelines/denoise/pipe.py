@@ -12,9 +12,12 @@ problem is reported.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
+
+import numpy as np
 
 from tsae.errors import naming
 from tsae.io.audio import AudioInfo, audio_info, format_like, iter_audio_blocks, open_audio_writer
@@ -73,8 +76,9 @@ def denoise_stream(
     Raises
     ------
     ValueError
-        ``"<name>: <problem>"`` for a bad header or a stream that ended early (the
-        output is finished first and holds every sample that arrived).
+        ``"<name>: <problem>"`` for a bad header, a stream that ended early or a file
+        found corrupt part way (the output is finished first and holds every sample
+        that arrived; an output file of a corrupt input file is not written, as in file mode).
     BrokenPipeError
         When the reader of ``stdout`` goes away.
     """
@@ -117,6 +121,8 @@ def denoise_stream(
                                channel_mask=None if like is None else like.channel_mask,
                                protect=() if str(input) == STDIO else (input,)) as file_writer:
             frames = _run(den, reader, block, file_writer)
+            if isinstance(reader, _FileBlocks) and reader.problem:
+                raise ValueError(reader.problem)  # a corrupt file leaves no output file, as in file mode
     problem = getattr(reader, "problem", None)
     if problem:
         raise ValueError(problem)
@@ -148,17 +154,21 @@ def _open_input(input: str | os.PathLike, stdin: BinaryIO, raw: RawSpec | None) 
 
 
 class _FileBlocks:
-    """An audio file with the reader interface of :class:`AudioStreamReader`."""
+    """An audio file with the reader interface of :class:`AudioStreamReader`: data found corrupt part way
+    ends the blocks and is the :attr:`problem`, so the samples before it are finished as a cut stream's are."""
 
-    problem = None
+    problem: str | None = None
 
     def __init__(self, path: str | os.PathLike, info: AudioInfo) -> None:
         self.path = path
         self.info = info
         self.expected_frames = info.frames
 
-    def blocks(self, block: int) -> Any:
-        return iter_audio_blocks(self.path, block)
+    def blocks(self, block: int) -> Iterator[np.ndarray]:
+        try:
+            yield from iter_audio_blocks(self.path, block)
+        except ValueError as error:
+            self.problem = str(error)
 
 
 def _run(den: StreamingDenoiser, reader: Any, block: int, writer: Any) -> int:
