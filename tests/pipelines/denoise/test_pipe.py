@@ -308,3 +308,32 @@ def test_a_file_corrupt_in_the_middle_to_stdout_is_finished_with_the_samples_the
     with pytest.raises(ValueError, match="corrupt audio data"):
         denoise_stream(path, tmp_path / "out.wav", raw=RawSpec(16000, 1))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cut.flac"]
+
+
+def test_stdout_appended_to_the_input_file_is_refused(tmp_path) -> None:
+    """``tsae denoise in.wav -o - >> in.wav`` and ``tsae denoise - < in.wav >> in.wav``: one line, status 1, the
+    file untouched."""
+    # before: two WAV headers were appended to in.wav, which libsndfile then could not open; from stdin, a streamed
+    # WAV read its own output, growing the file until the disk was full
+    import subprocess
+    import sys
+
+    path = tmp_path / "in.wav"
+    sf.write(path, noisy(0.5, 16000, 1).T, 16000, subtype="PCM_16")
+    before = path.read_bytes()
+    with path.open("ab") as stdout:
+        proc = subprocess.run([sys.executable, "-m", "tsae", "denoise", str(path), "-o", "-", "-q"], stdout=stdout,
+                              stderr=subprocess.PIPE, timeout=120)
+    assert proc.returncode == 1
+    assert proc.stderr.decode().strip() == f"Error: {path}: refusing to overwrite the input file (stdout goes to it)"
+    assert path.read_bytes() == before
+    streamed = bytearray(before)
+    streamed[4:8] = streamed[40:44] = b"\xff\xff\xff\xff"  # as sox and ffmpeg write to a pipe
+    path.write_bytes(bytes(streamed))
+    with path.open("rb") as stdin, path.open("ab") as stdout:
+        proc = subprocess.run([sys.executable, "-m", "tsae", "denoise", "-", "-q"], stdin=stdin, stdout=stdout,
+                              stderr=subprocess.PIPE, timeout=120)
+    assert proc.returncode == 1
+    expected = "Error: stdin: refusing to overwrite the input file (stdout goes to the file stdin reads)"
+    assert proc.stderr.decode().strip() == expected
+    assert path.read_bytes() == bytes(streamed)
