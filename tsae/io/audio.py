@@ -71,6 +71,72 @@ def _wav_shortfall(path: Path) -> tuple[int, int] | None:
     return there // fmt.frame_bytes, size // fmt.frame_bytes
 
 
+#: bytes of one sample of the subtypes whose header length :func:`_declared_samples` checks
+_SAMPLE_BYTES = {"PCM_S8": 1, "PCM_U8": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4, "DOUBLE": 8,
+                 "ULAW": 1, "ALAW": 1}
+
+
+def _shortfall(info: AudioInfo) -> tuple[int, int] | None:
+    """``(frames there, frames announced)`` of an AIFF, AU, W64 or RF64 file whose samples are cut short, else None.
+
+    libsndfile quietly reads such a file as a shorter one (as it does a WAV, :func:`_wav_shortfall`).
+    """
+    width = _SAMPLE_BYTES.get(info.subtype.upper(), 0) * info.channels
+    try:
+        with open(info.path, "rb") as f:
+            layout = _declared_samples(f, info.format)
+            size = os.fstat(f.fileno()).st_size
+    except (OSError, struct.error):
+        return None
+    if layout is None or not width:
+        return None
+    start, declared = layout
+    there, announced = max(size - start, 0) // width, declared // width
+    return (there, announced) if there < announced else None
+
+
+def _declared_samples(f: BinaryIO, format: str) -> tuple[int, int] | None:
+    """``(where the samples start, how many bytes of them the header declares)`` of an AIFF, AU, W64 or RF64
+    file, None when its header gives no length (an AU written to a pipe) or is not one tsae walks."""
+    head = f.read(40)
+    if format == "AU" and head[:4] in (b".snd", b"dns."):
+        start, declared = struct.unpack(">II" if head[:4] == b".snd" else "<II", head[4:12])
+        return None if declared == 0xFFFFFFFF else (start, declared)
+    if format == "RF64" and head[:4] == b"RF64" and head[12:16] == b"ds64":
+        declared = struct.unpack("<Q", head[28:36])[0]  # the ds64 chunk's data size
+        found = _find_chunk(f, 12, b"data", "<I", 8)
+        return None if found is None else (found[0], declared)
+    if format == "AIFF" and head[:4] == b"FORM":
+        found = _find_chunk(f, 12, b"SSND", ">I", 8)
+        if found is None:
+            return None
+        f.seek(found[0])
+        offset = struct.unpack(">I", f.read(4))[0]  # SSND: offset and block size, then the samples
+        return found[0] + 8 + offset, found[1] - 8 - offset
+    if format == "W64" and head[:4] == b"riff":  # 16-byte GUIDs and 64-bit sizes that count the chunk's header
+        found = _find_chunk(f, 40, b"data", "<Q", 24)
+        return None if found is None else (found[0], found[1] - 24)
+    return None
+
+
+def _find_chunk(f: BinaryIO, position: int, name: bytes, size_format: str, header: int) -> tuple[int, int] | None:
+    """``(where its body starts, its size field)`` of the first chunk ``name`` from ``position`` on, None without one.
+
+    Chunks are ``header`` bytes (their id, then a size in ``size_format``) and a body padded to an even size;
+    W64's (24-byte headers, sizes that count them) are padded to 8 bytes.
+    """
+    for _ in range(256):  # the chunks before the samples: a few in practice
+        f.seek(position)
+        chunk = f.read(header)
+        if len(chunk) < header:
+            return None
+        size = struct.unpack(size_format, chunk[header - struct.calcsize(size_format):])[0]
+        if chunk[:4] == name:
+            return position + header, size
+        position += (size + 7) // 8 * 8 if header == 24 else header + size + (size & 1)
+    return None
+
+
 def _wav_layout(path: Path) -> tuple[StreamFormat, int | None, int] | None:
     """``(format, data bytes the header declares or None for "unknown", data bytes there)`` of a WAV file,
     read as a WAV on a pipe is; None when that reader cannot read its header."""
@@ -208,7 +274,7 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
         raise ValueError(f"{path}: no audio samples (zero length)")
     if info.sample_rate <= 0 or info.channels <= 0:
         raise ValueError(f"{path}: invalid header (sample rate {info.sample_rate}, {info.channels} channels)")
-    short = _wav_shortfall(path) if info.format in ("WAV", "WAVEX") else None
+    short = _wav_shortfall(path) if info.format in ("WAV", "WAVEX") else _shortfall(info)
     if short:
         raise _ends_early(path, *short)
     if info.format in _MASKED_FORMATS:

@@ -58,6 +58,21 @@ def test_a_wav_cut_short_is_an_error_in_files_and_pipes(tmp_path) -> None:
         denoise_stream("-", "-", stdin=io.BytesIO(data[: len(data) // 2]), stdout=io.BytesIO())
 
 
+@pytest.mark.parametrize("suffix,subtype", [(".aiff", "PCM_16"), (".aiff", "FLOAT"), (".au", "PCM_24"),
+                                            (".w64", "PCM_16"), (".rf64", "DOUBLE"), (".wav", "PCM_U8")])
+def test_a_file_cut_short_is_an_error_in_every_format_whose_header_has_the_length(tmp_path, suffix, subtype) -> None:
+    # before: libsndfile reads an AIFF, AU, W64 or RF64 file cut short as a shorter file (only WAV was checked):
+    # half a recording was denoised and written with status 0
+    sf.write(tmp_path / f"full{suffix}", _speech(), SR, subtype=subtype)
+    data = (tmp_path / f"full{suffix}").read_bytes()
+    (tmp_path / f"cut{suffix}").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=rf"cut{suffix}: file ends after \d+ of the 16000 sample frames its header"):
+        audio_info(tmp_path / f"cut{suffix}")
+    result = CliRunner().invoke(cli, ["denoise", str(tmp_path / f"cut{suffix}"), "-q"])
+    assert result.exit_code == 1 and not (tmp_path / f"cut.denoised{suffix}").exists()
+    assert audio_info(tmp_path / f"full{suffix}").frames == 16000  # a whole file is read as before
+
+
 def test_stdin_floats_are_repaired_as_files_are(tmp_path) -> None:
     x = _speech()
     x[100:200] = np.nan
