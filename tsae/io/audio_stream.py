@@ -19,7 +19,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from tsae.io.audio import _prepare, _SampleRepair
+from tsae.io.audio import _prepare, _read_dtype, _SampleRepair
 from tsae.io.reading import read_up_to
 
 #: raw PCM sample formats of ``--format``: name -> libsndfile subtype
@@ -131,12 +131,14 @@ def _skip(stream: BinaryIO, n: int, name: str) -> None:
 
 
 def decode(data: bytes, fmt: StreamFormat) -> np.ndarray:
-    """Little-endian PCM bytes (whole frames) -> float32 ``(channels, n)``, as libsndfile reads files."""
+    """Little-endian PCM bytes (whole frames) -> float32 ``(channels, n)`` (float64 for DOUBLE), as libsndfile
+    reads files (:func:`~tsae.io.audio.iter_audio_blocks`)."""
     import soundfile as sf
 
+    dtype = _read_dtype(fmt.subtype)  # a DOUBLE sample beyond float32 is clipped by the repair, not made infinite
     if not data:
-        return np.zeros((fmt.channels, 0), np.float32)
-    samples, _ = sf.read(io.BytesIO(data), dtype="float32", always_2d=True, format="RAW",
+        return np.zeros((fmt.channels, 0), dtype)
+    samples, _ = sf.read(io.BytesIO(data), dtype=dtype, always_2d=True, format="RAW",
                          subtype=fmt.subtype, samplerate=fmt.sample_rate, channels=fmt.channels, endian="LITTLE")
     return np.ascontiguousarray(samples.T)
 
@@ -156,7 +158,7 @@ def encode(block: np.ndarray, fmt: StreamFormat) -> bytes:
 
 
 class AudioStreamReader:
-    """Blocks of float32 samples ``(channels, <= block)`` from a WAV or raw PCM byte stream.
+    """Blocks of float32 samples ``(channels, <= block)`` (float64 for DOUBLE) from a WAV or raw PCM byte stream.
 
     After the last block, :attr:`problem` says why the stream ended early (``None``
     when it ended where it should): a WAV whose declared data size was not reached,

@@ -88,6 +88,22 @@ def test_stdin_floats_are_repaired_as_files_are(tmp_path) -> None:
     assert np.isfinite(y).all() and np.abs(y).max() <= 1000.0
 
 
+def test_a_double_wav_on_stdin_is_read_as_the_file_is(tmp_path) -> None:
+    # before: stdin's 64-bit floats were decoded as float32, so samples beyond float32 (1e300, a file scaled by
+    # mistake) became infinities read as silence, where the file is clipped to 1000 times full scale
+    x = _speech().astype(np.float64) * 1e300
+    sf.write(tmp_path / "in.wav", x, SR, subtype="DOUBLE")
+    denoise_files([tmp_path / "in.wav"], tmp_path / "out.wav", quiet=True)
+    out = io.BytesIO()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        denoise_stream("-", "-", stdin=io.BytesIO((tmp_path / "in.wav").read_bytes()), stdout=out)
+    assert any("clipped to 1000" in str(w.message) for w in caught)
+    piped = sf.read(io.BytesIO(out.getvalue()))[0]
+    np.testing.assert_array_equal(piped, sf.read(tmp_path / "out.wav")[0])
+    assert np.abs(piped).max() > 100
+
+
 def test_raw_output_of_a_file_must_match_its_rate_and_channels(tmp_path) -> None:
     sf.write(tmp_path / "st.wav", np.stack([_speech(0.3)] * 2, axis=1), SR)
     with pytest.raises(ValueError, match=r"st.wav: is 16000 Hz with 2 channel\(s\), but the raw output"):
