@@ -337,3 +337,16 @@ def test_stdout_appended_to_the_input_file_is_refused(tmp_path) -> None:
     expected = "Error: stdin: refusing to overwrite the input file (stdout goes to the file stdin reads)"
     assert proc.stderr.decode().strip() == expected
     assert path.read_bytes() == bytes(streamed)
+
+
+def test_an_empty_stream_to_a_file_is_an_error_as_an_empty_file_is(tmp_path) -> None:
+    # before: status 0 and a 44-byte WAV that tsae denoise itself then refused as "zero length"
+    header = io.BytesIO()
+    sf.write(header, np.zeros((0, 1)), 16000, format="WAV", subtype="PCM_16")
+    out = tmp_path / "out.wav"
+    result = CliRunner().invoke(cli, ["denoise", "-", "-o", str(out), "-q"], input=header.getvalue())
+    assert result.exit_code == 1 and result.stderr == "Error: stdin: no audio samples (zero length)\n"
+    assert not out.exists()
+    # to stdout, an empty stream stays an empty stream (a header and no samples), as pipes expect
+    result = CliRunner().invoke(cli, ["denoise", "-", "-q"], input=header.getvalue())
+    assert result.exit_code == 0 and read_wav_header(io.BytesIO(result.stdout_bytes))[0].channels == 1

@@ -128,6 +128,8 @@ def denoise_stream(
             frames = _run(den, reader, block, file_writer)
             if isinstance(reader, _FileBlocks) and reader.problem:
                 raise ValueError(reader.problem)  # a corrupt file leaves no output file, as in file mode
+            if frames == 0 and not getattr(reader, "problem", None):  # a file mode input refuses it too
+                raise ValueError("stdin: no audio samples (zero length)")
     problem = getattr(reader, "problem", None)
     if problem:
         raise ValueError(problem)
