@@ -29,8 +29,7 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
     The CSV has one column per sensor; a time column and a ``label`` column are recognised and
     not used as sensors. A missing cell holds the sensor's last value, as in scoring. ``family``
     names the autoencoder family (see ``tsae models``; default ``conv1d``, or with ``init`` that
-    model's family);
-    ``output`` never replaces ``train_path`` (nor ``init``). ``sample_interval`` (seconds
+    model's family); ``output`` never replaces ``train_path`` (nor ``init``). ``sample_interval`` (seconds
     between rows, for the alarm budget) is, when not given, the median step of the time
     column (numbers are taken as seconds), else None (1 second assumed). After fitting, one
     line reports the threshold and the false alarms a day it raises on the held-out normal data.
