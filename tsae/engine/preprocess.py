@@ -281,6 +281,11 @@ def forward_fill(x: Any, carry: Any) -> tuple[np.ndarray, np.ndarray, int]:
 
 
 # ----------------------------------------------------------------------------- scaling
+#: a channel whose spread is under this fraction of its centre's magnitude (or is zero) is constant: the spread
+#: is the rounding noise of its mean, and the channel keeps a unit scale
+ROUNDING_SPREAD = 1e-13
+
+
 class Normalizer:
     """Per-channel scaling: z-score (mean, std) or robust (median, IQR / 1.349).
 
@@ -294,7 +299,8 @@ class Normalizer:
     ----------
     center, scale : numpy.ndarray of shape (channels,) or None
         Per-channel statistics, set by :meth:`fit`. Channels with no valid sample
-        get center 0; channels with zero spread (constant) get scale 1.
+        get center 0; channels with zero spread (constant: under :data:`ROUNDING_SPREAD` of the
+        centre, rounding noise) get scale 1.
 
     Notes
     -----
@@ -364,8 +370,11 @@ class Normalizer:
             raise ValueError(f"x: the {self.method} scale of channel {channel} is beyond float64's range "
                              f"(its values reach {float(np.nanmax(np.abs(pooled[channel]))):.3g}): scale x down first")
         center = np.where(np.isfinite(center), center, 0.0)
-        # a spread that is only rounding noise of a constant channel counts as zero
-        tiny = np.maximum(1e-12, 1e-9 * np.abs(center))
+        # a spread that is only rounding noise of a constant channel counts as zero: the mean of identical
+        # values is off by a few ulps (under 1e-15 of them, measured up to a million values), so the noise is
+        # far below ROUNDING_SPREAD of the centre; a sensor that truly moves by 1e-13 in its units (a current
+        # in amps) or by 1e-3 around 1e7 (a frequency counter) keeps its spread
+        tiny = np.maximum(np.finfo(np.float64).tiny, ROUNDING_SPREAD * np.abs(center))
         scale = np.where(np.isfinite(scale) & (scale > tiny), scale, 1.0)
         self.center, self.scale = center, scale
         return self

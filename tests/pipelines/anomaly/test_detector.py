@@ -255,3 +255,23 @@ def test_scoring_in_chunks_gives_the_scores_of_the_whole_series(detector, test_d
     scores, contrib = detector.score_with_contributions(test_data.T)
     np.testing.assert_allclose(scores, whole_scores, rtol=1e-12, atol=0)
     np.testing.assert_allclose(contrib, whole_contrib, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("units", ["picoamps", "hertz"])
+def test_a_sensor_of_tiny_variation_in_its_units_is_no_constant(units):
+    """A sensor that moves by 1e-13 in its units (a current in amps), or by 1e-3 around 1e7 (a frequency counter),
+    was taken as constant (unit scale): its faults were invisible (a shift of half its amplitude scored 0.6 of
+    the threshold) and were put on another sensor."""
+
+    def data(n, seed):
+        x = make_series(n, seed=seed)
+        x[:, 0] = 1e-13 * x[:, 0] if units == "picoamps" else 1e7 + 1e-3 * x[:, 0]
+        return x
+
+    det = Detector(device="cpu", epochs=5).fit(data(2000, 0).T, sensors=SENSORS)
+    new = data(3000, 1)
+    assert np.mean(det.predict(new.T)) < 0.02
+    new[1500:1530, 0] += 0.5 * (data(2000, 0)[:, 0].max() - data(2000, 0)[:, 0].min()) / 2
+    scores, share = det.score_with_contributions(new.T)
+    assert scores[1490:1560].max() > 3 * det.threshold_
+    assert share[:, 1490:1560].mean(axis=1).argmax() == 0
