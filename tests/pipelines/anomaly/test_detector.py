@@ -3,7 +3,7 @@ import warnings
 import numpy as np
 import pytest
 
-from tsae.pipelines.anomaly.detector import Detector, dominant_period
+from tsae.pipelines.anomaly.detector import Detector, FitWarning, dominant_period
 
 from sensor_data import SENSORS, make_series
 
@@ -275,3 +275,15 @@ def test_a_sensor_of_tiny_variation_in_its_units_is_no_constant(units):
     scores, share = det.score_with_contributions(new.T)
     assert scores[1490:1560].max() > 3 * det.threshold_
     assert share[:, 1490:1560].mean(axis=1).argmax() == 0
+
+
+def test_a_sensor_that_starts_late_in_training_scores_as_it_did_at_fit():
+    """Before its first value, fit held a sensor at that first value and scoring at its training mean: the training
+    data's own scores then differed from ``decision_scores_`` by up to 28% over the first windows."""
+    train = make_series(2000, seed=0)
+    train[:40, 2] = np.nan  # "flow" was connected at sample 40
+    with pytest.warns(FitWarning, match=r"'flow' \(40 samples\) miss values"):
+        det = Detector(device="cpu", epochs=5).fit(train.T, sensors=SENSORS)
+    np.testing.assert_allclose(det.decision_function(train.T), det.decision_scores_, rtol=1e-9)
+    np.testing.assert_allclose(det.state_.normalizer.center[2], np.nanmean(
+        np.r_[np.full(40, det.state_.normalizer.center[2]), train[40:, 2]]), rtol=1e-12)

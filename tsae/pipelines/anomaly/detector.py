@@ -4,8 +4,8 @@ How a sample is scored
 ----------------------
 1. Missing values are repaired by the engine: a missing value holds the sensor's last good
    value, in scoring (batch *and* streaming, so that both agree; its training mean before
-   the first one, :func:`~tsae.engine.preprocess.forward_fill`) as in fitting (the first
-   good value before it, :func:`~tsae.engine.preprocess.repair_missing`), so that a sensor
+   the first one, :func:`~tsae.engine.preprocess.forward_fill`) as in fitting (the training
+   mean before the first one too, :func:`_repaired_as_scored`), so that a sensor
    that often misses a value scores on new data as it did on the data the threshold was
    set on (interpolating at fit would make every held value look abnormal). NaN, inf and
    values beyond 1e30 in magnitude (no sensor reads them) are missing values, as the table
@@ -188,6 +188,28 @@ def _without_glitches(X: np.ndarray, names: Sequence[str]) -> np.ndarray:
                   f"percentile range than {GLITCH_RANGES:g} times that range: learnt as missing values (glitches, "
                   "not normal data); new values like them score as anomalies", FitWarning, stacklevel=4)
     return np.where(glitch, np.nan, X)
+
+
+def _repaired_as_scored(x: np.ndarray) -> np.ndarray:
+    """``x`` (C, n) with its missing values repaired as the scoring core repairs them.
+
+    A missing value holds the sensor's last good value; before its first good value, the sensor's
+    training mean, the value the core holds there (the normaliser's centre). That mean is the
+    repaired series' own: the mean of the samples from the first good value on, which the held
+    samples before it do not move. (Held at the first good value instead, a sensor that starts late
+    scored one way at fit and another on the same data afterwards.)
+
+    Examples
+    --------
+    >>> _repaired_as_scored(np.array([[np.nan, 1.0, np.nan, 4.0]]))
+    array([[2., 1., 1., 4.]])
+    """
+    out = repair_missing(x, method="ffill")
+    for i, row in enumerate(x):
+        valid = np.flatnonzero(np.isfinite(row))
+        if valid.size and valid[0] > 0:
+            out[i, : valid[0]] = out[i, valid[0]:].mean()
+    return out
 
 
 def _longest_missing_runs(x: np.ndarray) -> np.ndarray:
@@ -538,7 +560,7 @@ class Detector:
             raise ValueError(f"sensor(s) with no valid value in the training data: {', '.join(bad)}")
         X = _without_glitches(X, names)
         gaps = _longest_missing_runs(X)
-        X = repair_missing(X, method="ffill")  # as scoring repairs them (forward_fill): see step 1
+        X = _repaired_as_scored(X)  # as scoring repairs them (forward_fill): see step 1
         self.init_model_ = None
         if self.init is not None:
             from tsae.models.pretrained import load_init
