@@ -287,3 +287,15 @@ def test_a_sensor_that_starts_late_in_training_scores_as_it_did_at_fit():
     np.testing.assert_allclose(det.decision_function(train.T), det.decision_scores_, rtol=1e-9)
     np.testing.assert_allclose(det.state_.normalizer.center[2], np.nanmean(
         np.r_[np.full(40, det.state_.normalizer.center[2]), train[40:, 2]]), rtol=1e-12)
+
+
+def test_a_threshold_that_could_not_be_extrapolated_is_told():
+    """1,000 training rows with window 48 hold out 300 whose scores show 2 separate peaks: the budget's threshold is
+    then the highest held-out score, and 7% of new normal samples were flagged, while the fit said nothing and
+    its report read "0 false alarms/day on held-out normal data"."""
+    with pytest.warns(FitWarning, match=r"the 300 held-out training samples show 2 separate score peak\(s\), too few "
+                                        r"to model .* fit on longer normal data"):
+        Detector(window=48, epochs=5, device="cpu").fit(make_series(1000, seed=0).T)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Detector(window=48, epochs=5, device="cpu").fit(make_series(3000, seed=0).T)

@@ -97,7 +97,8 @@ from tsae.pipelines.anomaly.thresholds import fit_threshold
 class FitWarning(UserWarning):
     """The training data was learnt from, but in a way that makes a weaker detector, and the user should know.
 
-    Training data too short to hold any out (the threshold then comes from a cross-fit or in-sample scores), and
+    Training data too short to hold any out (the threshold then comes from a cross-fit or in-sample scores), or whose
+    held-out part shows too few score peaks to extrapolate the alarm budget's threshold from, and
     sensors with runs of missing values longer than the window (held at the last value and learnt as
     normal), and training glitches (values far beyond the rest, learnt as missing: :data:`GLITCH_RANGES`).
     ``tsae detect fit`` tells each in one line naming the file.
@@ -779,6 +780,13 @@ class Detector:
                              "(constant sensors?)")
         self.threshold_obj_ = obj
         self.threshold_ = obj.value
+        if obj.method == "budget" and obj.params.get("xi") is None and source == "holdout" \
+                and obj.params["heldout_days"] * float(self.alarms_per_day) < 1.0:
+            warnings.warn(f"the {calib.size} held-out training samples show {obj.params['n_peaks']} separate score "
+                          f"peak(s), too few to model how far normal scores reach beyond them in a day: the threshold "
+                          "is the highest held-out score, so new normal data may raise far more false alarms than "
+                          f"the budget ({float(self.alarms_per_day):g} a day); fit on longer normal data",
+                          FitWarning, stacklevel=4)
 
     def _network_params(self, channels: int, window: int, pca_rank: int) -> dict[str, Any]:
         if self.init_model_ is not None:
