@@ -68,13 +68,14 @@ def test_fit_warns_about_missing_runs_longer_than_the_window(tmp_path, train_dat
     with pytest.warns(FitWarning, match=r"sensor\(s\) 'pressure' \(300 samples\) miss values for longer than the "
                                         r"window \(24\)") as caught:
         Detector(model="dense", window=24, epochs=1, device="cpu", scales=()).fit(x.T, sensors=SENSORS)
-    assert len(caught) == 1 and "flow" not in str(caught[0].message)
+    gaps = [str(told.message) for told in caught if "miss values" in str(told.message)]
+    assert len(gaps) == 1 and "flow" not in gaps[0]
     path = write_csv(tmp_path / "gappy.csv", x)
     with pytest.warns(FitWarning, match=r"gappy.csv: sensor\(s\) 'pressure' \(300 samples\)"):
         fit_detector_file(path, tmp_path / "d.tsae", family="dense", window=24, epochs=1, device="cpu", quiet=True,
                           scales=())
     with warnings.catch_warnings():
-        warnings.simplefilter("error")
+        warnings.filterwarnings("error", message=".*miss values")  # (300 zeros are an anomaly its own scores show)
         Detector(model="dense", window=24, epochs=1, device="cpu", scales=()).fit(
             np.where(np.isnan(x), 0.0, x).T, sensors=SENSORS)
 

@@ -299,3 +299,22 @@ def test_a_threshold_that_could_not_be_extrapolated_is_told():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         Detector(window=48, epochs=5, device="cpu").fit(make_series(3000, seed=0).T)
+
+
+def test_training_data_that_its_own_threshold_flags_is_told():
+    """Heavy-tailed noise (Cauchy) on "temp": the training rows' own scores crossed the threshold (4% of them,
+    an event in 50 minutes against a budget of one a day) and 6% of new normal samples were flagged, in silence."""
+    from tsae.pipelines.anomaly.alarm_budget import event_peaks
+
+    def data(n, seed):
+        x = make_series(n, seed=seed)
+        x[:, 0] += 0.05 * np.random.default_rng(seed + 10).standard_cauchy(n)
+        return x
+
+    with pytest.warns(FitWarning, match=r"the training data's own scores cross the threshold in 1 event\(s\) "
+                                        r"\(28.8 a day; budget 1\)"):
+        det = Detector(device="cpu", epochs=5).fit(data(3000, 0).T)
+    assert event_peaks(det.decision_scores_, det.threshold_, det.event_gap).size == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Detector(device="cpu", epochs=5).fit(make_series(3000, seed=0).T)

@@ -602,7 +602,29 @@ class Detector:
         self.calibration_scores_ = calib_scores
         self._fit_alarm_threshold(source)
         self.labels_ = (self.decision_scores_ > self.threshold_).astype(np.int64)
+        self._warn_flagged_training()
         return self
+
+    def _warn_flagged_training(self) -> None:
+        """Warn (:class:`FitWarning`) when the training data's own scores raise more alarm events than the budget.
+
+        The in-sample scores are lower than those of new data: training data that its own threshold
+        flags more often than the budget allows holds anomalies, or heavier tails than the held-out
+        part showed, and new normal data will raise more false alarms than the budget.
+        """
+        from tsae.pipelines.anomaly.alarm_budget import SECONDS_PER_DAY, event_peaks
+
+        if self.threshold_obj_.method != "budget":  # the other methods flag a share of normal samples by design
+            return
+        events = int(event_peaks(self.decision_scores_, self.threshold_, self.event_gap).size)
+        days = self.decision_scores_.size * (self.sample_interval or 1.0) / SECONDS_PER_DAY
+        budget, flagged = float(self.alarms_per_day), int(self.labels_.sum())
+        if events and events > budget * days:
+            warnings.warn(f"the training data's own scores cross the threshold in {events} event(s) "
+                          f"({events / days:.3g} a day; budget {budget:g}) on {flagged} of "
+                          f"{self.labels_.size} samples: it holds anomalies or heavier tails than its held-out part "
+                          "showed, and new normal data may raise more false alarms than the budget (labels_ marks "
+                          "them)", FitWarning, stacklevel=4)
 
     def _warn_weak_fit(self, names: list[str], gaps: np.ndarray, n: int, window: int, split: int | None,
                        cut: int | None) -> None:
