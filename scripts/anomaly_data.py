@@ -147,3 +147,19 @@ def heldout_skab(skab: Mirror) -> Iterator[Series]:
         labels = df["anomaly"].to_numpy().astype(np.int8)
         X = df.drop(columns=["datetime", "anomaly", "changepoint"]).to_numpy(dtype=np.float64)
         yield Series("SKAB", path.removeprefix("data/").removesuffix(".csv"), X, labels, skab_train_end(labels))
+
+
+def labelled_set(name: str, dev_dir: Path = DEV_DATA, nab_repo: Path = NAB_MIRROR,
+                 skab_repo: Path = SKAB_MIRROR) -> tuple[list[Series], dict[str, object]]:
+    """The series of set ``name`` (``"dev"`` or ``"heldout"``) and where they came from (paths, repositories,
+    commits): the development folder, or the NAB and SKAB mirrors less the development series."""
+    dev_dir = dev_dir.resolve()
+    if not (dev_dir / "manifest.csv").is_file():
+        raise MirrorError(f"{dev_dir}: no manifest.csv (the development set; pass --data DIR)")
+    if name == "dev":
+        return list(dev_series(dev_dir)), {"dev": str(dev_dir)}
+    nab, skab = Mirror(nab_repo, NAB_URL), Mirror(skab_repo, SKAB_URL)
+    origin = {"NAB": {"repo": NAB_URL, "commit": nab.commit, "licence": "MIT"},
+              "SKAB": {"repo": SKAB_URL, "commit": skab.commit, "licence": "GPL-3.0"},
+              "excluded": f"the series of {dev_dir}"}
+    return [*heldout_nab(nab, dev_dir), *heldout_skab(skab)], origin

@@ -101,24 +101,10 @@ def _flag_measures(det: Detector, X: np.ndarray, labels: np.ndarray) -> tuple[fl
 
 def real_table(which: str) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from anomaly_data import (
-        DEV_DATA,
-        NAB_MIRROR,
-        NAB_URL,
-        SKAB_MIRROR,
-        SKAB_URL,
-        Mirror,
-        dev_series,
-        heldout_nab,
-        heldout_skab,
-    )
+    from anomaly_data import labelled_set
 
-    if which == "dev":
-        series = list(dev_series(DEV_DATA))
-    else:
-        nab, skab = Mirror(NAB_MIRROR, NAB_URL), Mirror(SKAB_MIRROR, SKAB_URL)
-        print(f"NAB {NAB_URL} @ {nab.commit}, SKAB {SKAB_URL} @ {skab.commit}")
-        series = [*heldout_nab(nab, DEV_DATA), *heldout_skab(skab)]
+    series, origin = labelled_set(which)
+    print(f"set {which}: {origin}")
     groups: dict[tuple[str, str], list[tuple[float, int, int, int, int]]] = {}
     for s in series:
         labels = s.labels[s.train_end:]

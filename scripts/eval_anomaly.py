@@ -65,15 +65,10 @@ from anomaly_anchors import ANCHORS, anchor_scores, series_window, tsb_ad
 from anomaly_data import (
     DEV_DATA,
     NAB_MIRROR,
-    NAB_URL,
     SKAB_MIRROR,
-    SKAB_URL,
-    Mirror,
     MirrorError,
     Series,
-    dev_series,
-    heldout_nab,
-    heldout_skab,
+    labelled_set,
 )
 from anomaly_metrics import series_metrics
 
@@ -106,16 +101,7 @@ def pick_methods(only: str, skip: str) -> list[str]:
 
 def load_set(name: str, args: argparse.Namespace) -> tuple[list[Series], dict[str, object]]:
     """The series of set ``name`` and where they came from (paths, repositories, commits)."""
-    dev_dir = args.data.resolve()
-    if not (dev_dir / "manifest.csv").is_file():
-        raise MirrorError(f"{dev_dir}: no manifest.csv (the development set; pass --data DIR)")
-    if name == "dev":
-        return list(dev_series(dev_dir)), {"dev": str(dev_dir)}
-    nab, skab = Mirror(args.nab_repo, NAB_URL), Mirror(args.skab_repo, SKAB_URL)
-    origin = {"NAB": {"repo": NAB_URL, "commit": nab.commit, "licence": "MIT"},
-              "SKAB": {"repo": SKAB_URL, "commit": skab.commit, "licence": "GPL-3.0"},
-              "excluded": f"the series of {dev_dir}"}
-    return [*heldout_nab(nab, dev_dir), *heldout_skab(skab)], origin
+    return labelled_set(name, args.data, args.nab_repo, args.skab_repo)
 
 
 def scored(series: Series) -> bool:
