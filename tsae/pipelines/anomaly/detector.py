@@ -755,9 +755,14 @@ class Detector:
         return chosen_rows, smoothed_scores(chosen_rows, state.smooth, state.centered)
 
     def _learn_again(self, state: DetectorState, Z: np.ndarray) -> None:
-        """Learn the subspace and statistics terms again from all rows ``Z``, keeping their normal levels."""
+        """Learn the subspace and statistics terms again from all rows ``Z``, keeping their normal levels.
+
+        The subspaces keep their size: the normal levels were measured with it (chosen again from
+        more rows, one component fewer can raise every normal error several times).
+        """
         for term in [state.primary_term(), *state.scales]:
-            pca, stats = fit_window_terms(Z, term.window, self.pca_variance)[:2]
+            rank = None if term.pca is None else len(term.pca.components)
+            pca, stats = fit_window_terms(Z, term.window, self.pca_variance, rank=rank)[:2]
             if term.pca is not None:
                 pca.err_scale = term.pca.err_scale
                 set_window_terms(state, term.window, pca=pca)

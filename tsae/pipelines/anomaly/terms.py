@@ -49,12 +49,13 @@ def principal_axes(centred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return var, vecs.T if n >= d else (vecs.T @ centred) / np.sqrt(var)[:, None]
 
 
-def fit_window_terms(Z: np.ndarray, window: int, variance: float, max_windows: int = 4000
-                     ) -> tuple[LinearTerm, StatsTerm, np.ndarray, int]:
+def fit_window_terms(Z: np.ndarray, window: int, variance: float, max_windows: int = 4000,
+                     rank: int | None = None) -> tuple[LinearTerm, StatsTerm, np.ndarray, int]:
     """Learn the subspace and statistics terms of one window length from the normalised series ``Z`` (C, n).
 
     Training windows are taken at every position, thinned to at most ``max_windows``
-    (evenly spaced), so the cost does not grow with the series beyond that.
+    (evenly spaced), so the cost does not grow with the series beyond that. ``rank``
+    (None: the components holding ``variance``) fixes the subspace's size.
 
     Returns
     -------
@@ -68,7 +69,9 @@ def fit_window_terms(Z: np.ndarray, window: int, variance: float, max_windows: i
     flat = windows.reshape(len(windows), -1).astype(np.float64)
     mean = flat.mean(axis=0)
     var, vt = principal_axes(flat - mean)
-    rank = min(int(np.searchsorted(np.cumsum(var) / max(var.sum(), _EPS), variance) + 1), len(vt))
+    if rank is None:
+        rank = int(np.searchsorted(np.cumsum(var) / max(var.sum(), _EPS), variance) + 1)
+    rank = min(rank, len(vt))
     pca = LinearTerm(components=vt[:rank], mean=mean, err_scale=np.ones(channels))
     stats = StatsTerm.fit(windows.transpose(0, 2, 1))
     return pca, stats, windows, rank
