@@ -11,6 +11,9 @@ line (their least-squares blend, each weight in [0, 1]). Gaps no longer than the
 blocks may also take a cubic spline through the observed samples into the blend, when at
 least :data:`SPLINE_BLOCKS` blocks were hidden to weigh it (short gaps in smooth series,
 where the line cuts corners and one global autoencoder does not follow a changing shape).
+Gaps at the ends of a series are extrapolations, which the hidden blocks do not measure: their
+fill is weighed against holding the last observed value on the series cut short at that end
+(:func:`_end_weight`), never with more weight than the interior gaps earned.
 
 Both were chosen on the decision draws of scripts/eval_smooth.py's imputation table (first
 seed 100, four draws) and judged on draws never used for a choice, each against the code
@@ -206,6 +209,58 @@ def _plan(z: np.ndarray, missing: np.ndarray, L: int, max_rank: int, seed: int) 
     return plan
 
 
+def _grown_fill(z: np.ndarray, missing: np.ndarray, L: int, rank: int) -> np.ndarray:
+    """The autoencoder's fill of ``missing`` (``z`` holding a first guess), its bottleneck grown one component
+    at a time up to ``rank`` (Kondrashov & Ghil)."""
+    fill = z
+    for r in range(1, rank + 1):
+        fill = _em_fill(fill, missing, L, r, 15 if r < rank else 40)
+    return fill
+
+
+#: the most stretches next to an end gap that are hidden to weigh its fill (see :func:`_end_weight`)
+END_TRIALS = 4
+
+
+def _end_weight(z: np.ndarray, missing: np.ndarray, L: int, rank: int, default: float) -> float:
+    """Weight of the autoencoder's fill against holding the nearest observed value in the gaps at the ends.
+
+    A gap at an end is an extrapolation, which the hidden blocks inside the series (interpolations, with
+    observed samples on both sides) do not measure: a level or a random walk drifts away from its last
+    value. The series is cut short at each end by one to :data:`END_TRIALS` times the end gap's length
+    (together at most a quarter of the observed samples), the last stretch cut off as long as the gap is
+    filled as the end gap is, and the fill weighed against holding the value beyond it (their
+    least-squares blend over all the cuts), at most ``default`` (the interior weight; it when nothing can be cut).
+    """
+    n = len(z)
+    reach = int((~missing).sum()) // 4
+    ends = [(a, b) for a, b in runs(missing) if a == 0 or b == n]
+    longest = max(b - a for a, b in ends)
+    trials = min(END_TRIALS, reach // max(1, longest)) if reach >= longest else int(reach > 0)
+    truth, line, fill = [], [], []
+    for j in range(trials):
+        cut, scored = missing.copy(), np.zeros(n, dtype=bool)
+        for a, b in ends:
+            length = min(b - a, reach)
+            if a == 0:
+                cut[: b + (j + 1) * length] = True
+                scored[b + j * length: b + (j + 1) * length] = True
+            if b == n:
+                cut[max(0, a - (j + 1) * length):] = True
+                scored[max(0, a - (j + 1) * length): max(0, a - j * length)] = True
+        scored &= ~missing
+        if not scored.any() or cut.all():
+            continue
+        held = repair_missing(np.where(cut, np.nan, z))  # the value beyond the cut, held
+        truth.append(z[scored])
+        line.append(held[scored])
+        fill.append(_grown_fill(held, cut, L, rank)[scored])
+    if not truth:
+        return default
+    # an extrapolation is no easier than an interpolation: never more weight than the interior gaps earned
+    return min(default, float(_blend_weights(np.concatenate(truth), np.concatenate(line), [np.concatenate(fill)])[0]))
+
+
 def _impute_channel(v: np.ndarray, *, window: int | None, rank: int | None, max_rank: int, seed: int) -> np.ndarray:
     missing = np.isnan(v)
     if not missing.any():
@@ -226,12 +281,15 @@ def _impute_channel(v: np.ndarray, *, window: int | None, rank: int | None, max_
         return denormalise(z, mu, sd)
     L = int(window or np.clip(n // 5, 4, 128))
     L = max(2, min(L, n // 2))
+    chosen = rank is None  # a given rank is the autoencoder's fill, unweighted
     plan = _Plan(rank, 1.0) if rank is not None else _plan(z, missing, L, max_rank, seed)
     line, fill = z, z
+    end_weight = plan.weight
     if plan.rank > 0:
         rank = min(plan.rank, L)  # a window of L samples has L components: more is the same fill, grown for ever
-        for r in range(1, rank + 1):  # grow the bottleneck one component at a time (Kondrashov & Ghil)
-            fill = _em_fill(fill, missing, L, r, 15 if r < rank else 40)
+        fill = _grown_fill(fill, missing, L, rank)
+        if chosen and (missing[0] or missing[-1]):
+            end_weight = _end_weight(line, missing, L, rank, plan.weight)
     z = line + plan.weight * (fill - line)
     if plan.short and plan.short_weights[1] > 0:
         w_fill, w_spline = plan.short_weights
@@ -239,6 +297,9 @@ def _impute_channel(v: np.ndarray, *, window: int | None, rank: int | None, max_
         for a, b in runs(missing):
             if b - a <= plan.short:
                 z[a:b] = line[a:b] + w_fill * (fill[a:b] - line[a:b]) + w_spline * (spline[a:b] - line[a:b])
+    for a, b in runs(missing):
+        if a == 0 or b == n:  # an extrapolation: weighed on its own (the spline does not reach there)
+            z[a:b] = line[a:b] + end_weight * (fill[a:b] - line[a:b])
     return denormalise(z, mu, sd)
 
 
