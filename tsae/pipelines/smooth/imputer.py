@@ -171,7 +171,9 @@ def _plan(z: np.ndarray, missing: np.ndarray, L: int, max_rank: int, seed: int) 
     than the hidden blocks may also take a cubic spline through the observed samples into the blend
     (short gaps in smooth series), when enough blocks were hidden to weigh it.
     """
-    longest = max(b - a for a, b in runs(missing))
+    # as long as the longest gap inside the series: the gaps at its ends are weighed on their own (_end_weight)
+    inner = [(a, b) for a, b in runs(missing) if a > 0 and b < len(z)]
+    longest = max(b - a for a, b in (inner or runs(missing)))
     block = max(1, min(longest, L // 2))
     hide = _holdout_mask(~missing, block, 0.1, np.random.default_rng(seed))
     if not hide.any():
