@@ -330,3 +330,22 @@ def test_training_data_that_its_own_threshold_flags_is_told():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         Detector(device="cpu", epochs=5).fit(make_series(3000, seed=0).T)
+
+
+
+def test_a_time_index_gives_the_sample_interval(tmp_path):
+    # before: a DataFrame indexed by time was taken as one sample a second (the budget's days 300 times too short)
+    pd = pytest.importorskip("pandas")
+    from tsae.pipelines.anomaly.files import alarm_report
+
+    x = make_series(1200, seed=0)
+    frame = pd.DataFrame(x, columns=SENSORS, index=pd.date_range("2026-01-01", periods=len(x), freq="5min"))
+    det = Detector(window=24, epochs=2, device="cpu").fit(frame)
+    assert det.sample_interval_ == 300.0 and det.get_params()["sample_interval"] is None
+    assert det.threshold_obj_.params["sample_interval"] == 300.0
+    assert "300 s between samples)" in alarm_report(det)
+    assert Detector.load(det.save(tmp_path / "d.tsae")).sample_interval_ == 300.0
+    given = Detector(window=24, epochs=2, device="cpu", sample_interval=60.0).fit(frame)  # a given interval wins
+    assert given.sample_interval_ == 60.0
+    plain = Detector(window=24, epochs=2, device="cpu").fit(x.T)
+    assert plain.sample_interval_ is None and "assumed" in alarm_report(plain)

@@ -213,6 +213,26 @@ def _repaired_as_scored(x: np.ndarray) -> np.ndarray:
     return out
 
 
+def index_interval(X: Any) -> float | None:
+    """Seconds between rows of a pandas object indexed by time (the median positive step), else None.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> index_interval(pd.DataFrame({"a": range(4)}, index=pd.date_range("2024-01-01", periods=4, freq="5min")))
+    300.0
+    >>> index_interval(np.zeros((2, 4))) is None
+    True
+    """
+    index = getattr(X, "index", None)
+    if index is None or getattr(index, "dtype", None) is None or index.dtype.kind not in "mM":
+        return None
+    steps = np.diff(np.asarray(index.values).astype("datetime64[ns]" if index.dtype.kind == "M" else "timedelta64[ns]"))
+    seconds = steps.astype(np.int64)[~np.isnat(steps)] / 1e9
+    seconds = seconds[seconds > 0]
+    return float(np.median(seconds)) if seconds.size else None
+
+
 def _longest_missing_runs(x: np.ndarray) -> np.ndarray:
     """The longest run of NaN of each row of ``x`` (C, n), in samples.
 
@@ -342,8 +362,9 @@ class Detector:
         The ``"budget"`` method's budget. It is the whole detector's: an event counts once
         whichever sensors raise it, so each sensor's false alarms are within it too.
     sample_interval
-        Seconds between samples, for the budget's days (None: 1 second is assumed, and the
-        threshold's parameters say so).
+        Seconds between samples, for the budget's days (None: the median step of a pandas
+        ``DatetimeIndex`` or ``TimedeltaIndex`` that ``X`` rows carry at fit, else 1 second is
+        assumed, and the threshold's parameters say so). The interval used is ``sample_interval_``.
     drift_rate, drift_every
         Drift updates while scoring (:mod:`~tsae.pipelines.anomaly.drift`): every
         ``drift_every`` samples (None: 50 windows, enough samples for a stable mean and
@@ -550,6 +571,7 @@ class Detector:
     def _fit(self, X: Any, sensors: Sequence[str] | None) -> Detector:
         self._check_settings()  # set_params may have changed them since __init__
         check_family(self.model)
+        self.sample_interval_ = self.sample_interval if self.sample_interval is not None else index_interval(X)
         X, names = as_series(X, sensors)
         X = absurd_as_missing(X)  # missing, as the table reader and scoring read them
         channels, n = X.shape
@@ -617,7 +639,7 @@ class Detector:
         if self.threshold_obj_.method != "budget":  # the other methods flag a share of normal samples by design
             return
         events = int(event_peaks(self.decision_scores_, self.threshold_, self.event_gap).size)
-        days = self.decision_scores_.size * (self.sample_interval or 1.0) / SECONDS_PER_DAY
+        days = self.decision_scores_.size * (self.sample_interval_ or 1.0) / SECONDS_PER_DAY
         budget, flagged = float(self.alarms_per_day), int(self.labels_.sum())
         if events and events > budget * days:
             warnings.warn(f"the training data's own scores cross the threshold in {events} event(s) "
@@ -796,9 +818,9 @@ class Detector:
         """Set ``threshold_`` from the held-out normal scores (``calibration_scores_``) and the alarm settings."""
         calib = self.calibration_scores_
         obj = fit_threshold(calib, self.threshold, risk=self.risk, q=self.q, alarms_per_day=self.alarms_per_day,
-                            sample_interval=self.sample_interval or 1.0, merge_gap=self.event_gap)
+                            sample_interval=self.sample_interval_ or 1.0, merge_gap=self.event_gap)
         obj.params["scores"] = source
-        if obj.method == "budget" and self.sample_interval is None:
+        if obj.method == "budget" and self.sample_interval_ is None:
             obj.params["interval_assumed"] = True
         finite = calib[np.isfinite(calib)]
         self.calibration_mean_ = float(finite.mean()) if finite.size else 1.0
@@ -959,7 +981,7 @@ class Detector:
                          "error_norm": self.error_norm, "calibration": self.calibration,
                          "model_params": self.model_params_,
                          "epochs": self.epochs, "seed": self.seed, "alarms_per_day": float(self.alarms_per_day),
-                         "sample_interval": None if self.sample_interval is None else float(self.sample_interval),
+                         "sample_interval": None if self.sample_interval_ is None else float(self.sample_interval_),
                          "drift_rate": float(self.drift_rate), "drift_every": self.drift_every,
                          "terms": self.terms if isinstance(self.terms, str) else list(self.terms),
                          "scales": self.scales if isinstance(self.scales, str) else [int(v) for v in self.scales],
@@ -985,6 +1007,7 @@ class Detector:
                   sample_interval=settings.get("sample_interval"), drift_rate=settings.get("drift_rate", 0.0),
                   drift_every=settings.get("drift_every"))
         det.calibration_mean_ = content.calibration_mean
+        det.sample_interval_ = det.sample_interval
         det.state_ = state
         det.sensors_ = content.sensors
         det.window_, det.hop_, det.smooth_ = state.window, state.hop, state.smooth

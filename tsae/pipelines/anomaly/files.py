@@ -205,13 +205,13 @@ def alarm_report(det: Detector) -> str:
     """One line: the threshold, the false alarms a day it raises on the held-out normal data, the budget."""
     from tsae.pipelines.anomaly.alarm_budget import SECONDS_PER_DAY, event_peaks
 
-    interval = det.sample_interval or 1.0
+    interval = det.sample_interval_ or 1.0
     calib = det.calibration_scores_
     days = calib.size * interval / SECONDS_PER_DAY
     realised = event_peaks(calib, det.threshold_, det.event_gap).size / days
     hours = days * 24
     span = f"{hours:.3g} h" if hours < 48 else f"{days:.3g} days"
-    assumed = "" if det.sample_interval else ", assumed"
+    assumed = "" if det.sample_interval_ else ", assumed"
     budget = f"budget {det.alarms_per_day:g}/day" if det.threshold_obj_.method == "budget" else "no budget"
     # in-sample calibration (asked for, or training data too short even to cross-fit): not held-out data
     source = {"training": "the training data itself, in-sample (new normal data raises more)",
