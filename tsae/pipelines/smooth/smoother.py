@@ -159,15 +159,24 @@ def _apply_taps(z: np.ndarray, taps: np.ndarray) -> np.ndarray:
     return fftconvolve(zp, taps, mode="same")[off : off + len(z)]
 
 
-def _linear_blind_spot(z: np.ndarray, ridge: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+#: fits of the linear blind-spot filter again on the samples the edge guard leaves alone
+_REFITS = 2
+
+
+def _linear_blind_spot(z: np.ndarray, ridge: float | None = None,
+                       guard: tuple[np.ndarray, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Closed-form blind-spot filter: the least-squares mixture of leave-one-out smoothers.
 
     Every candidate predicts ``z[t]`` without reading ``z[t]``; their ridge-regularised
     least-squares combination (the optimum of a linear blind-spot layer restricted to
     smooth, symmetric taps, so it cannot shift the signal) is fitted on the series
     itself. The ridge strength (relative to the mean feature energy) is chosen by
-    blocked 5-fold cross-validation on the series unless given. Returns the prediction and the
-    combined taps ``(2k+1,)`` (centre tap 0).
+    blocked 5-fold cross-validation on the series unless given. With a ``guard`` (the samples
+    the edge guard will read and their noise sigma), the filter is fitted again, :data:`_REFITS`
+    times, on the samples whose prediction the guard leaves alone (:func:`_left_alone`): the few
+    it keeps as features (the corner of a step, far off any smooth fit) pulled the filter fitted
+    over the whole series toward narrow windows. Returns the prediction and the combined taps
+    ``(2k+1,)`` (centre tap 0).
     """
     from scipy.signal import fftconvolve
 
@@ -175,8 +184,26 @@ def _linear_blind_spot(z: np.ndarray, ridge: float | None = None) -> tuple[np.nd
     kernels, k = _blind_spot_kernels(n)
     zp, off = _padded(z, k)
     feats = np.stack([fftconvolve(zp, kern, mode="same")[off : off + n] for kern in kernels], axis=1)
+    pred, coef = _least_squares(feats, z, np.ones(n, dtype=bool), ridge)
+    if guard is not None:
+        seen, sigma = guard
+        for _ in range(_REFITS):
+            rows = _left_alone(seen, sigma, pred)
+            if rows.sum() < len(kernels):  # fewer equations than candidates
+                break
+            pred, coef = _least_squares(feats, z, rows, ridge)
+    return pred, coef @ kernels
+
+
+def _least_squares(every: np.ndarray, z: np.ndarray, rows: np.ndarray,
+                   ridge: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """The ridge least-squares mixture of the candidate predictions ``every`` ``(n, K)`` fitted to ``z`` on
+    ``rows`` (boolean ``(n,)``), the ridge chosen by blocked cross-validation unless given: the prediction
+    of every sample and the mixture's coefficients."""
+    n = len(z)
+    feats, target = every[rows], z[rows]
     gram = feats.T @ feats
-    rhs = feats.T @ z
+    rhs = feats.T @ target
     scale = float(np.trace(gram)) / gram.shape[0] + 1e-12
     eye = np.eye(gram.shape[0])
     lams = (ridge,) if ridge is not None else (1e-4, 1e-3, 1e-2, 3e-2, 1e-1, 3e-1)
@@ -184,8 +211,8 @@ def _linear_blind_spot(z: np.ndarray, ridge: float | None = None) -> tuple[np.nd
     if len(lams) > 1:
         # blocked 5-fold cross-validation: contiguous blocks, so the held-out targets'
         # noise barely appears in the training rows' features
-        fold = (np.arange(n) * 10 // n) % 5
-        parts = [(feats[fold == f], z[fold == f]) for f in range(5)]
+        fold = (np.flatnonzero(rows) * 10 // n) % 5
+        parts = [(feats[fold == f], target[fold == f]) for f in range(5)]
         part_grams = [(F.T @ F, F.T @ y) for F, y in parts]
         for lam in lams:
             err = 0.0
@@ -195,7 +222,7 @@ def _linear_blind_spot(z: np.ndarray, ridge: float | None = None) -> tuple[np.nd
             if err < best[0]:
                 best = (err, lam)
     coef = np.linalg.solve(gram + best[1] * scale * eye, rhs)
-    return feats @ coef, coef @ kernels
+    return every @ coef, coef
 
 
 #: a sample this many noise sigmas off the blind-spot prediction is a feature (spike, edge), not noise
@@ -240,7 +267,8 @@ class BlindSpot:
 
 
 def _fit_blind_spot(z: np.ndarray, *, seed: int, max_seconds: float | None, steps: int,
-                    params: dict[str, Any]) -> tuple[np.ndarray, BlindSpot]:
+                    params: dict[str, Any], guard: tuple[np.ndarray, np.ndarray] | None = None,
+                    ) -> tuple[np.ndarray, BlindSpot]:
     """Blind-spot prediction for normalised, gap-free channels ``z`` (C, n) -> (C, n), and the predictor.
 
     The linear blind-spot filter is solved in closed form per channel; a
@@ -248,10 +276,12 @@ def _fit_blind_spot(z: np.ndarray, *, seed: int, max_seconds: float | None, step
     trainer on windows of the series; every 8th block of ``_WINDOW`` samples is
     held out) then learns what the filter leaves, and is kept only if it cuts the
     held-out blind-spot loss by 3 %. The predictor (:class:`BlindSpot`) applies the
-    same to other parts of the series.
+    same to other parts of the series. ``guard``: the channels the edge guard will read and their
+    noise sigmas (see :func:`_linear_blind_spot`).
     """
     c, n = z.shape
-    fits = [_linear_blind_spot(zc) for zc in z]
+    fits = [_linear_blind_spot(zc, guard=None if guard is None else (guard[0][i], float(guard[1][i])))
+            for i, zc in enumerate(z)]
     linear = np.stack([pred for pred, _ in fits])
     only_linear = BlindSpot([taps for _, taps in fits])
     if steps <= 0 or (max_seconds is not None and max_seconds <= 0) or n < 8 * _WINDOW:
@@ -365,6 +395,19 @@ def _typical_power(z: np.ndarray, pred: np.ndarray, sigma: float) -> float:
     return float(np.mean(r2[typical])) if typical.any() else float(np.mean(r2))
 
 
+def _local_power(r: np.ndarray, sigma: float, half: int = _GUARD_HALF) -> np.ndarray:
+    """The edge guard's residual power of each sample: the mean of ``r^2`` over ``2*half+1`` samples, or
+    ``r^2`` itself where one sample is more than 4 sigma off."""
+    r2 = _squared(r)
+    return np.maximum(_local_mean(r2, half), np.where(r2 > 16.0 * sigma * sigma, r2, 0.0))
+
+
+def _left_alone(z: np.ndarray, sigma: float, pred: np.ndarray) -> np.ndarray:
+    """Where the edge guard leaves the prediction ``pred`` of ``z`` (1-D, noise ``sigma``) alone
+    (see :func:`_combine`)."""
+    return _local_power(z - pred, sigma) <= 4.0 * sigma * sigma
+
+
 def _combine(z: np.ndarray, pred: np.ndarray, sigma: float, edge_guard: bool, half: int = _GUARD_HALF,
              power: float | None = None) -> np.ndarray:
     """Wiener combination of the noisy samples ``z`` and the blind-spot prediction ``pred``.
@@ -386,8 +429,7 @@ def _combine(z: np.ndarray, pred: np.ndarray, sigma: float, edge_guard: bool, ha
         power = _typical_power(z, pred, sigma)
     gain = np.full(len(z), max(0.0, 1.0 - s2 / max(power, 1e-300)))
     if edge_guard:
-        r2 = _squared(r)
-        local_power = np.maximum(_local_mean(r2, half), np.where(r2 > 16.0 * s2, r2, 0.0))
+        local_power = _local_power(r, sigma, half)
         local = np.where(local_power > 4.0 * s2, 1.0 - s2 / np.maximum(local_power, 1e-300), 0.0)
         gain = np.maximum(gain, local)
     return pred + gain * r
@@ -482,8 +524,9 @@ def self_supervised(z: np.ndarray, *, edge_guard: bool, seed: int, max_seconds: 
         # leak into their neighbours' predictions: predict again without them
         base = predictor._base(z, pred) if edge_guard else cleaned
         if steps > 0 or (edge_guard and base is not z):
+            # fitted where the guard will use the prediction
             pred, predictor.second = _fit_blind_spot(base, seed=seed, max_seconds=max_seconds, steps=steps,
-                                                     params=params)
+                                                     params=params, guard=(z, sigmas) if edge_guard else None)
     return pred, predictor
 
 
