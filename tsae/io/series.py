@@ -217,13 +217,13 @@ def write_series(path: str | os.PathLike, values: np.ndarray, rate: float | None
                            channel_mask=meta.get("channel_mask") if audio else None)
     if suffix in ARRAY_SUFFIXES:
         return save_npy(path, array_out(values, meta), protect=protect)
-    from tsae.io.tables import _whole_numbers, write_table
+    from tsae.io.tables import whole_numbers, write_table
 
     names = list(meta.get("columns") or [f"ch{i}" for i in range(values.shape[0])])
     columns: dict[str, Any] = {name: values[i] for i, name in enumerate(names)}
     if meta.get("label") is not None:
         label = np.asarray(meta["label"])
-        whole = _whole_numbers(label) and np.isfinite(label).all()  # 0/1 written as read (an int has no NaN)
+        whole = whole_numbers(label) and np.isfinite(label).all()  # 0/1 written as read (an int has no NaN)
         columns[meta.get("label_name") or "label"] = label.astype(np.int64) if whole else label
     return write_table(path, columns, time=meta.get("time"), time_name=meta.get("time_name"), protect=tuple(protect))
 

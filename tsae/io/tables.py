@@ -724,7 +724,7 @@ def _time_unit(values: np.ndarray) -> Literal["s", "ms", "us", "ns"]:
     return "ns"
 
 
-def _whole_numbers(values: np.ndarray) -> bool:
+def whole_numbers(values: np.ndarray) -> bool:
     """Whether a float column holds only whole numbers (NaN aside) that float64 counts exactly, and some."""
     if values.dtype.kind != "f":
         return False
@@ -811,7 +811,7 @@ def write_table(
     # one precision for a whole date column; the text is made WRITE_ROWS rows at a time (as numpy strings
     # a million rows of 7 columns took 900 MB)
     units: list[Any] = [_time_unit(arr) if np.issubdtype(arr.dtype, np.datetime64) else None for arr in arrays]
-    if time is not None and _whole_numbers(arrays[0]):
+    if time is not None and whole_numbers(arrays[0]):
         units[0] = "int"  # a time column of whole numbers (0, 1, 2 or epoch seconds) is written as it was read
     with atomic_path(path, protect=protect) as tmp:
         with _open_output(tmp, path.suffix.lower()) as handle:
@@ -829,5 +829,5 @@ def write_table(
 WRITE_ROWS = 1 << 14
 
 
-__all__ = ["Table", "read_table", "write_table", "sniff_delimiter", "find_time_column", "time_seconds",
+__all__ = ["Table", "read_table", "write_table", "sniff_delimiter", "find_time_column", "time_seconds", "whole_numbers",
            "TABLE_SUFFIXES", "TIME_NAMES", "MISSING", "DELIMITERS"]

@@ -82,13 +82,12 @@ def whole_channels(x: np.ndarray, max_error: np.ndarray) -> np.ndarray:
     """Which channels of ``x`` (C, m) come back exactly by rounding: (C,) bool.
 
     Those whose bound is below :data:`WHOLE_BOUND` and whose finite values are all whole
-    numbers that float64 holds exactly (magnitude below 2**53), with at least one.
+    numbers that float64 holds exactly (magnitude below 2**53), with at least one: the rule
+    by which tables write a column as integers (:func:`~tsae.io.tables.whole_numbers`).
     """
-    finite = np.isfinite(x)
-    values = np.where(finite, x, 0.0)
-    with np.errstate(invalid="ignore"):
-        whole = ((values == np.rint(values)) & (np.abs(values) < 2.0**53)).all(axis=1)
-    return whole & finite.any(axis=1) & (np.asarray(max_error) < WHOLE_BOUND)
+    from tsae.io.tables import whole_numbers
+
+    return np.array([whole_numbers(row) for row in x], dtype=bool) & (np.asarray(max_error) < WHOLE_BOUND)
 
 
 def round_whole(y: np.ndarray, flags: np.ndarray, steps: np.ndarray) -> np.ndarray:
