@@ -663,22 +663,23 @@ class Detector:
             need = n
             while self._holdout_start(need, window) is None:
                 need += max(1, window // 4)
+            short = f"{n} training samples are too few to hold any out (about {need} are needed with window {window})"
             if cut is None:
-                warnings.warn(f"{n} training samples are too few to hold any out (about {need} are needed with window "
-                              f"{window}): the normal levels and the threshold come from the training samples "
+                warnings.warn(f"{short}: the normal levels and the threshold come from the training samples "
                               "themselves, so new normal data will raise false alarms", FitWarning, stacklevel=4)
             else:
-                warnings.warn(f"{n} training samples are too few to hold any out (about {need} are needed with window "
-                              f"{window}): the threshold comes from the last {n - cut} scored by a copy of the "
+                warnings.warn(f"{short}: the threshold comes from the last {n - cut} scored by a copy of the "
                               f"detector learnt from the {cut} before them (cross-fit), too few to learn the normal "
                               "variation well, so new normal data may raise more false alarms than the budget",
                               FitWarning, stacklevel=4)
 
+    def _held_out_rows(self, n: int) -> int:
+        """How many of ``n`` training rows the calibration holds out (0 with ``calibration="training"``)."""
+        return 0 if self.calibration == "training" else min(int(round(n * float(self.holdout))), MAX_HELD_OUT)
+
     def _holdout_start(self, n: int, window: int) -> int | None:
         """First held-out training row, or None when the data is too short to hold part out."""
-        if self.calibration == "training":
-            return None
-        held = min(int(round(n * float(self.holdout))), MAX_HELD_OUT)
+        held = self._held_out_rows(n)
         if held < 2 * window or n - held < 4 * window:
             return None
         return n - held
@@ -689,9 +690,7 @@ class Detector:
         Looser than :meth:`_holdout_start`: the copy needs two main windows of rows to learn from
         (and three of every further scale), the scored part one main window.
         """
-        if self.calibration == "training":
-            return None
-        held = min(int(round(n * float(self.holdout))), MAX_HELD_OUT)
+        held = self._held_out_rows(n)
         cut = n - held
         if held < windows[0] or cut < 2 * windows[0] or any(3 * length > cut for length in windows[1:]):
             return None
