@@ -215,6 +215,18 @@ def time_seconds(time: np.ndarray) -> np.ndarray:
     return seconds[np.isfinite(seconds)]
 
 
+def median_step(time: np.ndarray | None) -> float | None:
+    """Seconds between rows: the median step of a time column (None without one, or without a positive step).
+
+    The times are sorted first: rows out of order still have their spacing.
+    """
+    if time is None:
+        return None
+    steps = np.diff(np.sort(time_seconds(time)))
+    step = float(np.median(steps)) if steps.size else 0.0
+    return step if step > 0 else None
+
+
 def _rate_from_time(time: np.ndarray | None) -> float | None:
     if time is None or len(time) < 3:
         return None
@@ -829,5 +841,5 @@ def write_table(
 WRITE_ROWS = 1 << 14
 
 
-__all__ = ["Table", "read_table", "write_table", "sniff_delimiter", "find_time_column", "time_seconds", "whole_numbers",
-           "TABLE_SUFFIXES", "TIME_NAMES", "MISSING", "DELIMITERS"]
+__all__ = ["Table", "read_table", "write_table", "sniff_delimiter", "find_time_column", "time_seconds", "median_step",
+           "whole_numbers", "TABLE_SUFFIXES", "TIME_NAMES", "MISSING", "DELIMITERS"]

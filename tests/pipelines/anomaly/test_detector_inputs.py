@@ -7,11 +7,11 @@ import pytest
 from click.testing import CliRunner
 
 from tsae.cli import cli
-from tsae.io.tables import TableWarning
+from tsae.io.tables import TableWarning, median_step
 from tsae.models.fields import ModelFileError
 from tsae.pipelines.anomaly.detector import Detector
 from tsae.pipelines.anomaly.detector_file import SETTING_RANGES
-from tsae.pipelines.anomaly.files import _median_step, fit_detector_file, score_file
+from tsae.pipelines.anomaly.files import fit_detector_file, score_file
 from tsae.pipelines.anomaly.monitor import Monitor
 from tsae.pipelines.anomaly.scoring import absurd_as_missing
 
@@ -167,7 +167,7 @@ def _with_times(path, x, times, sensors=SENSORS):
 
 
 def test_a_time_column_of_only_nat_is_no_time_column(tmp_path, train_data):
-    assert _median_step(np.array(["NaT"] * 5, dtype="datetime64[ns]")) is None  # before: IndexError
+    assert median_step(np.array(["NaT"] * 5, dtype="datetime64[ns]")) is None  # before: IndexError
     path = _with_times(tmp_path / "nat.csv", train_data, ["NaT"] * len(train_data))
     code, out = invoke("detect", "fit", path, "-o", tmp_path / "d.tsae", "--window", "24", "--epochs", "1",
                        "--scales", "none", "--device", "cpu")
@@ -177,7 +177,7 @@ def test_a_time_column_of_only_nat_is_no_time_column(tmp_path, train_data):
 
 def test_the_sample_interval_of_shuffled_rows_is_their_spacing():
     times = np.random.default_rng(0).permutation(np.arange(100) * 0.5)
-    assert _median_step(times) == 0.5
+    assert median_step(times) == 0.5
 
 
 def test_rows_out_of_time_order_are_warned_about_in_fit_and_score(tmp_path, train_data, detector_file, test_data):

@@ -214,7 +214,8 @@ def _repaired_as_scored(x: np.ndarray) -> np.ndarray:
 
 
 def index_interval(X: Any) -> float | None:
-    """Seconds between rows of a pandas object indexed by time (the median positive step), else None.
+    """Seconds between rows of a pandas object indexed by time, read as a time column is
+    (:func:`~tsae.io.tables.median_step`), else None.
 
     Examples
     --------
@@ -224,13 +225,14 @@ def index_interval(X: Any) -> float | None:
     >>> index_interval(np.zeros((2, 4))) is None
     True
     """
+    from tsae.io.tables import median_step
+
     index = getattr(X, "index", None)
-    if index is None or getattr(index, "dtype", None) is None or index.dtype.kind not in "mM":
+    kind = getattr(getattr(index, "dtype", None), "kind", None)
+    if index is None or kind not in ("m", "M"):
         return None
-    steps = np.diff(np.asarray(index.values).astype("datetime64[ns]" if index.dtype.kind == "M" else "timedelta64[ns]"))
-    seconds = steps.astype(np.int64)[~np.isnat(steps)] / 1e9
-    seconds = seconds[seconds > 0]
-    return float(np.median(seconds)) if seconds.size else None
+    times = np.asarray(index.values)
+    return median_step(times if kind == "M" else np.datetime64(0, "ns") + times)  # durations from an origin
 
 
 def _longest_missing_runs(x: np.ndarray) -> np.ndarray:

@@ -37,7 +37,7 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
     rows are used in file order. What the fit warns about its data (``FitWarning``: sensors missing
     values for longer than the window, data too short to hold any out) is told naming the file.
     """
-    from tsae.io.tables import read_table
+    from tsae.io.tables import median_step, read_table
 
     train_path, output = Path(train_path), Path(output)
     init = options.get("init")
@@ -50,7 +50,7 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
         raise ValueError(f"{train_path}: too few rows to learn from ({len(table)})")
     _warn_time_order(train_path, table.time, table.time_name, "learnt from")
     if sample_interval is None:
-        sample_interval = _median_step(table.time)
+        sample_interval = median_step(table.time)
     det = Detector(model=family, window=window, threshold=threshold, device=device, quiet=quiet,
                    epochs=epochs, sample_interval=sample_interval, **options)
     check_family(family)  # not the training file's problem: its message does not name the file
@@ -71,20 +71,6 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
     _progress(det.selfcheck_.summary(), quiet)
     _progress(alarm_report(det), quiet)
     return det
-
-
-def _median_step(time: np.ndarray | None) -> float | None:
-    """Seconds between rows: the median step of the time column (None without one, or without a positive step).
-
-    The times are sorted first: rows out of order (told by :func:`_warn_time_order`) still have their spacing.
-    """
-    from tsae.io.tables import time_seconds
-
-    if time is None:
-        return None
-    steps = np.diff(np.sort(time_seconds(time)))
-    step = float(np.median(steps)) if steps.size else 0.0
-    return step if step > 0 else None
 
 
 def _warn_time_order(path: Path, time: np.ndarray | None, name: str | None, use: str) -> None:
