@@ -119,8 +119,10 @@ def _declared_samples(f: BinaryIO, format: str) -> tuple[int, int] | None:
     return None
 
 
-def _find_chunk(f: BinaryIO, position: int, name: bytes, size_format: str, header: int) -> tuple[int, int] | None:
-    """``(where its body starts, its size field)`` of the first chunk ``name`` from ``position`` on, None without one.
+def _find_chunk(f: BinaryIO, position: int, name: bytes, size_format: str, header: int,
+                stop: tuple[bytes, ...] = ()) -> tuple[int, int] | None:
+    """``(where its body starts, its size field)`` of the first chunk ``name`` from ``position`` on, None without one
+    (or when a chunk named in ``stop`` comes first).
 
     Chunks are ``header`` bytes (their id, then a size in ``size_format``) and a body padded to an even size;
     W64's (24-byte headers, sizes that count them) are padded to 8 bytes.
@@ -128,7 +130,7 @@ def _find_chunk(f: BinaryIO, position: int, name: bytes, size_format: str, heade
     for _ in range(256):  # the chunks before the samples: a few in practice
         f.seek(position)
         chunk = f.read(header)
-        if len(chunk) < header:
+        if len(chunk) < header or chunk[:4] in stop:
             return None
         size = struct.unpack(size_format, chunk[header - struct.calcsize(size_format):])[0]
         if chunk[:4] == name:
@@ -297,21 +299,15 @@ def _mask_offset(f: BinaryIO) -> int | None:
     head = f.read(12)
     if len(head) < 12 or head[:4] not in (b"RIFF", b"RF64") or head[8:12] != b"WAVE":
         return None
-    position = 12
-    for _ in range(256):  # the chunks before the samples: a few in practice
-        f.seek(position)
-        chunk = f.read(8)
-        if len(chunk) < 8 or chunk[:4] == b"data":
-            return None
-        size = struct.unpack("<I", chunk[4:])[0]
-        if chunk[:4] == b"fmt ":
-            body = f.read(24)
-            if size < 40 or len(body) < 24:
-                return None
-            tag, extension = struct.unpack("<H", body[:2])[0], struct.unpack("<H", body[16:18])[0]
-            return position + 8 + 20 if tag == _TAG_EXTENSIBLE and extension >= 22 else None
-        position += 8 + size + (size & 1)
-    return None
+    found = _find_chunk(f, 12, b"fmt ", "<I", 8, stop=(b"data",))
+    if found is None:
+        return None
+    start, size = found
+    body = f.read(24)
+    if size < 40 or len(body) < 24:
+        return None
+    tag, extension = struct.unpack("<H", body[:2])[0], struct.unpack("<H", body[16:18])[0]
+    return start + 20 if tag == _TAG_EXTENSIBLE and extension >= 22 else None
 
 
 def channel_mask(path: str | os.PathLike) -> int | None:
@@ -352,25 +348,17 @@ def _clear_peak_time(path: str | os.PathLike) -> None:
     """Zero the time of writing that libsndfile puts in the PEAK chunk of a float WAV or AIFF file ``path``.
 
     With it, the same samples written twice made files that differed in those four bytes;
-    the chunk's peaks are kept. The chunks before the samples are walked as for the channel mask.
+    the chunk's peaks are kept.
     """
     with open(path, "r+b") as f:
         head = f.read(12)
         order = _PEAK_CONTAINERS.get(head[:4])
         if order is None or len(head) < 12:
             return
-        position = 12
-        for _ in range(256):  # the chunks before the samples: a few in practice
-            f.seek(position)
-            chunk = f.read(8)
-            if len(chunk) < 8 or chunk[:4] in (b"data", b"SSND"):
-                return
-            if chunk[:4] == b"PEAK":
-                f.seek(position + 12)  # after the chunk's id, size and version
-                f.write(bytes(4))
-                return
-            size = struct.unpack(order, chunk[4:])[0]
-            position += 8 + size + (size & 1)
+        found = _find_chunk(f, 12, b"PEAK", order, 8, stop=(b"data", b"SSND"))
+        if found is not None:
+            f.seek(found[0] + 4)  # after the chunk's version
+            f.write(bytes(4))
 
 
 def _streamed_wav(path: Path) -> AudioInfo | None:
