@@ -32,6 +32,11 @@ from tsae import Detector
 from tsae.pipelines.anomaly.events import find_events
 from tsae.pipelines.anomaly.monitor import Monitor
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from anomaly_data import labelled_set
+from anomaly_metrics import labelled_events
+
 
 def budget_table() -> None:
     print("| sensors | threshold method | threshold | events in 300,000 s (3.47 days) | flagged % |")
@@ -86,9 +91,6 @@ def drift_table() -> None:
 
 def _flag_measures(det: Detector, X: np.ndarray, labels: np.ndarray) -> tuple[float, int, int, int]:
     """(share of normal rows flagged, labelled anomalies hit, their count, false events) of ``X`` (C, n)."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from anomaly_metrics import labelled_events
-
     scores = det.decision_function(X)
     flags = scores > det.threshold_
     windows = labelled_events(labels)
@@ -100,9 +102,6 @@ def _flag_measures(det: Detector, X: np.ndarray, labels: np.ndarray) -> tuple[fl
 
 
 def real_table(which: str) -> None:
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from anomaly_data import labelled_set
-
     series, origin = labelled_set(which)
     print(f"set {which}: {origin}")
     groups: dict[tuple[str, str], list[tuple[float, int, int, int, int]]] = {}
