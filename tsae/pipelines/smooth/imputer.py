@@ -45,7 +45,6 @@ from typing import Any
 
 import numpy as np
 
-from tsae.engine.framing import frame, overlap_add
 from tsae.engine.layout import known_layout
 from tsae.engine.preprocess import denormalise, normalise, power_of_two_unit, repair_missing, spread
 from tsae.errors import EmptyChannelError
@@ -65,18 +64,44 @@ __all__ = ["impute", "MAX_ITERATIONS"]
 MAX_ITERATIONS = 1000
 
 
-def _ssa_reconstruct(z: np.ndarray, L: int, rank: int) -> np.ndarray:
-    """Rank-``rank`` linear autoencoder on all windows of length L (PCA), averaged back to a series."""
-    from scipy.linalg import eigh
+def _lagged_covariance(z: np.ndarray, L: int) -> tuple[np.ndarray, np.ndarray]:
+    """Covariance (unnormalised) and column means of the trajectory matrix of ``z`` (all windows of L samples),
+    without forming it: each diagonal of its Gram matrix is its first entry updated by one sample leaving the
+    windows and one joining (O(n L + L**2) instead of O(n L**2))."""
+    n = len(z)
+    N = n - L + 1
+    sums = np.concatenate([[0.0], np.cumsum(z)])
+    mean = (sums[N:N + L] - sums[:L]) / N
+    first = np.array([z[:N] @ z[d:d + N] for d in range(L)])  # gram[0, d]
+    k, d = np.arange(L - 1)[:, None], np.arange(L)[None, :]
+    # gram[k + 1, k + 1 + d] - gram[k, k + d]; entries with k + d >= L are never read (indices only kept in range)
+    step = z[k + N] * z[np.minimum(k + N + d, n - 1)] - z[k] * z[np.minimum(k + d, n - 1)]
+    diagonals = np.vstack([first, first + np.cumsum(step, axis=0)])  # diagonals[i, d] = gram[i, i + d]
+    i, j = np.arange(L)[:, None], np.arange(L)[None, :]
+    gram = diagonals[np.minimum(i, j), np.abs(i - j)]
+    return gram - N * np.outer(mean, mean), mean
 
-    X = frame(z, L, 1)  # every window of L samples (the trajectory matrix), float32
-    mean = X.mean(axis=0, dtype=np.float64)
-    Xc = X - mean  # float64 from here on
-    cov = Xc.T @ Xc
+
+def _ssa_reconstruct(z: np.ndarray, L: int, rank: int) -> np.ndarray:
+    """Rank-``rank`` linear autoencoder on all windows of length L (PCA), averaged back to a series.
+
+    The same as framing every window, projecting it on the principal subspace and averaging each sample
+    over its windows, computed in float64 with convolutions instead (the windows are never formed).
+    """
+    from scipy.linalg import eigh
+    from scipy.signal import fftconvolve
+
+    n = len(z)
+    N = n - L + 1
+    shift = float(np.mean(z))  # the covariance does not change; its cancellation error does
+    centred = z - shift
+    cov, mean = _lagged_covariance(centred, L)
     rank = min(rank, L)
     _, V = eigh(cov, subset_by_index=[L - rank, L - 1])
-    R = (Xc @ V) @ V.T + mean
-    return overlap_add(R, 1, length=len(z)).astype(np.float64)  # each sample: the mean of its windows
+    codes = fftconvolve(centred[:, None], V[::-1], mode="valid", axes=0) - mean @ V  # each window's code
+    decoded = fftconvolve(codes, V, mode="full", axes=0).sum(axis=1)  # each sample: the sum over its windows
+    windows_per_sample = np.convolve(np.ones(N), np.ones(L))
+    return (decoded + np.convolve(np.ones(N), mean)) / windows_per_sample + shift
 
 
 def _em_fill(z: np.ndarray, missing: np.ndarray, L: int, rank: int, iterations: int, tol: float = 1e-4) -> np.ndarray:
