@@ -112,3 +112,20 @@ def test_a_float_file_is_the_same_bytes_whenever_it_is_written(tmp_path, suffix,
     version, stamp, peak = struct.unpack(f"{order}IIf", data[at + 8: at + 20])
     assert (version, stamp) == (1, 0) and peak == pytest.approx(0.5, abs=1e-3)
     np.testing.assert_allclose(read_audio(path).data[0], x, atol=1e-7)
+
+
+@pytest.mark.parametrize("subtype,rate,channels", [("IMA_ADPCM", 16000, 1), ("MS_ADPCM", 16000, 2),
+                                                   ("GSM610", 8000, 1), ("ULAW", 16000, 2), ("ALAW", 8000, 1)])
+def test_a_compressed_wav_cut_short_is_an_error(tmp_path, subtype, rate, channels) -> None:
+    # before: only PCM and float WAVs were checked; libsndfile read an ADPCM, GSM or mu/A-law WAV cut short as a
+    # shorter file, and half a recording was denoised with status 0
+    x = (0.3 * np.sin(np.arange(rate) / 5.0))[:, None].repeat(channels, axis=1)
+    sf.write(tmp_path / "full.wav", x, rate, subtype=subtype)
+    whole = audio_info(tmp_path / "full.wav")
+    data = (tmp_path / "full.wav").read_bytes()
+    (tmp_path / "cut.wav").write_bytes(data[: len(data) // 2])
+    pattern = r"cut\.wav: file ends after \d+ of the \d+ sample frames its header announces \(truncated or corrupt\)$"
+    for fn in (audio_info, read_audio):
+        with pytest.raises(ValueError, match=pattern):
+            fn(tmp_path / "cut.wav")
+    assert read_audio(tmp_path / "full.wav").data.shape == (channels, whole.frames)  # a whole file reads as before

@@ -60,15 +60,63 @@ def _wav_shortfall(path: Path) -> tuple[int, int] | None:
     libsndfile quietly reads such a file to its end. The header is read as a WAV on a pipe
     is (:func:`~tsae.io.audio_stream.read_wav_header`: a size of 0 or near 4 GiB is the
     "unknown length" of a streamed WAV, not a promise); an encoding it does not decode
-    (mu-law, ...) is left to libsndfile.
+    (ADPCM, GSM 6.10, mu-law, A-law) is measured in its own blocks (:func:`_coded_wav_shortfall`).
     """
     layout = _wav_layout(path)
     if layout is None:
-        return None
+        return _coded_wav_shortfall(path)
     fmt, size, there = layout
     if size is None or there >= size:
         return None
     return there // fmt.frame_bytes, size // fmt.frame_bytes
+
+
+#: WAV format tags of the encodings libsndfile decodes but a pipe does not, and how many sample frames one
+#: block (``nBlockAlign`` bytes) holds: None for "the ``wSamplesPerBlock`` of the 'fmt ' chunk's extension"
+_CODED_WAV_TAGS: dict[int, int | None] = {0x0002: None, 0x0011: None, 0x0031: None,  # MS/IMA ADPCM, GSM 6.10
+                                          0x0006: 1, 0x0007: 1}  # A-law, mu-law: a byte a sample and channel
+
+
+def _coded_wav_shortfall(path: Path) -> tuple[int, int] | None:
+    """``(frames there, frames announced)`` of an ADPCM, GSM 6.10, mu-law or A-law WAV whose ``data`` chunk is cut
+    short, else None (libsndfile reads such a file to its end as a shorter one, as it does a PCM WAV)."""
+    from tsae.io.audio_stream import _UNKNOWN_SIZE  # that module imports this one
+
+    try:
+        with open(path, "rb") as f:
+            layout = _coded_wav_layout(f)
+            size = os.fstat(f.fileno()).st_size
+    except (OSError, struct.error):
+        return None
+    if layout is None:
+        return None
+    start, declared, align, frames_per_block = layout
+    there = max(size - start, 0)
+    if declared == 0 or declared >= _UNKNOWN_SIZE or there >= declared:  # 0 or near 4 GiB: a streamed length
+        return None
+    return there // align * frames_per_block, declared // align * frames_per_block
+
+
+def _coded_wav_layout(f: BinaryIO) -> tuple[int, int, int, int] | None:
+    """``(where the samples start, data bytes declared, bytes a block, frames a block)`` of a WAV in one of
+    :data:`_CODED_WAV_TAGS`, None for another encoding or a header not walked."""
+    head = f.read(12)
+    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    found = _find_chunk(f, 12, b"fmt ", "<I", 8, stop=(b"data",))
+    if found is None:
+        return None
+    body = f.read(min(found[1], 64))
+    if len(body) < 16:
+        return None
+    tag, align = struct.unpack("<H", body[:2])[0], struct.unpack("<H", body[12:14])[0]
+    if tag == _TAG_EXTENSIBLE and len(body) >= 26:
+        tag = struct.unpack("<H", body[24:26])[0]  # the first two bytes of the sub-format GUID
+    frames_per_block = _CODED_WAV_TAGS.get(tag, 0)
+    if frames_per_block is None:
+        frames_per_block = struct.unpack("<H", body[18:20])[0] if len(body) >= 20 else 0
+    data = _find_chunk(f, 12, b"data", "<I", 8)
+    return None if data is None or not frames_per_block or not align else (data[0], data[1], align, frames_per_block)
 
 
 #: bytes of one sample of the subtypes whose header length :func:`_declared_samples` checks
