@@ -129,3 +129,42 @@ def test_a_compressed_wav_cut_short_is_an_error(tmp_path, subtype, rate, channel
         with pytest.raises(ValueError, match=pattern):
             fn(tmp_path / "cut.wav")
     assert read_audio(tmp_path / "full.wav").data.shape == (channels, whole.frames)  # a whole file reads as before
+
+
+def _ogg(path, subtype: str = "VORBIS") -> bytes:
+    x = 0.3 * np.sin(np.arange(48000) / 5.0) + 0.01 * np.random.default_rng(0).standard_normal(48000)
+    sf.write(path, x, 16000, format="OGG", subtype=subtype)
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("subtype", ["VORBIS", pytest.param("OPUS", marks=pytest.mark.skipif(
+    "OPUS" not in sf.available_subtypes("OGG"), reason="this libsndfile has no Opus codec"))])
+def test_an_ogg_file_cut_short_is_an_error_that_says_so(tmp_path, subtype) -> None:
+    # before: a Vorbis file cut inside a page was "no audio samples (zero length)" (or "malformed"), an Opus one
+    # was read as a shorter file with status 0
+    from click.testing import CliRunner
+
+    from tsae.cli import cli
+
+    data = _ogg(tmp_path / "full.ogg", subtype)
+    (tmp_path / "cut.ogg").write_bytes(data[: len(data) // 2])
+    for fn in (audio_info, read_audio):
+        with pytest.raises(ValueError, match=r"cut\.ogg: file ends inside Ogg page \d+ \(truncated or corrupt\)$"):
+            fn(tmp_path / "cut.ogg")
+    result = CliRunner().invoke(cli, ["denoise", str(tmp_path / "cut.ogg"), "-q"])
+    assert result.exit_code == 1 and "cut.ogg: file ends inside Ogg page" in result.output, result.output
+    assert "Traceback" not in result.output and not (tmp_path / "cut.denoised.ogg").exists()
+    assert audio_info(tmp_path / "full.ogg").frames == 48000
+    (tmp_path / "tagged.ogg").write_bytes(data + b"TAG not a page")  # bytes after the last page are not a cut
+    assert read_audio(tmp_path / "tagged.ogg").data.shape == (1, 48000)
+
+
+def test_an_ogg_file_cut_before_its_audio_is_not_called_empty(tmp_path) -> None:
+    data = _ogg(tmp_path / "full.ogg")
+    first_audio_page = data.index(b"OggS", data.index(b"OggS", 1) + 1)  # after the identification and setup pages
+    (tmp_path / "cut.ogg").write_bytes(data[:first_audio_page])
+    with pytest.raises(ValueError, match=r"cut\.ogg: file ends before its Ogg stream's first audio page"):
+        audio_info(tmp_path / "cut.ogg")
+    sf.write(tmp_path / "zero.ogg", np.zeros(0), 16000, subtype="VORBIS")  # a whole stream with no samples
+    with pytest.raises(ValueError, match=r"zero\.ogg: no audio samples \(zero length\)"):
+        audio_info(tmp_path / "zero.ogg")

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
+from tsae.io import ogg
 from tsae.io.atomic import atomic_path
 from tsae.io.paths import AUDIO_SUFFIXES
 
@@ -316,10 +317,14 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
         with sf.SoundFile(str(path)) as f:
             info = AudioInfo(path, int(f.samplerate), int(f.channels), int(f.frames), str(f.subtype), str(f.format))
     except (RuntimeError, sf.LibsndfileError, TypeError) as error:  # LibsndfileError subclasses RuntimeError
+        cut = ogg.cut_short(path, samples=False)
         detail = _detail(error)
-        raise ValueError(f"{path}: not a readable audio file ({detail})") from None
+        raise ValueError(f"{path}: {cut}" if cut else f"{path}: not a readable audio file ({detail})") from None
     if info.frames <= 0 and info.format in ("WAV", "WAVEX"):
         info = _streamed_wav(path) or info
+    cut = ogg.cut_short(path, samples=info.frames > 0) if info.format == "OGG" else None
+    if cut:
+        raise ValueError(f"{path}: {cut}")
     if info.frames <= 0:
         raise ValueError(f"{path}: no audio samples (zero length)")
     if info.sample_rate <= 0 or info.channels <= 0:

@@ -1,0 +1,74 @@
+"""The Ogg pages of a file (RFC 3533): where a file cut short ends.
+
+libsndfile reads an Ogg file that ends inside a page as a shorter file (Opus) or as one with no
+samples at all (Vorbis); :func:`cut_short` walks the pages to tell.
+"""
+from __future__ import annotations
+
+import os
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+#: a page header: capture pattern, version, flags, granule position, serial, sequence, checksum, segment count
+_HEADER = struct.Struct("<4sBBqIIIB")
+_CAPTURE = b"OggS"
+#: the flag of the last page of a logical stream
+_END_OF_STREAM = 0x04
+
+
+@dataclass(frozen=True)
+class Page:
+    """One Ogg page: where it starts, its flags, its serial, and its size (``whole``: the file holds all of it)."""
+
+    position: int
+    flags: int
+    serial: int
+    size: int
+    whole: bool
+
+
+def pages(f: BinaryIO) -> Iterator[Page]:
+    """The pages of the Ogg file ``f`` from its start, up to its end or to the first bytes that are not a page.
+
+    A page the end of the file cuts off comes last, with ``whole`` False.
+    """
+    end = os.fstat(f.fileno()).st_size
+    position = 0
+    while position < end:
+        f.seek(position)
+        head = f.read(_HEADER.size)
+        if not _CAPTURE.startswith(head[:4]):
+            return  # bytes after the last page (a tag, junk): not tsae's to judge
+        if len(head) < _HEADER.size:
+            yield Page(position, 0, 0, end - position, False)
+            return
+        _, _, flags, _, serial, _, _, segments = _HEADER.unpack(head)
+        table = f.read(segments)
+        size = _HEADER.size + segments + sum(table)
+        yield Page(position, flags, serial, size, len(table) == segments and position + size <= end)
+        position += size
+
+
+def cut_short(path: str | os.PathLike, *, samples: bool) -> str | None:
+    """What is missing from the Ogg file ``path`` when it was cut short, else None (or when it is not Ogg).
+
+    A file that ends inside a page is cut (libsndfile reads it as a shorter file, a Vorbis one as
+    one with no samples at all); so is one that ends on a page boundary before its end-of-stream
+    page when it has no ``samples`` (libsndfile found none): it was cut before its first audio page.
+    One with samples that ends on a page boundary is read as far as it goes, as a WAV whose header
+    gives no length is.
+    """
+    try:
+        with open(path, "rb") as f:
+            walked = list(pages(f))
+    except OSError:
+        return None
+    if not walked:
+        return None
+    if not walked[-1].whole:
+        return f"file ends inside Ogg page {len(walked)} (truncated or corrupt)"
+    if not samples and not any(page.flags & _END_OF_STREAM for page in walked):
+        return "file ends before its Ogg stream's first audio page (truncated or corrupt)"
+    return None
