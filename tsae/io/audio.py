@@ -5,7 +5,8 @@ missing, empty, corrupt, non-audio or zero-length file. Writers are atomic (a
 temporary file renamed on success, see :mod:`tsae.io.atomic`), never overwrite an
 input named in ``protect``, keep the input's format and subtype when asked, clip
 to [-1, 1] for integer subtypes so loud output never wraps around, and write the same
-samples as the same bytes (a float file's PEAK chunk gets no time of writing).
+samples as the same bytes (a float file's PEAK chunk gets no time of writing, an Ogg stream
+a fixed serial number, :func:`tsae.io.ogg.fix_serial`).
 
 WAV variants: a ``.wav`` output of an RF64 input stays RF64 (plain WAV cannot go beyond
 4 GiB) and one of a WAVEX input stays WAVEX (:func:`format_like`); the channel mask of a
@@ -723,6 +724,8 @@ def open_audio_writer(
                 _put_channel_mask(tmp, channel_mask)
             if sub in ("FLOAT", "DOUBLE"):  # the same samples are the same bytes, whenever they are written
                 _clear_peak_time(tmp)
+            if fmt == "OGG":  # and so for Ogg, whose stream serial libogg draws at random
+                ogg.fix_serial(tmp)
         except OSError as error:
             raise _write_error(path, error) from None
 

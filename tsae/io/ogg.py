@@ -1,12 +1,15 @@
-"""The Ogg pages of a file (RFC 3533): where a file cut short ends.
+"""The Ogg pages of a file (RFC 3533): where a file cut short ends, and a fixed stream serial number.
 
 libsndfile reads an Ogg file that ends inside a page as a shorter file (Opus) or as one with no
-samples at all (Vorbis); :func:`cut_short` walks the pages to tell.
+samples at all (Vorbis), and writes each file with a random stream serial number (libogg's), so
+that the same samples never made the same bytes twice; :func:`cut_short` and :func:`fix_serial`
+are the answers, each a walk over the pages.
 """
 from __future__ import annotations
 
 import os
 import struct
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -16,6 +19,10 @@ _HEADER = struct.Struct("<4sBBqIIIB")
 _CAPTURE = b"OggS"
 #: the flag of the last page of a logical stream
 _END_OF_STREAM = 0x04
+#: where a page header keeps its serial number and its checksum
+_SERIAL_AT, _CHECKSUM_AT = 14, 22
+#: the serial number of every Ogg stream tsae writes
+SERIAL = 1
 
 
 @dataclass(frozen=True)
@@ -72,3 +79,41 @@ def cut_short(path: str | os.PathLike, *, samples: bool) -> str | None:
     if not samples and not any(page.flags & _END_OF_STREAM for page in walked):
         return "file ends before its Ogg stream's first audio page (truncated or corrupt)"
     return None
+
+
+#: each byte with its bits in reverse order
+_REVERSED = bytes(int(f"{i:08b}"[::-1], 2) for i in range(256))
+
+
+def checksum(page: bytes) -> int:
+    """The Ogg checksum of ``page`` (with its checksum field zeroed): CRC-32 with polynomial 0x04C11DB7, most
+    significant bit first, initial value 0 and no final XOR.
+
+    That is zlib's CRC-32 (the same polynomial, least significant bit first, initial value and final
+    XOR all ones) of the bit-reversed bytes, with the all-ones terms cancelled (the CRC of as many zero
+    bytes) and its own bits reversed: a loop in C instead of one in Python over every byte written.
+    """
+    mirrored = page.translate(_REVERSED)
+    crc = zlib.crc32(mirrored) ^ zlib.crc32(bytes(len(page)))
+    return int(f"{crc:032b}"[::-1], 2)
+
+
+def fix_serial(path: str | os.PathLike, serial: int = SERIAL) -> None:
+    """Give every page of the single-stream Ogg file ``path`` the serial number ``serial`` (and its checksum anew).
+
+    libogg picks a random serial for each file it writes; with a fixed one, the same samples encoded
+    twice are the same bytes. A file with more than one stream (chained or multiplexed) is left as it
+    is: its streams need serials of their own.
+    """
+    with open(path, "r+b") as f:
+        walked = list(pages(f))
+        if not walked or not all(page.whole for page in walked) or len({page.serial for page in walked}) != 1:
+            return
+        for page in walked:
+            f.seek(page.position)
+            data = bytearray(f.read(page.size))
+            data[_SERIAL_AT: _SERIAL_AT + 4] = struct.pack("<I", serial)
+            data[_CHECKSUM_AT: _CHECKSUM_AT + 4] = bytes(4)
+            data[_CHECKSUM_AT: _CHECKSUM_AT + 4] = struct.pack("<I", checksum(bytes(data)))
+            f.seek(page.position)
+            f.write(data)
