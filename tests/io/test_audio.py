@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tsae.io.audio import AUDIO_SUFFIXES, audio_info, iter_audio_blocks, read_audio, write_audio
+from tsae.io.audio import AUDIO_SUFFIXES, AudioWarning, audio_info, iter_audio_blocks, read_audio, write_audio
 
 
 def test_round_trip_keeps_rate_channels_subtype(tmp_path) -> None:
@@ -202,3 +202,55 @@ def _ogg_crc_bit_by_bit(data: bytes) -> int:
         for _ in range(8):
             crc = ((crc << 1) ^ 0x04C11DB7 if crc & 0x80000000 else crc << 1) & 0xFFFFFFFF
     return crc
+
+
+_NO_MP3 = pytest.mark.skipif("MP3" not in sf.available_formats(), reason="this libsndfile has no MP3 codec")
+
+
+def _mp3(path) -> bytes:
+    x = 0.3 * np.sin(np.arange(48000) / 5.0) + 0.01 * np.random.default_rng(0).standard_normal(48000)
+    sf.write(path, x, 16000, format="MP3")
+    return path.read_bytes()
+
+
+@_NO_MP3
+@pytest.mark.parametrize("keep", [0.5, -1])  # half the file; all but its last byte
+def test_an_mp3_cut_short_is_one_line_error_and_nothing_from_libmpg123(tmp_path, capfd, keep) -> None:
+    # before: the file was read as a shorter one with status 0, and libmpg123 printed its own lines ("Warning: Xing
+    # stream size off by more than 1%, ...") on standard error, -q or not
+    from click.testing import CliRunner
+
+    from tsae.cli import cli
+
+    data = _mp3(tmp_path / "full.mp3")
+    (tmp_path / "cut.mp3").write_bytes(data[: int(len(data) * keep)] if keep > 0 else data[:keep])
+    with pytest.raises(ValueError, match=r"cut\.mp3: file ends after \d+ of the 48000 sample frames its header"):
+        read_audio(tmp_path / "cut.mp3")
+    for quiet in (["-q"], []):
+        result = CliRunner().invoke(cli, ["denoise", str(tmp_path / "cut.mp3"), *quiet])
+        assert result.exit_code == 1 and not (tmp_path / "cut.denoised.mp3").exists()
+        assert result.output.count("\n") == 1 and "cut.mp3: file ends after" in result.output, result.output
+    assert capfd.readouterr().err == ""  # what the decoder printed straight to fd 2
+    assert read_audio(tmp_path / "full.mp3").data.shape == (1, 48000)
+
+
+@_NO_MP3
+def test_what_libmpg123_prints_on_a_whole_mp3_becomes_one_warning(tmp_path, capfd) -> None:
+    data = _mp3(tmp_path / "full.mp3")
+    (tmp_path / "tail.mp3").write_bytes(data + bytes(range(256)) * 8)  # bytes after the last frame
+    with pytest.warns(AudioWarning, match=r"tail\.mp3: the MP3 decoder says: Xing stream size off") as caught:
+        blocks = list(iter_audio_blocks(tmp_path / "tail.mp3", 10000))
+    assert len(caught) == 1 and sum(b.shape[1] for b in blocks) == 48000
+    assert capfd.readouterr().err == ""
+
+
+def test_captured_stderr_puts_fd_2_back_when_the_block_fails(capfd) -> None:
+    import os
+
+    from tsae.io.c_stderr import captured_stderr
+
+    with pytest.raises(KeyError), captured_stderr() as lines:
+        os.write(2, b"from C\n")
+        raise KeyError("x")
+    os.write(2, b"after\n")
+    assert lines == ["from C"] and capfd.readouterr().err == "after\n"

@@ -13,6 +13,10 @@ WAV variants: a ``.wav`` output of an RF64 input stays RF64 (plain WAV cannot go
 WAVEX or RF64 input (which speaker each channel feeds, :attr:`AudioInfo.channel_mask`)
 is written into an output whose header has one (WAVEX, RF64) by :func:`open_audio_writer`.
 
+An MP3 with a Xing/Info header (its frame count) is as exact about its length as a WAV, and what
+libmpg123 prints itself on standard error about a damaged one is caught (:mod:`tsae.io.c_stderr`):
+the reader says it in its one error or :class:`AudioWarning` instead.
+
 Float files can hold samples no pipeline can use: NaN or infinite ones are read as 0
 and absurdly loud ones (beyond :data:`LOUDEST` times full scale) are clipped, and the
 reader says so in one :class:`AudioWarning` per file.
@@ -21,7 +25,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import struct
+import sys
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,6 +38,7 @@ import numpy as np
 
 from tsae.io import ogg
 from tsae.io.atomic import atomic_path
+from tsae.io.c_stderr import captured_stderr
 from tsae.io.paths import AUDIO_SUFFIXES
 
 if TYPE_CHECKING:
@@ -47,7 +54,8 @@ _CODEC_BY_SUFFIX = {".opus": "OPUS"}
 _OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
 
 
-#: formats whose header says exactly how many sample frames follow (MP3's count is an estimate)
+#: formats whose header says exactly how many sample frames follow (MP3's count is an estimate, but see
+#: :func:`_mp3_counted`)
 _EXACT_LENGTH_FORMATS = {"WAV", "WAVEX", "W64", "RF64", "AIFF", "AU", "FLAC", "OGG"}
 
 
@@ -204,8 +212,70 @@ def _wav_layout(path: Path) -> tuple[StreamFormat, int | None, int] | None:
 
 def _check_complete(info: AudioInfo, frames: int) -> None:
     """Raise when fewer than the announced sample frames could be read (a truncated or corrupt file)."""
-    if frames < info.frames and info.format in _EXACT_LENGTH_FORMATS:
+    exact = info.format in _EXACT_LENGTH_FORMATS or (info.format == "MP3" and _mp3_counted(info.path))
+    if frames < info.frames and exact:
         raise _ends_early(info.path, frames, info.frames)
+
+
+def _mp3_counted(path: Path) -> bool:
+    """Whether the MP3 ``path`` has a Xing/Info header with its frame count (LAME and most encoders write one).
+
+    libmpg123 takes the file's length from that count, exact (to the sample, with LAME's gapless
+    information); without it, the length is estimated from the file's size.
+    """
+    try:
+        with open(path, "rb") as f:
+            head = f.read(10)
+            start = 0
+            if head[:3] == b"ID3" and len(head) == 10:  # an ID3v2 tag first: its size is 4 bytes of 7 bits each
+                start = 10 + sum((b & 0x7F) << (7 * (3 - i)) for i, b in enumerate(head[6:10]))
+                start += 10 if head[5] & 0x10 else 0  # a footer
+            f.seek(start)
+            frame = f.read(48)
+    except OSError:
+        return False
+    return _xing_counts_frames(frame)
+
+
+def _xing_counts_frames(frame: bytes) -> bool:
+    """Whether the MPEG layer III ``frame`` (its first bytes) is a Xing/Info header with the frame-count flag."""
+    if len(frame) < 4 or frame[0] != 0xFF or frame[1] & 0xE6 != 0xE2:  # frame sync, layer III
+        return False
+    mono = frame[3] >> 6 == 3
+    side_info = (17 if mono else 32) if (frame[1] >> 3) & 3 == 3 else (9 if mono else 17)  # MPEG-1, else 2 or 2.5
+    tag = frame[4 + side_info: 4 + side_info + 8]
+    return len(tag) == 8 and tag[:4] in (b"Xing", b"Info") and bool(struct.unpack(">I", tag[4:])[0] & 1)
+
+
+class _DecoderNotes:
+    """libmpg123's own lines on standard error while an MP3 is read, caught (they would show past ``-q``, beside
+    tsae's own line) and told in one :class:`AudioWarning` naming the file when it was read to its end."""
+
+    def __init__(self, path: str | os.PathLike, subtype: str) -> None:
+        self.path = path
+        self.active = subtype.upper().startswith("MPEG_")
+        self.lines: list[str] = []
+
+    @contextlib.contextmanager
+    def caught(self) -> Iterator[None]:
+        """Catch what the decoder prints inside the block (one library call: what other threads print is caught too)."""
+        if not self.active:
+            yield
+            return
+        with captured_stderr() as lines:
+            yield
+        self.lines += lines
+
+    def report(self) -> None:
+        """One :class:`AudioWarning` with the decoder's first note (and how many others), when it printed any."""
+        notes = list(dict.fromkeys(_NOTE_PREFIX.sub("", line).strip() for line in self.lines if line.strip()))
+        if notes:
+            more = f" (and {len(notes) - 1} other notes)" if len(notes) > 1 else ""
+            warnings.warn(f"{self.path}: the MP3 decoder says: {notes[0]}{more}", AudioWarning, stacklevel=3)
+
+
+#: how libmpg123 starts a line: "[src/libmpg123/parse.c:123] error: ", "Warning: ", "Note: "
+_NOTE_PREFIX = re.compile(r"^(\[[^\]]*\]\s*)?(warning|note|error):\s*", re.IGNORECASE)
 
 
 #: the loudest sample a reader passes on (full scale is 1); louder ones are clipped to it
@@ -313,14 +383,7 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
         raise ValueError(f"{path}: is a directory, not an audio file")
     if path.stat().st_size == 0:
         raise ValueError(f"{path}: empty file")
-    sf = _sf()
-    try:
-        with sf.SoundFile(str(path)) as f:
-            info = AudioInfo(path, int(f.samplerate), int(f.channels), int(f.frames), str(f.subtype), str(f.format))
-    except (RuntimeError, sf.LibsndfileError, TypeError) as error:  # LibsndfileError subclasses RuntimeError
-        cut = ogg.cut_short(path, samples=False)
-        detail = _detail(error)
-        raise ValueError(f"{path}: {cut}" if cut else f"{path}: not a readable audio file ({detail})") from None
+    info = _open_info(path)
     if info.frames <= 0 and info.format in ("WAV", "WAVEX"):
         info = _streamed_wav(path) or info
     cut = ogg.cut_short(path, samples=info.frames > 0) if info.format == "OGG" else None
@@ -439,6 +502,28 @@ def _streamed_blocks(info: AudioInfo, block: int) -> Iterator[np.ndarray]:
         yield from AudioStreamReader.wav(f, str(info.path)).blocks(block)
 
 
+def _open_info(path: Path) -> AudioInfo:
+    """What libsndfile says of ``path`` on opening it, or a ``ValueError`` naming it.
+
+    libmpg123 prints notes of its own when it opens a damaged MP3: they are caught, and left to the
+    reader's one warning (:class:`_DecoderNotes`); caught from another file, they are passed on as they were.
+    """
+    sf = _sf()
+    with captured_stderr() as printed:
+        try:
+            with sf.SoundFile(str(path)) as f:
+                info = AudioInfo(path, int(f.samplerate), int(f.channels), int(f.frames), str(f.subtype),
+                                 str(f.format))
+        except (RuntimeError, sf.LibsndfileError, TypeError) as error:  # LibsndfileError subclasses RuntimeError
+            info, detail = None, _detail(error)
+    if info is None:
+        cut = ogg.cut_short(path, samples=False)
+        raise ValueError(f"{path}: {cut}" if cut else f"{path}: not a readable audio file ({detail})")
+    if printed and not _DecoderNotes(path, info.subtype).active:
+        sys.stderr.write("".join(f"{line}\n" for line in printed))
+    return info
+
+
 def _detail(error: BaseException) -> str:
     """libsndfile's reason without the "Error opening '<path>':" prefix."""
     text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
@@ -472,13 +557,16 @@ def read_audio(path: str | os.PathLike, *, gaps: bool = False) -> AudioFile:
         repair.report()
         return AudioFile(np.ascontiguousarray(data.T), int(sr), info.subtype, info.format, info.channel_mask)
     sf = _sf()
+    notes = _DecoderNotes(path, info.subtype)
     try:
-        data, sr = sf.read(str(path), dtype=_read_dtype(info.subtype), always_2d=True)
+        with notes.caught():
+            data, sr = sf.read(str(path), dtype=_read_dtype(info.subtype), always_2d=True)
     except (RuntimeError, sf.LibsndfileError) as error:
         raise ValueError(f"{path}: corrupt audio data ({_detail(error)})") from None
     if data.shape[0] == 0:
         raise ValueError(f"{path}: no audio samples (zero length)")
     _check_complete(info, data.shape[0])
+    notes.report()
     repair = _SampleRepair(path, info.subtype, gaps)
     data = repair(data)
     repair.report()
@@ -500,11 +588,15 @@ def iter_audio_blocks(path: str | os.PathLike, block: int, *, gaps: bool = False
         repair.report()
         return
     sf = _sf()
+    notes = _DecoderNotes(path, info.subtype)
     frames = 0
     try:
-        with sf.SoundFile(str(path)) as f:
+        with notes.caught():
+            f = sf.SoundFile(str(path))
+        with f:
             while True:
-                data = f.read(block, dtype=_read_dtype(info.subtype), always_2d=True)
+                with notes.caught():  # each read alone: never across the yield, where the caller prints
+                    data = f.read(block, dtype=_read_dtype(info.subtype), always_2d=True)
                 if data.shape[0] == 0:
                     break
                 frames += data.shape[0]
@@ -512,6 +604,7 @@ def iter_audio_blocks(path: str | os.PathLike, block: int, *, gaps: bool = False
     except sf.LibsndfileError as error:
         raise ValueError(f"{path}: corrupt audio data ({_detail(error)})") from None
     _check_complete(info, frames)
+    notes.report()
     repair.report()
 
 
