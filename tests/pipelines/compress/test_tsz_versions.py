@@ -30,6 +30,14 @@ def test_a_version_1_container_decodes_exactly_as_before(vq_model):
     assert np.array_equal(y, np.load(FIXTURES / "v1_counts.npy"), equal_nan=True)  # not rounded: no flags
 
 
+@pytest.mark.parametrize("name", ["v2_mixed", "v2_codes"])
+def test_a_version_2_container_decodes_exactly_as_before(vq_model, name):
+    data = (FIXTURES / f"{name}.tsz").read_bytes()
+    assert Reader(io.BytesIO(data), f"{name}.tsz").version == 2
+    y = decompress_series(data, vq_model, name=f"{name}.tsz")
+    assert np.array_equal(y, np.load(FIXTURES / f"{name}.npy"), equal_nan=True)
+
+
 def test_new_containers_code_their_header_and_record_128_bits_of_the_sha256(model_file):
     data = compress_series(model_file, walk(300), max_error=1e-3)
     reader = Reader(io.BytesIO(data), "c.tsz")
