@@ -13,7 +13,7 @@ from torch import nn
 from tsae.models.base import Autoencoder
 from tsae.models.modelfile import LoadedModel
 from tsae.pipelines.compress.container import MAGIC, Block, Reader, write_block, write_header, write_trailer
-from tsae.pipelines.compress.entropy import coder_id
+from tsae.pipelines.compress.entropy import coder_id, pack_ints
 
 WINDOW = 16
 
@@ -68,12 +68,28 @@ def rewritten(data: bytes, header: dict | None = None, blocks: list[Block] | Non
     return out.getvalue()
 
 
-def as_version_1(data: bytes, header: dict | None = None) -> bytes:
-    """The version 2 container ``data`` in the layout of format version 1 (a plain JSON header, no coder byte),
-    with header entries replaced; the blocks and trailer are the same bytes."""
-    text = json.dumps({**Reader(io.BytesIO(data), "c.tsz").header, **(header or {})}, sort_keys=True,
-                      separators=(",", ":")).encode()
-    start = len(MAGIC) + 3  # after the version and the header's coder
-    (size,) = struct.unpack_from("<I", data, start)
-    return (MAGIC + struct.pack("<HI", 1, len(text)) + text + struct.pack("<I", zlib.crc32(text))
-            + data[start + 8 + size:])
+def _old_part(data: bytes) -> bytes:
+    return struct.pack("<I", len(data)) + data + struct.pack("<I", zlib.crc32(data))
+
+
+def _old_payload(block: Block) -> bytes:
+    """A block in the layout of format versions 1 and 2 (a fixed head, named sections; stored raw here)."""
+    parts = [struct.pack("<IdIB", block.samples, block.latent_step, block.check, len(block.arrays))]
+    for name, values in block.arrays.items():
+        width, data = pack_ints(values, coder_id("raw"))
+        key = name.encode("ascii")
+        parts.append(struct.pack("<B", len(key)) + key + struct.pack(f"<B{values.ndim}I", values.ndim, *values.shape)
+                     + struct.pack("<BBI", width, coder_id("raw"), len(data)) + data)
+    return b"".join(parts)
+
+
+def as_version(data: bytes, version: int, header: dict | None = None) -> bytes:
+    """The container ``data`` in the layout of format version 1 (a plain JSON header) or 2 (a zlib-coded one),
+    32-bit lengths, fixed block heads, named sections and a JSON trailer, with header entries replaced."""
+    reader = Reader(io.BytesIO(data), "c.tsz")
+    blocks = [_old_part(_old_payload(block)) for block in reader.blocks()]
+    text = json.dumps({**reader.header, **(header or {})}, sort_keys=True, separators=(",", ":")).encode()
+    head = struct.pack("<H", 1) + _old_part(text) if version == 1 else struct.pack("<HB", 2, 1) + _old_part(
+        zlib.compress(text))
+    trailer = json.dumps(reader.trailer, sort_keys=True, separators=(",", ":")).encode()
+    return MAGIC + head + b"".join(blocks) + struct.pack("<I", 0) + _old_part(trailer)

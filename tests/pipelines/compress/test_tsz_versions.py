@@ -1,4 +1,4 @@
-"""Format version 2 (a coded header, 128 bits of the model's SHA-256, raw tiny sections) and reading version 1."""
+"""Format version 3 (binary header fields, varint lengths, tagged sections), and reading versions 1 and 2."""
 from __future__ import annotations
 
 import io
@@ -14,7 +14,7 @@ from tsae.pipelines.compress.container import MAGIC, MAX_HEADER_BYTES, VERSION, 
 from tsae.pipelines.compress.entropy import coder_id
 from tsae.pipelines.compress.files import file_sha256
 
-from compress_helpers import as_version_1, walk
+from compress_helpers import as_version, walk
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "tsz"
 
@@ -38,21 +38,24 @@ def test_a_version_2_container_decodes_exactly_as_before(vq_model, name):
     assert np.array_equal(y, np.load(FIXTURES / f"{name}.npy"), equal_nan=True)
 
 
-def test_new_containers_code_their_header_and_record_128_bits_of_the_sha256(model_file):
+def test_new_containers_are_version_3_and_record_128_bits_of_the_sha256(model_file):
     data = compress_series(model_file, walk(300), max_error=1e-3)
     reader = Reader(io.BytesIO(data), "c.tsz")
-    assert reader.version == VERSION == 2 and data[len(MAGIC) + 2] != coder_id("raw")
+    assert reader.version == VERSION == 3
     assert reader.header["model"]["sha256"] == file_sha256(model_file)[:32]
-    old = as_version_1(data, {"model": {"sha256": file_sha256(model_file), "family": "conv1d"}})
+    y = decompress_series(data, model_file)
+    old = as_version(data, 1, {"model": {"sha256": file_sha256(model_file), "family": "conv1d"}})
     assert len(old) - len(data) > 50
-    np.testing.assert_array_equal(decompress_series(old, model_file), decompress_series(data, model_file))
+    np.testing.assert_array_equal(decompress_series(old, model_file), y)
+    assert Reader(io.BytesIO(as_version(data, 2)), "c.tsz").version == 2
+    np.testing.assert_array_equal(decompress_series(as_version(data, 2), model_file), y)
 
 
 @pytest.mark.parametrize("wrong", [lambda full: "0" * 64, lambda full: "0" * 32, lambda full: full[:31],
                                    lambda full: "abc", lambda full: 7])
 def test_a_recorded_digest_that_does_not_match_is_refused(model_file, wrong):
     data = compress_series(model_file, walk(100), max_error=1e-3)
-    hostile = as_version_1(data, {"model": {"sha256": wrong(file_sha256(model_file))}})
+    hostile = as_version(data, 1, {"model": {"sha256": wrong(file_sha256(model_file))}})
     with pytest.raises(ValueError, match=r"^c\.tsz: model file .*tiny\.tsae is not the one the container was "
                                          r"written with \(SHA-256 differs\)$"):
         decompress_series(hostile, model_file, name="c.tsz")
@@ -63,24 +66,24 @@ def test_a_version_1_file_job_container_still_finds_and_checks_its_model(tmp_pat
     compress_file(model_file, tmp_path / "s.npy", tmp_path / "s.tsz", max_error=1e-2)
     data = (tmp_path / "s.tsz").read_bytes()
     reference = Reader(io.BytesIO(data), "s.tsz").header["model"]
-    (tmp_path / "old.tsz").write_bytes(as_version_1(data, {"model": {**reference, "sha256": file_sha256(model_file)}}))
+    (tmp_path / "old.tsz").write_bytes(as_version(data, 1, {"model": {**reference, "sha256": file_sha256(model_file)}}))
     decompress_file(tmp_path / "old.tsz", tmp_path / "old.npy")
     decompress_file(tmp_path / "s.tsz", tmp_path / "new.npy")
     np.testing.assert_array_equal(np.load(tmp_path / "old.npy"), np.load(tmp_path / "new.npy"))
-    (tmp_path / "bad.tsz").write_bytes(as_version_1(data, {"model": {**reference, "sha256": "f" * 64}}))
+    (tmp_path / "bad.tsz").write_bytes(as_version(data, 1, {"model": {**reference, "sha256": "f" * 64}}))
     with pytest.raises(ValueError, match=r"bad\.tsz: model file .* \(SHA-256 differs\)$"):
         decompress_file(tmp_path / "bad.tsz", tmp_path / "bad.npy")
 
 
 @pytest.mark.parametrize("head,problem", [
-    (struct.pack("<H", 3), r"version 3 is not supported \(this tsae reads versions 1 to 2; a newer tsae wrote it\?\)"),
+    (struct.pack("<H", 4), r"version 4 is not supported \(this tsae reads versions 1 to 3; a newer tsae wrote it\?\)"),
     (struct.pack("<HB", 2, 7) + _part(b"{}"), r"header coded with unknown coder 7"),
     (struct.pack("<HB", 2, 3) + _part(b"{}"), r"header coded with unknown coder 3"),  # zstd: never written there
     (struct.pack("<HB", 2, 1) + _part(b"not zlib"), r"header: corrupt coded data"),
     (struct.pack("<HB", 2, 1) + _part(zlib.compress(b" " * (MAX_HEADER_BYTES + 10))),
      rf"header inflates to more than {MAX_HEADER_BYTES} bytes"),
     (struct.pack("<HB", 2, 1) + _part(zlib.compress(b"[1]")), r"header is not a JSON object"),
-], ids=["version-3", "coder-7", "coder-zstd", "not-zlib", "inflates", "not-an-object"])
+], ids=["version-4", "coder-7", "coder-zstd", "not-zlib", "inflates", "not-an-object"])
 def test_a_bad_version_2_header_is_one_line(conv_model, head, problem):
     with pytest.raises(ValueError, match=rf"^h\.tsz: .*{problem}"):
         decompress_series(MAGIC + head + bytes(12), conv_model, name="h.tsz")

@@ -94,6 +94,7 @@ def encode_block(model: CodeModel, x: np.ndarray, steps: np.ndarray | None, rela
             arrays["coefficients"] = coefs
         if not uses_model:
             del arrays["codes"]
+            step = 0.0  # nothing to scale: a step of 0 is not stored
         check = _check(q)
         y = from_grid(q, steps)
         if whole is not None and whole.any():

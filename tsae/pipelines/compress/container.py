@@ -1,18 +1,21 @@
-"""The ``.tsz`` container: magic, version, JSON header, checksummed blocks, JSON trailer.
+"""The ``.tsz`` container: magic, version, header, checksummed blocks, trailer.
 
-Layout (all integers little-endian; see ``docs/tsz.md``)::
+Layout of format version 3 (integers little-endian, ``varint`` an unsigned LEB128; see ``docs/tsz.md``)::
 
-    file     MAGIC (8 bytes)  version u16  header_coder u8  header_len u32  header  crc32(header) u32
-             block*  end
-    block    payload_len u32 (> 0)  payload  crc32(payload) u32
-    payload  samples u32  latent_step f64  check u32  n_sections u8  section*
-    section  name_len u8  name (ASCII)  ndim u8  dims u32*ndim  width u8  coder u8  nbytes u32  data
-    end      0 u32  trailer_len u32  trailer (JSON)  crc32(trailer) u32
+    file     MAGIC (8 bytes)  version u16  header_len varint  header  crc32(header) u32  block*  end
+    block    payload_len varint (> 0)  payload  crc32(payload) u32
+    payload  samples varint  flags u8  [latent_step f64]  [check u32]  n_sections u8  section*
+    section  tag u8  [name_len u8  name]  form u8  dims varint*ndim  nbytes varint  data
+    end      0 (one byte)  trailer_len varint  trailer  crc32(trailer) u32
 
-The header is JSON coded with whichever of raw, zlib and LZMA2 is smallest (its CRC is of
-the stored bytes); version 1 containers, whose header is plain JSON with no coder byte,
-are read too. A section is one signed integer array coded by
+The header and trailer are JSON objects whose well-known entries are binary fields
+(:mod:`tsae.pipelines.compress.compact`); ``flags`` say whether the latent step (bit 0)
+and the check value (bit 1) are stored (else 0); a section's ``tag`` names it (0: the
+name follows), ``form`` packs its ``ndim`` (bits 0-2), integer width (bits 3-4) and
+coder (bits 5-7). A section is one signed integer array coded by
 :mod:`tsae.pipelines.compress.entropy` (raw when coding would not make it smaller).
+Versions 1 (a plain JSON header) and 2 (a coded JSON header), with 32-bit lengths, a
+fixed block head, named sections and a JSON trailer, are read too.
 Reading checks every length and checksum before using the bytes, so a corrupt or
 truncated file is one ``ValueError`` naming the file and the place.
 """
@@ -22,31 +25,45 @@ import json
 import math
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
 import numpy as np
 
+from tsae.pipelines.compress.compact import (
+    HEADER_FIELDS,
+    TRAILER_FIELDS,
+    decode_fields,
+    encode_fields,
+    read_varint,
+    varint,
+)
 from tsae.pipelines.compress.entropy import (
     CODERS,
     STDLIB_CODERS,
     decode_bytes,
     pack_ints,
-    smallest_coding,
     unpack_ints,
 )
 
 MAGIC = b"\x89TSZ\r\n\x1a\n"
-#: the format version written; 1 (a plain JSON header) is read too
-VERSION = 2
-_READ_VERSIONS = (1, 2)
-#: refuse JSON parts and blocks larger than this before allocating them (a corrupt length)
+#: the format version written; 1 (a plain JSON header) and 2 (a coded JSON header) are read too
+VERSION = 3
+_READ_VERSIONS = (1, 2, 3)
+#: refuse parts and blocks larger than this before allocating them (a corrupt length)
 MAX_PART_BYTES = 1 << 31
 #: the most bytes a coded header may inflate to (a small hostile file costs no more memory than a valid one)
 MAX_HEADER_BYTES = 1 << 24
 _RAW = CODERS.index("raw")
-_BLOCK_HEAD = struct.Struct("<IdIB")
+#: the block head of versions 1 and 2: samples, latent step, check, section count
+_BLOCK_HEAD_V2 = struct.Struct("<IdIB")
+#: section names by their version 3 tag (tag 0: the name is stored)
+SECTION_TAGS = ("codes", "residual", "predictor", "coefficients", "nonfinite", "special", "whole")
+_HAS_STEP, _HAS_CHECK = 1, 2
+_MAX_NDIM = 7
+
+Fail = Callable[[str], ValueError]
 
 
 @dataclass
@@ -72,46 +89,54 @@ class BlockLimits:
     values: int
 
 
-def _json_text(data: dict[str, Any]) -> bytes:
-    return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
-
-
 def _part(data: bytes) -> bytes:
-    return struct.pack("<I", len(data)) + data + struct.pack("<I", zlib.crc32(data))
+    return varint(len(data)) + data + struct.pack("<I", zlib.crc32(data))
 
 
 def write_header(handle: IO[bytes], header: dict[str, Any]) -> None:
-    """Write the magic, the format version and the JSON ``header`` (coded when that makes it smaller)."""
-    coder, data = smallest_coding(_json_text(header), STDLIB_CODERS)
-    handle.write(MAGIC + struct.pack("<HB", VERSION, coder) + _part(data))
+    """Write the magic, the format version and ``header`` (a JSON object; see :mod:`.compact`)."""
+    handle.write(MAGIC + struct.pack("<H", VERSION) + _part(encode_fields(header, HEADER_FIELDS)))
+
+
+def _section_key(name: str) -> bytes:
+    if name in SECTION_TAGS:
+        return bytes([SECTION_TAGS.index(name) + 1])
+    key = name.encode("ascii")
+    return b"\0" + struct.pack("<B", len(key)) + key
+
+
+def _encode_section(name: str, values: np.ndarray, coder: int) -> bytes:
+    if values.ndim > _MAX_NDIM:
+        raise ValueError(f"section {name!r} has {values.ndim} dimensions; a container holds at most {_MAX_NDIM}")
+    used = coder
+    width, data = pack_ints(values, coder)
+    if coder != _RAW and len(data) >= values.size << width:  # a few values: the coder's frame outweighs them
+        used = _RAW
+        width, data = pack_ints(values, _RAW)
+    form = values.ndim | width << 3 | used << 5
+    dims = b"".join(varint(n) for n in values.shape)
+    return _section_key(name) + bytes([form]) + dims + varint(len(data)) + data
 
 
 def encode_block(block: Block, coder: int) -> bytes:
     """The payload bytes of ``block``, every array coded with ``coder`` (an id from ``entropy.coder_id``)."""
-    parts = [_BLOCK_HEAD.pack(block.samples, block.latent_step, block.check, len(block.arrays))]
-    for name, values in block.arrays.items():
-        used = coder
-        width, data = pack_ints(values, coder)
-        if coder != _RAW and len(data) >= values.size << width:  # a few values: the coder's frame outweighs them
-            used = _RAW
-            width, data = pack_ints(values, _RAW)
-        key = name.encode("ascii")
-        parts.append(struct.pack("<B", len(key)) + key + struct.pack("<B", values.ndim)
-                     + struct.pack(f"<{values.ndim}I", *values.shape) + struct.pack("<BBI", width, used, len(data)))
-        parts.append(data)
-    return b"".join(parts)
+    step = struct.pack("<d", block.latent_step)
+    flags = (_HAS_STEP if step != bytes(8) else 0) | (_HAS_CHECK if block.check else 0)
+    head = (varint(block.samples) + bytes([flags]) + (step if flags & _HAS_STEP else b"")
+            + (struct.pack("<I", block.check) if flags & _HAS_CHECK else b"") + struct.pack("<B", len(block.arrays)))
+    return head + b"".join(_encode_section(name, values, coder) for name, values in block.arrays.items())
 
 
 def write_block(handle: IO[bytes], block: Block, coder: int) -> int:
     """Append ``block``; returns the bytes written."""
-    payload = encode_block(block, coder)
-    handle.write(struct.pack("<I", len(payload)) + payload + struct.pack("<I", zlib.crc32(payload)))
-    return len(payload) + 8
+    part = _part(encode_block(block, coder))
+    handle.write(part)
+    return len(part)
 
 
 def write_trailer(handle: IO[bytes], trailer: dict[str, Any]) -> None:
-    """Close the block list and write the JSON ``trailer`` (totals and achieved errors)."""
-    handle.write(struct.pack("<I", 0) + _part(_json_text(trailer)))
+    """Close the block list and write the ``trailer`` (a JSON object: totals)."""
+    handle.write(varint(0) + _part(encode_fields(trailer, TRAILER_FIELDS)))
 
 
 class _Cursor:
@@ -133,6 +158,21 @@ class _Cursor:
     def unpack(self, fmt: str, what: str) -> tuple[Any, ...]:
         return struct.unpack(fmt, self.read(struct.calcsize(fmt), what))
 
+    def varint(self, what: str) -> int:
+        data = b""
+        while not data or data[-1] & 0x80:
+            if len(data) == 10:
+                raise self.fail(f"corrupt .tsz container ({what} is longer than 64 bits)")
+            data += self.read(1, what)
+        try:
+            return read_varint(data, 0)[0]
+        except ValueError as error:
+            raise self.fail(f"corrupt .tsz container ({what}: {error})") from None
+
+    def length(self, version: int, what: str) -> int:
+        """A part's length: u32 before version 3, a varint since."""
+        return self.varint(what) if version >= 3 else self.unpack("<I", what)[0]
+
     def checked(self, size: int, what: str) -> bytes:
         if size > MAX_PART_BYTES:
             raise self.fail(f"corrupt .tsz container ({what} claims {size} bytes)")
@@ -142,8 +182,16 @@ class _Cursor:
             raise self.fail(f"corrupt .tsz container (checksum of the {what} does not match)")
         return data
 
+    def fields(self, fields: Any, what: str) -> dict[str, Any]:
+        """A version 3 header or trailer (:func:`.compact.decode_fields`)."""
+        body = self.checked(self.varint(what), what)
+        try:
+            return decode_fields(body, fields, MAX_HEADER_BYTES)
+        except ValueError as error:
+            raise self.fail(f"corrupt .tsz container ({what} {error})") from None
+
     def json(self, what: str, coded: bool = False) -> dict[str, Any]:
-        """A JSON object part; ``coded``: preceded by its coder's id (a version 2 header)."""
+        """A JSON object part of version 1 or 2; ``coded``: preceded by its coder's id (a version 2 header)."""
         coder = self.unpack("<B", what)[0] if coded else _RAW
         (size,) = self.unpack("<I", what)
         text = self.checked(size, what)
@@ -165,31 +213,97 @@ class _Cursor:
         return value
 
 
-def _block_samples(payload: bytes | memoryview, limits: BlockLimits | None, fail: Any) -> int:
-    if len(payload) < _BLOCK_HEAD.size:
-        raise fail("corrupt .tsz block (shorter than its head)")
-    samples = int(_BLOCK_HEAD.unpack_from(payload, 0)[0])
-    if limits is not None and not 0 < samples <= limits.samples:
-        raise fail(f"corrupt .tsz block (it claims {samples} samples; a block holds 1 to {limits.samples})")
-    return samples
+@dataclass
+class _Head:
+    """A block's head, and where its sections start."""
+
+    samples: int
+    step: float = 0.0
+    check: int = 0
+    count: int = 0
+    offset: int = 0
 
 
-def _decode_payload(payload: bytes, fail: Any, limits: BlockLimits | None = None) -> Block:
-    view = memoryview(payload)
-    samples = _block_samples(view, limits, fail)
+def _head_v2(view: memoryview) -> _Head:
+    if len(view) < _BLOCK_HEAD_V2.size:
+        raise ValueError("shorter than its head")
+    samples, step, check, count = _BLOCK_HEAD_V2.unpack_from(view, 0)
+    return _Head(samples, step, check, count, _BLOCK_HEAD_V2.size)
+
+
+def _head_v3(view: memoryview) -> _Head:
+    samples, offset = read_varint(view, 0)
+    head = _Head(samples)
+    if offset >= len(view):
+        raise ValueError("shorter than its head")
+    flags = view[offset]
+    if flags & ~(_HAS_STEP | _HAS_CHECK):
+        raise ValueError(f"unknown flags {flags}")
+    offset += 1
+    if flags & _HAS_STEP:
+        (head.step,) = struct.unpack_from("<d", view, offset)
+        offset += 8
+    if flags & _HAS_CHECK:
+        (head.check,) = struct.unpack_from("<I", view, offset)
+        offset += 4
+    (head.count,) = struct.unpack_from("<B", view, offset)
+    head.offset = offset + 1
+    return head
+
+
+def _section_v2(view: memoryview, offset: int) -> tuple[str, tuple[int, ...], int, int, int, int]:
+    """(name, shape, width, coder, nbytes, offset of the data) of a version 1 or 2 section at ``offset``."""
+    (size,) = struct.unpack_from("<B", view, offset)
+    name = bytes(view[offset + 1:offset + 1 + size]).decode("ascii")
+    offset += 1 + size
+    (ndim,) = struct.unpack_from("<B", view, offset)
+    shape = struct.unpack_from(f"<{ndim}I", view, offset + 1)
+    offset += 1 + 4 * ndim
+    width, coder, nbytes = struct.unpack_from("<BBI", view, offset)
+    return name, shape, width, coder, nbytes, offset + 6
+
+
+def _section_v3(view: memoryview, offset: int) -> tuple[str, tuple[int, ...], int, int, int, int]:
+    """As :func:`_section_v2`, for a version 3 section."""
+    (tag,) = struct.unpack_from("<B", view, offset)
+    offset += 1
+    if tag == 0:
+        (size,) = struct.unpack_from("<B", view, offset)
+        name = bytes(view[offset + 1:offset + 1 + size]).decode("ascii")
+        offset += 1 + size
+    elif tag <= len(SECTION_TAGS):
+        name = SECTION_TAGS[tag - 1]
+    else:
+        raise ValueError(f"unknown section tag {tag}")
+    (form,) = struct.unpack_from("<B", view, offset)
+    offset += 1
+    shape = []
+    for _ in range(form & _MAX_NDIM):
+        n, offset = read_varint(view, offset)
+        shape.append(n)
+    nbytes, offset = read_varint(view, offset)
+    return name, tuple(shape), form >> 3 & 3, form >> 5, nbytes, offset
+
+
+def _block_head(payload: bytes | memoryview, version: int, limits: BlockLimits | None, fail: Fail) -> _Head:
     try:
-        _, step, check, count = _BLOCK_HEAD.unpack_from(view, 0)
-        offset = _BLOCK_HEAD.size
+        head = _head_v3(memoryview(payload)) if version >= 3 else _head_v2(memoryview(payload))
+    except (struct.error, ValueError) as error:
+        raise fail(f"corrupt .tsz block ({str(error) or 'bad layout'})") from None
+    if limits is not None and not 0 < head.samples <= limits.samples:
+        raise fail(f"corrupt .tsz block (it claims {head.samples} samples; a block holds 1 to {limits.samples})")
+    return head
+
+
+def _decode_payload(payload: bytes, version: int, fail: Fail, limits: BlockLimits | None = None) -> Block:
+    view = memoryview(payload)
+    head = _block_head(view, version, limits, fail)
+    section = _section_v3 if version >= 3 else _section_v2
+    try:
+        offset = head.offset
         arrays: dict[str, np.ndarray] = {}
-        for _ in range(count):
-            (size,) = struct.unpack_from("<B", view, offset)
-            name = bytes(view[offset + 1:offset + 1 + size]).decode("ascii")
-            offset += 1 + size
-            (ndim,) = struct.unpack_from("<B", view, offset)
-            shape = struct.unpack_from(f"<{ndim}I", view, offset + 1)
-            offset += 1 + 4 * ndim
-            width, coder, nbytes = struct.unpack_from("<BBI", view, offset)
-            offset += 6
+        for _ in range(head.count):
+            name, shape, width, coder, nbytes, offset = section(view, offset)
             if offset + nbytes > len(view):
                 raise ValueError("a section runs past the block")
             data = bytes(view[offset:offset + nbytes])
@@ -200,7 +314,7 @@ def _decode_payload(payload: bytes, fail: Any, limits: BlockLimits | None = None
             arrays[name] = unpack_ints(data, width, values, coder).reshape(shape)
     except (struct.error, UnicodeDecodeError, ValueError) as error:
         raise fail(f"corrupt .tsz block ({str(error).splitlines()[0] if str(error) else 'bad layout'})") from None
-    return Block(samples=samples, latent_step=step, check=check, arrays=arrays)
+    return Block(samples=head.samples, latent_step=head.step, check=head.check, arrays=arrays)
 
 
 class Reader:
@@ -226,7 +340,10 @@ class Reader:
             raise self._cursor.fail(f".tsz format version {version} is not supported (this tsae reads versions "
                                     f"{_READ_VERSIONS[0]} to {_READ_VERSIONS[-1]}{newer})")
         self.version = version
-        self.header = self._cursor.json("header", coded=version >= 2)
+        if version >= 3:
+            self.header = self._cursor.fields(HEADER_FIELDS, "header")
+        else:
+            self.header = self._cursor.json("header", coded=version >= 2)
         self.trailer: dict[str, Any] | None = None
 
     def fail(self, problem: str) -> ValueError:
@@ -236,23 +353,27 @@ class Reader:
     def blocks(self, limits: BlockLimits | None = None) -> Iterator[Block]:
         """Yield the blocks in order (each within ``limits``); reads the trailer after the last one."""
         for payload in self._payloads():
-            yield _decode_payload(payload, self._cursor.fail, limits)
+            yield _decode_payload(payload, self.version, self._cursor.fail, limits)
 
     def samples(self, limits: BlockLimits | None = None) -> int:
         """Read the blocks (checking their checksums and ``limits``, not decoding them) and the trailer;
         the samples they hold."""
-        return sum(_block_samples(payload, limits, self._cursor.fail) for payload in self._payloads())
+        return sum(_block_head(payload, self.version, limits, self._cursor.fail).samples
+                   for payload in self._payloads())
 
     def _payloads(self) -> Iterator[bytes]:
         index = 0
         while True:
-            (size,) = self._cursor.unpack("<I", f"length of block {index}")
+            size = self._cursor.length(self.version, f"length of block {index}")
             if size == 0:
-                self.trailer = self._cursor.json("trailer")
+                if self.version >= 3:
+                    self.trailer = self._cursor.fields(TRAILER_FIELDS, "trailer")
+                else:
+                    self.trailer = self._cursor.json("trailer")
                 return
             yield self._cursor.checked(size, f"block {index}")
             index += 1
 
 
-__all__ = ["Block", "BlockLimits", "Reader", "MAGIC", "VERSION", "MAX_HEADER_BYTES", "write_header", "write_block",
-           "write_trailer", "encode_block"]
+__all__ = ["Block", "BlockLimits", "Reader", "MAGIC", "VERSION", "MAX_HEADER_BYTES", "SECTION_TAGS", "write_header",
+           "write_block", "write_trailer", "encode_block"]
