@@ -19,6 +19,9 @@ from tsae.io.reading import read_up_to
 
 #: raw LZMA2 (no xz framing: sections are small and the container checksums them), a 4 MiB dictionary
 _LZMA = [{"id": lzma.FILTER_LZMA2, "preset": 6, "dict_size": 1 << 22}]
+#: the encoder's: no literal context and no position bits, which fit byte planes (LZMA2 stores lc/lp/pb in its
+#: stream, so every decoder reads it with ``_LZMA``); about 1 % smaller than the defaults (lc=3, pb=2)
+_LZMA_ENCODE = [{**_LZMA[0], "lc": 0, "lp": 0, "pb": 0}]
 #: unsigned widths in bytes, indexed by the stored width code
 _WIDTHS = (1, 2, 4, 8)
 
@@ -59,7 +62,8 @@ def _coders() -> dict[str, tuple[int, Callable[[], tuple[Encoder, Decoder]]]]:
     return {
         "raw": (0, lambda: (bytes, _raw_decode)),
         "zlib": (1, lambda: (lambda data: zlib.compress(data, 9), _zlib_decode)),
-        "lzma": (2, lambda: (lambda data: lzma.compress(data, format=lzma.FORMAT_RAW, filters=_LZMA), _lzma_decode)),
+        "lzma": (2, lambda: (lambda data: lzma.compress(data, format=lzma.FORMAT_RAW, filters=_LZMA_ENCODE),
+                             _lzma_decode)),
         "zstd": (3, _zstd),
     }
 
