@@ -20,8 +20,7 @@ import numpy as np
 from tsae.engine.preprocess import repair_missing
 from tsae.errors import first_line
 from tsae.pipelines.compress.codes import CodeModel
-from tsae.pipelines.compress.container import Block
-from tsae.pipelines.compress.entropy import pack_ints
+from tsae.pipelines.compress.container import Block, section_size
 from tsae.pipelines.compress.quantise import (
     from_grid,
     latent_step,
@@ -32,6 +31,9 @@ from tsae.pipelines.compress.quantise import (
     to_grid,
 )
 from tsae.pipelines.compress.residual import LINEAR, code_residual, decode_residual
+
+#: the bytes a block's latent step takes
+_STEP_BYTES = 8
 
 
 def _check(q: np.ndarray) -> int:
@@ -88,8 +90,10 @@ def encode_block(model: CodeModel, x: np.ndarray, steps: np.ndarray | None, rela
     else:
         p = to_grid(prediction, steps)
         q = np.where(finite, to_grid(filled, steps), p)
-        size = lambda ints: len(pack_ints(ints, coder)[1])  # noqa: E731
-        arrays["residual"], arrays["predictor"], coefs, uses_model = code_residual(q, p, size, size(stored))
+        size = lambda ints: section_size("residual", ints, coder)  # noqa: E731
+        # leaving the codes out saves their section and the latent step (stored when it is not 0)
+        codes_cost = section_size("codes", stored, coder) + (_STEP_BYTES if step else 0)
+        arrays["residual"], arrays["predictor"], coefs, uses_model = code_residual(q, p, size, codes_cost)
         if (arrays["predictor"] == LINEAR).any():
             arrays["coefficients"] = coefs
         if not uses_model:

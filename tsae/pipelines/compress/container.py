@@ -118,6 +118,11 @@ def _encode_section(name: str, values: np.ndarray, coder: int) -> bytes:
     return _section_key(name) + bytes([form]) + dims + varint(len(data)) + data
 
 
+def section_size(name: str, values: np.ndarray, coder: int) -> int:
+    """The bytes the section ``name`` holding ``values`` takes in a block coded with ``coder`` (framing included)."""
+    return len(_encode_section(name, values, coder))
+
+
 def encode_block(block: Block, coder: int) -> bytes:
     """The payload bytes of ``block``, every array coded with ``coder`` (an id from ``entropy.coder_id``)."""
     step = struct.pack("<d", block.latent_step)
@@ -376,4 +381,4 @@ class Reader:
 
 
 __all__ = ["Block", "BlockLimits", "Reader", "MAGIC", "VERSION", "MAX_HEADER_BYTES", "SECTION_TAGS", "write_header",
-           "write_block", "write_trailer", "encode_block"]
+           "write_block", "write_trailer", "encode_block", "section_size"]

@@ -64,6 +64,7 @@ def _cheapest(q: np.ndarray, p: np.ndarray, cost: Callable[[np.ndarray], int]
     linear = np.stack([linear_residual(q[c], p[c], coefs[c]) for c in range(q.shape[0])]).reshape(q.shape)
     streams = (residual, _delta(residual), _delta(q), linear)
     costs = np.array([[cost(s[c]) for s in streams] for c in range(q.shape[0])]).reshape(q.shape[0], len(streams))
+    costs[:, LINEAR] += [cost(coefs[c]) for c in range(q.shape[0])]  # the blend's coefficients are stored too
     modes = np.argmin(costs, axis=1).astype(np.int64)
     coefs[modes != LINEAR] = 0
     stream = np.stack([streams[mode][c] for c, mode in enumerate(modes)]).reshape(q.shape)
@@ -74,10 +75,11 @@ def code_residual(q: np.ndarray, p: np.ndarray, cost: Callable[[np.ndarray], int
                   codes_cost: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
     """The integer stream to store for grid values ``q`` and predicted grid values ``p`` (C, m).
 
-    ``cost(stream)`` is the coded size of one channel's stream; the cheapest mode wins
-    in each channel. The same choice is made once more without the model (``p = 0``:
-    differencing and the blend of past values only), which wins when it costs less than
-    the choice with the model plus ``codes_cost``. Returns the stream, the modes (C,),
+    ``cost(ints)`` is the stored size of an integer array: one channel's stream (the linear
+    mode adds its four coefficients'); the cheapest mode wins in each channel. The same
+    choice is made once more without the model (``p = 0``: differencing and the blend of
+    past values only), which wins when it costs less than the choice with the model plus
+    ``codes_cost`` (what the codes add to the block). Returns the stream, the modes (C,),
     the linear coefficients (C, 4) (zeros for channels of other modes) and whether the
     model's prediction is used (else the block needs no codes and ``p`` is 0).
     """
