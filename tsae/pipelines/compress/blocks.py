@@ -21,6 +21,7 @@ from tsae.engine.preprocess import repair_missing
 from tsae.errors import first_line
 from tsae.pipelines.compress.codes import CodeModel
 from tsae.pipelines.compress.container import Block, section_size
+from tsae.pipelines.compress.entropy import CODERS
 from tsae.pipelines.compress.quantise import (
     from_grid,
     latent_step,
@@ -34,6 +35,15 @@ from tsae.pipelines.compress.residual import LINEAR, code_residual, decode_resid
 
 #: the bytes a block's latent step takes
 _STEP_BYTES = 8
+#: arrays of at most this many values are costed raw
+_FEW = 8
+_RAW = CODERS.index("raw")
+
+
+def _stored_size(ints: np.ndarray, coder: int) -> int:
+    """The bytes ``ints`` take as a section; a few values are costed raw, as they are stored (without spending a
+    coder's start-up, which is most of the encoding time of four blend coefficients, on them)."""
+    return section_size("residual", ints, _RAW if ints.size <= _FEW else coder)
 
 
 def _check(q: np.ndarray) -> int:
@@ -90,7 +100,7 @@ def encode_block(model: CodeModel, x: np.ndarray, steps: np.ndarray | None, rela
     else:
         p = to_grid(prediction, steps)
         q = np.where(finite, to_grid(filled, steps), p)
-        size = lambda ints: section_size("residual", ints, coder)  # noqa: E731
+        size = lambda ints: _stored_size(ints, coder)  # noqa: E731
         # leaving the codes out saves their section and the latent step (stored when it is not 0)
         codes_cost = section_size("codes", stored, coder) + (_STEP_BYTES if step else 0)
         arrays["residual"], arrays["predictor"], coefs, uses_model = code_residual(q, p, size, codes_cost)
