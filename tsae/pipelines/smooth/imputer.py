@@ -82,26 +82,48 @@ def _lagged_covariance(z: np.ndarray, L: int) -> tuple[np.ndarray, np.ndarray]:
     return gram - N * np.outer(mean, mean), mean
 
 
+def _window_sums(values: np.ndarray, windows: int, n: int) -> np.ndarray:
+    """``out[t]``: the sum of ``values[i]`` over the lags ``i`` at which a window starts at ``t - i`` (one of
+    ``windows``), for ``t`` in ``range(n)``: ``np.convolve(np.ones(windows), values)`` by running sums."""
+    sums = np.concatenate([[0.0], np.cumsum(values)])
+    t = np.arange(n)
+    hi = np.minimum(t, len(values) - 1) + 1
+    lo = np.minimum(np.maximum(t - windows + 1, 0), hi)
+    return sums[hi] - sums[lo]
+
+
+def _decoded_edge(codes: np.ndarray, V: np.ndarray) -> np.ndarray:
+    """The sum over the windows of ``codes`` decoded by ``V`` and laid out at their positions (no averaging)."""
+    return sum((np.convolve(codes[:, k], V[:, k]) for k in range(V.shape[1])), np.zeros(len(codes) + len(V) - 1))
+
+
 def _ssa_reconstruct(z: np.ndarray, L: int, rank: int) -> np.ndarray:
     """Rank-``rank`` linear autoencoder on all windows of length L (PCA), averaged back to a series.
 
     The same as framing every window, projecting it on the principal subspace and averaging each sample
-    over its windows, computed in float64 with convolutions instead (the windows are never formed).
+    over its windows, computed in float64 without forming the windows: encoding and decoding every
+    window and adding the decoded windows up is one filter (the sum of each component's autocorrelation)
+    run over the series, exact but for the first and last L - 1 samples, which windows that would start
+    before the series or end after it reach; those are summed over the real windows alone.
     """
     from scipy.linalg import eigh
-    from scipy.signal import fftconvolve
+    from scipy.signal import oaconvolve
 
     n = len(z)
-    N = n - L + 1
+    N, edge = n - L + 1, L - 1  # N > edge: L is at most n // 2
     shift = float(np.mean(z))  # the covariance does not change; its cancellation error does
     centred = z - shift
     cov, mean = _lagged_covariance(centred, L)
     rank = min(rank, L)
     _, V = eigh(cov, subset_by_index=[L - rank, L - 1])
-    codes = fftconvolve(centred[:, None], V[::-1], mode="valid", axes=0) - mean @ V  # each window's code
-    decoded = fftconvolve(codes, V, mode="full", axes=0).sum(axis=1)  # each sample: the sum over its windows
-    windows_per_sample = np.convolve(np.ones(N), np.ones(L))
-    return (decoded + np.convolve(np.ones(N), mean)) / windows_per_sample + shift
+    kernel = sum((np.convolve(V[::-1, k], V[:, k]) for k in range(rank)), np.zeros(2 * L - 1))
+    decoded = oaconvolve(centred, kernel)[edge: edge + n]
+    if edge:
+        windows = np.lib.stride_tricks.sliding_window_view
+        decoded[:edge] = _decoded_edge(windows(centred[: 2 * edge], L) @ V, V)[:edge]
+        decoded[N:] = _decoded_edge(windows(centred[N - edge:], L) @ V, V)[edge:]
+    decoded += _window_sums(mean - V @ (V.T @ mean), N, n)  # each window's mean, less its projection
+    return decoded / _window_sums(np.ones(L), N, n) + shift
 
 
 def _em_fill(z: np.ndarray, missing: np.ndarray, L: int, rank: int, iterations: int, tol: float = 1e-4) -> np.ndarray:
