@@ -593,6 +593,11 @@ def iter_audio_blocks(path: str | os.PathLike, block: int, *, gaps: bool = False
     try:
         with notes.caught():
             f = sf.SoundFile(str(path))
+        if notes.active:
+            # soundfile seeks to where it stands after each read; libsndfile passes that on to libmpg123, whose
+            # seek restarts decoding without the bit reservoir of the frames before (wrong samples after every
+            # block, "part2_3_length too large"). Read as from a stream, which soundfile never seeks.
+            f.seekable = lambda: False
         with f:
             while True:
                 with notes.caught():  # each read alone: never across the yield, where the caller prints
