@@ -15,7 +15,9 @@ is written into an output whose header has one (WAVEX, RF64) by :func:`open_audi
 
 An MP3 with a Xing/Info header (its frame count) is as exact about its length as a WAV, and what
 libmpg123 prints itself on standard error about a damaged one is caught (:mod:`tsae.io.c_stderr`):
-the reader says it in its one error or :class:`AudioWarning` instead.
+the reader says it in its one error or :class:`AudioWarning` instead. An MP3 is read to its last
+frame even where libsndfile would stop short, at the count of the first of concatenated files or at
+a length estimated from the size of a VBR file without a Xing header (:mod:`tsae.io.mp3`).
 
 Float files can hold samples no pipeline can use: NaN or infinite ones are read as 0
 and absurdly loud ones (beyond :data:`LOUDEST` times full scale) are clipped, and the
@@ -30,13 +32,13 @@ import struct
 import sys
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
-from tsae.io import ogg
+from tsae.io import mp3, ogg
 from tsae.io.atomic import atomic_path
 from tsae.io.c_stderr import captured_stderr
 from tsae.io.paths import AUDIO_SUFFIXES
@@ -212,7 +214,8 @@ def _wav_layout(path: Path) -> tuple[StreamFormat, int | None, int] | None:
 
 def _check_complete(info: AudioInfo, frames: int) -> None:
     """Raise when fewer than the announced sample frames could be read (a truncated or corrupt file)."""
-    exact = info.format in _EXACT_LENGTH_FORMATS or (info.format == "MP3" and _mp3_counted(info.path))
+    exact = info.format in _EXACT_LENGTH_FORMATS or (info.format == "MP3" and bool(info.mp3_parts or
+                                                                                   _mp3_counted(info.path)))
     if frames < info.frames and exact:
         raise _ends_early(info.path, frames, info.frames)
 
@@ -359,6 +362,9 @@ class AudioInfo:
     streamed: bool = False
     #: the speaker positions of the channels (``dwChannelMask``) of a WAVEX or RF64 file; None for other formats
     channel_mask: int | None = None
+    #: an MP3 libsndfile reads short (:func:`_mp3_parts`): the streams read in its place, one after the other;
+    #: each announces its length (a Xing/Info frame count), and ``frames`` is their sum
+    mp3_parts: tuple[mp3.Part, ...] = field(default=(), repr=False)
 
 
 def _sf():
@@ -389,6 +395,8 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
     cut = ogg.cut_short(path, samples=info.frames > 0) if info.format == "OGG" else None
     if cut:
         raise ValueError(f"{path}: {cut}")
+    if info.format == "MP3" and info.subtype.upper() == "MPEG_LAYER_III":
+        info.mp3_parts, info.frames = _mp3_parts(info) or ((), info.frames)
     if info.frames <= 0:
         raise ValueError(f"{path}: no audio samples (zero length)")
     if info.sample_rate <= 0 or info.channels <= 0:
@@ -502,6 +510,49 @@ def _streamed_blocks(info: AudioInfo, block: int) -> Iterator[np.ndarray]:
         yield from AudioStreamReader.wav(f, str(info.path)).blocks(block)
 
 
+def _mp3_parts(info: AudioInfo) -> tuple[tuple[mp3.Part, ...], int] | None:
+    """The streams an MP3 is read as when libsndfile alone would stop before its last frame, and the sample
+    frames they announce; None when libsndfile reads the whole file, or when the frames cannot be walked (then
+    libsndfile reads it as it always did).
+
+    libsndfile stops at the length libmpg123 announces: a Xing/Info frame count (of the first file only, in
+    files joined with ``cat``) or, without one, an estimate from the file's size and first bitrate (far short
+    for a VBR file that starts loud). Each part is a file joined on (:func:`tsae.io.mp3.parts`): decoded as it
+    is alone, with its own encoder delay and padding cut.
+    """
+    sf = _sf()
+    try:
+        with open(info.path, "rb") as f:
+            stream = mp3.walk(f)
+            if stream is None or not _read_short(stream, info.frames):
+                return None
+            parts = tuple(mp3.parts(stream))
+            announced = 0
+            with captured_stderr():  # the reader catches what libmpg123 says again, as it reads
+                for part in parts:
+                    with sf.SoundFile(mp3.Spliced(f, part)) as handle:
+                        if (handle.samplerate, handle.channels) != (info.sample_rate, info.channels):
+                            return None
+                        announced += int(handle.frames)
+    except (OSError, RuntimeError, TypeError):  # LibsndfileError is a RuntimeError
+        return None
+    return parts, announced
+
+
+def _read_short(stream: mp3.Stream, frames: int) -> bool:
+    """Whether libsndfile, announcing ``frames`` sample frames, would stop before the last of ``stream``'s frames.
+
+    A file with one Xing/Info count is read as far as it says (a count beyond the frames there is a file
+    cut short); one without, as far as the estimate, while an estimate beyond the frames there is harmless.
+    """
+    if len(stream.segments) > 1:
+        return True
+    segment = stream.segments[0]
+    if segment.announced is not None:
+        return segment.frames > segment.announced
+    return segment.frames * stream.first.samples > frames
+
+
 def _open_info(path: Path) -> AudioInfo:
     """What libsndfile says of ``path`` on opening it, or a ``ValueError`` naming it.
 
@@ -559,8 +610,11 @@ def read_audio(path: str | os.PathLike, *, gaps: bool = False) -> AudioFile:
     sf = _sf()
     notes = _DecoderNotes(path, info.subtype)
     try:
-        with notes.caught():
-            data, sr = sf.read(str(path), dtype=_read_dtype(info.subtype), always_2d=True)
+        if info.mp3_parts:
+            data, sr = np.concatenate(list(_decoded_blocks(info, 1 << 20, notes))), info.sample_rate
+        else:
+            with notes.caught():
+                data, sr = sf.read(str(path), dtype=_read_dtype(info.subtype), always_2d=True)
     except (RuntimeError, sf.LibsndfileError) as error:
         raise ValueError(f"{path}: corrupt audio data ({_detail(error)})") from None
     if data.shape[0] == 0:
@@ -591,26 +645,40 @@ def iter_audio_blocks(path: str | os.PathLike, block: int, *, gaps: bool = False
     notes = _DecoderNotes(path, info.subtype)
     frames = 0
     try:
-        with notes.caught():
-            f = sf.SoundFile(str(path))
-        if notes.active:
-            # soundfile seeks to where it stands after each read; libsndfile passes that on to libmpg123, whose
-            # seek restarts decoding without the bit reservoir of the frames before (wrong samples after every
-            # block, "part2_3_length too large"). Read as from a stream, which soundfile never seeks.
-            f.seekable = lambda: False
-        with f:
-            while True:
-                with notes.caught():  # each read alone: never across the yield, where the caller prints
-                    data = f.read(block, dtype=_read_dtype(info.subtype), always_2d=True)
-                if data.shape[0] == 0:
-                    break
-                frames += data.shape[0]
-                yield np.ascontiguousarray(repair(data).T)
+        for data in _decoded_blocks(info, block, notes):
+            frames += data.shape[0]
+            yield np.ascontiguousarray(repair(data).T)
     except sf.LibsndfileError as error:
         raise ValueError(f"{path}: corrupt audio data ({_detail(error)})") from None
     _check_complete(info, frames)
     notes.report()
     repair.report()
+
+
+def _decoded_blocks(info: AudioInfo, block: int, notes: _DecoderNotes) -> Iterator[np.ndarray]:
+    """Blocks ``(<= block, channels)`` as libsndfile decodes them from the file, or from its MP3 parts in turn."""
+    sf = _sf()
+    with contextlib.ExitStack() as stack:
+        if info.mp3_parts:
+            raw = stack.enter_context(open(info.path, "rb"))
+            sources: list[str | mp3.Spliced] = [mp3.Spliced(raw, part) for part in info.mp3_parts]
+        else:
+            sources = [str(info.path)]
+        for source in sources:
+            with notes.caught():
+                handle = sf.SoundFile(source)
+            if notes.active:
+                # soundfile seeks to where it stands after each read; libsndfile passes that on to libmpg123, whose
+                # seek restarts decoding without the bit reservoir of the frames before (wrong samples after every
+                # block, "part2_3_length too large"). Read as from a stream, which soundfile never seeks.
+                handle.seekable = lambda: False
+            with handle:
+                while True:
+                    with notes.caught():  # each read alone: never across the yield, where the caller prints
+                        data = handle.read(block, dtype=_read_dtype(info.subtype), always_2d=True)
+                    if data.shape[0] == 0:
+                        break
+                    yield data
 
 
 def format_for(path: str | os.PathLike, format: str | None = None) -> str:
