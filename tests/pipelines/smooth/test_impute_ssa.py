@@ -22,7 +22,8 @@ def framed_reconstruction(z: np.ndarray, L: int, rank: int) -> np.ndarray:
     return total / count
 
 
-@pytest.mark.parametrize(("n", "L", "rank"), [(8, 2, 1), (9, 4, 4), (20, 4, 2), (300, 60, 3), (3000, 128, 12), (64, 32, 32)])
+@pytest.mark.parametrize(("n", "L", "rank"),
+                         [(8, 2, 1), (9, 4, 4), (20, 4, 2), (300, 60, 3), (3000, 128, 12), (64, 32, 32)])
 def test_convolved_autoencoder_equals_framed(n: int, L: int, rank: int) -> None:
     rng = np.random.default_rng(n)
     z = 5.0 + np.cumsum(rng.normal(size=n)) * 0.1 + np.sin(np.arange(n) / 7.0)
