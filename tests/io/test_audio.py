@@ -254,3 +254,22 @@ def test_captured_stderr_puts_fd_2_back_when_the_block_fails(capfd) -> None:
         raise KeyError("x")
     os.write(2, b"after\n")
     assert lines == ["from C"] and capfd.readouterr().err == "after\n"
+
+
+@pytest.mark.parametrize("name", ["voice memo.m4a", "call.AAC", "talk.webm"])
+def test_a_container_libsndfile_cannot_read_says_how_to_convert_it(tmp_path, name: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(b"\x00\x00\x00\x20ftypM4A " + bytes(200))  # what an AAC file starts with; libsndfile refuses it
+    with pytest.raises(ValueError) as caught:
+        read_audio(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: not a readable audio file") and "\n" not in message
+    assert f"ffmpeg -i {name} {path.stem}.wav" in message
+
+
+def test_an_unreadable_wav_gets_no_conversion_hint(tmp_path) -> None:
+    path = tmp_path / "notes.wav"
+    path.write_text("hello, not audio\n")
+    with pytest.raises(ValueError, match="not a readable audio file") as caught:
+        read_audio(path)
+    assert "ffmpeg" not in str(caught.value)

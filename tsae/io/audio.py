@@ -553,6 +553,18 @@ def _read_short(stream: mp3.Stream, frames: int) -> bool:
     return segment.frames * stream.first.samples > frames
 
 
+#: containers libsndfile does not read (AAC, ALAC, WMA, AMR, video files) that people record speech in
+_FOREIGN_AUDIO_SUFFIXES = (".m4a", ".mp4", ".aac", ".alac", ".wma", ".amr", ".3gp", ".webm", ".mkv", ".mov", ".caf")
+
+
+def _convert_hint(path: Path) -> str:
+    """How to read a file in a container libsndfile does not know (by its suffix), or nothing."""
+    if path.suffix.lower() not in _FOREIGN_AUDIO_SUFFIXES:
+        return ""
+    suffix = path.suffix.lower()
+    return f"; {suffix} files are not read here: convert it first (e.g. ffmpeg -i {path.name} {path.stem}.wav)"
+
+
 def _open_info(path: Path) -> AudioInfo:
     """What libsndfile says of ``path`` on opening it, or a ``ValueError`` naming it.
 
@@ -569,7 +581,8 @@ def _open_info(path: Path) -> AudioInfo:
             info, detail = None, _detail(error)
     if info is None:
         cut = ogg.cut_short(path, samples=False)
-        raise ValueError(f"{path}: {cut}" if cut else f"{path}: not a readable audio file ({detail})")
+        reason = cut or f"not a readable audio file ({detail}){_convert_hint(path)}"
+        raise ValueError(f"{path}: {reason}")
     if printed and not _DecoderNotes(path, info.subtype).active:
         sys.stderr.write("".join(f"{line}\n" for line in printed))
     return info
