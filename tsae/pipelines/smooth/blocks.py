@@ -5,13 +5,14 @@ is processed block by block, each block read with ``context`` samples of its
 neighbours on both sides and only its own part written:
 
 - :func:`smooth_blocks` learns once, from the first block (its centre and scale, noise
-  levels, global Wiener gains and the blind-spot :class:`~tsae.pipelines.smooth.smoother.Predictor`,
-  or uses the trained model), then applies that fixed smoother to every block. The
-  context covers everything one output sample depends on (the predictor's reach, the
-  edge guard's window, or a trained model's window at the model's own frame grid), so
-  the blocks join without seams. Learning from the first block only keeps the training
-  cost and memory those of a one-block file; a series whose character changes later is
-  smoothed with what the first block taught (the edge guard keeps what it cannot predict).
+  levels, global Wiener gains, lone-spike thresholds and the blind-spot
+  :class:`~tsae.pipelines.smooth.smoother.Predictor`, or uses the trained model), then
+  applies that fixed smoother to every block. The context covers everything one output
+  sample depends on (the predictor's reach, the edge guard's window, or a trained model's
+  window at the model's own frame grid), so the blocks join without seams. Learning from
+  the first block only keeps the training cost and memory those of a one-block file; a
+  series whose character changes later is smoothed with what the first block taught (the
+  edge guard keeps what it cannot predict).
 - :func:`impute_blocks` fills each block with :func:`~tsae.pipelines.smooth.imputer.impute`
   on the block and its context. A block never ends inside a gap: its end moves forward
   to the next sample observed in every channel, so each gap is filled once, from one
@@ -34,6 +35,7 @@ from tsae.io.blocks import CHUNK, SeriesSource
 from tsae.pipelines.smooth.imputer import impute
 from tsae.pipelines.smooth.smoother import (
     _GUARD_HALF,
+    _feature_sigmas,
     _typical_power,
     blend,
     check_budget,
@@ -88,9 +90,10 @@ def smooth_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], adv
 
         def predict(zs: np.ndarray, xs: np.ndarray) -> np.ndarray:
             return predictor(zs)
-    powers = np.array([_typical_power(zc, pc, s)
-                       for zc, pc, s in zip(z, predict(z, first), sigmas, strict=True)])
-    del first, z
+    pred = predict(z, first)
+    powers = np.array([_typical_power(zc, pc, s) for zc, pc, s in zip(z, pred, sigmas, strict=True)])
+    features = np.array([_feature_sigmas(zc - pc, s) for zc, pc, s in zip(z, pred, sigmas, strict=True)])
+    del first, z, pred
     n_missing = 0
     for s in range(0, n, block):
         e = min(n, s + block)
@@ -101,7 +104,7 @@ def smooth_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], adv
         filled = repair_missing(values)
         zs = normalised(filled, center, scale)
         out = blend(filled, zs, predict(zs, filled), scale, strength, edge_guard=edge_guard, sigmas=sigmas,
-                    powers=powers)
+                    powers=powers, features=features)
         out[missing] = np.nan
         n_missing += int(missing[:, s - a: e - a].sum())
         write(out[:, s - a: e - a])
