@@ -5,7 +5,7 @@ is processed block by block, each block read with ``context`` samples of its
 neighbours on both sides and only its own part written:
 
 - :func:`smooth_blocks` learns once, from the first block (its centre and scale, noise
-  levels, global Wiener gains, lone-spike thresholds and the blind-spot
+  levels, which channels are counts, global Wiener gains, lone-spike thresholds and the blind-spot
   :class:`~tsae.pipelines.smooth.smoother.Predictor`, or uses the trained model), then
   applies that fixed smoother to every block. The context covers everything one output
   sample depends on (the predictor's reach, the edge guard's window, or a trained model's
@@ -32,6 +32,7 @@ import numpy as np
 from tsae.engine.layout import known_layout
 from tsae.engine.preprocess import repair_missing
 from tsae.io.blocks import CHUNK, SeriesSource
+from tsae.pipelines.smooth.counts import back_from_even_scale, count_channels, on_even_scale
 from tsae.pipelines.smooth.imputer import impute
 from tsae.pipelines.smooth.smoother import (
     _GUARD_HALF,
@@ -69,6 +70,8 @@ def smooth_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], adv
     check_budget(steps, max_seconds, seed)
     params = checked_params(model_params, source.channels, model)
     first = repair_missing(source.read(0, block if learn is None else learn))
+    counts = count_channels(first) if model is None else np.zeros(len(first), dtype=bool)
+    first = on_even_scale(first, counts)
     center, scale = normalisation(first)
     z = normalised(first, center, scale)
     sigmas = np.array([noise_sigma(zc) for zc in z])
@@ -101,10 +104,13 @@ def smooth_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], adv
         values = source.read(a, b)
         source.release(a)
         missing = np.isnan(values)
-        filled = repair_missing(values)
+        raw = repair_missing(values)
+        filled = on_even_scale(raw, counts)
         zs = normalised(filled, center, scale)
-        out = blend(filled, zs, predict(zs, filled), scale, strength, edge_guard=edge_guard, sigmas=sigmas,
-                    powers=powers, features=features)
+        out = blend(filled, zs, predict(zs, filled), scale, 1.0 if counts.any() else strength, edge_guard=edge_guard,
+                    sigmas=sigmas, powers=powers, features=features)
+        if counts.any():
+            out = back_from_even_scale(out, filled, raw, counts, strength)
         out[missing] = np.nan
         n_missing += int(missing[:, s - a: e - a].sum())
         write(out[:, s - a: e - a])

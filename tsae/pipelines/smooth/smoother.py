@@ -47,6 +47,7 @@ from tsae.errors import EmptyChannelError
 from tsae.models.device import torch_threads
 from tsae.models.trainer import whole_number
 from tsae.pipelines.reconstruct.columns import in_input_order, loaded_in_model_order
+from tsae.pipelines.smooth.counts import back_from_even_scale, count_channels, on_even_scale
 from tsae.pipelines.smooth.glitches import (
     MEDIAN_HALF,
     GlitchBounds,
@@ -657,6 +658,9 @@ def smooth(
 ) -> np.ndarray:
     """Smooth a series with a self-supervised (or a trained) autoencoder.
 
+    A channel of counts (non-negative whole numbers whose noise variance is about their mean)
+    is smoothed on the Anscombe scale and returned as rates (:mod:`~tsae.pipelines.smooth.counts`).
+
     Parameters
     ----------
     x
@@ -667,7 +671,8 @@ def smooth(
         A trained model file path or :class:`~tsae.models.modelfile.LoadedModel`;
         its reconstruction replaces the self-supervised prediction.
     edge_guard
-        Keep samples whose residual is far above the noise level (steps, spikes).
+        Keep samples whose residual is far above the noise level (steps, spikes); with
+        heavy-tailed noise, lone samples below the noise's own tail are smoothed over.
     steps, max_seconds
         Training budget of the self-supervised network in batches of 16 windows,
         rounded up to whole epochs of 50 (0 steps: the closed-form linear blind-spot
@@ -710,6 +715,10 @@ def smooth(
     c, n = arr.shape
     params = checked_params(model_params, c, model)
     filled = repair_missing(arr)
+    counts = np.zeros(c, dtype=bool)
+    if n >= 5 and strength != 0 and model is None:
+        counts = count_channels(filled)
+    raw, filled = filled, on_even_scale(filled, counts)
     if n < 5 or strength == 0:
         out = filled.copy()
     else:
@@ -724,7 +733,9 @@ def smooth(
         else:
             pred, _ = self_supervised(z, edge_guard=edge_guard, seed=seed, max_seconds=max_seconds, steps=steps,
                                       params=params)
-        out = blend(filled, z, pred, scale, strength, edge_guard=edge_guard,
+        out = blend(filled, z, pred, scale, 1.0 if counts.any() else strength, edge_guard=edge_guard,
                     sigmas=np.array([noise_sigma(zc) for zc in z]))
+        if counts.any():
+            out = back_from_even_scale(out, filled, raw, counts, strength)
     out[missing] = np.nan
     return out[0] if squeeze else in_input_order(out, perm)
