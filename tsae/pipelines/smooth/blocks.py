@@ -5,7 +5,7 @@ is processed block by block, each block read with ``context`` samples of its
 neighbours on both sides and only its own part written:
 
 - :func:`smooth_blocks` learns once, from the first block (its centre and scale, noise
-  levels, which channels are counts, global Wiener gains, lone-spike thresholds and the blind-spot
+  levels, each channel's kind of noise, global Wiener gains, lone-spike thresholds and the blind-spot
   :class:`~tsae.pipelines.smooth.smoother.Predictor`, or uses the trained model), then
   applies that fixed smoother to every block. The context covers everything one output
   sample depends on (the predictor's reach, the edge guard's window, or a trained model's
@@ -32,8 +32,14 @@ import numpy as np
 from tsae.engine.layout import known_layout
 from tsae.engine.preprocess import repair_missing
 from tsae.io.blocks import CHUNK, SeriesSource
-from tsae.pipelines.smooth.counts import back_from_even_scale, count_channels, on_even_scale
 from tsae.pipelines.smooth.imputer import impute
+from tsae.pipelines.smooth.noise_scale import (
+    ADDITIVE,
+    back_from_even_scale,
+    log_noise_levels,
+    noise_kinds,
+    on_even_scale,
+)
 from tsae.pipelines.smooth.smoother import (
     _GUARD_HALF,
     _feature_sigmas,
@@ -70,8 +76,10 @@ def smooth_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], adv
     check_budget(steps, max_seconds, seed)
     params = checked_params(model_params, source.channels, model)
     first = repair_missing(source.read(0, block if learn is None else learn))
-    counts = count_channels(first) if model is None else np.zeros(len(first), dtype=bool)
-    first = on_even_scale(first, counts)
+    kinds = noise_kinds(first) if model is None else np.full(len(first), ADDITIVE)
+    uneven = bool((kinds != ADDITIVE).any())
+    first = on_even_scale(first, kinds)
+    log_sigmas = log_noise_levels(first, kinds)
     center, scale = normalisation(first)
     z = normalised(first, center, scale)
     sigmas = np.array([noise_sigma(zc) for zc in z])
@@ -105,12 +113,12 @@ def smooth_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], adv
         source.release(a)
         missing = np.isnan(values)
         raw = repair_missing(values)
-        filled = on_even_scale(raw, counts)
+        filled = on_even_scale(raw, kinds)
         zs = normalised(filled, center, scale)
-        out = blend(filled, zs, predict(zs, filled), scale, 1.0 if counts.any() else strength, edge_guard=edge_guard,
+        out = blend(filled, zs, predict(zs, filled), scale, 1.0 if uneven else strength, edge_guard=edge_guard,
                     sigmas=sigmas, powers=powers, features=features)
-        if counts.any():
-            out = back_from_even_scale(out, filled, raw, counts, strength)
+        if uneven:
+            out = back_from_even_scale(out, filled, raw, kinds, log_sigmas, strength)
         out[missing] = np.nan
         n_missing += int(missing[:, s - a: e - a].sum())
         write(out[:, s - a: e - a])

@@ -47,12 +47,18 @@ from tsae.errors import EmptyChannelError
 from tsae.models.device import torch_threads
 from tsae.models.trainer import whole_number
 from tsae.pipelines.reconstruct.columns import in_input_order, loaded_in_model_order
-from tsae.pipelines.smooth.counts import back_from_even_scale, count_channels, on_even_scale
 from tsae.pipelines.smooth.glitches import (
     MEDIAN_HALF,
     GlitchBounds,
     fill_glitches,
     glitch_bounds,
+)
+from tsae.pipelines.smooth.noise_scale import (
+    ADDITIVE,
+    back_from_even_scale,
+    log_noise_levels,
+    noise_kinds,
+    on_even_scale,
 )
 
 __all__ = ["smooth", "noise_sigma"]
@@ -658,8 +664,8 @@ def smooth(
 ) -> np.ndarray:
     """Smooth a series with a self-supervised (or a trained) autoencoder.
 
-    A channel of counts (non-negative whole numbers whose noise variance is about their mean)
-    is smoothed on the Anscombe scale and returned as rates (:mod:`~tsae.pipelines.smooth.counts`).
+    A channel whose noise grows with its level (counts; noise in proportion to the level) is
+    smoothed on a scale where its noise is even and mapped back (:mod:`~tsae.pipelines.smooth.noise_scale`).
 
     Parameters
     ----------
@@ -715,10 +721,11 @@ def smooth(
     c, n = arr.shape
     params = checked_params(model_params, c, model)
     filled = repair_missing(arr)
-    counts = np.zeros(c, dtype=bool)
+    kinds = np.full(c, ADDITIVE)
     if n >= 5 and strength != 0 and model is None:
-        counts = count_channels(filled)
-    raw, filled = filled, on_even_scale(filled, counts)
+        kinds = noise_kinds(filled)
+    uneven = bool((kinds != ADDITIVE).any())
+    raw, filled = filled, on_even_scale(filled, kinds)
     if n < 5 or strength == 0:
         out = filled.copy()
     else:
@@ -733,9 +740,9 @@ def smooth(
         else:
             pred, _ = self_supervised(z, edge_guard=edge_guard, seed=seed, max_seconds=max_seconds, steps=steps,
                                       params=params)
-        out = blend(filled, z, pred, scale, 1.0 if counts.any() else strength, edge_guard=edge_guard,
+        out = blend(filled, z, pred, scale, 1.0 if uneven else strength, edge_guard=edge_guard,
                     sigmas=np.array([noise_sigma(zc) for zc in z]))
-        if counts.any():
-            out = back_from_even_scale(out, filled, raw, counts, strength)
+        if uneven:
+            out = back_from_even_scale(out, filled, raw, kinds, log_noise_levels(filled, kinds), strength)
     out[missing] = np.nan
     return out[0] if squeeze else in_input_order(out, perm)

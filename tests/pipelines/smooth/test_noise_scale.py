@@ -1,4 +1,5 @@
-"""Counts are smoothed on the Anscombe scale, where Poisson noise is even, and come back as rates."""
+"""Noise that grows with the level is smoothed where it is even: counts on the Anscombe scale (back as rates),
+proportional noise on the log scale."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,7 +8,14 @@ import pytest
 from tsae.io.blocks import open_source
 from tsae.pipelines.smooth import smooth, smooth_file
 from tsae.pipelines.smooth.blocks import smooth_blocks
-from tsae.pipelines.smooth.counts import count_channels, from_even_noise, to_even_noise
+from tsae.pipelines.smooth.noise_scale import (
+    ADDITIVE,
+    COUNTS,
+    PROPORTIONAL,
+    from_even_noise,
+    noise_kinds,
+    to_even_noise,
+)
 
 
 def _counts(n: int = 2000, low: float = 0.8, high: float = 7.2, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -46,8 +54,8 @@ def test_what_counts_as_counts() -> None:
     negative = poisson - 2.0
     fractional = poisson + 0.5
     large = rng.poisson(5000.0, 3000).astype(float)
-    found = count_channels(np.stack([poisson, adc, binary, negative, fractional, large]))
-    assert found.tolist() == [True, False, False, False, False, True]
+    found = noise_kinds(np.stack([poisson, adc, binary, negative, fractional, large]))
+    assert found.tolist() == [COUNTS, ADDITIVE, ADDITIVE, ADDITIVE, ADDITIVE, COUNTS]
 
 
 def test_the_inverse_is_unbiased_for_poisson_counts() -> None:
@@ -92,3 +100,27 @@ def test_strength_blends_counts_with_the_input() -> None:
     full, half = smooth(counts), smooth(counts, strength=0.5)
     assert np.allclose(half, counts + 0.5 * (full - counts), rtol=0, atol=1e-9)
     assert np.array_equal(smooth(counts, strength=0.0), counts)
+
+
+def _proportional(n: int = 4000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    t = np.arange(n) / n
+    level = 1.0 + 4.0 * (0.5 + 0.5 * np.sin(2 * np.pi * 5 * t))  # 1 to 5
+    return level, level * np.exp(0.3 * np.random.default_rng(seed).normal(size=n) - 0.045)  # mean: the level
+
+
+def test_what_has_proportional_noise() -> None:
+    level, noisy = _proportional()
+    rng = np.random.default_rng(1)
+    additive = level + 0.3 * rng.normal(size=level.size)  # the same level, noise that does not follow it
+    flat = 3.0 * np.exp(0.3 * rng.normal(size=level.size))  # proportional, but one level: nothing to tell by
+    signed = noisy - 3.0
+    kinds = noise_kinds(np.stack([noisy, additive, flat, signed]))
+    assert kinds.tolist() == [PROPORTIONAL, ADDITIVE, ADDITIVE, ADDITIVE]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_proportional_noise_is_smoothed_about_as_well_as_the_best_moving_mean(seed: int) -> None:
+    level, noisy = _proportional(seed=seed)
+    out = smooth(noisy)
+    assert float(np.sqrt(np.mean((out - level) ** 2))) < 1.3 * _best_moving_mean(noisy, level)
+    assert abs(float(out.mean()) / float(level.mean()) - 1.0) < 0.02  # the log scale's bias is put back
