@@ -124,3 +124,21 @@ def test_proportional_noise_is_smoothed_about_as_well_as_the_best_moving_mean(se
     out = smooth(noisy)
     assert float(np.sqrt(np.mean((out - level) ** 2))) < 1.3 * _best_moving_mean(noisy, level)
     assert abs(float(out.mean()) / float(level.mean()) - 1.0) < 0.02  # the log scale's bias is put back
+
+
+def test_a_dip_of_proportional_noise_below_zero_is_smoothed_over() -> None:
+    level, noisy = _proportional()
+    noisy[[100, 2000, 3100]] = [-0.2, 0.0, -1.0]
+    assert noise_kinds(noisy[None])[0] == PROPORTIONAL
+    out = smooth(noisy)
+    assert np.all(np.isfinite(out)) and np.all(out[[100, 2000, 3100]] > 0.5)
+
+
+def test_a_block_of_a_proportional_file_with_no_positive_value_stays_finite(tmp_path) -> None:
+    level, noisy = _proportional(n=8000)
+    noisy[6000:8000] = 0.0  # the sensor went off after the block learnt from
+    np.save(tmp_path / "x.npy", noisy)
+    parts: list[np.ndarray] = []
+    smooth_blocks(open_source(tmp_path / "x.npy"), parts.append, lambda done: None, block=2000, learn=4000,
+                  steps=30)
+    assert np.all(np.isfinite(np.concatenate(parts, axis=1)))

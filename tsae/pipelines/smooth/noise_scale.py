@@ -16,7 +16,8 @@ scale where their noise is even, then mapped back:
 - **Proportional noise** (a gain that wobbles, a relative measurement error): a noise level that
   grows in proportion to the level. The logarithm makes it even; the smoothed series comes back
   as ``exp(s + sigma**2 / 2)``, the mean of a log-normal deviation of spread ``sigma`` (the noise
-  level on the log scale). A channel is proportional when its values are all positive, its level
+  level on the log scale). A channel is proportional when its values are positive (but for a dip of the noise
+  at or below 0 now and then, :data:`NON_POSITIVE_SHARE`, smoothed over as a gap is), its level
   varies over at least :data:`LEVEL_RANGE` (in natural log units) across :data:`LEVEL_BLOCKS`
   stretches, and the log of each stretch's noise level (a median absolute second difference)
   rises with the log of its level with a slope of at least :data:`PROPORTIONAL_SLOPE` (noise
@@ -30,6 +31,7 @@ import math
 
 import numpy as np
 
+from tsae.engine.preprocess import repair_missing
 from tsae.io.tables import whole_numbers
 
 __all__ = ["ADDITIVE", "COUNTS", "PROPORTIONAL", "noise_kinds", "to_even_noise", "from_even_noise", "on_even_scale",
@@ -46,6 +48,9 @@ LEVEL_BLOCKS, BLOCK_SAMPLES = 16, 32
 LEVEL_RANGE = 0.5
 #: the least slope of log noise level on log level that makes a channel's noise proportional
 PROPORTIONAL_SLOPE = 0.6
+#: the largest share of values at or below 0 a proportional channel may have (a deep dip of the noise
+#: itself); they are smoothed over as gaps are, since the log scale has no place for them
+NON_POSITIVE_SHARE = 0.01
 
 _LOW = 2.0 * math.sqrt(3.0 / 8.0)  # the transform of a zero count
 
@@ -75,8 +80,9 @@ def _counts(values: np.ndarray) -> bool:
 
 def _proportional(values: np.ndarray) -> bool:
     """Whether finite ``values`` have noise that grows in proportion to their level."""
-    if len(values) < LEVEL_BLOCKS * BLOCK_SAMPLES or values.min() <= 0:
+    if len(values) < LEVEL_BLOCKS * BLOCK_SAMPLES or np.mean(values <= 0) > NON_POSITIVE_SHARE:
         return False
+    values = values[values > 0]
     levels, noises = [], []
     for part in np.array_split(values, LEVEL_BLOCKS):
         d = part[2:] - 2.0 * part[1:-1] + part[:-2]
@@ -145,7 +151,9 @@ def on_even_scale(x: np.ndarray, kinds: np.ndarray) -> np.ndarray:
     """``x`` ``(channels, n)`` with each channel on the scale where its kind of noise is even."""
     out = x.copy()
     out[kinds == COUNTS] = to_even_noise(x[kinds == COUNTS])
-    out[kinds == PROPORTIONAL] = np.log(x[kinds == PROPORTIONAL])
+    positive = x[kinds == PROPORTIONAL]
+    repaired = repair_missing(np.where(positive > 0, positive, np.nan))  # a row with none left: zeros
+    out[kinds == PROPORTIONAL] = np.log(np.maximum(repaired, np.finfo(np.float64).tiny))
     return out
 
 
