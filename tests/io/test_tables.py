@@ -177,3 +177,27 @@ def test_errors_give_the_file_line_past_blank_and_comment_lines(tmp_path) -> Non
     with pytest.raises(ValueError) as info:
         read_table(path)
     assert str(info.value) == f"{path}: line 5 has 3 fields, expected 2"
+
+
+@pytest.mark.parametrize("first", ["", "Unnamed: 0", "index", "IDX"])
+def test_a_first_column_numbering_the_rows_is_the_time_column_not_a_channel(tmp_path, first: str) -> None:
+    # pandas' DataFrame.to_csv writes its index first, with no name: it was read as a sensor "column0"
+    path = write(tmp_path, "a.csv", f"{first},x,y\n0,1.5,2\n1,2.5,3\n2,3.5,4\n")
+    table = read_table(path)
+    assert table.columns == ["x", "y"]
+    np.testing.assert_array_equal(table.time, [0, 1, 2])
+
+
+def test_a_named_time_column_wins_over_an_index_column(tmp_path) -> None:
+    path = write(tmp_path, "a.csv", ",time,x\n0,10,1.5\n1,11,2.5\n")
+    table = read_table(path)
+    assert table.time_name == "time" and table.columns == ["column0", "x"]
+
+
+def test_a_pandas_csv_gives_one_channel_per_column(tmp_path) -> None:
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"pressure": rng.normal(size=50), "flow": rng.normal(size=50)})
+    frame.to_csv(tmp_path / "pump.csv")  # the index as an unnamed first column
+    values, _, meta = read_series(tmp_path / "pump.csv")
+    assert values.shape == (2, 50) and meta["columns"] == ["pressure", "flow"]

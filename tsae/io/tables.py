@@ -38,6 +38,9 @@ from tsae.io.atomic import atomic_path
 from tsae.io.paths import COMPRESSION_SUFFIXES, TABLE_SUFFIXES, kind_suffix
 
 TIME_NAMES = ("time", "timestamp", "date", "datetime", "t", "time_s", "seconds", "ts")
+#: names of a first column that numbers the rows (pandas writes its index with an empty name, or reads one back
+#: as "Unnamed: 0"): with no column named like a time column, it is the time column, never a channel
+INDEX_NAMES = ("index", "idx", "unnamed: 0")
 LABEL_NAMES = ("label", "labels", "anomaly", "is_anomaly")
 MISSING = {"", "na", "nan", "null", "none", "n/a", "?", "-", "#n/a", "missing"}
 #: Field delimiters a table (or a record stream) may use.
@@ -470,16 +473,20 @@ class _Column:
     offset: bool = False  # one of its first _OFFSET_ROWS dates has a UTC offset
 
 
-def _plan(header: list[str], sample: list[list[str]],
-          decimal: str | None) -> tuple[list[_Column], int | None, int | None]:
+def _plan(header: list[str], sample: list[list[str]], decimal: str | None,
+          unnamed_first: bool = False) -> tuple[list[_Column], int | None, int | None]:
     """``(columns, time index, label index)``: what each column is read as, judged on the first rows.
 
     A column is numbers when its first :data:`_KIND_ROWS` cells are (:func:`_numeric_fraction`, with the decimal
     mark ``decimal``; None: either, as it is not known yet). Without a
-    column named like a time column, the time column is the first other column (not the label) whose cells are all
-    dates: each that starts with dates is read as dates too, until a cell is not one.
+    column named like a time column, a first column that numbers the rows (named in :data:`INDEX_NAMES`, or
+    ``unnamed_first``: no name at all, as pandas writes its index) is the time column; else the time column is
+    the first other column (not the label) whose cells are all dates: each that starts with dates is read as dates
+    too, until a cell is not one.
     """
     time_idx = find_time_column(header)
+    if time_idx is None and header and (unnamed_first or header[0].strip().lower() in INDEX_NAMES):
+        time_idx = 0
     label_idx = _label_index(header, time_idx)
     cells = list(zip(*sample, strict=True))
     columns = []
@@ -583,7 +590,8 @@ def _read_rows(path: Path, handle: TextIO, dialect: Any) -> Table:
             pass
         dup = sorted({h for h in header if header.count(h) > 1})[0]
         raise _fail(path, f"duplicate column name {dup!r}")
-    columns, time_idx, label_idx = _plan(header, [row for _, row in sample], decimal)
+    unnamed_first = header[0] == "column0" and not first[0].strip()
+    columns, time_idx, label_idx = _plan(header, [row for _, row in sample], decimal, unnamed_first)
     doomed: tuple[int, int] | None = None  # (rank, index) of the first error that will certainly be told
     n = 0
     rest = chain(sample, body)
@@ -842,4 +850,4 @@ WRITE_ROWS = 1 << 14
 
 
 __all__ = ["Table", "read_table", "write_table", "sniff_delimiter", "find_time_column", "time_seconds", "median_step",
-           "whole_numbers", "TABLE_SUFFIXES", "TIME_NAMES", "MISSING", "DELIMITERS"]
+           "whole_numbers", "TABLE_SUFFIXES", "TIME_NAMES", "INDEX_NAMES", "MISSING", "DELIMITERS"]
