@@ -228,26 +228,14 @@ def _mp3_counted(path: Path) -> bool:
     """
     try:
         with open(path, "rb") as f:
-            head = f.read(10)
-            start = 0
-            if head[:3] == b"ID3" and len(head) == 10:  # an ID3v2 tag first: its size is 4 bytes of 7 bits each
-                start = 10 + sum((b & 0x7F) << (7 * (3 - i)) for i, b in enumerate(head[6:10]))
-                start += 10 if head[5] & 0x10 else 0  # a footer
+            start, _ = mp3.audio_span(f)
             f.seek(start)
-            frame = f.read(48)
+            data = f.read(192)  # a frame's header, and its Xing/Info tag if it has one
     except OSError:
         return False
-    return _xing_counts_frames(frame)
-
-
-def _xing_counts_frames(frame: bytes) -> bool:
-    """Whether the MPEG layer III ``frame`` (its first bytes) is a Xing/Info header with the frame-count flag."""
-    if len(frame) < 4 or frame[0] != 0xFF or frame[1] & 0xE6 != 0xE2:  # frame sync, layer III
-        return False
-    mono = frame[3] >> 6 == 3
-    side_info = (17 if mono else 32) if (frame[1] >> 3) & 3 == 3 else (9 if mono else 17)  # MPEG-1, else 2 or 2.5
-    tag = frame[4 + side_info: 4 + side_info + 8]
-    return len(tag) == 8 and tag[:4] in (b"Xing", b"Info") and bool(struct.unpack(">I", tag[4:])[0] & 1)
+    head = mp3.frame(data)
+    tag = None if head is None else mp3.info_tag(data[:head.size], head)
+    return tag is not None and tag.frames is not None
 
 
 class _DecoderNotes:
@@ -559,9 +547,9 @@ _FOREIGN_AUDIO_SUFFIXES = (".m4a", ".mp4", ".aac", ".alac", ".wma", ".amr", ".3g
 
 def _convert_hint(path: Path) -> str:
     """How to read a file in a container libsndfile does not know (by its suffix), or nothing."""
-    if path.suffix.lower() not in _FOREIGN_AUDIO_SUFFIXES:
-        return ""
     suffix = path.suffix.lower()
+    if suffix not in _FOREIGN_AUDIO_SUFFIXES:
+        return ""
     return f"; {suffix} files are not read here: convert it first (e.g. ffmpeg -i {path.name} {path.stem}.wav)"
 
 
