@@ -590,7 +590,7 @@ def _read_rows(path: Path, handle: TextIO, dialect: Any) -> Table:
             pass
         dup = sorted({h for h in header if header.count(h) > 1})[0]
         raise _fail(path, f"duplicate column name {dup!r}")
-    unnamed_first = header[0] == "column0" and not first[0].strip()
+    unnamed_first = not first[0].strip()  # a blank cell is no number: such a first row is always a header
     columns, time_idx, label_idx = _plan(header, [row for _, row in sample], decimal, unnamed_first)
     doomed: tuple[int, int] | None = None  # (rank, index) of the first error that will certainly be told
     n = 0
