@@ -19,7 +19,7 @@ scale where their noise is even, then mapped back:
   level on the log scale). A channel is proportional when its values are positive (but for a dip of the noise
   at or below 0 now and then, :data:`NON_POSITIVE_SHARE`, smoothed over as a gap is), its level
   varies over at least :data:`LEVEL_RANGE` (in natural log units) across :data:`LEVEL_BLOCKS`
-  stretches, and the log of each stretch's noise level (a median absolute second difference)
+  stretches, and the log of each stretch's noise level (:func:`~tsae.pipelines.smooth.smoother.noise_sigma`)
   rises with the log of its level with a slope of at least :data:`PROPORTIONAL_SLOPE` (noise
   that does not depend on the level gives slopes within +-0.25; proportional noise 0.7 to 1.1).
 
@@ -83,11 +83,10 @@ def _proportional(values: np.ndarray) -> bool:
     if len(values) < LEVEL_BLOCKS * BLOCK_SAMPLES or np.mean(values <= 0) > NON_POSITIVE_SHARE:
         return False
     values = values[values > 0]
-    levels, noises = [], []
-    for part in np.array_split(values, LEVEL_BLOCKS):
-        d = part[2:] - 2.0 * part[1:-1] + part[:-2]
-        levels.append(float(np.median(part)))
-        noises.append(float(np.median(np.abs(d - np.median(d)))))
+    from tsae.pipelines.smooth.smoother import noise_sigma  # that module imports this one
+
+    parts = np.array_split(values, LEVEL_BLOCKS)
+    levels, noises = [float(np.median(part)) for part in parts], [noise_sigma(part) for part in parts]
     log_levels, log_noises = np.log(levels), np.log(np.maximum(noises, 1e-300))
     if np.ptp(log_levels) < LEVEL_RANGE or min(noises) <= 0:
         return False

@@ -721,14 +721,12 @@ def smooth(
     c, n = arr.shape
     params = checked_params(model_params, c, model)
     filled = repair_missing(arr)
-    kinds = np.full(c, ADDITIVE)
-    if n >= 5 and strength != 0 and model is None:
-        kinds = noise_kinds(filled)
-    uneven = bool((kinds != ADDITIVE).any())
-    raw, filled = filled, on_even_scale(filled, kinds)
     if n < 5 or strength == 0:
         out = filled.copy()
     else:
+        kinds = noise_kinds(filled) if model is None else np.full(c, ADDITIVE)
+        uneven = bool((kinds != ADDITIVE).any())
+        raw, filled = filled, on_even_scale(filled, kinds)
         center, scale = normalisation(filled)
         z = normalised(filled, center, scale)
         if model is not None:
