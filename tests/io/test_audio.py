@@ -273,3 +273,17 @@ def test_an_unreadable_wav_gets_no_conversion_hint(tmp_path) -> None:
     with pytest.raises(ValueError, match="not a readable audio file") as caught:
         read_audio(path)
     assert "ffmpeg" not in str(caught.value)
+
+
+def test_blocks_read_with_the_info_already_had_do_not_probe_the_file_again(tmp_path, monkeypatch) -> None:
+    import tsae.io.audio as audio_module
+
+    path = write_audio(tmp_path / "a.wav", np.linspace(-0.5, 0.5, 1000, dtype=np.float32), 8000)
+    info = audio_module.audio_info(path)
+    whole = np.concatenate(list(iter_audio_blocks(path, 300)), axis=1)
+
+    def probed(_path):
+        raise AssertionError("audio_info called again")
+
+    monkeypatch.setattr(audio_module, "audio_info", probed)
+    np.testing.assert_array_equal(np.concatenate(list(iter_audio_blocks(path, 300, info=info)), axis=1), whole)

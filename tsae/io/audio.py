@@ -628,14 +628,17 @@ def read_audio(path: str | os.PathLike, *, gaps: bool = False) -> AudioFile:
     return AudioFile(np.ascontiguousarray(data.T), int(sr), info.subtype, info.format, info.channel_mask)
 
 
-def iter_audio_blocks(path: str | os.PathLike, block: int, *, gaps: bool = False) -> Iterator[np.ndarray]:
+def iter_audio_blocks(path: str | os.PathLike, block: int, *, gaps: bool = False,
+                      info: AudioInfo | None = None) -> Iterator[np.ndarray]:
     """Yield consecutive float32 blocks ``(channels, <= block)`` of an audio file (float64 for a DOUBLE file).
 
-    Memory stays bounded by ``block`` whatever the file length; ``gaps`` as for :func:`read_audio`.
+    Memory stays bounded by ``block`` whatever the file length; ``gaps`` as for :func:`read_audio`;
+    ``info``: what :func:`audio_info` said of ``path``, when the caller has it (the file is not probed
+    again: its header, an Ogg file's pages, an MP3's frames).
     """
     if block < 1:
         raise ValueError(f"block must be >= 1, got {block}")
-    info = audio_info(path)
+    info = audio_info(path) if info is None else info
     repair = _SampleRepair(path, info.subtype, gaps)
     if info.streamed:
         for data in _streamed_blocks(info, block):

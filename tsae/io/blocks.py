@@ -122,7 +122,7 @@ def open_source(path: Path, chunk: int = CHUNK, *, audio_gaps: bool = False) -> 
         meta = {"kind": "audio", "subtype": info.subtype, "format": info.format, "channel_mask": info.channel_mask,
                 "columns": columns(info.channels)}
         return SeriesSource(path, info.frames, info.channels, float(info.sample_rate), meta,
-                            iter_audio_blocks(path, chunk, gaps=audio_gaps))
+                            iter_audio_blocks(path, chunk, gaps=audio_gaps, info=info))
     return None
 
 

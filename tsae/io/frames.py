@@ -77,7 +77,7 @@ def _signal(source: Path) -> tuple[tuple[int, ...], float | None, Callable[[int]
     mono = info.channels == 1
     shape = (info.frames,) if mono else (info.channels, info.frames)
     return shape, float(info.sample_rate), lambda block: (b[0] if mono else b
-                                                          for b in iter_audio_blocks(source, block))
+                                                          for b in iter_audio_blocks(source, block, info=info))
 
 
 def frame_file(source: str | os.PathLike, output: str | os.PathLike | None, length: int, hop: int, *,

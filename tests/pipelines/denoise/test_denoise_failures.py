@@ -35,8 +35,8 @@ def test_unreadable_file_among_several(recordings, tmp_path) -> None:
 def test_file_failing_mid_stream_leaves_no_output_and_the_others_go_on(recordings, tmp_path, monkeypatch) -> None:
     real = denoise_files_module.iter_audio_blocks
 
-    def corrupt_after_one_block(path, block):
-        blocks = real(path, block)
+    def corrupt_after_one_block(path, block, **kwargs):
+        blocks = real(path, block, **kwargs)
         yield next(blocks)
         if path.name == "b.wav":
             raise ValueError(f"{path}: corrupt audio data (simulated)")

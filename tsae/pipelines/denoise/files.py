@@ -121,7 +121,7 @@ def _denoise_together(
                 dst, rate, info.channels, subtype=info.subtype, format=format_like(dst, info.format),
                 channel_mask=info.channel_mask, protect=(src,))))
             outputs.append(own)
-        readers: list[Any] = [iter_audio_blocks(src, block) for src, _, _ in jobs]
+        readers: list[Any] = [iter_audio_blocks(src, block, info=info) for src, _, info in jobs]
 
         def fail(i: int, error: BaseException) -> None:
             readers[i] = writers[i] = None

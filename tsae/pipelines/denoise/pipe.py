@@ -175,7 +175,7 @@ class _FileBlocks:
 
     def blocks(self, block: int) -> Iterator[np.ndarray]:
         try:
-            yield from iter_audio_blocks(self.path, block)
+            yield from iter_audio_blocks(self.path, block, info=self.info)
         except ValueError as error:
             self.problem = str(error)
 
