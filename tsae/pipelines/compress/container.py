@@ -256,11 +256,15 @@ def _head_v3(view: memoryview) -> _Head:
     return head
 
 
+def _stored_name(view: memoryview, offset: int) -> tuple[str, int]:
+    """(name, offset after it) of a section name stored as its length (u8) and ASCII bytes."""
+    (size,) = struct.unpack_from("<B", view, offset)
+    return bytes(view[offset + 1:offset + 1 + size]).decode("ascii"), offset + 1 + size
+
+
 def _section_v2(view: memoryview, offset: int) -> tuple[str, tuple[int, ...], int, int, int, int]:
     """(name, shape, width, coder, nbytes, offset of the data) of a version 1 or 2 section at ``offset``."""
-    (size,) = struct.unpack_from("<B", view, offset)
-    name = bytes(view[offset + 1:offset + 1 + size]).decode("ascii")
-    offset += 1 + size
+    name, offset = _stored_name(view, offset)
     (ndim,) = struct.unpack_from("<B", view, offset)
     shape = struct.unpack_from(f"<{ndim}I", view, offset + 1)
     offset += 1 + 4 * ndim
@@ -273,9 +277,7 @@ def _section_v3(view: memoryview, offset: int) -> tuple[str, tuple[int, ...], in
     (tag,) = struct.unpack_from("<B", view, offset)
     offset += 1
     if tag == 0:
-        (size,) = struct.unpack_from("<B", view, offset)
-        name = bytes(view[offset + 1:offset + 1 + size]).decode("ascii")
-        offset += 1 + size
+        name, offset = _stored_name(view, offset)
     elif tag <= len(SECTION_TAGS):
         name = SECTION_TAGS[tag - 1]
     else:
