@@ -77,6 +77,36 @@ def test_the_predictor_reads_no_further_than_its_reach() -> None:
     assert not np.allclose(predictor(z[:, s:b])[:, :10], whole[:, s: s + 10], rtol=0, atol=1e-6)
 
 
+def test_the_predictor_reads_no_further_than_its_reach_with_heavy_tailed_noise() -> None:
+    """Heavy-tailed noise adds robust refits to the predictor's chain; its reach counts them."""
+    rng = np.random.default_rng(1)
+    t = np.arange(6000)
+    noisy = np.sin(2 * np.pi * t / 300) + 0.2 * rng.standard_t(2, size=len(t))
+    z = ((noisy - np.median(noisy)) / noisy.std())[None]
+    _, predictor = self_supervised(z, edge_guard=True, seed=0, max_seconds=None, steps=0)
+    assert len(predictor.refits) > 0
+    whole = predictor(z)
+    reach = predictor.reach
+    a, s, e, b = 2000 - reach, 2000, 3000, 3000 + reach
+    assert np.allclose(predictor(z[:, a:b])[:, s - a: e - a], whole[:, s:e], rtol=0, atol=1e-9)
+    short = a + 2 * reach // 3  # less context than the chain of refits reads
+    assert not np.allclose(predictor(z[:, short:b])[:, s - short: s - short + 10], whole[:, s: s + 10],
+                           rtol=0, atol=1e-9)
+
+
+def test_heavy_tailed_noise_blocks_join_as_one(tmp_path) -> None:
+    rng = np.random.default_rng(2)
+    t = np.arange(30_000)
+    noisy = np.sin(2 * np.pi * t / 300) + 0.2 * rng.standard_t(3, size=len(t))
+    np.save(tmp_path / "x.npy", noisy)
+    one = _run_blocks(tmp_path / "x.npy", block=30_000, learn=8192, steps=0)[0]
+    many = _run_blocks(tmp_path / "x.npy", block=2999, learn=8192, steps=0)[0]
+    assert np.allclose(many, one, rtol=0, atol=1e-9)
+    np.save(tmp_path / "short.npy", noisy[:3000])
+    assert np.allclose(_run_blocks(tmp_path / "short.npy", block=3000, steps=0)[0], smooth(noisy[:3000], steps=0),
+                       rtol=0, atol=1e-12)  # within one block, exactly smooth(): the same gain and threshold
+
+
 def test_blocks_join_without_seams(tmp_path) -> None:
     truth, noisy = _steps_and_sine(40_000)
     np.save(tmp_path / "x.npy", noisy)

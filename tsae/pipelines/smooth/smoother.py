@@ -91,17 +91,37 @@ def noise_sigma(x: Any) -> float:
     return float(1.4826 * np.median(np.abs(d - np.median(d))) / math.sqrt(6.0)) * unit
 
 
+#: samples at each end that the odd reflection's pivot is fitted to
+_PIVOT_SAMPLES = 7
+
+
+def _end_level(head: np.ndarray) -> float:
+    """The level of a series at its first sample, from its first samples ``head``: a Theil-Sen line's value there.
+
+    The odd reflection turns about this level: turning about the first sample itself carried that
+    sample's noise, doubled, into every reflected sample, and a heavy-tailed noise outlier there
+    (7 sigmas) bent the prediction of the series' last few hundred samples.
+    """
+    m = len(head)
+    if m < 3:
+        return float(head[0])
+    i, j = np.triu_indices(m, 1)
+    slope = float(np.median((head[j] - head[i]) / (j - i)))
+    return float(np.median(head - slope * np.arange(m)))
+
+
 def _pad_odd(z: np.ndarray, k: int) -> np.ndarray:
     """``k`` samples more at both ends: odd reflection (continues trends instead of folding them).
 
+    The reflection turns about each end's level (:func:`_end_level`), not about the end sample.
     A series shorter than ``k + 1`` is reflected whole and then held at its last reflected
     value, so the result always has ``len(z) + 2 k`` samples (callers slice by ``k``).
     """
     if k <= 0:
         return z.copy()
     r = min(k, len(z) - 1)
-    left = 2 * z[0] - z[r:0:-1]
-    right = 2 * z[-1] - z[-2 : -r - 2 : -1]
+    left = 2 * _end_level(z[:_PIVOT_SAMPLES]) - z[r:0:-1]
+    right = 2 * _end_level(z[: -_PIVOT_SAMPLES - 1 : -1]) - z[-2 : -r - 2 : -1]
     return np.pad(np.concatenate([left, z, right]), k - r, mode="edge")
 
 
@@ -395,8 +415,23 @@ def _squared(r: np.ndarray) -> np.ndarray:
     return np.square(np.clip(r, -_R_LIMIT, _R_LIMIT))
 
 
-def _typical_power(z: np.ndarray, pred: np.ndarray, sigma: float) -> float:
-    """Mean residual power ``(z - pred)^2`` over samples within 4 sigma (the global Wiener gain's denominator)."""
+#: noise is heavy-tailed enough for a robust fit when its lone-spike threshold (:func:`_feature_sigmas`) lies
+#: beyond this many sigmas: Student-t(3) and Laplace noise give 13-70; Gaussian noise on a real series with
+#: sharp parts (SKAB pressure) up to 6, and refitting it robustly smeared those parts (error 0.86 -> 0.98)
+_HEAVY_SIGMAS = 8.0
+
+
+def _typical_power(z: np.ndarray, pred: np.ndarray, sigma: float, feature: float = _OUTLIER_SIGMAS) -> float:
+    """Mean residual power ``(z - pred)^2`` over samples within 4 sigma (the global Wiener gain's denominator).
+
+    With heavy-tailed noise (``feature`` over :data:`_HEAVY_SIGMAS`, :func:`_feature_sigmas`) the square of
+    the residuals' robust spread (1.4826 median absolute deviations), the measure ``sigma`` is on: the
+    noise's own samples within 4 sigmas hold more power than ``sigma^2``, and the gain added that much
+    noise back.
+    """
+    if feature > _HEAVY_SIGMAS:
+        r = np.clip(z - pred, -_R_LIMIT, _R_LIMIT)
+        return float(1.4826 * np.median(np.abs(r - np.median(r)))) ** 2
     r2 = _squared(z - pred)
     typical = r2 <= (_OUTLIER_SIGMAS**2) * sigma * sigma  # spikes and edges are the guard's business
     return float(np.mean(r2[typical])) if typical.any() else float(np.mean(r2))
@@ -422,10 +457,11 @@ _GAUSS_BAND = 0.002637
 _BAND_FACTOR = 3.0
 _MIN_BAND = 10
 #: samples of heavy-tailed noise expected beyond the lone-spike threshold (each one kept costs
-#: dearly: its error is tens of sigmas; Student-t(2) noise already keeps some at 0.2)
-_TAIL_SAMPLES = 0.1
-#: real spikes below that threshold: a band of lone samples ``[lo, lo * _BIN_RATIO]`` sigmas off holding
-#: more than the fitted tail gives with Poisson probability under :data:`_EXCESS_P` lowers it to ``lo``
+#: dearly: its error is tens of sigmas; at 0.1, about one Student-t(3) series in ten kept one)
+_TAIL_SAMPLES = 0.02
+#: real spikes below that threshold: a band of lone samples ``[lo, lo * _BIN_RATIO]`` (or two such bands:
+#: spikes of one height straddle them) sigmas off holding more than the fitted tail gives with Poisson
+#: probability under :data:`_EXCESS_P` lowers it to ``lo``
 #: (spikes of 3-5 units in Student-t(3) noise at 0.3: error 0.51 -> 0.23; t2 and t3 noise alone: unchanged)
 _BIN_RATIO = 1.5
 _EXCESS_P = 1e-3
@@ -451,8 +487,8 @@ def _feature_sigmas(r: np.ndarray, sigma: float) -> float:
     4 sigmas off are counted (a real spike lies far beyond, a step's corner is two samples), and
     when they are many times what a Gaussian gives, the tail is taken as a power law through the
     counts of lone samples beyond 3 and 4 sigmas and the threshold is where it holds
-    :data:`_TAIL_SAMPLES` samples, or lower where a band of lone samples below it holds far more
-    than that tail gives (real spikes, :data:`_EXCESS_P`).
+    :data:`_TAIL_SAMPLES` samples, or lower where a band (or two neighbouring bands) of lone samples
+    below it holds far more than that tail gives (real spikes, :data:`_EXCESS_P`).
 
     Sharp parts of a real series that the prediction misses (in light Gaussian noise) give such
     a tail too, but their errors also widen the residuals' body: the tail is taken as the noise's
@@ -469,11 +505,11 @@ def _feature_sigmas(r: np.ndarray, sigma: float) -> float:
     beyond = a[_lone(a, _OUTLIER_SIGMAS)]
     lo = _OUTLIER_SIGMAS
     while lo * _BIN_RATIO < feature:  # the lowest band holding far more lone samples than the tail gives
-        hi = lo * _BIN_RATIO
-        expected = n3 * ((3.0 / lo) ** slope - (3.0 / hi) ** slope)
-        if _poisson_at_least(int(((beyond > lo) & (beyond <= hi)).sum()), expected) < _EXCESS_P:
-            return lo
-        lo = hi
+        for hi in (lo * _BIN_RATIO, min(feature, lo * _BIN_RATIO**2)):
+            expected = n3 * ((3.0 / lo) ** slope - (3.0 / hi) ** slope)
+            if _poisson_at_least(int(((beyond > lo) & (beyond <= hi)).sum()), expected) < _EXCESS_P:
+                return lo
+        lo *= _BIN_RATIO
     return feature
 
 
@@ -506,7 +542,7 @@ def _combine(z: np.ndarray, pred: np.ndarray, sigma: float, edge_guard: bool, ha
 
     The prediction ignores ``z[t]``; adding back ``gain * (z - pred)`` restores what it
     could not predict. The global gain is ``max(0, 1 - sigma^2 / mean(r^2))`` (the mean
-    over samples within 4 sigma, so a few spikes do not turn smoothing off). With the
+    over samples within 4 sigma, so a few spikes do not turn smoothing off; see :func:`_typical_power`). With the
     edge guard, a local gain (the same formula) takes over where the residual is
     clearly above the noise: its power over ``2*half+1`` samples exceeds 4 sigma^2
     (steps) or a single sample exceeds 4 sigma (spikes); pure noise trips either test
@@ -519,9 +555,11 @@ def _combine(z: np.ndarray, pred: np.ndarray, sigma: float, edge_guard: bool, ha
     if sigma <= 0:
         return z.copy()
     s2 = sigma * sigma
+    if feature is None:
+        feature = _feature_sigmas(r, sigma)
     if power is None:
-        power = _typical_power(z, pred, sigma)
-    r = _without_outliers(r, sigma, _feature_sigmas(r, sigma) if feature is None else feature)
+        power = _typical_power(z, pred, sigma, feature)
+    r = _without_outliers(r, sigma, feature)
     gain = np.full(len(z), max(0.0, 1.0 - s2 / max(power, 1e-300)))
     if edge_guard:
         local_power = _local_power(r, sigma, half)
@@ -568,6 +606,15 @@ def checked_params(model_params: dict[str, Any] | None, channels: int, model: An
     return params
 
 
+#: with heavy-tailed noise, the refits read each sample held within this many noise sigmas of the previous
+#: prediction (Huber's pseudo-observations): noise outliers below the lone-spike threshold no longer
+#: pull their neighbours' predictions
+_HUBER_SIGMAS = 2.0
+#: linear refits on those pseudo-observations before the last fit (each prediction is nearer the signal,
+#: so the next one's pseudo-observations are too)
+_ROBUST_REFITS = 2
+
+
 class Predictor:
     """The self-supervised prediction of :func:`smooth`, fitted once, applicable to any part of a series.
 
@@ -575,30 +622,44 @@ class Predictor:
     replaced (:func:`~tsae.pipelines.smooth.glitches.fill_glitches`, ``bounds`` per channel);
     with the edge guard, samples more than 4 noise sigmas (``sigmas``, per channel) off its
     prediction are replaced by it and ``second`` (refitted without them, possibly with a
-    network; ``first`` when there was nothing to refit) predicts from that.
+    network; ``first`` when there was nothing to refit) predicts from that. A channel with
+    heavy-tailed noise (``features`` over :data:`_HEAVY_SIGMAS`, :func:`_feature_sigmas` of the first prediction) has
+    its samples below that lone-spike threshold held within :data:`_HUBER_SIGMAS` of the prediction
+    instead, and is refitted on them by each of ``refits`` in turn before ``second``.
     """
 
     def __init__(self, first: BlindSpot, second: BlindSpot | None, sigmas: np.ndarray, edge_guard: bool,
-                 bounds: list[GlitchBounds]) -> None:
+                 bounds: list[GlitchBounds], features: np.ndarray | None = None,
+                 refits: list[BlindSpot] | None = None) -> None:
         self.first, self.second, self.sigmas, self.edge_guard = first, second, sigmas, edge_guard
         self.bounds = bounds
+        self.features = np.full(len(sigmas), _OUTLIER_SIGMAS) if features is None else features
+        self.refits = refits or []
 
     @property
     def reach(self) -> int:
         """Samples each side that a prediction depends on."""
-        return MEDIAN_HALF + self.first.reach + (self.second or self.first).reach
+        return (MEDIAN_HALF + self.first.reach + sum(refit.reach for refit in self.refits)
+                + (self.second or self.first).reach)
 
     def _base(self, z: np.ndarray, pred: np.ndarray) -> np.ndarray:
-        outliers = np.abs(z - pred) > _OUTLIER_SIGMAS * self.sigmas[:, None]
+        r = z - pred
+        heavy = self.features > _HEAVY_SIGMAS
+        outliers = np.abs(r) > np.where(heavy, self.features, _OUTLIER_SIGMAS)[:, None] * self.sigmas[:, None]
+        if heavy.any():
+            huber = (heavy * _HUBER_SIGMAS * self.sigmas)[:, None]
+            z = np.where(heavy[:, None], pred + np.clip(r, -huber, huber), z)
         return np.where(outliers, pred, z) if outliers.any() else z
 
     def __call__(self, z: np.ndarray) -> np.ndarray:
         """The prediction of normalised, gap-free channels ``(C, m)``."""
         cleaned = _fill_channels(z, self.bounds)
         pred = self.first(cleaned)
-        if self.second is None and not self.edge_guard:
-            return pred
-        return (self.second or self.first)(self._base(z, pred) if self.edge_guard else cleaned)
+        if not self.edge_guard:
+            return pred if self.second is None else self.second(cleaned)
+        for refit in self.refits:
+            pred = refit(self._base(z, pred))
+        return (self.second or self.first)(self._base(z, pred))
 
 
 def self_supervised(z: np.ndarray, *, edge_guard: bool, seed: int, max_seconds: float | None, steps: int,
@@ -614,7 +675,13 @@ def self_supervised(z: np.ndarray, *, edge_guard: bool, seed: int, max_seconds: 
         bounds = _bounds(z, sigmas)
         cleaned = _fill_channels(z, bounds)
         pred, first = _fit_blind_spot(cleaned, seed=seed, max_seconds=max_seconds, steps=0, params=params)
-        predictor = Predictor(first, None, sigmas, edge_guard, bounds)
+        features = np.array([_feature_sigmas(zc - pc, float(s)) for zc, pc, s in zip(z, pred, sigmas, strict=True)])
+        predictor = Predictor(first, None, sigmas, edge_guard, bounds, features)
+        if edge_guard and (features > _HEAVY_SIGMAS).any():
+            for _ in range(_ROBUST_REFITS):
+                pred, refit = _fit_blind_spot(predictor._base(z, pred), seed=seed, max_seconds=max_seconds,
+                                              steps=0, params=params, guard=(z, sigmas))
+                predictor.refits.append(refit)
         # isolated samples far off the prediction (spikes, the sharp corner of a step)
         # leak into their neighbours' predictions: predict again without them
         base = predictor._base(z, pred) if edge_guard else cleaned
