@@ -99,15 +99,22 @@ def _white_noise_variance(values: np.ndarray) -> float:
     Not :func:`~tsae.pipelines.smooth.smoother.noise_sigma`'s median: the median of whole numbers is a
     whole number, and at rates near 1 it puts the variance anywhere from 0.4 to 1.5 times the truth.
     """
-    d = np.abs(values[2:] - 2.0 * values[1:-1] + values[:-2])
-    if len(d) == 0:
-        return 0.0
-    kept = np.sort(d)[: max(1, int(0.99 * len(d)))]
-    return float(np.mean(kept**2)) / 6.0 / _TRIMMED_SHARE
+    d = values[2:] - 2.0 * values[1:-1] + values[:-2]
+    return trimmed_noise_variance(d) if len(d) else 0.0
 
 
 #: the share of a Gaussian's variance left once its largest 1 % (in magnitude) are dropped
 _TRIMMED_SHARE = 0.925
+
+
+def trimmed_noise_variance(d: np.ndarray) -> float:
+    """The variance of white noise whose second differences are ``d`` (not empty), less their largest 1 %.
+
+    Steps and spikes fall in the largest 1 %; the rest's mean square is that of the noise's (6 sigma^2)
+    cut to the same share.
+    """
+    kept = np.sort(np.abs(d))[: max(1, int(0.99 * len(d)))]
+    return float(np.mean(kept**2)) / 6.0 / _TRIMMED_SHARE
 
 
 def to_even_noise(y: np.ndarray) -> np.ndarray:

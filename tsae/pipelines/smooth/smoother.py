@@ -59,6 +59,7 @@ from tsae.pipelines.smooth.noise_scale import (
     log_noise_levels,
     noise_kinds,
     on_even_scale,
+    trimmed_noise_variance,
 )
 
 __all__ = ["smooth", "noise_sigma"]
@@ -74,12 +75,20 @@ def _series(x: Any) -> tuple[np.ndarray, bool]:
     return arr, squeeze
 
 
+#: second differences tied at their median beyond this share: the values are quantised (whole counts, a
+#: sensor's resolution), and the median absolute deviation is one of a few levels (0 at counts of rate 0.2)
+_TIED_SHARE = 0.05
+
+
 def noise_sigma(x: Any) -> float:
     """Robust standard deviation of white noise in a 1-D series.
 
     Uses the median absolute second difference (normalised so a pure white-noise
     series gives its standard deviation); smooth trends, steps and sparse spikes
-    barely move the median.
+    barely move the median. Quantised values (whole counts, a sensor's resolution) tie
+    many second differences at their median, which is then one of a few levels: their
+    root mean square less the largest 1 % (:func:`~tsae.pipelines.smooth.noise_scale.trimmed_noise_variance`)
+    takes its place.
     """
     z = np.asarray(x, dtype=np.float64)
     z = z[np.isfinite(z)]
@@ -88,6 +97,8 @@ def noise_sigma(x: Any) -> float:
     unit = float(power_of_two_unit(z)[0])  # exact: near float64's limit, 2 z would overflow
     z = z / unit
     d = z[2:] - 2 * z[1:-1] + z[:-2]  # var = 6 sigma^2 for white noise
+    if np.mean(d == np.median(d)) > _TIED_SHARE:  # quantised values: the median is one of a few levels
+        return math.sqrt(trimmed_noise_variance(d)) * unit
     return float(1.4826 * np.median(np.abs(d - np.median(d))) / math.sqrt(6.0)) * unit
 
 
