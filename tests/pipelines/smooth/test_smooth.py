@@ -270,6 +270,16 @@ def test_noise_sigma_of_quantised_values() -> None:
     assert abs(noise_sigma(sensor) / np.hypot(0.05, 0.1 / np.sqrt(12)) - 1) < 0.05
 
 
+@pytest.mark.parametrize("toggle", [0.01, 0.05, 0.2])
+def test_a_noiseless_state_signal_is_returned_as_it_came(toggle) -> None:
+    # its second differences tie at 0 as quantised noise's do, but its steps are not white noise's:
+    # taken for noise, a 0/1 signal toggling every 20 samples had samples moved by 0.5
+    rng = np.random.default_rng(0)
+    state = (np.cumsum(rng.random(3000) < toggle) % 2).astype(float)
+    assert noise_sigma(state) == 0.0
+    assert np.array_equal(smooth(state, steps=0), state)
+
+
 def test_counts_at_rates_near_one_are_smoothed_nearly_as_well_as_by_the_best_moving_mean() -> None:
     # counts at rates 0.2-1.8: the median-based noise level was a fraction of the truth, and the Wiener
     # gain added much of the noise back (2.1-2.9x the best moving mean's error on these draws, now 1.1-1.4x)

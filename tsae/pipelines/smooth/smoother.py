@@ -78,6 +78,17 @@ def _series(x: Any) -> tuple[np.ndarray, bool]:
 #: second differences tied at their median beyond this share: the values are quantised (whole counts, a
 #: sensor's resolution), and the median absolute deviation is one of a few levels (0 at counts of rate 0.2)
 _TIED_SHARE = 0.05
+#: first differences of white noise correlate at -0.5 with their neighbours, a noiseless state signal's
+#: (its steps) near 0: quantised values are noisy below this
+_WHITE_DIFFERENCES = -0.25
+
+
+def _white_steps(f: np.ndarray) -> bool:
+    """Whether first differences ``f`` correlate with their neighbours as white noise's do
+    (:data:`_WHITE_DIFFERENCES`)."""
+    f = f - f.mean()
+    energy = float(f @ f)
+    return energy > 0 and float(f[1:] @ f[:-1]) / energy < _WHITE_DIFFERENCES
 
 
 def noise_sigma(x: Any) -> float:
@@ -86,7 +97,8 @@ def noise_sigma(x: Any) -> float:
     Uses the median absolute second difference (normalised so a pure white-noise
     series gives its standard deviation); smooth trends, steps and sparse spikes
     barely move the median. Quantised values (whole counts, a sensor's resolution) tie
-    many second differences at their median, which is then one of a few levels: their
+    many second differences at their median, which is then one of a few levels: when their
+    steps are those of white noise (a noiseless state signal's are not), the second differences'
     root mean square less the largest 1 % (:func:`~tsae.pipelines.smooth.noise_scale.trimmed_noise_variance`)
     takes its place.
     """
@@ -97,7 +109,7 @@ def noise_sigma(x: Any) -> float:
     unit = float(power_of_two_unit(z)[0])  # exact: near float64's limit, 2 z would overflow
     z = z / unit
     d = z[2:] - 2 * z[1:-1] + z[:-2]  # var = 6 sigma^2 for white noise
-    if np.mean(d == np.median(d)) > _TIED_SHARE:  # quantised values: the median is one of a few levels
+    if np.mean(d == np.median(d)) > _TIED_SHARE and _white_steps(np.diff(z)):
         return math.sqrt(trimmed_noise_variance(d)) * unit
     return float(1.4826 * np.median(np.abs(d - np.median(d))) / math.sqrt(6.0)) * unit
 
