@@ -53,6 +53,36 @@ def test_more_peaks_give_a_tighter_threshold():
     assert values[30] > values[2000] >= truth - 0.3
 
 
+def test_one_or_two_peaks_are_extrapolated_too():
+    # 150 held-out samples of one slow event: the highest held-out score was the threshold, and
+    # the next day's normal peaks lay beyond it
+    rng = np.random.default_rng(4)
+    scores = 7.0 + 0.1 * np.sin(np.linspace(0, np.pi, 150)) + 0.01 * rng.normal(size=150)
+    value, info = budget_threshold(scores, alarms_per_day=1.0, sample_interval=1.0, merge_gap=10)
+    assert info["n_peaks"] <= 2 and info["sigma"] is not None
+    assert value > scores.max() + 3 * scores.std()
+
+
+def test_a_detector_fitted_on_a_few_hundred_normal_rows_flags_no_new_normal_rows():
+    # 150-300 held-out rows showed one or two score peaks; at the highest held-out score as the threshold
+    # 0.3-30 % of new normal rows were flagged (500 training rows), and faults are still found
+    def sensors(n: int, seed: int) -> np.ndarray:
+        r = np.random.default_rng(seed)
+        t = np.arange(n)
+        a = np.sin(2 * np.pi * t / 50) + 0.2 * r.normal(size=n)
+        return np.stack([a, np.cos(2 * np.pi * t / 80) + 0.2 * r.normal(size=n), 0.5 * a + 0.3 * r.normal(size=n)])
+
+    for seed in (0, 1):
+        with pytest.warns(UserWarning, match="too few to model"):
+            detector = Detector().fit(sensors(500, seed))
+        new = sensors(4000, 100 + seed)
+        assert detector.predict(new).mean() < 0.002
+        new[0, 1000:1100] += 1.0  # a level shift of five noise sigmas
+        new[2, 2500:2600] = new[2, 2500]  # a stuck sensor
+        flags = detector.predict(new)
+        assert flags[1000:1100].mean() > 0.9 and flags[2500:2600].mean() > 0.9
+
+
 def test_realised_rate_and_records():
     rng = np.random.default_rng(3)
     scores = rng.exponential(size=2 * 86400)  # two days at 1 s

@@ -222,7 +222,8 @@ def test_data_too_short_to_hold_out_is_cross_fitted():
     np.testing.assert_allclose(crossed.decision_function(new.T), insample.decision_function(new.T))
     assert crossed.threshold_ > insample.threshold_
     flagged = {name: float(np.mean(det.predict(new.T))) for name, det in (("cross", crossed), ("in", insample))}
-    assert flagged["cross"] < 0.5 * flagged["in"], flagged
+    # the in-sample threshold flagged most of them before the budget extrapolated few peaks too; now neither does
+    assert flagged["cross"] <= flagged["in"] and flagged["cross"] < 0.01, flagged
     assert "cross-fit" in alarm_report(crossed) and "in-sample" not in alarm_report(crossed)
 
 
@@ -301,10 +302,10 @@ def test_a_sensor_that_starts_late_in_training_scores_as_it_did_at_fit():
         np.r_[np.full(40, det.state_.normalizer.center[2]), train[40:, 2]]), rtol=1e-12)
 
 
-def test_a_threshold_that_could_not_be_extrapolated_is_told():
-    """1,000 training rows with window 48 hold out 300 whose scores show 2 separate peaks: the budget's threshold is
-    then the highest held-out score, and 7% of new normal samples were flagged, while the fit said nothing and
-    its report read "0 false alarms/day on held-out normal data"."""
+def test_a_threshold_extrapolated_from_few_peaks_is_told():
+    """1,000 training rows with window 48 hold out 300 whose scores show 2 separate peaks: the budget's threshold
+    then comes from the scores' spread with a wide margin (it was the highest held-out score, and 7% of new normal
+    samples were flagged, while the fit said nothing)."""
     with pytest.warns(FitWarning, match=r"the 300 held-out training samples show 2 separate score peak\(s\), too few "
                                         r"to model .* fit on longer normal data"):
         Detector(window=48, epochs=5, device="cpu").fit(make_series(1000, seed=0).T)

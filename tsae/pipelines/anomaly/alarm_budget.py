@@ -27,7 +27,9 @@ usually lies beyond the largest peak it shows. The event rate is therefore extra
    excess raised by two standard errors (``1 + 2 / sqrt(k)``). Either scale is at least the
    scores' standard deviation before the margin: a few peaks from hours of data can show a
    far narrower tail than the days after them (measured: a two-sensor detector fitted on
-   5,000 rows raised 7 events in 3.5 days at a threshold from the peaks' own scale).
+   5,000 rows raised 7 events in 3.5 days at a threshold from the peaks' own scale). One or
+   two peaks (a few hundred held-out rows) are still extrapolated so: the highest held-out
+   score as the threshold flagged 12 % of new normal rows after fits on 500-1,000 rows.
    Scarce data gives a higher threshold, not more alarms; a heavy-tailed score needs
    ``FEW_PEAKS`` events in the held-out data to be recognised as such.
 
@@ -173,9 +175,9 @@ def budget_threshold(scores: np.ndarray, alarms_per_day: float = 1.0, sample_int
                               "xi": None, "sigma": None}
     value = empirical
     excesses = peaks - u0
-    if peaks.size >= 3 and np.ptp(excesses) > 0:
+    spread = float(np.std(finite))
+    if peaks.size >= 1 and (np.ptp(excesses) > 0 or spread > 0):
         margin = 1.0 / math.sqrt(peaks.size)  # one standard error of a scale estimated from the peaks
-        spread = float(np.std(finite))
         if peaks.size >= FEW_PEAKS:
             xi, sigma = fit_gpd(excesses)
             xi, sigma = max(xi, 0.0), max(sigma, spread) * (1.0 + margin)

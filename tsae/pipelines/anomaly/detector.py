@@ -108,6 +108,9 @@ class FitWarning(UserWarning):
 #: most training rows held out: enough for the normal levels, the self-check and the threshold, and the
 #: self-check's cost (seven scorings of the held-out rows) then stops growing with the series
 MAX_HELD_OUT = 20_000
+#: held-out score peaks fewer than this are told at fit: the budget's tail is then extrapolated from the
+#: scores' spread alone, with a wide margin (:mod:`~tsae.pipelines.anomaly.alarm_budget`)
+_FIT_PEAKS = 3
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -830,13 +833,12 @@ class Detector:
                              "(constant sensors?)")
         self.threshold_obj_ = obj
         self.threshold_ = obj.value
-        if obj.method == "budget" and obj.params.get("xi") is None and source == "holdout" \
+        if obj.method == "budget" and obj.params["n_peaks"] < _FIT_PEAKS and source == "holdout" \
                 and obj.params["heldout_days"] * float(self.alarms_per_day) < 1.0:
             warnings.warn(f"the {calib.size} held-out training samples show {obj.params['n_peaks']} separate score "
                           f"peak(s), too few to model how far normal scores reach beyond them in a day: the threshold "
-                          "is the highest held-out score, so new normal data may raise far more false alarms than "
-                          f"the budget ({float(self.alarms_per_day):g} a day); fit on longer normal data",
-                          FitWarning, stacklevel=4)
+                          "is extrapolated from the scores' spread with a wide margin, so small faults may go "
+                          "unflagged; fit on longer normal data", FitWarning, stacklevel=4)
 
     def _network_params(self, channels: int, window: int, pca_rank: int) -> dict[str, Any]:
         if self.init_model_ is not None:
