@@ -108,8 +108,8 @@ class FitWarning(UserWarning):
 #: most training rows held out: enough for the normal levels, the self-check and the threshold, and the
 #: self-check's cost (seven scorings of the held-out rows) then stops growing with the series
 MAX_HELD_OUT = 20_000
-#: held-out score peaks fewer than this are told at fit: the budget's tail is then extrapolated from the
-#: scores' spread alone, with a wide margin (:mod:`~tsae.pipelines.anomaly.alarm_budget`)
+#: held-out score peaks fewer than this are told at fit: the budget's tail is then extrapolated from one or two
+#: peaks and the scores' spread, with a wide margin (:mod:`~tsae.pipelines.anomaly.alarm_budget`)
 _FIT_PEAKS = 3
 
 
