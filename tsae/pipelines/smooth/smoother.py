@@ -686,13 +686,16 @@ class Predictor:
 
 
 def self_supervised(z: np.ndarray, *, edge_guard: bool, seed: int, max_seconds: float | None, steps: int,
-                    params: dict[str, Any] | None = None) -> tuple[np.ndarray, Predictor]:
+                    params: dict[str, Any] | None = None,
+                    sigmas: np.ndarray | None = None) -> tuple[np.ndarray, Predictor]:
     """Fit the blind-spot prediction of normalised, gap-free channels ``z`` (C, n) on ``z`` itself.
 
-    ``params`` are the ``blind_spot`` network's parameters. Returns the prediction of
-    ``z`` and the :class:`Predictor` that makes it.
+    ``params`` are the ``blind_spot`` network's parameters; ``sigmas`` the channels' noise levels
+    (:func:`noise_sigma` of each, measured when None). Returns the prediction of ``z`` and the
+    :class:`Predictor` that makes it.
     """
-    sigmas = np.array([noise_sigma(zc) for zc in z])
+    if sigmas is None:
+        sigmas = np.array([noise_sigma(zc) for zc in z])
     params = dict(params or {})
     with torch_threads(1, native=True):
         bounds = _bounds(z, sigmas)
@@ -819,6 +822,7 @@ def smooth(
         raw, filled = filled, on_even_scale(filled, kinds)
         center, scale = normalisation(filled)
         z = normalised(filled, center, scale)
+        sigmas = np.array([noise_sigma(zc) for zc in z])
         if model is not None:
             from tsae.pipelines.reconstruct.series import _loaded, reconstruct_series
 
@@ -827,9 +831,8 @@ def smooth(
             pred = normalised(np.asarray(recon, dtype=np.float64).reshape(c, n), center, scale)
         else:
             pred, _ = self_supervised(z, edge_guard=edge_guard, seed=seed, max_seconds=max_seconds, steps=steps,
-                                      params=params)
-        out = blend(filled, z, pred, scale, 1.0 if uneven else strength, edge_guard=edge_guard,
-                    sigmas=np.array([noise_sigma(zc) for zc in z]))
+                                      params=params, sigmas=sigmas)
+        out = blend(filled, z, pred, scale, 1.0 if uneven else strength, edge_guard=edge_guard, sigmas=sigmas)
         if uneven:
             out = back_from_even_scale(out, filled, raw, kinds, log_noise_levels(filled, kinds), strength)
     out[missing] = np.nan
