@@ -149,7 +149,13 @@ def test_a_table_read_in_chunks_is_the_table_read_whole(tmp_path, monkeypatch, c
 
     headerless = tmp_path / "n.csv"
     headerless.write_text("".join(f"{i},{i % 9 or 'NA'},{2 * i}\n" for i in range(1, n + 1)))
-    table = read_table(headerless)
+    # the first column counts all through: the time column; counting only in its first 300 rows: a channel
+    recount = tmp_path / "r.csv"
+    recount.write_text("".join(f"{i if i < 300 else 7},{i % 9 or 'NA'},{2 * i}\n" for i in range(1, n + 1)))
+    tables_in_chunks = read_table(headerless), read_table(recount)
     monkeypatch.setattr(tables, "READ_ROWS", 1 << 20)
-    assert_same(table, read_table(headerless))
-    assert table.columns == ["ch0", "ch1", "ch2"] and table.values.shape == (3, n)
+    for table, path in zip(tables_in_chunks, (headerless, recount), strict=True):
+        assert_same(table, read_table(path))
+    counted, recounted = tables_in_chunks
+    assert counted.time_name == "ch0" and counted.columns == ["ch1", "ch2"] and counted.values.shape == (2, n)
+    assert recounted.time is None and recounted.columns == ["ch0", "ch1", "ch2"] and recounted.values.shape == (3, n)

@@ -194,6 +194,34 @@ def test_a_named_time_column_wins_over_an_index_column(tmp_path) -> None:
     assert table.time_name == "time" and table.columns == ["column0", "x"]
 
 
+def test_a_first_column_that_counts_is_the_time_column(tmp_path) -> None:
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(2, 40))
+
+    def table_of(first: list, name: str = "minute", second: str = "a") -> object:
+        rows = "".join(f"{f},{a:.4f},{b:.4f}\n" for f, a, b in zip(first, *values, strict=False))
+        return read_table(write(tmp_path, f"{name}.csv", f"{name},{second},b\n{rows}"))
+
+    counted = table_of(list(range(7, 47)))  # a minute counter: a sensor would be a straight line
+    assert counted.time_name == "minute" and counted.columns == ["a", "b"]
+    np.testing.assert_array_equal(counted.time, np.arange(7, 47))
+    epoch = table_of([1_700_000_000 + 60 * i for i in range(40)], "when")  # epoch seconds, any step
+    assert epoch.time_name == "when" and epoch.columns == ["a", "b"]
+    for first in ([*range(39), 100],  # counts in its first rows only: read whole, a channel
+                  list(range(15)),  # too few rows to tell
+                  [i * i for i in range(40)],  # rises, but not by one step
+                  [0.5 * i for i in range(40)],  # not whole numbers
+                  list(range(40, 0, -1))):  # falls
+        table = table_of(first)
+        assert table.time is None and table.columns == ["minute", "a", "b"], first
+    assert table_of(list(range(40)), "label").time is None  # a label is never the time column
+    assert table_of(list(range(40)), "x", "time").time_name == "time"  # a named time column wins
+    single = read_table(write(tmp_path, "one.csv", "n\n" + "".join(f"{i}\n" for i in range(40))))
+    assert single.time is None and single.columns == ["n"]  # a ramp alone is the data
+    labelled = read_table(write(tmp_path, "lab.csv", "n,label\n" + "".join(f"{i},0\n" for i in range(40))))
+    assert labelled.time is None and labelled.columns == ["n"]  # so it is beside a label alone
+
+
 def test_a_pandas_csv_gives_one_channel_per_column(tmp_path) -> None:
     pd = pytest.importorskip("pandas")
     rng = np.random.default_rng(0)

@@ -41,6 +41,11 @@ TIME_NAMES = ("time", "timestamp", "date", "datetime", "t", "time_s", "seconds",
 #: names of a first column that numbers the rows (pandas writes its index with an empty name, or reads one back
 #: as "Unnamed: 0"): with no column named like a time column, it is the time column, never a channel
 INDEX_NAMES = ("index", "idx", "unnamed: 0")
+#: the fewest rows whose first column must count (whole numbers rising by one constant step, as a row number, a
+#: minute counter or epoch seconds do) for it to be the time column when no column is named like one: a sensor
+#: read that way would carry no information (a straight line), and as a channel such a counter left the range
+#: a detector was fitted on and raised every later score
+COUNTER_ROWS = 16
 LABEL_NAMES = ("label", "labels", "anomaly", "is_anomaly")
 MISSING = {"", "na", "nan", "null", "none", "n/a", "?", "-", "#n/a", "missing"}
 #: Field delimiters a table (or a record stream) may use.
@@ -218,15 +223,25 @@ def time_seconds(time: np.ndarray) -> np.ndarray:
     return seconds[np.isfinite(seconds)]
 
 
-def median_step(time: np.ndarray | None) -> float | None:
+#: seconds per unit of a time column of numbers named after its unit (others: seconds)
+_UNIT_SECONDS = {**dict.fromkeys(("ms", "msec", "millis", "milliseconds", "time_ms", "t_ms"), 1e-3),
+                 **dict.fromkeys(("min", "mins", "minute", "minutes", "time_min"), 60.0),
+                 **dict.fromkeys(("h", "hr", "hrs", "hour", "hours", "time_h"), 3600.0),
+                 **dict.fromkeys(("day", "days"), 86400.0)}
+
+
+def median_step(time: np.ndarray | None, name: str | None = None) -> float | None:
     """Seconds between rows: the median step of a time column (None without one, or without a positive step).
 
-    The times are sorted first: rows out of order still have their spacing.
+    The times are sorted first: rows out of order still have their spacing. Numbers are seconds unless the
+    column's ``name`` is a unit (``minute``, ``hours``, ``ms``...).
     """
     if time is None:
         return None
     steps = np.diff(np.sort(time_seconds(time)))
     step = float(np.median(steps)) if steps.size else 0.0
+    if name is not None and np.asarray(time).dtype.kind != "M":
+        step *= _UNIT_SECONDS.get(name.strip().lower(), 1.0)
     return step if step > 0 else None
 
 
@@ -468,9 +483,20 @@ class _Column:
     texts: list[np.ndarray] | None = None  # kept as text: a label that is not numbers
     #: not a named time column but maybe the time column: its first cells are dates (it may also be a channel)
     maybe_time: bool = False
+    #: the time column because its first cells count (:data:`COUNTER_ROWS`); a channel again if a later one does not
+    counter: bool = False
     bad: str | None = None  # the first cell that is not a number, as the error tells it
     not_dates: bool = False  # a cell is not a date
     offset: bool = False  # one of its first _OFFSET_ROWS dates has a UTC offset
+
+
+def _counts(values: np.ndarray | tuple[int, str], rows: int = COUNTER_ROWS) -> bool:
+    """Whether ``values`` (:func:`_floats` of a column's cells; at least ``rows`` of them) are whole numbers rising
+    by one constant step."""
+    if isinstance(values, tuple) or len(values) < rows or not whole_numbers(values) or np.isnan(values).any():
+        return False
+    steps = np.diff(values)
+    return bool(steps[0] > 0 and np.all(steps == steps[0]))
 
 
 def _plan(header: list[str], sample: list[list[str]], decimal: str | None,
@@ -480,20 +506,28 @@ def _plan(header: list[str], sample: list[list[str]], decimal: str | None,
     A column is numbers when its first :data:`_KIND_ROWS` cells are (:func:`_numeric_fraction`, with the decimal
     mark ``decimal``; None: either, as it is not known yet). Without a
     column named like a time column, a first column that numbers the rows (named in :data:`INDEX_NAMES`, or
-    ``unnamed_first``: no name at all, as pandas writes its index) is the time column; else the time column is
-    the first other column (not the label) whose cells are all dates: each that starts with dates is read as dates
-    too, until a cell is not one.
+    ``unnamed_first``: no name at all, as pandas writes its index) is the time column, as is a first column whose
+    first cells count (:data:`COUNTER_ROWS`; :func:`_read_rows` makes it a channel if a later cell does not); else
+    the time column is the first other column (not the label) whose cells are all dates: each that starts with
+    dates is read as dates too, until a cell is not one.
     """
     time_idx = find_time_column(header)
+    cells = list(zip(*sample, strict=True))
+    counter = False
+    label = _label_index(header, None)
     if time_idx is None and header and (unnamed_first or header[0].strip().lower() in INDEX_NAMES):
         time_idx = 0
+    elif (time_idx is None and label != 0 and len(header) - 1 - (label is not None) > 0  # a channel left
+          and _counts(_floats(cells[0], decimal or "."))):
+        time_idx, counter = 0, True
     label_idx = _label_index(header, time_idx)
-    cells = list(zip(*sample, strict=True))
     columns = []
     for j, name in enumerate(header):
         numeric = _numeric_fraction(cells[j], decimal) == 1.0
         if j == time_idx:
-            column = _Column(name, 0, floats=[] if numeric else None, dates=None if numeric else [])
+            # a counter's errors are told as a channel's: it is one again if a cell is not a number
+            column = _Column(name, 3 if counter else 0, floats=[] if numeric else None,
+                             dates=None if numeric else [], counter=counter)
         elif j == label_idx:
             column = _Column(name, 1, floats=[] if numeric else None, texts=None if numeric else [])
         else:
@@ -615,6 +649,14 @@ def _read_rows(path: Path, handle: TextIO, dialect: Any) -> Table:
                     if chunks is not None:
                         chunks.clear()
 
+    if time_idx is not None and columns[time_idx].counter:
+        counter = columns[time_idx]
+        if counter.bad is not None:
+            time_idx = None  # a cell is not a number: a channel, whose error that is
+        elif doomed is None:
+            counter.floats = [_joined(counter.floats)]
+            if not _counts(counter.floats[0], 2):
+                time_idx = None  # it counted at first, not all through: a channel
     if time_idx is None:
         time_idx = next((j for j, column in enumerate(columns) if column.maybe_time and not column.not_dates), None)
     time = None

@@ -192,6 +192,12 @@ def test_fit_cli_reports_the_alarm_rate(tmp_path, train_data):
     assert "60 s between samples)" in out and "4.5 h of held-out" in out  # the last 30% of 900 minutes
     _, out = _fit_cli(tmp_path, untimed, "--threshold", "pot")
     assert "(no budget;" in out
+    minutes = tmp_path / "minutes.csv"  # a counter named after its unit: the time column, in minutes
+    lines = untimed.read_text().splitlines()
+    minutes.write_text("\n".join([f"minute,{lines[0]}", *(f"{i},{row}" for i, row in enumerate(lines[1:]))]) + "\n")
+    path, out = _fit_cli(tmp_path, minutes)
+    assert "60 s between samples)" in out and "4.5 h of held-out" in out
+    assert Detector.load(path, device="cpu").sensors_ == lines[0].split(",")
 
 
 def _old_file(head: dict) -> None:

@@ -234,3 +234,21 @@ def test_a_sensor_column_without_values_is_warned_about(tmp_path, detector_file,
     code, out = invoke("detect", "score", path, "--detector", detector_file, "-o", tmp_path / "o2.csv")
     assert code == 0 and "Warning: " in out and "'flow' have no values" in out
     assert json.loads((tmp_path / "o2.events.json").read_text())["events"] is not None
+
+
+def test_a_detector_that_knows_a_counter_as_a_sensor_still_scores_it(tmp_path, train_data, test_data):
+    """A detector fitted when a first column that counts was read as a sensor (an earlier tsae) scores a file
+    whose counter is now read as its time column: the counter goes back in as that sensor, and the user is told."""
+    sensors = ["minute", *SENSORS]
+    with_counter = lambda rows: np.column_stack([np.arange(len(rows)), rows])  # noqa: E731
+    old = Detector(window=24, epochs=1, device="cpu", scales=[]).fit(with_counter(train_data).T, sensors=sensors)
+    test = tmp_path / "test.csv"
+    test.write_text("\n".join([",".join(sensors), *(",".join(repr(float(v)) for v in row)
+                                                    for row in with_counter(test_data))]) + "\n")
+    with pytest.warns(TableWarning, match=r"test\.csv: the detector takes the time column 'minute' as a sensor"):
+        summary = score_file(test, old, tmp_path / "scores.csv", quiet=True)
+    assert summary["rows"] == len(test_data)
+    scored = (tmp_path / "scores.csv").read_text().splitlines()
+    assert scored[0].split(",")[:2] == ["score", "anomaly"] and "contrib_minute" in scored[0]
+    expected = old.decision_function(with_counter(test_data).T)
+    np.testing.assert_allclose([float(line.split(",")[0]) for line in scored[1:]], expected, rtol=1e-6)

@@ -31,7 +31,8 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
     names the autoencoder family (see ``tsae models``; default ``conv1d``, or with ``init`` that
     model's family); ``output`` never replaces ``train_path`` (nor ``init``). ``sample_interval`` (seconds
     between rows, for the alarm budget) is, when not given, the median step of the time
-    column (numbers are taken as seconds), else None (1 second assumed). After fitting, one
+    column (numbers are seconds, or the unit the column is named after: ``minute``, ``hours``, ``ms``...),
+    else None (1 second assumed). After fitting, one
     line reports the threshold and the false alarms a day it raises on the held-out normal data.
     A time column that goes back in time or repeats a time is warned about (``TableWarning``): the
     rows are used in file order. What the fit warns about its data (``FitWarning``: sensors missing
@@ -50,7 +51,7 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
         raise ValueError(f"{train_path}: too few rows to learn from ({len(table)})")
     _warn_time_order(train_path, table.time, table.time_name, "learnt from")
     if sample_interval is None:
-        sample_interval = median_step(table.time)
+        sample_interval = median_step(table.time, table.time_name)
     det = Detector(model=family, window=window, threshold=threshold, device=device, quiet=quiet,
                    epochs=epochs, sample_interval=sample_interval, **options)
     check_family(family)  # not the training file's problem: its message does not name the file
@@ -147,6 +148,25 @@ def _repeated_times(time: np.ndarray) -> tuple[int, str | None]:
     first = values[int(later.min())]
     text = str(np.datetime_as_string(first, unit="auto")) if dates else repr(first.item())
     return int(later.size), text
+
+
+def _counter_as_sensor(path: Path, table: Any, sensors: list[str]) -> None:
+    """A time column of numbers that the detector knows as a sensor made a channel of ``table`` again, told.
+
+    An earlier tsae read a first column that counts (a ``minute`` counter) as a sensor; a detector fitted so
+    still scores such a file, and is told to be refitted: as a sensor, a counter leaves the range it was fitted on.
+    """
+    from tsae.io.tables import TableWarning
+
+    name = table.time_name
+    if name is None or name not in sensors or name in table.columns or table.time.dtype.kind == "M":
+        return
+    table.values = np.vstack([table.values, table.time.astype(np.float64)[None]])
+    table.columns = [*table.columns, name]
+    table.time = table.time_name = None
+    warnings.warn(f"{path}: the detector takes the time column {name!r} as a sensor (it was fitted on an older "
+                  "tsae); a counter scores higher the further it leaves its training range: fit the detector again",
+                  TableWarning, stacklevel=3)
 
 
 def _sensor_order(path: Path, columns: list[str], sensors: list[str]) -> tuple[list[int], str | None]:
@@ -246,6 +266,7 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     if overrides:  # a copy: a Detector passed in keeps its own settings
         det = copy.copy(det).set_params(**overrides)
     table = read_table(test_path)
+    _counter_as_sensor(test_path, table, det.sensors_)
     columns = list(table.columns)
     order, column_note = _sensor_order(test_path, columns, det.sensors_)
     X = table.values[order]
