@@ -39,6 +39,7 @@ from tsae.pipelines.smooth.noise_scale import (
     log_noise_levels,
     noise_kinds,
     on_even_scale,
+    skew_outliers,
 )
 from tsae.pipelines.smooth.smoother import (
     _GUARD_HALF,
@@ -115,8 +116,10 @@ def smooth_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], adv
         raw = repair_missing(values)
         filled = on_even_scale(raw, kinds)
         zs = normalised(filled, center, scale)
-        out = blend(filled, zs, predict(zs, filled), scale, 1.0 if uneven else strength, edge_guard=edge_guard,
-                    sigmas=sigmas, powers=powers, features=features)
+        pred = predict(zs, filled)
+        settled = skew_outliers(zs, pred, sigmas, raw, kinds, log_sigmas, center, scale) if edge_guard else None
+        out = blend(filled, zs, pred, scale, 1.0 if uneven else strength, edge_guard=edge_guard,
+                    sigmas=sigmas, powers=powers, features=features, settled=settled)
         if uneven:
             out = back_from_even_scale(out, filled, raw, kinds, log_sigmas, strength)
         out[missing] = np.nan

@@ -59,6 +59,7 @@ from tsae.pipelines.smooth.noise_scale import (
     log_noise_levels,
     noise_kinds,
     on_even_scale,
+    skew_outliers,
     trimmed_noise_variance,
 )
 
@@ -560,7 +561,8 @@ def _without_outliers(r: np.ndarray, sigma: float, feature: float) -> np.ndarray
 
 
 def _combine(z: np.ndarray, pred: np.ndarray, sigma: float, edge_guard: bool, half: int = _GUARD_HALF,
-             power: float | None = None, feature: float | None = None) -> np.ndarray:
+             power: float | None = None, feature: float | None = None,
+             settled: np.ndarray | None = None) -> np.ndarray:
     """Wiener combination of the noisy samples ``z`` and the blind-spot prediction ``pred``.
 
     The prediction ignores ``z[t]``; adding back ``gain * (z - pred)`` restores what it
@@ -572,7 +574,9 @@ def _combine(z: np.ndarray, pred: np.ndarray, sigma: float, edge_guard: bool, ha
     well under 0.1 % of the time. ``power`` (the global gain's residual power) is
     measured on ``z`` unless given. Lone samples off by fewer than ``feature`` sigmas
     (:func:`_feature_sigmas`, measured unless given) but more than 4 are noise outliers: they
-    take the prediction and count for nothing in their neighbours' local power.
+    take the prediction and count for nothing in their neighbours' local power, as do the samples
+    ``settled`` marks (the skew of a proportional channel's noise,
+    :func:`~tsae.pipelines.smooth.noise_scale.skew_outliers`).
     """
     r = z - pred
     if sigma <= 0:
@@ -583,6 +587,8 @@ def _combine(z: np.ndarray, pred: np.ndarray, sigma: float, edge_guard: bool, ha
     if power is None:
         power = _typical_power(z, pred, sigma, feature)
     r = _without_outliers(r, sigma, feature)
+    if settled is not None:
+        r = np.where(settled, 0.0, r)
     gain = np.full(len(z), max(0.0, 1.0 - s2 / max(power, 1e-300)))
     if edge_guard:
         local_power = _local_power(r, sigma, half)
@@ -720,17 +726,19 @@ def self_supervised(z: np.ndarray, *, edge_guard: bool, seed: int, max_seconds: 
 
 def blend(filled: np.ndarray, z: np.ndarray, pred: np.ndarray, scale: np.ndarray, strength: float, *,
           edge_guard: bool, sigmas: np.ndarray, powers: np.ndarray | None = None,
-          features: np.ndarray | None = None) -> np.ndarray:
+          features: np.ndarray | None = None, settled: np.ndarray | None = None) -> np.ndarray:
     """The smoothed series: the Wiener combination of ``z`` and ``pred`` (normalised), blended by ``strength``.
 
     ``filled`` is the gap-free series, ``z`` it normalised (``scale`` per channel,
     ``(C, 1)``), ``sigmas`` the channels' noise levels; ``powers`` fixes the global
     gains' residual powers and ``features`` the lone-sample thresholds in sigmas
-    (:func:`_feature_sigmas`; see :func:`_combine`), both measured on ``z`` when None. A result
-    beyond float64's range (a series at its limit, smoothed past it) is a ``ValueError``.
+    (:func:`_feature_sigmas`; see :func:`_combine`), both measured on ``z`` when None; ``settled`` (``(C, n)``
+    boolean, or None) the samples taken as noise whatever their residual. A result beyond float64's range
+    (a series at its limit, smoothed past it) is a ``ValueError``.
     """
     est = np.stack([_combine(zc, pc, float(sigmas[i]), edge_guard, power=None if powers is None else powers[i],
-                             feature=None if features is None else float(features[i]))
+                             feature=None if features is None else float(features[i]),
+                             settled=None if settled is None else settled[i])
                     for i, (zc, pc) in enumerate(zip(z, pred, strict=True))])
     out = denormalise(strength * (est - z), filled, scale)  # filled + strength (est - z) scale, never overflowing
     beyond = np.isinf(out) & np.isfinite(filled)
@@ -832,8 +840,11 @@ def smooth(
         else:
             pred, _ = self_supervised(z, edge_guard=edge_guard, seed=seed, max_seconds=max_seconds, steps=steps,
                                       params=params, sigmas=sigmas)
-        out = blend(filled, z, pred, scale, 1.0 if uneven else strength, edge_guard=edge_guard, sigmas=sigmas)
+        log_sigmas = log_noise_levels(filled, kinds)
+        settled = skew_outliers(z, pred, sigmas, raw, kinds, log_sigmas, center, scale) if edge_guard else None
+        out = blend(filled, z, pred, scale, 1.0 if uneven else strength, edge_guard=edge_guard, sigmas=sigmas,
+                    settled=settled)
         if uneven:
-            out = back_from_even_scale(out, filled, raw, kinds, log_noise_levels(filled, kinds), strength)
+            out = back_from_even_scale(out, filled, raw, kinds, log_sigmas, strength)
     out[missing] = np.nan
     return out[0] if squeeze else in_input_order(out, perm)
