@@ -207,7 +207,12 @@ def test_a_first_column_that_counts_is_the_time_column(tmp_path) -> None:
     np.testing.assert_array_equal(counted.time, np.arange(7, 47))
     epoch = table_of([1_700_000_000 + 60 * i for i in range(40)], "when")  # epoch seconds, any step
     assert epoch.time_name == "when" and epoch.columns == ["a", "b"]
-    for first in ([*range(39), 100],  # counts in its first rows only: read whole, a channel
+    skipping = table_of([*range(36), 37, 38, 39, 41])  # a logger that missed two rows after its first ones
+    assert skipping.time_name == "minute" and skipping.columns == ["a", "b"]
+    assert table_of([*range(38), 100, 101]).time_name == "minute"  # 61 rows missed
+    for first in ([*range(25), *range(15)],  # counts, then starts again: read whole, a channel
+                  [*range(20), *range(21, 60, 2)],  # then by another step: a cumulative count, say
+                  [*range(30), 30.5, *range(31, 40)],  # a skip that is no whole step
                   list(range(15)),  # too few rows to tell
                   [i * i for i in range(40)],  # rises, but not by one step
                   [0.5 * i for i in range(40)],  # not whole numbers

@@ -42,9 +42,10 @@ TIME_NAMES = ("time", "timestamp", "date", "datetime", "t", "time_s", "seconds",
 #: as "Unnamed: 0"): with no column named like a time column, it is the time column, never a channel
 INDEX_NAMES = ("index", "idx", "unnamed: 0")
 #: the fewest rows whose first column must count (whole numbers rising by one constant step, as a row number, a
-#: minute counter or epoch seconds do) for it to be the time column when no column is named like one: a sensor
-#: read that way would carry no information (a straight line), and as a channel such a counter left the range
-#: a detector was fitted on and raised every later score
+#: minute counter or epoch seconds do) for it to be the time column when no column is named like one; it must go
+#: on counting to the end, skipping a row now and then (:data:`COUNTER_STEADY`). A sensor read that way would carry
+#: no information (a straight line), and as a channel such a counter left the range a detector was fitted on and
+#: raised every later score
 COUNTER_ROWS = 16
 LABEL_NAMES = ("label", "labels", "anomaly", "is_anomaly")
 MISSING = {"", "na", "nan", "null", "none", "n/a", "?", "-", "#n/a", "missing"}
@@ -490,13 +491,22 @@ class _Column:
     offset: bool = False  # one of its first _OFFSET_ROWS dates has a UTC offset
 
 
-def _counts(values: np.ndarray | tuple[int, str], rows: int = COUNTER_ROWS) -> bool:
-    """Whether ``values`` (:func:`_floats` of a column's cells; at least ``rows`` of them) are whole numbers rising
-    by one constant step."""
-    if isinstance(values, tuple) or len(values) < rows or not whole_numbers(values) or np.isnan(values).any():
+#: the least share of a counter's steps (read whole) that are its first step; the others skip rows (a logger that
+#: missed some), whole multiples of it
+COUNTER_STEADY = 0.9
+
+
+def _counts(values: np.ndarray | tuple[int, str]) -> bool:
+    """Whether ``values`` (:func:`_floats` of a column's cells) are whole numbers that count: their first
+    :data:`COUNTER_ROWS` rise by one step, and the rest by whole multiples of it, at least :data:`COUNTER_STEADY`
+    of them by that step."""
+    if isinstance(values, tuple) or len(values) < COUNTER_ROWS or not whole_numbers(values) or np.isnan(values).any():
         return False
     steps = np.diff(values)
-    return bool(steps[0] > 0 and np.all(steps == steps[0]))
+    step = steps[0]
+    if not (step > 0 and np.all(steps[: COUNTER_ROWS - 1] == step)):
+        return False
+    return bool(np.all((steps > 0) & (steps % step == 0)) and np.mean(steps == step) >= COUNTER_STEADY)
 
 
 def _plan(header: list[str], sample: list[list[str]], decimal: str | None,
@@ -507,7 +517,7 @@ def _plan(header: list[str], sample: list[list[str]], decimal: str | None,
     mark ``decimal``; None: either, as it is not known yet). Without a
     column named like a time column, a first column that numbers the rows (named in :data:`INDEX_NAMES`, or
     ``unnamed_first``: no name at all, as pandas writes its index) is the time column, as is a first column whose
-    first cells count (:data:`COUNTER_ROWS`; :func:`_read_rows` makes it a channel if a later cell does not); else
+    first cells count (:data:`COUNTER_ROWS`; :func:`_read_rows` makes it a channel if the later ones do not); else
     the time column is the first other column (not the label) whose cells are all dates: each that starts with
     dates is read as dates too, until a cell is not one.
     """
@@ -655,7 +665,7 @@ def _read_rows(path: Path, handle: TextIO, dialect: Any) -> Table:
             time_idx = None  # a cell is not a number: a channel, whose error that is
         elif doomed is None:
             counter.floats = [_joined(counter.floats)]
-            if not _counts(counter.floats[0], 2):
+            if not _counts(counter.floats[0]):
                 time_idx = None  # it counted at first, not all through: a channel
     if time_idx is None:
         time_idx = next((j for j, column in enumerate(columns) if column.maybe_time and not column.not_dates), None)
