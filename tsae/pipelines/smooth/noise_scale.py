@@ -59,6 +59,8 @@ PROPORTIONAL_SLOPE = 0.6
 NON_POSITIVE_SHARE = 0.01
 
 _LOW = 2.0 * math.sqrt(3.0 / 8.0)  # the transform of a zero count
+#: the smallest positive float64 (subnormal): a channel of subnormal values keeps its shape on the log scale
+_SMALLEST = float(np.nextafter(0.0, 1.0))
 
 
 def noise_kinds(x: np.ndarray) -> np.ndarray:
@@ -93,8 +95,10 @@ def _proportional(values: np.ndarray) -> bool:
 
     parts = np.array_split(values, LEVEL_BLOCKS)
     levels, noises = [float(np.median(part)) for part in parts], [noise_sigma(part) for part in parts]
-    log_levels, log_noises = np.log(levels), np.log(np.maximum(noises, 1e-300))
-    if np.ptp(log_levels) < LEVEL_RANGE or min(noises) <= 0:
+    if min(noises) <= 0:
+        return False
+    log_levels, log_noises = np.log(levels), np.log(noises)  # (a floor of 1e-300 made a series at 1e-300 additive)
+    if np.ptp(log_levels) < LEVEL_RANGE:
         return False
     return float(np.polyfit(log_levels, log_noises, 1)[0]) >= PROPORTIONAL_SLOPE
 
@@ -165,7 +169,7 @@ def on_even_scale(x: np.ndarray, kinds: np.ndarray) -> np.ndarray:
     out[kinds == COUNTS] = to_even_noise(x[kinds == COUNTS])
     positive = x[kinds == PROPORTIONAL]
     repaired = repair_missing(np.where(positive > 0, positive, np.nan))  # a row with none left: zeros
-    out[kinds == PROPORTIONAL] = np.log(np.maximum(repaired, np.finfo(np.float64).tiny))
+    out[kinds == PROPORTIONAL] = np.log(np.maximum(repaired, _SMALLEST))
     return out
 
 
