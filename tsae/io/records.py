@@ -337,6 +337,9 @@ class RecordParser:
         ``"auto"``, ``"csv"`` or ``"json"``.
     time_field
         The name of the time field (default: the table reader's time names).
+    trained_time
+        Without ``time_field``, a name tried before the table reader's time names: the time column of the
+        table the detector was fitted on (a ``minute`` counter), None for none.
     log
         Where warnings go.
     max_line
@@ -359,7 +362,8 @@ class RecordParser:
 
     def __init__(self, sensors: Sequence[str], fmt: str = "auto", time_field: str | None = None,
                  log: WarningLog | None = None, max_line: int = MAX_LINE,
-                 max_time_jump: float | None = MAX_TIME_JUMP, dedup_window: int = DEDUP_WINDOW) -> None:
+                 max_time_jump: float | None = MAX_TIME_JUMP, dedup_window: int = DEDUP_WINDOW,
+                 trained_time: str | None = None) -> None:
         if not isinstance(fmt, str) or fmt not in FORMATS:
             raise ValueError(f"fmt must be one of {FORMATS}, got fmt={fmt!r}")
         if log is not None and not callable(getattr(log, "warn", None)):
@@ -382,7 +386,8 @@ class RecordParser:
         self._pending: _Layout | None = None  # a header line waiting for its first row
         self._csv_rows = False  # whether a CSV row was read (a header then needs sensor names)
         self.last_time: float | None = None
-        self.time_names = (time_field,) if time_field else TIME_NAMES
+        trained = (trained_time,) if isinstance(trained_time, str) and trained_time.strip() else ()
+        self.time_names = (time_field,) if time_field else (*trained, *TIME_NAMES)
         self.sep: str | None = None  # sniffed from the first CSV line accepted as a record or header
         #: the decimal mark of records not separated by commas: fixed by the first record with a decimal number
         self.decimal: str | None = None

@@ -252,3 +252,34 @@ def test_a_detector_that_knows_a_counter_as_a_sensor_still_scores_it(tmp_path, t
     assert scored[0].split(",")[:2] == ["score", "anomaly"] and "contrib_minute" in scored[0]
     expected = old.decision_function(with_counter(test_data).T)
     np.testing.assert_allclose([float(line.split(",")[0]) for line in scored[1:]], expected, rtol=1e-6)
+
+
+def test_the_monitor_reads_the_time_column_the_detector_was_fitted_with(tmp_path, train_data, test_data):
+    """A counter named ``minute`` is the time column of ``detect fit``'s table; the detector file keeps the name,
+    and the monitor reads that field as the time (it was an unknown field, and events had no time)."""
+    def table(rows: np.ndarray, start: int) -> list[str]:
+        return [",".join(["minute", *SENSORS]),
+                *(",".join([str(start + i), *map(repr, map(float, row))]) for i, row in enumerate(rows))]
+
+    train = tmp_path / "train.csv"
+    train.write_text("\n".join(table(train_data, 0)) + "\n")
+    fit_detector_file(train, tmp_path / "d.tsae", window=24, epochs=1, device="cpu", quiet=True)
+    det = Detector.load(tmp_path / "d.tsae", device="cpu")
+    assert det.time_name_ == "minute" and det.sensors_ == SENSORS
+    mon = Monitor(det, every_sample=True)
+    records = mon.push_lines(table(test_data, 5000)) + mon.flush()
+    samples = [r for r in records if r["type"] == "sample"]
+    assert samples and samples[-1]["time"] == 5000 + len(test_data) - 1
+    assert mon.summary()["unknown_fields"] == []
+    events = [r for r in records if r["type"] == "event"]
+    assert events and all(e["start"] >= 5000 for e in events)  # the anomaly at rows 400-415
+
+
+def test_a_crafted_time_column_name_is_refused(detector_file, craft_model_file):
+    from tsae.models.fields import ModelFileError
+
+    def mutate(head: dict) -> None:
+        head["extra"]["time_column"] = 5
+
+    with pytest.raises(ModelFileError, match="extra.time_column"):
+        Detector.load(craft_model_file(detector_file, "crafted.tsae", header=mutate), device="cpu")

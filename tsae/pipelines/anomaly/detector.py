@@ -453,6 +453,9 @@ class Detector:
     selfcheck_ : SelfCheck
         The terms in use, and what the self-check measured to choose them.
     sensors_ : list of str
+    time_name_ : str or None
+        The training table's time column (``tsae detect fit`` sets it): the monitor reads a record
+        field of that name as the sample's time.
 
     Examples
     --------
@@ -467,6 +470,7 @@ class Detector:
     """
 
     path_: Path | None  # the file a detector was loaded from (set by load)
+    time_name_: str | None = None
 
     def __init__(
         self, model: str = "conv1d", window: int | str = "auto", hop: int | None = None,
@@ -577,6 +581,7 @@ class Detector:
         self._check_settings()  # set_params may have changed them since __init__
         check_family(self.model)
         self.sample_interval_ = self.sample_interval if self.sample_interval is not None else index_interval(X)
+        self.time_name_ = None  # a table's time column: set by the caller that read the table
         X, names = as_series(X, sensors)
         X = absurd_as_missing(X)  # missing, as the table reader and scoring read them
         channels, n = X.shape
@@ -990,6 +995,7 @@ class Detector:
                          "scales": self.scales if isinstance(self.scales, str) else [int(v) for v in self.scales],
                          "holdout": float(self.holdout)},
             "calibration_mean": self.calibration_mean_,
+            "time_column": self.time_name_,
             "train": getattr(self, "train_info_", {}),
         }
         return save_model(path, state.model, frame={"window": state.window, "hop": state.hop, "window_fn": None},
@@ -1013,6 +1019,7 @@ class Detector:
         det.sample_interval_ = det.sample_interval
         det.state_ = state
         det.sensors_ = content.sensors
+        det.time_name_ = content.time_column
         det.window_, det.hop_, det.smooth_ = state.window, state.hop, state.smooth
         det.family_ = loaded.family
         det.model_params_ = loaded.hparams

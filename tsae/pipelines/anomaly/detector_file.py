@@ -49,6 +49,8 @@ class DetectorFile:
     merge_gap: int | None
     decision_scores: np.ndarray
     calibration_mean: float
+    #: the training table's time column (files written before it, or fitted from arrays: None)
+    time_column: str | None = None
 
 
 @dataclass(frozen=True)
@@ -270,7 +272,8 @@ def read_detector_state(path: str | Path, loaded: LoadedModel) -> DetectorFile:
     return DetectorFile(state=state, threshold=_threshold(path, extra.get("threshold")),
                         sensors=_sensors(path, extra.get("sensors"), channels),
                         settings=_settings(path, extra.get("settings")), merge_gap=merge_gap, decision_scores=scores,
-                        calibration_mean=calibration_mean)
+                        calibration_mean=calibration_mean,
+                        time_column=check_str(path, "extra.time_column", extra.get("time_column"), optional=True))
 
 
 __all__ = ["DETECTOR_KIND", "DETECTOR_VERSION", "SETTING_RANGES", "DetectorFile", "SettingRange", "check_settings",

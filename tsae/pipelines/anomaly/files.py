@@ -61,6 +61,7 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
             det.fit(table.values, sensors=table.columns)
     except ValueError as error:
         raise ValueError(f"{train_path}: {error}") from None
+    det.time_name_ = table.time_name  # the monitor reads a field of that name as the time
     for told in caught:  # the fit's warnings, the file named in those about its data
         if issubclass(told.category, FitWarning):
             warnings.warn(f"{train_path}: {told.message}", FitWarning, stacklevel=2)

@@ -107,7 +107,8 @@ class Monitor:
         Where warnings and notes go: an object with ``warn(kind, message)`` and ``info(message)``
         such as :class:`RateLimitedLog` (default: a quiet one).
     time_field, fmt
-        The name of the time field (None: the table reader's time names) and the text format
+        The name of the time field (None: the time column of the table the detector was fitted on,
+        then the table reader's time names) and the text format
         (``"auto"``, ``"csv"``, ``"json"``), see :class:`~tsae.io.records.RecordParser`.
     max_line
         Longest text line read (characters); longer lines count as malformed.
@@ -160,7 +161,7 @@ class Monitor:
         self.silence = whole_number("silence", silence, 1)
         self.log = _checked_log(log) or RateLimitedLog(quiet=True)
         self.parser = RecordParser(self.sensors, fmt=fmt, time_field=time_field, log=self.log,
-                                   max_line=max_line, max_time_jump=max_time_jump)
+                                   max_line=max_line, max_time_jump=max_time_jump, trained_time=detector.time_name_)
         self.threshold = float(detector.threshold_)
         self.window = int(detector.window_)
         self.core = detector.core(device="cpu", drift_rate=drift_rate, drift_every=drift_every)
