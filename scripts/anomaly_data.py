@@ -31,13 +31,15 @@ SKAB_NORMAL_ROWS = 400
 
 @dataclass
 class Series:
-    """One labelled series: values ``X`` (rows, sensors), 0/1 ``labels`` (rows,), rows ``[0, train_end)`` normal."""
+    """One labelled series: values ``X`` (rows, sensors), 0/1 ``labels`` (rows,), rows ``[0, train_end)`` normal,
+    ``interval``: the median seconds between its timestamps (None for a series without them)."""
 
     source: str  # "NAB" or "SKAB"
     name: str
     X: np.ndarray
     labels: np.ndarray
     train_end: int
+    interval: float | None = None
 
 
 class MirrorError(RuntimeError):
@@ -53,6 +55,14 @@ def skab_train_end(labels: np.ndarray) -> int:
     """SKAB's normal part: 400 rows, or up to the first anomalous row if that comes earlier."""
     anomalous = np.flatnonzero(labels)
     return int(min(SKAB_NORMAL_ROWS, anomalous[0] if len(anomalous) else SKAB_NORMAL_ROWS))
+
+
+def median_interval(timestamps: np.ndarray) -> float:
+    """The median seconds between consecutive ``timestamps`` (date-time strings)."""
+    import pandas as pd
+
+    steps = np.diff(pd.to_datetime(pd.Series(timestamps)).to_numpy()) / np.timedelta64(1, "s")
+    return float(np.median(steps))
 
 
 def window_labels(timestamps: np.ndarray, windows: list[list[str]]) -> np.ndarray:
@@ -99,15 +109,16 @@ def _dev_names(dev_dir: Path) -> list[str]:
     return list(pd.read_csv(dev_dir / "manifest.csv")["file"])
 
 
-def read_dev_csv(path: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def read_dev_csv(path: Path) -> tuple[np.ndarray, np.ndarray, list[str], float | None]:
     """One CSV of the development set: values (rows, sensors), 0/1 labels (zeros without a label column),
-    sensor names."""
+    sensor names, the median seconds between timestamps (None without a timestamp column)."""
     import pandas as pd
 
     df = pd.read_csv(path)
     labels = df["label"].to_numpy() if "label" in df else np.zeros(len(df), dtype=np.int8)
+    interval = median_interval(df["timestamp"].to_numpy()) if "timestamp" in df else None
     X = df.drop(columns=[c for c in ("timestamp", "label") if c in df])
-    return X.to_numpy(dtype=np.float64), labels, list(X.columns)
+    return X.to_numpy(dtype=np.float64), labels, list(X.columns), interval
 
 
 def dev_series(dev_dir: Path) -> Iterator[Series]:
@@ -116,9 +127,9 @@ def dev_series(dev_dir: Path) -> Iterator[Series]:
 
     manifest = pd.read_csv(dev_dir / "manifest.csv")
     for item in manifest.itertuples():
-        X, labels, _ = read_dev_csv(dev_dir / item.file)
+        X, labels, _, interval = read_dev_csv(dev_dir / item.file)
         yield Series("NAB" if item.file.startswith("nab_") else "SKAB", item.file.removesuffix(".csv"), X,
-                     labels, int(item.train_end))
+                     labels, int(item.train_end), interval)
 
 
 def heldout_nab(nab: Mirror, dev_dir: Path) -> Iterator[Series]:
@@ -134,7 +145,7 @@ def heldout_nab(nab: Mirror, dev_dir: Path) -> Iterator[Series]:
         df = pd.read_csv(io.BytesIO(nab.read(path)))
         labels = window_labels(df["timestamp"].to_numpy(), windows.get(key, []))
         yield Series("NAB", key.removesuffix(".csv"), df[["value"]].to_numpy(dtype=np.float64), labels,
-                     nab_train_end(len(df)))
+                     nab_train_end(len(df)), median_interval(df["timestamp"].to_numpy()))
 
 
 def heldout_skab(skab: Mirror) -> Iterator[Series]:
@@ -146,7 +157,8 @@ def heldout_skab(skab: Mirror) -> Iterator[Series]:
         df = pd.read_csv(io.BytesIO(skab.read(path)), sep=";")
         labels = df["anomaly"].to_numpy().astype(np.int8)
         X = df.drop(columns=["datetime", "anomaly", "changepoint"]).to_numpy(dtype=np.float64)
-        yield Series("SKAB", path.removeprefix("data/").removesuffix(".csv"), X, labels, skab_train_end(labels))
+        yield Series("SKAB", path.removeprefix("data/").removesuffix(".csv"), X, labels, skab_train_end(labels),
+                     median_interval(df["datetime"].to_numpy()))
 
 
 def labelled_set(name: str, dev_dir: Path = DEV_DATA, nab_repo: Path = NAB_MIRROR,

@@ -11,9 +11,11 @@
 3. **Real series** (``--real dev`` or ``--real heldout``, the sets of ``scripts/eval_anomaly.py``): a detector fitted
    with defaults on each series' training rows scores the rest. Its flags, not its ranking: the share of the normal
    scored rows flagged, the labelled anomalies with at least one flagged row, and the false events (flagged events
-   touching no labelled anomaly) per 1,000 scored rows, grouped by where the threshold came from (a hold-out, a
-   cross-fit copy on data too short for one, or in-sample). The cross-fitted series are also fitted with
-   ``calibration="training"``: the in-sample threshold they had before cross-fitting.
+   touching no labelled anomaly) per 1,000 scored rows and per day (the budget's unit), grouped by where the
+   threshold came from (a hold-out, a cross-fit copy on data too short for one, or in-sample). Each detector is told
+   its series' sampling interval (the median step of its timestamps), as ``tsae detect fit`` reads it from a file's
+   time column. The cross-fitted series are also fitted with ``calibration="training"``: the in-sample threshold
+   they had before cross-fitting.
 
 Usage::
 
@@ -104,7 +106,7 @@ def _flag_measures(det: Detector, X: np.ndarray, labels: np.ndarray) -> tuple[fl
 def real_table(which: str) -> None:
     series, origin = labelled_set(which)
     print(f"set {which}: {origin}")
-    groups: dict[tuple[str, str], list[tuple[float, int, int, int, int]]] = {}
+    groups: dict[tuple[str, str], list[tuple[float, int, int, int, int, float]]] = {}
     for s in series:
         labels = s.labels[s.train_end:]
         if s.train_end >= len(s.X) or not labels.any():
@@ -112,21 +114,25 @@ def real_table(which: str) -> None:
         train, test = s.X[:s.train_end].T, s.X[s.train_end:].T
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the too-short-to-hold-out warnings: that is the point here
-            det = Detector(device="cpu").fit(train)
+            det = Detector(device="cpu", sample_interval=s.interval).fit(train)
             source = str(det.threshold_obj_.params["scores"])
             fits = [(source, det)]
             if source == "crossfit":
-                fits.append(("in-sample (before cross-fit)", Detector(device="cpu", calibration="training").fit(train)))
+                fits.append(("in-sample (before cross-fit)",
+                             Detector(device="cpu", sample_interval=s.interval, calibration="training").fit(train)))
         for name, fitted in fits:
-            groups.setdefault((s.source, name), []).append((*_flag_measures(fitted, test, labels), test.shape[1]))
+            days = test.shape[1] * (s.interval or 1.0) / 86400
+            groups.setdefault((s.source, name), []).append((*_flag_measures(fitted, test, labels), test.shape[1],
+                                                            days))
     print("| source | threshold from | series | normal rows flagged % | anomalies flagged "
-          "| false events / 1,000 rows |")
-    print("|---|---|---|---|---|---|")
+          "| false events / 1,000 rows | false events / day |")
+    print("|---|---|---|---|---|---|---|")
     for (source, name), rows in sorted(groups.items()):
         share = 100 * float(np.nanmean([r[0] for r in rows]))
         hit, total = sum(r[1] for r in rows), sum(r[2] for r in rows)
-        false = 1000 * sum(r[3] for r in rows) / sum(r[4] for r in rows)
-        print(f"| {source} | {name} | {len(rows)} | {share:.1f} | {hit}/{total} | {false:.2f} |", flush=True)
+        false = sum(r[3] for r in rows)
+        print(f"| {source} | {name} | {len(rows)} | {share:.1f} | {hit}/{total} "
+              f"| {1000 * false / sum(r[4] for r in rows):.2f} | {false / sum(r[5] for r in rows):.2f} |", flush=True)
 
 
 def main() -> None:

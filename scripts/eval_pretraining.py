@@ -62,7 +62,7 @@ def evaluate_series(path: Path, train_end: int, fraction: float, init: Path, see
     """PR-AUC / ROC-AUC / F1 per setting for one held-out series, one entry per seed."""
     import tsae
 
-    X, y, names = load(path)
+    X, y, names, _ = load(path)
     cut = max(WINDOW + 4, int(round(train_end * fraction)))
     results: dict[str, list[float]] = {}
     settings = [("AE alone", False), ("AE + PCA (default score)", True)]
