@@ -127,3 +127,19 @@ def test_problems_with_the_values_name_the_file(tmp_path, model_file, command) -
         line = one_error_line(*run(command, *model, three, "-o", out, "-q"))
         assert line.startswith(f"Error: {three}: ") and "3 channel(s)" in line and "trained on 2" in line, line
     assert not out.exists()
+
+
+def test_an_unexpected_error_of_a_built_in_command_is_one_line_saying_it_is_a_bug(tmp_path, monkeypatch) -> None:
+    # a ZeroDivisionError (or TypeError, IndexError...) from a built-in command came out as a traceback
+    import tsae.io.frames
+
+    def broken(*_args, **_kwargs):
+        raise ZeroDivisionError("float floor division by zero")
+
+    monkeypatch.setattr(tsae.io.frames, "frame_file", broken)
+    src = tmp_path / "x.csv"
+    src.write_text("a\n" + "1\n" * 40)
+    line = one_error_line(*run("frame", src, "--window", 4))
+    assert "internal error (ZeroDivisionError: float floor division by zero)" in line and "--debug" in line
+    result = CliRunner().invoke(cli, ["--debug", "frame", str(src), "--window", "4"])
+    assert isinstance(result.exception, ZeroDivisionError)

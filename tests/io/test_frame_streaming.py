@@ -117,3 +117,28 @@ def test_a_table_is_framed_one_column_per_channel(tmp_path, name) -> None:
     out = tmp_path / (name.split(".")[0] + ".frames.npy")  # sensors.csv.gz -> sensors.frames.npy
     signal = values[0] if columns == 1 else values
     np.testing.assert_array_equal(np.load(out), frame(signal.astype(np.float32), 32, 8))
+
+
+@pytest.mark.parametrize("shape", [(0, 100), (0, 5, 100), (3, 0, 100)])
+def test_an_array_with_no_channels_is_one_line_naming_the_file(tmp_path, shape) -> None:
+    # (0, 100) divided by zero when sizing the blocks: a traceback
+    src = tmp_path / "empty.npy"
+    np.save(src, np.zeros(shape, np.float32))
+    with pytest.raises(ValueError, match=r"empty\.npy: an array of shape .* has no channels to frame"):
+        frame_file(src, tmp_path / "f.npy", 16, 8)
+    assert not (tmp_path / "f.npy").exists()
+
+
+def test_a_samples_by_channels_array_is_told_to_be_transposed(tmp_path) -> None:
+    src = tmp_path / "tall.npy"
+    np.save(src, np.zeros((2000, 2), np.float32))
+    with pytest.raises(ValueError, match=r"tall\.npy: length=16 is larger .* transposed \(x\.T, shape \(2, 2000"):
+        frame_file(src, tmp_path / "f.npy", 16, 8)
+
+
+def test_a_window_too_long_to_allocate_names_a_file(tmp_path) -> None:
+    # the taper was allocated before the output was sized: "a window of shape (10**12,) would take ..." and no file
+    src = tmp_path / "x.npy"
+    np.save(src, np.zeros(100, np.float32))
+    with pytest.raises((ValueError, MemoryError), match=r"f\.npy: the frames take .* GiB|x\.npy: a window"):
+        frame_file(src, tmp_path / "f.npy", 10**12, 1, pad=True)

@@ -172,8 +172,10 @@ class LazyGroup(click.Group):
             owner = self._plugin_owner(ctx.invoked_subcommand)
             if owner is not None:  # anything a plugin's command raises is its own error: name it
                 raise click.ClickException(f"{owner}: {type(error).__name__}: {first_line(error)}") from error
-            if not isinstance(error, (OSError, ValueError, RuntimeError, KeyError)):
-                raise
+            if not isinstance(error, (OSError, ValueError, RuntimeError, KeyError)):  # a bug: still one line
+                raise click.ClickException(f"internal error ({type(error).__name__}: {first_line(error)}); this is a "
+                                           "bug in tsae: please report it with the traceback of `tsae --debug ...`") \
+                    from error
             raise click.ClickException(first_line(error)) from error
 
     @staticmethod

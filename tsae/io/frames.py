@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from tsae.errors import NamedMemoryError
 from tsae.io.atomic import atomic_path
 from tsae.io.blocks import NpyBlockWriter
 from tsae.io.paths import ARRAY_SUFFIXES, TABLE_SUFFIXES, check_output, kind_suffix, nearest_existing, split_suffix
@@ -69,6 +70,8 @@ def _signal(source: Path) -> tuple[tuple[int, ...], float | None, Callable[[int]
             raise ValueError(f"{source}: a 0-d array has no time axis to frame")
         if array.dtype.kind not in "iuf" or array.dtype.itemsize == 0:
             raise ValueError(f"{source}: holds {array.dtype} values; frames are cut from real numbers (int or float)")
+        if 0 in array.shape[:-1]:
+            raise ValueError(f"{source}: an array of shape {array.shape} has no channels to frame")
         n = array.shape[-1]
         return array.shape, None, lambda block: (array[..., i: i + block] for i in range(0, n, block))
     from tsae.io.audio import audio_info, iter_audio_blocks
@@ -111,14 +114,21 @@ def frame_file(source: str | os.PathLike, output: str | os.PathLike | None, leng
     # a long frame every few samples makes frames many times the signal's size: shorter blocks bound them
     blocks = read_blocks(frame_block(length, hop, math.prod(shape[:-1]), max(1, int(block))))
     n = shape[-1]
-    framer = StreamFramer(length, hop, window_fn, channels=None)
     n_frames = num_frames(n, length, hop, pad=pad, center=center)
     if n_frames == 0 and not pad:
         extra = " (with centring)" if center else ""
+        # (samples, channels) saved as such: a .npy array is framed along its last axis
+        tall = source.suffix.lower() in ARRAY_SUFFIXES and len(shape) == 2 and shape[0] > shape[1]
+        hint = f"; time is the last axis of a .npy array: save it transposed (x.T, shape {shape[::-1]})" if tall \
+            else ""
         raise ValueError(f"{source}: length={length} is larger than the signal (n={n} samples{extra}); "
-                         "pad it or use a shorter length")
+                         f"pad it or use a shorter length{hint}")
     out_shape = (*shape[:-1], n_frames, length)
     _check_room(target, 4 * math.prod(out_shape))
+    try:
+        framer = StreamFramer(length, hop, window_fn, channels=None)
+    except NamedMemoryError as error:
+        raise NamedMemoryError(f"{source}: {error}") from None
     half = np.zeros((*shape[:-1], length // 2), np.float32) if center else None
     with atomic_path(target, protect=(source,)) as tmp, open(tmp, "wb") as handle:
         try:
