@@ -87,7 +87,8 @@ def test_errors_beyond_the_first_chunk_are_the_errors_of_the_whole_file(tmp_path
     assert case("label.csv", rows) == f"line {at + 2}, column 'label': not a number ('spike')"
     dates = [f"2024-01-01T00:00:{i % 60:02d},{i}" for i in range(n)]
     dates[at] = f"2024-13-45,{at}"
-    assert case("named_dates.csv", dates, "time,a") == "time column 'time' is neither numbers nor dates"
+    assert case("named_dates.csv", dates, "time,a") == \
+        f"time column 'time' is neither numbers nor dates (line {at + 2}: '2024-13-45')"
     # a column of dates not named like a time column is not one when a later cell is no date: it is a channel
     assert case("unnamed_dates.csv", dates, "when,a") == "line 2, column 'when': not a number ('2024-01-01T00:00:00')"
     rows = body(n)

@@ -180,6 +180,8 @@ _OFFSET_ROWS = 1000
 
 #: a dotted date, day first (``01.02.2024`` is 1 February), perhaps with a time after a space
 _DOTTED = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})(?=$|[ T])")
+#: a cell that is a number, not a date (numpy would read a bare integer as a year)
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
 def _iso_date(cell: str) -> str:
@@ -205,12 +207,36 @@ def _parse_dates(cleaned: list[str]) -> np.ndarray | None:
     Times with a UTC offset are read as the UTC instant they name (datetime64 has no time zones);
     :func:`read_table` warns about them, naming the file.
     """
+    if any(_PLAIN_NUMBER.match(c) for c in cleaned):  # numpy reads "1704067250" as a year, "0" as year 0
+        return None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # numpy: "no explicit representation of timezones", naming no file
+            days = np.array(cleaned, dtype="datetime64[D]")
+            if days.size and (np.nanmin(days) < _FIRST_DAY or np.nanmax(days) > _LAST_DAY):
+                return None  # nanoseconds would wrap around (3000-01-01 became 1830-11-23)
             return np.array(cleaned, dtype="datetime64[ns]")
     except (ValueError, TypeError, OverflowError):
         return None
+
+
+#: the days a datetime64[ns] time can fall on (its range is 1677-09-21T00:12:43 to 2262-04-11T23:47:16)
+_FIRST_DAY, _LAST_DAY = np.datetime64("1677-09-22", "D"), np.datetime64("2262-04-10", "D")
+
+
+def _not_a_date(cell: str) -> str:
+    """Why a :func:`_clean_dates` string that :func:`_parse_dates` refuses is not a time."""
+    try:
+        np.datetime64(cell, "D")
+    except (ValueError, TypeError, OverflowError):
+        return ""
+    return " lies outside the days 1677-09-22 to 2262-04-10 that times can hold" \
+        if not _PLAIN_NUMBER.match(cell) else ""
+
+
+def _first_non_date(cleaned: list[str]) -> int:
+    """The index of the first of :func:`_clean_dates` strings that is not a date (one :func:`_parse_dates` refused)."""
+    return next(i for i, c in enumerate(cleaned) if _parse_dates([c]) is None)
 
 
 def time_seconds(time: np.ndarray) -> np.ndarray:
@@ -488,6 +514,7 @@ class _Column:
     counter: bool = False
     bad: str | None = None  # the first cell that is not a number, as the error tells it
     not_dates: bool = False  # a cell is not a date
+    not_date: str = ""  # the first cell that is not a date, as the error tells it
     offset: bool = False  # one of its first _OFFSET_ROWS dates has a UTC offset
 
 
@@ -570,6 +597,8 @@ def _convert(column: _Column, cells: Sequence[str], start: int, lines: Sequence[
         if parsed is None:
             column.not_dates = True
             column.dates.clear()
+            i = _first_non_date(cleaned)
+            column.not_date = f"line {lines[i]}: {cells[i].strip()!r}{_not_a_date(cleaned[i])}"
         else:
             if keep:
                 column.dates.append(parsed)
@@ -673,7 +702,7 @@ def _read_rows(path: Path, handle: TextIO, dialect: Any) -> Table:
     if time_idx is not None:
         column = columns[time_idx]
         if column.rank == 0 and column.not_dates:
-            raise _fail(path, f"time column {column.name!r} is neither numbers nor dates")
+            raise _fail(path, f"time column {column.name!r} is neither numbers nor dates ({column.not_date})")
         if column.rank == 0 and column.bad is not None:
             raise _fail(path, column.bad)
         if column.dates is not None and column.offset:
