@@ -248,3 +248,29 @@ def test_init_from_a_model_without_an_encoder_is_told_before_the_data_is_read(tm
     assert_one_line_error(run("train", data, "--init", model_path("denoiser2"), "-o", tmp_path / "m.tsae", "-q"),
                           "denoiser2.tsae: the denoiser2 family declares no encoder weights to start from")
     assert not (tmp_path / "m.tsae").exists()
+
+
+@pytest.mark.parametrize("n", [200, 1000])  # whole series, and block by block (block=256 below)
+def test_reconstruct_refuses_nan_reconstructions(blown_up, tmp_path, n) -> None:
+    # finite weights too large for float32 gave an all-NaN reconstruction, written with exit 0 ("RMSE nan")
+    from tsae.pipelines.reconstruct.batch import reconstruct_file
+
+    data = tmp_path / "x.npy"
+    np.save(data, signals(n=n))
+    out = tmp_path / "r.npy"
+    with pytest.raises(ValueError, match=r"blown\.tsae: it reconstructs NaN or infinite values \(from window 0\)"):
+        reconstruct_file(blown_up, data, out, block=256)
+    assert not out.exists()
+    for args in (("reconstruct", blown_up, data, "-o", out), ("smooth", data, "--model", blown_up, "-o", out),
+                 ("impute", data, "--model", blown_up, "-o", out)):
+        assert_one_line_error(run(*args), "it reconstructs NaN or infinite values (from window 0)")
+        assert not out.exists()
+
+
+def test_a_folder_reconstruction_fails_the_file_of_a_nan_reconstruction(blown_up, tmp_path) -> None:
+    data = tmp_path / "in"
+    data.mkdir()
+    np.save(data / "x.npy", signals(n=200))
+    result = run("reconstruct", blown_up, data / "x.npy", "-o", tmp_path / "out", "-q")
+    assert result.exit_code == 1 and "it reconstructs NaN or infinite values" in result.output
+    assert not (tmp_path / "out" / "x.npy").exists()

@@ -469,7 +469,7 @@ def _grouped_gpu(loaded: Any, todo: list[tuple[str, str]], batch_size: int,
 def _flush_group(loaded: Any, pending: list[_Pending], batch_size: int,
                  done: Callable[[dict[str, Any]], None]) -> None:
     """One model pass over the windows of ``pending``, then each file written and reported."""
-    from tsae.pipelines.reconstruct.series import frames_to_series, run_frames
+    from tsae.pipelines.reconstruct.series import finite_frames, frames_to_series, run_frames
 
     if not pending:
         return
@@ -486,8 +486,8 @@ def _flush_group(loaded: Any, pending: list[_Pending], batch_size: int,
         at += len(p.frames)
         try:
             with p.stack:
-                y = in_input_order(np.asarray(frames_to_series(part, p.context), dtype=np.float64)
-                                 .reshape(p.values.shape), p.perm)
+                series = frames_to_series(finite_frames(part, loaded), p.context)
+                y = in_input_order(np.asarray(series, dtype=np.float64).reshape(p.values.shape), p.perm)
                 with _local_output(p.dst) as local_out:
                     write_series(local_out, y, p.rate, p.meta, protect=(p.local_in, *read_paths(loaded)))
             rmse, mse = _errors(p.values, y)

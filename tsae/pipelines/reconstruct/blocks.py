@@ -142,17 +142,18 @@ def reconstruct_blocks(loaded: Any, source: SeriesSource, write: Callable[[np.nd
     (the file's reconstruction RMSE is ``sqrt(sum / count)``). ``advance`` is told the
     samples written after each block.
     """
-    from tsae.pipelines.reconstruct.series import frame_spec, run_frames
+    from tsae.pipelines.reconstruct.series import finite_frames, frame_spec, run_frames
 
     spec = frame_spec(loaded)
     normalizer = Normalizer.from_dict(loaded.normalizer) if loaded.normalizer else None
     ola = StreamOverlapAdd(spec["window"], spec["hop"], spec["window_fn"], channels=source.channels)
     behind = np.empty((source.channels, 0))  # input samples the output has not reached yet (about a block)
-    total, count, written = 0.0, 0, 0
+    total, count, written, framed = 0.0, 0, 0, 0
     for frames, raw in stream_frames(loaded, source, block):
         behind = np.concatenate([behind, raw], axis=1)
         if len(frames):
-            recon = run_frames(loaded.model, frames, batch_size=batch_size)
+            recon = finite_frames(run_frames(loaded.model, frames, batch_size=batch_size), loaded, framed)
+            framed += len(frames)
             y = ola.push(np.ascontiguousarray(np.swapaxes(recon, 0, 1), dtype=np.float32))
         else:
             y = np.empty((source.channels, 0), np.float32)

@@ -145,7 +145,7 @@ def reconstruct_series(loaded: Any, values: Any, *, batch_size: int = 256, devic
     loaded = _loaded(loaded, device)
     values, perm = frame_in_model_order(values, loaded)
     frames, context = prepare_frames(loaded, values)
-    recon = run_frames(loaded.model, frames, batch_size=batch_size)
+    recon = finite_frames(run_frames(loaded.model, frames, batch_size=batch_size), loaded)
     return in_input_order(frames_to_series(recon, context), perm)
 
 
@@ -169,12 +169,25 @@ def finite_codes(codes: np.ndarray, loaded: Any, first: int = 0) -> np.ndarray:
     ``first`` is the index of ``codes[0]`` in the whole series (a block's offset). NaN
     codes are no result: a model whose weights a diverged training blew up gives them.
     """
-    bad = np.flatnonzero(~np.isfinite(codes.reshape(len(codes), -1)).all(axis=1))
+    return _finite(codes, loaded, first, "its encoder gives NaN or infinite codes")
+
+
+def finite_frames(frames: np.ndarray, loaded: Any, first: int = 0) -> np.ndarray:
+    """Reconstructed ``frames`` if every value is finite, else one line naming the model and the first bad window.
+
+    The frames fed to the model are finite (gaps repaired, normalised), so a NaN or infinite
+    reconstruction is the model's: huge (finite) weights overflow float32.
+    """
+    return _finite(frames, loaded, first, "it reconstructs NaN or infinite values")
+
+
+def _finite(out: np.ndarray, loaded: Any, first: int, what: str) -> np.ndarray:
+    bad = np.flatnonzero(~np.isfinite(out.reshape(len(out), -1)).all(axis=1))
     if len(bad):
-        raise ValueError(f"{loaded.path or 'model'}: its encoder gives NaN or infinite codes (from window "
-                         f"{first + int(bad[0])}); weights blown up by a diverged training?")
-    return codes
+        raise ValueError(f"{loaded.path or 'model'}: {what} (from window {first + int(bad[0])}); weights blown up "
+                         "by a diverged training?")
+    return out
 
 
 __all__ = ["reconstruct_series", "encode_series", "prepare_frames", "run_frames", "frames_to_series", "frame_spec",
-           "FrameContext"]
+           "FrameContext", "finite_codes", "finite_frames"]
