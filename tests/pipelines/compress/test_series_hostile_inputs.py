@@ -66,6 +66,26 @@ def test_a_tsz_header_with_a_good_checksum_but_bad_fields_is_one_line(series_and
     assert "Traceback" not in result.output and not (tmp_path / "r.wav").exists()
 
 
+@pytest.mark.parametrize(("edit", "problem"), [
+    (lambda h: h.update(columns=["a", "a"]), "the column name 'a' is given twice"),  # a CSV kept one of them
+    (lambda h: h["time"].update(name="a"), "the time column's name 'a' is a channel's"),  # two columns 'a'
+    (lambda h: h["time"].update(step=1e308), "go beyond float64's range"),  # empty time cells
+    (lambda h: h["time"].update(kind="datetime64[ns]", start=2**61, step=2**61), "leave the years"),  # wrapped
+])
+def test_a_tsz_header_that_would_write_a_wrong_table_is_one_line(series_and_model, tmp_path, edit, problem):
+    good = tmp_path / "g.tsz"
+    assert CliRunner().invoke(cli, ["compress", str(series_and_model / "m.tsae"), str(series_and_model / "s.csv"),
+                                    "-o", str(good), "-q"]).exit_code == 0
+    data = good.read_bytes()
+    header = Reader(io.BytesIO(data), "g.tsz").header
+    edit(header)
+    (tmp_path / "bad.tsz").write_bytes(rewritten(data, header))
+    result = CliRunner().invoke(cli, ["decompress", str(tmp_path / "bad.tsz"), "-o", str(tmp_path / "r.csv")])
+    assert result.exit_code == 1 and "bad.tsz: corrupt .tsz header (" in result.output, result.output
+    assert problem in result.output and len(result.output.strip().splitlines()) == 1
+    assert "Traceback" not in result.output and not (tmp_path / "r.csv").exists()
+
+
 def test_blind_spot_layers_are_bounded(series_and_model, tmp_path):
     result = CliRunner().invoke(cli, ["smooth", str(series_and_model / "s.csv"), "-o", str(tmp_path / "sm.csv"),
                                       "-p", "layers=30"])

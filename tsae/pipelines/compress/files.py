@@ -174,13 +174,19 @@ def _time_column(stored: Any, samples: int) -> tuple[np.ndarray | None, str | No
     kinds = (int,) if dated else (int, float)
     if not (isinstance(start, kinds) and isinstance(step, kinds)) or isinstance(start, bool) or isinstance(step, bool):
         return None, None
+    last = max(samples - 1, 0)
     if dated:
         if max(abs(start), abs(step)) >= 2**62:
             return None, None
+        if abs(start + step * last) >= 2**63:  # Python integers: exact
+            raise ValueError(f"times of {samples} samples from {start} ns in steps of {step} ns leave the years "
+                             "nanoseconds can hold")
         time = (np.int64(start) + np.int64(step) * np.arange(samples, dtype=np.int64)).astype("datetime64[ns]")
     else:
         if not (math.isfinite(start) and math.isfinite(step)):
             return None, None
+        if not math.isfinite(float(start) + float(step) * last):
+            raise ValueError(f"times of {samples} samples from {start} in steps of {step} go beyond float64's range")
         time = float(start) + float(step) * np.arange(samples, dtype=np.float64)
         decimals = stored.get("decimals")
         if isinstance(decimals, int) and not isinstance(decimals, bool) and 0 <= decimals <= 15:
@@ -339,7 +345,12 @@ def _decompress(source: Path, out: Path, model: str | os.PathLike | None, progre
             with sample_bar(None, "decompress", progress, leave=False) as bar:
                 blocks = [bar.update(b.shape[1]) or b for b in iter_decompress(reader, code_model, layout)]
             values = np.concatenate(blocks, axis=1) if blocks else np.zeros((layout.channels, 0))
-            time, time_name = _time_column(reader.header.get("time"), values.shape[1])
+            try:
+                time, time_name = _time_column(reader.header.get("time"), values.shape[1])
+            except ValueError as error:
+                raise reader.fail(f"corrupt .tsz header ({error})") from None
+            if time_name is not None and time_name in layout.columns:
+                raise reader.fail(f"corrupt .tsz header (the time column's name {time_name!r} is a channel's)")
             meta = {"kind": "table", "columns": layout.columns or None, "time": time, "time_name": time_name}
             write_series(out, values, layout.sample_rate, meta, protect=protect)
             samples = values.shape[1]

@@ -223,6 +223,9 @@ def read_layout(reader: Reader, model: CodeModel) -> Layout:
     columns = header.get("columns") or []
     if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
         raise reader.fail("corrupt .tsz header (column names are not a list of text)")
+    repeated = next((c for i, c in enumerate(columns) if c in columns[:i]), None)
+    if repeated is not None:  # a table written from it would lose a channel
+        raise reader.fail(f"corrupt .tsz header (the column name {repeated!r} is given twice)")
     return Layout(channels, window, code_shape, block_samples, bounds, None if rate is None else float(rate),
                   columns if len(columns) == channels else [])
 
