@@ -268,3 +268,22 @@ def test_a_date_beyond_the_range_of_times_is_an_error_not_a_wrapped_time(tmp_pat
     rows[30] = "2262-04-10T00:00:00,3"  # the last day a time can hold is still one
     path.write_text("time,a\n" + "\n".join(rows) + "\n")
     assert str(read_table(path).time[30]) == "2262-04-10T00:00:00.000000000"
+
+
+def test_a_file_with_classic_mac_line_ends_is_read(tmp_path) -> None:
+    # lines ending in "\r" only: "line 1: new-line character seen in unquoted field - do you need to open the
+    # file in universal-newline mode?"
+    path = tmp_path / "mac.csv"
+    path.write_bytes(b"time,a,b\r" + b"".join(f"{i},{i % 3}.5,{i % 5}\r".encode() for i in range(30)))
+    table = read_table(path)
+    assert table.columns == ["a", "b"] and table.values.shape == (2, 30) and table.values[0, 4] == 1.5
+    path.write_bytes(b"a,b\r1,2\r3,x\r")
+    with pytest.raises(ValueError, match=r"mac\.csv: line 3, column 'b': not a number \('x'\)"):
+        read_table(path)
+
+
+def test_an_unnamed_column_is_not_named_as_another_column(tmp_path) -> None:
+    # the empty name became 'column1', and the file was refused for a "duplicate column name 'column1'"
+    path = tmp_path / "u.csv"
+    path.write_text("time,,column1\n" + "".join(f"{i},{i % 3},{i % 5}\n" for i in range(30)))
+    assert read_table(path).columns == ["column1_", "column1"]

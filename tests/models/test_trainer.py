@@ -181,3 +181,13 @@ def test_cuda_mixed_precision(windows) -> None:
         model = plugins.create_model(family, 3, 32, regularizer="contractive", **SMALL[family])
         result = train_model(model, windows[:64], TrainConfig(epochs=2, quiet=True, device="cuda"))
         assert result.device.startswith("cuda") and np.isfinite(result.best_val_loss)
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"lr": 1e300}, r"lr must be in \(0, 1e\+30\], got 1e\+300"),  # torch: "cannot be converted to type float"
+    ({"lr": 0.0}, r"lr must be in \(0, 1e\+30\]"),
+    ({"weight_decay": 1e39}, r"weight_decay must be in \[0, 1e\+30\]"),
+])
+def test_rates_an_optimizer_cannot_hold_are_refused_by_name(settings, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**settings)

@@ -455,11 +455,12 @@ def _encoding(path: Path, compression: str | None = None) -> str:
     return "utf-8-sig" if utf8 else "latin-1"
 
 
-def _open_text(path: Path, encoding: str, compression: str | None = None) -> TextIO:
+def _open_text(path: Path, encoding: str, compression: str | None = None, newline: str = "\n") -> TextIO:
     # newline="\n": lines end at "\n" only, as io.StringIO split them when the whole text was read at once
+    # ("\r" for a file with classic Mac line ends, which has no "\n")
     if compression is None:
-        return open(path, encoding=encoding, newline="\n")
-    return io.TextIOWrapper(cast(BinaryIO, _open_binary(path, compression)), encoding=encoding, newline="\n")
+        return open(path, encoding=encoding, newline=newline)
+    return io.TextIOWrapper(cast(BinaryIO, _open_binary(path, compression)), encoding=encoding, newline=newline)
 
 
 def _records(path: Path, handle: TextIO, dialect: Any) -> Iterator[tuple[int, list[str]]]:
@@ -636,6 +637,14 @@ def _is_data_row(cells: Sequence[str], decimal: str | None) -> bool:
                                               is not None) for c, is_number in zip(cells, numbers, strict=True))
 
 
+def _unnamed(index: int, given: set[str]) -> str:
+    """The name of an unnamed column at ``index``: ``column<index>``, with ``_`` added while a column has it."""
+    name = f"column{index}"
+    while name in given:
+        name += "_"
+    return name
+
+
 def _read_rows(path: Path, handle: TextIO, dialect: Any) -> Table:
     """The table of the rows of an open file, read :data:`READ_ROWS` rows at a time; errors in the order the
     whole-file reader told them: broken quotes, empty, no data rows, ragged rows, duplicate names, the time
@@ -653,7 +662,8 @@ def _read_rows(path: Path, handle: TextIO, dialect: Any) -> Table:
         header = [f"ch{i}" for i in range(len(first))]
         rows = chain([head], rows)
     else:
-        header = [c.strip() or f"column{i}" for i, c in enumerate(first)]
+        given = {c.strip() for c in first}
+        header = [c.strip() or _unnamed(i, given) for i, c in enumerate(first)]
     body = _body(path, rows, len(header))
     sample = list(islice(body, _KIND_ROWS))
     if not sample:
@@ -781,8 +791,10 @@ def read_table(path: str | os.PathLike) -> Table:
     try:
         with _decompressing(path, compression):
             with _open_text(path, encoding, compression) as handle:
-                dialect = _sniff_dialect(handle.read(8192), kind_suffix(path))
-            with _open_text(path, encoding, compression) as handle:
+                sample = handle.read(8192)
+                dialect = _sniff_dialect(sample, kind_suffix(path))
+            newline = "\r" if "\r" in sample and "\n" not in sample else "\n"
+            with _open_text(path, encoding, compression, newline) as handle:
                 table = _read_rows(path, handle, dialect)
     except OSError as error:
         raise _fail(path, f"cannot read ({error.strerror or error})") from None

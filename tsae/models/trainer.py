@@ -50,6 +50,10 @@ from tsae.models.inference import autocast
 _ACTIVATION_FACTOR = 64
 
 
+#: the largest learning rate and weight decay: torch's optimizers hold them as float32 (1e38 overflows there)
+_MAX_RATE = 1e30
+
+
 @dataclass
 class TrainConfig:
     """Settings of :func:`train_model`.
@@ -115,11 +119,13 @@ class TrainConfig:
             whole_number(name, getattr(self, name), low)
         if not (0.0 <= real_number("val_fraction", self.val_fraction) < 1.0):
             raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
-        if real_number("lr", self.lr) <= 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}")
+        if not 0 < real_number("lr", self.lr) <= _MAX_RATE:
+            raise ValueError(f"lr must be in (0, {_MAX_RATE:g}], got {self.lr}")
         for name in ("weight_decay", "min_delta"):
             if real_number(name, getattr(self, name)) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.weight_decay > _MAX_RATE:
+            raise ValueError(f"weight_decay must be in [0, {_MAX_RATE:g}], got {self.weight_decay}")
         if self.grad_clip is not None and real_number("grad_clip", self.grad_clip) <= 0:
             raise ValueError(f"grad_clip must be None or > 0, got {self.grad_clip}")
         if self.corruption not in ("gaussian", "mask", "both"):

@@ -70,7 +70,7 @@ class SettingRange:
     def __str__(self) -> str:
         if self.integer:  # as the loader's message writes it: [1, 1048576]
             return f"[{int(self.low)}, {int(self.high)}]"
-        return f"{'(' if self.low_open else '['}{self.low:g}, {self.high:g}]"
+        return f"{'(' if self.low_open else '['}{self.low:g}, {self.high:g}{']' if math.isfinite(self.high) else ')'}"
 
     def read(self, path: Path, value: Any) -> float:
         """The file's ``value``, checked, else :class:`ModelFileError` naming the file and the field."""
