@@ -46,7 +46,8 @@ def _threshold(value: str) -> str | float:
 def drift_options(command: Any) -> Any:
     """``--drift-rate`` and ``--drift-every``, the same on ``detect score`` and ``monitor``."""
     command = click.option("--drift-every", type=click.IntRange(min=1), default=None, metavar="N",
-                           help="Samples between drift updates [default: the detector's, else 50 windows].")(command)
+                           help="Samples between drift updates, at least 4 windows [default: the detector's, else 50 "
+                                "windows].")(command)
     return click.option("--drift-rate", type=FloatRange(0, 1), default=None, metavar="R",
                         help="Drift updates: the normalisation and score level move this fraction toward recent "
                              "normal samples, never during an alarm (0: off) [default: the detector's].")(command)

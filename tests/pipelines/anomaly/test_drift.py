@@ -140,3 +140,15 @@ def test_score_and_monitor_clis_apply_the_same_drift_updates(tmp_path, detector_
     assert records[-1]["drift_updates"] >= 5
     plain = Detector.load(detector_file, device="cpu").decision_function(drifting_series)
     assert np.abs(plain - batch).max() > 1e-3
+
+
+def test_drift_updates_from_fewer_than_four_windows_are_refused(detector, drifting_series) -> None:
+    # drift_every of 1.5 windows flagged 203 of 300 normal samples at drift_rate 1: a block's spread follows
+    # the signal's own ups and downs
+    too_few = 4 * detector.window_ - 1
+    with pytest.raises(ValueError, match=rf"drift_every={too_few} is shorter than 4 of the detector's windows"):
+        _with(detector, drift_rate=1.0, drift_every=too_few).decision_function(drifting_series)
+    with pytest.raises(ValueError, match="shorter than 4 of the detector's windows"):
+        Monitor(detector, drift_rate=0.5, drift_every=detector.window_)
+    scores = _with(detector, drift_rate=1.0, drift_every=4 * detector.window_).decision_function(drifting_series)
+    assert np.isfinite(scores).all()

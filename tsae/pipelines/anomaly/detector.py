@@ -108,6 +108,10 @@ class FitWarning(UserWarning):
 #: most training rows held out: enough for the normal levels, the self-check and the threshold, and the
 #: self-check's cost (seven scorings of the held-out rows) then stops growing with the series
 MAX_HELD_OUT = 20_000
+#: drift updates learn from blocks of at least this many windows: the mean and spread of a block of one window
+#: follow a periodic signal's cycle (drift_every of 1.5 windows flagged 203 of 300 normal samples at drift_rate 1)
+MIN_DRIFT_WINDOWS = 4
+
 #: held-out score peaks fewer than this are told at fit: the budget's tail is then extrapolated from one or two
 #: peaks and the scores' spread, with a wide margin (:mod:`~tsae.pipelines.anomaly.alarm_budget`)
 _FIT_PEAKS = 3
@@ -373,7 +377,8 @@ class Detector:
     drift_rate, drift_every
         Drift updates while scoring (:mod:`~tsae.pipelines.anomaly.drift`): every
         ``drift_every`` samples (None: 50 windows, enough samples for a stable mean and
-        standard deviation even of slow periodic signals) each sensor's normalisation and
+        standard deviation even of slow periodic signals; at least 4 windows, else scoring is a
+        ``ValueError``) each sensor's normalisation and
         the score level move the fraction ``drift_rate`` toward the recent normal samples
         (0, the default: off). Batch scoring and the monitor use it alike; the calibration
         at fit never does.
@@ -926,6 +931,11 @@ class Detector:
         if not rate:
             return core
         every = every or 50 * int(self.window_)
+        if every < MIN_DRIFT_WINDOWS * int(self.window_):
+            raise ValueError(f"drift_every={every} is shorter than {MIN_DRIFT_WINDOWS} of the detector's windows "
+                             f"({MIN_DRIFT_WINDOWS * int(self.window_)} samples): the mean and spread of so few "
+                             "samples follow the signal's own ups and downs, not its drift (normal data was flagged "
+                             "as a whole)")
         return DriftingCore(core, self.threshold_, self.event_gap, float(rate), int(every), self.calibration_mean_)
 
     def score_with_contributions(self, X: Any, device: Any = None) -> tuple[np.ndarray, np.ndarray]:
