@@ -122,7 +122,10 @@ def _scales(text: str) -> str | list[int]:
     if text.strip().lower() in ("auto", "none", ""):
         return "auto" if text.strip().lower() == "auto" else []
     try:
-        return [int(part) for part in text.split(",") if part.strip()]
+        lengths = [int(part) for part in text.split(",") if part.strip()]
+        if not lengths:
+            raise ValueError(text)
+        return lengths
     except ValueError:
         raise click.BadParameter(f"{text!r}: use auto, none or window lengths such as 16,64",
                                  param_hint="--scales") from None

@@ -284,3 +284,21 @@ def test_a_crafted_time_column_name_is_refused(detector_file, craft_model_file):
 
     with pytest.raises(ModelFileError, match="extra.time_column"):
         Detector.load(craft_model_file(detector_file, "crafted.tsae", header=mutate), device="cpu")
+
+
+def test_a_scale_asked_for_that_the_data_cannot_hold_is_told(tmp_path):
+    # --scales 100000 on 800 rows was dropped without a word; --scales , was read as none
+    from tsae.pipelines.anomaly.detector import FitWarning
+
+    x = np.sin(np.arange(600) / 5.0) + 0.05 * np.random.default_rng(0).normal(size=600)
+    with pytest.warns(FitWarning, match=r"scales: a window of 1000 samples needs 3 windows of training data"):
+        det = Detector(window=16, scales=[1000], epochs=1, device="cpu").fit(x)
+    assert [t.window for t in det._check().scales] == []
+    with warnings.catch_warnings(record=True) as told:
+        warnings.simplefilter("always")
+        Detector(window=16, epochs=1, device="cpu").fit(x[:100])  # the defaults that do not fit: left out quietly
+    assert not [w for w in told if "scales:" in str(w.message)]
+    path = tmp_path / "t.csv"
+    path.write_text("a\n" + "".join(f"{v}\n" for v in x))
+    result = CliRunner().invoke(cli, ["detect", "fit", str(path), "--scales", ",", "-o", str(tmp_path / "d.tsae")])
+    assert result.exit_code == 2 and "Invalid value for --scales: ','" in result.output

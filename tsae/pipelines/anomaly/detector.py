@@ -738,6 +738,9 @@ class Detector:
                 raise ValueError(f"scales: window length {length} must be >= 2")
             if length != window and length not in out and 3 * length <= n:
                 out.append(length)
+            elif 3 * length > n and wanted is self.scales:  # asked for by name, not one of the defaults
+                warnings.warn(f"scales: a window of {length} samples needs 3 windows of training data ({3 * length} "
+                              f"rows; the fit has {n}): left out", FitWarning, stacklevel=4)
         return out
 
     def _fixed_terms(self, state: DetectorState) -> tuple[str, ...] | None:
