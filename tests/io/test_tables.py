@@ -236,13 +236,17 @@ def test_a_pandas_csv_gives_one_channel_per_column(tmp_path) -> None:
     assert values.shape == (2, 50) and meta["columns"] == ["pressure", "flow"]
 
 
+def _dated(path: Path, times: dict[int, str]) -> Path:
+    """A table of 40 rows ``time,a`` with ISO times, the rows in ``times`` given those times instead."""
+    rows = [f"{times.get(i, f'2024-01-01T00:00:{i:02d}')},{i % 7}" for i in range(40)]
+    path.write_text("time,a\n" + "\n".join(rows) + "\n")
+    return path
+
+
 @pytest.mark.parametrize("number", ["1704067250", "0", "2.5", "-3"])
 def test_a_number_among_dates_in_the_time_column_is_an_error_naming_its_line(tmp_path, number: str) -> None:
     # numpy read "1704067250" as the year 1704067250 (written back as 2175-02-07T08:35:05), "0" as 1753-08-29
-    rows = [f"2024-01-01T00:00:{i:02d},{i % 7}" for i in range(40)]
-    rows[20] = f"{number},3"
-    path = tmp_path / "mixed.csv"
-    path.write_text("time,a\n" + "\n".join(rows) + "\n")
+    path = _dated(tmp_path / "mixed.csv", {20: number})
     with pytest.raises(ValueError, match=rf"mixed\.csv: time column 'time' is neither numbers nor dates "
                                          rf"\(line 22: '{number}'\)"):
         read_table(path)
@@ -258,15 +262,11 @@ def test_a_time_column_of_whole_numbers_stays_numbers(tmp_path) -> None:
 @pytest.mark.parametrize("date", ["3000-01-01T00:00:01", "1500-06-01"])
 def test_a_date_beyond_the_range_of_times_is_an_error_not_a_wrapped_time(tmp_path, date: str) -> None:
     # nanoseconds wrapped around: 3000-01-01T00:00:01 was read (and written back) as 1830-11-23T00:50:53.58
-    rows = [f"2024-01-01T00:00:{i:02d},{i % 7}" for i in range(40)]
-    rows[30] = f"{date},3"
-    path = tmp_path / "far.csv"
-    path.write_text("time,a\n" + "\n".join(rows) + "\n")
+    path = _dated(tmp_path / "far.csv", {30: date})
     with pytest.raises(ValueError, match=rf"far\.csv: time column 'time' is neither numbers nor dates \(line 32: "
                                          rf"'{date}' lies outside the days 1677-09-22 to 2262-04-10"):
         read_table(path)
-    rows[30] = "2262-04-10T00:00:00,3"  # the last day a time can hold is still one
-    path.write_text("time,a\n" + "\n".join(rows) + "\n")
+    _dated(path, {30: "2262-04-10T00:00:00"})  # the last day a time can hold is still one
     assert str(read_table(path).time[30]) == "2262-04-10T00:00:00.000000000"
 
 
