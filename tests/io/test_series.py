@@ -61,6 +61,7 @@ def _npy_header(shape: tuple[int, ...], descr: str = "<f8") -> bytes:
                             "but the file holds 64 bytes of data"),
     ((2, 1000), b"\0" * 800, "(16,000 bytes) but the file holds 800 bytes"),
     ((10**6, 10**6, 10**6), b"", "but the file holds 0 bytes"),
+    ((1000,), b"\0" * 16000, "(8,000 bytes) but the file holds 16,000 bytes"),  # was read as its first half
 ])
 def test_npy_header_is_checked_against_the_file_size(tmp_path, shape, data, match) -> None:
     path = tmp_path / "crafted.npy"

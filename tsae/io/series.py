@@ -45,7 +45,7 @@ def read_npy(path: Path, *, mmap: bool = False) -> np.ndarray:
     try:
         shape, dtype, held = _npy_header(path)
         needed = math.prod(shape) * dtype.itemsize
-        if not dtype.hasobject and needed <= held:
+        if not dtype.hasobject and needed == held:  # more bytes than declared: a header that lies (a wrong shape)
             with memory_for(path):
                 return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
     except (ValueError, OSError, EOFError) as error:
