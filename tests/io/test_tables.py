@@ -64,6 +64,10 @@ def test_write_read_round_trip(tmp_path) -> None:
     ("dup.csv", "a,a\n1,2\n", "duplicate column"),
     ("only_time.csv", "time\n1\n2\n", "no numeric data columns"),
     ("binary.csv", "\x00\x01\x02garbage", "binary"),
+    # control characters but no NUL (random bytes): "new-line character seen in unquoted field - do you need to
+    # open the file in universal-newline mode?"
+    ("noise.csv", "".join(chr(c) for c in np.random.default_rng(0).integers(1, 256, 300)), "binary"),
+    ("mixed_ends.csv", "a,b\n1,2\n3,4\r5,6\n7,8\n", "line 3: a lone carriage return (\\r) inside a line"),
     ("huge_cell.csv", "a,b\n1,2\n3," + "4" * 200_000 + "\n5,6\n", "line 3: a cell is longer than 131,072 characters"),
     # an unclosed quote swallows the rest of the file into one cell: the line where the reader gave up
     ("open_quote.csv", 'a,b\n1,2\n3,"4\n5,6\n' + "7," * 70_000 + "\n", "line 5: a cell is longer than 131,072"),

@@ -421,6 +421,10 @@ def _decompressing(path: Path, compression: str | None) -> Iterator[None]:
         raise _fail(path, f"not a valid {name} file ({error})") from None
 
 
+#: bytes no text table holds (control characters other than tab, line feed, carriage return, form feed...)
+_CONTROL_BYTES = (*range(0, 9), *range(14, 27), *range(28, 32))
+
+
 def _encoding(path: Path, compression: str | None = None) -> str:
     """The encoding of a table file: UTF-8 when all of it is, else latin-1 (which decodes any bytes).
 
@@ -450,7 +454,8 @@ def _encoding(path: Path, compression: str | None = None) -> str:
             utf8 = False
     if blank:
         raise _fail(path, "empty file")
-    if b"\x00" in head:
+    controls = sum(head.count(bytes([c])) for c in _CONTROL_BYTES)
+    if b"\x00" in head or controls > 0.01 * len(head):
         raise _fail(path, "not a text table (binary data)")
     return "utf-8-sig" if utf8 else "latin-1"
 
@@ -474,6 +479,8 @@ def _records(path: Path, handle: TextIO, dialect: Any) -> Iterator[tuple[int, li
         problem = str(error)
         if "field larger than field limit" in problem:
             problem = f"a cell is longer than {csv.field_size_limit():,} characters"
+        elif "new-line character seen in unquoted field" in problem:
+            problem = "a lone carriage return (\\r) inside a line (line ends mixed?)"
         raise _fail(path, f"line {reader.line_num}: {problem}") from None
 
 
