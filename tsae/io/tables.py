@@ -180,7 +180,7 @@ _OFFSET_ROWS = 1000
 
 #: a dotted date, day first (``01.02.2024`` is 1 February), perhaps with a time after a space
 _DOTTED = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})(?=$|[ T])")
-#: a cell that is a number, not a date (numpy would read a bare integer as a year)
+#: a cell that is a number, not a date (as an error tells it)
 _PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
@@ -207,7 +207,8 @@ def _parse_dates(cleaned: list[str]) -> np.ndarray | None:
     Times with a UTC offset are read as the UTC instant they name (datetime64 has no time zones);
     :func:`read_table` warns about them, naming the file.
     """
-    if any(_PLAIN_NUMBER.match(c) for c in cleaned):  # numpy reads "1704067250" as a year, "0" as year 0
+    # every date has a "-" (ISO, dotted ones made ISO): numpy reads a bare number as a year ("1704067250", "0")
+    if any("-" not in c and c != "NaT" for c in cleaned):
         return None
     try:
         with warnings.catch_warnings():
