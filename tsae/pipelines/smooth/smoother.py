@@ -546,18 +546,40 @@ def _poisson_at_least(k: int, mean: float) -> float:
     return max(0.0, 1.0 - below)
 
 
+#: this many samples in a row more than 3 noise sigmas off on one side are a feature (a short pulse, the
+#: start of a step), whatever the lone-spike threshold: Student-t(3) noise puts three in a row there about
+#: once in 130,000 samples. Held within 3 sigmas as noise, pulses of 3-11 samples (5-10 sigmas) in t(3)
+#: noise lost more than half their height one time in four (error 0.163 -> 0.107 of the noise-free series)
+_RUN_SAMPLES = 3
+
+
+def _runs(s: np.ndarray, k: float, length: int) -> np.ndarray:
+    """Where ``s`` (residuals in noise sigmas) lies beyond ``k`` on one side for ``length`` samples in a row or more."""
+    out = np.zeros(len(s), dtype=bool)
+    for side in (1.0, -1.0):
+        edges = np.diff(np.r_[0, (side * s > k).astype(np.int8), 0])
+        starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+        long = ends - starts >= length
+        for start, end in zip(starts[long], ends[long], strict=True):
+            out[start:end] = True
+    return out
+
+
 def _without_outliers(r: np.ndarray, sigma: float, feature: float) -> np.ndarray:
     """``r`` as the edge guard reads it when the noise is heavy-tailed (``feature`` over 4 sigmas).
 
     Lone samples between 4 and ``feature`` sigmas off are noise outliers and set to 0; the
     others up to ``feature`` sigmas are held within 3 sigmas, so two outliers side by side do
-    not pass as a feature (with their neighbours) either.
+    not pass as a feature (with their neighbours) either. A run of :data:`_RUN_SAMPLES` or more
+    beyond 3 sigmas on one side is a feature and read as it is.
     """
     if feature <= _OUTLIER_SIGMAS:
         return r
-    a = np.abs(np.clip(r, -_R_LIMIT, _R_LIMIT)) / sigma
+    clipped = np.clip(r, -_R_LIMIT, _R_LIMIT) / sigma
+    a = np.abs(clipped)
     held = np.clip(r, -3.0 * sigma, 3.0 * sigma)
-    return np.where(a > feature, r, np.where(_lone(a, _OUTLIER_SIGMAS), 0.0, held))
+    kept = (a > feature) | _runs(clipped, 3.0, _RUN_SAMPLES)
+    return np.where(kept, r, np.where(_lone(a, _OUTLIER_SIGMAS), 0.0, held))
 
 
 def _combine(z: np.ndarray, pred: np.ndarray, sigma: float, edge_guard: bool, half: int = _GUARD_HALF,
