@@ -510,31 +510,90 @@ def _feature_sigmas(r: np.ndarray, sigma: float) -> float:
     the samples are more than 4 sigmas off by chance, one at a time: lone samples between 3 and
     4 sigmas off are counted (a real spike lies far beyond, a step's corner is two samples), and
     when they are many times what a Gaussian gives, the tail is taken as a power law through the
-    counts of lone samples beyond 3 and 4 sigmas and the threshold is where it holds
+    lone samples beyond 3 sigmas (:func:`_tail_slope`) and the threshold is where it holds
     :data:`_TAIL_SAMPLES` samples, or lower where a band (or two neighbouring bands) of lone samples
     below it holds far more than that tail gives (real spikes, :data:`_EXCESS_P`).
 
-    Sharp parts of a real series that the prediction misses (in light Gaussian noise) give such
-    a tail too, but their errors also widen the residuals' body: the tail is taken as the noise's
-    only while the body is as narrow as the noise's (:data:`_BODY`), as heavy-tailed noise's is.
+    The noise is read where the prediction follows the signal (:func:`_followed`): near a step's
+    edge that it smears, its residuals are the signal's, not the noise's. Sharp parts of a real
+    series that the prediction misses (in light Gaussian noise) give a tail too, but their errors
+    also widen the residuals' body: the tail is taken as the noise's only while the body is as
+    narrow as the noise's (:data:`_BODY`), as heavy-tailed noise's is.
     """
     if sigma <= 0 or len(r) < 3:
         return _OUTLIER_SIGMAS
     a = np.abs(np.clip(r, -_R_LIMIT, _R_LIMIT)) / sigma
-    n3, n4 = int(_lone(a, 3.0).sum()), int(_lone(a, _OUTLIER_SIGMAS).sum())
-    if n3 - n4 <= max(_MIN_BAND, _BAND_FACTOR * _GAUSS_BAND * len(r)) or np.mean(a < 1.0) < _BODY * _GAUSS_BODY:
+    lone = _lone(a, 3.0)
+    followed = _followed(a, lone)
+    a_followed, lone = a[followed], lone[followed]
+    n3, n4 = int(lone.sum()), int((lone & (a_followed > _OUTLIER_SIGMAS)).sum())
+    if (n3 - n4 <= max(_MIN_BAND, _BAND_FACTOR * _GAUSS_BAND * len(a_followed))
+            or np.mean(a_followed < 1.0) < _BODY * _GAUSS_BODY):
         return _OUTLIER_SIGMAS
-    slope = math.log(n3 / max(n4, 1)) / math.log(_OUTLIER_SIGMAS / 3.0)
+    x = a_followed[lone]
+    beyond = x[x > _OUTLIER_SIGMAS]
+    threshold, band = _threshold(n3, _tail_slope(x), beyond)
+    for _ in range(_TAIL_REFITS):
+        if not band:
+            break
+        # the samples beyond a band of real spikes are features: the noise's tail is fitted without them
+        # (they made it flatter, and a band of spikes below it seemed less out of place)
+        noise = x[x <= threshold]
+        lower, band = _threshold(len(noise), _tail_slope(noise), beyond)
+        if lower >= threshold:
+            break
+        threshold = lower
+    return threshold
+
+
+#: refits of the tail without the spikes found beyond a band
+_TAIL_REFITS = 3
+
+
+def _threshold(n3: int, slope: float, beyond: np.ndarray) -> tuple[float, bool]:
+    """The lone-spike threshold for ``n3`` lone samples beyond 3 sigmas whose tail falls with ``slope``
+    (:func:`_tail_slope`), those beyond 4 sigmas at ``beyond``; and whether a band of real spikes set it."""
     feature = max(_OUTLIER_SIGMAS, 3.0 * (n3 / _TAIL_SAMPLES) ** (1.0 / slope))
-    beyond = a[_lone(a, _OUTLIER_SIGMAS)]
     lo = _OUTLIER_SIGMAS
     while lo * _BIN_RATIO < feature:  # the lowest band holding far more lone samples than the tail gives
         for hi in (lo * _BIN_RATIO, min(feature, lo * _BIN_RATIO**2)):
             expected = n3 * ((3.0 / lo) ** slope - (3.0 / hi) ** slope)
             if _poisson_at_least(int(((beyond > lo) & (beyond <= hi)).sum()), expected) < _EXCESS_P:
-                return lo
+                return lo, True
         lo *= _BIN_RATIO
-    return feature
+    return feature, False
+
+
+def _followed(a: np.ndarray, lone: np.ndarray, half: int = _GUARD_HALF) -> np.ndarray:
+    """Where the prediction follows the signal: the residuals' power over ``2*half+1`` samples, ``lone``
+    samples (noise outliers or spikes) left out, within 4 noise sigmas squared (``a``: absolute residuals in
+    noise sigmas). Around a step that the prediction smears it is above; heavy-tailed noise alone leaves
+    about 2 % of the samples out."""
+    power = _local_mean(np.square(np.where(lone, 0.0, np.minimum(a, _A_LIMIT))), half)
+    return power <= 4.0
+
+
+#: absolute residuals held below this many noise sigmas before squaring (a glitch's square overflowed)
+_A_LIMIT = 1e6
+#: flatter tails are taken as this one (a Cauchy tail's is 1), so the threshold stays finite
+_MIN_SLOPE = 0.5
+#: the power-law tail is fitted to the lone samples between 3 and this many noise sigmas; those beyond count
+#: as beyond it (censored), whatever their height
+_TAIL_TOP = 9.0
+
+
+def _tail_slope(x: np.ndarray) -> float:
+    """The exponent ``s`` of a power-law tail ``P(X > x) ~ x^-s`` through ``x`` (lone residuals beyond 3 sigmas).
+
+    The maximum-likelihood (Hill) estimate with the values above :data:`_TAIL_TOP` censored there:
+    ``log(x / 3)`` is exponential with rate ``s``. Over 100 draws of Student-t(2) noise its middle 80 %
+    spanned 1.67-2.19, where the slope through two counts (beyond 3 and beyond 4 sigmas) spanned 1.43-2.28:
+    with a slope too steep, the noise's samples at 13-30 sigmas passed for a band of real spikes and were
+    kept (one draw: error 0.67 of the signal's spread against 0.085).
+    """
+    below = int(np.sum(x <= _TAIL_TOP))
+    logs = float(np.sum(np.log(np.minimum(x, _TAIL_TOP) / 3.0)))
+    return max(_MIN_SLOPE, max(below, 1) / max(logs, 1e-12))
 
 
 def _poisson_at_least(k: int, mean: float) -> float:
