@@ -512,7 +512,9 @@ def _feature_sigmas(r: np.ndarray, sigma: float) -> float:
     when they are many times what a Gaussian gives, the tail is taken as a power law through the
     lone samples beyond 3 sigmas (:func:`_tail_slope`) and the threshold is where it holds
     :data:`_TAIL_SAMPLES` samples, or lower where a band (or two neighbouring bands) of lone samples
-    below it holds far more than that tail gives (real spikes, :data:`_EXCESS_P`).
+    below it holds far more than that tail gives (real spikes, :data:`_EXCESS_P`). Gaussian noise with a
+    share of wider outliers puts few lone samples between 3 and 4 sigmas but many between 4 and 9: its
+    threshold comes from a wider Gaussian fitted to those (:func:`_wide_threshold`).
 
     The noise is read where the prediction follows the signal (:func:`_followed`): near a step's
     edge that it smears, its residuals are the signal's, not the noise's. Sharp parts of a real
@@ -527,10 +529,15 @@ def _feature_sigmas(r: np.ndarray, sigma: float) -> float:
     followed = _followed(a, lone)
     a_followed, lone = a[followed], lone[followed]
     n3, n4 = int(lone.sum()), int((lone & (a_followed > _OUTLIER_SIGMAS)).sum())
-    if (n3 - n4 <= max(_MIN_BAND, _BAND_FACTOR * _GAUSS_BAND * len(a_followed))
-            or np.mean(a_followed < 1.0) < _BODY * _GAUSS_BODY):
+    if np.mean(a_followed < 1.0) < _BODY * _GAUSS_BODY:
         return _OUTLIER_SIGMAS
     x = a_followed[lone]
+    if n3 - n4 <= max(_MIN_BAND, _BAND_FACTOR * _GAUSS_BAND * len(a_followed)):
+        wide = x[(x > _OUTLIER_SIGMAS) & (x <= _TAIL_TOP)]
+        if (len(wide) < max(_MIN_WIDE, _WIDE_FACTOR * _GAUSS_BEYOND * len(a_followed))
+                or np.sum(wide <= _WIDE_NEAR) < _NEAR_SHARE * np.sum(wide > _WIDE_NEAR)):
+            return _OUTLIER_SIGMAS
+        return _wide_threshold(x[x > _OUTLIER_SIGMAS])
     beyond = x[x > _OUTLIER_SIGMAS]
     threshold, band = _threshold(n3, _tail_slope(x), beyond)
     for _ in range(_TAIL_REFITS):
@@ -562,6 +569,56 @@ def _threshold(n3: int, slope: float, beyond: np.ndarray) -> tuple[float, bool]:
                 return lo, True
         lo *= _BIN_RATIO
     return feature, False
+
+
+#: a Gaussian's share of samples more than 4 sigmas off its mean
+_GAUSS_BEYOND = 6.334e-5
+#: Gaussian noise with a share of wider Gaussian outliers (a glitchy sensor) when at least this many lone
+#: samples (and this many times the Gaussian share) lie between 4 and :data:`_TAIL_TOP` sigmas: few lie
+#: between 3 and 4, so the noise passed for Gaussian and every outlier over 4 sigmas was kept as a spike
+#: (2 % of the samples 10 times wider: error 0.42 of the signal's spread, a Hampel filter's 0.07)
+_MIN_WIDE, _WIDE_FACTOR = 6, 20.0
+#: a wider Gaussian's outliers are densest just beyond 4 sigmas: for any scale, those within (4, 6] number at
+#: least 2/3 of those within (6, 9]; lone samples crowding one height beyond (a proportional channel's spikes at
+#: 6-9 sigmas) are real spikes, kept as in Gaussian noise, when fewer than this share lie within (4, 6]
+_WIDE_NEAR, _NEAR_SHARE = 6.0, 0.4
+#: the outliers' scale is fitted to the lone samples between 4 and this many sigmas
+_WIDE_FIT_TOP = 12.0
+_WIDE_SCALES = np.geomspace(1.5, 60.0, 120)
+
+
+def _wide_threshold(x: np.ndarray) -> float:
+    """The lone-spike threshold when the lone samples beyond 4 sigmas (``x``) are a wider Gaussian's outliers.
+
+    The outliers' scale ``k`` (in noise sigmas) is the maximum-likelihood fit of a Gaussian truncated to
+    (4, :data:`_WIDE_FIT_TOP`] to those there; the threshold is where that Gaussian leaves
+    :data:`_TAIL_SAMPLES` samples beyond, or lower where a band of lone samples holds far more than it
+    gives (real spikes, as in :func:`_threshold`).
+    """
+    fit = x[x <= _WIDE_FIT_TOP]
+    low, high = _OUTLIER_SIGMAS, _WIDE_FIT_TOP
+
+    def beyond(t: float, k: float) -> float:
+        return math.erfc(t / (k * math.sqrt(2.0)))
+
+    likelihood = [-0.5 * float(np.sum((fit / k) ** 2)) - len(fit) * math.log(k)
+                  - len(fit) * math.log(max(beyond(low, k) - beyond(high, k), 1e-300)) for k in _WIDE_SCALES]
+    k = float(_WIDE_SCALES[int(np.argmax(likelihood))])
+    outliers = len(fit) / max(1.0 - beyond(high, k) / beyond(low, k), 1e-12)  # lone samples beyond 4 sigmas
+
+    def expected(lo: float, hi: float) -> float:
+        return outliers * (beyond(lo, k) - beyond(hi, k)) / beyond(low, k)
+
+    feature = low
+    while expected(feature, math.inf) > _TAIL_SAMPLES and feature < _A_LIMIT:
+        feature *= 1.02
+    lo = low
+    while lo * _BIN_RATIO < feature:
+        for hi in (lo * _BIN_RATIO, min(feature, lo * _BIN_RATIO**2)):
+            if _poisson_at_least(int(((x > lo) & (x <= hi)).sum()), expected(lo, hi)) < _EXCESS_P:
+                return lo
+        lo *= _BIN_RATIO
+    return feature
 
 
 def _followed(a: np.ndarray, lone: np.ndarray, half: int = _GUARD_HALF) -> np.ndarray:
