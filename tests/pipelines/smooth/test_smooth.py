@@ -187,6 +187,19 @@ def test_gaussian_noise_with_wider_outliers_is_smoothed_over(share, wide, seeds)
         assert rmse(smooth(noisy, steps=0), truth) < 0.15 * truth.std(), seed
 
 
+def test_a_prediction_that_follows_nothing_leaves_the_threshold_gaussian_without_a_warning() -> None:
+    # a trained model far off the series: every residual lies in a stretch of large residual power, so no
+    # sample is left to read the noise on (numpy warned 'Mean of empty slice' through smooth --model)
+    import warnings
+
+    from tsae.pipelines.smooth.smoother import _feature_sigmas
+
+    r = 10.0 + np.random.default_rng(0).normal(size=500)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert _feature_sigmas(r, 1.0) == 4.0
+
+
 def test_the_odd_reflection_turns_about_the_ends_level_not_the_end_sample() -> None:
     from tsae.pipelines.smooth.smoother import _pad_odd
 

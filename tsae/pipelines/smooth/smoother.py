@@ -529,7 +529,7 @@ def _feature_sigmas(r: np.ndarray, sigma: float) -> float:
     followed = _followed(a, lone)
     a_followed, lone = a[followed], lone[followed]
     n3, n4 = int(lone.sum()), int((lone & (a_followed > _OUTLIER_SIGMAS)).sum())
-    if np.mean(a_followed < 1.0) < _BODY * _GAUSS_BODY:
+    if len(a_followed) < 3 or np.mean(a_followed < 1.0) < _BODY * _GAUSS_BODY:  # the prediction follows nothing
         return _OUTLIER_SIGMAS
     x = a_followed[lone]
     if n3 - n4 <= max(_MIN_BAND, _BAND_FACTOR * _GAUSS_BAND * len(a_followed)):
