@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -532,13 +532,13 @@ def _feature_sigmas(r: np.ndarray, sigma: float) -> float:
     if len(a_followed) < 3 or np.mean(a_followed < 1.0) < _BODY * _GAUSS_BODY:  # the prediction follows nothing
         return _OUTLIER_SIGMAS
     x = a_followed[lone]
+    beyond = x[x > _OUTLIER_SIGMAS]
     if n3 - n4 <= max(_MIN_BAND, _BAND_FACTOR * _GAUSS_BAND * len(a_followed)):
-        wide = x[(x > _OUTLIER_SIGMAS) & (x <= _TAIL_TOP)]
+        wide = beyond[beyond <= _TAIL_TOP]
         if (len(wide) < max(_MIN_WIDE, _WIDE_FACTOR * _GAUSS_BEYOND * len(a_followed))
                 or np.sum(wide <= _WIDE_NEAR) < _NEAR_SHARE * np.sum(wide > _WIDE_NEAR)):
             return _OUTLIER_SIGMAS
-        return _wide_threshold(x[x > _OUTLIER_SIGMAS])
-    beyond = x[x > _OUTLIER_SIGMAS]
+        return _wide_threshold(beyond)
     threshold, band = _threshold(n3, _tail_slope(x), beyond)
     for _ in range(_TAIL_REFITS):
         if not band:
@@ -561,14 +561,22 @@ def _threshold(n3: int, slope: float, beyond: np.ndarray) -> tuple[float, bool]:
     """The lone-spike threshold for ``n3`` lone samples beyond 3 sigmas whose tail falls with ``slope``
     (:func:`_tail_slope`), those beyond 4 sigmas at ``beyond``; and whether a band of real spikes set it."""
     feature = max(_OUTLIER_SIGMAS, 3.0 * (n3 / _TAIL_SAMPLES) ** (1.0 / slope))
+    band = _band_of_spikes(beyond, feature, lambda lo, hi: n3 * ((3.0 / lo) ** slope - (3.0 / hi) ** slope))
+    return (feature, False) if band is None else (band, True)
+
+
+def _band_of_spikes(beyond: np.ndarray, feature: float, expected: Callable[[float, float], float]) -> float | None:
+    """The lower edge of the lowest band (or two neighbouring bands, :data:`_BIN_RATIO` wide each) below
+    ``feature`` sigmas holding far more of the lone samples ``beyond`` 4 sigmas than the noise's tail gives
+    (``expected(lo, hi)`` of them between ``lo`` and ``hi``; Poisson probability under :data:`_EXCESS_P`):
+    real spikes. None if there is none."""
     lo = _OUTLIER_SIGMAS
-    while lo * _BIN_RATIO < feature:  # the lowest band holding far more lone samples than the tail gives
+    while lo * _BIN_RATIO < feature:
         for hi in (lo * _BIN_RATIO, min(feature, lo * _BIN_RATIO**2)):
-            expected = n3 * ((3.0 / lo) ** slope - (3.0 / hi) ** slope)
-            if _poisson_at_least(int(((beyond > lo) & (beyond <= hi)).sum()), expected) < _EXCESS_P:
-                return lo, True
+            if _poisson_at_least(int(((beyond > lo) & (beyond <= hi)).sum()), expected(lo, hi)) < _EXCESS_P:
+                return lo
         lo *= _BIN_RATIO
-    return feature, False
+    return None
 
 
 #: a Gaussian's share of samples more than 4 sigmas off its mean
@@ -610,15 +618,10 @@ def _wide_threshold(x: np.ndarray) -> float:
         return outliers * (beyond(lo, k) - beyond(hi, k)) / beyond(low, k)
 
     feature = low
-    while expected(feature, math.inf) > _TAIL_SAMPLES and feature < _A_LIMIT:
+    while expected(feature, math.inf) > _TAIL_SAMPLES and feature < _R_LIMIT:
         feature *= 1.02
-    lo = low
-    while lo * _BIN_RATIO < feature:
-        for hi in (lo * _BIN_RATIO, min(feature, lo * _BIN_RATIO**2)):
-            if _poisson_at_least(int(((x > lo) & (x <= hi)).sum()), expected(lo, hi)) < _EXCESS_P:
-                return lo
-        lo *= _BIN_RATIO
-    return feature
+    band = _band_of_spikes(x, feature, expected)
+    return feature if band is None else band
 
 
 def _followed(a: np.ndarray, lone: np.ndarray, half: int = _GUARD_HALF) -> np.ndarray:
@@ -626,12 +629,9 @@ def _followed(a: np.ndarray, lone: np.ndarray, half: int = _GUARD_HALF) -> np.nd
     samples (noise outliers or spikes) left out, within 4 noise sigmas squared (``a``: absolute residuals in
     noise sigmas). Around a step that the prediction smears it is above; heavy-tailed noise alone leaves
     about 2 % of the samples out."""
-    power = _local_mean(np.square(np.where(lone, 0.0, np.minimum(a, _A_LIMIT))), half)
-    return power <= 4.0
+    return _local_mean(_squared(np.where(lone, 0.0, a)), half) <= 4.0
 
 
-#: absolute residuals held below this many noise sigmas before squaring (a glitch's square overflowed)
-_A_LIMIT = 1e6
 #: flatter tails are taken as this one (a Cauchy tail's is 1), so the threshold stays finite
 _MIN_SLOPE = 0.5
 #: the power-law tail is fitted to the lone samples between 3 and this many noise sigmas; those beyond count
