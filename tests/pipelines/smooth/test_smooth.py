@@ -212,6 +212,17 @@ def test_many_spikes_of_one_height_in_gaussian_noise_are_kept_whole() -> None:
     assert 12.0 < _spread_scale(wide[wide > 4.0][:20]) < 35.0
 
 
+def test_the_spread_test_takes_absurd_heights_without_overflow() -> None:
+    # lone samples 1e300 noise sigmas off squared to inf in the scale's likelihood (numpy's overflow warning)
+    import warnings
+
+    from tsae.pipelines.smooth.smoother import _spread_scale
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert _spread_scale(np.array([5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 12.0, 1e200, 1e300])) is None
+
+
 def test_a_prediction_that_follows_nothing_leaves_the_threshold_gaussian_without_a_warning() -> None:
     # a trained model far off the series: every residual lies in a stretch of large residual power, so no
     # sample is left to read the noise on (numpy warned 'Mean of empty slice' through smooth --model)

@@ -657,8 +657,8 @@ _SPREAD_SCALES = np.geomspace(1.5, 1e4, 300)
 def _spread_scale(x: np.ndarray) -> float | None:
     """The scale of a wider Gaussian's outliers fitted to the lone samples beyond 4 sigmas (``x``) when they
     pass for them (:data:`_SPREAD_KS`), else None."""
+    x = np.sort(np.minimum(x, 100.0 * _SPREAD_SCALES[-1]))  # beyond every scale; squares stay finite
     k = _wide_scale(x, math.inf, _SPREAD_SCALES)
-    x = np.sort(x)
     shares = 1.0 - np.array([_gauss_beyond(v, k) for v in x]) / _gauss_beyond(_OUTLIER_SIGMAS, k)
     ranks = np.arange(1, len(x) + 1) / len(x)
     gap = max(float(np.max(ranks - shares)), float(np.max(shares - (ranks - 1.0 / len(x)))))
