@@ -16,10 +16,12 @@ best anchor), lag of the cross-correlation peak, and edge preservation on steps 
 spikes (RMSE within +-5 samples of each step/spike, and the share of step height
 retained across each edge).
 
-Noise shapes: sine, chirp, steps and spikes under Student-t noise (2 and 3 degrees of
-freedom), Laplace noise, multiplicative noise (proportional to the level) and Poisson counts
-at a few mean rates (the rate is the truth); beside the anchors, a centred moving median
-with its window chosen by leave-one-out CV of the absolute error.
+Noise shapes: sine, chirp, steps, spikes and ECG-like beats under Student-t noise (2 and 3
+degrees of freedom), Laplace noise, multiplicative noise (proportional to the level), Poisson
+counts at a few mean rates (the rate is the truth) and a glitchy sensor's noise (Gaussian, a
+share of its samples several times wider: 2 % x10, 1 % x20); beside the anchors, a centred
+moving median with its window chosen by leave-one-out CV of the absolute error, and a Hampel
+filter followed by the cross-validated Savitzky-Golay filter.
 
 Glitches: the same signals with a few isolated sensor glitches (single samples and one
 burst of three, 10 to 10,000 times the signal's spread), which are not part of the truth;
@@ -319,7 +321,8 @@ def shaped_noise(shape: str, truth: np.ndarray, rng: np.random.Generator) -> tup
     standard deviation ``SHAPE_LEVEL * std(truth)`` and ``t2`` (infinite variance) that scale.
     ``mult`` shifts the truth to be positive and multiplies it by ``1 + SHAPE_LEVEL`` times
     Gaussian noise (noise proportional to the level). ``poisson<r>`` draws counts whose rate,
-    the truth, is the signal mapped to ``[0.2 r, 1.8 r]``.
+    the truth, is the signal mapped to ``[0.2 r, 1.8 r]``. ``wide<p>x<w>`` is Gaussian noise of
+    standard deviation ``SHAPE_LEVEL * std(truth)`` with ``p`` % of its samples ``w`` times wider.
     """
     s = SHAPE_LEVEL * truth.std()
     n = len(truth)
@@ -332,6 +335,9 @@ def shaped_noise(shape: str, truth: np.ndarray, rng: np.random.Generator) -> tup
     if shape == "mult":
         level = truth - truth.min() + 0.5 * truth.std()
         return level, level * (1 + SHAPE_LEVEL * rng.normal(size=n))
+    if shape.startswith("wide"):  # "wide<percent>x<width>": that share of the samples that many times wider
+        share, width = (float(v) for v in shape[len("wide"):].split("x"))
+        return truth, truth + s * np.where(rng.random(n) < share / 100, width, 1.0) * rng.normal(size=n)
     if shape.startswith("poisson"):
         r = float(shape[len("poisson"):])
         span = truth.max() - truth.min()
@@ -342,12 +348,13 @@ def shaped_noise(shape: str, truth: np.ndarray, rng: np.random.Generator) -> tup
 
 def run_noise_shapes(n: int, seeds: int, first_seed: int = 0) -> None:
     """Smoothing under heavy-tailed, level-dependent and count noise (see :func:`shaped_noise`)."""
-    methods = ["tsae", "savgol", "lowess", "movavg", "movmed"]
-    kinds = ["sine", "chirp", "steps", "spikes"]
-    shapes = ["t2", "t3", "laplace", "mult"] + [f"poisson{r:g}" for r in COUNT_RATES]
+    methods = ["tsae", "savgol", "lowess", "movavg", "movmed", "hampel_sg"]
+    kinds = ["sine", "chirp", "steps", "spikes", "ecg"]
+    # new shapes go last: each shape's draws are seeded by its place in this list
+    shapes = ["t2", "t3", "laplace", "mult"] + [f"poisson{r:g}" for r in COUNT_RATES] + ["wide2x10", "wide1x20"]
     print(f"\n## Noise shapes: RMSE to the truth / std(truth), n={n}, mean of {seeds} seed(s); additive noise "
-          f"at {SHAPE_LEVEL} (t2: scale), counts' truth is the rate")
-    head = f"{'signal':<10}{'noise':>10} " + " ".join(f"{m:>8}" for m in methods) + f" {'tsae/best':>10}"
+          f"at {SHAPE_LEVEL} (t2: scale; wide<p>x<w>: p % of the samples w times wider), counts' truth is the rate")
+    head = f"{'signal':<10}{'noise':>10} " + " ".join(f"{m:>9}" for m in methods) + f" {'tsae/best':>10}"
     print(head)
     print("-" * len(head))
     ratios: dict[str, list[float]] = {s: [] for s in shapes}
@@ -361,7 +368,7 @@ def run_noise_shapes(n: int, seeds: int, first_seed: int = 0) -> None:
                     errs[m].append(rmse(smoothed(m, noisy), truth) / truth.std())
             r = {m: float(np.mean(v)) for m, v in errs.items()}
             ratios[shape].append(r["tsae"] / min(r[m] for m in methods[1:]))
-            print(f"{kind:<10}{shape:>10} " + " ".join(f"{r[m]:>8.4f}" for m in methods)
+            print(f"{kind:<10}{shape:>10} " + " ".join(f"{r[m]:>9.4f}" for m in methods)
                   + f" {ratios[shape][-1]:>10.3f}")
     every = [x for v in ratios.values() for x in v]
     print(f"tsae lowest RMSE in {sum(x < 1 for x in every)}/{len(every)} cases; geometric-mean ratio to the best "

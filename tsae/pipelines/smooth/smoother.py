@@ -523,7 +523,8 @@ def _feature_sigmas(r: np.ndarray, sigma: float) -> float:
     edge that it smears, its residuals are the signal's, not the noise's. Sharp parts of a real
     series that the prediction misses (in light Gaussian noise) give a tail too, but their errors
     also widen the residuals' body: the tail is taken as the noise's only while the body is as
-    narrow as the noise's (:data:`_BODY`), as heavy-tailed noise's is.
+    narrow as the noise's (:data:`_BODY`), as heavy-tailed noise's is, or, where it is wider, when the lone
+    samples beyond 4 sigmas are a much wider Gaussian's outliers (a glitchy sensor on a series of sharp beats).
     """
     if sigma <= 0 or len(r) < 3:
         return _OUTLIER_SIGMAS
@@ -532,21 +533,23 @@ def _feature_sigmas(r: np.ndarray, sigma: float) -> float:
     followed = _followed(a, lone)
     a_followed, lone = a[followed], lone[followed]
     n3, n4 = int(lone.sum()), int((lone & (a_followed > _OUTLIER_SIGMAS)).sum())
-    if len(a_followed) < 3 or np.mean(a_followed < 1.0) < _BODY * _GAUSS_BODY:  # the prediction follows nothing
+    if len(a_followed) < 3:  # the prediction follows nothing
         return _OUTLIER_SIGMAS
     x = a_followed[lone]
     beyond = x[x > _OUTLIER_SIGMAS]
-    if n3 - n4 <= max(_MIN_BAND, _BAND_FACTOR * _GAUSS_BAND * len(a_followed)):
-        many = _WIDE_FACTOR * _GAUSS_BEYOND * len(a_followed)
+    few_near = n3 - n4 <= max(_MIN_BAND, _BAND_FACTOR * _GAUSS_BAND * len(a_followed))
+    many = _WIDE_FACTOR * _GAUSS_BEYOND * len(a_followed)
+    if np.mean(a_followed < 1.0) < _BODY * _GAUSS_BODY:
+        # the prediction misses sharp parts (beats, smeared steps): only lone samples far beyond 4 sigmas, spread as
+        # a wider Gaussian's outliers are, are read as the noise's
+        return _spread_threshold(beyond, many) if few_near else _OUTLIER_SIGMAS
+    if few_near:
         wide = beyond[beyond <= _TAIL_TOP]
         if (len(wide) >= max(_MIN_WIDE, many)
                 and np.sum(wide <= _WIDE_NEAR) >= _NEAR_SHARE * np.sum(wide > _WIDE_NEAR)):
             return _wide_threshold(beyond)
         # few between 4 and 9 sigmas: much wider outliers, or real spikes (a band of heights) kept as features
-        scale = _spread_scale(beyond) if len(beyond) >= max(_MIN_SPREAD, many) else None
-        if scale is None:
-            return _OUTLIER_SIGMAS
-        return _wide_threshold(beyond, scale)
+        return _spread_threshold(beyond, many)
     threshold, band = _threshold(n3, _tail_slope(x), beyond)
     for _ in range(_TAIL_REFITS):
         if not band:
@@ -652,6 +655,13 @@ _MIN_SPREAD = 8
 #: spikes of 3-5 units, a band 5/3 wide, 8 or more of them) never did in 300 draws each
 _SPREAD_KS = 0.9
 _SPREAD_SCALES = np.geomspace(1.5, 1e4, 300)
+
+
+def _spread_threshold(x: np.ndarray, many: float) -> float:
+    """The lone-spike threshold set by much wider outliers (:func:`_spread_scale`) among the lone samples beyond 4
+    sigmas (``x``, at least :data:`_MIN_SPREAD` and ``many`` of them), else 4."""
+    scale = _spread_scale(x) if len(x) >= max(_MIN_SPREAD, many) else None
+    return _OUTLIER_SIGMAS if scale is None else _wide_threshold(x, scale)
 
 
 def _spread_scale(x: np.ndarray) -> float | None:
