@@ -103,7 +103,10 @@ def smooth_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], adv
         def predict(zs: np.ndarray, xs: np.ndarray) -> np.ndarray:
             return predictor(zs)
     pred = predict(z, first)
-    features = np.array([_feature_sigmas(zc - pc, s) for zc, pc, s in zip(z, pred, sigmas, strict=True)])
+    if model is None:
+        features = predictor.final_features(z, pred)
+    else:
+        features = np.array([_feature_sigmas(zc - pc, s) for zc, pc, s in zip(z, pred, sigmas, strict=True)])
     powers = np.array([_typical_power(zc, pc, s, f) for zc, pc, s, f in zip(z, pred, sigmas, features, strict=True)])
     del first, z, pred
     n_missing = 0

@@ -869,6 +869,16 @@ class Predictor:
             z = np.where(heavy[:, None], pred + np.clip(r, -huber, huber), z)
         return np.where(outliers, pred, z) if outliers.any() else z
 
+    def final_features(self, z: np.ndarray, pred: np.ndarray) -> np.ndarray:
+        """The lone-spike thresholds (sigmas, per channel) of the blend of ``z`` with this predictor's ``pred``.
+
+        Measured on ``pred`` (:func:`_feature_sigmas`), never below those of the first prediction:
+        where a network followed a glitchy sensor's wide outliers part of the way, their heights left
+        off its prediction no longer pass for noise, yet they were noise on the first prediction.
+        """
+        final = np.array([_feature_sigmas(zc - pc, float(s)) for zc, pc, s in zip(z, pred, self.sigmas, strict=True)])
+        return np.maximum(final, self.features)
+
     def __call__(self, z: np.ndarray) -> np.ndarray:
         """The prediction of normalised, gap-free channels ``(C, m)``."""
         cleaned = _fill_channels(z, self.bounds)
@@ -1026,13 +1036,15 @@ def smooth(
             loaded = _loaded(model, device)
             recon = reconstruct_series(loaded, known_layout(filled))
             pred = normalised(np.asarray(recon, dtype=np.float64).reshape(c, n), center, scale)
+            features = None
         else:
-            pred, _ = self_supervised(z, edge_guard=edge_guard, seed=seed, max_seconds=max_seconds, steps=steps,
-                                      params=params, sigmas=sigmas)
+            pred, predictor = self_supervised(z, edge_guard=edge_guard, seed=seed, max_seconds=max_seconds,
+                                              steps=steps, params=params, sigmas=sigmas)
+            features = predictor.final_features(z, pred)
         log_sigmas = log_noise_levels(filled, kinds)
         settled = skew_outliers(z, pred, sigmas, raw, kinds, log_sigmas, center, scale) if edge_guard else None
         out = blend(filled, z, pred, scale, 1.0 if uneven else strength, edge_guard=edge_guard, sigmas=sigmas,
-                    settled=settled)
+                    features=features, settled=settled)
         if uneven:
             out = back_from_even_scale(out, filled, raw, kinds, log_sigmas, strength)
     out[missing] = np.nan
