@@ -97,7 +97,7 @@ def smooth_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], adv
             return normalised(recon, center, scale)
     else:
         _, predictor = self_supervised(z, edge_guard=edge_guard, seed=seed, max_seconds=max_seconds, steps=steps,
-                                       params=params, sigmas=sigmas)
+                                       params=params, sigmas=sigmas, skewed=kinds != ADDITIVE)
         context = predictor.reach + _GUARD_HALF + 1
 
         def predict(zs: np.ndarray, xs: np.ndarray) -> np.ndarray:
