@@ -142,7 +142,7 @@ def test_student_t2_noise_is_not_taken_for_a_band_of_spikes() -> None:
     # eval_smooth's noise-shape draw of seed 800: the tail's slope from two counts (beyond 3 and 4 sigmas) came
     # out 2.5 where Student-t(2)'s is about 2, so its samples at 13-30 sigmas seemed too many for the tail and
     # were kept as a band of real spikes (threshold 13.5 sigmas): error 0.67 of the signal's spread, 0.085 now
-    from tsae.pipelines.smooth.smoother import _feature_sigmas
+    from tsae.pipelines.smooth.noise_tail import _feature_sigmas
 
     rng = np.random.default_rng(5000 * 800 + 13)
     n = 2000
@@ -251,7 +251,7 @@ def test_the_final_blend_keeps_the_outliers_the_first_prediction_found() -> None
 def test_many_spikes_of_one_height_in_gaussian_noise_are_kept_whole() -> None:
     # 20 spikes 3-5 units high lie at one band of heights: not a wider Gaussian's outliers (the
     # Kolmogorov-Smirnov test of _spread_scale), so each is kept as a feature
-    from tsae.pipelines.smooth.smoother import _spread_scale
+    from tsae.pipelines.smooth.noise_tail import _spread_scale
 
     rng = np.random.default_rng(11)
     n = 4000
@@ -272,7 +272,7 @@ def test_the_spread_test_takes_absurd_heights_without_overflow() -> None:
     # lone samples 1e300 noise sigmas off squared to inf in the scale's likelihood (numpy's overflow warning)
     import warnings
 
-    from tsae.pipelines.smooth.smoother import _spread_scale
+    from tsae.pipelines.smooth.noise_tail import _spread_scale
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -284,7 +284,7 @@ def test_a_prediction_that_follows_nothing_leaves_the_threshold_gaussian_without
     # sample is left to read the noise on (numpy warned 'Mean of empty slice' through smooth --model)
     import warnings
 
-    from tsae.pipelines.smooth.smoother import _feature_sigmas
+    from tsae.pipelines.smooth.noise_tail import _feature_sigmas
 
     r = 10.0 + np.random.default_rng(0).normal(size=500)
     with warnings.catch_warnings():
@@ -327,7 +327,8 @@ def test_sharp_features_missed_in_light_gaussian_noise_are_not_taken_for_heavy_t
     # 0.1) leave many lone samples 3-4 sigmas off, as heavy-tailed noise does, and were dropped as noise
     # outliers (thresholds of 15-31 sigmas here); their errors also widen the residuals' body, which
     # heavy-tailed noise's is not
-    from tsae.pipelines.smooth.smoother import _combine, _feature_sigmas
+    from tsae.pipelines.smooth.noise_tail import _feature_sigmas
+    from tsae.pipelines.smooth.smoother import _combine
 
     rng = np.random.default_rng(0)
     n, sigma = 2000, 0.1

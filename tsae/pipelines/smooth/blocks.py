@@ -41,9 +41,8 @@ from tsae.pipelines.smooth.noise_scale import (
     on_even_scale,
     skew_outliers,
 )
+from tsae.pipelines.smooth.noise_tail import _GUARD_HALF, _feature_sigmas
 from tsae.pipelines.smooth.smoother import (
-    _GUARD_HALF,
-    _feature_sigmas,
     _typical_power,
     blend,
     check_budget,

@@ -39,6 +39,7 @@ import numpy as np
 
 from tsae.engine.preprocess import repair_missing
 from tsae.io.tables import whole_numbers
+from tsae.pipelines.smooth.noise_tail import _OUTLIER_SIGMAS, _lone
 
 __all__ = ["ADDITIVE", "COUNTS", "PROPORTIONAL", "noise_kinds", "to_even_noise", "from_even_noise", "on_even_scale",
            "log_noise_levels", "skew_outliers", "back_from_even_scale"]
@@ -190,8 +191,6 @@ def skew_outliers(z: np.ndarray, pred: np.ndarray, sigmas: np.ndarray, raw: np.n
     neighbours are within 3, and within 4 noise levels (``log_sigmas`` times the predicted level) of the
     predicted level on its own scale. Returns ``(C, n)`` booleans, or None without a proportional channel.
     """
-    from tsae.pipelines.smooth.smoother import _OUTLIER_SIGMAS, _lone  # that module imports this one
-
     proportional = np.flatnonzero(kinds == PROPORTIONAL)
     if proportional.size == 0:
         return None
