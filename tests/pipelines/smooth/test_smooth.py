@@ -293,7 +293,7 @@ def test_a_prediction_that_follows_nothing_leaves_the_threshold_gaussian_without
 
 
 def test_the_odd_reflection_turns_about_the_ends_level_not_the_end_sample() -> None:
-    from tsae.pipelines.smooth.smoother import _pad_odd
+    from tsae.pipelines.smooth.blind_spot import _pad_odd
 
     ramp = np.arange(50.0)
     z = ramp.copy()
@@ -518,7 +518,7 @@ def test_a_series_with_no_channels_is_named() -> None:
 
 def test_a_network_reaching_further_than_the_series_is_padded_to_its_reach() -> None:
     # layers=11 reads 2**11 samples each side: a series of 2000 got a short padding and np.stack failed
-    from tsae.pipelines.smooth.smoother import _pad_odd
+    from tsae.pipelines.smooth.blind_spot import _pad_odd
 
     z = np.array([1.0, 2.0, 4.0])
     np.testing.assert_array_equal(_pad_odd(z, 1), [0.0, 1.0, 2.0, 4.0, 6.0])  # within the series: odd reflection

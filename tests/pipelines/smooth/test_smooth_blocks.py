@@ -7,8 +7,9 @@ import pytest
 from tsae.io.blocks import open_source
 from tsae.io.series import read_series
 from tsae.pipelines.smooth import impute, impute_file, smooth, smooth_file
+from tsae.pipelines.smooth.blind_spot import BlindSpot
 from tsae.pipelines.smooth.blocks import smooth_blocks
-from tsae.pipelines.smooth.smoother import BlindSpot, self_supervised
+from tsae.pipelines.smooth.smoother import self_supervised
 
 from smooth_helpers import peak_rss_growth, rmse
 

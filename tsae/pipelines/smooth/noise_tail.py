@@ -7,7 +7,8 @@ there: a power-law tail (Student-t, Laplace noise), or a share of much wider Gau
 glitchy sensor). :func:`_noise_tail` tells which from the lone samples' heights and sets the
 threshold where the noise leaves almost nothing beyond, lower where a band of heights holds far
 more than the noise gives (real spikes of one height); :func:`_without_outliers` reads the
-residuals with the noise's outliers below it set aside.
+residuals with the noise's outliers below it set aside. The edge guard's test, where the residuals'
+local power is clearly above the noise (:func:`_left_alone`), is read on the same residuals.
 """
 from __future__ import annotations
 
@@ -44,6 +45,19 @@ def _local_mean(v: np.ndarray, half: int) -> np.ndarray:
 def _squared(r: np.ndarray) -> np.ndarray:
     """``r ** 2``, the residuals held within +-:data:`_R_LIMIT` first (a glitch's square overflowed)."""
     return np.square(np.clip(r, -_R_LIMIT, _R_LIMIT))
+
+
+def _local_power(r: np.ndarray, sigma: float, half: int = _GUARD_HALF) -> np.ndarray:
+    """The edge guard's residual power of each sample: the mean of ``r^2`` over ``2*half+1`` samples, or
+    ``r^2`` itself where one sample is more than 4 sigma off."""
+    r2 = _squared(r)
+    return np.maximum(_local_mean(r2, half), np.where(r2 > 16.0 * sigma * sigma, r2, 0.0))
+
+
+def _left_alone(z: np.ndarray, sigma: float, pred: np.ndarray) -> np.ndarray:
+    """Where the edge guard leaves the prediction ``pred`` of ``z`` (1-D, noise ``sigma``) alone
+    (see :func:`~tsae.pipelines.smooth.smoother._combine`)."""
+    return _local_power(z - pred, sigma) <= 4.0 * sigma * sigma
 
 
 #: a Gaussian's share of samples between 3 and 4 sigmas off its mean
