@@ -29,13 +29,16 @@ _model = click.option("--model", type=model_file, default=None,
 @click.option("--strength", type=FloatRange(0, 1), default=1.0, show_default=True,
               help="0 keeps the input, 1 smooths fully; values between blend.")
 @click.option("--no-edge-guard", is_flag=True, help="Smooth steps and spikes too (by default they are kept sharp).")
+@click.option("--spikes", type=click.Choice(["auto", "keep", "smooth"]), default="auto", show_default=True,
+              help="Lone samples far off the signal: auto keeps them as spikes unless they are the noise's own "
+                   "outliers; keep keeps every one; smooth smooths every one over (a glitchy sensor).")
 @_model
 @click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE", callback=key_values,
               help="Parameter of the self-taught blind_spot network (repeatable; see `tsae models blind_spot`).")
 @device_option
 @quiet_option
-def smooth_command(input: Path, output: Path, strength: float, no_edge_guard: bool, model: Path | None,
-                   params: dict[str, str], device: str, quiet: bool) -> None:
+def smooth_command(input: Path, output: Path, strength: float, no_edge_guard: bool, spikes: str,
+                   model: Path | None, params: dict[str, str], device: str, quiet: bool) -> None:
     """Smooth INPUT (CSV/TSV, also .gz/.bz2/.xz, .npy or audio), every channel, without shifting it in time.
 
     Without --model a small blind-spot autoencoder learns the signal from INPUT
@@ -46,11 +49,12 @@ def smooth_command(input: Path, output: Path, strength: float, no_edge_guard: bo
     Examples:
       tsae smooth sensors.csv -o sensors.smooth.csv
       tsae smooth noisy.wav -o smooth.wav --strength 0.7
+      tsae smooth glitchy.csv -o clean.csv --spikes smooth
     """
     from tsae.pipelines.smooth.files import smooth_file
 
     info = smooth_file(input, output, strength=strength, model=model, device=_device(device, model),
-                       edge_guard=not no_edge_guard, model_params=params, quiet=quiet)
+                       edge_guard=not no_edge_guard, spikes=spikes, model_params=params, quiet=quiet)
     echo_done(f"{output}: smoothed {info['samples']} samples x {info['channels']} channel(s) "
               f"in {info['seconds']:.1f} s", quiet)
 

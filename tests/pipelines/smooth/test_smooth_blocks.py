@@ -43,6 +43,17 @@ def test_a_file_within_one_block_is_exactly_smooth(tmp_path) -> None:
     assert np.array_equal(np.load(tmp_path / "s.npy"), smooth(values, steps=30), equal_nan=True)
 
 
+@pytest.mark.parametrize("spikes", ["keep", "smooth"])
+def test_the_block_path_takes_the_spikes_choice(tmp_path, spikes) -> None:
+    path, values = _two_channels(tmp_path, 2000)
+    values[0, 300] += 50.0  # a lone sample: kept by "keep", smoothed over by "smooth"
+    np.save(path, values)
+    blocks = _run_blocks(path, block=2000, steps=0, spikes=spikes)
+    whole = smooth(values, steps=0, spikes=spikes)
+    assert np.allclose(blocks, whole, rtol=0, atol=1e-9, equal_nan=True)
+    assert (whole[0, 300] > 40.0) == (spikes == "keep")
+
+
 def test_a_file_within_one_block_is_exactly_impute(tmp_path) -> None:
     path, values = _two_channels(tmp_path, 2000)
     impute_file(path, tmp_path / "i.npy", block=2000)

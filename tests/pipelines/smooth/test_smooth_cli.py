@@ -103,6 +103,18 @@ def test_refuses_to_overwrite_input_and_subprocess_has_no_traceback(gappy_csv) -
     assert gappy_csv.read_bytes() == before
 
 
+def test_spikes_choice_on_the_command_line(gappy_csv, tmp_path) -> None:
+    result = run("smooth", gappy_csv, "-o", tmp_path / "s.csv", "--spikes", "remove", "-q")
+    assert result.exit_code == 2 and "--spikes" in result.output and not (tmp_path / "s.csv").exists()
+    result = run("smooth", gappy_csv, "-o", tmp_path / "s.csv", "--spikes", "smooth", "-q")
+    assert result.exit_code == 0 and (tmp_path / "s.csv").exists()
+    from tsae.pipelines.smooth.files import smooth_file
+
+    with pytest.raises(ValueError, match="^spikes must be one of"):  # the choice's error, not the file's
+        smooth_file(gappy_csv, tmp_path / "t.csv", spikes="all")
+    assert not (tmp_path / "t.csv").exists()
+
+
 def test_options_that_would_be_ignored_are_refused(gappy_csv, tmp_path) -> None:
     # --device cuda without --model ran on the CPU without a word
     result = run("smooth", gappy_csv, "-o", tmp_path / "s.csv", "--device", "cuda", "-q")
@@ -117,7 +129,8 @@ def test_the_api_refuses_a_budget_or_parameters_it_would_ignore() -> None:
     for options, message in [({"steps": -1}, "steps must be a whole number >= 0, got -1"),
                              ({"max_seconds": float("nan")}, "max_seconds must be None or a number >= 0, got nan"),
                              ({"strength": "0.5"}, "strength must be a number within"),
-                             ({"model_params": {"hidden": 4}, "model": object()}, "a trained model brings its own")]:
+                             ({"model_params": {"hidden": 4}, "model": object()}, "a trained model brings its own"),
+                             ({"spikes": "remove"}, "spikes must be one of 'auto', 'keep', 'smooth', got 'remove'")]:
         with pytest.raises(ValueError, match=message):
             smooth(x, **options)
     assert checked_params({}, 1, object()) == {}

@@ -46,7 +46,9 @@ from tsae.pipelines.smooth.smoother import (
     _typical_power,
     blend,
     check_budget,
+    check_spikes,
     checked_params,
+    chosen_features,
     noise_sigma,
     normalisation,
     normalised,
@@ -63,7 +65,7 @@ IMPUTE_CONTEXT = 1024
 def smooth_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], advance: Callable[[int], None], *,
                   block: int = SMOOTH_BLOCK, learn: int | None = None, strength: float = 1.0, model: Any = None,
                   edge_guard: bool = True, steps: int = 150, max_seconds: float | None = 10.0, seed: int = 0,
-                  model_params: dict[str, Any] | None = None) -> int:
+                  model_params: dict[str, Any] | None = None, spikes: str = "auto") -> int:
     """Smooth ``source`` block by block into ``write``, learning from its first block (see the module notes).
 
     Returns the number of missing samples (NaN, left NaN as by :func:`~tsae.pipelines.smooth.smoother.smooth`).
@@ -74,6 +76,7 @@ def smooth_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], adv
     """
     n = source.n
     check_budget(steps, max_seconds, seed)
+    spikes = check_spikes(spikes)
     params = checked_params(model_params, source.channels, model)
     first = repair_missing(source.read(0, block if learn is None else learn))
     kinds = noise_kinds(first) if model is None else np.full(len(first), ADDITIVE)
@@ -96,14 +99,18 @@ def smooth_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], adv
             return normalised(recon, center, scale)
     else:
         _, predictor = self_supervised(z, edge_guard=edge_guard, seed=seed, max_seconds=max_seconds, steps=steps,
-                                       params=params, sigmas=sigmas, skewed=kinds != ADDITIVE)
+                                       params=params, sigmas=sigmas, skewed=kinds != ADDITIVE,
+                                       spikes=spikes)
         context = predictor.reach + _GUARD_HALF + 1
 
         def predict(zs: np.ndarray, xs: np.ndarray) -> np.ndarray:
             return predictor(zs)
     pred = predict(z, first)
+    chosen = chosen_features(spikes, len(z))
     if model is None:
         features = predictor.final_features(z, pred)
+    elif chosen is not None:
+        features = chosen
     else:
         features = np.array([_feature_sigmas(zc - pc, s) for zc, pc, s in zip(z, pred, sigmas, strict=True)])
     powers = np.array([_typical_power(zc, pc, s, f) for zc, pc, s, f in zip(z, pred, sigmas, features, strict=True)])

@@ -26,7 +26,7 @@ from tsae.io.series import read_series, write_series
 from tsae.pipelines.reconstruct.columns import in_input_order, in_model_order
 from tsae.pipelines.smooth.blocks import IMPUTE_BLOCK, SMOOTH_BLOCK, impute_blocks, smooth_blocks
 from tsae.pipelines.smooth.imputer import impute
-from tsae.pipelines.smooth.smoother import checked_params, smooth
+from tsae.pipelines.smooth.smoother import check_spikes, checked_params, smooth
 
 #: a block job: (source, write, advance) -> the input's missing samples
 _BlockJob = Callable[[SeriesSource, Callable[[np.ndarray], None], Callable[[int], None]], int]
@@ -101,6 +101,7 @@ def smooth_file(input: str | os.PathLike, output: str | os.PathLike, *, strength
     strength = check_fraction("strength", strength)
     loaded = _loaded_model(model, device)
     checked_params(kwargs.get("model_params"), 1, loaded)  # a bad parameter is its own error, not the file's
+    check_spikes(kwargs.get("spikes", "auto"))
 
     def blocks(source: SeriesSource, write: Callable[[np.ndarray], None], advance: Callable[[int], None]) -> int:
         return smooth_blocks(source, write, advance, block=block, strength=strength, model=loaded, **kwargs)

@@ -230,6 +230,28 @@ def _combine(z: np.ndarray, pred: np.ndarray, sigma: float, edge_guard: bool, ha
     return pred + gain * r
 
 
+#: what the edge guard does with lone samples far off the prediction: ``auto`` keeps them as spikes unless the
+#: noise's own tail reaches them (:func:`~tsae.pipelines.smooth.noise_tail._noise_tail`), ``keep`` keeps every one
+#: beyond 4 noise sigmas, ``smooth`` smooths every one over (a glitchy sensor: a Hampel filter's choice)
+SPIKES = ("auto", "keep", "smooth")
+#: the lone-spike threshold (noise sigmas) that ``spikes="smooth"`` sets: beyond any residual
+_EVERY_LONE_SAMPLE = float(_R_LIMIT)
+
+
+def check_spikes(spikes: Any) -> str:
+    """Refuse a ``spikes`` choice that is not one of :data:`SPIKES`."""
+    if not isinstance(spikes, str) or spikes not in SPIKES:
+        raise ValueError(f"spikes must be one of {', '.join(repr(v) for v in SPIKES)}, got {spikes!r}")
+    return spikes
+
+
+def chosen_features(spikes: str, channels: int) -> np.ndarray | None:
+    """The lone-spike thresholds (noise sigmas, per channel) that a ``spikes`` choice fixes; None for ``auto``."""
+    if spikes == "auto":
+        return None
+    return np.full(channels, _OUTLIER_SIGMAS if spikes == "keep" else _EVERY_LONE_SAMPLE)
+
+
 def check_budget(steps: Any, max_seconds: Any, seed: Any = 0) -> None:
     """Refuse a training budget that is not one: ``steps`` a whole number >= 0, ``max_seconds`` None or >= 0,
     ``seed`` a whole number >= 0 (below 2**64: torch's seeds are 64 bits)."""
@@ -292,17 +314,19 @@ class Predictor:
     heavy-tailed noise (``features`` over :data:`_HEAVY_SIGMAS`, :func:`_feature_sigmas` of the first prediction) has
     its samples below that lone-spike threshold held within ``huber`` noise sigmas (per channel, default
     :data:`_HUBER_SIGMAS`) of the prediction instead, and is refitted on them by each of ``refits`` in turn
-    before ``second``.
+    before ``second``. ``chosen`` says the thresholds were fixed by the user (:func:`chosen_features`), not measured.
     """
 
     def __init__(self, first: BlindSpot, second: BlindSpot | None, sigmas: np.ndarray, edge_guard: bool,
                  bounds: list[GlitchBounds], features: np.ndarray | None = None,
-                 refits: list[BlindSpot] | None = None, huber: np.ndarray | None = None) -> None:
+                 refits: list[BlindSpot] | None = None, huber: np.ndarray | None = None,
+                 chosen: bool = False) -> None:
         self.first, self.second, self.sigmas, self.edge_guard = first, second, sigmas, edge_guard
         self.bounds = bounds
         self.features = np.full(len(sigmas), _OUTLIER_SIGMAS) if features is None else features
         self.refits = refits or []
         self.huber = np.full(len(sigmas), _HUBER_SIGMAS) if huber is None else huber
+        self.chosen = chosen
 
     @property
     def reach(self) -> int:
@@ -325,7 +349,10 @@ class Predictor:
         Measured on ``pred`` (:func:`_feature_sigmas`), never below those of the first prediction:
         where a network followed a glitchy sensor's wide outliers part of the way, their heights left
         off its prediction no longer pass for noise, yet they were noise on the first prediction.
+        Thresholds the user chose are kept as they are.
         """
+        if self.chosen:
+            return self.features.copy()
         final = np.array([_feature_sigmas(zc - pc, float(s)) for zc, pc, s in zip(z, pred, self.sigmas, strict=True)])
         return np.maximum(final, self.features)
 
@@ -342,14 +369,14 @@ class Predictor:
 
 def self_supervised(z: np.ndarray, *, edge_guard: bool, seed: int, max_seconds: float | None, steps: int,
                     params: dict[str, Any] | None = None, sigmas: np.ndarray | None = None,
-                    skewed: np.ndarray | None = None) -> tuple[np.ndarray, Predictor]:
+                    skewed: np.ndarray | None = None, spikes: str = "auto") -> tuple[np.ndarray, Predictor]:
     """Fit the blind-spot prediction of normalised, gap-free channels ``z`` (C, n) on ``z`` itself.
 
     ``params`` are the ``blind_spot`` network's parameters; ``sigmas`` the channels' noise levels
     (:func:`noise_sigma` of each, measured when None); ``skewed`` (boolean per channel, or None) marks
     channels whose noise stays skewed (level-dependent noise on its even scale): held symmetrically within
-    Huber's constant, it pulled the prediction off (their robust refits keep :data:`_HUBER_SIGMAS`).
-    Returns the prediction of ``z`` and the :class:`Predictor` that makes it.
+    Huber's constant, it pulled the prediction off (their robust refits keep :data:`_HUBER_SIGMAS`);
+    ``spikes`` as for :func:`smooth`. Returns the prediction of ``z`` and the :class:`Predictor` that makes it.
     """
     if sigmas is None:
         sigmas = np.array([noise_sigma(zc) for zc in z])
@@ -359,10 +386,12 @@ def self_supervised(z: np.ndarray, *, edge_guard: bool, seed: int, max_seconds: 
         cleaned = _fill_channels(z, bounds)
         pred, first = _fit_blind_spot(cleaned, seed=seed, max_seconds=max_seconds, steps=0, params=params)
         tails = [_noise_tail(zc - pc, float(s)) for zc, pc, s in zip(z, pred, sigmas, strict=True)]
-        features = np.array([feature for feature, _ in tails])
+        chosen = chosen_features(spikes, len(z))
+        features = np.array([feature for feature, _ in tails]) if chosen is None else chosen
         symmetric = np.ones(len(z), dtype=bool) if skewed is None else ~np.asarray(skewed, dtype=bool)
         huber = np.where([power_law for _, power_law in tails] & symmetric, _POWER_LAW_HUBER, _HUBER_SIGMAS)
-        predictor = Predictor(first, None, sigmas, edge_guard, bounds, features, huber=huber)
+        predictor = Predictor(first, None, sigmas, edge_guard, bounds, features, huber=huber,
+                              chosen=chosen is not None)
         if edge_guard and (features > _HEAVY_SIGMAS).any():
             for _ in range(_ROBUST_REFITS):
                 pred, refit = _fit_blind_spot(predictor._base(z, pred), seed=seed, max_seconds=max_seconds,
@@ -416,6 +445,7 @@ def smooth(
     seed: int = 0,
     device: str = "cpu",
     model_params: dict[str, Any] | None = None,
+    spikes: str = "auto",
 ) -> np.ndarray:
     """Smooth a series with a self-supervised (or a trained) autoencoder.
 
@@ -447,6 +477,11 @@ def smooth(
     model_params
         Parameters of the self-supervised ``blind_spot`` network (``tsae models blind_spot``),
         checked before any work.
+    spikes
+        Lone samples far off the prediction, with the edge guard: ``"auto"`` (default) keeps them as
+        spikes unless they are the noise's own outliers (heavy-tailed noise, a glitchy sensor's much
+        wider samples); ``"keep"`` keeps every one more than 4 noise sigmas off; ``"smooth"`` smooths
+        every one over, as a Hampel filter would (steps and pulses of 3 samples or more are still kept).
 
     Returns
     -------
@@ -467,6 +502,7 @@ def smooth(
     strength = check_fraction("strength", strength)
     check_budget(steps, max_seconds, seed)
     edge_guard = check_flag("edge_guard", edge_guard)
+    spikes = check_spikes(spikes)
     check_device(device, model)
     x, perm, model = loaded_in_model_order(x, model, device)  # a DataFrame's columns matched to the model's
     arr, squeeze = _series(x)
@@ -491,10 +527,11 @@ def smooth(
             loaded = _loaded(model, device)
             recon = reconstruct_series(loaded, known_layout(filled))
             pred = normalised(np.asarray(recon, dtype=np.float64).reshape(c, n), center, scale)
-            features = None
+            features = chosen_features(spikes, c)
         else:
             pred, predictor = self_supervised(z, edge_guard=edge_guard, seed=seed, max_seconds=max_seconds,
-                                              steps=steps, params=params, sigmas=sigmas, skewed=kinds != ADDITIVE)
+                                              steps=steps, params=params, sigmas=sigmas, skewed=kinds != ADDITIVE,
+                                              spikes=spikes)
             features = predictor.final_features(z, pred)
         log_sigmas = log_noise_levels(filled, kinds)
         settled = skew_outliers(z, pred, sigmas, raw, kinds, log_sigmas, center, scale) if edge_guard else None
