@@ -414,7 +414,9 @@ def test_ctrl_c_with_local_workers_stops_the_running_files(tiny_model, tmp_path,
                              "--workers", "2", "--device", "cpu", "-q"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.monotonic() + 90
-    while time.monotonic() < deadline and not (out.is_dir() and any(p.name.endswith(".part") for p in out.iterdir())):
+    # a worker's output under way (the manifest's own temporary file is not one)
+    while time.monotonic() < deadline and not (out.is_dir() and any(
+            p.name.endswith(".part") and "manifest" not in p.name for p in out.iterdir())):
         time.sleep(0.05)
     assert proc.poll() is None, proc.communicate()
     if whom == "group":
@@ -429,6 +431,26 @@ def test_ctrl_c_with_local_workers_stops_the_running_files(tiny_model, tmp_path,
     rows = read_manifest(out / "manifest.csv")
     done = {Path(row["output"]).name for row in rows.values() if row["status"] == "ok"}
     assert sorted(p.name for p in out.iterdir()) == sorted([*done, "manifest.csv"])
+
+
+def test_a_ctrl_c_during_the_first_manifest_write_still_leaves_a_manifest(tmp_path, monkeypatch) -> None:
+    # the first write's temporary file was removed by the interrupt, and nothing was dirty after it: no manifest
+    from tsae.pipelines.reconstruct import batch
+
+    calls: list[Path] = []
+    real = batch._write_manifest
+
+    def interrupted_once(path, rows) -> None:  # type: ignore[no-untyped-def]
+        calls.append(path)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+        real(path, rows)
+
+    monkeypatch.setattr(batch, "_write_manifest", interrupted_once)
+    with pytest.raises(KeyboardInterrupt):
+        batch._run_batch(None, tmp_path / "m.tsae", tmp_path / "manifest.csv", {}, [("a.csv", "b.csv")], 1, 0,
+                         workers=1, dask=None, device="cpu", batch_size=1, show=False)
+    assert len(calls) == 2 and (tmp_path / "manifest.csv").exists()
 
 
 # ----------------------------------------------------------------------------- live audio

@@ -581,19 +581,20 @@ def _run_batch(loaded: Any, model_path: Path, manifest_path: Path, rows: dict[st
     of the run): at most every :data:`MANIFEST_INTERVAL` seconds (or 20 times the last
     rewrite, for a long manifest), and at the end, also after Ctrl-C (or when ``dirty``:
     rows resumed from an earlier manifest got their identities). A crash loses at most
-    those last rows; their files are redone by the next run.
+    those last rows; their files are redone by the next run. A Ctrl-C during the first
+    write (before any file ran) still leaves a manifest.
     """
     from tqdm import tqdm
 
     identities = identities or {}
     bar = tqdm(total=total, initial=skipped, unit="file", desc="reconstruct", disable=not show)
-    state = {"due": 0.0, "dirty": dirty}
+    state = {"due": 0.0, "dirty": dirty, "written": False}
 
     def write() -> None:
         start = time.monotonic()
         _write_manifest(manifest_path, rows)
         now = time.monotonic()
-        state.update(due=now + max(MANIFEST_INTERVAL, 20 * (now - start)), dirty=False)
+        state.update(due=now + max(MANIFEST_INTERVAL, 20 * (now - start)), dirty=False, written=True)
 
     def done(row: dict[str, Any]) -> None:
         if row.get("status") == "ok":
@@ -612,7 +613,7 @@ def _run_batch(loaded: Any, model_path: Path, manifest_path: Path, rows: dict[st
             _remove_stale_parts(todo)
     finally:
         try:
-            if state["dirty"]:
+            if state["dirty"] or (todo and not state["written"]):
                 write()
         finally:
             bar.close()
