@@ -21,7 +21,8 @@ degrees of freedom), Laplace noise, multiplicative noise (proportional to the le
 counts at a few mean rates (the rate is the truth) and a glitchy sensor's noise (Gaussian, a
 share of its samples several times wider: 2 % x10, 1 % x20); beside the anchors, a centred
 moving median with its window chosen by leave-one-out CV of the absolute error, and a Hampel
-filter followed by the cross-validated Savitzky-Golay filter.
+filter followed by the cross-validated Savitzky-Golay filter; tsae is also run with
+``spikes="smooth"`` (``tsae_spk``: every lone outlier smoothed over, as for a sensor known to glitch).
 
 Glitches: the same signals with a few isolated sensor glitches (single samples and one
 burst of three, 10 to 10,000 times the signal's spread), which are not part of the truth;
