@@ -41,14 +41,14 @@ from tsae.pipelines.smooth.noise_scale import (
     on_even_scale,
     skew_outliers,
 )
-from tsae.pipelines.smooth.noise_tail import _GUARD_HALF, _feature_sigmas
+from tsae.pipelines.smooth.noise_tail import _GUARD_HALF
 from tsae.pipelines.smooth.smoother import (
     _typical_power,
     blend,
+    blend_features,
     check_budget,
     check_spikes,
     checked_params,
-    chosen_features,
     noise_sigma,
     normalisation,
     normalised,
@@ -97,6 +97,7 @@ def smooth_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], adv
         def predict(zs: np.ndarray, xs: np.ndarray) -> np.ndarray:
             recon = np.asarray(reconstruct_series(model, known_layout(xs)), dtype=np.float64).reshape(xs.shape)
             return normalised(recon, center, scale)
+        predictor = None
     else:
         _, predictor = self_supervised(z, edge_guard=edge_guard, seed=seed, max_seconds=max_seconds, steps=steps,
                                        params=params, sigmas=sigmas, skewed=kinds != ADDITIVE,
@@ -106,13 +107,7 @@ def smooth_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], adv
         def predict(zs: np.ndarray, xs: np.ndarray) -> np.ndarray:
             return predictor(zs)
     pred = predict(z, first)
-    chosen = chosen_features(spikes, len(z))
-    if model is None:
-        features = predictor.final_features(z, pred)
-    elif chosen is not None:
-        features = chosen
-    else:
-        features = np.array([_feature_sigmas(zc - pc, s) for zc, pc, s in zip(z, pred, sigmas, strict=True)])
+    features = blend_features(z, pred, sigmas, predictor, spikes)
     powers = np.array([_typical_power(zc, pc, s, f) for zc, pc, s, f in zip(z, pred, sigmas, features, strict=True)])
     del first, z, pred
     n_missing = 0

@@ -94,6 +94,11 @@ def _feature_sigmas(r: np.ndarray, sigma: float) -> float:
     return _noise_tail(r, sigma)[0]
 
 
+def _channel_features(z: np.ndarray, pred: np.ndarray, sigmas: np.ndarray) -> np.ndarray:
+    """:func:`_feature_sigmas` of each channel of ``z`` ``(C, n)`` off its prediction ``pred``, noise ``sigmas``."""
+    return np.array([_feature_sigmas(zc - pc, float(s)) for zc, pc, s in zip(z, pred, sigmas, strict=True)])
+
+
 def _noise_tail(r: np.ndarray, sigma: float) -> tuple[float, bool]:
     """How many noise sigmas off its prediction a lone sample must be to be kept as a feature (a spike).
 

@@ -69,6 +69,7 @@ from tsae.pipelines.smooth.noise_tail import (
     _GUARD_HALF,
     _OUTLIER_SIGMAS,
     _R_LIMIT,
+    _channel_features,
     _feature_sigmas,
     _local_power,
     _noise_tail,
@@ -353,8 +354,7 @@ class Predictor:
         """
         if self.chosen:
             return self.features.copy()
-        final = np.array([_feature_sigmas(zc - pc, float(s)) for zc, pc, s in zip(z, pred, self.sigmas, strict=True)])
-        return np.maximum(final, self.features)
+        return np.maximum(_channel_features(z, pred, self.sigmas), self.features)
 
     def __call__(self, z: np.ndarray) -> np.ndarray:
         """The prediction of normalised, gap-free channels ``(C, m)``."""
@@ -405,6 +405,19 @@ def self_supervised(z: np.ndarray, *, edge_guard: bool, seed: int, max_seconds: 
             pred, predictor.second = _fit_blind_spot(base, seed=seed, max_seconds=max_seconds, steps=steps,
                                                      params=params, guard=(z, sigmas) if edge_guard else None)
     return pred, predictor
+
+
+def blend_features(z: np.ndarray, pred: np.ndarray, sigmas: np.ndarray, predictor: Predictor | None,
+                   spikes: str) -> np.ndarray:
+    """The lone-spike thresholds (noise sigmas, per channel) that :func:`blend` reads for ``z`` and ``pred``.
+
+    Those of the self-supervised ``predictor`` (:meth:`Predictor.final_features`); with a trained model
+    (``predictor`` None) those the ``spikes`` choice fixes (:func:`chosen_features`), else measured on ``pred``.
+    """
+    if predictor is not None:
+        return predictor.final_features(z, pred)
+    chosen = chosen_features(spikes, len(z))
+    return _channel_features(z, pred, sigmas) if chosen is None else chosen
 
 
 def blend(filled: np.ndarray, z: np.ndarray, pred: np.ndarray, scale: np.ndarray, strength: float, *,
@@ -527,12 +540,12 @@ def smooth(
             loaded = _loaded(model, device)
             recon = reconstruct_series(loaded, known_layout(filled))
             pred = normalised(np.asarray(recon, dtype=np.float64).reshape(c, n), center, scale)
-            features = chosen_features(spikes, c)
+            predictor = None
         else:
             pred, predictor = self_supervised(z, edge_guard=edge_guard, seed=seed, max_seconds=max_seconds,
                                               steps=steps, params=params, sigmas=sigmas, skewed=kinds != ADDITIVE,
                                               spikes=spikes)
-            features = predictor.final_features(z, pred)
+        features = blend_features(z, pred, sigmas, predictor, spikes)
         log_sigmas = log_noise_levels(filled, kinds)
         settled = skew_outliers(z, pred, sigmas, raw, kinds, log_sigmas, center, scale) if edge_guard else None
         out = blend(filled, z, pred, scale, 1.0 if uneven else strength, edge_guard=edge_guard, sigmas=sigmas,
