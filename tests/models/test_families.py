@@ -127,3 +127,31 @@ def test_blind_spot_is_a_built_in_family_and_never_reads_the_sample_itself() -> 
     target = x.clone()
     target[..., : net.margin] += 100.0  # the edges are left out of the loss
     assert float(net.loss(out, target)[0]) == pytest.approx(float(net.loss(out, x)[0]))
+
+
+def test_a_network_keeping_its_taper_in_a_buffer_is_a_streaming_model() -> None:
+    # Python 3.12's isinstance() against a protocol looks members up statically and misses a
+    # torch buffer, so the shipped denoisers failed to load there (their window_fn is a buffer)
+    import torch
+
+    from tsae.models.base import is_streaming_model
+
+    class Streams(torch.nn.Module):
+        window, hop, lookahead, latency = 8, 4, 0, 8
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.register_buffer("window_fn", torch.ones(8), persistent=False)
+
+        def init_state(self, batch: int = 1) -> dict:
+            return {}
+
+        def step(self, frame: torch.Tensor, state: dict) -> torch.Tensor:
+            return frame
+
+    net = Streams()
+    assert "window_fn" not in vars(net)  # the case itself: the member lives in the module's buffers
+    assert is_streaming_model(net)
+    net.step = None  # type: ignore[assignment]
+    assert not is_streaming_model(net)
+    assert not is_streaming_model(torch.nn.Linear(2, 2))

@@ -30,7 +30,7 @@ from tsae.errors import first_line
 from tsae.models.params import Param
 
 __all__ = ["SILENT_POWER", "Autoencoder", "Param", "StreamingModel", "check_contract", "check_declared",
-           "check_methods", "check_rebuild"]
+           "check_methods", "check_rebuild", "is_streaming_model"]
 
 #: a spectral frame whose mean bin power is below this is digital silence (white noise at about
 #: -114 dBFS RMS in 512-sample frames; 16-bit dither is well above it): streaming models leave their
@@ -46,8 +46,8 @@ class StreamingModel(Protocol):
     frames of ``window`` samples every ``hop`` samples, multiply each by ``window_fn``,
     hand the model one frame's input per :meth:`step` and overlap-add what it
     returns with the same taper. A family implements this protocol (no base class
-    is needed: any object with these members qualifies, ``isinstance(obj,
-    StreamingModel)`` checks their presence) to be streamed by them.
+    is needed: any object with these members qualifies, :func:`is_streaming_model`
+    checks their presence) to be streamed by them.
 
     Attributes
     ----------
@@ -94,6 +94,23 @@ class StreamingModel(Protocol):
         the first ``lookahead`` frames are still being collected.
         """
         ...
+
+
+#: the members :class:`StreamingModel` declares
+_STREAMING_MEMBERS = ("window", "hop", "lookahead", "latency", "window_fn", "init_state", "step")
+
+
+def is_streaming_model(obj: Any) -> bool:
+    """Whether ``obj`` has every member of :class:`StreamingModel` (``init_state`` and ``step`` callable).
+
+    Use this rather than ``isinstance(obj, StreamingModel)``: from Python 3.12 on, ``isinstance``
+    against a protocol looks members up statically, so it misses what a ``torch.nn.Module`` keeps
+    in its buffers or submodules (a ``window_fn`` registered with ``register_buffer``) and says
+    ``False`` for a network that streams.
+    """
+    if not all(hasattr(obj, name) for name in _STREAMING_MEMBERS):
+        return False
+    return callable(obj.init_state) and callable(obj.step)
 
 
 class Autoencoder(nn.Module):

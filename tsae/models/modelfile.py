@@ -358,7 +358,7 @@ def _check_framing(path: Path, model: Any, header: dict[str, Any]) -> None:
     family names (``sqrt_hann``), so only series models are held to scipy's window names.
     """
     from tsae.engine.framing import window_array
-    from tsae.models.base import StreamingModel
+    from tsae.models.base import is_streaming_model
 
     channels, window = header["hparams"]["channels"], header["hparams"]["window"]
     normalizer = header.get("normalizer") or {}
@@ -368,7 +368,7 @@ def _check_framing(path: Path, model: Any, header: dict[str, Any]) -> None:
         raise ModelFileError(path, f"holds statistics of {stored} channel(s) but the network has {channels}",
                              "normalizer")
     frame = header.get("frame") or {}
-    if isinstance(model, StreamingModel):
+    if is_streaming_model(model):
         return
     if frame.get("window", window) != window:
         raise ModelFileError(path, f"{frame['window']} differs from the network's window ({window})", "frame.window")

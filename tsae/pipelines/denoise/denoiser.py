@@ -93,9 +93,9 @@ def _load_path(path: Path, device: Any) -> tuple[Any, int]:
 
 def _is_streaming(net: Any) -> bool:
     """A network the streaming denoiser can run: a :class:`StreamingModel` with a numpy ``streamer``."""
-    from tsae.models.base import StreamingModel
+    from tsae.models.base import is_streaming_model
 
-    return isinstance(net, StreamingModel) and callable(getattr(net, "streamer", None))
+    return is_streaming_model(net) and callable(getattr(net, "streamer", None))
 
 
 def load_denoiser(model: Any = None, device: str = "cpu") -> tuple[Any, int]:

@@ -46,9 +46,9 @@ def frame_spec(loaded: Any) -> dict[str, Any]:
         state on features of its own, not on series windows, so it cannot reconstruct or
         encode a series.
     """
-    from tsae.models.base import StreamingModel
+    from tsae.models.base import is_streaming_model
 
-    if isinstance(loaded.model, StreamingModel):
+    if is_streaming_model(loaded.model):
         kind = getattr(loaded.model, "description", "") or "a streaming model"
         raise ValueError(f"{loaded.path or 'model'}: a {loaded.family!r} model ({kind}) is for the denoise "
                          "pipeline: it runs frame by frame on features of its own and cannot reconstruct or "
