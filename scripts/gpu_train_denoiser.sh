@@ -16,8 +16,9 @@
 # (keep --telephone 0.15, the shipped weights' share of narrow-band mixes: without it 8 kHz audio suffers)
 # A larger network from scratch fits the speed goal since the CPU steps are compiled: streaming speed
 # on this 2-core CPU (random weights, 1 thread, 20 s; DeepFilterNet3 took 0.18-0.22 in bench_denoise.py here):
-#   shipped  (473k parameters, 1.9 MB)                                                  0.0094 s per audio s
+#   stage 3  (473k parameters, 1.9 MB)                                                  0.0094 s per audio s
 #   -p hidden=384 -p group_hidden=96 -p cplx_hidden=192 -p cplx_bins=192 (1.73M, 6.9 MB)   0.0147
+# (stage 4, shipped since 2026-12-04, is the widened 1.61M network trained by this script: see train_denoiser.py)
 # e.g. bash scripts/gpu_train_denoiser.sh 8 -p lookahead=2 -p hidden=384 -p group_hidden=96 \
 #          -p cplx_hidden=192 -p cplx_bins=192 --telephone 0.15
 # The checkpoints and the exported model come back under $OUT; resume or fine-tune here on the PCM pack
