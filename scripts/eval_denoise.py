@@ -199,9 +199,9 @@ def narrow_band(mixture: dict, rate: int) -> dict:
 
 
 # --------------------------------------------------------------------------- tsae
-def tsae_denoiser(model: str | None, rate: int = SR) -> Denoiser:
+def tsae_denoiser(model: str | None, rate: int = SR, atten_limit: float | None = None) -> Denoiser:
     """tsae's denoiser on one thread: the shipped model (None), a model file or a training checkpoint,
-    on audio at ``rate`` Hz (tsae takes any rate)."""
+    on audio at ``rate`` Hz (tsae takes any rate), with ``atten_limit`` dB (None: the model's default)."""
     import torch
 
     torch.set_num_threads(1)
@@ -210,7 +210,7 @@ def tsae_denoiser(model: str | None, rate: int = SR) -> Denoiser:
     target = _checkpoint_net(model) if model and model.endswith(".safetensors") else model
 
     def run(x: np.ndarray) -> np.ndarray:
-        return denoise(x, rate, model=target)
+        return denoise(x, rate, model=target, atten_limit=atten_limit)
 
     return run
 
@@ -235,8 +235,10 @@ def at_rate(fn: Denoiser, rate: int) -> Denoiser:
     return run
 
 
-def build_methods(models: Sequence[tuple[str, str | None]], anchors: bool, rate: int = SR) -> dict[str, Denoiser]:
-    """Name -> denoiser of audio at ``rate`` Hz, in table order: noisy input, anchors, then the tsae models."""
+def build_methods(models: Sequence[tuple[str, str | None]], anchors: bool, rate: int = SR,
+                  atten_limits: Sequence[float] = ()) -> dict[str, Denoiser]:
+    """Name -> denoiser of audio at ``rate`` Hz, in table order: noisy input, anchors, then the tsae models,
+    each also at every one of ``atten_limits`` (dB) after its default."""
     from denoise_anchors import run_deepfilternet, run_noisereduce, run_rnnoise
 
     methods: dict[str, Denoiser] = {NOISY: lambda x: x}
@@ -247,7 +249,14 @@ def build_methods(models: Sequence[tuple[str, str | None]], anchors: bool, rate:
         methods[DFN] = at_rate(run_deepfilternet, rate)
     for label, path in models:
         methods[label] = tsae_denoiser(path, rate)
+        for limit in atten_limits:
+            methods[atten_label(label, limit)] = tsae_denoiser(path, rate, limit)
     return methods
+
+
+def atten_label(label: str, limit: float) -> str:
+    """The table label of a tsae model run with ``--atten-limit limit``."""
+    return f"{label}, atten-limit {limit:g} dB"
 
 
 def model_labels(models: Sequence[str], new: Sequence[str]) -> list[tuple[str, str | None]]:
@@ -351,6 +360,8 @@ def main() -> None:
     ap.add_argument("--real", default=None, metavar="DIR", help="also score every audio file in DIR with DNSMOS")
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "speech"))
     ap.add_argument("--only-tsae", action="store_true", help="skip the anchors (quick checkpoint checks)")
+    ap.add_argument("--atten-limit", action="append", type=float, default=[], metavar="DB",
+                    help="also run every tsae model with this attenuation limit (repeatable; inf: none)")
     ap.add_argument("--moodist-noises", type=int, default=2, metavar="K",
                     help="held-out moodist recordings per unseen category (0: none; needs the moodist mirror)")
     ap.add_argument("--rate", type=int, choices=(SR, 8000), default=SR,
@@ -383,8 +394,8 @@ def main() -> None:
 
     dnsmos = Dnsmos()
     labels = model_labels(args.model, args.new)
-    methods = build_methods(labels, anchors=not args.only_tsae, rate=args.rate)
-    tsae = [label for label, _ in labels]
+    methods = build_methods(labels, anchors=not args.only_tsae, rate=args.rate, atten_limits=args.atten_limit)
+    tsae = [name for label, _ in labels for name in [label, *(atten_label(label, d) for d in args.atten_limit)]]
     if args.mixtures:
         mixtures, unseen = make_mixtures(args.mixtures, args.seed, Path(args.data), moodist)
         if args.rate != SR:

@@ -1,0 +1,40 @@
+"""scripts/eval_denoise.py: the table's methods (no anchors, no data: a generated signal)."""
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import tsae
+
+ROOT = Path(__file__).resolve().parents[2]
+_spec = importlib.util.spec_from_file_location("eval_denoise", ROOT / "scripts" / "eval_denoise.py")
+ed = importlib.util.module_from_spec(_spec)
+sys.modules["eval_denoise"] = ed
+_spec.loader.exec_module(ed)
+
+
+def test_each_attenuation_limit_is_a_row_of_every_tsae_model_that_runs_with_it() -> None:
+    threads = torch.get_num_threads()  # the script's denoisers run on one thread, as its timings say
+    try:
+        _check_attenuation_rows()
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _check_attenuation_rows() -> None:
+    rng = np.random.default_rng(0)
+    t = np.arange(8000) / ed.SR
+    x = (0.3 * np.sin(2 * np.pi * 220 * t) * (1 + np.sin(2 * np.pi * 3 * t)) + 0.1 * rng.standard_normal(8000))
+    x = x.astype(np.float32)
+    labels = ed.model_labels([], [])
+    methods = ed.build_methods(labels, anchors=False, atten_limits=(6.0, float("inf")))
+    assert list(methods) == [ed.NOISY, "tsae (shipped)", "tsae (shipped), atten-limit 6 dB",
+                             "tsae (shipped), atten-limit inf dB"]
+    six = methods["tsae (shipped), atten-limit 6 dB"](x)
+    np.testing.assert_array_equal(six, tsae.denoise(x, ed.SR, atten_limit=6.0))
+    np.testing.assert_array_equal(methods["tsae (shipped)"](x), tsae.denoise(x, ed.SR))
+    assert not np.array_equal(six, methods["tsae (shipped)"](x))
