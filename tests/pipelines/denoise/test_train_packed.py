@@ -203,3 +203,51 @@ def test_telephone_share_reaches_the_mixers_and_the_header(pack, tmp_path, capsy
         with pytest.raises(SystemExit):
             td.main([*TINY, *bad, "--out", str(tmp_path / "bad")])
         assert message in capsys.readouterr().err
+
+
+def test_a_checkpoint_split_into_parts_joins_back_and_resumes(pack, tmp_path, monkeypatch, capsys) -> None:
+    # a GPU machine returns files of at most 16 MiB: last.safetensors with its AdamW state comes back in parts
+    args = [*TINY, "--packed", str(pack), "--max-steps", "6"]
+    td.main([*args, "--out", str(tmp_path / "whole")])
+    calls = []
+    loss = td.family_loss
+
+    def sigterm_at_step_3(*a, **kw):
+        calls.append(1)
+        if len(calls) == 3:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return loss(*a, **kw)
+
+    monkeypatch.setattr(td, "family_loss", sigterm_at_step_3)
+    with pytest.raises(SystemExit):
+        td.main([*args, "--out", str(tmp_path / "run")])
+    monkeypatch.setattr(td, "family_loss", loss)
+    last = tmp_path / "run" / "last.safetensors"
+    original = last.read_bytes()
+    td.main(["--split", str(last), "0.1"])
+    parts = sorted((tmp_path / "run").glob("last.part*-of-*.safetensors"))
+    assert len(parts) >= 2 and all(p.stat().st_size <= 100_000 for p in parts)
+    assert last.read_bytes() == original  # the checkpoint split is left as it was
+
+    moved = tmp_path / "back"
+    moved.mkdir()
+    with pytest.raises(SystemExit, match=r"the parts given are \[1\] of"):
+        td.main(["--join", str(moved / "last.safetensors"), str(parts[0])])
+    with pytest.raises(SystemExit, match="not a part written by --split"):
+        td.main(["--join", str(moved / "last.safetensors"), str(parts[0]), str(last)])
+    with pytest.raises(SystemExit, match="refusing to overwrite a file this command reads"):
+        td.main(["--join", str(parts[0]), *map(str, parts)])
+    with pytest.raises(SystemExit):
+        td.main(["--split", str(last), "nan"])
+    assert "--split: MB must be a number >= 0.1, got 'nan'" in capsys.readouterr().err
+    assert not (moved / "last.safetensors").exists()
+    td.main(["--join", str(moved / "last.safetensors"), *map(str, reversed(parts))])
+    joined, meta = td._read(str(moved / "last.safetensors"))
+    before, meta_before = td._read(str(last))
+    assert meta == meta_before and joined.keys() == before.keys()
+    assert all(torch.equal(joined[k], before[k]) for k in before)
+
+    # resumed from the joined checkpoint, the run ends where an uninterrupted one does
+    td.main([*args, "--out", str(moved), "--resume"])
+    whole, resumed = _weights(tmp_path / "whole" / "last.safetensors"), _weights(moved / "last.safetensors")
+    assert all(torch.equal(whole[k], resumed[k]) for k in whole)
