@@ -66,26 +66,34 @@ def _weights(path: Path) -> dict[str, torch.Tensor]:
     return td.read_checkpoint(str(path))[0]
 
 
+def _run_stopped_by_sigterm(monkeypatch, argv: list[str], at_step: int) -> pytest.ExceptionInfo:
+    """Run train_denoiser with ``argv`` and send it SIGTERM during step ``at_step``; the run's SystemExit."""
+    calls = []
+    loss = td.family_loss
+
+    def sigterm_at_step(*a, **kw):
+        calls.append(1)
+        if len(calls) == at_step:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return loss(*a, **kw)
+
+    monkeypatch.setattr(td, "family_loss", sigterm_at_step)
+    try:
+        with pytest.raises(SystemExit) as stopped:
+            td.main(argv)
+    finally:
+        monkeypatch.setattr(td, "family_loss", loss)
+    return stopped
+
+
 def test_interrupted_run_resumes_to_the_same_weights_exports_and_denoises(pack, tmp_path, monkeypatch) -> None:
     args = [*TINY, "--packed", str(pack), "--max-steps", "10"]
     td.main([*args, "--out", str(tmp_path / "whole")])
 
-    calls = []
-    loss = td.family_loss
-
-    def sigterm_at_step_5(*a, **kw):
-        calls.append(1)
-        if len(calls) == 5:
-            os.kill(os.getpid(), signal.SIGTERM)
-        return loss(*a, **kw)
-
-    monkeypatch.setattr(td, "family_loss", sigterm_at_step_5)
-    with pytest.raises(SystemExit) as stopped:
-        td.main([*args, "--out", str(tmp_path / "run")])
+    stopped = _run_stopped_by_sigterm(monkeypatch, [*args, "--out", str(tmp_path / "run")], at_step=5)
     assert stopped.value.code == 128 + signal.SIGTERM
     _, meta = td.read_checkpoint(str(tmp_path / "run" / "last.safetensors"))
     assert meta["step"] == 5
-    monkeypatch.setattr(td, "family_loss", loss)
     td.main([*args, "--out", str(tmp_path / "run"), "--resume"])
     _, meta = td.read_checkpoint(str(tmp_path / "run" / "last.safetensors"))
     assert meta["step"] == 10 and [r["step"] for r in meta["resumed"]] == [5]
@@ -209,19 +217,7 @@ def test_a_checkpoint_split_into_parts_joins_back_and_resumes(pack, tmp_path, mo
     # a GPU machine returns files of at most 16 MiB: last.safetensors with its AdamW state comes back in parts
     args = [*TINY, "--packed", str(pack), "--max-steps", "6"]
     td.main([*args, "--out", str(tmp_path / "whole")])
-    calls = []
-    loss = td.family_loss
-
-    def sigterm_at_step_3(*a, **kw):
-        calls.append(1)
-        if len(calls) == 3:
-            os.kill(os.getpid(), signal.SIGTERM)
-        return loss(*a, **kw)
-
-    monkeypatch.setattr(td, "family_loss", sigterm_at_step_3)
-    with pytest.raises(SystemExit):
-        td.main([*args, "--out", str(tmp_path / "run")])
-    monkeypatch.setattr(td, "family_loss", loss)
+    _run_stopped_by_sigterm(monkeypatch, [*args, "--out", str(tmp_path / "run")], at_step=3)
     last = tmp_path / "run" / "last.safetensors"
     original = last.read_bytes()
     td.main(["--split", str(last), "0.1"])
