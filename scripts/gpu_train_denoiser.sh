@@ -18,6 +18,8 @@
 # narrow-band mixes: without it 8 kHz audio suffers)
 # Call 2 of 2026-12-04 (stage 4): 536 s in all, of which 6.5 minutes of training (6182 steps); the
 # machine's start and the transfers took about 2 more minutes of the session's device time.
+# Those 6182 steps (about 16 a second) were bound by the 14 mixing processes, not by the GPU: adding
+# --echo 2 trains on each mixed batch twice, the repeat shifted in time (untried on a GPU so far).
 # A larger network from scratch fits the speed goal since the CPU steps are compiled: streaming speed
 # on this 2-core CPU (random weights, 1 thread, 20 s; DeepFilterNet3 took 0.18-0.22 in bench_denoise.py here):
 #   stage 3  (473k parameters, 1.9 MB)                                                  0.0094 s per audio s

@@ -164,9 +164,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+# before numpy and torch start their thread pools: on a GPU host 14 mixing processes share the cores
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -297,6 +298,19 @@ def batches(mixer: Mixer | PackedMixer | None, dataset: PackedBatches | None, wo
     while True:
         x, s = mixer.batch(b, n)
         yield torch.as_tensor(x), torch.as_tensor(s)
+
+
+def echoed(stream: Iterator[tuple[torch.Tensor, torch.Tensor]], times: int, hop: int
+           ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Each batch of ``stream`` used ``times`` times (data echoing, for a GPU that trains faster than
+    the CPUs mix): the first as drawn, each repeat cropped one ``hop`` shorter from a random offset
+    in ``[1, hop)`` (torch's RNG), so its STFT frames fall elsewhere in the signal."""
+    for x, s in stream:
+        yield x, s
+        n = x.shape[-1] - hop
+        for _ in range(times - 1):
+            o = int(torch.randint(1, hop, ()))
+            yield x[..., o: o + n], s[..., o: o + n]
 
 
 # --------------------------------------------------------------------------- models
@@ -634,6 +648,8 @@ def train(args: argparse.Namespace) -> None:
         assert packed is not None
         dataset = PackedBatches(packed, args.seed, step, args.batch, args.seg * SR, mixer_options(args))
     stream = batches(mixer, dataset, args.workers, args.batch, args.seg * SR)
+    if args.echo > 1:
+        stream = echoed(stream, args.echo, model.hop)
     budget = args.max_minutes * 60
     meta = {k: v for k, v in resume.items() if k not in _PROGRESS} if resume else {
         "script": "scripts/train_denoiser.py",
@@ -871,6 +887,9 @@ def main(argv: list[str] | None = None) -> None:
                     help="share of --packed mixes given the empty upper band of 8 kHz audio (denoise_data.telephone_band)")
     ap.add_argument("--val-size", type=int, default=64)
     ap.add_argument("--val-every", type=float, default=180.0, help="seconds between validations (and best saves)")
+    ap.add_argument("--echo", type=int, default=1, metavar="K",
+                    help="train on each mixed batch K times, the repeats shifted in time (data echoing: for a GPU "
+                         "that waits for the mixing processes; a resumed run starts on a fresh batch)")
     ap.add_argument("--babble", type=float, default=0.2,
                     help="probability of on-the-fly babble noise made from 3-10 training utterances")
     ap.add_argument("--init", default=None, help="start from this checkpoint")
@@ -899,6 +918,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.param and args.family != "denoiser2":
         ap.error("--param is for --family denoiser2 (the denoiser family has its own options)")
+    if args.echo < 1:
+        ap.error(f"--echo: must be at least 1, got {args.echo}")
     if args.telephone and not args.packed:
         ap.error("--telephone is an option of the packed mixer: give --packed")
     train(args)

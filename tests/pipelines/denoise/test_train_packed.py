@@ -247,3 +247,36 @@ def test_a_checkpoint_split_into_parts_joins_back_and_resumes(pack, tmp_path, mo
     td.main([*args, "--out", str(moved), "--resume"])
     whole, resumed = _weights(tmp_path / "whole" / "last.safetensors"), _weights(moved / "last.safetensors")
     assert all(torch.equal(whole[k], resumed[k]) for k in whole)
+
+
+def test_echo_trains_on_each_batch_again_shifted_in_time(pack, tmp_path, monkeypatch, capsys) -> None:
+    torch.manual_seed(0)
+    drawn = []
+
+    def stream():
+        for i in range(3):
+            x = torch.arange(1000, dtype=torch.float32)[None].repeat(2, 1) + 1000 * i
+            drawn.append(i)
+            yield x, -x
+
+    out = list(td.echoed(stream(), 3, hop=64))
+    assert len(out) == 9 and drawn == [0, 1, 2]
+    for k, (x, s) in enumerate(out):
+        first = out[k - k % 3][0]
+        if k % 3 == 0:
+            assert x.shape == (2, 1000)
+            continue
+        offset = int(x[0, 0] - first[0, 0])
+        assert x.shape == (2, 936) and 1 <= offset < 64
+        assert torch.equal(x, first[:, offset: offset + 936]) and torch.equal(s, -x)
+
+    mixed = []
+    batch = dd.PackedMixer.batch
+    monkeypatch.setattr(dd.PackedMixer, "batch", lambda self, *a: mixed.append(1) or batch(self, *a))
+    td.main([*TINY, "--packed", str(pack), "--max-steps", "6", "--echo", "3", "--out", str(tmp_path / "echo")])
+    _, meta = td.read_checkpoint(str(tmp_path / "echo" / "last.safetensors"))
+    assert meta["step"] == 6 and meta["args"]["echo"] == 3
+    assert len(mixed) == 1 + 2  # the validation draw, then two training batches for six steps
+    with pytest.raises(SystemExit):
+        td.main([*TINY, "--packed", str(pack), "--echo", "0", "--out", str(tmp_path / "bad")])
+    assert "--echo: must be at least 1, got 0" in capsys.readouterr().err
