@@ -400,13 +400,19 @@ def _weights(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 
 def _read(path: str) -> tuple[dict[str, torch.Tensor], dict]:
+    state, header = _read_with_header(path)
+    return state, header["meta"]
+
+
+def _read_with_header(path: str) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """A checkpoint's tensors and its safetensors header, with ``meta`` parsed (one line if unreadable)."""
     from safetensors import safe_open
-    from safetensors.torch import load_file
 
     try:
         with safe_open(path, "pt") as f:
-            meta = json.loads(f.metadata()["meta"])
-        return load_file(path), meta
+            header: dict[str, Any] = dict(f.metadata())
+            header["meta"] = json.loads(header["meta"])
+            return {name: f.get_tensor(name) for name in f.keys()}, header
     except Exception as error:  # noqa: BLE001 - missing, corrupt, not a checkpoint: all one message
         sys.exit(f"{path}: not a readable training checkpoint ({error})")
 
@@ -761,12 +767,7 @@ def split_checkpoint(src: str, max_mb: float) -> list[Path]:
     A GPU machine returns files of at most 16 MiB, and ``last.safetensors`` of a 1.6M-parameter network with
     its AdamW state is about 20 MB; its parts come back, so the next run can resume.
     """
-    from safetensors import safe_open
-    from safetensors.torch import save_file
-
-    state, _ = _read(src)
-    with safe_open(src, "pt") as f:
-        header = f.metadata()
+    state, header = _read_with_header(src)
     limit = int(max_mb * 1e6) - 64 * 1024  # room for the header of each part
     groups: list[list[str]] = [[]]
     size = 0
@@ -783,10 +784,7 @@ def split_checkpoint(src: str, max_mb: float) -> list[Path]:
     written = []
     for i, names in enumerate(groups, 1):
         dst = Path(f"{stem}.part{i}-of-{len(groups)}.safetensors")
-        tmp = dst.with_suffix(".tmp")
-        save_file({k: state[k].contiguous() for k in names}, str(tmp),
-                  metadata={**header, "part": json.dumps([i, len(groups)])})
-        os.replace(tmp, dst)
+        _write_tensors(dst, {k: state[k] for k in names}, {**header, "part": [i, len(groups)]}, reads=[src])
         written.append(dst)
     print(f"wrote {len(written)} parts of {src}: " + ", ".join(p.name for p in written))
     return written
@@ -794,9 +792,6 @@ def split_checkpoint(src: str, max_mb: float) -> list[Path]:
 
 def join_checkpoint(dst: str, parts: list[str]) -> None:
     """Join the parts that :func:`split_checkpoint` wrote into checkpoint ``dst`` (any order; all of them)."""
-    from safetensors import safe_open
-    from safetensors.torch import save_file
-
     from tsae.io.paths import check_outputs
 
     try:
@@ -806,9 +801,7 @@ def join_checkpoint(dst: str, parts: list[str]) -> None:
     state: dict[str, torch.Tensor] = {}
     headers, places = [], []
     for part in parts:
-        tensors, _ = _read(part)
-        with safe_open(part, "pt") as f:
-            header = dict(f.metadata())
+        tensors, header = _read_with_header(part)
         if "part" not in header:
             sys.exit(f"{part}: not a part written by --split")
         places.append(tuple(json.loads(header.pop("part"))))
@@ -819,10 +812,19 @@ def join_checkpoint(dst: str, parts: list[str]) -> None:
         sys.exit(f"{dst}: the parts given are {sorted(p[0] for p in places)} of {total}; give every part once")
     if any(h != headers[0] for h in headers):
         sys.exit(f"{dst}: the parts come from different checkpoints")
-    tmp = Path(dst).with_suffix(".tmp")
-    save_file(state, str(tmp), metadata=headers[0])
-    os.replace(tmp, dst)
+    _write_tensors(Path(dst), state, headers[0], reads=parts)
     print(f"wrote {dst} from {total} parts")
+
+
+def _write_tensors(dst: Path, tensors: dict[str, torch.Tensor], header: dict[str, Any], reads: list[str]) -> None:
+    """Write ``tensors`` with ``header`` (its values JSON-encoded unless text) to ``dst`` atomically, never over ``reads``."""
+    from safetensors.torch import save_file
+
+    from tsae.io.atomic import atomic_path
+
+    metadata = {k: v if isinstance(v, str) else json.dumps(v) for k, v in header.items()}
+    with atomic_path(dst, protect=tuple(reads)) as tmp:
+        save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp), metadata=metadata)
 
 
 def _key_value(text: str) -> tuple[str, str]:
