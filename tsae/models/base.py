@@ -96,8 +96,10 @@ class StreamingModel(Protocol):
         ...
 
 
-#: the members :class:`StreamingModel` declares
-_STREAMING_MEMBERS = ("window", "hop", "lookahead", "latency", "window_fn", "init_state", "step")
+#: the methods and attributes :class:`StreamingModel` declares (read from it, so they follow it)
+_STREAMING_METHODS = tuple(name for name, member in vars(StreamingModel).items()
+                           if callable(member) and not name.startswith("_"))
+_STREAMING_ATTRIBUTES = tuple(StreamingModel.__annotations__)
 
 
 def is_streaming_model(obj: Any) -> bool:
@@ -108,9 +110,8 @@ def is_streaming_model(obj: Any) -> bool:
     in its buffers or submodules (a ``window_fn`` registered with ``register_buffer``) and says
     ``False`` for a network that streams.
     """
-    if not all(hasattr(obj, name) for name in _STREAMING_MEMBERS):
-        return False
-    return callable(obj.init_state) and callable(obj.step)
+    return all(hasattr(obj, name) for name in _STREAMING_ATTRIBUTES) and all(
+        callable(getattr(obj, name, None)) for name in _STREAMING_METHODS)
 
 
 class Autoencoder(nn.Module):
