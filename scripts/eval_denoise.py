@@ -235,10 +235,10 @@ def at_rate(fn: Denoiser, rate: int) -> Denoiser:
     return run
 
 
-def build_methods(models: Sequence[tuple[str, str | None]], anchors: bool, rate: int = SR,
-                  atten_limits: Sequence[float] = ()) -> dict[str, Denoiser]:
-    """Name -> denoiser of audio at ``rate`` Hz, in table order: noisy input, anchors, then the tsae models,
-    each also at every one of ``atten_limits`` (dB) after its default."""
+def build_methods(models: Sequence[tuple[str, str | None, float | None]], anchors: bool,
+                  rate: int = SR) -> dict[str, Denoiser]:
+    """Name -> denoiser of audio at ``rate`` Hz, in table order: noisy input, anchors, then the tsae models
+    (``(label, path, attenuation limit)`` of :func:`model_labels`)."""
     from denoise_anchors import run_deepfilternet, run_noisereduce, run_rnnoise
 
     methods: dict[str, Denoiser] = {NOISY: lambda x: x}
@@ -247,24 +247,20 @@ def build_methods(models: Sequence[tuple[str, str | None]], anchors: bool, rate:
         methods["noisereduce (stationary)"] = at_rate(lambda x: run_noisereduce(x, True), rate)
         methods["RNNoise"] = at_rate(run_rnnoise, rate)
         methods[DFN] = at_rate(run_deepfilternet, rate)
-    for label, path in models:
-        methods[label] = tsae_denoiser(path, rate)
-        for limit in atten_limits:
-            methods[atten_label(label, limit)] = tsae_denoiser(path, rate, limit)
+    for label, path, limit in models:
+        methods[label] = tsae_denoiser(path, rate, limit)
     return methods
 
 
-def atten_label(label: str, limit: float) -> str:
-    """The table label of a tsae model run with ``--atten-limit limit``."""
-    return f"{label}, atten-limit {limit:g} dB"
-
-
-def model_labels(models: Sequence[str], new: Sequence[str]) -> list[tuple[str, str | None]]:
-    """(label, path) of the tsae models: the shipped one first, then ``--model`` files, then ``--new``."""
+def model_labels(models: Sequence[str], new: Sequence[str], atten_limits: Sequence[float] = ()
+                 ) -> list[tuple[str, str | None, float | None]]:
+    """(label, path, attenuation limit) of the tsae models: the shipped one first, then ``--model`` files,
+    then ``--new``; each with the model's default limit (None), then with every one of ``atten_limits`` (dB)."""
     out: list[tuple[str, str | None]] = [("tsae (shipped)", None)]
     out += [(f"tsae ({Path(p).name})", p) for p in models]
     out += [(f"tsae new ({Path(p).name})" if len(new) > 1 else "tsae (new)", p) for p in new]
-    return out
+    return [row for label, path in out
+            for row in [(label, path, None), *((f"{label}, atten-limit {d:g} dB", path, d) for d in atten_limits)]]
 
 
 # --------------------------------------------------------------------------- metrics
@@ -393,9 +389,9 @@ def main() -> None:
     from denoise_anchors import Dnsmos
 
     dnsmos = Dnsmos()
-    labels = model_labels(args.model, args.new)
-    methods = build_methods(labels, anchors=not args.only_tsae, rate=args.rate, atten_limits=args.atten_limit)
-    tsae = [name for label, _ in labels for name in [label, *(atten_label(label, d) for d in args.atten_limit)]]
+    labels = model_labels(args.model, args.new, args.atten_limit)
+    methods = build_methods(labels, anchors=not args.only_tsae, rate=args.rate)
+    tsae = [label for label, _, _ in labels]
     if args.mixtures:
         mixtures, unseen = make_mixtures(args.mixtures, args.seed, Path(args.data), moodist)
         if args.rate != SR:

@@ -30,8 +30,8 @@ def _check_attenuation_rows() -> None:
     t = np.arange(8000) / ed.SR
     x = (0.3 * np.sin(2 * np.pi * 220 * t) * (1 + np.sin(2 * np.pi * 3 * t)) + 0.1 * rng.standard_normal(8000))
     x = x.astype(np.float32)
-    labels = ed.model_labels([], [])
-    methods = ed.build_methods(labels, anchors=False, atten_limits=(6.0, float("inf")))
+    labels = ed.model_labels([], [], (6.0, float("inf")))
+    methods = ed.build_methods(labels, anchors=False)
     assert list(methods) == [ed.NOISY, "tsae (shipped)", "tsae (shipped), atten-limit 6 dB",
                              "tsae (shipped), atten-limit inf dB"]
     six = methods["tsae (shipped), atten-limit 6 dB"](x)
