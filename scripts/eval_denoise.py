@@ -364,6 +364,9 @@ def main() -> None:
                     help="8000: narrow band (telephone): the mixtures go down to 8 kHz, tsae gets them at 8 kHz, "
                          "the 16 kHz anchors through soxr up and back; PESQ narrow band, DNSMOS on 16 kHz copies")
     args = ap.parse_args()
+    bad = [d for d in args.atten_limit if not d >= 0]  # NaN too
+    if bad:
+        ap.error(f"--atten-limit: must be >= 0 dB (inf: none), got {bad[0]:g}")
     if not args.mixtures and not args.real:
         sys.exit("nothing to evaluate: -n 0 needs --real DIR")
     if args.mixtures and not Path(args.data).is_dir():
