@@ -33,7 +33,7 @@ from tsae.engine import _numba_cache
 _numba_cache.install(Path(__file__).resolve().parent)  # before the decorators: they pick the cache folder
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def tanh(v):  # pragma: no cover - compiled
     """float32 tanh of a float32, to 5.3e-7 (absolute): ``x P(x^2) / Q(x^2)`` on ``[-9, 9]``, +-1 beyond.
 
@@ -58,13 +58,13 @@ def tanh(v):  # pragma: no cover - compiled
     return min(max(x * p / q, np.float32(-1.0)), np.float32(1.0))
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _sigmoid(v):  # pragma: no cover - compiled
     # through tanh, like the torch path: no overflow for large |v|
     return np.float32(0.5) * (tanh(np.float32(0.5) * v) + np.float32(1.0))
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _running(mean, value, a):  # pragma: no cover - compiled
     """``mean = a * mean + (1 - a) * value`` in place (one row)."""
     b = np.float32(1.0) - a
@@ -72,7 +72,7 @@ def _running(mean, value, a):  # pragma: no cover - compiled
         mean[k] = a * mean[k] + b * value[k]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _shift_in(row, width):  # pragma: no cover - compiled
     """Drop the first ``width`` values of ``row`` (the oldest frame), moving the rest to the front.
 
@@ -84,7 +84,7 @@ def _shift_in(row, width):  # pragma: no cover - compiled
 
 
 # --------------------------------------------------------------------------- layers
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def bias_relu(x, b):  # pragma: no cover - compiled
     """``x = max(x + b, 0)`` in place: ``x`` ``(groups, batch, width)``, ``b`` ``(groups, width)``."""
     groups, batch, width = x.shape
@@ -95,7 +95,7 @@ def bias_relu(x, b):  # pragma: no cover - compiled
                 x[g, n, j] = v if v > 0.0 else np.float32(0.0)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def gru_gates(gi, gh, b_ih, b_hh, h):  # pragma: no cover - compiled
     """Finish a GRU step in place: ``h`` ``(groups, batch, hidden)`` becomes the new state.
 
@@ -116,7 +116,7 @@ def gru_gates(gi, gh, b_ih, b_hh, h):  # pragma: no cover - compiled
 
 
 # --------------------------------------------------------------------------- family "denoiser"
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def denoiser_features(spec, mean, a, recent, eps, cap):  # pragma: no cover - compiled
     """Features of one frame per row of ``spec`` ``(batch, bins)`` (complex128), into ``recent``.
 
@@ -146,7 +146,7 @@ def denoiser_features(spec, mean, a, recent, eps, cap):  # pragma: no cover - co
             row[last + bins + k] = (lp[k] - glob) / np.float32(20.0)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def sigmoid_mask(logits, b, mask):  # pragma: no cover - compiled
     """``mask = sigmoid(logits + b)``: ``logits`` ``(batch, bins)`` without the bias ``b``."""
     batch, bins = logits.shape
@@ -156,7 +156,7 @@ def sigmoid_mask(logits, b, mask):  # pragma: no cover - compiled
 
 
 # --------------------------------------------------------------------------- family "denoiser2"
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def denoiser2_features(spec, band_avg, mean, rms, heard, alpha, silent_power, cplx_bins, band_recent, cplx_recent,
                        eps, cap):  # pragma: no cover - compiled
     """Features of one frame per row of ``spec`` ``(batch, bins)`` (complex128), into the look-ahead buffers.
@@ -233,7 +233,7 @@ def denoiser2_features(spec, band_avg, mean, rms, heard, alpha, silent_power, cp
             row[last + cplx_bins + k] = np.float32(spec[n, k].imag * scale)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def denoiser2_mask(heads, b, band_spread, mask):  # pragma: no cover - compiled
     """The complex64 mask ``(batch, bins)`` from the output heads ``h @ [W_gain | W_crm]`` ``(batch, bands + 2c)``.
 

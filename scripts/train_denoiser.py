@@ -303,14 +303,21 @@ def batches(mixer: Mixer | PackedMixer | None, dataset: PackedBatches | None, wo
 def echoed(stream: Iterator[tuple[torch.Tensor, torch.Tensor]], times: int, hop: int
            ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Each batch of ``stream`` used ``times`` times (data echoing, for a GPU that trains faster than
-    the CPUs mix): the first as drawn, each repeat cropped one ``hop`` shorter from a random offset
-    in ``[1, hop)`` (torch's RNG), so its STFT frames fall elsewhere in the signal."""
+    the CPUs mix): the first as drawn; in repeat ``r`` each example's speech gets the noise (all the
+    noisy input's difference from the target: noise, late reverberation) of the example ``r`` places
+    on in the batch, scaled to the energy of its own, so SNR and level stay as drawn with a new noise
+    (dynamic remixing); and the repeat is cropped one ``hop`` shorter from a random offset in
+    ``[1, hop)`` (torch's RNG), so its STFT frames fall elsewhere in the signal."""
     for x, s in stream:
         yield x, s
         n = x.shape[-1] - hop
-        for _ in range(times - 1):
+        d = x - s
+        energy = d.square().sum(dim=-1, keepdim=True)
+        for r in range(1, times):
+            other = torch.roll(d, r, dims=0)
+            gain = torch.sqrt(energy / other.square().sum(dim=-1, keepdim=True).clamp(min=1e-12)).clamp(max=100.0)
             o = int(torch.randint(1, hop, ()))
-            yield x[..., o: o + n], s[..., o: o + n]
+            yield (s + gain * other)[..., o: o + n], s[..., o: o + n]
 
 
 # --------------------------------------------------------------------------- models
@@ -890,8 +897,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--val-size", type=int, default=64)
     ap.add_argument("--val-every", type=float, default=180.0, help="seconds between validations (and best saves)")
     ap.add_argument("--echo", type=int, default=1, metavar="K",
-                    help="train on each mixed batch K times, the repeats shifted in time (data echoing: for a GPU "
-                         "that waits for the mixing processes; a resumed run starts on a fresh batch)")
+                    help="train on each mixed batch K times, each repeat's speech with another example's noise (at "
+                         "its own noise's energy) and shifted in time (data echoing: for a GPU that waits for the "
+                         "mixing processes; a resumed run starts on a fresh batch)")
     ap.add_argument("--babble", type=float, default=0.2,
                     help="probability of on-the-fly babble noise made from 3-10 training utterances")
     ap.add_argument("--init", default=None, help="start from this checkpoint")

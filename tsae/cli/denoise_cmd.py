@@ -40,6 +40,8 @@ class DenoiserModel(click.ParamType):
 @click.option("--batch", type=click.IntRange(min=1), default=16, show_default=True, metavar="N",
               help="Denoise up to N files of one sample rate side by side (one model step per frame "
                    "for all; try a larger N with --device cuda).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True, metavar="N",
+              help="Denoise N batches at once in threads (several CPU cores, or a GPU kept busy).")
 @click.option("--raw", is_flag=True,
               help="Raw PCM on stdin/stdout (with -) instead of WAV; needs --rate and --channels.")
 @click.option("--rate", type=click.IntRange(min=1), default=None, metavar="HZ", help="Sample rate of --raw audio.")
@@ -55,7 +57,7 @@ class DenoiserModel(click.ParamType):
 @device_option
 @quiet_option
 def denoise_command(inputs: tuple[str, ...], output: str | None, model: Path | None, strength: float,
-                    atten_limit: float | None, batch: int, raw: bool, rate: int | None, channels: int | None,
+                    atten_limit: float | None, batch: int, jobs: int, raw: bool, rate: int | None, channels: int | None,
                     sample_format: str, live: bool, input_device: str | None, output_device: str | None,
                     duration: float | None, device: str, quiet: bool) -> None:
     """Denoise speech in audio files (WAV, FLAC, OGG; any rate, any channels).
@@ -67,7 +69,8 @@ def denoise_command(inputs: tuple[str, ...], output: str | None, model: Path | N
     corrupt) does not stop the others: every failure is reported at the end and the
     exit code is 1. The model runs frame by frame (16 ms steps), which
     is faster on the CPU than on a GPU for one file, so --device auto uses the CPU.
-    Several files are denoised side by side, --batch at a time.
+    Several files are denoised side by side, --batch at a time, and --jobs
+    batches at once.
 
     With - as the input (and -o -, the default then) audio streams from stdin to
     stdout as it arrives: WAV (streaming header), or raw PCM with --raw --rate
@@ -81,7 +84,8 @@ def denoise_command(inputs: tuple[str, ...], output: str | None, model: Path | N
       tsae denoise noisy.wav
       tsae denoise talk.flac -o clean.flac --atten-limit 15
       tsae denoise 'recordings/*.wav' -o denoised/
-      tsae denoise recordings/ -o denoised/ --batch 64 --device cuda
+      tsae denoise recordings/ -o denoised/ --jobs 4
+      tsae denoise recordings/ -o denoised/ --batch 64 --jobs 8 --device cuda
       ffmpeg -i talk.mp3 -f wav - | tsae denoise - -q > clean.wav
       arecord -f S16_LE -r 48000 -c 1 -t raw | tsae denoise - --raw --rate 48000 --channels 1 | aplay -f S16_LE -r 48000
       tsae denoise --live --input-device 2 --output-device 5
@@ -94,6 +98,9 @@ def denoise_command(inputs: tuple[str, ...], output: str | None, model: Path | N
     if raw_only and not raw and not (live and "--format" not in raw_only):
         raise click.UsageError(f"{', '.join(raw_only)} describe{'s' if len(raw_only) == 1 else ''} raw PCM: use "
                                "with --raw (tsae denoise keeps a file's own rate and channels)")
+    streamed = live or "-" in inputs or raw or (output is not None and str(output) == "-")
+    if streamed and jobs > 1:
+        raise click.UsageError("--jobs applies to files (one stream is denoised in order)")
     if live:
         from tsae.cli.pipes import denoise_live
 
@@ -115,7 +122,7 @@ def denoise_command(inputs: tuple[str, ...], output: str | None, model: Path | N
 
     try:
         written = denoise_files(inputs, output, model=model, strength=strength, atten_limit=atten_limit,
-                                device=device, quiet=quiet, batch=batch)
+                                device=device, quiet=quiet, batch=batch, jobs=jobs)
     except FilesFailed as failed:
         for path in failed.written:
             echo_done(f"wrote {path}", quiet)

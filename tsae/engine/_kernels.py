@@ -27,7 +27,7 @@ _OLA_TASK_SAMPLES = 16384
 _FRAME_BLOCK = 32
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def frame_rows(x, start, hop, window, out):  # pragma: no cover - compiled
     """Fill ``out[r, f, j] = float32(x[r, start + f*hop + j]) * window[j]``.
 
@@ -60,7 +60,7 @@ def frame_rows(x, start, hop, window, out):  # pragma: no cover - compiled
                         dst[j] = np.float32(0.0) * window[j]
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def overlap_add_rows(frames, hop, window, wsq, out, out_start):  # pragma: no cover - compiled
     """Weighted overlap-add of ``frames`` ``(rows, n_frames, length)`` into ``out``.
 
@@ -117,7 +117,7 @@ def overlap_add_rows(frames, hop, window, wsq, out, out_start):  # pragma: no co
                     dst[i] = 0.0
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def repair_rows(x, method, max_gap):  # pragma: no cover - compiled
     """Fill non-finite runs of each row of ``x`` ``(rows, n)`` in place.
 

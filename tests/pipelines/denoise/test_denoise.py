@@ -314,6 +314,38 @@ def test_batch_of_files_equals_one_at_a_time(tmp_path) -> None:
         assert np.abs(ya).max() > 0.01
     with pytest.raises(ValueError, match="batch must be"):
         denoise_files(inputs, tmp_path / "x", batch=0, quiet=True)
+    # batches run in threads: each file is what it is alone, however the files were spread
+    threaded = denoise_files(inputs, tmp_path / "threaded", batch=4, jobs=3, quiet=True)
+    for a, b in zip(alone, threaded, strict=True):
+        ya, yb = sf.read(a, dtype="float32")[0], sf.read(b, dtype="float32")[0]
+        assert ya.shape == yb.shape
+        np.testing.assert_allclose(yb, ya, atol=2e-2)
+    with pytest.raises(ValueError, match="jobs must be"):
+        denoise_files(inputs, tmp_path / "x", jobs=0, quiet=True)
+
+
+def test_a_stopped_batch_leaves_no_output(tmp_path) -> None:
+    """Ctrl-C while threads run batches: a batch told to stop raises before its next block and keeps nothing."""
+    import threading
+
+    from tsae.io.audio import audio_info
+    from tsae.pipelines.denoise.files import Stopped, _denoise_together
+
+    src = tmp_path / "a.wav"
+    sf.write(src, speech_like(1.0, 16000), 16000)
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(Stopped):
+        _denoise_together([(src, tmp_path / "out.wav", audio_info(src))], model=None, strength=1.0,
+                          atten_limit=None, device="cpu", block_seconds=0.25, progress=None,
+                          failed=lambda path, error: None, stop=stop)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.wav"]
+
+
+def test_cli_jobs_are_for_files(tmp_path) -> None:
+    result = CliRunner().invoke(cli, ["denoise", "-", "--jobs", "2"], input=b"")
+    assert result.exit_code == 2
+    assert "--jobs applies to files" in result.output
 
 
 def test_cli_never_overwrites_input(tmp_path) -> None:

@@ -22,9 +22,10 @@ def recordings(tmp_path):
     return folder
 
 
-def test_unreadable_file_among_several(recordings, tmp_path) -> None:
+@pytest.mark.parametrize("jobs", ["1", "3"])
+def test_unreadable_file_among_several(recordings, tmp_path, jobs) -> None:
     (recordings / "b.wav").write_bytes(b"RIFF not really audio" * 10)
-    result = CliRunner().invoke(cli, ["denoise", str(recordings), "-o", str(tmp_path / "out"), "-q"])
+    result = CliRunner().invoke(cli, ["denoise", str(recordings), "-o", str(tmp_path / "out"), "-q", "--jobs", jobs])
     assert result.exit_code == 1
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.wav", "c.wav"]
     lines = result.output.strip().splitlines()
@@ -47,12 +48,14 @@ def test_file_failing_mid_stream_leaves_no_output_and_the_others_go_on(recording
                         _small_blocks(denoise_files_module._denoise_together))
     alone = tmp_path / "alone"
     denoise_files([recordings / "a.wav"], alone / "a.wav", quiet=True)  # the reference: a.wav denoised by itself
-    with pytest.raises(FilesFailed) as caught:
-        denoise_files([recordings], tmp_path / "out", quiet=True)
-    bad = recordings / "b.wav"
-    assert caught.value.failures == {str(bad): f"{bad}: corrupt audio data (simulated)"}
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.wav", "c.wav"]  # no .part left either
-    np.testing.assert_allclose(sf.read(tmp_path / "out" / "a.wav")[0], sf.read(alone / "a.wav")[0], atol=1e-4)
+    for jobs in (1, 2):  # in one batch, and in batches run by threads
+        out = tmp_path / f"out{jobs}"
+        with pytest.raises(FilesFailed) as caught:
+            denoise_files([recordings], out, quiet=True, jobs=jobs)
+        bad = recordings / "b.wav"
+        assert caught.value.failures == {str(bad): f"{bad}: corrupt audio data (simulated)"}
+        assert sorted(p.name for p in out.iterdir()) == ["a.wav", "c.wav"]  # no .part left either
+        np.testing.assert_allclose(sf.read(out / "a.wav")[0], sf.read(alone / "a.wav")[0], atol=1e-4)
 
 
 def _small_blocks(run):

@@ -249,26 +249,34 @@ def test_a_checkpoint_split_into_parts_joins_back_and_resumes(pack, tmp_path, mo
     assert all(torch.equal(whole[k], resumed[k]) for k in whole)
 
 
-def test_echo_trains_on_each_batch_again_shifted_in_time(pack, tmp_path, monkeypatch, capsys) -> None:
+def test_echo_trains_on_each_batch_again_remixed_and_shifted_in_time(pack, tmp_path, monkeypatch, capsys) -> None:
     torch.manual_seed(0)
     drawn = []
+    gen = torch.Generator().manual_seed(1)
 
     def stream():
         for i in range(3):
-            x = torch.arange(1000, dtype=torch.float32)[None].repeat(2, 1) + 1000 * i
-            drawn.append(i)
-            yield x, -x
+            speech = torch.arange(1000, dtype=torch.float32)[None].repeat(3, 1) / 1024 + i  # a ramp: offsets show
+            noise = torch.randn(3, 1000, generator=gen) * torch.tensor([[1.0], [3.0], [0.1]])
+            drawn.append((speech, noise))
+            yield speech + noise, speech
 
     out = list(td.echoed(stream(), 3, hop=64))
-    assert len(out) == 9 and drawn == [0, 1, 2]
+    assert len(out) == 9 and len(drawn) == 3
     for k, (x, s) in enumerate(out):
-        first = out[k - k % 3][0]
-        if k % 3 == 0:
-            assert x.shape == (2, 1000)
+        speech, noise = drawn[k // 3]
+        r = k % 3
+        if r == 0:
+            assert torch.equal(s, speech) and torch.equal(x, speech + noise)
             continue
-        offset = int(x[0, 0] - first[0, 0])
-        assert x.shape == (2, 936) and 1 <= offset < 64
-        assert torch.equal(x, first[:, offset: offset + 936]) and torch.equal(s, -x)
+        offset = int((s[0, 0] - speech[0, 0]) * 1024)
+        assert x.shape == s.shape == (3, 936) and 1 <= offset < 64
+        assert torch.equal(s, speech[:, offset: offset + 936])
+        # each example's speech with the noise of the example r places on, at its own noise's energy
+        other = torch.roll(noise, r, dims=0)
+        gain = noise.square().sum(-1, keepdim=True).sqrt() / other.square().sum(-1, keepdim=True).sqrt()
+        torch.testing.assert_close(x - s, (gain * other)[:, offset: offset + 936], rtol=1e-4, atol=1e-5)
+        assert not torch.allclose(x - s, noise[:, offset: offset + 936], atol=0.5)
 
     mixed = []
     batch = dd.PackedMixer.batch

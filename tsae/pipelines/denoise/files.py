@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +69,10 @@ def denoise_file(
     return output
 
 
+class Stopped(Exception):
+    """A batch of files given up because the command is stopping (its outputs are discarded)."""
+
+
 def _reraise(src: Path, error: BaseException) -> None:
     raise error
 
@@ -86,6 +92,7 @@ def _denoise_together(
     block_seconds: float,
     progress: Callable[[int], None] | None,
     failed: Callable[[Path, BaseException], None],
+    stop: threading.Event | None = None,
 ) -> None:
     """Denoise ``(input, output, info)`` files of one sample rate as one batch.
 
@@ -99,7 +106,8 @@ def _denoise_together(
 
     A file that cannot be read or written to the end is handed to ``failed(input, error)``
     (which may raise to stop the batch): its output is discarded and it is fed zeros
-    from then on, so the others go on unchanged.
+    from then on, so the others go on unchanged. When ``stop`` is set (Ctrl-C while other threads run
+    batches), :class:`Stopped` is raised before the next block and no output is kept.
     """
     rate = jobs[0][2].sample_rate
     if any(info.sample_rate != rate for _, _, info in jobs):
@@ -146,6 +154,8 @@ def _denoise_together(
                     written[i] += n
 
         while True:
+            if stop is not None and stop.is_set():
+                raise Stopped("stopped")
             chunks = [next_chunk(i) for i in range(len(jobs))]
             readers = [None if c is None else r for r, c in zip(readers, chunks, strict=True)]
             longest = max((c.shape[1] for c in chunks if c is not None), default=0)
@@ -192,6 +202,7 @@ def denoise_files(
     device: str = "cpu",
     quiet: bool = False,
     batch: int = 16,
+    jobs: int = 1,
 ) -> list[Path]:
     """Denoise files, folders and glob patterns; the outputs are all checked before any is written.
 
@@ -201,6 +212,11 @@ def denoise_files(
     side by side (one model step per frame for all of them; each file's output is
     what it would get alone, to float rounding): on one CPU thread a batch of 16
     files of 10 s ran about 2.5x faster than one at a time (``scripts/bench_denoise.py``).
+    With ``jobs`` above 1, that many batches run at once in threads (the files are
+    spread over them, at most ``batch`` a batch): the FFTs, the clean-signal guard and
+    the file I/O of one batch run while another waits for its model step, so several
+    CPU cores, or a GPU (``device="cuda"``: each thread has its own CUDA stream), are
+    kept busy. Each file's output is the same whatever ``jobs`` is.
 
     Raises
     ------
@@ -212,6 +228,7 @@ def denoise_files(
     from tqdm import tqdm
 
     batch = whole_number("batch", batch, 1)
+    jobs = whole_number("jobs", jobs, 1)
     quiet = check_flag("quiet", quiet)
     # refused here, not as a failure of every file
     check_fraction("strength", strength)
@@ -223,37 +240,42 @@ def denoise_files(
                            folder=True if output is not None and names_many(inputs) else None)
     pairs = [(Path(src), Path(dst)) for src, dst in planned]
     check_outputs([dst for _, dst in pairs], [*files, *read_paths(model)])
-    load_denoiser(model, device)  # fail early on a bad model
+    net, _ = load_denoiser(model, device)  # fail early on a bad model
     failures: dict[str, str] = {}
 
     def failed(src: Path, error: BaseException) -> None:
         failures[str(src)] = naming(src, error)
 
-    jobs = []
+    tasks = []
     for src, dst in pairs:
         try:
             info = audio_info(src)
             # an output suffix with no audio format, or a format that cannot hold this audio, fails this file only
             check_writable(dst, info.sample_rate, info.channels)
-            jobs.append((src, dst, info))
+            tasks.append((src, dst, info))
         except ValueError as error:
             failed(src, error)
-    total = sum(info.frames / info.sample_rate for _, _, info in jobs)
-    groups = _batches(jobs, batch)
+    total = sum(info.frames / info.sample_rate for _, _, info in tasks)
+    # with several threads, batches small enough to give each some work
+    groups = _batches(tasks, min(batch, max(1, math.ceil(len(tasks) / jobs))))
+    stop = threading.Event()
     with tqdm(total=round(total, 2), unit="s", desc="denoise", disable=quiet or not sys.stderr.isatty(),
               bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} s audio [{elapsed}<{remaining}]") as bar:
         def advance(frames: int, rate: int) -> None:
             bar.update(frames / rate)
 
-        for group in groups:
+        def run(group: list[tuple[Path, Path, Any]]) -> None:
             try:
-                _denoise_together(group, model=model, strength=strength, atten_limit=atten_limit, device=device,
-                                  block_seconds=5.0, progress=functools.partial(advance, rate=group[0][2].sample_rate),
-                                  failed=failed)
+                with _own_stream(net):
+                    _denoise_together(group, model=model, strength=strength, atten_limit=atten_limit, device=device,
+                                      block_seconds=5.0, failed=failed, stop=stop,
+                                      progress=functools.partial(advance, rate=group[0][2].sample_rate))
             except Exception as error:  # noqa: BLE001 - the files of this group fail, the others go on
                 for src, _, _ in group:
                     if str(src) not in failures:
                         failed(src, error)
+
+        _run_all(run, groups, jobs, stop)
     written = [dst for src, dst in pairs if str(src) not in failures]
     if failures and len(pairs) == 1:
         raise ValueError(next(iter(failures.values())))
@@ -263,4 +285,39 @@ def denoise_files(
     return written
 
 
-__all__ = ["default_output", "denoise_file", "denoise_files"]
+def _run_all(run: Callable[[Any], None], groups: Sequence[Any], jobs: int, stop: threading.Event) -> None:
+    """``run`` each group, ``jobs`` at a time in threads; on Ctrl-C (or any error here) ``stop`` tells the
+    running ones to give up before their next block, and they are waited for (their outputs discarded)."""
+    if jobs == 1 or len(groups) == 1:
+        for group in groups:
+            run(group)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(min(jobs, len(groups)), thread_name_prefix="tsae-denoise")
+    try:
+        for future in [pool.submit(run, group) for group in groups]:
+            future.result()
+    except BaseException:
+        stop.set()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextlib.contextmanager
+def _own_stream(net: Any) -> Iterator[None]:
+    """Run the block on a CUDA stream of its own when ``net`` is on a CUDA device (threads then overlap)."""
+    first = next(iter(net.parameters()), None) if hasattr(net, "parameters") else None
+    if first is None or first.device.type != "cuda":
+        yield
+        return
+    import torch
+
+    stream = torch.cuda.Stream(first.device)
+    stream.wait_stream(torch.cuda.current_stream(first.device))  # the weights' copy to the GPU is done first
+    with torch.cuda.stream(stream):
+        yield
+
+
+__all__ = ["Stopped", "default_output", "denoise_file", "denoise_files"]

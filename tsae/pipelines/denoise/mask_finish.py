@@ -115,7 +115,7 @@ class MaskFinisher:
         return out
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _lift(m, low, is_complex):  # pragma: no cover - compiled
     """Raise the gain of one mask value ``m`` (complex128) to at least ``low``.
 
@@ -138,7 +138,7 @@ def _lift(m, low, is_complex):  # pragma: no cover - compiled
     return complex(low, 0.0)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _guard_gains(power, silent, smooth, noise, minima, counters, gains):  # pragma: no cover - compiled
     """Minimum-statistics guard: update the noise-floor state with one frame's ``power``, write the lower bounds.
 
@@ -177,7 +177,7 @@ def _guard_gains(power, silent, smooth, noise, minima, counters, gains):  # prag
             counters[n, _BLOCK_FRAMES] = 0
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _finish_frame(spec, mask, is_complex, guard, smooth, noise, minima, counters, floor, strength,
                   out):  # pragma: no cover - compiled
     channels, bins = spec.shape
