@@ -544,7 +544,8 @@ def _tsae_uncommitted() -> list[str]:
 
 
 def pack(out: Path, data: Path = DATA, moodist_git: Path | None = MOODIST_GIT, max_files: int | None = None,
-         codec: str = "pcm16", compression: float = OPUS_COMPRESSION) -> dict:
+         codec: str = "pcm16", compression: float = OPUS_COMPRESSION,
+         noise_compression: float | None = None) -> dict:
     """Write the training data (train speakers, train noises) into one safetensors file at ``out``.
 
     Tensors: ``speech`` and ``noise`` (int16, 16 kHz, clips concatenated), ``speech_offsets`` and
@@ -555,7 +556,8 @@ def pack(out: Path, data: Path = DATA, moodist_git: Path | None = MOODIST_GIT, m
     (``speech_opus``/``noise_opus`` uint8 with ``*_opus_offsets`` byte offsets; the sample offsets
     stay) at libsndfile's ``compression`` level: about 8x smaller at the default 0.9 (about 32
     kbit/s), small enough to travel to a GPU machine, decoded back to int16 by
-    :func:`load_packed`. Returns the manifest.
+    :func:`load_packed`. ``noise_compression`` is the noises' level (default: ``compression``).
+    Returns the manifest.
     """
     from safetensors.numpy import save_file
 
@@ -587,6 +589,7 @@ def pack(out: Path, data: Path = DATA, moodist_git: Path | None = MOODIST_GIT, m
         noises += list(fetched.values())
         noise_names += [f"moodist:{p}" for p in fetched]
         moodist = {"used": True, **info}
+    noise_level = compression if noise_compression is None else noise_compression
     speech_offsets = _offsets([len(c) for c in speech])
     noise_offsets = _offsets([len(c) for c in noises])
     manifest = {
@@ -617,13 +620,13 @@ def pack(out: Path, data: Path = DATA, moodist_git: Path | None = MOODIST_GIT, m
         "synthetic_noises": sorted(SYNTHETIC_NOISES),
         "max_files": max_files,
         "codec": "pcm16" if codec == "pcm16" else f"opus (libsndfile {sf.__libsndfile_version__}, "
-                                                    f"compression level {compression})",
+                                                    f"compression level {compression}, noise {noise_level})",
     }
     tensors = {"speech_offsets": speech_offsets, "speech_source": np.array(speech_src, np.uint8),
                "noise_offsets": noise_offsets}
     if codec == "opus":
         tensors["speech_opus"], tensors["speech_opus_offsets"] = _opus_bytes(speech, compression)
-        tensors["noise_opus"], tensors["noise_opus_offsets"] = _opus_bytes(noises, compression)
+        tensors["noise_opus"], tensors["noise_opus_offsets"] = _opus_bytes(noises, noise_level)
     else:
         tensors["speech"], tensors["noise"] = _concat(speech), _concat(noises)
     with atomic_path(out, protect=(data,)) as tmp:
@@ -807,6 +810,9 @@ def main(argv: list[str] | None = None) -> None:
                    help="opus: about 8x smaller (lossy; for carrying the pack to a GPU machine)")
     p.add_argument("--compression", type=float, default=OPUS_COMPRESSION,
                    help="libsndfile's Opus compression level, 0 (about 260 kbit/s) to 1 (smallest)")
+    p.add_argument("--noise-compression", type=float, default=None,
+                   help="the noises' Opus level (default: --compression; noise fidelity matters less than the "
+                        "speech targets')")
     p = sub.add_parser("sample", help="write (noisy, clean) WAV pairs drawn from a packed file, for listening")
     p.add_argument("packed", type=Path)
     p.add_argument("out_dir", type=Path)
@@ -827,7 +833,7 @@ def main(argv: list[str] | None = None) -> None:
     if moodist is not None and not (moodist / "HEAD").is_file():
         sys.exit(f"{moodist}: not a git mirror of {MOODIST_REPO} (fetch it, or pack without it)")
     try:
-        m = pack(args.out, args.data, moodist, args.max_files, args.codec, args.compression)
+        m = pack(args.out, args.data, moodist, args.max_files, args.codec, args.compression, args.noise_compression)
     except (OSError, ValueError, RuntimeError, subprocess.CalledProcessError) as error:
         sys.exit(f"{args.out}: {error}")
     size = args.out.stat().st_size
