@@ -19,9 +19,11 @@
 # narrow-band mixes: without it 8 kHz audio suffers)
 # Call 2 of 2026-12-04 (stage 4): 536 s in all, of which 6.5 minutes of training (6182 steps); the
 # machine's start and the transfers took about 2 more minutes of the session's device time.
-# Those 6182 steps (about 16 a second) were bound by the 14 mixing processes, not by the GPU: adding
-# --echo 2 trains on each mixed batch twice, the repeat's speech with another example's noise and
-# shifted in time.
+# Call 1 of 2026-12-04 (session 27) added --echo 2 (each mixed batch trained on twice, the repeat's speech
+# with another example's noise, shifted in time): 5362 steps in 6 minutes, 14.9 a second. The step rate
+# did not rise, so the 14 mixing processes were not what bound it: the training step is. A likely cause
+# (not profiled): Denoiser2Net.features() runs the running means in a Python loop over the 188 frames
+# of each 3 s example, a few small CUDA launches per frame; a scan over frames would lift it.
 # A larger network from scratch fits the speed goal since the CPU steps are compiled: streaming speed
 # on this 2-core CPU (random weights, 1 thread, 20 s; DeepFilterNet3 took 0.18-0.22 in bench_denoise.py here):
 #   stage 3  (473k parameters, 1.9 MB)                                                  0.0094 s per audio s
@@ -77,38 +79,8 @@ python3 scripts/train_denoiser.py --family denoiser2 --packed "$PACK" --device "
     --out "$OUT/d2" "$@" 2>&1 | tee "$OUT/d2/train.log"
 python3 scripts/train_denoiser.py --export "$OUT/d2/last.safetensors" "$OUT/denoiser2.tsae"
 python3 scripts/train_denoiser.py --split "$OUT/d2/last.safetensors" 15 && rm "$OUT/d2/last.safetensors"
-timeout 150 python3 - "$OUT/denoiser2.tsae" "$DEVICE" <<'EOF'
-# throughput of the trained model on a batch of files (the issue asks 500x real time on a GPU), after a
-# warm-up (CUDA start, compiled kernels): 256 files of 10 s, in batches side by side (--batch) and several
-# batches at once in threads (--jobs: one batch's FFTs, guard and file I/O run on the CPU while another's
-# model step runs on the GPU); then the GPU's output against the CPU's on the same files
-import os, sys, tempfile, time
-from pathlib import Path
-import numpy as np
-import soundfile as sf
-from tsae.pipelines.denoise.files import denoise_files
-model, device = sys.argv[1], sys.argv[2]
-files = 256 if device == "cuda" else 8
-print(f"{os.cpu_count()} CPU cores", flush=True)
-with tempfile.TemporaryDirectory() as tmp:
-    folder = Path(tmp, "in")
-    folder.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(files):
-        # float WAVs, so the outputs are float too and the GPU-CPU comparison sees more than 16-bit steps
-        sf.write(folder / f"{i:03d}.wav", 0.1 * rng.standard_normal(16000 * 10), 16000, subtype="FLOAT")
-    few = [str(folder / f"{i:03d}.wav") for i in range(4)]
-    denoise_files(few, Path(tmp, "warm"), model=model, batch=4, device=device, quiet=True)
-    settings = [(64, 1), (64, 4), (32, 8), (16, 16)] if device == "cuda" else [(4, 1), (4, 2)]
-    for k, (batch, jobs) in enumerate(settings):
-        t = time.perf_counter()
-        denoise_files([str(folder)], Path(tmp, f"out{k}"), model=model, batch=batch, jobs=jobs, device=device,
-                      quiet=True)
-        dt = time.perf_counter() - t
-        print(f"{files} files x 10 s, --batch {batch} --jobs {jobs} on {device}: {dt:.2f} s, "
-              f"{10 * files / dt:.0f}x real time", flush=True)
-    denoise_files(few, Path(tmp, "cpu"), model=model, batch=4, device="cpu", quiet=True)
-    diff = max(float(np.abs(sf.read(Path(tmp, "cpu", Path(f).name))[0] - sf.read(Path(tmp, "out0", Path(f).name))[0]).max())
-               for f in few)
-    print(f"{device} against cpu, 4 files: largest sample difference {diff:.2e}", flush=True)
-EOF
+# throughput of the trained model on 256 files of 10 s (the issue asks 500x real time on a GPU): batches side
+# by side (--batch) and several at once in threads (--jobs), then the GPU's output against the CPU's
+if [ "$DEVICE" = cuda ]; then SETTINGS=(64x1 64x2 64x4 32x4); FILES=256; else SETTINGS=(4x1 4x2); FILES=8; fi
+timeout 150 python3 scripts/denoise_throughput.py "$OUT/denoiser2.tsae" --device "$DEVICE" --files "$FILES" \
+    --settings "${SETTINGS[@]}"

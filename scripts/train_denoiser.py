@@ -49,7 +49,8 @@ thread plus one mixing process, 280 minutes and 19274 steps in all, then a fourt
     # 4: the network widened from 473k to 1.61M parameters (hidden 192 -> 384, group_hidden 48 -> 96,
     #    cplx_hidden 96 -> 192; ``widen_state``: it starts as stage 3's model), a 6.5-minute cosine schedule
     #    on one NVIDIA H200 (bfloat16 autocast, batch 64, 14 mixing processes: 6182 steps, about 16 a
-    #    second, bound by the CPU mixing) from the Opus pack at level 0.91 (``scripts/gpu_train_denoiser.sh``,
+    #    second; bound by the training step, not the mixing: with --echo 2 a later run made 14.9 a second)
+    #    from the Opus pack at level 0.91 (``scripts/gpu_train_denoiser.sh``,
     #    2026-12-04); its final checkpoint. Its header says git commit f862b22 with the files of 191b142
     #    uncommitted (the Python 3.12 fix that let the model file load there).
     python scripts/denoise_data.py pack gpu/pack.safetensors --codec opus --compression 0.91

@@ -315,7 +315,11 @@ def test_batch_of_files_equals_one_at_a_time(tmp_path) -> None:
     with pytest.raises(ValueError, match="batch must be"):
         denoise_files(inputs, tmp_path / "x", batch=0, quiet=True)
     # batches run in threads: each file is what it is alone, however the files were spread
+    import torch
+
+    threads = torch.get_num_threads()
     threaded = denoise_files(inputs, tmp_path / "threaded", batch=4, jobs=3, quiet=True)
+    assert torch.get_num_threads() == threads  # the threads' share of the cores was given back
     for a, b in zip(alone, threaded, strict=True):
         ya, yb = sf.read(a, dtype="float32")[0], sf.read(b, dtype="float32")[0]
         assert ya.shape == yb.shape
