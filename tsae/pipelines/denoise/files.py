@@ -295,8 +295,9 @@ def _run_all(run: Callable[[Any], None], groups: Sequence[Any], jobs: int, stop:
     share of the cores: OpenBLAS called from several threads at once, each with a thread per core, took
     8.2 s for 8 files of 10 s with ``--batch 2 --jobs 4`` on 2 cores (``--batch 4 --jobs 1``: 1.0 s); with
     the share 1.6 s, and ``--batch 4 --jobs 2`` 0.78 s. With the model on
-    a GPU the pools are left as they are: on a 16-core H200 machine, 256 files of 10 s ran at 410x real
-    time with ``--batch 64 --jobs 4`` unlimited, 138x with the share (2026-12-04; 32 x 8: 164x and 79x).
+    a GPU the pools are left as they are: on a 16-core H200 machine, 256 files of 10 s ran at 164x real
+    time with ``--batch 32 --jobs 8`` unlimited and 79x with the share (``--batch 64 --jobs 4``: 410x and
+    138x, the latter the first setting of its call, with some warm-up in it; 2026-12-04).
     """
     if jobs == 1 or len(groups) == 1:
         for group in groups:
