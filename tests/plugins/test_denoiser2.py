@@ -134,6 +134,43 @@ def test_pipeline_blocks_bit_exact_and_equal_to_forward(net, fast: bool, stream_
     assert np.abs(whole - x).max() > 1e-3  # the random model does change the signal
 
 
+@pytest.mark.parametrize("lookahead", [0, 2])
+def test_block_steps_equal_frame_steps_and_forward(lookahead: int) -> None:
+    """The block path (a GPU's default): the pipeline fed in any blocks gives what the frame steps and the
+    offline forward give, to float rounding; steps and step can be mixed on one state."""
+    net = random_net(lookahead=lookahead, groups=2)
+    x = np.stack([noisy_tone(1.2, 16000, 0), 0.01 * noisy_tone(1.2, 16000, 1)])
+    x[1, 3000:9000] = 0.0  # digital silence in one channel: its running means stop
+    block = net.streamer(fast=False, block=True)
+    assert callable(block.steps) and not hasattr(net.streamer(fast=False), "steps")
+    outs = {}
+    for name, stepper, size in [("frames", net.streamer(fast=False), x.shape[1]), ("whole", block, x.shape[1]),
+                                ("160", block, 160), ("1001", block, 1001)]:
+        den = StreamingDenoiser(16000, 2, model=net, guard=False)
+        den._stepper = stepper
+        den.reset()
+        parts = [den.feed(x[:, i: i + size]) for i in range(0, x.shape[1], size)]
+        outs[name] = np.concatenate([*parts, den.flush()], axis=-1)
+    for name in ("whole", "160", "1001"):
+        np.testing.assert_allclose(outs[name], outs["frames"], atol=1e-5)
+    with torch.no_grad():
+        reference = net(torch.from_numpy(x)[:, None])[:, 0].numpy()
+    np.testing.assert_allclose(outs["whole"], reference, atol=1e-5)
+    assert np.abs(outs["whole"] - x).max() > 1e-3
+    # mixed on one state: frames one by one, then a block, then one by one again
+    spec = net.stft(torch.from_numpy(x))
+    state, mixed = net.init_state(2), []
+    for t in range(5):
+        m = net.step(spec[:, t], state)
+        mixed += [] if m is None else [m[:, None]]
+    mixed.append(net.steps(spec[:, 5:40], state))
+    mixed += [net.step(spec[:, t], state)[:, None] for t in range(40, spec.shape[1])]
+    masks, _ = offline_masks(net, torch.from_numpy(x))
+    got = torch.cat(mixed, dim=1)
+    torch.testing.assert_close(got, masks[:, : got.shape[1]], atol=1e-5, rtol=0)
+    assert net.steps(spec[:, :0], net.init_state(2)).shape == (2, 0, net.bins)
+
+
 @pytest.mark.parametrize("sr,channels,n", [(44100, 2, 30011), (8000, 1, 4001)])
 def test_any_rate_and_channels_keep_length(net, sr: int, channels: int, n: int) -> None:
     x = np.stack([noisy_tone(n / sr, sr, seed)[:n] for seed in range(channels)])

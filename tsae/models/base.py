@@ -74,7 +74,10 @@ class StreamingModel(Protocol):
     takes tensors also provides ``streamer() -> StreamingModel`` whose ``step``
     takes and returns numpy arrays (and may choose a faster path than the network).
     A denoiser family may also set ``default_atten_limit`` (dB, or None): the attenuation
-    limit the pipelines apply when the user gives none (``denoiser2``: 45 dB).
+    limit the pipelines apply when the user gives none (``denoiser2``: 45 dB). A numpy
+    streamer may also have ``steps(spec, state)``: the frames ``(batch, frames, bins)`` of a
+    block at once, returning the masks ``(batch, k, bins)`` of the ``k`` frames they complete;
+    :class:`~tsae.StreamingDenoiser` then feeds it whole blocks (``denoiser2`` on a GPU).
     """
 
     window: int

@@ -524,13 +524,21 @@ class StreamingDenoiser:
         specs = np.fft.rfft(frames.astype(np.float64), axis=-1)  # row by row: the same whatever the chunking
         masked = np.empty_like(specs)
         done = 0
-        for t in range(n_frames):
-            self._pending.append(specs[:, t])
-            mask = self._stepper.step(specs[:, t], self._state)
-            if mask is None:  # the model is still collecting its look-ahead frames
-                continue
-            masked[:, done] = self._finisher.apply(self._pending.pop(0), mask)
-            done += 1
+        steps = getattr(self._stepper, "steps", None)
+        if steps is not None:  # the model takes the block at once (on a GPU, a few launches per block)
+            self._pending.extend(specs[:, t] for t in range(n_frames))
+            masks = steps(specs, self._state) if n_frames else specs[:, :0]
+            for j in range(masks.shape[1]):
+                masked[:, j] = self._finisher.apply(self._pending.pop(0), masks[:, j])
+            done = masks.shape[1]
+        else:
+            for t in range(n_frames):
+                self._pending.append(specs[:, t])
+                mask = self._stepper.step(specs[:, t], self._state)
+                if mask is None:  # the model is still collecting its look-ahead frames
+                    continue
+                masked[:, done] = self._finisher.apply(self._pending.pop(0), mask)
+                done += 1
         synth = np.fft.irfft(masked[:, :done], n=self.n_fft, axis=-1).astype(np.float32)
         out = self._olaer.push(synth)
         if self._drop:
