@@ -229,8 +229,12 @@ def denoiser2_features(spec, band_avg, mean, rms, heard, alpha, silent_power, cp
         _shift_in(row, cplx_width)
         for k in range(cplx_bins):
             scale = np.float32(1.0) / np.float32(math.sqrt(used_rms[k] + eps))
-            row[last + k] = np.float32(spec[n, k].real * scale)
-            row[last + cplx_bins + k] = np.float32(spec[n, k].imag * scale)
+            # the bin at a power of at most cap, phase kept (Denoiser2Net's capped_parts)
+            re = min(max(spec[n, k].real, -1e18), 1e18)
+            im = min(max(spec[n, k].imag, -1e18), 1e18)
+            shrink = min(1.0, math.sqrt(cap) / math.sqrt(re * re + im * im + 1e-30))
+            row[last + k] = np.float32(re * shrink * scale)
+            row[last + cplx_bins + k] = np.float32(im * shrink * scale)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

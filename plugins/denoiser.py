@@ -34,9 +34,12 @@ from tsae.models.base import Autoencoder, Param, StreamingModel
 __version__ = "0.1.0"
 
 _EPS_POWER = 1e-10
-#: a bin's power is capped here in the features (about 300 dB): a corrupt sample of 1e20 is then
-#: one loud frame, where float32 squares would overflow and the running means never recover
-POWER_CAP = 1e30
+#: a bin's power is capped here in the features (160 dB; a full-scale sine's bin holds about 1e5, 50 dB):
+#: a corrupt sample of 1e20 is then one loud frame, where float32 squares would overflow and the running
+#: means never recover. At 1e30 (the cap until 2026-12-04) the session-27 denoiser2 weights muted speech
+#: for 1.5 s after such a sample (the frame's power dragged the low bins' running mean up 28 decades);
+#: a cap of the power of a 1e8 sample leaves them at 0.84-0.97 of the clean run's level from 0.5 s on.
+POWER_CAP = 1e16
 
 
 def analysis_window(n_fft: int) -> np.ndarray:

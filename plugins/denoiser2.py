@@ -78,6 +78,22 @@ def erb_filterbank(n_fft: int, sample_rate: int, bands: int) -> np.ndarray:
     return weights.astype(np.float32)
 
 
+#: each part of a bin is clamped here before its power is taken, so the square stays finite in float32
+PART_CAP = 1e18
+
+
+def capped_parts(re: torch.Tensor, im: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Bins' real and imaginary parts scaled down, phase kept, to a power of at most ``POWER_CAP``.
+
+    No real audio comes near the cap (a full-scale sine's bin: about 1e5); a corrupt sample does,
+    and uncapped its bins would reach the recurrences 1e13 times larger than any trained input and
+    hold the GRU states saturated for seconds after it.
+    """
+    re, im = re.clamp(-PART_CAP, PART_CAP), im.clamp(-PART_CAP, PART_CAP)
+    shrink = torch.clamp(math.sqrt(POWER_CAP) / torch.sqrt(re.square() + im.square() + 1e-30), max=1.0)
+    return re * shrink, im * shrink
+
+
 def running_update(
     value: torch.Tensor, mean: torch.Tensor, heard: torch.Tensor, silent: torch.Tensor, alpha: float
 ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
@@ -216,8 +232,8 @@ class Denoiser2Net(SpectralFrames, Autoencoder):
         glob = mean.mean(dim=-1, keepdim=True)
         scale = torch.rsqrt(rms + _EPS_POWER)
         c = self.cplx_bins
-        return torch.cat([(band_db - mean) / 20.0, (band_db - glob) / 20.0, re[..., :c] * scale, im[..., :c] * scale],
-                         dim=-1)
+        low_re, low_im = capped_parts(re[..., :c], im[..., :c])
+        return torch.cat([(band_db - mean) / 20.0, (band_db - glob) / 20.0, low_re * scale, low_im * scale], dim=-1)
 
     def _features_of(
         self, re: torch.Tensor, im: torch.Tensor, mean: torch.Tensor, rms: torch.Tensor, heard: torch.Tensor
