@@ -23,7 +23,11 @@
 # with another example's noise, shifted in time): 5362 steps in 6 minutes, 14.9 a second. The step rate
 # did not rise, so the 14 mixing processes were not what bound it: the training step is. A likely cause
 # (not profiled): Denoiser2Net.features() runs the running means in a Python loop over the 188 frames
-# of each 3 s example, a few small CUDA launches per frame; a scan over frames would lift it.
+# of each 3 s example, a few small CUDA launches per frame; it is a scan over frames since (running_means),
+# not yet timed on a GPU. That call's throughput check, 256 files x 10 s with the frame-by-frame torch
+# step: --batch 64 --jobs 1 189x real time (the first setting, warm-up in it), --jobs 4 410x, --batch 32
+# --jobs 8 164x, --batch 16 --jobs 16 70x; the GPU's output 9.3e-10 from the CPU's. On a GPU the
+# denoiser now takes a block of frames at once (Denoiser2Net.steps), also not yet timed there.
 # A larger network from scratch fits the speed goal since the CPU steps are compiled: streaming speed
 # on this 2-core CPU (random weights, 1 thread, 20 s; DeepFilterNet3 took 0.18-0.22 in bench_denoise.py here):
 #   stage 3  (473k parameters, 1.9 MB)                                                  0.0094 s per audio s
