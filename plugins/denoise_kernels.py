@@ -230,8 +230,10 @@ def denoiser2_features(spec, band_avg, mean, rms, heard, alpha, silent_power, cp
         for k in range(cplx_bins):
             scale = np.float32(1.0) / np.float32(math.sqrt(used_rms[k] + eps))
             # the bin at a power of at most cap, phase kept (Denoiser2Net's capped_parts)
-            re = min(max(spec[n, k].real, -1e18), 1e18)
-            im = min(max(spec[n, k].imag, -1e18), 1e18)
+            re = spec[n, k].real
+            im = spec[n, k].imag
+            first = min(1.0, 1e18 / max(abs(re), abs(im), 1e-30))
+            re, im = re * first, im * first
             shrink = min(1.0, math.sqrt(cap) / math.sqrt(re * re + im * im + 1e-30))
             row[last + k] = np.float32(re * shrink * scale)
             row[last + cplx_bins + k] = np.float32(im * shrink * scale)

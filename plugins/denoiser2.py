@@ -78,7 +78,7 @@ def erb_filterbank(n_fft: int, sample_rate: int, bands: int) -> np.ndarray:
     return weights.astype(np.float32)
 
 
-#: each part of a bin is clamped here before its power is taken, so the square stays finite in float32
+#: a bin whose larger part is beyond this is first scaled down to it, so its square stays finite in float32
 PART_CAP = 1e18
 
 
@@ -89,7 +89,8 @@ def capped_parts(re: torch.Tensor, im: torch.Tensor) -> tuple[torch.Tensor, torc
     and uncapped its bins would reach the recurrences 1e13 times larger than any trained input and
     hold the GRU states saturated for seconds after it.
     """
-    re, im = re.clamp(-PART_CAP, PART_CAP), im.clamp(-PART_CAP, PART_CAP)
+    first = torch.clamp(PART_CAP / torch.maximum(re.abs(), im.abs()).clamp(min=1e-30), max=1.0)
+    re, im = re * first, im * first
     shrink = torch.clamp(math.sqrt(POWER_CAP) / torch.sqrt(re.square() + im.square() + 1e-30), max=1.0)
     return re * shrink, im * shrink
 

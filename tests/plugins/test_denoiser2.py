@@ -171,6 +171,28 @@ def test_block_steps_equal_frame_steps_and_forward(lookahead: int) -> None:
     assert net.steps(spec[:, :0], net.init_state(2)).shape == (2, 0, net.bins)
 
 
+def test_a_corrupt_bin_is_capped_alike_in_both_steps(net) -> None:
+    """A bin far beyond any audio power enters the features at POWER_CAP with its phase, in the torch step
+    (GPU, ONNX) and the compiled CPU step alike, and leaves real levels untouched."""
+    from tsae_plugins.denoiser import POWER_CAP
+    from tsae_plugins.denoiser2 import capped_parts
+
+    re, im = capped_parts(torch.tensor([3e20, 1e3, 0.0, -1e30]), torch.tensor([4e20, -2.0, 0.0, 1e-3]))
+    power = re.double() ** 2 + im.double() ** 2
+    assert power[0] == pytest.approx(POWER_CAP, rel=1e-5) and re[0] / im[0] == pytest.approx(0.75)
+    assert (re[1], im[1]) == (1e3, -2.0) and (re[2], im[2]) == (0.0, 0.0)
+    assert power[3] == pytest.approx(POWER_CAP, rel=1e-5) and re[3] < 0
+    spec = net.stft(torch.from_numpy(np.stack([noisy_tone(0.3, 16000, 0), noisy_tone(0.3, 16000, 1)])))
+    spec[0, 5, 3:40] = 1e20 * (1 + 1j)  # a corrupt frame in one row
+    torch_state, streamer = net.init_state(2), net.streamer()
+    numpy_state = streamer.init_state(2)
+    for t in range(spec.shape[1]):
+        a = net.step(spec[:, t], torch_state)
+        b = streamer.step(spec[:, t].numpy().astype(np.complex128), numpy_state)
+        if a is not None:
+            np.testing.assert_allclose(b, a.numpy(), atol=1e-4)
+
+
 @pytest.mark.parametrize("sr,channels,n", [(44100, 2, 30011), (8000, 1, 4001)])
 def test_any_rate_and_channels_keep_length(net, sr: int, channels: int, n: int) -> None:
     x = np.stack([noisy_tone(n / sr, sr, seed)[:n] for seed in range(channels)])
