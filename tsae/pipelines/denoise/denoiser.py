@@ -11,7 +11,8 @@ look-ahead answers a few frames late, and those frames wait), and overlap-adds t
 result back with :class:`~tsae.engine.streaming.StreamOverlapAdd`. Every frame
 goes through exactly the same operations whatever the chunking, so feeding a file
 in blocks gives output identical to feeding it at once (the tests check this bit
-for bit).
+for bit). A streamer with ``steps`` (``denoiser2`` on a GPU) takes each block's
+frames at once instead: then other chunkings agree to float rounding (about 1e-7).
 
 :func:`denoise` (arrays) and :func:`~tsae.pipelines.denoise.files.denoise_file` /
 :func:`~tsae.pipelines.denoise.files.denoise_files` (files, bounded memory, atomic
