@@ -44,7 +44,6 @@ from tsae_plugins.denoiser import (
     _Stepper,
     _TorchStepper,
     analysis_window,
-    matmul_for,
     spectral_loss,
 )
 
@@ -512,7 +511,7 @@ class _TorchBlockStepper(_TorchStepper):
 
 
 class _CompiledStepper2(_Stepper):
-    """:meth:`Denoiser2Net.step` in float32: products by numpy (BLAS), the rest in numba kernels.
+    """:meth:`Denoiser2Net.step` in float32 in two numba calls a frame (features, then the layers; products by BLAS).
 
     See :mod:`tsae_plugins.denoise_kernels`. The weights are copied (torch's transposed,
     the groups' stacked, the two output heads side by side); the state is float32
@@ -564,19 +563,10 @@ class _CompiledStepper2(_Stepper):
         state["count"] = t + 1
         if t < self.lookahead:
             return None
-        mm = matmul_for(spec.shape[0])
-        g_in = mm(state["band_recent"], self.group_w)
-        k.bias_relu(g_in, self.group_b)
-        gh = state["gh"]
-        w_ih, b_ih, w_hh, b_hh = self.group_cell
-        k.gru_gates(mm(g_in, w_ih), mm(gh, w_hh), b_ih, b_hh, gh)
-        c_in = mm(state["cplx_recent"], self.cplx_w)
-        k.bias_relu(c_in[None], self.cplx_b)
-        h = state["h"]
-        k.gru_gates(mm(np.concatenate([*gh, c_in], axis=1), self.w_ih)[None],
-                  mm(h[0], self.w_hh)[None], self.b_ih, self.b_hh, h)
         mask = np.empty((spec.shape[0], self.bins), np.complex64)
-        k.denoiser2_mask(mm(h[0], self.w_heads), self.b_heads, self.band_spread, mask)
+        k.denoiser2_layers(state["band_recent"], state["cplx_recent"], state["gh"], state["h"], self.group_w,
+                           self.group_b, *self.group_cell, self.cplx_w, self.cplx_b, self.w_ih, self.b_ih, self.w_hh,
+                           self.b_hh, self.w_heads, self.b_heads, self.band_spread, mask)
         return mask
 
 
