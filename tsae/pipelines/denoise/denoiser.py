@@ -408,7 +408,7 @@ class StreamingDenoiser:
         self._framer = StreamFramer(self.n_fft, self.hop, window_fn=self._win, channels=c)
         self._framer.push(np.zeros((c, self.n_fft - self.hop), np.float32))  # causal left padding
         self._olaer = StreamOverlapAdd(self.n_fft, self.hop, window_fn=self._win, channels=c)
-        self._pending: list[np.ndarray] = []  # spectra waiting for their look-ahead frames
+        self._pending = np.zeros((c, 0, self.n_fft // 2 + 1), np.complex128)  # spectra waiting for their masks
         self._finisher.reset()
         self._drop = self.n_fft - self.hop
         self._n_in = 0
@@ -523,24 +523,19 @@ class StreamingDenoiser:
         frames = self._framer.push(np.ascontiguousarray(x, dtype=np.float32))  # (channels, k, n_fft)
         n_frames = frames.shape[1]
         specs = np.fft.rfft(frames.astype(np.float64), axis=-1)  # row by row: the same whatever the chunking
-        masked = np.empty_like(specs)
-        done = 0
+        # the spectra of the frames waiting for their masks (a model with look-ahead answers late), then these
+        pending = np.concatenate([self._pending, specs], axis=1)
         steps = getattr(self._stepper, "steps", None)
         if steps is not None:  # the model takes the block at once (on a GPU, a few launches per block)
-            self._pending.extend(specs[:, t] for t in range(n_frames))
             masks = steps(specs, self._state) if n_frames else specs[:, :0]
-            for j in range(masks.shape[1]):
-                masked[:, j] = self._finisher.apply(self._pending.pop(0), masks[:, j])
-            done = masks.shape[1]
         else:
-            for t in range(n_frames):
-                self._pending.append(specs[:, t])
-                mask = self._stepper.step(specs[:, t], self._state)
-                if mask is None:  # the model is still collecting its look-ahead frames
-                    continue
-                masked[:, done] = self._finisher.apply(self._pending.pop(0), mask)
-                done += 1
-        synth = np.fft.irfft(masked[:, :done], n=self.n_fft, axis=-1).astype(np.float32)
+            answers = [self._stepper.step(specs[:, t], self._state) for t in range(n_frames)]
+            answers = [m for m in answers if m is not None]  # None: still collecting its look-ahead frames
+            masks = np.stack(answers, axis=1) if answers else specs[:, :0]
+        done = masks.shape[1]
+        self._pending = pending[:, done:]
+        synth = np.fft.irfft(self._finisher.apply_frames(pending[:, :done], masks), n=self.n_fft,
+                             axis=-1).astype(np.float32)
         out = self._olaer.push(synth)
         if self._drop:
             k = min(self._drop, out.shape[1])
