@@ -263,10 +263,7 @@ class Denoiser2Net(SpectralFrames, Autoencoder):
         What :meth:`step` computes frame by frame; the running means as a scan over all the
         frames at once (:func:`running_means`), equal to the steps' to float rounding.
         """
-        re, im = spec.real, spec.imag
-        band_db, low, silent = self._levels(re, im)
-        mean, _ = running_means(torch.cat([band_db, low], dim=-1), silent, self.alpha)
-        return self._normalised(re, im, band_db, mean[..., : self.erb_bands], mean[..., self.erb_bands:])
+        return self._block_features(spec, self.init_state(spec.shape[0]))
 
     def _block_features(self, spec: torch.Tensor, state: dict[str, Any]) -> torch.Tensor:
         """:meth:`features` of frames ``(batch, frames, bins)`` that follow the stream in ``state`` (its running
@@ -304,11 +301,23 @@ class Denoiser2Net(SpectralFrames, Autoencoder):
         """Complex spectrum ``(batch, frames, bins)`` -> latent ``(batch, frames, hidden)``."""
         with torch.no_grad():
             joined = self.with_lookahead(self.features(spec))
+        return self._sequence_latents(joined)[0]
+
+    def _sequence_latents(
+        self, joined: torch.Tensor, gh: list[torch.Tensor] | None = None, h: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, list[torch.Tensor], torch.Tensor]:
+        """Joined features ``(batch, frames, span, features)`` through the recurrences -> latents ``(batch, frames,
+        hidden)``, the groups' GRU states and the full-band one's after the last frame; ``gh`` and ``h`` are the
+        states before the first (default: zeros). :meth:`_latent_step` is the same for one frame."""
         grouped, cplx = self._split(joined)
         g_in = torch.relu(torch.einsum("btgi,gio->btgo", grouped, self.group_w) + self.group_b)
-        g_out = [gru(g_in[:, :, k])[0] for k, gru in enumerate(self.group_gru)]
-        z, _ = self.gru(torch.cat([*g_out, torch.relu(self.cplx_in(cplx))], dim=-1))
-        return z
+        g_out, g_state = [], []
+        for k, gru in enumerate(self.group_gru):
+            out, state = gru(g_in[:, :, k], None if gh is None else gh[k])
+            g_out.append(out)
+            g_state.append(state)
+        z, h = self.gru(torch.cat([*g_out, torch.relu(self.cplx_in(cplx))], dim=-1), h)
+        return z, g_state, h
 
     def decode_parts(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Latent ``(..., hidden)`` -> the real and imaginary parts of the mask ``(..., bins)``.
@@ -416,15 +425,7 @@ class Denoiser2Net(SpectralFrames, Autoencoder):
             return spec.new_zeros((spec.shape[0], 0, self.bins))
         stacked = torch.stack(seq, dim=1)  # (batch, frames, features)
         joined = torch.stack([stacked[:, k: k + ready] for k in range(span)], dim=2)
-        grouped, cplx = self._split(joined)
-        g_in = torch.relu(torch.einsum("btgi,gio->btgo", grouped, self.group_w) + self.group_b)
-        g_out, g_state = [], []
-        for k, gru in enumerate(self.group_gru):
-            out, h = gru(g_in[:, :, k].contiguous(), state["gh"][k])
-            g_out.append(out)
-            g_state.append(h)
-        z, state["h"] = self.gru(torch.cat([*g_out, torch.relu(self.cplx_in(cplx))], dim=-1), state["h"])
-        state["gh"] = g_state
+        z, state["gh"], state["h"] = self._sequence_latents(joined, state["gh"], state["h"])
         return self.decode(z)
 
     # -- the step with explicit state (ONNX export) ---------------------------
@@ -491,7 +492,7 @@ class Denoiser2Net(SpectralFrames, Autoencoder):
         """
         on_cpu = self.group_w.device.type == "cpu"
         if block if block is not None else not on_cpu:
-            return _TorchBlockStepper(self)
+            return _TorchBlockStepper(self)  # type: ignore[arg-type]
         if fast and on_cpu:
             return _CompiledStepper2(self)
         return _TorchStepper(self)  # type: ignore[arg-type]
@@ -500,9 +501,6 @@ class Denoiser2Net(SpectralFrames, Autoencoder):
 class _TorchBlockStepper(_TorchStepper):
     """The torch step with numpy in and out, and :meth:`Denoiser2Net.steps` as ``steps`` for a block of frames
     (the streaming denoiser uses it when a stepper has it)."""
-
-    def __init__(self, net: Denoiser2Net) -> None:
-        super().__init__(net)  # type: ignore[arg-type]
 
     def steps(self, spec: np.ndarray, state: dict[str, Any]) -> np.ndarray:
         """Complex spectra ``(batch, frames, bins)`` -> the complex64 masks ``(batch, k, bins)`` they complete."""
