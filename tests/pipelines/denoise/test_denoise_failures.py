@@ -33,6 +33,18 @@ def test_unreadable_file_among_several(recordings, tmp_path, jobs) -> None:
     assert lines[-1] == "Error: 1 of 3 file(s) failed" and "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("content", [b"", b"RIFF not really audio" * 10])
+def test_threads_for_files_that_all_fail_before_their_batch(tmp_path, content) -> None:
+    """--jobs with no file left to denoise (empty, corrupt): the file's one-line error, exit 1, no output."""
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(content)
+    result = CliRunner().invoke(cli, ["denoise", str(bad), "-o", str(tmp_path / "out.wav"), "--jobs", "2"])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: {bad}: ") and result.output.count("\n") == 1
+    assert "Traceback" not in result.output and "internal error" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.wav"]
+
+
 def test_file_failing_mid_stream_leaves_no_output_and_the_others_go_on(recordings, tmp_path, monkeypatch) -> None:
     real = denoise_files_module.iter_audio_blocks
 

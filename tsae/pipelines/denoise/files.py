@@ -299,7 +299,7 @@ def _run_all(run: Callable[[Any], None], groups: Sequence[Any], jobs: int, stop:
     time with ``--batch 32 --jobs 8`` unlimited and 79x with the share (``--batch 64 --jobs 4``: 410x and
     138x, the latter the first setting of its call, with some warm-up in it; 2026-12-04).
     """
-    if jobs == 1 or len(groups) == 1:
+    if jobs == 1 or len(groups) <= 1:  # none: every file failed before its batch
         for group in groups:
             run(group)
         return
