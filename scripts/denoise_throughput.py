@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -44,8 +45,16 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--files", type=int, default=16)
     ap.add_argument("--settings", type=setting, nargs="+", default=[(16, 1), (8, 2)], metavar="BATCHxJOBS")
     args = ap.parse_args(argv)
+    if args.files < 1:
+        ap.error(f"--files: must be at least 1, got {args.files}")
 
+    from tsae.pipelines.denoise.denoiser import load_denoiser
     from tsae.pipelines.denoise.files import denoise_files
+
+    try:
+        load_denoiser(args.model, args.device)
+    except (OSError, ValueError) as error:  # a missing or corrupt model file, no CUDA: one line
+        sys.exit(f"{args.model}: {error}" if args.model and str(args.model) not in str(error) else str(error))
 
     print(f"{os.cpu_count()} CPU cores, {args.files} files x 10 s, device {args.device}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
