@@ -22,8 +22,8 @@ Everything is causal apart from the look-ahead: the mask of frame ``t`` sees fra
 ``<= t + lookahead``, so the algorithmic latency is ``window + lookahead * hop``
 samples (512 + 256 = 768 samples, 48 ms, by default). :meth:`Denoiser2Net.step`
 runs one frame at a time with explicit state and :meth:`Denoiser2Net.streamer` gives
-the float32 CPU stepper the streaming denoiser uses (numpy products, numba
-kernels: :mod:`tsae_plugins.denoise_kernels`); both equal the offline
+the float32 CPU stepper the streaming denoiser uses (numba kernels, blocks of
+frames at once: :mod:`tsae_plugins.denoise_kernels`); both equal the offline
 :meth:`Denoiser2Net.forward` to float rounding. :func:`denoise_loss` is the training
 loss (compressed magnitude + compressed complex + SI-SDR).
 """
@@ -482,13 +482,14 @@ class Denoiser2Net(SpectralFrames, Autoencoder):
 
         Its ``step`` takes the complex spectrum of one frame ``(batch, bins)`` and returns
         the complex64 mask of the frame ``lookahead`` steps back. On the CPU (and with
-        ``fast``) it is :meth:`step` in float32 with numpy's matrix products and numba
-        kernels for the rest (the weights are copied: build a new streamer after changing
-        them); otherwise it wraps :meth:`step`. With ``block`` (default: on a GPU) it also
-        has :meth:`steps` as its ``steps``, which the streaming denoiser then feeds whole
-        blocks of frames: a few kernel launches per block instead of dozens per frame, at the
+        ``fast``) it is :meth:`step` in float32 in numba kernels (the weights are copied:
+        build a new streamer after changing them), with a ``steps`` that takes a block of
+        frames and gives them bit for bit what ``step`` gives one by one; otherwise it wraps
+        :meth:`step`. With ``block`` (default: on a GPU) it wraps :meth:`steps` as its
+        ``steps`` too: a few kernel launches per block instead of dozens per frame, at the
         price of bit-exactness across chunkings (feeding a stream in other blocks changes the
         output at float rounding, about 1e-7; frame by frame it does not change at all).
+        The streaming denoiser feeds a stepper that has ``steps`` whole blocks of frames.
         """
         on_cpu = self.group_w.device.type == "cpu"
         if block if block is not None else not on_cpu:
@@ -508,14 +509,20 @@ class _TorchBlockStepper(_TorchStepper):
         return masks.cpu().numpy()
 
 
+#: most rows (frames x streams) the CPU stepper's layers take in one call (a few MB of buffers)
+BLOCK_ROWS = 512
+
+
 class _CompiledStepper2(_Stepper):
-    """:meth:`Denoiser2Net.step` in float32 in two numba calls a frame (features, then the layers; products by BLAS).
+    """:meth:`Denoiser2Net.step` in float32 in numba (features, then the layers in one call; own products).
 
     See :mod:`tsae_plugins.denoise_kernels`. The weights are copied (torch's transposed,
-    the groups' stacked, the two output heads side by side); the state is float32
-    arrays: the running means, the look-ahead buffers of the last ``1 + lookahead``
-    frames' features (band features by group in each group's input order, complex
-    features) and the GRU states (the groups' as ``(groups, batch, group_hidden)``).
+    the groups' stacked, the two output heads side by side) and packed in column tiles
+    (``pack_columns``); the state is float32 arrays: the running means, the look-ahead
+    buffers of the last ``1 + lookahead`` frames' features (band features by group in each
+    group's input order, complex features) and the GRU states (the groups' as ``(groups,
+    batch, group_hidden)``). :meth:`steps` takes a block of frames at once (the streaming
+    denoiser then feeds it whole chunks), bit for bit what :meth:`step` gives frame by frame.
     """
 
     def __init__(self, net: Denoiser2Net) -> None:
@@ -523,21 +530,25 @@ class _CompiledStepper2(_Stepper):
         from tsae_plugins import denoise_kernels  # imports numba: only when a stepper is built
 
         arr = _float32
+        pack = denoise_kernels.pack_columns
         self.kernels = denoise_kernels
 
         def cell(grus: list[nn.GRU]) -> tuple[np.ndarray, ...]:
-            return tuple(np.ascontiguousarray(np.stack([arr(getattr(g, f"{name}_l0")).T for g in grus]))
-                         for name in ("weight_ih", "bias_ih", "weight_hh", "bias_hh"))
+            w_ih, b_ih, w_hh, b_hh = (np.stack([arr(getattr(g, f"{name}_l0")) for g in grus])
+                                      for name in ("weight_ih", "bias_ih", "weight_hh", "bias_hh"))
+            return (np.stack([pack(w.T) for w in w_ih]), np.ascontiguousarray(b_ih),
+                    np.stack([pack(w.T) for w in w_hh]), np.ascontiguousarray(b_hh))
 
         self.alpha = float(net.alpha)
         self.cplx_bins, self.groups, self.bins = net.cplx_bins, net.groups, net.bins
         self.band_avg, self.band_spread = arr(net.band_avg), arr(net.band_spread)
-        self.group_w, self.group_b = arr(net.group_w), arr(net.group_b)
-        self.cplx_w, self.cplx_b = arr(net.cplx_in.weight).T.copy(), arr(net.cplx_in.bias)[None]
+        self.group_w = np.stack([pack(w) for w in arr(net.group_w)])
+        self.group_b = arr(net.group_b)
+        self.cplx_w, self.cplx_b = pack(arr(net.cplx_in.weight).T), arr(net.cplx_in.bias)[None]
         self.group_cell = cell(list(net.group_gru))
         w_ih, self.b_ih, w_hh, self.b_hh = cell([net.gru])
         self.w_ih, self.w_hh = w_ih[0], w_hh[0]
-        self.w_heads = np.ascontiguousarray(np.concatenate([arr(net.gain_out.weight), arr(net.crm_out.weight)]).T)
+        self.w_heads = pack(np.concatenate([arr(net.gain_out.weight), arr(net.crm_out.weight)]).T)
         self.b_heads = np.concatenate([arr(net.gain_out.bias), arr(net.crm_out.bias)])
         self.shapes = (net.erb_bands, net.group_gru[0].hidden_size, net.gru.hidden_size)
 
@@ -553,19 +564,41 @@ class _CompiledStepper2(_Stepper):
                 "h": np.zeros((1, batch, hidden), np.float32)}
 
     def step(self, spec: np.ndarray, state: dict[str, Any]) -> np.ndarray | None:
+        """One frame ``(batch, bins)`` -> the complex64 mask of the frame ``lookahead`` back (None: not yet)."""
+        masks = self.steps(spec[:, None], state)
+        return masks[:, 0] if masks.shape[1] else None
+
+    def steps(self, spec: np.ndarray, state: dict[str, Any]) -> np.ndarray:
+        """Complex spectra ``(batch, frames, bins)`` -> the complex64 masks ``(batch, k, bins)`` of the ``k``
+        frames they complete (``lookahead`` fewer at the stream's start), ``state`` updated.
+
+        Long blocks go through in parts of at most :data:`BLOCK_ROWS` rows (frames times streams), so the
+        layers' buffers stay small whatever a caller hands over at once; the parts change no bit.
+        """
+        batch, frames = spec.shape[:2]
+        part = max(1, BLOCK_ROWS // max(batch, 1))
+        if frames <= part:
+            return self._block(spec, state)
+        return np.concatenate([self._block(spec[:, i: i + part], state) for i in range(0, frames, part)], axis=1)
+
+    def _block(self, spec: np.ndarray, state: dict[str, Any]) -> np.ndarray:
         k = self.kernels
+        batch, frames = spec.shape[:2]
         t = state["count"]
-        k.denoiser2_features(np.ascontiguousarray(spec, dtype=np.complex128), self.band_avg, state["mean"],
-                             state["rms"], state["heard"], np.float32(self.alpha), SILENT_POWER, self.cplx_bins,
-                             state["band_recent"], state["cplx_recent"], np.float32(_EPS_POWER), POWER_CAP)
-        state["count"] = t + 1
-        if t < self.lookahead:
-            return None
-        mask = np.empty((spec.shape[0], self.bins), np.complex64)
-        k.denoiser2_layers(state["band_recent"], state["cplx_recent"], state["gh"], state["h"], self.group_w,
-                           self.group_b, *self.group_cell, self.cplx_w, self.cplx_b, self.w_ih, self.b_ih, self.w_hh,
-                           self.b_hh, self.w_heads, self.b_heads, self.band_spread, mask)
-        return mask
+        ready = frames - max(0, min(frames, self.lookahead - t))
+        band, cplx = state["band_recent"], state["cplx_recent"]
+        band_seq = np.empty((self.groups, ready, *band.shape[1:]), np.float32)
+        cplx_seq = np.empty((ready, *cplx.shape), np.float32)
+        k.denoiser2_frames(np.ascontiguousarray(spec, dtype=np.complex128), self.band_avg, state["mean"],
+                           state["rms"], state["heard"], np.float32(self.alpha), SILENT_POWER, self.cplx_bins,
+                           band, cplx, np.float32(_EPS_POWER), POWER_CAP, t, self.lookahead, band_seq, cplx_seq)
+        state["count"] = t + frames
+        mask = np.empty((ready, batch, self.bins), np.complex64)
+        if ready:
+            k.denoiser2_layers(band_seq, cplx_seq, state["gh"], state["h"], self.group_w, self.group_b,
+                               *self.group_cell, self.cplx_w, self.cplx_b, self.w_ih, self.b_ih, self.w_hh,
+                               self.b_hh, self.w_heads, self.b_heads, self.band_spread, mask)
+        return mask.transpose(1, 0, 2)
 
 
 def si_sdr(est: torch.Tensor, ref: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:

@@ -1,10 +1,12 @@
-"""The denoiser families' compiled kernels: the vectorisable tanh, and the GRU gates against torch."""
+"""The denoiser families' compiled kernels: the vectorisable tanh, the GRU gates against torch, and the
+row-exact tiled matrix product."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
-from tsae_plugins.denoise_kernels import gru_gates, tanh
+from tsae_plugins.denoise_kernels import ROW_BLOCK, TILE, gru_gates, pack_columns, tanh, tiled_product
 
 
 def test_tanh_is_accurate_odd_and_saturates() -> None:
@@ -31,3 +33,22 @@ def test_gru_gates_match_torch_for_grouped_cells() -> None:
     state = h.numpy().copy()
     gru_gates(np.matmul(x.numpy(), w_ih), np.matmul(state, w_hh), b_ih, b_hh, state)
     np.testing.assert_allclose(state, expected, atol=2e-6)
+
+
+@pytest.mark.parametrize(("inner", "cols"), [(1, 1), (7, 5), (96, 288), (130, TILE + 3)])
+def test_tiled_product_equals_matmul_and_gives_each_row_the_same_bits_in_any_company(inner: int, cols: int) -> None:
+    rng = np.random.default_rng(inner)
+    w = rng.standard_normal((inner, cols)).astype(np.float32)
+    x = rng.standard_normal((3 * ROW_BLOCK + 5, inner)).astype(np.float32)
+    packed = pack_columns(w)
+    assert packed.shape == (-(-cols // TILE), inner, TILE) and not packed[-1, :, cols - (len(packed) - 1) * TILE:].any()
+    full = np.empty((len(x), cols), np.float32)
+    tiled_product(x, packed, full)
+    np.testing.assert_allclose(full, x.astype(np.float64) @ w.astype(np.float64), rtol=0, atol=1e-4 * np.sqrt(inner))
+    for start, stop in [(0, 1), (4, 5), (3, 3 + ROW_BLOCK + 2), (len(x) - 2, len(x))]:
+        part = np.empty((stop - start, cols), np.float32)
+        tiled_product(x[start:stop], packed, part)
+        np.testing.assert_array_equal(part, full[start:stop])
+    strided = np.empty((3, cols), np.float32)
+    tiled_product(x[::7][:3], packed, strided)  # a non-contiguous view: the same bits too
+    np.testing.assert_array_equal(strided, full[::7][:3])

@@ -17,6 +17,7 @@ from tsae.models.modelfile import load_model, save_model
 from tsae.pipelines.denoise import StreamingDenoiser, denoise
 from tsae.pipelines.denoise.mask_finish import _lift
 from tsae.plugins import create_model, get_model_family
+from tsae_plugins import denoiser2 as denoiser2_module
 from tsae_plugins.denoiser2 import denoise_loss, erb_filterbank, si_sdr, widen_state
 
 
@@ -169,6 +170,48 @@ def test_block_steps_equal_frame_steps_and_forward(lookahead: int) -> None:
     got = torch.cat(mixed, dim=1)
     torch.testing.assert_close(got, masks[:, : got.shape[1]], atol=1e-5, rtol=0)
     assert net.steps(spec[:, :0], net.init_state(2)).shape == (2, 0, net.bins)
+
+
+@pytest.mark.parametrize("lookahead", [0, 2])
+def test_compiled_block_steps_equal_frame_steps_bit_for_bit(lookahead: int) -> None:
+    """The CPU stepper's block path (what files and pipes use): a block gives what its frames give one by one,
+    bit for bit, in blocks of any size and mixed with single steps; each stream of a batch gets what it gets
+    alone; and both equal the torch step to float rounding."""
+    net = random_net(lookahead=lookahead, groups=2)
+    x = np.stack([noisy_tone(0.8, 16000, s) for s in range(3)])
+    x[1, 2000:7000] = 0.0
+    spec = net.stft(torch.from_numpy(x)).numpy().astype(np.complex128)  # (3, frames, bins)
+    frames = spec.shape[1]
+    stepper = net.streamer()
+    assert callable(stepper.steps)
+
+    def by_frames(rows: slice) -> np.ndarray:
+        state = stepper.init_state(len(range(3)[rows]))
+        out = [stepper.step(spec[rows, t], state) for t in range(frames)]
+        assert all(m is None for m in out[:lookahead])
+        return np.stack(out[lookahead:], axis=1)
+
+    one_by_one = by_frames(slice(None))
+    for cuts in ([frames], [1, 2, 40], [17, 5, 33]):  # 40 frames x 3 streams: many row blocks in one product
+        state, parts, start = stepper.init_state(3), [], 0
+        for size in [*cuts, frames]:
+            parts.append(stepper.steps(spec[:, start: start + size], state))
+            start += size
+        np.testing.assert_array_equal(np.concatenate(parts, axis=1), one_by_one)
+    state = stepper.init_state(3)
+    mixed = [stepper.step(spec[:, 0], state)]
+    mixed = [m[:, None] for m in mixed if m is not None] + [stepper.steps(spec[:, 1:30], state)]
+    mixed += [stepper.step(spec[:, t], state)[:, None] for t in range(30, frames)]
+    np.testing.assert_array_equal(np.concatenate(mixed, axis=1), one_by_one)
+    assert stepper.steps(spec[:, :0], stepper.init_state(3)).shape == (3, 0, net.bins)
+    with pytest.MonkeyPatch.context() as mp:  # a block longer than one call takes goes through in parts
+        mp.setattr(denoiser2_module, "BLOCK_ROWS", 7)
+        np.testing.assert_array_equal(stepper.steps(spec, stepper.init_state(3)), one_by_one)
+    for row in range(3):
+        np.testing.assert_array_equal(by_frames(slice(row, row + 1))[0], one_by_one[row])
+    torch_state = net.init_state(3)
+    stepped = [net.step(torch.from_numpy(spec[:, t].astype(np.complex64)), torch_state) for t in range(frames)]
+    np.testing.assert_allclose(one_by_one, torch.stack(stepped[lookahead:], dim=1).numpy(), atol=1e-5)
 
 
 def test_a_corrupt_bin_is_capped_alike_in_both_steps(net) -> None:
