@@ -28,10 +28,13 @@
 # step: --batch 64 --jobs 1 189x real time (the first setting, warm-up in it), --jobs 4 410x, --batch 32
 # --jobs 8 164x, --batch 16 --jobs 16 70x; the GPU's output 9.3e-10 from the CPU's. On a GPU the
 # denoiser now takes a block of frames at once (Denoiser2Net.steps), also not yet timed there.
-# A larger network from scratch fits the speed goal since the CPU steps are compiled: streaming speed
-# on this 2-core CPU (random weights, 1 thread, 20 s; DeepFilterNet3 took 0.18-0.22 in bench_denoise.py here):
-#   stage 3  (473k parameters, 1.9 MB)                                                  0.0094 s per audio s
-#   -p hidden=384 -p group_hidden=96 -p cplx_hidden=192 -p cplx_bins=192 (1.73M, 6.9 MB)   0.0147
+# A larger network fits the speed goal: since the CPU step takes blocks of frames (session 28) the shipped
+# 1.61M network streams at 0.0071 s per audio s on one thread of this 2-core machine (DeepFilterNet3 0.14 in
+# bench_denoise.py). Random weights, 1 thread, 20 s, -p lookahead=2 (the model file may hold at most 10 MB):
+#   -p hidden=384 -p group_hidden=96 -p cplx_hidden=192 (shipped, 1.61M, 6.4 MB)   0.0071 s per audio s
+#   -p hidden=512 -p group_hidden=128 -p cplx_hidden=256 (2.74M, 10.9 MB: over)      0.0140
+#   -p hidden=640 -p group_hidden=160 -p cplx_hidden=320 (4.16M, 16.6 MB: over)      0.0212
+# (before the block step: stage 3, 473k parameters, 0.0094; the 1.73M network with cplx_bins=192, 0.0147)
 # (stage 4, shipped since 2026-12-04, is the widened 1.61M network trained by this script: see train_denoiser.py)
 # e.g. bash scripts/gpu_train_denoiser.sh 8 -p lookahead=2 -p hidden=384 -p group_hidden=96 \
 #          -p cplx_hidden=192 -p cplx_bins=192 --telephone 0.15
