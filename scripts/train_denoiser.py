@@ -30,7 +30,8 @@ checkpoint header and, by ``--export``, into the model header as ``extra.trainin
 
 The shipped ``denoiser2`` weights (plugins/weights/denoiser2.tsae) came from three stages on one CPU
 thread plus one mixing process, 280 minutes and 19274 steps in all, then a fourth, wider stage and a
-fifth on a GPU (each stage's settings in the header, the earlier ones nested in ``init_checkpoint``)::
+fifth on a GPU, and a sixth on the CPU again (each stage's settings in the header, the earlier ones
+nested in ``init_checkpoint``)::
 
     python scripts/denoise_data.py pack runs/pack_v1.safetensors     # moodist at commit 983f7412
     # 1: look-ahead 1, a full 100-minute cosine schedule from scratch; its final checkpoint
@@ -65,6 +66,23 @@ fifth on a GPU (each stage's settings in the header, the earlier ones nested in 
         --noise-compression 0.95
     bash scripts/gpu_train_denoiser.sh 6 --init plugins/weights/denoiser2.tsae -p lookahead=2 -p hidden=384 \
         -p group_hidden=96 -p cplx_hidden=192 --lr 4e-4 --telephone 0.15 --seed 12 --echo 2
+
+    # 6: a 125-minute cosine schedule (stopped by SIGTERM at 120.6 minutes, the rate at 1e-5 of 2e-4) from
+    #    stage 5's model file on the 2-core development CPU, batch 16, one mixing process, --echo 2:
+    #    12,404 steps, one thread for the first 27.6 minutes (1.5 steps a second), then --resume with two
+    #    (2.1 a second; slower while other jobs ran); its final checkpoint (2026-12-04, session 28). Its
+    #    header says git commit 3e55097, then 7255cb9 at the resume (the resume changed only --threads).
+    train_denoiser.py --family denoiser2 --packed gpu/pack.safetensors --device cpu --workers 1 --threads 1 \
+        --batch 16 --max-minutes 125 --init plugins/weights/denoiser2.tsae -p lookahead=2 -p hidden=384 \
+        -p group_hidden=96 -p cplx_hidden=192 --lr 2e-4 --telephone 0.15 --echo 2 --seed 14 --out runs/s6
+    train_denoiser.py ... --threads 2 --resume      # the same arguments otherwise
+
+Stage 6 was kept because, on the 32 decision mixtures (seed 99), it was better than stage 5 on every
+metric but STOI, 0.0003 lower (PESQ 1.734 -> 1.750, STOI 0.8254 -> 0.8251, SI-SDR 11.21 -> 11.30 dB,
+DNSMOS SIG 2.99 -> 3.01, BAK 3.62 -> 3.64, OVRL 2.586 -> 2.592); its best checkpoint by validation was
+worse (PESQ 1.735, STOI 0.822, SI-SDR 11.17 dB). On the 64 report mixtures (seed 1234): PESQ 1.79 ->
+1.80, STOI 0.845 both, SI-SDR 10.16 -> 10.22 dB, SIG 3.07 -> 3.08, BAK 3.65 -> 3.67, OVRL 2.64 -> 2.66;
+at 8 kHz PESQ-NB 2.38 -> 2.39, SI-SDR 9.94 -> 10.02 dB, OVRL 2.62 -> 2.63, STOI 0.835 both.
 
 Stage 5 was kept because it was better than stage 4 on every metric, on the 32 decision mixtures
 (seed 99: PESQ 1.72 -> 1.73, STOI 0.823 -> 0.825, SI-SDR 11.04 -> 11.21 dB, DNSMOS SIG 2.97 -> 2.99,
