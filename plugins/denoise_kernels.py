@@ -13,7 +13,7 @@ own matrix product (:func:`tiled_product`). A frame alone streams all 6.4 MB of 
 shipped network's weights through the cache, and that was most of its time (about
 240 µs a frame here, 27 GB/s). In a block, the layers fed by the features and the
 output heads, two thirds of the weights, take all the block's frames in one product;
-only the recurrent products go frame by frame (2.6x faster per audio second on a 60 s
+only the recurrent products go frame by frame (2.4x faster per audio second on a 60 s
 file, one thread). ``tiled_product`` sums each output in the same order whatever the
 number of rows, so a block gives what its frames give one by one, and each file of a
 batch what it gets alone, bit for bit; BLAS picks other kernels, and other sums, for
@@ -167,7 +167,7 @@ def sigmoid_mask(logits, b, mask):  # pragma: no cover - compiled
 # --------------------------------------------------------------------------- family "denoiser2"
 @njit(cache=True, nogil=True, error_model="numpy")
 def denoiser2_features(spec, band_avg, mean, rms, heard, alpha, silent_power, cplx_bins, band_recent, cplx_recent,
-                       eps, cap):  # pragma: no cover - compiled
+                       eps, cap, part_cap):  # pragma: no cover - compiled
     """Features of one frame per row of ``spec`` ``(batch, bins)`` (complex128), into the look-ahead buffers.
 
     ERB band levels (``band_avg`` ``(bins, bands)``) in dB, normalised by their running
@@ -238,10 +238,11 @@ def denoiser2_features(spec, band_avg, mean, rms, heard, alpha, silent_power, cp
         _shift_in(row, cplx_width)
         for k in range(cplx_bins):
             scale = np.float32(1.0) / np.float32(math.sqrt(used_rms[k] + eps))
-            # the bin at a power of at most cap, phase kept (Denoiser2Net's capped_parts)
+            # the bin at a power of at most cap, phase kept, a part beyond part_cap scaled down first so its
+            # square stays finite (Denoiser2Net's capped_parts)
             re = spec[n, k].real
             im = spec[n, k].imag
-            first = min(1.0, 1e18 / max(abs(re), abs(im), 1e-30))
+            first = min(1.0, part_cap / max(abs(re), abs(im), 1e-30))
             re, im = re * first, im * first
             shrink = min(1.0, math.sqrt(cap) / math.sqrt(re * re + im * im + 1e-30))
             row[last + k] = np.float32(re * shrink * scale)
@@ -339,18 +340,18 @@ def tiled_product(x, wt, out):  # pragma: no cover - compiled
     for t in range(tiles):
         c0 = t * width
         c1 = min(cols, c0 + width)
+        w = wt[t]
         for r0 in range(0, rows, ROW_BLOCK):
             r1 = min(rows, r0 + ROW_BLOCK)
             for r in range(r1 - r0):
                 for j in range(width):
                     acc[r, j] = np.float32(0.0)
-            w = wt[t]
             for k in range(0, k8, 8):
                 for r in range(r0, r1):
                     _axpy8(acc[r - r0], x[r], k, w)
             for k in range(k8, inner):
                 for r in range(r0, r1):
-                    _axpy(acc[r - r0], x[r, k], wt[t, k])
+                    _axpy(acc[r - r0], x[r, k], w[k])
             for r in range(r0, r1):
                 for j in range(c1 - c0):
                     out[r, c0 + j] = acc[r - r0, j]
@@ -358,7 +359,7 @@ def tiled_product(x, wt, out):  # pragma: no cover - compiled
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def denoiser2_frames(specs, band_avg, mean, rms, heard, alpha, silent_power, cplx_bins, band_recent, cplx_recent,
-                     eps, cap, count, lookahead, band_seq, cplx_seq):  # pragma: no cover - compiled
+                     eps, cap, part_cap, count, lookahead, band_seq, cplx_seq):  # pragma: no cover - compiled
     """:func:`denoiser2_features` of the frames ``specs`` ``(batch, frames, bins)`` one after the other; the
     look-ahead buffers of each frame that completes one (the stream's ``count`` frames before it, at least
     ``lookahead``) are copied, in order, to ``band_seq`` ``(groups, ready, batch, ...)`` and ``cplx_seq``
@@ -366,7 +367,7 @@ def denoiser2_frames(specs, band_avg, mean, rms, heard, alpha, silent_power, cpl
     ready = 0
     for t in range(specs.shape[1]):
         denoiser2_features(specs[:, t], band_avg, mean, rms, heard, alpha, silent_power, cplx_bins, band_recent,
-                           cplx_recent, eps, cap)
+                           cplx_recent, eps, cap, part_cap)
         if count + t >= lookahead:
             band_seq[:, ready] = band_recent
             cplx_seq[ready] = cplx_recent

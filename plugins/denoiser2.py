@@ -591,7 +591,8 @@ class _CompiledStepper2(_Stepper):
         cplx_seq = np.empty((ready, *cplx.shape), np.float32)
         k.denoiser2_frames(np.ascontiguousarray(spec, dtype=np.complex128), self.band_avg, state["mean"],
                            state["rms"], state["heard"], np.float32(self.alpha), SILENT_POWER, self.cplx_bins,
-                           band, cplx, np.float32(_EPS_POWER), POWER_CAP, t, self.lookahead, band_seq, cplx_seq)
+                           band, cplx, np.float32(_EPS_POWER), POWER_CAP, PART_CAP, t, self.lookahead, band_seq,
+                           cplx_seq)
         state["count"] = t + frames
         mask = np.empty((ready, batch, self.bins), np.complex64)
         if ready:

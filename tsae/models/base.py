@@ -77,7 +77,7 @@ class StreamingModel(Protocol):
     limit the pipelines apply when the user gives none (``denoiser2``: 45 dB). A numpy
     streamer may also have ``steps(spec, state)``: the frames ``(batch, frames, bins)`` of a
     block at once, returning the masks ``(batch, k, bins)`` of the ``k`` frames they complete;
-    :class:`~tsae.StreamingDenoiser` then feeds it whole blocks (``denoiser2`` on a GPU).
+    :class:`~tsae.StreamingDenoiser` then feeds it whole blocks (``denoiser2``).
     """
 
     window: int

@@ -11,8 +11,9 @@ look-ahead answers a few frames late, and those frames wait), and overlap-adds t
 result back with :class:`~tsae.engine.streaming.StreamOverlapAdd`. Every frame
 goes through exactly the same operations whatever the chunking, so feeding a file
 in blocks gives output identical to feeding it at once (the tests check this bit
-for bit). A streamer with ``steps`` (``denoiser2`` on a GPU) takes each block's
-frames at once instead: then other chunkings agree to float rounding (about 1e-7).
+for bit). A streamer with ``steps`` (``denoiser2``) takes each block's frames at once
+instead: its CPU stepper stays bit-exact across chunkings, its GPU one agrees with
+other chunkings to float rounding (about 1e-7).
 
 :func:`denoise` (arrays) and :func:`~tsae.pipelines.denoise.files.denoise_file` /
 :func:`~tsae.pipelines.denoise.files.denoise_files` (files, bounded memory, atomic
@@ -526,7 +527,7 @@ class StreamingDenoiser:
         # the spectra of the frames waiting for their masks (a model with look-ahead answers late), then these
         pending = np.concatenate([self._pending, specs], axis=1)
         steps = getattr(self._stepper, "steps", None)
-        if steps is not None:  # the model takes the block at once (on a GPU, a few launches per block)
+        if steps is not None:  # the model takes the block at once (fewer weight reads, or GPU launches, per frame)
             masks = steps(specs, self._state) if n_frames else specs[:, :0]
         else:
             answers = [self._stepper.step(specs[:, t], self._state) for t in range(n_frames)]
