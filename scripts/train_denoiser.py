@@ -784,8 +784,9 @@ def train(args: argparse.Namespace) -> None:
         sys.exit(128 + int(getattr(signal, stop.signal)))
 
 
-def export(src: str, dst: str) -> None:
-    """Convert a training checkpoint to a tsae model file (tsae.models.modelfile.save_model)."""
+def export(src: str, dst: str, weights_dtype: str = "float32") -> None:
+    """Convert a training checkpoint to a tsae model file (tsae.models.modelfile.save_model), its weights
+    stored as ``weights_dtype``."""
     from tsae.models.modelfile import save_model
 
     state, meta = read_checkpoint(src)
@@ -797,7 +798,7 @@ def export(src: str, dst: str) -> None:
     training = {k: v for k, v in meta.items() if k != "resume"}
     try:
         written = save_model(dst, model, frame=frame, sample_rate=int(model.config.get("sample_rate", SR)),
-                             extra={"training": training}, protect=(src,))
+                             extra={"training": training}, protect=(src,), weights_dtype=weights_dtype)
     except (ValueError, OSError) as error:
         sys.exit(f"{dst}: {error}" if dst not in str(error) else str(error))
     print(f"wrote {written} ({os.path.getsize(written)/1e6:.2f} MB)")
@@ -940,13 +941,16 @@ def main(argv: list[str] | None = None) -> None:
                     help="probability of on-the-fly babble noise made from 3-10 training utterances")
     ap.add_argument("--init", default=None, help="start from this checkpoint")
     ap.add_argument("--export", nargs=2, metavar=("CHECKPOINT", "MODEL"), help="convert a checkpoint and exit")
+    ap.add_argument("--weights-dtype", choices=("float32", "float16"), default="float32",
+                    help="with --export: store the weights as float16 (half the file; the network still computes "
+                         "in float32, with the rounded weights)")
     ap.add_argument("--split", nargs=2, metavar=("CHECKPOINT", "MB"),
                     help="write a checkpoint as parts of at most MB megabytes each and exit")
     ap.add_argument("--join", nargs="+", metavar=("CHECKPOINT", "PART"),
                     help="write CHECKPOINT from the parts of --split and exit")
     args = ap.parse_args(argv)
     if args.export:
-        export(*args.export)
+        export(*args.export, weights_dtype=args.weights_dtype)
         return
     if args.split:
         try:

@@ -59,6 +59,31 @@ def test_round_trip(model, saved) -> None:
     assert read_model_header(saved)["family"] == "conv1d"
 
 
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_weights_stored_at_half_precision_load_as_the_rounded_values(model, tmp_path, dtype) -> None:
+    full = save_model(tmp_path / "full.tsae", model, frame={"window": 24, "hop": 6, "window_fn": "hann"})
+    half = save_model(tmp_path / "half.tsae", model, frame={"window": 24, "hop": 6, "window_fn": "hann"},
+                      weights_dtype=dtype)
+    assert half.stat().st_size < full.stat().st_size
+    loaded = load_model(half).model
+    for (name, original), (_, back) in zip(model.state_dict().items(), loaded.state_dict().items(), strict=True):
+        assert back.dtype == original.dtype, name  # computed in the network's own dtype
+        assert torch.equal(back, original.to(getattr(torch, dtype)).to(original.dtype)), name
+    pairs = zip(model.state_dict().values(), loaded.state_dict().values(), strict=True)
+    assert any(not torch.equal(a, b) for a, b in pairs)  # the rounding happened
+
+
+def test_half_precision_refuses_weights_beyond_its_range_and_unknown_dtypes(model, tmp_path) -> None:
+    with torch.no_grad():
+        next(model.parameters()).view(-1)[0] = 1e6
+    with pytest.raises(ValueError, match="beyond float16's range"):
+        save_model(tmp_path / "big.tsae", model, weights_dtype="float16")
+    assert not (tmp_path / "big.tsae").exists()
+    save_model(tmp_path / "big.tsae", model, weights_dtype="bfloat16")  # bfloat16 spans float32's range
+    with pytest.raises(ValueError, match="weights_dtype must be one of"):
+        save_model(tmp_path / "odd.tsae", model, weights_dtype="int8")
+
+
 @pytest.mark.parametrize("header_bytes", [0x380, 0x580])
 def test_header_length_that_starts_like_a_pickle_still_loads(tmp_path, header_bytes) -> None:
     # safetensors pads its header to 8 bytes: padding the note by the difference hits the length exactly

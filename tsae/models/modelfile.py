@@ -55,6 +55,8 @@ FORMAT_VERSION = 1
 MODEL_SUFFIX = ".tsae"
 HEADER_KEY = "tsae"
 ARRAY_PREFIX = "arrays."
+#: what :func:`save_model` can store a network's floating-point parameters as
+WEIGHT_DTYPES = ("float32", "float16", "bfloat16")
 
 
 @dataclass
@@ -155,6 +157,7 @@ def save_model(
     extra: Mapping[str, Any] | None = None,
     arrays: Mapping[str, np.ndarray] | None = None,
     protect: tuple[str | os.PathLike, ...] = (),
+    weights_dtype: str = "float32",
 ) -> Path:
     """Write ``model`` and its context to one safetensors model file, atomically.
 
@@ -177,6 +180,12 @@ def save_model(
         Named numpy arrays stored as tensors beside the weights (``LoadedModel.arrays``).
     protect
         Input paths the output must never overwrite.
+    weights_dtype
+        ``"float32"`` (the default: parameters stored as the network holds them) or ``"float16"`` /
+        ``"bfloat16"`` for half the file size: the network's floating-point parameters are stored
+        rounded to that type (buffers, such as
+        windows, keep their own). :func:`load_model` gives them back in the network's own dtype,
+        so the loaded model computes with the rounded values; measure it before shipping one.
 
     Returns
     -------
@@ -199,6 +208,11 @@ def save_model(
         if value is not None and not isinstance(value, Mapping):
             raise TypeError(f"{name} must be a dict or None, not {type(value).__name__}")
     sample_rate = check_sample_rate(sample_rate)
+    if weights_dtype not in WEIGHT_DTYPES:
+        raise ValueError(f"weights_dtype must be one of {', '.join(WEIGHT_DTYPES)}, not {weights_dtype!r}")
+    stored_dtype = getattr(torch, weights_dtype)
+    # parameters only: a buffer (a window, a running statistic) may need its precision more than its bytes
+    parameter_names = {name for name, _ in model.named_parameters()}
     plugin, plugin_version, distribution = _plugin_of(model)
     check_rebuild(model, f"plugin {plugin!r} ({distribution or 'registered at run time'})")
     if frame is not None and isinstance(frame.get("window_fn"), tuple):  # ("kaiser", 8.6) is stored "kaiser:8.6"
@@ -227,8 +241,11 @@ def save_model(
         if value.is_floating_point() and not bool(torch.isfinite(value).all()):
             raise ValueError(f"{path}: weight {key!r} holds NaN or infinite values (a diverged training?); "
                              "load_model would refuse the file")
+        value = value.detach().to("cpu")
+        if weights_dtype != "float32" and key in parameter_names and value.is_floating_point():
+            value = _rounded(path, key, value, stored_dtype)
         # clone: safetensors refuses tensors that share memory (tied weights)
-        tensors[key] = value.detach().to("cpu").contiguous().clone()
+        tensors[key] = value.contiguous().clone()
     for name, array in (arrays or {}).items():
         array = np.ascontiguousarray(np.asarray(array))
         if array.dtype.kind not in "biuf":
@@ -238,6 +255,18 @@ def save_model(
     with atomic_path(path, protect=protect) as tmp:
         save_file(tensors, str(tmp), metadata=metadata)
     return path
+
+
+def _rounded(path: Path, key: str, value: Any, dtype: Any) -> Any:
+    """``value`` rounded to ``dtype``, refused when a weight would overflow it (load_model refuses infinities)."""
+    import torch
+
+    rounded = value.to(dtype)
+    if not bool(torch.isfinite(rounded).all()):
+        largest = float(value.abs().max())
+        raise ValueError(f"{path}: weight {key!r} reaches {largest:.3g}, beyond {str(dtype)[6:]}'s range; "
+                         "store the weights as float32")
+    return rounded
 
 
 def _header_text(path: Path, model: Any, header: dict[str, Any]) -> str:

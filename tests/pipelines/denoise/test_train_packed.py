@@ -114,6 +114,11 @@ def test_interrupted_run_resumes_to_the_same_weights_exports_and_denoises(pack, 
     assert result.exit_code == 0, result.output
     out, rate = sf.read(tmp_path / "noisy.denoised.wav")
     assert rate == SR and out.shape == (SR,) and np.isfinite(out).all()
+    half = tmp_path / "tiny_f16.tsae"  # the weights rounded to float16, half the file
+    td.main(["--export", str(tmp_path / "run" / "last.safetensors"), str(half), "--weights-dtype", "float16"])
+    assert half.stat().st_size < 0.7 * model.stat().st_size  # the header is a large part of a tiny file
+    rounded = load_model(half).model.state_dict()
+    assert all(torch.equal(rounded[k], resumed[k].half().float()) for k in resumed)
 
     # a model file is a starting point too (a shipped model, trained further): same weights, its training nested
     state, meta = td.read_checkpoint(str(model))
