@@ -369,8 +369,15 @@ def denoiser2_frames(specs, band_avg, mean, rms, heard, alpha, silent_power, cpl
         denoiser2_features(specs[:, t], band_avg, mean, rms, heard, alpha, silent_power, cplx_bins, band_recent,
                            cplx_recent, eps, cap, part_cap)
         if count + t >= lookahead:
-            band_seq[:, ready] = band_recent
-            cplx_seq[ready] = cplx_recent
+            # element loops, not slice assignments: numba's shape check of an array assignment compiles
+            # its error message's string formatting, seconds of the first run's compile time
+            for g in range(band_recent.shape[0]):
+                for n in range(band_recent.shape[1]):
+                    for j in range(band_recent.shape[2]):
+                        band_seq[g, ready, n, j] = band_recent[g, n, j]
+            for n in range(cplx_recent.shape[0]):
+                for j in range(cplx_recent.shape[1]):
+                    cplx_seq[ready, n, j] = cplx_recent[n, j]
             ready += 1
 
 
