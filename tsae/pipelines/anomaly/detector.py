@@ -254,7 +254,7 @@ def _longest_missing_runs(x: np.ndarray) -> np.ndarray:
     for i, row in enumerate(np.isnan(x)):
         if row.any():
             edges = np.flatnonzero(np.diff(np.concatenate([[0], row.astype(np.int8), [0]])))
-            out[i] = int((edges[1::2] - edges[::2]).max())
+            out[i] = int(np.max(edges[1::2] - edges[::2]))
     return out
 
 
