@@ -197,17 +197,20 @@ def test_heavy_tailed_noise_is_smoothed_with_hubers_constant() -> None:
     assert fit[False].huber[0] == 1.345 and fit[True].huber[0] == 2.0
 
 
-@pytest.mark.parametrize("share, wide, seeds", [(0.02, 10.0, (0, 1, 3, 6, 7)), (0.05, 5.0, (3, 4, 5, 6, 7)),
-                                                (0.01, 20.0, (0, 1, 2, 4, 5, 6, 7, 8)),
+@pytest.mark.parametrize("share, wide, seeds", [(0.02, 10.0, range(10)), (0.05, 5.0, (3, 4, 5, 6, 7)),
+                                                (0.01, 20.0, range(10)),
                                                 (0.005, 30.0, (0, 2, 3, 4, 5, 6))])
 def test_gaussian_noise_with_wider_outliers_is_smoothed_over(share, wide, seeds) -> None:
     # a glitchy sensor: Gaussian noise, a few percent of its samples several times wider. Few lie 3-4 sigmas
     # off, so the noise passed for Gaussian and every outlier over 4 sigmas was kept as a spike: errors
     # 0.43-0.53 (2 % x10) and 0.28-0.38 (5 % x5) of the signal's spread in these draws, 0.055-0.070 now;
-    # seeds 2, 4, 5 (2 %) and 2 (5 %) of range(8) are still missed (too few outliers between 4 and 6 sigmas).
+    # seed 2 (5 %) of range(8) is still missed (too few outliers between 4 and 6 sigmas).
     # Rarer, much wider outliers (1 % x20, 0.5 % x30) put few between 4 and 9 sigmas: errors 0.57-1.03 in
     # these draws, 0.054-0.065 now that the lone samples' heights are tested against a wider Gaussian;
-    # seeds 3, 9 (1 %) and 1, 7, 8, 9 (0.5 %) of range(10) are still missed
+    # seeds 1, 7, 8, 9 (0.5 %) of range(10) are still missed (at most 8 outliers beyond 4 sigmas: as few as a
+    # signal's real spikes). Seeds 2, 4, 5 (2 %) and 3, 9 (1 %) were missed until the outliers' scale was fitted
+    # with those beyond 12 sigmas counted (censored) rather than left out, and the spread test took heights
+    # that pass a looser test while spread over many heights (_SPREAD_KS_LOOSE)
     n = 2000
     t = np.arange(n) / n
     truth = np.sin(2 * np.pi * 7 * t) + 0.5 * np.sin(2 * np.pi * 17 * t + 1.0)
@@ -249,18 +252,18 @@ def test_the_final_blend_keeps_the_outliers_the_first_prediction_found() -> None
 
 
 def test_spikes_smooth_smooths_every_lone_outlier_and_keep_keeps_every_one() -> None:
-    # a glitchy sensor (1 % of the samples 10 times wider): "auto" misses the outliers of seeds 3 and 5 (their
-    # heights fail the spread test) and keeps them as spikes (errors 0.32, 0.31 of the signal's spread); the
-    # user who knows they are glitches says spikes="smooth" (0.061, 0.064); "keep" keeps them all (0.30-0.44)
+    # a glitchy sensor (0.5 % of the samples 30 times wider): "auto" misses the outliers of seeds 1 and 7 (too few
+    # of them to tell from a signal's spikes) and keeps them as spikes (errors 0.74, 0.48 of the signal's spread);
+    # the user who knows they are glitches says spikes="smooth" (0.053, 0.058); "keep" keeps them all (0.48-1.03)
     n = 2000
     t = np.arange(n) / n
     truth = np.sin(2 * np.pi * 7 * t) + 0.5 * np.sin(2 * np.pi * 17 * t + 1.0)
-    for seed in (0, 3, 5):
+    for seed in (0, 1, 7):
         rng = np.random.default_rng(seed)
-        noisy = truth + 0.3 * truth.std() * np.where(rng.random(n) < 0.01, 10.0, 1.0) * rng.normal(size=n)
+        noisy = truth + 0.3 * truth.std() * np.where(rng.random(n) < 0.005, 30.0, 1.0) * rng.normal(size=n)
         err = {s: rmse(smooth(noisy, steps=0, spikes=s), truth) / truth.std() for s in ("auto", "keep", "smooth")}
         assert err["smooth"] < 0.08 and err["keep"] > 0.25, (seed, err)
-        assert (err["auto"] > 0.25) == (seed in (3, 5)), (seed, err)
+        assert (err["auto"] > 0.25) == (seed in (1, 7)), (seed, err)
 
 
 def test_spikes_smooth_still_keeps_steps_and_pulses() -> None:
@@ -276,7 +279,7 @@ def test_spikes_smooth_still_keeps_steps_and_pulses() -> None:
 def test_many_spikes_of_one_height_in_gaussian_noise_are_kept_whole() -> None:
     # 20 spikes 3-5 units high lie at one band of heights: not a wider Gaussian's outliers (the
     # Kolmogorov-Smirnov test of _spread_scale), so each is kept as a feature
-    from tsae.pipelines.smooth.noise_tail import _spread_scale
+    from tsae.pipelines.smooth.noise_tail import _crowded_share, _spread_scale
 
     rng = np.random.default_rng(11)
     n = 4000
@@ -289,6 +292,9 @@ def test_many_spikes_of_one_height_in_gaussian_noise_are_kept_whole() -> None:
     kept = np.abs(out[spikes] - 0.5 * (out[spikes - 3] + out[spikes + 3])) / np.abs(truth[spikes])
     assert kept.min() > 0.8, np.round(kept, 2)
     assert _spread_scale(rng.uniform(22.0, 36.0, size=12)) is None
+    # a band of one height with a few of the noise's samples just beyond 4 sigmas fails the loose test too
+    band = np.sort(np.r_[rng.uniform(10.0, 16.0, size=10), 4.2, 4.5])
+    assert _crowded_share(band) >= 10 / 12 and _spread_scale(band) is None
     wide = np.abs(rng.normal(0.0, 20.0, size=400))
     assert 12.0 < _spread_scale(wide[wide > 4.0][:20]) < 35.0
 
@@ -552,3 +558,14 @@ def test_a_network_reaching_further_than_the_series_is_padded_to_its_reach() -> 
     x = np.sin(2 * np.pi * t / 50) + 0.3 * np.random.default_rng(0).standard_normal(1024)
     out = smooth(x, model_params={"layers": 10}, steps=2)
     assert out.shape == x.shape and np.isfinite(out).all()
+
+
+def test_a_wider_gaussians_scale_counts_the_outliers_beyond_the_fit() -> None:
+    # lone heights of a glitchy sensor's outliers (2 % of the samples 10 times wider, one decision draw of
+    # scripts/eval_smooth.py): fitted to those within 12 sigmas alone, the scale came out small and the
+    # threshold (17.3 sigmas) kept the two highest as spikes; counted as beyond 12 (censored) they widen the fit
+    from tsae.pipelines.smooth.noise_tail import _wide_threshold
+
+    heights = np.array([4.6, 4.6, 5.6, 5.7, 5.8, 7.0, 7.1, 7.5, 7.9, 11.0, 12.1, 12.5, 14.0, 15.3, 16.0, 20.4, 23.5])
+    assert _wide_threshold(heights) > heights.max()
+    assert _wide_threshold(heights[heights <= 12.0]) < 20.0  # without them the noise is narrower
