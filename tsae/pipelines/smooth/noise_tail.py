@@ -140,8 +140,9 @@ def _noise_tail(r: np.ndarray, sigma: float) -> tuple[float, bool]:
     many = _WIDE_FACTOR * _GAUSS_BEYOND * len(a_followed)
     if np.mean(a_followed < 1.0) < _BODY * _GAUSS_BODY:
         # the prediction misses sharp parts (beats, smeared steps): only lone samples far beyond 4 sigmas, spread as
-        # a wider Gaussian's outliers are, are read as the noise's
-        return (_spread_threshold(beyond, many) if few_near else _OUTLIER_SIGMAS), False
+        # a wider Gaussian's outliers are (a much wider one's when the missed parts also crowd 3-4 sigmas), are read
+        # as the noise's
+        return _spread_threshold(beyond, many, 1.0 if few_near else _MISSED_SCALE), False
     if few_near:
         wide = beyond[beyond <= _TAIL_TOP]
         if (len(wide) >= max(_MIN_WIDE, many)
@@ -266,11 +267,18 @@ _CROWD_SHARE = 0.6
 _SPREAD_SCALES = np.geomspace(1.5, 1e4, 300)
 
 
-def _spread_threshold(x: np.ndarray, many: float) -> float:
-    """The lone-spike threshold set by much wider outliers (:func:`_spread_scale`) among the lone samples beyond 4
-    sigmas (``x``, at least :data:`_MIN_SPREAD` and ``many`` of them), else 4."""
+#: where the prediction misses sharp parts and many lone samples lie 3-4 sigmas off, the lone samples beyond 4 are
+#: the noise's only when they are a Gaussian's at least this many noise sigmas wide: missed sharp parts (offsets of
+#: 1-4 sigmas) fit 1.6-2.0; a glitchy sensor's outliers on sharp beats (1 % of the samples 20 times wider) 10-20
+_MISSED_SCALE = 4.0
+
+
+def _spread_threshold(x: np.ndarray, many: float, min_scale: float = 1.0) -> float:
+    """The lone-spike threshold set by much wider outliers (:func:`_spread_scale`, at least ``min_scale`` noise
+    sigmas) among the lone samples beyond 4 sigmas (``x``, at least :data:`_MIN_SPREAD` and ``many`` of them),
+    else 4."""
     scale = _spread_scale(x) if len(x) >= max(_MIN_SPREAD, many) else None
-    return _OUTLIER_SIGMAS if scale is None else _wide_threshold(x, scale)
+    return _OUTLIER_SIGMAS if scale is None or scale < min_scale else _wide_threshold(x, scale)
 
 
 def _spread_scale(x: np.ndarray) -> float | None:
