@@ -225,7 +225,8 @@ def _wide_threshold(x: np.ndarray, k: float | None = None) -> float:
     """The lone-spike threshold when the lone samples beyond 4 sigmas (``x``) are a wider Gaussian's outliers.
 
     The outliers' scale ``k`` (in noise sigmas), unless given, is the maximum-likelihood fit of a Gaussian
-    truncated to (4, :data:`_WIDE_FIT_TOP`] to those there; the threshold is where that Gaussian leaves
+    beyond 4 to the heights up to :data:`_WIDE_FIT_TOP`, those above counted only as lying above it
+    (censored: so high, a height may be a real spike's); the threshold is where that Gaussian leaves
     :data:`_TAIL_SAMPLES` samples beyond, or lower where a band of lone samples holds far more than it
     gives (real spikes, as in :func:`_threshold`).
     """
@@ -233,9 +234,7 @@ def _wide_threshold(x: np.ndarray, k: float | None = None) -> float:
     if k is None:
         fit = x[x <= high]
         k = _wide_scale(fit, high, _WIDE_SCALES, censored=len(x) - len(fit))
-        outliers = len(x)
-    else:
-        outliers = len(x)
+    outliers = len(x)
 
     def expected(lo: float, hi: float) -> float:
         return outliers * (beyond(lo, k) - beyond(hi, k)) / beyond(low, k)
