@@ -320,7 +320,11 @@ class PackedBatches(torch.utils.data.IterableDataset):
 
 
 def _quiet_worker(_: int) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle (it saves, then exits)
+    # Ctrl-C, and a SIGTERM sent to the whole process group (pkill -f, kill -- -PGID, a service manager), are the
+    # main process's to handle: it saves, then exits and ends the workers. A worker killed first made the DataLoader
+    # raise in the main process before its last save
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def batches(mixer: Mixer | PackedMixer | None, dataset: PackedBatches | None, workers: int, b: int, n: int

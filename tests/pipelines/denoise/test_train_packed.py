@@ -293,3 +293,30 @@ def test_echo_trains_on_each_batch_again_remixed_and_shifted_in_time(pack, tmp_p
     with pytest.raises(SystemExit):
         td.main([*TINY, "--packed", str(pack), "--echo", "0", "--out", str(tmp_path / "bad")])
     assert "--echo: must be at least 1, got 0" in capsys.readouterr().err
+
+
+def test_sigterm_to_the_whole_process_group_still_saves_the_run(pack, tmp_path) -> None:
+    # `pkill -f train_denoiser.py`, `kill -- -PGID` or a service manager's stop reach the mixing processes too:
+    # a worker killed first made the DataLoader raise in the main process, which died without its last save
+    import subprocess
+    import time
+
+    argv = [sys.executable, str(ROOT / "scripts" / "train_denoiser.py"), *TINY, "--val-every", "0",
+            "--packed", str(pack), "--workers", "1", "--out", str(tmp_path / "run")]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # wait for the first trained step (batches come from the worker)
+            line = proc.stdout.readline()
+            if not line or line.startswith("step "):
+                break
+        assert line.startswith("step "), line
+        os.killpg(proc.pid, signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 128 + signal.SIGTERM, err[-2000:]
+    assert "Traceback" not in err, err[-2000:]
+    assert td.read_checkpoint(str(tmp_path / "run" / "last.safetensors"))[1]["step"] >= 1
