@@ -210,7 +210,6 @@ def save_model(
     sample_rate = check_sample_rate(sample_rate)
     if weights_dtype not in WEIGHT_DTYPES:
         raise ValueError(f"weights_dtype must be one of {', '.join(WEIGHT_DTYPES)}, not {weights_dtype!r}")
-    stored_dtype = getattr(torch, weights_dtype)
     # parameters only: a buffer (a window, a running statistic) may need its precision more than its bytes
     parameter_names = {name for name, _ in model.named_parameters()}
     plugin, plugin_version, distribution = _plugin_of(model)
@@ -243,7 +242,7 @@ def save_model(
                              "load_model would refuse the file")
         value = value.detach().to("cpu")
         if weights_dtype != "float32" and key in parameter_names and value.is_floating_point():
-            value = _rounded(path, key, value, stored_dtype)
+            value = _rounded(path, key, value, weights_dtype)
         # clone: safetensors refuses tensors that share memory (tied weights)
         tensors[key] = value.contiguous().clone()
     for name, array in (arrays or {}).items():
@@ -257,14 +256,15 @@ def save_model(
     return path
 
 
-def _rounded(path: Path, key: str, value: Any, dtype: Any) -> Any:
-    """``value`` rounded to ``dtype``, refused when a weight would overflow it (load_model refuses infinities)."""
+def _rounded(path: Path, key: str, value: Any, dtype: str) -> Any:
+    """``value`` rounded to the torch dtype named ``dtype``, refused when a weight would overflow it (load_model
+    refuses infinities)."""
     import torch
 
-    rounded = value.to(dtype)
+    rounded = value.to(getattr(torch, dtype))
     if not bool(torch.isfinite(rounded).all()):
         largest = float(value.abs().max())
-        raise ValueError(f"{path}: weight {key!r} reaches {largest:.3g}, beyond {str(dtype)[6:]}'s range; "
+        raise ValueError(f"{path}: weight {key!r} reaches {largest:.3g}, beyond {dtype}'s range; "
                          "store the weights as float32")
     return rounded
 

@@ -216,7 +216,7 @@ def _wide_scale(fit: np.ndarray, high: float, scales: np.ndarray, censored: int 
     ``high``]) and ``censored`` more values known only to lie beyond ``high``."""
     low, beyond = _OUTLIER_SIGMAS, _gauss_beyond
     likelihood = [-0.5 * float(np.sum((fit / k) ** 2)) - len(fit) * math.log(k)
-                  + (censored * math.log(max(beyond(high, k), 1e-300)) if censored else 0.0)
+                  + censored * math.log(max(beyond(high, k), 1e-300))
                   - (len(fit) + censored) * math.log(max(beyond(low, k), 1e-300)) for k in scales]
     return float(scales[int(np.argmax(likelihood))])
 
@@ -255,14 +255,14 @@ _MIN_SPREAD = 8
 #: of such outliers do (400 draws each of 8 to 40 of them, scales 8-60); lone samples at one height (real
 #: spikes of 3-5 units, a band 5/3 wide, 8 or more of them) never did in 300 draws each
 _SPREAD_KS = 0.9
-#: ... or passes a looser test (under this) while no band of heights 5/3 wide holds :data:`_CROWD_SHARE` of them:
-#: real spikes of one height crowd such a band, a wider Gaussian's outliers spread beyond it. Simulated (3,000
-#: draws each, scales 5-60, 8 to 40 outliers; bands of 8 to 40 spikes 5/3 wide at 4-40 sigmas, with 0-2 noise
-#: samples just beyond 4): outliers taken as such 81 % -> 97 %, bands taken as noise 0.5 % either way. On the
-#: decision draws of scripts/eval_smooth.py a sine with 2 % of its noise 10 times wider was 3.2 times
-#: the Hampel filter's error, every glitch kept as a spike
+#: ... or passes a looser test (under this) while no band of heights :data:`_CROWD_RATIO` (5/3) wide holds
+#: :data:`_CROWD_SHARE` of them: real spikes of one height crowd such a band, a wider Gaussian's outliers spread
+#: beyond it. Simulated (3,000 draws each, scales 5-60, 8 to 40 outliers; bands of 8 to 40 spikes 5/3 wide at 4-40
+#: sigmas, with 0-2 noise samples just beyond 4): outliers taken as such 81 % -> 97 %, bands taken as noise 0.5 %
+#: either way. On the decision draws of scripts/eval_smooth.py a sine with 2 % of its noise 10 times wider was 3.2
+#: times the Hampel filter's error, every glitch kept as a spike
 _SPREAD_KS_LOOSE = 1.5
-_CROWD_SHARE = 0.6
+_CROWD_SHARE, _CROWD_RATIO = 0.6, 5.0 / 3.0
 _SPREAD_SCALES = np.geomspace(1.5, 1e4, 300)
 
 
@@ -293,9 +293,9 @@ def _spread_scale(x: np.ndarray) -> float | None:
     return None
 
 
-def _crowded_share(x: np.ndarray, ratio: float = 5.0 / 3.0) -> float:
-    """The largest share of the sorted heights ``x`` within one band ``[v, ratio * v]``."""
-    ends = np.searchsorted(x, ratio * x, side="right")
+def _crowded_share(x: np.ndarray) -> float:
+    """The largest share of the sorted heights ``x`` within one band ``[v, _CROWD_RATIO * v]``."""
+    ends = np.searchsorted(x, _CROWD_RATIO * x, side="right")
     return float(np.max(ends - np.arange(len(x)))) / len(x)
 
 
