@@ -47,12 +47,11 @@ import numpy as np
 
 from tsae.engine.layout import known_layout
 from tsae.engine.preprocess import denormalise, normalise, power_of_two_unit, repair_missing, spread
-from tsae.errors import EmptyChannelError
 from tsae.models.device import torch_threads
 from tsae.models.trainer import whole_number
-from tsae.pipelines.reconstruct.columns import in_input_order, loaded_in_model_order
+from tsae.pipelines.reconstruct.columns import in_input_order
 from tsae.pipelines.smooth.glitches import glitch_mask, runs
-from tsae.pipelines.smooth.smoother import _series, check_device, noise_sigma
+from tsae.pipelines.smooth.smoother import checked_series, noise_sigma
 
 __all__ = ["impute", "MAX_ITERATIONS"]
 
@@ -415,12 +414,7 @@ def impute(
         raise ValueError(f"iterations must be at most {MAX_ITERATIONS} (each is a pass of the series through the "
                          f"model), got {iterations!r}")
     whole_number("seed", seed, 0)
-    check_device(device, model)
-    x, perm, model = loaded_in_model_order(x, model, device)  # a DataFrame's columns matched to the model's
-    arr, squeeze = _series(x)
-    missing = np.isnan(arr)
-    if missing.all(axis=1).any():
-        raise EmptyChannelError(int(np.argmax(missing.all(axis=1))))
+    arr, squeeze, missing, perm, model = checked_series(x, model, device)
     if model is not None:
         from tsae.pipelines.reconstruct.series import _loaded, reconstruct_series
 

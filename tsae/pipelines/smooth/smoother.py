@@ -90,6 +90,23 @@ def _series(x: Any) -> tuple[np.ndarray, bool]:
     return arr, squeeze
 
 
+def checked_series(x: Any, model: Any, device: Any) -> tuple[np.ndarray, bool, np.ndarray, Any, Any]:
+    """``x`` read for a trained ``model`` (or None) on ``device``: ``(arr, squeeze, missing, perm, model)``.
+
+    A DataFrame's columns are matched to the model's (``perm`` puts the result back,
+    :func:`~tsae.pipelines.reconstruct.columns.in_input_order`); ``arr`` is float64 ``(channels, n)``
+    (:func:`_series`), ``missing`` its NaN samples. A channel with no value at all is an
+    :class:`~tsae.errors.EmptyChannelError`.
+    """
+    check_device(device, model)
+    x, perm, model = loaded_in_model_order(x, model, device)
+    arr, squeeze = _series(x)
+    missing = np.isnan(arr)
+    if missing.all(axis=1).any():
+        raise EmptyChannelError(int(np.argmax(missing.all(axis=1))))
+    return arr, squeeze, missing, perm, model
+
+
 #: second differences tied at their median beyond this share: the values are quantised (whole counts, a
 #: sensor's resolution), and the median absolute deviation is one of a few levels (0 at counts of rate 0.2)
 _TIED_SHARE = 0.05
@@ -516,12 +533,7 @@ def smooth(
     check_budget(steps, max_seconds, seed)
     edge_guard = check_flag("edge_guard", edge_guard)
     spikes = check_spikes(spikes)
-    check_device(device, model)
-    x, perm, model = loaded_in_model_order(x, model, device)  # a DataFrame's columns matched to the model's
-    arr, squeeze = _series(x)
-    missing = np.isnan(arr)
-    if missing.all(axis=1).any():
-        raise EmptyChannelError(int(np.argmax(missing.all(axis=1))))
+    arr, squeeze, missing, perm, model = checked_series(x, model, device)
     c, n = arr.shape
     params = checked_params(model_params, c, model)
     filled = repair_missing(arr)
