@@ -23,8 +23,9 @@ import pytest
 from click.testing import CliRunner
 
 from tsae.cli import cli
-from tsae.pipelines.reconstruct import batch
+from tsae.pipelines.reconstruct import batch, on_dask, one_file, workers
 from tsae.pipelines.reconstruct.batch import read_manifest, reconstruct_files
+from tsae.pipelines.reconstruct.manifest import _row
 
 
 # ----------------------------------------------------------------------------- fixtures
@@ -81,14 +82,14 @@ def test_dask_mixed_batch_matches_local_with_relative_paths_sent_absolute(tiny_m
     else ("no such file"); they now go to the workers absolute.
     """
     monkeypatch.chdir(tmp_path)
-    real_task = batch._dask_task
+    real_task = on_dask._dask_task
 
     def only_absolute(data, src, dst, *rest):  # type: ignore[no-untyped-def]
         if not (os.path.isabs(src) and os.path.isabs(dst)):
             raise AssertionError(f"a relative path was sent to a Dask worker: {src} -> {dst}")
         return real_task(data, src, dst, *rest)
 
-    monkeypatch.setattr(batch, "_dask_task", only_absolute)
+    monkeypatch.setattr(on_dask, "_dask_task", only_absolute)
     local = reconstruct_files(tiny_model, ["in"], "local", device="cpu", quiet=True)
     with tcp_cluster() as cluster:
         result = run("reconstruct", tiny_model, "in", "-o", "dask", "--dask", cluster.scheduler_address, "-q")
@@ -162,7 +163,7 @@ def test_a_server_that_is_not_a_dask_scheduler_is_one_line_not_a_hang(tiny_model
                                                                        reply) -> None:
     """A web server's reply was read as a message length ('not enough memory', 3 EiB); a silent one hung for ever."""
     pytest.importorskip("distributed")
-    monkeypatch.setattr(batch, "DASK_CONNECT_TIMEOUT", 1.5)
+    monkeypatch.setattr(on_dask, "DASK_CONNECT_TIMEOUT", 1.5)
     server = FakeServer(reply)
     try:
         start = time.monotonic()
@@ -182,7 +183,7 @@ def test_a_server_that_is_not_a_dask_scheduler_is_one_line_not_a_hang(tiny_model
 
 def test_a_cluster_without_workers_is_one_line_before_anything_is_written(tiny_model, mixed_dir, tmp_path,
                                                                           monkeypatch) -> None:
-    monkeypatch.setattr(batch, "DASK_FIRST_WORKER_TIMEOUT", 1.0)
+    monkeypatch.setattr(on_dask, "DASK_FIRST_WORKER_TIMEOUT", 1.0)
     with tcp_cluster(workers=0) as cluster:
         result = run("reconstruct", tiny_model, mixed_dir / "s0.csv", mixed_dir / "s1.csv", "-o", tmp_path / "out",
                      "--dask", cluster.scheduler_address)
@@ -193,13 +194,13 @@ def test_a_cluster_without_workers_is_one_line_before_anything_is_written(tiny_m
 
 def test_files_left_when_every_worker_is_gone_fail_instead_of_waiting_for_ever(monkeypatch) -> None:
     distributed = pytest.importorskip("distributed")
-    monkeypatch.setattr(batch, "DASK_NO_WORKERS_TIMEOUT", 1.0)
+    monkeypatch.setattr(on_dask, "DASK_NO_WORKERS_TIMEOUT", 1.0)
     with tcp_cluster(workers=0) as cluster, distributed.Client(cluster) as client:
-        futures = {client.submit(batch._row, f"in{i}.csv", f"out{i}.csv", "ok", "", pure=False):
+        futures = {client.submit(_row, f"in{i}.csv", f"out{i}.csv", "ok", "", pure=False):
                    (f"in{i}.csv", f"out{i}.csv", (f"in{i}.csv", f"out{i}.csv")) for i in range(3)}
         rows: list[dict] = []
         start = time.monotonic()
-        batch._collect_dask(distributed, client, futures, rows.append)
+        on_dask._collect_dask(distributed, client, futures, rows.append)
     assert time.monotonic() - start < 8
     assert sorted(row["file"] for row in rows) == ["in0.csv", "in1.csv", "in2.csv"]
     assert all(row["status"] == "failed" and "no worker for 1 s" in row["error"] for row in rows)
@@ -209,7 +210,7 @@ def test_ctrl_c_with_dask_leaves_no_output_of_a_file_still_running_on_the_cluste
                                                                                    monkeypatch) -> None:
     """A running task cannot be stopped: it used to write its output after the command had ended."""
     pytest.importorskip("distributed")
-    real = batch.reconstruct_file
+    real = on_dask.reconstruct_file
 
     def slow_for_s1(model, src, dst, **options):  # type: ignore[no-untyped-def]
         row = real(model, src, dst, **options)
@@ -217,7 +218,7 @@ def test_ctrl_c_with_dask_leaves_no_output_of_a_file_still_running_on_the_cluste
             time.sleep(1.5)  # still running when Ctrl-C comes
         return row
 
-    monkeypatch.setattr(batch, "reconstruct_file", slow_for_s1)
+    monkeypatch.setattr(on_dask, "reconstruct_file", slow_for_s1)  # _dask_task calls it
     out = tmp_path / "out"
     out.mkdir()
 
@@ -227,7 +228,7 @@ def test_ctrl_c_with_dask_leaves_no_output_of_a_file_still_running_on_the_cluste
     todo = [(str(mixed_dir / "s0.csv"), str(out / "s0.csv")), (str(mixed_dir / "s1.csv"), str(out / "s1.csv"))]
     with tcp_cluster(workers=1, threads=2) as cluster:
         with pytest.raises(KeyboardInterrupt):
-            batch._run_dask(cluster.scheduler_address, tiny_model, todo, 64, interrupt)
+            on_dask._run_dask(cluster.scheduler_address, tiny_model, todo, 64, interrupt)
         time.sleep(2.5)  # the slow file has finished on the cluster by now
     assert not (out / "s1.csv").exists()
     assert not [p.name for p in out.iterdir() if p.name.startswith(".")]
@@ -237,12 +238,12 @@ def test_model_loads_in_threads_of_one_dask_worker_do_not_race(tiny_model) -> No
     """Two tasks of a fresh worker loading the model at once: all but one failed with 'family not installed'."""
     code = textwrap.dedent(f"""
         import threading
-        from tsae.pipelines.reconstruct import batch
+        from tsae.pipelines.reconstruct import on_dask
         data = open({str(tiny_model)!r}, "rb").read()
         errors = []
         def load():
             try:
-                batch._model_from_bytes(data)
+                on_dask._model_from_bytes(data)
             except Exception as error:
                 errors.append(repr(error))
         threads = [threading.Thread(target=load) for _ in range(4)]
@@ -270,7 +271,7 @@ def test_the_manifest_is_not_rewritten_after_every_file(tiny_model, tmp_path, mo
     for i in range(60):
         write_csv(folder / f"f{i:03d}.csv", 40, i)
     writes = []
-    real = batch._write_manifest
+    real = batch._write_manifest  # batch's own name: _run_batch looks it up there
 
     def counted(path, rows):  # type: ignore[no-untyped-def]
         writes.append(len(rows))
@@ -288,14 +289,14 @@ def test_ctrl_c_keeps_the_rows_of_the_files_finished(tiny_model, tmp_path, monke
     folder.mkdir()
     for i in range(6):
         write_csv(folder / f"f{i}.csv", 60, i)
-    real = batch.reconstruct_file
+    real = one_file.reconstruct_file
 
     def stop_at_f4(model, src, dst, **options):  # type: ignore[no-untyped-def]
         if Path(src).name == "f4.csv":
             raise KeyboardInterrupt
         return real(model, src, dst, **options)
 
-    monkeypatch.setattr(batch, "reconstruct_file", stop_at_f4)
+    monkeypatch.setattr(one_file, "reconstruct_file", stop_at_f4)  # _safe_reconstruct calls it
     with pytest.raises(KeyboardInterrupt):
         reconstruct_files(tiny_model, [folder], tmp_path / "out", device="cpu", quiet=True)
     rows = read_manifest(tmp_path / "out" / "manifest.csv")
@@ -360,7 +361,7 @@ def test_hidden_part_files_of_this_batch_left_by_a_killed_writer_are_removed(tin
 
 def test_the_summary_names_the_file_of_the_first_failure() -> None:
     result = batch.BatchResult(manifest=None, rows={
-        "in/a.csv": batch._row("in/a.csv", "out/a.csv", "failed", "dask task failed: KilledWorker"),
+        "in/a.csv": _row("in/a.csv", "out/a.csv", "failed", "dask task failed: KilledWorker"),
     })
     assert "first failure: in/a.csv: dask task failed: KilledWorker" in result.summary()
 
@@ -381,14 +382,14 @@ def test_a_pool_worker_stops_its_file_on_ctrl_c_and_an_idle_one_exits_quietly(ti
             time.sleep(2)
             tmp.write_text("all of it")
 
-    monkeypatch.setattr(batch, "write_series", interrupted_write)
-    monkeypatch.setattr(batch, "_WORKER_MODEL", None)
+    monkeypatch.setattr(one_file, "write_series", interrupted_write)
+    monkeypatch.setattr(workers, "_WORKER_MODEL", None)
     exits: list[int] = []
-    monkeypatch.setattr(batch, "_exit_now", exits.append)
+    monkeypatch.setattr(workers, "_exit_now", exits.append)
     saved = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
-        batch._init_worker(str(tiny_model))
-        row = batch._worker_task(str(tmp_path / "a.csv"), str(dst), 64)
+        workers._init_worker(str(tiny_model))
+        row = workers._worker_task(str(tmp_path / "a.csv"), str(dst), 64)
         assert row["status"] == "failed" and "interrupted" in row["error"]
         assert not dst.parent.exists() or not list(dst.parent.iterdir())
         os.kill(os.getpid(), signal.SIGTERM)  # idle now
@@ -438,7 +439,7 @@ def test_a_ctrl_c_during_the_first_manifest_write_still_leaves_a_manifest(tmp_pa
     from tsae.pipelines.reconstruct import batch
 
     calls: list[Path] = []
-    real = batch._write_manifest
+    real = batch._write_manifest  # batch's own name: _run_batch looks it up there
 
     def interrupted_once(path, rows) -> None:  # type: ignore[no-untyped-def]
         calls.append(path)

@@ -142,12 +142,14 @@ def test_one_long_file_shows_its_progress_in_samples(tmp_path, tiny_model, capsy
 def test_the_grouped_gpu_path_sends_a_long_file_through_blocks(tmp_path, tiny_model, monkeypatch) -> None:
     """Run on the CPU: a long .npy beside short ones is reconstructed on its own, in blocks, never read whole."""
     import tsae.pipelines.reconstruct.batch as batch
+    import tsae.pipelines.reconstruct.one_file as one_file
 
     np.save(tmp_path / "long.npy", np.sin(np.arange(2 * 70000).reshape(2, 70000) / 50.0))
     np.save(tmp_path / "short.npy", np.zeros((2, 500)))
     read_whole = []
     real_read = batch.read_series
     monkeypatch.setattr(batch, "read_series", lambda path: read_whole.append(str(path)) or real_read(path))
+    monkeypatch.setattr(one_file, "read_series", lambda path: read_whole.append(str(path)) or real_read(path))
     rows: list = []
     todo = [(str(tmp_path / n), str(tmp_path / "out" / n)) for n in ("long.npy", "short.npy")]
     batch._grouped_gpu(load_model(tiny_model), todo, 64, rows.append, group_frames=50)

@@ -6,13 +6,13 @@ import shutil
 import pytest
 from worker_killer import task_that_dies
 
-from tsae.pipelines.reconstruct import batch
+from tsae.pipelines.reconstruct import batch, workers
 
 
 @pytest.mark.slow  # spawns several pools of torch worker processes (about 25 s on two cores)
 def test_dead_workers_cost_one_retry_of_their_file(monkeypatch, tiny_model, series_dir, tmp_path) -> None:
     # the parent submits this task; spawned workers import it from its module by name
-    monkeypatch.setattr(batch, "_worker_task", task_that_dies)
+    monkeypatch.setattr(workers, "_worker_task", task_that_dies)  # _run_pool submits it
     (series_dir / "broken.csv").unlink()
     # sorted first and last: the first pool starts with the file that dies once
     shutil.copy(series_dir / "s1.csv", series_dir / "a_dies_once.csv")

@@ -1,0 +1,190 @@
+"""The batch's manifest and resume: its columns, reading and writing it, a file's row, and which files a rerun skips.
+
+A manifest row of a file done records what its output was made from (:data:`IDENTITY_FIELDS`: the
+local input's and the model's size and modification time); a rerun skips the files whose row says
+``ok``, whose output exists and is newer than the input and the model, and whose input and model
+still have the recorded size and time. An earlier version's manifest (without those columns) is
+still read, and resumed by the times alone. :class:`BatchResult` holds a batch's rows.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tsae.errors import naming
+from tsae.io.atomic import atomic_path
+from tsae.io.paths import is_url
+from tsae.pipelines.reconstruct.remote import _output_exists
+
+__all__ = ["BatchResult", "IDENTITY_FIELDS", "MANIFEST_FIELDS", "MANIFEST_NAME", "read_manifest"]
+
+MANIFEST_NAME = "manifest.csv"
+#: the columns of a manifest written before the identities below were recorded (still read, and resumed by time)
+_FIELDS_BEFORE_IDENTITY = ["file", "output", "status", "error", "samples", "channels", "rmse", "mse", "seconds"]
+#: what a file done was made from: the input's and the model's size (bytes) and modification time (ns)
+IDENTITY_FIELDS = ["input_size", "input_mtime_ns", "model_size", "model_mtime_ns"]
+MANIFEST_FIELDS = [*_FIELDS_BEFORE_IDENTITY, *IDENTITY_FIELDS]
+
+
+def read_manifest(path: str | os.PathLike) -> dict[str, dict[str, str]]:
+    """Rows of a manifest CSV by input file (empty when it does not exist or is unreadable)."""
+    path = Path(path)
+    if not path.is_file():
+        return {}
+    try:  # utf-8-sig: a manifest saved again by a spreadsheet may start with a byte-order mark
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            return {row["file"]: row for row in csv.DictReader(handle) if row.get("file")}
+    except (OSError, csv.Error, KeyError, UnicodeDecodeError):
+        return {}
+
+
+def _write_manifest(path: Path, rows: dict[str, dict[str, Any]]) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=MANIFEST_FIELDS, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    for key in sorted(rows):
+        writer.writerow(rows[key])
+    with atomic_path(path) as tmp:
+        tmp.write_text(buffer.getvalue(), encoding="utf-8")
+
+
+def _row(file: str, output: str, status: str, error: str, samples: Any = "", channels: Any = "",
+         rmse: Any = "", mse: Any = "", seconds: float = 0.0) -> dict[str, Any]:
+    return {"file": file, "output": output, "status": status, "error": error, "samples": samples,
+            "channels": channels, "rmse": rmse, "mse": mse, "seconds": round(float(seconds), 4)}
+
+
+@dataclass
+class BatchResult:
+    """What a batch did: rows per input file (this run's and the resumed ones)."""
+
+    manifest: Path | None
+    rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+    skipped: int = 0
+
+    @property
+    def ok(self) -> int:
+        return sum(r["status"] == "ok" for r in self.rows.values())
+
+    @property
+    def failed(self) -> list[dict[str, Any]]:
+        return [r for r in self.rows.values() if r["status"] != "ok"]
+
+    def summary(self) -> str:
+        failed = self.failed
+        text = f"{len(self.rows)} file(s): {self.ok} ok ({self.skipped} already done), {len(failed)} failed"
+        if failed:
+            text += f"; first failure: {naming(failed[0]['file'], failed[0]['error'])}"
+        if self.manifest is not None:
+            text += f"; manifest {self.manifest}"
+        return text
+
+
+def _is_manifest(path: Path) -> bool:
+    """Whether ``path`` is a manifest this command wrote (its header line is :data:`MANIFEST_FIELDS`, or
+    those of an earlier version, without :data:`IDENTITY_FIELDS`)."""
+    try:
+        with open(path, encoding="utf-8-sig") as f:
+            return f.readline().strip() in (",".join(MANIFEST_FIELDS), ",".join(_FIELDS_BEFORE_IDENTITY))
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def _mtime_ns(path: str | os.PathLike) -> int | None:
+    try:
+        return os.stat(path).st_mtime_ns
+    except (OSError, ValueError):
+        return None
+
+
+def _identity(path: str | os.PathLike) -> tuple[int, int] | None:
+    """A local file's size in bytes and modification time in ns; None for a URL or a file that cannot be read."""
+    if is_url(str(path)):
+        return None
+    try:
+        stat = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return stat.st_size, stat.st_mtime_ns
+
+
+def _identity_cells(input: tuple[int, int] | None, model: tuple[int, int] | None) -> dict[str, Any]:
+    """The :data:`IDENTITY_FIELDS` cells of a row (empty where an identity is not known)."""
+    cells: dict[str, Any] = {}
+    for prefix, identity in (("input", input), ("model", model)):
+        size, mtime = identity if identity is not None else ("", "")
+        cells[f"{prefix}_size"], cells[f"{prefix}_mtime_ns"] = size, mtime
+    return cells
+
+
+def _recorded(row: dict[str, Any], prefix: str) -> tuple[int, int] | None:
+    """The identity a manifest row records for its ``input`` or ``model``; None where it has none (an earlier
+    version's manifest, a URL input) or it cannot be read back (a cell a spreadsheet rewrote as 1.7E+18)."""
+    try:
+        return int(row[f"{prefix}_size"]), int(row[f"{prefix}_mtime_ns"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _done_already(src: str, dst: str, model_path: Path, row: dict[str, Any] | None = None,
+                  model_identity: tuple[int, int] | None = None) -> bool:
+    """Whether the output ``dst`` of a file done (its manifest ``row``) is still up to date.
+
+    It must exist; the input and the model must have the size and modification time the
+    row records (where it records them: :data:`IDENTITY_FIELDS`; ``model_identity`` is
+    the model's now); and (a local output) it must be newer than its input and the model.
+    An input edited, or a model retrained, after the output was written makes it stale:
+    the file is redone, as ``make`` would; so does an input (or a model) replaced by
+    another file with an older time (``cp -p``, ``rsync -t``, a restore from a backup),
+    which the times alone missed. (A URL's time is not compared.)
+    """
+    if not _output_exists(dst):
+        return False
+    row = row or {}
+    for prefix, now in (("input", _identity(src)), ("model", model_identity)):
+        recorded = _recorded(row, prefix)
+        if recorded is not None and recorded != now:
+            return False
+    if is_url(dst):
+        return True
+    written = _mtime_ns(dst)
+    if written is None:
+        return False
+    sources: list[str | os.PathLike] = [model_path, *([] if is_url(src) else [src])]
+    return all((changed := _mtime_ns(path)) is None or changed <= written for path in sources)
+
+
+def _resume(previous: dict[str, dict[str, Any]], pairs: list[tuple[str, str]], model_path: Path,
+            model_identity: tuple[int, int] | None = None,
+            ) -> tuple[dict[str, dict[str, Any]], list[tuple[str, str]], int, bool]:
+    """Manifest rows to keep, the pairs still to do, how many were already done, and whether a row kept
+    got its identities filled (a row of an earlier version's manifest, found done by the times alone)."""
+    rows: dict[str, dict[str, Any]] = {}
+    todo: list[tuple[str, str]] = []
+    filled = False
+    for src, dst in pairs:
+        old = previous.get(src)
+        if old is not None and old.get("status") == "ok" and old.get("output") == dst \
+                and _done_already(src, dst, model_path, old, model_identity):
+            rows[src], upgraded = _with_identities(old, src, model_identity)
+            filled = filled or upgraded
+        else:
+            todo.append((src, dst))
+    skipped = len(rows)
+    # rows of files not in this run are kept, so the manifest stays a record of the folder
+    for key, row in previous.items():
+        rows.setdefault(key, row)
+    return rows, todo, skipped, filled
+
+
+def _with_identities(row: dict[str, Any], src: str, model_identity: tuple[int, int] | None,
+                     ) -> tuple[dict[str, Any], bool]:
+    """A row found done, with the identities it does not record filled from now; and whether any was."""
+    cells = _identity_cells(_identity(src), model_identity)
+    missing = {key: value for key, value in cells.items() if value != ""
+               and _recorded(row, key.split("_", 1)[0]) is None}
+    return ({**row, **missing}, True) if missing else (row, False)

@@ -1,0 +1,185 @@
+"""The batch on local worker processes: a spawned pool, each worker loading the model file once; a file whose
+worker died is retried once alone, and Ctrl-C or SIGTERM stops the running files without writing them."""
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from tsae.models.device import torch_threads
+from tsae.pipelines.reconstruct.manifest import _row
+from tsae.pipelines.reconstruct.one_file import _one_line, _safe_reconstruct
+
+_WORKER_MODEL: Any = None
+#: SIGINT (Ctrl-C) and SIGTERM: what a pool worker does with them (see :func:`_stop_worker`)
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+#: a pool worker's state: running a file, and already unwinding it after a signal
+_WORKER_STATE = {"busy": False, "stopping": False}
+
+
+def _exit_now(code: int) -> None:
+    os._exit(code)  # an idle worker has nothing to unwind (and must not print a traceback)
+
+
+def _stop_worker(signum: int, frame: Any) -> None:
+    """SIGINT or SIGTERM in a pool worker: fail the running file (its atomic output unwinds), or exit if idle.
+
+    Ctrl-C in a terminal reaches every worker and the parent, which signals its workers
+    again: only the first signal during a file raises, so the unwinding (which removes
+    the hidden ``.part`` file) is never cut short by the second.
+    """
+    if not _WORKER_STATE["busy"]:
+        _exit_now(128 + signum)
+        return
+    if _WORKER_STATE["stopping"]:
+        return
+    _WORKER_STATE["stopping"] = True
+    raise RuntimeError("terminated (SIGTERM)" if signum == signal.SIGTERM else "interrupted (Ctrl-C)")
+
+
+@contextlib.contextmanager
+def _stop_signals_blocked() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back in this thread while inside (a pool spawns its workers here).
+
+    A spawned worker inherits the mask, so a Ctrl-C while it starts (importing torch,
+    loading the model) waits until :func:`_init_worker` has its handler in place instead
+    of printing a traceback; the parent gets a held signal as soon as the block ends.
+    """
+    if not hasattr(signal, "pthread_sigmask"):  # Windows
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _init_worker(model_path: str) -> None:
+    """Process-pool initialiser: the model loaded once per process; SIGINT and SIGTERM fail the running file.
+
+    The error unwinds the file's atomic output, so a worker stopped with the rest of the
+    process group (Ctrl-C, SIGTERM) leaves no hidden ``.part`` file behind; an idle worker
+    exits quietly. The signals stay held (see :func:`_stop_signals_blocked`) until the
+    model is loaded.
+    """
+    global _WORKER_MODEL
+    from tsae.models.modelfile import load_model
+
+    for signum in _STOP_SIGNALS:
+        signal.signal(signum, _stop_worker)
+    try:
+        _WORKER_MODEL = load_model(model_path, device="cpu")
+    finally:
+        if hasattr(signal, "pthread_sigmask"):
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+
+
+def _worker_task(src: str, dst: str, batch_size: int) -> dict[str, Any]:
+    """One file in a pool worker, on one thread (the workers share the cores)."""
+    _WORKER_STATE.update(busy=True, stopping=False)
+    try:
+        with torch_threads(1):
+            return _safe_reconstruct(_WORKER_MODEL, src, dst, batch_size)
+    finally:
+        _WORKER_STATE["busy"] = False
+
+
+def _run_local(model_path: Path, todo: list[tuple[str, str]], batch_size: int, workers: int,
+               done: Callable[[dict[str, Any]], None]) -> None:
+    """Run the files on ``workers`` local processes; a file whose worker died is retried once on a fresh one.
+
+    A dead worker breaks the whole pool: the files that were not started go on in a new
+    pool, and each file that was running then (which one killed it is not known) is
+    retried alone on a fresh single worker; one that kills that worker too fails alone,
+    and the others are unharmed.
+    """
+    queue = list(todo)
+    suspects: list[tuple[str, str]] = []
+    while queue:
+        queue, died = _run_pool(model_path, queue, batch_size, workers, done)
+        suspects += died
+    for src, dst in suspects:
+        _, died = _run_pool(model_path, [(src, dst)], batch_size, 1, done)
+        for again in died:
+            done(_row(*again, "failed", "its worker process died, and again when retried alone on a fresh one"))
+
+
+def _run_pool(model_path: Path, queue: list[tuple[str, str]], batch_size: int, workers: int,
+              done: Callable[[dict[str, Any]], None]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Run ``queue`` on one pool, ``workers`` files at a time, until it ends or a worker dies.
+
+    Returns the files not started and the files running when a worker died (both empty
+    when the pool ran to the end).
+    """
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    context = multiprocessing.get_context("spawn")  # torch and fork do not mix
+    waiting = list(queue)
+    running: dict[Future, tuple[str, str]] = {}
+    died: list[tuple[str, str]] = []
+    with ProcessPoolExecutor(max_workers=min(workers, len(waiting)), mp_context=context,
+                             initializer=_init_worker, initargs=(str(model_path),)) as pool:
+        try:
+            while waiting or running:
+                while waiting and len(running) < workers:
+                    try:
+                        with _stop_signals_blocked():  # a worker spawned here starts with them held
+                            future = pool.submit(_worker_task, *waiting[0], batch_size)
+                    except BrokenProcessPool:  # a worker died after the last wait returned
+                        if not running:  # nothing was running: the pool cannot start; each file is tried alone
+                            return [], waiting
+                        return waiting, list(running.values())
+                    running[future] = waiting.pop(0)
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    src, dst = running.pop(future)
+                    try:
+                        row = future.result()
+                    except BrokenProcessPool:
+                        died.append((src, dst))
+                        continue
+                    except Exception as error:  # noqa: BLE001 - the task could not run (e.g. not picklable)
+                        row = _row(src, dst, "failed", f"worker failed: {_one_line(error)}")
+                    done(row)
+                if died:  # the pool is broken: every running file died with it
+                    died += running.values()
+                    return waiting, died
+        except BaseException:  # Ctrl-C, SIGTERM, an error: the running files are stopped, not waited for
+            _stop_pool(pool)
+            _record_finished(running, done)
+            raise
+    return [], []
+
+
+def _record_finished(running: dict[Any, tuple[str, str]], done: Callable[[dict[str, Any]], None]) -> None:
+    """After an interruption: record the files that were written before their workers heard of it.
+
+    Their outputs are in place; without their rows the manifest would not know them.
+    """
+    for future in list(running):
+        with contextlib.suppress(BaseException):
+            if future.done() and not future.cancelled() and future.exception() is None:
+                row = future.result()
+                if isinstance(row, dict) and row.get("status") == "ok":
+                    done(row)
+
+
+def _stop_pool(pool: Any) -> None:
+    """Stop the pool's workers now: each running file unwinds (no output), idle workers exit, nothing new starts.
+
+    A Ctrl-C in a terminal reaches the workers too; a SIGINT or SIGTERM sent to this process
+    alone used to leave them running their files to the end, writing outputs the manifest
+    never recorded.
+    """
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            if process.is_alive() and process.pid is not None:
+                os.kill(process.pid, signal.SIGINT)
+    with contextlib.suppress(Exception):
+        pool.shutdown(wait=True, cancel_futures=True)
