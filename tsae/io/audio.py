@@ -22,39 +22,38 @@ a length estimated from the size of a VBR file without a Xing header (:mod:`tsae
 Float files can hold samples no pipeline can use: NaN or infinite ones are read as 0
 and absurdly loud ones (beyond :data:`LOUDEST` times full scale) are clipped, and the
 reader says so in one :class:`AudioWarning` per file.
+
+This module reads; writing is :mod:`~tsae.io.audio_write`, what a header declares (and its channel
+mask, a float file's PEAK chunk) :mod:`~tsae.io.audio_header`, and soundfile itself
+:mod:`~tsae.io.libsndfile`. Every public name of those is imported from here too.
 """
 from __future__ import annotations
 
 import contextlib
 import os
 import re
-import struct
 import sys
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
 from tsae.io import mp3, ogg
-from tsae.io.atomic import atomic_path
+from tsae.io.audio_header import _MASKED_FORMATS, _shortfall, _wav_layout, _wav_shortfall, channel_mask
+from tsae.io.audio_write import (
+    AudioWriter,
+    check_writable,
+    format_for,
+    format_like,
+    open_audio_writer,
+    output_subtype,
+    write_audio,
+)
 from tsae.io.c_stderr import captured_stderr
+from tsae.io.libsndfile import _detail, _sf
 from tsae.io.paths import AUDIO_SUFFIXES
-
-if TYPE_CHECKING:
-    from tsae.io.audio_stream import StreamFormat
-
-_FORMAT_BY_SUFFIX = {
-    ".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".oga": "OGG", ".opus": "OGG", ".aiff": "AIFF", ".aif": "AIFF",
-    ".au": "AU", ".mp3": "MP3", ".w64": "W64", ".rf64": "RF64",
-}
-#: suffixes that name the codec as well as the container: a ``.opus`` file is Ogg holding Opus, whatever the input
-_CODEC_BY_SUFFIX = {".opus": "OPUS"}
-#: the only rates the Opus encoder takes
-_OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
-
 
 #: formats whose header says exactly how many sample frames follow (MP3's count is an estimate, but see
 #: :func:`_mp3_counted`)
@@ -64,152 +63,6 @@ _EXACT_LENGTH_FORMATS = {"WAV", "WAVEX", "W64", "RF64", "AIFF", "AU", "FLAC", "O
 def _ends_early(path: str | os.PathLike, frames: int, announced: int) -> ValueError:
     return ValueError(f"{path}: file ends after {frames} of the {announced} sample frames its header announces "
                       "(truncated or corrupt)")
-
-
-def _wav_shortfall(path: Path) -> tuple[int, int] | None:
-    """``(frames there, frames announced)`` of a WAV file whose ``data`` chunk is cut short, else ``None``.
-
-    libsndfile quietly reads such a file to its end. The header is read as a WAV on a pipe
-    is (:func:`~tsae.io.audio_stream.read_wav_header`: a size of 0 or near 4 GiB is the
-    "unknown length" of a streamed WAV, not a promise); an encoding it does not decode
-    (ADPCM, GSM 6.10, mu-law, A-law) is measured in its own blocks (:func:`_coded_wav_shortfall`).
-    """
-    layout = _wav_layout(path)
-    if layout is None:
-        return _coded_wav_shortfall(path)
-    fmt, size, there = layout
-    if size is None or there >= size:
-        return None
-    return there // fmt.frame_bytes, size // fmt.frame_bytes
-
-
-#: WAV format tags of the encodings libsndfile decodes but a pipe does not, and how many sample frames one
-#: block (``nBlockAlign`` bytes) holds: None for "the ``wSamplesPerBlock`` of the 'fmt ' chunk's extension"
-_CODED_WAV_TAGS: dict[int, int | None] = {0x0002: None, 0x0011: None, 0x0031: None,  # MS/IMA ADPCM, GSM 6.10
-                                          0x0006: 1, 0x0007: 1}  # A-law, mu-law: a byte a sample and channel
-
-
-def _coded_wav_shortfall(path: Path) -> tuple[int, int] | None:
-    """``(frames there, frames announced)`` of an ADPCM, GSM 6.10, mu-law or A-law WAV whose ``data`` chunk is cut
-    short, else None (libsndfile reads such a file to its end as a shorter one, as it does a PCM WAV)."""
-    from tsae.io.audio_stream import _UNKNOWN_SIZE  # that module imports this one
-
-    try:
-        with open(path, "rb") as f:
-            layout = _coded_wav_layout(f)
-            size = os.fstat(f.fileno()).st_size
-    except (OSError, struct.error):
-        return None
-    if layout is None:
-        return None
-    start, declared, align, frames_per_block = layout
-    there = max(size - start, 0)
-    if declared == 0 or declared >= _UNKNOWN_SIZE or there >= declared:  # 0 or near 4 GiB: a streamed length
-        return None
-    return there // align * frames_per_block, declared // align * frames_per_block
-
-
-def _coded_wav_layout(f: BinaryIO) -> tuple[int, int, int, int] | None:
-    """``(where the samples start, data bytes declared, bytes a block, frames a block)`` of a WAV in one of
-    :data:`_CODED_WAV_TAGS`, None for another encoding or a header not walked."""
-    head = f.read(12)
-    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-        return None
-    found = _find_chunk(f, 12, b"fmt ", "<I", 8, stop=(b"data",))
-    if found is None:
-        return None
-    body = f.read(min(found[1], 64))
-    if len(body) < 16:
-        return None
-    tag, align = struct.unpack("<H", body[:2])[0], struct.unpack("<H", body[12:14])[0]
-    if tag == _TAG_EXTENSIBLE and len(body) >= 26:
-        tag = struct.unpack("<H", body[24:26])[0]  # the first two bytes of the sub-format GUID
-    frames_per_block = _CODED_WAV_TAGS.get(tag, 0)
-    if frames_per_block is None:
-        frames_per_block = struct.unpack("<H", body[18:20])[0] if len(body) >= 20 else 0
-    data = _find_chunk(f, 12, b"data", "<I", 8)
-    return None if data is None or not frames_per_block or not align else (data[0], data[1], align, frames_per_block)
-
-
-#: bytes of one sample of the subtypes whose header length :func:`_declared_samples` checks
-_SAMPLE_BYTES = {"PCM_S8": 1, "PCM_U8": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4, "DOUBLE": 8,
-                 "ULAW": 1, "ALAW": 1}
-
-
-def _shortfall(info: AudioInfo) -> tuple[int, int] | None:
-    """``(frames there, frames announced)`` of an AIFF, AU, W64 or RF64 file whose samples are cut short, else None.
-
-    libsndfile quietly reads such a file as a shorter one (as it does a WAV, :func:`_wav_shortfall`).
-    """
-    width = _SAMPLE_BYTES.get(info.subtype.upper(), 0) * info.channels
-    try:
-        with open(info.path, "rb") as f:
-            layout = _declared_samples(f, info.format)
-            size = os.fstat(f.fileno()).st_size
-    except (OSError, struct.error):
-        return None
-    if layout is None or not width:
-        return None
-    start, declared = layout
-    there, announced = max(size - start, 0) // width, declared // width
-    return (there, announced) if there < announced else None
-
-
-def _declared_samples(f: BinaryIO, format: str) -> tuple[int, int] | None:
-    """``(where the samples start, how many bytes of them the header declares)`` of an AIFF, AU, W64 or RF64
-    file, None when its header gives no length (an AU written to a pipe) or is not one tsae walks."""
-    head = f.read(40)
-    if format == "AU" and head[:4] in (b".snd", b"dns."):
-        start, declared = struct.unpack(">II" if head[:4] == b".snd" else "<II", head[4:12])
-        return None if declared == 0xFFFFFFFF else (start, declared)
-    if format == "RF64" and head[:4] == b"RF64" and head[12:16] == b"ds64":
-        declared = struct.unpack("<Q", head[28:36])[0]  # the ds64 chunk's data size
-        found = _find_chunk(f, 12, b"data", "<I", 8)
-        return None if found is None else (found[0], declared)
-    if format == "AIFF" and head[:4] == b"FORM":
-        found = _find_chunk(f, 12, b"SSND", ">I", 8)
-        if found is None:
-            return None
-        f.seek(found[0])
-        offset = struct.unpack(">I", f.read(4))[0]  # SSND: offset and block size, then the samples
-        return found[0] + 8 + offset, found[1] - 8 - offset
-    if format == "W64" and head[:4] == b"riff":  # 16-byte GUIDs and 64-bit sizes that count the chunk's header
-        found = _find_chunk(f, 40, b"data", "<Q", 24)
-        return None if found is None else (found[0], found[1] - 24)
-    return None
-
-
-def _find_chunk(f: BinaryIO, position: int, name: bytes, size_format: str, header: int,
-                stop: tuple[bytes, ...] = ()) -> tuple[int, int] | None:
-    """``(where its body starts, its size field)`` of the first chunk ``name`` from ``position`` on, None without one
-    (or when a chunk named in ``stop`` comes first).
-
-    Chunks are ``header`` bytes (their id, then a size in ``size_format``) and a body padded to an even size;
-    W64's (24-byte headers, sizes that count them) are padded to 8 bytes.
-    """
-    for _ in range(256):  # the chunks before the samples: a few in practice
-        f.seek(position)
-        chunk = f.read(header)
-        if len(chunk) < header or chunk[:4] in stop:
-            return None
-        size = struct.unpack(size_format, chunk[header - struct.calcsize(size_format):])[0]
-        if chunk[:4] == name:
-            return position + header, size
-        position += (size + 7) // 8 * 8 if header == 24 else header + size + (size & 1)
-    return None
-
-
-def _wav_layout(path: Path) -> tuple[StreamFormat, int | None, int] | None:
-    """``(format, data bytes the header declares or None for "unknown", data bytes there)`` of a WAV file,
-    read as a WAV on a pipe is; None when that reader cannot read its header."""
-    from tsae.io.audio_stream import read_wav_header  # that module imports this one
-
-    try:
-        with open(path, "rb") as f:
-            fmt, size = read_wav_header(f, str(path))
-            return fmt, size, os.fstat(f.fileno()).st_size - f.tell()
-    except (OSError, ValueError):
-        return None
 
 
 def _check_complete(info: AudioInfo, frames: int) -> None:
@@ -355,12 +208,6 @@ class AudioInfo:
     mp3_parts: tuple[mp3.Part, ...] = field(default=(), repr=False)
 
 
-def _sf():
-    import soundfile
-
-    return soundfile
-
-
 def audio_info(path: str | os.PathLike) -> AudioInfo:
     """Check that ``path`` is a readable, non-empty audio file and describe it.
 
@@ -395,83 +242,6 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
     if info.format in _MASKED_FORMATS:
         info.channel_mask = channel_mask(path)
     return info
-
-
-#: formats whose header can carry a channel mask (WAVE_FORMAT_EXTENSIBLE), as libsndfile names them
-_MASKED_FORMATS = ("WAVEX", "RF64")
-_TAG_EXTENSIBLE = 0xFFFE
-
-
-def _mask_offset(f: BinaryIO) -> int | None:
-    """Where the channel mask of a RIFF or RF64 WAVE file lies (bytes from its start), or None without one.
-
-    The chunks before ``data`` are walked to the ``fmt `` chunk; only a WAVE_FORMAT_EXTENSIBLE
-    one (tag 0xFFFE, at least 22 extension bytes) has a mask, 20 bytes into its body.
-    """
-    f.seek(0)
-    head = f.read(12)
-    if len(head) < 12 or head[:4] not in (b"RIFF", b"RF64") or head[8:12] != b"WAVE":
-        return None
-    found = _find_chunk(f, 12, b"fmt ", "<I", 8, stop=(b"data",))
-    if found is None:
-        return None
-    start, size = found
-    body = f.read(24)
-    if size < 40 or len(body) < 24:
-        return None
-    tag, extension = struct.unpack("<H", body[:2])[0], struct.unpack("<H", body[16:18])[0]
-    return start + 20 if tag == _TAG_EXTENSIBLE and extension >= 22 else None
-
-
-def channel_mask(path: str | os.PathLike) -> int | None:
-    """The channel mask (``dwChannelMask``: the speaker each channel feeds) of a WAVEX or RF64 file, else None."""
-    try:
-        with open(path, "rb") as f:
-            offset = _mask_offset(f)
-            if offset is None:
-                return None
-            f.seek(offset)
-            data = f.read(4)
-    except OSError:
-        return None
-    return struct.unpack("<I", data)[0] if len(data) == 4 else None
-
-
-def _put_channel_mask(path: str | os.PathLike, mask: int) -> bool:
-    """Write ``mask`` into the header of the WAVEX/RF64 file ``path``; False (nothing written) when it has no mask.
-
-    libsndfile writes a mask of its own from the channel count (none for 3, 5 or more than 8
-    channels) and soundfile has no call to set an arbitrary one: the four bytes are put right
-    once libsndfile has closed the file.
-    """
-    with open(path, "r+b") as f:
-        offset = _mask_offset(f)
-        if offset is None:
-            return False
-        f.seek(offset)
-        f.write(struct.pack("<I", int(mask) & 0xFFFFFFFF))
-    return True
-
-
-#: the containers whose float files libsndfile gives a PEAK chunk, and the byte order of their chunk sizes
-_PEAK_CONTAINERS = {b"RIFF": "<I", b"FORM": ">I"}
-
-
-def _clear_peak_time(path: str | os.PathLike) -> None:
-    """Zero the time of writing that libsndfile puts in the PEAK chunk of a float WAV or AIFF file ``path``.
-
-    With it, the same samples written twice made files that differed in those four bytes;
-    the chunk's peaks are kept.
-    """
-    with open(path, "r+b") as f:
-        head = f.read(12)
-        order = _PEAK_CONTAINERS.get(head[:4])
-        if order is None or len(head) < 12:
-            return
-        found = _find_chunk(f, 12, b"PEAK", order, 8, stop=(b"data", b"SSND"))
-        if found is not None:
-            f.seek(found[0] + 4)  # after the chunk's version
-            f.write(bytes(4))
 
 
 def _streamed_wav(path: Path) -> AudioInfo | None:
@@ -576,14 +346,6 @@ def _open_info(path: Path) -> AudioInfo:
     return info
 
 
-def _detail(error: BaseException) -> str:
-    """libsndfile's reason without the "Error opening '<path>':" prefix."""
-    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    if text.startswith("Error opening") and "': " in text:
-        text = text.split("': ", 1)[1]
-    return text.rstrip(".")
-
-
 def _read_dtype(subtype: str) -> str:
     """float32, which holds every PCM sample up to 24 bits exactly; float64 for a DOUBLE file (it has more)."""
     return "float64" if subtype.upper() == "DOUBLE" else "float32"
@@ -685,241 +447,6 @@ def _decoded_blocks(info: AudioInfo, block: int, notes: _DecoderNotes) -> Iterat
                     yield data
 
 
-def format_for(path: str | os.PathLike, format: str | None = None) -> str:
-    """The soundfile format name for ``path`` (from ``format`` or the suffix)."""
-    if format:
-        return format.upper()
-    suffix = Path(path).suffix.lower()
-    if suffix not in _FORMAT_BY_SUFFIX:
-        raise ValueError(f"{path}: unknown audio suffix {suffix!r} (use one of {', '.join(AUDIO_SUFFIXES)})")
-    return _FORMAT_BY_SUFFIX[suffix]
-
-
-def format_like(path: str | os.PathLike, source_format: str | None) -> str:
-    """The soundfile format for an output at ``path`` written from an input of ``source_format``.
-
-    The suffix's format, except that a ``.wav`` output of an RF64 input stays RF64 (a plain
-    WAV breaks beyond 4 GiB) and of a WAVEX input stays WAVEX (its channel mask; see
-    :func:`open_audio_writer`'s ``channel_mask``).
-
-    Examples
-    --------
-    >>> format_like("out.wav", "RF64"), format_like("out.wav", "WAVEX"), format_like("out.flac", "RF64")
-    ('RF64', 'WAVEX', 'FLAC')
-    """
-    fmt = format_for(path)
-    source = (source_format or "").upper()
-    return source if fmt == "WAV" and source in _MASKED_FORMATS else fmt
-
-
-#: for an input subtype, what to write in its place, deepest first, when the output format lacks it
-_DEEPEST_FIRST = {"DOUBLE": ("DOUBLE", "FLOAT", "PCM_32", "PCM_24", "PCM_16"),
-                  "FLOAT": ("FLOAT", "PCM_32", "PCM_24", "PCM_16"),
-                  "PCM_32": ("PCM_32", "PCM_24", "PCM_16"),
-                  "PCM_24": ("PCM_24", "PCM_16")}
-#: lossy codecs, kept only in their own container (libsndfile says WAV can hold MP3 data but cannot write it)
-_CODEC_FORMATS = {"VORBIS": "OGG", "OPUS": "OGG", "MPEG_LAYER_I": "MP3", "MPEG_LAYER_II": "MP3",
-                  "MPEG_LAYER_III": "MP3"}
-
-
-def output_subtype(path: str | os.PathLike, subtype: str | None, format: str | None = None) -> str:
-    """The sample format an audio file at ``path`` is written in when ``subtype`` is asked for
-    (the deepest its format holds when it cannot hold ``subtype``; the codec a suffix names, ``.opus``).
-
-    Examples
-    --------
-    >>> output_subtype("x.flac", "FLOAT"), output_subtype("x.opus", "PCM_16"), output_subtype("x.ogg", "OPUS")
-    ('PCM_24', 'OPUS', 'OPUS')
-    """
-    fmt = format_for(path, format)
-    return _suffix_codec(path, fmt) or _subtype_for(fmt, subtype)
-
-
-def _suffix_codec(path: str | os.PathLike, format: str) -> str | None:
-    """The codec ``path``'s suffix names (``.opus``: ``"OPUS"``) when written as ``format``, else None."""
-    codec = _CODEC_BY_SUFFIX.get(Path(path).suffix.lower())
-    return codec if codec is not None and _CODEC_FORMATS[codec] == format else None
-
-
-def _writer_subtype(path: str | os.PathLike, format: str, subtype: str | None, sample_rate: int) -> str:
-    """What :func:`open_audio_writer` writes: :func:`output_subtype`, except that an Opus input's codec kept in a
-    ``.ogg`` at a rate Opus cannot take is Vorbis (a ``.opus`` output at such a rate is refused before)."""
-    sub = _suffix_codec(path, format) or _subtype_for(format, subtype)
-    if sub == "OPUS" and sample_rate not in _OPUS_RATES and _suffix_codec(path, format) is None:
-        return _sf().default_subtype(format)
-    return sub
-
-
-def _subtype_for(format: str, subtype: str | None) -> str:
-    """The input's ``subtype`` where ``format`` can write it, else the deepest one it can, else its default."""
-    sf = _sf()
-    sub = (subtype or "").upper()
-    if sub in _CODEC_FORMATS:
-        return sub if _CODEC_FORMATS[sub] == format and sf.check_format(format, sub) else sf.default_subtype(format)
-    for candidate in _DEEPEST_FIRST.get(sub, (sub,) if sub else ()):
-        if sf.check_format(format, candidate):
-            return candidate
-    return sf.default_subtype(format)
-
-
-#: what libsndfile's encoders accept, checked before writing: beyond, libvorbis crashes the process (256 kHz)
-#: and the others fail with a message about the hidden temporary file
-_MP3_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
-_LIMITS = {"OGG": (192000, 255), "FLAC": (655350, 8), "MP3": (48000, 2)}
-
-
-def check_writable(path: str | os.PathLike, sample_rate: int, channels: int, format: str | None = None) -> str:
-    """The format of ``path`` when it can hold audio of this rate and channel count, else a ``ValueError``.
-
-    Examples
-    --------
-    >>> check_writable("x.flac", 48000, 2)
-    'FLAC'
-    >>> check_writable("x.ogg", 384000, 1)
-    Traceback (most recent call last):
-    ...
-    ValueError: x.ogg: OGG holds at most 192000 Hz, not 384000 Hz (write .wav or .flac)
-    >>> check_writable("x.opus", 44100, 2)
-    Traceback (most recent call last):
-    ...
-    ValueError: x.opus: Opus holds 8000, 12000, 16000, 24000 or 48000 Hz, not 44100 Hz (write .ogg, .flac or .wav)
-    """
-    fmt = format_for(path, format)
-    if _suffix_codec(path, fmt) == "OPUS" and sample_rate not in _OPUS_RATES:
-        rates = f"{', '.join(map(str, _OPUS_RATES[:-1]))} or {_OPUS_RATES[-1]}"
-        raise ValueError(f"{path}: Opus holds {rates} Hz, not {sample_rate} Hz (write .ogg, .flac or .wav)")
-    if fmt not in _LIMITS:
-        return fmt
-    top_rate, top_channels = _LIMITS[fmt]
-    if sample_rate > top_rate or (fmt == "MP3" and sample_rate not in _MP3_RATES):
-        rates = f"one of {', '.join(map(str, _MP3_RATES))} Hz" if fmt == "MP3" else f"at most {top_rate} Hz"
-        # the lossless formats that hold this rate: never the refusing format itself, nor FLAC beyond its own limit
-        others = [suffix for other, suffix in (("WAV", ".wav"), ("FLAC", ".flac"))
-                  if other != fmt and sample_rate <= _LIMITS.get(other, (sample_rate, 0))[0]]
-        raise ValueError(f"{path}: {fmt} holds {rates}, not {sample_rate} Hz (write {' or '.join(others)})")
-    if channels > top_channels:
-        raise ValueError(f"{path}: {fmt} holds at most {top_channels} channels, not {channels} (write .wav)")
-    return fmt
-
-
-def _write_error(path: str | os.PathLike, error: BaseException) -> ValueError:
-    """One line about a failed write, naming the output (not its hidden temporary file)."""
-    detail = _detail(error)
-    hint = "; is the disk full?" if "System error" in detail or getattr(error, "errno", None) == 28 else ""
-    return ValueError(f"{path}: cannot write it ({detail}{hint})")
-
-
-#: bits of the integer PCM subtypes, which tsae rounds to itself (libsndfile's float conversion
-#: truncates towards minus infinity: up to one step off, half a step low on average)
-_PCM_BITS = {"PCM_S8": 8, "PCM_U8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32}
-
-
-def _prepare(data: np.ndarray, subtype: str) -> np.ndarray:
-    """(channels, n) -> (n, channels), NaN-free, for libsndfile to write as ``subtype``.
-
-    Integer PCM comes out as int32 samples rounded to the nearest step of the subtype
-    (clipped to full scale), which libsndfile stores exactly; DOUBLE as float64; the
-    others (FLOAT, codecs) as float32, clipped to [-1, 1] unless FLOAT.
-    """
-    sub = subtype.upper()
-    data = np.asarray(data, dtype=np.float64 if sub in _PCM_BITS or sub == "DOUBLE" else np.float32)
-    if data.ndim == 1:
-        data = data[None]
-    out = np.nan_to_num(data.T, nan=0.0, posinf=1.0, neginf=-1.0)
-    bits = _PCM_BITS.get(sub)
-    if bits is not None:
-        top = float(2 ** (bits - 1))
-        steps = np.clip(np.rint(out * top), -top, top - 1)
-        return np.ascontiguousarray((steps * 2.0 ** (32 - bits)).astype(np.int32))
-    if sub != "FLOAT" and sub != "DOUBLE":
-        out = np.clip(out, -1.0, 1.0)
-    return np.ascontiguousarray(out)
-
-
-class AudioWriter:
-    """Write audio block by block; used as a context manager from :func:`open_audio_writer`."""
-
-    def __init__(self, handle, subtype: str, path: str | os.PathLike = "") -> None:
-        self._handle = handle
-        self.subtype = subtype
-        self.path = path
-
-    def write(self, data: np.ndarray) -> None:
-        """Append float samples ``(channels, n)`` (or ``(n,)`` for mono).
-
-        Raises
-        ------
-        ValueError
-            Naming the output, when the samples cannot be written (a full disk).
-        """
-        block = _prepare(data, self.subtype)
-        if block.shape[0]:
-            try:
-                self._handle.write(block)
-            except (RuntimeError, OSError) as error:  # LibsndfileError is a RuntimeError
-                raise _write_error(self.path, error) from None
-
-
-@contextlib.contextmanager
-def open_audio_writer(
-    path: str | os.PathLike,
-    sample_rate: int,
-    channels: int,
-    *,
-    subtype: str | None = None,
-    format: str | None = None,
-    protect: tuple[str | os.PathLike, ...] = (),
-    channel_mask: int | None = None,
-) -> Iterator[AudioWriter]:
-    """Atomically write an audio file block by block (bounded memory).
-
-    The file appears at ``path`` only when the ``with`` block finishes without error.
-    ``channel_mask`` (an input's :attr:`AudioInfo.channel_mask`) is written into the header
-    of a WAVEX or RF64 output; other formats have no place for it.
-    """
-    sf = _sf()
-    fmt = check_writable(path, int(sample_rate), int(channels), format)
-    sub = _writer_subtype(path, fmt, subtype, int(sample_rate))
-    with atomic_path(path, protect=protect) as tmp:
-        try:
-            handle = sf.SoundFile(str(tmp), "w", samplerate=int(sample_rate), channels=int(channels),
-                                  subtype=sub, format=fmt)
-        except (RuntimeError, OSError) as error:
-            raise ValueError(f"{path}: cannot write {fmt} ({sub}) at {int(sample_rate)} Hz with {int(channels)} "
-                             f"channel(s) ({_detail(error)})") from None
-        with handle:
-            yield AudioWriter(handle, sub, path)
-        try:
-            if channel_mask is not None and fmt in _MASKED_FORMATS:
-                _put_channel_mask(tmp, channel_mask)
-            if sub in ("FLOAT", "DOUBLE"):  # the same samples are the same bytes, whenever they are written
-                _clear_peak_time(tmp)
-            if fmt == "OGG":  # and so for Ogg, whose stream serial libogg draws at random
-                ogg.fix_serial(tmp)
-        except OSError as error:
-            raise _write_error(path, error) from None
-
-
-def write_audio(
-    path: str | os.PathLike,
-    data: np.ndarray,
-    sample_rate: int,
-    subtype: str | None = None,
-    format: str | None = None,
-    *,
-    protect: tuple[str | os.PathLike, ...] = (),
-    channel_mask: int | None = None,
-) -> Path:
-    """Atomically write ``data`` (``(channels, n)`` or ``(n,)``) to ``path``.
-
-    ``format`` defaults to the suffix's format, ``subtype`` to that format's default
-    (an unsupported subtype falls back to the default). Integer subtypes are clipped
-    to [-1, 1]. ``channel_mask`` goes into a WAVEX or RF64 header (see :func:`open_audio_writer`).
-    """
-    data = np.asarray(data)
-    data = data if data.dtype == np.float64 else data.astype(np.float32)  # float64 stays for a DOUBLE file
-    channels = 1 if data.ndim == 1 else data.shape[0]
-    with open_audio_writer(path, sample_rate, channels, subtype=subtype, format=format, protect=protect,
-                           channel_mask=channel_mask) as w:
-        w.write(data)
-    return Path(path)
+__all__ = ["AudioFile", "AudioInfo", "AudioWarning", "LOUDEST", "audio_info", "read_audio", "iter_audio_blocks",
+           "AudioWriter", "open_audio_writer", "write_audio", "format_for", "format_like", "output_subtype",
+           "check_writable", "channel_mask", "AUDIO_SUFFIXES"]

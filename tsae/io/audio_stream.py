@@ -19,7 +19,8 @@ from typing import BinaryIO
 
 import numpy as np
 
-from tsae.io.audio import _prepare, _read_dtype, _SampleRepair
+from tsae.io.audio import _read_dtype, _SampleRepair
+from tsae.io.audio_write import _prepare
 from tsae.io.reading import read_up_to
 
 #: raw PCM sample formats of ``--format``: name -> libsndfile subtype

@@ -74,16 +74,10 @@ import numpy as np
 
 from tsae.engine.layout import is_number
 from tsae.errors import shown
-from tsae.io.tables import (
-    _OFFSET,
-    DELIMITERS,
-    MISSING,
-    TIME_NAMES,
-    _as_float,
-    _first_mark,
-    find_time_column,
-    sniff_delimiter,
-)
+from tsae.io.table_cells import MISSING, _as_float, _first_mark
+from tsae.io.table_dialect import DELIMITERS, sniff_delimiter
+from tsae.io.table_time import _OFFSET
+from tsae.io.tables import TIME_NAMES, find_time_column
 from tsae.models.trainer import whole_number
 
 

@@ -12,20 +12,21 @@ reads any supported series file (CSV/TSV, ``.npy``, audio).
 
 Errors are ``ValueError("<path>: <problem>")`` with one line: missing, empty, header
 only, ragged rows, non-numeric cells (with the line and column), broken compressed data.
+
+This module reads and writes the rows and columns. Opening the file (compression, encoding) is
+:mod:`~tsae.io.text_files`, its delimiter :mod:`~tsae.io.table_dialect`, cells that are numbers
+:mod:`~tsae.io.table_cells`, and dates and time columns :mod:`~tsae.io.table_time`.
 """
 from __future__ import annotations
 
 import bz2
-import codecs
 import contextlib
 import csv
 import gzip
 import io
 import lzma
 import os
-import re
 import warnings
-import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain, islice
@@ -36,6 +37,30 @@ import numpy as np
 
 from tsae.io.atomic import atomic_path
 from tsae.io.paths import COMPRESSION_SUFFIXES, TABLE_SUFFIXES, kind_suffix
+from tsae.io.table_cells import (
+    _KIND_ROWS,
+    MISSING,
+    _first_mark,
+    _floats,
+    _is_missing,
+    _not_a_number,
+    _numeric_fraction,
+)
+from tsae.io.table_dialect import DELIMITERS, _sniff_dialect, sniff_delimiter
+from tsae.io.table_time import (
+    _OFFSET,
+    _OFFSET_ROWS,
+    _clean_dates,
+    _first_non_date,
+    _not_a_date,
+    _parse_dates,
+    _rate_from_time,
+    _time_unit,
+    median_step,
+    time_seconds,
+    whole_numbers,
+)
+from tsae.io.text_files import _compression, _decompressing, _encoding, _fail, _open_text
 
 TIME_NAMES = ("time", "timestamp", "date", "datetime", "t", "time_s", "seconds", "ts")
 #: names of a first column that numbers the rows (pandas writes its index with an empty name, or reads one back
@@ -48,9 +73,6 @@ INDEX_NAMES = ("index", "idx", "unnamed: 0")
 #: raised every later score
 COUNTER_ROWS = 16
 LABEL_NAMES = ("label", "labels", "anomaly", "is_anomaly")
-MISSING = {"", "na", "nan", "null", "none", "n/a", "?", "-", "#n/a", "missing"}
-#: Field delimiters a table (or a record stream) may use.
-DELIMITERS = ",;\t|"
 
 
 @dataclass
@@ -90,254 +112,6 @@ class Table:
         return _rate_from_time(self.time)
 
 
-def _fail(path: Path, problem: str) -> ValueError:
-    return ValueError(f"{path}: {problem}")
-
-
-def _is_missing(text: str) -> bool:
-    return text.strip().lower() in MISSING
-
-
-def _as_float(cell: str, decimal: str | None) -> float:
-    """A cell's number with the decimal mark ``decimal`` (``"."`` or ``","``; None: either); ValueError if none.
-
-    With ``","`` a cell holding a point is not a number (decimal marks are not mixed in a file).
-    """
-    if decimal is not None and (decimal == "," and "." in cell or decimal == "." and "," in cell):
-        raise ValueError(cell)
-    return float(cell.replace(",", ".", 1) if decimal != "." and "." not in cell else cell)
-
-
-def _floats(cells: Sequence[str], decimal: str = ".") -> np.ndarray | tuple[int, str]:
-    """The cells as float64 (missing ones NaN), or ``(index, text)`` of the first cell that is not a number.
-
-    ``decimal`` is the file's decimal mark (see :func:`_decimal_mark`).
-    """
-    arr = np.array([c.strip() for c in cells], dtype=object)
-    missing = np.array([c.lower() in MISSING for c in arr], dtype=bool)
-    arr[missing] = "nan"
-    try:
-        text = arr.astype(str)
-        if decimal == ",":
-            if (np.char.find(text, ".") >= 0).any():
-                raise ValueError("a decimal point")
-            text = np.char.replace(text, ",", ".")
-        return np.asarray(text, dtype=np.float64)
-    except ValueError:
-        for i, cell in enumerate(arr):
-            try:
-                _as_float(cell, decimal)
-            except ValueError:
-                return i, str(cell)
-        raise
-
-
-#: a column is numbers (not dates or text) when its first this many cells are, missing ones aside
-_KIND_ROWS = 200
-
-
-def _numeric_fraction(cells: Sequence[str], decimal: str | None = ".") -> float:
-    seen = ok = 0
-    for cell in cells[:_KIND_ROWS]:
-        if _is_missing(cell):
-            continue
-        seen += 1
-        try:
-            _as_float(cell.strip(), decimal)
-            ok += 1
-        except ValueError:
-            pass
-    return ok / seen if seen else 1.0
-
-
-def _first_mark(cells: Sequence[str]) -> tuple[int, str] | None:
-    """``(index, mark)`` of the first cell holding a decimal mark (``"."`` or ``","``), or None."""
-    for i, cell in enumerate(cells):
-        if "." in cell:
-            return i, "."
-        if "," in cell:
-            return i, ","
-    return None
-
-
-def _not_a_number(line: int, name: str, cell: str, decimal: str | None) -> str:
-    """The error of a cell that is not a number; a number with the other decimal mark is told as such."""
-    problem = f"line {line}, column {name!r}: not a number ({cell[:30]!r})"
-    if decimal is not None:
-        other = "," if decimal == "." else "."
-        with contextlib.suppress(ValueError):
-            _as_float(cell, other)
-            word = "comma" if decimal == "," else "point"
-            problem += f": mixed decimal marks (the file's first decimal number has a decimal {word})"
-    return problem
-
-
-#: a UTC offset at the end of an ISO time (``+05:00``, ``-0800``)
-_OFFSET = re.compile(r"[+-]\d\d:?\d\d$")
-#: the first this many times of a date column are looked at for a UTC offset
-_OFFSET_ROWS = 1000
-
-
-#: a dotted date, day first (``01.02.2024`` is 1 February), perhaps with a time after a space
-_DOTTED = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})(?=$|[ T])")
-#: a cell that is a number, not a date (as an error tells it)
-_PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
-
-
-def _iso_date(cell: str) -> str:
-    """``dd.mm.yyyy[ time]`` as ``yyyy-mm-dd[ time]``; any other text as it is."""
-    if cell[1:2] != "." and cell[2:3] != ".":  # cheap: ISO dates and numbers are left alone at once
-        return cell
-    match = _DOTTED.match(cell)
-    if match is None:
-        return cell
-    day, month, year = match.groups()
-    return f"{year}-{int(month):02d}-{int(day):02d}{cell[match.end():]}"
-
-
-def _clean_dates(cells: Sequence[str]) -> list[str]:
-    """Date strings as numpy reads them (ISO, ``T`` between date and time, no ``Z``; dotted dates are day first),
-    missing ones ``NaT``."""
-    return [_iso_date(c.strip()).replace(" ", "T", 1).rstrip("Z") if not _is_missing(c) else "NaT" for c in cells]
-
-
-def _parse_dates(cleaned: list[str]) -> np.ndarray | None:
-    """:func:`_clean_dates` strings as datetime64[ns]; None when they are not all dates.
-
-    Times with a UTC offset are read as the UTC instant they name (datetime64 has no time zones);
-    :func:`read_table` warns about them, naming the file.
-    """
-    # every date has a "-" (ISO, dotted ones made ISO): numpy reads a bare number as a year ("1704067250", "0")
-    if any("-" not in c and c != "NaT" for c in cleaned):
-        return None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # numpy: "no explicit representation of timezones", naming no file
-            days = np.array(cleaned, dtype="datetime64[D]")
-            if days.size and (np.nanmin(days) < _FIRST_DAY or np.nanmax(days) > _LAST_DAY):
-                return None  # nanoseconds would wrap around (3000-01-01 became 1830-11-23)
-            return np.array(cleaned, dtype="datetime64[ns]")
-    except (ValueError, TypeError, OverflowError):
-        return None
-
-
-#: the days a datetime64[ns] time can fall on (its range is 1677-09-21T00:12:43 to 2262-04-11T23:47:16)
-_FIRST_DAY, _LAST_DAY = np.datetime64("1677-09-22", "D"), np.datetime64("2262-04-10", "D")
-
-
-def _not_a_date(cell: str) -> str:
-    """Why a :func:`_clean_dates` string that :func:`_parse_dates` refuses is not a time."""
-    try:
-        np.datetime64(cell, "D")
-    except (ValueError, TypeError, OverflowError):
-        return ""
-    return " lies outside the days 1677-09-22 to 2262-04-10 that times can hold" \
-        if not _PLAIN_NUMBER.match(cell) else ""
-
-
-def _first_non_date(cleaned: list[str]) -> int:
-    """The index of the first of :func:`_clean_dates` strings that is not a date (one :func:`_parse_dates` refused)."""
-    return next(i for i, c in enumerate(cleaned) if _parse_dates([c]) is None)
-
-
-def time_seconds(time: np.ndarray) -> np.ndarray:
-    """The valid times of a time column as seconds (dates: from the first; numbers: as they are; none: empty)."""
-    if np.issubdtype(time.dtype, np.datetime64):
-        valid = time[~np.isnat(time)]
-        if valid.size == 0:  # every cell NaT: no usable time, as without a time column
-            return np.zeros(0)
-        return (valid - valid[0]).astype("timedelta64[ns]").astype(np.float64) / 1e9
-    seconds = np.asarray(time, dtype=np.float64)
-    return seconds[np.isfinite(seconds)]
-
-
-#: seconds per unit of a time column of numbers named after its unit (others: seconds)
-_UNIT_SECONDS = {**dict.fromkeys(("ms", "msec", "millis", "milliseconds", "time_ms", "t_ms"), 1e-3),
-                 **dict.fromkeys(("min", "mins", "minute", "minutes", "time_min"), 60.0),
-                 **dict.fromkeys(("h", "hr", "hrs", "hour", "hours", "time_h"), 3600.0),
-                 **dict.fromkeys(("day", "days"), 86400.0)}
-
-
-def median_step(time: np.ndarray | None, name: str | None = None) -> float | None:
-    """Seconds between rows: the median step of a time column (None without one, or without a positive step).
-
-    The times are sorted first: rows out of order still have their spacing. Numbers are seconds unless the
-    column's ``name`` is a unit (``minute``, ``hours``, ``ms``...).
-    """
-    if time is None:
-        return None
-    steps = np.diff(np.sort(time_seconds(time)))
-    step = float(np.median(steps)) if steps.size else 0.0
-    if name is not None and np.asarray(time).dtype.kind != "M":
-        step *= _UNIT_SECONDS.get(name.strip().lower(), 1.0)
-    return step if step > 0 else None
-
-
-def _rate_from_time(time: np.ndarray | None) -> float | None:
-    if time is None or len(time) < 3:
-        return None
-    seconds = time_seconds(time)
-    if len(seconds) < 3:
-        return None
-    dt = np.diff(seconds)
-    step = float(np.median(dt))
-    if step <= 0 or not np.all(np.abs(dt - step) <= 1e-3 * step + 1e-12):
-        return None
-    return 1.0 / step
-
-
-def _sniff_dialect(sample: str, suffix: str) -> Any:
-    if suffix == ".tsv" or suffix.startswith(".tsv."):  # .tsv.gz too
-        return csv.excel_tab
-    try:
-        dialect = csv.Sniffer().sniff(sample, delimiters=DELIMITERS)
-    except csv.Error:
-        dialect = csv.excel
-    if dialect.delimiter == ",":
-        other = _decimal_comma_delimiter(sample)
-        if other is not None:
-            dialect = _DIALECTS[other]
-    return dialect
-
-
-class _Semicolons(csv.excel):
-    delimiter = ";"
-
-
-class _Pipes(csv.excel):
-    delimiter = "|"
-
-
-_DIALECTS: dict[str, type[csv.Dialect]] = {";": _Semicolons, "\t": csv.excel_tab, "|": _Pipes}
-
-
-#: complete lines of a sample looked at to tell decimal commas from a comma delimiter
-_MARK_LINES = 50
-
-
-def _decimal_comma_delimiter(sample: str) -> str | None:
-    """The delimiter of a sample whose commas are decimal marks, or None.
-
-    Without a header the sniffer takes ``1,5;2,25`` for comma-separated: every line has one comma per field.
-    Here a ``;``, tab or ``|`` that each complete line holds the same number of times (at least once), with no
-    field holding more than one comma, is the delimiter, and the commas are decimal commas.
-    """
-    lines = [line for line in sample.split("\n")[:-1][:_MARK_LINES] if line.strip()]
-    if not lines or not any("," in line for line in lines):
-        return None
-    for delimiter in DELIMITERS[1:]:
-        counts = {line.count(delimiter) for line in lines}
-        if len(counts) == 1 and counts.pop() > 0 and all(
-                field.count(",") <= 1 for line in lines for field in line.split(delimiter)):
-            return delimiter
-    return None
-
-
-def sniff_delimiter(sample: str, suffix: str = "") -> str:
-    """The field delimiter of a table (one of ``DELIMITERS``) from a sample of its text; ``","`` when unclear."""
-    return _sniff_dialect(sample, suffix.lower()).delimiter
-
-
 def find_time_column(names: Sequence[str], time_names: Sequence[str] = TIME_NAMES) -> int | None:
     """Index of the column named like a time column (case-insensitive, first of ``time_names`` wins), or None."""
     lower = [name.strip().lower() for name in names]
@@ -350,123 +124,6 @@ def find_time_column(names: Sequence[str], time_names: Sequence[str] = TIME_NAME
 #: body rows that :func:`read_table` holds as text at a time: it converts them to arrays chunk by chunk, so its
 #: memory is about the arrays it returns (twice, while their chunks are joined) and this many rows of strings
 READ_ROWS = 1 << 14
-#: bytes read at a time while the encoding of a table file is checked
-_BLOCK = 1 << 20
-
-
-#: the name of each compression (by suffix) as errors tell it
-_COMPRESSION_NAMES = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz"}
-
-
-def _starts_as(head: bytes) -> str | None:
-    """The compression suffix whose magic bytes ``head`` starts with, or None (plain, or too short to tell)."""
-    if head.startswith(b"\x1f\x8b"):
-        return ".gz"
-    # "BZh", the block size, then a block's or the end-of-stream's magic: not a text that happens to start "BZh"
-    if head[:3] == b"BZh" and head[3:4] in b"123456789" and head[4:10] in (b"1AY&SY", b"\x17rE8P\x90"):
-        return ".bz2"
-    if head.startswith(b"\xfd7zXZ\x00"):
-        return ".xz"
-    return None
-
-
-def _compression(path: Path) -> str | None:
-    """``".gz"``, ``".bz2"`` or ``".xz"`` for a compressed table, None for a plain one.
-
-    Judged by the file's magic bytes (a gzip file named ``.csv`` is read too); a file named ``.gz`` (``.bz2``,
-    ``.xz``) that does not start as one is an error. One-line errors: missing, a folder, unreadable.
-    """
-    if not path.exists():
-        raise _fail(path, "no such file")
-    if path.is_dir():
-        raise _fail(path, "is a folder, not a table")
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(10)
-    except OSError as error:
-        raise _fail(path, f"cannot read ({error.strerror or error})") from None
-    found = _starts_as(head)
-    named = path.suffix.lower()
-    if found is None and named in COMPRESSION_SUFFIXES and head.strip():
-        raise _fail(path, f"not a valid {_COMPRESSION_NAMES[named]} file (it does not start as one)")
-    return found
-
-
-def _open_binary(path: Path, compression: str | None) -> io.BufferedIOBase:
-    """The file's bytes, decompressed as they are read (a stream: nothing is decompressed ahead)."""
-    if compression == ".gz":
-        return gzip.open(path, "rb")
-    if compression == ".bz2":
-        return bz2.open(path, "rb")
-    if compression == ".xz":
-        return lzma.open(path, "rb")
-    return open(path, "rb")
-
-
-@contextlib.contextmanager
-def _decompressing(path: Path, compression: str | None) -> Iterator[None]:
-    """Turn a broken compressed stream, met while reading, into one error naming the file."""
-    if compression is None:
-        yield
-        return
-    name = _COMPRESSION_NAMES[compression]
-    try:
-        yield
-    except EOFError:
-        raise _fail(path, f"truncated {name} data (the file ends early)") from None
-    except (zlib.error, lzma.LZMAError) as error:
-        raise _fail(path, f"not a valid {name} file ({error})") from None
-    except OSError as error:
-        if error.errno is not None:  # the disk, not the data (gzip's and bz2's data errors carry no errno)
-            raise
-        raise _fail(path, f"not a valid {name} file ({error})") from None
-
-
-#: bytes no text table holds (control characters other than tab, line feed, carriage return, form feed...)
-_CONTROL_BYTES = (*range(0, 9), *range(14, 27), *range(28, 32))
-
-
-def _encoding(path: Path, compression: str | None = None) -> str:
-    """The encoding of a table file: UTF-8 when all of it is, else latin-1 (which decodes any bytes).
-
-    The file (decompressed, for a compressed one) is read a block at a time. One-line errors: unreadable, empty
-    (only blanks), binary, broken compressed data.
-    """
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    head, blank, utf8 = b"", True, True
-    try:
-        with _decompressing(path, compression), _open_binary(path, compression) as handle:
-            while block := handle.read(_BLOCK):
-                head += block[:4096 - len(head)]
-                blank = blank and not block.strip()
-                if utf8:
-                    try:
-                        decoder.decode(block)
-                    except UnicodeDecodeError:
-                        utf8 = False
-                if not (utf8 or blank) and len(head) == 4096:
-                    break  # latin-1, not empty, and its start is known: nothing more to learn
-    except OSError as error:
-        raise _fail(path, f"cannot read ({error.strerror or error})") from None
-    if utf8:
-        try:
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            utf8 = False
-    if blank:
-        raise _fail(path, "empty file")
-    controls = sum(head.count(bytes([c])) for c in _CONTROL_BYTES)
-    if b"\x00" in head or controls > 0.01 * len(head):
-        raise _fail(path, "not a text table (binary data)")
-    return "utf-8-sig" if utf8 else "latin-1"
-
-
-def _open_text(path: Path, encoding: str, compression: str | None = None, newline: str = "\n") -> TextIO:
-    # newline="\n": lines end at "\n" only, as io.StringIO split them when the whole text was read at once
-    # ("\r" for a file with classic Mac line ends, which has no "\n")
-    if compression is None:
-        return open(path, encoding=encoding, newline=newline)
-    return io.TextIOWrapper(cast(BinaryIO, _open_binary(path, compression)), encoding=encoding, newline=newline)
 
 
 def _records(path: Path, handle: TextIO, dialect: Any) -> Iterator[tuple[int, list[str]]]:
@@ -833,24 +490,6 @@ def _absurd_as_missing(path: Path, data: np.ndarray, names: list[str]) -> None:
         where = [f"{names[c]} ({n})" for c, n in enumerate(counts) if n]
         warnings.warn(f"{path}: {sum(counts)} cell(s) infinite or beyond {ABSURD:g} in magnitude read as "
                       f"missing: {', '.join(where[:5])}", TableWarning, stacklevel=3)
-
-
-def _time_unit(values: np.ndarray) -> Literal["s", "ms", "us", "ns"]:
-    """The coarsest of s, ms, us, ns that writes every time exactly (whole seconds: no ``.000000000``)."""
-    ticks = values[~np.isnat(values)].astype("datetime64[ns]").astype(np.int64)
-    units: tuple[tuple[Literal["s", "ms", "us"], int], ...] = (("s", 10**9), ("ms", 10**6), ("us", 10**3))
-    for unit, size in units:
-        if not np.any(ticks % size):
-            return unit
-    return "ns"
-
-
-def whole_numbers(values: np.ndarray) -> bool:
-    """Whether a float column holds only whole numbers (NaN aside) that float64 counts exactly, and some."""
-    if values.dtype.kind != "f":
-        return False
-    finite = values[np.isfinite(values)]
-    return bool(finite.size) and bool(np.all(finite == np.round(finite))) and float(np.abs(finite).max()) < 2.0**53
 
 
 def _format_column(values: np.ndarray, unit: Literal["s", "ms", "us", "ns", "int"] | None) -> np.ndarray:

@@ -1,0 +1,91 @@
+"""The cells of a table read as numbers: missing-value tokens, and numbers with a decimal point or a decimal comma.
+
+A file uses one decimal mark; a cell that is not a number is told with its line and column (:func:`_not_a_number`).
+Shared by the table reader (:mod:`tsae.io.tables`) and the stream record parser (:mod:`tsae.io.records`).
+"""
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+
+import numpy as np
+
+MISSING = {"", "na", "nan", "null", "none", "n/a", "?", "-", "#n/a", "missing"}
+
+
+def _is_missing(text: str) -> bool:
+    return text.strip().lower() in MISSING
+
+
+def _as_float(cell: str, decimal: str | None) -> float:
+    """A cell's number with the decimal mark ``decimal`` (``"."`` or ``","``; None: either); ValueError if none.
+
+    With ``","`` a cell holding a point is not a number (decimal marks are not mixed in a file).
+    """
+    if decimal is not None and (decimal == "," and "." in cell or decimal == "." and "," in cell):
+        raise ValueError(cell)
+    return float(cell.replace(",", ".", 1) if decimal != "." and "." not in cell else cell)
+
+
+def _floats(cells: Sequence[str], decimal: str = ".") -> np.ndarray | tuple[int, str]:
+    """The cells as float64 (missing ones NaN), or ``(index, text)`` of the first cell that is not a number.
+
+    ``decimal`` is the file's decimal mark (see :func:`_decimal_mark`).
+    """
+    arr = np.array([c.strip() for c in cells], dtype=object)
+    missing = np.array([c.lower() in MISSING for c in arr], dtype=bool)
+    arr[missing] = "nan"
+    try:
+        text = arr.astype(str)
+        if decimal == ",":
+            if (np.char.find(text, ".") >= 0).any():
+                raise ValueError("a decimal point")
+            text = np.char.replace(text, ",", ".")
+        return np.asarray(text, dtype=np.float64)
+    except ValueError:
+        for i, cell in enumerate(arr):
+            try:
+                _as_float(cell, decimal)
+            except ValueError:
+                return i, str(cell)
+        raise
+
+
+#: a column is numbers (not dates or text) when its first this many cells are, missing ones aside
+_KIND_ROWS = 200
+
+
+def _numeric_fraction(cells: Sequence[str], decimal: str | None = ".") -> float:
+    seen = ok = 0
+    for cell in cells[:_KIND_ROWS]:
+        if _is_missing(cell):
+            continue
+        seen += 1
+        try:
+            _as_float(cell.strip(), decimal)
+            ok += 1
+        except ValueError:
+            pass
+    return ok / seen if seen else 1.0
+
+
+def _first_mark(cells: Sequence[str]) -> tuple[int, str] | None:
+    """``(index, mark)`` of the first cell holding a decimal mark (``"."`` or ``","``), or None."""
+    for i, cell in enumerate(cells):
+        if "." in cell:
+            return i, "."
+        if "," in cell:
+            return i, ","
+    return None
+
+
+def _not_a_number(line: int, name: str, cell: str, decimal: str | None) -> str:
+    """The error of a cell that is not a number; a number with the other decimal mark is told as such."""
+    problem = f"line {line}, column {name!r}: not a number ({cell[:30]!r})"
+    if decimal is not None:
+        other = "," if decimal == "." else "."
+        with contextlib.suppress(ValueError):
+            _as_float(cell, other)
+            word = "comma" if decimal == "," else "point"
+            problem += f": mixed decimal marks (the file's first decimal number has a decimal {word})"
+    return problem

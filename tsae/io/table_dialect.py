@@ -1,0 +1,64 @@
+"""The field delimiter of a table's text (``,``, ``;``, tab or ``|``), sniffed from a sample of it.
+
+Commas that are decimal marks (``1,5;2,25``) are told from a comma delimiter. Shared by the table reader
+(:mod:`tsae.io.tables`) and the stream record parser (:mod:`tsae.io.records`).
+"""
+from __future__ import annotations
+
+import csv
+from typing import Any
+
+#: Field delimiters a table (or a record stream) may use.
+DELIMITERS = ",;\t|"
+
+
+def _sniff_dialect(sample: str, suffix: str) -> Any:
+    if suffix == ".tsv" or suffix.startswith(".tsv."):  # .tsv.gz too
+        return csv.excel_tab
+    try:
+        dialect = csv.Sniffer().sniff(sample, delimiters=DELIMITERS)
+    except csv.Error:
+        dialect = csv.excel
+    if dialect.delimiter == ",":
+        other = _decimal_comma_delimiter(sample)
+        if other is not None:
+            dialect = _DIALECTS[other]
+    return dialect
+
+
+class _Semicolons(csv.excel):
+    delimiter = ";"
+
+
+class _Pipes(csv.excel):
+    delimiter = "|"
+
+
+_DIALECTS: dict[str, type[csv.Dialect]] = {";": _Semicolons, "\t": csv.excel_tab, "|": _Pipes}
+
+
+#: complete lines of a sample looked at to tell decimal commas from a comma delimiter
+_MARK_LINES = 50
+
+
+def _decimal_comma_delimiter(sample: str) -> str | None:
+    """The delimiter of a sample whose commas are decimal marks, or None.
+
+    Without a header the sniffer takes ``1,5;2,25`` for comma-separated: every line has one comma per field.
+    Here a ``;``, tab or ``|`` that each complete line holds the same number of times (at least once), with no
+    field holding more than one comma, is the delimiter, and the commas are decimal commas.
+    """
+    lines = [line for line in sample.split("\n")[:-1][:_MARK_LINES] if line.strip()]
+    if not lines or not any("," in line for line in lines):
+        return None
+    for delimiter in DELIMITERS[1:]:
+        counts = {line.count(delimiter) for line in lines}
+        if len(counts) == 1 and counts.pop() > 0 and all(
+                field.count(",") <= 1 for line in lines for field in line.split(delimiter)):
+            return delimiter
+    return None
+
+
+def sniff_delimiter(sample: str, suffix: str = "") -> str:
+    """The field delimiter of a table (one of ``DELIMITERS``) from a sample of its text; ``","`` when unclear."""
+    return _sniff_dialect(sample, suffix.lower()).delimiter

@@ -1,0 +1,144 @@
+"""The time column of a table: dates read (ISO 8601, dotted day-first), times as seconds, the step and rate
+between rows, and the precision a date column (or one of whole numbers) is written with.
+"""
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+
+from tsae.io.table_cells import _is_missing
+
+#: a UTC offset at the end of an ISO time (``+05:00``, ``-0800``)
+_OFFSET = re.compile(r"[+-]\d\d:?\d\d$")
+#: the first this many times of a date column are looked at for a UTC offset
+_OFFSET_ROWS = 1000
+
+
+#: a dotted date, day first (``01.02.2024`` is 1 February), perhaps with a time after a space
+_DOTTED = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})(?=$|[ T])")
+#: a cell that is a number, not a date (as an error tells it)
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
+def _iso_date(cell: str) -> str:
+    """``dd.mm.yyyy[ time]`` as ``yyyy-mm-dd[ time]``; any other text as it is."""
+    if cell[1:2] != "." and cell[2:3] != ".":  # cheap: ISO dates and numbers are left alone at once
+        return cell
+    match = _DOTTED.match(cell)
+    if match is None:
+        return cell
+    day, month, year = match.groups()
+    return f"{year}-{int(month):02d}-{int(day):02d}{cell[match.end():]}"
+
+
+def _clean_dates(cells: Sequence[str]) -> list[str]:
+    """Date strings as numpy reads them (ISO, ``T`` between date and time, no ``Z``; dotted dates are day first),
+    missing ones ``NaT``."""
+    return [_iso_date(c.strip()).replace(" ", "T", 1).rstrip("Z") if not _is_missing(c) else "NaT" for c in cells]
+
+
+def _parse_dates(cleaned: list[str]) -> np.ndarray | None:
+    """:func:`_clean_dates` strings as datetime64[ns]; None when they are not all dates.
+
+    Times with a UTC offset are read as the UTC instant they name (datetime64 has no time zones);
+    :func:`read_table` warns about them, naming the file.
+    """
+    # every date has a "-" (ISO, dotted ones made ISO): numpy reads a bare number as a year ("1704067250", "0")
+    if any("-" not in c and c != "NaT" for c in cleaned):
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # numpy: "no explicit representation of timezones", naming no file
+            days = np.array(cleaned, dtype="datetime64[D]")
+            if days.size and (np.nanmin(days) < _FIRST_DAY or np.nanmax(days) > _LAST_DAY):
+                return None  # nanoseconds would wrap around (3000-01-01 became 1830-11-23)
+            return np.array(cleaned, dtype="datetime64[ns]")
+    except (ValueError, TypeError, OverflowError):
+        return None
+
+
+#: the days a datetime64[ns] time can fall on (its range is 1677-09-21T00:12:43 to 2262-04-11T23:47:16)
+_FIRST_DAY, _LAST_DAY = np.datetime64("1677-09-22", "D"), np.datetime64("2262-04-10", "D")
+
+
+def _not_a_date(cell: str) -> str:
+    """Why a :func:`_clean_dates` string that :func:`_parse_dates` refuses is not a time."""
+    try:
+        np.datetime64(cell, "D")
+    except (ValueError, TypeError, OverflowError):
+        return ""
+    return " lies outside the days 1677-09-22 to 2262-04-10 that times can hold" \
+        if not _PLAIN_NUMBER.match(cell) else ""
+
+
+def _first_non_date(cleaned: list[str]) -> int:
+    """The index of the first of :func:`_clean_dates` strings that is not a date (one :func:`_parse_dates` refused)."""
+    return next(i for i, c in enumerate(cleaned) if _parse_dates([c]) is None)
+
+
+def time_seconds(time: np.ndarray) -> np.ndarray:
+    """The valid times of a time column as seconds (dates: from the first; numbers: as they are; none: empty)."""
+    if np.issubdtype(time.dtype, np.datetime64):
+        valid = time[~np.isnat(time)]
+        if valid.size == 0:  # every cell NaT: no usable time, as without a time column
+            return np.zeros(0)
+        return (valid - valid[0]).astype("timedelta64[ns]").astype(np.float64) / 1e9
+    seconds = np.asarray(time, dtype=np.float64)
+    return seconds[np.isfinite(seconds)]
+
+
+#: seconds per unit of a time column of numbers named after its unit (others: seconds)
+_UNIT_SECONDS = {**dict.fromkeys(("ms", "msec", "millis", "milliseconds", "time_ms", "t_ms"), 1e-3),
+                 **dict.fromkeys(("min", "mins", "minute", "minutes", "time_min"), 60.0),
+                 **dict.fromkeys(("h", "hr", "hrs", "hour", "hours", "time_h"), 3600.0),
+                 **dict.fromkeys(("day", "days"), 86400.0)}
+
+
+def median_step(time: np.ndarray | None, name: str | None = None) -> float | None:
+    """Seconds between rows: the median step of a time column (None without one, or without a positive step).
+
+    The times are sorted first: rows out of order still have their spacing. Numbers are seconds unless the
+    column's ``name`` is a unit (``minute``, ``hours``, ``ms``...).
+    """
+    if time is None:
+        return None
+    steps = np.diff(np.sort(time_seconds(time)))
+    step = float(np.median(steps)) if steps.size else 0.0
+    if name is not None and np.asarray(time).dtype.kind != "M":
+        step *= _UNIT_SECONDS.get(name.strip().lower(), 1.0)
+    return step if step > 0 else None
+
+
+def _rate_from_time(time: np.ndarray | None) -> float | None:
+    if time is None or len(time) < 3:
+        return None
+    seconds = time_seconds(time)
+    if len(seconds) < 3:
+        return None
+    dt = np.diff(seconds)
+    step = float(np.median(dt))
+    if step <= 0 or not np.all(np.abs(dt - step) <= 1e-3 * step + 1e-12):
+        return None
+    return 1.0 / step
+
+
+def _time_unit(values: np.ndarray) -> Literal["s", "ms", "us", "ns"]:
+    """The coarsest of s, ms, us, ns that writes every time exactly (whole seconds: no ``.000000000``)."""
+    ticks = values[~np.isnat(values)].astype("datetime64[ns]").astype(np.int64)
+    units: tuple[tuple[Literal["s", "ms", "us"], int], ...] = (("s", 10**9), ("ms", 10**6), ("us", 10**3))
+    for unit, size in units:
+        if not np.any(ticks % size):
+            return unit
+    return "ns"
+
+
+def whole_numbers(values: np.ndarray) -> bool:
+    """Whether a float column holds only whole numbers (NaN aside) that float64 counts exactly, and some."""
+    if values.dtype.kind != "f":
+        return False
+    finite = values[np.isfinite(values)]
+    return bool(finite.size) and bool(np.all(finite == np.round(finite))) and float(np.abs(finite).max()) < 2.0**53

@@ -1,0 +1,144 @@
+"""Opening the file of a text table: its compression (gzip, bzip2, xz: judged by its magic bytes, decompressed as it
+is read), its encoding (UTF-8, else latin-1), and one-line errors naming the file.
+
+A file named ``.gz`` (``.bz2``, ``.xz``) that does not start as one, an empty or binary file and broken compressed
+data are ``ValueError("<path>: <problem>")`` (:func:`_fail`). The table reader (:func:`tsae.io.tables.read_table`)
+reads its rows from the text opened here.
+"""
+from __future__ import annotations
+
+import bz2
+import codecs
+import contextlib
+import gzip
+import io
+import lzma
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO, TextIO, cast
+
+from tsae.io.paths import COMPRESSION_SUFFIXES
+
+
+def _fail(path: Path, problem: str) -> ValueError:
+    return ValueError(f"{path}: {problem}")
+
+
+#: bytes read at a time while the encoding of a table file is checked
+_BLOCK = 1 << 20
+
+
+#: the name of each compression (by suffix) as errors tell it
+_COMPRESSION_NAMES = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz"}
+
+
+def _starts_as(head: bytes) -> str | None:
+    """The compression suffix whose magic bytes ``head`` starts with, or None (plain, or too short to tell)."""
+    if head.startswith(b"\x1f\x8b"):
+        return ".gz"
+    # "BZh", the block size, then a block's or the end-of-stream's magic: not a text that happens to start "BZh"
+    if head[:3] == b"BZh" and head[3:4] in b"123456789" and head[4:10] in (b"1AY&SY", b"\x17rE8P\x90"):
+        return ".bz2"
+    if head.startswith(b"\xfd7zXZ\x00"):
+        return ".xz"
+    return None
+
+
+def _compression(path: Path) -> str | None:
+    """``".gz"``, ``".bz2"`` or ``".xz"`` for a compressed table, None for a plain one.
+
+    Judged by the file's magic bytes (a gzip file named ``.csv`` is read too); a file named ``.gz`` (``.bz2``,
+    ``.xz``) that does not start as one is an error. One-line errors: missing, a folder, unreadable.
+    """
+    if not path.exists():
+        raise _fail(path, "no such file")
+    if path.is_dir():
+        raise _fail(path, "is a folder, not a table")
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(10)
+    except OSError as error:
+        raise _fail(path, f"cannot read ({error.strerror or error})") from None
+    found = _starts_as(head)
+    named = path.suffix.lower()
+    if found is None and named in COMPRESSION_SUFFIXES and head.strip():
+        raise _fail(path, f"not a valid {_COMPRESSION_NAMES[named]} file (it does not start as one)")
+    return found
+
+
+def _open_binary(path: Path, compression: str | None) -> io.BufferedIOBase:
+    """The file's bytes, decompressed as they are read (a stream: nothing is decompressed ahead)."""
+    if compression == ".gz":
+        return gzip.open(path, "rb")
+    if compression == ".bz2":
+        return bz2.open(path, "rb")
+    if compression == ".xz":
+        return lzma.open(path, "rb")
+    return open(path, "rb")
+
+
+@contextlib.contextmanager
+def _decompressing(path: Path, compression: str | None) -> Iterator[None]:
+    """Turn a broken compressed stream, met while reading, into one error naming the file."""
+    if compression is None:
+        yield
+        return
+    name = _COMPRESSION_NAMES[compression]
+    try:
+        yield
+    except EOFError:
+        raise _fail(path, f"truncated {name} data (the file ends early)") from None
+    except (zlib.error, lzma.LZMAError) as error:
+        raise _fail(path, f"not a valid {name} file ({error})") from None
+    except OSError as error:
+        if error.errno is not None:  # the disk, not the data (gzip's and bz2's data errors carry no errno)
+            raise
+        raise _fail(path, f"not a valid {name} file ({error})") from None
+
+
+#: bytes no text table holds (control characters other than tab, line feed, carriage return, form feed...)
+_CONTROL_BYTES = (*range(0, 9), *range(14, 27), *range(28, 32))
+
+
+def _encoding(path: Path, compression: str | None = None) -> str:
+    """The encoding of a table file: UTF-8 when all of it is, else latin-1 (which decodes any bytes).
+
+    The file (decompressed, for a compressed one) is read a block at a time. One-line errors: unreadable, empty
+    (only blanks), binary, broken compressed data.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    head, blank, utf8 = b"", True, True
+    try:
+        with _decompressing(path, compression), _open_binary(path, compression) as handle:
+            while block := handle.read(_BLOCK):
+                head += block[:4096 - len(head)]
+                blank = blank and not block.strip()
+                if utf8:
+                    try:
+                        decoder.decode(block)
+                    except UnicodeDecodeError:
+                        utf8 = False
+                if not (utf8 or blank) and len(head) == 4096:
+                    break  # latin-1, not empty, and its start is known: nothing more to learn
+    except OSError as error:
+        raise _fail(path, f"cannot read ({error.strerror or error})") from None
+    if utf8:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            utf8 = False
+    if blank:
+        raise _fail(path, "empty file")
+    controls = sum(head.count(bytes([c])) for c in _CONTROL_BYTES)
+    if b"\x00" in head or controls > 0.01 * len(head):
+        raise _fail(path, "not a text table (binary data)")
+    return "utf-8-sig" if utf8 else "latin-1"
+
+
+def _open_text(path: Path, encoding: str, compression: str | None = None, newline: str = "\n") -> TextIO:
+    # newline="\n": lines end at "\n" only, as io.StringIO split them when the whole text was read at once
+    # ("\r" for a file with classic Mac line ends, which has no "\n")
+    if compression is None:
+        return open(path, encoding=encoding, newline=newline)
+    return io.TextIOWrapper(cast(BinaryIO, _open_binary(path, compression)), encoding=encoding, newline=newline)
