@@ -162,6 +162,18 @@ def test_lone_dips_of_gaussian_proportional_noise_are_smoothed_over(seed: int) -
     assert float(np.sqrt(np.mean((out - level) ** 2))) < 2.4 * _best_moving_mean(noisy, level)
 
 
+def test_the_loud_stretches_of_proportional_noise_are_smoothed_enough() -> None:
+    """A prediction fitted on the log scale weighed every stretch's relative error alike and smoothed the loud
+    stretches, which hold most of the error, too little: over six draws its error was 1.44 times the oracle
+    moving mean's on average and up to 2.21; fitted on the series' own scale, 1.27 and 1.56."""
+    ratios = []
+    for seed in range(6):
+        level, noisy = _gaussian_proportional(seed=seed)
+        error = float(np.sqrt(np.mean((smooth(noisy, steps=0) - level) ** 2)))
+        ratios.append(error / _best_moving_mean(noisy, level))
+    assert float(np.mean(ratios)) < 1.35 and max(ratios) < 1.8, ratios
+
+
 def test_spikes_of_a_proportional_channel_are_still_kept() -> None:
     level, noisy = _proportional(seed=3)
     noisy = level * np.exp(0.1 * np.random.default_rng(3).normal(size=level.size) - 0.005)

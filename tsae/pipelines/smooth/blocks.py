@@ -43,6 +43,7 @@ from tsae.pipelines.smooth.noise_scale import (
 )
 from tsae.pipelines.smooth.noise_tail import _GUARD_HALF
 from tsae.pipelines.smooth.smoother import (
+    LevelPredictor,
     _typical_power,
     blend,
     blend_features,
@@ -81,7 +82,9 @@ def smooth_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], adv
     first = repair_missing(source.read(0, block if learn is None else learn))
     kinds = noise_kinds(first) if model is None else np.full(len(first), ADDITIVE)
     uneven = bool((kinds != ADDITIVE).any())
-    first = on_even_scale(first, kinds)
+    levels = (LevelPredictor.fit(first, kinds, seed=seed, max_seconds=max_seconds, steps=steps, params=params)
+              if model is None else None)
+    first_raw, first = first, on_even_scale(first, kinds)
     log_sigmas = log_noise_levels(first, kinds)
     center, scale = normalisation(first)
     z = normalised(first, center, scale)
@@ -94,7 +97,7 @@ def smooth_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], adv
         block = max(hop, block // hop * hop)  # every block starts on the model's frame grid
         context = math.ceil((int(spec["window"]) + _GUARD_HALF + 1) / hop) * hop
 
-        def predict(zs: np.ndarray, xs: np.ndarray) -> np.ndarray:
+        def predict(zs: np.ndarray, xs: np.ndarray, raw: np.ndarray) -> np.ndarray:
             recon = np.asarray(reconstruct_series(model, known_layout(xs)), dtype=np.float64).reshape(xs.shape)
             return normalised(recon, center, scale)
         predictor = None
@@ -102,14 +105,15 @@ def smooth_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], adv
         _, predictor = self_supervised(z, edge_guard=edge_guard, seed=seed, max_seconds=max_seconds, steps=steps,
                                        params=params, sigmas=sigmas, skewed=kinds != ADDITIVE,
                                        spikes=spikes)
-        context = predictor.reach + _GUARD_HALF + 1
+        context = max(predictor.reach, 0 if levels is None else levels.reach) + _GUARD_HALF + 1
 
-        def predict(zs: np.ndarray, xs: np.ndarray) -> np.ndarray:
-            return predictor(zs)
-    pred = predict(z, first)
+        def predict(zs: np.ndarray, xs: np.ndarray, raw: np.ndarray) -> np.ndarray:
+            pred = predictor(zs)
+            return pred if levels is None else levels.put(pred, raw, center, scale)
+    pred = predict(z, first, first_raw)
     features = blend_features(z, pred, sigmas, predictor, spikes)
     powers = np.array([_typical_power(zc, pc, s, f) for zc, pc, s, f in zip(z, pred, sigmas, features, strict=True)])
-    del first, z, pred
+    del first, first_raw, z, pred
     n_missing = 0
     for s in range(0, n, block):
         e = min(n, s + block)
@@ -120,12 +124,12 @@ def smooth_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], adv
         raw = repair_missing(values)
         filled = on_even_scale(raw, kinds)
         zs = normalised(filled, center, scale)
-        pred = predict(zs, filled)
+        pred = predict(zs, filled, raw)
         settled = skew_outliers(zs, pred, sigmas, raw, kinds, log_sigmas, center, scale) if edge_guard else None
         out = blend(filled, zs, pred, scale, 1.0 if uneven else strength, edge_guard=edge_guard,
                     sigmas=sigmas, powers=powers, features=features, settled=settled)
         if uneven:
-            out = back_from_even_scale(out, filled, raw, kinds, log_sigmas, strength)
+            out = back_from_even_scale(out, filled, raw, kinds, strength)
         out[missing] = np.nan
         n_missing += int(missing[:, s - a: e - a].sum())
         write(out[:, s - a: e - a])

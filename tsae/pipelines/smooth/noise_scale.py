@@ -14,9 +14,10 @@ scale where their noise is even, then mapped back:
   within a factor of :data:`DISPERSION` of its mean. Whole numbers whose noise is far from their
   level (an integer ADC reading, a count of thousands with little spread) are smoothed as they are.
 - **Proportional noise** (a gain that wobbles, a relative measurement error): a noise level that
-  grows in proportion to the level. The logarithm makes it even; the smoothed series comes back
-  as ``exp(s + sigma**2 / 2)``, the mean of a log-normal deviation of spread ``sigma`` (the noise
-  level on the log scale). A channel is proportional when its values are positive (but for a dip of the noise
+  grows in proportion to the level. The logarithm makes it even, and the edge guard works there; the
+  prediction it guards is made on the channel's own scale, where the errors weigh as a user measures
+  them (:class:`~tsae.pipelines.smooth.smoother.LevelPredictor`), and put on the log scale; the smoothed
+  series comes back through ``exp``. A channel is proportional when its values are positive (but for a dip of the noise
   at or below 0 now and then, :data:`NON_POSITIVE_SHARE`, smoothed over as a gap is), its level
   varies over at least :data:`LEVEL_RANGE` (in natural log units) across :data:`LEVEL_BLOCKS`
   stretches, and the log of each stretch's noise level (:func:`~tsae.pipelines.smooth.smoother.noise_sigma`)
@@ -206,17 +207,18 @@ def skew_outliers(z: np.ndarray, pred: np.ndarray, sigmas: np.ndarray, raw: np.n
 
 
 def back_from_even_scale(smoothed: np.ndarray, even: np.ndarray, raw: np.ndarray, kinds: np.ndarray,
-                         log_sigmas: np.ndarray, strength: float) -> np.ndarray:
+                         strength: float) -> np.ndarray:
     """The output of a smoother run on :func:`on_even_scale` data ``even`` at full strength, on ``raw``'s scale.
 
-    Counts come back as rates (:func:`from_even_noise`) and proportional channels as the mean of their
-    log-normal deviation (``log_sigmas``: each channel's noise level on the log scale); a sample the
-    smoother kept as it was comes back as it came. Each channel is then blended with ``raw`` by ``strength``.
+    Counts come back as rates (:func:`from_even_noise`) and proportional channels through ``exp`` (their
+    prediction is the logarithm of their level's mean, made on their own scale:
+    :class:`~tsae.pipelines.smooth.smoother.LevelPredictor`); a sample the smoother kept as it was comes back
+    as it came. Each channel is then blended with ``raw`` by ``strength``.
     """
     back = smoothed.copy()
     counts, proportional = kinds == COUNTS, kinds == PROPORTIONAL
     back[counts] = from_even_noise(smoothed[counts])
-    back[proportional] = np.exp(smoothed[proportional] + 0.5 * log_sigmas[proportional, None] ** 2)
+    back[proportional] = np.exp(smoothed[proportional])
     changed = kinds != ADDITIVE
     kept = changed[:, None] & (smoothed == even)
     back[kept] = raw[kept]
