@@ -115,8 +115,9 @@ class TrainConfig:
     min_delta: float = 1e-4
 
     def __post_init__(self) -> None:
-        for name, low in (("epochs", 1), ("batch_size", 1), ("patience", 0), ("seed", 0), ("max_batch_bytes", 1)):
+        for name, low in (("epochs", 1), ("batch_size", 1), ("patience", 0), ("max_batch_bytes", 1)):
             whole_number(name, getattr(self, name), low)
+        check_seed(self.seed)
         if not (0.0 <= real_number("val_fraction", self.val_fraction) < 1.0):
             raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
         if not 0 < real_number("lr", self.lr) <= _MAX_RATE:
@@ -142,6 +143,13 @@ def whole_number(name: str, value: Any, low: int) -> int:
     if not is_whole_number(value) or value < low:
         raise ValueError(f"{name} must be a whole number >= {low}, got {shown(value)}")
     return int(value)
+
+
+def check_seed(seed: Any) -> int:
+    """``seed`` if it is a whole number >= 0 below 2**64 (torch's seeds are 64 bits), else a ValueError."""
+    if whole_number("seed", seed, 0) >= 2**64:
+        raise ValueError(f"seed must be a whole number >= 0 and < 2**64, got {shown(seed)}")
+    return int(seed)
 
 
 def real_number(name: str, value: Any) -> float:
@@ -684,5 +692,5 @@ def train_model(
 
 
 __all__ = ["TrainConfig", "TrainResult", "TrainingDiverged", "DivergenceWarning",
-           "train_model", "evaluate", "seed_everything", "fit_batch_size",
+           "train_model", "evaluate", "seed_everything", "check_seed", "fit_batch_size",
            "contractive_penalty", "default_training_loss"]

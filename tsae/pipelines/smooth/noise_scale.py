@@ -3,7 +3,9 @@
 The smoother assumes one noise level for the whole series. Where the noise grows with the
 level, it under-smooths the quiet stretches and keeps the lone large deviations of the loud
 ones as spikes. Two kinds are recognised, per channel (:func:`noise_kinds`), and smoothed on a
-scale where their noise is even, then mapped back:
+scale where their noise is even, then mapped back. The edge guard works on that scale; the prediction it
+guards is made on the channel's own scale, where the errors weigh as a user measures them, and put on the
+even one (:class:`~tsae.pipelines.smooth.smoother.LevelPredictor`):
 
 - **Counts** (events per interval), Poisson-like: a variance equal to the rate. The Anscombe
   transform ``2 sqrt(y + 3/8)`` makes their noise nearly unit-variance Gaussian at every rate;
@@ -14,10 +16,8 @@ scale where their noise is even, then mapped back:
   within a factor of :data:`DISPERSION` of its mean. Whole numbers whose noise is far from their
   level (an integer ADC reading, a count of thousands with little spread) are smoothed as they are.
 - **Proportional noise** (a gain that wobbles, a relative measurement error): a noise level that
-  grows in proportion to the level. The logarithm makes it even, and the edge guard works there; the
-  prediction it guards is made on the channel's own scale, where the errors weigh as a user measures
-  them (:class:`~tsae.pipelines.smooth.smoother.LevelPredictor`), and put on the log scale; the smoothed
-  series comes back through ``exp``. A channel is proportional when its values are positive (but for a dip of the noise
+  grows in proportion to the level. The logarithm makes it even; the smoothed series comes back
+  through ``exp``. A channel is proportional when its values are positive (but for a dip of the noise
   at or below 0 now and then, :data:`NON_POSITIVE_SHARE`, smoothed over as a gap is), its level
   varies over at least :data:`LEVEL_RANGE` (in natural log units) across :data:`LEVEL_BLOCKS`
   stretches, and the log of each stretch's noise level (:func:`~tsae.pipelines.smooth.smoother.noise_sigma`)
@@ -42,7 +42,8 @@ from tsae.engine.preprocess import repair_missing
 from tsae.io.tables import whole_numbers
 from tsae.pipelines.smooth.noise_tail import _OUTLIER_SIGMAS, _lone
 
-__all__ = ["ADDITIVE", "COUNTS", "PROPORTIONAL", "noise_kinds", "to_even_noise", "from_even_noise", "on_even_scale",
+__all__ = ["ADDITIVE", "COUNTS", "PROPORTIONAL", "noise_kinds", "to_even_noise", "from_even_noise", "even_mean",
+           "on_even_scale",
            "log_noise_levels", "skew_outliers", "back_from_even_scale"]
 
 #: the kinds of noise :func:`noise_kinds` tells apart
@@ -148,21 +149,37 @@ _RATES = np.concatenate([[0.0], np.geomspace(1e-4, _TABLE_TOP, 2000)])
 _TABLE: np.ndarray | None = None
 
 
+def _table() -> np.ndarray:
+    """The mean of :func:`to_even_noise` at each of ``_RATES`` (computed once)."""
+    global _TABLE
+    if _TABLE is None:
+        _TABLE = _expected_transform(_RATES)
+    return _TABLE
+
+
 def from_even_noise(s: np.ndarray) -> np.ndarray:
     """The rate whose counts have transformed mean ``s`` (the exact unbiased inverse of :func:`to_even_noise`).
 
     Below the transform of a zero count the rate is 0; beyond the table, the asymptotic inverse
     ``s**2 / 4 - 1/8`` (its error falls as ``1 / s**2``).
     """
-    global _TABLE
-    if _TABLE is None:
-        _TABLE = _expected_transform(_RATES)
+    table = _table()
     s = np.asarray(s, dtype=np.float64)
-    out = np.interp(s, _TABLE, _RATES)
-    beyond = s > _TABLE[-1]
+    out = np.interp(s, table, _RATES)
+    beyond = s > table[-1]
     out[beyond] = s[beyond] ** 2 / 4.0 - 1.0 / 8.0
     out[~(s > _LOW)] = 0.0
     return np.where(np.isnan(s), np.nan, out)
+
+
+def even_mean(rates: np.ndarray) -> np.ndarray:
+    """The mean of :func:`to_even_noise` of Poisson counts at ``rates`` (0 below 0): what :func:`from_even_noise`
+    takes back to ``rates``. Beyond the table, ``2 sqrt(rate + 1/8)``."""
+    rates = np.maximum(np.asarray(rates, dtype=np.float64), 0.0)
+    out = np.interp(rates, _RATES, _table())
+    beyond = rates > _TABLE_TOP
+    out[beyond] = 2.0 * np.sqrt(rates[beyond] + 1.0 / 8.0)
+    return out
 
 
 def on_even_scale(x: np.ndarray, kinds: np.ndarray) -> np.ndarray:
@@ -211,7 +228,7 @@ def back_from_even_scale(smoothed: np.ndarray, even: np.ndarray, raw: np.ndarray
     """The output of a smoother run on :func:`on_even_scale` data ``even`` at full strength, on ``raw``'s scale.
 
     Counts come back as rates (:func:`from_even_noise`) and proportional channels through ``exp`` (their
-    prediction is the logarithm of their level's mean, made on their own scale:
+    prediction is their level's mean, made on their own scale and put on the even one:
     :class:`~tsae.pipelines.smooth.smoother.LevelPredictor`); a sample the smoother kept as it was comes back
     as it came. Each channel is then blended with ``raw`` by ``strength``.
     """

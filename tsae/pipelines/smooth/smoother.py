@@ -47,7 +47,7 @@ from tsae.engine.layout import as_channels_first, check_fraction, known_layout
 from tsae.engine.preprocess import denormalise, normalise, power_of_two_unit, repair_missing, spread
 from tsae.errors import EmptyChannelError
 from tsae.models.device import torch_threads
-from tsae.models.trainer import whole_number
+from tsae.models.trainer import check_seed, whole_number
 from tsae.pipelines.reconstruct.columns import in_input_order, loaded_in_model_order
 from tsae.pipelines.smooth.blind_spot import _WINDOW, BlindSpot, _fit_blind_spot
 from tsae.pipelines.smooth.glitches import (
@@ -61,6 +61,7 @@ from tsae.pipelines.smooth.noise_scale import (
     ADDITIVE,
     PROPORTIONAL,
     back_from_even_scale,
+    even_mean,
     log_noise_levels,
     noise_kinds,
     on_even_scale,
@@ -88,7 +89,8 @@ def _series(x: Any) -> tuple[np.ndarray, bool]:
     """``x`` as float64 ``(channels, n)`` (see :func:`~tsae.engine.layout.as_channels_first`), finite or NaN."""
     arr, squeeze = as_channels_first(x, "x")
     if np.isinf(arr).any():
-        raise ValueError("x holds infinite values")
+        raise ValueError("the series holds infinite values (NaN marks a missing sample; an infinite one has no "
+                         "smoothed value)")
     return arr, squeeze
 
 
@@ -275,8 +277,7 @@ def chosen_features(spikes: str, channels: int) -> np.ndarray | None:
 def check_budget(steps: Any, max_seconds: Any, seed: Any = 0) -> None:
     """Refuse a training budget that is not one: ``steps`` a whole number >= 0, ``max_seconds`` None or >= 0,
     ``seed`` a whole number >= 0 (below 2**64: torch's seeds are 64 bits)."""
-    if whole_number("seed", seed, 0) >= 2**64:
-        raise ValueError(f"seed must be a whole number >= 0 and < 2**64, got {seed!r}")
+    check_seed(seed)
     whole_number("steps", steps, 0)
     if max_seconds is not None and (isinstance(max_seconds, bool) or not isinstance(max_seconds, numbers.Real)
                                     or not float(max_seconds) >= 0):  # NaN too
@@ -427,39 +428,48 @@ def self_supervised(z: np.ndarray, *, edge_guard: bool, seed: int, max_seconds: 
 
 
 class LevelPredictor:
-    """The prediction of the channels with proportional noise, made on their own scale and put on the log scale.
+    """The prediction of the channels with level-dependent noise, made on their own scale and put on their even one.
 
-    Their noise is even on the log scale, and the edge guard works there. But a prediction fitted there
-    weighs every stretch's relative error alike: the quiet stretches' sharp turns (sharper still on the
-    log scale) held its width down, and the loud stretches, where the noise is largest on the series' own
-    scale, were smoothed too little (1.15-1.37 times a Savitzky-Golay filter's error). The blind-spot
-    prediction fitted on the channels as they are (centred and scaled, without the edge guard, whose
-    thresholds assume even noise) weighs the errors as a user measures them and predicts the level's mean;
-    its logarithm takes the place of the log-scale prediction. ``channels`` are the channels' rows,
-    ``center`` and ``scale`` (``(k, 1)``) their normalisation on their own scale, ``floor`` (``(k, 1)``) the
-    least level put on the log scale (their smallest positive value where the prediction dips to 0 or below).
+    Their noise is even on the log scale (proportional noise) or the Anscombe scale (counts), and the edge
+    guard works there. But a prediction fitted there weighs the stretches' errors as that scale does: the
+    quiet stretches' sharp turns (sharper still there) held its width down, and the loud stretches, where
+    the noise is largest on the series' own scale, were smoothed too little (proportional noise 1.07-1.23
+    times the best classic smoother's error; counts at a rate of one whose steps were kept as they came,
+    twice its error). The blind-spot prediction fitted on the channels as they are (centred and scaled,
+    without the edge guard, whose thresholds assume even noise) weighs the errors as a user measures them
+    and predicts the level's mean; put on the even scale (the logarithm of the level, or the Anscombe
+    transform's mean at that rate: :func:`~tsae.pipelines.smooth.noise_scale.even_mean`), it takes the place
+    of the prediction made there, and comes back as the level itself.
+
+    ``channels`` are the channels' rows and ``kinds`` their kinds, ``center`` and ``scale`` (``(k, 1)``) their
+    normalisation on their own scale, ``floor`` (``(k, 1)``) the least level put on the log scale (the
+    channel's smallest positive value, where the prediction dips to 0 or below).
     """
 
-    def __init__(self, channels: np.ndarray, predictor: Predictor, center: np.ndarray, scale: np.ndarray,
-                 floor: np.ndarray) -> None:
-        self.channels, self.predictor = channels, predictor
+    def __init__(self, channels: np.ndarray, kinds: np.ndarray, predictor: Predictor, center: np.ndarray,
+                 scale: np.ndarray, floor: np.ndarray) -> None:
+        self.channels, self.kinds, self.predictor = channels, kinds, predictor
         self.center, self.scale, self.floor = center, scale, floor
 
     @classmethod
     def fit(cls, raw: np.ndarray, kinds: np.ndarray, *, seed: int, max_seconds: float | None, steps: int,
             params: dict[str, Any] | None = None) -> LevelPredictor | None:
-        """The level prediction of the :data:`~tsae.pipelines.smooth.noise_scale.PROPORTIONAL` channels of gap-free
-        ``raw`` ``(C, n)`` (their own scale); None without one."""
-        channels = np.flatnonzero(kinds == PROPORTIONAL)
+        """The level prediction of the channels of gap-free ``raw`` ``(C, n)`` (their own scale) whose ``kinds``
+        are not :data:`~tsae.pipelines.smooth.noise_scale.ADDITIVE`; None without one."""
+        channels = np.flatnonzero(kinds != ADDITIVE)
         if channels.size == 0:
             return None
         own = raw[channels]
-        center, scale = normalisation(own)
+        median, scale = normalisation(own)
+        # the fit shrinks towards the centre: centred on the median, it pulled skewed noise's level below its mean
+        with np.errstate(over="ignore"):
+            mean = np.mean(own, axis=1, keepdims=True)
+        center = np.where(np.isfinite(mean), mean, median)
         _, predictor = self_supervised(normalised(own, center, scale), edge_guard=False, seed=seed,
                                        max_seconds=max_seconds, steps=steps, params=params)
         positive = np.where(own > 0, own, np.inf).min(axis=1, keepdims=True)
         floor = np.where(np.isfinite(positive), positive, _SMALLEST)
-        return cls(channels, predictor, center, scale, floor)
+        return cls(channels, kinds[channels], predictor, center, scale, floor)
 
     @property
     def reach(self) -> int:
@@ -467,12 +477,15 @@ class LevelPredictor:
         return self.predictor.reach
 
     def put(self, pred: np.ndarray, raw: np.ndarray, center: np.ndarray, scale: np.ndarray) -> np.ndarray:
-        """``pred`` (normalised, on the even scale: ``center`` and ``scale``) with the proportional channels'
-        rows made from ``raw`` (gap-free, their own scale) by this prediction."""
+        """``pred`` (normalised, on the even scale: ``center`` and ``scale``) with these channels' rows made from
+        ``raw`` (gap-free, their own scale) by this prediction."""
         rows = self.channels
         level = denormalise(self.predictor(normalised(raw[rows], self.center, self.scale)), self.center, self.scale)
+        proportional = (self.kinds == PROPORTIONAL)[:, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            even = np.where(proportional, np.log(np.maximum(level, self.floor)), even_mean(level))
         out = pred.copy()
-        out[rows] = normalised(np.log(np.maximum(level, self.floor)), center[rows], scale[rows])
+        out[rows] = normalised(even, center[rows], scale[rows])
         return out
 
 
