@@ -68,6 +68,9 @@ def test_bad_options_one_line_no_output(sensor_csv, tmp_path) -> None:
     assert_one_line_error(run("train", sensor_csv, *FAST, "--param", "latent", "-o", out), "NAME=VALUE")
     assert_one_line_error(run("train", sensor_csv, *FAST, "--param", "latent=abc", "-o", out), "latent")
     assert_one_line_error(run("train", sensor_csv, *FAST, "-o", sensor_csv), "refusing to overwrite")
+    # an empty family name used to train conv1d without a word; a seed beyond 64 bits failed in torch's words
+    assert_one_line_error(run("train", sensor_csv, *FAST, "--family", "", "-o", out), "unknown model family ''")
+    assert_one_line_error(run("train", sensor_csv, *FAST, "--seed", str(2**64), "-o", out), "seed must be")
     assert not out.exists()
     assert sensor_csv.read_text().startswith("time,temp")
 
@@ -83,6 +86,8 @@ def test_encode_bad_inputs(sensor_csv, tmp_path) -> None:
     two = tmp_path / "two.csv"
     two.write_text("a,b\n1,2\n3,4\n")
     assert_one_line_error(run("encode", model, two, "-o", codes), "2 channel(s) but the model was trained on 3")
+    # a detector colours the plot only: without --plot it was never read, a wrong file passed without a word
+    assert_one_line_error(run("encode", model, sensor_csv, "-o", codes, "--detector", corrupt), "give --plot too")
     assert not codes.exists()
 
 

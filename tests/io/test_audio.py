@@ -66,6 +66,19 @@ def test_bad_files_raise_one_line_value_error(tmp_path, kind: str, words: str) -
         assert message.startswith(f"{path}: ") and words in message and "\n" not in message
 
 
+def test_an_unreadable_file_is_said_to_be_one(tmp_path) -> None:
+    """libsndfile calls a file it may not open a "System error": it was told as not a readable audio file."""
+    import os
+
+    if os.geteuid() == 0:
+        pytest.skip("root reads a file of mode 000")
+    path = tmp_path / "locked.wav"
+    sf.write(path, np.zeros((100, 1), np.float32), 16000)
+    path.chmod(0)
+    with pytest.raises(ValueError, match="locked.wav: permission denied$"):
+        read_audio(path)
+
+
 @pytest.mark.parametrize("suffix,kind", [(".w64", "W64"), (".rf64", "RF64")])
 def test_wave64_and_rf64_are_written_as_read(tmp_path, suffix, kind) -> None:
     """Large-file WAV variants: a file read in that format can be written back in it (the default output name)."""

@@ -58,6 +58,18 @@ def test_too_short_signal_is_one_line_naming_the_file(signals, tmp_path) -> None
     assert list(tmp_path.iterdir()) == []
 
 
+def test_values_beyond_float32_are_refused_not_written_as_infinite(tmp_path) -> None:
+    x = np.random.default_rng(4).standard_normal(3000)
+    x[2500] = 1e300  # in the last block: frames already framed are not left behind either
+    np.save(tmp_path / "x.npy", x)
+    with pytest.raises(ValueError, match=r"x\.npy: values up to 1e\+300 are beyond float32's range"):
+        frame_file(tmp_path / "x.npy", tmp_path / "f.npy", 64, 32, block=1000)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.npy"]
+    x[2500] = np.inf  # an infinite sample stays one, as NaN stays NaN
+    np.save(tmp_path / "x.npy", x)
+    assert np.isinf(np.load(frame_file(tmp_path / "x.npy", tmp_path / "f.npy", 64, 32).path)).any()
+
+
 def test_frames_many_times_the_signal_come_in_shorter_blocks(tmp_path, monkeypatch) -> None:
     from tsae.engine import streaming
 

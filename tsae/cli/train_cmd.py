@@ -113,6 +113,8 @@ def encode_command(model: Path, data: Path, output: Path, batch_size: int, plot:
     Example:
       tsae encode model.tsae sensors.csv -o codes.npy --plot codes.png --detector pump.tsae
     """
+    if detector is not None and plot is None:
+        raise click.UsageError("--detector colours the --plot map: give --plot too")
     from tsae.pipelines.reconstruct.batch import encode_file
 
     codes = encode_file(model, data, output, batch_size=batch_size, device=device, plot=plot, color_by=color_by,

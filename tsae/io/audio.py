@@ -338,12 +338,24 @@ def _open_info(path: Path) -> AudioInfo:
         except (RuntimeError, sf.LibsndfileError, TypeError) as error:  # LibsndfileError subclasses RuntimeError
             info, detail = None, _detail(error)
     if info is None:
+        unopened = _os_error(path)  # libsndfile says "System error" for any of them
+        if unopened:
+            raise ValueError(f"{path}: {unopened}")
         cut = ogg.cut_short(path, samples=False)
         reason = cut or f"not a readable audio file ({detail}){_convert_hint(path)}"
         raise ValueError(f"{path}: {reason}")
     if printed and not _DecoderNotes(path, info.subtype).active:
         sys.stderr.write("".join(f"{line}\n" for line in printed))
     return info
+
+
+def _os_error(path: Path) -> str | None:
+    """Why the system will not open ``path`` for reading (``permission denied``, ...), or None when it will."""
+    try:
+        with open(path, "rb"):
+            return None
+    except OSError as error:
+        return (error.strerror or type(error).__name__).lower()
 
 
 def _read_dtype(subtype: str) -> str:

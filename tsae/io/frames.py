@@ -139,6 +139,7 @@ def frame_file(source: str | os.PathLike, output: str | os.PathLike | None, leng
                 from None
         parts: Any = blocks if half is None else _chain(half, blocks, half)
         for part in parts:
+            _check_float32_range(source, part)
             writer.write(framer.push(part))
         if pad:
             writer.write(framer.flush())
@@ -155,6 +156,19 @@ def _check_room(target: Path, size: int) -> None:
     if size > free:
         raise ValueError(f"{target}: the frames take {size / 2**30:.3g} GiB, more than the {free / 2**30:.3g} GiB "
                          "free there (a larger hop or a shorter window makes fewer)")
+
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _check_float32_range(source: Path, part: np.ndarray) -> None:
+    """Refuse finite values that float32 frames would hold as infinite (a ``.npy`` of float64 near its limit)."""
+    if part.dtype.itemsize <= 4 or part.dtype.kind != "f":
+        return
+    finite = np.abs(part[np.isfinite(part)])
+    if finite.size and float(finite.max()) > _FLOAT32_MAX:
+        raise ValueError(f"{source}: values up to {float(finite.max()):.3g} are beyond float32's range "
+                         f"({_FLOAT32_MAX:.3g}), which frames are stored in: scale the signal down first")
 
 
 def _chain(first: np.ndarray, middle: Iterator[np.ndarray], last: np.ndarray) -> Iterator[np.ndarray]:

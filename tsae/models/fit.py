@@ -514,7 +514,8 @@ def train_files(
         start = load_init(init)
         model, window, params = init_settings(start, model, window, params)
     found = read_training_data(paths)
-    fit = fit_model_on_series(found.series, model=model or "conv1d", window=window or 128, hop=hop, params=params,
+    fit = fit_model_on_series(found.series, model="conv1d" if model is None else model, window=window or 128, hop=hop,
+                              params=params,
                               normalize=normalize, window_fn=window_fn, sample_rate=found.sample_rate, config=config,
                               columns=found.columns, sources=[Path(n).name for n in found.files], init=start,
                               labels=found.files, channel_names=found.channel_names)
