@@ -291,3 +291,85 @@ def test_an_unnamed_column_is_not_named_as_another_column(tmp_path) -> None:
     path = tmp_path / "u.csv"
     path.write_text("time,,column1\n" + "".join(f"{i},{i % 3},{i % 5}\n" for i in range(30)))
     assert read_table(path).columns == ["column1_", "column1"]
+
+
+@pytest.mark.parametrize("name", ["count", "a", "Count", "n_events", "temp_min"])
+def test_a_named_data_column_that_counts_is_a_channel_not_the_time_column(tmp_path, name: str) -> None:
+    # 'count' (0, 1, ..., 399) was taken for a row index and dropped: stored columns ['temp'] only
+    temp = np.random.default_rng(0).normal(size=400).round(4)
+    path = write(tmp_path, "c.csv", f"{name},temp\n" + "".join(f"{i},{v}\n" for i, v in enumerate(temp)))
+    table = read_table(path)
+    assert table.time is None and table.columns == [name, "temp"]
+    np.testing.assert_array_equal(table.values, [np.arange(400), temp])
+
+
+def test_a_headerless_first_column_that_counts_is_still_the_time_column(tmp_path) -> None:
+    # no header, no name to say it is data (tests/test_table_memory.py reads such a file in chunks too)
+    path = write(tmp_path, "h.csv", "".join(f"{i},{i % 7}.5\n" for i in range(40)))
+    table = read_table(path)
+    assert table.time_name == "ch0" and table.columns == ["ch1"]
+    np.testing.assert_array_equal(table.time, np.arange(40))
+
+
+@pytest.mark.parametrize("name", ["minute", "epoch_s", "time_ms", "Unix Time", "sample_index", "hours"])
+def test_a_first_column_that_counts_named_as_times_or_rows_is_the_time_column(tmp_path, name: str) -> None:
+    path = write(tmp_path, "m.csv", f"{name},a\n" + "".join(f"{100 + 5 * i},{i % 7}.5\n" for i in range(40)))
+    table = read_table(path)
+    assert table.time_name == name and table.columns == ["a"]
+    np.testing.assert_array_equal(table.time, 100 + 5 * np.arange(40))
+
+
+@pytest.mark.parametrize("first", ["", "Unnamed: 0"])
+def test_a_pandas_index_that_counts_is_still_the_time_column(tmp_path, first: str) -> None:
+    path = write(tmp_path, "p.csv", f"{first},count,temp\n" + "".join(f"{i},{i},{i % 7}.5\n" for i in range(40)))
+    table = read_table(path)
+    assert table.columns == ["count", "temp"]  # the index is the time column, the counter a channel
+    np.testing.assert_array_equal(table.time, np.arange(40))
+
+
+def test_lines_ending_in_the_delimiter_have_no_last_column(tmp_path) -> None:
+    # a third channel 'column2' of all NaN: smooth, train and impute failed ("a channel has no finite values")
+    table = read_table(write(tmp_path, "t.csv", "a,b,\n1,2,\n3,4,\n5,6,\n"))
+    assert table.columns == ["a", "b"]
+    np.testing.assert_array_equal(table.values, [[1, 3, 5], [2, 4, 6]])
+    timed = read_table(write(tmp_path, "s.csv", "time;a;\n0;1,5;\n1;2,5;\n2;3,5;\n"))
+    assert timed.columns == ["a"] and timed.time_name == "time"
+    np.testing.assert_array_equal(timed.values, [[1.5, 2.5, 3.5]])
+    # headerless: the first row was taken for a header (names '1', '2'), its numbers lost
+    headerless = read_table(write(tmp_path, "h.csv", "1,2,\n3,4,\n5,6,\n"))
+    assert headerless.columns == ["ch0", "ch1"]
+    np.testing.assert_array_equal(headerless.values, [[1, 3, 5], [2, 4, 6]])
+
+
+def test_a_last_column_with_a_name_or_a_cell_is_kept(tmp_path) -> None:
+    named = read_table(write(tmp_path, "n.csv", "a,b,c\n1,2,\n3,4,\n"))
+    assert named.columns == ["a", "b", "c"] and np.isnan(named.values[2]).all()
+    late = read_table(write(tmp_path, "l.csv", "a,b,\n1,2,\n3,4,7\n"))
+    assert late.columns == ["a", "b", "column2"]
+    np.testing.assert_array_equal(late.values[2], [np.nan, 7])
+    missing = read_table(write(tmp_path, "m.csv", "a,b,\n1,2,NA\n3,4,\n"))  # a missing-value token is a cell
+    assert missing.columns == ["a", "b", "column2"]
+
+
+def _badtime(path: Path, bad: str, dates: bool) -> Path:
+    rows = [f"{f'2024-01-01T00:{i // 60:02d}:{i % 60:02d}' if dates else i},{i % 7},{i % 5}" for i in range(50)]
+    rows[5] = f"{bad},{rows[5].split(',', 1)[1]}"
+    path.write_text("time,s1,s2\n" + "\n".join(rows) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("dates", [False, True])
+def test_a_bad_cell_in_the_time_column_is_named_by_its_own_line(tmp_path, dates: bool) -> None:
+    # numbers with one 'garbage': "neither numbers nor dates (line 2: '0')", the first number (which is no date)
+    path = _badtime(tmp_path / "test_badtime.csv", "garbage", dates)
+    with pytest.raises(ValueError) as info:
+        read_table(path)
+    assert str(info.value) == f"{path}: time column 'time' is neither numbers nor dates (line 7: 'garbage')"
+
+
+def test_a_first_time_cell_that_is_neither_is_named(tmp_path) -> None:
+    path = tmp_path / "first.csv"
+    path.write_text("time,s1\nsoon,1\n" + "".join(f"{i},{i % 7}\n" for i in range(1, 30)))
+    with pytest.raises(ValueError, match=r"first\.csv: time column 'time' is neither numbers nor dates "
+                                         r"\(line 2: 'soon'\)"):
+        read_table(path)

@@ -2,7 +2,8 @@
 
 :func:`read_table` returns the numeric channels as float64 ``(channels, n)`` with NaN
 for missing cells; a time column is recognised by its name (``time``, ``timestamp``,
-``date``, ``datetime``, ``t``) or because its values parse as dates; a ``label``
+``date``, ``datetime``, ``t``), because its values parse as dates, or as a first column that numbers the rows
+(unnamed, as pandas writes its index, or named so; or named after times, as ``minute``, and counting); a ``label``
 column (anomaly labels) is kept apart. :func:`write_table` writes atomically.
 Tables may be compressed (``.csv.gz``, ``.tsv.bz2``, ``.txt.xz``: read as a stream, written
 by suffix), and a ``;``- or tab-separated table may use decimal commas (see :func:`read_table`).
@@ -26,6 +27,7 @@ import gzip
 import io
 import lzma
 import os
+import re
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -50,6 +52,7 @@ from tsae.io.table_dialect import DELIMITERS, _sniff_dialect, sniff_delimiter
 from tsae.io.table_time import (
     _OFFSET,
     _OFFSET_ROWS,
+    _UNIT_SECONDS,
     _clean_dates,
     _first_non_date,
     _not_a_date,
@@ -68,10 +71,20 @@ TIME_NAMES = ("time", "timestamp", "date", "datetime", "t", "time_s", "seconds",
 INDEX_NAMES = ("index", "idx", "unnamed: 0")
 #: the fewest rows whose first column must count (whole numbers rising by one constant step, as a row number, a
 #: minute counter or epoch seconds do) for it to be the time column when no column is named like one; it must go
-#: on counting to the end, skipping a row now and then (:data:`COUNTER_STEADY`). A sensor read that way would carry
-#: no information (a straight line), and as a channel such a counter left the range a detector was fitted on and
-#: raised every later score
+#: on counting to the end, skipping a row now and then (:data:`COUNTER_STEADY`), and its name must say it holds
+#: times or numbers rows (:func:`_names_a_counter`; a file without a header names none): a named data column that
+#: counts (``count``, ``a``) is a channel. As a channel a ``minute`` counter left the range a detector was fitted
+#: on and raised every later score
 COUNTER_ROWS = 16
+#: words (split at anything not a letter or digit) of a first column's name that say a column that counts holds
+#: times or row numbers (``minute``, ``epoch_s``, ``time_ms``, ``sample_index``); ``min``, ``h``, ``s`` only as the
+#: whole name (``temp_min`` is a minimum)
+COUNTER_WORDS = frozenset({
+    "time", "timestamp", "date", "datetime", "ts", "epoch", "unix", "unixtime", "when", "clock",
+    "sec", "secs", "second", "seconds", "ms", "msec", "millis", "milliseconds",
+    "minute", "minutes", "mins", "hour", "hours", "hr", "hrs", "day", "days",
+    "index", "idx", "row", "rownum", "sample", "step", "tick", "ticks",
+})
 LABEL_NAMES = ("label", "labels", "anomaly", "is_anomaly")
 
 
@@ -181,6 +194,9 @@ class _Column:
     bad: str | None = None  # the first cell that is not a number, as the error tells it
     not_dates: bool = False  # a cell is not a date
     not_date: str = ""  # the first cell that is not a date, as the error tells it
+    #: its first cell that is not missing is a number: a cell in it that is not a number is the one an error tells
+    #: (a time column of numbers with one ``garbage`` cell, not its first number, which is no date)
+    numbers_first: bool = False
     offset: bool = False  # one of its first _OFFSET_ROWS dates has a UTC offset
 
 
@@ -202,15 +218,30 @@ def _counts(values: np.ndarray | tuple[int, str]) -> bool:
     return bool(np.all((steps > 0) & (steps % step == 0)) and np.mean(steps == step) >= COUNTER_STEADY)
 
 
-def _plan(header: list[str], sample: list[list[str]], decimal: str | None,
-          unnamed_first: bool = False) -> tuple[list[_Column], int | None, int | None]:
+def _names_a_counter(name: str) -> bool:
+    """Whether a first column's name says that, when it counts (:func:`_counts`), it is the time column: a unit's
+    name (``minute``, ``ms``, ``h``: as :func:`median_step` reads it), or one holding a :data:`COUNTER_WORDS` word.
+    Any other (``count``, ``a``) is a data column's: dropping it would lose data. (A name in :data:`TIME_NAMES` or
+    :data:`INDEX_NAMES`, or an empty one, makes a first column the time column whatever it holds; in a file without
+    a header, a first column that counts is one.)
+    """
+    lower = name.strip().lower()
+    if lower in _UNIT_SECONDS:
+        return True
+    return any(word in COUNTER_WORDS for word in re.split(r"[^a-z0-9]+", lower))
+
+
+def _plan(header: list[str], sample: list[list[str]], decimal: str | None, unnamed_first: bool = False,
+          headerless: bool = False) -> tuple[list[_Column], int | None, int | None]:
     """``(columns, time index, label index)``: what each column is read as, judged on the first rows.
 
     A column is numbers when its first :data:`_KIND_ROWS` cells are (:func:`_numeric_fraction`, with the decimal
     mark ``decimal``; None: either, as it is not known yet). Without a
     column named like a time column, a first column that numbers the rows (named in :data:`INDEX_NAMES`, or
-    ``unnamed_first``: no name at all, as pandas writes its index) is the time column, as is a first column whose
-    first cells count (:data:`COUNTER_ROWS`; :func:`_read_rows` makes it a channel if the later ones do not); else
+    ``unnamed_first``: no name at all, as pandas writes its index) is the time column, as is a first column named
+    like a counter of times or rows (:func:`_names_a_counter`: ``minute``, ``epoch_s``), or with no name in a
+    ``headerless`` file, whose first cells count (:data:`COUNTER_ROWS`; :func:`_read_rows` makes it a channel if
+    the later ones do not); else
     the time column is the first other column (not the label) whose cells are all dates: each that starts with
     dates is read as dates too, until a cell is not one.
     """
@@ -221,7 +252,7 @@ def _plan(header: list[str], sample: list[list[str]], decimal: str | None,
     if time_idx is None and header and (unnamed_first or header[0].strip().lower() in INDEX_NAMES):
         time_idx = 0
     elif (time_idx is None and label != 0 and len(header) - 1 - (label is not None) > 0  # a channel left
-          and _counts(_floats(cells[0], decimal or "."))):
+          and (headerless or _names_a_counter(header[0])) and _counts(_floats(cells[0], decimal or "."))):
         time_idx, counter = 0, True
     label_idx = _label_index(header, time_idx)
     columns = []
@@ -229,8 +260,10 @@ def _plan(header: list[str], sample: list[list[str]], decimal: str | None,
         numeric = _numeric_fraction(cells[j], decimal) == 1.0
         if j == time_idx:
             # a counter's errors are told as a channel's: it is one again if a cell is not a number
+            first_cell = next((c for c in cells[j] if not _is_missing(c)), None)
             column = _Column(name, 3 if counter else 0, floats=[] if numeric else None,
-                             dates=None if numeric else [], counter=counter)
+                             dates=None if numeric else [], counter=counter,
+                             numbers_first=first_cell is not None and _numeric_fraction([first_cell], decimal) == 1.0)
         elif j == label_idx:
             column = _Column(name, 1, floats=[] if numeric else None, texts=None if numeric else [])
         else:
@@ -263,7 +296,8 @@ def _convert(column: _Column, cells: Sequence[str], start: int, lines: Sequence[
         if parsed is None:
             column.not_dates = True
             column.dates.clear()
-            i = _first_non_date(cleaned)
+            odd = _first_non_number(cells, decimal) if column.numbers_first else None
+            i = _first_non_date(cleaned) if odd is None else odd
             column.not_date = f"line {lines[i]}: {cells[i].strip()!r}{_not_a_date(cleaned[i])}"
         else:
             if keep:
@@ -272,6 +306,12 @@ def _convert(column: _Column, cells: Sequence[str], start: int, lines: Sequence[
                 column.offset = any(_OFFSET.search(c) for c in cleaned[:_OFFSET_ROWS - start])
     if column.texts is not None and keep:
         column.texts.append(np.array([c.strip() for c in cells]))
+
+
+def _first_non_number(cells: Sequence[str], decimal: str | None) -> int | None:
+    """The index of the first of ``cells`` (missing ones aside) that is not a number, or None."""
+    return next((i for i, c in enumerate(cells) if not _is_missing(c) and _numeric_fraction([c], decimal) < 1.0),
+                None)
 
 
 def _joined(chunks: list[np.ndarray] | None) -> np.ndarray:
@@ -297,6 +337,8 @@ def _decimal_mark(columns: list[_Column], cells: Sequence[Sequence[str]]) -> str
 def _is_data_row(cells: Sequence[str], decimal: str | None) -> bool:
     """Whether a first row is data rather than a header: every cell a number or a date (one holding a digit:
     numpy reads ``"today"`` as a date too), at least one a number."""
+    if len(cells) > 1 and not cells[-1].strip():  # the line ends in the delimiter: no cell after it
+        cells = cells[:-1]
     numbers = [_numeric_fraction([c], decimal) == 1.0 and not _is_missing(c) for c in cells]
     return any(numbers) and all(is_number or (any(ch.isdigit() for ch in c) and _parse_dates(_clean_dates([c]))
                                               is not None) for c, is_number in zip(cells, numbers, strict=True))
@@ -315,6 +357,9 @@ def _read_rows(path: Path, handle: TextIO, dialect: Any) -> Table:
     whole-file reader told them: broken quotes, empty, no data rows, ragged rows, duplicate names, the time
     column, the label, no channel, then the first channel (left to right) with a cell that is not a number.
 
+    Lines that end in the delimiter (``a,b,`` then ``1,2,``) have no last column: an unnamed last column whose
+    cells are all empty is dropped (a named one is a channel of missing values).
+
     A file not separated by commas may use decimal commas: the first number with a decimal mark decides the
     mark of the whole file (see :func:`read_table`)."""
     decimal = "." if dialect.delimiter == "," else None
@@ -323,7 +368,8 @@ def _read_rows(path: Path, handle: TextIO, dialect: Any) -> Table:
     if head is None:
         raise _fail(path, "empty file")
     first = head[1]
-    if _is_data_row(first, decimal):  # numbers (and dates): data, not a header
+    headerless = _is_data_row(first, decimal)
+    if headerless:  # numbers (and dates): data, not a header
         header = [f"ch{i}" for i in range(len(first))]
         rows = chain([head], rows)
     else:
@@ -339,7 +385,10 @@ def _read_rows(path: Path, handle: TextIO, dialect: Any) -> Table:
         dup = sorted({h for h in header if header.count(h) > 1})[0]
         raise _fail(path, f"duplicate column name {dup!r}")
     unnamed_first = not first[0].strip()  # a blank cell is no number: such a first row is always a header
-    columns, time_idx, label_idx = _plan(header, [row for _, row in sample], decimal, unnamed_first)
+    # the first line ends in the delimiter (as some spreadsheet exports end every line): its last column, no name,
+    # is no column while all its cells are empty too (a named one, or one with a cell, is read as any other)
+    trailing = len(first) > 1 and not first[-1].strip()
+    columns, time_idx, label_idx = _plan(header, [row for _, row in sample], decimal, unnamed_first, headerless)
     doomed: tuple[int, int] | None = None  # (rank, index) of the first error that will certainly be told
     n = 0
     rest = chain(sample, body)
@@ -350,6 +399,7 @@ def _read_rows(path: Path, handle: TextIO, dialect: Any) -> Table:
         del chunk
         if decimal is None:
             decimal = _decimal_mark(columns, cells)
+        trailing = trailing and not any(c.strip() for c in cells[-1])
         for j, column in enumerate(columns):
             _convert(column, cells[j], n, lines, doomed is None, doomed is None or (column.rank, j) < doomed, decimal)
         n += len(cells[0])
@@ -388,7 +438,7 @@ def _read_rows(path: Path, handle: TextIO, dialect: Any) -> Table:
         if columns[label_idx].bad is not None:
             raise _fail(path, str(columns[label_idx].bad))
         label = columns[label_idx].floats if columns[label_idx].floats is not None else columns[label_idx].texts
-    channels = [j for j in range(len(header)) if j not in (time_idx, label_idx)]
+    channels = [j for j in range(len(header) - trailing) if j not in (time_idx, label_idx)]
     if not channels:
         raise _fail(path, "no numeric data columns")
     for j in channels:

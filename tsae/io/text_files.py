@@ -1,5 +1,6 @@
 """Opening the file of a text table: its compression (gzip, bzip2, xz: judged by its magic bytes, decompressed as it
-is read), its encoding (UTF-8, else latin-1), and one-line errors naming the file.
+is read), its encoding (UTF-16 or UTF-32 with a byte order mark, UTF-8, else latin-1), and one-line errors naming
+the file.
 
 A file named ``.gz`` (``.bz2``, ``.xz``) that does not start as one, an empty or binary file and broken compressed
 data are ``ValueError("<path>: <problem>")`` (:func:`_fail`). The table reader (:func:`tsae.io.tables.read_table`)
@@ -101,17 +102,56 @@ def _decompressing(path: Path, compression: str | None) -> Iterator[None]:
 _CONTROL_BYTES = (*range(0, 9), *range(14, 27), *range(28, 32))
 
 
+#: byte order marks of the UTF-16 and UTF-32 encodings (UTF-32's first: its little-endian one starts as UTF-16's),
+#: each with the codec that reads (and drops) it
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def _wide_encoding(path: Path, compression: str | None, head: bytes) -> str | None:
+    """``"utf-16"`` (``"utf-32"``) for a file that starts with its byte order mark (Excel's "Unicode text" is UTF-16
+    with one), after all of it is checked to decode; None for a file without one. One-line errors as
+    :func:`_encoding`'s, and text in that encoding that does not decode."""
+    encoding = next((name for bom, name in _BOMS if head.startswith(bom)), None)
+    if encoding is None:
+        return None
+    decoder = codecs.getincrementaldecoder(encoding)()
+    start, blank = "", True
+    try:
+        with _decompressing(path, compression), _open_binary(path, compression) as handle:
+            while block := handle.read(_BLOCK):
+                text = decoder.decode(block)
+                start += text[:4096 - len(start)]
+                blank = blank and not text.strip()
+            decoder.decode(b"", final=True)
+    except OSError as error:
+        raise _fail(path, f"cannot read ({error.strerror or error})") from None
+    except UnicodeDecodeError as error:
+        name = encoding.upper()
+        raise _fail(path, f"not valid {name} text ({error.reason}; it starts with a {name} byte order mark)") from None
+    if blank:
+        raise _fail(path, "empty file")
+    controls = sum(start.count(chr(c)) for c in _CONTROL_BYTES)
+    if "\x00" in start or controls > 0.01 * len(start):
+        raise _fail(path, "not a text table (binary data)")
+    return encoding
+
+
 def _encoding(path: Path, compression: str | None = None) -> str:
-    """The encoding of a table file: UTF-8 when all of it is, else latin-1 (which decodes any bytes).
+    """The encoding of a table file: UTF-16 (UTF-32) when it starts with that byte order mark, else UTF-8 when all
+    of it is, else latin-1 (which decodes any bytes).
 
     The file (decompressed, for a compressed one) is read a block at a time. One-line errors: unreadable, empty
-    (only blanks), binary, broken compressed data.
+    (only blanks), binary, broken compressed data, UTF-16 (UTF-32) that does not decode.
     """
     decoder = codecs.getincrementaldecoder("utf-8")()
     head, blank, utf8 = b"", True, True
     try:
         with _decompressing(path, compression), _open_binary(path, compression) as handle:
             while block := handle.read(_BLOCK):
+                if not head and block.startswith(tuple(bom for bom, _ in _BOMS)):
+                    head = block[:4]
+                    break  # UTF-16 or UTF-32: read again, as that
                 head += block[:4096 - len(head)]
                 blank = blank and not block.strip()
                 if utf8:
@@ -123,6 +163,9 @@ def _encoding(path: Path, compression: str | None = None) -> str:
                     break  # latin-1, not empty, and its start is known: nothing more to learn
     except OSError as error:
         raise _fail(path, f"cannot read ({error.strerror or error})") from None
+    wide = _wide_encoding(path, compression, head)
+    if wide is not None:
+        return wide
     if utf8:
         try:
             decoder.decode(b"", final=True)
