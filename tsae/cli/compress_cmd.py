@@ -34,6 +34,9 @@ def compress_command(model: Path, data: Path, output: Path, max_error: float | N
     The container stores the model's quantised codes and, with --max-error, a
     quantised residual that keeps every decompressed sample within the bound
     (checked again on decompression). NaN and infinite samples are kept exactly.
+    A file whose reader would change samples is refused: a table's cells that
+    are infinite or beyond 1e30 in magnitude (tables read them as missing; a
+    .npy file keeps them), a float audio file's NaN, infinite or clipped samples.
     The model file is referenced (path and SHA-256), not copied.
 
     \b
@@ -61,6 +64,11 @@ def compress_command(model: Path, data: Path, output: Path, max_error: float | N
 @quiet_option
 def decompress_command(container: Path, output: Path, model: Path | None, quiet: bool) -> None:
     """Decompress the .tsz CONTAINER into a series file.
+
+    A table (.csv) cannot hold infinite samples (it would read them back as
+    missing): a container that holds some is refused for a table output;
+    decompress it to .npy. Bytes after the end of the container's data, like a
+    cut-short container, are an error.
 
     \b
     Example:

@@ -16,11 +16,12 @@ coder (bits 5-7). A section is one signed integer array coded by
 :mod:`tsae.pipelines.compress.entropy` (raw when coding would not make it smaller).
 Versions 1 (a plain JSON header) and 2 (a coded JSON header), with 32-bit lengths, a
 fixed block head, named sections and a JSON trailer, are read too.
-Reading checks every length and checksum before using the bytes, so a corrupt or
-truncated file is one ``ValueError`` naming the file and the place.
+Reading checks every length and checksum before using the bytes, and that nothing follows the
+trailer, so a corrupt, truncated or extended file is one ``ValueError`` naming the file and the place.
 """
 from __future__ import annotations
 
+import io
 import json
 import math
 import struct
@@ -173,6 +174,19 @@ class _Cursor:
             return read_varint(data, 0)[0]
         except ValueError as error:
             raise self.fail(f"corrupt .tsz container ({what}: {error})") from None
+
+    def rest(self) -> int:
+        """The bytes left in the stream after the current position (read to its end when it cannot seek)."""
+        handle = self.handle
+        try:
+            if handle.seekable():
+                here = handle.tell()
+                end = handle.seek(0, io.SEEK_END)
+                handle.seek(here)
+                return max(end - here, 0)
+        except (AttributeError, OSError):  # a stream that only reads
+            pass
+        return sum(len(chunk) for chunk in iter(lambda: handle.read(1 << 20), b""))
 
     def length(self, version: int, what: str) -> int:
         """A part's length: u32 before version 3, a varint since."""
@@ -358,7 +372,8 @@ class Reader:
         return self._cursor.fail(problem)
 
     def blocks(self, limits: BlockLimits | None = None) -> Iterator[Block]:
-        """Yield the blocks in order (each within ``limits``); reads the trailer after the last one."""
+        """Yield the blocks in order (each within ``limits``); reads the trailer after the last one, and refuses any
+        bytes after it."""
         for payload in self._payloads():
             yield _decode_payload(payload, self.version, self._cursor.fail, limits)
 
@@ -377,6 +392,10 @@ class Reader:
                     self.trailer = self._cursor.fields(TRAILER_FIELDS, "trailer")
                 else:
                     self.trailer = self._cursor.json("trailer")
+                extra = self._cursor.rest()
+                if extra:  # the trailer ends the container: more is a damaged file (or another appended to it)
+                    raise self._cursor.fail(f"corrupt .tsz container ({extra} byte{'s' if extra > 1 else ''} after "
+                                            "the end of the compressed data)")
                 return
             yield self._cursor.checked(size, f"block {index}")
             index += 1

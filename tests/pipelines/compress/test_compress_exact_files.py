@@ -1,0 +1,159 @@
+"""A container gives back what the file held: a series file whose reader changes samples (a table's ``inf`` or
+``1e299`` read as missing, a float audio file's NaN read as silence) is refused, a table output never drops an
+infinite sample, and a container with bytes after its end, or cut short, is one line with no output."""
+from __future__ import annotations
+
+import gzip
+import shutil
+import warnings
+
+import numpy as np
+import pytest
+import soundfile
+from cli_helpers import assert_one_line_error, run
+
+from tsae.io.tables import TableWarning
+from tsae.pipelines.compress.files import compress_file
+from tsae.pipelines.compress.series import compress_series, decompress_series
+
+from compress_helpers import walk
+
+
+def _rows(x: np.ndarray) -> list[str]:
+    return ["time,a,b"] + [f"{i},{float(a)!r},{float(b)!r}" for i, (a, b) in enumerate(x.T)]
+
+
+@pytest.fixture()
+def model(tmp_path, model_file):
+    path = tmp_path / "m.tsae"
+    shutil.copy(model_file, path)
+    return path
+
+
+@pytest.mark.parametrize(("cell", "what"), [("inf", "infinite"), ("-Infinity", "infinite"), ("1e400", "infinite"),
+                                            ("1e299", "beyond 1e+30 in magnitude"),
+                                            ("-3.5e31", "beyond 1e+30 in magnitude")])
+@pytest.mark.parametrize("bound", [["--max-error", "1e-3"], []])
+def test_a_table_cell_read_as_missing_is_refused_with_its_line_and_column(tmp_path, model, cell, what, bound):
+    rows = _rows(walk(200, seed=1))
+    rows[30] = f"29,0.5,{cell}"  # file line 31
+    rows[50] = "49,inf,0.25"
+    data = tmp_path / "s.csv"
+    data.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "s.tsz"
+    result = run("compress", model, data, "-o", out, *bound)
+    assert_one_line_error(result, "s.csv: line 31, column 'b': ", repr(cell), what, "(2 in this file)",
+                          "read as missing", "refuses")
+    assert "Warning" not in result.output  # the error says it all
+    assert not out.exists()
+
+
+def test_a_compressed_semicolon_table_with_decimal_commas_is_refused_too(tmp_path, model_file):
+    rows = ["t;a;b"] + [f"{i};{0.5 * i:.1f};1,5".replace(".", ",") for i in range(100)]
+    rows[40] = "39;-1,5e300;2,5"
+    data = tmp_path / "s.csv.gz"
+    data.write_bytes(gzip.compress(("# a comment line\n" + "\n".join(rows) + "\n").encode()))
+    with pytest.raises(ValueError, match=r"s\.csv\.gz: line 42, column 'a': '-1,5e300' is beyond 1e\+30"):
+        compress_file(model_file, data, tmp_path / "s.tsz")
+    assert not (tmp_path / "s.tsz").exists()
+
+
+def test_a_headerless_table_names_its_channel(tmp_path, model_file):
+    x = walk(100, seed=2)
+    rows = [f"{float(a)!r},{float(b)!r}" for a, b in x.T]
+    rows[7] = "1.0,-inf"
+    data = tmp_path / "s.csv"
+    data.write_text("\n".join(rows) + "\n")
+    with pytest.raises(ValueError, match=r"s\.csv: line 8, column 'ch1': '-inf' is infinite"):
+        compress_file(model_file, data, tmp_path / "s.tsz", max_error=1e-3)
+
+
+def test_the_refusal_holds_whatever_the_warning_filters(tmp_path, model_file):
+    rows = _rows(walk(100, seed=3))
+    rows[5] = "4,inf,1.0"
+    data = tmp_path / "s.csv"
+    data.write_text("\n".join(rows) + "\n")
+    for action in ("ignore", "error"):
+        with warnings.catch_warnings():
+            warnings.simplefilter(action)
+            with pytest.raises(ValueError, match="line 6, column 'a'"):
+                compress_file(model_file, data, tmp_path / "s.tsz")
+        assert not (tmp_path / "s.tsz").exists()
+
+
+def test_other_warnings_of_the_reader_are_still_told(tmp_path, model_file):
+    rows = ["time,a,b"] + [f"2024-01-01T00:{i // 60:02d}:{i % 60:02d}+01:00,{np.sin(i / 9):.6f},{i % 7}"
+                           for i in range(120)]
+    data = tmp_path / "s.csv"
+    data.write_text("\n".join(rows) + "\n")
+    with pytest.warns(TableWarning, match="UTC offset"):
+        compress_file(model_file, data, tmp_path / "s.tsz", max_error=1e-3)
+    assert (tmp_path / "s.tsz").exists()
+
+
+@pytest.mark.parametrize("chunk", [100_000, 100])  # read whole, or block by block
+@pytest.mark.parametrize(("bad", "fragment"), [(np.nan, "NaN or infinite (read as silence)"),
+                                               (np.inf, "NaN or infinite (read as silence)"),
+                                               (5000.0, "clipped to 1000")])
+def test_float_audio_samples_the_reader_changes_are_refused(tmp_path, model_file, chunk, bad, fragment):
+    x = 0.01 * walk(3000, seed=4)
+    x[1, 2500] = bad
+    soundfile.write(tmp_path / "in.wav", x.T, 8000, subtype="FLOAT")
+    with pytest.raises(ValueError, match=r"in\.wav: .*" + fragment.replace("(", r"\(").replace(")", r"\)")
+                       + ".*refuses the file"):
+        compress_file(model_file, tmp_path / "in.wav", tmp_path / "in.tsz", chunk=chunk, block_windows=8)
+    assert not (tmp_path / "in.tsz").exists()
+
+
+def test_infinite_samples_come_back_from_npy_and_are_never_dropped_into_a_table(tmp_path, model):
+    x = walk(300, seed=5)
+    x[0, 9], x[1, 19], x[0, 40] = np.inf, -np.inf, np.nan
+    np.save(tmp_path / "in.npy", x)
+    packed = tmp_path / "in.tsz"
+    assert run("compress", model, tmp_path / "in.npy", "-o", packed, "--max-error", "1e-3").exit_code == 0
+    assert run("decompress", packed, "-o", tmp_path / "out.npy").exit_code == 0
+    y = np.load(tmp_path / "out.npy")
+    np.testing.assert_array_equal(y[~np.isfinite(x)], x[~np.isfinite(x)])  # inf, -inf and NaN, where they were
+    for name in ("out.csv", "out.tsv.gz"):
+        assert_one_line_error(run("decompress", packed, "-o", tmp_path / name), name,
+                              "cannot hold the 2 infinite sample(s) of", "inf in column 'ch0' at row 10", ".npy")
+        assert not (tmp_path / name).exists()
+
+
+# ------------------------------------------------------------------ the container ends where its data ends
+@pytest.fixture()
+def packed(tmp_path, model):
+    rows = _rows(walk(400, seed=6))
+    (tmp_path / "s.csv").write_text("\n".join(rows) + "\n")
+    out = tmp_path / "s.tsz"
+    assert run("compress", model, tmp_path / "s.csv", "-o", out, "--max-error", "1e-3").exit_code == 0
+    return out
+
+
+@pytest.mark.parametrize(("extra", "told"), [(b"garbage", "(7 bytes"), (b"\0", "(1 byte"),
+                                             (b"\0" * 5000, "(5000 bytes")])
+def test_bytes_after_the_end_are_an_error_and_no_output(tmp_path, packed, extra, told):
+    assert run("decompress", packed, "-o", tmp_path / "fine.csv").exit_code == 0
+    bad = tmp_path / "bad.tsz"
+    bad.write_bytes(packed.read_bytes() + extra)
+    for name in ("out.csv", "out.npy", "out.wav"):
+        assert_one_line_error(run("decompress", bad, "-o", tmp_path / name), "bad.tsz",
+                              f"{told} after the end of the compressed data")
+        assert not (tmp_path / name).exists()
+
+
+def test_decompress_series_refuses_bytes_after_the_end(conv_model):
+    data = compress_series(conv_model, walk(100), max_error=1e-3)
+    decompress_series(data, conv_model)
+    with pytest.raises(ValueError, match=r"^c\.tsz: corrupt \.tsz container \(3 bytes after the end"):
+        decompress_series(data + b"abc", conv_model, name="c.tsz")
+
+
+def test_a_container_cut_anywhere_is_one_line_and_no_output(tmp_path, packed):
+    data = packed.read_bytes()
+    cut = tmp_path / "cut.tsz"
+    for size in (0, 5, 8, 12, 40, len(data) // 2, len(data) - 5, len(data) - 1):
+        cut.write_bytes(data[:size])
+        result = run("decompress", cut, "-o", tmp_path / "out.npy")
+        assert_one_line_error(result, "cut.tsz")
+        assert not (tmp_path / "out.npy").exists()
