@@ -128,13 +128,17 @@ def test_smooth_and_impute_with_a_model_match_dataframe_columns_by_name(table_mo
     np.testing.assert_allclose(shuffled, same[rows], rtol=0, atol=1e-9)
 
 
-def test_dataframe_of_other_columns_goes_by_position(table_model) -> None:
-    """Other column names (as for a table file) are taken by position, as before."""
+def test_dataframe_of_other_columns_is_refused_and_unnamed_ones_go_by_position(table_model) -> None:
+    """Other column names (as for a table file) are refused, naming them (they went by position, silently);
+    labels that are no names (a bare DataFrame's 0, 1, ...) are still taken by position."""
     import tsae
 
     path, frame = table_model
     renamed = frame.set_axis(["a", "b", "c", "d"], axis=1)
-    np.testing.assert_array_equal(tsae.reconstruct(path, renamed), tsae.reconstruct(path, frame))
+    with pytest.raises(ValueError, match="columns are not those the model .* unknown to the model"):
+        tsae.reconstruct(path, renamed)
+    unnamed = frame.set_axis(range(4), axis=1)
+    np.testing.assert_array_equal(tsae.reconstruct(path, unnamed), tsae.reconstruct(path, frame))
 
 
 def test_devices_accepts_quiet() -> None:

@@ -366,8 +366,8 @@ def fit_model_on_series(
     names = list(sources or ()) if labels is None else list(labels)  # errors name the file a series came from
     items = _as_series_list(series, names)
     channels = items[0].shape[0]
-    if columns is not None and len(columns) != channels:
-        columns = None
+    if columns is not None and (len(columns) != channels or len(set(columns)) < len(columns)):
+        columns = None  # names that cannot tell the channels apart are no names (load_model refuses them)
     by_column = [columns] * len(items) if channel_names is None else list(channel_names)
     items = [_repair(x, _label(names, i), _columns(by_column, i)) for i, x in enumerate(items)]
     _warn_short(items, names, window)

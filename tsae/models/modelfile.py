@@ -10,7 +10,8 @@ The JSON header records ``format`` and ``format_version``, the model ``family``,
 the family provided by another plugin is refused), ``hparams`` (the constructor
 arguments, see :meth:`tsae.models.base.Autoencoder.hparams`), the ``frame`` spec
 (``{"window", "hop", "window_fn"}``), the ``normalizer`` dict, ``sample_rate``,
-``tsae_version`` and a free ``extra`` dict.
+``tsae_version`` and a free ``extra`` dict (whose ``columns``, the names of the channels
+the model was trained on, must be one distinct string per channel, or absent).
 
 Loading never executes code from the file: the bytes are checked and parsed as
 safetensors (no pickle, ``torch.load`` is never called), the header is plain JSON, and
@@ -339,6 +340,7 @@ def _parse_tsae_header(path: Path, metadata: Mapping[str, str]) -> dict[str, Any
         check_object(path, key, header.get(key), optional=True)
     _check_frame(path, header.get("frame"))
     _check_normalizer(path, header.get("normalizer"))
+    _check_columns(path, (header.get("extra") or {}).get("columns"), hparams["channels"])
     if header.get("sample_rate") is not None:
         check_number(path, "sample_rate", header["sample_rate"], 0.0, low_open=True)
     return header
@@ -354,6 +356,24 @@ def _check_frame(path: Path, frame: dict[str, Any] | None) -> None:
         raise ModelFileError(path, f"{frame['hop']} is larger than frame.window ({frame['window']}): samples between "
                                    "windows would never be reconstructed", "frame.hop")
     check_str(path, "frame.window_fn", frame.get("window_fn"), optional=True)
+
+
+def _check_columns(path: Path, columns: Any, channels: int) -> None:
+    """``extra.columns``, the names of the channels the model was trained on (tables are matched to the model by
+    them, :mod:`tsae.pipelines.reconstruct.columns`): absent or null (trained on unnamed channels), or one distinct
+    string per channel of the network."""
+    if columns is None:
+        return
+    field = "extra.columns"
+    if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
+        raise ModelFileError(path, f"must be a list of column names (strings), not {shown(columns)}", field)
+    if len(columns) != channels:
+        raise ModelFileError(path, f"names {len(columns)} column(s) but the network has {channels} channel(s)", field)
+    seen: set[str] = set()
+    for name in columns:
+        if name in seen:
+            raise ModelFileError(path, f"names column {name[:40]!r} more than once", field)
+        seen.add(name)
 
 
 def _check_normalizer(path: Path, normalizer: dict[str, Any] | None) -> None:

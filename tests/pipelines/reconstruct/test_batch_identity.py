@@ -134,10 +134,35 @@ def test_a_manifest_of_an_earlier_version_is_resumed_by_time_and_gets_the_column
     assert reconstruct_files(model, [folder], out, device="cpu", quiet=True).skipped == 2
 
 
-def test_a_cell_that_cannot_be_read_back_falls_back_to_the_times(job) -> None:
-    # a spreadsheet saving the manifest again may write 1000000000000000000 as 1E+18
+@pytest.mark.parametrize("cell,value", [
+    ("input_mtime_ns", "notanumber"),
+    ("input_size", ""),  # one of the two cells emptied
+    ("model_size", "abc"),
+    ("model_mtime_ns", "1E+18"),  # a spreadsheet saving the manifest again writes 1000000000000000000 so
+    ("input_size", " "),
+])
+def test_a_row_whose_identity_cannot_be_read_back_is_not_trusted(job, cell, value) -> None:
+    # before: such a cell was taken for "no identity recorded", the times alone judged, and the file skipped
     folder, model, out = job
-    _rewrite(out / "manifest.csv", MANIFEST_FIELDS, lambda row: dict(row, input_mtime_ns="1E+18"))
+    before = (out / "a.csv").stat().st_mtime_ns
+    _rewrite(out / "manifest.csv", MANIFEST_FIELDS,
+             lambda row: dict(row, **{cell: value}) if row["file"].endswith("a.csv") else row)
+    again = reconstruct_files(model, [folder], out, device="cpu", quiet=True)
+    assert again.skipped == 1 and again.ok == 2  # a.csv redone, b.csv still done
+    assert (out / "a.csv").stat().st_mtime_ns != before
+    row = read_manifest(out / "manifest.csv")[str(folder / "a.csv")]
+    assert int(row["input_size"]) == (folder / "a.csv").stat().st_size  # recorded again, readable
+    assert int(row["model_size"]) == model.stat().st_size
+    assert reconstruct_files(model, [folder], out, device="cpu", quiet=True).skipped == 2
+
+
+def test_a_valid_but_other_size_is_redone_and_empty_cells_are_judged_by_the_times(job) -> None:
+    folder, model, out = job
+    _rewrite(out / "manifest.csv", MANIFEST_FIELDS,
+             lambda row: dict(row, input_size="1234") if row["file"].endswith("a.csv") else row)
+    assert reconstruct_files(model, [folder], out, device="cpu", quiet=True).skipped == 1
+    # both cells empty: none recorded (a URL input, a row kept from an earlier version's manifest): by the times
+    _rewrite(out / "manifest.csv", MANIFEST_FIELDS, lambda row: dict(row, input_size="", input_mtime_ns=""))
     assert reconstruct_files(model, [folder], out, device="cpu", quiet=True).skipped == 2
 
 

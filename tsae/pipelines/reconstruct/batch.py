@@ -13,7 +13,8 @@ subtype), written atomically. :func:`reconstruct_files` runs a batch:
   nanoseconds, as they were before the file was read (empty for a URL input);
 - a rerun resumes: files whose manifest row says ``ok``, whose output exists and is
   newer than the input and the model, and whose input and model have the size and
-  modification time the row records are skipped; the others (failed, stale) are redone.
+  modification time the row records are skipped; the others (failed, stale, or whose
+  recorded size or time cannot be read back) are redone.
   An input replaced by another file with an older time (``cp -p``, ``rsync -t``, a
   restore from a backup) is so redone, which the times alone missed. A manifest of an
   earlier version (without the last four columns) is still read: its rows are judged
@@ -85,7 +86,7 @@ from tsae.pipelines.reconstruct.manifest import (
 )
 from tsae.pipelines.reconstruct.on_dask import _dask_client, _dask_single_file, _run_dask
 from tsae.pipelines.reconstruct.one_file import _errors, _one_line, _safe_reconstruct, reconstruct_file
-from tsae.pipelines.reconstruct.remote import _local_input, _local_output
+from tsae.pipelines.reconstruct.remote import _local_input, _local_output, check_urls
 from tsae.pipelines.reconstruct.workers import _run_local
 
 __all__ = [
@@ -144,7 +145,7 @@ def _grouped_gpu(loaded: Any, todo: list[tuple[str, str]], batch_size: int,
         try:
             local_in = stack.enter_context(_local_input(src))
             values, rate, meta = read_series(local_in)
-            ordered, names, perm = in_model_order(values, table_columns(meta), loaded)
+            ordered, names, perm = in_model_order(values, table_columns(meta), loaded, src)
             with columns_named(names):
                 frames, context = prepare_frames(loaded, ordered)
         except Exception as error:  # noqa: BLE001
@@ -240,6 +241,8 @@ def reconstruct_files(
     loaded = load_model(model_path, device="cpu")  # fail early, one line, on a bad model file
     frame_spec(loaded)  # and on a model that cannot reconstruct series
     out = str(output)
+    inputs = list(inputs)
+    check_urls([*inputs, out])  # a URL whose filesystem needs a package (s3fs): one line, before anything runs
     manifest_path, pairs = _plan_batch(model_path, inputs, out, manifest)
     rows, todo, skipped, filled = _resume(read_manifest(manifest_path), pairs, model_path, model_identity)
     # taken before any input is read: an input replaced while the batch runs is redone by the next one
@@ -456,8 +459,8 @@ def encode_file(model: Any, input: str | os.PathLike, output: str | os.PathLike,
             encode_blocks(loaded, source, Path(output), protect=tuple(reads), block=block, batch_size=batch_size)
         return np.load(output, mmap_mode="r")
     values, _, meta = read_series(input)
+    values, columns, _ = in_model_order(values, table_columns(meta), loaded, str(input))  # matched by column name
     _same_channels(input, values.shape[0], loaded)
-    values, columns, _ = in_model_order(values, table_columns(meta), loaded)
     with in_file(input, *read_paths(loaded)), columns_named(columns):
         codes = encode_series(loaded, values, batch_size=batch_size)
     if plot is None:

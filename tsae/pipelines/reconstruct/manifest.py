@@ -3,8 +3,9 @@
 A manifest row of a file done records what its output was made from (:data:`IDENTITY_FIELDS`: the
 local input's and the model's size and modification time); a rerun skips the files whose row says
 ``ok``, whose output exists and is newer than the input and the model, and whose input and model
-still have the recorded size and time. An earlier version's manifest (without those columns) is
-still read, and resumed by the times alone. :class:`BatchResult` holds a batch's rows.
+still have the recorded size and time (a row whose cells cannot be read back is not trusted: its
+file is redone). An earlier version's manifest (without those columns) is still read, and resumed
+by the times alone. :class:`BatchResult` holds a batch's rows.
 """
 from __future__ import annotations
 
@@ -123,11 +124,20 @@ def _identity_cells(input: tuple[int, int] | None, model: tuple[int, int] | None
 
 def _recorded(row: dict[str, Any], prefix: str) -> tuple[int, int] | None:
     """The identity a manifest row records for its ``input`` or ``model``; None where it has none (an earlier
-    version's manifest, a URL input) or it cannot be read back (a cell a spreadsheet rewrote as 1.7E+18)."""
+    version's manifest, a URL input) or it cannot be read back (:func:`_records_none` tells which)."""
     try:
         return int(row[f"{prefix}_size"]), int(row[f"{prefix}_mtime_ns"])
     except (KeyError, TypeError, ValueError):
         return None
+
+
+def _records_none(row: dict[str, Any], prefix: str) -> bool:
+    """Whether a manifest row records no identity for its ``input`` or ``model``: it has no such columns (an
+    earlier version's manifest) or both cells are empty (a URL input, a row kept from an earlier version's
+    manifest). Cells that are there but cannot be read back (``notanumber``, one of the two empty, a number a
+    spreadsheet rewrote as 1.7E+18, a row cut short) are not "none": such a row is not trusted."""
+    keys = (f"{prefix}_size", f"{prefix}_mtime_ns")
+    return all(key not in row for key in keys) or all(row.get(key) == "" for key in keys)
 
 
 def _done_already(src: str, dst: str, model_path: Path, row: dict[str, Any] | None = None,
@@ -136,7 +146,8 @@ def _done_already(src: str, dst: str, model_path: Path, row: dict[str, Any] | No
 
     It must exist; the input and the model must have the size and modification time the
     row records (where it records them: :data:`IDENTITY_FIELDS`; ``model_identity`` is
-    the model's now); and (a local output) it must be newer than its input and the model.
+    the model's now; cells there that cannot be read back are not trusted: the file is
+    redone); and (a local output) it must be newer than its input and the model.
     An input edited, or a model retrained, after the output was written makes it stale:
     the file is redone, as ``make`` would; so does an input (or a model) replaced by
     another file with an older time (``cp -p``, ``rsync -t``, a restore from a backup),
@@ -146,8 +157,9 @@ def _done_already(src: str, dst: str, model_path: Path, row: dict[str, Any] | No
         return False
     row = row or {}
     for prefix, now in (("input", _identity(src)), ("model", model_identity)):
-        recorded = _recorded(row, prefix)
-        if recorded is not None and recorded != now:
+        if _records_none(row, prefix):
+            continue  # judged by the times alone
+        if _recorded(row, prefix) != now:  # another file, or cells that cannot be read back: not trusted
             return False
     if is_url(dst):
         return True

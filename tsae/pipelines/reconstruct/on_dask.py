@@ -19,6 +19,7 @@ from tsae.io.atomic import all_or_nothing
 from tsae.io.paths import check_output, is_url
 from tsae.pipelines.reconstruct.manifest import BatchResult, _row
 from tsae.pipelines.reconstruct.one_file import _one_line, _safe_reconstruct, reconstruct_file
+from tsae.pipelines.reconstruct.remote import check_urls
 
 __all__ = ["DASK_CONNECT_TIMEOUT", "DASK_FIRST_WORKER_TIMEOUT", "DASK_NO_WORKERS_TIMEOUT"]
 
@@ -325,6 +326,7 @@ def _collect_dask(distributed: Any, client: Any, futures: dict[Any, tuple[str, s
 def _dask_single_file(model_path: Path, src: str, dst: str, dask: str | Any, batch_size: int) -> BatchResult:
     """One file job run on a Dask cluster: the same output file as without ``dask``, and a failure raises."""
     check_output(dst, [src, model_path])
+    check_urls([src, dst])  # here, before the cluster is asked: the workers would each fail on it
     rows: list[dict[str, Any]] = []
     _run_dask(dask, model_path, [(src, dst)], batch_size, rows.append)
     (row,) = rows

@@ -18,7 +18,7 @@ from tsae.models.device import torch_threads
 from tsae.pipelines.reconstruct.blocks import RECONSTRUCT_BLOCK, reconstruct_blocks
 from tsae.pipelines.reconstruct.columns import in_input_order, in_model_order
 from tsae.pipelines.reconstruct.manifest import _row
-from tsae.pipelines.reconstruct.remote import _local_input, _local_output
+from tsae.pipelines.reconstruct.remote import _local_input, _local_output, check_urls
 
 __all__ = ["reconstruct_file"]
 
@@ -65,6 +65,7 @@ def reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.Path
     loaded = _loaded(model)
     src, dst = str(input), str(output)
     check_output(dst, [src, *read_paths(loaded)])
+    check_urls([src, dst])  # an output URL whose filesystem needs a package (s3fs): told before the work
     with _local_input(src) as local_in:
         protect = (local_in, *read_paths(loaded))
         blocks = streams(Path(local_in), Path(dst)) and Path(local_in).is_file()
@@ -77,7 +78,7 @@ def reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.Path
             return _row(src, dst, "ok", "", source.n, source.channels, float(np.sqrt(mse)), mse,
                         time.perf_counter() - start)
         values, rate, meta = read_series(local_in)
-        ordered, names, perm = in_model_order(values, table_columns(meta), loaded)  # matched by column name
+        ordered, names, perm = in_model_order(values, table_columns(meta), loaded, src)  # matched by column name
         with torch_threads(threads), in_file(src, *read_paths(loaded)), memory_for(src, "reconstruct"), \
                 columns_named(names):
             recon = np.asarray(reconstruct_series(loaded, ordered, batch_size=batch_size), dtype=np.float64)

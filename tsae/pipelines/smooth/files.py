@@ -49,7 +49,7 @@ def _file_job(input: str | os.PathLike, output: str | os.PathLike, model: Any, f
         if source is None or source.n <= block:
             values, rate, meta = read_series(src, audio_gaps=True)
             # a trained model takes a table's columns in its own order, matched by name
-            ordered, names, perm = in_model_order(values, table_columns(meta), model)
+            ordered, names, perm = in_model_order(values, table_columns(meta), model, str(src))
             with in_file(src, dst, *reads), columns_named(names):
                 result = np.asarray(fn(ordered), dtype=np.float64).reshape(values.shape)
             result = in_input_order(result, perm)
