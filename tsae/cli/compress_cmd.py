@@ -33,10 +33,10 @@ def compress_command(model: Path, data: Path, output: Path, max_error: float | N
 
     The container stores the model's quantised codes and, with --max-error, a
     quantised residual that keeps every decompressed sample within the bound
-    (checked again on decompression). NaN and infinite samples are kept exactly.
-    A file whose reader would change samples is refused: a table's cells that
-    are infinite or beyond 1e30 in magnitude (tables read them as missing; a
-    .npy file keeps them), a float audio file's NaN, infinite or clipped samples.
+    (checked again on decompression). NaN and infinite samples are kept exactly,
+    and so are a table's cells beyond 1e30 (which other commands read as
+    missing). A float audio file whose NaN, infinite or clipped samples its
+    reader would change is refused.
     The model file is referenced (path and SHA-256), not copied.
 
     \b
@@ -65,10 +65,8 @@ def compress_command(model: Path, data: Path, output: Path, max_error: float | N
 def decompress_command(container: Path, output: Path, model: Path | None, quiet: bool) -> None:
     """Decompress the .tsz CONTAINER into a series file.
 
-    A table (.csv) cannot hold infinite samples (it would read them back as
-    missing): a container that holds some is refused for a table output;
-    decompress it to .npy. Bytes after the end of the container's data, like a
-    cut-short container, are an error.
+    Infinite samples are written to a table as inf and -inf. Bytes after the
+    end of the container's data, like a cut-short container, are an error.
 
     \b
     Example:

@@ -74,8 +74,8 @@ def array_out(values: np.ndarray, meta: dict[str, Any]) -> np.ndarray:
     return out.astype(dtype, copy=False) if isinstance(dtype, str) else out
 
 
-def read_series(path: str | os.PathLike, *, audio_gaps: bool = False) -> tuple[np.ndarray, float | None,
-                                                                              dict[str, Any]]:
+def read_series(path: str | os.PathLike, *, audio_gaps: bool = False,
+                exact: bool = False) -> tuple[np.ndarray, float | None, dict[str, Any]]:
     """Read a series file by suffix: CSV/TSV tables, ``.npy`` arrays, or audio.
 
     Parameters
@@ -86,6 +86,9 @@ def read_series(path: str | os.PathLike, *, audio_gaps: bool = False) -> tuple[n
     audio_gaps
         Read a float audio file's NaN and infinite samples as missing (NaN) rather than as
         silence (what the denoiser wants).
+    exact
+        Keep a table's infinite cells and cells beyond :data:`~tsae.io.tables.ABSURD` as they are
+        (:func:`~tsae.io.tables.read_table`'s ``exact``).
 
     Returns
     -------
@@ -132,7 +135,7 @@ def read_series(path: str | os.PathLike, *, audio_gaps: bool = False) -> tuple[n
     from tsae.io.tables import read_table
 
     with memory_for(path):
-        table = read_table(path)
+        table = read_table(path, exact=exact)
     return known_layout(table.values), table.sample_rate(), {
         "kind": "table", "columns": table.columns, "time": table.time, "time_name": table.time_name,
         "label": table.label, "label_name": table.label_name,

@@ -457,7 +457,7 @@ def _read_rows(path: Path, handle: TextIO, dialect: Any) -> Table:
                  label_name=None if label_idx is None else header[label_idx])
 
 
-def read_table(path: str | os.PathLike) -> Table:
+def read_table(path: str | os.PathLike, *, exact: bool = False) -> Table:
     """Read a CSV (or TSV) file of channels, plain or compressed (gzip, bzip2, xz).
 
     Parameters
@@ -466,6 +466,10 @@ def read_table(path: str | os.PathLike) -> Table:
         The file. The first row is a header (when it is not all numbers); each other
         row is one time step. Empty cells and ``NA``/``nan``/``null`` become NaN.
         The delimiter (``,``, ``;``, tab, ``|``) is sniffed from the start of the text.
+    exact
+        Keep infinite cells and cells beyond :data:`ABSURD` in magnitude as they are (for a
+        round trip that must give every cell back, as ``compress`` does); by default they
+        are a sensor's glitches, read as missing with a :class:`TableWarning`.
 
     Returns
     -------
@@ -515,7 +519,8 @@ def read_table(path: str | os.PathLike) -> Table:
         raise _fail(path, f"cannot read ({error.strerror or error})") from None
     except UnicodeDecodeError:  # UTF-8 a moment ago
         raise _fail(path, "cannot read (it changed while it was read)") from None
-    _absurd_as_missing(path, table.values, table.columns)
+    if not exact:
+        _absurd_as_missing(path, table.values, table.columns)
     return table
 
 
@@ -556,8 +561,8 @@ def _format_column(values: np.ndarray, unit: Literal["s", "ms", "us", "ns", "int
         text[np.isnat(values)] = ""
         return text
     if values.dtype.kind in "fc":
-        text = values.astype(np.float64).astype(str)
-        text[~np.isfinite(values.astype(np.float64))] = ""
+        text = values.astype(np.float64).astype(str)  # infinite values as inf and -inf, which the reader reads
+        text[np.isnan(values.astype(np.float64))] = ""
         return text
     return values.astype(str)
 

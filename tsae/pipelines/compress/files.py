@@ -12,7 +12,6 @@ read and written whole.
 from __future__ import annotations
 
 import contextlib
-import csv
 import hashlib
 import math
 import os
@@ -30,7 +29,7 @@ from tsae.io.audio import output_subtype
 from tsae.io.blocks import CHUNK, SeriesShape, iter_blocks, open_source, open_writer
 from tsae.io.paths import ARRAY_SUFFIXES, AUDIO_SUFFIXES, SERIES_SUFFIXES, check_output, split_suffix
 from tsae.io.series import read_series, write_series
-from tsae.io.tables import ABSURD, TableWarning
+from tsae.io.tables import TableWarning
 from tsae.pipelines.compress.codes import CodeModel
 from tsae.pipelines.compress.container import Reader
 from tsae.pipelines.compress.entropy import coder_id
@@ -104,102 +103,33 @@ def _check_series_output(out: Path) -> None:
                          f"{out.with_suffix('.csv')} (or .npy, or audio)")
 
 
-#: what the warning of a reader that changed samples as it read them says: a table's infinite cells and cells beyond
-#: :data:`~tsae.io.tables.ABSURD` read as missing, a float audio file's NaN and infinite samples read as silence (or
-#: missing) and its samples beyond full scale clipped
-_CHANGED_SAMPLES = ("read as missing", "read as silence", "clipped to")
+#: what the warning of the audio reader says when it changed samples as it read them: a float file's NaN and
+#: infinite samples read as silence (or missing), its samples beyond full scale clipped
+_CHANGED_SAMPLES = ("read as silence", "read as missing", "clipped to")
 
 
 @contextlib.contextmanager
-def _read_exactly(path: Path, meta: dict[str, Any] | None = None) -> Iterator[None]:
-    """Refuse the series file ``path`` when a reader warns, while this runs, that it changed samples it read.
+def _read_exactly(path: Path) -> Iterator[None]:
+    """Refuse the audio file ``path`` when its reader warns, while this runs, that it changed samples it read.
 
     A container keeps every sample it is given exactly (or within the bound), so a sample the reader changed
-    (a table's ``inf`` or ``1e299`` read as missing, an audio file's NaN read as silence) would not come back, and
-    the error reported would be measured against values the file does not hold: ``ValueError`` naming the file
-    (for a table, the line, column and cell). ``meta``: the series' (its ``columns``), known after the read.
-    Other warnings are told as they would have been, once this ends.
+    (a float file's NaN read as silence) would not come back, and the error reported would be measured against
+    values the file does not hold: a one-line ``ValueError`` naming the file. (Tables are read with
+    ``exact``: their infinite and absurd cells are kept, and come back.) Other warnings are told as they
+    would have been, once this ends.
     """
     from tsae.io.audio import AudioWarning
 
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", TableWarning)  # recorded whatever the filters (-W ignore, error)
-        warnings.simplefilter("always", AudioWarning)
+        warnings.simplefilter("always", AudioWarning)  # recorded whatever the filters (-W ignore, error)
         yield
-    changed = [w for w in caught if issubclass(w.category, (TableWarning, AudioWarning))
+    changed = [w for w in caught if issubclass(w.category, AudioWarning)
                and any(mark in str(w.message) for mark in _CHANGED_SAMPLES)]
     if changed:
-        raise ValueError(_changed_samples(path, str(changed[0].message), meta))
+        raise ValueError(f"{str(changed[0].message).rstrip('.')}; compress would not give them back, so it refuses "
+                         "the file")
     for w in caught:
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
-
-
-def _changed_samples(path: Path, warned: str, meta: dict[str, Any] | None) -> str:
-    """The one-line error of :func:`_read_exactly`: the table cell that was read as missing, when it is found, else
-    what the reader ``warned``."""
-    refuse = "compress would not give them back, so it refuses the file"
-    columns = (meta or {}).get("columns") if (meta or {}).get("kind") == "table" else None
-    found = _absurd_cells(path, columns) if columns else None
-    if found is None:
-        return f"{warned.rstrip('.')}; {refuse}"
-    (line, column, cell), count = found
-    what = "infinite" if math.isinf(_cell_number(cell, ".")) else f"beyond {ABSURD:g} in magnitude"
-    return (f"{path}: line {line}, column {column!r}: {cell!r} is {what}; a table's cells that are infinite or "
-            f"beyond {ABSURD:g} in magnitude ({count} in this file) are read as missing, and {refuse} (a .npy file "
-            "keeps them)")
-
-
-def _cell_number(cell: str, delimiter: str) -> float:
-    """A table cell's number (a decimal comma where the delimiter is not a comma), NaN when it is none."""
-    text = cell.strip()
-    if delimiter != ",":
-        text = text.replace(",", ".", 1)
-    try:
-        return float(text)
-    except ValueError:
-        return math.nan
-
-
-def _absurd_cells(path: Path, columns: list[str]) -> tuple[tuple[int, str, str], int] | None:
-    """``((line, column, cell), count)``: the first cell of a channel (one of ``columns``) of the table ``path`` that
-    :func:`~tsae.io.tables.read_table` reads as missing although it holds a number (infinite, or beyond
-    :data:`~tsae.io.tables.ABSURD`), and how many there are; None when none is found.
-
-    The file is opened, and its rows split, as the table reader does (its compression, encoding and delimiter).
-    """
-    from tsae.io.paths import kind_suffix
-    from tsae.io.table_dialect import _sniff_dialect
-    from tsae.io.text_files import _compression, _decompressing, _encoding, _open_text
-
-    first: tuple[int, str, str] | None = None
-    count = 0
-    try:
-        compression = _compression(path)
-        encoding = _encoding(path, compression)
-        with _decompressing(path, compression):
-            with _open_text(path, encoding, compression) as handle:
-                sample = handle.read(8192)
-                dialect = _sniff_dialect(sample, kind_suffix(path))
-            newline = "\r" if "\r" in sample and "\n" not in sample else "\n"
-            with _open_text(path, encoding, compression, newline) as handle:
-                rows = csv.reader(handle, dialect)
-                channels: dict[int, str] | None = None  # the channels' places in a row
-                for row in rows:
-                    if not row or not any(c.strip() for c in row) or row[0].lstrip().startswith("#"):
-                        continue
-                    if channels is None:
-                        names = [c.strip() or f"column{i}" for i, c in enumerate(row)]  # as the reader names them
-                        if set(columns) <= set(names):  # the header
-                            channels = {names.index(name): name for name in columns}
-                            continue
-                        channels = {i: f"ch{i}" for i in range(len(row)) if f"ch{i}" in columns}  # no header
-                    for i, name in channels.items():
-                        if i < len(row) and abs(_cell_number(row[i], dialect.delimiter)) > ABSURD:
-                            count += 1
-                            first = first or (rows.line_num, name, row[i].strip())
-    except (OSError, ValueError, csv.Error):  # the reader read it a moment ago: the warning tells what it can
-        return None
-    return None if first is None else (first, count)
 
 
 def _stream_bounds(path: Path, channels: int, max_error: Any, relative: bool, chunk: int) -> np.ndarray | None:
@@ -331,10 +261,9 @@ def compress_file(model: str | os.PathLike, data: str | os.PathLike, output: str
     Raises
     ------
     ValueError
-        One line naming the file, and no container, for a file whose reader changes samples as it reads them,
-        which would not come back (see :func:`_read_exactly`): a table's cells that are infinite or beyond
-        :data:`~tsae.io.tables.ABSURD` in magnitude (the line, column and cell told), a float audio file's NaN,
-        infinite or clipped samples.
+        One line naming the file, and no container, for a float audio file whose NaN, infinite or clipped
+        samples its reader changes as it reads them, which would not come back (see :func:`_read_exactly`);
+        a table's infinite cells and cells beyond :data:`~tsae.io.tables.ABSURD` are kept as they are.
     """
     from tsae.models.modelfile import load_model
     from tsae.pipelines.reconstruct.series import frame_spec
@@ -352,10 +281,8 @@ def compress_file(model: str | os.PathLike, data: str | os.PathLike, output: str
     source = open_source(data_path, chunk) if data_path.suffix.lower() in _BLOCK_SUFFIXES else None
     whole = source is None or source.n <= chunk
     if whole:
-        read: dict[str, Any] = {}  # what the error of a changed sample tells (a table's columns)
-        with _read_exactly(data_path, read):
-            values, rate, meta = read_series(data_path)
-            read.update(meta)
+        with _read_exactly(data_path):
+            values, rate, meta = read_series(data_path, exact=True)
         channels, samples = values.shape
         parts: Iterator[np.ndarray] = iter([values])
     else:
@@ -429,8 +356,7 @@ def decompress_file(container: str | os.PathLike, output: str | os.PathLike, *,
     ------
     ValueError
         One line naming the container: corrupt, truncated or with bytes after its end, model missing
-        or with another SHA-256, or values that fail the error-bound check; or naming a table output
-        that cannot hold the container's infinite samples.
+        or with another SHA-256, or values that fail the error-bound check.
     """
     source, out = Path(container), Path(output)
     if not source.is_file():
@@ -465,25 +391,11 @@ def _decompress(source: Path, out: Path, model: str | os.PathLike | None, progre
                 raise reader.fail(f"corrupt .tsz header ({error})") from None
             if time_name is not None and time_name in layout.columns:
                 raise reader.fail(f"corrupt .tsz header (the time column's name {time_name!r} is a channel's)")
-            _check_table_values(out, source, values, layout.columns)
             meta = {"kind": "table", "columns": layout.columns or None, "time": time, "time_name": time_name}
             write_series(out, values, layout.sample_rate, meta, protect=protect)
             samples = values.shape[1]
     return {"samples": samples, "channels": layout.channels, "model": str(model_path),
             "max_error": None if layout.bounds is None else layout.bounds.tolist(), "stored_as": stored_as}
-
-
-def _check_table_values(out: Path, source: Path, values: np.ndarray, columns: list[str]) -> None:
-    """Refuse to write ``values`` (C, n) decompressed from ``source`` to the table ``out`` when they hold an
-    infinite sample: a table writes it as an empty cell (missing), and reads an ``inf`` cell as missing too."""
-    infinite = np.isinf(values)
-    if not infinite.any():
-        return
-    row, channel = (int(i) for i in np.argwhere(infinite.T)[0])  # the first in the table's order
-    name = columns[channel] if columns else f"ch{channel}"
-    raise ValueError(f"{out}: a table cannot hold the {int(infinite.sum())} infinite sample(s) of {source} (the "
-                     f"first, {values[channel, row]:g} in column {name!r} at row {row + 1}, would be read back as "
-                     "missing); decompress it to .npy")
 
 
 def _write_blocks(out: Path, reader: Reader, model: CodeModel, layout: Layout, handle: BinaryIO,
