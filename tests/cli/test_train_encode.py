@@ -85,6 +85,9 @@ def test_encode_bad_inputs(sensor_csv, tmp_path) -> None:
     assert run("train", sensor_csv, *FAST, "-o", model).exit_code == 0
     two = tmp_path / "two.csv"
     two.write_text("a,b\n1,2\n3,4\n")
+    assert_one_line_error(run("encode", model, two, "-o", codes), "two.csv: its columns are not those the model",
+                          "'a', 'b' unknown to the model")
+    two.write_text("1,2\n3,4\n")  # no names: matched by position
     assert_one_line_error(run("encode", model, two, "-o", codes), "2 channel(s) but the model was trained on 3")
     # a detector colours the plot only: without --plot it was never read, a wrong file passed without a word
     assert_one_line_error(run("encode", model, sensor_csv, "-o", codes, "--detector", corrupt), "give --plot too")
