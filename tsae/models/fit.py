@@ -21,7 +21,7 @@ import numpy as np
 from tsae.engine.framing import frame, window_array, window_name
 from tsae.engine.layout import as_channels_first, is_dataframe
 from tsae.engine.preprocess import Normalizer, as_float32, power_of_two_unit, repair_missing
-from tsae.errors import EmptyChannelError, first_line, shown
+from tsae.errors import EmptyChannelError, first_line, memory_for, shown
 
 NORMALIZE_CHOICES = ("zscore", "robust", "none")
 DEFAULT_MAX_WINDOWS = 200_000
@@ -514,11 +514,12 @@ def train_files(
         start = load_init(init)
         model, window, params = init_settings(start, model, window, params)
     found = read_training_data(paths)
-    fit = fit_model_on_series(found.series, model="conv1d" if model is None else model, window=window or 128, hop=hop,
-                              params=params,
-                              normalize=normalize, window_fn=window_fn, sample_rate=found.sample_rate, config=config,
-                              columns=found.columns, sources=[Path(n).name for n in found.files], init=start,
-                              labels=found.files, channel_names=found.channel_names)
+    with memory_for(paths[0] if len(paths) == 1 else ", ".join(str(p) for p in paths), "train on"):
+        fit = fit_model_on_series(found.series, model="conv1d" if model is None else model, window=window or 128,
+                                  hop=hop, params=params, normalize=normalize, window_fn=window_fn,
+                                  sample_rate=found.sample_rate, config=config, columns=found.columns,
+                                  sources=[Path(n).name for n in found.files], init=start, labels=found.files,
+                                  channel_names=found.channel_names)
     fit.save(out, protect=(*paths, *found.files, *((init,) if init is not None else ())),
              extra={"init": str(init)} if init is not None else None)
     return fit
