@@ -133,6 +133,14 @@ def test_a_manifest_path_holding_another_file_is_refused(tiny_model, series_dir,
     assert precious.read_text() == "my,own\ndata,here\n"
 
 
+def test_a_manifest_for_one_file_is_refused_not_ignored(tiny_model, series_dir, tmp_path) -> None:
+    """-o one.csv --manifest one.csv wrote the output and no manifest, without a word."""
+    out = tmp_path / "one.csv"
+    result = run("reconstruct", tiny_model, series_dir / "s0.csv", "-o", out, "--manifest", out, "--device", "cpu")
+    assert result.exit_code == 1 and "a manifest records a batch" in result.output
+    assert result.output.strip().count("\n") == 0 and not out.exists()
+
+
 @pytest.mark.parametrize("case", ["missing_input", "empty_input", "corrupt_input", "missing_model", "corrupt_model"])
 def test_bad_inputs_one_line_no_partial_output(tiny_model, tmp_path, case) -> None:
     src = tmp_path / "in.csv"

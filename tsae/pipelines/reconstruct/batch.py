@@ -394,6 +394,9 @@ def reconstruct(
     Anything else runs :func:`reconstruct_files` (``batch_options`` go to it).
     """
     single = _is_single_file_job(inputs, output)
+    if single and batch_options.get("manifest") is not None:  # it was ignored without a word
+        raise ValueError(f"{batch_options['manifest']}: a manifest records a batch (several files, a folder or a "
+                         f"glob, into an output folder); one file into {output} writes none")
     if single and dask is not None:
         return _dask_single_file(Path(model), str(inputs[0]), str(output), dask, batch_size)
     if single:
