@@ -129,12 +129,18 @@ def _wide_encoding(path: Path, compression: str | None, head: bytes) -> str | No
     except UnicodeDecodeError as error:
         name = encoding.upper()
         raise _fail(path, f"not valid {name} text ({error.reason}; it starts with a {name} byte order mark)") from None
+    _refuse_blank_or_binary(path, blank, start)
+    return encoding
+
+
+def _refuse_blank_or_binary(path: Path, blank: bool, start: str) -> None:
+    """Refuse a file that holds only blanks (``blank``), or whose ``start`` (its first characters; bytes decoded as
+    latin-1, one character a byte) holds a NUL or more than 1 % control characters."""
     if blank:
         raise _fail(path, "empty file")
     controls = sum(start.count(chr(c)) for c in _CONTROL_BYTES)
     if "\x00" in start or controls > 0.01 * len(start):
         raise _fail(path, "not a text table (binary data)")
-    return encoding
 
 
 def _encoding(path: Path, compression: str | None = None) -> str:
@@ -171,11 +177,7 @@ def _encoding(path: Path, compression: str | None = None) -> str:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             utf8 = False
-    if blank:
-        raise _fail(path, "empty file")
-    controls = sum(head.count(bytes([c])) for c in _CONTROL_BYTES)
-    if b"\x00" in head or controls > 0.01 * len(head):
-        raise _fail(path, "not a text table (binary data)")
+    _refuse_blank_or_binary(path, blank, head.decode("latin-1"))
     return "utf-8-sig" if utf8 else "latin-1"
 
 
