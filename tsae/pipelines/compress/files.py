@@ -37,6 +37,7 @@ from tsae.pipelines.compress.options import check_block_windows, check_latent_st
 from tsae.pipelines.compress.series import absolute_bounds, bounds_from_extremes, channel_extremes
 from tsae.pipelines.compress.stream import Compressor, Layout, iter_decompress, read_layout
 from tsae.pipelines.progress import sample_bar
+from tsae.pipelines.reconstruct.columns import model_permutation
 
 #: series files read and written in blocks (the others, tables, whole)
 _BLOCK_SUFFIXES = ARRAY_SUFFIXES + AUDIO_SUFFIXES
@@ -239,7 +240,10 @@ def compress_file(model: str | os.PathLike, data: str | os.PathLike, output: str
     model
         The ``.tsae`` model file; the container records its path and SHA-256.
     data
-        A series file (CSV/TSV, ``.npy``, audio).
+        A series file (CSV/TSV, ``.npy``, audio). A table's columns are matched by name to those
+        the model was trained on: in another order, they are coded in the model's order and
+        decompress in the table's; other names are refused (see
+        :mod:`~tsae.pipelines.reconstruct.columns`).
     output
         The ``.tsz`` file, written atomically, never over ``data`` or ``model``, nor under a
         name tsae reads as something else (a series suffix such as ``.csv``, or ``.tsae``).
@@ -289,6 +293,9 @@ def compress_file(model: str | os.PathLike, data: str | os.PathLike, output: str
         assert source is not None
         channels, samples, rate, meta = source.channels, source.n, source.rate, source.meta
         parts = iter_blocks(source, chunk)
+    # a table's columns are matched to the model's by name (a table of other names is refused); a reordered table
+    # is coded in the model's order, and comes back in its own
+    order = model_permutation(meta.get("columns"), loaded, str(data_path)) if meta.get("kind") == "table" else None
     if channels != loaded.channels:
         raise ValueError(f"{data_path}: {channels} channel(s), but the model was trained on {loaded.channels}")
     if whole:
@@ -302,8 +309,8 @@ def compress_file(model: str | os.PathLike, data: str | os.PathLike, output: str
               "time": _regular_time(meta, data_path)}
     with atomic_path(out, protect=(data_path, model_path)) as tmp:
         with open(tmp, "wb") as handle:
-            writer = Compressor(handle, loaded, max_error=bounds, coder=coder,
-                                block_windows=block_windows, latent_step=latent_step, header=header)
+            writer = Compressor(handle, loaded, max_error=bounds, coder=coder, block_windows=block_windows,
+                                latent_step=latent_step, header=header, channel_order=order)
             with (in_file(data_path, model_path, out), sample_bar(samples, "compress", progress, leave=False) as bar,
                   _read_exactly(data_path)):  # inside the output's: a refused file leaves none
                 for part in parts:

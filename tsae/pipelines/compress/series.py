@@ -19,6 +19,7 @@ from tsae.engine.layout import as_channels_first, check_flag, known_layout
 from tsae.pipelines.compress.container import Reader
 from tsae.pipelines.compress.options import MAX_BOUND, as_loaded, check_max_error
 from tsae.pipelines.compress.stream import Compressor, iter_decompress
+from tsae.pipelines.reconstruct.columns import frame_in_model_order
 
 
 def channel_extremes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -68,7 +69,9 @@ def compress_series(loaded: Any, values: Any, *, max_error: Any = None, relative
         (or a model file path).
     values
         ``(channels, n)`` or ``(n,)``; NaN and +-inf are kept exactly. As many rows as the
-        model has channels are channels, however few samples they hold.
+        model has channels are channels, however few samples they hold. A pandas DataFrame's
+        columns are matched by name to those the model was trained on (in another order, they
+        are coded in the model's, and decompress in the DataFrame's; other names are refused).
     max_error
         Error bound per sample: one number or one per channel, each finite and > 0 (``None``:
         the codes alone, lossy). Under a bound, finite values must stay within 2**32 bounds
@@ -86,6 +89,7 @@ def compress_series(loaded: Any, values: Any, *, max_error: Any = None, relative
         numbers under a bound below 0.5 exactly.
     """
     loaded = as_loaded(loaded)
+    order = _frame_order(values, loaded)
     if isinstance(values, np.ndarray) and values.ndim == 2 and values.shape[0] == int(loaded.channels):
         values = known_layout(values)  # as many rows as the model has channels: a short series, not transposed
     x = np.asarray(as_channels_first(values, "values")[0], dtype=np.float64)
@@ -93,10 +97,17 @@ def compress_series(loaded: Any, values: Any, *, max_error: Any = None, relative
         raise ValueError(f"values have {x.shape[0]} channel(s), but the model was trained on {loaded.channels}")
     buffer = io.BytesIO()
     writer = Compressor(buffer, loaded, max_error=absolute_bounds(x, max_error, relative), coder=coder,
-                        block_windows=block_windows, latent_step=latent_step, header=_with_model(header, loaded))
+                        block_windows=block_windows, latent_step=latent_step, header=_with_model(header, loaded),
+                        channel_order=order)
     writer.write(x)
     writer.close()
     return buffer.getvalue()
+
+
+def _frame_order(values: Any, loaded: Any) -> list[int] | None:
+    """A pandas DataFrame's columns in the order of those the model was trained on (``Compressor``'s
+    ``channel_order``), None for anything else or a DataFrame in that order; other names are a ``ValueError``."""
+    return frame_in_model_order(values, loaded)[1]
 
 
 def _with_model(header: Any, loaded: Any) -> Any:

@@ -9,7 +9,7 @@ block counts), returning them with the maximum and RMS error reached per channel
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -62,16 +62,24 @@ class Compressor:
         the best of :data:`AUTO_STEPS` on the first block with a bound, else :data:`DEFAULT_STEP`.
     header
         More header entries (the model reference, column names, sample rate).
+    channel_order
+        The indices of the input's channels in the order the model takes them (a table's columns
+        in the order of the columns the model was trained on); ``None``: as they are. Everything
+        else (``max_error``, the values written, the errors returned, a decompressed series) stays
+        in the input's order; only the coded blocks are in the model's.
     """
 
     def __init__(self, handle: IO[bytes], loaded: Any, *, max_error: Any = None, coder: str = "lzma",
                  block_windows: int = 256, latent_step: float | None = None,
-                 header: dict[str, Any] | None = None) -> None:
+                 header: dict[str, Any] | None = None, channel_order: Sequence[int] | None = None) -> None:
         latent_step = check_latent_step(latent_step)
         extra = check_header(header)
         self.model = loaded if isinstance(loaded, CodeModel) else CodeModel(as_loaded(loaded))
         channels = self.model.channels
-        self.max_error = check_max_error(max_error, channels)
+        self._order = check_channel_order(channel_order, channels)
+        given_error = check_max_error(max_error, channels)
+        #: the bound of each channel in the model's order, as the values are coded
+        self.max_error = None if given_error is None else _coded(given_error, self._order)
         self.steps = None if self.max_error is None else grid_steps(self.max_error)
         self.coder = coder_id(coder)
         self.block_samples = check_block_windows(block_windows, channels, self.model.window) * self.model.window
@@ -89,7 +97,8 @@ class Compressor:
         write_header(handle, {
             **extra, "format": FORMAT, "channels": channels, "window": self.model.window,
             "codes": self.model.kind, "code_shape": self.code_shape, "block_samples": self.block_samples,
-            "max_error": None if self.max_error is None else self.max_error.tolist(),
+            "max_error": None if given_error is None else given_error.tolist(),
+            **({} if self._order is None else {"channel_order": list(self._order)}),
         })
 
     def write(self, values: np.ndarray) -> None:
@@ -99,6 +108,7 @@ class Compressor:
         x = np.asarray(values, dtype=np.float64)
         if x.ndim != 2 or x.shape[0] != self.model.channels:
             raise ValueError(f"expected ({self.model.channels}, n) values, got shape {x.shape}")
+        x = _coded(x, self._order)
         if self.max_error is not None:
             check_magnitude(x, self.max_error)
         self._pending.append(x)
@@ -120,7 +130,8 @@ class Compressor:
         rms = np.sqrt(self._squares / np.maximum(self._counts, 1))
         trailer = {"samples": self._samples, "blocks": self._blocks}
         write_trailer(self.handle, trailer)
-        return {**trailer, "max_abs_error": self._peak.tolist(), "rms_error": rms.tolist()}
+        return {**trailer, "max_abs_error": _given(self._peak, self._order).tolist(),
+                "rms_error": _given(rms, self._order).tolist()}
 
     def _flush(self, size: int) -> None:
         whole = np.concatenate(self._pending, axis=1) if len(self._pending) > 1 else self._pending[0]
@@ -163,6 +174,29 @@ class Compressor:
         self._counts += finite.sum(axis=1)
 
 
+def check_channel_order(order: Any, channels: int) -> tuple[int, ...] | None:
+    """``order`` (the input's channel indices in the order the model takes them) as a tuple, ``None`` when it keeps
+    every channel where it is; anything but an ordering of ``range(channels)`` is a ``ValueError``."""
+    if order is None:
+        return None
+    items = list(order) if isinstance(order, (list, tuple, np.ndarray)) else None
+    if items is None or sorted(i if isinstance(i, (int, np.integer)) and not isinstance(i, bool) else -1
+                               for i in items) != list(range(channels)):
+        raise ValueError(f"channel_order must hold each of 0 ... {channels - 1} once, got {str(order)[:80]}")
+    ordered = tuple(int(i) for i in items)
+    return None if ordered == tuple(range(channels)) else ordered
+
+
+def _coded(values: np.ndarray, order: tuple[int, ...] | None) -> np.ndarray:
+    """Per-channel ``values`` (first axis) put in the model's order."""
+    return values if order is None else values[list(order)]
+
+
+def _given(values: np.ndarray, order: tuple[int, ...] | None) -> np.ndarray:
+    """Per-channel ``values`` in the model's order put back in the input's (inverse of :func:`_coded`)."""
+    return values if order is None else values[np.argsort(order)]
+
+
 @dataclass(frozen=True)
 class Layout:
     """What a valid ``.tsz`` header says, checked against the model that decodes it."""
@@ -174,6 +208,8 @@ class Layout:
     bounds: np.ndarray | None
     sample_rate: float | None
     columns: list[str]
+    #: the input's channel indices in the order they are coded (:class:`Compressor`'s ``channel_order``), or None
+    order: tuple[int, ...] | None = None
 
     @property
     def limits(self) -> BlockLimits:
@@ -226,8 +262,13 @@ def read_layout(reader: Reader, model: CodeModel) -> Layout:
     repeated = next((c for i, c in enumerate(columns) if c in columns[:i]), None)
     if repeated is not None:  # a table written from it would lose a channel
         raise reader.fail(f"corrupt .tsz header (the column name {repeated!r} is given twice)")
+    try:
+        order = check_channel_order(header.get("channel_order"), channels)
+    except ValueError:
+        raise reader.fail(f"corrupt .tsz header (the channel order is not an ordering of its {channels} "
+                          "channel(s))") from None
     return Layout(channels, window, code_shape, block_samples, bounds, None if rate is None else float(rate),
-                  columns if len(columns) == channels else [])
+                  columns if len(columns) == channels else [], order)
 
 
 def iter_decompress(reader: Reader, loaded: Any, layout: Layout | None = None) -> Iterator[np.ndarray]:
@@ -240,7 +281,7 @@ def iter_decompress(reader: Reader, loaded: Any, layout: Layout | None = None) -
     """
     model = CodeModel(as_loaded(loaded)) if not isinstance(loaded, CodeModel) else loaded
     layout = read_layout(reader, model) if layout is None else layout
-    steps = None if layout.bounds is None else grid_steps(layout.bounds)
+    steps = None if layout.bounds is None else grid_steps(_coded(layout.bounds, layout.order))
     samples = 0
     for index, block in enumerate(reader.blocks(layout.limits)):
         try:
@@ -248,10 +289,11 @@ def iter_decompress(reader: Reader, loaded: Any, layout: Layout | None = None) -
         except ValueError as error:
             raise reader.fail(f"block {index}: {error}") from None
         samples += values.shape[1]
-        yield values
+        yield _given(values, layout.order)
     if reader.trailer is None or reader.trailer.get("samples") != samples:
         raise reader.fail(f"corrupt .tsz trailer (it counts {(reader.trailer or {}).get('samples')} samples, "
                           f"the blocks hold {samples})")
 
 
-__all__ = ["Compressor", "Layout", "iter_decompress", "read_layout", "AUTO_STEPS", "DEFAULT_STEP", "FORMAT"]
+__all__ = ["Compressor", "Layout", "check_channel_order", "iter_decompress", "read_layout", "AUTO_STEPS",
+           "DEFAULT_STEP", "FORMAT"]

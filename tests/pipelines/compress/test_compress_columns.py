@@ -1,0 +1,114 @@
+"""A table is compressed with its columns matched to the model's by name, as every other command that takes a
+trained model matches them: reordered, it is coded in the model's order and comes back in its own; other names
+are refused. Channels without names go by position."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from cli_helpers import assert_one_line_error, run
+
+from tsae.io.series import read_series
+from tsae.models.modelfile import load_model, save_model
+from tsae.pipelines.compress.container import Reader
+from tsae.pipelines.compress.files import compress_file, decompress_file
+from tsae.pipelines.compress.series import compress_series, decompress_series
+from tsae.pipelines.compress.stream import Compressor
+
+from compress_helpers import WINDOW, rewritten, walk
+
+BOUND = [1e-3, 0.5]  # per channel, in the order of the data given: a mix-up of the channels breaks one of them
+
+
+@pytest.fixture(scope="module")
+def named_model(tmp_path_factory):
+    """A two-channel conv1d model file trained (so to speak) on the columns a and b, of different scales."""
+    from tsae.plugins import create_model
+
+    torch.manual_seed(3)
+    model = create_model("conv1d", 2, WINDOW, depth=2, hidden=4, latent=4)
+    path = tmp_path_factory.mktemp("named") / "ab.tsae"
+    save_model(path, model, frame={"window": WINDOW, "hop": WINDOW, "window_fn": None},
+               normalizer={"method": "zscore", "center": [0.0, 100.0], "scale": [1.0, 50.0]},
+               extra={"columns": ["a", "b"]})
+    return path
+
+
+def series() -> np.ndarray:
+    """Channels a and b: a random walk and a far larger one."""
+    x = walk(300, seed=11)
+    return np.stack([x[0], 100.0 + 50.0 * x[1]])
+
+
+def test_a_reordered_dataframe_is_coded_in_the_models_order_and_comes_back_in_its_own(named_model) -> None:
+    model = load_model(named_model)
+    x = series()
+    in_order = pd.DataFrame({"a": x[0], "b": x[1]})
+    swapped = pd.DataFrame({"b": x[1], "a": x[0]})
+    bound = np.array(BOUND)
+    back = decompress_series(compress_series(model, swapped, max_error=BOUND), model)
+    assert (np.abs(back - x[::-1]) <= bound[:, None]).all()  # b within 1e-3, a within 0.5: the bound follows b
+    reference = decompress_series(compress_series(model, in_order, max_error=BOUND[::-1]), model)
+    np.testing.assert_array_equal(back, reference[::-1])  # coded as the model takes them: the same values
+    stored = Reader(io.BytesIO(compress_series(model, swapped, max_error=BOUND)), "c.tsz").header
+    assert stored["channel_order"] == [1, 0] and stored["max_error"] == BOUND
+    assert "channel_order" not in Reader(io.BytesIO(compress_series(model, in_order)), "c.tsz").header
+
+
+def test_a_dataframe_of_other_column_names_is_refused(named_model) -> None:
+    model = load_model(named_model)
+    x = series()
+    with pytest.raises(ValueError, match=r"'b' missing; column\(s\) 'c' unknown to the model"):
+        compress_series(model, pd.DataFrame({"a": x[0], "c": x[1]}))
+    back = decompress_series(compress_series(model, x, max_error=BOUND), model)  # an array: by position
+    assert (np.abs(back - x) <= np.array(BOUND)[:, None]).all()
+
+
+def table(path, names, x) -> None:
+    rows = [",".join(["time", *names])] + [f"{i},{u!r},{v!r}" for i, (u, v) in enumerate(x.T.tolist())]
+    path.write_text("\n".join(rows) + "\n")
+
+
+def test_a_reordered_table_comes_back_in_its_own_order(tmp_path, named_model) -> None:
+    x = series()
+    table(tmp_path / "ba.csv", ["b", "a"], x[::-1])
+    result = compress_file(named_model, tmp_path / "ba.csv", tmp_path / "ba.tsz", max_error=BOUND)
+    assert all(e <= b for e, b in zip(result["max_abs_error"], BOUND, strict=True))
+    decompress_file(tmp_path / "ba.tsz", tmp_path / "back.csv")
+    y, _, meta = read_series(tmp_path / "back.csv")
+    assert meta["columns"] == ["b", "a"]
+    assert (np.abs(y - x[::-1]) <= np.array(BOUND)[:, None]).all()
+    table(tmp_path / "ab.csv", ["a", "b"], x)
+    compress_file(named_model, tmp_path / "ab.csv", tmp_path / "ab.tsz", max_error=BOUND[::-1])
+    decompress_file(tmp_path / "ab.tsz", tmp_path / "ab_back.npy")
+    np.testing.assert_array_equal(np.load(tmp_path / "ab_back.npy"), y[::-1])
+    decompress_file(tmp_path / "ba.tsz", tmp_path / "ba_back.npy")  # a block-written output is reordered too
+    np.testing.assert_array_equal(np.load(tmp_path / "ba_back.npy"), y)
+
+
+def test_a_table_of_other_column_names_is_one_line_and_no_container(tmp_path, named_model) -> None:
+    table(tmp_path / "xy.csv", ["x", "y"], series())
+    out = tmp_path / "xy.tsz"
+    assert_one_line_error(run("compress", named_model, tmp_path / "xy.csv", "-o", out),
+                          f"{tmp_path / 'xy.csv'}: its columns are not those the model")
+    assert not out.exists()
+    headerless = tmp_path / "bare.csv"
+    headerless.write_text("\n".join(f"{u!r},{v!r}" for u, v in series().T.tolist()) + "\n")
+    assert run("compress", named_model, headerless, "-o", tmp_path / "bare.tsz").exit_code == 0  # by position
+
+
+@pytest.mark.parametrize("order", [[0, 0], [0], [0, 2], ["1", "0"], [True, False], "10", 7])
+def test_a_bad_channel_order_is_refused(named_model, order) -> None:
+    with pytest.raises(ValueError, match="channel_order must hold each of 0 ... 1 once"):
+        Compressor(io.BytesIO(), load_model(named_model), channel_order=order)
+
+
+@pytest.mark.parametrize("order", [[0, 0], [1], [1, 2], "ab", {"a": 1}, [1.0, 0.0]])
+def test_a_container_with_a_corrupt_channel_order_is_refused(named_model, order) -> None:
+    model = load_model(named_model)
+    data = rewritten(compress_series(model, series(), max_error=BOUND), header={"channel_order": order})
+    with pytest.raises(ValueError, match=r"c\.tsz: corrupt \.tsz header \(the channel order is not an ordering"):
+        decompress_series(data, model, name="c.tsz")
