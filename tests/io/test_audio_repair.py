@@ -1,6 +1,7 @@
 """Float audio with NaN, infinite or absurdly loud samples: repaired as read, and said in one warning line."""
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -53,3 +54,27 @@ def test_cli_says_it_in_one_line_and_nothing_under_quiet(bad_audio, tmp_path) ->
         quiet = CliRunner().invoke(cli, ["denoise", str(bad_audio[name]), "-o", str(tmp_path / f"{name}.q.wav"),
                                          "-q"])
         assert quiet.exit_code == 0 and quiet.output == ""
+
+
+@pytest.mark.parametrize("subtype", ["FLOAT", "DOUBLE"])
+def test_an_exact_read_refuses_the_first_sample_it_would_change(tmp_path, subtype) -> None:
+    x = 0.1 * np.sin(np.arange(6000) / 5.0).reshape(3000, 2)
+    x[2500, 1], x[2700, 0] = -3000.0, np.nan
+    sf.write(tmp_path / "x.wav", x, 8000, subtype=subtype)
+    message = f"{tmp_path / 'x.wav'}: sample 2500 of channel 1 is -3000 (samples beyond 1000 times full scale are"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # refused, not warned about
+        with pytest.raises(ValueError, match=re.escape(message)):
+            read_audio(tmp_path / "x.wav", exact=True)
+        blocks = iter_audio_blocks(tmp_path / "x.wav", 1000, exact=True)
+        assert [b.shape for b in (next(blocks), next(blocks))] == [(2, 1000), (2, 1000)]  # the clean blocks
+        with pytest.raises(ValueError, match=re.escape(message)):
+            next(blocks)
+    x[2500, 1] = 0.5
+    sf.write(tmp_path / "x.wav", x, 8000, subtype=subtype)
+    with pytest.raises(ValueError, match=r"sample 2700 of channel 0 is nan \(NaN and infinite samples are read as "
+                                         "missing\\)"):
+        read_audio(tmp_path / "x.wav", exact=True, gaps=True)
+    x[2700, 0] = 0.0
+    sf.write(tmp_path / "x.wav", x, 8000, subtype=subtype)
+    np.testing.assert_allclose(read_audio(tmp_path / "x.wav", exact=True).data, x.T, atol=1e-7)

@@ -130,20 +130,31 @@ class AudioWarning(UserWarning):
     """An audio file was read, but some of its samples had to be repaired (see :class:`_SampleRepair`)."""
 
 
-class _SampleRepair:
-    """Repairs the samples of one float file as it is read, and tells what it did once, at the end."""
+class InexactAudioError(ValueError):
+    """A float audio file read ``exact`` holds a sample the reader would change (NaN, infinite, or beyond
+    :data:`LOUDEST`): one line naming the file, the first such sample and what it is."""
 
-    def __init__(self, path: str | os.PathLike, subtype: str, gaps: bool = False) -> None:
+
+class _SampleRepair:
+    """Repairs the samples of one float file as it is read, and tells what it did once, at the end; ``exact``:
+    refuses the first sample it would change instead (:class:`InexactAudioError`)."""
+
+    def __init__(self, path: str | os.PathLike, subtype: str, gaps: bool = False, exact: bool = False) -> None:
         self.path = path
         self.gaps = gaps  # NaN and inf are missing samples (NaN) for the series commands, silence for the denoiser
+        self.exact = exact
         self.active = subtype.upper() in {"FLOAT", "DOUBLE"}  # integer PCM is always finite and in [-1, 1]
-        self.samples = self.non_finite = self.clipped = 0
+        self.samples = self.frames = self.non_finite = self.clipped = 0
         self.peak = 0.0
 
     def __call__(self, data: np.ndarray) -> np.ndarray:
+        """Repair the samples ``(frames, channels)`` read next."""
         self.samples += data.size
+        self.frames += data.shape[0]
         if not self.active:
             return data
+        if self.exact:
+            self._refuse_changes(data)
         bad = ~np.isfinite(data)
         if bad.any():
             self.non_finite += int(bad.sum())
@@ -155,6 +166,20 @@ class _SampleRepair:
             self.peak = max(self.peak, float(np.abs(data).max()))
             data = np.clip(data, -LOUDEST, LOUDEST)
         return data
+
+    def _refuse_changes(self, data: np.ndarray) -> None:
+        """:class:`InexactAudioError` at the first sample of ``data`` that would be repaired."""
+        with np.errstate(invalid="ignore"):
+            changed = ~(np.abs(data) <= LOUDEST)  # NaN too
+        if not changed.any():
+            return
+        frame, channel = np.unravel_index(int(np.argmax(changed)), changed.shape)
+        value = float(data[frame, channel])
+        read_as = "missing" if self.gaps else "silence"
+        rule = (f"NaN and infinite samples are read as {read_as}" if not np.isfinite(value)
+                else f"samples beyond {LOUDEST:g} times full scale are clipped to it")
+        raise InexactAudioError(f"{self.path}: sample {self.frames - data.shape[0] + frame} of channel {channel} is "
+                                f"{value:g} ({rule})")
 
     def report(self) -> None:
         """One :class:`AudioWarning` naming the file when a sample was repaired."""
@@ -363,14 +388,17 @@ def _read_dtype(subtype: str) -> str:
     return "float64" if subtype.upper() == "DOUBLE" else "float32"
 
 
-def read_audio(path: str | os.PathLike, *, gaps: bool = False) -> AudioFile:
+def read_audio(path: str | os.PathLike, *, gaps: bool = False, exact: bool = False) -> AudioFile:
     """Read a whole audio file as float32 ``(channels, n)`` (float64 for a DOUBLE file).
 
     A float file's NaN and infinite samples are read as silence (0), or with ``gaps``
-    as missing samples (NaN, for the series commands), with a warning naming the file.
+    as missing samples (NaN, for the series commands), and samples beyond :data:`LOUDEST`
+    are clipped to it, with a warning naming the file; with ``exact``, such a file is refused.
 
     Raises
     ------
+    InexactAudioError
+        With ``exact``: one line naming the file and its first sample that would be changed.
     ValueError
         ``"<path>: <problem>"`` when the file is missing, empty, corrupt, not audio
         or has no samples.
@@ -378,7 +406,7 @@ def read_audio(path: str | os.PathLike, *, gaps: bool = False) -> AudioFile:
     info = audio_info(path)
     if info.streamed:
         data, sr = np.concatenate(list(_streamed_blocks(info, 1 << 20)), axis=1).T, info.sample_rate
-        repair = _SampleRepair(path, info.subtype, gaps)
+        repair = _SampleRepair(path, info.subtype, gaps, exact)
         data = repair(data)
         repair.report()
         return AudioFile(np.ascontiguousarray(data.T), int(sr), info.subtype, info.format, info.channel_mask)
@@ -396,24 +424,25 @@ def read_audio(path: str | os.PathLike, *, gaps: bool = False) -> AudioFile:
         raise ValueError(f"{path}: no audio samples (zero length)")
     _check_complete(info, data.shape[0])
     notes.report()
-    repair = _SampleRepair(path, info.subtype, gaps)
+    repair = _SampleRepair(path, info.subtype, gaps, exact)
     data = repair(data)
     repair.report()
     return AudioFile(np.ascontiguousarray(data.T), int(sr), info.subtype, info.format, info.channel_mask)
 
 
-def iter_audio_blocks(path: str | os.PathLike, block: int, *, gaps: bool = False,
+def iter_audio_blocks(path: str | os.PathLike, block: int, *, gaps: bool = False, exact: bool = False,
                       info: AudioInfo | None = None) -> Iterator[np.ndarray]:
     """Yield consecutive float32 blocks ``(channels, <= block)`` of an audio file (float64 for a DOUBLE file).
 
-    Memory stays bounded by ``block`` whatever the file length; ``gaps`` as for :func:`read_audio`;
+    Memory stays bounded by ``block`` whatever the file length; ``gaps`` and ``exact`` as for :func:`read_audio`
+    (with ``exact``, the block that holds a sample the reader would change raises instead of being yielded);
     ``info``: what :func:`audio_info` said of ``path``, when the caller has it (the file is not probed
     again: its header, an Ogg file's pages, an MP3's frames).
     """
     if block < 1:
         raise ValueError(f"block must be >= 1, got {block}")
     info = audio_info(path) if info is None else info
-    repair = _SampleRepair(path, info.subtype, gaps)
+    repair = _SampleRepair(path, info.subtype, gaps, exact)
     if info.streamed:
         for data in _streamed_blocks(info, block):
             yield np.ascontiguousarray(repair(data))
@@ -459,6 +488,7 @@ def _decoded_blocks(info: AudioInfo, block: int, notes: _DecoderNotes) -> Iterat
                     yield data
 
 
-__all__ = ["AudioFile", "AudioInfo", "AudioWarning", "LOUDEST", "audio_info", "read_audio", "iter_audio_blocks",
+__all__ = ["AudioFile", "AudioInfo", "AudioWarning", "InexactAudioError", "LOUDEST", "audio_info", "read_audio",
+           "iter_audio_blocks",
            "AudioWriter", "open_audio_writer", "write_audio", "format_for", "format_like", "output_subtype",
            "check_writable", "channel_mask", "AUDIO_SUFFIXES"]

@@ -101,9 +101,10 @@ def _npy_chunks(path: Path, array: Any, chunk: int) -> Iterator[np.ndarray]:
             yield np.stack(rows)
 
 
-def open_source(path: Path, chunk: int = CHUNK, *, audio_gaps: bool = False) -> SeriesSource | None:
+def open_source(path: Path, chunk: int = CHUNK, *, audio_gaps: bool = False,
+                exact: bool = False) -> SeriesSource | None:
     """A :class:`SeriesSource` for an audio or ``.npy`` file (checked as :func:`~tsae.io.series.read_series`
-    does, ``audio_gaps`` as there), None for a table (read whole: there is no chunked table reader)."""
+    does, ``audio_gaps`` and ``exact`` as there), None for a table (read whole: there is no chunked table reader)."""
     suffix = path.suffix.lower()
     columns = lambda c: [f"ch{i}" for i in range(c)]  # noqa: E731 - as read_series names them
     if suffix in ARRAY_SUFFIXES:
@@ -122,7 +123,7 @@ def open_source(path: Path, chunk: int = CHUNK, *, audio_gaps: bool = False) -> 
         meta = {"kind": "audio", "subtype": info.subtype, "format": info.format, "channel_mask": info.channel_mask,
                 "columns": columns(info.channels)}
         return SeriesSource(path, info.frames, info.channels, float(info.sample_rate), meta,
-                            iter_audio_blocks(path, chunk, gaps=audio_gaps, info=info))
+                            iter_audio_blocks(path, chunk, gaps=audio_gaps, exact=exact, info=info))
     return None
 
 

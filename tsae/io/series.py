@@ -88,7 +88,8 @@ def read_series(path: str | os.PathLike, *, audio_gaps: bool = False,
         silence (what the denoiser wants).
     exact
         Keep a table's infinite cells and cells beyond :data:`~tsae.io.tables.ABSURD` as they are
-        (:func:`~tsae.io.tables.read_table`'s ``exact``).
+        (:func:`~tsae.io.tables.read_table`'s ``exact``), and refuse a float audio file with a
+        sample its reader would change (:func:`~tsae.io.audio.read_audio`'s ``exact``).
 
     Returns
     -------
@@ -127,7 +128,7 @@ def read_series(path: str | os.PathLike, *, audio_gaps: bool = False,
         from tsae.io.audio import read_audio
 
         with memory_for(path):
-            audio = read_audio(path, gaps=audio_gaps)
+            audio = read_audio(path, gaps=audio_gaps, exact=exact)
             data = audio.data.astype(np.float64)
         return (known_layout(data), float(audio.sample_rate),
                 {"kind": "audio", "subtype": audio.subtype, "format": audio.format,

@@ -104,40 +104,26 @@ def _check_series_output(out: Path) -> None:
                          f"{out.with_suffix('.csv')} (or .npy, or audio)")
 
 
-#: what the warning of the audio reader says when it changed samples as it read them: a float file's NaN and
-#: infinite samples read as silence (or missing), its samples beyond full scale clipped
-_CHANGED_SAMPLES = ("read as silence", "read as missing", "clipped to")
-
-
 @contextlib.contextmanager
-def _read_exactly(path: Path) -> Iterator[None]:
-    """Refuse the audio file ``path`` when its reader warns, while this runs, that it changed samples it read.
+def _read_exactly() -> Iterator[None]:
+    """Refuse an audio file read (``exact``) with a sample its reader would change: a float file's NaN read as
+    silence, a sample beyond full scale clipped. A container keeps every sample it is given exactly (or within
+    the bound), so such a sample would not come back, and the error reported would be measured against values
+    the file does not hold. (Tables are read ``exact`` too: their infinite and absurd cells are kept, and come
+    back.)"""
+    from tsae.io.audio import InexactAudioError
 
-    A container keeps every sample it is given exactly (or within the bound), so a sample the reader changed
-    (a float file's NaN read as silence) would not come back, and the error reported would be measured against
-    values the file does not hold: a one-line ``ValueError`` naming the file. (Tables are read with
-    ``exact``: their infinite and absurd cells are kept, and come back.) Other warnings are told as they
-    would have been, once this ends.
-    """
-    from tsae.io.audio import AudioWarning
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", AudioWarning)  # recorded whatever the filters (-W ignore, error)
+    try:
         yield
-    changed = [w for w in caught if issubclass(w.category, AudioWarning)
-               and any(mark in str(w.message) for mark in _CHANGED_SAMPLES)]
-    if changed:
-        raise ValueError(f"{str(changed[0].message).rstrip('.')}; compress would not give them back, so it refuses "
-                         "the file")
-    for w in caught:
-        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+    except InexactAudioError as error:
+        raise ValueError(f"{error}; compress would not give it back, so it refuses the file") from None
 
 
 def _stream_bounds(path: Path, channels: int, max_error: Any, relative: bool, chunk: int) -> np.ndarray | None:
     """:func:`~tsae.pipelines.compress.series.absolute_bounds` of a long file, from a first pass over its blocks."""
     if max_error is None or not relative:
         return absolute_bounds(np.zeros((channels, 0)), max_error, False)
-    source = open_source(path, chunk)
+    source = open_source(path, chunk, exact=True)
     assert source is not None
     low, high = np.full(channels, np.inf), np.full(channels, -np.inf)
     for values in iter_blocks(source, chunk):
@@ -282,10 +268,10 @@ def compress_file(model: str | os.PathLike, data: str | os.PathLike, output: str
     frame_spec(loaded)  # refuses a model that cannot reconstruct series (the speech denoisers)
     check_max_error(max_error, int(loaded.channels))  # before the data is read
     check_block_windows(block_windows, int(loaded.channels), int(loaded.window))
-    source = open_source(data_path, chunk) if data_path.suffix.lower() in _BLOCK_SUFFIXES else None
+    source = open_source(data_path, chunk, exact=True) if data_path.suffix.lower() in _BLOCK_SUFFIXES else None
     whole = source is None or source.n <= chunk
     if whole:
-        with _read_exactly(data_path):
+        with _read_exactly():
             values, rate, meta = read_series(data_path, exact=True)
         channels, samples = values.shape
         parts: Iterator[np.ndarray] = iter([values])
@@ -301,7 +287,7 @@ def compress_file(model: str | os.PathLike, data: str | os.PathLike, output: str
     if whole:
         bounds = absolute_bounds(values, max_error, relative)
     else:
-        with _read_exactly(data_path):
+        with _read_exactly():
             bounds = _stream_bounds(data_path, channels, max_error, relative, chunk)
     header = {"model": {**_model_reference(model_path, out), "family": loaded.family},
               "columns": list(meta.get("columns") or []), "sample_rate": rate,
@@ -312,7 +298,7 @@ def compress_file(model: str | os.PathLike, data: str | os.PathLike, output: str
             writer = Compressor(handle, loaded, max_error=bounds, coder=coder, block_windows=block_windows,
                                 latent_step=latent_step, header=header, channel_order=order)
             with (in_file(data_path, model_path, out), sample_bar(samples, "compress", progress, leave=False) as bar,
-                  _read_exactly(data_path)):  # inside the output's: a refused file leaves none
+                  _read_exactly()):  # inside the output's: a refused file leaves none
                 for part in parts:
                     writer.write(part)
                     bar.update(part.shape[1])
