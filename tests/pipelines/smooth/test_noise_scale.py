@@ -201,3 +201,36 @@ def test_proportional_noise_is_smoothed_alike_at_any_scale(scale: float) -> None
     assert noise_kinds((noisy * scale)[None])[0] == PROPORTIONAL
     out = smooth(noisy * scale, steps=0) / scale
     assert np.allclose(out, smooth(noisy, steps=0), rtol=1e-6 if scale > 1e-300 else 1e-3, atol=0)
+
+
+def test_no_network_is_fitted_on_the_even_scale_of_a_series_whose_every_channel_is_level_dependent(
+        monkeypatch, tmp_path) -> None:
+    """Its level prediction replaces every row of that one: the network would change nothing (and cost half
+    the time), and a series with an additive channel still fits it."""
+    from tsae.pipelines.smooth import blocks, smoother
+
+    rate, counts = _counts(seed=2)
+    proportional = (2.0 + np.sin(np.arange(2000) / 40.0)) * np.exp(0.2 * np.random.default_rng(1).normal(size=2000))
+    level_only = np.stack([counts, proportional])
+    assert list(noise_kinds(level_only)) == [COUNTS, PROPORTIONAL]
+    assert smoother.even_scale_steps(noise_kinds(level_only), 30) == 0
+    assert smoother.even_scale_steps(np.array([COUNTS, ADDITIVE]), 30) == 30
+    np.save(tmp_path / "x.npy", level_only)
+    fitted = []
+    real = smoother.self_supervised
+
+    def counting(z, **options):
+        fitted.append(options["steps"])
+        return real(z, **options)
+
+    for module in (smoother, blocks):
+        monkeypatch.setattr(module, "self_supervised", counting)
+    quick = smooth(level_only, steps=30)
+    smooth_file(tmp_path / "x.npy", tmp_path / "quick.npy", block=2000, steps=30)
+    for module in (smoother, blocks):
+        monkeypatch.setattr(module, "even_scale_steps", lambda kinds, steps: steps)
+    assert np.array_equal(quick, smooth(level_only, steps=30))  # the same, with the network fitted
+    smooth_file(tmp_path / "x.npy", tmp_path / "full.npy", block=2000, steps=30)
+    assert np.array_equal(np.load(tmp_path / "quick.npy"), np.load(tmp_path / "full.npy"))
+    # the even scale's fits (the level's own, with its network, are between them)
+    assert fitted[0::2] == [0, 0, 30, 30] and fitted[1::2] == [30] * 4

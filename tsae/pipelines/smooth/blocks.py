@@ -50,6 +50,7 @@ from tsae.pipelines.smooth.smoother import (
     check_budget,
     check_spikes,
     checked_params,
+    even_scale_steps,
     noise_sigma,
     normalisation,
     normalised,
@@ -102,9 +103,9 @@ def smooth_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], adv
             return normalised(recon, center, scale)
         predictor = None
     else:
-        _, predictor = self_supervised(z, edge_guard=edge_guard, seed=seed, max_seconds=max_seconds, steps=steps,
-                                       params=params, sigmas=sigmas, skewed=kinds != ADDITIVE,
-                                       spikes=spikes)
+        _, predictor = self_supervised(z, edge_guard=edge_guard, seed=seed, max_seconds=max_seconds,
+                                       steps=even_scale_steps(kinds, steps), params=params, sigmas=sigmas,
+                                       skewed=kinds != ADDITIVE, spikes=spikes)
         context = max(predictor.reach, 0 if levels is None else levels.reach) + _GUARD_HALF + 1
 
         def predict(zs: np.ndarray, xs: np.ndarray, raw: np.ndarray) -> np.ndarray:

@@ -427,6 +427,17 @@ def self_supervised(z: np.ndarray, *, edge_guard: bool, seed: int, max_seconds: 
     return pred, predictor
 
 
+def even_scale_steps(kinds: np.ndarray, steps: int) -> int:
+    """The network steps of the prediction made on the even scale: ``steps``, or none (the closed-form filter
+    alone) when no channel's noise is :data:`~tsae.pipelines.smooth.noise_scale.ADDITIVE`.
+
+    :class:`LevelPredictor` then replaces every row of that prediction; what is still read of it (the
+    lone-spike thresholds of its first, closed-form fit) does not depend on the network, which would be
+    fitted for nothing (half the time of such a series).
+    """
+    return steps if bool((kinds == ADDITIVE).any()) else 0
+
+
 class LevelPredictor:
     """The prediction of the channels with level-dependent noise, made on their own scale and put on their even one.
 
@@ -620,8 +631,8 @@ def smooth(
             predictor = None
         else:
             pred, predictor = self_supervised(z, edge_guard=edge_guard, seed=seed, max_seconds=max_seconds,
-                                              steps=steps, params=params, sigmas=sigmas, skewed=kinds != ADDITIVE,
-                                              spikes=spikes)
+                                              steps=even_scale_steps(kinds, steps), params=params, sigmas=sigmas,
+                                              skewed=kinds != ADDITIVE, spikes=spikes)
             levels = LevelPredictor.fit(raw, kinds, seed=seed, max_seconds=max_seconds, steps=steps, params=params)
             if levels is not None:
                 pred = levels.put(pred, raw, center, scale)
