@@ -50,6 +50,18 @@ def loaded(model, normalizer=None) -> LoadedModel:
                        tsae_version=None)
 
 
+def tiny_model_file(path, seed: int, normalizer: dict, extra: dict | None = None):
+    """An untrained two-channel conv1d model file at ``path``, windows of :data:`WINDOW` samples."""
+    from tsae.models.modelfile import save_model
+    from tsae.plugins import create_model
+
+    torch.manual_seed(seed)
+    model = create_model("conv1d", 2, WINDOW, depth=2, hidden=4, latent=4)
+    save_model(path, model, frame={"window": WINDOW, "hop": WINDOW, "window_fn": None}, normalizer=normalizer,
+               extra=extra)
+    return path
+
+
 def walk(n: int, seed: int = 0) -> np.ndarray:
     """Two random-walk channels of n samples."""
     return np.cumsum(np.random.default_rng(seed).normal(size=(2, n)), axis=1)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from compress_helpers import WINDOW, FakeVQ, loaded
+from compress_helpers import WINDOW, FakeVQ, loaded, tiny_model_file
 
 
 @pytest.fixture(scope="session")
@@ -24,12 +24,5 @@ def vq_model():
 @pytest.fixture(scope="session")
 def model_file(tmp_path_factory):
     """An untrained two-channel conv1d model file."""
-    from tsae.models.modelfile import save_model
-    from tsae.plugins import create_model
-
-    torch.manual_seed(1)
-    model = create_model("conv1d", 2, WINDOW, depth=2, hidden=4, latent=4)
-    path = tmp_path_factory.mktemp("model") / "tiny.tsae"
-    save_model(path, model, frame={"window": WINDOW, "hop": WINDOW, "window_fn": None},
-               normalizer={"method": "zscore", "center": [0.0, 0.0], "scale": [1.0, 1.0]})
-    return path
+    return tiny_model_file(tmp_path_factory.mktemp("model") / "tiny.tsae", 1,
+                           {"method": "zscore", "center": [0.0, 0.0], "scale": [1.0, 1.0]})

@@ -8,17 +8,16 @@ import io
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 from cli_helpers import assert_one_line_error, run
 
 from tsae.io.series import read_series
-from tsae.models.modelfile import load_model, save_model
+from tsae.models.modelfile import load_model
 from tsae.pipelines.compress.container import Reader
 from tsae.pipelines.compress.files import compress_file, decompress_file
 from tsae.pipelines.compress.series import compress_series, decompress_series
 from tsae.pipelines.compress.stream import Compressor
 
-from compress_helpers import WINDOW, rewritten, walk
+from compress_helpers import rewritten, tiny_model_file, walk
 
 BOUND = [1e-3, 0.5]  # per channel, in the order of the data given: a mix-up of the channels breaks one of them
 
@@ -26,15 +25,9 @@ BOUND = [1e-3, 0.5]  # per channel, in the order of the data given: a mix-up of 
 @pytest.fixture(scope="module")
 def named_model(tmp_path_factory):
     """A two-channel conv1d model file trained (so to speak) on the columns a and b, of different scales."""
-    from tsae.plugins import create_model
-
-    torch.manual_seed(3)
-    model = create_model("conv1d", 2, WINDOW, depth=2, hidden=4, latent=4)
-    path = tmp_path_factory.mktemp("named") / "ab.tsae"
-    save_model(path, model, frame={"window": WINDOW, "hop": WINDOW, "window_fn": None},
-               normalizer={"method": "zscore", "center": [0.0, 100.0], "scale": [1.0, 50.0]},
-               extra={"columns": ["a", "b"]})
-    return path
+    return tiny_model_file(tmp_path_factory.mktemp("named") / "ab.tsae", 3,
+                           {"method": "zscore", "center": [0.0, 100.0], "scale": [1.0, 50.0]},
+                           extra={"columns": ["a", "b"]})
 
 
 def series() -> np.ndarray:
