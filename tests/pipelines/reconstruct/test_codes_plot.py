@@ -111,3 +111,31 @@ def test_encode_plot_writes_both_outputs_or_neither(vae_file, tmp_path, monkeypa
                                       "--projection", "pca", "-q"])
     assert result.exit_code == 1 and "No space left on device" in result.output, result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data.csv"]
+
+
+def test_score_colours_match_the_detector_sensors_by_name(vae_file, tmp_path) -> None:
+    """The detector scores the table's columns by name, as `tsae detect score` does: a model trained on the
+    columns in another order than the detector's fed it the wrong sensors (scores 1e4 times too high)."""
+    from tsae.models.modelfile import load_model
+    from tsae.pipelines.anomaly.detector import Detector
+    from tsae.pipelines.reconstruct.codes_plot import detector_rows, plot_series_codes
+
+    class Recorder(Detector):
+        def __init__(self) -> None:
+            self.sensors_ = ["b", "a"]
+            self.seen: np.ndarray | None = None
+
+        def decision_function(self, X):
+            self.seen = np.asarray(X)
+            return self.seen[0]
+
+    values = np.vstack([np.zeros(100), np.ones(100)])  # a, b
+    det = Recorder()
+    plot_series_codes(tmp_path / "map.png", load_model(vae_file), values, np.zeros((5, 3)), detector=det,
+                      columns=["a", "b"], projection="pca")
+    assert det.seen is not None and list(det.seen[:, 0]) == [1.0, 0.0]  # b, then a
+    assert detector_rows(values, ["ch0", "ch1"], ["b", "a"]) is values  # channels without names: by position
+    assert detector_rows(values, ["x", "y"], ["b", "a"]) is values  # no column a sensor's: by position
+    assert list(detector_rows(np.arange(3.0)[:, None], ["c", "a", "b"], ["b", "a"])[:, 0]) == [2.0, 1.0]
+    with pytest.raises(ValueError, match="missing sensor column.s. b of the detector"):
+        detector_rows(values, ["a", "c"], ["b", "a"])

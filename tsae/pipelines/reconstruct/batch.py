@@ -475,7 +475,8 @@ def encode_file(model: Any, input: str | os.PathLike, output: str | os.PathLike,
         save_npy(output, codes, protect=reads)
         try:
             plot_series_codes(plot, loaded, values, codes, color_by=color_by, labels=meta.get("label"),
-                              detector=detector, projection=projection, title=Path(input).name, protect=reads)
+                              detector=detector, projection=projection, title=Path(input).name, protect=reads,
+                              columns=columns)
         except ValueError as error:
             raise ValueError(f"{input}: {error}") from None
     return codes

@@ -189,15 +189,37 @@ def window_colors(color_by: str, starts: np.ndarray, window: int, *, sample_rate
     return starts.astype(np.float64), "window start (sample)"
 
 
+def detector_rows(values: np.ndarray, columns: Sequence[str] | None, sensors: Sequence[str]) -> np.ndarray:
+    """The rows of ``values`` (a table's channels, named by ``columns``) in the order of a detector's ``sensors``.
+
+    Matched by name, as ``tsae detect score`` matches a table's columns (other columns are left
+    out): the model's column order need not be the detector's. Channels without names
+    (``columns`` None or made up by a reader: ``ch0``...), or named columns none of which is a
+    sensor and as many as the sensors, go by position; a missing sensor is a ValueError naming it.
+    """
+    from tsae.pipelines.reconstruct.columns import has_names
+
+    names = [str(c) for c in columns] if columns is not None else None
+    if names is None or not has_names(names) or (len(names) == len(sensors) and not set(names) & set(sensors)):
+        return values
+    missing = [s for s in sensors if s not in names]
+    if missing:
+        raise ValueError(f"missing sensor column(s) {', '.join(missing)} of the detector "
+                         f"(it knows {', '.join(sensors)})")
+    return values[[names.index(s) for s in sensors]]
+
+
 def plot_series_codes(path: str | os.PathLike, loaded: Any, values: np.ndarray, codes: np.ndarray, *,
                       color_by: str = "auto", labels: np.ndarray | None = None, detector: Any = None,
-                      projection: str = "auto", title: str = "", protect: Sequence[str | os.PathLike] = ()) -> Path:
+                      projection: str = "auto", title: str = "", protect: Sequence[str | os.PathLike] = (),
+                      columns: Sequence[str] | None = None) -> Path:
     """Map the ``codes`` that :func:`~tsae.pipelines.reconstruct.series.encode_series` gave for ``values``.
 
     ``loaded`` is the model file (its frame spec places the windows); ``detector`` (a
     :class:`~tsae.pipelines.anomaly.detector.Detector` or its file) scores ``values`` for
-    ``color_by="score"``; a model with a ``sample`` method (the VAE) also gets the grid of
-    decoded samples.
+    ``color_by="score"``, its sensors matched by name among ``columns`` (the names of the rows of
+    ``values``: :func:`detector_rows`); a model with a ``sample`` method (the VAE) also gets the grid
+    of decoded samples.
     """
     from tsae.pipelines.reconstruct.series import frame_spec
 
@@ -208,7 +230,7 @@ def plot_series_codes(path: str | os.PathLike, loaded: Any, values: np.ndarray, 
         from tsae.pipelines.anomaly.detector import Detector
 
         det = detector if isinstance(detector, Detector) else Detector.load(detector, device="cpu")
-        scores = det.decision_function(values)
+        scores = det.decision_function(detector_rows(values, columns, det.sensors_))
     color, name = window_colors(color_by, starts, int(spec["window"]), sample_rate=loaded.sample_rate,
                                 labels=labels, scores=scores)
     network = loaded.model
@@ -227,5 +249,5 @@ def plot_series_codes(path: str | os.PathLike, loaded: Any, values: np.ndarray, 
                       decoder=decoder, protect=protect)
 
 
-__all__ = ["project_codes", "plot_codes", "window_colors", "plot_series_codes", "PROJECTIONS", "COLOR_BY",
-           "MAP_SIZE", "GRID_SIZE"]
+__all__ = ["project_codes", "plot_codes", "window_colors", "plot_series_codes", "detector_rows", "PROJECTIONS",
+           "COLOR_BY", "MAP_SIZE", "GRID_SIZE"]
