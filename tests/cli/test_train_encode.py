@@ -42,6 +42,8 @@ def test_train_reports_a_summary(sensor_csv, tmp_path) -> None:
     result = CliRunner().invoke(cli, ["train", str(sensor_csv), *[a for a in FAST if a != "-q"], "-o",
                                       str(tmp_path / "m.tsae")])
     assert result.exit_code == 0 and "epochs" in result.output and "best validation MSE" in result.output
+    assert "(epochs)" not in result.output and ("(all run)" in result.output or "(stopped early" in
+                                                 result.output), result.output  # why the epochs ended, told
 
 
 @pytest.mark.parametrize("content,fragment", [

@@ -78,9 +78,14 @@ def train_command(data: tuple[Path, ...], output: Path, family: str | None, wind
                       normalize=normalize, window_fn=window_fn, config=config, init=init)
     t = fit.train
     echo_done(f"{output}: {fit.model.name}, {fit.n_windows} windows, {t.epochs_run} epochs "
-              f"({t.stopped.replace('_', ' ')}), "
+              f"({STOPPED.get(t.stopped, t.stopped.replace('_', ' '))}), "
               f"best validation MSE {t.best_val_loss:.4g} at epoch {t.best_epoch}, {t.seconds:.1f} s on {t.device}",
               quiet)
+
+
+#: why the epochs ended (``TrainResult.stopped``), as the summary line tells it: "50 epochs (epochs)" said nothing
+STOPPED = {"epochs": "all run", "early_stopping": "stopped early: --patience epochs without a better one",
+           "max_seconds": "stopped at --max-seconds", "diverged": "stopped: diverged"}
 
 
 @click.command("encode")
