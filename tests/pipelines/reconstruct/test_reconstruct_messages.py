@@ -42,3 +42,19 @@ def test_a_series_of_one_sample_per_channel_is_not_taken_for_a_transposed_one(ti
     assert len(encode_series(loaded, np.zeros((2, 1)))) == 1
     with pytest.raises(ValueError, match=r"pass values\.T"):  # more rows than the model's channels: transposed
         reconstruct_series(loaded, np.zeros((300, 2)))
+
+
+def test_a_file_of_other_channels_is_named_not_called_values(tiny_model, tmp_path) -> None:
+    """A mono recording under a two-channel model: the manifest said 'x.wav: values has 1 channel(s) ...' (the
+    argument's name); short files and long ones (in blocks) alike now say the file has 1 channel."""
+    import soundfile as sf
+
+    short, long = tmp_path / "short.wav", tmp_path / "long.wav"
+    sf.write(short, np.zeros(800), 16000, subtype="PCM_16")
+    sf.write(long, np.zeros(70000), 16000, subtype="PCM_16")  # more than one 2^16-sample block
+    result = CliRunner().invoke(cli, ["reconstruct", str(tiny_model), str(short), str(long), "-o",
+                                      str(tmp_path / "out"), "-q", "--device", "cpu"])
+    assert result.exit_code == 1
+    failed = [line for line in result.output.splitlines() if line.startswith("failed: ")]
+    assert sorted(failed) == [f"failed: {path}: has 1 channel(s) but the model was trained on 2 ({tiny_model})"
+                              for path in (long, short)], result.output

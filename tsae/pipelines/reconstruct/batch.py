@@ -85,7 +85,13 @@ from tsae.pipelines.reconstruct.manifest import (
     read_manifest,
 )
 from tsae.pipelines.reconstruct.on_dask import _dask_client, _dask_single_file, _run_dask
-from tsae.pipelines.reconstruct.one_file import _errors, _one_line, _safe_reconstruct, reconstruct_file
+from tsae.pipelines.reconstruct.one_file import (
+    _errors,
+    _one_line,
+    _safe_reconstruct,
+    _same_channels,
+    reconstruct_file,
+)
 from tsae.pipelines.reconstruct.remote import _local_input, _local_output, check_urls
 from tsae.pipelines.reconstruct.workers import _run_local
 
@@ -423,13 +429,6 @@ def _is_single_file_job(inputs: Sequence[str | os.PathLike], output: str | os.Pa
 
 
 # ----------------------------------------------------------------------------- encode
-def _same_channels(input: str | os.PathLike, channels: int, loaded: Any) -> None:
-    """One line naming the file and the model when the file's channel count is not the model's."""
-    if channels != loaded.channels:
-        model = f" ({loaded.path})" if loaded.path else ""
-        raise ValueError(f"{input}: has {channels} channel(s) but the model was trained on {loaded.channels}{model}")
-
-
 def encode_file(model: Any, input: str | os.PathLike, output: str | os.PathLike, *, batch_size: int = 256,
                 device: str = "auto", plot: str | os.PathLike | None = None, color_by: str = "auto",
                 detector: str | os.PathLike | None = None, projection: str = "auto",

@@ -31,6 +31,13 @@ def _errors(values: np.ndarray, recon: np.ndarray) -> tuple[float, float]:
     return float(np.sqrt(mse)), mse
 
 
+def _same_channels(input: str | os.PathLike, channels: int, loaded: Any) -> None:
+    """One line naming the file and the model when the file's channel count is not the model's."""
+    if channels != loaded.channels:
+        model = f" ({loaded.path})" if loaded.path else ""
+        raise ValueError(f"{input}: has {channels} channel(s) but the model was trained on {loaded.channels}{model}")
+
+
 def reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.PathLike, *,
                      batch_size: int = 256, threads: int | None = 1, block: int = RECONSTRUCT_BLOCK,
                      advance: Callable[[int], None] | None = None) -> dict[str, Any]:
@@ -59,10 +66,11 @@ def reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.Path
     dict
         A manifest row: ``file, output, status ("ok"), error (""), samples, channels, rmse, mse, seconds``.
     """
-    from tsae.pipelines.reconstruct.series import _loaded, reconstruct_series
+    from tsae.pipelines.reconstruct.series import _loaded, frame_spec, reconstruct_series
 
     start = time.perf_counter()
     loaded = _loaded(model)
+    frame_spec(loaded)  # a streaming model (the denoiser) reconstructs no series: told before the file's channels
     src, dst = str(input), str(output)
     check_output(dst, [src, *read_paths(loaded)])
     check_urls([src, dst])  # an output URL whose filesystem needs a package (s3fs): told before the work
@@ -71,6 +79,7 @@ def reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.Path
         blocks = streams(Path(local_in), Path(dst)) and Path(local_in).is_file()
         source = open_source(Path(local_in)) if blocks else None
         if source is not None and source.n > block:  # long audio or .npy: in blocks, memory bounded by the block
+            _same_channels(src, source.channels, loaded)
             with _local_output(dst) as local_out, open_writer(Path(local_out), source, protect) as write, \
                     torch_threads(threads), in_file(src, dst, *read_paths(loaded)):
                 total, count = reconstruct_blocks(loaded, source, write, advance, block=block, batch_size=batch_size)
@@ -79,6 +88,7 @@ def reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.Path
                         time.perf_counter() - start)
         values, rate, meta = read_series(local_in)
         ordered, names, perm = in_model_order(values, table_columns(meta), loaded, src)  # matched by column name
+        _same_channels(src, values.shape[0], loaded)  # not "values has 1 channel(s)", the argument's name
         with torch_threads(threads), in_file(src, *read_paths(loaded)), memory_for(src, "reconstruct"), \
                 columns_named(names):
             recon = np.asarray(reconstruct_series(loaded, ordered, batch_size=batch_size), dtype=np.float64)
