@@ -77,7 +77,8 @@ def train_command(data: tuple[Path, ...], output: Path, family: str | None, wind
     fit = train_files(list(data), output, model=family, window=window, hop=hop, params=params,
                       normalize=normalize, window_fn=window_fn, config=config, init=init)
     t = fit.train
-    echo_done(f"{output}: {fit.model.name}, {fit.n_windows} windows, {t.epochs_run} epochs "
+    ran = f"{t.epochs_run} epoch{'s' if t.epochs_run != 1 else ''}"
+    echo_done(f"{output}: {fit.model.name}, {fit.n_windows} windows, {ran} "
               f"({STOPPED.get(t.stopped, t.stopped.replace('_', ' '))}), "
               f"best validation MSE {t.best_val_loss:.4g} at epoch {t.best_epoch}, {t.seconds:.1f} s on {t.device}",
               quiet)
