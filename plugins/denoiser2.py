@@ -164,7 +164,8 @@ class Denoiser2Net(SpectralFrames, Autoencoder):
     #: (3.417) and OVRL (2.487). On the 64 report mixtures (seed 1234): PESQ 1.710 -> 1.733, OVRL 2.549 ->
     #: 2.558, STOI and SI-SDR unchanged.
     default_atten_limit = 45.0
-    description = "ERB gains + low-band complex mask, frequency-grouped GRUs (16 kHz, 32 ms frames, 48 ms latency)"
+    description = ("ERB gains + low-band complex mask, frequency-grouped GRUs (16 kHz, 32 ms frames; latency 48 ms "
+                   "by default, 64 ms in the shipped model)")
     params = {
         "hop": Param(256, "STFT hop in samples", min=1),
         "erb_bands": Param(32, "ERB-spaced bands of the envelope features and gains", min=2),

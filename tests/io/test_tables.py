@@ -219,7 +219,7 @@ def test_a_first_column_that_counts_is_the_time_column(tmp_path) -> None:
                   [*range(30), 30.5, *range(31, 40)],  # a skip that is no whole step
                   list(range(15)),  # too few rows to tell
                   [i * i for i in range(40)],  # rises, but not by one step
-                  [0.5 * i for i in range(40)],  # not whole numbers
+                  [0.5 * i + 0.1 * (i % 2) for i in range(40)],  # not whole numbers, nor fractions rising evenly
                   list(range(40, 0, -1))):  # falls
         table = table_of(first)
         assert table.time is None and table.columns == ["minute", "a", "b"], first
@@ -317,6 +317,34 @@ def test_a_first_column_that_counts_named_as_times_or_rows_is_the_time_column(tm
     table = read_table(path)
     assert table.time_name == name and table.columns == ["a"]
     np.testing.assert_array_equal(table.time, 100 + 5 * np.arange(40))
+
+
+@pytest.mark.parametrize(("name", "step", "seconds"), [("hours", 0.25, 900.0), ("min", 0.1, 6.0), ("h", 1.5, 5400.0),
+                                                     ("ms", 0.5, 5e-4)])
+def test_a_first_column_named_by_a_unit_that_rises_in_fractions_is_the_time_column(tmp_path, name, step,
+                                                                                    seconds) -> None:
+    # 'hours' at 0, 0.25, 0.5 ... was a sensor: a 5-sensor detector that assumed 1 s between samples
+    from tsae.io.tables import median_step
+
+    times = 3.0 + step * np.arange(400)
+    times[200:] += step  # a row skipped
+    path = write(tmp_path, "f.csv", f"{name},a\n" + "".join(f"{t:.4f},{i % 7}.5\n" for i, t in enumerate(times)))
+    table = read_table(path)
+    assert table.time_name == name and table.columns == ["a"]
+    np.testing.assert_allclose(table.time, times)
+    assert median_step(table.time, table.time_name) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize(("name", "cells"), [
+    ("temp", [f"{0.25 * i:.2f}" for i in range(40)]),  # not a unit's name
+    ("hours", [f"{0.25 * i + 0.01 * (i % 3):.2f}" for i in range(40)]),  # uneven
+    ("hours", [f"{0.25 * i:.2f}" for i in range(20)] + [f"{5 - 0.25 * i:.2f}" for i in range(20)]),  # turns back
+])
+def test_a_first_column_of_fractions_that_does_not_rise_evenly_or_is_not_named_by_a_unit_is_a_channel(
+        tmp_path, name, cells) -> None:
+    table = read_table(write(tmp_path, "g.csv", f"{name},a\n" + "".join(f"{c},{i % 7}.5\n" for i, c in
+                                                                          enumerate(cells))))
+    assert table.time is None and table.columns == [name, "a"]
 
 
 @pytest.mark.parametrize("first", ["", "Unnamed: 0"])

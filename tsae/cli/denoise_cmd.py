@@ -87,7 +87,8 @@ def denoise_command(inputs: tuple[str, ...], output: str | None, model: Path | N
       tsae denoise recordings/ -o denoised/ --jobs 4
       tsae denoise recordings/ -o denoised/ --batch 64 --jobs 8 --device cuda
       ffmpeg -i talk.mp3 -f wav - | tsae denoise - -q > clean.wav
-      arecord -f S16_LE -r 48000 -c 1 -t raw | tsae denoise - --raw --rate 48000 --channels 1 | aplay -f S16_LE -r 48000
+      arecord -f S16_LE -r 48000 -c 1 -t raw | tsae denoise - --raw --rate 48000 --channels 1 \\
+        | aplay -f S16_LE -r 48000 -c 1
       tsae denoise --live --input-device 2 --output-device 5
     """
     if output is not None and not str(output).strip():

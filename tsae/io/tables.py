@@ -70,7 +70,8 @@ TIME_NAMES = ("time", "timestamp", "date", "datetime", "t", "time_s", "seconds",
 #: as "Unnamed: 0"): with no column named like a time column, it is the time column, never a channel
 INDEX_NAMES = ("index", "idx", "unnamed: 0")
 #: the fewest rows whose first column must count (whole numbers rising by one constant step, as a row number, a
-#: minute counter or epoch seconds do) for it to be the time column when no column is named like one; it must go
+#: minute counter or epoch seconds do; or, in a column named by a unit, fractions rising so: ``hours`` 0, 0.25 ...)
+#: for it to be the time column when no column is named like one; it must go
 #: on counting to the end, skipping a row now and then (:data:`COUNTER_STEADY`), and its name must say it holds
 #: times or numbers rows (:func:`_names_a_counter`; a file without a header names none): a named data column that
 #: counts (``count``, ``a``) is a channel. As a channel a ``minute`` counter left the range a detector was fitted
@@ -205,17 +206,39 @@ class _Column:
 COUNTER_STEADY = 0.9
 
 
-def _counts(values: np.ndarray | tuple[int, str]) -> bool:
+#: how far a step of a unit's column of fractions (``hours``: 0, 0.25, 0.5 ...) may be from a whole multiple of its
+#: first step, relative to it: decimal text read as float64 (0.3 - 0.2 is 0.09999999999999998)
+_FRACTION_STEP_TOLERANCE = 1e-6
+
+
+def _counts(values: np.ndarray | tuple[int, str], unit: bool = False) -> bool:
     """Whether ``values`` (:func:`_floats` of a column's cells) are whole numbers that count: their first
     :data:`COUNTER_ROWS` rise by one step, and the rest by whole multiples of it, at least :data:`COUNTER_STEADY`
-    of them by that step."""
-    if isinstance(values, tuple) or len(values) < COUNTER_ROWS or not whole_numbers(values) or np.isnan(values).any():
+    of them by that step. ``unit``: the column is named by a unit (``hours``, ``min``: :func:`_names_a_unit`), and
+    fractions of it that rise so count too (0, 0.25, 0.5 ... hours), within :data:`_FRACTION_STEP_TOLERANCE`."""
+    if isinstance(values, tuple) or len(values) < COUNTER_ROWS or np.isnan(values).any():
+        return False
+    whole = whole_numbers(values)
+    if not (whole or (unit and np.isfinite(values).all())):
         return False
     steps = np.diff(values)
     step = steps[0]
-    if not (step > 0 and np.all(steps[: COUNTER_ROWS - 1] == step)):
+    if not step > 0:
         return False
-    return bool(np.all((steps > 0) & (steps % step == 0)) and np.mean(steps == step) >= COUNTER_STEADY)
+    if whole:
+        if not np.all(steps[: COUNTER_ROWS - 1] == step):
+            return False
+        return bool(np.all((steps > 0) & (steps % step == 0)) and np.mean(steps == step) >= COUNTER_STEADY)
+    multiples = steps / step
+    near = np.abs(multiples - np.round(multiples)) <= _FRACTION_STEP_TOLERANCE
+    first = np.abs(multiples - 1.0) <= _FRACTION_STEP_TOLERANCE
+    return bool(first[: COUNTER_ROWS - 1].all() and np.all(near & (np.round(multiples) >= 1))
+                and np.mean(first) >= COUNTER_STEADY)
+
+
+def _names_a_unit(name: str) -> bool:
+    """Whether a column's name is a unit of time (``hours``, ``min``, ``ms``: as :func:`median_step` reads it)."""
+    return name.strip().lower() in _UNIT_SECONDS
 
 
 def _names_a_counter(name: str) -> bool:
@@ -225,10 +248,9 @@ def _names_a_counter(name: str) -> bool:
     :data:`INDEX_NAMES`, or an empty one, makes a first column the time column whatever it holds; in a file without
     a header, a first column that counts is one.)
     """
-    lower = name.strip().lower()
-    if lower in _UNIT_SECONDS:
+    if _names_a_unit(name):
         return True
-    return any(word in COUNTER_WORDS for word in re.split(r"[^a-z0-9]+", lower))
+    return any(word in COUNTER_WORDS for word in re.split(r"[^a-z0-9]+", name.strip().lower()))
 
 
 def _plan(header: list[str], sample: list[list[str]], decimal: str | None, unnamed_first: bool = False,
@@ -252,7 +274,8 @@ def _plan(header: list[str], sample: list[list[str]], decimal: str | None, unnam
     if time_idx is None and header and (unnamed_first or header[0].strip().lower() in INDEX_NAMES):
         time_idx = 0
     elif (time_idx is None and label != 0 and len(header) - 1 - (label is not None) > 0  # a channel left
-          and (headerless or _names_a_counter(header[0])) and _counts(_floats(cells[0], decimal or "."))):
+          and (headerless or _names_a_counter(header[0]))
+          and _counts(_floats(cells[0], decimal or "."), unit=not headerless and _names_a_unit(header[0]))):
         time_idx, counter = 0, True
     label_idx = _label_index(header, time_idx)
     columns = []
@@ -419,7 +442,7 @@ def _read_rows(path: Path, handle: TextIO, dialect: Any) -> Table:
             time_idx = None  # a cell is not a number: a channel, whose error that is
         elif doomed is None:
             counter.floats = [_joined(counter.floats)]
-            if not _counts(counter.floats[0]):
+            if not _counts(counter.floats[0], unit=_names_a_unit(counter.name)):
                 time_idx = None  # it counted at first, not all through: a channel
     if time_idx is None:
         time_idx = next((j for j, column in enumerate(columns) if column.maybe_time and not column.not_dates), None)
