@@ -1,5 +1,6 @@
 """Inputs at the detector's edges: absurd values, settings a file could not hold, time columns, empty sensors."""
 import json
+import re
 import warnings
 
 import numpy as np
@@ -137,6 +138,48 @@ def test_edge_settings_save_and_load(tmp_path, train_data):
 def test_a_hop_outside_one_to_window_is_refused(train_data, hop):
     with pytest.raises(ValueError, match=rf"hop={hop!r} must be an integer in \[1, window=24\]"):
         Detector(window=24, hop=hop, epochs=1, device="cpu").fit(train_data.T)
+
+
+@pytest.mark.parametrize("window", [2.5, "big", 32.0, True])
+def test_a_window_that_is_no_whole_number_is_refused_by_name(train_data, window):
+    # 2.5 was taken as 2 without a word, "big" told as "invalid literal for int() with base 10"
+    with pytest.raises(ValueError, match=rf"^window={window!r} must be a whole number of samples >= 2, or 'auto'$"):
+        Detector(window=window, epochs=1, device="cpu").fit(train_data.T)
+
+
+@pytest.mark.parametrize("smooth", [10**9, "1e9*window", 2**20 + 1])
+def test_a_smoothing_longer_than_a_detector_file_holds_is_refused(train_data, smooth):
+    # smooth=10**9 padded the moving mean with half a billion rows of zeros: 16 GB and still going
+    with pytest.raises(ValueError, match=rf"^{re.escape(f'smooth={smooth!r}')}: at most 1048576 samples"):
+        Detector(window=24, smooth=smooth, epochs=1, device="cpu", scales=()).fit(train_data.T)
+
+
+@pytest.mark.parametrize(("option", "value", "kind", "message"), [
+    ("linear", "no", TypeError, "linear must be True or False, got 'no'"),  # was taken as True
+    ("error_norm", 1, TypeError, "error_norm must be True or False, got 1"),
+    ("centered", None, TypeError, "centered must be True or False, got None"),
+    ("pca_variance", 0, ValueError, r"pca_variance=0 must be a share of the variance in \(0, 1\]"),
+    ("pca_variance", 2, ValueError, r"pca_variance=2 must be a share of the variance in \(0, 1\]"),
+    ("model_params", "x", TypeError, "model_params must be a dict of the conv1d family's parameters or None, got str"),
+    ("max_train_windows", 0, ValueError, "max_train_windows must be a whole number >= 1, got 0"),  # was "too short"
+])
+def test_training_options_of_the_wrong_kind_are_refused_by_name(train_data, option, value, kind, message):
+    with pytest.raises(kind, match=rf"^{message}$"):
+        Detector(window=24, epochs=1, device="cpu", **{option: value}).fit(train_data.T)
+
+
+def test_a_sensor_column_given_twice_is_named(detector, test_data):
+    import pandas as pd
+
+    frame = pd.DataFrame(test_data[:100], columns=SENSORS)
+    twice = pd.concat([frame, frame[["pressure"]]], axis=1)
+    message = r"^X: sensor column\(s\) pressure given more than once; keep one column per sensor"
+    with pytest.raises(ValueError, match=message):  # was "x must be (channels, n) and carry (channels,)..."
+        detector.decision_function(twice)
+    with pytest.raises(ValueError, match=message.replace("X", "x")):
+        Monitor(detector).push(twice)
+    other = pd.concat([frame, pd.DataFrame({"note": 1.0, "note ": 2.0}, index=frame.index)], axis=1)
+    assert detector.decision_function(other.rename(columns={"note ": "note"})).shape == (100,)  # not a sensor
 
 
 def test_an_unknown_family_is_a_value_error_listing_the_families(train_data):

@@ -49,16 +49,17 @@ from __future__ import annotations
 import numbers
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from tsae.engine.layout import as_channels_first, is_dataframe, is_number, known_layout
+from tsae.engine.layout import as_channels_first, check_flag, is_dataframe, is_number, is_whole_number, known_layout
 from tsae.engine.preprocess import Normalizer, repair_missing
-from tsae.errors import NotFittedError
+from tsae.errors import NotFittedError, shown
 from tsae.models.device import torch_threads
+from tsae.models.rebuild import MAX_INT_HPARAM
 from tsae.models.trainer import whole_number
 from tsae.pipelines.anomaly.detector_file import (
     DETECTOR_KIND,
@@ -259,7 +260,20 @@ def _longest_missing_runs(x: np.ndarray) -> np.ndarray:
 
 
 def _smooth_length(value: int | str | None, window: int) -> int:
-    """``"window"`` -> window, ``"2*window"`` -> 2 * window, a number -> itself (>= 1)."""
+    """``"window"`` -> window, ``"2*window"`` -> 2 * window, a number -> itself (>= 1).
+
+    At most :data:`MAX_SMOOTH` samples: what a detector file holds (a longer moving mean
+    could not be loaded again, and its zero padding alone would take gigabytes).
+
+    Examples
+    --------
+    >>> _smooth_length("2*window", 32)
+    64
+    >>> _smooth_length(10**9, 32)
+    Traceback (most recent call last):
+    ...
+    ValueError: smooth=1000000000: at most 1048576 samples (what a detector file holds), or 'k*window'
+    """
     if value is None:
         return 1
     if isinstance(value, str):
@@ -267,16 +281,29 @@ def _smooth_length(value: int | str | None, window: int) -> int:
         if text.endswith("window"):
             factor = text[: -len("window")].rstrip("*") or "1"
             try:
-                return max(1, int(round(float(factor) * window)))
-            except ValueError:
+                length = max(1, int(round(float(factor) * window)))
+            except (ValueError, OverflowError):  # "inf*window" has no length either
                 raise ValueError(f"smooth={value!r}: use a number of samples or 'k*window'") from None
+            return _at_most_max_smooth(value, length)
         try:
             value = int(text)
         except ValueError:
             raise ValueError(f"smooth={value!r}: use a number of samples or 'k*window'") from None
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < 1:
         raise ValueError(f"smooth={value!r}: use a number of samples (>= 1) or 'k*window'")
-    return int(value)
+    return _at_most_max_smooth(value, int(value))
+
+
+#: the longest score smoothing, in samples: the most a detector file holds (``extra.smooth``)
+MAX_SMOOTH = MAX_INT_HPARAM
+
+
+def _at_most_max_smooth(value: Any, length: int) -> int:
+    """``length`` (of the smoothing ``value``) if it is at most :data:`MAX_SMOOTH`, else a ValueError naming it."""
+    if length > MAX_SMOOTH:
+        raise ValueError(f"smooth={shown(value)}: at most {MAX_SMOOTH} samples (what a detector file holds), "
+                         "or 'k*window'")
+    return length
 
 
 def as_series(X: Any, sensors: Sequence[str] | None = None) -> tuple[np.ndarray, list[str]]:
@@ -562,6 +589,18 @@ class Detector:
         """Refuse settings a detector file could not hold (the loader's ranges)."""
         check_settings({name: getattr(self, name) for name in SETTING_RANGES})
 
+    def _check_fit_options(self) -> None:
+        """Refuse a training option of the wrong kind, by name: ``linear="no"`` would be taken as True,
+        ``model_params="x"`` fail deep inside and ``max_train_windows=0`` be told as a too short series."""
+        for name in ("linear", "error_norm", "centered"):
+            check_flag(name, getattr(self, name))
+        if not is_number(self.pca_variance) or not 0.0 < self.pca_variance <= 1.0:
+            raise ValueError(f"pca_variance={shown(self.pca_variance)} must be a share of the variance in (0, 1]")
+        if self.model_params is not None and not isinstance(self.model_params, Mapping):
+            raise TypeError(f"model_params must be a dict of the {self.model} family's parameters or None, "
+                            f"got {type(self.model_params).__name__}")
+        whole_number("max_train_windows", self.max_train_windows, 1)
+
     # -- defaults -------------------------------------------------------------
     @staticmethod
     def default_model_params(family: str, channels: int, window: int) -> dict[str, Any]:
@@ -584,6 +623,7 @@ class Detector:
 
     def _fit(self, X: Any, sensors: Sequence[str] | None) -> Detector:
         self._check_settings()  # set_params may have changed them since __init__
+        self._check_fit_options()
         check_family(self.model)
         self.sample_interval_ = self.sample_interval if self.sample_interval is not None else index_interval(X)
         self.time_name_ = None  # a table's time column: set by the caller that read the table
@@ -817,10 +857,10 @@ class Detector:
         elif self.window == "auto" or self.window is None:
             window = dominant_period(Z)
             window = max(2, min(window, n // 4))
-        else:
+        else:  # int(2.5) would be 2 without a word, int("big") a message that names no option
+            if not is_whole_number(self.window) or int(self.window) < 2:
+                raise ValueError(f"window={shown(self.window)} must be a whole number of samples >= 2, or 'auto'")
             window = int(self.window)
-            if window < 2:
-                raise ValueError(f"window={self.window!r} must be >= 2")
         if window > n:
             raise ValueError(f"window {window} is longer than the training data ({n} samples)")
         if self.hop is None:

@@ -9,6 +9,7 @@ what a fitted detector stores to score.
 from __future__ import annotations
 
 import copy
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,6 +62,11 @@ def sensor_columns(x: Any, sensors: Sequence[str], name: str = "X") -> Any:
     if missing:
         raise ValueError(f"{name}: missing sensor column(s) {', '.join(missing)} (the detector's sensors are "
                          f"{', '.join(sensors)}; got columns {', '.join(labels)[:200]})")
+    counts = Counter(str(column) for column in x.columns)
+    repeated = [s for s in sensors if counts[s] > 1]
+    if repeated:  # x[[...]] would take every column of that name: more columns than sensors
+        raise ValueError(f"{name}: sensor column(s) {', '.join(repeated)[:200]} given more than once; keep one "
+                         f"column per sensor (for example {name}.loc[:, ~{name}.columns.duplicated()])")
     return x[[labels[s] for s in sensors]]
 
 
