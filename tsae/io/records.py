@@ -675,8 +675,12 @@ class RecordParser:
         self.log.warn("malformed", f"skipped a malformed line ({message})")
 
     # -- both -----------------------------------------------------------------
-    def parse(self, lines: Iterable[str]) -> tuple[np.ndarray, list[Any]]:
-        """Parse a block of lines; returns the good rows (NaN = missing) and their times."""
+    def parse(self, lines: Iterable[str | bytes]) -> tuple[np.ndarray, list[Any]]:
+        """Parse a block of lines; returns the good rows (NaN = missing) and their times.
+
+        A line of bytes (a socket's or a broker's payload) is read as UTF-8; anything else that
+        is not text (``None``, a number) is a malformed line, counted, as one that does not parse.
+        """
         rows: list[np.ndarray] = []
         times: list[Any] = []
         csv_lines: list[str] = []
@@ -689,6 +693,12 @@ class RecordParser:
                 csv_lines.clear()
 
         for line in lines:
+            if isinstance(line, (bytes, bytearray, memoryview)):
+                line = bytes(line).decode("utf-8", errors="replace")  # bad bytes: a line that does not parse
+            elif not isinstance(line, str):
+                self.counts["lines"] += 1
+                self._malformed(f"a {type(line).__name__}, not a line of text")
+                continue
             if len(line) > self.max_line:
                 self.counts["lines"] += 1
                 self._malformed(f"a line of {len(line)} characters, over the limit of {self.max_line}")

@@ -319,6 +319,29 @@ def test_a_log_without_warn_and_info_is_refused_when_the_monitor_is_built(detect
         Monitor(detector, log=log)
 
 
+def test_push_lines_reads_bytes_and_counts_what_is_no_line_as_malformed(detector, test_data):
+    # before: a line of bytes was a TypeError ("a bytes-like object is required, not 'str'") that lost the
+    # whole block, and None or a number one from len(); one bad message must never stop the monitor
+    mon = Monitor(detector, every_sample=True)
+    rows = [",".join(repr(float(v)) for v in row) for row in test_data[:60]]
+    lines = [rows[0].encode(), None, *rows[1:30], 7, bytearray(rows[30].encode()), b"\xff\xfe,1,2", *rows[31:]]
+    records = mon.push_lines(lines) + mon.flush()
+    samples = [r for r in records if r["type"] == "sample"]
+    np.testing.assert_allclose([r["score"] for r in samples], detector.decision_function(test_data[:60].T),
+                               rtol=1e-6, atol=1e-6)
+    summary = mon.summary()
+    assert (summary["lines"], summary["malformed"]) == (63, 3)
+
+
+@pytest.mark.parametrize("lines", ["1,2,3", b"1,2,3", None, 5])
+def test_push_lines_refuses_what_is_no_list_of_lines(detector, lines):
+    # before: one str was read a character at a time ("1", ",", "2"...), each a malformed line
+    mon = Monitor(detector)
+    with pytest.raises(TypeError, match=r"^lines must be a list of lines"):
+        mon.push_lines(lines)
+    assert mon.summary()["lines"] == 0
+
+
 def test_a_flushed_monitor_refuses_more_samples(detector, test_data):
     # before: push after flush returned [] and dropped the samples silently
     mon = Monitor(detector, every_sample=True)

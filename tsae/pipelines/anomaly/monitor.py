@@ -312,9 +312,20 @@ class Monitor:
         return self
 
     # -- text input -----------------------------------------------------------
-    def push_lines(self, lines: Sequence[str]) -> list[dict[str, Any]]:
-        """Parse raw CSV/JSON lines and score them (after :meth:`flush`: a RuntimeError)."""
+    def push_lines(self, lines: Iterable[str | bytes]) -> list[dict[str, Any]]:
+        """Parse raw CSV/JSON lines and score them (after :meth:`flush`: a RuntimeError).
+
+        ``lines`` is a list (any iterable) of lines, each text or UTF-8 bytes; a line that is
+        neither, or does not parse, is counted as malformed and skipped, as on the command line.
+        One text of several lines is refused (it would be read a character at a time): pass
+        ``text.splitlines()``.
+        """
         self._check_open()
+        if isinstance(lines, (str, bytes, bytearray)):
+            raise TypeError(f"lines must be a list of lines, got one {type(lines).__name__} "
+                            "(pass text.splitlines(), or [line] for one line)")
+        if not isinstance(lines, Iterable):
+            raise TypeError(f"lines must be a list of lines (text or bytes), got {type(lines).__name__}")
         rows, times = self.parser.parse(lines)
         if len(rows) == 0:
             return []
