@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import tsae
+from tsae.models.fields import ModelFileError
 from tsae.models.trainer import TrainConfig
 
 CONFIG = TrainConfig(epochs=1, quiet=True, device="cpu", batch_size=16)
@@ -174,6 +175,21 @@ def test_a_path_of_the_wrong_type_is_named(tmp_path, net, path) -> None:
         tsae.save_model(path, net)
     with pytest.raises(TypeError, match=r"^path must be a str or os.PathLike, not "):
         tsae.load_model(path)
+
+
+def test_a_name_longer_than_the_file_system_takes_is_one_named_error(tmp_path, net) -> None:
+    # before: pathlib's OSError "[Errno 36] File name too long" from exists(), for every function given a path
+    long = tmp_path / ("x" * 300)
+    with pytest.raises(ModelFileError, match=r": cannot read \(File name too long\)$"):
+        tsae.load_model(long)
+    with pytest.raises(ModelFileError, match=r": cannot read \(File name too long\)$"):
+        tsae.reconstruct(str(long), np.zeros(32))
+    with pytest.raises(ValueError, match=r": cannot read \(File name too long\)$"):
+        tsae.denoise(np.zeros(160, np.float32), 16000, model=long)
+    for out in (long, long / "m.tsae"):
+        with pytest.raises(ValueError, match=r": cannot write there \(File name too long\)$"):
+            tsae.save_model(out, net)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_save_protects_a_single_path_given_as_text(tmp_path, net) -> None:

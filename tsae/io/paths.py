@@ -310,13 +310,17 @@ def _check(path: Path, reads: _Files, probed: set[Path] | None = None) -> None:
     if read is not None:
         what = "a file this command reads" if str(read) == str(path) else f"{read}, which this command reads"
         raise ValueError(f"{path}: refusing to overwrite {what}")
-    if path.exists():
+    try:
+        found = path.exists()
+        blocker = _blocking_parent(path)
+    except OSError as error:  # a name the file system refuses (longer than it takes: ENAMETOOLONG)
+        raise ValueError(f"{path}: cannot write there ({error.strerror or error})") from None
+    if found:
         mode = os.stat(path).st_mode
         if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
             raise ValueError(f"{path}: is a device, not a file; refusing to replace it")
         if stat.S_ISDIR(mode):
             raise ValueError(f"{path}: is a folder, not a file")
-    blocker = _blocking_parent(path)
     if blocker is not None:
         raise ValueError(f"{path}: {blocker} is a file, not a folder")
     _check_writable(path, set() if probed is None else probed)

@@ -434,7 +434,11 @@ def _check_framing(path: Path, model: Any, header: dict[str, Any]) -> None:
 
 
 def _open(path: Path) -> BinaryIO:
-    if not path.exists():
+    try:
+        found = path.exists()
+    except OSError as error:  # a name the file system refuses (longer than it takes: ENAMETOOLONG)
+        raise ModelFileError(path, f"cannot read ({error.strerror or error})") from None
+    if not found:
         raise ModelFileError(path, "no such model file")
     if path.is_dir():
         raise ModelFileError(path, "is a folder, not a model file")

@@ -119,7 +119,11 @@ def load_denoiser(model: Any = None, device: str = "cpu") -> tuple[Any, int]:
         raise TypeError(f"model must be a model file, the name of a shipped model or a loaded denoiser network, "
                         f"not {type(model).__name__}")
     path = model_path(model)
-    if not path.exists():
+    try:
+        found = path.exists()
+    except OSError as error:  # a name the file system refuses (longer than it takes: ENAMETOOLONG)
+        raise ValueError(f"{path}: cannot read ({error.strerror or error})") from None
+    if not found:
         raise ValueError(f"{path}: no such model file")
     return _load_cached(str(path.resolve()), path.stat().st_mtime, str(dev))
 
