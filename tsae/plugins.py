@@ -26,7 +26,7 @@ from typing import Any
 import pluggy
 
 from tsae import __version__, hookspecs
-from tsae.errors import first_line
+from tsae.errors import first_line, shown
 
 log = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = "tsae"
@@ -292,10 +292,16 @@ def register_plugin(plugin: Any, name: str) -> None:
 
     Raises
     ------
+    TypeError
+        If ``name`` is not a non-empty string, or ``plugin`` is None.
     ValueError
         If the plugin implements a hook that does not exist (the message lists those that do),
         or ``name`` is one of tsae's built-in plugins.
     """
+    if not isinstance(name, str) or not name.strip():  # None, 3 or "" registered a plugin no one could name
+        raise TypeError(f"name must be the plugin's name (a non-empty string), got {shown(name)}")
+    if plugin is None:
+        raise TypeError("plugin must be a module or an object with @tsae.hookimpl hooks, got None")
     manager = get_plugin_manager()
     existing = _infos.get(name)
     if existing is not None and existing.builtin:

@@ -512,3 +512,24 @@ def test_a_family_that_diverges_only_on_real_data_is_named_with_its_plugin(fresh
     with pytest.raises(RuntimeError, match=r"^model family 'audit_wobbly' \(plugin 'wobbly' \(registered at run "
                                            r"time\)\): training diverged"):
         train_model(net, windows, TrainConfig(epochs=1, quiet=True, device="cpu"))
+
+
+@pytest.mark.parametrize("name", [None, 3, "", "  "])
+def test_register_plugin_refuses_a_name_that_is_no_text(fresh_plugins, name) -> None:
+    # before: a plugin registered under None, 3 or "" that no one could list or unregister by name
+    with pytest.raises(TypeError, match=r"^name must be the plugin's name \(a non-empty string\), got "):
+        fresh_plugins.register_plugin(_module("named_mod"), name)
+
+
+def test_register_plugin_refuses_none_as_the_plugin(fresh_plugins) -> None:
+    with pytest.raises(TypeError, match=r"^plugin must be a module or an object with @tsae.hookimpl hooks, got None$"):
+        fresh_plugins.register_plugin(None, "nothing")
+
+
+@pytest.mark.parametrize("channels, window", [(1.5, 16), (1, 16.0), ("1", 16), (True, 16)])
+def test_an_autoencoder_built_with_no_whole_numbers_is_a_named_type_error(channels, window) -> None:
+    # before: 1.5 or 16.0 failed inside torch's Linear ("type must be tuple of ints, but got float"),
+    # "1" at a comparison of str and int, and True was taken as one channel
+    with pytest.raises(TypeError, match=r"^test_linear: (channels|window) must be a whole number, got "):
+        LinearFamily(channels, window)
+    assert LinearFamily(np.int64(2), np.int32(16)).channels == 2

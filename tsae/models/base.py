@@ -26,7 +26,8 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import torch
 from torch import nn
 
-from tsae.errors import first_line
+from tsae.engine.layout import is_whole_number
+from tsae.errors import first_line, shown
 from tsae.models.params import Param
 
 __all__ = ["SILENT_POWER", "Autoencoder", "Param", "StreamingModel", "check_contract", "check_declared",
@@ -149,6 +150,10 @@ class Autoencoder(nn.Module):
 
     def __init__(self, channels: int, window: int, **hparams: Any) -> None:
         super().__init__()
+        for what, value in (("channels", channels), ("window", window)):
+            # a float (1.5, or 16.0) failed inside torch's layers, text at the comparison, True was 1
+            if not is_whole_number(value):
+                raise TypeError(f"{self.name}: {what} must be a whole number, got {shown(value)}")
         if channels < 1 or window < 1:
             raise ValueError(f"{self.name}: channels and window must be >= 1, got {channels} and {window}")
         known = {**self.common_params, **self.params}
