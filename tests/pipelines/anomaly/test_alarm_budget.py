@@ -97,6 +97,37 @@ def test_realised_rate_and_records():
     assert slow_value < value
 
 
+def test_events_too_long_for_the_budget_to_tell_count_each_flagged_sample():
+    # 900 held-out samples 15 minutes apart (9.4 days: 9.4 events allowed), merged within 125 samples (31 h): no
+    # level raises more than 8 events, so every level was within the budget and all 900 samples were flagged
+    rng = np.random.default_rng(3)
+    scores = 6.0 + np.convolve(rng.exponential(size=1024), np.ones(40) / 40, mode="valid")[:900]
+    assert max(event_peaks(scores, level, 125).size for level in scores) <= 8
+    value, info = budget_threshold(scores, alarms_per_day=1.0, sample_interval=900.0, merge_gap=125)
+    assert info["counted"] == "samples" and int(np.sum(scores > value)) == 9
+    # where events tell, they are counted, and the bisection never ends below a level over the budget
+    value, info = budget_threshold(scores, alarms_per_day=1.0, sample_interval=900.0, merge_gap=3)
+    assert info["counted"] == "events"
+    assert all(event_peaks(scores, level, 3).size <= 9.375 for level in scores[scores >= value])
+
+
+def test_the_empirical_level_is_searched_for_from_the_top():
+    from tsae.pipelines.anomaly.alarm_budget import _empirical_level
+
+    # spikes of 9, 8 and 7 in a noisy baseline: as the level falls, the events rise to 3, then the baseline's
+    # samples merge them into one run. A bisection over all levels landed in the baseline (one event: within a
+    # budget of one) and flagged half of the data
+    rng = np.random.default_rng(0)
+    scores = rng.uniform(3.0, 4.0, size=600)
+    scores[[100, 300, 500]] = 9.0, 8.0, 7.0
+    descending = np.sort(scores)[::-1]
+    assert event_peaks(scores, float(np.median(scores)), 10).size == 1
+    assert _empirical_level(scores, descending, 10, allowed=1.0) == 8.0
+    assert _empirical_level(scores, descending, 10, allowed=2.0) == 7.0
+    flat = np.r_[np.full(50, 2.0), 5.0, np.full(50, 2.0)]
+    assert _empirical_level(flat, np.sort(flat)[::-1], 0, allowed=1.0) is None  # no level raises more than one
+
+
 def test_budget_arguments_are_checked():
     scores = np.random.default_rng(0).exponential(size=100)
     for kwargs, match in (({"alarms_per_day": 0.0}, "alarms_per_day"), ({"sample_interval": -1.0}, "sample_interval"),

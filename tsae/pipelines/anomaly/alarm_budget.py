@@ -105,9 +105,24 @@ def _base_level(scores: np.ndarray, finite: np.ndarray, merge_gap: int, min_peak
     return best
 
 
-def _empirical_level(scores: np.ndarray, descending: np.ndarray, merge_gap: int, allowed: float) -> float:
-    """The lowest score level at which ``scores`` raise at most ``allowed`` events (bisection on the levels)."""
-    good, bad = 0, len(descending)  # descending[good] is within the budget; descending[bad] (if any) is not
+def _empirical_level(scores: np.ndarray, descending: np.ndarray, merge_gap: int, allowed: float) -> float | None:
+    """The lowest score level above every level at which ``scores`` raise more than ``allowed`` events, or None
+    when no level does.
+
+    The count of events is not monotone in the level: as it falls, runs merge, and every sample flagged is
+    one event. So the first level over the budget is searched for from the top (doubling the rank), and the
+    bisection kept between it and the last level within it: a bisection over all levels could end below a
+    level over the budget, in the merged runs, with most of the data flagged.
+    """
+    over = lambda rank: event_peaks(scores, float(descending[rank]), merge_gap).size > allowed  # noqa: E731
+    last = len(descending) - 1
+    good, bad = 0, 1  # descending[good] is within the budget; descending[bad] (if any) is not
+    while bad <= last and not over(bad):
+        good, bad = bad, 2 * bad
+    if bad > last:
+        if not over(last):
+            return None
+        bad = last
     while bad - good > 1:
         mid = (good + bad) // 2
         if event_peaks(scores, float(descending[mid]), merge_gap).size <= allowed:
@@ -167,12 +182,21 @@ def budget_threshold(scores: np.ndarray, alarms_per_day: float = 1.0, sample_int
     days = scores.size * sample_interval / SECONDS_PER_DAY
     allowed = alarms_per_day * days  # events the budget allows over the held-out duration
 
-    empirical = _empirical_level(scores, np.sort(finite)[::-1], merge_gap, allowed)
+    descending = np.sort(finite)[::-1]
+    empirical = _empirical_level(scores, descending, merge_gap, allowed)
+    counted = "events"
+    if empirical is None:
+        # no level raises more events than the budget allows: events merged within the gap are too long for
+        # it to tell (a window of 31 hours at 15 minutes a sample; every sample flagged is one event). Each
+        # flagged sample counts as an alarm then, the finest event there is
+        counted = "samples"
+        empirical = float(descending[min(int(allowed), len(descending) - 1)]) if allowed < len(descending) else (
+            float(descending[-1]) - 1.0)
     u0, peaks = _base_level(scores, finite, merge_gap, min_peaks)
     params: dict[str, Any] = {"alarms_per_day": float(alarms_per_day), "sample_interval": float(sample_interval),
                               "merge_gap": int(merge_gap), "heldout_days": days, "u0": u0,
                               "n_peaks": int(peaks.size), "few_peaks": bool(peaks.size < FEW_PEAKS),
-                              "xi": None, "sigma": None}
+                              "xi": None, "sigma": None, "counted": counted}
     value = empirical
     excesses = peaks - u0
     spread = float(np.std(finite))

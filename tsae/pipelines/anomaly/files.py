@@ -220,6 +220,10 @@ def alarm_report(det: Detector) -> str:
     span = f"{hours:.3g} h" if hours < 48 else f"{days:.3g} days"
     assumed = "" if det.sample_interval_ else ", assumed"
     budget = f"budget {det.alarms_per_day:g}/day" if det.threshold_obj_.method == "budget" else "no budget"
+    if det.threshold_obj_.params.get("counted") == "samples":
+        flagged = int(np.count_nonzero(calib > det.threshold_))
+        budget += (f", counted in samples: {flagged} of {calib.size} flagged, as events merged within "
+                   f"{det.event_gap} samples are too long for it")
     # in-sample calibration (asked for, or training data too short even to cross-fit): not held-out data
     source = {"training": "the training data itself, in-sample (new normal data raises more)",
               "crossfit": "training data scored by a copy that never saw it (cross-fit: too short to hold any out)",
