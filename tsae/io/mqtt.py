@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from tsae.errors import shown
-from tsae.io.streams import dumps
+from tsae.io.streams import dumps, split_lines
 
 #: seconds the broker keeps a monitor's session (and queues its messages) after it disconnects
 SESSION_EXPIRY = 7 * 24 * 3600
@@ -186,7 +186,7 @@ class MqttSource:
     def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
         payload = bytes(message.payload)
         if self.recent.seen(hashlib.blake2b(payload, digest_size=16).digest()) and message.dup:
-            self.duplicates += sum(1 for line in payload.split(b"\n") if line.strip())  # records, like the parser
+            self.duplicates += sum(1 for line in split_lines(payload.decode("utf-8", "replace")) if line.strip())
             return
         while not self.closed:
             try:
@@ -213,7 +213,7 @@ class MqttSource:
             lines: list[str] = []
             for payload in payloads:
                 text = payload.decode("utf-8", "replace")
-                lines.extend(line for line in text.replace("\r", "").split("\n") if line.strip())
+                lines.extend(line for line in split_lines(text) if line.strip())
             yield lines
 
     def __iter__(self) -> Iterator[str]:

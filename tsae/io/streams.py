@@ -56,9 +56,28 @@ def dumps(record: dict[str, Any]) -> str:
     return json.dumps(clean(record), separators=(",", ":"), default=_json_default)
 
 
+def split_lines(text: str) -> list[str]:
+    """``text`` cut into lines at each ``\\n``, ``\\r\\n`` or lone ``\\r`` (a serial device's line end).
+
+    A lone ``\\r`` ends a line, as Python's universal newlines read it: dropping it instead would join two
+    records into one (``5\\r6`` read as ``56``).
+    """
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
+def _line_end(data: bytes, last: bool = False) -> int:
+    """The index of the first (``last``: the last) line end in ``data`` (``\\n`` or ``\\r``), -1 if none."""
+    if last:
+        return max(data.rfind(b"\n"), data.rfind(b"\r"))
+    ends = [i for i in (data.find(b"\n"), data.find(b"\r")) if i >= 0]
+    return min(ends) if ends else -1
+
+
 # ----------------------------------------------------------------------------- stdin / stdout
 class StdinSource:
     """Text lines from standard input (or any binary/text stream), in arrival-sized blocks.
+
+    Lines end with ``\\n``, ``\\r\\n`` or a lone ``\\r`` (see :func:`split_lines`).
 
     Parameters
     ----------
@@ -89,7 +108,7 @@ class StdinSource:
             batch: list[str] = []
             for line in self.stream:
                 text = line if isinstance(line, str) else line.decode("utf-8", "replace")
-                batch.append(text.rstrip("\r\n"))
+                batch.extend(split_lines(text.rstrip("\r\n")))
                 if len(batch) >= 1024:
                     yield batch
                     batch = []
@@ -105,25 +124,25 @@ class StdinSource:
                 continue
             if not chunk:
                 break
-            if skipping:  # inside an over-long line: drop it up to its newline
-                start = chunk.find(b"\n")
+            if skipping:  # inside an over-long line: drop it up to its line end
+                start = _line_end(chunk)
                 if start < 0:
                     continue
                 skipping, chunk = False, chunk[start + 1:]
                 yield ["\0" * (self.max_line + 1)]
             pending += chunk
-            cut = pending.rfind(b"\n")
+            cut = _line_end(pending, last=True)
             if cut < 0:
                 if len(pending) > self.max_line:
                     skipping, pending = True, b""
                 continue
             text = pending[:cut].decode("utf-8", "replace")
             pending = pending[cut + 1:]
-            yield text.replace("\r", "").split("\n")
+            yield split_lines(text)  # a CR LF cut between two reads leaves a blank line, skipped
         if skipping:
             yield ["\0" * (self.max_line + 1)]
         elif pending.strip():
-            yield [pending.decode("utf-8", "replace").rstrip("\r")]
+            yield [pending.decode("utf-8", "replace")]
 
     def __iter__(self) -> Iterator[str]:
         for block in self.blocks():

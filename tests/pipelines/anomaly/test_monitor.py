@@ -246,6 +246,37 @@ def test_an_endless_line_on_a_file_descriptor_is_bounded_and_malformed(detector_
     assert longest == 100_001
 
 
+@pytest.mark.parametrize("end", ["\r", "\r\n", "mixed"])
+def test_carriage_returns_end_lines_and_never_join_two_records(detector_file, test_data, tmp_path, end):
+    lines = ["time," + ",".join(SENSORS)] + csv_lines(test_data[:300])
+    text = {"mixed": "\n".join(lines[:150]) + "\r" + "\n".join(lines[150:])}.get(end, end.join(lines)) + "\n"
+    summaries = []
+    for data in ("\n".join(lines) + "\n", text):
+        path = tmp_path / "feed.csv"
+        path.write_bytes(data.encode())
+        for stdin in (open(path, "rb"), io.BytesIO(data.encode())):  # a file descriptor, and a Python stream
+            out = io.StringIO()
+            with stdin:
+                assert run_monitor(detector_file, stdin=stdin, stdout=out, stderr=io.StringIO(), every_sample=True) == 0
+            records = [json.loads(line) for line in out.getvalue().splitlines()]
+            summaries.append((records[-1]["samples"], records[-1]["malformed"],
+                              [r["score"] for r in records if r["type"] == "sample"]))
+    for samples, malformed, scores in summaries:  # a lone CR was dropped: two rows joined into one malformed line
+        assert (samples, malformed) == (300, 0)
+        np.testing.assert_allclose(scores, summaries[0][2], rtol=1e-12)
+
+
+def test_a_lone_carriage_return_never_makes_one_number_of_two(tmp_path):
+    from tsae.io.streams import StdinSource
+
+    data = b"1,2,3,4\r5,6,7,8\n9\r10\r\n11"
+    (tmp_path / "feed").write_bytes(data)
+    with open(tmp_path / "feed", "rb") as fd_feed:  # read in blocks from the descriptor, and line by line
+        for feed in (fd_feed, io.BytesIO(data)):
+            lines = [line for block in StdinSource(feed).blocks() for line in block if line]
+            assert lines == ["1,2,3,4", "5,6,7,8", "9", "10", "11"]
+
+
 def test_mqtt_output_without_a_broker_ends_and_reports_the_summary_lost(detector_file, test_data, tmp_path,
                                                                          monkeypatch):
     """The broker never comes: the monitor still scores everything, exits 0 after a bounded wait and says
