@@ -118,23 +118,33 @@ class MqttSource:
         Called with a one-line status message on (re)connect / disconnect.
     poll
         Seconds ``blocks()`` waits before yielding an empty block (lets the caller check for stop).
-    max_queue
-        Messages received but not yet read that are held at most; beyond, the client's
-        network thread waits (the broker keeps the rest).
+    max_queue, max_queue_bytes
+        Messages, and bytes of them, received but not yet read that are held at most; beyond,
+        the client's network thread waits (the broker keeps the rest). A message larger than
+        ``max_queue_bytes`` still passes, alone.
     block_bytes
         ``blocks()`` gathers messages up to about this many bytes per block.
+    max_line
+        A line of a payload longer than this (bytes) is not decoded: ``blocks()`` gives one
+        over-long line of NUL characters in its place, which the record parser counts as malformed
+        (as :class:`~tsae.io.streams.StdinSource` does), so a huge payload costs little more than itself.
     """
 
     def __init__(self, host: str = "localhost", port: int = 1883, topic: str = "tsae/samples", *,
                  qos: int = 1, client_id: str | None = None, session_expiry: int | None = SESSION_EXPIRY,
                  keepalive: int = 30, on_status: Callable[[str], None] | None = None, poll: float = 0.5,
                  reconnect_min: float = 0.2, reconnect_max: float = 5.0, max_queue: int = 1000,
-                 block_bytes: int = 1 << 16, **_: Any) -> None:
+                 max_queue_bytes: int = 1 << 26, block_bytes: int = 1 << 16, max_line: int = 1 << 20,
+                 **_: Any) -> None:
         self.host, self.port, self.topic, self.qos = host, int(port), topic, int(qos)
         self.poll = poll
         self.block_bytes = int(block_bytes)
         self.on_status = on_status or (lambda message: None)
         self.queue: queue.Queue[bytes] = queue.Queue(maxsize=max(1, int(max_queue)))
+        self.max_queue_bytes = max(1, int(max_queue_bytes))
+        self.max_line = int(max_line)
+        self._queued_bytes = 0
+        self._room = threading.Condition()  # the network thread waits on it while the queued bytes are over budget
         from tsae.io.records import RecentKeys  # here: `tsae plugins` registers this class without numpy
 
         self.recent = RecentKeys(16384)
@@ -188,6 +198,10 @@ class MqttSource:
         if self.recent.seen(hashlib.blake2b(payload, digest_size=16).digest()) and message.dup:
             self.duplicates += sum(1 for line in split_lines(payload.decode("utf-8", "replace")) if line.strip())
             return
+        with self._room:  # held back while others fill the byte budget (one message always passes)
+            while not self.closed and self._queued_bytes and self._queued_bytes + len(payload) > self.max_queue_bytes:
+                self._room.wait(self.poll)
+            self._queued_bytes += len(payload)
         while not self.closed:
             try:
                 self.queue.put(payload, timeout=self.poll)
@@ -195,10 +209,29 @@ class MqttSource:
             except queue.Full:
                 continue
 
+    def _take(self, block: bool) -> bytes:
+        """The next payload received (queue.Empty when none came); its bytes leave the budget."""
+        payload = self.queue.get(timeout=self.poll) if block else self.queue.get_nowait()
+        with self._room:
+            self._queued_bytes -= len(payload)
+            self._room.notify_all()
+        return payload
+
+    def _lines(self, payload: bytes) -> list[str]:
+        """The lines of a payload that are not blank; one longer than ``max_line`` bytes is a line of NULs."""
+        if len(payload) <= self.max_line:
+            return [line for line in split_lines(payload.decode("utf-8", "replace")) if line.strip()]
+        lines = []
+        for raw in payload.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n"):
+            line = "\0" * (self.max_line + 1) if len(raw) > self.max_line else raw.decode("utf-8", "replace")
+            if line.strip():
+                lines.append(line)
+        return lines
+
     def blocks(self) -> Iterator[list[str]]:
         while not self.closed:
             try:
-                first = self.queue.get(timeout=self.poll)
+                first = self._take(block=True)
             except queue.Empty:
                 yield []
                 continue
@@ -206,15 +239,11 @@ class MqttSource:
             size = len(first)
             while size < self.block_bytes:  # a bounded block, like stdin's
                 try:
-                    payloads.append(self.queue.get_nowait())
+                    payloads.append(self._take(block=False))
                 except queue.Empty:
                     break
                 size += len(payloads[-1])
-            lines: list[str] = []
-            for payload in payloads:
-                text = payload.decode("utf-8", "replace")
-                lines.extend(line for line in split_lines(text) if line.strip())
-            yield lines
+            yield [line for payload in payloads for line in self._lines(payload)]
 
     def __iter__(self) -> Iterator[str]:
         for block in self.blocks():

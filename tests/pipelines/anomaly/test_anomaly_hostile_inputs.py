@@ -85,3 +85,33 @@ def test_an_unreachable_broker_is_reported():
     finally:
         source.close()
     assert said and said[0] == "mqtt: cannot reach the broker 127.0.0.1:1; retrying"
+
+
+def test_mqtt_messages_waiting_to_be_read_are_bounded_in_bytes_and_long_lines_are_not_decoded():
+    pytest.importorskip("paho.mqtt")
+    import threading
+    from types import SimpleNamespace
+
+    from tsae.io.mqtt import MqttSource
+
+    source = MqttSource("127.0.0.1", 1, "t", max_queue_bytes=2_500, max_line=100, poll=0.05,
+                        reconnect_min=5, reconnect_max=5)
+    payloads = [f"{k},".encode() * 500 for k in range(3)]  # 1,000 bytes each: two fit the budget, not three
+    try:
+        for payload in payloads[:2]:
+            source._on_message(None, None, SimpleNamespace(payload=payload, dup=False))
+        third = threading.Thread(target=source._on_message,
+                                 args=(None, None, SimpleNamespace(payload=payloads[2], dup=False)), daemon=True)
+        third.start()
+        third.join(0.5)
+        assert third.is_alive() and source.queue.qsize() == 2  # held back (the broker keeps the rest)
+        blocks = source.blocks()
+        first = next(blocks)  # reading makes room
+        third.join(10)
+        assert not third.is_alive() and source.queue.qsize() == 1
+        # a line over max_line is one line of NULs, never decoded; a lone CR ends a line
+        source._on_message(None, None, SimpleNamespace(payload=b"1,2\r3,4\n" + payloads[0], dup=False))
+        lines = first + [line for block in (next(blocks), next(blocks)) for line in block]
+    finally:
+        source.close()
+    assert lines == ["\0" * 101] * 3 + ["1,2", "3,4", "\0" * 101]

@@ -472,7 +472,7 @@ def _open_streams(settings: StreamSettings, status: Any, stdin: Any, stdout: Any
             client_id = session_client_id(settings.detector, settings.topic)
         stream_in = sources["mqtt"](host=host, port=port, topic=settings.topic, client_id=client_id,
                                     session_expiry=None if settings.clean_session else SESSION_EXPIRY,
-                                    on_status=status)
+                                    on_status=status, max_line=settings.max_line)
     else:
         stream_in = sources["stdin"](stream=stdin, max_line=settings.max_line)
     if open_sink is not None:
