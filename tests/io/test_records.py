@@ -106,6 +106,23 @@ def test_a_confirmed_time_jump_becomes_the_reference() -> None:
     assert rows[:, 0].tolist() == [1.0, 2.0] and free.counts["out_of_order"] == 1
 
 
+def test_a_stream_whose_every_step_is_beyond_the_jump_limit_is_scored_at_its_own_pace() -> None:
+    # epoch nanoseconds 2 s apart, max_time_jump 1e9 (the default): every record was held back as a jump, and
+    # none confirmed another (samples=1, time_jumps=699)
+    t0 = 1_700_000_000_000_000_000
+    times = [t0 + 2_000_000_000 * i for i in range(700)]
+    times[400] = t0 + 10**18  # a clock glitch: still skipped
+    parser = RecordParser(["a"], max_time_jump=1e9)
+    rows, kept = parser.parse([f'{{"time": {t}, "a": {i}}}' for i, t in enumerate(times)])
+    assert len(rows) == 698 and 1 not in rows[:, 0] and 400 not in rows[:, 0]  # the first step, and the glitch
+    assert parser.counts["time_jumps"] == 2 and kept[-1] == times[-1]
+    # two far records that do not keep the pace after the reference do not confirm each other
+    glitches = RecordParser(["a"], max_time_jump=10)
+    rows, _ = glitches.parse(['{"time": 0, "a": 0}', '{"time": 1, "a": 1}', '{"time": 1e6, "a": 2}',
+                              '{"time": 3e6, "a": 3}', '{"time": 2, "a": 4}'])
+    assert rows[:, 0].tolist() == [0, 1, 4] and glitches.counts["time_jumps"] == 2
+
+
 def test_a_date_beyond_the_nanosecond_range_is_malformed_not_wrapped() -> None:
     parser = RecordParser(["a"])
     rows, _ = parser.parse(['{"time": "2024-01-01T00:00:00", "a": 1}', '{"time": "3024-01-01T00:00:00", "a": 2}',

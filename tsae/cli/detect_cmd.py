@@ -179,7 +179,8 @@ def score_command(test: Path, detector: Path, output: Path, plot: Path | None, e
                    "An existing file must be one the monitor wrote (its first line marks it): saved stdout is refused.")
 @click.option("--max-time-jump", type=FloatRange(min=0, min_open=True), default=1e9, show_default=True,
               help="A record whose time is further ahead than this (time-field units; seconds for dates) "
-                   "is skipped unless the next record confirms the jump.")
+                   "is skipped unless the next record confirms the jump; never less than 10 of the stream's own "
+                   "steps.")
 @click.option("--max-line", type=click.IntRange(min=1), default=1 << 20, show_default=True,
               help="Longest input line in characters; longer lines count as malformed.")
 @click.option("--source", default=None, metavar="NAME",

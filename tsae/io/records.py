@@ -36,7 +36,10 @@ and skipped, and the order reference stays where it was, so the samples that fol
 normal pace are still scored. When the next record with a time is also that far from the
 reference but within ``max_time_jump`` after the skipped one, the clock really moved: it
 is accepted and becomes the new reference (the same holds for a jump far back, counted
-as out of order, e.g. after a first record from a wrong clock). A time that is neither a
+as out of order, e.g. after a first record from a wrong clock). A jump is never less than
+:data:`PACE_STEPS` of the stream's own typical steps, and a held-back record is confirmed too by
+the next one that keeps its pace: epoch nanoseconds 2 s apart under the default ``max_time_jump``
+(1e9) lose their second record, not every one. A time that is neither a
 number nor an ISO date ("abc", "Tue 10:00") is counted in ``unreadable_times`` and warned
 about; the record is kept with the text as its time but cannot be checked for order,
 jumps or duplicates. An ISO date with a UTC offset (``+02:00``) is the UTC instant it names, as
@@ -65,7 +68,7 @@ from __future__ import annotations
 import json
 import math
 import warnings
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol, cast
@@ -96,6 +99,11 @@ class _Silent:
 MAX_LINE = 1 << 20
 #: default largest forward time jump (time-field units; seconds for ISO dates) before a record is held back
 MAX_TIME_JUMP = 1e9
+#: the least forward jump, in the stream's own typical steps (the median of its last :data:`_PACE_STEPS_KEPT`), that
+#: holds a record back: a ``max_time_jump`` below it (1e9 for epoch nanoseconds 2 s apart) made every record a jump,
+#: and nothing was scored
+PACE_STEPS = 10
+_PACE_STEPS_KEPT = 15
 #: default number of recent timed records remembered to recognise a redelivered one
 DEDUP_WINDOW = 16384
 #: what ``fmt`` may be
@@ -365,6 +373,7 @@ class RecordParser:
         self.max_line = whole_number("max_line", max_line, 1)
         self.max_time_jump = _max_time_jump(max_time_jump)
         self._jump: float | None = None  # time of the last held-back jump, awaiting confirmation
+        self._steps: deque[float] = deque(maxlen=_PACE_STEPS_KEPT)  # the last forward steps between accepted times
         self._offset_told = False  # whether a time with a UTC offset was warned about (once)
         self.sensors = list(sensors)
         self.index = {name: i for i, name in enumerate(self.sensors)}
@@ -636,12 +645,16 @@ class RecordParser:
                                                  "the sample is scored and keeps it as text, unchecked for order "
                                                  "and duplicates")
             return True
-        last, horizon = self.last_time, self.max_time_jump
+        last, horizon, held = self.last_time, self.max_time_jump, self._jump
         if last is not None and horizon is not None:
             horizon *= 1e9 if is_date else 1.0
+            if self._steps:
+                horizon = max(horizon, PACE_STEPS * float(np.median(self._steps)))
         if last is not None and horizon is not None and abs(value - last) > horizon:
-            held = self._jump
-            if held is None or not held <= value <= held + horizon:  # hold it back until a second record confirms
+            # a second record confirms a held-back one: within the horizon after it, or as far after it as it was
+            # after the reference (a stream whose every step is beyond the horizon: its own pace)
+            steady = held is not None and last < held < value and 0.8 <= (value - held) / (held - last) <= 1.25
+            if not steady and (held is None or not held <= value <= held + horizon):
                 self._jump = value
                 if value < last:
                     self.counts["out_of_order"] += 1
@@ -658,6 +671,8 @@ class RecordParser:
             self.log.warn("order", f"skipped a sample with out-of-order time {str(stamp)[:40]!r}")
             return False
         self._jump = None
+        if last is not None and value > last:
+            self._steps.append(value - (held if held is not None and last < held < value else last))
         self.last_time = value
         return True
 
