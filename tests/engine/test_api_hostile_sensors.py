@@ -311,3 +311,27 @@ def test_score_one_takes_a_tensor_and_matches_a_series_by_its_labels(detector) -
         assert by_label.score_one(pd.Series({"s1": b, "s0": a})) == want
         assert by_tensor.score_one(torch.tensor([a, b], requires_grad=True)) == want
     assert want is not None
+
+
+def test_a_dataframe_whose_index_goes_back_or_repeats_is_warned_about() -> None:
+    # smooth, impute, reconstruct and Detector used a shuffled or appended frame's rows in their order without a
+    # word (imputing shuffled rows differed from the sorted ones by 1.14); the table reader warns about a file's
+    from tsae.engine.layout import as_channels_first
+    from tsae.io.tables import TableWarning
+
+    times = pd.date_range("2024-01-01", periods=50, freq="1min")
+    frame = pd.DataFrame({"a": np.arange(50.0), "b": np.ones(50)}, index=times)
+    with pytest.warns(TableWarning, match=r"X: the DataFrame's index is not in increasing order \(49 step\(s\) back\)"
+                                          r".*\(first: X\.sort_index\(\)\)"):
+        values, _ = as_channels_first(frame.iloc[::-1], "X")
+    np.testing.assert_array_equal(values[0], np.arange(49.0, -1, -1))  # in their order, as before
+    with pytest.warns(TableWarning, match=r"\(1 step\(s\) back; 5 row\(s\) repeat an earlier index\).*first: "
+                                          r"x\.sort_index\(\), then x\[~x\.index\.duplicated\(\)\]"):
+        as_channels_first(pd.concat([frame, frame.iloc[:5]]))
+    with pytest.warns(TableWarning, match="index is not in increasing order"):
+        as_channels_first(frame.set_index(pd.Index(np.arange(50.0)[::-1])))  # numbers too
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        as_channels_first(frame)  # in order
+        as_channels_first(frame.reset_index(drop=True).iloc[::-1].reset_index(drop=True))  # a RangeIndex
+        as_channels_first(frame.set_index(pd.Index([f"r{i}" for i in range(50)][::-1])))  # labels, not times

@@ -172,6 +172,33 @@ def _frame_values(frame: Any, name: str) -> np.ndarray:
         raise
 
 
+def _warn_row_order(frame: Any, name: str) -> None:
+    """Warn when a DataFrame's index (times, or numbers) goes back or repeats: its rows are used in their order.
+
+    As the table reader warns about a file's time column: a shuffled or appended frame was smoothed,
+    imputed or scored as it stands, without a word. A default ``RangeIndex`` and labels that are not
+    times or numbers are left alone.
+    """
+    index = getattr(frame, "index", None)
+    kind = getattr(getattr(index, "dtype", None), "kind", None)
+    if index is None or kind not in ("M", "m", "i", "u", "f") or type(index).__name__ == "RangeIndex":
+        return
+    if index.is_monotonic_increasing and index.is_unique:
+        return
+    import warnings
+
+    from tsae.io.tables import TableWarning
+
+    values = np.asarray(index.asi8 if kind in ("M", "m") else index, dtype=np.float64)
+    back = int(np.count_nonzero(np.diff(values) < 0))
+    repeats = int(len(values) - np.unique(values[~np.isnan(values)]).size - np.isnan(values).sum())
+    what = "; ".join(part for part in (f"{back} step(s) back" if back else "",
+                                       f"{repeats} row(s) repeat an earlier index" if repeats else "") if part)
+    fixes = ([f"{name}.sort_index()"] if back else []) + ([f"{name}[~{name}.index.duplicated()]"] if repeats else [])
+    warnings.warn(f"{name}: the DataFrame's index is not in increasing order ({what}); its rows are used in their "
+                  f"order, each as a sample of its own (first: {', then '.join(fixes)})", TableWarning, stacklevel=4)
+
+
 def as_channels_first(x: Any, name: str = "x", *, dtype: Any = np.float64) -> tuple[np.ndarray, bool]:
     """Return ``x`` as a ``(n_channels, n_samples)`` array and whether it was 1-D.
 
@@ -207,6 +234,7 @@ def as_channels_first(x: Any, name: str = "x", *, dtype: Any = np.float64) -> tu
     ValueError: x: got shape (3, 2), but series are (channels, n) with time on the last axis; pass x.T
     """
     if is_dataframe(x):
+        _warn_row_order(x, name)
         arr = np.asarray(_frame_values(x, name), dtype=dtype).T
         was_1d = False
     else:
