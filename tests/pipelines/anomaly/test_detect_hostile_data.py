@@ -253,8 +253,9 @@ def test_the_api_refuses_a_series_without_a_valid_value_as_the_cli_does() -> Non
     t = np.arange(600)
     X = np.stack([np.sin(t / 9), np.cos(t / 13)])
     det = Detector(model="dense", window=16, epochs=1, device="cpu", scales=()).fit(X)
-    for bad in (np.full((2, 100), np.nan), np.full((2, 100), np.inf)):
-        with pytest.raises(ValueError, match=r"^X holds no valid value \(every sample is NaN or infinite\)$"):
+    for bad in (np.full((2, 100), np.nan), np.full((2, 100), np.inf), np.full((2, 100), 1e31)):
+        with pytest.raises(ValueError, match=r"^X holds no valid value \(every sample is NaN, infinite or beyond "
+                                             r"1e30, which no sensor reads\)$"):
             det.decision_function(bad)
     half = X[:, :100].copy()
     half[0] = np.nan  # one dead sensor is an anomaly to score, not an error

@@ -987,7 +987,8 @@ class Detector:
         if X.shape[1] < self.window_:
             raise ValueError(f"{X.shape[1]} sample(s): shorter than the detector's window ({self.window_})")
         if not np.isfinite(X).any():  # as `tsae detect score` refuses such a file: every score would be made up
-            raise ValueError("X holds no valid value (every sample is NaN or infinite)")
+            raise ValueError("X holds no valid value (every sample is NaN, infinite or beyond 1e30, which no sensor "
+                             "reads)")
         progress = not self.quiet and X.shape[1] > SCORE_BLOCK and sys.stderr.isatty()
         with torch_threads(self.threads, native=True):
             scores, contrib = _score_all(self.core(device=self.device if device is None else device), X, progress)
