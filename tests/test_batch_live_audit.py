@@ -84,10 +84,10 @@ def test_dask_mixed_batch_matches_local_with_relative_paths_sent_absolute(tiny_m
     monkeypatch.chdir(tmp_path)
     real_task = on_dask._dask_task
 
-    def only_absolute(data, src, dst, *rest):  # type: ignore[no-untyped-def]
+    def only_absolute(data, model_name, src, dst, *rest):  # type: ignore[no-untyped-def]
         if not (os.path.isabs(src) and os.path.isabs(dst)):
             raise AssertionError(f"a relative path was sent to a Dask worker: {src} -> {dst}")
-        return real_task(data, src, dst, *rest)
+        return real_task(data, model_name, src, dst, *rest)
 
     monkeypatch.setattr(on_dask, "_dask_task", only_absolute)
     local = reconstruct_files(tiny_model, ["in"], "local", device="cpu", quiet=True)

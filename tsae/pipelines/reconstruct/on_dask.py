@@ -4,6 +4,7 @@ never written, and the files left failed when the cluster has had no worker for 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import os
 import socket
@@ -64,15 +65,18 @@ def _cancelled_on_worker() -> bool:
         return False
 
 
-def _dask_task(data: bytes, src: str, dst: str, batch_size: int) -> dict[str, Any]:
+def _dask_task(data: bytes, model_name: str, src: str, dst: str, batch_size: int) -> dict[str, Any]:
     """One file on a Dask worker; a local output is renamed into place only if the task was not cancelled.
+
+    ``model_name`` is the model file as the user named it, which the worker's messages name (not the
+    temporary copy it loaded the bytes from: a file's message reads as it would without Dask).
 
     Without that check, the files running when the user pressed Ctrl-C were written
     after the command had ended, and the manifest never knew them.
     """
     start = time.perf_counter()
     try:
-        model = _model_from_bytes(data)
+        model = dataclasses.replace(_model_from_bytes(data), path=Path(model_name))
     except Exception as error:  # noqa: BLE001
         return _row(src, dst, "failed", _one_line(error), seconds=time.perf_counter() - start)
     if is_url(dst):  # an upload is not held back (it is not renamed by atomic_path)
@@ -270,7 +274,7 @@ def _run_dask(dask: str | Any, model_path: Path, todo: list[tuple[str, str]], ba
         futures: dict[Any, tuple[str, str, tuple[str, str]]] = {}
         for src, dst in todo:
             sent = (_on_worker(src), _on_worker(dst))
-            futures[client.submit(_dask_task, data, *sent, batch_size, pure=False)] = (src, dst, sent)
+            futures[client.submit(_dask_task, data, str(model_path), *sent, batch_size, pure=False)] = (src, dst, sent)
         finished = False
         left = set(futures)  # not reported yet
         try:
