@@ -349,3 +349,22 @@ def test_a_comma_separated_stream_keeps_decimal_points() -> None:
     rows, _ = parser.parse(["time,a,b", "0,1.5,2", '{"time": 1, "a": 2.5, "b": "3,5"}', "2,3.5,4"])
     assert rows[:, 0].tolist() == [1.5, 2.5, 3.5] and np.isnan(rows[1, 1])  # JSON "3,5" is no number
     assert parser.decimal is None and parser.counts["malformed"] == 0
+
+
+def test_a_utf16_stream_is_told_once_as_such() -> None:
+    # every line was a malformed one with a garbled message, and nothing said why
+    told: list[tuple[str, str]] = []
+
+    class Log:
+        def warn(self, kind: str, message: str) -> None:
+            told.append((kind, message))
+
+    parser = RecordParser(["a", "b"], log=Log())
+    rows, _ = parser.parse("time,a,b\n0,1,2\n1,3,4\n".encode("utf-16").split(b"\n"))
+    assert len(rows) == 0 and parser.counts["malformed"] == 4
+    hints = [message for kind, message in told if kind == "encoding"]
+    assert hints == ["the stream looks UTF-16 or UTF-32, but records are read as UTF-8: its lines are malformed "
+                     "(convert it first, e.g. iconv -f UTF-16 -t UTF-8)"]
+    told.clear()
+    RecordParser(["a", "b"], log=Log()).parse(["time,a,b", "0,1,2", "1,,4"])  # an empty cell is no NUL
+    assert not [kind for kind, _ in told if kind == "encoding"]

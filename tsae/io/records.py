@@ -320,6 +320,11 @@ def _json_number(value: Any) -> float | None:
         return None
 
 
+def _looks_wide(line: str) -> bool:
+    """Whether ``line`` looks like UTF-16 or UTF-32 text read as UTF-8: a NUL every third character or more."""
+    return line.count("\x00") * 3 >= len(line) > 0
+
+
 class RecordParser:
     """Turn raw text lines into ``(rows (n, C) float64, times list, counters)``.
 
@@ -375,6 +380,7 @@ class RecordParser:
         self._jump: float | None = None  # time of the last held-back jump, awaiting confirmation
         self._steps: deque[float] = deque(maxlen=_PACE_STEPS_KEPT)  # the last forward steps between accepted times
         self._offset_told = False  # whether a time with a UTC offset was warned about (once)
+        self._wide_told = False  # whether a line that looks UTF-16 or UTF-32 was warned about (once)
         self.sensors = list(sensors)
         self.index = {name: i for i, name in enumerate(self.sensors)}
         self.fmt = fmt
@@ -721,6 +727,10 @@ class RecordParser:
             line = line.strip().lstrip("\ufeff")  # a UTF-8 BOM (an editor's CSV, or files concatenated)
             if not line:
                 continue
+            if not self._wide_told and _looks_wide(line):
+                self._wide_told = True
+                self.log.warn("encoding", "the stream looks UTF-16 or UTF-32, but records are read as UTF-8: its "
+                                          "lines are malformed (convert it first, e.g. iconv -f UTF-16 -t UTF-8)")
             self.counts["lines"] += 1
             try:
                 if self.fmt == "json" or (self.fmt == "auto" and line[0] in "{["):
