@@ -187,6 +187,7 @@ def test_a_device_without_a_model_and_bad_thread_counts_are_named() -> None:
         with pytest.raises(ValueError, match=r"^device='tpu' is for a trained model"):
             call(x, device="tpu")
         call(x, device="auto")  # the default choice is always fine
+        call(x, device=None)  # None is "auto", as denoise and reconstruct take it
     for bad in (-1, "2", True, 1.5):
         with pytest.raises(ValueError, match=r"^threads must be a whole number >= 0"):
             Detector(threads=bad)

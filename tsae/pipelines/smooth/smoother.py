@@ -288,9 +288,10 @@ def check_device(device: Any, model: Any) -> None:
     """Refuse a ``device`` other than the CPU when there is no trained ``model`` to run on it.
 
     Without a model the series teaches a small network on the CPU: ``device="cuda"`` (or a
-    misspelt name) would be ignored without a word.
+    misspelt name) would be ignored without a word. ``None`` is ``"auto"``, as everywhere else.
     """
-    if model is None and not (isinstance(device, str) and device.strip().lower() in ("cpu", "auto")):
+    if model is None and device is not None and not (isinstance(device, str)
+                                                     and device.strip().lower() in ("cpu", "auto")):
         raise ValueError(f"device={device!r} is for a trained model (model=); without one the series teaches a "
                          "small network on the CPU: leave device out")
 
