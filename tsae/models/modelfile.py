@@ -176,7 +176,9 @@ def save_model(
     sample_rate
         Sampling rate of the training data in Hz, when known.
     extra
-        Free JSON-serialisable information (training history, thresholds, ...).
+        Free JSON-serialisable information (training history, thresholds, ...); numpy values are
+        stored as plain ones, a NaN as ``null`` and an infinity as the text ``"inf"`` or ``"-inf"``
+        (JSON has neither).
     arrays
         Named numpy arrays stored as tensors beside the weights (``LoadedModel.arrays``).
     protect
