@@ -13,7 +13,8 @@ not take its argument registers nothing, and is reported). tsae's own
 model families live in ``tsae_plugins`` and are registered through this same door,
 and the names they register are reserved: a plugin registering one is refused for
 that name (named in ``tsae plugins``) and the built-in keeps working. A hook
-implementation whose name is not one of these hooks refuses the plugin. What a
+implementation whose name is not one of these hooks refuses the plugin, and so does
+one of these hooks left without ``@tsae.hookimpl`` (pluggy would skip it). What a
 plugin's import or hook raises (``sys.exit()`` included) is reported naming the
 plugin and goes no further; an entry-point module slower than
 ``tsae.plugins.SLOW_IMPORT_SECONDS`` to import is named in a warning. The plugin

@@ -194,6 +194,20 @@ def _signature_text(error: pluggy.PluginValidationError) -> str:
     return f"hook {name}{arguments} takes argument(s) tsae does not pass: tsae calls {name}({expected})"
 
 
+def _unmarked_hooks(plugin: Any) -> list[str]:
+    """The functions of ``plugin`` named as a tsae hook but not marked ``@tsae.hookimpl`` (pluggy skips them)."""
+    found = []
+    for name in hook_names():
+        try:
+            function = inspect.getattr_static(plugin, name)
+        except AttributeError:
+            continue
+        function = getattr(function, "__func__", function)  # a staticmethod or classmethod
+        if callable(function) and not hasattr(function, f"{ENTRY_POINT_GROUP}_impl"):
+            found.append(name)
+    return found
+
+
 def _unknown_hooks(manager: pluggy.PluginManager, plugin: Any) -> list[str]:
     return sorted(caller.name for caller in manager.get_hookcallers(plugin) or [] if not caller.has_spec())
 
@@ -205,6 +219,12 @@ def _register(manager: pluggy.PluginManager, plugin: Any, info: PluginInfo) -> N
         what = getattr(plugin, "__name__", None) or type(plugin).__name__
         raise ValueError(f"{what} is already registered as plugin {holder!r}: one module or object is one plugin "
                          "(give each entry point a module or object of its own)")
+    unmarked = _unmarked_hooks(plugin)
+    if unmarked:  # pluggy ignores them: the plugin would load and register nothing, without a word
+        them = "it" if len(unmarked) == 1 else "them"
+        raise ValueError(f"{', '.join(unmarked)} {'is' if len(unmarked) == 1 else 'are'} not decorated with "
+                         f"@tsae.hookimpl, so tsae would never call {them} (from tsae import hookimpl; put "
+                         f"@hookimpl above each hook)")
     try:
         manager.register(plugin, name=info.name)
     except pluggy.PluginValidationError as error:
@@ -680,7 +700,10 @@ def create_model(name: str, channels: int, window: int, **hparams: Any) -> Any:
             settings = ", ".join(f"{key}={value}" for key, value in hparams.items())
             raise NamedMemoryError(f"model family {name!r} ({settings or 'its defaults'}) for {channels} channel(s) x "
                                    f"{window} samples does not fit in memory") from None
-        raise ValueError(f"model family {name!r} ({origin}) could not be built: {_error_text(error)}") from error
+        hint = (" (call super().__init__(channels, window, **hparams) first in __init__)"
+                if "before Module.__init__() call" in str(error) else "")
+        raise ValueError(f"model family {name!r} ({origin}) could not be built: {_error_text(error)}{hint}") \
+            from error
     check_contract(model, origin)
     return model
 
@@ -717,6 +740,14 @@ def load_plugin_commands(cli: Any, reserved: Iterable[str] = ()) -> None:
         for name, command in list(cli.commands.items()):
             if before.get(name) is command:
                 continue
+            problem = _bad_name("commands", name) or _not_a_command(name, command)
+            if problem is not None:  # it would break `tsae --help` for every command, or never be reachable
+                _record(info, problem)
+                if name in before:
+                    cli.commands[name] = before[name]
+                else:
+                    del cli.commands[name]
+                continue
             if not _claim(info, "commands", name):
                 if name in before:
                     cli.commands[name] = before[name]
@@ -724,6 +755,16 @@ def load_plugin_commands(cli: Any, reserved: Iterable[str] = ()) -> None:
                     del cli.commands[name]
             else:
                 _registries["commands"][name] = command
+
+
+def _not_a_command(name: str, command: Any) -> str | None:
+    """Why ``command`` cannot be a sub-command of ``tsae`` (not a click command), or None."""
+    import click
+
+    if isinstance(command, click.Command):
+        return None
+    return (f"command {name!r} is {_what(command)}, not a click command (decorate it with @cli.command(), or "
+            "pass a click.Command to cli.add_command); refused")
 
 
 def _collect_kind(kind: str) -> None:

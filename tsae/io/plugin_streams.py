@@ -24,9 +24,8 @@ class _Named:
     def _guard(self, call: Callable[[], T], action: str) -> T:
         try:
             return call()
-        except Exception as error:  # noqa: BLE001 - a plugin's stream may raise anything
-            raise RuntimeError(f"{self.where} failed to {action}: {type(error).__name__}: "
-                               f"{first_line(error)}") from error
+        except (Exception, SystemExit) as error:  # noqa: BLE001 - a plugin's stream may raise anything
+            raise RuntimeError(f"{self.where} failed to {action}: {_error_text(error)}") from error
 
     def close(self) -> None:
         closer = getattr(self.stream, "close", None)
@@ -40,15 +39,19 @@ class NamedSource(_Named):
     def __iter__(self) -> Iterator[Any]:
         return self._items(self._guard(lambda: iter(self.stream), "read"))
 
-    def _items(self, iterator: Iterator[T]) -> Iterator[T]:
+    def _items(self, iterator: Iterator[Any]) -> Iterator[Any]:
+        for item in self._next(iterator):
+            _check_record(item, self.where)
+            yield item
+
+    def _next(self, iterator: Iterator[T]) -> Iterator[T]:
         while True:
             try:
                 item = next(iterator)
             except StopIteration:
                 return
-            except Exception as error:  # noqa: BLE001
-                raise RuntimeError(f"{self.where} failed to read: {type(error).__name__}: "
-                                   f"{first_line(error)}") from error
+            except (Exception, SystemExit) as error:  # noqa: BLE001
+                raise RuntimeError(f"{self.where} failed to read: {_error_text(error)}") from error
             yield item
 
 
@@ -57,7 +60,39 @@ class NamedBlockSource(NamedSource):
 
     def blocks(self) -> Iterator[list[Any]]:
         """The source's own ``blocks()``, naming the plugin on errors."""
-        return self._items(self._guard(self.stream.blocks, "read"))
+        for block in self._next(self._guard(self.stream.blocks, "read")):
+            if not isinstance(block, (list, tuple)):
+                raise ValueError(f"{self.where}: blocks() yielded {_what(block)}, not a list of records "
+                                "(yield [line, ...], even for one record)")
+            for record in block:
+                _check_record(record, self.where)
+            yield list(block)
+
+
+#: what a source may yield: one record as text or bytes (a line, or a payload of lines)
+_RECORD_TYPES = (str, bytes, bytearray, memoryview)
+
+
+def _check_record(record: Any, where: str) -> None:
+    """Refuse a record that is not text or bytes (a dict, a list of values, None, a number) naming the source."""
+    if isinstance(record, _RECORD_TYPES):
+        return
+    hint = " (yield json.dumps(record) for a dict)" if isinstance(record, dict) else ""
+    raise ValueError(f"{where} yielded {_what(record)}; a source yields records as text lines (CSV or JSON) "
+                    f"or bytes{hint}")
+
+
+def _what(obj: Any) -> str:
+    if obj is None:
+        return "None"
+    kind = type(obj).__name__
+    return f"{'an' if kind[:1].lower() in 'aeiou' else 'a'} {kind}"
+
+
+def _error_text(error: BaseException) -> str:
+    if isinstance(error, SystemExit):
+        return f"SystemExit: sys.exit({'' if error.code is None else repr(error.code)[:80]}) was called"
+    return f"{type(error).__name__}: {first_line(error)}"
 
 
 class NamedSink(_Named):

@@ -207,8 +207,12 @@ class Autoencoder(nn.Module):
 
     @classmethod
     def describe_params(cls) -> dict[str, Param]:
-        """Every parameter the family accepts, its own first, then the common ones."""
-        return {**cls.params, **cls.common_params}
+        """Every parameter the family accepts, its own first, then the common ones.
+
+        A family that declares a common parameter itself (``reg_weight`` with another
+        default) has its own declaration used, here as by the constructor.
+        """
+        return {**cls.params, **{key: param for key, param in cls.common_params.items() if key not in cls.params}}
 
 
 
@@ -290,6 +294,10 @@ def check_contract(model: Autoencoder, origin: str, batch: int = 3) -> None:
         Naming the family, ``origin`` (its plugin) and the shapes, dtypes or values.
     """
     where = f"model family {model.name!r} ({origin})"
+    if not all(key in vars(model) for key in ("_modules", "channels", "window", "config")):
+        raise ValueError(f"{where}: {type(model).__name__}.__init__ does not call super().__init__(channels, window, "
+                         "**hparams), which sets up the network and parses the parameters into self.config; call "
+                         "it first")
     check_methods(type(model), origin)
     x = torch.zeros(batch, model.channels, model.window, device=_device_of(model))
     training = model.training

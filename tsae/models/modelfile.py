@@ -26,11 +26,12 @@ before it is built (:mod:`tsae.models.rebuild`).
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -146,6 +147,34 @@ def _check_provider(path: Path, header: dict[str, Any]) -> None:
         recorded = f"plugin {str(saved[0])[:60]!r}" + (f" ({str(saved[1])[:60]})" if saved[1] else "")
         raise ModelFileError(path, f"model family {header['family']!r} was saved by {recorded} but is provided "
                                    f"here by {info.label}; install the plugin that wrote it")
+
+
+#: a version a file's header may name in a message (what pip would take)
+_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+!_-]{0,39}")
+
+
+@contextlib.contextmanager
+def _naming_versions(path: Path, header: dict[str, Any]) -> Iterator[None]:
+    """Add to a file that does not fit its family which release of the plugin wrote it and which one is installed.
+
+    A family changed between releases (a new layer, a renamed parameter) is the usual cause, and the
+    versions tell the user what to install (or that the model must be trained again).
+    """
+    try:
+        yield
+    except ModelFileError as error:
+        from tsae import plugins
+
+        info = plugins.model_plugin_info(header["family"])
+        saved = header.get("plugin_version")
+        if (info is None or info.version is None or not isinstance(saved, str) or saved == info.version
+                or not _VERSION.fullmatch(saved)):
+            raise
+        problem = str(error).removeprefix(f"{path}: ").removeprefix(f"{error.field}: " if error.field else "")
+        release = info.distribution or info.name
+        raise ModelFileError(path, f"{problem}; the file was written by {release} {saved} and {release} "
+                                   f"{info.version} is installed: install {release} {saved} to use it, or train "
+                                   "the model again", error.field) from None
 
 
 def save_model(
@@ -541,15 +570,16 @@ def load_model(path: str | os.PathLike, device: Any = "cpu") -> LoadedModel:
         _check_provider(path, header)
         family = families[family_name]
         hparams = dict(header["hparams"])
-        check_hparams(path, family, hparams)
-        weights = {k: e for k, e in container.tensors.items() if not k.startswith(ARRAY_PREFIX)}
-        probe = build(path, family_name, family, hparams, len(weights), meta=True)
-        model = None if probe is not None else build(path, family_name, family, hparams, len(weights))
-        check_weights_fit(path, family_name, state_plan(probe if probe is not None else model), weights)
+        with _naming_versions(path, header):
+            check_hparams(path, family, hparams)
+            weights = {k: e for k, e in container.tensors.items() if not k.startswith(ARRAY_PREFIX)}
+            probe = build(path, family_name, family, hparams, len(weights), meta=True)
+            model = None if probe is not None else build(path, family_name, family, hparams, len(weights))
+            check_weights_fit(path, family_name, state_plan(probe if probe is not None else model), weights)
         _check_framing(path, probe if probe is not None else model, header)
         with memory_for(path, "load"):
             state, arrays = _read_tensors(path, handle, container)
-    with memory_for(path, "load"):
+    with memory_for(path, "load"), _naming_versions(path, header):
         if model is None:
             model = build(path, family_name, family, hparams, len(weights))
         try:

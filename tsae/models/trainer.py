@@ -546,7 +546,8 @@ def _start(model: Any, windows: np.ndarray, targets: np.ndarray | None, config: 
     model = model.to(device)
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
-        raise ValueError(f"{getattr(model, 'name', 'model')}: has no trainable parameters")
+        raise ValueError(f"{_family_label(model)}: has no trainable parameters (its __init__ creates no layer with "
+                         "weights, so there is nothing to train)")
     use_amp = bool(config.amp and device.type == "cuda")
     settings = getattr(model, "config", {})
     return _Run(

@@ -554,7 +554,9 @@ def _close_all(log: RateLimitedLog, *streams: Any) -> None:
             if closer is not None:
                 closer()
         except Exception as exc:  # noqa: BLE001 - shutting down: one failing close must not hide the summary
-            log.info(f"warning: closing the {type(stream).__name__} failed: {first_line(exc)}")
+            # a plugin's stream names itself ("stream sink 'x' of plugin ... failed to close: ...")
+            where = "" if hasattr(stream, "where") else f"closing the {type(stream).__name__} failed: "
+            log.info(f"warning: {where}{first_line(exc)}")
 
 
 def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = None, topic: str = "tsae/samples",
