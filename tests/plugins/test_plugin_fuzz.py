@@ -249,3 +249,12 @@ def test_a_command_entry_that_is_no_click_command_is_refused_and_help_still_work
         assert "command name 'fuzz bad name' must be a string of letters" in errors
     finally:
         cli.commands.clear()  # the plugin commands the root group picked up (built-ins are imported, not stored)
+
+
+@pytest.mark.parametrize(("declared", "bound"), [(lambda: Param("four", min=1), "min=1"),
+                                                  (lambda: Param(True, "flag", max=3), "max=3")])
+def test_a_bound_on_a_text_or_flag_parameter_is_refused_where_it_is_declared(declared, bound) -> None:
+    # Param("four", min=1) was a text parameter whose bound was ignored: building the family failed inside torch
+    with pytest.raises(TypeError, match=rf"^Param {bound} bounds a number, but the parameter is"):
+        declared()
+    assert Param(4, "size", min=1).parse("2", owner="f", name="size") == 2

@@ -90,6 +90,9 @@ class Param:
             if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)
                                       or math.isnan(value)):
                 raise TypeError(f"Param {bound} must be a number, got {shown(value)}")
+            if value is not None and kind in (str, bool):  # Param("four", min=1): a text parameter, bound ignored
+                raise TypeError(f"Param {bound}={shown(value)} bounds a number, but the parameter is {TYPES[kind]} "
+                                f"(its default {shown(self.default)}; give a number, or type=int)")
 
     @property
     def type_name(self) -> str:
