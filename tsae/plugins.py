@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -632,6 +632,16 @@ def model_families() -> dict[str, type]:
     return dict(_registries["models"])
 
 
+def _did_you_mean(name: Any, names: Sequence[str]) -> str:
+    """``: did you mean 'conv1d'?`` for a name that differs from one of ``names`` in case or by a typo, else ``''``."""
+    import difflib
+
+    text = str(name).strip().lower()
+    lowered = {known.lower(): known for known in names}
+    close = [lowered[text]] if text in lowered else [lowered[m] for m in difflib.get_close_matches(text, lowered, 1)]
+    return f": did you mean {close[0]!r}?" if close else ""
+
+
 def get_model_family(name: str) -> type:
     """Return the model family registered under ``name``.
 
@@ -648,8 +658,8 @@ def get_model_family(name: str) -> type:
         known = ", ".join(family_names()) or "none"
         failed = sorted(info.name for info in _infos.values() if info.load_error)
         hint = f"; plugin(s) that failed to load: {', '.join(failed)}" if failed else ""
-        raise KeyError(f"unknown model family {name!r} (installed: {known}{hint}; "
-                       "see `tsae models` and `tsae plugins`)")
+        raise KeyError(f"unknown model family {name!r}{_did_you_mean(name, family_names())} (installed: {known}"
+                       f"{hint}; see `tsae models` and `tsae plugins`)")
     return family
 
 

@@ -66,6 +66,9 @@ def test_bad_csv_one_line_no_output(content, fragment, tmp_path) -> None:
 def test_bad_options_one_line_no_output(sensor_csv, tmp_path) -> None:
     out = tmp_path / "model.tsae"
     assert_one_line_error(run("train", sensor_csv, *FAST, "--family", "nope", "-o", out), "unknown model family 'nope'")
+    for typo, meant in (("Conv1D", "conv1d"), ("lstn", "lstm")):  # a case or a letter off: the family meant
+        assert_one_line_error(run("train", sensor_csv, *FAST, "--family", typo, "-o", out),
+                              f"unknown model family {typo!r}: did you mean {meant!r}? (installed: ")
     assert_one_line_error(run("train", sensor_csv, *FAST, "--param", "latnet=3", "-o", out), "unknown parameter")
     assert_one_line_error(run("train", sensor_csv, *FAST, "--param", "latent", "-o", out), "NAME=VALUE")
     assert_one_line_error(run("train", sensor_csv, *FAST, "--param", "latent=abc", "-o", out), "latent")
