@@ -1,6 +1,7 @@
 """CSV tables and read_series: time/label columns, missing cells, and one-line errors."""
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -401,3 +402,87 @@ def test_a_first_time_cell_that_is_neither_is_named(tmp_path) -> None:
     with pytest.raises(ValueError, match=r"first\.csv: time column 'time' is neither numbers nor dates "
                                          r"\(line 2: 'soon'\)"):
         read_table(path)
+
+
+def test_an_excel_sep_line_names_the_delimiter_and_is_no_row(tmp_path) -> None:
+    # Excel's "sep=;" first line was taken for the header: "line 2 has 3 fields, expected 2"
+    rows = "".join(f"{i};{i},5;{2 * i}\r\n" for i in range(5))
+    for first in ("sep=;", '"sep=;"', "SEP=;"):
+        table = read_table(write(tmp_path, "s.csv", f"{first}\r\ntime;a;b\r\n{rows}"))
+        assert table.columns == ["a", "b"] and table.time_name == "time"
+        np.testing.assert_array_equal(table.values[0], [0.5, 1.5, 2.5, 3.5, 4.5])
+    comma = read_table(write(tmp_path, "c.csv", "sep=,\ntime,a\n0,1.5\n1,2.5\n"))
+    np.testing.assert_array_equal(comma.values, [[1.5, 2.5]])
+    with pytest.raises(ValueError, match=r"^\S+o\.csv: line 1: 'sep=:' names a delimiter that is not one of"):
+        read_table(write(tmp_path, "o.csv", "sep=:\ntime:a\n0:1\n"))
+
+
+def test_lines_ending_in_several_delimiters_have_no_last_columns(tmp_path) -> None:
+    # a sheet whose used range is wider than its data: 'column3', 'column4' of all NaN, and every command failed
+    table = read_table(write(tmp_path, "t.csv", "time,a,b,,,\n0,1,2,,,\n1,3,4,,,\n,,,,,\n"))
+    assert table.columns == ["a", "b"]
+    np.testing.assert_array_equal(table.values, [[1, 3], [2, 4]])
+    headerless = read_table(write(tmp_path, "h.csv", "1,2,,\n3,4,,\n5,6,,\n"))  # was a header '1', '2'
+    assert headerless.columns == ["ch0", "ch1"]
+    np.testing.assert_array_equal(headerless.values, [[1, 3, 5], [2, 4, 6]])
+    kept = read_table(write(tmp_path, "k.csv", "a,b,,,\n1,2,7,,\n3,4,,,\n"))  # a cell: that column and those left
+    assert kept.columns == ["a", "b", "column2"]
+
+
+@pytest.mark.parametrize(("start", "step", "name"), [(1_709_251_200_000, 1000, "ts"),
+                                                     (1_709_251_200_000_000, 10**6, "time"),
+                                                     (1_709_251_200_000_000_000, 10**9, "timestamp")])
+def test_epoch_milli_micro_and_nanoseconds_are_seconds_apart_as_they_say(tmp_path, start, step, name) -> None:
+    # read as seconds: 1000 s between samples of epoch milliseconds 1 s apart (detect fit's alarm budget, rates)
+    from tsae.io.tables import median_step
+
+    path = write(tmp_path, "e.csv", f"{name},a\n" + "".join(f"{start + 2 * i * step},{i % 5}\n" for i in range(40)))
+    table = read_table(path)
+    assert table.time_name == name
+    assert median_step(table.time, table.time_name) == pytest.approx(2.0)
+    assert table.sample_rate() == pytest.approx(0.5)
+    assert median_step(np.array([0.0, 2.0, 4.0]), "time") == 2.0  # seconds from 0 stay seconds
+
+
+def test_a_first_column_of_epoch_nanoseconds_is_the_time_column_and_written_whole(tmp_path) -> None:
+    # beyond 2**53 it did not "count": 'epoch_ns' became a sensor of 1.7e18; and a time column was written 1.7e+18
+    rows = "".join(f"{1_709_251_200_000_000_000 + i * 10**9 + (i % 3) * 7},{i % 5}\n" for i in range(40))
+    table = read_table(write(tmp_path, "n.csv", "epoch_ns,a\n" + rows))
+    assert table.time_name == "epoch_ns" and table.columns == ["a"]
+    out = write_table(tmp_path / "o.csv", {"a": table.values[0]}, table.time, table.time_name)
+    second = out.read_text().splitlines()[2]
+    assert second.startswith("17092512010000000") and "e" not in second.split(",")[0]
+    np.testing.assert_array_equal(read_table(out).time, table.time)
+
+
+@pytest.mark.parametrize(("head", "what"), [(b"PK\x03\x04", "a zip archive or an Excel .xlsx workbook"),
+                                            (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an Excel .xls workbook")])
+def test_a_zip_or_a_workbook_is_named_as_such(tmp_path, head: bytes, what: str) -> None:
+    path = tmp_path / "sheet.csv"
+    path.write_bytes(head + bytes(range(256)) * 4)
+    with pytest.raises(ValueError, match=rf"^\S+sheet\.csv: {what}, not a text table \("):
+        read_table(path)
+
+
+def test_spreadsheet_formula_errors_are_missing_values(tmp_path) -> None:
+    cells = ["#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!", "#N/A", "1.5"]
+    table = read_table(write(tmp_path, "x.csv", "a,b\n" + "".join(f"{i},{c}\n" for i, c in enumerate(cells))))
+    np.testing.assert_array_equal(table.values[1], [np.nan] * 7 + [1.5])
+
+
+def test_notes_above_the_header_are_suggested_by_the_ragged_row_error(tmp_path) -> None:
+    text = "Device: logger 7\nExported: 2024-03-01 10:00\n\ntime,a,b\n0,1,2\n"
+    with pytest.raises(ValueError, match=r"line 4 has 3 fields, expected 1 as the header on line 1 has \(a title"):
+        read_table(write(tmp_path, "n.csv", text))
+    with pytest.raises(ValueError, match=r"line 3 has 1 fields, expected 2$"):  # shorter: no guess
+        read_table(write(tmp_path, "r.csv", "a,b\n1,2\n3\n"))
+    with pytest.raises(ValueError, match=r"line 3 has 3 fields, expected 2$"):  # a lone long row: no guess either
+        read_table(write(tmp_path, "l.csv", "a,b\n1,2\n3,4,5\n6,7\n"))
+
+
+def test_a_time_column_of_12_hour_times_is_refused_without_a_numpy_warning(tmp_path) -> None:
+    path = write(tmp_path, "p.csv", "time,a\n2024-03-01 12:00:00 AM,1\n2024-03-01 12:05:00 AM,2\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=r"time column 'time' is neither numbers nor dates \(line 2"):
+            read_table(path)

@@ -10,7 +10,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-MISSING = {"", "na", "nan", "null", "none", "n/a", "?", "-", "#n/a", "missing"}
+#: cells that are missing values (compared lower-case): spreadsheets' formula errors (``#DIV/0!``, ``#VALUE!``) are
+MISSING = {"", "na", "nan", "null", "none", "n/a", "?", "-", "#n/a", "missing",
+           "#div/0!", "#value!", "#ref!", "#name?", "#num!", "#null!"}
 
 
 def _is_missing(text: str) -> bool:

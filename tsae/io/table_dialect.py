@@ -6,13 +6,37 @@ Commas that are decimal marks (``1,5;2,25``) are told from a comma delimiter. Sh
 from __future__ import annotations
 
 import csv
+import re
 from typing import Any
 
 #: Field delimiters a table (or a record stream) may use.
 DELIMITERS = ",;\t|"
 
 
+#: Excel's first line naming the delimiter of the lines after it (``sep=;``), which it writes and reads
+_SEP_LINE = re.compile(r'"?sep=(.)"?[ \t]*\r?$', re.IGNORECASE)
+
+
+def separator_line(sample: str) -> str | None:
+    """The delimiter that the first line of a sample names as Excel's ``sep=;`` does, or None without such a line.
+
+    Raises
+    ------
+    ValueError
+        The line names a character that is not one of :data:`DELIMITERS` (without the file's name).
+    """
+    match = _SEP_LINE.match(sample.split("\n", 1)[0])
+    if match is None:
+        return None
+    if match.group(1) not in DELIMITERS:
+        raise ValueError(f"line 1: {match.group(0).strip()!r} names a delimiter that is not one of , ; tab |")
+    return match.group(1)
+
+
 def _sniff_dialect(sample: str, suffix: str) -> Any:
+    named = separator_line(sample)
+    if named is not None:
+        return _DIALECTS.get(named, csv.excel)
     if suffix == ".tsv" or suffix.startswith(".tsv."):  # .tsv.gz too
         return csv.excel_tab
     try:

@@ -68,7 +68,9 @@ _FIRST_DAY, _LAST_DAY = np.datetime64("1677-09-22", "D"), np.datetime64("2262-04
 def _not_a_date(cell: str) -> str:
     """Why a :func:`_clean_dates` string that :func:`_parse_dates` refuses is not a time."""
     try:
-        np.datetime64(cell, "D")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # numpy: "no explicit representation of timezones", naming no file
+            np.datetime64(cell, "D")
     except (ValueError, TypeError, OverflowError):
         return ""
     return " lies outside the days 1677-09-22 to 2262-04-10 that times can hold" \
@@ -98,18 +100,45 @@ _UNIT_SECONDS = {**dict.fromkeys(("ms", "msec", "millis", "milliseconds", "time_
                  **dict.fromkeys(("day", "days"), 86400.0)}
 
 
+#: seconds per unit of a time column of numbers whose first time lies at least this far from 0, as epoch times of
+#: the years 2001 to 2286 do in that unit: milliseconds (1.7e12), microseconds (1.7e15), nanoseconds (1.7e18);
+#: such a time in seconds would be over 3,000 years after 1970
+_EPOCH_SECONDS = ((1e17, 1e-9), (1e14, 1e-6), (1e11, 1e-3))
+
+
+def unit_seconds(time: np.ndarray | None, name: str | None = None) -> float:
+    """Seconds per unit of a time column: 1 for dates; for numbers, the unit its ``name`` is (``minute``,
+    ``hours``, ``ms``...), else that of epoch times as large as its first (``1709251200000`` is milliseconds,
+    ``1709251200000000000`` nanoseconds), else seconds.
+
+    Examples
+    --------
+    >>> unit_seconds(np.array([1709251200000.0, 1709251201000.0]), "ts")
+    0.001
+    >>> unit_seconds(np.array([0.0, 1.0]), "minute")
+    60.0
+    """
+    if time is None or np.asarray(time).dtype.kind == "M":
+        return 1.0
+    if name is not None and name.strip().lower() in _UNIT_SECONDS:
+        return _UNIT_SECONDS[name.strip().lower()]
+    seconds = time_seconds(time)
+    first = abs(float(seconds[0])) if seconds.size else 0.0
+    return next((unit for least, unit in _EPOCH_SECONDS if first >= least), 1.0)
+
+
 def median_step(time: np.ndarray | None, name: str | None = None) -> float | None:
     """Seconds between rows: the median step of a time column (None without one, or without a positive step).
 
     The times are sorted first: rows out of order still have their spacing. Numbers are seconds unless the
-    column's ``name`` is a unit (``minute``, ``hours``, ``ms``...).
+    column's ``name`` is a unit (``minute``, ``hours``, ``ms``...) or they are epoch milliseconds, microseconds or
+    nanoseconds (:func:`unit_seconds`).
     """
     if time is None:
         return None
     steps = np.diff(np.sort(time_seconds(time)))
     step = float(np.median(steps)) if steps.size else 0.0
-    if name is not None and np.asarray(time).dtype.kind != "M":
-        step *= _UNIT_SECONDS.get(name.strip().lower(), 1.0)
+    step *= unit_seconds(time, name)
     return step if step > 0 else None
 
 

@@ -48,7 +48,7 @@ from tsae.io.table_cells import (
     _not_a_number,
     _numeric_fraction,
 )
-from tsae.io.table_dialect import DELIMITERS, _sniff_dialect, sniff_delimiter
+from tsae.io.table_dialect import DELIMITERS, _sniff_dialect, separator_line, sniff_delimiter
 from tsae.io.table_time import (
     _OFFSET,
     _OFFSET_ROWS,
@@ -61,6 +61,7 @@ from tsae.io.table_time import (
     _time_unit,
     median_step,
     time_seconds,
+    unit_seconds,
     whole_numbers,
 )
 from tsae.io.text_files import _compression, _decompressing, _encoding, _fail, _open_text
@@ -122,8 +123,10 @@ class Table:
         return int(self.values.shape[1])
 
     def sample_rate(self) -> float | None:
-        """Samples per second implied by a regularly spaced time column, else None."""
-        return _rate_from_time(self.time)
+        """Samples per second implied by a regularly spaced time column (in its unit, :func:`unit_seconds`), else
+        None."""
+        rate = _rate_from_time(self.time)
+        return None if rate is None else rate / unit_seconds(self.time, self.time_name)
 
 
 def find_time_column(names: Sequence[str], time_names: Sequence[str] = TIME_NAMES) -> int | None:
@@ -140,12 +143,14 @@ def find_time_column(names: Sequence[str], time_names: Sequence[str] = TIME_NAME
 READ_ROWS = 1 << 14
 
 
-def _records(path: Path, handle: TextIO, dialect: Any) -> Iterator[tuple[int, list[str]]]:
-    """Non-blank, non-comment rows of cells, one at a time, each with the file line it ends on (as errors tell it)."""
+def _records(path: Path, handle: TextIO, dialect: Any, skip: int = 0) -> Iterator[tuple[int, list[str]]]:
+    """Non-blank, non-comment rows of cells, one at a time, each with the file line it ends on (as errors tell it);
+    the first ``skip`` lines are none (Excel's ``sep=;``)."""
     reader = csv.reader(handle, dialect)
     try:
         for row in reader:
-            if row and any(c.strip() for c in row) and not row[0].lstrip().startswith("#"):
+            if (reader.line_num > skip and row and any(c.strip() for c in row)
+                    and not row[0].lstrip().startswith("#")):
                 yield reader.line_num, row
     except csv.Error as error:
         problem = str(error)
@@ -156,17 +161,28 @@ def _records(path: Path, handle: TextIO, dialect: Any) -> Iterator[tuple[int, li
         raise _fail(path, f"line {reader.line_num}: {problem}") from None
 
 
-def _body(path: Path, rows: Iterator[tuple[int, list[str]]], width: int) -> Iterator[tuple[int, list[str]]]:
+#: the rows after a header in which a row longer than it is told as perhaps a title or notes above the header
+_PREAMBLE_ROWS = 20
+
+
+def _body(path: Path, rows: Iterator[tuple[int, list[str]]], width: int,
+          header_line: int = 0) -> Iterator[tuple[int, list[str]]]:
     """The data rows with their lines, each of ``width`` cells (a trailing delimiter dropped); a ragged row is an
-    error."""
-    for line, row in rows:
+    error. One of the first :data:`_PREAMBLE_ROWS` longer than the header (on ``header_line``; 0: no header), with
+    the row after it as long, says what that often is: a title or notes above the header, as data loggers write
+    them."""
+    for seen, (line, row) in enumerate(rows):
         if len(row) != width:
             if len(row) == width + 1 and not row[-1].strip():  # a trailing delimiter
                 row = row[:-1]
             else:
+                after = next(rows, None)
                 for _ in rows:  # a broken quote further on is told first, as when all rows were parsed first
                     pass
-                raise _fail(path, f"line {line} has {len(row)} fields, expected {width}")
+                table_below = after is not None and len(after[1]) == len(row) > width  # the real header, then data
+                hint = (f" as the header on line {header_line} has (a title or notes above the header? remove them)"
+                        if seen < _PREAMBLE_ROWS and header_line and table_below else "")
+                raise _fail(path, f"line {line} has {len(row)} fields, expected {width}{hint}")
         yield line, row
 
 
@@ -215,11 +231,14 @@ def _counts(values: np.ndarray | tuple[int, str], unit: bool = False) -> bool:
     """Whether ``values`` (:func:`_floats` of a column's cells) are whole numbers that count: their first
     :data:`COUNTER_ROWS` rise by one step, and the rest by whole multiples of it, at least :data:`COUNTER_STEADY`
     of them by that step. ``unit``: the column is named by a unit (``hours``, ``min``: :func:`_names_a_unit`), and
-    fractions of it that rise so count too (0, 0.25, 0.5 ... hours), within :data:`_FRACTION_STEP_TOLERANCE`."""
+    fractions of it that rise so count too (0, 0.25, 0.5 ... hours), within :data:`_FRACTION_STEP_TOLERANCE`, as
+    whole numbers too large for float64 to hold every one do (epoch nanoseconds)."""
     if isinstance(values, tuple) or len(values) < COUNTER_ROWS or np.isnan(values).any():
         return False
     whole = whole_numbers(values)
-    if not (whole or (unit and np.isfinite(values).all())):
+    # whole numbers beyond 2**53 (epoch nanoseconds: 1.7e18), whose float64 steps are rounded, count as fractions do
+    big = bool(np.isfinite(values).all()) and float(np.abs(values).min()) >= 2.0**53
+    if not (whole or big or (unit and np.isfinite(values).all())):
         return False
     steps = np.diff(values)
     step = steps[0]
@@ -357,11 +376,15 @@ def _decimal_mark(columns: list[_Column], cells: Sequence[Sequence[str]]) -> str
     return None if first is None else first[2]
 
 
+def _blank_tail(cells: Sequence[str]) -> int:
+    """How many cells a first row ends with that are blank (the line ends in delimiters), its first cell aside."""
+    return next((i for i, cell in enumerate(reversed(cells[1:])) if cell.strip()), len(cells) - 1)
+
+
 def _is_data_row(cells: Sequence[str], decimal: str | None) -> bool:
     """Whether a first row is data rather than a header: every cell a number or a date (one holding a digit:
     numpy reads ``"today"`` as a date too), at least one a number."""
-    if len(cells) > 1 and not cells[-1].strip():  # the line ends in the delimiter: no cell after it
-        cells = cells[:-1]
+    cells = cells[:len(cells) - _blank_tail(cells)]  # the line ends in delimiters: no cells after them
     numbers = [_numeric_fraction([c], decimal) == 1.0 and not _is_missing(c) for c in cells]
     return any(numbers) and all(is_number or (any(ch.isdigit() for ch in c) and _parse_dates(_clean_dates([c]))
                                               is not None) for c, is_number in zip(cells, numbers, strict=True))
@@ -375,18 +398,18 @@ def _unnamed(index: int, given: set[str]) -> str:
     return name
 
 
-def _read_rows(path: Path, handle: TextIO, dialect: Any) -> Table:
+def _read_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0) -> Table:
     """The table of the rows of an open file, read :data:`READ_ROWS` rows at a time; errors in the order the
     whole-file reader told them: broken quotes, empty, no data rows, ragged rows, duplicate names, the time
     column, the label, no channel, then the first channel (left to right) with a cell that is not a number.
 
-    Lines that end in the delimiter (``a,b,`` then ``1,2,``) have no last column: an unnamed last column whose
-    cells are all empty is dropped (a named one is a channel of missing values).
+    Lines that end in delimiters (``a,b,,,`` then ``1,2,,,``) have no last columns: unnamed last columns whose
+    cells are all empty are dropped (a named one is a channel of missing values).
 
     A file not separated by commas may use decimal commas: the first number with a decimal mark decides the
     mark of the whole file (see :func:`read_table`)."""
     decimal = "." if dialect.delimiter == "," else None
-    rows = _records(path, handle, dialect)
+    rows = _records(path, handle, dialect, skip)
     head = next(rows, None)
     if head is None:
         raise _fail(path, "empty file")
@@ -398,7 +421,7 @@ def _read_rows(path: Path, handle: TextIO, dialect: Any) -> Table:
     else:
         given = {c.strip() for c in first}
         header = [c.strip() or _unnamed(i, given) for i, c in enumerate(first)]
-    body = _body(path, rows, len(header))
+    body = _body(path, rows, len(header), 0 if headerless else head[0])
     sample = list(islice(body, _KIND_ROWS))
     if not sample:
         raise _fail(path, "no data rows (only a header)")
@@ -408,9 +431,10 @@ def _read_rows(path: Path, handle: TextIO, dialect: Any) -> Table:
         dup = sorted({h for h in header if header.count(h) > 1})[0]
         raise _fail(path, f"duplicate column name {dup!r}")
     unnamed_first = not first[0].strip()  # a blank cell is no number: such a first row is always a header
-    # the first line ends in the delimiter (as some spreadsheet exports end every line): its last column, no name,
-    # is no column while all its cells are empty too (a named one, or one with a cell, is read as any other)
-    trailing = len(first) > 1 and not first[-1].strip()
+    # the first line ends in delimiters (as spreadsheet exports end every line of a sheet whose used range is wider
+    # than its data: ``a,b,,,``): its last columns, no name, are no columns while all their cells are empty too (a
+    # named one, or one with a cell, is read as any other, and so is every unnamed one left of it)
+    blank_tail = [True] * _blank_tail(first)
     columns, time_idx, label_idx = _plan(header, [row for _, row in sample], decimal, unnamed_first, headerless)
     doomed: tuple[int, int] | None = None  # (rank, index) of the first error that will certainly be told
     n = 0
@@ -422,7 +446,8 @@ def _read_rows(path: Path, handle: TextIO, dialect: Any) -> Table:
         del chunk
         if decimal is None:
             decimal = _decimal_mark(columns, cells)
-        trailing = trailing and not any(c.strip() for c in cells[-1])
+        for i in range(len(blank_tail)):
+            blank_tail[i] = blank_tail[i] and not any(c.strip() for c in cells[len(cells) - len(blank_tail) + i])
         for j, column in enumerate(columns):
             _convert(column, cells[j], n, lines, doomed is None, doomed is None or (column.rank, j) < doomed, decimal)
         n += len(cells[0])
@@ -461,7 +486,8 @@ def _read_rows(path: Path, handle: TextIO, dialect: Any) -> Table:
         if columns[label_idx].bad is not None:
             raise _fail(path, str(columns[label_idx].bad))
         label = columns[label_idx].floats if columns[label_idx].floats is not None else columns[label_idx].texts
-    channels = [j for j in range(len(header) - trailing) if j not in (time_idx, label_idx)]
+    dropped = next((i for i, blank in enumerate(reversed(blank_tail)) if not blank), len(blank_tail))
+    channels = [j for j in range(len(header) - dropped) if j not in (time_idx, label_idx)]
     if not channels:
         raise _fail(path, "no numeric data columns")
     for j in channels:
@@ -488,7 +514,8 @@ def read_table(path: str | os.PathLike, *, exact: bool = False) -> Table:
     path
         The file. The first row is a header (when it is not all numbers); each other
         row is one time step. Empty cells and ``NA``/``nan``/``null`` become NaN.
-        The delimiter (``,``, ``;``, tab, ``|``) is sniffed from the start of the text.
+        The delimiter (``,``, ``;``, tab, ``|``) is sniffed from the start of the text, or named by a first
+        line ``sep=;`` as Excel writes one.
     exact
         Keep infinite cells and cells beyond :data:`ABSURD` in magnitude as they are (for a
         round trip that must give every cell back, as ``compress`` does); by default they
@@ -534,10 +561,14 @@ def read_table(path: str | os.PathLike, *, exact: bool = False) -> Table:
         with _decompressing(path, compression):
             with _open_text(path, encoding, compression) as handle:
                 sample = handle.read(8192)
+                try:
+                    skip = int(separator_line(sample) is not None)
+                except ValueError as error:
+                    raise _fail(path, str(error)) from None
                 dialect = _sniff_dialect(sample, kind_suffix(path))
             newline = "\r" if "\r" in sample and "\n" not in sample else "\n"
             with _open_text(path, encoding, compression, newline) as handle:
-                table = _read_rows(path, handle, dialect)
+                table = _read_rows(path, handle, dialect, skip)
     except OSError as error:
         raise _fail(path, f"cannot read ({error.strerror or error})") from None
     except UnicodeDecodeError:  # UTF-8 a moment ago
@@ -588,6 +619,15 @@ def _format_column(values: np.ndarray, unit: Literal["s", "ms", "us", "ns", "int
         text[np.isnan(values.astype(np.float64))] = ""
         return text
     return values.astype(str)
+
+
+def _whole_times(values: np.ndarray) -> bool:
+    """Whether a time column holds whole numbers (NaN aside) that int64 holds: :func:`whole_numbers`, or epoch
+    nanoseconds (1.7e18: written ``1709251200000000000``, not ``1.7092512e+18``, as read)."""
+    if whole_numbers(values):
+        return True
+    finite = values[np.isfinite(values)] if values.dtype.kind == "f" else values[:0]
+    return bool(finite.size) and float(np.abs(finite).max()) < 2.0**63 and bool(np.all(finite == np.round(finite)))
 
 
 @contextlib.contextmanager
@@ -649,7 +689,7 @@ def write_table(
     # one precision for a whole date column; the text is made WRITE_ROWS rows at a time (as numpy strings
     # a million rows of 7 columns took 900 MB)
     units: list[Any] = [_time_unit(arr) if np.issubdtype(arr.dtype, np.datetime64) else None for arr in arrays]
-    if time is not None and whole_numbers(arrays[0]):
+    if time is not None and _whole_times(arrays[0]):
         units[0] = "int"  # a time column of whole numbers (0, 1, 2 or epoch seconds) is written as it was read
     with atomic_path(path, protect=protect) as tmp:
         with _open_output(tmp, path.suffix.lower()) as handle:

@@ -46,11 +46,19 @@ def _starts_as(head: bytes) -> str | None:
     return None
 
 
+#: magic bytes of files taken for tables that are not text, each with what it is (as its error tells it)
+_ARCHIVES = ((b"PK\x03\x04", "a zip archive or an Excel .xlsx workbook, not a text table (unzip it, or save the "
+                              "sheet as CSV)"),
+             (b"PK\x05\x06", "an empty zip archive, not a text table"),
+             (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an Excel .xls workbook, not a text table (save the sheet as CSV)"))
+
+
 def _compression(path: Path) -> str | None:
     """``".gz"``, ``".bz2"`` or ``".xz"`` for a compressed table, None for a plain one.
 
     Judged by the file's magic bytes (a gzip file named ``.csv`` is read too); a file named ``.gz`` (``.bz2``,
-    ``.xz``) that does not start as one is an error. One-line errors: missing, a folder, unreadable.
+    ``.xz``) that does not start as one is an error. One-line errors: missing, a folder, unreadable, a zip archive
+    (an ``.xlsx`` workbook is one) or an ``.xls`` workbook.
     """
     if not path.exists():
         raise _fail(path, "no such file")
@@ -61,6 +69,9 @@ def _compression(path: Path) -> str | None:
             head = handle.read(10)
     except OSError as error:
         raise _fail(path, f"cannot read ({error.strerror or error})") from None
+    for magic, what in _ARCHIVES:
+        if head.startswith(magic):
+            raise _fail(path, what)
     found = _starts_as(head)
     named = path.suffix.lower()
     if found is None and named in COMPRESSION_SUFFIXES and head.strip():
