@@ -450,6 +450,7 @@ def read_training_data(paths: Sequence[str | os.PathLike]) -> TrainingData:
     from tsae.errors import table_columns
     from tsae.io.paths import expand_inputs
     from tsae.io.series import read_series
+    from tsae.io.time_order import warn_time_order
 
     files = expand_inputs(paths, recursive=True)
     series: list[np.ndarray] = []
@@ -460,6 +461,7 @@ def read_training_data(paths: Sequence[str | os.PathLike]) -> TrainingData:
     first_table: tuple[str, list[str]] | None = None
     for f in files:
         values, rate, meta = read_series(f)
+        warn_time_order(f, meta.get("time"), meta.get("time_name"), "learnt from")
         named = table_columns(meta)
         if named is not None:
             values = _by_name(values, named, first_table, str(f))

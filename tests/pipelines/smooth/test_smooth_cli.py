@@ -171,3 +171,22 @@ def test_smooth_file_checks_strength_as_smooth_does(gappy_csv, tmp_path, strengt
     with pytest.raises(ValueError, match=r"strength must be a number within \[0, 1\]"):
         smooth_file(gappy_csv, tmp_path / "s.csv", strength=strength)
     assert not (tmp_path / "s.csv").exists()
+
+
+@pytest.mark.parametrize(("command", "done"), [("smooth", "smoothed"), ("impute", "imputed"), ("train", "learnt from")])
+def test_a_time_column_out_of_order_is_warned_about(tmp_path, command, done) -> None:
+    # a shuffled export was smoothed (imputed, trained on) in file order without a word; detect fit told it
+    rng = np.random.default_rng(1)
+    order = rng.permutation(1200)
+    values = np.sin(np.arange(1200) / 40) + 0.1 * rng.normal(size=1200)
+    path = tmp_path / "shuffled.csv"
+    path.write_text("time,a\n" + "".join(f"{i},{values[i]:.4f}\n" for i in order))
+    extra = ["--epochs", "1"] if command == "train" else []
+    result = run(command, path, "-o", tmp_path / ("m.tsae" if command == "train" else "out.csv"), *extra)
+    assert result.exit_code == 0, result.output
+    warned = [line for line in result.output.splitlines() if line.startswith("Warning:")]
+    assert any(line.startswith(f"Warning: {path}: the time column 'time' is not in increasing order (")
+               and line.endswith(f"the rows are {done} in file order") for line in warned), result.output
+    path.write_text("time,a\n" + "".join(f"{i},{values[i]:.4f}\n" for i in range(1200)))
+    result = run(command, path, "-o", tmp_path / ("m2.tsae" if command == "train" else "out2.csv"), *extra)
+    assert "time column" not in result.output  # in order: nothing to tell

@@ -10,7 +10,11 @@ import numpy as np
 
 from tsae.io.atomic import all_or_nothing
 from tsae.io.paths import check_model_output, check_output, check_outputs, read_paths, split_suffix
+from tsae.io.time_order import warn_time_order
 from tsae.pipelines.anomaly.detector import Detector, FitWarning, check_family
+
+#: what the gap warning of ``detect fit`` and ``detect score`` advises
+_SEAM_HINT = " (score each stretch on its own to keep a seam from looking like a fault)"
 
 
 def _progress(message: str, quiet: bool) -> None:
@@ -49,7 +53,7 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
     table = read_table(train_path)
     if len(table) < 4:
         raise ValueError(f"{train_path}: too few rows to learn from ({len(table)})")
-    _warn_time_order(train_path, table.time, table.time_name, "learnt from")
+    warn_time_order(train_path, table.time, table.time_name, "learnt from", _SEAM_HINT)
     if sample_interval is None:
         sample_interval = median_step(table.time, table.time_name)
     det = Detector(model=family, window=window, threshold=threshold, device=device, quiet=quiet,
@@ -73,82 +77,6 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
     _progress(det.selfcheck_.summary(), quiet)
     _progress(alarm_report(det), quiet)
     return det
-
-
-def _warn_time_order(path: Path, time: np.ndarray | None, name: str | None, use: str) -> None:
-    """Warn when the time column goes back in time: the rows are used in file order, not sorted by time."""
-    from tsae.io.tables import TableWarning, time_seconds
-
-    if time is None:
-        return
-    back = int(np.count_nonzero(np.diff(time_seconds(time)) < 0))
-    if back:
-        warnings.warn(f"{path}: the time column {name!r} is not in increasing order ({back} step(s) back in time); "
-                      f"the rows are {use} in file order", TableWarning, stacklevel=3)
-    gaps, longest = _time_gaps(time_seconds(time))
-    if gaps:
-        warnings.warn(f"{path}: the time column {name!r} has {gaps} gap(s) of more than {GAP_STEPS} sampling steps "
-                      f"(the longest {_duration(longest)}); the rows on either side are {use} as consecutive samples "
-                      "(score each stretch on its own to keep a seam from looking like a fault)", TableWarning,
-                      stacklevel=3)
-    repeats, first = _repeated_times(time)
-    if repeats:
-        warnings.warn(f"{path}: the time column {name!r} has duplicate times ({repeats} row(s) repeat an earlier "
-                      f"row's time, the first: {first}); the rows are {use} in file order, each as a sample of its "
-                      "own", TableWarning, stacklevel=3)
-
-
-#: a step between rows longer than this many typical (median) steps is a gap in the recording
-GAP_STEPS = 100
-
-
-def _time_gaps(seconds: np.ndarray) -> tuple[int, float]:
-    """``(how many steps between rows exceed GAP_STEPS median steps, the longest step in seconds)``.
-
-    Examples
-    --------
-    >>> _time_gaps(np.array([0.0, 60, 120, 180, 3 * 86400, 3 * 86400 + 60]))
-    (1, 259020.0)
-    >>> _time_gaps(np.array([0.0, 1, 2, 5, 6]))
-    (0, 3.0)
-    """
-    steps = np.diff(seconds)
-    steps = steps[steps > 0]
-    if steps.size == 0:
-        return 0, 0.0
-    gaps = steps > GAP_STEPS * float(np.median(steps))
-    return int(gaps.sum()), float(steps.max())
-
-
-def _duration(seconds: float) -> str:
-    """Seconds as a person reads them: ``45 s``, ``12 min``, ``5.0 h``, ``3.0 days``."""
-    if seconds < 120:
-        return f"{seconds:.3g} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 172800:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} days"
-
-
-def _repeated_times(time: np.ndarray) -> tuple[int, str | None]:
-    """``(rows whose time an earlier row has, the first such time as text)``; missing times (NaN, NaT) repeat none.
-
-    Examples
-    --------
-    >>> _repeated_times(np.array([0.0, 1.0, 1.0, 2.0, 0.0, np.nan, np.nan]))
-    (2, '1.0')
-    """
-    dates = np.issubdtype(time.dtype, np.datetime64)
-    values = time[~np.isnat(time) if dates else np.isfinite(time)]
-    order = np.argsort(values, kind="stable")  # equal times keep their file order
-    ranked = values[order]
-    later = order[1:][ranked[1:] == ranked[:-1]]  # where each repeat but the first of its time is
-    if later.size == 0:
-        return 0, None
-    first = values[int(later.min())]
-    text = str(np.datetime_as_string(first, unit="auto")) if dates else repr(first.item())
-    return int(later.size), text
 
 
 def _counter_as_sensor(path: Path, table: Any, sensors: list[str]) -> None:
@@ -282,7 +210,7 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     if column_note:
         warnings.warn(column_note, TableWarning, stacklevel=2)
     _warn_empty_sensors(test_path, X, [columns[i] for i in order])
-    _warn_time_order(test_path, table.time, table.time_name, "scored")
+    warn_time_order(test_path, table.time, table.time_name, "scored", _SEAM_HINT)
     scores, contrib = det.score_with_contributions(X)
     flags = (scores > det.threshold_).astype(np.int64)
     time = table.time

@@ -23,11 +23,14 @@ from tsae.errors import columns_named, in_file, memory_for, table_columns
 from tsae.io.blocks import SeriesSource, open_source, open_writer, streams
 from tsae.io.paths import check_output, read_paths
 from tsae.io.series import read_series, write_series
+from tsae.io.time_order import warn_time_order
 from tsae.pipelines.reconstruct.columns import in_input_order, in_model_order
 from tsae.pipelines.smooth.blocks import IMPUTE_BLOCK, SMOOTH_BLOCK, impute_blocks, smooth_blocks
 from tsae.pipelines.smooth.imputer import impute
 from tsae.pipelines.smooth.smoother import check_spikes, checked_params, smooth
 
+#: what a job does to a table's rows, as its time-order warnings say it
+_DONE = {"smooth": "smoothed", "impute": "imputed"}
 #: a block job: (source, write, advance) -> the input's missing samples
 _BlockJob = Callable[[SeriesSource, Callable[[np.ndarray], None], Callable[[int], None]], int]
 
@@ -48,6 +51,7 @@ def _file_job(input: str | os.PathLike, output: str | os.PathLike, model: Any, f
     with memory_for(src, "process"):
         if source is None or source.n <= block:
             values, rate, meta = read_series(src, audio_gaps=True)
+            warn_time_order(src, meta.get("time"), meta.get("time_name"), _DONE[desc])
             # a trained model takes a table's columns in its own order, matched by name
             ordered, names, perm = in_model_order(values, table_columns(meta), model, str(src))
             with in_file(src, dst, *reads), columns_named(names):
