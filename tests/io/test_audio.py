@@ -300,3 +300,35 @@ def test_blocks_read_with_the_info_already_had_do_not_probe_the_file_again(tmp_p
 
     monkeypatch.setattr(audio_module, "audio_info", probed)
     np.testing.assert_array_equal(np.concatenate(list(iter_audio_blocks(path, 300, info=info)), axis=1), whole)
+
+
+def _flac_with_total(path, total: int) -> None:
+    """Set the sample count of a FLAC file's STREAMINFO (36 bits; 0 is "unknown", as a FLAC written to a pipe has)."""
+    data = bytearray(path.read_bytes())
+    assert data[:4] == b"fLaC" and data[4] & 0x7F == 0  # STREAMINFO first, its body from byte 8
+    packed = int.from_bytes(data[18:26], "big")
+    data[18:26] = ((packed & ~((1 << 36) - 1)) | total).to_bytes(8, "big")
+    path.write_bytes(bytes(data))
+
+
+def test_a_flac_whose_header_gives_no_length_is_read_to_its_end(tmp_path) -> None:
+    # before: libsndfile gave its length as 2 ** 63 - 1 and soundfile's seek after the first read failed, so a FLAC
+    # written by `ffmpeg ... -f flac -` or `flac -` was refused as "corrupt audio data (Internal psf_fseek() failed)"
+    x = np.random.default_rng(0).uniform(-0.5, 0.5, (2, 3000)).astype(np.float32)
+    path = write_audio(tmp_path / "piped.flac", x, 16000, subtype="PCM_24")
+    _flac_with_total(path, 0)
+    assert audio_info(path).frames == 3000
+    blocks = list(iter_audio_blocks(path, 1000))
+    assert [b.shape for b in blocks] == [(2, 1000)] * 3
+    np.testing.assert_allclose(np.concatenate(blocks, axis=1), x, atol=1e-6)
+    np.testing.assert_allclose(read_audio(path).data, x, atol=1e-6)
+
+
+def test_a_flac_cut_short_of_its_header_length_says_so(tmp_path) -> None:
+    # before: "corrupt audio data (Internal psf_fseek() failed)", which did not say the file was short
+    path = write_audio(tmp_path / "cut.flac", np.zeros(3000, np.float32), 16000)
+    _flac_with_total(path, 5000)
+    with pytest.raises(ValueError, match=r"cut.flac: file ends after 3000 of the 5000 sample frames its header"):
+        list(iter_audio_blocks(path, 1000))
+    with pytest.raises(ValueError, match=r"cut.flac: file ends after 3000 of the 5000 sample frames its header"):
+        read_audio(path)

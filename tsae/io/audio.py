@@ -252,6 +252,8 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
     info = _open_info(path)
     if info.frames <= 0 and info.format in ("WAV", "WAVEX"):
         info = _streamed_wav(path) or info
+    if info.format == "FLAC" and info.frames >= _UNKNOWN_FRAMES:
+        info.frames = _counted_frames(info)
     cut = ogg.cut_short(path, samples=info.frames > 0) if info.format == "OGG" else None
     if cut:
         raise ValueError(f"{path}: {cut}")
@@ -283,6 +285,24 @@ def _streamed_wav(path: Path) -> AudioInfo | None:
     if size is not None or frames <= 0:
         return None
     return AudioInfo(path, fmt.sample_rate, fmt.channels, frames, fmt.subtype, "WAV", streamed=True)
+
+
+#: what libsndfile gives as the length of a FLAC file whose STREAMINFO has none (SF_COUNT_MAX: a FLAC written to a
+#: pipe, ``ffmpeg -f flac -``, ``flac -``, has a total of 0, "unknown")
+_UNKNOWN_FRAMES = 2 ** 63 - 1
+
+
+def _counted_frames(info: AudioInfo) -> int:
+    """The sample frames of a FLAC file whose header gives no length, counted by decoding it (bounded memory;
+    a minute of audio takes about 10 ms), or a ``ValueError`` naming it when its data is corrupt."""
+    sf = _sf()
+    frames = 0
+    try:
+        for data in _decoded_blocks(info, 1 << 16, _DecoderNotes(info.path, info.subtype)):
+            frames += data.shape[0]
+    except (RuntimeError, sf.LibsndfileError) as error:
+        raise ValueError(f"{info.path}: corrupt audio data ({_detail(error)})") from None
+    return frames
 
 
 def _streamed_blocks(info: AudioInfo, block: int) -> Iterator[np.ndarray]:
@@ -413,7 +433,7 @@ def read_audio(path: str | os.PathLike, *, gaps: bool = False, exact: bool = Fal
     sf = _sf()
     notes = _DecoderNotes(path, info.subtype)
     try:
-        if info.mp3_parts:
+        if info.mp3_parts or info.format == "FLAC":  # a FLAC's length may be unknown (see _decoded_blocks)
             data, sr = np.concatenate(list(_decoded_blocks(info, 1 << 20, notes))), info.sample_rate
         else:
             with notes.caught():
@@ -474,10 +494,12 @@ def _decoded_blocks(info: AudioInfo, block: int, notes: _DecoderNotes) -> Iterat
         for source in sources:
             with notes.caught():
                 handle = sf.SoundFile(source)
-            if notes.active:
+            if notes.active or info.format == "FLAC":
                 # soundfile seeks to where it stands after each read; libsndfile passes that on to libmpg123, whose
                 # seek restarts decoding without the bit reservoir of the frames before (wrong samples after every
-                # block, "part2_3_length too large"). Read as from a stream, which soundfile never seeks.
+                # block, "part2_3_length too large"), and to libFLAC, whose seek fails at or beyond the end of a
+                # file whose header gives no length or more than is there ("Internal psf_fseek() failed", which
+                # hid the samples read). Read as from a stream, which soundfile never seeks.
                 handle.seekable = lambda: False
             with handle:
                 while True:
