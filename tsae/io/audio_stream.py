@@ -11,6 +11,7 @@ Memory is bounded by the block size.
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import struct
 from collections.abc import Iterator
@@ -229,32 +230,48 @@ class AudioStreamWriter:
     (a WAV in with a declared size), else the streaming "unknown length" sizes.
     """
 
-    def __init__(self, stream: BinaryIO, fmt: StreamFormat, *, wav: bool = True, frames: int | None = None) -> None:
+    def __init__(self, stream: BinaryIO, fmt: StreamFormat, *, wav: bool = True, frames: int | None = None,
+                 name: str = "stdout") -> None:
         self.stream = stream
         self.format = fmt
         self.wav = wav
+        self.name = name
         self.data_bytes = 0
         self._start = _tell(stream)
         if wav:
-            stream.write(wav_header(fmt, None if frames is None else frames * fmt.frame_bytes))
-            stream.flush()
+            with self._writing():
+                stream.write(wav_header(fmt, None if frames is None else frames * fmt.frame_bytes))
+                stream.flush()
 
     def write(self, block: np.ndarray) -> None:
         """Append float samples ``(channels, n)`` (or ``(n,)`` for mono)."""
         data = encode(block, self.format)
         if data:
-            self.stream.write(data)
-            self.stream.flush()
+            with self._writing():
+                self.stream.write(data)
+                self.stream.flush()
             self.data_bytes += len(data)
 
     def close(self) -> None:
         """Finish the stream: put the real sizes in the WAV header when the stream can seek."""
-        if self.wav and self._start is not None and self.data_bytes < _STREAMING_SIZE - 36:
-            end = self.stream.tell()
-            self.stream.seek(self._start)
-            self.stream.write(wav_header(self.format, self.data_bytes))
-            self.stream.seek(end)
-        self.stream.flush()
+        with self._writing():
+            if self.wav and self._start is not None and self.data_bytes < _STREAMING_SIZE - 36:
+                end = self.stream.tell()
+                self.stream.seek(self._start)
+                self.stream.write(wav_header(self.format, self.data_bytes))
+                self.stream.seek(end)
+            self.stream.flush()
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """A failed write (``> /dev/full``, a full disk) as one ``ValueError`` naming the stream; a reader that
+        went away (:class:`BrokenPipeError`) is left to the caller, which exits quietly."""
+        try:
+            yield
+        except BrokenPipeError:
+            raise
+        except OSError as error:
+            raise ValueError(f"{self.name}: cannot write it ({error.strerror or error})") from None
 
 
 def _tell(stream: BinaryIO) -> int | None:
