@@ -247,6 +247,8 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
         raise ValueError(f"{path}: no such file")
     if path.is_dir():
         raise ValueError(f"{path}: is a directory, not an audio file")
+    if not path.is_file():  # a FIFO (`tsae denoise <(...)`), a device: read whole twice, it would hang or never end
+        raise ValueError(f"{path}: is a pipe or device, not a file (pipe audio to standard input instead)")
     if path.stat().st_size == 0:
         raise ValueError(f"{path}: empty file")
     info = _open_info(path)

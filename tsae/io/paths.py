@@ -193,6 +193,8 @@ def expand_inputs(
             if not found:
                 raise ValueError(f"{text}: no file matches")
             files += found
+        elif path.is_symlink():
+            raise ValueError(f"{path}: is a link to no file (broken, or a loop of links)")
         else:
             raise ValueError(f"{path}: no such file or folder")
     # one file named twice (a.wav and ./a.wav, a link to it) is one input, as the user spelled it first

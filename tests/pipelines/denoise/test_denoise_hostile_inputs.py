@@ -1,7 +1,9 @@
 """Hostile inputs found by an audit of ``tsae denoise`` and ``tsae export``: each fails alone, cleanly."""
 from __future__ import annotations
 
+import errno
 import io
+import os
 import re
 import warnings
 
@@ -309,3 +311,36 @@ def test_a_model_of_the_wrong_type_and_a_fractional_batch_are_named() -> None:
         tsae.denoise(_tone()[:, 0], 16000, model=3)
     with pytest.raises(ValueError, match="batch_size must be an integer >= 1, got 2.5"):
         forward(None, np.zeros((2, 1, 4), np.float32), batch_size=2.5)
+
+
+def test_a_fifo_or_device_named_as_a_file_is_refused_without_waiting_on_it(tmp_path) -> None:
+    # before: a FIFO (`tsae denoise <(ffmpeg ...)`, a named pipe) and /dev/zero were called "empty file", which they
+    # are not; opened, a FIFO read whole twice (once to probe it) would hang
+    fifo = tmp_path / "live.wav"
+    os.mkfifo(fifo)
+    with pytest.raises(ValueError, match=r"live.wav: is a pipe or device, not a file \(pipe audio to standard input"):
+        audio_info(fifo)
+    result = CliRunner().invoke(cli, ["denoise", str(fifo), "-o", str(tmp_path / "out.wav"), "-q"])
+    assert result.exit_code == 1 and "is a pipe or device" in result.output and not (tmp_path / "out.wav").exists()
+
+
+def test_a_loop_of_links_is_named_as_one(tmp_path) -> None:
+    # before: "no such file or folder", for a name that is there
+    (tmp_path / "a.wav").symlink_to("b.wav")
+    (tmp_path / "b.wav").symlink_to("a.wav")
+    result = CliRunner().invoke(cli, ["denoise", str(tmp_path / "a.wav"), "-q"])
+    assert result.exit_code == 1 and "a.wav: is a link to no file (broken, or a loop of links)" in result.output
+
+
+class _FullDisk(io.BytesIO):
+    def write(self, data) -> int:  # what `> /dev/full` gives
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def test_stdout_that_cannot_be_written_is_named(tmp_path) -> None:
+    # before: `tsae denoise in.wav -o - > /dev/full` said "Error: [Errno 28] No space left on device", naming nothing
+    sf.write(tmp_path / "in.wav", _speech(0.2), SR)
+    with pytest.raises(ValueError, match=r"^stdout: cannot write it \(No space left on device\)$"):
+        denoise_stream(tmp_path / "in.wav", "-", stdout=_FullDisk())
+    with pytest.raises(ValueError, match=r"^stdout: cannot write it \(No space left on device\)$"):
+        denoise_stream("-", "-", stdin=io.BytesIO((tmp_path / "in.wav").read_bytes()), stdout=_FullDisk())
