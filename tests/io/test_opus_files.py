@@ -7,7 +7,7 @@ import soundfile as sf
 from click.testing import CliRunner
 
 from tsae.cli import cli
-from tsae.io.audio import check_writable, open_audio_writer, output_subtype, read_audio, write_audio
+from tsae.io.audio import audio_info, check_writable, open_audio_writer, output_subtype, read_audio, write_audio
 from tsae.io.paths import AUDIO_SUFFIXES, expand_inputs
 
 pytestmark = pytest.mark.skipif("OPUS" not in sf.available_subtypes("OGG"),
@@ -76,3 +76,18 @@ def test_tsae_denoise_to_opus_at_a_rate_opus_lacks_fails_with_one_line(tmp_path)
     assert result.exit_code == 1 and "out.opus: Opus holds" in result.output, result.output
     assert "Traceback" not in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"]
+
+
+@pytest.mark.parametrize(("suffix", "rate", "subtype"), [(".ogg", 16000, "VORBIS"), (".opus", 48000, "OPUS")])
+def test_ogg_files_joined_one_after_the_other_are_refused_not_cut_to_the_first(tmp_path, suffix, rate,
+                                                                              subtype) -> None:
+    # before: libsndfile reads the first stream of a chained Ogg file alone: `cat a.ogg b.ogg > ab.ogg` was denoised
+    # into a file as long as a.ogg, with status 0
+    first, second = tmp_path / f"a{suffix}", tmp_path / f"b{suffix}"
+    sf.write(first, np.zeros(rate, np.float32), rate, format="OGG", subtype=subtype)
+    sf.write(second, np.zeros(rate // 2, np.float32), rate, format="OGG", subtype=subtype)
+    joined = tmp_path / f"ab{suffix}"
+    joined.write_bytes(first.read_bytes() + second.read_bytes())
+    with pytest.raises(ValueError, match=rf"ab{suffix}: holds 2 Ogg streams one after the other \(chained\)"):
+        audio_info(joined)
+    assert audio_info(first).frames == rate  # one stream is read as before

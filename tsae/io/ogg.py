@@ -17,8 +17,8 @@ from typing import BinaryIO
 #: a page header: capture pattern, version, flags, granule position, serial, sequence, checksum, segment count
 _HEADER = struct.Struct("<4sBBqIIIB")
 _CAPTURE = b"OggS"
-#: the flag of the last page of a logical stream
-_END_OF_STREAM = 0x04
+#: the flags of the first and of the last page of a logical stream
+_BEGIN_OF_STREAM, _END_OF_STREAM = 0x02, 0x04
 #: where a page header keeps its serial number and its checksum
 _SERIAL_AT, _CHECKSUM_AT = 14, 22
 #: the serial number of every Ogg stream tsae writes
@@ -59,7 +59,8 @@ def pages(f: BinaryIO) -> Iterator[Page]:
 
 
 def cut_short(path: str | os.PathLike, *, samples: bool) -> str | None:
-    """What is missing from the Ogg file ``path`` when it was cut short, else None (or when it is not Ogg).
+    """What is missing from the Ogg file ``path`` when it was cut short, else None (or when it is not Ogg); and what
+    is wrong with one that holds chained streams (:func:`_chained`).
 
     A file that ends inside a page is cut (libsndfile reads it as a shorter file, a Vorbis one as
     one with no samples at all); so is one that ends on a page boundary before its end-of-stream
@@ -78,7 +79,18 @@ def cut_short(path: str | os.PathLike, *, samples: bool) -> str | None:
         return f"file ends inside Ogg page {len(walked)} (truncated or corrupt)"
     if not samples and not any(page.flags & _END_OF_STREAM for page in walked):
         return "file ends before its Ogg stream's first audio page (truncated or corrupt)"
-    return None
+    return _chained(walked)
+
+
+def _chained(walked: list[Page]) -> str | None:
+    """What is wrong with Ogg pages that hold streams one after the other (files joined with ``cat``, a radio
+    recording), else None: libsndfile reads the first stream alone, so the rest would be dropped without a word."""
+    ended = next((i for i, page in enumerate(walked) if page.flags & _END_OF_STREAM), len(walked))
+    more = sum(1 for page in walked[ended + 1:] if page.flags & _BEGIN_OF_STREAM)
+    if not more:
+        return None
+    return (f"holds {more + 1} Ogg streams one after the other (chained), and only the first would be read: "
+            "split it, or convert it to one stream first (e.g. with ffmpeg)")
 
 
 #: each byte with its bits in reverse order
