@@ -26,3 +26,32 @@ def test_output_under_a_file_names_that_file(tmp_path) -> None:
     result = CliRunner().invoke(cli, ["frame", str(src), "-o", f"{src}/out.npy"])
     assert result.exit_code == 1
     assert result.output.strip() == f"Error: {src}/out.npy: {src} is a file, not a folder"
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A table, a model and a detector trained on it (by the CLI)."""
+    folder = tmp_path_factory.mktemp("trained")
+    src = folder / "x.csv"
+    src.write_text("time,a,b\n" + "".join(f"{i},{np.sin(i / 9):.4f},{np.cos(i / 7):.4f}\n" for i in range(600)))
+    for args in (["train", str(src), "-o", str(folder / "m.tsae"), "--epochs", "1", "--window", "16", "-q"],
+                 ["detect", "fit", str(src), "-o", str(folder / "d.tsae"), "--epochs", "1", "--window", "16", "-q"]):
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 0, result.output
+    return src, folder / "m.tsae", folder / "d.tsae"
+
+
+@pytest.mark.parametrize(("command", "better"), [
+    (["smooth", "{src}"], ".csv"), (["impute", "{src}"], ".csv"), (["frame", "{src}", "--window", "8"], ".npy"),
+    (["reconstruct", "{model}", "{src}"], ".csv"), (["detect", "score", "--detector", "{det}", "{src}"], ".csv")])
+@pytest.mark.parametrize("victim", ["other.tsae", "box.tsz", "m.ONNX"])
+def test_data_is_not_written_over_a_model_container_or_export(tmp_path, trained, command, better, victim) -> None:
+    # smooth -o m.tsae replaced a model file (one the command does not read) with a table, without a word
+    src, model, det = trained
+    target = tmp_path / victim
+    target.write_bytes(b"precious")
+    args = [c.format(src=src, model=model, det=det) for c in command]
+    result = CliRunner().invoke(cli, [*args, "-o", str(target), "-q"])
+    assert result.exit_code == 1, result.output
+    assert result.output.strip().endswith(f"name it {str(target)[:-len(target.suffix)]}{better}"), result.output
+    assert "refusing to write data under" in result.output and target.read_bytes() == b"precious"

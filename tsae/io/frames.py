@@ -19,7 +19,15 @@ import numpy as np
 from tsae.errors import NamedMemoryError
 from tsae.io.atomic import atomic_path
 from tsae.io.blocks import NpyBlockWriter
-from tsae.io.paths import ARRAY_SUFFIXES, TABLE_SUFFIXES, check_output, kind_suffix, nearest_existing, split_suffix
+from tsae.io.paths import (
+    ARRAY_SUFFIXES,
+    TABLE_SUFFIXES,
+    check_data_output,
+    check_output,
+    kind_suffix,
+    nearest_existing,
+    split_suffix,
+)
 from tsae.io.series import read_npy, read_series
 
 #: samples per channel read at a time
@@ -110,6 +118,7 @@ def frame_file(source: str | os.PathLike, output: str | os.PathLike | None, leng
     source = Path(source)
     target = default_frames_output(source) if output is None else Path(output)
     check_output(target, [source])
+    check_data_output(target, ".npy")
     shape, rate, read_blocks = _signal(source)
     # a long frame every few samples makes frames many times the signal's size: shorter blocks bound them
     blocks = read_blocks(frame_block(length, hop, math.prod(shape[:-1]), max(1, int(block))))

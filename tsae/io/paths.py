@@ -402,8 +402,35 @@ def check_model_output(output: PathLike) -> None:
                      f"{kind}): name it {better}")
 
 
+#: suffixes of the files tsae writes that hold no data: what each is, as a refusal names it
+NOT_DATA_SUFFIXES = {".tsae": "a model or detector file's", ".tsz": "a compressed container's",
+                     ".onnx": "an ONNX export's"}
+
+
+def check_data_output(output: PathLike, better: str = ".csv") -> None:
+    """Refuse data (a table, an array, audio) named like a file tsae writes that holds none (``-o m.tsae``).
+
+    Such an output replaced a model, a detector or a container of that name without a word (a
+    table was written under it), and nothing would read it as data. ``better`` is the suffix the
+    refusal suggests.
+
+    Raises
+    ------
+    ValueError
+        One line naming ``output`` and suggesting a data file's name.
+    """
+    suffix = Path(str(output)).suffix
+    what = NOT_DATA_SUFFIXES.get(suffix.lower())
+    if what is None:
+        return
+    text = str(output)
+    raise ValueError(f"{output}: refusing to write data under {what} name ({suffix}): name it "
+                     f"{text[: len(text) - len(suffix)]}{better}")
+
+
 __all__ = [
-    "ARRAY_SUFFIXES", "AUDIO_SUFFIXES", "COMPRESSION_SUFFIXES", "SERIES_SUFFIXES", "TABLE_SUFFIXES",
-    "check_model_output", "check_output", "check_outputs", "expand_inputs", "is_url", "join", "kind_suffix", "name_of",
-    "names_many", "nearest_existing", "output_is_folder", "plan_outputs", "read_paths", "split_suffix",
+    "ARRAY_SUFFIXES", "AUDIO_SUFFIXES", "COMPRESSION_SUFFIXES", "NOT_DATA_SUFFIXES", "SERIES_SUFFIXES",
+    "TABLE_SUFFIXES", "check_data_output", "check_model_output", "check_output", "check_outputs", "expand_inputs",
+    "is_url", "join", "kind_suffix", "name_of", "names_many", "nearest_existing", "output_is_folder", "plan_outputs",
+    "read_paths", "split_suffix",
 ]

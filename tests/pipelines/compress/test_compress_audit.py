@@ -207,10 +207,11 @@ def test_a_container_is_not_written_under_a_series_or_model_name(model_file, tmp
     assert not (tmp_path / name).exists()
 
 
-@pytest.mark.parametrize("name", ["back.tsz", "back.TSAE"])
+@pytest.mark.parametrize("name", ["back.tsz", "back.TSAE", "back.onnx"])
 def test_a_series_is_not_written_under_a_container_or_model_name(model_file, tmp_path, name):
     compress_file(model_file, _npy(tmp_path, walk(40)), tmp_path / "s.tsz", max_error=0.1)
-    with pytest.raises(ValueError, match=r"refusing to write a series under a (container's|model file's) name"):
+    with pytest.raises(ValueError, match=r"refusing to write data under (a compressed container's|a model or "
+                                         r"detector file's|an ONNX export's) name \(\.\w+\): name it .*back\.csv$"):
         decompress_file(tmp_path / "s.tsz", tmp_path / name)
     assert not (tmp_path / name).exists()
 

@@ -9,7 +9,14 @@ from typing import Any
 import numpy as np
 
 from tsae.io.atomic import all_or_nothing
-from tsae.io.paths import check_model_output, check_output, check_outputs, read_paths, split_suffix
+from tsae.io.paths import (
+    check_data_output,
+    check_model_output,
+    check_output,
+    check_outputs,
+    read_paths,
+    split_suffix,
+)
 from tsae.io.time_order import warn_time_order
 from tsae.pipelines.anomaly.detector import Detector, FitWarning, check_family
 
@@ -191,6 +198,7 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     events_path = Path(events) if events else Path(split_suffix(output)[0] + ".events.json")  # x.csv.gz: x.events.json
     protect = (test_path, *map(Path, read_paths(detector)))
     check_outputs([output, events_path, *([Path(plot)] if plot else [])], protect)
+    check_data_output(output)
     events_suffix(events_path)  # an events file it cannot write is refused before any scoring
     det = detector if isinstance(detector, Detector) else Detector.load(detector, device=device)
     det.device = device

@@ -27,7 +27,14 @@ from tsae.errors import in_file
 from tsae.io.atomic import atomic_path
 from tsae.io.audio import output_subtype
 from tsae.io.blocks import CHUNK, SeriesShape, iter_blocks, open_source, open_writer
-from tsae.io.paths import ARRAY_SUFFIXES, AUDIO_SUFFIXES, SERIES_SUFFIXES, check_output, split_suffix
+from tsae.io.paths import (
+    ARRAY_SUFFIXES,
+    AUDIO_SUFFIXES,
+    SERIES_SUFFIXES,
+    check_data_output,
+    check_output,
+    split_suffix,
+)
 from tsae.io.series import read_series, write_series
 from tsae.io.tables import TableWarning
 from tsae.pipelines.compress.codes import CodeModel
@@ -93,15 +100,6 @@ def _check_container_output(out: Path) -> None:
     better = str(out)[: len(str(out)) - len(suffix)] + CONTAINER_SUFFIX
     raise ValueError(f"{out}: refusing to write a {CONTAINER_SUFFIX} container under {what} name ({suffix}): "
                      f"name it {better}")
-
-
-def _check_series_output(out: Path) -> None:
-    """Refuse a decompressed series named like a container or a model file (it would be read as one)."""
-    suffix = out.suffix.lower()
-    if suffix in (CONTAINER_SUFFIX, MODEL_SUFFIX):
-        what = "a container's" if suffix == CONTAINER_SUFFIX else "a model file's"
-        raise ValueError(f"{out}: refusing to write a series under {what} name ({out.suffix}): name it "
-                         f"{out.with_suffix('.csv')} (or .npy, or audio)")
 
 
 @contextlib.contextmanager
@@ -367,7 +365,7 @@ def _decompress(source: Path, out: Path, model: str | os.PathLike | None, progre
         reader = Reader(handle, str(source))
         model_path = _find_model(reader, source, model)
         check_output(out, [source, model_path])
-        _check_series_output(out)
+        check_data_output(out)
         code_model = CodeModel(load_model(model_path, device="cpu"))
         layout = read_layout(reader, code_model)  # before any output is opened or sized
         protect = (source, model_path)

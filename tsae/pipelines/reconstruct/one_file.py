@@ -12,7 +12,7 @@ import numpy as np
 
 from tsae.errors import columns_named, first_line, in_file, memory_for, table_columns
 from tsae.io.blocks import open_source, open_writer, streams
-from tsae.io.paths import check_output, read_paths
+from tsae.io.paths import check_data_output, check_output, read_paths
 from tsae.io.series import read_series, write_series
 from tsae.models.device import torch_threads
 from tsae.pipelines.reconstruct.blocks import RECONSTRUCT_BLOCK, reconstruct_blocks
@@ -73,6 +73,7 @@ def reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.Path
     frame_spec(loaded)  # a streaming model (the denoiser) reconstructs no series: told before the file's channels
     src, dst = str(input), str(output)
     check_output(dst, [src, *read_paths(loaded)])
+    check_data_output(dst)
     check_urls([src, dst])  # an output URL whose filesystem needs a package (s3fs): told before the work
     with _local_input(src) as local_in:
         protect = (local_in, *read_paths(loaded))

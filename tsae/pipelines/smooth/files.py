@@ -21,7 +21,7 @@ import numpy as np
 from tsae.engine.layout import check_fraction
 from tsae.errors import columns_named, in_file, memory_for, table_columns
 from tsae.io.blocks import SeriesSource, open_source, open_writer, streams
-from tsae.io.paths import check_output, read_paths
+from tsae.io.paths import check_data_output, check_output, read_paths
 from tsae.io.series import read_series, write_series
 from tsae.io.time_order import warn_time_order
 from tsae.pipelines.reconstruct.columns import in_input_order, in_model_order
@@ -46,6 +46,7 @@ def _file_job(input: str | os.PathLike, output: str | os.PathLike, model: Any, f
     src, dst = Path(input), Path(output)
     reads = [src, *read_paths(model)]
     check_output(dst, reads)
+    check_data_output(dst)
     # a float audio file's NaN samples are gaps here (the denoiser reads them as silence)
     source = open_source(src, audio_gaps=True) if streams(src, dst) else None
     with memory_for(src, "process"):
