@@ -344,3 +344,20 @@ def test_stdout_that_cannot_be_written_is_named(tmp_path) -> None:
         denoise_stream(tmp_path / "in.wav", "-", stdout=_FullDisk())
     with pytest.raises(ValueError, match=r"^stdout: cannot write it \(No space left on device\)$"):
         denoise_stream("-", "-", stdin=io.BytesIO((tmp_path / "in.wav").read_bytes()), stdout=_FullDisk())
+
+
+def test_samples_beyond_a_thousand_times_full_scale_are_clipped_as_the_reader_clips_them() -> None:
+    # tsae.denoise passed 1e30 through: squared, the samples overflowed float32's features (peak 1.2e29 out of 5.9e29
+    # in), while the file reader clips them at 1000 times full scale
+    from tsae import denoise
+    from tsae.io.audio import AudioWarning
+
+    rng = np.random.default_rng(0)
+    x = (0.3 * np.sin(np.arange(16000) / 7.0) + 0.05 * rng.normal(size=16000)).astype(np.float32)
+    with pytest.warns(AudioWarning, match=r"^audio: 16000 samples are up to .* times full scale \(clipped to 1000"):
+        out = denoise(x * np.float32(1e30), 16000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clipped = denoise(np.clip(x * np.float32(1e30), -1000, 1000), 16000)
+    np.testing.assert_array_equal(out, clipped)
+    assert np.isfinite(out).all()

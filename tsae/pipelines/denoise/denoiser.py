@@ -26,6 +26,7 @@ import functools
 import math
 import numbers
 import os
+import warnings
 from pathlib import Path
 from typing import Any, cast
 
@@ -42,6 +43,7 @@ from tsae.engine.layout import (
     real_array,
 )
 from tsae.errors import shown
+from tsae.io.audio import LOUDEST, AudioWarning
 from tsae.pipelines.denoise.mask_finish import MaskFinisher, finish_settings, resolved_atten_limit
 
 DEFAULT_MODEL_RESOURCE = "weights/denoiser2.tsae"
@@ -483,6 +485,7 @@ class StreamingDenoiser:
 
     # -- internals ------------------------------------------------------------
     _mono = False
+    _loud_told = False  # whether samples beyond LOUDEST were warned about (once a stream)
 
     def _as_2d(self, chunk: np.ndarray) -> tuple[np.ndarray, bool]:
         samples = float_samples(chunk, "chunk")
@@ -494,6 +497,14 @@ class StreamingDenoiser:
             raise ValueError(f"expected {self.channels} channel(s) as (channels, n), got shape {np.shape(chunk)}")
         if not np.all(np.isfinite(x)):
             x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
+        loud = np.abs(x) > LOUDEST
+        if loud.any():  # as the audio reader clips them: squared, such samples overflow float32's features
+            peak = float(np.abs(x).max())
+            x = np.clip(x, -LOUDEST, LOUDEST)
+            if not self._loud_told:
+                self._loud_told = True
+                warnings.warn(f"audio: {int(loud.sum())} samples are up to {peak:.3g} times full scale (clipped to "
+                              f"{LOUDEST:g}; was it scaled by mistake?)", AudioWarning, stacklevel=4)
         self._mono = mono
         return x, mono
 
@@ -575,7 +586,8 @@ def denoise(
         ``(n,)`` mono or ``(channels, n)`` float samples (any sample rate); a
         DataFrame has one column per channel. Integer PCM (an integer array, or a list of
         ints) is refused (divide it by its full scale first); NaN and infinite samples are
-        taken as silence.
+        taken as silence, and samples beyond 1000 times full scale are clipped to it, with an
+        :class:`~tsae.io.audio.AudioWarning` (as the audio reader does).
     sample_rate
         Sample rate of ``audio`` in Hz.
     strength, atten_limit, model, device
