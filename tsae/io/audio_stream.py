@@ -70,6 +70,11 @@ def raw_format(sample_rate: int, channels: int, sample_format: str) -> StreamFor
 
 
 
+#: the first bytes of audio files a stream is not read as (a file of their name is): what each is
+_OTHER_CONTAINERS = ((b"RF64", "an RF64 WAV"), (b"BW64", "a BW64 WAV"), (b"fLaC", "a FLAC file"),
+                     (b"OggS", "an Ogg file"), (b"ID3", "an MP3 file"), (b"FORM", "an AIFF file"),
+                     (b".snd", "an AU file"))
+
 def read_wav_header(stream: BinaryIO, name: str = "stdin") -> tuple[StreamFormat, int | None]:
     """Read a WAV header up to the start of its samples.
 
@@ -86,7 +91,10 @@ def read_wav_header(stream: BinaryIO, name: str = "stdin") -> tuple[StreamFormat
     """
     head = read_up_to(stream, 12)
     if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-        what = "empty input" if not head else "not a WAV stream (no RIFF/WAVE header; raw PCM needs raw mode)"
+        other = next((kind for magic, kind in _OTHER_CONTAINERS if head.startswith(magic)), None)
+        what = ("empty input" if not head else
+                f"{other}, which is read from a file, not from a stream: give the file's name instead of -"
+                if other else "not a WAV stream (no RIFF/WAVE header; raw PCM needs raw mode)")
         raise ValueError(f"{name}: {what}")
     fmt: StreamFormat | None = None
     while True:

@@ -350,3 +350,15 @@ def test_an_empty_stream_to_a_file_is_an_error_as_an_empty_file_is(tmp_path) -> 
     # to stdout, an empty stream stays an empty stream (a header and no samples), as pipes expect
     result = CliRunner().invoke(cli, ["denoise", "-", "-q"], input=header.getvalue())
     assert result.exit_code == 0 and read_wav_header(io.BytesIO(result.stdout_bytes))[0].channels == 1
+
+
+@pytest.mark.parametrize(("fmt", "subtype", "named"), [
+    ("RF64", "PCM_16", "an RF64 WAV"), ("FLAC", "PCM_16", "a FLAC file"), ("OGG", "VORBIS", "an Ogg file"),
+    ("AIFF", "PCM_16", "an AIFF file")])
+def test_a_stream_of_another_audio_format_is_named_with_the_fix(tmp_path, fmt, subtype, named) -> None:
+    # each said "not a WAV stream (no RIFF/WAVE header; raw PCM needs raw mode)": raw mode would read it as noise
+    path = tmp_path / "x.bin"
+    sf.write(path, np.zeros(2000), 16000, format=fmt, subtype=subtype)
+    with open(path, "rb") as stream, pytest.raises(ValueError, match=rf"^stdin: {named}, which is read from a file, "
+                                                                     "not from a stream: give the file's name"):
+        read_wav_header(stream)
