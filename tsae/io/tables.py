@@ -430,6 +430,11 @@ def _read_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0) -> Table
             pass
         dup = sorted({h for h in header if header.count(h) > 1})[0]
         raise _fail(path, f"duplicate column name {dup!r}")
+    if not headerless and {"_value", "_field"} <= {h.strip().lower() for h in header}:
+        raise _fail(path, "an InfluxDB export in long form (a row per value, the field named in '_field'): give it "
+                          "one column per field first (Flux: |> pivot(rowKey: [\"_time\"], columnKey: [\"_field\"], "
+                          "valueColumn: \"_value\"); pandas: pivot_table(index='_time', columns='_field', "
+                          "values='_value'))")
     unnamed_first = not first[0].strip()  # a blank cell is no number: such a first row is always a header
     # the first line ends in delimiters (as spreadsheet exports end every line of a sheet whose used range is wider
     # than its data: ``a,b,,,``): its last columns, no name, are no columns while all their cells are empty too (a
