@@ -221,8 +221,11 @@ def _warn_broken_links(folder: Path, listing: list[Path], accepted: set[str]) ->
 
 # ----------------------------------------------------------------------------- outputs
 def names_many(inputs: Iterable[PathLike]) -> bool:
-    """Whether the inputs as given name a folder or a glob pattern: their outputs go to a folder, however many."""
-    return any(glob.has_magic(str(item)) or (not is_url(str(item)) and Path(str(item)).is_dir()) for item in inputs)
+    """Whether the inputs as given name a folder, a glob pattern or more than one file (the same twice too): their
+    outputs go to a folder, however many they come to."""
+    items = list(inputs)
+    return len(items) > 1 or any(glob.has_magic(str(item)) or (not is_url(str(item)) and Path(str(item)).is_dir())
+                                 for item in items)
 
 
 def output_is_folder(inputs: Sequence[PathLike], output: PathLike) -> bool:

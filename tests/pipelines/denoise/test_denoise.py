@@ -283,6 +283,12 @@ def test_cli_several_files_to_folder_and_glob(tmp_path) -> None:
     result = CliRunner().invoke(cli, ["denoise", str(tmp_path), "-q"])  # a folder
     assert result.exit_code == 0, result.output
     assert (tmp_path / "s1.denoised.wav").exists()
+    # the same file named twice is still several names: -o is their folder (it was taken for a file name,
+    # "newdir: unknown audio suffix ''")
+    result = CliRunner().invoke(cli, ["denoise", str(tmp_path / "s0.wav"), str(tmp_path / "s0.wav"), "-o",
+                                      str(tmp_path / "twice"), "-q"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "twice").iterdir()) == ["s0.wav"]
 
 
 def test_batch_of_files_equals_one_at_a_time(tmp_path) -> None:
