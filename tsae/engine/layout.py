@@ -188,10 +188,11 @@ def _warn_row_order(frame: Any, name: str) -> None:
     import warnings
 
     from tsae.io.tables import TableWarning
+    from tsae.io.time_order import repeated_times
 
     values = np.asarray(index.asi8 if kind in ("M", "m") else index, dtype=np.float64)
     back = int(np.count_nonzero(np.diff(values) < 0))
-    repeats = int(len(values) - np.unique(values[~np.isnan(values)]).size - np.isnan(values).sum())
+    repeats = repeated_times(values)[0]
     what = "; ".join(part for part in (f"{back} step(s) back" if back else "",
                                        f"{repeats} row(s) repeat an earlier index" if repeats else "") if part)
     fixes = ([f"{name}.sort_index()"] if back else []) + ([f"{name}[~{name}.index.duplicated()]"] if repeats else [])

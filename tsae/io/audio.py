@@ -153,8 +153,9 @@ class _SampleRepair:
         self.frames += data.shape[0]
         if not self.active:
             return data
-        if self.exact:
+        if self.exact:  # refuses any sample it would change: none is left to repair
             self._refuse_changes(data)
+            return data
         bad = ~np.isfinite(data)
         if bad.any():
             self.non_finite += int(bad.sum())

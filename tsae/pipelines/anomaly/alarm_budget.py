@@ -190,8 +190,7 @@ def budget_threshold(scores: np.ndarray, alarms_per_day: float = 1.0, sample_int
         # it to tell (a window of 31 hours at 15 minutes a sample; every sample flagged is one event). Each
         # flagged sample counts as an alarm then, the finest event there is
         counted = "samples"
-        empirical = float(descending[min(int(allowed), len(descending) - 1)]) if allowed < len(descending) else (
-            float(descending[-1]) - 1.0)
+        empirical = float(descending[int(allowed)]) if allowed < len(descending) else float(descending[-1]) - 1.0
     u0, peaks = _base_level(scores, finite, merge_gap, min_peaks)
     params: dict[str, Any] = {"alarms_per_day": float(alarms_per_day), "sample_interval": float(sample_interval),
                               "merge_gap": int(merge_gap), "heldout_days": days, "u0": u0,
