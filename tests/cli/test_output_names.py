@@ -55,3 +55,29 @@ def test_data_is_not_written_over_a_model_container_or_export(tmp_path, trained,
     assert result.exit_code == 1, result.output
     assert result.output.strip().endswith(f"name it {str(target)[:-len(target.suffix)]}{better}"), result.output
     assert "refusing to write data under" in result.output and target.read_bytes() == b"precious"
+
+
+@pytest.mark.parametrize(("kind", "name", "what", "better"), [
+    ("model", "m.csv.gz", "a data file's name (tsae reads .csv.gz files as tables)", "m.tsae"),
+    ("model", "m.wav", "a data file's name (tsae reads .wav files as audio)", "m.tsae"),
+    ("model", "m.tsz", "a compressed container's name (.tsz)", "m.tsae"),
+    ("model", "m.ONNX", "an ONNX export's name (.ONNX)", "m.tsae"),
+    ("container", "c.npy", "a data file's name (tsae reads .npy files as arrays)", "c.tsz"),
+    ("container", "c.tsae", "a model or detector file's name (.tsae)", "c.tsz"),
+    ("data", "d.tsz", "a compressed container's name (.tsz)", "d.csv"),
+])
+def test_one_rule_refuses_an_output_named_like_another_kind(kind, name, what, better) -> None:
+    from tsae.io.paths import OUTPUT_KINDS, check_output_kind
+
+    writes = OUTPUT_KINDS[kind][0]
+    with pytest.raises(ValueError) as caught:
+        check_output_kind(name, kind)
+    assert str(caught.value) == f"{name}: refusing to write {writes} under {what}: name it {better}"
+
+
+@pytest.mark.parametrize(("kind", "name"), [("model", "m.tsae"), ("model", "m.bin"), ("model", "m"),
+                                            ("container", "c.TSZ"), ("data", "d.csv"), ("data", "d.wav")])
+def test_a_kind_keeps_its_own_suffix_and_unknown_ones(kind, name) -> None:
+    from tsae.io.paths import check_output_kind
+
+    check_output_kind(name, kind)  # no error

@@ -383,57 +383,60 @@ def check_outputs(outputs: Iterable[PathLike], reads: Iterable[PathLike] = ()) -
         seen.add(output)
 
 
-def check_model_output(output: PathLike) -> None:
-    """Refuse a model file named like a data file tsae reads (``-o m.csv``): it would be taken for data.
-
-    Model files end in ``.tsae`` by convention; any other name (no suffix, ``.bin``) is
-    the user's choice and is kept. Only a suffix :func:`tsae.io.series.read_series` reads
-    as a series (CSV/TSV/TXT tables, also compressed as ``.csv.gz`` ..., ``.npy``, audio) is refused.
-
-    Raises
-    ------
-    ValueError
-        One line naming ``output`` and suggesting the ``.tsae`` name.
-    """
-    suffix = split_suffix(output)[1]
-    if suffix.lower() not in SERIES_SUFFIXES:
-        return
-    text = str(output)
-    better = text[: len(text) - len(suffix)] + ".tsae"
-    kind = "tables" if suffix.lower() in TABLE_SUFFIXES else "arrays" if suffix.lower() in ARRAY_SUFFIXES else "audio"
-    raise ValueError(f"{output}: refusing to write a model under a data file's name (tsae reads {suffix} files as "
-                     f"{kind}): name it {better}")
-
-
 #: suffixes of the files tsae writes that hold no data: what each is, as a refusal names it
 NOT_DATA_SUFFIXES = {".tsae": "a model or detector file's", ".tsz": "a compressed container's",
                      ".onnx": "an ONNX export's"}
 
+#: each kind of file tsae writes: what a refusal calls it, and the suffix it suggests (its own)
+OUTPUT_KINDS = {"model": ("a model", ".tsae"), "container": ("a .tsz container", ".tsz"), "data": ("data", ".csv")}
 
-def check_data_output(output: PathLike, better: str = ".csv") -> None:
-    """Refuse data (a table, an array, audio) named like a file tsae writes that holds none (``-o m.tsae``).
 
-    Such an output replaced a model, a detector or a container of that name without a word (a
-    table was written under it), and nothing would read it as data. ``better`` is the suffix the
-    refusal suggests.
+def check_output_kind(output: PathLike, kind: str, better: str = "") -> None:
+    """Refuse ``output`` named like a file tsae reads as another kind (``-o m.csv`` for a model, ``-o m.tsae`` for
+    a table): every command would take it for that kind, and writing replaced such a file without a word.
+
+    ``kind`` is what is written: ``"model"`` (a model or detector, ``.tsae`` by convention), ``"container"``
+    (``.tsz``) or ``"data"`` (a table, an array, audio). A model or container is refused under a suffix
+    :func:`tsae.io.series.read_series` reads as a series (CSV/TSV/TXT tables, also compressed as
+    ``.csv.gz`` ..., ``.npy``, audio); any kind is refused under another kind's suffix
+    (:data:`NOT_DATA_SUFFIXES`). Other names (no suffix, ``.bin``) are the user's choice and are kept.
+    ``better`` is the suffix the refusal suggests (default: the kind's own).
 
     Raises
     ------
     ValueError
-        One line naming ``output`` and suggesting a data file's name.
+        One line naming ``output``, what it is named like, and a better name.
     """
-    suffix = Path(str(output)).suffix
-    what = NOT_DATA_SUFFIXES.get(suffix.lower())
-    if what is None:
-        return
+    writes, own = OUTPUT_KINDS[kind]
+    suffix = split_suffix(output)[1]
+    if kind != "data" and suffix.lower() in SERIES_SUFFIXES:
+        lower = suffix.lower()
+        read_as = "tables" if lower in TABLE_SUFFIXES else "arrays" if lower in ARRAY_SUFFIXES else "audio"
+        what, why = "a data file's", f"tsae reads {suffix} files as {read_as}"
+    else:
+        suffix = Path(str(output)).suffix
+        found = NOT_DATA_SUFFIXES.get(suffix.lower()) if suffix.lower() != own else None
+        if found is None:
+            return
+        what, why = found, suffix
     text = str(output)
-    raise ValueError(f"{output}: refusing to write data under {what} name ({suffix}): name it "
-                     f"{text[: len(text) - len(suffix)]}{better}")
+    raise ValueError(f"{output}: refusing to write {writes} under {what} name ({why}): name it "
+                     f"{text[: len(text) - len(suffix)]}{better or own}")
+
+
+def check_model_output(output: PathLike) -> None:
+    """:func:`check_output_kind` for a model or detector file (``-o m.csv`` is refused: name it ``m.tsae``)."""
+    check_output_kind(output, "model")
+
+
+def check_data_output(output: PathLike, better: str = ".csv") -> None:
+    """:func:`check_output_kind` for data (a table, an array, audio; ``-o m.tsae`` is refused: name it ``m.csv``)."""
+    check_output_kind(output, "data", better)
 
 
 __all__ = [
-    "ARRAY_SUFFIXES", "AUDIO_SUFFIXES", "COMPRESSION_SUFFIXES", "NOT_DATA_SUFFIXES", "SERIES_SUFFIXES",
-    "TABLE_SUFFIXES", "check_data_output", "check_model_output", "check_output", "check_outputs", "expand_inputs",
-    "is_url", "join", "kind_suffix", "name_of", "names_many", "nearest_existing", "output_is_folder", "plan_outputs",
-    "read_paths", "split_suffix",
+    "ARRAY_SUFFIXES", "AUDIO_SUFFIXES", "COMPRESSION_SUFFIXES", "NOT_DATA_SUFFIXES", "OUTPUT_KINDS", "SERIES_SUFFIXES",
+    "TABLE_SUFFIXES", "check_data_output", "check_model_output", "check_output", "check_output_kind", "check_outputs",
+    "expand_inputs", "is_url", "join", "kind_suffix", "name_of", "names_many", "nearest_existing", "output_is_folder",
+    "plan_outputs", "read_paths", "split_suffix",
 ]

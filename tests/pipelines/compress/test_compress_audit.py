@@ -202,7 +202,8 @@ def _npy(folder, values):
 
 @pytest.mark.parametrize("name", ["out.csv", "out.CSV.gz", "out.npy", "out.wav", "out.tsae"])
 def test_a_container_is_not_written_under_a_series_or_model_name(model_file, tmp_path, name):
-    with pytest.raises(ValueError, match=r"refusing to write a \.tsz container under a (data|model) file's name"):
+    with pytest.raises(ValueError,
+                       match=r"refusing to write a \.tsz container under (a data|a model or detector) file.s name"):
         compress_file(model_file, _npy(tmp_path, walk(40)), tmp_path / name, max_error=0.1)
     assert not (tmp_path / name).exists()
 

@@ -19,6 +19,7 @@ from tsae.io.paths import (
 )
 from tsae.io.time_order import warn_time_order
 from tsae.pipelines.anomaly.detector import Detector, FitWarning, check_family
+from tsae.pipelines.anomaly.scoring import sensor_order
 
 #: what the gap warning of ``detect fit`` and ``detect score`` advises
 _SEAM_HINT = " (score each stretch on its own to keep a seam from looking like a fault)"
@@ -106,25 +107,19 @@ def _counter_as_sensor(path: Path, table: Any, sensors: list[str]) -> None:
 
 
 def _sensor_order(path: Path, columns: list[str], sensors: list[str]) -> tuple[list[int], str | None]:
-    """Where each of the detector's ``sensors`` is among the table's ``columns`` (matched by name), and what to
-    warn about (None: nothing).
+    """Where each of the detector's ``sensors`` is among the table's ``columns`` (:func:`sensor_order`), and
+    what to warn about (None: nothing).
 
     Columns that are no sensor of the detector are ignored, and told (the monitor counts them in
-    ``unknown_fields``); columns none of which names a sensor, as many as the sensors, are taken in
-    order (unnamed or renamed columns), and told (as the monitor tells it). Else a missing sensor column
-    is a one-line ValueError naming the file.
+    ``unknown_fields``); columns taken in order as the sensors (none names one) are told, as the
+    monitor tells it.
     """
-    missing = [s for s in sensors if s not in columns]
-    if missing:
-        if len(columns) == len(sensors) and not set(columns) & set(sensors):
-            return list(range(len(columns))), (
-                f"{path}: no column names a sensor of the detector: the columns {_names(columns)} are taken in "
-                f"order as its sensors {_names(sensors)}")
-        raise ValueError(f"{path}: missing sensor column(s) {', '.join(missing)} "
-                         f"(the detector knows {', '.join(sensors)})")
+    order, by_position = sensor_order(columns, sensors, str(path))
+    if by_position:
+        return order, (f"{path}: no column names a sensor of the detector: the columns {_names(columns)} are "
+                       f"taken in order as its sensors {_names(sensors)}")
     unknown = [c for c in columns if c not in sensors]
-    note = f"{path}: column(s) {_names(unknown)} are not sensors of the detector: ignored" if unknown else None
-    return [columns.index(s) for s in sensors], note
+    return order, f"{path}: column(s) {_names(unknown)} are not sensors of the detector: ignored" if unknown else None
 
 
 def _names(names: list[str], most: int = 5) -> str:

@@ -49,19 +49,37 @@ def absurd_as_missing(x: np.ndarray) -> np.ndarray:
     return out
 
 
+def sensor_order(columns: Sequence[str], sensors: Sequence[str], name: str, *,
+                 by_position: bool = True) -> tuple[list[int], bool]:
+    """Where each of a detector's ``sensors`` is among ``columns`` (matched by name), and whether they were
+    taken by position instead.
+
+    Every place that feeds named columns to a detector matches them here: ``tsae detect score``,
+    ``tsae encode --plot --detector`` and a DataFrame given to :class:`Detector`. Columns that are no
+    sensor are left out. With ``by_position``, columns none of which names a sensor, as many as the
+    sensors, are taken in order (unnamed or renamed columns; the caller tells the user). Else a missing
+    sensor is a one-line ValueError starting with ``name`` (the file or argument; empty: the caller names it).
+    """
+    missing = [s for s in sensors if s not in columns]
+    if not missing:
+        return [list(columns).index(s) for s in sensors], False
+    if by_position and len(columns) == len(sensors) and not set(columns) & set(sensors):
+        return list(range(len(columns))), True
+    raise ValueError(f"{name}{': ' if name else ''}missing sensor column(s) {', '.join(missing)} (the detector knows "
+                     f"{', '.join(sensors)}; got columns {', '.join(columns)[:200]})")
+
+
 def sensor_columns(x: Any, sensors: Sequence[str], name: str = "X") -> Any:
     """A DataFrame's columns of ``sensors``, in that order, matched by name (``str`` of each label,
     as :meth:`Detector.fit` stores them: columns ``0, 1`` are sensors ``"0", "1"``); other inputs as they are.
 
-    Columns in another order are put in the detector's order; a missing sensor is a ValueError naming it.
+    Columns in another order are put in the detector's order; a missing sensor is a ValueError naming it
+    (:func:`sensor_order`, never by position: a DataFrame's labels are its sensors' names).
     """
     if not is_dataframe(x):
         return x
     labels = {str(column): column for column in x.columns}
-    missing = [s for s in sensors if s not in labels]
-    if missing:
-        raise ValueError(f"{name}: missing sensor column(s) {', '.join(missing)} (the detector's sensors are "
-                         f"{', '.join(sensors)}; got columns {', '.join(labels)[:200]})")
+    order, _ = sensor_order(list(labels), sensors, name, by_position=False)
     counts = Counter(str(column) for column in x.columns)
     repeated = [s for s in sensors if counts[s] > 1]
     if repeated:  # x[[...]] would take every column of that name: more columns than sensors

@@ -30,10 +30,9 @@ from tsae.io.blocks import CHUNK, SeriesShape, iter_blocks, open_source, open_wr
 from tsae.io.paths import (
     ARRAY_SUFFIXES,
     AUDIO_SUFFIXES,
-    SERIES_SUFFIXES,
     check_data_output,
     check_output,
-    split_suffix,
+    check_output_kind,
 )
 from tsae.io.series import read_series, write_series
 from tsae.io.tables import TableWarning
@@ -48,8 +47,6 @@ from tsae.pipelines.reconstruct.columns import model_permutation
 
 #: series files read and written in blocks (the others, tables, whole)
 _BLOCK_SUFFIXES = ARRAY_SUFFIXES + AUDIO_SUFFIXES
-CONTAINER_SUFFIX = ".tsz"
-MODEL_SUFFIX = ".tsae"
 
 
 def file_sha256(path: str | os.PathLike) -> str:
@@ -88,18 +85,6 @@ def _model_reference(model_path: Path, output: Path) -> dict[str, Any]:
     except ValueError:  # another drive on Windows
         relative = str(absolute)
     return {"path": relative, "absolute_path": str(absolute), "sha256": model_digest(absolute)}
-
-
-def _check_container_output(out: Path) -> None:
-    """Refuse a container named like a file tsae reads as something else (``-o s.csv``, ``-o m.tsae``)."""
-    suffix = split_suffix(out)[1]
-    kind = suffix.lower()
-    if kind not in SERIES_SUFFIXES and kind != MODEL_SUFFIX:
-        return
-    what = "a model file's" if kind == MODEL_SUFFIX else "a data file's"
-    better = str(out)[: len(str(out)) - len(suffix)] + CONTAINER_SUFFIX
-    raise ValueError(f"{out}: refusing to write a {CONTAINER_SUFFIX} container under {what} name ({suffix}): "
-                     f"name it {better}")
 
 
 @contextlib.contextmanager
@@ -258,7 +243,7 @@ def compress_file(model: str | os.PathLike, data: str | os.PathLike, output: str
 
     model_path, data_path, out = Path(model), Path(data), Path(output)
     check_output(out, [data_path, model_path])
-    _check_container_output(out)
+    check_output_kind(out, "container")  # -o s.csv or -o m.tsae: read as a table or a model
     check_flag("relative", relative)
     check_latent_step(latent_step)
     coder_id(coder)

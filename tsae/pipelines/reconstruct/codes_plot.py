@@ -192,21 +192,19 @@ def window_colors(color_by: str, starts: np.ndarray, window: int, *, sample_rate
 def detector_rows(values: np.ndarray, columns: Sequence[str] | None, sensors: Sequence[str]) -> np.ndarray:
     """The rows of ``values`` (a table's channels, named by ``columns``) in the order of a detector's ``sensors``.
 
-    Matched by name, as ``tsae detect score`` matches a table's columns (other columns are left
-    out): the model's column order need not be the detector's. Channels without names
-    (``columns`` None or made up by a reader: ``ch0``...), or named columns none of which is a
-    sensor and as many as the sensors, go by position; a missing sensor is a ValueError naming it.
+    Matched by name, as ``tsae detect score`` matches a table's columns
+    (:func:`~tsae.pipelines.anomaly.scoring.sensor_order`; other columns are left out): the model's
+    column order need not be the detector's. Channels without names (``columns`` None or made up by a
+    reader: ``ch0``...) go by position; a missing sensor is a ValueError naming it.
     """
+    from tsae.pipelines.anomaly.scoring import sensor_order
     from tsae.pipelines.reconstruct.columns import has_names
 
     names = [str(c) for c in columns] if columns is not None else None
-    if names is None or not has_names(names) or (len(names) == len(sensors) and not set(names) & set(sensors)):
+    if names is None or not has_names(names):
         return values
-    missing = [s for s in sensors if s not in names]
-    if missing:
-        raise ValueError(f"missing sensor column(s) {', '.join(missing)} of the detector "
-                         f"(it knows {', '.join(sensors)})")
-    return values[[names.index(s) for s in sensors]]
+    order, by_position = sensor_order(names, sensors, "")  # the caller names the file
+    return values if by_position else values[order]
 
 
 def plot_series_codes(path: str | os.PathLike, loaded: Any, values: np.ndarray, codes: np.ndarray, *,
