@@ -144,6 +144,27 @@ def test_a_compressed_wav_cut_short_is_an_error(tmp_path, subtype, rate, channel
     assert read_audio(tmp_path / "full.wav").data.shape == (channels, whole.frames)  # a whole file reads as before
 
 
+@pytest.mark.parametrize("subtype,rate,channels", [("IMA_ADPCM", 16000, 1), ("MS_ADPCM", 16000, 2),
+                                                   ("GSM610", 8000, 1), ("ULAW", 16000, 2), ("ALAW", 8000, 1)])
+def test_a_compressed_wav_a_crashed_recorder_left_is_read_to_its_end(tmp_path, subtype, rate, channels) -> None:
+    # before: a data size of 0 (the recorder died before writing it) was "no audio samples (zero length)" for
+    # these encodings, while the same PCM file was read to its end; now the header is put right in the stream
+    # libsndfile reads (never in the file), block by block as whole
+    x = (0.3 * np.sin(np.arange(rate) / 5.0))[:, None].repeat(channels, axis=1)
+    sf.write(tmp_path / "full.wav", x, rate, subtype=subtype)
+    data = bytearray((tmp_path / "full.wav").read_bytes())
+    at = data.index(b"data")
+    data[at + 4: at + 8] = bytes(4)
+    (tmp_path / "crashed.wav").write_bytes(bytes(data))
+    whole = read_audio(tmp_path / "full.wav").data
+    crashed = read_audio(tmp_path / "crashed.wav")
+    assert crashed.subtype == subtype and crashed.sample_rate == rate
+    np.testing.assert_array_equal(crashed.data, whole)
+    np.testing.assert_array_equal(np.concatenate(list(iter_audio_blocks(tmp_path / "crashed.wav", 999)), axis=1),
+                                  whole)
+    assert (tmp_path / "crashed.wav").read_bytes() == bytes(data)  # the file itself is left as it is
+
+
 def _ogg(path, subtype: str = "VORBIS") -> bytes:
     x = 0.3 * np.sin(np.arange(48000) / 5.0) + 0.01 * np.random.default_rng(0).standard_normal(48000)
     sf.write(path, x, 16000, format="OGG", subtype=subtype)

@@ -91,7 +91,7 @@ def test_a_whole_mp3_reads_as_soundfile_reads_it_whole_block_by_block_too(tmp_pa
         np.testing.assert_array_equal(read_audio(path).data, whole)  # the same bytes as before
         for block in (4096, 1152, 100000):
             np.testing.assert_array_equal(_blocks(path, block), whole)
-        assert audio_info(path).mp3_parts == () and audio_info(path).frames == whole.shape[1]  # libsndfile's own
+        assert audio_info(path).parts == () and audio_info(path).frames == whole.shape[1]  # libsndfile's own
 
 
 def test_denoise_writes_the_whole_of_an_mp3_without_xing_header(tmp_path, run) -> None:

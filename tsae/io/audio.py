@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import struct
 import sys
 import warnings
 from collections.abc import Iterator
@@ -41,7 +42,14 @@ from pathlib import Path
 import numpy as np
 
 from tsae.io import mp3, ogg
-from tsae.io.audio_header import _MASKED_FORMATS, _shortfall, _wav_layout, _wav_shortfall, channel_mask
+from tsae.io.audio_header import (
+    _MASKED_FORMATS,
+    _shortfall,
+    _wav_layout,
+    _wav_shortfall,
+    channel_mask,
+    coded_wav_layout,
+)
 from tsae.io.audio_write import (
     AudioWriter,
     check_writable,
@@ -67,7 +75,7 @@ def _ends_early(path: str | os.PathLike, frames: int, announced: int) -> ValueEr
 
 def _check_complete(info: AudioInfo, frames: int) -> None:
     """Raise when fewer than the announced sample frames could be read (a truncated or corrupt file)."""
-    exact = info.format in _EXACT_LENGTH_FORMATS or (info.format == "MP3" and bool(info.mp3_parts or
+    exact = info.format in _EXACT_LENGTH_FORMATS or (info.format == "MP3" and bool(info.parts or
                                                                                    _mp3_counted(info.path)))
     if frames < info.frames and exact:
         raise _ends_early(info.path, frames, info.frames)
@@ -229,9 +237,10 @@ class AudioInfo:
     streamed: bool = False
     #: the speaker positions of the channels (``dwChannelMask``) of a WAVEX or RF64 file; None for other formats
     channel_mask: int | None = None
-    #: an MP3 libsndfile reads short (:func:`_mp3_parts`): the streams read in its place, one after the other;
-    #: each announces its length (a Xing/Info frame count), and ``frames`` is their sum
-    mp3_parts: tuple[mp3.Part, ...] = field(default=(), repr=False)
+    #: the streams read in the file's place, one after the other: an MP3 libsndfile reads short (:func:`_mp3_parts`;
+    #: each announces its length, a Xing/Info frame count, and ``frames`` is their sum), or an ADPCM, GSM 6.10,
+    #: mu-law or A-law WAV whose header gives no length (:func:`_coded_streamed_wav`: the header put right)
+    parts: tuple[mp3.Part, ...] = field(default=(), repr=False)
 
 
 def audio_info(path: str | os.PathLike) -> AudioInfo:
@@ -255,13 +264,14 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
     info = _open_info(path)
     if info.frames <= 0 and info.format in ("WAV", "WAVEX"):
         info = _streamed_wav(path) or info
+        info.parts, info.frames = _coded_streamed_wav(path) or ((), info.frames)
     if info.format == "FLAC" and info.frames >= _UNKNOWN_FRAMES:
         info.frames = _counted_frames(info)
     cut = ogg.cut_short(path, samples=info.frames > 0) if info.format == "OGG" else None
     if cut:
         raise ValueError(f"{path}: {cut}")
     if info.format == "MP3" and info.subtype.upper() == "MPEG_LAYER_III":
-        info.mp3_parts, info.frames = _mp3_parts(info) or ((), info.frames)
+        info.parts, info.frames = _mp3_parts(info) or ((), info.frames)
     if info.frames <= 0:
         raise ValueError(f"{path}: no audio samples (zero length)")
     if info.sample_rate <= 0 or info.channels <= 0:
@@ -288,6 +298,33 @@ def _streamed_wav(path: Path) -> AudioInfo | None:
     if size is not None or frames <= 0:
         return None
     return AudioInfo(path, fmt.sample_rate, fmt.channels, frames, fmt.subtype, "WAV", streamed=True)
+
+
+def _coded_streamed_wav(path: Path) -> tuple[tuple[mp3.Part, ...], int] | None:
+    """An ADPCM, GSM 6.10, mu-law or A-law WAV whose data size says "unknown" (0, as a crashed recorder leaves it),
+    as one stream whose header declares every byte after it, and the sample frames libsndfile finds there; None
+    for another file.
+
+    libsndfile reads such a file as empty, and a pipe does not decode these encodings (:func:`_streamed_wav`
+    reads a PCM one); the header is put right in the stream libsndfile is given, never in the file.
+    """
+    sf = _sf()
+    try:
+        with open(path, "rb") as f:
+            layout = coded_wav_layout(f)
+            there = os.fstat(f.fileno()).st_size - layout[0] if layout else 0
+            if layout is None or layout[1] != 0 or there < layout[2]:  # a length, or not one block
+                return None
+            f.seek(0)
+            header = bytearray(f.read(layout[0]))
+            header[4:8] = struct.pack("<I", min(len(header) + there - 8, 0xFFFFFFFF))  # RIFF size
+            header[-4:] = struct.pack("<I", min(there, 0xFFFFFFFF))  # the data chunk's size
+            part = mp3.Part(bytes(header), ((len(header), there),))
+            with sf.SoundFile(mp3.Spliced(f, part)) as stream:
+                frames = int(stream.frames)
+    except (OSError, struct.error, RuntimeError, sf.LibsndfileError):
+        return None
+    return ((part,), frames) if frames > 0 else None
 
 
 #: what libsndfile gives as the length of a FLAC file whose STREAMINFO has none (SF_COUNT_MAX: a FLAC written to a
@@ -436,7 +473,7 @@ def read_audio(path: str | os.PathLike, *, gaps: bool = False, exact: bool = Fal
     sf = _sf()
     notes = _DecoderNotes(path, info.subtype)
     try:
-        if info.mp3_parts or info.format == "FLAC":  # a FLAC's length may be unknown (see _decoded_blocks)
+        if info.parts or info.format == "FLAC":  # a FLAC's length may be unknown (see _decoded_blocks)
             data, sr = np.concatenate(list(_decoded_blocks(info, 1 << 20, notes))), info.sample_rate
         else:
             with notes.caught():
@@ -489,9 +526,9 @@ def _decoded_blocks(info: AudioInfo, block: int, notes: _DecoderNotes) -> Iterat
     """Blocks ``(<= block, channels)`` as libsndfile decodes them from the file, or from its MP3 parts in turn."""
     sf = _sf()
     with contextlib.ExitStack() as stack:
-        if info.mp3_parts:
+        if info.parts:
             raw = stack.enter_context(open(info.path, "rb"))
-            sources: list[str | mp3.Spliced] = [mp3.Spliced(raw, part) for part in info.mp3_parts]
+            sources: list[str | mp3.Spliced] = [mp3.Spliced(raw, part) for part in info.parts]
         else:
             sources = [str(info.path)]
         for source in sources:

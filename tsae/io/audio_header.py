@@ -46,7 +46,7 @@ def _coded_wav_shortfall(path: Path) -> tuple[int, int] | None:
 
     try:
         with open(path, "rb") as f:
-            layout = _coded_wav_layout(f)
+            layout = coded_wav_layout(f)
             size = os.fstat(f.fileno()).st_size
     except (OSError, struct.error):
         return None
@@ -59,9 +59,9 @@ def _coded_wav_shortfall(path: Path) -> tuple[int, int] | None:
     return there // align * frames_per_block, declared // align * frames_per_block
 
 
-def _coded_wav_layout(f: BinaryIO) -> tuple[int, int, int, int] | None:
+def coded_wav_layout(f: BinaryIO) -> tuple[int, int, int, int] | None:
     """``(where the samples start, data bytes declared, bytes a block, frames a block)`` of a WAV in one of
-    :data:`_CODED_WAV_TAGS`, None for another encoding or a header not walked."""
+    :data:`_CODED_WAV_TAGS`, None for another encoding or a header not walked (``f`` is read from its start)."""
     head = f.read(12)
     if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
         return None
