@@ -7,7 +7,15 @@ import soundfile as sf
 from click.testing import CliRunner
 
 from tsae.cli import cli
-from tsae.io.audio import audio_info, check_writable, open_audio_writer, output_subtype, read_audio, write_audio
+from tsae.io.audio import (
+    audio_info,
+    check_writable,
+    iter_audio_blocks,
+    open_audio_writer,
+    output_subtype,
+    read_audio,
+    write_audio,
+)
 from tsae.io.paths import AUDIO_SUFFIXES, expand_inputs
 
 pytestmark = pytest.mark.skipif("OPUS" not in sf.available_subtypes("OGG"),
@@ -79,15 +87,30 @@ def test_tsae_denoise_to_opus_at_a_rate_opus_lacks_fails_with_one_line(tmp_path)
 
 
 @pytest.mark.parametrize(("suffix", "rate", "subtype"), [(".ogg", 16000, "VORBIS"), (".opus", 48000, "OPUS")])
-def test_ogg_files_joined_one_after_the_other_are_refused_not_cut_to_the_first(tmp_path, suffix, rate,
-                                                                              subtype) -> None:
+def test_ogg_files_joined_one_after_the_other_are_read_whole_not_cut_to_the_first(tmp_path, suffix, rate,
+                                                                                  subtype) -> None:
     # before: libsndfile reads the first stream of a chained Ogg file alone: `cat a.ogg b.ogg > ab.ogg` was denoised
-    # into a file as long as a.ogg, with status 0
+    # into a file as long as a.ogg, with status 0; then it was refused; now each stream is read as the file it was
     first, second = tmp_path / f"a{suffix}", tmp_path / f"b{suffix}"
-    sf.write(first, np.zeros(rate, np.float32), rate, format="OGG", subtype=subtype)
-    sf.write(second, np.zeros(rate // 2, np.float32), rate, format="OGG", subtype=subtype)
+    sf.write(first, 0.3 * np.sin(np.arange(rate) / 7.0), rate, format="OGG", subtype=subtype)
+    sf.write(second, 0.2 * np.sin(np.arange(rate // 2) / 3.0), rate, format="OGG", subtype=subtype)
     joined = tmp_path / f"ab{suffix}"
     joined.write_bytes(first.read_bytes() + second.read_bytes())
-    with pytest.raises(ValueError, match=rf"ab{suffix}: holds 2 Ogg streams one after the other \(chained\)"):
-        audio_info(joined)
+    both = np.concatenate([read_audio(first).data, read_audio(second).data], axis=1)
+    assert audio_info(joined).frames == both.shape[1] == rate * 3 // 2
+    np.testing.assert_array_equal(read_audio(joined).data, both)
+    np.testing.assert_array_equal(np.concatenate(list(iter_audio_blocks(joined, 777)), axis=1), both)
     assert audio_info(first).frames == rate  # one stream is read as before
+    result = CliRunner().invoke(cli, ["denoise", str(joined), "-o", str(tmp_path / f"out{suffix}"), "-q"])
+    assert result.exit_code == 0, result.output
+    assert audio_info(tmp_path / f"out{suffix}").frames == rate * 3 // 2
+
+
+def test_ogg_streams_joined_at_different_rates_are_refused_by_name(tmp_path) -> None:
+    sf.write(tmp_path / "a.ogg", np.zeros(16000), 16000, format="OGG", subtype="VORBIS")
+    sf.write(tmp_path / "b.ogg", np.zeros(22050), 22050, format="OGG", subtype="VORBIS")
+    joined = tmp_path / "ab.ogg"
+    joined.write_bytes((tmp_path / "a.ogg").read_bytes() + (tmp_path / "b.ogg").read_bytes())
+    with pytest.raises(ValueError, match=r"ab\.ogg: its 2 Ogg streams one after the other \(chained\) differ: "
+                                         r"stream 2 is 22050 Hz, 1 channel\(s\), the first 16000 Hz, 1: split it"):
+        audio_info(joined)

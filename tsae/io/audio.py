@@ -267,9 +267,12 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
         info.parts, info.frames = _coded_streamed_wav(path) or ((), info.frames)
     if info.format == "FLAC" and info.frames >= _UNKNOWN_FRAMES:
         info.frames = _counted_frames(info)
-    cut = ogg.cut_short(path, samples=info.frames > 0) if info.format == "OGG" else None
-    if cut:
-        raise ValueError(f"{path}: {cut}")
+    if info.format == "OGG":
+        walked = ogg.walk(path)
+        cut = ogg.cut_short(walked, samples=info.frames > 0)
+        if cut:
+            raise ValueError(f"{path}: {cut}")
+        info.parts, info.frames = _ogg_parts(info, walked) or ((), info.frames)
     if info.format == "MP3" and info.subtype.upper() == "MPEG_LAYER_III":
         info.parts, info.frames = _mp3_parts(info) or ((), info.frames)
     if info.frames <= 0:
@@ -325,6 +328,36 @@ def _coded_streamed_wav(path: Path) -> tuple[tuple[mp3.Part, ...], int] | None:
     except (OSError, struct.error, RuntimeError, sf.LibsndfileError):
         return None
     return ((part,), frames) if frames > 0 else None
+
+
+def _ogg_parts(info: AudioInfo, walked: list[ogg.Page]) -> tuple[tuple[mp3.Part, ...], int] | None:
+    """The streams an Ogg file holds one after the other (chained: files joined with ``cat``), each read as the
+    file it was, and their sample frames; None for one stream. libsndfile alone reads the first stream only.
+
+    Raises
+    ------
+    ValueError
+        Naming the file, when the streams differ in rate or channels, or one cannot be read.
+    """
+    ranges = ogg.chained(walked)
+    if ranges is None:
+        return None
+    sf = _sf()
+    parts = tuple(mp3.Part(b"", ((start, size),)) for start, size in ranges)
+    frames = 0
+    with open(info.path, "rb") as f:
+        for number, part in enumerate(parts, 1):
+            try:
+                with sf.SoundFile(mp3.Spliced(f, part)) as stream:
+                    rate, channels, frames = int(stream.samplerate), int(stream.channels), frames + int(stream.frames)
+            except (RuntimeError, sf.LibsndfileError) as error:
+                raise ValueError(f"{info.path}: Ogg stream {number} of {len(parts)} (chained) cannot be read "
+                                 f"({_detail(error)})") from None
+            if (rate, channels) != (info.sample_rate, info.channels):
+                raise ValueError(f"{info.path}: its {len(parts)} Ogg streams one after the other (chained) differ: "
+                                 f"stream {number} is {rate} Hz, {channels} channel(s), the first {info.sample_rate} "
+                                 f"Hz, {info.channels}: split it, or convert it to one stream (e.g. with ffmpeg)")
+    return parts, frames
 
 
 #: what libsndfile gives as the length of a FLAC file whose STREAMINFO has none (SF_COUNT_MAX: a FLAC written to a
@@ -426,7 +459,7 @@ def _open_info(path: Path) -> AudioInfo:
         unopened = _os_error(path)  # libsndfile says "System error" for any of them
         if unopened:
             raise ValueError(f"{path}: {unopened}")
-        cut = ogg.cut_short(path, samples=False)
+        cut = ogg.cut_short(ogg.walk(path), samples=False)
         reason = cut or f"not a readable audio file ({detail}){_convert_hint(path)}"
         raise ValueError(f"{path}: {reason}")
     if printed and not _DecoderNotes(path, info.subtype).active:

@@ -58,9 +58,18 @@ def pages(f: BinaryIO) -> Iterator[Page]:
         position += size
 
 
-def cut_short(path: str | os.PathLike, *, samples: bool) -> str | None:
-    """What is missing from the Ogg file ``path`` when it was cut short, else None (or when it is not Ogg); and what
-    is wrong with one that holds chained streams (:func:`_chained`).
+def walk(path: str | os.PathLike) -> list[Page]:
+    """The pages of the file ``path`` (:func:`pages`); none when it cannot be read or is not Ogg."""
+    try:
+        with open(path, "rb") as f:
+            return list(pages(f))
+    except OSError:
+        return []
+
+
+def cut_short(walked: list[Page], *, samples: bool) -> str | None:
+    """What is missing from an Ogg file whose pages are ``walked`` (:func:`walk`) when it was cut short, else None
+    (or when it is not Ogg).
 
     A file that ends inside a page is cut (libsndfile reads it as a shorter file, a Vorbis one as
     one with no samples at all); so is one that ends on a page boundary before its end-of-stream
@@ -68,29 +77,35 @@ def cut_short(path: str | os.PathLike, *, samples: bool) -> str | None:
     One with samples that ends on a page boundary is read as far as it goes, as a WAV whose header
     gives no length is.
     """
-    try:
-        with open(path, "rb") as f:
-            walked = list(pages(f))
-    except OSError:
-        return None
     if not walked:
         return None
     if not walked[-1].whole:
         return f"file ends inside Ogg page {len(walked)} (truncated or corrupt)"
     if not samples and not any(page.flags & _END_OF_STREAM for page in walked):
         return "file ends before its Ogg stream's first audio page (truncated or corrupt)"
-    return _chained(walked)
+    return None
 
 
-def _chained(walked: list[Page]) -> str | None:
-    """What is wrong with Ogg pages that hold streams one after the other (files joined with ``cat``, a radio
-    recording), else None: libsndfile reads the first stream alone, so the rest would be dropped without a word."""
-    ended = next((i for i, page in enumerate(walked) if page.flags & _END_OF_STREAM), len(walked))
-    more = sum(1 for page in walked[ended + 1:] if page.flags & _BEGIN_OF_STREAM)
-    if not more:
+def chained(walked: list[Page]) -> list[tuple[int, int]] | None:
+    """The byte ranges ``(start, size)`` of the streams an Ogg file whose pages are ``walked`` (:func:`walk`) holds
+    one after the other (files
+    joined with ``cat``, a radio recording), else None (one stream, or not Ogg).
+
+    libsndfile reads the first stream alone, so the rest would be dropped without a word; each range is a
+    whole Ogg file that it reads alone. A stream starts at a first page (begin-of-stream flag) that comes after
+    the end of the one before (pages of streams side by side, multiplexed, are one range).
+    """
+    starts = [0]
+    ended = False
+    for page in walked:
+        if ended and page.flags & _BEGIN_OF_STREAM:
+            starts.append(page.position)
+            ended = False
+        ended = ended or bool(page.flags & _END_OF_STREAM)
+    if len(starts) < 2:
         return None
-    return (f"holds {more + 1} Ogg streams one after the other (chained), and only the first would be read: "
-            "split it, or convert it to one stream first (e.g. with ffmpeg)")
+    end = walked[-1].position + walked[-1].size
+    return [(start, stop - start) for start, stop in zip(starts, [*starts[1:], end], strict=True)]
 
 
 #: each byte with its bits in reverse order
