@@ -142,9 +142,31 @@ def test_a_time_column_of_only_nat_has_no_valid_times(tmp_path):
 def test_times_with_a_utc_offset_are_read_as_utc_with_a_warning_naming_the_file(tmp_path) -> None:
     path = tmp_path / "tz.csv"
     path.write_text("time,a\n2024-01-01T00:00:00+05:00,1\n2024-01-01T00:00:10+05:00,2\n")
-    with pytest.warns(UserWarning, match=r"tz\.csv: times with a UTC offset are read, and written, as UTC"):
+    with pytest.warns(UserWarning, match=r"tz\.csv: times with a UTC offset are read, and written, as UTC "
+                                         r"\(ending in Z\)"):
         table = read_table(path)
-    assert table.time[0] == np.datetime64("2023-12-31T19:00:00")
+    assert table.time[0] == np.datetime64("2023-12-31T19:00:00") and table.time_utc
+
+
+@pytest.mark.parametrize(("cell", "utc"), [("2024-01-01T00:00:{s:02d}+05:00", True),
+                                          ("2024-01-01T00:00:{s:02d}Z", True), ("2024-01-01 00:00:{s:02d}", False)])
+def test_utc_times_are_written_back_ending_in_z(tmp_path, cell, utc) -> None:
+    # before: 00:00:00+05:00 was written 2023-12-31T19:00:00, and 00:00:00Z as 00:00:00: times that named UTC
+    # instants were written as local ones, without a word that they were UTC
+    import warnings
+
+    from tsae.io.series import read_series, write_series
+
+    (tmp_path / "in.csv").write_text("time,a\n" + "".join(f"{cell.format(s=s)},{s}\n" for s in range(0, 30, 10)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        values, rate, meta = read_series(tmp_path / "in.csv")
+    assert meta["time_utc"] is utc
+    write_series(tmp_path / "out.csv", values, rate, meta)
+    first = (tmp_path / "out.csv").read_text().splitlines()[1].split(",")[0]
+    hour = "2023-12-31T19" if "+05:00" in cell else "2024-01-01T00"
+    assert first == f"{hour}:00:00" + ("Z" if utc else "")
+    assert read_table(tmp_path / "out.csv").time_utc is utc  # read back as it was written, without a warning
 
 
 def test_times_are_written_at_the_precision_they_need(tmp_path) -> None:

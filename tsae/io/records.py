@@ -172,7 +172,8 @@ def _time_parts(value: Any) -> tuple[str, float | None, bool]:
 
 
 def output_time(value: Any) -> Any:
-    """A record's time as batch scoring reports it: a number as float, a date as ISO text in nanoseconds.
+    """A record's time as batch scoring reports it: a number as float, a date as ISO text in nanoseconds (ending
+    in ``Z`` when it named a UTC instant: a UTC offset, or ``Z``).
 
     ``tsae detect score`` reads the time column into floats or ``datetime64[ns]``; the
     monitor reports the same values, so events from a stream and from a file compare equal.
@@ -180,14 +181,16 @@ def output_time(value: Any) -> Any:
 
     Examples
     --------
-    >>> output_time("286"), output_time(3), output_time("2024-05-01 12:00Z")
-    (286.0, 3.0, '2024-05-01T12:00:00.000000000')
+    >>> output_time("286"), output_time(3), output_time("2024-05-01 12:00Z"), output_time("2024-05-01 12:00")
+    (286.0, 3.0, '2024-05-01T12:00:00.000000000Z', '2024-05-01T12:00:00.000000000')
     """
     status, number, is_date = _time_parts(value)
     if status != "ok" or number is None:
         return value
     if is_date:
-        return str(np.datetime64(int(number), "ns"))
+        text = str(value).strip()
+        zone = "Z" if text.endswith("Z") or _OFFSET.search(text) else ""
+        return f"{np.datetime64(int(number), 'ns')}{zone}"
     return number
 
 

@@ -139,7 +139,7 @@ def read_series(path: str | os.PathLike, *, audio_gaps: bool = False,
         table = read_table(path, exact=exact)
     return known_layout(table.values), table.sample_rate(), {
         "kind": "table", "columns": table.columns, "time": table.time, "time_name": table.time_name,
-        "label": table.label, "label_name": table.label_name,
+        "time_utc": table.time_utc, "label": table.label, "label_name": table.label_name,
     }
 
 
@@ -229,7 +229,8 @@ def write_series(path: str | os.PathLike, values: np.ndarray, rate: float | None
         label = np.asarray(meta["label"])
         whole = whole_numbers(label) and np.isfinite(label).all()  # 0/1 written as read (an int has no NaN)
         columns[meta.get("label_name") or "label"] = label.astype(np.int64) if whole else label
-    return write_table(path, columns, time=meta.get("time"), time_name=meta.get("time_name"), protect=tuple(protect))
+    return write_table(path, columns, time=meta.get("time"), time_name=meta.get("time_name"),
+                       time_utc=bool(meta.get("time_utc")), protect=tuple(protect))
 
 
 __all__ = ["array_meta", "array_out", "read_series", "read_signal", "write_series", "save_npy"]

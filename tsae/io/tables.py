@@ -106,6 +106,8 @@ class Table:
         Its header name, or None.
     label
         The label column (numbers, or strings when not numeric), or None.
+    time_utc
+        The dates of the time column named UTC instants (a UTC offset, or ``Z``): written back ending in ``Z``.
     """
 
     values: np.ndarray
@@ -114,6 +116,7 @@ class Table:
     time_name: str | None = None
     label: np.ndarray | None = None
     label_name: str | None = None
+    time_utc: bool = False
 
     @property
     def channels(self) -> int:
@@ -215,6 +218,7 @@ class _Column:
     #: (a time column of numbers with one ``garbage`` cell, not its first number, which is no date)
     numbers_first: bool = False
     offset: bool = False  # one of its first _OFFSET_ROWS dates has a UTC offset
+    utc: bool = False  # one of its first _OFFSET_ROWS dates has a UTC offset or ends in Z: they name UTC instants
 
 
 #: the least share of a counter's steps (read whole) that are its first step; the others skip rows (a logger that
@@ -344,8 +348,9 @@ def _convert(column: _Column, cells: Sequence[str], start: int, lines: Sequence[
         else:
             if keep:
                 column.dates.append(parsed)
-            if start < _OFFSET_ROWS and not column.offset:
+            if start < _OFFSET_ROWS and not column.utc:
                 column.offset = any(_OFFSET.search(c) for c in cleaned[:_OFFSET_ROWS - start])
+                column.utc = column.offset or any(c.rstrip().endswith("Z") for c in cells[:_OFFSET_ROWS - start])
     if column.texts is not None and keep:
         column.texts.append(np.array([c.strip() for c in cells]))
 
@@ -484,7 +489,8 @@ def _read_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0) -> Table
         if column.rank == 0 and column.bad is not None:
             raise _fail(path, column.bad)
         if column.dates is not None and column.offset:
-            warnings.warn(f"{path}: times with a UTC offset are read, and written, as UTC", TableWarning, stacklevel=3)
+            warnings.warn(f"{path}: times with a UTC offset are read, and written, as UTC (ending in Z)", TableWarning,
+                          stacklevel=3)
         time = column.dates if column.dates is not None else column.floats
     label = None
     if label_idx is not None:
@@ -508,7 +514,8 @@ def _read_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0) -> Table
     return Table(values=values, columns=[header[j] for j in channels],
                  time=None if time is None else _joined(time), time_name=None if time_idx is None else header[time_idx],
                  label=None if label is None else _joined(label),
-                 label_name=None if label_idx is None else header[label_idx])
+                 label_name=None if label_idx is None else header[label_idx],
+                 time_utc=time_idx is not None and columns[time_idx].dates is not None and columns[time_idx].utc)
 
 
 def read_table(path: str | os.PathLike, *, exact: bool = False) -> Table:
@@ -661,6 +668,7 @@ def write_table(
     time: np.ndarray | None = None,
     time_name: str | None = None,
     *,
+    time_utc: bool = False,
     protect: tuple[str | os.PathLike, ...] = (),
 ) -> Path:
     """Write named columns (and a leading time column) to a CSV file, atomically.
@@ -676,6 +684,8 @@ def write_table(
         Optional time column (numbers or datetime64), written first.
     time_name
         Its header (default ``"time"``).
+    time_utc
+        Dates of ``time`` are UTC instants (:attr:`Table.time_utc`): written ending in ``Z``.
     protect
         Input paths that must never be overwritten.
     """
@@ -704,6 +714,8 @@ def write_table(
             for start in range(0, n, WRITE_ROWS):
                 text_columns = [_format_column(arr[start:start + WRITE_ROWS], unit)
                                 for arr, unit in zip(arrays, units, strict=True)]
+                if time_utc and units[0] not in (None, "int"):
+                    text_columns[0] = np.char.add(text_columns[0], np.where(text_columns[0] == "", "", "Z"))
                 writer.writerows(zip(*text_columns, strict=True))
     return path
 

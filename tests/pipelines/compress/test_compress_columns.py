@@ -4,6 +4,7 @@ are refused. Channels without names go by position."""
 from __future__ import annotations
 
 import io
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -105,3 +106,21 @@ def test_a_container_with_a_corrupt_channel_order_is_refused(named_model, order)
     data = rewritten(compress_series(model, series(), max_error=BOUND), header={"channel_order": order})
     with pytest.raises(ValueError, match=r"c\.tsz: corrupt \.tsz header \(the channel order is not an ordering"):
         decompress_series(data, model, name="c.tsz")
+
+
+@pytest.mark.parametrize("zone", ["Z", "+02:00", ""])
+def test_a_tables_utc_times_come_back_ending_in_z(named_model, tmp_path, zone) -> None:
+    # before: dates that named UTC instants (an offset, or Z) came back from the container as local times
+    x = series()
+    rows = "".join(f"2024-03-01T10:{i // 60:02d}:{i % 60:02d}{zone},{x[0, i]},{x[1, i]}\n" for i in range(x.shape[1]))
+    (tmp_path / "t.csv").write_text("time,a,b\n" + rows)
+    with warnings.catch_warnings(record=True) as told:
+        warnings.simplefilter("always")
+        compress_file(named_model, tmp_path / "t.csv", tmp_path / "t.tsz", max_error=BOUND)
+    assert ["UTC offset" in str(w.message) for w in told] == ([True] if zone.startswith("+") else [])
+    with open(tmp_path / "t.tsz", "rb") as handle:
+        assert (Reader(handle, "t.tsz").header["time"].get("utc") is True) is bool(zone)
+    decompress_file(tmp_path / "t.tsz", tmp_path / "back.csv")
+    first = (tmp_path / "back.csv").read_text().splitlines()[1].split(",")[0]
+    assert first == ("2024-03-01T08:00:00Z" if zone.startswith("+") else f"2024-03-01T10:00:00{zone}")
+

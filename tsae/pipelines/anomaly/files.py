@@ -217,7 +217,8 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     scores, contrib = det.score_with_contributions(X)
     flags = (scores > det.threshold_).astype(np.int64)
     time = table.time
-    times = None if time is None else [str(v) if isinstance(v, np.datetime64) else v.item() for v in time]
+    zone = "Z" if table.time_utc else ""  # times that named UTC instants say so
+    times = None if time is None else [f"{v}{zone}" if isinstance(v, np.datetime64) else v.item() for v in time]
     found = find_events(scores, flags, contrib, det.sensors_, times=times, merge_gap=det.event_gap)
     out_columns: dict[str, Any] = {"score": scores, "anomaly": flags}
     for i, name in enumerate(det.sensors_):
@@ -229,7 +230,8 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
             plot_anomalies(plot, X, scores, det.threshold_, found, sensors=det.sensors_, time=time,
                            title=test_path.name, protect=protect)
         write_events(events_path, found, protect=protect)
-        write_table(output, out_columns, time=time, time_name=table.time_name, protect=protect)
+        write_table(output, out_columns, time=time, time_name=table.time_name, time_utc=table.time_utc,
+                    protect=protect)
     summary = {"rows": int(X.shape[1]), "anomalous_rows": int(flags.sum()), "events": len(found),
                "threshold": float(det.threshold_), "output": str(output), "events_file": str(events_path)}
     _progress(f"{output}: {summary['rows']} rows, {summary['anomalous_rows']} flagged, "

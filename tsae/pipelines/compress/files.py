@@ -132,7 +132,8 @@ def _regular_time(meta: dict[str, Any], path: Path) -> dict[str, Any] | None:
         ticks = time.astype("datetime64[ns]").astype(np.int64)
         step = ticks[1] - ticks[0] if len(ticks) > 1 else np.int64(0)
         if np.array_equal(ticks, ticks[0] + step * np.arange(len(ticks), dtype=np.int64)):
-            return {"name": name, "start": ticks[0].item(), "step": step.item(), "kind": "datetime64[ns]"}
+            utc = {"utc": True} if meta.get("time_utc") else {}  # the dates named UTC instants: written with Z
+            return {"name": name, "start": ticks[0].item(), "step": step.item(), "kind": "datetime64[ns]", **utc}
     else:
         regular = _regular_numbers(np.asarray(time, dtype=np.float64))
         if regular is not None:
@@ -362,12 +363,14 @@ def _decompress(source: Path, out: Path, model: str | os.PathLike | None, progre
                 blocks = [bar.update(b.shape[1]) or b for b in iter_decompress(reader, code_model, layout)]
             values = np.concatenate(blocks, axis=1) if blocks else np.zeros((layout.channels, 0))
             try:
-                time, time_name = _time_column(reader.header.get("time"), values.shape[1])
+                stored_time = reader.header.get("time")
+                time, time_name = _time_column(stored_time, values.shape[1])
             except ValueError as error:
                 raise reader.fail(f"corrupt .tsz header ({error})") from None
             if time_name is not None and time_name in layout.columns:
                 raise reader.fail(f"corrupt .tsz header (the time column's name {time_name!r} is a channel's)")
-            meta = {"kind": "table", "columns": layout.columns or None, "time": time, "time_name": time_name}
+            meta = {"kind": "table", "columns": layout.columns or None, "time": time, "time_name": time_name,
+                    "time_utc": time is not None and isinstance(stored_time, dict) and stored_time.get("utc") is True}
             write_series(out, values, layout.sample_rate, meta, protect=protect)
             samples = values.shape[1]
     return {"samples": samples, "channels": layout.channels, "model": str(model_path),
