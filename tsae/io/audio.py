@@ -62,6 +62,7 @@ from tsae.io.audio_write import (
 from tsae.io.c_stderr import captured_stderr
 from tsae.io.libsndfile import _detail, _sf
 from tsae.io.paths import AUDIO_SUFFIXES
+from tsae.io.spliced import Part, Spliced
 
 #: formats whose header says exactly how many sample frames follow (MP3's count is an estimate, but see
 #: :func:`_mp3_counted`)
@@ -240,7 +241,7 @@ class AudioInfo:
     #: the streams read in the file's place, one after the other: an MP3 libsndfile reads short (:func:`_mp3_parts`;
     #: each announces its length, a Xing/Info frame count, and ``frames`` is their sum), or an ADPCM, GSM 6.10,
     #: mu-law or A-law WAV whose header gives no length (:func:`_coded_streamed_wav`: the header put right)
-    parts: tuple[mp3.Part, ...] = field(default=(), repr=False)
+    parts: tuple[Part, ...] = field(default=(), repr=False)
 
 
 def audio_info(path: str | os.PathLike) -> AudioInfo:
@@ -303,7 +304,7 @@ def _streamed_wav(path: Path) -> AudioInfo | None:
     return AudioInfo(path, fmt.sample_rate, fmt.channels, frames, fmt.subtype, "WAV", streamed=True)
 
 
-def _coded_streamed_wav(path: Path) -> tuple[tuple[mp3.Part, ...], int] | None:
+def _coded_streamed_wav(path: Path) -> tuple[tuple[Part, ...], int] | None:
     """An ADPCM, GSM 6.10, mu-law or A-law WAV whose data size says "unknown" (0, as a crashed recorder leaves it),
     as one stream whose header declares every byte after it, and the sample frames libsndfile finds there; None
     for another file.
@@ -322,15 +323,15 @@ def _coded_streamed_wav(path: Path) -> tuple[tuple[mp3.Part, ...], int] | None:
             header = bytearray(f.read(layout[0]))
             header[4:8] = struct.pack("<I", min(len(header) + there - 8, 0xFFFFFFFF))  # RIFF size
             header[-4:] = struct.pack("<I", min(there, 0xFFFFFFFF))  # the data chunk's size
-            part = mp3.Part(bytes(header), ((len(header), there),))
-            with sf.SoundFile(mp3.Spliced(f, part)) as stream:
+            part = Part(bytes(header), ((len(header), there),))
+            with sf.SoundFile(Spliced(f, part)) as stream:
                 frames = int(stream.frames)
     except (OSError, struct.error, RuntimeError, sf.LibsndfileError):
         return None
     return ((part,), frames) if frames > 0 else None
 
 
-def _ogg_parts(info: AudioInfo, walked: list[ogg.Page]) -> tuple[tuple[mp3.Part, ...], int] | None:
+def _ogg_parts(info: AudioInfo, walked: list[ogg.Page]) -> tuple[tuple[Part, ...], int] | None:
     """The streams an Ogg file holds one after the other (chained: files joined with ``cat``), each read as the
     file it was, and their sample frames; None for one stream. libsndfile alone reads the first stream only.
 
@@ -343,12 +344,12 @@ def _ogg_parts(info: AudioInfo, walked: list[ogg.Page]) -> tuple[tuple[mp3.Part,
     if ranges is None:
         return None
     sf = _sf()
-    parts = tuple(mp3.Part(b"", ((start, size),)) for start, size in ranges)
+    parts = tuple(Part(b"", ((start, size),)) for start, size in ranges)
     frames = 0
     with open(info.path, "rb") as f:
         for number, part in enumerate(parts, 1):
             try:
-                with sf.SoundFile(mp3.Spliced(f, part)) as stream:
+                with sf.SoundFile(Spliced(f, part)) as stream:
                     rate, channels, frames = int(stream.samplerate), int(stream.channels), frames + int(stream.frames)
             except (RuntimeError, sf.LibsndfileError) as error:
                 raise ValueError(f"{info.path}: Ogg stream {number} of {len(parts)} (chained) cannot be read "
@@ -386,7 +387,7 @@ def _streamed_blocks(info: AudioInfo, block: int) -> Iterator[np.ndarray]:
         yield from AudioStreamReader.wav(f, str(info.path)).blocks(block)
 
 
-def _mp3_parts(info: AudioInfo) -> tuple[tuple[mp3.Part, ...], int] | None:
+def _mp3_parts(info: AudioInfo) -> tuple[tuple[Part, ...], int] | None:
     """The streams an MP3 is read as when libsndfile alone would stop before its last frame, and the sample
     frames they announce; None when libsndfile reads the whole file, or when the frames cannot be walked (then
     libsndfile reads it as it always did).
@@ -406,7 +407,7 @@ def _mp3_parts(info: AudioInfo) -> tuple[tuple[mp3.Part, ...], int] | None:
             announced = 0
             with captured_stderr():  # the reader catches what libmpg123 says again, as it reads
                 for part in parts:
-                    with sf.SoundFile(mp3.Spliced(f, part)) as handle:
+                    with sf.SoundFile(Spliced(f, part)) as handle:
                         if (handle.samplerate, handle.channels) != (info.sample_rate, info.channels):
                             return None
                         announced += int(handle.frames)
@@ -561,7 +562,7 @@ def _decoded_blocks(info: AudioInfo, block: int, notes: _DecoderNotes) -> Iterat
     with contextlib.ExitStack() as stack:
         if info.parts:
             raw = stack.enter_context(open(info.path, "rb"))
-            sources: list[str | mp3.Spliced] = [mp3.Spliced(raw, part) for part in info.parts]
+            sources: list[str | Spliced] = [Spliced(raw, part) for part in info.parts]
         else:
             sources = [str(info.path)]
         for source in sources:

@@ -6,18 +6,18 @@ without one, an estimate from the file's size and its first frame's bitrate, far
 VBR file that starts loud. :func:`walk` counts the frames themselves (a header says how long its
 frame is), split into :class:`Segment` s at each Xing/Info frame, the start of a file that was
 joined on; :func:`parts` makes each segment a stream that starts with a Xing frame counting all of
-its frames (the segment's own, or one made for it), which :class:`Spliced` shows libsndfile as a
+its frames (the segment's own, or one made for it), which :class:`~tsae.io.spliced.Spliced` shows libsndfile as a
 file of its own, mapped onto the original one (no copy of the audio).
 """
 from __future__ import annotations
 
-import bisect
 import functools
-import io
 import os
 import struct
 from dataclasses import dataclass, field
 from typing import BinaryIO
+
+from tsae.io.spliced import Part
 
 #: kbit/s by bitrate index, layer III: MPEG-1, then MPEG-2 and 2.5 (index 0 is "free format", 15 is invalid)
 _KBPS = {True: (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
@@ -277,20 +277,9 @@ def xing_frame(first: Frame, frames: int) -> bytes:
     raise AssertionError("a layer III frame at 320 kbit/s holds a Xing tag")
 
 
-@dataclass(frozen=True)
-class Part:
-    """A stream for libsndfile: ``prefix`` (a Xing/Info frame) then the byte ranges ``runs`` of the file."""
-
-    prefix: bytes
-    runs: tuple[tuple[int, int], ...]
-
-    @property
-    def size(self) -> int:
-        return len(self.prefix) + sum(size for _, size in self.runs)
-
-
 def parts(stream: Stream) -> list[Part]:
-    """Each segment of ``stream`` as a :class:`Part` whose Xing/Info frame announces all its audio frames.
+    """Each segment of ``stream`` as a :class:`~tsae.io.spliced.Part` whose Xing/Info frame announces all its
+    audio frames.
 
     A segment's own Xing/Info frame is kept (its LAME tag's encoder delay and padding with it, so a
     joined file is decoded as each of its files alone is), with its frame count raised to the frames
@@ -313,51 +302,3 @@ def parts(stream: Stream) -> list[Part]:
             info[tag.bytes_at: tag.bytes_at + 4] = struct.pack(">I", Part(bytes(info), runs).size)
         out.append(Part(bytes(info), runs))
     return out
-
-
-class Spliced(io.RawIOBase):
-    """A :class:`Part` as a read-only file: its prefix, then its byte ranges of the open file ``f``."""
-
-    def __init__(self, f: io.BufferedIOBase, part: Part) -> None:
-        super().__init__()
-        self._f, self._prefix = f, part.prefix
-        self._pieces = [(-1, len(part.prefix))] + list(part.runs)  # (file offset or -1 for the prefix, size)
-        self._starts = []
-        position = 0
-        for _, size in self._pieces:
-            self._starts.append(position)
-            position += size
-        self._size, self._position = position, 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._position
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
-        self._position = max(base + offset, 0)
-        return self._position
-
-    def readinto(self, buffer) -> int:
-        view = memoryview(buffer).cast("B")
-        done = 0
-        while done < len(view) and self._position < self._size:
-            i = bisect.bisect_right(self._starts, self._position) - 1
-            source, size = self._pieces[i]
-            into = self._position - self._starts[i]
-            n = min(size - into, len(view) - done)
-            if source < 0:
-                view[done: done + n] = self._prefix[into: into + n]
-            else:
-                self._f.seek(source + into)
-                n = self._f.readinto(view[done: done + n]) or 0
-                if not n:
-                    break
-            done += n
-            self._position += n
-        return done
