@@ -124,6 +124,34 @@ def test_dask_with_fsspec_urls(tiny_model, series_dir, tmp_path) -> None:
     fs.rm("/tsae-test", recursive=True)
 
 
+def test_dask_batch_outlives_the_worker_that_held_the_model(monkeypatch, tiny_model, series_dir, tmp_path) -> None:
+    """The model's bytes were scattered: a worker killed (and restarted by its nanny) took them with it, and every
+    file left failed with 'cancelled for reason: lost dependencies'. Now the cluster makes them again."""
+    distributed = pytest.importorskip("distributed")
+    from tsae.pipelines.reconstruct import on_dask
+
+    files = [series_dir / n for n in GOOD[:2]]
+    reconstruct_files(tiny_model, files, tmp_path / "local", device="cpu", quiet=True)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        made = on_dask._model_task
+
+        def then_lost(client, model_path):  # the worker holding the model dies before any file runs
+            future = made(client, model_path)
+            future.result()
+            holder = next(iter(client.who_has([future])[future.key]))
+            cluster.scale(2)
+            client.wait_for_workers(2)
+            client.sync(cluster.scheduler.remove_worker, address=holder, stimulus_id="test-worker-died")
+            return future
+
+        monkeypatch.setattr(on_dask, "_model_task", then_lost)
+        result = reconstruct_files(tiny_model, files, tmp_path / "dask", dask=client, device="cpu", quiet=True)
+    assert result.ok == 2 and not result.failed, result.failed
+    for name in GOOD[:2]:
+        assert (tmp_path / "dask" / name).read_bytes() == (tmp_path / "local" / name).read_bytes()
+
+
 def test_a_manifest_path_holding_another_file_is_refused(tiny_model, series_dir, tmp_path) -> None:
     precious = tmp_path / "notes.csv"
     precious.write_text("my,own\ndata,here\n")

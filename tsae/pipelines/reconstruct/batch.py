@@ -27,7 +27,8 @@ subtype), written atomically. :func:`reconstruct_files` runs a batch:
 Execution: in this process (``workers=1``), in ``workers`` local processes (each
 loads the model file once), or on an existing Dask cluster (``dask="tcp://host:8786"``,
 checked to answer as a scheduler before anything is written; the model file's bytes
-are scattered to the workers, each loads them once; local paths are sent absolute and
+go to the workers as a task's result (made again if the worker holding them dies), each loads
+them once; local paths are sent absolute and
 must be reachable at the same place from the workers, ``fsspec`` URLs such as ``s3://``
 or ``memory://`` work). Ctrl-C stops the files running, on local workers and on the
 cluster alike: none of them is written (to a local folder; an upload to a URL is not

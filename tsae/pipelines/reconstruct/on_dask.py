@@ -1,6 +1,7 @@
 """The batch on a Dask cluster: the scheduler checked to answer before anything is written, the model file's
-bytes scattered to the workers (each loads them once), paths sent absolute, a cancelled task's output
-never written, and the files left failed when the cluster has had no worker for a while."""
+bytes sent as a task's result (each worker loads them once; made again when the worker holding them dies), paths
+sent absolute, a cancelled task's output never written, and the files left failed when the cluster has had no
+worker for a while."""
 from __future__ import annotations
 
 import contextlib
@@ -265,12 +266,7 @@ def _run_dask(dask: str | Any, model_path: Path, todo: list[tuple[str, str]], ba
     """
     distributed = _distributed()
     with _dask_client(dask) as client:
-        where = getattr(getattr(client, "scheduler", None), "address", None) or "the Dask cluster"
-        try:
-            data = client.scatter(model_path.read_bytes(), broadcast=True)
-        except (OSError, TimeoutError) as error:
-            raise ValueError(f"{where}: cannot send the model to the Dask workers ({_one_line(error)}; "
-                             "has the cluster any worker?)") from None
+        data = _model_task(client, model_path)
         futures: dict[Any, tuple[str, str, tuple[str, str]]] = {}
         for src, dst in todo:
             sent = (_on_worker(src), _on_worker(dst))
@@ -290,6 +286,27 @@ def _run_dask(dask: str | Any, model_path: Path, todo: list[tuple[str, str]], ba
                         row = future.result(timeout=DASK_CONNECT_TIMEOUT)
                         if row.get("status") == "ok":
                             done(_as_given(row, src, dst, sent))
+
+
+def _model_bytes(data: bytes) -> bytes:
+    """The model file's bytes, as a task's result: the workers fetch it from the worker that holds it."""
+    return data
+
+
+def _model_task(client: Any, model_path: Path) -> Any:
+    """A future of the model file's bytes that the cluster can make again when the worker holding it dies.
+
+    The bytes were scattered: data the scheduler has no recipe for. A worker killed (out of
+    memory, preempted) took them with it, and every file not yet finished failed with
+    "cancelled for reason: already forgotten", although the nanny had restarted the worker.
+    As a task's result they are computed again from the task, which the scheduler keeps.
+    """
+    try:
+        data = model_path.read_bytes()
+    except OSError as error:
+        raise ValueError(f"{model_path}: cannot read the model ({_one_line(error)})") from None
+    key = f"tsae-model-{hashlib.sha256(data).hexdigest()}"
+    return client.submit(_model_bytes, data, key=key, pure=False)
 
 
 def _collect_dask(distributed: Any, client: Any, futures: dict[Any, tuple[str, str, tuple[str, str]]],
