@@ -27,7 +27,8 @@ def known_layout(x: Any) -> np.ndarray:
 
     A table read from a file has one channel per column however few rows it holds:
     a 3-column CSV of 2 rows is 3 channels of 2 samples, not a transposed array.
-    A DataFrame (rows are time, one column per channel) is turned around first.
+    A DataFrame (rows are time, one column per channel) is turned around first, and the
+    masked values of a masked array are NaN (missing), as :func:`real_array` takes them.
     Arithmetic keeps the mark and ``np.asarray`` drops it.
 
     Examples
@@ -35,8 +36,18 @@ def known_layout(x: Any) -> np.ndarray:
     >>> as_channels_first(known_layout(np.zeros((3, 2))))[0].shape
     (3, 2)
     """
-    x = _frame_values(x, "x").T if is_dataframe(x) else plain(x, "x")
+    x = _frame_values(x, "x").T if is_dataframe(x) else plain(_unmasked(x), "x")
     return np.asarray(x).view(KnownLayout)
+
+
+def _unmasked(x: Any) -> Any:
+    """A numeric masked array as float64 with its masked values NaN (missing); anything else as it is.
+
+    ``np.asarray`` drops the mask and keeps whatever lies under it.
+    """
+    if isinstance(x, np.ma.MaskedArray) and x.dtype.kind in "biuf":
+        return np.ma.filled(x.astype(np.float64), np.nan)
+    return x
 
 
 def plain(x: Any, name: str = "x") -> Any:
@@ -139,8 +150,7 @@ def real_array(x: Any, name: str = "x", dtype: Any = np.float64) -> np.ndarray:
     ...
     ValueError: audio: setting an array element with a sequence...
     """
-    if isinstance(x, np.ma.MaskedArray) and x.dtype.kind in "biuf":  # masked values are missing ones
-        x = np.ma.filled(x.astype(np.float64), np.nan)
+    x = _unmasked(x)  # masked values are missing ones
     raw = x if isinstance(x, np.ndarray) else _as_array(plain(x, name), name)
     if raw.dtype.kind not in "biufO":
         raise ValueError(f"{name} must hold real numbers, got dtype {raw.dtype}")

@@ -44,6 +44,22 @@ def test_a_series_of_one_sample_per_channel_is_not_taken_for_a_transposed_one(ti
         reconstruct_series(loaded, np.zeros((300, 2)))
 
 
+def test_masked_samples_are_missing_ones_not_the_values_under_the_mask(tiny_model) -> None:
+    """A (channels, n) masked array went through np.asarray, which drops the mask: the values under it (1e6 here)
+    were reconstructed and encoded as data. They are gaps now, as NaN samples are."""
+    from tsae.models.modelfile import load_model
+    from tsae.pipelines.reconstruct.series import encode_series, reconstruct_series
+
+    loaded = load_model(tiny_model)  # two channels
+    x = np.sin(np.arange(200.0).reshape(2, 100) / 7)
+    mask = np.zeros(x.shape, bool)
+    mask[0, 40:45] = mask[1, ::9] = True
+    masked = np.ma.masked_array(np.where(mask, 1e6, x), mask=mask)
+    gaps = np.where(mask, np.nan, x)
+    np.testing.assert_array_equal(reconstruct_series(loaded, masked), reconstruct_series(loaded, gaps))
+    np.testing.assert_array_equal(encode_series(loaded, masked), encode_series(loaded, gaps))
+
+
 def test_a_file_of_other_channels_is_named_not_called_values(tiny_model, tmp_path) -> None:
     """A mono recording under a two-channel model: the manifest said 'x.wav: values has 1 channel(s) ...' (the
     argument's name); short files and long ones (in blocks) alike now say the file has 1 channel."""
