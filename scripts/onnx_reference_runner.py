@@ -124,20 +124,55 @@ def forward_fill(x: np.ndarray, first: np.ndarray) -> np.ndarray:
 
 
 def detector_scores(session, meta: dict, x: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """Anomaly score of every sample of ``x`` ``(sensors, n)`` (n >= window)."""
-    x = forward_fill(np.asarray(x, np.float64), meta["normalizer"]["center"])
+    """Anomaly score of every sample of ``x`` ``(sensors, n)`` (n >= window).
+
+    A scale whose window is longer than the series scores nothing, as in tsae (its input
+    gets one window of zeros, whose error is not used).
+    """
+    x = forward_fill(_checked_channels(x, meta), meta["normalizer"]["center"])
+    if x.shape[1] < int(meta["window"]):
+        raise ValueError(f"{x.shape[1]} sample(s): shorter than the detector's window ({meta['window']})")
     scales = meta.get("scales") or [{"input": "window", "output": "error", "window": meta["window"],
                                      "hop": meta["hop"]}]
-    cut = [frames(x, s["window"], s["hop"]) for s in scales]
+    used = [s["window"] <= x.shape[1] for s in scales]
+    cut = [frames(x, s["window"], s["hop"]) if fits else (np.zeros((1, x.shape[0], s["window"]), np.float32), None)
+           for s, fits in zip(scales, used, strict=True)]
     errors = session.run([s["output"] for s in scales], {s["input"]: w for s, (w, _) in zip(scales, cut, strict=True)})
     rows = sum(overlap_mean(e.astype(np.float64), starts, x.shape[1])
-               for e, (_, starts) in zip(errors, cut, strict=True))
+               for e, (_, starts), fits in zip(errors, cut, used, strict=True) if fits)
     rows = moving_mean(rows, meta["smooth"], meta["centered"])
     return rows.sum(axis=0) / meta["channels"]
 
 
+def _checked_channels(x: np.ndarray, meta: dict) -> np.ndarray:
+    """``x`` as float64 ``(channels, n)``; another channel count than the graph's is a one-line ``ValueError``."""
+    x = np.asarray(x, np.float64)
+    x = x[None] if x.ndim == 1 else x
+    if x.ndim != 2 or x.shape[0] != int(meta["channels"]):
+        raise ValueError(f"has {x.shape[0] if x.ndim == 2 else x.shape} channel(s) but the model takes "
+                         f"{meta['channels']}")
+    return x
+
+
+def fill_gaps(x: np.ndarray) -> np.ndarray:
+    """Missing samples (NaN, inf) of each channel linearly interpolated, the ends holding the nearest value.
+
+    tsae fills a window model's gaps so before framing; a channel with no value is a ``ValueError``.
+    """
+    x = np.array(x, np.float64)
+    t = np.arange(x.shape[1])
+    for c, row in enumerate(x):
+        good = np.isfinite(row)
+        if not good.any():
+            raise ValueError(f"a channel has no finite values (channel {c})")
+        if not good.all():
+            row[~good] = np.interp(t[~good], t[good], row[good])
+    return x
+
+
 def reconstruct(session, meta: dict, x: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
     """Reconstruction of ``x`` ``(channels, n)`` through a window model, as the sidecar's ``usage`` says."""
+    x = fill_gaps(_checked_channels(x, meta))
     norm = meta.get("normalizer") or {}
     center = np.asarray(norm.get("center", 0.0), np.float64).reshape(-1, 1)
     scale = np.asarray(norm.get("scale", 1.0), np.float64).reshape(-1, 1)
@@ -262,7 +297,7 @@ def main() -> None:
             _write_atomic(args.output, lambda tmp: write_wav(tmp, out_audio, rate))
             return
         x = np.load(args.input, allow_pickle=False) if args.input.endswith(".npy") else \
-            read_csv(args.input, meta.get("sensors") if meta["kind"] == "detector" else None)
+            read_csv(args.input, meta.get("sensors") if meta["kind"] == "detector" else meta.get("columns"))
         out = detector_scores(session, meta, x)[None] if meta["kind"] == "detector" else reconstruct(session, meta, x)
     except (ValueError, OSError, EOFError, wave.Error) as error:
         raise SystemExit(f"{args.input}: {_first_line(error)}") from None

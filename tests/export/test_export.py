@@ -142,6 +142,17 @@ def test_detector_onnx_scores_equal_tsae(tmp_path) -> None:
     scope = {"X": X}
     exec(code, scope)
     np.testing.assert_allclose(scope["score"], det.decision_function(X), rtol=1e-4, atol=1e-6)
+    # a series shorter than a further scale (64 by default) is scored without it, as tsae scores it; the runner
+    # and the snippet failed on it ('need at least one array to stack')
+    assert max(s["window"] for s in meta["scales"]) > 40 >= meta["window"]
+    short = X[:, :40]
+    np.testing.assert_allclose(runner.detector_scores(session, meta, short), det.decision_function(short),
+                               rtol=1e-4, atol=1e-6)
+    scope = {"X": short}
+    exec(code, scope)
+    np.testing.assert_allclose(scope["score"], det.decision_function(short), rtol=1e-4, atol=1e-6)
+    with pytest.raises(ValueError, match=r"^10 sample\(s\): shorter than the detector's window \(16\)"):
+        runner.detector_scores(session, meta, X[:, :10])
 
 
 def test_export_errors_are_one_line(tmp_path) -> None:
@@ -219,6 +230,35 @@ def test_the_runner_reconstructs_a_series_as_tsae_does(window_fn, tmp_path) -> N
     series = np.random.default_rng(3).standard_normal((2, 101)) * 2 + 1  # the end needs a padded window
     expected = reconstruct_series(load_model(path), series)
     np.testing.assert_allclose(runner.reconstruct(session, meta, series), expected, atol=2e-4 * np.abs(expected).max())
+
+
+def test_the_runner_fills_gaps_and_reads_the_model_columns_as_tsae_does(tmp_path) -> None:
+    """A series with gaps came back from the runner with NaN spread over every window touching them (112 samples
+    for a 5-sample gap), where tsae fills them; a CSV with a time column was read as one more channel
+    ('operands could not be broadcast'). The sidecar now names the columns and the usage says how gaps are filled."""
+    from tsae.models.modelfile import load_model
+    from tsae.pipelines.reconstruct.series import reconstruct_series
+
+    torch.manual_seed(0)
+    path = save_model(tmp_path / "m.tsae", create_model("conv1d", 2, 32).eval(), frame={"window": 32, "hop": 8},
+                      normalizer={"method": "zscore", "center": [1.0, -2.0], "scale": [2.0, 0.5]},
+                      extra={"columns": ["a", "b"]})
+    session, meta = runner.load(export_model(path, tmp_path / "m.onnx").onnx)
+    assert meta["columns"] == ["a", "b"] and "linear interpolation" in meta["usage"]
+    series = np.random.default_rng(3).standard_normal((2, 101)) * 2 + 1
+    series[0, 40:45], series[1, 0], series[1, 100] = np.nan, np.inf, np.nan  # a gap, and both ends
+    expected = reconstruct_series(load_model(path), series)
+    got = runner.reconstruct(session, meta, series)
+    assert np.isfinite(got).all()
+    np.testing.assert_allclose(got, expected, atol=2e-4 * np.abs(expected).max())
+    # a table with a time column, its columns in another order: read by the model's names
+    table = tmp_path / "t.csv"
+    table.write_text("time,b,a\n" + "".join(f"{i},{series[1, i]},{series[0, i]}\n" for i in range(101)))
+    np.testing.assert_allclose(runner.reconstruct(session, meta, runner.read_csv(table, meta["columns"])), got)
+    with pytest.raises(ValueError, match=r"has 1 channel\(s\) but the model takes 2"):
+        runner.reconstruct(session, meta, series[:1])
+    with pytest.raises(ValueError, match=r"a channel has no finite values \(channel 1\)"):
+        runner.reconstruct(session, meta, np.vstack([series[0], np.full(101, np.nan)]))
 
 
 def test_denoiser_options_on_another_model_are_refused(tmp_path) -> None:

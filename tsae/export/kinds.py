@@ -33,6 +33,14 @@ def _taper(loaded: Any) -> list[float] | None:
     return None if taper is None else [float(v) for v in taper]
 
 
+def _columns(loaded: Any) -> list[str] | None:
+    """The table columns the model was trained on, in its channel order; None for channels without names."""
+    from tsae.pipelines.reconstruct.columns import has_names, trained_columns
+
+    columns = trained_columns(loaded)
+    return columns if columns and has_names(columns) else None
+
+
 def window_export(loaded: Any) -> tuple[torch.nn.Module, dict[str, Any]]:
     """Any family: normalised windows ``(batch, channels, window)`` -> ``reconstruction``, ``code``."""
     from tsae.export.graphs import WindowGraph
@@ -44,8 +52,9 @@ def window_export(loaded: Any) -> tuple[torch.nn.Module, dict[str, Any]]:
         "outputs": {"reconstruction": ["batch", c, w], "code": ["batch", "..."]},
         "channels": c, "window": w, "frame": loaded.frame, "normalizer": loaded.normalizer,
         "sample_rate": loaded.sample_rate, "hparams": loaded.hparams,
-        "taper": _taper(loaded),
-        "usage": "normalise each channel ((x - center) / scale), zero-pad the end so that windows of `window` "
+        "taper": _taper(loaded), "columns": _columns(loaded),
+        "usage": "fill each channel's missing samples (NaN, inf) by linear interpolation (the ends hold the nearest "
+                 "value), normalise each channel ((x - center) / scale), zero-pad the end so that windows of `window` "
                  "samples every `frame.hop` cover every sample, multiply each window by `taper` (null: ones), "
                  "run, overlap-add the reconstructions weighted by `taper` (sum(r * taper) / sum(taper**2) per "
                  "sample, 0 where that sum is 0) and undo the normalisation",
@@ -130,9 +139,10 @@ def detector_export(source: str | os.PathLike) -> tuple[torch.nn.Module, dict[st
         "usage": "for each entry of `scales`: cut raw windows (missing values forward-filled) of `window` samples "
                  "every `hop` samples from sample 0 into its `input`, run all inputs at once, and average each "
                  "sample's `output` error over the windows covering it (samples after the last window repeat its "
-                 "last row); add the scales' errors, take a moving mean of `smooth` samples (centred if "
-                 "`centered`, clipped at the ends), sum over sensors and divide by `channels`: that is the score; "
-                 "above `threshold` is an anomaly",
+                 "last row; a scale whose `window` is longer than the series is left out); add the scales' "
+                 "errors, take a moving mean of `smooth` samples (centred if `centered`, clipped at the ends), sum "
+                 "over sensors and divide by `channels`: that is the score (of a series of at least `window` "
+                 "samples); above `threshold` is an anomaly",
     }
     axes = {s["input"]: {0: f"batch_{i}"} for i, s in enumerate(scales)}
     axes.update({s["output"]: {0: f"batch_{i}"} for i, s in enumerate(scales)})
