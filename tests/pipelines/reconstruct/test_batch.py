@@ -152,6 +152,19 @@ def test_dask_batch_outlives_the_worker_that_held_the_model(monkeypatch, tiny_mo
         assert (tmp_path / "dask" / name).read_bytes() == (tmp_path / "local" / name).read_bytes()
 
 
+def test_a_file_whose_dask_workers_kept_dying_is_one_short_line() -> None:
+    """Dask's KilledWorker text (five sentences, the task's key and a link) went into the manifest cell as it was."""
+    from types import SimpleNamespace
+
+    distributed = pytest.importorskip("distributed")
+    from tsae.pipelines.reconstruct.on_dask import _task_failure
+
+    died = distributed.KilledWorker("_dask_task-4666ff69", SimpleNamespace(address="tcp://10.0.0.7:38163"), 3)
+    assert _task_failure(distributed, died) == ("its Dask worker died while running it, on 4 workers in turn "
+                                                "(the last tcp://10.0.0.7:38163: see its log)")
+    assert _task_failure(distributed, OSError("disk full")) == "dask task failed: disk full"
+
+
 def test_a_manifest_path_holding_another_file_is_refused(tiny_model, series_dir, tmp_path) -> None:
     precious = tmp_path / "notes.csv"
     precious.write_text("my,own\ndata,here\n")

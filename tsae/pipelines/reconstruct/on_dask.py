@@ -339,9 +339,21 @@ def _collect_dask(distributed: Any, client: Any, futures: dict[Any, tuple[str, s
             try:
                 row = _as_given(future.result(), src, dst, sent)
             except Exception as error:  # noqa: BLE001 - e.g. KilledWorker: its workers kept dying
-                row = _row(src, dst, "failed", f"dask task failed: {_one_line(error)}")
+                row = _row(src, dst, "failed", _task_failure(distributed, error))
             left.discard(future)
             done(row)
+
+
+def _task_failure(distributed: Any, error: BaseException) -> str:
+    """A failed task's one line; a file whose workers kept dying is told as the local pool tells it.
+
+    Dask's own text for that is five sentences, with the task's key and a link, in a manifest cell.
+    """
+    if isinstance(error, distributed.KilledWorker) and len(error.args) == 3:
+        last = getattr(error.args[1], "address", error.args[1])
+        return (f"its Dask worker died while running it, on {error.args[2] + 1} workers in turn "
+                f"(the last {last}: see its log)")
+    return f"dask task failed: {_one_line(error)}"
 
 
 def _dask_single_file(model_path: Path, src: str, dst: str, dask: str | Any, batch_size: int) -> BatchResult:
