@@ -73,3 +73,14 @@ def test_frame_command_errors_are_one_line(wav, tmp_path) -> None:
         assert not out.exists()
     result = CliRunner().invoke(cli, ["frame", str(tmp_path / "missing.wav")])
     assert result.exit_code != 0 and "does not exist" in result.output
+
+
+@pytest.mark.parametrize("name", ["frames.csv", "frames"])
+def test_frame_output_that_is_not_npy_is_refused(wav, tmp_path, name) -> None:
+    """-o frames.csv (or no suffix) wrote a .npy array's bytes under that name, as tsae encode refuses to."""
+    path, _ = wav
+    result = CliRunner().invoke(cli, ["frame", str(path), "--window", "512", "-o", str(tmp_path / name)])
+    assert result.exit_code == 1
+    assert result.output == f"Error: {tmp_path / name}: the frames are written as a .npy array; name the output " \
+                            f"{name.split('.')[0]}.npy\n"
+    assert not (tmp_path / name).exists()

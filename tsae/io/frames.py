@@ -119,6 +119,9 @@ def frame_file(source: str | os.PathLike, output: str | os.PathLike | None, leng
     target = default_frames_output(source) if output is None else Path(output)
     check_output(target, [source])
     check_data_output(target, ".npy")
+    if target.suffix.lower() != ".npy":  # a .csv name got a .npy array's bytes, which nothing reads as a table
+        raise ValueError(f"{target}: the frames are written as a .npy array; name the output "
+                         f"{target.with_suffix('.npy').name}")
     shape, rate, read_blocks = _signal(source)
     # a long frame every few samples makes frames many times the signal's size: shorter blocks bound them
     blocks = read_blocks(frame_block(length, hop, math.prod(shape[:-1]), max(1, int(block))))
