@@ -25,3 +25,40 @@ def test_dead_workers_cost_one_retry_of_their_file(monkeypatch, tiny_model, seri
     assert [row["file"] for row in result.failed] == [str(series_dir / "z_dies_always.csv")]
     assert "worker process died, and again when retried alone" in result.failed[0]["error"]
     assert result.ok == 5 and not (tmp_path / "out" / "z_dies_always.csv").exists()
+
+
+def test_a_second_ctrl_c_while_the_pool_stops_does_not_cut_the_stopping_short(monkeypatch) -> None:
+    """Ctrl-C twice (or SIGTERM then Ctrl-C) on --workers: the second one interrupted the pool's shutdown half-way,
+    its workers were never told to exit, and the command hung for ever after printing 'Aborted.'."""
+    import concurrent.futures
+    import os
+    import signal
+    from pathlib import Path
+
+    class FirstCtrlC:  # a pool that is interrupted as soon as a file is submitted
+        def __init__(self, **options) -> None:
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc) -> bool:
+            return False
+
+        def submit(self, *args):
+            raise KeyboardInterrupt
+
+    steps: list[str] = []
+
+    def stop_pool(pool) -> None:
+        os.kill(os.getpid(), signal.SIGINT)  # the second Ctrl-C, while the workers are being stopped
+        steps.append("pool stopped")
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", FirstCtrlC)
+    monkeypatch.setattr(workers, "_stop_pool", stop_pool)
+    monkeypatch.setattr(workers, "_record_finished", lambda running, done: steps.append("rows recorded"))
+    handler = signal.getsignal(signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt):
+        workers._run_pool(Path("m.tsae"), [("a.csv", "out/a.csv")], 16, 2, lambda row: None)
+    assert steps == ["pool stopped", "rows recorded"]
+    assert signal.getsignal(signal.SIGINT) is handler

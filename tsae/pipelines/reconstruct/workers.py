@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,26 @@ def _stop_signals_blocked() -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+@contextlib.contextmanager
+def _stop_signals_ignored() -> Iterator[None]:
+    """SIGINT and SIGTERM ignored in this process while inside (the main thread only; elsewhere a no-op).
+
+    The batch is being stopped already: a second Ctrl-C (or a SIGTERM) during the pool's
+    shutdown interrupted it half-way, its workers were never told to exit, and the command
+    hung at exit after printing "Aborted.", waiting for them.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in _STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            if handler is not None:  # None: a handler not set from Python, which cannot be put back
+                signal.signal(signum, handler)
 
 
 def _init_worker(model_path: str) -> None:
@@ -151,8 +172,9 @@ def _run_pool(model_path: Path, queue: list[tuple[str, str]], batch_size: int, w
                     died += running.values()
                     return waiting, died
         except BaseException:  # Ctrl-C, SIGTERM, an error: the running files are stopped, not waited for
-            _stop_pool(pool)
-            _record_finished(running, done)
+            with _stop_signals_ignored():  # a second Ctrl-C cut the pool's shutdown short, and the exit hung
+                _stop_pool(pool)
+                _record_finished(running, done)
             raise
     return [], []
 
