@@ -496,6 +496,22 @@ def test_api_options_are_checked_before_any_work(options, message, tmp_path) -> 
     assert list(tmp_path.iterdir()) == []
 
 
+def test_api_paths_are_checked_by_name_and_a_folder_is_not_taken_for_the_file(tmp_path) -> None:
+    """export_model(m, None) said 'expected str, bytes or os.PathLike object, not NoneType'; 'out.onnx/' (a folder,
+    as tsae export -o takes it) wrote the graph as a file named out.onnx."""
+    torch.manual_seed(0)
+    path = save_model(tmp_path / "m.tsae", create_model("conv1d", 1, 16))
+    for source, output, message in [(path, None, "output must be the .onnx file's path, got None"),
+                                    (path, b"m.onnx", "output must be the .onnx file's path, got b'm.onnx'"),
+                                    (None, tmp_path / "m.onnx", "source must be a model or detector file's path")]:
+        with pytest.raises(TypeError, match=message):
+            export_model(source, output)
+    folder = f"{tmp_path / 'out.onnx'}/"
+    with pytest.raises(ValueError, match=r"out\.onnx/: names a folder; give the \.onnx file's path"):
+        export_model(path, folder)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.tsae"]
+
+
 def test_ctrl_c_while_writing_leaves_no_file_and_keeps_an_earlier_pair(tmp_path, monkeypatch) -> None:
     # before: the graph was renamed into place before the sidecar was written: a Ctrl-C between the two left
     # a new graph beside no sidecar, or beside the sidecar of the earlier export (other state names, other rate)

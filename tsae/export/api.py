@@ -107,8 +107,8 @@ def export_model(
     opset, strength, atten_limit = _checked_options(opset, strength, atten_limit)
     if importlib.util.find_spec("onnx") is None:  # torch's exporter writes through it
         raise RuntimeError("ONNX export needs the onnx package: pip install 'tsae[onnx]'")
-    source = _source_path(source)
-    output = Path(output)
+    source = _source_path(_path_argument("source", source, "a model or detector file's path"))
+    output = _onnx_path(output)
     if output.suffix.lower() != ".onnx":
         raise ValueError(f"{output}: an ONNX export must end in .onnx")
     side = sidecar_path(output)
@@ -156,6 +156,22 @@ def _checked_options(opset: Any, strength: Any, atten_limit: Any) -> tuple[int, 
     if not is_whole_number(opset) or not MIN_OPSET <= int(opset) <= MAX_OPSET:
         raise ValueError(f"opset must be a whole number from {MIN_OPSET} to {MAX_OPSET}, got {shown(opset)}")
     return int(opset), check_fraction("strength", strength), checked_atten_limit(atten_limit)
+
+
+def _path_argument(name: str, value: Any, what: str) -> str | os.PathLike:
+    """``value`` if it is a path (a str or an ``os.PathLike``); a ``TypeError`` naming ``name`` otherwise."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be {what}, got {shown(value)}")
+    return value
+
+
+def _onnx_path(output: Any) -> Path:
+    """``output`` checked: a path, not a folder's (a trailing separator, which ``Path`` would drop: the file was
+    written under the folder's name)."""
+    text = os.fspath(_path_argument("output", output, "the .onnx file's path"))
+    if isinstance(text, str) and text.endswith(("/", os.sep)):
+        raise ValueError(f"{output}: names a folder; give the .onnx file's path (tsae export -o takes a folder)")
+    return Path(text)
 
 
 def _source_path(source: str | os.PathLike) -> str | os.PathLike:
