@@ -43,3 +43,20 @@ def test_an_unwritable_folder_names_the_output_not_the_temporary_file(tmp_path, 
         with atomic_path(tmp_path / "out.csv"):
             pass
     assert str(error.value) == f"[Errno 13] Permission denied: '{tmp_path / 'out.csv'}'"
+
+
+def test_a_full_disk_names_the_output_and_leaves_no_temporary_file(tmp_path) -> None:
+    """Writing into a full disk said '[Errno 28] No space left on device', naming no file."""
+    import errno
+
+    from tsae.io.atomic import OutputFullError
+
+    for code, reason in [(errno.ENOSPC, "No space left on device"), (errno.EDQUOT, "Disk quota exceeded")]:
+        with pytest.raises(OutputFullError) as caught, atomic_path(tmp_path / "out.csv") as tmp:
+            tmp.write_text("half")
+            raise OSError(code, reason)
+        assert str(caught.value) == f"{tmp_path / 'out.csv'}: cannot write it ({reason})"
+        assert isinstance(caught.value, OSError) and caught.value.errno == code
+    with pytest.raises(FileNotFoundError), atomic_path(tmp_path / "out.csv"):  # other errors are left as they are
+        raise FileNotFoundError(errno.ENOENT, "No such file or directory", "in.csv")
+    assert list(tmp_path.iterdir()) == []

@@ -7,6 +7,7 @@ the block, so the several outputs of one command appear together or not at all.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
@@ -17,6 +18,26 @@ from tsae.io.paths import check_output
 
 #: (temporary, target) pairs written inside the innermost :func:`all_or_nothing` block
 _DEFERRED: ContextVar[list[tuple[Path, Path]] | None] = ContextVar("tsae_atomic_deferred", default=None)
+
+
+#: what writing a file can fail with for want of room (a full disk, a quota, a file size limit)
+_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+class OutputFullError(OSError):
+    """An output could not be written for want of room: the one line names the output, then the reason.
+
+    Examples
+    --------
+    >>> print(OutputFullError("out/pump.csv", OSError(errno.ENOSPC, "No space left on device")))
+    out/pump.csv: cannot write it (No space left on device)
+    """
+
+    def __init__(self, target: str | os.PathLike, error: OSError) -> None:
+        super().__init__(error.errno, error.strerror or str(error), str(target))
+
+    def __str__(self) -> str:
+        return f"{self.filename}: cannot write it ({self.strerror})"
 
 
 @contextlib.contextmanager
@@ -48,7 +69,12 @@ def atomic_path(target: str | os.PathLike, *, protect: tuple[str | os.PathLike, 
     tmp = Path(name)
     deferred = _DEFERRED.get()
     try:
-        yield tmp
+        try:
+            yield tmp
+        except OSError as error:
+            if error.errno in _FULL:  # told as "[Errno 28] No space left on device", naming no file
+                raise OutputFullError(target, error) from None
+            raise
         # mkstemp makes the file 0600 (and some writers replace it): give the output the
         # permissions an ordinary new file gets
         umask = os.umask(0)

@@ -165,6 +165,28 @@ def test_a_file_whose_dask_workers_kept_dying_is_one_short_line() -> None:
     assert _task_failure(distributed, OSError("disk full")) == "dask task failed: disk full"
 
 
+def test_a_full_disk_fails_the_file_naming_its_output(monkeypatch, tiny_model, tmp_path) -> None:
+    """The manifest said '[Errno 28] No space left on device' for each file the disk had no room for."""
+    import errno
+
+    for name in ("a.npy", "b.npy"):
+        np.save(tmp_path / name, np.sin(np.arange(200.0)).reshape(2, 100))
+    real, calls = np.save, []
+
+    def full_after_one(file, array, **options) -> None:
+        calls.append(1)
+        if len(calls) > 1:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(file, array, **options)
+
+    monkeypatch.setattr(np, "save", full_after_one)
+    out = tmp_path / "out"
+    result = reconstruct_files(tiny_model, [tmp_path / "a.npy", tmp_path / "b.npy"], out, device="cpu", quiet=True)
+    assert result.ok == 1 and [row["error"] for row in result.failed] == [
+        f"{out / 'b.npy'}: cannot write it (No space left on device)"]
+    assert sorted(p.name for p in out.iterdir()) == ["a.npy", "manifest.csv"]
+
+
 def test_a_manifest_path_holding_another_file_is_refused(tiny_model, series_dir, tmp_path) -> None:
     precious = tmp_path / "notes.csv"
     precious.write_text("my,own\ndata,here\n")
