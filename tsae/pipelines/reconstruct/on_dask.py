@@ -12,6 +12,7 @@ import socket
 import tempfile
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -306,7 +307,9 @@ def _model_task(client: Any, model_path: Path) -> Any:
     except OSError as error:
         raise ValueError(f"{model_path}: cannot read the model ({_one_line(error)})") from None
     key = f"tsae-model-{hashlib.sha256(data).hexdigest()}"
-    return client.submit(_model_bytes, data, key=key, pure=False)
+    with warnings.catch_warnings():  # the bytes are in the graph once, on purpose: "Sending large graph of 96 MiB"
+        warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
+        return client.submit(_model_bytes, data, key=key, pure=False)
 
 
 def _collect_dask(distributed: Any, client: Any, futures: dict[Any, tuple[str, str, tuple[str, str]]],
