@@ -140,8 +140,9 @@ def detector_scores(session, meta: dict, x: np.ndarray) -> np.ndarray:  # type: 
     errors = session.run([s["output"] for s in scales], {s["input"]: w for s, (w, _) in zip(scales, cut, strict=True)})
     rows = sum(overlap_mean(e.astype(np.float64), starts, x.shape[1])
                for e, (_, starts), fits in zip(errors, cut, used, strict=True) if fits)
-    rows = moving_mean(rows, meta["smooth"], meta["centered"])
-    return rows.sum(axis=0) / meta["channels"]
+    smoothings = [(meta["smooth"], 1.0), *meta.get("short_smooth", [])]  # each length's score times its factor
+    return np.max([moving_mean(rows, length, meta["centered"]).sum(axis=0) * factor / meta["channels"]
+                   for length, factor in smoothings], axis=0)
 
 
 def _checked_channels(x: np.ndarray, meta: dict) -> np.ndarray:

@@ -134,15 +134,17 @@ def detector_export(source: str | os.PathLike) -> tuple[torch.nn.Module, dict[st
         "inputs": {s["input"]: [f"batch_{i}", c, s["window"]] for i, s in enumerate(scales)},
         "outputs": {s["output"]: [f"batch_{i}", c, s["window"]] for i, s in enumerate(scales)},
         "channels": c, "window": w, "hop": state.hop, "scales": scales, "smooth": state.smooth,
-        "centered": state.centered, "threshold": float(det.threshold_), "sensors": list(det.sensors_),
+        "short_smooth": [[length, factor] for length, factor in state.short_smooth], "centered": state.centered,
+        "threshold": float(det.threshold_), "sensors": list(det.sensors_),
         "contrib_base": base, "normalizer": state.normalizer.to_dict(), "z_bound": Z_BOUND,
         "usage": "for each entry of `scales`: cut raw windows (missing values forward-filled) of `window` samples "
                  "every `hop` samples from sample 0 into its `input`, run all inputs at once, and average each "
                  "sample's `output` error over the windows covering it (samples after the last window repeat its "
                  "last row; a scale whose `window` is longer than the series is left out); add the scales' "
                  "errors, take a moving mean of `smooth` samples (centred if `centered`, clipped at the ends), sum "
-                 "over sensors and divide by `channels`: that is the score (of a series of at least `window` "
-                 "samples); above `threshold` is an anomaly",
+                 "over sensors and divide by `channels`; do the same with each `short_smooth` [length, factor] "
+                 "pair's length, times its factor: a sample's score is the largest of these (of a series of at "
+                 "least `window` samples); above `threshold` is an anomaly",
     }
     axes = {s["input"]: {0: f"batch_{i}"} for i, s in enumerate(scales)}
     axes.update({s["output"]: {0: f"batch_{i}"} for i, s in enumerate(scales)})

@@ -102,7 +102,8 @@ def test_bounded_memory(detector):
             assert len(scale.buffer) <= scale.window + 97
             assert len(scale.ola.acc) <= scale.window
             assert len(pending) <= longest + 97
-        assert len(core.smoother.buf) <= detector.smooth_
+        for mover, ready in zip(core.smoother.movers, core.smoother.ready, strict=True):
+            assert len(mover.buf) <= detector.smooth_ and len(ready) <= detector.smooth_ + 97
 
 
 def test_quantile_threshold_and_errors(train_data):

@@ -46,6 +46,7 @@ computes in float32 and agrees to ~1e-6 relative).
 """
 from __future__ import annotations
 
+import math
 import numbers
 import sys
 import warnings
@@ -412,6 +413,12 @@ class Detector:
     smooth
         Moving average of the per-sample errors, in samples, or ``"k*window"`` (default
         ``"2*window"``: anomaly labels span many samples; 1 turns smoothing off).
+    short_smooth
+        Shorter moving averages scored beside ``smooth``, each scaled to its alarm level on the
+        held-out normal data (the ``smooth`` threshold over its own), a sample taking the highest:
+        a long mean dilutes short faults (a few spikes, a stall, a dropout) that a short one shows.
+        ``"auto"`` (a quarter window and 1 sample, those shorter than ``smooth``), a list of
+        lengths, or ``()`` for ``smooth`` alone.
     linear, linear_weight
         Offer the linear (PCA, ``pca_variance`` of the variance) reconstruction error as a term,
         with this weight.
@@ -515,7 +522,7 @@ class Detector:
         threads: int | None = 1, error_norm: bool = False, centered: bool = True,
         calibration: str = "holdout", init: str | Path | None = None,
         terms: str | Sequence[str] = "auto", scales: str | Sequence[int] = "auto", holdout: float = 0.3,
-        drift_rate: float = 0.0, drift_every: int | None = None,
+        drift_rate: float = 0.0, drift_every: int | None = None, short_smooth: str | Sequence[int] = "auto",
     ) -> None:
         if not isinstance(model, str):  # a class here would only fail at fit, with a KeyError
             raise TypeError(f"Detector(model=...) takes the name of a registered model family such as 'conv1d' "
@@ -563,6 +570,7 @@ class Detector:
         self.holdout = holdout
         self.drift_rate = drift_rate
         self.drift_every = drift_every
+        self.short_smooth = short_smooth
         self._check_settings()  # what a detector file could not hold fails here, not at load
 
     # -- sklearn's parameter protocol ---------------------------------------------
@@ -673,6 +681,7 @@ class Detector:
                 self.selfcheck_.reason = "cross-fit calibration: no self-check"
                 self.selfcheck_.held_out = n - cut
             calib_scores = smoothed_scores(calib_rows, smooth, self.centered)
+        calib_scores = self._short_smoothings(state, calib_rows, calib_scores)
         self.state_ = state
         state.contrib_base = np.maximum(np.nanmean(calib_rows, axis=0), _EPS)
         self.decision_scores_, _ = self._score_state(state, X)
@@ -681,6 +690,39 @@ class Detector:
         self.labels_ = (self.decision_scores_ > self.threshold_).astype(np.int64)
         self._warn_flagged_training()
         return self
+
+    def _short_smoothings(self, state: DetectorState, calib_rows: np.ndarray, calib_scores: np.ndarray) -> np.ndarray:
+        """Set ``state.short_smooth`` (each shorter smoothing's length and factor, :class:`ScoreSmoother`) from the
+        held-out normal error rows; returns their scores with the short smoothings taken where higher."""
+        lengths = self._short_lengths(state.window, state.smooth)
+        main = self._threshold_value(calib_scores)
+        short = []
+        for length in lengths:
+            level = self._threshold_value(smoothed_scores(calib_rows, length, state.centered))
+            if math.isfinite(main) and math.isfinite(level) and main > 0 and level > 0:
+                short.append((length, main / level))
+        state.short_smooth = short
+        return smoothed_scores(calib_rows, state.smooth, state.centered, short) if short else calib_scores
+
+    def _short_lengths(self, window: int, smooth: int) -> list[int]:
+        """The lengths of ``short_smooth`` for this window, those shorter than ``smooth``, longest first."""
+        wanted = (max(1, window // 4), 1) if isinstance(self.short_smooth, str) and self.short_smooth == "auto" \
+            else self.short_smooth
+        if isinstance(wanted, str) or not isinstance(wanted, Sequence):
+            raise ValueError(f"short_smooth={shown(self.short_smooth)} must be 'auto', a list of smoothing lengths "
+                             "or () for none")
+        lengths = set()
+        for length in wanted:
+            if not (isinstance(length, (int, np.integer)) and not isinstance(length, bool)) or length < 1:
+                raise ValueError(f"short_smooth: {shown(length)} must be a whole number of samples >= 1")
+            if length < smooth:
+                lengths.add(int(length))
+        return sorted(lengths, reverse=True)
+
+    def _threshold_value(self, scores: np.ndarray) -> float:
+        """The alarm threshold the detector's settings give on held-out normal ``scores``."""
+        return float(fit_threshold(scores, self.threshold, risk=self.risk, q=self.q, alarms_per_day=self.alarms_per_day,
+                                   sample_interval=self.sample_interval_ or 1.0, merge_gap=self.event_gap).value)
 
     def _warn_flagged_training(self) -> None:
         """Warn (:class:`FitWarning`) when the training data's own scores raise more alarm events than the budget.
@@ -1034,6 +1076,7 @@ class Detector:
         extra = {
             "kind": DETECTOR_KIND, "version": DETECTOR_VERSION, "sensors": list(self.sensors_),
             "threshold": self.threshold_obj_.to_dict(), "smooth": state.smooth, "centered": state.centered,
+            "short_smooth": [[length, factor] for length, factor in state.short_smooth],
             "linear_weight": state.linear_weight, "merge_gap": self.merge_gap,
             "ae_weight": state.ae_weight, "stats_weight": state.stats_weight, "scales": scales,
             "selfcheck": self.selfcheck_.to_dict() if hasattr(self, "selfcheck_") else None,

@@ -260,7 +260,8 @@ def read_detector_state(path: str | Path, loaded: LoadedModel) -> DetectorFile:
                           ae_weight=check_number(path, "extra.ae_weight", extra.get("ae_weight", 1.0), 0.0),
                           stats=stats,
                           stats_weight=check_number(path, "extra.stats_weight", extra.get("stats_weight", 1.0), 0.0),
-                          scales=_scales(path, arrays, extra.get("scales"), channels))
+                          scales=_scales(path, arrays, extra.get("scales"), channels),
+                          short_smooth=_short_smooth(path, extra.get("short_smooth", []), smooth))
     scores = np.asarray(arrays.get("decision_scores", np.zeros(0)), np.float64)
     if scores.ndim != 1:
         raise ModelFileError(path, f"has shape {tuple(scores.shape)}, expected one score per sample",
@@ -274,6 +275,26 @@ def read_detector_state(path: str | Path, loaded: LoadedModel) -> DetectorFile:
                         settings=_settings(path, extra.get("settings")), merge_gap=merge_gap, decision_scores=scores,
                         calibration_mean=calibration_mean,
                         time_column=check_str(path, "extra.time_column", extra.get("time_column"), optional=True))
+
+
+#: the most shorter smoothings a detector file may hold
+MAX_SHORT_SMOOTH = 8
+
+
+def _short_smooth(path: Path, value: Any, smooth: int) -> list[tuple[int, float]]:
+    """``extra.short_smooth``: ``[length, factor]`` pairs, each length under ``smooth``, each factor finite and
+    positive (files written before it have none: ``smooth`` alone)."""
+    field = "extra.short_smooth"
+    if not isinstance(value, list) or len(value) > MAX_SHORT_SMOOTH:
+        raise ModelFileError(path, f"must be a list of at most {MAX_SHORT_SMOOTH} [length, factor] pairs", field)
+    out = []
+    for i, pair in enumerate(value):
+        if not isinstance(pair, list) or len(pair) != 2:
+            raise ModelFileError(path, "must be a [length, factor] pair", f"{field}[{i}]")
+        length = check_int(path, f"{field}[{i}][0]", pair[0], 1, max(1, smooth - 1))
+        factor = check_number(path, f"{field}[{i}][1]", pair[1], 0.0, low_open=True)
+        out.append((length, factor))
+    return out
 
 
 __all__ = ["DETECTOR_KIND", "DETECTOR_VERSION", "SETTING_RANGES", "DetectorFile", "SettingRange", "check_settings",

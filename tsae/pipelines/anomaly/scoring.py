@@ -200,6 +200,56 @@ class _MovingMean:
         return self._emit(self.buf, self.pending, len(self.buf))
 
 
+class ScoreSmoother:
+    """The moving mean of the error rows over ``smooth`` samples and over the shorter lengths of ``short``: each
+    row is the one of the smoothing whose score, times its factor, is highest.
+
+    A long mean finds what lasts (a drift, a level shift, a broken correlation) and dilutes what is
+    short (a few spikes, a stall, a dropout of a dozen samples, which a mean over hundreds of samples
+    buries). Each short smoothing's scores are put on the long one's alarm scale by its factor (the
+    long smoothing's threshold on the held-out normal scores over its own), so a sample's score is
+    the highest of them, in the units of the long one. Rows are returned once every smoothing has
+    them; the longest sets the delay.
+
+    Parameters
+    ----------
+    smooth, channels, centered
+        The main (longest) smoothing: see :class:`_MovingMean`.
+    short
+        ``(length, factor)`` of each shorter smoothing (none: the main one alone, as before).
+    """
+
+    def __init__(self, smooth: int, channels: int, centered: bool = True,
+                 short: Sequence[tuple[int, float]] = ()) -> None:
+        self.movers = [_MovingMean(smooth, channels, centered)]
+        self.movers += [_MovingMean(length, channels, centered) for length, _ in short]
+        self.factors = np.array([1.0, *(float(factor) for _, factor in short)])
+        self.ready = [np.zeros((0, channels)) for _ in self.movers]  # smoothed rows the others lack yet
+
+    @property
+    def pending(self) -> int:
+        """Rows pushed and not yet returned."""
+        return max(mover.pending + len(ready) for mover, ready in zip(self.movers, self.ready, strict=True))
+
+    def push(self, rows: np.ndarray) -> np.ndarray:
+        return self._combine([mover.push(rows) for mover in self.movers])
+
+    def flush(self) -> np.ndarray:
+        return self._combine([mover.flush() for mover in self.movers])
+
+    def _combine(self, outs: list[np.ndarray]) -> np.ndarray:
+        if len(outs) == 1:
+            return outs[0]
+        for i, rows in enumerate(outs):
+            self.ready[i] = np.concatenate([self.ready[i], rows]) if len(self.ready[i]) else rows
+        m = min(len(ready) for ready in self.ready)
+        stack = np.stack([ready[:m] for ready in self.ready]) * self.factors[:, None, None]  # (K, m, C)
+        self.ready = [ready[m:] for ready in self.ready]
+        totals = stack.sum(axis=2)
+        best = np.argmax(np.where(np.isnan(totals), -np.inf, totals), axis=0)  # NaN rows: a scale without data
+        return stack[best, np.arange(m)]
+
+
 def window_stats(frames: np.ndarray) -> np.ndarray:
     """Local statistics of each window and sensor: ``(F, L, C)`` frames -> ``(F, C, 3)``.
 
@@ -341,7 +391,7 @@ class ScoringCore:
                                self.device, self.dtype, batch_frames)
         self.scales = [primary] + [_ScaleScorer(term, self.channels) for term in state.scales]
         self.pending = [np.zeros((0, self.channels)) for _ in self.scales]
-        self.smoother = _MovingMean(state.smooth, self.channels, centered=state.centered)
+        self.smoother = ScoreSmoother(state.smooth, self.channels, state.centered, state.short_smooth)
 
     @property
     def seen(self) -> int:
@@ -529,6 +579,9 @@ class DetectorState:
         Each sensor's mean training reconstruction error ``(C,)`` (or one common scale).
     smooth, centered
         Moving average of the per-sample errors: its length, and centred or trailing.
+    short_smooth
+        ``(length, factor)`` of shorter moving averages whose scaled scores are taken where higher
+        (:class:`ScoreSmoother`; empty: ``smooth`` alone).
     linear_weight, pca
         The linear term's weight and the term itself (None: autoencoder only).
     contrib_base
@@ -555,6 +608,7 @@ class DetectorState:
     stats: StatsTerm | None = None
     stats_weight: float = 1.0
     scales: list[ScaleTerm] = field(default_factory=list)
+    short_smooth: list[tuple[int, float]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.ae_weight = float(self.ae_weight)
@@ -563,6 +617,7 @@ class DetectorState:
         self.err_scale = np.asarray(self.err_scale, np.float64)
         self.linear_weight = float(self.linear_weight)
         self.centered = bool(self.centered)
+        self.short_smooth = [(int(length), float(factor)) for length, factor in self.short_smooth]
         if self.contrib_base is not None:
             self.contrib_base = np.maximum(np.asarray(self.contrib_base, np.float64), _EPS)
 

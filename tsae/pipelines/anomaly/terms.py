@@ -20,9 +20,9 @@ from tsae.pipelines.anomaly.scoring import (
     _EPS,
     DetectorState,
     LinearTerm,
+    ScoreSmoother,
     ScoringCore,
     StatsTerm,
-    _MovingMean,
 )
 
 #: the term kinds, in the order they are named
@@ -184,9 +184,11 @@ def combine_rows(rows: dict[TermKey, np.ndarray], chosen: Sequence[str], pca_wei
     return total
 
 
-def smoothed_scores(rows: np.ndarray, smooth: int, centered: bool) -> np.ndarray:
-    """Scores of error rows ``(n, C)``: the core's moving mean, then the mean over sensors."""
-    mover = _MovingMean(smooth, rows.shape[1], centered=centered)
+def smoothed_scores(rows: np.ndarray, smooth: int, centered: bool,
+                    short: Sequence[tuple[int, float]] = ()) -> np.ndarray:
+    """Scores of error rows ``(n, C)``: the core's moving means (:class:`ScoreSmoother`), then the mean over
+    sensors."""
+    mover = ScoreSmoother(smooth, rows.shape[1], centered, short)
     smoothed = np.concatenate([mover.push(rows), mover.flush()])
     return smoothed.mean(axis=1)
 
