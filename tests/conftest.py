@@ -26,7 +26,9 @@ def craft_model_file(tmp_path):
     (a dict, changed in place by ``header``) and tensors (a name -> tensor dict, by ``tensors``) altered.
 
     The header is written with Python's ``json`` (so NaN and Infinity can be planted), the
-    container with safetensors, as a hostile user would craft a file.
+    container with safetensors, as a hostile user would craft a file. With ``tensors``, the
+    header's ``weights_sha256`` is left out (as in files written before it), so that the
+    loader's checks of the altered values are what is tested, not the checksum.
     """
     import json
 
@@ -41,6 +43,7 @@ def craft_model_file(tmp_path):
             header(head)
         if tensors is not None:
             tensors(state)
+            head.pop("weights_sha256", None)
         path = tmp_path / name
         save_file(state, str(path), metadata={"tsae": json.dumps(head)})
         return path

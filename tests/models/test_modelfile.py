@@ -196,6 +196,34 @@ def test_truncated_file(saved, tmp_path) -> None:
         one_line_error(path)
 
 
+def _data_start(data: bytes) -> int:
+    return 8 + struct.unpack("<Q", data[:8])[0]
+
+
+def test_a_flipped_bit_in_the_weights_is_refused_by_the_checksum(saved, tmp_path) -> None:
+    # one flipped exponent bit turned a weight into ~1e32: finite, loaded, and the output 3e32 (fuzz, before)
+    data = bytearray(saved.read_bytes())
+    for offset in (0, 37, len(data) - _data_start(data) - 1):  # a weight, inside the data, the last array's byte
+        damaged = bytearray(data)
+        damaged[_data_start(data) + offset] ^= 0x40
+        path = tmp_path / f"flip{offset}.tsae"
+        path.write_bytes(damaged)
+        assert "weights_sha256" in one_line_error(path, "damaged or was altered")
+
+
+def test_a_file_without_a_checksum_still_loads_and_a_malformed_one_is_refused(model, saved, tmp_path) -> None:
+    head = read_model_header(saved)
+    assert len(head["weights_sha256"]) == 64
+    tensors = {k: v.clone() for k, v in model.state_dict().items()}
+    path = tmp_path / "old.tsae"
+    save_file(tensors, str(path), metadata={"tsae": json.dumps({k: v for k, v in head.items()
+                                                                 if k != "weights_sha256"})})
+    assert load_model(path).family == "conv1d"  # files written before the checksum
+    for bad in ("0" * 63, "Z" * 64, 5):
+        save_file(tensors, str(path), metadata={"tsae": json.dumps({**head, "weights_sha256": bad})})
+        one_line_error(path, "weights_sha256")
+
+
 def test_corrupt_missing_empty_and_folders(tmp_path) -> None:
     random_bytes = tmp_path / "random.tsae"
     random_bytes.write_bytes(np.random.default_rng(0).bytes(4096))

@@ -9,10 +9,12 @@ executes code from the file: the header is plain JSON and tensors are raw number
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
 import struct
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -173,4 +175,22 @@ def read_tensor(path: Path, handle: BinaryIO, container: Container, entry: Tenso
     return np.frombuffer(buffer, dtype=np.dtype(DTYPES[entry.dtype][0])).reshape(entry.shape)
 
 
-__all__ = ["Container", "DTYPES", "MAX_HEADER_BYTES", "TensorEntry", "read_container", "read_tensor"]
+def tensors_digest(tensors: Iterable[tuple[str, str, tuple[int, ...], np.ndarray]]) -> str:
+    """SHA-256 (hex) of tensors given as ``(name, safetensors dtype, shape, numpy array of its little-endian
+    storage)``, in name order.
+
+    What a model file records of its tensors (``weights_sha256``), so that a damaged byte
+    in the data section (one flipped bit can turn a weight into 1e32, a finite value that
+    no other check refuses) is found on loading. Each tensor's name, dtype, shape and
+    byte count go in before its bytes, so moving bytes between tensors changes it too.
+    """
+    digest = hashlib.sha256()
+    for name, dtype, shape, data in sorted(tensors, key=lambda item: item[0]):
+        raw = np.ascontiguousarray(data).reshape(-1).view(np.uint8)
+        digest.update(json.dumps([name, dtype, list(shape), raw.size]).encode() + b"\0")
+        digest.update(raw.data)
+    return digest.hexdigest()
+
+
+__all__ = ["Container", "DTYPES", "MAX_HEADER_BYTES", "TensorEntry", "read_container", "read_tensor",
+           "tensors_digest"]

@@ -10,8 +10,11 @@ The JSON header records ``format`` and ``format_version``, the model ``family``,
 the family provided by another plugin is refused), ``hparams`` (the constructor
 arguments, see :meth:`tsae.models.base.Autoencoder.hparams`), the ``frame`` spec
 (``{"window", "hop", "window_fn"}``), the ``normalizer`` dict, ``sample_rate``,
-``tsae_version`` and a free ``extra`` dict (whose ``columns``, the names of the channels
-the model was trained on, must be one distinct string per channel, or absent).
+``tsae_version``, a free ``extra`` dict (whose ``columns``, the names of the channels
+the model was trained on, must be one distinct string per channel, or absent), and
+``weights_sha256``, the SHA-256 of the tensors (:func:`tsae.models.container.tensors_digest`):
+a file whose tensors do not hash to it is refused as damaged (files written before it,
+without the field, load as before).
 
 Loading never executes code from the file: the bytes are checked and parsed as
 safetensors (no pickle, ``torch.load`` is never called), the header is plain JSON, and
@@ -40,7 +43,7 @@ import numpy as np
 
 from tsae.errors import first_line, memory_for, shown
 from tsae.io.atomic import atomic_path
-from tsae.models.container import DTYPES, Container, read_container, read_tensor
+from tsae.models.container import DTYPES, Container, read_container, read_tensor, tensors_digest
 from tsae.models.fields import (
     ModelFileError,
     check_finite_json,
@@ -149,6 +152,8 @@ def _check_provider(path: Path, header: dict[str, Any]) -> None:
                                    f"here by {info.label}; install the plugin that wrote it")
 
 
+#: a SHA-256 as a header stores it (``weights_sha256``)
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 #: a version a file's header may name in a message (what pip would take)
 _VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+!_-]{0,39}")
 
@@ -264,7 +269,6 @@ def save_model(
         "tsae_version": tsae.__version__,
         "extra": _jsonable(dict(extra or {})),
     }
-    text = _header_text(path, model, header)
     tensors: dict[str, torch.Tensor] = {}
     for key, value in model.state_dict().items():
         if key.startswith(ARRAY_PREFIX):
@@ -282,10 +286,43 @@ def save_model(
         if array.dtype.kind not in "biuf":
             raise TypeError(f"array {name!r}: only numeric arrays can be stored, not {array.dtype}")
         tensors[ARRAY_PREFIX + str(name)] = torch.from_numpy(array.copy())
+    digest = _saved_digest(tensors)
+    if digest is not None:
+        header["weights_sha256"] = digest
+    text = _header_text(path, model, header)
     metadata = {HEADER_KEY: text}
     with atomic_path(path, protect=protect) as tmp:
         save_file(tensors, str(tmp), metadata=metadata)
     return path
+
+
+def _saved_digest(tensors: Mapping[str, Any]) -> str | None:
+    """The ``weights_sha256`` of the tensors :func:`save_model` writes (None when one has a dtype the container
+    format does not name: safetensors would refuse it anyway)."""
+    names = _dtype_names()
+    items = []
+    for name, tensor in tensors.items():
+        if tensor.dtype not in names:
+            return None
+        items.append((name, names[tensor.dtype], tuple(tensor.shape), tensor.reshape(-1).view(_uint8()).numpy()))
+    return tensors_digest(items)
+
+
+def _uint8() -> Any:
+    import torch
+
+    return torch.uint8
+
+
+def _dtype_names() -> dict[Any, str]:
+    """torch dtype -> the safetensors name a model file stores it under (:data:`DTYPES`)."""
+    import torch
+
+    names: dict[Any, str] = {}
+    for name, (numpy_dtype, view) in DTYPES.items():
+        dtype = getattr(torch, view) if view else torch.from_numpy(np.zeros(0, numpy_dtype)).dtype
+        names.setdefault(dtype, name)
+    return names
 
 
 def _rounded(path: Path, key: str, value: Any, dtype: str) -> Any:
@@ -362,6 +399,9 @@ def _parse_tsae_header(path: Path, metadata: Mapping[str, str]) -> dict[str, Any
         raise ModelFileError(path, "corrupt tsae header (no model family)")
     for key in ("plugin", "plugin_version", "distribution", "tsae_version"):
         check_str(path, key, header.get(key), optional=True)
+    digest = check_str(path, "weights_sha256", header.get("weights_sha256"), optional=True)
+    if digest is not None and not _SHA256.fullmatch(digest):
+        raise ModelFileError(path, f"must be 64 hexadecimal digits, not {shown(digest)}", "weights_sha256")
     hparams = check_object(path, "hparams", header.get("hparams"))
     if hparams is None or not all(isinstance(k, str) for k in hparams):
         raise ModelFileError(path, "corrupt tsae header (hparams must be a JSON object)")
@@ -494,14 +534,26 @@ def read_model_header(path: str | os.PathLike) -> dict[str, Any]:
     return _parse_tsae_header(path, container.metadata)
 
 
-def _read_tensors(path: Path, handle: BinaryIO, container: Container) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """The network's state (torch tensors, finite) and the extra arrays (numpy), read by offset."""
+def _read_tensors(path: Path, handle: BinaryIO, container: Container,
+                  digest: str | None = None) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The network's state (torch tensors, finite) and the extra arrays (numpy), read by offset.
+
+    ``digest``: the header's ``weights_sha256`` (None in files written before it): the
+    tensors must hash to it, else the file is refused as damaged.
+    """
     import torch
 
+    raws = {name: read_tensor(path, handle, container, entry) for name, entry in container.tensors.items()}
+    if digest is not None:
+        found = tensors_digest((name, entry.dtype, entry.shape, raws[name])
+                               for name, entry in container.tensors.items())
+        if found != digest:
+            raise ModelFileError(path, "the tensors do not match the checksum in the header (weights_sha256): the "
+                                       "file is damaged or was altered after it was saved")
     state: dict[str, Any] = {}
     arrays: dict[str, np.ndarray] = {}
     for name, entry in container.tensors.items():
-        raw = read_tensor(path, handle, container, entry)
+        raw = raws.pop(name)
         if name.startswith(ARRAY_PREFIX):
             if not entry.numpy_dtype:
                 raise ModelFileError(path, f"unsupported dtype {entry.dtype} for an array (numpy has none)",
@@ -578,7 +630,7 @@ def load_model(path: str | os.PathLike, device: Any = "cpu") -> LoadedModel:
             check_weights_fit(path, family_name, state_plan(probe if probe is not None else model), weights)
         _check_framing(path, probe if probe is not None else model, header)
         with memory_for(path, "load"):
-            state, arrays = _read_tensors(path, handle, container)
+            state, arrays = _read_tensors(path, handle, container, header.get("weights_sha256"))
     with memory_for(path, "load"), _naming_versions(path, header):
         if model is None:
             model = build(path, family_name, family, hparams, len(weights))
