@@ -70,3 +70,37 @@ def test_a_corrupt_header_is_refused_before_a_npy_output_is_sized(model_file, tm
     with pytest.raises(ValueError, match="it claims 2147483648 samples"):
         decompress_file(hostile, tmp_path / "out.npy", model=model_file)
     assert not (tmp_path / "out.npy").exists()
+
+
+@pytest.mark.parametrize("reference", ["tiny.tsae", {"path": 5}, {"path": "tiny.tsae", "sha256": ["0"]}])
+def test_a_model_reference_that_is_not_an_object_of_texts_is_a_corrupt_header(model_file, tmp_path, reference):
+    # it said "corrupt .tsz header (AttributeError: 'str' object has no attribute 'get')" (fuzz, before)
+    from tsae.pipelines.compress.files import compress_file, decompress_file
+
+    data = tmp_path / "s.npy"
+    np.save(data, walk(100))
+    tsz = tmp_path / "s.tsz"
+    compress_file(model_file, data, tsz, max_error=1e-2)
+    hostile = tmp_path / "h.tsz"
+    hostile.write_bytes(rewritten(tsz.read_bytes(), {"model": reference}))
+    with pytest.raises(ValueError, match=r"^\S*h\.tsz: corrupt \.tsz header \(its model reference .* is not an object "
+                                         r"of path, absolute_path and sha256 texts\); give the model file explicitly$"):
+        decompress_file(hostile, tmp_path / "out.csv")
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_a_block_claiming_more_sections_than_it_holds_is_told_without_struct_words(conv_model, container):
+    # it said "unpack_from requires a buffer of at least 2369 bytes for unpacking 1 bytes at offset 2368" (fuzz, before)
+    import io
+
+    from tsae.pipelines.compress.container import Reader, _part, encode_block, write_header, write_trailer
+
+    payload = bytearray(encode_block(Block(samples=16, arrays={"residual": np.zeros((2, 16), np.int64)}), 0))
+    assert payload[:3] == bytes([16, 0, 1])  # samples, flags (no step, no check), one section
+    payload[2] = 2
+    out = io.BytesIO()
+    write_header(out, Reader(io.BytesIO(container), "c.tsz").header)
+    out.write(_part(bytes(payload)))
+    write_trailer(out, {"samples": 16, "blocks": 1})
+    with pytest.raises(ValueError, match=r"^h\.tsz: corrupt \.tsz block \(its sections run past its end\)$"):
+        decompress_series(out.getvalue(), conv_model, name="h.tsz")

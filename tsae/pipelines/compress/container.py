@@ -309,7 +309,9 @@ def _section_v3(view: memoryview, offset: int) -> tuple[str, tuple[int, ...], in
 def _block_head(payload: bytes | memoryview, version: int, limits: BlockLimits | None, fail: Fail) -> _Head:
     try:
         head = _head_v3(memoryview(payload)) if version >= 3 else _head_v2(memoryview(payload))
-    except (struct.error, ValueError) as error:
+    except struct.error:  # its own words name offsets and buffer sizes
+        raise fail("corrupt .tsz block (shorter than its head)") from None
+    except ValueError as error:
         raise fail(f"corrupt .tsz block ({str(error) or 'bad layout'})") from None
     if limits is not None and not 0 < head.samples <= limits.samples:
         raise fail(f"corrupt .tsz block (it claims {head.samples} samples; a block holds 1 to {limits.samples})")
@@ -333,7 +335,9 @@ def _decode_payload(payload: bytes, version: int, fail: Fail, limits: BlockLimit
             if limits is not None and values > limits.values:
                 raise ValueError(f"section {name!r} claims {values} values; at most {limits.values} fit a block")
             arrays[name] = unpack_ints(data, width, values, coder).reshape(shape)
-    except (struct.error, UnicodeDecodeError, ValueError) as error:
+    except struct.error:  # its own words name offsets and buffer sizes
+        raise fail("corrupt .tsz block (its sections run past its end)") from None
+    except (UnicodeDecodeError, ValueError) as error:
         raise fail(f"corrupt .tsz block ({str(error).splitlines()[0] if str(error) else 'bad layout'})") from None
     return Block(samples=head.samples, latent_step=head.step, check=head.check, arrays=arrays)
 

@@ -23,7 +23,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from tsae.engine.layout import check_flag
-from tsae.errors import in_file
+from tsae.errors import in_file, shown
 from tsae.io.atomic import atomic_path
 from tsae.io.audio import output_subtype
 from tsae.io.blocks import CHUNK, SeriesShape, iter_blocks, open_source, open_writer
@@ -291,8 +291,21 @@ def compress_file(model: str | os.PathLike, data: str | os.PathLike, output: str
     return {**trailer, "bytes": size, "bits_per_value": 8 * size / max(channels * samples, 1)}
 
 
+def _model_entry(reader: Reader) -> dict[str, Any]:
+    """The header's ``model`` reference: an object whose ``path``, ``absolute_path`` and ``sha256`` are text (or
+    absent); anything else is a corrupt header, told in one line naming the container."""
+    reference = reader.header.get("model")
+    if reference is None:
+        return {}
+    if not isinstance(reference, dict) or any(not isinstance(reference.get(key), (str, type(None)))
+                                              for key in ("path", "absolute_path", "sha256")):
+        raise reader.fail(f"corrupt .tsz header (its model reference {shown(reference)} is not an object of "
+                          "path, absolute_path and sha256 texts); give the model file explicitly")
+    return reference
+
+
 def _find_model(reader: Reader, container: Path, given: str | os.PathLike | None) -> Path:
-    reference = reader.header.get("model") or {}
+    reference = _model_entry(reader)
     if given is not None:
         candidates = [Path(given)]
     else:
