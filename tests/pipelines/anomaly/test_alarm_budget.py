@@ -248,6 +248,9 @@ def test_old_detector_files_still_load(detector, detector_file, craft_model_file
 @pytest.mark.parametrize("key, value, match", [
     ("alarms_per_day", 0.0, "out of range"), ("sample_interval", "1s", "must be a number"),
     ("drift_rate", 2.0, "out of range"), ("drift_every", 0, "extra.settings.drift_every"),
+    # null where a Detector never stores None: it said "drift_rate=None must be a number", naming no file (fuzz)
+    ("drift_rate", None, r"crafted\.tsae: extra\.settings\.drift_rate: must be a number, not None"),
+    ("alarms_per_day", None, r"crafted\.tsae: extra\.settings\.alarms_per_day: must be a number, not None"),
 ])
 def test_crafted_alarm_settings_are_refused(detector_file, craft_model_file, key, value, match):
     from tsae.models.fields import ModelFileError

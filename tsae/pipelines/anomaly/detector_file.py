@@ -155,7 +155,8 @@ def _settings(path: Path, value: Any) -> dict[str, Any]:
         check_number(path, "extra.settings.threshold", threshold)
     # the alarm and drift settings (files written before them have none: the defaults apply)
     for name in ("alarms_per_day", "sample_interval", "drift_rate", "drift_every"):
-        if settings.get(name) is not None:
+        # absent: the default; null only where the setting may be None (a Detector never saves another one)
+        if name in settings and not (settings[name] is None and SETTING_RANGES[name].optional):
             SETTING_RANGES[name].read(path, settings[name])
     return settings
 
