@@ -1125,12 +1125,8 @@ class Detector:
         det.threshold_ = threshold.value
         det.decision_scores_ = content.decision_scores
         det.labels_ = (det.decision_scores_ > det.threshold_).astype(np.int64)
-        check = (loaded.extra or {}).get("selfcheck")
-        if isinstance(check, dict) and isinstance(check.get("chosen"), list):
-            results = check.get("results")
-            det.selfcheck_ = SelfCheck(chosen=tuple(str(v) for v in check["chosen"]),
-                                       results=results if isinstance(results, dict) else {},
-                                       held_out=int(check.get("held_out") or 0), reason=str(check.get("reason", "")))
+        if content.selfcheck is not None:
+            det.selfcheck_ = content.selfcheck
         det.path_ = Path(path)
         return det
 

@@ -29,6 +29,7 @@ from tsae.models.fields import (
 )
 from tsae.models.rebuild import MAX_INT_HPARAM
 from tsae.pipelines.anomaly.scoring import DetectorState, LinearTerm, ScaleTerm, StatsTerm
+from tsae.pipelines.anomaly.selfcheck import SelfCheck
 from tsae.pipelines.anomaly.thresholds import Threshold
 
 if TYPE_CHECKING:
@@ -51,6 +52,8 @@ class DetectorFile:
     calibration_mean: float
     #: the training table's time column (files written before it, or fitted from arrays: None)
     time_column: str | None = None
+    #: what the self-check measured and chose (files written before it: None)
+    selfcheck: SelfCheck | None = None
 
 
 @dataclass(frozen=True)
@@ -146,6 +149,21 @@ def _sensors(path: Path, value: Any, channels: int) -> list[str]:
             raise ModelFileError(path, f"names sensor {name[:40]!r} more than once", "extra.sensors")
         seen.add(name)
     return list(value)
+
+
+def _selfcheck(path: Path, value: Any) -> SelfCheck | None:
+    """The self-check the file records (a record kept for the user: its terms' choice is in the arrays and weights).
+
+    None without one (files written before it); a record with a list of chosen terms must count its held-out
+    samples in a whole number.
+    """
+    if not isinstance(value, dict) or not isinstance(value.get("chosen"), list):
+        return None
+    held_out = check_int(path, "extra.selfcheck.held_out", value.get("held_out") or 0, 0, 2**62)
+    results = value.get("results")
+    return SelfCheck(chosen=tuple(str(v) for v in value["chosen"]),
+                     results=results if isinstance(results, dict) else {}, held_out=held_out,
+                     reason=str(value.get("reason", "")))
 
 
 def _settings(path: Path, value: Any) -> dict[str, Any]:
@@ -275,7 +293,8 @@ def read_detector_state(path: str | Path, loaded: LoadedModel) -> DetectorFile:
                         sensors=_sensors(path, extra.get("sensors"), channels),
                         settings=_settings(path, extra.get("settings")), merge_gap=merge_gap, decision_scores=scores,
                         calibration_mean=calibration_mean,
-                        time_column=check_str(path, "extra.time_column", extra.get("time_column"), optional=True))
+                        time_column=check_str(path, "extra.time_column", extra.get("time_column"), optional=True),
+                        selfcheck=_selfcheck(path, extra.get("selfcheck")))
 
 
 #: the most shorter smoothings a detector file may hold
