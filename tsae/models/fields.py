@@ -100,9 +100,18 @@ def check_finite_json(path: Path, value: Any, field: str = "") -> None:
             stack.extend((f"{name}[{i}]", v) for i, v in enumerate(item))
 
 
+#: the smallest divisor a file may store (float64's smallest normal number): a subnormal one turns every value
+#: divided by it into infinity, and the scores into NaN; tsae never stores one
+SMALLEST_DIVISOR = float(np.finfo(np.float64).tiny)
+
+
 def check_array(path: Path, field: str, array: np.ndarray, shape: tuple[int, ...] | None = None, *,
                 positive: bool = False) -> np.ndarray:
-    """A stored array as float64, checked for its shape and for finite (and positive) values."""
+    """A stored array as float64, checked for its shape and for finite values.
+
+    ``positive``: a divisor (a scale, a spread), whose values must be positive and at
+    least :data:`SMALLEST_DIVISOR`.
+    """
     if shape is not None and tuple(array.shape) != shape:
         raise ModelFileError(path, f"has shape {tuple(array.shape)}, expected {shape}", field)
     values = np.asarray(array, dtype=np.float64)
@@ -110,8 +119,11 @@ def check_array(path: Path, field: str, array: np.ndarray, shape: tuple[int, ...
         raise ModelFileError(path, "holds NaN or infinite values", field)
     if positive and not (values > 0).all():
         raise ModelFileError(path, "must hold only positive values", field)
+    if positive and values.size and values.min() < SMALLEST_DIVISOR:
+        raise ModelFileError(path, f"holds {values.min():.3g}, below float64's smallest normal number "
+                                   f"({SMALLEST_DIVISOR:.3g}): nothing can be divided by it", field)
     return values
 
 
-__all__ = ["ModelFileError", "check_array", "check_finite_json", "check_int", "check_number", "check_object",
-           "check_str", "is_int", "is_number"]
+__all__ = ["ModelFileError", "SMALLEST_DIVISOR", "check_array", "check_finite_json", "check_int", "check_number",
+           "check_object", "check_str", "is_int", "is_number"]

@@ -45,6 +45,7 @@ from tsae.errors import first_line, memory_for, shown
 from tsae.io.atomic import atomic_path
 from tsae.models.container import DTYPES, Container, read_container, read_tensor, tensors_digest
 from tsae.models.fields import (
+    SMALLEST_DIVISOR,
     ModelFileError,
     check_finite_json,
     check_int,
@@ -152,8 +153,6 @@ def _check_provider(path: Path, header: dict[str, Any]) -> None:
                                    f"here by {info.label}; install the plugin that wrote it")
 
 
-#: the smallest normaliser scale a file may store (float64's smallest normal number; fit never stores less)
-_SMALLEST_SCALE = float(np.finfo(np.float64).tiny)
 #: a SHA-256 as a header stores it (``weights_sha256``)
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 #: a version a file's header may name in a message (what pip would take)
@@ -468,11 +467,11 @@ def _check_normalizer(path: Path, normalizer: dict[str, Any] | None) -> None:
         for i, item in enumerate(values):
             field = f"normalizer.{key}" + (f"[{i}]" if isinstance(value, list) else "")
             number = check_number(path, field, item, 0.0 if key == "scale" else -math.inf, low_open=key == "scale")
-            if key == "scale" and number < _SMALLEST_SCALE:
+            if key == "scale" and number < SMALLEST_DIVISOR:
                 # Normalizer.fit stores 1 for a spread this small; dividing by it overflows for any sample
                 # but the centre, and the error would blame the data
                 raise ModelFileError(path, f"{shown(item)} is below float64's smallest normal number "
-                                           f"({_SMALLEST_SCALE:.3g}): no series can be divided by it", field)
+                                           f"({SMALLEST_DIVISOR:.3g}): no series can be divided by it", field)
         lengths.append(len(values))
     if lengths[0] != lengths[1]:
         raise ModelFileError(path, f"center and scale differ in length ({lengths[0]} and {lengths[1]})", "normalizer")

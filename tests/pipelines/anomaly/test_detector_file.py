@@ -86,6 +86,10 @@ ARRAY_CASES = [
     (_array("pca_components", lambda t: t[:, :10].clone()), "array 'pca_components'", "expected (k, 72)"),
     (_array("contrib_base", _poke(math.nan)), "array 'contrib_base'", "holds NaN"),
     (_drop("err_scale"), "array 'err_scale'", "is missing"),
+    # subnormal divisors: loaded, then NaN scores with numpy's RuntimeWarnings only, or the data blamed (fuzz, before)
+    (_array("err_scale", _poke(1e-320)), "array 'err_scale'", "holds 1e-320, below float64's smallest normal number"),
+    (_array("stats_spread", _poke(1e-320)), "array 'stats_spread'", "below float64's smallest normal number"),
+    (_array("std", _poke(5e-324)), "array 'std'", "holds 4.94e-324, below float64's smallest normal number"),
 ]
 
 
