@@ -171,3 +171,18 @@ def test_the_file_jobs_refuse_a_bad_option_before_any_file(tmp_path, option, mes
         denoise_files([tmp_path / "a.wav", tmp_path / "b.wav"], tmp_path / "out", quiet=True, **option)
     assert not isinstance(info.value, FilesFailed) and str(info.value) == message
     assert not list(tmp_path.glob("out/*"))
+
+
+@pytest.mark.parametrize(("rate", "message"), [
+    # before: 1e12 made the resampler allocate until std::bad_alloc; 1.5 was taken as 1 Hz and denoised silently
+    (1e12, "sample_rate: must be within [4000, 768000] Hz, got 1000000000000.0 (a denoiser's rate)"),
+    (1.5, "sample_rate: must be a whole number of Hz, got 1.5 (a denoiser's rate)"),
+])
+def test_a_denoiser_file_with_a_rate_no_denoiser_takes_is_refused(craft_model_file, rate, message) -> None:
+    from tsae.models.fields import ModelFileError
+    from tsae.pipelines.denoise.denoiser import model_path
+
+    path = craft_model_file(model_path("denoiser2"), f"rate{rate}.tsae", header=lambda h: h.update(sample_rate=rate))
+    with pytest.raises(ModelFileError) as info:
+        load_denoiser(path)
+    assert str(info.value) == f"{path}: {message}"

@@ -91,8 +91,25 @@ def _load_path(path: Path, device: Any) -> tuple[Any, int]:
         raise ValueError(f"{path}: model family {loaded.family!r} is not a streaming denoiser "
                          "(train one with the 'denoiser' or 'denoiser2' family; a plugin's family streams when it "
                          "implements tsae.models.base.StreamingModel with streamer(), docs/plugins.md)")
-    rate = loaded.sample_rate or net.config.get("sample_rate", 16000)
-    return net.eval(), int(rate)
+    return net.eval(), _model_rate(path, loaded.sample_rate, net)
+
+
+def _model_rate(path: Path, stored: float | None, net: Any) -> int:
+    """The rate in Hz a denoiser file runs at, checked before any audio is resampled to it.
+
+    The file's ``sample_rate`` (the rate of the audio it was trained on; ``tsae train`` on 48 kHz
+    files stores 48000), else the network's own ``sample_rate`` parameter; either must be a rate
+    :func:`checked_rate` takes (a crafted 1e12 Hz made the resampler allocate until
+    ``std::bad_alloc``, and 1.5 Hz was taken as 1 and denoised without a word).
+    """
+    from tsae.models.fields import ModelFileError
+
+    field = "sample_rate" if stored is not None else "hparams.sample_rate"
+    rate = stored if stored is not None else getattr(net, "config", {}).get("sample_rate", 16000)
+    try:
+        return checked_rate(rate)
+    except ValueError as error:
+        raise ModelFileError(path, f"{str(error).removeprefix('sample_rate ')} (a denoiser's rate)", field) from None
 
 
 def _is_streaming(net: Any) -> bool:
