@@ -69,6 +69,7 @@ HEADER_CASES = [
     # a self-check's held-out count not a number: a bare ValueError of int() naming no file, or a TypeError (fuzz)
     (_extra("selfcheck.held_out", "x"), "extra.selfcheck.held_out", "must be an integer, not 'x'"),
     (_extra("selfcheck.held_out", [1]), "extra.selfcheck.held_out", "must be an integer, not [1]"),
+    (_extra("selfcheck.held_out", []), "extra.selfcheck.held_out", "must be an integer, not []"),
     (_extra("selfcheck.held_out", -5), "extra.selfcheck.held_out", "-5 is out of range [0,"),
     (_frame("hop", 0), "frame.hop", "0 is out of range [1,"),
     (_frame("hop", -3), "frame.hop", "-3 is out of range [1,"),

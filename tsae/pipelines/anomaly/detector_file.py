@@ -159,7 +159,8 @@ def _selfcheck(path: Path, value: Any) -> SelfCheck | None:
     """
     if not isinstance(value, dict) or not isinstance(value.get("chosen"), list):
         return None
-    held_out = check_int(path, "extra.selfcheck.held_out", value.get("held_out") or 0, 0, 2**62)
+    held_out = value.get("held_out")
+    held_out = check_int(path, "extra.selfcheck.held_out", 0 if held_out is None else held_out, 0, 2**62)
     results = value.get("results")
     return SelfCheck(chosen=tuple(str(v) for v in value["chosen"]),
                      results=results if isinstance(results, dict) else {}, held_out=held_out,
