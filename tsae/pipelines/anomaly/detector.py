@@ -413,6 +413,11 @@ class Detector:
     smooth
         Moving average of the per-sample errors, in samples, or ``"k*window"`` (default
         ``"2*window"``: anomaly labels span many samples; 1 turns smoothing off).
+    threshold_floor
+        The budget's threshold is at least this many times the median held-out normal score
+        (1 or less: no floor). Smoothed normal scores can be nearly flat, and then the budget's
+        threshold sits just above them: a small rise of the normal level that the held-out days
+        did not show (a slow drift, another season) held an alarm for days.
     short_smooth
         Shorter moving averages scored beside ``smooth``, each scaled to its alarm level on the
         held-out normal data (the ``smooth`` threshold over its own), a sample taking the highest:
@@ -523,6 +528,7 @@ class Detector:
         calibration: str = "holdout", init: str | Path | None = None,
         terms: str | Sequence[str] = "auto", scales: str | Sequence[int] = "auto", holdout: float = 0.3,
         drift_rate: float = 0.0, drift_every: int | None = None, short_smooth: str | Sequence[int] = "auto",
+        threshold_floor: float = 1.3,
     ) -> None:
         if not isinstance(model, str):  # a class here would only fail at fit, with a KeyError
             raise TypeError(f"Detector(model=...) takes the name of a registered model family such as 'conv1d' "
@@ -571,6 +577,7 @@ class Detector:
         self.drift_rate = drift_rate
         self.drift_every = drift_every
         self.short_smooth = short_smooth
+        self.threshold_floor = threshold_floor
         self._check_settings()  # what a detector file could not hold fails here, not at load
 
     # -- sklearn's parameter protocol ---------------------------------------------
@@ -926,6 +933,10 @@ class Detector:
         if not self.calibration_mean_ > 0:  # a detector file must hold a positive scale for drift tracking
             raise ValueError("every held-out normal score is 0: the training data has no variation to learn "
                              "(constant sensors?)")
+        floor = float(self.threshold_floor) * float(np.median(finite)) if finite.size else 0.0
+        if obj.method == "budget" and floor > obj.value:
+            obj.params["floor"] = {"ratio": float(self.threshold_floor), "budget_value": float(obj.value)}
+            obj.value = floor
         self.threshold_obj_ = obj
         self.threshold_ = obj.value
         if obj.method == "budget" and obj.params["n_peaks"] < _FIT_PEAKS and source == "holdout" \
@@ -1088,6 +1099,7 @@ class Detector:
                          "epochs": self.epochs, "seed": self.seed, "alarms_per_day": float(self.alarms_per_day),
                          "sample_interval": None if self.sample_interval_ is None else float(self.sample_interval_),
                          "drift_rate": float(self.drift_rate), "drift_every": self.drift_every,
+                         "threshold_floor": float(self.threshold_floor),
                          "terms": self.terms if isinstance(self.terms, str) else list(self.terms),
                          "scales": self.scales if isinstance(self.scales, str) else [int(v) for v in self.scales],
                          "holdout": float(self.holdout)},
@@ -1111,7 +1123,8 @@ class Detector:
                   threshold=settings.get("threshold", threshold.method), device=device,
                   merge_gap=content.merge_gap, alarms_per_day=settings.get("alarms_per_day", 1.0),
                   sample_interval=settings.get("sample_interval"), drift_rate=settings.get("drift_rate", 0.0),
-                  drift_every=settings.get("drift_every"))
+                  drift_every=settings.get("drift_every"),
+                  threshold_floor=settings.get("threshold_floor", 1.0))  # older files: fitted without a floor
         det.calibration_mean_ = content.calibration_mean
         det.sample_interval_ = det.sample_interval
         det.state_ = state

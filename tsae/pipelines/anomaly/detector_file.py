@@ -105,6 +105,7 @@ SETTING_RANGES: dict[str, SettingRange] = {
     "drift_every": SettingRange("extra.settings.drift_every", 1, MAX_INT_HPARAM, integer=True, optional=True),
     "linear_weight": SettingRange("extra.linear_weight", 0.0),
     "merge_gap": SettingRange("extra.merge_gap", 0, 2**62, integer=True, optional=True),
+    "threshold_floor": SettingRange("extra.settings.threshold_floor", 0.0, 1e6),
 }
 
 
@@ -173,7 +174,7 @@ def _settings(path: Path, value: Any) -> dict[str, Any]:
     if threshold is not None and not isinstance(threshold, str):
         check_number(path, "extra.settings.threshold", threshold)
     # the alarm and drift settings (files written before them have none: the defaults apply)
-    for name in ("alarms_per_day", "sample_interval", "drift_rate", "drift_every"):
+    for name in ("alarms_per_day", "sample_interval", "drift_rate", "drift_every", "threshold_floor"):
         # absent: the default; null only where the setting may be None (a Detector never saves another one)
         if name in settings and not (settings[name] is None and SETTING_RANGES[name].optional):
             SETTING_RANGES[name].read(path, settings[name])

@@ -154,6 +154,10 @@ def alarm_report(det: Detector) -> str:
         flagged = int(np.count_nonzero(calib > det.threshold_))
         budget += (f", counted in samples: {flagged} of {calib.size} flagged, as events merged within "
                    f"{det.event_gap} samples are too long for it")
+    floor = det.threshold_obj_.params.get("floor")
+    if isinstance(floor, dict):
+        budget += (f"; raised from {floor.get('budget_value', float('nan')):.4g} to the floor, {floor.get('ratio')} x "
+                   "the median normal score: the normal scores are nearly flat")
     # in-sample calibration (asked for, or training data too short even to cross-fit): not held-out data
     source = {"training": "the training data itself, in-sample (new normal data raises more)",
               "crossfit": "training data scored by a copy that never saw it (cross-fit: too short to hold any out)",
