@@ -103,6 +103,18 @@ def test_denoiser_of_any_lookahead_exports(lookahead: int, tmp_path) -> None:
     np.testing.assert_allclose(runner.denoise(session, meta, x), denoise(x, 16000, model=path), atol=1e-4)
 
 
+@pytest.mark.parametrize("rate", [1e12, 1.5])
+def test_a_denoiser_file_of_a_rate_no_denoiser_takes_is_not_exported(rate: float, tmp_path) -> None:
+    # before: tsae export wrote a graph whose sidecar said sample_rate 1000000000000 (or 1 for 1.5 Hz), exit 0;
+    # tsae denoise --model already refused such a file
+    torch.manual_seed(0)
+    net = create_model("denoiser", 1, 512, hidden=16).eval()
+    path = save_model(tmp_path / "d.tsae", net, sample_rate=rate)
+    result = CliRunner().invoke(cli, ["export", str(path), "-o", str(tmp_path / "d.onnx")])
+    assert result.exit_code == 1 and "d.tsae: sample_rate: " in result.output, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.tsae"]
+
+
 def test_streaming_runner_any_chunking_same_output(denoiser_onnx) -> None:
     session, meta = denoiser_onnx
     x = _speechy(0.3, 16000, 1, seed=4)

@@ -80,7 +80,9 @@ def denoiser_export(loaded: Any, *, strength: float, atten_limit: float | None) 
         batch_axes = [i for i, (a, b) in enumerate(zip(v.shape, two[k].shape, strict=True)) if a != b]
         if batch_axes:  # the tensors with one row per channel (counters have none)
             axes[f"in_{k}"] = axes[f"out_{k}"] = {batch_axes[0]: "batch"}
-    rate = int(loaded.sample_rate or loaded.model.config.get("sample_rate", 16000))
+    from tsae.pipelines.denoise.denoiser import model_rate
+
+    rate = model_rate(loaded.path or Path("model"), loaded.sample_rate, loaded.model)  # an absurd rate: named
     sidecar = {
         "inputs": {"samples": ["batch", step.hop]}, "outputs": {"output": ["batch", step.hop]},
         "state": {k: {"input": f"in_{k}", "output": f"out_{k}",

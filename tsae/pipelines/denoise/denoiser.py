@@ -91,16 +91,16 @@ def _load_path(path: Path, device: Any) -> tuple[Any, int]:
         raise ValueError(f"{path}: model family {loaded.family!r} is not a streaming denoiser "
                          "(train one with the 'denoiser' or 'denoiser2' family; a plugin's family streams when it "
                          "implements tsae.models.base.StreamingModel with streamer(), docs/plugins.md)")
-    return net.eval(), _model_rate(path, loaded.sample_rate, net)
+    return net.eval(), model_rate(path, loaded.sample_rate, net)
 
 
-def _model_rate(path: Path, stored: float | None, net: Any) -> int:
+def model_rate(path: Path, stored: float | None, net: Any) -> int:
     """The rate in Hz a denoiser file runs at, checked before any audio is resampled to it.
 
     The file's ``sample_rate`` (the rate of the audio it was trained on; ``tsae train`` on 48 kHz
     files stores 48000), else the network's own ``sample_rate`` parameter; either must be a rate
     :func:`checked_rate` takes (a crafted 1e12 Hz made the resampler allocate until
-    ``std::bad_alloc``, and 1.5 Hz was taken as 1 and denoised without a word).
+    ``std::bad_alloc``, and 1.5 Hz was taken as 1 and denoised without a word). ``tsae export`` checks it too.
     """
     from tsae.models.fields import ModelFileError
 
