@@ -180,9 +180,14 @@ def reconstruct(session, meta: dict, x: np.ndarray) -> np.ndarray:  # type: igno
     window, n = int(meta["window"]), x.shape[1]
     hop = int((meta.get("frame") or {}).get("hop") or window)
     taper = np.ones(window) if meta.get("taper") is None else np.asarray(meta["taper"], np.float64)
-    count = 1 if n <= window else -(-(n - window) // hop) + 1  # windows that cover every sample
+    xn = (x - center) / scale
+    lead = 0 if meta.get("taper") is None else window - hop  # a taper: mirror both ends by window - hop
+    if lead:
+        xn = np.pad(xn, ((0, 0), (lead, lead)), mode="reflect" if n > 1 else "edge")
+    m = xn.shape[1]
+    count = 1 if m <= window else -(-(m - window) // hop) + 1  # windows that cover every sample
     padded = np.zeros((x.shape[0], (count - 1) * hop + window))
-    padded[:, :n] = (x - center) / scale
+    padded[:, :m] = xn
     starts = np.arange(count) * hop
     windows = np.stack([padded[:, s: s + window] * taper for s in starts]).astype(np.float32)
     recon = session.run(["reconstruction"], {"window": windows})[0].astype(np.float64)
@@ -190,7 +195,7 @@ def reconstruct(session, meta: dict, x: np.ndarray) -> np.ndarray:  # type: igno
     for s, r in zip(starts, recon, strict=True):
         acc[:, s: s + window] += r * taper
         weight[s: s + window] += taper**2
-    y = np.divide(acc, weight, out=np.zeros_like(acc), where=weight > 0)[:, :n]
+    y = np.divide(acc, weight, out=np.zeros_like(acc), where=weight > 0)[:, lead: lead + n]
     return y * scale + center
 
 

@@ -54,10 +54,13 @@ def window_export(loaded: Any) -> tuple[torch.nn.Module, dict[str, Any]]:
         "sample_rate": loaded.sample_rate, "hparams": loaded.hparams,
         "taper": _taper(loaded), "columns": _columns(loaded),
         "usage": "fill each channel's missing samples (NaN, inf) by linear interpolation (the ends hold the nearest "
-                 "value), normalise each channel ((x - center) / scale), zero-pad the end so that windows of `window` "
-                 "samples every `frame.hop` cover every sample, multiply each window by `taper` (null: ones), "
-                 "run, overlap-add the reconstructions weighted by `taper` (sum(r * taper) / sum(taper**2) per "
-                 "sample, 0 where that sum is 0) and undo the normalisation",
+                 "value), normalise each channel ((x - center) / scale), with a `taper` (not null) mirror both ends "
+                 "by P = window - frame.hop samples (numpy pad mode 'reflect': x[P] .. x[1] before x[0], "
+                 "x[n-2] .. x[n-1-P] after x[n-1]; a series of 1 sample repeated), zero-pad the end so that "
+                 "windows of `window` samples every `frame.hop` cover every sample, multiply each window by "
+                 "`taper` (null: ones), run, overlap-add the reconstructions weighted by `taper` "
+                 "(sum(r * taper) / sum(taper**2) per sample, 0 where that sum is 0), drop the first P samples "
+                 "(0 without a taper), keep n and undo the normalisation",
     }
     spec = {"example": [torch.zeros(2, c, w)], "inputs": names_in, "outputs": names_out,
             "dynamic_axes": _batch_axes(names_in + names_out), "sidecar": sidecar,

@@ -12,7 +12,8 @@ The result equals what :func:`~tsae.pipelines.reconstruct.series.reconstruct_ser
   samples (its reader repairs them);
 - the repaired, normalised samples go through a :class:`~tsae.engine.streaming.StreamFramer`
   (the frames ``frame(..., pad=True)`` cuts), the network, and a
-  :class:`~tsae.engine.streaming.StreamOverlapAdd` (``overlap_add`` bit for bit).
+  :class:`~tsae.engine.streaming.StreamOverlapAdd` (``overlap_add`` bit for bit). A tapered
+  model's series is reflected at both ends first, as the whole-series path reflects it.
 """
 from __future__ import annotations
 
@@ -91,16 +92,22 @@ def _fill_gaps(x: np.ndarray, start: int, left: tuple[np.ndarray, np.ndarray],
     return out
 
 
-def stream_frames(loaded: Any, source: SeriesSource, block: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def stream_frames(loaded: Any, source: SeriesSource, block: int, *,
+                  edges: bool = True) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """The normalised frames ``(k, channels, window)`` float32 of ``source``, block by block, each with its raw block.
 
     They are the frames :func:`~tsae.pipelines.reconstruct.series.prepare_frames` cuts
-    from the whole series (missing samples repaired linearly, the end padded); the last
-    item holds the padded tail frames and an empty block.
+    from the whole series (missing samples repaired linearly, the end padded; with
+    ``edges``, a tapered model's series reflected at both ends first: the first frames wait
+    for the first ``edge_pad + 1`` samples, and the last ``edge_pad + 1`` are kept for the
+    end's mirror); the last item holds the padded tail frames and an empty block.
     """
-    from tsae.pipelines.reconstruct.series import frame_spec
+    from tsae.pipelines.reconstruct.series import edge_pad, frame_spec, reflect_edges
 
     spec = frame_spec(loaded)
+    lead = edge_pad(spec) if edges else 0
+    head: np.ndarray | None = np.empty((source.channels, 0), np.float32) if lead else None  # until lead + 1 seen
+    tail = np.empty((source.channels, 0), np.float32)  # the last lead + 1 samples (the end's mirror)
     if source.channels != loaded.channels:
         raise ValueError(f"values has {source.channels} channel(s) but the model was trained on {loaded.channels}")
     block = frame_block(spec["window"], spec["hop"], source.channels, block)
@@ -128,9 +135,23 @@ def stream_frames(loaded: Any, source: SeriesSource, block: int) -> Iterator[tup
             left = (np.where(seen, a + last, left[0]), np.where(seen, raw[np.arange(raw.shape[0]), last], left[1]))
         xn = normalizer.transform(x) if normalizer is not None else x
         xf = as_float32(xn, "values", normalised=normalizer is not None)
+        if lead:
+            if head is not None:  # the left mirror x[lead] .. x[1] needs the first lead + 1 samples
+                head = np.concatenate([head, xf], axis=1)
+                if head.shape[1] <= lead:
+                    yield np.empty((0, source.channels, spec["window"]), np.float32), raw
+                    continue
+                xf, head = np.concatenate([head[:, lead:0:-1], head], axis=1), None
+            tail = np.concatenate([tail, xf], axis=1)[:, -(lead + 1):]
         yield np.swapaxes(framer.push(xf), 0, 1), raw
     source.finish()
-    yield np.swapaxes(framer.flush(), 0, 1), np.empty((source.channels, 0))
+    end = []
+    if head is not None and head.shape[1]:  # the whole series is lead samples or fewer: mirrored as a whole
+        end.append(framer.push(reflect_edges(head, lead)))
+    elif lead and tail.shape[1]:  # the right mirror x[n - 2] .. x[n - 1 - lead]
+        end.append(framer.push(np.ascontiguousarray(tail[:, lead - 1::-1])))
+    end.append(framer.flush())
+    yield np.swapaxes(np.concatenate(end, axis=1), 0, 1), np.empty((source.channels, 0))
 
 
 def reconstruct_blocks(loaded: Any, source: SeriesSource, write: Callable[[np.ndarray], None],
@@ -142,9 +163,10 @@ def reconstruct_blocks(loaded: Any, source: SeriesSource, write: Callable[[np.nd
     (the file's reconstruction RMSE is ``sqrt(sum / count)``). ``advance`` is told the
     samples written after each block.
     """
-    from tsae.pipelines.reconstruct.series import finite_frames, frame_spec, run_frames
+    from tsae.pipelines.reconstruct.series import edge_pad, finite_frames, frame_spec, run_frames
 
     spec = frame_spec(loaded)
+    skip = edge_pad(spec)  # the output of the left mirror (a tapered model's), not of the series
     normalizer = Normalizer.from_dict(loaded.normalizer) if loaded.normalizer else None
     ola = StreamOverlapAdd(spec["window"], spec["hop"], spec["window_fn"], channels=source.channels)
     behind = np.empty((source.channels, 0))  # input samples the output has not reached yet (about a block)
@@ -159,6 +181,9 @@ def reconstruct_blocks(loaded: Any, source: SeriesSource, write: Callable[[np.nd
             y = np.empty((source.channels, 0), np.float32)
         if not raw.shape[1]:  # the end: the overlap-add's tail
             y = np.concatenate([y, ola.flush()], axis=1)
+        if skip and y.shape[1]:
+            dropped = min(skip, y.shape[1])
+            y, skip = y[:, dropped:], skip - dropped
         y = y[:, : source.n - written].astype(np.float64)
         if normalizer is not None and y.shape[1]:
             y = np.asarray(normalizer.inverse_transform(y), dtype=np.float64)
@@ -189,7 +214,7 @@ def encode_blocks(loaded: Any, source: SeriesSource, output: Path, *, protect: t
     shape: tuple[int, ...] = (total,)
     with atomic_path(output, protect=protect) as tmp, open(tmp, "wb") as handle:
         writer, done = None, 0
-        for frames, _ in stream_frames(loaded, source, block):
+        for frames, _ in stream_frames(loaded, source, block, edges=False):
             if not len(frames):
                 continue
             codes = run_frames(loaded.model, frames, batch_size=batch_size, encode=True).astype(np.float32)

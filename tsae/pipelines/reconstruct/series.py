@@ -1,7 +1,8 @@
 """Run a trained model over a whole series: reconstruct it, or encode it window by window.
 
 :func:`reconstruct_series` normalises with the model's stored statistics, cuts the
-series into the stored frames (padding the end so every sample is covered), runs the
+series into the stored frames (padding the end so every sample is covered; a model
+with a taper has its series reflected at both ends first, see :func:`edge_pad`), runs the
 network in batches, overlap-adds the reconstructed frames and undoes the
 normalisation: the output has the input's shape. :func:`encode_series` returns the
 latent code of every frame. Both accept a :class:`~tsae.models.modelfile.LoadedModel`
@@ -77,13 +78,40 @@ class FrameContext:
     squeeze: bool
     normalizer: Normalizer | None
     spec: dict[str, Any]
+    #: samples of reflection before the series (:func:`edge_pad`): dropped from the overlap-add's output
+    lead: int = 0
 
 
-def prepare_frames(loaded: Any, values: Any) -> tuple[np.ndarray, FrameContext]:
+def edge_pad(spec: dict[str, Any]) -> int:
+    """Samples ``window - hop`` that a tapered model's series is reflected by at each end before framing (else 0).
+
+    With a taper the first and last samples of the series lie only under the tapered ends of
+    one or two frames (weight 0 at sample 0 for a periodic hann), so the overlap-add divides
+    by almost nothing there. Reflected by ``window - hop`` samples at both ends, every sample
+    of the series lies under all the frames that overlap it, as in the middle.
+    """
+    return int(spec["window"]) - int(spec["hop"]) if spec.get("window_fn") is not None else 0
+
+
+def reflect_edges(x: np.ndarray, pad: int) -> np.ndarray:
+    """``x`` ``(C, n)`` with ``pad`` samples mirrored at both ends (numpy's ``reflect``: ``x[pad] .. x[1]`` first).
+
+    A series of ``pad`` samples or fewer is mirrored back and forth (numpy's ``reflect`` mode
+    repeats the mirror); one sample is repeated.
+    """
+    if pad <= 0:
+        return x
+    return np.pad(x, ((0, 0), (pad, pad)), mode="reflect" if x.shape[1] > 1 else "edge")
+
+
+def prepare_frames(loaded: Any, values: Any, *, edges: bool = True) -> tuple[np.ndarray, FrameContext]:
     """Repair NaN runs, normalise (stored stats) and frame ``values`` (C, n) -> (n_frames, C, window) float32.
 
-    Frames are padded at the end so every sample is covered. Returns the frames and the
-    :class:`FrameContext` used by :func:`frames_to_series`.
+    Frames are padded at the end so every sample is covered. With ``edges`` (reconstruction)
+    a tapered model's series is first reflected at both ends by :func:`edge_pad` samples, so
+    that its edges are reconstructed as well as its middle (:func:`frames_to_series` drops
+    them again); ``edges=False`` (encoding) frames the series as it is: one code per window
+    of it. Returns the frames and the :class:`FrameContext` used by :func:`frames_to_series`.
     """
     spec = frame_spec(loaded)
     x, squeeze = _as_2d(values, loaded.channels)
@@ -93,9 +121,10 @@ def prepare_frames(loaded: Any, values: Any) -> tuple[np.ndarray, FrameContext]:
     normalizer = Normalizer.from_dict(loaded.normalizer) if loaded.normalizer else None
     xn = normalizer.transform(x) if normalizer is not None else x
     xf = as_float32(xn, "values", normalised=normalizer is not None)
-    frames = frame(xf, spec["window"], spec["hop"], spec["window_fn"], pad=True)
+    lead = edge_pad(spec) if edges else 0
+    frames = frame(reflect_edges(xf, lead), spec["window"], spec["hop"], spec["window_fn"], pad=True)
     frames = np.ascontiguousarray(np.swapaxes(frames, 0, 1), dtype=np.float32)  # (n_frames, C, L)
-    return frames, FrameContext(n=x.shape[1], squeeze=squeeze, normalizer=normalizer, spec=spec)
+    return frames, FrameContext(n=x.shape[1], squeeze=squeeze, normalizer=normalizer, spec=spec, lead=lead)
 
 
 def run_frames(model: Any, frames: np.ndarray, *, batch_size: int = 256, encode: bool = False) -> np.ndarray:
@@ -109,7 +138,8 @@ def frames_to_series(frames: np.ndarray, context: FrameContext) -> np.ndarray:
     """Overlap-add reconstructed frames ``(N, C, L)`` and undo the normalisation -> ``(C, n)`` float64."""
     spec = context.spec
     stacked = np.ascontiguousarray(np.swapaxes(frames, 0, 1), dtype=np.float32)  # (C, N, L)
-    y = overlap_add(stacked, spec["hop"], spec["window_fn"], length=context.n).astype(np.float64)
+    y = overlap_add(stacked, spec["hop"], spec["window_fn"], length=context.lead + context.n)
+    y = y[:, context.lead:].astype(np.float64)
     if context.normalizer is not None:
         y = np.asarray(context.normalizer.inverse_transform(y), dtype=np.float64)
     return y[0] if context.squeeze else y
@@ -158,7 +188,7 @@ def encode_series(loaded: Any, values: Any, *, batch_size: int = 256, device: An
     name). A model whose encoder gives a NaN or infinite code is a ``ValueError`` naming the model file.
     """
     loaded = _loaded(loaded, device)
-    frames, _ = prepare_frames(loaded, frame_in_model_order(values, loaded)[0])
+    frames, _ = prepare_frames(loaded, frame_in_model_order(values, loaded)[0], edges=False)
     codes = run_frames(loaded.model, frames, batch_size=batch_size, encode=True).astype(np.float32)
     return finite_codes(codes, loaded)
 
@@ -190,4 +220,4 @@ def _finite(out: np.ndarray, loaded: Any, first: int, what: str) -> np.ndarray:
 
 
 __all__ = ["reconstruct_series", "encode_series", "prepare_frames", "run_frames", "frames_to_series", "frame_spec",
-           "FrameContext", "finite_codes", "finite_frames"]
+           "FrameContext", "edge_pad", "reflect_edges", "finite_codes", "finite_frames"]
