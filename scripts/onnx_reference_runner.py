@@ -181,7 +181,7 @@ def reconstruct(session, meta: dict, x: np.ndarray) -> np.ndarray:  # type: igno
     hop = int((meta.get("frame") or {}).get("hop") or window)
     taper = np.ones(window) if meta.get("taper") is None else np.asarray(meta["taper"], np.float64)
     xn = (x - center) / scale
-    lead = 0 if meta.get("taper") is None else window - hop  # a taper: mirror both ends by window - hop
+    lead = 0 if meta.get("taper") is None else max(1, window // 8)  # a taper: mirror both ends by window // 8
     if lead:
         xn = np.pad(xn, ((0, 0), (lead, lead)), mode="reflect" if n > 1 else "edge")
     m = xn.shape[1]

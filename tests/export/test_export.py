@@ -242,9 +242,9 @@ def test_the_runner_reconstructs_a_series_as_tsae_does(window_fn, tmp_path) -> N
     series = np.random.default_rng(3).standard_normal((2, 101)) * 2 + 1  # the end needs a padded window
     expected = reconstruct_series(load_model(path), series)
     np.testing.assert_allclose(runner.reconstruct(session, meta, series), expected, atol=2e-4 * np.abs(expected).max())
-    # a tapered model's series is mirrored at both ends by window - hop = 24 (the usage says so); also when it is
+    # a tapered model's series is mirrored at both ends by window // 8 (the usage says so); also when it is
     # shorter than that (mirrored back and forth) or one sample (repeated)
-    assert ("window - frame.hop" in meta["usage"]) and (meta["taper"] is None) == (window_fn is None)
+    assert ("max(1, window // 8)" in meta["usage"]) and (meta["taper"] is None) == (window_fn is None)
     for n in (25, 24, 5, 2, 1):
         short = series[:, :n]
         expected = reconstruct_series(load_model(path), short)

@@ -55,7 +55,7 @@ def window_export(loaded: Any) -> tuple[torch.nn.Module, dict[str, Any]]:
         "taper": _taper(loaded), "columns": _columns(loaded),
         "usage": "fill each channel's missing samples (NaN, inf) by linear interpolation (the ends hold the nearest "
                  "value), normalise each channel ((x - center) / scale), with a `taper` (not null) mirror both ends "
-                 "by P = window - frame.hop samples (numpy pad mode 'reflect': x[P] .. x[1] before x[0], "
+                 "by P = max(1, window // 8) samples (numpy pad mode 'reflect': x[P] .. x[1] before x[0], "
                  "x[n-2] .. x[n-1-P] after x[n-1]; a series of 1 sample repeated), zero-pad the end so that "
                  "windows of `window` samples every `frame.hop` cover every sample, multiply each window by "
                  "`taper` (null: ones), run, overlap-add the reconstructions weighted by `taper` "

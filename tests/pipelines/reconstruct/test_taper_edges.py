@@ -56,8 +56,9 @@ def test_a_hann_model_reconstructs_its_edges_as_its_middle(tmp_path) -> None:
     # before: sample 0 came back as the channel's centre whatever the input, its neighbours amplified
     np.testing.assert_allclose(_old_reconstruction(loaded, x)[:, 0], [1.0, -2.0])
     assert np.concatenate([before[:, :WINDOW], before[:, -WINDOW:]], axis=1).max() > 5 * middle
-    # the middle, under all its windows either way, is unchanged
-    np.testing.assert_allclose(after[:, 100:300], before[:, 100:300], rtol=0, atol=1e-5)
+    # the middle, under all its windows either way, is reconstructed as well as before (its windows start
+    # window // 8 samples earlier, so they are other windows)
+    assert middle < 1.5 * before[:, 100:300].max()
 
 
 @pytest.mark.parametrize("n", [403, 40, 1])
@@ -69,7 +70,7 @@ def test_an_untapered_model_reconstructs_as_before_bit_for_bit(tmp_path, n) -> N
 
 @pytest.mark.parametrize("n", [403, 25, 24, 5, 2, 1])
 def test_a_hann_model_reconstructs_any_length(tmp_path, n) -> None:
-    # shorter than window - hop + 1 = 25: mirrored back and forth (numpy's reflect), one sample repeated
+    # shorter than the mirror + 1: mirrored back and forth (numpy's reflect), one sample repeated
     loaded = load_model(_model(tmp_path, "hann"))
     x = _series(n)
     y = reconstruct_series(loaded, x)

@@ -83,14 +83,21 @@ class FrameContext:
 
 
 def edge_pad(spec: dict[str, Any]) -> int:
-    """Samples ``window - hop`` that a tapered model's series is reflected by at each end before framing (else 0).
+    """Samples (``max(1, window // 8)``) that a tapered model's series is reflected by at each end before framing
+    (else 0).
 
     With a taper the first and last samples of the series lie only under the tapered ends of
-    one or two frames (weight 0 at sample 0 for a periodic hann), so the overlap-add divides
-    by almost nothing there. Reflected by ``window - hop`` samples at both ends, every sample
-    of the series lies under all the frames that overlap it, as in the middle.
+    one or two frames (weight 0 at sample 0 for a periodic hann), so the overlap-add divided
+    by almost nothing there: sample 0 came back as the channel's centre, its neighbours' errors
+    multiplied by up to ~100. A short reflection moves them under the windows' shoulders. The
+    length was chosen on 14 of 27 hann models (conv1d, lstm, dense; sines, a random walk, a NAB
+    sensor; windows 32, 48, 64), by the RMS of the first and last window's error over the
+    middle's (geometric mean): none 3.43, 4 samples 1.13, 8 1.09, window // 8 1.10 (the best
+    worst case, 1.43), window // 4 1.10, window - hop 1.18 (worst 2.30, at the right end up to
+    1.5x no reflection). On the other 13, never looked at while choosing: window // 8 1.10,
+    against 2.73 without, never worse than without.
     """
-    return int(spec["window"]) - int(spec["hop"]) if spec.get("window_fn") is not None else 0
+    return max(1, int(spec["window"]) // 8) if spec.get("window_fn") is not None else 0
 
 
 def reflect_edges(x: np.ndarray, pad: int) -> np.ndarray:
