@@ -26,10 +26,11 @@ def frame_command(source: Path, length: int, hop: int, window_fn: str | None, pa
                   output: Path | None, quiet: bool) -> None:
     """Cut INPUT (audio, a .npy array, or a CSV/TSV table, also .gz/.bz2/.xz) into frames saved as a .npy array.
 
-    The array is float32 (n_frames, length) for one channel and (channels,
-    n_frames, length) otherwise; a table has one column per channel (its time
-    and label columns left out, missing cells NaN). A failed run leaves no
-    partial file.
+    The array is float32 (n_frames, length) for mono audio, a one-column table
+    or a 1-D array, and (channels, n_frames, length) otherwise (a .npy array's
+    leading axes are kept as stored: (1, n) gives (1, n_frames, length)); a
+    table has one column per channel (its time and label columns left out,
+    missing cells NaN). A failed run leaves no partial file.
 
     \b
     Examples:
