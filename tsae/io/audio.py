@@ -263,9 +263,12 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
     if path.stat().st_size == 0:
         raise ValueError(f"{path}: empty file")
     info = _open_info(path)
-    if info.frames <= 0 and info.format in ("WAV", "WAVEX"):
-        info = _streamed_wav(path) or info
-        info.parts, info.frames = _coded_streamed_wav(path) or ((), info.frames)
+    if info.frames <= 0 and info.format in ("WAV", "WAVEX"):  # a length of 0: a PCM or a coded WAV read to its end
+        streamed = _streamed_wav(path)
+        if streamed is not None:
+            info = streamed
+        else:
+            info.parts, info.frames = _coded_streamed_wav(path) or ((), info.frames)
     if info.format == "FLAC" and info.frames >= _UNKNOWN_FRAMES:
         info.frames = _counted_frames(info)
     if info.format == "OGG":

@@ -88,8 +88,7 @@ def cut_short(walked: list[Page], *, samples: bool) -> str | None:
 
 def chained(walked: list[Page]) -> list[tuple[int, int]] | None:
     """The byte ranges ``(start, size)`` of the streams an Ogg file whose pages are ``walked`` (:func:`walk`) holds
-    one after the other (files
-    joined with ``cat``, a radio recording), else None (one stream, or not Ogg).
+    one after the other (files joined with ``cat``, a radio recording), else None (one stream, or not Ogg).
 
     libsndfile reads the first stream alone, so the rest would be dropped without a word; each range is a
     whole Ogg file that it reads alone. A stream starts at a first page (begin-of-stream flag) that comes after

@@ -79,7 +79,7 @@ from tsae.engine.layout import is_number
 from tsae.errors import shown
 from tsae.io.table_cells import MISSING, _as_float, _first_mark
 from tsae.io.table_dialect import DELIMITERS, sniff_delimiter
-from tsae.io.table_time import _OFFSET
+from tsae.io.table_time import _OFFSET, names_utc
 from tsae.io.tables import TIME_NAMES, find_time_column
 from tsae.models.trainer import whole_number
 
@@ -188,9 +188,7 @@ def output_time(value: Any) -> Any:
     if status != "ok" or number is None:
         return value
     if is_date:
-        text = str(value).strip()
-        zone = "Z" if text.endswith("Z") or _OFFSET.search(text) else ""
-        return f"{np.datetime64(int(number), 'ns')}{zone}"
+        return f"{np.datetime64(int(number), 'ns')}{'Z' if names_utc(str(value)) else ''}"
     return number
 
 

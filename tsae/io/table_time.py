@@ -18,6 +18,18 @@ _OFFSET = re.compile(r"[+-]\d\d:?\d\d$")
 _OFFSET_ROWS = 1000
 
 
+def names_utc(cell: str) -> bool:
+    """Whether an ISO time names a UTC instant: it ends in ``Z`` or a UTC offset (written back ending in ``Z``).
+
+    Examples
+    --------
+    >>> names_utc("2024-05-01T12:00Z"), names_utc("2024-05-01 12:00+02:00"), names_utc("2024-05-01 12:00")
+    (True, True, False)
+    """
+    text = cell.strip()
+    return text.endswith("Z") or _OFFSET.search(text) is not None
+
+
 #: a dotted date, day first (``01.02.2024`` is 1 February), perhaps with a time after a space
 _DOTTED = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})(?=$|[ T])")
 #: a cell that is a number, not a date (as an error tells it)

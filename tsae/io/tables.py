@@ -60,6 +60,7 @@ from tsae.io.table_time import (
     _rate_from_time,
     _time_unit,
     median_step,
+    names_utc,
     time_seconds,
     unit_seconds,
     whole_numbers,
@@ -350,7 +351,7 @@ def _convert(column: _Column, cells: Sequence[str], start: int, lines: Sequence[
                 column.dates.append(parsed)
             if start < _OFFSET_ROWS and not column.utc:
                 column.offset = any(_OFFSET.search(c) for c in cleaned[:_OFFSET_ROWS - start])
-                column.utc = column.offset or any(c.rstrip().endswith("Z") for c in cells[:_OFFSET_ROWS - start])
+                column.utc = any(names_utc(c) for c in cells[:_OFFSET_ROWS - start])
     if column.texts is not None and keep:
         column.texts.append(np.array([c.strip() for c in cells]))
 

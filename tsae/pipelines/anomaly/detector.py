@@ -93,7 +93,7 @@ from tsae.pipelines.anomaly.terms import (
     smoothed_scores,
     term_rows,
 )
-from tsae.pipelines.anomaly.thresholds import fit_threshold
+from tsae.pipelines.anomaly.thresholds import Threshold, fit_threshold
 
 
 class FitWarning(UserWarning):
@@ -702,10 +702,10 @@ class Detector:
         """Set ``state.short_smooth`` (each shorter smoothing's length and factor, :class:`ScoreSmoother`) from the
         held-out normal error rows; returns their scores with the short smoothings taken where higher."""
         lengths = self._short_lengths(state.window, state.smooth)
-        main = self._threshold_value(calib_scores)
+        main = self._threshold_on(calib_scores).value if lengths else math.nan
         short = []
         for length in lengths:
-            level = self._threshold_value(smoothed_scores(calib_rows, length, state.centered))
+            level = self._threshold_on(smoothed_scores(calib_rows, length, state.centered)).value
             if math.isfinite(main) and math.isfinite(level) and main > 0 and level > 0:
                 short.append((length, main / level))
         state.short_smooth = short
@@ -726,10 +726,10 @@ class Detector:
                 lengths.add(int(length))
         return sorted(lengths, reverse=True)
 
-    def _threshold_value(self, scores: np.ndarray) -> float:
-        """The alarm threshold the detector's settings give on held-out normal ``scores``."""
-        return float(fit_threshold(scores, self.threshold, risk=self.risk, q=self.q, alarms_per_day=self.alarms_per_day,
-                                   sample_interval=self.sample_interval_ or 1.0, merge_gap=self.event_gap).value)
+    def _threshold_on(self, scores: np.ndarray) -> Threshold:
+        """The alarm threshold the detector's settings give on held-out normal ``scores`` (before any floor)."""
+        return fit_threshold(scores, self.threshold, risk=self.risk, q=self.q, alarms_per_day=self.alarms_per_day,
+                             sample_interval=self.sample_interval_ or 1.0, merge_gap=self.event_gap)
 
     def _warn_flagged_training(self) -> None:
         """Warn (:class:`FitWarning`) when the training data's own scores raise more alarm events than the budget.
@@ -923,8 +923,7 @@ class Detector:
     def _fit_alarm_threshold(self, source: str) -> None:
         """Set ``threshold_`` from the held-out normal scores (``calibration_scores_``) and the alarm settings."""
         calib = self.calibration_scores_
-        obj = fit_threshold(calib, self.threshold, risk=self.risk, q=self.q, alarms_per_day=self.alarms_per_day,
-                            sample_interval=self.sample_interval_ or 1.0, merge_gap=self.event_gap)
+        obj = self._threshold_on(calib)
         obj.params["scores"] = source
         if obj.method == "budget" and self.sample_interval_ is None:
             obj.params["interval_assumed"] = True
