@@ -300,19 +300,15 @@ def save_model(
 def _saved_digest(tensors: Mapping[str, Any]) -> str | None:
     """The ``weights_sha256`` of the tensors :func:`save_model` writes (None when one has a dtype the container
     format does not name: safetensors would refuse it anyway)."""
+    import torch
+
     names = _dtype_names()
     items = []
     for name, tensor in tensors.items():
         if tensor.dtype not in names:
             return None
-        items.append((name, names[tensor.dtype], tuple(tensor.shape), tensor.reshape(-1).view(_uint8()).numpy()))
+        items.append((name, names[tensor.dtype], tuple(tensor.shape), tensor.reshape(-1).view(torch.uint8).numpy()))
     return tensors_digest(items)
-
-
-def _uint8() -> Any:
-    import torch
-
-    return torch.uint8
 
 
 def _dtype_names() -> dict[Any, str]:
