@@ -24,11 +24,12 @@ def warn_time_order(path: str | os.PathLike, time: np.ndarray | None, name: str 
 
     if time is None:
         return
-    back = int(np.count_nonzero(np.diff(time_seconds(time)) < 0))
+    seconds = time_seconds(time)
+    back = int(np.count_nonzero(np.diff(seconds) < 0))
     if back:
         warnings.warn(f"{path}: the time column {name!r} is not in increasing order ({back} step(s) back in time); "
                       f"the rows are {use} in file order", TableWarning, stacklevel=3)
-    gaps, longest = time_gaps(time_seconds(time))
+    gaps, longest = time_gaps(seconds)
     if gaps:
         warnings.warn(f"{path}: the time column {name!r} has {gaps} gap(s) of more than {GAP_STEPS} sampling steps "
                       f"(the longest {duration(longest)}); the rows on either side are {use} as consecutive samples"
