@@ -439,6 +439,25 @@ def test_an_excel_sep_line_names_the_delimiter_and_is_no_row(tmp_path) -> None:
         read_table(write(tmp_path, "o.csv", "sep=:\ntime:a\n0:1\n"))
 
 
+def test_the_sep_line_is_read_once_for_both_the_delimiter_and_the_rows_to_skip(tmp_path, monkeypatch) -> None:
+    # read_table parsed Excel's sep= line itself (for the lines to skip) and again in the dialect sniffer
+    from tsae.io import table_dialect
+    calls: list[str] = []
+    real = table_dialect._SEP_LINE
+
+    class Counting:
+        def match(self, line: str):  # type: ignore[no-untyped-def]
+            calls.append(line)
+            return real.match(line)
+
+    monkeypatch.setattr(table_dialect, "_SEP_LINE", Counting())
+    table = read_table(write(tmp_path, "s.csv", "sep=|\ntime|a\n0|1.5\n1|2.5\n"))
+    assert len(calls) == 1 and table.columns == ["a"]
+    assert table_dialect.table_dialect("sep=|\ntime|a\n", ".csv")[1] == 1
+    dialect, skip = table_dialect.table_dialect("time|a\n0|1\n1|2\n", ".csv")
+    assert (dialect.delimiter, skip) == ("|", 0)
+
+
 def test_lines_ending_in_several_delimiters_have_no_last_columns(tmp_path) -> None:
     # a sheet whose used range is wider than its data: 'column3', 'column4' of all NaN, and every command failed
     table = read_table(write(tmp_path, "t.csv", "time,a,b,,,\n0,1,2,,,\n1,3,4,,,\n,,,,,\n"))

@@ -33,12 +33,31 @@ def separator_line(sample: str) -> str | None:
     return match.group(1)
 
 
-def _sniff_dialect(sample: str, suffix: str) -> Any:
+def table_dialect(sample: str, suffix: str) -> tuple[Any, int]:
+    """The csv dialect of a table from a sample of its text, and how many lines before its first row to skip.
+
+    Parameters
+    ----------
+    sample : str
+        The first few kilobytes of the table's text.
+    suffix : str
+        The file's lower-case kind suffix (``.tsv`` reads as tab-separated without sniffing).
+
+    Returns
+    -------
+    tuple
+        The dialect, and 1 when the first line is Excel's ``sep=;`` (which names the delimiter), else 0.
+
+    Raises
+    ------
+    ValueError
+        As :func:`separator_line`.
+    """
     named = separator_line(sample)
     if named is not None:
-        return _DIALECTS.get(named, csv.excel)
+        return _DIALECTS.get(named, csv.excel), 1
     if suffix == ".tsv" or suffix.startswith(".tsv."):  # .tsv.gz too
-        return csv.excel_tab
+        return csv.excel_tab, 0
     try:
         dialect = csv.Sniffer().sniff(sample, delimiters=DELIMITERS)
     except csv.Error:
@@ -47,7 +66,7 @@ def _sniff_dialect(sample: str, suffix: str) -> Any:
         other = _decimal_comma_delimiter(sample)
         if other is not None:
             dialect = _DIALECTS[other]
-    return dialect
+    return dialect, 0
 
 
 class _Semicolons(csv.excel):
@@ -85,4 +104,4 @@ def _decimal_comma_delimiter(sample: str) -> str | None:
 
 def sniff_delimiter(sample: str, suffix: str = "") -> str:
     """The field delimiter of a table (one of ``DELIMITERS``) from a sample of its text; ``","`` when unclear."""
-    return _sniff_dialect(sample, suffix.lower()).delimiter
+    return table_dialect(sample, suffix.lower())[0].delimiter

@@ -48,7 +48,7 @@ from tsae.io.table_cells import (
     _not_a_number,
     _numeric_fraction,
 )
-from tsae.io.table_dialect import DELIMITERS, _sniff_dialect, separator_line, sniff_delimiter
+from tsae.io.table_dialect import DELIMITERS, sniff_delimiter, table_dialect
 from tsae.io.table_time import (
     _OFFSET,
     _OFFSET_ROWS,
@@ -575,10 +575,9 @@ def read_table(path: str | os.PathLike, *, exact: bool = False) -> Table:
             with _open_text(path, encoding, compression) as handle:
                 sample = handle.read(8192)
                 try:
-                    skip = int(separator_line(sample) is not None)
+                    dialect, skip = table_dialect(sample, kind_suffix(path))
                 except ValueError as error:
                     raise _fail(path, str(error)) from None
-                dialect = _sniff_dialect(sample, kind_suffix(path))
             newline = "\r" if "\r" in sample and "\n" not in sample else "\n"
             with _open_text(path, encoding, compression, newline) as handle:
                 table = _read_rows(path, handle, dialect, skip)
