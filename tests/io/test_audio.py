@@ -6,6 +6,7 @@ import pytest
 import soundfile as sf
 
 from tsae.io.audio import AUDIO_SUFFIXES, AudioWarning, audio_info, iter_audio_blocks, read_audio, write_audio
+from tsae.io.flac_length import flac_total_frames
 
 
 def test_round_trip_keeps_rate_channels_subtype(tmp_path) -> None:
@@ -343,6 +344,37 @@ def test_a_flac_whose_header_gives_no_length_is_read_to_its_end(tmp_path) -> Non
     assert [b.shape for b in blocks] == [(2, 1000)] * 3
     np.testing.assert_allclose(np.concatenate(blocks, axis=1), x, atol=1e-6)
     np.testing.assert_allclose(read_audio(path).data, x, atol=1e-6)
+
+
+@pytest.mark.parametrize("frames,channels", [(1, 1), (4096, 1), (4097, 2), (50_003, 3)])
+def test_a_flac_whose_header_gives_no_length_is_decoded_once(tmp_path, monkeypatch, frames, channels) -> None:
+    # before: audio_info decoded the whole file to count its samples, and the reader decoded it again
+    from tsae.io import audio as audio_module
+
+    x = np.random.default_rng(frames).uniform(-0.5, 0.5, (channels, frames)).astype(np.float32)
+    path = write_audio(tmp_path / "piped.flac", x, 16000)
+    _flac_with_total(path, 0)
+    decodes: list[int] = []
+    real = audio_module._decoded_blocks
+    monkeypatch.setattr(audio_module, "_decoded_blocks", lambda *a: decodes.append(1) or real(*a))
+    np.testing.assert_allclose(read_audio(path).data, x, atol=1e-4)
+    assert len(decodes) == 1
+    decodes.clear()
+    blocks = list(iter_audio_blocks(path, 1000))
+    np.testing.assert_allclose(np.concatenate(blocks, axis=1), x, atol=1e-4)
+    assert len(decodes) == 1 and audio_info(path).frames == frames
+
+
+def test_a_flac_of_unknown_length_whose_last_frame_gives_none_is_counted_by_decoding(tmp_path) -> None:
+    x = np.random.default_rng(1).uniform(-0.5, 0.5, 5000).astype(np.float32)
+    path = write_audio(tmp_path / "piped.flac", x, 16000)
+    _flac_with_total(path, 0)
+    data = bytearray(path.read_bytes())
+    data[8:10] = (16).to_bytes(2, "big")  # a minimum block size below the frames' fixed one: frame numbers say nothing
+    path.write_bytes(bytes(data))
+    assert flac_total_frames(path) is None
+    assert audio_info(path).frames == 5000
+    np.testing.assert_allclose(read_audio(path).data[0], x, atol=1e-4)
 
 
 def test_a_flac_cut_short_of_its_header_length_says_so(tmp_path) -> None:

@@ -60,6 +60,7 @@ from tsae.io.audio_write import (
     write_audio,
 )
 from tsae.io.c_stderr import captured_stderr
+from tsae.io.flac_length import flac_total_frames
 from tsae.io.libsndfile import _detail, _sf
 from tsae.io.paths import AUDIO_SUFFIXES
 from tsae.io.spliced import Part, Spliced
@@ -269,8 +270,8 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
             info = streamed
         else:
             info.parts, info.frames = _coded_streamed_wav(path) or ((), info.frames)
-    if info.format == "FLAC" and info.frames >= _UNKNOWN_FRAMES:
-        info.frames = _counted_frames(info)
+    if info.format == "FLAC" and info.frames >= _UNKNOWN_FRAMES:  # from its last frame's header, or by decoding it
+        info.frames = flac_total_frames(path) or _counted_frames(info)
     if info.format == "OGG":
         walked = ogg.walk(path)
         cut = ogg.cut_short(walked, samples=info.frames > 0)
@@ -371,7 +372,10 @@ _UNKNOWN_FRAMES = 2 ** 63 - 1
 
 def _counted_frames(info: AudioInfo) -> int:
     """The sample frames of a FLAC file whose header gives no length, counted by decoding it (bounded memory;
-    a minute of audio takes about 10 ms), or a ``ValueError`` naming it when its data is corrupt."""
+    a minute of audio takes about 10 ms), or a ``ValueError`` naming it when its data is corrupt.
+
+    Only where :func:`~tsae.io.flac_length.flac_total_frames` cannot tell it from the last frame's header (a file
+    cut short, or with bytes after its last frame): the file is then decoded twice, once here."""
     sf = _sf()
     frames = 0
     try:
