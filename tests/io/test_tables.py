@@ -541,3 +541,28 @@ def test_an_influxdb_export_in_long_form_is_refused_with_the_pivot(tmp_path) -> 
     rows = "".join(f"{i},{i}.5,1\n" for i in range(20))
     wide = read_table(write(tmp_path, "wide.csv", "time,temp,_value\n" + rows))  # _value alone: a column
     assert wide.columns == ["temp", "_value"]
+
+
+@pytest.mark.parametrize("name,warned", [("Date", True), ("time", True), ("Timestamp", True), ("t", True),
+                                         ("time_s", False), ("seconds", False), ("minute", False)])
+def test_excel_serial_dates_in_a_time_column_are_warned_of_not_read_as_dates(tmp_path, name, warned) -> None:
+    # before: 45292.25 (2024-01-01 06:00 in Excel) was read as seconds without a word: a 1-minute log at 1440 Hz
+    rows = "".join(f"{45292.25 + i / 1440!r},{i % 7}\n" for i in range(50))
+    path = write(tmp_path, "x.csv", f"{name},flow\n{rows}")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table = read_table(path)
+    assert table.time_name == name and table.time is not None and table.time[0] == 45292.25  # seconds still
+    messages = [str(w.message) for w in caught]
+    if warned:
+        assert len(messages) == 1 and messages[0].startswith(f"{path}: time column {name!r} holds numbers 45292.25 ")
+        assert "Excel serial dates" in messages[0] and "name the column time_s" in messages[0]
+    else:
+        assert messages == []
+
+
+def test_numbers_outside_excel_serial_days_in_a_date_column_are_not_warned_of(tmp_path) -> None:
+    rows = "".join(f"{10_000 + i},{i}\n" for i in range(50))  # seconds below 1954's serial days
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert read_table(write(tmp_path, "x.csv", f"date,flow\n{rows}")).time_name == "date"

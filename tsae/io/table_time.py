@@ -154,6 +154,42 @@ def median_step(time: np.ndarray | None, name: str | None = None) -> float | Non
     return step if step > 0 else None
 
 
+#: Excel's serial day numbers (days since 1899-12-30; 45292.25 is 2024-01-01 06:00) of the years 1954 to 2119
+EXCEL_DAYS = (20000.0, 80000.0)
+#: names of a time column of numbers that say its unit is seconds: no warning that they may be Excel's days
+_SECONDS_NAMES = ("time_s", "seconds", "secs", "sec", "s", "t_s", "time_sec", "time_secs", "time_seconds")
+
+
+def excel_days_warning(time: np.ndarray | None, name: str | None) -> str | None:
+    """Why a time column of numbers may be Excel serial dates read as seconds, or None.
+
+    A column named like a time or date (``Date``, ``time``, ``Timestamp``, ``t``; not one named by a unit,
+    ``seconds``, ``minute``, ``days``...) whose numbers all lie in :data:`EXCEL_DAYS` holds what a spreadsheet
+    exports for a date cell not formatted as one. They are still read as seconds (as numbers in that range may
+    well be), so the message says how to have them read either way.
+
+    Examples
+    --------
+    >>> excel_days_warning(np.array([45292.25, 45292.26]), "Date") is not None
+    True
+    >>> excel_days_warning(np.array([45292.25, 45292.26]), "time_s") is None
+    True
+    """
+    if time is None or name is None or np.asarray(time).dtype.kind != "f":
+        return None
+    lower = name.strip().lower()
+    words = set(re.split(r"[^a-z]+", lower))
+    if lower in _UNIT_SECONDS or lower in _SECONDS_NAMES or not (
+            words & {"t", "ts"} or any(w in lower for w in ("time", "date", "stamp"))):
+        return None
+    finite = time[np.isfinite(time)]
+    if not finite.size or finite.min() < EXCEL_DAYS[0] or finite.max() > EXCEL_DAYS[1]:
+        return None
+    return (f"time column {name!r} holds numbers {finite.min():.10g} to {finite.max():.10g}, which look like Excel "
+            f"serial dates (days since 1899-12-30) but are read as seconds: if they are dates, format the column "
+            f"as dates in the spreadsheet before saving it as CSV; if they are seconds, name the column time_s")
+
+
 def _rate_from_time(time: np.ndarray | None) -> float | None:
     if time is None or len(time) < 3:
         return None

@@ -59,6 +59,7 @@ from tsae.io.table_time import (
     _parse_dates,
     _rate_from_time,
     _time_unit,
+    excel_days_warning,
     median_step,
     names_utc,
     time_seconds,
@@ -492,6 +493,11 @@ def _read_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0) -> Table
         if column.dates is not None and column.offset:
             warnings.warn(f"{path}: times with a UTC offset are read, and written, as UTC (ending in Z)", TableWarning,
                           stacklevel=3)
+        if column.dates is None and column.floats is not None and doomed is None:
+            column.floats = [_joined(column.floats)]
+            excel = excel_days_warning(column.floats[0], column.name)
+            if excel is not None:
+                warnings.warn(f"{path}: {excel}", TableWarning, stacklevel=3)
         time = column.dates if column.dates is not None else column.floats
     label = None
     if label_idx is not None:
