@@ -54,6 +54,8 @@ HEADER_CASES = [
     (_extra("threshold.value", math.nan), "extra.threshold.value", "must be a finite number, not nan"),
     (_extra("threshold.value", "inf"), "extra.threshold.value", "must be a number, not 'inf'"),
     (_extra("threshold.value", [5.0]), "extra.threshold.value", "must be a number, not [5.0]"),
+    # a negative threshold: every sample of every file an anomaly (scores are never negative), loaded silently
+    (_extra("threshold.value", -1.0), "extra.threshold.value", "-1.0 is out of range [0.0, inf]"),
     (_extra("threshold", None), "extra.threshold", "must be a JSON object, not None"),
     (_extra("threshold.method", 3), "extra.threshold.method", "must be a string"),
     (_extra("sensors", ["temp", "pressure"]), "extra.sensors", "names 2 sensors but the network has 3 channels"),

@@ -132,7 +132,8 @@ def _array(path: Path, arrays: dict[str, np.ndarray], name: str, shape: tuple[in
 
 def _threshold(path: Path, data: Any) -> Threshold:
     data = check_object(path, "extra.threshold", data) or {}
-    value = check_number(path, "extra.threshold.value", data.get("value"))
+    # scores are never negative: a negative threshold would flag every sample
+    value = check_number(path, "extra.threshold.value", data.get("value"), 0.0)
     method = check_str(path, "extra.threshold.method", data.get("method"))
     params = check_object(path, "extra.threshold.params", data.get("params"), optional=True) or {}
     return Threshold(value, str(method), dict(params))
