@@ -91,3 +91,14 @@ def test_a_robust_scale_beyond_float64s_range_is_one_line_error() -> None:
                                              r"values reach 1\.7e\+308\): scale x down first$"):
             Normalizer("robust").fit(x)
         np.testing.assert_allclose(Normalizer("zscore").fit(x).scale[1], 1.7e308)  # the std is representable
+
+
+def test_a_spread_below_float32s_smallest_normal_counts_as_none() -> None:
+    # before: a channel of magnitude 1e-200 kept scale ~1e-200, which model and detector files now refuse (a
+    # series divided by it overflows): it is a constant channel's unit scale, as below float64's smallest normal
+    from tsae.engine.preprocess import Normalizer
+
+    rng = np.random.default_rng(0)
+    x = np.vstack([rng.normal(size=200), rng.normal(size=200) * 1e-200, rng.normal(size=200) * 1e-30])
+    scale = Normalizer().fit(x).scale
+    assert scale is not None and scale[1] == 1.0 and scale[0] != 1.0 and 0 < scale[2] < 1e-29

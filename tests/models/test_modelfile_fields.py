@@ -74,7 +74,9 @@ def _set(*keys: str, value):
     (("sample_rate",), "fast", "must be a number"),
     (("normalizer", "scale"), [1.0, 0.0], "out of range"),
     # subnormal: loaded, then every series was refused as 'beyond float64's range', the data blamed (fuzz, before)
-    (("normalizer", "scale"), [1.0, 1e-320], "1e-320 is below float64's smallest normal number"),
+    (("normalizer", "scale"), [1.0, 1e-320], "1e-320 is below 1.18e-38"),
+    # tiny but normal: loaded, then a series divided by it overflowed
+    (("normalizer", "scale"), [1.0, 1e-200], "1e-200 is below 1.18e-38"),
     (("normalizer", "center"), ["x", 1.0], "must be a number"),
     (("extra", "note"), float("-inf"), "must be a finite number"),
     (("format_version",), True, "must be an integer"),

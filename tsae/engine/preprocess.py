@@ -284,6 +284,9 @@ def forward_fill(x: Any, carry: Any) -> tuple[np.ndarray, np.ndarray, int]:
 #: a channel whose spread is under this fraction of its centre's magnitude (or is zero) is constant: the spread
 #: is the rounding noise of its mean, and the channel keeps a unit scale
 ROUNDING_SPREAD = 1e-13
+#: a spread below this (float32's smallest normal number) counts as zero too: model and detector files refuse a
+#: smaller scale (scores divided by it overflow, :data:`tsae.models.fields.SMALLEST_DIVISOR`)
+SMALLEST_SCALE = float(np.finfo(np.float32).tiny)
 
 
 class Normalizer:
@@ -374,7 +377,7 @@ class Normalizer:
         # values is off by a few ulps (under 1e-15 of them, measured up to a million values), so the noise is
         # far below ROUNDING_SPREAD of the centre; a sensor that truly moves by 1e-13 in its units (a current
         # in amps) or by 1e-3 around 1e7 (a frequency counter) keeps its spread
-        tiny = np.maximum(np.finfo(np.float64).tiny, ROUNDING_SPREAD * np.abs(center))
+        tiny = np.maximum(SMALLEST_SCALE, ROUNDING_SPREAD * np.abs(center))
         scale = np.where(np.isfinite(scale) & (scale > tiny), scale, 1.0)
         self.center, self.scale = center, scale
         return self

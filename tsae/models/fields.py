@@ -100,16 +100,20 @@ def check_finite_json(path: Path, value: Any, field: str = "") -> None:
             stack.extend((f"{name}[{i}]", v) for i, v in enumerate(item))
 
 
-#: the smallest divisor a file may store (float64's smallest normal number): a subnormal one turns every value
-#: divided by it into infinity, and the scores into NaN; tsae never stores one
-SMALLEST_DIVISOR = float(np.finfo(np.float64).tiny)
+#: the smallest divisor (a scale, a spread, an error level) a file may store: float32's smallest normal number,
+#: 1.18e-38. A score divides a value of magnitude at most 1e30 (what the readers keep, ``tables.ABSURD``) by a
+#: scale, the result by an error level (or a statistic by a spread, then by its level) and squares between: with
+#: every divisor at least this, the largest stays near 1e250, finite in float64, while one of 1e-200 (normal in
+#: float64) made every score inf. No data gives a smaller one: Normalizer.fit gives such a channel scale 1, and
+#: spreads and error levels are measured on normalised data (a stats spread is at least its fit's floor, 0.25)
+SMALLEST_DIVISOR = float(np.finfo(np.float32).tiny)
 
 
 def check_array(path: Path, field: str, array: np.ndarray, shape: tuple[int, ...] | None = None, *,
                 positive: bool = False) -> np.ndarray:
     """A stored array as float64, checked for its shape and for finite values.
 
-    ``positive``: a divisor (a scale, a spread), whose values must be positive and at
+    ``positive``: a divisor (a scale, a spread, an error level), whose values must be positive and at
     least :data:`SMALLEST_DIVISOR`.
     """
     if shape is not None and tuple(array.shape) != shape:
@@ -120,8 +124,8 @@ def check_array(path: Path, field: str, array: np.ndarray, shape: tuple[int, ...
     if positive and not (values > 0).all():
         raise ModelFileError(path, "must hold only positive values", field)
     if positive and values.size and values.min() < SMALLEST_DIVISOR:
-        raise ModelFileError(path, f"holds {values.min():.3g}, below float64's smallest normal number "
-                                   f"({SMALLEST_DIVISOR:.3g}): nothing can be divided by it", field)
+        raise ModelFileError(path, f"holds {values.min():.3g}, below {SMALLEST_DIVISOR:.3g} (float32's smallest "
+                                   "normal number): scores divided by it would overflow", field)
     return values
 
 

@@ -466,8 +466,8 @@ def _check_normalizer(path: Path, normalizer: dict[str, Any] | None) -> None:
             if key == "scale" and number < SMALLEST_DIVISOR:
                 # Normalizer.fit stores 1 for a spread this small; dividing by it overflows for any sample
                 # but the centre, and the error would blame the data
-                raise ModelFileError(path, f"{shown(item)} is below float64's smallest normal number "
-                                           f"({SMALLEST_DIVISOR:.3g}): no series can be divided by it", field)
+                raise ModelFileError(path, f"{shown(item)} is below {SMALLEST_DIVISOR:.3g} (float32's smallest "
+                                           "normal number): a series divided by it would overflow", field)
         lengths.append(len(values))
     if lengths[0] != lengths[1]:
         raise ModelFileError(path, f"center and scale differ in length ({lengths[0]} and {lengths[1]})", "normalizer")

@@ -90,9 +90,15 @@ ARRAY_CASES = [
     (_array("contrib_base", _poke(math.nan)), "array 'contrib_base'", "holds NaN"),
     (_drop("err_scale"), "array 'err_scale'", "is missing"),
     # subnormal divisors: loaded, then NaN scores with numpy's RuntimeWarnings only, or the data blamed (fuzz, before)
-    (_array("err_scale", _poke(1e-320)), "array 'err_scale'", "holds 1e-320, below float64's smallest normal number"),
-    (_array("stats_spread", _poke(1e-320)), "array 'stats_spread'", "below float64's smallest normal number"),
-    (_array("std", _poke(5e-324)), "array 'std'", "holds 4.94e-324, below float64's smallest normal number"),
+    (_array("err_scale", _poke(1e-320)), "array 'err_scale'", "holds 1e-320, below 1.18e-38 (float32's smallest"),
+    (_array("stats_spread", _poke(1e-320)), "array 'stats_spread'", "below 1.18e-38 (float32's"),
+    (_array("std", _poke(5e-324)), "array 'std'", "holds 4.94e-324, below 1.18e-38"),
+    # tiny but normal divisors: loaded, then every score inf (a value of 1 over 1e-200, squared, overflows)
+    (_array("stats_spread", _poke(1e-200)), "array 'stats_spread'", "holds 1e-200, below 1.18e-38"),
+    (_array("std", _poke(1e-200)), "array 'std'", "holds 1e-200, below 1.18e-38"),
+    (_array("err_scale", _poke(1e-100)), "array 'err_scale'", "holds 1e-100, below 1.18e-38"),
+    (_array("stats_err_scale", _poke(1e-300)), "array 'stats_err_scale'", "holds 1e-300, below 1.18e-38"),
+    (_array("pca_err_scale", _poke(1e-40)), "array 'pca_err_scale'", "holds 1e-40, below 1.18e-38"),
 ]
 
 
