@@ -146,6 +146,19 @@ def test_dataframes_are_matched_by_name_in_the_python_api(ab_model) -> None:
     np.testing.assert_array_equal(tsae.reconstruct(ab_model, pd.DataFrame(values.T)), expected)
 
 
+def test_a_dataframe_comes_back_as_the_documented_array(ab_model) -> None:
+    # the docstring said "float64 of the input's shape": a DataFrame (n, channels) gives (channels, n), an ndarray
+    import tsae
+
+    values = np.stack([np.sin(np.arange(N) / 3), np.cos(np.arange(N) / 5)])
+    frame = pd.DataFrame(values.T, columns=["b", "a"], index=pd.date_range("2024-01-01", periods=N, freq="s"))
+    y = tsae.reconstruct(ab_model, frame)
+    assert type(y) is np.ndarray and y.dtype == np.float64 and y.shape == (2, N)
+    np.testing.assert_allclose(y, tsae.reconstruct(ab_model, values[::-1])[::-1], atol=1e-9)  # rows: b, a
+    doc = " ".join((tsae.reconstruct.__doc__ or "").split())
+    assert "a DataFrame of shape ``(n, channels)``: ``(channels, n)``, channels first (the transpose" in doc
+
+
 def test_model_permutation(ab_model) -> None:
     loaded = load_model(ab_model)
     assert model_permutation(["a", "b"], loaded) is None

@@ -159,10 +159,11 @@ def reconstruct_series(loaded: Any, values: Any, *, batch_size: int = 256, devic
     ----------
     loaded
         A :class:`~tsae.models.modelfile.LoadedModel` (or a model file path).
-    values
+    values : array_like, pandas.DataFrame or pandas.Series
         ``(channels, n)`` or ``(n,)`` for one channel; NaN runs are repaired (linear) first. A
-        DataFrame with the columns the model was trained on, in another order, goes through the
-        model in the model's order (matched by name).
+        DataFrame is ``(n, channels)``: one row per sample, one column per channel; with the
+        columns the model was trained on, in another order, it goes through the model in the
+        model's order (matched by name). A Series is one channel.
     batch_size
         Frames per forward pass.
     device
@@ -170,9 +171,15 @@ def reconstruct_series(loaded: Any, values: Any, *, batch_size: int = 256, devic
 
     Returns
     -------
-    np.ndarray
-        float64 of the input's shape (a DataFrame's channels in its own column order): the
-        overlap-added reconstruction in the input's units.
+    numpy.ndarray
+        float64, the overlap-added reconstruction in the input's units, always a plain array:
+
+        - an array: the input's shape, ``(channels, n)`` or ``(n,)``;
+        - a DataFrame of shape ``(n, channels)``: ``(channels, n)``, channels first (the
+          transpose of the frame; one column gives ``(1, n)``), the rows in the DataFrame's
+          column order. Its index and column names are not carried over: ``pandas.DataFrame(y.T,
+          index=df.index, columns=df.columns)`` puts them back;
+        - a Series of ``n`` values: ``(n,)``.
 
     Examples
     --------
