@@ -192,6 +192,27 @@ def test_a_cluster_without_workers_is_one_line_before_anything_is_written(tiny_m
     assert not (tmp_path / "out").exists()
 
 
+def test_a_client_of_a_cluster_without_workers_is_one_line_before_anything_is_written(tiny_model, mixed_dir,
+                                                                                       tmp_path, monkeypatch) -> None:
+    # before: a Client given to the Python API skipped the wait for a first worker, submitted the files and
+    # failed them only after DASK_NO_WORKERS_TIMEOUT (about 130 s in all)
+    distributed = pytest.importorskip("distributed")
+    from tsae.pipelines.reconstruct.batch import reconstruct_files
+
+    monkeypatch.setattr(on_dask, "DASK_FIRST_WORKER_TIMEOUT", 1.0)
+    monkeypatch.setattr(on_dask, "DASK_NO_WORKERS_TIMEOUT", 3600.0)  # the old path would hang the test
+    submitted: list[object] = []
+    with tcp_cluster(workers=0) as cluster, distributed.Client(cluster) as client:
+        monkeypatch.setattr(client, "submit", lambda *a, **k: submitted.append(a))
+        with pytest.raises(ValueError) as error:
+            reconstruct_files(tiny_model, [mixed_dir / "s0.csv", mixed_dir / "s1.csv"], tmp_path / "out",
+                              dask=client, quiet=True)
+    message = str(error.value)
+    assert "\n" not in message and message.startswith(f"{cluster.scheduler_address}: the Dask cluster has no worker")
+    assert "none joined in 1 s" in message and f"dask worker {cluster.scheduler_address}" in message
+    assert submitted == [] and not list(tmp_path.glob("out/*.csv"))
+
+
 def test_files_left_when_every_worker_is_gone_fail_instead_of_waiting_for_ever(monkeypatch) -> None:
     distributed = pytest.importorskip("distributed")
     monkeypatch.setattr(on_dask, "DASK_NO_WORKERS_TIMEOUT", 1.0)

@@ -224,7 +224,11 @@ def reconstruct_files(
         Local worker processes (1: in this process).
     dask
         A Dask scheduler address (``tcp://host:8786``) or a ``distributed.Client``: run
-        the files on that cluster instead of local workers.
+        the files on that cluster instead of local workers. A cluster with no worker is given
+        :data:`~tsae.pipelines.reconstruct.on_dask.DASK_FIRST_WORKER_TIMEOUT` seconds (20) for
+        one to join, then a one-line ``ValueError`` naming the scheduler, before anything is
+        written; files left when every worker has gone for ``DASK_NO_WORKERS_TIMEOUT`` (120 s)
+        fail.
     device
         ``auto`` (CUDA when present), ``cpu`` or ``cuda``. On CUDA the batch runs in this
         process and windows of several files share each model call.
@@ -256,7 +260,7 @@ def reconstruct_files(
     identities = {src: _identity_cells(_identity(src), model_identity) for src, _ in todo}
     result = BatchResult(manifest=manifest_path, skipped=skipped)
     with contextlib.ExitStack() as stack:
-        if todo and isinstance(dask, str):  # the scheduler answers before anything is written
+        if todo and dask is not None:  # the scheduler answers, and has a worker, before anything is written
             dask = stack.enter_context(_dask_client(dask))
         if not is_url(out):
             Path(out).mkdir(parents=True, exist_ok=True)

@@ -202,6 +202,7 @@ def _check_scheduler(address: str) -> str:
 def _dask_client(dask: str | Any) -> Iterator[Any]:
     """A ``distributed.Client`` for a scheduler address (checked, then closed at the end), or ``dask`` itself."""
     if not isinstance(dask, str):
+        _wait_for_a_worker(dask, _address_of(dask))
         yield dask
         return
     distributed = _distributed()
@@ -217,12 +218,22 @@ def _dask_client(dask: str | Any) -> Iterator[Any]:
         client.close()
 
 
-#: seconds to wait for a first worker on a cluster that has none yet
+#: seconds to wait for a first worker on a cluster that has none yet (one started with the scheduler a moment
+#: before has time to join), before anything is sent or written
 DASK_FIRST_WORKER_TIMEOUT = 20.0
 
 
+def _address_of(client: Any) -> str:
+    """The scheduler address of a ``distributed.Client`` (for messages), or a stand-in when it cannot say."""
+    return str(getattr(getattr(client, "scheduler", None), "address", None) or "the Dask scheduler")
+
+
 def _wait_for_a_worker(client: Any, address: str) -> None:
-    """Return once the cluster has a worker; a one-line error if none joins in :data:`DASK_FIRST_WORKER_TIMEOUT` s."""
+    """Return once the cluster has a worker; a one-line error if none joins in :data:`DASK_FIRST_WORKER_TIMEOUT` s.
+
+    Without it, a client given to the Python API went on to submit the files and waited
+    :data:`DASK_NO_WORKERS_TIMEOUT` s (about 130 s in all) before failing them.
+    """
     import asyncio
 
     if _workers_of(client):
@@ -231,7 +242,8 @@ def _wait_for_a_worker(client: Any, address: str) -> None:
         client.wait_for_workers(1, timeout=DASK_FIRST_WORKER_TIMEOUT)
     except (TimeoutError, asyncio.TimeoutError, OSError):
         raise ValueError(f"{address}: the Dask cluster has no worker (none joined in "
-                         f"{DASK_FIRST_WORKER_TIMEOUT:g} s)") from None
+                         f"{DASK_FIRST_WORKER_TIMEOUT:g} s): start one (dask worker {address}), or give the "
+                         "address of a cluster that has workers") from None
 
 
 def _on_worker(path: str) -> str:
