@@ -86,3 +86,23 @@ def test_a_file_without_short_smoothings_scores_as_before(pair, tmp_path, craft_
 def test_short_smooth_settings_are_checked_by_name(value) -> None:
     with pytest.raises(ValueError, match="short_smooth"):
         Detector(window=16, epochs=1, device="cpu", scales=(), short_smooth=value).fit(make_series(400).T)
+
+
+def test_the_margin_divides_each_short_factor_and_is_kept_in_the_file(pair, tmp_path) -> None:
+    # a short smoothing's normal peaks reached the alarm level as often as the long one's: the margin keeps
+    # them below it, so three smoothings do not raise three times the false events
+    train = make_series(1200, seed=0).T
+    even = Detector(window=24, epochs=2, device="cpu", scales=(), seed=1, short_margin=1.0).fit(train, sensors=SENSORS)
+    default = pair[0]
+    assert default.short_margin == 1.25
+    for (length, factor), (same, even_factor) in zip(default.state_.short_smooth, even.state_.short_smooth,
+                                                     strict=True):
+        assert length == same and factor == pytest.approx(even_factor / 1.25, rel=1e-9)
+    default.save(tmp_path / "d.tsae")
+    assert Detector.load(tmp_path / "d.tsae", device="cpu").short_margin == 1.25
+
+
+@pytest.mark.parametrize("value", [0.0, -1.0, float("nan"), "big"])
+def test_a_margin_that_is_not_positive_is_refused_by_name(value) -> None:
+    with pytest.raises(ValueError, match="short_margin"):
+        Detector(short_margin=value)

@@ -424,6 +424,12 @@ class Detector:
         a long mean dilutes short faults (a few spikes, a stall, a dropout) that a short one shows.
         ``"auto"`` (a quarter window and 1 sample, those shorter than ``smooth``), a list of
         lengths, or ``()`` for ``smooth`` alone.
+    short_margin
+        How far a short smoothing must rise above its own held-out alarm level to reach the
+        ``smooth`` one's (its factor is divided by this; 1: the levels meet). Each smoothing's
+        normal peaks otherwise reach the alarm level as often as the long one's, so three of them
+        raised about three times the false events, and their noise outranked slow faults that
+        only the long mean shows (a sensor running late, a changed cycle).
     linear, linear_weight
         Offer the linear (PCA, ``pca_variance`` of the variance) reconstruction error as a term,
         with this weight.
@@ -528,7 +534,7 @@ class Detector:
         calibration: str = "holdout", init: str | Path | None = None,
         terms: str | Sequence[str] = "auto", scales: str | Sequence[int] = "auto", holdout: float = 0.3,
         drift_rate: float = 0.0, drift_every: int | None = None, short_smooth: str | Sequence[int] = "auto",
-        threshold_floor: float = 1.3,
+        threshold_floor: float = 1.3, short_margin: float = 1.25,
     ) -> None:
         if not isinstance(model, str):  # a class here would only fail at fit, with a KeyError
             raise TypeError(f"Detector(model=...) takes the name of a registered model family such as 'conv1d' "
@@ -578,6 +584,7 @@ class Detector:
         self.drift_every = drift_every
         self.short_smooth = short_smooth
         self.threshold_floor = threshold_floor
+        self.short_margin = short_margin
         self._check_settings()  # what a detector file could not hold fails here, not at load
 
     # -- sklearn's parameter protocol ---------------------------------------------
@@ -707,7 +714,7 @@ class Detector:
         for length in lengths:
             level = self._threshold_on(smoothed_scores(calib_rows, length, state.centered)).value
             if math.isfinite(main) and math.isfinite(level) and main > 0 and level > 0:
-                short.append((length, main / level))
+                short.append((length, main / (level * float(self.short_margin))))
         state.short_smooth = short
         return smoothed_scores(calib_rows, state.smooth, state.centered, short) if short else calib_scores
 
@@ -1098,7 +1105,7 @@ class Detector:
                          "epochs": self.epochs, "seed": self.seed, "alarms_per_day": float(self.alarms_per_day),
                          "sample_interval": None if self.sample_interval_ is None else float(self.sample_interval_),
                          "drift_rate": float(self.drift_rate), "drift_every": self.drift_every,
-                         "threshold_floor": float(self.threshold_floor),
+                         "threshold_floor": float(self.threshold_floor), "short_margin": float(self.short_margin),
                          "terms": self.terms if isinstance(self.terms, str) else list(self.terms),
                          "scales": self.scales if isinstance(self.scales, str) else [int(v) for v in self.scales],
                          "holdout": float(self.holdout)},
@@ -1123,7 +1130,8 @@ class Detector:
                   merge_gap=content.merge_gap, alarms_per_day=settings.get("alarms_per_day", 1.0),
                   sample_interval=settings.get("sample_interval"), drift_rate=settings.get("drift_rate", 0.0),
                   drift_every=settings.get("drift_every"),
-                  threshold_floor=settings.get("threshold_floor", 1.0))  # older files: fitted without a floor
+                  threshold_floor=settings.get("threshold_floor", 1.0),  # older files: fitted without a floor
+                  short_margin=settings.get("short_margin", 1.0))  # or a margin
         det.calibration_mean_ = content.calibration_mean
         det.sample_interval_ = det.sample_interval
         det.state_ = state

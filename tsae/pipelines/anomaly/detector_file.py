@@ -106,6 +106,7 @@ SETTING_RANGES: dict[str, SettingRange] = {
     "linear_weight": SettingRange("extra.linear_weight", 0.0),
     "merge_gap": SettingRange("extra.merge_gap", 0, 2**62, integer=True, optional=True),
     "threshold_floor": SettingRange("extra.settings.threshold_floor", 0.0, 1e6),
+    "short_margin": SettingRange("extra.settings.short_margin", 0.0, 1e6, low_open=True),
 }
 
 
@@ -175,7 +176,7 @@ def _settings(path: Path, value: Any) -> dict[str, Any]:
     if threshold is not None and not isinstance(threshold, str):
         check_number(path, "extra.settings.threshold", threshold)
     # the alarm and drift settings (files written before them have none: the defaults apply)
-    for name in ("alarms_per_day", "sample_interval", "drift_rate", "drift_every", "threshold_floor"):
+    for name in ("alarms_per_day", "sample_interval", "drift_rate", "drift_every", "threshold_floor", "short_margin"):
         # absent: the default; null only where the setting may be None (a Detector never saves another one)
         if name in settings and not (settings[name] is None and SETTING_RANGES[name].optional):
             SETTING_RANGES[name].read(path, settings[name])
