@@ -50,8 +50,9 @@ Measures, per fault kind, mean over the seeds:
   (10 minutes a sample; median over the seeds).
 
 Seeds: ``--seeds 0,1,2`` (the default) are the report seeds. Seeds 100-105 were the decision seeds, used while
-choosing the detector's short smoothings (``short_smooth``) and their margin (``short_margin``); a change to the detector's defaults must be chosen
-on those (``--seeds 100,101,102,103,104,105``), never on 0-2, whose numbers are for reporting only.
+choosing the detector's short smoothings (``short_smooth``) and their margin (``short_margin``); a change to
+the detector's defaults must be chosen on those (``--seeds 100,101,102,103,104,105``), never on 0-2, whose
+numbers are for reporting only.
 
 Every method runs on one thread. Tables (markdown) go to stdout, progress to stderr (``-q`` silences it),
 ``--json FILE`` writes every number. The default run with ``--skip sub_pca,poly,mp`` takes about 1.5 minutes

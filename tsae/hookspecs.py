@@ -110,7 +110,8 @@ def register_sinks(register: Callable[..., None]) -> None:
         ``register(scheme, factory)``: ``factory(**options)`` (options declared as
         for sources; a factory that cannot be called is refused) returns an object
         with ``write(record: dict)`` and ``close()``.
-        Records are ``{"type": "event", ...}`` per anomaly event, ``{"type":
+        Records are ``{"type": "alarm", ...}`` when an anomaly event begins, ``{"type": "event",
+        ...}`` when it ends, ``{"type":
         "sample", ...}`` with ``--every-sample``, and last one ``{"type": "summary",
         ...}`` with the run's counts (see ``docs/plugins.md``).
     """

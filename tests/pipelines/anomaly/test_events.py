@@ -86,3 +86,20 @@ def test_an_unknown_events_suffix_is_one_line(tmp_path, name):
                                          r"\.csv\.xz: compressed\)$") as error:
         write_events(tmp_path / name, events)
     assert "\n" not in str(error.value) and not list(tmp_path.iterdir())
+
+
+def test_the_tracker_tells_when_an_event_opens_and_when_it_closes_in_stream_order() -> None:
+    tracker = EventTracker(["a", "b"], merge_gap=1)
+    contrib = np.tile([[0.25], [0.75]], (1, 4))
+    tracker.push(np.array([0.0, 5.0, 6.0, 0.0]), np.array([0, 1, 1, 0]), contrib, times=["t0", "t1", "t2", "t3"])
+    assert [kind for kind, _ in tracker.changes] == ["open"]  # at its first flagged sample, not at its end
+    alarm = tracker.changes[0][1]
+    assert (alarm["start_index"], alarm["start"], alarm["score"]) == (1, "t1", 5.0)
+    assert alarm["top_sensors"][0] == {"sensor": "b", "share": 0.75}
+    # the open event ends (two unflagged samples) and another begins, within one block
+    tracker.push(np.array([0.0, 0.0, 7.0, 0.0]), np.array([0, 0, 1, 0]), contrib)
+    assert [(kind, what.start_index if kind == "close" else what["start_index"])
+            for kind, what in tracker.changes] == [("close", 1), ("open", 6)]
+    assert [kind for kind, _ in tracker.changes] == ["close", "open"]
+    tracker.flush()
+    assert [kind for kind, _ in tracker.changes] == ["close"]

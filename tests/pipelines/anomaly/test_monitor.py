@@ -398,3 +398,24 @@ def test_a_semicolon_stream_with_decimal_commas_scores_as_batch(detector, detect
     np.testing.assert_allclose([r["score"] for r in samples], detector.decision_function(test_data[:300].T),
                                rtol=1e-6, atol=1e-6)
     assert code == 0 and records[-1]["malformed"] == 1 and "mixed decimal marks" in err
+
+
+def test_an_alarm_goes_out_when_an_event_begins_not_when_it_ends(detector, test_data):
+    # before, the monitor wrote an event only once it had ended: a day-long fault was told a day late
+    mon = Monitor(detector)
+    arrivals: list[tuple[int, dict]] = []  # (samples pushed when the record came out, record)
+    for i in range(0, len(test_data), 5):
+        arrivals += [(i + 5, record) for record in mon.push(test_data[i:i + 5].T)]
+    arrivals += [(len(test_data), record) for record in mon.flush()]
+    alarms = [(at, r) for at, r in arrivals if r["type"] == "alarm"]
+    events = [(at, r) for at, r in arrivals if r["type"] == "event"]
+    assert len(alarms) == len(events) >= 1  # one alarm per event
+    batch = detector.decision_function(test_data.T)
+    first = int(np.flatnonzero(batch > detector.threshold_)[0])
+    arrived, alarm = alarms[0]
+    assert alarm["start_index"] == first == events[0][1]["start_index"]
+    assert alarm["score"] == pytest.approx(batch[first], rel=1e-6)
+    assert alarm["threshold"] == detector.threshold_ and alarm["top_sensors"][0]["sensor"] in SENSORS
+    assert arrived < events[0][0]  # told when it began, before it ended
+    # as soon as the first flagged sample's score is final: its windows complete, its moving mean's later rows in
+    assert arrived - first <= max(detector.state_.windows) + detector.smooth_ // 2 + 5

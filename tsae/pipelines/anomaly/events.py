@@ -80,6 +80,9 @@ class EventTracker:
         self.top_k = int(top_k)
         self.position = 0  # global index of the next sample
         self._open: dict[str, Any] | None = None
+        #: what the last :meth:`push` did, in order: ``("open", alarm)`` when an event began (its first flagged
+        #: sample, :meth:`alarm`), ``("close", event)`` when one ended
+        self.changes: list[tuple[str, Any]] = []
 
     @property
     def in_event(self) -> bool:
@@ -95,6 +98,7 @@ class EventTracker:
         """
         scores = np.asarray(scores, dtype=np.float64)
         flags = np.asarray(flags).astype(bool)
+        self.changes = []
         n = scores.size
         base = self.position
         self.position += n
@@ -124,6 +128,8 @@ class EventTracker:
                     "end": times[int(run[-1])] if times is not None else None,
                     "peak_time": times[local_peak] if times is not None else None,
                 }
+                self.changes.append(("open", self._alarm(scores[run[0]], contributions, int(run[0]), first,
+                                                         self._open["start"])))
             else:
                 event = self._open
                 event["last"] = last
@@ -142,7 +148,18 @@ class EventTracker:
 
     def flush(self) -> list[Event]:
         """Close the open event, if any (end of stream)."""
+        self.changes = []
         return [self._close()] if self._open is not None else []
+
+    def _alarm(self, score: float, contributions: np.ndarray | None, column: int, index: int,
+               time: Any) -> dict[str, Any]:
+        """An event's opening: its first flagged sample's index, time, score and top sensors there."""
+        top: list[dict[str, Any]] = []
+        if contributions is not None and self.sensors:
+            shares = np.asarray(contributions, dtype=np.float64)[:, column]
+            order = np.argsort(-shares, kind="stable")[: self.top_k]
+            top = [{"sensor": self.sensors[i], "share": round(float(shares[i]), 6)} for i in order]
+        return {"start_index": index, "start": _jsonable(time), "score": _jsonable(float(score)), "top_sensors": top}
 
     def _close(self) -> Event:
         event = self._open
@@ -154,11 +171,13 @@ class EventTracker:
             total = float(contrib.sum())
             order = np.argsort(-contrib, kind="stable")[: self.top_k]
             top = [(self.sensors[i], float(contrib[i] / total) if total > 0 else 0.0) for i in order]
-        return Event(
+        closed = Event(
             start_index=event["first"], end_index=event["last"], n_samples=event["count"],
             peak_score=event["peak"], peak_index=event["peak_index"], top_sensors=top,
             start=event["start"], end=event["end"], peak_time=event["peak_time"],
         )
+        self.changes.append(("close", closed))
+        return closed
 
 
 def find_events(

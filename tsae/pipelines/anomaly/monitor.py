@@ -7,8 +7,10 @@ to a sink (stdout, MQTT) for ``tsae monitor``.
 
 Scores equal the batch scores of :meth:`tsae.Detector.decision_function` on the same
 rows: both run :class:`~tsae.pipelines.anomaly.scoring.ScoringCore`. A sample's score is known
-once the last window covering it is complete (at most ``window - 1`` samples later);
-records carry the sample's index and time. Memory is bounded: the core keeps about
+once the last window covering it is complete and the moving mean has the samples after it (with
+the default centred mean over two windows, about two windows later); records carry the sample's
+index and time. An ``alarm`` record goes out as soon as an event's first sample is flagged, its
+``event`` record when the event ends (no flagged sample for the merge gap). Memory is bounded: the core keeps about
 one window of rows, the event tracker one open event.
 
 Bad data never stops the monitor; each kind is counted, warned about on stderr
@@ -242,8 +244,11 @@ class Monitor:
                     "anomaly": int(flags[k]),
                     "contrib": {name: round(float(contrib[i, k]), 6) for i, name in enumerate(self.sensors)},
                 })
-        for event in events:
-            records.append({"type": "event", **event.to_dict()})
+        for change, what in self.tracker.changes:  # in stream order: an event's alarm, then its close
+            if change == "open":
+                records.append({"type": "alarm", **what, "threshold": self.threshold})
+            else:
+                records.append({"type": "event", **what.to_dict()})
         self.events += len(events)
         return records
 
