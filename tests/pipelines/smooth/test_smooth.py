@@ -52,6 +52,33 @@ def test_steps_and_spikes_are_kept_sharp() -> None:
     assert abs(out[600] - 3.0) <= abs(smeared[600] - 3.0) + 0.2
 
 
+def test_the_neighbours_of_a_kept_spike_are_smoothed() -> None:
+    # a lone spike's residual filled the edge guard's local power of its 8 neighbours, which came back as
+    # noisy as they came (0.18 here, noise 0.2) while the rest of the series was smoothed to 0.03
+    from tsae.pipelines.smooth.noise_tail import _local_power
+
+    rng = np.random.default_rng(4)
+    n = 2000
+    truth = np.sin(2 * np.pi * 3 * np.arange(n) / n)
+    spikes = np.arange(100, n - 100, 150)
+    heights = rng.choice([-1.0, 1.0], size=len(spikes)) * rng.uniform(4.0, 8.0, size=len(spikes))
+    truth[spikes] += heights
+    out = smooth(truth + 0.2 * rng.normal(size=n), steps=0)
+    near = np.unique((spikes[:, None] + np.r_[-4:0, 1:5][None, :]).ravel())
+    rest = np.setdiff1d(np.arange(n), np.r_[near, spikes])
+    assert rmse(out[near], truth[near]) < 1.5 * rmse(out[rest], truth[rest]) < 0.05
+    kept = (out[spikes] - 0.5 * (out[spikes - 3] + out[spikes + 3])) / heights
+    assert np.all(kept > 0.9)
+    # the lone sample keeps its own power; with shoulders 2.5-3 sigmas off beside it, its neighbours are guarded
+    r = np.zeros(41)
+    r[20] = 30.0
+    assert _local_power(r, 1.0, lone_capped=True)[20] == 900.0
+    assert np.all(_local_power(r, 1.0, lone_capped=True)[16:25][np.r_[0:4, 5:9]] <= 4.0)
+    assert np.all(_local_power(r, 1.0)[16:25] > 4.0)
+    r[[18, 19, 21, 22]] = [2.5, 3.0, 3.0, 2.5]
+    assert np.all(_local_power(r, 1.0, lone_capped=True)[18:23] > 4.0)
+
+
 @pytest.mark.parametrize("steps", [0, 150])
 def test_a_step_in_small_noise_is_smoothed_as_well_as_by_a_moving_median(steps) -> None:
     # the few samples at the step's corner (100 sigmas off) pulled the filter fitted over the whole

@@ -47,11 +47,24 @@ def _squared(r: np.ndarray) -> np.ndarray:
     return np.square(np.clip(r, -_R_LIMIT, _R_LIMIT))
 
 
-def _local_power(r: np.ndarray, sigma: float, half: int = _GUARD_HALF) -> np.ndarray:
+def _local_power(r: np.ndarray, sigma: float, half: int = _GUARD_HALF, lone_capped: bool = False) -> np.ndarray:
     """The edge guard's residual power of each sample: the mean of ``r^2`` over ``2*half+1`` samples, or
-    ``r^2`` itself where one sample is more than 4 sigma off."""
+    ``r^2`` itself where one sample is more than 4 sigma off.
+
+    With ``lone_capped``, a lone sample more than 4 sigmas off (:func:`_lone`: both neighbours within 3)
+    counts in its neighbours' means as one at 4 sigmas: its own ``r^2`` keeps it, but its height is no
+    evidence that its neighbours' predictions missed anything (a spike 20 sigmas off put 44 sigma^2 into
+    every mean that held it, and its 8 neighbours came back as noisy as they came). Its shoulders, residuals
+    2-3 sigmas off beside it, still add up past the guard's line.
+    """
     r2 = _squared(r)
-    return np.maximum(_local_mean(r2, half), np.where(r2 > 16.0 * sigma * sigma, r2, 0.0))
+    line = _OUTLIER_SIGMAS**2 * sigma * sigma
+    spread = r2
+    if lone_capped and sigma > 0:
+        with np.errstate(over="ignore"):
+            lone = _lone(np.sqrt(r2) / sigma, _OUTLIER_SIGMAS)
+        spread = np.where(lone, np.minimum(r2, line), r2)
+    return np.maximum(_local_mean(spread, half), np.where(r2 > line, r2, 0.0))
 
 
 def _left_alone(z: np.ndarray, sigma: float, pred: np.ndarray) -> np.ndarray:

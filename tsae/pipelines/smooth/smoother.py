@@ -226,7 +226,9 @@ def _combine(z: np.ndarray, pred: np.ndarray, sigma: float, edge_guard: bool, ha
     edge guard, a local gain (the same formula) takes over where the residual is
     clearly above the noise: its power over ``2*half+1`` samples exceeds 4 sigma^2
     (steps) or a single sample exceeds 4 sigma (spikes); pure noise trips either test
-    well under 0.1 % of the time. ``power`` (the global gain's residual power) is
+    well under 0.1 % of the time. A lone sample kept as a spike counts in its neighbours'
+    power as one 4 sigma off (:func:`~tsae.pipelines.smooth.noise_tail._local_power`), so they
+    are still smoothed. ``power`` (the global gain's residual power) is
     measured on ``z`` unless given. Lone samples off by fewer than ``feature`` sigmas
     (:func:`_feature_sigmas`, measured unless given) but more than 4 are noise outliers: they
     take the prediction and count for nothing in their neighbours' local power, as do the samples
@@ -246,7 +248,7 @@ def _combine(z: np.ndarray, pred: np.ndarray, sigma: float, edge_guard: bool, ha
         r = np.where(settled, 0.0, r)
     gain = np.full(len(z), max(0.0, 1.0 - s2 / max(power, 1e-300)))
     if edge_guard:
-        local_power = _local_power(r, sigma, half)
+        local_power = _local_power(r, sigma, half, lone_capped=True)
         local = np.where(local_power > 4.0 * s2, 1.0 - s2 / np.maximum(local_power, 1e-300), 0.0)
         gain = np.maximum(gain, local)
     return pred + gain * r
