@@ -377,6 +377,30 @@ def test_a_flac_of_unknown_length_whose_last_frame_gives_none_is_counted_by_deco
     np.testing.assert_allclose(read_audio(path).data[0], x, atol=1e-4)
 
 
+_ID3V1_TAG = b"TAG" + b"a title".ljust(30, b"\0") + b"an artist".ljust(30, b"\0") + b"".ljust(30, b"\0") + b"2024" \
+    + b"".ljust(30, b"\0") + b"\x0c"
+
+
+@pytest.mark.parametrize("known_length", [True, False])
+def test_a_flac_with_an_id3v1_tag_after_its_last_frame_is_read(tmp_path, known_length) -> None:
+    # some taggers append an ID3v1 tag to FLAC files: libFLAC lost sync on it and no sample was read
+    x = np.random.default_rng(2).uniform(-0.5, 0.5, (2, 9000)).astype(np.float32)
+    path = write_audio(tmp_path / "tagged.flac", x, 16000, subtype="PCM_16")
+    if not known_length:
+        _flac_with_total(path, 0)
+    path.write_bytes(path.read_bytes() + _ID3V1_TAG)
+    assert audio_info(path).frames == 9000
+    np.testing.assert_allclose(read_audio(path).data, x, atol=1e-4)
+    np.testing.assert_allclose(np.concatenate(list(iter_audio_blocks(path, 4000)), axis=1), x, atol=1e-4)
+
+
+def test_a_flac_with_other_bytes_after_its_last_frame_is_a_one_line_error(tmp_path) -> None:
+    path = write_audio(tmp_path / "junk.flac", np.zeros(5000, dtype=np.float32), 16000, subtype="PCM_16")
+    path.write_bytes(path.read_bytes() + b"\0" * 300)
+    with pytest.raises(ValueError, match=f"^{path}: corrupt audio data"):
+        read_audio(path)
+
+
 def test_a_flac_cut_short_of_its_header_length_says_so(tmp_path) -> None:
     # before: "corrupt audio data (Internal psf_fseek() failed)", which did not say the file was short
     path = write_audio(tmp_path / "cut.flac", np.zeros(3000, np.float32), 16000)

@@ -161,3 +161,19 @@ def test_a_folder_of_one_file_is_denoised_into_a_folder(tmp_path) -> None:
     assert (tmp_path / "clean" / "a.wav").is_file()
     denoise_files([str(tmp_path / "in" / "*.wav")], tmp_path / "by_pattern", quiet=True)
     assert (tmp_path / "by_pattern" / "a.wav").is_file()
+
+
+@pytest.mark.parametrize("name", ["clean.wav", "out.csv.gz", "codes.npy"])
+def test_a_folder_output_named_like_a_file_is_refused(tmp_path, name) -> None:
+    # `tsae denoise recordings/ -o clean.wav` made a folder clean.wav/ holding the outputs
+    out = tmp_path / name
+    with pytest.raises(ValueError, match=f"^{out}: named like a .* file, but the outputs of several inputs"):
+        plan_outputs(["a.wav", "b.wav"], out)
+    with pytest.raises(ValueError, match="give one, e.g. "):
+        plan_outputs(["a.wav"], out, folder=True)
+    assert not out.exists()
+    # asked for as a folder (a trailing separator, or one that exists), it is one
+    assert plan_outputs(["a.wav", "b.wav"], f"{out}/")[0][1] == os.path.join(f"{out}/", "a.wav")
+    out.mkdir()
+    assert [dst for _, dst in plan_outputs(["a.wav", "b.wav"], out)] == [str(out / "a.wav"), str(out / "b.wav")]
+    assert plan_outputs(["a.wav"], tmp_path / "one.wav") == [("a.wav", str(tmp_path / "one.wav"))]

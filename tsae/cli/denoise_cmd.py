@@ -60,7 +60,7 @@ def denoise_command(inputs: tuple[str, ...], output: str | None, model: Path | N
                     atten_limit: float | None, batch: int, jobs: int, raw: bool, rate: int | None, channels: int | None,
                     sample_format: str, live: bool, input_device: str | None, output_device: str | None,
                     duration: float | None, device: str, quiet: bool) -> None:
-    """Denoise speech in audio files (WAV, FLAC, OGG; any rate, any channels).
+    """Denoise speech in audio files (WAV, FLAC, OGG, Opus, MP3, AIFF; any rate, any channels).
 
     INPUTS are files, folders or glob patterns. Each NAME.EXT becomes
     NAME.denoised.EXT beside it (or goes to -o). The output keeps the input's sample

@@ -38,8 +38,9 @@ def _threshold(value: str) -> str | float:
         number = float(value)
     except ValueError:
         number = math.nan
-    if not math.isfinite(number):
-        raise click.BadParameter(f"{value!r}: use budget, pot, quantile or a finite number", param_hint="'--threshold'")
+    if not math.isfinite(number) or number < 0:  # scores are never negative: every sample would be flagged
+        raise click.BadParameter(f"{value!r}: use budget, pot, quantile or a finite number >= 0",
+                                 param_hint="'--threshold'")
     return number
 
 

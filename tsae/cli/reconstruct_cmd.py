@@ -41,7 +41,7 @@ def reconstruct_command(model: Path, inputs: tuple[str, ...], output: str, worke
     \b
     Examples:
       tsae reconstruct model.tsae sensors.csv -o sensors.recon.csv
-      tsae reconstruct model.tsae data/ more/*.csv -o out/ --workers 4
+      tsae reconstruct model.tsae sensors/ more/*.csv -o out/ --workers 4
       tsae reconstruct model.tsae s3://bucket/in/*.csv -o s3://bucket/out --dask tcp://scheduler:8786
     """
     from tsae.pipelines.reconstruct.batch import reconstruct

@@ -270,8 +270,11 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
             info = streamed
         else:
             info.parts, info.frames = _coded_streamed_wav(path) or ((), info.frames)
-    if info.format == "FLAC" and info.frames >= _UNKNOWN_FRAMES:  # from its last frame's header, or by decoding it
-        info.frames = flac_total_frames(path) or _counted_frames(info)
+    if info.format == "FLAC":
+        stream = _flac_before_id3v1(path)
+        info.parts = () if stream is None else (stream,)
+        if info.frames >= _UNKNOWN_FRAMES:  # from its last frame's header, or by decoding it
+            info.frames = flac_total_frames(path, None if stream is None else stream.size) or _counted_frames(info)
     if info.format == "OGG":
         walked = ogg.walk(path)
         cut = ogg.cut_short(walked, samples=info.frames > 0)
@@ -290,6 +293,30 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
     if info.format in _MASKED_FORMATS:
         info.channel_mask = channel_mask(path)
     return info
+
+
+#: the size of an ID3v1 tag, which some taggers append to any audio file, FLAC included: "TAG" and 125 bytes
+_ID3V1_SIZE = 128
+
+
+def _flac_before_id3v1(path: Path) -> Part | None:
+    """The FLAC stream of ``path`` without the ID3v1 tag after its last frame, or None when it ends in no such tag.
+
+    libFLAC reads the tag as a frame and stops with "flac decoder lost sync" (the whole file unread, whether its
+    header gives its length or not); other decoders (ffmpeg, foobar2000) skip it. The last 128 bytes starting
+    with "TAG" are taken as a tag only where the file's last frame does not end the file (a frame whose data
+    happens to hold "TAG" there is left alone).
+    """
+    size = path.stat().st_size
+    if size < _ID3V1_SIZE + 42:  # fLaC, STREAMINFO and a frame come first
+        return None
+    with open(path, "rb") as f:
+        f.seek(size - _ID3V1_SIZE)
+        if f.read(3) != b"TAG":
+            return None
+    if flac_total_frames(path) is not None:
+        return None
+    return Part(b"", ((0, size - _ID3V1_SIZE),))
 
 
 def _streamed_wav(path: Path) -> AudioInfo | None:

@@ -94,7 +94,7 @@ def read_wav_header(stream: BinaryIO, name: str = "stdin") -> tuple[StreamFormat
         other = next((kind for magic, kind in _OTHER_CONTAINERS if head.startswith(magic)), None)
         what = ("empty input" if not head else
                 f"{other}, which is read from a file, not from a stream: give the file's name instead of -"
-                if other else "not a WAV stream (no RIFF/WAVE header; raw PCM needs raw mode)")
+                if other else "not a WAV stream (no RIFF/WAVE header; raw PCM needs --raw --rate --channels)")
         raise ValueError(f"{name}: {what}")
     fmt: StreamFormat | None = None
     while True:

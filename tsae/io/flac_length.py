@@ -86,13 +86,15 @@ def _frame_end(data: bytes, at: int, fixed_block: int) -> int | None:
     return number + block if variable else number * fixed_block + block
 
 
-def flac_total_frames(path: str | os.PathLike) -> int | None:
+def flac_total_frames(path: str | os.PathLike, size: int | None = None) -> int | None:
     """The sample frames of a FLAC file, from the header of its last frame (nothing is decoded).
 
     Parameters
     ----------
     path : str or os.PathLike
         A FLAC file (``fLaC`` and its STREAMINFO block first).
+    size : int, optional
+        The bytes of the file that are FLAC (its last frame ends there; a tag follows it); default: all.
 
     Returns
     -------
@@ -106,9 +108,9 @@ def flac_total_frames(path: str | os.PathLike) -> int | None:
         if len(head) < 18 or head[:4] != b"fLaC" or head[4] & 0x7F != 0:
             return None
         min_block, max_block = int.from_bytes(head[8:10], "big"), int.from_bytes(head[10:12], "big")
-        size = f.seek(0, os.SEEK_END)
+        size = f.seek(0, os.SEEK_END) if size is None else size
         f.seek(max(0, size - _TAIL))
-        tail = f.read()
+        tail = f.read(size - f.tell())
     at = len(tail)
     while (at := tail.rfind(b"\xff", 0, at)) >= 0:
         total = _frame_end(tail, at, min_block if min_block == max_block else 0)

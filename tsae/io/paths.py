@@ -275,6 +275,11 @@ def plan_outputs(
         return [(str(inputs[0]), out)]
     if not is_url(out) and Path(out).exists() and not Path(out).is_dir():
         raise ValueError(f"{out}: is a file; with several inputs the output must be a folder")
+    suffix = next((s for s in SERIES_SUFFIXES if out.lower().endswith(s)), None)
+    if suffix and not is_url(out) and not Path(out).exists():
+        # `-o clean.wav` for a folder of recordings made a folder clean.wav/ (a trailing / still asks for one)
+        raise ValueError(f"{out}: named like a {suffix} file, but the outputs of several inputs (or of a folder or "
+                         f"a pattern) go into a folder: give one, e.g. {out[: -len(suffix)]}/")
     pairs = [(str(f), join(out, name_of(f))) for f in inputs]
     targets = [dst for _, dst in pairs]
     if len(set(targets)) != len(targets):

@@ -79,7 +79,7 @@ from tsae.engine.layout import is_number
 from tsae.errors import shown
 from tsae.io.table_cells import MISSING, _as_float, _first_mark
 from tsae.io.table_dialect import DELIMITERS, sniff_delimiter
-from tsae.io.table_time import _OFFSET, names_utc
+from tsae.io.table_time import _OFFSET, iso_time, names_utc
 from tsae.io.tables import TIME_NAMES, find_time_column
 from tsae.models.trainer import whole_number
 
@@ -172,8 +172,9 @@ def _time_parts(value: Any) -> tuple[str, float | None, bool]:
 
 
 def output_time(value: Any) -> Any:
-    """A record's time as batch scoring reports it: a number as float, a date as ISO text in nanoseconds (ending
-    in ``Z`` when it named a UTC instant: a UTC offset, or ``Z``).
+    """A record's time as batch scoring reports it: a number as float, a date as ISO text (to the second, finer
+    only where it has digits there: :func:`~tsae.io.table_time.iso_time`; ending in ``Z`` when it named a UTC
+    instant: a UTC offset, or ``Z``).
 
     ``tsae detect score`` reads the time column into floats or ``datetime64[ns]``; the
     monitor reports the same values, so events from a stream and from a file compare equal.
@@ -182,13 +183,13 @@ def output_time(value: Any) -> Any:
     Examples
     --------
     >>> output_time("286"), output_time(3), output_time("2024-05-01 12:00Z"), output_time("2024-05-01 12:00")
-    (286.0, 3.0, '2024-05-01T12:00:00.000000000Z', '2024-05-01T12:00:00.000000000')
+    (286.0, 3.0, '2024-05-01T12:00:00Z', '2024-05-01T12:00:00')
     """
     status, number, is_date = _time_parts(value)
     if status != "ok" or number is None:
         return value
     if is_date:
-        return f"{np.datetime64(int(number), 'ns')}{'Z' if names_utc(str(value)) else ''}"
+        return iso_time(np.datetime64(int(number), "ns"), names_utc(str(value)))
     return number
 
 

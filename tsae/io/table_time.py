@@ -213,6 +213,22 @@ def _time_unit(values: np.ndarray) -> Literal["s", "ms", "us", "ns"]:
     return "ns"
 
 
+def iso_time(value: np.datetime64, utc: bool = False) -> str:
+    """A date as a table's time column is written: ISO 8601 to the coarsest of s, ms, us, ns that holds it
+    exactly, ``Z`` after it with ``utc`` (a time that named a UTC instant).
+
+    Examples
+    --------
+    >>> iso_time(np.datetime64("2024-05-01T12:00:00.000000000"))
+    '2024-05-01T12:00:00'
+    >>> iso_time(np.datetime64("2024-05-01T12:00:00.25"), utc=True)
+    '2024-05-01T12:00:00.250Z'
+    """
+    if np.isnat(value):
+        return "NaT"
+    return str(np.datetime_as_string(value, unit=_time_unit(np.array([value])))) + ("Z" if utc else "")
+
+
 def whole_numbers(values: np.ndarray) -> bool:
     """Whether a float column holds only whole numbers (NaN aside) that float64 counts exactly, and some."""
     if values.dtype.kind != "f":

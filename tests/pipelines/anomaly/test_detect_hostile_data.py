@@ -222,7 +222,9 @@ def test_times_with_utc_offsets_are_read_as_utc_by_the_monitor_in_its_own_words(
     stream_events = [r for r in records if r["type"] == "event"]
     assert [e["start"] for e in stream_events] == [e["start"] for e in batch_events]
     first = batch_events[0]["start_index"]  # 338 (05:38 at +02:00): 03:38 UTC
-    assert batch_events[0]["start"] == f"2024-03-31T{first // 60 - 2:02d}:{first % 60:02d}:00.000000000Z"
+    # as the scores table writes its times (it said ...:00.000000000Z, the scores ...:00Z)
+    assert batch_events[0]["start"] == f"2024-03-31T{first // 60 - 2:02d}:{first % 60:02d}:00Z"
+    assert batch_events[0]["start"] in (tmp_path / "out.csv").read_text()
 
 
 # ----------------------------------------------------------------------------- faults: flagged, and by which sensor

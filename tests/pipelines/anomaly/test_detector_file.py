@@ -67,6 +67,11 @@ HEADER_CASES = [
     (_extra("linear_weight", -1.0), "extra.linear_weight", "out of range"),
     (_extra("merge_gap", -5), "extra.merge_gap", "out of range"),
     (_extra("settings.threshold", math.inf), "extra.settings.threshold", "must be a finite number"),
+    # a negative or non-finite fixed threshold (a number or its text) loaded, and a refit flagged every sample
+    (_extra("settings.threshold", -1.0), "extra.settings.threshold", "-1.0 is out of range [0.0, inf]"),
+    (_extra("settings.threshold", "-2"), "extra.settings.threshold", "-2.0 is out of range [0.0, inf]"),
+    (_extra("settings.threshold", "nan"), "extra.settings.threshold", "must be a finite number, not nan"),
+    (_extra("settings.threshold", "magic"), "extra.settings.threshold", "unknown method"),
     (_extra("version", 7), "extra.version", "out of range [1, 2]"),
     # a self-check's held-out count not a number: a bare ValueError of int() naming no file, or a TypeError (fuzz)
     (_extra("selfcheck.held_out", "x"), "extra.selfcheck.held_out", "must be an integer, not 'x'"),
@@ -145,3 +150,13 @@ def test_the_saved_detector_still_loads_and_scores(detector, detector_file, test
     np.testing.assert_allclose(loaded.decision_function(test_data.T[:, :200]),
                                detector.decision_function(test_data.T[:, :200]), rtol=1e-9)
     assert loaded.threshold_ == detector.threshold_ and loaded.sensors_ == detector.sensors_
+
+
+def test_a_file_without_settings_keeps_its_fixed_threshold(detector_file, craft_model_file) -> None:
+    # files written before the settings: the threshold's method stood in for the setting, and "fixed" is none
+    def mutate(head: dict) -> None:
+        del head["extra"]["settings"]
+        head["extra"]["threshold"].update(method="fixed", value=7.5)
+
+    det = Detector.load(craft_model_file(detector_file, "old.tsae", header=mutate))
+    assert det.threshold == 7.5 and det.threshold_ == 7.5

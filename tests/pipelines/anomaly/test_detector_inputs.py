@@ -94,6 +94,12 @@ def test_fit_reads_an_absurd_training_value_as_missing(train_data):
     ({"merge_gap": -1}, "merge_gap=-1 is out of range"),
     ({"drift_rate": float("nan")}, "drift_rate=nan is out of range"),
     ({"sample_interval": "1s"}, "sample_interval='1s' must be a number"),
+    # a negative fixed threshold was fitted and flagged every sample (scores are never negative)
+    ({"threshold": -1}, r"threshold -1.0 is out of range \[0.0, inf\]"),
+    ({"threshold": "-1"}, r"threshold -1.0 is out of range \[0.0, inf\]"),
+    ({"threshold": float("nan")}, "threshold must be a finite number, not nan"),
+    ({"threshold": "inf"}, "threshold must be a finite number, not inf"),
+    ({"threshold": True}, "threshold must be budget, pot, quantile or a number"),
 ])
 def test_settings_a_file_could_not_hold_are_refused_at_once(params, message):
     with pytest.raises(ValueError, match=message):

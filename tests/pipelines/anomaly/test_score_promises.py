@@ -25,18 +25,19 @@ def test_score_failing_at_the_last_output_writes_nothing(tmp_path, detector_file
     assert sorted(p.name for p in tmp_path.iterdir()) == ["test.csv"]  # no plot, no events, no .part
 
 
-@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "NaN"])
-def test_non_finite_threshold_is_refused(tmp_path, value) -> None:
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "NaN", "-1", "-0.5"])
+def test_non_finite_or_negative_threshold_is_refused(tmp_path, value) -> None:
     train = tmp_path / "train.csv"
     train.write_text("a\n1\n2\n3\n4\n5\n")
     result = CliRunner().invoke(cli, ["detect", "fit", str(train), "-o", str(tmp_path / "d.tsae"),
                                       "--threshold", value])
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == [
-        f"Error: Invalid value for '--threshold': {value!r}: use budget, pot, quantile or a finite number "
+        f"Error: Invalid value for '--threshold': {value!r}: use budget, pot, quantile or a finite number >= 0 "
         "(see 'cli detect fit --help')"]
     assert not (tmp_path / "d.tsae").exists()
-    with pytest.raises(ValueError, match="finite"):
+    # scores are never negative: a negative threshold flagged every sample
+    with pytest.raises(ValueError, match="finite" if "n" in value.lower() else r"out of range \[0.0, inf\]"):
         fit_threshold(np.ones(10), float(value))
 
 

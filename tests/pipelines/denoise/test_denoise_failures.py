@@ -83,3 +83,19 @@ def test_output_folder_with_trailing_slash_for_one_file(recordings, tmp_path) ->
     result = CliRunner().invoke(cli, ["denoise", str(recordings / "a.wav"), "-o", f"{folder}/", "-q"])
     assert result.exit_code == 0, result.output
     assert [p.name for p in folder.iterdir()] == ["a.wav"]
+
+
+def test_progress_bar_on_a_terminal_ends_at_its_total(tmp_path, monkeypatch) -> None:
+    # 9.655 s of audio: the bar's total was rounded to 9.65 s, the blocks counted 9.655 s and tqdm
+    # warned "clamping frac to range [0, 1]" (shown as a Warning: line on the terminal)
+    import warnings
+
+    from tqdm import TqdmWarning
+
+    src = tmp_path / "a.wav"
+    sf.write(src, np.zeros(154480, dtype=np.float32), 16000, subtype="PCM_16")
+    monkeypatch.setattr(denoise_files_module.sys.stderr, "isatty", lambda: True, raising=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TqdmWarning)
+        written = denoise_files([src], tmp_path / "b.wav", quiet=False)
+    assert written == [tmp_path / "b.wav"]

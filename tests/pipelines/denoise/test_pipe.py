@@ -362,3 +362,13 @@ def test_a_stream_of_another_audio_format_is_named_with_the_fix(tmp_path, fmt, s
     with open(path, "rb") as stream, pytest.raises(ValueError, match=rf"^stdin: {named}, which is read from a file, "
                                                                      "not from a stream: give the file's name"):
         read_wav_header(stream)
+
+
+def test_a_stream_that_is_no_audio_names_the_raw_options(tmp_path) -> None:
+    # it said "raw PCM needs raw mode", a mode the command line names --raw (with --rate and --channels)
+    out = tmp_path / "out.wav"
+    result = CliRunner().invoke(cli, ["denoise", "-", "-o", str(out)], input=b"hello world\n")
+    assert result.exit_code == 1
+    assert result.stderr == ("Error: stdin: not a WAV stream (no RIFF/WAVE header; "
+                             "raw PCM needs --raw --rate --channels)\n")
+    assert not out.exists()

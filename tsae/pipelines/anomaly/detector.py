@@ -93,7 +93,7 @@ from tsae.pipelines.anomaly.terms import (
     smoothed_scores,
     term_rows,
 )
-from tsae.pipelines.anomaly.thresholds import Threshold, fit_threshold
+from tsae.pipelines.anomaly.thresholds import THRESHOLD_METHODS, Threshold, fit_threshold, threshold_problem
 
 
 class FitWarning(UserWarning):
@@ -392,7 +392,7 @@ class Detector:
         ``"budget"`` (default: at most ``alarms_per_day`` false-alarm *events* a day on normal
         data, see :mod:`~tsae.pipelines.anomaly.alarm_budget`), ``"pot"`` (peaks over
         threshold, per-sample false-alarm rate ``risk``), ``"quantile"`` (``q`` quantile of the
-        held-out scores) or a number.
+        held-out scores) or a fixed number, finite and not negative (scores never are).
     risk, q
         Parameters of the threshold methods.
     alarms_per_day
@@ -610,6 +610,9 @@ class Detector:
     def _check_settings(self) -> None:
         """Refuse settings a detector file could not hold (the loader's ranges)."""
         check_settings({name: getattr(self, name) for name in SETTING_RANGES})
+        problem = threshold_problem(self.threshold)
+        if problem:
+            raise ValueError(f"threshold {problem}")
 
     def _check_fit_options(self) -> None:
         """Refuse a training option of the wrong kind, by name: ``linear="no"`` would be taken as True,
@@ -1125,8 +1128,10 @@ class Detector:
         content = read_detector_state(path, loaded)
         state, threshold = content.state, content.threshold
         settings = content.settings
+        # a file without settings names how its threshold was set: a method, or "fixed" for its number
+        setting = threshold.method if threshold.method in THRESHOLD_METHODS else threshold.value
         det = cls(model=loaded.family, window=state.window, hop=state.hop, smooth=state.smooth,
-                  threshold=settings.get("threshold", threshold.method), device=device,
+                  threshold=settings.get("threshold", setting), device=device,
                   merge_gap=content.merge_gap, alarms_per_day=settings.get("alarms_per_day", 1.0),
                   sample_interval=settings.get("sample_interval"), drift_rate=settings.get("drift_rate", 0.0),
                   drift_every=settings.get("drift_every"),

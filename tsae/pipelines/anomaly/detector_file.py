@@ -30,7 +30,7 @@ from tsae.models.fields import (
 from tsae.models.rebuild import MAX_INT_HPARAM
 from tsae.pipelines.anomaly.scoring import DetectorState, LinearTerm, ScaleTerm, StatsTerm
 from tsae.pipelines.anomaly.selfcheck import SelfCheck
-from tsae.pipelines.anomaly.thresholds import Threshold
+from tsae.pipelines.anomaly.thresholds import Threshold, threshold_problem
 
 if TYPE_CHECKING:
     from tsae.models.modelfile import LoadedModel
@@ -173,8 +173,12 @@ def _selfcheck(path: Path, value: Any) -> SelfCheck | None:
 def _settings(path: Path, value: Any) -> dict[str, Any]:
     settings = check_object(path, "extra.settings", value, optional=True) or {}
     threshold = settings.get("threshold")
-    if threshold is not None and not isinstance(threshold, str):
-        check_number(path, "extra.settings.threshold", threshold)
+    if threshold is not None:
+        if not isinstance(threshold, str):
+            check_number(path, "extra.settings.threshold", threshold)  # JSON's types, named as the other fields
+        problem = threshold_problem(threshold)
+        if problem:
+            raise ModelFileError(path, problem, "extra.settings.threshold")
     # the alarm and drift settings (files written before them have none: the defaults apply)
     for name in ("alarms_per_day", "sample_interval", "drift_rate", "drift_every", "threshold_floor", "short_margin"):
         # absent: the default; null only where the setting may be None (a Detector never saves another one)

@@ -17,6 +17,7 @@ from tsae.io.paths import (
     read_paths,
     split_suffix,
 )
+from tsae.io.table_time import iso_time
 from tsae.io.time_order import warn_time_order
 from tsae.pipelines.anomaly.detector import Detector, FitWarning, check_family
 from tsae.pipelines.anomaly.scoring import sensor_order
@@ -221,8 +222,9 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     scores, contrib = det.score_with_contributions(X)
     flags = (scores > det.threshold_).astype(np.int64)
     time = table.time
-    zone = "Z" if table.time_utc else ""  # times that named UTC instants say so
-    times = None if time is None else [f"{v}{zone}" if isinstance(v, np.datetime64) else v.item() for v in time]
+    # dates as the scores table writes them (times that named UTC instants say so)
+    times = None if time is None else [iso_time(v, table.time_utc) if isinstance(v, np.datetime64) else v.item()
+                                       for v in time]
     found = find_events(scores, flags, contrib, det.sensors_, times=times, merge_gap=det.event_gap)
     out_columns: dict[str, Any] = {"score": scores, "anomaly": flags}
     for i, name in enumerate(det.sensors_):

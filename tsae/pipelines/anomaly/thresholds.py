@@ -156,11 +156,12 @@ def fit_threshold(
         per-sample false-alarm rate ``risk``), ``"quantile"`` (the ``q`` quantile), or a
         number (a fixed threshold).
     """
-    if isinstance(method, (int, float)) and not isinstance(method, bool):
-        if not math.isfinite(method):
-            raise ValueError(f"threshold must be a finite number, 'budget', 'pot' or 'quantile', got {method}")
+    problem = threshold_problem(method)
+    if problem:
+        raise ValueError(f"threshold {problem}")
+    if not isinstance(method, str):
         return Threshold(float(method), "fixed", {})
-    name = str(method).lower()
+    name = method.lower()
     if name == "budget":
         from tsae.pipelines.anomaly.alarm_budget import budget_threshold
 
@@ -171,9 +172,35 @@ def fit_threshold(
         return Threshold(value, "pot", params)
     if name == "quantile":
         return Threshold(quantile_threshold(scores, q), "quantile", {"q": q})
-    try:
-        return Threshold(float(name), "fixed", {})
-    except ValueError:
-        raise ValueError(
-            f"threshold {method!r}: unknown method (use budget, pot, quantile or a number)"
-        ) from None
+    return Threshold(float(name), "fixed", {})
+
+
+def threshold_problem(value: Any) -> str | None:
+    """Why ``value`` is no threshold setting, or None: a method (:data:`THRESHOLD_METHODS`) or a fixed number.
+
+    A fixed number (or its text) must be finite and not negative: scores are never negative, so a negative
+    threshold would flag every sample, and an infinite one none.
+
+    Examples
+    --------
+    >>> threshold_problem("pot") is None and threshold_problem(2.5) is None
+    True
+    >>> threshold_problem(-1.0)
+    '-1.0 is out of range [0.0, inf] (scores are never negative)'
+    """
+    if isinstance(value, str):
+        if value.lower() in THRESHOLD_METHODS:
+            return None
+        try:
+            number = float(value)
+        except ValueError:
+            return f"{value[:40]!r}: unknown method (use budget, pot, quantile or a number)"
+    elif isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
+        number = float(value) if not isinstance(value, int) or abs(value) < 2**1000 else math.inf
+    else:
+        return f"must be budget, pot, quantile or a number, not {str(value)[:40]!r}"
+    if not math.isfinite(number):
+        return f"must be a finite number, not {number}"
+    if number < 0.0:
+        return f"{number} is out of range [0.0, inf] (scores are never negative)"
+    return None

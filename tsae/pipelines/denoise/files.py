@@ -260,10 +260,14 @@ def denoise_files(
     # with several threads, batches small enough to give each some work
     groups = _batches(tasks, min(batch, max(1, math.ceil(len(tasks) / jobs))))
     stop = threading.Event()
-    with tqdm(total=round(total, 2), unit="s", desc="denoise", disable=quiet or not sys.stderr.isatty(),
+    counted = threading.Lock()
+    with tqdm(total=total, unit="s", desc="denoise", disable=quiet or not sys.stderr.isatty(),
               bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} s audio [{elapsed}<{remaining}]") as bar:
         def advance(frames: int, rate: int) -> None:
-            bar.update(frames / rate)
+            # held to the total, which the blocks' seconds match only to float rounding: a count past it
+            # (as with the total rounded to 0.01 s) made tqdm print "Warning: clamping frac to range [0, 1]"
+            with counted:
+                bar.update(min(frames / rate, max(0.0, total - bar.n)))
 
         def run(group: list[tuple[Path, Path, Any]]) -> None:
             try:
