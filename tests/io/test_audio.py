@@ -394,11 +394,25 @@ def test_a_flac_with_an_id3v1_tag_after_its_last_frame_is_read(tmp_path, known_l
     np.testing.assert_allclose(np.concatenate(list(iter_audio_blocks(path, 4000)), axis=1), x, atol=1e-4)
 
 
-def test_a_flac_with_other_bytes_after_its_last_frame_is_a_one_line_error(tmp_path) -> None:
+@pytest.mark.parametrize("junk", [b"\0" * 300, b"\xff" * 7, bytes(range(256)) * 3])
+def test_a_flac_of_known_length_with_other_bytes_after_its_last_frame_is_read_to_that_length(tmp_path, junk) -> None:
+    # libFLAC took the bytes for a frame: "corrupt audio data (Error : flac decoder lost sync)", nothing read
+    x = np.random.default_rng(3).uniform(-0.5, 0.5, 9000).astype(np.float32)
+    path = write_audio(tmp_path / "junk.flac", x, 16000, subtype="PCM_16")
+    path.write_bytes(path.read_bytes() + junk)
+    np.testing.assert_allclose(read_audio(path).data[0], x, atol=1e-4)
+    np.testing.assert_allclose(np.concatenate(list(iter_audio_blocks(path, 4000)), axis=1)[0], x, atol=1e-4)
+
+
+def test_a_flac_of_unknown_length_with_other_bytes_after_its_last_frame_is_one_line_saying_what_lost_sync_means(
+        tmp_path) -> None:
     path = write_audio(tmp_path / "junk.flac", np.zeros(5000, dtype=np.float32), 16000, subtype="PCM_16")
-    path.write_bytes(path.read_bytes() + b"\0" * 300)
-    with pytest.raises(ValueError, match=f"^{path}: corrupt audio data"):
+    _flac_with_total(path, 0)
+    path.write_bytes(path.read_bytes() + bytes(range(256)))
+    with pytest.raises(ValueError) as info:
         read_audio(path)
+    assert str(info.value) == (f"{path}: corrupt audio data (Error : flac decoder lost sync; damaged or cut-short "
+                               "frames, or bytes after the last frame of a FLAC whose header gives no length)")
 
 
 def test_a_flac_cut_short_of_its_header_length_says_so(tmp_path) -> None:

@@ -566,3 +566,18 @@ def test_numbers_outside_excel_serial_days_in_a_date_column_are_not_warned_of(tm
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert read_table(write(tmp_path, "x.csv", f"date,flow\n{rows}")).time_name == "date"
+
+
+@pytest.mark.parametrize(("cell", "why"), [
+    ("01/02/2024 10:00", "slashed dates are not read (which is the day?): save them as 2024-02-01 or 01.02.2024"),
+    ("2024/02/01", "slashed dates are not read (which is the day?): save them as 2024-02-01 or 01.02.2024"),
+    ("2024-02-01 10:00 PM", "12-hour times (AM/PM) are not read: save them as 24-hour times"),
+    ("01.02.2024 10:00:00 a.m.", "12-hour times (AM/PM) are not read: save them as 24-hour times"),
+])
+def test_slashed_dates_and_12_hour_times_are_refused_saying_why(tmp_path, cell: str, why: str) -> None:
+    # the line named the cell but not what was wrong with it ("neither numbers nor dates (line 2: '01/02/2024')")
+    path = tmp_path / "t.csv"
+    path.write_text(f"time,a\n{cell},1\n{cell},2\n")
+    with pytest.raises(ValueError) as info:
+        read_table(path)
+    assert str(info.value) == f"{path}: time column 'time' is neither numbers nor dates (line 2: {cell!r}: {why})"

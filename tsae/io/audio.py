@@ -397,6 +397,15 @@ def _ogg_parts(info: AudioInfo, walked: list[ogg.Page]) -> tuple[tuple[Part, ...
 _UNKNOWN_FRAMES = 2 ** 63 - 1
 
 
+def _corrupt(path: str | os.PathLike, error: BaseException) -> ValueError:
+    """The one line for data the decoder refused; libFLAC's "lost sync" told in words (it finds no frame where
+    one should start)."""
+    detail = _detail(error)
+    if "lost sync" in detail:
+        detail += "; damaged or cut-short frames, or bytes after the last frame of a FLAC whose header gives no length"
+    return ValueError(f"{path}: corrupt audio data ({detail})")
+
+
 def _counted_frames(info: AudioInfo) -> int:
     """The sample frames of a FLAC file whose header gives no length, counted by decoding it (bounded memory;
     a minute of audio takes about 10 ms), or a ``ValueError`` naming it when its data is corrupt.
@@ -409,7 +418,7 @@ def _counted_frames(info: AudioInfo) -> int:
         for data in _decoded_blocks(info, 1 << 16, _DecoderNotes(info.path, info.subtype)):
             frames += data.shape[0]
     except (RuntimeError, sf.LibsndfileError) as error:
-        raise ValueError(f"{info.path}: corrupt audio data ({_detail(error)})") from None
+        raise _corrupt(info.path, error) from None
     return frames
 
 
@@ -547,7 +556,7 @@ def read_audio(path: str | os.PathLike, *, gaps: bool = False, exact: bool = Fal
             with notes.caught():
                 data, sr = sf.read(str(path), dtype=_read_dtype(info.subtype), always_2d=True)
     except (RuntimeError, sf.LibsndfileError) as error:
-        raise ValueError(f"{path}: corrupt audio data ({_detail(error)})") from None
+        raise _corrupt(path, error) from None
     if data.shape[0] == 0:
         raise ValueError(f"{path}: no audio samples (zero length)")
     _check_complete(info, data.shape[0])
@@ -584,7 +593,7 @@ def iter_audio_blocks(path: str | os.PathLike, block: int, *, gaps: bool = False
             frames += data.shape[0]
             yield np.ascontiguousarray(repair(data).T)
     except sf.LibsndfileError as error:
-        raise ValueError(f"{path}: corrupt audio data ({_detail(error)})") from None
+        raise _corrupt(path, error) from None
     _check_complete(info, frames)
     notes.report()
     repair.report()
@@ -609,12 +618,18 @@ def _decoded_blocks(info: AudioInfo, block: int, notes: _DecoderNotes) -> Iterat
                 # file whose header gives no length or more than is there ("Internal psf_fseek() failed", which
                 # hid the samples read). Read as from a stream, which soundfile never seeks.
                 handle.seekable = lambda: False
+            # a FLAC is read to the length its header (or its last frame) gives, no further: libFLAC takes bytes
+            # after the last frame for a frame and stops ("flac decoder lost sync"), dropping the whole file
+            left = info.frames if info.format == "FLAC" and 0 < info.frames < _UNKNOWN_FRAMES else None
             with handle:
-                while True:
+                while left is None or left > 0:
                     with notes.caught():  # each read alone: never across the yield, where the caller prints
-                        data = handle.read(block, dtype=_read_dtype(info.subtype), always_2d=True)
+                        data = handle.read(block if left is None else min(block, left),
+                                           dtype=_read_dtype(info.subtype), always_2d=True)
                     if data.shape[0] == 0:
                         break
+                    if left is not None:
+                        left -= data.shape[0]
                     yield data
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import queue
 import threading
@@ -90,13 +91,40 @@ def _failed(reason: Any) -> bool:
     return bool(getattr(reason, "is_failure", False))
 
 
-def _report_unreachable(client: Any, host: str, port: int, on_status: Callable[[str], None]) -> None:
-    """Say when the broker cannot be reached at all (paho retries quietly otherwise)."""
+#: seconds between two reports that the broker still cannot be reached
+UNREACHABLE_REPORT_EVERY = 60.0
+
+
+def _report_unreachable(client: Any, host: str, port: int, on_status: Callable[[str], None], what: str = "") -> None:
+    """Say when the broker cannot be reached (paho retries quietly otherwise): at the first failed try, then at
+    most every :data:`UNREACHABLE_REPORT_EVERY` seconds with the tries so far, until it is reached (see
+    :func:`_reached`). A line at each try (every 5 s at most, input and output each) filled the terminal.
+    """
+    tries = 0
+    last = -math.inf
 
     def failed(client: Any, userdata: Any) -> None:
-        on_status(f"mqtt: cannot reach the broker {host}:{port}; retrying")
+        nonlocal tries, last
+        tries += 1
+        now = time.monotonic()
+        if tries == 1 or now - last >= UNREACHABLE_REPORT_EVERY:
+            last = now
+            so_far = f" ({tries} tries so far)" if tries > 1 else ""
+            on_status(f"mqtt: cannot reach the broker {host}:{port}{what}; retrying{so_far}")
+
+    def reached() -> None:
+        nonlocal tries
+        tries = 0
 
     client.on_connect_fail = failed
+    client.tsae_reached = reached
+
+
+def _reached(client: Any) -> None:
+    """The broker answered: a later outage is reported again from its first try."""
+    reached = getattr(client, "tsae_reached", None)
+    if reached is not None:
+        reached()
 
 
 class MqttSource:
@@ -165,6 +193,7 @@ class MqttSource:
         _connect(self.client, self.host, self.port, keepalive, session_expiry if self.persistent else None)
 
     def _on_connect(self, client: Any, userdata: Any, flags: Any, reason: Any, properties: Any = None) -> None:
+        _reached(client)
         if _failed(reason):
             self.on_status(f"mqtt: connection to {self.host}:{self.port} refused ({reason})")
             return
@@ -473,13 +502,14 @@ class MqttSink:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_publish = self._on_publish
-        _report_unreachable(self.client, host, self.port, self.on_status)
+        _report_unreachable(self.client, host, self.port, self.on_status, " to publish")
         if self.outbox.loaded:
             self.on_status(f"mqtt: {self.outbox.loaded} record(s) left by the previous run in {outbox}: sending first")
         _connect(self.client, host, self.port, keepalive, None)
 
     # -- connection -----------------------------------------------------------
     def _on_connect(self, client: Any, userdata: Any, flags: Any, reason: Any, properties: Any = None) -> None:
+        _reached(client)
         if _failed(reason):
             self.on_status(f"mqtt: connection to {self.host}:{self.port} refused ({reason})")
             return

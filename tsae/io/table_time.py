@@ -34,6 +34,9 @@ def names_utc(cell: str) -> bool:
 _DOTTED = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})(?=$|[ T])")
 #: a cell that is a number, not a date (as an error tells it)
 _PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+#: dates tsae does not guess at: 01/02/2024 (which is the day?), and 12-hour times
+_SLASHED = re.compile(r"\d{1,4}/\d{1,2}/\d{1,4}")
+_TWELVE_HOUR = re.compile(r"\d[ T]?[AaPp]\.?[Mm]\.?$")
 
 
 def _iso_date(cell: str) -> str:
@@ -79,6 +82,10 @@ _FIRST_DAY, _LAST_DAY = np.datetime64("1677-09-22", "D"), np.datetime64("2262-04
 
 def _not_a_date(cell: str) -> str:
     """Why a :func:`_clean_dates` string that :func:`_parse_dates` refuses is not a time."""
+    if _SLASHED.match(cell):
+        return ": slashed dates are not read (which is the day?): save them as 2024-02-01 or 01.02.2024"
+    if _TWELVE_HOUR.search(cell):
+        return ": 12-hour times (AM/PM) are not read: save them as 24-hour times"
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # numpy: "no explicit representation of timezones", naming no file

@@ -87,6 +87,28 @@ def test_an_unreachable_broker_is_reported():
     assert said and said[0] == "mqtt: cannot reach the broker 127.0.0.1:1; retrying"
 
 
+def test_an_unreachable_broker_is_reported_at_its_first_try_then_once_a_minute(monkeypatch):
+    # a line at every try (paho's backoff tops at 5 s; the input and the output each): 16 lines in 20 s
+    from types import SimpleNamespace
+
+    from tsae.io import mqtt
+
+    now = [0.0]
+    monkeypatch.setattr(mqtt.time, "monotonic", lambda: now[0])
+    said: list[str] = []
+    client = SimpleNamespace()
+    mqtt._report_unreachable(client, "h", 1, said.append, " to publish")
+    for _ in range(30):  # 2.5 minutes of tries 5 s apart
+        client.on_connect_fail(client, None)
+        now[0] += 5.0
+    assert said == ["mqtt: cannot reach the broker h:1 to publish; retrying",
+                    "mqtt: cannot reach the broker h:1 to publish; retrying (13 tries so far)",
+                    "mqtt: cannot reach the broker h:1 to publish; retrying (25 tries so far)"]
+    mqtt._reached(client)  # connected: the next outage is told at once
+    client.on_connect_fail(client, None)
+    assert said[-1] == "mqtt: cannot reach the broker h:1 to publish; retrying"
+
+
 def test_mqtt_messages_waiting_to_be_read_are_bounded_in_bytes_and_long_lines_are_not_decoded():
     pytest.importorskip("paho.mqtt")
     import threading
