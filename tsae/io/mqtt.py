@@ -95,10 +95,14 @@ def _failed(reason: Any) -> bool:
 UNREACHABLE_REPORT_EVERY = 60.0
 
 
-def _report_unreachable(client: Any, host: str, port: int, on_status: Callable[[str], None], what: str = "") -> None:
+def _report_unreachable(client: Any, host: str, port: int, on_status: Callable[[str], None],
+                        what: str = "") -> Callable[[], None]:
     """Say when the broker cannot be reached (paho retries quietly otherwise): at the first failed try, then at
-    most every :data:`UNREACHABLE_REPORT_EVERY` seconds with the tries so far, until it is reached (see
-    :func:`_reached`). A line at each try (every 5 s at most, input and output each) filled the terminal.
+    most every :data:`UNREACHABLE_REPORT_EVERY` seconds with the tries so far. A line at each try (every 5 s at
+    most, input and output each) filled the terminal.
+
+    Returns the function to call once the broker answers, so that a later outage is reported again from its
+    first try.
     """
     tries = 0
     last = -math.inf
@@ -117,14 +121,7 @@ def _report_unreachable(client: Any, host: str, port: int, on_status: Callable[[
         tries = 0
 
     client.on_connect_fail = failed
-    client.tsae_reached = reached
-
-
-def _reached(client: Any) -> None:
-    """The broker answered: a later outage is reported again from its first try."""
-    reached = getattr(client, "tsae_reached", None)
-    if reached is not None:
-        reached()
+    return reached
 
 
 class MqttSource:
@@ -189,11 +186,11 @@ class MqttSource:
         self.client.on_subscribe = self._on_subscribe
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
-        _report_unreachable(self.client, self.host, self.port, self.on_status)
+        self._reached = _report_unreachable(self.client, self.host, self.port, self.on_status)
         _connect(self.client, self.host, self.port, keepalive, session_expiry if self.persistent else None)
 
     def _on_connect(self, client: Any, userdata: Any, flags: Any, reason: Any, properties: Any = None) -> None:
-        _reached(client)
+        self._reached()
         if _failed(reason):
             self.on_status(f"mqtt: connection to {self.host}:{self.port} refused ({reason})")
             return
@@ -502,14 +499,14 @@ class MqttSink:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_publish = self._on_publish
-        _report_unreachable(self.client, host, self.port, self.on_status, " to publish")
+        self._reached = _report_unreachable(self.client, host, self.port, self.on_status, " to publish")
         if self.outbox.loaded:
             self.on_status(f"mqtt: {self.outbox.loaded} record(s) left by the previous run in {outbox}: sending first")
         _connect(self.client, host, self.port, keepalive, None)
 
     # -- connection -----------------------------------------------------------
     def _on_connect(self, client: Any, userdata: Any, flags: Any, reason: Any, properties: Any = None) -> None:
-        _reached(client)
+        self._reached()
         if _failed(reason):
             self.on_status(f"mqtt: connection to {self.host}:{self.port} refused ({reason})")
             return

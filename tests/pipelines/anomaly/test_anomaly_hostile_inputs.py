@@ -97,14 +97,14 @@ def test_an_unreachable_broker_is_reported_at_its_first_try_then_once_a_minute(m
     monkeypatch.setattr(mqtt.time, "monotonic", lambda: now[0])
     said: list[str] = []
     client = SimpleNamespace()
-    mqtt._report_unreachable(client, "h", 1, said.append, " to publish")
+    reached = mqtt._report_unreachable(client, "h", 1, said.append, " to publish")
     for _ in range(30):  # 2.5 minutes of tries 5 s apart
         client.on_connect_fail(client, None)
         now[0] += 5.0
     assert said == ["mqtt: cannot reach the broker h:1 to publish; retrying",
                     "mqtt: cannot reach the broker h:1 to publish; retrying (13 tries so far)",
                     "mqtt: cannot reach the broker h:1 to publish; retrying (25 tries so far)"]
-    mqtt._reached(client)  # connected: the next outage is told at once
+    reached()  # connected: the next outage is told at once
     client.on_connect_fail(client, None)
     assert said[-1] == "mqtt: cannot reach the broker h:1 to publish; retrying"
 
