@@ -15,6 +15,7 @@ import os
 #: frame a FLAC encoder writes uncompressed (1.6 MB)
 _TAIL = 2 << 20
 
+
 def _crc_table(poly: int, width: int) -> tuple[int, ...]:
     top, mask = 1 << (width - 1), (1 << width) - 1
     table = []

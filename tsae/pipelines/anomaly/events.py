@@ -81,7 +81,7 @@ class EventTracker:
         self.position = 0  # global index of the next sample
         self._open: dict[str, Any] | None = None
         #: what the last :meth:`push` did, in order: ``("open", alarm)`` when an event began (its first flagged
-        #: sample, :meth:`alarm`), ``("close", event)`` when one ended
+        #: sample, :meth:`_alarm`), ``("close", event)`` when one ended
         self.changes: list[tuple[str, Any]] = []
 
     @property
