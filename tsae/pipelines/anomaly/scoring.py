@@ -207,9 +207,9 @@ class ScoreSmoother:
     A long mean finds what lasts (a drift, a level shift, a broken correlation) and dilutes what is
     short (a few spikes, a stall, a dropout of a dozen samples, which a mean over hundreds of samples
     buries). Each short smoothing's scores are put on the long one's alarm scale by its factor (the
-    long smoothing's threshold on the held-out normal scores over its own), so a sample's score is
-    the highest of them, in the units of the long one. Rows are returned once every smoothing has
-    them; the longest sets the delay.
+    long smoothing's threshold on the held-out normal scores over its own, divided by the detector's
+    ``short_margin``), so a sample's score is the highest of them, in the units of the long one.
+    Rows are returned once every smoothing has them; the longest sets the delay.
 
     Parameters
     ----------
