@@ -45,9 +45,10 @@ Measures, per fault kind, mean over the seeds:
   largest tsae contribution over the fault's samples, the first event's top sensor, a per-sensor windowed PCA
   reconstruction error, and the largest |z-score| over the fault's samples;
 - with ``--latency``: tsae's streaming alarm delay: the copy is pushed ``--latency-block`` samples at a time
-  through ``det.core()`` (as ``tsae monitor`` scores), and the delay is the number of samples pushed when the
-  first score above the threshold at or after (fault start - window) comes out, minus the fault's start
-  (10 minutes a sample; median over the seeds).
+  through ``tsae.Monitor`` (as ``tsae monitor`` scores), and the delay is the number of samples pushed when the
+  first alarm coming out after the widened fault span begins and starting before it ends comes out, minus the
+  fault's start (10 minutes a sample; median over the seeds), for the confirmed alarm (the score's) and the
+  early alarm; and the early alarms off the widened fault span (false ones, and per day of normal time).
 
 Seeds: ``--seeds 0,1,2`` (the default) are the report seeds. Seeds 100-105 were the decision seeds, used while
 choosing the detector's short smoothings (``short_smooth``) and their margin (``short_margin``); a change to
@@ -273,18 +274,32 @@ def run_tsae(det: Any, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[Any]
     return np.asarray(scores, float), np.asarray(contrib, float), events
 
 
-def stream_latency(det: Any, X: np.ndarray, fault_start: int, block: int) -> int | None:
-    """Samples pushed through ``det.core()`` when the first alarm at or after (fault start - window) comes out,
-    minus the fault's start; None if no alarm comes."""
-    core = det.core()
-    got = 0
-    for i in range(0, len(X), block):
-        scores, _ = core.push(X[i:i + block].T)
-        idx = np.arange(got, got + len(scores))
-        got += len(scores)
-        if ((scores > det.threshold_) & (idx >= fault_start - det.window_)).any():
-            return min(i + block, len(X)) - fault_start
-    return None
+def stream_alarms(det: Any, X: np.ndarray, span: tuple[int, int, int] | None, block: int) -> dict[str, Any]:
+    """Push the copy ``X`` (n, C) through ``tsae.Monitor``, ``block`` samples at a time, as ``tsae monitor`` does.
+
+    ``span``: (fault start, widened start, widened end) or None for a fault-free copy. Returns the samples
+    pushed when the first confirmed alarm (``"source": "score"``) and the first early alarm on the fault came
+    out, minus the fault's start (None: none came). An alarm is on the fault when it comes out after the widened
+    span begins and starts before it ends, as an event on the fault (the centred smoothing may start the
+    confirmed one well before the fault; an early alarm within a window before it is the one the fault's early
+    scores continue). Early alarms starting off the widened fault span are false ones.
+    """
+    from tsae.pipelines.anomaly.monitor import Monitor
+
+    monitor = Monitor(det)
+    out: dict[str, Any] = {"latency": None, "early_latency": None, "early_false": 0}
+    for i in range(0, len(X) + 1, block):  # the last step flushes
+        records = monitor.push(X[i:i + block].T) if i < len(X) else monitor.flush()
+        arrived = min(i + block, len(X))
+        for record in (r for r in records if r["type"] == "alarm"):
+            start = record["start_index"]
+            on = span is not None and arrived > span[1] and start <= span[2]
+            key = "latency" if record["source"] == "score" else "early_latency"
+            if on and out[key] is None:
+                out[key] = arrived - span[0]  # type: ignore[index]
+            if record["source"] == "early" and (span is None or not span[1] <= start <= span[2]):
+                out["early_false"] += 1
+    return out
 
 
 def measures(y: np.ndarray, scores: np.ndarray) -> dict[str, float]:
@@ -373,8 +388,11 @@ def evaluate_seed(seed: int, kinds: list[str], anchors: list[str], detector_kw: 
             rec["ev_delay"] = int(first.start_index - lab_idx[0])  # negative: before the fault (centred smoothing)
             rec["ev_top"] = first.top_sensors[0][0] if first.top_sensors else None
             rec["ev_len"] = int(sum(e.end_index - e.start_index + 1 for e in on))
-        if latency_block and len(lab_idx):
-            rec["latency"] = stream_latency(det, X, int(lab_idx[0]), latency_block)
+        if latency_block:
+            span = (int(lab_idx[0]), lo, hi) if len(lab_idx) else None
+            rec.update(stream_alarms(det, X, span, latency_block))
+            normal_days = normal.sum() / DAY
+            rec["early_false_per_day"] = rec["early_false"] / normal_days if normal_days else 0.0
         if len(lab_idx):
             m = {"tsae": measures(y, sc)}
             if fs >= 0:
@@ -448,8 +466,9 @@ def events_table(rows: list[dict[str, Any]], latency: bool) -> str:
             "attr max abs z |")
     columns = 12
     if latency:
-        head += " streaming alarm delay (samples, median) |"
-        columns += 1
+        head += (" streaming alarm delay (samples, median) | early alarm delay (samples, median) | "
+                 "false early alarms (per normal day) |")
+        columns += 3
     lines = ["### tsae events and attribution (counts over seeds)", "", head, "|---" * columns + "|"]
     for kind in [k for k in KINDS if any(r["kind"] == k for r in rows)]:
         rs = [r for r in rows if r["kind"] == kind]
@@ -470,11 +489,14 @@ def events_table(rows: list[dict[str, Any]], latency: bool) -> str:
                 f"{np.median([r['median_ratio_normal'] for r in rs]):.2f} | {share('attr_tsae')} | "
                 f"{share('attr_ev')} | {share('attr_pca')} | {share('attr_absz')} |")
         if latency:
-            lat = [r.get("latency") for r in rs if kind != "none"]
-            found = [v for v in lat if v is not None]
-            missed = len(lat) - len(found)
-            cell = f"{np.median(found):.0f}" if found else "-"
-            line += f" {cell}{f' ({missed} never)' if missed else ''} |"
+            for key in ("latency", "early_latency"):
+                lat = [r.get(key) for r in rs if kind != "none"]
+                found = [v for v in lat if v is not None]
+                missed = len(lat) - len(found)
+                cell = f"{np.median(found):.0f}" if found else "-"
+                line += f" {cell}{f' ({missed} never)' if missed else ''} |"
+            line += (f" {sum(r.get('early_false', 0) for r in rs)} "
+                     f"({np.mean([r.get('early_false_per_day', 0.0) for r in rs]):.2f}) |")
         lines.append(line)
     return "\n".join(lines)
 

@@ -192,6 +192,8 @@ def score_command(test: Path, detector: Path, output: Path, plot: Path | None, e
               help="Option passed to a plugin's source (repeatable).")
 @click.option("--sink-option", "sink_options", multiple=True, metavar="KEY=VALUE", callback=key_values,
               help="Option passed to a plugin's sink (repeatable).")
+@click.option("--no-early", "no_early", is_flag=True,
+              help="No early alarms: alarm only once a sample's score is final (about two windows later).")
 @drift_options
 @quiet_option
 def monitor_command(detector: Path, fmt: str, raw: bool, mqtt: str | None, topic: str, out_topic: str | None,
@@ -199,7 +201,7 @@ def monitor_command(detector: Path, fmt: str, raw: bool, mqtt: str | None, topic
                     clean_session: bool, outbox: Path | None, max_time_jump: float, max_line: int,
                     source: str | None, sink: str | None, source_options: dict[str, str],
                     sink_options: dict[str, str], drift_rate: float | None, drift_every: int | None,
-                    quiet: bool) -> None:
+                    no_early: bool, quiet: bool) -> None:
     """Score a live stream of samples (stdin or MQTT) and report anomaly events as JSON lines.
 
     \b
@@ -225,7 +227,7 @@ def monitor_command(detector: Path, fmt: str, raw: bool, mqtt: str | None, topic
                        time_field=time_field, silence=silence, client_id=client_id, quiet=quiet,
                        source=source, sink=sink, source_options=source_options, sink_options=sink_options,
                        max_time_jump=max_time_jump, max_line=max_line, clean_session=clean_session,
-                       outbox=outbox, drift_rate=drift_rate, drift_every=drift_every)
+                       outbox=outbox, drift_rate=drift_rate, drift_every=drift_every, early=not no_early)
     if code:
         raise SystemExit(code)
 

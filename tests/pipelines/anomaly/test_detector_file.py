@@ -73,6 +73,9 @@ HEADER_CASES = [
     (_extra("settings.threshold", "nan"), "extra.settings.threshold", "must be a finite number, not nan"),
     (_extra("settings.threshold", "magic"), "extra.settings.threshold", "unknown method"),
     (_extra("version", 7), "extra.version", "out of range [1, 2]"),
+    (_extra("early_threshold", -1.0), "extra.early_threshold", "-1.0 is out of range (0.0, inf]"),
+    (_extra("early_threshold", "3"), "extra.early_threshold", "must be a number, not '3'"),
+    (_extra("early_threshold", math.nan), "extra.early_threshold", "must be a finite number, not nan"),
     # a self-check's held-out count not a number: a bare ValueError of int() naming no file, or a TypeError (fuzz)
     (_extra("selfcheck.held_out", "x"), "extra.selfcheck.held_out", "must be an integer, not 'x'"),
     (_extra("selfcheck.held_out", [1]), "extra.selfcheck.held_out", "must be an integer, not [1]"),

@@ -71,6 +71,7 @@ from tsae.pipelines.anomaly.detector_file import (
     term_arrays,
 )
 from tsae.pipelines.anomaly.drift import DriftingCore
+from tsae.pipelines.anomaly.early import early_scores
 from tsae.pipelines.anomaly.scoring import (
     _EPS,
     DetectorState,
@@ -684,6 +685,7 @@ class Detector:
         self.n_features_in_ = channels
         if split:
             calib_rows, calib_scores = self._choose_terms(state, X, split)
+            early_calib = early_scores(state, X, split)  # before the terms learn the held-out rows
             self._learn_again(state, Z)  # the cheap terms, from every training row
             source = "holdout"
         else:
@@ -693,8 +695,9 @@ class Detector:
             set_terms(state, self.selfcheck_.chosen, self.linear_weight)
             if cut is None:
                 calib_rows, source = combine_rows(levels, self.selfcheck_.chosen, self.linear_weight), "training"
+                early_calib = early_scores(state, X, 0)
             else:
-                calib_rows, source = self._crossfit_rows(state, Z, X, windows, cut), "crossfit"
+                (calib_rows, early_calib), source = self._crossfit_rows(state, Z, X, windows, cut), "crossfit"
                 self.selfcheck_.reason = "cross-fit calibration: no self-check"
                 self.selfcheck_.held_out = n - cut
             calib_scores = smoothed_scores(calib_rows, smooth, self.centered)
@@ -704,6 +707,7 @@ class Detector:
         self.decision_scores_, _ = self._score_state(state, X)
         self.calibration_scores_ = calib_scores
         self._fit_alarm_threshold(source)
+        self.early_threshold_ = self._early_threshold(early_calib)
         self.labels_ = (self.decision_scores_ > self.threshold_).astype(np.int64)
         self._warn_flagged_training()
         return self
@@ -811,8 +815,9 @@ class Detector:
         return cut
 
     def _crossfit_rows(self, state: DetectorState, Z: np.ndarray, X: np.ndarray, windows: list[int],
-                       cut: int) -> np.ndarray:
-        """The chosen terms' error rows of training rows ``cut:``, scored by a copy learnt from the rows before.
+                       cut: int) -> tuple[np.ndarray, np.ndarray]:
+        """The chosen terms' error rows of training rows ``cut:``, scored by a copy learnt from the rows before,
+        and the copy's early scores there (:mod:`~tsae.pipelines.anomaly.early`).
 
         Data too short for a hold-out still needs a threshold for *new* normal data, and
         in-sample errors are far below those (a detector that learnt every training window
@@ -823,7 +828,9 @@ class Detector:
         """
         copy_state = self._train_state(Z[:, :cut], windows, state.hop, state.smooth, state.normalizer)
         copy_levels(state, copy_state)
-        return combine_rows(term_rows(copy_state, X, cut), self.selfcheck_.chosen, self.linear_weight)
+        set_terms(copy_state, self.selfcheck_.chosen, self.linear_weight)
+        rows = combine_rows(term_rows(copy_state, X, cut), self.selfcheck_.chosen, self.linear_weight)
+        return rows, early_scores(copy_state, X, cut)
 
     def _extra_scales(self, window: int, n: int) -> list[int]:
         """The further window lengths for ``n`` training rows (each needs at least 3 windows of data)."""
@@ -942,7 +949,7 @@ class Detector:
         if not self.calibration_mean_ > 0:  # a detector file must hold a positive scale for drift tracking
             raise ValueError("every held-out normal score is 0: the training data has no variation to learn "
                              "(constant sensors?)")
-        floor = float(self.threshold_floor) * float(np.median(finite)) if finite.size else 0.0
+        floor = self._floor(finite)
         if obj.method == "budget" and floor > obj.value:
             obj.params["floor"] = {"ratio": float(self.threshold_floor), "budget_value": float(obj.value)}
             obj.value = floor
@@ -954,6 +961,22 @@ class Detector:
                           f"peak(s), too few to model how far normal scores reach beyond them in a day: the threshold "
                           "is extrapolated from the scores' spread with a wide margin, so small faults may go "
                           "unflagged; fit on longer normal data", FitWarning, stacklevel=4)
+
+    def _floor(self, finite_scores: np.ndarray) -> float:
+        """The budget threshold's floor on these held-out normal scores (``threshold_floor`` times their median)."""
+        return float(self.threshold_floor) * float(np.median(finite_scores)) if finite_scores.size else 0.0
+
+    def _early_threshold(self, scores: np.ndarray) -> float | None:
+        """The early alarms' threshold on held-out normal early ``scores``, set as the score's threshold is
+        (None with a fixed threshold, whose number is in the score's units, or without finite scores)."""
+        finite = scores[np.isfinite(scores)]
+        if not isinstance(self.threshold, str) or not finite.size:
+            return None
+        with warnings.catch_warnings():  # the score's own threshold has told what there is to tell
+            warnings.simplefilter("ignore")
+            obj = self._threshold_on(scores)
+        value = max(obj.value, self._floor(finite)) if obj.method == "budget" else obj.value
+        return float(value) if math.isfinite(value) and value > 0 else None
 
     def _network_params(self, channels: int, window: int, pca_rank: int) -> dict[str, Any]:
         if self.init_model_ is not None:
@@ -1021,18 +1044,19 @@ class Detector:
         return as_chunk(sensor_columns(X, self.sensors_), state.channels, "X")
 
     def core(self, device: Any = "cpu", drift_rate: float | None = None,
-             drift_every: int | None = None) -> ScoringCore | DriftingCore:
+             drift_every: int | None = None, early: bool = False) -> ScoringCore | DriftingCore:
         """A fresh streaming scoring core for this detector.
 
         A :class:`ScoringCore`, wrapped in a :class:`~tsae.pipelines.anomaly.drift.DriftingCore`
         when drift updates are on. ``drift_rate`` / ``drift_every`` override the detector's
         ``drift_rate`` / ``drift_every`` (None: the detector's; ``drift_every`` None there too:
-        50 windows).
+        50 windows). ``early``: the core also keeps the early error rows (its ``take_early``,
+        :mod:`~tsae.pipelines.anomaly.early`).
         """
         rate = self.drift_rate if drift_rate is None else drift_rate
         every = self.drift_every if drift_every is None else drift_every
         check_settings({"drift_rate": rate, "drift_every": every})  # set_params may have changed them
-        core = ScoringCore(self._check(), device=device)
+        core = ScoringCore(self._check(), device=device, early=early)
         if not rate:
             return core
         every = every or 50 * int(self.window_)
@@ -1113,6 +1137,7 @@ class Detector:
                          "scales": self.scales if isinstance(self.scales, str) else [int(v) for v in self.scales],
                          "holdout": float(self.holdout)},
             "calibration_mean": self.calibration_mean_,
+            "early_threshold": getattr(self, "early_threshold_", None),
             "time_column": self.time_name_,
             "train": getattr(self, "train_info_", {}),
         }
@@ -1138,6 +1163,7 @@ class Detector:
                   threshold_floor=settings.get("threshold_floor", 1.0),  # older files: fitted without a floor
                   short_margin=settings.get("short_margin", 1.0))  # or a margin
         det.calibration_mean_ = content.calibration_mean
+        det.early_threshold_ = content.early_threshold
         det.sample_interval_ = det.sample_interval
         det.state_ = state
         det.sensors_ = content.sensors

@@ -54,6 +54,8 @@ class DetectorFile:
     time_column: str | None = None
     #: what the self-check measured and chose (files written before it: None)
     selfcheck: SelfCheck | None = None
+    #: the early alarms' threshold (files written before it, or fitted with a fixed threshold: None)
+    early_threshold: float | None = None
 
 
 @dataclass(frozen=True)
@@ -302,7 +304,15 @@ def read_detector_state(path: str | Path, loaded: LoadedModel) -> DetectorFile:
                         settings=_settings(path, extra.get("settings")), merge_gap=merge_gap, decision_scores=scores,
                         calibration_mean=calibration_mean,
                         time_column=check_str(path, "extra.time_column", extra.get("time_column"), optional=True),
-                        selfcheck=_selfcheck(path, extra.get("selfcheck")))
+                        selfcheck=_selfcheck(path, extra.get("selfcheck")),
+                        early_threshold=_early_threshold(path, extra.get("early_threshold")))
+
+
+def _early_threshold(path: Path, value: Any) -> float | None:
+    """``extra.early_threshold``: a finite positive number, or null (no early alarms)."""
+    if value is None:
+        return None
+    return check_number(path, "extra.early_threshold", value, 0.0, low_open=True)
 
 
 #: the most shorter smoothings a detector file may hold

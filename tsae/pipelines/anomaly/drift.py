@@ -101,6 +101,10 @@ class DriftingCore:
         row = self.core.last_row
         return None if row is None else row / self._last_level
 
+    def take_early(self) -> np.ndarray:
+        """The wrapped core's early error rows (:meth:`ScoringCore.take_early`), levelled like the newest scores."""
+        return self.core.take_early() / self.level
+
     def push(self, x: Any) -> tuple[np.ndarray, np.ndarray]:
         """Score the next samples ``(n_sensors, n)``; ``(scores (m,), contributions (n_sensors, m))``."""
         from tsae.pipelines.anomaly.scoring import as_chunk

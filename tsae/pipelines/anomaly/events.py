@@ -50,6 +50,16 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def alarm_fields(sensors: Sequence[str], score: float, shares: np.ndarray | None, index: int, time: Any,
+                 top_k: int = 3) -> dict[str, Any]:
+    """An alarm record's fields: the sample's index, time and score, and its ``top_k`` sensors by ``shares`` (C,)."""
+    top: list[dict[str, Any]] = []
+    if shares is not None and len(sensors):
+        order = np.argsort(-shares, kind="stable")[:top_k]
+        top = [{"sensor": sensors[i], "share": round(float(shares[i]), 6)} for i in order]
+    return {"start_index": index, "start": _jsonable(time), "score": _jsonable(float(score)), "top_sensors": top}
+
+
 class EventTracker:
     """Streaming event grouping.
 
@@ -154,12 +164,8 @@ class EventTracker:
     def _alarm(self, score: float, contributions: np.ndarray | None, column: int, index: int,
                time: Any) -> dict[str, Any]:
         """An event's opening: its first flagged sample's index, time, score and top sensors there."""
-        top: list[dict[str, Any]] = []
-        if contributions is not None and self.sensors:
-            shares = np.asarray(contributions, dtype=np.float64)[:, column]
-            order = np.argsort(-shares, kind="stable")[: self.top_k]
-            top = [{"sensor": self.sensors[i], "share": round(float(shares[i]), 6)} for i in order]
-        return {"start_index": index, "start": _jsonable(time), "score": _jsonable(float(score)), "top_sensors": top}
+        shares = None if contributions is None else np.asarray(contributions, dtype=np.float64)[:, column]
+        return alarm_fields(self.sensors, score, shares, index, time, self.top_k)
 
     def _close(self) -> Event:
         event = self._open

@@ -163,8 +163,10 @@ def alarm_report(det: Detector) -> str:
     source = {"training": "the training data itself, in-sample (new normal data raises more)",
               "crossfit": "training data scored by a copy that never saw it (cross-fit: too short to hold any out)",
               }.get(str(det.threshold_obj_.params.get("scores")), "held-out normal data")
+    early = getattr(det, "early_threshold_", None)
+    early_note = "" if early is None else f"; early alarms (tsae monitor) above {early:.4g}"
     return (f"threshold {det.threshold_:.4g}: {realised:.3g} false alarms/day on {span} of {source} "
-            f"({budget}; {interval:g} s between samples{assumed})")
+            f"({budget}; {interval:g} s between samples{assumed}){early_note}")
 
 
 def _init_family(init: str | Path) -> str:

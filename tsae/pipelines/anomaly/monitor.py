@@ -10,7 +10,9 @@ rows: both run :class:`~tsae.pipelines.anomaly.scoring.ScoringCore`. A sample's 
 once the last window covering it is complete and the moving mean has the samples after it (with
 the default centred mean over two windows, about two windows later); records carry the sample's
 index and time. An ``alarm`` record goes out as soon as an event's first sample is flagged, its
-``event`` record when the event ends (no flagged sample for the merge gap). Memory is bounded: the core keeps about
+``event`` record when the event ends (no flagged sample for the merge gap). Before them, an early
+``alarm`` (``"source": "early"``, :mod:`~tsae.pipelines.anomaly.early`) may go out as a sample
+arrives, from the newest complete windows alone. Memory is bounded: the core keeps about
 one window of rows, the event tracker one open event.
 
 Bad data never stops the monitor; each kind is counted, warned about on stderr
@@ -61,6 +63,7 @@ from tsae.io.records import MAX_LINE, MAX_TIME_JUMP, RecordParser
 from tsae.models.trainer import whole_number
 from tsae.pipelines.anomaly.detector import Detector
 from tsae.pipelines.anomaly.drift import DriftingCore
+from tsae.pipelines.anomaly.early import EarlyWatch
 from tsae.pipelines.anomaly.events import EventTracker
 from tsae.pipelines.anomaly.scoring import as_chunk, sensor_columns
 
@@ -120,6 +123,9 @@ class Monitor:
     drift_rate, drift_every
         Drift updates (:mod:`~tsae.pipelines.anomaly.drift`), as in batch scoring; None: the
         detector's settings.
+    early
+        Send early alarms (:mod:`~tsae.pipelines.anomaly.early`) when the detector has an early
+        threshold (detectors fitted before them, or with a fixed threshold, have none).
 
     Raises
     ------
@@ -155,7 +161,7 @@ class Monitor:
     def __init__(self, detector: Detector | str | Path, *, every_sample: bool = False, silence: int = 100,
                  log: RateLimitedLog | None = None, time_field: str | None = None, fmt: str = "auto",
                  max_line: int = MAX_LINE, max_time_jump: float | None = MAX_TIME_JUMP,
-                 drift_rate: float | None = None, drift_every: int | None = None) -> None:
+                 drift_rate: float | None = None, drift_every: int | None = None, early: bool = True) -> None:
         detector = _fitted(detector)
         self.detector = detector
         self.sensors = list(detector.sensors_)
@@ -166,7 +172,11 @@ class Monitor:
                                    max_line=max_line, max_time_jump=max_time_jump, trained_time=detector.time_name_)
         self.threshold = float(detector.threshold_)
         self.window = int(detector.window_)
-        self.core = detector.core(device="cpu", drift_rate=drift_rate, drift_every=drift_every)
+        early_threshold = getattr(detector, "early_threshold_", None) if check_flag("early", early) else None
+        self.core = detector.core(device="cpu", drift_rate=drift_rate, drift_every=drift_every,
+                                  early=early_threshold is not None)
+        self.early = None if early_threshold is None else EarlyWatch(
+            self.sensors, early_threshold, detector.event_gap, detector.state_.contrib_base)
         self.tracker = EventTracker(self.sensors, merge_gap=detector.event_gap)
         self.pending_times: deque[Any] = deque()
         self.emitted = 0
@@ -194,7 +204,10 @@ class Monitor:
         self._track_silence(x)
         self.pending_times.extend(times if times is not None else [None] * x.shape[1])
         scores, contrib = self.core.push(x)
-        return self._emit(scores, contrib)
+        records = self._emit(scores, contrib)
+        if self.early is not None:  # after the final scores: an event they opened silences the early alarm
+            records += self.early.push(self.core.take_early(), times, self.tracker.in_event, self.emitted)
+        return records
 
     def flush(self) -> list[dict[str, Any]]:
         """End of the stream: score the last rows and close the open event.
@@ -246,7 +259,7 @@ class Monitor:
                 })
         for change, what in self.tracker.changes:  # in stream order: an event's alarm, then its close
             if change == "open":
-                records.append({"type": "alarm", **what, "threshold": self.threshold})
+                records.append({"type": "alarm", "source": "score", **what, "threshold": self.threshold})
             else:
                 records.append({"type": "event", **what.to_dict()})
         self.events += len(events)
@@ -342,6 +355,7 @@ class Monitor:
         return {
             "type": "summary", "samples": self.emitted, "anomalous_samples": self.anomalous,
             "events": self.events, "threshold": self.threshold,
+            "early_alarms": 0 if self.early is None else self.early.alarms,
             "max_score": None if not math.isfinite(self.max_score) else self.max_score,
             "lines": counts["lines"], "malformed": counts["malformed"],
             "missing_values": counts["missing_values"], "repaired_values": int(self.core.repaired),
@@ -572,7 +586,7 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
                 stdin: Any = None, stdout: Any = None, stderr: Any = None, max_line: int = MAX_LINE,
                 max_time_jump: float | None = MAX_TIME_JUMP, raw: str | None = None, clean_session: bool = False,
                 outbox: str | Path | None = None, drift_rate: float | None = None,
-                drift_every: int | None = None) -> int:
+                drift_every: int | None = None, early: bool = True) -> int:
     """Run ``tsae monitor``: returns the exit code (0 at the end of the input, 130 on Ctrl-C or SIGTERM).
 
     ``source`` / ``sink`` name a registered stream source / sink (``tsae plugins``); by
@@ -587,7 +601,8 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
     the detector file and the topic, :func:`tsae.io.mqtt.session_client_id`) unless
     ``clean_session``; the sink keeps records in a bounded outbox (in memory, or in the
     file ``outbox`` between runs) and waits a bounded time at exit for the broker to take them.
-    ``drift_rate`` / ``drift_every`` override the detector's drift updates (None: its own).
+    ``drift_rate`` / ``drift_every`` override the detector's drift updates (None: its own);
+    ``early``: send early alarms (:class:`Monitor`).
     """
     log = RateLimitedLog(stream=stderr, quiet=quiet)
     if outbox is not None:
@@ -599,7 +614,8 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
     det = Detector.load(detector, device="cpu")
     # built first: a bad option is refused before any stream opens (an MQTT connection, a plugin's source)
     monitor = Monitor(det, every_sample=every_sample, silence=silence, log=log, time_field=time_field, fmt=fmt,
-                      max_line=max_line, max_time_jump=max_time_jump, drift_rate=drift_rate, drift_every=drift_every)
+                      max_line=max_line, max_time_jump=max_time_jump, drift_rate=drift_rate, drift_every=drift_every,
+                      early=early)
     settings = StreamSettings(
         source=source or ("mqtt" if mqtt else "stdin"), sink=sink or ("mqtt" if out_topic else "stdout"),
         mqtt=mqtt, topic=topic, out_topic=out_topic, client_id=client_id, detector=detector,

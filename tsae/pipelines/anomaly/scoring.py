@@ -107,6 +107,21 @@ def as_chunk(x: Any, channels: int, name: str = "x") -> np.ndarray:
     return absurd_as_missing(arr)
 
 
+def error_shares(rows: np.ndarray, base: np.ndarray | None, total: np.ndarray | None = None) -> np.ndarray:
+    """Each sensor's share ``(n, C)`` of error rows ``(n, C)`` (see :meth:`ScoringCore._contributions`).
+
+    ``base``: each sensor's normal error level (None: shares of the raw error); ``total``: the rows' sums, when known.
+    """
+    if base is None:
+        total = rows.sum(axis=1) if total is None else total
+        return rows / np.maximum(total, _EPS)[:, None]
+    ratio = rows / base
+    excess = np.maximum(ratio - 1.0, 0.0)
+    excess_total = excess.sum(axis=1)
+    weights = np.where((excess_total > _EPS)[:, None], excess, ratio)
+    return weights / np.maximum(weights.sum(axis=1), _EPS)[:, None]
+
+
 class _OverlapMean:
     """Streaming mean of per-frame, per-sample errors over the frames covering each sample.
 
@@ -271,7 +286,8 @@ class _ScaleScorer:
     """
 
     def __init__(self, term: ScaleTerm, channels: int, model: Any = None, ae_scale: np.ndarray | None = None,
-                 ae_weight: float = 0.0, device: Any = None, dtype: Any = None, batch_frames: int = 4096) -> None:
+                 ae_weight: float = 0.0, device: Any = None, dtype: Any = None, batch_frames: int = 4096,
+                 early: bool = False) -> None:
         self.term = term
         self.window, self.hop, self.channels = term.window, term.hop, channels
         self.model = model if ae_weight > 0 else None
@@ -283,6 +299,10 @@ class _ScaleScorer:
         self.seen = 0
         self.ola = _OverlapMean(self.window, self.hop, channels)
         self.last_raw: np.ndarray | None = None  # last overlap-added error row
+        self.early = early
+        self.early_rows: list[np.ndarray] = []  # per pushed sample: its newest complete window's mean error
+        self._newest_mean = np.full(channels, np.nan)  # the mean error of frame `_newest_frame` (-1: none yet)
+        self._newest_frame = -1
 
     def frame_errors(self, frames: np.ndarray) -> np.ndarray:
         """Per-frame, per-sample, per-sensor weighted, normalised error ``(F, L, C)``."""
@@ -319,6 +339,8 @@ class _ScaleScorer:
         else:
             starts = np.zeros(0, dtype=np.int64)
             errors = np.zeros((0, L, self.channels))
+        if self.early:
+            self.early_rows.append(self._held_window_means(self.seen - len(z), len(z), starts, errors))
         rows = self.ola.push(starts, errors, self.next_frame)
         if len(rows):
             self.last_raw = rows[-1].copy()
@@ -327,6 +349,18 @@ class _ScaleScorer:
             self.buffer = self.buffer[drop:]
             self.buffer_start += drop
         return rows
+
+    def _held_window_means(self, first: int, n: int, starts: np.ndarray, errors: np.ndarray) -> np.ndarray:
+        """Rows ``(n, C)`` of samples ``first, first + 1, ...``: the mean error of the newest window complete
+        at each (NaN before the first), known as the sample arrives (see :mod:`tsae.pipelines.anomaly.early`)."""
+        table = self._newest_mean[None]
+        if len(starts):  # frames follow the newest one without a gap
+            table = np.concatenate([table, errors.mean(axis=1)])
+            self._newest_mean = table[-1].copy()
+            self._newest_frame = int(starts[-1]) // self.hop
+        newest = (np.arange(first, first + n) - self.window + 1) // self.hop
+        base = self._newest_frame - (len(table) - 1)  # the frame number of table[0]
+        return table[np.where(newest < 0, 0, newest - base)]
 
     def flush(self) -> np.ndarray:
         """Error rows of the pending samples at the end of the data.
@@ -359,10 +393,12 @@ class ScoringCore:
     became final. :meth:`flush` scores the trailing samples at the end of the data.
     Internally the core works on rows (time first), the layout of its frames. Each window
     scale of the detector has its own framing; a sample's error is the sum over the scales,
-    final once every scale has it.
+    final once every scale has it. Built with ``early``, it also keeps each sample's early
+    error row as the sample arrives (:meth:`take_early`).
     """
 
-    def __init__(self, state: DetectorState, device: Any = "cpu", batch_frames: int = 4096) -> None:
+    def __init__(self, state: DetectorState, device: Any = "cpu", batch_frames: int = 4096,
+                 early: bool = False) -> None:
 
         import torch
 
@@ -388,8 +424,8 @@ class ScoringCore:
         self.repaired = 0
         self.clipped = 0  # normalised values clipped to +-Z_BOUND
         primary = _ScaleScorer(state.primary_term(), self.channels, model, state.err_scale, state.ae_weight,
-                               self.device, self.dtype, batch_frames)
-        self.scales = [primary] + [_ScaleScorer(term, self.channels) for term in state.scales]
+                               self.device, self.dtype, batch_frames, early=early)
+        self.scales = [primary] + [_ScaleScorer(term, self.channels, early=early) for term in state.scales]
         self.pending = [np.zeros((0, self.channels)) for _ in self.scales]
         self.smoother = ScoreSmoother(state.smooth, self.channels, state.centered, state.short_smooth)
 
@@ -401,6 +437,22 @@ class ScoringCore:
     @property
     def last_row(self) -> np.ndarray | None:
         return self._last_row if hasattr(self, "_last_row") else None
+
+    def take_early(self) -> np.ndarray:
+        """The early error rows ``(n, C)`` of the samples pushed since the last call (a core built with ``early``).
+
+        A sample's early row is known as it arrives, a window or two before its score: the
+        mean error of the newest complete window of each scale, summed over the scales (NaN
+        before any scale has a window). See :mod:`tsae.pipelines.anomaly.early`.
+        """
+        parts = []
+        for scale in self.scales:
+            parts.append(np.concatenate(scale.early_rows) if scale.early_rows else np.zeros((0, self.channels)))
+            scale.early_rows = []
+        stack = np.stack(parts)
+        rows = np.nansum(stack, axis=0)
+        rows[np.isnan(stack).all(axis=0)] = np.nan
+        return rows
 
     def _combine(self, parts: list[np.ndarray]) -> np.ndarray:
         """Sum the scales' error rows over the samples every scale has finished."""
@@ -434,14 +486,7 @@ class ScoringCore:
         quiet sensor that goes wrong outranks a noisy one that is as noisy as usual; rows with
         no excess (normal rows) fall back to the error ratios. Without them, shares of the raw error.
         """
-        base = self.state.contrib_base
-        if base is None:
-            return rows / np.maximum(total, _EPS)[:, None]
-        ratio = rows / base
-        excess = np.maximum(ratio - 1.0, 0.0)
-        excess_total = excess.sum(axis=1)
-        weights = np.where((excess_total > _EPS)[:, None], excess, ratio)
-        return weights / np.maximum(weights.sum(axis=1), _EPS)[:, None]
+        return error_shares(rows, self.state.contrib_base, total)
 
     def push(self, x: Any) -> tuple[np.ndarray, np.ndarray]:
         """Score the next samples ``(n_sensors, n)``.
