@@ -48,7 +48,8 @@ Measures, per fault kind, mean over the seeds:
   through ``tsae.Monitor`` (as ``tsae monitor`` scores), and the delay is the number of samples pushed when the
   first alarm coming out after the widened fault span begins and starting before it ends comes out, minus the
   fault's start (10 minutes a sample; median over the seeds), for the confirmed alarm (the score's) and the
-  early alarm; and the early alarms off the widened fault span (false ones, and per day of normal time).
+  early alarm; the first sample from the fault's start whose early score crosses the early threshold; and
+  the early alarms off the widened fault span (false ones, and per day of normal time).
 
 Seeds: ``--seeds 0,1,2`` (the default) are the report seeds. Seeds 100-105 were the decision seeds, used while
 choosing the detector's short smoothings (``short_smooth``) and their margin (``short_margin``); a change to
@@ -282,12 +283,19 @@ def stream_alarms(det: Any, X: np.ndarray, span: tuple[int, int, int] | None, bl
     out, minus the fault's start (None: none came). An alarm is on the fault when it comes out after the widened
     span begins and starts before it ends, as an event on the fault (the centred smoothing may start the
     confirmed one well before the fault; an early alarm within a window before it is the one the fault's early
-    scores continue). Early alarms starting off the widened fault span are false ones.
+    scores continue). Early alarms starting off the widened fault span are false ones. ``early_cross``: the
+    first sample from the fault's start on whose early score is above the early threshold, minus the fault's
+    start (what an early alarm's delay is when no false one is open then).
     """
+    from tsae.pipelines.anomaly.early import early_scores
     from tsae.pipelines.anomaly.monitor import Monitor
 
     monitor = Monitor(det)
-    out: dict[str, Any] = {"latency": None, "early_latency": None, "early_false": 0}
+    out: dict[str, Any] = {"latency": None, "early_latency": None, "early_false": 0, "early_cross": None}
+    if span is not None and det.early_threshold_ is not None:
+        with np.errstate(invalid="ignore"):
+            crossed = np.flatnonzero(early_scores(det.state_, X.T, 0)[span[0]:] > det.early_threshold_)
+        out["early_cross"] = int(crossed[0]) if crossed.size else None
     for i in range(0, len(X) + 1, block):  # the last step flushes
         records = monitor.push(X[i:i + block].T) if i < len(X) else monitor.flush()
         arrived = min(i + block, len(X))
@@ -467,8 +475,9 @@ def events_table(rows: list[dict[str, Any]], latency: bool) -> str:
     columns = 12
     if latency:
         head += (" streaming alarm delay (samples, median) | early alarm delay (samples, median) | "
+                 "early score above its threshold from the fault's start (samples, median) | "
                  "false early alarms (per normal day) |")
-        columns += 3
+        columns += 4
     lines = ["### tsae events and attribution (counts over seeds)", "", head, "|---" * columns + "|"]
     for kind in [k for k in KINDS if any(r["kind"] == k for r in rows)]:
         rs = [r for r in rows if r["kind"] == kind]
@@ -489,7 +498,7 @@ def events_table(rows: list[dict[str, Any]], latency: bool) -> str:
                 f"{np.median([r['median_ratio_normal'] for r in rs]):.2f} | {share('attr_tsae')} | "
                 f"{share('attr_ev')} | {share('attr_pca')} | {share('attr_absz')} |")
         if latency:
-            for key in ("latency", "early_latency"):
+            for key in ("latency", "early_latency", "early_cross"):
                 lat = [r.get(key) for r in rs if kind != "none"]
                 found = [v for v in lat if v is not None]
                 missed = len(lat) - len(found)
