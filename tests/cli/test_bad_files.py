@@ -143,3 +143,19 @@ def test_an_unexpected_error_of_a_built_in_command_is_one_line_saying_it_is_a_bu
     assert "internal error (ZeroDivisionError: float floor division by zero)" in line and "--debug" in line
     result = CliRunner().invoke(cli, ["--debug", "frame", str(src), "--window", "4"])
     assert isinstance(result.exception, ZeroDivisionError)
+
+
+@pytest.mark.parametrize("command", ["denoise", "smooth", "frame"])
+def test_a_flac_cut_mid_frame_is_one_line_saying_so_and_writes_nothing(tmp_path, command) -> None:
+    # before: libsndfile's "Error : flac decoder lost sync" in the line
+    import numpy as np
+    import soundfile as sf
+
+    path = tmp_path / "cut.flac"
+    sf.write(path, np.random.default_rng(0).uniform(-0.3, 0.3, 48000).astype(np.float32), 16000, subtype="PCM_16")
+    path.write_bytes(path.read_bytes()[: path.stat().st_size * 6 // 10])
+    out = tmp_path / ("out.npy" if command == "frame" else "out.wav")
+    line = one_error_line(*run(command, path, "-o", out))
+    assert line == (f"Error: {path}: truncated or damaged FLAC file: decoding broke off before the end of the 48000 "
+                    "sample frames its header announces")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cut.flac"]

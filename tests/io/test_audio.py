@@ -411,8 +411,21 @@ def test_a_flac_of_unknown_length_with_other_bytes_after_its_last_frame_is_one_l
     path.write_bytes(path.read_bytes() + bytes(range(256)))
     with pytest.raises(ValueError) as info:
         read_audio(path)
-    assert str(info.value) == (f"{path}: corrupt audio data (Error : flac decoder lost sync; damaged or cut-short "
-                               "frames, or bytes after the last frame of a FLAC whose header gives no length)")
+    assert str(info.value) == (f"{path}: truncated or damaged FLAC file: decoding broke off at a frame cut short or "
+                               "damaged, or at other bytes after its last frame")
+
+
+def test_a_flac_cut_mid_frame_is_one_plain_line_saying_it_is_truncated_or_damaged(tmp_path) -> None:
+    # before: "corrupt audio data (Error : flac decoder lost sync; ...)", libsndfile's own text
+    x = np.random.default_rng(4).uniform(-0.5, 0.5, 48000).astype(np.float32)
+    path = write_audio(tmp_path / "cut.flac", x, 16000, subtype="PCM_16")
+    path.write_bytes(path.read_bytes()[: path.stat().st_size * 6 // 10])
+    expected = (f"{path}: truncated or damaged FLAC file: decoding broke off before the end of the 48000 sample "
+                "frames its header announces")
+    for read in (read_audio, lambda p: list(iter_audio_blocks(p, 4096))):
+        with pytest.raises(ValueError) as info:
+            read(path)
+        assert str(info.value) == expected
 
 
 def test_a_flac_cut_short_of_its_header_length_says_so(tmp_path) -> None:

@@ -369,3 +369,27 @@ def test_a_utf16_stream_is_told_once_as_such() -> None:
     told.clear()
     RecordParser(["a", "b"], log=Log()).parse(["time,a,b", "0,1,2", "1,,4"])  # an empty cell is no NUL
     assert not [kind for kind, _ in told if kind == "encoding"]
+
+
+@pytest.mark.parametrize("lines,warns", [
+    (["Date,a", "45292.25,1", "45292.26,2"], True),                       # CSV with a header
+    (['{"timestamp": 45292.25, "a": 1}', '{"timestamp": 45292.26, "a": 2}'], True),  # JSON
+    (["time_s,a", "45292.25,1", "45292.26,2"], False),                    # named as seconds
+    (["time,a", "1000.5,1", "1001.5,2"], False),                          # not in Excel's range
+    (["time,a", "2024-01-01T06:00:00,1"], False),                         # dates
+])
+def test_times_that_look_like_excel_serial_dates_are_warned_about_once_as_the_table_reader_does(
+        tmp_path, lines, warns) -> None:
+    # before: `tsae detect score` warned about such a time column, the monitor's stream said nothing
+    log = _Warnings()
+    parser = RecordParser(["a"], log=log)
+    parser.parse(lines)
+    parser.parse(lines[-1:] if lines[0].startswith("{") else ["45292.27,3"])
+    excel = [m for m in log.messages if "Excel serial dates" in m]
+    assert len(excel) == (1 if warns else 0), log.messages
+    if warns and not lines[0].startswith("{"):
+        path = tmp_path / "t.csv"
+        path.write_text("\n".join(lines) + "\n")
+        with pytest.warns(UserWarning) as caught:
+            read_table(path)
+        assert excel[0] in str(caught[0].message)  # the same words as the table reader's

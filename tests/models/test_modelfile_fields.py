@@ -286,3 +286,19 @@ def test_the_shipped_denoiser_with_a_crafted_hop(craft_model_file, hop) -> None:
     else:
         refused(crafted, None, f"cannot rebuild model family 'denoiser' from its stored parameters "
                                f"(denoiser: hop must be in [1, window=512], got {hop})")
+
+
+def test_the_normalizers_smallest_scale_is_the_smallest_divisor_a_file_may_store() -> None:
+    # before: twins, SMALLEST_SCALE in tsae.engine.preprocess and SMALLEST_DIVISOR here, free to drift apart
+    import subprocess
+    import sys
+
+    from tsae.engine import layout, preprocess
+    from tsae.models import fields
+
+    assert fields.SMALLEST_DIVISOR is layout.SMALLEST_DIVISOR is preprocess.SMALLEST_DIVISOR
+    assert "SMALLEST_DIVISOR" in fields.__all__ and not hasattr(preprocess, "SMALLEST_SCALE")
+    # one definition, in the engine's layer, that the file checks import without numba (a model file loads fast)
+    code = "import sys, tsae.models.fields; print('numba' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip() == "False"

@@ -1,7 +1,6 @@
 """``tsae detect fit|score`` (batch anomaly detection) and ``tsae monitor`` (streaming)."""
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -32,16 +31,13 @@ def _window(value: str) -> int | str:
 
 
 def _threshold(value: str) -> str | float:
-    if value in ("budget", "pot", "quantile"):
-        return value
-    try:
-        number = float(value)
-    except ValueError:
-        number = math.nan
-    if not math.isfinite(number) or number < 0:  # scores are never negative: every sample would be flagged
-        raise click.BadParameter(f"{value!r}: use budget, pot, quantile or a finite number >= 0",
-                                 param_hint="'--threshold'")
-    return number
+    """--threshold: a method's name or a fixed number; refused in the detector's own words (``threshold_problem``)."""
+    from tsae.pipelines.anomaly.thresholds import THRESHOLD_METHODS, threshold_problem
+
+    problem = threshold_problem(value)
+    if problem:
+        raise click.BadParameter(problem, param_hint="'--threshold'")
+    return value.lower() if value.lower() in THRESHOLD_METHODS else float(value)
 
 
 def drift_options(command: Any) -> Any:

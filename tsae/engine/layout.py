@@ -22,6 +22,17 @@ class KnownLayout(np.ndarray):
     """A ``(channels, n)`` array whose layout is known, never taken for a transposed one (see :func:`known_layout`)."""
 
 
+#: the smallest divisor (a scale, a spread, an error level) tsae divides by, and a model or detector file may store:
+#: float32's smallest normal number, 1.18e-38 (:mod:`tsae.models.fields` refuses a file's smaller one). A score
+#: divides a value of magnitude at most 1e30 (what the readers keep, ``tables.ABSURD``) by a scale, the result by an
+#: error level (or a statistic by a spread, then by its level) and squares between: with every divisor at least
+#: this, the largest stays near 1e250, finite in float64, while one of 1e-200 (normal in float64) made every score
+#: inf. No data gives a smaller one: :class:`~tsae.engine.preprocess.Normalizer` takes a spread below it as none (a
+#: constant channel, scale 1), and spreads and error levels are measured on normalised data (a stats spread is at
+#: least its fit's floor, 0.25)
+SMALLEST_DIVISOR = float(np.finfo(np.float32).tiny)
+
+
 def known_layout(x: Any) -> np.ndarray:
     """Mark ``x``, already ``(channels, n)``, so that :func:`as_channels_first` takes it as it is.
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from tsae.engine import _kernels
 from tsae.engine.framing import _check_int, _check_real
-from tsae.engine.layout import _as_array, _frame_values, is_dataframe, plain, real_array
+from tsae.engine.layout import SMALLEST_DIVISOR, _as_array, _frame_values, is_dataframe, plain, real_array
 from tsae.errors import EmptyChannelError
 
 __all__ = ["missing_mask", "repair_missing", "forward_fill", "Normalizer", "detrend", "resample"]
@@ -284,9 +284,6 @@ def forward_fill(x: Any, carry: Any) -> tuple[np.ndarray, np.ndarray, int]:
 #: a channel whose spread is under this fraction of its centre's magnitude (or is zero) is constant: the spread
 #: is the rounding noise of its mean, and the channel keeps a unit scale
 ROUNDING_SPREAD = 1e-13
-#: a spread below this (float32's smallest normal number) counts as zero too: model and detector files refuse a
-#: smaller scale (scores divided by it overflow, :data:`tsae.models.fields.SMALLEST_DIVISOR`)
-SMALLEST_SCALE = float(np.finfo(np.float32).tiny)
 
 
 class Normalizer:
@@ -377,7 +374,7 @@ class Normalizer:
         # values is off by a few ulps (under 1e-15 of them, measured up to a million values), so the noise is
         # far below ROUNDING_SPREAD of the centre; a sensor that truly moves by 1e-13 in its units (a current
         # in amps) or by 1e-3 around 1e7 (a frequency counter) keeps its spread
-        tiny = np.maximum(SMALLEST_SCALE, ROUNDING_SPREAD * np.abs(center))
+        tiny = np.maximum(SMALLEST_DIVISOR, ROUNDING_SPREAD * np.abs(center))
         scale = np.where(np.isfinite(scale) & (scale > tiny), scale, 1.0)
         self.center, self.scale = center, scale
         return self

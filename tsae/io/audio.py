@@ -397,13 +397,20 @@ def _ogg_parts(info: AudioInfo, walked: list[ogg.Page]) -> tuple[tuple[Part, ...
 _UNKNOWN_FRAMES = 2 ** 63 - 1
 
 
-def _corrupt(path: str | os.PathLike, error: BaseException) -> ValueError:
-    """The one line for data the decoder refused; libFLAC's "lost sync" told in words (it finds no frame where
-    one should start)."""
+def _corrupt(info: AudioInfo, error: BaseException) -> ValueError:
+    """The one line for data the decoder refused.
+
+    libFLAC's errors ("lost sync": no frame where one should start; "bad header") are told in words: a FLAC cut
+    mid-frame or damaged gives them, and libsndfile's own text says neither.
+    """
     detail = _detail(error)
-    if "lost sync" in detail:
-        detail += "; damaged or cut-short frames, or bytes after the last frame of a FLAC whose header gives no length"
-    return ValueError(f"{path}: corrupt audio data ({detail})")
+    if info.format != "FLAC" or "flac decoder" not in detail:
+        return ValueError(f"{info.path}: corrupt audio data ({detail})")
+    if 0 < info.frames < _UNKNOWN_FRAMES:
+        where = f"before the end of the {info.frames} sample frames its header announces"
+    else:
+        where = "at a frame cut short or damaged, or at other bytes after its last frame"
+    return ValueError(f"{info.path}: truncated or damaged FLAC file: decoding broke off {where}")
 
 
 def _counted_frames(info: AudioInfo) -> int:
@@ -418,7 +425,7 @@ def _counted_frames(info: AudioInfo) -> int:
         for data in _decoded_blocks(info, 1 << 16, _DecoderNotes(info.path, info.subtype)):
             frames += data.shape[0]
     except (RuntimeError, sf.LibsndfileError) as error:
-        raise _corrupt(info.path, error) from None
+        raise _corrupt(info, error) from None
     return frames
 
 
@@ -556,7 +563,7 @@ def read_audio(path: str | os.PathLike, *, gaps: bool = False, exact: bool = Fal
             with notes.caught():
                 data, sr = sf.read(str(path), dtype=_read_dtype(info.subtype), always_2d=True)
     except (RuntimeError, sf.LibsndfileError) as error:
-        raise _corrupt(path, error) from None
+        raise _corrupt(info, error) from None
     if data.shape[0] == 0:
         raise ValueError(f"{path}: no audio samples (zero length)")
     _check_complete(info, data.shape[0])
@@ -593,7 +600,7 @@ def iter_audio_blocks(path: str | os.PathLike, block: int, *, gaps: bool = False
             frames += data.shape[0]
             yield np.ascontiguousarray(repair(data).T)
     except sf.LibsndfileError as error:
-        raise _corrupt(path, error) from None
+        raise _corrupt(info, error) from None
     _check_complete(info, frames)
     notes.report()
     repair.report()

@@ -43,7 +43,9 @@ the next one that keeps its pace: epoch nanoseconds 2 s apart under the default 
 number nor an ISO date ("abc", "Tue 10:00") is counted in ``unreadable_times`` and warned
 about; the record is kept with the text as its time but cannot be checked for order,
 jumps or duplicates. An ISO date with a UTC offset (``+02:00``) is the UTC instant it names, as
-the table reader reads it, and is told once (``offset``).
+the table reader reads it, and is told once (``offset``). Numeric times in a field named like a time or date that
+look like Excel serial dates are told once (``excel_days``), as the table reader tells them, judged on the first
+block of records with numeric times.
 
 Decimal commas: as in a table file, a stream not separated by commas (``;``, tab, ``|``) may use
 decimal commas (``2024-01-01T00:00:00;1,5;2,25`` is 1.5 and 2.25). The first CSV record with a
@@ -79,7 +81,7 @@ from tsae.engine.layout import is_number
 from tsae.errors import shown
 from tsae.io.table_cells import MISSING, _as_float, _first_mark
 from tsae.io.table_dialect import DELIMITERS, sniff_delimiter
-from tsae.io.table_time import _OFFSET, iso_time, names_utc
+from tsae.io.table_time import _OFFSET, excel_days_warning, iso_time, names_utc
 from tsae.io.tables import TIME_NAMES, find_time_column
 from tsae.models.trainer import whole_number
 
@@ -383,6 +385,8 @@ class RecordParser:
         self._steps: deque[float] = deque(maxlen=_PACE_STEPS_KEPT)  # the last forward steps between accepted times
         self._offset_told = False  # whether a time with a UTC offset was warned about (once)
         self._wide_told = False  # whether a line that looks UTF-16 or UTF-32 was warned about (once)
+        self._time_name: str | None = None  # the name of the last record's time field (None: headerless CSV)
+        self._excel_checked = False  # whether the first numeric times were checked for Excel serial dates (once)
         self.sensors = list(sensors)
         self.index = {name: i for i, name in enumerate(self.sensors)}
         self.fmt = fmt
@@ -529,6 +533,8 @@ class RecordParser:
     def _take(self, fitted: _Fitted) -> tuple[np.ndarray, Any]:
         """A record read: its row and time; its decimal mark becomes the stream's when none is fixed yet."""
         self._csv_rows = True
+        layout = fitted.layout
+        self._time_name = layout.names[layout.time_col] if layout.names and layout.time_col is not None else None
         if self.decimal is None and fitted.mark is not None:
             self.decimal = fitted.mark
         return fitted.row, fitted.stamp
@@ -618,7 +624,7 @@ class RecordParser:
             i = self.index.get(key)
             if i is None:
                 if find_time_column([key], self.time_names) is not None:
-                    stamp = value
+                    stamp, self._time_name = value, key
                 elif key not in self.unknown_fields and len(self.unknown_fields) < 100:  # bounded memory
                     self.unknown_fields.add(key)
                     self.log.warn("unknown", f"ignoring field {key!r} (not a sensor of this detector)")
@@ -693,6 +699,17 @@ class RecordParser:
         self.log.warn("duplicate", f"skipped a duplicate of the sample at time {str(stamp)[:40]!r}")
         return True
 
+    def _check_excel_days(self, stamps: list[Any]) -> None:
+        """Warn once, as the table reader does, when the stream's times are numbers that look like Excel serial
+        dates (:func:`~tsae.io.table_time.excel_days_warning`), judged on the first block that has numeric times."""
+        numbers = [number for status, number, is_date in map(_time_parts, stamps) if status == "ok" and not is_date]
+        if not numbers:
+            return
+        self._excel_checked = True
+        message = excel_days_warning(np.array(numbers), self._time_name)
+        if message is not None:
+            self.log.warn("excel_days", message)
+
     def _malformed(self, message: str) -> None:
         self.counts["malformed"] += 1
         self.log.warn("malformed", f"skipped a malformed line ({message})")
@@ -758,6 +775,8 @@ class RecordParser:
         if not keep.all():
             values = values[keep]
             times = [t for t, k in zip(times, keep, strict=True) if k]
+        if not self._excel_checked:
+            self._check_excel_days(times)
         times = [output_time(t) for t in times]
         missing = ~np.isfinite(values)
         n_missing = int(missing.sum())

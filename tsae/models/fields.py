@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from tsae.engine.layout import SMALLEST_DIVISOR
+
 
 class ModelFileError(ValueError):
     """A model or detector file that cannot be used: one line naming the file (and the field)."""
@@ -100,13 +102,6 @@ def check_finite_json(path: Path, value: Any, field: str = "") -> None:
             stack.extend((f"{name}[{i}]", v) for i, v in enumerate(item))
 
 
-#: the smallest divisor (a scale, a spread, an error level) a file may store: float32's smallest normal number,
-#: 1.18e-38. A score divides a value of magnitude at most 1e30 (what the readers keep, ``tables.ABSURD``) by a
-#: scale, the result by an error level (or a statistic by a spread, then by its level) and squares between: with
-#: every divisor at least this, the largest stays near 1e250, finite in float64, while one of 1e-200 (normal in
-#: float64) made every score inf. No data gives a smaller one: Normalizer.fit gives such a channel scale 1, and
-#: spreads and error levels are measured on normalised data (a stats spread is at least its fit's floor, 0.25)
-SMALLEST_DIVISOR = float(np.finfo(np.float32).tiny)
 
 
 def check_array(path: Path, field: str, array: np.ndarray, shape: tuple[int, ...] | None = None, *,

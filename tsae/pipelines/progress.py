@@ -1,6 +1,7 @@
 """The progress bar of a long series job: samples per channel done, on stderr (tqdm, imported when used)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 
@@ -17,4 +18,51 @@ def sample_bar(total: int | None, desc: str, show: bool, *, leave: bool = True) 
     return tqdm(total=total, unit="sample", unit_scale=True, desc=desc, disable=not show, leave=leave)
 
 
-__all__ = ["sample_bar"]
+class SizedBar:
+    """A :func:`sample_bar` opened when the job's size is known (:meth:`size`), for a job over ``least`` samples:
+    a short one, which is quick, shows none. Before and without it, :meth:`update` counts nothing.
+
+    Examples
+    --------
+    >>> with SizedBar("reconstruct", False, least=100) as bar:
+    ...     bar.size(1000)
+    ...     bar.update(1000)
+    """
+
+    def __init__(self, desc: str, show: bool, *, least: int = 0) -> None:
+        self.desc, self.show, self.least = desc, show, least
+        self.bar: Any = None
+
+    def size(self, total: int) -> None:
+        """Open the bar for ``total`` samples (once; when shown and ``total`` is over ``least``)."""
+        if self.bar is None and self.show and total > self.least:
+            self.bar = sample_bar(total, self.desc, True)
+
+    def update(self, done: int) -> None:
+        """Count ``done`` more samples."""
+        if self.bar is not None:
+            self.bar.update(done)
+
+    def __enter__(self) -> SizedBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def in_shares(advance: Callable[[int], None], of: int, total: int) -> Callable[[int], None]:
+    """``advance`` told ``total``'s share of each count of ``of`` things done (windows as samples), whole numbers
+    that add up to ``total`` when all ``of`` are done."""
+    counts = {"things": 0, "told": 0}
+
+    def step(done: int) -> None:
+        counts["things"] += done
+        now = total * counts["things"] // of if of else total
+        advance(now - counts["told"])
+        counts["told"] = now
+
+    return step
+
+
+__all__ = ["sample_bar", "SizedBar", "in_shares"]

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 import tsae
 from tsae.cli import cli
 
-from sensor_data import SENSORS, write_csv
+from sensor_data import SENSORS, make_series, write_csv
 
 
 def invoke(*args):
@@ -169,3 +169,18 @@ def test_monitor_cli_max_time_jump(detector_file):
     summary = json.loads(result.output.splitlines()[-1])
     assert result.exit_code == 0 and summary["time_jumps"] == 1 and summary["out_of_order"] == 0
     assert invoke("monitor", "--detector", detector_file, "--max-time-jump", "0")[0] == 2
+
+
+def test_scoring_a_long_file_shows_a_progress_bar_on_a_terminal_unless_quiet(tmp_path, detector_file, monkeypatch,
+                                                                            capsys):
+    # before: the detector file loads quiet, so `tsae detect score` of 200k rows showed no bar, -q or not
+    from tsae.pipelines.anomaly.files import score_file
+
+    test = tmp_path / "long.csv"
+    rows = make_series(200_000, seed=2)
+    test.write_text("temp,pressure,flow\n" + "\n".join(f"{a:.4f},{b:.4f},{c:.4f}" for a, b, c in rows) + "\n")
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    score_file(test, detector_file, tmp_path / "scores.csv", quiet=False)
+    assert "score:" in (err := capsys.readouterr().err) and "/200k [" in err
+    score_file(test, detector_file, tmp_path / "quiet.csv", quiet=True)
+    assert capsys.readouterr().err == ""

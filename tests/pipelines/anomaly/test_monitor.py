@@ -419,3 +419,13 @@ def test_an_alarm_goes_out_when_an_event_begins_not_when_it_ends(detector, test_
     assert arrived < events[0][0]  # told when it began, before it ended
     # as soon as the first flagged sample's score is final: its windows complete, its moving mean's later rows in
     assert arrived - first <= max(detector.state_.windows) + detector.smooth_ // 2 + 5
+
+
+def test_a_stream_whose_times_look_like_excel_serial_dates_is_warned_about_once(detector_file, test_data):
+    # before: `tsae detect score` warned about such a time column, `tsae monitor` said nothing
+    days = [f"{45292.25 + i / 1440:.6f}," + ",".join(f"{v:.4f}" for v in row) for i, row in enumerate(test_data)]
+    code, _, err = run(detector_file, "Date," + ",".join(SENSORS) + "\n" + "\n".join(days) + "\n")
+    assert code == 0 and err.count("look like Excel serial dates") == 1, err
+    assert "tsae monitor: warning: time column 'Date' holds numbers 45292.25 to" in err
+    code, _, err = run(detector_file, "time," + ",".join(SENSORS) + "\n" + "\n".join(csv_lines(test_data)) + "\n")
+    assert code == 0 and "Excel" not in err

@@ -1,13 +1,15 @@
 """detect score writes all of its outputs or none; --threshold must be finite; silent sensors, whatever the chunks."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from tsae.cli import cli
 from tsae.pipelines.anomaly.monitor import Monitor
-from tsae.pipelines.anomaly.thresholds import fit_threshold
+from tsae.pipelines.anomaly.thresholds import fit_threshold, threshold_problem
 
 from sensor_data import write_csv
 
@@ -32,13 +34,29 @@ def test_non_finite_or_negative_threshold_is_refused(tmp_path, value) -> None:
     result = CliRunner().invoke(cli, ["detect", "fit", str(train), "-o", str(tmp_path / "d.tsae"),
                                       "--threshold", value])
     assert result.exit_code == 2
+    problem = threshold_problem(value)
+    assert problem is not None and ("finite" if "n" in value.lower() else "out of range [0.0, inf]") in problem
     assert result.output.strip().splitlines() == [
-        f"Error: Invalid value for '--threshold': {value!r}: use budget, pot, quantile or a finite number >= 0 "
-        "(see 'cli detect fit --help')"]
+        f"Error: Invalid value for '--threshold': {problem} (see 'cli detect fit --help')"]
     assert not (tmp_path / "d.tsae").exists()
-    # scores are never negative: a negative threshold flagged every sample
-    with pytest.raises(ValueError, match="finite" if "n" in value.lower() else r"out of range \[0.0, inf\]"):
+    # scores are never negative: a negative threshold flagged every sample; the library says it in the same words
+    with pytest.raises(ValueError, match=f"^threshold {re.escape(problem)}$"):
         fit_threshold(np.ones(10), float(value))
+
+
+@pytest.mark.parametrize("value", ["abc", "1e", "", "POT", "Budget"])
+def test_the_cli_takes_and_refuses_a_threshold_as_the_detector_does(tmp_path, value) -> None:
+    # before: the CLI's own checks refused "POT", which the detector takes, and said other words than it for "abc"
+    train = tmp_path / "train.csv"
+    train.write_text("a\n1\n2\n3\n4\n5\n")
+    result = CliRunner().invoke(cli, ["detect", "fit", str(train), "-o", str(tmp_path / "d.tsae"),
+                                      "--threshold", value, "--epochs", "1"])
+    problem = threshold_problem(value)
+    if problem is None:  # taken, as the detector takes it
+        assert result.exit_code == 0 and f"({value.lower()})" in result.output, result.output
+        return
+    assert result.exit_code == 2 and result.output.strip().splitlines() == [
+        f"Error: Invalid value for '--threshold': {problem} (see 'cli detect fit --help')"]
 
 
 class _Log:

@@ -368,6 +368,25 @@ def test_cli_never_overwrites_input(tmp_path) -> None:
     assert path.read_bytes() == before
 
 
+def test_cli_replaces_an_existing_output_as_every_command_does(tmp_path) -> None:
+    # the project's convention (README): an output that is not an input is replaced, whole, as `cp` does
+    path, other = tmp_path / "x.wav", tmp_path / "y.wav"
+    sf.write(path, speech_like(0.5, 16000), 16000)
+    sf.write(other, speech_like(0.5, 16000, 1), 16000)
+    out, folder = tmp_path / "out.wav", tmp_path / "outs"
+    folder.mkdir()
+    for old in (out, tmp_path / "x.denoised.wav", folder / "x.wav"):
+        old.write_bytes(b"an older file")
+    linked = tmp_path / "linked.wav"
+    linked.hardlink_to(out)  # replaced, not written into: another name of the old file keeps it
+    for args in (["-o", str(out)], [], [str(other), "-o", str(folder)]):  # one file; beside it; several
+        result = CliRunner().invoke(cli, ["denoise", str(path), *args, "-q"])
+        assert result.exit_code == 0, result.output
+    for new in (out, tmp_path / "x.denoised.wav", folder / "x.wav"):
+        assert sf.info(new).frames == 8000
+    assert linked.read_bytes() == b"an older file"
+
+
 def _bad_files(tmp_path):
     (tmp_path / "empty.wav").write_bytes(b"")
     (tmp_path / "text.wav").write_text("this is not audio\n")

@@ -77,6 +77,18 @@ def test_encode_plot_cli(vae_file, tmp_path) -> None:
                                       "--projection", "pca", "-q"])
     assert result.exit_code == 0, result.output
     assert np.load(codes).shape == (24, 3) and pixels(plot) == GRID_SIZE  # a VAE: the map and decoded samples
+    assert result.output == ""
+
+
+def test_encode_plot_says_where_it_wrote_the_plot(vae_file, tmp_path) -> None:
+    # before: the codes' line alone; the plot was written without a word
+    data = labelled_csv(tmp_path / "data.csv")
+    codes, plot = tmp_path / "codes.npy", tmp_path / "codes.png"
+    result = CliRunner().invoke(cli, ["encode", str(vae_file), str(data), "-o", str(codes), "--plot", str(plot),
+                                      "--projection", "pca"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "" and result.stderr.splitlines() == [f"{codes}: 24 codes of shape (3,)",
+                                                                   f"wrote {plot}"]
 
 
 def test_encode_plot_errors_are_one_line(vae_file, tmp_path) -> None:

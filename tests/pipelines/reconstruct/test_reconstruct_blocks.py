@@ -174,3 +174,27 @@ def test_a_file_whose_blocks_end_on_observed_samples_is_read_once(tmp_path, tiny
     np.save(tmp_path / "across.npy", gappy())
     reconstruct_file(tiny_model, tmp_path / "across.npy", tmp_path / "out2.npy", block=100)
     assert scans == [100]
+
+
+def test_one_long_csv_shows_its_progress_in_samples(tmp_path, tiny_model, capsys) -> None:
+    # before: a table is read whole, and its reconstruction showed no bar
+    from tsae.pipelines.reconstruct.batch import reconstruct
+
+    x = np.random.default_rng(1).standard_normal((70000, 2))
+    (tmp_path / "in.csv").write_text("a,b\n" + "\n".join(f"{a:.3f},{b:.3f}" for a, b in x) + "\n")
+    reconstruct(tiny_model, [tmp_path / "in.csv"], tmp_path / "out.csv", progress=True)
+    assert "70.0k/70.0k" in capsys.readouterr().err
+    reconstruct(tiny_model, [tmp_path / "in.csv"], tmp_path / "quiet.csv", quiet=True)
+    assert capsys.readouterr().err == ""
+    (tmp_path / "short.csv").write_text("a,b\n" + "\n".join(f"{a:.3f},{b:.3f}" for a, b in x[:500]) + "\n")
+    reconstruct(tiny_model, [tmp_path / "short.csv"], tmp_path / "short.out.csv", progress=True)
+    assert capsys.readouterr().err == ""  # a file of one block is quick: no bar
+
+
+def test_told_progress_the_series_is_reconstructed_the_same(tiny_model) -> None:
+    loaded = load_model(tiny_model)
+    x = gappy(5000)
+    told: list[int] = []
+    np.testing.assert_array_equal(reconstruct_series(loaded, x, batch_size=16, advance=told.append),
+                                  reconstruct_series(loaded, x, batch_size=16))
+    assert len(told) > 1 and sum(told) == 5000

@@ -204,8 +204,10 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     events_suffix(events_path)  # an events file it cannot write is refused before any scoring
     det = detector if isinstance(detector, Detector) else Detector.load(detector, device=device)
     det.device = device
-    overrides = {name: value for name, value in (("drift_rate", drift_rate), ("drift_every", drift_every))
-                 if value is not None}
+    overrides: dict[str, Any] = {name: value for name, value in (("drift_rate", drift_rate),
+                                                                  ("drift_every", drift_every)) if value is not None}
+    if det.quiet != quiet:  # the scoring's progress bar (a long file, on a terminal) follows this job's quiet
+        overrides["quiet"] = quiet
     if overrides:  # a copy: a Detector passed in keeps its own settings
         det = copy.copy(det).set_params(**overrides)
     table = read_table(test_path)

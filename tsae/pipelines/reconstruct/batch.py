@@ -413,15 +413,14 @@ def reconstruct(
     if single:
         from tsae.models.device import resolve_device
         from tsae.models.modelfile import load_model
-        from tsae.pipelines.progress import sample_bar
+        from tsae.pipelines.progress import SizedBar
 
         loaded = load_model(model, device=resolve_device(device))
         progress = batch_options.get("progress")
         show = (not batch_options.get("quiet", False) and sys.stderr.isatty()) if progress is None else progress
-        source = open_source(Path(inputs[0])) if show and _is_long(str(inputs[0]), str(output)) else None
-        with sample_bar(None if source is None else source.n, "reconstruct",
-                        source is not None) as bar:  # a file of one block is quick
-            row = reconstruct_file(loaded, inputs[0], output, batch_size=batch_size, advance=bar.update)
+        with SizedBar("reconstruct", show, least=RECONSTRUCT_BLOCK) as bar:  # a file of one block is quick
+            row = reconstruct_file(loaded, inputs[0], output, batch_size=batch_size, advance=bar.update,
+                                   sized=bar.size)
         return BatchResult(manifest=None, rows={row["file"]: row})
     return reconstruct_files(model, inputs, output, dask=dask, device=device, batch_size=batch_size, **batch_options)
 

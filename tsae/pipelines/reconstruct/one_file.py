@@ -40,7 +40,8 @@ def _same_channels(input: str | os.PathLike, channels: int, loaded: Any) -> None
 
 def reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.PathLike, *,
                      batch_size: int = 256, threads: int | None = 1, block: int = RECONSTRUCT_BLOCK,
-                     advance: Callable[[int], None] | None = None) -> dict[str, Any]:
+                     advance: Callable[[int], None] | None = None,
+                     sized: Callable[[int], None] | None = None) -> dict[str, Any]:
     """Reconstruct one series file through ``model`` into ``output`` (written atomically).
 
     Parameters
@@ -59,7 +60,10 @@ def reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.Path
         is reconstructed block by block (:mod:`tsae.pipelines.reconstruct.blocks`), to float
         rounding as a whole.
     advance
-        Told the samples written after each block (a progress bar; block jobs only).
+        Told the samples (per channel) done as the job runs: after each block, or as the network runs over a
+        series read whole (a progress bar).
+    sized
+        Told the samples per channel of the input once known, before the work (a progress bar's total).
 
     Returns
     -------
@@ -81,6 +85,8 @@ def reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.Path
         source = open_source(Path(local_in)) if blocks else None
         if source is not None and source.n > block:  # long audio or .npy: in blocks, memory bounded by the block
             _same_channels(src, source.channels, loaded)
+            if sized is not None:
+                sized(source.n)
             with _local_output(dst) as local_out, open_writer(Path(local_out), source, protect) as write, \
                     torch_threads(threads), in_file(src, dst, *read_paths(loaded)):
                 total, count = reconstruct_blocks(loaded, source, write, advance, block=block, batch_size=batch_size)
@@ -90,9 +96,12 @@ def reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.Path
         values, rate, meta = read_series(local_in)
         ordered, names, perm = in_model_order(values, table_columns(meta), loaded, src)  # matched by column name
         _same_channels(src, values.shape[0], loaded)  # not "values has 1 channel(s)", the argument's name
+        if sized is not None:
+            sized(values.shape[1])
         with torch_threads(threads), in_file(src, *read_paths(loaded)), memory_for(src, "reconstruct"), \
                 columns_named(names):
-            recon = np.asarray(reconstruct_series(loaded, ordered, batch_size=batch_size), dtype=np.float64)
+            recon = np.asarray(reconstruct_series(loaded, ordered, batch_size=batch_size, advance=advance),
+                               dtype=np.float64)
         recon = in_input_order(recon.reshape(values.shape), perm)
         with _local_output(dst) as local_out:
             write_series(local_out, recon, rate, meta, protect=protect)

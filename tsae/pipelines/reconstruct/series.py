@@ -11,6 +11,7 @@ or a path to a model file.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ import numpy as np
 from tsae.engine.framing import frame, overlap_add
 from tsae.engine.layout import as_channels_first, known_layout
 from tsae.engine.preprocess import Normalizer, as_float32, repair_missing
+from tsae.pipelines.progress import in_shares
 from tsae.pipelines.reconstruct.columns import frame_in_model_order, in_input_order
 
 
@@ -134,11 +136,27 @@ def prepare_frames(loaded: Any, values: Any, *, edges: bool = True) -> tuple[np.
     return frames, FrameContext(n=x.shape[1], squeeze=squeeze, normalizer=normalizer, spec=spec, lead=lead)
 
 
-def run_frames(model: Any, frames: np.ndarray, *, batch_size: int = 256, encode: bool = False) -> np.ndarray:
-    """Run ``model`` (or its encoder) over frames ``(N, C, L)`` in batches, without gradients."""
+#: batches run between two reports of :func:`run_frames` to its ``advance``
+_BATCHES_PER_REPORT = 8
+
+
+def run_frames(model: Any, frames: np.ndarray, *, batch_size: int = 256, encode: bool = False,
+               advance: Callable[[int], None] | None = None) -> np.ndarray:
+    """Run ``model`` (or its encoder) over frames ``(N, C, L)`` in batches, without gradients.
+
+    ``advance`` is told the frames done every few batches (a progress bar); the batches, so the results, are
+    the same with it or without.
+    """
     from tsae.models.inference import forward
 
-    return forward(model, frames, batch_size=batch_size, encode=encode)
+    if advance is None or len(frames) == 0:
+        return forward(model, frames, batch_size=batch_size, encode=encode)
+    step = batch_size * _BATCHES_PER_REPORT
+    parts = []
+    for start in range(0, len(frames), step):
+        parts.append(forward(model, frames[start:start + step], batch_size=batch_size, encode=encode))
+        advance(len(parts[-1]))
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def frames_to_series(frames: np.ndarray, context: FrameContext) -> np.ndarray:
@@ -152,7 +170,8 @@ def frames_to_series(frames: np.ndarray, context: FrameContext) -> np.ndarray:
     return y[0] if context.squeeze else y
 
 
-def reconstruct_series(loaded: Any, values: Any, *, batch_size: int = 256, device: Any = None) -> np.ndarray:
+def reconstruct_series(loaded: Any, values: Any, *, batch_size: int = 256, device: Any = None,
+                       advance: Callable[[int], None] | None = None) -> np.ndarray:
     """Reconstruct a whole series through the autoencoder.
 
     Parameters
@@ -168,6 +187,8 @@ def reconstruct_series(loaded: Any, values: Any, *, batch_size: int = 256, devic
         Frames per forward pass.
     device
         Move the model there first (default: leave it where it is).
+    advance
+        Told the samples (per channel) done as the network runs, adding up to the series' length (a progress bar).
 
     Returns
     -------
@@ -189,7 +210,8 @@ def reconstruct_series(loaded: Any, values: Any, *, batch_size: int = 256, devic
     loaded = _loaded(loaded, device)
     values, perm = frame_in_model_order(values, loaded)
     frames, context = prepare_frames(loaded, values)
-    recon = finite_frames(run_frames(loaded.model, frames, batch_size=batch_size), loaded)
+    told = None if advance is None else in_shares(advance, len(frames), context.n)
+    recon = finite_frames(run_frames(loaded.model, frames, batch_size=batch_size, advance=told), loaded)
     return in_input_order(frames_to_series(recon, context), perm)
 
 
