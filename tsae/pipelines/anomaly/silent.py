@@ -100,6 +100,8 @@ class SilentScoring:
         self.ahead = max(term.window - term.hop for term in terms)  # samples after an error row when it is final
         self.smooth_ahead = self.ahead + (max(1, state.smooth) // 2 if state.centered else 0)
         self.level = None if state.contrib_base is None else np.asarray(state.contrib_base, np.float64)
+        # a smoothed row is one smoothing's, times its factor: a held sensor's normal level there is at most this
+        self.smoothed_cap = max([1.0, *(float(factor) for _, factor in state.short_smooth)])
         self._status = np.zeros((0, self.channels), dtype=bool)  # silent sensors of samples base, base + 1, ...
         self._base = 0
         self._added = self._repaired = self._weighed = self._smoothed = 0  # samples added, and rows of each kind
@@ -129,12 +131,12 @@ class SilentScoring:
         return self._levelled(rows, held)
 
     def weigh_smoothed(self, rows: np.ndarray) -> np.ndarray:
-        """Smoothed error rows ``(m, C)`` of the next samples: likewise, cutting off what the smoothing
-        carries from the held samples before the sensor was known to be silent."""
+        """Smoothed error rows ``(m, C)`` of the next samples: a silent sensor's error at most its normal level,
+        cutting off what the smoothing carries from its held samples before it was known to be silent."""
         held = self._window(self._smoothed, len(rows), self.smooth_ahead, 0)
         self._smoothed += len(rows)
         self._trim()
-        return self._levelled(rows, held)
+        return self._levelled(rows, held, self.smoothed_cap)
 
     def _window(self, first: int, n: int, ahead: int, behind: int) -> np.ndarray:
         """Whether each sensor is silent at any of the samples ``t - behind + 1 .. t + ahead`` (those queued),
@@ -162,16 +164,15 @@ class SilentScoring:
             self._status = self._status[keep - self._base:]
             self._base = keep
 
-    def _levelled(self, rows: np.ndarray, held: np.ndarray) -> np.ndarray:
+    def _levelled(self, rows: np.ndarray, held: np.ndarray, cap: float | None = None) -> np.ndarray:
+        """``rows`` with the held sensors' errors at their normal level (``cap``: at most ``cap`` times it)."""
         keep = held.any(axis=1) & ~held.all(axis=1)  # every sensor silent: nothing to score by, rows as they are
         if not keep.any():
             return rows
         rows = rows.copy()
         for k in np.flatnonzero(keep):
-            if self.level is not None:
-                rows[k, held[k]] = self.level[held[k]]
-            else:
-                rows[k, held[k]] = rows[k, ~held[k]].mean()
+            level = self.level[held[k]] if self.level is not None else rows[k, ~held[k]].mean()
+            rows[k, held[k]] = level if cap is None else np.minimum(rows[k, held[k]], cap * level)
         return rows
 
     def _fill(self, z: np.ndarray, silent: np.ndarray) -> np.ndarray:
