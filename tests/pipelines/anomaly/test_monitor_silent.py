@@ -1,6 +1,7 @@
 """A silent sensor (one that sends nothing) is reported, and the monitor scores the other sensors without it."""
 from __future__ import annotations
 
+import copy
 import io
 import json
 
@@ -8,6 +9,7 @@ import numpy as np
 import pytest
 
 from tsae.io.mqtt import RECORD_TYPES
+from tsae.pipelines.anomaly.detector import Detector
 from tsae.pipelines.anomaly.monitor import Monitor, run_monitor
 from tsae.pipelines.anomaly.silent import scoring_core
 
@@ -115,3 +117,21 @@ def test_with_every_sensor_silent_the_held_values_are_scored_as_before(detector,
     assert [r["score"] for r in records if r["type"] == "sample"][-150:] == \
         [r["score"] for r in held if r["type"] == "sample"][-150:]
     assert [r["state"] for r in records if r["type"] == "sensor"] == ["silent"] * 3
+
+
+@pytest.mark.parametrize("variant", ["drift", "no subspace", "no normal levels"])
+def test_degraded_mode_with_drift_without_subspace_or_normal_levels(detector, train_data, test_data, variant) -> None:
+    options: dict = {}
+    if variant == "drift":
+        options = {"drift_rate": 0.2, "drift_every": 120}
+    elif variant == "no subspace":  # filled in with the training mean
+        detector = Detector(window=24, epochs=2, device="cpu", linear=False).fit(train_data.T, sensors=SENSORS)
+    else:  # an older detector file: the silent sensor's error is the others' mean
+        detector = copy.deepcopy(detector)
+        detector.state_.contrib_base = None
+    x = test_data.T.copy()
+    x[0] = np.nan
+    events = _events(_records(detector, x, **options)[0])
+    assert all(e["n_samples"] < 0.25 * x.shape[1] for e in events)
+    on_fault = [e for e in events if e["start_index"] <= 415 and e["end_index"] >= 400]
+    assert len(on_fault) == 1 and on_fault[0]["top_sensors"][0]["sensor"] == "pressure"
