@@ -17,13 +17,17 @@ So while a sensor is silent, :class:`SilentScoring` (the monitor hooks it into i
   error on held-out data (``contrib_base``; without it, the mean of the others' errors in that row), for
   its silent samples and the longest window after them (windows that still hold filled-in values),
   so the score keeps the units of the threshold and a fault on another sensor still raises it; its
-  share of an event is no more than a normal sensor's.
+  share of an event is no more than a normal sensor's. In the smoothed rows its error is at most that
+  level (times the largest smoothing factor), from shortly before its first missing value on: the
+  centred smoothing would otherwise carry its held samples' error into the rows around them.
 
-The rule is decided sample by sample from the samples up to it, so scores do not depend on the block
-sizes. When no sensor is silent nothing changes: the scores equal batch scoring's. When every sensor is
-silent there is nothing to score the others by: the held values are scored as before.
-The first ``silence`` samples of a silent stretch are held flat before the sensor is known to be silent:
-they may raise one alarm, naming the sensor.
+Each row is decided by the samples the scoring core has always seen when that row is final, so scores do
+not depend on the block sizes. When no sensor is silent nothing changes: the scores equal batch scoring's.
+When every sensor is silent there is nothing to score the others by: the held values are scored as before.
+The first ``silence`` samples of a silent stretch are held flat before the sensor is known to be silent (as
+batch scoring holds every gap), and the other sensors' reconstruction sees them: they may raise one alarm,
+often named after a sensor that moves with the silent one. A ``silence`` short beside the detector's window
+keeps it short (``scripts/eval_silent_sensors.py`` measures it).
 """
 from __future__ import annotations
 
