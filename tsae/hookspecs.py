@@ -111,7 +111,8 @@ def register_sinks(register: Callable[..., None]) -> None:
         for sources; a factory that cannot be called is refused) returns an object
         with ``write(record: dict)`` and ``close()``.
         Records are ``{"type": "alarm", ...}`` when an anomaly event begins, ``{"type": "event",
-        ...}`` when it ends, ``{"type":
+        ...}`` when it ends, ``{"type": "sensor", "state": "silent" or "back", ...}`` when a sensor
+        falls silent or reports again, ``{"type":
         "sample", ...}`` with ``--every-sample``, and last one ``{"type": "summary",
         ...}`` with the run's counts (see ``docs/plugins.md``).
     """

@@ -166,7 +166,8 @@ def score_command(test: Path, detector: Path, output: Path, plot: Path | None, e
 @click.option("--every-sample", is_flag=True, help="Also write one line per scored sample.")
 @click.option("--time-field", default=None, help="Name of the time field (default: time/timestamp/t...).")
 @click.option("--silence", type=click.IntRange(min=1), default=100, show_default=True,
-              help="Warn when a sensor has had no value for this many samples.")
+              help="A sensor with no value for this many samples is silent: reported (a 'sensor' record) and "
+                   "left out of the score until it reports again.")
 @click.option("--client-id", default=None,
               help="MQTT client id of the persistent session [default: derived from the detector file and topic].")
 @click.option("--clean-session", is_flag=True,

@@ -292,7 +292,7 @@ class MqttSource:
 
 
 #: the ``type`` of the records the monitor publishes: an outbox file holds only such records, one a line
-RECORD_TYPES = ("sample", "alarm", "event", "summary")
+RECORD_TYPES = ("sample", "alarm", "event", "sensor", "summary")
 #: the first line of an outbox file: what tells it from the monitor's stdout saved to a file (same records)
 OUTBOX_HEADER = '{"type":"tsae-outbox","version":1}'
 _OUTBOX_TYPE, _OUTBOX_VERSION = "tsae-outbox", 1

@@ -32,9 +32,10 @@ def four():
     return det, train.std(axis=0)
 
 
-def monitor(detector, text):
+def monitor(detector, text, **options):
     out, err = io.StringIO(), io.StringIO()
-    code = run_monitor(detector, stdin=io.StringIO(text), stdout=out, stderr=err, every_sample=True, quiet=False)
+    code = run_monitor(detector, stdin=io.StringIO(text), stdout=out, stderr=err, every_sample=True, quiet=False,
+                       **options)
     records = [json.loads(line) for line in out.getvalue().splitlines()]
     return code, records, err.getvalue()
 
@@ -186,9 +187,13 @@ def test_a_sensor_without_values_and_huge_values_score_as_in_the_monitor(tmp_pat
         score_file(same, detector_file, tmp_path / "out2.csv", device="cpu", quiet=True)
     np.testing.assert_array_equal(written_scores(tmp_path / "out2.csv"), batch)  # both clipped to 1e6 SD
     assert np.isfinite(batch).all()
-    code, records, _ = monitor(detector_file, path.read_text())
+    # the monitor leaves a sensor silent for --silence samples out of its score (test_monitor_silent.py); never
+    # silent, the sensor is held at its training mean, as batch scoring holds it
+    code, records, _ = monitor(detector_file, path.read_text(), silence=len(x) + 1)
     assert code == 0 and records[-1]["clipped_values"] == 3
     np.testing.assert_allclose(scores_of(records), batch, rtol=1e-9)
+    code, records, _ = monitor(detector_file, path.read_text())
+    assert code == 0 and [r["sensor"] for r in records if r["type"] == "sensor"] == ["flow"]
 
 
 def test_a_gap_of_days_in_the_time_column_is_told(tmp_path, detector_file, test_data):

@@ -24,7 +24,11 @@ Bad data never stops the monitor; each kind is counted, warned about on stderr
 - ``missing_values``: a sensor absent from a record, empty, NaN or inf: repaired with the
   sensor's last good value (its training mean before any); a value beyond 1e30 in magnitude
   is repaired so too (``repaired_values``), as batch scoring's table reader reads it as missing;
-- ``silent``: a sensor missing for ``silence`` samples in a row: warned once (until it returns);
+- ``silent``: a sensor missing for ``silence`` samples in a row: warned once (until it returns) and
+  reported in a ``sensor`` record (below); until it reports again the monitor scores the other sensors
+  without it (:mod:`tsae.pipelines.anomaly.silent`): its values are filled in from theirs and its own
+  error counts as normal, so a dead sensor raises no alarm that never ends and a fault on another
+  sensor is still found and named;
 - ``out_of_order``: a time earlier than the previous record's: skipped;
 - ``time_jumps``: a time more than ``max_time_jump`` ahead of the previous record's:
   skipped, the previous time stays the reference (a second such record in a row is
@@ -37,6 +41,15 @@ Bad data never stops the monitor; each kind is counted, warned about on stderr
   duplicates;
 - ``duplicates``: a redelivered record (same time and values as a recent one, or an MQTT
   redelivery of a payload already received): skipped, never scored twice.
+
+Records (JSON objects): ``alarm`` when an event begins, ``event`` when it ends, ``sample`` per scored
+sample with ``every_sample``, ``{"type": "sensor", "sensor", "state": "silent", "index", "time",
+"since_index"}`` when a sensor has been missing for ``silence`` samples (``index``: that sample, ``since_index``:
+its first missing one) and ``{"type": "sensor", ..., "state": "back", ...}`` at its next value (``since_index``:
+where its silence began), and one ``summary`` at the end. A silent sensor's first ``silence`` samples hold its
+last good value before it is known to be silent: they may raise one alarm (at a stream's start, its training
+mean), named after the sensor or one that moves with it; a ``silence`` short beside the detector's window keeps
+it short.
 
 Delivery through MQTT (persistent session, deduplication, a bounded outbox flushed before
 exit) is described in :mod:`tsae.io.mqtt` and in the README.
@@ -64,8 +77,9 @@ from tsae.models.trainer import whole_number
 from tsae.pipelines.anomaly.detector import Detector
 from tsae.pipelines.anomaly.drift import DriftingCore
 from tsae.pipelines.anomaly.early import EarlyWatch
-from tsae.pipelines.anomaly.events import EventTracker
+from tsae.pipelines.anomaly.events import EventTracker, _jsonable
 from tsae.pipelines.anomaly.scoring import as_chunk, sensor_columns
+from tsae.pipelines.anomaly.silent import SilenceTracker, SilentScoring, scoring_core
 
 
 class RateLimitedLog:
@@ -105,9 +119,10 @@ class Monitor:
     detector
         A fitted detector, or the path of a detector file.
     every_sample
-        :meth:`push` also returns one record per scored sample (else only events).
+        :meth:`push` also returns one record per scored sample (else only events and sensor records).
     silence
-        Warn when a sensor has been missing for this many consecutive samples.
+        A sensor missing for this many consecutive samples is silent: warned about, reported in a
+        ``sensor`` record, and left out of the score until its next value (see the module docstring).
     log
         Where warnings and notes go: an object with ``warn(kind, message)`` and ``info(message)``
         such as :class:`RateLimitedLog` (default: a quiet one).
@@ -183,8 +198,9 @@ class Monitor:
         self.events = 0
         self.anomalous = 0
         self.max_score = -math.inf
-        self._missing_run = np.zeros(len(self.sensors), dtype=np.int64)
-        self._silent = np.zeros(len(self.sensors), dtype=bool)
+        self._silence = SilenceTracker(len(self.sensors), self.silence)
+        self.degraded = SilentScoring(detector._check())  # the core scores without the silent sensors
+        scoring_core(self.core).silent = self.degraded
         self.silent_reports = 0
         self.started = _time.monotonic()
         self._flushed = False
@@ -201,10 +217,10 @@ class Monitor:
         times = _checked_times(times, x.shape[1])
         if x.shape[1] == 0:
             return []
-        self._track_silence(x)
+        sensor_records = self._track_silence(x, times)
         self.pending_times.extend(times if times is not None else [None] * x.shape[1])
         scores, contrib = self.core.push(x)
-        records = self._emit(scores, contrib)
+        records = sensor_records + self._emit(scores, contrib)
         if self.early is not None:  # after the final scores: an event they opened silences the early alarm
             records += self.early.push(self.core.take_early(), times, self.tracker.in_event, self.emitted)
         return records
@@ -265,27 +281,29 @@ class Monitor:
         self.events += len(events)
         return records
 
-    def _track_silence(self, x: np.ndarray) -> None:
-        """Warn once per run of ``silence`` missing samples of a sensor, wherever the blocks split the stream."""
-        missing = ~np.isfinite(x)
-        if not missing.any() and not self._missing_run.any():
-            return
-        n = x.shape[1]
-        for i in range(x.shape[0]):
-            good = np.flatnonzero(~missing[i])
-            # missing runs in this block, in order: the one carried over and continued, those between
-            # good samples, and the one still open at the end of the block
-            runs = np.diff(np.concatenate(([-1 - self._missing_run[i]], good, [n]))) - 1
-            for k, run in enumerate(runs):
-                if run >= self.silence and not self._silent[i]:
-                    self._silent[i] = True
-                    self.silent_reports += 1
-                    self.log.warn(f"silent-{i}", f"sensor {self.sensors[i]!r} silent for {self.silence} "
-                                                 "samples: holding its last good value")
-                if k < len(good) and self._silent[i]:  # a good sample ends this run
-                    self._silent[i] = False
-                    self.log.info(f"sensor {self.sensors[i]!r} is reporting again")
-            self._missing_run[i] = runs[-1]
+    def _track_silence(self, x: np.ndarray, times: Sequence[Any] | None) -> list[dict[str, Any]]:
+        """Silent sensors (missing for ``silence`` samples in a row), wherever the blocks split the stream.
+
+        Tells the core which samples to score without them (:mod:`~tsae.pipelines.anomaly.silent`);
+        returns a ``sensor`` record when one goes silent and when it reports again, also warned about.
+        """
+        first = self._silence.seen
+        silent, changes = self._silence.push(x)
+        self.degraded.add(silent)
+        records: list[dict[str, Any]] = []
+        for i, state, index, since in changes:
+            name = self.sensors[i]
+            if state == "silent":
+                self.silent_reports += 1
+                what = "holding its last good value" if len(self.sensors) == 1 else \
+                    "scoring the other sensors without it until it reports again"
+                self.log.warn(f"silent-{i}", f"sensor {name!r} silent for {self.silence} samples: {what}")
+            else:
+                self.log.info(f"sensor {name!r} is reporting again")
+            time = None if times is None else times[index - first]
+            records.append({"type": "sensor", "sensor": name, "state": state, "index": index,
+                            "time": _jsonable(time), "since_index": since})
+        return records
 
     # -- river-style ----------------------------------------------------------
     def _row(self, x: Any) -> np.ndarray:

@@ -12,7 +12,7 @@ import copy
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,6 +20,9 @@ from tsae.engine.layout import as_channels_first, is_dataframe, real_array
 from tsae.engine.preprocess import Normalizer, forward_fill
 from tsae.io.tables import ABSURD
 from tsae.models.inference import forward
+
+if TYPE_CHECKING:
+    from tsae.pipelines.anomaly.silent import SilentScoring
 
 _EPS = 1e-12
 #: normalised values are clipped to +-Z_BOUND standard deviations (batch and stream alike): a large value
@@ -428,6 +431,8 @@ class ScoringCore:
         self.scales = [primary] + [_ScaleScorer(term, self.channels, early=early) for term in state.scales]
         self.pending = [np.zeros((0, self.channels)) for _ in self.scales]
         self.smoother = ScoreSmoother(state.smooth, self.channels, state.centered, state.short_smooth)
+        #: the monitor's degraded scoring while sensors are silent (:mod:`~tsae.pipelines.anomaly.silent`)
+        self.silent: SilentScoring | None = None
 
     @property
     def seen(self) -> int:
@@ -452,7 +457,7 @@ class ScoringCore:
         stack = np.stack(parts)
         rows = np.nansum(stack, axis=0)
         rows[np.isnan(stack).all(axis=0)] = np.nan
-        return rows
+        return rows if self.silent is None else self.silent.weigh_early(rows)
 
     def _combine(self, parts: list[np.ndarray]) -> np.ndarray:
         """Sum the scales' error rows over the samples every scale has finished."""
@@ -469,9 +474,13 @@ class ScoringCore:
         return rows
 
     def _finish(self, rows: np.ndarray, final: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        if self.silent is not None:
+            rows = self.silent.weigh(rows)
         rows = self.smoother.push(rows)
         if final:
             rows = np.concatenate([rows, self.smoother.flush()])
+        if self.silent is not None:
+            rows = self.silent.weigh_smoothed(rows)
         if len(rows):
             self._last_row = rows[-1].copy()
         total = rows.sum(axis=1)
@@ -506,6 +515,8 @@ class ScoringCore:
         if extreme.any():
             self.clipped += int(extreme.sum())
             z = np.clip(z, -Z_BOUND, Z_BOUND)
+        if self.silent is not None:
+            z = self.silent.repair(z)
         return z
 
     def _error_rows(self, x: np.ndarray) -> np.ndarray:
