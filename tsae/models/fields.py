@@ -102,8 +102,6 @@ def check_finite_json(path: Path, value: Any, field: str = "") -> None:
             stack.extend((f"{name}[{i}]", v) for i, v in enumerate(item))
 
 
-
-
 def check_array(path: Path, field: str, array: np.ndarray, shape: tuple[int, ...] | None = None, *,
                 positive: bool = False) -> np.ndarray:
     """A stored array as float64, checked for its shape and for finite values.

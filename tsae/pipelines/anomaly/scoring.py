@@ -110,6 +110,14 @@ def as_chunk(x: Any, channels: int, name: str = "x") -> np.ndarray:
     return absurd_as_missing(arr)
 
 
+def sum_present(stack: np.ndarray) -> np.ndarray:
+    """The sum over the first axis of ``stack`` (the scales or terms), NaN left out; NaN where every part is NaN
+    (a scale longer than all the data scores nothing)."""
+    total = np.nansum(stack, axis=0)
+    total[np.isnan(stack).all(axis=0)] = np.nan
+    return total
+
+
 def error_shares(rows: np.ndarray, base: np.ndarray | None, total: np.ndarray | None = None) -> np.ndarray:
     """Each sensor's share ``(n, C)`` of error rows ``(n, C)`` (see :meth:`ScoringCore._contributions`).
 
@@ -454,9 +462,7 @@ class ScoringCore:
         for scale in self.scales:
             parts.append(np.concatenate(scale.early_rows) if scale.early_rows else np.zeros((0, self.channels)))
             scale.early_rows = []
-        stack = np.stack(parts)
-        rows = np.nansum(stack, axis=0)
-        rows[np.isnan(stack).all(axis=0)] = np.nan
+        rows = sum_present(np.stack(parts))
         return rows if self.silent is None else self.silent.weigh_early(rows)
 
     def _combine(self, parts: list[np.ndarray]) -> np.ndarray:
@@ -469,9 +475,7 @@ class ScoringCore:
             return rows
         stack = np.stack([p[:m] for p in self.pending])
         self.pending = [p[m:] for p in self.pending]
-        rows = np.nansum(stack, axis=0)  # a scale longer than all the data scores nothing (NaN)
-        rows[np.isnan(stack).all(axis=0)] = np.nan
-        return rows
+        return sum_present(stack)
 
     def _finish(self, rows: np.ndarray, final: bool = False) -> tuple[np.ndarray, np.ndarray]:
         if self.silent is not None:

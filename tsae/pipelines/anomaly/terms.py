@@ -23,6 +23,7 @@ from tsae.pipelines.anomaly.scoring import (
     ScoreSmoother,
     ScoringCore,
     StatsTerm,
+    sum_present,
 )
 
 #: the term kinds, in the order they are named
@@ -178,10 +179,7 @@ def set_terms(state: DetectorState, chosen: Sequence[str], pca_weight: float = 1
 def combine_rows(rows: dict[TermKey, np.ndarray], chosen: Sequence[str], pca_weight: float = 1.0) -> np.ndarray:
     """The summed error rows of the chosen term kinds (every scale)."""
     picked = [(pca_weight if key[0] == "pca" else 1.0) * value for key, value in rows.items() if key[0] in chosen]
-    stack = np.stack(picked)
-    total = np.nansum(stack, axis=0)
-    total[np.isnan(stack).all(axis=0)] = np.nan
-    return total
+    return sum_present(np.stack(picked))
 
 
 def smoothed_scores(rows: np.ndarray, smooth: int, centered: bool,
