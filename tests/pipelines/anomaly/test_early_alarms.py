@@ -69,6 +69,8 @@ def test_a_fixed_threshold_has_no_early_threshold(train_data) -> None:
     det = Detector(window=24, epochs=1, device="cpu", threshold=5.0).fit(train_data.T, sensors=SENSORS)
     assert det.early_threshold_ is None
     assert Monitor(det).early is None
+    as_text = Detector(window=24, epochs=1, device="cpu", threshold="5.0").fit(train_data.T, sensors=SENSORS)
+    assert as_text.threshold_ == 5.0 and as_text.early_threshold_ is None  # the number as text: fixed too
 
 
 def test_the_early_alarm_comes_as_the_fault_begins_and_names_its_sensor(detector, test_data) -> None:

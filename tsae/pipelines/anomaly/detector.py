@@ -949,11 +949,7 @@ class Detector:
         if not self.calibration_mean_ > 0:  # a detector file must hold a positive scale for drift tracking
             raise ValueError("every held-out normal score is 0: the training data has no variation to learn "
                              "(constant sensors?)")
-        floor = self._floor(finite)
-        if obj.method == "budget" and floor > obj.value:
-            obj.params["floor"] = {"ratio": float(self.threshold_floor), "budget_value": float(obj.value)}
-            obj.value = floor
-        self.threshold_obj_ = obj
+        self.threshold_obj_ = self._with_floor(obj, finite)
         self.threshold_ = obj.value
         if obj.method == "budget" and obj.params["n_peaks"] < _FIT_PEAKS and source == "holdout" \
                 and obj.params["heldout_days"] * float(self.alarms_per_day) < 1.0:
@@ -962,20 +958,28 @@ class Detector:
                           "is extrapolated from the scores' spread with a wide margin, so small faults may go "
                           "unflagged; fit on longer normal data", FitWarning, stacklevel=4)
 
-    def _floor(self, finite_scores: np.ndarray) -> float:
-        """The budget threshold's floor on these held-out normal scores (``threshold_floor`` times their median)."""
-        return float(self.threshold_floor) * float(np.median(finite_scores)) if finite_scores.size else 0.0
+    def _with_floor(self, obj: Threshold, finite_scores: np.ndarray) -> Threshold:
+        """``obj``, a budget threshold raised to its floor on these held-out normal scores (``threshold_floor``
+        times their median) where below it, the raise recorded in its params."""
+        floor = float(self.threshold_floor) * float(np.median(finite_scores)) if finite_scores.size else 0.0
+        if obj.method == "budget" and floor > obj.value:
+            obj.params["floor"] = {"ratio": float(self.threshold_floor), "budget_value": float(obj.value)}
+            obj.value = floor
+        return obj
 
     def _early_threshold(self, scores: np.ndarray) -> float | None:
         """The early alarms' threshold on held-out normal early ``scores``, set as the score's threshold is
-        (None with a fixed threshold, whose number is in the score's units, or without finite scores)."""
+        (None with a fixed threshold, a number or its text, which is in the score's units, or without finite
+        scores)."""
         finite = scores[np.isfinite(scores)]
-        if not isinstance(self.threshold, str) or not finite.size:
+        if not finite.size:
             return None
         with warnings.catch_warnings():  # the score's own threshold has told what there is to tell
             warnings.simplefilter("ignore")
             obj = self._threshold_on(scores)
-        value = max(obj.value, self._floor(finite)) if obj.method == "budget" else obj.value
+        if obj.method == "fixed":
+            return None
+        value = self._with_floor(obj, finite).value
         return float(value) if math.isfinite(value) and value > 0 else None
 
     def _network_params(self, channels: int, window: int, pca_rank: int) -> dict[str, Any]:
