@@ -148,3 +148,19 @@ def test_early_alarms_still_come_for_a_fault_on_another_sensor(detector, test_da
     on_fault = [r for r in early if 400 <= r["start_index"] < 415]
     assert len(on_fault) == 1 and on_fault[0]["top_sensors"][0]["sensor"] == "pressure"
     assert len(early) <= 2  # the fault's, and at most one at the start (the held samples before silence is known)
+
+
+def test_early_rows_with_a_silent_sensor_do_not_depend_on_the_chunking(detector, test_data) -> None:
+    # a big first block: the silent states of its samples were trimmed before its early rows were weighed
+    x = test_data.T.copy()
+    x[0] = np.nan
+    taken = []
+    for chunk in (x.shape[1], 7):
+        mon = Monitor(detector, silence=20)
+        rows: list[np.ndarray] = []
+        push = mon.early.push
+        mon.early.push = lambda r, *args, _rows=rows, _push=push: (_rows.append(r.copy()), _push(r, *args))[1]
+        for start in range(0, x.shape[1], chunk):
+            mon.push(x[:, start:start + chunk])
+        taken.append(np.concatenate(rows))
+    np.testing.assert_allclose(taken[0], taken[1], rtol=1e-9, atol=1e-12, equal_nan=True)

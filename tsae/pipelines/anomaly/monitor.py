@@ -199,7 +199,8 @@ class Monitor:
         self.anomalous = 0
         self.max_score = -math.inf
         self._silence = SilenceTracker(len(self.sensors), self.silence)
-        self.degraded = SilentScoring(detector._check())  # the core scores without the silent sensors
+        # the core scores without the silent sensors
+        self.degraded = SilentScoring(detector._check(), early=self.early is not None)
         scoring_core(self.core).silent = self.degraded
         self.silent_reports = 0
         self.started = _time.monotonic()

@@ -95,9 +95,11 @@ class SilentScoring:
     ----------
     state
         The detector's :class:`~tsae.pipelines.anomaly.scoring.DetectorState`.
+    early
+        The core keeps early rows (:meth:`weigh_early`): the silent states stay for them a longest window.
     """
 
-    def __init__(self, state: Any) -> None:
+    def __init__(self, state: Any, early: bool = False) -> None:
         self.channels = int(state.channels)
         terms = [state.primary_term(), *state.scales]
         self.term = next((term for term in terms if term.pca is not None), None)
@@ -111,6 +113,7 @@ class SilentScoring:
         self._status = np.zeros((0, self.channels), dtype=bool)  # silent sensors of samples base, base + 1, ...
         self._base = 0
         self._added = self._repaired = self._weighed = self._smoothed = 0  # samples added, and rows of each kind
+        self.early = early  # the core keeps early rows: :meth:`weigh_early` is called after each push
         self._early = 0  # early rows weighed (:mod:`~tsae.pipelines.anomaly.early`)
         self._history = np.zeros((self.window - 1, self.channels))  # the latest normalised rows (training mean first)
         self._filters: dict[bytes, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
@@ -173,8 +176,10 @@ class SilentScoring:
 
     def _trim(self) -> None:
         """Forget the states no row needs any more."""
-        keep = min(self._repaired, self._weighed - self.tail, self._smoothed, self._early - self.tail
-                   if self._early else self._repaired)
+        needed = [self._repaired, self._weighed - self.tail, self._smoothed]
+        if self.early:  # the early rows of a push are weighed after it: its samples' states, a window before them
+            needed.append(self._early - self.tail)
+        keep = min(needed)
         if keep > self._base:
             self._status = self._status[keep - self._base:]
             self._base = keep
