@@ -37,10 +37,28 @@ class Event:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["top_sensors"] = [{"sensor": name, "share": round(share, 6)} for name, share in self.top_sensors]
-        return {key: _jsonable(value) for key, value in data.items()}
+        return {key: record_value(value) for key, value in data.items()}
 
 
-def _jsonable(value: Any) -> Any:
+def record_value(value: Any) -> Any:
+    """A value (a time, a score) as the monitor's and the events file's JSON records hold it.
+
+    Parameters
+    ----------
+    value
+        A Python or numpy scalar, text, or None.
+
+    Returns
+    -------
+    Any
+        A numpy scalar as its Python value (``item()``), a non-finite float as None (JSON has
+        no NaN or infinity); anything else unchanged.
+
+    Examples
+    --------
+    >>> record_value(np.float32(1.5)), record_value(float("nan")), record_value("2024-01-01T06:00:00")
+    (1.5, None, '2024-01-01T06:00:00')
+    """
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
@@ -57,7 +75,7 @@ def alarm_fields(sensors: Sequence[str], score: float, shares: np.ndarray | None
     if shares is not None and len(sensors):
         order = np.argsort(-shares, kind="stable")[:top_k]
         top = [{"sensor": sensors[i], "share": round(float(shares[i]), 6)} for i in order]
-    return {"start_index": index, "start": _jsonable(time), "score": _jsonable(float(score)), "top_sensors": top}
+    return {"start_index": index, "start": record_value(time), "score": record_value(float(score)), "top_sensors": top}
 
 
 class EventTracker:

@@ -79,7 +79,7 @@ from tsae.models.trainer import whole_number
 from tsae.pipelines.anomaly.detector import Detector
 from tsae.pipelines.anomaly.drift import DriftingCore
 from tsae.pipelines.anomaly.early import EarlyWatch
-from tsae.pipelines.anomaly.events import EventTracker, _jsonable
+from tsae.pipelines.anomaly.events import EventTracker, record_value
 from tsae.pipelines.anomaly.scoring import as_chunk, sensor_columns
 from tsae.pipelines.anomaly.silent import SilenceTracker, SilentScoring, scoring_core
 
@@ -202,7 +202,7 @@ class Monitor:
         self.max_score = -math.inf
         self._silence = SilenceTracker(len(self.sensors), self.silence)
         # the core scores without the silent sensors
-        self.degraded = SilentScoring(detector._check(), early=self.early is not None)
+        self.degraded = SilentScoring(detector.fitted_state(), early=self.early is not None)
         scoring_core(self.core).silent = self.degraded
         self.silent_reports = 0
         self.started = _time.monotonic()
@@ -329,7 +329,7 @@ class Monitor:
                 self.log.info(f"sensor {name!r} is reporting again")
             time = None if times is None else times[index - first]
             records.append({"type": "sensor", "sensor": name, "state": state, "index": index,
-                            "time": _jsonable(time), "since_index": since})
+                            "time": record_value(time), "since_index": since})
         return records
 
     # -- river-style ----------------------------------------------------------
@@ -423,7 +423,7 @@ class Monitor:
 def _fitted(detector: Any) -> Detector:
     """``detector`` if it is a fitted Detector, the detector a path names, or a one-line error naming it."""
     if isinstance(detector, Detector):
-        detector._check()  # NotFittedError, not an AttributeError about sensors_
+        detector.fitted_state()  # NotFittedError, not an AttributeError about sensors_
         return detector
     if not isinstance(detector, (str, os.PathLike)):
         raise TypeError(f"detector must be a fitted Detector or a detector file path, got {type(detector).__name__}")
