@@ -456,3 +456,15 @@ def test_pushed_times_that_look_like_excel_serial_dates_are_warned_about_once(de
         lines = [f"{d!r}," + ",".join(map(repr, row)) for d, row in zip(days, test_data, strict=True)]
         Monitor(detector).push_lines(["time_s," + ",".join(SENSORS), *lines])
     assert [str(w.message) for w in caught] == []
+
+
+def test_pushed_datetime64_times_come_out_as_iso_text(detector, test_data):
+    # before: a datetime64[ns] time came out as an int of nanoseconds, a datetime64[s] one as a datetime object
+    x = test_data.T
+    for unit in ("ns", "s"):
+        times = np.datetime64("2024-01-01T00:00:00", unit) + np.arange(x.shape[1]) * np.timedelta64(60, "s")
+        records = Monitor(detector, every_sample=True).push(x, times=list(times))
+        samples = [r for r in records if r["type"] == "sample"]
+        assert samples and samples[0]["time"] == "2024-01-01T00:00:00", samples[0]
+        assert samples[1]["time"] == "2024-01-01T00:01:00"
+        json.dumps(records)  # no datetime objects left

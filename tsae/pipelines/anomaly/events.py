@@ -10,6 +10,7 @@ an :class:`EventTracker`, which the streaming monitor feeds block by block.
 """
 from __future__ import annotations
 
+import datetime
 import json
 import math
 from collections.abc import Sequence
@@ -18,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from tsae.io.table_time import iso_time
 
 
 @dataclass
@@ -51,20 +54,25 @@ def record_value(value: Any) -> Any:
     Returns
     -------
     Any
-        A numpy scalar as its Python value (``item()``), a non-finite float as None (JSON has
-        no NaN or infinity); anything else unchanged.
+        A date (numpy ``datetime64``, ``datetime``) as ISO 8601 text (NaT as None), another numpy
+        scalar as its Python value (``item()``), a non-finite float as None (JSON has no NaN or
+        infinity); anything else unchanged.
 
     Examples
     --------
     >>> record_value(np.float32(1.5)), record_value(float("nan")), record_value("2024-01-01T06:00:00")
     (1.5, None, '2024-01-01T06:00:00')
+    >>> record_value(np.datetime64("2024-01-01T06:00:00.000000000"))
+    '2024-01-01T06:00:00'
     """
+    if isinstance(value, np.datetime64):  # before np.generic, whose item() would give a datetime or an int of ns
+        return None if np.isnat(value) else iso_time(value)
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
         return None
-    if isinstance(value, (np.datetime64,)):
-        return str(value)
+    if isinstance(value, (datetime.datetime, datetime.date)):
+        return value.isoformat()
     return value
 
 

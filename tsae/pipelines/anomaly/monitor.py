@@ -296,7 +296,7 @@ class Monitor:
         if self.every_sample:
             for k in range(m):
                 records.append({
-                    "type": "sample", "index": first + k, "time": times[k], "score": float(scores[k]),
+                    "type": "sample", "index": first + k, "time": record_value(times[k]), "score": float(scores[k]),
                     "anomaly": int(flags[k]),
                     "contrib": {name: round(float(contrib[i, k]), 6) for i, name in enumerate(self.sensors)},
                 })
