@@ -199,7 +199,8 @@ def test_a_detector_used_before_fit_raises_a_named_not_fitted_error() -> None:
     from tsae import Detector
     from tsae.errors import NotFittedError
 
-    for call in (lambda d: d.decision_function(np.zeros((2, 50))), lambda d: d.predict(np.zeros((2, 50)))):
+    for call in (lambda d: d.decision_function(np.zeros((2, 50))), lambda d: d.predict(np.zeros((2, 50))),
+                 lambda d: d.fitted_state()):
         with pytest.raises(NotFittedError, match="not fitted yet") as info:
             call(Detector())
         assert isinstance(info.value, RuntimeError) and isinstance(info.value, AttributeError)  # sklearn's kind too

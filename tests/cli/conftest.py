@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
+
+from tsae.cli import cli
 
 
 @pytest.fixture()
@@ -20,3 +23,16 @@ def sensor_csv(tmp_path):
     path = tmp_path / "sensors.csv"
     path.write_text("\n".join(rows) + "\n")
     return path
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory):
+    """A table, a model and a detector trained on it (by the CLI)."""
+    folder = tmp_path_factory.mktemp("trained")
+    src = folder / "x.csv"
+    src.write_text("time,a,b\n" + "".join(f"{i},{np.sin(i / 9):.4f},{np.cos(i / 7):.4f}\n" for i in range(600)))
+    for args in (["train", str(src), "-o", str(folder / "m.tsae"), "--epochs", "1", "--window", "16", "-q"],
+                 ["detect", "fit", str(src), "-o", str(folder / "d.tsae"), "--epochs", "1", "--window", "16", "-q"]):
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 0, result.output
+    return src, folder / "m.tsae", folder / "d.tsae"

@@ -28,19 +28,6 @@ def test_output_under_a_file_names_that_file(tmp_path) -> None:
     assert result.output.strip() == f"Error: {src}/out.npy: {src} is a file, not a folder"
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    """A table, a model and a detector trained on it (by the CLI)."""
-    folder = tmp_path_factory.mktemp("trained")
-    src = folder / "x.csv"
-    src.write_text("time,a,b\n" + "".join(f"{i},{np.sin(i / 9):.4f},{np.cos(i / 7):.4f}\n" for i in range(600)))
-    for args in (["train", str(src), "-o", str(folder / "m.tsae"), "--epochs", "1", "--window", "16", "-q"],
-                 ["detect", "fit", str(src), "-o", str(folder / "d.tsae"), "--epochs", "1", "--window", "16", "-q"]):
-        result = CliRunner().invoke(cli, args)
-        assert result.exit_code == 0, result.output
-    return src, folder / "m.tsae", folder / "d.tsae"
-
-
 @pytest.mark.parametrize(("command", "better"), [
     (["smooth", "{src}"], ".csv"), (["impute", "{src}"], ".csv"), (["frame", "{src}", "--window", "8"], ".npy"),
     (["reconstruct", "{model}", "{src}"], ".csv"), (["detect", "score", "--detector", "{det}", "{src}"], ".csv")])

@@ -1,6 +1,8 @@
 """tsae.io.records: the stream record parser shares the table reader's time names, missing tokens and delimiters."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -393,3 +395,27 @@ def test_times_that_look_like_excel_serial_dates_are_warned_about_once_as_the_ta
         with pytest.warns(UserWarning) as caught:
             read_table(path)
         assert excel[0] in str(caught[0].message)  # the same words as the table reader's
+
+
+@pytest.mark.parametrize(("first", "warns"), [(45292, True), (10_000, False)])
+def test_headerless_rows_whose_times_look_like_excel_serial_dates_are_warned_about_as_a_headerless_table(
+        tmp_path, first, warns) -> None:
+    # before: headerless rows (a time, then the sensors) had no time field name, so Excel days passed without a word
+    lines = [f"{first + i},{i % 7}.5" for i in range(50)]  # whole days: a headerless table's time column too
+    log = _Warnings()
+    parser = RecordParser(["a"], log=log)
+    rows, times = parser.parse(lines)
+    parser.parse([f"{first + 50},3.5"])  # told once
+    assert len(rows) == 50 and times[0] == first
+    excel = [m for m in log.messages if "Excel serial dates" in m]
+    assert len(excel) == (1 if warns else 0), log.messages
+    path = tmp_path / "t.csv"
+    path.write_text("\n".join(lines) + "\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table = read_table(path)
+    assert table.time is not None and table.time[0] == first and table.columns == ["ch1"]  # seconds still
+    assert [str(w.message) for w in caught] == ([f"{path}: {excel[0]}"] if warns else [])  # the same words
+    if warns:
+        assert excel[0].startswith("the time column (the first, no header names it) holds numbers 45292 to 45341")
+        assert excel[0].endswith("if they are seconds, add a header that names it time_s")

@@ -43,9 +43,9 @@ the next one that keeps its pace: epoch nanoseconds 2 s apart under the default 
 number nor an ISO date ("abc", "Tue 10:00") is counted in ``unreadable_times`` and warned
 about; the record is kept with the text as its time but cannot be checked for order,
 jumps or duplicates. An ISO date with a UTC offset (``+02:00``) is the UTC instant it names, as
-the table reader reads it, and is told once (``offset``). Numeric times in a field named like a time or date that
-look like Excel serial dates are told once (``excel_days``), as the table reader tells them, judged on the first
-block of records with numeric times.
+the table reader reads it, and is told once (``offset``). Numeric times in a field named like a time or date (or in
+the first field of headerless rows) that look like Excel serial dates are told once (``excel_days``), as the table
+reader tells them, judged on the first block of records with numeric times.
 
 Decimal commas: as in a table file, a stream not separated by commas (``;``, tab, ``|``) may use
 decimal commas (``2024-01-01T00:00:00;1,5;2,25`` is 1.5 and 2.25). The first CSV record with a
@@ -701,7 +701,9 @@ class RecordParser:
 
     def _check_excel_days(self, stamps: list[Any]) -> None:
         """Warn once, as the table reader does, when the stream's times are numbers that look like Excel serial
-        dates (:func:`~tsae.io.table_time.excel_days_warning`), judged on the first block that has numeric times."""
+        dates (:func:`~tsae.io.table_time.excel_days_warning`), judged on the first block that has numeric times.
+        Headerless rows' time column (no name: ``_time_name`` None) is judged on its numbers alone, as a headerless
+        table's is."""
         numbers = [number for status, number, is_date in map(_time_parts, stamps) if status == "ok" and not is_date]
         if not numbers:
             return

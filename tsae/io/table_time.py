@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -167,13 +167,37 @@ EXCEL_DAYS = (20000.0, 80000.0)
 _SECONDS_NAMES = ("time_s", "seconds", "secs", "sec", "s", "t_s", "time_sec", "time_secs", "time_seconds")
 
 
+def excel_days_span(time: Any) -> tuple[float, float] | None:
+    """The least and greatest of ``time``'s finite numbers when all of them lie in :data:`EXCEL_DAYS`, else None.
+
+    Only floating-point numbers are judged (a table's or a stream's time numbers; integers, dates and text give
+    None). This is the numbers' half of :func:`excel_days_warning`; a caller without a column name (the
+    monitor's ``push(times=...)``) words its own warning around it.
+
+    Examples
+    --------
+    >>> excel_days_span(np.array([45292.25, np.nan, 45292.26]))
+    (45292.25, 45292.26)
+    >>> excel_days_span(np.array([1000.5, 45292.25])) is None
+    True
+    """
+    if time is None or np.asarray(time).dtype.kind != "f":
+        return None
+    time = np.asarray(time)
+    finite = time[np.isfinite(time)]
+    if not finite.size or finite.min() < EXCEL_DAYS[0] or finite.max() > EXCEL_DAYS[1]:
+        return None
+    return float(finite.min()), float(finite.max())
+
+
 def excel_days_warning(time: np.ndarray | None, name: str | None) -> str | None:
     """Why a time column of numbers may be Excel serial dates read as seconds, or None.
 
     A column named like a time or date (``Date``, ``time``, ``Timestamp``, ``t``; not one named by a unit,
     ``seconds``, ``minute``, ``days``...) whose numbers all lie in :data:`EXCEL_DAYS` holds what a spreadsheet
     exports for a date cell not formatted as one. They are still read as seconds (as numbers in that range may
-    well be), so the message says how to have them read either way.
+    well be), so the message says how to have them read either way. ``name`` None: the time column of a file or
+    stream without a header (its first column, taken for the time by its position): judged on its numbers alone.
 
     Examples
     --------
@@ -181,20 +205,23 @@ def excel_days_warning(time: np.ndarray | None, name: str | None) -> str | None:
     True
     >>> excel_days_warning(np.array([45292.25, 45292.26]), "time_s") is None
     True
+    >>> excel_days_warning(np.array([45292.25, 45292.26]), None) is not None
+    True
     """
-    if time is None or name is None or np.asarray(time).dtype.kind != "f":
+    if name is not None:
+        lower = name.strip().lower()
+        words = set(re.split(r"[^a-z]+", lower))
+        if lower in _UNIT_SECONDS or lower in _SECONDS_NAMES or not (
+                words & {"t", "ts"} or any(w in lower for w in ("time", "date", "stamp"))):
+            return None
+    span = excel_days_span(time)
+    if span is None:
         return None
-    lower = name.strip().lower()
-    words = set(re.split(r"[^a-z]+", lower))
-    if lower in _UNIT_SECONDS or lower in _SECONDS_NAMES or not (
-            words & {"t", "ts"} or any(w in lower for w in ("time", "date", "stamp"))):
-        return None
-    finite = time[np.isfinite(time)]
-    if not finite.size or finite.min() < EXCEL_DAYS[0] or finite.max() > EXCEL_DAYS[1]:
-        return None
-    return (f"time column {name!r} holds numbers {finite.min():.10g} to {finite.max():.10g}, which look like Excel "
-            f"serial dates (days since 1899-12-30) but are read as seconds: if they are dates, format the column "
-            f"as dates in the spreadsheet before saving it as CSV; if they are seconds, name the column time_s")
+    column, seconds = ((f"time column {name!r}", "name the column time_s") if name is not None else
+                       ("the time column (the first, no header names it)", "add a header that names it time_s"))
+    return (f"{column} holds numbers {span[0]:.10g} to {span[1]:.10g}, which look like Excel serial dates (days "
+            f"since 1899-12-30) but are read as seconds: if they are dates, format the column as dates in the "
+            f"spreadsheet before saving it as CSV; if they are seconds, {seconds}")
 
 
 def _rate_from_time(time: np.ndarray | None) -> float | None:

@@ -495,7 +495,7 @@ def _read_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0) -> Table
                           stacklevel=3)
         if column.dates is None and column.floats is not None and doomed is None:
             column.floats = [_joined(column.floats)]
-            excel = excel_days_warning(column.floats[0], column.name)
+            excel = excel_days_warning(column.floats[0], None if headerless else column.name)
             if excel is not None:
                 warnings.warn(f"{path}: {excel}", TableWarning, stacklevel=3)
         time = column.dates if column.dates is not None else column.floats

@@ -342,7 +342,7 @@ def test_a_scale_asked_for_that_the_data_cannot_hold_is_told(tmp_path):
     x = np.sin(np.arange(600) / 5.0) + 0.05 * np.random.default_rng(0).normal(size=600)
     with pytest.warns(FitWarning, match=r"scales: a window of 1000 samples needs 3 windows of training data"):
         det = Detector(window=16, scales=[1000], epochs=1, device="cpu").fit(x)
-    assert [t.window for t in det._check().scales] == []
+    assert [t.window for t in det.fitted_state().scales] == []
     with warnings.catch_warnings(record=True) as told:
         warnings.simplefilter("always")
         Detector(window=16, epochs=1, device="cpu").fit(x[:100])  # the defaults that do not fit: left out quietly

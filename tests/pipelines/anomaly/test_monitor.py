@@ -1,5 +1,6 @@
 import io
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -429,3 +430,41 @@ def test_a_stream_whose_times_look_like_excel_serial_dates_is_warned_about_once(
     assert "tsae monitor: warning: time column 'Date' holds numbers 45292.25 to" in err
     code, _, err = run(detector_file, "time," + ",".join(SENSORS) + "\n" + "\n".join(csv_lines(test_data)) + "\n")
     assert code == 0 and "Excel" not in err
+
+
+def test_pushed_times_that_look_like_excel_serial_dates_are_warned_about_once(detector, test_data):
+    # before: Monitor.push(values, times=...) carried Excel day numbers into its records without a word
+    x = test_data.T
+    days = [45292.25 + i / 1440 for i in range(x.shape[1])]
+    mon = Monitor(detector)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        mon.push(x[:, :10])  # no times, then dates: not judged yet
+        mon.push(x[:, 10:20], times=[f"2024-01-01T00:00:{i:02d}" for i in range(10, 20)])
+        mon.push(x[:, 20:60], times=days[20:60])
+        mon.push(x[:, 60:], times=days[60:])
+    assert [w.category for w in caught] == [UserWarning], [str(w.message) for w in caught]
+    assert str(caught[0].message).startswith(f"Monitor.push: times hold numbers 45292.26389 to {days[59]:.10g}, "
+                                             "which look like Excel serial dates")
+    assert caught[0].filename == __file__  # points at the caller's push
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        mon = Monitor(detector)
+        mon.push(x[:, :50], times=list(range(50)))  # judged on the first numeric times: seconds
+        mon.push(x[:, 50:], times=days[50:])
+        # a text stream is judged by its parser, by the time field's name too (time_s: seconds)
+        lines = [f"{d!r}," + ",".join(map(repr, row)) for d, row in zip(days, test_data, strict=True)]
+        Monitor(detector).push_lines(["time_s," + ",".join(SENSORS), *lines])
+    assert [str(w.message) for w in caught] == []
+
+
+def test_pushed_datetime64_times_come_out_as_iso_text(detector, test_data):
+    # before: a datetime64[ns] time came out as an int of nanoseconds, a datetime64[s] one as a datetime object
+    x = test_data.T
+    for unit in ("ns", "s"):
+        times = np.datetime64("2024-01-01T00:00:00", unit) + np.arange(x.shape[1]) * np.timedelta64(60, "s")
+        records = Monitor(detector, every_sample=True).push(x, times=list(times))
+        samples = [r for r in records if r["type"] == "sample"]
+        assert samples and samples[0]["time"] == "2024-01-01T00:00:00", samples[0]
+        assert samples[1]["time"] == "2024-01-01T00:01:00"
+        json.dumps(records)  # no datetime objects left

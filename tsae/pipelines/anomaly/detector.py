@@ -1037,14 +1037,26 @@ class Detector:
         return _score_all(ScoringCore(state, device=self.device if device is None else device), X)
 
     # -- scoring ----------------------------------------------------------------
-    def _check(self) -> DetectorState:
+    def fitted_state(self) -> DetectorState:
+        """What scoring needs (``state_``), once the detector is fitted or loaded.
+
+        Returns
+        -------
+        DetectorState
+            The network, normaliser, error scales and score terms (``state_``).
+
+        Raises
+        ------
+        NotFittedError
+            The detector was neither fitted (:meth:`fit`) nor loaded (:meth:`load`).
+        """
         state = getattr(self, "state_", None)
         if state is None:
             raise NotFittedError("this Detector is not fitted yet: call fit(X) or Detector.load(path)")
         return state
 
     def _series(self, X: Any) -> np.ndarray:
-        state = self._check()
+        state = self.fitted_state()
         return as_chunk(sensor_columns(X, self.sensors_), state.channels, "X")
 
     def core(self, device: Any = "cpu", drift_rate: float | None = None,
@@ -1060,7 +1072,7 @@ class Detector:
         rate = self.drift_rate if drift_rate is None else drift_rate
         every = self.drift_every if drift_every is None else drift_every
         check_settings({"drift_rate": rate, "drift_every": every})  # set_params may have changed them
-        core = ScoringCore(self._check(), device=device, early=early)
+        core = ScoringCore(self.fitted_state(), device=device, early=early)
         if not rate:
             return core
         every = every or 50 * int(self.window_)
@@ -1110,7 +1122,7 @@ class Detector:
         """Write the fitted detector to one tsae model file (``.tsae``)."""
         from tsae.models.modelfile import save_model
 
-        state = self._check()
+        state = self.fitted_state()
         norm = state.normalizer
         arrays: dict[str, Any] = {"mean": norm.center, "std": norm.scale, "err_scale": state.err_scale,
                   "decision_scores": self.decision_scores_.astype(np.float64)}

@@ -10,6 +10,7 @@ an :class:`EventTracker`, which the streaming monitor feeds block by block.
 """
 from __future__ import annotations
 
+import datetime
 import json
 import math
 from collections.abc import Sequence
@@ -18,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from tsae.io.table_time import iso_time
 
 
 @dataclass
@@ -37,16 +40,39 @@ class Event:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["top_sensors"] = [{"sensor": name, "share": round(share, 6)} for name, share in self.top_sensors]
-        return {key: _jsonable(value) for key, value in data.items()}
+        return {key: record_value(value) for key, value in data.items()}
 
 
-def _jsonable(value: Any) -> Any:
+def record_value(value: Any) -> Any:
+    """A value (a time, a score) as the monitor's and the events file's JSON records hold it.
+
+    Parameters
+    ----------
+    value
+        A Python or numpy scalar, text, or None.
+
+    Returns
+    -------
+    Any
+        A date (numpy ``datetime64``, ``datetime``) as ISO 8601 text (NaT as None), another numpy
+        scalar as its Python value (``item()``), a non-finite float as None (JSON has no NaN or
+        infinity); anything else unchanged.
+
+    Examples
+    --------
+    >>> record_value(np.float32(1.5)), record_value(float("nan")), record_value("2024-01-01T06:00:00")
+    (1.5, None, '2024-01-01T06:00:00')
+    >>> record_value(np.datetime64("2024-01-01T06:00:00.000000000"))
+    '2024-01-01T06:00:00'
+    """
+    if isinstance(value, np.datetime64):  # before np.generic, whose item() would give a datetime or an int of ns
+        return None if np.isnat(value) else iso_time(value)
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
         return None
-    if isinstance(value, (np.datetime64,)):
-        return str(value)
+    if isinstance(value, (datetime.datetime, datetime.date)):
+        return value.isoformat()
     return value
 
 
@@ -57,7 +83,7 @@ def alarm_fields(sensors: Sequence[str], score: float, shares: np.ndarray | None
     if shares is not None and len(sensors):
         order = np.argsort(-shares, kind="stable")[:top_k]
         top = [{"sensor": sensors[i], "share": round(float(shares[i]), 6)} for i in order]
-    return {"start_index": index, "start": _jsonable(time), "score": _jsonable(float(score)), "top_sensors": top}
+    return {"start_index": index, "start": record_value(time), "score": record_value(float(score)), "top_sensors": top}
 
 
 class EventTracker:

@@ -186,7 +186,8 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     another suffix is refused before scoring, see :func:`~tsae.pipelines.anomaly.events.events_suffix`) and
     optionally a plot (PNG/PDF/SVG): all of them, or none when one fails. ``drift_rate`` / ``drift_every`` override the
     detector's drift updates (:mod:`~tsae.pipelines.anomaly.drift`; None: its own). Returns
-    a summary dict. A time column that goes back in time or has duplicate times (the rows are scored in
+    a summary dict; unless ``quiet``, a line on stderr sums up the scores and events, then ``wrote PLOT`` names
+    the plot. A time column that goes back in time or has duplicate times (the rows are scored in
     file order, each as its own sample; the warning tells how many rows repeat a time and the first one)
     and a sensor column without values (scored as missing throughout) are warned about
     (``TableWarning``). Sensor columns are matched by name, in any order; other columns (not the time
@@ -246,4 +247,6 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
                "threshold": float(det.threshold_), "output": str(output), "events_file": str(events_path)}
     _progress(f"{output}: {summary['rows']} rows, {summary['anomalous_rows']} flagged, "
               f"{summary['events']} event(s) -> {events_path}", quiet)
+    if plot:
+        _progress(f"wrote {plot}", quiet)
     return summary

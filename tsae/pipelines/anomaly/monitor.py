@@ -62,6 +62,7 @@ import os
 import sys
 import threading
 import time as _time
+import warnings
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -73,11 +74,12 @@ import numpy as np
 from tsae.engine.layout import check_flag, is_dataframe, real_array
 from tsae.io.mqtt import SESSION_EXPIRY
 from tsae.io.records import MAX_LINE, MAX_TIME_JUMP, RecordParser
+from tsae.io.table_time import excel_days_span
 from tsae.models.trainer import whole_number
 from tsae.pipelines.anomaly.detector import Detector
 from tsae.pipelines.anomaly.drift import DriftingCore
 from tsae.pipelines.anomaly.early import EarlyWatch
-from tsae.pipelines.anomaly.events import EventTracker, _jsonable
+from tsae.pipelines.anomaly.events import EventTracker, record_value
 from tsae.pipelines.anomaly.scoring import as_chunk, sensor_columns
 from tsae.pipelines.anomaly.silent import SilenceTracker, SilentScoring, scoring_core
 
@@ -200,22 +202,32 @@ class Monitor:
         self.max_score = -math.inf
         self._silence = SilenceTracker(len(self.sensors), self.silence)
         # the core scores without the silent sensors
-        self.degraded = SilentScoring(detector._check(), early=self.early is not None)
+        self.degraded = SilentScoring(detector.fitted_state(), early=self.early is not None)
         scoring_core(self.core).silent = self.degraded
         self.silent_reports = 0
         self.started = _time.monotonic()
         self._flushed = False
+        self._excel_checked = False  # whether pushed numeric times were checked for Excel serial dates (once)
 
     # -- the core -------------------------------------------------------------
     def push(self, x: Any, times: Sequence[Any] | None = None) -> list[dict[str, Any]]:
         """Score a block of samples ``(n_sensors, n)`` (NaN = missing); return event/sample records.
 
         A DataFrame (rows are time, one column per sensor) is accepted too. After :meth:`flush`
-        it raises a RuntimeError (see the class notes).
+        it raises a RuntimeError (see the class notes). ``times`` (one per sample) are carried
+        into the records as given; numbers that look like Excel serial dates are warned about
+        once (a UserWarning, as the table reader warns), judged on the first push with numeric times.
         """
+        return self._push(x, times, judge_times=True)
+
+    def _push(self, x: Any, times: Sequence[Any] | None, *, judge_times: bool) -> list[dict[str, Any]]:
+        """:meth:`push`; ``judge_times``: check the times for Excel serial dates (not for :meth:`push_lines`,
+        whose parser judges them by the time field's name too, as the table reader does)."""
         self._check_open()
         x = as_chunk(sensor_columns(x, self.sensors, "x"), len(self.sensors))
         times = _checked_times(times, x.shape[1])
+        if judge_times and times is not None and not self._excel_checked:
+            self._check_excel_days(times)
         if x.shape[1] == 0:
             return []
         sensor_records = self._track_silence(x, times)
@@ -225,6 +237,20 @@ class Monitor:
         if self.early is not None:  # after the final scores: an event they opened silences the early alarm
             records += self.early.push(self.core.take_early(), times, self.tracker.in_event, self.emitted)
         return records
+
+    def _check_excel_days(self, times: Sequence[Any]) -> None:
+        """Warn once when pushed times are numbers that look like Excel serial dates (their span in
+        :func:`~tsae.io.table_time.excel_days_span`); a push without numeric times does not count."""
+        numbers = [number for number in map(_time_number, times) if number is not None]
+        if not numbers:
+            return
+        self._excel_checked = True
+        span = excel_days_span(np.array(numbers))
+        if span is not None:
+            warnings.warn(f"Monitor.push: times hold numbers {span[0]:.10g} to {span[1]:.10g}, which look like Excel "
+                          f"serial dates (days since 1899-12-30) but are kept as numbers in the records: if they are "
+                          f"dates, push them as dates (numpy datetime64 or ISO text), e.g. "
+                          f"pandas.to_datetime(times, unit='D', origin='1899-12-30')", UserWarning, stacklevel=4)
 
     def flush(self) -> list[dict[str, Any]]:
         """End of the stream: score the last rows and close the open event.
@@ -270,7 +296,7 @@ class Monitor:
         if self.every_sample:
             for k in range(m):
                 records.append({
-                    "type": "sample", "index": first + k, "time": times[k], "score": float(scores[k]),
+                    "type": "sample", "index": first + k, "time": record_value(times[k]), "score": float(scores[k]),
                     "anomaly": int(flags[k]),
                     "contrib": {name: round(float(contrib[i, k]), 6) for i, name in enumerate(self.sensors)},
                 })
@@ -303,7 +329,7 @@ class Monitor:
                 self.log.info(f"sensor {name!r} is reporting again")
             time = None if times is None else times[index - first]
             records.append({"type": "sensor", "sensor": name, "state": state, "index": index,
-                            "time": _jsonable(time), "since_index": since})
+                            "time": record_value(time), "since_index": since})
         return records
 
     # -- river-style ----------------------------------------------------------
@@ -367,7 +393,7 @@ class Monitor:
         if len(rows) == 0:
             return []
         have_times = any(t is not None for t in times)
-        return self.push(rows.T, times if have_times else None)
+        return self._push(rows.T, times if have_times else None, judge_times=False)
 
     def summary(self) -> dict[str, Any]:
         counts = dict(self.parser.counts)
@@ -397,7 +423,7 @@ class Monitor:
 def _fitted(detector: Any) -> Detector:
     """``detector`` if it is a fitted Detector, the detector a path names, or a one-line error naming it."""
     if isinstance(detector, Detector):
-        detector._check()  # NotFittedError, not an AttributeError about sensors_
+        detector.fitted_state()  # NotFittedError, not an AttributeError about sensors_
         return detector
     if not isinstance(detector, (str, os.PathLike)):
         raise TypeError(f"detector must be a fitted Detector or a detector file path, got {type(detector).__name__}")
@@ -410,6 +436,16 @@ def _checked_log(log: Any) -> Any:
         raise TypeError(f"log must have warn(kind, message) and info(message) methods (a RateLimitedLog) or be "
                         f"None, got {type(log).__name__}")
     return log
+
+
+def _time_number(value: Any) -> float | None:
+    """A pushed time as a float when it is a real number (not a bool, a date or text), else None."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        return None
+    try:
+        return float(value)
+    except OverflowError:  # an int too large for a float: no date of Excel's
+        return None
 
 
 def _checked_times(times: Any, n: int) -> Sequence[Any] | None:
