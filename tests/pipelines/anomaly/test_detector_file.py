@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from tsae.cli import cli
 from tsae.models.fields import ModelFileError
 from tsae.pipelines.anomaly.detector import Detector
+from tsae.pipelines.anomaly.scoring import LEVEL_HUBER, StatsTerm
 
 from sensor_data import write_csv
 
@@ -72,7 +73,10 @@ HEADER_CASES = [
     (_extra("settings.threshold", "-2"), "extra.settings.threshold", "-2.0 is out of range [0.0, inf]"),
     (_extra("settings.threshold", "nan"), "extra.settings.threshold", "must be a finite number, not nan"),
     (_extra("settings.threshold", "magic"), "extra.settings.threshold", "unknown method"),
-    (_extra("version", 7), "extra.version", "out of range [1, 2]"),
+    (_extra("version", 7), "extra.version", "out of range [1, 3]"),
+    (_extra("stats_level_huber", 0.0), "extra.stats_level_huber", "0.0 is out of range (0.0, inf]"),
+    (_extra("stats_level_huber", "3"), "extra.stats_level_huber", "must be a number, not '3'"),
+    (_extra("stats_level_huber", math.inf), "extra.stats_level_huber", "must be a finite number"),
     (_extra("early_threshold", -1.0), "extra.early_threshold", "-1.0 is out of range (0.0, inf]"),
     (_extra("early_threshold", "3"), "extra.early_threshold", "must be a number, not '3'"),
     (_extra("early_threshold", math.nan), "extra.early_threshold", "must be a finite number, not nan"),
@@ -163,3 +167,35 @@ def test_a_file_without_settings_keeps_its_fixed_threshold(detector_file, craft_
 
     det = Detector.load(craft_model_file(detector_file, "old.tsae", header=mutate))
     assert det.threshold == 7.5 and det.threshold_ == 7.5
+
+
+def test_an_older_file_scores_its_statistics_levels_squared(detector, detector_file, craft_model_file,
+                                                            test_data) -> None:
+    # version 2 files had no stats_level_huber: their statistics terms' normal levels were set on squared levels
+    def mutate(head: dict) -> None:
+        del head["extra"]["stats_level_huber"]
+        head["extra"]["version"] = 2
+
+    old = Detector.load(craft_model_file(detector_file, "old.tsae", header=mutate))
+    terms = [t.stats for t in [old.state_.primary_term(), *old.state_.scales] if t.stats is not None]
+    assert terms and all(t.level_huber is None for t in terms)
+    new = Detector.load(detector_file)
+    assert all(t.stats.level_huber == LEVEL_HUBER for t in [new.state_.primary_term(), *new.state_.scales]
+               if t.stats is not None)
+    x = test_data.T[:, :300].copy()
+    x[0, 100:200] += 20 * x[0].std()  # a level far beyond the huber point: the two distances differ
+    assert not np.allclose(old.decision_function(x), new.decision_function(x))
+    for t in [new.state_.primary_term(), *new.state_.scales]:
+        if t.stats is not None:
+            t.stats.level_huber = None
+    np.testing.assert_allclose(old.decision_function(x), new.decision_function(x), rtol=1e-9)
+
+
+def test_the_statistics_level_distance_turns_linear_beyond_its_huber_point() -> None:
+    frames = np.zeros((5, 8, 1))
+    frames[:, :, 0] = np.array([0.0, 0.5, 1.0, 2.0, 4.0])[:, None]  # levels 0..4, no spread or steps
+    term = StatsTerm(median=np.zeros((1, 3)), spread=np.ones((1, 3)), err_scale=np.ones(1), level_huber=1.0)
+    squared = StatsTerm(median=np.zeros((1, 3)), spread=np.ones((1, 3)), err_scale=np.ones(1), level_huber=None)
+    rest = squared.distance(frames[:1])[0, 0]  # the spread's and steps' part, the same for every frame
+    np.testing.assert_allclose(term.distance(frames)[:, 0] - rest, [0.0, 0.25, 1.0, 3.0, 7.0])
+    np.testing.assert_allclose(squared.distance(frames)[:, 0] - rest, [0.0, 0.25, 1.0, 4.0, 16.0])

@@ -17,7 +17,8 @@ How a sample is scored
    each *term* gives a per-sample, per-sensor error: the autoencoder's squared residual
    (main scale only), the squared residual off the training windows' principal subspace
    (``pca``), and the squared robust distance of the window's level, spread and step size
-   from their normal range (``stats``, :mod:`~tsae.pipelines.anomaly.terms`).
+   from their normal range, the level's growing linearly beyond one robust z-score
+   (``stats``, :mod:`~tsae.pipelines.anomaly.terms`, :class:`~tsae.pipelines.anomaly.scoring.StatsTerm`).
 4. Each term's error is divided by its *normal level* (its mean on held-out normal data,
    per sensor with ``error_norm=True``), averaged over the windows covering the sample
    (overlap-add), and the kept terms of every scale are added. Which terms are kept is
@@ -199,6 +200,14 @@ def _without_glitches(X: np.ndarray, names: Sequence[str]) -> np.ndarray:
                   f"percentile range than {GLITCH_RANGES:g} times that range: learnt as missing values (glitches, "
                   "not normal data); new values like them score as anomalies", FitWarning, stacklevel=4)
     return np.where(glitch, np.nan, X)
+
+
+def _level_huber(state: DetectorState) -> float | None:
+    """The statistics terms' ``level_huber`` (one for all scales: they are fitted alike; None without them)."""
+    found = {term.stats.level_huber for term in [state.primary_term(), *state.scales] if term.stats is not None}
+    if len(found) > 1:
+        raise ValueError(f"the statistics terms differ in level_huber ({sorted(map(str, found))}): one file holds one")
+    return found.pop() if found else None
 
 
 def _repaired_as_scored(x: np.ndarray) -> np.ndarray:
@@ -1139,6 +1148,7 @@ class Detector:
             "short_smooth": [[length, factor] for length, factor in state.short_smooth],
             "linear_weight": state.linear_weight, "merge_gap": self.merge_gap,
             "ae_weight": state.ae_weight, "stats_weight": state.stats_weight, "scales": scales,
+            "stats_level_huber": _level_huber(state),
             "selfcheck": self.selfcheck_.to_dict() if hasattr(self, "selfcheck_") else None,
             "settings": {"model": self.model, "window": self.window, "hop": self.hop,
                          "threshold": self.threshold if isinstance(self.threshold, str) else float(self.threshold),

@@ -36,7 +36,8 @@ if TYPE_CHECKING:
     from tsae.models.modelfile import LoadedModel
 
 DETECTOR_KIND = "tsae-detector"
-DETECTOR_VERSION = 2  # 2: statistics terms, further window scales, term weights, the self-check
+DETECTOR_VERSION = 3  # 2: statistics terms, further window scales, term weights, the self-check;
+#                        3: the statistics terms' level distance turns linear (extra.stats_level_huber)
 
 
 @dataclass
@@ -202,7 +203,7 @@ def term_arrays(prefix: str, pca: LinearTerm | None, stats: StatsTerm | None) ->
 
 
 def _terms(path: Path, arrays: dict[str, np.ndarray], prefix: str, channels: int,
-           window: int) -> tuple[LinearTerm | None, StatsTerm | None]:
+           window: int, level_huber: float | None) -> tuple[LinearTerm | None, StatsTerm | None]:
     pca = stats = None
     if f"{prefix}pca_components" in arrays:
         components = arrays[f"{prefix}pca_components"]
@@ -216,11 +217,13 @@ def _terms(path: Path, arrays: dict[str, np.ndarray], prefix: str, channels: int
     if f"{prefix}stats_median" in arrays:
         stats = StatsTerm(median=_array(path, arrays, f"{prefix}stats_median", (channels, 3)),
                           spread=_array(path, arrays, f"{prefix}stats_spread", (channels, 3), positive=True),
-                          err_scale=_array(path, arrays, f"{prefix}stats_err_scale", (channels,), positive=True))
+                          err_scale=_array(path, arrays, f"{prefix}stats_err_scale", (channels,), positive=True),
+                          level_huber=level_huber)
     return pca, stats
 
 
-def _scales(path: Path, arrays: dict[str, np.ndarray], value: Any, channels: int) -> list[ScaleTerm]:
+def _scales(path: Path, arrays: dict[str, np.ndarray], value: Any, channels: int,
+            level_huber: float | None) -> list[ScaleTerm]:
     if value is None:
         return []
     if not isinstance(value, list):
@@ -232,7 +235,7 @@ def _scales(path: Path, arrays: dict[str, np.ndarray], value: Any, channels: int
             raise ModelFileError(path, "must be an object", name)
         window = check_int(path, f"{name}.window", item.get("window"), 2, MAX_INT_HPARAM)
         hop = check_int(path, f"{name}.hop", item.get("hop"), 1, window)
-        pca, stats = _terms(path, arrays, f"scale{i}_", channels, window)
+        pca, stats = _terms(path, arrays, f"scale{i}_", channels, window, level_huber)
         out.append(ScaleTerm(window, hop, pca=pca, stats=stats,
                              pca_weight=check_number(path, f"{name}.pca_weight", item.get("pca_weight", 1.0), 0.0),
                              stats_weight=check_number(path, f"{name}.stats_weight", item.get("stats_weight", 1.0),
@@ -281,7 +284,10 @@ def read_detector_state(path: str | Path, loaded: LoadedModel) -> DetectorFile:
     arrays = loaded.arrays
     normalizer = Normalizer.from_dict({"method": "zscore", "center": _array(path, arrays, "mean", (channels,)),
                                        "scale": _array(path, arrays, "std", (channels,), positive=True)})
-    pca, stats = _terms(path, arrays, "", channels, window)
+    level_huber = extra.get("stats_level_huber")  # absent (files before version 3): squared throughout
+    if level_huber is not None:
+        level_huber = check_number(path, "extra.stats_level_huber", level_huber, 0.0, low_open=True)
+    pca, stats = _terms(path, arrays, "", channels, window, level_huber)
     contrib_base = _array(path, arrays, "contrib_base", (channels,)) if "contrib_base" in arrays else None
     state = DetectorState(model=loaded.model, window=window, hop=hop, normalizer=normalizer,
                           err_scale=_array(path, arrays, "err_scale", (channels,), positive=True), smooth=smooth,
@@ -289,7 +295,7 @@ def read_detector_state(path: str | Path, loaded: LoadedModel) -> DetectorFile:
                           ae_weight=check_number(path, "extra.ae_weight", extra.get("ae_weight", 1.0), 0.0),
                           stats=stats,
                           stats_weight=check_number(path, "extra.stats_weight", extra.get("stats_weight", 1.0), 0.0),
-                          scales=_scales(path, arrays, extra.get("scales"), channels),
+                          scales=_scales(path, arrays, extra.get("scales"), channels, level_huber),
                           short_smooth=_short_smooth(path, extra.get("short_smooth", []), smooth))
     scores = np.asarray(arrays.get("decision_scores", np.zeros(0)), np.float64)
     if scores.ndim != 1:

@@ -572,6 +572,11 @@ class LinearTerm:
         self.err_scale = np.asarray(self.err_scale, np.float64)
 
 
+#: where the statistics term's level distance turns from squared to linear, in robust z-scores (chosen on the
+#: development series: NAB, SKAB valve1 and the generated plant's decision seeds)
+LEVEL_HUBER = 3.0
+
+
 @dataclass
 class StatsTerm:
     """The local-statistics term: how far a window's :func:`window_stats` are from normal.
@@ -581,30 +586,40 @@ class StatsTerm:
     sensor's standard deviation for the level, a change of about 28% for the log spread and
     step size. Without it, a window as long as the period has an almost constant mean, and a
     slow drift of a few hundredths of a standard deviation would read as a fault. A window's
-    distance per sensor is the sum of its squared robust z-scores; ``err_scale`` ``(C,)`` is
-    its normal level.
+    distance per sensor is the sum of its squared robust z-scores, the level's growing only
+    linearly beyond ``level_huber`` (a Huber loss: ``k (2|z| - k)``), so that a level that
+    wanders slowly beyond its training range (a pump warming up, the weather) does not outweigh
+    the other terms by its square; ``None``: squared throughout (detector files before version 3).
+    ``err_scale`` ``(C,)`` is its normal level.
     """
 
     median: np.ndarray
     spread: np.ndarray
     err_scale: np.ndarray
+    level_huber: float | None = LEVEL_HUBER
 
     def __post_init__(self) -> None:
         self.median = np.asarray(self.median, np.float64)
         self.spread = np.asarray(self.spread, np.float64)
         self.err_scale = np.asarray(self.err_scale, np.float64)
+        self.level_huber = None if self.level_huber is None else float(self.level_huber)
 
     @classmethod
-    def fit(cls, frames: np.ndarray, floor: float = 0.25) -> StatsTerm:
+    def fit(cls, frames: np.ndarray, floor: float = 0.25, level_huber: float | None = LEVEL_HUBER) -> StatsTerm:
         """Learn the normal statistics from training frames ``(F, L, C)``."""
         stats = window_stats(np.asarray(frames, np.float64))
         median = np.median(stats, axis=0)
         spread = 1.4826 * np.median(np.abs(stats - median), axis=0) + floor
-        return cls(median=median, spread=spread, err_scale=np.ones(median.shape[0]))
+        return cls(median=median, spread=spread, err_scale=np.ones(median.shape[0]), level_huber=level_huber)
 
     def distance(self, frames: np.ndarray) -> np.ndarray:
-        """Squared robust distance of each frame's statistics from normal, ``(F, C)``."""
-        return (((window_stats(frames) - self.median) / self.spread) ** 2).sum(axis=-1)
+        """Robust distance of each frame's statistics from normal, ``(F, C)`` (see the class notes)."""
+        squares = ((window_stats(frames) - self.median) / self.spread) ** 2
+        k = self.level_huber
+        if k is not None:
+            level = np.sqrt(squares[..., 0])
+            squares[..., 0] = np.where(level <= k, squares[..., 0], k * (2.0 * level - k))
+        return squares.sum(axis=-1)
 
 
 @dataclass
