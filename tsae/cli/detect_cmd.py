@@ -139,16 +139,19 @@ def _scales(text: str) -> str | list[int]:
 @click.option("--events", type=output_file, default=None,
               help="Events file (.json, or .csv; .csv.gz, .csv.bz2, .csv.xz compressed); default "
                    "<output stem>.events.json.")
+@click.option("--silence", type=click.IntRange(min=1), default=100, show_default=True,
+              help="A sensor with no value for this many rows is silent: warned about and left out of the score "
+                   "until it reports again, as `tsae monitor --silence` leaves it out.")
 @drift_options
 @device_option
 @quiet_option
-def score_command(test: Path, detector: Path, output: Path, plot: Path | None, events: Path | None,
+def score_command(test: Path, detector: Path, output: Path, plot: Path | None, events: Path | None, silence: int,
                   drift_rate: float | None, drift_every: int | None, device: str, quiet: bool) -> None:
     """Score TEST with a fitted detector: per-row scores, 0/1 flags, sensor contributions and events."""
     from tsae.pipelines.anomaly.files import score_file
 
     score_file(test, detector, output, plot=plot, events=events, device=device, quiet=quiet,
-               drift_rate=drift_rate, drift_every=drift_every)
+               drift_rate=drift_rate, drift_every=drift_every, silence=silence)
 
 
 @click.command("monitor")

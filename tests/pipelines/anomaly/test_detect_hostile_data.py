@@ -179,21 +179,24 @@ def test_a_sensor_without_values_and_huge_values_score_as_in_the_monitor(tmp_pat
     x[300:303, 0] = 1e12  # far beyond 1e6 standard deviations: clipped there
     path = write_csv(tmp_path / "odd.csv", x)
     with pytest.warns(TableWarning, match="'flow' have no values"):
-        score_file(path, detector_file, tmp_path / "out.csv", device="cpu", quiet=True)
+        score_file(path, detector_file, tmp_path / "out.csv", device="cpu", quiet=True, silence=None)
     batch = written_scores(tmp_path / "out.csv")
     x[300:303, 0] = 1e15
     same = write_csv(tmp_path / "odder.csv", x)
     with pytest.warns(TableWarning):
-        score_file(same, detector_file, tmp_path / "out2.csv", device="cpu", quiet=True)
+        score_file(same, detector_file, tmp_path / "out2.csv", device="cpu", quiet=True, silence=None)
     np.testing.assert_array_equal(written_scores(tmp_path / "out2.csv"), batch)  # both clipped to 1e6 SD
     assert np.isfinite(batch).all()
-    # the monitor leaves a sensor silent for --silence samples out of its score (test_monitor_silent.py); never
-    # silent, the sensor is held at its training mean, as batch scoring holds it
+    # a sensor silent for --silence samples is left out of the score, in the monitor and batch scoring alike
+    # (test_monitor_silent.py, test_silent_batch.py); never silent, the sensor is held at its training mean
     code, records, _ = monitor(detector_file, path.read_text(), silence=len(x) + 1)
     assert code == 0 and records[-1]["clipped_values"] == 3
     np.testing.assert_allclose(scores_of(records), batch, rtol=1e-9)
     code, records, _ = monitor(detector_file, path.read_text())
     assert code == 0 and [r["sensor"] for r in records if r["type"] == "sensor"] == ["flow"]
+    with pytest.warns(TableWarning):
+        score_file(path, detector_file, tmp_path / "out3.csv", device="cpu", quiet=True)
+    np.testing.assert_allclose(scores_of(records), written_scores(tmp_path / "out3.csv"), rtol=1e-9)
 
 
 def test_a_gap_of_days_in_the_time_column_is_told(tmp_path, detector_file, test_data):

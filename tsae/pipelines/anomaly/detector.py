@@ -9,7 +9,10 @@ How a sample is scored
    that often misses a value scores on new data as it did on the data the threshold was
    set on (interpolating at fit would make every held value look abnormal). NaN, inf and
    values beyond 1e30 in magnitude (no sensor reads them) are missing values, as the table
-   reader reads them (:func:`~tsae.pipelines.anomaly.scoring.absurd_as_missing`).
+   reader reads them (:func:`~tsae.pipelines.anomaly.scoring.absurd_as_missing`). A sensor missing for
+   ``silence`` samples in a row (100 by default) is *silent* until its next value, in batch scoring and the
+   monitor alike: it is filled in from the other sensors and its error held at its normal level
+   (:mod:`~tsae.pipelines.anomaly.silent`), so a dead sensor does not flag the rest of the series.
 2. Each sensor is z-scored with its training mean and standard deviation (the engine's
    :class:`~tsae.engine.preprocess.Normalizer`).
 3. The series is cut into windows of ``window`` samples every ``hop`` samples (the main
@@ -83,6 +86,7 @@ from tsae.pipelines.anomaly.scoring import (
     sensor_columns,
 )
 from tsae.pipelines.anomaly.selfcheck import KINDS, SelfCheck, average_precision, candidates, choose, inject
+from tsae.pipelines.anomaly.silent import SilenceTracker, SilentScoring, scoring_core, silence_setting
 from tsae.pipelines.anomaly.terms import (
     TERMS,
     available_terms,
@@ -357,19 +361,29 @@ def check_family(name: str) -> None:
 SCORE_BLOCK = 1 << 16
 
 
-def _score_all(core: ScoringCore | DriftingCore, X: np.ndarray,
-               progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def _score_all(core: ScoringCore | DriftingCore, X: np.ndarray, progress: bool = False,
+               silence: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Scores ``(n,)`` and contribution rows ``(n, C)`` of the whole series ``X`` (C, n) through ``core``.
 
-    With ``progress``, a bar on stderr counts the samples scored.
+    With ``progress``, a bar on stderr counts the samples scored. With ``silence``, a sensor missing for that
+    many samples in a row is scored as the monitor scores a silent sensor (:mod:`~tsae.pipelines.anomaly.silent`,
+    hooked into ``core``): the scores equal the monitor's with the same ``silence``.
     """
     from tsae.pipelines.progress import sample_bar
 
     n = X.shape[1]
+    tracker = degraded = None
+    if silence is not None:
+        tracker = SilenceTracker(X.shape[0], silence)
+        degraded = SilentScoring(scoring_core(core).state)
+        scoring_core(core).silent = degraded
     scores, contrib = [], []
     with sample_bar(n, "score", progress, leave=False) as bar:
         for start in range(0, n, SCORE_BLOCK):
-            s, c = core._push_rows(X[:, start:start + SCORE_BLOCK].T)
+            block = X[:, start:start + SCORE_BLOCK]
+            if tracker is not None and degraded is not None:  # the states of a block before its samples, as the monitor
+                degraded.add(tracker.push(block)[0])
+            s, c = core._push_rows(block.T)
             scores.append(s)
             contrib.append(c)
             bar.update(min(SCORE_BLOCK, n - start))
@@ -1092,8 +1106,36 @@ class Detector:
                              "as a whole)")
         return DriftingCore(core, self.threshold_, self.event_gap, float(rate), int(every), self.calibration_mean_)
 
-    def score_with_contributions(self, X: Any, device: Any = None) -> tuple[np.ndarray, np.ndarray]:
-        """Scores ``(n_samples,)`` and each sensor's share of them ``(n_sensors, n_samples)`` (shares sum to 1)."""
+    def score_with_contributions(self, X: Any, device: Any = None, *,
+                                 silence: int | None = 100) -> tuple[np.ndarray, np.ndarray]:
+        """Scores and each sensor's share of them (shares sum to 1).
+
+        Parameters
+        ----------
+        X
+            ``(n_sensors, n_samples)`` (a DataFrame: rows are time, columns name the sensors); NaN is missing.
+        device
+            Where the network runs (None: the detector's ``device``).
+        silence
+            A sensor missing for this many samples in a row is *silent* until its next value, and scored as
+            :class:`~tsae.pipelines.anomaly.monitor.Monitor` scores it (:mod:`~tsae.pipelines.anomaly.silent`):
+            filled in from the other sensors, its error at its normal level, so that a dead sensor does not
+            flag the rest of the series. The scores equal the monitor's with the same ``silence``. None: every
+            gap holds the sensor's last value, however long (a dead sensor is a flat line).
+
+        Returns
+        -------
+        scores : ndarray
+            ``(n_samples,)``; higher = more anomalous.
+        contributions : ndarray
+            ``(n_sensors, n_samples)``.
+
+        Raises
+        ------
+        ValueError
+            ``silence`` is not a whole number >= 1 or None; ``X`` is shorter than the window or holds no valid value.
+        """
+        silence = silence_setting(silence)
         X = self._series(X)
         if X.shape[1] < self.window_:
             raise ValueError(f"{X.shape[1]} sample(s): shorter than the detector's window ({self.window_})")
@@ -1102,20 +1144,61 @@ class Detector:
                              "reads)")
         progress = not self.quiet and X.shape[1] > SCORE_BLOCK and sys.stderr.isatty()
         with torch_threads(self.threads, native=True):
-            scores, contrib = _score_all(self.core(device=self.device if device is None else device), X, progress)
+            scores, contrib = _score_all(self.core(device=self.device if device is None else device), X, progress,
+                                         silence)
         return scores, contrib.T
 
-    def decision_function(self, X: Any) -> np.ndarray:
-        """Anomaly score of each sample of ``X`` ``(n_sensors, n_samples)``; higher = more anomalous."""
-        return self.score_with_contributions(X)[0]
+    def decision_function(self, X: Any, *, silence: int | None = 100) -> np.ndarray:
+        """Anomaly score of each sample of ``X`` ``(n_sensors, n_samples)``; higher = more anomalous.
 
-    def contributions(self, X: Any) -> np.ndarray:
-        """Each sensor's share of each sample's score, ``(n_sensors, n_samples)``."""
-        return self.score_with_contributions(X)[1]
+        Parameters
+        ----------
+        X
+            The series (see :meth:`score_with_contributions`).
+        silence
+            Samples missing in a row after which a sensor is silent and scored without it, as the monitor
+            scores it (None: held at its last value); see :meth:`score_with_contributions`.
 
-    def predict(self, X: Any) -> np.ndarray:
-        """0/1 per sample: 1 where the score exceeds ``threshold_``."""
-        return (self.decision_function(X) > self.threshold_).astype(np.int64)
+        Returns
+        -------
+        ndarray
+            ``(n_samples,)`` scores.
+        """
+        return self.score_with_contributions(X, silence=silence)[0]
+
+    def contributions(self, X: Any, *, silence: int | None = 100) -> np.ndarray:
+        """Each sensor's share of each sample's score, ``(n_sensors, n_samples)``.
+
+        Parameters
+        ----------
+        X
+            The series (see :meth:`score_with_contributions`).
+        silence
+            Silent sensors, as in :meth:`score_with_contributions`.
+
+        Returns
+        -------
+        ndarray
+            ``(n_sensors, n_samples)`` shares, each column summing to 1.
+        """
+        return self.score_with_contributions(X, silence=silence)[1]
+
+    def predict(self, X: Any, *, silence: int | None = 100) -> np.ndarray:
+        """0/1 per sample: 1 where the score exceeds ``threshold_``.
+
+        Parameters
+        ----------
+        X
+            The series (see :meth:`score_with_contributions`).
+        silence
+            Silent sensors, as in :meth:`score_with_contributions`.
+
+        Returns
+        -------
+        ndarray
+            ``(n_samples,)`` int64 labels.
+        """
+        return (self.decision_function(X, silence=silence) > self.threshold_).astype(np.int64)
 
     def fit_predict(self, X: Any, y: Any = None) -> np.ndarray:
         """:meth:`fit`, then the training labels ``labels_``."""

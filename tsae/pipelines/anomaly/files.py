@@ -21,6 +21,7 @@ from tsae.io.table_time import iso_time
 from tsae.io.time_order import warn_time_order
 from tsae.pipelines.anomaly.detector import Detector, FitWarning, check_family
 from tsae.pipelines.anomaly.scoring import sensor_order
+from tsae.pipelines.anomaly.silent import silence_setting, silent_stretches
 
 #: what the gap warning of ``detect fit`` and ``detect score`` advises
 _SEAM_HINT = " (score each stretch on its own to keep a seam from looking like a fault)"
@@ -129,14 +130,42 @@ def _names(names: list[str], most: int = 5) -> str:
     return ", ".join(map(repr, names[:most])) + more
 
 
-def _warn_empty_sensors(path: Path, X: np.ndarray, names: list[str]) -> None:
-    """Warn about sensor columns without a single value: scored as missing throughout (held at the training mean)."""
+def _warn_empty_sensors(path: Path, X: np.ndarray, names: list[str], silence: int | None) -> None:
+    """Warn about sensor columns without a single value: scored as missing throughout (held at the training mean,
+    or silent after ``silence`` rows)."""
     from tsae.io.tables import TableWarning
 
     empty = [names[i] for i in np.flatnonzero(~np.isfinite(X).any(axis=1))]
-    if empty:
-        warnings.warn(f"{path}: sensor column(s) {', '.join(map(repr, empty))} have no values: scored as missing "
-                      "throughout (held at the training mean)", TableWarning, stacklevel=3)
+    if not empty:
+        return
+    how = "held at the training mean"
+    if silence is not None and X.shape[1] >= silence:
+        how = f"held at the training mean for {silence} rows, then silent: left out of the score"
+    warnings.warn(f"{path}: sensor column(s) {', '.join(map(repr, empty))} have no values: scored as missing "
+                  f"throughout ({how})", TableWarning, stacklevel=3)
+
+
+def _silent_sensors(path: Path, X: np.ndarray, sensors: list[str], silence: int | None) -> list[dict[str, Any]]:
+    """The sensors silent somewhere in ``X`` (``silence`` rows missing in a row), each with its first silent
+    stretch's ``index`` and ``since_index`` and its number of ``stretches``; those that have some values are
+    warned about (a column without any has its own warning, :func:`_warn_empty_sensors`)."""
+    from tsae.io.tables import TableWarning
+
+    if silence is None:
+        return []
+    found: dict[int, dict[str, Any]] = {}
+    for sensor, index, since in silent_stretches(X, silence):
+        if sensor in found:
+            found[sensor]["stretches"] += 1
+        else:
+            found[sensor] = {"sensor": sensors[sensor], "index": index, "since_index": since, "stretches": 1}
+    told = [f"{entry['sensor']!r} from row index {entry['since_index']}" for i, entry in found.items()
+            if np.isfinite(X[i]).any()]
+    if told:
+        warnings.warn(f"{path}: sensor(s) {', '.join(told)} missing for {silence} rows or more in a row: scored as "
+                      "silent (filled in from the other sensors, their own error at its normal level) until they "
+                      "report again, as `tsae monitor --silence` scores them", TableWarning, stacklevel=3)
+    return list(found.values())
 
 
 def alarm_report(det: Detector) -> str:
@@ -177,7 +206,8 @@ def _init_family(init: str | Path) -> str:
 
 def score_file(test_path: str | Path, detector: str | Path | Detector, output: str | Path, *,
                plot: str | Path | None = None, events: str | Path | None = None, device: str = "auto",
-               quiet: bool = False, drift_rate: float | None = None, drift_every: int | None = None) -> dict[str, Any]:
+               quiet: bool = False, drift_rate: float | None = None, drift_every: int | None = None,
+               silence: int | None = 100) -> dict[str, Any]:
     """Score a CSV with a fitted detector (``tsae detect score``).
 
     Writes ``output`` (CSV: the time column when the input had one, ``score``, ``anomaly``
@@ -192,11 +222,16 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     and a sensor column without values (scored as missing throughout) are warned about
     (``TableWarning``). Sensor columns are matched by name, in any order; other columns (not the time
     or label column) are ignored and warned about, and columns none of which names a sensor, as many
-    as the sensors, are taken in order, warned about too (as the monitor does).
+    as the sensors, are taken in order, warned about too (as the monitor does). A sensor missing for
+    ``silence`` rows in a row is silent until its next value, scored as the monitor scores it
+    (:meth:`Detector.score_with_contributions`; None: every gap holds its last value): warned about, and listed
+    in the summary's ``silent_sensors`` (``sensor``, ``index`` where it fell silent, ``since_index`` its first
+    missing row, ``stretches``; indices count rows from 0, as the events' do).
     """
     from tsae.io.tables import TableWarning, read_table, write_table
     from tsae.pipelines.anomaly.events import events_suffix, find_events, write_events
 
+    silence = silence_setting(silence)
     test_path, output = Path(test_path), Path(output)
     events_path = Path(events) if events else Path(split_suffix(output)[0] + ".events.json")  # x.csv.gz: x.events.json
     protect = (test_path, *map(Path, read_paths(detector)))
@@ -222,9 +257,10 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
         raise ValueError(f"{test_path}: no valid values")
     if column_note:
         warnings.warn(column_note, TableWarning, stacklevel=2)
-    _warn_empty_sensors(test_path, X, [columns[i] for i in order])
+    _warn_empty_sensors(test_path, X, [columns[i] for i in order], silence)
+    silent = _silent_sensors(test_path, X, list(det.sensors_), silence)
     warn_time_order(test_path, table.time, table.time_name, "scored", _SEAM_HINT)
-    scores, contrib = det.score_with_contributions(X)
+    scores, contrib = det.score_with_contributions(X, silence=silence)
     flags = (scores > det.threshold_).astype(np.int64)
     time = table.time
     # dates as the scores table writes them (times that named UTC instants say so)
@@ -244,7 +280,8 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
         write_table(output, out_columns, time=time, time_name=table.time_name, time_utc=table.time_utc,
                     protect=protect)
     summary = {"rows": int(X.shape[1]), "anomalous_rows": int(flags.sum()), "events": len(found),
-               "threshold": float(det.threshold_), "output": str(output), "events_file": str(events_path)}
+               "threshold": float(det.threshold_), "output": str(output), "events_file": str(events_path),
+               "silent_sensors": silent}
     _progress(f"{output}: {summary['rows']} rows, {summary['anomalous_rows']} flagged, "
               f"{summary['events']} event(s) -> {events_path}", quiet)
     if plot:

@@ -6,7 +6,7 @@ header, or JSON objects) into rows; :func:`run_monitor` wires a source (stdin, M
 to a sink (stdout, MQTT) for ``tsae monitor``.
 
 Scores equal the batch scores of :meth:`tsae.Detector.decision_function` on the same
-rows: both run :class:`~tsae.pipelines.anomaly.scoring.ScoringCore`. A sample's score is known
+rows with the same ``silence``: both run :class:`~tsae.pipelines.anomaly.scoring.ScoringCore`. A sample's score is known
 once the last window covering it is complete and the moving mean has the samples after it (with
 the default centred mean over two windows, about two windows later); records carry the sample's
 index and time. An ``alarm`` record goes out as soon as an event's first sample is flagged, its

@@ -1,4 +1,4 @@
-"""Silent sensors in the streaming monitor: find them, and keep scoring the others without them.
+"""Silent sensors in the streaming monitor and in batch scoring: find them, and keep scoring the others without them.
 
 A sensor missing for ``silence`` samples in a row is *silent* (:class:`SilenceTracker`) until its next
 good value. Holding its last good value, as a short gap is repaired, would make it a flat line: its own
@@ -6,7 +6,9 @@ terms (above all the window statistics: a flat line has no spread) and the recon
 sensors coupled to it (the autoencoder and the subspace reconstruct every sensor from the whole window)
 would stay above the threshold for as long as it is silent, one alarm hiding every other fault.
 So while a sensor is silent, :class:`SilentScoring` (the monitor hooks it into its
-:class:`~tsae.pipelines.anomaly.scoring.ScoringCore`):
+:class:`~tsae.pipelines.anomaly.scoring.ScoringCore`, and so does batch scoring,
+:meth:`~tsae.pipelines.anomaly.detector.Detector.score_with_contributions` with ``silence``, whose scores then
+equal the monitor's):
 
 - *fills it in from the others*: its normalised value at each sample is what the detector's window
   subspace (the PCA term's components) reconstructs from the other sensors' window ending there (a
@@ -27,7 +29,8 @@ Each row is decided by the samples the scoring core has always seen when that ro
 not depend on the block sizes. When no sensor is silent nothing changes: the scores equal batch scoring's.
 When every sensor is silent there is nothing to score the others by: the held values are scored as before.
 The first ``silence`` samples of a silent stretch are held flat before the sensor is known to be silent (as
-batch scoring holds every gap), and the other sensors' reconstruction sees them: they may raise one alarm,
+every shorter gap is held, and every gap when batch scoring is given ``silence=None``), and the other sensors'
+reconstruction sees them: they may raise one alarm,
 often named after a sensor that moves with the silent one. A ``silence`` short beside the detector's window
 keeps it short (``scripts/eval_silent_sensors.py`` measures it).
 """
@@ -37,9 +40,38 @@ from typing import Any
 
 import numpy as np
 
+from tsae.models.trainer import whole_number
+
 #: ridge on the subspace coordinates fitted to the reporting sensors (the components are unit vectors): a
 #: component that lives mostly on the silent sensor is then left near 0, not blown up from the others' noise
 RIDGE = 0.1
+
+
+def silence_setting(silence: Any) -> int | None:
+    """``silence`` as batch scoring takes it: None (off: every gap holds the last value), else a whole number
+    >= 1 (the monitor's check, a ValueError naming ``silence``)."""
+    return None if silence is None else whole_number("silence", silence, 1)
+
+
+def silent_stretches(x: np.ndarray, silence: int) -> list[tuple[int, int, int]]:
+    """Where the sensors of a whole series ``x`` ``(channels, n)`` (NaN: missing) fall silent.
+
+    Parameters
+    ----------
+    x
+        The series, time on the last axis.
+    silence
+        Missing values in a row that make a sensor silent (:class:`SilenceTracker`).
+
+    Returns
+    -------
+    list of tuple
+        ``(sensor, index, since_index)`` of each silent stretch, in order: ``index`` the sample at which the
+        sensor had been missing ``silence`` samples, ``since_index`` its first missing one (as the monitor's
+        ``sensor`` records say).
+    """
+    _, changes = SilenceTracker(x.shape[0], silence).push(x)
+    return [(sensor, index, since) for sensor, state, index, since in changes if state == "silent"]
 
 
 class SilenceTracker:
