@@ -69,6 +69,7 @@ class _ScaleGraph(nn.Module):
             const("stats_median", term.stats.median, (1, c, 3))
             const("stats_spread", term.stats.spread, (1, c, 3))
             const("stats_err_scale", term.stats.err_scale, (1, c, 1))
+            self.level_huber = term.stats.level_huber  # StatsTerm.distance: the level linear beyond it
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         z = torch.clamp((x - self.center) / self.scale, -self.z_bound, self.z_bound)
@@ -85,7 +86,13 @@ class _ScaleGraph(nn.Module):
             spread = torch.log(torch.sqrt(((z - mean.unsqueeze(2)) ** 2).mean(dim=2)) + 1e-3)
             steps = torch.log((z[:, :, 1:] - z[:, :, :-1]).abs().mean(dim=2) + 1e-3)
             stats = torch.stack([mean, spread, steps], dim=-1)
-            distance = (((stats - self.stats_median) / self.stats_spread) ** 2).sum(dim=-1, keepdim=True)
+            squares = ((stats - self.stats_median) / self.stats_spread) ** 2
+            if self.level_huber is not None:
+                k = self.level_huber
+                level = torch.sqrt(squares[..., :1])
+                squares = torch.cat([torch.where(level <= k, squares[..., :1], k * (2.0 * level - k)),
+                                     squares[..., 1:]], dim=-1)
+            distance = squares.sum(dim=-1, keepdim=True)
             error = error + self.stats_weight * distance / self.stats_err_scale
         return error
 
