@@ -20,7 +20,7 @@ How a sample is scored
    each *term* gives a per-sample, per-sensor error: the autoencoder's squared residual
    (main scale only), the squared residual off the training windows' principal subspace
    (``pca``), and the squared robust distance of the window's level, spread and step size
-   from their normal range, the level's growing linearly beyond one robust z-score
+   from their normal range, the level's growing linearly beyond three robust z-scores
    (``stats``, :mod:`~tsae.pipelines.anomaly.terms`, :class:`~tsae.pipelines.anomaly.scoring.StatsTerm`).
 4. Each term's error is divided by its *normal level* (its mean on held-out normal data,
    per sensor with ``error_norm=True``), averaged over the windows covering the sample
@@ -86,7 +86,7 @@ from tsae.pipelines.anomaly.scoring import (
     sensor_columns,
 )
 from tsae.pipelines.anomaly.selfcheck import KINDS, SelfCheck, average_precision, candidates, choose, inject
-from tsae.pipelines.anomaly.silent import SilenceTracker, SilentScoring, scoring_core, silence_setting
+from tsae.pipelines.anomaly.silent import SilentSensors, silence_setting
 from tsae.pipelines.anomaly.terms import (
     TERMS,
     available_terms,
@@ -372,17 +372,13 @@ def _score_all(core: ScoringCore | DriftingCore, X: np.ndarray, progress: bool =
     from tsae.pipelines.progress import sample_bar
 
     n = X.shape[1]
-    tracker = degraded = None
-    if silence is not None:
-        tracker = SilenceTracker(X.shape[0], silence)
-        degraded = SilentScoring(scoring_core(core).state)
-        scoring_core(core).silent = degraded
+    silent = SilentSensors(core, silence) if silence is not None else None
     scores, contrib = [], []
     with sample_bar(n, "score", progress, leave=False) as bar:
         for start in range(0, n, SCORE_BLOCK):
             block = X[:, start:start + SCORE_BLOCK]
-            if tracker is not None and degraded is not None:  # the states of a block before its samples, as the monitor
-                degraded.add(tracker.push(block)[0])
+            if silent is not None:  # a block's silent sensors before its samples are scored, as in the monitor
+                silent.push(block)
             s, c = core._push_rows(block.T)
             scores.append(s)
             contrib.append(c)

@@ -81,7 +81,7 @@ from tsae.pipelines.anomaly.drift import DriftingCore
 from tsae.pipelines.anomaly.early import EarlyWatch
 from tsae.pipelines.anomaly.events import EventTracker, record_value
 from tsae.pipelines.anomaly.scoring import as_chunk, sensor_columns
-from tsae.pipelines.anomaly.silent import SilenceTracker, SilentScoring, scoring_core
+from tsae.pipelines.anomaly.silent import SilentSensors
 
 
 class RateLimitedLog:
@@ -200,10 +200,9 @@ class Monitor:
         self.events = 0
         self.anomalous = 0
         self.max_score = -math.inf
-        self._silence = SilenceTracker(len(self.sensors), self.silence)
         # the core scores without the silent sensors
-        self.degraded = SilentScoring(detector.fitted_state(), early=self.early is not None)
-        scoring_core(self.core).silent = self.degraded
+        self._silent = SilentSensors(self.core, self.silence, early=self.early is not None)
+        self.degraded = self._silent.scoring
         self.silent_reports = 0
         self.started = _time.monotonic()
         self._flushed = False
@@ -314,9 +313,8 @@ class Monitor:
         Tells the core which samples to score without them (:mod:`~tsae.pipelines.anomaly.silent`);
         returns a ``sensor`` record when one goes silent and when it reports again, also warned about.
         """
-        first = self._silence.seen
-        silent, changes = self._silence.push(x)
-        self.degraded.add(silent)
+        first = self._silent.tracker.seen
+        changes = self._silent.push(x)
         records: list[dict[str, Any]] = []
         for i, state, index, since in changes:
             name = self.sensors[i]

@@ -263,6 +263,34 @@ class SilentScoring:
         return self._filters[key]
 
 
+class SilentSensors:
+    """One stream's silent sensors, as the monitor and batch scoring both follow them: found as the samples
+    arrive (:class:`SilenceTracker`) and left out of ``core``'s scores (a :class:`SilentScoring` hooked into it).
+
+    Parameters
+    ----------
+    core
+        A :class:`~tsae.pipelines.anomaly.scoring.ScoringCore` (or a core wrapping one).
+    silence
+        Missing values in a row that make a sensor silent.
+    early
+        The core keeps early rows (:class:`SilentScoring`'s ``early``).
+    """
+
+    def __init__(self, core: Any, silence: int, early: bool = False) -> None:
+        target = scoring_core(core)
+        self.tracker = SilenceTracker(target.state.channels, silence)
+        self.scoring = SilentScoring(target.state, early=early)
+        target.silent = self.scoring
+
+    def push(self, x: np.ndarray) -> list[tuple[int, str, int, int]]:
+        """The next samples' values ``(channels, n)`` (NaN: missing), before the core scores them; returns
+        :meth:`SilenceTracker.push`'s changes."""
+        silent, changes = self.tracker.push(x)
+        self.scoring.add(silent)
+        return changes
+
+
 def scoring_core(core: Any) -> Any:
     """The :class:`~tsae.pipelines.anomaly.scoring.ScoringCore` of ``core`` (itself, or the core a drifting
     core wraps)."""
