@@ -455,6 +455,58 @@ def test_ctrl_c_with_local_workers_stops_the_running_files(tiny_model, tmp_path,
     assert sorted(p.name for p in out.iterdir()) == sorted([*done, "manifest.csv"])
 
 
+class _StopsInDel:
+    """Sends a pool worker its Ctrl-C while Python frees it: the handler's raise is swallowed there."""
+
+    def __del__(self) -> None:
+        workers._stop_worker(signal.SIGINT, None)
+
+
+def test_a_worker_stop_lost_in_a_del_still_stops_its_file_quietly(tiny_model, tmp_path, monkeypatch, capsys) -> None:
+    # llvmlite frees objects in __del__: a Ctrl-C raised there was swallowed (with an "Exception ignored"
+    # traceback), and the file ran on to a complete output that the manifest never listed
+    from tsae.models.modelfile import load_model
+    from tsae.pipelines.reconstruct import series
+
+    real = series.run_frames
+
+    def lost_stop_then_run(*args, **kwargs):  # type: ignore[no-untyped-def]
+        _StopsInDel()  # freed at once: the stop is raised inside __del__ and lost
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(series, "run_frames", lost_stop_then_run)
+    monkeypatch.setattr(workers, "_WORKER_MODEL", load_model(tiny_model, device="cpu"))
+    monkeypatch.setattr(workers, "_WORKER_STATE", dict(workers._WORKER_STATE))
+    monkeypatch.setattr(sys, "unraisablehook", workers._quiet_lost_stop)
+    write_csv(tmp_path / "in.csv", 3000, 0)
+    row = workers._worker_task(str(tmp_path / "in.csv"), str(tmp_path / "out.csv"), 64)
+    assert row["status"] == "failed" and "interrupted (Ctrl-C)" in row["error"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]  # no output, no hidden .part
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_worker_stop_after_its_output_is_in_place_lets_the_file_finish(tmp_path, monkeypatch) -> None:
+    # failed then, the file left a complete output that the parent, seeing a failed row, never recorded
+    out = tmp_path / "out.csv"
+    monkeypatch.setattr(workers, "_WORKER_STATE", {"busy": True, "stopping": False, "signum": 0,
+                                                   "output": str(out), "before": workers._output_stamp(str(out))})
+    out.write_text("done\n")  # renamed into place
+    workers._stop_worker(signal.SIGTERM, None)  # no raise
+    workers._stop_check(1)
+    assert workers._WORKER_STATE["stopping"]
+    workers._WORKER_STATE.update(stopping=False, before=workers._output_stamp(str(out)))  # an older output
+    with pytest.raises(workers.WorkerStopped, match="terminated"):
+        workers._stop_worker(signal.SIGTERM, None)
+
+
+def test_a_worker_reports_other_unraisable_errors_as_usual(monkeypatch) -> None:
+    seen: list[BaseException] = []
+    monkeypatch.setattr(sys, "__unraisablehook__", lambda u: seen.append(u.exc_value))
+    for error in (workers.WorkerStopped("interrupted (Ctrl-C)"), ValueError("a real bug")):
+        workers._quiet_lost_stop(SimpleNamespace(exc_value=error))
+    assert [str(e) for e in seen] == ["a real bug"]
+
+
 def test_a_ctrl_c_during_the_first_manifest_write_still_leaves_a_manifest(tmp_path, monkeypatch) -> None:
     # the first write's temporary file was removed by the interrupt, and nothing was dirty after it: no manifest
     from tsae.pipelines.reconstruct import batch

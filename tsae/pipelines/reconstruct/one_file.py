@@ -113,9 +113,10 @@ def _one_line(error: BaseException) -> str:
     return first_line(error, limit=500)  # a manifest cell stays readable
 
 
-def _safe_reconstruct(model: Any, src: str, dst: str, batch_size: int) -> dict[str, Any]:
+def _safe_reconstruct(model: Any, src: str, dst: str, batch_size: int,
+                      advance: Callable[[int], None] | None = None) -> dict[str, Any]:
     start = time.perf_counter()
     try:
-        return reconstruct_file(model, src, dst, batch_size=batch_size)
+        return reconstruct_file(model, src, dst, batch_size=batch_size, advance=advance)
     except Exception as error:  # noqa: BLE001 - one bad file must not stop the batch
         return _row(src, dst, "failed", _one_line(error), seconds=time.perf_counter() - start)

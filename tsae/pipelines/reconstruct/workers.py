@@ -5,11 +5,13 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from tsae.io.paths import is_url
 from tsae.models.device import torch_threads
 from tsae.pipelines.reconstruct.manifest import _row
 from tsae.pipelines.reconstruct.one_file import _one_line, _safe_reconstruct
@@ -17,12 +19,39 @@ from tsae.pipelines.reconstruct.one_file import _one_line, _safe_reconstruct
 _WORKER_MODEL: Any = None
 #: SIGINT (Ctrl-C) and SIGTERM: what a pool worker does with them (see :func:`_stop_worker`)
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-#: a pool worker's state: running a file, and already unwinding it after a signal
-_WORKER_STATE = {"busy": False, "stopping": False}
+#: a pool worker's state: running a file, already unwinding it after a signal (which one), and what its
+#: output path held when the file started (see :func:`_output_stamp`)
+_WORKER_STATE: dict[str, Any] = {"busy": False, "stopping": False, "signum": 0, "output": "", "before": None}
+
+
+class WorkerStopped(RuntimeError):
+    """The running file of a pool worker, stopped by SIGINT (Ctrl-C) or SIGTERM."""
 
 
 def _exit_now(code: int) -> None:
     os._exit(code)  # an idle worker has nothing to unwind (and must not print a traceback)
+
+
+def _output_stamp(path: str) -> tuple[int, int, int] | None:
+    """What is at a local output path now (device, inode, mtime), or None: nothing there, or a URL."""
+    if not path or is_url(path):
+        return None
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino, stat.st_mtime_ns
+
+
+def _output_committed() -> bool:
+    """Whether the running file's output was already renamed into place (then it is finished, not stopped)."""
+    now = _output_stamp(_WORKER_STATE["output"])
+    return now is not None and now != _WORKER_STATE["before"]
+
+
+def _stop_error() -> WorkerStopped:
+    signum = _WORKER_STATE["signum"]
+    return WorkerStopped("terminated (SIGTERM)" if signum == signal.SIGTERM else "interrupted (Ctrl-C)")
 
 
 def _stop_worker(signum: int, frame: Any) -> None:
@@ -30,15 +59,36 @@ def _stop_worker(signum: int, frame: Any) -> None:
 
     Ctrl-C in a terminal reaches every worker and the parent, which signals its workers
     again: only the first signal during a file raises, so the unwinding (which removes
-    the hidden ``.part`` file) is never cut short by the second.
+    the hidden ``.part`` file) is never cut short by the second. A file whose output is
+    already in place is let finish, so the parent records it: failed then, it left a
+    complete output that the manifest did not list.
     """
     if not _WORKER_STATE["busy"]:
         _exit_now(128 + signum)
         return
     if _WORKER_STATE["stopping"]:
         return
-    _WORKER_STATE["stopping"] = True
-    raise RuntimeError("terminated (SIGTERM)" if signum == signal.SIGTERM else "interrupted (Ctrl-C)")
+    _WORKER_STATE.update(stopping=True, signum=signum)
+    if not _output_committed():
+        raise _stop_error()
+
+
+def _stop_check(done: int) -> None:
+    """The running file's progress hook: raise the stop again if the signal's own raise was lost.
+
+    A signal handler's exception raised while a ``__del__`` runs (llvmlite frees objects
+    that way) is swallowed by Python, and the file ran on to the end.
+    """
+    if _WORKER_STATE["stopping"] and not _output_committed():
+        raise _stop_error()
+
+
+def _quiet_lost_stop(unraisable: Any) -> None:
+    """``sys.unraisablehook`` of a pool worker: a stop swallowed in a ``__del__`` prints no traceback
+    (:func:`_stop_check` raises it again); anything else is reported as usual."""
+    if isinstance(unraisable.exc_value, WorkerStopped):
+        return
+    sys.__unraisablehook__(unraisable)
 
 
 @contextlib.contextmanager
@@ -90,6 +140,7 @@ def _init_worker(model_path: str) -> None:
     global _WORKER_MODEL
     from tsae.models.modelfile import load_model
 
+    sys.unraisablehook = _quiet_lost_stop
     for signum in _STOP_SIGNALS:
         signal.signal(signum, _stop_worker)
     try:
@@ -101,10 +152,10 @@ def _init_worker(model_path: str) -> None:
 
 def _worker_task(src: str, dst: str, batch_size: int) -> dict[str, Any]:
     """One file in a pool worker, on one thread (the workers share the cores)."""
-    _WORKER_STATE.update(busy=True, stopping=False)
+    _WORKER_STATE.update(busy=True, stopping=False, signum=0, output=dst, before=_output_stamp(dst))
     try:
         with torch_threads(1):
-            return _safe_reconstruct(_WORKER_MODEL, src, dst, batch_size)
+            return _safe_reconstruct(_WORKER_MODEL, src, dst, batch_size, advance=_stop_check)
     finally:
         _WORKER_STATE["busy"] = False
 
