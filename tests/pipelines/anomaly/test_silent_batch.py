@@ -89,10 +89,11 @@ def test_detect_score_tells_the_silent_sensors(tmp_path, detector_file, test_dat
     messages = [str(w.message) for w in caught]
     assert any("'flow' have no values" in m and "then silent" in m for m in messages), messages
     assert any("'temp' from row index 250 missing for 100 rows or more" in m for m in messages), messages
-    assert summary["silent_sensors"] == [
-        {"sensor": "flow", "index": 99, "since_index": 0, "stretches": 1},
-        {"sensor": "temp", "index": 349, "since_index": 250, "stretches": 1},
+    assert summary["silent_sensors"] == [  # the file's time column counts the rows
+        {"sensor": "flow", "index": 99, "since_index": 0, "stretches": 1, "time": 99, "since_time": 0},
+        {"sensor": "temp", "index": 349, "since_index": 250, "stretches": 1, "time": 349, "since_time": 250},
     ]
+    assert json.loads((tmp_path / "out.events.json").read_text())["silent_sensors"] == summary["silent_sensors"]
     # the scores written are the monitor's with the same silence
     written = np.genfromtxt(tmp_path / "out.csv", delimiter=",", names=True)["score"]
     np.testing.assert_allclose(written, _monitor_scores(detector_file, x.T, 100, 50), rtol=1e-9)
@@ -100,7 +101,8 @@ def test_detect_score_tells_the_silent_sensors(tmp_path, detector_file, test_dat
                                       str(tmp_path / "cli.csv"), "--silence", "100"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "'temp' from row index 250" in result.output and "'flow' have no values" in result.output
-    assert json.loads((tmp_path / "cli.events.json").read_text())["events"] is not None
+    listed = json.loads((tmp_path / "cli.events.json").read_text())
+    assert listed["events"] is not None and [e["sensor"] for e in listed["silent_sensors"]] == ["flow", "temp"]
     quiet = CliRunner().invoke(cli, ["detect", "score", str(path), "--detector", str(detector_file), "-o",
                                      str(tmp_path / "q.csv"), "-q"], catch_exceptions=False)
     assert quiet.exit_code == 0 and "Warning" not in quiet.output
@@ -112,6 +114,7 @@ def test_detect_score_off_holds_every_gap(tmp_path, detector_file, test_data):
     path = write_csv(tmp_path / "dead.csv", x)
     summary = score_file(path, detector_file, tmp_path / "out.csv", device="cpu", quiet=True, silence=None)
     assert summary["silent_sensors"] == []
+    assert json.loads((tmp_path / "out.events.json").read_text())["silent_sensors"] == []
     held = np.genfromtxt(tmp_path / "out.csv", delimiter=",", names=True)["score"]
     assert (held[400:] > summary["threshold"]).mean() > 0.9
 

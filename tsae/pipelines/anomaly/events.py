@@ -257,11 +257,14 @@ def _csv_cell(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def write_events(path: str | Path, events: Sequence[Event], *, protect: Sequence[str | Path] = ()) -> None:
+def write_events(path: str | Path, events: Sequence[Event], *, protect: Sequence[str | Path] = (),
+                 silent_sensors: Sequence[dict[str, Any]] = ()) -> None:
     """Write events atomically, as JSON (``.json``) or CSV (``.csv``; ``.csv.gz``, ``.csv.bz2``, ``.csv.xz``:
     compressed), chosen by suffix (see :func:`events_suffix`).
 
-    The CSV has one row per event; its ``top_sensors`` cell is ``sensor:share`` pairs joined by ``;``.
+    The JSON holds ``events`` and ``silent_sensors`` (the sensors scored as silent, as
+    :func:`~tsae.pipelines.anomaly.files.score_file` lists them; empty when none). The CSV has one row per
+    event (no room for the silent sensors); its ``top_sensors`` cell is ``sensor:share`` pairs joined by ``;``.
     """
     from tsae.io.atomic import atomic_path
     from tsae.io.tables import write_table
@@ -271,7 +274,8 @@ def write_events(path: str | Path, events: Sequence[Event], *, protect: Sequence
     rows = [event.to_dict() for event in events]
     if suffix == ".json":
         with atomic_path(path, protect=tuple(protect)) as tmp:
-            tmp.write_text(json.dumps({"events": rows}, indent=2, default=str) + "\n")
+            tmp.write_text(json.dumps({"events": rows, "silent_sensors": list(silent_sensors)}, indent=2,
+                                      default=str) + "\n")
         return
     for row in rows:
         row["top_sensors"] = ";".join(f"{item['sensor']}:{item['share']:.3f}" for item in row["top_sensors"])

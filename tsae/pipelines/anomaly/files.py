@@ -225,8 +225,9 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     as the sensors, are taken in order, warned about too (as the monitor does). A sensor missing for
     ``silence`` rows in a row is silent until its next value, scored as the monitor scores it
     (:meth:`Detector.score_with_contributions`; None: every gap holds its last value): warned about, and listed
-    in the summary's ``silent_sensors`` (``sensor``, ``index`` where it fell silent, ``since_index`` its first
-    missing row, ``stretches``; indices count rows from 0, as the events' do).
+    in the summary's and the JSON events file's ``silent_sensors`` (``sensor``, ``index`` where it fell silent,
+    ``since_index`` its first missing row, ``stretches``; indices count rows from 0, as the events' do; with a
+    time column also ``time`` and ``since_time``).
     """
     from tsae.io.tables import TableWarning, read_table, write_table
     from tsae.pipelines.anomaly.events import events_suffix, find_events, write_events
@@ -267,6 +268,8 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     times = None if time is None else [iso_time(v, table.time_utc) if isinstance(v, np.datetime64) else v.item()
                                        for v in time]
     found = find_events(scores, flags, contrib, det.sensors_, times=times, merge_gap=det.event_gap)
+    if times is not None:  # the times of the rows, as the events give theirs
+        silent = [dict(entry, time=times[entry["index"]], since_time=times[entry["since_index"]]) for entry in silent]
     out_columns: dict[str, Any] = {"score": scores, "anomaly": flags}
     for i, name in enumerate(det.sensors_):
         out_columns[f"contrib_{name}"] = contrib[i]
@@ -276,7 +279,7 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
 
             plot_anomalies(plot, X, scores, det.threshold_, found, sensors=det.sensors_, time=time,
                            title=test_path.name, protect=protect)
-        write_events(events_path, found, protect=protect)
+        write_events(events_path, found, protect=protect, silent_sensors=silent)
         write_table(output, out_columns, time=time, time_name=table.time_name, time_utc=table.time_utc,
                     protect=protect)
     summary = {"rows": int(X.shape[1]), "anomalous_rows": int(flags.sum()), "events": len(found),
