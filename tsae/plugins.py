@@ -119,6 +119,11 @@ _infos: dict[str, PluginInfo] = {}
 _registries: dict[str, dict[str, Any]] = {kind: {} for kind in KINDS}
 _owners: dict[str, dict[str, str]] = {kind: {} for kind in KINDS}
 _collected: set[str] = set()
+#: kind -> the hook implementations of that kind called, as (plugin, function) (a look-up while entry points
+#: load sees only the plugins loaded so far; the rest are called on the next look-up, each implementation once)
+_called: dict[str, set[tuple[str, Any]]] = {kind: set() for kind in KINDS}
+#: entry points are being imported: a registry filled now is not complete yet
+_loading = False
 #: families whose module failed to import or check, or that registration refused: why
 _broken_families: dict[str, str] = {}
 #: who holds the names of tsae's own sub-commands
@@ -133,13 +138,17 @@ _lock = threading.RLock()
 
 def get_plugin_manager() -> pluggy.PluginManager:
     """Return the process-wide plugin manager, loading entry points on first call (thread-safe)."""
-    global _manager
+    global _manager, _loading
     with _lock:  # re-entrant: a plugin that looks up the registry while it is imported gets the manager
         if _manager is None:
             manager = pluggy.PluginManager("tsae")
             manager.add_hookspecs(hookspecs)
             _manager = manager
-            _load_entry_points(manager)
+            _loading = True  # a plugin may look a family up when imported (to subclass a built-in)
+            try:
+                _load_entry_points(manager)
+            finally:
+                _loading = False
         return _manager
 
 
@@ -296,6 +305,7 @@ def _reset_registries() -> None:
     for kind in KINDS:
         _registries[kind].clear()
         _owners[kind].clear()
+        _called[kind].clear()
     _collected.clear()
     _broken_families.clear()
     for info in _infos.values():
@@ -444,12 +454,19 @@ def _collect(hook_name: str, kind: str, check: Callable[[PluginInfo, str, Any], 
     """Call ``hook_name`` on every plugin once, filling the registry of ``kind``.
 
     Each registration a plugin gets wrong is refused on its own, recorded against the plugin
-    (one line), and the hook goes on: its other registrations still count.
+    (one line), and the hook goes on: its other registrations still count. A look-up while the
+    entry points are still loading (a plugin that finds a built-in family when imported) calls the
+    plugins loaded so far and leaves the registry open: the next look-up calls the others.
     """
     with _lock:
         if kind not in _collected:
-            _collected.add(kind)
+            get_plugin_manager()  # loaded first: a plugin's import may look the registry up (and fill it part way)
+            if not _loading:
+                _collected.add(kind)
             for info, function, argnames in _impls(hook_name):
+                if (info.name, function) in _called[kind]:
+                    continue
+                _called[kind].add((info.name, function))
                 register = _registrar(info, kind, check)
                 _call(info, hook_name, function, **{"register": register} if "register" in argnames else {})
         return dict(_registries[kind])

@@ -431,3 +431,72 @@ def test_a_model_too_large_to_build_is_a_named_memory_error(monkeypatch) -> None
     with pytest.raises(NamedMemoryError, match=r"^model family 'conv1d' \(hidden=1048577\) for 2 channel\(s\) x 64 "
                                                r"samples does not fit in memory$"):
         plugins.create_model("conv1d", 2, 64, hidden=1048577)
+
+
+def _installed(monkeypatch, tmp_path, fresh_plugins, plugins_: list[tuple[str, str, str, str]]) -> None:
+    """Make ``(entry-point name, distribution, module, source)`` plugins visible through entry points only."""
+    real = metadata.entry_points
+    monkeypatch.syspath_prepend(str(tmp_path))
+    found = []
+    for entry_name, distribution, module, source in plugins_:
+        (tmp_path / f"{module}.py").write_text(source, encoding="utf-8")
+        monkeypatch.delitem(__import__("sys").modules, module, raising=False)
+
+        class Dist:
+            metadata = {"Name": distribution}
+            version = "1.0"
+
+        entry = metadata.EntryPoint(name=entry_name, value=module, group="tsae")
+        object.__setattr__(entry, "dist", Dist())
+        found.append(entry)
+
+    def entry_points(**kwargs):
+        listed = list(real(**kwargs))
+        return listed + found if kwargs.get("group") == "tsae" else listed
+
+    monkeypatch.setattr(fresh_plugins.metadata, "entry_points", entry_points)
+    fresh_plugins.reset()
+
+
+_FAMILY = """
+from torch import nn
+from tsae import Autoencoder, hookimpl
+
+class {cls}(Autoencoder):
+    name = {name!r}
+
+    def __init__(self, channels, window, **hparams):
+        super().__init__(channels, window, **hparams)
+        self.lin = nn.Linear(window, window)
+
+    def encode(self, x):
+        return self.lin(x)
+
+    def decode(self, z):
+        return z
+
+@hookimpl
+def register_models(register):
+    register({cls})
+"""
+
+
+def test_a_plugin_that_looks_up_a_family_when_imported_hides_no_other_plugin(fresh_plugins, monkeypatch,
+                                                                            tmp_path) -> None:
+    """A plugin subclassing a built-in it finds with get_model_family at import ("offering an alternative").
+
+    That look-up filled the registries while the entry points were still loading and marked them complete,
+    so the families of every plugin loaded after it (its own included) were missing, with no error anywhere.
+    """
+    fastconv = ("from tsae import hookimpl\nfrom tsae.plugins import get_model_family\n\n"
+                "class FastConv(get_model_family('conv1d')):\n    name = 'fast_conv1d'\n\n"
+                "@hookimpl\ndef register_models(register):\n    register(FastConv)\n")
+    _installed(monkeypatch, tmp_path, fresh_plugins, [
+        ("fastconv", "tsae-fastconv", "tsae_test_fastconv", fastconv),
+        ("zlinear", "tsae-zlinear", "tsae_test_zlinear", _FAMILY.format(cls="ZLinear", name="zlinear")),
+    ])
+    families = fresh_plugins.family_names()
+    assert {"fast_conv1d", "zlinear", "conv1d"} <= set(families)
+    assert not {k: v for k, v in fresh_plugins.plugin_errors().items() if k in ("fastconv", "zlinear")}
+    assert fresh_plugins.model_plugin_info("zlinear").models == ["zlinear"]
+
