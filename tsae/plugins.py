@@ -129,6 +129,8 @@ _broken_families: dict[str, str] = {}
 #: who holds the names of tsae's own sub-commands
 _BUILTIN_COMMANDS = PluginInfo(name="tsae", module="tsae.cli", distribution=BUILTIN_DISTRIBUTION, version=__version__)
 _disabled_by_call: set[str] = set()
+#: entry points refused because another distribution's entry point has their name (listed, never loaded)
+_shadowed: list[PluginInfo] = []
 
 
 #: held while plugins load and registries fill: another thread waits for them whole (a model loaded in
@@ -266,8 +268,11 @@ def _version_of_distribution(entry_point: Any) -> str | None:
 def _load_entry_points(manager: pluggy.PluginManager) -> None:
     disabled = disabled_plugins()
     found = list(metadata.entry_points(group=ENTRY_POINT_GROUP))
-    # tsae's own first: a third-party distribution never takes a built-in plugin's name
-    found.sort(key=lambda entry: _distribution_of(entry) != BUILTIN_DISTRIBUTION)
+    # tsae's own first: a third-party distribution never takes a built-in plugin's name; then by name (and
+    # distribution), so that between two plugins "the first" is the same on every machine, whatever order the
+    # file system lists the distributions in (a model file records the plugin that wrote it)
+    found.sort(key=lambda entry: (_distribution_of(entry) != BUILTIN_DISTRIBUTION, entry.name,
+                                  _distribution_of(entry) or "", entry.value))
     for entry_point in found:
         info = PluginInfo(
             name=entry_point.name,
@@ -277,8 +282,12 @@ def _load_entry_points(manager: pluggy.PluginManager) -> None:
             entry_point=True,
         )
         if info.name in _infos:  # the same name from two distributions: keep the first (a built-in)
+            holder = _infos[info.name].label
+            info.load_error = (f"entry point {info.name!r} is taken by {holder}; not loaded (two packages' tsae "
+                               "entry points need names of their own)")
+            _shadowed.append(info)  # listed by `tsae plugins`, as a broken plugin would be
             log.warning("tsae plugin %r of %s %s is refused: the name is taken by %s", info.name, info.distribution,
-                        info.version or "", _infos[info.name].label)
+                        info.version or "", holder)
             continue
         _infos[info.name] = info
         if info.name in disabled:
@@ -360,6 +369,7 @@ def reset() -> None:
     with _lock:
         _manager = None
         _infos.clear()
+        _shadowed.clear()
         _disabled_by_call.clear()
         _reset_registries()
 
@@ -738,16 +748,27 @@ def create_model(name: str, channels: int, window: int, **hparams: Any) -> Any:
 def plugin_infos() -> list[PluginInfo]:
     """Return every discovered plugin, loaded, broken or disabled, with what it registers.
 
-    Commands are listed once the command line has asked plugins for them.
+    Commands are listed once the command line has asked plugins for them. An entry point
+    refused because another distribution's has its name follows the one that loaded.
     """
     for kind in ("models", "sources", "sinks", "pipelines"):
         _collect_kind(kind)
-    return sorted(_infos.values(), key=lambda info: info.name)
+    return sorted([*_infos.values(), *_shadowed], key=lambda info: info.name)  # stable: the loaded one first
 
 
 def plugin_errors() -> dict[str, str]:
-    """Return ``{plugin name: error}`` for plugins that failed to load or register."""
-    return {info.name: info.error for info in plugin_infos() if info.error}
+    """Return ``{plugin name: error}`` for plugins that failed to load or register.
+
+    An entry point refused because another distribution's has its name is keyed
+    ``"name (distribution version)"``.
+    """
+    errors: dict[str, str] = {}
+    for info in plugin_infos():
+        if info.error:
+            shadowed = any(info is refused for refused in _shadowed)
+            errors[f"{info.name} ({info.distribution} {info.version or ''}".rstrip() + ")" if shadowed
+                   else info.name] = info.error
+    return errors
 
 
 def load_plugin_commands(cli: Any, reserved: Iterable[str] = ()) -> None:

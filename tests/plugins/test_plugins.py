@@ -500,3 +500,36 @@ def test_a_plugin_that_looks_up_a_family_when_imported_hides_no_other_plugin(fre
     assert not {k: v for k, v in fresh_plugins.plugin_errors().items() if k in ("fastconv", "zlinear")}
     assert fresh_plugins.model_plugin_info("zlinear").models == ["zlinear"]
 
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_two_packages_with_one_entry_point_name_are_both_listed(fresh_plugins, monkeypatch, tmp_path,
+                                                                reverse) -> None:
+    """Two distributions declaring the entry point 'streamy': which one loads no longer depends on the order
+    the file system lists them in, and the one refused is listed by `tsae plugins` (it was only a warning,
+    and its sources, sinks and pipelines vanished)."""
+    pipe = "from tsae import hookimpl\n\n@hookimpl\ndef register_pipelines(register):\n    register({!r}, abs)\n"
+    installed = [("streamy", "tsae-streamy", "tsae_test_streamy_a", pipe.format("from_a")),
+                 ("streamy", "tsae-zzz", "tsae_test_streamy_b", pipe.format("from_b"))]
+    _installed(monkeypatch, tmp_path, fresh_plugins, installed[::-1] if reverse else installed)
+    assert "from_a" in fresh_plugins.pipelines() and "from_b" not in fresh_plugins.pipelines()
+    listed = [info for info in fresh_plugins.plugin_infos() if info.name == "streamy"]
+    assert [info.distribution for info in listed] == ["tsae-streamy", "tsae-zzz"]
+    assert "entry point 'streamy' is taken by plugin 'streamy' (tsae-streamy 1.0)" in listed[1].load_error
+    assert "streamy (tsae-zzz 1.0)" in fresh_plugins.plugin_errors()
+    result = CliRunner().invoke(cli, ["plugins"])
+    assert result.exit_code == 0
+    line = next(line for line in result.output.splitlines() if "tsae-zzz" in line)
+    assert line.startswith("streamy") and "BROKEN" in line and "is taken by" in line
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_the_same_family_from_two_packages_goes_to_the_same_one_every_time(fresh_plugins, monkeypatch, tmp_path,
+                                                                           reverse) -> None:
+    """Between two third-party plugins the first wins; first is by plugin name, not by the file system's order
+    (a model file records its plugin, so a winner that changes between machines made files refuse to load)."""
+    installed = [("dupa", "tsae-dupa", "tsae_test_dupa", _FAMILY.format(cls="A", name="dup")),
+                 ("dupb", "tsae-dupb", "tsae_test_dupb", _FAMILY.format(cls="B", name="dup"))]
+    _installed(monkeypatch, tmp_path, fresh_plugins, installed[::-1] if reverse else installed)
+    assert fresh_plugins.model_plugin_info("dup").name == "dupa"
+    assert "already registered by plugin 'dupa'" in fresh_plugins.plugin_errors()["dupb"]
+
