@@ -685,6 +685,10 @@ def get_model_family(name: str) -> type:
         known = ", ".join(family_names()) or "none"
         failed = sorted(info.name for info in _infos.values() if info.load_error)
         hint = f"; plugin(s) that failed to load: {', '.join(failed)}" if failed else ""
+        # a hook that raised (or took no callback) registered nothing: the family may be theirs
+        hooked = sorted(info.name for info in _infos.values()
+                        if any(error.startswith("register_models ") for error in info.hook_errors))
+        hint += f"; plugin(s) whose register_models failed: {', '.join(hooked)}" if hooked else ""
         raise KeyError(f"unknown model family {name!r}{_did_you_mean(name, family_names())} (installed: {known}"
                        f"{hint}; see `tsae models` and `tsae plugins`)")
     return family

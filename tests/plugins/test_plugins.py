@@ -533,3 +533,12 @@ def test_the_same_family_from_two_packages_goes_to_the_same_one_every_time(fresh
     assert fresh_plugins.model_plugin_info("dup").name == "dupa"
     assert "already registered by plugin 'dupa'" in fresh_plugins.plugin_errors()["dupb"]
 
+
+def test_an_unknown_family_names_the_plugin_whose_register_models_failed(fresh_plugins) -> None:
+    @tsae.hookimpl
+    def register_models(register):
+        raise RuntimeError("no GPU")
+
+    fresh_plugins.register_plugin(_module("gpu_only", register_models=register_models), "gpu_only")
+    with pytest.raises(KeyError, match=r"unknown model family 'gpu_fam'.*register_models failed: gpu_only"):
+        fresh_plugins.get_model_family("gpu_fam")
