@@ -45,6 +45,18 @@ def test_public_api_is_the_users_verbs() -> None:
     assert not hasattr(tsae, "read_table") and not hasattr(tsae, "get_plugin_manager")  # plumbing: submodules
 
 
+
+def test_submodules_are_reached_from_the_package_as_the_docs_write_them() -> None:
+    """README and docs/plugins.md write tsae.plugins.get_pipeline("smooth") and tsae.plugins.LazyFamily: after a
+    plain `import tsae` that was AttributeError: module 'tsae' has no attribute 'plugins'."""
+    code = ("import sys, tsae; assert 'tsae.plugins' not in sys.modules; "
+            "print(tsae.plugins.get_pipeline('smooth').__name__, tsae.plugins.LazyFamily.__name__)")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    proc = _run(sys.executable, "-c", code, env=env, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == ["smooth", "LazyFamily"]
+    assert "plugins" not in dir(tsae) and not hasattr(tsae, "no_such_module")  # dir() stays the public API
+
 def _run(*args: str, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(list(args), capture_output=True, text=True, timeout=timeout, **kwargs)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import importlib.util
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -60,6 +61,9 @@ def attach_stub(
     init_file
         The package's ``__file__``; the stub is the ``.pyi`` file beside it.
 
+    A name the stub does not export but that is a submodule (``tsae.plugins``) is imported
+    on first access, as ``import tsae.plugins`` would; ``dir()`` lists the exports only.
+
     Returns
     -------
     tuple
@@ -72,6 +76,10 @@ def attach_stub(
 
     def __getattr__(name: str) -> Any:
         if name not in exports:
+            # a submodule, as the docs write them (tsae.plugins.get_pipeline): imported on first use
+            submodule = f"{package}.{name}"
+            if not name.startswith("_") and importlib.util.find_spec(submodule) is not None:
+                return importlib.import_module(submodule)  # the import sets it on the package
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
         module, attribute = exports[name]
         value = getattr(importlib.import_module(module), attribute)
