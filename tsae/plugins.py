@@ -355,8 +355,24 @@ def register_plugin(plugin: Any, name: str) -> None:
 
 
 def unregister_plugin(name: str) -> None:
-    """Remove a plugin registered by name (entry point or :func:`register_plugin`)."""
+    """Remove a plugin registered by name (entry point or :func:`register_plugin`).
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is one of tsae's built-in plugins (:func:`disable` turns those off).
+    KeyError
+        If no plugin of that name is registered (a typo would otherwise remove nothing, silently).
+    """
     manager = get_plugin_manager()
+    existing = _infos.get(name)
+    if existing is not None and existing.builtin:
+        raise ValueError(f"plugin {name!r} is tsae's built-in plugin: it cannot be unregistered "
+                         "(tsae.plugins.disable or TSAE_DISABLE_PLUGINS turns it off)")
+    if existing is None and manager.get_plugin(name) is None:
+        known = sorted(n for n, info in _infos.items() if not info.builtin)
+        raise KeyError(f"no plugin {name!r} is registered{_did_you_mean(name, known)} "
+                       f"(registered: {', '.join(known) or 'none besides the built-ins'})")
     if manager.get_plugin(name) is not None:
         manager.unregister(name=name)
     _infos.pop(name, None)

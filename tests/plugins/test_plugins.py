@@ -118,6 +118,18 @@ def test_runtime_plugin_adds_a_family(fresh_plugins) -> None:
     assert "tiny_runtime" not in fresh_plugins.model_families()
 
 
+def test_unregister_plugin_refuses_builtins_and_unknown_names(fresh_plugins) -> None:
+    with pytest.raises(ValueError, match="'conv1d' is tsae's built-in plugin"):
+        fresh_plugins.unregister_plugin("conv1d")
+    assert "conv1d" in fresh_plugins.model_families()  # still there
+    fresh_plugins.register_plugin(_module("tiny_mod2"), "tiny2")
+    with pytest.raises(KeyError, match="no plugin 'tiny' is registered.*tiny2"):
+        fresh_plugins.unregister_plugin("tiny")
+    fresh_plugins.unregister_plugin("tiny2")
+    with pytest.raises(KeyError, match="no plugin 'tiny2'"):
+        fresh_plugins.unregister_plugin("tiny2")
+
+
 def test_other_registries_and_commands(fresh_plugins) -> None:
     import click
 
