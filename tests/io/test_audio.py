@@ -67,6 +67,18 @@ def test_bad_files_raise_one_line_value_error(tmp_path, kind: str, words: str) -
         assert message.startswith(f"{path}: ") and words in message and "\n" not in message
 
 
+
+@pytest.mark.parametrize("name,data", [("notes.mp3", b"hello, not audio\n" * 10), ("id3.mp3", b"ID3\x04" + bytes(6)),
+                                       ("head.wav", b"\xff\xf3\x88\xc4" + bytes(56))])
+def test_a_file_that_is_no_audio_is_not_said_to_be_missing(tmp_path, name: str, data: bytes) -> None:
+    """libsndfile says "File does not exist or is not a regular file (possibly a pipe?)" of a text file named .mp3
+    or of a few bytes of MP3 (its MPEG reader's failure): tsae passed that on, of a file that is there."""
+    (tmp_path / name).write_bytes(data)
+    for fn in (audio_info, read_audio):
+        with pytest.raises(ValueError) as info:
+            fn(tmp_path / name)
+        assert str(info.value) == f"{tmp_path / name}: not a readable audio file (Format not recognised)"
+
 def test_an_unreadable_file_is_said_to_be_one(tmp_path) -> None:
     """libsndfile calls a file it may not open a "System error": it was told as not a readable audio file."""
     import os

@@ -510,6 +510,8 @@ def _open_info(path: Path) -> AudioInfo:
         unopened = _os_error(path)  # libsndfile says "System error" for any of them
         if unopened:
             raise ValueError(f"{path}: {unopened}")
+        if detail.startswith("File does not exist or is not a regular file"):
+            detail = "Format not recognised"  # libsndfile's MPEG reader, failing, says so of a file that is there
         cut = ogg.cut_short(ogg.walk(path), samples=False)
         reason = cut or f"not a readable audio file ({detail}){_convert_hint(path)}"
         raise ValueError(f"{path}: {reason}")
