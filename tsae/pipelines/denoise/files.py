@@ -7,6 +7,7 @@ import math
 import os
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ import numpy as np
 
 from tsae.engine.layout import check_flag, check_fraction
 from tsae.errors import FilesFailed, naming, shown
-from tsae.io.audio import audio_info, check_writable, format_like, iter_audio_blocks, open_audio_writer
+from tsae.io.audio import AudioWarning, audio_info, check_writable, format_like, iter_audio_blocks, open_audio_writer
 from tsae.io.paths import AUDIO_SUFFIXES, check_outputs, expand_inputs, names_many, plan_outputs, read_paths
 from tsae.models.device import torch_threads
 from tsae.models.trainer import whole_number
@@ -29,6 +30,9 @@ from tsae.pipelines.denoise.denoiser import (
 
 #: the stem suffix of a denoised file: a folder or glob never picks up earlier outputs
 _DENOISED = ".denoised"
+
+#: the subtypes that hold samples beyond full scale
+_FLOAT_SUBTYPES = ("FLOAT", "DOUBLE")
 
 #: the most samples (frames times channels, all files of a batch together) one block holds: a block of 5 s of
 #: 128 channels at 48 kHz took 2.9 GB (the spectra and resamplers hold some 20 times the block), 1024 channels
@@ -136,6 +140,10 @@ def _denoise_together(
                 channel_mask=info.channel_mask, protect=(src,))))
             outputs.append(own)
         readers: list[Any] = [iter_audio_blocks(src, block, info=info) for src, _, info in jobs]
+        # a float input written in a format with no samples beyond full scale (FLAC, MP3, PCM): those are clipped
+        clips = [info.subtype in _FLOAT_SUBTYPES and w.subtype not in _FLOAT_SUBTYPES
+                 for (_, _, info), w in zip(jobs, writers, strict=True)]
+        clipped = [0] * len(jobs)
 
         def fail(i: int, error: BaseException) -> None:
             readers[i] = writers[i] = None
@@ -153,6 +161,8 @@ def _denoise_together(
             for i, writer in enumerate(writers):
                 n = min(y.shape[1], read[i] - written[i])
                 if writer is not None and n > 0:
+                    if clips[i]:
+                        clipped[i] += int(np.count_nonzero(np.abs(y[rows[i]: rows[i + 1], :n]) > 1.0))
                     try:
                         writer.write(y[rows[i]: rows[i + 1], :n])
                     except (OSError, RuntimeError, ValueError) as error:  # a full disk, a write error
@@ -176,6 +186,10 @@ def _denoise_together(
             if progress is not None:
                 progress(sum(c.shape[1] for c in chunks if c is not None))
         write(den.flush())
+    for (src, dst, _), writer, count in zip(jobs, writers, clipped, strict=True):
+        if writer is not None and count:  # written, into place
+            warnings.warn(f"{src}: {count} output samples beyond full scale clipped in {dst} ({writer.subtype} holds "
+                          "none; a .wav output keeps them)", AudioWarning, stacklevel=2)
 
 
 def _batches(jobs: Sequence[tuple[Path, Path, Any]], batch: int) -> list[list[tuple[Path, Path, Any]]]:
