@@ -126,6 +126,9 @@ def _denoise_together(
     den = StreamingDenoiser(rate, int(rows[-1]), model=model, strength=strength, atten_limit=atten_limit,
                             device=device)
     block = max(1, min(int(block_seconds * rate), MAX_BLOCK_SAMPLES // int(rows[-1])))
+    # strength 0 (or an attenuation limit of 0 dB) is the input: written as read, not through the STFT's round
+    # trip, which is the input only to float32 rounding (a 24-bit sample a step off, a float one a rounding)
+    passthrough = den.strength == 0.0
     read = [0] * len(jobs)
     written = [0] * len(jobs)
     with contextlib.ExitStack() as stack:
@@ -177,15 +180,17 @@ def _denoise_together(
             longest = max((c.shape[1] for c in chunks if c is not None), default=0)
             if longest == 0:
                 break
-            x = np.zeros((int(rows[-1]), longest), np.float32)
+            wide = passthrough and any(c is not None and c.dtype == np.float64 for c in chunks)  # a DOUBLE file
+            x = np.zeros((int(rows[-1]), longest), np.float64 if wide else np.float32)
             for i, c in enumerate(chunks):
                 if c is not None:
                     x[rows[i]: rows[i + 1], : c.shape[1]] = c
                     read[i] += c.shape[1]
-            write(den.feed(x))
+            write(x if passthrough else den.feed(x))
             if progress is not None:
                 progress(sum(c.shape[1] for c in chunks if c is not None))
-        write(den.flush())
+        if not passthrough:
+            write(den.flush())
     for (src, dst, _), writer, count in zip(jobs, writers, clipped, strict=True):
         if writer is not None and count:  # written, into place
             warnings.warn(f"{src}: {count} output samples beyond full scale clipped in {dst} ({writer.subtype} holds "
