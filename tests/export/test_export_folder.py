@@ -43,6 +43,23 @@ def test_a_shipped_denoiser_into_a_folder(tmp_path) -> None:
     assert (tmp_path / "d" / "denoiser2.onnx").is_file() and (tmp_path / "d" / "denoiser2.json").is_file()
 
 
+
+def test_a_shipped_denoiser_into_a_folder_of_its_name(tmp_path, monkeypatch) -> None:
+    """A folder named denoiser2 where it runs made "tsae export denoiser2" an error ("File 'denoiser2' is a
+    directory"), while tsae denoise --model denoiser2 took the shipped model: a folder is no model file."""
+    from tsae.export import export_model
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "denoiser2").mkdir()
+    result = _export("denoiser2", "-o", "denoiser2/")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "denoiser2").iterdir()) == ["denoiser2.json", "denoiser2.onnx"]
+    assert export_model("denoiser2", tmp_path / "api.onnx").kind == "denoiser_step"
+    (tmp_path / "models").mkdir()
+    result = _export("models")
+    assert result.exit_code == 2 and "models: is a folder, not a model file" in result.output
+    assert "Traceback" not in result.output
+
 def test_a_file_name_is_still_a_file_and_must_end_in_onnx(model, tmp_path) -> None:
     assert _export(str(model), "-o", str(tmp_path / "x.onnx")).exit_code == 0
     assert (tmp_path / "x.onnx").is_file()

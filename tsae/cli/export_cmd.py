@@ -11,7 +11,7 @@ from tsae.export.api import DEFAULT_OPSET, MAX_OPSET, MIN_OPSET
 
 
 @click.command("export")
-@click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("model", type=click.Path(path_type=Path))  # a folder named as a shipped model is not that model
 @click.option("-o", "--output", type=click.Path(), default=None,  # a str keeps the trailing / of a folder
               help="The .onnx file (default: MODEL with .onnx), or a folder to write it in; a .json sidecar "
                    "is written beside it.")
@@ -48,8 +48,10 @@ def export_command(model: Path, output: str | None, opset: int, strength: float,
     from tsae.export import export_model
     from tsae.pipelines.denoise.denoiser import model_path, shipped_models
 
-    if not model.exists() and str(model) in shipped_models():  # a shipped model's name, as tsae denoise --model
+    if str(model) in shipped_models() and (not model.exists() or model.is_dir()):  # as tsae denoise --model
         model, default = model_path(str(model)), Path(f"{model}.onnx")
+    elif model.is_dir():
+        raise click.BadParameter(f"{model}: is a folder, not a model file", param_hint="MODEL")
     elif not model.is_file():
         names = ", ".join(shipped_models())
         raise click.BadParameter(f"{model}: no such model file, nor a shipped model ({names})", param_hint="MODEL")

@@ -67,7 +67,7 @@ def export_model(
         A ``.tsae`` file: a detector (its scoring network), a streaming denoiser (one
         hop with explicit state), or a model of any other family (a window pass); or
         the name of a shipped denoiser (``"denoiser2"``, ``"denoiser"``) where no file
-        of that name exists, as ``tsae export`` and :func:`tsae.denoise` take it.
+        of that name exists (a folder is none), as ``tsae export`` and :func:`tsae.denoise` take it.
     output
         The ``.onnx`` path; the sidecar goes beside it with a ``.json`` suffix. Both
         are written atomically, together or not at all (an error or Ctrl-C leaves
@@ -175,10 +175,12 @@ def _onnx_path(output: Any) -> Path:
 
 
 def _source_path(source: str | os.PathLike) -> str | os.PathLike:
-    """``source``, or the file of the shipped denoiser it names when no such file exists (as ``tsae export``)."""
+    """``source``, or the file of the shipped denoiser it names when no such file exists (a folder of that name
+    is none; as ``tsae export``)."""
     from tsae.pipelines.denoise.denoiser import model_path, shipped_models
 
-    if isinstance(source, str) and not os.path.lexists(source) and source in shipped_models():
+    if (isinstance(source, str) and (not os.path.lexists(source) or os.path.isdir(source))
+            and source in shipped_models()):
         return model_path(source)
     return source
 

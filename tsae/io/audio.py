@@ -510,6 +510,8 @@ def _open_info(path: Path) -> AudioInfo:
         unopened = _os_error(path)  # libsndfile says "System error" for any of them
         if unopened:
             raise ValueError(f"{path}: {unopened}")
+        if detail.startswith("File does not exist or is not a regular file"):
+            detail = "Format not recognised"  # libsndfile's MPEG reader, failing, says so of a file that is there
         cut = ogg.cut_short(ogg.walk(path), samples=False)
         reason = cut or f"not a readable audio file ({detail}){_convert_hint(path)}"
         raise ValueError(f"{path}: {reason}")
@@ -615,6 +617,7 @@ def _decoded_blocks(info: AudioInfo, block: int, notes: _DecoderNotes) -> Iterat
             sources: list[str | Spliced] = [Spliced(raw, part) for part in info.parts]
         else:
             sources = [str(info.path)]
+        done = 0  # frames read so far
         for source in sources:
             with notes.caught():
                 handle = sf.SoundFile(source)
@@ -628,13 +631,22 @@ def _decoded_blocks(info: AudioInfo, block: int, notes: _DecoderNotes) -> Iterat
             # a FLAC is read to the length its header (or its last frame) gives, no further: libFLAC takes bytes
             # after the last frame for a frame and stops ("flac decoder lost sync"), dropping the whole file
             left = info.frames if info.format == "FLAC" and 0 < info.frames < _UNKNOWN_FRAMES else None
+            # a read that comes back short ends the file, or stops at damaged data: libsndfile's Vorbis reader
+            # stops at a damaged page and goes on after it at the next read (the file read whole is cut there)
+            short_at = None
             with handle:
                 while left is None or left > 0:
+                    wanted = block if left is None else min(block, left)
                     with notes.caught():  # each read alone: never across the yield, where the caller prints
-                        data = handle.read(block if left is None else min(block, left),
-                                           dtype=_read_dtype(info.subtype), always_2d=True)
+                        data = handle.read(wanted, dtype=_read_dtype(info.subtype), always_2d=True)
                     if data.shape[0] == 0:
                         break
+                    if short_at is not None:
+                        raise ValueError(f"{info.path}: corrupt audio data: decoding broke off after {short_at} "
+                                         "sample frames and went on after a damaged stretch")
+                    done += data.shape[0]
+                    if data.shape[0] < wanted:
+                        short_at = done
                     if left is not None:
                         left -= data.shape[0]
                     yield data

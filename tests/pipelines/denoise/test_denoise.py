@@ -191,6 +191,29 @@ def test_file_in_small_blocks_equals_array(tmp_path) -> None:
     np.testing.assert_array_equal(y.T, denoise(x, 22050))
 
 
+
+def test_a_file_of_many_channels_is_read_in_blocks_of_bounded_size(tmp_path, monkeypatch) -> None:
+    """A block was 5 s of every channel, however many: 128 channels at 48 kHz took 2.9 GB for a 74 MB file,
+    and a 1024-channel one (libsndfile's limit) some 20 GB. A block now holds at most MAX_BLOCK_SAMPLES samples."""
+    from tsae.pipelines.denoise import files as files_module
+
+    channels, rate = 1024, 16000
+    x = np.tile(speech_like(0.3, rate), (channels, 1)) * np.linspace(0.2, 1.0, channels)[:, None]
+    sf.write(tmp_path / "array.wav", x.T, rate, subtype="FLOAT")
+    blocks: list[int] = []
+    real = files_module.iter_audio_blocks
+
+    def spy(path, block, **kwargs):  # type: ignore[no-untyped-def]
+        blocks.append(block)
+        return real(path, block, **kwargs)
+
+    monkeypatch.setattr(files_module, "iter_audio_blocks", spy)
+    out = denoise_file(tmp_path / "array.wav", tmp_path / "out.wav")
+    assert blocks and blocks[0] * channels <= files_module.MAX_BLOCK_SAMPLES
+    y, _ = sf.read(out, dtype="float32", always_2d=True)
+    np.testing.assert_allclose(y.T[::255], denoise(x[::255], rate), atol=1e-6)  # as in one block, to float rounding
+
+
 # ---------------------------------------------------------------- safety
 def test_silence_stays_silence() -> None:
     for sr in (16000, 44100):

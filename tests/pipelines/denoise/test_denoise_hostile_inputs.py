@@ -48,6 +48,39 @@ def test_bit_depth_is_kept_across_formats(tmp_path, src, fmt, subtype, dst) -> N
         assert np.abs(sf.read(tmp_path / dst)[0]).max() > 1.0
 
 
+
+def test_float_samples_beyond_full_scale_clipped_in_the_output_format_are_told(tmp_path) -> None:
+    """A float WAV peaking at 6 times full scale, denoised to .flac (24-bit), lost its peaks without a word."""
+    sf.write(tmp_path / "loud.wav", _speech(1.0, scale=6.0), SR, subtype="FLOAT")
+    with pytest.warns(AudioWarning, match=r"loud\.wav: \d+ output samples beyond full scale clipped in \S*out\.flac "
+                                          r"\(PCM_24 holds none; a \.wav output keeps them\)"):
+        denoise_files([tmp_path / "loud.wav"], tmp_path / "out.flac", quiet=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        denoise_files([tmp_path / "loud.wav"], tmp_path / "out.wav", quiet=True)  # float out: nothing clipped
+        sf.write(tmp_path / "soft.wav", _speech(1.0), SR, subtype="FLOAT")
+        denoise_files([tmp_path / "soft.wav"], tmp_path / "soft.flac", quiet=True)  # nothing beyond full scale
+    result = CliRunner().invoke(cli, ["denoise", str(tmp_path / "loud.wav"), "-o", str(tmp_path / "cli.mp3")])
+    assert result.exit_code == 0 and "Warning: " in result.output and "clipped in" in result.output
+    result = CliRunner().invoke(cli, ["denoise", str(tmp_path / "loud.wav"), "-o", str(tmp_path / "q.mp3"), "-q"])
+    assert result.exit_code == 0 and "Warning" not in result.output
+
+
+@pytest.mark.parametrize("subtype", ["PCM_24", "FLOAT", "DOUBLE"])
+@pytest.mark.parametrize("option", [["--strength", "0"], ["--atten-limit", "0"]])
+def test_strength_zero_gives_a_file_back_sample_for_sample(tmp_path, subtype, option) -> None:
+    """The README: --strength 0 or --atten-limit 0 returns the input. A 24-bit file came back with samples one step
+    off (the round trip through the STFT, to float32 rounding), a float one with most samples a rounding off."""
+    x = np.stack([_speech(1.3), _speech(1.3, scale=0.5)[::-1]])
+    x[1, 100:110] = np.nan  # read as silence, as ever
+    sf.write(tmp_path / "in.wav", x.T, 44100, subtype=subtype)
+    result = CliRunner().invoke(cli, ["denoise", str(tmp_path / "in.wav"), "-o", str(tmp_path / "out.wav"), *option,
+                                      "-q"])
+    assert result.exit_code == 0, result.output
+    dtype = "float64" if subtype == "DOUBLE" else "float32"
+    expected = np.nan_to_num(sf.read(tmp_path / "in.wav", dtype=dtype)[0])
+    np.testing.assert_array_equal(sf.read(tmp_path / "out.wav", dtype=dtype)[0], expected)
+
 def test_a_wav_cut_short_is_an_error_in_files_and_pipes(tmp_path) -> None:
     sf.write(tmp_path / "full.wav", _speech(), SR)
     data = (tmp_path / "full.wav").read_bytes()

@@ -7,6 +7,7 @@ import math
 import os
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ import numpy as np
 
 from tsae.engine.layout import check_flag, check_fraction
 from tsae.errors import FilesFailed, naming, shown
-from tsae.io.audio import audio_info, check_writable, format_like, iter_audio_blocks, open_audio_writer
+from tsae.io.audio import AudioWarning, audio_info, check_writable, format_like, iter_audio_blocks, open_audio_writer
 from tsae.io.paths import AUDIO_SUFFIXES, check_outputs, expand_inputs, names_many, plan_outputs, read_paths
 from tsae.models.device import torch_threads
 from tsae.models.trainer import whole_number
@@ -29,6 +30,14 @@ from tsae.pipelines.denoise.denoiser import (
 
 #: the stem suffix of a denoised file: a folder or glob never picks up earlier outputs
 _DENOISED = ".denoised"
+
+#: the subtypes that hold samples beyond full scale
+_FLOAT_SUBTYPES = ("FLOAT", "DOUBLE")
+
+#: the most samples (frames times channels, all files of a batch together) one block holds: a block of 5 s of
+#: 128 channels at 48 kHz took 2.9 GB (the spectra and resamplers hold some 20 times the block), 1024 channels
+#: some 20 GB; 2**23 samples keep a batch of 16 stereo files at 48 kHz in 5 s blocks, and a block's work under 1 GB
+MAX_BLOCK_SAMPLES = 1 << 23
 
 
 def default_output(path: str | os.PathLike) -> Path:
@@ -52,7 +61,7 @@ def denoise_file(
     block_seconds: float = 5.0,
     progress: Callable[[int], None] | None = None,
 ) -> Path:
-    """Denoise one audio file block by block (bounded memory) into ``output``.
+    """Denoise one audio file in blocks (``block_seconds``, less for many channels: bounded memory) into ``output``.
 
     The output keeps the input's sample rate, channels, format and subtype (when the
     output suffix's format supports it; a ``.wav`` output of an RF64 or WAVEX input stays
@@ -116,7 +125,10 @@ def _denoise_together(
     rows = np.cumsum([0] + [info.channels for _, _, info in jobs])
     den = StreamingDenoiser(rate, int(rows[-1]), model=model, strength=strength, atten_limit=atten_limit,
                             device=device)
-    block = max(1, int(block_seconds * rate))
+    block = max(1, min(int(block_seconds * rate), MAX_BLOCK_SAMPLES // int(rows[-1])))
+    # strength 0 (or an attenuation limit of 0 dB) is the input: written as read, not through the STFT's round
+    # trip, which is the input only to float32 rounding (a 24-bit sample a step off, a float one a rounding)
+    passthrough = den.strength == 0.0
     read = [0] * len(jobs)
     written = [0] * len(jobs)
     with contextlib.ExitStack() as stack:
@@ -131,6 +143,10 @@ def _denoise_together(
                 channel_mask=info.channel_mask, protect=(src,))))
             outputs.append(own)
         readers: list[Any] = [iter_audio_blocks(src, block, info=info) for src, _, info in jobs]
+        # a float input written in a format with no samples beyond full scale (FLAC, MP3, PCM): those are clipped
+        clips = [info.subtype in _FLOAT_SUBTYPES and w.subtype not in _FLOAT_SUBTYPES
+                 for (_, _, info), w in zip(jobs, writers, strict=True)]
+        clipped = [0] * len(jobs)
 
         def fail(i: int, error: BaseException) -> None:
             readers[i] = writers[i] = None
@@ -148,6 +164,8 @@ def _denoise_together(
             for i, writer in enumerate(writers):
                 n = min(y.shape[1], read[i] - written[i])
                 if writer is not None and n > 0:
+                    if clips[i]:
+                        clipped[i] += int(np.count_nonzero(np.abs(y[rows[i]: rows[i + 1], :n]) > 1.0))
                     try:
                         writer.write(y[rows[i]: rows[i + 1], :n])
                     except (OSError, RuntimeError, ValueError) as error:  # a full disk, a write error
@@ -162,15 +180,21 @@ def _denoise_together(
             longest = max((c.shape[1] for c in chunks if c is not None), default=0)
             if longest == 0:
                 break
-            x = np.zeros((int(rows[-1]), longest), np.float32)
+            wide = passthrough and any(c is not None and c.dtype == np.float64 for c in chunks)  # a DOUBLE file
+            x = np.zeros((int(rows[-1]), longest), np.float64 if wide else np.float32)
             for i, c in enumerate(chunks):
                 if c is not None:
                     x[rows[i]: rows[i + 1], : c.shape[1]] = c
                     read[i] += c.shape[1]
-            write(den.feed(x))
+            write(x if passthrough else den.feed(x))
             if progress is not None:
                 progress(sum(c.shape[1] for c in chunks if c is not None))
-        write(den.flush())
+        if not passthrough:
+            write(den.flush())
+    for (src, dst, _), writer, count in zip(jobs, writers, clipped, strict=True):
+        if writer is not None and count:  # written, into place
+            warnings.warn(f"{src}: {count} output samples beyond full scale clipped in {dst} ({writer.subtype} holds "
+                          "none; a .wav output keeps them)", AudioWarning, stacklevel=2)
 
 
 def _batches(jobs: Sequence[tuple[Path, Path, Any]], batch: int) -> list[list[tuple[Path, Path, Any]]]:
@@ -352,4 +376,4 @@ def _own_stream(net: Any) -> Iterator[None]:
         yield
 
 
-__all__ = ["Stopped", "default_output", "denoise_file", "denoise_files"]
+__all__ = ["MAX_BLOCK_SAMPLES", "Stopped", "default_output", "denoise_file", "denoise_files"]
