@@ -191,6 +191,27 @@ def test_file_in_small_blocks_equals_array(tmp_path) -> None:
     np.testing.assert_array_equal(y.T, denoise(x, 22050))
 
 
+def test_an_array_is_denoised_in_blocks_of_bounded_size(monkeypatch) -> None:
+    """tsae.denoise fed the whole array at once (some 20 times its size in working memory); it now feeds blocks
+    of at most ARRAY_BLOCK_SAMPLES samples, to the same output."""
+    from tsae.pipelines.denoise import denoiser as denoiser_module
+
+    x = np.stack([speech_like(1.3, 16000, 2), speech_like(1.3, 16000, 3)]) * 0.5
+    whole = StreamingDenoiser(16000, 2)
+    want = np.concatenate([whole.feed(x), whole.flush()], axis=-1)
+    fed: list[int] = []
+    real_feed = StreamingDenoiser.feed
+
+    def spy(self, chunk):  # type: ignore[no-untyped-def]
+        fed.append(chunk.shape[-1])
+        return real_feed(self, chunk)
+
+    monkeypatch.setattr(denoiser_module, "ARRAY_BLOCK_SAMPLES", 2 * 1000)
+    monkeypatch.setattr(StreamingDenoiser, "feed", spy)
+    got = denoise(x, 16000)
+    assert max(fed) == 1000 and len(fed) == 21
+    np.testing.assert_array_equal(got, want)
+
 
 def test_a_file_of_many_channels_is_read_in_blocks_of_bounded_size(tmp_path, monkeypatch) -> None:
     """A block was 5 s of every channel, however many: 128 channels at 48 kHz took 2.9 GB for a 74 MB file,

@@ -586,6 +586,11 @@ def _frame_chunk(frame: Any) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- arrays
+#: the most samples (times channels) :func:`denoise` feeds the denoiser at once (its working memory is some 20
+#: times that); the output does not depend on it
+ARRAY_BLOCK_SAMPLES = 1 << 22
+
+
 def denoise(
     audio: np.ndarray,
     sample_rate: int,
@@ -621,6 +626,8 @@ def denoise(
     channels = x2.shape[0]
     den = StreamingDenoiser(sample_rate, channels, model=model, strength=strength,
                             atten_limit=atten_limit, device=device)
-    head = den.feed(x)
-    tail = den.flush()
-    return np.concatenate([head, tail], axis=-1)
+    # in blocks, as the file path streams: the spectra and resamplers hold some 20 times what they are fed
+    block = max(1, min(5 * int(den.sample_rate), ARRAY_BLOCK_SAMPLES // channels))
+    parts = [den.feed(x[..., start: start + block]) for start in range(0, x.shape[-1], block)]
+    parts.append(den.flush())
+    return np.concatenate(parts, axis=-1)
