@@ -394,3 +394,20 @@ def test_samples_beyond_a_thousand_times_full_scale_are_clipped_as_the_reader_cl
         clipped = denoise(np.clip(x * np.float32(1e30), -1000, 1000), 16000)
     np.testing.assert_array_equal(out, clipped)
     assert np.isfinite(out).all()
+
+
+def test_a_detector_file_as_model_is_named_a_detector(tmp_path) -> None:
+    """A detector file's network is a plain family's (conv1d): it was 'model family conv1d is not a streaming
+    denoiser', which did not say the file was a detector."""
+    from tsae.pipelines.anomaly.detector import Detector
+
+    rng = np.random.default_rng(0)
+    t = np.arange(600)
+    x = np.stack([np.sin(t / 9), np.cos(t / 13)]) + 0.05 * rng.standard_normal((2, 600))
+    Detector(window=16, epochs=1, device="cpu").fit(x, sensors=["a", "b"]).save(tmp_path / "det.tsae")
+    sf.write(tmp_path / "in.wav", _speech(0.5), 16000)
+    result = CliRunner().invoke(cli, ["denoise", str(tmp_path / "in.wav"), "-o", str(tmp_path / "out.wav"),
+                                      "--model", str(tmp_path / "det.tsae")])
+    assert result.exit_code == 1
+    assert "det.tsae: is an anomaly detector" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "out.wav").exists()

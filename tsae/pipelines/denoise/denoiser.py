@@ -88,6 +88,11 @@ def _load_path(path: Path, device: Any) -> tuple[Any, int]:
     loaded = load_model(path, device=str(device))
     net = loaded.model
     if not _is_streaming(net):
+        from tsae.pipelines.anomaly.detector_file import DETECTOR_KIND
+
+        if (loaded.extra or {}).get("kind") == DETECTOR_KIND:  # its network is a plain family's
+            raise ValueError(f"{path}: is an anomaly detector (tsae detect score / tsae monitor), not a denoiser "
+                             "(--model takes a 'denoiser' or 'denoiser2' model file, or a shipped model's name)")
         raise ValueError(f"{path}: model family {loaded.family!r} is not a streaming denoiser "
                          "(train one with the 'denoiser' or 'denoiser2' family; a plugin's family streams when it "
                          "implements tsae.models.base.StreamingModel with streamer(), docs/plugins.md)")
