@@ -204,3 +204,17 @@ def test_an_infinite_sample_of_an_npy_is_one_line_naming_where_it_is(tmp_path, c
                                      "NaN marks a missing sample; an infinite one is neither a value nor a gap "
                                      "(make it NaN)")
     assert not (tmp_path / "y.npy").exists()
+
+
+@pytest.mark.parametrize("command", ["smooth", "impute"])
+def test_a_denoiser_model_is_refused_before_the_input_is_read(tmp_path, command, monkeypatch) -> None:
+    # before: impute read the whole input (and warned about its missing samples) before refusing the model
+    import tsae.pipelines.smooth.files as files
+    from tsae.pipelines.denoise.denoiser import model_path
+
+    monkeypatch.setattr(files, "read_series", lambda *a, **k: pytest.fail("the input was read"))
+    np.save(tmp_path / "x.npy", np.sin(np.arange(300) / 9.0))
+    denoiser = model_path("denoiser2")
+    result = run(command, tmp_path / "x.npy", "-o", tmp_path / "y.npy", "--model", denoiser)
+    assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
+    assert "is for the denoise pipeline" in result.output and not (tmp_path / "y.npy").exists()

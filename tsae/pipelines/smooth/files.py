@@ -108,11 +108,15 @@ def _in_blocks(src: Path, values: np.ndarray, rate: float | None, meta: dict[str
 
 
 def _loaded_model(model: Any, device: str) -> Any:
+    """The trained model loaded on ``device`` (None for none); a model that cannot reconstruct a series (the
+    denoiser's) is refused here, before the input is read."""
     if model is None:
         return None
-    from tsae.pipelines.reconstruct.series import _loaded
+    from tsae.pipelines.reconstruct.series import _loaded, frame_spec
 
-    return _loaded(model, device)
+    loaded = _loaded(model, device)
+    frame_spec(loaded)
+    return loaded
 
 
 def smooth_file(input: str | os.PathLike, output: str | os.PathLike, *, strength: float = 1.0, model: Any = None,
