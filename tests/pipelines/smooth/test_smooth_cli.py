@@ -218,3 +218,14 @@ def test_a_denoiser_model_is_refused_before_the_input_is_read(tmp_path, command,
     result = run(command, tmp_path / "x.npy", "-o", tmp_path / "y.npy", "--model", denoiser)
     assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
     assert "is for the denoise pipeline" in result.output and not (tmp_path / "y.npy").exists()
+
+
+@pytest.mark.parametrize("command", ["smooth", "impute"])
+def test_a_transposed_npy_is_told_what_to_do_in_a_files_words(tmp_path, command) -> None:
+    # before: "x.npy: x: got shape (300, 2), but series are (channels, n) with time on the last axis; pass x.T"
+    np.save(tmp_path / "x.npy", np.stack([np.sin(np.arange(300) / 9.0), np.cos(np.arange(300) / 9.0)]).T)
+    result = run(command, tmp_path / "x.npy", "-o", tmp_path / "y.npy")
+    assert result.exit_code == 1 and result.output.strip() == (
+        f"Error: {tmp_path / 'x.npy'}: an array of shape (300, 2) is read as 300 channels of 2 samples; time is "
+        "the last axis of a .npy array: save it transposed (x.T, shape (2, 300))")
+    assert not (tmp_path / "y.npy").exists()
