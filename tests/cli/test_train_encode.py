@@ -146,3 +146,19 @@ def test_window_fn_none_means_no_window_as_in_tsae_frame(sensor_csv, tmp_path) -
     result = run("train", sensor_csv, *FAST, "--window-fn", "none", "-o", tmp_path / "m.tsae")
     assert result.exit_code == 0, result.output
     assert load_model(tmp_path / "m.tsae").frame["window_fn"] is None
+
+
+def test_encode_a_transposed_npy_says_what_to_do(tmp_path) -> None:
+    # before: "x.npy: has 300 channel(s) but the model was trained on 2", with no word of the transposed array
+    from tsae.models.modelfile import save_model
+    from tsae.plugins import create_model
+
+    model = tmp_path / "m.tsae"
+    save_model(model, create_model("conv1d", 2, 32, depth=2, hidden=4, latent=4),
+               frame={"window": 32, "hop": 16, "window_fn": None})
+    np.save(tmp_path / "x.npy", np.zeros((300, 2)))
+    for command in (["encode", model, tmp_path / "x.npy", "-o", tmp_path / "c.npy"],
+                    ["reconstruct", model, tmp_path / "x.npy", "-o", tmp_path / "r.npy"]):
+        assert_one_line_error(run(*command), "x.npy: has 300 channel(s) but the model was trained on 2",
+                              "time is the last axis of a .npy array: save it transposed (x.T, shape (2, 300))")
+    assert not (tmp_path / "c.npy").exists() and not (tmp_path / "r.npy").exists()

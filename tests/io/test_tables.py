@@ -581,3 +581,25 @@ def test_slashed_dates_and_12_hour_times_are_refused_saying_why(tmp_path, cell: 
     with pytest.raises(ValueError) as info:
         read_table(path)
     assert str(info.value) == f"{path}: time column 'time' is neither numbers nor dates (line 2: {cell!r}: {why})"
+
+
+def test_whole_numbers_that_float64_rounds_are_told(tmp_path) -> None:
+    # before: a 64-bit counter's 9007199254740993 was read as 9007199254740992 without a word, and impute, which
+    # writes observed samples unchanged, wrote it back changed
+    from tsae.io.tables import TableWarning
+
+    # rounded: the odd counts (150), and 2**60 + 2i but where 2i is a multiple of 256, float64's step there (297)
+    rows = [f"{i},{2**53 + i},{2**60 + 2 * i},{i / 2}" for i in range(300)]
+    path = write(tmp_path, "big.csv", "time,count,big,x\n" + "\n".join(rows) + "\n")
+    with pytest.warns(TableWarning) as caught:
+        table = read_table(path)
+    assert [str(w.message) for w in caught] == [
+        f"{path}: 447 whole number(s) beyond 2**53 are rounded to float64's nearest (column 'count', line 3: "
+        "9007199254740993 is read as 9007199254740992)"]
+    assert table.values[0, 1] == 2.0**53
+    # exact ones, exponent forms and epoch-nanosecond times are not
+    rows = [f"{1_700_000_000_000_000_000 + i * 10**9},{2**53 + 2 * i},1e17,{i}" for i in range(300)]
+    path = write(tmp_path, "exact.csv", "time_ns,even,exp,x\n" + "\n".join(rows) + "\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        read_table(path)

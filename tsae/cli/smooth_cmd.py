@@ -42,8 +42,8 @@ def smooth_command(input: Path, output: Path, strength: float, no_edge_guard: bo
     """Smooth INPUT (CSV/TSV, also .gz/.bz2/.xz, .npy or audio), every channel, without shifting it in time.
 
     Without --model a small blind-spot autoencoder learns the signal from INPUT
-    itself (a few seconds); steps and spikes are kept sharp. A long audio or .npy
-    file is smoothed in blocks of 2**20 samples with what its first block taught.
+    itself (a few seconds); steps and spikes are kept sharp. A long file (table,
+    audio or .npy) is smoothed in blocks of 2**20 samples with what its first block taught.
 
     \b
     Examples:
@@ -76,7 +76,8 @@ def impute_command(input: Path, output: Path, model: Path | None, device: str, q
     """Fill the missing cells (empty, NaN, NA, ...) of INPUT by autoencoder reconstruction.
 
     Every missing sample is filled; observed samples are written unchanged. A long
-    audio or .npy file is filled in blocks of 2**16 samples, each with context around it.
+    file (table, audio or .npy) is filled in blocks of 2**16 samples, each with context
+    around it (a table with a gap as long is filled whole).
 
     \b
     Example:

@@ -124,7 +124,7 @@ def encode_command(model: Path, data: Path, output: Path, batch_size: int, plot:
     from tsae.pipelines.reconstruct.batch import encode_file
 
     codes = encode_file(model, data, output, batch_size=batch_size, device=device, plot=plot, color_by=color_by,
-                        detector=detector, projection=projection)
+                        detector=detector, projection=projection, quiet=quiet)
     echo_done(f"{output}: {codes.shape[0]} codes of shape {tuple(codes.shape[1:])}", quiet)
     if plot is not None:
         echo_done(f"wrote {plot}", quiet)

@@ -74,6 +74,22 @@ def array_out(values: np.ndarray, meta: dict[str, Any]) -> np.ndarray:
     return out.astype(dtype, copy=False) if isinstance(dtype, str) else out
 
 
+def transposed_hint(path: str | os.PathLike, channels: int, samples: int) -> str:
+    """``"; time is the last axis ..."``: what to do about a ``.npy`` file read as more ``channels`` than
+    ``samples`` (an ``(n, channels)`` array saved as such), else ``""``.
+
+    Examples
+    --------
+    >>> transposed_hint("x.npy", 500, 2)
+    '; time is the last axis of a .npy array: save it transposed (x.T, shape (2, 500))'
+    >>> transposed_hint("x.csv", 500, 2), transposed_hint("x.npy", 2, 500)
+    ('', '')
+    """
+    if Path(path).suffix.lower() not in ARRAY_SUFFIXES or not 0 < samples < channels:
+        return ""
+    return f"; time is the last axis of a .npy array: save it transposed (x.T, shape {(samples, channels)})"
+
+
 def read_series(path: str | os.PathLike, *, audio_gaps: bool = False,
                 exact: bool = False) -> tuple[np.ndarray, float | None, dict[str, Any]]:
     """Read a series file by suffix: CSV/TSV tables, ``.npy`` arrays, or audio.
@@ -233,4 +249,5 @@ def write_series(path: str | os.PathLike, values: np.ndarray, rate: float | None
                        time_utc=bool(meta.get("time_utc")), protect=tuple(protect))
 
 
-__all__ = ["array_meta", "array_out", "read_series", "read_signal", "write_series", "save_npy"]
+__all__ = ["array_meta", "array_out", "read_series", "read_signal", "write_series", "save_npy",
+           "transposed_hint"]

@@ -53,6 +53,29 @@ def _floats(cells: Sequence[str], decimal: str = ".") -> np.ndarray | tuple[int,
         raise
 
 
+#: whole numbers from this magnitude on are not all float64 numbers: 2**53 + 1 is read as 2**53
+EXACT_WHOLE = 2.0**53
+
+
+def _rounded_wholes(cells: Sequence[str], values: np.ndarray) -> tuple[int, int]:
+    """``(how many cells of whole-number text float64 could not hold, and so rounded in `values`, the first's index
+    or -1)``: cells of digits beyond :data:`EXACT_WHOLE` (a 64-bit counter's), not those in exponent form.
+
+    Examples
+    --------
+    >>> cells = ["9007199254740993", "9007199254740994", "1e17", "-9007199254740995", "7"]
+    >>> _rounded_wholes(cells, np.array([float(c) for c in cells]))
+    (2, 0)
+    """
+    count, first = 0, -1
+    for i in np.flatnonzero(np.abs(values) >= EXACT_WHOLE).tolist():
+        text = cells[i].strip().lstrip("+-")
+        if text.isdigit() and int(text) != abs(int(values[i])):
+            count += 1
+            first = i if first < 0 else first
+    return count, first
+
+
 #: a column is numbers (not dates or text) when its first this many cells are, missing ones aside
 _KIND_ROWS = 200
 

@@ -47,6 +47,7 @@ from tsae.io.table_cells import (
     _is_missing,
     _not_a_number,
     _numeric_fraction,
+    _rounded_wholes,
 )
 from tsae.io.table_dialect import DELIMITERS, sniff_delimiter, table_dialect
 from tsae.io.table_time import (
@@ -221,6 +222,8 @@ class _Column:
     numbers_first: bool = False
     offset: bool = False  # one of its first _OFFSET_ROWS dates has a UTC offset
     utc: bool = False  # one of its first _OFFSET_ROWS dates has a UTC offset or ends in Z: they name UTC instants
+    rounded: int = 0  # cells of whole numbers beyond 2**53 that float64 rounds (:func:`_rounded_wholes`)
+    first_rounded: str = ""  # the first of them, as the warning tells it
 
 
 #: the least share of a counter's steps (read whole) that are its first step; the others skip rows (a logger that
@@ -338,6 +341,10 @@ def _convert(column: _Column, cells: Sequence[str], start: int, lines: Sequence[
             column.floats.clear()
         elif keep:
             column.floats.append(values)
+            rounded, i = _rounded_wholes(cells, values)
+            if rounded and not column.rounded:
+                column.first_rounded = f"line {lines[i]}: {cells[i].strip()} is read as {values[i]:.0f}"
+            column.rounded += rounded
     if column.dates is not None and not column.not_dates:
         cleaned = _clean_dates(cells)
         parsed = _parse_dates(cleaned)
@@ -512,6 +519,11 @@ def _read_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0) -> Table
         if columns[j].bad is not None:
             raise _fail(path, str(columns[j].bad))
     assert doomed is None, doomed
+    rounded = [columns[j] for j in channels if columns[j].rounded]
+    if rounded:
+        warnings.warn(f"{path}: {sum(c.rounded for c in rounded)} whole number(s) beyond 2**53 are rounded to "
+                      f"float64's nearest (column {rounded[0].name!r}, {rounded[0].first_rounded})", TableWarning,
+                      stacklevel=3)
     values = np.empty((len(channels), n))
     for row, j in enumerate(channels):  # one channel at a time: its chunks and the table, not twice the table
         chunks = columns[j].floats

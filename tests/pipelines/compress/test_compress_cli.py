@@ -99,3 +99,22 @@ def test_bad_inputs_are_one_line(tmp_path, csv, model_file):
     assert not out.exists()
     (tmp_path / "text.tsz").write_text("hello")
     assert_one_line_error(run("decompress", tmp_path / "text.tsz", "-o", tmp_path / "x.csv"), "not a .tsz")
+
+
+def test_an_output_named_as_a_folder_is_refused(tmp_path, csv, packed):
+    # before: "-o out/" wrote a file named "out", and "-o ''" said ".: is a folder, not a file"
+    before = sorted(p.name for p in tmp_path.iterdir())
+    for command in (["compress", tmp_path / "m.tsae", csv], ["decompress", packed]):
+        result = run(*command, "-o", f"{tmp_path / 'out'}/")
+        assert_one_line_error(result, "names a folder; this command writes one file: give its name")
+        assert_one_line_error(run(*command, "-o", ""), "an empty path (an unset shell variable?)")
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_a_transposed_npy_says_what_to_do(tmp_path, model_file):
+    # before: "x.npy: 300 channel(s), but the model was trained on 2", with no word of the transposed array
+    np.save(tmp_path / "x.npy", walk(300).T)
+    assert_one_line_error(run("compress", model_file, tmp_path / "x.npy", "-o", tmp_path / "x.tsz"),
+                          "x.npy: 300 channel(s), but the model was trained on 2; time is the last axis of a .npy "
+                          "array: save it transposed (x.T, shape (2, 300))")
+    assert not (tmp_path / "x.tsz").exists()

@@ -109,6 +109,16 @@ def test_a_bound_too_small_for_the_magnitude_is_refused(conv_model):
         compress_series(conv_model, walk(50) + 1e12, max_error=1e-6)
 
 
+def test_a_tiny_latent_step_keeps_the_codes(conv_model):
+    # before: a step of 1e-300 put every quantised code on the +-2**52 clip, and the series came back as the
+    # decoding of nonsense codes (as with a step of 1e300: all codes 0), far worse than the default step's
+    x = walk(640)
+    fine = decompress_series(compress_series(conv_model, x, latent_step=1e-6), conv_model)
+    for tiny in (1e-12, 1e-300, 5e-324):
+        np.testing.assert_allclose(decompress_series(compress_series(conv_model, x, latent_step=tiny), conv_model),
+                                   fine, rtol=0, atol=1e-5)
+
+
 def test_bad_arguments(conv_model):
     with pytest.raises(ValueError, match="max_error"):
         compress_series(conv_model, walk(50), max_error=-1.0)

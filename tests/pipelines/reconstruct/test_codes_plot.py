@@ -151,3 +151,17 @@ def test_score_colours_match_the_detector_sensors_by_name(vae_file, tmp_path) ->
     assert list(detector_rows(np.arange(3.0)[:, None], ["c", "a", "b"], ["b", "a"])[:, 0]) == [2.0, 1.0]
     with pytest.raises(ValueError, match="^missing sensor column.s. b .the detector knows b, a"):
         detector_rows(values, ["a", "c"], ["b", "a"])
+
+
+def test_encode_plot_of_another_format_is_refused_by_its_own_name_before_encoding(vae_file, tmp_path,
+                                                                                 monkeypatch) -> None:
+    # before: the whole file was read and encoded first, and the error blamed the input: "data.csv: codes.jpg: ..."
+    import tsae.pipelines.reconstruct.batch as batch
+
+    monkeypatch.setattr(batch, "read_series", lambda *a, **k: pytest.fail("the input was read"))
+    data = labelled_csv(tmp_path / "data.csv")
+    codes, plot = tmp_path / "codes.npy", tmp_path / "codes.jpg"
+    result = CliRunner().invoke(cli, ["encode", str(vae_file), str(data), "-o", str(codes), "--plot", str(plot)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output.strip() == f"Error: {plot}: plot must be .png, .pdf or .svg"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.csv"]

@@ -198,3 +198,25 @@ def test_told_progress_the_series_is_reconstructed_the_same(tiny_model) -> None:
     np.testing.assert_array_equal(reconstruct_series(loaded, x, batch_size=16, advance=told.append),
                                   reconstruct_series(loaded, x, batch_size=16))
     assert len(told) > 1 and sum(told) == 5000
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".csv"])
+def test_encoding_one_long_file_shows_its_progress_in_samples(tmp_path, tiny_model, capsys, suffix) -> None:
+    # before: tsae encode showed no bar, however long the file (a .npy in blocks, a table read whole)
+    from tsae.pipelines.reconstruct.batch import encode_file
+
+    x = np.random.default_rng(2).standard_normal((2, 70000))
+    src = tmp_path / f"in{suffix}"
+    if suffix == ".npy":
+        np.save(src, x)
+    else:
+        src.write_text("a,b\n" + "\n".join(f"{a:.3f},{b:.3f}" for a, b in x.T) + "\n")
+    shown = encode_file(tiny_model, src, tmp_path / "shown.npy", progress=True)
+    assert "70.0k/70.0k" in capsys.readouterr().err
+    quiet = encode_file(tiny_model, src, tmp_path / "quiet.npy", quiet=True)
+    assert capsys.readouterr().err == ""
+    np.testing.assert_array_equal(shown, quiet)  # the bar changes nothing
+    short = tmp_path / "short.npy"
+    np.save(short, x[:, :500])
+    encode_file(tiny_model, short, tmp_path / "short.codes.npy", progress=True)
+    assert capsys.readouterr().err == ""  # a file of one block is quick: no bar

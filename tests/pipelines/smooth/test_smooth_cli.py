@@ -190,3 +190,42 @@ def test_a_time_column_out_of_order_is_warned_about(tmp_path, command, done) -> 
     path.write_text("time,a\n" + "".join(f"{i},{values[i]:.4f}\n" for i in range(1200)))
     result = run(command, path, "-o", tmp_path / ("m2.tsae" if command == "train" else "out2.csv"), *extra)
     assert "time column" not in result.output  # in order: nothing to tell
+
+
+@pytest.mark.parametrize("command", ["smooth", "impute"])
+def test_an_infinite_sample_of_an_npy_is_one_line_naming_where_it_is(tmp_path, command) -> None:
+    # before: impute said "an infinite one has no smoothed value", and neither said where the sample was
+    values = np.stack([np.sin(np.arange(300) / 9.0), np.cos(np.arange(300) / 9.0)])
+    values[1, 120] = -np.inf
+    np.save(tmp_path / "x.npy", values)
+    result = run(command, tmp_path / "x.npy", "-o", tmp_path / "y.npy")
+    assert result.exit_code == 1 and "smoothed value" not in result.output
+    assert result.output.strip() == (f"Error: {tmp_path / 'x.npy'}: sample 120 of channel 1 is infinite (-inf): "
+                                     "NaN marks a missing sample; an infinite one is neither a value nor a gap "
+                                     "(make it NaN)")
+    assert not (tmp_path / "y.npy").exists()
+
+
+@pytest.mark.parametrize("command", ["smooth", "impute"])
+def test_a_denoiser_model_is_refused_before_the_input_is_read(tmp_path, command, monkeypatch) -> None:
+    # before: impute read the whole input (and warned about its missing samples) before refusing the model
+    import tsae.pipelines.smooth.files as files
+    from tsae.pipelines.denoise.denoiser import model_path
+
+    monkeypatch.setattr(files, "read_series", lambda *a, **k: pytest.fail("the input was read"))
+    np.save(tmp_path / "x.npy", np.sin(np.arange(300) / 9.0))
+    denoiser = model_path("denoiser2")
+    result = run(command, tmp_path / "x.npy", "-o", tmp_path / "y.npy", "--model", denoiser)
+    assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
+    assert "is for the denoise pipeline" in result.output and not (tmp_path / "y.npy").exists()
+
+
+@pytest.mark.parametrize("command", ["smooth", "impute"])
+def test_a_transposed_npy_is_told_what_to_do_in_a_files_words(tmp_path, command) -> None:
+    # before: "x.npy: x: got shape (300, 2), but series are (channels, n) with time on the last axis; pass x.T"
+    np.save(tmp_path / "x.npy", np.stack([np.sin(np.arange(300) / 9.0), np.cos(np.arange(300) / 9.0)]).T)
+    result = run(command, tmp_path / "x.npy", "-o", tmp_path / "y.npy")
+    assert result.exit_code == 1 and result.output.strip() == (
+        f"Error: {tmp_path / 'x.npy'}: an array of shape (300, 2) is read as 300 channels of 2 samples; time is "
+        "the last axis of a .npy array: save it transposed (x.T, shape (2, 300))")
+    assert not (tmp_path / "y.npy").exists()

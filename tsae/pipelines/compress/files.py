@@ -267,7 +267,10 @@ def compress_file(model: str | os.PathLike, data: str | os.PathLike, output: str
     # is coded in the model's order, and comes back in its own
     order = model_permutation(meta.get("columns"), loaded, str(data_path)) if meta.get("kind") == "table" else None
     if channels != loaded.channels:
-        raise ValueError(f"{data_path}: {channels} channel(s), but the model was trained on {loaded.channels}")
+        from tsae.io.series import transposed_hint
+
+        raise ValueError(f"{data_path}: {channels} channel(s), but the model was trained on {loaded.channels}"
+                         f"{transposed_hint(data_path, channels, samples)}")
     if whole:
         bounds = absolute_bounds(values, max_error, relative)
     else:

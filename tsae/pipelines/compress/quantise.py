@@ -69,12 +69,26 @@ def quantise_latents(z: np.ndarray, step: float) -> np.ndarray:
         return np.clip(np.nan_to_num(np.rint(z / step), nan=0.0), -(2.0**52), 2.0**52).astype(np.int64)
 
 
+#: latents are quantised to at most this many steps of their largest magnitude: a finer step gains nothing on the
+#: network's float32 codes (24 bits), and stays far inside the +-2**52 clip of :func:`quantise_latents`
+MAX_LATENT_STEPS = 2.0**40
+
+
 def latent_step(z: np.ndarray, relative: float) -> float:
-    """A latent quantisation step: ``relative`` times the spread (std) of ``z``; 1.0 for constant or non-finite
-    codes, or where the product is not a finite number > 0."""
+    """A latent quantisation step: ``relative`` times the spread (std) of ``z``, at least the largest finite
+    ``|z|`` over :data:`MAX_LATENT_STEPS` (a step of 1e-300 put every code on the clip, so that they all
+    decoded as nonsense); 1.0 for constant or non-finite codes, or where the product is not a finite number > 0.
+
+    Examples
+    --------
+    >>> latent_step(np.array([-2.0, 0.0, 2.0]), 1e-300) == 2.0 / 2**40
+    True
+    """
     with np.errstate(over="ignore", invalid="ignore"):
         spread = float(np.std(z)) if z.size else 0.0
-    step = relative * spread
+        finite = np.abs(z[np.isfinite(z)])
+        least = float(finite.max()) / MAX_LATENT_STEPS if finite.size else 0.0
+    step = max(relative * spread, least)
     return step if 0 < step < np.inf else 1.0
 
 
@@ -124,4 +138,4 @@ def restore_nonfinite(y: np.ndarray, deltas: np.ndarray, kinds: np.ndarray) -> n
 
 __all__ = ["grid_steps", "check_magnitude", "to_grid", "from_grid", "quantise_latents", "latent_step",
            "split_nonfinite", "restore_nonfinite", "whole_channels", "round_whole", "MAX_DYNAMIC_RANGE", "MAX_VALUE",
-           "WHOLE_BOUND"]
+           "MAX_LATENT_STEPS", "WHOLE_BOUND"]

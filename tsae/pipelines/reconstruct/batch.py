@@ -436,7 +436,7 @@ def _is_single_file_job(inputs: Sequence[str | os.PathLike], output: str | os.Pa
 def encode_file(model: Any, input: str | os.PathLike, output: str | os.PathLike, *, batch_size: int = 256,
                 device: str = "auto", plot: str | os.PathLike | None = None, color_by: str = "auto",
                 detector: str | os.PathLike | None = None, projection: str = "auto",
-                block: int = RECONSTRUCT_BLOCK) -> np.ndarray:
+                block: int = RECONSTRUCT_BLOCK, quiet: bool = False, progress: bool | None = None) -> np.ndarray:
     """Write the latent code of every window of the series file ``input`` to the ``.npy`` file ``output``.
 
     Windows follow the model's stored window and hop; the end is padded so every
@@ -445,9 +445,12 @@ def encode_file(model: Any, input: str | os.PathLike, output: str | os.PathLike,
     :func:`~tsae.pipelines.reconstruct.codes_plot.plot_series_codes`: ``color_by`` time,
     label (the file's label column) or score (with a ``detector`` file)). Without a plot,
     a long audio or ``.npy`` file (more than ``block`` samples) is encoded block by block
-    and the codes are returned memory-mapped from ``output``.
+    and the codes are returned memory-mapped from ``output``. A file of more than ``block``
+    samples shows a progress bar on stderr: on a terminal unless ``quiet``; ``progress`` forces it.
     """
     from tsae.io.series import save_npy
+    from tsae.pipelines.progress import SizedBar
+    from tsae.pipelines.reconstruct.codes_plot import plot_format
     from tsae.pipelines.reconstruct.series import _loaded, encode_series, frame_spec
 
     loaded = _loaded(model, device)
@@ -457,18 +460,25 @@ def encode_file(model: Any, input: str | os.PathLike, output: str | os.PathLike,
     if Path(output).suffix.lower() != ".npy":  # a .csv name got a .npy array's bytes
         raise ValueError(f"{output}: the codes are written as a .npy array; name the output "
                          f"{Path(output).with_suffix('.npy').name}")
+    if plot is not None:
+        plot_format(plot)  # a plot named .jpg is refused before the file is read and encoded
+    show = (not quiet and sys.stderr.isatty()) if progress is None else progress
     long_input = plot is None and Path(input).is_file()  # the plot needs the whole series
     source = open_source(Path(input)) if long_input else None
     if source is not None and source.n > block:  # long audio or .npy: in blocks, memory bounded by the block
-        _same_channels(input, source.channels, loaded)
-        with in_file(input, output, *read_paths(loaded)):
-            encode_blocks(loaded, source, Path(output), protect=tuple(reads), block=block, batch_size=batch_size)
+        _same_channels(input, source.channels, loaded, source.n)
+        with in_file(input, output, *read_paths(loaded)), SizedBar("encode", show) as bar:
+            bar.size(source.n)
+            encode_blocks(loaded, source, Path(output), protect=tuple(reads), block=block, batch_size=batch_size,
+                          advance=bar.update)
         return np.load(output, mmap_mode="r")
     values, _, meta = read_series(input)
     values, columns, _ = in_model_order(values, table_columns(meta), loaded, str(input))  # matched by column name
-    _same_channels(input, values.shape[0], loaded)
-    with in_file(input, *read_paths(loaded)), columns_named(columns):
-        codes = encode_series(loaded, values, batch_size=batch_size)
+    _same_channels(input, values.shape[0], loaded, values.shape[1])
+    with in_file(input, *read_paths(loaded)), columns_named(columns), \
+            SizedBar("encode", show, least=block) as bar:  # a file of one block is quick: no bar
+        bar.size(values.shape[1])
+        codes = encode_series(loaded, values, batch_size=batch_size, advance=bar.update)
     if plot is None:
         save_npy(output, codes, protect=reads)
         return codes

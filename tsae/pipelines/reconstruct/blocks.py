@@ -199,12 +199,13 @@ def reconstruct_blocks(loaded: Any, source: SeriesSource, write: Callable[[np.nd
 
 
 def encode_blocks(loaded: Any, source: SeriesSource, output: Path, *, protect: tuple[str | os.PathLike, ...] = (),
-                  block: int = RECONSTRUCT_BLOCK, batch_size: int = 256) -> tuple[int, ...]:
+                  block: int = RECONSTRUCT_BLOCK, batch_size: int = 256,
+                  advance: Callable[[int], None] | None = None) -> tuple[int, ...]:
     """Write the latent codes of every frame of ``source`` to the ``.npy`` file ``output``, block by block.
 
     The file holds what :func:`~tsae.pipelines.reconstruct.series.encode_series` returns
     for the whole series (float32 ``(n_frames, *code_shape)``), written atomically;
-    returns its shape.
+    returns its shape. ``advance`` is told the samples read after each block is encoded.
     """
     from tsae.engine.framing import num_frames
     from tsae.pipelines.reconstruct.series import finite_codes, frame_spec, run_frames
@@ -214,16 +215,17 @@ def encode_blocks(loaded: Any, source: SeriesSource, output: Path, *, protect: t
     shape: tuple[int, ...] = (total,)
     with atomic_path(output, protect=protect) as tmp, open(tmp, "wb") as handle:
         writer, done = None, 0
-        for frames, _ in stream_frames(loaded, source, block, edges=False):
-            if not len(frames):
-                continue
-            codes = run_frames(loaded.model, frames, batch_size=batch_size, encode=True).astype(np.float32)
-            finite_codes(codes, loaded, done)
-            done += len(codes)
-            if writer is None:  # the code's shape is the network's: known from its first output
-                shape = (total, *codes.shape[1:])
-                writer = NpyBlockWriter(handle, shape, np.float32, axis=0)
-            writer.write(codes)
+        for frames, raw in stream_frames(loaded, source, block, edges=False):
+            if len(frames):
+                codes = run_frames(loaded.model, frames, batch_size=batch_size, encode=True).astype(np.float32)
+                finite_codes(codes, loaded, done)
+                done += len(codes)
+                if writer is None:  # the code's shape is the network's: known from its first output
+                    shape = (total, *codes.shape[1:])
+                    writer = NpyBlockWriter(handle, shape, np.float32, axis=0)
+                writer.write(codes)
+            if advance is not None and raw.shape[1]:
+                advance(raw.shape[1])
     return shape
 
 

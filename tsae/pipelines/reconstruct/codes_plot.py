@@ -136,9 +136,7 @@ def plot_codes(path: str | os.PathLike, codes: np.ndarray, *, color: np.ndarray 
     from tsae.io.atomic import atomic_path
 
     path = Path(path)
-    fmt = path.suffix.lower().lstrip(".") or "png"
-    if fmt not in {"png", "pdf", "svg"}:
-        raise ValueError(f"{path}: plot must be .png, .pdf or .svg")
+    fmt = plot_format(path)
     if color is not None and len(color) != len(codes):
         raise ValueError(f"{len(color)} colour values for {len(codes)} codes")
     xy, axes = project_codes(codes, projection, seed)
@@ -155,6 +153,21 @@ def plot_codes(path: str | os.PathLike, codes: np.ndarray, *, color: np.ndarray 
     with atomic_path(path, protect=tuple(protect)) as tmp:
         fig.savefig(tmp, format=fmt, dpi=_DPI)
     return path
+
+
+def plot_format(path: str | os.PathLike) -> str:
+    """The image format a plot named ``path`` is drawn in (``png``, ``pdf``, ``svg``; ``png`` without a suffix);
+    another suffix is a ValueError naming ``path``.
+
+    Examples
+    --------
+    >>> plot_format("codes.SVG"), plot_format("codes")
+    ('svg', 'png')
+    """
+    fmt = Path(path).suffix.lower().lstrip(".") or "png"
+    if fmt not in {"png", "pdf", "svg"}:
+        raise ValueError(f"{path}: plot must be .png, .pdf or .svg")
+    return fmt
 
 
 def _window_means(per_sample: np.ndarray, starts: np.ndarray, window: int) -> np.ndarray:
@@ -247,5 +260,5 @@ def plot_series_codes(path: str | os.PathLike, loaded: Any, values: np.ndarray, 
                       decoder=decoder, protect=protect)
 
 
-__all__ = ["project_codes", "plot_codes", "window_colors", "plot_series_codes", "detector_rows", "PROJECTIONS",
-           "COLOR_BY", "MAP_SIZE", "GRID_SIZE"]
+__all__ = ["project_codes", "plot_codes", "plot_format", "window_colors", "plot_series_codes", "detector_rows",
+           "PROJECTIONS", "COLOR_BY", "MAP_SIZE", "GRID_SIZE"]

@@ -215,17 +215,20 @@ def reconstruct_series(loaded: Any, values: Any, *, batch_size: int = 256, devic
     return in_input_order(frames_to_series(recon, context), perm)
 
 
-def encode_series(loaded: Any, values: Any, *, batch_size: int = 256, device: Any = None) -> np.ndarray:
+def encode_series(loaded: Any, values: Any, *, batch_size: int = 256, device: Any = None,
+                  advance: Callable[[int], None] | None = None) -> np.ndarray:
     """Latent codes of every frame of ``values``: ``(n_frames, *code_shape)`` float32.
 
     Frames follow the stored frame spec (hop), padded at the end so every sample is covered:
     ``n_frames`` is 1 for a series shorter than the window, else ``1 + ceil((n - window) / hop)``.
     A DataFrame with the model's columns in another order is encoded in the model's order (matched by
     name). A model whose encoder gives a NaN or infinite code is a ``ValueError`` naming the model file.
+    ``advance`` is told the samples (per channel) done as the encoder runs, adding up to the series' length.
     """
     loaded = _loaded(loaded, device)
-    frames, _ = prepare_frames(loaded, frame_in_model_order(values, loaded)[0], edges=False)
-    codes = run_frames(loaded.model, frames, batch_size=batch_size, encode=True).astype(np.float32)
+    frames, context = prepare_frames(loaded, frame_in_model_order(values, loaded)[0], edges=False)
+    told = None if advance is None else in_shares(advance, len(frames), context.n)
+    codes = run_frames(loaded.model, frames, batch_size=batch_size, encode=True, advance=told).astype(np.float32)
     return finite_codes(codes, loaded)
 
 

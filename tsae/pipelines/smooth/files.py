@@ -1,11 +1,13 @@
 """The file jobs of ``tsae smooth`` and ``tsae impute``: a series file in, one of the same kind out.
 
-A file no longer than one block (and every table: there is no chunked table reader,
-so CSV/TSV files are read whole) is processed whole, exactly as
+A file no longer than one block is processed whole, exactly as
 :func:`~tsae.pipelines.smooth.smoother.smooth` and :func:`~tsae.pipelines.smooth.imputer.impute`
 process the array. A longer audio or ``.npy`` file going to an audio or ``.npy`` output
 is read, processed and written block by block (:mod:`tsae.pipelines.smooth.blocks`, :mod:`tsae.io.blocks`), so
-memory is bounded by the block, not the file; a progress bar on a terminal shows it.
+memory is bounded by the block, not the file; a progress bar on a terminal shows it. A longer table
+(there is no chunked table reader), or a series going to a table, is read whole but processed in the
+same blocks, to the same result (the work's memory, many times the series', is the block's), except
+that ``impute`` fills a table with a gap of a block or longer whole (blocks cannot hold that gap).
 """
 from __future__ import annotations
 
@@ -20,9 +22,9 @@ import numpy as np
 
 from tsae.engine.layout import check_fraction
 from tsae.errors import columns_named, in_file, memory_for, table_columns
-from tsae.io.blocks import SeriesSource, open_source, open_writer, streams
+from tsae.io.blocks import CHUNK, SeriesSource, open_source, open_writer, streams
 from tsae.io.paths import check_data_output, check_output, read_paths
-from tsae.io.series import read_series, write_series
+from tsae.io.series import read_series, transposed_hint, write_series
 from tsae.io.time_order import warn_time_order
 from tsae.pipelines.reconstruct.columns import in_input_order, in_model_order
 from tsae.pipelines.smooth.blocks import IMPUTE_BLOCK, SMOOTH_BLOCK, impute_blocks, smooth_blocks
@@ -36,9 +38,13 @@ _BlockJob = Callable[[SeriesSource, Callable[[np.ndarray], None], Callable[[int]
 
 
 def _file_job(input: str | os.PathLike, output: str | os.PathLike, model: Any, fn: Callable[[np.ndarray], np.ndarray],
-              *, block: int, blocks: _BlockJob, desc: str, quiet: bool) -> dict[str, Any]:
-    """Write ``fn(values)`` of ``input`` to ``output``, whole or (long audio and ``.npy`` files) with ``blocks``.
+              *, block: int, blocks: _BlockJob, desc: str, quiet: bool,
+              whole: Callable[[np.ndarray], bool] = lambda values: False) -> dict[str, Any]:
+    """Write ``fn(values)`` of ``input`` to ``output``, whole or (a series longer than ``block``) with ``blocks``.
 
+    A long audio or ``.npy`` file going to audio or ``.npy`` is read and written block by block; a long
+    table (or any series going to a table) is read whole and goes through ``blocks`` in memory, to the
+    same result, unless ``whole(values)`` says that ``blocks`` cannot process it.
     Neither the input nor the model file is overwritten; running out of memory is one
     error naming the input.
     """
@@ -49,21 +55,28 @@ def _file_job(input: str | os.PathLike, output: str | os.PathLike, model: Any, f
     check_data_output(dst)
     # a float audio file's NaN samples are gaps here (the denoiser reads them as silence)
     source = open_source(src, audio_gaps=True) if streams(src, dst) else None
+    show = not quiet and sys.stderr.isatty()
     with memory_for(src, "process"):
         if source is None or source.n <= block:
             values, rate, meta = read_series(src, audio_gaps=True)
+            if transposed_hint(src, *values.shape):  # not "x: ... pass x.T", the array argument's words
+                raise ValueError(f"{src}: an array of shape {values.shape} is read as {values.shape[0]} "
+                                 f"channels of {values.shape[1]} samples{transposed_hint(src, *values.shape)}")
             warn_time_order(src, meta.get("time"), meta.get("time_name"), _DONE[desc])
             # a trained model takes a table's columns in its own order, matched by name
             ordered, names, perm = in_model_order(values, table_columns(meta), model, str(src))
             with in_file(src, dst, *reads), columns_named(names):
-                result = np.asarray(fn(ordered), dtype=np.float64).reshape(values.shape)
+                if values.shape[1] <= block or whole(ordered):
+                    result = np.asarray(fn(ordered), dtype=np.float64).reshape(values.shape)
+                else:  # a long table, read whole: processed in the blocks a long .npy file is, to the same result
+                    result = _in_blocks(src, ordered, rate, meta, blocks, desc, show)
             result = in_input_order(result, perm)
             write_series(dst, result, rate, meta, protect=reads)
             return {"samples": int(values.shape[1]), "channels": int(values.shape[0]),
                     "missing": int(np.isnan(values).sum()), "seconds": time.perf_counter() - start}
         from tsae.pipelines.progress import sample_bar
 
-        with sample_bar(source.n, desc, not quiet and sys.stderr.isatty()) as bar, \
+        with sample_bar(source.n, desc, show) as bar, \
                 open_writer(dst, source, tuple(reads)) as write:
             with in_file(src, dst, *reads):
                 missing = blocks(source, write, bar.update)
@@ -72,12 +85,41 @@ def _file_job(input: str | os.PathLike, output: str | os.PathLike, model: Any, f
             "seconds": time.perf_counter() - start}
 
 
+def _in_blocks(src: Path, values: np.ndarray, rate: float | None, meta: dict[str, Any], blocks: _BlockJob,
+               desc: str, show: bool) -> np.ndarray:
+    """``blocks`` run over ``values`` (a whole series in memory) as over a long file: the result, ``values``' shape.
+
+    The work's memory is that of one block, as for a long ``.npy`` file, and its result the same; a
+    progress bar is shown with ``show``.
+    """
+    from tsae.pipelines.progress import sample_bar
+
+    channels, n = values.shape
+    chunks = (values[:, a: a + CHUNK] for a in range(0, n, CHUNK))
+    source = SeriesSource(src, n, channels, rate, meta, chunks)
+    result = np.empty((channels, n))
+    done = 0
+
+    def write(part: np.ndarray) -> None:
+        nonlocal done
+        result[:, done: done + part.shape[1]] = part
+        done += part.shape[1]
+
+    with sample_bar(n, desc, show) as bar:
+        blocks(source, write, bar.update)
+    return result
+
+
 def _loaded_model(model: Any, device: str) -> Any:
+    """The trained model loaded on ``device`` (None for none); a model that cannot reconstruct a series (the
+    denoiser's) is refused here, before the input is read."""
     if model is None:
         return None
-    from tsae.pipelines.reconstruct.series import _loaded
+    from tsae.pipelines.reconstruct.series import _loaded, frame_spec
 
-    return _loaded(model, device)
+    loaded = _loaded(model, device)
+    frame_spec(loaded)
+    return loaded
 
 
 def smooth_file(input: str | os.PathLike, output: str | os.PathLike, *, strength: float = 1.0, model: Any = None,
@@ -120,9 +162,10 @@ def impute_file(input: str | os.PathLike, output: str | os.PathLike, *, model: A
     """Fill the missing cells of a series file into ``output`` (same kind, written atomically).
 
     Parameters and result as for :func:`smooth_file`; ``kwargs`` go to
-    :func:`~tsae.pipelines.smooth.imputer.impute`. A longer audio or ``.npy`` file is
+    :func:`~tsae.pipelines.smooth.imputer.impute`. A longer file is
     filled block by block, each block with context around it (``block`` defaults to 2**16
-    samples: the imputer's memory grows with 128 values per sample).
+    samples: the imputer's memory grows with 128 values per sample); a table with a gap of
+    ``block`` samples or longer is filled whole.
     """
     loaded = _loaded_model(model, device)
 
@@ -130,7 +173,24 @@ def impute_file(input: str | os.PathLike, output: str | os.PathLike, *, model: A
         return impute_blocks(source, write, advance, block=block, model=loaded, device=device, **kwargs)
 
     return _file_job(input, output, loaded, lambda v: impute(v, model=loaded, device=device, **kwargs),
-                     block=block, blocks=blocks, desc="impute", quiet=quiet)
+                     block=block, blocks=blocks, desc="impute", quiet=quiet,
+                     whole=lambda values: longest_gap(values) >= block)
+
+
+def longest_gap(values: np.ndarray) -> int:
+    """The longest run of NaN samples in any channel of ``values`` ``(channels, n)``.
+
+    Examples
+    --------
+    >>> longest_gap(np.array([[1.0, np.nan, np.nan, 2.0], [np.nan, 1.0, 2.0, np.nan]]))
+    2
+    """
+    longest = 0
+    for channel in np.isnan(values):
+        edges = np.flatnonzero(np.diff(np.concatenate([[False], channel, [False]]).astype(np.int8)))
+        if edges.size:
+            longest = max(longest, int((edges[1::2] - edges[::2]).max()))
+    return longest
 
 
 __all__ = ["smooth_file", "impute_file"]

@@ -88,9 +88,11 @@ __all__ = ["smooth", "noise_sigma"]
 def _series(x: Any) -> tuple[np.ndarray, bool]:
     """``x`` as float64 ``(channels, n)`` (see :func:`~tsae.engine.layout.as_channels_first`), finite or NaN."""
     arr, squeeze = as_channels_first(x, "x")
-    if np.isinf(arr).any():
-        raise ValueError("the series holds infinite values (NaN marks a missing sample; an infinite one has no "
-                         "smoothed value)")
+    infinite = np.isinf(arr)
+    if infinite.any():
+        channel, sample = (int(i[0]) for i in np.nonzero(infinite))
+        raise ValueError(f"sample {sample} of channel {channel} is infinite ({arr[channel, sample]}): NaN marks a "
+                         "missing sample; an infinite one is neither a value nor a gap (make it NaN)")
     return arr, squeeze
 
 
