@@ -140,3 +140,25 @@ def test_a_whole_number_time_column_is_written_without_a_decimal_point(tmp_path,
 
     out = write_table(tmp_path / "t.csv", {"a": np.array([1.0, 2.0, 3.0])}, time=np.array(time))
     assert [line.split(",")[0] for line in out.read_text().splitlines()[1:]] == text
+
+
+def test_int64_array_beyond_2_53_is_warned_about_whole_and_in_blocks(tmp_path) -> None:
+    """A .npy of 64-bit counters beyond 2**53 was rounded without a word (the table reader warns of such cells)."""
+    import warnings
+
+    from tsae.io.blocks import open_source
+    from tsae.io.series import ArrayWarning, read_series
+
+    x = np.arange(40, dtype=np.int64).reshape(2, 20) + 2**53
+    np.save(tmp_path / "c.npy", x)
+    want = r"c\.npy: 20 whole number\(s\) beyond 2\*\*53 .*sample 1 of channel 0: 9007199254740993"
+    with pytest.warns(ArrayWarning, match=want):
+        read_series(tmp_path / "c.npy")
+    with pytest.warns(ArrayWarning, match="20 whole number"):
+        open_source(tmp_path / "c.npy")
+    np.save(tmp_path / "even.npy", np.arange(0, 40, 2, dtype=np.int64) + 2**53)  # every one a float64
+    np.save(tmp_path / "small.npy", np.arange(20, dtype=np.int64))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        read_series(tmp_path / "even.npy")
+        read_series(tmp_path / "small.npy")

@@ -111,8 +111,9 @@ def open_source(path: Path, chunk: int = CHUNK, *, audio_gaps: bool = False,
         array = read_npy(path, mmap=True)
         if array.dtype.kind not in "biuf" or array.ndim not in (1, 2) or array.size == 0:
             return None  # read_series says what is wrong with it
-        from tsae.io.series import array_meta
+        from tsae.io.series import array_meta, warn_inexact_integers
 
+        warn_inexact_integers(path, array)
         channels = 1 if array.ndim == 1 else int(array.shape[0])
         return SeriesSource(path, int(array.shape[-1]), channels, None, array_meta(array.ndim, array.dtype, channels),
                             _npy_chunks(path, array, chunk))

@@ -57,6 +57,50 @@ def read_npy(path: Path, *, mmap: bool = False) -> np.ndarray:
                       f"but the file holds {held:,} bytes of data")
 
 
+class ArrayWarning(UserWarning):
+    """A ``.npy`` array's values are not read exactly as stored (whole numbers float64 cannot hold)."""
+
+
+def warn_inexact_integers(path: str | os.PathLike, array: np.ndarray, chunk: int = 1 << 20) -> None:
+    """One :class:`ArrayWarning` when ``array`` (64-bit integers, memory-mapped or not) holds whole numbers
+    beyond 2**53 that float64 rounds (a 64-bit counter's 9007199254740993 is read as 9007199254740992), as
+    the table reader warns of such cells; read ``chunk`` values at a time (memory stays bounded).
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_inexact_integers("c.npy", np.array([7, 2**53 + 1, 2**60], dtype=np.int64))
+    >>> "sample 1: 9007199254740993 is read as 9007199254740992" in str(caught[0].message)
+    True
+    """
+    if array.dtype.kind not in "iu" or array.dtype.itemsize < 8:
+        return
+    flat = array.reshape(-1)  # a view for a C-order array, memory-mapped too
+    count, first = 0, -1
+    for start in range(0, flat.size, chunk):
+        part = np.asarray(flat[start: start + chunk])
+        big = np.flatnonzero((part >= 2**53) | ((part <= -(2**53)) if array.dtype.kind == "i" else False))
+        if big.size == 0:
+            continue
+        values = part[big]
+        with np.errstate(invalid="ignore"):  # a uint64 near 2**64 rounds to 2**64, beyond it
+            back = values.astype(np.float64).astype(array.dtype)
+        changed = big[back != values]
+        if changed.size and first < 0:
+            first = start + int(changed[0])
+        count += int(changed.size)
+    if count:
+        import warnings
+
+        exact = int(flat[first])
+        index = np.unravel_index(first, array.shape)
+        where = f"sample {index[-1]}" + (f" of channel {index[0]}" if array.ndim == 2 else "")
+        warnings.warn(f"{path}: {count} whole number(s) beyond 2**53 are rounded to float64's nearest (the first, "
+                      f"{where}: {exact} is read as {float(exact):.0f})", ArrayWarning, stacklevel=3)
+
+
 def array_meta(ndim: int, dtype: Any, channels: int) -> dict[str, Any]:
     """The ``meta`` of a ``.npy`` series: its layout (``ndim``) and float type come back when it is written."""
     kind = np.dtype(dtype)
@@ -137,6 +181,7 @@ def read_series(path: str | os.PathLike, *, audio_gaps: bool = False,
         arr = read_npy(path)
         if arr.dtype.kind not in "biuf" or arr.ndim not in (1, 2) or arr.size == 0:
             raise _fail(path, f"expected a non-empty numeric array (n,) or (channels, n), got {arr.dtype} {arr.shape}")
+        warn_inexact_integers(path, arr)
         with memory_for(path):
             values = np.atleast_2d(arr.astype(np.float64))
         return values, None, array_meta(arr.ndim, arr.dtype, values.shape[0])
