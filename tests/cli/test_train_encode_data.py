@@ -75,6 +75,15 @@ def test_files_of_another_sample_rate_are_told_by_name(tmp_path) -> None:
     assert not out.exists()
 
 
+def test_a_series_of_one_window_is_told_in_the_singular(tmp_path) -> None:
+    out = tmp_path / "m.tsae"
+    a, b = signals(2, 20)
+    result = run("train", write_csv(tmp_path / "short.csv", {"a": a, "b": b}), *[f for f in FAST if f != "-q"],
+                 "-o", out)
+    assert result.exit_code == 0, result.output
+    assert f"{out}: conv1d, 1 window, 1 epoch (all run)" in result.output, result.output  # was '1 windows'
+
+
 def test_dataframes_given_together_are_matched_by_name() -> None:
     a, b = signals(2)
     first = pd.DataFrame({"a": a, "b": b})
