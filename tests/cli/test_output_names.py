@@ -68,3 +68,34 @@ def test_a_kind_keeps_its_own_suffix_and_unknown_ones(kind, name) -> None:
     from tsae.io.paths import check_output_kind
 
     check_output_kind(name, kind)  # no error
+
+
+@pytest.mark.parametrize(("command", "name", "better"), [
+    (["reconstruct", "{model}", "{src}"], "r.m4a", "r.wav"),
+    (["reconstruct", "{model}", "{src}"], "r.npz", "r.npy"),
+    (["reconstruct", "{model}", "{src}"], "r.csv.zip", "r.csv"),
+    (["reconstruct", "{model}", "{src}"], "r.xlsx", "r.csv"),
+    (["reconstruct", "{model}", "{src}"], "r.npy.gz", "r.npy"),
+    (["reconstruct", "{model}", "{src}"], "r.gz", "r.csv.gz"),
+    (["smooth", "{src}"], "s.parquet", "s.csv"),
+    (["detect", "score", "--detector", "{det}", "{src}"], "d.json", "d.csv"),
+    (["frame", "{src}", "--window", "8"], "f.m4a", "f.npy"),
+])
+def test_data_is_not_written_under_another_formats_name(tmp_path, trained, command, name, better) -> None:
+    # reconstruct -o r.m4a (or .npz, .csv.zip, .xlsx, .npy.gz) wrote CSV text under that name, exit 0: a file
+    # neither tsae ('not a readable audio file') nor the program the name promises reads
+    src, model, det = trained
+    target = tmp_path / name
+    args = [c.format(src=src, model=model, det=det) for c in command]
+    result = CliRunner().invoke(cli, [*args, "-o", str(target), "-q"])
+    assert result.exit_code == 1, result.output
+    line, = result.output.strip().splitlines()
+    assert line.startswith(f"Error: {target}: tsae ") and line.endswith(f"name it {tmp_path / better}"), line
+    assert not target.exists() and not list(tmp_path.glob(".*part"))
+
+
+@pytest.mark.parametrize("name", ["d.csv.gz", "d.TSV.xz", "d.npy", "d.flac", "d.bin", "d", "d.dat"])
+def test_data_keeps_the_names_tsae_writes_and_unclaimed_ones(name) -> None:
+    from tsae.io.paths import check_data_output
+
+    check_data_output(name)  # no error

@@ -59,6 +59,31 @@ def test_tables_with_other_columns_are_refused(tables, tmp_path) -> None:
     assert not out.exists()
 
 
+def test_files_of_another_sample_rate_are_told_by_name(tmp_path) -> None:
+    # it said 'data: files have different sample rates (1.0, 8000.0)', naming the folder given, not the file
+    import soundfile as sf
+
+    data = tmp_path / "data"
+    data.mkdir()
+    a, b = signals(2)
+    write_csv(data / "a.csv", {"time": np.arange(a.size, dtype=float), "a": a, "b": b})
+    sf.write(data / "b.wav", (0.1 * signals(2, 400)).T.astype(np.float32), 8000)
+    out = tmp_path / "m.tsae"
+    assert_one_line_error(run("train", data, *FAST, "-o", out),
+                          f"Error: {data / 'b.wav'}: sampled at 8000 Hz, but {data / 'a.csv'} at 1 Hz; files trained "
+                          "on together must have one sample rate: resample them first")
+    assert not out.exists()
+
+
+def test_a_series_of_one_window_is_told_in_the_singular(tmp_path) -> None:
+    out = tmp_path / "m.tsae"
+    a, b = signals(2, 20)
+    result = run("train", write_csv(tmp_path / "short.csv", {"a": a, "b": b}), *[f for f in FAST if f != "-q"],
+                 "-o", out)
+    assert result.exit_code == 0, result.output
+    assert f"{out}: conv1d, 1 window, 1 epoch (all run)" in result.output, result.output  # was '1 windows'
+
+
 def test_dataframes_given_together_are_matched_by_name() -> None:
     a, b = signals(2)
     first = pd.DataFrame({"a": a, "b": b})

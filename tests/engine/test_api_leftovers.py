@@ -87,9 +87,10 @@ def _huge() -> np.ndarray:
 def test_huge_values_without_a_normaliser_are_not_said_to_be_normalised(tmp_path) -> None:
     import tsae
 
-    # before: "values holds values of magnitude up to 1e+39 after normalisation" (there was none)
+    # before: "values holds values of magnitude up to 1e+39 after normalisation" (there was none; and "values", not
+    # "the series")
     path = _model_file(tmp_path, None)
-    with pytest.raises(ValueError, match=r"^values holds values of magnitude up to 1e\+39, beyond float32's range "
+    with pytest.raises(ValueError, match=r"^the series holds values of magnitude up to 1e\+39, beyond float32's range "
                                          r"\(the model has no normaliser") as info:
         tsae.reconstruct(path, _huge())
     assert "normalisation" not in str(info.value)
@@ -109,7 +110,7 @@ def test_huge_values_with_a_normaliser_still_say_after_normalisation(tmp_path) -
     import tsae
 
     path = _model_file(tmp_path, {"method": "zscore", "center": [0.0], "scale": [1.0]})
-    with pytest.raises(ValueError, match=r"^values holds values of magnitude up to 1e\+39 after normalisation"):
+    with pytest.raises(ValueError, match=r"^the series holds values of magnitude up to 1e\+39 after normalisation"):
         tsae.reconstruct(path, _huge())
 
 

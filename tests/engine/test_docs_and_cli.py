@@ -63,7 +63,7 @@ def test_frame_command_errors_are_one_line(wav, tmp_path) -> None:
     path, _ = wav
     out = tmp_path / "frames.npy"
     for args, fragment in [
-        (["--window", "5000"], "length=5000 is larger than the signal"),
+        (["--window", "5000"], "fewer than one frame of 5000: zero-pad the tail (--pad) or use a shorter window"),
         (["--window-fn", "nope"], "'nope'"),
     ]:
         result = CliRunner().invoke(cli, ["frame", str(path), *args, "-o", str(out)])

@@ -7,7 +7,9 @@ import tracemalloc
 import numpy as np
 import pytest
 import soundfile as sf
+from click.testing import CliRunner
 
+from tsae.cli import cli
 from tsae.engine.framing import frame
 from tsae.io.frames import frame_file
 from tsae.io.series import read_signal
@@ -53,7 +55,7 @@ def test_memory_is_bounded_by_the_block_not_the_file(tmp_path) -> None:
 
 
 def test_too_short_signal_is_one_line_naming_the_file(signals, tmp_path) -> None:
-    with pytest.raises(ValueError, match=r"floats\.npy: length=1000 is larger than the signal \(n=777"):
+    with pytest.raises(ValueError, match=r"floats\.npy: 777 sample\(s\), fewer than one frame of 1000: "):
         frame_file(signals / "floats.npy", tmp_path / "f.npy", 1000, 10)
     assert list(tmp_path.iterdir()) == []
 
@@ -144,7 +146,8 @@ def test_an_array_with_no_channels_is_one_line_naming_the_file(tmp_path, shape) 
 def test_a_samples_by_channels_array_is_told_to_be_transposed(tmp_path) -> None:
     src = tmp_path / "tall.npy"
     np.save(src, np.zeros((2000, 2), np.float32))
-    with pytest.raises(ValueError, match=r"tall\.npy: length=16 is larger .* transposed \(x\.T, shape \(2, 2000"):
+    with pytest.raises(ValueError, match=r"tall\.npy: 2 sample\(s\), fewer than one frame of 16: .* "
+                                         r"transposed \(x\.T, shape \(2, 2000"):
         frame_file(src, tmp_path / "f.npy", 16, 8)
 
 
@@ -154,3 +157,27 @@ def test_a_window_too_long_to_allocate_names_a_file(tmp_path) -> None:
     np.save(src, np.zeros(100, np.float32))
     with pytest.raises((ValueError, MemoryError), match=r"f\.npy: the frames take .* GiB|x\.npy: a window"):
         frame_file(src, tmp_path / "f.npy", 10**12, 1, pad=True)
+
+
+@pytest.mark.parametrize("pad", [False, True])
+@pytest.mark.parametrize("shape", [(0,), (3, 0)])
+def test_an_empty_array_is_refused_as_empty_audio_and_tables_are(tmp_path, pad, shape) -> None:
+    # with --pad it wrote a (0, 16) array, exit 0; without, 'length=16 is larger than the signal (n=0 samples)'
+    src = tmp_path / "empty.npy"
+    np.save(src, np.zeros(shape))
+    result = CliRunner().invoke(cli, ["frame", str(src), "--window", "16", "-o", str(tmp_path / "f.npy"),
+                                      *(["--pad"] if pad else [])])
+    assert result.exit_code == 1
+    assert result.output.strip() == f"Error: {src}: no samples to frame (an array of shape {shape})"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.npy"]
+
+
+def test_a_signal_shorter_than_a_frame_is_told_in_the_commands_words(tmp_path) -> None:
+    src = tmp_path / "short.npy"
+    np.save(src, np.arange(100.0))
+    result = CliRunner().invoke(cli, ["frame", str(src), "--window", "200", "--hop", "10"])
+    assert result.exit_code == 1
+    assert result.output.strip() == (f"Error: {src}: 100 sample(s), fewer than one frame of 200: zero-pad the tail "
+                                     "(--pad) or use a shorter window")
+    result = CliRunner().invoke(cli, ["frame", str(src), "--window", "200", "--pad"])
+    assert result.exit_code == 0 and "1 frame of 200 samples, shape (1, 200)" in result.output, result.output

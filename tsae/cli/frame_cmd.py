@@ -42,5 +42,6 @@ def frame_command(source: Path, length: int, hop: int, window_fn: str | None, pa
 
     result = frame_file(source, output, length, hop, window_fn=window_fn,
                         pad=pad, center=center)
-    echo_done(f"wrote {result.path}: {result.n_frames} frames of {length} samples, shape {result.shape} "
+    frames = "1 frame" if result.n_frames == 1 else f"{result.n_frames} frames"
+    echo_done(f"wrote {result.path}: {frames} of {length} samples, shape {result.shape} "
               f"({result.describe()})", quiet)

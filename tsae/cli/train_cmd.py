@@ -78,7 +78,8 @@ def train_command(data: tuple[Path, ...], output: Path, family: str | None, wind
                       normalize=normalize, window_fn=window_fn, config=config, init=init)
     t = fit.train
     ran = f"{t.epochs_run} epoch{'s' if t.epochs_run != 1 else ''}"
-    echo_done(f"{output}: {fit.model.name}, {fit.n_windows} windows, {ran} "
+    windows = f"{fit.n_windows} window{'s' if fit.n_windows != 1 else ''}"
+    echo_done(f"{output}: {fit.model.name}, {windows}, {ran} "
               f"({STOPPED.get(t.stopped, t.stopped.replace('_', ' '))}), "
               f"best validation MSE {t.best_val_loss:.4g} at epoch {t.best_epoch}, {t.seconds:.1f} s on {t.device}",
               quiet)

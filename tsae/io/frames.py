@@ -126,15 +126,18 @@ def frame_file(source: str | os.PathLike, output: str | os.PathLike | None, leng
     # a long frame every few samples makes frames many times the signal's size: shorter blocks bound them
     blocks = read_blocks(frame_block(length, hop, math.prod(shape[:-1]), max(1, int(block))))
     n = shape[-1]
+    if n == 0:  # audio and tables of no samples are refused when read; an empty array wrote (0, length) frames
+        raise ValueError(f"{source}: no samples to frame (an array of shape {shape})")
     n_frames = num_frames(n, length, hop, pad=pad, center=center)
     if n_frames == 0 and not pad:
-        extra = " (with centring)" if center else ""
+        extra = f" ({n + 2 * (length // 2)} with centring)" if center else ""
         # (samples, channels) saved as such: a .npy array is framed along its last axis
         tall = source.suffix.lower() in ARRAY_SUFFIXES and len(shape) == 2 and shape[0] > shape[1]
         hint = f"; time is the last axis of a .npy array: save it transposed (x.T, shape {shape[::-1]})" if tall \
             else ""
-        raise ValueError(f"{source}: length={length} is larger than the signal (n={n} samples{extra}); "
-                         f"pad it or use a shorter length{hint}")
+        # in the command's words (--window, --pad), not the engine's (length=, n=)
+        raise ValueError(f"{source}: {n} sample(s){extra}, fewer than one frame of {length}: zero-pad the tail "
+                         f"(--pad) or use a shorter window{hint}")
     out_shape = (*shape[:-1], n_frames, length)
     _check_room(target, 4 * math.prod(out_shape))
     try:

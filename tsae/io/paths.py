@@ -404,7 +404,9 @@ def check_output_kind(output: PathLike, kind: str, better: str = "") -> None:
     (``.tsz``) or ``"data"`` (a table, an array, audio). A model or container is refused under a suffix
     :func:`tsae.io.series.read_series` reads as a series (CSV/TSV/TXT tables, also compressed as
     ``.csv.gz`` ..., ``.npy``, audio); any kind is refused under another kind's suffix
-    (:data:`NOT_DATA_SUFFIXES`). Other names (no suffix, ``.bin``) are the user's choice and are kept.
+    (:data:`NOT_DATA_SUFFIXES`); data is also refused under another program's format's suffix or a compressed
+    name that is not a table's (:func:`_check_data_suffix`). Other names (no suffix, ``.bin``) are the user's
+    choice and are kept.
     ``better`` is the suffix the refusal suggests (default: the kind's own).
 
     Raises
@@ -413,6 +415,8 @@ def check_output_kind(output: PathLike, kind: str, better: str = "") -> None:
         One line naming ``output``, what it is named like, and a better name.
     """
     writes, own = OUTPUT_KINDS[kind]
+    if kind == "data":
+        _check_data_suffix(output, better)
     suffix = split_suffix(output)[1]
     if kind != "data" and suffix.lower() in SERIES_SUFFIXES:
         lower = suffix.lower()
@@ -429,6 +433,51 @@ def check_output_kind(output: PathLike, kind: str, better: str = "") -> None:
                      f"{text[: len(text) - len(suffix)]}{better or own}")
 
 
+#: suffixes of formats tsae reads as none of its series and writes no data in: another program's audio or video
+#: container, array or table format, an archive, a compressor other than gzip, bzip2 and xz. A data output named so
+#: got CSV text (``-o x.m4a``, ``x.npz``, ``x.csv.zip``) that neither tsae nor the program the name promises reads.
+#: Each maps to the suffix a refusal suggests (None: a table's, .csv).
+FOREIGN_DATA_SUFFIXES: dict[str, str | None] = {
+    **dict.fromkeys((".m4a", ".mp4", ".aac", ".alac", ".wma", ".amr", ".3gp", ".webm", ".mkv", ".mov", ".caf",
+                     ".mka", ".ac3", ".ape", ".wv"), ".wav"),
+    **dict.fromkeys((".npz", ".mat", ".h5", ".hdf5", ".nc", ".zarr", ".pkl", ".pickle", ".pt", ".pth",
+                     ".safetensors"), ".npy"),
+    **dict.fromkeys((".xlsx", ".xls", ".xlsm", ".ods", ".parquet", ".feather", ".arrow", ".orc", ".avro", ".json",
+                     ".jsonl", ".ndjson", ".xml", ".html", ".sqlite", ".db", ".zip", ".7z", ".rar", ".tar", ".tgz",
+                     ".zst", ".zstd", ".lz4", ".lz", ".lzma", ".bz", ".br", ".z", ".sz"), None),
+}
+
+
+def _check_data_suffix(output: PathLike, better: str) -> None:
+    """Refuse a data output whose name promises a format tsae does not write (:data:`FOREIGN_DATA_SUFFIXES`), or a
+    gzip, bzip2 or xz file of something other than a table (``x.npy.gz``, ``x.gz``: tsae compresses tables only, and
+    reads neither back). No suffix, or one no format claims (``.bin``, ``.dat``), stays the user's choice."""
+    text = str(output)
+    name = name_of(text)
+    suffix = Path(name).suffix
+    lower = suffix.lower()
+    stem = text[: len(text) - len(suffix)]
+    if lower in COMPRESSION_SUFFIXES:
+        if kind_suffix(text) in TABLE_SUFFIXES:
+            return
+        inner = Path(Path(name).stem).suffix
+        # x.npy.gz -> x.npy (arrays and audio are written as they are); x.gz -> x.csv.gz
+        fix = stem if inner.lower() in SERIES_SUFFIXES else f"{stem}.csv{suffix}"
+        raise ValueError(f"{output}: tsae compresses tables only (.csv{suffix}, .tsv{suffix}, .txt{suffix}), "
+                         f"nothing else under a {suffix} name: name it {fix}")
+    if lower not in FOREIGN_DATA_SUFFIXES:
+        return
+    # a command that writes one kind (frame: .npy) suggests its own; the others the name without the suffix when it
+    # is a kind they write (x.csv.zip -> x.csv), else the nearest kind (x.m4a -> x.wav)
+    inner_stem, inner = split_suffix(stem)
+    if better not in ("", ".csv"):
+        fix = (inner_stem if inner.lower() in SERIES_SUFFIXES else stem) + better
+    else:
+        fix = stem if inner.lower() in SERIES_SUFFIXES else stem + (FOREIGN_DATA_SUFFIXES[lower] or ".csv")
+    raise ValueError(f"{output}: tsae does not write {suffix} files (tables: .csv, .tsv, .txt, also .gz, .bz2, "
+                     f".xz; arrays: .npy; audio: {', '.join(AUDIO_SUFFIXES[:6])}, ...): name it {fix}")
+
+
 def check_model_output(output: PathLike) -> None:
     """:func:`check_output_kind` for a model or detector file (``-o m.csv`` is refused: name it ``m.tsae``)."""
     check_output_kind(output, "model")
@@ -440,8 +489,8 @@ def check_data_output(output: PathLike, better: str = ".csv") -> None:
 
 
 __all__ = [
-    "ARRAY_SUFFIXES", "AUDIO_SUFFIXES", "COMPRESSION_SUFFIXES", "NOT_DATA_SUFFIXES", "OUTPUT_KINDS", "SERIES_SUFFIXES",
-    "TABLE_SUFFIXES", "check_data_output", "check_model_output", "check_output", "check_output_kind", "check_outputs",
-    "expand_inputs", "is_url", "join", "kind_suffix", "name_of", "names_many", "nearest_existing", "output_is_folder",
-    "plan_outputs", "read_paths", "split_suffix",
+    "ARRAY_SUFFIXES", "AUDIO_SUFFIXES", "COMPRESSION_SUFFIXES", "FOREIGN_DATA_SUFFIXES", "NOT_DATA_SUFFIXES",
+    "OUTPUT_KINDS", "SERIES_SUFFIXES", "TABLE_SUFFIXES", "check_data_output", "check_model_output", "check_output",
+    "check_output_kind", "check_outputs", "expand_inputs", "is_url", "join", "kind_suffix", "name_of", "names_many",
+    "nearest_existing", "output_is_folder", "plan_outputs", "read_paths", "split_suffix",
 ]

@@ -459,6 +459,7 @@ def read_training_data(paths: Sequence[str | os.PathLike]) -> TrainingData:
     columns = None
     channel_names: list[list[str] | None] = []
     first_table: tuple[str, list[str]] | None = None
+    rate_source = ""
     for f in files:
         values, rate, meta = read_series(f)
         warn_time_order(f, meta.get("time"), meta.get("time_name"), "learnt from")
@@ -470,14 +471,17 @@ def read_training_data(paths: Sequence[str | os.PathLike]) -> TrainingData:
         if series and values.shape[0] != series[0].shape[0]:
             raise ValueError(f"{f}: has {values.shape[0]} channel(s) but {names[0]} has {series[0].shape[0]}")
         if rate is not None:
-            rates.add(round(float(rate), 6))
+            rate = round(float(rate), 6)
+            if rates and rate not in rates:  # told at once, naming both files (it named the first argument, a folder)
+                first_rate, = rates
+                raise ValueError(f"{f}: sampled at {rate:g} Hz, but {rate_source} at {first_rate:g} Hz; files "
+                                 "trained on together must have one sample rate: resample them first")
+            rate_source = rate_source or str(f)
+            rates.add(rate)
         series.append(values)
         names.append(str(f))
         channel_names.append(named)
         columns = columns or (named or meta.get("columns"))
-    if len(rates) > 1:
-        raise ValueError(f"{paths[0]}: files have different sample rates ({', '.join(str(r) for r in sorted(rates))}); "
-                         "resample them first")
     return TrainingData(series, rates.pop() if rates else None, columns, names, channel_names)
 
 

@@ -74,3 +74,34 @@ def test_a_file_of_other_channels_is_named_not_called_values(tiny_model, tmp_pat
     failed = [line for line in result.output.splitlines() if line.startswith("failed: ")]
     assert sorted(failed) == [f"failed: {path}: has 1 channel(s) but the model was trained on 2 ({tiny_model})"
                               for path in (long, short)], result.output
+
+
+def _beyond_float32(path) -> None:
+    x = np.zeros((2, 300))
+    x[0, ::2] = 1e308
+    x[0, 1::2] = -1e308
+    np.save(path, x)
+
+
+WORDS = "the series holds values of magnitude up to 1e+308 after normalisation, beyond float32's range"
+
+
+def test_a_file_beyond_float32_after_normalisation_is_told_in_words(tiny_model, tmp_path) -> None:
+    # it said 'in.npy: values holds values of magnitude up to 1e+308 after normalisation' (a variable's name)
+    _beyond_float32(tmp_path / "in.npy")
+    result = CliRunner().invoke(cli, ["reconstruct", str(tiny_model), str(tmp_path / "in.npy"),
+                                      "-o", str(tmp_path / "out.npy"), "--device", "cpu"])
+    assert result.exit_code == 1
+    assert result.output.strip().startswith(f"Error: {tmp_path / 'in.npy'}: {WORDS}"), result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.npy"]
+
+
+def test_a_long_file_beyond_float32_is_told_in_the_same_words(tiny_model, tmp_path) -> None:
+    from tsae.models.modelfile import load_model
+    from tsae.pipelines.reconstruct.batch import reconstruct_file
+
+    _beyond_float32(tmp_path / "in.npy")
+    with pytest.raises(ValueError) as caught:
+        reconstruct_file(load_model(tiny_model), tmp_path / "in.npy", tmp_path / "out.npy", block=64)
+    assert str(caught.value).startswith(f"{tmp_path / 'in.npy'}: {WORDS}"), caught.value
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.npy"]

@@ -134,7 +134,7 @@ def stream_frames(loaded: Any, source: SeriesSource, block: int, *,
             last = raw.shape[1] - 1 - np.argmax(finite[:, ::-1], axis=1)
             left = (np.where(seen, a + last, left[0]), np.where(seen, raw[np.arange(raw.shape[0]), last], left[1]))
         xn = normalizer.transform(x) if normalizer is not None else x
-        xf = as_float32(xn, "values", normalised=normalizer is not None)
+        xf = as_float32(xn, "the series", normalised=normalizer is not None)
         if lead:
             if head is not None:  # the left mirror x[lead] .. x[1] needs the first lead + 1 samples
                 head = np.concatenate([head, xf], axis=1)

@@ -129,7 +129,7 @@ def prepare_frames(loaded: Any, values: Any, *, edges: bool = True) -> tuple[np.
     x = repair_missing(x, empty="raise")
     normalizer = Normalizer.from_dict(loaded.normalizer) if loaded.normalizer else None
     xn = normalizer.transform(x) if normalizer is not None else x
-    xf = as_float32(xn, "values", normalised=normalizer is not None)
+    xf = as_float32(xn, "the series", normalised=normalizer is not None)
     lead = edge_pad(spec) if edges else 0
     frames = frame(reflect_edges(xf, lead), spec["window"], spec["hop"], spec["window_fn"], pad=True)
     frames = np.ascontiguousarray(np.swapaxes(frames, 0, 1), dtype=np.float32)  # (n_frames, C, L)
