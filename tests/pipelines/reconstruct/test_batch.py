@@ -45,7 +45,8 @@ def test_batch_reports_corrupt_file_and_finishes_the_rest(tiny_model, series_dir
     with open(out / "manifest.csv", newline="") as handle:
         header = next(csv.reader(handle))
     assert header == ["file", "output", "status", "error", "samples", "channels", "rmse", "mse", "seconds",
-                      "input_size", "input_mtime_ns", "model_size", "model_mtime_ns"]
+                      "input_size", "input_mtime_ns", "model_size", "model_mtime_ns", "output_size",
+                      "output_mtime_ns"]
     for name in GOOD:
         row = rows[str(series_dir / name)]
         assert row["status"] == "ok" and int(row["channels"]) == 2 and float(row["rmse"]) >= 0

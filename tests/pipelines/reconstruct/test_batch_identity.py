@@ -55,7 +55,8 @@ def test_the_manifest_records_each_input_and_the_model_by_size_and_time(job) -> 
     folder, model, out = job
     with open(out / "manifest.csv", newline="") as handle:
         assert next(csv.reader(handle)) == MANIFEST_FIELDS == [*OLD_FIELDS, "input_size", "input_mtime_ns",
-                                                                "model_size", "model_mtime_ns"]
+                                                                "model_size", "model_mtime_ns",
+                                                                "output_size", "output_mtime_ns"]
     rows = read_manifest(out / "manifest.csv")
     for name in ("a.csv", "b.csv"):
         row, stat = rows[str(folder / name)], (folder / name).stat()
@@ -192,3 +193,27 @@ def test_the_dask_path_records_and_judges_the_same_way(job) -> None:
                                   quiet=True)
     assert first.ok == 2 and again.skipped == 1 and again.ok == 2
     assert int(read_manifest(out / "dask" / "manifest.csv")[str(folder / "a.csv")]["samples"]) == 250
+
+
+def test_an_output_cut_short_or_written_over_since_is_redone(job) -> None:
+    """Only the input's and the model's identity were recorded: an output emptied (a full disk, a crash of
+    another program, `: > out.csv`) after a run still counted as done on the next."""
+    folder, model, out = job
+    row = read_manifest(out / "manifest.csv")[str(folder / "a.csv")]
+    output = Path(row["output"])
+    assert (int(row["output_size"]), int(row["output_mtime_ns"])) == (output.stat().st_size,
+                                                                      output.stat().st_mtime_ns)
+    good = output.read_bytes()
+    output.write_bytes(b"")  # emptied: newer than its input and the model, so the times alone kept it
+    again = reconstruct_files(model, [folder], out, device="cpu", quiet=True)
+    assert again.skipped == 1 and again.ok == 2
+    assert output.read_bytes() == good
+    assert reconstruct_files(model, [folder], out, device="cpu", quiet=True).skipped == 2  # recorded anew
+
+
+def test_a_manifest_without_output_columns_is_resumed_and_gets_them(job) -> None:
+    folder, model, out = job
+    _rewrite(out / "manifest.csv", MANIFEST_FIELDS[:-2], lambda row: row)
+    assert reconstruct_files(model, [folder], out, device="cpu", quiet=True).skipped == 2
+    row = read_manifest(out / "manifest.csv")[str(folder / "b.csv")]
+    assert int(row["output_size"]) == Path(row["output"]).stat().st_size

@@ -76,6 +76,7 @@ from tsae.pipelines.reconstruct.manifest import (
     IDENTITY_FIELDS,
     MANIFEST_FIELDS,
     MANIFEST_NAME,
+    OUTPUT_FIELDS,
     BatchResult,
     _identity,
     _identity_cells,
@@ -83,6 +84,7 @@ from tsae.pipelines.reconstruct.manifest import (
     _resume,
     _row,
     _write_manifest,
+    output_cells,
     read_manifest,
 )
 from tsae.pipelines.reconstruct.on_dask import _dask_client, _dask_single_file, _run_dask
@@ -105,6 +107,7 @@ __all__ = [
     "BatchResult",
     "MANIFEST_FIELDS",
     "IDENTITY_FIELDS",
+    "OUTPUT_FIELDS",
 ]
 
 
@@ -281,7 +284,8 @@ def _run_batch(loaded: Any, model_path: Path, manifest_path: Path, rows: dict[st
                dirty: bool = False) -> None:
     """Run ``todo``, recording each finished file in ``rows`` and the manifest.
 
-    The row of a file done gets its ``identities`` (:data:`IDENTITY_FIELDS`, by input),
+    The row of a file done gets its ``identities`` (:data:`IDENTITY_FIELDS`, by input) and its output's
+    size and time (:data:`~tsae.pipelines.reconstruct.manifest.OUTPUT_FIELDS`),
     whichever way it ran (this process, local workers, the GPU or Dask). The manifest is
     rewritten whole, so not after every file (10,000 tiny files made that quadratic: most
     of the run): at most every :data:`MANIFEST_INTERVAL` seconds (or 20 times the last
@@ -303,8 +307,8 @@ def _run_batch(loaded: Any, model_path: Path, manifest_path: Path, rows: dict[st
         state.update(due=now + max(MANIFEST_INTERVAL, 20 * (now - start)), dirty=False, written=True)
 
     def done(row: dict[str, Any]) -> None:
-        if row.get("status") == "ok":
-            row = {**row, **identities.get(row["file"], {})}
+        if row.get("status") == "ok":  # what it was made from, and the output as written (in place now)
+            row = {**row, **identities.get(row["file"], {}), **output_cells(str(row["output"]))}
         rows[row["file"]] = row
         state["dirty"] = True
         if time.monotonic() >= state["due"]:

@@ -1,11 +1,12 @@
 """The batch's manifest and resume: its columns, reading and writing it, a file's row, and which files a rerun skips.
 
 A manifest row of a file done records what its output was made from (:data:`IDENTITY_FIELDS`: the
-local input's and the model's size and modification time); a rerun skips the files whose row says
-``ok``, whose output exists and is newer than the input and the model, and whose input and model
-still have the recorded size and time (a row whose cells cannot be read back is not trusted: its
-file is redone). An earlier version's manifest (without those columns) is still read, and resumed
-by the times alone. :class:`BatchResult` holds a batch's rows.
+local input's and the model's size and modification time) and the output as written (its size and
+time, :data:`OUTPUT_FIELDS`); a rerun skips the files whose row says ``ok``, whose output exists and
+is newer than the input and the model, and whose input, model and output still have the recorded
+size and time (a row whose cells cannot be read back is not trusted: its file is redone; an output
+cut short or written over since is redone too). An earlier version's manifest (without those columns) is
+still read, and resumed by the times alone. :class:`BatchResult` holds a batch's rows.
 """
 from __future__ import annotations
 
@@ -21,14 +22,16 @@ from tsae.io.atomic import atomic_path
 from tsae.io.paths import is_url
 from tsae.pipelines.reconstruct.remote import _output_exists
 
-__all__ = ["BatchResult", "IDENTITY_FIELDS", "MANIFEST_FIELDS", "MANIFEST_NAME", "read_manifest"]
+__all__ = ["BatchResult", "IDENTITY_FIELDS", "MANIFEST_FIELDS", "MANIFEST_NAME", "OUTPUT_FIELDS", "read_manifest"]
 
 MANIFEST_NAME = "manifest.csv"
 #: the columns of a manifest written before the identities below were recorded (still read, and resumed by time)
 _FIELDS_BEFORE_IDENTITY = ["file", "output", "status", "error", "samples", "channels", "rmse", "mse", "seconds"]
 #: what a file done was made from: the input's and the model's size (bytes) and modification time (ns)
 IDENTITY_FIELDS = ["input_size", "input_mtime_ns", "model_size", "model_mtime_ns"]
-MANIFEST_FIELDS = [*_FIELDS_BEFORE_IDENTITY, *IDENTITY_FIELDS]
+#: the output as the batch wrote it (a local one): its size (bytes) and modification time (ns)
+OUTPUT_FIELDS = ["output_size", "output_mtime_ns"]
+MANIFEST_FIELDS = [*_FIELDS_BEFORE_IDENTITY, *IDENTITY_FIELDS, *OUTPUT_FIELDS]
 
 
 def read_manifest(path: str | os.PathLike) -> dict[str, dict[str, str]]:
@@ -87,10 +90,11 @@ class BatchResult:
 
 def _is_manifest(path: Path) -> bool:
     """Whether ``path`` is a manifest this command wrote (its header line is :data:`MANIFEST_FIELDS`, or
-    those of an earlier version, without :data:`IDENTITY_FIELDS`)."""
+    those of an earlier version, without :data:`OUTPUT_FIELDS` or without :data:`IDENTITY_FIELDS` too)."""
+    headers = (MANIFEST_FIELDS, [*_FIELDS_BEFORE_IDENTITY, *IDENTITY_FIELDS], _FIELDS_BEFORE_IDENTITY)
     try:
         with open(path, encoding="utf-8-sig") as f:
-            return f.readline().strip() in (",".join(MANIFEST_FIELDS), ",".join(_FIELDS_BEFORE_IDENTITY))
+            return f.readline().strip() in {",".join(fields) for fields in headers}
     except (OSError, UnicodeDecodeError):
         return False
 
@@ -111,6 +115,12 @@ def _identity(path: str | os.PathLike) -> tuple[int, int] | None:
     except (OSError, ValueError):
         return None
     return stat.st_size, stat.st_mtime_ns
+
+
+def output_cells(output: str) -> dict[str, Any]:
+    """The :data:`OUTPUT_FIELDS` cells of a file done: its output's size and time now (empty for a URL)."""
+    size, mtime = _identity(output) or ("", "")
+    return {"output_size": size, "output_mtime_ns": mtime}
 
 
 def _identity_cells(input: tuple[int, int] | None, model: tuple[int, int] | None) -> dict[str, Any]:
@@ -148,7 +158,8 @@ def _done_already(src: str, dst: str, model_path: Path, row: dict[str, Any] | No
     row records (where it records them: :data:`IDENTITY_FIELDS`; ``model_identity`` is
     the model's now; cells there that cannot be read back are not trusted: the file is
     redone); and (a local output) it must be newer than its input and the model.
-    An input edited, or a model retrained, after the output was written makes it stale:
+    An output that no longer has the size and time the row records (cut short, emptied, written over
+    by something else) is redone. An input edited, or a model retrained, after the output was written makes it stale:
     the file is redone, as ``make`` would; so does an input (or a model) replaced by
     another file with an older time (``cp -p``, ``rsync -t``, a restore from a backup),
     which the times alone missed. (A URL's time is not compared.)
@@ -156,7 +167,7 @@ def _done_already(src: str, dst: str, model_path: Path, row: dict[str, Any] | No
     if not _output_exists(dst):
         return False
     row = row or {}
-    for prefix, now in (("input", _identity(src)), ("model", model_identity)):
+    for prefix, now in (("input", _identity(src)), ("model", model_identity), ("output", _identity(dst))):
         if _records_none(row, prefix):
             continue  # judged by the times alone
         if _recorded(row, prefix) != now:  # another file, or cells that cannot be read back: not trusted
@@ -196,7 +207,7 @@ def _resume(previous: dict[str, dict[str, Any]], pairs: list[tuple[str, str]], m
 def _with_identities(row: dict[str, Any], src: str, model_identity: tuple[int, int] | None,
                      ) -> tuple[dict[str, Any], bool]:
     """A row found done, with the identities it does not record filled from now; and whether any was."""
-    cells = _identity_cells(_identity(src), model_identity)
+    cells = {**_identity_cells(_identity(src), model_identity), **output_cells(str(row.get("output", "")))}
     missing = {key: value for key, value in cells.items() if value != ""
                and _recorded(row, key.split("_", 1)[0]) is None}
     return ({**row, **missing}, True) if missing else (row, False)
