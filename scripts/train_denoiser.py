@@ -170,6 +170,14 @@ make the network correct the phase either (its magnitude-only mask still scored 
 traded as the over-weight runs do: PESQ -0.03, STOI -0.007, SI-SDR -0.09 dB, BAK +0.17, OVRL +0.06
 (8 kHz: PESQ-NB -0.04, STOI -0.006, OVRL +0.04). Not adopted.
 
+Tried from stage 7's model file and not adopted (2026-12-05; 64 decision mixtures, seed 99, against stage 7
+in the same run; two runs side by side on the 2-core CPU, one thread each, sharing it with other jobs):
+a wider network (``-p lookahead=2 -p hidden=512 -p group_hidden=128 -p cplx_hidden=256``, 2.74M parameters,
+``--lr 3e-4 --seed 18``, a 100-minute cosine schedule, 2,767 steps) scored as stage 7 (PESQ 1.76 both, STOI
+0.828 both, SI-SDR 11.37 vs 11.38 dB, SIG 3.01 both, BAK 3.66 vs 3.63, OVRL 2.61 both) at twice the CPU time
+(0.017 s per audio second); ``--over-weight 3`` on stage 7's size (``--lr 2e-4 --seed 19``, 70 minutes, 2,334
+steps) traded as from stage 2: BAK +0.10, OVRL +0.00, PESQ -0.01, STOI -0.005, SI-SDR -0.20 dB, SIG -0.04.
+
 Long runs: ``OUT/last.safetensors`` is written every ``--save-every`` minutes, at the end and on
 SIGTERM or Ctrl-C (then the script exits 128 + the signal number). It holds the weights, the AdamW
 state (tensors) and the torch/CUDA RNG states as safetensors tensors, and the step, the training
