@@ -135,7 +135,7 @@ def _scales(text: str) -> str | list[int]:
 @click.option("-o", "--output", type=output_file, required=True,
               help="Scores CSV to write (time, score, anomaly, contrib_<sensor>...; .csv.gz compressed).")
 @click.option("--plot", type=output_file, default=None,
-              help="Also write a plot (PNG/PDF/SVG) of the series, score, threshold and events.")
+              help="Also write a plot (PNG/PDF/SVG/JPG) of the series, score, threshold and events.")
 @click.option("--events", type=output_file, default=None,
               help="Events file (.json, or .csv; .csv.gz, .csv.bz2, .csv.xz compressed); default "
                    "<output stem>.events.json.")

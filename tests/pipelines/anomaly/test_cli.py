@@ -184,3 +184,30 @@ def test_scoring_a_long_file_shows_a_progress_bar_on_a_terminal_unless_quiet(tmp
     assert "score:" in (err := capsys.readouterr().err) and "/200k [" in err
     score_file(test, detector_file, tmp_path / "quiet.csv", quiet=True)
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("name", ["scores.npy", "scores.wav", "scores.json", "scores.flac"])
+def test_scores_named_like_another_kind_of_file_are_refused_before_scoring(tmp_path, detector_file, test_data, name):
+    """-o scores.npy (or .wav, .json) wrote CSV text under that name, which every reader of its kind then failed on;
+    now one line naming the output and a .csv name, before any scoring, and nothing is written."""
+    test = write_csv(tmp_path / "test.csv", test_data)
+    code, out = invoke("detect", "score", test, "--detector", detector_file, "-o", tmp_path / name, "-q")
+    assert code == 1 and "Traceback" not in out, out
+    assert name in out and "scores.csv" in out, out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["test.csv"]
+
+
+def test_a_plot_format_matplotlib_cannot_write_is_refused_before_scoring(tmp_path, detector_file, test_data,
+                                                                          monkeypatch):
+    """--plot p.gif was refused only after the whole file was scored (minutes on a long file)."""
+    from tsae.pipelines.anomaly.detector import Detector
+
+    def never(*args, **kwargs):
+        raise AssertionError("scored before the plot's name was checked")
+
+    monkeypatch.setattr(Detector, "score_with_contributions", never)
+    test = write_csv(tmp_path / "test.csv", test_data)
+    code, out = invoke("detect", "score", test, "--detector", detector_file, "-o", tmp_path / "s.csv",
+                       "--plot", tmp_path / "p.gif", "-q")
+    assert code == 1 and "p.gif: plot must be .png, .pdf, .svg or .jpg" in out, out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["test.csv"]

@@ -14,6 +14,7 @@ from tsae.io.paths import (
     check_model_output,
     check_output,
     check_outputs,
+    kind_suffix,
     read_paths,
     split_suffix,
 )
@@ -168,6 +169,18 @@ def _silent_sensors(path: Path, X: np.ndarray, sensors: list[str], silence: int 
     return list(found.values())
 
 
+def _check_scores_name(output: Path) -> None:
+    """Refuse a scores file named like an array, audio or JSON file (``-o scores.npy``): the scores are a CSV table,
+    and CSV text under such a name fails every reader of that kind."""
+    from tsae.io.paths import ARRAY_SUFFIXES, AUDIO_SUFFIXES
+
+    suffix = kind_suffix(output)
+    if suffix in ARRAY_SUFFIXES or suffix in AUDIO_SUFFIXES or suffix == ".json":
+        text = str(output)
+        raise ValueError(f"{output}: the scores are written as a CSV table, not a {suffix} file: name it "
+                         f"{text[: len(text) - len(suffix)]}.csv")
+
+
 def alarm_report(det: Detector) -> str:
     """One line: the threshold, the false alarms a day it raises on the held-out normal data, the budget."""
     from tsae.pipelines.anomaly.alarm_budget import SECONDS_PER_DAY, event_peaks
@@ -238,7 +251,12 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     protect = (test_path, *map(Path, read_paths(detector)))
     check_outputs([output, events_path, *([Path(plot)] if plot else [])], protect)
     check_data_output(output)
+    _check_scores_name(output)
     events_suffix(events_path)  # an events file it cannot write is refused before any scoring
+    if plot:  # a plot it cannot draw, too
+        from tsae.pipelines.anomaly.plot import plot_format
+
+        plot_format(plot)
     det = detector if isinstance(detector, Detector) else Detector.load(detector, device=device)
     det.device = device
     overrides: dict[str, Any] = {name: value for name, value in (("drift_rate", drift_rate),
