@@ -211,3 +211,35 @@ def test_a_plot_format_matplotlib_cannot_write_is_refused_before_scoring(tmp_pat
                        "--plot", tmp_path / "p.gif", "-q")
     assert code == 1 and "p.gif: plot must be .png, .pdf, .svg or .jpg" in out, out
     assert sorted(p.name for p in tmp_path.iterdir()) == ["test.csv"]
+
+
+def test_npy_arrays_are_fitted_and_scored_as_the_python_api_reads_them(tmp_path, train_data, test_data):
+    """`detect fit x.npy` said 'not a text table (binary data)', while smooth, impute, reconstruct, encode, compress
+    and frame read .npy arrays; an array (sensors, samples) is now read as Detector.fit reads one: sensors s0, s1 ...
+    (an (n, sensors) array is told to be saved transposed)."""
+    import numpy as np
+
+    from tsae.pipelines.anomaly.detector import Detector
+
+    np.save(tmp_path / "train.npy", train_data.T)
+    np.save(tmp_path / "test.npy", test_data.T.astype(np.float32))
+    det = tmp_path / "d.tsae"
+    code, out = invoke("detect", "fit", tmp_path / "train.npy", "-o", det, "--window", "24", "--epochs", "2",
+                       "--device", "cpu", "-q")
+    assert code == 0, out
+    fitted = Detector.load(det)
+    assert list(fitted.sensors_) == ["s0", "s1", "s2"]
+    code, out = invoke("detect", "score", tmp_path / "test.npy", "--detector", det, "-o", tmp_path / "s.csv", "-q")
+    assert code == 0, out
+    header, first = (tmp_path / "s.csv").read_text().splitlines()[:2]
+    assert header == "score,anomaly,contrib_s0,contrib_s1,contrib_s2"
+    scores = np.loadtxt(tmp_path / "s.csv", delimiter=",", skiprows=1)[:, 0]
+    np.testing.assert_allclose(scores, fitted.decision_function(test_data.T.astype(np.float32)), rtol=1e-9)
+    np.save(tmp_path / "tall.npy", test_data)  # (samples, sensors): saved as pandas and most code hold it
+    code, out = invoke("detect", "score", tmp_path / "tall.npy", "--detector", det, "-o", tmp_path / "t.csv", "-q")
+    assert code == 1 and "tall.npy" in out and "save it transposed" in out and "Traceback" not in out, out
+    code, out = invoke("detect", "fit", tmp_path / "tall.npy", "-o", tmp_path / "t.tsae", "-q")
+    assert code == 1 and "save it transposed" in out, out
+    (tmp_path / "cut.npy").write_bytes((tmp_path / "test.npy").read_bytes()[:500])
+    code, out = invoke("detect", "score", tmp_path / "cut.npy", "--detector", det, "-o", tmp_path / "c.csv", "-q")
+    assert code == 1 and "cut.npy" in out and "Traceback" not in out, out

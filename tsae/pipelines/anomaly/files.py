@@ -53,7 +53,7 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
     rows are used in file order. What the fit warns about its data (``FitWarning``: sensors missing
     values for longer than the window, data too short to hold any out) is told naming the file.
     """
-    from tsae.io.tables import median_step, read_table
+    from tsae.io.tables import median_step
 
     train_path, output = Path(train_path), Path(output)
     init = options.get("init")
@@ -61,7 +61,7 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
     check_model_output(output)  # -o x.csv: a detector that every command would read as a table
     if family is None:
         family = _init_family(init) if init is not None else "conv1d"
-    table = read_table(train_path)
+    table = read_data(train_path)
     if len(table) < 4:
         raise ValueError(f"{train_path}: too few rows to learn from ({len(table)})")
     warn_time_order(train_path, table.time, table.time_name, "learnt from", _SEAM_HINT)
@@ -88,6 +88,29 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
     _progress(det.selfcheck_.summary(), quiet)
     _progress(alarm_report(det), quiet)
     return det
+
+
+def read_data(path: Path) -> Any:
+    """The :class:`~tsae.io.tables.Table` of a CSV (:func:`~tsae.io.tables.read_table`) or of a ``.npy`` array
+    ``(sensors, samples)`` (a 1-D one is one sensor), whose sensors are named ``s0``, ``s1``... as
+    :meth:`Detector.fit` names an array's; its infinite values and values beyond 1e30 are missing, as a table's.
+    An array of fewer samples than sensors (``(samples, sensors)`` saved as such) is refused: save it transposed.
+    """
+    from tsae.io.paths import ARRAY_SUFFIXES
+    from tsae.io.tables import Table, _absurd_as_missing, read_table
+
+    if kind_suffix(path) not in ARRAY_SUFFIXES:
+        return read_table(path)
+    from tsae.io.series import read_series, transposed_hint
+
+    values, _, _ = read_series(path)
+    hint = transposed_hint(path, *values.shape)
+    if hint:
+        raise ValueError(f"{path}: an array of shape {values.shape} is read as {values.shape[0]} sensors of "
+                         f"{values.shape[1]} samples{hint}")
+    names = [f"s{i}" for i in range(values.shape[0])]
+    _absurd_as_missing(path, values, names)
+    return Table(values=values, columns=names)
 
 
 def _counter_as_sensor(path: Path, table: Any, sensors: list[str]) -> None:
@@ -242,7 +265,7 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     ``since_index`` its first missing row, ``stretches``; indices count rows from 0, as the events' do; with a
     time column also ``time`` and ``since_time``).
     """
-    from tsae.io.tables import TableWarning, read_table, write_table
+    from tsae.io.tables import TableWarning, write_table
     from tsae.pipelines.anomaly.events import events_suffix, find_events, write_events
 
     silence = silence_setting(silence)
@@ -265,7 +288,7 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
         overrides["quiet"] = quiet
     if overrides:  # a copy: a Detector passed in keeps its own settings
         det = copy.copy(det).set_params(**overrides)
-    table = read_table(test_path)
+    table = read_data(test_path)
     _counter_as_sensor(test_path, table, det.sensors_)
     columns = list(table.columns)
     order, column_note = _sensor_order(test_path, columns, det.sensors_)
