@@ -243,3 +243,27 @@ def test_npy_arrays_are_fitted_and_scored_as_the_python_api_reads_them(tmp_path,
     (tmp_path / "cut.npy").write_bytes((tmp_path / "test.npy").read_bytes()[:500])
     code, out = invoke("detect", "score", tmp_path / "cut.npy", "--detector", det, "-o", tmp_path / "c.csv", "-q")
     assert code == 1 and "cut.npy" in out and "Traceback" not in out, out
+
+
+def test_a_text_column_that_is_no_sensor_is_ignored_when_scoring(tmp_path, detector_file, test_data):
+    """A status or note column in the scored file stopped `detect score` ("line 2, column 'status': not a number
+    ('ok')"), while columns that are not the detector's sensors are ignored (as the monitor ignores the field);
+    a sensor's column with text is still an error naming its line."""
+    import numpy as np
+
+    plain = write_csv(tmp_path / "plain.csv", test_data)
+    lines = plain.read_text().splitlines()
+    status = [lines[0] + ",status"] + [f"{line},{'ok' if i % 7 else 'check valve'}" for i, line in enumerate(lines[1:])]
+    (tmp_path / "status.csv").write_text("\n".join(status) + "\n")
+    code, out = invoke("detect", "score", plain, "--detector", detector_file, "-o", tmp_path / "a.csv", "-q")
+    assert code == 0, out
+    code, out = invoke("detect", "score", tmp_path / "status.csv", "--detector", detector_file,
+                       "-o", tmp_path / "b.csv")
+    assert code == 0, out
+    assert "'status' are not sensors of the detector: ignored" in out
+    assert (tmp_path / "a.csv").read_text() == (tmp_path / "b.csv").read_text()
+    bad = lines[:3] + [lines[3].replace(lines[3].split(",")[2], "ERR", 1)] + lines[4:]
+    (tmp_path / "bad.csv").write_text("\n".join(bad) + "\n")
+    code, out = invoke("detect", "score", tmp_path / "bad.csv", "--detector", detector_file, "-o", tmp_path / "c.csv")
+    assert code == 1 and f"line 4, column {SENSORS[1]!r}: not a number ('ERR')" in out, out
+    assert not np.any([p.name.startswith("c.") for p in tmp_path.iterdir()])

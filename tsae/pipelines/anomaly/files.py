@@ -90,17 +90,18 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
     return det
 
 
-def read_data(path: Path) -> Any:
+def read_data(path: Path, text_columns: bool = False) -> Any:
     """The :class:`~tsae.io.tables.Table` of a CSV (:func:`~tsae.io.tables.read_table`) or of a ``.npy`` array
     ``(sensors, samples)`` (a 1-D one is one sensor), whose sensors are named ``s0``, ``s1``... as
     :meth:`Detector.fit` names an array's; its infinite values and values beyond 1e30 are missing, as a table's.
     An array of fewer samples than sensors (``(samples, sensors)`` saved as such) is refused: save it transposed.
+    ``text_columns``: a CSV column with a cell that is not a number is left out, not an error (``Table.text_columns``).
     """
     from tsae.io.paths import ARRAY_SUFFIXES
     from tsae.io.tables import Table, _absurd_as_missing, read_table
 
     if kind_suffix(path) not in ARRAY_SUFFIXES:
-        return read_table(path)
+        return read_table(path, text_columns=text_columns)
     from tsae.io.series import read_series, transposed_hint
 
     values, _, _ = read_series(path)
@@ -132,19 +133,20 @@ def _counter_as_sensor(path: Path, table: Any, sensors: list[str]) -> None:
                   TableWarning, stacklevel=3)
 
 
-def _sensor_order(path: Path, columns: list[str], sensors: list[str]) -> tuple[list[int], str | None]:
+def _sensor_order(path: Path, columns: list[str], sensors: list[str],
+                  text: list[str] | None = None) -> tuple[list[int], str | None]:
     """Where each of the detector's ``sensors`` is among the table's ``columns`` (:func:`sensor_order`), and
     what to warn about (None: nothing).
 
     Columns that are no sensor of the detector are ignored, and told (the monitor counts them in
     ``unknown_fields``); columns taken in order as the sensors (none names one) are told, as the
-    monitor tells it.
+    monitor tells it. ``text``: columns of text, left out of ``columns``, told as ignored too.
     """
     order, by_position = sensor_order(columns, sensors, str(path))
     if by_position:
         return order, (f"{path}: no column names a sensor of the detector: the columns {_names(columns)} are "
                        f"taken in order as its sensors {_names(sensors)}")
-    unknown = [c for c in columns if c not in sensors]
+    unknown = [c for c in columns if c not in sensors] + list(text or [])
     return order, f"{path}: column(s) {_names(unknown)} are not sensors of the detector: ignored" if unknown else None
 
 
@@ -288,10 +290,13 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
         overrides["quiet"] = quiet
     if overrides:  # a copy: a Detector passed in keeps its own settings
         det = copy.copy(det).set_params(**overrides)
-    table = read_data(test_path)
+    table = read_data(test_path, text_columns=True)  # a column of text (a status, a note) is no sensor's
+    for name, problem in table.text_columns.items():
+        if name in det.sensors_:
+            raise ValueError(f"{test_path}: {problem}")
     _counter_as_sensor(test_path, table, det.sensors_)
     columns = list(table.columns)
-    order, column_note = _sensor_order(test_path, columns, det.sensors_)
+    order, column_note = _sensor_order(test_path, columns, det.sensors_, list(table.text_columns))
     X = table.values[order]
     if X.shape[1] < det.window_:
         raise ValueError(f"{test_path}: {X.shape[1]} row(s): shorter than the detector's window ({det.window_})")
