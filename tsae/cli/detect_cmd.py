@@ -52,7 +52,8 @@ def drift_options(command: Any) -> Any:
 
 @click.group("detect")
 def detect_group() -> None:
-    """Batch anomaly detection on sensor CSV files (one column per sensor; .csv.gz, .bz2, .xz too).
+    """Batch anomaly detection on sensor CSV files (one column per sensor; .csv.gz, .bz2, .xz too) or .npy arrays
+    (sensors, samples), whose sensors are named s0, s1 ...
 
     \b
     tsae detect fit normal.csv -o detector.tsae
@@ -98,7 +99,8 @@ def fit_command(train: Path, output: Path, family: str | None, window: str, hop:
                 alarms_per_day: float, sample_interval: float | None, risk: float, quantile: float, terms: str,
                 scales: str, epochs: int, seed: int, params: dict[str, str], init: Path | None, device: str,
                 quiet: bool) -> None:
-    """Learn normal behaviour from TRAIN (a CSV of normal data) and write a detector file.
+    """Learn normal behaviour from TRAIN (a CSV of normal data, or a .npy array (sensors, samples)) and write a
+    detector file.
 
     With --init, the network starts from the encoder of a model trained before (tsae train
     on other, perhaps unlabelled, series): its family, window and parameters are used.
@@ -135,7 +137,7 @@ def _scales(text: str) -> str | list[int]:
 @click.option("-o", "--output", type=output_file, required=True,
               help="Scores CSV to write (time, score, anomaly, contrib_<sensor>...; .csv.gz compressed).")
 @click.option("--plot", type=output_file, default=None,
-              help="Also write a plot (PNG/PDF/SVG) of the series, score, threshold and events.")
+              help="Also write a plot (PNG/PDF/SVG/JPG) of the series, score, threshold and events.")
 @click.option("--events", type=output_file, default=None,
               help="Events file (.json, or .csv; .csv.gz, .csv.bz2, .csv.xz compressed); default "
                    "<output stem>.events.json.")
@@ -147,7 +149,8 @@ def _scales(text: str) -> str | list[int]:
 @quiet_option
 def score_command(test: Path, detector: Path, output: Path, plot: Path | None, events: Path | None, silence: int,
                   drift_rate: float | None, drift_every: int | None, device: str, quiet: bool) -> None:
-    """Score TEST with a fitted detector: per-row scores, 0/1 flags, sensor contributions and events."""
+    """Score TEST (a CSV, or a .npy array (sensors, samples)) with a fitted detector: per-row scores, 0/1 flags,
+    sensor contributions and events."""
     from tsae.pipelines.anomaly.files import score_file
 
     score_file(test, detector, output, plot=plot, events=events, device=device, quiet=quiet,

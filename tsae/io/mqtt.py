@@ -69,6 +69,52 @@ def session_client_id(detector: str | os.PathLike, topic: str) -> str:
     return "tsae-" + digest.hexdigest()[:16]
 
 
+def topic_problem(topic: str, *, wildcards: bool) -> str | None:
+    """What makes ``topic`` no MQTT topic (``wildcards``: a filter to subscribe to), or None.
+
+    The rules of MQTT 5 (4.7): at least one character, no NUL, at most 65,535 bytes of UTF-8; in a filter, ``+``
+    fills a whole level and ``#`` is the last one; a topic to publish to holds neither. Checked before
+    connecting: paho refused such a filter in its network thread (the monitor then waited, subscribed to
+    nothing), and such a topic at the first publish (the monitor stopped at its first alarm).
+
+    Examples
+    --------
+    >>> topic_problem("plant/+/pump/#", wildcards=True) is None
+    True
+    >>> topic_problem("a/#/b", wildcards=True)
+    "'#' must be the last level, on its own (such as a/#)"
+    >>> topic_problem("alarms/+", wildcards=False)
+    "a topic to publish to holds no wildcard ('+' or '#'); those are for subscribing"
+    """
+    if not isinstance(topic, str) or not topic:
+        return "empty (a topic has at least one character)"
+    if "\0" in topic:
+        return "holds a NUL character"
+    if len(topic.encode("utf-8", "surrogatepass")) > 65535:
+        return "longer than 65,535 bytes"
+    if not wildcards:
+        if "+" in topic or "#" in topic:
+            return "a topic to publish to holds no wildcard ('+' or '#'); those are for subscribing"
+        return None
+    levels = topic.split("/")
+    for k, level in enumerate(levels):
+        if "#" in level and (level != "#" or k != len(levels) - 1):
+            return "'#' must be the last level, on its own (such as a/#)"
+        if "+" in level and level != "+":
+            return "'+' must fill a whole level (such as a/+/b)"
+    return None
+
+
+def check_topic(topic: str, *, wildcards: bool, option: str = "") -> None:
+    """Raise a one-line ValueError naming ``topic`` (and the command-line ``option`` giving it) when it is no MQTT
+    topic (:func:`topic_problem`)."""
+    problem = topic_problem(topic, wildcards=wildcards)
+    if problem is not None:
+        given = f" ({option})" if option else ""
+        what = "to subscribe to" if wildcards else "to publish to"
+        raise ValueError(f"MQTT topic {shown(str(topic))} {what}{given}: {problem}")
+
+
 def _client(client_id: str | None) -> Any:
     import paho.mqtt.client as mqtt
 
@@ -161,6 +207,7 @@ class MqttSource:
                  reconnect_min: float = 0.2, reconnect_max: float = 5.0, max_queue: int = 1000,
                  max_queue_bytes: int = 1 << 26, block_bytes: int = 1 << 16, max_line: int = 1 << 20,
                  **_: Any) -> None:
+        check_topic(topic, wildcards=True)
         self.host, self.port, self.topic, self.qos = host, int(port), topic, int(qos)
         self.poll = poll
         self.block_bytes = int(block_bytes)
@@ -477,6 +524,7 @@ class MqttSink:
                  outbox: str | os.PathLike | None = None, outbox_limit: int = OUTBOX_LIMIT, inflight: int = 100,
                  flush_timeout: float | None = None, on_status: Callable[[str], None] | None = None,
                  reconnect_min: float = 0.2, reconnect_max: float = 5.0, **_: Any) -> None:
+        check_topic(topic, wildcards=False)
         self.host, self.port, self.topic, self.qos = host, int(port), topic, int(qos)
         self.on_status = on_status or (lambda message: None)
         self.outbox = Outbox(outbox_limit, outbox)

@@ -86,6 +86,19 @@ from tsae.io.tables import TIME_NAMES, find_time_column
 from tsae.models.trainer import whole_number
 
 
+def _split(line: str, sep: str) -> list[str]:
+    """The fields of a CSV line: split at ``sep``, quoted fields unquoted as the table reader reads them (``"0","9.5"``,
+    as ``csv.QUOTE_ALL`` and R's ``write.csv`` write every field; a quoted field may hold ``sep``)."""
+    if '"' not in line:
+        return line.split(sep)
+    import csv
+
+    try:
+        return next(csv.reader([line], delimiter=sep, strict=True))
+    except (csv.Error, StopIteration):  # an unbalanced quote: the fields as they are (a malformed line)
+        return line.split(sep)
+
+
 class WarningLog(Protocol):
     """Where the parser reports bad data: ``warn(kind, message)`` (the monitor rate-limits per kind)."""
 
@@ -441,7 +454,7 @@ class RecordParser:
     def _fit(self, layout: _Layout | None, line: str) -> _Fitted | _Miss:
         """The line read as a record of ``layout`` (None: headerless), or why it is not one."""
         if layout is not None:
-            return self._read_fields(layout, line.split(layout.sep), line)
+            return self._read_fields(layout, _split(line, layout.sep), line)
         if self.sep is not None:
             seps = [self.sep]
         else:  # not fixed yet: the sniffed separator first, then the others in the line (1,5;2,25 sniffs as ",")
@@ -449,7 +462,7 @@ class RecordParser:
             seps = [sniffed, *(d for d in DELIMITERS if d != sniffed and d in line)]
         best: _Fitted | _Miss | None = None
         for sep in seps:
-            fields = line.split(sep)
+            fields = _split(line, sep)
             default = self._default_layout(sep, len(fields))
             if default is None:
                 channels = len(self.sensors)
@@ -542,7 +555,7 @@ class RecordParser:
     def _offer_header(self, line: str) -> bool:
         """Whether ``line`` is taken as a header (kept pending until a row of its width comes)."""
         sep = self.sep or sniff_delimiter(line)
-        layout = self._header_layout(sep, line.split(sep))
+        layout = self._header_layout(sep, _split(line, sep))
         if layout is None:
             return False
         if self._layout is not None and layout.names == self._layout.names:  # the header again (files joined)

@@ -30,7 +30,7 @@ import os
 import re
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import chain, islice
 from pathlib import Path
 from typing import Any, BinaryIO, Literal, TextIO, cast
@@ -120,6 +120,9 @@ class Table:
     label: np.ndarray | None = None
     label_name: str | None = None
     time_utc: bool = False
+    #: with ``read_table(..., text_columns=True)``: the columns left out for a cell that is not a number, each with
+    #: the error that cell is (``line 2, column 'status': not a number ('ok')``)
+    text_columns: dict[str, str] = field(default_factory=dict)
 
     @property
     def channels(self) -> int:
@@ -412,7 +415,7 @@ def _unnamed(index: int, given: set[str]) -> str:
     return name
 
 
-def _read_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0) -> Table:
+def _read_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0, text_columns: bool = False) -> Table:
     """The table of the rows of an open file, read :data:`READ_ROWS` rows at a time; errors in the order the
     whole-file reader told them: broken quotes, empty, no data rows, ragged rows, duplicate names, the time
     column, the label, no channel, then the first channel (left to right) with a cell that is not a number.
@@ -471,7 +474,8 @@ def _read_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0) -> Table
             _convert(column, cells[j], n, lines, doomed is None, doomed is None or (column.rank, j) < doomed, decimal)
         n += len(cells[0])
         for j, column in enumerate(columns):
-            certain = (column.bad is not None and not column.maybe_time) or (column.rank == 0 and column.not_dates)
+            certain = (column.bad is not None and not column.maybe_time and not (text_columns and column.rank == 3)) \
+                or (column.rank == 0 and column.not_dates)
             if certain and (doomed is None or (column.rank, j) < doomed):
                 doomed = (column.rank, j)
         if doomed is not None:
@@ -513,6 +517,8 @@ def _read_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0) -> Table
         label = columns[label_idx].floats if columns[label_idx].floats is not None else columns[label_idx].texts
     dropped = next((i for i, blank in enumerate(reversed(blank_tail)) if not blank), len(blank_tail))
     channels = [j for j in range(len(header) - dropped) if j not in (time_idx, label_idx)]
+    texts = {header[j]: str(columns[j].bad) for j in channels if text_columns and columns[j].bad is not None}
+    channels = [j for j in channels if header[j] not in texts]
     if not channels:
         raise _fail(path, "no numeric data columns")
     for j in channels:
@@ -534,10 +540,11 @@ def _read_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0) -> Table
                  time=None if time is None else _joined(time), time_name=None if time_idx is None else header[time_idx],
                  label=None if label is None else _joined(label),
                  label_name=None if label_idx is None else header[label_idx],
-                 time_utc=time_idx is not None and columns[time_idx].dates is not None and columns[time_idx].utc)
+                 time_utc=time_idx is not None and columns[time_idx].dates is not None and columns[time_idx].utc,
+                 text_columns=texts)
 
 
-def read_table(path: str | os.PathLike, *, exact: bool = False) -> Table:
+def read_table(path: str | os.PathLike, *, exact: bool = False, text_columns: bool = False) -> Table:
     """Read a CSV (or TSV) file of channels, plain or compressed (gzip, bzip2, xz).
 
     Parameters
@@ -551,6 +558,9 @@ def read_table(path: str | os.PathLike, *, exact: bool = False) -> Table:
         Keep infinite cells and cells beyond :data:`ABSURD` in magnitude as they are (for a
         round trip that must give every cell back, as ``compress`` does); by default they
         are a sensor's glitches, read as missing with a :class:`TableWarning`.
+    text_columns
+        A data column with a cell that is not a number is left out (named in ``Table.text_columns`` with the error
+        it would have been) rather than an error: for a reader that needs only some columns (``detect score``).
 
     Returns
     -------
@@ -598,7 +608,7 @@ def read_table(path: str | os.PathLike, *, exact: bool = False) -> Table:
                     raise _fail(path, str(error)) from None
             newline = "\r" if "\r" in sample and "\n" not in sample else "\n"
             with _open_text(path, encoding, compression, newline) as handle:
-                table = _read_rows(path, handle, dialect, skip)
+                table = _read_rows(path, handle, dialect, skip, text_columns)
     except OSError as error:
         raise _fail(path, f"cannot read ({error.strerror or error})") from None
     except UnicodeDecodeError:  # UTF-8 a moment ago

@@ -184,3 +184,86 @@ def test_scoring_a_long_file_shows_a_progress_bar_on_a_terminal_unless_quiet(tmp
     assert "score:" in (err := capsys.readouterr().err) and "/200k [" in err
     score_file(test, detector_file, tmp_path / "quiet.csv", quiet=True)
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("name", ["scores.npy", "scores.wav", "scores.json", "scores.flac"])
+def test_scores_named_like_another_kind_of_file_are_refused_before_scoring(tmp_path, detector_file, test_data, name):
+    """-o scores.npy (or .wav, .json) wrote CSV text under that name, which every reader of its kind then failed on;
+    now one line naming the output and a .csv name, before any scoring, and nothing is written."""
+    test = write_csv(tmp_path / "test.csv", test_data)
+    code, out = invoke("detect", "score", test, "--detector", detector_file, "-o", tmp_path / name, "-q")
+    assert code == 1 and "Traceback" not in out, out
+    assert name in out and "scores.csv" in out, out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["test.csv"]
+
+
+def test_a_plot_format_matplotlib_cannot_write_is_refused_before_scoring(tmp_path, detector_file, test_data,
+                                                                          monkeypatch):
+    """--plot p.gif was refused only after the whole file was scored (minutes on a long file)."""
+    from tsae.pipelines.anomaly.detector import Detector
+
+    def never(*args, **kwargs):
+        raise AssertionError("scored before the plot's name was checked")
+
+    monkeypatch.setattr(Detector, "score_with_contributions", never)
+    test = write_csv(tmp_path / "test.csv", test_data)
+    code, out = invoke("detect", "score", test, "--detector", detector_file, "-o", tmp_path / "s.csv",
+                       "--plot", tmp_path / "p.gif", "-q")
+    assert code == 1 and "p.gif: plot must be .png, .pdf, .svg or .jpg" in out, out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["test.csv"]
+
+
+def test_npy_arrays_are_fitted_and_scored_as_the_python_api_reads_them(tmp_path, train_data, test_data):
+    """`detect fit x.npy` said 'not a text table (binary data)', while smooth, impute, reconstruct, encode, compress
+    and frame read .npy arrays; an array (sensors, samples) is now read as Detector.fit reads one: sensors s0, s1 ...
+    (an (n, sensors) array is told to be saved transposed)."""
+    import numpy as np
+
+    from tsae.pipelines.anomaly.detector import Detector
+
+    np.save(tmp_path / "train.npy", train_data.T)
+    np.save(tmp_path / "test.npy", test_data.T.astype(np.float32))
+    det = tmp_path / "d.tsae"
+    code, out = invoke("detect", "fit", tmp_path / "train.npy", "-o", det, "--window", "24", "--epochs", "2",
+                       "--device", "cpu", "-q")
+    assert code == 0, out
+    fitted = Detector.load(det)
+    assert list(fitted.sensors_) == ["s0", "s1", "s2"]
+    code, out = invoke("detect", "score", tmp_path / "test.npy", "--detector", det, "-o", tmp_path / "s.csv", "-q")
+    assert code == 0, out
+    header, first = (tmp_path / "s.csv").read_text().splitlines()[:2]
+    assert header == "score,anomaly,contrib_s0,contrib_s1,contrib_s2"
+    scores = np.loadtxt(tmp_path / "s.csv", delimiter=",", skiprows=1)[:, 0]
+    np.testing.assert_allclose(scores, fitted.decision_function(test_data.T.astype(np.float32)), rtol=1e-9)
+    np.save(tmp_path / "tall.npy", test_data)  # (samples, sensors): saved as pandas and most code hold it
+    code, out = invoke("detect", "score", tmp_path / "tall.npy", "--detector", det, "-o", tmp_path / "t.csv", "-q")
+    assert code == 1 and "tall.npy" in out and "save it transposed" in out and "Traceback" not in out, out
+    code, out = invoke("detect", "fit", tmp_path / "tall.npy", "-o", tmp_path / "t.tsae", "-q")
+    assert code == 1 and "save it transposed" in out, out
+    (tmp_path / "cut.npy").write_bytes((tmp_path / "test.npy").read_bytes()[:500])
+    code, out = invoke("detect", "score", tmp_path / "cut.npy", "--detector", det, "-o", tmp_path / "c.csv", "-q")
+    assert code == 1 and "cut.npy" in out and "Traceback" not in out, out
+
+
+def test_a_text_column_that_is_no_sensor_is_ignored_when_scoring(tmp_path, detector_file, test_data):
+    """A status or note column in the scored file stopped `detect score` ("line 2, column 'status': not a number
+    ('ok')"), while columns that are not the detector's sensors are ignored (as the monitor ignores the field);
+    a sensor's column with text is still an error naming its line."""
+    import numpy as np
+
+    plain = write_csv(tmp_path / "plain.csv", test_data)
+    lines = plain.read_text().splitlines()
+    status = [lines[0] + ",status"] + [f"{line},{'ok' if i % 7 else 'check valve'}" for i, line in enumerate(lines[1:])]
+    (tmp_path / "status.csv").write_text("\n".join(status) + "\n")
+    code, out = invoke("detect", "score", plain, "--detector", detector_file, "-o", tmp_path / "a.csv", "-q")
+    assert code == 0, out
+    code, out = invoke("detect", "score", tmp_path / "status.csv", "--detector", detector_file,
+                       "-o", tmp_path / "b.csv")
+    assert code == 0, out
+    assert "'status' are not sensors of the detector: ignored" in out
+    assert (tmp_path / "a.csv").read_text() == (tmp_path / "b.csv").read_text()
+    bad = lines[:3] + [lines[3].replace(lines[3].split(",")[2], "ERR", 1)] + lines[4:]
+    (tmp_path / "bad.csv").write_text("\n".join(bad) + "\n")
+    code, out = invoke("detect", "score", tmp_path / "bad.csv", "--detector", detector_file, "-o", tmp_path / "c.csv")
+    assert code == 1 and f"line 4, column {SENSORS[1]!r}: not a number ('ERR')" in out, out
+    assert not np.any([p.name.startswith("c.") for p in tmp_path.iterdir()])

@@ -468,3 +468,40 @@ def test_pushed_datetime64_times_come_out_as_iso_text(detector, test_data):
         assert samples and samples[0]["time"] == "2024-01-01T00:00:00", samples[0]
         assert samples[1]["time"] == "2024-01-01T00:01:00"
         json.dumps(records)  # no datetime objects left
+
+
+def _closed_port():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # nothing listens there
+
+
+@pytest.mark.parametrize("topic", ["a/#/b", "a/b#", "a/+b", ""])
+def test_a_topic_filter_mqtt_cannot_subscribe_to_is_refused_before_connecting(detector_file, topic):
+    """--topic 'a/#/b': paho raised in its network thread (a traceback) and the monitor waited forever,
+    subscribed to nothing; now one line naming the topic, exit 1, before any connection."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "tsae", "monitor", "--detector", str(detector_file),
+                           "--mqtt", f"127.0.0.1:{_closed_port()}", "--topic", topic],
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr and "cannot reach" not in proc.stderr
+    assert f"MQTT topic {topic!r}" in proc.stderr and "--topic" in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("topic", ["alarms/+", "alarms/#", "", "a\0b"])
+def test_an_out_topic_mqtt_cannot_publish_to_is_refused_before_scoring(detector_file, test_data, topic):
+    """--out-topic 'alarms/+': the monitor scored on and died at its first alarm ('Error: Publish topic cannot
+    contain wildcards.'), the alarm lost; now refused before any stream opens."""
+    from tsae.io.mqtt import MqttSink
+
+    text = "\n".join(["time," + ",".join(SENSORS), *csv_lines(test_data)]) + "\n"
+    with pytest.raises(ValueError, match=r"--out-topic"):
+        run_monitor(detector_file, stdin=io.StringIO(text), stdout=io.StringIO(), stderr=io.StringIO(),
+                    source="stdin", mqtt=f"127.0.0.1:{_closed_port()}", out_topic=topic)
+    with pytest.raises(ValueError, match="MQTT topic"):  # the sink itself, built by a plugin or in Python
+        MqttSink(host="127.0.0.1", port=_closed_port(), topic=topic)

@@ -71,3 +71,27 @@ def test_renamed_columns_are_read_in_order_as_batch_reads_them(detector_file, te
     assert summary["events"] == len(batch) >= 1
     assert events(records) == [(e["start_index"], e["end_index"], round(e["peak_score"], 9)) for e in batch]
     assert "names none of the detector's sensors" in err
+
+
+@pytest.mark.parametrize("sep", [",", ";"])
+def test_quoted_csv_fields_are_read_as_batch_reads_them(detector_file, test_data, tmp_path, sep):
+    """A stream whose every field is quoted (csv.QUOTE_ALL, R's write.csv) was all malformed lines ('not a number in
+    '"0","9.514",...''), while `tsae detect score` read the same file."""
+    import csv
+
+    from tsae.pipelines.anomaly.files import score_file
+
+    path = tmp_path / "quoted.csv"
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f, delimiter=sep, quoting=csv.QUOTE_ALL, lineterminator="\n")
+        writer.writerow(["time", *SENSORS])
+        for i, row in enumerate(test_data):
+            writer.writerow([i, *(repr(float(v)) for v in row)])
+    score_file(path, detector_file, tmp_path / "scores.csv", device="cpu", quiet=True)
+    batch = json.loads((tmp_path / "scores.events.json").read_text())["events"]
+    code, records, err = run(detector_file, path.read_text())
+    assert code == 0 and records[-1]["samples"] == len(test_data), err
+    assert records[-1]["malformed"] == 0 and records[-1]["missing_values"] == 0, err
+    assert len(batch) >= 1 and events(records) == [(e["start_index"], e["end_index"], round(e["peak_score"], 9))
+                                                   for e in batch]
+    assert [r["start"] for r in records if r["type"] == "event"] == [e["start"] for e in batch]

@@ -14,6 +14,7 @@ from tsae.io.paths import (
     check_model_output,
     check_output,
     check_outputs,
+    kind_suffix,
     read_paths,
     split_suffix,
 )
@@ -52,7 +53,7 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
     rows are used in file order. What the fit warns about its data (``FitWarning``: sensors missing
     values for longer than the window, data too short to hold any out) is told naming the file.
     """
-    from tsae.io.tables import median_step, read_table
+    from tsae.io.tables import median_step
 
     train_path, output = Path(train_path), Path(output)
     init = options.get("init")
@@ -60,7 +61,7 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
     check_model_output(output)  # -o x.csv: a detector that every command would read as a table
     if family is None:
         family = _init_family(init) if init is not None else "conv1d"
-    table = read_table(train_path)
+    table = read_data(train_path)
     if len(table) < 4:
         raise ValueError(f"{train_path}: too few rows to learn from ({len(table)})")
     warn_time_order(train_path, table.time, table.time_name, "learnt from", _SEAM_HINT)
@@ -89,6 +90,30 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
     return det
 
 
+def read_data(path: Path, text_columns: bool = False) -> Any:
+    """The :class:`~tsae.io.tables.Table` of a CSV (:func:`~tsae.io.tables.read_table`) or of a ``.npy`` array
+    ``(sensors, samples)`` (a 1-D one is one sensor), whose sensors are named ``s0``, ``s1``... as
+    :meth:`Detector.fit` names an array's; its infinite values and values beyond 1e30 are missing, as a table's.
+    An array of fewer samples than sensors (``(samples, sensors)`` saved as such) is refused: save it transposed.
+    ``text_columns``: a CSV column with a cell that is not a number is left out, not an error (``Table.text_columns``).
+    """
+    from tsae.io.paths import ARRAY_SUFFIXES
+    from tsae.io.tables import Table, _absurd_as_missing, read_table
+
+    if kind_suffix(path) not in ARRAY_SUFFIXES:
+        return read_table(path, text_columns=text_columns)
+    from tsae.io.series import read_series, transposed_hint
+
+    values, _, _ = read_series(path)
+    hint = transposed_hint(path, *values.shape)
+    if hint:
+        raise ValueError(f"{path}: an array of shape {values.shape} is read as {values.shape[0]} sensors of "
+                         f"{values.shape[1]} samples{hint}")
+    names = [f"s{i}" for i in range(values.shape[0])]
+    _absurd_as_missing(path, values, names)
+    return Table(values=values, columns=names)
+
+
 def _counter_as_sensor(path: Path, table: Any, sensors: list[str]) -> None:
     """A time column of numbers that the detector knows as a sensor made a channel of ``table`` again, told.
 
@@ -108,19 +133,20 @@ def _counter_as_sensor(path: Path, table: Any, sensors: list[str]) -> None:
                   TableWarning, stacklevel=3)
 
 
-def _sensor_order(path: Path, columns: list[str], sensors: list[str]) -> tuple[list[int], str | None]:
+def _sensor_order(path: Path, columns: list[str], sensors: list[str],
+                  text: list[str] | None = None) -> tuple[list[int], str | None]:
     """Where each of the detector's ``sensors`` is among the table's ``columns`` (:func:`sensor_order`), and
     what to warn about (None: nothing).
 
     Columns that are no sensor of the detector are ignored, and told (the monitor counts them in
     ``unknown_fields``); columns taken in order as the sensors (none names one) are told, as the
-    monitor tells it.
+    monitor tells it. ``text``: columns of text, left out of ``columns``, told as ignored too.
     """
     order, by_position = sensor_order(columns, sensors, str(path))
     if by_position:
         return order, (f"{path}: no column names a sensor of the detector: the columns {_names(columns)} are "
                        f"taken in order as its sensors {_names(sensors)}")
-    unknown = [c for c in columns if c not in sensors]
+    unknown = [c for c in columns if c not in sensors] + list(text or [])
     return order, f"{path}: column(s) {_names(unknown)} are not sensors of the detector: ignored" if unknown else None
 
 
@@ -166,6 +192,18 @@ def _silent_sensors(path: Path, X: np.ndarray, sensors: list[str], silence: int 
                       "silent (filled in from the other sensors, their own error at its normal level) until they "
                       "report again, as `tsae monitor --silence` scores them", TableWarning, stacklevel=3)
     return list(found.values())
+
+
+def _check_scores_name(output: Path) -> None:
+    """Refuse a scores file named like an array, audio or JSON file (``-o scores.npy``): the scores are a CSV table,
+    and CSV text under such a name fails every reader of that kind."""
+    from tsae.io.paths import ARRAY_SUFFIXES, AUDIO_SUFFIXES
+
+    suffix = kind_suffix(output)
+    if suffix in ARRAY_SUFFIXES or suffix in AUDIO_SUFFIXES or suffix == ".json":
+        text = str(output)
+        raise ValueError(f"{output}: the scores are written as a CSV table, not a {suffix} file: name it "
+                         f"{text[: len(text) - len(suffix)]}.csv")
 
 
 def alarm_report(det: Detector) -> str:
@@ -229,7 +267,7 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     ``since_index`` its first missing row, ``stretches``; indices count rows from 0, as the events' do; with a
     time column also ``time`` and ``since_time``).
     """
-    from tsae.io.tables import TableWarning, read_table, write_table
+    from tsae.io.tables import TableWarning, write_table
     from tsae.pipelines.anomaly.events import events_suffix, find_events, write_events
 
     silence = silence_setting(silence)
@@ -238,7 +276,12 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     protect = (test_path, *map(Path, read_paths(detector)))
     check_outputs([output, events_path, *([Path(plot)] if plot else [])], protect)
     check_data_output(output)
+    _check_scores_name(output)
     events_suffix(events_path)  # an events file it cannot write is refused before any scoring
+    if plot:  # a plot it cannot draw, too
+        from tsae.pipelines.anomaly.plot import plot_format
+
+        plot_format(plot)
     det = detector if isinstance(detector, Detector) else Detector.load(detector, device=device)
     det.device = device
     overrides: dict[str, Any] = {name: value for name, value in (("drift_rate", drift_rate),
@@ -247,10 +290,13 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
         overrides["quiet"] = quiet
     if overrides:  # a copy: a Detector passed in keeps its own settings
         det = copy.copy(det).set_params(**overrides)
-    table = read_table(test_path)
+    table = read_data(test_path, text_columns=True)  # a column of text (a status, a note) is no sensor's
+    for name, problem in table.text_columns.items():
+        if name in det.sensors_:
+            raise ValueError(f"{test_path}: {problem}")
     _counter_as_sensor(test_path, table, det.sensors_)
     columns = list(table.columns)
-    order, column_note = _sensor_order(test_path, columns, det.sensors_)
+    order, column_note = _sensor_order(test_path, columns, det.sensors_, list(table.text_columns))
     X = table.values[order]
     if X.shape[1] < det.window_:
         raise ValueError(f"{test_path}: {X.shape[1]} row(s): shorter than the detector's window ({det.window_})")

@@ -517,6 +517,11 @@ def _check_registered(settings: StreamSettings) -> tuple[dict[str, Any], dict[st
 _BUILTIN_STREAMS = ("stdin", "stdout", "mqtt")
 
 
+def _out_topic(settings: StreamSettings) -> str:
+    """The topic the MQTT sink publishes to: ``--out-topic``, else ``tsae/events`` (an empty one is refused)."""
+    return "tsae/events" if settings.out_topic is None else settings.out_topic
+
+
 def _open_streams(settings: StreamSettings, status: Any, stdin: Any, stdout: Any,
                   source: Any = None) -> tuple[Any, Any]:
     """Build the source and the sink named by ``settings`` (``source``: one already built).
@@ -526,6 +531,13 @@ def _open_streams(settings: StreamSettings, status: Any, stdin: Any, stdout: Any
     from tsae.plugins import prepare_stream
 
     sources, sinks = _check_registered(settings)
+    if settings.source == "mqtt" or settings.sink == "mqtt":  # before either stream opens (or connects)
+        from tsae.io.mqtt import check_topic
+
+        if settings.source == "mqtt" and source is None:
+            check_topic(settings.topic, wildcards=True, option="--topic")
+        if settings.sink == "mqtt":
+            check_topic(_out_topic(settings), wildcards=False, option="--out-topic")
     open_source = open_sink = None
     if source is None and settings.source not in _BUILTIN_STREAMS:
         open_source = prepare_stream("sources", settings.source, settings.source_options)
@@ -551,7 +563,7 @@ def _open_streams(settings: StreamSettings, status: Any, stdin: Any, stdout: Any
         stream_out = open_sink()
     elif settings.sink == "mqtt":
         host, port = settings.broker()
-        stream_out = sinks["mqtt"](host=host, port=port, topic=settings.out_topic or "tsae/events",
+        stream_out = sinks["mqtt"](host=host, port=port, topic=_out_topic(settings),
                                    client_id=settings.client_id and settings.client_id + "-out",
                                    outbox=settings.outbox, on_status=status)
     else:
@@ -670,7 +682,7 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
                       max_line=max_line, max_time_jump=max_time_jump, drift_rate=drift_rate, drift_every=drift_every,
                       early=early)
     settings = StreamSettings(
-        source=source or ("mqtt" if mqtt else "stdin"), sink=sink or ("mqtt" if out_topic else "stdout"),
+        source=source or ("mqtt" if mqtt else "stdin"), sink=sink or ("mqtt" if out_topic is not None else "stdout"),
         mqtt=mqtt, topic=topic, out_topic=out_topic, client_id=client_id, detector=detector,
         clean_session=clean_session, outbox=outbox, source_options=dict(source_options or {}),
         sink_options=dict(sink_options or {}), max_line=max_line,

@@ -8,10 +8,25 @@ from typing import Any
 import numpy as np
 
 
+def plot_format(path: str | Path) -> str:
+    """The image format a plot named ``path`` is drawn in (``png`` without a suffix); another suffix than
+    ``.png``, ``.pdf``, ``.svg``, ``.jpg`` (``.jpeg``) is a one-line ValueError naming ``path``.
+
+    Examples
+    --------
+    >>> plot_format("scores.SVG"), plot_format("scores"), plot_format("s.jpeg")
+    ('svg', 'png', 'jpeg')
+    """
+    fmt = Path(path).suffix.lower().lstrip(".") or "png"
+    if fmt not in {"png", "pdf", "svg", "jpg", "jpeg"}:
+        raise ValueError(f"{path}: plot must be .png, .pdf, .svg or .jpg")
+    return "jpeg" if fmt == "jpg" else fmt
+
+
 def plot_anomalies(path: str | Path, X: np.ndarray, scores: np.ndarray, threshold: float,
                    events: Sequence[Any] = (), *, sensors: Sequence[str] = (), time: np.ndarray | None = None,
                    title: str = "", max_sensors: int = 8, protect: Sequence[str | Path] = ()) -> Path:
-    """Write a two-panel figure (series on top, score below) to ``path`` (PNG/PDF/SVG), atomically.
+    """Write a two-panel figure (series on top, score below) to ``path`` (PNG/PDF/SVG/JPG), atomically.
 
     Parameters
     ----------
@@ -33,9 +48,7 @@ def plot_anomalies(path: str | Path, X: np.ndarray, scores: np.ndarray, threshol
     from tsae.io.atomic import atomic_path
 
     path = Path(path)
-    fmt = path.suffix.lower().lstrip(".") or "png"
-    if fmt not in {"png", "pdf", "svg", "jpg", "jpeg"}:
-        raise ValueError(f"{path}: plot must be .png, .pdf, .svg or .jpg")
+    fmt = plot_format(path)
     X = np.asarray(X, dtype=np.float64)
     n = len(scores)
     axis = np.arange(n) if time is None else np.asarray(time)
@@ -66,5 +79,5 @@ def plot_anomalies(path: str | Path, X: np.ndarray, scores: np.ndarray, threshol
         for ax in (top, bottom):
             ax.axvspan(axis[a], axis[b], color="orange", alpha=0.3, lw=0)
     with atomic_path(path, protect=tuple(protect)) as tmp:
-        fig.savefig(tmp, format="jpeg" if fmt == "jpg" else fmt, dpi=100)
+        fig.savefig(tmp, format=fmt, dpi=100)
     return path
