@@ -224,6 +224,10 @@ def monitor_command(detector: Path, fmt: str, raw: bool, mqtt: str | None, topic
         raise click.UsageError(f"--format {fmt} is a binary sample type: add --raw")
     if raw and (fmt in ("csv", "json") or mqtt or source):
         raise click.UsageError("--raw reads binary rows from stdin: not with --format csv/json, --mqtt or --source")
+    if not mqtt and (source == "mqtt" or (sink or ("mqtt" if out_topic is not None else None)) == "mqtt"):
+        what = ("--out-topic" if out_topic is not None and sink is None
+                else f"--{'source' if source == 'mqtt' else 'sink'} mqtt")
+        raise click.UsageError(f"{what} needs the broker's address: add --mqtt HOST:PORT")
     raw_format = (fmt if binary else "f32") if raw else None
     code = run_monitor(detector, fmt="auto" if raw else fmt, raw=raw_format, mqtt=mqtt, topic=topic,
                        out_topic=out_topic, every_sample=every_sample,

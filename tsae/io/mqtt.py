@@ -141,6 +141,26 @@ def _failed(reason: Any) -> bool:
 UNREACHABLE_REPORT_EVERY = 60.0
 
 
+def why_unreachable(host: str, port: int, timeout: float = 2.0) -> str:
+    """Why a TCP connection to ``host:port`` fails, in a few words (paho's failed try says nothing): the name not
+    found, the connection refused, no answer; "" when it opens now (the broker itself refused MQTT, or TLS)."""
+    import socket
+
+    try:
+        socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        return "host name not found"
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return ""
+    except ConnectionRefusedError:
+        return "connection refused: nothing listens on that port"
+    except TimeoutError:
+        return f"no answer within {timeout:g} s"
+    except OSError as error:
+        return error.strerror or type(error).__name__
+
+
 def _report_unreachable(client: Any, host: str, port: int, on_status: Callable[[str], None],
                         what: str = "") -> Callable[[], None]:
     """Say when the broker cannot be reached (paho retries quietly otherwise): at the first failed try, then at
@@ -160,7 +180,9 @@ def _report_unreachable(client: Any, host: str, port: int, on_status: Callable[[
         if tries == 1 or now - last >= UNREACHABLE_REPORT_EVERY:
             last = now
             so_far = f" ({tries} tries so far)" if tries > 1 else ""
-            on_status(f"mqtt: cannot reach the broker {host}:{port}{what}; retrying{so_far}")
+            why = why_unreachable(host, port)  # at most once a minute: a short probe in paho's thread
+            on_status(f"mqtt: cannot reach the broker {host}:{port}{what}{f' ({why})' if why else ''}; "
+                      f"retrying{so_far}")
 
     def reached() -> None:
         nonlocal tries

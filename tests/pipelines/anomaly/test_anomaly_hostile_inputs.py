@@ -84,7 +84,30 @@ def test_an_unreachable_broker_is_reported():
             time.sleep(0.05)
     finally:
         source.close()
-    assert said and said[0] == "mqtt: cannot reach the broker 127.0.0.1:1; retrying"
+    assert said and said[0] == ("mqtt: cannot reach the broker 127.0.0.1:1 (connection refused: nothing listens on "
+                                "that port); retrying")
+
+
+def test_why_a_broker_is_unreachable_is_said(monkeypatch):
+    """paho's failed try says nothing of why: a typo in the host and a wrong port read the same."""
+    import socket
+
+    from tsae.io.mqtt import why_unreachable
+
+    with socket.socket() as listening:  # a port that answers
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        assert why_unreachable("127.0.0.1", listening.getsockname()[1]) == ""
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    assert why_unreachable("127.0.0.1", port) == "connection refused: nothing listens on that port"
+
+    def not_found(*args, **kwargs):  # no resolver is asked (a test machine may have none)
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", not_found)
+    assert why_unreachable("brokre.example", 1883) == "host name not found"
 
 
 def test_an_unreachable_broker_is_reported_at_its_first_try_then_once_a_minute(monkeypatch):
@@ -95,18 +118,18 @@ def test_an_unreachable_broker_is_reported_at_its_first_try_then_once_a_minute(m
 
     now = [0.0]
     monkeypatch.setattr(mqtt.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(mqtt, "why_unreachable", lambda host, port: "host name not found")
     said: list[str] = []
     client = SimpleNamespace()
     reached = mqtt._report_unreachable(client, "h", 1, said.append, " to publish")
     for _ in range(30):  # 2.5 minutes of tries 5 s apart
         client.on_connect_fail(client, None)
         now[0] += 5.0
-    assert said == ["mqtt: cannot reach the broker h:1 to publish; retrying",
-                    "mqtt: cannot reach the broker h:1 to publish; retrying (13 tries so far)",
-                    "mqtt: cannot reach the broker h:1 to publish; retrying (25 tries so far)"]
+    told = "mqtt: cannot reach the broker h:1 to publish (host name not found); retrying"
+    assert said == [told, f"{told} (13 tries so far)", f"{told} (25 tries so far)"]
     reached()  # connected: the next outage is told at once
     client.on_connect_fail(client, None)
-    assert said[-1] == "mqtt: cannot reach the broker h:1 to publish; retrying"
+    assert said[-1] == told
 
 
 def test_mqtt_messages_waiting_to_be_read_are_bounded_in_bytes_and_long_lines_are_not_decoded():

@@ -505,3 +505,18 @@ def test_an_out_topic_mqtt_cannot_publish_to_is_refused_before_scoring(detector_
                     source="stdin", mqtt=f"127.0.0.1:{_closed_port()}", out_topic=topic)
     with pytest.raises(ValueError, match="MQTT topic"):  # the sink itself, built by a plugin or in Python
         MqttSink(host="127.0.0.1", port=_closed_port(), topic=topic)
+
+
+@pytest.mark.parametrize(("options", "said"), [
+    (["--out-topic", "plant/alarms"], "--out-topic needs the broker's address: add --mqtt HOST:PORT"),
+    (["--sink", "mqtt"], "--sink mqtt needs the broker's address"),
+    (["--source", "mqtt"], "--source mqtt needs the broker's address"),
+])
+def test_mqtt_without_a_broker_is_told_in_the_commands_words(detector_file, options, said):
+    """It said "need a broker address (mqtt='HOST:PORT')", the Python argument's words, after reading the input."""
+    from click.testing import CliRunner
+
+    from tsae.cli import cli
+
+    result = CliRunner().invoke(cli, ["monitor", "--detector", str(detector_file), *options], input="a,b\n1,2\n")
+    assert result.exit_code == 2 and said in result.output and "mqtt='HOST" not in result.output
