@@ -96,13 +96,18 @@ def test_score_writes_compressed_events(tmp_path, detector_file, test_data, suff
     assert (tmp_path / "s.csv").exists()
 
 
-def test_an_unknown_events_suffix_is_refused_before_scoring(tmp_path, detector_file, test_data, monkeypatch):
+def forbid_scoring(monkeypatch, why: str) -> None:
+    """Any scoring fails the test: what is checked must be refused before the file is scored."""
     from tsae.pipelines.anomaly.detector import Detector
 
-    def no_scoring(*args, **kwargs):
-        raise AssertionError("scored before the events file was checked")
+    def never(*args, **kwargs):
+        raise AssertionError(f"scored before {why}")
 
-    monkeypatch.setattr(Detector, "score_with_contributions", no_scoring)
+    monkeypatch.setattr(Detector, "score_with_contributions", never)
+
+
+def test_an_unknown_events_suffix_is_refused_before_scoring(tmp_path, detector_file, test_data, monkeypatch):
+    forbid_scoring(monkeypatch, "the events file was checked")
     test = write_csv(tmp_path / "test.csv", test_data)
     code, out = invoke("detect", "score", test, "--detector", detector_file, "-o", tmp_path / "s.csv",
                        "--events", tmp_path / "ev.txt", "-q")
@@ -200,12 +205,7 @@ def test_scores_named_like_another_kind_of_file_are_refused_before_scoring(tmp_p
 def test_a_plot_format_matplotlib_cannot_write_is_refused_before_scoring(tmp_path, detector_file, test_data,
                                                                           monkeypatch):
     """--plot p.gif was refused only after the whole file was scored (minutes on a long file)."""
-    from tsae.pipelines.anomaly.detector import Detector
-
-    def never(*args, **kwargs):
-        raise AssertionError("scored before the plot's name was checked")
-
-    monkeypatch.setattr(Detector, "score_with_contributions", never)
+    forbid_scoring(monkeypatch, "the plot's name was checked")
     test = write_csv(tmp_path / "test.csv", test_data)
     code, out = invoke("detect", "score", test, "--detector", detector_file, "-o", tmp_path / "s.csv",
                        "--plot", tmp_path / "p.gif", "-q")
