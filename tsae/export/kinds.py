@@ -142,14 +142,23 @@ def detector_export(source: str | os.PathLike) -> tuple[torch.nn.Module, dict[st
         "short_smooth": [[length, factor] for length, factor in state.short_smooth], "centered": state.centered,
         "threshold": float(det.threshold_), "sensors": list(det.sensors_),
         "contrib_base": base, "normalizer": state.normalizer.to_dict(), "z_bound": Z_BOUND,
-        "usage": "for each entry of `scales`: cut raw windows (missing values forward-filled) of `window` samples "
+        "drift_rate": float(det.drift_rate),
+        "usage": "put the series in `sensors` order (one row per sensor; match a table's columns by name); a value "
+                 "is missing when it is NaN, infinite or beyond 1e30 in magnitude: it takes the sensor's previous "
+                 "value (before the sensor's first value, its `normalizer.center`); do not normalise (the graph "
+                 "does, with `normalizer`); for each entry of `scales`: cut raw windows of `window` samples "
                  "every `hop` samples from sample 0 into its `input`, run all inputs at once, and average each "
                  "sample's `output` error over the windows covering it (samples after the last window repeat its "
                  "last row; a scale whose `window` is longer than the series is left out); add the scales' "
-                 "errors, take a moving mean of `smooth` samples (centred if `centered`, clipped at the ends), sum "
+                 "errors; with K = `smooth`, a = K // 2 if `centered` else 0 and b = K - 1 - a, take each sample "
+                 "t's mean over samples t - b .. t + a (clipped at the ends: the mean of those in the series), sum "
                  "over sensors and divide by `channels`; do the same with each `short_smooth` [length, factor] "
-                 "pair's length, times its factor: a sample's score is the largest of these (of a series of at "
-                 "least `window` samples); above `threshold` is an anomaly",
+                 "pair's length as K, times its factor: a sample's score is the largest of these (of a series of "
+                 "at least `window` samples); above `threshold` is an anomaly. This is `tsae detect score` with "
+                 "`drift_rate` 0 (above 0, tsae moves the normalisation and score level toward recent normal "
+                 "data as it scores, which this fixed graph does not) and no sensor missing for --silence (100) "
+                 "rows in a row (tsae leaves such a silent sensor out of the score until it reports again; "
+                 "here it holds its last value)",
     }
     axes = {s["input"]: {0: f"batch_{i}"} for i, s in enumerate(scales)}
     axes.update({s["output"]: {0: f"batch_{i}"} for i, s in enumerate(scales)})

@@ -1,0 +1,88 @@
+"""The sidecar's ``usage`` text, followed literally in numpy by someone without tsae, reproduces tsae's results.
+
+Each test implements the recipe as the text states it (not as ``scripts/onnx_reference_runner.py`` does), checks
+that the text states each rule the implementation relies on, and compares with tsae.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tsae.export import export_model
+
+ort = pytest.importorskip("onnxruntime")
+
+
+def _session(path: Path):  # type: ignore[no-untyped-def]
+    meta = json.loads(path.with_suffix(".json").read_text())
+    return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]), meta
+
+
+def _missing(x: np.ndarray) -> np.ndarray:
+    """Missing as the usage defines it: NaN, infinite or beyond 1e30 in magnitude."""
+    with np.errstate(invalid="ignore"):
+        return ~(np.abs(x) <= 1e30)
+
+
+def _detector_recipe(session, meta: dict, table: dict[str, np.ndarray]) -> np.ndarray:  # type: ignore[no-untyped-def]
+    x = np.stack([np.asarray(table[name], np.float64) for name in meta["sensors"]])  # rows in `sensors` order
+    x = np.where(_missing(x), np.nan, x)
+    last = np.asarray(meta["normalizer"]["center"], np.float64)  # before a sensor's first value
+    for t in range(x.shape[1]):
+        x[:, t] = np.where(np.isnan(x[:, t]), last, x[:, t])
+        last = x[:, t]
+    n = x.shape[1]
+    used = [s for s in meta["scales"] if s["window"] <= n]
+    starts = {s["input"]: range(0, n - s["window"] + 1, s["hop"]) for s in used}
+    feed = {s["input"]: np.stack([x[:, i:i + s["window"]] for i in starts[s["input"]]]).astype(np.float32)
+            for s in used}
+    rows = np.zeros(x.shape)
+    for s, err in zip(used, session.run([s["output"] for s in used], feed), strict=True):
+        acc, cnt = np.zeros(x.shape), np.zeros(n)
+        for i, e in zip(starts[s["input"]], err.astype(np.float64), strict=True):
+            acc[:, i:i + s["window"]] += e
+            cnt[i:i + s["window"]] += 1
+        end = starts[s["input"]][-1] + s["window"]
+        acc[:, end:], cnt[end:] = (acc[:, end - 1] / cnt[end - 1])[:, None], 1
+        rows += acc / cnt
+    score = np.full(n, -np.inf)
+    for k, factor in [(meta["smooth"], 1.0), *meta["short_smooth"]]:
+        a = k // 2 if meta["centered"] else 0
+        b = k - 1 - a
+        mean = np.stack([rows[:, max(0, t - b): t + a + 1].mean(axis=1) for t in range(n)], axis=1)
+        score = np.maximum(score, factor * mean.sum(axis=0) / meta["channels"])
+    return score
+
+
+def test_the_detector_usage_text_followed_literally_gives_tsae_scores(tmp_path) -> None:
+    """The usage said "a moving mean of `smooth` samples (centred if `centered`)": with an even length (the default
+    smooth is 2 * window, always even) tsae's window is t - K/2 + 1 .. t + K/2, and t - K/2 .. t + K/2 - 1 read as
+    literally was off by 3.5% of the pump's scores. It said "missing values forward-filled", not what is missing (an
+    infinite value, 1e35) nor what a leading gap takes (the training centre), nor the sensors' order."""
+    from tsae.pipelines.anomaly.detector import Detector
+
+    rng = np.random.default_rng(0)
+    t = np.arange(1500)
+    train = np.stack([np.sin(t / 7), 3 + np.cos(t / 11), 0.5 * np.sin(t / 5)]) + 0.05 * rng.standard_normal((3, 1500))
+    det = Detector(window=16, epochs=1, device="cpu", threshold="quantile", calibration="training",
+                   model_params={"hidden": 8}, max_train_windows=200).fit(train, sensors=["a", "b", "c"])
+    assert det.state_.smooth % 2 == 0
+    path = det.save(tmp_path / "det.tsae")
+    session, meta = _session(export_model(path, tmp_path / "det.onnx").onnx)
+    usage = meta["usage"]
+    for rule in ("`sensors` order", "NaN, infinite or beyond 1e30", "`normalizer.center`",
+                 "a = K // 2 if `centered` else 0", "b = K - 1 - a", "t - b .. t + a", "do not normalise",
+                 "`drift_rate`", "--silence"):
+        assert rule in usage, rule
+    assert meta["drift_rate"] == 0.0
+    test = train[:, :400].copy()
+    test[1, 200:230] += 3.0  # a fault
+    test[0, :5] = np.nan  # a leading gap
+    test[0, 50], test[1, 60], test[2, 70] = np.nan, np.inf, -1e35  # missing, all three
+    expected = det.decision_function(test)
+    got = _detector_recipe(session, meta, {"c": test[2], "a": test[0], "b": test[1]})
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
+    np.testing.assert_array_equal(got > meta["threshold"], expected > det.threshold_)
