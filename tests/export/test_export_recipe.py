@@ -10,8 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
+from click.testing import CliRunner
 
+from tsae.cli import cli
 from tsae.export import export_model
+from tsae.models.modelfile import save_model
+from tsae.plugins import create_model
 
 ort = pytest.importorskip("onnxruntime")
 
@@ -86,3 +91,44 @@ def test_the_detector_usage_text_followed_literally_gives_tsae_scores(tmp_path) 
     got = _detector_recipe(session, meta, {"c": test[2], "a": test[0], "b": test[1]})
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
     np.testing.assert_array_equal(got > meta["threshold"], expected > det.threshold_)
+
+
+def test_the_window_usage_text_followed_literally_gives_tsae_reconstruct(tmp_path) -> None:
+    """The usage took NaN and inf as missing; `tsae reconstruct` also takes values beyond 1e30 (a 1e35 cell),
+    which the recipe passed to the graph (off by 1e31). It did not say the channels come in `columns` order."""
+    torch.manual_seed(0)
+    path = save_model(tmp_path / "m.tsae", create_model("conv1d", 2, 32).eval(), frame={"window": 32, "hop": 8},
+                      normalizer={"method": "zscore", "center": [1.0, -2.0], "scale": [2.0, 0.5]},
+                      extra={"columns": ["a", "b"]})
+    session, meta = _session(export_model(path, tmp_path / "m.onnx").onnx)
+    assert "NaN, infinite or beyond 1e30" in meta["usage"] and "`columns` order" in meta["usage"]
+    series = np.random.default_rng(3).standard_normal((2, 101)) * 2 + 1
+    series[0, 40:45], series[1, 0], series[0, 70], series[1, 80] = np.nan, np.inf, 1e35, -1e31
+    table = tmp_path / "t.csv"
+    table.write_text("time,b,a\n" + "".join(f"{i},{series[1, i]:.17g},{series[0, i]:.17g}\n".replace("nan", "")
+                                             for i in range(101)))
+    out = tmp_path / "r.csv"
+    result = CliRunner().invoke(cli, ["reconstruct", str(path), str(table), "-o", str(out), "-q", "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    header = out.read_text().splitlines()[0].split(",")
+    ref = np.loadtxt(out, delimiter=",", skiprows=1)
+    expected = np.stack([ref[:, header.index(name)] for name in meta["columns"]])
+    # the recipe: fill (linear, ends nearest), normalise, no taper: windows every hop, zero-padded end, mean
+    x = np.where(_missing(series), np.nan, series)
+    k = np.arange(x.shape[1])
+    for row in x:
+        good = ~np.isnan(row)
+        row[~good] = np.interp(k[~good], k[good], row[good])
+    center, scale = (np.asarray(meta["normalizer"][key])[:, None] for key in ("center", "scale"))
+    z = (x - center) / scale
+    w, hop, n = meta["window"], meta["frame"]["hop"], x.shape[1]
+    count = -(-(n - w) // hop) + 1
+    z = np.pad(z, ((0, 0), (0, (count - 1) * hop + w - n)))
+    recon = session.run(["reconstruction"], {"window": np.stack([z[:, i * hop: i * hop + w]
+                                                                   for i in range(count)]).astype(np.float32)})[0]
+    acc, cnt = np.zeros(z.shape), np.zeros(z.shape[1])
+    for i, r in enumerate(recon):
+        acc[:, i * hop: i * hop + w] += r
+        cnt[i * hop: i * hop + w] += 1
+    got = (acc / cnt)[:, :n] * scale + center
+    np.testing.assert_allclose(got, expected, atol=1e-4 * np.abs(expected).max())

@@ -53,8 +53,11 @@ def window_export(loaded: Any) -> tuple[torch.nn.Module, dict[str, Any]]:
         "channels": c, "window": w, "frame": loaded.frame, "normalizer": loaded.normalizer,
         "sample_rate": loaded.sample_rate, "hparams": loaded.hparams,
         "taper": _taper(loaded), "columns": _columns(loaded),
-        "usage": "fill each channel's missing samples (NaN, inf) by linear interpolation (the ends hold the nearest "
-                 "value), normalise each channel ((x - center) / scale), with a `taper` (not null) mirror both ends "
+        "usage": "put the series' channels in `columns` order (a table's columns matched by name; null: the "
+                 "model's channel order); fill each channel's missing samples (NaN, infinite or beyond 1e30 in "
+                 "magnitude, as `tsae reconstruct` reads a file; a channel with none is an error) by linear "
+                 "interpolation (the ends hold the nearest value), normalise each channel ((x - center) / "
+                 "scale), with a `taper` (not null) mirror both ends "
                  "by P = max(1, window // 8) samples (numpy pad mode 'reflect': x[P] .. x[1] before x[0], "
                  "x[n-2] .. x[n-1-P] after x[n-1]; a series of 1 sample repeated), zero-pad the end so that "
                  "windows of `window` samples every `frame.hop` cover every sample, multiply each window by "
