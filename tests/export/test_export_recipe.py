@@ -132,3 +132,17 @@ def test_the_window_usage_text_followed_literally_gives_tsae_reconstruct(tmp_pat
         cnt[i * hop: i * hop + w] += 1
     got = (acc / cnt)[:, :n] * scale + center
     np.testing.assert_allclose(got, expected, atol=1e-4 * np.abs(expected).max())
+
+
+def test_the_reference_runner_takes_values_beyond_1e30_as_missing(tmp_path) -> None:
+    """The runner filled NaN and inf only: a 1e35 reading went into the detector's and window model's graphs."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("runner", Path(__file__).resolve().parents[2]
+                                                  / "scripts/onnx_reference_runner.py")
+    assert spec is not None and spec.loader is not None
+    runner = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(runner)
+    x = np.array([[1.0, 1e35, 3.0, -np.inf, 5.0]])
+    np.testing.assert_allclose(runner.fill_gaps(x), [[1.0, 2.0, 3.0, 4.0, 5.0]])
+    np.testing.assert_allclose(runner.forward_fill(np.array([[-2e31, 1.0, 1e35, 3.0]]), [9.0]), [[9.0, 1.0, 1.0, 3.0]])
