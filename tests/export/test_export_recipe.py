@@ -146,3 +146,46 @@ def test_the_reference_runner_takes_values_beyond_1e30_as_missing(tmp_path) -> N
     x = np.array([[1.0, 1e35, 3.0, -np.inf, 5.0]])
     np.testing.assert_allclose(runner.fill_gaps(x), [[1.0, 2.0, 3.0, 4.0, 5.0]])
     np.testing.assert_allclose(runner.forward_fill(np.array([[-2e31, 1.0, 1e35, 3.0]]), [9.0]), [[9.0, 1.0, 1.0, 3.0]])
+
+
+@pytest.fixture(scope="module")
+def denoiser(tmp_path_factory):  # type: ignore[no-untyped-def]
+    out = tmp_path_factory.mktemp("den") / "den.onnx"
+    result = CliRunner().invoke(cli, ["export", "denoiser2", "-o", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    return _session(out)
+
+
+def test_the_denoiser_usage_text_followed_literally_gives_tsae_denoise(denoiser, tmp_path) -> None:
+    """The usage said "with the state": not which state a stream starts with, nor that each output is fed back as
+    the next call's input, nor what to do with a last partial hop (the sidecar holds it, the text did not say)."""
+    import soundfile as sf
+
+    session, meta = denoiser
+    usage = meta["usage"]
+    for rule in ("`initial`", "`shape`", "`state[name].output`", "`state[name].input`", "zeros to a whole hop", "NaN"):
+        assert rule in usage, rule
+    rate, hop, delay = meta["sample_rate"], meta["hop"], meta["delay_samples"]
+    rng = np.random.default_rng(0)
+    n = rate // 2 + 77  # not a whole number of hops
+    t = np.arange(n) / rate
+    audio = (0.3 * np.sin(2 * np.pi * 220 * t) * (np.sin(2 * np.pi * 3 * t) > 0)
+             + 0.05 * rng.standard_normal((2, n))).astype(np.float32)
+    sf.write(tmp_path / "in.wav", audio.T, rate, subtype="FLOAT")
+    result = CliRunner().invoke(cli, ["denoise", str(tmp_path / "in.wav"), "-o", str(tmp_path / "out.wav"), "-q",
+                                      "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    expected = sf.read(tmp_path / "out.wav", dtype="float32")[0].T
+    state = {s["input"]: np.full([2 if d == "batch" else d for d in s["shape"]],
+                                 np.inf if s["initial"] == "inf" else s["initial"], np.float32)
+             for s in meta["state"].values()}
+    feed = np.concatenate([audio, np.zeros((2, delay), np.float32)], axis=1)
+    feed = np.pad(feed, ((0, 0), (0, -feed.shape[1] % hop)))
+    names = ["output", *(s["output"] for s in meta["state"].values())]
+    outs = []
+    for i in range(0, feed.shape[1], hop):
+        output, *values = session.run(names, {"samples": feed[:, i:i + hop], **state})
+        outs.append(output)
+        state = {s["input"]: v for s, v in zip(meta["state"].values(), values, strict=True)}
+    got = np.concatenate(outs, axis=1)[:, delay: delay + n]
+    np.testing.assert_allclose(got, expected, atol=1e-5)

@@ -99,9 +99,13 @@ def denoiser_export(loaded: Any, *, strength: float, atten_limit: float | None) 
         "delay_samples": step.delay, "latency_seconds": (step.delay + step.hop) / rate,
         "strength": strength, "normalizer": None,
         "atten_limit": None if math.isinf(step.atten_limit) else step.atten_limit,  # the one applied; JSON has no inf
-        "usage": "feed `hop` samples per channel (batch = channels) at `sample_rate` with the state; the "
-                 "output lags by `delay_samples`: drop that many leading samples and feed that many zeros at the "
-                 "end. Resample other rates to `sample_rate` first.",
+        "usage": "start each entry of `state` as a tensor of its `shape` (batch = channels) filled with its "
+                 "`initial` value (\"inf\": +infinity); feed `hop` samples per channel (batch = channels) at "
+                 "`sample_rate` as `samples` with each `state[name].input`, and pass each returned "
+                 "`state[name].output` back as the next call's `state[name].input`; NaN and infinite samples "
+                 "are taken as silence (the graph does it). The output lags by `delay_samples`: drop that many "
+                 "leading samples and feed that many zeros at the end, then zeros to a whole hop; keep the input's "
+                 "length. Resample other rates to `sample_rate` first.",
     }
     spec = {"example": [torch.zeros(2, step.hop), *two.values()], "inputs": names_in,
             "outputs": names_out, "dynamic_axes": axes, "sidecar": sidecar,
