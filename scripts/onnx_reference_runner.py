@@ -112,12 +112,22 @@ def moving_mean(x: np.ndarray, k: int, centered: bool) -> np.ndarray:
     return (c[:, hi] - c[:, lo]) / (hi - lo)
 
 
+#: a value beyond this in magnitude is missing, as tsae reads tables and arrays (no sensor reads 1e35)
+ABSURD = 1e30
+
+
+def present(x: np.ndarray) -> np.ndarray:
+    """Where ``x`` holds a value: not NaN, not infinite, not beyond :data:`ABSURD` in magnitude."""
+    with np.errstate(invalid="ignore"):
+        return np.abs(x) <= ABSURD
+
+
 def forward_fill(x: np.ndarray, first: np.ndarray) -> np.ndarray:
-    """Replace missing values by the channel's previous value (``first`` before the first one)."""
+    """Replace missing values (see :func:`present`) by the channel's previous value (``first`` before the first)."""
     x = x.copy()
     last = np.asarray(first, np.float64).copy()
     for t in range(x.shape[1]):
-        bad = ~np.isfinite(x[:, t])
+        bad = ~present(x[:, t])
         x[bad, t] = last[bad]
         last = x[:, t]
     return x
@@ -156,14 +166,14 @@ def _checked_channels(x: np.ndarray, meta: dict) -> np.ndarray:
 
 
 def fill_gaps(x: np.ndarray) -> np.ndarray:
-    """Missing samples (NaN, inf) of each channel linearly interpolated, the ends holding the nearest value.
+    """Missing samples (NaN, inf, beyond 1e30) of each channel linearly interpolated, the ends the nearest value.
 
     tsae fills a window model's gaps so before framing; a channel with no value is a ``ValueError``.
     """
     x = np.array(x, np.float64)
     t = np.arange(x.shape[1])
     for c, row in enumerate(x):
-        good = np.isfinite(row)
+        good = present(row)
         if not good.any():
             raise ValueError(f"a channel has no finite values (channel {c})")
         if not good.all():

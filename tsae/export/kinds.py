@@ -53,8 +53,11 @@ def window_export(loaded: Any) -> tuple[torch.nn.Module, dict[str, Any]]:
         "channels": c, "window": w, "frame": loaded.frame, "normalizer": loaded.normalizer,
         "sample_rate": loaded.sample_rate, "hparams": loaded.hparams,
         "taper": _taper(loaded), "columns": _columns(loaded),
-        "usage": "fill each channel's missing samples (NaN, inf) by linear interpolation (the ends hold the nearest "
-                 "value), normalise each channel ((x - center) / scale), with a `taper` (not null) mirror both ends "
+        "usage": "put the series' channels in `columns` order (a table's columns matched by name; null: the "
+                 "model's channel order); fill each channel's missing samples (NaN, infinite or beyond 1e30 in "
+                 "magnitude, as `tsae reconstruct` reads a file; a channel with none is an error) by linear "
+                 "interpolation (the ends hold the nearest value), normalise each channel ((x - center) / "
+                 "scale), with a `taper` (not null) mirror both ends "
                  "by P = max(1, window // 8) samples (numpy pad mode 'reflect': x[P] .. x[1] before x[0], "
                  "x[n-2] .. x[n-1-P] after x[n-1]; a series of 1 sample repeated), zero-pad the end so that "
                  "windows of `window` samples every `frame.hop` cover every sample, multiply each window by "
@@ -96,9 +99,13 @@ def denoiser_export(loaded: Any, *, strength: float, atten_limit: float | None) 
         "delay_samples": step.delay, "latency_seconds": (step.delay + step.hop) / rate,
         "strength": strength, "normalizer": None,
         "atten_limit": None if math.isinf(step.atten_limit) else step.atten_limit,  # the one applied; JSON has no inf
-        "usage": "feed `hop` samples per channel (batch = channels) at `sample_rate` with the state; the "
-                 "output lags by `delay_samples`: drop that many leading samples and feed that many zeros at the "
-                 "end. Resample other rates to `sample_rate` first.",
+        "usage": "start each entry of `state` as a tensor of its `shape` (batch = channels) filled with its "
+                 "`initial` value (\"inf\": +infinity); feed `hop` samples per channel (batch = channels) at "
+                 "`sample_rate` as `samples` with each `state[name].input`, and pass each returned "
+                 "`state[name].output` back as the next call's `state[name].input`; NaN and infinite samples "
+                 "are taken as silence (the graph does it). The output lags by `delay_samples`: drop that many "
+                 "leading samples and feed that many zeros at the end, then zeros to a whole hop; keep the input's "
+                 "length. Resample other rates to `sample_rate` first.",
     }
     spec = {"example": [torch.zeros(2, step.hop), *two.values()], "inputs": names_in,
             "outputs": names_out, "dynamic_axes": axes, "sidecar": sidecar,
@@ -142,14 +149,23 @@ def detector_export(source: str | os.PathLike) -> tuple[torch.nn.Module, dict[st
         "short_smooth": [[length, factor] for length, factor in state.short_smooth], "centered": state.centered,
         "threshold": float(det.threshold_), "sensors": list(det.sensors_),
         "contrib_base": base, "normalizer": state.normalizer.to_dict(), "z_bound": Z_BOUND,
-        "usage": "for each entry of `scales`: cut raw windows (missing values forward-filled) of `window` samples "
+        "drift_rate": float(det.drift_rate),
+        "usage": "put the series in `sensors` order (one row per sensor; match a table's columns by name); a value "
+                 "is missing when it is NaN, infinite or beyond 1e30 in magnitude: it takes the sensor's previous "
+                 "value (before the sensor's first value, its `normalizer.center`); do not normalise (the graph "
+                 "does, with `normalizer`); for each entry of `scales`: cut raw windows of `window` samples "
                  "every `hop` samples from sample 0 into its `input`, run all inputs at once, and average each "
                  "sample's `output` error over the windows covering it (samples after the last window repeat its "
                  "last row; a scale whose `window` is longer than the series is left out); add the scales' "
-                 "errors, take a moving mean of `smooth` samples (centred if `centered`, clipped at the ends), sum "
+                 "errors; with K = `smooth`, a = K // 2 if `centered` else 0 and b = K - 1 - a, take each sample "
+                 "t's mean over samples t - b .. t + a (clipped at the ends: the mean of those in the series), sum "
                  "over sensors and divide by `channels`; do the same with each `short_smooth` [length, factor] "
-                 "pair's length, times its factor: a sample's score is the largest of these (of a series of at "
-                 "least `window` samples); above `threshold` is an anomaly",
+                 "pair's length as K, times its factor: a sample's score is the largest of these (of a series of "
+                 "at least `window` samples); above `threshold` is an anomaly. This is `tsae detect score` with "
+                 "`drift_rate` 0 (above 0, tsae moves the normalisation and score level toward recent normal "
+                 "data as it scores, which this fixed graph does not) and no sensor missing for --silence (100) "
+                 "rows in a row (tsae leaves such a silent sensor out of the score until it reports again; "
+                 "here it holds its last value)",
     }
     axes = {s["input"]: {0: f"batch_{i}"} for i, s in enumerate(scales)}
     axes.update({s["output"]: {0: f"batch_{i}"} for i, s in enumerate(scales)})
