@@ -364,8 +364,13 @@ def fit_model_on_series(
     if init is not None:
         init = _init_model(init)
     names = list(sources or ()) if labels is None else list(labels)  # errors name the file a series came from
+    if not names and _one_series(series):
+        names = ["series"]  # the argument: "series: ... pass series.T", not "series 0"
     items = _as_series_list(series, names)
     channels = items[0].shape[0]
+    if columns is not None and len(columns) != channels:  # dropped without a word, the file had no names
+        raise ValueError(f"columns: {len(columns)} name(s) for {channels} channel(s); give one name per channel "
+                         "or None")
     if columns is not None and (len(columns) != channels or len(set(columns)) < len(columns)):
         columns = None  # names that cannot tell the channels apart are no names (load_model refuses them)
     by_column = [columns] * len(items) if channel_names is None else list(channel_names)
