@@ -238,3 +238,11 @@ def test_one_series_given_transposed_is_told_as_the_argument() -> None:
         fit(series(2).T)  # it said 'series 0: ... pass series 0.T'
     with pytest.raises(ValueError, match=r"^series 1: got shape \(64, 2\).*pass it transposed \(\.T\)$"):
         fit([series(2), series(2).T])  # an item of a list: 'pass series 1.T' was no Python either
+
+
+def test_a_fit_result_shows_in_one_line() -> None:
+    result = fit(series(2), columns=["a", "b"])
+    text = repr(result)  # a notebook cell ending in tsae.fit(...) printed the network, and every window index twice
+    assert "\n" not in text and len(text) < 300, text
+    assert text.startswith("FitResult(family='conv1d', channels=2, window=16, hop=4, columns=['a', 'b'], ")
+    assert f"epochs_run={result.train.epochs_run}" in text

@@ -53,6 +53,16 @@ class FitResult:
     n_windows: int
     sources: list[str] = field(default_factory=list)
 
+    def __repr__(self) -> str:  # the dataclass's showed the network, and every window index twice
+        t = self.train
+        loss = getattr(t, "best_val_loss", None)
+        loss = loss if loss is None else float(f"{loss:.4g}")
+        return (f"FitResult(family={getattr(self.model, 'name', type(self.model).__name__)!r}, "
+                f"channels={getattr(self.model, 'channels', None)}, window={self.frame.get('window')}, "
+                f"hop={self.frame.get('hop')}, columns={self.columns!r}, n_windows={self.n_windows}, "
+                f"epochs_run={getattr(t, 'epochs_run', None)}, best_val_loss={loss}, "
+                f"stopped={getattr(t, 'stopped', None)!r})")
+
     def summary(self) -> dict[str, Any]:
         """JSON-able training summary stored in the model file's ``extra["training"]``."""
         t = self.train
