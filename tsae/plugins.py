@@ -332,7 +332,9 @@ def register_plugin(plugin: Any, name: str) -> None:
     Raises
     ------
     TypeError
-        If ``name`` is not a non-empty string, or ``plugin`` is None.
+        If ``name`` is not a non-empty string, or ``plugin`` is None or a model family (an
+        :class:`~tsae.models.base.Autoencoder` class or a :class:`LazyFamily`, which its plugin's
+        ``register_models`` hook registers).
     ValueError
         If the plugin implements a hook that does not exist (the message lists those that do),
         or ``name`` is one of tsae's built-in plugins.
@@ -341,6 +343,7 @@ def register_plugin(plugin: Any, name: str) -> None:
         raise TypeError(f"name must be the plugin's name (a non-empty string), got {shown(name)}")
     if plugin is None:
         raise TypeError("plugin must be a module or an object with @tsae.hookimpl hooks, got None")
+    _refuse_a_family(plugin)
     manager = get_plugin_manager()
     existing = _infos.get(name)
     if existing is not None and existing.builtin:
@@ -352,6 +355,24 @@ def register_plugin(plugin: Any, name: str) -> None:
     _register(manager, plugin, info)
     _infos[name] = info
     _reset_registries()  # re-collect on next use
+
+
+def _refuse_a_family(plugin: Any) -> None:
+    """A model family passed where its plugin goes (``register_plugin(LinearAE, "linear")``) registers no hook:
+    the family would stay unknown, without a word. Refused with where it belongs."""
+    base = sys.modules.get("tsae.models.base")  # not imported yet: no Autoencoder exists (torch stays unloaded)
+    families: tuple[type, ...] = (LazyFamily,) if base is None else (LazyFamily, base.Autoencoder)
+    if isinstance(plugin, type) and issubclass(plugin, families):
+        what = plugin.__name__
+    elif isinstance(plugin, LazyFamily):
+        what = f"LazyFamily({plugin.name!r})"
+    elif isinstance(plugin, families):
+        what = type(plugin).__name__
+    else:
+        return
+    raise TypeError(f"{what} is a model family, not a plugin: register it from a register_models hook "
+                    f"(@tsae.hookimpl def register_models(register): register(...)) and pass the module or object "
+                    "holding that hook")
 
 
 def unregister_plugin(name: str) -> None:

@@ -277,3 +277,11 @@ def test_frames_too_large_to_allocate_are_a_named_memory_error() -> None:
         frame(x, 2**62, 1, pad=True)
     with pytest.raises(MemoryError, match="a window of shape"):
         StreamFramer(2**62, 1)
+
+
+def test_a_signal_laid_out_n_by_channels_is_told_to_be_transposed() -> None:
+    with pytest.raises(ValueError, match=r"larger than the signal \(n=2 samples\).*x has shape \(600, 2\): time is "
+                                         r"the last axis; an \(n, channels\) array is passed as x\.T"):
+        frame(np.zeros((600, 2)), 16, 8)  # it said only that the signal had 2 samples
+    with pytest.raises(ValueError, match=r"\(n=10 samples\); pass pad=True or center=True, or a shorter length$"):
+        frame(np.zeros((2, 10)), 16, 8)  # short, not transposed: no such hint

@@ -224,3 +224,25 @@ def test_round_trip_reconstructs_identically_and_leaves_inputs_alone(tmp_path) -
     np.testing.assert_array_equal(tsae.reconstruct(loaded, values), tsae.reconstruct(again, values))
     np.testing.assert_array_equal(tsae.encode(loaded, values), tsae.encode(str(tmp_path / "n.tsae"), values))
     np.testing.assert_array_equal(values, kept)
+
+
+def test_column_names_of_another_count_are_refused() -> None:
+    with pytest.raises(ValueError, match=r"^columns: 1 name\(s\) for 2 channel\(s\)"):
+        fit(series(2), columns=["a"])  # they were dropped without a word: the model file had no column names
+    with pytest.raises(ValueError, match=r"^columns: 3 name\(s\) for 2 channel\(s\)"):
+        fit(series(2), columns=["a", "b", "c"])
+
+
+def test_one_series_given_transposed_is_told_as_the_argument() -> None:
+    with pytest.raises(ValueError, match=r"^series: got shape \(64, 2\).*pass series\.T$"):
+        fit(series(2).T)  # it said 'series 0: ... pass series 0.T'
+    with pytest.raises(ValueError, match=r"^series 1: got shape \(64, 2\).*pass it transposed \(\.T\)$"):
+        fit([series(2), series(2).T])  # an item of a list: 'pass series 1.T' was no Python either
+
+
+def test_a_fit_result_shows_in_one_line() -> None:
+    result = fit(series(2), columns=["a", "b"])
+    text = repr(result)  # a notebook cell ending in tsae.fit(...) printed the network, and every window index twice
+    assert "\n" not in text and len(text) < 300, text
+    assert text.startswith("FitResult(family='conv1d', channels=2, window=16, hop=4, columns=['a', 'b'], ")
+    assert f"epochs_run={result.train.epochs_run}" in text

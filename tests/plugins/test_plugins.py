@@ -554,3 +554,15 @@ def test_an_unknown_family_names_the_plugin_whose_register_models_failed(fresh_p
     fresh_plugins.register_plugin(_module("gpu_only", register_models=register_models), "gpu_only")
     with pytest.raises(KeyError, match=r"unknown model family 'gpu_fam'.*register_models failed: gpu_only"):
         fresh_plugins.get_model_family("gpu_fam")
+
+
+def test_a_model_family_given_as_the_plugin_says_where_it_belongs(fresh_plugins) -> None:
+    class LinearAE(Autoencoder):
+        name = "audit_linear"
+
+    for family in (LinearAE, fresh_plugins.LazyFamily("audit_linear", "tsae_linear:LinearAE")):
+        with pytest.raises(TypeError, match=r"^(LinearAE|LazyFamily\('audit_linear'\)) is a model family, not a "
+                                            r"plugin: register it from a register_models hook"):
+            fresh_plugins.register_plugin(family, "audit_linear")  # it registered nothing, without a word
+    assert "audit_linear" not in fresh_plugins.model_families()
+    assert "audit_linear" not in {info.name for info in fresh_plugins.plugin_infos()}

@@ -371,9 +371,12 @@ def frame(
     n_frames = num_frames(n, length, hop, pad=pad, center=center)
     if n_frames == 0 and not pad:
         extra = " (with centring)" if center else ""
+        turned = x.ndim == 2 and x.shape[0] >= length  # (n, channels), as pandas and soundfile lay it out
         raise ValueError(
             f"length={length} is larger than the signal (n={n} samples{extra}); "
             "pass pad=True or center=True, or a shorter length"
+            + (f" (x has shape {x.shape}: time is the last axis; an (n, channels) array is passed as x.T)"
+               if turned else "")
         )
     lead = x.shape[:-1]
     result = _check_out(out, lead + (n_frames, length))

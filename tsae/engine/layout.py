@@ -266,8 +266,9 @@ def as_channels_first(x: Any, name: str = "x", *, dtype: Any = np.float64) -> tu
         if was_1d:
             arr = arr[None, :]
         if not known and arr.ndim == 2 and 0 < arr.shape[1] < arr.shape[0]:  # (n, 0) is empty, not transposed
+            fix = f"{name}.T" if name.isidentifier() else "it transposed (.T)"  # 'series 1.T' is no Python
             raise ValueError(f"{name}: got shape {arr.shape}, but series are (channels, n) with time on the "
-                             f"last axis; pass {name}.T")
+                             f"last axis; pass {fix}")
     if arr.ndim != 2:
         raise ValueError(f"{name} must be (n,) or (channels, n), got shape {arr.shape}")
     if arr.shape[0] == 0:

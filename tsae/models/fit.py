@@ -53,6 +53,16 @@ class FitResult:
     n_windows: int
     sources: list[str] = field(default_factory=list)
 
+    def __repr__(self) -> str:  # the dataclass's showed the network, and every window index twice
+        t = self.train
+        loss = getattr(t, "best_val_loss", None)
+        loss = loss if loss is None else float(f"{loss:.4g}")
+        return (f"FitResult(family={getattr(self.model, 'name', type(self.model).__name__)!r}, "
+                f"channels={getattr(self.model, 'channels', None)}, window={self.frame.get('window')}, "
+                f"hop={self.frame.get('hop')}, columns={self.columns!r}, n_windows={self.n_windows}, "
+                f"epochs_run={getattr(t, 'epochs_run', None)}, best_val_loss={loss}, "
+                f"stopped={getattr(t, 'stopped', None)!r})")
+
     def summary(self) -> dict[str, Any]:
         """JSON-able training summary stored in the model file's ``extra["training"]``."""
         t = self.train
@@ -364,8 +374,13 @@ def fit_model_on_series(
     if init is not None:
         init = _init_model(init)
     names = list(sources or ()) if labels is None else list(labels)  # errors name the file a series came from
+    if not names and _one_series(series):
+        names = ["series"]  # the argument: "series: ... pass series.T", not "series 0"
     items = _as_series_list(series, names)
     channels = items[0].shape[0]
+    if columns is not None and len(columns) != channels:  # dropped without a word, the file had no names
+        raise ValueError(f"columns: {len(columns)} name(s) for {channels} channel(s); give one name per channel "
+                         "or None")
     if columns is not None and (len(columns) != channels or len(set(columns)) < len(columns)):
         columns = None  # names that cannot tell the channels apart are no names (load_model refuses them)
     by_column = [columns] * len(items) if channel_names is None else list(channel_names)

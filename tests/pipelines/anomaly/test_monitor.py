@@ -520,3 +520,16 @@ def test_mqtt_without_a_broker_is_told_in_the_commands_words(detector_file, opti
 
     result = CliRunner().invoke(cli, ["monitor", "--detector", str(detector_file), *options], input="a,b\n1,2\n")
     assert result.exit_code == 2 and said in result.output and "mqtt='HOST" not in result.output
+
+
+def test_a_monitor_can_be_copied_mid_stream(detector, test_data):
+    import copy
+    import sys
+
+    mon = Monitor(detector, every_sample=True)
+    mon.push(test_data[:300].T)
+    fork = copy.deepcopy(mon)  # river's way to branch a model: it failed, 'cannot pickle _io.TextIOWrapper'
+    assert fork.log.stream is sys.stderr and fork.parser.log is fork.log  # the stream shared, not copied
+    rest = test_data[300:].T
+    assert mon.push(rest) + mon.flush() == fork.push(rest) + fork.flush()
+    assert copy.deepcopy(Monitor(detector)).score_one(dict(zip(SENSORS, test_data[0], strict=True))) is None

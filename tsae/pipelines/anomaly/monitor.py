@@ -57,6 +57,7 @@ exit) is described in :mod:`tsae.io.mqtt` and in the README.
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
 import os
 import sys
@@ -93,6 +94,13 @@ class RateLimitedLog:
         self.quiet = quiet
         self._last: dict[str, float] = {}
         self._suppressed: dict[str, int] = {}
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> RateLimitedLog:
+        """A copy (of a monitor, ``copy.deepcopy``) writes to the same stream: a stream is not data to copy."""
+        new = copy.copy(self)
+        new._last, new._suppressed = dict(self._last), dict(self._suppressed)
+        memo[id(self)] = new
+        return new
 
     def warn(self, kind: str, message: str) -> None:
         now = _time.monotonic()

@@ -516,7 +516,9 @@ class StreamingDenoiser:
         if mono:
             x = x[None]
         if x.ndim != 2 or x.shape[0] != self.channels:
-            raise ValueError(f"expected {self.channels} channel(s) as (channels, n), got shape {np.shape(chunk)}")
+            turned = x.ndim == 2 and x.shape[1] == self.channels and not is_dataframe(samples)  # soundfile's layout
+            raise ValueError(f"expected {self.channels} channel(s) as (channels, n), got shape {np.shape(chunk)}"
+                             + ("; pass chunk.T" if turned else ""))
         if not np.all(np.isfinite(x)):
             x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
         loud = np.abs(x) > LOUDEST
@@ -623,7 +625,8 @@ def denoise(
     Returns
     -------
     numpy.ndarray
-        float32, same shape as ``audio``.
+        float32, the shape of ``audio`` (a DataFrame's ``(n, channels)`` comes back channels first,
+        ``(channels, n)``, as every series in tsae).
     """
     # (n, channels) as soundfile.read gives it is refused ("pass audio.T"), a DataFrame turned around
     x2, mono = as_channels_first(float_samples(audio, "audio"), "audio", dtype=np.float32)
