@@ -351,3 +351,19 @@ def test_a_scale_asked_for_that_the_data_cannot_hold_is_told(tmp_path):
     path.write_text("a\n" + "".join(f"{v}\n" for v in x))
     result = CliRunner().invoke(cli, ["detect", "fit", str(path), "--scales", ",", "-o", str(tmp_path / "d.tsae")])
     assert result.exit_code == 2 and "Invalid value for --scales: ','" in result.output
+
+
+def test_a_dataframe_of_numbered_columns_scores_on_a_detector_fitted_on_an_array(train_data, test_data):
+    """Fitted on an array (sensors s0, s1, ...), a detector refused pd.DataFrame(X.T) ('missing sensor column(s)
+    s0 ... got columns 0, 1'): neither names its sensors, so the columns go in order. Other labels still go by
+    name."""
+    import pandas as pd
+
+    det = Detector(window=24, epochs=1, device="cpu").fit(train_data.T)
+    x = test_data[:200].T
+    want = det.decision_function(x)
+    np.testing.assert_array_equal(det.decision_function(pd.DataFrame(x.T)), want)
+    with pytest.raises(ValueError, match="missing sensor column"):  # 1, 0: not the array's order, so no order
+        det.decision_function(pd.DataFrame(x.T).iloc[:, ::-1])
+    with pytest.raises(ValueError, match="missing sensor column"):
+        det.decision_function(pd.DataFrame(x.T, columns=[str(i) for i in range(x.shape[0])]))

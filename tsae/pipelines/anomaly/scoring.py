@@ -77,10 +77,16 @@ def sensor_columns(x: Any, sensors: Sequence[str], name: str = "X") -> Any:
     as :meth:`Detector.fit` stores them: columns ``0, 1`` are sensors ``"0", "1"``); other inputs as they are.
 
     Columns in another order are put in the detector's order; a missing sensor is a ValueError naming it
-    (:func:`sensor_order`, never by position: a DataFrame's labels are its sensors' names).
+    (:func:`sensor_order`, never by position: a DataFrame's labels are its sensors' names), except a
+    DataFrame with pandas' default labels ``0, 1, ...`` (``pd.DataFrame(X.T)``) given to a detector fitted on
+    an array (sensors ``s0, s1, ...``): neither side names its sensors, so they go in order.
     """
     if not is_dataframe(x):
         return x
+    numbered = all(isinstance(c, (int, np.integer)) and not isinstance(c, bool) for c in x.columns)
+    if numbered and list(sensors) == [f"s{i}" for i in range(len(sensors))] and \
+            [int(column) for column in x.columns] == list(range(len(sensors))):
+        return x  # numbered columns for numbered sensors: the array's own order
     labels = {str(column): column for column in x.columns}
     order, _ = sensor_order(list(labels), sensors, name, by_position=False)
     counts = Counter(str(column) for column in x.columns)
