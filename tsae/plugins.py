@@ -219,6 +219,19 @@ def _unmarked_hooks(plugin: Any) -> list[str]:
     return found
 
 
+def _method_hooks(plugin: Any) -> list[str]:
+    """The hooks of a class given as the plugin that are plain methods (``def register_models(self, register)``):
+    pluggy would call them on the class, without ``self`` (the hook then fails with "missing 'self'")."""
+    if not isinstance(plugin, type):
+        return []
+    found = []
+    for name in hook_names():
+        function = inspect.getattr_static(plugin, name, None)
+        if inspect.isfunction(function) and next(iter(inspect.signature(function).parameters), None) == "self":
+            found.append(name)
+    return found
+
+
 def _unknown_hooks(manager: pluggy.PluginManager, plugin: Any) -> list[str]:
     return sorted(caller.name for caller in manager.get_hookcallers(plugin) or [] if not caller.has_spec())
 
@@ -236,6 +249,10 @@ def _register(manager: pluggy.PluginManager, plugin: Any, info: PluginInfo) -> N
         raise ValueError(f"{', '.join(unmarked)} {'is' if len(unmarked) == 1 else 'are'} not decorated with "
                          f"@tsae.hookimpl, so tsae would never call {them} (from tsae import hookimpl; put "
                          f"@hookimpl above each hook)")
+    methods = _method_hooks(plugin)
+    if methods:
+        raise ValueError(f"{plugin.__name__} is a class whose hook(s) {', '.join(methods)} take self: register an "
+                         f"instance, {plugin.__name__}(), or make them @staticmethod")
     try:
         manager.register(plugin, name=info.name)
     except pluggy.PluginValidationError as error:

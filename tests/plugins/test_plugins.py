@@ -566,3 +566,31 @@ def test_a_model_family_given_as_the_plugin_says_where_it_belongs(fresh_plugins)
             fresh_plugins.register_plugin(family, "audit_linear")  # it registered nothing, without a word
     assert "audit_linear" not in fresh_plugins.model_families()
     assert "audit_linear" not in {info.name for info in fresh_plugins.plugin_infos()}
+
+
+def test_a_class_with_method_hooks_is_told_to_register_an_instance(fresh_plugins) -> None:
+    """It registered the class, and its hook then failed: "register_models raised TypeError: ... missing 'self'"."""
+    class Tiny(Autoencoder):
+        name = "tiny_method_hook"
+        description = "test family"
+
+    class MethodPlugin:
+        @tsae.hookimpl
+        def register_models(self, register):  # type: ignore[no-untyped-def]
+            register(Tiny)
+
+    with pytest.raises(ValueError, match=r"MethodPlugin is a class whose hook\(s\) register_models take self: "
+                                         r"register an instance, MethodPlugin\(\)"):
+        fresh_plugins.register_plugin(MethodPlugin, "method_plugin")
+    fresh_plugins.register_plugin(MethodPlugin(), "method_plugin")  # an instance is a plugin
+    assert fresh_plugins.get_model_family("tiny_method_hook") is Tiny
+
+    class StaticPlugin:
+        @staticmethod
+        @tsae.hookimpl
+        def register_models(register):  # type: ignore[no-untyped-def]
+            register(Tiny)
+
+    fresh_plugins.unregister_plugin("method_plugin")
+    fresh_plugins.register_plugin(StaticPlugin, "static_plugin")  # a class of static hooks is one too
+    assert fresh_plugins.get_model_family("tiny_method_hook") is Tiny
