@@ -193,7 +193,7 @@ def test_file_in_small_blocks_equals_array(tmp_path) -> None:
 
 def test_an_array_is_denoised_in_blocks_of_bounded_size(monkeypatch) -> None:
     """tsae.denoise fed the whole array at once (some 20 times its size in working memory); it now feeds blocks
-    of at most ARRAY_BLOCK_SAMPLES samples, to the same output."""
+    of at most MAX_BLOCK_SAMPLES samples, to the same output."""
     from tsae.pipelines.denoise import denoiser as denoiser_module
 
     x = np.stack([speech_like(1.3, 16000, 2), speech_like(1.3, 16000, 3)]) * 0.5
@@ -206,7 +206,7 @@ def test_an_array_is_denoised_in_blocks_of_bounded_size(monkeypatch) -> None:
         fed.append(chunk.shape[-1])
         return real_feed(self, chunk)
 
-    monkeypatch.setattr(denoiser_module, "ARRAY_BLOCK_SAMPLES", 2 * 1000)
+    monkeypatch.setattr(denoiser_module, "MAX_BLOCK_SAMPLES", 2 * 1000)
     monkeypatch.setattr(StreamingDenoiser, "feed", spy)
     got = denoise(x, 16000)
     assert max(fed) == 1000 and len(fed) == 21

@@ -592,10 +592,21 @@ def _frame_chunk(frame: Any) -> np.ndarray:
     return as_channels_first(frame, "chunk", dtype=np.float32)[0]
 
 
+# --------------------------------------------------------------------------- blocks
+#: the most samples (frames times channels; a file batch's files together) the denoiser is fed at once, from a
+#: file or an array: its spectra and resamplers hold some 20 times that (a block of 5 s of 128 channels at 48 kHz
+#: took 2.9 GB, 1024 channels some 20 GB); 2**23 samples keep a batch of 16 stereo files at 48 kHz in 5 s blocks,
+#: and a block's work under 1 GB. The output does not depend on it.
+MAX_BLOCK_SAMPLES = 1 << 23
+
+
+def block_frames(rate: float, channels: int, seconds: float = 5.0) -> int:
+    """Frames of one block fed to the denoiser: ``seconds`` at ``rate``, fewer for many ``channels`` (at most
+    :data:`MAX_BLOCK_SAMPLES` samples in all), at least 1."""
+    return max(1, min(int(seconds * rate), MAX_BLOCK_SAMPLES // channels))
+
+
 # --------------------------------------------------------------------------- arrays
-#: the most samples (times channels) :func:`denoise` feeds the denoiser at once (its working memory is some 20
-#: times that); the output does not depend on it
-ARRAY_BLOCK_SAMPLES = 1 << 22
 
 
 def denoise(
@@ -635,7 +646,7 @@ def denoise(
     den = StreamingDenoiser(sample_rate, channels, model=model, strength=strength,
                             atten_limit=atten_limit, device=device)
     # in blocks, as the file path streams: the spectra and resamplers hold some 20 times what they are fed
-    block = max(1, min(5 * int(den.sample_rate), ARRAY_BLOCK_SAMPLES // channels))
+    block = block_frames(den.sample_rate, channels)
     parts = [den.feed(x[..., start: start + block]) for start in range(0, x.shape[-1], block)]
     parts.append(den.flush())
     return np.concatenate(parts, axis=-1)

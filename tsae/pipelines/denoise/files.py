@@ -22,7 +22,9 @@ from tsae.models.device import torch_threads
 from tsae.models.trainer import whole_number
 from tsae.pipelines.denoise import denoiser
 from tsae.pipelines.denoise.denoiser import (
+    MAX_BLOCK_SAMPLES,
     StreamingDenoiser,
+    block_frames,
     checked_atten_limit,
     checked_seconds,
     load_denoiser,
@@ -33,11 +35,6 @@ _DENOISED = ".denoised"
 
 #: the subtypes that hold samples beyond full scale
 _FLOAT_SUBTYPES = ("FLOAT", "DOUBLE")
-
-#: the most samples (frames times channels, all files of a batch together) one block holds: a block of 5 s of
-#: 128 channels at 48 kHz took 2.9 GB (the spectra and resamplers hold some 20 times the block), 1024 channels
-#: some 20 GB; 2**23 samples keep a batch of 16 stereo files at 48 kHz in 5 s blocks, and a block's work under 1 GB
-MAX_BLOCK_SAMPLES = 1 << 23
 
 
 def default_output(path: str | os.PathLike) -> Path:
@@ -125,7 +122,7 @@ def _denoise_together(
     rows = np.cumsum([0] + [info.channels for _, _, info in jobs])
     den = StreamingDenoiser(rate, int(rows[-1]), model=model, strength=strength, atten_limit=atten_limit,
                             device=device)
-    block = max(1, min(int(block_seconds * rate), MAX_BLOCK_SAMPLES // int(rows[-1])))
+    block = block_frames(rate, int(rows[-1]), block_seconds)
     # strength 0 (or an attenuation limit of 0 dB) is the input: written as read, not through the STFT's round
     # trip, which is the input only to float32 rounding (a 24-bit sample a step off, a float one a rounding)
     passthrough = den.strength == 0.0
