@@ -1,25 +1,33 @@
 """Anomaly plot: the sensor series, the score with its threshold, and the events shaded."""
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+#: the image formats a plot is drawn in, by suffix (``.jpeg`` too where ``jpg`` is one)
+PLOT_FORMATS = ("png", "pdf", "svg", "jpg")
 
-def plot_format(path: str | Path) -> str:
-    """The image format a plot named ``path`` is drawn in (``png`` without a suffix); another suffix than
-    ``.png``, ``.pdf``, ``.svg``, ``.jpg`` (``.jpeg``) is a one-line ValueError naming ``path``.
+
+def plot_format(path: str | os.PathLike, formats: Sequence[str] = PLOT_FORMATS) -> str:
+    """The image format a plot named ``path`` is drawn in (``png`` without a suffix); a suffix not among
+    ``formats`` is a one-line ValueError naming ``path``.
 
     Examples
     --------
     >>> plot_format("scores.SVG"), plot_format("scores"), plot_format("s.jpeg")
     ('svg', 'png', 'jpeg')
+    >>> plot_format("codes.jpg", formats=("png", "pdf", "svg"))
+    Traceback (most recent call last):
+    ValueError: codes.jpg: plot must be .png, .pdf or .svg
     """
     fmt = Path(path).suffix.lower().lstrip(".") or "png"
-    if fmt not in {"png", "pdf", "svg", "jpg", "jpeg"}:
-        raise ValueError(f"{path}: plot must be .png, .pdf, .svg or .jpg")
+    if fmt not in formats and not (fmt == "jpeg" and "jpg" in formats):
+        listed = ", ".join(f".{name}" for name in formats[:-1]) + f" or .{formats[-1]}"
+        raise ValueError(f"{path}: plot must be {listed}")
     return "jpeg" if fmt == "jpg" else fmt
 
 

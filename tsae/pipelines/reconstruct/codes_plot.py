@@ -164,10 +164,9 @@ def plot_format(path: str | os.PathLike) -> str:
     >>> plot_format("codes.SVG"), plot_format("codes")
     ('svg', 'png')
     """
-    fmt = Path(path).suffix.lower().lstrip(".") or "png"
-    if fmt not in {"png", "pdf", "svg"}:
-        raise ValueError(f"{path}: plot must be .png, .pdf or .svg")
-    return fmt
+    from tsae.pipelines.anomaly.plot import plot_format as image_format
+
+    return image_format(path, formats=("png", "pdf", "svg"))
 
 
 def _window_means(per_sample: np.ndarray, starts: np.ndarray, window: int) -> np.ndarray:
