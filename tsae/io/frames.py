@@ -28,7 +28,7 @@ from tsae.io.paths import (
     nearest_existing,
     split_suffix,
 )
-from tsae.io.series import read_npy, read_series
+from tsae.io.series import read_npy, read_series, transposed_hint
 
 #: samples per channel read at a time
 BLOCK = 1 << 18
@@ -132,9 +132,7 @@ def frame_file(source: str | os.PathLike, output: str | os.PathLike | None, leng
     if n_frames == 0 and not pad:
         extra = f" ({n + 2 * (length // 2)} with centring)" if center else ""
         # (samples, channels) saved as such: a .npy array is framed along its last axis
-        tall = source.suffix.lower() in ARRAY_SUFFIXES and len(shape) == 2 and shape[0] > shape[1]
-        hint = f"; time is the last axis of a .npy array: save it transposed (x.T, shape {shape[::-1]})" if tall \
-            else ""
+        hint = transposed_hint(source, *shape) if len(shape) == 2 else ""
         # in the command's words (--window, --pad), not the engine's (length=, n=)
         raise ValueError(f"{source}: {n} sample(s){extra}, fewer than one frame of {length}: zero-pad the tail "
                          f"(--pad) or use a shorter window{hint}")

@@ -134,6 +134,16 @@ def transposed_hint(path: str | os.PathLike, channels: int, samples: int) -> str
     return f"; time is the last axis of a .npy array: save it transposed (x.T, shape {(samples, channels)})"
 
 
+def refuse_transposed(path: str | os.PathLike, channels: int, samples: int, unit: str = "channels") -> None:
+    """A one-line ValueError naming ``path`` when a ``.npy`` file reads as more ``channels`` than ``samples`` (an
+    ``(n, channels)`` array saved as such, :func:`transposed_hint`), said in a file's words (not the array
+    argument's ``x: ... pass x.T``); ``unit`` names the channels (``"sensors"``)."""
+    hint = transposed_hint(path, channels, samples)
+    if hint:
+        raise ValueError(f"{path}: an array of shape {(channels, samples)} is read as {channels} {unit} of "
+                         f"{samples} samples{hint}")
+
+
 def read_series(path: str | os.PathLike, *, audio_gaps: bool = False,
                 exact: bool = False) -> tuple[np.ndarray, float | None, dict[str, Any]]:
     """Read a series file by suffix: CSV/TSV tables, ``.npy`` arrays, or audio.
@@ -295,4 +305,4 @@ def write_series(path: str | os.PathLike, values: np.ndarray, rate: float | None
 
 
 __all__ = ["array_meta", "array_out", "read_series", "read_signal", "write_series", "save_npy",
-           "transposed_hint"]
+           "refuse_transposed", "transposed_hint"]

@@ -102,13 +102,10 @@ def read_data(path: Path, text_columns: bool = False) -> Any:
 
     if kind_suffix(path) not in ARRAY_SUFFIXES:
         return read_table(path, text_columns=text_columns)
-    from tsae.io.series import read_series, transposed_hint
+    from tsae.io.series import read_series, refuse_transposed
 
     values, _, _ = read_series(path)
-    hint = transposed_hint(path, *values.shape)
-    if hint:
-        raise ValueError(f"{path}: an array of shape {values.shape} is read as {values.shape[0]} sensors of "
-                         f"{values.shape[1]} samples{hint}")
+    refuse_transposed(path, values.shape[0], values.shape[1], unit="sensors")
     names = [f"s{i}" for i in range(values.shape[0])]
     _absurd_as_missing(path, values, names)
     return Table(values=values, columns=names)

@@ -24,7 +24,7 @@ from tsae.engine.layout import check_fraction
 from tsae.errors import columns_named, in_file, memory_for, table_columns
 from tsae.io.blocks import CHUNK, SeriesSource, open_source, open_writer, streams
 from tsae.io.paths import check_data_output, check_output, read_paths
-from tsae.io.series import read_series, transposed_hint, write_series
+from tsae.io.series import read_series, refuse_transposed, write_series
 from tsae.io.time_order import warn_time_order
 from tsae.pipelines.reconstruct.columns import in_input_order, in_model_order
 from tsae.pipelines.smooth.blocks import IMPUTE_BLOCK, SMOOTH_BLOCK, impute_blocks, smooth_blocks
@@ -59,9 +59,7 @@ def _file_job(input: str | os.PathLike, output: str | os.PathLike, model: Any, f
     with memory_for(src, "process"):
         if source is None or source.n <= block:
             values, rate, meta = read_series(src, audio_gaps=True)
-            if transposed_hint(src, *values.shape):  # not "x: ... pass x.T", the array argument's words
-                raise ValueError(f"{src}: an array of shape {values.shape} is read as {values.shape[0]} "
-                                 f"channels of {values.shape[1]} samples{transposed_hint(src, *values.shape)}")
+            refuse_transposed(src, *values.shape)
             warn_time_order(src, meta.get("time"), meta.get("time_name"), _DONE[desc])
             # a trained model takes a table's columns in its own order, matched by name
             ordered, names, perm = in_model_order(values, table_columns(meta), model, str(src))
