@@ -214,7 +214,7 @@ def monitor_command(detector: Path, fmt: str, raw: bool, mqtt: str | None, topic
 
     Ctrl-C (or the end of the input) prints a summary and exits.
     """
-    from tsae.pipelines.anomaly.monitor import run_monitor
+    from tsae.pipelines.anomaly.monitor import run_monitor, stream_names
 
     for flag, options, name in (("--source", source_options, source), ("--sink", sink_options, sink)):
         if options and name is None:
@@ -224,9 +224,9 @@ def monitor_command(detector: Path, fmt: str, raw: bool, mqtt: str | None, topic
         raise click.UsageError(f"--format {fmt} is a binary sample type: add --raw")
     if raw and (fmt in ("csv", "json") or mqtt or source):
         raise click.UsageError("--raw reads binary rows from stdin: not with --format csv/json, --mqtt or --source")
-    if not mqtt and (source == "mqtt" or (sink or ("mqtt" if out_topic is not None else None)) == "mqtt"):
+    if not mqtt and "mqtt" in stream_names(source, sink, mqtt, out_topic):
         what = ("--out-topic" if out_topic is not None and sink is None
-                else f"--{'source' if source == 'mqtt' else 'sink'} mqtt")
+                else "--source mqtt" if source == "mqtt" else "--sink mqtt")
         raise click.UsageError(f"{what} needs the broker's address: add --mqtt HOST:PORT")
     raw_format = (fmt if binary else "f32") if raw else None
     code = run_monitor(detector, fmt="auto" if raw else fmt, raw=raw_format, mqtt=mqtt, topic=topic,

@@ -525,6 +525,12 @@ def _check_registered(settings: StreamSettings) -> tuple[dict[str, Any], dict[st
 _BUILTIN_STREAMS = ("stdin", "stdout", "mqtt")
 
 
+def stream_names(source: str | None, sink: str | None, mqtt: str | None, out_topic: str | None) -> tuple[str, str]:
+    """The source and sink a monitor reads and writes: the ones named, else ``mqtt`` with a broker (the source) or
+    an ``out_topic`` (the sink), else ``stdin`` and ``stdout``."""
+    return source or ("mqtt" if mqtt else "stdin"), sink or ("mqtt" if out_topic is not None else "stdout")
+
+
 def _out_topic(settings: StreamSettings) -> str:
     """The topic the MQTT sink publishes to: ``--out-topic``, else ``tsae/events`` (an empty one is refused)."""
     return "tsae/events" if settings.out_topic is None else settings.out_topic
@@ -689,9 +695,9 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
     monitor = Monitor(det, every_sample=every_sample, silence=silence, log=log, time_field=time_field, fmt=fmt,
                       max_line=max_line, max_time_jump=max_time_jump, drift_rate=drift_rate, drift_every=drift_every,
                       early=early)
+    source, sink = stream_names(source, sink, mqtt, out_topic)
     settings = StreamSettings(
-        source=source or ("mqtt" if mqtt else "stdin"), sink=sink or ("mqtt" if out_topic is not None else "stdout"),
-        mqtt=mqtt, topic=topic, out_topic=out_topic, client_id=client_id, detector=detector,
+        source=source, sink=sink, mqtt=mqtt, topic=topic, out_topic=out_topic, client_id=client_id, detector=detector,
         clean_session=clean_session, outbox=outbox, source_options=dict(source_options or {}),
         sink_options=dict(sink_options or {}), max_line=max_line,
     )
