@@ -381,7 +381,7 @@ def fit_model_on_series(
     if columns is not None and len(columns) != channels:  # dropped without a word, the file had no names
         raise ValueError(f"columns: {len(columns)} name(s) for {channels} channel(s); give one name per channel "
                          "or None")
-    if columns is not None and (len(columns) != channels or len(set(columns)) < len(columns)):
+    if columns is not None and len(set(columns)) < len(columns):
         columns = None  # names that cannot tell the channels apart are no names (load_model refuses them)
     by_column = [columns] * len(items) if channel_names is None else list(channel_names)
     items = [_repair(x, _label(names, i), _columns(by_column, i)) for i, x in enumerate(items)]
@@ -470,11 +470,10 @@ def read_training_data(paths: Sequence[str | os.PathLike]) -> TrainingData:
     files = expand_inputs(paths, recursive=True)
     series: list[np.ndarray] = []
     names: list[str] = []
-    rates: set[float] = set()
+    first_rate: tuple[float, str] | None = None  # the first file's rate, and that file
     columns = None
     channel_names: list[list[str] | None] = []
     first_table: tuple[str, list[str]] | None = None
-    rate_source = ""
     for f in files:
         values, rate, meta = read_series(f)
         warn_time_order(f, meta.get("time"), meta.get("time_name"), "learnt from")
@@ -487,17 +486,16 @@ def read_training_data(paths: Sequence[str | os.PathLike]) -> TrainingData:
             raise ValueError(f"{f}: has {values.shape[0]} channel(s) but {names[0]} has {series[0].shape[0]}")
         if rate is not None:
             rate = round(float(rate), 6)
-            if rates and rate not in rates:  # told at once, naming both files (it named the first argument, a folder)
-                first_rate, = rates
-                raise ValueError(f"{f}: sampled at {rate:g} Hz, but {rate_source} at {first_rate:g} Hz; files "
+            if first_rate is None:
+                first_rate = (rate, str(f))
+            elif rate != first_rate[0]:  # told at once, naming both files (it named the first argument, a folder)
+                raise ValueError(f"{f}: sampled at {rate:g} Hz, but {first_rate[1]} at {first_rate[0]:g} Hz; files "
                                  "trained on together must have one sample rate: resample them first")
-            rate_source = rate_source or str(f)
-            rates.add(rate)
         series.append(values)
         names.append(str(f))
         channel_names.append(named)
         columns = columns or (named or meta.get("columns"))
-    return TrainingData(series, rates.pop() if rates else None, columns, names, channel_names)
+    return TrainingData(series, None if first_rate is None else first_rate[0], columns, names, channel_names)
 
 
 def train_files(
