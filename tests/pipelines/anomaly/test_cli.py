@@ -267,3 +267,48 @@ def test_a_text_column_that_is_no_sensor_is_ignored_when_scoring(tmp_path, detec
     code, out = invoke("detect", "score", tmp_path / "bad.csv", "--detector", detector_file, "-o", tmp_path / "c.csv")
     assert code == 1 and f"line 4, column {SENSORS[1]!r}: not a number ('ERR')" in out, out
     assert not np.any([p.name.startswith("c.") for p in tmp_path.iterdir()])
+
+
+def with_column(path, source, name, cell):
+    """``source`` (a CSV written by write_csv) with a last column ``name``, ``cell(i)`` on data row i."""
+    lines = source.read_text().splitlines()
+    rows = [f"{lines[0]},{name}"] + [f"{line},{cell(i)}" for i, line in enumerate(lines[1:])]
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_a_text_column_is_left_out_of_the_fit_as_scoring_leaves_it_out(tmp_path, train_data, test_data):
+    """`detect fit` stopped at a status column of words ("line 2, column 'status': not a number ('ok')") that
+    `detect score` ignores: the fit leaves a column of text (blanks aside) out, told once, and its detector scores
+    a file with that column; a sensor's column of numbers with a cell of text is the same error in both."""
+    from tsae.pipelines.anomaly.detector import Detector
+
+    train = write_csv(tmp_path / "train.csv", train_data)
+    status = with_column(tmp_path / "status.csv", train, "status",
+                         lambda i: "" if i % 5 == 0 else "ok" if i % 7 else "check valve")
+    det = tmp_path / "d.tsae"
+    code, out = invoke("detect", "fit", status, "-o", det, "--window", "24", "--epochs", "1", "--device", "cpu")
+    assert code == 0, out
+    told = [line for line in out.splitlines() if "'status'" in line]
+    assert len(told) == 1 and str(status) in told[0] and "text" in told[0], out
+    assert Detector.load(det).sensors_ == SENSORS
+    test = with_column(tmp_path / "test_status.csv", write_csv(tmp_path / "test.csv", test_data), "status",
+                       lambda i: "ok")
+    code, out = invoke("detect", "score", test, "--detector", det, "-o", tmp_path / "s.csv")
+    assert code == 0 and "'status' are not sensors of the detector: ignored" in out, out
+    # a sensor's column with a cell of text: the fit and the scoring say the same, and write nothing
+    lines = train.read_text().splitlines()
+    cells = lines[3].split(",")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join(lines[:3] + [",".join([*cells[:2], "ERR", *cells[3:]])] + lines[4:]) + "\n")
+    expected = f"Error: {bad}: line 4, column {SENSORS[1]!r}: not a number ('ERR')"
+    code, out = invoke("detect", "fit", bad, "-o", tmp_path / "bad.tsae", "--window", "24", "--epochs", "1", "-q")
+    assert code == 1 and out.strip() == expected, out
+    assert not (tmp_path / "bad.tsae").exists()
+    code, out = invoke("detect", "score", bad, "--detector", det, "-o", tmp_path / "b.csv", "-q")
+    assert code == 1 and out.strip() == expected, out
+    # a column of numbers with a cell of text that is no sensor of the detector is one in the fit: an error there
+    mixed = with_column(tmp_path / "mixed.csv", train, "note", lambda i: "n/a?" if i == 40 else str(i))
+    code, out = invoke("detect", "fit", mixed, "-o", tmp_path / "m.tsae", "--window", "24", "--epochs", "1", "-q")
+    assert code == 1 and out.strip() == f"Error: {mixed}: line 42, column 'note': not a number ('n/a?')", out
+    assert not (tmp_path / "m.tsae").exists()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import warnings
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,9 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
     """Fit a :class:`Detector` on a CSV of normal data and write it to ``output`` (``tsae detect fit``).
 
     The CSV has one column per sensor; a time column and a ``label`` column are recognised and
-    not used as sensors. A missing cell holds the sensor's last value, as in scoring. ``family``
+    not used as sensors, and a column of text (blanks aside: a status, a note) is left out, warned about
+    (``TableWarning``), as scoring ignores it; a column of numbers with a cell of text is an error (the line and
+    column of that cell). A missing cell holds the sensor's last value, as in scoring. ``family``
     names the autoencoder family (see ``tsae models``; default ``conv1d``, or with ``init`` that
     model's family); ``output`` never replaces ``train_path`` (nor ``init``). ``sample_interval`` (seconds
     between rows, for the alarm budget) is, when not given, the median step of the time
@@ -53,7 +56,7 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
     rows are used in file order. What the fit warns about its data (``FitWarning``: sensors missing
     values for longer than the window, data too short to hold any out) is told naming the file.
     """
-    from tsae.io.tables import median_step
+    from tsae.io.tables import TableWarning, median_step
 
     train_path, output = Path(train_path), Path(output)
     init = options.get("init")
@@ -61,7 +64,11 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
     check_model_output(output)  # -o x.csv: a detector that every command would read as a table
     if family is None:
         family = _init_family(init) if init is not None else "conv1d"
-    table = read_data(train_path)
+    table = read_data(train_path, text_columns=True)
+    _refuse_text(train_path, table, table.mixed_columns)  # a sensor's column with a cell of text
+    if table.text_columns:  # a status, a note: no sensor, as `detect score` and the monitor ignore it
+        warnings.warn(f"{train_path}: column(s) {_names(list(table.text_columns))} hold text, not numbers: left out "
+                      "(no sensors of the detector)", TableWarning, stacklevel=2)
     if len(table) < 4:
         raise ValueError(f"{train_path}: too few rows to learn from ({len(table)})")
     warn_time_order(train_path, table.time, table.time_name, "learnt from", _SEAM_HINT)
@@ -109,6 +116,14 @@ def read_data(path: Path, text_columns: bool = False) -> Any:
     names = [f"s{i}" for i in range(values.shape[0])]
     _absurd_as_missing(path, values, names)
     return Table(values=values, columns=names)
+
+
+def _refuse_text(path: Path, table: Any, needed: Collection[str]) -> None:
+    """Refuse the first of ``table``'s columns left out for a cell that is not a number
+    (:func:`read_data` with ``text_columns``) that is ``needed``, with the error that cell is."""
+    for name, problem in table.text_columns.items():
+        if name in needed:
+            raise ValueError(f"{path}: {problem}")
 
 
 def _counter_as_sensor(path: Path, table: Any, sensors: list[str]) -> None:
@@ -288,9 +303,7 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     if overrides:  # a copy: a Detector passed in keeps its own settings
         det = copy.copy(det).set_params(**overrides)
     table = read_data(test_path, text_columns=True)  # a column of text (a status, a note) is no sensor's
-    for name, problem in table.text_columns.items():
-        if name in det.sensors_:
-            raise ValueError(f"{test_path}: {problem}")
+    _refuse_text(test_path, table, det.sensors_)
     _counter_as_sensor(test_path, table, det.sensors_)
     columns = list(table.columns)
     order, column_note = _sensor_order(test_path, columns, det.sensors_, list(table.text_columns))
