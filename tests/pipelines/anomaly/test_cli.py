@@ -312,3 +312,26 @@ def test_a_text_column_is_left_out_of_the_fit_as_scoring_leaves_it_out(tmp_path,
     code, out = invoke("detect", "fit", mixed, "-o", tmp_path / "m.tsae", "--window", "24", "--epochs", "1", "-q")
     assert code == 1 and out.strip() == f"Error: {mixed}: line 42, column 'note': not a number ('n/a?')", out
     assert not (tmp_path / "m.tsae").exists()
+
+
+@pytest.mark.parametrize("family", [[], ["--family", "conv1d"]])
+def test_init_from_a_denoiser_or_a_broken_file_is_told_in_the_model_files_name(tmp_path, train_data, family):
+    """`detect fit --init denoiser2.tsae` said "train.csv: .../denoiser2.tsae: the denoiser2 family declares no
+    encoder weights to start from" (with --family: "train.csv: ...: is a denoiser2 model, not conv1d"), and a
+    broken --init file with --family was told under the training file's name too."""
+    from tsae.pipelines.denoise.denoiser import model_path
+
+    train = write_csv(tmp_path / "train.csv", train_data)
+    denoiser = model_path("denoiser2")
+    cut = tmp_path / "cut.tsae"
+    cut.write_bytes(denoiser.read_bytes()[:300])
+    out_path = tmp_path / "d.tsae"
+    for init, problem in ((denoiser, "is a denoiser (the 'denoiser2' family, for tsae denoise), not a series "
+                                     "model or a detector: it has no encoder to start from"),
+                          (cut, "truncated file")):
+        code, out = invoke("detect", "fit", train, "-o", out_path, "--init", init, *family, "--epochs", "1", "-q")
+        errors = [line for line in out.splitlines() if line.strip()]
+        assert code == 1 and len(errors) == 1 and errors[0].startswith(f"Error: {init}: {problem}"), out
+        assert str(train) not in out and not out_path.exists()
+    code, out = invoke("detect", "fit", train, "-o", out_path, "--init", tmp_path / "none.tsae", *family, "-q")
+    assert code == 2 and "none.tsae' does not exist" in out and str(train) not in out and not out_path.exists()

@@ -62,8 +62,9 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
     init = options.get("init")
     check_output(output, [train_path, *([init] if init is not None else [])])
     check_model_output(output)  # -o x.csv: a detector that every command would read as a table
-    if family is None:
-        family = _init_family(init) if init is not None else "conv1d"
+    if init is not None:  # told in the model file's name, before the data is read
+        family = _init_family(init, family)
+    family = family or "conv1d"
     table = read_data(train_path, text_columns=True)
     _refuse_text(train_path, table, table.mixed_columns)  # a sensor's column with a cell of text
     if table.text_columns:  # a status, a note: no sensor, as `detect score` and the monitor ignore it
@@ -248,10 +249,12 @@ def alarm_report(det: Detector) -> str:
             f"({budget}; {interval:g} s between samples{assumed}){early_note}")
 
 
-def _init_family(init: str | Path) -> str:
-    from tsae.models.pretrained import load_init
+def _init_family(init: str | Path, family: str | None) -> str:
+    """The family of a detector that starts from ``init`` (``family``, else the model's): a file that cannot be
+    loaded, a denoiser, a model of another family or without an encoder is an error naming ``init``."""
+    from tsae.models.pretrained import init_settings, load_init
 
-    return str(load_init(init).family)
+    return init_settings(load_init(init), family, None, None)[0]
 
 
 def score_file(test_path: str | Path, detector: str | Path | Detector, output: str | Path, *,
