@@ -103,7 +103,7 @@ def forbid_scoring(monkeypatch, why: str) -> None:
     def never(*args, **kwargs):
         raise AssertionError(f"scored before {why}")
 
-    monkeypatch.setattr(Detector, "score_with_contributions", never)
+    monkeypatch.setattr(Detector, "_score_silent", never)  # what score_with_contributions and score_file call
 
 
 def test_an_unknown_events_suffix_is_refused_before_scoring(tmp_path, detector_file, test_data, monkeypatch):

@@ -23,7 +23,7 @@ from tsae.io.table_time import iso_time
 from tsae.io.time_order import warn_time_order
 from tsae.pipelines.anomaly.detector import Detector, FitWarning, check_family
 from tsae.pipelines.anomaly.scoring import sensor_order
-from tsae.pipelines.anomaly.silent import silence_setting, silent_stretches
+from tsae.pipelines.anomaly.silent import silence_setting
 
 #: what the gap warning of ``detect fit`` and ``detect score`` advises
 _SEAM_HINT = " (score each stretch on its own to keep a seam from looking like a fault)"
@@ -184,16 +184,18 @@ def _warn_empty_sensors(path: Path, X: np.ndarray, names: list[str], silence: in
                   f"throughout ({how})", TableWarning, stacklevel=3)
 
 
-def _silent_sensors(path: Path, X: np.ndarray, sensors: list[str], silence: int | None) -> list[dict[str, Any]]:
-    """The sensors silent somewhere in ``X`` (``silence`` rows missing in a row), each with its first silent
-    stretch's ``index`` and ``since_index`` and its number of ``stretches``; those that have some values are
-    warned about (a column without any has its own warning, :func:`_warn_empty_sensors`)."""
+def _silent_sensors(path: Path, X: np.ndarray, sensors: list[str], silence: int | None,
+                    stretches: list[tuple[int, int, int]]) -> list[dict[str, Any]]:
+    """The sensors silent somewhere in ``X`` (``silence`` rows missing in a row: the scoring's ``stretches``,
+    ``(sensor, index, since_index)``), each with its first silent stretch's ``index`` and ``since_index`` and its
+    number of ``stretches``; those that have some values are warned about (a column without any has its own
+    warning, :func:`_warn_empty_sensors`)."""
     from tsae.io.tables import TableWarning
 
     if silence is None:
         return []
     found: dict[int, dict[str, Any]] = {}
-    for sensor, index, since in silent_stretches(X, silence):
+    for sensor, index, since in stretches:
         if sensor in found:
             found[sensor]["stretches"] += 1
         else:
@@ -318,9 +320,10 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     if column_note:
         warnings.warn(column_note, TableWarning, stacklevel=2)
     _warn_empty_sensors(test_path, X, [columns[i] for i in order], silence)
-    silent = _silent_sensors(test_path, X, list(det.sensors_), silence)
+    # the silent stretches as the scoring found them, warned about after it (and the time order after them)
+    scores, contrib, stretches = det._score_silent(X, None, silence)
+    silent = _silent_sensors(test_path, X, list(det.sensors_), silence, stretches)
     warn_time_order(test_path, table.time, table.time_name, "scored", _SEAM_HINT)
-    scores, contrib = det.score_with_contributions(X, silence=silence)
     flags = (scores > det.threshold_).astype(np.int64)
     time = table.time
     # dates as the scores table writes them (times that named UTC instants say so)
