@@ -621,8 +621,12 @@ def test_text_columns_tell_a_column_of_words_from_numbers_with_a_cell_of_text(tm
                                   "glitch": "line 3, column 'glitch': not a number ('ERR')",
                                   "late": "line 2, column 'late': not a number ('oops')"}
     assert table.mixed_columns == ["late"]
-    # with no column but text, the table is the error it is without text_columns
+    # with no column but text: a column of numbers with a cell of text is that cell's error, else none is numbers
     path = write(tmp_path, "words.csv", "time,status,x\n0,ok,1\n1,ok,bad\n")
     with pytest.raises(ValueError) as info:
         read_table(path, text_columns=True)
-    assert str(info.value) == f"{path}: line 2, column 'status': not a number ('ok')"
+    assert str(info.value) == f"{path}: line 3, column 'x': not a number ('bad')"
+    path = write(tmp_path, "status.csv", "time,status,note\n0,ok,\n1,ok,fine\n")
+    with pytest.raises(ValueError) as info:
+        read_table(path, text_columns=True)
+    assert str(info.value) == f"{path}: no numeric data columns (column(s) 'status', 'note' hold text)"

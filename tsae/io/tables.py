@@ -536,10 +536,11 @@ def _read_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0, text_col
     texts = {header[j]: str(columns[j].bad) for j in channels if text_columns and columns[j].bad is not None}
     mixed = [header[j] for j in channels if header[j] in texts and columns[j].has_number]
     channels = [j for j in channels if header[j] not in texts]
-    if not channels and texts:  # no column but text: the error of the first, as without text_columns
-        raise _fail(path, next(iter(texts.values())))
+    if not channels and mixed:  # no column but text, one of numbers among them: its cell of text is the problem
+        raise _fail(path, texts[mixed[0]])
     if not channels:
-        raise _fail(path, "no numeric data columns")
+        held = f" (column(s) {', '.join(map(repr, texts))} hold text)" if texts else ""
+        raise _fail(path, f"no numeric data columns{held}")
     for j in channels:
         if columns[j].bad is not None:
             raise _fail(path, str(columns[j].bad))

@@ -45,6 +45,7 @@ def test_fit_and_score(tmp_path, train_data, test_data):
     ("time,temp,pressure,flow\n", ""),
     ("time,temp,pressure,flow\n0,1,2\n1,1,2,3,4\n", ""),
     ("\x00\x01\x02garbage\xff", ""),
+    ("time,status\n0,ok\n1,warn\n", "no numeric data columns (column(s) 'status' hold text)"),  # only the time
 ])
 def test_bad_training_csv(tmp_path, content, message):
     bad = tmp_path / "bad.csv"
