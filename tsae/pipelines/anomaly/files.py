@@ -156,11 +156,12 @@ def _sensor_order(path: Path, columns: list[str], sensors: list[str],
     monitor tells it. ``text``: columns of text, left out of ``columns``, told as ignored too.
     """
     order, by_position = sensor_order(columns, sensors, str(path))
+    unknown = list(text or []) if by_position else [c for c in columns if c not in sensors] + list(text or [])
+    ignored = f"column(s) {_names(unknown)} are not sensors of the detector: ignored" if unknown else None
     if by_position:
         return order, (f"{path}: no column names a sensor of the detector: the columns {_names(columns)} are "
-                       f"taken in order as its sensors {_names(sensors)}")
-    unknown = [c for c in columns if c not in sensors] + list(text or [])
-    return order, f"{path}: column(s) {_names(unknown)} are not sensors of the detector: ignored" if unknown else None
+                       f"taken in order as its sensors {_names(sensors)}" + (f"; {ignored}" if ignored else ""))
+    return order, f"{path}: {ignored}" if ignored else None
 
 
 def _names(names: list[str], most: int = 5) -> str:
