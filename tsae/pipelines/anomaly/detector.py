@@ -664,7 +664,8 @@ class Detector:
     def fit(self, X: Any, y: Any = None, sensors: Sequence[str] | None = None) -> Detector:
         """Learn normal behaviour from ``X`` ``(n_sensors, n_samples)``; ``y`` is ignored (PyOD).
 
-        ``sensors`` names the sensors (default: a DataFrame's columns, else ``s0``, ``s1``...).
+        ``sensors`` names the sensors (default: a DataFrame's columns, else ``s0``, ``s1``...). Data in which every
+        sensor holds one value throughout is a ``ValueError``: there is no variation to learn.
         """
         with torch_threads(self.threads, native=True):
             return self._fit(X, sensors)
@@ -687,6 +688,9 @@ class Detector:
         X = _without_glitches(X, names)
         gaps = _longest_missing_runs(X)
         X = _repaired_as_scored(X)  # as scoring repairs them (forward_fill): see step 1
+        if np.all(X.max(axis=1) == X.min(axis=1)):  # the network's error on it is not 0: a detector would be made
+            raise ValueError("every sensor holds one value throughout the training data: there is no variation to "
+                             "learn")
         self.init_model_ = None
         if self.init is not None:
             from tsae.models.pretrained import load_init
