@@ -271,7 +271,8 @@ def test_init_from_a_model_without_an_encoder_is_told_before_the_data_is_read(tm
     monkeypatch.setattr(fit_module, "read_training_data", no_reading)
     data = write_csv(tmp_path / "ab.csv", {"a": signals(1)[0], "b": signals(1)[0]})
     assert_one_line_error(run("train", data, "--init", model_path("denoiser2"), "-o", tmp_path / "m.tsae", "-q"),
-                          "denoiser2.tsae: the denoiser2 family declares no encoder weights to start from")
+                          "denoiser2.tsae: is a denoiser (the 'denoiser2' family, for tsae denoise), not a series "
+                          "model or a detector: it has no encoder to start from")
     assert not (tmp_path / "m.tsae").exists()
 
 

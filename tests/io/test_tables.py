@@ -603,3 +603,30 @@ def test_whole_numbers_that_float64_rounds_are_told(tmp_path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         read_table(path)
+
+
+@pytest.mark.parametrize("chunk", [None, 4])  # one chunk; the cells that decide in other chunks than the first bad
+def test_text_columns_tell_a_column_of_words_from_numbers_with_a_cell_of_text(tmp_path, monkeypatch, chunk) -> None:
+    # `detect fit` leaves a column of words out but not a sensor's column with a cell of text: the reader says which
+    from tsae.io import tables
+
+    if chunk is not None:
+        monkeypatch.setattr(tables, "READ_ROWS", chunk)
+    rows = [f"{i},{i / 2},{'' if i % 3 else 'ok'},{'ERR' if i == 1 else ''},{'oops' if i == 0 else i if i == 9 else ''}"
+            for i in range(12)]
+    path = write(tmp_path, "t.csv", "time,x,status,glitch,late\n" + "\n".join(rows) + "\n")
+    table = read_table(path, text_columns=True)
+    assert table.columns == ["x"] and table.values[0, 4] == 2.0
+    assert table.text_columns == {"status": "line 2, column 'status': not a number ('ok')",
+                                  "glitch": "line 3, column 'glitch': not a number ('ERR')",
+                                  "late": "line 2, column 'late': not a number ('oops')"}
+    assert table.mixed_columns == ["late"]
+    # with no column but text: a column of numbers with a cell of text is that cell's error, else none is numbers
+    path = write(tmp_path, "words.csv", "time,status,x\n0,ok,1\n1,ok,bad\n")
+    with pytest.raises(ValueError) as info:
+        read_table(path, text_columns=True)
+    assert str(info.value) == f"{path}: line 3, column 'x': not a number ('bad')"
+    path = write(tmp_path, "status.csv", "time,status,note\n0,ok,\n1,ok,fine\n")
+    with pytest.raises(ValueError) as info:
+        read_table(path, text_columns=True)
+    assert str(info.value) == f"{path}: no numeric data columns (column(s) 'status', 'note' hold text)"

@@ -123,6 +123,9 @@ class Table:
     #: with ``read_table(..., text_columns=True)``: the columns left out for a cell that is not a number, each with
     #: the error that cell is (``line 2, column 'status': not a number ('ok')``)
     text_columns: dict[str, str] = field(default_factory=dict)
+    #: those of ``text_columns`` that hold numbers too: a column of numbers with a cell of text (a sensor's glitch),
+    #: not a column of words (a status, a note)
+    mixed_columns: list[str] = field(default_factory=list)
 
     @property
     def channels(self) -> int:
@@ -218,6 +221,8 @@ class _Column:
     #: the time column because its first cells count (:data:`COUNTER_ROWS`); a channel again if a later one does not
     counter: bool = False
     bad: str | None = None  # the first cell that is not a number, as the error tells it
+    #: a cell is a number (known only when the reader looks for one after ``bad``: ``text_columns``)
+    has_number: bool = False
     not_dates: bool = False  # a cell is not a date
     not_date: str = ""  # the first cell that is not a date, as the error tells it
     #: its first cell that is not missing is a number: a cell in it that is not a number is the one an error tells
@@ -329,12 +334,12 @@ def _plan(header: list[str], sample: list[list[str]], decimal: str | None, unnam
 
 
 def _convert(column: _Column, cells: Sequence[str], start: int, lines: Sequence[int], keep: bool,
-             floats: bool, decimal: str | None) -> None:
+             floats: bool, decimal: str | None, find_numbers: bool = False) -> None:
     """Convert a chunk of a column's cells: data rows ``start`` on, on the file ``lines`` (as errors number them).
 
     ``keep``: keep the arrays (not when the table is already known to be an error); ``floats``: read its numbers
     (not when the error told would not be this column's anyway) with the decimal mark ``decimal`` (None: not known
-    yet, as no number so far has one).
+    yet, as no number so far has one); ``find_numbers``: keep ``has_number`` up to date, past ``bad`` too.
     """
     if column.floats is not None and column.bad is None and floats:
         values = _floats(cells, decimal or ".")
@@ -342,12 +347,16 @@ def _convert(column: _Column, cells: Sequence[str], start: int, lines: Sequence[
             i, cell = values
             column.bad = _not_a_number(lines[i], column.name, cell, decimal)
             column.floats.clear()
-        elif keep:
-            column.floats.append(values)
-            rounded, i = _rounded_wholes(cells, values)
-            if rounded and not column.rounded:
-                column.first_rounded = f"line {lines[i]}: {cells[i].strip()} is read as {values[i]:.0f}"
-            column.rounded += rounded
+        else:
+            column.has_number = column.has_number or (find_numbers and not np.isnan(values).all())
+            if keep:
+                column.floats.append(values)
+                rounded, i = _rounded_wholes(cells, values)
+                if rounded and not column.rounded:
+                    column.first_rounded = f"line {lines[i]}: {cells[i].strip()} is read as {values[i]:.0f}"
+                column.rounded += rounded
+    if find_numbers and floats and column.bad is not None and not column.has_number:
+        column.has_number = _holds_number(cells, decimal)
     if column.dates is not None and not column.not_dates:
         cleaned = _clean_dates(cells)
         parsed = _parse_dates(cleaned)
@@ -365,6 +374,12 @@ def _convert(column: _Column, cells: Sequence[str], start: int, lines: Sequence[
                 column.utc = any(names_utc(c) for c in cells[:_OFFSET_ROWS - start])
     if column.texts is not None and keep:
         column.texts.append(np.array([c.strip() for c in cells]))
+
+
+def _holds_number(cells: Sequence[str], decimal: str | None) -> bool:
+    """Whether one of ``cells`` (missing ones aside) is a number."""
+    # each distinct cell once: a column of text mostly repeats a few words (a status)
+    return any(not _is_missing(c) and _numeric_fraction([c], decimal) == 1.0 for c in set(cells))
 
 
 def _first_non_number(cells: Sequence[str], decimal: str | None) -> int | None:
@@ -471,7 +486,8 @@ def _read_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0, text_col
         for i in range(len(blank_tail)):
             blank_tail[i] = blank_tail[i] and not any(c.strip() for c in cells[len(cells) - len(blank_tail) + i])
         for j, column in enumerate(columns):
-            _convert(column, cells[j], n, lines, doomed is None, doomed is None or (column.rank, j) < doomed, decimal)
+            _convert(column, cells[j], n, lines, doomed is None, doomed is None or (column.rank, j) < doomed, decimal,
+                     text_columns)
         n += len(cells[0])
         for j, column in enumerate(columns):
             certain = (column.bad is not None and not column.maybe_time and not (text_columns and column.rank == 3)) \
@@ -518,9 +534,13 @@ def _read_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0, text_col
     dropped = next((i for i, blank in enumerate(reversed(blank_tail)) if not blank), len(blank_tail))
     channels = [j for j in range(len(header) - dropped) if j not in (time_idx, label_idx)]
     texts = {header[j]: str(columns[j].bad) for j in channels if text_columns and columns[j].bad is not None}
+    mixed = [header[j] for j in channels if header[j] in texts and columns[j].has_number]
     channels = [j for j in channels if header[j] not in texts]
+    if not channels and mixed:  # no column but text, one of numbers among them: its cell of text is the problem
+        raise _fail(path, texts[mixed[0]])
     if not channels:
-        raise _fail(path, "no numeric data columns")
+        held = f" (column(s) {', '.join(map(repr, texts))} hold text)" if texts else ""
+        raise _fail(path, f"no numeric data columns{held}")
     for j in channels:
         if columns[j].bad is not None:
             raise _fail(path, str(columns[j].bad))
@@ -541,7 +561,7 @@ def _read_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0, text_col
                  label=None if label is None else _joined(label),
                  label_name=None if label_idx is None else header[label_idx],
                  time_utc=time_idx is not None and columns[time_idx].dates is not None and columns[time_idx].utc,
-                 text_columns=texts)
+                 text_columns=texts, mixed_columns=mixed)
 
 
 def read_table(path: str | os.PathLike, *, exact: bool = False, text_columns: bool = False) -> Table:
@@ -560,7 +580,8 @@ def read_table(path: str | os.PathLike, *, exact: bool = False, text_columns: bo
         are a sensor's glitches, read as missing with a :class:`TableWarning`.
     text_columns
         A data column with a cell that is not a number is left out (named in ``Table.text_columns`` with the error
-        it would have been) rather than an error: for a reader that needs only some columns (``detect score``).
+        it would have been; in ``Table.mixed_columns`` too when other cells of it are numbers) rather than an error:
+        for a reader that needs only some columns (``detect score``) or only numbers (``detect fit``).
 
     Returns
     -------

@@ -28,18 +28,30 @@ def init_settings(source: Any, family: str | None, window: int | None,
     """Family, window and hyper-parameters of a network that takes ``source``'s encoder.
 
     The given values win; missing ones (None) come from ``source`` (a loaded model file).
-    A ``family`` other than the source's, or a source without encoder weights, is an error.
+    A ``family`` other than the source's, or a source without encoder weights (a denoiser told as one), is an error.
     """
     label = source.path or "initial model"
+    network = getattr(source, "model", source)
+    _refuse_denoiser(label, source.family, network)  # before the family: "not conv1d" would not say what it is
     if family is not None and family != source.family:
         raise ValueError(f"{label}: is a {source.family} model, not {family}")
-    network = getattr(source, "model", source)
-    if not encoder_state(network):  # told before the data is read (the shipped denoiser, a family without one)
+    if not encoder_state(network):  # told before the data is read (a family without one)
         raise ValueError(f"{label}: the {source.family} family declares no encoder weights to start from")
     spec = source.frame or {}
     stored = {k: v for k, v in source.hparams.items() if k not in _DATA_KEYS}
     return (family or source.family, window if window is not None else spec.get("window"),
             {**stored, **dict(params or {})})
+
+
+def _refuse_denoiser(label: str, family: str, network: Any) -> None:
+    """A streaming denoiser without encoder weights (the shipped ``denoiser``, ``denoiser2``) as the source, told
+    as such: it runs frame by frame on features of its own, and "declares no encoder weights" did not say so."""
+    from tsae.models.base import is_streaming_model
+
+    if is_streaming_model(network) and not encoder_state(network):
+        raise ValueError(f"{label}: is a denoiser (the {family!r} family, for tsae denoise), not a series model or a "
+                         "detector: it has no encoder to start from (init takes a model that tsae train wrote from "
+                         "series, or a detector)")
 
 
 def encoder_state(model: Any) -> dict[str, Any]:
@@ -64,11 +76,12 @@ def init_encoder(model: Any, source: Any, label: str = "initial model") -> int:
     ------
     ValueError
         One line naming ``label``, when the families differ, the source has no encoder
-        weights, or an encoder weight is missing or has another shape in ``model``.
+        weights (a denoiser told as one), or an encoder weight is missing or has another shape in ``model``.
     """
     import torch
 
     network = getattr(source, "model", source)
+    _refuse_denoiser(label, network.name, network)
     if network.name != model.name:
         raise ValueError(f"{label}: is a {network.name} model, not {model.name}")
     weights = encoder_state(network)

@@ -45,6 +45,7 @@ def test_fit_and_score(tmp_path, train_data, test_data):
     ("time,temp,pressure,flow\n", ""),
     ("time,temp,pressure,flow\n0,1,2\n1,1,2,3,4\n", ""),
     ("\x00\x01\x02garbage\xff", ""),
+    ("time,status\n0,ok\n1,warn\n", "no numeric data columns (column(s) 'status' hold text)"),  # only the time
 ])
 def test_bad_training_csv(tmp_path, content, message):
     bad = tmp_path / "bad.csv"
@@ -103,7 +104,7 @@ def forbid_scoring(monkeypatch, why: str) -> None:
     def never(*args, **kwargs):
         raise AssertionError(f"scored before {why}")
 
-    monkeypatch.setattr(Detector, "score_with_contributions", never)
+    monkeypatch.setattr(Detector, "_score_silent", never)  # what score_with_contributions and score_file call
 
 
 def test_an_unknown_events_suffix_is_refused_before_scoring(tmp_path, detector_file, test_data, monkeypatch):
@@ -267,3 +268,71 @@ def test_a_text_column_that_is_no_sensor_is_ignored_when_scoring(tmp_path, detec
     code, out = invoke("detect", "score", tmp_path / "bad.csv", "--detector", detector_file, "-o", tmp_path / "c.csv")
     assert code == 1 and f"line 4, column {SENSORS[1]!r}: not a number ('ERR')" in out, out
     assert not np.any([p.name.startswith("c.") for p in tmp_path.iterdir()])
+
+
+def with_column(path, source, name, cell):
+    """``source`` (a CSV written by write_csv) with a last column ``name``, ``cell(i)`` on data row i."""
+    lines = source.read_text().splitlines()
+    rows = [f"{lines[0]},{name}"] + [f"{line},{cell(i)}" for i, line in enumerate(lines[1:])]
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_a_text_column_is_left_out_of_the_fit_as_scoring_leaves_it_out(tmp_path, train_data, test_data):
+    """`detect fit` stopped at a status column of words ("line 2, column 'status': not a number ('ok')") that
+    `detect score` ignores: the fit leaves a column of text (blanks aside) out, told once, and its detector scores
+    a file with that column; a sensor's column of numbers with a cell of text is the same error in both."""
+    from tsae.pipelines.anomaly.detector import Detector
+
+    train = write_csv(tmp_path / "train.csv", train_data)
+    status = with_column(tmp_path / "status.csv", train, "status",
+                         lambda i: "" if i % 5 == 0 else "ok" if i % 7 else "check valve")
+    det = tmp_path / "d.tsae"
+    code, out = invoke("detect", "fit", status, "-o", det, "--window", "24", "--epochs", "1", "--device", "cpu")
+    assert code == 0, out
+    told = [line for line in out.splitlines() if "'status'" in line]
+    assert len(told) == 1 and str(status) in told[0] and "text" in told[0], out
+    assert Detector.load(det).sensors_ == SENSORS
+    test = with_column(tmp_path / "test_status.csv", write_csv(tmp_path / "test.csv", test_data), "status",
+                       lambda i: "ok")
+    code, out = invoke("detect", "score", test, "--detector", det, "-o", tmp_path / "s.csv")
+    assert code == 0 and "'status' are not sensors of the detector: ignored" in out, out
+    # a sensor's column with a cell of text: the fit and the scoring say the same, and write nothing
+    lines = train.read_text().splitlines()
+    cells = lines[3].split(",")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join(lines[:3] + [",".join([*cells[:2], "ERR", *cells[3:]])] + lines[4:]) + "\n")
+    expected = f"Error: {bad}: line 4, column {SENSORS[1]!r}: not a number ('ERR')"
+    code, out = invoke("detect", "fit", bad, "-o", tmp_path / "bad.tsae", "--window", "24", "--epochs", "1", "-q")
+    assert code == 1 and out.strip() == expected, out
+    assert not (tmp_path / "bad.tsae").exists()
+    code, out = invoke("detect", "score", bad, "--detector", det, "-o", tmp_path / "b.csv", "-q")
+    assert code == 1 and out.strip() == expected, out
+    # a column of numbers with a cell of text that is no sensor of the detector is one in the fit: an error there
+    mixed = with_column(tmp_path / "mixed.csv", train, "note", lambda i: "n/a?" if i == 40 else str(i))
+    code, out = invoke("detect", "fit", mixed, "-o", tmp_path / "m.tsae", "--window", "24", "--epochs", "1", "-q")
+    assert code == 1 and out.strip() == f"Error: {mixed}: line 42, column 'note': not a number ('n/a?')", out
+    assert not (tmp_path / "m.tsae").exists()
+
+
+@pytest.mark.parametrize("family", [[], ["--family", "conv1d"]])
+def test_init_from_a_denoiser_or_a_broken_file_is_told_in_the_model_files_name(tmp_path, train_data, family):
+    """`detect fit --init denoiser2.tsae` said "train.csv: .../denoiser2.tsae: the denoiser2 family declares no
+    encoder weights to start from" (with --family: "train.csv: ...: is a denoiser2 model, not conv1d"), and a
+    broken --init file with --family was told under the training file's name too."""
+    from tsae.pipelines.denoise.denoiser import model_path
+
+    train = write_csv(tmp_path / "train.csv", train_data)
+    denoiser = model_path("denoiser2")
+    cut = tmp_path / "cut.tsae"
+    cut.write_bytes(denoiser.read_bytes()[:300])
+    out_path = tmp_path / "d.tsae"
+    for init, problem in ((denoiser, "is a denoiser (the 'denoiser2' family, for tsae denoise), not a series "
+                                     "model or a detector: it has no encoder to start from"),
+                          (cut, "truncated file")):
+        code, out = invoke("detect", "fit", train, "-o", out_path, "--init", init, *family, "--epochs", "1", "-q")
+        errors = [line for line in out.splitlines() if line.strip()]
+        assert code == 1 and len(errors) == 1 and errors[0].startswith(f"Error: {init}: {problem}"), out
+        assert str(train) not in out and not out_path.exists()
+    code, out = invoke("detect", "fit", train, "-o", out_path, "--init", tmp_path / "none.tsae", *family, "-q")
+    assert code == 2 and "none.tsae' does not exist" in out and str(train) not in out and not out_path.exists()

@@ -144,6 +144,17 @@ def test_score_warns_when_renamed_columns_are_taken_in_order(tmp_path, detector_
         score_file(path, detector_file, tmp_path / "out.csv", device="cpu", quiet=True)
 
 
+def test_a_text_column_beside_renamed_columns_is_told_as_ignored_too(tmp_path, detector_file, test_data):
+    # before: the columns taken in order were told, the status column beside them ignored in silence
+    path = write_csv(tmp_path / "renamed.csv", test_data, sensors=["a", "b", "c"])
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([lines[0] + ",status", *(line + ",ok" for line in lines[1:])]) + "\n")
+    with pytest.warns(TableWarning, match=r"renamed.csv: no column names a sensor of the detector: the columns 'a', "
+                                          r"'b', 'c' are taken in order as its sensors 'temp', 'pressure', 'flow'; "
+                                          r"column\(s\) 'status' are not sensors of the detector: ignored"):
+        score_file(path, detector_file, tmp_path / "out.csv", device="cpu", quiet=True)
+
+
 def test_columns_in_another_order_are_matched_by_name_in_silence(tmp_path, detector, detector_file, test_data):
     order = [2, 0, 1]
     path = write_csv(tmp_path / "shuffled.csv", test_data[:, order], sensors=[SENSORS[i] for i in order])

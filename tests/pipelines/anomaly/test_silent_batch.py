@@ -130,3 +130,55 @@ def test_a_bad_silence_option_is_one_line_and_writes_nothing(tmp_path, detector_
     with pytest.raises(ValueError, match="silence must be a whole number >= 1, got 0"):
         score_file(path, detector_file, tmp_path / "out.csv", device="cpu", quiet=True, silence=0)
     assert not list(tmp_path.glob("out*"))
+
+
+@pytest.fixture(scope="module")
+def pump():
+    """A detector of the pump sample (seconds) and data/pump_faulty.csv's rows with silent stretches put in: pressure
+    over a scoring block's end (300 rows a block), flow twice (after a gap too short to be one), vibration to the
+    end; and the sensors' names."""
+    from pathlib import Path
+
+    from tsae.io.tables import read_table
+    from tsae.pipelines.anomaly.detector import Detector
+
+    data = Path(__file__).resolve().parents[3] / "data"
+    normal = read_table(data / "pump_normal.csv")
+    det = Detector(window=40, epochs=1, device="cpu").fit(normal.values, sensors=normal.columns)
+    lines = (data / "pump_faulty.csv").read_text().splitlines()
+    rows = [line.split(",") for line in lines[1:]]
+    for i, row in enumerate(rows):
+        row[2] = "" if 500 <= i < 760 else row[2]
+        row[1] = "" if 1000 <= i < 1050 or 1200 <= i < 1330 or 1400 <= i < 1520 else row[1]
+        row[4] = "NA" if i >= 1850 else row[4]
+    return det, "\n".join([lines[0], *(",".join(row) for row in rows)]) + "\n", normal.columns
+
+
+@pytest.mark.parametrize("block", [None, 300])
+def test_detect_score_lists_the_silent_stretches_its_scoring_left_out(tmp_path, monkeypatch, pump, block):
+    """score_file found the silent sensors in a pass of its own, then the scoring found them again: the stretches it
+    lists are the scoring's, and are the ones a whole-series pass finds, as are the scores, whatever the blocks."""
+    from tsae.pipelines.anomaly import detector as detector_module
+    from tsae.pipelines.anomaly.silent import silent_stretches
+
+    det, text, sensors = pump
+    if block is not None:
+        monkeypatch.setattr(detector_module, "SCORE_BLOCK", block)
+    path = tmp_path / "silent.csv"
+    path.write_text(text)
+    with pytest.warns(TableWarning, match=r"'pressure' from row index 500, 'flow' from row index 1200, 'vibration' "
+                                          r"from row index 1850 missing for 100 rows or more"):
+        summary = score_file(path, det, tmp_path / "out.csv", device="cpu", quiet=True)
+    x = np.genfromtxt(path, delimiter=",", names=True)
+    X = np.array([x[name] for name in sensors])
+    listed: dict[str, dict] = {}
+    for sensor, index, since in silent_stretches(X, 100):
+        entry = listed.setdefault(sensors[sensor], {"sensor": sensors[sensor], "index": index, "since_index": since,
+                                                    "stretches": 0, "time": float(index), "since_time": float(since)})
+        entry["stretches"] += 1
+    assert summary["silent_sensors"] == list(listed.values())
+    assert [(e["sensor"], e["since_index"], e["stretches"]) for e in summary["silent_sensors"]] == [
+        ("pressure", 500, 1), ("flow", 1200, 2), ("vibration", 1850, 1)]
+    assert json.loads((tmp_path / "out.events.json").read_text())["silent_sensors"] == summary["silent_sensors"]
+    written = np.genfromtxt(tmp_path / "out.csv", delimiter=",", names=True)["score"]
+    np.testing.assert_array_equal(written, det.score_with_contributions(X, silence=100)[0])

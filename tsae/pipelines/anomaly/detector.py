@@ -86,7 +86,7 @@ from tsae.pipelines.anomaly.scoring import (
     sensor_columns,
 )
 from tsae.pipelines.anomaly.selfcheck import KINDS, SelfCheck, average_precision, candidates, choose, inject
-from tsae.pipelines.anomaly.silent import SilentSensors, silence_setting
+from tsae.pipelines.anomaly.silent import SilentSensors, silence_setting, silent_starts
 from tsae.pipelines.anomaly.terms import (
     TERMS,
     available_terms,
@@ -362,29 +362,32 @@ SCORE_BLOCK = 1 << 16
 
 
 def _score_all(core: ScoringCore | DriftingCore, X: np.ndarray, progress: bool = False,
-               silence: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Scores ``(n,)`` and contribution rows ``(n, C)`` of the whole series ``X`` (C, n) through ``core``.
+               silence: int | None = None) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int, int]]]:
+    """Scores ``(n,)`` and contribution rows ``(n, C)`` of the whole series ``X`` (C, n) through ``core``, and
+    its silent stretches.
 
     With ``progress``, a bar on stderr counts the samples scored. With ``silence``, a sensor missing for that
     many samples in a row is scored as the monitor scores a silent sensor (:mod:`~tsae.pipelines.anomaly.silent`,
-    hooked into ``core``): the scores equal the monitor's with the same ``silence``.
+    hooked into ``core``): the scores equal the monitor's with the same ``silence``, and the stretches are
+    ``(sensor, index, since_index)`` where one fell silent (:func:`~tsae.pipelines.anomaly.silent.silent_stretches`).
     """
     from tsae.pipelines.progress import sample_bar
 
     n = X.shape[1]
     silent = SilentSensors(core, silence) if silence is not None else None
     scores, contrib = [], []
+    stretches: list[tuple[int, int, int]] = []
     with sample_bar(n, "score", progress, leave=False) as bar:
         for start in range(0, n, SCORE_BLOCK):
             block = X[:, start:start + SCORE_BLOCK]
             if silent is not None:  # a block's silent sensors before its samples are scored, as in the monitor
-                silent.push(block)
+                stretches += silent_starts(silent.push(block))
             s, c = core._push_rows(block.T)
             scores.append(s)
             contrib.append(c)
             bar.update(min(SCORE_BLOCK, n - start))
     s, c = core._flush_rows()
-    return np.concatenate([*scores, s]), np.concatenate([*contrib, c])
+    return np.concatenate([*scores, s]), np.concatenate([*contrib, c]), stretches
 
 
 # ----------------------------------------------------------------------------- the detector
@@ -661,7 +664,8 @@ class Detector:
     def fit(self, X: Any, y: Any = None, sensors: Sequence[str] | None = None) -> Detector:
         """Learn normal behaviour from ``X`` ``(n_sensors, n_samples)``; ``y`` is ignored (PyOD).
 
-        ``sensors`` names the sensors (default: a DataFrame's columns, else ``s0``, ``s1``...).
+        ``sensors`` names the sensors (default: a DataFrame's columns, else ``s0``, ``s1``...). Data in which every
+        sensor holds one value throughout is a ``ValueError``: there is no variation to learn.
         """
         with torch_threads(self.threads, native=True):
             return self._fit(X, sensors)
@@ -684,6 +688,9 @@ class Detector:
         X = _without_glitches(X, names)
         gaps = _longest_missing_runs(X)
         X = _repaired_as_scored(X)  # as scoring repairs them (forward_fill): see step 1
+        if np.all(X.max(axis=1) == X.min(axis=1)):  # the network's error on it is not 0: a detector would be made
+            raise ValueError("every sensor holds one value throughout the training data: there is no variation to "
+                             "learn")
         self.init_model_ = None
         if self.init is not None:
             from tsae.models.pretrained import load_init
@@ -1053,7 +1060,7 @@ class Detector:
 
     def _score_state(self, state: DetectorState, X: np.ndarray, device: Any = None) -> tuple[np.ndarray, np.ndarray]:
         """Scores ``(n,)`` and contribution rows ``(n, C)`` of the series ``X`` (C, n) under ``state`` (no drift)."""
-        return _score_all(ScoringCore(state, device=self.device if device is None else device), X)
+        return _score_all(ScoringCore(state, device=self.device if device is None else device), X)[:2]
 
     # -- scoring ----------------------------------------------------------------
     def fitted_state(self) -> DetectorState:
@@ -1131,6 +1138,13 @@ class Detector:
         ValueError
             ``silence`` is not a whole number >= 1 or None; ``X`` is shorter than the window or holds no valid value.
         """
+        return self._score_silent(X, device, silence)[:2]
+
+    def _score_silent(self, X: Any, device: Any, silence: int | None,
+                      ) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int, int]]]:
+        """:meth:`score_with_contributions`, and the silent stretches the scoring left out: ``(sensor, index,
+        since_index)`` where a sensor fell silent, as :func:`~tsae.pipelines.anomaly.silent.silent_stretches` finds
+        them (``tsae detect score`` lists them)."""
         silence = silence_setting(silence)
         X = self._series(X)
         if X.shape[1] < self.window_:
@@ -1140,9 +1154,9 @@ class Detector:
                              "reads)")
         progress = not self.quiet and X.shape[1] > SCORE_BLOCK and sys.stderr.isatty()
         with torch_threads(self.threads, native=True):
-            scores, contrib = _score_all(self.core(device=self.device if device is None else device), X, progress,
-                                         silence)
-        return scores, contrib.T
+            scores, contrib, stretches = _score_all(self.core(device=self.device if device is None else device), X,
+                                                    progress, silence)
+        return scores, contrib.T, stretches
 
     def decision_function(self, X: Any, *, silence: int | None = 100) -> np.ndarray:
         """Anomaly score of each sample of ``X`` ``(n_sensors, n_samples)``; higher = more anomalous.

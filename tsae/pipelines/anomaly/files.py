@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import warnings
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from tsae.io.table_time import iso_time
 from tsae.io.time_order import warn_time_order
 from tsae.pipelines.anomaly.detector import Detector, FitWarning, check_family
 from tsae.pipelines.anomaly.scoring import sensor_order
-from tsae.pipelines.anomaly.silent import silence_setting, silent_stretches
+from tsae.pipelines.anomaly.silent import silence_setting
 
 #: what the gap warning of ``detect fit`` and ``detect score`` advises
 _SEAM_HINT = " (score each stretch on its own to keep a seam from looking like a fault)"
@@ -42,7 +43,9 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
     """Fit a :class:`Detector` on a CSV of normal data and write it to ``output`` (``tsae detect fit``).
 
     The CSV has one column per sensor; a time column and a ``label`` column are recognised and
-    not used as sensors. A missing cell holds the sensor's last value, as in scoring. ``family``
+    not used as sensors, and a column of text (blanks aside: a status, a note) is left out, warned about
+    (``TableWarning``), as scoring ignores it; a column of numbers with a cell of text is an error (the line and
+    column of that cell). A missing cell holds the sensor's last value, as in scoring. ``family``
     names the autoencoder family (see ``tsae models``; default ``conv1d``, or with ``init`` that
     model's family); ``output`` never replaces ``train_path`` (nor ``init``). ``sample_interval`` (seconds
     between rows, for the alarm budget) is, when not given, the median step of the time
@@ -53,15 +56,20 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
     rows are used in file order. What the fit warns about its data (``FitWarning``: sensors missing
     values for longer than the window, data too short to hold any out) is told naming the file.
     """
-    from tsae.io.tables import median_step
+    from tsae.io.tables import TableWarning, median_step
 
     train_path, output = Path(train_path), Path(output)
     init = options.get("init")
     check_output(output, [train_path, *([init] if init is not None else [])])
     check_model_output(output)  # -o x.csv: a detector that every command would read as a table
-    if family is None:
-        family = _init_family(init) if init is not None else "conv1d"
-    table = read_data(train_path)
+    if init is not None:  # told in the model file's name, before the data is read
+        family = _init_family(init, family)
+    family = family or "conv1d"
+    table = read_data(train_path, text_columns=True)
+    _refuse_text(train_path, table, table.mixed_columns)  # a sensor's column with a cell of text
+    if table.text_columns:  # a status, a note: no sensor, as `detect score` and the monitor ignore it
+        warnings.warn(f"{train_path}: column(s) {_names(list(table.text_columns))} hold text, not numbers: left out "
+                      "(no sensors of the detector)", TableWarning, stacklevel=2)
     if len(table) < 4:
         raise ValueError(f"{train_path}: too few rows to learn from ({len(table)})")
     warn_time_order(train_path, table.time, table.time_name, "learnt from", _SEAM_HINT)
@@ -111,6 +119,14 @@ def read_data(path: Path, text_columns: bool = False) -> Any:
     return Table(values=values, columns=names)
 
 
+def _refuse_text(path: Path, table: Any, needed: Collection[str]) -> None:
+    """Refuse the first of ``table``'s columns left out for a cell that is not a number
+    (:func:`read_data` with ``text_columns``) that is ``needed``, with the error that cell is."""
+    for name, problem in table.text_columns.items():
+        if name in needed:
+            raise ValueError(f"{path}: {problem}")
+
+
 def _counter_as_sensor(path: Path, table: Any, sensors: list[str]) -> None:
     """A time column of numbers that the detector knows as a sensor made a channel of ``table`` again, told.
 
@@ -140,11 +156,12 @@ def _sensor_order(path: Path, columns: list[str], sensors: list[str],
     monitor tells it. ``text``: columns of text, left out of ``columns``, told as ignored too.
     """
     order, by_position = sensor_order(columns, sensors, str(path))
+    unknown = list(text or []) if by_position else [c for c in columns if c not in sensors] + list(text or [])
+    ignored = f"column(s) {_names(unknown)} are not sensors of the detector: ignored" if unknown else None
     if by_position:
         return order, (f"{path}: no column names a sensor of the detector: the columns {_names(columns)} are "
-                       f"taken in order as its sensors {_names(sensors)}")
-    unknown = [c for c in columns if c not in sensors] + list(text or [])
-    return order, f"{path}: column(s) {_names(unknown)} are not sensors of the detector: ignored" if unknown else None
+                       f"taken in order as its sensors {_names(sensors)}" + (f"; {ignored}" if ignored else ""))
+    return order, f"{path}: {ignored}" if ignored else None
 
 
 def _names(names: list[str], most: int = 5) -> str:
@@ -168,16 +185,18 @@ def _warn_empty_sensors(path: Path, X: np.ndarray, names: list[str], silence: in
                   f"throughout ({how})", TableWarning, stacklevel=3)
 
 
-def _silent_sensors(path: Path, X: np.ndarray, sensors: list[str], silence: int | None) -> list[dict[str, Any]]:
-    """The sensors silent somewhere in ``X`` (``silence`` rows missing in a row), each with its first silent
-    stretch's ``index`` and ``since_index`` and its number of ``stretches``; those that have some values are
-    warned about (a column without any has its own warning, :func:`_warn_empty_sensors`)."""
+def _silent_sensors(path: Path, X: np.ndarray, sensors: list[str], silence: int | None,
+                    stretches: list[tuple[int, int, int]]) -> list[dict[str, Any]]:
+    """The sensors silent somewhere in ``X`` (``silence`` rows missing in a row: the scoring's ``stretches``,
+    ``(sensor, index, since_index)``), each with its first silent stretch's ``index`` and ``since_index`` and its
+    number of ``stretches``; those that have some values are warned about (a column without any has its own
+    warning, :func:`_warn_empty_sensors`)."""
     from tsae.io.tables import TableWarning
 
     if silence is None:
         return []
     found: dict[int, dict[str, Any]] = {}
-    for sensor, index, since in silent_stretches(X, silence):
+    for sensor, index, since in stretches:
         if sensor in found:
             found[sensor]["stretches"] += 1
         else:
@@ -233,10 +252,12 @@ def alarm_report(det: Detector) -> str:
             f"({budget}; {interval:g} s between samples{assumed}){early_note}")
 
 
-def _init_family(init: str | Path) -> str:
-    from tsae.models.pretrained import load_init
+def _init_family(init: str | Path, family: str | None) -> str:
+    """The family of a detector that starts from ``init`` (``family``, else the model's): a file that cannot be
+    loaded, a denoiser, a model of another family or without an encoder is an error naming ``init``."""
+    from tsae.models.pretrained import init_settings, load_init
 
-    return str(load_init(init).family)
+    return init_settings(load_init(init), family, None, None)[0]
 
 
 def score_file(test_path: str | Path, detector: str | Path | Detector, output: str | Path, *,
@@ -288,9 +309,7 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     if overrides:  # a copy: a Detector passed in keeps its own settings
         det = copy.copy(det).set_params(**overrides)
     table = read_data(test_path, text_columns=True)  # a column of text (a status, a note) is no sensor's
-    for name, problem in table.text_columns.items():
-        if name in det.sensors_:
-            raise ValueError(f"{test_path}: {problem}")
+    _refuse_text(test_path, table, det.sensors_)
     _counter_as_sensor(test_path, table, det.sensors_)
     columns = list(table.columns)
     order, column_note = _sensor_order(test_path, columns, det.sensors_, list(table.text_columns))
@@ -302,9 +321,10 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     if column_note:
         warnings.warn(column_note, TableWarning, stacklevel=2)
     _warn_empty_sensors(test_path, X, [columns[i] for i in order], silence)
-    silent = _silent_sensors(test_path, X, list(det.sensors_), silence)
+    # the silent stretches as the scoring found them, warned about after it (and the time order after them)
+    scores, contrib, stretches = det._score_silent(X, None, silence)
+    silent = _silent_sensors(test_path, X, list(det.sensors_), silence, stretches)
     warn_time_order(test_path, table.time, table.time_name, "scored", _SEAM_HINT)
-    scores, contrib = det.score_with_contributions(X, silence=silence)
     flags = (scores > det.threshold_).astype(np.int64)
     time = table.time
     # dates as the scores table writes them (times that named UTC instants say so)

@@ -70,7 +70,12 @@ def silent_stretches(x: np.ndarray, silence: int) -> list[tuple[int, int, int]]:
         sensor had been missing ``silence`` samples, ``since_index`` its first missing one (as the monitor's
         ``sensor`` records say).
     """
-    _, changes = SilenceTracker(x.shape[0], silence).push(x)
+    return silent_starts(SilenceTracker(x.shape[0], silence).push(x)[1])
+
+
+def silent_starts(changes: list[tuple[int, str, int, int]]) -> list[tuple[int, int, int]]:
+    """``(sensor, index, since_index)`` of each of :meth:`SilenceTracker.push`'s ``changes`` where a sensor falls
+    silent."""
     return [(sensor, index, since) for sensor, state, index, since in changes if state == "silent"]
 
 
