@@ -118,6 +118,26 @@ def is_streaming_model(obj: Any) -> bool:
         callable(getattr(obj, name, None)) for name in _STREAMING_METHODS)
 
 
+def is_streaming_family(family: type) -> bool:
+    """Whether model family ``family`` (a class) declares :class:`StreamingModel`'s methods: a denoiser, which
+    runs frame by frame on its own features (``tsae denoise``), not on windows of a series."""
+    return all(callable(getattr(family, name, None)) for name in _STREAMING_METHODS)
+
+
+def check_series_family(name: str) -> None:
+    """Refuse, as a one-line ValueError, a family no plugin registers or a denoiser family: what ``tsae train``,
+    ``tsae.fit`` and ``tsae detect fit`` learn series with."""
+    from tsae.plugins import get_model_family
+
+    try:
+        family = get_model_family(name)
+    except KeyError as error:  # its message, not the repr of a KeyError's key
+        raise ValueError(first_line(error)) from None
+    if is_streaming_family(family):
+        raise ValueError(f"{name!r} is a speech denoiser family (for tsae denoise; scripts/train_denoiser.py trains "
+                         "it): it does not learn series; choose another family (see `tsae models`)")
+
+
 class Autoencoder(nn.Module):
     """Base class of tsae model families.
 

@@ -21,7 +21,7 @@ import numpy as np
 from tsae.engine.framing import frame, window_array, window_name
 from tsae.engine.layout import as_channels_first, is_dataframe
 from tsae.engine.preprocess import Normalizer, as_float32, power_of_two_unit, repair_missing
-from tsae.errors import EmptyChannelError, first_line, memory_for, shown
+from tsae.errors import EmptyChannelError, memory_for, shown
 
 NORMALIZE_CHOICES = ("zscore", "robust", "none")
 DEFAULT_MAX_WINDOWS = 200_000
@@ -368,6 +368,9 @@ def fit_model_on_series(
         max_windows = whole_number("max_windows", max_windows, 1)
     sample_rate = check_sample_rate(sample_rate)  # before training: a model file must be able to hold it
     family_params = _family_params(params)
+    from tsae.models.base import check_series_family
+
+    check_series_family(model)  # before the data is read and repaired
     columns, sources, labels = (_names(columns, "columns"), _names(sources, "sources"), _names(labels, "labels"))
     if columns is None and is_dataframe(series):  # a table's channels are its columns
         columns = [str(c) for c in series.columns]
@@ -399,10 +402,7 @@ def fit_model_on_series(
                            labels=names, channel_names=by_column)
 
     seed_everything(config.seed)
-    try:
-        net = plugins.create_model(model, channels=channels, window=window, **family_params)
-    except KeyError as error:  # an unknown family: its message, not the repr of a KeyError's key
-        raise ValueError(first_line(error)) from None
+    net = plugins.create_model(model, channels=channels, window=window, **family_params)
     if init is not None:
         from tsae.models.pretrained import init_encoder
 
@@ -532,6 +532,9 @@ def train_files(
 
         start = load_init(init)
         model, window, params = init_settings(start, model, window, params)
+    from tsae.models.base import check_series_family
+
+    check_series_family("conv1d" if model is None else model)  # the family's problem, told before the data's
     found = read_training_data(paths)
     with memory_for(paths[0] if len(paths) == 1 else ", ".join(str(p) for p in paths), "train on"):
         fit = fit_model_on_series(found.series, model="conv1d" if model is None else model, window=window or 128,

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+import tsae
 from tsae.cli import cli
 from tsae.io.tables import TableWarning, median_step
 from tsae.models.fields import ModelFileError
@@ -192,6 +193,14 @@ def test_an_unknown_family_is_a_value_error_listing_the_families(train_data):
     with pytest.raises(ValueError, match="unknown model family 'nope' .*conv1d") as caught:
         Detector(model="nope", window=24, device="cpu").fit(train_data.T)
     assert not str(caught.value).startswith('"')
+
+
+def test_a_denoiser_family_is_refused_in_its_own_words(train_data):
+    # it said "channels must be 1 (channels are denoised one by one)", or "hop must be in [1, window=24]"
+    with pytest.raises(ValueError, match="^'denoiser2' is a speech denoiser family .*does not learn series"):
+        Detector(model="denoiser2", window=24, device="cpu").fit(train_data.T)
+    with pytest.raises(ValueError, match="^'denoiser' is a speech denoiser family"):
+        tsae.fit(train_data.T[:1], model="denoiser", window=24)
 
 
 def test_named_sensors_fix_the_layout_of_a_short_array():

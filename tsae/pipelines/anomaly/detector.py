@@ -347,13 +347,10 @@ def as_series(X: Any, sensors: Sequence[str] | None = None) -> tuple[np.ndarray,
 
 
 def check_family(name: str) -> None:
-    """Refuse a model family no plugin registers, with a one-line ValueError listing those installed."""
-    from tsae.plugins import get_model_family
+    """Refuse a model family no plugin registers (a one-line ValueError listing those installed) or a denoiser's."""
+    from tsae.models.base import check_series_family
 
-    try:
-        get_model_family(name)
-    except KeyError as error:
-        raise ValueError(error.args[0]) from None
+    check_series_family(name)
 
 
 #: samples pushed through a scoring core at a time: the core's working arrays (windows, errors per scale)
