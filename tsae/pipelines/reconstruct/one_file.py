@@ -22,6 +22,7 @@ from tsae.errors import columns_named, first_line, in_file, memory_for, table_co
 from tsae.io.blocks import open_source, open_writer, streams
 from tsae.io.paths import check_data_output, check_output, read_paths
 from tsae.io.series import read_series, write_series
+from tsae.io.tables import absurd_as_missing
 from tsae.models.device import torch_threads
 from tsae.pipelines.reconstruct.blocks import RECONSTRUCT_BLOCK, reconstruct_blocks
 from tsae.pipelines.reconstruct.columns import in_input_order, in_model_order
@@ -68,7 +69,8 @@ def tell(warning: str) -> None:
 
 
 def _errors(values: np.ndarray, recon: np.ndarray) -> tuple[float, float]:
-    finite = np.isfinite(values)
+    """The reconstruction's RMSE and MSE over the samples of ``values`` that are not missing."""
+    finite = np.isfinite(absurd_as_missing(values))
     if not finite.any():
         return float("nan"), float("nan")
     mse = float(np.mean((recon[finite] - values[finite]) ** 2))

@@ -1,0 +1,54 @@
+"""What reconstruct and encode read as missing: one rule for the Python API and the commands (values beyond 1e30
+in magnitude are missing, as the table reader reads them), and a .npy file's infinite sample is refused, naming
+where it is, by reconstruct and encode as by smooth and impute."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from cli_helpers import run
+
+import tsae
+from tsae.io.tables import read_table
+from tsae.models.modelfile import load_model
+from tsae.pipelines.reconstruct.batch import reconstruct_file
+
+
+def _wave(n: int = 300) -> np.ndarray:
+    t = np.arange(n)
+    return np.stack([np.sin(t / 9), 2 * np.cos(t / 7)])
+
+
+def test_the_api_reads_values_beyond_1e30_as_missing_as_the_command_reads_a_table(tiny_model, tmp_path) -> None:
+    x = np.round(_wave(), 6)
+    x[0, 40], x[1, 41] = 3e30, -1e34  # a sensor's glitches, no reading
+    src = tmp_path / "in.csv"
+    src.write_text("a,b\n" + "".join(f"{float(a)!r},{float(b)!r}\n" for a, b in x.T))
+    result = run("reconstruct", tiny_model, src, "-o", tmp_path / "out.csv", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    by_command = read_table(tmp_path / "out.csv").values
+    loaded = load_model(tiny_model)
+    np.testing.assert_array_equal(tsae.reconstruct(loaded, x), by_command)
+    gaps = x.copy()
+    gaps[0, 40] = gaps[1, 41] = np.nan
+    np.testing.assert_array_equal(tsae.reconstruct(loaded, x), tsae.reconstruct(loaded, gaps))
+    np.testing.assert_array_equal(tsae.encode(loaded, x), tsae.encode(loaded, gaps))
+    assert np.abs(by_command).max() < 100  # nothing of the glitch's size came back
+    x[0, 40] = 1e30  # not beyond: a value (as the table reader keeps it)
+    assert not np.array_equal(tsae.reconstruct(loaded, x), tsae.reconstruct(loaded, gaps))
+
+
+@pytest.mark.parametrize("block", [100, 1 << 16])
+def test_a_npy_file_in_blocks_or_whole_follows_the_same_rule(tiny_model, tmp_path, block) -> None:
+    x = _wave(1003)
+    x[1, 95:99] = 5e300
+    x[0, 199:201] = -2e31  # across a block end
+    np.save(tmp_path / "in.npy", x)
+    loaded = load_model(tiny_model)
+    row = reconstruct_file(loaded, tmp_path / "in.npy", tmp_path / "out.npy", block=block)
+    gaps = np.where(np.abs(x) > 1e30, np.nan, x)
+    whole = tsae.reconstruct(loaded, gaps)
+    np.testing.assert_allclose(np.load(tmp_path / "out.npy"), whole, rtol=0, atol=1e-5 * np.abs(whole).max())
+    observed = np.isfinite(gaps)  # the error is over the values, not the glitches
+    assert row["mse"] == pytest.approx(np.mean((whole[observed] - x[observed]) ** 2), rel=1e-6)
+    run("encode", tiny_model, tmp_path / "in.npy", "-o", tmp_path / "codes.npy", "--device", "cpu")
+    np.testing.assert_allclose(np.load(tmp_path / "codes.npy"), tsae.encode(loaded, gaps), rtol=0, atol=1e-5)
