@@ -52,3 +52,21 @@ def test_a_npy_file_in_blocks_or_whole_follows_the_same_rule(tiny_model, tmp_pat
     assert row["mse"] == pytest.approx(np.mean((whole[observed] - x[observed]) ** 2), rel=1e-6)
     run("encode", tiny_model, tmp_path / "in.npy", "-o", tmp_path / "codes.npy", "--device", "cpu")
     np.testing.assert_allclose(np.load(tmp_path / "codes.npy"), tsae.encode(loaded, gaps), rtol=0, atol=1e-5)
+
+
+def _refusal(path, sample: int, channel: int, value: str) -> str:
+    return (f"{path}: sample {sample} of channel {channel} is infinite ({value}): NaN marks a missing sample; an "
+            "infinite one is neither a value nor a gap (make it NaN)")
+
+
+@pytest.mark.parametrize("command", ["reconstruct", "encode", "smooth", "impute"])
+def test_an_infinite_sample_of_an_npy_is_refused_by_every_series_command(tiny_model, tmp_path, command) -> None:
+    # before: reconstruct and encode read it as a gap without a word, smooth and impute refused it
+    x = _wave()
+    x[1, 120] = -np.inf
+    np.save(tmp_path / "x.npy", x)
+    model = [tiny_model] if command in ("reconstruct", "encode") else []
+    result = run(command, *model, tmp_path / "x.npy", "-o", tmp_path / "y.npy", "--device", "cpu")
+    assert result.exit_code == 1
+    assert result.output.strip() == f"Error: {_refusal(tmp_path / 'x.npy', 120, 1, '-inf')}"
+    assert not (tmp_path / "y.npy").exists()

@@ -161,7 +161,7 @@ def _grouped_gpu(loaded: Any, todo: list[tuple[str, str]], batch_size: int,
         stack = contextlib.ExitStack()
         try:
             local_in = stack.enter_context(_local_input(src))
-            values, rate, meta = read_series(local_in)
+            values, rate, meta = read_series(local_in, finite=True)
             ordered, names, perm = in_model_order(values, table_columns(meta), loaded, src)
             with columns_named(names):
                 frames, context = prepare_frames(loaded, ordered)
@@ -487,7 +487,7 @@ def encode_file(model: Any, input: str | os.PathLike, output: str | os.PathLike,
             encode_blocks(loaded, source, Path(output), protect=tuple(reads), block=block, batch_size=batch_size,
                           advance=bar.update)
         return np.load(output, mmap_mode="r")
-    values, rate, meta = read_series(input)
+    values, rate, meta = read_series(input, finite=True)
     values, columns, _ = in_model_order(values, table_columns(meta), loaded, str(input))  # matched by column name
     _same_channels(input, values.shape[0], loaded, values.shape[1])
     tell(rate_warning(input, rate, loaded))

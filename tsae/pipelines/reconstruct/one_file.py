@@ -161,7 +161,7 @@ def _reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.Pat
             mse = total / count if count else float("nan")
             return _row(src, dst, "ok", "", source.n, source.channels, float(np.sqrt(mse)), mse,
                         time.perf_counter() - start, rate_warning(src, source.rate, loaded))
-        values, rate, meta = read_series(local_in)
+        values, rate, meta = read_series(local_in, finite=True)
         ordered, names, perm = in_model_order(values, table_columns(meta), loaded, src)  # matched by column name
         # not "values has 1 channel(s)", the argument's name
         _same_channels(src, values.shape[0], loaded, values.shape[1])

@@ -58,7 +58,7 @@ def _file_job(input: str | os.PathLike, output: str | os.PathLike, model: Any, f
     show = not quiet and sys.stderr.isatty()
     with memory_for(src, "process"):
         if source is None or source.n <= block:
-            values, rate, meta = read_series(src, audio_gaps=True)
+            values, rate, meta = read_series(src, audio_gaps=True, finite=True)
             refuse_transposed(src, *values.shape)
             warn_time_order(src, meta.get("time"), meta.get("time_name"), _DONE[desc])
             # a trained model takes a table's columns in its own order, matched by name
