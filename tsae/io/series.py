@@ -149,8 +149,8 @@ def refuse_infinite(values: np.ndarray, first: int = 0) -> None:
     the lowest channel), ``first`` being the index of ``values``' first sample in its series (a block's offset).
 
     NaN marks a missing sample; an infinite one is neither a value nor a gap: the rule of ``smooth``,
-    ``impute``, ``reconstruct`` and ``encode`` for a ``.npy`` file (:func:`read_series` with ``finite``; a
-    table's infinite cell is read as missing), and of
+    ``impute``, ``reconstruct`` and ``encode`` for a ``.npy`` file (:func:`read_series` and
+    :func:`tsae.io.blocks.open_source` with ``finite``; a table's infinite cell is read as missing), and of
     :func:`tsae.smooth` and :func:`tsae.impute` for an array.
 
     Examples

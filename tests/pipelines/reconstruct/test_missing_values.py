@@ -70,3 +70,25 @@ def test_an_infinite_sample_of_an_npy_is_refused_by_every_series_command(tiny_mo
     assert result.exit_code == 1
     assert result.output.strip() == f"Error: {_refusal(tmp_path / 'x.npy', 120, 1, '-inf')}"
     assert not (tmp_path / "y.npy").exists()
+
+
+@pytest.mark.parametrize("command", ["reconstruct", "encode", "smooth", "impute"])
+def test_a_long_npy_in_blocks_is_refused_naming_the_sample_in_the_file(tiny_model, tmp_path, command) -> None:
+    # before: every command read it in blocks without a word (impute wrote the inf back, smooth smoothed it over)
+    from tsae.pipelines.reconstruct.batch import encode_file
+    from tsae.pipelines.smooth.files import impute_file, smooth_file
+
+    x = _wave(70_000)  # beyond the first 2**16 samples the reader reads at a time
+    x[0, 68_000] = np.inf
+    x[1, 69_000] = -np.inf
+    src, dst = tmp_path / "x.npy", tmp_path / "y.npy"
+    np.save(src, x)
+    loaded = load_model(tiny_model)
+    job = {"reconstruct": lambda: reconstruct_file(loaded, src, dst, block=1000),
+           "encode": lambda: encode_file(loaded, src, dst, block=1000, quiet=True),
+           "smooth": lambda: smooth_file(src, dst, block=20_000, steps=0, quiet=True),
+           "impute": lambda: impute_file(src, dst, block=20_000, quiet=True)}[command]
+    with pytest.raises(ValueError) as caught:
+        job()
+    assert str(caught.value) == _refusal(src, 68_000, 0, "inf")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.npy"]

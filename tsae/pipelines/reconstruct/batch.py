@@ -478,7 +478,7 @@ def encode_file(model: Any, input: str | os.PathLike, output: str | os.PathLike,
         plot_format(plot)  # a plot named .jpg is refused before the file is read and encoded
     show = (not quiet and sys.stderr.isatty()) if progress is None else progress
     long_input = plot is None and Path(input).is_file()  # the plot needs the whole series
-    source = open_source(Path(input)) if long_input else None
+    source = open_source(Path(input), finite=True) if long_input else None
     if source is not None and source.n > block:  # long audio or .npy: in blocks, memory bounded by the block
         _same_channels(input, source.channels, loaded, source.n)
         tell(rate_warning(input, source.rate, loaded))

@@ -150,7 +150,7 @@ def _reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.Pat
     with _local_input(src) as local_in:
         protect = (local_in, *read_paths(loaded))
         blocks = streams(Path(local_in), Path(dst)) and Path(local_in).is_file()
-        source = open_source(Path(local_in)) if blocks else None
+        source = open_source(Path(local_in), finite=True) if blocks else None
         if source is not None and source.n > block:  # long audio or .npy: in blocks, memory bounded by the block
             _same_channels(src, source.channels, loaded, source.n)
             if sized is not None:
