@@ -231,7 +231,7 @@ def test_ctrl_c_with_dask_leaves_no_output_of_a_file_still_running_on_the_cluste
                                                                                    monkeypatch) -> None:
     """A running task cannot be stopped: it used to write its output after the command had ended."""
     pytest.importorskip("distributed")
-    real = on_dask.reconstruct_file
+    real = on_dask._reconstruct_file
 
     def slow_for_s1(model, src, dst, **options):  # type: ignore[no-untyped-def]
         row = real(model, src, dst, **options)
@@ -239,7 +239,7 @@ def test_ctrl_c_with_dask_leaves_no_output_of_a_file_still_running_on_the_cluste
             time.sleep(1.5)  # still running when Ctrl-C comes
         return row
 
-    monkeypatch.setattr(on_dask, "reconstruct_file", slow_for_s1)  # _dask_task calls it
+    monkeypatch.setattr(on_dask, "_reconstruct_file", slow_for_s1)  # _dask_task calls it
     out = tmp_path / "out"
     out.mkdir()
 
@@ -310,14 +310,14 @@ def test_ctrl_c_keeps_the_rows_of_the_files_finished(tiny_model, tmp_path, monke
     folder.mkdir()
     for i in range(6):
         write_csv(folder / f"f{i}.csv", 60, i)
-    real = one_file.reconstruct_file
+    real = one_file._reconstruct_file
 
     def stop_at_f4(model, src, dst, **options):  # type: ignore[no-untyped-def]
         if Path(src).name == "f4.csv":
             raise KeyboardInterrupt
         return real(model, src, dst, **options)
 
-    monkeypatch.setattr(one_file, "reconstruct_file", stop_at_f4)  # _safe_reconstruct calls it
+    monkeypatch.setattr(one_file, "_reconstruct_file", stop_at_f4)  # _safe_reconstruct calls it
     with pytest.raises(KeyboardInterrupt):
         reconstruct_files(tiny_model, [folder], tmp_path / "out", device="cpu", quiet=True)
     rows = read_manifest(tmp_path / "out" / "manifest.csv")

@@ -16,9 +16,10 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from tsae.errors import in_file
 from tsae.io.atomic import atomic_path
 from tsae.io.paths import ARRAY_SUFFIXES, AUDIO_SUFFIXES
-from tsae.io.series import read_npy
+from tsae.io.series import read_npy, refuse_infinite
 
 #: samples per channel read from the file at a time
 CHUNK = 1 << 16
@@ -101,10 +102,22 @@ def _npy_chunks(path: Path, array: Any, chunk: int) -> Iterator[np.ndarray]:
             yield np.stack(rows)
 
 
-def open_source(path: Path, chunk: int = CHUNK, *, audio_gaps: bool = False,
-                exact: bool = False) -> SeriesSource | None:
+def _finite_chunks(path: Path, chunks: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+    """``chunks`` of ``path``, each checked for an infinite sample as it is read
+    (:func:`~tsae.io.series.refuse_infinite`, named by its index in the file)."""
+    done = 0
+    for chunk in chunks:
+        with in_file(path):
+            refuse_infinite(chunk, done)
+        done += chunk.shape[1]
+        yield chunk
+
+
+def open_source(path: Path, chunk: int = CHUNK, *, audio_gaps: bool = False, exact: bool = False,
+                finite: bool = False) -> SeriesSource | None:
     """A :class:`SeriesSource` for an audio or ``.npy`` file (checked as :func:`~tsae.io.series.read_series`
-    does, ``audio_gaps`` and ``exact`` as there), None for a table (read whole: there is no chunked table reader)."""
+    does, ``audio_gaps``, ``exact`` and ``finite`` as there: an infinite ``.npy`` sample is refused when its
+    chunk is read), None for a table (read whole: there is no chunked table reader)."""
     suffix = path.suffix.lower()
     columns = lambda c: [f"ch{i}" for i in range(c)]  # noqa: E731 - as read_series names them
     if suffix in ARRAY_SUFFIXES:
@@ -115,8 +128,9 @@ def open_source(path: Path, chunk: int = CHUNK, *, audio_gaps: bool = False,
 
         warn_inexact_integers(path, array)
         channels = 1 if array.ndim == 1 else int(array.shape[0])
+        chunks = _npy_chunks(path, array, chunk)
         return SeriesSource(path, int(array.shape[-1]), channels, None, array_meta(array.ndim, array.dtype, channels),
-                            _npy_chunks(path, array, chunk))
+                            _finite_chunks(path, chunks) if finite else chunks)
     if suffix in AUDIO_SUFFIXES:
         from tsae.io.audio import audio_info, iter_audio_blocks
 

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from tsae.engine.layout import known_layout
-from tsae.errors import memory_for
+from tsae.errors import in_file, memory_for
 from tsae.io.atomic import atomic_path
 from tsae.io.paths import ARRAY_SUFFIXES, AUDIO_SUFFIXES
 
@@ -144,8 +144,31 @@ def refuse_transposed(path: str | os.PathLike, channels: int, samples: int, unit
                          f"{samples} samples{hint}")
 
 
-def read_series(path: str | os.PathLike, *, audio_gaps: bool = False,
-                exact: bool = False) -> tuple[np.ndarray, float | None, dict[str, Any]]:
+def refuse_infinite(values: np.ndarray, first: int = 0) -> None:
+    """A one-line ValueError naming the first infinite sample of ``values`` ``(channels, n)`` (the earliest, then
+    the lowest channel), ``first`` being the index of ``values``' first sample in its series (a block's offset).
+
+    NaN marks a missing sample; an infinite one is neither a value nor a gap: the rule of ``smooth``,
+    ``impute``, ``reconstruct`` and ``encode`` for a ``.npy`` file (:func:`read_series` and
+    :func:`tsae.io.blocks.open_source` with ``finite``; a table's infinite cell is read as missing), and of
+    :func:`tsae.smooth` and :func:`tsae.impute` for an array.
+
+    Examples
+    --------
+    >>> refuse_infinite(np.array([[0.0, 1.0, np.inf], [0.0, -np.inf, 2.0]]), first=10)
+    Traceback (most recent call last):
+    ...
+    ValueError: sample 11 of channel 1 is infinite (-inf): NaN marks a missing sample; an infinite one is ...
+    """
+    infinite = np.isinf(values)
+    if infinite.any():
+        sample, channel = (int(i[0]) for i in np.nonzero(infinite.T))
+        raise ValueError(f"sample {first + sample} of channel {channel} is infinite ({values[channel, sample]}): "
+                         "NaN marks a missing sample; an infinite one is neither a value nor a gap (make it NaN)")
+
+
+def read_series(path: str | os.PathLike, *, audio_gaps: bool = False, exact: bool = False,
+                finite: bool = False) -> tuple[np.ndarray, float | None, dict[str, Any]]:
     """Read a series file by suffix: CSV/TSV tables, ``.npy`` arrays, or audio.
 
     Parameters
@@ -160,6 +183,9 @@ def read_series(path: str | os.PathLike, *, audio_gaps: bool = False,
         Keep a table's infinite cells and cells beyond :data:`~tsae.io.tables.ABSURD` as they are
         (:func:`~tsae.io.tables.read_table`'s ``exact``), and refuse a float audio file with a
         sample its reader would change (:func:`~tsae.io.audio.read_audio`'s ``exact``).
+    finite
+        Refuse a ``.npy`` array holding an infinite sample, naming the file and the sample
+        (:func:`refuse_infinite`): what the series commands read.
 
     Returns
     -------
@@ -194,6 +220,9 @@ def read_series(path: str | os.PathLike, *, audio_gaps: bool = False,
         warn_inexact_integers(path, arr)
         with memory_for(path):
             values = np.atleast_2d(arr.astype(np.float64))
+        if finite:
+            with in_file(path):
+                refuse_infinite(values)
         return values, None, array_meta(arr.ndim, arr.dtype, values.shape[0])
     if suffix in AUDIO_SUFFIXES:
         from tsae.io.audio import read_audio
@@ -305,4 +334,4 @@ def write_series(path: str | os.PathLike, values: np.ndarray, rate: float | None
 
 
 __all__ = ["array_meta", "array_out", "read_series", "read_signal", "write_series", "save_npy",
-           "refuse_transposed", "transposed_hint"]
+           "refuse_infinite", "refuse_transposed", "transposed_hint"]

@@ -648,12 +648,39 @@ class TableWarning(UserWarning):
     """A table was read, but some of its cells had to be read as missing."""
 
 
+def _absurd(x: np.ndarray) -> np.ndarray:
+    """Where ``x`` is infinite or beyond :data:`ABSURD` in magnitude (NaN compares False: it is missing already)."""
+    with np.errstate(invalid="ignore"):
+        return np.abs(x) > ABSURD
+
+
+def absurd_as_missing(x: np.ndarray) -> np.ndarray:
+    """``x`` with infinite values and values beyond :data:`ABSURD` in magnitude as NaN (missing).
+
+    The rule of the table reader (:func:`read_table`), applied wherever sensor values enter
+    a model without it: a detector (fitting, batch scoring, the monitor, the Python API), and
+    :func:`tsae.reconstruct` and :func:`tsae.encode` (and the files ``reconstruct`` and
+    ``encode`` read), so that a 1e308 cell is a missing value everywhere. Returns ``x``
+    itself when nothing is replaced, else a float64 copy.
+
+    Examples
+    --------
+    >>> absurd_as_missing(np.array([1.0, 1e308, -np.inf, 1e29]))
+    array([1.e+00,    nan,    nan, 1.e+29])
+    """
+    bad = _absurd(x)
+    if not bad.any():
+        return x
+    out = np.array(x, dtype=np.float64)
+    out[bad] = np.nan
+    return out
+
+
 def _absurd_as_missing(path: Path, data: np.ndarray, names: list[str]) -> None:
     """Infinite cells and cells beyond :data:`ABSURD` become NaN (missing), in place, with a warning naming them."""
     counts = []
     for row in data:  # a row at a time: no temporary the size of the table
-        with np.errstate(invalid="ignore"):
-            huge = np.abs(row) > ABSURD  # inf too
+        huge = _absurd(row)
         row[huge] = np.nan
         counts.append(int(huge.sum()))
     if any(counts):
@@ -774,4 +801,5 @@ WRITE_ROWS = 1 << 14
 
 
 __all__ = ["Table", "read_table", "write_table", "sniff_delimiter", "find_time_column", "time_seconds", "median_step",
-           "whole_numbers", "TABLE_SUFFIXES", "TIME_NAMES", "INDEX_NAMES", "MISSING", "DELIMITERS"]
+           "whole_numbers", "TABLE_SUFFIXES", "TIME_NAMES", "INDEX_NAMES", "MISSING", "DELIMITERS", "ABSURD",
+           "absurd_as_missing"]

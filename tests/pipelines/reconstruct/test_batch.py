@@ -46,7 +46,7 @@ def test_batch_reports_corrupt_file_and_finishes_the_rest(tiny_model, series_dir
         header = next(csv.reader(handle))
     assert header == ["file", "output", "status", "error", "samples", "channels", "rmse", "mse", "seconds",
                       "input_size", "input_mtime_ns", "model_size", "model_mtime_ns", "output_size",
-                      "output_mtime_ns"]
+                      "output_mtime_ns", "warning"]
     for name in GOOD:
         row = rows[str(series_dir / name)]
         assert row["status"] == "ok" and int(row["channels"]) == 2 and float(row["rmse"]) >= 0

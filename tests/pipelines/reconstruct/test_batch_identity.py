@@ -56,7 +56,7 @@ def test_the_manifest_records_each_input_and_the_model_by_size_and_time(job) -> 
     with open(out / "manifest.csv", newline="") as handle:
         assert next(csv.reader(handle)) == MANIFEST_FIELDS == [*OLD_FIELDS, "input_size", "input_mtime_ns",
                                                                 "model_size", "model_mtime_ns",
-                                                                "output_size", "output_mtime_ns"]
+                                                                "output_size", "output_mtime_ns", "warning"]
     rows = read_manifest(out / "manifest.csv")
     for name in ("a.csv", "b.csv"):
         row, stat = rows[str(folder / name)], (folder / name).stat()
@@ -213,7 +213,13 @@ def test_an_output_cut_short_or_written_over_since_is_redone(job) -> None:
 
 def test_a_manifest_without_output_columns_is_resumed_and_gets_them(job) -> None:
     folder, model, out = job
-    _rewrite(out / "manifest.csv", MANIFEST_FIELDS[:-2], lambda row: row)
+    _rewrite(out / "manifest.csv", MANIFEST_FIELDS[:-3], lambda row: row)  # the version without the warning too
     assert reconstruct_files(model, [folder], out, device="cpu", quiet=True).skipped == 2
     row = read_manifest(out / "manifest.csv")[str(folder / "b.csv")]
     assert int(row["output_size"]) == Path(row["output"]).stat().st_size
+
+
+def test_a_manifest_without_the_warning_column_is_resumed(job) -> None:
+    folder, model, out = job
+    _rewrite(out / "manifest.csv", MANIFEST_FIELDS[:-1], lambda row: row)  # the version before the warning
+    assert reconstruct_files(model, [folder], out, device="cpu", quiet=True).skipped == 2

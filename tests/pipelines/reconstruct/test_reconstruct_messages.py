@@ -78,30 +78,37 @@ def test_a_file_of_other_channels_is_named_not_called_values(tiny_model, tmp_pat
 
 def _beyond_float32(path) -> None:
     x = np.zeros((2, 300))
-    x[0, ::2] = 1e308
-    x[0, 1::2] = -1e308
+    x[0, ::2] = 1e30  # the largest a value may be (beyond, it is missing), over a scale of 1e-10
+    x[0, 1::2] = -1e30
     np.save(path, x)
 
 
-WORDS = "the series holds values of magnitude up to 1e+308 after normalisation, beyond float32's range"
+@pytest.fixture()
+def fine_scaled(tiny_model, craft_model_file):
+    """``tiny_model`` with a channel scale of 1e-10: a value of 1e30 is 1e40 once normalised."""
+    return craft_model_file(tiny_model, "fine.tsae",
+                            header=lambda head: head["normalizer"].update(scale=[1e-10, 1e-10]))
 
 
-def test_a_file_beyond_float32_after_normalisation_is_told_in_words(tiny_model, tmp_path) -> None:
+WORDS = "the series holds values of magnitude up to 1e+40 after normalisation, beyond float32's range"
+
+
+def test_a_file_beyond_float32_after_normalisation_is_told_in_words(fine_scaled, tmp_path) -> None:
     # it said 'in.npy: values holds values of magnitude up to 1e+308 after normalisation' (a variable's name)
     _beyond_float32(tmp_path / "in.npy")
-    result = CliRunner().invoke(cli, ["reconstruct", str(tiny_model), str(tmp_path / "in.npy"),
+    result = CliRunner().invoke(cli, ["reconstruct", str(fine_scaled), str(tmp_path / "in.npy"),
                                       "-o", str(tmp_path / "out.npy"), "--device", "cpu"])
     assert result.exit_code == 1
     assert result.output.strip().startswith(f"Error: {tmp_path / 'in.npy'}: {WORDS}"), result.output
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.npy"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fine.tsae", "in.npy"]
 
 
-def test_a_long_file_beyond_float32_is_told_in_the_same_words(tiny_model, tmp_path) -> None:
+def test_a_long_file_beyond_float32_is_told_in_the_same_words(fine_scaled, tmp_path) -> None:
     from tsae.models.modelfile import load_model
     from tsae.pipelines.reconstruct.batch import reconstruct_file
 
     _beyond_float32(tmp_path / "in.npy")
     with pytest.raises(ValueError) as caught:
-        reconstruct_file(load_model(tiny_model), tmp_path / "in.npy", tmp_path / "out.npy", block=64)
+        reconstruct_file(load_model(fine_scaled), tmp_path / "in.npy", tmp_path / "out.npy", block=64)
     assert str(caught.value).startswith(f"{tmp_path / 'in.npy'}: {WORDS}"), caught.value
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.npy"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fine.tsae", "in.npy"]

@@ -18,7 +18,7 @@ import numpy as np
 
 from tsae.engine.layout import as_channels_first, is_dataframe, real_array
 from tsae.engine.preprocess import Normalizer, forward_fill
-from tsae.io.tables import ABSURD
+from tsae.io.tables import absurd_as_missing
 from tsae.models.inference import forward
 
 if TYPE_CHECKING:
@@ -26,30 +26,8 @@ if TYPE_CHECKING:
 
 _EPS = 1e-12
 #: normalised values are clipped to +-Z_BOUND standard deviations (batch and stream alike): a large value
-#: that is not absurd (1e20, see :func:`absurd_as_missing`) would otherwise overflow the squared errors
+#: that is not absurd (1e20, see :func:`~tsae.io.tables.absurd_as_missing`) would otherwise overflow the squared errors
 Z_BOUND = 1e6
-
-
-def absurd_as_missing(x: np.ndarray) -> np.ndarray:
-    """``x`` with infinite values and values beyond :data:`~tsae.io.tables.ABSURD` in magnitude as NaN (missing).
-
-    The rule of the table reader (:func:`tsae.io.tables.read_table`), applied wherever sensor
-    values enter a detector (fitting, batch scoring, the monitor, the Python API), so that a
-    1e308 cell is a missing value everywhere and batch and stream scores agree. Returns ``x``
-    itself when nothing is replaced, else a copy.
-
-    Examples
-    --------
-    >>> absurd_as_missing(np.array([1.0, 1e308, -np.inf, 1e29]))
-    array([1.e+00,    nan,    nan, 1.e+29])
-    """
-    with np.errstate(invalid="ignore"):
-        bad = np.abs(x) > ABSURD  # inf too; NaN compares False and stays NaN
-    if not bad.any():
-        return x
-    out = np.array(x, dtype=np.float64)
-    out[bad] = np.nan
-    return out
 
 
 def sensor_order(columns: Sequence[str], sensors: Sequence[str], name: str, *,

@@ -6,11 +6,16 @@ subtype), written atomically. :func:`reconstruct_files` runs a batch:
 
 - every output is written atomically to the output folder under the input's name;
 - a manifest CSV (``file, output, status, error, samples, channels, rmse, mse,
-  seconds, input_size, input_mtime_ns, model_size, model_mtime_ns``) is rewritten,
+  seconds, input_size, input_mtime_ns, model_size, model_mtime_ns, output_size,
+  output_mtime_ns, warning``) is rewritten,
   atomically, as files finish (at most about once a second, and at the end, also after
-  Ctrl-C); the last four columns, filled for a file done, say what its output was made
+  Ctrl-C); ``input_size`` to ``model_mtime_ns``, filled for a file done, say what its output was made
   from: the local input's and the model's size in bytes and modification time in
-  nanoseconds, as they were before the file was read (empty for a URL input);
+  nanoseconds, as they were before the file was read (empty for a URL input), and the two
+  ``output_`` columns the output as written; ``warning`` is
+  what was told of the file (its sample rate is not the model's,
+  :func:`~tsae.pipelines.reconstruct.one_file.rate_warning`), told once by this process
+  whichever worker or Dask task ran the file;
 - a rerun resumes: files whose manifest row says ``ok``, whose output exists and is
   newer than the input and the model, and whose input and model have the size and
   modification time the row records are skipped; the others (failed, stale, or whose
@@ -93,7 +98,9 @@ from tsae.pipelines.reconstruct.one_file import (
     _one_line,
     _safe_reconstruct,
     _same_channels,
+    rate_warning,
     reconstruct_file,
+    tell,
 )
 from tsae.pipelines.reconstruct.remote import _local_input, _local_output, check_urls
 from tsae.pipelines.reconstruct.workers import _run_local
@@ -154,7 +161,7 @@ def _grouped_gpu(loaded: Any, todo: list[tuple[str, str]], batch_size: int,
         stack = contextlib.ExitStack()
         try:
             local_in = stack.enter_context(_local_input(src))
-            values, rate, meta = read_series(local_in)
+            values, rate, meta = read_series(local_in, finite=True)
             ordered, names, perm = in_model_order(values, table_columns(meta), loaded, src)
             with columns_named(names):
                 frames, context = prepare_frames(loaded, ordered)
@@ -195,7 +202,7 @@ def _flush_group(loaded: Any, pending: list[_Pending], batch_size: int,
                     write_series(local_out, y, p.rate, p.meta, protect=(p.local_in, *read_paths(loaded)))
             rmse, mse = _errors(p.values, y)
             done(_row(p.src, p.dst, "ok", "", p.values.shape[1], p.values.shape[0], rmse, mse,
-                      time.perf_counter() - p.start))
+                      time.perf_counter() - p.start, rate_warning(p.src, p.rate, loaded)))
         except Exception as error:  # noqa: BLE001
             done(_row(p.src, p.dst, "failed", _one_line(error), seconds=time.perf_counter() - p.start))
 
@@ -309,6 +316,7 @@ def _run_batch(loaded: Any, model_path: Path, manifest_path: Path, rows: dict[st
     def done(row: dict[str, Any]) -> None:
         if row.get("status") == "ok":  # what it was made from, and the output as written (in place now)
             row = {**row, **identities.get(row["file"], {}), **output_cells(str(row["output"]))}
+            tell(row.get("warning", ""))  # here, once, whichever process or Dask task ran the file
         rows[row["file"]] = row
         state["dirty"] = True
         if time.monotonic() >= state["due"]:
@@ -451,6 +459,8 @@ def encode_file(model: Any, input: str | os.PathLike, output: str | os.PathLike,
     a long audio or ``.npy`` file (more than ``block`` samples) is encoded block by block
     and the codes are returned memory-mapped from ``output``. A file of more than ``block``
     samples shows a progress bar on stderr: on a terminal unless ``quiet``; ``progress`` forces it.
+    A file sampled at another rate than the model was trained at is told in a
+    :class:`~tsae.pipelines.reconstruct.one_file.SampleRateWarning`.
     """
     from tsae.io.series import save_npy
     from tsae.pipelines.progress import SizedBar
@@ -468,17 +478,19 @@ def encode_file(model: Any, input: str | os.PathLike, output: str | os.PathLike,
         plot_format(plot)  # a plot named .jpg is refused before the file is read and encoded
     show = (not quiet and sys.stderr.isatty()) if progress is None else progress
     long_input = plot is None and Path(input).is_file()  # the plot needs the whole series
-    source = open_source(Path(input)) if long_input else None
+    source = open_source(Path(input), finite=True) if long_input else None
     if source is not None and source.n > block:  # long audio or .npy: in blocks, memory bounded by the block
         _same_channels(input, source.channels, loaded, source.n)
+        tell(rate_warning(input, source.rate, loaded))
         with in_file(input, output, *read_paths(loaded)), SizedBar("encode", show) as bar:
             bar.size(source.n)
             encode_blocks(loaded, source, Path(output), protect=tuple(reads), block=block, batch_size=batch_size,
                           advance=bar.update)
         return np.load(output, mmap_mode="r")
-    values, _, meta = read_series(input)
+    values, rate, meta = read_series(input, finite=True)
     values, columns, _ = in_model_order(values, table_columns(meta), loaded, str(input))  # matched by column name
     _same_channels(input, values.shape[0], loaded, values.shape[1])
+    tell(rate_warning(input, rate, loaded))
     with in_file(input, *read_paths(loaded)), columns_named(columns), \
             SizedBar("encode", show, least=block) as bar:  # a file of one block is quick: no bar
         bar.size(values.shape[1])

@@ -3,11 +3,12 @@
 The result equals what :func:`~tsae.pipelines.reconstruct.series.reconstruct_series` (or
 ``encode_series``) gives on the whole series (to float rounding of the network's batches):
 
-- missing samples are filled as ``repair_missing(method="linear")`` fills them on the whole
-  series. A gap that crosses a block's end needs the first observed sample after it,
-  which may lie many blocks later: at the first block that ends inside a gap, one more
-  pass (:func:`_right_anchors`) reads the file and records, for every block end and
-  channel, the first finite sample at or after it (two numbers per block and channel).
+- missing samples (NaN, infinite, beyond 1e30: :func:`~tsae.io.tables.absurd_as_missing`) are
+  filled as ``repair_missing(method="linear")`` fills them on the whole series. A gap that
+  crosses a block's end needs the first observed sample after it, which may lie many blocks
+  later: at the first block that ends inside a gap, one more pass (:func:`_right_anchors`)
+  reads the file and records, for every block end and channel, the first finite sample at
+  or after it (two numbers per block and channel).
   A file whose blocks all end on observed samples is read once. Audio is never missing
   samples (its reader repairs them);
 - the repaired, normalised samples go through a :class:`~tsae.engine.streaming.StreamFramer`
@@ -29,6 +30,7 @@ from tsae.engine.streaming import StreamFramer, StreamOverlapAdd, frame_block
 from tsae.errors import EmptyChannelError
 from tsae.io.atomic import atomic_path
 from tsae.io.blocks import NpyBlockWriter, SeriesSource, open_source
+from tsae.io.tables import absurd_as_missing
 
 #: samples per channel of one reconstruction block
 RECONSTRUCT_BLOCK = 1 << 16
@@ -42,7 +44,7 @@ def _right_anchors(source: SeriesSource, block: int) -> tuple[np.ndarray, np.nda
     value = np.full((ends, source.channels), np.nan)
     unresolved = np.zeros(source.channels, dtype=np.int64)  # per channel, the first block end still waiting
     for k, a in enumerate(range(0, source.n, block)):
-        x = source.read(a, a + block)
+        x = absurd_as_missing(source.read(a, a + block))
         source.release(a + block)
         finite = np.isfinite(x)
         for c in np.flatnonzero(finite.any(axis=1) & (unresolved < k)):
@@ -117,7 +119,7 @@ def stream_frames(loaded: Any, source: SeriesSource, block: int, *,
     framer = StreamFramer(spec["window"], spec["hop"], spec["window_fn"], channels=source.channels)
     left = (np.full(source.channels, -1, dtype=np.int64), np.full(source.channels, np.nan))
     for k, a in enumerate(range(0, source.n, block)):
-        raw = source.read(a, a + block)
+        raw = absurd_as_missing(source.read(a, a + block))  # missing, as the whole series' repair reads them
         source.release(a + block)
         x = raw
         if repair:

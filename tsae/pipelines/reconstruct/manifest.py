@@ -22,7 +22,8 @@ from tsae.io.atomic import atomic_path
 from tsae.io.paths import is_url
 from tsae.pipelines.reconstruct.remote import _output_exists
 
-__all__ = ["BatchResult", "IDENTITY_FIELDS", "MANIFEST_FIELDS", "MANIFEST_NAME", "OUTPUT_FIELDS", "read_manifest"]
+__all__ = ["BatchResult", "IDENTITY_FIELDS", "MANIFEST_FIELDS", "MANIFEST_NAME", "OUTPUT_FIELDS", "WARNING_FIELD",
+           "read_manifest"]
 
 MANIFEST_NAME = "manifest.csv"
 #: the columns of a manifest written before the identities below were recorded (still read, and resumed by time)
@@ -31,7 +32,11 @@ _FIELDS_BEFORE_IDENTITY = ["file", "output", "status", "error", "samples", "chan
 IDENTITY_FIELDS = ["input_size", "input_mtime_ns", "model_size", "model_mtime_ns"]
 #: the output as the batch wrote it (a local one): its size (bytes) and modification time (ns)
 OUTPUT_FIELDS = ["output_size", "output_mtime_ns"]
-MANIFEST_FIELDS = [*_FIELDS_BEFORE_IDENTITY, *IDENTITY_FIELDS, *OUTPUT_FIELDS]
+#: the columns of a manifest written before a file's warning was recorded
+_FIELDS_BEFORE_WARNING = [*_FIELDS_BEFORE_IDENTITY, *IDENTITY_FIELDS, *OUTPUT_FIELDS]
+#: what the batch told of a file done (a sample rate other than the model's), empty for none
+WARNING_FIELD = "warning"
+MANIFEST_FIELDS = [*_FIELDS_BEFORE_WARNING, WARNING_FIELD]
 
 
 def read_manifest(path: str | os.PathLike) -> dict[str, dict[str, str]]:
@@ -57,9 +62,10 @@ def _write_manifest(path: Path, rows: dict[str, dict[str, Any]]) -> None:
 
 
 def _row(file: str, output: str, status: str, error: str, samples: Any = "", channels: Any = "",
-         rmse: Any = "", mse: Any = "", seconds: float = 0.0) -> dict[str, Any]:
+         rmse: Any = "", mse: Any = "", seconds: float = 0.0, warning: str = "") -> dict[str, Any]:
     return {"file": file, "output": output, "status": status, "error": error, "samples": samples,
-            "channels": channels, "rmse": rmse, "mse": mse, "seconds": round(float(seconds), 4)}
+            "channels": channels, "rmse": rmse, "mse": mse, "seconds": round(float(seconds), 4),
+            WARNING_FIELD: warning}
 
 
 @dataclass
@@ -90,8 +96,10 @@ class BatchResult:
 
 def _is_manifest(path: Path) -> bool:
     """Whether ``path`` is a manifest this command wrote (its header line is :data:`MANIFEST_FIELDS`, or
-    those of an earlier version, without :data:`OUTPUT_FIELDS` or without :data:`IDENTITY_FIELDS` too)."""
-    headers = (MANIFEST_FIELDS, [*_FIELDS_BEFORE_IDENTITY, *IDENTITY_FIELDS], _FIELDS_BEFORE_IDENTITY)
+    those of an earlier version: without the warning, without :data:`OUTPUT_FIELDS` too, or without
+    :data:`IDENTITY_FIELDS` too)."""
+    headers = (MANIFEST_FIELDS, _FIELDS_BEFORE_WARNING, [*_FIELDS_BEFORE_IDENTITY, *IDENTITY_FIELDS],
+               _FIELDS_BEFORE_IDENTITY)
     try:
         with open(path, encoding="utf-8-sig") as f:
             return f.readline().strip() in {",".join(fields) for fields in headers}

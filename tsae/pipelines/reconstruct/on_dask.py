@@ -21,7 +21,7 @@ from tsae.errors import first_line, naming
 from tsae.io.atomic import all_or_nothing
 from tsae.io.paths import check_output, is_url
 from tsae.pipelines.reconstruct.manifest import BatchResult, _row
-from tsae.pipelines.reconstruct.one_file import _one_line, _safe_reconstruct, reconstruct_file
+from tsae.pipelines.reconstruct.one_file import _one_line, _reconstruct_file, _safe_reconstruct, tell
 from tsae.pipelines.reconstruct.remote import check_urls
 
 __all__ = ["DASK_CONNECT_TIMEOUT", "DASK_FIRST_WORKER_TIMEOUT", "DASK_NO_WORKERS_TIMEOUT"]
@@ -85,7 +85,7 @@ def _dask_task(data: bytes, model_name: str, src: str, dst: str, batch_size: int
         return _safe_reconstruct(model, src, dst, batch_size)
     try:
         with all_or_nothing():  # the output waits for the end of the block, and is dropped on an error
-            row = reconstruct_file(model, src, dst, batch_size=batch_size)
+            row = _reconstruct_file(model, src, dst, batch_size=batch_size)  # its warning told by the client
             if _cancelled_on_worker():
                 raise RuntimeError("not written: the batch was interrupted")
         return row
@@ -252,12 +252,13 @@ def _on_worker(path: str) -> str:
 
 
 def _as_given(row: dict[str, Any], src: str, dst: str, sent: tuple[str, str]) -> dict[str, Any]:
-    """A worker's row with the paths the user gave (in the manifest, and in its error)."""
+    """A worker's row with the paths the user gave (in the manifest, and in its error and warning)."""
     row = dict(row, file=src, output=dst)
-    if row.get("error"):
-        for absolute, given in sorted(zip(sent, (src, dst), strict=True), key=lambda pair: -len(pair[0])):
-            if absolute != given:
-                row["error"] = row["error"].replace(absolute, given)
+    for key in ("error", "warning"):
+        if row.get(key):
+            for absolute, given in sorted(zip(sent, (src, dst), strict=True), key=lambda pair: -len(pair[0])):
+                if absolute != given:
+                    row[key] = row[key].replace(absolute, given)
     return row
 
 
@@ -380,4 +381,5 @@ def _dask_single_file(model_path: Path, src: str, dst: str, dask: str | Any, bat
     (row,) = rows
     if row["status"] != "ok":
         raise ValueError(naming(src, row["error"]))
+    tell(row["warning"])
     return BatchResult(manifest=None, rows={row["file"]: row})

@@ -1,9 +1,17 @@
 """One file through the model: :func:`reconstruct_file` (read, reconstructed, written atomically, its
-manifest row), and the same for a batch, where a file that fails is a row, not an error."""
+manifest row), and the same for a batch, where a file that fails is a row, not an error.
+
+A file sampled at another rate than the model was trained at is told (:func:`rate_warning`): the text
+is the row's ``warning``, which the process that records the row tells once as a
+:class:`SampleRateWarning` (:func:`tell`), so a file run on a local worker or on Dask is told by the
+batch as one run here is.
+"""
 from __future__ import annotations
 
+import math
 import os
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,17 +22,55 @@ from tsae.errors import columns_named, first_line, in_file, memory_for, table_co
 from tsae.io.blocks import open_source, open_writer, streams
 from tsae.io.paths import check_data_output, check_output, read_paths
 from tsae.io.series import read_series, write_series
+from tsae.io.tables import absurd_as_missing
 from tsae.models.device import torch_threads
 from tsae.pipelines.reconstruct.blocks import RECONSTRUCT_BLOCK, reconstruct_blocks
 from tsae.pipelines.reconstruct.columns import in_input_order, in_model_order
 from tsae.pipelines.reconstruct.manifest import _row
 from tsae.pipelines.reconstruct.remote import _local_input, _local_output, check_urls
 
-__all__ = ["reconstruct_file"]
+__all__ = ["SampleRateWarning", "rate_warning", "reconstruct_file", "tell"]
+
+
+class SampleRateWarning(UserWarning):
+    """A series given to a model trained at another sample rate: each window spans another stretch of time."""
+
+
+#: rates this close (relative) are one rate: a table's rate is that of its median time step, whose steps may
+#: differ by as much (:func:`tsae.io.table_time._rate_from_time`)
+RATE_TOLERANCE = 1e-3
+
+
+def rate_warning(input: str | os.PathLike, rate: float | None, loaded: Any) -> str:
+    """One line naming ``input``, its ``rate`` and the model's when the model ``loaded`` was trained at another
+    rate; ``""`` when the two agree (within :data:`RATE_TOLERANCE`) or either is not known (a ``.npy`` array, a
+    table without a regular time column, a model trained on such): no rate is made up.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> rate_warning("a.csv", 2.0, SimpleNamespace(sample_rate=100.0, path="m.tsae"))
+    'a.csv: sampled at 2 Hz, but the model (m.tsae) was trained at 100 Hz: resample it to 100 Hz first'
+    >>> rate_warning("a.npy", None, SimpleNamespace(sample_rate=100.0, path="m.tsae"))
+    ''
+    """
+    trained = getattr(loaded, "sample_rate", None)
+    if rate is None or trained is None or math.isclose(rate, trained, rel_tol=RATE_TOLERANCE):
+        return ""
+    model = f" ({loaded.path})" if getattr(loaded, "path", None) else ""
+    return (f"{input}: sampled at {rate:g} Hz, but the model{model} was trained at {trained:g} Hz: "
+            f"resample it to {trained:g} Hz first")
+
+
+def tell(warning: str) -> None:
+    """Tell a :func:`rate_warning` (nothing for ``""``): where the row is recorded, once per file."""
+    if warning:
+        warnings.warn(warning, SampleRateWarning, stacklevel=3)
 
 
 def _errors(values: np.ndarray, recon: np.ndarray) -> tuple[float, float]:
-    finite = np.isfinite(values)
+    """The reconstruction's RMSE and MSE over the samples of ``values`` that are not missing."""
+    finite = np.isfinite(absurd_as_missing(values))
     if not finite.any():
         return float("nan"), float("nan")
     mse = float(np.mean((recon[finite] - values[finite]) ** 2))
@@ -50,6 +96,9 @@ def reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.Path
                      sized: Callable[[int], None] | None = None) -> dict[str, Any]:
     """Reconstruct one series file through ``model`` into ``output`` (written atomically).
 
+    A file sampled at another rate than the model was trained at is told in a
+    :class:`SampleRateWarning` and the row's ``warning`` (:func:`rate_warning`).
+
     Parameters
     ----------
     model
@@ -74,8 +123,21 @@ def reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.Path
     Returns
     -------
     dict
-        A manifest row: ``file, output, status ("ok"), error (""), samples, channels, rmse, mse, seconds``.
+        A manifest row: ``file, output, status ("ok"), error (""), samples, channels, rmse, mse, seconds,
+        warning``.
     """
+    row = _reconstruct_file(model, input, output, batch_size=batch_size, threads=threads, block=block,
+                            advance=advance, sized=sized)
+    tell(row["warning"])
+    return row
+
+
+def _reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.PathLike, *,
+                      batch_size: int = 256, threads: int | None = 1, block: int = RECONSTRUCT_BLOCK,
+                      advance: Callable[[int], None] | None = None,
+                      sized: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """:func:`reconstruct_file` with its warning in the row only: told by whoever records the row (a batch's
+    worker process or Dask task does not tell it)."""
     from tsae.pipelines.reconstruct.series import _loaded, frame_spec, reconstruct_series
 
     start = time.perf_counter()
@@ -88,7 +150,7 @@ def reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.Path
     with _local_input(src) as local_in:
         protect = (local_in, *read_paths(loaded))
         blocks = streams(Path(local_in), Path(dst)) and Path(local_in).is_file()
-        source = open_source(Path(local_in)) if blocks else None
+        source = open_source(Path(local_in), finite=True) if blocks else None
         if source is not None and source.n > block:  # long audio or .npy: in blocks, memory bounded by the block
             _same_channels(src, source.channels, loaded, source.n)
             if sized is not None:
@@ -98,8 +160,8 @@ def reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.Path
                 total, count = reconstruct_blocks(loaded, source, write, advance, block=block, batch_size=batch_size)
             mse = total / count if count else float("nan")
             return _row(src, dst, "ok", "", source.n, source.channels, float(np.sqrt(mse)), mse,
-                        time.perf_counter() - start)
-        values, rate, meta = read_series(local_in)
+                        time.perf_counter() - start, rate_warning(src, source.rate, loaded))
+        values, rate, meta = read_series(local_in, finite=True)
         ordered, names, perm = in_model_order(values, table_columns(meta), loaded, src)  # matched by column name
         # not "values has 1 channel(s)", the argument's name
         _same_channels(src, values.shape[0], loaded, values.shape[1])
@@ -113,7 +175,8 @@ def reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.Path
         with _local_output(dst) as local_out:
             write_series(local_out, recon, rate, meta, protect=protect)
     rmse, mse = _errors(values, recon)
-    return _row(src, dst, "ok", "", values.shape[1], values.shape[0], rmse, mse, time.perf_counter() - start)
+    return _row(src, dst, "ok", "", values.shape[1], values.shape[0], rmse, mse, time.perf_counter() - start,
+                rate_warning(src, rate, loaded))
 
 
 def _one_line(error: BaseException) -> str:
@@ -124,6 +187,6 @@ def _safe_reconstruct(model: Any, src: str, dst: str, batch_size: int,
                       advance: Callable[[int], None] | None = None) -> dict[str, Any]:
     start = time.perf_counter()
     try:
-        return reconstruct_file(model, src, dst, batch_size=batch_size, advance=advance)
+        return _reconstruct_file(model, src, dst, batch_size=batch_size, advance=advance)
     except Exception as error:  # noqa: BLE001 - one bad file must not stop the batch
         return _row(src, dst, "failed", _one_line(error), seconds=time.perf_counter() - start)

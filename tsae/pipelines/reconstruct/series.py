@@ -21,6 +21,7 @@ import numpy as np
 from tsae.engine.framing import frame, overlap_add
 from tsae.engine.layout import as_channels_first, known_layout
 from tsae.engine.preprocess import Normalizer, as_float32, repair_missing
+from tsae.io.tables import absurd_as_missing
 from tsae.pipelines.progress import in_shares
 from tsae.pipelines.reconstruct.columns import frame_in_model_order, in_input_order
 
@@ -114,7 +115,10 @@ def reflect_edges(x: np.ndarray, pad: int) -> np.ndarray:
 
 
 def prepare_frames(loaded: Any, values: Any, *, edges: bool = True) -> tuple[np.ndarray, FrameContext]:
-    """Repair NaN runs, normalise (stored stats) and frame ``values`` (C, n) -> (n_frames, C, window) float32.
+    """Repair missing runs, normalise (stored stats) and frame ``values`` (C, n) -> (n_frames, C, window) float32.
+
+    Missing are NaN, infinite values and values beyond 1e30 in magnitude
+    (:func:`~tsae.io.tables.absurd_as_missing`, the table reader's rule).
 
     Frames are padded at the end so every sample is covered. With ``edges`` (reconstruction)
     a tapered model's series is first reflected at both ends by :func:`edge_pad` samples, so
@@ -126,7 +130,7 @@ def prepare_frames(loaded: Any, values: Any, *, edges: bool = True) -> tuple[np.
     x, squeeze = _as_2d(values, loaded.channels)
     if spec["window"] != loaded.window:
         raise ValueError(f"frame window {spec['window']} differs from the model window {loaded.window}")
-    x = repair_missing(x, empty="raise")
+    x = repair_missing(absurd_as_missing(x), empty="raise")  # beyond 1e30 is missing, as a table's cell
     normalizer = Normalizer.from_dict(loaded.normalizer) if loaded.normalizer else None
     xn = normalizer.transform(x) if normalizer is not None else x
     xf = as_float32(xn, "the series", normalised=normalizer is not None)
@@ -179,7 +183,8 @@ def reconstruct_series(loaded: Any, values: Any, *, batch_size: int = 256, devic
     loaded
         A :class:`~tsae.models.modelfile.LoadedModel` (or a model file path).
     values : array_like, pandas.DataFrame or pandas.Series
-        ``(channels, n)`` or ``(n,)`` for one channel; NaN runs are repaired (linear) first. A
+        ``(channels, n)`` or ``(n,)`` for one channel; missing runs (NaN, infinite, or beyond 1e30 in
+        magnitude, as the table reader reads a cell) are repaired (linear) first. A
         DataFrame is ``(n, channels)``: one row per sample, one column per channel; with the
         columns the model was trained on, in another order, it goes through the model in the
         model's order (matched by name). A Series is one channel.
@@ -222,7 +227,8 @@ def encode_series(loaded: Any, values: Any, *, batch_size: int = 256, device: An
     Frames follow the stored frame spec (hop), padded at the end so every sample is covered:
     ``n_frames`` is 1 for a series shorter than the window, else ``1 + ceil((n - window) / hop)``.
     A DataFrame with the model's columns in another order is encoded in the model's order (matched by
-    name). A model whose encoder gives a NaN or infinite code is a ``ValueError`` naming the model file.
+    name). Missing samples are repaired first, as :func:`reconstruct_series` repairs them. A model whose encoder
+    gives a NaN or infinite code is a ``ValueError`` naming the model file.
     ``advance`` is told the samples (per channel) done as the encoder runs, adding up to the series' length.
     """
     loaded = _loaded(loaded, device)

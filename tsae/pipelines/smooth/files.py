@@ -54,11 +54,11 @@ def _file_job(input: str | os.PathLike, output: str | os.PathLike, model: Any, f
     check_output(dst, reads)
     check_data_output(dst)
     # a float audio file's NaN samples are gaps here (the denoiser reads them as silence)
-    source = open_source(src, audio_gaps=True) if streams(src, dst) else None
+    source = open_source(src, audio_gaps=True, finite=True) if streams(src, dst) else None
     show = not quiet and sys.stderr.isatty()
     with memory_for(src, "process"):
         if source is None or source.n <= block:
-            values, rate, meta = read_series(src, audio_gaps=True)
+            values, rate, meta = read_series(src, audio_gaps=True, finite=True)
             refuse_transposed(src, *values.shape)
             warn_time_order(src, meta.get("time"), meta.get("time_name"), _DONE[desc])
             # a trained model takes a table's columns in its own order, matched by name

@@ -46,6 +46,7 @@ from tsae.engine.framing import check_flag
 from tsae.engine.layout import as_channels_first, check_fraction, known_layout
 from tsae.engine.preprocess import denormalise, normalise, power_of_two_unit, repair_missing, spread
 from tsae.errors import EmptyChannelError
+from tsae.io.series import refuse_infinite
 from tsae.models.device import torch_threads
 from tsae.models.trainer import check_seed, whole_number
 from tsae.pipelines.reconstruct.columns import in_input_order, loaded_in_model_order
@@ -88,11 +89,7 @@ __all__ = ["smooth", "noise_sigma"]
 def _series(x: Any) -> tuple[np.ndarray, bool]:
     """``x`` as float64 ``(channels, n)`` (see :func:`~tsae.engine.layout.as_channels_first`), finite or NaN."""
     arr, squeeze = as_channels_first(x, "x")
-    infinite = np.isinf(arr)
-    if infinite.any():
-        channel, sample = (int(i[0]) for i in np.nonzero(infinite))
-        raise ValueError(f"sample {sample} of channel {channel} is infinite ({arr[channel, sample]}): NaN marks a "
-                         "missing sample; an infinite one is neither a value nor a gap (make it NaN)")
+    refuse_infinite(arr)
     return arr, squeeze
 
 
