@@ -33,7 +33,7 @@ def reconstruct_command(model: Path, inputs: tuple[str, ...], output: str, worke
     again), a manifest CSV records every file (ok/failed, error, samples, channels,
     reconstruction RMSE/MSE, seconds, the input's and the model's size and
     modification time, and the warning told of it: a sample rate other than the
-    model's), and a rerun skips the files already done (an output older than
+    model's, cells read as missing...), and a rerun skips the files already done (an output older than
     its input or the model is redone, and so is one whose input or model has another
     size or time than recorded, e.g. replaced by cp -p). A file that fails is reported
     and the batch goes on; the exit code is 1 if any file failed. Ctrl-C leaves no output of the files running

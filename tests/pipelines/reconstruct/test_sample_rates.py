@@ -145,3 +145,25 @@ def test_the_gpus_grouped_path_records_it_too(model_100hz, tmp_path) -> None:
     assert warned[str(folder / "fast.csv")] == warned[str(folder / "plain.npy")] == ""
     assert warned[str(folder / "slow_a.csv")].startswith(_rate_text(str(folder / "slow_a.csv")))
     assert warned[str(folder / "slow_b.csv")].startswith(_rate_text(str(folder / "slow_b.csv")))
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_what_reading_a_file_warned_of_is_one_line_and_in_its_row(model_100hz, tmp_path, workers) -> None:
+    # a pool worker printed Python's two-line "...: TableWarning: ..." and its source line, under -q too
+    folder = tmp_path / "in"
+    folder.mkdir()
+    _table(folder / "fast.csv", 300, 0.01)
+    _table(folder / "bad.csv", 300, 0.01)
+    lines = (folder / "bad.csv").read_text().splitlines()
+    lines[5] = lines[5].split(",")[0] + ",inf,0.5"
+    (folder / "bad.csv").write_text("\n".join(lines) + "\n")
+    quiet = run("reconstruct", model_100hz, folder, "-o", tmp_path / "q", "--workers", workers, "-q")
+    assert quiet.exit_code == 0 and quiet.stderr == "", quiet.stderr
+    told = run("reconstruct", model_100hz, folder, "-o", tmp_path / "out", "--workers", workers)
+    assert told.exit_code == 0, told.output
+    assert "TableWarning" not in told.stderr and "read_table(" not in told.stderr
+    warned = [line for line in told.stderr.splitlines() if line.startswith("Warning:")]
+    assert len(warned) == 1 and "bad.csv: 1 cell(s) infinite" in warned[0], told.stderr
+    recorded = _warnings_by_file(tmp_path / "out" / "manifest.csv")
+    assert recorded[str(folder / "bad.csv")] == warned[0].removeprefix("Warning: ")
+    assert recorded[str(folder / "fast.csv")] == ""

@@ -34,7 +34,8 @@ IDENTITY_FIELDS = ["input_size", "input_mtime_ns", "model_size", "model_mtime_ns
 OUTPUT_FIELDS = ["output_size", "output_mtime_ns"]
 #: the columns of a manifest written before a file's warning was recorded
 _FIELDS_BEFORE_WARNING = [*_FIELDS_BEFORE_IDENTITY, *IDENTITY_FIELDS, *OUTPUT_FIELDS]
-#: what the batch told of a file done (a sample rate other than the model's), empty for none
+#: what the batch told of a file done (a sample rate other than the model's; on this machine, also what reading it
+#: warned of: cells read as missing...), empty for none
 WARNING_FIELD = "warning"
 MANIFEST_FIELDS = [*_FIELDS_BEFORE_WARNING, WARNING_FIELD]
 

@@ -82,7 +82,7 @@ def _dask_task(data: bytes, model_name: str, src: str, dst: str, batch_size: int
     except Exception as error:  # noqa: BLE001
         return _row(src, dst, "failed", _one_line(error), seconds=time.perf_counter() - start)
     if is_url(dst):  # an upload is not held back (it is not renamed by atomic_path)
-        return _safe_reconstruct(model, src, dst, batch_size)
+        return _safe_reconstruct(model, src, dst, batch_size, record=False)
     try:
         with all_or_nothing():  # the output waits for the end of the block, and is dropped on an error
             row = _reconstruct_file(model, src, dst, batch_size=batch_size)  # its warning told by the client

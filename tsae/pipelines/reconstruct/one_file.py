@@ -184,7 +184,27 @@ def _one_line(error: BaseException) -> str:
 
 
 def _safe_reconstruct(model: Any, src: str, dst: str, batch_size: int,
-                      advance: Callable[[int], None] | None = None) -> dict[str, Any]:
+                      advance: Callable[[int], None] | None = None, record: bool = True) -> dict[str, Any]:
+    """One file of a batch: its row, ``failed`` with the error for a file that fails.
+
+    With ``record``, what the file warned of (a table's cells read as missing, ...) is in the row's ``warning``
+    too, after its sample rate's: told once, in one line, where the row is recorded (a pool worker printed it in
+    Python's two-line format, and under ``-q`` too). Not in a Dask task: a thread, where recording warnings
+    (process-wide) would catch the other tasks' too.
+    """
+    if not record:
+        return _row_of(model, src, dst, batch_size, advance)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module="numpy")  # as the command does
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        row = _row_of(model, src, dst, batch_size, advance)
+    told = [row.get("warning", ""), *(first_line(w.message if isinstance(w.message, Warning) else
+                                                 Warning(w.message)) for w in caught)]
+    return {**row, "warning": "; ".join(dict.fromkeys(t for t in told if t))}
+
+
+def _row_of(model: Any, src: str, dst: str, batch_size: int, advance: Callable[[int], None] | None) -> dict[str, Any]:
     start = time.perf_counter()
     try:
         return _reconstruct_file(model, src, dst, batch_size=batch_size, advance=advance)
