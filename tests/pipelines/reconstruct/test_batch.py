@@ -253,3 +253,21 @@ def test_grouped_windows_of_several_files_match_per_file(tiny_model, series_dir,
     for name in GOOD:
         a, b = read_table(tmp_path / "grouped" / name), read_table(tmp_path / "plain" / name)
         np.testing.assert_allclose(a.values, b.values, rtol=1e-5, atol=1e-5)
+
+
+def test_an_error_in_a_url_input_names_the_url(tiny_model, series_dir, tmp_path) -> None:
+    # it named the temporary local copy: "/tmp/tsae-k2j3/bad.csv: line 3, column 'b': not a number ('zz')"
+    fsspec = pytest.importorskip("fsspec")
+    fs = fsspec.filesystem("memory")
+    header = (series_dir / GOOD[0]).read_text().splitlines()[0]
+    columns = header.count(",") + 1
+    fs.pipe("/tsae-url-errors/bad.csv", (header + "\n" + ",".join(["1"] * columns) + "\n" +
+                                         ",".join(["zz"] * columns) + "\n").encode())
+    try:
+        result = reconstruct_files(tiny_model, ["memory://tsae-url-errors/bad.csv"], tmp_path / "out", device="cpu",
+                                   quiet=True)
+    finally:
+        fs.rm("/tsae-url-errors", recursive=True)
+    (row,) = result.failed
+    assert "memory://tsae-url-errors/bad.csv" in row["error"] and "tsae-" not in row["error"].replace(
+        "tsae-url-errors", ""), row["error"]

@@ -72,7 +72,17 @@ def _local_input(path: str) -> Iterator[Path]:
                 dst.write(src.read())
         except FileNotFoundError:
             raise ValueError(f"{path}: no such file") from None
-        yield local
+        try:
+            yield local
+        except ValueError as error:  # "/tmp/tsae-x/a.csv: line 3 ...": the temporary copy is no name the user knows
+            if str(local) not in str(error):
+                raise
+            text = str(error).replace(str(local), path)
+            try:
+                renamed = type(error)(text)
+            except TypeError:  # a subclass that takes other arguments
+                renamed = ValueError(text)
+            raise renamed from None
 
 
 @contextlib.contextmanager
