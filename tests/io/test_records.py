@@ -1,6 +1,7 @@
 """tsae.io.records: the stream record parser shares the table reader's time names, missing tokens and delimiters."""
 from __future__ import annotations
 
+import io
 import warnings
 
 import numpy as np
@@ -419,3 +420,25 @@ def test_headerless_rows_whose_times_look_like_excel_serial_dates_are_warned_abo
     if warns:
         assert excel[0].startswith("the time column (the first, no header names it) holds numbers 45292 to 45341")
         assert excel[0].endswith("if they are seconds, add a header that names it time_s")
+
+
+def test_a_latin1_header_names_the_sensor_the_table_reader_reads_from_it(tmp_path) -> None:
+    # a Windows export's "temp°C" (latin-1 byte 0xB0) is read from a file as "temp°C", but a stream decoded its
+    # bytes as UTF-8 with U+FFFD: the detector's sensor was lacking, every value of it missing
+    from tsae.io.streams import StdinSource
+
+    data = b"time,temp\xb0C,b\n0,1,2\n1,3,4\n"
+    (tmp_path / "t.csv").write_bytes(data)
+    assert read_table(tmp_path / "t.csv").columns == ["temp\u00b0C", "b"]
+    parser = RecordParser(["temp\u00b0C", "b"])
+    rows, _ = parser.parse(data.split(b"\n"))
+    np.testing.assert_array_equal(rows, [[1, 2], [3, 4]])
+    assert parser.counts["malformed"] == 0 and not parser.unknown_fields
+    with open(tmp_path / "t.csv", "rb") as fd_feed:  # read in blocks from the descriptor, and line by line
+        for feed in (fd_feed, io.BytesIO(data)):
+            lines = [line for block in StdinSource(feed).blocks() for line in block if line]
+            assert lines == ["time,temp\u00b0C,b", "0,1,2", "1,3,4"]
+    # UTF-8 stays UTF-8, line by line: one latin-1 line does not turn the others' characters into two
+    lines = [line for block in StdinSource(io.BytesIO("time,temp°C,b\n0,1,\xb5\n".encode() + b"1,\xb5,4\n")).blocks()
+             for line in block if line]
+    assert lines == ["time,temp°C,b", "0,1,\xb5", "1,\xb5,4"]

@@ -83,6 +83,7 @@ from tsae.io.table_cells import MISSING, _as_float, _first_mark
 from tsae.io.table_dialect import DELIMITERS, sniff_delimiter
 from tsae.io.table_time import _OFFSET, excel_days_warning, iso_time, names_utc
 from tsae.io.tables import TIME_NAMES, find_time_column
+from tsae.io.text_files import decode_text
 from tsae.models.trainer import whole_number
 
 
@@ -733,8 +734,8 @@ class RecordParser:
     def parse(self, lines: Iterable[str | bytes]) -> tuple[np.ndarray, list[Any]]:
         """Parse a block of lines; returns the good rows (NaN = missing) and their times.
 
-        A line of bytes (a socket's or a broker's payload) is read as UTF-8; anything else that
-        is not text (``None``, a number) is a malformed line, counted, as one that does not parse.
+        A line of bytes (a socket's or a broker's payload) is read as UTF-8, else latin-1 (as a table file is);
+        anything else that is not text (``None``, a number) is a malformed line, counted, as one that does not parse.
         """
         rows: list[np.ndarray] = []
         times: list[Any] = []
@@ -749,7 +750,7 @@ class RecordParser:
 
         for line in lines:
             if isinstance(line, (bytes, bytearray, memoryview)):
-                line = bytes(line).decode("utf-8", errors="replace")  # bad bytes: a line that does not parse
+                line = decode_text(bytes(line))  # UTF-8, else latin-1, as a table file
             elif not isinstance(line, str):
                 self.counts["lines"] += 1
                 self._malformed(f"a {type(line).__name__}, not a line of text")

@@ -19,6 +19,8 @@ import sys
 from collections.abc import Iterator
 from typing import Any, TextIO
 
+from tsae.io.text_files import decode_text
+
 
 def parse_host_port(value: str, default_port: int = 1883) -> tuple[str, int]:
     """``"host:port"`` (or ``"host"``) -> ``(host, port)``."""
@@ -107,7 +109,7 @@ class StdinSource:
         if fd is None:  # a Python-level stream (StringIO in tests): line by line, in small groups
             batch: list[str] = []
             for line in self.stream:
-                text = line if isinstance(line, str) else line.decode("utf-8", "replace")
+                text = line if isinstance(line, str) else decode_text(line)
                 batch.extend(split_lines(text.rstrip("\r\n")))
                 if len(batch) >= 1024:
                     yield batch
@@ -136,13 +138,13 @@ class StdinSource:
                 if len(pending) > self.max_line:
                     skipping, pending = True, b""
                 continue
-            text = pending[:cut].decode("utf-8", "replace")
+            text = decode_text(pending[:cut])
             pending = pending[cut + 1:]
             yield split_lines(text)  # a CR LF cut between two reads leaves a blank line, skipped
         if skipping:
             yield ["\0" * (self.max_line + 1)]
         elif pending.strip():
-            yield [pending.decode("utf-8", "replace")]
+            yield [decode_text(pending)]
 
     def __iter__(self) -> Iterator[str]:
         for block in self.blocks():

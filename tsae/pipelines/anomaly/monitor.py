@@ -76,6 +76,7 @@ from tsae.engine.layout import check_flag, is_dataframe, real_array
 from tsae.io.mqtt import SESSION_EXPIRY
 from tsae.io.records import MAX_LINE, MAX_TIME_JUMP, RecordParser
 from tsae.io.table_time import excel_days_span
+from tsae.io.text_files import decode_text
 from tsae.models.trainer import whole_number
 from tsae.pipelines.anomaly.detector import Detector
 from tsae.pipelines.anomaly.drift import DriftingCore
@@ -754,4 +755,4 @@ def _blocks(source: Any) -> Iterable[list[str]]:
         yield from source.blocks()
         return
     for record in source:
-        yield [record if isinstance(record, str) else bytes(record).decode("utf-8", "replace")]
+        yield [record if isinstance(record, str) else decode_text(bytes(record))]
