@@ -14,6 +14,7 @@ from tsae.errors import columns_named, first_line, in_file, memory_for, table_co
 from tsae.io.blocks import open_source, open_writer, streams
 from tsae.io.paths import check_data_output, check_output, read_paths
 from tsae.io.series import read_series, write_series
+from tsae.io.time_order import warn_time_order
 from tsae.models.device import torch_threads
 from tsae.pipelines.reconstruct.blocks import RECONSTRUCT_BLOCK, reconstruct_blocks
 from tsae.pipelines.reconstruct.columns import in_input_order, in_model_order
@@ -100,6 +101,7 @@ def reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.Path
             return _row(src, dst, "ok", "", source.n, source.channels, float(np.sqrt(mse)), mse,
                         time.perf_counter() - start)
         values, rate, meta = read_series(local_in)
+        warn_time_order(src, meta.get("time"), meta.get("time_name"), "reconstructed")
         ordered, names, perm = in_model_order(values, table_columns(meta), loaded, src)  # matched by column name
         # not "values has 1 channel(s)", the argument's name
         _same_channels(src, values.shape[0], loaded, values.shape[1])
