@@ -442,3 +442,22 @@ def test_a_latin1_header_names_the_sensor_the_table_reader_reads_from_it(tmp_pat
     lines = [line for block in StdinSource(io.BytesIO("time,temp°C,b\n0,1,\xb5\n".encode() + b"1,\xb5,4\n")).blocks()
              for line in block if line]
     assert lines == ["time,temp°C,b", "0,1,\xb5", "1,\xb5,4"]
+
+
+def test_a_header_naming_a_sensor_twice_is_warned_about() -> None:
+    # the table reader refuses a duplicate column name; the stream read the first of the two without a word
+    told: list[tuple[str, str]] = []
+
+    class Log:
+        def warn(self, kind: str, message: str) -> None:
+            told.append((kind, message))
+
+    parser = RecordParser(["a", "b", "c"], log=Log())
+    rows, _ = parser.parse(["time,a,a,c", "0,1,2,3"])
+    np.testing.assert_array_equal(rows, [[1, np.nan, 3]])
+    said = "CSV header names sensor(s) a more than once: the first column of each name is read"
+    assert ("header-twice", said) in told
+    told.clear()
+    parser = RecordParser(["a", "b"], log=Log())
+    parser.parse(["time,a,b,x,x", "0,1,2,3,4"])  # a field the detector does not know, twice: nothing to choose
+    assert not [message for _, message in told if "more than once" in message]

@@ -606,6 +606,10 @@ class RecordParser:
         missing = [s for s, c in zip(self.sensors, layout.columns, strict=True) if c < 0]
         if missing:
             self.log.warn("header", f"CSV header lacks sensor(s) {', '.join(missing)}: their values count as missing")
+        twice = [s for s in self.sensors if layout.names.count(s) > 1]
+        if twice:  # the table reader refuses such a file; a stream goes on, reading the first column of the name
+            self.log.warn("header-twice", f"CSV header names sensor(s) {', '.join(twice[:5])} more than once: the "
+                                          "first column of each name is read")
         extra = [n for i, n in enumerate(layout.names) if n not in self.index and i != layout.time_col and n]
         for name in extra[:100]:
             if len(self.unknown_fields) < 100:  # bounded memory
