@@ -461,3 +461,19 @@ def test_a_header_naming_a_sensor_twice_is_warned_about() -> None:
     parser = RecordParser(["a", "b"], log=Log())
     parser.parse(["time,a,b,x,x", "0,1,2,3,4"])  # a field the detector does not know, twice: nothing to choose
     assert not [message for _, message in told if "more than once" in message]
+
+
+def test_a_single_column_of_decimal_commas_under_its_sensors_name_is_read_as_the_table_reader_reads_it(
+        tmp_path) -> None:
+    # "9,514" under the header "flow" was split at its comma: time 9, value 514 (a false event of score 1e7)
+    lines = ["flow", "9,514", "-9,276", "", "10", "1,5e-3"]
+    path = tmp_path / "flow.csv"
+    path.write_text("\n".join(lines) + "\n")
+    parser = RecordParser(["flow"])
+    rows, times = parser.parse(lines)
+    np.testing.assert_allclose(rows[:, 0], read_table(path).values[0])
+    assert times == [None] * 4 and parser.counts["malformed"] == 0 and parser.decimal == ","
+    # a header of the sensor alone above rows with a time: read by position, as before
+    parser = RecordParser(["flow"])
+    rows, times = parser.parse(["flow", "0,9.5", "1,9.75"])
+    assert rows[:, 0].tolist() == [9.5, 9.75] and times == [0.0, 1.0]

@@ -455,7 +455,8 @@ class RecordParser:
     def _fit(self, layout: _Layout | None, line: str) -> _Fitted | _Miss:
         """The line read as a record of ``layout`` (None: headerless), or why it is not one."""
         if layout is not None:
-            return self._read_fields(layout, _split(line, layout.sep), line)
+            # a header of one name has no delimiter: a line is one field, whose comma is a decimal comma (9,514)
+            return self._read_fields(layout, [line] if layout.width == 1 else _split(line, layout.sep), line)
         if self.sep is not None:
             seps = [self.sep]
         else:  # not fixed yet: the sniffed separator first, then the others in the line (1,5;2,25 sniffs as ",")
@@ -488,7 +489,7 @@ class RecordParser:
         if not any(f.strip() for f in fields):  # ",,,,": a blank row to the table reader
             return _Miss(f"no value in {line[:60]!r}", 0)
         stamp = fields[layout.time_col].strip() if layout.time_col is not None else None
-        commas = layout.sep == ","  # comma-separated: decimal points (and nothing to check)
+        commas = layout.sep == "," and layout.width > 1  # comma-separated: decimal points (and nothing to check)
         mark = "." if commas else self.decimal
         if mark is None:
             mark = _line_mark(layout, fields, stamp)
