@@ -329,18 +329,18 @@ def _plan(header: list[str], sample: list[list[str]], decimal: str | None, unnam
 
 
 def _convert(column: _Column, cells: Sequence[str], start: int, lines: Sequence[int], keep: bool,
-             floats: bool, decimal: str | None) -> None:
+             floats: bool, decimal: str | None, commas: bool = False) -> None:
     """Convert a chunk of a column's cells: data rows ``start`` on, on the file ``lines`` (as errors number them).
 
     ``keep``: keep the arrays (not when the table is already known to be an error); ``floats``: read its numbers
     (not when the error told would not be this column's anyway) with the decimal mark ``decimal`` (None: not known
-    yet, as no number so far has one).
+    yet, as no number so far has one); ``commas``: the file is comma-separated (its mark is a point).
     """
     if column.floats is not None and column.bad is None and floats:
         values = _floats(cells, decimal or ".")
         if isinstance(values, tuple):
             i, cell = values
-            column.bad = _not_a_number(lines[i], column.name, cell, decimal)
+            column.bad = _not_a_number(lines[i], column.name, cell, decimal, commas)
             column.floats.clear()
         elif keep:
             column.floats.append(values)
@@ -471,7 +471,8 @@ def _read_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0, text_col
         for i in range(len(blank_tail)):
             blank_tail[i] = blank_tail[i] and not any(c.strip() for c in cells[len(cells) - len(blank_tail) + i])
         for j, column in enumerate(columns):
-            _convert(column, cells[j], n, lines, doomed is None, doomed is None or (column.rank, j) < doomed, decimal)
+            _convert(column, cells[j], n, lines, doomed is None, doomed is None or (column.rank, j) < doomed, decimal,
+                     dialect.delimiter == ",")
         n += len(cells[0])
         for j, column in enumerate(columns):
             certain = (column.bad is not None and not column.maybe_time and not (text_columns and column.rank == 3)) \
