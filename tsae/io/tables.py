@@ -175,15 +175,18 @@ _PREAMBLE_ROWS = 20
 
 
 def _body(path: Path, rows: Iterator[tuple[int, list[str]]], width: int,
-          header_line: int = 0) -> Iterator[tuple[int, list[str]]]:
-    """The data rows with their lines, each of ``width`` cells (a trailing delimiter dropped); a ragged row is an
-    error. One of the first :data:`_PREAMBLE_ROWS` longer than the header (on ``header_line``; 0: no header), with
-    the row after it as long, says what that often is: a title or notes above the header, as data loggers write
-    them."""
+          header_line: int = 0, spare: int = 0) -> Iterator[tuple[int, list[str]]]:
+    """The data rows with their lines, each of ``width`` cells (a trailing delimiter dropped; a row without up to
+    ``spare`` last cells, the unnamed ones a header line ending in delimiters has, gets them empty); a ragged row is
+    an error. One of the first :data:`_PREAMBLE_ROWS` longer than the header (on ``header_line``; 0: no header),
+    with the row after it as long, says what that often is: a title or notes above the header, as data loggers
+    write them."""
     for seen, (line, row) in enumerate(rows):
         if len(row) != width:
             if len(row) == width + 1 and not row[-1].strip():  # a trailing delimiter
                 row = row[:-1]
+            elif width - spare <= len(row) < width:  # "time,a,b," above "0,1,2"
+                row = row + [""] * (width - len(row))
             else:
                 after = next(rows, None)
                 for _ in rows:  # a broken quote further on is told first, as when all rows were parsed first
@@ -438,7 +441,7 @@ def _read_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0, text_col
     else:
         given = {c.strip() for c in first}
         header = [c.strip() or _unnamed(i, given) for i, c in enumerate(first)]
-    body = _body(path, rows, len(header), 0 if headerless else head[0])
+    body = _body(path, rows, len(header), 0 if headerless else head[0], 0 if headerless else _blank_tail(first))
     sample = list(islice(body, _KIND_ROWS))
     if not sample:
         raise _fail(path, "no data rows (only a header)")
