@@ -477,3 +477,22 @@ def test_a_single_column_of_decimal_commas_under_its_sensors_name_is_read_as_the
     parser = RecordParser(["flow"])
     rows, times = parser.parse(["flow", "0,9.5", "1,9.75"])
     assert rows[:, 0].tolist() == [9.5, 9.75] and times == [0.0, 1.0]
+
+
+@pytest.mark.parametrize(("header", "end"), [("time,a,b", ","), ("time,a,b,", ""), ("time,a,b,", ","),
+                                             ("time;a;b;;", ";"), (None, ","), (None, ",,")])
+def test_lines_ending_in_delimiters_are_read_as_the_table_reader_reads_them(tmp_path, header, end) -> None:
+    # rows ending in a delimiter under a header that does not (or the other way round) were all malformed:
+    # "expected 3 CSV fields, got 4", nothing scored
+    sep = header[4] if header else ","
+    rows = [f"{i}{sep}{i + 1}{sep}{2 * i}{end}" for i in range(100)]
+    rows[5] = f"5{sep}6{sep}{end or sep}"  # b missing (the line still ends in delimiters)
+    lines = ([header] if header else []) + rows
+    path = tmp_path / "t.csv"
+    path.write_text("\n".join(lines) + "\n")
+    table = read_table(path)
+    parser = RecordParser(["a", "b"])
+    values, times = parser.parse(lines)
+    assert parser.counts["malformed"] == 0
+    np.testing.assert_array_equal(values.T, table.values)
+    assert times == [float(i) for i in range(100)]

@@ -266,6 +266,14 @@ def _likelier(best: _Fitted | _Miss | None, other: _Fitted | _Miss) -> _Fitted |
     return best
 
 
+def _without_blank_tail(names: tuple[str, ...]) -> tuple[str, ...]:
+    """A header's names without the blank ones it ends in (``time,a,b,,``), as the table reader drops such columns."""
+    end = len(names)
+    while end > 1 and not names[end - 1]:
+        end -= 1
+    return names[:end]
+
+
 def _is_number(text: str) -> bool:
     """Whether ``text`` is a number, with a decimal point or a decimal comma."""
     try:
@@ -429,7 +437,7 @@ class RecordParser:
         has a time column and one value column per sensor (renamed columns: taken in order,
         as ``tsae detect score`` does).
         """
-        names = tuple(f.strip().strip('"') for f in fields)
+        names = _without_blank_tail(tuple(f.strip().strip('"') for f in fields))  # "time,a,b,": no 4th column
         if any(_is_number(n) for n in names):  # a data row with a stray word in it, not a header
             return None
         # a sensor named like a time column ("t") stays a sensor
@@ -466,6 +474,9 @@ class RecordParser:
         for sep in seps:
             fields = _split(line, sep)
             default = self._default_layout(sep, len(fields))
+            while default is None and len(fields) > 1 and not fields[-1].strip():  # "0,1,2,": no 4th field
+                fields = fields[:-1]
+                default = self._default_layout(sep, len(fields))
             if default is None:
                 channels = len(self.sensors)
                 fitted: _Fitted | _Miss = _Miss(f"expected {channels} or {channels + 1} CSV fields, got "
@@ -484,6 +495,8 @@ class RecordParser:
         A record not separated by commas takes the stream's decimal mark (until one is fixed: that of its own
         first decimal number, in line order, among its values and a time that is a number).
         """
+        if len(fields) > layout.width and not any(f.strip() for f in fields[layout.width:]):
+            fields = fields[:layout.width]  # the line ends in delimiters: no more fields, as the table reader reads it
         if len(fields) != layout.width:
             return _Miss(f"expected {layout.width} CSV fields, got {len(fields)}: {line[:60]!r}", 0)
         if not any(f.strip() for f in fields):  # ",,,,": a blank row to the table reader
