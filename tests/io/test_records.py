@@ -496,3 +496,13 @@ def test_lines_ending_in_delimiters_are_read_as_the_table_reader_reads_them(tmp_
     assert parser.counts["malformed"] == 0
     np.testing.assert_array_equal(values.T, table.values)
     assert times == [float(i) for i in range(100)]
+
+
+@pytest.mark.parametrize("stamp", ["2024-01-01 00:00:00 UTC", "2024-01-01T00:00:00 GMT"])
+def test_a_time_naming_its_zone_by_a_word_raises_no_numpy_warning(stamp) -> None:
+    # numpy's "no explicit representation of timezones available for np.datetime64" reached the monitor's stderr
+    parser = RecordParser(["a"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rows, times = parser.parse(["time,a", f"{stamp},1"])
+    assert rows.tolist() == [[1.0]] and times == [stamp]

@@ -171,11 +171,10 @@ def _time_parts(value: Any) -> tuple[str, float | None, bool]:
         return ("ok", number, False) if math.isfinite(number) else ("bad", None, False)
     text = text.replace("Z", "").replace(" ", "T")
     try:
-        if _OFFSET.search(text):  # the UTC instant it names, as batch scoring's table reader reads it
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # numpy: "no explicit representation of timezones"
-                date = np.datetime64(text)
-        else:
+        # an offset gives the UTC instant it names, as batch scoring's table reader reads it; numpy warns "no explicit
+        # representation of timezones" for it, and for a zone's name ("UTC"), which it does not read
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             date = np.datetime64(text)
     except (ValueError, TypeError, OverflowError):
         return "none", None, False
