@@ -506,3 +506,18 @@ def test_a_time_naming_its_zone_by_a_word_raises_no_numpy_warning(stamp) -> None
         warnings.simplefilter("error")
         rows, times = parser.parse(["time,a", f"{stamp},1"])
     assert rows.tolist() == [[1.0]] and times == [stamp]
+
+
+def test_excel_s_sep_line_and_comment_lines_are_no_records_as_in_a_table() -> None:
+    # the table reader reads "sep=;" as naming the delimiter and skips "#" lines; a stream counted each malformed
+    lines = ["sep=;", "# exported by the logger", "time;a;b", "0;1,5;2", "# a note", "1;2,5;3"]
+    parser = RecordParser(["a", "b"])
+    rows, times = parser.parse(lines)
+    assert rows.tolist() == [[1.5, 2.0], [2.5, 3.0]] and times == [0.0, 1.0]
+    assert parser.counts["malformed"] == 0 and parser.sep == ";"
+    parser = RecordParser(["a", "b"])
+    rows, _ = parser.parse(["sep=;", "0;1,5;2"])  # headerless: the named delimiter splits the rows
+    assert rows.tolist() == [[1.5, 2.0]] and parser.counts["malformed"] == 0
+    parser = RecordParser(["a", "b"])
+    parser.parse(["time,a,b", "0,1,2", "sep=;", "1,3,4"])  # once rows came, a sep line changes nothing
+    assert parser.sep == "," and parser.counts["malformed"] == 1

@@ -80,7 +80,7 @@ import numpy as np
 from tsae.engine.layout import is_number
 from tsae.errors import shown
 from tsae.io.table_cells import MISSING, _as_float, _first_mark
-from tsae.io.table_dialect import DELIMITERS, sniff_delimiter
+from tsae.io.table_dialect import DELIMITERS, separator_line, sniff_delimiter
 from tsae.io.table_time import _OFFSET, excel_days_warning, iso_time, names_utc
 from tsae.io.tables import TIME_NAMES, find_time_column
 from tsae.io.text_files import decode_text
@@ -537,8 +537,16 @@ class RecordParser:
 
         A header waits for the first row of its width before it replaces the columns in use,
         so a stray line that looks like a header cannot stop the stream; the separator is
-        decided by the first line accepted (see the module docstring).
+        decided by the first line accepted (see the module docstring), or by Excel's ``sep=;`` before any row. A
+        comment line (``#``) is none of these, as in a table.
         """
+        if line.startswith("#"):  # a comment line, as the table reader skips it
+            return None
+        if not self._csv_rows:  # Excel's first line "sep=;" names the delimiter, as the table reader reads it
+            named = separator_line(line)
+            if named is not None:
+                self.sep = named
+                return None
         pending = self._pending
         missed: _Miss | None = None
         if pending is not None:
