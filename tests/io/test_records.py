@@ -1,6 +1,7 @@
 """tsae.io.records: the stream record parser shares the table reader's time names, missing tokens and delimiters."""
 from __future__ import annotations
 
+import io
 import warnings
 
 import numpy as np
@@ -419,3 +420,104 @@ def test_headerless_rows_whose_times_look_like_excel_serial_dates_are_warned_abo
     if warns:
         assert excel[0].startswith("the time column (the first, no header names it) holds numbers 45292 to 45341")
         assert excel[0].endswith("if they are seconds, add a header that names it time_s")
+
+
+def test_a_latin1_header_names_the_sensor_the_table_reader_reads_from_it(tmp_path) -> None:
+    # a Windows export's "temp°C" (latin-1 byte 0xB0) is read from a file as "temp°C", but a stream decoded its
+    # bytes as UTF-8 with U+FFFD: the detector's sensor was lacking, every value of it missing
+    from tsae.io.streams import StdinSource
+
+    data = b"time,temp\xb0C,b\n0,1,2\n1,3,4\n"
+    (tmp_path / "t.csv").write_bytes(data)
+    assert read_table(tmp_path / "t.csv").columns == ["temp\u00b0C", "b"]
+    parser = RecordParser(["temp\u00b0C", "b"])
+    rows, _ = parser.parse(data.split(b"\n"))
+    np.testing.assert_array_equal(rows, [[1, 2], [3, 4]])
+    assert parser.counts["malformed"] == 0 and not parser.unknown_fields
+    with open(tmp_path / "t.csv", "rb") as fd_feed:  # read in blocks from the descriptor, and line by line
+        for feed in (fd_feed, io.BytesIO(data)):
+            lines = [line for block in StdinSource(feed).blocks() for line in block if line]
+            assert lines == ["time,temp\u00b0C,b", "0,1,2", "1,3,4"]
+    # UTF-8 stays UTF-8, line by line: one latin-1 line does not turn the others' characters into two
+    lines = [line for block in StdinSource(io.BytesIO("time,temp°C,b\n0,1,\xb5\n".encode() + b"1,\xb5,4\n")).blocks()
+             for line in block if line]
+    assert lines == ["time,temp°C,b", "0,1,\xb5", "1,\xb5,4"]
+
+
+def test_a_header_naming_a_sensor_twice_is_warned_about() -> None:
+    # the table reader refuses a duplicate column name; the stream read the first of the two without a word
+    told: list[tuple[str, str]] = []
+
+    class Log:
+        def warn(self, kind: str, message: str) -> None:
+            told.append((kind, message))
+
+    parser = RecordParser(["a", "b", "c"], log=Log())
+    rows, _ = parser.parse(["time,a,a,c", "0,1,2,3"])
+    np.testing.assert_array_equal(rows, [[1, np.nan, 3]])
+    said = "CSV header names sensor(s) a more than once: the first column of each name is read"
+    assert ("header-twice", said) in told
+    told.clear()
+    parser = RecordParser(["a", "b"], log=Log())
+    parser.parse(["time,a,b,x,x", "0,1,2,3,4"])  # a field the detector does not know, twice: nothing to choose
+    assert not [message for _, message in told if "more than once" in message]
+
+
+def test_a_single_column_of_decimal_commas_under_its_sensors_name_is_read_as_the_table_reader_reads_it(
+        tmp_path) -> None:
+    # "9,514" under the header "flow" was split at its comma: time 9, value 514 (a false event of score 1e7)
+    lines = ["flow", "9,514", "-9,276", "", "10", "1,5e-3"]
+    path = tmp_path / "flow.csv"
+    path.write_text("\n".join(lines) + "\n")
+    parser = RecordParser(["flow"])
+    rows, times = parser.parse(lines)
+    np.testing.assert_allclose(rows[:, 0], read_table(path).values[0])
+    assert times == [None] * 4 and parser.counts["malformed"] == 0 and parser.decimal == ","
+    # a header of the sensor alone above rows with a time: read by position, as before
+    parser = RecordParser(["flow"])
+    rows, times = parser.parse(["flow", "0,9.5", "1,9.75"])
+    assert rows[:, 0].tolist() == [9.5, 9.75] and times == [0.0, 1.0]
+
+
+@pytest.mark.parametrize(("header", "end"), [("time,a,b", ","), ("time,a,b,", ""), ("time,a,b,", ","),
+                                             ("time;a;b;;", ";"), (None, ","), (None, ",,")])
+def test_lines_ending_in_delimiters_are_read_as_the_table_reader_reads_them(tmp_path, header, end) -> None:
+    # rows ending in a delimiter under a header that does not (or the other way round) were all malformed:
+    # "expected 3 CSV fields, got 4", nothing scored
+    sep = header[4] if header else ","
+    rows = [f"{i}{sep}{i + 1}{sep}{2 * i}{end}" for i in range(100)]
+    rows[5] = f"5{sep}6{sep}{end or sep}"  # b missing (the line still ends in delimiters)
+    lines = ([header] if header else []) + rows
+    path = tmp_path / "t.csv"
+    path.write_text("\n".join(lines) + "\n")
+    table = read_table(path)
+    parser = RecordParser(["a", "b"])
+    values, times = parser.parse(lines)
+    assert parser.counts["malformed"] == 0
+    np.testing.assert_array_equal(values.T, table.values)
+    assert times == [float(i) for i in range(100)]
+
+
+@pytest.mark.parametrize("stamp", ["2024-01-01 00:00:00 UTC", "2024-01-01T00:00:00 GMT"])
+def test_a_time_naming_its_zone_by_a_word_raises_no_numpy_warning(stamp) -> None:
+    # numpy's "no explicit representation of timezones available for np.datetime64" reached the monitor's stderr
+    parser = RecordParser(["a"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rows, times = parser.parse(["time,a", f"{stamp},1"])
+    assert rows.tolist() == [[1.0]] and times == [stamp]
+
+
+def test_excel_s_sep_line_and_comment_lines_are_no_records_as_in_a_table() -> None:
+    # the table reader reads "sep=;" as naming the delimiter and skips "#" lines; a stream counted each malformed
+    lines = ["sep=;", "# exported by the logger", "time;a;b", "0;1,5;2", "# a note", "1;2,5;3"]
+    parser = RecordParser(["a", "b"])
+    rows, times = parser.parse(lines)
+    assert rows.tolist() == [[1.5, 2.0], [2.5, 3.0]] and times == [0.0, 1.0]
+    assert parser.counts["malformed"] == 0 and parser.sep == ";"
+    parser = RecordParser(["a", "b"])
+    rows, _ = parser.parse(["sep=;", "0;1,5;2"])  # headerless: the named delimiter splits the rows
+    assert rows.tolist() == [[1.5, 2.0]] and parser.counts["malformed"] == 0
+    parser = RecordParser(["a", "b"])
+    parser.parse(["time,a,b", "0,1,2", "sep=;", "1,3,4"])  # once rows came, a sep line changes nothing
+    assert parser.sep == "," and parser.counts["malformed"] == 1

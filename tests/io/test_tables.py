@@ -470,6 +470,24 @@ def test_lines_ending_in_several_delimiters_have_no_last_columns(tmp_path) -> No
     assert kept.columns == ["a", "b", "column2"]
 
 
+@pytest.mark.parametrize(("header", "ends"), [("time,a,b,", ["\n"]), ("time;a;b;;", [";\n"]),
+                                             ("time,a,b,,", [",,\n", "\n"])])
+def test_rows_without_the_delimiters_a_header_line_ends_in_are_read(tmp_path, header, ends) -> None:
+    # a header ending in delimiters above rows that do not: "line 2 has 3 fields, expected 4"
+    sep = header[4]
+    rows = "".join(f"{i}{sep}{i + 1}{sep}{2 * i}{ends[i % len(ends)]}" for i in range(30))
+    table = read_table(write(tmp_path, "t.csv", header + "\n" + rows))
+    assert table.columns == ["a", "b"] and table.time_name == "time"
+    np.testing.assert_array_equal(table.values, [np.arange(1, 31), 2 * np.arange(30)])
+
+
+def test_a_row_short_of_a_named_column_is_still_ragged(tmp_path) -> None:
+    with pytest.raises(ValueError, match="line 2 has 3 fields, expected 4"):
+        read_table(write(tmp_path, "t.csv", "time,a,b,c\n0,1,2\n"))
+    with pytest.raises(ValueError, match="line 3 has 2 fields, expected 4"):  # short of more than the blank tail
+        read_table(write(tmp_path, "u.csv", "time,a,b,\n0,1,2\n1,3\n"))
+
+
 @pytest.mark.parametrize(("start", "step", "name"), [(1_709_251_200_000, 1000, "ts"),
                                                      (1_709_251_200_000_000, 10**6, "time"),
                                                      (1_709_251_200_000_000_000, 10**9, "timestamp")])

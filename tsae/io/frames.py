@@ -29,6 +29,7 @@ from tsae.io.paths import (
     split_suffix,
 )
 from tsae.io.series import read_npy, read_series, transposed_hint
+from tsae.io.time_order import warn_time_order
 
 #: samples per channel read at a time
 BLOCK = 1 << 18
@@ -68,7 +69,8 @@ def _signal(source: Path) -> tuple[tuple[int, ...], float | None, Callable[[int]
     (memory-mapped, never loaded whole).
     """
     if kind_suffix(source) in TABLE_SUFFIXES:
-        values, rate, _ = read_series(source)
+        values, rate, meta = read_series(source)
+        warn_time_order(source, meta.get("time"), meta.get("time_name"), "framed")
         table = np.asarray(values[0] if len(values) == 1 else values, dtype=np.float32)
         n = table.shape[-1]
         return table.shape, rate, lambda block: (table[..., i: i + block] for i in range(0, n, block))

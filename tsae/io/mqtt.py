@@ -34,6 +34,7 @@ from typing import Any
 
 from tsae.errors import shown
 from tsae.io.streams import dumps, split_lines
+from tsae.io.text_files import decode_text
 
 #: seconds the broker keeps a monitor's session (and queues its messages) after it disconnects
 SESSION_EXPIRY = 7 * 24 * 3600
@@ -291,7 +292,7 @@ class MqttSource:
     def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
         payload = bytes(message.payload)
         if self.recent.seen(hashlib.blake2b(payload, digest_size=16).digest()) and message.dup:
-            self.duplicates += sum(1 for line in split_lines(payload.decode("utf-8", "replace")) if line.strip())
+            self.duplicates += sum(1 for line in split_lines(decode_text(payload)) if line.strip())
             return
         with self._room:  # held back while others fill the byte budget (one message always passes)
             while not self.closed and self._queued_bytes and self._queued_bytes + len(payload) > self.max_queue_bytes:
@@ -315,10 +316,10 @@ class MqttSource:
     def _lines(self, payload: bytes) -> list[str]:
         """The lines of a payload that are not blank; one longer than ``max_line`` bytes is a line of NULs."""
         if len(payload) <= self.max_line:
-            return [line for line in split_lines(payload.decode("utf-8", "replace")) if line.strip()]
+            return [line for line in split_lines(decode_text(payload)) if line.strip()]
         lines = []
         for raw in payload.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n"):
-            line = "\0" * (self.max_line + 1) if len(raw) > self.max_line else raw.decode("utf-8", "replace")
+            line = "\0" * (self.max_line + 1) if len(raw) > self.max_line else decode_text(raw)
             if line.strip():
                 lines.append(line)
         return lines

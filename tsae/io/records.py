@@ -80,9 +80,10 @@ import numpy as np
 from tsae.engine.layout import is_number
 from tsae.errors import shown
 from tsae.io.table_cells import MISSING, _as_float, _first_mark
-from tsae.io.table_dialect import DELIMITERS, sniff_delimiter
+from tsae.io.table_dialect import DELIMITERS, separator_line, sniff_delimiter
 from tsae.io.table_time import _OFFSET, excel_days_warning, iso_time, names_utc
 from tsae.io.tables import TIME_NAMES, find_time_column
+from tsae.io.text_files import decode_text
 from tsae.models.trainer import whole_number
 
 
@@ -170,11 +171,10 @@ def _time_parts(value: Any) -> tuple[str, float | None, bool]:
         return ("ok", number, False) if math.isfinite(number) else ("bad", None, False)
     text = text.replace("Z", "").replace(" ", "T")
     try:
-        if _OFFSET.search(text):  # the UTC instant it names, as batch scoring's table reader reads it
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # numpy: "no explicit representation of timezones"
-                date = np.datetime64(text)
-        else:
+        # an offset gives the UTC instant it names, as batch scoring's table reader reads it; numpy warns "no explicit
+        # representation of timezones" for it, and for a zone's name ("UTC"), which it does not read
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             date = np.datetime64(text)
     except (ValueError, TypeError, OverflowError):
         return "none", None, False
@@ -263,6 +263,14 @@ def _likelier(best: _Fitted | _Miss | None, other: _Fitted | _Miss) -> _Fitted |
     if best is None or isinstance(best, _Miss) and (isinstance(other, _Fitted) or other.level > best.level):
         return other
     return best
+
+
+def _without_blank_tail(names: tuple[str, ...]) -> tuple[str, ...]:
+    """A header's names without the blank ones it ends in (``time,a,b,,``), as the table reader drops such columns."""
+    end = len(names)
+    while end > 1 and not names[end - 1]:
+        end -= 1
+    return names[:end]
 
 
 def _is_number(text: str) -> bool:
@@ -428,7 +436,7 @@ class RecordParser:
         has a time column and one value column per sensor (renamed columns: taken in order,
         as ``tsae detect score`` does).
         """
-        names = tuple(f.strip().strip('"') for f in fields)
+        names = _without_blank_tail(tuple(f.strip().strip('"') for f in fields))  # "time,a,b,": no 4th column
         if any(_is_number(n) for n in names):  # a data row with a stray word in it, not a header
             return None
         # a sensor named like a time column ("t") stays a sensor
@@ -454,7 +462,8 @@ class RecordParser:
     def _fit(self, layout: _Layout | None, line: str) -> _Fitted | _Miss:
         """The line read as a record of ``layout`` (None: headerless), or why it is not one."""
         if layout is not None:
-            return self._read_fields(layout, _split(line, layout.sep), line)
+            # a header of one name has no delimiter: a line is one field, whose comma is a decimal comma (9,514)
+            return self._read_fields(layout, [line] if layout.width == 1 else _split(line, layout.sep), line)
         if self.sep is not None:
             seps = [self.sep]
         else:  # not fixed yet: the sniffed separator first, then the others in the line (1,5;2,25 sniffs as ",")
@@ -464,6 +473,9 @@ class RecordParser:
         for sep in seps:
             fields = _split(line, sep)
             default = self._default_layout(sep, len(fields))
+            while default is None and len(fields) > 1 and not fields[-1].strip():  # "0,1,2,": no 4th field
+                fields = fields[:-1]
+                default = self._default_layout(sep, len(fields))
             if default is None:
                 channels = len(self.sensors)
                 fitted: _Fitted | _Miss = _Miss(f"expected {channels} or {channels + 1} CSV fields, got "
@@ -482,12 +494,14 @@ class RecordParser:
         A record not separated by commas takes the stream's decimal mark (until one is fixed: that of its own
         first decimal number, in line order, among its values and a time that is a number).
         """
+        if len(fields) > layout.width and not any(f.strip() for f in fields[layout.width:]):
+            fields = fields[:layout.width]  # the line ends in delimiters: no more fields, as the table reader reads it
         if len(fields) != layout.width:
             return _Miss(f"expected {layout.width} CSV fields, got {len(fields)}: {line[:60]!r}", 0)
         if not any(f.strip() for f in fields):  # ",,,,": a blank row to the table reader
             return _Miss(f"no value in {line[:60]!r}", 0)
         stamp = fields[layout.time_col].strip() if layout.time_col is not None else None
-        commas = layout.sep == ","  # comma-separated: decimal points (and nothing to check)
+        commas = layout.sep == "," and layout.width > 1  # comma-separated: decimal points (and nothing to check)
         mark = "." if commas else self.decimal
         if mark is None:
             mark = _line_mark(layout, fields, stamp)
@@ -523,8 +537,16 @@ class RecordParser:
 
         A header waits for the first row of its width before it replaces the columns in use,
         so a stray line that looks like a header cannot stop the stream; the separator is
-        decided by the first line accepted (see the module docstring).
+        decided by the first line accepted (see the module docstring), or by Excel's ``sep=;`` before any row. A
+        comment line (``#``) is none of these, as in a table.
         """
+        if line.startswith("#"):  # a comment line, as the table reader skips it
+            return None
+        if not self._csv_rows:  # Excel's first line "sep=;" names the delimiter, as the table reader reads it
+            named = separator_line(line)
+            if named is not None:
+                self.sep = named
+                return None
         pending = self._pending
         missed: _Miss | None = None
         if pending is not None:
@@ -605,6 +627,10 @@ class RecordParser:
         missing = [s for s, c in zip(self.sensors, layout.columns, strict=True) if c < 0]
         if missing:
             self.log.warn("header", f"CSV header lacks sensor(s) {', '.join(missing)}: their values count as missing")
+        twice = [s for s in self.sensors if layout.names.count(s) > 1]
+        if twice:  # the table reader refuses such a file; a stream goes on, reading the first column of the name
+            self.log.warn("header-twice", f"CSV header names sensor(s) {', '.join(twice[:5])} more than once: the "
+                                          "first column of each name is read")
         extra = [n for i, n in enumerate(layout.names) if n not in self.index and i != layout.time_col and n]
         for name in extra[:100]:
             if len(self.unknown_fields) < 100:  # bounded memory
@@ -733,8 +759,8 @@ class RecordParser:
     def parse(self, lines: Iterable[str | bytes]) -> tuple[np.ndarray, list[Any]]:
         """Parse a block of lines; returns the good rows (NaN = missing) and their times.
 
-        A line of bytes (a socket's or a broker's payload) is read as UTF-8; anything else that
-        is not text (``None``, a number) is a malformed line, counted, as one that does not parse.
+        A line of bytes (a socket's or a broker's payload) is read as UTF-8, else latin-1 (as a table file is);
+        anything else that is not text (``None``, a number) is a malformed line, counted, as one that does not parse.
         """
         rows: list[np.ndarray] = []
         times: list[Any] = []
@@ -749,7 +775,7 @@ class RecordParser:
 
         for line in lines:
             if isinstance(line, (bytes, bytearray, memoryview)):
-                line = bytes(line).decode("utf-8", errors="replace")  # bad bytes: a line that does not parse
+                line = decode_text(bytes(line))  # UTF-8, else latin-1, as a table file
             elif not isinstance(line, str):
                 self.counts["lines"] += 1
                 self._malformed(f"a {type(line).__name__}, not a line of text")

@@ -19,6 +19,8 @@ import sys
 from collections.abc import Iterator
 from typing import Any, TextIO
 
+from tsae.io.text_files import _COMPRESSION_NAMES, _starts_as, decode_text
+
 
 def parse_host_port(value: str, default_port: int = 1883) -> tuple[str, int]:
     """``"host:port"`` (or ``"host"``) -> ``(host, port)``."""
@@ -74,10 +76,32 @@ def _line_end(data: bytes, last: bool = False) -> int:
 
 
 # ----------------------------------------------------------------------------- stdin / stdout
+class CompressedStream(ValueError):
+    """A stream that starts as gzip, bzip2 or xz data: no lines of records (``tsae monitor < pump.csv.gz``)."""
+
+
+#: the tool that decompresses each compression (by its suffix) to a pipe, as the refusal suggests it
+_DECOMPRESSORS = {".gz": "zcat", ".bz2": "bzcat", ".xz": "xzcat"}
+
+#: bytes of a stream's start that tell whether it is compressed (a bzip2 block's magic ends at the tenth)
+_MAGIC_BYTES = 10
+
+
+def refuse_compressed(head: bytes, name: str = "stdin") -> None:
+    """Raise :class:`CompressedStream` when ``head``, the first bytes of the stream ``name``, start as gzip, bzip2
+    or xz data (as a table file's compression is told: :func:`tsae.io.text_files._starts_as`)."""
+    found = _starts_as(head)
+    if found is not None:
+        raise CompressedStream(f"{name}: {_COMPRESSION_NAMES[found]}-compressed data, not lines of records: "
+                               f"decompress it first ({_DECOMPRESSORS[found]} FILE | tsae monitor ...)")
+
+
 class StdinSource:
     """Text lines from standard input (or any binary/text stream), in arrival-sized blocks.
 
-    Lines end with ``\\n``, ``\\r\\n`` or a lone ``\\r`` (see :func:`split_lines`).
+    Lines end with ``\\n``, ``\\r\\n`` or a lone ``\\r`` (see :func:`split_lines`); a line that is not UTF-8 is
+    latin-1 (:func:`~tsae.io.text_files.decode_text`). Bytes that start as gzip, bzip2 or xz data are refused
+    (:class:`CompressedStream`, before any line is given).
 
     Parameters
     ----------
@@ -106,8 +130,10 @@ class StdinSource:
         fd = self._fd()
         if fd is None:  # a Python-level stream (StringIO in tests): line by line, in small groups
             batch: list[str] = []
-            for line in self.stream:
-                text = line if isinstance(line, str) else line.decode("utf-8", "replace")
+            for number, line in enumerate(self.stream):
+                if number == 0 and not isinstance(line, str):
+                    refuse_compressed(bytes(line[:_MAGIC_BYTES]))
+                text = line if isinstance(line, str) else decode_text(line)
                 batch.extend(split_lines(text.rstrip("\r\n")))
                 if len(batch) >= 1024:
                     yield batch
@@ -117,6 +143,7 @@ class StdinSource:
             return
         pending = b""
         skipping = False
+        checked = False  # whether the stream's start was checked for compressed data
         while not self.closed:
             try:
                 chunk = os.read(fd, self.block_bytes)
@@ -132,17 +159,20 @@ class StdinSource:
                 yield ["\0" * (self.max_line + 1)]
             pending += chunk
             cut = _line_end(pending, last=True)
+            if not checked and (len(pending) >= _MAGIC_BYTES or cut >= 0):  # a short first line: all there is
+                checked = True
+                refuse_compressed(pending[:_MAGIC_BYTES])
             if cut < 0:
                 if len(pending) > self.max_line:
                     skipping, pending = True, b""
                 continue
-            text = pending[:cut].decode("utf-8", "replace")
+            text = decode_text(pending[:cut])
             pending = pending[cut + 1:]
             yield split_lines(text)  # a CR LF cut between two reads leaves a blank line, skipped
         if skipping:
             yield ["\0" * (self.max_line + 1)]
         elif pending.strip():
-            yield [pending.decode("utf-8", "replace")]
+            yield [decode_text(pending)]
 
     def __iter__(self) -> Iterator[str]:
         for block in self.blocks():

@@ -104,10 +104,16 @@ def _first_mark(cells: Sequence[str]) -> tuple[int, str] | None:
     return None
 
 
-def _not_a_number(line: int, name: str, cell: str, decimal: str | None) -> str:
-    """The error of a cell that is not a number; a number with the other decimal mark is told as such."""
+def _not_a_number(line: int, name: str, cell: str, decimal: str | None, commas: bool = False) -> str:
+    """The error of a cell that is not a number; a number with the other decimal mark is told as such. ``commas``:
+    the file is comma-separated, so its mark is a point whatever its numbers hold (a quoted ``"0,5"``)."""
     problem = f"line {line}, column {name!r}: not a number ({cell[:30]!r})"
-    if decimal is not None:
+    if commas:
+        with contextlib.suppress(ValueError):
+            _as_float(cell, ",")
+            problem += (": a decimal comma in a comma-separated file, whose numbers have decimal points (separate its "
+                        "cells with ; to read decimal commas)")
+    elif decimal is not None:
         other = "," if decimal == "." else "."
         with contextlib.suppress(ValueError):
             _as_float(cell, other)

@@ -9,6 +9,8 @@ import csv
 import re
 from typing import Any
 
+from tsae.io.table_cells import _is_missing
+
 #: Field delimiters a table (or a record stream) may use.
 DELIMITERS = ",;\t|"
 
@@ -66,6 +68,8 @@ def table_dialect(sample: str, suffix: str) -> tuple[Any, int]:
         other = _decimal_comma_delimiter(sample)
         if other is not None:
             dialect = _DIALECTS[other]
+        elif _one_column_of_decimal_commas(sample):
+            dialect = _Semicolons  # a delimiter the text does not hold: a line is one cell
     return dialect, 0
 
 
@@ -100,6 +104,33 @@ def _decimal_comma_delimiter(sample: str) -> str | None:
                 field.count(",") <= 1 for line in lines for field in line.split(delimiter)):
             return delimiter
     return None
+
+
+#: a cell that is a number with a decimal comma (``-9,514``, ``1,5e-3``), and one that is a whole number
+_DECIMAL_COMMA = re.compile(r"[+-]?(?:\d+,\d*|,\d+)(?:[eE][+-]?\d+)?")
+_WHOLE = re.compile(r"[+-]?\d+(?:[eE][+-]?\d+)?")
+
+
+def _one_column_of_decimal_commas(sample: str) -> bool:
+    """Whether a sample is a single column of numbers with decimal commas under a header, as a one-sensor sheet
+    saved in a decimal-comma locale is (``flow`` / ``9,514``): no delimiter at all, so the sniffer took each comma
+    for one. The first line is a name holding no comma; every other complete line (comments and blank lines
+    aside) is a missing value, a whole number or a number with one decimal comma, and one at least is the last;
+    no line holds a ``;``, tab or ``|``. Without a header nothing says there is one column (``9,514`` may be two
+    whole numbers).
+    """
+    if any(delimiter in sample for delimiter in DELIMITERS[1:]):
+        return False
+    lines = [line.strip() for line in sample.split("\n")[:-1][:_MARK_LINES]]
+    lines = [line for line in lines if line and not line.startswith("#")]
+    if len(lines) < 2:
+        return False
+    name = lines[0].strip('"').strip()
+    if not name or "," in name or _DECIMAL_COMMA.fullmatch(name) or _WHOLE.fullmatch(name):
+        return False
+    rows = lines[1:]
+    return any(_DECIMAL_COMMA.fullmatch(row) for row in rows) and all(
+        _is_missing(row) or _DECIMAL_COMMA.fullmatch(row) or _WHOLE.fullmatch(row) for row in rows)
 
 
 def sniff_delimiter(sample: str, suffix: str = "") -> str:

@@ -178,15 +178,18 @@ _PREAMBLE_ROWS = 20
 
 
 def _body(path: Path, rows: Iterator[tuple[int, list[str]]], width: int,
-          header_line: int = 0) -> Iterator[tuple[int, list[str]]]:
-    """The data rows with their lines, each of ``width`` cells (a trailing delimiter dropped); a ragged row is an
-    error. One of the first :data:`_PREAMBLE_ROWS` longer than the header (on ``header_line``; 0: no header), with
-    the row after it as long, says what that often is: a title or notes above the header, as data loggers write
-    them."""
+          header_line: int = 0, spare: int = 0) -> Iterator[tuple[int, list[str]]]:
+    """The data rows with their lines, each of ``width`` cells (a trailing delimiter dropped; a row without up to
+    ``spare`` last cells, the unnamed ones a header line ending in delimiters has, gets them empty); a ragged row is
+    an error. One of the first :data:`_PREAMBLE_ROWS` longer than the header (on ``header_line``; 0: no header),
+    with the row after it as long, says what that often is: a title or notes above the header, as data loggers
+    write them."""
     for seen, (line, row) in enumerate(rows):
         if len(row) != width:
             if len(row) == width + 1 and not row[-1].strip():  # a trailing delimiter
                 row = row[:-1]
+            elif width - spare <= len(row) < width:  # "time,a,b," above "0,1,2"
+                row = row + [""] * (width - len(row))
             else:
                 after = next(rows, None)
                 for _ in rows:  # a broken quote further on is told first, as when all rows were parsed first
@@ -334,18 +337,19 @@ def _plan(header: list[str], sample: list[list[str]], decimal: str | None, unnam
 
 
 def _convert(column: _Column, cells: Sequence[str], start: int, lines: Sequence[int], keep: bool,
-             floats: bool, decimal: str | None, find_numbers: bool = False) -> None:
+             floats: bool, decimal: str | None, find_numbers: bool = False, commas: bool = False) -> None:
     """Convert a chunk of a column's cells: data rows ``start`` on, on the file ``lines`` (as errors number them).
 
     ``keep``: keep the arrays (not when the table is already known to be an error); ``floats``: read its numbers
     (not when the error told would not be this column's anyway) with the decimal mark ``decimal`` (None: not known
-    yet, as no number so far has one); ``find_numbers``: keep ``has_number`` up to date, past ``bad`` too.
+    yet, as no number so far has one); ``find_numbers``: keep ``has_number`` up to date, past ``bad`` too;
+    ``commas``: the file is comma-separated (its mark is a point).
     """
     if column.floats is not None and column.bad is None and floats:
         values = _floats(cells, decimal or ".")
         if isinstance(values, tuple):
             i, cell = values
-            column.bad = _not_a_number(lines[i], column.name, cell, decimal)
+            column.bad = _not_a_number(lines[i], column.name, cell, decimal, commas)
             column.floats.clear()
         else:
             column.has_number = column.has_number or (find_numbers and not np.isnan(values).all())
@@ -453,7 +457,7 @@ def _read_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0, text_col
     else:
         given = {c.strip() for c in first}
         header = [c.strip() or _unnamed(i, given) for i, c in enumerate(first)]
-    body = _body(path, rows, len(header), 0 if headerless else head[0])
+    body = _body(path, rows, len(header), 0 if headerless else head[0], 0 if headerless else _blank_tail(first))
     sample = list(islice(body, _KIND_ROWS))
     if not sample:
         raise _fail(path, "no data rows (only a header)")
@@ -487,7 +491,7 @@ def _read_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0, text_col
             blank_tail[i] = blank_tail[i] and not any(c.strip() for c in cells[len(cells) - len(blank_tail) + i])
         for j, column in enumerate(columns):
             _convert(column, cells[j], n, lines, doomed is None, doomed is None or (column.rank, j) < doomed, decimal,
-                     text_columns)
+                     text_columns, dialect.delimiter == ",")
         n += len(cells[0])
         for j, column in enumerate(columns):
             certain = (column.bad is not None and not column.maybe_time and not (text_columns and column.rank == 3)) \

@@ -192,6 +192,31 @@ def _encoding(path: Path, compression: str | None = None) -> str:
     return "utf-8-sig" if utf8 else "latin-1"
 
 
+def decode_text(data: bytes) -> str:
+    """Bytes of a stream's lines as text: UTF-8, else latin-1 line by line, as a table file is read (:func:`_encoding`).
+
+    A stream has no whole file to judge: each line that is not UTF-8 is read as latin-1 (which decodes any bytes),
+    so a Windows export's ``temp°C`` names the sensor a detector fitted on that file knows. Lines end at ``\\n``,
+    ``\\r\\n`` or ``\\r``; neither byte occurs inside a UTF-8 character.
+
+    Examples
+    --------
+    >>> decode_text(b"time,temp\\xb0C\\n0,1") == "time,temp\\u00b0C\\n0,1"
+    True
+    """
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return "".join(_decode_line(line) for line in data.splitlines(keepends=True))
+
+
+def _decode_line(line: bytes) -> str:
+    try:
+        return line.decode("utf-8")
+    except UnicodeDecodeError:
+        return line.decode("latin-1")
+
+
 def _open_text(path: Path, encoding: str, compression: str | None = None, newline: str = "\n") -> TextIO:
     # newline="\n": lines end at "\n" only, as io.StringIO split them when the whole text was read at once
     # ("\r" for a file with classic Mac line ends, which has no "\n")

@@ -533,3 +533,27 @@ def test_a_monitor_can_be_copied_mid_stream(detector, test_data):
     rest = test_data[300:].T
     assert mon.push(rest) + mon.flush() == fork.push(rest) + fork.flush()
     assert copy.deepcopy(Monitor(detector)).score_one(dict(zip(SENSORS, test_data[0], strict=True))) is None
+
+
+@pytest.mark.parametrize(("compress", "tool"), [("gzip", "zcat"), ("bz2", "bzcat"), ("lzma", "xzcat")])
+def test_a_compressed_stream_on_stdin_is_refused_in_one_line_without_a_summary(detector_file, test_data, tmp_path,
+                                                                                compress, tool):
+    # `tsae monitor < pump.csv.gz` read the gzip bytes as lines: every one malformed, a summary of 0 samples, exit 0
+    import importlib
+    import subprocess
+    import sys
+
+    text = "time," + ",".join(SENSORS) + "\n" + "\n".join(csv_lines(test_data[:200])) + "\n"
+    data = importlib.import_module(compress).compress(text.encode())
+    (tmp_path / "feed").write_bytes(data)
+    with open(tmp_path / "feed", "rb") as feed:  # a file descriptor, as a shell's redirection gives
+        done = subprocess.run([sys.executable, "-m", "tsae", "monitor", "--detector", str(detector_file)],
+                              stdin=feed, capture_output=True, text=True)
+    kind = {"lzma": "xz", "bz2": "bzip2"}.get(compress, compress)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.splitlines()[-1] == (f"Error: stdin: {kind}-compressed data, not lines of records: decompress "
+                                            f"it first ({tool} FILE | tsae monitor ...)")
+    out = io.StringIO()
+    with pytest.raises(ValueError, match=f"stdin: {kind}-compressed data"):  # a Python stream of bytes too
+        run_monitor(detector_file, stdin=io.BytesIO(data), stdout=out, stderr=io.StringIO())
+    assert out.getvalue() == ""

@@ -112,3 +112,34 @@ def test_a_long_file_beyond_float32_is_told_in_the_same_words(fine_scaled, tmp_p
         reconstruct_file(load_model(fine_scaled), tmp_path / "in.npy", tmp_path / "out.npy", block=64)
     assert str(caught.value).startswith(f"{tmp_path / 'in.npy'}: {WORDS}"), caught.value
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fine.tsae", "in.npy"]
+
+
+@pytest.mark.parametrize(("command", "done"), [("reconstruct", "reconstructed"), ("encode", "encoded"),
+                                               ("frame", "framed")])
+def test_a_time_column_out_of_order_or_repeated_is_warned_about(tiny_model, tmp_path, command, done) -> None:
+    # smooth, impute, train and detect told a shuffled export; reconstruct, encode and frame used its rows in file
+    # order without a word
+    rng = np.random.default_rng(1)
+    values = np.sin(np.arange(300) / 9) + 0.1 * rng.normal(size=300)
+    order = list(range(300))
+    order[10], order[11] = 11, 10
+    times = [*order[:200], 199, *order[201:]]  # one step back, and a repeated time
+    path = tmp_path / "shuffled.csv"
+
+    def warned(times: list[int]) -> list[str]:
+        path.write_text("time,a,b\n" + "".join(f"{t},{values[i]:.4f},{values[i] / 2:.4f}\n"
+                                               for t, i in zip(times, order, strict=True)))
+        out = tmp_path / ("out.npy" if command != "reconstruct" else "out.csv")
+        args = {"reconstruct": ["reconstruct", str(tiny_model), str(path), "-o", str(out), "--device", "cpu"],
+                "encode": ["encode", str(tiny_model), str(path), "-o", str(out), "--device", "cpu"],
+                "frame": ["frame", str(path), "--window", "32", "--hop", "8", "-o", str(out)]}[command]
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 0, result.output
+        return [line for line in result.output.splitlines() if line.startswith("Warning:")]
+
+    told = warned(times)
+    assert f"Warning: {path}: the time column 'time' is not in increasing order (1 step(s) back in time); the rows " \
+           f"are {done} in file order" in told, told
+    assert any(line.startswith(f"Warning: {path}: the time column 'time' has duplicate times (1 row(s)")
+               and line.endswith(f"the rows are {done} in file order, each as a sample of its own") for line in told)
+    assert warned(list(range(300))) == []  # in order: nothing to tell

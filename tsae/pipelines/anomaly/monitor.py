@@ -75,7 +75,9 @@ import numpy as np
 from tsae.engine.layout import check_flag, is_dataframe, real_array
 from tsae.io.mqtt import SESSION_EXPIRY
 from tsae.io.records import MAX_LINE, MAX_TIME_JUMP, RecordParser
+from tsae.io.streams import CompressedStream
 from tsae.io.table_time import excel_days_span
+from tsae.io.text_files import decode_text
 from tsae.models.trainer import whole_number
 from tsae.pipelines.anomaly.detector import Detector
 from tsae.pipelines.anomaly.drift import DriftingCore
@@ -719,28 +721,40 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
              f"{settings.source}{where}")
     stop = threading.Event()
     code = 0
+    refused = False  # the input is no stream of records (compressed data): no summary of nothing
     try:
         with _stop_on_sigterm(stop, stream_in):
             code = _serve(monitor, stream_in, write, stop)
     except BrokenPipeError:
         code = 0
+    except CompressedStream:
+        refused = True
+        raise
     finally:
         if getattr(raw_source, "stray_bytes", 0):
             log.warn("raw-tail", f"stdin: stream ended inside a sample row ({raw_source.stray_bytes} byte(s) dropped)")
         _close_all(log, stream_in)  # no more input: the duplicates count is final
-        summary = monitor.summary()
-        if hasattr(stream_out, "delivered"):  # a plugin's sink: what it accepted, not what was detected
-            summary["events_delivered"] = stream_out.delivered
-        summary["duplicates"] += int(getattr(stream_in, "duplicates", 0))
-        try:
-            write([summary])
-        except Exception:  # noqa: BLE001 - the reader may be gone; the summary also goes to the log
-            pass
-        _close_all(log, stream_out)
-        if getattr(stream_out, "undelivered", 0):
-            log.info("the summary record was among those not delivered")
-        log.info("summary: " + ", ".join(f"{k}={v}" for k, v in summary.items() if k != "type"))
+        if refused:
+            _close_all(log, stream_out)
+        else:
+            _finish(log, monitor, stream_in, stream_out, write)
     return code
+
+
+def _finish(log: Any, monitor: Monitor, stream_in: Any, stream_out: Any, write: Any) -> None:
+    """Write the summary record of a stream read to its end (or stopped), close the sink and log the summary."""
+    summary = monitor.summary()
+    if hasattr(stream_out, "delivered"):  # a plugin's sink: what it accepted, not what was detected
+        summary["events_delivered"] = stream_out.delivered
+    summary["duplicates"] += int(getattr(stream_in, "duplicates", 0))
+    try:
+        write([summary])
+    except Exception:  # noqa: BLE001 - the reader may be gone; the summary also goes to the log
+        pass
+    _close_all(log, stream_out)
+    if getattr(stream_out, "undelivered", 0):
+        log.info("the summary record was among those not delivered")
+    log.info("summary: " + ", ".join(f"{k}={v}" for k, v in summary.items() if k != "type"))
 
 
 def _drift_note(core: Any) -> str:
@@ -754,4 +768,4 @@ def _blocks(source: Any) -> Iterable[list[str]]:
         yield from source.blocks()
         return
     for record in source:
-        yield [record if isinstance(record, str) else bytes(record).decode("utf-8", "replace")]
+        yield [record if isinstance(record, str) else decode_text(bytes(record))]

@@ -75,6 +75,7 @@ from tsae.io.paths import (
     read_paths,
 )
 from tsae.io.series import read_series, write_series
+from tsae.io.time_order import warn_time_order
 from tsae.pipelines.reconstruct.blocks import RECONSTRUCT_BLOCK, encode_blocks
 from tsae.pipelines.reconstruct.columns import in_input_order, in_model_order
 from tsae.pipelines.reconstruct.manifest import (
@@ -162,6 +163,7 @@ def _grouped_gpu(loaded: Any, todo: list[tuple[str, str]], batch_size: int,
         try:
             local_in = stack.enter_context(_local_input(src))
             values, rate, meta = read_series(local_in, finite=True)
+            warn_time_order(src, meta.get("time"), meta.get("time_name"), "reconstructed")
             ordered, names, perm = in_model_order(values, table_columns(meta), loaded, src)
             with columns_named(names):
                 frames, context = prepare_frames(loaded, ordered)
@@ -488,6 +490,7 @@ def encode_file(model: Any, input: str | os.PathLike, output: str | os.PathLike,
                           advance=bar.update)
         return np.load(output, mmap_mode="r")
     values, rate, meta = read_series(input, finite=True)
+    warn_time_order(input, meta.get("time"), meta.get("time_name"), "encoded")
     values, columns, _ = in_model_order(values, table_columns(meta), loaded, str(input))  # matched by column name
     _same_channels(input, values.shape[0], loaded, values.shape[1])
     tell(rate_warning(input, rate, loaded))

@@ -23,6 +23,7 @@ from tsae.io.blocks import open_source, open_writer, streams
 from tsae.io.paths import check_data_output, check_output, read_paths
 from tsae.io.series import read_series, write_series
 from tsae.io.tables import absurd_as_missing
+from tsae.io.time_order import warn_time_order
 from tsae.models.device import torch_threads
 from tsae.pipelines.reconstruct.blocks import RECONSTRUCT_BLOCK, reconstruct_blocks
 from tsae.pipelines.reconstruct.columns import in_input_order, in_model_order
@@ -162,6 +163,7 @@ def _reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.Pat
             return _row(src, dst, "ok", "", source.n, source.channels, float(np.sqrt(mse)), mse,
                         time.perf_counter() - start, rate_warning(src, source.rate, loaded))
         values, rate, meta = read_series(local_in, finite=True)
+        warn_time_order(src, meta.get("time"), meta.get("time_name"), "reconstructed")
         ordered, names, perm = in_model_order(values, table_columns(meta), loaded, src)  # matched by column name
         # not "values has 1 channel(s)", the argument's name
         _same_channels(src, values.shape[0], loaded, values.shape[1])
