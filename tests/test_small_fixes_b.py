@@ -261,7 +261,7 @@ def test_a_family_error_ending_in_a_quote_keeps_it(monkeypatch) -> None:
     def broken(*args, **kwargs):
         raise KeyError("model family 'x' cannot be used: plugin 'x' failed to load: No module named 'xyz'")
 
-    monkeypatch.setattr(plugins, "create_model", broken)
+    monkeypatch.setattr(plugins, "get_model_family", broken)  # where the family is first looked up
     with pytest.raises(ValueError) as info:
         fit_model_on_series([sine()], model="x", window=16)
     assert str(info.value).endswith("No module named 'xyz'")

@@ -84,34 +84,39 @@ def _huge() -> np.ndarray:
     return x
 
 
-def test_huge_values_without_a_normaliser_are_not_said_to_be_normalised(tmp_path) -> None:
+def test_values_beyond_1e30_are_missing_without_a_normaliser(tmp_path) -> None:
     import tsae
 
-    # before: "values holds values of magnitude up to 1e+39 after normalisation" (there was none; and "values", not
-    # "the series")
+    # before: "the series holds values of magnitude up to 1e+39, beyond float32's range"; now the rule of the table
+    # reader and of `tsae reconstruct`: a value beyond 1e30 is a missing one, so it reconstructs as NaN does
     path = _model_file(tmp_path, None)
-    with pytest.raises(ValueError, match=r"^the series holds values of magnitude up to 1e\+39, beyond float32's range "
-                                         r"\(the model has no normaliser") as info:
-        tsae.reconstruct(path, _huge())
-    assert "normalisation" not in str(info.value)
+    gap = _huge()
+    gap[40] = np.nan
+    np.testing.assert_array_equal(tsae.reconstruct(path, _huge()), tsae.reconstruct(path, gap))
 
 
-def test_huge_values_in_blocks_without_a_normaliser_are_not_said_to_be_normalised(tmp_path) -> None:
+def test_values_beyond_1e30_in_blocks_are_missing_without_a_normaliser(tmp_path) -> None:
     from tsae.models.modelfile import load_model
     from tsae.pipelines.reconstruct.batch import reconstruct_file
 
+    gap = _huge()
+    gap[40] = np.nan
     np.save(tmp_path / "in.npy", _huge()[None])
+    np.save(tmp_path / "gap.npy", gap[None])
     loaded = load_model(_model_file(tmp_path, None))
-    with pytest.raises(ValueError, match=r"values of magnitude up to 1e\+39, beyond float32's range \(the model has"):
-        reconstruct_file(loaded, tmp_path / "in.npy", tmp_path / "out.npy", block=32)
+    reconstruct_file(loaded, tmp_path / "in.npy", tmp_path / "out.npy", block=32)
+    reconstruct_file(loaded, tmp_path / "gap.npy", tmp_path / "out_gap.npy", block=32)
+    np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), np.load(tmp_path / "out_gap.npy"))
 
 
 def test_huge_values_with_a_normaliser_still_say_after_normalisation(tmp_path) -> None:
     import tsae
 
-    path = _model_file(tmp_path, {"method": "zscore", "center": [0.0], "scale": [1.0]})
+    x = _huge()
+    x[40] = 1e29  # not missing, but 1e39 once divided by the scale
+    path = _model_file(tmp_path, {"method": "zscore", "center": [0.0], "scale": [1e-10]})
     with pytest.raises(ValueError, match=r"^the series holds values of magnitude up to 1e\+39 after normalisation"):
-        tsae.reconstruct(path, _huge())
+        tsae.reconstruct(path, x)
 
 
 # ----------------------------------------------------------------------------- booleans
