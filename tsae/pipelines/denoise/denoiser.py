@@ -368,6 +368,12 @@ class StreamingDenoiser:
     ``len(a) + len(b)`` samples and equals ``feed(a + b) + flush()``. After
     :meth:`flush` the object is reset and can take a new stream.
 
+    ``copy.deepcopy`` (or ``pickle``) taken mid-stream goes on exactly as the original
+    would, and feeding one leaves the other as it was; ``copy.copy`` is the same fork
+    sharing the network. A stream fed at another rate than the model's is copied only
+    before its first feed or after a flush (soxr's resamplers cannot be copied): a
+    ``TypeError`` says so.
+
     Examples
     --------
     Live audio in 10 ms chunks (here one second of noise stands in for a microphone):
@@ -427,8 +433,6 @@ class StreamingDenoiser:
 
     def reset(self) -> None:
         """Forget the stream: fresh model state and buffers."""
-        import soxr
-
         c = self.channels
         self._state = self._stepper.init_state(c)
         from tsae.engine.streaming import StreamFramer, StreamOverlapAdd
@@ -444,18 +448,47 @@ class StreamingDenoiser:
         self._n_out = 0
         self._n_model_in = 0
         self._n_model_out = 0
-        if self.sample_rate != self.model_rate:
-            self._rs_in = soxr.ResampleStream(self.sample_rate, self.model_rate, c, dtype="float32",
-                                              quality=self.resample_quality)
-            self._rs_out = soxr.ResampleStream(self.model_rate, self.sample_rate, c, dtype="float32",
-                                               quality=self.resample_quality)
-        else:
-            self._rs_in = self._rs_out = None
-        # the high band is the input minus its round trip through the model's rate (aligned like the output)
-        self._rs_low = (soxr.ResampleStream(self.model_rate, self.sample_rate, c, dtype="float32",
-                                            quality=self.resample_quality) if self._high_gain > 0 else None)
+        self._new_resamplers()
         self._raw = np.zeros((c, 0), np.float32)
         self._low = np.zeros((c, 0), np.float32)
+
+    def _new_resamplers(self) -> None:
+        """Fresh soxr resamplers to the model's rate and back (none at the model's rate)."""
+        import soxr
+
+        def stream(rate_in: int, rate_out: int) -> Any:
+            return soxr.ResampleStream(rate_in, rate_out, self.channels, dtype="float32",
+                                       quality=self.resample_quality)
+
+        resampling = self.sample_rate != self.model_rate
+        self._rs_in = stream(self.sample_rate, self.model_rate) if resampling else None
+        self._rs_out = stream(self.model_rate, self.sample_rate) if resampling else None
+        # the high band is the input minus its round trip through the model's rate (aligned like the output)
+        self._rs_low = stream(self.model_rate, self.sample_rate) if self._high_gain > 0 else None
+
+    # -- copies ---------------------------------------------------------------
+    def __getstate__(self) -> dict[str, Any]:
+        """What ``copy.deepcopy`` and ``pickle`` copy: everything but the resamplers, which are rebuilt.
+
+        soxr's resamplers keep their state in C and cannot be copied, so a stream that resamples
+        is copied only where they hold nothing: before its first feed or after a flush.
+        """
+        if self._rs_in is not None and self._n_in:
+            raise TypeError(f"cannot copy a StreamingDenoiser mid-stream at {self.sample_rate} Hz: the soxr resampler "
+                            f"to the model's {self.model_rate} Hz keeps a state that cannot be copied; copy it before "
+                            f"its first feed() or after flush(), or feed it {self.model_rate} Hz audio")
+        return {**self.__dict__, "_rs_in": None, "_rs_out": None, "_rs_low": None}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._new_resamplers()
+
+    def __copy__(self) -> StreamingDenoiser:
+        """A fork of the stream, as ``copy.deepcopy`` makes, that shares the network (which streaming never changes).
+
+        A shallow copy sharing the stream's buffers would not be a copy: feeding it would move the original.
+        """
+        return copy.deepcopy(self, {id(self.net): self.net, id(self._stepper): self._stepper})
 
     # -- public -------------------------------------------------------------
     def feed(self, chunk: np.ndarray) -> np.ndarray:
