@@ -58,3 +58,13 @@ def test_a_resampling_denoiser_copies_between_streams_and_says_why_not_mid_strea
     after = take(den)
     np.testing.assert_array_equal(np.concatenate([after.feed(x), after.flush()]),
                                   np.concatenate([den.feed(x), den.flush()]))
+
+
+def test_a_denoiser_shows_in_one_short_line() -> None:
+    # before: <tsae.pipelines.denoise.denoiser.StreamingDenoiser object at 0x...>
+    den = StreamingDenoiser(48000, 2)
+    assert repr(den) == "StreamingDenoiser(model='denoiser2', sample_rate=48000, channels=2, fed=0)"
+    den.feed(_speech(4800, 2))
+    assert repr(den) == "StreamingDenoiser(model='denoiser2', sample_rate=48000, channels=2, fed=4800)"
+    den.flush()
+    assert repr(den).endswith("fed=0)")

@@ -533,3 +533,15 @@ def test_a_monitor_can_be_copied_mid_stream(detector, test_data):
     rest = test_data[300:].T
     assert mon.push(rest) + mon.flush() == fork.push(rest) + fork.flush()
     assert copy.deepcopy(Monitor(detector)).score_one(dict(zip(SENSORS, test_data[0], strict=True))) is None
+
+
+def test_a_monitor_shows_in_one_short_line(detector, test_data):
+    # before: <tsae.pipelines.anomaly.monitor.Monitor object at 0x...>
+    mon = Monitor(detector)
+    start = f"Monitor(model={detector.model!r}, sensors={len(SENSORS)}, window={detector.window_}, "
+    assert repr(mon) == start + "seen=0, scored=0, events=0)"
+    mon.push(test_data[:300].T)
+    text = repr(mon)
+    assert text == start + f"seen=300, scored={mon.emitted}, events={mon.events})" and 0 < mon.emitted <= 300
+    mon.flush()
+    assert repr(mon) == start + f"seen=300, scored=300, events={mon.events}, flushed)"

@@ -466,6 +466,11 @@ class StreamingDenoiser:
         # the high band is the input minus its round trip through the model's rate (aligned like the output)
         self._rs_low = stream(self.model_rate, self.sample_rate) if self._high_gain > 0 else None
 
+    def __repr__(self) -> str:
+        """The model's family, the stream's rate and channels, and the samples per channel fed since the flush."""
+        return (f"StreamingDenoiser(model={getattr(self.net, 'name', type(self.net).__name__)!r}, "
+                f"sample_rate={self.sample_rate}, channels={self.channels}, fed={self._n_in})")
+
     # -- copies ---------------------------------------------------------------
     def __getstate__(self) -> dict[str, Any]:
         """What ``copy.deepcopy`` and ``pickle`` copy: everything but the resamplers, which are rebuilt.
