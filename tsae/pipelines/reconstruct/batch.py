@@ -71,7 +71,7 @@ from tsae.io.paths import (
 )
 from tsae.io.series import read_series, write_series
 from tsae.pipelines.reconstruct.blocks import RECONSTRUCT_BLOCK, encode_blocks
-from tsae.pipelines.reconstruct.columns import in_input_order, in_model_order
+from tsae.pipelines.reconstruct.columns import check_channels, in_input_order, in_model_order
 from tsae.pipelines.reconstruct.manifest import (
     IDENTITY_FIELDS,
     MANIFEST_FIELDS,
@@ -92,7 +92,6 @@ from tsae.pipelines.reconstruct.one_file import (
     _errors,
     _one_line,
     _safe_reconstruct,
-    _same_channels,
     reconstruct_file,
 )
 from tsae.pipelines.reconstruct.remote import _local_input, _local_output, check_urls
@@ -470,7 +469,7 @@ def encode_file(model: Any, input: str | os.PathLike, output: str | os.PathLike,
     long_input = plot is None and Path(input).is_file()  # the plot needs the whole series
     source = open_source(Path(input)) if long_input else None
     if source is not None and source.n > block:  # long audio or .npy: in blocks, memory bounded by the block
-        _same_channels(input, source.channels, loaded, source.n)
+        check_channels(input, source.channels, loaded, source.n)
         with in_file(input, output, *read_paths(loaded)), SizedBar("encode", show) as bar:
             bar.size(source.n)
             encode_blocks(loaded, source, Path(output), protect=tuple(reads), block=block, batch_size=batch_size,
@@ -478,7 +477,7 @@ def encode_file(model: Any, input: str | os.PathLike, output: str | os.PathLike,
         return np.load(output, mmap_mode="r")
     values, _, meta = read_series(input)
     values, columns, _ = in_model_order(values, table_columns(meta), loaded, str(input))  # matched by column name
-    _same_channels(input, values.shape[0], loaded, values.shape[1])
+    check_channels(input, values.shape[0], loaded, values.shape[1])
     with in_file(input, *read_paths(loaded)), columns_named(columns), \
             SizedBar("encode", show, least=block) as bar:  # a file of one block is quick: no bar
         bar.size(values.shape[1])
