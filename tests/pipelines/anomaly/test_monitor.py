@@ -545,3 +545,16 @@ def test_a_monitor_shows_in_one_short_line(detector, test_data):
     assert text == start + f"seen=300, scored={mon.emitted}, events={mon.events})" and 0 < mon.emitted <= 300
     mon.flush()
     assert repr(mon) == start + f"seen=300, scored=300, events={mon.events}, flushed)"
+
+
+def test_an_empty_dataframe_chunk_is_no_samples_as_an_empty_array_is(detector, test_data):
+    import pandas as pd
+
+    # before: push(np.zeros((n_sensors, 0))) gave [] but a DataFrame of no rows (a poll with nothing new,
+    # df[df.index > last]) raised "x is empty"
+    mon = Monitor(detector, every_sample=True)
+    frame = pd.DataFrame(test_data[:300], columns=SENSORS)
+    assert mon.push(frame.iloc[:0]) == [] and mon.push(np.zeros((len(SENSORS), 0))) == []
+    assert mon.push(frame) == Monitor(detector, every_sample=True).push(frame)
+    with pytest.raises(ValueError, match="missing sensor column"):
+        mon.push(frame.iloc[:0, 1:])
