@@ -146,7 +146,8 @@ def real_array(x: Any, name: str = "x", dtype: Any = np.float64) -> np.ndarray:
     warning) and parse numeric text: both hide a mistake. Booleans are 0 and 1. Python objects
     (a list holding ``None`` for a missing value) are converted, ``None`` becoming NaN, and the
     masked values of a masked array are NaN (missing) too. A ragged list (rows of different
-    lengths) is a one-line ``ValueError`` naming ``name``.
+    lengths) is a one-line ``ValueError`` naming ``name``, and what holds no samples at all (a generator,
+    a dict) a ``TypeError``.
 
     Examples
     --------
@@ -156,13 +157,21 @@ def real_array(x: Any, name: str = "x", dtype: Any = np.float64) -> np.ndarray:
     Traceback (most recent call last):
     ...
     ValueError: audio must hold real numbers, got dtype complex128
+    >>> real_array({"a": 1.0}, "x")
+    Traceback (most recent call last):
+    ...
+    TypeError: x must be an array of samples, got dict
     >>> real_array([[1, 2], [3]], "audio")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     ValueError: audio: setting an array element with a sequence...
     """
+    given = type(x).__name__
     x = _unmasked(x)  # masked values are missing ones
     raw = x if isinstance(x, np.ndarray) else _as_array(plain(x, name), name)
+    if raw.ndim == 0 and raw.dtype == object and not isinstance(raw.item(), numbers.Number):
+        # np.asarray wraps any object (a generator, a dict, a set): it holds no samples at all
+        raise TypeError(f"{name} must be an array of samples, got {given}")
     if raw.dtype.kind not in "biufO":
         raise ValueError(f"{name} must hold real numbers, got dtype {raw.dtype}")
     try:

@@ -288,11 +288,8 @@ def _integer_refusal(name: str, dtype: np.dtype, typed: bool) -> str:
 def _samples_array(audio: Any, name: str) -> np.ndarray:
     """``audio`` as an array of its own dtype; what is not a sequence of samples (a generator, a dict) named."""
     arr = plain(audio, name)
-    if not isinstance(arr, np.ndarray):
-        arr = real_array(arr, name, None)  # a ragged list or text named; dtype kept
-        if arr.ndim == 0 and arr.dtype == object:  # np.asarray wraps any object, not only numbers
-            raise TypeError(f"{name} must be an array of samples, got {type(audio).__name__}")
-    return arr
+    # a ragged list, text or a generator named; dtype kept
+    return arr if isinstance(arr, np.ndarray) else real_array(arr, name, None)
 
 
 def float_samples(audio: Any, name: str) -> Any:

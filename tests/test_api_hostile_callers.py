@@ -1,0 +1,26 @@
+"""A hostile caller of the documented Python API (``import tsae``), found after the known defects.
+
+Each test names what happened before; now each is a right answer or one line naming the argument
+and what to pass instead.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tsae
+
+
+def _series(n: int = 400) -> np.ndarray:
+    return np.stack([np.sin(np.arange(n) / 5.0), np.cos(np.arange(n) / 7.0)])
+
+
+@pytest.mark.parametrize("thing", [(v for v in [0.1, 0.2]), {"a": 0.1}, {0.1, 0.2}, object()],
+                         ids=["generator", "dict", "set", "object"])
+@pytest.mark.parametrize("call", [tsae.smooth, tsae.impute, lambda x: tsae.Detector().fit(x)],
+                         ids=["smooth", "impute", "Detector.fit"])
+def test_something_that_is_not_an_array_is_named_by_its_type(call, thing) -> None:
+    # before: "x must hold real numbers (it holds Python objects that are not)", of a generator that holds
+    # numbers; tsae.denoise alone said what it was (its own copy of the rule, now the one rule of real_array)
+    with pytest.raises(TypeError, match=rf"^[xX] must be an array of samples, got {type(thing).__name__}$"):
+        call(thing)
