@@ -24,3 +24,16 @@ def test_something_that_is_not_an_array_is_named_by_its_type(call, thing) -> Non
     # numbers; tsae.denoise alone said what it was (its own copy of the rule, now the one rule of real_array)
     with pytest.raises(TypeError, match=rf"^[xX] must be an array of samples, got {type(thing).__name__}$"):
         call(thing)
+
+
+def test_a_ragged_list_is_named_by_the_framing_functions() -> None:
+    from tsae import StreamFramer, StreamOverlapAdd
+
+    # before: numpy's "setting an array element with a sequence..." naming nothing (the series functions named it)
+    ragged = [[0.0] * 20, [0.0] * 10]
+    for call, name in [(lambda: tsae.frame(ragged, 4, 2), "x"), (lambda: tsae.overlap_add(ragged, 2), "frames"),
+                       (lambda: StreamFramer(4, 2).push(ragged), "chunk"),
+                       (lambda: StreamOverlapAdd(4, 2).push(ragged), "frames"),
+                       (lambda: tsae.frame(np.ones(20), 4, 2, window_fn=[[1.0, 1.0], [1.0]]), "window_fn")]:
+        with pytest.raises(ValueError, match=rf"^{name}: setting an array element with a sequence"):
+            call()

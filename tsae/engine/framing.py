@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from tsae.engine import _kernels
-from tsae.engine.layout import check_flag, is_dataframe, is_number, is_whole_number, plain
+from tsae.engine.layout import as_array, check_flag, is_dataframe, is_number, is_whole_number
 from tsae.errors import NamedMemoryError, shown
 
 __all__ = ["frame", "overlap_add", "window_array", "window_name", "num_frames"]
@@ -47,7 +47,7 @@ def _check_real(name: str, a: np.ndarray) -> None:
 
 def _channels_first(x: Any, name: str = "x") -> np.ndarray:
     """``x`` as an array with time last: a DataFrame (rows are time, one column per channel) is turned around."""
-    return np.asarray(x.to_numpy().T) if is_dataframe(x) else np.asarray(plain(x, name))
+    return np.asarray(x.to_numpy().T) if is_dataframe(x) else as_array(x, name)
 
 
 def _as_rows(a: np.ndarray) -> np.ndarray:
@@ -229,7 +229,7 @@ def window_array(window_fn: Any, length: int) -> np.ndarray | None:
             if length > _MAX_WINDOW:
                 raise MemoryError  # numpy's and scipy's words for it would be "not a window scipy knows"
             return _named_window(window_fn, length)
-    w = np.asarray(plain(window_fn, "window_fn"))
+    w = as_array(window_fn, "window_fn")
     if w.dtype.kind not in "iuf":
         raise ValueError(f"window_fn must be None, a window name or a real array, got dtype {w.dtype}")
     if w.shape != (length,):
@@ -452,7 +452,7 @@ def overlap_add(
     True
     """
     hop = _check_int("hop", hop, 1)
-    frames = np.asarray(plain(frames, "frames"))
+    frames = as_array(frames, "frames")
     _check_real("frames", frames)
     if frames.ndim < 2:
         raise ValueError(f"frames must have shape (..., n_frames, length), got shape {frames.shape}")

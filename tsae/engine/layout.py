@@ -131,10 +131,11 @@ def check_fraction(name: str, value: Any) -> float:
     return float(value)
 
 
-def _as_array(x: Any, name: str) -> np.ndarray:
-    """``np.asarray(x)``, its ValueError (a ragged list: "setting an array element with a sequence") named."""
+def as_array(x: Any, name: str) -> np.ndarray:
+    """``np.asarray(x)`` of a :func:`plain` ``x``, its ValueError (a ragged list: "setting an array element with a
+    sequence") named: every array argument is read through it."""
     try:
-        return np.asarray(x)
+        return np.asarray(plain(x, name))
     except ValueError as error:
         raise ValueError(f"{name}: {first_line(error)}") from None
 
@@ -168,7 +169,7 @@ def real_array(x: Any, name: str = "x", dtype: Any = np.float64) -> np.ndarray:
     """
     given = type(x).__name__
     x = _unmasked(x)  # masked values are missing ones
-    raw = x if isinstance(x, np.ndarray) else _as_array(plain(x, name), name)
+    raw = x if isinstance(x, np.ndarray) else as_array(x, name)
     if raw.ndim == 0 and raw.dtype == object and not isinstance(raw.item(), numbers.Number):
         # np.asarray wraps any object (a generator, a dict, a set): it holds no samples at all
         raise TypeError(f"{name} must be an array of samples, got {given}")

@@ -15,7 +15,7 @@ import numpy as np
 
 from tsae.engine import _kernels
 from tsae.engine.framing import _check_int, _check_real
-from tsae.engine.layout import SMALLEST_DIVISOR, _as_array, _frame_values, is_dataframe, plain, real_array
+from tsae.engine.layout import SMALLEST_DIVISOR, _frame_values, as_array, is_dataframe, real_array
 from tsae.errors import EmptyChannelError
 
 __all__ = ["missing_mask", "repair_missing", "forward_fill", "Normalizer", "detrend", "resample"]
@@ -27,7 +27,7 @@ _QUALITIES = ("QQ", "LQ", "MQ", "HQ", "VHQ")
 def _signal(name: str, x: Any) -> np.ndarray:
     """``x`` as a real array with time last: a DataFrame (rows are time, one column per channel) turned
     around, a tensor detached; None, a ragged list or what has no real value is an error naming ``name``."""
-    x = _frame_values(x, name).T if is_dataframe(x) else _as_array(plain(x, name), name)
+    x = _frame_values(x, name).T if is_dataframe(x) else as_array(x, name)
     _check_real(name, x)
     if x.ndim == 0:
         raise ValueError(f"{name} must have at least one dimension (time on the last axis), got a 0-d array")

@@ -25,7 +25,7 @@ import numpy as np
 
 from tsae.engine import _kernels
 from tsae.engine.framing import _channels_first, _check_int, _check_real, _kernel_window, num_frames
-from tsae.engine.layout import plain
+from tsae.engine.layout import as_array
 
 __all__ = ["FRAME_BYTES", "StreamFramer", "StreamOverlapAdd", "frame_block"]
 
@@ -271,7 +271,7 @@ class StreamOverlapAdd:
         numpy.ndarray, shape (..., m), float32
             The next ``m >= 0`` output samples.
         """
-        frames = np.asarray(plain(frames, "frames"))
+        frames = as_array(frames, "frames")
         _check_real("frames", frames)
         if frames.ndim < 2 or frames.shape[-1] != self.length:
             raise ValueError(f"frames must have shape (..., k, {self.length}), got shape {frames.shape}")
