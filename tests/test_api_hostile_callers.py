@@ -37,3 +37,17 @@ def test_a_ragged_list_is_named_by_the_framing_functions() -> None:
                        (lambda: tsae.frame(np.ones(20), 4, 2, window_fn=[[1.0, 1.0], [1.0]]), "window_fn")]:
         with pytest.raises(ValueError, match=rf"^{name}: setting an array element with a sequence"):
             call()
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.uint64])
+def test_64_bit_integer_audio_is_told_a_full_scale_that_pcm_has(dtype) -> None:
+    import pandas as pd
+
+    # before: "(for example audio / 9223372036854775808)": no PCM format has 64 bits, and 16-bit samples in an
+    # int64 array (np.array of ints, a pandas column) divided so came out at 1e-15, silence
+    pcm = (np.arange(1600) % 200 * 100).astype(dtype)
+    for audio in (pcm, pd.Series(pcm)):
+        with pytest.raises(ValueError, match=rf"^audio holds {np.dtype(dtype)} samples: pass float samples in "
+                                             r"\[-1, 1\] \(divide by the full scale of their PCM format, for example "
+                                             r"audio / 32768 for 16-bit PCM\)$"):
+            tsae.denoise(audio, 16000)

@@ -280,6 +280,9 @@ def _integer_refusal(name: str, dtype: np.dtype, typed: bool) -> str:
     if not typed:  # a list's ints have no sample format: numpy's int64 would suggest dividing by 2 ** 63
         return (f"{name} holds integer samples: pass float samples in [-1, 1] (for example "
                 f"np.asarray({name}) / 32768 for 16-bit PCM)")
+    if dtype.itemsize > 4:  # no PCM format has 64 bits: int64 holds samples of another (pandas' and numpy's default)
+        return (f"{name} holds {dtype} samples: pass float samples in [-1, 1] (divide by the full scale of "
+                f"their PCM format, for example {name} / 32768 for 16-bit PCM)")
     half = 2 ** (8 * dtype.itemsize - 1)
     scaled = f"({name} - {half}) / {half}" if dtype.kind == "u" else f"{name} / {half}"
     return f"{name} holds {dtype} samples: pass float samples in [-1, 1] (for example {scaled})"
