@@ -51,3 +51,19 @@ def test_64_bit_integer_audio_is_told_a_full_scale_that_pcm_has(dtype) -> None:
                                              r"\[-1, 1\] \(divide by the full scale of their PCM format, for example "
                                              r"audio / 32768 for 16-bit PCM\)$"):
             tsae.denoise(audio, 16000)
+
+
+@pytest.mark.parametrize("dtype", [object, "string"])
+def test_a_dataframe_column_of_numeric_text_is_refused_as_an_array_of_text_is(dtype) -> None:
+    import pandas as pd
+
+    # before: tsae.smooth(np.array(["0.5", ...])) was refused ("must hold real numbers, got dtype <U3") but the same
+    # text in a DataFrame column was parsed and smoothed without a word (so by impute, fit, Detector, denoise)
+    x = 0.1 * _series()
+    frame = pd.DataFrame({"a": x[0], "b": x[1].astype(str)}).astype({"b": dtype})
+    for call, name in [(tsae.smooth, "x"), (tsae.impute, "x"), (lambda df: tsae.denoise(df, 16000), "audio")]:
+        with pytest.raises(ValueError, match=rf"^{name}: column 'b' is not numeric \(it holds text: '0\.1'\); "
+                                             rf"convert it \(pd\.to_numeric\({name}\['b'\]\)\) or leave it out$"):
+            call(frame)
+    frame["b"] = pd.to_numeric(frame["b"])
+    assert tsae.impute(frame).shape == x.shape

@@ -192,6 +192,11 @@ def _frame_values(frame: Any, name: str) -> np.ndarray:
         if getattr(kind, "kind", None) in ("m", "M"):
             raise ValueError(f"{name}: column {str(column)!r} holds dates or times, not values: make it the index "
                              f"({name}.set_index({str(column)!r})) or leave it out")
+        if getattr(kind, "kind", None) == "O" or str(kind).startswith("string"):
+            text = next((v for v in frame[column].array if isinstance(v, str)), None)
+            if text is not None:  # to_numpy would parse numeric text, which an array of text is refused for
+                raise ValueError(f"{name}: column {str(column)!r} is not numeric (it holds text: {shown(text)}); "
+                                 f"convert it (pd.to_numeric({name}[{str(column)!r}])) or leave it out")
     try:
         return frame.to_numpy(dtype=np.float64, na_value=np.nan)
     except (TypeError, ValueError):
