@@ -67,3 +67,29 @@ def test_a_dataframe_column_of_numeric_text_is_refused_as_an_array_of_text_is(dt
             call(frame)
     frame["b"] = pd.to_numeric(frame["b"])
     assert tsae.impute(frame).shape == x.shape
+
+
+def test_the_engine_reads_python_objects_as_every_series_function_does() -> None:
+    import pandas as pd
+
+    from tsae import StreamFramer, StreamOverlapAdd
+    from tsae.engine import missing_mask
+
+    # before: "x must be a real numeric array (bool, int or float), got dtype object" for a list holding None
+    # (tsae.smooth reads None as a missing sample), for an object array of floats, and for a generator
+    x = np.sin(np.arange(40) / 3.0)
+    x[5] = np.nan
+    objects = [None if np.isnan(v) else float(v) for v in x]
+    np.testing.assert_array_equal(tsae.frame(objects, 8, 4), tsae.frame(x, 8, 4))
+    np.testing.assert_array_equal(StreamFramer(8, 4).push(np.array(objects, dtype=object)), tsae.frame(x, 8, 4))
+    frames = tsae.frame(np.nan_to_num(x), 8, 4)
+    np.testing.assert_array_equal(tsae.overlap_add(frames.astype(object), 4), tsae.overlap_add(frames, 4))
+    np.testing.assert_array_equal(StreamOverlapAdd(8, 4).push(frames.astype(object)),
+                                  StreamOverlapAdd(8, 4).push(frames))
+    np.testing.assert_array_equal(missing_mask(objects), np.isnan(x))
+    for call, name in [(lambda v: tsae.frame(v, 8, 4), "x"), (lambda v: StreamFramer(8, 4).push(v), "chunk"),
+                       (lambda v: tsae.overlap_add(v, 4), "frames"), (missing_mask, "x")]:
+        with pytest.raises(TypeError, match=rf"^{name} must be an array of samples, got generator$"):
+            call(v for v in x)
+    with pytest.raises(ValueError, match=r"^x: column 'b' is not numeric \(it holds text: '1'\)"):
+        tsae.frame(pd.DataFrame({"a": x, "b": ["1"] * 40}), 8, 4)  # before: "got dtype object"
