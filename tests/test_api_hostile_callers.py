@@ -93,3 +93,12 @@ def test_the_engine_reads_python_objects_as_every_series_function_does() -> None
             call(v for v in x)
     with pytest.raises(ValueError, match=r"^x: column 'b' is not numeric \(it holds text: '1'\)"):
         tsae.frame(pd.DataFrame({"a": x, "b": ["1"] * 40}), 8, 4)  # before: "got dtype object"
+
+
+def test_an_empty_model_path_is_told_as_empty() -> None:
+    # before: ".: is a folder, not a model file" (Path("") is the working folder), for every function taking a model
+    x = _series()
+    for call in (lambda: tsae.load_model(""), lambda: tsae.reconstruct("", x), lambda: tsae.encode(" ", x),
+                 lambda: tsae.compress("", x), lambda: tsae.smooth(x, model=""), lambda: tsae.impute(x, model="")):
+        with pytest.raises(ValueError, match=r"^path must name a model file, got '\s*' \(an unset variable\?\)$"):
+            call()

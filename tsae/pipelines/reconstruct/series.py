@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -35,7 +34,7 @@ def _loaded(model: Any, device: Any = None) -> Any:
             model.model.to(resolve_device(device))
         return model
     if isinstance(model, (str, os.PathLike)):
-        return load_model(Path(model), device="cpu" if device is None else device)
+        return load_model(model, device="cpu" if device is None else device)
     raise TypeError(f"model must be a LoadedModel or a model file path, got {type(model).__name__}")
 
 
