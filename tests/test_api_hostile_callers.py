@@ -102,3 +102,21 @@ def test_an_empty_model_path_is_told_as_empty() -> None:
                  lambda: tsae.compress("", x), lambda: tsae.smooth(x, model=""), lambda: tsae.impute(x, model="")):
         with pytest.raises(ValueError, match=r"^path must name a model file, got '\s*' \(an unset variable\?\)$"):
             call()
+
+
+@pytest.mark.parametrize("dtype", [np.int16, "Int16", bool])
+def test_a_dataframe_of_integer_pcm_is_refused_as_an_array_of_it_is(dtype) -> None:
+    import pandas as pd
+
+    # before: an int16 array or Series was refused ("pass float samples in [-1, 1] (for example audio / 32768)"), but
+    # a DataFrame of the same int16 columns was denoised as samples 10,000 times full scale (clipped to 1000, with a
+    # warning about scaling), and a boolean one as 0 and 1
+    pcm = (np.sin(np.arange(3200) / 5) * 10000).astype(np.int16)
+    frame = pd.DataFrame({"L": pcm, "R": pcm}).astype(dtype)
+    for call, name in [(lambda: tsae.denoise(frame, 16000), "audio"),
+                       (lambda: tsae.StreamingDenoiser(16000, 2).feed(frame), "chunk")]:
+        told = ("booleans" if dtype is bool else
+                rf"int16 samples: pass float samples in \[-1, 1\] \(for example {name} / 32768\)")
+        with pytest.raises(ValueError, match=rf"^{name} holds {told}"):
+            call()
+    assert tsae.denoise(frame.astype(np.float32) / 32768, 16000).shape == (2, 3200)

@@ -301,9 +301,15 @@ def float_samples(audio: Any, name: str) -> Any:
     Integer PCM (a numpy array, a torch tensor, an ``array.array``, a list or tuple of ints) is
     refused: its full scale is not 1, so it would come out thousands of times too loud. So are
     booleans, and floats beyond what float32 holds (they would turn into infinities, read as
-    silence). A list holding floats is float samples. DataFrames pass as they are.
+    silence). A list holding floats is float samples. A DataFrame's columns are held to the same rule (an
+    integer or boolean column is refused as such an array is), and pass as they are.
     """
     if is_dataframe(audio):
+        for kind in getattr(audio, "dtypes", []):
+            if getattr(kind, "kind", None) in ("i", "u"):  # numpy's and pandas' nullable Int16 alike
+                raise ValueError(_integer_refusal(name, np.dtype(getattr(kind, "numpy_dtype", kind)), True))
+            if getattr(kind, "kind", None) == "b":
+                raise ValueError(f"{name} holds booleans: pass float samples in [-1, 1]")
         return audio
     arr = _samples_array(audio, name)
     typed = arr.dtype != object and not isinstance(audio, (list, tuple, range))
