@@ -304,7 +304,19 @@ def _float32(t: torch.Tensor) -> np.ndarray:
     return np.ascontiguousarray(t.detach().cpu().numpy().astype(np.float32))
 
 
-class _CompiledStepper(_Stepper):
+class _KernelStepper(_Stepper):
+    """A CPU stepper that runs the numba kernels of :mod:`tsae_plugins.denoise_kernels` (both families' own)."""
+
+    @property
+    def kernels(self) -> Any:
+        """:mod:`tsae_plugins.denoise_kernels`, looked up, not held: a module is not copied or pickled
+        (``copy.deepcopy`` of a streaming denoiser failed on it)."""
+        from tsae_plugins import denoise_kernels
+
+        return denoise_kernels
+
+
+class _CompiledStepper(_KernelStepper):
     """:meth:`DenoiserNet.step` in float32: products by numpy (BLAS), the rest in numba kernels.
 
     See :mod:`tsae_plugins.denoise_kernels`. The weights are copied (torch's transposed);
@@ -314,10 +326,7 @@ class _CompiledStepper(_Stepper):
 
     def __init__(self, net: DenoiserNet) -> None:
         super().__init__(net)
-        from tsae_plugins import denoise_kernels  # imports numba: only when a stepper is built
-
         arr = _float32
-        self.kernels = denoise_kernels
         self.alpha = float(net.alpha)
         self.bins = net.bins
         self.hidden = net.gru.hidden_size

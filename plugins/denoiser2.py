@@ -41,7 +41,7 @@ from tsae_plugins.denoiser import (
     POWER_CAP,
     SpectralFrames,
     _float32,
-    _Stepper,
+    _KernelStepper,
     _TorchStepper,
     analysis_window,
     spectral_loss,
@@ -514,7 +514,7 @@ class _TorchBlockStepper(_TorchStepper):
 BLOCK_ROWS = 512
 
 
-class _CompiledStepper2(_Stepper):
+class _CompiledStepper2(_KernelStepper):
     """:meth:`Denoiser2Net.step` in float32 in numba (features, then the layers in one call; own products).
 
     See :mod:`tsae_plugins.denoise_kernels`. The weights are copied (torch's transposed,
@@ -532,7 +532,6 @@ class _CompiledStepper2(_Stepper):
 
         arr = _float32
         pack = denoise_kernels.pack_columns
-        self.kernels = denoise_kernels
 
         def cell(grus: list[nn.GRU]) -> tuple[np.ndarray, ...]:
             w_ih, b_ih, w_hh, b_hh = (np.stack([arr(getattr(g, f"{name}_l0")) for g in grus])

@@ -22,7 +22,15 @@ from typing import Any
 import numpy as np
 
 from tsae.engine import _kernels
-from tsae.engine.layout import check_flag, is_dataframe, is_number, is_whole_number, plain
+from tsae.engine.layout import (
+    _frame_values,
+    as_array,
+    check_flag,
+    is_dataframe,
+    is_number,
+    is_whole_number,
+    real_array,
+)
 from tsae.errors import NamedMemoryError, shown
 
 __all__ = ["frame", "overlap_add", "window_array", "window_name", "num_frames"]
@@ -45,9 +53,24 @@ def _check_real(name: str, a: np.ndarray) -> None:
         raise ValueError(f"{name} must be a real numeric array (bool, int or float), got dtype {a.dtype}")
 
 
-def _channels_first(x: Any, name: str = "x") -> np.ndarray:
-    """``x`` as an array with time last: a DataFrame (rows are time, one column per channel) is turned around."""
-    return np.asarray(x.to_numpy().T) if is_dataframe(x) else np.asarray(plain(x, name))
+def real_values(x: Any, name: str) -> np.ndarray:
+    """``x`` as an array of its own real dtype (bool, int or float); Python objects (a list holding ``None``, an
+    object array) as float64, ``None`` being NaN, as every series function reads them. ``None``, a ragged list,
+    what holds no samples (a generator) or no real values (complex, text, dates) is an error naming ``name``."""
+    a = as_array(x, name)
+    if a.dtype == object:
+        a = real_array(x, name)
+    _check_real(name, a)
+    return a
+
+
+def as_signal(x: Any, name: str) -> np.ndarray:
+    """:func:`real_values` with time last, for the engine's functions of a signal: a DataFrame (rows are time, one
+    column per channel; a text or date column named) is turned around, a 0-d array refused."""
+    a = _frame_values(x, name).T if is_dataframe(x) else real_values(x, name)
+    if a.ndim == 0:
+        raise ValueError(f"{name} must have at least one dimension (time on the last axis), got a 0-d array")
+    return a
 
 
 def _as_rows(a: np.ndarray) -> np.ndarray:
@@ -229,7 +252,7 @@ def window_array(window_fn: Any, length: int) -> np.ndarray | None:
             if length > _MAX_WINDOW:
                 raise MemoryError  # numpy's and scipy's words for it would be "not a window scipy knows"
             return _named_window(window_fn, length)
-    w = np.asarray(plain(window_fn, "window_fn"))
+    w = as_array(window_fn, "window_fn")
     if w.dtype.kind not in "iuf":
         raise ValueError(f"window_fn must be None, a window name or a real array, got dtype {w.dtype}")
     if w.shape != (length,):
@@ -359,10 +382,7 @@ def frame(
     length = _check_int("length", length, 1)
     hop = _check_int("hop", hop, 1)
     pad, center = check_flag("pad", pad), check_flag("center", center)
-    x = _channels_first(x)
-    _check_real("x", x)
-    if x.ndim == 0:
-        raise ValueError("x must have at least one dimension (time on the last axis), got a 0-d array")
+    x = as_signal(x, "x")
     if pad_mode not in _PAD_MODES:
         raise ValueError(f"pad_mode must be one of {_PAD_MODES}, got pad_mode={pad_mode!r}")
     if not isinstance(window_fn, (str, tuple)):
@@ -452,8 +472,7 @@ def overlap_add(
     True
     """
     hop = _check_int("hop", hop, 1)
-    frames = np.asarray(plain(frames, "frames"))
-    _check_real("frames", frames)
+    frames = real_values(frames, "frames")
     if frames.ndim < 2:
         raise ValueError(f"frames must have shape (..., n_frames, length), got shape {frames.shape}")
     n_frames, frame_length = frames.shape[-2], frames.shape[-1]

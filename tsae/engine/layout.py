@@ -131,10 +131,11 @@ def check_fraction(name: str, value: Any) -> float:
     return float(value)
 
 
-def _as_array(x: Any, name: str) -> np.ndarray:
-    """``np.asarray(x)``, its ValueError (a ragged list: "setting an array element with a sequence") named."""
+def as_array(x: Any, name: str) -> np.ndarray:
+    """``np.asarray(x)`` of a :func:`plain` ``x``, its ValueError (a ragged list: "setting an array element with a
+    sequence") named: every array argument is read through it."""
     try:
-        return np.asarray(x)
+        return np.asarray(plain(x, name))
     except ValueError as error:
         raise ValueError(f"{name}: {first_line(error)}") from None
 
@@ -146,7 +147,8 @@ def real_array(x: Any, name: str = "x", dtype: Any = np.float64) -> np.ndarray:
     warning) and parse numeric text: both hide a mistake. Booleans are 0 and 1. Python objects
     (a list holding ``None`` for a missing value) are converted, ``None`` becoming NaN, and the
     masked values of a masked array are NaN (missing) too. A ragged list (rows of different
-    lengths) is a one-line ``ValueError`` naming ``name``.
+    lengths) is a one-line ``ValueError`` naming ``name``, and what holds no samples at all (a generator,
+    a dict) a ``TypeError``.
 
     Examples
     --------
@@ -156,13 +158,21 @@ def real_array(x: Any, name: str = "x", dtype: Any = np.float64) -> np.ndarray:
     Traceback (most recent call last):
     ...
     ValueError: audio must hold real numbers, got dtype complex128
+    >>> real_array({"a": 1.0}, "x")
+    Traceback (most recent call last):
+    ...
+    TypeError: x must be an array of samples, got dict
     >>> real_array([[1, 2], [3]], "audio")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     ValueError: audio: setting an array element with a sequence...
     """
+    given = type(x).__name__
     x = _unmasked(x)  # masked values are missing ones
-    raw = x if isinstance(x, np.ndarray) else _as_array(plain(x, name), name)
+    raw = x if isinstance(x, np.ndarray) else as_array(x, name)
+    if raw.ndim == 0 and raw.dtype == object and not isinstance(raw.item(), numbers.Number):
+        # np.asarray wraps any object (a generator, a dict, a set): it holds no samples at all
+        raise TypeError(f"{name} must be an array of samples, got {given}")
     if raw.dtype.kind not in "biufO":
         raise ValueError(f"{name} must hold real numbers, got dtype {raw.dtype}")
     try:
@@ -182,6 +192,11 @@ def _frame_values(frame: Any, name: str) -> np.ndarray:
         if getattr(kind, "kind", None) in ("m", "M"):
             raise ValueError(f"{name}: column {str(column)!r} holds dates or times, not values: make it the index "
                              f"({name}.set_index({str(column)!r})) or leave it out")
+        if getattr(kind, "kind", None) == "O" or str(kind).startswith("string"):
+            text = next((v for v in frame[column].array if isinstance(v, str)), None)
+            if text is not None:  # to_numpy would parse numeric text, which an array of text is refused for
+                raise ValueError(f"{name}: column {str(column)!r} is not numeric (it holds text: {shown(text)}); "
+                                 f"convert it (pd.to_numeric({name}[{str(column)!r}])) or leave it out")
     try:
         return frame.to_numpy(dtype=np.float64, na_value=np.nan)
     except (TypeError, ValueError):

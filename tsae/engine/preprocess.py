@@ -14,24 +14,14 @@ from typing import Any
 import numpy as np
 
 from tsae.engine import _kernels
-from tsae.engine.framing import _check_int, _check_real
-from tsae.engine.layout import SMALLEST_DIVISOR, _as_array, _frame_values, is_dataframe, plain, real_array
+from tsae.engine.framing import _check_int, as_signal
+from tsae.engine.layout import SMALLEST_DIVISOR, real_array
 from tsae.errors import EmptyChannelError
 
 __all__ = ["missing_mask", "repair_missing", "forward_fill", "Normalizer", "detrend", "resample"]
 
 _REPAIR_METHODS = {"linear": 0, "ffill": 1, "zero": 2}
 _QUALITIES = ("QQ", "LQ", "MQ", "HQ", "VHQ")
-
-
-def _signal(name: str, x: Any) -> np.ndarray:
-    """``x`` as a real array with time last: a DataFrame (rows are time, one column per channel) turned
-    around, a tensor detached; None, a ragged list or what has no real value is an error naming ``name``."""
-    x = _frame_values(x, name).T if is_dataframe(x) else _as_array(plain(x, name), name)
-    _check_real(name, x)
-    if x.ndim == 0:
-        raise ValueError(f"{name} must have at least one dimension (time on the last axis), got a 0-d array")
-    return x
 
 
 def power_of_two_unit(x: np.ndarray, *, skip_nan: bool = False) -> np.ndarray:
@@ -182,7 +172,7 @@ def missing_mask(x: Any) -> np.ndarray:
     >>> missing_mask([1.0, np.nan, np.inf, 2.0])
     array([False,  True,  True, False])
     """
-    x = _signal("x", x)
+    x = as_signal(x, "x")
     return ~np.isfinite(x)
 
 
@@ -221,7 +211,7 @@ def repair_missing(x: Any, method: str = "linear", max_gap: int | None = None, *
     array([[1., 1., 3.],
            [0., 0., 0.]])
     """
-    x = _signal("x", x)
+    x = as_signal(x, "x")
     if not isinstance(method, str) or method not in _REPAIR_METHODS:
         raise ValueError(f"method must be one of {tuple(_REPAIR_METHODS)}, got method={method!r}")
     if empty not in ("zeros", "raise"):
@@ -269,7 +259,7 @@ def forward_fill(x: Any, carry: Any) -> tuple[np.ndarray, np.ndarray, int]:
     >>> filled, carry, repaired
     (array([[9., 1., 1.]]), array([1.]), 2)
     """
-    x = np.asarray(_signal("x", x), dtype=np.float64)
+    x = np.asarray(as_signal(x, "x"), dtype=np.float64)
     carry = real_array(carry, "carry").reshape(-1)
     if x.ndim != 2 or carry.shape != (x.shape[0],):
         raise ValueError(f"x must be (channels, n) and carry (channels,), got shapes {x.shape} and {carry.shape}")
@@ -343,7 +333,7 @@ class Normalizer:
 
     def fit(self, x: Any) -> Normalizer:
         """Learn each channel's center and scale from ``x`` (NaN-aware); return ``self``."""
-        x = _signal("x", x).astype(np.float64, copy=False)
+        x = as_signal(x, "x").astype(np.float64, copy=False)
         x = x[None] if x.ndim == 1 else x
         channels = x.shape[-2]
         if channels == 0:
@@ -382,7 +372,7 @@ class Normalizer:
     def _prepare(self, x: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if self.center is None or self.scale is None:
             raise RuntimeError("this Normalizer is not fitted: call fit(x) first")
-        x = _signal("x", x)
+        x = as_signal(x, "x")
         channels = 1 if x.ndim == 1 else x.shape[-2]
         if channels != self.center.shape[0]:
             raise ValueError(
@@ -458,7 +448,7 @@ def detrend(x: Any, kind: str = "linear", *, return_trend: bool = False) -> np.n
     >>> y.round(2), trend.round(2)
     (array([ 0.2, -0.1, -0.4,  0.3]), array([0.8, 3.1, 5.4, 7.7]))
     """
-    x = _signal("x", x)
+    x = as_signal(x, "x")
     if kind not in ("linear", "constant"):
         raise ValueError(f"kind must be 'linear' or 'constant', got kind={kind!r}")
     dtype = _float_dtype(x)
@@ -545,7 +535,7 @@ def resample(x: Any, orig_sr: float, target_sr: float, quality: str = "HQ") -> n
     >>> resample(np.zeros((2, 48000), np.float32), 48000, 16000).shape
     (2, 16000)
     """
-    x = _signal("x", x)
+    x = as_signal(x, "x")
     orig_sr = _check_rate("orig_sr", orig_sr)
     target_sr = _check_rate("target_sr", target_sr)
     _check_ratio(orig_sr, target_sr)

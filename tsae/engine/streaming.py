@@ -24,8 +24,7 @@ from typing import Any
 import numpy as np
 
 from tsae.engine import _kernels
-from tsae.engine.framing import _channels_first, _check_int, _check_real, _kernel_window, num_frames
-from tsae.engine.layout import plain
+from tsae.engine.framing import _check_int, _kernel_window, as_signal, num_frames, real_values
 
 __all__ = ["FRAME_BYTES", "StreamFramer", "StreamOverlapAdd", "frame_block"]
 
@@ -142,10 +141,7 @@ class StreamFramer:
         numpy.ndarray, shape (..., k, length), float32
             The ``k >= 0`` frames that end inside this chunk.
         """
-        chunk = _channels_first(chunk, "chunk")
-        _check_real("chunk", chunk)
-        if chunk.ndim == 0:
-            raise ValueError("chunk must have at least one dimension (time on the last axis), got a 0-d array")
+        chunk = as_signal(chunk, "chunk")
         lead = chunk.shape[:-1]
         _check_lead("chunk", lead, self._lead, chunk.shape)
         self._lead = lead
@@ -271,8 +267,7 @@ class StreamOverlapAdd:
         numpy.ndarray, shape (..., m), float32
             The next ``m >= 0`` output samples.
         """
-        frames = np.asarray(plain(frames, "frames"))
-        _check_real("frames", frames)
+        frames = real_values(frames, "frames")
         if frames.ndim < 2 or frames.shape[-1] != self.length:
             raise ValueError(f"frames must have shape (..., k, {self.length}), got shape {frames.shape}")
         lead = frames.shape[:-2]

@@ -363,9 +363,11 @@ def check_sample_rate(value: Any) -> float | None:
 
 
 def _model_path(path: Any) -> Path:
-    """``path`` (a str or os.PathLike) as a Path; anything else is a TypeError naming it."""
+    """``path`` (a str or os.PathLike) as a Path; anything else is a TypeError naming it, an empty one a ValueError."""
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a str or os.PathLike, not {type(path).__name__}")
+    if not str(path).strip():  # Path("") is the working folder: ".: is a folder, not a model file"
+        raise ValueError(f"path must name a model file, got {shown(str(path))} (an unset variable?)")
     return Path(path)
 
 

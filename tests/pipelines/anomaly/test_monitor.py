@@ -557,3 +557,28 @@ def test_a_compressed_stream_on_stdin_is_refused_in_one_line_without_a_summary(d
     with pytest.raises(ValueError, match=f"stdin: {kind}-compressed data"):  # a Python stream of bytes too
         run_monitor(detector_file, stdin=io.BytesIO(data), stdout=out, stderr=io.StringIO())
     assert out.getvalue() == ""
+
+
+def test_a_monitor_shows_in_one_short_line(detector, test_data):
+    # before: <tsae.pipelines.anomaly.monitor.Monitor object at 0x...>
+    mon = Monitor(detector)
+    start = f"Monitor(model={detector.model!r}, sensors={len(SENSORS)}, window={detector.window_}, "
+    assert repr(mon) == start + "seen=0, scored=0, events=0)"
+    mon.push(test_data[:300].T)
+    text = repr(mon)
+    assert text == start + f"seen=300, scored={mon.emitted}, events={mon.events})" and 0 < mon.emitted <= 300
+    mon.flush()
+    assert repr(mon) == start + f"seen=300, scored=300, events={mon.events}, flushed)"
+
+
+def test_an_empty_dataframe_chunk_is_no_samples_as_an_empty_array_is(detector, test_data):
+    import pandas as pd
+
+    # before: push(np.zeros((n_sensors, 0))) gave [] but a DataFrame of no rows (a poll with nothing new,
+    # df[df.index > last]) raised "x is empty"
+    mon = Monitor(detector, every_sample=True)
+    frame = pd.DataFrame(test_data[:300], columns=SENSORS)
+    assert mon.push(frame.iloc[:0]) == [] and mon.push(np.zeros((len(SENSORS), 0))) == []
+    assert mon.push(frame) == Monitor(detector, every_sample=True).push(frame)
+    with pytest.raises(ValueError, match="missing sensor column"):
+        mon.push(frame.iloc[:0, 1:])

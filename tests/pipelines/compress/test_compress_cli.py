@@ -112,9 +112,10 @@ def test_an_output_named_as_a_folder_is_refused(tmp_path, csv, packed):
 
 
 def test_a_transposed_npy_says_what_to_do(tmp_path, model_file):
-    # before: "x.npy: 300 channel(s), but the model was trained on 2", with no word of the transposed array
+    # before: "x.npy: 300 channel(s), but the model was trained on 2", with no word of the transposed array;
+    # then reconstruct's rule in other words ("x.npy: 300 channel(s), but ..."), now its words (and the model's path)
     np.save(tmp_path / "x.npy", walk(300).T)
     assert_one_line_error(run("compress", model_file, tmp_path / "x.npy", "-o", tmp_path / "x.tsz"),
-                          "x.npy: 300 channel(s), but the model was trained on 2; time is the last axis of a .npy "
-                          "array: save it transposed (x.T, shape (2, 300))")
+                          f"x.npy: has 300 channel(s) but the model was trained on 2 ({model_file}); time is the "
+                          "last axis of a .npy array: save it transposed (x.T, shape (2, 300))")
     assert not (tmp_path / "x.tsz").exists()

@@ -1,6 +1,8 @@
 """compress_series / decompress_series: every finite sample within the bound, non-finite ones exact."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -187,3 +189,15 @@ def test_registered_families_round_trip(family):
     assert_within(x, decompress_series(data, model), 1e-2)
     header = Reader(io.BytesIO(data), "m").header
     assert header["codes"] == ("vq" if family == "vqvae" else "uniform")
+
+
+def test_a_wrong_channel_count_is_told_as_reconstruct_tells_it(conv_model):
+    from tsae.pipelines.reconstruct import reconstruct_series
+
+    # before: compress "values have 3 channel(s), but the model ...", reconstruct "values has 3 channel(s) but ...":
+    # two copies of one rule
+    with pytest.raises(ValueError) as told:
+        reconstruct_series(conv_model, np.zeros((3, 50)))
+    with pytest.raises(ValueError, match=f"^{re.escape(str(told.value))}$"):
+        compress_series(conv_model, np.zeros((3, 50)), max_error=1.0)
+    assert str(told.value) == "values has 3 channel(s) but the model was trained on 2"

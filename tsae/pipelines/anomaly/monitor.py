@@ -218,6 +218,12 @@ class Monitor:
         self._flushed = False
         self._excel_checked = False  # whether pushed numeric times were checked for Excel serial dates (once)
 
+    def __repr__(self) -> str:
+        """The detector's model, sensors and window, the samples pushed and scored, the events closed."""
+        flushed = ", flushed" if self._flushed else ""
+        return (f"Monitor(model={self.detector.model!r}, sensors={len(self.sensors)}, window={self.window}, "
+                f"seen={self._silent.tracker.seen}, scored={self.emitted}, events={self.events}{flushed})")
+
     # -- the core -------------------------------------------------------------
     def push(self, x: Any, times: Sequence[Any] | None = None) -> list[dict[str, Any]]:
         """Score a block of samples ``(n_sensors, n)`` (NaN = missing); return event/sample records.

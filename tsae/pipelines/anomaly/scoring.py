@@ -82,8 +82,11 @@ def as_chunk(x: Any, channels: int, name: str = "x") -> np.ndarray:
     stream chunk may hold fewer samples than there are sensors: the sensor count, known
     here, decides the layout. A DataFrame (rows are time) is turned around by its labels.
     Complex numbers and text are refused; absurd values are missing (:func:`absurd_as_missing`).
+    A DataFrame of no rows is no samples, as a ``(channels, 0)`` array is.
     """
     if is_dataframe(x):
+        if len(x) == 0 and len(x.columns) == channels:  # as_channels_first refuses an empty series
+            return np.zeros((channels, 0))
         return absurd_as_missing(as_channels_first(x, name)[0])
     arr = real_array(x, name)
     if arr.ndim == 1 and channels == 1:

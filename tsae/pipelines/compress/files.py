@@ -43,7 +43,7 @@ from tsae.pipelines.compress.options import check_block_windows, check_latent_st
 from tsae.pipelines.compress.series import absolute_bounds, bounds_from_extremes, channel_extremes
 from tsae.pipelines.compress.stream import Compressor, Layout, iter_decompress, read_layout
 from tsae.pipelines.progress import sample_bar
-from tsae.pipelines.reconstruct.columns import model_permutation
+from tsae.pipelines.reconstruct.columns import check_channels, model_permutation
 
 #: series files read and written in blocks (the others, tables, whole)
 _BLOCK_SUFFIXES = ARRAY_SUFFIXES + AUDIO_SUFFIXES
@@ -266,11 +266,7 @@ def compress_file(model: str | os.PathLike, data: str | os.PathLike, output: str
     # a table's columns are matched to the model's by name (a table of other names is refused); a reordered table
     # is coded in the model's order, and comes back in its own
     order = model_permutation(meta.get("columns"), loaded, str(data_path)) if meta.get("kind") == "table" else None
-    if channels != loaded.channels:
-        from tsae.io.series import transposed_hint
-
-        raise ValueError(f"{data_path}: {channels} channel(s), but the model was trained on {loaded.channels}"
-                         f"{transposed_hint(data_path, channels, samples)}")
+    check_channels(data_path, channels, loaded, samples)
     if whole:
         bounds = absolute_bounds(values, max_error, relative)
     else:

@@ -10,7 +10,6 @@ import json
 import math
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -99,7 +98,7 @@ def as_loaded(model: Any) -> Any:
     from tsae.models.modelfile import LoadedModel, load_model
 
     if isinstance(model, (str, os.PathLike)):
-        return load_model(Path(model), device="cpu")
+        return load_model(model, device="cpu")
     if isinstance(model, LoadedModel) or all(hasattr(model, name) for name in ("model", "channels", "window")):
         return model
     raise TypeError(f"model must be a LoadedModel or a model file path, got {type(model).__name__}")

@@ -15,11 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from tsae.engine.layout import as_channels_first, check_flag, known_layout
+from tsae.engine.layout import check_flag
 from tsae.pipelines.compress.container import Reader
 from tsae.pipelines.compress.options import MAX_BOUND, as_loaded, check_max_error
 from tsae.pipelines.compress.stream import Compressor, iter_decompress
 from tsae.pipelines.reconstruct.columns import frame_in_model_order
+from tsae.pipelines.reconstruct.series import as_model_channels
 
 
 def channel_extremes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -90,11 +91,7 @@ def compress_series(loaded: Any, values: Any, *, max_error: Any = None, relative
     """
     loaded = as_loaded(loaded)
     order = _frame_order(values, loaded)
-    if isinstance(values, np.ndarray) and values.ndim == 2 and values.shape[0] == int(loaded.channels):
-        values = known_layout(values)  # as many rows as the model has channels: a short series, not transposed
-    x = np.asarray(as_channels_first(values, "values")[0], dtype=np.float64)
-    if x.shape[0] != int(loaded.channels):
-        raise ValueError(f"values have {x.shape[0]} channel(s), but the model was trained on {loaded.channels}")
+    x = np.asarray(as_model_channels(values, int(loaded.channels))[0], dtype=np.float64)
     buffer = io.BytesIO()
     writer = Compressor(buffer, loaded, max_error=absolute_bounds(x, max_error, relative), coder=coder,
                         block_windows=block_windows, latent_step=latent_step, header=_with_model(header, loaded),

@@ -280,6 +280,9 @@ def _integer_refusal(name: str, dtype: np.dtype, typed: bool) -> str:
     if not typed:  # a list's ints have no sample format: numpy's int64 would suggest dividing by 2 ** 63
         return (f"{name} holds integer samples: pass float samples in [-1, 1] (for example "
                 f"np.asarray({name}) / 32768 for 16-bit PCM)")
+    if dtype.itemsize > 4:  # no PCM format has 64 bits: int64 holds samples of another (pandas' and numpy's default)
+        return (f"{name} holds {dtype} samples: pass float samples in [-1, 1] (divide by the full scale of "
+                f"their PCM format, for example {name} / 32768 for 16-bit PCM)")
     half = 2 ** (8 * dtype.itemsize - 1)
     scaled = f"({name} - {half}) / {half}" if dtype.kind == "u" else f"{name} / {half}"
     return f"{name} holds {dtype} samples: pass float samples in [-1, 1] (for example {scaled})"
@@ -288,11 +291,8 @@ def _integer_refusal(name: str, dtype: np.dtype, typed: bool) -> str:
 def _samples_array(audio: Any, name: str) -> np.ndarray:
     """``audio`` as an array of its own dtype; what is not a sequence of samples (a generator, a dict) named."""
     arr = plain(audio, name)
-    if not isinstance(arr, np.ndarray):
-        arr = real_array(arr, name, None)  # a ragged list or text named; dtype kept
-        if arr.ndim == 0 and arr.dtype == object:  # np.asarray wraps any object, not only numbers
-            raise TypeError(f"{name} must be an array of samples, got {type(audio).__name__}")
-    return arr
+    # a ragged list, text or a generator named; dtype kept
+    return arr if isinstance(arr, np.ndarray) else real_array(arr, name, None)
 
 
 def float_samples(audio: Any, name: str) -> Any:
@@ -301,9 +301,15 @@ def float_samples(audio: Any, name: str) -> Any:
     Integer PCM (a numpy array, a torch tensor, an ``array.array``, a list or tuple of ints) is
     refused: its full scale is not 1, so it would come out thousands of times too loud. So are
     booleans, and floats beyond what float32 holds (they would turn into infinities, read as
-    silence). A list holding floats is float samples. DataFrames pass as they are.
+    silence). A list holding floats is float samples. A DataFrame's columns are held to the same rule (an
+    integer or boolean column is refused as such an array is), and pass as they are.
     """
     if is_dataframe(audio):
+        for kind in getattr(audio, "dtypes", []):
+            if getattr(kind, "kind", None) in ("i", "u"):  # numpy's and pandas' nullable Int16 alike
+                raise ValueError(_integer_refusal(name, np.dtype(getattr(kind, "numpy_dtype", kind)), True))
+            if getattr(kind, "kind", None) == "b":
+                raise ValueError(f"{name} holds booleans: pass float samples in [-1, 1]")
         return audio
     arr = _samples_array(audio, name)
     typed = arr.dtype != object and not isinstance(audio, (list, tuple, range))
@@ -368,6 +374,12 @@ class StreamingDenoiser:
     ``len(a) + len(b)`` samples and equals ``feed(a + b) + flush()``. After
     :meth:`flush` the object is reset and can take a new stream.
 
+    ``copy.deepcopy`` (or ``pickle``) taken mid-stream goes on exactly as the original
+    would, and feeding one leaves the other as it was; ``copy.copy`` is the same fork
+    sharing the network. A stream fed at another rate than the model's is copied only
+    before its first feed or after a flush (soxr's resamplers cannot be copied): a
+    ``TypeError`` says so.
+
     Examples
     --------
     Live audio in 10 ms chunks (here one second of noise stands in for a microphone):
@@ -427,8 +439,6 @@ class StreamingDenoiser:
 
     def reset(self) -> None:
         """Forget the stream: fresh model state and buffers."""
-        import soxr
-
         c = self.channels
         self._state = self._stepper.init_state(c)
         from tsae.engine.streaming import StreamFramer, StreamOverlapAdd
@@ -444,18 +454,52 @@ class StreamingDenoiser:
         self._n_out = 0
         self._n_model_in = 0
         self._n_model_out = 0
-        if self.sample_rate != self.model_rate:
-            self._rs_in = soxr.ResampleStream(self.sample_rate, self.model_rate, c, dtype="float32",
-                                              quality=self.resample_quality)
-            self._rs_out = soxr.ResampleStream(self.model_rate, self.sample_rate, c, dtype="float32",
-                                               quality=self.resample_quality)
-        else:
-            self._rs_in = self._rs_out = None
-        # the high band is the input minus its round trip through the model's rate (aligned like the output)
-        self._rs_low = (soxr.ResampleStream(self.model_rate, self.sample_rate, c, dtype="float32",
-                                            quality=self.resample_quality) if self._high_gain > 0 else None)
+        self._new_resamplers()
         self._raw = np.zeros((c, 0), np.float32)
         self._low = np.zeros((c, 0), np.float32)
+
+    def _new_resamplers(self) -> None:
+        """Fresh soxr resamplers to the model's rate and back (none at the model's rate)."""
+        import soxr
+
+        def stream(rate_in: int, rate_out: int) -> Any:
+            return soxr.ResampleStream(rate_in, rate_out, self.channels, dtype="float32",
+                                       quality=self.resample_quality)
+
+        resampling = self.sample_rate != self.model_rate
+        self._rs_in = stream(self.sample_rate, self.model_rate) if resampling else None
+        self._rs_out = stream(self.model_rate, self.sample_rate) if resampling else None
+        # the high band is the input minus its round trip through the model's rate (aligned like the output)
+        self._rs_low = stream(self.model_rate, self.sample_rate) if self._high_gain > 0 else None
+
+    def __repr__(self) -> str:
+        """The model's family, the stream's rate and channels, and the samples per channel fed since the flush."""
+        return (f"StreamingDenoiser(model={getattr(self.net, 'name', type(self.net).__name__)!r}, "
+                f"sample_rate={self.sample_rate}, channels={self.channels}, fed={self._n_in})")
+
+    # -- copies ---------------------------------------------------------------
+    def __getstate__(self) -> dict[str, Any]:
+        """What ``copy.deepcopy`` and ``pickle`` copy: everything but the resamplers, which are rebuilt.
+
+        soxr's resamplers keep their state in C and cannot be copied, so a stream that resamples
+        is copied only where they hold nothing: before its first feed or after a flush.
+        """
+        if self._rs_in is not None and self._n_in:
+            raise TypeError(f"cannot copy a StreamingDenoiser mid-stream at {self.sample_rate} Hz: the soxr resampler "
+                            f"to the model's {self.model_rate} Hz keeps a state that cannot be copied; copy it before "
+                            f"its first feed() or after flush(), or feed it {self.model_rate} Hz audio")
+        return {**self.__dict__, "_rs_in": None, "_rs_out": None, "_rs_low": None}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._new_resamplers()
+
+    def __copy__(self) -> StreamingDenoiser:
+        """A fork of the stream, as ``copy.deepcopy`` makes, that shares the network (which streaming never changes).
+
+        A shallow copy sharing the stream's buffers would not be a copy: feeding it would move the original.
+        """
+        return copy.deepcopy(self, {id(self.net): self.net, id(self._stepper): self._stepper})
 
     # -- public -------------------------------------------------------------
     def feed(self, chunk: np.ndarray) -> np.ndarray:

@@ -77,7 +77,7 @@ from tsae.io.paths import (
 from tsae.io.series import read_series, write_series
 from tsae.io.time_order import warn_time_order
 from tsae.pipelines.reconstruct.blocks import RECONSTRUCT_BLOCK, encode_blocks
-from tsae.pipelines.reconstruct.columns import in_input_order, in_model_order
+from tsae.pipelines.reconstruct.columns import check_channels, in_input_order, in_model_order
 from tsae.pipelines.reconstruct.manifest import (
     IDENTITY_FIELDS,
     MANIFEST_FIELDS,
@@ -98,7 +98,6 @@ from tsae.pipelines.reconstruct.one_file import (
     _errors,
     _one_line,
     _safe_reconstruct,
-    _same_channels,
     rate_warning,
     reconstruct_file,
     tell,
@@ -482,7 +481,7 @@ def encode_file(model: Any, input: str | os.PathLike, output: str | os.PathLike,
     long_input = plot is None and Path(input).is_file()  # the plot needs the whole series
     source = open_source(Path(input), finite=True) if long_input else None
     if source is not None and source.n > block:  # long audio or .npy: in blocks, memory bounded by the block
-        _same_channels(input, source.channels, loaded, source.n)
+        check_channels(input, source.channels, loaded, source.n)
         tell(rate_warning(input, source.rate, loaded))
         with in_file(input, output, *read_paths(loaded)), SizedBar("encode", show) as bar:
             bar.size(source.n)
@@ -492,7 +491,7 @@ def encode_file(model: Any, input: str | os.PathLike, output: str | os.PathLike,
     values, rate, meta = read_series(input, finite=True)
     warn_time_order(input, meta.get("time"), meta.get("time_name"), "encoded")
     values, columns, _ = in_model_order(values, table_columns(meta), loaded, str(input))  # matched by column name
-    _same_channels(input, values.shape[0], loaded, values.shape[1])
+    check_channels(input, values.shape[0], loaded, values.shape[1])
     tell(rate_warning(input, rate, loaded))
     with in_file(input, *read_paths(loaded)), columns_named(columns), \
             SizedBar("encode", show, least=block) as bar:  # a file of one block is quick: no bar

@@ -14,6 +14,7 @@ and :func:`tsae.impute` with a model, is such a table.
 """
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -55,6 +56,21 @@ def _mismatch(columns: list[str], trained: list[str], loaded: Any, source: str |
     where = f"{source}: its" if source else "the table's"
     return ValueError(f"{where} columns are not those the model{model} was trained on ({'; '.join(parts)}); "
                       "a table is matched to its model by column name")
+
+
+def check_channels(input: str | os.PathLike, channels: int, loaded: Any, samples: int | None = None) -> None:
+    """One line naming the file and the model when the file's channel count is not the model's (with what to do
+    about a ``.npy`` file of more channels than ``samples``: a transposed array).
+
+    The rule of every command that runs a series file through a trained model (reconstruct, encode, compress).
+    """
+    if channels != loaded.channels:
+        from tsae.io.series import transposed_hint
+
+        model = f" ({loaded.path})" if getattr(loaded, "path", None) else ""
+        hint = "" if samples is None else transposed_hint(input, channels, samples)
+        raise ValueError(f"{input}: has {channels} channel(s) but the model was trained on {loaded.channels}{model}"
+                         f"{hint}")
 
 
 def model_permutation(columns: list[str] | None, loaded: Any, source: str | None = None, *,

@@ -26,7 +26,7 @@ from tsae.io.tables import absurd_as_missing
 from tsae.io.time_order import warn_time_order
 from tsae.models.device import torch_threads
 from tsae.pipelines.reconstruct.blocks import RECONSTRUCT_BLOCK, reconstruct_blocks
-from tsae.pipelines.reconstruct.columns import in_input_order, in_model_order
+from tsae.pipelines.reconstruct.columns import check_channels, in_input_order, in_model_order
 from tsae.pipelines.reconstruct.manifest import _row
 from tsae.pipelines.reconstruct.remote import _local_input, _local_output, check_urls
 
@@ -76,19 +76,6 @@ def _errors(values: np.ndarray, recon: np.ndarray) -> tuple[float, float]:
         return float("nan"), float("nan")
     mse = float(np.mean((recon[finite] - values[finite]) ** 2))
     return float(np.sqrt(mse)), mse
-
-
-def _same_channels(input: str | os.PathLike, channels: int, loaded: Any,
-                   samples: int | None = None) -> None:
-    """One line naming the file and the model when the file's channel count is not the model's (with what to do
-    about a ``.npy`` file of more channels than ``samples``: a transposed array)."""
-    if channels != loaded.channels:
-        from tsae.io.series import transposed_hint
-
-        model = f" ({loaded.path})" if loaded.path else ""
-        hint = "" if samples is None else transposed_hint(input, channels, samples)
-        raise ValueError(f"{input}: has {channels} channel(s) but the model was trained on {loaded.channels}{model}"
-                         f"{hint}")
 
 
 def reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.PathLike, *,
@@ -153,7 +140,7 @@ def _reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.Pat
         blocks = streams(Path(local_in), Path(dst)) and Path(local_in).is_file()
         source = open_source(Path(local_in), finite=True) if blocks else None
         if source is not None and source.n > block:  # long audio or .npy: in blocks, memory bounded by the block
-            _same_channels(src, source.channels, loaded, source.n)
+            check_channels(src, source.channels, loaded, source.n)
             if sized is not None:
                 sized(source.n)
             with _local_output(dst) as local_out, open_writer(Path(local_out), source, protect) as write, \
@@ -166,7 +153,7 @@ def _reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.Pat
         warn_time_order(src, meta.get("time"), meta.get("time_name"), "reconstructed")
         ordered, names, perm = in_model_order(values, table_columns(meta), loaded, src)  # matched by column name
         # not "values has 1 channel(s)", the argument's name
-        _same_channels(src, values.shape[0], loaded, values.shape[1])
+        check_channels(src, values.shape[0], loaded, values.shape[1])
         if sized is not None:
             sized(values.shape[1])
         with torch_threads(threads), in_file(src, *read_paths(loaded)), memory_for(src, "reconstruct"), \

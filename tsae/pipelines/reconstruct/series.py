@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,7 +35,7 @@ def _loaded(model: Any, device: Any = None) -> Any:
             model.model.to(resolve_device(device))
         return model
     if isinstance(model, (str, os.PathLike)):
-        return load_model(Path(model), device="cpu" if device is None else device)
+        return load_model(model, device="cpu" if device is None else device)
     raise TypeError(f"model must be a LoadedModel or a model file path, got {type(model).__name__}")
 
 
@@ -64,7 +63,14 @@ def frame_spec(loaded: Any) -> dict[str, Any]:
     return frame
 
 
-def _as_2d(values: Any, channels: int, name: str = "values") -> tuple[np.ndarray, bool]:
+def as_model_channels(values: Any, channels: int, name: str = "values") -> tuple[np.ndarray, bool]:
+    """``values`` as ``(channels, n)`` for a model of ``channels`` channels, and whether it was 1-D (see
+    :func:`~tsae.engine.layout.as_channels_first`); another channel count is a ValueError naming ``name``.
+
+    As many rows as the model has channels are channels, however few samples they hold (a short series,
+    not a transposed one). What :func:`reconstruct_series`, :func:`encode_series` and
+    :func:`~tsae.pipelines.compress.series.compress_series` take.
+    """
     if isinstance(values, np.ndarray) and values.ndim == 2 and values.shape[0] == channels:
         values = known_layout(values)  # as many rows as the model has channels: a short series, not transposed
     x, squeeze = as_channels_first(values, name)
@@ -127,7 +133,7 @@ def prepare_frames(loaded: Any, values: Any, *, edges: bool = True) -> tuple[np.
     of it. Returns the frames and the :class:`FrameContext` used by :func:`frames_to_series`.
     """
     spec = frame_spec(loaded)
-    x, squeeze = _as_2d(values, loaded.channels)
+    x, squeeze = as_model_channels(values, loaded.channels)
     if spec["window"] != loaded.window:
         raise ValueError(f"frame window {spec['window']} differs from the model window {loaded.window}")
     x = repair_missing(absurd_as_missing(x), empty="raise")  # beyond 1e30 is missing, as a table's cell

@@ -1,0 +1,122 @@
+"""A hostile caller of the documented Python API (``import tsae``), found after the known defects.
+
+Each test names what happened before; now each is a right answer or one line naming the argument
+and what to pass instead.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tsae
+
+
+def _series(n: int = 400) -> np.ndarray:
+    return np.stack([np.sin(np.arange(n) / 5.0), np.cos(np.arange(n) / 7.0)])
+
+
+@pytest.mark.parametrize("thing", [(v for v in [0.1, 0.2]), {"a": 0.1}, {0.1, 0.2}, object()],
+                         ids=["generator", "dict", "set", "object"])
+@pytest.mark.parametrize("call", [tsae.smooth, tsae.impute, lambda x: tsae.Detector().fit(x)],
+                         ids=["smooth", "impute", "Detector.fit"])
+def test_something_that_is_not_an_array_is_named_by_its_type(call, thing) -> None:
+    # before: "x must hold real numbers (it holds Python objects that are not)", of a generator that holds
+    # numbers; tsae.denoise alone said what it was (its own copy of the rule, now the one rule of real_array)
+    with pytest.raises(TypeError, match=rf"^[xX] must be an array of samples, got {type(thing).__name__}$"):
+        call(thing)
+
+
+def test_a_ragged_list_is_named_by_the_framing_functions() -> None:
+    from tsae import StreamFramer, StreamOverlapAdd
+
+    # before: numpy's "setting an array element with a sequence..." naming nothing (the series functions named it)
+    ragged = [[0.0] * 20, [0.0] * 10]
+    for call, name in [(lambda: tsae.frame(ragged, 4, 2), "x"), (lambda: tsae.overlap_add(ragged, 2), "frames"),
+                       (lambda: StreamFramer(4, 2).push(ragged), "chunk"),
+                       (lambda: StreamOverlapAdd(4, 2).push(ragged), "frames"),
+                       (lambda: tsae.frame(np.ones(20), 4, 2, window_fn=[[1.0, 1.0], [1.0]]), "window_fn")]:
+        with pytest.raises(ValueError, match=rf"^{name}: setting an array element with a sequence"):
+            call()
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.uint64])
+def test_64_bit_integer_audio_is_told_a_full_scale_that_pcm_has(dtype) -> None:
+    import pandas as pd
+
+    # before: "(for example audio / 9223372036854775808)": no PCM format has 64 bits, and 16-bit samples in an
+    # int64 array (np.array of ints, a pandas column) divided so came out at 1e-15, silence
+    pcm = (np.arange(1600) % 200 * 100).astype(dtype)
+    for audio in (pcm, pd.Series(pcm)):
+        with pytest.raises(ValueError, match=rf"^audio holds {np.dtype(dtype)} samples: pass float samples in "
+                                             r"\[-1, 1\] \(divide by the full scale of their PCM format, for example "
+                                             r"audio / 32768 for 16-bit PCM\)$"):
+            tsae.denoise(audio, 16000)
+
+
+@pytest.mark.parametrize("dtype", [object, "string"])
+def test_a_dataframe_column_of_numeric_text_is_refused_as_an_array_of_text_is(dtype) -> None:
+    import pandas as pd
+
+    # before: tsae.smooth(np.array(["0.5", ...])) was refused ("must hold real numbers, got dtype <U3") but the same
+    # text in a DataFrame column was parsed and smoothed without a word (so by impute, fit, Detector, denoise)
+    x = 0.1 * _series()
+    frame = pd.DataFrame({"a": x[0], "b": x[1].astype(str)}).astype({"b": dtype})
+    for call, name in [(tsae.smooth, "x"), (tsae.impute, "x"), (lambda df: tsae.denoise(df, 16000), "audio")]:
+        with pytest.raises(ValueError, match=rf"^{name}: column 'b' is not numeric \(it holds text: '0\.1'\); "
+                                             rf"convert it \(pd\.to_numeric\({name}\['b'\]\)\) or leave it out$"):
+            call(frame)
+    frame["b"] = pd.to_numeric(frame["b"])
+    assert tsae.impute(frame).shape == x.shape
+
+
+def test_the_engine_reads_python_objects_as_every_series_function_does() -> None:
+    import pandas as pd
+
+    from tsae import StreamFramer, StreamOverlapAdd
+    from tsae.engine import missing_mask
+
+    # before: "x must be a real numeric array (bool, int or float), got dtype object" for a list holding None
+    # (tsae.smooth reads None as a missing sample), for an object array of floats, and for a generator
+    x = np.sin(np.arange(40) / 3.0)
+    x[5] = np.nan
+    objects = [None if np.isnan(v) else float(v) for v in x]
+    np.testing.assert_array_equal(tsae.frame(objects, 8, 4), tsae.frame(x, 8, 4))
+    np.testing.assert_array_equal(StreamFramer(8, 4).push(np.array(objects, dtype=object)), tsae.frame(x, 8, 4))
+    frames = tsae.frame(np.nan_to_num(x), 8, 4)
+    np.testing.assert_array_equal(tsae.overlap_add(frames.astype(object), 4), tsae.overlap_add(frames, 4))
+    np.testing.assert_array_equal(StreamOverlapAdd(8, 4).push(frames.astype(object)),
+                                  StreamOverlapAdd(8, 4).push(frames))
+    np.testing.assert_array_equal(missing_mask(objects), np.isnan(x))
+    for call, name in [(lambda v: tsae.frame(v, 8, 4), "x"), (lambda v: StreamFramer(8, 4).push(v), "chunk"),
+                       (lambda v: tsae.overlap_add(v, 4), "frames"), (missing_mask, "x")]:
+        with pytest.raises(TypeError, match=rf"^{name} must be an array of samples, got generator$"):
+            call(v for v in x)
+    with pytest.raises(ValueError, match=r"^x: column 'b' is not numeric \(it holds text: '1'\)"):
+        tsae.frame(pd.DataFrame({"a": x, "b": ["1"] * 40}), 8, 4)  # before: "got dtype object"
+
+
+def test_an_empty_model_path_is_told_as_empty() -> None:
+    # before: ".: is a folder, not a model file" (Path("") is the working folder), for every function taking a model
+    x = _series()
+    for call in (lambda: tsae.load_model(""), lambda: tsae.reconstruct("", x), lambda: tsae.encode(" ", x),
+                 lambda: tsae.compress("", x), lambda: tsae.smooth(x, model=""), lambda: tsae.impute(x, model="")):
+        with pytest.raises(ValueError, match=r"^path must name a model file, got '\s*' \(an unset variable\?\)$"):
+            call()
+
+
+@pytest.mark.parametrize("dtype", [np.int16, "Int16", bool])
+def test_a_dataframe_of_integer_pcm_is_refused_as_an_array_of_it_is(dtype) -> None:
+    import pandas as pd
+
+    # before: an int16 array or Series was refused ("pass float samples in [-1, 1] (for example audio / 32768)"), but
+    # a DataFrame of the same int16 columns was denoised as samples 10,000 times full scale (clipped to 1000, with a
+    # warning about scaling), and a boolean one as 0 and 1
+    pcm = (np.sin(np.arange(3200) / 5) * 10000).astype(np.int16)
+    frame = pd.DataFrame({"L": pcm, "R": pcm}).astype(dtype)
+    for call, name in [(lambda: tsae.denoise(frame, 16000), "audio"),
+                       (lambda: tsae.StreamingDenoiser(16000, 2).feed(frame), "chunk")]:
+        told = ("booleans" if dtype is bool else
+                rf"int16 samples: pass float samples in \[-1, 1\] \(for example {name} / 32768\)")
+        with pytest.raises(ValueError, match=rf"^{name} holds {told}"):
+            call()
+    assert tsae.denoise(frame.astype(np.float32) / 32768, 16000).shape == (2, 3200)
