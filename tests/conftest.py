@@ -74,14 +74,6 @@ def stream_blocks():
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory):
     """An untrained two-channel conv1d model file (no training: built and saved)."""
-    import torch
+    from plugin_helpers import write_tiny_model
 
-    from tsae.models.modelfile import save_model
-    from tsae.plugins import create_model
-
-    torch.manual_seed(0)
-    model = create_model("conv1d", 2, 32, depth=2, hidden=8, latent=8)
-    path = tmp_path_factory.mktemp("model") / "tiny.tsae"
-    save_model(path, model, frame={"window": 32, "hop": 16, "window_fn": None},
-               normalizer={"method": "zscore", "center": [0.0, 0.0], "scale": [1.0, 2.0]})
-    return path
+    return write_tiny_model(tmp_path_factory.mktemp("model") / "tiny.tsae")

@@ -25,3 +25,18 @@ class LinearFamily(Autoencoder):
 
     def decode(self, z):
         return self.up(z).view(-1, self.channels, self.window)
+
+
+def write_tiny_model(path, sample_rate=None):
+    """An untrained two-channel conv1d model file at ``path`` (built and saved, no training): window 32, hop 16,
+    a z-score normaliser of scales 1 and 2, and ``sample_rate`` recorded when given."""
+    import torch
+
+    from tsae.models.modelfile import save_model
+    from tsae.plugins import create_model
+
+    torch.manual_seed(0)
+    model = create_model("conv1d", 2, 32, depth=2, hidden=8, latent=8)
+    save_model(path, model, frame={"window": 32, "hop": 16, "window_fn": None},
+               normalizer={"method": "zscore", "center": [0.0, 0.0], "scale": [1.0, 2.0]}, sample_rate=sample_rate)
+    return path

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from cli_helpers import run
+from plugin_helpers import write_tiny_model
 
 from tsae.pipelines.reconstruct.batch import read_manifest, reconstruct_files
 
@@ -14,17 +15,7 @@ from tsae.pipelines.reconstruct.batch import read_manifest, reconstruct_files
 @pytest.fixture(scope="module")
 def model_100hz(tmp_path_factory):
     """The two-channel conv1d of ``tiny_model``, its file saying it was trained at 100 Hz."""
-    import torch
-
-    from tsae.models.modelfile import save_model
-    from tsae.plugins import create_model
-
-    torch.manual_seed(0)
-    model = create_model("conv1d", 2, 32, depth=2, hidden=8, latent=8)
-    path = tmp_path_factory.mktemp("model") / "m100.tsae"
-    save_model(path, model, frame={"window": 32, "hop": 16, "window_fn": None},
-               normalizer={"method": "zscore", "center": [0.0, 0.0], "scale": [1.0, 2.0]}, sample_rate=100.0)
-    return path
+    return write_tiny_model(tmp_path_factory.mktemp("model") / "m100.tsae", sample_rate=100.0)
 
 
 def _table(path, n: int, step: float) -> None:
