@@ -73,16 +73,29 @@ class FitResult:
             "sources": self.sources, "config": t.config, "history": t.history,
         }
 
+    def _file_fields(self, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """What the model file stores beside the network (:func:`tsae.models.modelfile.save_model`'s arguments)."""
+        return {"frame": self.frame, "normalizer": self.normalizer, "sample_rate": self.sample_rate,
+                "extra": {"columns": self.columns, "training": self.summary(), **dict(extra or {})},
+                "arrays": {"val_errors": np.asarray(self.train.val_errors, dtype=np.float64)}}
+
     def save(self, path: str | os.PathLike, *, protect: Sequence[str | os.PathLike] = (),
              extra: Mapping[str, Any] | None = None) -> Path:
         """Write the model file (see :func:`tsae.models.modelfile.save_model`)."""
         from tsae.models.modelfile import save_model
 
-        info = {"columns": self.columns, "training": self.summary(), **dict(extra or {})}
-        return save_model(path, self.model, frame=self.frame, normalizer=self.normalizer,
-                          sample_rate=self.sample_rate, extra=info,
-                          arrays={"val_errors": np.asarray(self.train.val_errors, dtype=np.float64)},
-                          protect=tuple(protect))
+        return save_model(path, self.model, protect=tuple(protect), **self._file_fields(extra))
+
+    def loaded(self, device: Any = "cpu") -> Any:
+        """The model as :func:`tsae.load_model` gives back the file :meth:`save` writes, without writing one.
+
+        Every function taking a model (``tsae.reconstruct``, ``encode``, ``compress``,
+        ``smooth``, ...) accepts a FitResult through this: it gets a
+        :class:`~tsae.models.modelfile.LoadedModel` with a network of its own (``path`` None).
+        """
+        from tsae.models.modelfile import loaded_in_memory
+
+        return loaded_in_memory(self.model, device=device, name="fitted model", **self._file_fields())
 
 
 def _label(sources: Sequence[str], i: int) -> str:
