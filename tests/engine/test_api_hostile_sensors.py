@@ -222,7 +222,8 @@ def test_a_model_of_the_wrong_type_names_the_argument(model) -> None:
     if model is not None:  # smooth and impute without a model teach themselves
         calls += [lambda: tsae.smooth(x, model=model), lambda: tsae.impute(np.r_[x, np.nan, x], model=model)]
     for call in calls:
-        with pytest.raises(TypeError, match=r"^model must be a LoadedModel or a model file path, got "):
+        with pytest.raises(TypeError, match=r"^model must be a LoadedModel, a FitResult \(tsae.fit\) or a model file "
+                                            r"path, got "):
             call()
 
 

@@ -42,23 +42,59 @@ device_option = click.option(
     show_default=True,
     help="Where models run: CUDA when present (auto), or forced.",
 )
+
+
+def local(value: Any, kind: click.ParamType, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+    """``value`` with a ``file://`` URL turned into the local path it names (:func:`tsae.io.paths.local_path`).
+
+    Every path the command line takes goes through it, before anything looks at the path:
+    one bad file URL is a usage error naming the argument.
+    """
+    from tsae.io.paths import local_path
+
+    if not isinstance(value, str):
+        return value
+    try:
+        return local_path(value)
+    except ValueError as error:
+        kind.fail(str(error), param, ctx)
+
+
+class LocalPath(click.Path):
+    """:class:`click.Path` taking a ``file://`` URL for the local path it names (see :func:`local`)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        return super().convert(local(value, self, param, ctx), param, ctx)
+
+
+class PathText(click.ParamType):
+    """A path as text, checked by the command (a file, folder, glob, ``-`` or a URL): a ``file://`` URL is the
+    local path it names (see :func:`local`)."""
+
+    name = "text"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        return local(value, self, param, ctx)
+
+
 input_file = functools.partial(
-    click.argument, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+    click.argument, type=LocalPath(exists=True, dir_okay=False, path_type=Path)
 )
 #: A model FILE (``--model`` means a file on every command; a family name is ``--family``).
-model_file = click.Path(exists=True, dir_okay=False, path_type=Path)
+model_file = LocalPath(exists=True, dir_okay=False, path_type=Path)
 #: ``--init MODEL``: start the new network from a pretrained model file's encoder
 init_option = click.option("--init", type=model_file, default=None, metavar="MODEL",
                            help="Start from the encoder of this model file (same family; shapes must fit).")
 
 
-class OutputFile(click.Path):
+class OutputFile(LocalPath):
     """An output FILE: a name ending with a path separator (a folder) is refused by name, not written as a file."""
 
     def __init__(self) -> None:
         super().__init__(dir_okay=False, path_type=Path)
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        value = local(value, self, param, ctx)  # before the checks of the name: file:///tmp/out/ names a folder
         if isinstance(value, str) and not value.strip():
             self.fail("an empty path (an unset shell variable?)", param, ctx)
         if isinstance(value, str) and value.endswith(("/", os.sep)):

@@ -5,7 +5,16 @@ from pathlib import Path
 
 import click
 
-from tsae.cli.common import FloatRange, device_option, echo_done, quiet_option, raise_failures
+from tsae.cli.common import (
+    FloatRange,
+    LocalPath,
+    PathText,
+    device_option,
+    echo_done,
+    local,
+    quiet_option,
+    raise_failures,
+)
 
 
 class DenoiserModel(click.ParamType):
@@ -16,6 +25,7 @@ class DenoiserModel(click.ParamType):
     def convert(self, value: str | Path, param: click.Parameter | None, ctx: click.Context | None) -> Path:
         from tsae.pipelines.denoise.denoiser import model_path, shipped_models
 
+        value = local(value, self, param, ctx)
         if isinstance(value, Path):
             return value
         path = model_path(value)
@@ -26,8 +36,8 @@ class DenoiserModel(click.ParamType):
 
 
 @click.command("denoise")
-@click.argument("inputs", nargs=-1)
-@click.option("-o", "--output", type=click.Path(), default=None,  # a str keeps the trailing / of a folder
+@click.argument("inputs", nargs=-1, type=PathText())
+@click.option("-o", "--output", type=LocalPath(), default=None,  # a str keeps the trailing / of a folder
               help="Output file (one input) or folder (several). Default: NAME.denoised.EXT beside each input.")
 @click.option("--model", type=DenoiserModel(), default=None, metavar="FILE|NAME",
               help="A denoiser model file trained with tsae, or the name of a shipped model "

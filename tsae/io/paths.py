@@ -32,9 +32,48 @@ PathLike = str | os.PathLike
 
 # ----------------------------------------------------------------------------- URLs and names
 def is_url(path: PathLike) -> bool:
-    """True for an fsspec URL such as ``s3://bucket/key`` (``file://`` counts as local)."""
+    """True for an fsspec URL such as ``s3://bucket/key`` (``file://`` counts as local: see :func:`local_path`)."""
     text = str(path)
     return "://" in text and not text.startswith("file://")
+
+
+def local_path(path: PathLike) -> PathLike:
+    """The local path a ``file://`` URL names; any other path or URL as it is.
+
+    ``file:///tmp/a%20b.npy`` and ``file://localhost/tmp/a%20b.npy`` are ``/tmp/a b.npy``
+    (percent-escapes decoded, as in any URL). Every path the command line takes goes
+    through it (:mod:`tsae.cli.common`): ``Path('file:///tmp/x.npy')`` would be
+    ``file:/tmp/x.npy``, a file that does not exist.
+
+    Raises
+    ------
+    ValueError
+        A file URL of another host, one naming no file, or one with a query or fragment
+        (``?``, ``#``: in a URL they end the path; a file name holding them writes them
+        ``%3F`` and ``%23``).
+
+    Examples
+    --------
+    >>> local_path("file:///tmp/a%20b.npy")
+    '/tmp/a b.npy'
+    >>> local_path("s3://bucket/x.csv")
+    's3://bucket/x.csv'
+    """
+    if not isinstance(path, str) or path[:7].lower() != "file://":
+        return path
+    from urllib.parse import urlsplit
+    from urllib.request import url2pathname
+
+    parts = urlsplit(path)
+    if parts.netloc.lower() not in ("", "localhost"):
+        raise ValueError(f"{path}: a file URL of another host ({parts.netloc}); give a local path")
+    if parts.query or parts.fragment or path.endswith(("?", "#")):
+        raise ValueError(f"{path}: a file URL ends its path at '?' or '#'; write them %3F and %23 in the URL, "
+                         "or give the plain path")
+    local = url2pathname(parts.path)
+    if not local:
+        raise ValueError(f"{path}: a file URL naming no file")
+    return local
 
 
 def name_of(path: PathLike) -> str:

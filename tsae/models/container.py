@@ -115,7 +115,8 @@ def _check_spans(path: Path, entries: list[TensorEntry], size: int) -> None:
 
 
 def read_container(path: Path, handle: BinaryIO) -> Container:
-    """Read and check the safetensors header of the open file ``handle`` (named ``path`` in errors).
+    """Read and check the safetensors header of the open file ``handle`` (named ``path`` in errors), or of
+    a seekable binary stream at its start.
 
     Raises
     ------
@@ -123,7 +124,11 @@ def read_container(path: Path, handle: BinaryIO) -> Container:
         Empty, truncated, not safetensors (a pickle or zip is named, never opened), a
         bad tensor entry, or tensors that do not cover the file exactly.
     """
-    file_size = os.fstat(handle.fileno()).st_size
+    try:
+        file_size = os.fstat(handle.fileno()).st_size
+    except OSError:  # the bytes of a file in memory (io.BytesIO: tsae.models.modelfile.loaded_in_memory)
+        file_size = handle.seek(0, os.SEEK_END)
+        handle.seek(0)
     prefix = handle.read(16)
     if not prefix:
         raise ModelFileError(path, "empty file, not a tsae model")

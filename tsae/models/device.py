@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import sys
 from collections.abc import Iterator
@@ -69,6 +70,45 @@ def resolve_device(device: Any = "auto") -> torch.device:
     if not torch.cuda.is_available():  # "cuda" or "cuda:N"
         raise ValueError(f"device {device!r}: CUDA is not available on this machine (use 'cpu' or 'auto')")
     return torch.device(name)
+
+
+def _meminfo(path: str, key: str) -> int | None:
+    """The size in bytes that a ``/proc`` status file gives for ``key`` (``MemAvailable:  123 kB``), None if none."""
+    try:
+        with open(path, encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def free_memory(device: Any = "cpu") -> int | None:
+    """Bytes that can still be allocated on ``device`` (a :class:`torch.device` or its name), None when unknown.
+
+    On the CPU: the memory Linux reports available (free plus reclaimable caches), and
+    no more than the address space a ``ulimit -v`` still leaves this process. On CUDA:
+    the device's free memory.
+    """
+    kind = getattr(device, "type", None) or str(device).split(":")[0]
+    if kind == "cuda":
+        import torch
+
+        try:
+            return int(torch.cuda.mem_get_info(device)[0])
+        except Exception:  # noqa: BLE001 - no driver, no such device: unknown
+            return None
+    free = _meminfo("/proc/meminfo", "MemAvailable")
+    try:
+        import resource
+    except ImportError:  # Windows
+        return free
+    limit = resource.getrlimit(resource.RLIMIT_AS)[0]
+    used = _meminfo(f"/proc/{os.getpid()}/status", "VmSize")
+    if limit != resource.RLIM_INFINITY and used is not None:
+        free = max(0, limit - used) if free is None else min(free, max(0, limit - used))
+    return free
 
 
 @contextlib.contextmanager

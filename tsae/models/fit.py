@@ -21,7 +21,7 @@ import numpy as np
 from tsae.engine.framing import frame, window_array, window_name
 from tsae.engine.layout import as_channels_first, is_dataframe
 from tsae.engine.preprocess import Normalizer, as_float32, power_of_two_unit, repair_missing
-from tsae.errors import EmptyChannelError, memory_for, shown
+from tsae.errors import EmptyChannelError, NamedMemoryError, memory_for, shown
 
 NORMALIZE_CHOICES = ("zscore", "robust", "none")
 DEFAULT_MAX_WINDOWS = 200_000
@@ -73,16 +73,29 @@ class FitResult:
             "sources": self.sources, "config": t.config, "history": t.history,
         }
 
+    def _file_fields(self, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """What the model file stores beside the network (:func:`tsae.models.modelfile.save_model`'s arguments)."""
+        return {"frame": self.frame, "normalizer": self.normalizer, "sample_rate": self.sample_rate,
+                "extra": {"columns": self.columns, "training": self.summary(), **dict(extra or {})},
+                "arrays": {"val_errors": np.asarray(self.train.val_errors, dtype=np.float64)}}
+
     def save(self, path: str | os.PathLike, *, protect: Sequence[str | os.PathLike] = (),
              extra: Mapping[str, Any] | None = None) -> Path:
         """Write the model file (see :func:`tsae.models.modelfile.save_model`)."""
         from tsae.models.modelfile import save_model
 
-        info = {"columns": self.columns, "training": self.summary(), **dict(extra or {})}
-        return save_model(path, self.model, frame=self.frame, normalizer=self.normalizer,
-                          sample_rate=self.sample_rate, extra=info,
-                          arrays={"val_errors": np.asarray(self.train.val_errors, dtype=np.float64)},
-                          protect=tuple(protect))
+        return save_model(path, self.model, protect=tuple(protect), **self._file_fields(extra))
+
+    def loaded(self, device: Any = "cpu") -> Any:
+        """The model as :func:`tsae.load_model` gives back the file :meth:`save` writes, without writing one.
+
+        Every function taking a model (``tsae.reconstruct``, ``encode``, ``compress``,
+        ``smooth``, ...) accepts a FitResult through this: it gets a
+        :class:`~tsae.models.modelfile.LoadedModel` with a network of its own (``path`` None).
+        """
+        from tsae.models.modelfile import loaded_in_memory
+
+        return loaded_in_memory(self.model, device=device, name="fitted model", **self._file_fields())
 
 
 def _label(sources: Sequence[str], i: int) -> str:
@@ -245,6 +258,77 @@ def make_windows(
     return out * taper if taper is not None else out
 
 
+#: float32 copies of the network a training holds: the weights, their gradients, Adam's two moments, and the best
+#: epoch's copy (two while a better epoch's replaces it)
+_TRAINING_COPIES = 6
+
+
+def _network_bytes(model: str, channels: int, window: int, params: Mapping[str, Any]) -> int | None:
+    """The bytes of family ``model``'s weights for ``(channels, window)``, counted without allocating them.
+
+    The network is built on torch's meta device (shapes, no storage). None when it cannot
+    be built so (bad parameters, a size torch cannot hold, a family whose ``__init__``
+    needs real tensors): the real build tells its own error, or allocates what it must.
+    """
+    import torch
+
+    from tsae.plugins import get_model_family
+
+    try:
+        with torch.device("meta"):
+            net = get_model_family(model)(channels=channels, window=window, **params)
+        tensors = [*net.parameters(), *net.buffers()]
+        return sum(t.numel() * t.element_size() for t in tensors)
+    except Exception:  # noqa: BLE001 - told by plugins.create_model, which builds it for real
+        return None
+
+
+def _check_training_memory(model: str, items: Sequence[np.ndarray], window: int, hop: int,
+                           params: Mapping[str, Any], max_windows: int | None, config: Any) -> None:
+    """A :class:`NamedMemoryError`, before anything is allocated, when the windows and the network cannot fit.
+
+    What training surely holds is counted: the float32 windows ``(N, channels, window)``
+    and the network's weights with their gradients, Adam's moments and the best epoch's
+    copy, and one batch's activations as the trainer estimates them (on the training
+    device). A long window grows them all: a series shorter than the window is one
+    zero-padded window, and families with a dense layer grow with it.
+    """
+    from tsae.models.device import free_memory, resolve_device
+    from tsae.models.trainer import batch_memory
+
+    try:
+        device = resolve_device(config.device)
+    except ValueError:  # no such device here: the trainer says so
+        return
+    channels = items[0].shape[0]
+    count = sum(_frame_count(x.shape[1], window, hop) for x in items)
+    count = count if max_windows is None else min(count, max_windows)
+    windows = 4 * count * channels * window
+    network = _network_bytes(model, channels, window, params)
+    state = 0 if network is None else network * _TRAINING_COPIES
+    if network is not None:
+        state += batch_memory(count, (channels, window), config)
+    on_gpu = device.type != "cpu"
+    host, gpu = free_memory("cpu"), free_memory(device) if on_gpu and state else None
+    parts = {"the windows": windows, f"model family {model!r} with its gradients, optimiser state and a batch's "
+             f"activations{f' on {device}' if on_gpu else ''}": state}
+    if host is not None and windows + (0 if on_gpu else state) > host:
+        free = f"{host / 2**30:.3g} GiB of memory is free"
+        parts = dict(list(parts.items())[: 1 if on_gpu else 2])
+    elif gpu is not None and state > gpu:
+        free = f"{gpu / 2**30:.3g} GiB is free on {device}"
+        parts = dict(list(parts.items())[1:])
+    else:
+        return
+    need = ", ".join(f"{what} {size / 2**30:.3g} GiB" for what, size in parts.items() if size)
+    if state >= windows:
+        fix = "use a shorter window or smaller family parameters"
+    else:
+        fix = "use a shorter window" + (" or a larger hop" if count > len(items) else "")
+    raise NamedMemoryError(f"training on {count} window(s) of {channels} x {window} samples needs about "
+                           f"{sum(parts.values()) / 2**30:.3g} GiB ({need}), but only {free}: {fix}")
+
+
 def _family_params(params: Any) -> dict[str, Any]:
     """``params`` as a dict of family hyper-parameters, without the two that the data and ``window`` set."""
     try:
@@ -389,6 +473,7 @@ def fit_model_on_series(
     by_column = [columns] * len(items) if channel_names is None else list(channel_names)
     items = [_repair(x, _label(names, i), _columns(by_column, i)) for i, x in enumerate(items)]
     _warn_short(items, names, window)
+    _check_training_memory(model, items, window, hop, family_params, max_windows, config)
 
     normalizer = None
     if normalize != "none":

@@ -30,6 +30,7 @@ before it is built (:mod:`tsae.models.rebuild`).
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import math
 import os
@@ -230,14 +231,26 @@ def save_model(
     Path
         The written path.
     """
-    import torch
     from safetensors.torch import save_file
+
+    path = _model_path(path)
+    protect = (protect,) if isinstance(protect, (str, os.PathLike)) else tuple(protect)  # not its letters
+    tensors, metadata = _file_content(path, model, frame=frame, normalizer=normalizer, sample_rate=sample_rate,
+                                      extra=extra, arrays=arrays, weights_dtype=weights_dtype)
+    with atomic_path(path, protect=protect) as tmp:
+        save_file(tensors, str(tmp), metadata=metadata)
+    return path
+
+
+def _file_content(path: Path, model: Any, *, frame: Mapping[str, Any] | None, normalizer: Any,
+                  sample_rate: float | None, extra: Mapping[str, Any] | None, arrays: Mapping[str, np.ndarray] | None,
+                  weights_dtype: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """The tensors and the safetensors metadata :func:`save_model` writes to ``path`` (named in errors)."""
+    import torch
 
     import tsae
     from tsae.models.base import check_rebuild
 
-    path = _model_path(path)
-    protect = (protect,) if isinstance(protect, (str, os.PathLike)) else tuple(protect)  # not its letters
     family = getattr(model, "name", "")
     if not family or not hasattr(model, "hparams"):
         raise TypeError(f"save_model needs a tsae Autoencoder (with a family 'name' and hparams()), "
@@ -290,11 +303,29 @@ def save_model(
     digest = _saved_digest(tensors)
     if digest is not None:
         header["weights_sha256"] = digest
-    text = _header_text(path, model, header)
-    metadata = {HEADER_KEY: text}
-    with atomic_path(path, protect=protect) as tmp:
-        save_file(tensors, str(tmp), metadata=metadata)
-    return path
+    return tensors, {HEADER_KEY: _header_text(path, model, header)}
+
+
+def loaded_in_memory(model: Any, *, device: Any = "cpu", name: str = "model", **fields: Any) -> LoadedModel:
+    """What :func:`save_model` then :func:`load_model` give back, without a file.
+
+    The model file's bytes are made as :func:`save_model` makes them and read back as
+    :func:`load_model` reads them, from memory: the result holds a network of its own
+    (the weights as stored, on ``device``) and everything else as the file would, with
+    ``path`` None. ``fields`` are :func:`save_model`'s (``frame``, ``normalizer``,
+    ``sample_rate``, ``extra``, ``arrays``, ``weights_dtype``); ``name`` is what errors
+    call the model.
+    """
+    from safetensors.torch import save
+
+    label = Path(name)
+    fields.setdefault("weights_dtype", "float32")
+    for key in ("frame", "normalizer", "sample_rate", "extra", "arrays"):
+        fields.setdefault(key, None)
+    tensors, metadata = _file_content(label, model, **fields)
+    loaded = _load(label, io.BytesIO(save(tensors, metadata=metadata)), device)
+    loaded.path = None
+    return loaded
 
 
 def _saved_digest(tensors: Mapping[str, Any]) -> str | None:
@@ -602,39 +633,44 @@ def load_model(path: str | os.PathLike, device: Any = "cpu") -> LoadedModel:
         opened), a header field of the wrong type or range, an uninstalled model
         family, weights that do not fit the family or hold NaN.
     """
+    path = _model_path(path)
+    with _open(path) as handle:
+        return _load(path, handle, device)
+
+
+def _load(path: Path, handle: BinaryIO, device: Any) -> LoadedModel:
+    """:func:`load_model` reading the open model file ``handle`` (named ``path`` in errors)."""
     from tsae import plugins
     from tsae.models.device import resolve_device
 
-    path = _model_path(path)
-    with _open(path) as handle:
-        container = read_container(path, handle)
-        header = _parse_tsae_header(path, container.metadata)
-        family_name = header["family"]
-        families = plugins.model_families()
-        if family_name not in families:
-            why = plugins.broken_family(family_name)
-            if why is not None:  # installed, but its module failed to import: say why, not "not installed"
-                raise ModelFileError(path, why)
-            plugin, distribution = header.get("plugin"), header.get("distribution")
-            origin = f" (plugin {str(plugin)[:60]!r} {str(header.get('plugin_version') or '?')[:20]}" if plugin else ""
-            if origin and isinstance(distribution, str) and _DISTRIBUTION_NAME.fullmatch(distribution):
-                # what the file says it came from: named, not offered as a command (the file may be a stranger's)
-                origin += f", distribution {distribution!r}"
-            origin += ")" if origin else ""
-            raise ModelFileError(path, f"model family {family_name[:60]!r} is not installed{origin}; "
-                                       "install it or check `tsae models`")
-        _check_provider(path, header)
-        family = families[family_name]
-        hparams = dict(header["hparams"])
-        with _naming_versions(path, header):
-            check_hparams(path, family, hparams)
-            weights = {k: e for k, e in container.tensors.items() if not k.startswith(ARRAY_PREFIX)}
-            probe = build(path, family_name, family, hparams, len(weights), meta=True)
-            model = None if probe is not None else build(path, family_name, family, hparams, len(weights))
-            check_weights_fit(path, family_name, state_plan(probe if probe is not None else model), weights)
-        _check_framing(path, probe if probe is not None else model, header)
-        with memory_for(path, "load"):
-            state, arrays = _read_tensors(path, handle, container, header.get("weights_sha256"))
+    container = read_container(path, handle)
+    header = _parse_tsae_header(path, container.metadata)
+    family_name = header["family"]
+    families = plugins.model_families()
+    if family_name not in families:
+        why = plugins.broken_family(family_name)
+        if why is not None:  # installed, but its module failed to import: say why, not "not installed"
+            raise ModelFileError(path, why)
+        plugin, distribution = header.get("plugin"), header.get("distribution")
+        origin = f" (plugin {str(plugin)[:60]!r} {str(header.get('plugin_version') or '?')[:20]}" if plugin else ""
+        if origin and isinstance(distribution, str) and _DISTRIBUTION_NAME.fullmatch(distribution):
+            # what the file says it came from: named, not offered as a command (the file may be a stranger's)
+            origin += f", distribution {distribution!r}"
+        origin += ")" if origin else ""
+        raise ModelFileError(path, f"model family {family_name[:60]!r} is not installed{origin}; "
+                                   "install it or check `tsae models`")
+    _check_provider(path, header)
+    family = families[family_name]
+    hparams = dict(header["hparams"])
+    with _naming_versions(path, header):
+        check_hparams(path, family, hparams)
+        weights = {k: e for k, e in container.tensors.items() if not k.startswith(ARRAY_PREFIX)}
+        probe = build(path, family_name, family, hparams, len(weights), meta=True)
+        model = None if probe is not None else build(path, family_name, family, hparams, len(weights))
+        check_weights_fit(path, family_name, state_plan(probe if probe is not None else model), weights)
+    _check_framing(path, probe if probe is not None else model, header)
+    with memory_for(path, "load"):
+        state, arrays = _read_tensors(path, handle, container, header.get("weights_sha256"))
     with memory_for(path, "load"), _naming_versions(path, header):
         if model is None:
             model = build(path, family_name, family, hparams, len(weights))
@@ -658,3 +694,27 @@ def load_model(path: str | os.PathLike, device: Any = "cpu") -> LoadedModel:
         arrays=arrays,
         path=path,
     )
+
+
+def as_loaded(model: Any, device: Any = None) -> Any:
+    """The :class:`LoadedModel` a function taking a model works with, from what it accepts.
+
+    ``model`` is a :class:`LoadedModel` (moved to ``device`` when one is given), a model
+    file's path (loaded on ``device``, the CPU by default), or what :func:`tsae.fit`
+    returned (a :class:`~tsae.models.fit.FitResult`: converted as saving and loading it
+    would, :meth:`~tsae.models.fit.FitResult.loaded`).
+    """
+    from tsae.models.fit import FitResult
+
+    if isinstance(model, LoadedModel):
+        if device is not None:
+            from tsae.models.device import resolve_device
+
+            model.model.to(resolve_device(device))
+        return model
+    if isinstance(model, (str, os.PathLike)):
+        return load_model(model, device="cpu" if device is None else device)
+    if isinstance(model, FitResult):
+        return model.loaded("cpu" if device is None else device)
+    raise TypeError(f"model must be a LoadedModel, a FitResult (tsae.fit) or a model file path, "
+                    f"got {type(model).__name__}")

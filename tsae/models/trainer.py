@@ -216,12 +216,23 @@ def _deterministic(enabled: bool) -> Any:
         torch.use_deterministic_algorithms(previous, warn_only=previous_warn)
 
 
+def _window_activations(window_shape: tuple[int, ...]) -> int:
+    """The estimated activation memory of one window in a batch (its float32 bytes times an activation factor)."""
+    return max(1, int(np.prod(window_shape, dtype=object)) * 4 * _ACTIVATION_FACTOR)
+
+
+def batch_memory(n_windows: int, window_shape: tuple[int, ...], config: TrainConfig) -> int:
+    """The estimated activation memory of one CPU batch when training on ``n_windows`` windows of ``window_shape``."""
+    batch = min(n_windows, fit_batch_size(config.batch_size, window_shape, config.max_batch_bytes))
+    return batch * _window_activations(window_shape)
+
+
 def fit_batch_size(requested: int, window_shape: tuple[int, ...], max_bytes: int, device: Any = None) -> int:
     """Cap ``requested`` so one batch's estimated memory stays under ``max_bytes``.
 
     On CUDA the cap is also half the free device memory.
     """
-    per_window = max(1, int(np.prod(window_shape)) * 4 * _ACTIVATION_FACTOR)
+    per_window = _window_activations(window_shape)
     budget = int(max_bytes)
     if device is not None and getattr(device, "type", "cpu") == "cuda":
         import torch
@@ -693,5 +704,5 @@ def train_model(
 
 
 __all__ = ["TrainConfig", "TrainResult", "TrainingDiverged", "DivergenceWarning",
-           "train_model", "evaluate", "seed_everything", "check_seed", "fit_batch_size",
+           "train_model", "evaluate", "seed_everything", "check_seed", "fit_batch_size", "batch_memory",
            "contractive_penalty", "default_training_loss"]

@@ -535,6 +535,36 @@ def test_a_monitor_can_be_copied_mid_stream(detector, test_data):
     assert copy.deepcopy(Monitor(detector)).score_one(dict(zip(SENSORS, test_data[0], strict=True))) is None
 
 
+@pytest.mark.parametrize("drift", [None, 0.05], ids=["plain", "drifting"])
+@pytest.mark.parametrize("take", ["deepcopy", "copy"])
+def test_a_monitor_copied_mid_stream_is_a_fork(detector, test_data, take, drift):
+    # before: copy.copy shared the core, the tracker and the counters: feeding the copy moved the original
+    import copy
+
+    from tsae.pipelines.anomaly.silent import scoring_core
+
+    def started() -> Monitor:
+        mon = Monitor(detector, every_sample=True, drift_rate=drift, drift_every=4 * 24)
+        mon.push(test_data[:300].T)
+        return mon
+
+    mon = started()
+    fork = getattr(copy, take)(mon)
+    rest = test_data[300:].T
+    forked = fork.push(rest) + fork.flush()  # the copy first: the original must not move
+    ours = mon.push(rest) + mon.flush()
+    alone = started()
+    assert ours == alone.push(rest) + alone.flush()  # the original went on as if it had not been copied
+    assert forked == ours and any(r["type"] == "event" for r in ours)
+    assert fork.summary()["samples"] == mon.summary()["samples"] == len(test_data)
+    shared = take == "copy"  # copy.copy shares what scoring never changes: the detector and its networks
+    assert (fork.detector is mon.detector) == shared
+    networks = [scale.model for scale in scoring_core(mon.core).scales if scale.model is not None]
+    copied = [scale.model for scale in scoring_core(fork.core).scales if scale.model is not None]
+    assert networks and all((a is b) == shared for a, b in zip(networks, copied, strict=True))
+    assert fork.core is not mon.core and fork.tracker is not mon.tracker and fork.parser is not mon.parser
+
+
 @pytest.mark.parametrize(("compress", "tool"), [("gzip", "zcat"), ("bz2", "bzcat"), ("lzma", "xzcat")])
 def test_a_compressed_stream_on_stdin_is_refused_in_one_line_without_a_summary(detector_file, test_data, tmp_path,
                                                                                 compress, tool):

@@ -112,7 +112,8 @@ def test_the_model_may_be_a_file_path_and_the_data_must_be_bytes(model_file, tmp
     assert np.abs(decompress_series(data, str(model_file)) - x).max() <= 0.05
     with pytest.raises(TypeError, match=r"^data must be the container's bytes \(decompress_file reads a file\)"):
         decompress_series(str(tmp_path / "s.tsz"), model_file)
-    with pytest.raises(TypeError, match="model must be a LoadedModel or a model file path, got int"):
+    with pytest.raises(TypeError, match=r"model must be a LoadedModel, a FitResult \(tsae.fit\) or a model file path, "
+                                        r"got int"):
         compress_series(3, x)
 
 

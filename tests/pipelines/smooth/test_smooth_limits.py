@@ -116,6 +116,7 @@ def flipping_model(monkeypatch):
 
     It counts its passes and stops the test past :data:`MAX_ITERATIONS` (without the cap, it ran for ever).
     """
+    import tsae.models.modelfile as modelfile
     import tsae.pipelines.reconstruct.series as series
 
     passes = []
@@ -126,7 +127,7 @@ def flipping_model(monkeypatch):
             raise AssertionError(f"more than {MAX_ITERATIONS} refills")
         return -np.asarray(values, dtype=np.float64)
 
-    monkeypatch.setattr(series, "_loaded", lambda model, device=None: model)
+    monkeypatch.setattr(modelfile, "as_loaded", lambda model, device=None: model)
     monkeypatch.setattr(series, "reconstruct_series", reconstruct_series)
     return passes
 

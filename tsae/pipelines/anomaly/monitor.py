@@ -84,7 +84,7 @@ from tsae.pipelines.anomaly.drift import DriftingCore
 from tsae.pipelines.anomaly.early import EarlyWatch
 from tsae.pipelines.anomaly.events import EventTracker, record_value
 from tsae.pipelines.anomaly.scoring import as_chunk, sensor_columns
-from tsae.pipelines.anomaly.silent import SilentSensors
+from tsae.pipelines.anomaly.silent import SilentSensors, scoring_core
 
 
 class RateLimitedLog:
@@ -170,6 +170,10 @@ class Monitor:
     rather than silently dropping samples or mixing a new stream's windows, indices and
     counts into the ended one: a new stream needs a new Monitor.
 
+    ``copy.deepcopy`` taken mid-stream goes on exactly as the original would, and feeding
+    one leaves the other as it was; ``copy.copy`` is the same fork sharing the detector and
+    its networks. Both write to the same log stream.
+
     Examples
     --------
     River-style, one sample at a time (a score is ``None`` until the longest window is full;
@@ -217,6 +221,17 @@ class Monitor:
         self.started = _time.monotonic()
         self._flushed = False
         self._excel_checked = False  # whether pushed numeric times were checked for Excel serial dates (once)
+
+    def __copy__(self) -> Monitor:
+        """A fork of the stream, as ``copy.deepcopy`` makes, that shares the detector, its fitted state and the
+        networks (which scoring never changes).
+
+        A shallow copy sharing the stream's buffers, counters and open event would not be a copy: feeding it
+        would move the original.
+        """
+        core = scoring_core(self.core)
+        shared = [self.detector, core.state, *(scale.model for scale in core.scales if scale.model is not None)]
+        return copy.deepcopy(self, {id(item): item for item in shared})
 
     def __repr__(self) -> str:
         """The detector's model, sensors and window, the samples pushed and scored, the events closed."""

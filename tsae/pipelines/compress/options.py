@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
 from typing import Any
 
@@ -93,16 +92,5 @@ def check_header(header: Any) -> dict[str, Any]:
     return header
 
 
-def as_loaded(model: Any) -> Any:
-    """A loaded model from a :class:`~tsae.models.modelfile.LoadedModel` or a model file path (loaded on the CPU)."""
-    from tsae.models.modelfile import LoadedModel, load_model
-
-    if isinstance(model, (str, os.PathLike)):
-        return load_model(model, device="cpu")
-    if isinstance(model, LoadedModel) or all(hasattr(model, name) for name in ("model", "channels", "window")):
-        return model
-    raise TypeError(f"model must be a LoadedModel or a model file path, got {type(model).__name__}")
-
-
-__all__ = ["check_max_error", "check_block_windows", "check_latent_step", "check_header", "as_loaded",
+__all__ = ["check_max_error", "check_block_windows", "check_latent_step", "check_header",
            "block_values_limit", "MAX_BOUND", "MAX_BLOCK_VALUES", "MAX_BLOCK_SAMPLES"]

@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 
 from tsae.engine.layout import check_flag
+from tsae.models.modelfile import as_loaded
 from tsae.pipelines.compress.container import Reader
-from tsae.pipelines.compress.options import MAX_BOUND, as_loaded, check_max_error
+from tsae.pipelines.compress.options import MAX_BOUND, check_max_error
 from tsae.pipelines.compress.stream import Compressor, iter_decompress
 from tsae.pipelines.reconstruct.columns import frame_in_model_order
 from tsae.pipelines.reconstruct.series import as_model_channels
@@ -67,7 +68,7 @@ def compress_series(loaded: Any, values: Any, *, max_error: Any = None, relative
     ----------
     loaded
         A :class:`~tsae.models.modelfile.LoadedModel` trained on series of this channel count
-        (or a model file path).
+        (or a model file path, or what :func:`tsae.fit` returned).
     values
         ``(channels, n)`` or ``(n,)``; NaN and +-inf are kept exactly. As many rows as the
         model has channels are channels, however few samples they hold. A pandas DataFrame's
@@ -136,9 +137,10 @@ def _check_model(reader: Reader, loaded: Any) -> None:
 def decompress_series(data: bytes, loaded: Any, name: str = "<bytes>") -> np.ndarray:
     """Decompress ``.tsz`` bytes written by :func:`compress_series` with the same model: ``(channels, n)`` float64.
 
-    ``data`` is bytes-like; ``loaded`` a :class:`~tsae.models.modelfile.LoadedModel` or a
-    model file path. Raises ``ValueError`` (naming ``name``) for a corrupt or truncated
-    container, a model that does not fit it, or values that fail the error-bound check.
+    ``data`` is bytes-like; ``loaded`` a :class:`~tsae.models.modelfile.LoadedModel`, a
+    model file path or what :func:`tsae.fit` returned. Raises ``ValueError`` (naming
+    ``name``) for a corrupt or truncated container, a model that does not fit it, or
+    values that fail the error-bound check.
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"data must be the container's bytes (decompress_file reads a file), got {type(data).__name__}")

@@ -15,6 +15,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from tsae.models.modelfile import as_loaded
 from tsae.pipelines.compress.blocks import decode_block, encode_block, fill_missing
 from tsae.pipelines.compress.codes import CodeModel
 from tsae.pipelines.compress.container import Block, BlockLimits, Reader, write_block, write_header, write_trailer
@@ -22,7 +23,6 @@ from tsae.pipelines.compress.container import encode_block as block_bytes
 from tsae.pipelines.compress.entropy import coder_id
 from tsae.pipelines.compress.options import (
     MAX_BOUND,
-    as_loaded,
     block_values_limit,
     check_block_windows,
     check_header,
@@ -48,7 +48,7 @@ class Compressor:
     handle
         Binary stream to write to (a file opened ``"wb"``, or ``io.BytesIO``).
     loaded
-        A :class:`~tsae.models.modelfile.LoadedModel` (or a model file path).
+        A :class:`~tsae.models.modelfile.LoadedModel`, a model file path or what :func:`tsae.fit` returned.
     max_error
         Absolute error bound, one value or one per channel, each finite, > 0 and at most
         :data:`~tsae.pipelines.compress.options.MAX_BOUND` (``None``: codes only, lossy).
@@ -273,7 +273,8 @@ def read_layout(reader: Reader, model: CodeModel) -> Layout:
 
 def iter_decompress(reader: Reader, loaded: Any, layout: Layout | None = None) -> Iterator[np.ndarray]:
     """Yield the values ``(C, m)`` of each block of the open container ``reader``, decoded with ``loaded``
-    (a :class:`~tsae.models.modelfile.LoadedModel`, a model file path or a :class:`CodeModel`).
+    (a :class:`~tsae.models.modelfile.LoadedModel`, a model file path, what :func:`tsae.fit` returned or a
+    :class:`CodeModel`).
 
     ``layout`` is :func:`read_layout`'s (read here when not given). Raises ``ValueError``
     naming the container when the model does not fit it, a block is corrupt or larger

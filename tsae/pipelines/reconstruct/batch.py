@@ -464,11 +464,12 @@ def encode_file(model: Any, input: str | os.PathLike, output: str | os.PathLike,
     :class:`~tsae.pipelines.reconstruct.one_file.SampleRateWarning`.
     """
     from tsae.io.series import save_npy
+    from tsae.models.modelfile import as_loaded
     from tsae.pipelines.progress import SizedBar
     from tsae.pipelines.reconstruct.codes_plot import plot_format
-    from tsae.pipelines.reconstruct.series import _loaded, encode_series, frame_spec
+    from tsae.pipelines.reconstruct.series import encode_series, frame_spec
 
-    loaded = _loaded(model, device)
+    loaded = as_loaded(model, device)
     frame_spec(loaded)  # a streaming model (the denoiser) encodes no series: told before the file's channels
     reads = [input, *read_paths(loaded), *([detector] if detector is not None else [])]
     check_outputs([Path(output), *([Path(plot)] if plot is not None else [])], reads)

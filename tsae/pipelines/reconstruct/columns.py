@@ -126,9 +126,9 @@ def loaded_in_model_order(values: Any, model: Any, device: Any = None) -> tuple[
     permutation, the model loaded)``, the model loaded only when ``values`` is a DataFrame (as it would be anyway)."""
     if model is None or not hasattr(values, "iloc"):
         return values, None, model
-    from tsae.pipelines.reconstruct.series import _loaded  # series imports this module
+    from tsae.models.modelfile import as_loaded
 
-    loaded = _loaded(model, device)
+    loaded = as_loaded(model, device)
     values, perm = frame_in_model_order(values, loaded)
     return values, perm, loaded
 

@@ -90,7 +90,7 @@ def reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.Path
     Parameters
     ----------
     model
-        A :class:`~tsae.models.modelfile.LoadedModel` or a model file path.
+        A :class:`~tsae.models.modelfile.LoadedModel`, a model file path or what :func:`tsae.fit` returned.
     input, output
         Series files (CSV/TSV, ``.npy``, audio), local paths or fsspec URLs. The output
         kind follows its suffix; a CSV output keeps the input's time and label columns.
@@ -126,10 +126,11 @@ def _reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.Pat
                       sized: Callable[[int], None] | None = None) -> dict[str, Any]:
     """:func:`reconstruct_file` with its warning in the row only: told by whoever records the row (a batch's
     worker process or Dask task does not tell it)."""
-    from tsae.pipelines.reconstruct.series import _loaded, frame_spec, reconstruct_series
+    from tsae.models.modelfile import as_loaded
+    from tsae.pipelines.reconstruct.series import frame_spec, reconstruct_series
 
     start = time.perf_counter()
-    loaded = _loaded(model)
+    loaded = as_loaded(model)
     frame_spec(loaded)  # a streaming model (the denoiser) reconstructs no series: told before the file's channels
     src, dst = str(input), str(output)
     check_output(dst, [src, *read_paths(loaded)])

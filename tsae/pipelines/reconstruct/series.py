@@ -5,12 +5,12 @@ series into the stored frames (padding the end so every sample is covered; a mod
 with a taper has its series reflected at both ends first, see :func:`edge_pad`), runs the
 network in batches, overlap-adds the reconstructed frames and undoes the
 normalisation: the output has the input's shape. :func:`encode_series` returns the
-latent code of every frame. Both accept a :class:`~tsae.models.modelfile.LoadedModel`
-or a path to a model file.
+latent code of every frame. Both accept a :class:`~tsae.models.modelfile.LoadedModel`,
+a path to a model file, or what :func:`tsae.fit` returned (see
+:func:`tsae.models.modelfile.as_loaded`).
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,22 +21,9 @@ from tsae.engine.framing import frame, overlap_add
 from tsae.engine.layout import as_channels_first, known_layout
 from tsae.engine.preprocess import Normalizer, as_float32, repair_missing
 from tsae.io.tables import absurd_as_missing
+from tsae.models.modelfile import as_loaded
 from tsae.pipelines.progress import in_shares
 from tsae.pipelines.reconstruct.columns import frame_in_model_order, in_input_order
-
-
-def _loaded(model: Any, device: Any = None) -> Any:
-    from tsae.models.modelfile import LoadedModel, load_model
-
-    if isinstance(model, LoadedModel):
-        if device is not None:
-            from tsae.models.device import resolve_device
-
-            model.model.to(resolve_device(device))
-        return model
-    if isinstance(model, (str, os.PathLike)):
-        return load_model(model, device="cpu" if device is None else device)
-    raise TypeError(f"model must be a LoadedModel or a model file path, got {type(model).__name__}")
 
 
 def frame_spec(loaded: Any) -> dict[str, Any]:
@@ -187,7 +174,8 @@ def reconstruct_series(loaded: Any, values: Any, *, batch_size: int = 256, devic
     Parameters
     ----------
     loaded
-        A :class:`~tsae.models.modelfile.LoadedModel` (or a model file path).
+        A :class:`~tsae.models.modelfile.LoadedModel`, a model file path, or what :func:`tsae.fit`
+        returned (a :class:`~tsae.models.fit.FitResult`, used as saving and loading it would give it).
     values : array_like, pandas.DataFrame or pandas.Series
         ``(channels, n)`` or ``(n,)`` for one channel; missing runs (NaN, infinite, or beyond 1e30 in
         magnitude, as the table reader reads a cell) are repaired (linear) first. A
@@ -218,7 +206,7 @@ def reconstruct_series(loaded: Any, values: Any, *, batch_size: int = 256, devic
     >>> from tsae.models.modelfile import load_model           # doctest: +SKIP
     >>> y = reconstruct_series(load_model("model.tsae"), x)    # doctest: +SKIP
     """
-    loaded = _loaded(loaded, device)
+    loaded = as_loaded(loaded, device)
     values, perm = frame_in_model_order(values, loaded)
     frames, context = prepare_frames(loaded, values)
     told = None if advance is None else in_shares(advance, len(frames), context.n)
@@ -237,7 +225,7 @@ def encode_series(loaded: Any, values: Any, *, batch_size: int = 256, device: An
     gives a NaN or infinite code is a ``ValueError`` naming the model file.
     ``advance`` is told the samples (per channel) done as the encoder runs, adding up to the series' length.
     """
-    loaded = _loaded(loaded, device)
+    loaded = as_loaded(loaded, device)
     frames, context = prepare_frames(loaded, frame_in_model_order(values, loaded)[0], edges=False)
     told = None if advance is None else in_shares(advance, len(frames), context.n)
     codes = run_frames(loaded.model, frames, batch_size=batch_size, encode=True, advance=told).astype(np.float32)

@@ -113,9 +113,10 @@ def _loaded_model(model: Any, device: str) -> Any:
     denoiser's) is refused here, before the input is read."""
     if model is None:
         return None
-    from tsae.pipelines.reconstruct.series import _loaded, frame_spec
+    from tsae.models.modelfile import as_loaded
+    from tsae.pipelines.reconstruct.series import frame_spec
 
-    loaded = _loaded(model, device)
+    loaded = as_loaded(model, device)
     frame_spec(loaded)
     return loaded
 

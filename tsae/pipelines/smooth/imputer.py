@@ -369,7 +369,8 @@ def impute(
     x
         ``(n,)`` or ``(channels, n)`` with NaN for missing samples.
     model
-        A trained model file path or :class:`~tsae.models.modelfile.LoadedModel`: gaps
+        A trained model file path, :class:`~tsae.models.modelfile.LoadedModel` or what
+        :func:`tsae.fit` returned: gaps
         are refilled with its reconstruction ``iterations`` times. Without one, a
         linear autoencoder (PCA of all windows of ``window`` samples) is trained on the
         observed samples of each channel by expectation-maximisation.
@@ -416,9 +417,10 @@ def impute(
     whole_number("seed", seed, 0)
     arr, squeeze, missing, perm, model = checked_series(x, model, device)
     if model is not None:
-        from tsae.pipelines.reconstruct.series import _loaded, reconstruct_series
+        from tsae.models.modelfile import as_loaded
+        from tsae.pipelines.reconstruct.series import reconstruct_series
 
-        loaded = _loaded(model, device)
+        loaded = as_loaded(model, device)
         out = repair_missing(arr)
         for _ in range(iterations):
             rec = np.asarray(reconstruct_series(loaded, known_layout(out)), dtype=np.float64).reshape(out.shape)

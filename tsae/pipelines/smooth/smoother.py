@@ -567,7 +567,8 @@ def smooth(
     strength
         0 returns the input, 1 (default) the full smoothing; values between blend.
     model
-        A trained model file path or :class:`~tsae.models.modelfile.LoadedModel`;
+        A trained model file path, :class:`~tsae.models.modelfile.LoadedModel` or what
+        :func:`tsae.fit` returned;
         its reconstruction replaces the self-supervised prediction.
     edge_guard
         Keep samples whose residual is far above the noise level (steps, spikes); with
@@ -625,9 +626,10 @@ def smooth(
         z = normalised(filled, center, scale)
         sigmas = np.array([noise_sigma(zc) for zc in z])
         if model is not None:
-            from tsae.pipelines.reconstruct.series import _loaded, reconstruct_series
+            from tsae.models.modelfile import as_loaded
+            from tsae.pipelines.reconstruct.series import reconstruct_series
 
-            loaded = _loaded(model, device)
+            loaded = as_loaded(model, device)
             recon = reconstruct_series(loaded, known_layout(filled))
             pred = normalised(np.asarray(recon, dtype=np.float64).reshape(c, n), center, scale)
             predictor = None

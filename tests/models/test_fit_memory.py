@@ -1,0 +1,90 @@
+"""A training whose windows or network cannot fit in memory is one line before anything is allocated.
+
+``tsae.fit(x, window=10**6)`` on 400 samples built a conv1d whose dense layers hold a
+billion weights and trained it (over 20 GB with the gradients and Adam's moments): the
+process was killed for memory instead of saying so.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from cli_helpers import assert_one_line_error, run
+
+import tsae
+from tsae.errors import NamedMemoryError
+from tsae.models.trainer import TrainConfig
+
+GIB = 2**30
+QUICK = TrainConfig(epochs=1, quiet=True, device="cpu")
+
+
+def pretend_free(monkeypatch: pytest.MonkeyPatch, size: int) -> None:
+    import tsae.models.device
+
+    monkeypatch.setattr(tsae.models.device, "free_memory", lambda device="cpu": size, raising=False)
+
+
+@pytest.fixture
+def free_8_gib(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This machine has 8 GiB free, and building a network for real fails the test (the check comes first)."""
+    import tsae.plugins
+
+    pretend_free(monkeypatch, 8 * GIB)
+
+    def built(*args, **kwargs):
+        raise AssertionError("the network was built before the training's memory was checked")
+
+    monkeypatch.setattr(tsae.plugins, "create_model", built)
+
+
+@pytest.mark.filterwarnings("ignore::tsae.models.fit.ShortSeriesWarning")
+def test_fit_with_a_window_whose_network_cannot_fit_is_one_line(free_8_gib) -> None:
+    x = np.sin(np.arange(400) / 5)
+    with pytest.raises(NamedMemoryError) as caught:
+        tsae.fit(x, window=10**6, config=QUICK)
+    text = str(caught.value)
+    assert "\n" not in text
+    assert text.startswith("training on 1 window(s) of 1 x 1000000 samples needs about "), text
+    assert "model family 'conv1d' with its gradients, optimiser state and a batch's activations" in text
+    assert text.endswith("but only 8 GiB of memory is free: use a shorter window or smaller family parameters"), text
+    # the weights alone: conv1d's two dense layers of 128 x 125000 x 32 (3.9 GiB), six copies of them
+    need = float(text.split("needs about ")[1].split(" GiB")[0])
+    assert 23 < need < 24, text
+
+
+@pytest.mark.filterwarnings("ignore::tsae.models.fit.ShortSeriesWarning")
+def test_fit_with_windows_that_cannot_fit_names_the_windows(free_8_gib, monkeypatch) -> None:
+    with pytest.raises(NamedMemoryError, match=r"^training on 1 window\(s\) of 2 x 100000000000000000000 samples needs "
+                       r"about 7.45e\+11 GiB \(the windows 7.45e\+11 GiB\), but only 8 GiB of memory is free: use a "
+                       r"shorter window$"):
+        tsae.fit(np.ones((2, 50)), window=10**20, config=QUICK)
+    pretend_free(monkeypatch, GIB)
+    many = np.sin(np.arange(2 * 300_000).reshape(2, -1) / 7)  # the 200,000 windows kept of 2 x 1024: 1.53 GiB
+    with pytest.raises(NamedMemoryError, match=r"^training on 200000 window\(s\) of 2 x 1024 samples needs about "
+                       r"1\.5\d GiB \(the windows 1\.53 GiB, model family 'conv1d' .* 0\.0\d+ GiB\), but only 1 GiB "
+                       r"of memory is free: use a shorter window or a larger hop$"):
+        tsae.fit(many, window=1024, hop=1, config=QUICK)
+
+
+def test_a_training_that_fits_is_not_refused(monkeypatch) -> None:
+    pretend_free(monkeypatch, 64 << 20)  # 64 MiB
+    fit = tsae.fit(np.sin(np.arange(400) / 5), window=16, params={"hidden": 4, "latent": 4}, config=QUICK)
+    assert fit.n_windows == 97
+
+
+def test_free_memory_is_known_on_linux() -> None:
+    from tsae.models.device import free_memory
+
+    free = free_memory("cpu")
+    assert free is None or free > 0
+
+
+def test_train_with_a_window_whose_network_cannot_fit_is_one_line(free_8_gib, tmp_path) -> None:
+    data = tmp_path / "s.npy"
+    np.save(data, np.sin(np.arange(400) / 5))
+    out = tmp_path / "m.tsae"
+    assert_one_line_error(run("train", data, "--window", str(10**6), "--epochs", "1", "-q", "--device", "cpu",
+                              "-o", out),
+                          f"{data}: not enough memory to train on it (training on 1 window(s) of 1 x 1000000 samples",
+                          "but only 8 GiB of memory is free: use a shorter window or smaller family parameters)")
+    assert not out.exists()
