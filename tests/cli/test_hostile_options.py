@@ -2,7 +2,12 @@
 no traceback and no output; a value that is accepted runs correctly."""
 from __future__ import annotations
 
+import click
+import numpy as np
 from cli_helpers import assert_one_line_error, run
+
+from tsae.cli import BUILTIN_COMMANDS, cli
+from tsae.cli.common import IntRange
 
 
 def test_debug_after_the_command_is_a_usage_error_not_a_traceback(tmp_path) -> None:
@@ -11,3 +16,32 @@ def test_debug_after_the_command_is_a_usage_error_not_a_traceback(tmp_path) -> N
     result = run("frame", tmp_path / "missing.wav", "--debug")
     assert_one_line_error(result, "No such option '--debug'", "tsae --debug frame")
     assert result.exit_code == 2
+
+
+def _options() -> list[tuple[str, click.Option]]:
+    """Every option of every built-in command (``detect fit``'s too), with the command's path."""
+    ctx = click.Context(cli)
+    out = []
+    for name in BUILTIN_COMMANDS:
+        command = cli.get_command(ctx, name)
+        commands = command.commands.items() if isinstance(command, click.Group) else [("", command)]
+        for sub, leaf in commands:
+            out += [(f"{name} {sub}".strip(), p) for p in leaf.params if isinstance(p, click.Option)]
+    return out
+
+
+def test_every_integer_option_refuses_an_integer_beyond_64_bits() -> None:
+    # click.IntRange passed --hop 100000000000000000000 on: `tsae frame` failed in numba ("internal error
+    # (TypingError ...)"), `detect fit --seed` with "Overflow when unpacking long long" blamed on the file
+    plain = [f"{path} {p.opts[-1]}" for path, p in _options()
+             if isinstance(p.type, click.IntRange) and not isinstance(p.type, IntRange)]
+    assert not plain, f"integer options without the shared ceiling: {plain}"
+
+
+def test_frame_hop_beyond_64_bits_is_a_usage_error(tmp_path) -> None:
+    src = tmp_path / "x.npy"
+    np.save(src, np.zeros(64, np.float32))
+    result = run("frame", src, "--window", "16", "--hop", str(10**20), "-o", tmp_path / "f.npy")
+    assert_one_line_error(result, "'--hop'", "100000000000000000000 is too large (at most 9223372036854775807)")
+    assert result.exit_code == 2 and not (tmp_path / "f.npy").exists()
+    assert run("frame", src, "--window", "16", "--hop", str(2**63 - 1), "-o", tmp_path / "f.npy").exit_code == 0

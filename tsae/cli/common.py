@@ -22,6 +22,20 @@ class FloatRange(click.FloatRange):
         return number
 
 
+class IntRange(click.IntRange):
+    """:class:`click.IntRange` with a ceiling where the option has no maximum of its own: an integer beyond 64 bits
+    (``--hop 100000000000000000000``) is refused here, not handed to numpy or numba, which cannot hold it."""
+
+    #: the largest value an option without a maximum takes (int64's)
+    CEILING = 2**63 - 1
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if self.max is None and number > self.CEILING:
+            self.fail(f"{number} is too large (at most {self.CEILING}).", param, ctx)
+        return number
+
+
 def _remember_quiet(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
     ctx.find_root().meta[_QUIET] = value
     return value

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from tsae.cli.common import FloatRange, device_option, echo_done, model_file, output_file, quiet_option
+from tsae.cli.common import FloatRange, IntRange, device_option, echo_done, model_file, output_file, quiet_option
 
 
 @click.command("compress")
@@ -18,7 +18,7 @@ from tsae.cli.common import FloatRange, device_option, echo_done, model_file, ou
 @click.option("--relative", is_flag=True, help="--max-error is a fraction of each channel's range (max - min).")
 @click.option("--coder", type=click.Choice(["lzma", "zlib", "zstd"]), default="lzma", show_default=True,
               help="Entropy coder of codes and residuals (zstd needs the zstandard package).")
-@click.option("--block-windows", type=click.IntRange(min=1), default=256, show_default=True,
+@click.option("--block-windows", type=IntRange(min=1), default=256, show_default=True,
               help="Model windows per block (memory and random access granularity; lowered so that a block "
                    "holds at most 2**24 values).")
 @click.option("--latent-step", type=FloatRange(min=0, min_open=True), default=None,

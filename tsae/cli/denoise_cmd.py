@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from tsae.cli.common import FloatRange, device_option, echo_done, quiet_option, raise_failures
+from tsae.cli.common import FloatRange, IntRange, device_option, echo_done, quiet_option, raise_failures
 
 
 class DenoiserModel(click.ParamType):
@@ -37,15 +37,15 @@ class DenoiserModel(click.ParamType):
 @click.option("--atten-limit", "atten_limit", type=FloatRange(min=0.0), default=None, metavar="DB",
               help="Maximum attenuation in dB (e.g. 12 keeps some ambience; 0 returns the input; inf: no limit). "
                    "Default: the model's (45 dB for denoiser2, none for denoiser).")
-@click.option("--batch", type=click.IntRange(min=1), default=16, show_default=True, metavar="N",
+@click.option("--batch", type=IntRange(min=1), default=16, show_default=True, metavar="N",
               help="Denoise up to N files of one sample rate side by side (one model step per frame "
                    "for all; try a larger N with --device cuda).")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True, metavar="N",
+@click.option("--jobs", "-j", type=IntRange(min=1), default=1, show_default=True, metavar="N",
               help="Denoise N batches at once in threads (several CPU cores, or a GPU kept busy).")
 @click.option("--raw", is_flag=True,
               help="Raw PCM on stdin/stdout (with -) instead of WAV; needs --rate and --channels.")
-@click.option("--rate", type=click.IntRange(min=1), default=None, metavar="HZ", help="Sample rate of --raw audio.")
-@click.option("--channels", type=click.IntRange(1, 1024), default=None, metavar="N", help="Channels of --raw audio.")
+@click.option("--rate", type=IntRange(min=1), default=None, metavar="HZ", help="Sample rate of --raw audio.")
+@click.option("--channels", type=IntRange(1, 1024), default=None, metavar="N", help="Channels of --raw audio.")
 @click.option("--format", "sample_format", type=click.Choice(["s16", "s24", "s32", "f32"]), default="s16",
               show_default=True, help="Sample format of --raw audio (little-endian).")
 @click.option("--live", is_flag=True, help="Denoise a microphone to speakers live (needs the 'live' extra).")

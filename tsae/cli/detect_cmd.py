@@ -8,6 +8,7 @@ import click
 
 from tsae.cli.common import (
     FloatRange,
+    IntRange,
     device_option,
     init_option,
     input_file,
@@ -42,7 +43,7 @@ def _threshold(value: str) -> str | float:
 
 def drift_options(command: Any) -> Any:
     """``--drift-rate`` and ``--drift-every``, the same on ``detect score`` and ``monitor``."""
-    command = click.option("--drift-every", type=click.IntRange(min=1), default=None, metavar="N",
+    command = click.option("--drift-every", type=IntRange(min=1), default=None, metavar="N",
                            help="Samples between drift updates, at least 4 windows [default: the detector's, else 50 "
                                 "windows].")(command)
     return click.option("--drift-rate", type=FloatRange(0, 1), default=None, metavar="R",
@@ -69,7 +70,7 @@ def detect_group() -> None:
               help="Autoencoder family (see `tsae models`) [default: conv1d, or the --init model's].")
 @click.option("--window", default="auto", show_default=True,
               help="Window length in samples, or 'auto' (the data's dominant period).")
-@click.option("--hop", type=click.IntRange(min=1), default=None, help="Scoring hop (default window // 8).")
+@click.option("--hop", type=IntRange(min=1), default=None, help="Scoring hop (default window // 8).")
 @click.option("--threshold", default="budget", show_default=True,
               help="budget (at most --alarms-per-day false-alarm events a day), pot (extreme-value tail fit "
                    "of the samples' scores), quantile, or a fixed number.")
@@ -87,7 +88,7 @@ def detect_group() -> None:
 @click.option("--scales", default="auto", show_default=True,
               help="Further window lengths added to the main window: auto (16 and 64), a comma-separated list, "
                    "or none.")
-@click.option("--epochs", type=click.IntRange(min=1), default=5, show_default=True,
+@click.option("--epochs", type=IntRange(min=1), default=5, show_default=True,
               help="Most training epochs of the network (early stopping on held-out windows).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE", callback=key_values,
@@ -141,7 +142,7 @@ def _scales(text: str) -> str | list[int]:
 @click.option("--events", type=output_file, default=None,
               help="Events file (.json, or .csv; .csv.gz, .csv.bz2, .csv.xz compressed); default "
                    "<output stem>.events.json.")
-@click.option("--silence", type=click.IntRange(min=1), default=100, show_default=True,
+@click.option("--silence", type=IntRange(min=1), default=100, show_default=True,
               help="A sensor with no value for this many rows is silent: warned about and left out of the score "
                    "until it reports again, as `tsae monitor --silence` leaves it out.")
 @drift_options
@@ -171,7 +172,7 @@ def score_command(test: Path, detector: Path, output: Path, plot: Path | None, e
 @click.option("--out-topic", default=None, help="Publish events to this MQTT topic (instead of stdout).")
 @click.option("--every-sample", is_flag=True, help="Also write one line per scored sample.")
 @click.option("--time-field", default=None, help="Name of the time field (default: time/timestamp/t...).")
-@click.option("--silence", type=click.IntRange(min=1), default=100, show_default=True,
+@click.option("--silence", type=IntRange(min=1), default=100, show_default=True,
               help="A sensor with no value for this many samples is silent: reported (a 'sensor' record) and "
                    "left out of the score until it reports again.")
 @click.option("--client-id", default=None,
@@ -185,7 +186,7 @@ def score_command(test: Path, detector: Path, output: Path, plot: Path | None, e
               help="A record whose time is further ahead than this (time-field units; seconds for dates) "
                    "is skipped unless the next record confirms the jump; never less than 10 of the stream's own "
                    "steps.")
-@click.option("--max-line", type=click.IntRange(min=1), default=1 << 20, show_default=True,
+@click.option("--max-line", type=IntRange(min=1), default=1 << 20, show_default=True,
               help="Longest input line in characters; longer lines count as malformed.")
 @click.option("--source", default=None, metavar="NAME",
               help="Stream source registered by a plugin (see `tsae plugins`) [default: mqtt with --mqtt, else stdin].")

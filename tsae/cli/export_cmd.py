@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from tsae.cli.common import FloatRange, echo_done, quiet_option
+from tsae.cli.common import FloatRange, IntRange, echo_done, quiet_option
 from tsae.export.api import DEFAULT_OPSET, MAX_OPSET, MIN_OPSET
 
 
@@ -15,7 +15,7 @@ from tsae.export.api import DEFAULT_OPSET, MAX_OPSET, MIN_OPSET
 @click.option("-o", "--output", type=click.Path(), default=None,  # a str keeps the trailing / of a folder
               help="The .onnx file (default: MODEL with .onnx), or a folder to write it in; a .json sidecar "
                    "is written beside it.")
-@click.option("--opset", type=click.IntRange(MIN_OPSET, MAX_OPSET), default=DEFAULT_OPSET, show_default=True,
+@click.option("--opset", type=IntRange(MIN_OPSET, MAX_OPSET), default=DEFAULT_OPSET, show_default=True,
               help="ONNX opset (the transformer family needs 14 or later).")
 @click.option("--strength", type=FloatRange(0.0, 1.0), default=1.0, show_default=True,
               help="Denoiser only: as for tsae denoise, fixed in the graph.")

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from tsae.cli.common import device_option, echo_done, output_file, quiet_option, raise_failures
+from tsae.cli.common import IntRange, device_option, echo_done, output_file, quiet_option, raise_failures
 
 
 @click.command("reconstruct")
@@ -13,12 +13,12 @@ from tsae.cli.common import device_option, echo_done, output_file, quiet_option,
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("-o", "--output", required=True,
               help="Output file (one input) or folder (several files, folders or globs).")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+@click.option("--workers", type=IntRange(min=1), default=1, show_default=True,
               help="Local worker processes (each loads the model once).")
 @click.option("--dask", "dask_address", default=None, metavar="ADDRESS",
               help="Run on an existing Dask cluster, e.g. tcp://scheduler:8786 "
                    "(inputs and outputs must be reachable from its workers, at the same paths).")
-@click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True,
+@click.option("--batch-size", type=IntRange(min=1), default=256, show_default=True,
               help="Windows per model call.")
 @click.option("--manifest", type=output_file, default=None,
               help="Manifest CSV [default: OUTDIR/manifest.csv, or ./manifest.csv for a URL output].")

@@ -7,6 +7,7 @@ import click
 
 from tsae.cli.common import (
     FloatRange,
+    IntRange,
     device_option,
     echo_done,
     init_option,
@@ -24,9 +25,9 @@ from tsae.cli.common import (
               help="Model file to write (.tsae).")
 @click.option("--family", default=None,
               help="Model family (see `tsae models`) [default: conv1d, or the --init model's].")
-@click.option("--window", type=click.IntRange(min=1), default=None,
+@click.option("--window", type=IntRange(min=1), default=None,
               help="Window length in samples [default: 128, or the --init model's].")
-@click.option("--hop", type=click.IntRange(min=1), default=None, help="Hop between windows [default: window/4].")
+@click.option("--hop", type=IntRange(min=1), default=None, help="Hop between windows [default: window/4].")
 @click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE", callback=key_values,
               help="Model family parameter (repeatable), e.g. --param latent=16.")
 @click.option("--normalize", type=click.Choice(["zscore", "robust", "none"]), default="zscore", show_default=True,
@@ -34,12 +35,12 @@ from tsae.cli.common import (
 @click.option("--window-fn", default=None, callback=taper_name,
               help="Analysis window for frames (e.g. hann, kaiser:BETA; none: rectangular, as `tsae frame`) "
                    "[default: none].")
-@click.option("--epochs", type=click.IntRange(min=1), default=50, show_default=True, help="Maximum training epochs.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True,
+@click.option("--epochs", type=IntRange(min=1), default=50, show_default=True, help="Maximum training epochs.")
+@click.option("--batch-size", type=IntRange(min=1), default=64, show_default=True,
               help="Windows per step (capped to fit memory).")
 @click.option("--lr", type=FloatRange(min=0, min_open=True), default=1e-3, show_default=True,
               help="Learning rate.")
-@click.option("--patience", type=click.IntRange(min=1), default=5, show_default=True,
+@click.option("--patience", type=IntRange(min=1), default=5, show_default=True,
               help="Epochs without validation improvement before stopping.")
 @click.option("--val-fraction", type=FloatRange(0, 1, max_open=True), default=0.1, show_default=True,
               help="Share of windows held out for validation and early stopping.")
@@ -96,7 +97,7 @@ STOPPED = {"epochs": "all run", "early_stopping": "stopped early: --patience epo
 @click.option("-o", "--output", required=True, type=output_file,
               help="Where to write the codes (.npy, shape (n_windows, *code_shape); n_windows is "
                    "1 + ceil((n - window) / hop), 1 for a series shorter than the window).")
-@click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True)
+@click.option("--batch-size", type=IntRange(min=1), default=256, show_default=True)
 @click.option("--plot", type=output_file, default=None,
               help="Also draw a 2-D map of the codes (PNG/PDF/SVG).")
 @click.option("--color-by", type=click.Choice(["auto", "time", "label", "score"]), default="auto",
