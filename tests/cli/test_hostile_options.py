@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 import numpy as np
+import pytest
 from cli_helpers import assert_one_line_error, run
 
 from tsae.cli import BUILTIN_COMMANDS, cli
@@ -45,3 +46,27 @@ def test_frame_hop_beyond_64_bits_is_a_usage_error(tmp_path) -> None:
     assert_one_line_error(result, "'--hop'", "100000000000000000000 is too large (at most 9223372036854775807)")
     assert result.exit_code == 2 and not (tmp_path / "f.npy").exists()
     assert run("frame", src, "--window", "16", "--hop", str(2**63 - 1), "-o", tmp_path / "f.npy").exit_code == 0
+
+
+def test_every_integer_option_is_a_range() -> None:
+    # `--seed` was a plain int: -1 was told by the library ("seed must be ..."), 2**64 by torch, blamed on the file
+    plain = [f"{path} {p.opts[-1]}" for path, p in _options() if isinstance(p.type, click.types.IntParamType)
+             and not isinstance(p.type, IntRange)]
+    assert not plain, f"integer options without a range: {plain}"
+
+
+def test_a_seed_beyond_64_bits_is_refused_by_name(trained, tmp_path) -> None:
+    src = trained[0]
+    for command in (["train"], ["detect", "fit"]):
+        for seed in (-1, 2**64):
+            result = run(*command, src, "--window", "16", "--epochs", "1", "--seed", seed, "-o", tmp_path / "o.tsae")
+            assert_one_line_error(result, "'--seed'", "0<=x<=18446744073709551615")
+            assert result.exit_code == 2 and not (tmp_path / "o.tsae").exists()
+
+
+def test_a_detector_seed_beyond_64_bits_is_refused_at_construction() -> None:
+    from tsae import Detector
+
+    with pytest.raises(ValueError, match=r"^seed must be a whole number >= 0 and < 2\*\*64, got "):
+        Detector(seed=2**64)  # was accepted, and failed in the fit: "Overflow when unpacking long long"
+    assert Detector(seed=2**64 - 1).seed == 2**64 - 1

@@ -78,7 +78,7 @@ def test_bad_options_one_line_no_output(sensor_csv, tmp_path) -> None:
     for denoiser in ("denoiser", "denoiser2"):  # "hop must be in [1, window=128], got 256": the family's insides
         assert_one_line_error(run("train", sensor_csv, *FAST, "--family", denoiser, "-o", out),
                               f"'{denoiser}' is a speech denoiser family (for tsae denoise")
-    assert_one_line_error(run("train", sensor_csv, *FAST, "--seed", str(2**64), "-o", out), "seed must be")
+    assert_one_line_error(run("train", sensor_csv, *FAST, "--seed", str(2**64), "-o", out), "'--seed'")
     assert_one_line_error(run("train", sensor_csv, *FAST, "--window", str(10**20), "-o", out), "'--window'",
                           "is too large")  # beyond 64 bits: a usage error
     huge = run("train", sensor_csv, *FAST, "--window", str(2**62), "-o", out)  # (after the short-data warning)

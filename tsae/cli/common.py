@@ -59,6 +59,9 @@ device_option = click.option(
 input_file = functools.partial(
     click.argument, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
+#: ``--seed``, the same on every command that trains (torch takes seeds of up to 64 bits)
+seed_option = click.option("--seed", type=IntRange(0, 2**64 - 1), default=0, show_default=True,
+                           help="Random seed of the training (on the CPU, the same seed gives the same result).")
 #: A model FILE (``--model`` means a file on every command; a family name is ``--family``).
 model_file = click.Path(exists=True, dir_okay=False, path_type=Path)
 #: ``--init MODEL``: start the new network from a pretrained model file's encoder

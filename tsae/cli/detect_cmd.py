@@ -16,6 +16,7 @@ from tsae.cli.common import (
     model_file,
     output_file,
     quiet_option,
+    seed_option,
 )
 
 
@@ -90,7 +91,7 @@ def detect_group() -> None:
                    "or none.")
 @click.option("--epochs", type=IntRange(min=1), default=5, show_default=True,
               help="Most training epochs of the network (early stopping on held-out windows).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@seed_option
 @click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE", callback=key_values,
               help="Model family parameter (repeatable), e.g. --param latent=16 (see `tsae models FAMILY`).")
 @init_option

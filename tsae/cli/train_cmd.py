@@ -15,6 +15,7 @@ from tsae.cli.common import (
     model_file,
     output_file,
     quiet_option,
+    seed_option,
     taper_name,
 )
 
@@ -46,7 +47,7 @@ from tsae.cli.common import (
               help="Share of windows held out for validation and early stopping.")
 @click.option("--max-seconds", type=FloatRange(min=0, min_open=True), default=None,
               help="Wall-clock training budget.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed (CPU training is reproducible).")
+@seed_option
 @init_option
 @device_option
 @quiet_option

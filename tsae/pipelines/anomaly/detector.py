@@ -65,7 +65,7 @@ from tsae.engine.preprocess import Normalizer, repair_missing
 from tsae.errors import NotFittedError, shown
 from tsae.models.device import torch_threads
 from tsae.models.rebuild import MAX_INT_HPARAM
-from tsae.models.trainer import whole_number
+from tsae.models.trainer import check_seed, whole_number
 from tsae.pipelines.anomaly.detector_file import (
     DETECTOR_KIND,
     DETECTOR_VERSION,
@@ -586,7 +586,7 @@ class Detector:
         self.patience = patience
         self.max_train_windows = max_train_windows
         self.device = device
-        whole_number("seed", seed, 0)
+        check_seed(seed)
         self.seed = seed
         self.quiet = quiet
         self.merge_gap = merge_gap
