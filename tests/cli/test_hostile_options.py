@@ -8,7 +8,7 @@ import pytest
 from cli_helpers import assert_one_line_error, run
 
 from tsae.cli import BUILTIN_COMMANDS, cli
-from tsae.cli.common import IntRange
+from tsae.cli.common import IntRange, OutputTarget, PathType
 
 
 def test_debug_after_the_command_is_a_usage_error_not_a_traceback(tmp_path) -> None:
@@ -70,3 +70,44 @@ def test_a_detector_seed_beyond_64_bits_is_refused_at_construction() -> None:
     with pytest.raises(ValueError, match=r"^seed must be a whole number >= 0 and < 2\*\*64, got "):
         Detector(seed=2**64)  # was accepted, and failed in the fit: "Overflow when unpacking long long"
     assert Detector(seed=2**64 - 1).seed == 2**64 - 1
+
+
+def _params() -> list[tuple[str, click.Parameter]]:
+    """Every parameter (options and arguments) of every built-in command."""
+    ctx = click.Context(cli)
+    out = []
+    for name in BUILTIN_COMMANDS:
+        command = cli.get_command(ctx, name)
+        commands = command.commands.items() if isinstance(command, click.Group) else [("", command)]
+        for sub, leaf in commands:
+            out += [(f"{name} {sub}".strip(), p) for p in leaf.params]
+    return out
+
+
+def test_every_path_parameter_refuses_an_empty_path() -> None:
+    # Path("") is the working folder: `tsae train ''` trained on the folder's files, `reconstruct -o ''` and
+    # `export -o ''` wrote into it, `reconstruct ''` said ".: is a folder, not a model file"
+    plain = [f"{path} {p.human_readable_name}" for path, p in _params()
+             if isinstance(p.type, click.Path) and not isinstance(p.type, PathType)]
+    assert not plain, f"path parameters that take '' for the working folder: {plain}"
+    outputs = [f"{path} -o" for path, p in _params() if "-o" in getattr(p, "opts", ())
+               and not isinstance(p.type, (PathType, OutputTarget))]
+    assert not outputs, f"-o options that take '' for the working folder: {outputs}"
+
+
+@pytest.mark.parametrize("args", [
+    ["train", "", "-o", "m.tsae"],
+    ["reconstruct", "{model}", "{src}", "-o", ""],
+    ["reconstruct", "", "{src}", "-o", "r.csv"],
+    ["encode", "", "{src}", "-o", "c.npy"],
+    ["export", "{model}", "-o", ""],
+    ["export", "", "-o", "x.onnx"],
+    ["monitor", "--detector", "{detector}", "--outbox", ""],
+], ids=lambda a: " ".join(a[:1] + [x or "''" for x in a[1:] if not x.startswith("{")]))
+def test_an_empty_path_is_refused_and_nothing_is_written(args, trained, tmp_path, monkeypatch) -> None:
+    src, model, detector = trained
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.npy").write_bytes(b"")  # what `train ''` read as its data
+    result = run(*[a.format(src=src, model=model, detector=detector) for a in args])
+    assert_one_line_error(result, "an empty path (an unset shell variable?)")
+    assert result.exit_code == 2 and sorted(p.name for p in tmp_path.iterdir()) == ["a.npy"]

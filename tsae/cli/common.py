@@ -56,20 +56,48 @@ device_option = click.option(
     show_default=True,
     help="Where models run: CUDA when present (auto), or forced.",
 )
+#: what an empty path argument is told as
+_EMPTY_PATH = "an empty path (an unset shell variable?)"
+
+
+class PathType(click.Path):
+    """:class:`click.Path` that refuses an empty or blank name: ``Path("")`` is the current folder, never what an
+    unset shell variable meant (``tsae train "$DATA"`` trained on the working folder's files)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail(_EMPTY_PATH, param, ctx)
+        return super().convert(value, param, ctx)
+
+
+class OutputTarget(click.ParamType):
+    """An output file or folder (``-o out/``), kept as the text given so that a folder keeps its trailing
+    separator (and a URL its scheme); an empty one is refused, not taken for the working folder."""
+
+    name = "path"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail(_EMPTY_PATH, param, ctx)
+        return value
+
+
 input_file = functools.partial(
-    click.argument, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+    click.argument, type=PathType(exists=True, dir_okay=False, path_type=Path)
 )
+#: ``-o`` of a command that writes a file, or several into a folder
+output_target = OutputTarget()
 #: ``--seed``, the same on every command that trains (torch takes seeds of up to 64 bits)
 seed_option = click.option("--seed", type=IntRange(0, 2**64 - 1), default=0, show_default=True,
                            help="Random seed of the training (on the CPU, the same seed gives the same result).")
 #: A model FILE (``--model`` means a file on every command; a family name is ``--family``).
-model_file = click.Path(exists=True, dir_okay=False, path_type=Path)
+model_file = PathType(exists=True, dir_okay=False, path_type=Path)
 #: ``--init MODEL``: start the new network from a pretrained model file's encoder
 init_option = click.option("--init", type=model_file, default=None, metavar="MODEL",
                            help="Start from the encoder of this model file (same family; shapes must fit).")
 
 
-class OutputFile(click.Path):
+class OutputFile(PathType):
     """An output FILE: a name ending with a path separator (a folder) is refused by name, not written as a file."""
 
     def __init__(self) -> None:
@@ -77,7 +105,7 @@ class OutputFile(click.Path):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, str) and not value.strip():
-            self.fail("an empty path (an unset shell variable?)", param, ctx)
+            self.fail(_EMPTY_PATH, param, ctx)
         if isinstance(value, str) and value.endswith(("/", os.sep)):
             self.fail(f"{value!r} names a folder; this command writes one file: give its name", param, ctx)
         return super().convert(value, param, ctx)

@@ -6,12 +6,21 @@ from pathlib import Path
 
 import click
 
-from tsae.cli.common import FloatRange, IntRange, device_option, echo_done, model_file, output_file, quiet_option
+from tsae.cli.common import (
+    FloatRange,
+    IntRange,
+    PathType,
+    device_option,
+    echo_done,
+    model_file,
+    output_file,
+    quiet_option,
+)
 
 
 @click.command("compress")
 @click.argument("model", type=model_file)
-@click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("data", type=PathType(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--output", required=True, type=output_file, help="Container to write (.tsz).")
 @click.option("--max-error", type=FloatRange(min=0, min_open=True), default=None,
               help="Largest allowed |original - decompressed| per sample [default: none, the codes alone].")
@@ -55,7 +64,7 @@ def compress_command(model: Path, data: Path, output: Path, max_error: float | N
 
 
 @click.command("decompress")
-@click.argument("container", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("container", type=PathType(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--output", required=True, type=output_file,
               help="Series file to write (.csv, .csv.gz/.bz2/.xz, .npy or audio, by suffix).")
 @click.option("--model", type=model_file, default=None,

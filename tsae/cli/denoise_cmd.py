@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from tsae.cli.common import FloatRange, IntRange, device_option, echo_done, quiet_option, raise_failures
+from tsae.cli.common import FloatRange, IntRange, device_option, echo_done, output_target, quiet_option, raise_failures
 
 
 class DenoiserModel(click.ParamType):
@@ -27,7 +27,7 @@ class DenoiserModel(click.ParamType):
 
 @click.command("denoise")
 @click.argument("inputs", nargs=-1)
-@click.option("-o", "--output", type=click.Path(), default=None,  # a str keeps the trailing / of a folder
+@click.option("-o", "--output", type=output_target, default=None,  # a str keeps the trailing / of a folder
               help="Output file (one input) or folder (several). Default: NAME.denoised.EXT beside each input.")
 @click.option("--model", type=DenoiserModel(), default=None, metavar="FILE|NAME",
               help="A denoiser model file trained with tsae, or the name of a shipped model "
@@ -91,8 +91,6 @@ def denoise_command(inputs: tuple[str, ...], output: str | None, model: Path | N
         | aplay -f S16_LE -r 48000 -c 1
       tsae denoise --live --input-device 2 --output-device 5
     """
-    if output is not None and not str(output).strip():
-        raise click.UsageError("-o is an empty path (an unset shell variable?)")
     given = click.get_current_context().get_parameter_source
     raw_only = [f"--{name}" for name, key in (("rate", "rate"), ("channels", "channels"), ("format", "sample_format"))
                 if given(key) == click.core.ParameterSource.COMMANDLINE]

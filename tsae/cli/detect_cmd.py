@@ -9,6 +9,7 @@ import click
 from tsae.cli.common import (
     FloatRange,
     IntRange,
+    PathType,
     device_option,
     init_option,
     input_file,
@@ -180,7 +181,7 @@ def score_command(test: Path, detector: Path, output: Path, plot: Path | None, e
               help="MQTT client id of the persistent session [default: derived from the detector file and topic].")
 @click.option("--clean-session", is_flag=True,
               help="MQTT: no persistent session (messages published while the monitor is away are not kept).")
-@click.option("--outbox", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--outbox", type=PathType(dir_okay=False, path_type=Path), default=None,
               help="MQTT output: keep records the broker has not taken at exit in this file; sent first next run. "
                    "An existing file must be one the monitor wrote (its first line marks it): saved stdout is refused.")
 @click.option("--max-time-jump", type=FloatRange(min=0, min_open=True), default=1e9, show_default=True,

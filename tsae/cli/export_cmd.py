@@ -6,13 +6,13 @@ from pathlib import Path
 
 import click
 
-from tsae.cli.common import FloatRange, IntRange, echo_done, quiet_option
+from tsae.cli.common import FloatRange, IntRange, PathType, echo_done, output_target, quiet_option
 from tsae.export.api import DEFAULT_OPSET, MAX_OPSET, MIN_OPSET
 
 
 @click.command("export")
-@click.argument("model", type=click.Path(path_type=Path))  # a folder named as a shipped model is not that model
-@click.option("-o", "--output", type=click.Path(), default=None,  # a str keeps the trailing / of a folder
+@click.argument("model", type=PathType(path_type=Path))  # a folder named as a shipped model is not that model
+@click.option("-o", "--output", type=output_target, default=None,  # a str keeps the trailing / of a folder
               help="The .onnx file (default: MODEL with .onnx), or a folder to write it in; a .json sidecar "
                    "is written beside it.")
 @click.option("--opset", type=IntRange(MIN_OPSET, MAX_OPSET), default=DEFAULT_OPSET, show_default=True,

@@ -5,13 +5,22 @@ from pathlib import Path
 
 import click
 
-from tsae.cli.common import IntRange, device_option, echo_done, output_file, quiet_option, raise_failures
+from tsae.cli.common import (
+    IntRange,
+    PathType,
+    device_option,
+    echo_done,
+    output_file,
+    output_target,
+    quiet_option,
+    raise_failures,
+)
 
 
 @click.command("reconstruct")
-@click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("model", type=PathType(dir_okay=False, path_type=Path))
 @click.argument("inputs", nargs=-1, required=True)
-@click.option("-o", "--output", required=True,
+@click.option("-o", "--output", required=True, type=output_target,
               help="Output file (one input) or folder (several files, folders or globs).")
 @click.option("--workers", type=IntRange(min=1), default=1, show_default=True,
               help="Local worker processes (each loads the model once).")

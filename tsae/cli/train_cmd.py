@@ -8,6 +8,7 @@ import click
 from tsae.cli.common import (
     FloatRange,
     IntRange,
+    PathType,
     device_option,
     echo_done,
     init_option,
@@ -21,7 +22,7 @@ from tsae.cli.common import (
 
 
 @click.command("train")
-@click.argument("data", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("data", nargs=-1, required=True, type=PathType(path_type=Path))
 @click.option("-o", "--output", required=True, type=output_file,
               help="Model file to write (.tsae).")
 @click.option("--family", default=None,
@@ -93,8 +94,8 @@ STOPPED = {"epochs": "all run", "early_stopping": "stopped early: --patience epo
 
 
 @click.command("encode")
-@click.argument("model", type=click.Path(path_type=Path))
-@click.argument("data", type=click.Path(path_type=Path))
+@click.argument("model", type=PathType(path_type=Path))
+@click.argument("data", type=PathType(path_type=Path))
 @click.option("-o", "--output", required=True, type=output_file,
               help="Where to write the codes (.npy, shape (n_windows, *code_shape); n_windows is "
                    "1 + ceil((n - window) / hop), 1 for a series shorter than the window).")
