@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 import numpy as np
 import pytest
+import soundfile as sf
 from cli_helpers import assert_one_line_error, run
 
 from tsae.cli import BUILTIN_COMMANDS, cli
@@ -111,3 +112,35 @@ def test_an_empty_path_is_refused_and_nothing_is_written(args, trained, tmp_path
     result = run(*[a.format(src=src, model=model, detector=detector) for a in args])
     assert_one_line_error(result, "an empty path (an unset shell variable?)")
     assert result.exit_code == 2 and sorted(p.name for p in tmp_path.iterdir()) == ["a.npy"]
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["denoise", "{wav}", "-o", "o.wav", "--duration", "5"], "--duration applies only with --live"),
+    (["denoise", "{wav}", "-o", "o.wav", "--input-device", "2", "--output-device", "3"],
+     "--input-device, --output-device apply only with --live"),
+    (["encode", "{model}", "{src}", "-o", "c.npy", "--color-by", "time"], "--color-by applies only with --plot"),
+    (["encode", "{model}", "{src}", "-o", "c.npy", "--projection", "pca"], "--projection applies only with --plot"),
+    (["encode", "{model}", "{src}", "-o", "c.npy", "--detector", "{detector}"], "--detector applies only with --plot"),
+    (["detect", "fit", "{src}", "-o", "d.tsae", "--risk", "0.01"], "--risk applies only with --threshold pot"),
+    (["detect", "fit", "{src}", "-o", "d.tsae", "--threshold", "pot", "--q", "0.9"],
+     "--q applies only with --threshold quantile"),
+    (["detect", "fit", "{src}", "-o", "d.tsae", "--threshold", "3", "--alarms-per-day", "5"],
+     "--alarms-per-day applies only with --threshold budget (the default)"),
+    (["monitor", "--detector", "{detector}", "--topic", "plant/pump"], "--topic applies only with an MQTT source"),
+    (["monitor", "--detector", "{detector}", "--clean-session"], "--clean-session applies only with an MQTT source"),
+    (["monitor", "--detector", "{detector}", "--client-id", "me"],
+     "--client-id applies only with an MQTT source or sink"),
+    (["monitor", "--detector", "{detector}", "--outbox", "box.txt"], "--outbox applies only with an MQTT sink"),
+    (["monitor", "--detector", "{detector}", "--mqtt", "localhost:1883", "--outbox", "box.txt"],
+     "--outbox applies only with an MQTT sink"),
+    (["monitor", "--detector", "{detector}", "--mqtt", ""], "'--mqtt': an empty address"),
+])
+def test_an_option_without_what_it_applies_to_is_refused(args, fragment, trained, tmp_path, monkeypatch) -> None:
+    # each was ignored without a word (`--mqtt ''` read stdin instead of a broker)
+    src, model, detector = trained
+    wav = tmp_path / "in.wav"
+    sf.write(wav, np.zeros(1600, np.float32), 16000)
+    monkeypatch.chdir(tmp_path)
+    result = run(*[a.format(src=src, model=model, detector=detector, wav=wav) for a in args])
+    assert_one_line_error(result, fragment)
+    assert result.exit_code == 2 and sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"]

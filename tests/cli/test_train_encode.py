@@ -102,7 +102,8 @@ def test_encode_bad_inputs(sensor_csv, tmp_path) -> None:
     two.write_text("1,2\n3,4\n")  # no names: matched by position
     assert_one_line_error(run("encode", model, two, "-o", codes), "2 channel(s) but the model was trained on 3")
     # a detector colours the plot only: without --plot it was never read, a wrong file passed without a word
-    assert_one_line_error(run("encode", model, sensor_csv, "-o", codes, "--detector", corrupt), "give --plot too")
+    assert_one_line_error(run("encode", model, sensor_csv, "-o", codes, "--detector", corrupt),
+                          "--detector applies only with --plot")
     assert not codes.exists()
 
 

@@ -138,6 +138,21 @@ class _BadWindow(click.BadParameter):
     exit_code = 1
 
 
+def given_flags(*names: str) -> list[str]:
+    """The long flags (``--rate``) of the running command's parameters ``names`` that the command line gave.
+
+    For an option that only applies with another one: given without it, it must be refused, not ignored.
+    """
+    ctx = click.get_current_context()
+    flags = {p.name: max(p.opts, key=len) for p in ctx.command.params}
+    return [flags[name] for name in names if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE]
+
+
+def only_with(flags: list[str], what: str) -> NoReturn:
+    """Refuse ``flags`` given without what they apply to: ``--duration applies only with --live``."""
+    raise click.UsageError(f"{', '.join(flags)} appl{'ies' if len(flags) == 1 else 'y'} only with {what}")
+
+
 def key_values(ctx: click.Context, param: click.Parameter, items: tuple[str, ...]) -> dict[str, str]:
     """Click callback for a repeatable ``KEY=VALUE`` option: ``{"KEY": "VALUE", ...}`` (both stripped)."""
     out: dict[str, str] = {}

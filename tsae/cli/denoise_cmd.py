@@ -5,7 +5,17 @@ from pathlib import Path
 
 import click
 
-from tsae.cli.common import FloatRange, IntRange, device_option, echo_done, output_target, quiet_option, raise_failures
+from tsae.cli.common import (
+    FloatRange,
+    IntRange,
+    device_option,
+    echo_done,
+    given_flags,
+    only_with,
+    output_target,
+    quiet_option,
+    raise_failures,
+)
 
 
 class DenoiserModel(click.ParamType):
@@ -97,6 +107,9 @@ def denoise_command(inputs: tuple[str, ...], output: str | None, model: Path | N
     if raw_only and not raw and not (live and "--format" not in raw_only):
         raise click.UsageError(f"{', '.join(raw_only)} describe{'s' if len(raw_only) == 1 else ''} raw PCM: use "
                                "with --raw (tsae denoise keeps a file's own rate and channels)")
+    live_only = given_flags("duration", "input_device", "output_device")
+    if live_only and not live:
+        only_with(live_only, "--live (a file keeps its own length, a pipe ends with its input)")
     streamed = live or "-" in inputs or raw or (output is not None and str(output) == "-")
     if streamed and jobs > 1:
         raise click.UsageError("--jobs applies to files (one stream is denoised in order)")

@@ -11,10 +11,12 @@ from tsae.cli.common import (
     IntRange,
     PathType,
     device_option,
+    given_flags,
     init_option,
     input_file,
     key_values,
     model_file,
+    only_with,
     output_file,
     quiet_option,
     seed_option,
@@ -113,7 +115,11 @@ def fit_command(train: Path, output: Path, family: str | None, window: str, hop:
     """
     from tsae.pipelines.anomaly.files import fit_detector_file
 
-    fit_detector_file(train, output, family=family, window=_window(window), threshold=_threshold(threshold),
+    method = _threshold(threshold)
+    for name, wants in (("alarms_per_day", "budget"), ("risk", "pot"), ("quantile", "quantile")):
+        if method != wants and given_flags(name):  # another method takes no part of it
+            only_with(given_flags(name), f"--threshold {wants}" + (" (the default)" if wants == "budget" else ""))
+    fit_detector_file(train, output, family=family, window=_window(window), threshold=method,
                       device=device, quiet=quiet, epochs=epochs, hop=hop, risk=risk, q=quantile, seed=seed,
                       model_params=params or None, init=init, alarms_per_day=alarms_per_day,
                       sample_interval=sample_interval, terms=terms, scales=_scales(scales))
@@ -227,10 +233,21 @@ def monitor_command(detector: Path, fmt: str, raw: bool, mqtt: str | None, topic
         raise click.UsageError(f"--format {fmt} is a binary sample type: add --raw")
     if raw and (fmt in ("csv", "json") or mqtt or source):
         raise click.UsageError("--raw reads binary rows from stdin: not with --format csv/json, --mqtt or --source")
-    if not mqtt and "mqtt" in stream_names(source, sink, mqtt, out_topic):
+    if mqtt is not None and not mqtt.strip():
+        raise click.BadParameter("an empty address (an unset shell variable?)", param_hint="'--mqtt'")
+    streams = stream_names(source, sink, mqtt, out_topic)
+    if not mqtt and "mqtt" in streams:
         what = ("--out-topic" if out_topic is not None and sink is None
                 else "--source mqtt" if source == "mqtt" else "--sink mqtt")
         raise click.UsageError(f"{what} needs the broker's address: add --mqtt HOST:PORT")
+    if mqtt and "mqtt" not in streams:
+        only_with(["--mqtt"], "an MQTT source or sink (not with --source and --sink of other streams)")
+    if streams[0] != "mqtt" and given_flags("topic", "clean_session"):
+        only_with(given_flags("topic", "clean_session"), "an MQTT source (--mqtt HOST:PORT)")
+    if streams[1] != "mqtt" and given_flags("outbox"):
+        only_with(["--outbox"], "an MQTT sink (--out-topic and --mqtt HOST:PORT)")
+    if "mqtt" not in streams and given_flags("client_id"):
+        only_with(["--client-id"], "an MQTT source or sink (--mqtt HOST:PORT)")
     raw_format = (fmt if binary else "f32") if raw else None
     code = run_monitor(detector, fmt="auto" if raw else fmt, raw=raw_format, mqtt=mqtt, topic=topic,
                        out_topic=out_topic, every_sample=every_sample,

@@ -11,9 +11,11 @@ from tsae.cli.common import (
     PathType,
     device_option,
     echo_done,
+    given_flags,
     init_option,
     key_values,
     model_file,
+    only_with,
     output_file,
     quiet_option,
     seed_option,
@@ -123,8 +125,9 @@ def encode_command(model: Path, data: Path, output: Path, batch_size: int, plot:
     Example:
       tsae encode model.tsae sensors.csv -o codes.npy --plot codes.png --detector pump.tsae
     """
-    if detector is not None and plot is None:
-        raise click.UsageError("--detector colours the --plot map: give --plot too")
+    map_only = given_flags("color_by", "detector", "projection")
+    if map_only and plot is None:
+        only_with(map_only, "--plot (its map of the codes)")
     from tsae.pipelines.reconstruct.batch import encode_file
 
     codes = encode_file(model, data, output, batch_size=batch_size, device=device, plot=plot, color_by=color_by,
