@@ -9,7 +9,7 @@ import soundfile as sf
 from cli_helpers import assert_one_line_error, run
 
 from tsae.cli import BUILTIN_COMMANDS, cli
-from tsae.cli.common import IntRange, OutputTarget, PathType
+from tsae.cli.common import FloatRange, IntRange, OutputTarget, PathType
 
 
 def test_debug_after_the_command_is_a_usage_error_not_a_traceback(tmp_path) -> None:
@@ -144,3 +144,31 @@ def test_an_option_without_what_it_applies_to_is_refused(args, fragment, trained
     result = run(*[a.format(src=src, model=model, detector=detector, wav=wav) for a in args])
     assert_one_line_error(result, fragment)
     assert result.exit_code == 2 and sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"]
+
+
+def test_every_number_option_refuses_infinity_unless_it_means_no_limit() -> None:
+    # `--alarms-per-day inf` was told by the detector as "alarms_per_day=inf is out of range (0, inf)", `--lr inf`
+    # as "lr must be a finite number", `--max-error inf` as "max_error must be finite": the Python names
+    plain = [f"{path} {p.opts[-1]}" for path, p in _options()
+             if isinstance(p.type, click.FloatRange) and not isinstance(p.type, FloatRange)]
+    assert not plain, f"number options without the shared checks: {plain}"
+    infinite = sorted(f"{path} {p.opts[-1]}" for path, p in _options() if getattr(p.type, "infinite", False)
+                      and (p.type.max is None or p.type.max == float("inf")))
+    assert infinite == ["denoise --atten-limit", "denoise --duration", "export --atten-limit",
+                        "monitor --max-time-jump"]
+
+
+@pytest.mark.parametrize("args", [
+    ["train", "{src}", "-o", "o.tsae", "--lr", "inf"],
+    ["train", "{src}", "-o", "o.tsae", "--max-seconds", "1e400"],
+    ["detect", "fit", "{src}", "-o", "o.tsae", "--alarms-per-day", "inf"],
+    ["detect", "fit", "{src}", "-o", "o.tsae", "--sample-interval", "1e400"],
+    ["compress", "{model}", "{src}", "-o", "o.tsz", "--max-error", "inf"],
+    ["compress", "{model}", "{src}", "-o", "o.tsz", "--latent-step", "1e400"],
+], ids=lambda a: " ".join(a[-2:]))
+def test_infinity_is_refused_by_the_option_name(args, trained, tmp_path, monkeypatch) -> None:
+    src, model, _ = trained
+    monkeypatch.chdir(tmp_path)
+    result = run(*[a.format(src=src, model=model) for a in args])
+    assert_one_line_error(result, f"Invalid value for '{args[-2]}'", "is not a finite number")
+    assert result.exit_code == 2 and not list(tmp_path.iterdir())

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -13,12 +14,20 @@ _QUIET = "tsae.quiet"
 
 
 class FloatRange(click.FloatRange):
-    """:class:`click.FloatRange` that also refuses NaN (which passes every comparison with the bounds)."""
+    """:class:`click.FloatRange` that also refuses NaN (which passes every comparison with the bounds) and, unless
+    ``infinite`` (an option where ``inf`` means no limit), ``inf`` and ``1e400``: refused here by the option's
+    name, not later in the library's words (``alarms_per_day=inf is out of range``)."""
+
+    def __init__(self, *args: Any, infinite: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.infinite = infinite
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         number = super().convert(value, param, ctx)
         if number != number:
             self.fail(f"{value!r} is not a number.", param, ctx)
+        if not self.infinite and number in (math.inf, -math.inf):
+            self.fail(f"{value!r} is not a finite number ({self._describe_range()}).", param, ctx)
         return number
 
 

@@ -44,7 +44,7 @@ class DenoiserModel(click.ParamType):
                    "(default: the shipped default model).")
 @click.option("--strength", type=FloatRange(0.0, 1.0), default=1.0, show_default=True,
               help="0 keeps the input, 1 applies the full model.")
-@click.option("--atten-limit", "atten_limit", type=FloatRange(min=0.0), default=None, metavar="DB",
+@click.option("--atten-limit", "atten_limit", type=FloatRange(min=0.0, infinite=True), default=None, metavar="DB",
               help="Maximum attenuation in dB (e.g. 12 keeps some ambience; 0 returns the input; inf: no limit). "
                    "Default: the model's (45 dB for denoiser2, none for denoiser).")
 @click.option("--batch", type=IntRange(min=1), default=16, show_default=True, metavar="N",
@@ -62,7 +62,7 @@ class DenoiserModel(click.ParamType):
 @click.option("--input-device", default=None, metavar="N",
               help="--live: input device (index or name; see tsae devices).")
 @click.option("--output-device", default=None, metavar="M", help="--live: output device (index or name).")
-@click.option("--duration", type=FloatRange(min=0.0, min_open=True), default=None, metavar="S",
+@click.option("--duration", type=FloatRange(min=0.0, min_open=True, infinite=True), default=None, metavar="S",
               help="--live: stop after S seconds (default: Ctrl-C).")
 @device_option
 @quiet_option

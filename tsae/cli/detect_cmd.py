@@ -190,7 +190,7 @@ def score_command(test: Path, detector: Path, output: Path, plot: Path | None, e
 @click.option("--outbox", type=PathType(dir_okay=False, path_type=Path), default=None,
               help="MQTT output: keep records the broker has not taken at exit in this file; sent first next run. "
                    "An existing file must be one the monitor wrote (its first line marks it): saved stdout is refused.")
-@click.option("--max-time-jump", type=FloatRange(min=0, min_open=True), default=1e9, show_default=True,
+@click.option("--max-time-jump", type=FloatRange(min=0, min_open=True, infinite=True), default=1e9, show_default=True,
               help="A record whose time is further ahead than this (time-field units; seconds for dates) "
                    "is skipped unless the next record confirms the jump; never less than 10 of the stream's own "
                    "steps.")
