@@ -172,3 +172,24 @@ def test_infinity_is_refused_by_the_option_name(args, trained, tmp_path, monkeyp
     result = run(*[a.format(src=src, model=model) for a in args])
     assert_one_line_error(result, f"Invalid value for '{args[-2]}'", "is not a finite number")
     assert result.exit_code == 2 and not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["denoise", "-", "--raw", "--rate", "1000000", "--channels", "1", "-o", "o.wav"],
+     "'--rate': must be within [4000, 768000] Hz, got 1000000"),  # was "stdin: sample_rate must be within ..."
+    (["denoise", "-", "--raw", "--rate", "10000000000", "--channels", "1", "-o", "o.wav"],
+     "'--rate': must be within [4000, 768000] Hz"),  # was "--raw: invalid stream format: ... at most 1536000 Hz"
+    (["detect", "score", "{src}", "--detector", "{detector}", "-o", "s.csv", "--drift-every", "2000000"],
+     "'--drift-every': 2000000 is out of range [1, 1048576]"),  # was "drift_every=2000000 is out of range"
+    (["monitor", "--detector", "{detector}", "--drift-every", "2000000"], "'--drift-every': 2000000 is out of range"),
+    (["train", "{src}", "-o", "m.tsae", "--lr", "1e31"], "'--lr': must be in (0, 1e+30], got 1e+31"),
+    (["compress", "{model}", "{src}", "-o", "c.tsz", "--max-error", "1e308"],
+     "'--max-error': must be finite and > 0 (at most 1.072e+301), got 1e+308"),  # was "max_error must be ..."
+], ids=lambda a: a if isinstance(a, str) else " ".join(a[:1]))
+def test_a_value_beyond_the_library_s_range_is_refused_by_the_option_name(args, fragment, trained, tmp_path,
+                                                                          monkeypatch) -> None:
+    src, model, detector = trained
+    monkeypatch.chdir(tmp_path)
+    result = run(*[a.format(src=src, model=model, detector=detector) for a in args])
+    assert_one_line_error(result, fragment)
+    assert result.exit_code == 2 and not list(tmp_path.iterdir())

@@ -4,7 +4,8 @@ from __future__ import annotations
 import functools
 import math
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -145,6 +146,36 @@ class _BadWindow(click.BadParameter):
     """A ``--window-fn`` refused: exit 1, as when a bad window was refused later, while framing."""
 
     exit_code = 1
+
+
+def checked_by(check: Callable[[Any], object]) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """A click callback that runs the library's own check of an option's value, before any data is read.
+
+    ``check`` (importing what it needs when called) raises a ``ValueError`` for a value the library refuses
+    (``sample_rate must be within [4000, 768000] Hz, got 1``): that is this option's usage error, in the option's
+    name (``Invalid value for '--rate': must be within [4000, 768000] Hz, got 1``), with one rule for both.
+    """
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        if value is None:
+            return value
+        try:
+            check(value)
+        except ValueError as error:
+            from tsae.errors import first_line
+
+            raise click.BadParameter(_without_name(first_line(error)), ctx=ctx, param=param) from None
+        return value
+
+    return callback
+
+
+def _without_name(text: str) -> str:
+    """A library message without the parameter name it starts with: ``drift_every=5 is out of range`` is
+    ``5 is out of range``, ``lr must be in (0, 1e+30]`` is ``must be in (0, 1e+30]`` (the option names itself)."""
+    match = re.match(r"[a-z][a-z_]*(=\S+)?\s+(?=is |must |should |has )", text)
+    if match is None:
+        return text
+    return (f"{match.group(1)[1:]} " if match.group(1) else "") + text[match.end():]
 
 
 def given_flags(*names: str) -> list[str]:

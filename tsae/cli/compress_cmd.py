@@ -10,6 +10,7 @@ from tsae.cli.common import (
     FloatRange,
     IntRange,
     PathType,
+    checked_by,
     device_option,
     echo_done,
     model_file,
@@ -18,11 +19,17 @@ from tsae.cli.common import (
 )
 
 
+def _checked_bound(max_error: float) -> None:
+    from tsae.pipelines.compress.options import check_max_error
+
+    check_max_error(max_error, 1)
+
+
 @click.command("compress")
 @click.argument("model", type=model_file)
 @click.argument("data", type=PathType(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--output", required=True, type=output_file, help="Container to write (.tsz).")
-@click.option("--max-error", type=FloatRange(min=0, min_open=True), default=None,
+@click.option("--max-error", type=FloatRange(min=0, min_open=True), default=None, callback=checked_by(_checked_bound),
               help="Largest allowed |original - decompressed| per sample [default: none, the codes alone].")
 @click.option("--relative", is_flag=True, help="--max-error is a fraction of each channel's range (max - min).")
 @click.option("--coder", type=click.Choice(["lzma", "zlib", "zstd"]), default="lzma", show_default=True,

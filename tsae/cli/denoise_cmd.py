@@ -8,6 +8,7 @@ import click
 from tsae.cli.common import (
     FloatRange,
     IntRange,
+    checked_by,
     device_option,
     echo_done,
     given_flags,
@@ -35,6 +36,12 @@ class DenoiserModel(click.ParamType):
         self.fail(f"{value}: no such model file, nor a shipped model ({names})", param, ctx)
 
 
+def _checked_rate(rate: int) -> None:
+    from tsae.pipelines.denoise.denoiser import checked_rate
+
+    checked_rate(rate)
+
+
 @click.command("denoise")
 @click.argument("inputs", nargs=-1)
 @click.option("-o", "--output", type=output_target, default=None,  # a str keeps the trailing / of a folder
@@ -54,7 +61,8 @@ class DenoiserModel(click.ParamType):
               help="Denoise N batches at once in threads (several CPU cores, or a GPU kept busy).")
 @click.option("--raw", is_flag=True,
               help="Raw PCM on stdin/stdout (with -) instead of WAV; needs --rate and --channels.")
-@click.option("--rate", type=IntRange(min=1), default=None, metavar="HZ", help="Sample rate of --raw audio.")
+@click.option("--rate", type=IntRange(min=1), default=None, metavar="HZ", callback=checked_by(_checked_rate),
+              help="Sample rate of --raw audio (4000 to 768000 Hz; with --live, of the sound devices).")
 @click.option("--channels", type=IntRange(1, 1024), default=None, metavar="N", help="Channels of --raw audio.")
 @click.option("--format", "sample_format", type=click.Choice(["s16", "s24", "s32", "f32"]), default="s16",
               show_default=True, help="Sample format of --raw audio (little-endian).")

@@ -10,6 +10,7 @@ from tsae.cli.common import (
     FloatRange,
     IntRange,
     PathType,
+    checked_by,
     device_option,
     given_flags,
     init_option,
@@ -45,9 +46,16 @@ def _threshold(value: str) -> str | float:
     return value.lower() if value.lower() in THRESHOLD_METHODS else float(value)
 
 
+def _checked_drift_every(samples: int) -> None:
+    from tsae.pipelines.anomaly.detector_file import check_settings
+
+    check_settings({"drift_every": samples})  # what a detector file holds
+
+
 def drift_options(command: Any) -> Any:
     """``--drift-rate`` and ``--drift-every``, the same on ``detect score`` and ``monitor``."""
     command = click.option("--drift-every", type=IntRange(min=1), default=None, metavar="N",
+                           callback=checked_by(_checked_drift_every),
                            help="Samples between drift updates, at least 4 windows [default: the detector's, else 50 "
                                 "windows].")(command)
     return click.option("--drift-rate", type=FloatRange(0, 1), default=None, metavar="R",

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -9,6 +10,7 @@ from tsae.cli.common import (
     FloatRange,
     IntRange,
     PathType,
+    checked_by,
     device_option,
     echo_done,
     given_flags,
@@ -21,6 +23,12 @@ from tsae.cli.common import (
     seed_option,
     taper_name,
 )
+
+
+def _train_config(**settings: Any) -> Any:
+    from tsae.models.trainer import TrainConfig
+
+    return TrainConfig(**settings)
 
 
 @click.command("train")
@@ -43,6 +51,7 @@ from tsae.cli.common import (
 @click.option("--batch-size", type=IntRange(min=1), default=64, show_default=True,
               help="Windows per step (capped to fit memory).")
 @click.option("--lr", type=FloatRange(min=0, min_open=True), default=1e-3, show_default=True,
+              callback=checked_by(lambda lr: _train_config(lr=lr)),
               help="Learning rate.")
 @click.option("--patience", type=IntRange(min=1), default=5, show_default=True,
               help="Epochs without validation improvement before stopping.")
