@@ -193,3 +193,33 @@ def test_a_value_beyond_the_library_s_range_is_refused_by_the_option_name(args, 
     result = run(*[a.format(src=src, model=model, detector=detector) for a in args])
     assert_one_line_error(result, fragment)
     assert result.exit_code == 2 and not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["train", "{src}", "-o", "o.tsae", "--window", "16", "--hop", "32"],
+     "--hop 32 is longer than --window 16"),  # was "hop must be between 1 and the window (16), got 32"
+    (["detect", "fit", "{src}", "-o", "o.tsae", "--window", "16", "--hop", "32"],
+     "--hop 32 is longer than --window 16"),  # was "x.csv: hop=32 must be an integer in [1, window=16] (None: ..."
+    (["detect", "fit", "{src}", "-o", "o.tsae", "--window", "1"],
+     "Invalid value for '--window': 1 is not in the range x>=2"),  # was "Invalid value: '1' must be >= 2"
+    (["detect", "fit", "{src}", "-o", "o.tsae", "--window", "abc"],
+     "Invalid value for '--window': 'abc' is not 'auto' or a whole number of samples"),
+    (["detect", "fit", "{src}", "-o", "o.tsae", "--terms", "PCA"],
+     "Invalid value for '--terms': 'PCA': use 'auto' or a combination of ae, pca, stats"),  # after the training
+    (["detect", "fit", "{src}", "-o", "o.tsae", "--scales", "16,1"],
+     "Invalid value for '--scales': 1 is not in the range x>=2"),  # "x.csv: scales: ...", after the training
+], ids=lambda a: a if isinstance(a, str) else " ".join(a[-2:]))
+def test_detector_and_training_options_are_refused_by_name_before_the_data_is_read(args, fragment, trained,
+                                                                                   tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = run(*[a.format(src=trained[0]) for a in args])
+    assert_one_line_error(result, fragment)
+    assert result.exit_code == 2 and not list(tmp_path.iterdir())
+
+
+def test_detect_fit_takes_auto_in_any_case_as_its_other_words() -> None:
+    from tsae.cli.detect_cmd import fit_command
+
+    ctx = click.Context(fit_command)
+    assert fit_command.params[[p.name for p in fit_command.params].index("window")].process_value(ctx, "AUTO") \
+        == "auto"

@@ -172,10 +172,17 @@ def checked_by(check: Callable[[Any], object]) -> Callable[[click.Context, click
 def _without_name(text: str) -> str:
     """A library message without the parameter name it starts with: ``drift_every=5 is out of range`` is
     ``5 is out of range``, ``lr must be in (0, 1e+30]`` is ``must be in (0, 1e+30]`` (the option names itself)."""
-    match = re.match(r"[a-z][a-z_]*(=\S+)?\s+(?=is |must |should |has )", text)
+    match = re.match(r"[a-z][a-z_]*(?:=(\S+?)(?=:)|(?:=(\S+))?\s+(?=is |must |should |has ))", text)
     if match is None:
         return text
-    return (f"{match.group(1)[1:]} " if match.group(1) else "") + text[match.end():]
+    value = match.group(1) or match.group(2)
+    return (f"{value} " if match.group(2) else value or "") + text[match.end():]
+
+
+def hop_fits(hop: int | None, window: int | str | None) -> None:
+    """Refuse ``--hop`` longer than ``--window`` given with it (windows would skip samples), by both names."""
+    if hop is not None and isinstance(window, int) and hop > window:
+        raise click.UsageError(f"--hop {hop} is longer than --window {window} (a hop is at most the window)")
 
 
 def given_flags(*names: str) -> list[str]:

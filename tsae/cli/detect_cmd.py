@@ -13,6 +13,7 @@ from tsae.cli.common import (
     checked_by,
     device_option,
     given_flags,
+    hop_fits,
     init_option,
     input_file,
     key_values,
@@ -24,26 +25,44 @@ from tsae.cli.common import (
 )
 
 
-def _window(value: str) -> int | str:
-    if value == "auto":
-        return value
+def _window(ctx: click.Context, param: click.Parameter, value: str) -> int | str:
+    """--window: 'auto' (in any case, as --threshold and --scales take their words) or a whole number >= 2."""
+    if value.strip().lower() == "auto":
+        return "auto"
     try:
-        number = int(value)
+        int(value)
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not 'auto' or an integer") from None
-    if number < 2:
-        raise click.BadParameter(f"{value!r} must be >= 2")
-    return number
+        raise click.BadParameter(f"{value!r} is not 'auto' or a whole number of samples (x>=2)", ctx, param) from None
+    return IntRange(min=2).convert(value, param, ctx)
 
 
-def _threshold(value: str) -> str | float:
+def _threshold(ctx: click.Context, param: click.Parameter, value: str) -> str | float:
     """--threshold: a method's name or a fixed number; refused in the detector's own words (``threshold_problem``)."""
     from tsae.pipelines.anomaly.thresholds import THRESHOLD_METHODS, threshold_problem
 
     problem = threshold_problem(value)
     if problem:
-        raise click.BadParameter(problem, param_hint="'--threshold'")
+        raise click.BadParameter(problem, ctx, param)
     return value.lower() if value.lower() in THRESHOLD_METHODS else float(value)
+
+
+def _terms(terms: str) -> None:
+    from tsae.pipelines.anomaly.terms import term_names
+
+    term_names(terms)
+
+
+def _scales(ctx: click.Context, param: click.Parameter, text: str) -> str | list[int]:
+    """--scales: 'auto', 'none' or comma-separated window lengths (each >= 2, as --window)."""
+    if text.strip().lower() in ("auto", "none", ""):
+        return "auto" if text.strip().lower() == "auto" else []
+    try:
+        lengths = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        lengths = []
+    if not lengths:
+        raise click.BadParameter(f"{text!r}: use auto, none or window lengths such as 16,64", ctx, param)
+    return [IntRange(min=2).convert(length, param, ctx) for length in lengths]
 
 
 def _checked_drift_every(samples: int) -> None:
@@ -80,10 +99,11 @@ def detect_group() -> None:
               help="Detector file to write (.tsae).")
 @click.option("--family", default=None,
               help="Autoencoder family (see `tsae models`) [default: conv1d, or the --init model's].")
-@click.option("--window", default="auto", show_default=True,
-              help="Window length in samples, or 'auto' (the data's dominant period).")
-@click.option("--hop", type=IntRange(min=1), default=None, help="Scoring hop (default window // 8).")
-@click.option("--threshold", default="budget", show_default=True,
+@click.option("--window", default="auto", show_default=True, callback=_window,
+              help="Window length in samples (at least 2), or 'auto' (the data's dominant period).")
+@click.option("--hop", type=IntRange(min=1), default=None,
+              help="Scoring hop, at most the window [default: window // 8].")
+@click.option("--threshold", default="budget", show_default=True, callback=_threshold,
               help="budget (at most --alarms-per-day false-alarm events a day), pot (extreme-value tail fit "
                    "of the samples' scores), quantile, or a fixed number.")
 @click.option("--alarms-per-day", type=FloatRange(0, min_open=True), default=1.0, show_default=True,
@@ -94,10 +114,10 @@ def detect_group() -> None:
               show_default=True, help="Target false-alarm rate per sample (pot).")
 @click.option("--q", "quantile", type=FloatRange(0, 1, min_open=True, max_open=True), default=0.995,
               show_default=True, help="Quantile of the training scores (quantile).")
-@click.option("--terms", default="auto", show_default=True,
+@click.option("--terms", default="auto", show_default=True, callback=checked_by(_terms),
               help="Score terms: auto (the self-check picks among ae, pca, stats on held-out data with synthetic "
                    "anomalies), or a '+'-joined combination such as pca+stats.")
-@click.option("--scales", default="auto", show_default=True,
+@click.option("--scales", default="auto", show_default=True, callback=_scales,
               help="Further window lengths added to the main window: auto (16 and 64), a comma-separated list, "
                    "or none.")
 @click.option("--epochs", type=IntRange(min=1), default=5, show_default=True,
@@ -108,10 +128,10 @@ def detect_group() -> None:
 @init_option
 @device_option
 @quiet_option
-def fit_command(train: Path, output: Path, family: str | None, window: str, hop: int | None, threshold: str,
-                alarms_per_day: float, sample_interval: float | None, risk: float, quantile: float, terms: str,
-                scales: str, epochs: int, seed: int, params: dict[str, str], init: Path | None, device: str,
-                quiet: bool) -> None:
+def fit_command(train: Path, output: Path, family: str | None, window: int | str, hop: int | None,
+                threshold: str | float, alarms_per_day: float, sample_interval: float | None, risk: float,
+                quantile: float, terms: str, scales: str | list[int], epochs: int, seed: int, params: dict[str, str],
+                init: Path | None, device: str, quiet: bool) -> None:
     """Learn normal behaviour from TRAIN (a CSV of normal data, or a .npy array (sensors, samples)) and write a
     detector file.
 
@@ -123,28 +143,14 @@ def fit_command(train: Path, output: Path, family: str | None, window: str, hop:
     """
     from tsae.pipelines.anomaly.files import fit_detector_file
 
-    method = _threshold(threshold)
     for name, wants in (("alarms_per_day", "budget"), ("risk", "pot"), ("quantile", "quantile")):
-        if method != wants and given_flags(name):  # another method takes no part of it
+        if threshold != wants and given_flags(name):  # another method takes no part of it
             only_with(given_flags(name), f"--threshold {wants}" + (" (the default)" if wants == "budget" else ""))
-    fit_detector_file(train, output, family=family, window=_window(window), threshold=method,
+    hop_fits(hop, window)
+    fit_detector_file(train, output, family=family, window=window, threshold=threshold,
                       device=device, quiet=quiet, epochs=epochs, hop=hop, risk=risk, q=quantile, seed=seed,
                       model_params=params or None, init=init, alarms_per_day=alarms_per_day,
-                      sample_interval=sample_interval, terms=terms, scales=_scales(scales))
-
-
-def _scales(text: str) -> str | list[int]:
-    """--scales: 'auto', 'none' or comma-separated window lengths."""
-    if text.strip().lower() in ("auto", "none", ""):
-        return "auto" if text.strip().lower() == "auto" else []
-    try:
-        lengths = [int(part) for part in text.split(",") if part.strip()]
-        if not lengths:
-            raise ValueError(text)
-        return lengths
-    except ValueError:
-        raise click.BadParameter(f"{text!r}: use auto, none or window lengths such as 16,64",
-                                 param_hint="--scales") from None
+                      sample_interval=sample_interval, terms=terms, scales=scales)
 
 
 @detect_group.command("score")

@@ -14,6 +14,7 @@ from tsae.cli.common import (
     device_option,
     echo_done,
     given_flags,
+    hop_fits,
     init_option,
     key_values,
     model_file,
@@ -86,6 +87,7 @@ def train_command(data: tuple[Path, ...], output: Path, family: str | None, wind
     from tsae.models.fit import train_files
     from tsae.models.trainer import TrainConfig
 
+    hop_fits(hop, window)
     config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, val_fraction=val_fraction, patience=patience,
                          seed=seed, device=device, quiet=quiet, max_seconds=max_seconds)
     fit = train_files(list(data), output, model=family, window=window, hop=hop, params=params,

@@ -97,6 +97,7 @@ from tsae.pipelines.anomaly.terms import (
     set_terms,
     set_window_terms,
     smoothed_scores,
+    term_names,
     term_rows,
 )
 from tsae.pipelines.anomaly.thresholds import THRESHOLD_METHODS, Threshold, fit_threshold, threshold_problem
@@ -874,13 +875,9 @@ class Detector:
 
     def _fixed_terms(self, state: DetectorState) -> tuple[str, ...] | None:
         """The terms the user asked for (None: the self-check chooses)."""
-        if isinstance(self.terms, str) and self.terms == "auto":
+        names = term_names(self.terms)
+        if names is None:
             return None
-        names = self.terms.split("+") if isinstance(self.terms, str) else list(self.terms)
-        names = [name.strip() for name in names if name.strip()]
-        unknown = [name for name in names if name not in TERMS]
-        if unknown or not names:
-            raise ValueError(f"terms={self.terms!r}: use 'auto' or a combination of {', '.join(TERMS)}")
         missing = [name for name in names if name not in available_terms(state)]
         if missing:
             raise ValueError(f"terms={self.terms!r}: {', '.join(missing)} is off (linear=False?)")
