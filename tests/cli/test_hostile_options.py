@@ -223,3 +223,18 @@ def test_detect_fit_takes_auto_in_any_case_as_its_other_words() -> None:
     ctx = click.Context(fit_command)
     assert fit_command.params[[p.name for p in fit_command.params].index("window")].process_value(ctx, "AUTO") \
         == "auto"
+
+
+@pytest.mark.parametrize("args", [
+    ["train", "{src}", "-o", "o.tsae", "--family", ""],
+    ["detect", "fit", "{src}", "-o", "o.tsae", "--family", " "],  # trained conv1d without a word
+    ["monitor", "--detector", "{detector}", "--time-field", ""],  # "time_field must be ... or None, got ''"
+    ["monitor", "--detector", "{detector}", "--source", ""],
+    ["denoise", "--live", "--input-device", ""],
+], ids=lambda a: " ".join(a[:1] + a[-2:-1]))
+def test_an_empty_name_is_refused(args, trained, tmp_path, monkeypatch) -> None:
+    src, _, detector = trained
+    monkeypatch.chdir(tmp_path)
+    result = run(*[a.format(src=src, detector=detector) for a in args])
+    assert_one_line_error(result, f"Invalid value for '{args[-2]}': an empty name (an unset shell variable?)")
+    assert result.exit_code == 2 and not list(tmp_path.iterdir())

@@ -74,7 +74,7 @@ def test_bad_options_one_line_no_output(sensor_csv, tmp_path) -> None:
     assert_one_line_error(run("train", sensor_csv, *FAST, "--param", "latent=abc", "-o", out), "latent")
     assert_one_line_error(run("train", sensor_csv, *FAST, "-o", sensor_csv), "refusing to overwrite")
     # an empty family name used to train conv1d without a word; a seed beyond 64 bits failed in torch's words
-    assert_one_line_error(run("train", sensor_csv, *FAST, "--family", "", "-o", out), "unknown model family ''")
+    assert_one_line_error(run("train", sensor_csv, *FAST, "--family", "", "-o", out), "'--family': an empty name")
     for denoiser in ("denoiser", "denoiser2"):  # "hop must be in [1, window=128], got 256": the family's insides
         assert_one_line_error(run("train", sensor_csv, *FAST, "--family", denoiser, "-o", out),
                               f"'{denoiser}' is a speech denoiser family (for tsae denoise")

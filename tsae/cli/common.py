@@ -92,6 +92,20 @@ class OutputTarget(click.ParamType):
         return value
 
 
+class Name(click.ParamType):
+    """A name (a family, a field, a stream, a device): an empty or blank one is refused, not taken as unset
+    (``detect fit --family ''`` trained conv1d, ``monitor --time-field ''`` was told as ``time_field ... or None``)."""
+
+    name = "text"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("an empty name (an unset shell variable?)", param, ctx)
+        return value
+
+
+#: the type of every option that names something
+name_text = Name()
 input_file = functools.partial(
     click.argument, type=PathType(exists=True, dir_okay=False, path_type=Path)
 )

@@ -12,6 +12,7 @@ from tsae.cli.common import (
     device_option,
     echo_done,
     given_flags,
+    name_text,
     only_with,
     output_target,
     quiet_option,
@@ -67,9 +68,10 @@ def _checked_rate(rate: int) -> None:
 @click.option("--format", "sample_format", type=click.Choice(["s16", "s24", "s32", "f32"]), default="s16",
               show_default=True, help="Sample format of --raw audio (little-endian).")
 @click.option("--live", is_flag=True, help="Denoise a microphone to speakers live (needs the 'live' extra).")
-@click.option("--input-device", default=None, metavar="N",
+@click.option("--input-device", type=name_text, default=None, metavar="N",
               help="--live: input device (index or name; see tsae devices).")
-@click.option("--output-device", default=None, metavar="M", help="--live: output device (index or name).")
+@click.option("--output-device", type=name_text, default=None, metavar="M",
+              help="--live: output device (index or name).")
 @click.option("--duration", type=FloatRange(min=0.0, min_open=True, infinite=True), default=None, metavar="S",
               help="--live: stop after S seconds (default: Ctrl-C).")
 @device_option

@@ -18,6 +18,7 @@ from tsae.cli.common import (
     input_file,
     key_values,
     model_file,
+    name_text,
     only_with,
     output_file,
     quiet_option,
@@ -97,7 +98,7 @@ def detect_group() -> None:
 @input_file("train")
 @click.option("-o", "--output", type=output_file, required=True,
               help="Detector file to write (.tsae).")
-@click.option("--family", default=None,
+@click.option("--family", type=name_text, default=None,
               help="Autoencoder family (see `tsae models`) [default: conv1d, or the --init model's].")
 @click.option("--window", default="auto", show_default=True, callback=_window,
               help="Window length in samples (at least 2), or 'auto' (the data's dominant period).")
@@ -193,11 +194,12 @@ def score_command(test: Path, detector: Path, output: Path, plot: Path | None, e
 @click.option("--topic", default="tsae/samples", show_default=True, help="MQTT topic to subscribe to.")
 @click.option("--out-topic", default=None, help="Publish events to this MQTT topic (instead of stdout).")
 @click.option("--every-sample", is_flag=True, help="Also write one line per scored sample.")
-@click.option("--time-field", default=None, help="Name of the time field (default: time/timestamp/t...).")
+@click.option("--time-field", type=name_text, default=None,
+              help="Name of the time field (default: time/timestamp/t...).")
 @click.option("--silence", type=IntRange(min=1), default=100, show_default=True,
               help="A sensor with no value for this many samples is silent: reported (a 'sensor' record) and "
                    "left out of the score until it reports again.")
-@click.option("--client-id", default=None,
+@click.option("--client-id", type=name_text, default=None,
               help="MQTT client id of the persistent session [default: derived from the detector file and topic].")
 @click.option("--clean-session", is_flag=True,
               help="MQTT: no persistent session (messages published while the monitor is away are not kept).")
@@ -210,9 +212,9 @@ def score_command(test: Path, detector: Path, output: Path, plot: Path | None, e
                    "steps.")
 @click.option("--max-line", type=IntRange(min=1), default=1 << 20, show_default=True,
               help="Longest input line in characters; longer lines count as malformed.")
-@click.option("--source", default=None, metavar="NAME",
+@click.option("--source", type=name_text, default=None, metavar="NAME",
               help="Stream source registered by a plugin (see `tsae plugins`) [default: mqtt with --mqtt, else stdin].")
-@click.option("--sink", default=None, metavar="NAME",
+@click.option("--sink", type=name_text, default=None, metavar="NAME",
               help="Stream sink registered by a plugin [default: mqtt with --out-topic, else stdout].")
 @click.option("--source-option", "source_options", multiple=True, metavar="KEY=VALUE", callback=key_values,
               help="Option passed to a plugin's source (repeatable).")

@@ -18,6 +18,7 @@ from tsae.cli.common import (
     init_option,
     key_values,
     model_file,
+    name_text,
     only_with,
     output_file,
     quiet_option,
@@ -36,7 +37,7 @@ def _train_config(**settings: Any) -> Any:
 @click.argument("data", nargs=-1, required=True, type=PathType(path_type=Path))
 @click.option("-o", "--output", required=True, type=output_file,
               help="Model file to write (.tsae).")
-@click.option("--family", default=None,
+@click.option("--family", type=name_text, default=None,
               help="Model family (see `tsae models`) [default: conv1d, or the --init model's].")
 @click.option("--window", type=IntRange(min=1), default=None,
               help="Window length in samples [default: 128, or the --init model's].")
