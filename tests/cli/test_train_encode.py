@@ -74,12 +74,14 @@ def test_bad_options_one_line_no_output(sensor_csv, tmp_path) -> None:
     assert_one_line_error(run("train", sensor_csv, *FAST, "--param", "latent=abc", "-o", out), "latent")
     assert_one_line_error(run("train", sensor_csv, *FAST, "-o", sensor_csv), "refusing to overwrite")
     # an empty family name used to train conv1d without a word; a seed beyond 64 bits failed in torch's words
-    assert_one_line_error(run("train", sensor_csv, *FAST, "--family", "", "-o", out), "unknown model family ''")
+    assert_one_line_error(run("train", sensor_csv, *FAST, "--family", "", "-o", out), "'--family': an empty name")
     for denoiser in ("denoiser", "denoiser2"):  # "hop must be in [1, window=128], got 256": the family's insides
         assert_one_line_error(run("train", sensor_csv, *FAST, "--family", denoiser, "-o", out),
                               f"'{denoiser}' is a speech denoiser family (for tsae denoise")
-    assert_one_line_error(run("train", sensor_csv, *FAST, "--seed", str(2**64), "-o", out), "seed must be")
-    huge = run("train", sensor_csv, *FAST, "--window", str(10**20), "-o", out)  # (after the short-data warning)
+    assert_one_line_error(run("train", sensor_csv, *FAST, "--seed", str(2**64), "-o", out), "'--seed'")
+    assert_one_line_error(run("train", sensor_csv, *FAST, "--window", str(10**20), "-o", out), "'--window'",
+                          "is too large")  # beyond 64 bits: a usage error
+    huge = run("train", sensor_csv, *FAST, "--window", str(2**62), "-o", out)  # (after the short-data warning)
     assert huge.exit_code != 0 and "sensors.csv: not enough memory to train on it" in huge.output.splitlines()[-1]
     assert not out.exists()
     assert sensor_csv.read_text().startswith("time,temp")
@@ -100,7 +102,8 @@ def test_encode_bad_inputs(sensor_csv, tmp_path) -> None:
     two.write_text("1,2\n3,4\n")  # no names: matched by position
     assert_one_line_error(run("encode", model, two, "-o", codes), "2 channel(s) but the model was trained on 3")
     # a detector colours the plot only: without --plot it was never read, a wrong file passed without a word
-    assert_one_line_error(run("encode", model, sensor_csv, "-o", codes, "--detector", corrupt), "give --plot too")
+    assert_one_line_error(run("encode", model, sensor_csv, "-o", codes, "--detector", corrupt),
+                          "--detector applies only with --plot")
     assert not codes.exists()
 
 
@@ -141,7 +144,7 @@ def test_a_transposed_npy_is_named_by_its_file(tmp_path) -> None:
 def test_a_hop_longer_than_the_window_is_refused(sensor_csv, tmp_path) -> None:
     # the samples between windows were reconstructed as the channel's mean, with exit 0
     result = run("train", sensor_csv, "--window", "16", "--hop", "32", "--epochs", "1", "-q", "-o", tmp_path / "m.tsae")
-    assert_one_line_error(result, "hop must be between 1 and the window (16), got 32")
+    assert_one_line_error(result, "--hop 32 is longer than --window 16")
     assert not (tmp_path / "m.tsae").exists()
 
 

@@ -93,6 +93,19 @@ def _one_line_warnings(command: str | None) -> Iterator[None]:
             yield
 
 
+def _root_debug(args: Sequence[str]) -> bool:
+    """Whether ``tsae --debug`` was given: among tsae's own options, before the command's name.
+
+    After the command it is that command's (unknown) option: a usage error, not a traceback.
+    """
+    for arg in args:
+        if arg == "--debug":
+            return True
+        if arg == "--" or not arg.startswith("-"):  # tsae's options take no value: this is the command
+            return False
+    return False
+
+
 class LazyGroup(click.Group):
     """A click group that imports built-in sub-commands on first use and asks plugins for theirs."""
 
@@ -125,7 +138,7 @@ class LazyGroup(click.Group):
         args = sys.argv[1:] if args is None else list(args)
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-        debug = "--debug" in args
+        debug = _root_debug(args)
         report_plugin_warnings(debug=debug, quiet=bool({"-q", "--quiet"} & set(args)))
         try:
             with _sigterm_unwinds():
@@ -143,7 +156,10 @@ class LazyGroup(click.Group):
             if debug:
                 raise
             hint = ""
-            if isinstance(error, click.UsageError) and error.ctx is not None:
+            if isinstance(error, click.NoSuchOption) and error.option_name == "--debug" and error.ctx is not None:
+                command = error.ctx.command_path.removeprefix(f"{error.ctx.find_root().info_name} ")
+                hint = f" (--debug goes before the command: tsae --debug {command} ...)"
+            elif isinstance(error, click.UsageError) and error.ctx is not None:
                 hint = f" (see '{error.ctx.command_path} --help')"
             click.echo(f"Error: {error.format_message()}{hint}", err=True)
             sys.exit(error.exit_code)

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import functools
+import math
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -13,12 +15,34 @@ _QUIET = "tsae.quiet"
 
 
 class FloatRange(click.FloatRange):
-    """:class:`click.FloatRange` that also refuses NaN (which passes every comparison with the bounds)."""
+    """:class:`click.FloatRange` that also refuses NaN (which passes every comparison with the bounds) and, unless
+    ``infinite`` (an option where ``inf`` means no limit), ``inf`` and ``1e400``: refused here by the option's
+    name, not later in the library's words (``alarms_per_day=inf is out of range``)."""
+
+    def __init__(self, *args: Any, infinite: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.infinite = infinite
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         number = super().convert(value, param, ctx)
         if number != number:
             self.fail(f"{value!r} is not a number.", param, ctx)
+        if not self.infinite and number in (math.inf, -math.inf):
+            self.fail(f"{value!r} is not a finite number ({self._describe_range()}).", param, ctx)
+        return number
+
+
+class IntRange(click.IntRange):
+    """:class:`click.IntRange` with a ceiling where the option has no maximum of its own: an integer beyond 64 bits
+    (``--hop 100000000000000000000``) is refused here, not handed to numpy or numba, which cannot hold it."""
+
+    #: the largest value an option without a maximum takes (int64's)
+    CEILING = 2**63 - 1
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if self.max is None and number > self.CEILING:
+            self.fail(f"{number} is too large (at most {self.CEILING}).", param, ctx)
         return number
 
 
@@ -42,18 +66,24 @@ device_option = click.option(
     show_default=True,
     help="Where models run: CUDA when present (auto), or forced.",
 )
+#: what an empty path argument is told as
+_EMPTY_PATH = "an empty path (an unset shell variable?)"
 
 
 def local(value: Any, kind: click.ParamType, param: click.Parameter | None, ctx: click.Context | None) -> Any:
     """``value`` with a ``file://`` URL turned into the local path it names (:func:`tsae.io.paths.local_path`).
 
     Every path the command line takes goes through it, before anything looks at the path:
-    one bad file URL is a usage error naming the argument.
+    one bad file URL is a usage error naming the argument, and so is an empty or blank
+    name (``Path("")`` is the current folder, never what an unset shell variable meant:
+    ``tsae train "$DATA"`` trained on the working folder's files).
     """
     from tsae.io.paths import local_path
 
     if not isinstance(value, str):
         return value
+    if not value.strip():
+        kind.fail(_EMPTY_PATH, param, ctx)
     try:
         return local_path(value)
     except ValueError as error:
@@ -61,25 +91,46 @@ def local(value: Any, kind: click.ParamType, param: click.Parameter | None, ctx:
 
 
 class LocalPath(click.Path):
-    """:class:`click.Path` taking a ``file://`` URL for the local path it names (see :func:`local`)."""
+    """:class:`click.Path` taking a ``file://`` URL for the local path it names, and refusing an empty name (see
+    :func:`local`)."""
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         return super().convert(local(value, self, param, ctx), param, ctx)
 
 
 class PathText(click.ParamType):
-    """A path as text, checked by the command (a file, folder, glob, ``-`` or a URL): a ``file://`` URL is the
-    local path it names (see :func:`local`)."""
+    """A path as text, checked by the command (a file, folder, glob, ``-`` or a URL), kept as given so that an
+    output folder keeps its trailing separator (and a URL its scheme): a ``file://`` URL is the local path it
+    names, an empty name is refused (see :func:`local`)."""
 
-    name = "text"
+    name = "path"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         return local(value, self, param, ctx)
 
 
+class Name(click.ParamType):
+    """A name (a family, a field, a stream, a device): an empty or blank one is refused, not taken as unset
+    (``detect fit --family ''`` trained conv1d, ``monitor --time-field ''`` was told as ``time_field ... or None``)."""
+
+    name = "text"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("an empty name (an unset shell variable?)", param, ctx)
+        return value
+
+
+#: the type of every option that names something
+name_text = Name()
 input_file = functools.partial(
     click.argument, type=LocalPath(exists=True, dir_okay=False, path_type=Path)
 )
+#: ``-o`` of a command that writes a file, or several into a folder
+output_target = PathText()
+#: ``--seed``, the same on every command that trains (torch takes seeds of up to 64 bits)
+seed_option = click.option("--seed", type=IntRange(0, 2**64 - 1), default=0, show_default=True,
+                           help="Random seed of the training (on the CPU, the same seed gives the same result).")
 #: A model FILE (``--model`` means a file on every command; a family name is ``--family``).
 model_file = LocalPath(exists=True, dir_okay=False, path_type=Path)
 #: ``--init MODEL``: start the new network from a pretrained model file's encoder
@@ -95,8 +146,6 @@ class OutputFile(LocalPath):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         value = local(value, self, param, ctx)  # before the checks of the name: file:///tmp/out/ names a folder
-        if isinstance(value, str) and not value.strip():
-            self.fail("an empty path (an unset shell variable?)", param, ctx)
         if isinstance(value, str) and value.endswith(("/", os.sep)):
             self.fail(f"{value!r} names a folder; this command writes one file: give its name", param, ctx)
         return super().convert(value, param, ctx)
@@ -127,6 +176,58 @@ class _BadWindow(click.BadParameter):
     """A ``--window-fn`` refused: exit 1, as when a bad window was refused later, while framing."""
 
     exit_code = 1
+
+
+def checked_by(check: Callable[[Any], object]) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """A click callback that runs the library's own check of an option's value, before any data is read.
+
+    ``check`` (importing what it needs when called) raises a ``ValueError`` for a value the library refuses
+    (``sample_rate must be within [4000, 768000] Hz, got 1``): that is this option's usage error, in the option's
+    name (``Invalid value for '--rate': must be within [4000, 768000] Hz, got 1``), with one rule for both.
+    """
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        if value is None:
+            return value
+        try:
+            check(value)
+        except ValueError as error:
+            from tsae.errors import first_line
+
+            raise click.BadParameter(_without_name(first_line(error)), ctx=ctx, param=param) from None
+        return value
+
+    return callback
+
+
+def _without_name(text: str) -> str:
+    """A library message without the parameter name it starts with: ``drift_every=5 is out of range`` is
+    ``5 is out of range``, ``lr must be in (0, 1e+30]`` is ``must be in (0, 1e+30]`` (the option names itself)."""
+    match = re.match(r"[a-z][a-z_]*(?:=(\S+?)(?=:)|(?:=(\S+))?\s+(?=is |must |should |has ))", text)
+    if match is None:
+        return text
+    value = match.group(1) or match.group(2)
+    return (f"{value} " if match.group(2) else value or "") + text[match.end():]
+
+
+def hop_fits(hop: int | None, window: int | str | None) -> None:
+    """Refuse ``--hop`` longer than ``--window`` given with it (windows would skip samples), by both names."""
+    if hop is not None and isinstance(window, int) and hop > window:
+        raise click.UsageError(f"--hop {hop} is longer than --window {window} (a hop is at most the window)")
+
+
+def given_flags(*names: str) -> list[str]:
+    """The long flags (``--rate``) of the running command's parameters ``names`` that the command line gave.
+
+    For an option that only applies with another one: given without it, it must be refused, not ignored.
+    """
+    ctx = click.get_current_context()
+    flags = {p.name: max(p.opts, key=len) for p in ctx.command.params}
+    return [flags[name] for name in names if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE]
+
+
+def only_with(flags: list[str], what: str) -> NoReturn:
+    """Refuse ``flags`` given without what they apply to: ``--duration applies only with --live``."""
+    raise click.UsageError(f"{', '.join(flags)} appl{'ies' if len(flags) == 1 else 'y'} only with {what}")
 
 
 def key_values(ctx: click.Context, param: click.Parameter, items: tuple[str, ...]) -> dict[str, str]:

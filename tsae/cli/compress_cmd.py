@@ -6,19 +6,35 @@ from pathlib import Path
 
 import click
 
-from tsae.cli.common import FloatRange, LocalPath, device_option, echo_done, model_file, output_file, quiet_option
+from tsae.cli.common import (
+    FloatRange,
+    IntRange,
+    LocalPath,
+    checked_by,
+    device_option,
+    echo_done,
+    model_file,
+    output_file,
+    quiet_option,
+)
+
+
+def _checked_bound(max_error: float) -> None:
+    from tsae.pipelines.compress.options import check_max_error
+
+    check_max_error(max_error, 1)
 
 
 @click.command("compress")
 @click.argument("model", type=model_file)
 @click.argument("data", type=LocalPath(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--output", required=True, type=output_file, help="Container to write (.tsz).")
-@click.option("--max-error", type=FloatRange(min=0, min_open=True), default=None,
+@click.option("--max-error", type=FloatRange(min=0, min_open=True), default=None, callback=checked_by(_checked_bound),
               help="Largest allowed |original - decompressed| per sample [default: none, the codes alone].")
 @click.option("--relative", is_flag=True, help="--max-error is a fraction of each channel's range (max - min).")
 @click.option("--coder", type=click.Choice(["lzma", "zlib", "zstd"]), default="lzma", show_default=True,
               help="Entropy coder of codes and residuals (zstd needs the zstandard package).")
-@click.option("--block-windows", type=click.IntRange(min=1), default=256, show_default=True,
+@click.option("--block-windows", type=IntRange(min=1), default=256, show_default=True,
               help="Model windows per block (memory and random access granularity; lowered so that a block "
                    "holds at most 2**24 values).")
 @click.option("--latent-step", type=FloatRange(min=0, min_open=True), default=None,

@@ -7,11 +7,16 @@ import click
 
 from tsae.cli.common import (
     FloatRange,
-    LocalPath,
+    IntRange,
     PathText,
+    checked_by,
     device_option,
     echo_done,
+    given_flags,
     local,
+    name_text,
+    only_with,
+    output_target,
     quiet_option,
     raise_failures,
 )
@@ -35,34 +40,42 @@ class DenoiserModel(click.ParamType):
         self.fail(f"{value}: no such model file, nor a shipped model ({names})", param, ctx)
 
 
+def _checked_rate(rate: int) -> None:
+    from tsae.pipelines.denoise.denoiser import checked_rate
+
+    checked_rate(rate)
+
+
 @click.command("denoise")
 @click.argument("inputs", nargs=-1, type=PathText())
-@click.option("-o", "--output", type=LocalPath(), default=None,  # a str keeps the trailing / of a folder
+@click.option("-o", "--output", type=output_target, default=None,  # a str keeps the trailing / of a folder
               help="Output file (one input) or folder (several). Default: NAME.denoised.EXT beside each input.")
 @click.option("--model", type=DenoiserModel(), default=None, metavar="FILE|NAME",
               help="A denoiser model file trained with tsae, or the name of a shipped model "
                    "(default: the shipped default model).")
 @click.option("--strength", type=FloatRange(0.0, 1.0), default=1.0, show_default=True,
               help="0 keeps the input, 1 applies the full model.")
-@click.option("--atten-limit", "atten_limit", type=FloatRange(min=0.0), default=None, metavar="DB",
+@click.option("--atten-limit", "atten_limit", type=FloatRange(min=0.0, infinite=True), default=None, metavar="DB",
               help="Maximum attenuation in dB (e.g. 12 keeps some ambience; 0 returns the input; inf: no limit). "
                    "Default: the model's (45 dB for denoiser2, none for denoiser).")
-@click.option("--batch", type=click.IntRange(min=1), default=16, show_default=True, metavar="N",
+@click.option("--batch", type=IntRange(min=1), default=16, show_default=True, metavar="N",
               help="Denoise up to N files of one sample rate side by side (one model step per frame "
                    "for all; try a larger N with --device cuda).")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True, metavar="N",
+@click.option("--jobs", "-j", type=IntRange(min=1), default=1, show_default=True, metavar="N",
               help="Denoise N batches at once in threads (several CPU cores, or a GPU kept busy).")
 @click.option("--raw", is_flag=True,
               help="Raw PCM on stdin/stdout (with -) instead of WAV; needs --rate and --channels.")
-@click.option("--rate", type=click.IntRange(min=1), default=None, metavar="HZ", help="Sample rate of --raw audio.")
-@click.option("--channels", type=click.IntRange(1, 1024), default=None, metavar="N", help="Channels of --raw audio.")
+@click.option("--rate", type=IntRange(min=1), default=None, metavar="HZ", callback=checked_by(_checked_rate),
+              help="Sample rate of --raw audio (4000 to 768000 Hz; with --live, of the sound devices).")
+@click.option("--channels", type=IntRange(1, 1024), default=None, metavar="N", help="Channels of --raw audio.")
 @click.option("--format", "sample_format", type=click.Choice(["s16", "s24", "s32", "f32"]), default="s16",
               show_default=True, help="Sample format of --raw audio (little-endian).")
 @click.option("--live", is_flag=True, help="Denoise a microphone to speakers live (needs the 'live' extra).")
-@click.option("--input-device", default=None, metavar="N",
+@click.option("--input-device", type=name_text, default=None, metavar="N",
               help="--live: input device (index or name; see tsae devices).")
-@click.option("--output-device", default=None, metavar="M", help="--live: output device (index or name).")
-@click.option("--duration", type=FloatRange(min=0.0, min_open=True), default=None, metavar="S",
+@click.option("--output-device", type=name_text, default=None, metavar="M",
+              help="--live: output device (index or name).")
+@click.option("--duration", type=FloatRange(min=0.0, min_open=True, infinite=True), default=None, metavar="S",
               help="--live: stop after S seconds (default: Ctrl-C).")
 @device_option
 @quiet_option
@@ -101,14 +114,15 @@ def denoise_command(inputs: tuple[str, ...], output: str | None, model: Path | N
         | aplay -f S16_LE -r 48000 -c 1
       tsae denoise --live --input-device 2 --output-device 5
     """
-    if output is not None and not str(output).strip():
-        raise click.UsageError("-o is an empty path (an unset shell variable?)")
     given = click.get_current_context().get_parameter_source
     raw_only = [f"--{name}" for name, key in (("rate", "rate"), ("channels", "channels"), ("format", "sample_format"))
                 if given(key) == click.core.ParameterSource.COMMANDLINE]
     if raw_only and not raw and not (live and "--format" not in raw_only):
         raise click.UsageError(f"{', '.join(raw_only)} describe{'s' if len(raw_only) == 1 else ''} raw PCM: use "
                                "with --raw (tsae denoise keeps a file's own rate and channels)")
+    live_only = given_flags("duration", "input_device", "output_device")
+    if live_only and not live:
+        only_with(live_only, "--live (a file keeps its own length, a pipe ends with its input)")
     streamed = live or "-" in inputs or raw or (output is not None and str(output) == "-")
     if streamed and jobs > 1:
         raise click.UsageError("--jobs applies to files (one stream is denoised in order)")

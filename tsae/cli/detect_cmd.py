@@ -8,42 +8,74 @@ import click
 
 from tsae.cli.common import (
     FloatRange,
+    IntRange,
     LocalPath,
+    checked_by,
     device_option,
+    given_flags,
+    hop_fits,
     init_option,
     input_file,
     key_values,
     model_file,
+    name_text,
+    only_with,
     output_file,
     quiet_option,
+    seed_option,
 )
 
 
-def _window(value: str) -> int | str:
-    if value == "auto":
-        return value
+def _window(ctx: click.Context, param: click.Parameter, value: str) -> int | str:
+    """--window: 'auto' (in any case, as --threshold and --scales take their words) or a whole number >= 2."""
+    if value.strip().lower() == "auto":
+        return "auto"
     try:
-        number = int(value)
+        int(value)
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not 'auto' or an integer") from None
-    if number < 2:
-        raise click.BadParameter(f"{value!r} must be >= 2")
-    return number
+        raise click.BadParameter(f"{value!r} is not 'auto' or a whole number of samples (x>=2)", ctx, param) from None
+    return IntRange(min=2).convert(value, param, ctx)
 
 
-def _threshold(value: str) -> str | float:
+def _threshold(ctx: click.Context, param: click.Parameter, value: str) -> str | float:
     """--threshold: a method's name or a fixed number; refused in the detector's own words (``threshold_problem``)."""
     from tsae.pipelines.anomaly.thresholds import THRESHOLD_METHODS, threshold_problem
 
     problem = threshold_problem(value)
     if problem:
-        raise click.BadParameter(problem, param_hint="'--threshold'")
+        raise click.BadParameter(problem, ctx, param)
     return value.lower() if value.lower() in THRESHOLD_METHODS else float(value)
+
+
+def _terms(terms: str) -> None:
+    from tsae.pipelines.anomaly.terms import term_names
+
+    term_names(terms)
+
+
+def _scales(ctx: click.Context, param: click.Parameter, text: str) -> str | list[int]:
+    """--scales: 'auto', 'none' or comma-separated window lengths (each >= 2, as --window)."""
+    if text.strip().lower() in ("auto", "none", ""):
+        return "auto" if text.strip().lower() == "auto" else []
+    try:
+        lengths = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        lengths = []
+    if not lengths:
+        raise click.BadParameter(f"{text!r}: use auto, none or window lengths such as 16,64", ctx, param)
+    return [IntRange(min=2).convert(length, param, ctx) for length in lengths]
+
+
+def _checked_drift_every(samples: int) -> None:
+    from tsae.pipelines.anomaly.detector_file import check_settings
+
+    check_settings({"drift_every": samples})  # what a detector file holds
 
 
 def drift_options(command: Any) -> Any:
     """``--drift-rate`` and ``--drift-every``, the same on ``detect score`` and ``monitor``."""
-    command = click.option("--drift-every", type=click.IntRange(min=1), default=None, metavar="N",
+    command = click.option("--drift-every", type=IntRange(min=1), default=None, metavar="N",
+                           callback=checked_by(_checked_drift_every),
                            help="Samples between drift updates, at least 4 windows [default: the detector's, else 50 "
                                 "windows].")(command)
     return click.option("--drift-rate", type=FloatRange(0, 1), default=None, metavar="R",
@@ -66,12 +98,13 @@ def detect_group() -> None:
 @input_file("train")
 @click.option("-o", "--output", type=output_file, required=True,
               help="Detector file to write (.tsae).")
-@click.option("--family", default=None,
+@click.option("--family", type=name_text, default=None,
               help="Autoencoder family (see `tsae models`) [default: conv1d, or the --init model's].")
-@click.option("--window", default="auto", show_default=True,
-              help="Window length in samples, or 'auto' (the data's dominant period).")
-@click.option("--hop", type=click.IntRange(min=1), default=None, help="Scoring hop (default window // 8).")
-@click.option("--threshold", default="budget", show_default=True,
+@click.option("--window", default="auto", show_default=True, callback=_window,
+              help="Window length in samples (at least 2), or 'auto' (the data's dominant period).")
+@click.option("--hop", type=IntRange(min=1), default=None,
+              help="Scoring hop, at most the window [default: window // 8].")
+@click.option("--threshold", default="budget", show_default=True, callback=_threshold,
               help="budget (at most --alarms-per-day false-alarm events a day), pot (extreme-value tail fit "
                    "of the samples' scores), quantile, or a fixed number.")
 @click.option("--alarms-per-day", type=FloatRange(0, min_open=True), default=1.0, show_default=True,
@@ -82,24 +115,24 @@ def detect_group() -> None:
               show_default=True, help="Target false-alarm rate per sample (pot).")
 @click.option("--q", "quantile", type=FloatRange(0, 1, min_open=True, max_open=True), default=0.995,
               show_default=True, help="Quantile of the training scores (quantile).")
-@click.option("--terms", default="auto", show_default=True,
+@click.option("--terms", default="auto", show_default=True, callback=checked_by(_terms),
               help="Score terms: auto (the self-check picks among ae, pca, stats on held-out data with synthetic "
                    "anomalies), or a '+'-joined combination such as pca+stats.")
-@click.option("--scales", default="auto", show_default=True,
+@click.option("--scales", default="auto", show_default=True, callback=_scales,
               help="Further window lengths added to the main window: auto (16 and 64), a comma-separated list, "
                    "or none.")
-@click.option("--epochs", type=click.IntRange(min=1), default=5, show_default=True,
+@click.option("--epochs", type=IntRange(min=1), default=5, show_default=True,
               help="Most training epochs of the network (early stopping on held-out windows).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@seed_option
 @click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE", callback=key_values,
               help="Model family parameter (repeatable), e.g. --param latent=16 (see `tsae models FAMILY`).")
 @init_option
 @device_option
 @quiet_option
-def fit_command(train: Path, output: Path, family: str | None, window: str, hop: int | None, threshold: str,
-                alarms_per_day: float, sample_interval: float | None, risk: float, quantile: float, terms: str,
-                scales: str, epochs: int, seed: int, params: dict[str, str], init: Path | None, device: str,
-                quiet: bool) -> None:
+def fit_command(train: Path, output: Path, family: str | None, window: int | str, hop: int | None,
+                threshold: str | float, alarms_per_day: float, sample_interval: float | None, risk: float,
+                quantile: float, terms: str, scales: str | list[int], epochs: int, seed: int, params: dict[str, str],
+                init: Path | None, device: str, quiet: bool) -> None:
     """Learn normal behaviour from TRAIN (a CSV of normal data, or a .npy array (sensors, samples)) and write a
     detector file.
 
@@ -111,24 +144,14 @@ def fit_command(train: Path, output: Path, family: str | None, window: str, hop:
     """
     from tsae.pipelines.anomaly.files import fit_detector_file
 
-    fit_detector_file(train, output, family=family, window=_window(window), threshold=_threshold(threshold),
+    for name, wants in (("alarms_per_day", "budget"), ("risk", "pot"), ("quantile", "quantile")):
+        if threshold != wants and given_flags(name):  # another method takes no part of it
+            only_with(given_flags(name), f"--threshold {wants}" + (" (the default)" if wants == "budget" else ""))
+    hop_fits(hop, window)
+    fit_detector_file(train, output, family=family, window=window, threshold=threshold,
                       device=device, quiet=quiet, epochs=epochs, hop=hop, risk=risk, q=quantile, seed=seed,
                       model_params=params or None, init=init, alarms_per_day=alarms_per_day,
-                      sample_interval=sample_interval, terms=terms, scales=_scales(scales))
-
-
-def _scales(text: str) -> str | list[int]:
-    """--scales: 'auto', 'none' or comma-separated window lengths."""
-    if text.strip().lower() in ("auto", "none", ""):
-        return "auto" if text.strip().lower() == "auto" else []
-    try:
-        lengths = [int(part) for part in text.split(",") if part.strip()]
-        if not lengths:
-            raise ValueError(text)
-        return lengths
-    except ValueError:
-        raise click.BadParameter(f"{text!r}: use auto, none or window lengths such as 16,64",
-                                 param_hint="--scales") from None
+                      sample_interval=sample_interval, terms=terms, scales=scales)
 
 
 @detect_group.command("score")
@@ -142,7 +165,7 @@ def _scales(text: str) -> str | list[int]:
 @click.option("--events", type=output_file, default=None,
               help="Events file (.json, or .csv; .csv.gz, .csv.bz2, .csv.xz compressed); default "
                    "<output stem>.events.json.")
-@click.option("--silence", type=click.IntRange(min=1), default=100, show_default=True,
+@click.option("--silence", type=IntRange(min=1), default=100, show_default=True,
               help="A sensor with no value for this many rows is silent: warned about and left out of the score "
                    "until it reports again, as `tsae monitor --silence` leaves it out.")
 @drift_options
@@ -171,26 +194,27 @@ def score_command(test: Path, detector: Path, output: Path, plot: Path | None, e
 @click.option("--topic", default="tsae/samples", show_default=True, help="MQTT topic to subscribe to.")
 @click.option("--out-topic", default=None, help="Publish events to this MQTT topic (instead of stdout).")
 @click.option("--every-sample", is_flag=True, help="Also write one line per scored sample.")
-@click.option("--time-field", default=None, help="Name of the time field (default: time/timestamp/t...).")
-@click.option("--silence", type=click.IntRange(min=1), default=100, show_default=True,
+@click.option("--time-field", type=name_text, default=None,
+              help="Name of the time field (default: time/timestamp/t...).")
+@click.option("--silence", type=IntRange(min=1), default=100, show_default=True,
               help="A sensor with no value for this many samples is silent: reported (a 'sensor' record) and "
                    "left out of the score until it reports again.")
-@click.option("--client-id", default=None,
+@click.option("--client-id", type=name_text, default=None,
               help="MQTT client id of the persistent session [default: derived from the detector file and topic].")
 @click.option("--clean-session", is_flag=True,
               help="MQTT: no persistent session (messages published while the monitor is away are not kept).")
 @click.option("--outbox", type=LocalPath(dir_okay=False, path_type=Path), default=None,
               help="MQTT output: keep records the broker has not taken at exit in this file; sent first next run. "
                    "An existing file must be one the monitor wrote (its first line marks it): saved stdout is refused.")
-@click.option("--max-time-jump", type=FloatRange(min=0, min_open=True), default=1e9, show_default=True,
+@click.option("--max-time-jump", type=FloatRange(min=0, min_open=True, infinite=True), default=1e9, show_default=True,
               help="A record whose time is further ahead than this (time-field units; seconds for dates) "
                    "is skipped unless the next record confirms the jump; never less than 10 of the stream's own "
                    "steps.")
-@click.option("--max-line", type=click.IntRange(min=1), default=1 << 20, show_default=True,
+@click.option("--max-line", type=IntRange(min=1), default=1 << 20, show_default=True,
               help="Longest input line in characters; longer lines count as malformed.")
-@click.option("--source", default=None, metavar="NAME",
+@click.option("--source", type=name_text, default=None, metavar="NAME",
               help="Stream source registered by a plugin (see `tsae plugins`) [default: mqtt with --mqtt, else stdin].")
-@click.option("--sink", default=None, metavar="NAME",
+@click.option("--sink", type=name_text, default=None, metavar="NAME",
               help="Stream sink registered by a plugin [default: mqtt with --out-topic, else stdout].")
 @click.option("--source-option", "source_options", multiple=True, metavar="KEY=VALUE", callback=key_values,
               help="Option passed to a plugin's source (repeatable).")
@@ -225,10 +249,21 @@ def monitor_command(detector: Path, fmt: str, raw: bool, mqtt: str | None, topic
         raise click.UsageError(f"--format {fmt} is a binary sample type: add --raw")
     if raw and (fmt in ("csv", "json") or mqtt or source):
         raise click.UsageError("--raw reads binary rows from stdin: not with --format csv/json, --mqtt or --source")
-    if not mqtt and "mqtt" in stream_names(source, sink, mqtt, out_topic):
+    if mqtt is not None and not mqtt.strip():
+        raise click.BadParameter("an empty address (an unset shell variable?)", param_hint="'--mqtt'")
+    streams = stream_names(source, sink, mqtt, out_topic)
+    if not mqtt and "mqtt" in streams:
         what = ("--out-topic" if out_topic is not None and sink is None
                 else "--source mqtt" if source == "mqtt" else "--sink mqtt")
         raise click.UsageError(f"{what} needs the broker's address: add --mqtt HOST:PORT")
+    if mqtt and "mqtt" not in streams:
+        only_with(["--mqtt"], "an MQTT source or sink (not with --source and --sink of other streams)")
+    if streams[0] != "mqtt" and given_flags("topic", "clean_session"):
+        only_with(given_flags("topic", "clean_session"), "an MQTT source (--mqtt HOST:PORT)")
+    if streams[1] != "mqtt" and given_flags("outbox"):
+        only_with(["--outbox"], "an MQTT sink (--out-topic and --mqtt HOST:PORT)")
+    if "mqtt" not in streams and given_flags("client_id"):
+        only_with(["--client-id"], "an MQTT source or sink (--mqtt HOST:PORT)")
     raw_format = (fmt if binary else "f32") if raw else None
     code = run_monitor(detector, fmt="auto" if raw else fmt, raw=raw_format, mqtt=mqtt, topic=topic,
                        out_topic=out_topic, every_sample=every_sample,

@@ -6,20 +6,20 @@ from pathlib import Path
 
 import click
 
-from tsae.cli.common import FloatRange, LocalPath, echo_done, quiet_option
+from tsae.cli.common import FloatRange, IntRange, LocalPath, echo_done, output_target, quiet_option
 from tsae.export.api import DEFAULT_OPSET, MAX_OPSET, MIN_OPSET
 
 
 @click.command("export")
 @click.argument("model", type=LocalPath(path_type=Path))  # a folder named as a shipped model is not that model
-@click.option("-o", "--output", type=LocalPath(), default=None,  # a str keeps the trailing / of a folder
+@click.option("-o", "--output", type=output_target, default=None,  # a str keeps the trailing / of a folder
               help="The .onnx file (default: MODEL with .onnx), or a folder to write it in; a .json sidecar "
                    "is written beside it.")
-@click.option("--opset", type=click.IntRange(MIN_OPSET, MAX_OPSET), default=DEFAULT_OPSET, show_default=True,
+@click.option("--opset", type=IntRange(MIN_OPSET, MAX_OPSET), default=DEFAULT_OPSET, show_default=True,
               help="ONNX opset (the transformer family needs 14 or later).")
 @click.option("--strength", type=FloatRange(0.0, 1.0), default=1.0, show_default=True,
               help="Denoiser only: as for tsae denoise, fixed in the graph.")
-@click.option("--atten-limit", "atten_limit", type=FloatRange(min=0.0), default=None, metavar="DB",
+@click.option("--atten-limit", "atten_limit", type=FloatRange(min=0.0, infinite=True), default=None, metavar="DB",
               help="Denoiser only: as for tsae denoise, fixed in the graph.")
 @quiet_option
 def export_command(model: Path, output: str | None, opset: int, strength: float, atten_limit: float | None,

@@ -5,14 +5,14 @@ from pathlib import Path
 
 import click
 
-from tsae.cli.common import echo_done, input_file, output_file, quiet_option, taper_name
+from tsae.cli.common import IntRange, echo_done, input_file, output_file, quiet_option, taper_name
 
 
 @click.command("frame")
 @input_file("source", metavar="INPUT")
-@click.option("--window", "length", type=click.IntRange(min=1), default=512, show_default=True,
+@click.option("--window", "length", type=IntRange(min=1), default=512, show_default=True,
               help="Frame (window) length in samples, as in `tsae train --window`.")
-@click.option("--hop", type=click.IntRange(min=1), default=128, show_default=True,
+@click.option("--hop", type=IntRange(min=1), default=128, show_default=True,
               help="Samples between frame starts.")
 @click.option("--window-fn", "window_fn", default="none", show_default=True, callback=taper_name,
               help="Taper multiplying each frame: none, hann, hamming, blackman, ... (scipy names); "

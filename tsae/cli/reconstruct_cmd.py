@@ -5,20 +5,30 @@ from pathlib import Path
 
 import click
 
-from tsae.cli.common import LocalPath, PathText, device_option, echo_done, output_file, quiet_option, raise_failures
+from tsae.cli.common import (
+    IntRange,
+    LocalPath,
+    PathText,
+    device_option,
+    echo_done,
+    output_file,
+    output_target,
+    quiet_option,
+    raise_failures,
+)
 
 
 @click.command("reconstruct")
 @click.argument("model", type=LocalPath(dir_okay=False, path_type=Path))
 @click.argument("inputs", nargs=-1, required=True, type=PathText())
-@click.option("-o", "--output", required=True, type=PathText(),
+@click.option("-o", "--output", required=True, type=output_target,
               help="Output file (one input) or folder (several files, folders or globs).")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+@click.option("--workers", type=IntRange(min=1), default=1, show_default=True,
               help="Local worker processes (each loads the model once).")
 @click.option("--dask", "dask_address", default=None, metavar="ADDRESS",
               help="Run on an existing Dask cluster, e.g. tcp://scheduler:8786 "
                    "(inputs and outputs must be reachable from its workers, at the same paths).")
-@click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True,
+@click.option("--batch-size", type=IntRange(min=1), default=256, show_default=True,
               help="Windows per model call.")
 @click.option("--manifest", type=output_file, default=None,
               help="Manifest CSV [default: OUTDIR/manifest.csv, or ./manifest.csv for a URL output].")

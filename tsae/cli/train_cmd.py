@@ -2,32 +2,46 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from tsae.cli.common import (
     FloatRange,
+    IntRange,
     LocalPath,
+    checked_by,
     device_option,
     echo_done,
+    given_flags,
+    hop_fits,
     init_option,
     key_values,
     model_file,
+    name_text,
+    only_with,
     output_file,
     quiet_option,
+    seed_option,
     taper_name,
 )
+
+
+def _train_config(**settings: Any) -> Any:
+    from tsae.models.trainer import TrainConfig
+
+    return TrainConfig(**settings)
 
 
 @click.command("train")
 @click.argument("data", nargs=-1, required=True, type=LocalPath(path_type=Path))
 @click.option("-o", "--output", required=True, type=output_file,
               help="Model file to write (.tsae).")
-@click.option("--family", default=None,
+@click.option("--family", type=name_text, default=None,
               help="Model family (see `tsae models`) [default: conv1d, or the --init model's].")
-@click.option("--window", type=click.IntRange(min=1), default=None,
+@click.option("--window", type=IntRange(min=1), default=None,
               help="Window length in samples [default: 128, or the --init model's].")
-@click.option("--hop", type=click.IntRange(min=1), default=None, help="Hop between windows [default: window/4].")
+@click.option("--hop", type=IntRange(min=1), default=None, help="Hop between windows [default: window/4].")
 @click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE", callback=key_values,
               help="Model family parameter (repeatable), e.g. --param latent=16.")
 @click.option("--normalize", type=click.Choice(["zscore", "robust", "none"]), default="zscore", show_default=True,
@@ -35,18 +49,19 @@ from tsae.cli.common import (
 @click.option("--window-fn", default=None, callback=taper_name,
               help="Analysis window for frames (e.g. hann, kaiser:BETA; none: rectangular, as `tsae frame`) "
                    "[default: none].")
-@click.option("--epochs", type=click.IntRange(min=1), default=50, show_default=True, help="Maximum training epochs.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True,
+@click.option("--epochs", type=IntRange(min=1), default=50, show_default=True, help="Maximum training epochs.")
+@click.option("--batch-size", type=IntRange(min=1), default=64, show_default=True,
               help="Windows per step (capped to fit memory).")
 @click.option("--lr", type=FloatRange(min=0, min_open=True), default=1e-3, show_default=True,
+              callback=checked_by(lambda lr: _train_config(lr=lr)),
               help="Learning rate.")
-@click.option("--patience", type=click.IntRange(min=1), default=5, show_default=True,
+@click.option("--patience", type=IntRange(min=1), default=5, show_default=True,
               help="Epochs without validation improvement before stopping.")
 @click.option("--val-fraction", type=FloatRange(0, 1, max_open=True), default=0.1, show_default=True,
               help="Share of windows held out for validation and early stopping.")
 @click.option("--max-seconds", type=FloatRange(min=0, min_open=True), default=None,
               help="Wall-clock training budget.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed (CPU training is reproducible).")
+@seed_option
 @init_option
 @device_option
 @quiet_option
@@ -73,6 +88,7 @@ def train_command(data: tuple[Path, ...], output: Path, family: str | None, wind
     from tsae.models.fit import train_files
     from tsae.models.trainer import TrainConfig
 
+    hop_fits(hop, window)
     config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, val_fraction=val_fraction, patience=patience,
                          seed=seed, device=device, quiet=quiet, max_seconds=max_seconds)
     fit = train_files(list(data), output, model=family, window=window, hop=hop, params=params,
@@ -97,7 +113,7 @@ STOPPED = {"epochs": "all run", "early_stopping": "stopped early: --patience epo
 @click.option("-o", "--output", required=True, type=output_file,
               help="Where to write the codes (.npy, shape (n_windows, *code_shape); n_windows is "
                    "1 + ceil((n - window) / hop), 1 for a series shorter than the window).")
-@click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True)
+@click.option("--batch-size", type=IntRange(min=1), default=256, show_default=True)
 @click.option("--plot", type=output_file, default=None,
               help="Also draw a 2-D map of the codes (PNG/PDF/SVG).")
 @click.option("--color-by", type=click.Choice(["auto", "time", "label", "score"]), default="auto",
@@ -121,8 +137,9 @@ def encode_command(model: Path, data: Path, output: Path, batch_size: int, plot:
     Example:
       tsae encode model.tsae sensors.csv -o codes.npy --plot codes.png --detector pump.tsae
     """
-    if detector is not None and plot is None:
-        raise click.UsageError("--detector colours the --plot map: give --plot too")
+    map_only = given_flags("color_by", "detector", "projection")
+    if map_only and plot is None:
+        only_with(map_only, "--plot (its map of the codes)")
     from tsae.pipelines.reconstruct.batch import encode_file
 
     codes = encode_file(model, data, output, batch_size=batch_size, device=device, plot=plot, color_by=color_by,

@@ -359,7 +359,7 @@ def test_a_scale_asked_for_that_the_data_cannot_hold_is_told(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("a\n" + "".join(f"{v}\n" for v in x))
     result = CliRunner().invoke(cli, ["detect", "fit", str(path), "--scales", ",", "-o", str(tmp_path / "d.tsae")])
-    assert result.exit_code == 2 and "Invalid value for --scales: ','" in result.output
+    assert result.exit_code == 2 and "Invalid value for '--scales': ','" in result.output
 
 
 def test_a_dataframe_of_numbered_columns_scores_on_a_detector_fitted_on_an_array(train_data, test_data):

@@ -47,7 +47,7 @@ def test_compress_refuses_a_denoiser_and_an_infinite_step(series_and_model, tmp_
     assert result.exit_code == 1 and "is for the denoise pipeline" in result.output
     result = CliRunner().invoke(cli, ["compress", str(series_and_model / "m.tsae"), str(src), "-o",
                                       str(tmp_path / "i.tsz"), "--latent-step", "inf"])
-    assert result.exit_code == 1 and "latent_step must be finite" in result.output
+    assert result.exit_code == 2 and "Invalid value for '--latent-step': 'inf' is not a finite number" in result.output
     assert not (tmp_path / "d.tsz").exists() and not (tmp_path / "i.tsz").exists()
 
 

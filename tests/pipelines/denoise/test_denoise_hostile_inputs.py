@@ -243,7 +243,7 @@ def test_empty_paths_and_raw_options_without_raw_are_refused(tmp_path) -> None:
     src = tmp_path / "in.wav"
     sf.write(src, _tone(), 16000)
     for args, message in ((["", "-q"], "an empty path was given as an input"),
-                          ([str(src), "-o", "", "-q"], "-o is an empty path"),
+                          ([str(src), "-o", "", "-q"], "an empty path (an unset shell variable?)"),
                           ([str(src), "--rate", "8000", "-o", str(tmp_path / "o.wav")], "--rate describes raw PCM"),
                           ([str(src), "--format", "f32", "-o", str(tmp_path / "o.wav")], "--format describes raw")):
         result = CliRunner().invoke(cli, ["denoise", *args])

@@ -65,7 +65,7 @@ from tsae.engine.preprocess import Normalizer, repair_missing
 from tsae.errors import NotFittedError, shown
 from tsae.models.device import torch_threads
 from tsae.models.rebuild import MAX_INT_HPARAM
-from tsae.models.trainer import whole_number
+from tsae.models.trainer import check_seed, whole_number
 from tsae.pipelines.anomaly.detector_file import (
     DETECTOR_KIND,
     DETECTOR_VERSION,
@@ -97,6 +97,7 @@ from tsae.pipelines.anomaly.terms import (
     set_terms,
     set_window_terms,
     smoothed_scores,
+    term_names,
     term_rows,
 )
 from tsae.pipelines.anomaly.thresholds import THRESHOLD_METHODS, Threshold, fit_threshold, threshold_problem
@@ -586,7 +587,7 @@ class Detector:
         self.patience = patience
         self.max_train_windows = max_train_windows
         self.device = device
-        whole_number("seed", seed, 0)
+        check_seed(seed)
         self.seed = seed
         self.quiet = quiet
         self.merge_gap = merge_gap
@@ -874,13 +875,9 @@ class Detector:
 
     def _fixed_terms(self, state: DetectorState) -> tuple[str, ...] | None:
         """The terms the user asked for (None: the self-check chooses)."""
-        if isinstance(self.terms, str) and self.terms == "auto":
+        names = term_names(self.terms)
+        if names is None:
             return None
-        names = self.terms.split("+") if isinstance(self.terms, str) else list(self.terms)
-        names = [name.strip() for name in names if name.strip()]
-        unknown = [name for name in names if name not in TERMS]
-        if unknown or not names:
-            raise ValueError(f"terms={self.terms!r}: use 'auto' or a combination of {', '.join(TERMS)}")
         missing = [name for name in names if name not in available_terms(state)]
         if missing:
             raise ValueError(f"terms={self.terms!r}: {', '.join(missing)} is off (linear=False?)")

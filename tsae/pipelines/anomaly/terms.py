@@ -32,6 +32,23 @@ TERMS = ("ae", "pca", "stats")
 TermKey = tuple[str, int]  # (kind, window length)
 
 
+def term_names(terms: str | Sequence[str]) -> tuple[str, ...] | None:
+    """The term kinds ``terms`` names, in :data:`TERMS` order; None for ``"auto"`` (the self-check chooses).
+
+    Raises
+    ------
+    ValueError
+        ``"terms='PCA': use 'auto' or a combination of ae, pca, stats"`` for an unknown or empty name.
+    """
+    if isinstance(terms, str) and terms == "auto":
+        return None
+    names = terms.split("+") if isinstance(terms, str) else list(terms)
+    names = [name.strip() for name in names if name.strip()]
+    if not names or any(name not in TERMS for name in names):
+        raise ValueError(f"terms={terms!r}: use 'auto' or a combination of {', '.join(TERMS)}")
+    return tuple(name for name in TERMS if name in names)
+
+
 def principal_axes(centred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Squared singular values (descending) and principal axes ``(k, d)`` of centred rows ``(N, d)``.
 

@@ -1,0 +1,240 @@
+"""Hostile command-line options: every bad value or combination is one line naming the option, exit != 0,
+no traceback and no output; a value that is accepted runs correctly."""
+from __future__ import annotations
+
+import click
+import numpy as np
+import pytest
+import soundfile as sf
+from cli_helpers import assert_one_line_error, run
+
+from tsae.cli import BUILTIN_COMMANDS, cli
+from tsae.cli.common import FloatRange, IntRange, LocalPath, PathText
+
+
+def test_debug_after_the_command_is_a_usage_error_not_a_traceback(tmp_path) -> None:
+    # `--debug` belongs to `tsae`, before the command; given after it, it is an unknown option of that command
+    # (it showed click's NoSuchOption traceback: the whole line was searched for --debug)
+    result = run("frame", tmp_path / "missing.wav", "--debug")
+    assert_one_line_error(result, "No such option '--debug'", "tsae --debug frame")
+    assert result.exit_code == 2
+
+
+def _options() -> list[tuple[str, click.Option]]:
+    """Every option of every built-in command (``detect fit``'s too), with the command's path."""
+    ctx = click.Context(cli)
+    out = []
+    for name in BUILTIN_COMMANDS:
+        command = cli.get_command(ctx, name)
+        commands = command.commands.items() if isinstance(command, click.Group) else [("", command)]
+        for sub, leaf in commands:
+            out += [(f"{name} {sub}".strip(), p) for p in leaf.params if isinstance(p, click.Option)]
+    return out
+
+
+def test_every_integer_option_refuses_an_integer_beyond_64_bits() -> None:
+    # click.IntRange passed --hop 100000000000000000000 on: `tsae frame` failed in numba ("internal error
+    # (TypingError ...)"), `detect fit --seed` with "Overflow when unpacking long long" blamed on the file
+    plain = [f"{path} {p.opts[-1]}" for path, p in _options()
+             if isinstance(p.type, click.IntRange) and not isinstance(p.type, IntRange)]
+    assert not plain, f"integer options without the shared ceiling: {plain}"
+
+
+def test_frame_hop_beyond_64_bits_is_a_usage_error(tmp_path) -> None:
+    src = tmp_path / "x.npy"
+    np.save(src, np.zeros(64, np.float32))
+    result = run("frame", src, "--window", "16", "--hop", str(10**20), "-o", tmp_path / "f.npy")
+    assert_one_line_error(result, "'--hop'", "100000000000000000000 is too large (at most 9223372036854775807)")
+    assert result.exit_code == 2 and not (tmp_path / "f.npy").exists()
+    assert run("frame", src, "--window", "16", "--hop", str(2**63 - 1), "-o", tmp_path / "f.npy").exit_code == 0
+
+
+def test_every_integer_option_is_a_range() -> None:
+    # `--seed` was a plain int: -1 was told by the library ("seed must be ..."), 2**64 by torch, blamed on the file
+    plain = [f"{path} {p.opts[-1]}" for path, p in _options() if isinstance(p.type, click.types.IntParamType)
+             and not isinstance(p.type, IntRange)]
+    assert not plain, f"integer options without a range: {plain}"
+
+
+def test_a_seed_beyond_64_bits_is_refused_by_name(trained, tmp_path) -> None:
+    src = trained[0]
+    for command in (["train"], ["detect", "fit"]):
+        for seed in (-1, 2**64):
+            result = run(*command, src, "--window", "16", "--epochs", "1", "--seed", seed, "-o", tmp_path / "o.tsae")
+            assert_one_line_error(result, "'--seed'", "0<=x<=18446744073709551615")
+            assert result.exit_code == 2 and not (tmp_path / "o.tsae").exists()
+
+
+def test_a_detector_seed_beyond_64_bits_is_refused_at_construction() -> None:
+    from tsae import Detector
+
+    with pytest.raises(ValueError, match=r"^seed must be a whole number >= 0 and < 2\*\*64, got "):
+        Detector(seed=2**64)  # was accepted, and failed in the fit: "Overflow when unpacking long long"
+    assert Detector(seed=2**64 - 1).seed == 2**64 - 1
+
+
+def _params() -> list[tuple[str, click.Parameter]]:
+    """Every parameter (options and arguments) of every built-in command."""
+    ctx = click.Context(cli)
+    out = []
+    for name in BUILTIN_COMMANDS:
+        command = cli.get_command(ctx, name)
+        commands = command.commands.items() if isinstance(command, click.Group) else [("", command)]
+        for sub, leaf in commands:
+            out += [(f"{name} {sub}".strip(), p) for p in leaf.params]
+    return out
+
+
+def test_every_path_parameter_refuses_an_empty_path() -> None:
+    # Path("") is the working folder: `tsae train ''` trained on the folder's files, `reconstruct -o ''` and
+    # `export -o ''` wrote into it, `reconstruct ''` said ".: is a folder, not a model file"
+    plain = [f"{path} {p.human_readable_name}" for path, p in _params()
+             if isinstance(p.type, click.Path) and not isinstance(p.type, LocalPath)]
+    assert not plain, f"path parameters that take '' for the working folder: {plain}"
+    outputs = [f"{path} -o" for path, p in _params() if "-o" in getattr(p, "opts", ())
+               and not isinstance(p.type, (LocalPath, PathText))]
+    assert not outputs, f"-o options that take '' for the working folder: {outputs}"
+
+
+@pytest.mark.parametrize("args", [
+    ["train", "", "-o", "m.tsae"],
+    ["reconstruct", "{model}", "{src}", "-o", ""],
+    ["reconstruct", "", "{src}", "-o", "r.csv"],
+    ["encode", "", "{src}", "-o", "c.npy"],
+    ["export", "{model}", "-o", ""],
+    ["export", "", "-o", "x.onnx"],
+    ["monitor", "--detector", "{detector}", "--outbox", ""],
+], ids=lambda a: " ".join(a[:1] + [x or "''" for x in a[1:] if not x.startswith("{")]))
+def test_an_empty_path_is_refused_and_nothing_is_written(args, trained, tmp_path, monkeypatch) -> None:
+    src, model, detector = trained
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.npy").write_bytes(b"")  # what `train ''` read as its data
+    result = run(*[a.format(src=src, model=model, detector=detector) for a in args])
+    assert_one_line_error(result, "an empty path (an unset shell variable?)")
+    assert result.exit_code == 2 and sorted(p.name for p in tmp_path.iterdir()) == ["a.npy"]
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["denoise", "{wav}", "-o", "o.wav", "--duration", "5"], "--duration applies only with --live"),
+    (["denoise", "{wav}", "-o", "o.wav", "--input-device", "2", "--output-device", "3"],
+     "--input-device, --output-device apply only with --live"),
+    (["encode", "{model}", "{src}", "-o", "c.npy", "--color-by", "time"], "--color-by applies only with --plot"),
+    (["encode", "{model}", "{src}", "-o", "c.npy", "--projection", "pca"], "--projection applies only with --plot"),
+    (["encode", "{model}", "{src}", "-o", "c.npy", "--detector", "{detector}"], "--detector applies only with --plot"),
+    (["detect", "fit", "{src}", "-o", "d.tsae", "--risk", "0.01"], "--risk applies only with --threshold pot"),
+    (["detect", "fit", "{src}", "-o", "d.tsae", "--threshold", "pot", "--q", "0.9"],
+     "--q applies only with --threshold quantile"),
+    (["detect", "fit", "{src}", "-o", "d.tsae", "--threshold", "3", "--alarms-per-day", "5"],
+     "--alarms-per-day applies only with --threshold budget (the default)"),
+    (["monitor", "--detector", "{detector}", "--topic", "plant/pump"], "--topic applies only with an MQTT source"),
+    (["monitor", "--detector", "{detector}", "--clean-session"], "--clean-session applies only with an MQTT source"),
+    (["monitor", "--detector", "{detector}", "--client-id", "me"],
+     "--client-id applies only with an MQTT source or sink"),
+    (["monitor", "--detector", "{detector}", "--outbox", "box.txt"], "--outbox applies only with an MQTT sink"),
+    (["monitor", "--detector", "{detector}", "--mqtt", "localhost:1883", "--outbox", "box.txt"],
+     "--outbox applies only with an MQTT sink"),
+    (["monitor", "--detector", "{detector}", "--mqtt", ""], "'--mqtt': an empty address"),
+])
+def test_an_option_without_what_it_applies_to_is_refused(args, fragment, trained, tmp_path, monkeypatch) -> None:
+    # each was ignored without a word (`--mqtt ''` read stdin instead of a broker)
+    src, model, detector = trained
+    wav = tmp_path / "in.wav"
+    sf.write(wav, np.zeros(1600, np.float32), 16000)
+    monkeypatch.chdir(tmp_path)
+    result = run(*[a.format(src=src, model=model, detector=detector, wav=wav) for a in args])
+    assert_one_line_error(result, fragment)
+    assert result.exit_code == 2 and sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"]
+
+
+def test_every_number_option_refuses_infinity_unless_it_means_no_limit() -> None:
+    # `--alarms-per-day inf` was told by the detector as "alarms_per_day=inf is out of range (0, inf)", `--lr inf`
+    # as "lr must be a finite number", `--max-error inf` as "max_error must be finite": the Python names
+    plain = [f"{path} {p.opts[-1]}" for path, p in _options()
+             if isinstance(p.type, click.FloatRange) and not isinstance(p.type, FloatRange)]
+    assert not plain, f"number options without the shared checks: {plain}"
+    infinite = sorted(f"{path} {p.opts[-1]}" for path, p in _options() if getattr(p.type, "infinite", False)
+                      and (p.type.max is None or p.type.max == float("inf")))
+    assert infinite == ["denoise --atten-limit", "denoise --duration", "export --atten-limit",
+                        "monitor --max-time-jump"]
+
+
+@pytest.mark.parametrize("args", [
+    ["train", "{src}", "-o", "o.tsae", "--lr", "inf"],
+    ["train", "{src}", "-o", "o.tsae", "--max-seconds", "1e400"],
+    ["detect", "fit", "{src}", "-o", "o.tsae", "--alarms-per-day", "inf"],
+    ["detect", "fit", "{src}", "-o", "o.tsae", "--sample-interval", "1e400"],
+    ["compress", "{model}", "{src}", "-o", "o.tsz", "--max-error", "inf"],
+    ["compress", "{model}", "{src}", "-o", "o.tsz", "--latent-step", "1e400"],
+], ids=lambda a: " ".join(a[-2:]))
+def test_infinity_is_refused_by_the_option_name(args, trained, tmp_path, monkeypatch) -> None:
+    src, model, _ = trained
+    monkeypatch.chdir(tmp_path)
+    result = run(*[a.format(src=src, model=model) for a in args])
+    assert_one_line_error(result, f"Invalid value for '{args[-2]}'", "is not a finite number")
+    assert result.exit_code == 2 and not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["denoise", "-", "--raw", "--rate", "1000000", "--channels", "1", "-o", "o.wav"],
+     "'--rate': must be within [4000, 768000] Hz, got 1000000"),  # was "stdin: sample_rate must be within ..."
+    (["denoise", "-", "--raw", "--rate", "10000000000", "--channels", "1", "-o", "o.wav"],
+     "'--rate': must be within [4000, 768000] Hz"),  # was "--raw: invalid stream format: ... at most 1536000 Hz"
+    (["detect", "score", "{src}", "--detector", "{detector}", "-o", "s.csv", "--drift-every", "2000000"],
+     "'--drift-every': 2000000 is out of range [1, 1048576]"),  # was "drift_every=2000000 is out of range"
+    (["monitor", "--detector", "{detector}", "--drift-every", "2000000"], "'--drift-every': 2000000 is out of range"),
+    (["train", "{src}", "-o", "m.tsae", "--lr", "1e31"], "'--lr': must be in (0, 1e+30], got 1e+31"),
+    (["compress", "{model}", "{src}", "-o", "c.tsz", "--max-error", "1e308"],
+     "'--max-error': must be finite and > 0 (at most 1.072e+301), got 1e+308"),  # was "max_error must be ..."
+], ids=lambda a: a if isinstance(a, str) else " ".join(a[:1]))
+def test_a_value_beyond_the_library_s_range_is_refused_by_the_option_name(args, fragment, trained, tmp_path,
+                                                                          monkeypatch) -> None:
+    src, model, detector = trained
+    monkeypatch.chdir(tmp_path)
+    result = run(*[a.format(src=src, model=model, detector=detector) for a in args])
+    assert_one_line_error(result, fragment)
+    assert result.exit_code == 2 and not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["train", "{src}", "-o", "o.tsae", "--window", "16", "--hop", "32"],
+     "--hop 32 is longer than --window 16"),  # was "hop must be between 1 and the window (16), got 32"
+    (["detect", "fit", "{src}", "-o", "o.tsae", "--window", "16", "--hop", "32"],
+     "--hop 32 is longer than --window 16"),  # was "x.csv: hop=32 must be an integer in [1, window=16] (None: ..."
+    (["detect", "fit", "{src}", "-o", "o.tsae", "--window", "1"],
+     "Invalid value for '--window': 1 is not in the range x>=2"),  # was "Invalid value: '1' must be >= 2"
+    (["detect", "fit", "{src}", "-o", "o.tsae", "--window", "abc"],
+     "Invalid value for '--window': 'abc' is not 'auto' or a whole number of samples"),
+    (["detect", "fit", "{src}", "-o", "o.tsae", "--terms", "PCA"],
+     "Invalid value for '--terms': 'PCA': use 'auto' or a combination of ae, pca, stats"),  # after the training
+    (["detect", "fit", "{src}", "-o", "o.tsae", "--scales", "16,1"],
+     "Invalid value for '--scales': 1 is not in the range x>=2"),  # "x.csv: scales: ...", after the training
+], ids=lambda a: a if isinstance(a, str) else " ".join(a[-2:]))
+def test_detector_and_training_options_are_refused_by_name_before_the_data_is_read(args, fragment, trained,
+                                                                                   tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = run(*[a.format(src=trained[0]) for a in args])
+    assert_one_line_error(result, fragment)
+    assert result.exit_code == 2 and not list(tmp_path.iterdir())
+
+
+def test_detect_fit_takes_auto_in_any_case_as_its_other_words() -> None:
+    from tsae.cli.detect_cmd import fit_command
+
+    ctx = click.Context(fit_command)
+    assert fit_command.params[[p.name for p in fit_command.params].index("window")].process_value(ctx, "AUTO") \
+        == "auto"
+
+
+@pytest.mark.parametrize("args", [
+    ["train", "{src}", "-o", "o.tsae", "--family", ""],
+    ["detect", "fit", "{src}", "-o", "o.tsae", "--family", " "],  # trained conv1d without a word
+    ["monitor", "--detector", "{detector}", "--time-field", ""],  # "time_field must be ... or None, got ''"
+    ["monitor", "--detector", "{detector}", "--source", ""],
+    ["denoise", "--live", "--input-device", ""],
+], ids=lambda a: " ".join(a[:1] + a[-2:-1]))
+def test_an_empty_name_is_refused(args, trained, tmp_path, monkeypatch) -> None:
+    src, _, detector = trained
+    monkeypatch.chdir(tmp_path)
+    result = run(*[a.format(src=src, detector=detector) for a in args])
+    assert_one_line_error(result, f"Invalid value for '{args[-2]}': an empty name (an unset shell variable?)")
+    assert result.exit_code == 2 and not list(tmp_path.iterdir())
