@@ -22,14 +22,7 @@ def test_debug_after_the_command_is_a_usage_error_not_a_traceback(tmp_path) -> N
 
 def _options() -> list[tuple[str, click.Option]]:
     """Every option of every built-in command (``detect fit``'s too), with the command's path."""
-    ctx = click.Context(cli)
-    out = []
-    for name in BUILTIN_COMMANDS:
-        command = cli.get_command(ctx, name)
-        commands = command.commands.items() if isinstance(command, click.Group) else [("", command)]
-        for sub, leaf in commands:
-            out += [(f"{name} {sub}".strip(), p) for p in leaf.params if isinstance(p, click.Option)]
-    return out
+    return [(path, p) for path, p in _params() if isinstance(p, click.Option)]
 
 
 def test_every_integer_option_refuses_an_integer_beyond_64_bits() -> None:
