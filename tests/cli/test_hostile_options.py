@@ -238,3 +238,29 @@ def test_an_empty_name_is_refused(args, trained, tmp_path, monkeypatch) -> None:
     result = run(*[a.format(src=src, detector=detector) for a in args])
     assert_one_line_error(result, f"Invalid value for '{args[-2]}': an empty name (an unset shell variable?)")
     assert result.exit_code == 2 and not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["detect", "score", "{src}", "--detector", "{detector}", "-o", "s.csv", "--drift-rate", "0.5", "--drift-every",
+      "1"], "Error: --drift-every=1 is shorter than 4 of the detector's windows"),  # was "drift_every=1 ..."
+    (["compress", "{model}", "{src}", "-o", "c.tsz", "--max-error", "1e-12"],
+     ": --max-error 1e-12 is too small for values of magnitude"),  # was "max_error 1e-12 is too small ..."
+], ids=["drift-every", "max-error"])
+def test_a_library_error_names_the_option_not_the_python_parameter(args, fragment, trained, tmp_path,
+                                                                     monkeypatch) -> None:
+    src, model, detector = trained
+    monkeypatch.chdir(tmp_path)
+    result = run(*[a.format(src=src, model=model, detector=detector) for a in args])
+    assert_one_line_error(result, fragment)
+    assert result.exit_code == 1 and not list(tmp_path.iterdir())
+
+
+def test_only_the_command_s_own_parameters_are_renamed() -> None:
+    from tsae.cli.common import in_option_words
+    from tsae.cli.detect_cmd import score_command
+
+    assert in_option_words("d.tsae: extra.settings.drift_every: 0 is out of range", score_command) \
+        == "d.tsae: extra.settings.drift_every: 0 is out of range"  # a file's field keeps its name
+    assert in_option_words("max_error must be > 0; drift_every=0", score_command) == \
+        "max_error must be > 0; --drift-every=0"  # max_error is no option of detect score
+    assert in_option_words("drift_every=0 (--drift-every)", score_command) == "drift_every=0 (--drift-every)"

@@ -199,6 +199,21 @@ def hop_fits(hop: int | None, window: int | str | None) -> None:
         raise click.UsageError(f"--hop {hop} is longer than --window {window} (a hop is at most the window)")
 
 
+def in_option_words(message: str, command: click.Command | None) -> str:
+    """A library error in the command line's words: a parameter of ``command`` that the library names as Python
+    does (``drift_every=1 is shorter than ...``, ``max_error 1e-12 is too small ...``) is named as its option
+    (``--drift-every=1 ...``). Only names with an underscore: a word such as ``window`` is English too."""
+    if command is None:
+        return message
+    for param in command.params:
+        if not isinstance(param, click.Option) or not param.name or "_" not in param.name:
+            continue
+        flag = max(param.opts, key=len)
+        if flag.startswith("--") and flag not in message:  # a message that names the option already is left be
+            message = re.sub(rf"(?<![\w.\-]){re.escape(param.name)}(?=[=\s]|$)", flag, message)
+    return message
+
+
 def given_flags(*names: str) -> list[str]:
     """The long flags (``--rate``) of the running command's parameters ``names`` that the command line gave.
 
