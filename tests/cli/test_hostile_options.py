@@ -264,3 +264,36 @@ def test_only_the_command_s_own_parameters_are_renamed() -> None:
     assert in_option_words("max_error must be > 0; drift_every=0", score_command) == \
         "max_error must be > 0; --drift-every=0"  # max_error is no option of detect score
     assert in_option_words("drift_every=0 (--drift-every)", score_command) == "drift_every=0 (--drift-every)"
+
+
+_TORCH_OOM = ("[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can't allocate memory: you tried to "
+              "allocate 1024000000 bytes. Error code 12 (Cannot allocate memory)")
+
+
+def test_torch_running_out_of_memory_is_told_as_such(trained, tmp_path, monkeypatch) -> None:
+    # `train -p latent=1000000` ended with torch's "[enforce fail at alloc_cpu.cpp:127] err == 0. ..."
+    import tsae.models.fit
+
+    def out_of_memory(*args: object, **kwargs: object) -> None:
+        raise RuntimeError(_TORCH_OOM)
+
+    monkeypatch.setattr(tsae.models.fit, "train_files", out_of_memory)
+    result = run("train", trained[0], "-o", tmp_path / "m.tsae")
+    assert_one_line_error(result, "Error: not enough memory (0.954 GiB could not be allocated)")
+
+
+def test_a_network_too_large_for_memory_is_not_blamed_on_its_plugin(monkeypatch) -> None:
+    # `train --window 1000000`: "model family 'conv1d' (plugin ...): a forward pass on input (3, 4, 1000000) failed
+    # (RuntimeError: [enforce fail ...", as if the family were broken
+    from tsae.errors import NamedMemoryError
+    from tsae.plugins import create_model, get_model_family
+
+    family = get_model_family("dense")
+
+    def out_of_memory(self: object, x: object) -> None:
+        raise RuntimeError(_TORCH_OOM)
+
+    monkeypatch.setattr(family, "encode", out_of_memory)
+    with pytest.raises(NamedMemoryError, match=r"^model family 'dense' for 2 channel\(s\) x 16 samples does not "
+                                               r"fit in memory \(0\.954 GiB could not be allocated\)$"):
+        create_model("dense", 2, 16)

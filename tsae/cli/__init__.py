@@ -18,7 +18,7 @@ import click
 
 from tsae import __version__
 from tsae.cli.plugin_log import report_plugin_warnings
-from tsae.errors import NamedMemoryError, first_line
+from tsae.errors import NamedMemoryError, allocation_failure, first_line
 
 # sub-command name -> "module:attribute"
 BUILTIN_COMMANDS: dict[str, str] = {
@@ -189,6 +189,9 @@ class LazyGroup(click.Group):
             owner = self._plugin_owner(ctx.invoked_subcommand)
             if owner is not None:  # anything a plugin's command raises is its own error: name it
                 raise click.ClickException(f"{owner}: {type(error).__name__}: {first_line(error)}") from error
+            missing = allocation_failure(error) if isinstance(error, RuntimeError) else None
+            if missing is not None:  # torch's: "[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator..."
+                raise click.ClickException(f"not enough memory ({missing})") from error
             if not isinstance(error, (OSError, ValueError, RuntimeError, KeyError)):  # a bug: still one line
                 raise click.ClickException(f"internal error ({type(error).__name__}: {first_line(error)}); this is a "
                                            "bug in tsae: please report it with the traceback of `tsae --debug ...`") \
