@@ -297,3 +297,22 @@ def test_a_network_too_large_for_memory_is_not_blamed_on_its_plugin(monkeypatch)
     with pytest.raises(NamedMemoryError, match=r"^model family 'dense' for 2 channel\(s\) x 16 samples does not "
                                                r"fit in memory \(0\.954 GiB could not be allocated\)$"):
         create_model("dense", 2, 16)
+
+
+@pytest.mark.parametrize("kind,value,message", [
+    (IntRange(min=1), "abc", "'abc' is not a whole number (x>=1)."),  # was "'abc' is not a valid integer range."
+    (IntRange(min=1), "0.5", "'0.5' is not a whole number (x>=1)."),
+    (IntRange(1, 1024), "10s", "'10s' is not a whole number (1<=x<=1024; give the number alone, without a unit)."),
+    (FloatRange(0, 1), "5%", "'5%' is not a number (0<=x<=1; give the number alone, without a unit)."),
+    (FloatRange(0, 1), "", "'' is not a number (0<=x<=1)."),  # was "'' is not a valid float range."
+    (FloatRange(0, 1), "nan", "'nan' is not a number (0<=x<=1)."),
+])
+def test_a_value_that_is_no_number_is_told_with_the_range(kind, value, message) -> None:
+    with pytest.raises(click.BadParameter) as caught:
+        kind.convert(value, None, None)
+    assert caught.value.message == message
+
+
+def test_the_cli_tells_the_range_of_a_word_given_for_a_number(tmp_path) -> None:
+    result = run("denoise", tmp_path / "x.wav", "--batch", "ten")
+    assert_one_line_error(result, "Invalid value for '--batch': 'ten' is not a whole number (x>=1).")

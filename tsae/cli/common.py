@@ -14,6 +14,14 @@ import click
 _QUIET = "tsae.quiet"
 
 
+def _not_a_number(value: str, what: str, allowed: str) -> str:
+    """``'abc' is not a whole number (x>=1).``, saying so when a unit was given (``10s``, ``5%``); click said
+    ``'abc' is not a valid integer range.``"""
+    unit = re.fullmatch(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*(%|[^\W\d]+)\s*", value)
+    hint = "; give the number alone, without a unit" if unit and unit.group(3).lower() not in ("e", "inf") else ""
+    return f"{value!r} is not {what} ({allowed}{hint})."
+
+
 class FloatRange(click.FloatRange):
     """:class:`click.FloatRange` that also refuses NaN (which passes every comparison with the bounds) and, unless
     ``infinite`` (an option where ``inf`` means no limit), ``inf`` and ``1e400``: refused here by the option's
@@ -24,9 +32,14 @@ class FloatRange(click.FloatRange):
         self.infinite = infinite
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str):
+            try:
+                float(value)
+            except ValueError:
+                self.fail(_not_a_number(value, "a number", self._describe_range()), param, ctx)
         number = super().convert(value, param, ctx)
         if number != number:
-            self.fail(f"{value!r} is not a number.", param, ctx)
+            self.fail(f"{value!r} is not a number ({self._describe_range()}).", param, ctx)
         if not self.infinite and number in (math.inf, -math.inf):
             self.fail(f"{value!r} is not a finite number ({self._describe_range()}).", param, ctx)
         return number
@@ -40,6 +53,11 @@ class IntRange(click.IntRange):
     CEILING = 2**63 - 1
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str):
+            try:
+                int(value)
+            except ValueError:
+                self.fail(_not_a_number(value, "a whole number", self._describe_range()), param, ctx)
         number = super().convert(value, param, ctx)
         if self.max is None and number > self.CEILING:
             self.fail(f"{number} is too large (at most {self.CEILING}).", param, ctx)
