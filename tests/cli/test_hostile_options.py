@@ -316,3 +316,19 @@ def test_a_value_that_is_no_number_is_told_with_the_range(kind, value, message) 
 def test_the_cli_tells_the_range_of_a_word_given_for_a_number(tmp_path) -> None:
     result = run("denoise", tmp_path / "x.wav", "--batch", "ten")
     assert_one_line_error(result, "Invalid value for '--batch': 'ten' is not a whole number (x>=1).")
+
+
+def test_every_number_option_tells_its_default_and_range_in_its_help() -> None:
+    # encode --batch-size had no help at all, train --max-seconds and export --atten-limit no default, detect fit
+    # --seed neither help nor range, detect fit --window (a text option) no range
+    missing = []
+    for path, p in _options():
+        if not isinstance(p.type, (click.IntRange, click.FloatRange)) and p.name not in ("window", "scales"):
+            continue
+        help_text = p.help or ""
+        if not help_text or not (p.show_default or "default" in help_text.lower()):
+            missing.append(f"{path} {p.opts[-1]}")
+    assert not missing, f"number options whose --help gives no default: {missing}"
+    help_text = run("detect", "fit", "--help").output
+    assert "at least 2" in help_text and "Random seed" in help_text and "0<=x<=18446744073709551615" in help_text
+    assert "RANGE" not in help_text  # "--hop INTEGER RANGE ... [x>=1]" told the range twice

@@ -31,6 +31,9 @@ class FloatRange(click.FloatRange):
         super().__init__(*args, **kwargs)
         self.infinite = infinite
 
+    def get_metavar(self, *args: Any, **kwargs: Any) -> str:
+        return "NUMBER"  # the range follows in brackets; click's "FLOAT RANGE" told it twice
+
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, str):
             try:
@@ -51,6 +54,9 @@ class IntRange(click.IntRange):
 
     #: the largest value an option without a maximum takes (int64's)
     CEILING = 2**63 - 1
+
+    def get_metavar(self, *args: Any, **kwargs: Any) -> str:
+        return "INTEGER"  # the range follows in brackets; click's "INTEGER RANGE" told it twice
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, str):
