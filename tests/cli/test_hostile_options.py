@@ -332,3 +332,27 @@ def test_every_number_option_tells_its_default_and_range_in_its_help() -> None:
     help_text = run("detect", "fit", "--help").output
     assert "at least 2" in help_text and "Random seed" in help_text and "0<=x<=18446744073709551615" in help_text
     assert "RANGE" not in help_text  # "--hop INTEGER RANGE ... [x>=1]" told the range twice
+
+
+@pytest.mark.parametrize("args", [
+    ["detect", "score", "{src}", "--detector", "{detector}", "-o", "s.csv", "--drift-every", "500"],
+    ["monitor", "--detector", "{detector}", "--drift-every", "500"],
+], ids=["score", "monitor"])
+def test_drift_every_without_drift_updates_is_refused(args, trained, tmp_path, monkeypatch) -> None:
+    # the detector's drift updates are off (drift_rate 0): --drift-every was ignored without a word
+    src, _, detector = trained
+    monkeypatch.chdir(tmp_path)
+    result = run(*[a.format(src=src, detector=detector) for a in args])
+    assert_one_line_error(result, "Error: --drift-every=500 has no effect: drift updates are off (--drift-rate 0); "
+                                  "give a --drift-rate above 0 too")
+    assert result.exit_code == 1 and not list(tmp_path.iterdir())
+
+
+def test_a_drift_every_argument_without_drift_updates_is_refused(trained) -> None:
+    from tsae import Detector
+
+    detector = Detector.load(trained[2])
+    with pytest.raises(ValueError, match=r"^drift_every=500 has no effect: drift updates are off"):
+        detector.core(drift_every=500)
+    detector.core(drift_every=500, drift_rate=0.1)
+    detector.set_params(drift_every=500).core()  # a detector's own setting, with its drift off, is no request
