@@ -104,6 +104,7 @@ def test_every_path_parameter_refuses_an_empty_path() -> None:
     ["export", "{model}", "-o", ""],
     ["export", "", "-o", "x.onnx"],
     ["monitor", "--detector", "{detector}", "--outbox", ""],
+    ["denoise", "{src}", "-o", "o.wav", "--model", " "],  # "model must be a model file or ..., got ' '", exit 1
 ], ids=lambda a: " ".join(a[:1] + [x or "''" for x in a[1:] if not x.startswith("{")]))
 def test_an_empty_path_is_refused_and_nothing_is_written(args, trained, tmp_path, monkeypatch) -> None:
     src, model, detector = trained

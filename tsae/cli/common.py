@@ -91,7 +91,7 @@ device_option = click.option(
     help="Where models run: CUDA when present (auto), or forced.",
 )
 #: what an empty path argument is told as
-_EMPTY_PATH = "an empty path (an unset shell variable?)"
+EMPTY_PATH = "an empty path (an unset shell variable?)"
 
 
 class PathType(click.Path):
@@ -100,7 +100,7 @@ class PathType(click.Path):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, str) and not value.strip():
-            self.fail(_EMPTY_PATH, param, ctx)
+            self.fail(EMPTY_PATH, param, ctx)
         return super().convert(value, param, ctx)
 
 
@@ -112,7 +112,7 @@ class OutputTarget(click.ParamType):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, str) and not value.strip():
-            self.fail(_EMPTY_PATH, param, ctx)
+            self.fail(EMPTY_PATH, param, ctx)
         return value
 
 
@@ -153,7 +153,7 @@ class OutputFile(PathType):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, str) and not value.strip():
-            self.fail(_EMPTY_PATH, param, ctx)
+            self.fail(EMPTY_PATH, param, ctx)
         if isinstance(value, str) and value.endswith(("/", os.sep)):
             self.fail(f"{value!r} names a folder; this command writes one file: give its name", param, ctx)
         return super().convert(value, param, ctx)

@@ -6,6 +6,7 @@ from pathlib import Path
 import click
 
 from tsae.cli.common import (
+    EMPTY_PATH,
     FloatRange,
     IntRange,
     checked_by,
@@ -30,6 +31,8 @@ class DenoiserModel(click.ParamType):
 
         if isinstance(value, Path):
             return value
+        if not value.strip():
+            self.fail(EMPTY_PATH, param, ctx)
         path = model_path(value)
         if path.is_file():
             return path
