@@ -6,6 +6,7 @@ A ``MemoryError`` met while reading a file is told the same way, naming the file
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
@@ -46,6 +47,23 @@ def shown(value: object) -> str:
     except Exception:  # a hostile __repr__
         return f"<{type(value).__name__} object>"
     return text if len(text) <= SHOWN_CHARACTERS else f"{text[:SHOWN_CHARACTERS - 2]}... ({len(text)} characters)"
+
+
+def allocation_failure(error: BaseException) -> str | None:
+    """What could not be allocated when ``error`` is running out of memory, else None.
+
+    A ``MemoryError``, or torch's ``RuntimeError`` (``[enforce fail at alloc_cpu.cpp:127] err == 0.
+    DefaultCPUAllocator: can't allocate memory: you tried to allocate 1024000000 bytes ...``, ``CUDA out of
+    memory. Tried to allocate 2.00 GiB ...``), told in a few words (``0.954 GiB could not be allocated``).
+    """
+    text = first_line(error)
+    if not isinstance(error, MemoryError) and "alloc" not in text.lower() and "out of memory" not in text.lower():
+        return None
+    found = re.search(r"tried to allocate (\d+) bytes", text, re.IGNORECASE)
+    if found:
+        return f"{int(found.group(1)) / 2**30:.3g} GiB could not be allocated"
+    found = re.search(r"tried to allocate ([\d.]+ [KMGT]?i?B)", text, re.IGNORECASE)
+    return f"{found.group(1)} could not be allocated" if found else text
 
 
 class NamedMemoryError(MemoryError):

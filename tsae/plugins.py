@@ -26,7 +26,7 @@ from typing import Any
 import pluggy
 
 from tsae import __version__, hookspecs
-from tsae.errors import first_line, shown
+from tsae.errors import allocation_failure, first_line, shown
 
 log = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = "tsae"
@@ -789,7 +789,7 @@ def create_model(name: str, channels: int, window: int, **hparams: Any) -> Any:
             raise
         raise ValueError(f"model family {name!r} ({origin}) could not be built: {_error_text(error)}") from error
     except _CONTAINED as error:  # the plugin's own bug: name the plugin
-        if isinstance(error, MemoryError) or "alloc" in str(error).lower():  # torch: "DefaultCPUAllocator: ..."
+        if allocation_failure(error) is not None:  # torch: "DefaultCPUAllocator: ..."
             from tsae.errors import NamedMemoryError
 
             settings = ", ".join(f"{key}={value}" for key, value in hparams.items())

@@ -97,6 +97,7 @@ def test_every_path_parameter_refuses_an_empty_path() -> None:
     ["export", "{model}", "-o", ""],
     ["export", "", "-o", "x.onnx"],
     ["monitor", "--detector", "{detector}", "--outbox", ""],
+    ["denoise", "{src}", "-o", "o.wav", "--model", " "],  # "model must be a model file or ..., got ' '", exit 1
 ], ids=lambda a: " ".join(a[:1] + [x or "''" for x in a[1:] if not x.startswith("{")]))
 def test_an_empty_path_is_refused_and_nothing_is_written(args, trained, tmp_path, monkeypatch) -> None:
     src, model, detector = trained
@@ -231,3 +232,121 @@ def test_an_empty_name_is_refused(args, trained, tmp_path, monkeypatch) -> None:
     result = run(*[a.format(src=src, detector=detector) for a in args])
     assert_one_line_error(result, f"Invalid value for '{args[-2]}': an empty name (an unset shell variable?)")
     assert result.exit_code == 2 and not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["detect", "score", "{src}", "--detector", "{detector}", "-o", "s.csv", "--drift-rate", "0.5", "--drift-every",
+      "1"], "Error: --drift-every=1 is shorter than 4 of the detector's windows"),  # was "drift_every=1 ..."
+    (["compress", "{model}", "{src}", "-o", "c.tsz", "--max-error", "1e-12"],
+     ": --max-error 1e-12 is too small for values of magnitude"),  # was "max_error 1e-12 is too small ..."
+], ids=["drift-every", "max-error"])
+def test_a_library_error_names_the_option_not_the_python_parameter(args, fragment, trained, tmp_path,
+                                                                     monkeypatch) -> None:
+    src, model, detector = trained
+    monkeypatch.chdir(tmp_path)
+    result = run(*[a.format(src=src, model=model, detector=detector) for a in args])
+    assert_one_line_error(result, fragment)
+    assert result.exit_code == 1 and not list(tmp_path.iterdir())
+
+
+def test_only_the_command_s_own_parameters_are_renamed() -> None:
+    from tsae.cli.common import in_option_words
+    from tsae.cli.detect_cmd import score_command
+
+    assert in_option_words("d.tsae: extra.settings.drift_every: 0 is out of range", score_command) \
+        == "d.tsae: extra.settings.drift_every: 0 is out of range"  # a file's field keeps its name
+    assert in_option_words("max_error must be > 0; drift_every=0", score_command) == \
+        "max_error must be > 0; --drift-every=0"  # max_error is no option of detect score
+    assert in_option_words("drift_every=0 (--drift-every)", score_command) == "drift_every=0 (--drift-every)"
+
+
+_TORCH_OOM = ("[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can't allocate memory: you tried to "
+              "allocate 1024000000 bytes. Error code 12 (Cannot allocate memory)")
+
+
+def test_torch_running_out_of_memory_is_told_as_such(trained, tmp_path, monkeypatch) -> None:
+    # `train -p latent=1000000` ended with torch's "[enforce fail at alloc_cpu.cpp:127] err == 0. ..."
+    import tsae.models.fit
+
+    def out_of_memory(*args: object, **kwargs: object) -> None:
+        raise RuntimeError(_TORCH_OOM)
+
+    monkeypatch.setattr(tsae.models.fit, "train_files", out_of_memory)
+    result = run("train", trained[0], "-o", tmp_path / "m.tsae")
+    assert_one_line_error(result, "Error: not enough memory (0.954 GiB could not be allocated)")
+
+
+def test_a_network_too_large_for_memory_is_not_blamed_on_its_plugin(monkeypatch) -> None:
+    # `train --window 1000000`: "model family 'conv1d' (plugin ...): a forward pass on input (3, 4, 1000000) failed
+    # (RuntimeError: [enforce fail ...", as if the family were broken
+    from tsae.errors import NamedMemoryError
+    from tsae.plugins import create_model, get_model_family
+
+    family = get_model_family("dense")
+
+    def out_of_memory(self: object, x: object) -> None:
+        raise RuntimeError(_TORCH_OOM)
+
+    monkeypatch.setattr(family, "encode", out_of_memory)
+    with pytest.raises(NamedMemoryError, match=r"^model family 'dense' for 2 channel\(s\) x 16 samples does not "
+                                               r"fit in memory \(0\.954 GiB could not be allocated\)$"):
+        create_model("dense", 2, 16)
+
+
+@pytest.mark.parametrize("kind,value,message", [
+    (IntRange(min=1), "abc", "'abc' is not a whole number (x>=1)."),  # was "'abc' is not a valid integer range."
+    (IntRange(min=1), "0.5", "'0.5' is not a whole number (x>=1)."),
+    (IntRange(1, 1024), "10s", "'10s' is not a whole number (1<=x<=1024; give the number alone, without a unit)."),
+    (FloatRange(0, 1), "5%", "'5%' is not a number (0<=x<=1; give the number alone, without a unit)."),
+    (FloatRange(0, 1), "", "'' is not a number (0<=x<=1)."),  # was "'' is not a valid float range."
+    (FloatRange(0, 1), "nan", "'nan' is not a number (0<=x<=1)."),
+])
+def test_a_value_that_is_no_number_is_told_with_the_range(kind, value, message) -> None:
+    with pytest.raises(click.BadParameter) as caught:
+        kind.convert(value, None, None)
+    assert caught.value.message == message
+
+
+def test_the_cli_tells_the_range_of_a_word_given_for_a_number(tmp_path) -> None:
+    result = run("denoise", tmp_path / "x.wav", "--batch", "ten")
+    assert_one_line_error(result, "Invalid value for '--batch': 'ten' is not a whole number (x>=1).")
+
+
+def test_every_number_option_tells_its_default_and_range_in_its_help() -> None:
+    # encode --batch-size had no help at all, train --max-seconds and export --atten-limit no default, detect fit
+    # --seed neither help nor range, detect fit --window (a text option) no range
+    missing = []
+    for path, p in _options():
+        if not isinstance(p.type, (click.IntRange, click.FloatRange)) and p.name not in ("window", "scales"):
+            continue
+        help_text = p.help or ""
+        if not help_text or not (p.show_default or "default" in help_text.lower()):
+            missing.append(f"{path} {p.opts[-1]}")
+    assert not missing, f"number options whose --help gives no default: {missing}"
+    help_text = run("detect", "fit", "--help").output
+    assert "at least 2" in help_text and "Random seed" in help_text and "0<=x<=18446744073709551615" in help_text
+    assert "RANGE" not in help_text  # "--hop INTEGER RANGE ... [x>=1]" told the range twice
+
+
+@pytest.mark.parametrize("args", [
+    ["detect", "score", "{src}", "--detector", "{detector}", "-o", "s.csv", "--drift-every", "500"],
+    ["monitor", "--detector", "{detector}", "--drift-every", "500"],
+], ids=["score", "monitor"])
+def test_drift_every_without_drift_updates_is_refused(args, trained, tmp_path, monkeypatch) -> None:
+    # the detector's drift updates are off (drift_rate 0): --drift-every was ignored without a word
+    src, _, detector = trained
+    monkeypatch.chdir(tmp_path)
+    result = run(*[a.format(src=src, detector=detector) for a in args])
+    assert_one_line_error(result, "Error: --drift-every=500 has no effect: drift updates are off (--drift-rate 0); "
+                                  "give a --drift-rate above 0 too")
+    assert result.exit_code == 1 and not list(tmp_path.iterdir())
+
+
+def test_a_drift_every_argument_without_drift_updates_is_refused(trained) -> None:
+    from tsae import Detector
+
+    detector = Detector.load(trained[2])
+    with pytest.raises(ValueError, match=r"^drift_every=500 has no effect: drift updates are off"):
+        detector.core(drift_every=500)
+    detector.core(drift_every=500, drift_rate=0.1)
+    detector.set_params(drift_every=500).core()  # a detector's own setting, with its drift off, is no request

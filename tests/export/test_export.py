@@ -572,7 +572,7 @@ def test_hostile_command_lines_are_one_line_and_write_nothing(tmp_path, monkeypa
         (["t.tsae"], 1, "t.tsae: truncated file"),
         (["m.tsae", "-o", "m.tsae/sub.onnx"], 1, "m.tsae is a file, not a folder"),
         (["m.tsae", "--opset", "12"], 2, "12 is not in the range 13<=x<=23"),
-        (["m.tsae", "--opset", "abc"], 2, "'abc' is not a valid integer"),
+        (["m.tsae", "--opset", "abc"], 2, "'abc' is not a whole number (13<=x<=23)"),
     ]
     monkeypatch.chdir(tmp_path)
     listing = sorted(p.name for p in tmp_path.iterdir())

@@ -18,7 +18,7 @@ import click
 
 from tsae import __version__
 from tsae.cli.plugin_log import report_plugin_warnings
-from tsae.errors import NamedMemoryError, first_line
+from tsae.errors import NamedMemoryError, allocation_failure, first_line
 
 # sub-command name -> "module:attribute"
 BUILTIN_COMMANDS: dict[str, str] = {
@@ -169,9 +169,10 @@ class LazyGroup(click.Group):
 
         ``--debug`` keeps the whole traceback.
         """
+        # the sub-command's words, before click resolves (and clears) them (click < 9 keeps them apart from ctx.args)
+        words = [*(getattr(ctx, "_protected_args", None) or []), *ctx.args]
+        command = words[0] if words else None
         try:
-            # the sub-command's name, before click resolves it (click < 9 keeps it apart from ctx.args)
-            command = (getattr(ctx, "_protected_args", None) or ctx.args or [None])[0]
             with _one_line_warnings(command):
                 return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, BrokenPipeError):
@@ -188,11 +189,25 @@ class LazyGroup(click.Group):
             owner = self._plugin_owner(ctx.invoked_subcommand)
             if owner is not None:  # anything a plugin's command raises is its own error: name it
                 raise click.ClickException(f"{owner}: {type(error).__name__}: {first_line(error)}") from error
+            missing = allocation_failure(error) if isinstance(error, RuntimeError) else None
+            if missing is not None:  # torch's: "[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator..."
+                raise click.ClickException(f"not enough memory ({missing})") from error
             if not isinstance(error, (OSError, ValueError, RuntimeError, KeyError)):  # a bug: still one line
                 raise click.ClickException(f"internal error ({type(error).__name__}: {first_line(error)}); this is a "
                                            "bug in tsae: please report it with the traceback of `tsae --debug ...`") \
                     from error
-            raise click.ClickException(first_line(error)) from error
+            from tsae.cli.common import in_option_words
+
+            raise click.ClickException(in_option_words(first_line(error), self._leaf(ctx, words))) from error
+
+    def _leaf(self, ctx: click.Context, words: list[str]) -> click.Command | None:
+        """The command that ran (``detect fit``'s, not ``detect``'s), from the command line's ``words``."""
+        command: click.Command | None = self
+        for word in words:
+            if not isinstance(command, click.Group):
+                break
+            command = command.get_command(ctx, word)
+        return command
 
     @staticmethod
     def _plugin_owner(name: str | None) -> str | None:

@@ -14,6 +14,14 @@ import click
 _QUIET = "tsae.quiet"
 
 
+def _not_a_number(value: str, what: str, allowed: str) -> str:
+    """``'abc' is not a whole number (x>=1).``, saying so when a unit was given (``10s``, ``5%``); click said
+    ``'abc' is not a valid integer range.``"""
+    unit = re.fullmatch(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*(%|[^\W\d]+)\s*", value)
+    hint = "; give the number alone, without a unit" if unit and unit.group(3).lower() not in ("e", "inf") else ""
+    return f"{value!r} is not {what} ({allowed}{hint})."
+
+
 class FloatRange(click.FloatRange):
     """:class:`click.FloatRange` that also refuses NaN (which passes every comparison with the bounds) and, unless
     ``infinite`` (an option where ``inf`` means no limit), ``inf`` and ``1e400``: refused here by the option's
@@ -23,10 +31,18 @@ class FloatRange(click.FloatRange):
         super().__init__(*args, **kwargs)
         self.infinite = infinite
 
+    def get_metavar(self, *args: Any, **kwargs: Any) -> str:
+        return "NUMBER"  # the range follows in brackets; click's "FLOAT RANGE" told it twice
+
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str):
+            try:
+                float(value)
+            except ValueError:
+                self.fail(_not_a_number(value, "a number", self._describe_range()), param, ctx)
         number = super().convert(value, param, ctx)
         if number != number:
-            self.fail(f"{value!r} is not a number.", param, ctx)
+            self.fail(f"{value!r} is not a number ({self._describe_range()}).", param, ctx)
         if not self.infinite and number in (math.inf, -math.inf):
             self.fail(f"{value!r} is not a finite number ({self._describe_range()}).", param, ctx)
         return number
@@ -39,7 +55,15 @@ class IntRange(click.IntRange):
     #: the largest value an option without a maximum takes (int64's)
     CEILING = 2**63 - 1
 
+    def get_metavar(self, *args: Any, **kwargs: Any) -> str:
+        return "INTEGER"  # the range follows in brackets; click's "INTEGER RANGE" told it twice
+
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str):
+            try:
+                int(value)
+            except ValueError:
+                self.fail(_not_a_number(value, "a whole number", self._describe_range()), param, ctx)
         number = super().convert(value, param, ctx)
         if self.max is None and number > self.CEILING:
             self.fail(f"{number} is too large (at most {self.CEILING}).", param, ctx)
@@ -67,7 +91,7 @@ device_option = click.option(
     help="Where models run: CUDA when present (auto), or forced.",
 )
 #: what an empty path argument is told as
-_EMPTY_PATH = "an empty path (an unset shell variable?)"
+EMPTY_PATH = "an empty path (an unset shell variable?)"
 
 
 def local(value: Any, kind: click.ParamType, param: click.Parameter | None, ctx: click.Context | None) -> Any:
@@ -83,7 +107,7 @@ def local(value: Any, kind: click.ParamType, param: click.Parameter | None, ctx:
     if not isinstance(value, str):
         return value
     if not value.strip():
-        kind.fail(_EMPTY_PATH, param, ctx)
+        kind.fail(EMPTY_PATH, param, ctx)
     try:
         return local_path(value)
     except ValueError as error:
@@ -213,6 +237,21 @@ def hop_fits(hop: int | None, window: int | str | None) -> None:
     """Refuse ``--hop`` longer than ``--window`` given with it (windows would skip samples), by both names."""
     if hop is not None and isinstance(window, int) and hop > window:
         raise click.UsageError(f"--hop {hop} is longer than --window {window} (a hop is at most the window)")
+
+
+def in_option_words(message: str, command: click.Command | None) -> str:
+    """A library error in the command line's words: a parameter of ``command`` that the library names as Python
+    does (``drift_every=1 is shorter than ...``, ``max_error 1e-12 is too small ...``) is named as its option
+    (``--drift-every=1 ...``). Only names with an underscore: a word such as ``window`` is English too."""
+    if command is None:
+        return message
+    for param in command.params:
+        if not isinstance(param, click.Option) or not param.name or "_" not in param.name:
+            continue
+        flag = max(param.opts, key=len)
+        if flag.startswith("--") and flag not in message:  # a message that names the option already is left be
+            message = re.sub(rf"(?<![\w.\-]){re.escape(param.name)}(?=[=\s]|$)", flag, message)
+    return message
 
 
 def given_flags(*names: str) -> list[str]:

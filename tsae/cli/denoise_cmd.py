@@ -30,7 +30,7 @@ class DenoiserModel(click.ParamType):
     def convert(self, value: str | Path, param: click.Parameter | None, ctx: click.Context | None) -> Path:
         from tsae.pipelines.denoise.denoiser import model_path, shipped_models
 
-        value = local(value, self, param, ctx)
+        value = local(value, self, param, ctx)  # a file:// URL; an empty name refused
         if isinstance(value, Path):
             return value
         path = model_path(value)
@@ -66,8 +66,10 @@ def _checked_rate(rate: int) -> None:
 @click.option("--raw", is_flag=True,
               help="Raw PCM on stdin/stdout (with -) instead of WAV; needs --rate and --channels.")
 @click.option("--rate", type=IntRange(min=1), default=None, metavar="HZ", callback=checked_by(_checked_rate),
-              help="Sample rate of --raw audio (4000 to 768000 Hz; with --live, of the sound devices).")
-@click.option("--channels", type=IntRange(1, 1024), default=None, metavar="N", help="Channels of --raw audio.")
+              help="Sample rate of --raw audio, 4000 to 768000 Hz (with --live, of the sound devices) "
+                   "[default: none, needed with --raw; --live: the devices' own].")
+@click.option("--channels", type=IntRange(1, 1024), default=None, metavar="N",
+              help="Channels of --raw audio [default: none, needed with --raw; --live: 1].")
 @click.option("--format", "sample_format", type=click.Choice(["s16", "s24", "s32", "f32"]), default="s16",
               show_default=True, help="Sample format of --raw audio (little-endian).")
 @click.option("--live", is_flag=True, help="Denoise a microphone to speakers live (needs the 'live' extra).")

@@ -20,7 +20,7 @@ from tsae.export.api import DEFAULT_OPSET, MAX_OPSET, MIN_OPSET
 @click.option("--strength", type=FloatRange(0.0, 1.0), default=1.0, show_default=True,
               help="Denoiser only: as for tsae denoise, fixed in the graph.")
 @click.option("--atten-limit", "atten_limit", type=FloatRange(min=0.0, infinite=True), default=None, metavar="DB",
-              help="Denoiser only: as for tsae denoise, fixed in the graph.")
+              help="Denoiser only: as for tsae denoise, fixed in the graph (inf: no limit) [default: the model's].")
 @quiet_option
 def export_command(model: Path, output: str | None, opset: int, strength: float, atten_limit: float | None,
                    quiet: bool) -> None:

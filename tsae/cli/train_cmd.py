@@ -60,7 +60,7 @@ def _train_config(**settings: Any) -> Any:
 @click.option("--val-fraction", type=FloatRange(0, 1, max_open=True), default=0.1, show_default=True,
               help="Share of windows held out for validation and early stopping.")
 @click.option("--max-seconds", type=FloatRange(min=0, min_open=True), default=None,
-              help="Wall-clock training budget.")
+              help="Wall-clock training budget in seconds [default: none, no limit].")
 @seed_option
 @init_option
 @device_option
@@ -113,7 +113,8 @@ STOPPED = {"epochs": "all run", "early_stopping": "stopped early: --patience epo
 @click.option("-o", "--output", required=True, type=output_file,
               help="Where to write the codes (.npy, shape (n_windows, *code_shape); n_windows is "
                    "1 + ceil((n - window) / hop), 1 for a series shorter than the window).")
-@click.option("--batch-size", type=IntRange(min=1), default=256, show_default=True)
+@click.option("--batch-size", type=IntRange(min=1), default=256, show_default=True,
+              help="Windows per model call (more is faster and takes more memory).")
 @click.option("--plot", type=output_file, default=None,
               help="Also draw a 2-D map of the codes (PNG/PDF/SVG).")
 @click.option("--color-by", type=click.Choice(["auto", "time", "label", "score"]), default="auto",

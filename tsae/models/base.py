@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from tsae.engine.layout import is_whole_number
-from tsae.errors import first_line, shown
+from tsae.errors import NamedMemoryError, allocation_failure, first_line, shown
 from tsae.models.params import Param
 
 __all__ = ["SILENT_POWER", "Autoencoder", "Param", "StreamingModel", "check_contract", "check_declared",
@@ -334,6 +334,10 @@ def check_contract(model: Autoencoder, origin: str, batch: int = 3) -> None:
     except ValueError:
         raise
     except (Exception, SystemExit) as error:  # noqa: BLE001 - a plugin's network may raise anything
+        missing = allocation_failure(error)
+        if missing is not None:  # not the plugin's fault: windows this long do not fit
+            raise NamedMemoryError(f"model family {model.name!r} for {model.channels} channel(s) x {model.window} "
+                                   f"samples does not fit in memory ({missing})") from None
         raise ValueError(f"{where}: a forward pass on input {tuple(x.shape)} failed "
                          f"({type(error).__name__}: {first_line(error)})") from error
     finally:

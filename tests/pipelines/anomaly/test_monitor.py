@@ -544,7 +544,7 @@ def test_a_monitor_copied_mid_stream_is_a_fork(detector, test_data, take, drift)
     from tsae.pipelines.anomaly.silent import scoring_core
 
     def started() -> Monitor:
-        mon = Monitor(detector, every_sample=True, drift_rate=drift, drift_every=4 * 24)
+        mon = Monitor(detector, every_sample=True, drift_rate=drift, drift_every=None if drift is None else 4 * 24)
         mon.push(test_data[:300].T)
         return mon
 

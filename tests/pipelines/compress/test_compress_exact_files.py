@@ -59,7 +59,7 @@ def test_a_cell_beyond_what_the_bound_can_step_is_one_line(tmp_path, model):
     data = tmp_path / "s.csv"
     data.write_text("\n".join(rows) + "\n")
     out = tmp_path / "s.tsz"
-    assert_one_line_error(run("compress", model, data, "-o", out, "--max-error", "1e-3"), "s.csv: max_error 0.001 is",
+    assert_one_line_error(run("compress", model, data, "-o", out, "--max-error", "1e-3"), "s.csv: --max-error 0.001 is",
                           "magnitude 1e+299")
     assert not out.exists()
 

@@ -70,6 +70,7 @@ from tsae.pipelines.anomaly.detector_file import (
     DETECTOR_KIND,
     DETECTOR_VERSION,
     SETTING_RANGES,
+    check_drift_every_used,
     check_settings,
     read_detector_state,
     term_arrays,
@@ -1092,6 +1093,8 @@ class Detector:
         rate = self.drift_rate if drift_rate is None else drift_rate
         every = self.drift_every if drift_every is None else drift_every
         check_settings({"drift_rate": rate, "drift_every": every})  # set_params may have changed them
+        if drift_every is not None:
+            check_drift_every_used(rate, drift_every)
         core = ScoringCore(self.fitted_state(), device=device, early=early)
         if not rate:
             return core

@@ -190,6 +190,19 @@ def _settings(path: Path, value: Any) -> dict[str, Any]:
     return settings
 
 
+def check_drift_every_used(drift_rate: float, drift_every: int) -> None:
+    """Refuse a ``drift_every`` asked for while drift updates are off (``drift_rate`` 0): it would be ignored.
+
+    Raises
+    ------
+    ValueError
+        ``"drift_every=500 has no effect: drift updates are off (drift_rate 0); give a drift_rate above 0 too"``.
+    """
+    if not drift_rate:
+        raise ValueError(f"drift_every={drift_every} has no effect: drift updates are off (drift_rate 0); give a "
+                         "drift_rate above 0 too")
+
+
 def term_arrays(prefix: str, pca: LinearTerm | None, stats: StatsTerm | None) -> dict[str, np.ndarray]:
     """The arrays a detector file stores for one window scale's subspace and statistics terms."""
     arrays = {}

@@ -22,6 +22,7 @@ from tsae.io.paths import (
 from tsae.io.table_time import iso_time
 from tsae.io.time_order import warn_time_order
 from tsae.pipelines.anomaly.detector import Detector, FitWarning, check_family
+from tsae.pipelines.anomaly.detector_file import check_drift_every_used
 from tsae.pipelines.anomaly.scoring import sensor_order
 from tsae.pipelines.anomaly.silent import silence_setting
 
@@ -308,6 +309,8 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
         overrides["quiet"] = quiet
     if overrides:  # a copy: a Detector passed in keeps its own settings
         det = copy.copy(det).set_params(**overrides)
+    if drift_every is not None:
+        check_drift_every_used(det.drift_rate, drift_every)
     table = read_data(test_path, text_columns=True)  # a column of text (a status, a note) is no sensor's
     _refuse_text(test_path, table, det.sensors_)
     _counter_as_sensor(test_path, table, det.sensors_)
