@@ -242,7 +242,7 @@ def test_a_format_that_cannot_hold_the_rate_suggests_only_formats_that_can(path,
 def test_empty_paths_and_raw_options_without_raw_are_refused(tmp_path) -> None:
     src = tmp_path / "in.wav"
     sf.write(src, _tone(), 16000)
-    for args, message in ((["", "-q"], "an empty path was given as an input"),
+    for args, message in ((["", "-q"], "an empty path (an unset shell variable?)"),  # as every path is refused
                           ([str(src), "-o", "", "-q"], "an empty path (an unset shell variable?)"),
                           ([str(src), "--rate", "8000", "-o", str(tmp_path / "o.wav")], "--rate describes raw PCM"),
                           ([str(src), "--format", "f32", "-o", str(tmp_path / "o.wav")], "--format describes raw")):
