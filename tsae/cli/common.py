@@ -22,6 +22,17 @@ def _not_a_number(value: str, what: str, allowed: str) -> str:
     return f"{value!r} is not {what} ({allowed}{hint})."
 
 
+def _refuse_text(kind: Any, value: Any, parse: Callable[[str], Any], what: str, param: click.Parameter | None,
+                 ctx: click.Context | None) -> None:
+    """Fail ``kind`` (a range type) for a text ``value`` that ``parse`` cannot read, in :func:`_not_a_number`'s
+    words with ``kind``'s range."""
+    if isinstance(value, str):
+        try:
+            parse(value)
+        except ValueError:
+            kind.fail(_not_a_number(value, what, kind._describe_range()), param, ctx)
+
+
 class FloatRange(click.FloatRange):
     """:class:`click.FloatRange` that also refuses NaN (which passes every comparison with the bounds) and, unless
     ``infinite`` (an option where ``inf`` means no limit), ``inf`` and ``1e400``: refused here by the option's
@@ -35,11 +46,7 @@ class FloatRange(click.FloatRange):
         return "NUMBER"  # the range follows in brackets; click's "FLOAT RANGE" told it twice
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if isinstance(value, str):
-            try:
-                float(value)
-            except ValueError:
-                self.fail(_not_a_number(value, "a number", self._describe_range()), param, ctx)
+        _refuse_text(self, value, float, "a number", param, ctx)
         number = super().convert(value, param, ctx)
         if number != number:
             self.fail(f"{value!r} is not a number ({self._describe_range()}).", param, ctx)
@@ -59,11 +66,7 @@ class IntRange(click.IntRange):
         return "INTEGER"  # the range follows in brackets; click's "INTEGER RANGE" told it twice
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if isinstance(value, str):
-            try:
-                int(value)
-            except ValueError:
-                self.fail(_not_a_number(value, "a whole number", self._describe_range()), param, ctx)
+        _refuse_text(self, value, int, "a whole number", param, ctx)
         number = super().convert(value, param, ctx)
         if self.max is None and number > self.CEILING:
             self.fail(f"{number} is too large (at most {self.CEILING}).", param, ctx)
