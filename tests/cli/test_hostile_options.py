@@ -12,6 +12,14 @@ from tsae.cli import BUILTIN_COMMANDS, cli
 from tsae.cli.common import FloatRange, IntRange, LocalPath, PathText
 
 
+def _run_here(args, trained, tmp_path, monkeypatch, **more):
+    """``tsae *args`` run in ``tmp_path`` (nothing it writes lands elsewhere), ``{src}``, ``{model}`` and
+    ``{detector}`` (and ``more``) filled in from the ``trained`` fixture."""
+    src, model, detector = trained
+    monkeypatch.chdir(tmp_path)
+    return run(*[a.format(src=src, model=model, detector=detector, **more) for a in args])
+
+
 def test_debug_after_the_command_is_a_usage_error_not_a_traceback(tmp_path) -> None:
     # `--debug` belongs to `tsae`, before the command; given after it, it is an unknown option of that command
     # (it showed click's NoSuchOption traceback: the whole line was searched for --debug)
@@ -100,10 +108,8 @@ def test_every_path_parameter_refuses_an_empty_path() -> None:
     ["denoise", "{src}", "-o", "o.wav", "--model", " "],  # "model must be a model file or ..., got ' '", exit 1
 ], ids=lambda a: " ".join(a[:1] + [x or "''" for x in a[1:] if not x.startswith("{")]))
 def test_an_empty_path_is_refused_and_nothing_is_written(args, trained, tmp_path, monkeypatch) -> None:
-    src, model, detector = trained
-    monkeypatch.chdir(tmp_path)
     (tmp_path / "a.npy").write_bytes(b"")  # what `train ''` read as its data
-    result = run(*[a.format(src=src, model=model, detector=detector) for a in args])
+    result = _run_here(args, trained, tmp_path, monkeypatch)
     assert_one_line_error(result, "an empty path (an unset shell variable?)")
     assert result.exit_code == 2 and sorted(p.name for p in tmp_path.iterdir()) == ["a.npy"]
 
@@ -131,11 +137,9 @@ def test_an_empty_path_is_refused_and_nothing_is_written(args, trained, tmp_path
 ])
 def test_an_option_without_what_it_applies_to_is_refused(args, fragment, trained, tmp_path, monkeypatch) -> None:
     # each was ignored without a word (`--mqtt ''` read stdin instead of a broker)
-    src, model, detector = trained
     wav = tmp_path / "in.wav"
     sf.write(wav, np.zeros(1600, np.float32), 16000)
-    monkeypatch.chdir(tmp_path)
-    result = run(*[a.format(src=src, model=model, detector=detector, wav=wav) for a in args])
+    result = _run_here(args, trained, tmp_path, monkeypatch, wav=wav)
     assert_one_line_error(result, fragment)
     assert result.exit_code == 2 and sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"]
 
@@ -161,9 +165,7 @@ def test_every_number_option_refuses_infinity_unless_it_means_no_limit() -> None
     ["compress", "{model}", "{src}", "-o", "o.tsz", "--latent-step", "1e400"],
 ], ids=lambda a: " ".join(a[-2:]))
 def test_infinity_is_refused_by_the_option_name(args, trained, tmp_path, monkeypatch) -> None:
-    src, model, _ = trained
-    monkeypatch.chdir(tmp_path)
-    result = run(*[a.format(src=src, model=model) for a in args])
+    result = _run_here(args, trained, tmp_path, monkeypatch)
     assert_one_line_error(result, f"Invalid value for '{args[-2]}'", "is not a finite number")
     assert result.exit_code == 2 and not list(tmp_path.iterdir())
 
@@ -182,9 +184,7 @@ def test_infinity_is_refused_by_the_option_name(args, trained, tmp_path, monkeyp
 ], ids=lambda a: a if isinstance(a, str) else " ".join(a[:1]))
 def test_a_value_beyond_the_library_s_range_is_refused_by_the_option_name(args, fragment, trained, tmp_path,
                                                                           monkeypatch) -> None:
-    src, model, detector = trained
-    monkeypatch.chdir(tmp_path)
-    result = run(*[a.format(src=src, model=model, detector=detector) for a in args])
+    result = _run_here(args, trained, tmp_path, monkeypatch)
     assert_one_line_error(result, fragment)
     assert result.exit_code == 2 and not list(tmp_path.iterdir())
 
@@ -205,8 +205,7 @@ def test_a_value_beyond_the_library_s_range_is_refused_by_the_option_name(args, 
 ], ids=lambda a: a if isinstance(a, str) else " ".join(a[-2:]))
 def test_detector_and_training_options_are_refused_by_name_before_the_data_is_read(args, fragment, trained,
                                                                                    tmp_path, monkeypatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    result = run(*[a.format(src=trained[0]) for a in args])
+    result = _run_here(args, trained, tmp_path, monkeypatch)
     assert_one_line_error(result, fragment)
     assert result.exit_code == 2 and not list(tmp_path.iterdir())
 
@@ -227,9 +226,7 @@ def test_detect_fit_takes_auto_in_any_case_as_its_other_words() -> None:
     ["denoise", "--live", "--input-device", ""],
 ], ids=lambda a: " ".join(a[:1] + a[-2:-1]))
 def test_an_empty_name_is_refused(args, trained, tmp_path, monkeypatch) -> None:
-    src, _, detector = trained
-    monkeypatch.chdir(tmp_path)
-    result = run(*[a.format(src=src, detector=detector) for a in args])
+    result = _run_here(args, trained, tmp_path, monkeypatch)
     assert_one_line_error(result, f"Invalid value for '{args[-2]}': an empty name (an unset shell variable?)")
     assert result.exit_code == 2 and not list(tmp_path.iterdir())
 
@@ -242,9 +239,7 @@ def test_an_empty_name_is_refused(args, trained, tmp_path, monkeypatch) -> None:
 ], ids=["drift-every", "max-error"])
 def test_a_library_error_names_the_option_not_the_python_parameter(args, fragment, trained, tmp_path,
                                                                      monkeypatch) -> None:
-    src, model, detector = trained
-    monkeypatch.chdir(tmp_path)
-    result = run(*[a.format(src=src, model=model, detector=detector) for a in args])
+    result = _run_here(args, trained, tmp_path, monkeypatch)
     assert_one_line_error(result, fragment)
     assert result.exit_code == 1 and not list(tmp_path.iterdir())
 
@@ -334,9 +329,7 @@ def test_every_number_option_tells_its_default_and_range_in_its_help() -> None:
 ], ids=["score", "monitor"])
 def test_drift_every_without_drift_updates_is_refused(args, trained, tmp_path, monkeypatch) -> None:
     # the detector's drift updates are off (drift_rate 0): --drift-every was ignored without a word
-    src, _, detector = trained
-    monkeypatch.chdir(tmp_path)
-    result = run(*[a.format(src=src, detector=detector) for a in args])
+    result = _run_here(args, trained, tmp_path, monkeypatch)
     assert_one_line_error(result, "Error: --drift-every=500 has no effect: drift updates are off (--drift-rate 0); "
                                   "give a --drift-rate above 0 too")
     assert result.exit_code == 1 and not list(tmp_path.iterdir())
