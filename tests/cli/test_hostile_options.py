@@ -357,3 +357,12 @@ def test_a_drift_every_argument_without_drift_updates_is_refused(trained) -> Non
         detector.core(drift_every=500)
     detector.core(drift_every=500, drift_rate=0.1)
     detector.set_params(drift_every=500).core()  # a detector's own setting, with its drift off, is no request
+
+
+def test_a_conv1d_depth_that_pads_the_window_beyond_measure_is_a_parameter_error(trained, tmp_path) -> None:
+    # -p depth=60 padded a window of 16 to 2**60 samples: "model family 'conv1d' (plugin ...): a forward pass on input
+    # (3, 2, 16) failed (RuntimeError: Storage size calculation overflowed ...)", as if the plugin were broken
+    result = run("train", trained[0], "--window", "16", "-p", "depth=60", "-o", tmp_path / "m.tsae")
+    assert_one_line_error(result, "conv1d: stride**depth (2**60) pads a window of 16 samples to "
+                                  "1152921504606846976, more than 1048576: lower depth or stride")
+    assert not (tmp_path / "m.tsae").exists()
