@@ -17,7 +17,7 @@ from torch import nn
 
 from tsae.errors import shown
 from tsae.models.base import Autoencoder, Param
-from tsae.models.rebuild import MAX_INT_HPARAM
+from tsae.models.params import MAX_INT_HPARAM
 
 
 def _widths(hidden: int, depth: int, max_hidden: int) -> list[int]:

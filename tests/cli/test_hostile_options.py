@@ -366,3 +366,14 @@ def test_a_conv1d_depth_that_pads_the_window_beyond_measure_is_a_parameter_error
     assert_one_line_error(result, "conv1d: stride**depth (2**60) pads a window of 16 samples to "
                                   "1152921504606846976, more than 1048576: lower depth or stride")
     assert not (tmp_path / "m.tsae").exists()
+
+
+def test_a_family_integer_beyond_what_a_model_file_holds_is_a_parameter_error(trained, tmp_path) -> None:
+    # -p latent=10**20: "could not be built: TypeError: empty(): argument 'size' failed to unpack ... Overflow when
+    # unpacking long long" (told as "does not fit in memory" while torch's message held the word "alloc");
+    # a latent of 2**20 + 1 trained a model that no command could load again
+    for value in (10**20, 2**20 + 1):
+        result = run("train", trained[0], "--window", "16", "-p", f"latent={value}", "-o", tmp_path / "m.tsae")
+        assert_one_line_error(result, f"conv1d: parameter latent='{value}' must be within +-1048576 (what a model "
+                                      "file holds)")
+    assert not (tmp_path / "m.tsae").exists()
