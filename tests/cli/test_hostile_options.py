@@ -393,3 +393,25 @@ def test_a_window_longer_than_a_model_file_holds_is_refused_before_training(args
     assert_one_line_error(result, "Invalid value for '--window': 1048577 is not in the range")
     assert result.exit_code == 2 and not list(tmp_path.iterdir())
 
+
+def test_a_network_whose_training_outgrows_the_free_memory_is_refused_up_front(trained, tmp_path,
+                                                                             monkeypatch) -> None:
+    # `train --window 1048576` built conv1d's 1.09e9 weights (4.3 GiB), and the training wanted 20 GiB more: on a
+    # 23 GiB machine Linux killed the process (no error, no exit code of tsae's); now the free memory is asked first
+    import tsae.models.device
+
+    monkeypatch.setattr(tsae.models.device, "available_memory", lambda device: 2**20)  # 1 MiB free
+    result = run("train", trained[0], "--window", "16", "--epochs", "1", "-o", tmp_path / "m.tsae")
+    assert_one_line_error(result, "not enough memory to train on it (model family 'conv1d' for 2 channel(s) x 16 "
+                                  "samples has ", "GiB more (gradients, the optimiser's state, the best weights), "
+                                  "more than the 0.000977 GiB free on cpu)")
+    assert not (tmp_path / "m.tsae").exists()
+
+
+def test_the_free_memory_is_read_on_linux() -> None:
+    import torch
+
+    from tsae.models.device import available_memory
+
+    free = available_memory(torch.device("cpu"))
+    assert free is None or 0 < free < 2**50

@@ -71,6 +71,28 @@ def resolve_device(device: Any = "auto") -> torch.device:
     return torch.device(name)
 
 
+def available_memory(device: torch.device) -> int | None:
+    """Bytes of memory free for new allocations on ``device`` (Linux's MemAvailable for the CPU, the free GPU
+    memory for CUDA), or None where this cannot be told.
+
+    Linux promises more than it has: past this, a process is not refused its memory but killed.
+    """
+    if device.type == "cuda":
+        import torch
+
+        with contextlib.suppress(RuntimeError):
+            return int(torch.cuda.mem_get_info(device)[0])
+        return None
+    try:
+        with open("/proc/meminfo", encoding="ascii") as info:
+            for line in info:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 @contextlib.contextmanager
 def torch_threads(n: int | None, *, native: bool = False) -> Iterator[None]:
     """Run torch, and the engine's numba kernels, on ``n`` CPU threads inside the block.

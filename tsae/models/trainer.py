@@ -530,6 +530,32 @@ class _Run:
                 self.batch_size = max(1, self.batch_size // 2)
 
 
+#: bytes training adds per weight byte: its gradient, Adam's two moments, and the copy of the best weights (two
+#: while a better epoch's copy replaces it)
+_TRAINING_COPIES = 5
+
+
+def _check_training_memory(model: Any, params: list[Any], device: Any) -> None:
+    """Refuse, in one line, a network whose training needs more memory than ``device`` has free.
+
+    On Linux an allocation past the memory is not refused: the process is killed later (``train --window
+    1048576`` on conv1d: 1.09e9 weights, 4.3 GiB, and 20 GiB more to train them: killed without a word).
+    """
+    from tsae.errors import NamedMemoryError
+    from tsae.models.device import available_memory
+
+    free = available_memory(device)
+    weights = sum(p.numel() * p.element_size() for p in params)
+    need = _TRAINING_COPIES * weights
+    if free is not None and need > free:
+        name = getattr(model, "name", type(model).__name__)
+        shape = f"{getattr(model, 'channels', '?')} channel(s) x {getattr(model, 'window', '?')} samples"
+        raise NamedMemoryError(
+            f"model family {name!r} for {shape} has {sum(p.numel() for p in params):.3g} weights: training needs "
+            f"{need / 2**30:.3g} GiB more (gradients, the optimiser's state, the best weights), more than the "
+            f"{free / 2**30:.3g} GiB free on {device.type}")
+
+
 def _start(model: Any, windows: np.ndarray, targets: np.ndarray | None, config: TrainConfig) -> _Run:
     """Seed, split, place the data and build the optimiser."""
     import torch
@@ -548,6 +574,7 @@ def _start(model: Any, windows: np.ndarray, targets: np.ndarray | None, config: 
     if not params:
         raise ValueError(f"{_family_label(model)}: has no trainable parameters (its __init__ creates no layer with "
                          "weights, so there is nothing to train)")
+    _check_training_memory(model, params, device)
     use_amp = bool(config.amp and device.type == "cuda")
     settings = getattr(model, "config", {})
     return _Run(
