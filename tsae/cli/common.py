@@ -152,8 +152,6 @@ class OutputFile(PathType):
         super().__init__(dir_okay=False, path_type=Path)
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if isinstance(value, str) and not value.strip():
-            self.fail(EMPTY_PATH, param, ctx)
         if isinstance(value, str) and value.endswith(("/", os.sep)):
             self.fail(f"{value!r} names a folder; this command writes one file: give its name", param, ctx)
         return super().convert(value, param, ctx)
