@@ -15,7 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from tsae.errors import shown
 from tsae.models.base import Autoencoder, Param
+from tsae.models.params import MAX_INT_HPARAM
 
 
 def _widths(hidden: int, depth: int, max_hidden: int) -> list[int]:
@@ -102,6 +104,9 @@ class Conv1dAE(Autoencoder):
         widths = _widths(cfg["hidden"], cfg["depth"], max(cfg["max_hidden"], 1))
         self.factor = cfg["stride"] ** cfg["depth"]
         self.padded = padded_length(window, self.factor)
+        if self.padded > MAX_INT_HPARAM:  # -p depth=60: torch's "Storage size calculation overflowed", blamed on us
+            raise ValueError(f"{self.name}: stride**depth ({cfg['stride']}**{cfg['depth']}) pads a window of {window} "
+                             f"samples to {shown(self.padded)}, more than {MAX_INT_HPARAM}: lower depth or stride")
         self.steps = self.padded // self.factor
         self.feature_shape = (widths[-1], self.steps)
         self.encoder = ConvEncoder(channels, widths, cfg["kernel"], cfg["stride"])

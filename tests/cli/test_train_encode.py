@@ -80,8 +80,8 @@ def test_bad_options_one_line_no_output(sensor_csv, tmp_path) -> None:
                               f"'{denoiser}' is a speech denoiser family (for tsae denoise")
     assert_one_line_error(run("train", sensor_csv, *FAST, "--seed", str(2**64), "-o", out), "'--seed'")
     assert_one_line_error(run("train", sensor_csv, *FAST, "--window", str(10**20), "-o", out), "'--window'",
-                          "is too large")  # beyond 64 bits: a usage error
-    huge = run("train", sensor_csv, *FAST, "--window", str(2**62), "-o", out)  # (after the short-data warning)
+                          "is not in the range 1<=x<=1048576")  # beyond what a model file holds: a usage error
+    huge = run("train", sensor_csv, *FAST, "-p", "hidden=1000000", "-p", "max_hidden=1000000", "-o", out)
     assert huge.exit_code != 0 and "sensors.csv: not enough memory to train on it" in huge.output.splitlines()[-1]
     assert not out.exists()
     assert sensor_csv.read_text().startswith("time,temp")

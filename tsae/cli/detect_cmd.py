@@ -24,6 +24,7 @@ from tsae.cli.common import (
     quiet_option,
     seed_option,
 )
+from tsae.models.params import MAX_INT_HPARAM
 
 
 def _window(ctx: click.Context, param: click.Parameter, value: str) -> int | str:
@@ -33,8 +34,9 @@ def _window(ctx: click.Context, param: click.Parameter, value: str) -> int | str
     try:
         int(value)
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not 'auto' or a whole number of samples (x>=2)", ctx, param) from None
-    return IntRange(min=2).convert(value, param, ctx)
+        raise click.BadParameter(f"{value!r} is not 'auto' or a whole number of samples (2<=x<={MAX_INT_HPARAM})", ctx,
+                                 param) from None
+    return IntRange(2, MAX_INT_HPARAM).convert(value, param, ctx)
 
 
 def _threshold(ctx: click.Context, param: click.Parameter, value: str) -> str | float:
@@ -63,19 +65,12 @@ def _scales(ctx: click.Context, param: click.Parameter, text: str) -> str | list
         lengths = []
     if not lengths:
         raise click.BadParameter(f"{text!r}: use auto, none or window lengths such as 16,64", ctx, param)
-    return [IntRange(min=2).convert(length, param, ctx) for length in lengths]
-
-
-def _checked_drift_every(samples: int) -> None:
-    from tsae.pipelines.anomaly.detector_file import check_settings
-
-    check_settings({"drift_every": samples})  # what a detector file holds
+    return [IntRange(2, MAX_INT_HPARAM).convert(length, param, ctx) for length in lengths]
 
 
 def drift_options(command: Any) -> Any:
     """``--drift-rate`` and ``--drift-every``, the same on ``detect score`` and ``monitor``."""
-    command = click.option("--drift-every", type=IntRange(min=1), default=None, metavar="N",
-                           callback=checked_by(_checked_drift_every),
+    command = click.option("--drift-every", type=IntRange(1, MAX_INT_HPARAM), default=None, metavar="N",
                            help="Samples between drift updates, at least 4 windows [default: the detector's, else 50 "
                                 "windows].")(command)
     return click.option("--drift-rate", type=FloatRange(0, 1), default=None, metavar="R",
@@ -101,8 +96,8 @@ def detect_group() -> None:
 @click.option("--family", type=name_text, default=None,
               help="Autoencoder family (see `tsae models`) [default: conv1d, or the --init model's].")
 @click.option("--window", default="auto", show_default=True, callback=_window,
-              help="Window length in samples (at least 2), or 'auto' (the data's dominant period).")
-@click.option("--hop", type=IntRange(min=1), default=None,
+              help=f"Window length in samples (2 to {MAX_INT_HPARAM}), or 'auto' (the data's dominant period).")
+@click.option("--hop", type=IntRange(1, MAX_INT_HPARAM), default=None,
               help="Scoring hop, at most the window [default: window // 8].")
 @click.option("--threshold", default="budget", show_default=True, callback=_threshold,
               help="budget (at most --alarms-per-day false-alarm events a day), pot (extreme-value tail fit "

@@ -25,6 +25,7 @@ from tsae.cli.common import (
     seed_option,
     taper_name,
 )
+from tsae.models.params import MAX_INT_HPARAM
 
 
 def _train_config(**settings: Any) -> Any:
@@ -39,9 +40,10 @@ def _train_config(**settings: Any) -> Any:
               help="Model file to write (.tsae).")
 @click.option("--family", type=name_text, default=None,
               help="Model family (see `tsae models`) [default: conv1d, or the --init model's].")
-@click.option("--window", type=IntRange(min=1), default=None,
+@click.option("--window", type=IntRange(1, MAX_INT_HPARAM), default=None,
               help="Window length in samples [default: 128, or the --init model's].")
-@click.option("--hop", type=IntRange(min=1), default=None, help="Hop between windows [default: window/4].")
+@click.option("--hop", type=IntRange(1, MAX_INT_HPARAM), default=None,
+              help="Hop between windows, at most the window [default: window/4].")
 @click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE", callback=key_values,
               help="Model family parameter (repeatable), e.g. --param latent=16.")
 @click.option("--normalize", type=click.Choice(["zscore", "robust", "none"]), default="zscore", show_default=True,

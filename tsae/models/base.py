@@ -28,7 +28,7 @@ from torch import nn
 
 from tsae.engine.layout import is_whole_number
 from tsae.errors import NamedMemoryError, allocation_failure, first_line, shown
-from tsae.models.params import Param
+from tsae.models.params import INTS, MAX_INT_HPARAM, Param
 
 __all__ = ["SILENT_POWER", "Autoencoder", "Param", "StreamingModel", "check_contract", "check_declared",
            "check_methods", "check_rebuild", "is_streaming_model"]
@@ -188,6 +188,11 @@ class Autoencoder(nn.Module):
         for key, param in known.items():
             if key in hparams:
                 self.config[key] = param.parse(hparams[key], owner=self.name, name=key)
+                value = self.config[key]
+                if param.type in (int, INTS) and any(abs(v) > MAX_INT_HPARAM for v in
+                                                     (value if isinstance(value, tuple) else (value,))):
+                    raise ValueError(f"{self.name}: parameter {key}={shown(hparams[key])} must be within "
+                                     f"+-{MAX_INT_HPARAM} (what a model file holds)")  # not torch's overflow
             elif param.required:
                 raise ValueError(f"{self.name}: parameter {key} is required ({param.help or 'no default'})")
             else:

@@ -15,6 +15,10 @@ from typing import Any
 
 from tsae.errors import shown
 
+#: integer hyper-parameters drive loops and helper buffers in constructors before any
+#: weight shape can be compared, so their magnitude is capped (2**20 = 1,048,576): in a
+#: model file (:mod:`tsae.models.rebuild`) and when a family is built
+MAX_INT_HPARAM = 2**20
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 INTS = tuple[int, ...]

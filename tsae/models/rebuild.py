@@ -18,10 +18,8 @@ from typing import Any
 
 from tsae.models.container import TensorEntry
 from tsae.models.fields import ModelFileError, check_int, check_number, check_str
+from tsae.models.params import MAX_INT_HPARAM
 
-#: integer hyper-parameters drive loops and helper buffers in constructors before any
-#: weight shape can be compared, so their magnitude is capped (2**20 = 1,048,576)
-MAX_INT_HPARAM = 2**20
 #: modules + tensors a constructor may create per tensor stored in the file (plus a margin)
 _OBJECTS_PER_TENSOR = 8
 _OBJECTS_MARGIN = 256
