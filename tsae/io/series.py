@@ -151,7 +151,7 @@ def refuse_infinite(values: np.ndarray, first: int = 0) -> None:
     NaN marks a missing sample; an infinite one is neither a value nor a gap: the rule of ``smooth``,
     ``impute``, ``reconstruct`` and ``encode`` for a ``.npy`` file (:func:`read_series` and
     :func:`tsae.io.blocks.open_source` with ``finite``; a table's infinite cell is read as missing), and of
-    :func:`tsae.smooth` and :func:`tsae.impute` for an array.
+    :func:`tsae.smooth`, :func:`tsae.impute`, :func:`tsae.reconstruct` and :func:`tsae.encode` for an array.
 
     Examples
     --------

@@ -1,6 +1,6 @@
 """What reconstruct and encode read as missing: one rule for the Python API and the commands (values beyond 1e30
-in magnitude are missing, as the table reader reads them), and a .npy file's infinite sample is refused, naming
-where it is, by reconstruct and encode as by smooth and impute."""
+in magnitude are missing, as the table reader reads them), and a .npy file's or an array's infinite sample is
+refused, naming where it is, by reconstruct and encode as by smooth and impute."""
 from __future__ import annotations
 
 import numpy as np
@@ -92,3 +92,23 @@ def test_a_long_npy_in_blocks_is_refused_naming_the_sample_in_the_file(tiny_mode
         job()
     assert str(caught.value) == _refusal(src, 68_000, 0, "inf")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.npy"]
+
+
+@pytest.mark.parametrize("api", ["reconstruct", "encode"])
+def test_an_infinite_value_given_to_the_api_is_refused_as_smooth_refuses_it(tiny_model, api) -> None:
+    # before: tsae.reconstruct and tsae.encode read an array's inf as a gap without a word, while tsae.smooth,
+    # tsae.impute and every command refuse it
+    import pandas as pd
+
+    x = _wave()
+    x[1, 120] = -np.inf
+    loaded = load_model(tiny_model)
+    with pytest.raises(ValueError) as smoothing:
+        tsae.smooth(x, steps=0)
+    for given in (x, pd.DataFrame(x.T)):
+        with pytest.raises(ValueError) as caught:
+            getattr(tsae, api)(loaded, given)
+        assert str(caught.value) == str(smoothing.value) == _refusal("x", 120, 1, "-inf").removeprefix("x: ")
+    x[1, 120] = 1e300  # beyond 1e30 and finite: still a gap
+    gaps = np.where(x > 1e30, np.nan, x)
+    np.testing.assert_array_equal(getattr(tsae, api)(loaded, x), getattr(tsae, api)(loaded, gaps))

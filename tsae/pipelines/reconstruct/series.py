@@ -20,6 +20,7 @@ import numpy as np
 from tsae.engine.framing import frame, overlap_add
 from tsae.engine.layout import as_channels_first, known_layout
 from tsae.engine.preprocess import Normalizer, as_float32, repair_missing
+from tsae.io.series import refuse_infinite
 from tsae.io.tables import absurd_as_missing
 from tsae.models.modelfile import as_loaded
 from tsae.pipelines.progress import in_shares
@@ -110,8 +111,9 @@ def reflect_edges(x: np.ndarray, pad: int) -> np.ndarray:
 def prepare_frames(loaded: Any, values: Any, *, edges: bool = True) -> tuple[np.ndarray, FrameContext]:
     """Repair missing runs, normalise (stored stats) and frame ``values`` (C, n) -> (n_frames, C, window) float32.
 
-    Missing are NaN, infinite values and values beyond 1e30 in magnitude
-    (:func:`~tsae.io.tables.absurd_as_missing`, the table reader's rule).
+    Missing are NaN and finite values beyond 1e30 in magnitude (:func:`~tsae.io.tables.absurd_as_missing`, the
+    table reader's rule); an infinite value is a ValueError (:func:`~tsae.io.series.refuse_infinite`, the rule of
+    :func:`tsae.smooth` and of every command for a ``.npy`` file).
 
     Frames are padded at the end so every sample is covered. With ``edges`` (reconstruction)
     a tapered model's series is first reflected at both ends by :func:`edge_pad` samples, so
@@ -123,6 +125,7 @@ def prepare_frames(loaded: Any, values: Any, *, edges: bool = True) -> tuple[np.
     x, squeeze = as_model_channels(values, loaded.channels)
     if spec["window"] != loaded.window:
         raise ValueError(f"frame window {spec['window']} differs from the model window {loaded.window}")
+    refuse_infinite(x)
     x = repair_missing(absurd_as_missing(x), empty="raise")  # beyond 1e30 is missing, as a table's cell
     normalizer = Normalizer.from_dict(loaded.normalizer) if loaded.normalizer else None
     xn = normalizer.transform(x) if normalizer is not None else x
@@ -177,8 +180,9 @@ def reconstruct_series(loaded: Any, values: Any, *, batch_size: int = 256, devic
         A :class:`~tsae.models.modelfile.LoadedModel`, a model file path, or what :func:`tsae.fit`
         returned (a :class:`~tsae.models.fit.FitResult`, used as saving and loading it would give it).
     values : array_like, pandas.DataFrame or pandas.Series
-        ``(channels, n)`` or ``(n,)`` for one channel; missing runs (NaN, infinite, or beyond 1e30 in
-        magnitude, as the table reader reads a cell) are repaired (linear) first. A
+        ``(channels, n)`` or ``(n,)`` for one channel; missing runs (NaN, or finite beyond 1e30 in
+        magnitude, as the table reader reads a cell) are repaired (linear) first; an infinite value is a
+        ValueError naming its sample and channel, as :func:`tsae.smooth` says it (make it NaN). A
         DataFrame is ``(n, channels)``: one row per sample, one column per channel; with the
         columns the model was trained on, in another order, it goes through the model in the
         model's order (matched by name). A Series is one channel.
