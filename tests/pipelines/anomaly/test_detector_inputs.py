@@ -210,6 +210,21 @@ def test_named_sensors_fix_the_layout_of_a_short_array():
         Detector(device="cpu").fit(np.ones((4, 3)), sensors=["a", "b", "c"])
 
 
+def test_a_named_series_names_its_sensor_as_a_dataframe_column_does(train_data, test_data):
+    # before: Detector().fit(pd.Series(x, name="flow")) named its sensor s0; a DataFrame keeps its column names
+    import pandas as pd
+
+    from tsae.pipelines.anomaly.detector import as_series
+
+    flow = pd.Series(train_data[:, 0], name="flow")
+    det = Detector(window=24, epochs=1, device="cpu").fit(flow)
+    assert det.sensors_ == ["flow"] == as_series(flow.to_frame())[1]
+    assert det.decision_function(pd.Series(test_data[:, 0], name="flow")).shape == (len(test_data),)
+    assert as_series(pd.Series(train_data[:, 0]))[1] == ["s0"] == as_series(train_data[:, 0])[1]  # unnamed
+    assert as_series(pd.Series(train_data[:, 0], name=0))[1] == ["0"]  # as a DataFrame's column 0
+    assert as_series(flow, sensors=["pump"])[1] == ["pump"]  # named by the caller: the caller's name
+
+
 def test_complex_input_is_refused_when_scoring(detector, test_data):
     with pytest.raises(ValueError, match="must hold real numbers"):
         detector.decision_function(test_data.T + 1j)

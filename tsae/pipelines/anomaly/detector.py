@@ -326,15 +326,18 @@ def _at_most_max_smooth(value: Any, length: int) -> int:
 def as_series(X: Any, sensors: Sequence[str] | None = None) -> tuple[np.ndarray, list[str]]:
     """``X`` as a float64 ``(n_sensors, n_samples)`` array, and the sensor names.
 
-    Accepts arrays (1-D is one sensor) and pandas DataFrames (rows are time; names from the columns).
-    With ``sensors`` naming as many sensors as a 2-D array has rows, the array is taken as it is,
-    however few samples it has (it is not a transposed one).
+    Accepts arrays (1-D is one sensor), pandas DataFrames (rows are time; names from the columns) and pandas
+    Series (one sensor, named by the Series' name; an unnamed one is ``s0``, as an array). With ``sensors``
+    naming as many sensors as a 2-D array has rows, the array is taken as it is, however few samples it has (it
+    is not a transposed one).
     """
     if isinstance(sensors, (str, bytes)):  # list("abc") would be three sensors a, b, c
         raise TypeError(f"sensors must be a list of names, got the string {sensors!r} (for one sensor: [{sensors!r}])")
     names = [str(name) for name in sensors] if sensors is not None else None
     if names is None and is_dataframe(X):
         names = [str(c) for c in X.columns]
+    elif names is None and hasattr(X, "to_numpy") and getattr(X, "name", None) is not None and np.ndim(X) == 1:
+        names = [str(X.name)]  # a pandas Series: its name, as a DataFrame's column is named
     elif names is not None and not is_dataframe(X) and np.ndim(X) == 2 and np.shape(X)[0] == len(names):
         X = known_layout(X)
     X, _ = as_channels_first(X, "X")
@@ -663,8 +666,9 @@ class Detector:
     def fit(self, X: Any, y: Any = None, sensors: Sequence[str] | None = None) -> Detector:
         """Learn normal behaviour from ``X`` ``(n_sensors, n_samples)``; ``y`` is ignored (PyOD).
 
-        ``sensors`` names the sensors (default: a DataFrame's columns, else ``s0``, ``s1``...). Data in which every
-        sensor holds one value throughout is a ``ValueError``: there is no variation to learn.
+        ``sensors`` names the sensors (default: a DataFrame's columns, a named Series' name, else ``s0``,
+        ``s1``...). Data in which every sensor holds one value throughout is a ``ValueError``: there is no
+        variation to learn.
         """
         with torch_threads(self.threads, native=True):
             return self._fit(X, sensors)
