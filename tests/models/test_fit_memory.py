@@ -88,3 +88,47 @@ def test_train_with_a_window_whose_network_cannot_fit_is_one_line(free_8_gib, tm
                           f"{data}: not enough memory to train on it (training on 1 window(s) of 1 x 1000000 samples",
                           "but only 8 GiB of memory is free: use a shorter window or smaller family parameters)")
     assert not out.exists()
+
+
+def _no_windows(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tsae.pipelines.anomaly.detector
+
+    def framed(*args, **kwargs):
+        raise AssertionError("the detector's windows were cut before its training's memory was checked")
+
+    monkeypatch.setattr(tsae.pipelines.anomaly.detector, "fit_window_terms", framed)
+
+
+def test_a_detector_whose_windows_cannot_fit_is_one_line(free_8_gib, monkeypatch) -> None:
+    # before: Detector.fit cut its windows and their float64 copies for the subspace term first, and died of a
+    # bare MemoryError in numpy (under ulimit -v 6000000: `tsae detect fit` on 8 x 50000 samples, --window 8000)
+    _no_windows(monkeypatch)
+    pretend_free(monkeypatch, 2 * GIB)
+    x = np.sin(np.arange(8 * 50_000).reshape(8, -1) / 7)
+    # 3819 windows (the subspace's at most 4000, every 11th) held as float32, float64 and centred float64 (4.55 GiB),
+    # and the 1024 the network trains on (0.24 GiB)
+    with pytest.raises(NamedMemoryError, match=r"^training on 3819 window\(s\) of 8 x 8000 samples needs about "
+                       r"5\.\d+ GiB \(the windows 4\.8 GiB, model family 'conv1d' .* 1\.\d+ GiB\), but only 2 GiB "
+                       r"of memory is free: use a shorter window$"):
+        tsae.Detector(window=8000, epochs=1, device="cpu").fit(x)
+    with pytest.raises(NamedMemoryError, match=r"^training on 1 window\(s\) of 1 x 500000 samples needs about .*"
+                       r"but only 2 GiB of memory is free: use a shorter window or smaller family parameters$"):
+        tsae.Detector(window=500_000, epochs=1, device="cpu", calibration="training").fit(np.sin(np.arange(500_000)))
+
+
+def test_detect_fit_with_windows_that_cannot_fit_is_one_line(free_8_gib, monkeypatch, tmp_path) -> None:
+    _no_windows(monkeypatch)
+    pretend_free(monkeypatch, 2 * GIB)
+    data, out = tmp_path / "wide.npy", tmp_path / "d.tsae"
+    np.save(data, np.sin(np.arange(8 * 50_000).reshape(8, -1) / 7))
+    assert_one_line_error(run("detect", "fit", data, "--window", "8000", "--epochs", "1", "-q", "--device", "cpu",
+                              "-o", out),
+                          f"{data}: not enough memory to train on it (training on 3819 window(s) of 8 x 8000 samples",
+                          "but only 2 GiB of memory is free: use a shorter window)")
+    assert not out.exists()
+
+
+def test_a_detector_that_fits_is_not_refused(monkeypatch) -> None:
+    pretend_free(monkeypatch, 64 << 20)  # 64 MiB
+    x = np.sin(np.arange(3 * 900).reshape(3, -1) / 5)
+    assert tsae.Detector(window=24, epochs=1, device="cpu", quiet=True).fit(x).window_ == 24

@@ -285,13 +285,27 @@ def _network_bytes(model: str, channels: int, window: int, params: Mapping[str, 
 
 def _check_training_memory(model: str, items: Sequence[np.ndarray], window: int, hop: int,
                            params: Mapping[str, Any], max_windows: int | None, config: Any) -> None:
+    """:func:`check_training_memory` for :func:`fit_model_on_series`: the float32 windows ``(N, channels, window)``
+    that ``items`` give (at most ``max_windows``) and the network."""
+    channels = items[0].shape[0]
+    count = sum(_frame_count(x.shape[1], window, hop) for x in items)
+    count = count if max_windows is None else min(count, max_windows)
+    check_training_memory(model, channels, window, count, params, config, windows=4 * count * channels * window,
+                          fix="use a shorter window" + (" or a larger hop" if count > len(items) else ""))
+
+
+def check_training_memory(model: str, channels: int, window: int, count: int, params: Mapping[str, Any],
+                          config: Any, *, windows: int, fix: str = "use a shorter window") -> None:
     """A :class:`NamedMemoryError`, before anything is allocated, when the windows and the network cannot fit.
 
-    What training surely holds is counted: the float32 windows ``(N, channels, window)``
-    and the network's weights with their gradients, Adam's moments and the best epoch's
-    copy, and one batch's activations as the trainer estimates them (on the training
+    What training surely holds is counted: ``windows``, the bytes of the ``count`` windows of
+    ``(channels, window)`` samples and of the copies the caller holds of them, and family
+    ``model``'s network (with ``params``) with its gradients, Adam's moments and the best
+    epoch's copy, and one batch's activations as the trainer estimates them (on ``config``'s
     device). A long window grows them all: a series shorter than the window is one
-    zero-padded window, and families with a dense layer grow with it.
+    zero-padded window, and families with a dense layer grow with it. ``fix`` says what to do
+    when the windows do not fit (else: a shorter window or smaller family parameters).
+    What :func:`tsae.fit` and :meth:`tsae.Detector.fit` check before they allocate.
     """
     from tsae.models.device import free_memory, resolve_device
     from tsae.models.trainer import batch_memory
@@ -300,10 +314,6 @@ def _check_training_memory(model: str, items: Sequence[np.ndarray], window: int,
         device = resolve_device(config.device)
     except ValueError:  # no such device here: the trainer says so
         return
-    channels = items[0].shape[0]
-    count = sum(_frame_count(x.shape[1], window, hop) for x in items)
-    count = count if max_windows is None else min(count, max_windows)
-    windows = 4 * count * channels * window
     network = _network_bytes(model, channels, window, params)
     state = 0 if network is None else network * _TRAINING_COPIES
     if network is not None:
@@ -323,8 +333,6 @@ def _check_training_memory(model: str, items: Sequence[np.ndarray], window: int,
     need = ", ".join(f"{what} {size / 2**30:.3g} GiB" for what, size in parts.items() if size)
     if state >= windows:
         fix = "use a shorter window or smaller family parameters"
-    else:
-        fix = "use a shorter window" + (" or a larger hop" if count > len(items) else "")
     raise NamedMemoryError(f"training on {count} window(s) of {channels} x {window} samples needs about "
                            f"{sum(parts.values()) / 2**30:.3g} GiB ({need}), but only {free}: {fix}")
 
@@ -633,4 +641,4 @@ def train_files(
 
 
 __all__ = ["fit_model_on_series", "FitResult", "TrainingData", "make_windows", "train_files", "read_training_data",
-           "NORMALIZE_CHOICES", "ShortSeriesWarning", "OutlierWarning"]
+           "check_training_memory", "NORMALIZE_CHOICES", "ShortSeriesWarning", "OutlierWarning"]

@@ -89,6 +89,7 @@ from tsae.pipelines.anomaly.scoring import (
 from tsae.pipelines.anomaly.selfcheck import KINDS, SelfCheck, average_precision, candidates, choose, inject
 from tsae.pipelines.anomaly.silent import SilentSensors, silence_setting, silent_starts
 from tsae.pipelines.anomaly.terms import (
+    TERM_WINDOW_BYTES,
     TERMS,
     available_terms,
     combine_rows,
@@ -100,6 +101,7 @@ from tsae.pipelines.anomaly.terms import (
     smoothed_scores,
     term_names,
     term_rows,
+    term_window_count,
 )
 from tsae.pipelines.anomaly.thresholds import THRESHOLD_METHODS, Threshold, fit_threshold, threshold_problem
 
@@ -704,6 +706,7 @@ class Detector:
         window, hop, smooth = self._frame_sizes(Z)
         split = self._holdout_start(n, window)
         fit_rows = split or n
+        self._check_memory(channels, window, fit_rows)
         windows = [window] + self._extra_scales(window, fit_rows)
         cut = None if split else self._crossfit_start(n, windows)
         self._warn_weak_fit(names, gaps, n, window, split, cut)
@@ -1018,11 +1021,28 @@ class Detector:
             params["latent"] = int(np.clip(pca_rank, 4, 32))
         return params
 
+    def _train_config(self) -> Any:
+        from tsae.models.trainer import TrainConfig
+
+        return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, patience=self.patience,
+                           seed=self.seed, device=self.device, quiet=self.quiet, weight_decay=1e-5)
+
+    def _check_memory(self, channels: int, window: int, rows: int) -> None:
+        """A :class:`~tsae.errors.NamedMemoryError`, before anything is allocated, when training on ``rows``
+        samples of ``channels`` sensors cannot fit (:func:`~tsae.models.fit.check_training_memory`): the main
+        window's windows with the subspace's float64 copies of them, the network's share of them, the network."""
+        from tsae.models.fit import check_training_memory
+
+        count = term_window_count(rows, window)
+        held = (TERM_WINDOW_BYTES * count + 4 * min(count, self.max_train_windows)) * channels * window
+        params = self._network_params(channels, window, 32)  # latent="auto" is at most 32
+        check_training_memory(self.model, channels, window, count, params, self._train_config(), windows=held)
+
     def _train_state(self, Z: np.ndarray, windows: list[int], hop: int, smooth: int, normalizer: Normalizer,
                      record: bool = False) -> DetectorState:
         """Learn every term from the normalised series ``Z`` (C, n): the network on the main window
         ``windows[0]``, the subspace and statistics terms on every window. Normal levels are 1 until set."""
-        from tsae.models.trainer import TrainConfig, seed_everything, train_model
+        from tsae.models.trainer import seed_everything, train_model
         from tsae.plugins import create_model
 
         channels = Z.shape[0]
@@ -1038,10 +1058,7 @@ class Detector:
             from tsae.models.pretrained import init_encoder
 
             init_encoder(net, self.init_model_, label=str(self.init))
-        config = TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
-                             patience=self.patience, seed=self.seed, device=self.device, quiet=self.quiet,
-                             weight_decay=1e-5)
-        result = train_model(net, train_windows, config)
+        result = train_model(net, train_windows, self._train_config())
         net = result.model.to("cpu").eval()
         if record:
             self.pca_rank_ = k

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from tsae.errors import memory_for
 from tsae.io.atomic import all_or_nothing
 from tsae.io.paths import (
     check_data_output,
@@ -80,7 +81,7 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
                    epochs=epochs, sample_interval=sample_interval, **options)
     check_family(family)  # not the training file's problem: its message does not name the file
     try:
-        with warnings.catch_warnings(record=True) as caught:
+        with warnings.catch_warnings(record=True) as caught, memory_for(train_path, "train on"):
             warnings.simplefilter("always", FitWarning)
             det.fit(table.values, sensors=table.columns)
     except ValueError as error:

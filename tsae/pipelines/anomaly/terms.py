@@ -31,6 +31,12 @@ TERMS = ("ae", "pca", "stats")
 
 TermKey = tuple[str, int]  # (kind, window length)
 
+#: most windows of one length that the subspace and statistics terms learn from (evenly spaced)
+MAX_TERM_WINDOWS = 4000
+#: bytes per sample of those windows held at once while the subspace is learnt: the float32 windows, their
+#: float64 copy and its centred copy
+TERM_WINDOW_BYTES = 4 + 8 + 8
+
 
 def term_names(terms: str | Sequence[str]) -> tuple[str, ...] | None:
     """The term kinds ``terms`` names, in :data:`TERMS` order; None for ``"auto"`` (the self-check chooses).
@@ -67,7 +73,16 @@ def principal_axes(centred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return var, vecs.T if n >= d else (vecs.T @ centred) / np.sqrt(var)[:, None]
 
 
-def fit_window_terms(Z: np.ndarray, window: int, variance: float, max_windows: int = 4000,
+def _term_stride(n: int, window: int, max_windows: int) -> int:
+    return max(1, math.ceil((n - window + 1) / max_windows))
+
+
+def term_window_count(n: int, window: int, max_windows: int = MAX_TERM_WINDOWS) -> int:
+    """How many windows :func:`fit_window_terms` cuts from ``n`` samples (``window <= n``)."""
+    return 1 + (n - window) // _term_stride(n, window, max_windows)
+
+
+def fit_window_terms(Z: np.ndarray, window: int, variance: float, max_windows: int = MAX_TERM_WINDOWS,
                      rank: int | None = None) -> tuple[LinearTerm, StatsTerm, np.ndarray, int]:
     """Learn the subspace and statistics terms of one window length from the normalised series ``Z`` (C, n).
 
@@ -82,7 +97,7 @@ def fit_window_terms(Z: np.ndarray, window: int, variance: float, max_windows: i
         is the main one) and the subspace's ``rank`` (components holding ``variance``).
     """
     channels, n = Z.shape
-    stride = max(1, math.ceil((n - window + 1) / max_windows))
+    stride = _term_stride(n, window, max_windows)
     windows = np.ascontiguousarray(np.swapaxes(frame(Z, window, stride), 0, 1), dtype=np.float32)
     flat = windows.reshape(len(windows), -1).astype(np.float64)
     mean = flat.mean(axis=0)
