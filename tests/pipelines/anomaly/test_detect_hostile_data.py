@@ -99,6 +99,21 @@ def test_fit_on_one_window_warns_and_its_report_says_in_sample(tmp_path, train_d
     assert "held-out normal data" in alarm_report(long_enough)
 
 
+def test_a_window_too_long_to_hold_any_out_warns_and_does_not_hang():
+    # before: Detector(window=12000).fit looped forever, whatever the data's length, seeking a length that holds two
+    # windows out (at most MAX_HELD_OUT = 20000 samples are); a tiny holdout share looped for hours, 6 samples a step
+    x = np.sin(np.arange(60_000) / 300)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FitWarning)  # stops the fit at the warning: no windows cut
+        with pytest.raises(FitWarning, match=r"^a window of 12000 samples is too long to hold training samples out "
+                                             r"\(two windows are needed, and at most 20000 samples are held out\): "
+                                             r"the threshold comes from the last 18000 scored by a copy"):
+            Detector(window=12000, epochs=1, device="cpu").fit(x)
+        with pytest.raises(FitWarning, match=r"^900 training samples are too few to hold any out \(about "
+                                             r"47500000000000 are needed with window 24\)"):
+            Detector(window=24, epochs=1, device="cpu", holdout=1e-12).fit(make_series(900, 0).T)
+
+
 @pytest.mark.parametrize("kind", ["constant", "counts", "binary"])
 def test_odd_sensors_fit_and_score_normal_data_without_alarms(kind):
     train, test = four_sensors(900, 0), four_sensors(700, 1)

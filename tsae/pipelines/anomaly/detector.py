@@ -810,10 +810,15 @@ class Detector:
                           "held at the last value and learnt as normal, a flat or stuck sensor may then go "
                           "unflagged; fit on data without long gaps", FitWarning, stacklevel=4)
         if split is None and self.calibration == "holdout":
-            need = n
-            while self._holdout_start(need, window) is None:
-                need += max(1, window // 4)
-            short = f"{n} training samples are too few to hold any out (about {need} are needed with window {window})"
+            need = self._rows_to_hold_out(n, window)
+            if 2 * window > MAX_HELD_OUT:
+                short = (f"a window of {window} samples is too long to hold training samples out (two windows are "
+                         f"needed, and at most {MAX_HELD_OUT} samples are held out)")
+            elif need is None:
+                short = f"{n} training samples are too few to hold any out with window {window}"
+            else:
+                short = (f"{n} training samples are too few to hold any out (about {need} are needed with window "
+                         f"{window})")
             if cut is None:
                 warnings.warn(f"{short}: the normal levels and the threshold come from the training samples "
                               "themselves, so new normal data will raise false alarms", FitWarning, stacklevel=4)
@@ -826,6 +831,22 @@ class Detector:
     def _held_out_rows(self, n: int) -> int:
         """How many of ``n`` training rows the calibration holds out (0 with ``calibration="training"``)."""
         return 0 if self.calibration == "training" else min(int(round(n * float(self.holdout))), MAX_HELD_OUT)
+
+    def _rows_to_hold_out(self, n: int, window: int) -> int | None:
+        """The fewest training rows, more than ``n``, from which the calibration holds some out with ``window``
+        (:meth:`_holdout_start`); None when no data does (the window is too long, or ``holdout`` too small for
+        any number to say it)."""
+        if 2 * window > MAX_HELD_OUT:
+            return None
+        low, high = n, 2 * max(n, 1)  # low holds none out; whether a length does only grows with it
+        while self._holdout_start(high, window) is None:
+            if high > 10**300:  # holdout=1e-320: as good as none, and past what a float multiplies
+                return None
+            low, high = high, 2 * high
+        while high - low > 1:
+            middle = (low + high) // 2
+            low, high = (middle, high) if self._holdout_start(middle, window) is None else (low, middle)
+        return high
 
     def _holdout_start(self, n: int, window: int) -> int | None:
         """First held-out training row, or None when the data is too short to hold part out."""
