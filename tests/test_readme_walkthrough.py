@@ -91,6 +91,25 @@ def test_compress_snippet_runs(table_model, monkeypatch) -> None:
     assert np.abs(scope["Y"] - x).max() <= 1e-3
 
 
+def test_plugin_example_registers_and_trains(tsae_sandbox) -> None:
+    """The README's complete model-family plugin (tsae_linear.py): registered as its entry point would be, it
+    takes --param latent=4 and trains and reconstructs through the Python API like a built-in."""
+    import types
+
+    import tsae
+    from tsae.models.trainer import TrainConfig
+
+    module = types.ModuleType("tsae_linear")
+    # the README's own module, under a name no installed tsae-linear can hold
+    exec(block_with("# tsae_linear.py").replace('name = "linear"', 'name = "readme_linear"'), module.__dict__)
+    tsae_sandbox.register(module, "readme_linear")
+    assert not tsae_sandbox.errors()
+    assert tsae_sandbox.create_model("readme_linear", channels=4, window=32, latent="4").config["latent"] == 4
+    x = sensors(400)
+    fitted = tsae.fit(x, model="readme_linear", window=32, hop=8, config=TrainConfig(epochs=1, seed=0, device="cpu"))
+    assert tsae.reconstruct(fitted, x).shape == x.shape
+
+
 def test_reconstruct_matches_dataframe_columns_by_name(table_model) -> None:
     """A DataFrame with the model's columns in another order is reconstructed as the table in the model's order
     would be, and comes back in its own order (it went through the model by position)."""
