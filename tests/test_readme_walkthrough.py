@@ -160,6 +160,24 @@ def test_dataframe_of_other_columns_is_refused_and_unnamed_ones_go_by_position(t
     np.testing.assert_array_equal(tsae.reconstruct(path, unnamed), tsae.reconstruct(path, frame))
 
 
+@pytest.mark.slow
+def test_detect_fit_prints_the_lines_the_readme_shows(tmp_path) -> None:
+    """The lines the README quotes from `tsae detect fit` on data/pump_normal.csv are the ones it prints, to the
+    wording (the numbers are left free: they follow the training)."""
+    from tsae.cli import cli
+
+    text = README.read_text(encoding="utf-8")
+    plain = [block for lang, block in re.findall(r"^```(\w*)\n(.*?)^```", text, re.S | re.M) if not lang]
+    quoted = [line for block in plain for line in block.splitlines() if line.startswith(("terms ", "threshold "))]
+    assert len(quoted) == 2
+    result = CliRunner().invoke(cli, ["detect", "fit", str(README.parent / "data" / "pump_normal.csv"),
+                                      "-o", str(tmp_path / "pump.tsae"), "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    for line in quoted:
+        pattern = r"\d+(?:\.\d+)?".join(map(re.escape, re.split(r"\d+(?:\.\d+)?", line)))
+        assert any(re.fullmatch(pattern, printed) for printed in result.output.splitlines()), (line, result.output)
+
+
 def test_devices_accepts_quiet() -> None:
     """'Every command accepts -q': tsae devices refused it ("No such option '-q'", exit 2)."""
     from tsae.cli import cli
