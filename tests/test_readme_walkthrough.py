@@ -91,6 +91,25 @@ def test_compress_snippet_runs(table_model, monkeypatch) -> None:
     assert np.abs(scope["Y"] - x).max() <= 1e-3
 
 
+def test_plugin_example_registers_and_trains(tsae_sandbox) -> None:
+    """The README's complete model-family plugin (tsae_linear.py): registered as its entry point would be, it
+    takes --param latent=4 and trains and reconstructs through the Python API like a built-in."""
+    import types
+
+    import tsae
+    from tsae.models.trainer import TrainConfig
+
+    module = types.ModuleType("tsae_linear")
+    # the README's own module, under a name no installed tsae-linear can hold
+    exec(block_with("# tsae_linear.py").replace('name = "linear"', 'name = "readme_linear"'), module.__dict__)
+    tsae_sandbox.register(module, "readme_linear")
+    assert not tsae_sandbox.errors()
+    assert tsae_sandbox.create_model("readme_linear", channels=4, window=32, latent="4").config["latent"] == 4
+    x = sensors(400)
+    fitted = tsae.fit(x, model="readme_linear", window=32, hop=8, config=TrainConfig(epochs=1, seed=0, device="cpu"))
+    assert tsae.reconstruct(fitted, x).shape == x.shape
+
+
 def test_reconstruct_matches_dataframe_columns_by_name(table_model) -> None:
     """A DataFrame with the model's columns in another order is reconstructed as the table in the model's order
     would be, and comes back in its own order (it went through the model by position)."""
@@ -139,6 +158,24 @@ def test_dataframe_of_other_columns_is_refused_and_unnamed_ones_go_by_position(t
         tsae.reconstruct(path, renamed)
     unnamed = frame.set_axis(range(4), axis=1)
     np.testing.assert_array_equal(tsae.reconstruct(path, unnamed), tsae.reconstruct(path, frame))
+
+
+@pytest.mark.slow
+def test_detect_fit_prints_the_lines_the_readme_shows(tmp_path) -> None:
+    """The lines the README quotes from `tsae detect fit` on data/pump_normal.csv are the ones it prints, to the
+    wording (the numbers are left free: they follow the training)."""
+    from tsae.cli import cli
+
+    text = README.read_text(encoding="utf-8")
+    plain = [block for lang, block in re.findall(r"^```(\w*)\n(.*?)^```", text, re.S | re.M) if not lang]
+    quoted = [line for block in plain for line in block.splitlines() if line.startswith(("terms ", "threshold "))]
+    assert len(quoted) == 2
+    result = CliRunner().invoke(cli, ["detect", "fit", str(README.parent / "data" / "pump_normal.csv"),
+                                      "-o", str(tmp_path / "pump.tsae"), "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    for line in quoted:
+        pattern = r"\d+(?:\.\d+)?".join(map(re.escape, re.split(r"\d+(?:\.\d+)?", line)))
+        assert any(re.fullmatch(pattern, printed) for printed in result.output.splitlines()), (line, result.output)
 
 
 def test_devices_accepts_quiet() -> None:

@@ -42,3 +42,16 @@ def test_warning_is_one_line_and_silent_under_quiet(tmp_path, monkeypatch) -> No
     assert result.output.splitlines() == ["Warning: x.wav: something odd", "Error: x.wav: stop here"]
     result = CliRunner().invoke(cli, ["frame", str(tmp_path / "x.wav"), "--window", "8", "-q"])
     assert result.output.splitlines() == ["Error: x.wav: stop here"]
+
+
+def test_a_library_import_warning_is_not_shown(tmp_path, monkeypatch) -> None:
+    # umap-learn warns "Tensorflow not installed; ParametricUMAP will be unavailable" (an ImportWarning) when
+    # imported: `tsae encode --plot` printed it as a Warning: line the user can do nothing about
+    def warn_and_fail(*args, **kwargs):
+        warnings.warn("Tensorflow not installed; ParametricUMAP will be unavailable", ImportWarning, stacklevel=1)
+        raise ValueError("x.wav: stop here")
+
+    monkeypatch.setattr("tsae.io.frames.frame_file", warn_and_fail)
+    sf.write(tmp_path / "x.wav", np.zeros(100, np.float32), 8000)
+    result = CliRunner().invoke(cli, ["frame", str(tmp_path / "x.wav"), "--window", "8"])
+    assert result.output.splitlines() == ["Error: x.wav: stop here"]

@@ -508,6 +508,14 @@ def test_a_time_naming_its_zone_by_a_word_raises_no_numpy_warning(stamp) -> None
     assert rows.tolist() == [[1.0]] and times == [stamp]
 
 
+def test_a_line_beginning_with_a_formula_error_is_a_record_as_in_a_table() -> None:
+    # "#N/A,3" was skipped as a comment line, unlike the table reader's (and unlike "3,#N/A")
+    parser = RecordParser(["a", "b"])
+    rows, _ = parser.parse(["a,b", "1,2", "#N/A,3", "# a note", "4,#N/A"])
+    np.testing.assert_array_equal(rows, [[1, 2], [np.nan, 3], [4, np.nan]])
+    assert parser.counts["malformed"] == 0
+
+
 def test_excel_s_sep_line_and_comment_lines_are_no_records_as_in_a_table() -> None:
     # the table reader reads "sep=;" as naming the delimiter and skips "#" lines; a stream counted each malformed
     lines = ["sep=;", "# exported by the logger", "time;a;b", "0;1,5;2", "# a note", "1;2,5;3"]

@@ -529,6 +529,15 @@ def test_spreadsheet_formula_errors_are_missing_values(tmp_path) -> None:
     np.testing.assert_array_equal(table.values[1], [np.nan] * 7 + [1.5])
 
 
+def test_a_row_beginning_with_a_formula_error_is_a_row_not_a_comment(tmp_path) -> None:
+    # "#N/A" in a row's first cell made the row a "#" comment line: dropped without a word, the later rows a sample
+    # early (a one-column sheet lost every #N/A row)
+    table = read_table(write(tmp_path, "x.csv", "a,b\n1,2\n#N/A,3\n#DIV/0!,4\n5,6\n# a note\n7,8\n"))
+    np.testing.assert_array_equal(table.values, [[1, np.nan, np.nan, 5, 7], [2, 3, 4, 6, 8]])
+    one = read_table(write(tmp_path, "y.csv", "flow\n1\n#N/A\n3\n"))
+    np.testing.assert_array_equal(one.values, [[1, np.nan, 3]])
+
+
 def test_notes_above_the_header_are_suggested_by_the_ragged_row_error(tmp_path) -> None:
     text = "Device: logger 7\nExported: 2024-03-01 10:00\n\ntime,a,b\n0,1,2\n"
     with pytest.raises(ValueError, match=r"line 4 has 3 fields, expected 1 as the header on line 1 has \(a title"):

@@ -220,7 +220,7 @@ def test_sys_exit_in_a_source_or_sink_is_a_named_error_not_a_silent_exit(streams
     with pytest.raises(RuntimeError, match=r"^stream sink 'fuzz_exit_sink' .* failed to write: SystemExit: "
                                            r"sys.exit\(2\) was called$"):
         sink.write({"type": "event"})
-    assert sink.delivered == 0
+    assert sink.events_delivered == 0
 
 
 # ----------------------------------------------------------------------------- commands

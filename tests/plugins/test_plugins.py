@@ -118,6 +118,44 @@ def test_runtime_plugin_adds_a_family(fresh_plugins) -> None:
     assert "tiny_runtime" not in fresh_plugins.model_families()
 
 
+def test_family_of_a_module_loaded_from_its_file_saves(fresh_plugins, tmp_path) -> None:
+    """A plugin module loaded by path (importlib's spec_from_file_location, not put in sys.modules) and
+    registered at run time: saving a model of its family tried to import the module again for its version,
+    and failed with ModuleNotFoundError."""
+    import importlib.util
+
+    import numpy as np
+
+    from tsae.models.trainer import TrainConfig
+
+    source = tmp_path / "by_path_family.py"
+    source.write_text(
+        "from torch import nn\n"
+        "from tsae import Autoencoder, hookimpl\n"
+        "class ByPath(Autoencoder):\n"
+        "    name = 'by_path'\n"
+        "    def __init__(self, channels, window, **hparams):\n"
+        "        super().__init__(channels, window, **hparams)\n"
+        "        self.down = nn.Linear(channels * window, 4)\n"
+        "        self.up = nn.Linear(4, channels * window)\n"
+        "    def encode(self, x):\n"
+        "        return self.down(x.flatten(1))\n"
+        "    def decode(self, z):\n"
+        "        return self.up(z).view(-1, self.channels, self.window)\n"
+        "@hookimpl\n"
+        "def register_models(register):\n"
+        "    register(ByPath)\n")
+    spec = importlib.util.spec_from_file_location("by_path_family", source)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    fresh_plugins.register_plugin(module, "by_path")
+    x = np.sin(np.arange(256) / 5)[None]
+    fitted = tsae.fit(x, model="by_path", window=16, hop=8, config=TrainConfig(epochs=1, seed=0, device="cpu"))
+    fitted.save(tmp_path / "m.tsae")
+    assert tsae.reconstruct(tmp_path / "m.tsae", x).shape == x.shape
+    fresh_plugins.unregister_plugin("by_path")
+
+
 def test_unregister_plugin_refuses_builtins_and_unknown_names(fresh_plugins) -> None:
     with pytest.raises(ValueError, match="'conv1d' is tsae's built-in plugin"):
         fresh_plugins.unregister_plugin("conv1d")

@@ -83,6 +83,8 @@ def _one_line_warnings(command: str | None) -> Iterator[None]:
         warnings.simplefilter("default")
         warnings.filterwarnings("ignore", category=RuntimeWarning, module="numpy")
         warnings.filterwarnings("ignore", category=DeprecationWarning)
+        # what a library says about its own optional imports (umap-learn without TensorFlow); Python hides these
+        warnings.filterwarnings("ignore", category=ImportWarning)
         warnings.showwarning = _show_warning
         if command in _LISTING_COMMANDS:
             yield

@@ -122,7 +122,7 @@ def _family_rows(name: str | None) -> list[dict]:
 def models_command(name: str | None, as_json: bool, quiet: bool) -> None:
     """List model families (or one, NAME) with their parameters, defaults and help.
 
-    Set parameters with ``tsae train --family NAME --param key=value``.
+    Set parameters with `tsae train --family NAME --param key=value`.
     """
     rows = _family_rows(name)
     if as_json:

@@ -7,7 +7,6 @@ import click
 
 from tsae.cli.common import (
     FloatRange,
-    device_option,
     echo_done,
     input_file,
     key_values,
@@ -21,6 +20,9 @@ _output = click.option("-o", "--output", required=True, type=output_file,
                             ".csv.gz, .bz2, .xz are written compressed).")
 _model = click.option("--model", type=model_file, default=None,
                       help="Use a trained model file (.tsae) instead of learning from the series itself.")
+_device_option = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
+                              help="Where --model runs: CUDA when present (auto), or forced; without --model the "
+                                   "work is on the CPU (cuda is refused).")
 
 
 @click.command("smooth")
@@ -35,7 +37,7 @@ _model = click.option("--model", type=model_file, default=None,
 @_model
 @click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE", callback=key_values,
               help="Parameter of the self-taught blind_spot network (repeatable; see `tsae models blind_spot`).")
-@device_option
+@_device_option
 @quiet_option
 def smooth_command(input: Path, output: Path, strength: float, no_edge_guard: bool, spikes: str,
                    model: Path | None, params: dict[str, str], device: str, quiet: bool) -> None:
@@ -70,7 +72,7 @@ def _device(device: str, model: Path | None) -> str:
 @input_file("input")
 @_output
 @_model
-@device_option
+@_device_option
 @quiet_option
 def impute_command(input: Path, output: Path, model: Path | None, device: str, quiet: bool) -> None:
     """Fill the missing cells (empty, NaN, NA, ...) of INPUT by autoencoder reconstruction.

@@ -83,7 +83,7 @@ def train_command(data: tuple[Path, ...], output: Path, family: str | None, wind
     other, perhaps unlabelled, series) and takes its family, window and parameters.
 
     \b
-    Example:
+    Examples:
       tsae train sensors.csv --family conv1d --window 128 --hop 32 -o model.tsae
       tsae train new_site.csv --init model.tsae -o new_site.tsae
     """

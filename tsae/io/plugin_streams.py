@@ -102,12 +102,12 @@ class NamedSink(_Named):
         super().__init__(stream, where)
         if not callable(getattr(stream, "write", None)):
             raise ValueError(f"{where}: its factory returned {type(stream).__name__}, which has no write(record)")
-        self.delivered = 0
+        self.events_delivered = 0  # the summary's events_delivered (the MQTT sink's ``delivered`` counts records)
 
     def write(self, record: dict[str, Any]) -> None:
         """Write one record; an event counts as delivered once the plugin's ``write`` returns."""
         self._guard(lambda: self.stream.write(record), "write")
-        self.delivered += record.get("type") == "event"
+        self.events_delivered += record.get("type") == "event"
 
     def write_many(self, records: list[dict[str, Any]]) -> None:
         """Write a batch: the sink's own ``write_many`` when it has one, else record by record."""
@@ -116,4 +116,4 @@ class NamedSink(_Named):
                 self.write(record)
             return
         self._guard(lambda: self.stream.write_many(records), "write")
-        self.delivered += sum(record.get("type") == "event" for record in records)
+        self.events_delivered += sum(record.get("type") == "event" for record in records)

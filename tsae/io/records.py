@@ -79,7 +79,7 @@ import numpy as np
 
 from tsae.engine.layout import is_number
 from tsae.errors import shown
-from tsae.io.table_cells import MISSING, _as_float, _first_mark
+from tsae.io.table_cells import MISSING, _as_float, _first_mark, is_comment
 from tsae.io.table_dialect import DELIMITERS, separator_line, sniff_delimiter
 from tsae.io.table_time import _OFFSET, excel_days_warning, iso_time, names_utc
 from tsae.io.tables import TIME_NAMES, find_time_column
@@ -540,7 +540,7 @@ class RecordParser:
         decided by the first line accepted (see the module docstring), or by Excel's ``sep=;`` before any row. A
         comment line (``#``) is none of these, as in a table.
         """
-        if line.startswith("#"):  # a comment line, as the table reader skips it
+        if is_comment(line):  # a comment line, as the table reader skips it
             return None
         if not self._csv_rows:  # Excel's first line "sep=;" names the delimiter, as the table reader reads it
             named = separator_line(line)

@@ -6,6 +6,7 @@ Shared by the table reader (:mod:`tsae.io.tables`) and the stream record parser 
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -17,6 +18,13 @@ MISSING = {"", "na", "nan", "null", "none", "n/a", "?", "-", "#n/a", "missing",
 
 def _is_missing(text: str) -> bool:
     return text.strip().lower() in MISSING
+
+
+def is_comment(text: str) -> bool:
+    """Whether a line (or a row's first cell) is a ``#`` comment; a spreadsheet's formula error there (``#N/A``,
+    ``#DIV/0!``, up to the first delimiter) begins a row with a missing value, not a comment."""
+    text = text.lstrip()
+    return text.startswith("#") and not _is_missing(re.split(r"[,;\t|]", text, maxsplit=1)[0])
 
 
 def _as_float(cell: str, decimal: str | None) -> float:

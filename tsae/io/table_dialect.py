@@ -9,7 +9,7 @@ import csv
 import re
 from typing import Any
 
-from tsae.io.table_cells import _is_missing
+from tsae.io.table_cells import _is_missing, is_comment
 
 #: Field delimiters a table (or a record stream) may use.
 DELIMITERS = ",;\t|"
@@ -122,7 +122,7 @@ def _one_column_of_decimal_commas(sample: str) -> bool:
     if any(delimiter in sample for delimiter in DELIMITERS[1:]):
         return False
     lines = [line.strip() for line in sample.split("\n")[:-1][:_MARK_LINES]]
-    lines = [line for line in lines if line and not line.startswith("#")]
+    lines = [line for line in lines if line and not is_comment(line)]
     if len(lines) < 2:
         return False
     name = lines[0].strip('"').strip()

@@ -48,6 +48,7 @@ from tsae.io.table_cells import (
     _not_a_number,
     _numeric_fraction,
     _rounded_wholes,
+    is_comment,
 )
 from tsae.io.table_dialect import DELIMITERS, sniff_delimiter, table_dialect
 from tsae.io.table_time import (
@@ -162,7 +163,7 @@ def _records(path: Path, handle: TextIO, dialect: Any, skip: int = 0) -> Iterato
     try:
         for row in reader:
             if (reader.line_num > skip and row and any(c.strip() for c in row)
-                    and not row[0].lstrip().startswith("#")):
+                    and not is_comment(row[0])):
                 yield reader.line_num, row
     except csv.Error as error:
         problem = str(error)

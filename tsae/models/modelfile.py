@@ -35,6 +35,7 @@ import json
 import math
 import os
 import re
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -134,8 +135,9 @@ def _plugin_of(model: Any) -> tuple[str | None, str | None, str | None]:
     if info is not None:
         version = info.version
         if version is None:  # registered at run time: try the module's own version
-            module = getattr(type(model), "__module__", "")
-            version = getattr(__import__(module, fromlist=["_"]), "__version__", None) if module else None
+            # looked up, not imported: a module loaded from its file by path is not in sys.modules
+            module = sys.modules.get(getattr(type(model), "__module__", ""))
+            version = getattr(module, "__version__", None)
         return info.name, version, info.distribution
     return None, None, None
 

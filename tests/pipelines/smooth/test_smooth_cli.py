@@ -120,6 +120,8 @@ def test_options_that_would_be_ignored_are_refused(gappy_csv, tmp_path) -> None:
     result = run("smooth", gappy_csv, "-o", tmp_path / "s.csv", "--device", "cuda", "-q")
     assert result.exit_code == 2 and "--device cuda needs --model" in result.output
     assert not (tmp_path / "s.csv").exists()
+    for command in ("smooth", "impute"):  # and --help says so (it read "Where models run", as everywhere)
+        assert "without --model the work is on the CPU" in " ".join(run(command, "--help").output.split())
 
 
 def test_the_api_refuses_a_budget_or_parameters_it_would_ignore() -> None:

@@ -765,8 +765,8 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
 def _finish(log: Any, monitor: Monitor, stream_in: Any, stream_out: Any, write: Any) -> None:
     """Write the summary record of a stream read to its end (or stopped), close the sink and log the summary."""
     summary = monitor.summary()
-    if hasattr(stream_out, "delivered"):  # a plugin's sink: what it accepted, not what was detected
-        summary["events_delivered"] = stream_out.delivered
+    if hasattr(stream_out, "events_delivered"):  # a plugin's sink: what it accepted, not what was detected
+        summary["events_delivered"] = stream_out.events_delivered
     summary["duplicates"] += int(getattr(stream_in, "duplicates", 0))
     try:
         write([summary])
