@@ -56,7 +56,8 @@
 # Environment: MINUTES (first argument, default 8), DEVICE (default cuda; cpu runs the same plumbing
 # here for a check), WORKERS (DataLoader mixing processes, default 14), BATCH (default 64),
 # PACK (default gpu/pack.safetensors), WHEELS (default gpu/whl), RESUME (a folder of last.safetensors'
-# parts from an earlier call, to continue it), OUT (set by the device tool).
+# parts from an earlier call, to continue it), SKIP_SHIPPED (set: no throughput check of the shipped model
+# before training), OUT (set by the device tool).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MINUTES="${1:-8}"
@@ -81,6 +82,13 @@ export PYTHONPATH="$SITE:${PYTHONPATH:-}"
 AMP=()
 [ "$DEVICE" = cuda ] && AMP=(--amp) && nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
 mkdir -p "$OUT/d2"
+# the shipped model's throughput first (the issue's 500x goal is for what ships), written under $OUT as it goes:
+# on 2026-12-05 a machine stopped answering during the training and the call returned nothing
+if [ "$DEVICE" = cuda ]; then SETTINGS=(64x1 64x2 64x4 32x4); FILES=256; else SETTINGS=(4x1 4x2); FILES=8; fi
+if [ -z "${SKIP_SHIPPED:-}" ]; then
+    timeout 150 python3 scripts/denoise_throughput.py plugins/weights/denoiser2.tsae --device "$DEVICE" \
+        --files "$FILES" --settings "${SETTINGS[@]}" 2>&1 | tee "$OUT/throughput_shipped.txt" || true
+fi
 if [ -n "$RESUME" ]; then
     python3 scripts/train_denoiser.py --join "$OUT/d2/last.safetensors" "$RESUME"/last.part*-of-*.safetensors
     set -- --resume "$@"
@@ -95,6 +103,5 @@ python3 scripts/train_denoiser.py --export "$OUT/d2/last.safetensors" "$OUT/deno
 python3 scripts/train_denoiser.py --split "$OUT/d2/last.safetensors" 15 && rm "$OUT/d2/last.safetensors"
 # throughput of the trained model on 256 files of 10 s (the issue asks 500x real time on a GPU): batches side
 # by side (--batch) and several at once in threads (--jobs), then the GPU's output against the CPU's
-if [ "$DEVICE" = cuda ]; then SETTINGS=(64x1 64x2 64x4 32x4); FILES=256; else SETTINGS=(4x1 4x2); FILES=8; fi
 timeout 150 python3 scripts/denoise_throughput.py "$OUT/denoiser2.tsae" --device "$DEVICE" --files "$FILES" \
     --settings "${SETTINGS[@]}"
