@@ -67,7 +67,15 @@ def compress_command(model: Path, data: Path, output: Path, max_error: float | N
                            progress=not quiet and sys.stderr.isatty())
     worst = max(result["max_abs_error"], default=0.0)
     echo_done(f"{output}: {result['samples']} samples in {result['blocks']} block(s), {result['bytes']} bytes "
-              f"({result['bits_per_value']:.3f} bits/value), max error {worst:.4g}", quiet)
+              f"({result['bits_per_value']:.3f} bits/value), max error {worst:.4g}{_against_bound(result)}", quiet)
+
+
+def _against_bound(result: dict) -> str:
+    """How close the worst channel came to its error bound (absolute, whatever --relative made it), or ''."""
+    if not result["bounds"]:
+        return ""
+    share = max((e / b for e, b in zip(result["max_abs_error"], result["bounds"], strict=True) if b > 0), default=0.0)
+    return f" (at most {100 * share:.1f}% of a channel's bound)"
 
 
 @click.command("decompress")

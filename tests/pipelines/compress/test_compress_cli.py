@@ -1,6 +1,7 @@
 """`tsae compress` / `tsae decompress`: files round-trip within the bound; bad input is one line, exit != 0."""
 from __future__ import annotations
 
+import re
 import shutil
 
 import numpy as np
@@ -33,6 +34,20 @@ def packed(tmp_path, csv, model_file):
     assert result.exit_code == 0, result.output
     assert "bits/value" in result.output
     return out
+
+
+def test_the_summary_tells_the_worst_error_against_its_bound(tmp_path, csv, model_file) -> None:
+    # "max error 0.006834" after --max-error 1e-3 --relative read as if the bound were broken: it is absolute,
+    # and each channel's bound is 1e-3 of that channel's range
+    x = read_series(csv)[0]
+    bounds = 1e-3 * (np.nanmax(x, axis=1) - np.nanmin(x, axis=1))
+    result = run("compress", model_file, csv, "-o", tmp_path / "s.tsz", "--max-error", "1e-3", "--relative")
+    assert result.exit_code == 0, result.output
+    line = result.output.strip().splitlines()[-1]
+    worst, share = re.search(r"max error ([0-9.e+-]+) \(at most ([0-9.]+)% of a channel's bound\)", line).groups()
+    assert float(worst) <= bounds.max() * (1 + 1e-9) and 0 < float(share) <= 100
+    plain = run("compress", model_file, csv, "-o", tmp_path / "c.tsz")  # no bound: no share of one
+    assert plain.exit_code == 0 and "bound" not in plain.output
 
 
 def test_round_trip_within_the_relative_bound(tmp_path, csv, packed):

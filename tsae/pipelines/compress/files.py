@@ -229,8 +229,9 @@ def compress_file(model: str | os.PathLike, data: str | os.PathLike, output: str
     Returns
     -------
     dict
-        ``samples``, ``blocks``, ``max_abs_error`` and ``rms_error`` per channel, ``bytes``
-        (container size) and ``bits_per_value``.
+        ``samples``, ``blocks``, ``max_abs_error`` and ``rms_error`` per channel, ``bounds`` (each
+        channel's absolute error bound, None without ``max_error``), ``bytes`` (container size) and
+        ``bits_per_value``.
 
     Raises
     ------
@@ -287,7 +288,8 @@ def compress_file(model: str | os.PathLike, data: str | os.PathLike, output: str
                     bar.update(part.shape[1])
                 trailer = writer.close()
     size = out.stat().st_size
-    return {**trailer, "bytes": size, "bits_per_value": 8 * size / max(channels * samples, 1)}
+    return {**trailer, "bounds": None if bounds is None else bounds.tolist(), "bytes": size,
+            "bits_per_value": 8 * size / max(channels * samples, 1)}
 
 
 def _model_entry(reader: Reader) -> dict[str, Any]:
