@@ -99,3 +99,21 @@ def test_data_keeps_the_names_tsae_writes_and_unclaimed_ones(name) -> None:
     from tsae.io.paths import check_data_output
 
     check_data_output(name)  # no error
+
+
+@pytest.mark.parametrize("command", [
+    ["frame", "{src}"], ["smooth", "{src}"], ["impute", "{src}"], ["encode", "{model}", "{src}"],
+    ["compress", "{model}", "{src}"], ["detect", "score", "--detector", "{det}", "{src}"],
+    ["train", "{src}"], ["detect", "fit", "{src}"]])
+def test_dash_as_a_one_file_output_is_not_a_file_named_dash(tmp_path, trained, monkeypatch, command) -> None:
+    # `tsae smooth x.csv -o -` wrote the table into a file named "-" in the working folder, where a user who
+    # meant stdout (as `tsae denoise -o -` is) never looked; only denoise writes stdout
+    src, model, det = trained
+    monkeypatch.chdir(tmp_path)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    result = CliRunner().invoke(cli, [*[c.format(src=src, model=model, det=det) for c in command], "-o", "-"])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "'-' (stdout): this command writes a file, not stdout" in lines[0], result.output
+    assert "./-" in lines[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == before

@@ -175,6 +175,9 @@ class OutputFile(LocalPath):
         value = local(value, self, param, ctx)  # before the checks of the name: file:///tmp/out/ names a folder
         if isinstance(value, str) and value.endswith(("/", os.sep)):
             self.fail(f"{value!r} names a folder; this command writes one file: give its name", param, ctx)
+        if value == "-":  # what `denoise -o -` means; anywhere else it made a file named "-" nobody looked for
+            self.fail("'-' (stdout): this command writes a file, not stdout: give its name (./- for a file "
+                      "named -)", param, ctx)
         return super().convert(value, param, ctx)
 
 

@@ -73,6 +73,45 @@ class SeriesSource(SeriesShape):
             self._buffer = self._buffer[:, a - self._start:].copy()
             self._start = a
 
+    def reopen(self, chunk: int = CHUNK) -> SeriesSource | None:
+        """A new source of the same series from its start (another pass), None where there is none."""
+        return open_source(self.path, chunk)
+
+
+class _ArraySource(SeriesSource):
+    """A series already in memory (a table read whole), read as a file's source is: the same block jobs, memory."""
+
+    def __init__(self, path: Path, values: np.ndarray, rate: float | None, meta: dict[str, Any]) -> None:
+        channels, n = values.shape
+        super().__init__(path, n, channels, rate, meta, (values[:, a: a + CHUNK] for a in range(0, n, CHUNK)))
+        self._values = values
+
+    def reopen(self, chunk: int = CHUNK) -> SeriesSource | None:
+        return _ArraySource(self.path, self._values, self.rate, self.meta)
+
+
+def array_source(path: Path, values: np.ndarray, rate: float | None, meta: dict[str, Any]) -> SeriesSource:
+    """A :class:`SeriesSource` over ``values`` ``(channels, n)`` in memory, the series of the file ``path``: a table,
+    read whole (there is no chunked table reader), goes through the block jobs of a long ``.npy`` file."""
+    return _ArraySource(path, values, rate, meta)
+
+
+def in_blocks(path: Path, values: np.ndarray, rate: float | None, meta: dict[str, Any],
+              job: Callable[[SeriesSource, Callable[[np.ndarray], None]], object]) -> np.ndarray:
+    """What a block ``job(source, write)`` writes (``(channels, m)`` blocks, in order) for ``values`` ``(channels, n)``
+    in memory, the series of the file ``path``, as one ``(channels, n)`` float64 array: the work's memory is a
+    block's, as for a long ``.npy`` file, not many times the series'."""
+    result = np.empty(values.shape)
+    done = 0
+
+    def write(part: np.ndarray) -> None:
+        nonlocal done
+        result[:, done: done + part.shape[1]] = part
+        done += part.shape[1]
+
+    job(array_source(path, values, rate, meta), write)
+    return result
+
 
 def iter_blocks(source: SeriesSource, size: int) -> Iterator[np.ndarray]:
     """The whole of ``source`` as consecutive ``(channels, <= size)`` blocks, each forgotten once yielded."""
@@ -209,5 +248,5 @@ def streams(source: Path, output: Path) -> bool:
     return source.suffix.lower() in kinds and output.suffix.lower() in kinds
 
 
-__all__ = ["CHUNK", "NpyBlockWriter", "SeriesShape", "SeriesSource", "iter_blocks", "open_source", "open_writer",
-           "streams"]
+__all__ = ["CHUNK", "NpyBlockWriter", "SeriesShape", "SeriesSource", "array_source", "in_blocks", "iter_blocks",
+           "open_source", "open_writer", "streams"]

@@ -96,6 +96,28 @@ def refuse_compressed(head: bytes, name: str = "stdin") -> None:
                                f"decompress it first ({_DECOMPRESSORS[found]} FILE | tsae monitor ...)")
 
 
+#: milliseconds a reader waits for data before it looks again whether it was closed
+_POLL_MS = 250
+
+
+def wait_readable(fd: int, timeout_ms: int = _POLL_MS) -> bool:
+    """Whether ``fd`` has data (or its end, or an error) to read within ``timeout_ms``.
+
+    A reader waits in short turns, not in one ``os.read``: SIGTERM's handler closes the source
+    (:func:`~tsae.pipelines.anomaly.monitor.run_monitor`), and a read blocked on a quiet pipe
+    went on waiting after the handler ran, until the next line came. A descriptor that cannot
+    be polled is taken as readable (the read then blocks, as before).
+    """
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN | select.POLLPRI)
+        return bool(poller.poll(timeout_ms))
+    except (OSError, ValueError, AttributeError):  # no poll() (Windows), or an fd it refuses
+        return True
+
+
 class StdinSource:
     """Text lines from standard input (or any binary/text stream), in arrival-sized blocks.
 
@@ -145,6 +167,8 @@ class StdinSource:
         skipping = False
         checked = False  # whether the stream's start was checked for compressed data
         while not self.closed:
+            if not wait_readable(fd):
+                continue  # nothing yet: see whether SIGTERM closed the source meanwhile
             try:
                 chunk = os.read(fd, self.block_bytes)
             except InterruptedError:  # pragma: no cover

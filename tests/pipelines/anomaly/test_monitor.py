@@ -612,3 +612,38 @@ def test_an_empty_dataframe_chunk_is_no_samples_as_an_empty_array_is(detector, t
     assert mon.push(frame) == Monitor(detector, every_sample=True).push(frame)
     with pytest.raises(ValueError, match="missing sensor column"):
         mon.push(frame.iloc[:0, 1:])
+
+
+def test_sigterm_stops_a_monitor_whose_stdin_is_quiet(detector_file, test_data):
+    """`systemctl stop` on a monitor whose sensors send nothing for a while: it stops at once, with its summary."""
+    # the handler closed the source, but StdinSource sat in os.read until the next line came: a quiet feed kept
+    # the monitor running (until the service manager's SIGKILL, without the summary)
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "tsae", "monitor", "--detector", str(detector_file), "-q",
+                             "--every-sample"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    try:
+        assert proc.stdin is not None and proc.stdout is not None
+        lines = ["time," + ",".join(SENSORS)] + csv_lines(test_data[:200])
+        proc.stdin.write(("\n".join(lines) + "\n").encode())
+        proc.stdin.flush()  # and then nothing more: the pipe stays open
+        first = proc.stdout.readline()  # the lines were read and scored: the monitor waits for more
+        assert b'"type":"sample"' in first, first
+        time.sleep(1)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)  # stdin still open (communicate would close it: the end of the input)
+        out, err = proc.communicate()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130
+    summary = json.loads(out.decode().strip().splitlines()[-1])
+    assert summary["type"] == "summary" and summary["samples"] == 200
+    assert not err.strip(), err

@@ -10,7 +10,7 @@ from tsae.models.modelfile import load_model
 from tsae.pipelines.reconstruct.batch import reconstruct_file
 from tsae.pipelines.reconstruct.series import reconstruct_series
 
-from memory_helpers import peak_rss_growth
+from memory_helpers import peak_rss_growth, traced_peak
 
 MB = 1 << 20
 
@@ -222,3 +222,60 @@ def test_encoding_one_long_file_shows_its_progress_in_samples(tmp_path, tiny_mod
     np.save(short, x[:, :500])
     encode_file(tiny_model, short, tmp_path / "short.codes.npy", progress=True)
     assert capsys.readouterr().err == ""  # a file of one block is quick: no bar
+
+
+def test_the_error_of_a_series_read_whole_needs_no_copies_of_it() -> None:
+    # `reconstruct m.tsae long.csv` (3 million rows, 4 columns: 96 MB of float64) peaked at 1.6 GB in the error's
+    # temporaries: a NaN mask, values[finite], recon[finite], their difference and its square, each series-sized
+    from tsae.pipelines.reconstruct.one_file import _errors
+
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(4, 1_000_000))
+    values[1, ::7] = np.nan
+    values[2, 5] = 1e31  # beyond 1e30: a gap, left out
+    recon = values + 0.5
+    recon[1, ::7] = 3.0
+    (rmse, mse), peak = traced_peak(lambda: _errors(values, recon))
+    assert mse == pytest.approx(0.25) and rmse == pytest.approx(0.5)
+    assert peak < values.nbytes / 4, f"peak {peak / 1e6:.0f} MB for {values.nbytes / 1e6:.0f} MB of values"
+    assert np.isnan(_errors(np.full((2, 10), np.nan), np.zeros((2, 10)))[0])
+
+
+def test_a_long_table_is_reconstructed_in_blocks_as_its_npy_twin(tmp_path, tiny_model) -> None:
+    # a table is read whole, but its reconstruction framed the whole series at once: `reconstruct m.tsae long.csv`
+    # (3 million rows of 4 columns) peaked at 1.6 GB where its .npy twin took 0.43 GB
+    rng = np.random.default_rng(1)
+    x = np.cumsum(rng.normal(size=(2, 400_000)), axis=1)
+    x[0, 40_000:40_300] = np.nan  # a gap across a block's end: the blocks' second pass over the table
+    x[1, 3] = np.nan
+    table = tmp_path / "t.csv"
+    table.write_text("a,b\n" + "".join(f"{a:.17g},{b:.17g}\n".replace("nan", "") for a, b in x.T))
+    np.save(tmp_path / "t.npy", x)
+    model = load_model(tiny_model)
+    rows = [reconstruct_file(model, tmp_path / f"t{s}", tmp_path / f"out{s}", block=1 << 15) for s in (".csv", ".npy")]
+    got = np.loadtxt(tmp_path / "out.csv", delimiter=",", skiprows=1).T
+    np.testing.assert_allclose(got, np.load(tmp_path / "out.npy"), rtol=1e-9, atol=1e-9)
+    assert rows[0]["rmse"] == pytest.approx(rows[1]["rmse"], rel=1e-9)
+    # the work is a block's: far less than the whole series framed (400,000 / 16 frames of 2 x 32 samples, and more)
+    _, peak = traced_peak(lambda: reconstruct_file(model, tmp_path / "t.csv", tmp_path / "again.csv", block=1 << 15))
+    whole = x.nbytes
+    assert peak < 6 * whole, f"peak {peak / 1e6:.1f} MB for {whole / 1e6:.1f} MB of series"
+
+
+def test_a_long_table_is_encoded_in_blocks_as_its_npy_twin(tmp_path, tiny_model) -> None:
+    # as reconstruct: `encode m.tsae long.csv` framed the whole table at once (1.15 GB for 3 million rows, 0.41 GB
+    # for its .npy twin)
+    from tsae.pipelines.reconstruct.batch import encode_file
+
+    rng = np.random.default_rng(2)
+    x = np.cumsum(rng.normal(size=(2, 400_000)), axis=1)
+    x[1, 40_000:40_300] = np.nan
+    (tmp_path / "t.csv").write_text("a,b\n" + "".join(f"{a:.17g},{b:.17g}\n".replace("nan", "") for a, b in x.T))
+    np.save(tmp_path / "t.npy", x)
+    model = load_model(tiny_model)
+    encode_file(model, tmp_path / "t.npy", tmp_path / "codes_npy.npy", block=1 << 15, quiet=True)
+    _, peak = traced_peak(lambda: encode_file(model, tmp_path / "t.csv", tmp_path / "codes_csv.npy", block=1 << 15,
+                                              quiet=True))
+    np.testing.assert_allclose(np.load(tmp_path / "codes_csv.npy"), np.load(tmp_path / "codes_npy.npy"),
+                               rtol=1e-5, atol=1e-5)
+    assert peak < 4 * x.nbytes, f"peak {peak / 1e6:.1f} MB for {x.nbytes / 1e6:.1f} MB of series"

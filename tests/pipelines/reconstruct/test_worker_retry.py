@@ -1,7 +1,10 @@
 """reconstruct --workers: a dead worker costs one retry of its file on a fresh worker, never the rest of the batch."""
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import time
 
 import pytest
 from worker_killer import task_that_dies
@@ -31,8 +34,6 @@ def test_a_second_ctrl_c_while_the_pool_stops_does_not_cut_the_stopping_short(mo
     """Ctrl-C twice (or SIGTERM then Ctrl-C) on --workers: the second one interrupted the pool's shutdown half-way,
     its workers were never told to exit, and the command hung for ever after printing 'Aborted.'."""
     import concurrent.futures
-    import os
-    import signal
     from pathlib import Path
 
     class FirstCtrlC:  # a pool that is interrupted as soon as a file is submitted
@@ -62,3 +63,50 @@ def test_a_second_ctrl_c_while_the_pool_stops_does_not_cut_the_stopping_short(mo
         workers._run_pool(Path("m.tsae"), [("a.csv", "out/a.csv")], 16, 2, lambda row: None)
     assert steps == ["pool stopped", "rows recorded"]
     assert signal.getsignal(signal.SIGINT) is handler
+
+
+def _unwinding_then_idle() -> None:
+    """A pool worker as SIGTERM to the process group left it: the signals that reach it while it still unwinds its
+    stopped file are taken and ignored (``_stop_worker``), then it waits for good for a task (on the call queue's
+    lock, which an idle worker that exited on the same SIGTERM still held); a later signal makes it exit."""
+
+    taken = [0]
+
+    def stop(signum: int, frame: object) -> None:
+        taken[0] += 1
+        if taken[0] > 1:
+            os._exit(128 + signum)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    while True:
+        time.sleep(3600)
+
+
+def test_stopping_the_pool_does_not_wait_forever_for_a_worker_that_missed_its_signal() -> None:
+    # `reconstruct DIR -o OUT --workers 2` given SIGTERM (to its process group) as one worker was idle and the other
+    # running a file hung for good: the idle one exited holding the call queue's lock, the busy one took the only
+    # SIGINT of _stop_pool while unwinding its file, then blocked on that lock, and pool.shutdown waited for it
+    import multiprocessing
+    import threading
+
+    worker = multiprocessing.get_context("fork").Process(target=_unwinding_then_idle)
+    worker.start()
+    try:
+        time.sleep(0.5)  # its handlers in place
+
+        class Pool:
+            _processes = {worker.pid: worker}
+
+            def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
+                worker.join()
+
+        stopper = threading.Thread(target=workers._stop_pool, args=(Pool(),), daemon=True)
+        stopper.start()
+        stopper.join(timeout=120)
+        assert not stopper.is_alive(), "_stop_pool still waits for a worker that took its one signal"
+        assert worker.exitcode is not None and worker.exitcode != 0
+    finally:
+        if worker.is_alive():
+            worker.kill()
+            worker.join()

@@ -63,7 +63,7 @@ import numpy as np
 
 from tsae.errors import columns_named, in_file, table_columns
 from tsae.io.atomic import all_or_nothing
-from tsae.io.blocks import open_source, streams
+from tsae.io.blocks import array_source, open_source, streams
 from tsae.io.paths import (
     SERIES_SUFFIXES,
     check_output,
@@ -494,6 +494,12 @@ def encode_file(model: Any, input: str | os.PathLike, output: str | os.PathLike,
     values, columns, _ = in_model_order(values, table_columns(meta), loaded, str(input))  # matched by column name
     check_channels(input, values.shape[0], loaded, values.shape[1])
     tell(rate_warning(input, rate, loaded))
+    if plot is None and values.shape[1] > block:  # a long table, read whole: in the blocks of a long .npy file
+        with in_file(input, output, *read_paths(loaded)), columns_named(columns), SizedBar("encode", show) as bar:
+            bar.size(values.shape[1])
+            encode_blocks(loaded, array_source(Path(input), values, rate, meta), Path(output), protect=tuple(reads),
+                          block=block, batch_size=batch_size, advance=bar.update)
+        return np.load(output, mmap_mode="r")
     with in_file(input, *read_paths(loaded)), columns_named(columns), \
             SizedBar("encode", show, least=block) as bar:  # a file of one block is quick: no bar
         bar.size(values.shape[1])

@@ -29,7 +29,7 @@ from tsae.engine.preprocess import Normalizer, as_float32
 from tsae.engine.streaming import StreamFramer, StreamOverlapAdd, frame_block
 from tsae.errors import EmptyChannelError
 from tsae.io.atomic import atomic_path
-from tsae.io.blocks import NpyBlockWriter, SeriesSource, open_source
+from tsae.io.blocks import NpyBlockWriter, SeriesSource
 from tsae.io.tables import absurd_as_missing
 
 #: samples per channel of one reconstruction block
@@ -126,7 +126,7 @@ def stream_frames(loaded: Any, source: SeriesSource, block: int, *,
             right = None
             if a + raw.shape[1] < source.n and not np.isfinite(raw[:, -1]).all():  # a gap runs past this block
                 if anchors is None:  # the first such gap: one pass over the file finds every block end's anchor
-                    scout = open_source(source.path, block)
+                    scout = source.reopen(block)
                     assert scout is not None
                     anchors = _right_anchors(scout, block)
                 right = (anchors[0][k], anchors[1][k])

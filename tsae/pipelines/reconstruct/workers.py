@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,8 @@ _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 #: a pool worker's state: running a file, already unwinding it after a signal (which one), and what its
 #: output path held when the file started (see :func:`_output_stamp`)
 _WORKER_STATE: dict[str, Any] = {"busy": False, "stopping": False, "signum": 0, "output": "", "before": None}
+#: seconds a stopped worker has to unwind its running file before it is killed
+_STOP_GRACE = 30.0
 
 
 class WorkerStopped(RuntimeError):
@@ -248,11 +251,25 @@ def _stop_pool(pool: Any) -> None:
 
     A Ctrl-C in a terminal reaches the workers too; a SIGINT or SIGTERM sent to this process
     alone used to leave them running their files to the end, writing outputs the manifest
-    never recorded.
+    never recorded. A worker still unwinding its stopped file takes the signal without
+    exiting (see :func:`_stop_worker`), then waits for a task, perhaps for good (on the
+    call queue's lock, held by an idle worker that exited on the same signal): it is told
+    again until it exits, and killed after :data:`_STOP_GRACE` seconds.
     """
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
-        with contextlib.suppress(OSError, ValueError, AttributeError):
-            if process.is_alive() and process.pid is not None:
-                os.kill(process.pid, signal.SIGINT)
+    from multiprocessing.connection import wait
+
+    processes = [p for p in (getattr(pool, "_processes", None) or {}).values() if getattr(p, "sentinel", None)]
+    deadline = time.monotonic() + _STOP_GRACE
+    while processes:
+        ended = set(wait([p.sentinel for p in processes], timeout=0))
+        # an ended process may already be reaped (by the pool's own thread): its pid is never signalled
+        processes = [p for p in processes if p.sentinel not in ended]
+        late = time.monotonic() > deadline
+        for process in processes:
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                os.kill(process.pid, signal.SIGKILL if late else signal.SIGINT)
+        if late:
+            break
+        wait([p.sentinel for p in processes], timeout=0.2)
     with contextlib.suppress(Exception):
         pool.shutdown(wait=True, cancel_futures=True)

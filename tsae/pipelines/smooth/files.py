@@ -22,7 +22,7 @@ import numpy as np
 
 from tsae.engine.layout import check_fraction
 from tsae.errors import columns_named, in_file, memory_for, table_columns
-from tsae.io.blocks import CHUNK, SeriesSource, open_source, open_writer, streams
+from tsae.io.blocks import SeriesSource, in_blocks, open_source, open_writer, streams
 from tsae.io.paths import check_data_output, check_output, read_paths
 from tsae.io.series import read_series, refuse_transposed, write_series
 from tsae.io.time_order import warn_time_order
@@ -92,20 +92,8 @@ def _in_blocks(src: Path, values: np.ndarray, rate: float | None, meta: dict[str
     """
     from tsae.pipelines.progress import sample_bar
 
-    channels, n = values.shape
-    chunks = (values[:, a: a + CHUNK] for a in range(0, n, CHUNK))
-    source = SeriesSource(src, n, channels, rate, meta, chunks)
-    result = np.empty((channels, n))
-    done = 0
-
-    def write(part: np.ndarray) -> None:
-        nonlocal done
-        result[:, done: done + part.shape[1]] = part
-        done += part.shape[1]
-
-    with sample_bar(n, desc, show) as bar:
-        blocks(source, write, bar.update)
-    return result
+    with sample_bar(values.shape[1], desc, show) as bar:
+        return in_blocks(src, values, rate, meta, lambda source, write: blocks(source, write, bar.update))
 
 
 def _loaded_model(model: Any, device: str) -> Any:
