@@ -782,7 +782,7 @@ class RecordParser:
                 continue
             if len(line) > self.max_line:
                 self.counts["lines"] += 1
-                self._malformed(f"a line of {len(line)} characters, over the limit of {self.max_line}")
+                self._malformed(f"a line of over {self.max_line} characters (the limit)")
                 continue
             line = line.strip().lstrip("\ufeff")  # a UTF-8 BOM (an editor's CSV, or files concatenated)
             if not line:

@@ -240,6 +240,8 @@ def test_an_endless_line_on_a_file_descriptor_is_bounded_and_malformed(detector_
         code = run_monitor(detector_file, stdin=feed, stdout=out, stderr=err, max_line=100_000)
     summary = json.loads(out.getvalue().splitlines()[-1])
     assert code == 0 and summary["malformed"] == 1 and summary["samples"] == 100
+    # the source keeps max_line + 1 characters of it: "a line of 100001 characters" told a 3 MB line's length wrong
+    assert "100001" not in err.getvalue() and "a line of over 100000 characters" in err.getvalue(), err.getvalue()
     from tsae.io.streams import StdinSource
 
     with open(path, "rb") as feed:  # the source itself never holds the whole line
