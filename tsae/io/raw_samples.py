@@ -7,10 +7,13 @@ once (at most ``block_rows`` rows), so the latency is one block and memory is bo
 """
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from typing import BinaryIO
 
 import numpy as np
+
+from tsae.io.streams import wait_readable
 
 #: ``--format`` names of the binary sample formats -> numpy dtypes
 RAW_DTYPES = {"f32": "<f4", "f64": "<f8", "s16": "<i2", "s32": "<i4"}
@@ -34,13 +37,17 @@ class RawSampleSource:
         self.block_rows = int(block_rows)
         self.stray_bytes = 0
         self.rows = 0
+        self.closed = False
 
     def blocks(self) -> Iterator[np.ndarray]:
         """Yield the rows as they arrive, float64 ``(channels, n)``; returns at the end of the stream."""
         width = self.dtype.itemsize * self.channels
         read1 = getattr(self.stream, "read1", self.stream.read)
+        fd = _descriptor(self.stream)
         carry = b""
-        while True:
+        while not self.closed:
+            if fd is not None and not wait_readable(fd):
+                continue  # nothing yet: see whether SIGTERM closed the source meanwhile
             data = read1(self.block_rows * width - len(carry))
             if not data:
                 break
@@ -54,7 +61,21 @@ class RawSampleSource:
         self.stray_bytes = len(carry)
 
     def close(self) -> None:
-        """Nothing to release (the stream belongs to the caller)."""
+        """Stop reading (SIGTERM's handler calls it); the stream belongs to the caller and stays open."""
+        self.closed = True
+
+
+def _descriptor(stream: BinaryIO) -> int | None:
+    """The file descriptor under ``stream`` to wait on, or None (a Python-level stream, as in tests).
+
+    ``read1`` returns what a buffered reader holds without waiting; reading only ``read1``'s
+    sizes, this reader never leaves bytes in that buffer, so the descriptor tells whether a
+    read would wait.
+    """
+    try:
+        return stream.fileno()
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return None
 
 
 __all__ = ["RAW_DTYPES", "RawSampleSource"]

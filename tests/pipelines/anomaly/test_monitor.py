@@ -649,3 +649,35 @@ def test_sigterm_stops_a_monitor_whose_stdin_is_quiet(detector_file, test_data):
     summary = json.loads(out.decode().strip().splitlines()[-1])
     assert summary["type"] == "summary" and summary["samples"] == 200
     assert not err.strip(), err
+
+
+def test_sigterm_stops_a_raw_monitor_whose_stdin_is_quiet(detector_file, test_data):
+    """`monitor --raw f32` too: it sat in the buffered stdin's read1 after SIGTERM until more bytes came."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "tsae", "monitor", "--detector", str(detector_file), "-q",
+                             "--every-sample", "--raw", "--format", "f32"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    try:
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(np.asarray(test_data[:200], dtype="<f4").tobytes())
+        proc.stdin.flush()  # and then nothing more: the pipe stays open
+        first = proc.stdout.readline()
+        assert b'"type":"sample"' in first, first
+        time.sleep(1)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+        out, err = proc.communicate()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130
+    summary = json.loads(out.decode().strip().splitlines()[-1])
+    assert summary["type"] == "summary" and summary["samples"] == 200
+    assert not err.strip(), err
