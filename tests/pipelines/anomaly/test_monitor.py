@@ -616,10 +616,9 @@ def test_an_empty_dataframe_chunk_is_no_samples_as_an_empty_array_is(detector, t
         mon.push(frame.iloc[:0, 1:])
 
 
-def test_sigterm_stops_a_monitor_whose_stdin_is_quiet(detector_file, test_data):
-    """`systemctl stop` on a monitor whose sensors send nothing for a while: it stops at once, with its summary."""
-    # the handler closed the source, but StdinSource sat in os.read until the next line came: a quiet feed kept
-    # the monitor running (until the service manager's SIGKILL, without the summary)
+def _sigterm_while_quiet(detector_file, feed: bytes, *options: str) -> None:
+    """Feed ``feed`` to a `tsae monitor` process, keep its stdin open and quiet, send SIGTERM: it must stop at once
+    with exit 130 and its summary (200 samples), nothing on stderr."""
     import os
     import signal
     import subprocess
@@ -627,15 +626,14 @@ def test_sigterm_stops_a_monitor_whose_stdin_is_quiet(detector_file, test_data):
     import time
 
     proc = subprocess.Popen([sys.executable, "-m", "tsae", "monitor", "--detector", str(detector_file), "-q",
-                             "--every-sample"],
+                             "--every-sample", *options],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env={**os.environ, "OMP_NUM_THREADS": "1"})
     try:
         assert proc.stdin is not None and proc.stdout is not None
-        lines = ["time," + ",".join(SENSORS)] + csv_lines(test_data[:200])
-        proc.stdin.write(("\n".join(lines) + "\n").encode())
+        proc.stdin.write(feed)
         proc.stdin.flush()  # and then nothing more: the pipe stays open
-        first = proc.stdout.readline()  # the lines were read and scored: the monitor waits for more
+        first = proc.stdout.readline()  # the samples were read and scored: the monitor waits for more
         assert b'"type":"sample"' in first, first
         time.sleep(1)
         proc.send_signal(signal.SIGTERM)
@@ -651,33 +649,14 @@ def test_sigterm_stops_a_monitor_whose_stdin_is_quiet(detector_file, test_data):
     assert not err.strip(), err
 
 
-def test_sigterm_stops_a_raw_monitor_whose_stdin_is_quiet(detector_file, test_data):
-    """`monitor --raw f32` too: it sat in the buffered stdin's read1 after SIGTERM until more bytes came."""
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
+def test_sigterm_stops_a_monitor_whose_stdin_is_quiet(detector_file, test_data):
+    """`systemctl stop` on a monitor whose sensors send nothing for a while: it stops at once, with its summary."""
+    # the handler closed the source, but StdinSource sat in os.read until the next line came: a quiet feed kept
+    # the monitor running (until the service manager's SIGKILL, without the summary)
+    lines = ["time," + ",".join(SENSORS)] + csv_lines(test_data[:200])
+    _sigterm_while_quiet(detector_file, ("\n".join(lines) + "\n").encode())
 
-    proc = subprocess.Popen([sys.executable, "-m", "tsae", "monitor", "--detector", str(detector_file), "-q",
-                             "--every-sample", "--raw", "--format", "f32"],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env={**os.environ, "OMP_NUM_THREADS": "1"})
-    try:
-        assert proc.stdin is not None and proc.stdout is not None
-        proc.stdin.write(np.asarray(test_data[:200], dtype="<f4").tobytes())
-        proc.stdin.flush()  # and then nothing more: the pipe stays open
-        first = proc.stdout.readline()
-        assert b'"type":"sample"' in first, first
-        time.sleep(1)
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=60)
-        out, err = proc.communicate()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 130
-    summary = json.loads(out.decode().strip().splitlines()[-1])
-    assert summary["type"] == "summary" and summary["samples"] == 200
-    assert not err.strip(), err
+
+def test_sigterm_stops_a_raw_monitor_whose_stdin_is_quiet(detector_file, test_data):
+    """`monitor --raw` too: it sat in the buffered stdin's read1 after SIGTERM until more bytes came."""
+    _sigterm_while_quiet(detector_file, np.asarray(test_data[:200], dtype="<f4").tobytes(), "--raw", "--format", "f32")
