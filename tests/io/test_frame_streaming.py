@@ -181,3 +181,21 @@ def test_a_signal_shorter_than_a_frame_is_told_in_the_commands_words(tmp_path) -
                                      "(--pad) or use a shorter window")
     result = CliRunner().invoke(cli, ["frame", str(src), "--window", "200", "--pad"])
     assert result.exit_code == 0 and "1 frame of 200 samples, shape (1, 200)" in result.output, result.output
+
+
+@pytest.mark.parametrize("center", [False, True])
+def test_a_progress_bar_is_told_the_samples_and_each_block(signals, tmp_path, center) -> None:
+    # tsae frame showed no bar on a long file (30 M samples); its bar counts the signal's samples, not the padding
+    class Recorder:
+        def __init__(self) -> None:
+            self.total, self.done = None, []
+
+        def size(self, total: int) -> None:
+            self.total = total
+
+        def update(self, done: int) -> None:
+            self.done.append(done)
+
+    bar = Recorder()
+    frame_file(signals / "stereo.wav", tmp_path / "f.npy", 64, 16, center=center, block=500, progress=bar)
+    assert bar.total == 3001 and sum(bar.done) == 3001 and len(bar.done) > 1

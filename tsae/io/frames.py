@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -30,6 +30,9 @@ from tsae.io.paths import (
 )
 from tsae.io.series import read_npy, read_series, transposed_hint
 from tsae.io.time_order import warn_time_order
+
+if TYPE_CHECKING:
+    from tsae.pipelines.progress import SizedBar
 
 #: samples per channel read at a time
 BLOCK = 1 << 18
@@ -95,7 +98,7 @@ def _signal(source: Path) -> tuple[tuple[int, ...], float | None, Callable[[int]
 
 def frame_file(source: str | os.PathLike, output: str | os.PathLike | None, length: int, hop: int, *,
                window_fn: str | None = None, pad: bool = False, center: bool = False,
-               block: int = BLOCK) -> FramedFile:
+               block: int = BLOCK, progress: SizedBar | None = None) -> FramedFile:
     """Cut an audio file, a ``.npy`` signal or a table into frames and save them as a ``.npy`` array (atomically).
 
     Parameters
@@ -109,6 +112,8 @@ def frame_file(source: str | os.PathLike, output: str | os.PathLike | None, leng
         As for :func:`tsae.engine.framing.frame` (``window_fn`` is its taper, None for none).
     block
         Samples per channel read at a time (memory is bounded by it, not by the file).
+    progress
+        A bar told the samples per channel once they are known, and those framed after each block.
 
     Returns
     -------
@@ -139,6 +144,8 @@ def frame_file(source: str | os.PathLike, output: str | os.PathLike | None, leng
         raise ValueError(f"{source}: {n} sample(s){extra}, fewer than one frame of {length}: zero-pad the tail "
                          f"(--pad) or use a shorter window{hint}")
     out_shape = (*shape[:-1], n_frames, length)
+    if progress is not None:
+        progress.size(n)
     _check_room(target, 4 * math.prod(out_shape))
     try:
         framer = StreamFramer(length, hop, window_fn, channels=None)
@@ -156,6 +163,8 @@ def frame_file(source: str | os.PathLike, output: str | os.PathLike | None, leng
         for part in parts:
             _check_float32_range(source, part)
             writer.write(framer.push(part))
+            if progress is not None and part is not half:
+                progress.update(part.shape[-1])
         if pad:
             writer.write(framer.flush())
         if writer.done != n_frames:
