@@ -657,3 +657,12 @@ def test_text_columns_tell_a_column_of_words_from_numbers_with_a_cell_of_text(tm
     with pytest.raises(ValueError) as info:
         read_table(path, text_columns=True)
     assert str(info.value) == f"{path}: no numeric data columns (column(s) 'status', 'note' hold text)"
+
+
+def test_a_row_of_empty_cells_between_rows_is_a_sample_with_every_value_missing(tmp_path) -> None:
+    # `a,b / 1,2 / , / 3,4` was read as two samples: the empty row was dropped and every later row moved up one
+    path = tmp_path / "gap.csv"
+    path.write_text(",,\na,b\n1,2\n,\n3,4\n5,6\n,\n,\n")  # empty rows before the header and at the end: none
+    values, _, meta = read_series(path)
+    np.testing.assert_array_equal(values, [[1, np.nan, 3, 5], [2, np.nan, 4, 6]])
+    assert meta["columns"] == ["a", "b"]

@@ -158,13 +158,27 @@ READ_ROWS = 1 << 14
 
 def _records(path: Path, handle: TextIO, dialect: Any, skip: int = 0) -> Iterator[tuple[int, list[str]]]:
     """Non-blank, non-comment rows of cells, one at a time, each with the file line it ends on (as errors tell it);
-    the first ``skip`` lines are none (Excel's ``sep=;``)."""
+    the first ``skip`` lines are none (Excel's ``sep=;``).
+
+    A row of empty cells (``,,``) between rows is a sample with every value missing: dropping it shifted
+    every later row by one. Before the first row and after the last (a spreadsheet's formatted but empty
+    rows) it is none.
+    """
     reader = csv.reader(handle, dialect)
+    started = False
+    empty: list[tuple[int, list[str]]] = []  # rows of empty cells, kept until a row of values follows them
     try:
         for row in reader:
-            if (reader.line_num > skip and row and any(c.strip() for c in row)
-                    and not is_comment(row[0])):
-                yield reader.line_num, row
+            if reader.line_num <= skip or not row or is_comment(row[0]):
+                continue
+            if not any(c.strip() for c in row):
+                if started and len(row) > 1:  # a lone empty cell is a blank line: no delimiter, no row
+                    empty.append((reader.line_num, row))
+                continue
+            yield from empty
+            empty.clear()
+            started = True
+            yield reader.line_num, row
     except csv.Error as error:
         problem = str(error)
         if "field larger than field limit" in problem:
