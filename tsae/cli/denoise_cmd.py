@@ -116,9 +116,7 @@ def denoise_command(inputs: tuple[str, ...], output: str | None, model: Path | N
         | aplay -f S16_LE -r 48000 -c 1
       tsae denoise --live --input-device 2 --output-device 5
     """
-    given = click.get_current_context().get_parameter_source
-    raw_only = [f"--{name}" for name, key in (("rate", "rate"), ("channels", "channels"), ("format", "sample_format"))
-                if given(key) == click.core.ParameterSource.COMMANDLINE]
+    raw_only = given_flags("rate", "channels", "sample_format")
     if raw_only and not raw and not (live and "--format" not in raw_only):
         raise click.UsageError(f"{', '.join(raw_only)} describe{'s' if len(raw_only) == 1 else ''} raw PCM: use "
                                "with --raw (tsae denoise keeps a file's own rate and channels)")
