@@ -64,7 +64,7 @@ from tsae.engine.layout import as_channels_first, check_flag, is_dataframe, is_n
 from tsae.engine.preprocess import Normalizer, repair_missing
 from tsae.errors import NotFittedError, shown
 from tsae.models.device import torch_threads
-from tsae.models.rebuild import MAX_INT_HPARAM
+from tsae.models.params import MAX_INT_HPARAM
 from tsae.models.trainer import check_seed, whole_number
 from tsae.pipelines.anomaly.detector_file import (
     DETECTOR_KIND,
@@ -810,11 +810,10 @@ class Detector:
                           "held at the last value and learnt as normal, a flat or stuck sensor may then go "
                           "unflagged; fit on data without long gaps", FitWarning, stacklevel=4)
         if split is None and self.calibration == "holdout":
-            need = self._rows_to_hold_out(n, window)
             if 2 * window > MAX_HELD_OUT:
                 short = (f"a window of {window} samples is too long to hold training samples out (two windows are "
                          f"needed, and at most {MAX_HELD_OUT} samples are held out)")
-            elif need is None:
+            elif (need := self._rows_to_hold_out(n, window)) is None:
                 short = f"{n} training samples are too few to hold any out with window {window}"
             else:
                 short = (f"{n} training samples are too few to hold any out (about {need} are needed with window "
@@ -834,10 +833,8 @@ class Detector:
 
     def _rows_to_hold_out(self, n: int, window: int) -> int | None:
         """The fewest training rows, more than ``n``, from which the calibration holds some out with ``window``
-        (:meth:`_holdout_start`); None when no data does (the window is too long, or ``holdout`` too small for
-        any number to say it)."""
-        if 2 * window > MAX_HELD_OUT:
-            return None
+        (:meth:`_holdout_start`); None when no data does (``holdout`` too small for any number to say it, or a
+        window over ``MAX_HELD_OUT / 2``, which the caller tells apart first)."""
         low, high = n, 2 * max(n, 1)  # low holds none out; whether a length does only grows with it
         while self._holdout_start(high, window) is None:
             if high > 10**300:  # holdout=1e-320: as good as none, and past what a float multiplies

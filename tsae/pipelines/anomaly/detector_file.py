@@ -27,7 +27,7 @@ from tsae.models.fields import (
     check_object,
     check_str,
 )
-from tsae.models.rebuild import MAX_INT_HPARAM
+from tsae.models.params import MAX_INT_HPARAM
 from tsae.pipelines.anomaly.scoring import DetectorState, LinearTerm, ScaleTerm, StatsTerm
 from tsae.pipelines.anomaly.selfcheck import SelfCheck
 from tsae.pipelines.anomaly.thresholds import Threshold, threshold_problem
