@@ -26,6 +26,9 @@ from tsae.cli.common import (
 )
 from tsae.models.params import MAX_INT_HPARAM
 
+#: a window length of --window and --scales: two samples at least, at most what a detector file holds
+_WINDOW_LENGTH = IntRange(2, MAX_INT_HPARAM)
+
 
 def _window(ctx: click.Context, param: click.Parameter, value: str) -> int | str:
     """--window: 'auto' (in any case, as --threshold and --scales take their words) or a whole number >= 2."""
@@ -36,7 +39,7 @@ def _window(ctx: click.Context, param: click.Parameter, value: str) -> int | str
     except ValueError:
         raise click.BadParameter(f"{value!r} is not 'auto' or a whole number of samples (2<=x<={MAX_INT_HPARAM})", ctx,
                                  param) from None
-    return IntRange(2, MAX_INT_HPARAM).convert(value, param, ctx)
+    return _WINDOW_LENGTH.convert(value, param, ctx)
 
 
 def _threshold(ctx: click.Context, param: click.Parameter, value: str) -> str | float:
@@ -65,7 +68,7 @@ def _scales(ctx: click.Context, param: click.Parameter, text: str) -> str | list
         lengths = []
     if not lengths:
         raise click.BadParameter(f"{text!r}: use auto, none or window lengths such as 16,64", ctx, param)
-    return [IntRange(2, MAX_INT_HPARAM).convert(length, param, ctx) for length in lengths]
+    return [_WINDOW_LENGTH.convert(length, param, ctx) for length in lengths]
 
 
 def drift_options(command: Any) -> Any:
