@@ -178,7 +178,7 @@ class OutputFile(LocalPath):
         if value == "-":  # what `denoise -o -` means; anywhere else it made a file named "-" nobody looked for
             self.fail("'-' (stdout): this command writes a file, not stdout: give its name (./- for a file "
                       "named -)", param, ctx)
-        return super().convert(value, param, ctx)
+        return click.Path.convert(self, value, param, ctx)  # local() ran above: not LocalPath's second call
 
 
 #: The type of every single-file output option (``-o``, ``--plot``, ``--events``, ``--manifest``).
