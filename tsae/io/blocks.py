@@ -78,8 +78,9 @@ class SeriesSource(SeriesShape):
         return open_source(self.path, chunk)
 
 
-class _ArraySource(SeriesSource):
-    """A series already in memory (a table read whole), read as a file's source is: the same block jobs, memory."""
+class ArraySource(SeriesSource):
+    """A series ``values`` ``(channels, n)`` already in memory, the series of the file ``path`` (a table, read whole:
+    there is no chunked table reader), read as a file's source is: a long ``.npy`` file's block jobs and memory."""
 
     def __init__(self, path: Path, values: np.ndarray, rate: float | None, meta: dict[str, Any]) -> None:
         channels, n = values.shape
@@ -87,13 +88,7 @@ class _ArraySource(SeriesSource):
         self._values = values
 
     def reopen(self, chunk: int = CHUNK) -> SeriesSource | None:
-        return _ArraySource(self.path, self._values, self.rate, self.meta)
-
-
-def array_source(path: Path, values: np.ndarray, rate: float | None, meta: dict[str, Any]) -> SeriesSource:
-    """A :class:`SeriesSource` over ``values`` ``(channels, n)`` in memory, the series of the file ``path``: a table,
-    read whole (there is no chunked table reader), goes through the block jobs of a long ``.npy`` file."""
-    return _ArraySource(path, values, rate, meta)
+        return ArraySource(self.path, self._values, self.rate, self.meta)
 
 
 def in_blocks(path: Path, values: np.ndarray, rate: float | None, meta: dict[str, Any],
@@ -109,7 +104,7 @@ def in_blocks(path: Path, values: np.ndarray, rate: float | None, meta: dict[str
         result[:, done: done + part.shape[1]] = part
         done += part.shape[1]
 
-    job(array_source(path, values, rate, meta), write)
+    job(ArraySource(path, values, rate, meta), write)
     return result
 
 
@@ -248,5 +243,5 @@ def streams(source: Path, output: Path) -> bool:
     return source.suffix.lower() in kinds and output.suffix.lower() in kinds
 
 
-__all__ = ["CHUNK", "NpyBlockWriter", "SeriesShape", "SeriesSource", "array_source", "in_blocks", "iter_blocks",
+__all__ = ["CHUNK", "ArraySource", "NpyBlockWriter", "SeriesShape", "SeriesSource", "in_blocks", "iter_blocks",
            "open_source", "open_writer", "streams"]

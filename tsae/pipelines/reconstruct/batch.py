@@ -63,7 +63,7 @@ import numpy as np
 
 from tsae.errors import columns_named, in_file, table_columns
 from tsae.io.atomic import all_or_nothing
-from tsae.io.blocks import array_source, open_source, streams
+from tsae.io.blocks import ArraySource, open_source, streams
 from tsae.io.paths import (
     SERIES_SUFFIXES,
     check_output,
@@ -497,7 +497,7 @@ def encode_file(model: Any, input: str | os.PathLike, output: str | os.PathLike,
     if plot is None and values.shape[1] > block:  # a long table, read whole: in the blocks of a long .npy file
         with in_file(input, output, *read_paths(loaded)), columns_named(columns), SizedBar("encode", show) as bar:
             bar.size(values.shape[1])
-            encode_blocks(loaded, array_source(Path(input), values, rate, meta), Path(output), protect=tuple(reads),
+            encode_blocks(loaded, ArraySource(Path(input), values, rate, meta), Path(output), protect=tuple(reads),
                           block=block, batch_size=batch_size, advance=bar.update)
         return np.load(output, mmap_mode="r")
     with in_file(input, *read_paths(loaded)), columns_named(columns), \
