@@ -193,6 +193,80 @@ def test_a_table_written_in_pieces_is_the_table_written_whole(tmp_path, monkeypa
     assert (tmp_path / "pieces.csv").read_text().splitlines()[1].startswith("1970-01-01T00:00:00.000,")
 
 
+def _blocks(n: int, sizes: list[int]) -> list[tuple[int, int]]:
+    """``[a, b)`` ranges of ``n`` rows, of the ``sizes`` in turn (the last one repeated)."""
+    ranges, a = [], 0
+    while a < n:
+        b = min(n, a + sizes[min(len(ranges), len(sizes) - 1)])
+        ranges.append((a, b))
+        a = b
+    return ranges
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".csv.gz", ".csv.xz"])
+@pytest.mark.parametrize("time_kind", ["dates", "utc dates", "whole numbers", "epoch ns", "decimals", "none"])
+def test_a_table_written_block_by_block_is_the_table_written_whole(tmp_path, monkeypatch, suffix, time_kind) -> None:
+    import tsae.io.tables as tables
+
+    n = 23
+    rng = np.random.default_rng(5)
+    first = rng.normal(size=n)
+    first[[0, 7, 8]] = [np.nan, np.inf, -np.inf]
+    columns = {"a": first, "b": np.round(rng.normal(size=n) * 100), "c": np.full(n, np.nan)}
+    times = {"dates": np.arange(n).astype("datetime64[s]").astype("datetime64[ns]"),
+             "whole numbers": np.where(np.arange(n) < 9, np.nan, np.arange(n, dtype=np.float64)),
+             "epoch ns": 1.709251200e18 + 1e9 * np.arange(n),
+             "decimals": np.arange(n) * 0.5, "none": None}
+    times["utc dates"] = times["dates"].copy()
+    times["dates"][17] += np.timedelta64(5, "us")  # only a late block needs microseconds: every row gets them
+    time = times[time_kind]
+    utc = time_kind == "utc dates"
+    whole = write_table(tmp_path / f"whole{suffix}", columns, time=time, time_name="t", time_utc=utc)
+    monkeypatch.setattr(tables, "WRITE_ROWS", 4)
+    names = (["t"] if time is not None else []) + list(columns)
+    arrays = ([time] if time is not None else []) + list(columns.values())
+    ranges = _blocks(n, [1, 5, 2, 9])
+    formats = [tables.column_format((arr[a:b] for a, b in ranges), time=time is not None and j == 0)
+               for j, arr in enumerate(arrays)]
+    with tables.open_table_writer(tmp_path / f"blocks{suffix}", names, formats, time_utc=utc) as table:
+        for a, b in ranges:
+            table.write([arr[a:b] for arr in arrays])
+    assert table.rows == n
+    assert (tmp_path / f"blocks{suffix}").read_bytes() == whole.read_bytes()
+    text = read_table(whole, exact=True)
+    np.testing.assert_array_equal(text.values[0], first)  # inf and -inf written as such, NaN empty
+    if time_kind in ("whole numbers", "epoch ns"):
+        cells = [line.split("\t" if suffix == ".tsv" else ",")[0] for line in read_text(whole).splitlines()[1:]]
+        if time_kind == "whole numbers":
+            assert cells[8] == "" and cells[9] == "9"
+        else:
+            assert cells[1] == "1709251201000000000"
+    if time_kind == "dates":
+        assert read_text(whole).splitlines()[1].startswith("1970-01-01T00:00:00.000000")
+
+
+def read_text(path: Path) -> str:
+    import gzip
+    import lzma
+
+    opener = {".gz": gzip.open, ".xz": lzma.open}.get(path.suffix, open)
+    with opener(path, "rt") as handle:
+        return handle.read()
+
+
+def test_a_block_of_the_wrong_length_or_width_is_refused_and_leaves_no_file(tmp_path) -> None:
+    from tsae.io.tables import open_table_writer
+
+    with pytest.raises(ValueError, match=r"o\.csv: column 'b' has 2 rows, expected 3"):
+        with open_table_writer(tmp_path / "o.csv", ["a", "b"], [None, None]) as table:
+            table.write([np.zeros(3), np.zeros(3)])
+            table.write([np.zeros(3), np.zeros(2)])
+    with pytest.raises(ValueError, match=r"o\.csv: 1 columns to write, expected 2"):
+        with open_table_writer(tmp_path / "o.csv", ["a", "b"], [None, None]) as table:
+            table.write([np.zeros(3)])
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_errors_give_the_file_line_past_blank_and_comment_lines(tmp_path) -> None:
     """Line numbers are the file's (what an editor shows), not a count of data rows."""
     path = tmp_path / "t.csv"

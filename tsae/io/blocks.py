@@ -1,9 +1,9 @@
 """Audio and ``.npy`` series read and written in blocks, so memory is bounded by the block, not the file.
 
 :func:`open_source` reads a file forward as a :class:`SeriesSource`; :func:`open_writer`
-writes ``(channels, m)`` blocks to a file, atomically and exactly as
-:func:`~tsae.io.series.write_series` writes the whole series. Tables (CSV/TSV) have no
-block reader or writer: they are read and written whole.
+writes ``(channels, m)`` blocks to a file (audio, ``.npy``, or a table of the channels),
+atomically and exactly as :func:`~tsae.io.series.write_series` writes the whole series.
+Tables (CSV/TSV) have no block reader: they are read whole.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import numpy as np
 from tsae.errors import in_file
 from tsae.io.atomic import atomic_path
 from tsae.io.paths import ARRAY_SUFFIXES, AUDIO_SUFFIXES
-from tsae.io.series import read_npy, refuse_infinite
+from tsae.io.series import channel_names, read_npy, refuse_infinite
 
 #: samples per channel read from the file at a time
 CHUNK = 1 << 16
@@ -213,11 +213,22 @@ class NpyBlockWriter:
 @contextlib.contextmanager
 def open_writer(path: Path, source: SeriesShape,
                 protect: tuple[str | os.PathLike, ...]) -> Iterator[Callable[[np.ndarray], None]]:
-    """An atomic writer of ``(channels, m)`` blocks to an audio or ``.npy`` file.
+    """An atomic writer of ``(channels, m)`` blocks to an audio or ``.npy`` file, or a table (CSV/TSV, compressed or
+    not: any other suffix) of the channels alone (an audio or ``.npy`` series has no time or label column).
 
     The file is written as :func:`~tsae.io.series.write_series` writes it whole.
     """
-    if path.suffix.lower() in AUDIO_SUFFIXES:
+    suffix = path.suffix.lower()
+    if suffix not in AUDIO_SUFFIXES + ARRAY_SUFFIXES:
+        from tsae.io.tables import open_table_writer
+
+        if source.meta.get("time") is not None or source.meta.get("label") is not None:
+            raise ValueError(f"{path}: a table with a time or label column is written whole (write_series)")
+        names = channel_names(source.meta, source.channels)
+        with open_table_writer(path, names, [None] * source.channels, protect=protect) as table:
+            yield lambda values: table.write(list(values))
+        return
+    if suffix in AUDIO_SUFFIXES:
         from tsae.io.audio import format_like, open_audio_writer
 
         if not source.rate:
@@ -237,10 +248,11 @@ def open_writer(path: Path, source: SeriesShape,
         yield writer.write
 
 
-def streams(source: Path, output: Path) -> bool:
-    """Whether a job from ``source`` to ``output`` can go block by block (audio or ``.npy`` on both sides)."""
+def streams(source: Path, output: Path, *, tables: bool = False) -> bool:
+    """Whether a job from ``source`` to ``output`` can go block by block: audio or ``.npy`` on both sides, or with
+    ``tables``, from audio or ``.npy`` to a table (written by :func:`open_writer` too)."""
     kinds = ARRAY_SUFFIXES + AUDIO_SUFFIXES
-    return source.suffix.lower() in kinds and output.suffix.lower() in kinds
+    return source.suffix.lower() in kinds and (tables or output.suffix.lower() in kinds)
 
 
 __all__ = ["CHUNK", "ArraySource", "NpyBlockWriter", "SeriesShape", "SeriesSource", "in_blocks", "iter_blocks",

@@ -285,6 +285,12 @@ def _warn_clipping(path: Path, values: np.ndarray, subtype: str | None) -> None:
                       "them as floats", AudioWarning, stacklevel=3)
 
 
+def channel_names(meta: dict[str, Any], channels: int) -> list[str]:
+    """The names a table written from a series with ``meta`` gives its ``channels``: the input's column names, or
+    ``ch0``, ``ch1`` ... where it has none."""
+    return list(meta.get("columns") or [f"ch{i}" for i in range(channels)])
+
+
 def write_series(path: str | os.PathLike, values: np.ndarray, rate: float | None, meta: dict[str, Any], *,
                  protect: Sequence[str | os.PathLike] = ()) -> Path:
     """Write ``values`` (C, n) atomically in the kind of file its suffix names, like the input read with ``meta``.
@@ -323,7 +329,7 @@ def write_series(path: str | os.PathLike, values: np.ndarray, rate: float | None
         return save_npy(path, array_out(values, meta), protect=protect)
     from tsae.io.tables import whole_numbers, write_table
 
-    names = list(meta.get("columns") or [f"ch{i}" for i in range(values.shape[0])])
+    names = channel_names(meta, values.shape[0])
     columns: dict[str, Any] = {name: values[i] for i, name in enumerate(names)}
     if meta.get("label") is not None:
         label = np.asarray(meta["label"])
@@ -333,5 +339,5 @@ def write_series(path: str | os.PathLike, values: np.ndarray, rate: float | None
                        time_utc=bool(meta.get("time_utc")), protect=tuple(protect))
 
 
-__all__ = ["array_meta", "array_out", "read_series", "read_signal", "write_series", "save_npy",
+__all__ = ["array_meta", "array_out", "channel_names", "read_series", "read_signal", "write_series", "save_npy",
            "refuse_infinite", "refuse_transposed", "transposed_hint"]

@@ -4,7 +4,8 @@
 for missing cells; a time column is recognised by its name (``time``, ``timestamp``,
 ``date``, ``datetime``, ``t``), because its values parse as dates, or as a first column that numbers the rows
 (unnamed, as pandas writes its index, or named so; or named after times, as ``minute``, and counting); a ``label``
-column (anomaly labels) is kept apart. :func:`write_table` writes atomically.
+column (anomaly labels) is kept apart. :func:`write_table` writes atomically, whole arrays; :func:`open_table_writer`
+block by block (one format per column, decided over all of it first: :func:`column_format`).
 Tables may be compressed (``.csv.gz``, ``.tsv.bz2``, ``.txt.xz``: read as a stream, written
 by suffix), and a ``;``- or tab-separated table may use decimal commas (see :func:`read_table`).
 The time-column names, missing-value tokens and delimiter sniffing are shared with
@@ -29,7 +30,7 @@ import lzma
 import os
 import re
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, islice
 from pathlib import Path
@@ -708,9 +709,59 @@ def _absurd_as_missing(path: Path, data: np.ndarray, names: list[str]) -> None:
                       f"missing: {', '.join(where[:5])}", TableWarning, stacklevel=3)
 
 
-def _format_column(values: np.ndarray, unit: Literal["s", "ms", "us", "ns", "int"] | None) -> np.ndarray:
-    """The cells of a column as text (NaN and NaT empty); ``unit``: a date column's, :func:`_time_unit` of all of it,
-    or ``"int"`` for a float column of whole numbers written without a decimal point."""
+#: how a column's cells are written (:func:`column_format`): a date column to one of these precisions, ``"int"`` a time
+#: column of whole float numbers without a decimal point, None as its values write themselves
+ColumnFormat = Literal["s", "ms", "us", "ns", "int"] | None
+_DATE_UNITS: tuple[Literal["s", "ms", "us", "ns"], ...] = ("s", "ms", "us", "ns")
+
+
+def column_format(blocks: Iterable[np.ndarray], *, time: bool = False) -> ColumnFormat:
+    """How a column is written, decided over all of it, given as consecutive blocks (each looked at once, so a
+    column made block by block is never held whole).
+
+    Parameters
+    ----------
+    blocks
+        The column's values, in one block or many (1-D arrays of one dtype).
+    time
+        The column is the time column.
+
+    Returns
+    -------
+    ColumnFormat
+        For dates, the coarsest of ``s``, ``ms``, ``us``, ``ns`` that writes every date of the column exactly (one
+        precision for a whole column: whole seconds get no ``.000``, unless another date needs them); for a time
+        column of float numbers all whole (NaN aside), and some, that int64 holds, ``"int"``: written as it was
+        read (``0``, ``1709251200000000000``, not ``0.0`` or ``1.7092512e+18``); else None.
+
+    Examples
+    --------
+    >>> column_format([np.array(["2024-01-01T00:00:00"], "datetime64[ns]"),
+    ...                np.array(["2024-01-01T00:00:00.5"], "datetime64[ns]")])
+    'ms'
+    >>> column_format([np.array([0.0, 1.0]), np.array([np.nan, 2.0])], time=True)
+    'int'
+    """
+    finest = -1  # the finest date unit a block needs (-1: not dates)
+    whole, some = True, False  # every finite number whole and within int64, and some finite number
+    for block in blocks:
+        values = np.asarray(block).reshape(-1)
+        if np.issubdtype(values.dtype, np.datetime64):
+            finest = max(finest, _DATE_UNITS.index(_time_unit(values)))
+        elif time and values.dtype.kind == "f" and whole:
+            finite = values[np.isfinite(values)]
+            if finite.size:
+                some = True
+                whole = bool(np.all(finite == np.round(finite))) and float(np.abs(finite).max()) < 2.0**63
+        else:
+            whole = False
+    if finest >= 0:
+        return _DATE_UNITS[finest]
+    return "int" if time and whole and some else None
+
+
+def _format_column(values: np.ndarray, unit: ColumnFormat) -> np.ndarray:
+    """The cells of a column as text (NaN and NaT empty); ``unit``: its :func:`column_format`."""
     values = np.asarray(values)
     if unit == "int":
         finite = np.isfinite(values)
@@ -726,15 +777,6 @@ def _format_column(values: np.ndarray, unit: Literal["s", "ms", "us", "ns", "int
         text[np.isnan(values.astype(np.float64))] = ""
         return text
     return values.astype(str)
-
-
-def _whole_times(values: np.ndarray) -> bool:
-    """Whether a time column holds whole numbers (NaN aside) that int64 holds: :func:`whole_numbers`, or epoch
-    nanoseconds (1.7e18: written ``1709251200000000000``, not ``1.7092512e+18``, as read)."""
-    if whole_numbers(values):
-        return True
-    finite = values[np.isfinite(values)] if values.dtype.kind == "f" else values[:0]
-    return bool(finite.size) and float(np.abs(finite).max()) < 2.0**63 and bool(np.all(finite == np.round(finite)))
 
 
 @contextlib.contextmanager
@@ -757,6 +799,73 @@ def _open_output(tmp: Path, suffix: str) -> Iterator[TextIO]:
         yield stack.enter_context(io.TextIOWrapper(cast(BinaryIO, raw), encoding="utf-8", newline=""))
 
 
+class TableWriter:
+    """The rows of a table, written block by block to the file :func:`open_table_writer` opened."""
+
+    def __init__(self, path: Path, writer: Any, names: list[str], formats: list[ColumnFormat],
+                 time_utc: bool) -> None:
+        self.path = path
+        self.names = names
+        self.rows = 0  # rows written so far
+        self._writer = writer
+        self._formats = formats
+        self._utc = time_utc and formats[0] not in (None, "int")  # dates of the first column end in Z
+
+    def write(self, columns: Sequence[np.ndarray]) -> None:
+        """Write the next rows: ``columns``, one 1-D array per column (in the order of the names), all as long.
+
+        Their text is made :data:`WRITE_ROWS` rows at a time (as numpy strings a million rows of 7 columns took
+        900 MB).
+        """
+        arrays = [np.asarray(column).reshape(-1) for column in columns]
+        if len(arrays) != len(self.names):
+            raise ValueError(f"{self.path}: {len(arrays)} columns to write, expected {len(self.names)}")
+        n = len(arrays[0])
+        for name, arr in zip(self.names, arrays, strict=True):
+            if len(arr) != n:
+                raise ValueError(f"{self.path}: column {name!r} has {len(arr)} rows, expected {n}")
+        for start in range(0, n, WRITE_ROWS):
+            text = [_format_column(arr[start:start + WRITE_ROWS], unit)
+                    for arr, unit in zip(arrays, self._formats, strict=True)]
+            if self._utc:
+                text[0] = np.char.add(text[0], np.where(text[0] == "", "", "Z"))
+            self._writer.writerows(zip(*text, strict=True))
+        self.rows += n
+
+
+@contextlib.contextmanager
+def open_table_writer(path: str | os.PathLike, names: Sequence[str], formats: Sequence[ColumnFormat], *,
+                      time_utc: bool = False, protect: tuple[str | os.PathLike, ...] = ()) -> Iterator[TableWriter]:
+    """A table written block by block (:meth:`TableWriter.write`), atomically: the file appears, whole, when the
+    block ends without an error; an error or an interrupt leaves none.
+
+    Parameters
+    ----------
+    path
+        Output path, as :func:`write_table`'s: ``.gz``, ``.bz2``, ``.xz`` compressed, ``.tsv`` tab-separated.
+    names
+        The header: a name per column.
+    formats
+        How each column is written, decided over all of it before its first rows are (:func:`column_format`).
+    time_utc
+        Dates of the first column are UTC instants: written ending in ``Z``.
+    protect
+        Input paths that must never be overwritten.
+    """
+    path = Path(path)
+    names = list(names)
+    if not names:
+        raise ValueError(f"{path}: no columns to write")
+    if len(formats) != len(names):
+        raise ValueError(f"{path}: {len(formats)} column formats for {len(names)} columns")
+    with atomic_path(path, protect=protect) as tmp:
+        with _open_output(tmp, path.suffix.lower()) as handle:
+            tabs = kind_suffix(path).startswith(".tsv")  # read back as a .tsv is: tab-separated
+            writer = csv.writer(handle, delimiter="\t" if tabs else ",", lineterminator="\n")
+            writer.writerow(names)
+            yield TableWriter(path, writer, names, list(formats), time_utc)
+
+
 def write_table(
     path: str | os.PathLike,
     columns: Mapping[str, Any],
@@ -767,6 +876,8 @@ def write_table(
     protect: tuple[str | os.PathLike, ...] = (),
 ) -> Path:
     """Write named columns (and a leading time column) to a CSV file, atomically.
+
+    The whole-array form of :func:`open_table_writer`.
 
     Parameters
     ----------
@@ -796,29 +907,16 @@ def write_table(
     for name, arr in zip(names, arrays, strict=True):
         if len(arr) != n:
             raise ValueError(f"{path}: column {name!r} has {len(arr)} rows, expected {n}")
-    # one precision for a whole date column; the text is made WRITE_ROWS rows at a time (as numpy strings
-    # a million rows of 7 columns took 900 MB)
-    units: list[Any] = [_time_unit(arr) if np.issubdtype(arr.dtype, np.datetime64) else None for arr in arrays]
-    if time is not None and _whole_times(arrays[0]):
-        units[0] = "int"  # a time column of whole numbers (0, 1, 2 or epoch seconds) is written as it was read
-    with atomic_path(path, protect=protect) as tmp:
-        with _open_output(tmp, path.suffix.lower()) as handle:
-            tabs = kind_suffix(path).startswith(".tsv")  # read back as a .tsv is: tab-separated
-            writer = csv.writer(handle, delimiter="\t" if tabs else ",", lineterminator="\n")
-            writer.writerow(names)
-            for start in range(0, n, WRITE_ROWS):
-                text_columns = [_format_column(arr[start:start + WRITE_ROWS], unit)
-                                for arr, unit in zip(arrays, units, strict=True)]
-                if time_utc and units[0] not in (None, "int"):
-                    text_columns[0] = np.char.add(text_columns[0], np.where(text_columns[0] == "", "", "Z"))
-                writer.writerows(zip(*text_columns, strict=True))
+    formats = [column_format([arr], time=time is not None and j == 0) for j, arr in enumerate(arrays)]
+    with open_table_writer(path, names, formats, time_utc=time_utc, protect=protect) as table:
+        table.write(arrays)
     return path
 
 
-#: rows formatted at a time by :func:`write_table`
+#: rows formatted at a time by :class:`TableWriter`
 WRITE_ROWS = 1 << 14
 
 
-__all__ = ["Table", "read_table", "write_table", "sniff_delimiter", "find_time_column", "time_seconds", "median_step",
-           "whole_numbers", "TABLE_SUFFIXES", "TIME_NAMES", "INDEX_NAMES", "MISSING", "DELIMITERS", "ABSURD",
-           "absurd_as_missing"]
+__all__ = ["Table", "read_table", "write_table", "open_table_writer", "TableWriter", "column_format", "ColumnFormat",
+           "sniff_delimiter", "find_time_column", "time_seconds", "median_step", "whole_numbers", "TABLE_SUFFIXES",
+           "TIME_NAMES", "INDEX_NAMES", "MISSING", "DELIMITERS", "ABSURD", "absurd_as_missing"]

@@ -316,3 +316,33 @@ def test_a_table_with_a_gap_longer_than_a_block_is_filled_whole(tmp_path) -> Non
     out = read_series(tmp_path / "out.csv")[0]
     assert info["missing"] == 5000 and not np.isnan(out).any()
     np.testing.assert_array_equal(out, impute(x, rank=2))
+
+
+def test_a_long_npy_is_smoothed_to_a_table_block_by_block_never_read_whole(tmp_path, monkeypatch) -> None:
+    # a .npy going to a table was read whole and its result held whole to be written
+    import tsae.io.tables as tables
+    import tsae.pipelines.smooth.files as files
+    from tsae.io.series import write_series
+
+    x = np.stack(_steps_and_sine(9000, seed=4))
+    x[0, 2000:2100] = x[1, 4090:4200] = np.nan
+    np.save(tmp_path / "x.npy", x)
+    smooth_file(tmp_path / "x.npy", tmp_path / "blocks.npy", block=4096, quiet=True, steps=0)
+    monkeypatch.setattr(files, "read_series", lambda *args, **kwargs: pytest.fail("read whole"))
+    monkeypatch.setattr(tables, "WRITE_ROWS", 7)
+    info = smooth_file(tmp_path / "x.npy", tmp_path / "out.csv.gz", block=4096, quiet=True, steps=0)
+    assert info["samples"] == 9000 and info["missing"] == int(np.isnan(x).sum())
+    write_series(tmp_path / "whole.csv.gz", np.load(tmp_path / "blocks.npy"), None, {"kind": "array"})
+    assert (tmp_path / "out.csv.gz").read_bytes() == (tmp_path / "whole.csv.gz").read_bytes()
+
+
+def test_a_npy_with_a_gap_longer_than_a_block_going_to_a_table_is_still_filled_whole(tmp_path) -> None:
+    # impute's blocks refuse such a gap; a series going to a table is read whole, and filled whole, as before
+    t = np.arange(12_000)
+    x = np.stack([np.sin(t / 50.0), np.cos(t / 50.0)])
+    x[0, 2000:7000] = np.nan
+    np.save(tmp_path / "x.npy", x)
+    info = impute_file(tmp_path / "x.npy", tmp_path / "out.csv", block=2048, rank=2, quiet=True)
+    out = read_series(tmp_path / "out.csv")[0]
+    assert info["missing"] == 5000 and not np.isnan(out).any()
+    np.testing.assert_array_equal(out, impute(x, rank=2))

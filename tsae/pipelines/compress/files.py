@@ -7,7 +7,7 @@ model there (or takes one given explicitly) and refuses a model file whose SHA-2
 Audio and ``.npy`` files longer than one read block are read and written block by block
 (:mod:`tsae.io.blocks`), so memory is bounded by the block, not the file, and the
 container is the same, byte for byte, as from the whole series; tables (CSV/TSV) are
-read and written whole.
+read whole, and written block by block (:func:`~tsae.io.tables.open_table_writer`).
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import math
 import os
 import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -34,8 +35,8 @@ from tsae.io.paths import (
     check_output,
     check_output_kind,
 )
-from tsae.io.series import read_series, write_series
-from tsae.io.tables import TableWarning
+from tsae.io.series import channel_names, read_series
+from tsae.io.tables import ColumnFormat, TableWarning, column_format, open_table_writer
 from tsae.pipelines.compress.codes import CodeModel
 from tsae.pipelines.compress.container import Reader
 from tsae.pipelines.compress.entropy import coder_id
@@ -45,7 +46,7 @@ from tsae.pipelines.compress.stream import Compressor, Layout, iter_decompress, 
 from tsae.pipelines.progress import sample_bar
 from tsae.pipelines.reconstruct.columns import check_channels, model_permutation
 
-#: series files read and written in blocks (the others, tables, whole)
+#: series files read and written in blocks (the others, tables, are read whole and written by :func:`_write_table`)
 _BLOCK_SUFFIXES = ARRAY_SUFFIXES + AUDIO_SUFFIXES
 
 
@@ -166,33 +167,56 @@ def _regular_numbers(ticks: np.ndarray) -> dict[str, Any] | None:
     return {"start": start, "step": step, "decimals": decimals}
 
 
-def _time_column(stored: Any, samples: int) -> tuple[np.ndarray | None, str | None]:
-    """The time column (and its name) of ``samples`` rows that :func:`_regular_time` stored, or ``(None, None)``."""
+@dataclass(frozen=True)
+class _StoredTime:
+    """A regular time column that :func:`_regular_time` stored, made from its start and step a range of rows at a
+    time (``round(start + step * i, decimals)``: the column read, exactly)."""
+
+    name: str
+    start: int | float
+    step: int | float
+    dated: bool  # ``start`` and ``step`` in nanoseconds (datetime64[ns]), else numbers
+    decimals: int | None = None
+    utc: bool = False  # the dates named UTC instants: written ending in Z
+
+    def check(self, samples: int) -> None:
+        """Refuse ``samples`` rows whose last time leaves what the column's type holds (``ValueError``)."""
+        last = max(samples - 1, 0)
+        if self.dated:
+            if abs(self.start + self.step * last) >= 2**63:  # Python integers: exact
+                raise ValueError(f"times of {samples} samples from {self.start} ns in steps of {self.step} ns leave "
+                                 "the years nanoseconds can hold")
+        elif not math.isfinite(float(self.start) + float(self.step) * last):
+            raise ValueError(f"times of {samples} samples from {self.start} in steps of {self.step} go beyond "
+                             "float64's range")
+
+    def rows(self, a: int, b: int) -> np.ndarray:
+        """The times of rows ``[a, b)``, as the whole column's (:meth:`check` its length first)."""
+        if self.dated:
+            ticks = np.int64(self.start) + np.int64(self.step) * np.arange(a, b, dtype=np.int64)
+            return ticks.astype("datetime64[ns]")
+        time = float(self.start) + float(self.step) * np.arange(a, b, dtype=np.float64)
+        return time if self.decimals is None else np.round(time, self.decimals)
+
+
+def _stored_time(stored: Any) -> _StoredTime | None:
+    """The time column a container's header stores (its ``time`` entry), or None: none, or not one
+    :func:`_regular_time` writes."""
     if not isinstance(stored, dict) or stored.get("kind") not in ("datetime64[ns]", "number"):
-        return None, None
+        return None
     start, step, name = stored.get("start"), stored.get("step"), stored.get("name")
     dated = stored["kind"] == "datetime64[ns]"
     kinds = (int,) if dated else (int, float)
     if not (isinstance(start, kinds) and isinstance(step, kinds)) or isinstance(start, bool) or isinstance(step, bool):
-        return None, None
-    last = max(samples - 1, 0)
-    if dated:
-        if max(abs(start), abs(step)) >= 2**62:
-            return None, None
-        if abs(start + step * last) >= 2**63:  # Python integers: exact
-            raise ValueError(f"times of {samples} samples from {start} ns in steps of {step} ns leave the years "
-                             "nanoseconds can hold")
-        time = (np.int64(start) + np.int64(step) * np.arange(samples, dtype=np.int64)).astype("datetime64[ns]")
-    else:
-        if not (math.isfinite(start) and math.isfinite(step)):
-            return None, None
-        if not math.isfinite(float(start) + float(step) * last):
-            raise ValueError(f"times of {samples} samples from {start} in steps of {step} go beyond float64's range")
-        time = float(start) + float(step) * np.arange(samples, dtype=np.float64)
-        decimals = stored.get("decimals")
-        if isinstance(decimals, int) and not isinstance(decimals, bool) and 0 <= decimals <= 15:
-            time = np.round(time, decimals)
-    return time, name if isinstance(name, str) else "time"
+        return None
+    if dated and max(abs(start), abs(step)) >= 2**62:
+        return None
+    if not dated and not (math.isfinite(start) and math.isfinite(step)):
+        return None
+    decimals = stored.get("decimals")
+    usable = not dated and isinstance(decimals, int) and not isinstance(decimals, bool) and 0 <= decimals <= 15
+    return _StoredTime(name if isinstance(name, str) else "time", start, step, dated, decimals if usable else None,
+                       utc=stored.get("utc") is True)
 
 
 def compress_file(model: str | os.PathLike, data: str | os.PathLike, output: str | os.PathLike, *,
@@ -331,7 +355,8 @@ def decompress_file(container: str | os.PathLike, output: str | os.PathLike, *,
     container
         The ``.tsz`` file.
     output
-        A series file (CSV, ``.npy``, audio), written atomically; a CSV keeps the column names.
+        A series file (CSV, ``.npy``, audio), written atomically, block by block as the values are decoded (memory
+        is a block's, not the series'); a CSV keeps the column names and the stored time column.
         A ``.tsz`` or ``.tsae`` name is refused.
     model
         The model file (default: the one the container references, which must exist).
@@ -373,22 +398,53 @@ def _decompress(source: Path, out: Path, model: str | os.PathLike | None, progre
         if out.suffix.lower() in _BLOCK_SUFFIXES:
             samples, stored_as = _write_blocks(out, reader, code_model, layout, handle, protect, progress)
         else:
-            with sample_bar(None, "decompress", progress, leave=False) as bar:
-                blocks = [bar.update(b.shape[1]) or b for b in iter_decompress(reader, code_model, layout)]
-            values = np.concatenate(blocks, axis=1) if blocks else np.zeros((layout.channels, 0))
-            try:
-                stored_time = reader.header.get("time")
-                time, time_name = _time_column(stored_time, values.shape[1])
-            except ValueError as error:
-                raise reader.fail(f"corrupt .tsz header ({error})") from None
-            if time_name is not None and time_name in layout.columns:
-                raise reader.fail(f"corrupt .tsz header (the time column's name {time_name!r} is a channel's)")
-            meta = {"kind": "table", "columns": layout.columns or None, "time": time, "time_name": time_name,
-                    "time_utc": time is not None and isinstance(stored_time, dict) and stored_time.get("utc") is True}
-            write_series(out, values, layout.sample_rate, meta, protect=protect)
-            samples = values.shape[1]
+            samples = _write_table(out, reader, code_model, layout, handle, protect, progress)
     return {"samples": samples, "channels": layout.channels, "model": str(model_path),
             "max_error": None if layout.bounds is None else layout.bounds.tolist(), "stored_as": stored_as}
+
+
+def _count_samples(reader: Reader, layout: Layout, handle: BinaryIO) -> int:
+    """The samples the blocks of ``reader`` hold, from a pass over the container that checks the blocks (not decoding
+    them) and that the trailer counts as many; ``handle`` is left where the blocks start."""
+    start = handle.tell()
+    n = reader.samples(layout.limits)
+    if reader.trailer is None or reader.trailer.get("samples") != n:  # before an output is sized by n
+        raise reader.fail(f"corrupt .tsz trailer (it counts {(reader.trailer or {}).get('samples')} samples, "
+                          f"the blocks hold {n})")
+    handle.seek(start)
+    return n
+
+
+def _write_table(out: Path, reader: Reader, model: CodeModel, layout: Layout, handle: BinaryIO,
+                 protect: tuple[str | os.PathLike, ...], progress: bool = False) -> int:
+    """Write the blocks of ``reader`` to the table (CSV/TSV) ``out`` as they are decoded, after the time column the
+    header stores; returns the samples written.
+
+    How the time column is written is decided over all of it before its first row (one precision for all its dates,
+    whole numbers without a decimal point: :func:`~tsae.io.tables.column_format`), so it is made, a block at a time,
+    twice: its length comes from a first pass over the container, as a ``.npy`` output's does.
+    """
+    time = _stored_time(reader.header.get("time"))
+    n = None
+    formats: list[ColumnFormat] = [None] * layout.channels
+    if time is not None:
+        n = _count_samples(reader, layout, handle)
+        try:
+            time.check(n)
+        except ValueError as error:
+            raise reader.fail(f"corrupt .tsz header ({error})") from None
+        if time.name in layout.columns:
+            raise reader.fail(f"corrupt .tsz header (the time column's name {time.name!r} is a channel's)")
+        formats.insert(0, column_format((time.rows(a, min(a + CHUNK, n)) for a in range(0, n, CHUNK)),
+                                        time=True))
+    names = ([time.name] if time is not None else []) + channel_names({"columns": layout.columns}, layout.channels)
+    with (open_table_writer(out, names, formats, time_utc=time is not None and time.utc, protect=protect) as table,
+          sample_bar(n or None, "decompress", progress, leave=False) as bar):
+        for values in iter_decompress(reader, model, layout):
+            rows = table.rows
+            table.write(([] if time is None else [time.rows(rows, rows + values.shape[1])]) + list(values))
+            bar.update(values.shape[1])
+    return table.rows
 
 
 def _write_blocks(out: Path, reader: Reader, model: CodeModel, layout: Layout, handle: BinaryIO,
@@ -400,14 +456,7 @@ def _write_blocks(out: Path, reader: Reader, model: CodeModel, layout: Layout, h
     A ``.npy`` file's shape comes first, so its samples are counted in a first pass
     over the container that checks the blocks but does not decode them.
     """
-    n = 0
-    if out.suffix.lower() in ARRAY_SUFFIXES:
-        start = handle.tell()
-        n = reader.samples(layout.limits)
-        if reader.trailer is None or reader.trailer.get("samples") != n:  # before the output is sized by n
-            raise reader.fail(f"corrupt .tsz trailer (it counts {(reader.trailer or {}).get('samples')} samples, "
-                              f"the blocks hold {n})")
-        handle.seek(start)
+    n = _count_samples(reader, layout, handle) if out.suffix.lower() in ARRAY_SUFFIXES else 0
     subtype = reader.header.get("subtype")
     # an audio file gets the source's sample format back (a PCM source is then exact under a bound below half a
     # step), or 64-bit floats where the format has them, which hold any bound

@@ -138,7 +138,7 @@ class _Pending:
 
 def _is_long(src: str, dst: str) -> bool:
     """Whether ``src`` is a local audio or ``.npy`` file longer than one reconstruction block."""
-    if is_url(src) or not streams(Path(src), Path(dst)) or not Path(src).is_file():
+    if is_url(src) or not streams(Path(src), Path(dst), tables=True) or not Path(src).is_file():
         return False
     try:
         source = open_source(Path(src))

@@ -108,8 +108,8 @@ def reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.Path
     threads
         torch CPU threads during inference (1: bit-identical results in every mode).
     block
-        Samples per channel of one block: a longer audio or ``.npy`` file (in and out)
-        is reconstructed block by block (:mod:`tsae.pipelines.reconstruct.blocks`), to float
+        Samples per channel of one block: a longer audio or ``.npy`` file (to any output, a table too)
+        is read, reconstructed and written block by block (:mod:`tsae.pipelines.reconstruct.blocks`), to float
         rounding as a whole.
     advance
         Told the samples (per channel) done as the job runs: after each block, or as the network runs over a
@@ -147,7 +147,7 @@ def _reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.Pat
     check_urls([src, dst])  # an output URL whose filesystem needs a package (s3fs): told before the work
     with _local_input(src) as local_in:
         protect = (local_in, *read_paths(loaded))
-        blocks = streams(Path(local_in), Path(dst)) and Path(local_in).is_file()
+        blocks = streams(Path(local_in), Path(dst), tables=True) and Path(local_in).is_file()
         source = open_source(Path(local_in), finite=True) if blocks else None
         if source is not None and source.n > block:  # long audio or .npy: in blocks, memory bounded by the block
             check_channels(src, source.channels, loaded, source.n)

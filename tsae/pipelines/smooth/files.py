@@ -2,12 +2,12 @@
 
 A file no longer than one block is processed whole, exactly as
 :func:`~tsae.pipelines.smooth.smoother.smooth` and :func:`~tsae.pipelines.smooth.imputer.impute`
-process the array. A longer audio or ``.npy`` file going to an audio or ``.npy`` output
-is read, processed and written block by block (:mod:`tsae.pipelines.smooth.blocks`, :mod:`tsae.io.blocks`), so
-memory is bounded by the block, not the file; a progress bar on a terminal shows it. A longer table
-(there is no chunked table reader), or a series going to a table, is read whole but processed in the
-same blocks, to the same result (the work's memory, many times the series', is the block's), except
-that ``impute`` fills a table with a gap of a block or longer whole (blocks cannot hold that gap).
+process the array. A longer audio or ``.npy`` file (going to any output, a table too, but for ``impute`` to
+audio or ``.npy``) is read, processed and written block by block (:mod:`tsae.pipelines.smooth.blocks`,
+:mod:`tsae.io.blocks`), so memory is bounded by the block, not the file; a progress bar on a terminal shows it. A
+longer table (there is no chunked table reader), or a series ``impute`` writes to a table, is read whole but
+processed in the same blocks, to the same result (the work's memory, many times the series', is the block's),
+except that ``impute`` fills such a series with a gap of a block or longer whole (blocks cannot hold that gap).
 """
 from __future__ import annotations
 
@@ -39,12 +39,12 @@ _BlockJob = Callable[[SeriesSource, Callable[[np.ndarray], None], Callable[[int]
 
 def _file_job(input: str | os.PathLike, output: str | os.PathLike, model: Any, fn: Callable[[np.ndarray], np.ndarray],
               *, block: int, blocks: _BlockJob, desc: str, quiet: bool,
-              whole: Callable[[np.ndarray], bool] = lambda values: False) -> dict[str, Any]:
+              whole: Callable[[np.ndarray], bool] | None = None) -> dict[str, Any]:
     """Write ``fn(values)`` of ``input`` to ``output``, whole or (a series longer than ``block``) with ``blocks``.
 
-    A long audio or ``.npy`` file going to audio or ``.npy`` is read and written block by block; a long
-    table (or any series going to a table) is read whole and goes through ``blocks`` in memory, to the
-    same result, unless ``whole(values)`` says that ``blocks`` cannot process it.
+    A long audio or ``.npy`` file is read and written block by block (to a table too, unless ``whole`` is given);
+    a long table (or, with ``whole``, any series going to a table) is read whole and goes through ``blocks`` in
+    memory, to the same result, unless ``whole(values)`` says that ``blocks`` cannot process it.
     Neither the input nor the model file is overwritten; running out of memory is one
     error naming the input.
     """
@@ -54,7 +54,9 @@ def _file_job(input: str | os.PathLike, output: str | os.PathLike, model: Any, f
     check_output(dst, reads)
     check_data_output(dst)
     # a float audio file's NaN samples are gaps here (the denoiser reads them as silence)
-    source = open_source(src, audio_gaps=True, finite=True) if streams(src, dst) else None
+    # with a rule on the whole series (whole: impute's longest gap), a series going to a table is read whole, so
+    # that the rule holds for it as it did
+    source = open_source(src, audio_gaps=True, finite=True) if streams(src, dst, tables=whole is None) else None
     show = not quiet and sys.stderr.isatty()
     with memory_for(src, "process"):
         if source is None or source.n <= block:
@@ -64,7 +66,7 @@ def _file_job(input: str | os.PathLike, output: str | os.PathLike, model: Any, f
             # a trained model takes a table's columns in its own order, matched by name
             ordered, names, perm = in_model_order(values, table_columns(meta), model, str(src))
             with in_file(src, dst, *reads), columns_named(names):
-                if values.shape[1] <= block or whole(ordered):
+                if values.shape[1] <= block or (whole is not None and whole(ordered)):
                     result = np.asarray(fn(ordered), dtype=np.float64).reshape(values.shape)
                 else:  # a long table, read whole: processed in the blocks a long .npy file is, to the same result
                     result = _in_blocks(src, ordered, rate, meta, blocks, desc, show)
