@@ -666,3 +666,57 @@ def test_a_row_of_empty_cells_between_rows_is_a_sample_with_every_value_missing(
     values, _, meta = read_series(path)
     np.testing.assert_array_equal(values, [[1, np.nan, 3, 5], [2, np.nan, 4, 6]])
     assert meta["columns"] == ["a", "b"]
+
+
+def _time_columns(n: int) -> dict[str, tuple[np.ndarray, bool]]:
+    """Time columns whose written form depends on the whole column: whole numbers, fractions, dates (one precision
+    for all of them: one date of the column has milliseconds), UTC dates, missing times."""
+    dates = np.datetime64("2024-03-01T00:00:00", "ns") + np.arange(n) * np.timedelta64(1, "s")
+    dates[n // 2] += np.timedelta64(250, "ms")
+    gaps = dates.copy()
+    gaps[3] = np.datetime64("NaT")
+    counts = np.arange(n, dtype=np.float64)
+    counts[5] = np.nan
+    return {"whole": (np.arange(n, dtype=np.float64), False), "fractions": (np.arange(n) * 0.25, False),
+            "counts with a gap": (counts, False), "dates": (dates, False), "utc dates": (gaps, True)}
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".csv.gz", ".csv.bz2", ".csv.xz"])
+@pytest.mark.parametrize("time_kind", ["none", "whole", "fractions", "counts with a gap", "dates", "utc dates"])
+def test_a_table_written_in_blocks_is_the_table_written_whole(tmp_path, monkeypatch, suffix, time_kind) -> None:
+    from tsae.io import tables
+    from tsae.io.tables import table_writer
+
+    monkeypatch.setattr(tables, "WRITE_ROWS", 5)  # blocks and text chunks both cut the rows unevenly
+    n = 61
+    rng = np.random.default_rng(0)
+    score = rng.normal(size=n) * 10.0 ** rng.uniform(-8, 8, size=n)
+    score[[0, 7, 40]] = [np.nan, np.inf, -0.0]
+    columns = {"score": score, "anomaly": (score > 1).astype(np.int64), "share": rng.uniform(size=n)}
+    time, utc = _time_columns(n)[time_kind] if time_kind != "none" else (None, False)
+    whole = write_table(tmp_path / f"whole{suffix}", columns, time=time, time_name="stamp", time_utc=utc)
+    with table_writer(tmp_path / f"blocks{suffix}", list(columns), time, "stamp", time_utc=utc) as table:
+        for start, stop in ((0, 0), (0, 1), (1, 13), (13, 13), (13, 50), (50, n)):
+            table.write([column[start:stop] for column in columns.values()])
+    assert (tmp_path / f"blocks{suffix}").read_bytes() == whole.read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([f"whole{suffix}", f"blocks{suffix}"])  # no .part
+
+
+def test_a_table_written_in_blocks_appears_whole_or_not_at_all(tmp_path) -> None:
+    from tsae.io.tables import table_writer
+
+    time = np.arange(10.0)
+    with pytest.raises(ValueError, match=r"s\.csv: 4 rows written, the time column has 10"):
+        with table_writer(tmp_path / "s.csv", ["a"], time) as table:
+            table.write([np.ones(4)])
+    with pytest.raises(RuntimeError, match="scoring failed"):
+        with table_writer(tmp_path / "s.csv", ["a"], time) as table:
+            table.write([np.ones(4)])
+            raise RuntimeError("scoring failed")
+    with pytest.raises(ValueError, match=r"s\.csv: 11 rows, the time column has 10"):
+        with table_writer(tmp_path / "s.csv", ["a"], time) as table:
+            table.write([np.ones(11)])
+    with pytest.raises(ValueError, match=r"s\.csv: 2 column\(s\) given, the table has 1"):
+        with table_writer(tmp_path / "s.csv", ["a"]) as table:
+            table.write([np.ones(2), np.ones(2)])
+    assert list(tmp_path.iterdir()) == []

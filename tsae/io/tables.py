@@ -783,42 +783,128 @@ def write_table(
         Dates of ``time`` are UTC instants (:attr:`Table.time_utc`): written ending in ``Z``.
     protect
         Input paths that must never be overwritten.
+
+    See Also
+    --------
+    table_writer : the same table written block by block, for columns too long to hold whole.
     """
     path = Path(path)
     names = list(columns)
     arrays = [np.asarray(columns[name]).reshape(-1) for name in names]
-    if time is not None:
-        names.insert(0, time_name or "time")
-        arrays.insert(0, np.asarray(time).reshape(-1))
-    if not arrays:
+    every = [*([np.asarray(time).reshape(-1)] if time is not None else []), *arrays]
+    if not every:
         raise ValueError(f"{path}: no columns to write")
-    n = len(arrays[0])
-    for name, arr in zip(names, arrays, strict=True):
+    n = len(every[0])
+    for name, arr in zip([*([time_name or "time"] if time is not None else []), *names], every, strict=True):
         if len(arr) != n:
             raise ValueError(f"{path}: column {name!r} has {len(arr)} rows, expected {n}")
-    # one precision for a whole date column; the text is made WRITE_ROWS rows at a time (as numpy strings
-    # a million rows of 7 columns took 900 MB)
-    units: list[Any] = [_time_unit(arr) if np.issubdtype(arr.dtype, np.datetime64) else None for arr in arrays]
-    if time is not None and _whole_times(arrays[0]):
-        units[0] = "int"  # a time column of whole numbers (0, 1, 2 or epoch seconds) is written as it was read
+    with table_writer(path, names, time, time_name, time_utc=time_utc, protect=protect) as table:
+        table.write(arrays)
+    return path
+
+
+class TableRows:
+    """The rows of a table that :func:`table_writer` writes, block by block (:meth:`write`)."""
+
+    def __init__(self, path: Path, writer: Any, width: int, time: np.ndarray | None, time_utc: bool) -> None:
+        self.path = path
+        self._writer = writer
+        self._width = width  # columns besides the time
+        self._time = time
+        # one precision for a whole date column, as the rows before a block do not tell it
+        self._time_unit: Any = None
+        if time is not None:
+            self._time_unit = "int" if _whole_times(time) else (
+                _time_unit(time) if np.issubdtype(time.dtype, np.datetime64) else None)
+        self._time_utc = time_utc
+        #: rows written so far
+        self.rows = 0
+
+    def write(self, columns: Sequence[Any]) -> None:
+        """Write the next rows: one 1-D array per column named (in that order), all the same length; the time
+        column's rows (given whole to :func:`table_writer`) come with them. Without columns (a table of the time
+        alone), the rest of the time column. A date column among ``columns`` is written to the precision of its
+        rows in this call (give dates whole as the time column to have one precision for all of them)."""
+        arrays = [np.asarray(column).reshape(-1) for column in columns]
+        if len(arrays) != self._width:
+            raise ValueError(f"{self.path}: {len(arrays)} column(s) given, the table has {self._width}")
+        if arrays:
+            m = len(arrays[0])
+        else:
+            m = 0 if self._time is None else len(self._time) - self.rows
+        if any(len(arr) != m for arr in arrays):
+            raise ValueError(f"{self.path}: columns of {sorted({len(arr) for arr in arrays})} rows in one block")
+        units: list[Any] = [_time_unit(arr) if np.issubdtype(arr.dtype, np.datetime64) else None for arr in arrays]
+        if self._time is not None:
+            if self.rows + m > len(self._time):
+                raise ValueError(f"{self.path}: {self.rows + m} rows, the time column has {len(self._time)}")
+            arrays.insert(0, self._time[self.rows:self.rows + m])
+            units.insert(0, self._time_unit)
+        # the text is made WRITE_ROWS rows at a time (as numpy strings a million rows of 7 columns took 900 MB)
+        for start in range(0, m, WRITE_ROWS):
+            text_columns = [_format_column(arr[start:start + WRITE_ROWS], unit)
+                            for arr, unit in zip(arrays, units, strict=True)]
+            if self._time_utc and units[0] not in (None, "int"):
+                text_columns[0] = np.char.add(text_columns[0], np.where(text_columns[0] == "", "", "Z"))
+            self._writer.writerows(zip(*text_columns, strict=True))
+        self.rows += m
+
+
+@contextlib.contextmanager
+def table_writer(
+    path: str | os.PathLike,
+    names: Sequence[str],
+    time: np.ndarray | None = None,
+    time_name: str | None = None,
+    *,
+    time_utc: bool = False,
+    protect: tuple[str | os.PathLike, ...] = (),
+) -> Iterator[TableRows]:
+    """Write a CSV table block by block, atomically: the bytes :func:`write_table` writes for the whole columns.
+
+    Parameters
+    ----------
+    path, time_name, time_utc, protect
+        As :func:`write_table`'s.
+    names
+        The headers of the columns that :meth:`TableRows.write` is given, in order.
+    time
+        Optional time column, given whole (its dates are written to one precision, that of the whole column);
+        its rows go with the rows written, and all of them must be written.
+
+    Yields
+    ------
+    TableRows
+        Its :meth:`~TableRows.write` writes the next rows. The table appears at ``path`` when the block ends
+        without error (inside :func:`~tsae.io.atomic.all_or_nothing`: when that block does), else not at all.
+
+    Examples
+    --------
+    >>> with table_writer(out_path, ["score"], time=times) as table:   # doctest: +SKIP
+    ...     for scores in blocks:
+    ...         table.write([scores])
+    """
+    path = Path(path)
+    if time is not None:
+        time = np.asarray(time).reshape(-1)
+    if not names and time is None:
+        raise ValueError(f"{path}: no columns to write")
+    header = [*([time_name or "time"] if time is not None else []), *names]
     with atomic_path(path, protect=protect) as tmp:
         with _open_output(tmp, path.suffix.lower()) as handle:
             tabs = kind_suffix(path).startswith(".tsv")  # read back as a .tsv is: tab-separated
             writer = csv.writer(handle, delimiter="\t" if tabs else ",", lineterminator="\n")
-            writer.writerow(names)
-            for start in range(0, n, WRITE_ROWS):
-                text_columns = [_format_column(arr[start:start + WRITE_ROWS], unit)
-                                for arr, unit in zip(arrays, units, strict=True)]
-                if time_utc and units[0] not in (None, "int"):
-                    text_columns[0] = np.char.add(text_columns[0], np.where(text_columns[0] == "", "", "Z"))
-                writer.writerows(zip(*text_columns, strict=True))
-    return path
+            writer.writerow(header)
+            rows = TableRows(path, writer, len(names), time, time_utc)
+            yield rows
+            if time is not None and rows.rows != len(time):
+                raise ValueError(f"{path}: {rows.rows} rows written, the time column has {len(time)}")
 
 
-#: rows formatted at a time by :func:`write_table`
+#: rows formatted at a time by :func:`write_table` and :func:`table_writer`
 WRITE_ROWS = 1 << 14
 
 
-__all__ = ["Table", "read_table", "write_table", "sniff_delimiter", "find_time_column", "time_seconds", "median_step",
-           "whole_numbers", "TABLE_SUFFIXES", "TIME_NAMES", "INDEX_NAMES", "MISSING", "DELIMITERS", "ABSURD",
-           "absurd_as_missing"]
+__all__ = ["Table", "read_table", "write_table", "table_writer", "TableRows", "sniff_delimiter", "find_time_column",
+           "time_seconds", "median_step", "whole_numbers", "TABLE_SUFFIXES", "TIME_NAMES", "INDEX_NAMES", "MISSING",
+           "DELIMITERS", "ABSURD", "absurd_as_missing"]
