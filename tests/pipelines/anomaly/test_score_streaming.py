@@ -115,3 +115,47 @@ def test_scoring_a_long_file_holds_no_whole_length_arrays_beyond_the_table(tmp_p
     # a check of the time order takes a few of the time column's size; the whole scores, contributions and times
     # (a Python list) took 18 times the table
     assert grown < 2 * table, f"{grown / 1e6:.1f} MB beyond the table's {table / 1e6:.1f} MB"
+
+
+def _scales_and_rows(detector):
+    core = detector.core()
+    z = core._normalised(make_series(30_000, seed=5))  # > 4096 frames of the main scale: several network batches
+    return core.scales, z
+
+
+def test_a_scale_scores_a_block_in_a_few_times_its_frames(detector) -> None:
+    import tracemalloc
+
+    scales, z = _scales_and_rows(detector)
+    assert scales[0].model is not None and all(scale.term.pca is not None for scale in scales)
+    for scale in scales:
+        frames = (len(z) - scale.window) // scale.hop * scale.window * z.shape[1] * 8  # (F, L, C) float64
+        tracemalloc.start()
+        try:
+            scale.push(z)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        # the frames, their errors and one term's working array or two; whole-array arithmetic took 8 or 9 times
+        assert peak < 5 * frames, f"window {scale.window}: {peak / frames:.1f} times the frames"
+
+
+def test_the_frame_errors_are_those_of_whole_array_arithmetic(detector) -> None:
+    from tsae.models.inference import forward
+
+    scales, z = _scales_and_rows(detector)
+    for scale in scales:
+        starts = np.arange(0, len(z) - scale.window + 1, scale.hop)
+        frames = np.ascontiguousarray(np.lib.stride_tricks.sliding_window_view(z, scale.window, axis=0)[starts]
+                                      .transpose(0, 2, 1))
+        term, whole = scale.term, np.zeros(frames.shape)
+        if scale.model is not None:
+            recon = forward(scale.model, np.ascontiguousarray(frames.transpose(0, 2, 1)), batch_size=scale.batch_frames,
+                            device=scale.device, dtype=scale.dtype)
+            whole += scale.ae_weight * (recon.transpose(0, 2, 1) - frames) ** 2 / scale.ae_scale
+        flat = frames.transpose(0, 2, 1).reshape(len(frames), -1) - term.pca.mean
+        recon = (flat @ term.pca.components.T) @ term.pca.components
+        lin = ((flat - recon) ** 2).reshape(len(frames), z.shape[1], scale.window).transpose(0, 2, 1)
+        whole += term.pca_weight * lin / term.pca.err_scale
+        whole += (term.stats_weight * term.stats.distance(frames) / term.stats.err_scale)[:, None, :]
+        assert np.array_equal(scale.frame_errors(frames), whole)
