@@ -159,7 +159,8 @@ def fit_command(train: Path, output: Path, family: str | None, window: int | str
 @click.option("-o", "--output", type=output_file, required=True,
               help="Scores CSV to write (time, score, anomaly, contrib_<sensor>...; .csv.gz compressed).")
 @click.option("--plot", type=output_file, default=None,
-              help="Also write a plot (PNG/PDF/SVG/JPG) of the series, score, threshold and events.")
+              help="Also write a plot (PNG/PDF/SVG/JPG) of the series, score, threshold and events (it holds "
+                   "every score in memory, which scoring alone does not).")
 @click.option("--events", type=output_file, default=None,
               help="Events file (.json, or .csv; .csv.gz, .csv.bz2, .csv.xz compressed); default "
                    "<output stem>.events.json.")

@@ -104,7 +104,7 @@ def forbid_scoring(monkeypatch, why: str) -> None:
     def never(*args, **kwargs):
         raise AssertionError(f"scored before {why}")
 
-    monkeypatch.setattr(Detector, "_score_silent", never)  # what score_with_contributions and score_file call
+    monkeypatch.setattr(Detector, "_score_each", never)  # what score_with_contributions and score_file call
 
 
 def test_an_unknown_events_suffix_is_refused_before_scoring(tmp_path, detector_file, test_data, monkeypatch):

@@ -103,3 +103,23 @@ def test_the_tracker_tells_when_an_event_opens_and_when_it_closes_in_stream_orde
     assert [kind for kind, _ in tracker.changes] == ["close", "open"]
     tracker.flush()
     assert [kind for kind, _ in tracker.changes] == ["close"]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_an_event_split_across_blocks_sums_its_contributions_to_the_last_bit(seed) -> None:
+    # `tsae detect score` finds its events block by block: their shares must be those of the whole series, unrounded
+    rng = np.random.default_rng(seed)
+    n = 3000
+    flags = (rng.uniform(size=n) < 0.9).astype(int)  # long events, crossing every seam
+    scores = rng.uniform(size=n)
+    contrib = rng.dirichlet([1, 1, 1, 1], size=n).T * 10.0 ** rng.uniform(-3, 3, size=n)  # (sensors, n)
+    sensors = ["a", "b", "c", "d"]
+    batch = find_events(scores, flags, contrib, sensors, merge_gap=3)
+    for block in (1, 7, 64, 1000):
+        tracker = EventTracker(sensors, merge_gap=3)
+        stream = []
+        for i in range(0, n, block):
+            stream += tracker.push(scores[i:i + block], flags[i:i + block], contrib[:, i:i + block])
+        stream += tracker.flush()
+        assert [(e.start_index, e.end_index, e.top_sensors) for e in stream] == \
+            [(e.start_index, e.end_index, e.top_sensors) for e in batch]

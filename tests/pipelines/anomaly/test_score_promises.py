@@ -14,13 +14,15 @@ from tsae.pipelines.anomaly.thresholds import fit_threshold, threshold_problem
 from sensor_data import write_csv
 
 
-def test_score_failing_at_the_last_output_writes_nothing(tmp_path, detector_file, test_data, monkeypatch) -> None:
+@pytest.mark.parametrize("failing", ["tsae.pipelines.anomaly.events.write_events",  # the last output
+                                     "tsae.io.tables.TableWriter.write"])  # the scores, written as they are scored
+def test_score_failing_at_an_output_writes_nothing(tmp_path, detector_file, test_data, monkeypatch, failing) -> None:
     test = write_csv(tmp_path / "test.csv", test_data)
 
     def full_disk(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("tsae.io.tables.write_table", full_disk)  # the scores come last
+    monkeypatch.setattr(failing, full_disk)
     result = CliRunner().invoke(cli, ["detect", "score", str(test), "--detector", str(detector_file),
                                       "-o", str(tmp_path / "scores.csv"), "--plot", str(tmp_path / "p.png"), "-q"])
     assert result.exit_code == 1 and "No space left" in result.output

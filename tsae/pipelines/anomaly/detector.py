@@ -54,7 +54,7 @@ import math
 import numbers
 import sys
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -365,10 +365,11 @@ def check_family(name: str) -> None:
 SCORE_BLOCK = 1 << 16
 
 
-def _score_all(core: ScoringCore | DriftingCore, X: np.ndarray, progress: bool = False,
-               silence: int | None = None) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int, int]]]:
-    """Scores ``(n,)`` and contribution rows ``(n, C)`` of the whole series ``X`` (C, n) through ``core``, and
-    its silent stretches.
+def _score_blocks(core: ScoringCore | DriftingCore, X: np.ndarray, each: Callable[[np.ndarray, np.ndarray], None],
+                  progress: bool = False, silence: int | None = None) -> list[tuple[int, int, int]]:
+    """Score the whole series ``X`` (C, n) through ``core``, :data:`SCORE_BLOCK` samples at a time: ``each`` is
+    given the scores ``(m,)`` and contribution rows ``(m, C)`` of the samples each block made final, in order (the
+    last call, the end of the data's, may be empty); the silent stretches are returned.
 
     With ``progress``, a bar on stderr counts the samples scored. With ``silence``, a sensor missing for that
     many samples in a row is scored as the monitor scores a silent sensor (:mod:`~tsae.pipelines.anomaly.silent`,
@@ -379,19 +380,41 @@ def _score_all(core: ScoringCore | DriftingCore, X: np.ndarray, progress: bool =
 
     n = X.shape[1]
     silent = SilentSensors(core, silence) if silence is not None else None
-    scores, contrib = [], []
     stretches: list[tuple[int, int, int]] = []
     with sample_bar(n, "score", progress, leave=False) as bar:
         for start in range(0, n, SCORE_BLOCK):
             block = X[:, start:start + SCORE_BLOCK]
             if silent is not None:  # a block's silent sensors before its samples are scored, as in the monitor
                 stretches += silent_starts(silent.push(block))
-            s, c = core._push_rows(block.T)
-            scores.append(s)
-            contrib.append(c)
+            each(*core._push_rows(block.T))
             bar.update(min(SCORE_BLOCK, n - start))
-    s, c = core._flush_rows()
-    return np.concatenate([*scores, s]), np.concatenate([*contrib, c]), stretches
+    each(*core._flush_rows())
+    return stretches
+
+
+def _score_all(core: ScoringCore | DriftingCore, X: np.ndarray, progress: bool = False,
+               silence: int | None = None) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int, int]]]:
+    """Scores ``(n,)`` and contribution rows ``(n, C)`` of the whole series ``X`` (C, n) through ``core``, and
+    its silent stretches (:func:`_score_blocks`, whose blocks are joined)."""
+    blocks = _Blocks()
+    stretches = _score_blocks(core, X, blocks, progress, silence)
+    return *blocks.joined(), stretches
+
+
+class _Blocks:
+    """The blocks of scores and contribution rows that :func:`_score_blocks` gives, kept to be joined."""
+
+    def __init__(self) -> None:
+        self.scores: list[np.ndarray] = []
+        self.contrib: list[np.ndarray] = []
+
+    def __call__(self, scores: np.ndarray, contrib: np.ndarray) -> None:
+        self.scores.append(scores)
+        self.contrib.append(contrib)
+
+    def joined(self) -> tuple[np.ndarray, np.ndarray]:
+        """The scores ``(n,)`` and the contribution rows ``(n, C)`` of all the blocks."""
+        return np.concatenate(self.scores), np.concatenate(self.contrib)
 
 
 # ----------------------------------------------------------------------------- the detector
@@ -1180,7 +1203,17 @@ class Detector:
                       ) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int, int]]]:
         """:meth:`score_with_contributions`, and the silent stretches the scoring left out: ``(sensor, index,
         since_index)`` where a sensor fell silent, as :func:`~tsae.pipelines.anomaly.silent.silent_stretches` finds
-        them (``tsae detect score`` lists them)."""
+        them."""
+        blocks = _Blocks()
+        stretches = self._score_each(X, device, silence, blocks)
+        scores, contrib = blocks.joined()
+        return scores, contrib.T, stretches
+
+    def _score_each(self, X: Any, device: Any, silence: int | None,
+                    each: Callable[[np.ndarray, np.ndarray], None]) -> list[tuple[int, int, int]]:
+        """:meth:`_score_silent` a block at a time: ``each`` is given each block's scores ``(m,)`` and contribution
+        rows ``(m, n_sensors)`` as they are final, in order (:func:`_score_blocks`); the silent stretches are
+        returned (``tsae detect score`` streams its output so, and lists them)."""
         silence = silence_setting(silence)
         X = self._series(X)
         if X.shape[1] < self.window_:
@@ -1190,9 +1223,8 @@ class Detector:
                              "reads)")
         progress = not self.quiet and X.shape[1] > SCORE_BLOCK and sys.stderr.isatty()
         with torch_threads(self.threads, native=True):
-            scores, contrib, stretches = _score_all(self.core(device=self.device if device is None else device), X,
-                                                    progress, silence)
-        return scores, contrib.T, stretches
+            return _score_blocks(self.core(device=self.device if device is None else device), X, each, progress,
+                                 silence)
 
     def decision_function(self, X: Any, *, silence: int | None = 100) -> np.ndarray:
         """Anomaly score of each sample of ``X`` ``(n_sensors, n_samples)``; higher = more anomalous.

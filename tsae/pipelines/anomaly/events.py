@@ -151,10 +151,10 @@ class EventTracker:
             if self._open is not None and first - self._open["last"] - 1 > self.merge_gap:
                 closed.append(self._close())
             local_peak = int(run[np.argmax(scores[run])])
-            contrib_sum = (
-                np.asarray(contributions, dtype=np.float64).T[run].sum(axis=0)
-                if contributions is not None else None
-            )
+            contrib_sum = None
+            if contributions is not None:  # an event's sum goes on from the rows of the blocks before
+                carried = None if self._open is None else self._open["contrib"]
+                contrib_sum = _row_sum(np.asarray(contributions, dtype=np.float64).T[run], carried)
             peak_score = float(scores[local_peak])
             if self._open is None:
                 self._open = {
@@ -173,7 +173,7 @@ class EventTracker:
                 if times is not None:
                     event["end"] = times[int(run[-1])]
                 if contrib_sum is not None:
-                    event["contrib"] = contrib_sum if event["contrib"] is None else event["contrib"] + contrib_sum
+                    event["contrib"] = contrib_sum
                 if peak_score > event["peak"]:
                     event["peak"] = peak_score
                     event["peak_index"] = local_peak + base
@@ -210,6 +210,15 @@ class EventTracker:
         )
         self.changes.append(("close", closed))
         return closed
+
+
+def _row_sum(rows: np.ndarray, carried: np.ndarray | None = None) -> np.ndarray:
+    """The sum of ``rows`` ``(k, C)`` (fresh, changed in place), added to ``carried`` ``(C,)`` (None: nothing), one
+    row after the other: the same sum, to the last bit, whether an event's rows come in one block or in several
+    (a sum that numpy may pair up, or a block's own sum added to the carried one, would round differently)."""
+    if carried is not None:
+        rows[0] += carried
+    return np.add.accumulate(rows, axis=0, out=rows)[-1].copy()
 
 
 def find_events(

@@ -224,6 +224,13 @@ def _check_scores_name(output: Path) -> None:
                          f"{text[: len(text) - len(suffix)]}.csv")
 
 
+def _time_at(table: Any, index: int) -> Any:
+    """The time of row ``index`` of ``table`` as the events name it: a date as the scores table writes it (times
+    that named UTC instants say so), a number as its Python value."""
+    value = table.time[index]
+    return iso_time(value, table.time_utc) if isinstance(value, np.datetime64) else value.item()
+
+
 def alarm_report(det: Detector) -> str:
     """One line: the threshold, the false alarms a day it raises on the held-out normal data, the budget."""
     from tsae.pipelines.anomaly.alarm_budget import SECONDS_PER_DAY, event_peaks
@@ -286,9 +293,14 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     in the summary's and the JSON events file's ``silent_sensors`` (``sensor``, ``index`` where it fell silent,
     ``since_index`` its first missing row, ``stretches``; indices count rows from 0, as the events' do; with a
     time column also ``time`` and ``since_time``).
+
+    Once the table is read, the memory stays bounded whatever its length: the rows are scored, written and grouped
+    into events a block at a time (:func:`~tsae.pipelines.anomaly.detector._score_blocks`,
+    :func:`~tsae.io.tables.open_table_writer`, :class:`~tsae.pipelines.anomaly.events.EventTracker`), with the bytes
+    the whole arrays give; only the ``plot`` holds every score.
     """
-    from tsae.io.tables import TableWarning, write_table
-    from tsae.pipelines.anomaly.events import events_suffix, find_events, write_events
+    from tsae.io.tables import ColumnFormat, TableWarning, column_format, open_table_writer
+    from tsae.pipelines.anomaly.events import Event, EventTracker, events_suffix, write_events
 
     silence = silence_setting(silence)
     test_path, output = Path(test_path), Path(output)
@@ -317,7 +329,8 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     _counter_as_sensor(test_path, table, det.sensors_)
     columns = list(table.columns)
     order, column_note = _sensor_order(test_path, columns, det.sensors_, list(table.text_columns))
-    X = table.values[order]
+    # the table's own rows when they are the sensors in order: no copy of the data
+    X = table.values if order == list(range(len(columns))) else table.values[order]
     if X.shape[1] < det.window_:
         raise ValueError(f"{test_path}: {X.shape[1]} row(s): shorter than the detector's window ({det.window_})")
     if not np.isfinite(X).any():
@@ -325,31 +338,48 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     if column_note:
         warnings.warn(column_note, TableWarning, stacklevel=2)
     _warn_empty_sensors(test_path, X, [columns[i] for i in order], silence)
-    # the silent stretches as the scoring found them, warned about after it (and the time order after them)
-    scores, contrib, stretches = det._score_silent(X, None, silence)
-    silent = _silent_sensors(test_path, X, list(det.sensors_), silence, stretches)
-    warn_time_order(test_path, table.time, table.time_name, "scored", _SEAM_HINT)
-    flags = (scores > det.threshold_).astype(np.int64)
     time = table.time
-    # dates as the scores table writes them (times that named UTC instants say so)
-    times = None if time is None else [iso_time(v, table.time_utc) if isinstance(v, np.datetime64) else v.item()
-                                       for v in time]
-    found = find_events(scores, flags, contrib, det.sensors_, times=times, merge_gap=det.event_gap)
-    if times is not None:  # the times of the rows, as the events give theirs
-        silent = [dict(entry, time=times[entry["index"]], since_time=times[entry["since_index"]]) for entry in silent]
-    out_columns: dict[str, Any] = {"score": scores, "anomaly": flags}
-    for i, name in enumerate(det.sensors_):
-        out_columns[f"contrib_{name}"] = contrib[i]
+    names = ["score", "anomaly", *(f"contrib_{name}" for name in det.sensors_)]
+    formats: list[ColumnFormat] = [None] * len(names)
+    if time is not None:  # one precision for all of its dates, whole numbers written as read: decided on all of it
+        names.insert(0, table.time_name or "time")
+        formats.insert(0, column_format([time], time=True))
+    tracker = EventTracker(det.sensors_, merge_gap=det.event_gap)
+    found: list[Event] = []
+    flagged = 0
+    plotted: list[np.ndarray] | None = [] if plot else None  # the plot draws the whole series of scores
+
     with all_or_nothing():  # the plot, events and scores appear together or not at all
-        if plot:
+        with open_table_writer(output, names, formats, time_utc=table.time_utc, protect=protect) as rows:
+
+            def block(scores: np.ndarray, contrib: np.ndarray) -> None:  # written, and its events found, as scored
+                nonlocal flagged
+                flags = (scores > det.threshold_).astype(np.int64)
+                times = [] if time is None else [time[rows.rows:rows.rows + len(scores)]]
+                rows.write([*times, scores, flags, *contrib.T])
+                found.extend(tracker.push(scores, flags, contrib.T))
+                flagged += int(flags.sum())
+                if plotted is not None:
+                    plotted.append(scores)
+
+            # the silent stretches as the scoring found them, warned about after it (and the time order after them)
+            stretches = det._score_each(X, None, silence, block)
+        found.extend(tracker.flush())
+        silent = _silent_sensors(test_path, X, list(det.sensors_), silence, stretches)
+        warn_time_order(test_path, time, table.time_name, "scored", _SEAM_HINT)
+        if time is not None:  # the times of the rows the events and silent sensors name
+            for event in found:
+                event.start, event.end = _time_at(table, event.start_index), _time_at(table, event.end_index)
+                event.peak_time = _time_at(table, event.peak_index)
+            silent = [dict(entry, time=_time_at(table, entry["index"]),
+                           since_time=_time_at(table, entry["since_index"])) for entry in silent]
+        if plot and plotted is not None:
             from tsae.pipelines.anomaly.plot import plot_anomalies
 
-            plot_anomalies(plot, X, scores, det.threshold_, found, sensors=det.sensors_, time=time,
+            plot_anomalies(plot, X, np.concatenate(plotted), det.threshold_, found, sensors=det.sensors_, time=time,
                            title=test_path.name, protect=protect)
         write_events(events_path, found, protect=protect, silent_sensors=silent)
-        write_table(output, out_columns, time=time, time_name=table.time_name, time_utc=table.time_utc,
-                    protect=protect)
-    summary = {"rows": int(X.shape[1]), "anomalous_rows": int(flags.sum()), "events": len(found),
+    summary = {"rows": int(X.shape[1]), "anomalous_rows": flagged, "events": len(found),
                "threshold": float(det.threshold_), "output": str(output), "events_file": str(events_path),
                "silent_sensors": silent}
     _progress(f"{output}: {summary['rows']} rows, {summary['anomalous_rows']} flagged, "

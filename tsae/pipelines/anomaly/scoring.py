@@ -304,19 +304,36 @@ class _ScaleScorer:
 
     def frame_errors(self, frames: np.ndarray) -> np.ndarray:
         """Per-frame, per-sample, per-sensor weighted, normalised error ``(F, L, C)``."""
+        # the working arrays of a block of frames are a few times its size: the network's run a batch of frames
+        # at a time (the batches it ran in anyway), the rest in place; the values are those of whole arrays
         term = self.term
         errors = np.zeros(frames.shape)
         if self.model is not None:
-            inputs = np.ascontiguousarray(frames.transpose(0, 2, 1))  # (F, C, L)
-            recon = forward(self.model, inputs, batch_size=self.batch_frames, device=self.device, dtype=self.dtype)
-            errors += self.ae_weight * (recon.astype(np.float64, copy=False).transpose(0, 2, 1) - frames) ** 2 \
-                / self.ae_scale
+            for start in range(0, len(frames), self.batch_frames):
+                part = frames[start:start + self.batch_frames]
+                inputs = np.ascontiguousarray(part.transpose(0, 2, 1))  # (F, C, L)
+                recon = forward(self.model, inputs, batch_size=self.batch_frames, device=self.device,
+                                dtype=self.dtype)
+                del inputs
+                error = recon.astype(np.float64, copy=False).transpose(0, 2, 1) - part
+                del recon
+                np.square(error, out=error)
+                error *= self.ae_weight
+                error /= self.ae_scale
+                errors[start:start + self.batch_frames] += error
+                del error
         if term.pca is not None and term.pca_weight > 0:
             pca = term.pca
             flat = frames.transpose(0, 2, 1).reshape(len(frames), -1) - pca.mean
             recon = (flat @ pca.components.T) @ pca.components
-            lin = ((flat - recon) ** 2).reshape(len(frames), self.channels, self.window).transpose(0, 2, 1)
-            errors += term.pca_weight * lin / pca.err_scale
+            flat -= recon
+            del recon
+            np.square(flat, out=flat)
+            lin = flat.reshape(len(frames), self.channels, self.window).transpose(0, 2, 1)
+            lin *= term.pca_weight
+            lin /= pca.err_scale
+            errors += lin
+            del flat, lin
         if term.stats is not None and term.stats_weight > 0:
             errors += (term.stats_weight * term.stats.distance(frames) / term.stats.err_scale)[:, None, :]
         return errors
@@ -331,8 +348,7 @@ class _ScaleScorer:
             starts = np.arange(self.next_frame, last_start + 1, hop)
             # float64 frames: the engine's framing is float32, which would change the scores
             view = np.lib.stride_tricks.sliding_window_view(self.buffer, L, axis=0)  # (n-L+1, C, L)
-            frames = view[starts - self.buffer_start].transpose(0, 2, 1)  # (F, L, C)
-            errors = self.frame_errors(np.ascontiguousarray(frames))
+            errors = self.frame_errors(np.ascontiguousarray(view[starts - self.buffer_start].transpose(0, 2, 1)))
             self.next_frame = int(starts[-1]) + hop
         else:
             starts = np.zeros(0, dtype=np.int64)

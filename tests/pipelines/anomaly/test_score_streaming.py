@@ -1,0 +1,161 @@
+"""`tsae detect score` streams: it scores, writes the scores and finds the events block by block, with the bytes
+the whole arrays give (the blocks made small here, so that their seams fall inside events and silent stretches)."""
+from __future__ import annotations
+
+import copy
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tsae.pipelines.anomaly import detector as detector_module
+from tsae.pipelines.anomaly import files
+from tsae.pipelines.anomaly.files import score_file
+
+from memory_helpers import traced_peak
+from sensor_data import SENSORS, make_series
+
+
+def _whole_array_score(test: Path, det, output: Path, events: Path, silence: int | None = 100) -> None:
+    """What ``tsae detect score`` wrote before it streamed: every array whole, then the events and the table."""
+    from tsae.io.table_time import iso_time
+    from tsae.io.tables import write_table
+    from tsae.pipelines.anomaly.events import find_events, write_events
+
+    table = files.read_data(test, text_columns=True)
+    order, _ = files._sensor_order(test, list(table.columns), det.sensors_, list(table.text_columns))
+    X = table.values[order]
+    scores, contrib, stretches = det._score_silent(X, None, silence)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        silent = files._silent_sensors(test, X, list(det.sensors_), silence, stretches)
+    flags = (scores > det.threshold_).astype(np.int64)
+    time = table.time
+    times = None if time is None else [iso_time(v, table.time_utc) if isinstance(v, np.datetime64) else v.item()
+                                       for v in time]
+    found = find_events(scores, flags, contrib, det.sensors_, times=times, merge_gap=det.event_gap)
+    if times is not None:
+        silent = [dict(entry, time=times[entry["index"]], since_time=times[entry["since_index"]]) for entry in silent]
+    columns = {"score": scores, "anomaly": flags, **{f"contrib_{name}": contrib[i] for i, name in
+                                                     enumerate(det.sensors_)}}
+    write_events(events, found, silent_sensors=silent)
+    write_table(output, columns, time=time, time_name=table.time_name, time_utc=table.time_utc)
+
+
+def _series_with_faults(n: int = 1500) -> np.ndarray:
+    x = make_series(n, seed=3)
+    x[300:520, 1] += 2.5          # a long event: across many seams
+    x[700:706, 0] += 6.0          # a short one
+    x[900:1150, 2] = np.nan       # a silent sensor (silence 100), across seams
+    x[1300:1304, 1] = np.nan      # a short gap: held, not silent
+    return x
+
+
+def _write(path: Path, x: np.ndarray, time: list[str]) -> Path:
+    lines = [",".join(["time", *SENSORS])]
+    for stamp, row in zip(time, x, strict=True):
+        lines.append(",".join([stamp, *("" if not np.isfinite(v) else repr(float(v)) for v in row)]))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _iso(n: int, utc: bool = False) -> list[str]:
+    start = np.datetime64("2024-03-01T00:00:00", "ms")
+    stamps = [str(start + np.timedelta64(250 * i, "ms")) for i in range(n)]
+    return [s + "Z" for s in stamps] if utc else stamps
+
+
+@pytest.mark.parametrize("block", [37, 256])
+@pytest.mark.parametrize(("case", "suffix", "events_suffix"), [
+    ("iso dates", ".csv", ".json"),
+    ("utc dates", ".csv.gz", ".csv"),
+    ("counter", ".csv.xz", ".csv.gz"),
+    ("drift", ".csv", ".json"),
+])
+def test_the_streamed_scores_and_events_are_those_of_the_whole_arrays(tmp_path, monkeypatch, detector, block, case,
+                                                                      suffix, events_suffix) -> None:
+    monkeypatch.setattr(detector_module, "SCORE_BLOCK", block)
+    x = _series_with_faults()
+    time = [str(i) for i in range(len(x))] if case == "counter" else _iso(len(x), utc=case == "utc dates")
+    test = _write(tmp_path / "test.csv", x, time)
+    det = detector
+    if case == "drift":  # a copy: the fixture is shared
+        det = copy.copy(detector).set_params(drift_rate=0.01, drift_every=4 * detector.window_)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        summary = score_file(test, det, tmp_path / f"streamed{suffix}", events=tmp_path / f"streamed{events_suffix}",
+                             quiet=True)
+    _whole_array_score(test, det, tmp_path / f"whole{suffix}", tmp_path / f"whole{events_suffix}")
+    assert summary["events"] >= 2 and summary["silent_sensors"], summary  # the seams cut events and a silence
+    assert (tmp_path / f"streamed{suffix}").read_bytes() == (tmp_path / f"whole{suffix}").read_bytes()
+    assert (tmp_path / f"streamed{events_suffix}").read_bytes() == (tmp_path / f"whole{events_suffix}").read_bytes()
+
+
+def test_scoring_a_long_file_holds_no_whole_length_arrays_beyond_the_table(tmp_path, monkeypatch, detector) -> None:
+    monkeypatch.setattr(detector_module, "SCORE_BLOCK", 512)
+    n = 60_000
+    x = make_series(n, seed=4)
+    test = _write(tmp_path / "long.csv", x, _iso(n))
+    read = files.read_data
+    after_read: dict[str, int] = {}
+
+    def read_then_reset(*args, **kwargs):  # the peak from when the table is read on
+        import tracemalloc
+
+        table = read(*args, **kwargs)
+        after_read["current"] = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        return table
+
+    monkeypatch.setattr(files, "read_data", read_then_reset)
+    _, peak = traced_peak(lambda: score_file(test, detector, tmp_path / "s.csv", quiet=True))
+    grown = peak - after_read["current"]
+    table = n * (3 + 1) * 8  # the sensors' and the time's float64 values
+    # a check of the time order takes a few of the time column's size; the whole scores, contributions and times
+    # (a Python list) took 18 times the table
+    assert grown < 2 * table, f"{grown / 1e6:.1f} MB beyond the table's {table / 1e6:.1f} MB"
+
+
+def _scales_and_rows(detector):
+    core = detector.core()
+    z = core._normalised(make_series(30_000, seed=5))  # > 4096 frames of the main scale: several network batches
+    return core.scales, z
+
+
+def test_a_scale_scores_a_block_in_a_few_times_its_frames(detector) -> None:
+    import tracemalloc
+
+    scales, z = _scales_and_rows(detector)
+    assert scales[0].model is not None and all(scale.term.pca is not None for scale in scales)
+    for scale in scales:
+        frames = (len(z) - scale.window) // scale.hop * scale.window * z.shape[1] * 8  # (F, L, C) float64
+        tracemalloc.start()
+        try:
+            scale.push(z)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        # the frames, their errors and one term's working array or two; whole-array arithmetic took 8 or 9 times
+        assert peak < 5 * frames, f"window {scale.window}: {peak / frames:.1f} times the frames"
+
+
+def test_the_frame_errors_are_those_of_whole_array_arithmetic(detector) -> None:
+    from tsae.models.inference import forward
+
+    scales, z = _scales_and_rows(detector)
+    for scale in scales:
+        starts = np.arange(0, len(z) - scale.window + 1, scale.hop)
+        frames = np.ascontiguousarray(np.lib.stride_tricks.sliding_window_view(z, scale.window, axis=0)[starts]
+                                      .transpose(0, 2, 1))
+        term, whole = scale.term, np.zeros(frames.shape)
+        if scale.model is not None:
+            recon = forward(scale.model, np.ascontiguousarray(frames.transpose(0, 2, 1)), batch_size=scale.batch_frames,
+                            device=scale.device, dtype=scale.dtype)
+            whole += scale.ae_weight * (recon.transpose(0, 2, 1) - frames) ** 2 / scale.ae_scale
+        flat = frames.transpose(0, 2, 1).reshape(len(frames), -1) - term.pca.mean
+        recon = (flat @ term.pca.components.T) @ term.pca.components
+        lin = ((flat - recon) ** 2).reshape(len(frames), z.shape[1], scale.window).transpose(0, 2, 1)
+        whole += term.pca_weight * lin / term.pca.err_scale
+        whole += (term.stats_weight * term.stats.distance(frames) / term.stats.err_scale)[:, None, :]
+        assert np.array_equal(scale.frame_errors(frames), whole)
