@@ -41,12 +41,17 @@ def _numba_class(name: str) -> Any:
 _Impl = _numba_class("CacheImpl")
 
 
+#: the folders tsae's locators cache kernels in: their files are read by :class:`TsaeCacheFile`
+_OWN_FOLDERS: set[str] = set()
+
+
 class TsaeCacheLocator(_numba_class("UserWideCacheLocator")):  # type: ignore[misc]
     """numba's user-wide locator, for tsae's own source files only, in :func:`cache_dir`."""
 
     def __init__(self, py_func: Any, py_file: str) -> None:
         super().__init__(py_func, py_file)
         self._cache_path = str(self.folder() / self.get_suitable_cache_subpath(py_file))
+        _OWN_FOLDERS.add(self._cache_path)
 
     @staticmethod
     def folder() -> Path:
@@ -78,6 +83,38 @@ class PrivateTempLocator(TsaeCacheLocator):
 
 _PRIVATE: list[Path] = []
 
+_NumbaCacheFile: Any = caching.IndexDataCacheFile
+
+
+class TsaeCacheFile(_NumbaCacheFile):
+    """numba's index (``.nbi``) and code (``.nbc``) files of a kernel, in a folder of tsae's locators.
+
+    A damaged file (cut short by a crash or a full disk after its rename, a bad copy) is a
+    cache miss here: the kernel compiles again and the file is rewritten. numba raises the
+    unpickling error instead, and every later command failed until the cache was removed
+    by hand. Files in other folders (other numba users') are read as numba reads them.
+    """
+
+    def __init__(self, cache_path: str, filename_base: str, source_stamp: Any) -> None:
+        super().__init__(cache_path=cache_path, filename_base=filename_base, source_stamp=source_stamp)
+        self._ours = cache_path in _OWN_FOLDERS
+
+    def _load_index(self) -> dict:
+        if not self._ours:
+            return super()._load_index()
+        try:
+            return super()._load_index()
+        except Exception:  # noqa: BLE001 - a damaged pickle raises any of several types (EOFError, UnpicklingError..)
+            return {}
+
+    def _load_data(self, name: str) -> Any:
+        if not self._ours:
+            return super()._load_data(name)
+        try:
+            return super()._load_data(name)
+        except Exception:  # noqa: BLE001 - as in _load_index; None is a miss
+            return None
+
 
 def _private_dir() -> Path:
     """This process's private cache folder (made on first use, removed at exit)."""
@@ -94,7 +131,8 @@ def _private_dir() -> Path:
 
 def install(source_dir: Path | None = None) -> None:
     """Put :class:`TsaeCacheLocator` right after numba's ``NUMBA_CACHE_DIR`` locator, and
-    :class:`PrivateTempLocator` after all of numba's.
+    :class:`PrivateTempLocator` after all of numba's; numba's caches then make their files
+    :class:`TsaeCacheFile`'s (which reads other folders as numba does).
 
     Call before the ``@njit(cache=True)`` decorators run: numba picks a function's
     locator when it is decorated. Calling it again changes nothing. ``source_dir``
@@ -108,3 +146,4 @@ def install(source_dir: Path | None = None) -> None:
         locators.insert(1, TsaeCacheLocator)  # 0 is the user's NUMBA_CACHE_DIR
     if PrivateTempLocator not in locators:
         locators.append(PrivateTempLocator)  # after every other: only when none can write
+    caching.IndexDataCacheFile = TsaeCacheFile  # type: ignore[misc]  # the name numba's Cache.__init__ looks up
