@@ -48,3 +48,24 @@ def test_a_damaged_cache_file_is_a_miss_not_an_error(tmp_path: Path, monkeypatch
     cache.save(("sig",), "compiled again")  # and the damaged file replaced
     assert cache.load(("sig",)) == "compiled again"
 
+
+def test_two_processes_compiling_two_signatures_at_once_keep_each_its_own_code(tmp_path: Path,
+                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two processes compiled one kernel for two signatures into an empty cache: both read the empty index and
+    numbered their code file 1; the index of one and the code of the other won, and every later run of that
+    signature failed (``TypeError: can't unbox array from PyObject into native value``)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    first, second = _cache_file(), _cache_file()
+    slow: list[tuple[str, object]] = []
+    original = first._save_data
+    first._save_data = lambda name, data: slow.append((name, data))  # the first process writes its code last
+    first.save(("float32",), "float32 code")
+    stale = second._load_index
+    second._load_index = lambda: {}  # it read the index before the first process wrote it
+    second.save(("float64",), "float64 code")
+    second._load_index = stale
+    for name, data in slow:
+        original(name, data)
+    fresh = _cache_file()
+    assert fresh.load(("float64",)) in ("float64 code", None)
+    assert fresh.load(("float32",)) in ("float32 code", None)

@@ -12,6 +12,7 @@ in the same process are not affected (the environment is not touched).
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 from pathlib import Path
@@ -92,7 +93,17 @@ class TsaeCacheFile(_NumbaCacheFile):
     A damaged file (cut short by a crash or a full disk after its rename, a bad copy) is a
     cache miss here: the kernel compiles again and the file is rewritten. numba raises the
     unpickling error instead, and every later command failed until the cache was removed
-    by hand. Files in other folders (other numba users') are read as numba reads them.
+    by hand.
+
+    A code file is named after its signature, not numbered: numba takes the first number
+    its index does not use, so two processes compiling one kernel for two signatures at
+    once (the cache was empty) both wrote code file 1, the index of one and the code of the
+    other won, and that signature failed in every later run ("can't unbox array"). Here the
+    code is written before the index that names it, and a code file holds only its own
+    signature's code; at worst one process's index entry is lost, and compiled again. A
+    code file of another signature (an older cache) is a miss too.
+
+    Files in other folders (other numba users') are read and written as numba does.
     """
 
     def __init__(self, cache_path: str, filename_base: str, source_stamp: Any) -> None:
@@ -114,6 +125,34 @@ class TsaeCacheFile(_NumbaCacheFile):
             return super()._load_data(name)
         except Exception:  # noqa: BLE001 - as in _load_index; None is a miss
             return None
+
+    def load(self, key: Any) -> Any:
+        data = super().load(key)
+        if self._ours and not _holds(data, key):
+            return None
+        return data
+
+    def save(self, key: Any, data: Any) -> None:
+        if not self._ours:
+            return super().save(key, data)
+        digest = hashlib.sha256(repr(key).encode("utf-8")).hexdigest()[:20]
+        name = f"{self._index_name.removesuffix('.nbi')}.{digest}.nbc"
+        self._save_data(name, data)
+        overloads = self._load_index()  # as late as can be: another process may have added a signature
+        overloads[key] = name
+        self._save_index(overloads)
+        return None
+
+
+def _holds(data: Any, key: Any) -> bool:
+    """Whether the cached ``data`` of a kernel is the code of ``key``'s signature (numba's index key
+    ``(argument types, target, bytecode hashes)``; the code is ``CompileResult._reduce()``'s tuple, its
+    signature fourth). Anything else is taken as it is."""
+    signature = data[3] if isinstance(data, tuple) and len(data) > 3 else None
+    args = getattr(signature, "args", None)
+    if args is None or not isinstance(key, tuple) or not key or not isinstance(key[0], tuple):
+        return True
+    return tuple(args) == key[0]
 
 
 def _private_dir() -> Path:
