@@ -33,7 +33,6 @@ import contextlib
 import os
 import re
 import struct
-import sys
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -59,7 +58,7 @@ from tsae.io.audio_write import (
     output_subtype,
     write_audio,
 )
-from tsae.io.c_stderr import captured_stderr
+from tsae.io.c_stderr import captured_stderr, to_stderr
 from tsae.io.flac_length import flac_total_frames
 from tsae.io.libsndfile import _detail, _sf
 from tsae.io.paths import AUDIO_SUFFIXES
@@ -516,7 +515,7 @@ def _open_info(path: Path) -> AudioInfo:
         reason = cut or f"not a readable audio file ({detail}){_convert_hint(path)}"
         raise ValueError(f"{path}: {reason}")
     if printed and not _DecoderNotes(path, info.subtype).active:
-        sys.stderr.write("".join(f"{line}\n" for line in printed))
+        to_stderr("".join(f"{line}\n" for line in printed))
     return info
 
 

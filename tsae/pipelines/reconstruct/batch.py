@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -64,6 +63,7 @@ import numpy as np
 from tsae.errors import columns_named, in_file, table_columns
 from tsae.io.atomic import all_or_nothing
 from tsae.io.blocks import ArraySource, open_source, streams
+from tsae.io.c_stderr import stderr_is_terminal
 from tsae.io.paths import (
     SERIES_SUFFIXES,
     check_output,
@@ -276,7 +276,7 @@ def reconstruct_files(
         if not is_url(out):
             Path(out).mkdir(parents=True, exist_ok=True)
         _run_batch(loaded, model_path, manifest_path, rows, todo, len(pairs), skipped, workers=workers, dask=dask,
-                   device=device, batch_size=batch_size, show=(not quiet and sys.stderr.isatty())
+                   device=device, batch_size=batch_size, show=(not quiet and stderr_is_terminal())
                    if progress is None else progress, identities=identities, dirty=filled)
     result.rows = {src: rows[src] for src, _ in pairs}
     return result
@@ -430,7 +430,7 @@ def reconstruct(
 
         loaded = load_model(model, device=resolve_device(device))
         progress = batch_options.get("progress")
-        show = (not batch_options.get("quiet", False) and sys.stderr.isatty()) if progress is None else progress
+        show = (not batch_options.get("quiet", False) and stderr_is_terminal()) if progress is None else progress
         with SizedBar("reconstruct", show, least=RECONSTRUCT_BLOCK) as bar:  # a file of one block is quick
             row = reconstruct_file(loaded, inputs[0], output, batch_size=batch_size, advance=bar.update,
                                    sized=bar.size)
@@ -478,7 +478,7 @@ def encode_file(model: Any, input: str | os.PathLike, output: str | os.PathLike,
                          f"{Path(output).with_suffix('.npy').name}")
     if plot is not None:
         plot_format(plot)  # a plot named .jpg is refused before the file is read and encoded
-    show = (not quiet and sys.stderr.isatty()) if progress is None else progress
+    show = (not quiet and stderr_is_terminal()) if progress is None else progress
     long_input = plot is None and Path(input).is_file()  # the plot needs the whole series
     source = open_source(Path(input), finite=True) if long_input else None
     if source is not None and source.n > block:  # long audio or .npy: in blocks, memory bounded by the block
