@@ -61,7 +61,7 @@ from typing import Any
 import numpy as np
 
 from tsae.errors import columns_named, in_file, table_columns
-from tsae.io.atomic import all_or_nothing
+from tsae.io.atomic import all_or_nothing, being_written
 from tsae.io.blocks import ArraySource, open_source, streams
 from tsae.io.c_stderr import stderr_is_terminal
 from tsae.io.paths import (
@@ -343,7 +343,9 @@ def _remove_stale_parts(pairs: list[tuple[str, str]]) -> None:
 
     A worker process that was killed while writing (and whose file was then retried, by
     the local pool or by Dask) cannot remove its temporary file; nor can a run killed with
-    SIGKILL. One listing per output folder; URLs are left alone.
+    SIGKILL. A file another live process is writing (another batch into the same folder)
+    is left to it (:func:`tsae.io.atomic.being_written`). One listing per output folder;
+    URLs are left alone.
     """
     names: dict[Path, set[str]] = {}
     for _, dst in pairs:
@@ -359,7 +361,8 @@ def _remove_stale_parts(pairs: list[tuple[str, str]]) -> None:
             if not (name.startswith(".") and name.endswith(".part")):
                 continue
             target, _, random = name[1:-len(".part")].rpartition(".")
-            if target in wanted and len(random) == 8 and entry.is_file(follow_symlinks=False):
+            if target in wanted and len(random) == 8 and entry.is_file(follow_symlinks=False) \
+                    and not being_written(entry.path):
                 with contextlib.suppress(OSError):
                     os.unlink(entry.path)
 
