@@ -39,6 +39,17 @@ def _key(target: str) -> list[Any] | None:
             _stamp(str(models / "params.py"))]
 
 
+def _well_formed(row: Any) -> bool:
+    """Whether a cached ``row`` has the shape :func:`describe`'s ``load`` gives (a description, and each parameter
+    as ``Param.describe()`` tells it): a hand-edited one is described again, not shown wrong or failed on."""
+    if not isinstance(row, dict) or not isinstance(row.get("description"), str):
+        return False
+    params = row.get("params")
+    return isinstance(params, dict) and all(
+        isinstance(p, dict) and {"default", "type", "help"} <= p.keys() and isinstance(p["type"], str)
+        and isinstance(p["help"], str) and isinstance(p.get("choices", []), list) for p in params.values())
+
+
 def describe(name: str, target: str, load: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """The description of lazy family ``name`` (``target`` is ``"module:Class"``): cached, or ``load()`` and keep it."""
     key = _key(target)
@@ -48,7 +59,7 @@ def describe(name: str, target: str, load: Callable[[], dict[str, Any]]) -> dict
     except (OSError, ValueError):
         cache = {}
     entry = cache.get(name) if isinstance(cache, dict) else None
-    if key is not None and isinstance(entry, dict) and entry.get("key") == key:
+    if key is not None and isinstance(entry, dict) and entry.get("key") == key and _well_formed(entry.get("row")):
         return dict(entry["row"])
     row = load()
     if key is not None:

@@ -1,0 +1,32 @@
+"""What the command line keeps in ``$XDG_CACHE_HOME/tsae`` (``families.json``) when that file is damaged or odd:
+described again, never an error, a hang or litter."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tsae.cli.family_cache import describe
+
+ROW = {"description": "a family", "params": {"latent": {"default": 8, "type": "int", "help": "code size"}}}
+
+
+@pytest.fixture()
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    return tmp_path / "tsae" / "families.json"
+
+
+@pytest.mark.parametrize("row", [5, {}, {"description": "x", "params": [1]}, {"description": "x", "params": {"a": 1}},
+                                 {"description": "x", "params": {"a": {"default": 1}}}])
+def test_a_cached_row_of_the_wrong_shape_is_described_again(cache: Path, row: object) -> None:
+    """A hand-edited (or another version's) entry with the right key: `tsae models` failed ("Error: description",
+    "internal error (AttributeError ...)") or showed the family as BROKEN."""
+    assert describe("fam", "json:JSONDecoder", lambda: ROW) == ROW
+    data = json.loads(cache.read_text())
+    data["fam"]["row"] = row
+    cache.write_text(json.dumps(data))
+    assert describe("fam", "json:JSONDecoder", lambda: ROW) == ROW
+    assert json.loads(cache.read_text())["fam"]["row"] == ROW  # and kept right
+
