@@ -3,6 +3,8 @@ described again, never an error, a hang or litter."""
 from __future__ import annotations
 
 import json
+import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -30,3 +32,28 @@ def test_a_cached_row_of_the_wrong_shape_is_described_again(cache: Path, row: ob
     assert describe("fam", "json:JSONDecoder", lambda: ROW) == ROW
     assert json.loads(cache.read_text())["fam"]["row"] == ROW  # and kept right
 
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
+def test_a_named_pipe_in_place_of_the_cache_is_not_waited_on(cache: Path) -> None:
+    cache.parent.mkdir(parents=True)
+    os.mkfifo(cache)
+    found: list[dict] = []
+    thread = threading.Thread(target=lambda: found.append(describe("fam", "json:JSONDecoder", lambda: ROW)),
+                              daemon=True)
+    thread.start()
+    thread.join(30)
+    assert found == [ROW]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
+def test_a_named_pipe_in_place_of_the_plugin_warnings_file_is_not_waited_on(cache: Path) -> None:
+    from tsae.cli.plugin_log import PluginWarnings
+
+    pipe = cache.parent / "plugin-warnings.txt"
+    pipe.parent.mkdir(parents=True)
+    os.mkfifo(pipe)
+    found: list[bool] = []
+    thread = threading.Thread(target=lambda: found.append(PluginWarnings._first_time("a plugin failed")), daemon=True)
+    thread.start()
+    thread.join(30)
+    assert found == [True]  # told, as with no cache

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import tsae
-from tsae.cli.user_cache import cache_path
+from tsae.cli.user_cache import cache_path, read_cached
 
 
 def _stamp(path: str | None) -> list[Any]:
@@ -54,9 +54,10 @@ def describe(name: str, target: str, load: Callable[[], dict[str, Any]]) -> dict
     """The description of lazy family ``name`` (``target`` is ``"module:Class"``): cached, or ``load()`` and keep it."""
     key = _key(target)
     path = cache_path("families.json")
+    text = read_cached("families.json")
     try:
-        cache = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    except (OSError, ValueError):
+        cache = json.loads(text) if text is not None else {}
+    except ValueError:
         cache = {}
     entry = cache.get(name) if isinstance(cache, dict) else None
     if key is not None and isinstance(entry, dict) and entry.get("key") == key and _well_formed(entry.get("row")):
