@@ -57,3 +57,11 @@ def test_a_named_pipe_in_place_of_the_plugin_warnings_file_is_not_waited_on(cach
     thread.start()
     thread.join(30)
     assert found == [True]  # told, as with no cache
+
+
+def test_a_cache_that_cannot_be_replaced_leaves_no_temporary_file(cache: Path) -> None:
+    """families.json a folder (or any failed rename): each `tsae models` left a families.json.<pid>.tmp behind."""
+    cache.mkdir(parents=True)
+    for _ in range(2):
+        assert describe("fam", "json:JSONDecoder", lambda: ROW) == ROW
+    assert [p.name for p in cache.parent.iterdir()] == ["families.json"]

@@ -66,11 +66,11 @@ def describe(name: str, target: str, load: Callable[[], dict[str, Any]]) -> dict
     if key is not None:
         cache = cache if isinstance(cache, dict) else {}
         cache[name] = {"key": key, "row": row}
+        from tsae.io.atomic import atomic_path
+
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(cache), encoding="utf-8")
-            os.replace(tmp, path)
-        except OSError:  # no writable cache: describe again next time
+            with atomic_path(path) as tmp:  # its temporary file is removed however the rename fails
+                tmp.write_text(json.dumps(cache), encoding="utf-8")
+        except (OSError, ValueError):  # no writable cache (or not a file there): describe again next time
             pass
     return row
