@@ -65,3 +65,17 @@ def test_a_cache_that_cannot_be_replaced_leaves_no_temporary_file(cache: Path) -
     for _ in range(2):
         assert describe("fam", "json:JSONDecoder", lambda: ROW) == ROW
     assert [p.name for p in cache.parent.iterdir()] == ["families.json"]
+
+
+@pytest.mark.parametrize("value", ["relcache", "./x", ""])
+def test_a_relative_or_empty_xdg_cache_home_is_ignored(value: str, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The XDG spec: a relative path there is invalid. It made a relcache/tsae folder in every working folder a
+    command ran in (families.json and numba's kernels)."""
+    from tsae.cli.user_cache import cache_path
+    from tsae.engine._numba_cache import cache_dir
+
+    monkeypatch.setenv("XDG_CACHE_HOME", value)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert cache_path("families.json") == tmp_path / ".cache" / "tsae" / "families.json"
+    assert cache_dir() == tmp_path / ".cache" / "tsae" / "numba"

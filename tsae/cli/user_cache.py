@@ -3,17 +3,14 @@ from __future__ import annotations
 
 import os
 import stat
-import sys
 from pathlib import Path
+
+from tsae._cache_home import cache_home
 
 
 def cache_path(name: str) -> Path:
-    """``$XDG_CACHE_HOME/tsae/<name>`` (``~/.cache/tsae``, ``%LOCALAPPDATA%\\tsae`` on Windows); not created here."""
-    base = os.environ.get("XDG_CACHE_HOME")
-    if not base:
-        local = os.environ.get("LOCALAPPDATA") if sys.platform == "win32" else None
-        base = local or str(Path.home() / ".cache")
-    return Path(base) / "tsae" / name
+    """``$XDG_CACHE_HOME/tsae/<name>`` (:func:`tsae._cache_home.cache_home`); not created here."""
+    return cache_home() / name
 
 
 def read_cached(name: str) -> str | None:

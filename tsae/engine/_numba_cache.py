@@ -13,12 +13,12 @@ in the same process are not affected (the environment is not touched).
 from __future__ import annotations
 
 import hashlib
-import os
-import sys
 from pathlib import Path
 from typing import Any
 
 from numba.core import caching
+
+from tsae._cache_home import cache_home
 
 _PACKAGE_DIR = Path(__file__).resolve().parents[1]
 #: source folders whose kernels go to :func:`cache_dir` (tsae, and those added by :func:`install`)
@@ -27,11 +27,7 @@ _SOURCE_DIRS: list[Path] = [_PACKAGE_DIR]
 
 def cache_dir() -> Path:
     """Return the folder tsae's numba kernels are cached in (not created here)."""
-    base = os.environ.get("XDG_CACHE_HOME")
-    if not base:
-        local = os.environ.get("LOCALAPPDATA") if sys.platform == "win32" else None
-        base = local or str(Path.home() / ".cache")
-    return Path(base) / "tsae" / "numba"
+    return cache_home() / "numba"
 
 
 def _numba_class(name: str) -> Any:
