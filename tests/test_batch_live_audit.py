@@ -380,6 +380,30 @@ def test_hidden_part_files_of_this_batch_left_by_a_killed_writer_are_removed(tin
                                                      "notes.part"]
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX file locks")
+def test_a_batch_leaves_the_part_files_another_live_process_is_writing(tmp_path) -> None:
+    """Two batches writing into one folder at once: the first to end removed the other's hidden file mid-write,
+    and the other failed ("No such file or directory: 'out/.a.csv.yv5o3wj4.part'")."""
+    from tsae.io.atomic import atomic_path
+
+    target = tmp_path / "a.csv"
+    script = ("import sys, time\nfrom tsae.io.atomic import atomic_path\n"
+              "with atomic_path(sys.argv[1]) as tmp:\n    print(tmp, flush=True)\n    time.sleep(60)\n")
+    writer = subprocess.Popen([sys.executable, "-c", script, str(target)], stdout=subprocess.PIPE, text=True)
+    try:
+        live = Path(writer.stdout.readline().strip())
+        assert live.is_file()
+        with atomic_path(target) as mine:  # this process writes one too, and ends first
+            mine.write_text("x")
+        batch._remove_stale_parts([("in/a.csv", str(target))])
+        assert live.is_file()  # still being written
+    finally:
+        writer.kill()
+        writer.wait()
+    batch._remove_stale_parts([("in/a.csv", str(target))])
+    assert not live.exists()  # its writer is gone: a leftover, removed
+
+
 def test_the_summary_names_the_file_of_the_first_failure() -> None:
     result = batch.BatchResult(manifest=None, rows={
         "in/a.csv": _row("in/a.csv", "out/a.csv", "failed", "dask task failed: KilledWorker"),

@@ -1,6 +1,9 @@
 """CSV tables and read_series: time/label columns, missing cells, and one-line errors."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -740,3 +743,28 @@ def test_a_row_of_empty_cells_between_rows_is_a_sample_with_every_value_missing(
     values, _, meta = read_series(path)
     np.testing.assert_array_equal(values, [[1, np.nan, 3, 5], [2, np.nan, 4, 6]])
     assert meta["columns"] == ["a", "b"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
+@pytest.mark.parametrize("command", [["smooth", "{fifo}", "-o", "{out}"],
+                                     ["train", "{fifo}", "--window", "8", "--epochs", "1", "-o", "{out}.tsae"]])
+def test_a_table_given_as_a_named_pipe_is_refused_not_waited_on_forever(tmp_path: Path, command: list[str]) -> None:
+    """`tsae smooth <(zcat x.csv.gz)`: a table is opened several times (its compression, its encoding, its
+    dialect, its rows); the second open of a pipe waited for a writer that never came."""
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    script = ("import sys, time\n"
+              "with open(sys.argv[1], 'w') as f:\n    f.write('a,b\\n' + '1,2\\n' * 100)\n")
+    writer = subprocess.Popen([sys.executable, "-c", script, str(fifo)])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[2]),
+                                                                      os.environ.get("PYTHONPATH")]))}
+    args = [a.format(fifo=fifo, out=tmp_path / "out.csv") for a in command]
+    try:
+        proc = subprocess.run([sys.executable, "-m", "tsae", *args], capture_output=True, text=True, env=env,
+                              timeout=120)
+    finally:
+        writer.kill()
+        writer.wait()
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == f"Error: {fifo}: is a pipe or device, not a file (save it to a file first)"
+    assert not any(p.name.startswith("out") for p in tmp_path.iterdir())

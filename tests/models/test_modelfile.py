@@ -277,3 +277,27 @@ def test_an_uninstalled_family_names_the_distribution_its_file_records(tmp_path,
     save_file({"w": torch.zeros(2)}, str(path), metadata={"tsae": json.dumps(head)})
     assert one_line_error(path) == (f"{path}: model family 'ridge' is not installed (plugin 'ridge' 0.3.0{shown}); "
                                     "install it or check `tsae models`")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
+def test_a_model_given_as_a_named_pipe_is_refused_in_one_line(tmp_path: Path) -> None:
+    """A model is opened more than once (its header, then its tensors): from a pipe the second read found nothing
+    ("truncated file (header says 3344 bytes, file has -8)"), or waited forever for a writer."""
+    import threading
+
+    from tsae.models.modelfile import ModelFileError
+
+    pipe = tmp_path / "model.tsae"
+    os.mkfifo(pipe)
+    errors: list[str] = []
+
+    def read() -> None:
+        try:
+            read_model_header(pipe)
+        except ModelFileError as error:
+            errors.append(str(error))
+
+    thread = threading.Thread(target=read, daemon=True)
+    thread.start()
+    thread.join(30)
+    assert errors == [f"{pipe}: is a pipe or device, not a file (save it to a file first)"]

@@ -1,7 +1,6 @@
 """``tsae compress`` (a series to a ``.tsz`` container with an optional error bound) and ``tsae decompress``."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
@@ -17,6 +16,7 @@ from tsae.cli.common import (
     output_file,
     quiet_option,
 )
+from tsae.io.c_stderr import stderr_is_terminal
 
 
 def _checked_bound(max_error: float) -> None:
@@ -64,7 +64,7 @@ def compress_command(model: Path, data: Path, output: Path, max_error: float | N
         raise click.UsageError("--relative needs --max-error")
     result = compress_file(model, data, output, max_error=max_error, relative=relative, coder=coder,
                            block_windows=block_windows, latent_step=latent_step, device=device,
-                           progress=not quiet and sys.stderr.isatty())
+                           progress=not quiet and stderr_is_terminal())
     worst = max(result["max_abs_error"], default=0.0)
     echo_done(f"{output}: {result['samples']} samples in {result['blocks']} block(s), {result['bytes']} bytes "
               f"({result['bits_per_value']:.3f} bits/value), max error {worst:.4g}{_against_bound(result)}", quiet)
@@ -97,7 +97,7 @@ def decompress_command(container: Path, output: Path, model: Path | None, quiet:
     """
     from tsae.pipelines.compress.files import decompress_file
 
-    result = decompress_file(container, output, model=model, progress=not quiet and sys.stderr.isatty())
+    result = decompress_file(container, output, model=model, progress=not quiet and stderr_is_terminal())
     bound = result["max_error"]
     within = f", every sample within {max(bound):.4g}" if bound else ""
     if bound and result.get("stored_as") not in (None, "DOUBLE"):  # the file's sample format rounds once more

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import tsae
-from tsae.cli.user_cache import cache_path
+from tsae.cli.user_cache import cache_path, read_cached
 
 
 def _stamp(path: str | None) -> list[Any]:
@@ -39,26 +39,38 @@ def _key(target: str) -> list[Any] | None:
             _stamp(str(models / "params.py"))]
 
 
+def _well_formed(row: Any) -> bool:
+    """Whether a cached ``row`` has the shape :func:`describe`'s ``load`` gives (a description, and each parameter
+    as ``Param.describe()`` tells it): a hand-edited one is described again, not shown wrong or failed on."""
+    if not isinstance(row, dict) or not isinstance(row.get("description"), str):
+        return False
+    params = row.get("params")
+    return isinstance(params, dict) and all(
+        isinstance(p, dict) and {"default", "type", "help"} <= p.keys() and isinstance(p["type"], str)
+        and isinstance(p["help"], str) and isinstance(p.get("choices", []), list) for p in params.values())
+
+
 def describe(name: str, target: str, load: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """The description of lazy family ``name`` (``target`` is ``"module:Class"``): cached, or ``load()`` and keep it."""
     key = _key(target)
     path = cache_path("families.json")
+    text = read_cached("families.json")
     try:
-        cache = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    except (OSError, ValueError):
+        cache = json.loads(text) if text is not None else {}
+    except ValueError:
         cache = {}
     entry = cache.get(name) if isinstance(cache, dict) else None
-    if key is not None and isinstance(entry, dict) and entry.get("key") == key:
+    if key is not None and isinstance(entry, dict) and entry.get("key") == key and _well_formed(entry.get("row")):
         return dict(entry["row"])
     row = load()
     if key is not None:
         cache = cache if isinstance(cache, dict) else {}
         cache[name] = {"key": key, "row": row}
+        from tsae.io.atomic import atomic_path
+
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(cache), encoding="utf-8")
-            os.replace(tmp, path)
-        except OSError:  # no writable cache: describe again next time
+            with atomic_path(path) as tmp:  # its temporary file is removed however the rename fails
+                tmp.write_text(json.dumps(cache), encoding="utf-8")
+        except (OSError, ValueError):  # no writable cache (or not a file there): describe again next time
             pass
     return row

@@ -1,12 +1,12 @@
 """``tsae frame``: cut an audio file (or a .npy signal, or a table) into windowed frames saved as .npy."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
 from tsae.cli.common import IntRange, echo_done, input_file, output_file, quiet_option, taper_name
+from tsae.io.c_stderr import stderr_is_terminal
 
 #: samples per channel that frame in well under a second: no bar
 _QUICK = 1 << 20
@@ -45,7 +45,7 @@ def frame_command(source: Path, length: int, hop: int, window_fn: str | None, pa
     from tsae.io.frames import frame_file
     from tsae.pipelines.progress import SizedBar
 
-    with SizedBar("frame", not quiet and sys.stderr.isatty(), least=_QUICK) as bar:
+    with SizedBar("frame", not quiet and stderr_is_terminal(), least=_QUICK) as bar:
         result = frame_file(source, output, length, hop, window_fn=window_fn, pad=pad, center=center,
                             progress=bar)
     frames = "1 frame" if result.n_frames == 1 else f"{result.n_frames} frames"

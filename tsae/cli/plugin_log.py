@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 
 import click
 
-from tsae.cli.user_cache import cache_path
+from tsae.cli.user_cache import cache_path, read_cached
 
 LOGGER = "tsae.plugins"
 
@@ -40,11 +41,13 @@ class PluginWarnings(logging.Handler):
         key = hashlib.sha1(message.encode("utf-8")).hexdigest()[:16]
         path = cache_path("plugin-warnings.txt")
         try:
-            seen = set(path.read_text(encoding="utf-8").split()) if path.exists() else set()
+            seen = set((read_cached("plugin-warnings.txt") or "").split())
             if key in seen:
                 return False
             path.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("a", encoding="utf-8") as handle:
+            # O_NONBLOCK: a named pipe in its place fails (ENXIO) instead of waiting for a reader
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NONBLOCK", 0), 0o666)
+            with os.fdopen(fd, "a", encoding="utf-8") as handle:
                 handle.write(key + "\n")
         except OSError:  # no writable cache: report every time
             pass

@@ -12,12 +12,13 @@ in the same process are not affected (the environment is not touched).
 """
 from __future__ import annotations
 
-import os
-import sys
+import hashlib
 from pathlib import Path
 from typing import Any
 
 from numba.core import caching
+
+from tsae._cache_home import cache_home
 
 _PACKAGE_DIR = Path(__file__).resolve().parents[1]
 #: source folders whose kernels go to :func:`cache_dir` (tsae, and those added by :func:`install`)
@@ -26,11 +27,7 @@ _SOURCE_DIRS: list[Path] = [_PACKAGE_DIR]
 
 def cache_dir() -> Path:
     """Return the folder tsae's numba kernels are cached in (not created here)."""
-    base = os.environ.get("XDG_CACHE_HOME")
-    if not base:
-        local = os.environ.get("LOCALAPPDATA") if sys.platform == "win32" else None
-        base = local or str(Path.home() / ".cache")
-    return Path(base) / "tsae" / "numba"
+    return cache_home() / "numba"
 
 
 def _numba_class(name: str) -> Any:
@@ -41,12 +38,17 @@ def _numba_class(name: str) -> Any:
 _Impl = _numba_class("CacheImpl")
 
 
+#: the folders tsae's locators cache kernels in: their files are read by :class:`TsaeCacheFile`
+_OWN_FOLDERS: set[str] = set()
+
+
 class TsaeCacheLocator(_numba_class("UserWideCacheLocator")):  # type: ignore[misc]
     """numba's user-wide locator, for tsae's own source files only, in :func:`cache_dir`."""
 
     def __init__(self, py_func: Any, py_file: str) -> None:
         super().__init__(py_func, py_file)
         self._cache_path = str(self.folder() / self.get_suitable_cache_subpath(py_file))
+        _OWN_FOLDERS.add(self._cache_path)
 
     @staticmethod
     def folder() -> Path:
@@ -78,6 +80,76 @@ class PrivateTempLocator(TsaeCacheLocator):
 
 _PRIVATE: list[Path] = []
 
+_NumbaCacheFile: Any = caching.IndexDataCacheFile
+
+
+class TsaeCacheFile(_NumbaCacheFile):
+    """numba's index (``.nbi``) and code (``.nbc``) files of a kernel, in a folder of tsae's locators.
+
+    A damaged file (cut short by a crash or a full disk after its rename, a bad copy) is a
+    cache miss here: the kernel compiles again and the file is rewritten. numba raises the
+    unpickling error instead, and every later command failed until the cache was removed
+    by hand.
+
+    A code file is named after its signature, not numbered: numba takes the first number
+    its index does not use, so two processes compiling one kernel for two signatures at
+    once (the cache was empty) both wrote code file 1, the index of one and the code of the
+    other won, and that signature failed in every later run ("can't unbox array"). Here the
+    code is written before the index that names it, and a code file holds only its own
+    signature's code; at worst one process's index entry is lost, and compiled again. A
+    code file of another signature (an older cache) is a miss too.
+
+    Files in other folders (other numba users') are read and written as numba does.
+    """
+
+    def __init__(self, cache_path: str, filename_base: str, source_stamp: Any) -> None:
+        super().__init__(cache_path=cache_path, filename_base=filename_base, source_stamp=source_stamp)
+        self._ours = cache_path in _OWN_FOLDERS
+
+    def _load_index(self) -> dict:
+        if not self._ours:
+            return super()._load_index()
+        try:
+            return super()._load_index()
+        except Exception:  # noqa: BLE001 - a damaged pickle raises any of several types (EOFError, UnpicklingError..)
+            return {}
+
+    def _load_data(self, name: str) -> Any:
+        if not self._ours:
+            return super()._load_data(name)
+        try:
+            return super()._load_data(name)
+        except Exception:  # noqa: BLE001 - as in _load_index; None is a miss
+            return None
+
+    def load(self, key: Any) -> Any:
+        data = super().load(key)
+        if self._ours and not _holds(data, key):
+            return None
+        return data
+
+    def save(self, key: Any, data: Any) -> None:
+        if not self._ours:
+            return super().save(key, data)
+        digest = hashlib.sha256(repr(key).encode("utf-8")).hexdigest()[:20]
+        name = f"{self._index_name.removesuffix('.nbi')}.{digest}.nbc"
+        self._save_data(name, data)
+        overloads = self._load_index()  # as late as can be: another process may have added a signature
+        overloads[key] = name
+        self._save_index(overloads)
+        return None
+
+
+def _holds(data: Any, key: Any) -> bool:
+    """Whether the cached ``data`` of a kernel is the code of ``key``'s signature (numba's index key
+    ``(argument types, target, bytecode hashes)``; the code is ``CompileResult._reduce()``'s tuple, its
+    signature fourth). Anything else is taken as it is."""
+    signature = data[3] if isinstance(data, tuple) and len(data) > 3 else None
+    args = getattr(signature, "args", None)
+    if args is None or not isinstance(key, tuple) or not key or not isinstance(key[0], tuple):
+        return True
+    return tuple(args) == key[0]
+
 
 def _private_dir() -> Path:
     """This process's private cache folder (made on first use, removed at exit)."""
@@ -94,7 +166,8 @@ def _private_dir() -> Path:
 
 def install(source_dir: Path | None = None) -> None:
     """Put :class:`TsaeCacheLocator` right after numba's ``NUMBA_CACHE_DIR`` locator, and
-    :class:`PrivateTempLocator` after all of numba's.
+    :class:`PrivateTempLocator` after all of numba's; numba's caches then make their files
+    :class:`TsaeCacheFile`'s (which reads other folders as numba does).
 
     Call before the ``@njit(cache=True)`` decorators run: numba picks a function's
     locator when it is decorated. Calling it again changes nothing. ``source_dir``
@@ -108,3 +181,4 @@ def install(source_dir: Path | None = None) -> None:
         locators.insert(1, TsaeCacheLocator)  # 0 is the user's NUMBA_CACHE_DIR
     if PrivateTempLocator not in locators:
         locators.append(PrivateTempLocator)  # after every other: only when none can write
+    caching.IndexDataCacheFile = TsaeCacheFile  # type: ignore[misc]  # the name numba's Cache.__init__ looks up

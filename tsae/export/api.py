@@ -276,8 +276,9 @@ def _native_stderr_dropped() -> Iterator[None]:
     set_stream = getattr(torch._C, "_jit_set_onnx_log_output_stream", None)
     if set_stream is not None:
         set_stream("stderr")
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:  # closed (`2>&-`)
+            stream.flush()
     try:
         saved = os.dup(2)
     except OSError:  # no stderr to protect

@@ -16,8 +16,61 @@ from pathlib import Path
 
 from tsae.io.paths import check_output
 
+try:
+    import fcntl
+except ImportError:  # Windows: an open file cannot be removed there anyway
+    fcntl = None  # type: ignore[assignment]
+
 #: (temporary, target) pairs written inside the innermost :func:`all_or_nothing` block
 _DEFERRED: ContextVar[list[tuple[Path, Path]] | None] = ContextVar("tsae_atomic_deferred", default=None)
+
+
+#: temporary file -> the descriptor that holds its lock, until it is renamed or removed
+_HELD: dict[Path, int] = {}
+
+
+def _hold(tmp: Path, fd: int) -> None:
+    """Keep ``fd`` open with a lock on ``tmp``: a live writer's file, which :func:`being_written` tells apart
+    from one a killed process left."""
+    if fcntl is None:
+        os.close(fd)
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:  # a file system without locks: as without fcntl
+        os.close(fd)
+        return
+    _HELD[tmp] = fd
+
+
+def _release(tmp: Path) -> None:
+    fd = _HELD.pop(tmp, None)
+    if fd is not None:
+        os.close(fd)
+
+
+def being_written(path: str | os.PathLike) -> bool:
+    """Whether a live process (this one included) is writing ``path``, a temporary file of :func:`atomic_path`.
+
+    Its writer holds a lock on it until it is renamed or removed; the kernel drops the lock
+    of a process that was killed, so its file is a leftover (False). Without file locks
+    (Windows, some network file systems), False.
+    """
+    if fcntl is None:
+        return False
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return False
 
 
 #: what writing a file can fail with for want of room (a full disk, a quota, a file size limit)
@@ -65,8 +118,8 @@ def atomic_path(target: str | os.PathLike, *, protect: tuple[str | os.PathLike, 
         fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     except OSError as error:  # name the output the user gave, not the hidden temporary file
         raise type(error)(error.errno, error.strerror or str(error), str(target)) from None
-    os.close(fd)
     tmp = Path(name)
+    _hold(tmp, fd)
     deferred = _DEFERRED.get()
     try:
         try:
@@ -85,8 +138,10 @@ def atomic_path(target: str | os.PathLike, *, protect: tuple[str | os.PathLike, 
         else:
             deferred.append((tmp, target))  # all_or_nothing renames or removes it
     finally:
-        if (deferred is None or (tmp, target) not in deferred) and tmp.exists():
-            tmp.unlink()
+        if deferred is None or (tmp, target) not in deferred:
+            if tmp.exists():
+                tmp.unlink()
+            _release(tmp)
 
 
 @contextlib.contextmanager
@@ -110,8 +165,10 @@ def all_or_nothing() -> Iterator[None]:
         for tmp, target in list(pending):
             os.replace(tmp, target)
             pending.remove((tmp, target))
+            _release(tmp)
     finally:
         if _DEFERRED.get() is pending:
             _DEFERRED.reset(token)
         for tmp, _ in pending:  # not renamed: an error came first
             tmp.unlink(missing_ok=True)
+            _release(tmp)

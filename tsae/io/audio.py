@@ -33,7 +33,6 @@ import contextlib
 import os
 import re
 import struct
-import sys
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -59,10 +58,10 @@ from tsae.io.audio_write import (
     output_subtype,
     write_audio,
 )
-from tsae.io.c_stderr import captured_stderr
+from tsae.io.c_stderr import captured_stderr, to_stderr
 from tsae.io.flac_length import flac_total_frames
 from tsae.io.libsndfile import _detail, _sf
-from tsae.io.paths import AUDIO_SUFFIXES
+from tsae.io.paths import AUDIO_SUFFIXES, PIPE_OR_DEVICE
 from tsae.io.spliced import Part, Spliced
 
 #: formats whose header says exactly how many sample frames follow (MP3's count is an estimate, but see
@@ -260,7 +259,7 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
     if path.is_dir():
         raise ValueError(f"{path}: is a directory, not an audio file")
     if not path.is_file():  # a FIFO (`tsae denoise <(...)`), a device: read whole twice, it would hang or never end
-        raise ValueError(f"{path}: is a pipe or device, not a file (pipe audio to standard input instead)")
+        raise ValueError(f"{path}: {PIPE_OR_DEVICE} (pipe audio to standard input instead)")
     if path.stat().st_size == 0:
         raise ValueError(f"{path}: empty file")
     info = _open_info(path)
@@ -516,7 +515,7 @@ def _open_info(path: Path) -> AudioInfo:
         reason = cut or f"not a readable audio file ({detail}){_convert_hint(path)}"
         raise ValueError(f"{path}: {reason}")
     if printed and not _DecoderNotes(path, info.subtype).active:
-        sys.stderr.write("".join(f"{line}\n" for line in printed))
+        to_stderr("".join(f"{line}\n" for line in printed))
     return info
 
 

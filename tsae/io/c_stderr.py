@@ -12,6 +12,23 @@ import tempfile
 import threading
 from collections.abc import Iterator
 
+
+def stderr_is_terminal() -> bool:
+    """Whether Python's standard error is a terminal (where progress bars are shown).
+
+    False when it is closed: a command started with ``2>&-`` (a service, a batch system) has
+    ``sys.stderr`` None, and ``sys.stderr.isatty()`` failed every such command.
+    """
+    return sys.stderr is not None and sys.stderr.isatty()
+
+
+def to_stderr(text: str) -> None:
+    """Write ``text`` to standard error, or nowhere when it is closed (``print(file=None)`` would write it to
+    standard output, among the command's data)."""
+    if sys.stderr is not None:
+        sys.stderr.write(text)
+
+
 #: one redirect at a time: fd 2 is the whole process's (reentrant: a block may hold one inside another)
 _LOCK = threading.RLock()
 

@@ -29,6 +29,10 @@ SERIES_SUFFIXES = frozenset(AUDIO_SUFFIXES) | frozenset(TABLE_SUFFIXES) | frozen
 
 PathLike = str | os.PathLike
 
+#: what an input that exists but is no regular file is told as: a reader that opens a file more than once (to sniff
+#: it, then read it) would wait forever on a named pipe (``<(zcat x.gz)``), and read a device without end
+PIPE_OR_DEVICE = "is a pipe or device, not a file"
+
 
 # ----------------------------------------------------------------------------- URLs and names
 def is_url(path: PathLike) -> bool:

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, TextIO, cast
 
-from tsae.io.paths import COMPRESSION_SUFFIXES
+from tsae.io.paths import COMPRESSION_SUFFIXES, PIPE_OR_DEVICE
 
 
 def _fail(path: Path, problem: str) -> ValueError:
@@ -57,13 +57,16 @@ def _compression(path: Path) -> str | None:
     """``".gz"``, ``".bz2"`` or ``".xz"`` for a compressed table, None for a plain one.
 
     Judged by the file's magic bytes (a gzip file named ``.csv`` is read too); a file named ``.gz`` (``.bz2``,
-    ``.xz``) that does not start as one is an error. One-line errors: missing, a folder, unreadable, a zip archive
-    (an ``.xlsx`` workbook is one) or an ``.xls`` workbook.
+    ``.xz``) that does not start as one is an error. One-line errors: missing, a folder, a named pipe or a device
+    (the table is opened more than once), unreadable, a zip archive (an ``.xlsx`` workbook is one) or an ``.xls``
+    workbook.
     """
     if not path.exists():
         raise _fail(path, "no such file")
     if path.is_dir():
         raise _fail(path, "is a folder, not a table")
+    if not path.is_file():
+        raise _fail(path, f"{PIPE_OR_DEVICE} (save it to a file first)")
     try:
         with open(path, "rb") as handle:
             head = handle.read(10)

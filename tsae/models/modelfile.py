@@ -45,6 +45,7 @@ import numpy as np
 
 from tsae.errors import first_line, memory_for, shown
 from tsae.io.atomic import atomic_path
+from tsae.io.paths import PIPE_OR_DEVICE
 from tsae.models.container import DTYPES, Container, read_container, read_tensor, tensors_digest
 from tsae.models.fields import (
     SMALLEST_DIVISOR,
@@ -550,6 +551,8 @@ def _open(path: Path) -> BinaryIO:
         raise ModelFileError(path, "no such model file")
     if path.is_dir():
         raise ModelFileError(path, "is a folder, not a model file")
+    if not path.is_file():  # read more than once (its header, then its tensors)
+        raise ModelFileError(path, f"{PIPE_OR_DEVICE} (save it to a file first)")
     try:
         return open(path, "rb")
     except OSError as error:

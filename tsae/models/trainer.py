@@ -32,7 +32,6 @@ import copy
 import math
 import numbers
 import random
-import sys
 import time
 import warnings
 from collections.abc import Callable
@@ -43,6 +42,7 @@ import numpy as np
 
 from tsae.engine.layout import check_flag, is_number, is_whole_number
 from tsae.errors import first_line, shown
+from tsae.io.c_stderr import stderr_is_terminal
 from tsae.models.device import device_name
 from tsae.models.inference import autocast
 
@@ -591,7 +591,7 @@ def _fit_epochs(run: _Run, callback: Callable[[dict[str, float]], None] | None) 
     best_state = copy.deepcopy(model.state_dict())
     stale, stopped = 0, "epochs"
     bar = tqdm(total=config.epochs, desc=f"train {getattr(model, 'name', '')}", unit="epoch",
-               disable=config.quiet or not sys.stderr.isatty(), leave=False)
+               disable=config.quiet or not stderr_is_terminal(), leave=False)
     contractive = run.regularizer == "contractive"
     double_backward = _double_backward_safe(run.device) if contractive else contextlib.nullcontext()
     with _deterministic(config.deterministic and run.device.type == "cpu"), double_backward, bar:

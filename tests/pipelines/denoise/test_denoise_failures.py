@@ -1,6 +1,8 @@
 """tsae denoise with several files: a bad file fails alone (no output), the rest is written, all failures reported."""
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -94,7 +96,7 @@ def test_progress_bar_on_a_terminal_ends_at_its_total(tmp_path, monkeypatch) -> 
 
     src = tmp_path / "a.wav"
     sf.write(src, np.zeros(154480, dtype=np.float32), 16000, subtype="PCM_16")
-    monkeypatch.setattr(denoise_files_module.sys.stderr, "isatty", lambda: True, raising=False)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
     with warnings.catch_warnings():
         warnings.simplefilter("error", TqdmWarning)
         written = denoise_files([src], tmp_path / "b.wav", quiet=False)

@@ -1,6 +1,8 @@
 """smooth/impute files longer than one block: processed block by block, exact under one block, no seams."""
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -297,7 +299,7 @@ def test_a_long_table_goes_through_the_blocks_of_a_long_npy(tmp_path, job, capsy
     run(tmp_path / "x.npy", tmp_path / "blocks.npy", block=4096, quiet=True, **options)
     whole: list = []
     monkeypatch.setattr(files, job, lambda v, *a, **k: whole.append(v.shape))  # the whole series' job
-    monkeypatch.setattr(files.sys.stderr, "isatty", lambda: True)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     capsys.readouterr()
     info = run(tmp_path / "x.csv", tmp_path / "out.csv", block=4096, **options)
     assert "9.00k/9.00k" in capsys.readouterr().err  # the bar, on a terminal

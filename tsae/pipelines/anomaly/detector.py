@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import sys
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -63,6 +62,7 @@ import numpy as np
 from tsae.engine.layout import as_channels_first, check_flag, is_dataframe, is_number, is_whole_number, known_layout
 from tsae.engine.preprocess import Normalizer, repair_missing
 from tsae.errors import NotFittedError, shown
+from tsae.io.c_stderr import stderr_is_terminal
 from tsae.models.device import torch_threads
 from tsae.models.params import MAX_INT_HPARAM
 from tsae.models.trainer import check_seed, whole_number
@@ -1221,7 +1221,7 @@ class Detector:
         if not np.isfinite(X).any():  # as `tsae detect score` refuses such a file: every score would be made up
             raise ValueError("X holds no valid value (every sample is NaN, infinite or beyond 1e30, which no sensor "
                              "reads)")
-        progress = not self.quiet and X.shape[1] > SCORE_BLOCK and sys.stderr.isatty()
+        progress = not self.quiet and X.shape[1] > SCORE_BLOCK and stderr_is_terminal()
         with torch_threads(self.threads, native=True):
             return _score_blocks(self.core(device=self.device if device is None else device), X, each, progress,
                                  silence)

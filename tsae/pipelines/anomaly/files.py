@@ -32,10 +32,10 @@ _SEAM_HINT = " (score each stretch on its own to keep a seam from looking like a
 
 
 def _progress(message: str, quiet: bool) -> None:
-    import sys
+    from tsae.io.c_stderr import to_stderr
 
     if not quiet:
-        print(message, file=sys.stderr)
+        to_stderr(f"{message}\n")
 
 
 def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str | None = None,

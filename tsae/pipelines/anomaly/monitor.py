@@ -116,7 +116,7 @@ class RateLimitedLog:
         self.info(f"warning: {message}{suffix}")
 
     def info(self, message: str) -> None:
-        if not self.quiet:
+        if not self.quiet and self.stream is not None:  # None: stderr closed (print would write to stdout)
             try:
                 print(f"tsae monitor: {message}", file=self.stream, flush=True)
             except (ValueError, OSError):

@@ -5,7 +5,6 @@ import contextlib
 import functools
 import math
 import os
-import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -17,6 +16,7 @@ import numpy as np
 from tsae.engine.layout import check_flag, check_fraction
 from tsae.errors import FilesFailed, naming, shown
 from tsae.io.audio import AudioWarning, audio_info, check_writable, format_like, iter_audio_blocks, open_audio_writer
+from tsae.io.c_stderr import stderr_is_terminal
 from tsae.io.paths import AUDIO_SUFFIXES, check_outputs, expand_inputs, names_many, plan_outputs, read_paths
 from tsae.models.device import torch_threads
 from tsae.models.trainer import whole_number
@@ -282,7 +282,7 @@ def denoise_files(
     groups = _batches(tasks, min(batch, max(1, math.ceil(len(tasks) / jobs))))
     stop = threading.Event()
     counted = threading.Lock()
-    with tqdm(total=total, unit="s", desc="denoise", disable=quiet or not sys.stderr.isatty(),
+    with tqdm(total=total, unit="s", desc="denoise", disable=quiet or not stderr_is_terminal(),
               bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} s audio [{elapsed}<{remaining}]") as bar:
         def advance(frames: int, rate: int) -> None:
             # held to the total, which the blocks' seconds match only to float rounding: a count past it

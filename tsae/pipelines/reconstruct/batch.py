@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -62,8 +61,9 @@ from typing import Any
 import numpy as np
 
 from tsae.errors import columns_named, in_file, table_columns
-from tsae.io.atomic import all_or_nothing
+from tsae.io.atomic import all_or_nothing, being_written
 from tsae.io.blocks import ArraySource, open_source, streams
+from tsae.io.c_stderr import stderr_is_terminal
 from tsae.io.paths import (
     SERIES_SUFFIXES,
     check_output,
@@ -276,7 +276,7 @@ def reconstruct_files(
         if not is_url(out):
             Path(out).mkdir(parents=True, exist_ok=True)
         _run_batch(loaded, model_path, manifest_path, rows, todo, len(pairs), skipped, workers=workers, dask=dask,
-                   device=device, batch_size=batch_size, show=(not quiet and sys.stderr.isatty())
+                   device=device, batch_size=batch_size, show=(not quiet and stderr_is_terminal())
                    if progress is None else progress, identities=identities, dirty=filled)
     result.rows = {src: rows[src] for src, _ in pairs}
     return result
@@ -343,7 +343,9 @@ def _remove_stale_parts(pairs: list[tuple[str, str]]) -> None:
 
     A worker process that was killed while writing (and whose file was then retried, by
     the local pool or by Dask) cannot remove its temporary file; nor can a run killed with
-    SIGKILL. One listing per output folder; URLs are left alone.
+    SIGKILL. A file another live process is writing (another batch into the same folder)
+    is left to it (:func:`tsae.io.atomic.being_written`). One listing per output folder;
+    URLs are left alone.
     """
     names: dict[Path, set[str]] = {}
     for _, dst in pairs:
@@ -359,7 +361,8 @@ def _remove_stale_parts(pairs: list[tuple[str, str]]) -> None:
             if not (name.startswith(".") and name.endswith(".part")):
                 continue
             target, _, random = name[1:-len(".part")].rpartition(".")
-            if target in wanted and len(random) == 8 and entry.is_file(follow_symlinks=False):
+            if target in wanted and len(random) == 8 and entry.is_file(follow_symlinks=False) \
+                    and not being_written(entry.path):
                 with contextlib.suppress(OSError):
                     os.unlink(entry.path)
 
@@ -430,7 +433,7 @@ def reconstruct(
 
         loaded = load_model(model, device=resolve_device(device))
         progress = batch_options.get("progress")
-        show = (not batch_options.get("quiet", False) and sys.stderr.isatty()) if progress is None else progress
+        show = (not batch_options.get("quiet", False) and stderr_is_terminal()) if progress is None else progress
         with SizedBar("reconstruct", show, least=RECONSTRUCT_BLOCK) as bar:  # a file of one block is quick
             row = reconstruct_file(loaded, inputs[0], output, batch_size=batch_size, advance=bar.update,
                                    sized=bar.size)
@@ -478,7 +481,7 @@ def encode_file(model: Any, input: str | os.PathLike, output: str | os.PathLike,
                          f"{Path(output).with_suffix('.npy').name}")
     if plot is not None:
         plot_format(plot)  # a plot named .jpg is refused before the file is read and encoded
-    show = (not quiet and sys.stderr.isatty()) if progress is None else progress
+    show = (not quiet and stderr_is_terminal()) if progress is None else progress
     long_input = plot is None and Path(input).is_file()  # the plot needs the whole series
     source = open_source(Path(input), finite=True) if long_input else None
     if source is not None and source.n > block:  # long audio or .npy: in blocks, memory bounded by the block

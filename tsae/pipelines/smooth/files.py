@@ -12,7 +12,6 @@ except that ``impute`` fills such a series with a gap of a block or longer whole
 from __future__ import annotations
 
 import os
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +22,7 @@ import numpy as np
 from tsae.engine.layout import check_fraction
 from tsae.errors import columns_named, in_file, memory_for, table_columns
 from tsae.io.blocks import SeriesSource, in_blocks, open_source, open_writer, streams
+from tsae.io.c_stderr import stderr_is_terminal
 from tsae.io.paths import check_data_output, check_output, read_paths
 from tsae.io.series import read_series, refuse_transposed, write_series
 from tsae.io.time_order import warn_time_order
@@ -57,7 +57,7 @@ def _file_job(input: str | os.PathLike, output: str | os.PathLike, model: Any, f
     # with a rule on the whole series (whole: impute's longest gap), a series going to a table is read whole, so
     # that the rule holds for it as it did
     source = open_source(src, audio_gaps=True, finite=True) if streams(src, dst, tables=whole is None) else None
-    show = not quiet and sys.stderr.isatty()
+    show = not quiet and stderr_is_terminal()
     with memory_for(src, "process"):
         if source is None or source.n <= block:
             values, rate, meta = read_series(src, audio_gaps=True, finite=True)
