@@ -55,3 +55,29 @@ def test_a_library_import_warning_is_not_shown(tmp_path, monkeypatch) -> None:
     sf.write(tmp_path / "x.wav", np.zeros(100, np.float32), 8000)
     result = CliRunner().invoke(cli, ["frame", str(tmp_path / "x.wav"), "--window", "8"])
     assert result.output.splitlines() == ["Error: x.wav: stop here"]
+
+
+def test_a_ctrl_c_that_numpy_drops_while_a_table_is_read_still_stops_the_command(tmp_path, monkeypatch) -> None:
+    # numpy's string-to-float cast runs the signal handlers in its loop and could drop the KeyboardInterrupt raised
+    # there: the command then wrote all of its outputs and exited 0
+    table = tmp_path / "in.csv"
+    table.write_text("a,b\n" + "".join(f"{i},{i % 7}\n" for i in range(300)))
+    real_asarray = np.asarray
+    fired = []
+
+    def asarray_dropping_an_interrupt(*args, **kwargs):
+        if not fired and kwargs.get("dtype") is np.float64:
+            fired.append(True)
+            try:
+                os.kill(os.getpid(), signal.SIGINT)
+                sum(range(1000))  # the handler runs here and raises; numpy's loop drops it
+            except KeyboardInterrupt:
+                pass
+        return real_asarray(*args, **kwargs)
+
+    monkeypatch.setattr(np, "asarray", asarray_dropping_an_interrupt)
+    before = signal.getsignal(signal.SIGINT)
+    result = CliRunner().invoke(cli, ["smooth", str(table), "-o", str(tmp_path / "out.csv"), "-q"])
+    assert fired and result.exit_code == 130, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+    assert signal.getsignal(signal.SIGINT) is before  # the handler lives only while a command runs

@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from tsae import __version__
+from tsae import _interrupts as interrupts
 from tsae.cli.plugin_log import report_plugin_warnings
 from tsae.errors import NamedMemoryError, allocation_failure, first_line
 
@@ -45,21 +46,29 @@ class Terminated(BaseException):
 
 
 def _raise_terminated(signum: int, frame: Any) -> None:
-    raise Terminated()
+    raise interrupts.noted(Terminated)
+
+
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    raise interrupts.noted(KeyboardInterrupt)
 
 
 @contextlib.contextmanager
-def _sigterm_unwinds() -> Iterator[None]:
-    """While inside, SIGTERM raises :class:`Terminated` (a command with its own handler replaces it)."""
+def _signals_unwind() -> Iterator[None]:
+    """While inside, SIGTERM raises :class:`Terminated` and SIGINT ``KeyboardInterrupt``, each counted so that one a
+    numpy cast dropped is raised again (:mod:`tsae._interrupts`); a command with its own handler replaces them."""
     try:
-        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+        previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, _raise_terminated)}
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # an ignored Ctrl-C stays ignored
+            previous[signal.SIGINT] = signal.signal(signal.SIGINT, _raise_interrupt)
     except ValueError:  # not the main thread (an embedding application): leave signals alone
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
@@ -143,7 +152,7 @@ class LazyGroup(click.Group):
         debug = _root_debug(args)
         report_plugin_warnings(debug=debug, quiet=bool({"-q", "--quiet"} & set(args)))
         try:
-            with _sigterm_unwinds():
+            with _signals_unwind():
                 return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except Terminated:
             click.echo("Terminated.", err=True)

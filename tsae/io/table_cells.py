@@ -11,6 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from tsae import _interrupts as interrupts
+
 #: cells that are missing values (compared lower-case): spreadsheets' formula errors (``#DIV/0!``, ``#VALUE!``) are
 MISSING = {"", "na", "nan", "null", "none", "n/a", "?", "-", "#n/a", "missing",
            "#div/0!", "#value!", "#ref!", "#name?", "#num!", "#null!"}
@@ -51,7 +53,10 @@ def _floats(cells: Sequence[str], decimal: str = ".") -> np.ndarray | tuple[int,
             if (np.char.find(text, ".") >= 0).any():
                 raise ValueError("a decimal point")
             text = np.char.replace(text, ",", ".")
-        return np.asarray(text, dtype=np.float64)
+        before = interrupts.count()
+        values = np.asarray(text, dtype=np.float64)
+        interrupts.raise_lost(before)  # numpy's string cast can drop a Ctrl-C raised inside it
+        return values
     except ValueError:
         for i, cell in enumerate(arr):
             try:
