@@ -901,12 +901,6 @@ def write_table(
     if time is not None:
         names.insert(0, time_name or "time")
         arrays.insert(0, np.asarray(time).reshape(-1))
-    if not arrays:
-        raise ValueError(f"{path}: no columns to write")
-    n = len(arrays[0])
-    for name, arr in zip(names, arrays, strict=True):
-        if len(arr) != n:
-            raise ValueError(f"{path}: column {name!r} has {len(arr)} rows, expected {n}")
     formats = [column_format([arr], time=time is not None and j == 0) for j, arr in enumerate(arrays)]
     with open_table_writer(path, names, formats, time_utc=time_utc, protect=protect) as table:
         table.write(arrays)
