@@ -7,7 +7,9 @@ raises what the real one raises (``PortAudioError`` is not an ``OSError``).
 from __future__ import annotations
 
 import csv
+import multiprocessing
 import os
+import queue
 import signal
 import socket
 import subprocess
@@ -437,8 +439,13 @@ def test_a_pool_worker_stops_its_file_on_ctrl_c_and_an_idle_one_exits_quietly(ti
         row = workers._worker_task(str(tmp_path / "a.csv"), str(dst), 64)
         assert row["status"] == "failed" and "interrupted" in row["error"]
         assert not dst.parent.exists() or not list(dst.parent.iterdir())
-        os.kill(os.getpid(), signal.SIGTERM)  # idle now
+        os.kill(os.getpid(), signal.SIGTERM)  # the file's row not yet sent to the parent: exiting would lose it
         time.sleep(0.1)
+        assert exits == []
+        waiting = multiprocessing.get_context("spawn").Queue()  # idle: waiting for the next file
+        threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGTERM)).start()
+        with pytest.raises(queue.Empty):
+            waiting.get(timeout=1.0)
         assert exits == [128 + signal.SIGTERM]
     finally:
         for signum, handler in saved.items():
@@ -521,6 +528,35 @@ def test_a_worker_stop_after_its_output_is_in_place_lets_the_file_finish(tmp_pat
     workers._WORKER_STATE.update(stopping=False, before=workers._output_stamp(str(out)))  # an older output
     with pytest.raises(workers.WorkerStopped, match="terminated"):
         workers._stop_worker(signal.SIGTERM, None)
+
+
+def test_a_file_let_finish_after_a_stop_is_recorded_though_the_pool_broke(tmp_path, monkeypatch) -> None:
+    # CI: Ctrl-C to the group as m0.csv was renamed into place; its worker let it finish, but the other worker,
+    # idle after unwinding its own file, exited on the parent's signal: the broken pool failed m0's future, and
+    # the manifest never listed the complete m0.csv
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    out = tmp_path / "m0.csv"
+
+    def finished_during_a_stop(model, src, dst, batch_size, advance=None):  # type: ignore[no-untyped-def]
+        out.write_text("done\n")  # renamed into place, then the Ctrl-C
+        workers._stop_worker(signal.SIGINT, None)
+        return _row(src, dst, "ok", "", 3, 1, 0.0, 0.0)
+
+    sent = multiprocessing.get_context("spawn").SimpleQueue()
+    monkeypatch.setattr(workers, "_safe_reconstruct", finished_during_a_stop)
+    monkeypatch.setattr(workers, "_WORKER_STATE", {**workers._WORKER_STATE, "finished": sent})
+    row = workers._worker_task("m0.csv", str(out), 64)
+    assert row["status"] == "ok" and workers._WORKER_STATE["stopping"]
+
+    broken, failed = Future(), Future()
+    broken.set_exception(BrokenProcessPool("a worker exited"))
+    failed.set_result(_row("m1.csv", "m1.out", "failed", "interrupted (Ctrl-C)"))
+    recorded: list[dict] = []
+    workers._record_finished({broken: ("m0.csv", str(out)), failed: ("m1.csv", "m1.out")}, recorded.append, sent)
+    assert recorded == [row]
+    assert sent.empty()
 
 
 def test_a_worker_reports_other_unraisable_errors_as_usual(monkeypatch) -> None:

@@ -57,7 +57,7 @@ def test_a_second_ctrl_c_while_the_pool_stops_does_not_cut_the_stopping_short(mo
 
     monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", FirstCtrlC)
     monkeypatch.setattr(workers, "_stop_pool", stop_pool)
-    monkeypatch.setattr(workers, "_record_finished", lambda running, done: steps.append("rows recorded"))
+    monkeypatch.setattr(workers, "_record_finished", lambda running, done, finished: steps.append("rows recorded"))
     handler = signal.getsignal(signal.SIGINT)
     with pytest.raises(KeyboardInterrupt):
         workers._run_pool(Path("m.tsae"), [("a.csv", "out/a.csv")], 16, 2, lambda row: None)

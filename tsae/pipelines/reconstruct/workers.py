@@ -22,7 +22,8 @@ _WORKER_MODEL: Any = None
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 #: a pool worker's state: running a file, already unwinding it after a signal (which one), and what its
 #: output path held when the file started (see :func:`_output_stamp`)
-_WORKER_STATE: dict[str, Any] = {"busy": False, "stopping": False, "signum": 0, "output": "", "before": None}
+_WORKER_STATE: dict[str, Any] = {"busy": False, "stopping": False, "signum": 0, "output": "", "before": None,
+                                 "finished": None}
 #: seconds a stopped worker has to unwind its running file before it is killed
 _STOP_GRACE = 30.0
 
@@ -67,13 +68,30 @@ def _stop_worker(signum: int, frame: Any) -> None:
     complete output that the manifest did not list.
     """
     if not _WORKER_STATE["busy"]:
-        _exit_now(128 + signum)
-        return
+        if _waiting_for_work(frame):
+            _exit_now(128 + signum)
+        return  # its finished file's row is still on its way to the parent: the next signal ends it
     if _WORKER_STATE["stopping"]:
         return
     _WORKER_STATE.update(stopping=True, signum=signum)
     if not _output_committed():
         raise _stop_error()
+
+
+def _waiting_for_work(frame: Any) -> bool:
+    """Whether a signal handler's ``frame`` is an idle pool worker's wait for its next file.
+
+    A worker is not busy, yet not idle either, from the end of a file until its row is sent
+    to the parent: exiting then lost a complete output's row (a Ctrl-C to the whole group
+    let a committed file finish, and the parent's next signal came before its row went).
+    """
+    from multiprocessing.queues import Queue
+
+    while frame is not None:
+        if frame.f_code is Queue.get.__code__:
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _stop_check(done: int) -> None:
@@ -132,18 +150,20 @@ def _stop_signals_ignored() -> Iterator[None]:
                 signal.signal(signum, handler)
 
 
-def _init_worker(model_path: str) -> None:
+def _init_worker(model_path: str, finished: Any = None) -> None:
     """Process-pool initialiser: the model loaded once per process; SIGINT and SIGTERM fail the running file.
 
     The error unwinds the file's atomic output, so a worker stopped with the rest of the
     process group (Ctrl-C, SIGTERM) leaves no hidden ``.part`` file behind; an idle worker
     exits quietly. The signals stay held (see :func:`_stop_signals_blocked`) until the
-    model is loaded.
+    model is loaded. ``finished`` (a ``SimpleQueue``) takes the row of a file let finish
+    after a stop (see :func:`_worker_task`).
     """
     global _WORKER_MODEL
     from tsae.models.modelfile import load_model
 
     sys.unraisablehook = _quiet_lost_stop
+    _WORKER_STATE["finished"] = finished
     for signum in _STOP_SIGNALS:
         signal.signal(signum, _stop_worker)
     try:
@@ -158,7 +178,12 @@ def _worker_task(src: str, dst: str, batch_size: int) -> dict[str, Any]:
     _WORKER_STATE.update(busy=True, stopping=False, signum=0, output=dst, before=_output_stamp(dst))
     try:
         with torch_threads(1):
-            return _safe_reconstruct(_WORKER_MODEL, src, dst, batch_size, advance=_stop_check)
+            row = _safe_reconstruct(_WORKER_MODEL, src, dst, batch_size, advance=_stop_check)
+        if _WORKER_STATE["stopping"] and row.get("status") == "ok" and _WORKER_STATE["finished"] is not None:
+            # its output is in place, but its result may never reach the parent: another worker exiting on
+            # the same stop breaks the pool, which fails every future still running
+            _WORKER_STATE["finished"].put(row)
+        return row
     finally:
         _WORKER_STATE["busy"] = False
 
@@ -195,11 +220,12 @@ def _run_pool(model_path: Path, queue: list[tuple[str, str]], batch_size: int, w
     from concurrent.futures.process import BrokenProcessPool
 
     context = multiprocessing.get_context("spawn")  # torch and fork do not mix
+    finished_after_stop = context.SimpleQueue()
     waiting = list(queue)
     running: dict[Future, tuple[str, str]] = {}
     died: list[tuple[str, str]] = []
     with ProcessPoolExecutor(max_workers=min(workers, len(waiting)), mp_context=context,
-                             initializer=_init_worker, initargs=(str(model_path),)) as pool:
+                             initializer=_init_worker, initargs=(str(model_path), finished_after_stop)) as pool:
         try:
             while waiting or running:
                 while waiting and len(running) < workers:
@@ -213,37 +239,58 @@ def _run_pool(model_path: Path, queue: list[tuple[str, str]], batch_size: int, w
                     running[future] = waiting.pop(0)
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in finished:
-                    src, dst = running.pop(future)
+                    src, dst = running[future]
                     try:
                         row = future.result()
                     except BrokenProcessPool:
-                        died.append((src, dst))
+                        died.append(running.pop(future))
                         continue
                     except Exception as error:  # noqa: BLE001 - the task could not run (e.g. not picklable)
                         row = _row(src, dst, "failed", f"worker failed: {_one_line(error)}")
+                    # running until recorded: a Ctrl-C while its output was read for the manifest lost its row
                     done(row)
+                    del running[future]
                 if died:  # the pool is broken: every running file died with it
                     died += running.values()
                     return waiting, died
         except BaseException:  # Ctrl-C, SIGTERM, an error: the running files are stopped, not waited for
             with _stop_signals_ignored():  # a second Ctrl-C cut the pool's shutdown short, and the exit hung
                 _stop_pool(pool)
-                _record_finished(running, done)
+                _record_finished(running, done, finished_after_stop)
             raise
     return [], []
 
 
-def _record_finished(running: dict[Any, tuple[str, str]], done: Callable[[dict[str, Any]], None]) -> None:
+def _record_finished(running: dict[Any, tuple[str, str]], done: Callable[[dict[str, Any]], None],
+                     finished: Any = None) -> None:
     """After an interruption: record the files that were written before their workers heard of it.
 
-    Their outputs are in place; without their rows the manifest would not know them.
+    Their outputs are in place; without their rows the manifest would not know them. A
+    file's row comes from its future or, where the broken pool failed that, from the
+    workers' ``finished`` queue (see :func:`_worker_task`).
     """
-    for future in list(running):
+    recorded: set[tuple[str, str]] = set()
+    for future, pair in list(running.items()):
         with contextlib.suppress(BaseException):
             if future.done() and not future.cancelled() and future.exception() is None:
                 row = future.result()
                 if isinstance(row, dict) and row.get("status") == "ok":
                     done(row)
+                    recorded.add(pair)
+    for row in _rows_in(finished):
+        pair = (str(row.get("file")), str(row.get("output")))
+        if pair in running.values() and pair not in recorded:
+            done(row)
+            recorded.add(pair)
+
+
+def _rows_in(queue: Any) -> list[dict[str, Any]]:
+    """The rows a ``SimpleQueue`` holds now (none for None); the workers have stopped writing to it."""
+    rows: list[dict[str, Any]] = []
+    with contextlib.suppress(Exception):
+        while queue is not None and not queue.empty():
+            rows.append(queue.get())
+    return rows
 
 
 def _stop_pool(pool: Any) -> None:
