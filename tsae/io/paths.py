@@ -358,6 +358,18 @@ def read_paths(*sources: object) -> list[PathLike]:
     return found
 
 
+def shown_name(name: str) -> str:
+    """A file name as text a plot can draw: the bytes Python keeps as surrogate escapes where the locale could not
+    decode them (``é.csv`` given under ``LC_ALL=C``) read as UTF-8, any that are not UTF-8 as U+FFFD.
+
+    Examples
+    --------
+    >>> shown_name("donn\\udcc3\\udca9es.csv"), shown_name("pump\\udce9.csv")
+    ('données.csv', 'pump\ufffd.csv')
+    """
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def written_file(path: PathLike) -> Path:
     """The file that writing output ``path`` replaces: ``path`` itself, or the file a symbolic link ``path`` points to
     (through a chain of links), so that the link stays a link and that file gets the output, as ``cp`` and the
@@ -557,5 +569,5 @@ __all__ = [
     "ARRAY_SUFFIXES", "AUDIO_SUFFIXES", "COMPRESSION_SUFFIXES", "FOREIGN_DATA_SUFFIXES", "NOT_DATA_SUFFIXES",
     "OUTPUT_KINDS", "SERIES_SUFFIXES", "TABLE_SUFFIXES", "check_data_output", "check_model_output", "check_output",
     "check_output_kind", "check_outputs", "expand_inputs", "is_url", "join", "kind_suffix", "name_of", "names_many",
-    "nearest_existing", "output_is_folder", "plan_outputs", "read_paths", "split_suffix", "written_file",
+    "nearest_existing", "output_is_folder", "plan_outputs", "read_paths", "shown_name", "split_suffix", "written_file",
 ]
