@@ -69,3 +69,71 @@ def test_two_processes_compiling_two_signatures_at_once_keep_each_its_own_code(t
     fresh = _cache_file()
     assert fresh.load(("float64",)) in ("float64 code", None)
     assert fresh.load(("float32",)) in ("float32 code", None)
+
+
+def _aged(path: Path, seconds: float, content: bytes = b"x") -> Path:
+    """``path`` written with ``content``, last modified ``seconds`` ago."""
+    import os
+    import time
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    os.utime(path, (time.time() - seconds, time.time() - seconds))
+    return path
+
+
+HOUR, DAY = 3600.0, 86400.0
+
+
+def test_a_new_entry_removes_the_code_its_kernels_index_no_longer_names(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Code files were named by signature and version and never removed: every tsae or numba upgrade left the
+    previous ones in the cache for good."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    cache = _cache_file()
+    folder = Path(cache._cache_path)
+    numbered = _aged(folder / "k.f-1.py311.1.nbc", 2 * HOUR)  # numba's numbering, of an older tsae
+    older = _aged(folder / "k.f-1.py311.0123456789abcdef0123.nbc", 2 * HOUR)  # an older source's signature
+    writing = _aged(folder / "k.f-1.py311.fedcba9876543210fedc.nbc", 60)  # another process, before its index
+    other_kernel = _aged(folder / "k.g-9.py311.1.nbc", 2 * HOUR)
+    _aged(folder / "k.g-9.py311.nbi", 2 * DAY)
+    cache.save(("sig",), "compiled")
+    assert not numbered.exists() and not older.exists()
+    assert writing.exists() and other_kernel.exists()
+    assert cache.load(("sig",)) == "compiled"
+
+
+def test_files_unused_for_a_month_go_and_nothing_in_use_does(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    cache = _cache_file()
+    folder = Path(cache._cache_path)
+    root = folder.parent
+    gone = root / "engine_0000000000000000000000000000000000000000"  # the folder of a removed install
+    stale = [_aged(gone / "_kernels.frame_rows-30.py311.nbi", 40 * DAY),
+             _aged(gone / "_kernels.frame_rows-30.py311.1.nbc", 40 * DAY),
+             _aged(folder / "k.h-3.py310.nbi", 31 * DAY), _aged(folder / "k.h-3.py310.ab.nbc", 31 * DAY),
+             _aged(folder / "k.orphan-5.py311.cd.nbc", 2 * HOUR),  # no index names it
+             _aged(folder / "k.f-1.py311.nbi.tmp.0123abcd", 2 * HOUR)]  # a writer killed mid-write
+    kept = [_aged(gone / "_kernels.repair_rows-120.py311.nbi", 29 * DAY),
+            _aged(gone / "_kernels.repair_rows-120.py311.1.nbc", 300 * DAY),  # old, but its index is in use
+            _aged(folder / "k.f-1.py311.nbi.tmp.4567cdef", 60),  # being written
+            _aged(folder / "notes.txt", 400 * DAY)]  # not a cache file
+    outside = _aged(tmp_path / "elsewhere" / "x.f-1.py311.1.nbc", 400 * DAY)
+    (root / "link").symlink_to(gone / "_kernels.repair_rows-120.py311.nbi")
+    cache.save(("sig",), "compiled")
+    assert [path for path in stale if path.exists()] == []
+    assert all(path.exists() for path in kept) and outside.exists() and (root / "link").is_symlink()
+    assert _numba_cache.sweep(tmp_path / "elsewhere", "x.f-1.py311", set()) == []  # not tsae's cache folder
+
+
+def test_reading_a_kernel_marks_its_index_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import time
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    cache = _cache_file()
+    cache.save(("sig",), "compiled")
+    index = Path(cache._index_path)
+    os.utime(index, (time.time() - 20 * DAY, time.time() - 20 * DAY))
+    assert cache.load(("sig",)) == "compiled"
+    assert time.time() - index.stat().st_mtime < HOUR

@@ -115,3 +115,93 @@ def test_output_linked_to_a_device_is_refused(run, tmp_path, csv_file) -> None:
     link.symlink_to("/dev/null")
     assert_refused(run("smooth", csv_file, "-o", link), "is a device")
     assert link.is_symlink()
+
+
+def _linked(tmp_path, name: str, old: bytes = b"old") -> tuple:
+    """``out/NAME``, a link to ``real/NAME`` (which holds ``old``)."""
+    (tmp_path / "real").mkdir(exist_ok=True)
+    (tmp_path / "out").mkdir(exist_ok=True)
+    real = tmp_path / "real" / name
+    real.write_bytes(old)
+    link = tmp_path / "out" / name
+    link.symlink_to(f"../real/{name}")
+    return link, real
+
+
+def _no_parts(*folders) -> None:
+    for folder in folders:
+        assert not [p.name for p in folder.iterdir() if p.name.endswith(".part")], folder
+
+
+@pytest.mark.parametrize("command", ["smooth", "denoise", "reconstruct", "detect score"])
+def test_an_output_that_is_a_link_is_written_through_it(run, tmp_path, csv_file, wav_file, model_file,
+                                                        command) -> None:
+    """The atomic write replaced the link with a file and left the file it pointed to as it was; ``cp`` and the
+    shell's ``>`` write through a link, and so does tsae now: the file it points to is replaced, atomically."""
+    suffix = ".wav" if command == "denoise" else ".csv"
+    link, real = _linked(tmp_path, f"o{suffix}")
+    if command == "smooth":
+        result = run("smooth", csv_file, "-o", link, "-q")
+    elif command == "denoise":
+        result = run("denoise", wav_file, "-o", link, "-q")
+    elif command == "reconstruct":
+        result = run("reconstruct", model_file, csv_file, "-o", link, "-q", "--device", "cpu")
+    else:
+        from tsae.pipelines.anomaly.detector import Detector
+
+        x = np.loadtxt(csv_file, delimiter=",", skiprows=1)[:, 1:].T
+        Detector(window=16, epochs=1, device="cpu").fit(x, sensors=["a", "b"]).save(tmp_path / "det.tsae")
+        events, real_events = _linked(tmp_path, "o.events.csv")
+        result = run("detect", "score", csv_file, "--detector", tmp_path / "det.tsae", "-o", link, "--events",
+                     events, "-q")
+        assert events.is_symlink() and real_events.read_text().startswith("start,end,")
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink() and link.resolve() == real.resolve()
+    assert real.read_bytes() != b"old" and real.stat().st_size > 100
+    _no_parts(link.parent, real.parent)
+
+
+def test_a_link_to_a_link_to_an_input_is_refused(run, tmp_path, csv_file) -> None:
+    before = csv_file.read_bytes()
+    (tmp_path / "hop.csv").symlink_to(csv_file)
+    (tmp_path / "out.csv").symlink_to("hop.csv")
+    assert_refused(run("smooth", csv_file, "-o", tmp_path / "out.csv"), "out.csv: refusing to overwrite", "d.csv")
+    _unchanged(csv_file, before)
+    assert (tmp_path / "out.csv").is_symlink()
+
+
+def test_a_link_to_no_file_yet_writes_that_file(run, tmp_path, csv_file) -> None:
+    link = tmp_path / "out.csv"
+    link.symlink_to("made.csv")
+    assert run("smooth", csv_file, "-o", link, "-q").exit_code == 0
+    assert link.is_symlink() and (tmp_path / "made.csv").read_text().startswith("time,")
+
+
+def test_a_link_into_a_missing_folder_or_a_loop_is_one_line(run, tmp_path, csv_file) -> None:
+    link = tmp_path / "out.csv"
+    link.symlink_to("nowhere/made.csv")
+    assert_refused(run("smooth", csv_file, "-o", link), "out.csv: a link to", "whose folder",
+                   "nowhere does not exist")
+    assert not (tmp_path / "nowhere").exists() and link.is_symlink()
+    (tmp_path / "a.csv").symlink_to("b.csv")
+    (tmp_path / "b.csv").symlink_to("a.csv")
+    assert_refused(run("smooth", csv_file, "-o", tmp_path / "a.csv"), "a.csv: is a loop of links")
+    assert (tmp_path / "a.csv").is_symlink()
+
+
+def test_outputs_held_back_by_all_or_nothing_go_through_their_links(tmp_path) -> None:
+    from tsae.io.atomic import all_or_nothing, atomic_path
+
+    link, real = _linked(tmp_path, "x.txt")
+    with all_or_nothing():
+        with atomic_path(link) as tmp:
+            tmp.write_text("new")
+            assert tmp.parent == real.parent.resolve()  # beside the file it replaces: one file system, a rename
+        assert real.read_text() == "old"
+    assert real.read_text() == "new" and link.is_symlink()
+    with pytest.raises(RuntimeError), all_or_nothing():
+        with atomic_path(link) as tmp:
+            tmp.write_text("newer")
+        raise RuntimeError
+    assert real.read_text() == "new" and link.is_symlink()
+    _no_parts(link.parent, real.parent)

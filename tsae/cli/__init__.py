@@ -175,6 +175,15 @@ class LazyGroup(click.Group):
             click.echo(f"Error: {error.format_message()}{hint}", err=True)
             sys.exit(error.exit_code)
 
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        """Parse the command line; ``--help`` and ``--version`` print here, and end quietly when stdout's reader has
+        gone (``tsae --help | head -1``: status 0, :func:`~tsae.cli.pipes.quiet_broken_pipe`), not with click's 1."""
+        from tsae.cli.pipes import quiet_broken_pipe
+
+        with quiet_broken_pipe(stdout_only=True):
+            return super().make_context(info_name, args, parent, **extra)
+
     def invoke(self, ctx: click.Context) -> Any:
         """Run the sub-command; a library error (or running out of memory) becomes a one-line ``ClickException``.
 
@@ -183,11 +192,13 @@ class LazyGroup(click.Group):
         # the sub-command's words, before click resolves (and clears) them (click < 9 keeps them apart from ctx.args)
         words = [*(getattr(ctx, "_protected_args", None) or []), *ctx.args]
         command = words[0] if words else None
+        from tsae.cli.pipes import quiet_broken_pipe
+
         try:
-            with _one_line_warnings(command):
+            with _one_line_warnings(command), quiet_broken_pipe(stdout_only=True):  # `tsae models | head`: status 0
                 return super().invoke(ctx)
-        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, BrokenPipeError):
-            raise  # a broken pipe (`tsae models | head`) is click's: it exits quietly
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
         except MemoryError as error:  # NamedMemoryError says what did not fit; a bare one what could not be allocated
             if (ctx.obj or {}).get("debug"):
                 raise
@@ -258,4 +269,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``tsae`` command (errors: see :meth:`LazyGroup.main`)."""
-    cli.main(args=argv, prog_name="tsae")
+    from tsae.cli.pipes import flush_stdout_at_exit
+
+    try:
+        cli.main(args=argv, prog_name="tsae")
+    finally:
+        flush_stdout_at_exit()

@@ -14,16 +14,60 @@ from tsae.cli.common import echo_done
 
 
 @contextlib.contextmanager
-def quiet_broken_pipe() -> Iterator[None]:
-    """Exit quietly (status 0) when the reader of stdout goes away (``tsae ... | head``)."""
+def quiet_broken_pipe(stdout_only: bool = False) -> Iterator[None]:
+    """Exit quietly, with status 0, when the reader of stdout goes away (``tsae ... | head``).
+
+    Status 0 (as ``git log | head`` ends), not 141 (killed by SIGPIPE, as ``cat`` is): the reader took what it
+    wanted, and a script under ``set -o pipefail`` goes on. ``stdout_only``: only when stdout's reader is gone
+    (:func:`stdout_reader_gone`); another broken pipe (a socket's) is raised on, an error.
+    """
     try:
         yield
     except BrokenPipeError:
-        with contextlib.suppress(OSError, ValueError, AttributeError):
-            # the interpreter flushes stdout on exit: point it at /dev/null so that cannot fail again
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
+        if stdout_only and not stdout_reader_gone():
+            raise
+        stdout_to_devnull()
         raise click.exceptions.Exit(0) from None
+
+
+def stdout_to_devnull() -> None:
+    """Point the file descriptor of stdout at /dev/null, so that the flush of what is left in ``sys.stdout``'s buffer
+    (the interpreter's, on exit) cannot fail again (no "Exception ignored ... BrokenPipeError")."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
+def stdout_reader_gone() -> bool:
+    """Whether stdout (file descriptor 1) is a pipe or socket whose reader has gone (``poll`` tells an error or a
+    hang-up on it); True where ``poll`` is missing (Windows), as any broken pipe was taken for stdout's."""
+    import select
+
+    if not hasattr(select, "poll"):
+        return True
+    poller = select.poll()
+    poller.register(1, select.POLLOUT)
+    try:
+        events = poller.poll(0)
+    except OSError:
+        return False
+    return any(mask & (select.POLLERR | select.POLLHUP) for _, mask in events)
+
+
+def flush_stdout_at_exit() -> None:
+    """Flush ``sys.stdout`` before the interpreter does: what a command printed that is still in its buffer meets a
+    reader that has gone (``tsae models | head -1``) here, quietly (:func:`stdout_to_devnull`), not as the
+    interpreter's "Exception ignored" and status 120."""
+    stream = sys.stdout
+    if stream is None:
+        return
+    try:
+        stream.flush()
+    except BrokenPipeError:
+        stdout_to_devnull()
+    except (OSError, ValueError):  # closed, or some other failure: the interpreter's own flush tells it
+        pass
 
 
 def denoise_pipe(inputs: tuple[str, ...], output: Path | None, *, model: Path | None, strength: float,

@@ -12,7 +12,10 @@ in the same process are not affected (the environment is not touched).
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +102,9 @@ class TsaeCacheFile(_NumbaCacheFile):
     signature's code; at worst one process's index entry is lost, and compiled again. A
     code file of another signature (an older cache) is a miss too.
 
+    Writing a kernel's code sweeps stale files out of tsae's cache (:func:`sweep`); reading a kernel records, in
+    its index file's modification time, that it is still used (at most once a day).
+
     Files in other folders (other numba users') are read and written as numba does.
     """
 
@@ -126,18 +132,104 @@ class TsaeCacheFile(_NumbaCacheFile):
         data = super().load(key)
         if self._ours and not _holds(data, key):
             return None
+        if self._ours and data is not None:
+            _mark_used(Path(self._index_path))
         return data
 
     def save(self, key: Any, data: Any) -> None:
         if not self._ours:
             return super().save(key, data)
+        base = self._index_name.removesuffix(".nbi")
         digest = hashlib.sha256(repr(key).encode("utf-8")).hexdigest()[:20]
-        name = f"{self._index_name.removesuffix('.nbi')}.{digest}.nbc"
+        name = f"{base}.{digest}.nbc"
         self._save_data(name, data)
         overloads = self._load_index()  # as late as can be: another process may have added a signature
         overloads[key] = name
         self._save_index(overloads)
+        sweep(Path(self._cache_path), base, set(overloads.values()))
         return None
+
+
+#: a kernel whose index file was neither read nor written for this long is stale, with its code files (a kernel of an
+#: older tsae, of a removed install, of a Python no longer used): :func:`sweep`
+UNUSED_SECONDS = 30 * 86400
+#: no file modified more recently than this is removed: a process may be between writing a kernel's code and the
+#: index that names it, or writing a temporary file
+GRACE_SECONDS = 3600
+#: a read of a kernel is recorded in its index file's modification time at most this often
+_MARK_EVERY = 86400
+
+
+def _mark_used(index: Path) -> None:
+    """Record that the kernel of ``index`` was read (its modification time, which numba never reads)."""
+    with contextlib.suppress(OSError):
+        if time.time() - index.stat().st_mtime > _MARK_EVERY:
+            os.utime(index)
+
+
+def sweep(folder: Path, base: str, current: set[str], now: float | None = None) -> list[Path]:
+    """Remove the stale files of tsae's numba cache, after kernel ``base``'s index in ``folder`` was written naming
+    the code files ``current``; return those removed.
+
+    A file is stale when it was modified more than :data:`GRACE_SECONDS` ago and it is
+
+    - a code file of kernel ``base`` (in ``folder``) that its index no longer names: superseded (code of an older
+      tsae or numba, numbered as numba names it, a signature an older source compiled). Every process running that
+      kernel under this Python reads this one index, so none can reach that file through it any more;
+    - in any folder of :func:`cache_dir` (other installs of tsae, other Pythons): an index file neither read nor
+      written for :data:`UNUSED_SECONDS` (a read marks it at most once a day), with its code files; a code file
+      without an index; a temporary file numba left (``*.tmp.*``, a writer that was killed).
+
+    Never removed: a file modified within the grace (a process may be writing it, or about to write the index that
+    names it), the code files an index that is in use names, folders, links and other files. A process that read an
+    index just before the file it names was removed finds no code file: a cache miss, and the kernel compiles again
+    (:meth:`TsaeCacheFile._load_data`), never an error; a file a process has open stays readable to it where an open
+    file can be removed (POSIX); where it cannot (Windows), the removal fails and is tried at the next sweep. Nothing
+    is swept outside :func:`cache_dir` (a ``NUMBA_CACHE_DIR`` of the user's, the private folder of
+    :class:`PrivateTempLocator`). No error is raised: a file that cannot be removed is left.
+    """
+    now = time.time() if now is None else now
+    root = cache_dir()
+    folder = Path(folder)
+    if folder.parent != root:
+        return []
+    removed: list[Path] = []
+    with contextlib.suppress(OSError):
+        folders = [folder, *(Path(entry.path) for entry in os.scandir(root)
+                             if entry.is_dir(follow_symlinks=False) and entry.name != folder.name)]
+        for place in folders:
+            removed += _sweep_folder(place, base if place == folder else None, current, now)
+    return removed
+
+
+def _sweep_folder(folder: Path, base: str | None, current: set[str], now: float) -> list[Path]:
+    """:func:`sweep`'s rule in one folder; ``base``: the kernel whose index was just written there (None: none)."""
+    ages: dict[str, float] = {}
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(folder):
+            with contextlib.suppress(OSError):
+                if entry.is_file(follow_symlinks=False):
+                    ages[entry.name] = now - entry.stat(follow_symlinks=False).st_mtime
+    unused = {name for name, age in ages.items() if name.endswith(".nbi") and age > UNUSED_SECONDS}
+    removed: list[Path] = []
+    for name, age in ages.items():
+        if age <= GRACE_SECONDS:
+            continue
+        if ".tmp." in name:  # numba writes NAME.tmp.UID, then renames it
+            stale = True
+        elif name.endswith(".nbi"):
+            stale = name in unused
+        elif name.endswith(".nbc"):
+            owner = name.rsplit(".", 2)[0]  # BASE.DIGEST.nbc (BASE.N.nbc as numba numbers them)
+            index = f"{owner}.nbi"
+            stale = index in unused or index not in ages or (owner == base and name not in current)
+        else:
+            stale = False
+        if stale:
+            with contextlib.suppress(OSError):
+                os.unlink(folder / name)
+                removed.append(folder / name)
+    return removed
 
 
 def _holds(data: Any, key: Any) -> bool:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from pathlib import Path
 
-from tsae.io.paths import check_output
+from tsae.io.paths import check_output, written_file
 
 try:
     import fcntl
@@ -100,11 +100,13 @@ def atomic_path(target: str | os.PathLike, *, protect: tuple[str | os.PathLike, 
     Parameters
     ----------
     target
-        The final output path. Its folder is created if missing.
+        The final output path. Its folder is created if missing. A symbolic link is written through: the file it
+        points to is replaced (the temporary file is made beside that file), and the link stays
+        (:func:`tsae.io.paths.written_file`).
     protect
         Paths the caller reads, which must never be overwritten: ``target`` is
-        checked by :func:`tsae.io.paths.check_output` (also refusing a device node
-        or a path under a file) before anything is written.
+        checked by :func:`tsae.io.paths.check_output` (also refusing a device node,
+        a path under a file, or a link to a read file) before anything is written.
 
     Examples
     --------
@@ -113,9 +115,10 @@ def atomic_path(target: str | os.PathLike, *, protect: tuple[str | os.PathLike, 
     """
     target = Path(target)
     check_output(target, protect)
+    final = written_file(target)  # a link's file: the name the user gave stays in the messages
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent)
     except OSError as error:  # name the output the user gave, not the hidden temporary file
         raise type(error)(error.errno, error.strerror or str(error), str(target)) from None
     tmp = Path(name)
@@ -134,11 +137,11 @@ def atomic_path(target: str | os.PathLike, *, protect: tuple[str | os.PathLike, 
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
         if deferred is None:
-            os.replace(tmp, target)
+            os.replace(tmp, final)
         else:
-            deferred.append((tmp, target))  # all_or_nothing renames or removes it
+            deferred.append((tmp, final))  # all_or_nothing renames or removes it
     finally:
-        if deferred is None or (tmp, target) not in deferred:
+        if deferred is None or (tmp, final) not in deferred:
             if tmp.exists():
                 tmp.unlink()
             _release(tmp)

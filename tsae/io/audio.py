@@ -60,7 +60,7 @@ from tsae.io.audio_write import (
 )
 from tsae.io.c_stderr import captured_stderr, to_stderr
 from tsae.io.flac_length import flac_total_frames
-from tsae.io.libsndfile import _detail, _sf
+from tsae.io.libsndfile import _detail, _sf, _sf_name
 from tsae.io.paths import AUDIO_SUFFIXES, PIPE_OR_DEVICE
 from tsae.io.spliced import Part, Spliced
 
@@ -500,7 +500,7 @@ def _open_info(path: Path) -> AudioInfo:
     sf = _sf()
     with captured_stderr() as printed:
         try:
-            with sf.SoundFile(str(path)) as f:
+            with sf.SoundFile(_sf_name(path)) as f:
                 info = AudioInfo(path, int(f.samplerate), int(f.channels), int(f.frames), str(f.subtype),
                                  str(f.format))
         except (RuntimeError, sf.LibsndfileError, TypeError) as error:  # LibsndfileError subclasses RuntimeError
@@ -562,7 +562,7 @@ def read_audio(path: str | os.PathLike, *, gaps: bool = False, exact: bool = Fal
             data, sr = np.concatenate(list(_decoded_blocks(info, 1 << 20, notes))), info.sample_rate
         else:
             with notes.caught():
-                data, sr = sf.read(str(path), dtype=_read_dtype(info.subtype), always_2d=True)
+                data, sr = sf.read(_sf_name(path), dtype=_read_dtype(info.subtype), always_2d=True)
     except (RuntimeError, sf.LibsndfileError) as error:
         raise _corrupt(info, error) from None
     if data.shape[0] == 0:
@@ -613,9 +613,9 @@ def _decoded_blocks(info: AudioInfo, block: int, notes: _DecoderNotes) -> Iterat
     with contextlib.ExitStack() as stack:
         if info.parts:
             raw = stack.enter_context(open(info.path, "rb"))
-            sources: list[str | Spliced] = [Spliced(raw, part) for part in info.parts]
+            sources: list[str | bytes | Spliced] = [Spliced(raw, part) for part in info.parts]
         else:
-            sources = [str(info.path)]
+            sources = [_sf_name(info.path)]
         done = 0  # frames read so far
         for source in sources:
             with notes.caught():

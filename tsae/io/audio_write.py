@@ -17,7 +17,7 @@ import numpy as np
 from tsae.io import ogg
 from tsae.io.atomic import atomic_path
 from tsae.io.audio_header import _MASKED_FORMATS, _clear_peak_time, _put_channel_mask
-from tsae.io.libsndfile import _detail, _sf
+from tsae.io.libsndfile import _detail, _sf, _sf_name
 from tsae.io.paths import AUDIO_SUFFIXES
 
 _FORMAT_BY_SUFFIX = {
@@ -227,7 +227,7 @@ def open_audio_writer(
     sub = _writer_subtype(path, fmt, subtype, int(sample_rate))
     with atomic_path(path, protect=protect) as tmp:
         try:
-            handle = sf.SoundFile(str(tmp), "w", samplerate=int(sample_rate), channels=int(channels),
+            handle = sf.SoundFile(_sf_name(tmp), "w", samplerate=int(sample_rate), channels=int(channels),
                                   subtype=sub, format=fmt)
         except (RuntimeError, OSError) as error:
             raise ValueError(f"{path}: cannot write {fmt} ({sub}) at {int(sample_rate)} Hz with {int(channels)} "

@@ -358,6 +358,32 @@ def read_paths(*sources: object) -> list[PathLike]:
     return found
 
 
+def shown_name(name: str) -> str:
+    """A file name as text a plot can draw: the bytes Python keeps as surrogate escapes where the locale could not
+    decode them (``é.csv`` given under ``LC_ALL=C``) read as UTF-8, any that are not UTF-8 as U+FFFD.
+
+    Examples
+    --------
+    >>> shown_name("donn\\udcc3\\udca9es.csv"), shown_name("pump\\udce9.csv")
+    ('données.csv', 'pump\ufffd.csv')
+    """
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def written_file(path: PathLike) -> Path:
+    """The file that writing output ``path`` replaces: ``path`` itself, or the file a symbolic link ``path`` points to
+    (through a chain of links), so that the link stays a link and that file gets the output, as ``cp`` and the
+    shell's ``>`` write through a link (:func:`tsae.io.atomic.atomic_path` makes its temporary file beside it).
+
+    Examples
+    --------
+    >>> str(written_file("out/scores.csv"))  # no link
+    'out/scores.csv'
+    """
+    path = Path(path)
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
 def _check(path: Path, reads: _Files, probed: set[Path] | None = None) -> None:
     read = reads.find(path)
     if read is not None:
@@ -366,8 +392,14 @@ def _check(path: Path, reads: _Files, probed: set[Path] | None = None) -> None:
     try:
         found = path.exists()
         blocker = _blocking_parent(path)
+        link = path.is_symlink()
     except OSError as error:  # a name the file system refuses (longer than it takes: ENAMETOOLONG)
         raise ValueError(f"{path}: cannot write there ({error.strerror or error})") from None
+    written = written_file(path) if link else path  # a link is written through: beside the file it points to
+    if written.is_symlink():  # realpath gave up on a loop
+        raise ValueError(f"{path}: is a loop of links, not a file")
+    if link and not written.parent.is_dir():  # a link to no file: written, where its folder is there to write it in
+        raise ValueError(f"{path}: a link to {written}, whose folder {written.parent} does not exist")
     if found:
         mode = os.stat(path).st_mode
         if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
@@ -376,17 +408,19 @@ def _check(path: Path, reads: _Files, probed: set[Path] | None = None) -> None:
             raise ValueError(f"{path}: is a folder, not a file")
     if blocker is not None:
         raise ValueError(f"{path}: {blocker} is a file, not a folder")
-    _check_writable(path, set() if probed is None else probed)
+    _check_writable(written, set() if probed is None else probed, path)
 
 
-def _check_writable(path: Path, probed: set[Path]) -> None:
+def _check_writable(path: Path, probed: set[Path], named: Path | None = None) -> None:
     """Refuse an output whose folder (its nearest existing one) takes no new file: found now, not after the work.
 
     A probe file is made and removed there, as the atomic write will make its temporary
     file (permission bits say nothing of read-only file systems, ``/proc`` or root).
+    ``named``: the output as the refusal names it (a link to ``path``; default ``path``).
     """
     import tempfile
 
+    named = path if named is None else named
     folder = nearest_existing(path)
     if folder is None or not folder.is_dir() or folder in probed:  # one probe a folder for a batch of outputs
         return
@@ -394,7 +428,7 @@ def _check_writable(path: Path, probed: set[Path]) -> None:
         with tempfile.TemporaryFile(dir=folder, prefix=".tsae-probe-"):
             pass
     except OSError as error:
-        raise ValueError(f"{path}: cannot write in {folder} ({error.strerror or error})") from None
+        raise ValueError(f"{named}: cannot write in {folder} ({error.strerror or error})") from None
     probed.add(folder)
 
 
@@ -535,5 +569,5 @@ __all__ = [
     "ARRAY_SUFFIXES", "AUDIO_SUFFIXES", "COMPRESSION_SUFFIXES", "FOREIGN_DATA_SUFFIXES", "NOT_DATA_SUFFIXES",
     "OUTPUT_KINDS", "SERIES_SUFFIXES", "TABLE_SUFFIXES", "check_data_output", "check_model_output", "check_output",
     "check_output_kind", "check_outputs", "expand_inputs", "is_url", "join", "kind_suffix", "name_of", "names_many",
-    "nearest_existing", "output_is_folder", "plan_outputs", "read_paths", "split_suffix",
+    "nearest_existing", "output_is_folder", "plan_outputs", "read_paths", "shown_name", "split_suffix", "written_file",
 ]

@@ -779,6 +779,34 @@ def _format_column(values: np.ndarray, unit: ColumnFormat) -> np.ndarray:
     return values.astype(str)
 
 
+def time_cells(values: np.ndarray, unit: ColumnFormat, utc: bool = False) -> np.ndarray:
+    """The cells of a time column, or of some of its rows, as a table writes them.
+
+    Parameters
+    ----------
+    values
+        The column's values (1-D), or some of them.
+    unit
+        The whole column's :func:`column_format` (a row's own precision may be coarser).
+    utc
+        The dates are UTC instants: each ends in ``Z``.
+
+    Returns
+    -------
+    np.ndarray
+        The cells as text; NaN and NaT empty.
+
+    Examples
+    --------
+    >>> time_cells(np.array(["2024-01-01T00:00:01", "NaT"], "datetime64[ns]"), "ms", utc=True).tolist()
+    ['2024-01-01T00:00:01.000Z', '']
+    """
+    text = _format_column(values, unit)
+    if utc and unit not in (None, "int") and np.issubdtype(np.asarray(values).dtype, np.datetime64):
+        text = np.char.add(text, np.where(text == "", "", "Z"))
+    return text
+
+
 @contextlib.contextmanager
 def _open_output(tmp: Path, suffix: str) -> Iterator[TextIO]:
     """A UTF-8 text file at ``tmp``, compressed when ``suffix`` (the output's) is ``.gz``, ``.bz2`` or ``.xz``.
@@ -825,10 +853,9 @@ class TableWriter:
             if len(arr) != n:
                 raise ValueError(f"{self.path}: column {name!r} has {len(arr)} rows, expected {n}")
         for start in range(0, n, WRITE_ROWS):
-            text = [_format_column(arr[start:start + WRITE_ROWS], unit)
-                    for arr, unit in zip(arrays, self._formats, strict=True)]
-            if self._utc:
-                text[0] = np.char.add(text[0], np.where(text[0] == "", "", "Z"))
+            text = [_format_column(arr[start:start + WRITE_ROWS], unit) if j or not self._utc
+                    else time_cells(arr[start:start + WRITE_ROWS], unit, utc=True)  # dates ending in Z
+                    for j, (arr, unit) in enumerate(zip(arrays, self._formats, strict=True))]
             self._writer.writerows(zip(*text, strict=True))
         self.rows += n
 
@@ -912,5 +939,6 @@ WRITE_ROWS = 1 << 14
 
 
 __all__ = ["Table", "read_table", "write_table", "open_table_writer", "TableWriter", "column_format", "ColumnFormat",
+           "time_cells",
            "sniff_delimiter", "find_time_column", "time_seconds", "median_step", "whole_numbers", "TABLE_SUFFIXES",
            "TIME_NAMES", "INDEX_NAMES", "MISSING", "DELIMITERS", "ABSURD", "absurd_as_missing"]

@@ -123,3 +123,53 @@ def test_an_event_split_across_blocks_sums_its_contributions_to_the_last_bit(see
         stream += tracker.flush()
         assert [(e.start_index, e.end_index, e.top_sensors) for e in stream] == \
             [(e.start_index, e.end_index, e.top_sensors) for e in batch]
+
+
+def _scored_with_events(tmp_path, detector_file, times: list[str], events_name: str) -> tuple[list, dict]:
+    """Score the test data under ``times`` (a sensor silent from row 600 on): the scores file's cells by row, and
+    the events file read back (JSON as is, CSV as ``{"events": rows}``)."""
+    import csv
+
+    from tsae.pipelines.anomaly.files import score_file
+
+    from sensor_data import SENSORS, make_series
+
+    x = make_series(700, seed=1)
+    x[400:415, 1] += 3.0
+    x[600:, 0] = np.nan
+    lines = ["time," + ",".join(SENSORS)]
+    cells = [",".join("" if np.isnan(v) else repr(float(v)) for v in row) for row in x]
+    lines += [f"{t},{row}" for t, row in zip(times, cells, strict=True)]
+    (tmp_path / "in.csv").write_text("\n".join(lines) + "\n")
+    with pytest.warns(Warning):  # the silent sensor
+        score_file(tmp_path / "in.csv", detector_file, tmp_path / "s.csv", events=tmp_path / events_name,
+                   device="cpu", quiet=True, silence=50)
+    with open(tmp_path / "s.csv", newline="") as handle:
+        scores = [row[0] for row in csv.reader(handle)][1:]
+    if events_name.endswith(".json"):
+        return scores, json.loads((tmp_path / events_name).read_text())
+    with open(tmp_path / events_name, newline="") as handle:
+        return scores, {"events": list(csv.DictReader(handle))}
+
+
+@pytest.mark.parametrize("events_name", ["ev.csv", "ev.json"])
+@pytest.mark.parametrize("kind", ["ms", "s", "Z", "float"])
+def test_the_events_write_their_times_as_the_scores_file_does(tmp_path, detector_file, events_name, kind):
+    start = np.datetime64("2024-01-01T00:00:00")
+    if kind == "float":  # whole numbers written with a decimal point: the scores file writes 0, 1, ...
+        times = [f"{i}.0" for i in range(700)]
+    else:  # whole seconds; with ms, one row (not an event's) at half a second: every date gets its .000
+        times = [str(start + np.timedelta64(i, "s")) + (".5" if kind == "ms" and i == 3 else "")
+                 + ("Z" if kind == "Z" else "") for i in range(700)]
+    scores, written = _scored_with_events(tmp_path, detector_file, times, events_name)
+    (event, *_) = written["events"]
+    for name, index in (("start", "start_index"), ("end", "end_index"), ("peak_time", "peak_index")):
+        assert str(event[name]) == scores[int(event[index])], (name, event)
+    if kind == "ms":
+        assert event["start"].endswith(".000")
+    if kind == "float" and events_name.endswith(".json"):
+        assert isinstance(event["start"], int)
+    if events_name.endswith(".json"):
+        (silent,) = written["silent_sensors"]
+        assert str(silent["time"]) == scores[silent["index"]]
+        assert str(silent["since_time"]) == scores[silent["since_index"]]

@@ -3,6 +3,7 @@ the whole arrays give (the blocks made small here, so that their seams fall insi
 from __future__ import annotations
 
 import copy
+import json
 import warnings
 from pathlib import Path
 
@@ -19,8 +20,7 @@ from sensor_data import SENSORS, make_series
 
 def _whole_array_score(test: Path, det, output: Path, events: Path, silence: int | None = 100) -> None:
     """What ``tsae detect score`` wrote before it streamed: every array whole, then the events and the table."""
-    from tsae.io.table_time import iso_time
-    from tsae.io.tables import write_table
+    from tsae.io.tables import column_format, time_cells, write_table
     from tsae.pipelines.anomaly.events import find_events, write_events
 
     table = files.read_data(test, text_columns=True)
@@ -32,8 +32,10 @@ def _whole_array_score(test: Path, det, output: Path, events: Path, silence: int
         silent = files._silent_sensors(test, X, list(det.sensors_), silence, stretches)
     flags = (scores > det.threshold_).astype(np.int64)
     time = table.time
-    times = None if time is None else [iso_time(v, table.time_utc) if isinstance(v, np.datetime64) else v.item()
-                                       for v in time]
+    times = None
+    if time is not None:  # the time column's cells in the scores file: dates as text, numbers as numbers
+        cells = time_cells(time, column_format([time], time=True), table.time_utc).tolist()
+        times = [None if not c else c if time.dtype.kind == "M" else json.loads(c) for c in cells]
     found = find_events(scores, flags, contrib, det.sensors_, times=times, merge_gap=det.event_gap)
     if times is not None:
         silent = [dict(entry, time=times[entry["index"]], since_time=times[entry["since_index"]]) for entry in silent]

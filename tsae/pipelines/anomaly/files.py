@@ -5,7 +5,7 @@ import copy
 import warnings
 from collections.abc import Collection
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,12 +20,14 @@ from tsae.io.paths import (
     read_paths,
     split_suffix,
 )
-from tsae.io.table_time import iso_time
 from tsae.io.time_order import warn_time_order
 from tsae.pipelines.anomaly.detector import Detector, FitWarning, check_family
 from tsae.pipelines.anomaly.detector_file import check_drift_every_used
 from tsae.pipelines.anomaly.scoring import sensor_order
 from tsae.pipelines.anomaly.silent import silence_setting
+
+if TYPE_CHECKING:
+    from tsae.io.tables import ColumnFormat
 
 #: what the gap warning of ``detect fit`` and ``detect score`` advises
 _SEAM_HINT = " (score each stretch on its own to keep a seam from looking like a fault)"
@@ -224,11 +226,19 @@ def _check_scores_name(output: Path) -> None:
                          f"{text[: len(text) - len(suffix)]}.csv")
 
 
-def _time_at(table: Any, index: int) -> Any:
-    """The time of row ``index`` of ``table`` as the events name it: a date as the scores table writes it (times
-    that named UTC instants say so), a number as its Python value."""
-    value = table.time[index]
-    return iso_time(value, table.time_utc) if isinstance(value, np.datetime64) else value.item()
+def _time_at(table: Any, index: int, unit: ColumnFormat) -> Any:
+    """The time of row ``index`` of ``table`` as the events name it: as the scores file writes that row's cell, whose
+    time column is written as ``unit`` (its :func:`~tsae.io.tables.column_format`: one precision for all of its
+    dates, so an event's whole second has the ``.000`` of the scores file's; times that named UTC instants end in
+    ``Z``), a whole number of a column written as ``int`` as an int (``338``, not ``338.0``), another number as its
+    Python value; a missing time (an empty cell there) as None."""
+    from tsae.io.tables import time_cells
+
+    value = table.time[index:index + 1]
+    if value.dtype.kind == "M" or unit == "int":
+        cell = str(time_cells(value, unit, table.time_utc)[0])
+        return None if not cell else cell if value.dtype.kind == "M" else int(cell)
+    return value[0].item()
 
 
 def alarm_report(det: Detector) -> str:
@@ -299,7 +309,7 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     :func:`~tsae.io.tables.open_table_writer`, :class:`~tsae.pipelines.anomaly.events.EventTracker`), with the bytes
     the whole arrays give; only the ``plot`` holds every score.
     """
-    from tsae.io.tables import ColumnFormat, TableWarning, column_format, open_table_writer
+    from tsae.io.tables import TableWarning, column_format, open_table_writer
     from tsae.pipelines.anomaly.events import Event, EventTracker, events_suffix, write_events
 
     silence = silence_setting(silence)
@@ -367,12 +377,14 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
         found.extend(tracker.flush())
         silent = _silent_sensors(test_path, X, list(det.sensors_), silence, stretches)
         warn_time_order(test_path, time, table.time_name, "scored", _SEAM_HINT)
-        if time is not None:  # the times of the rows the events and silent sensors name
+        if time is not None:  # the times of the rows the events and silent sensors name, as the scores file's
+            unit = formats[0]
             for event in found:
-                event.start, event.end = _time_at(table, event.start_index), _time_at(table, event.end_index)
-                event.peak_time = _time_at(table, event.peak_index)
-            silent = [dict(entry, time=_time_at(table, entry["index"]),
-                           since_time=_time_at(table, entry["since_index"])) for entry in silent]
+                event.start, event.end = (_time_at(table, event.start_index, unit),
+                                          _time_at(table, event.end_index, unit))
+                event.peak_time = _time_at(table, event.peak_index, unit)
+            silent = [dict(entry, time=_time_at(table, entry["index"], unit),
+                           since_time=_time_at(table, entry["since_index"], unit)) for entry in silent]
         if plot and plotted is not None:
             from tsae.pipelines.anomaly.plot import plot_anomalies
 

@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from tsae.io.paths import shown_name
+
 #: the image formats a plot is drawn in, by suffix (``.jpeg`` too where ``jpg`` is one)
 PLOT_FORMATS = ("png", "pdf", "svg", "jpg")
 
@@ -70,6 +72,7 @@ def plot_anomalies(path: str | Path, X: np.ndarray, scores: np.ndarray, threshol
         centred = (column - (np.nanmean(column) if finite.any() else 0.0)) / (sd if sd > 0 else 1.0)
         label = sensors[i] if i < len(sensors) else f"s{i}"
         top.plot(axis, centred, lw=0.8, label=label)
+    title = shown_name(title) if title else title  # a file name under LC_ALL=C: its surrogates cannot be drawn
     if X.shape[0] > shown:
         top.set_title(f"{title} (first {shown} of {X.shape[0]} sensors, z-scored)")
     else:

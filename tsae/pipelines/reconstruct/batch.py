@@ -73,6 +73,7 @@ from tsae.io.paths import (
     output_is_folder,
     plan_outputs,
     read_paths,
+    written_file,
 )
 from tsae.io.series import read_series, write_series
 from tsae.io.time_order import warn_time_order
@@ -349,8 +350,9 @@ def _remove_stale_parts(pairs: list[tuple[str, str]]) -> None:
     """
     names: dict[Path, set[str]] = {}
     for _, dst in pairs:
-        if not is_url(dst):
-            names.setdefault(Path(dst).parent, set()).add(Path(dst).name)
+        if not is_url(dst):  # an output that is a link has its temporary file beside the file it points to
+            written = written_file(dst)
+            names.setdefault(written.parent, set()).add(written.name)
     for folder, wanted in names.items():
         try:
             entries = list(os.scandir(folder))

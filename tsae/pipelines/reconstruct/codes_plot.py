@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from tsae.io.paths import shown_name
+
 PROJECTIONS = ("auto", "pca", "umap")
 COLOR_BY = ("auto", "time", "label", "score")
 #: pixel size of the map alone, and of the map with a grid of decoded samples
@@ -149,7 +151,7 @@ def plot_codes(path: str | os.PathLike, codes: np.ndarray, *, color: np.ndarray 
         left, right = halves[0, 0], halves[0, 1]
         _draw_map(fig.add_subplot(left), fig, xy, axes, color, color_name)
         _draw_grid(fig, right, codes, decoder)
-    fig.suptitle(title or f"{len(codes)} window codes")
+    fig.suptitle(shown_name(title) if title else f"{len(codes)} window codes")  # shown_name: a name under LC_ALL=C
     with atomic_path(path, protect=tuple(protect)) as tmp:
         fig.savefig(tmp, format=fmt, dpi=_DPI)
     return path

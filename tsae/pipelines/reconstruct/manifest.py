@@ -46,10 +46,19 @@ def read_manifest(path: str | os.PathLike) -> dict[str, dict[str, str]]:
     if not path.is_file():
         return {}
     try:  # utf-8-sig: a manifest saved again by a spreadsheet may start with a byte-order mark
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            return {row["file"]: row for row in csv.DictReader(handle) if row.get("file")}
+        with open(path, newline="", encoding="utf-8-sig", errors="surrogateescape") as handle:
+            rows = [{**row, "file": _file_name(row["file"]), "output": _file_name(row.get("output") or "")}
+                    for row in csv.DictReader(handle) if row.get("file")]
+            return {row["file"]: row for row in rows}
     except (OSError, csv.Error, KeyError, UnicodeDecodeError):
         return {}
+
+
+def _file_name(cell: str) -> str:
+    """A manifest's file (or output) name as this process names that file: its bytes (written as they were, UTF-8
+    or not: :func:`_write_manifest`) decoded as the file system encoding decodes a name (under ``LC_ALL=C``, a
+    non-ASCII name's bytes are surrogate escapes), so a rerun under another locale still finds its rows."""
+    return os.fsdecode(cell.encode("utf-8", "surrogateescape"))
 
 
 def _write_manifest(path: Path, rows: dict[str, dict[str, Any]]) -> None:
@@ -58,8 +67,8 @@ def _write_manifest(path: Path, rows: dict[str, dict[str, Any]]) -> None:
     writer.writeheader()
     for key in sorted(rows):
         writer.writerow(rows[key])
-    with atomic_path(path) as tmp:
-        tmp.write_text(buffer.getvalue(), encoding="utf-8")
+    with atomic_path(path) as tmp:  # a name's bytes that the locale could not decode are written as they were
+        tmp.write_text(buffer.getvalue(), encoding="utf-8", errors="surrogateescape")
 
 
 def _row(file: str, output: str, status: str, error: str, samples: Any = "", channels: Any = "",
@@ -102,7 +111,7 @@ def _is_manifest(path: Path) -> bool:
     headers = (MANIFEST_FIELDS, _FIELDS_BEFORE_WARNING, [*_FIELDS_BEFORE_IDENTITY, *IDENTITY_FIELDS],
                _FIELDS_BEFORE_IDENTITY)
     try:
-        with open(path, encoding="utf-8-sig") as f:
+        with open(path, encoding="utf-8-sig", errors="surrogateescape") as f:
             return f.readline().strip() in {",".join(fields) for fields in headers}
     except (OSError, UnicodeDecodeError):
         return False
