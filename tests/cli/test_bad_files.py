@@ -159,3 +159,23 @@ def test_a_flac_cut_mid_frame_is_one_line_saying_so_and_writes_nothing(tmp_path,
     assert line == (f"Error: {path}: truncated or damaged FLAC file: decoding broke off before the end of the 48000 "
                     "sample frames its header announces")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cut.flac"]
+
+
+@pytest.mark.parametrize("header", [False, True])
+@pytest.mark.parametrize("command", [["smooth"], ["detect", "fit"], ["frame"]])
+def test_space_separated_columns_are_told_as_such(tmp_path, command, header) -> None:
+    # numpy.savetxt's default: each line was taken for one cell, "line 2, column '1.2e+01 2.7e+00': not a
+    # number ('1.2e+01 2.8')" (or "no numeric data columns"), blaming the numbers
+    path = tmp_path / "x.txt"
+    path.write_text(("a b\n" if header else "") + "".join(f"{i % 7 + 0.5:.18e} {i % 5:.18e}\n" for i in range(64)))
+    out = tmp_path / ("o.tsae" if command == ["detect", "fit"] else "o.npy")
+    line = one_error_line(*run(*command, path, "-o", out, "-q"))
+    assert line.startswith(f"Error: {path}: columns separated by spaces are not read"), line
+    assert "delimiter=','" in line and not out.exists()
+
+
+def test_one_column_with_spaces_around_its_values_is_still_read(tmp_path) -> None:
+    path = tmp_path / "x.txt"
+    path.write_text("flow rate\n" + "".join(f" {i % 7}.5 \n" for i in range(64)))
+    code, out = run("frame", path, "--window", "8", "--hop", "8", "-o", tmp_path / "f.npy", "-q")
+    assert code == 0, out

@@ -117,3 +117,22 @@ def test_dash_as_a_one_file_output_is_not_a_file_named_dash(tmp_path, trained, m
     assert len(lines) == 1 and "'-' (stdout): this command writes a file, not stdout" in lines[0], result.output
     assert "./-" in lines[0]
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+@pytest.mark.parametrize("command", [
+    ["frame", "-", "-o", "o.npy"], ["smooth", "-", "-o", "o.csv"], ["impute", "-", "-o", "o.csv"],
+    ["compress", "{model}", "-", "-o", "o.tsz"], ["decompress", "-", "-o", "o.csv"],
+    ["detect", "score", "--detector", "{det}", "-", "-o", "o.csv"], ["detect", "fit", "-", "-o", "o.tsae"],
+    ["detect", "score", "--detector", "-", "{src}", "-o", "o.csv"], ["monitor", "--detector", "-"]])
+def test_dash_as_a_file_input_says_the_command_reads_a_file_not_stdin(tmp_path, trained, monkeypatch,
+                                                                      command) -> None:
+    # `cat x.csv | tsae smooth - -o o.csv` said "File '-' does not exist", as if a file were missing; only
+    # denoise and monitor read stdin
+    src, model, det = trained
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, [c.format(src=src, model=model, det=det) for c in command], input="time,a,b\n")
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "'-' (stdin): this command reads a file, not stdin" in lines[0], result.output
+    assert "./-" in lines[0] and "does not exist" not in lines[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

@@ -119,10 +119,14 @@ def local(value: Any, kind: click.ParamType, param: click.Parameter | None, ctx:
 
 class LocalPath(click.Path):
     """:class:`click.Path` taking a ``file://`` URL for the local path it names, and refusing an empty name (see
-    :func:`local`)."""
+    :func:`local`); an input that must exist refuses ``-`` as stdin, by name."""
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        return super().convert(local(value, self, param, ctx), param, ctx)
+        value = local(value, self, param, ctx)
+        if value == "-" and self.exists:  # `cat x.csv | tsae smooth - ...` was told "File '-' does not exist"
+            self.fail("'-' (stdin): this command reads a file, not stdin: give its name (./- for a file named -)",
+                      param, ctx)
+        return super().convert(value, param, ctx)
 
 
 class PathText(click.ParamType):

@@ -143,6 +143,8 @@ def encode_command(model: Path, data: Path, output: Path, batch_size: int, plot:
     map_only = given_flags("color_by", "detector", "projection")
     if map_only and plot is None:
         only_with(map_only, "--plot (its map of the codes)")
+    if color_by == "score" and detector is None:
+        raise click.UsageError("--color-by score needs --detector (the detector whose anomaly scores colour the map)")
     from tsae.pipelines.reconstruct.batch import encode_file
 
     codes = encode_file(model, data, output, batch_size=batch_size, device=device, plot=plot, color_by=color_by,

@@ -53,8 +53,16 @@ def table_dialect(sample: str, suffix: str) -> tuple[Any, int]:
     Raises
     ------
     ValueError
-        As :func:`separator_line`.
+        As :func:`separator_line`; or the columns are separated by spaces (:func:`_space_separated`).
     """
+    if _space_separated(sample):
+        raise ValueError("columns separated by spaces are not read (numpy.savetxt's default): separate them by "
+                         "commas, semicolons or tabs (numpy.savetxt(..., delimiter=','))")
+    return _dialect(sample, suffix)
+
+
+def _dialect(sample: str, suffix: str) -> tuple[Any, int]:
+    """:func:`table_dialect` of a sample whose columns are not separated by spaces."""
     named = separator_line(sample)
     if named is not None:
         return _DIALECTS.get(named, csv.excel), 1
@@ -133,6 +141,30 @@ def _one_column_of_decimal_commas(sample: str) -> bool:
         _is_missing(row) or _DECIMAL_COMMA.fullmatch(row) or _WHOLE.fullmatch(row) for row in rows)
 
 
+#: a cell that is a number with a decimal point (``12.019``, ``1.2e+01``, ``-.5``)
+_POINT_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def _space_separated(sample: str) -> bool:
+    r"""Whether a sample's columns are separated by spaces (``numpy.savetxt``'s default), which the table reader
+    does not read: no line holds a delimiter, and every complete line after the first (comments and blank lines
+    aside; the first may be a header) is two or more numbers (or missing values) with spaces between them.
+
+    Examples
+    --------
+    >>> _space_separated("a b\n1.5 2\n3 4\n"), _space_separated("flow rate\n 1.5 \n2\n")
+    (True, False)
+    """
+    lines = [line.strip() for line in sample.split("\n")[:-1][:_MARK_LINES]]
+    lines = [line for line in lines if line and not is_comment(line)]
+    if len(lines) < 2 or any(delimiter in line for line in lines for delimiter in DELIMITERS):
+        return False
+    rows = [line.split() for line in lines[1:]]
+    return all(len(cells) >= 2 and all(_POINT_NUMBER.fullmatch(cell) or _is_missing(cell) for cell in cells)
+               for cells in rows)
+
+
 def sniff_delimiter(sample: str, suffix: str = "") -> str:
-    """The field delimiter of a table (one of ``DELIMITERS``) from a sample of its text; ``","`` when unclear."""
-    return table_dialect(sample, suffix.lower())[0].delimiter
+    """The field delimiter of a table (one of ``DELIMITERS``) from a sample of its text; ``","`` when unclear
+    (spaces between numbers too: a stream's line of them is a malformed record, not an error)."""
+    return _dialect(sample, suffix.lower())[0].delimiter

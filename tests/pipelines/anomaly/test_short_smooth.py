@@ -106,3 +106,20 @@ def test_the_margin_divides_each_short_factor_and_is_kept_in_the_file(pair, tmp_
 def test_a_margin_that_is_not_positive_is_refused_by_name(value) -> None:
     with pytest.raises(ValueError, match="short_margin"):
         Detector(short_margin=value)
+
+
+def test_a_fixed_threshold_scales_each_short_smoothing_to_its_own_level(pair) -> None:
+    # a fixed threshold gave every short smoothing the factor 1 / margin, whatever its normal level: the mean over
+    # the sample alone, far noisier than the long one, then crossed a threshold set above the budget's on normal
+    # data (pump_normal.csv: --threshold 20, above the budget's 12.6, raised 72 false alarms a day, the budget 0).
+    # A number moves the line, not the scores: they are the default budget detector's
+    budget = pair[0]
+    fixed = Detector(window=24, epochs=2, device="cpu", scales=(), seed=1, threshold=budget.threshold_ * 1.5) \
+        .fit(make_series(1200, seed=0).T, sensors=SENSORS)
+    assert fixed.threshold_obj_.method == "fixed"
+    assert [length for length, _ in fixed.state_.short_smooth] == [6, 1]
+    for (_, factor), (_, expected) in zip(fixed.state_.short_smooth, budget.state_.short_smooth, strict=True):
+        assert factor == pytest.approx(expected, rel=1e-9)
+    test = make_series(900, seed=6).T
+    np.testing.assert_allclose(fixed.decision_function(test), budget.decision_function(test), rtol=1e-9)
+    assert not fixed.predict(test)[100:800].any()  # normal data, above the budget's threshold: no alarm

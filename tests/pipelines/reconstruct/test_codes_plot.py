@@ -95,12 +95,15 @@ def test_encode_plot_errors_are_one_line(vae_file, tmp_path) -> None:
     data = tmp_path / "plain.csv"
     data.write_text("a,b\n" + "".join(f"{np.sin(i / 5):.4f},{np.cos(i / 5):.4f}\n" for i in range(100)))
     codes, plot = tmp_path / "codes.npy", tmp_path / "codes.png"
-    for extra, fragment in ((["--color-by", "label"], "plain.csv: the data has no label column"),
-                            (["--color-by", "score"], "needs a detector")):
+    # --color-by score without --detector is the command line's mistake, told before anything is read: it was
+    # "plain.csv: colouring by anomaly score needs a detector", blaming the data, after encoding it
+    for extra, fragment, code in ((["--color-by", "label"], "plain.csv: the data has no label column", 1),
+                                  (["--color-by", "score"], "--color-by score needs --detector", 2)):
         result = CliRunner().invoke(cli, ["encode", str(vae_file), str(data), "-o", str(codes), "--plot", str(plot),
                                           "--projection", "pca", *extra])
-        assert result.exit_code != 0 and result.output.strip().count("\n") == 0, result.output
+        assert result.exit_code == code and result.output.strip().count("\n") == 0, result.output
         assert fragment in result.output and "Traceback" not in result.output
+    assert "plain.csv" not in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plain.csv"]
 
 

@@ -769,12 +769,18 @@ class Detector:
 
     def _short_smoothings(self, state: DetectorState, calib_rows: np.ndarray, calib_scores: np.ndarray) -> np.ndarray:
         """Set ``state.short_smooth`` (each shorter smoothing's length and factor, :class:`ScoreSmoother`) from the
-        held-out normal error rows; returns their scores with the short smoothings taken where higher."""
+        held-out normal error rows; returns their scores with the short smoothings taken where higher.
+
+        Each factor is the ratio of two alarm levels on those rows: the threshold method's, or with a fixed
+        threshold the default budget's (a number says where to alarm, not how noisy each smoothing is; the same
+        number for both gave every factor 1 / ``short_margin``, and the mean over one sample raised false alarms)."""
         lengths = self._short_lengths(state.window, state.smooth)
-        main = self._threshold_on(calib_scores).value if lengths else math.nan
+        fixed = not (isinstance(self.threshold, str) and self.threshold.lower() in THRESHOLD_METHODS)
+        method = "budget" if fixed else self.threshold
+        main = self._threshold_on(calib_scores, method).value if lengths else math.nan
         short = []
         for length in lengths:
-            level = self._threshold_on(smoothed_scores(calib_rows, length, state.centered)).value
+            level = self._threshold_on(smoothed_scores(calib_rows, length, state.centered), method).value
             if math.isfinite(main) and math.isfinite(level) and main > 0 and level > 0:
                 short.append((length, main / (level * float(self.short_margin))))
         state.short_smooth = short
@@ -795,9 +801,11 @@ class Detector:
                 lengths.add(int(length))
         return sorted(lengths, reverse=True)
 
-    def _threshold_on(self, scores: np.ndarray) -> Threshold:
-        """The alarm threshold the detector's settings give on held-out normal ``scores`` (before any floor)."""
-        return fit_threshold(scores, self.threshold, risk=self.risk, q=self.q, alarms_per_day=self.alarms_per_day,
+    def _threshold_on(self, scores: np.ndarray, method: str | float | None = None) -> Threshold:
+        """The alarm threshold the detector's settings give on held-out normal ``scores`` (before any floor);
+        ``method`` instead of the settings' threshold method."""
+        method = self.threshold if method is None else method
+        return fit_threshold(scores, method, risk=self.risk, q=self.q, alarms_per_day=self.alarms_per_day,
                              sample_interval=self.sample_interval_ or 1.0, merge_gap=self.event_gap)
 
     def _warn_flagged_training(self) -> None:
