@@ -46,6 +46,17 @@ def is_long_table(path: Path) -> bool:
     return kinds.S_ISREG(stat.st_mode) and stat.st_size > LONG_TABLE_BYTES
 
 
+def open_long_table(path: Path, output: Path) -> TableSource | None:
+    """A long table file (:func:`is_long_table`) going to a table (not an audio or ``.npy`` file), opened in blocks
+    (:func:`open_table_blocks`); else None (a short one is read whole, in one pass)."""
+    from tsae.io.paths import ARRAY_SUFFIXES, AUDIO_SUFFIXES, kind_suffix
+
+    kinds = ARRAY_SUFFIXES + AUDIO_SUFFIXES
+    if kind_suffix(path) in kinds or kind_suffix(output) in kinds or not is_long_table(path):
+        return None
+    return open_table_blocks(path)
+
+
 class TableSource(SeriesSource):
     """The channels of a table file read forward in float64 blocks (a pass over the file each time it is opened).
 
@@ -112,6 +123,20 @@ class TableSource(SeriesSource):
         if done != self.n:
             raise changed
 
+    def whole(self) -> tuple[np.ndarray, float | None, dict[str, Any]]:
+        """The whole series, ``(values, rate, meta)`` as :func:`~tsae.io.series.read_series` gives it (another pass
+        over the file): for a job that does a short series whole, its warnings told once."""
+        from tsae.engine.layout import known_layout
+        from tsae.errors import memory_for
+
+        with memory_for(self.path):
+            values = np.empty((self.channels, self.n))
+        done = 0
+        for block in self._blocks():
+            values[:, done: done + block.shape[1]] = block
+            done += block.shape[1]
+        return known_layout(values), self.rate, self.meta
+
     def reopen(self, chunk: int = CHUNK) -> TableSource:
         """Another pass over the file from its start (its first pass, which decided the columns, is not repeated)."""
         return TableSource(self.path, self.n, self.rate, self.meta, header=self._header, channel_index=self._index,
@@ -158,4 +183,4 @@ def open_table_blocks(path: str | os.PathLike, *, exact: bool = False, text_colu
                        texts=decided.texts, mixed=decided.mixed)
 
 
-__all__ = ["LONG_TABLE_BYTES", "TableSource", "is_long_table", "open_table_blocks"]
+__all__ = ["LONG_TABLE_BYTES", "TableSource", "is_long_table", "open_long_table", "open_table_blocks"]

@@ -21,10 +21,11 @@ import numpy as np
 
 from tsae.engine.layout import check_fraction
 from tsae.errors import columns_named, in_file, memory_for, table_columns
-from tsae.io.blocks import SeriesSource, in_blocks, open_source, open_writer, streams
+from tsae.io.blocks import SeriesSource, in_blocks, open_source, open_writer, reordered, streams
 from tsae.io.c_stderr import stderr_is_terminal
 from tsae.io.paths import check_data_output, check_output, read_paths
 from tsae.io.series import read_series, refuse_transposed, write_series
+from tsae.io.table_blocks import TableSource, open_long_table
 from tsae.io.time_order import warn_time_order
 from tsae.pipelines.reconstruct.columns import in_input_order, in_model_order
 from tsae.pipelines.smooth.blocks import IMPUTE_BLOCK, SMOOTH_BLOCK, impute_blocks, smooth_blocks
@@ -57,10 +58,14 @@ def _file_job(input: str | os.PathLike, output: str | os.PathLike, model: Any, f
     # with a rule on the whole series (whole: impute's longest gap), a series going to a table is read whole, so
     # that the rule holds for it as it did
     source = open_source(src, audio_gaps=True, finite=True) if streams(src, dst, tables=whole is None) else None
+    if source is None and whole is None:  # a long table to a table: read in blocks too, its time and label whole
+        source = open_long_table(src, dst)
     show = not quiet and stderr_is_terminal()
     with memory_for(src, "process"):
         if source is None or source.n <= block:
-            values, rate, meta = read_series(src, audio_gaps=True, finite=True)
+            # a table read in blocks has told what it warns of: its values read again without them
+            values, rate, meta = source.whole() if isinstance(source, TableSource) else \
+                read_series(src, audio_gaps=True, finite=True)
             refuse_transposed(src, *values.shape)
             warn_time_order(src, meta.get("time"), meta.get("time_name"), _DONE[desc])
             # a trained model takes a table's columns in its own order, matched by name
@@ -76,11 +81,19 @@ def _file_job(input: str | os.PathLike, output: str | os.PathLike, model: Any, f
                     "missing": int(np.isnan(values).sum()), "seconds": time.perf_counter() - start}
         from tsae.pipelines.progress import sample_bar
 
+        names, perm = None, None
+        if isinstance(source, TableSource):  # as for a table read whole
+            warn_time_order(src, source.time, source.time_name, _DONE[desc])
+            _, names, perm = in_model_order(np.empty((source.channels, 0)), table_columns(source.meta), model,
+                                            str(src))
+        ordered_source = reordered(source, perm)
+        back = None if perm is None else np.argsort(perm)  # the model's column order back to the table's
         with sample_bar(source.n, desc, show) as bar, \
                 open_writer(dst, source, tuple(reads)) as write:
-            with in_file(src, dst, *reads):
-                missing = blocks(source, write, bar.update)
-            source.finish()
+            with in_file(src, dst, *reads), columns_named(names):
+                missing = blocks(ordered_source, write if back is None else lambda part: write(part[back]),
+                                 bar.update)
+            ordered_source.finish()
     return {"samples": source.n, "channels": source.channels, "missing": missing,
             "seconds": time.perf_counter() - start}
 
