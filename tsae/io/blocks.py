@@ -1,9 +1,11 @@
 """Audio and ``.npy`` series read and written in blocks, so memory is bounded by the block, not the file.
 
 :func:`open_source` reads a file forward as a :class:`SeriesSource`; :func:`open_writer`
-writes ``(channels, m)`` blocks to a file (audio, ``.npy``, or a table of the channels),
-atomically and exactly as :func:`~tsae.io.series.write_series` writes the whole series.
-Tables (CSV/TSV) have no block reader: they are read whole.
+writes ``(channels, m)`` blocks to a file (audio, ``.npy``, or a table of the channels, with a table source's time and
+label columns), atomically and exactly as :func:`~tsae.io.series.write_series` writes the whole series.
+A long table file (CSV/TSV) is read in blocks by :mod:`tsae.io.table_blocks` (a :class:`SeriesSource` too, after a
+first pass over the file that decides its columns); :func:`open_source` returns None for a table, which the commands
+that can read in blocks open so (:func:`~tsae.io.table_blocks.open_long_table`), the others whole.
 """
 from __future__ import annotations
 
@@ -79,8 +81,8 @@ class SeriesSource(SeriesShape):
 
 
 class ArraySource(SeriesSource):
-    """A series ``values`` ``(channels, n)`` already in memory, the series of the file ``path`` (a table, read whole:
-    there is no chunked table reader), read as a file's source is: a long ``.npy`` file's block jobs and memory."""
+    """A series ``values`` ``(channels, n)`` already in memory, the series of the file ``path`` (a table read whole),
+    read as a file's source is: a long ``.npy`` file's block jobs and memory."""
 
     def __init__(self, path: Path, values: np.ndarray, rate: float | None, meta: dict[str, Any]) -> None:
         channels, n = values.shape
@@ -170,7 +172,7 @@ def open_source(path: Path, chunk: int = CHUNK, *, audio_gaps: bool = False, exa
                 finite: bool = False) -> SeriesSource | None:
     """A :class:`SeriesSource` for an audio or ``.npy`` file (checked as :func:`~tsae.io.series.read_series`
     does, ``audio_gaps``, ``exact`` and ``finite`` as there: an infinite ``.npy`` sample is refused when its
-    chunk is read), None for a table (read whole: there is no chunked table reader)."""
+    chunk is read), None for a table (read whole, or in blocks by :func:`~tsae.io.table_blocks.open_table_blocks`)."""
     suffix = path.suffix.lower()
     columns = lambda c: [f"ch{i}" for i in range(c)]  # noqa: E731 - as read_series names them
     if suffix in ARRAY_SUFFIXES:

@@ -170,3 +170,38 @@ def test_the_frame_errors_are_those_of_whole_array_arithmetic(detector) -> None:
         whole += term.pca_weight * lin / term.pca.err_scale
         whole += (term.stats_weight * term.stats.distance(frames) / term.stats.err_scale)[:, None, :]
         assert np.array_equal(scale.frame_errors(frames), whole)
+
+
+@pytest.mark.parametrize("problem", ["ragged", "word", "changed"])
+def test_a_long_table_with_a_problem_late_is_an_error_and_no_output(tmp_path, monkeypatch, detector, problem) -> None:
+    monkeypatch.setattr(table_blocks, "LONG_TABLE_BYTES", 0)
+    monkeypatch.setattr(tables, "READ_ROWS", 100)
+    n = 1500
+    test = _write(tmp_path / "test.csv", make_series(n, seed=6), _iso(n))
+    lines = test.read_text().splitlines()
+    if problem == "ragged":
+        lines[1400] = "2024-03-01T00:05:49.750,1"
+    elif problem == "word":
+        lines[1400] = lines[1400].rsplit(",", 1)[0] + ",oops"
+    test.write_text("\n".join(lines) + "\n")
+    expected = None
+    if problem == "changed":  # rows added between the passes
+        opened = table_blocks.open_table_blocks
+
+        def open_then_change(*args, **kwargs):
+            source = opened(*args, **kwargs)
+            with open(test, "a") as handle:
+                handle.write(lines[-1] + "\n")
+            return source
+
+        monkeypatch.setattr(files, "_long_table", lambda path, plot: open_then_change(path, text_columns=True))
+        expected = f"{test}: cannot read (it changed while it was read)"
+    else:
+        with pytest.raises(ValueError) as whole:
+            tables.read_table(test)
+        expected = str(whole.value)
+    with pytest.raises(ValueError) as info, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        score_file(test, detector, tmp_path / "s.csv", quiet=True)
+    assert str(info.value) == expected
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["test.csv"]  # no scores, no events, no temporary file

@@ -325,7 +325,9 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     Once the table is read, the memory stays bounded whatever its length: the rows are scored, written and grouped
     into events a block at a time (:func:`~tsae.pipelines.anomaly.detector._score_blocks`,
     :func:`~tsae.io.tables.open_table_writer`, :class:`~tsae.pipelines.anomaly.events.EventTracker`), with the bytes
-    the whole arrays give; only the ``plot`` holds every score.
+    the whole arrays give; only the ``plot`` holds every score. A long table file (over
+    :data:`~tsae.io.table_blocks.LONG_TABLE_BYTES`) is read in blocks too, as it is scored, without a ``plot``
+    (:func:`~tsae.io.table_blocks.open_table_blocks`: two passes; its time column is held whole).
     """
     from tsae.io.tables import ColumnFormat, TableWarning, column_format, open_table_writer
     from tsae.pipelines.anomaly.events import Event, EventTracker, events_suffix, write_events
