@@ -165,10 +165,12 @@ def open_table_blocks(path: str | os.PathLike, *, exact: bool = False, text_colu
         The first pass raises every error :func:`~tsae.io.tables.read_table` raises, with the same words, and tells
         its warnings in the same order; a file that changes between the passes is an error when it is read again.
     """
+    from tsae.errors import memory_for
+
     path = Path(path)
-    with _table_text(path) as (handle, dialect, skip):
+    with memory_for(path), _table_text(path) as (handle, dialect, skip):
         scan = _last(_scan_rows(path, handle, dialect, skip, text_columns, values=False))
-    decided = _decide(path, scan, text_columns)
+        decided = _decide(path, scan, text_columns)
     names = [scan.header[j] for j in decided.channels]
     channel_columns = [scan.columns[j] for j in decided.channels]
     if not exact:

@@ -256,8 +256,8 @@ class _Column:
     utc: bool = False  # one of its first _OFFSET_ROWS dates has a UTC offset or ends in Z: they name UTC instants
     rounded: int = 0  # cells of whole numbers beyond 2**53 that float64 rounds (:func:`_rounded_wholes`)
     first_rounded: str = ""  # the first of them, as the warning tells it
-    #: with ``tally`` (a reader that keeps no channel: :func:`open_table_blocks`): cells infinite or beyond
-    #: :data:`ABSURD`, and whether a cell is a value (a number neither missing nor so)
+    #: with ``tally`` (a reader that keeps no channel: :func:`~tsae.io.table_blocks.open_table_blocks`): cells
+    #: infinite or beyond :data:`ABSURD`, and whether a cell is a value (a number neither missing nor so)
     absurd: int = 0
     valued: bool = False
 
@@ -488,10 +488,10 @@ def _scan_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0, text_col
     columns holding the arrays of every chunk so far (of the ones in ``convert`` only; None: all).
 
     ``values``: keep the arrays of every column; else only of those that may be the time column or are the label
-    (a reader that takes the channels' values from a second pass, :func:`open_table_blocks`), and count each
-    column's absurd cells and values (``absurd``, ``valued``). The errors found while the rows are read are raised
-    here (broken quotes, empty, no data rows, ragged rows, duplicate names); the others, once all are read, by
-    :func:`_decide`.
+    (a reader that takes the channels' values from a second pass, :func:`~tsae.io.table_blocks.open_table_blocks`),
+    and count each column's absurd cells and values (``absurd``, ``valued``). The errors found while the rows are
+    read are raised here (broken quotes, empty, no data rows, ragged rows, duplicate names); the others, once all
+    are read, by :func:`_decide`.
     """
     decimal = "." if dialect.delimiter == "," else None
     rows = _records(path, handle, dialect, skip)
