@@ -40,7 +40,7 @@ def write_table(path: Path, suffix_rows: int = 0) -> Path:
     stamps[500], stamps[501] = stamps[501], stamps[500]
     x = rng.standard_normal((2, N)).cumsum(axis=1)
     rows = [f"{stamps[i]}Z,{x[1, i]:.6f},{x[0, i]:.6f},{int(400 < i < 420)}" for i in range(N)]
-    rows[300] = f"{stamps[300]}Z,,1.5,0"
+    rows[299:302] = [f"{stamps[i]}Z,,1.5,0" for i in range(299, 302)]  # a gap across a block end: read twice
     rows[700] = f"{stamps[700]}Z,1e300,2.5,0"
     path.write_text("timestamp,b,a,label\n" + "\n".join(rows) + "\n")
     return path
