@@ -209,3 +209,13 @@ def test_a_file_that_changes_between_the_passes_is_an_error(tmp_path) -> None:
     write(path, "time,a,b,label", body(N + 1))
     with pytest.raises(ValueError, match="it changed while it was read"):
         list(iter_blocks(source, 100))
+
+
+def test_a_label_of_words_a_tsv_and_excel_sep_line(tmp_path) -> None:
+    rows = [f"{i}\t{i % 7},5\t{['normal', 'spike', 'slow drift'][i % 3] if i > LATE else 'normal'}" for i in range(N)]
+    source = assert_same(write(tmp_path / "t.tsv", "time\ta\tlabel", rows))
+    assert source is not None and source.label is not None and source.label.dtype.kind == "U"
+    path = tmp_path / "sep.csv"
+    path.write_text("sep=;\nt;a;b\n" + "".join(f"{i};{i % 3},25;{-i}\n" for i in range(N)))
+    source = assert_same(path)
+    assert source is not None and source.columns == ["a", "b"]
