@@ -31,13 +31,14 @@ def model_with_columns(path: Path, columns: list[str]) -> Path:
                       extra={"columns": columns})
 
 
-def write_table(path: Path, suffix_rows: int = 0) -> Path:
-    """Dates ending in Z (one step back in time), the model's columns in another order, a label, a gap, an absurd
-    cell."""
+def write_table(path: Path, back: bool = True) -> Path:
+    """Dates ending in Z (with ``back``, one step back in time), the model's columns in another order, a label, a gap,
+    an absurd cell."""
     rng = np.random.default_rng(7)
     stamps = np.datetime_as_string(np.datetime64("2024-03-01T00:00:00") + np.arange(N) * np.timedelta64(250, "ms"),
                                    unit="ms")
-    stamps[500], stamps[501] = stamps[501], stamps[500]
+    if back:
+        stamps[500], stamps[501] = stamps[501], stamps[500]
     x = rng.standard_normal((2, N)).cumsum(axis=1)
     rows = [f"{stamps[i]}Z,{x[1, i]:.6f},{x[0, i]:.6f},{int(400 < i < 420)}" for i in range(N)]
     rows[299:302] = [f"{stamps[i]}Z,,1.5,0" for i in range(299, 302)]  # a gap across a block end: read twice
@@ -100,15 +101,19 @@ def test_smooth_a_long_table_in_blocks(tmp_path, monkeypatch, ab_model, block) -
     assert told[True] == told[False] and told[True]
 
 
-def test_a_long_table_to_an_array_is_read_whole(tmp_path, monkeypatch, ab_model) -> None:
+def test_a_long_table_to_an_array_in_blocks_and_to_audio_whole(tmp_path, monkeypatch, ab_model) -> None:
     table = write_table(tmp_path / "in.csv")
-    monkeypatch.setattr(table_blocks, "LONG_TABLE_BYTES", 0)
+    loaded = load_model(ab_model)
+    for blocks in (False, True):
+        run(lambda blocks=blocks: reconstruct_file(loaded, table, tmp_path / f"out{blocks}.npy", block=100),
+            monkeypatch, blocks)
+    assert (tmp_path / "outTrue.npy").read_bytes() == (tmp_path / "outFalse.npy").read_bytes()
+    assert np.load(tmp_path / "outTrue.npy").shape == (2, N)
 
     def never(*args, **kwargs):
         raise AssertionError("read in blocks")
 
-    monkeypatch.setattr(table_blocks, "open_table_blocks", never)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        reconstruct_file(load_model(ab_model), table, tmp_path / "out.npy", block=100)
-    assert np.load(tmp_path / "out.npy").shape == (2, N)
+    monkeypatch.setattr(table_blocks, "open_table_blocks", never)  # audio is written as write_series writes it
+    regular = write_table(tmp_path / "regular.csv", back=False)  # sampled at 4 Hz
+    run(lambda: reconstruct_file(loaded, regular, tmp_path / "out.wav", block=100), monkeypatch, True)
+    assert (tmp_path / "out.wav").exists()

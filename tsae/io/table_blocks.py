@@ -47,12 +47,13 @@ def is_long_table(path: Path) -> bool:
 
 
 def open_long_table(path: Path, output: Path) -> TableSource | None:
-    """A long table file (:func:`is_long_table`) going to a table (not an audio or ``.npy`` file), opened in blocks
-    (:func:`open_table_blocks`); else None (a short one is read whole, in one pass)."""
+    """A long table file (:func:`is_long_table`) going to a table or a ``.npy`` file, opened in blocks
+    (:func:`open_table_blocks`); else None (a short one is read whole, in one pass; one going to audio too, written
+    as :func:`~tsae.io.series.write_series` writes a table's series, 64-bit floats)."""
     from tsae.io.paths import ARRAY_SUFFIXES, AUDIO_SUFFIXES, kind_suffix
 
     kinds = ARRAY_SUFFIXES + AUDIO_SUFFIXES
-    if kind_suffix(path) in kinds or kind_suffix(output) in kinds or not is_long_table(path):
+    if kind_suffix(path) in kinds or kind_suffix(output) in AUDIO_SUFFIXES or not is_long_table(path):
         return None
     return open_table_blocks(path)
 

@@ -5,10 +5,11 @@ A file no longer than one block is processed whole, exactly as
 process the array. A longer audio or ``.npy`` file (going to any output, a table too, but for ``impute`` to
 audio or ``.npy``) is read, processed and written block by block (:mod:`tsae.pipelines.smooth.blocks`,
 :mod:`tsae.io.blocks`), so memory is bounded by the block, not the file; a progress bar on a terminal shows it; so
-is a long table file that ``smooth`` writes to a table (:func:`~tsae.io.table_blocks.open_long_table`: its time and
-label columns held whole). Any other longer table, or a series ``impute`` writes to a table, is read whole but
-processed in the same blocks, to the same result (the work's memory, many times the series', is the block's),
-except that ``impute`` fills such a series with a gap of a block or longer whole (blocks cannot hold that gap).
+is a long table file that ``smooth`` writes to a table or a ``.npy`` file
+(:func:`~tsae.io.table_blocks.open_long_table`: its time and label columns held whole). Any other longer table, or a
+series ``impute`` writes to a table, is read whole but processed in the same blocks, to the same result (the work's
+memory, many times the series', is the block's), except that ``impute`` fills such a series with a gap of a block or
+longer whole (blocks cannot hold that gap).
 """
 from __future__ import annotations
 
@@ -45,9 +46,9 @@ def _file_job(input: str | os.PathLike, output: str | os.PathLike, model: Any, f
     """Write ``fn(values)`` of ``input`` to ``output``, whole or (a series longer than ``block``) with ``blocks``.
 
     A long audio or ``.npy`` file is read and written block by block (to a table too, unless ``whole`` is given), and
-    so is a long table file going to a table, unless ``whole`` is given; another long table (or, with ``whole``, any
-    series going to a table) is read whole and goes through ``blocks`` in memory, to the same result, unless
-    ``whole(values)`` says that ``blocks`` cannot process it.
+    so is a long table file going to a table or a ``.npy`` file, unless ``whole`` is given; another long table (or,
+    with ``whole``, any series going to a table) is read whole and goes through ``blocks`` in memory, to the same
+    result, unless ``whole(values)`` says that ``blocks`` cannot process it.
     Neither the input nor the model file is overwritten; running out of memory is one
     error naming the input.
     """
