@@ -117,3 +117,17 @@ def test_a_long_table_to_an_array_in_blocks_and_to_audio_whole(tmp_path, monkeyp
     regular = write_table(tmp_path / "regular.csv", back=False)  # sampled at 4 Hz
     run(lambda: reconstruct_file(loaded, regular, tmp_path / "out.wav", block=100), monkeypatch, True)
     assert (tmp_path / "out.wav").exists()
+
+
+@pytest.mark.parametrize("block", [100, 1 << 16])
+def test_encode_a_long_table_in_blocks(tmp_path, monkeypatch, ab_model, block) -> None:
+    from tsae.pipelines.reconstruct.batch import encode_file
+
+    table = write_table(tmp_path / "in.csv")
+    loaded = load_model(ab_model)
+    told = {}
+    for blocks in (False, True):
+        told[blocks] = run(lambda blocks=blocks: encode_file(loaded, table, tmp_path / f"codes{blocks}.npy",
+                                                             block=block, quiet=True), monkeypatch, blocks)
+    assert (tmp_path / "codesTrue.npy").read_bytes() == (tmp_path / "codesFalse.npy").read_bytes()
+    assert told[True] == told[False] and len(told[True]) == 2
