@@ -1,9 +1,11 @@
 """Audio and ``.npy`` series read and written in blocks, so memory is bounded by the block, not the file.
 
 :func:`open_source` reads a file forward as a :class:`SeriesSource`; :func:`open_writer`
-writes ``(channels, m)`` blocks to a file (audio, ``.npy``, or a table of the channels),
-atomically and exactly as :func:`~tsae.io.series.write_series` writes the whole series.
-Tables (CSV/TSV) have no block reader: they are read whole.
+writes ``(channels, m)`` blocks to a file (audio, ``.npy``, or a table of the channels, with a table source's time and
+label columns), atomically and exactly as :func:`~tsae.io.series.write_series` writes the whole series.
+A long table file (CSV/TSV) is read in blocks by :mod:`tsae.io.table_blocks` (a :class:`SeriesSource` too, after a
+first pass over the file that decides its columns); :func:`open_source` returns None for a table, which the commands
+that can read in blocks open so (:func:`~tsae.io.table_blocks.open_long_table`), the others whole.
 """
 from __future__ import annotations
 
@@ -79,8 +81,8 @@ class SeriesSource(SeriesShape):
 
 
 class ArraySource(SeriesSource):
-    """A series ``values`` ``(channels, n)`` already in memory, the series of the file ``path`` (a table, read whole:
-    there is no chunked table reader), read as a file's source is: a long ``.npy`` file's block jobs and memory."""
+    """A series ``values`` ``(channels, n)`` already in memory, the series of the file ``path`` (a table read whole),
+    read as a file's source is: a long ``.npy`` file's block jobs and memory."""
 
     def __init__(self, path: Path, values: np.ndarray, rate: float | None, meta: dict[str, Any]) -> None:
         channels, n = values.shape
@@ -89,6 +91,25 @@ class ArraySource(SeriesSource):
 
     def reopen(self, chunk: int = CHUNK) -> SeriesSource | None:
         return ArraySource(self.path, self._values, self.rate, self.meta)
+
+
+class _Reordered(SeriesSource):
+    """The channels of ``source`` in the order ``perm``."""
+
+    def __init__(self, source: SeriesSource, perm: list[int]) -> None:
+        super().__init__(source.path, source.n, source.channels, source.rate, source.meta,
+                         (np.asarray(chunk)[perm] for chunk in source._chunks))
+        self._source, self._perm = source, perm
+
+    def reopen(self, chunk: int = CHUNK) -> SeriesSource | None:
+        again = self._source.reopen(chunk)
+        return None if again is None else _Reordered(again, self._perm)
+
+
+def reordered(source: SeriesSource, perm: list[int] | None) -> SeriesSource:
+    """``source`` with its channels in the order ``perm`` (a table's columns in a model's order,
+    :func:`~tsae.pipelines.reconstruct.columns.in_model_order`; None: as they are), read again in that order too."""
+    return source if perm is None else _Reordered(source, perm)
 
 
 def in_blocks(path: Path, values: np.ndarray, rate: float | None, meta: dict[str, Any],
@@ -151,7 +172,7 @@ def open_source(path: Path, chunk: int = CHUNK, *, audio_gaps: bool = False, exa
                 finite: bool = False) -> SeriesSource | None:
     """A :class:`SeriesSource` for an audio or ``.npy`` file (checked as :func:`~tsae.io.series.read_series`
     does, ``audio_gaps``, ``exact`` and ``finite`` as there: an infinite ``.npy`` sample is refused when its
-    chunk is read), None for a table (read whole: there is no chunked table reader)."""
+    chunk is read), None for a table (read whole, or in blocks by :func:`~tsae.io.table_blocks.open_table_blocks`)."""
     suffix = path.suffix.lower()
     columns = lambda c: [f"ch{i}" for i in range(c)]  # noqa: E731 - as read_series names them
     if suffix in ARRAY_SUFFIXES:
@@ -214,19 +235,34 @@ class NpyBlockWriter:
 def open_writer(path: Path, source: SeriesShape,
                 protect: tuple[str | os.PathLike, ...]) -> Iterator[Callable[[np.ndarray], None]]:
     """An atomic writer of ``(channels, m)`` blocks to an audio or ``.npy`` file, or a table (CSV/TSV, compressed or
-    not: any other suffix) of the channels alone (an audio or ``.npy`` series has no time or label column).
+    not: any other suffix) of the channels, with the time and label columns of a table read in blocks
+    (:class:`~tsae.io.table_blocks.TableSource`: its ``meta`` holds them whole), each block's rows of them beside it.
 
     The file is written as :func:`~tsae.io.series.write_series` writes it whole.
     """
     suffix = path.suffix.lower()
     if suffix not in AUDIO_SUFFIXES + ARRAY_SUFFIXES:
-        from tsae.io.tables import open_table_writer
+        from tsae.io.series import label_out
+        from tsae.io.tables import ColumnFormat, column_format, open_table_writer
 
-        if source.meta.get("time") is not None or source.meta.get("label") is not None:
-            raise ValueError(f"{path}: a table with a time or label column is written whole (write_series)")
-        names = channel_names(source.meta, source.channels)
-        with open_table_writer(path, names, [None] * source.channels, protect=protect) as table:
-            yield lambda values: table.write(list(values))
+        meta = source.meta
+        names = channel_names(meta, source.channels)
+        formats: list[ColumnFormat] = [None] * source.channels
+        time, label = meta.get("time"), label_out(meta)
+        if label is not None:
+            names.append(meta.get("label_name") or "label")
+            formats.append(column_format([label]))
+        if time is not None:  # one format for the whole column, as write_series writes it
+            names.insert(0, meta.get("time_name") or "time")
+            formats.insert(0, column_format([time], time=True))
+        with open_table_writer(path, names, formats, time_utc=bool(meta.get("time_utc")), protect=protect) as table:
+
+            def write(values: np.ndarray) -> None:
+                rows = slice(table.rows, table.rows + values.shape[1])
+                table.write([*([] if time is None else [time[rows]]), *values,
+                             *([] if label is None else [label[rows]])])
+
+            yield write
         return
     if suffix in AUDIO_SUFFIXES:
         from tsae.io.audio import format_like, open_audio_writer
@@ -256,4 +292,4 @@ def streams(source: Path, output: Path, *, tables: bool = False) -> bool:
 
 
 __all__ = ["CHUNK", "ArraySource", "NpyBlockWriter", "SeriesShape", "SeriesSource", "in_blocks", "iter_blocks",
-           "open_source", "open_writer", "streams"]
+           "open_source", "open_writer", "reordered", "streams"]

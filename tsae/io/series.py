@@ -291,6 +291,17 @@ def channel_names(meta: dict[str, Any], channels: int) -> list[str]:
     return list(meta.get("columns") or [f"ch{i}" for i in range(channels)])
 
 
+def label_out(meta: dict[str, Any]) -> np.ndarray | None:
+    """The label column of a table read with ``meta`` as a table written like it holds it (None: none): whole
+    numbers as integers, written as read (``0``, not ``0.0``; an int has no NaN)."""
+    if meta.get("label") is None:
+        return None
+    from tsae.io.tables import whole_numbers
+
+    label = np.asarray(meta["label"])
+    return label.astype(np.int64) if whole_numbers(label) and np.isfinite(label).all() else label
+
+
 def write_series(path: str | os.PathLike, values: np.ndarray, rate: float | None, meta: dict[str, Any], *,
                  protect: Sequence[str | os.PathLike] = ()) -> Path:
     """Write ``values`` (C, n) atomically in the kind of file its suffix names, like the input read with ``meta``.
@@ -327,17 +338,16 @@ def write_series(path: str | os.PathLike, values: np.ndarray, rate: float | None
                            channel_mask=meta.get("channel_mask") if audio else None)
     if suffix in ARRAY_SUFFIXES:
         return save_npy(path, array_out(values, meta), protect=protect)
-    from tsae.io.tables import whole_numbers, write_table
+    from tsae.io.tables import write_table
 
     names = channel_names(meta, values.shape[0])
     columns: dict[str, Any] = {name: values[i] for i, name in enumerate(names)}
-    if meta.get("label") is not None:
-        label = np.asarray(meta["label"])
-        whole = whole_numbers(label) and np.isfinite(label).all()  # 0/1 written as read (an int has no NaN)
-        columns[meta.get("label_name") or "label"] = label.astype(np.int64) if whole else label
+    label = label_out(meta)
+    if label is not None:
+        columns[meta.get("label_name") or "label"] = label
     return write_table(path, columns, time=meta.get("time"), time_name=meta.get("time_name"),
                        time_utc=bool(meta.get("time_utc")), protect=tuple(protect))
 
 
-__all__ = ["array_meta", "array_out", "channel_names", "read_series", "read_signal", "write_series", "save_npy",
-           "refuse_infinite", "refuse_transposed", "transposed_hint"]
+__all__ = ["array_meta", "array_out", "channel_names", "label_out", "read_series", "read_signal", "write_series",
+           "save_npy", "refuse_infinite", "refuse_transposed", "transposed_hint"]

@@ -30,7 +30,7 @@ import lzma
 import os
 import re
 import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, islice
 from pathlib import Path
@@ -139,8 +139,13 @@ class Table:
     def sample_rate(self) -> float | None:
         """Samples per second implied by a regularly spaced time column (in its unit, :func:`unit_seconds`), else
         None."""
-        rate = _rate_from_time(self.time)
-        return None if rate is None else rate / unit_seconds(self.time, self.time_name)
+        return _time_rate(self.time, self.time_name)
+
+
+def _time_rate(time: np.ndarray | None, name: str | None) -> float | None:
+    """Samples per second implied by a regularly spaced time column named ``name`` (:meth:`Table.sample_rate`)."""
+    rate = _rate_from_time(time)
+    return None if rate is None else rate / unit_seconds(time, name)
 
 
 def find_time_column(names: Sequence[str], time_names: Sequence[str] = TIME_NAMES) -> int | None:
@@ -251,6 +256,10 @@ class _Column:
     utc: bool = False  # one of its first _OFFSET_ROWS dates has a UTC offset or ends in Z: they name UTC instants
     rounded: int = 0  # cells of whole numbers beyond 2**53 that float64 rounds (:func:`_rounded_wholes`)
     first_rounded: str = ""  # the first of them, as the warning tells it
+    #: with ``tally`` (a reader that keeps no channel: :func:`~tsae.io.table_blocks.open_table_blocks`): cells
+    #: infinite or beyond :data:`ABSURD`, and whether a cell is a value (a number neither missing nor so)
+    absurd: int = 0
+    valued: bool = False
 
 
 #: the least share of a counter's steps (read whole) that are its first step; the others skip rows (a logger that
@@ -353,10 +362,12 @@ def _plan(header: list[str], sample: list[list[str]], decimal: str | None, unnam
 
 
 def _convert(column: _Column, cells: Sequence[str], start: int, lines: Sequence[int], keep: bool,
-             floats: bool, decimal: str | None, find_numbers: bool = False, commas: bool = False) -> None:
+             floats: bool, decimal: str | None, find_numbers: bool = False, commas: bool = False,
+             store: bool = True, tally: bool = False) -> None:
     """Convert a chunk of a column's cells: data rows ``start`` on, on the file ``lines`` (as errors number them).
 
-    ``keep``: keep the arrays (not when the table is already known to be an error); ``floats``: read its numbers
+    ``keep``: keep the arrays (not when the table is already known to be an error), when ``store`` (else only what
+    is known of them: ``rounded``, and with ``tally`` ``absurd`` and ``valued``); ``floats``: read its numbers
     (not when the error told would not be this column's anyway) with the decimal mark ``decimal`` (None: not known
     yet, as no number so far has one); ``find_numbers``: keep ``has_number`` up to date, past ``bad`` too;
     ``commas``: the file is comma-separated (its mark is a point).
@@ -370,7 +381,12 @@ def _convert(column: _Column, cells: Sequence[str], start: int, lines: Sequence[
         else:
             column.has_number = column.has_number or (find_numbers and not np.isnan(values).all())
             if keep:
-                column.floats.append(values)
+                if store:
+                    column.floats.append(values)
+                if tally:
+                    huge = _absurd(values)
+                    column.absurd += int(huge.sum())
+                    column.valued = column.valued or bool((~huge & ~np.isnan(values)).any())
                 rounded, i = _rounded_wholes(cells, values)
                 if rounded and not column.rounded:
                     column.first_rounded = f"line {lines[i]}: {cells[i].strip()} is read as {values[i]:.0f}"
@@ -387,12 +403,12 @@ def _convert(column: _Column, cells: Sequence[str], start: int, lines: Sequence[
             i = _first_non_date(cleaned) if odd is None else odd
             column.not_date = f"line {lines[i]}: {cells[i].strip()!r}{_not_a_date(cleaned[i])}"
         else:
-            if keep:
+            if keep and store:
                 column.dates.append(parsed)
             if start < _OFFSET_ROWS and not column.utc:
                 column.offset = any(_OFFSET.search(c) for c in cleaned[:_OFFSET_ROWS - start])
                 column.utc = any(names_utc(c) for c in cells[:_OFFSET_ROWS - start])
-    if column.texts is not None and keep:
+    if column.texts is not None and keep and store:
         column.texts.append(np.array([c.strip() for c in cells]))
 
 
@@ -450,16 +466,33 @@ def _unnamed(index: int, given: set[str]) -> str:
     return name
 
 
-def _read_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0, text_columns: bool = False) -> Table:
-    """The table of the rows of an open file, read :data:`READ_ROWS` rows at a time; errors in the order the
-    whole-file reader told them: broken quotes, empty, no data rows, ragged rows, duplicate names, the time
-    column, the label, no channel, then the first channel (left to right) with a cell that is not a number.
+@dataclass
+class _Scan:
+    """A table as :func:`_scan_rows` reads it: its header, its columns and what each is read as, the rows so far."""
 
-    Lines that end in delimiters (``a,b,,,`` then ``1,2,,,``) have no last columns: unnamed last columns whose
-    cells are all empty are dropped (a named one is a channel of missing values).
+    header: list[str]
+    headerless: bool
+    columns: list[_Column]
+    time_idx: int | None
+    label_idx: int | None
+    #: an unnamed column at the end of a first line that ends in delimiters: whether its cells so far are all blank
+    blank_tail: list[bool]
+    decimal: str | None  # the file's decimal mark, once a number has one
+    n: int = 0  # data rows read
+    doomed: tuple[int, int] | None = None  # (rank, index) of the first error that will certainly be told
 
-    A file not separated by commas may use decimal commas: the first number with a decimal mark decides the
-    mark of the whole file (see :func:`read_table`)."""
+
+def _scan_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0, text_columns: bool = False, *,
+               values: bool = True, convert: Collection[int] | None = None) -> Iterator[_Scan]:
+    """The rows of an open file, read :data:`READ_ROWS` rows at a time: the :class:`_Scan` after each chunk, its
+    columns holding the arrays of every chunk so far (of the ones in ``convert`` only; None: all).
+
+    ``values``: keep the arrays of every column; else only of those that may be the time column or are the label
+    (a reader that takes the channels' values from a second pass, :func:`~tsae.io.table_blocks.open_table_blocks`),
+    and count each column's absurd cells and values (``absurd``, ``valued``). The errors found while the rows are
+    read are raised here (broken quotes, empty, no data rows, ragged rows, duplicate names); the others, once all
+    are read, by :func:`_decide`.
+    """
     decimal = "." if dialect.delimiter == "," else None
     rows = _records(path, handle, dialect, skip)
     head = next(rows, None)
@@ -491,35 +524,60 @@ def _read_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0, text_col
     # the first line ends in delimiters (as spreadsheet exports end every line of a sheet whose used range is wider
     # than its data: ``a,b,,,``): its last columns, no name, are no columns while all their cells are empty too (a
     # named one, or one with a cell, is read as any other, and so is every unnamed one left of it)
-    blank_tail = [True] * _blank_tail(first)
     columns, time_idx, label_idx = _plan(header, [row for _, row in sample], decimal, unnamed_first, headerless)
-    doomed: tuple[int, int] | None = None  # (rank, index) of the first error that will certainly be told
-    n = 0
+    scan = _Scan(header, headerless, columns, time_idx, label_idx, [True] * _blank_tail(first), decimal)
+    store = [values or j in (time_idx, label_idx) or column.maybe_time for j, column in enumerate(columns)]
+    commas = dialect.delimiter == ","
+    blank_tail = scan.blank_tail
     rest = chain(sample, body)
     del sample
     while chunk := list(islice(rest, READ_ROWS)):
         lines = [line for line, _ in chunk]
         cells = list(zip(*(row for _, row in chunk), strict=True))
         del chunk
-        if decimal is None:
-            decimal = _decimal_mark(columns, cells)
+        if scan.decimal is None:  # it depends on the plan alone, not on what the columns read so far
+            scan.decimal = _decimal_mark(columns, cells)
         for i in range(len(blank_tail)):
             blank_tail[i] = blank_tail[i] and not any(c.strip() for c in cells[len(cells) - len(blank_tail) + i])
+        doomed = scan.doomed
         for j, column in enumerate(columns):
-            _convert(column, cells[j], n, lines, doomed is None, doomed is None or (column.rank, j) < doomed, decimal,
-                     text_columns, dialect.delimiter == ",")
-        n += len(cells[0])
+            if convert is None or j in convert:
+                _convert(column, cells[j], scan.n, lines, doomed is None, doomed is None or (column.rank, j) < doomed,
+                         scan.decimal, text_columns, commas, store[j], not values)
+        scan.n += len(cells[0])
         for j, column in enumerate(columns):
             certain = (column.bad is not None and not column.maybe_time and not (text_columns and column.rank == 3)) \
                 or (column.rank == 0 and column.not_dates)
             if certain and (doomed is None or (column.rank, j) < doomed):
                 doomed = (column.rank, j)
+        scan.doomed = doomed
         if doomed is not None:
             for column in columns:
                 for chunks in (column.floats, column.dates, column.texts):
                     if chunks is not None:
                         chunks.clear()
+        yield scan
 
+
+@dataclass
+class _Decided:
+    """What a table read whole (:func:`_scan_rows`) is: its channels (column indices), time and label column."""
+
+    channels: list[int]
+    time_idx: int | None
+    label_idx: int | None
+    time: np.ndarray | None
+    label: np.ndarray | None
+    time_utc: bool
+    texts: dict[str, str]  # Table.text_columns
+    mixed: list[str]  # Table.mixed_columns
+
+
+def _decide(path: Path, scan: _Scan, text_columns: bool = False) -> _Decided:
+    """What the table :func:`_scan_rows` read to its end is, with the errors and warnings told once all its rows
+    are read: the time column, the label, no channel, then the first channel (left to right) with a cell that is
+    not a number. A counter that stopped counting is a channel; the time and label columns are joined."""
+    header, columns, time_idx, label_idx, doomed = scan.header, scan.columns, scan.time_idx, scan.label_idx, scan.doomed
     if time_idx is not None and columns[time_idx].counter:
         counter = columns[time_idx]
         if counter.bad is not None:
@@ -539,19 +597,19 @@ def _read_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0, text_col
             raise _fail(path, column.bad)
         if column.dates is not None and column.offset:
             warnings.warn(f"{path}: times with a UTC offset are read, and written, as UTC (ending in Z)", TableWarning,
-                          stacklevel=3)
+                          stacklevel=4)
         if column.dates is None and column.floats is not None and doomed is None:
             column.floats = [_joined(column.floats)]
-            excel = excel_days_warning(column.floats[0], None if headerless else column.name)
+            excel = excel_days_warning(column.floats[0], None if scan.headerless else column.name)
             if excel is not None:
-                warnings.warn(f"{path}: {excel}", TableWarning, stacklevel=3)
+                warnings.warn(f"{path}: {excel}", TableWarning, stacklevel=4)
         time = column.dates if column.dates is not None else column.floats
     label = None
     if label_idx is not None:
         if columns[label_idx].bad is not None:
             raise _fail(path, str(columns[label_idx].bad))
         label = columns[label_idx].floats if columns[label_idx].floats is not None else columns[label_idx].texts
-    dropped = next((i for i, blank in enumerate(reversed(blank_tail)) if not blank), len(blank_tail))
+    dropped = next((i for i, blank in enumerate(reversed(scan.blank_tail)) if not blank), len(scan.blank_tail))
     channels = [j for j in range(len(header) - dropped) if j not in (time_idx, label_idx)]
     texts = {header[j]: str(columns[j].bad) for j in channels if text_columns and columns[j].bad is not None}
     mixed = [header[j] for j in channels if header[j] in texts and columns[j].has_number]
@@ -569,19 +627,70 @@ def _read_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0, text_col
     if rounded:
         warnings.warn(f"{path}: {sum(c.rounded for c in rounded)} whole number(s) beyond 2**53 are rounded to "
                       f"float64's nearest (column {rounded[0].name!r}, {rounded[0].first_rounded})", TableWarning,
-                      stacklevel=3)
-    values = np.empty((len(channels), n))
-    for row, j in enumerate(channels):  # one channel at a time: its chunks and the table, not twice the table
+                      stacklevel=4)
+    return _Decided(channels, time_idx, label_idx, time=None if time is None else _joined(time),
+                    label=None if label is None else _joined(label),
+                    time_utc=time_idx is not None and columns[time_idx].dates is not None and columns[time_idx].utc,
+                    texts=texts, mixed=mixed)
+
+
+def _last(scans: Iterator[_Scan]) -> _Scan:
+    """The last of ``scans``: the table read to its end."""
+    last = None
+    for scan in scans:
+        last = scan
+    assert last is not None  # a table has a data row (else _scan_rows raised)
+    return last
+
+
+def _read_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0, text_columns: bool = False) -> Table:
+    """The table of the rows of an open file, read :data:`READ_ROWS` rows at a time (:func:`_scan_rows`); errors in
+    the order the whole-file reader told them: broken quotes, empty, no data rows, ragged rows, duplicate names, the
+    time column, the label, no channel, then the first channel (left to right) with a cell that is not a number.
+
+    Lines that end in delimiters (``a,b,,,`` then ``1,2,,,``) have no last columns: unnamed last columns whose
+    cells are all empty are dropped (a named one is a channel of missing values).
+
+    A file not separated by commas may use decimal commas: the first number with a decimal mark decides the
+    mark of the whole file (see :func:`read_table`)."""
+    scan = _last(_scan_rows(path, handle, dialect, skip, text_columns))
+    decided = _decide(path, scan, text_columns)
+    columns = scan.columns
+    values = np.empty((len(decided.channels), scan.n))
+    for row, j in enumerate(decided.channels):  # one channel at a time: its chunks and the table, not twice the table
         chunks = columns[j].floats
         assert chunks is not None
         np.concatenate(chunks, out=values[row])
         chunks.clear()
-    return Table(values=values, columns=[header[j] for j in channels],
-                 time=None if time is None else _joined(time), time_name=None if time_idx is None else header[time_idx],
-                 label=None if label is None else _joined(label),
-                 label_name=None if label_idx is None else header[label_idx],
-                 time_utc=time_idx is not None and columns[time_idx].dates is not None and columns[time_idx].utc,
-                 text_columns=texts, mixed_columns=mixed)
+    header, time_idx, label_idx = scan.header, decided.time_idx, decided.label_idx
+    return Table(values=values, columns=[header[j] for j in decided.channels],
+                 time=decided.time, time_name=None if time_idx is None else header[time_idx],
+                 label=decided.label, label_name=None if label_idx is None else header[label_idx],
+                 time_utc=decided.time_utc, text_columns=decided.texts, mixed_columns=decided.mixed)
+
+
+@contextlib.contextmanager
+def _table_text(path: Path) -> Iterator[tuple[TextIO, Any, int]]:
+    """The text of the table file ``path`` (decompressed), open, with its dialect and the lines to skip before its
+    rows (:func:`~tsae.io.table_dialect.table_dialect`); a file that cannot be read, or broken compressed data, is
+    one error naming it."""
+    compression = _compression(path)
+    encoding = _encoding(path, compression)
+    try:
+        with _decompressing(path, compression):
+            with _open_text(path, encoding, compression) as handle:
+                sample = handle.read(8192)
+                try:
+                    dialect, skip = table_dialect(sample, kind_suffix(path))
+                except ValueError as error:
+                    raise _fail(path, str(error)) from None
+            newline = "\r" if "\r" in sample and "\n" not in sample else "\n"
+            with _open_text(path, encoding, compression, newline) as handle:
+                yield handle, dialect, skip
+    except OSError as error:
+        raise _fail(path, f"cannot read ({error.strerror or error})") from None
+    except UnicodeDecodeError:  # UTF-8 a moment ago
+        raise _fail(path, "cannot read (it changed while it was read)") from None
 
 
 def read_table(path: str | os.PathLike, *, exact: bool = False, text_columns: bool = False) -> Table:
@@ -637,23 +746,8 @@ def read_table(path: str | os.PathLike, *, exact: bool = False, text_columns: bo
     is the same error as when the whole file was read at once.
     """
     path = Path(path)
-    compression = _compression(path)
-    encoding = _encoding(path, compression)
-    try:
-        with _decompressing(path, compression):
-            with _open_text(path, encoding, compression) as handle:
-                sample = handle.read(8192)
-                try:
-                    dialect, skip = table_dialect(sample, kind_suffix(path))
-                except ValueError as error:
-                    raise _fail(path, str(error)) from None
-            newline = "\r" if "\r" in sample and "\n" not in sample else "\n"
-            with _open_text(path, encoding, compression, newline) as handle:
-                table = _read_rows(path, handle, dialect, skip, text_columns)
-    except OSError as error:
-        raise _fail(path, f"cannot read ({error.strerror or error})") from None
-    except UnicodeDecodeError:  # UTF-8 a moment ago
-        raise _fail(path, "cannot read (it changed while it was read)") from None
+    with _table_text(path) as (handle, dialect, skip):
+        table = _read_rows(path, handle, dialect, skip, text_columns)
     if not exact:
         _absurd_as_missing(path, table.values, table.columns)
     return table
@@ -703,10 +797,16 @@ def _absurd_as_missing(path: Path, data: np.ndarray, names: list[str]) -> None:
         huge = _absurd(row)
         row[huge] = np.nan
         counts.append(int(huge.sum()))
+    _warn_absurd(path, counts, names, stacklevel=4)
+
+
+def _warn_absurd(path: Path, counts: Sequence[int], names: Sequence[str], stacklevel: int) -> None:
+    """Warn that the ``counts`` cells of the channels ``names`` infinite or beyond :data:`ABSURD` are read as
+    missing (nothing when there are none)."""
     if any(counts):
         where = [f"{names[c]} ({n})" for c, n in enumerate(counts) if n]
         warnings.warn(f"{path}: {sum(counts)} cell(s) infinite or beyond {ABSURD:g} in magnitude read as "
-                      f"missing: {', '.join(where[:5])}", TableWarning, stacklevel=3)
+                      f"missing: {', '.join(where[:5])}", TableWarning, stacklevel=stacklevel)
 
 
 #: how a column's cells are written (:func:`column_format`): a date column to one of these precisions, ``"int"`` a time

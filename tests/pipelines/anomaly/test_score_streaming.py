@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import tsae.io.table_blocks as table_blocks
+import tsae.io.tables as tables
 from tsae.pipelines.anomaly import detector as detector_module
 from tsae.pipelines.anomaly import files
 from tsae.pipelines.anomaly.files import score_file
@@ -29,7 +31,7 @@ def _whole_array_score(test: Path, det, output: Path, events: Path, silence: int
     scores, contrib, stretches = det._score_silent(X, None, silence)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        silent = files._silent_sensors(test, X, list(det.sensors_), silence, stretches)
+        silent = files._silent_sensors(test, np.isfinite(X).any(axis=1), list(det.sensors_), silence, stretches)
     flags = (scores > det.threshold_).astype(np.int64)
     time = table.time
     times = None
@@ -43,6 +45,10 @@ def _whole_array_score(test: Path, det, output: Path, events: Path, silence: int
                                                      enumerate(det.sensors_)}}
     write_events(events, found, silent_sensors=silent)
     write_table(output, columns, time=time, time_name=table.time_name, time_utc=table.time_utc)
+
+
+def forbidden(*args, **kwargs):
+    raise AssertionError("the table was read whole")
 
 
 def _series_with_faults(n: int = 1500) -> np.ndarray:
@@ -68,6 +74,7 @@ def _iso(n: int, utc: bool = False) -> list[str]:
     return [s + "Z" for s in stamps] if utc else stamps
 
 
+@pytest.mark.parametrize("read", ["whole", "in blocks"])
 @pytest.mark.parametrize("block", [37, 256])
 @pytest.mark.parametrize(("case", "suffix", "events_suffix"), [
     ("iso dates", ".csv", ".json"),
@@ -76,7 +83,7 @@ def _iso(n: int, utc: bool = False) -> list[str]:
     ("drift", ".csv", ".json"),
 ])
 def test_the_streamed_scores_and_events_are_those_of_the_whole_arrays(tmp_path, monkeypatch, detector, block, case,
-                                                                      suffix, events_suffix) -> None:
+                                                                      suffix, events_suffix, read) -> None:
     monkeypatch.setattr(detector_module, "SCORE_BLOCK", block)
     x = _series_with_faults()
     time = [str(i) for i in range(len(x))] if case == "counter" else _iso(len(x), utc=case == "utc dates")
@@ -84,8 +91,12 @@ def test_the_streamed_scores_and_events_are_those_of_the_whole_arrays(tmp_path, 
     det = detector
     if case == "drift":  # a copy: the fixture is shared
         det = copy.copy(detector).set_params(drift_rate=0.01, drift_every=4 * detector.window_)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), monkeypatch.context() as patch:
         warnings.simplefilter("ignore")
+        if read == "in blocks":  # the table read in blocks too, in chunks of rows that are not the scoring's
+            patch.setattr(table_blocks, "LONG_TABLE_BYTES", 0)
+            patch.setattr(tables, "READ_ROWS", 100)
+            patch.setattr(files, "read_data", forbidden)
         summary = score_file(test, det, tmp_path / f"streamed{suffix}", events=tmp_path / f"streamed{events_suffix}",
                              quiet=True)
     _whole_array_score(test, det, tmp_path / f"whole{suffix}", tmp_path / f"whole{events_suffix}")
@@ -161,3 +172,38 @@ def test_the_frame_errors_are_those_of_whole_array_arithmetic(detector) -> None:
         whole += term.pca_weight * lin / term.pca.err_scale
         whole += (term.stats_weight * term.stats.distance(frames) / term.stats.err_scale)[:, None, :]
         assert np.array_equal(scale.frame_errors(frames), whole)
+
+
+@pytest.mark.parametrize("problem", ["ragged", "word", "changed"])
+def test_a_long_table_with_a_problem_late_is_an_error_and_no_output(tmp_path, monkeypatch, detector, problem) -> None:
+    monkeypatch.setattr(table_blocks, "LONG_TABLE_BYTES", 0)
+    monkeypatch.setattr(tables, "READ_ROWS", 100)
+    n = 1500
+    test = _write(tmp_path / "test.csv", make_series(n, seed=6), _iso(n))
+    lines = test.read_text().splitlines()
+    if problem == "ragged":
+        lines[1400] = "2024-03-01T00:05:49.750,1"
+    elif problem == "word":
+        lines[1400] = lines[1400].rsplit(",", 1)[0] + ",oops"
+    test.write_text("\n".join(lines) + "\n")
+    expected = None
+    if problem == "changed":  # rows added between the passes
+        opened = table_blocks.open_table_blocks
+
+        def open_then_change(*args, **kwargs):
+            source = opened(*args, **kwargs)
+            with open(test, "a") as handle:
+                handle.write(lines[-1] + "\n")
+            return source
+
+        monkeypatch.setattr(files, "_long_table", lambda path, plot: open_then_change(path, text_columns=True))
+        expected = f"{test}: cannot read (it changed while it was read)"
+    else:
+        with pytest.raises(ValueError) as whole:
+            tables.read_table(test)
+        expected = str(whole.value)
+    with pytest.raises(ValueError) as info, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        score_file(test, detector, tmp_path / "s.csv", quiet=True)
+    assert str(info.value) == expected
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["test.csv"]  # no scores, no events, no temporary file

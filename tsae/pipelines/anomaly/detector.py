@@ -54,6 +54,7 @@ import math
 import numbers
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -365,11 +366,23 @@ def check_family(name: str) -> None:
 SCORE_BLOCK = 1 << 16
 
 
-def _score_blocks(core: ScoringCore | DriftingCore, X: np.ndarray, each: Callable[[np.ndarray, np.ndarray], None],
-                  progress: bool = False, silence: int | None = None) -> list[tuple[int, int, int]]:
-    """Score the whole series ``X`` (C, n) through ``core``, :data:`SCORE_BLOCK` samples at a time: ``each`` is
-    given the scores ``(m,)`` and contribution rows ``(m, C)`` of the samples each block made final, in order (the
-    last call, the end of the data's, may be empty); the silent stretches are returned.
+@dataclass
+class RowReader:
+    """A series of the detector's sensors too long to hold, read forward: ``n`` samples, ``read(a, b)`` the float64
+    ``(sensors, b - a)`` samples ``[a, b)`` (absurd values missing already), asked for in order (a long table's,
+    ``tsae detect score``; :meth:`Detector._score_each`)."""
+
+    n: int
+    read: Callable[[int, int], np.ndarray]
+
+
+def _score_blocks(core: ScoringCore | DriftingCore, X: np.ndarray | RowReader,
+                  each: Callable[[np.ndarray, np.ndarray], None], progress: bool = False,
+                  silence: int | None = None) -> list[tuple[int, int, int]]:
+    """Score the whole series ``X`` (C, n) (or read so, :class:`RowReader`) through ``core``, :data:`SCORE_BLOCK`
+    samples at a time: ``each`` is given the scores ``(m,)`` and contribution rows ``(m, C)`` of the samples each
+    block made final, in order (the last call, the end of the data's, may be empty); the silent stretches are
+    returned.
 
     With ``progress``, a bar on stderr counts the samples scored. With ``silence``, a sensor missing for that
     many samples in a row is scored as the monitor scores a silent sensor (:mod:`~tsae.pipelines.anomaly.silent`,
@@ -378,12 +391,13 @@ def _score_blocks(core: ScoringCore | DriftingCore, X: np.ndarray, each: Callabl
     """
     from tsae.pipelines.progress import sample_bar
 
-    n = X.shape[1]
+    n = X.n if isinstance(X, RowReader) else X.shape[1]
     silent = SilentSensors(core, silence) if silence is not None else None
     stretches: list[tuple[int, int, int]] = []
     with sample_bar(n, "score", progress, leave=False) as bar:
         for start in range(0, n, SCORE_BLOCK):
-            block = X[:, start:start + SCORE_BLOCK]
+            stop = start + SCORE_BLOCK
+            block = X.read(start, stop) if isinstance(X, RowReader) else X[:, start:stop]
             if silent is not None:  # a block's silent sensors before its samples are scored, as in the monitor
                 stretches += silent_starts(silent.push(block))
             each(*core._push_rows(block.T))
@@ -1221,15 +1235,18 @@ class Detector:
                     each: Callable[[np.ndarray, np.ndarray], None]) -> list[tuple[int, int, int]]:
         """:meth:`_score_silent` a block at a time: ``each`` is given each block's scores ``(m,)`` and contribution
         rows ``(m, n_sensors)`` as they are final, in order (:func:`_score_blocks`); the silent stretches are
-        returned (``tsae detect score`` streams its output so, and lists them)."""
+        returned (``tsae detect score`` streams its output so, and lists them). ``X`` may be a :class:`RowReader`
+        (a long file's rows, read as they are scored), whose length and values its caller checked."""
         silence = silence_setting(silence)
-        X = self._series(X)
-        if X.shape[1] < self.window_:
-            raise ValueError(f"{X.shape[1]} sample(s): shorter than the detector's window ({self.window_})")
-        if not np.isfinite(X).any():  # as `tsae detect score` refuses such a file: every score would be made up
-            raise ValueError("X holds no valid value (every sample is NaN, infinite or beyond 1e30, which no sensor "
-                             "reads)")
-        progress = not self.quiet and X.shape[1] > SCORE_BLOCK and stderr_is_terminal()
+        if not isinstance(X, RowReader):
+            X = self._series(X)
+            if X.shape[1] < self.window_:
+                raise ValueError(f"{X.shape[1]} sample(s): shorter than the detector's window ({self.window_})")
+            if not np.isfinite(X).any():  # as `tsae detect score` refuses such a file: every score would be made up
+                raise ValueError("X holds no valid value (every sample is NaN, infinite or beyond 1e30, which no "
+                                 "sensor reads)")
+        n = X.n if isinstance(X, RowReader) else X.shape[1]
+        progress = not self.quiet and n > SCORE_BLOCK and stderr_is_terminal()
         with torch_threads(self.threads, native=True):
             return _score_blocks(self.core(device=self.device if device is None else device), X, each, progress,
                                  silence)

@@ -131,8 +131,9 @@ def _refuse_text(path: Path, table: Any, needed: Collection[str]) -> None:
             raise ValueError(f"{path}: {problem}")
 
 
-def _counter_as_sensor(path: Path, table: Any, sensors: list[str]) -> None:
-    """A time column of numbers that the detector knows as a sensor made a channel of ``table`` again, told.
+def _counter_as_sensor(path: Path, table: Any, sensors: list[str]) -> np.ndarray | None:
+    """The time column of ``table`` as float64 when it is one of numbers that the detector knows as a sensor (a
+    channel of the table again, told), else None.
 
     An earlier tsae read a first column that counts (a ``minute`` counter) as a sensor; a detector fitted so
     still scores such a file, and is told to be refitted: as a sensor, a counter leaves the range it was fitted on.
@@ -141,13 +142,23 @@ def _counter_as_sensor(path: Path, table: Any, sensors: list[str]) -> None:
 
     name = table.time_name
     if name is None or name not in sensors or name in table.columns or table.time.dtype.kind == "M":
-        return
-    table.values = np.vstack([table.values, table.time.astype(np.float64)[None]])
-    table.columns = [*table.columns, name]
-    table.time = table.time_name = None
+        return None
     warnings.warn(f"{path}: the detector takes the time column {name!r} as a sensor (it was fitted on an older "
                   "tsae); a counter scores higher the further it leaves its training range: fit the detector again",
                   TableWarning, stacklevel=3)
+    return np.asarray(table.time.astype(np.float64))
+
+
+def _long_table(path: Path, plot: str | Path | None) -> Any:
+    """A table file long enough to be read in blocks (:func:`~tsae.io.table_blocks.is_long_table`), opened so
+    (:func:`~tsae.io.table_blocks.open_table_blocks`, its columns of text left out), when nothing needs all of its
+    rows at once (a ``plot`` draws them all); else None."""
+    from tsae.io.paths import ARRAY_SUFFIXES
+    from tsae.io.table_blocks import is_long_table, open_table_blocks
+
+    if plot or kind_suffix(path) in ARRAY_SUFFIXES or not is_long_table(path):
+        return None
+    return open_table_blocks(path, text_columns=True)
 
 
 def _sensor_order(path: Path, columns: list[str], sensors: list[str],
@@ -174,27 +185,27 @@ def _names(names: list[str], most: int = 5) -> str:
     return ", ".join(map(repr, names[:most])) + more
 
 
-def _warn_empty_sensors(path: Path, X: np.ndarray, names: list[str], silence: int | None) -> None:
-    """Warn about sensor columns without a single value: scored as missing throughout (held at the training mean,
-    or silent after ``silence`` rows)."""
+def _warn_empty_sensors(path: Path, valued: np.ndarray, n: int, names: list[str], silence: int | None) -> None:
+    """Warn about sensor columns without a single value (``valued``: whether each has one, of ``n`` rows): scored as
+    missing throughout (held at the training mean, or silent after ``silence`` rows)."""
     from tsae.io.tables import TableWarning
 
-    empty = [names[i] for i in np.flatnonzero(~np.isfinite(X).any(axis=1))]
+    empty = [names[i] for i in np.flatnonzero(~valued)]
     if not empty:
         return
     how = "held at the training mean"
-    if silence is not None and X.shape[1] >= silence:
+    if silence is not None and n >= silence:
         how = f"held at the training mean for {silence} rows, then silent: left out of the score"
     warnings.warn(f"{path}: sensor column(s) {', '.join(map(repr, empty))} have no values: scored as missing "
                   f"throughout ({how})", TableWarning, stacklevel=3)
 
 
-def _silent_sensors(path: Path, X: np.ndarray, sensors: list[str], silence: int | None,
+def _silent_sensors(path: Path, valued: np.ndarray, sensors: list[str], silence: int | None,
                     stretches: list[tuple[int, int, int]]) -> list[dict[str, Any]]:
-    """The sensors silent somewhere in ``X`` (``silence`` rows missing in a row: the scoring's ``stretches``,
+    """The sensors silent somewhere (``silence`` rows missing in a row: the scoring's ``stretches``,
     ``(sensor, index, since_index)``), each with its first silent stretch's ``index`` and ``since_index`` and its
-    number of ``stretches``; those that have some values are warned about (a column without any has its own
-    warning, :func:`_warn_empty_sensors`)."""
+    number of ``stretches``; those that have some values (``valued``: whether each sensor has one) are warned about
+    (a column without any has its own warning, :func:`_warn_empty_sensors`)."""
     from tsae.io.tables import TableWarning
 
     if silence is None:
@@ -206,7 +217,7 @@ def _silent_sensors(path: Path, X: np.ndarray, sensors: list[str], silence: int 
         else:
             found[sensor] = {"sensor": sensors[sensor], "index": index, "since_index": since, "stretches": 1}
     told = [f"{entry['sensor']!r} from row index {entry['since_index']}" for i, entry in found.items()
-            if np.isfinite(X[i]).any()]
+            if valued[i]]
     if told:
         warnings.warn(f"{path}: sensor(s) {', '.join(told)} missing for {silence} rows or more in a row: scored as "
                       "silent (filled in from the other sensors, their own error at its normal level) until they "
@@ -239,6 +250,23 @@ def _time_at(table: Any, index: int, unit: ColumnFormat) -> Any:
         cell = str(time_cells(value, unit, table.time_utc)[0])
         return None if not cell else cell if value.dtype.kind == "M" else int(cell)
     return value[0].item()
+
+
+def _rows(source: Any, order: list[int], counter: np.ndarray | None) -> Any:
+    """The rows of the detector's sensors (``order`` among the table's channels, and ``counter`` after them: a time
+    column taken as a sensor, :func:`_counter_as_sensor`) of a table read in blocks, as they are scored."""
+    from tsae.pipelines.anomaly.detector import RowReader
+
+    identity = order == list(range(source.channels + (counter is not None)))
+
+    def read(a: int, b: int) -> np.ndarray:
+        block = source.read(a, b)
+        source.release(b)
+        if counter is not None:
+            block = np.vstack([block, counter[None, a:a + block.shape[1]]])
+        return block if identity else block[order]
+
+    return RowReader(source.n, read)
 
 
 def alarm_report(det: Detector) -> str:
@@ -307,7 +335,9 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     Once the table is read, the memory stays bounded whatever its length: the rows are scored, written and grouped
     into events a block at a time (:func:`~tsae.pipelines.anomaly.detector._score_blocks`,
     :func:`~tsae.io.tables.open_table_writer`, :class:`~tsae.pipelines.anomaly.events.EventTracker`), with the bytes
-    the whole arrays give; only the ``plot`` holds every score.
+    the whole arrays give; only the ``plot`` holds every score. A long table file (over
+    :data:`~tsae.io.table_blocks.LONG_TABLE_BYTES`) is read in blocks too, as it is scored, without a ``plot``
+    (:func:`~tsae.io.table_blocks.open_table_blocks`: two passes; its time column is held whole).
     """
     from tsae.io.tables import TableWarning, column_format, open_table_writer
     from tsae.pipelines.anomaly.events import Event, EventTracker, events_suffix, write_events
@@ -334,25 +364,33 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
         det = copy.copy(det).set_params(**overrides)
     if drift_every is not None:
         check_drift_every_used(det.drift_rate, drift_every)
-    table = read_data(test_path, text_columns=True)  # a column of text (a status, a note) is no sensor's
+    source = _long_table(test_path, plot)  # a long table is read a block at a time, the time column whole
+    table = read_data(test_path, text_columns=True) if source is None else source  # a column of text is no sensor's
     _refuse_text(test_path, table, det.sensors_)
-    _counter_as_sensor(test_path, table, det.sensors_)
-    columns = list(table.columns)
+    counter = _counter_as_sensor(test_path, table, det.sensors_)
+    columns = list(table.columns) + ([] if counter is None else [table.time_name])
     order, column_note = _sensor_order(test_path, columns, det.sensors_, list(table.text_columns))
-    # the table's own rows when they are the sensors in order: no copy of the data
-    X = table.values if order == list(range(len(columns))) else table.values[order]
-    if X.shape[1] < det.window_:
-        raise ValueError(f"{test_path}: {X.shape[1]} row(s): shorter than the detector's window ({det.window_})")
-    if not np.isfinite(X).any():
+    X: Any = None  # the sensors' rows (C, n), when the table is read whole
+    if source is None:
+        values = table.values if counter is None else np.vstack([table.values, counter[None]])
+        # the table's own rows when they are the sensors in order: no copy of the data
+        X = values if order == list(range(len(columns))) else values[order]
+        n, valued = X.shape[1], np.isfinite(X).any(axis=1)
+    else:
+        extra = [] if counter is None else [bool(np.isfinite(counter).any())]
+        n, valued = source.n, np.array([*source.valued, *extra], dtype=bool)[order]
+    if n < det.window_:
+        raise ValueError(f"{test_path}: {n} row(s): shorter than the detector's window ({det.window_})")
+    if not valued.any():
         raise ValueError(f"{test_path}: no valid values")
     if column_note:
         warnings.warn(column_note, TableWarning, stacklevel=2)
-    _warn_empty_sensors(test_path, X, [columns[i] for i in order], silence)
-    time = table.time
+    _warn_empty_sensors(test_path, valued, n, [columns[i] for i in order], silence)
+    time, time_name = (None, None) if counter is not None else (table.time, table.time_name)
     names = ["score", "anomaly", *(f"contrib_{name}" for name in det.sensors_)]
     formats: list[ColumnFormat] = [None] * len(names)
     if time is not None:  # one precision for all of its dates, whole numbers written as read: decided on all of it
-        names.insert(0, table.time_name or "time")
+        names.insert(0, time_name or "time")
         formats.insert(0, column_format([time], time=True))
     tracker = EventTracker(det.sensors_, merge_gap=det.event_gap)
     found: list[Event] = []
@@ -373,10 +411,13 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
                     plotted.append(scores)
 
             # the silent stretches as the scoring found them, warned about after it (and the time order after them)
-            stretches = det._score_each(X, None, silence, block)
+            stretches = det._score_each(X if source is None else _rows(source, order, counter), None, silence,
+                                        block)
+            if source is not None:
+                source.finish()  # a file that changed while it was read is an error, and no output
         found.extend(tracker.flush())
-        silent = _silent_sensors(test_path, X, list(det.sensors_), silence, stretches)
-        warn_time_order(test_path, time, table.time_name, "scored", _SEAM_HINT)
+        silent = _silent_sensors(test_path, valued, list(det.sensors_), silence, stretches)
+        warn_time_order(test_path, time, time_name, "scored", _SEAM_HINT)
         if time is not None:  # the times of the rows the events and silent sensors name, as the scores file's
             unit = formats[0]
             for event in found:
@@ -391,7 +432,7 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
             plot_anomalies(plot, X, np.concatenate(plotted), det.threshold_, found, sensors=det.sensors_, time=time,
                            title=test_path.name, protect=protect)
         write_events(events_path, found, protect=protect, silent_sensors=silent)
-    summary = {"rows": int(X.shape[1]), "anomalous_rows": flagged, "events": len(found),
+    summary = {"rows": int(n), "anomalous_rows": flagged, "events": len(found),
                "threshold": float(det.threshold_), "output": str(output), "events_file": str(events_path),
                "silent_sensors": silent}
     _progress(f"{output}: {summary['rows']} rows, {summary['anomalous_rows']} flagged, "

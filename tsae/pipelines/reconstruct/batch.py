@@ -62,7 +62,7 @@ import numpy as np
 
 from tsae.errors import columns_named, in_file, table_columns
 from tsae.io.atomic import all_or_nothing, being_written
-from tsae.io.blocks import ArraySource, open_source, streams
+from tsae.io.blocks import ArraySource, open_source, reordered, streams
 from tsae.io.c_stderr import stderr_is_terminal
 from tsae.io.paths import (
     SERIES_SUFFIXES,
@@ -76,6 +76,7 @@ from tsae.io.paths import (
     written_file,
 )
 from tsae.io.series import read_series, write_series
+from tsae.io.table_blocks import TableSource, open_long_table
 from tsae.io.time_order import warn_time_order
 from tsae.pipelines.reconstruct.blocks import RECONSTRUCT_BLOCK, encode_blocks
 from tsae.pipelines.reconstruct.columns import check_channels, in_input_order, in_model_order
@@ -486,15 +487,23 @@ def encode_file(model: Any, input: str | os.PathLike, output: str | os.PathLike,
     show = (not quiet and stderr_is_terminal()) if progress is None else progress
     long_input = plot is None and Path(input).is_file()  # the plot needs the whole series
     source = open_source(Path(input), finite=True) if long_input else None
-    if source is not None and source.n > block:  # long audio or .npy: in blocks, memory bounded by the block
+    if source is None and long_input:  # a long table: in blocks too, its time and label columns whole
+        source = open_long_table(Path(input), Path(output))
+    if source is not None and source.n > block:  # long audio, .npy or table: in blocks, memory bounded by them
+        columns, perm = None, None
+        if isinstance(source, TableSource):  # as for a table read whole
+            warn_time_order(input, source.time, source.time_name, "encoded")
+            _, columns, perm = in_model_order(np.empty((source.channels, 0)), table_columns(source.meta), loaded,
+                                              str(input))
         check_channels(input, source.channels, loaded, source.n)
         tell(rate_warning(input, source.rate, loaded))
-        with in_file(input, output, *read_paths(loaded)), SizedBar("encode", show) as bar:
+        with in_file(input, output, *read_paths(loaded)), columns_named(columns), SizedBar("encode", show) as bar:
             bar.size(source.n)
-            encode_blocks(loaded, source, Path(output), protect=tuple(reads), block=block, batch_size=batch_size,
-                          advance=bar.update)
+            encode_blocks(loaded, reordered(source, perm), Path(output), protect=tuple(reads), block=block,
+                          batch_size=batch_size, advance=bar.update)
         return np.load(output, mmap_mode="r")
-    values, rate, meta = read_series(input, finite=True)
+    # a table read in blocks has told what it warns of: its values read again without them
+    values, rate, meta = source.whole() if isinstance(source, TableSource) else read_series(input, finite=True)
     warn_time_order(input, meta.get("time"), meta.get("time_name"), "encoded")
     values, columns, _ = in_model_order(values, table_columns(meta), loaded, str(input))  # matched by column name
     check_channels(input, values.shape[0], loaded, values.shape[1])

@@ -19,9 +19,10 @@ from typing import Any
 import numpy as np
 
 from tsae.errors import columns_named, first_line, in_file, memory_for, table_columns
-from tsae.io.blocks import CHUNK, in_blocks, open_source, open_writer, streams
+from tsae.io.blocks import CHUNK, in_blocks, open_source, open_writer, reordered, streams
 from tsae.io.paths import check_data_output, check_output, read_paths
 from tsae.io.series import read_series, write_series
+from tsae.io.table_blocks import TableSource, open_long_table
 from tsae.io.tables import absurd_as_missing
 from tsae.io.time_order import warn_time_order
 from tsae.models.device import torch_threads
@@ -149,17 +150,30 @@ def _reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.Pat
         protect = (local_in, *read_paths(loaded))
         blocks = streams(Path(local_in), Path(dst), tables=True) and Path(local_in).is_file()
         source = open_source(Path(local_in), finite=True) if blocks else None
-        if source is not None and source.n > block:  # long audio or .npy: in blocks, memory bounded by the block
+        if source is None and Path(local_in).is_file():  # a long table to a table: in blocks, time and label whole
+            source = open_long_table(Path(local_in), Path(dst))
+        if source is not None and source.n > block:  # long audio, .npy or table: in blocks, memory bounded by them
+            names, perm = None, None
+            if isinstance(source, TableSource):  # as for a table read whole
+                warn_time_order(src, source.time, source.time_name, "reconstructed")
+                _, names, perm = in_model_order(np.empty((source.channels, 0)), table_columns(source.meta), loaded,
+                                                src)
             check_channels(src, source.channels, loaded, source.n)
             if sized is not None:
                 sized(source.n)
+            ordered_source = reordered(source, perm)
+            back = None if perm is None else np.argsort(perm)  # the model's column order back to the table's
             with _local_output(dst) as local_out, open_writer(Path(local_out), source, protect) as write, \
-                    torch_threads(threads), in_file(src, dst, *read_paths(loaded)):
-                total, count = reconstruct_blocks(loaded, source, write, advance, block=block, batch_size=batch_size)
+                    torch_threads(threads), in_file(src, dst, *read_paths(loaded)), columns_named(names):
+                total, count = reconstruct_blocks(loaded, ordered_source,
+                                                  write if back is None else lambda part: write(part[back]), advance,
+                                                  block=block, batch_size=batch_size)
+                ordered_source.finish()  # a file that changed while it was read is an error, and no output
             mse = total / count if count else float("nan")
             return _row(src, dst, "ok", "", source.n, source.channels, float(np.sqrt(mse)), mse,
                         time.perf_counter() - start, rate_warning(src, source.rate, loaded))
-        values, rate, meta = read_series(local_in, finite=True)
+        # a table read in blocks has told what it warns of: its values read again without them
+        values, rate, meta = source.whole() if isinstance(source, TableSource) else read_series(local_in, finite=True)
         warn_time_order(src, meta.get("time"), meta.get("time_name"), "reconstructed")
         ordered, names, perm = in_model_order(values, table_columns(meta), loaded, src)  # matched by column name
         # not "values has 1 channel(s)", the argument's name

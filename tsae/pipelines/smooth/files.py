@@ -4,10 +4,12 @@ A file no longer than one block is processed whole, exactly as
 :func:`~tsae.pipelines.smooth.smoother.smooth` and :func:`~tsae.pipelines.smooth.imputer.impute`
 process the array. A longer audio or ``.npy`` file (going to any output, a table too, but for ``impute`` to
 audio or ``.npy``) is read, processed and written block by block (:mod:`tsae.pipelines.smooth.blocks`,
-:mod:`tsae.io.blocks`), so memory is bounded by the block, not the file; a progress bar on a terminal shows it. A
-longer table (there is no chunked table reader), or a series ``impute`` writes to a table, is read whole but
-processed in the same blocks, to the same result (the work's memory, many times the series', is the block's),
-except that ``impute`` fills such a series with a gap of a block or longer whole (blocks cannot hold that gap).
+:mod:`tsae.io.blocks`), so memory is bounded by the block, not the file; a progress bar on a terminal shows it; so
+is a long table file that ``smooth`` writes to a table or a ``.npy`` file
+(:func:`~tsae.io.table_blocks.open_long_table`: its time and label columns held whole). Any other longer table, or a
+series ``impute`` writes to a table, is read whole but processed in the same blocks, to the same result (the work's
+memory, many times the series', is the block's), except that ``impute`` fills such a series with a gap of a block or
+longer whole (blocks cannot hold that gap).
 """
 from __future__ import annotations
 
@@ -21,10 +23,11 @@ import numpy as np
 
 from tsae.engine.layout import check_fraction
 from tsae.errors import columns_named, in_file, memory_for, table_columns
-from tsae.io.blocks import SeriesSource, in_blocks, open_source, open_writer, streams
+from tsae.io.blocks import SeriesSource, in_blocks, open_source, open_writer, reordered, streams
 from tsae.io.c_stderr import stderr_is_terminal
 from tsae.io.paths import check_data_output, check_output, read_paths
 from tsae.io.series import read_series, refuse_transposed, write_series
+from tsae.io.table_blocks import TableSource, open_long_table
 from tsae.io.time_order import warn_time_order
 from tsae.pipelines.reconstruct.columns import in_input_order, in_model_order
 from tsae.pipelines.smooth.blocks import IMPUTE_BLOCK, SMOOTH_BLOCK, impute_blocks, smooth_blocks
@@ -42,9 +45,10 @@ def _file_job(input: str | os.PathLike, output: str | os.PathLike, model: Any, f
               whole: Callable[[np.ndarray], bool] | None = None) -> dict[str, Any]:
     """Write ``fn(values)`` of ``input`` to ``output``, whole or (a series longer than ``block``) with ``blocks``.
 
-    A long audio or ``.npy`` file is read and written block by block (to a table too, unless ``whole`` is given);
-    a long table (or, with ``whole``, any series going to a table) is read whole and goes through ``blocks`` in
-    memory, to the same result, unless ``whole(values)`` says that ``blocks`` cannot process it.
+    A long audio or ``.npy`` file is read and written block by block (to a table too, unless ``whole`` is given), and
+    so is a long table file going to a table or a ``.npy`` file, unless ``whole`` is given; another long table (or,
+    with ``whole``, any series going to a table) is read whole and goes through ``blocks`` in memory, to the same
+    result, unless ``whole(values)`` says that ``blocks`` cannot process it.
     Neither the input nor the model file is overwritten; running out of memory is one
     error naming the input.
     """
@@ -57,10 +61,14 @@ def _file_job(input: str | os.PathLike, output: str | os.PathLike, model: Any, f
     # with a rule on the whole series (whole: impute's longest gap), a series going to a table is read whole, so
     # that the rule holds for it as it did
     source = open_source(src, audio_gaps=True, finite=True) if streams(src, dst, tables=whole is None) else None
+    if source is None and whole is None:  # a long table to a table: read in blocks too, its time and label whole
+        source = open_long_table(src, dst)
     show = not quiet and stderr_is_terminal()
     with memory_for(src, "process"):
         if source is None or source.n <= block:
-            values, rate, meta = read_series(src, audio_gaps=True, finite=True)
+            # a table read in blocks has told what it warns of: its values read again without them
+            values, rate, meta = source.whole() if isinstance(source, TableSource) else \
+                read_series(src, audio_gaps=True, finite=True)
             refuse_transposed(src, *values.shape)
             warn_time_order(src, meta.get("time"), meta.get("time_name"), _DONE[desc])
             # a trained model takes a table's columns in its own order, matched by name
@@ -76,11 +84,19 @@ def _file_job(input: str | os.PathLike, output: str | os.PathLike, model: Any, f
                     "missing": int(np.isnan(values).sum()), "seconds": time.perf_counter() - start}
         from tsae.pipelines.progress import sample_bar
 
+        names, perm = None, None
+        if isinstance(source, TableSource):  # as for a table read whole
+            warn_time_order(src, source.time, source.time_name, _DONE[desc])
+            _, names, perm = in_model_order(np.empty((source.channels, 0)), table_columns(source.meta), model,
+                                            str(src))
+        ordered_source = reordered(source, perm)
+        back = None if perm is None else np.argsort(perm)  # the model's column order back to the table's
         with sample_bar(source.n, desc, show) as bar, \
                 open_writer(dst, source, tuple(reads)) as write:
-            with in_file(src, dst, *reads):
-                missing = blocks(source, write, bar.update)
-            source.finish()
+            with in_file(src, dst, *reads), columns_named(names):
+                missing = blocks(ordered_source, write if back is None else lambda part: write(part[back]),
+                                 bar.update)
+            ordered_source.finish()
     return {"samples": source.n, "channels": source.channels, "missing": missing,
             "seconds": time.perf_counter() - start}
 

@@ -1,0 +1,133 @@
+"""`smooth`, `reconstruct` and `detect score` read a long table file in blocks (tsae.io.table_blocks): the bytes, and
+the warnings, of the table read whole."""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tsae.io.table_blocks as table_blocks
+import tsae.io.tables as tables
+from tsae.io.series import read_series
+from tsae.models.modelfile import load_model, save_model
+from tsae.pipelines.reconstruct.batch import reconstruct_file
+from tsae.pipelines.smooth.files import smooth_file
+
+N = 1000
+
+
+def model_with_columns(path: Path, columns: list[str]) -> Path:
+    """A tiny untrained two-channel conv1d model saved with the column names it was 'trained' on."""
+    import torch
+
+    from tsae.plugins import create_model
+
+    torch.manual_seed(0)
+    model = create_model("conv1d", 2, 32, depth=2, hidden=8, latent=8)
+    return save_model(path, model, frame={"window": 32, "hop": 16, "window_fn": None},
+                      normalizer={"method": "zscore", "center": [0.0, 0.0], "scale": [1.0, 2.0]},
+                      extra={"columns": columns})
+
+
+def write_table(path: Path, back: bool = True) -> Path:
+    """Dates ending in Z (with ``back``, one step back in time), the model's columns in another order, a label, a gap,
+    an absurd cell."""
+    rng = np.random.default_rng(7)
+    stamps = np.datetime_as_string(np.datetime64("2024-03-01T00:00:00") + np.arange(N) * np.timedelta64(250, "ms"),
+                                   unit="ms")
+    if back:
+        stamps[500], stamps[501] = stamps[501], stamps[500]
+    x = rng.standard_normal((2, N)).cumsum(axis=1)
+    rows = [f"{stamps[i]}Z,{x[1, i]:.6f},{x[0, i]:.6f},{int(400 < i < 420)}" for i in range(N)]
+    rows[299:302] = [f"{stamps[i]}Z,,1.5,0" for i in range(299, 302)]  # a gap across a block end: read twice
+    rows[700] = f"{stamps[700]}Z,1e300,2.5,0"
+    path.write_text("timestamp,b,a,label\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def run(job, monkeypatch, blocks: bool) -> list[str]:
+    """``job()`` with the table read in blocks (every table is long, in small chunks of rows) or whole (none is);
+    the warnings it told."""
+    with monkeypatch.context() as patch, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if blocks:
+            patch.setattr(table_blocks, "LONG_TABLE_BYTES", 0)
+            patch.setattr(tables, "READ_ROWS", 64)
+        else:
+            patch.setattr(table_blocks, "LONG_TABLE_BYTES", 1 << 60)
+        job()
+    return [str(w.message) for w in caught]
+
+
+@pytest.fixture()
+def ab_model(tmp_path) -> Path:
+    return model_with_columns(tmp_path / "ab.tsae", ["a", "b"])
+
+
+@pytest.mark.parametrize("block", [100, 1 << 16])  # in blocks; one block: the table whole
+@pytest.mark.parametrize("suffix", [".csv", ".csv.gz"])
+def test_reconstruct_a_long_table_in_blocks(tmp_path, monkeypatch, ab_model, block, suffix) -> None:
+    table = write_table(tmp_path / "in.csv")
+    loaded = load_model(ab_model)
+    outputs = {}
+    told = {}
+    for blocks in (False, True):
+        out = tmp_path / f"out{blocks}{suffix}"
+        rows: dict = {}
+        told[blocks] = run(lambda rows=rows, out=out: rows.update(reconstruct_file(loaded, table, out, block=block)),
+                           monkeypatch, blocks)
+        outputs[blocks] = (out.read_bytes(), rows["samples"], rows["channels"], rows["rmse"])
+    assert outputs[True][:3] == outputs[False][:3]
+    assert outputs[True][3] == pytest.approx(outputs[False][3], rel=1e-9)
+    assert told[True] == told[False] and len(told[True]) == 2  # the absurd cell, the step back: each told once
+    values, _, meta = read_series(tmp_path / f"outTrue{suffix}")
+    assert meta["columns"] == ["b", "a"] and meta["time_name"] == "timestamp" and meta["label"].sum() == 19
+
+
+@pytest.mark.parametrize("block", [300, 1 << 20])
+def test_smooth_a_long_table_in_blocks(tmp_path, monkeypatch, ab_model, block) -> None:
+    table = write_table(tmp_path / "in.csv")
+    outputs = {}
+    told = {}
+    for blocks in (False, True):
+        out = tmp_path / f"out{blocks}.csv"
+        summary: dict = {}
+        told[blocks] = run(lambda summary=summary, out=out: summary.update(
+            smooth_file(table, out, model=ab_model, block=block, quiet=True)), monkeypatch, blocks)
+        outputs[blocks] = (out.read_bytes(), summary["samples"], summary["channels"], summary["missing"])
+    assert outputs[True] == outputs[False]
+    assert told[True] == told[False] and told[True]
+
+
+def test_a_long_table_to_an_array_in_blocks_and_to_audio_whole(tmp_path, monkeypatch, ab_model) -> None:
+    table = write_table(tmp_path / "in.csv")
+    loaded = load_model(ab_model)
+    for blocks in (False, True):
+        run(lambda blocks=blocks: reconstruct_file(loaded, table, tmp_path / f"out{blocks}.npy", block=100),
+            monkeypatch, blocks)
+    assert (tmp_path / "outTrue.npy").read_bytes() == (tmp_path / "outFalse.npy").read_bytes()
+    assert np.load(tmp_path / "outTrue.npy").shape == (2, N)
+
+    def never(*args, **kwargs):
+        raise AssertionError("read in blocks")
+
+    monkeypatch.setattr(table_blocks, "open_table_blocks", never)  # audio is written as write_series writes it
+    regular = write_table(tmp_path / "regular.csv", back=False)  # sampled at 4 Hz
+    run(lambda: reconstruct_file(loaded, regular, tmp_path / "out.wav", block=100), monkeypatch, True)
+    assert (tmp_path / "out.wav").exists()
+
+
+@pytest.mark.parametrize("block", [100, 1 << 16])
+def test_encode_a_long_table_in_blocks(tmp_path, monkeypatch, ab_model, block) -> None:
+    from tsae.pipelines.reconstruct.batch import encode_file
+
+    table = write_table(tmp_path / "in.csv")
+    loaded = load_model(ab_model)
+    told = {}
+    for blocks in (False, True):
+        told[blocks] = run(lambda blocks=blocks: encode_file(loaded, table, tmp_path / f"codes{blocks}.npy",
+                                                             block=block, quiet=True), monkeypatch, blocks)
+    assert (tmp_path / "codesTrue.npy").read_bytes() == (tmp_path / "codesFalse.npy").read_bytes()
+    assert told[True] == told[False] and len(told[True]) == 2

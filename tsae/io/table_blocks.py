@@ -1,0 +1,189 @@
+"""Long tables (CSV/TSV, compressed or not) read in blocks, so memory is bounded by a block, not the file.
+
+:func:`open_table_blocks` reads a table file twice. The first pass is :func:`~tsae.io.tables.read_table`'s reader
+(:func:`~tsae.io.tables._scan_rows`, the same code) keeping no channel's values: it decides what each column is,
+raises every error and tells every warning :func:`~tsae.io.tables.read_table` would, in the same order and words,
+and keeps the time and label columns (one column each). The second pass reads the channels again as float64
+``(channels, m)`` blocks with the values :func:`~tsae.io.tables.read_table` gives, through a
+:class:`~tsae.io.blocks.SeriesSource`. A compressed table is decompressed twice.
+
+Only a file is read so (not a stream): :data:`LONG_TABLE_BYTES` says which are long enough to be worth two passes.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tsae.io.blocks import CHUNK, SeriesSource
+from tsae.io.tables import (
+    _absurd,
+    _decide,
+    _fail,
+    _last,
+    _scan_rows,
+    _table_text,
+    _time_rate,
+    _warn_absurd,
+)
+
+#: a table file (its bytes on disk, compressed or not) larger than this is read in blocks by the commands that can
+#: (:func:`is_long_table`); a shorter one is read whole, in one pass
+LONG_TABLE_BYTES = 64 << 20
+
+
+def is_long_table(path: Path) -> bool:
+    """Whether ``path`` is a regular file of more than :data:`LONG_TABLE_BYTES` bytes (a pipe or stdin never is)."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return False  # the reader says what is wrong with it
+    import stat as kinds
+
+    return kinds.S_ISREG(stat.st_mode) and stat.st_size > LONG_TABLE_BYTES
+
+
+def open_long_table(path: Path, output: Path) -> TableSource | None:
+    """A long table file (:func:`is_long_table`) going to a table or a ``.npy`` file, opened in blocks
+    (:func:`open_table_blocks`); else None (a short one is read whole, in one pass; one going to audio too, written
+    as :func:`~tsae.io.series.write_series` writes a table's series, 64-bit floats)."""
+    from tsae.io.paths import ARRAY_SUFFIXES, AUDIO_SUFFIXES, kind_suffix
+
+    kinds = ARRAY_SUFFIXES + AUDIO_SUFFIXES
+    if kind_suffix(path) in kinds or kind_suffix(output) in AUDIO_SUFFIXES or not is_long_table(path):
+        return None
+    return open_table_blocks(path)
+
+
+class TableSource(SeriesSource):
+    """The channels of a table file read forward in float64 blocks (a pass over the file each time it is opened).
+
+    Besides :class:`~tsae.io.blocks.SeriesSource`'s ``n``, ``channels``, ``rate`` and ``meta`` (as
+    :func:`~tsae.io.series.read_series` gives it for the table: ``columns``, ``time``, ``time_name``, ``time_utc``,
+    ``label``, ``label_name``), what :class:`~tsae.io.tables.Table` tells of it: ``columns``, ``time``,
+    ``time_name``, ``time_utc``, ``label``, ``label_name``, ``text_columns``, ``mixed_columns``; and ``valued``,
+    for each channel whether a cell is a value (neither missing, infinite nor beyond
+    :data:`~tsae.io.tables.ABSURD`).
+    """
+
+    def __init__(self, path: Path, n: int, rate: float | None, meta: dict[str, Any], *, header: list[str],
+                 channel_index: list[int], exact: bool, text_columns: bool, valued: np.ndarray,
+                 texts: dict[str, str], mixed: list[str]) -> None:
+        self._header, self._index = header, channel_index
+        self._exact, self._text_columns = exact, text_columns
+        self.valued = valued
+        self.text_columns, self.mixed_columns = texts, mixed
+        super().__init__(path, n, len(channel_index), rate, meta, self._blocks())
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.meta["columns"])
+
+    @property
+    def time(self) -> np.ndarray | None:
+        return self.meta["time"]
+
+    @property
+    def time_name(self) -> str | None:
+        return self.meta["time_name"]
+
+    @property
+    def time_utc(self) -> bool:
+        return bool(self.meta["time_utc"])
+
+    @property
+    def label(self) -> np.ndarray | None:
+        return self.meta["label"]
+
+    @property
+    def label_name(self) -> str | None:
+        return self.meta["label_name"]
+
+    def _blocks(self) -> Iterator[np.ndarray]:
+        """The second pass: the channels' values, a chunk of rows at a time (absurd cells missing unless exact)."""
+        path = self.path
+        changed = _fail(path, "cannot read (it changed while it was read)")
+        done = 0
+        with _table_text(path) as (handle, dialect, skip):
+            for scan in _scan_rows(path, handle, dialect, skip, self._text_columns, convert=set(self._index)):
+                if scan.header != self._header:
+                    raise changed
+                block = np.empty((len(self._index), scan.n - done))
+                for row, j in enumerate(self._index):
+                    chunks = scan.columns[j].floats
+                    if scan.columns[j].bad is not None or not chunks or scan.n > self.n:
+                        raise changed
+                    block[row] = chunks.pop()
+                if not self._exact:
+                    block[_absurd(block)] = np.nan
+                done = scan.n
+                yield block
+        if done != self.n:
+            raise changed
+
+    def whole(self) -> tuple[np.ndarray, float | None, dict[str, Any]]:
+        """The whole series, ``(values, rate, meta)`` as :func:`~tsae.io.series.read_series` gives it (another pass
+        over the file): for a job that does a short series whole, its warnings told once."""
+        from tsae.engine.layout import known_layout
+        from tsae.errors import memory_for
+
+        with memory_for(self.path):
+            values = np.empty((self.channels, self.n))
+        done = 0
+        for block in self._blocks():
+            values[:, done: done + block.shape[1]] = block
+            done += block.shape[1]
+        return known_layout(values), self.rate, self.meta
+
+    def reopen(self, chunk: int = CHUNK) -> TableSource:
+        """Another pass over the file from its start (its first pass, which decided the columns, is not repeated)."""
+        return TableSource(self.path, self.n, self.rate, self.meta, header=self._header, channel_index=self._index,
+                           exact=self._exact, text_columns=self._text_columns, valued=self.valued,
+                           texts=self.text_columns, mixed=self.mixed_columns)
+
+
+def open_table_blocks(path: str | os.PathLike, *, exact: bool = False, text_columns: bool = False) -> TableSource:
+    """A table file's channels as a :class:`TableSource`, after a first pass over the whole file.
+
+    Parameters
+    ----------
+    path
+        The table file (as :func:`~tsae.io.tables.read_table` reads it: CSV/TSV, compressed too); not a stream.
+    exact, text_columns
+        As :func:`~tsae.io.tables.read_table`'s.
+
+    Returns
+    -------
+    TableSource
+        Its blocks hold the values :func:`~tsae.io.tables.read_table` gives (``Table.values``), in order.
+
+    Raises
+    ------
+    ValueError
+        The first pass raises every error :func:`~tsae.io.tables.read_table` raises, with the same words, and tells
+        its warnings in the same order; a file that changes between the passes is an error when it is read again.
+    """
+    from tsae.errors import memory_for
+
+    path = Path(path)
+    with memory_for(path), _table_text(path) as (handle, dialect, skip):
+        scan = _last(_scan_rows(path, handle, dialect, skip, text_columns, values=False))
+        decided = _decide(path, scan, text_columns)
+    names = [scan.header[j] for j in decided.channels]
+    channel_columns = [scan.columns[j] for j in decided.channels]
+    if not exact:
+        _warn_absurd(path, [column.absurd for column in channel_columns], names, stacklevel=3)
+    time_name = None if decided.time_idx is None else scan.header[decided.time_idx]
+    meta = {"kind": "table", "columns": names, "time": decided.time, "time_name": time_name,
+            "time_utc": decided.time_utc, "label": decided.label,
+            "label_name": None if decided.label_idx is None else scan.header[decided.label_idx]}
+    return TableSource(path, scan.n, _time_rate(decided.time, time_name), meta, header=scan.header,
+                       channel_index=decided.channels, exact=exact, text_columns=text_columns,
+                       valued=np.array([column.valued for column in channel_columns], dtype=bool),
+                       texts=decided.texts, mixed=decided.mixed)
+
+
+__all__ = ["LONG_TABLE_BYTES", "TableSource", "is_long_table", "open_long_table", "open_table_blocks"]
