@@ -189,9 +189,9 @@ def _reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.Pat
                 recon = np.asarray(reconstruct_series(loaded, ordered, batch_size=batch_size, advance=advance),
                                    dtype=np.float64)
         recon = in_input_order(recon.reshape(values.shape), perm)
+        rmse, mse = _errors(values, recon)  # before the output is in place: a Ctrl-C after it loses the file's row
         with _local_output(dst) as local_out:
             write_series(local_out, recon, rate, meta, protect=protect)
-    rmse, mse = _errors(values, recon)
     return _row(src, dst, "ok", "", values.shape[1], values.shape[0], rmse, mse, time.perf_counter() - start,
                 rate_warning(src, rate, loaded))
 
