@@ -103,18 +103,20 @@ class TableSource(SeriesSource):
         return self.meta["label_name"]
 
     def _blocks(self) -> Iterator[np.ndarray]:
-        """The second pass: the channels' values, a chunk of rows at a time (absurd cells missing unless exact)."""
+        """The second pass: the channels' values, a chunk of rows at a time (absurd cells missing unless exact); the
+        first pass's rows only (a logger may have appended more since: they are not read), an error if fewer."""
         path = self.path
         changed = _fail(path, "cannot read (it changed while it was read)")
         done = 0
         with _table_text(path) as (handle, dialect, skip):
-            for scan in _scan_rows(path, handle, dialect, skip, self._text_columns, convert=set(self._index)):
+            for scan in _scan_rows(path, handle, dialect, skip, self._text_columns, convert=set(self._index),
+                                   limit=self.n):
                 if scan.header != self._header:
                     raise changed
                 block = np.empty((len(self._index), scan.n - done))
                 for row, j in enumerate(self._index):
                     chunks = scan.columns[j].floats
-                    if scan.columns[j].bad is not None or not chunks or scan.n > self.n:
+                    if scan.columns[j].bad is not None or not chunks:
                         raise changed
                     block[row] = chunks.pop()
                 if not self._exact:

@@ -483,7 +483,8 @@ class _Scan:
 
 
 def _scan_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0, text_columns: bool = False, *,
-               values: bool = True, convert: Collection[int] | None = None) -> Iterator[_Scan]:
+               values: bool = True, convert: Collection[int] | None = None, limit: int | None = None
+               ) -> Iterator[_Scan]:
     """The rows of an open file, read :data:`READ_ROWS` rows at a time: the :class:`_Scan` after each chunk, its
     columns holding the arrays of every chunk so far (of the ones in ``convert`` only; None: all).
 
@@ -491,7 +492,8 @@ def _scan_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0, text_col
     (a reader that takes the channels' values from a second pass, :func:`~tsae.io.table_blocks.open_table_blocks`),
     and count each column's absurd cells and values (``absurd``, ``valued``). The errors found while the rows are
     read are raised here (broken quotes, empty, no data rows, ragged rows, duplicate names); the others, once all
-    are read, by :func:`_decide`.
+    are read, by :func:`_decide`. ``limit``: read no more data rows than that (a second pass reads the rows the
+    first found, not the ones a logger appended since, even one it is still writing).
     """
     decimal = "." if dialect.delimiter == "," else None
     rows = _records(path, handle, dialect, skip)
@@ -529,7 +531,7 @@ def _scan_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0, text_col
     store = [values or j in (time_idx, label_idx) or column.maybe_time for j, column in enumerate(columns)]
     commas = dialect.delimiter == ","
     blank_tail = scan.blank_tail
-    rest = chain(sample, body)
+    rest = chain(sample, body) if limit is None else islice(chain(sample, body), limit)
     del sample
     while chunk := list(islice(rest, READ_ROWS)):
         lines = [line for line, _ in chunk]
