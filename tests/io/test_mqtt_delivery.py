@@ -48,7 +48,8 @@ def test_outbox_is_bounded_drops_the_oldest_and_round_trips_through_its_file(tmp
 
 
 @pytest.mark.parametrize("content", [b"time,flow\n0,1.5\n1,1.6\n", b'{"time": 0, "flow": 1.5}\n',
-                                     b"\xff\xfe\x00\x81binary", b'{"type": "event"}\nnot json\n'])
+                                     b"\xff\xfe\x00\x81binary", b'{"type": "event"}\nnot json\n',
+                                     b"", b"\n\n"])  # empty: was taken for an outbox, then overwritten or removed
 def test_an_existing_file_that_is_no_outbox_is_refused_before_connecting_and_left_as_it_is(tmp_path, monkeypatch,
                                                                                              content) -> None:
     path = tmp_path / "precious.csv"
@@ -71,9 +72,9 @@ def test_an_outbox_file_of_records_is_loaded_blank_lines_and_line_ends_aside(tmp
     assert box.loaded == 3 and box.take() == '{"type":"sample","index":7}'
     box.save([])
     assert Outbox(path=left).loaded == 2
-    empty = tmp_path / "empty.jsonl"
-    empty.write_text("\n")
-    assert Outbox(path=empty).loaded == 0
+    headed = tmp_path / "headed.jsonl"  # all sent but not removed yet: the header alone
+    headed.write_text(OUTBOX_HEADER + "\n\n")
+    assert Outbox(path=headed).loaded == 0
     check_outbox(None)
     check_outbox(tmp_path / "absent.jsonl")
 

@@ -406,10 +406,10 @@ def outbox_payloads(path: str | os.PathLike) -> Iterator[str]:
 
     An outbox file starts with the line :data:`OUTBOX_HEADER`, then holds one JSON record a
     line, as the monitor publishes them (an object whose ``type`` is one of
-    :data:`RECORD_TYPES`); blank lines are skipped, and an empty file holds nothing. Any
-    other file is refused, so that it is neither published nor removed: a data CSV or JSON
-    lines of samples given by mistake, and the monitor's own output saved from stdout
-    (its records without the header line).
+    :data:`RECORD_TYPES`); blank lines are skipped. Any other file is refused, so that it is
+    neither published nor removed (nor overwritten): a data CSV or JSON lines of samples given
+    by mistake, the monitor's own output saved from stdout (its records without the header
+    line), and an empty file (or one of blank lines), which the monitor never leaves.
 
     Parameters
     ----------
@@ -441,6 +441,8 @@ def outbox_payloads(path: str | os.PathLike) -> Iterator[str]:
                 if not _is_record(payload):
                     raise _not_outbox(path, f"line {number} is not a record the monitor publishes")
                 yield payload
+        if not headed:  # the monitor removes an outbox it emptied: an empty file is someone else's
+            raise _not_outbox(path, "an empty file; the monitor creates its outbox itself")
     except UnicodeDecodeError:
         raise _not_outbox(path, "not UTF-8 text") from None
 

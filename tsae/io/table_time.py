@@ -146,14 +146,41 @@ def unit_seconds(time: np.ndarray | None, name: str | None = None) -> float:
     return next((unit for least, unit in _EPOCH_SECONDS if first >= least), 1.0)
 
 
+#: words of a time column's name that say it numbers the rows (``index``, ``sample_index``, ``row``), with no unit
+_ROW_WORDS = frozenset({"index", "idx", "row", "rows", "rownum", "sample", "samples", "step", "tick", "ticks"})
+#: the name a table reader gives a first column without one (pandas' index, as ``df.to_csv(path)`` writes it)
+_UNNAMED_FIRST = re.compile(r"column0_*$")
+
+
+def numbers_rows(name: str | None) -> bool:
+    """Whether a time column's ``name`` says its numbers count the rows, not seconds: pandas' index (no name, or
+    ``Unnamed: 0`` as pandas reads it back) or a name made only of words such as ``index``, ``row``, ``sample``
+    (``sample_index``). Such a column orders the rows but gives no time between them. A column without a header
+    (``None``, or ``ch0``) may hold epoch seconds: not one.
+
+    Examples
+    --------
+    >>> numbers_rows("sample_index"), numbers_rows("Unnamed: 0"), numbers_rows("time_step"), numbers_rows(None)
+    (True, True, False, False)
+    """
+    if not name:
+        return False
+    lower = name.strip().lower()
+    if lower == "unnamed: 0" or _UNNAMED_FIRST.match(lower):
+        return True
+    words = [word for word in re.split(r"[^a-z0-9]+", lower) if word]
+    return bool(words) and all(word in _ROW_WORDS for word in words)
+
+
 def median_step(time: np.ndarray | None, name: str | None = None) -> float | None:
     """Seconds between rows: the median step of a time column (None without one, or without a positive step).
 
     The times are sorted first: rows out of order still have their spacing. Numbers are seconds unless the
     column's ``name`` is a unit (``minute``, ``hours``, ``ms``...) or they are epoch milliseconds, microseconds or
-    nanoseconds (:func:`unit_seconds`).
+    nanoseconds (:func:`unit_seconds`); numbers in a column whose name says they count the rows
+    (:func:`numbers_rows`: ``index``, pandas' unnamed index) give None, as no time column does.
     """
-    if time is None:
+    if time is None or (np.asarray(time).dtype.kind != "M" and numbers_rows(name)):
         return None
     steps = np.diff(np.sort(time_seconds(time)))
     step = float(np.median(steps)) if steps.size else 0.0

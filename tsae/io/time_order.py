@@ -25,7 +25,7 @@ def warn_time_order(path: str | os.PathLike, time: np.ndarray | None, name: str 
     if time is None:
         return
     seconds = time_seconds(time)
-    back = int(np.count_nonzero(np.diff(seconds) < 0))
+    back = _steps_back(seconds)
     if back:
         warnings.warn(f"{path}: the time column {name!r} is not in increasing order ({back} step(s) back in time); "
                       f"the rows are {use} in file order", TableWarning, stacklevel=3)
@@ -39,6 +39,36 @@ def warn_time_order(path: str | os.PathLike, time: np.ndarray | None, name: str 
         warnings.warn(f"{path}: the time column {name!r} has duplicate times ({repeats} row(s) repeat an earlier "
                       f"row's time, the first: {first}); the rows are {use} in file order, each as a sample of its "
                       "own", TableWarning, stacklevel=3)
+
+
+def time_disorder(time: np.ndarray) -> str:
+    """What in a time column :func:`warn_time_order` warns about, in its words, ``"; "``-joined: steps back in time,
+    gaps, repeated times; ``""`` when none (a time column merely uneven). For a command that tells it in a warning
+    of its own (``compress``, which drops such a column).
+
+    Examples
+    --------
+    >>> time_disorder(np.array([0.0, 2.0, 1.0, 3.0, 3.0]))
+    "1 step(s) back in time; 1 row(s) repeat an earlier row's time, the first: 3.0"
+    """
+    from tsae.io.tables import time_seconds
+
+    seconds = time_seconds(time)
+    told = []
+    back = _steps_back(seconds)
+    if back:
+        told.append(f"{back} step(s) back in time")
+    gaps, longest = time_gaps(seconds)
+    if gaps:
+        told.append(f"{gaps} gap(s) of more than {GAP_STEPS} sampling steps, the longest {duration(longest)}")
+    repeats, first = repeated_times(time)
+    if repeats:
+        told.append(f"{repeats} row(s) repeat an earlier row's time, the first: {first}")
+    return "; ".join(told)
+
+
+def _steps_back(seconds: np.ndarray) -> int:
+    return int(np.count_nonzero(np.diff(seconds) < 0))
 
 
 #: a step between rows longer than this many typical (median) steps is a gap in the recording
@@ -94,4 +124,4 @@ def repeated_times(time: np.ndarray) -> tuple[int, str | None]:
     return int(later.size), text
 
 
-__all__ = ["GAP_STEPS", "duration", "repeated_times", "time_gaps", "warn_time_order"]
+__all__ = ["GAP_STEPS", "duration", "repeated_times", "time_disorder", "time_gaps", "warn_time_order"]

@@ -231,6 +231,26 @@ def test_fit_cli_reports_the_alarm_rate(tmp_path, train_data):
     assert Detector.load(path, device="cpu").sensors_ == lines[0].split(",")
 
 
+@pytest.mark.parametrize("header", ["", "index", "sample_index", "Unnamed: 0", "row"])
+def test_a_column_that_numbers_the_rows_gives_no_sample_interval(tmp_path, train_data, header):
+    # df.to_csv(path) writes pandas' index, 0, 1, 2...: the rows' numbers, not seconds. Fit said "1 s between
+    # samples" as if it had read times, where a DataFrame with that RangeIndex (or no index) says "assumed"
+    from tsae.io.tables import median_step, read_table
+
+    from sensor_data import write_csv
+
+    lines = write_csv(tmp_path / "untimed.csv", train_data, with_time=False).read_text().splitlines()
+    indexed = tmp_path / "indexed.csv"
+    indexed.write_text("\n".join([f"{header},{lines[0]}", *(f"{i},{row}" for i, row in enumerate(lines[1:]))]) + "\n")
+    table = read_table(indexed)
+    assert table.time is not None and median_step(table.time, table.time_name) is None
+    _, out = _fit_cli(tmp_path, indexed)
+    assert "1 s between samples, assumed" in out
+    _, out = _fit_cli(tmp_path, indexed, "--sample-interval", "60")
+    assert "60 s between samples)" in out
+    assert median_step(np.array(["2024-01-01T00:00", "2024-01-01T00:01"], dtype="datetime64[ns]"), "index") == 60.0
+
+
 def _old_file(head: dict) -> None:
     """A detector file from before the alarm budget and the drift updates."""
     for key in ("alarms_per_day", "sample_interval", "drift_rate", "drift_every"):

@@ -37,3 +37,17 @@ def test_monitor_cli_names_the_refused_outbox_in_one_line(detector_file, tmp_pat
     assert proc.stderr.splitlines() == [f"Error: {binary}: not an outbox file of tsae monitor (not UTF-8 text); "
                                         "refusing to send or remove it: give the outbox another file name"]
     assert binary.read_bytes() == bytes(range(256)) * 40
+
+
+def test_monitor_refuses_an_empty_file_it_did_not_write_as_outbox(detector_file, tmp_path, monkeypatch):
+    # an empty file was taken for an outbox: overwritten with the undelivered records, or removed when all were sent
+    empty = tmp_path / "notes.txt"
+    empty.touch()
+    import tsae.io.mqtt
+
+    monkeypatch.setattr(tsae.io.mqtt, "_client", lambda *a: pytest.fail("connected to a broker"))
+    with pytest.raises(ValueError) as error:
+        run_monitor(detector_file, mqtt=f"127.0.0.1:{closed_port()}", out_topic="t/out", outbox=empty)
+    assert str(error.value) == (f"{empty}: not an outbox file of tsae monitor (an empty file; the monitor creates its "
+                                "outbox itself); refusing to send or remove it: give the outbox another file name")
+    assert empty.is_file() and empty.read_bytes() == b""

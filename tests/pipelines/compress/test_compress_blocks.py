@@ -1,6 +1,8 @@
 """compress/decompress files in blocks: the same container as from the whole series, the same output, bounded memory."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -91,6 +93,25 @@ def test_a_regular_time_column_comes_back_and_an_irregular_one_is_named(tmp_path
     (tmp_path / "u.csv").write_text("\n".join(rows) + "\n")
     with pytest.warns(UserWarning, match=r"u\.csv: the time column \(time\) is not evenly spaced"):
         compress_file(model_file, tmp_path / "u.csv", tmp_path / "u.tsz", max_error=1e-3)
+
+
+@pytest.mark.parametrize(("times", "told"), [
+    ([0, 1, 3, 2, 4], r"1 step\(s\) back in time"),
+    ([0, 1, 2, 2, 3], r"1 row\(s\) repeat an earlier row's time, the first: 2\.0"),
+    ([0, 1, 2, 3, 1e6], r"1 gap\(s\) of more than 100 sampling steps, the longest 11\.6 days")])
+def test_a_time_column_out_of_order_is_told_as_the_other_commands_tell_it(tmp_path, model_file, times, told) -> None:
+    # smooth, reconstruct and detect warn about steps back, repeated times and gaps; compress said only "not evenly
+    # spaced", as of a column merely uneven, whose rows it keeps in file order, and it drops the column
+    n = 40
+    stamps = [*times, *(times[-1] + 1 + np.arange(n - len(times)))]
+    rows = ["time,a,b"] + [f"{t:g},{np.sin(i / 3):.6f},{np.cos(i / 5):.6f}" for i, t in enumerate(stamps)]
+    (tmp_path / "o.csv").write_text("\n".join(rows) + "\n")
+    with pytest.warns(UserWarning) as caught:
+        compress_file(model_file, tmp_path / "o.csv", tmp_path / "o.tsz", max_error=1e-3)
+    said = [str(w.message) for w in caught if "time column" in str(w.message)]
+    assert len(said) == 1 and said[0].startswith(f"{tmp_path / 'o.csv'}: the time column (time) is not evenly spaced (")
+    assert re.search(told, said[0]) and said[0].endswith(
+        "so the container does not store it: decompress gives the rows back in file order, without times")
 
 
 @pytest.mark.slow

@@ -552,3 +552,17 @@ def test_each_channel_of_a_stereo_file_is_denoised_exactly_as_alone(model: str) 
     both = run(stereo)
     for c in range(2):
         np.testing.assert_array_equal(both[c], run(stereo[c]))
+
+
+def test_a_relative_model_path_is_named_as_given(tmp_path, monkeypatch) -> None:
+    # `--model ../m.tsae` was told as /abs/path/m.tsae, where the other commands name the path as the user gave it
+    (tmp_path / "junk.tsae").write_bytes(b"junk!")
+    work = tmp_path / "work"
+    work.mkdir()
+    sf.write(work / "x.wav", speech_like(0.5, 16000), 16000)
+    monkeypatch.chdir(work)
+    result = CliRunner().invoke(cli, ["denoise", "x.wav", "--model", "../junk.tsae", "-o", "y.wav", "-q"])
+    assert result.exit_code == 1 and not (work / "y.wav").exists()
+    assert result.output.startswith("Error: ../junk.tsae: "), result.output
+    with pytest.raises(ValueError, match=r"^\.\./junk\.tsae: "):
+        denoise(speech_like(0.5, 16000), 16000, model="../junk.tsae")

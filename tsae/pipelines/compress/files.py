@@ -139,8 +139,14 @@ def _regular_time(meta: dict[str, Any], path: Path) -> dict[str, Any] | None:
         regular = _regular_numbers(np.asarray(time, dtype=np.float64))
         if regular is not None:
             return {"name": name, **regular, "kind": "number"}
-    warnings.warn(f"{path}: the time column ({name}) is not evenly spaced, so the container does not store it",
-                  TableWarning, stacklevel=3)
+    from tsae.io.time_order import time_disorder
+
+    # rows out of order, repeated or far apart are kept as they are, in file order: said, as the other commands do
+    disorder = time_disorder(time)
+    told = f" ({disorder})" if disorder else ""
+    kept = ": decompress gives the rows back in file order, without times" if disorder else ""
+    warnings.warn(f"{path}: the time column ({name}) is not evenly spaced{told}, so the container does not store "
+                  f"it{kept}", TableWarning, stacklevel=3)
     return None
 
 

@@ -76,8 +76,10 @@ def model_path(model: str | os.PathLike | None) -> Path:
 
 
 @functools.lru_cache(maxsize=8)
-def _load_cached(path: str, mtime: float, device: str) -> tuple[Any, int]:
-    return _load_path(Path(path), device)
+def _load_cached(resolved: str, mtime: float, device: str, given: str) -> tuple[Any, int]:
+    # keyed by the resolved file (a model changed in place is loaded again); its errors name the path as given
+    del resolved
+    return _load_path(Path(given), device)
 
 
 def _load_path(path: Path, device: Any) -> tuple[Any, int]:
@@ -149,7 +151,7 @@ def load_denoiser(model: Any = None, device: str = "cpu") -> tuple[Any, int]:
         raise ValueError(f"{path}: cannot read ({error.strerror or error})") from None
     if not found:
         raise ValueError(f"{path}: no such model file")
-    return _load_cached(str(path.resolve()), path.stat().st_mtime, str(dev))
+    return _load_cached(str(path.resolve()), path.stat().st_mtime, str(dev), str(path))
 
 
 def _ready(net: Any, device: Any) -> Any:
