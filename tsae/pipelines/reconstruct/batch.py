@@ -79,7 +79,12 @@ from tsae.io.series import read_series, write_series
 from tsae.io.table_blocks import TableSource, open_long_table
 from tsae.io.time_order import warn_time_order
 from tsae.pipelines.reconstruct.blocks import RECONSTRUCT_BLOCK, encode_blocks
-from tsae.pipelines.reconstruct.columns import check_channels, in_input_order, in_model_order
+from tsae.pipelines.reconstruct.columns import (
+    check_channels,
+    in_input_order,
+    in_model_order,
+    source_in_model_order,
+)
 from tsae.pipelines.reconstruct.manifest import (
     IDENTITY_FIELDS,
     MANIFEST_FIELDS,
@@ -490,11 +495,7 @@ def encode_file(model: Any, input: str | os.PathLike, output: str | os.PathLike,
     if source is None and long_input:  # a long table: in blocks too, its time and label columns whole
         source = open_long_table(Path(input), Path(output))
     if source is not None and source.n > block:  # long audio, .npy or table: in blocks, memory bounded by them
-        columns, perm = None, None
-        if isinstance(source, TableSource):  # as for a table read whole
-            warn_time_order(input, source.time, source.time_name, "encoded")
-            _, columns, perm = in_model_order(np.empty((source.channels, 0)), table_columns(source.meta), loaded,
-                                              str(input))
+        columns, perm = source_in_model_order(source, loaded, input, "encoded")  # as for a table read whole
         check_channels(input, source.channels, loaded, source.n)
         tell(rate_warning(input, source.rate, loaded))
         with in_file(input, output, *read_paths(loaded)), columns_named(columns), SizedBar("encode", show) as bar:

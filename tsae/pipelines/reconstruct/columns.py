@@ -133,6 +133,23 @@ def loaded_in_model_order(values: Any, model: Any, device: Any = None) -> tuple[
     return values, perm, loaded
 
 
+def source_in_model_order(source: Any, loaded: Any, input: str | os.PathLike,
+                          done: str) -> tuple[list[str] | None, list[int] | None]:
+    """The column names of a long table read in blocks (:class:`~tsae.io.table_blocks.TableSource`) and the
+    permutation of them to the model's order (:func:`in_model_order`), its time order told as for a table read
+    whole (``done``: what the job does to its rows, "encoded"); ``(None, None)`` for audio or ``.npy`` (channels go
+    by position)."""
+    from tsae.errors import table_columns
+    from tsae.io.table_blocks import TableSource
+    from tsae.io.time_order import warn_time_order
+
+    if not isinstance(source, TableSource):
+        return None, None
+    warn_time_order(input, source.time, source.time_name, done)
+    _, names, perm = in_model_order(np.empty((source.channels, 0)), table_columns(source.meta), loaded, str(input))
+    return names, perm
+
+
 def in_input_order(result: np.ndarray, perm: list[int] | None) -> np.ndarray:
     """Channels made in the model's column order (``perm`` from :func:`model_permutation`), back in the table's own
     order."""

@@ -27,7 +27,12 @@ from tsae.io.tables import absurd_as_missing
 from tsae.io.time_order import warn_time_order
 from tsae.models.device import torch_threads
 from tsae.pipelines.reconstruct.blocks import RECONSTRUCT_BLOCK, reconstruct_blocks
-from tsae.pipelines.reconstruct.columns import check_channels, in_input_order, in_model_order
+from tsae.pipelines.reconstruct.columns import (
+    check_channels,
+    in_input_order,
+    in_model_order,
+    source_in_model_order,
+)
 from tsae.pipelines.reconstruct.manifest import _row
 from tsae.pipelines.reconstruct.remote import _local_input, _local_output, check_urls
 
@@ -153,11 +158,7 @@ def _reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.Pat
         if source is None and Path(local_in).is_file():  # a long table to a table: in blocks, time and label whole
             source = open_long_table(Path(local_in), Path(dst))
         if source is not None and source.n > block:  # long audio, .npy or table: in blocks, memory bounded by them
-            names, perm = None, None
-            if isinstance(source, TableSource):  # as for a table read whole
-                warn_time_order(src, source.time, source.time_name, "reconstructed")
-                _, names, perm = in_model_order(np.empty((source.channels, 0)), table_columns(source.meta), loaded,
-                                                src)
+            names, perm = source_in_model_order(source, loaded, src, "reconstructed")  # as for a table read whole
             check_channels(src, source.channels, loaded, source.n)
             if sized is not None:
                 sized(source.n)
