@@ -3,6 +3,7 @@ names, errors and warnings."""
 from __future__ import annotations
 
 import gzip
+import os
 import warnings
 from pathlib import Path
 from typing import Any
@@ -208,6 +209,22 @@ def test_a_file_that_changes_between_the_passes_is_an_error(tmp_path) -> None:
     source = open_table_blocks(path)
     write(path, "time,a,b,label", body(N - 1))
     with pytest.raises(ValueError, match="it changed while it was read"):
+        list(iter_blocks(source, 100))
+
+
+@pytest.mark.parametrize("how", ["replaced", "rewritten"])
+def test_a_file_replaced_between_the_passes_by_one_of_its_shape_is_an_error(tmp_path, how) -> None:
+    # before: the second pass read the other file's values beside the first one's times and labels, silently
+    path = write(tmp_path / "t.csv", "time,a,b,label", body())
+    source = open_table_blocks(path)
+    if how == "replaced":  # a new file renamed onto the name, as an editor or a log rotation does
+        other = [f"{i},{float(a) + 1:.5f},{b},{label}" for i, a, b, label in (row.split(",") for row in body())]
+        os.replace(write(tmp_path / "new.csv", "time,a,b,label", other), path)
+    else:  # the same file rewritten in place, as long as it was (its labels swapped)
+        stamp = path.stat().st_mtime_ns
+        write(path, "time,a,b,label", [row[:-1] + ("0" if row[-1] == "1" else "1") for row in body()])
+        os.utime(path, ns=(stamp + 10**9, stamp + 10**9))
+    with pytest.raises(ValueError, match=r"t\.csv: cannot read \(it changed while it was read\)"):
         list(iter_blocks(source, 100))
 
 

@@ -58,6 +58,22 @@ def open_long_table(path: Path, output: Path) -> TableSource | None:
     return open_table_blocks(path)
 
 
+def _stamp(path: Path) -> tuple[int, int, int, int]:
+    """``(device, inode, size, modification time in ns)`` of the file ``path`` names now."""
+    stat = os.stat(path)
+    return stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+def _same_file(first: tuple[int, int, int, int], now: tuple[int, int, int, int]) -> bool:
+    """Whether the file stamped ``now`` (:func:`_stamp`) may still hold the rows the first pass read (stamped
+    ``first``): the same file, not shorter, and grown or untouched. Rows a logger appends are allowed (the second
+    pass reads only the first pass's rows); another file renamed onto the name, or the file cut or rewritten in
+    place, is not (its values would be read beside the first pass's times and labels)."""
+    if first[:2] != now[:2] or now[2] < first[2]:
+        return False
+    return now[2] > first[2] or now[3] == first[3]
+
+
 class TableSource(SeriesSource):
     """The channels of a table file read forward in float64 blocks (a pass over the file each time it is opened).
 
@@ -71,8 +87,8 @@ class TableSource(SeriesSource):
 
     def __init__(self, path: Path, n: int, rate: float | None, meta: dict[str, Any], *, header: list[str],
                  channel_index: list[int], exact: bool, text_columns: bool, valued: np.ndarray,
-                 texts: dict[str, str], mixed: list[str]) -> None:
-        self._header, self._index = header, channel_index
+                 texts: dict[str, str], mixed: list[str], stamp: tuple[int, int, int, int]) -> None:
+        self._header, self._index, self._stamp = header, channel_index, stamp
         self._exact, self._text_columns = exact, text_columns
         self.valued = valued
         self.text_columns, self.mixed_columns = texts, mixed
@@ -104,11 +120,14 @@ class TableSource(SeriesSource):
 
     def _blocks(self) -> Iterator[np.ndarray]:
         """The second pass: the channels' values, a chunk of rows at a time (absurd cells missing unless exact); the
-        first pass's rows only (a logger may have appended more since: they are not read), an error if fewer."""
+        first pass's rows only (a logger may have appended more since: they are not read), an error if fewer, or if
+        the file was replaced or rewritten since (:func:`_same_file`)."""
         path = self.path
         changed = _fail(path, "cannot read (it changed while it was read)")
         done = 0
         with _table_text(path) as (handle, dialect, skip):
+            if not _same_file(self._stamp, _stamp(path)):
+                raise changed
             for scan in _scan_rows(path, handle, dialect, skip, self._text_columns, convert=set(self._index),
                                    limit=self.n):
                 if scan.header != self._header:
@@ -144,7 +163,7 @@ class TableSource(SeriesSource):
         """Another pass over the file from its start (its first pass, which decided the columns, is not repeated)."""
         return TableSource(self.path, self.n, self.rate, self.meta, header=self._header, channel_index=self._index,
                            exact=self._exact, text_columns=self._text_columns, valued=self.valued,
-                           texts=self.text_columns, mixed=self.mixed_columns)
+                           texts=self.text_columns, mixed=self.mixed_columns, stamp=self._stamp)
 
 
 def open_table_blocks(path: str | os.PathLike, *, exact: bool = False, text_columns: bool = False) -> TableSource:
@@ -173,6 +192,7 @@ def open_table_blocks(path: str | os.PathLike, *, exact: bool = False, text_colu
     path = Path(path)
     with memory_for(path), _table_text(path) as (handle, dialect, skip):
         scan = _last(_scan_rows(path, handle, dialect, skip, text_columns, values=False))
+        stamp = _stamp(path)
         decided = _decide(path, scan, text_columns)
     names = [scan.header[j] for j in decided.channels]
     channel_columns = [scan.columns[j] for j in decided.channels]
@@ -185,7 +205,7 @@ def open_table_blocks(path: str | os.PathLike, *, exact: bool = False, text_colu
     return TableSource(path, scan.n, _time_rate(decided.time, time_name), meta, header=scan.header,
                        channel_index=decided.channels, exact=exact, text_columns=text_columns,
                        valued=np.array([column.valued for column in channel_columns], dtype=bool),
-                       texts=decided.texts, mixed=decided.mixed)
+                       texts=decided.texts, mixed=decided.mixed, stamp=stamp)
 
 
 __all__ = ["LONG_TABLE_BYTES", "TableSource", "is_long_table", "open_long_table", "open_table_blocks"]
