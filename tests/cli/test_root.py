@@ -63,3 +63,24 @@ def test_outputs_get_ordinary_file_permissions(tmp_path) -> None:
     umask = os.umask(0)
     os.umask(umask)
     assert target.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_an_output_replacing_a_file_keeps_its_permissions(tmp_path) -> None:
+    # a private result made 0600 by its owner became 0644 when tsae wrote it again (through a link too)
+    import os
+
+    from tsae.io.atomic import atomic_path
+
+    target = tmp_path / "scores.csv"
+    target.write_text("old\n")
+    os.chmod(target, 0o600)
+    link = tmp_path / "latest.csv"
+    link.symlink_to(target)
+    for name in (target, link):
+        with atomic_path(name) as tmp:
+            tmp.write_text("new\n")
+        assert target.stat().st_mode & 0o777 == 0o600 and target.read_text() == "new\n"
+    os.chmod(target, 0o4755)  # a set-user-ID bit is not carried to the new file
+    with atomic_path(target) as tmp:
+        tmp.write_text("newer\n")
+    assert target.stat().st_mode & 0o7777 == 0o755

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextvars import ContextVar
@@ -93,6 +94,21 @@ class OutputFullError(OSError):
         return f"{self.filename}: cannot write it ({self.strerror})"
 
 
+def _output_mode(path: Path) -> int:
+    """The permission bits an output replacing ``path`` gets: those of the file there now (a private ``0600`` result
+    stays private, as ``cp`` onto it and the shell's ``>`` keep it), else an ordinary new file's (``0666`` less the
+    umask; ``mkstemp`` makes its temporary file ``0600``, and some writers replace it)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        mode = None
+    if mode is not None and stat.S_ISREG(mode):
+        return stat.S_IMODE(mode) & 0o777  # never a set-user-ID bit a new file did not have
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike, *, protect: tuple[str | os.PathLike, ...] = ()) -> Iterator[Path]:
     """Yield a temporary path next to ``target``; rename it onto ``target`` on success.
@@ -131,11 +147,7 @@ def atomic_path(target: str | os.PathLike, *, protect: tuple[str | os.PathLike, 
             if error.errno in _FULL:  # told as "[Errno 28] No space left on device", naming no file
                 raise OutputFullError(target, error) from None
             raise
-        # mkstemp makes the file 0600 (and some writers replace it): give the output the
-        # permissions an ordinary new file gets
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+        os.chmod(tmp, _output_mode(final))
         if deferred is None:
             os.replace(tmp, final)
         else:
