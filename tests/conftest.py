@@ -1,12 +1,30 @@
 """Fixtures for the whole suite."""
 from __future__ import annotations
 
+import signal
+
 import pytest
 
 # --doctest-modules (for the tsae package) would import these as modules: the folders'
 # conftest.py files all share one name, and the plugin fixture is installed, not imported
 collect_ignore = ["conftest.py", "fixtures"]
 collect_ignore_glob = ["*/conftest.py"]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _ctrl_c_not_ignored():
+    """Ctrl-C as a terminal gives it, whatever pytest was started with.
+
+    A background job of a non-interactive shell (``python -m pytest ... &`` in a script) starts
+    with SIGINT ignored, and so does every command a test starts: the commands rightly keep an
+    ignored Ctrl-C ignored, and the tests of Ctrl-C failed (exit 0 or 1, not 130).
+    """
+    previous = signal.getsignal(signal.SIGINT)
+    if previous == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # and SIG_DFL in the commands tests start
+    yield
+    if previous == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, previous)
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -346,7 +346,7 @@ def test_slow_import_is_named_and_timed(fresh_plugins, plugin_dir, monkeypatch, 
     result = CliRunner().invoke(cli, ["plugins"])
     assert result.exit_code == 0
     line = next(line for line in result.output.splitlines() if line.startswith("audit_slow "))
-    assert re.search(r"registers nothing  \(slow import: 0\.\d s\)$", line), line
+    assert re.search(r"registers nothing  \(slow import: \d+\.\d s\)$", line), line  # 0.2 s, or more if loaded
     rows = {row["name"]: row for row in json.loads(CliRunner().invoke(cli, ["plugins", "--json"]).stdout)}
     assert rows["audit_slow"]["load_seconds"] >= 0.2
 

@@ -616,14 +616,19 @@ def test_an_empty_dataframe_chunk_is_no_samples_as_an_empty_array_is(detector, t
         mon.push(frame.iloc[:0, 1:])
 
 
-def _sigterm_while_quiet(detector_file, feed: bytes, *options: str) -> None:
-    """Feed ``feed`` to a `tsae monitor` process, keep its stdin open and quiet, send SIGTERM: it must stop at once
-    with exit 130 and its summary (200 samples), nothing on stderr."""
+def _sigterm_while_quiet(detector_file, rows: np.ndarray, feed: bytes, *options: str) -> None:
+    """Feed ``feed`` (the 200 ``rows``) to a `tsae monitor` process, keep its stdin open and quiet, send SIGTERM: it
+    must stop at once with exit 130 and its summary (200 samples), nothing on stderr."""
     import os
     import signal
     import subprocess
     import sys
+    import threading
     import time
+
+    # the records of every sample whose score is final once all the rows are read: the first record alone did not
+    # prove the monitor had read them all (a feed read in two parts on a loaded machine, the SIGTERM before the second)
+    expected = sum(r["type"] == "sample" for r in Monitor(detector_file, every_sample=True).push(rows.T))
 
     proc = subprocess.Popen([sys.executable, "-m", "tsae", "monitor", "--detector", str(detector_file), "-q",
                              "--every-sample", *options],
@@ -633,9 +638,15 @@ def _sigterm_while_quiet(detector_file, feed: bytes, *options: str) -> None:
         assert proc.stdin is not None and proc.stdout is not None
         proc.stdin.write(feed)
         proc.stdin.flush()  # and then nothing more: the pipe stays open
-        first = proc.stdout.readline()  # the samples were read and scored: the monitor waits for more
-        assert b'"type":"sample"' in first, first
-        time.sleep(1)
+        watchdog = threading.Timer(120, proc.kill)  # a monitor that never gets there ends the test, not CI
+        watchdog.start()
+        seen = 0
+        while seen < expected:  # the samples were read and scored: the monitor waits for more
+            line = proc.stdout.readline()
+            assert line, f"{seen} of {expected} sample records, then the end of its output"
+            seen += b'"type":"sample"' in line
+        watchdog.cancel()
+        time.sleep(1)  # back in its read of the quiet input
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)  # stdin still open (communicate would close it: the end of the input)
         out, err = proc.communicate()
@@ -654,9 +665,10 @@ def test_sigterm_stops_a_monitor_whose_stdin_is_quiet(detector_file, test_data):
     # the handler closed the source, but StdinSource sat in os.read until the next line came: a quiet feed kept
     # the monitor running (until the service manager's SIGKILL, without the summary)
     lines = ["time," + ",".join(SENSORS)] + csv_lines(test_data[:200])
-    _sigterm_while_quiet(detector_file, ("\n".join(lines) + "\n").encode())
+    _sigterm_while_quiet(detector_file, test_data[:200], ("\n".join(lines) + "\n").encode())
 
 
 def test_sigterm_stops_a_raw_monitor_whose_stdin_is_quiet(detector_file, test_data):
     """`monitor --raw` too: it sat in the buffered stdin's read1 after SIGTERM until more bytes came."""
-    _sigterm_while_quiet(detector_file, np.asarray(test_data[:200], dtype="<f4").tobytes(), "--raw", "--format", "f32")
+    raw = np.asarray(test_data[:200], dtype="<f4")
+    _sigterm_while_quiet(detector_file, raw, raw.tobytes(), "--raw", "--format", "f32")

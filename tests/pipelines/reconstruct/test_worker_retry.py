@@ -5,6 +5,7 @@ import os
 import shutil
 import signal
 import time
+from typing import Any
 
 import pytest
 from worker_killer import task_that_dies
@@ -65,7 +66,7 @@ def test_a_second_ctrl_c_while_the_pool_stops_does_not_cut_the_stopping_short(mo
     assert signal.getsignal(signal.SIGINT) is handler
 
 
-def _unwinding_then_idle() -> None:
+def _unwinding_then_idle(ready: Any) -> None:
     """A pool worker as SIGTERM to the process group left it: the signals that reach it while it still unwinds its
     stopped file are taken and ignored (``_stop_worker``), then it waits for good for a task (on the call queue's
     lock, which an idle worker that exited on the same SIGTERM still held); a later signal makes it exit."""
@@ -79,6 +80,7 @@ def _unwinding_then_idle() -> None:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
+    ready.set()
     while True:
         time.sleep(3600)
 
@@ -90,10 +92,14 @@ def test_stopping_the_pool_does_not_wait_forever_for_a_worker_that_missed_its_si
     import multiprocessing
     import threading
 
-    worker = multiprocessing.get_context("fork").Process(target=_unwinding_then_idle)
+    context = multiprocessing.get_context("fork")
+    ready = context.Event()
+    worker = context.Process(target=_unwinding_then_idle, args=(ready,))
     worker.start()
     try:
-        time.sleep(0.5)  # its handlers in place
+        # its handlers in place (a fixed 0.5 s could be too short on a loaded machine: the first SIGINT then killed
+        # it at once, and the test passed without a worker that took its one signal)
+        assert ready.wait(120)
 
         class Pool:
             _processes = {worker.pid: worker}
@@ -106,6 +112,7 @@ def test_stopping_the_pool_does_not_wait_forever_for_a_worker_that_missed_its_si
         stopper.join(timeout=120)
         assert not stopper.is_alive(), "_stop_pool still waits for a worker that took its one signal"
         assert worker.exitcode is not None and worker.exitcode != 0
+        assert worker.exitcode in (128 + signal.SIGINT, -signal.SIGKILL)  # its second signal, or the kill
     finally:
         if worker.is_alive():
             worker.kill()

@@ -97,7 +97,8 @@ def test_counts_in_blocks_join_as_one(tmp_path) -> None:
 
 def test_strength_blends_counts_with_the_input() -> None:
     _, counts = _counts()
-    full, half = smooth(counts), smooth(counts, strength=0.5)
+    # trained without the 10 s budget: on a loaded machine the two trainings could stop at different epochs
+    full, half = smooth(counts, max_seconds=None), smooth(counts, strength=0.5, max_seconds=None)
     assert np.allclose(half, counts + 0.5 * (full - counts), rtol=0, atol=1e-9)
     assert np.array_equal(smooth(counts, strength=0.0), counts)
 
