@@ -143,3 +143,17 @@ def test_a_time_column_out_of_order_or_repeated_is_warned_about(tiny_model, tmp_
     assert any(line.startswith(f"Warning: {path}: the time column 'time' has duplicate times (1 row(s)")
                and line.endswith(f"the rows are {done} in file order, each as a sample of its own") for line in told)
     assert warned(list(range(300))) == []  # in order: nothing to tell
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="named pipes")
+def test_a_named_pipe_given_as_the_one_input_is_refused_as_one(tiny_model, tmp_path) -> None:
+    # `tsae reconstruct m.tsae <(zcat x.csv.gz) -o out.csv` blamed the output: "named like a .csv file, but the
+    # outputs of several inputs (or of a folder or a pattern) go into a folder"
+    import os
+
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    result = CliRunner().invoke(cli, ["reconstruct", str(tiny_model), str(fifo), "-o", str(tmp_path / "out.csv")])
+    assert result.exit_code == 1
+    assert result.output.strip() == f"Error: {fifo}: is a pipe or device, not a file (save it to a file first)"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe.csv"]

@@ -450,7 +450,10 @@ def reconstruct(
 
 
 def _is_single_file_job(inputs: Sequence[str | os.PathLike], output: str | os.PathLike) -> bool:
-    if len(inputs) != 1 or is_url(inputs[0]) or not Path(inputs[0]).is_file():
+    if len(inputs) != 1 or is_url(inputs[0]):
+        return False
+    source = Path(inputs[0])
+    if not source.is_file() and (source.is_dir() or not source.exists()):  # a pipe or device: one job, refused there
         return False
     out = Path(output)
     return not output_is_folder(inputs, output) and (bool(out.suffix) or not out.exists())
