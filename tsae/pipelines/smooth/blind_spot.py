@@ -112,13 +112,9 @@ def _linear_blind_spot(z: np.ndarray, ridge: float | None = None,
     over the whole series toward narrow windows. Returns the prediction and the combined taps
     ``(2k+1,)`` (centre tap 0).
     """
-    from scipy.signal import fftconvolve
-
-    n = len(z)
-    kernels, k = _blind_spot_kernels(n)
-    zp, off = _padded(z, k)
-    feats = np.stack([fftconvolve(zp, kern, mode="same")[off : off + n] for kern in kernels], axis=1)
-    pred, coef = _least_squares(feats, z, np.ones(n, dtype=bool), ridge)
+    kernels, k = _blind_spot_kernels(len(z))
+    feats = _candidate_predictions(z, kernels, k)
+    pred, coef = _least_squares(feats, z, np.ones(len(z), dtype=bool), ridge)
     if guard is not None:
         seen, sigma = guard
         for _ in range(_REFITS):
@@ -129,34 +125,55 @@ def _linear_blind_spot(z: np.ndarray, ridge: float | None = None,
     return pred, coef @ kernels
 
 
+def _candidate_predictions(z: np.ndarray, kernels: np.ndarray, k: int) -> np.ndarray:
+    """Every candidate filter's prediction of ``z``: ``(n_kernels, n)``, each row ``z`` convolved with a kernel.
+
+    The padded series' spectrum is computed once for all the kernels.
+    """
+    from scipy import fft
+
+    n = len(z)
+    zp, off = _padded(z, k)
+    size = fft.next_fast_len(len(zp) + kernels.shape[1] - 1, real=True)
+    spectrum = fft.rfft(zp, size)
+    feats = np.empty((len(kernels), n))
+    for i, kernel in enumerate(kernels):
+        feats[i] = fft.irfft(spectrum * fft.rfft(kernel, size), size)[k + off : k + off + n]
+    return feats
+
+
 def _least_squares(every: np.ndarray, z: np.ndarray, rows: np.ndarray,
                    ridge: float | None) -> tuple[np.ndarray, np.ndarray]:
-    """The ridge least-squares mixture of the candidate predictions ``every`` ``(n, K)`` fitted to ``z`` on
+    """The ridge least-squares mixture of the candidate predictions ``every`` ``(K, n)`` fitted to ``z`` on
     ``rows`` (boolean ``(n,)``), the ridge chosen by blocked cross-validation unless given: the prediction
     of every sample and the mixture's coefficients."""
     n = len(z)
-    feats, target = every[rows], z[rows]
-    gram = feats.T @ feats
-    rhs = feats.T @ target
+    idx = np.flatnonzero(rows)
+    feats, target = (every, z) if len(idx) == n else (every[:, idx], z[idx])
+    # ten contiguous chunks of the rows (views, not copies); chunk c is in cross-validation fold c % 5,
+    # so the held-out targets' noise barely appears in the training rows' features
+    bounds = np.searchsorted(idx * 10 // n, np.arange(11))
+    chunks = [(feats[:, a:b], target[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    chunk_grams = [(F @ F.T, F @ y) for F, y in chunks]
+    gram = sum(g for g, _ in chunk_grams)
+    rhs = sum(r for _, r in chunk_grams)
     scale = float(np.trace(gram)) / gram.shape[0] + 1e-12
     eye = np.eye(gram.shape[0])
     lams = (ridge,) if ridge is not None else (1e-4, 1e-3, 1e-2, 3e-2, 1e-1, 3e-1)
     best = (math.inf, lams[0])
     if len(lams) > 1:
-        # blocked 5-fold cross-validation: contiguous blocks, so the held-out targets'
-        # noise barely appears in the training rows' features
-        fold = (np.flatnonzero(rows) * 10 // n) % 5
-        parts = [(feats[fold == f], target[fold == f]) for f in range(5)]
-        part_grams = [(F.T @ F, F.T @ y) for F, y in parts]
         for lam in lams:
             err = 0.0
-            for (F, y), (g, r) in zip(parts, part_grams, strict=True):
+            for f in range(5):
+                held = (f, f + 5)
+                g = chunk_grams[f][0] + chunk_grams[f + 5][0]
+                r = chunk_grams[f][1] + chunk_grams[f + 5][1]
                 coef = np.linalg.solve(gram - g + lam * scale * eye, rhs - r)
-                err += float(np.sum((F @ coef - y) ** 2))
+                err += sum(float(np.sum((coef @ chunks[c][0] - chunks[c][1]) ** 2)) for c in held)
             if err < best[0]:
                 best = (err, lam)
     coef = np.linalg.solve(gram + best[1] * scale * eye, rhs)
-    return every @ coef, coef
+    return coef @ every, coef
 
 
 #: the network must cut the held-out blind-spot loss by 3 % to be used
@@ -166,6 +183,8 @@ _NET_MARGIN = 0.97
 _WINDOW = 128
 _EPOCH_WINDOWS = 800
 _BATCH = 16
+#: held-out cuts run through the network at once in a checkpoint (bounds its memory)
+_CUTS_PER_BATCH = 256
 
 
 class BlindSpot:
@@ -231,20 +250,15 @@ def _fit_blind_spot(z: np.ndarray, *, seed: int, max_seconds: float | None, step
     net = create_model("blind_spot", channels=c, window=_WINDOW + 2 * pad, **params)
     zp = np.stack([_pad_odd(zc, pad) for zc in z]).astype(np.float32)
     residp = np.pad(z - linear, ((0, 0), (pad, pad))).astype(np.float32)
-    full = torch.from_numpy(zp[None])
 
-    def held_out_loss(pred: np.ndarray) -> float:
-        return float(np.mean((pred - z)[:, val] ** 2))
-
-    best: dict[str, Any] = {"pred": linear, "loss": held_out_loss(linear)}
-    linear_loss = best["loss"]
+    linear_loss = float(np.mean((linear - z)[:, val] ** 2))
+    best: dict[str, Any] = {"loss": linear_loss}
+    held_out = _HeldOut(val, pad, zp, z - linear)
 
     def checkpoint(_row: dict[str, float]) -> None:
-        with torch.no_grad():
-            pred = linear + net(full)[0, :, pad: pad + n].double().numpy()
-        loss = held_out_loss(pred)
+        loss = held_out.loss(net)
         if loss < best["loss"]:
-            best.update(pred=pred, loss=loss, state={k: v.detach().clone() for k, v in net.state_dict().items()})
+            best.update(loss=loss, state={k: v.detach().clone() for k, v in net.state_dict().items()})
 
     # the trainer's own validation split only guards against divergence; the checkpoints
     # are judged on the held-out blocks (an unbiased yardstick of the blind-spot loss)
@@ -264,4 +278,50 @@ def _fit_blind_spot(z: np.ndarray, *, seed: int, max_seconds: float | None, step
         return linear, only_linear
     net.load_state_dict(best["state"])
     net.eval()
-    return best["pred"], BlindSpot(only_linear.taps, net)
+    with torch.no_grad():
+        pred = linear + net(torch.from_numpy(zp[None]))[0, :, pad: pad + n].double().numpy()
+    return pred, BlindSpot(only_linear.taps, net)
+
+
+class _HeldOut:
+    """The network's blind-spot loss on the held-out samples, reading only them and their reach.
+
+    Running the network over the whole series at each checkpoint cost more than the
+    training itself on a long series, and made the time cap bind. Instead each run of
+    held-out samples is cut from the padded series with ``pad`` samples of context on each
+    side (the network reads exactly that far); runs closer than that are merged, and cuts
+    of equal length run as one batch.
+    """
+
+    def __init__(self, val: np.ndarray, pad: int, zp: np.ndarray, residual: np.ndarray) -> None:
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], val.astype(np.int8), [0]])))
+        runs: list[list[int]] = []
+        for start, stop in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True):
+            if runs and start - runs[-1][1] <= 2 * pad:
+                runs[-1][1] = stop
+            else:
+                runs.append([start, stop])
+        by_length: dict[int, list[list[int]]] = {}
+        for run in runs:
+            by_length.setdefault(run[1] - run[0], []).append(run)
+        self.pad = pad
+        self.count = int(val.sum()) * zp.shape[0]
+        #: per cut length: the cuts of ``zp`` (with context), the residual there and which samples are held out
+        self.groups = [(length,
+                        np.stack([zp[:, a: b + 2 * pad] for a, b in group]),
+                        np.stack([residual[:, a: b] for a, b in group]),
+                        np.stack([val[a: b] for a, b in group])[:, None, :])
+                       for length, group in by_length.items()]
+
+    def loss(self, net: Any) -> float:
+        """Mean squared error of ``net``'s prediction to the residual on the held-out samples."""
+        import torch
+
+        total = 0.0
+        with torch.no_grad():
+            for length, cuts, residual, held in self.groups:
+                for i in range(0, len(cuts), _CUTS_PER_BATCH):
+                    part = slice(i, i + _CUTS_PER_BATCH)
+                    out = net(torch.from_numpy(cuts[part]))[..., self.pad: self.pad + length].double().numpy()
+                    total += float(np.sum(np.where(held[part], out - residual[part], 0.0) ** 2))
+        return total / self.count
