@@ -113,67 +113,101 @@ def _linear_blind_spot(z: np.ndarray, ridge: float | None = None,
     ``(2k+1,)`` (centre tap 0).
     """
     kernels, k = _blind_spot_kernels(len(z))
-    feats = _candidate_predictions(z, kernels, k)
-    pred, coef = _least_squares(feats, z, np.ones(len(z), dtype=bool), ridge)
+    mixture = _Mixture(_candidate_predictions(z, kernels, k), z)
+    pred, coef = mixture.fit(None, ridge)
     if guard is not None:
         seen, sigma = guard
         for _ in range(_REFITS):
             rows = _left_alone(seen, sigma, pred)
             if rows.sum() < len(kernels):  # fewer equations than candidates
                 break
-            pred, coef = _least_squares(feats, z, rows, ridge)
+            pred, coef = mixture.fit(rows, ridge)
     return pred, coef @ kernels
 
 
 def _candidate_predictions(z: np.ndarray, kernels: np.ndarray, k: int) -> np.ndarray:
     """Every candidate filter's prediction of ``z``: ``(n_kernels, n)``, each row ``z`` convolved with a kernel.
 
-    The padded series' spectrum is computed once for all the kernels.
+    Overlap-save in blocks of about eight kernel lengths: the blocks' spectra are computed once
+    for all the kernels, and short transforms beat one over the whole series many times over.
     """
+    from numpy.lib.stride_tricks import sliding_window_view
     from scipy import fft
 
-    n = len(z)
+    n, m = len(z), kernels.shape[1]
     zp, off = _padded(z, k)
-    size = fft.next_fast_len(len(zp) + kernels.shape[1] - 1, real=True)
-    spectrum = fft.rfft(zp, size)
+    x = zp[off - k : off + n + k]  # prediction t reads x[t : t + m]
+    block = fft.next_fast_len(max(8 * (m - 1), m), real=True)
+    step = block - (m - 1)
+    count = -(-n // step)
+    x = np.pad(x, (0, count * step + m - 1 - len(x)))
+    spectra = fft.rfft(sliding_window_view(x, block)[::step], axis=-1)
     feats = np.empty((len(kernels), n))
     for i, kernel in enumerate(kernels):
-        feats[i] = fft.irfft(spectrum * fft.rfft(kernel, size), size)[k + off : k + off + n]
+        feats[i] = fft.irfft(spectra * fft.rfft(kernel, block), block, axis=-1)[:, m - 1 :].reshape(-1)[:n]
     return feats
 
 
-def _least_squares(every: np.ndarray, z: np.ndarray, rows: np.ndarray,
-                   ridge: float | None) -> tuple[np.ndarray, np.ndarray]:
-    """The ridge least-squares mixture of the candidate predictions ``every`` ``(K, n)`` fitted to ``z`` on
-    ``rows`` (boolean ``(n,)``), the ridge chosen by blocked cross-validation unless given: the prediction
-    of every sample and the mixture's coefficients."""
-    n = len(z)
-    idx = np.flatnonzero(rows)
-    feats, target = (every, z) if len(idx) == n else (every[:, idx], z[idx])
-    # ten contiguous chunks of the rows (views, not copies); chunk c is in cross-validation fold c % 5,
-    # so the held-out targets' noise barely appears in the training rows' features
-    bounds = np.searchsorted(idx * 10 // n, np.arange(11))
-    chunks = [(feats[:, a:b], target[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-    chunk_grams = [(F @ F.T, F @ y) for F, y in chunks]
-    gram = sum(g for g, _ in chunk_grams)
-    rhs = sum(r for _, r in chunk_grams)
-    scale = float(np.trace(gram)) / gram.shape[0] + 1e-12
-    eye = np.eye(gram.shape[0])
-    lams = (ridge,) if ridge is not None else (1e-4, 1e-3, 1e-2, 3e-2, 1e-1, 3e-1)
-    best = (math.inf, lams[0])
-    if len(lams) > 1:
-        for lam in lams:
-            err = 0.0
+#: ridge strengths (relative to the mean feature energy) that cross-validation chooses from
+_RIDGES = (1e-4, 1e-3, 1e-2, 3e-2, 1e-1, 3e-1)
+
+
+class _Mixture:
+    """Ridge least-squares mixtures of the candidate predictions ``every`` ``(K, n)`` fitted to ``z``.
+
+    The ridge is chosen by blocked 5-fold cross-validation unless given: the series is cut in ten
+    contiguous chunks, chunk ``c`` in fold ``c % 5``, so the held-out targets' noise barely appears
+    in the training rows' features. Each chunk's Gram matrix over all its samples is computed once;
+    a fit on fewer rows subtracts the few left out (or sums the kept ones, if fewer).
+    """
+
+    def __init__(self, every: np.ndarray, z: np.ndarray) -> None:
+        n = len(z)
+        self.every, self.z = every, z
+        self.bounds = np.searchsorted(np.arange(n) * 10 // n, np.arange(11)).tolist()
+        self.chunks = list(zip(self.bounds[:-1], self.bounds[1:], strict=True))
+        self.grams = [self._gram(self.every[:, a:b], self.z[a:b]) for a, b in self.chunks]
+
+    @staticmethod
+    def _gram(feats: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return feats @ feats.T, feats @ target
+
+    def _chunk_gram(self, c: int, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        a, b = self.chunks[c]
+        left = a + np.flatnonzero(~rows[a:b])
+        if len(left) == 0:
+            return self.grams[c]
+        if 2 * len(left) < b - a:
+            gram, rhs = self.grams[c]
+            out_gram, out_rhs = self._gram(self.every[:, left], self.z[left])
+            return gram - out_gram, rhs - out_rhs
+        kept = a + np.flatnonzero(rows[a:b])
+        return self._gram(self.every[:, kept], self.z[kept])
+
+    def fit(self, rows: np.ndarray | None, ridge: float | None) -> tuple[np.ndarray, np.ndarray]:
+        """The mixture fitted on ``rows`` (boolean ``(n,)``; None: all): the prediction of every sample
+        and the mixture's coefficients."""
+        grams = self.grams if rows is None else [self._chunk_gram(c, rows) for c in range(10)]
+        gram = np.sum([g for g, _ in grams], axis=0)
+        rhs = np.sum([r for _, r in grams], axis=0)
+        scale = float(np.trace(gram)) / gram.shape[0] + 1e-12
+        eye = np.eye(gram.shape[0])
+        lams = (ridge,) if ridge is not None else _RIDGES
+        best = lams[0]
+        if len(lams) > 1:
+            errors = np.zeros(len(lams))
             for f in range(5):
-                held = (f, f + 5)
-                g = chunk_grams[f][0] + chunk_grams[f + 5][0]
-                r = chunk_grams[f][1] + chunk_grams[f + 5][1]
-                coef = np.linalg.solve(gram - g + lam * scale * eye, rhs - r)
-                err += sum(float(np.sum((coef @ chunks[c][0] - chunks[c][1]) ** 2)) for c in held)
-            if err < best[0]:
-                best = (err, lam)
-    coef = np.linalg.solve(gram + best[1] * scale * eye, rhs)
-    return coef @ every, coef
+                g = grams[f][0] + grams[f + 5][0]
+                r = grams[f][1] + grams[f + 5][1]
+                coefs = np.stack([np.linalg.solve(gram - g + lam * scale * eye, rhs - r) for lam in lams])
+                for a, b in (self.chunks[f], self.chunks[f + 5]):
+                    residual = coefs @ self.every[:, a:b] - self.z[a:b]
+                    if rows is not None:
+                        residual = residual[:, rows[a:b]]
+                    errors += np.sum(residual**2, axis=1)
+            best = lams[int(np.argmin(errors))]
+        coef = np.linalg.solve(gram + best * scale * eye, rhs)
+        return coef @ self.every, coef
 
 
 #: the network must cut the held-out blind-spot loss by 3 % to be used
