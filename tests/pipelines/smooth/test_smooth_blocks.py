@@ -10,7 +10,7 @@ from tsae.io.blocks import open_source
 from tsae.io.series import read_series
 from tsae.pipelines.smooth import impute, impute_file, smooth, smooth_file
 from tsae.pipelines.smooth.blind_spot import BlindSpot
-from tsae.pipelines.smooth.blocks import smooth_blocks
+from tsae.pipelines.smooth.blocks import gap_held_whole, smooth_blocks
 from tsae.pipelines.smooth.smoother import self_supervised
 
 from smooth_helpers import peak_rss_growth, rmse
@@ -264,9 +264,9 @@ def test_impute_cli_on_a_long_npy_is_quiet_with_q(tmp_path) -> None:
         + result.output.split(" in ")[-1].strip()
 
 
-def test_a_gap_longer_than_a_block_and_its_context_is_one_error_naming_the_file(tmp_path) -> None:
-    values = np.stack([np.sin(np.arange(20_000) / 20.0), np.cos(np.arange(20_000) / 20.0)])
-    values[0, 1000:19_000] = np.nan
+def test_a_gap_longer_than_a_grown_block_and_its_context_is_one_error_naming_the_file(tmp_path) -> None:
+    values = np.stack([np.sin(np.arange(60_000) / 20.0), np.cos(np.arange(60_000) / 20.0)])
+    values[0, 1000:59_000] = np.nan  # more than 8 blocks: a whole block and its context is a gap
     np.save(tmp_path / "x.npy", values)
     with pytest.raises(ValueError, match=r"x\.npy: samples .* a channel has no finite values"):
         impute_file(tmp_path / "x.npy", tmp_path / "y.npy", block=2048)
@@ -309,15 +309,16 @@ def test_a_long_table_goes_through_the_blocks_of_a_long_npy(tmp_path, job, capsy
     np.testing.assert_allclose(out, np.load(tmp_path / "blocks.npy"), rtol=0, atol=1e-12, equal_nan=True)
 
 
-def test_a_table_with_a_gap_longer_than_a_block_is_filled_whole(tmp_path) -> None:
-    # the blocks refuse a gap that covers one with its context: a table, read whole anyway, is filled whole
-    t = np.arange(12_000)
+def test_a_table_with_a_gap_longer_than_the_blocks_hold_is_filled_whole(tmp_path) -> None:
+    # the blocks cut a gap longer than a grown block: a table, read whole anyway, is filled whole
+    t = np.arange(24_000)
     x = np.stack([np.sin(t / 50.0), np.cos(t / 50.0)])
-    x[0, 2000:7000] = np.nan
+    x[0, 2000:17_000] = np.nan
+    assert 15_000 > gap_held_whole(2048)
     _table(tmp_path / "x.csv", x)
     info = impute_file(tmp_path / "x.csv", tmp_path / "out.csv", block=2048, rank=2, quiet=True)
     out = read_series(tmp_path / "out.csv")[0]
-    assert info["missing"] == 5000 and not np.isnan(out).any()
+    assert info["missing"] == 15_000 and not np.isnan(out).any()
     np.testing.assert_array_equal(out, impute(x, rank=2))
 
 
@@ -339,13 +340,36 @@ def test_a_long_npy_is_smoothed_to_a_table_block_by_block_never_read_whole(tmp_p
     assert (tmp_path / "out.csv.gz").read_bytes() == (tmp_path / "whole.csv.gz").read_bytes()
 
 
-def test_a_npy_with_a_gap_longer_than_a_block_going_to_a_table_is_still_filled_whole(tmp_path) -> None:
-    # impute's blocks refuse such a gap; a series going to a table is read whole, and filled whole, as before
-    t = np.arange(12_000)
+def test_a_npy_with_a_gap_longer_than_the_blocks_hold_going_to_a_table_is_still_filled_whole(tmp_path) -> None:
+    # impute's blocks cut such a gap; a series going to a table is read whole, and filled whole, as before
+    t = np.arange(24_000)
     x = np.stack([np.sin(t / 50.0), np.cos(t / 50.0)])
-    x[0, 2000:7000] = np.nan
+    x[0, 2000:17_000] = np.nan
     np.save(tmp_path / "x.npy", x)
     info = impute_file(tmp_path / "x.npy", tmp_path / "out.csv", block=2048, rank=2, quiet=True)
     out = read_series(tmp_path / "out.csv")[0]
-    assert info["missing"] == 5000 and not np.isnan(out).any()
+    assert info["missing"] == 15_000 and not np.isnan(out).any()
     np.testing.assert_array_equal(out, impute(x, rank=2))
+
+
+def test_a_gap_of_several_blocks_is_filled_from_one_segment_holding_it_whole(tmp_path, monkeypatch) -> None:
+    # before: a block grew to at most 2 blocks, so a longer gap was cut between blocks: each piece
+    # was filled from one side, with a jump between the pieces
+    import tsae.pipelines.smooth.blocks as blocks
+
+    t = np.arange(30_000)
+    truth = np.sin(t / 40.0)
+    values = np.stack([truth + 0.05 * np.random.default_rng(0).standard_normal(t.size), np.cos(t / 30.0)])
+    gap = slice(3000, 9000)  # starts at a block's end, 6 blocks long
+    assert gap.stop - gap.start <= gap_held_whole(1000)
+    values[0, gap] = np.nan
+    np.save(tmp_path / "x.npy", values)
+    fills, default = {}, blocks.IMPUTE_GROWTH
+    for growth in (default, 2):
+        monkeypatch.setattr(blocks, "IMPUTE_GROWTH", growth)
+        impute_file(tmp_path / "x.npy", tmp_path / f"{growth}.npy", block=1000, rank=4)
+        fills[growth] = np.load(tmp_path / f"{growth}.npy")[0, gap]
+    held, cut = fills[default], fills[2]
+    assert np.abs(np.diff(cut)).max() > 0.3  # the seam the old limit left (the sine moves 0.025 a sample)
+    assert np.abs(np.diff(held)).max() < 0.1
+    assert rmse(held, truth[gap]) < rmse(cut, truth[gap])

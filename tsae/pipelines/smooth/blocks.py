@@ -16,7 +16,10 @@ neighbours on both sides and only its own part written:
 - :func:`impute_blocks` fills each block with :func:`~tsae.pipelines.smooth.imputer.impute`
   on the block and its context. A block never ends inside a gap: its end moves forward
   to the next sample observed in every channel, so each gap is filled once, from one
-  segment that holds it whole and observed samples on both sides.
+  segment that holds it whole and observed samples on both sides. A block grows so to at
+  most :data:`IMPUTE_GROWTH` times its length (memory in proportion): a gap of at most
+  :func:`gap_held_whole` samples is held whole wherever it starts (unless gaps of the other channels
+  overlap it end to end); a longer one is cut at the grown block's end.
 
 Both read forward through a :class:`~tsae.io.blocks.SeriesSource` and hand each finished
 block to a writer (:mod:`tsae.io.blocks`), so time is linear in the file's length.
@@ -64,6 +67,17 @@ SMOOTH_BLOCK = 1 << 20
 IMPUTE_BLOCK = 1 << 16
 #: samples each side a gap-filling block reads of its neighbours (8 windows of the default 128)
 IMPUTE_CONTEXT = 1024
+#: how many times its length a gap-filling block grows to end past a gap, at most. A gap cut
+#: between two blocks is filled from one side in each, with a seam between (a 150,000-sample gap
+#: in a sine: 1.58 times the signal's spread off, against 1.21 held whole and 1.01 for the
+#: whole series filled at once)
+IMPUTE_GROWTH = 8
+
+
+def gap_held_whole(block: int = IMPUTE_BLOCK) -> int:
+    """The longest gap that :func:`impute_blocks` with ``block`` holds whole wherever it starts (a block ends
+    ``block`` samples or more after it starts; the gap may begin there)."""
+    return (IMPUTE_GROWTH - 1) * block - 1
 def smooth_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], advance: Callable[[int], None], *,
                   block: int = SMOOTH_BLOCK, learn: int | None = None, strength: float = 1.0, model: Any = None,
                   edge_guard: bool = True, steps: int = 150, max_seconds: float | None = 10.0, seed: int = 0,
@@ -153,12 +167,12 @@ def impute_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], adv
                   block: int = IMPUTE_BLOCK, context: int = IMPUTE_CONTEXT, **kwargs: Any) -> int:
     """Fill the gaps of ``source`` block by block into ``write`` (see the module notes); returns the samples filled.
 
-    ``kwargs`` go to :func:`~tsae.pipelines.smooth.imputer.impute`; a gap longer than
-    a block is cut at the next block's end.
+    ``kwargs`` go to :func:`~tsae.pipelines.smooth.imputer.impute`; a block grows to hold a gap whole,
+    to at most :data:`IMPUTE_GROWTH` times its length (a longer gap is cut there).
     """
     n, start, filled = source.n, 0, 0
     while start < n:
-        end = _block_end(source, min(n, start + block), min(n, start + 2 * block))
+        end = _block_end(source, min(n, start + block), min(n, start + IMPUTE_GROWTH * block))
         a, b = max(0, start - context), min(n, end + context)
         values = source.read(a, b)
         source.release(a)
@@ -176,4 +190,5 @@ def impute_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], adv
     return filled
 
 
-__all__ = ["SMOOTH_BLOCK", "IMPUTE_BLOCK", "IMPUTE_CONTEXT", "smooth_blocks", "impute_blocks"]
+__all__ = ["SMOOTH_BLOCK", "IMPUTE_BLOCK", "IMPUTE_CONTEXT", "IMPUTE_GROWTH", "gap_held_whole", "smooth_blocks",
+           "impute_blocks"]

@@ -30,7 +30,7 @@ from tsae.io.series import read_series, refuse_transposed, write_series
 from tsae.io.table_blocks import TableSource, open_long_table
 from tsae.io.time_order import warn_time_order
 from tsae.pipelines.reconstruct.columns import in_input_order, in_model_order
-from tsae.pipelines.smooth.blocks import IMPUTE_BLOCK, SMOOTH_BLOCK, impute_blocks, smooth_blocks
+from tsae.pipelines.smooth.blocks import IMPUTE_BLOCK, SMOOTH_BLOCK, gap_held_whole, impute_blocks, smooth_blocks
 from tsae.pipelines.smooth.imputer import impute
 from tsae.pipelines.smooth.smoother import check_spikes, checked_params, smooth
 
@@ -169,8 +169,8 @@ def impute_file(input: str | os.PathLike, output: str | os.PathLike, *, model: A
     Parameters and result as for :func:`smooth_file`; ``kwargs`` go to
     :func:`~tsae.pipelines.smooth.imputer.impute`. A longer file is
     filled block by block, each block with context around it (``block`` defaults to 2**16
-    samples: the imputer's memory grows with 128 values per sample); a table with a gap of
-    ``block`` samples or longer is filled whole.
+    samples: the imputer's memory grows with 128 values per sample), grown to hold a gap whole
+    (:func:`~tsae.pipelines.smooth.blocks.gap_held_whole`: 7 blocks); a table with a longer gap is filled whole.
     """
     loaded = _loaded_model(model, device)
 
@@ -179,7 +179,7 @@ def impute_file(input: str | os.PathLike, output: str | os.PathLike, *, model: A
 
     return _file_job(input, output, loaded, lambda v: impute(v, model=loaded, device=device, **kwargs),
                      block=block, blocks=blocks, desc="impute", quiet=quiet,
-                     whole=lambda values: longest_gap(values) >= block)
+                     whole=lambda values: longest_gap(values) > gap_held_whole(block))
 
 
 def longest_gap(values: np.ndarray) -> int:
