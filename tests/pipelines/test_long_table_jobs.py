@@ -1,5 +1,5 @@
-"""`smooth`, `reconstruct` and `detect score` read a long table file in blocks (tsae.io.table_blocks): the bytes, and
-the warnings, of the table read whole."""
+"""`smooth`, `impute`, `reconstruct` and `detect score` read a long table file in blocks (tsae.io.table_blocks):
+the bytes, and the warnings, of the table read whole."""
 from __future__ import annotations
 
 import warnings
@@ -13,7 +13,7 @@ import tsae.io.tables as tables
 from tsae.io.series import read_series
 from tsae.models.modelfile import load_model, save_model
 from tsae.pipelines.reconstruct.batch import reconstruct_file
-from tsae.pipelines.smooth.files import smooth_file
+from tsae.pipelines.smooth.files import impute_file, smooth_file
 
 N = 1000
 
@@ -99,6 +99,35 @@ def test_smooth_a_long_table_in_blocks(tmp_path, monkeypatch, ab_model, block) -
         outputs[blocks] = (out.read_bytes(), summary["samples"], summary["channels"], summary["missing"])
     assert outputs[True] == outputs[False]
     assert told[True] == told[False] and told[True]
+
+
+@pytest.mark.parametrize("gap", [3, 800])  # 800: longer than 7 blocks of 100, the table filled whole
+def test_impute_a_long_table_in_blocks(tmp_path, monkeypatch, gap) -> None:
+    # before: impute read every table whole
+    table = write_table(tmp_path / "in.csv")
+    if gap > 3:
+        lines = table.read_text().splitlines()
+        lines[101:101 + gap] = [",".join([row.split(",")[0], "", *row.split(",")[2:]]) for row in lines[101:101 + gap]]
+        table.write_text("\n".join(lines) + "\n")
+    outputs = {}
+    told = {}
+    for blocks in (False, True):
+        out = tmp_path / f"out{blocks}.csv"
+        summary: dict = {}
+
+        def job(summary=summary, out=out, blocks=blocks) -> None:
+            if blocks:  # never read whole, unless the blocks cannot hold the gap
+                original = table_blocks.TableSource.whole
+                monkeypatch.setattr(table_blocks.TableSource, "whole", original if gap > 3 else
+                                    lambda self: pytest.fail("read whole"))
+            summary.update(impute_file(table, out, block=100, rank=2, quiet=True))
+
+        told[blocks] = run(job, monkeypatch, blocks)
+        outputs[blocks] = (out.read_bytes(), summary["samples"], summary["channels"], summary["missing"])
+    assert outputs[True] == outputs[False]
+    assert outputs[True][3] == (gap + 1 if gap == 3 else gap)  # and the absurd cell (in the long gap: one of it)
+    # the step back and (but in the long gap) the absurd cell: each told once, even when read again whole
+    assert told[True] == told[False] and len(told[True]) == (2 if gap == 3 else 1)
 
 
 def test_a_long_table_to_an_array_in_blocks_and_to_audio_whole(tmp_path, monkeypatch, ab_model) -> None:

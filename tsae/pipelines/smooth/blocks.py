@@ -19,7 +19,9 @@ neighbours on both sides and only its own part written:
   segment that holds it whole and observed samples on both sides. A block grows so to at
   most :data:`IMPUTE_GROWTH` times its length (memory in proportion): a gap of at most
   :func:`gap_held_whole` samples is held whole wherever it starts (unless gaps of the other channels
-  overlap it end to end); a longer one is cut at the grown block's end.
+  overlap it end to end); a longer one would be cut at the grown block's end, and
+  :class:`WholeSeriesNeeded` is raised instead: the series is then filled whole (a cut gap
+  would be filled from one side in each block, with a seam between).
 
 Both read forward through a :class:`~tsae.io.blocks.SeriesSource` and hand each finished
 block to a writer (:mod:`tsae.io.blocks`), so time is linear in the file's length.
@@ -68,10 +70,14 @@ IMPUTE_BLOCK = 1 << 16
 #: samples each side a gap-filling block reads of its neighbours (8 windows of the default 128)
 IMPUTE_CONTEXT = 1024
 #: how many times its length a gap-filling block grows to end past a gap, at most. A gap cut
-#: between two blocks is filled from one side in each, with a seam between (a 150,000-sample gap
+#: between two blocks was filled from one side in each, with a seam between (a 150,000-sample gap
 #: in a sine: 1.58 times the signal's spread off, against 1.21 held whole and 1.01 for the
 #: whole series filled at once)
 IMPUTE_GROWTH = 8
+
+
+class WholeSeriesNeeded(Exception):
+    """A gap longer than :func:`impute_blocks`' grown blocks hold: the series must be filled whole."""
 
 
 def gap_held_whole(block: int = IMPUTE_BLOCK) -> int:
@@ -168,11 +174,14 @@ def impute_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], adv
     """Fill the gaps of ``source`` block by block into ``write`` (see the module notes); returns the samples filled.
 
     ``kwargs`` go to :func:`~tsae.pipelines.smooth.imputer.impute`; a block grows to hold a gap whole,
-    to at most :data:`IMPUTE_GROWTH` times its length (a longer gap is cut there).
+    to at most :data:`IMPUTE_GROWTH` times its length: a longer gap raises :class:`WholeSeriesNeeded`.
     """
     n, start, filled = source.n, 0, 0
     while start < n:
-        end = _block_end(source, min(n, start + block), min(n, start + IMPUTE_GROWTH * block))
+        limit = min(n, start + IMPUTE_GROWTH * block)
+        end = _block_end(source, min(n, start + block), limit)
+        if end == limit < n and np.isnan(source.read(end, end + 1)).any():
+            raise WholeSeriesNeeded(f"{source.path}: a gap longer than {gap_held_whole(block)} samples")
         a, b = max(0, start - context), min(n, end + context)
         values = source.read(a, b)
         source.release(a)
@@ -190,5 +199,5 @@ def impute_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], adv
     return filled
 
 
-__all__ = ["SMOOTH_BLOCK", "IMPUTE_BLOCK", "IMPUTE_CONTEXT", "IMPUTE_GROWTH", "gap_held_whole", "smooth_blocks",
-           "impute_blocks"]
+__all__ = ["SMOOTH_BLOCK", "IMPUTE_BLOCK", "IMPUTE_CONTEXT", "IMPUTE_GROWTH", "WholeSeriesNeeded", "gap_held_whole",
+           "smooth_blocks", "impute_blocks"]

@@ -2,14 +2,13 @@
 
 A file no longer than one block is processed whole, exactly as
 :func:`~tsae.pipelines.smooth.smoother.smooth` and :func:`~tsae.pipelines.smooth.imputer.impute`
-process the array. A longer audio or ``.npy`` file (going to any output, a table too, but for ``impute`` to
-audio or ``.npy``) is read, processed and written block by block (:mod:`tsae.pipelines.smooth.blocks`,
-:mod:`tsae.io.blocks`), so memory is bounded by the block, not the file; a progress bar on a terminal shows it; so
-is a long table file that ``smooth`` writes to a table or a ``.npy`` file
-(:func:`~tsae.io.table_blocks.open_long_table`: its time and label columns held whole). Any other longer table, or a
-series ``impute`` writes to a table, is read whole but processed in the same blocks, to the same result (the work's
-memory, many times the series', is the block's), except that ``impute`` fills such a series with a gap of a block or
-longer whole (blocks cannot hold that gap).
+process the array. A longer audio or ``.npy`` file (going to any output, a table too) is read, processed and
+written block by block (:mod:`tsae.pipelines.smooth.blocks`, :mod:`tsae.io.blocks`), so memory is bounded by the
+block, not the file; a progress bar on a terminal shows it; so is a long table file going to a table or a ``.npy``
+file (:func:`~tsae.io.table_blocks.open_long_table`: its time and label columns held whole). Any other longer table
+is read whole but processed in the same blocks, to the same result (the work's memory, many times the series', is
+the block's). A series with a gap longer than ``impute``'s blocks hold
+(:func:`~tsae.pipelines.smooth.blocks.gap_held_whole`) is filled whole, read again if it was being read in blocks.
 """
 from __future__ import annotations
 
@@ -30,7 +29,13 @@ from tsae.io.series import read_series, refuse_transposed, write_series
 from tsae.io.table_blocks import TableSource, open_long_table
 from tsae.io.time_order import warn_time_order
 from tsae.pipelines.reconstruct.columns import in_input_order, in_model_order
-from tsae.pipelines.smooth.blocks import IMPUTE_BLOCK, SMOOTH_BLOCK, gap_held_whole, impute_blocks, smooth_blocks
+from tsae.pipelines.smooth.blocks import (
+    IMPUTE_BLOCK,
+    SMOOTH_BLOCK,
+    WholeSeriesNeeded,
+    impute_blocks,
+    smooth_blocks,
+)
 from tsae.pipelines.smooth.imputer import impute
 from tsae.pipelines.smooth.smoother import check_spikes, checked_params, smooth
 
@@ -41,14 +46,12 @@ _BlockJob = Callable[[SeriesSource, Callable[[np.ndarray], None], Callable[[int]
 
 
 def _file_job(input: str | os.PathLike, output: str | os.PathLike, model: Any, fn: Callable[[np.ndarray], np.ndarray],
-              *, block: int, blocks: _BlockJob, desc: str, quiet: bool,
-              whole: Callable[[np.ndarray], bool] | None = None) -> dict[str, Any]:
+              *, block: int, blocks: _BlockJob, desc: str, quiet: bool) -> dict[str, Any]:
     """Write ``fn(values)`` of ``input`` to ``output``, whole or (a series longer than ``block``) with ``blocks``.
 
-    A long audio or ``.npy`` file is read and written block by block (to a table too, unless ``whole`` is given), and
-    so is a long table file going to a table or a ``.npy`` file, unless ``whole`` is given; another long table (or,
-    with ``whole``, any series going to a table) is read whole and goes through ``blocks`` in memory, to the same
-    result, unless ``whole(values)`` says that ``blocks`` cannot process it.
+    A long audio or ``.npy`` file is read and written block by block, and so is a long table file going to a table
+    or a ``.npy`` file; another long table is read whole and goes through ``blocks`` in memory, to the same result.
+    ``blocks`` raising :class:`~tsae.pipelines.smooth.blocks.WholeSeriesNeeded` has ``fn`` do the series whole.
     Neither the input nor the model file is overwritten; running out of memory is one
     error naming the input.
     """
@@ -58,45 +61,55 @@ def _file_job(input: str | os.PathLike, output: str | os.PathLike, model: Any, f
     check_output(dst, reads)
     check_data_output(dst)
     # a float audio file's NaN samples are gaps here (the denoiser reads them as silence)
-    # with a rule on the whole series (whole: impute's longest gap), a series going to a table is read whole, so
-    # that the rule holds for it as it did
-    source = open_source(src, audio_gaps=True, finite=True) if streams(src, dst, tables=whole is None) else None
-    if source is None and whole is None:  # a long table to a table: read in blocks too, its time and label whole
+    source = open_source(src, audio_gaps=True, finite=True) if streams(src, dst, tables=True) else None
+    if source is None:  # a long table to a table: read in blocks too, its time and label whole
         source = open_long_table(src, dst)
     show = not quiet and stderr_is_terminal()
     with memory_for(src, "process"):
-        if source is None or source.n <= block:
-            # a table read in blocks has told what it warns of: its values read again without them
-            values, rate, meta = source.whole() if isinstance(source, TableSource) else \
-                read_series(src, audio_gaps=True, finite=True)
-            refuse_transposed(src, *values.shape)
+        streamed = source is not None and source.n > block
+        if source is not None and streamed:
+            try:
+                return _streamed(src, dst, source, model, blocks, desc, show, reads, start)
+            except WholeSeriesNeeded:
+                pass  # the series is done whole, read again
+        # a table read in blocks has told what it warns of: its values read again without them
+        values, rate, meta = source.whole() if isinstance(source, TableSource) else \
+            read_series(src, audio_gaps=True, finite=True)
+        refuse_transposed(src, *values.shape)
+        if not (streamed and isinstance(source, TableSource)):  # else told as it was streamed
             warn_time_order(src, meta.get("time"), meta.get("time_name"), _DONE[desc])
-            # a trained model takes a table's columns in its own order, matched by name
-            ordered, names, perm = in_model_order(values, table_columns(meta), model, str(src))
-            with in_file(src, dst, *reads), columns_named(names):
-                if values.shape[1] <= block or (whole is not None and whole(ordered)):
-                    result = np.asarray(fn(ordered), dtype=np.float64).reshape(values.shape)
-                else:  # a long table, read whole: processed in the blocks a long .npy file is, to the same result
+        # a trained model takes a table's columns in its own order, matched by name
+        ordered, names, perm = in_model_order(values, table_columns(meta), model, str(src))
+        with in_file(src, dst, *reads), columns_named(names):
+            result = None
+            if values.shape[1] > block and not streamed:
+                try:  # a long table, read whole: processed in the blocks a long .npy file is, to the same result
                     result = _in_blocks(src, ordered, rate, meta, blocks, desc, show)
-            result = in_input_order(result, perm)
-            write_series(dst, result, rate, meta, protect=reads)
-            return {"samples": int(values.shape[1]), "channels": int(values.shape[0]),
-                    "missing": int(np.isnan(values).sum()), "seconds": time.perf_counter() - start}
-        from tsae.pipelines.progress import sample_bar
+                except WholeSeriesNeeded:
+                    pass
+            if result is None:  # short, or the blocks could not do it
+                result = np.asarray(fn(ordered), dtype=np.float64).reshape(values.shape)
+        result = in_input_order(result, perm)
+        write_series(dst, result, rate, meta, protect=reads)
+    return {"samples": int(values.shape[1]), "channels": int(values.shape[0]),
+            "missing": int(np.isnan(values).sum()), "seconds": time.perf_counter() - start}
 
-        names, perm = None, None
-        if isinstance(source, TableSource):  # as for a table read whole
-            warn_time_order(src, source.time, source.time_name, _DONE[desc])
-            _, names, perm = in_model_order(np.empty((source.channels, 0)), table_columns(source.meta), model,
-                                            str(src))
-        ordered_source = reordered(source, perm)
-        back = None if perm is None else np.argsort(perm)  # the model's column order back to the table's
-        with sample_bar(source.n, desc, show) as bar, \
-                open_writer(dst, source, tuple(reads)) as write:
-            with in_file(src, dst, *reads), columns_named(names):
-                missing = blocks(ordered_source, write if back is None else lambda part: write(part[back]),
-                                 bar.update)
-            ordered_source.finish()
+
+def _streamed(src: Path, dst: Path, source: SeriesSource, model: Any, blocks: _BlockJob, desc: str, show: bool,
+              reads: list[Any], start: float) -> dict[str, Any]:
+    """:func:`_file_job` of a series read and written block by block."""
+    from tsae.pipelines.progress import sample_bar
+
+    names, perm = None, None
+    if isinstance(source, TableSource):  # as for a table read whole
+        warn_time_order(src, source.time, source.time_name, _DONE[desc])
+        _, names, perm = in_model_order(np.empty((source.channels, 0)), table_columns(source.meta), model, str(src))
+    ordered_source = reordered(source, perm)
+    back = None if perm is None else np.argsort(perm)  # the model's column order back to the table's
+    with sample_bar(source.n, desc, show) as bar, open_writer(dst, source, tuple(reads)) as write:
+        with in_file(src, dst, *reads), columns_named(names):
+            missing = blocks(ordered_source, write if back is None else lambda part: write(part[back]), bar.update)
+        ordered_source.finish()
     return {"samples": source.n, "channels": source.channels, "missing": missing,
             "seconds": time.perf_counter() - start}
 
@@ -169,8 +182,8 @@ def impute_file(input: str | os.PathLike, output: str | os.PathLike, *, model: A
     Parameters and result as for :func:`smooth_file`; ``kwargs`` go to
     :func:`~tsae.pipelines.smooth.imputer.impute`. A longer file is
     filled block by block, each block with context around it (``block`` defaults to 2**16
-    samples: the imputer's memory grows with 128 values per sample), grown to hold a gap whole
-    (:func:`~tsae.pipelines.smooth.blocks.gap_held_whole`: 7 blocks); a table with a longer gap is filled whole.
+    samples: the imputer's memory grows with 128 values per sample), grown to hold a gap whole; a series with a
+    gap longer than they hold (:func:`~tsae.pipelines.smooth.blocks.gap_held_whole`: 7 blocks) is filled whole.
     """
     loaded = _loaded_model(model, device)
 
@@ -178,24 +191,7 @@ def impute_file(input: str | os.PathLike, output: str | os.PathLike, *, model: A
         return impute_blocks(source, write, advance, block=block, model=loaded, device=device, **kwargs)
 
     return _file_job(input, output, loaded, lambda v: impute(v, model=loaded, device=device, **kwargs),
-                     block=block, blocks=blocks, desc="impute", quiet=quiet,
-                     whole=lambda values: longest_gap(values) > gap_held_whole(block))
-
-
-def longest_gap(values: np.ndarray) -> int:
-    """The longest run of NaN samples in any channel of ``values`` ``(channels, n)``.
-
-    Examples
-    --------
-    >>> longest_gap(np.array([[1.0, np.nan, np.nan, 2.0], [np.nan, 1.0, 2.0, np.nan]]))
-    2
-    """
-    longest = 0
-    for channel in np.isnan(values):
-        edges = np.flatnonzero(np.diff(np.concatenate([[False], channel, [False]]).astype(np.int8)))
-        if edges.size:
-            longest = max(longest, int((edges[1::2] - edges[::2]).max()))
-    return longest
+                     block=block, blocks=blocks, desc="impute", quiet=quiet)
 
 
 __all__ = ["smooth_file", "impute_file"]
