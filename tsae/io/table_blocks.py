@@ -46,16 +46,33 @@ def is_long_table(path: Path) -> bool:
     return kinds.S_ISREG(stat.st_mode) and stat.st_size > LONG_TABLE_BYTES
 
 
-def open_long_table(path: Path, output: Path) -> TableSource | None:
-    """A long table file (:func:`is_long_table`) going to a table or a ``.npy`` file, opened in blocks
-    (:func:`open_table_blocks`); else None (a short one is read whole, in one pass; one going to audio too, written
-    as :func:`~tsae.io.series.write_series` writes a table's series, 64-bit floats)."""
+def open_long_table(path: Path, output: Path | None = None, *, text_columns: bool = False) -> TableSource | None:
+    """A long table file opened in blocks, or None: it is then read whole, in one pass.
+
+    Parameters
+    ----------
+    path
+        The input. Only a table file that :func:`is_long_table` finds long is opened (not a ``.npy`` array or an
+        audio file, whatever its size).
+    output
+        Where its series goes, or None (the job writes no series: ``detect score``'s scores). None is returned for
+        an audio output: a table's series goes to audio as :func:`~tsae.io.series.write_series` writes it (64-bit
+        floats), from the table read whole.
+    text_columns
+        As :func:`open_table_blocks`'s (``detect score``: a column of text is no sensor's).
+
+    Returns
+    -------
+    TableSource or None
+        :func:`open_table_blocks`' source, after its first pass; None for a short file or one read whole.
+    """
     from tsae.io.paths import ARRAY_SUFFIXES, AUDIO_SUFFIXES, kind_suffix
 
     kinds = ARRAY_SUFFIXES + AUDIO_SUFFIXES
-    if kind_suffix(path) in kinds or kind_suffix(output) in AUDIO_SUFFIXES or not is_long_table(path):
+    audio_out = output is not None and kind_suffix(output) in AUDIO_SUFFIXES
+    if kind_suffix(path) in kinds or audio_out or not is_long_table(path):
         return None
-    return open_table_blocks(path)
+    return open_table_blocks(path, text_columns=text_columns)
 
 
 def _stamp(path: Path) -> tuple[int, int, int, int]:
