@@ -62,6 +62,7 @@ from tsae.io.table_time import (
     _parse_dates,
     _rate_from_time,
     _time_unit,
+    counts_rows,
     excel_days_warning,
     median_step,
     names_utc,
@@ -138,12 +139,15 @@ class Table:
 
     def sample_rate(self) -> float | None:
         """Samples per second implied by a regularly spaced time column (in its unit, :func:`unit_seconds`), else
-        None."""
+        None: also for a column that numbers the rows (pandas' unnamed index, ``index``, ``sample_index``:
+        :func:`~tsae.io.table_time.numbers_rows`), whose steps of 1 are no second."""
         return _time_rate(self.time, self.time_name)
 
 
 def _time_rate(time: np.ndarray | None, name: str | None) -> float | None:
     """Samples per second implied by a regularly spaced time column named ``name`` (:meth:`Table.sample_rate`)."""
+    if counts_rows(time, name):
+        return None  # no time between the rows, as median_step has it: no rate made up from row numbers
     rate = _rate_from_time(time)
     return None if rate is None else rate / unit_seconds(time, name)
 
