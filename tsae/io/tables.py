@@ -66,6 +66,7 @@ from tsae.io.table_time import (
     excel_days_warning,
     median_step,
     names_utc,
+    time_header,
     time_seconds,
     unit_seconds,
     whole_numbers,
@@ -1022,7 +1023,8 @@ def write_table(
     time
         Optional time column (numbers or datetime64), written first.
     time_name
-        Its header (default ``"time"``).
+        Its name (:func:`~tsae.io.table_time.time_header`: ``"time"`` for None; none for ``column0``, the name of
+        a first column read without one).
     time_utc
         Dates of ``time`` are UTC instants (:attr:`Table.time_utc`): written ending in ``Z``.
     protect
@@ -1032,7 +1034,7 @@ def write_table(
     names = list(columns)
     arrays = [np.asarray(columns[name]).reshape(-1) for name in names]
     if time is not None:
-        names.insert(0, time_name or "time")
+        names.insert(0, time_header(time_name))
         arrays.insert(0, np.asarray(time).reshape(-1))
     formats = [column_format([arr], time=time is not None and j == 0) for j, arr in enumerate(arrays)]
     with open_table_writer(path, names, formats, time_utc=time_utc, protect=protect) as table:

@@ -328,6 +328,7 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     (:func:`~tsae.io.table_blocks.open_table_blocks`: two passes; its time column is held whole).
     """
     from tsae.io.table_blocks import open_long_table
+    from tsae.io.table_time import time_header
     from tsae.io.tables import TableWarning, column_format, open_table_writer
     from tsae.pipelines.anomaly.events import Event, EventTracker, events_suffix, write_events
 
@@ -381,7 +382,7 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     names = ["score", "anomaly", *(f"contrib_{name}" for name in det.sensors_)]
     formats: list[ColumnFormat] = [None] * len(names)
     if time is not None:  # one precision for all of its dates, whole numbers written as read: decided on all of it
-        names.insert(0, time_name or "time")
+        names.insert(0, time_header(time_name))  # pandas' unnamed index stays unnamed, as smooth writes it
         formats.insert(0, column_format([time], time=True))
     tracker = EventTracker(det.sensors_, merge_gap=det.event_gap)
     found: list[Event] = []
