@@ -300,3 +300,26 @@ def test_a_folder_reconstruction_fails_the_file_of_a_nan_reconstruction(blown_up
     result = run("reconstruct", blown_up, data / "x.npy", "-o", tmp_path / "out", "-q")
     assert result.exit_code == 1 and "it reconstructs NaN or infinite values" in result.output
     assert not (tmp_path / "out" / "x.npy").exists()
+
+
+@pytest.mark.parametrize("first", ["", "sample_index"])
+def test_a_table_numbered_by_its_rows_gives_the_model_no_sample_rate(tmp_path, first) -> None:
+    # pandas' index (df.to_csv) counts the rows: its steps of 1 were taken for seconds, the model stored 1 Hz, and a
+    # table sampled at 100 Hz was told "trained at 1 Hz: resample it to 1 Hz first" (detect fit gave it no interval)
+    from tsae.io.table_blocks import open_table_blocks
+    from tsae.io.tables import read_table
+    from tsae.models.modelfile import load_model
+
+    a, b = signals(2)
+    numbered = tmp_path / "numbered.csv"
+    pd.DataFrame({"a": a, "b": b}).rename_axis(first or None).to_csv(numbered)
+    assert read_table(numbered).sample_rate() is None and open_table_blocks(numbered).rate is None
+    out = tmp_path / "m.tsae"
+    assert run("train", numbered, *FAST, "-o", out).exit_code == 0
+    assert load_model(out).sample_rate is None
+    hz100 = write_csv(tmp_path / "hz100.csv", {"time": np.arange(a.size) / 100, "a": a, "b": b})
+    assert read_table(hz100).sample_rate() == pytest.approx(100.0)
+    result = run("reconstruct", out, hz100, "-o", tmp_path / "r.csv")
+    assert result.exit_code == 0 and "Hz" not in result.output, result.output
+    assert_one_line_error(run("reconstruct", out, numbered, "-o", tmp_path / "r.wav"),
+                          "an audio output needs a sample rate (the input has none)")

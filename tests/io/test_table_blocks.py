@@ -247,3 +247,31 @@ def test_a_label_of_words_a_tsv_and_excel_sep_line(tmp_path) -> None:
     path.write_text("sep=;\nt;a;b\n" + "".join(f"{i};{i % 3},25;{-i}\n" for i in range(N)))
     source = assert_same(path)
     assert source is not None and source.columns == ["a", "b"]
+
+
+@pytest.mark.parametrize("suffix", [".gz", ".bz2", ".xz"])
+def test_a_compressed_table_is_long_by_its_text_not_its_bytes_on_disk(tmp_path, monkeypatch, suffix) -> None:
+    import bz2
+    import lzma
+
+    import tsae.io.table_blocks as table_blocks
+
+    text = ("time,a\n" + "".join(f"{i},{(i * 7919) % 1000 / 10}\n" for i in range(300_000))).encode()
+    compress = {".gz": gzip.compress, ".bz2": bz2.compress, ".xz": lzma.compress}[suffix]
+    path = tmp_path / f"t.csv{suffix}"
+    path.write_bytes(compress(text))
+    assert path.stat().st_size < len(text) / 4
+    for bound, long in ((len(text) - 1, True), (len(text), False)):  # within its first bytes: its text counted
+        monkeypatch.setattr(table_blocks, "LONG_TABLE_BYTES", bound)
+        assert table_blocks.is_long_table(path) is long
+    monkeypatch.setattr(table_blocks, "RATIO_PREFIX", 1 << 18)  # beyond them: estimated from their ratio
+    for bound, long in ((len(text) // 2, True), (2 * len(text), False)):
+        monkeypatch.setattr(table_blocks, "LONG_TABLE_BYTES", bound)
+        assert table_blocks.is_long_table(path) is long
+    monkeypatch.setattr(table_blocks, "LONG_TABLE_BYTES", path.stat().st_size - 1)  # bytes on disk: long already
+    assert table_blocks.is_long_table(path)
+    path.write_bytes(compress(text)[:1000] + b"\x00" * 1000)  # broken: the reader tells what is wrong with it
+    monkeypatch.setattr(table_blocks, "LONG_TABLE_BYTES", 1 << 20)
+    assert not table_blocks.is_long_table(path)
+    with pytest.raises(ValueError, match=str(path)):
+        read_table(path)

@@ -160,3 +160,38 @@ def test_encode_a_long_table_in_blocks(tmp_path, monkeypatch, ab_model, block) -
                                                              block=block, quiet=True), monkeypatch, blocks)
     assert (tmp_path / "codesTrue.npy").read_bytes() == (tmp_path / "codesFalse.npy").read_bytes()
     assert told[True] == told[False] and len(told[True]) == 2
+
+
+@pytest.mark.parametrize("index", [None, "sample_index"])
+def test_the_time_column_is_written_under_the_inputs_name(tmp_path, monkeypatch, ab_model, index) -> None:
+    # pandas' df.to_csv writes its index first, unnamed: smooth, reconstruct, detect score and decompress wrote it as
+    # 'column0', which reads back as a channel (a sensor to detect score); unnamed, it reads back as the input did
+    import pandas as pd
+
+    from tsae.pipelines.anomaly.detector import Detector
+    from tsae.pipelines.anomaly.files import score_file
+    from tsae.pipelines.compress.files import compress_file, decompress_file
+
+    x = np.random.default_rng(5).standard_normal((2, N)).cumsum(axis=1)
+    table = tmp_path / "in.csv"
+    pd.DataFrame({"a": x[0], "b": x[1]}).rename_axis(index).to_csv(table)
+    det = Detector(window=16, epochs=1, device="cpu", quiet=True).fit(x, sensors=["a", "b"])
+    loaded = load_model(ab_model)
+    jobs = {"smooth": lambda out: smooth_file(table, out, model=ab_model, block=300, quiet=True),
+            "reconstruct": lambda out: reconstruct_file(loaded, table, out, block=100),
+            "score": lambda out: score_file(table, det, out, quiet=True)}
+    outputs = []
+    for blocks in (False, True):
+        for name, job in jobs.items():
+            out = tmp_path / f"{name}{blocks}.csv"
+            run(lambda job=job, out=out: job(out), monkeypatch, blocks)
+            outputs.append(out)
+    compress_file(ab_model, table, tmp_path / "c.tsz")
+    decompress_file(tmp_path / "c.tsz", tmp_path / "decompressed.csv")
+    outputs.append(tmp_path / "decompressed.csv")
+    for out in outputs:
+        assert out.read_text().split(",", 1)[0] == (index or ""), out.name
+        back = tables.read_table(out)
+        assert back.time_name == (index or "column0") and back.columns[0] in ("a", "score"), out.name
+        np.testing.assert_array_equal(back.time, np.arange(N))
+        assert pd.read_csv(out, index_col=0).index.name == index

@@ -243,6 +243,7 @@ def open_writer(path: Path, source: SeriesShape,
     suffix = path.suffix.lower()
     if suffix not in AUDIO_SUFFIXES + ARRAY_SUFFIXES:
         from tsae.io.series import label_out
+        from tsae.io.table_time import time_header
         from tsae.io.tables import ColumnFormat, column_format, open_table_writer
 
         meta = source.meta
@@ -253,7 +254,7 @@ def open_writer(path: Path, source: SeriesShape,
             names.append(meta.get("label_name") or "label")
             formats.append(column_format([label]))
         if time is not None:  # one format for the whole column, as write_series writes it
-            names.insert(0, meta.get("time_name") or "time")
+            names.insert(0, time_header(meta.get("time_name")))
             formats.insert(0, column_format([time], time=True))
         with open_table_writer(path, names, formats, time_utc=bool(meta.get("time_utc")), protect=protect) as table:
 

@@ -7,14 +7,17 @@ and keeps the time and label columns (one column each). The second pass reads th
 ``(channels, m)`` blocks with the values :func:`~tsae.io.tables.read_table` gives, through a
 :class:`~tsae.io.blocks.SeriesSource`. A compressed table is decompressed twice.
 
-Only a file is read so (not a stream): :data:`LONG_TABLE_BYTES` says which are long enough to be worth two passes.
+Only a file is read so (not a stream): :data:`LONG_TABLE_BYTES` says which are long enough to be worth two passes
+(by the length of their text: a compressed file's is estimated, :func:`is_long_table`).
 """
 from __future__ import annotations
 
+import lzma
 import os
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 import numpy as np
 
@@ -30,32 +33,109 @@ from tsae.io.tables import (
     _warn_absurd,
 )
 
-#: a table file (its bytes on disk, compressed or not) larger than this is read in blocks by the commands that can
-#: (:func:`is_long_table`); a shorter one is read whole, in one pass
+#: a table file whose text (decompressed, for a compressed one) is longer than this is read in blocks by the commands
+#: that can (:func:`is_long_table`); a shorter one is read whole, in one pass
 LONG_TABLE_BYTES = 64 << 20
+
+#: compressed bytes of a compressed table decompressed (at most, and no more text than :data:`LONG_TABLE_BYTES`) to
+#: estimate the length of its text (:func:`is_long_table`)
+RATIO_PREFIX = 2 << 20
 
 
 def is_long_table(path: Path) -> bool:
-    """Whether ``path`` is a regular file of more than :data:`LONG_TABLE_BYTES` bytes (a pipe or stdin never is)."""
-    try:
-        stat = os.stat(path)
-    except OSError:
-        return False  # the reader says what is wrong with it
+    """Whether ``path`` is a regular file whose text is longer than :data:`LONG_TABLE_BYTES` (a pipe or stdin never
+    is).
+
+    A plain file's text is its bytes on disk. A compressed one (gzip, bzip2, xz, judged by its magic bytes as the
+    reader judges it) is long when its bytes on disk are, or when its first :data:`RATIO_PREFIX` bytes decompress
+    to text that, at that ratio over the whole file, is longer: its text is never decompressed beyond
+    :data:`LONG_TABLE_BYTES`, nor held (gzip's own size field keeps the size modulo 4 GiB only, and bzip2 and xz
+    files have none). A compressed file too broken to tell is not long: the reader tells what is wrong with it.
+    """
     import stat as kinds
 
-    return kinds.S_ISREG(stat.st_mode) and stat.st_size > LONG_TABLE_BYTES
+    from tsae.io.text_files import _starts_as
+
+    try:
+        stat = os.stat(path)
+        if not kinds.S_ISREG(stat.st_mode):
+            return False
+        if stat.st_size > LONG_TABLE_BYTES:
+            return True
+        with open(path, "rb") as raw:
+            compression = _starts_as(raw.read(10))
+            if compression is None:
+                return False
+            raw.seek(0)
+            return _text_bytes(raw, compression, stat.st_size) > LONG_TABLE_BYTES
+    except (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError):
+        return False  # the reader says what is wrong with it
 
 
-def open_long_table(path: Path, output: Path) -> TableSource | None:
-    """A long table file (:func:`is_long_table`) going to a table or a ``.npy`` file, opened in blocks
-    (:func:`open_table_blocks`); else None (a short one is read whole, in one pass; one going to audio too, written
-    as :func:`~tsae.io.series.write_series` writes a table's series, 64-bit floats)."""
+class _Trickle:
+    """A file's bytes handed to a decompressor at most :data:`_TRICKLE` bytes a read, counted (``given``): what it has
+    read of the file is then known to within as much, not a read-ahead buffer's (gzip's is 128 KiB)."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw, self.given = raw, 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.raw.read(_TRICKLE if size < 0 else min(size, _TRICKLE))
+        self.given += len(data)
+        return data
+
+
+_TRICKLE = 8 << 10
+
+
+def _text_bytes(raw: BinaryIO, compression: str, size: int) -> float:
+    """The length of the text of the compressed file ``raw`` (``size`` bytes, ``compression`` its suffix): exact
+    when it ends within :data:`RATIO_PREFIX` bytes, else estimated from the ratio of its text to its compressed
+    bytes so far (more than :data:`LONG_TABLE_BYTES` once its text is, without reading on)."""
+    import bz2
+    import gzip
+
+    trickle = _Trickle(raw)
+    file = cast(BinaryIO, trickle)
+    handle: Any = (gzip.GzipFile(fileobj=file, mode="rb") if compression == ".gz" else
+                   bz2.BZ2File(file) if compression == ".bz2" else lzma.LZMAFile(file))
+    text = 0
+    with handle:
+        while text <= LONG_TABLE_BYTES and trickle.given < RATIO_PREFIX:
+            got = len(handle.read(1 << 16))
+            if not got:
+                return text  # all of it
+            text += got
+    return text if text > LONG_TABLE_BYTES else text * size / max(trickle.given, 1)
+
+
+def open_long_table(path: Path, output: Path | None = None, *, text_columns: bool = False) -> TableSource | None:
+    """A long table file opened in blocks, or None: it is then read whole, in one pass.
+
+    Parameters
+    ----------
+    path
+        The input. Only a table file that :func:`is_long_table` finds long is opened (not a ``.npy`` array or an
+        audio file, whatever its size).
+    output
+        Where its series goes, or None (the job writes no series: ``detect score``'s scores). None is returned for
+        an audio output: a table's series goes to audio as :func:`~tsae.io.series.write_series` writes it (64-bit
+        floats), from the table read whole.
+    text_columns
+        As :func:`open_table_blocks`'s (``detect score``: a column of text is no sensor's).
+
+    Returns
+    -------
+    TableSource or None
+        :func:`open_table_blocks`' source, after its first pass; None for a short file or one read whole.
+    """
     from tsae.io.paths import ARRAY_SUFFIXES, AUDIO_SUFFIXES, kind_suffix
 
     kinds = ARRAY_SUFFIXES + AUDIO_SUFFIXES
-    if kind_suffix(path) in kinds or kind_suffix(output) in AUDIO_SUFFIXES or not is_long_table(path):
+    audio_out = output is not None and kind_suffix(output) in AUDIO_SUFFIXES
+    if kind_suffix(path) in kinds or audio_out or not is_long_table(path):
         return None
-    return open_table_blocks(path)
+    return open_table_blocks(path, text_columns=text_columns)
 
 
 def _stamp(path: Path) -> tuple[int, int, int, int]:

@@ -172,6 +172,27 @@ def numbers_rows(name: str | None) -> bool:
     return bool(words) and all(word in _ROW_WORDS for word in words)
 
 
+def time_header(name: str | None) -> str:
+    """The header a time column named ``name`` is written under: ``time`` without a name; none (``""``) for the name
+    the table reader gives a first column that has none (``column0``: pandas' index, as ``df.to_csv(path)`` writes
+    it), so that the output is read back, by tsae and by pandas, as its input was; else ``name``.
+
+    Examples
+    --------
+    >>> time_header("column0"), time_header("timestamp"), time_header(None)
+    ('', 'timestamp', 'time')
+    """
+    if not name:
+        return "time"
+    return "" if _UNNAMED_FIRST.match(name) else name
+
+
+def counts_rows(time: np.ndarray | None, name: str | None) -> bool:
+    """Whether a time column (``time``, named ``name``) holds numbers that count the rows (:func:`numbers_rows`): it
+    orders them but gives no time between them (no step, no rate); dates never do."""
+    return time is not None and np.asarray(time).dtype.kind != "M" and numbers_rows(name)
+
+
 def median_step(time: np.ndarray | None, name: str | None = None) -> float | None:
     """Seconds between rows: the median step of a time column (None without one, or without a positive step).
 
@@ -180,7 +201,7 @@ def median_step(time: np.ndarray | None, name: str | None = None) -> float | Non
     nanoseconds (:func:`unit_seconds`); numbers in a column whose name says they count the rows
     (:func:`numbers_rows`: ``index``, pandas' unnamed index) give None, as no time column does.
     """
-    if time is None or (np.asarray(time).dtype.kind != "M" and numbers_rows(name)):
+    if time is None or counts_rows(time, name):
         return None
     steps = np.diff(np.sort(time_seconds(time)))
     step = float(np.median(steps)) if steps.size else 0.0

@@ -62,9 +62,11 @@ from tsae.io.table_time import (
     _parse_dates,
     _rate_from_time,
     _time_unit,
+    counts_rows,
     excel_days_warning,
     median_step,
     names_utc,
+    time_header,
     time_seconds,
     unit_seconds,
     whole_numbers,
@@ -138,12 +140,15 @@ class Table:
 
     def sample_rate(self) -> float | None:
         """Samples per second implied by a regularly spaced time column (in its unit, :func:`unit_seconds`), else
-        None."""
+        None: also for a column that numbers the rows (pandas' unnamed index, ``index``, ``sample_index``:
+        :func:`~tsae.io.table_time.numbers_rows`), whose steps of 1 are no second."""
         return _time_rate(self.time, self.time_name)
 
 
 def _time_rate(time: np.ndarray | None, name: str | None) -> float | None:
     """Samples per second implied by a regularly spaced time column named ``name`` (:meth:`Table.sample_rate`)."""
+    if counts_rows(time, name):
+        return None  # no time between the rows, as median_step has it: no rate made up from row numbers
     rate = _rate_from_time(time)
     return None if rate is None else rate / unit_seconds(time, name)
 
@@ -1018,7 +1023,8 @@ def write_table(
     time
         Optional time column (numbers or datetime64), written first.
     time_name
-        Its header (default ``"time"``).
+        Its name (:func:`~tsae.io.table_time.time_header`: ``"time"`` for None; none for ``column0``, the name of
+        a first column read without one).
     time_utc
         Dates of ``time`` are UTC instants (:attr:`Table.time_utc`): written ending in ``Z``.
     protect
@@ -1028,7 +1034,7 @@ def write_table(
     names = list(columns)
     arrays = [np.asarray(columns[name]).reshape(-1) for name in names]
     if time is not None:
-        names.insert(0, time_name or "time")
+        names.insert(0, time_header(time_name))
         arrays.insert(0, np.asarray(time).reshape(-1))
     formats = [column_format([arr], time=time is not None and j == 0) for j, arr in enumerate(arrays)]
     with open_table_writer(path, names, formats, time_utc=time_utc, protect=protect) as table:

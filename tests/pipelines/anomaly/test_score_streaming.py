@@ -195,7 +195,7 @@ def test_a_long_table_with_a_problem_late_is_an_error_and_no_output(tmp_path, mo
             test.write_text("\n".join(lines[:-1]) + "\n")
             return source
 
-        monkeypatch.setattr(files, "_long_table", lambda path, plot: open_then_change(path, text_columns=True))
+        monkeypatch.setattr(table_blocks, "open_table_blocks", open_then_change)
         expected = f"{test}: cannot read (it changed while it was read)"
     else:
         with pytest.raises(ValueError) as whole:
@@ -206,3 +206,33 @@ def test_a_long_table_with_a_problem_late_is_an_error_and_no_output(tmp_path, mo
         score_file(test, detector, tmp_path / "s.csv", quiet=True)
     assert str(info.value) == expected
     assert sorted(p.name for p in tmp_path.iterdir()) == ["test.csv"]  # no scores, no events, no temporary file
+
+
+def test_detect_score_opens_a_long_table_as_smooth_and_reconstruct_do(tmp_path, monkeypatch, detector) -> None:
+    # one rule (table_blocks.open_long_table) decides which tables every job reads in blocks; detect score had a twin
+    monkeypatch.setattr(table_blocks, "LONG_TABLE_BYTES", 0)
+    n = 600
+    test = _write(tmp_path / "test.csv", make_series(n, seed=6), _iso(n))
+    lines = test.read_text().splitlines()
+    test.write_text("\n".join([lines[0] + ",status", *(line + ",ok" for line in lines[1:])]) + "\n")
+    source = table_blocks.open_long_table(test, text_columns=True)  # no series output: detect score's scores
+    assert source is not None and source.columns == list(SENSORS) and list(source.text_columns) == ["status"]
+    assert table_blocks.open_long_table(test, tmp_path / "out.wav") is None  # audio: from the table read whole
+    opened = table_blocks.open_long_table
+    calls = []
+
+    def recorded(*args, **kwargs):
+        calls.append((args, kwargs))
+        return opened(*args, **kwargs)
+
+    monkeypatch.setattr(table_blocks, "open_long_table", recorded)
+    monkeypatch.setattr(files, "read_data", forbidden)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        score_file(test, detector, tmp_path / "s.csv", quiet=True)
+        assert len(calls) == 1
+        monkeypatch.undo()
+        monkeypatch.setattr(table_blocks, "LONG_TABLE_BYTES", 0)
+        monkeypatch.setattr(table_blocks, "open_table_blocks", forbidden)  # a plot draws every row: read whole
+        score_file(test, detector, tmp_path / "p.csv", plot=tmp_path / "p.png", quiet=True)
+    assert (tmp_path / "p.csv").read_bytes() == (tmp_path / "s.csv").read_bytes()

@@ -149,18 +149,6 @@ def _counter_as_sensor(path: Path, table: Any, sensors: list[str]) -> np.ndarray
     return np.asarray(table.time.astype(np.float64))
 
 
-def _long_table(path: Path, plot: str | Path | None) -> Any:
-    """A table file long enough to be read in blocks (:func:`~tsae.io.table_blocks.is_long_table`), opened so
-    (:func:`~tsae.io.table_blocks.open_table_blocks`, its columns of text left out), when nothing needs all of its
-    rows at once (a ``plot`` draws them all); else None."""
-    from tsae.io.paths import ARRAY_SUFFIXES
-    from tsae.io.table_blocks import is_long_table, open_table_blocks
-
-    if plot or kind_suffix(path) in ARRAY_SUFFIXES or not is_long_table(path):
-        return None
-    return open_table_blocks(path, text_columns=True)
-
-
 def _sensor_order(path: Path, columns: list[str], sensors: list[str],
                   text: list[str] | None = None) -> tuple[list[int], str | None]:
     """Where each of the detector's ``sensors`` is among the table's ``columns`` (:func:`sensor_order`), and
@@ -339,6 +327,8 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     :data:`~tsae.io.table_blocks.LONG_TABLE_BYTES`) is read in blocks too, as it is scored, without a ``plot``
     (:func:`~tsae.io.table_blocks.open_table_blocks`: two passes; its time column is held whole).
     """
+    from tsae.io.table_blocks import open_long_table
+    from tsae.io.table_time import time_header
     from tsae.io.tables import TableWarning, column_format, open_table_writer
     from tsae.pipelines.anomaly.events import Event, EventTracker, events_suffix, write_events
 
@@ -364,8 +354,10 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
         det = copy.copy(det).set_params(**overrides)
     if drift_every is not None:
         check_drift_every_used(det.drift_rate, drift_every)
-    source = _long_table(test_path, plot)  # a long table is read a block at a time, the time column whole
-    table = read_data(test_path, text_columns=True) if source is None else source  # a column of text is no sensor's
+    # a long table is read a block at a time, the time column whole; not for a plot, which draws every row at once
+    source = None if plot else open_long_table(test_path, text_columns=True)
+    # a column of text is no sensor's; a Table or the TableSource, which tells what a Table does but its values
+    table: Any = read_data(test_path, text_columns=True) if source is None else source
     _refuse_text(test_path, table, det.sensors_)
     counter = _counter_as_sensor(test_path, table, det.sensors_)
     columns = list(table.columns) + ([] if counter is None else [table.time_name])
@@ -390,7 +382,7 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     names = ["score", "anomaly", *(f"contrib_{name}" for name in det.sensors_)]
     formats: list[ColumnFormat] = [None] * len(names)
     if time is not None:  # one precision for all of its dates, whole numbers written as read: decided on all of it
-        names.insert(0, time_name or "time")
+        names.insert(0, time_header(time_name))  # pandas' unnamed index stays unnamed, as smooth writes it
         formats.insert(0, column_format([time], time=True))
     tracker = EventTracker(det.sensors_, merge_gap=det.event_gap)
     found: list[Event] = []

@@ -36,6 +36,7 @@ from tsae.io.paths import (
     check_output_kind,
 )
 from tsae.io.series import channel_names, read_series
+from tsae.io.table_time import time_header
 from tsae.io.tables import ColumnFormat, TableWarning, column_format, open_table_writer
 from tsae.pipelines.compress.codes import CodeModel
 from tsae.pipelines.compress.container import Reader
@@ -443,7 +444,8 @@ def _write_table(out: Path, reader: Reader, model: CodeModel, layout: Layout, ha
             raise reader.fail(f"corrupt .tsz header (the time column's name {time.name!r} is a channel's)")
         formats.insert(0, column_format((time.rows(a, min(a + CHUNK, n)) for a in range(0, n, CHUNK)),
                                         time=True))
-    names = ([time.name] if time is not None else []) + channel_names({"columns": layout.columns}, layout.channels)
+    names = ([time_header(time.name)] if time is not None else []) + channel_names({"columns": layout.columns},
+                                                                                   layout.channels)
     with (open_table_writer(out, names, formats, time_utc=time is not None and time.utc, protect=protect) as table,
           sample_bar(n or None, "decompress", progress, leave=False) as bar):
         for values in iter_decompress(reader, model, layout):
