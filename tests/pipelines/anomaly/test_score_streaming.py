@@ -231,8 +231,11 @@ def test_detect_score_opens_a_long_table_as_smooth_and_reconstruct_do(tmp_path, 
         warnings.simplefilter("ignore")
         score_file(test, detector, tmp_path / "s.csv", quiet=True)
         assert len(calls) == 1
-        monkeypatch.undo()
-        monkeypatch.setattr(table_blocks, "LONG_TABLE_BYTES", 0)
-        monkeypatch.setattr(table_blocks, "open_table_blocks", forbidden)  # a plot draws every row: read whole
+        # with a plot too (it was read whole for one): drawn from the rows as they are scored
         score_file(test, detector, tmp_path / "p.csv", plot=tmp_path / "p.png", quiet=True)
-    assert (tmp_path / "p.csv").read_bytes() == (tmp_path / "s.csv").read_bytes()
+        monkeypatch.undo()
+        monkeypatch.setattr(table_blocks, "LONG_TABLE_BYTES", 1 << 60)
+        monkeypatch.setattr(table_blocks, "open_table_blocks", forbidden)
+        score_file(test, detector, tmp_path / "w.csv", plot=tmp_path / "w.png", quiet=True)
+    assert (tmp_path / "p.csv").read_bytes() == (tmp_path / "s.csv").read_bytes() == (tmp_path / "w.csv").read_bytes()
+    assert (tmp_path / "p.png").read_bytes() == (tmp_path / "w.png").read_bytes()

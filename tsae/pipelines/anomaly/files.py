@@ -23,6 +23,7 @@ from tsae.io.paths import (
 from tsae.io.time_order import warn_time_order
 from tsae.pipelines.anomaly.detector import Detector, FitWarning, check_family
 from tsae.pipelines.anomaly.detector_file import check_drift_every_used
+from tsae.pipelines.anomaly.plot_envelope import Envelope
 from tsae.pipelines.anomaly.scoring import sensor_order
 from tsae.pipelines.anomaly.silent import silence_setting
 
@@ -240,9 +241,10 @@ def _time_at(table: Any, index: int, unit: ColumnFormat) -> Any:
     return value[0].item()
 
 
-def _rows(source: Any, order: list[int], counter: np.ndarray | None) -> Any:
+def _rows(source: Any, order: list[int], counter: np.ndarray | None, drawn: Envelope | None = None) -> Any:
     """The rows of the detector's sensors (``order`` among the table's channels, and ``counter`` after them: a time
-    column taken as a sensor, :func:`_counter_as_sensor`) of a table read in blocks, as they are scored."""
+    column taken as a sensor, :func:`_counter_as_sensor`) of a table read in blocks, as they are scored (and added
+    to ``drawn``, a plot's envelope of them)."""
     from tsae.pipelines.anomaly.detector import RowReader
 
     identity = order == list(range(source.channels + (counter is not None)))
@@ -252,7 +254,10 @@ def _rows(source: Any, order: list[int], counter: np.ndarray | None) -> Any:
         source.release(b)
         if counter is not None:
             block = np.vstack([block, counter[None, a:a + block.shape[1]]])
-        return block if identity else block[order]
+        block = block if identity else block[order]
+        if drawn is not None:
+            drawn.add(block)  # each row read once, in order: released once read
+        return block
 
     return RowReader(source.n, read)
 
@@ -323,8 +328,9 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     Once the table is read, the memory stays bounded whatever its length: the rows are scored, written and grouped
     into events a block at a time (:func:`~tsae.pipelines.anomaly.detector._score_blocks`,
     :func:`~tsae.io.tables.open_table_writer`, :class:`~tsae.pipelines.anomaly.events.EventTracker`), with the bytes
-    the whole arrays give; only the ``plot`` holds every score. A long table file (over
-    :data:`~tsae.io.table_blocks.LONG_TABLE_BYTES`) is read in blocks too, as it is scored, without a ``plot``
+    the whole arrays give; a ``plot`` draws the envelope of the rows and scores gathered as they are scored
+    (:class:`~tsae.pipelines.anomaly.plot_envelope.Envelope`). A long table file (over
+    :data:`~tsae.io.table_blocks.LONG_TABLE_BYTES`) is read in blocks too, as it is scored
     (:func:`~tsae.io.table_blocks.open_table_blocks`: two passes; its time column is held whole).
     """
     from tsae.io.table_blocks import open_long_table
@@ -354,8 +360,8 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
         det = copy.copy(det).set_params(**overrides)
     if drift_every is not None:
         check_drift_every_used(det.drift_rate, drift_every)
-    # a long table is read a block at a time, the time column whole; not for a plot, which draws every row at once
-    source = None if plot else open_long_table(test_path, text_columns=True)
+    # a long table is read a block at a time, the time column whole (a plot draws the rows' envelope, gathered so)
+    source = open_long_table(test_path, text_columns=True)
     # a column of text is no sensor's; a Table or the TableSource, which tells what a Table does but its values
     table: Any = read_data(test_path, text_columns=True) if source is None else source
     _refuse_text(test_path, table, det.sensors_)
@@ -387,7 +393,9 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     tracker = EventTracker(det.sensors_, merge_gap=det.event_gap)
     found: list[Event] = []
     flagged = 0
-    plotted: list[np.ndarray] | None = [] if plot else None  # the plot draws the whole series of scores
+    # what the plot draws of the scores and (a long table read in blocks) of the sensors, gathered as they are scored
+    plotted = Envelope(n, 1) if plot else None
+    drawn = Envelope(n, len(order)) if plot and source is not None else None
 
     with all_or_nothing():  # the plot, events and scores appear together or not at all
         with open_table_writer(output, names, formats, time_utc=table.time_utc, protect=protect) as rows:
@@ -400,11 +408,11 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
                 found.extend(tracker.push(scores, flags, contrib.T))
                 flagged += int(flags.sum())
                 if plotted is not None:
-                    plotted.append(scores)
+                    plotted.add(scores[None])
 
             # the silent stretches as the scoring found them, warned about after it (and the time order after them)
-            stretches = det._score_each(X if source is None else _rows(source, order, counter), None, silence,
-                                        block)
+            stretches = det._score_each(X if source is None else _rows(source, order, counter, drawn), None,
+                                        silence, block)
             if source is not None:
                 source.finish()  # a file that changed while it was read is an error, and no output
         found.extend(tracker.flush())
@@ -421,8 +429,8 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
         if plot and plotted is not None:
             from tsae.pipelines.anomaly.plot import plot_anomalies
 
-            plot_anomalies(plot, X, np.concatenate(plotted), det.threshold_, found, sensors=det.sensors_, time=time,
-                           title=test_path.name, protect=protect)
+            plot_anomalies(plot, X if drawn is None else drawn, plotted, det.threshold_, found, sensors=det.sensors_,
+                           time=time, title=test_path.name, protect=protect)
         write_events(events_path, found, protect=protect, silent_sensors=silent)
     summary = {"rows": int(n), "anomalous_rows": flagged, "events": len(found),
                "threshold": float(det.threshold_), "output": str(output), "events_file": str(events_path),

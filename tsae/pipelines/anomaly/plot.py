@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from tsae.io.paths import shown_name
+from tsae.pipelines.anomaly.plot_envelope import Envelope
 
 #: the image formats a plot is drawn in, by suffix (``.jpeg`` too where ``jpg`` is one)
 PLOT_FORMATS = ("png", "pdf", "svg", "jpg")
@@ -33,7 +34,7 @@ def plot_format(path: str | os.PathLike, formats: Sequence[str] = PLOT_FORMATS) 
     return "jpeg" if fmt == "jpg" else fmt
 
 
-def plot_anomalies(path: str | Path, X: np.ndarray, scores: np.ndarray, threshold: float,
+def plot_anomalies(path: str | Path, X: np.ndarray | Envelope, scores: np.ndarray | Envelope, threshold: float,
                    events: Sequence[Any] = (), *, sensors: Sequence[str] = (), time: np.ndarray | None = None,
                    title: str = "", max_sensors: int = 8, protect: Sequence[str | Path] = ()) -> Path:
     """Write a two-panel figure (series on top, score below) to ``path`` (PNG/PDF/SVG/JPG), atomically.
@@ -42,9 +43,10 @@ def plot_anomalies(path: str | Path, X: np.ndarray, scores: np.ndarray, threshol
     ----------
     X
         ``(n_sensors, n_samples)`` values, time on the last axis like every series in tsae
-        (each sensor is z-scored for display).
+        (each sensor is z-scored for display), or their :class:`~tsae.pipelines.anomaly.plot_envelope.Envelope`
+        gathered block by block; a long series is drawn as its envelope either way.
     scores
-        Per-row anomaly scores; ``threshold`` is drawn as a dashed line.
+        Per-row anomaly scores (or their envelope); ``threshold`` is drawn as a dashed line.
     events
         :class:`~tsae.pipelines.anomaly.events.Event` objects, shaded on both panels.
     protect
@@ -59,29 +61,28 @@ def plot_anomalies(path: str | Path, X: np.ndarray, scores: np.ndarray, threshol
 
     path = Path(path)
     fmt = plot_format(path)
-    X = np.asarray(X, dtype=np.float64)
-    n = len(scores)
+    series, score = _envelope(X), _envelope(scores[None] if isinstance(scores, np.ndarray) else scores)
+    n = score.n
     axis = np.arange(n) if time is None else np.asarray(time)
     fig = Figure(figsize=(12, 6), constrained_layout=True)
     top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [2, 1]})
-    shown = min(X.shape[0], max_sensors)
+    channels = series.low.shape[0]
+    shown = min(channels, max_sensors)
     for i in range(shown):
-        column = X[i]
-        finite = np.isfinite(column)
-        sd = np.nanstd(column) if finite.any() else 1.0
-        centred = (column - (np.nanmean(column) if finite.any() else 0.0)) / (sd if sd > 0 else 1.0)
+        mean, spread = series.mean_and_spread(i)
+        x, y = series.line(i, axis)
         label = sensors[i] if i < len(sensors) else f"s{i}"
-        top.plot(axis, centred, lw=0.8, label=label)
+        top.plot(x, (y - mean) / spread, lw=0.8, label=label)
     title = shown_name(title) if title else title  # a file name under LC_ALL=C: its surrogates cannot be drawn
-    if X.shape[0] > shown:
-        top.set_title(f"{title} (first {shown} of {X.shape[0]} sensors, z-scored)")
+    if channels > shown:
+        top.set_title(f"{title} (first {shown} of {channels} sensors, z-scored)")
     else:
         top.set_title(f"{title} (z-scored)" if title else "sensors (z-scored)")
     top.legend(loc="upper right", fontsize="small", ncol=min(shown, 4))
-    bottom.plot(axis, scores, lw=0.8, color="black", label="score")
+    bottom.plot(*score.line(0, axis), lw=0.8, color="black", label="score")
     bottom.axhline(threshold, color="red", ls="--", lw=1, label=f"threshold {threshold:.3g}")
-    finite_scores = scores[np.isfinite(scores)]
-    if finite_scores.size and finite_scores.min() > 0 and finite_scores.max() / finite_scores.min() > 1e3:
+    reach = score.finite_range()
+    if reach is not None and reach[0] > 0 and reach[1] / reach[0] > 1e3:
         bottom.set_yscale("log")
     bottom.legend(loc="upper right", fontsize="small")
     bottom.set_ylabel("anomaly score")
@@ -92,3 +93,13 @@ def plot_anomalies(path: str | Path, X: np.ndarray, scores: np.ndarray, threshol
     with atomic_path(path, protect=tuple(protect)) as tmp:
         fig.savefig(tmp, format=fmt, dpi=100)
     return path
+
+
+def _envelope(values: np.ndarray | Envelope) -> Envelope:
+    """``values`` ``(channels, n)`` as an :class:`Envelope` (an envelope as it is)."""
+    if isinstance(values, Envelope):
+        return values
+    values = np.asarray(values, dtype=np.float64)
+    envelope = Envelope(values.shape[1], values.shape[0])
+    envelope.add(values)
+    return envelope
