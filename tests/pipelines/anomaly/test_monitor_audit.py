@@ -1,0 +1,38 @@
+"""Hostile inputs to ``tsae monitor`` found by the s42 audit: each test failed before its fix."""
+from __future__ import annotations
+
+import errno
+import io
+import json
+import os
+
+import pytest
+
+from tsae.pipelines.anomaly.monitor import run_monitor
+
+from sensor_data import SENSORS
+
+
+def _text(x, header: str | None = None) -> str:
+    head = "time," + ",".join(SENSORS) if header is None else header
+    return head + "\n" + "".join(f"{i}," + ",".join(repr(float(v)) for v in row) + "\n" for i, row in enumerate(x))
+
+
+def _run(detector_file, text: str, **options):
+    out, err = io.StringIO(), io.StringIO()
+    code = run_monitor(detector_file, stdin=io.StringIO(text), stdout=out, stderr=err, **options)
+    return code, [json.loads(line) for line in out.getvalue().splitlines()], err.getvalue()
+
+
+class _FullDisk(io.StringIO):
+    def write(self, data) -> int:  # what `> /dev/full` gives, once the buffer is flushed
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def test_stdout_that_cannot_be_written_is_named(detector_file, test_data) -> None:
+    # before: `tsae monitor ... > /dev/full` said "Error: [Errno 28] No space left on device", naming nothing
+    err = io.StringIO()
+    with pytest.raises(ValueError, match=r"^stdout: cannot write it \(No space left on device\)$"):
+        run_monitor(detector_file, stdin=io.StringIO(_text(test_data)), stdout=_FullDisk(), stderr=err,
+                    every_sample=True)
+    assert "summary:" in err.getvalue()  # the summary still goes to the log
