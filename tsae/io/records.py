@@ -387,7 +387,7 @@ class RecordParser:
     ValueError
         One line naming the option, when the parser is built: ``fmt`` not one of :data:`FORMATS`,
         ``max_line`` or ``dedup_window`` not a whole number (at least 1, resp. 0), ``max_time_jump``
-        not a positive number or None, ``time_field`` not a name (text) or None.
+        not a positive number or None, ``time_field`` not a name (text) or None, or the name of a sensor.
     TypeError
         ``log`` without a ``warn`` method.
     """
@@ -412,6 +412,9 @@ class RecordParser:
         self.index = {name: i for i, name in enumerate(self.sensors)}
         self.fmt = fmt
         self.time_field = _time_field(time_field)
+        if time_field is not None and time_field.strip() in self.index:  # it would stay a sensor: no record timed
+            raise ValueError(f"time_field must not name a sensor: {time_field!r} is one of the detector's sensors "
+                             f"({', '.join(self.sensors[:8])}{', ...' if len(self.sensors) > 8 else ''})")
         self.log = log or _Silent()
         self.counts = {"lines": 0, "malformed": 0, "missing_values": 0, "out_of_order": 0,
                        "time_jumps": 0, "duplicates": 0, "unreadable_times": 0}

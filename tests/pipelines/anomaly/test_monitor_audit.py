@@ -36,3 +36,16 @@ def test_stdout_that_cannot_be_written_is_named(detector_file, test_data) -> Non
         run_monitor(detector_file, stdin=io.StringIO(_text(test_data)), stdout=_FullDisk(), stderr=err,
                     every_sample=True)
     assert "summary:" in err.getvalue()  # the summary still goes to the log
+
+
+def test_a_time_field_that_is_a_sensor_is_refused_before_any_stream_opens(detector, detector_file) -> None:
+    # before: `--time-field pressure` was taken: the sensor stayed a sensor, no record had a time (every event's
+    # start null, order, jumps and duplicates unchecked), and nothing said so
+    from tsae.pipelines.anomaly.monitor import Monitor
+
+    with pytest.raises(ValueError, match=r"^time_field must not name a sensor: 'pressure' is one of the detector's "
+                                         r"sensors \(temp, pressure, flow\)$"):
+        Monitor(detector, time_field="pressure")
+    with pytest.raises(ValueError, match=r"^time_field must not name a sensor"):
+        run_monitor(detector_file, stdin=io.StringIO(""), stdout=io.StringIO(), stderr=io.StringIO(),
+                    time_field="pressure")
