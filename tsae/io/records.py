@@ -43,9 +43,10 @@ the next one that keeps its pace: epoch nanoseconds 2 s apart under the default 
 number nor an ISO date ("abc", "Tue 10:00") is counted in ``unreadable_times`` and warned
 about; the record is kept with the text as its time but cannot be checked for order,
 jumps or duplicates. An ISO date with a UTC offset (``+02:00``) is the UTC instant it names, as
-the table reader reads it, and is told once (``offset``). Numeric times in a field named like a time or date (or in
-the first field of headerless rows) that look like Excel serial dates are told once (``excel_days``), as the table
-reader tells them, judged on the first block of records with numeric times.
+the table reader reads it, and is told once (``offset``). A time field named with ``time_field`` that a record does
+not carry is told once too (``untimed``): the record is scored without a time. Numeric times in a field named like a
+time or date (or in the first field of headerless rows) that look like Excel serial dates are told once
+(``excel_days``), as the table reader tells them, judged on the first block of records with numeric times.
 
 Decimal commas: as in a table file, a stream not separated by commas (``;``, tab, ``|``) may use
 decimal commas (``2024-01-01T00:00:00;1,5;2,25`` is 1.5 and 2.25). The first CSV record with a
@@ -408,6 +409,7 @@ class RecordParser:
         self._wide_told = False  # whether a line that looks UTF-16 or UTF-32 was warned about (once)
         self._time_name: str | None = None  # the name of the last record's time field (None: headerless CSV)
         self._excel_checked = False  # whether the first numeric times were checked for Excel serial dates (once)
+        self._untimed_told = False  # whether a record without the time field named was warned about (once)
         self.sensors = list(sensors)
         self.index = {name: i for i, name in enumerate(self.sensors)}
         self.fmt = fmt
@@ -572,6 +574,8 @@ class RecordParser:
         """A record read: its row and time; its decimal mark becomes the stream's when none is fixed yet."""
         self._csv_rows = True
         layout = fitted.layout
+        if layout.time_col is None:
+            self._untimed()
         self._time_name = layout.names[layout.time_col] if layout.names and layout.time_col is not None else None
         if self.decimal is None and fitted.mark is not None:
             self.decimal = fitted.mark
@@ -661,12 +665,12 @@ class RecordParser:
             return None, None
         row = np.full(len(self.sensors), np.nan)
         stamp = None
-        carried = False
+        carried = timed = False
         for key, value in record.items():
             i = self.index.get(key)
             if i is None:
                 if find_time_column([key], self.time_names) is not None:
-                    stamp, self._time_name = value, key
+                    stamp, self._time_name, timed = value, key, True
                 elif key not in self.unknown_fields and len(self.unknown_fields) < 100:  # bounded memory
                     self.unknown_fields.add(key)
                     self.log.warn("unknown", f"ignoring field {key!r} (not a sensor of this detector)")
@@ -683,7 +687,17 @@ class RecordParser:
             self._malformed(f"no value for any of the detector's sensors ({', '.join(self.sensors[:5])}): "
                             f"{line[:60]!r}")
             return None, None
+        if not timed:
+            self._untimed()
         return row, stamp
+
+    def _untimed(self) -> None:
+        """A record without the time field named by ``time_field``: told once (records may go without the time
+        names tried by default, but one named on purpose that none carries is a typo that would go unseen)."""
+        if self.time_field is not None and not self._untimed_told:
+            self._untimed_told = True
+            self.log.warn("untimed", f"no time field {self.time_field!r} (--time-field) in the records: their "
+                                     "samples have no time, unchecked for order, jumps and duplicates")
 
     def _accept_time(self, stamp: Any) -> bool:
         """Whether a record with this time is kept (see the module docstring); updates the counters."""

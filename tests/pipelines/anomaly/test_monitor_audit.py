@@ -49,3 +49,22 @@ def test_a_time_field_that_is_a_sensor_is_refused_before_any_stream_opens(detect
     with pytest.raises(ValueError, match=r"^time_field must not name a sensor"):
         run_monitor(detector_file, stdin=io.StringIO(""), stdout=io.StringIO(), stderr=io.StringIO(),
                     time_field="pressure")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_a_time_field_the_records_do_not_carry_is_told_once(detector_file, test_data, fmt) -> None:
+    # before: `--time-field stamp` on records timed by "time" said nothing: the "time" column was dropped as an
+    # unknown field, every event's start was null and order, jumps and duplicates went unchecked
+    if fmt == "csv":
+        text = _text(test_data[:200])
+    else:
+        text = "".join(json.dumps({"time": i, **dict(zip(SENSORS, map(float, row), strict=True))}) + "\n"
+                       for i, row in enumerate(test_data[:200]))
+    code, records, err = _run(detector_file, text, time_field="stamp")
+    assert code == 0 and records[-1]["samples"] == 200
+    told = [line for line in err.splitlines() if "'stamp'" in line]
+    assert len(told) == 1 and told[0] == (
+        "tsae monitor: warning: no time field 'stamp' (--time-field) in the records: their samples have no time, "
+        "unchecked for order, jumps and duplicates")
+    code, records, err = _run(detector_file, text, time_field="time")  # the field they carry: nothing to tell
+    assert code == 0 and records[-1]["samples"] == 200 and "no time field" not in err
