@@ -567,8 +567,20 @@ class RecordParser:
                 self.sep = fitted.layout.sep
             return self._take(fitted)
         if not self._offer_header(line):  # told why, by the header waiting when its row got further
-            self._malformed((missed if missed is not None and missed.level > fitted.level else fitted).reason)
+            reason = (missed if missed is not None and missed.level > fitted.level else fitted).reason
+            self._malformed(self._foreign_header(line) or reason)
         return None
+
+    def _foreign_header(self, line: str) -> str | None:
+        """Why ``line`` is malformed when it is a header of other sensors (a stream for another detector): its width
+        was blamed as a row's would be; None for any other line."""
+        sep = self.sep or sniff_delimiter(line)
+        names = _without_blank_tail(tuple(f.strip().strip('"') for f in _split(line, sep)))
+        words = all(_is_name(n) and (n[:1].isalpha() or n[:1] == "_") for n in names)  # "0;1" is no name: a row
+        if len(names) < 2 or not words or any(n in self.index for n in names):
+            return None
+        more = ", ..." if len(self.sensors) > 8 else ""
+        return f"a header naming none of the detector's sensors ({', '.join(self.sensors[:8])}{more}): {line[:60]!r}"
 
     def _take(self, fitted: _Fitted) -> tuple[np.ndarray, Any]:
         """A record read: its row and time; its decimal mark becomes the stream's when none is fixed yet."""

@@ -68,3 +68,17 @@ def test_a_time_field_the_records_do_not_carry_is_told_once(detector_file, test_
         "unchecked for order, jumps and duplicates")
     code, records, err = _run(detector_file, text, time_field="time")  # the field they carry: nothing to tell
     assert code == 0 and records[-1]["samples"] == 200 and "no time field" not in err
+
+
+def test_a_header_of_another_detectors_sensors_is_named_as_such(detector_file, test_data) -> None:
+    # before: a stream of other sensors (a detector for another machine) had its header blamed on its width:
+    # "skipped a malformed line (expected 3 or 4 CSV fields, got 6: 'time,flow,speed,...')", as a row would be
+    text = "time,speed,torque,current,voltage,label\n" + "".join(f"{i},1.5,2.5,3.5,4.5,0\n" for i in range(50))
+    code, records, err = _run(detector_file, text)
+    assert code == 0 and records[-1]["samples"] == 0 and records[-1]["malformed"] == 51
+    first = err.splitlines()[1]
+    assert first == ("tsae monitor: warning: skipped a malformed line (a header naming none of the detector's "
+                     "sensors (temp, pressure, flow): 'time,speed,torque,current,voltage,label')"), first
+    # a line of one word is no header: its width is what is wrong
+    code, records, err = _run(detector_file, "garbage\n" + _text(test_data[:50]))
+    assert records[-1]["malformed"] == 1 and "expected 3 or 4 CSV fields, got 1: 'garbage'" in err
