@@ -82,3 +82,46 @@ def test_a_header_of_another_detectors_sensors_is_named_as_such(detector_file, t
     # a line of one word is no header: its width is what is wrong
     code, records, err = _run(detector_file, "garbage\n" + _text(test_data[:50]))
     assert records[-1]["malformed"] == 1 and "expected 3 or 4 CSV fields, got 1: 'garbage'" in err
+
+
+def test_a_hangup_stops_the_monitor_with_its_summary(detector_file, test_data) -> None:
+    """The terminal or SSH session of a monitor closes (SIGHUP): it stops as on SIGTERM, with its summary (and an
+    MQTT sink's outbox saved), unless the hangup is ignored (nohup)."""
+    # before: SIGHUP killed it at once: no summary, and an MQTT sink's records waiting in memory were lost even with
+    # --outbox
+    import signal
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    from tsae.pipelines.anomaly.monitor import Monitor
+
+    expected = sum(r["type"] == "sample" for r in Monitor(detector_file, every_sample=True).push(test_data[:200].T))
+    proc = subprocess.Popen([sys.executable, "-m", "tsae", "monitor", "--detector", str(detector_file), "-q",
+                             "--every-sample"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    watchdog = threading.Timer(120, proc.kill)  # a monitor that never gets there ends the test, not CI
+    watchdog.start()
+    try:
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(_text(test_data[:200]).encode())
+        proc.stdin.flush()  # and then nothing more: the pipe stays open
+        seen = 0
+        while seen < expected:  # every row read and scored: the monitor waits for more
+            line = proc.stdout.readline()
+            assert line, f"{seen} of {expected} sample records, then the end of its output"
+            seen += b'"type":"sample"' in line
+        time.sleep(1)  # back in its read of the quiet input
+        proc.send_signal(signal.SIGHUP)
+        proc.wait(timeout=60)
+        out, err = proc.communicate()
+    finally:
+        watchdog.cancel()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    summary = json.loads(out.decode().strip().splitlines()[-1])
+    assert summary["type"] == "summary" and summary["samples"] == 200
+    assert not err.strip(), err
