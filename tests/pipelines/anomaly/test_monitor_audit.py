@@ -125,3 +125,31 @@ def test_a_hangup_stops_the_monitor_with_its_summary(detector_file, test_data) -
     summary = json.loads(out.decode().strip().splitlines()[-1])
     assert summary["type"] == "summary" and summary["samples"] == 200
     assert not err.strip(), err
+
+
+def test_an_integer_too_large_for_a_float_is_an_infinite_value_not_an_overflow(detector, test_data) -> None:
+    # before: Monitor.score_one({"flow": 10**400}) and push() of such an object array raised OverflowError "int too
+    # large to convert to float", naming nothing; a CSV cell of 400 nines is infinite (a missing value), and so is it
+    import math
+
+    import numpy as np
+
+    from tsae.engine.layout import real_array
+    from tsae.pipelines.anomaly.monitor import Monitor
+
+    assert real_array([10**400, -(10**400), None, 2]).tolist()[:2] == [math.inf, -math.inf]
+    assert np.isnan(real_array([10**400, None])[1])
+    for mixed in ([10**400, "a"], [10**400, 1 + 2j], np.array([10**400, [1]], dtype=object)):
+        with pytest.raises(ValueError, match=r"^x must hold real numbers \(it holds Python objects that are not\)$"):
+            real_array(mixed)
+    huge, infinite = Monitor(detector, every_sample=True), Monitor(detector, every_sample=True)
+    for k, row in enumerate(test_data[:150]):
+        values = dict(zip(SENSORS, map(float, row), strict=True))
+        big = {**values, "flow": 10**400} if k == 100 else values
+        assert huge.score_one(big) == infinite.score_one({**values, "flow": math.inf} if k == 100 else values)
+    assert huge.summary()["repaired_values"] == infinite.summary()["repaired_values"] == 1
+    block = np.asarray(test_data[150:160].T, dtype=object)
+    block[0, 3] = -(10**400)
+    same = test_data[150:160].T.copy()
+    same[0, 3] = -math.inf
+    assert [r["score"] for r in huge.push(block)] == [r["score"] for r in infinite.push(same)]
