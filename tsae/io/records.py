@@ -44,9 +44,11 @@ number nor an ISO date ("abc", "Tue 10:00") is counted in ``unreadable_times`` a
 about; the record is kept with the text as its time but cannot be checked for order,
 jumps or duplicates. An ISO date with a UTC offset (``+02:00``) is the UTC instant it names, as
 the table reader reads it, and is told once (``offset``). A time field named with ``time_field`` that a record does
-not carry is told once too (``untimed``): the record is scored without a time. Numeric times in a field named like a
-time or date (or in the first field of headerless rows) that look like Excel serial dates are told once
-(``excel_days``), as the table reader tells them, judged on the first block of records with numeric times.
+not carry is told once too (``untimed``): the record is scored without a time; so is a CSV header whose first
+column the table reader would take for the time by its name alone (``epoch_s``, ``minute``: ``time-column``).
+Numeric times in a field named like a time or date (or in the first field of headerless rows) that look like Excel
+serial dates are told once (``excel_days``), as the table reader tells them, judged on the first block of records
+with numeric times.
 
 Decimal commas: as in a table file, a stream not separated by commas (``;``, tab, ``|``) may use
 decimal commas (``2024-01-01T00:00:00;1,5;2,25`` is 1.5 and 2.25). The first CSV record with a
@@ -83,7 +85,7 @@ from tsae.errors import shown
 from tsae.io.table_cells import MISSING, _as_float, _first_mark, is_comment
 from tsae.io.table_dialect import DELIMITERS, separator_line, sniff_delimiter
 from tsae.io.table_time import _OFFSET, excel_days_warning, iso_time, names_utc
-from tsae.io.tables import TIME_NAMES, find_time_column
+from tsae.io.tables import TIME_NAMES, _names_a_counter, find_time_column
 from tsae.io.text_files import decode_text
 from tsae.models.trainer import whole_number
 
@@ -410,6 +412,7 @@ class RecordParser:
         self._time_name: str | None = None  # the name of the last record's time field (None: headerless CSV)
         self._excel_checked = False  # whether the first numeric times were checked for Excel serial dates (once)
         self._untimed_told = False  # whether a record without the time field named was warned about (once)
+        self._layout_time_told = False  # whether a first column batch would read as the time was warned about (once)
         self.sensors = list(sensors)
         self.index = {name: i for i, name in enumerate(self.sensors)}
         self.fmt = fmt
@@ -650,10 +653,24 @@ class RecordParser:
         if twice:  # the table reader refuses such a file; a stream goes on, reading the first column of the name
             self.log.warn("header-twice", f"CSV header names sensor(s) {', '.join(twice[:5])} more than once: the "
                                           "first column of each name is read")
+        self._untold_time(layout)
         extra = [n for i, n in enumerate(layout.names) if n not in self.index and i != layout.time_col and n]
         for name in extra[:100]:
             if len(self.unknown_fields) < 100:  # bounded memory
                 self.unknown_fields.add(name)
+
+    def _untold_time(self, layout: _Layout) -> None:
+        """Tell once that a header's first column, which `tsae detect score` takes for the time column by its name when
+        it counts (``epoch_s``, ``minute``, ``sample_index``), is no time here: its values are not seen before they
+        are scored, and a column of data so named (going down) would have its records skipped as out of order."""
+        if self._layout_time_told or layout.time_col is not None or self.time_field is not None or not layout.names:
+            return
+        first = layout.names[0].strip()
+        if first and first not in self.index and _names_a_counter(first):
+            self._layout_time_told = True
+            self.log.warn("time-column", f"the first column {first!r} is not read as the records' time (it is named "
+                                         "like no time column; `tsae detect score` reads it so when it counts): give "
+                                         f"--time-field {first} if it holds their times")
 
     def _parse_csv(self, lines: list[str]) -> tuple[list[np.ndarray], list[Any]]:
         rows: list[np.ndarray] = []

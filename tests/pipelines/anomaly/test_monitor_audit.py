@@ -153,3 +153,21 @@ def test_an_integer_too_large_for_a_float_is_an_infinite_value_not_an_overflow(d
     same = test_data[150:160].T.copy()
     same[0, 3] = -math.inf
     assert [r["score"] for r in huge.push(block)] == [r["score"] for r in infinite.push(same)]
+
+
+def test_a_first_column_batch_reads_as_the_time_is_told_when_the_stream_does_not(detector_file, test_data) -> None:
+    # before: `detect score` read a first column "epoch_s" (or "minute", "time_ms", "sample_index") that counts as
+    # the time column and reported its events' times; the monitor dropped it as an unknown field without a word:
+    # every event's start null, order, jumps and duplicates unchecked
+    rows = "".join(f"{1_700_000_000 + i}," + ",".join(repr(float(v)) for v in row) + "\n"
+                   for i, row in enumerate(test_data[:100]))
+    code, records, err = _run(detector_file, "epoch_s," + ",".join(SENSORS) + "\n" + rows)
+    assert code == 0 and records[-1]["samples"] == 100
+    told = [line for line in err.splitlines() if "warning:" in line]
+    assert told == ["tsae monitor: warning: the first column 'epoch_s' is not read as the records' time (it is named "
+                    "like no time column; `tsae detect score` reads it so when it counts): give --time-field epoch_s "
+                    "if it holds their times"], err
+    code, records, err = _run(detector_file, "epoch_s," + ",".join(SENSORS) + "\n" + rows, time_field="epoch_s")
+    assert code == 0 and "warning" not in err
+    code, records, err = _run(detector_file, "amps," + ",".join(SENSORS) + "\n" + rows)  # a data column's name
+    assert code == 0 and "warning:" not in err
