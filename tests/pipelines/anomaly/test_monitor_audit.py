@@ -171,3 +171,30 @@ def test_a_first_column_batch_reads_as_the_time_is_told_when_the_stream_does_not
     assert code == 0 and "warning" not in err
     code, records, err = _run(detector_file, "amps," + ",".join(SENSORS) + "\n" + rows)  # a data column's name
     assert code == 0 and "warning:" not in err
+
+
+def test_one_big_block_is_scored_in_bounded_memory(detector, test_data, monkeypatch) -> None:
+    # before: Monitor.push (so one MQTT message, and push_lines) scored a block whole: memory grew with the block,
+    # about 1.8 kB a sample for the pump detector (a 20 MB MQTT message of 600,000 lines: 1.4 GB), where batch
+    # scoring takes SCORE_BLOCK samples at a time
+    import numpy as np
+
+    import tsae.pipelines.anomaly.monitor as monitor_module
+    from tsae.pipelines.anomaly.monitor import Monitor
+
+    from memory_helpers import traced_peak
+
+    monkeypatch.setattr(monitor_module, "SCORE_BLOCK", 2048, raising=False)
+    x = np.tile(test_data.T, (1, 20))  # 14,000 samples
+    small, big = Monitor(detector), Monitor(detector)  # no sample records: the memory measured is the scoring's
+    small.push(x[:, :2048])  # imports and first-call allocations out of the way
+    _, one_block = traced_peak(lambda: small.push(x[:, 2048:4096]))
+    _, whole = traced_peak(lambda: big.push(x))
+    assert whole < 3 * one_block, (whole, one_block)
+    records = Monitor(detector, every_sample=True).push(x)
+    reference = Monitor(detector, every_sample=True)
+    expected = [r for a in range(0, x.shape[1], 1000) for r in reference.push(x[:, a:a + 1000])]
+    for kind, key in (("sample", "score"), ("event", "peak_score")):  # early alarms depend on how samples come
+        got, want = ([r[key] for r in rs if r["type"] == kind] for rs in (records, expected))
+        assert len(got) == len(want) > 0 and got == pytest.approx(want, rel=1e-9)
+    assert len([r for r in records if r["type"] == "sample"]) > x.shape[1] - 100
