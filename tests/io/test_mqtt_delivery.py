@@ -119,3 +119,23 @@ def test_source_drops_a_flagged_redelivery_of_a_payload_already_received() -> No
                                                                  b"1", b"1"]
     finally:
         source.close()
+
+
+def test_one_big_message_is_read_in_bounded_blocks() -> None:
+    # before: a message of 600,000 lines (20 MB) was one block of 600,000 lines for the monitor to parse and score
+    # at once (860 MB peak after the scoring itself was bounded); the lines now come in blocks of about
+    # block_bytes, as stdin's do, in order, none lost
+    source = MqttSource("127.0.0.1", closed_port(), "t/in", poll=0.05, block_bytes=1000)
+    try:
+        lines = [f"{i},{i % 7}.5,2.25" for i in range(5000)]
+        source._on_message(source.client, None, types.SimpleNamespace(payload="\n".join(lines).encode(), dup=False))
+        source._on_message(source.client, None, types.SimpleNamespace(payload=b"tail,1,2", dup=False))
+        got: list[list[str]] = []
+        for block in source.blocks():
+            if not block:
+                break
+            got.append(block)
+        assert [line for block in got for line in block] == [*lines, "tail,1,2"]
+        assert max(sum(len(line) for line in block) for block in got) < 1000 + 20
+    finally:
+        source.close()
