@@ -687,14 +687,17 @@ class MqttSink:
 
         The disconnect happens whatever the wait met; records still not delivered are
         counted in ``undelivered``, reported in one status line and, with an outbox file,
-        kept there.
+        kept there, also when an interrupt (a second Ctrl-C, SIGTERM) cuts the wait short: it is raised again after.
         """
         self.closing = True
+        interrupt: BaseException | None = None
         try:
             deadline = time.monotonic() + self.flush_timeout
             while self.pending() and time.monotonic() < deadline:
                 self._pump()
                 time.sleep(0.02)
+        except BaseException as stop:  # noqa: BLE001 - Ctrl-C again, SIGTERM (tsae.cli.Terminated): no more waiting,
+            interrupt = stop  # but the records are still counted, reported and kept in the outbox file, then it goes on
         finally:
             try:
                 self.client.disconnect()
@@ -708,3 +711,5 @@ class MqttSink:
             kept = f"; kept in {self.outbox.path} for the next run" if self.outbox.path else ""
             self.on_status(f"mqtt: {self.undelivered} record(s) not delivered to {self.host}:{self.port} "
                            f"(of {self.delivered + self.undelivered}){kept}")
+        if interrupt is not None:
+            raise interrupt
