@@ -268,6 +268,12 @@ def _likelier(best: _Fitted | _Miss | None, other: _Fitted | _Miss) -> _Fitted |
     return best
 
 
+def _short_name(name: str, limit: int = 80) -> str:
+    """A field's name as the summary and the warnings keep it: cut to ``limit`` characters (``...`` at the end), so
+    that a name as long as a line (300,000 characters) makes no line of that length, nor 100 of them a summary."""
+    return name if len(name) <= limit else name[:limit - 3] + "..."
+
+
 def _without_blank_tail(names: tuple[str, ...]) -> tuple[str, ...]:
     """A header's names without the blank ones it ends in (``time,a,b,,``), as the table reader drops such columns."""
     end = len(names)
@@ -661,7 +667,7 @@ class RecordParser:
         extra = [n for i, n in enumerate(layout.names) if n not in self.index and i != layout.time_col and n]
         for name in extra[:100]:
             if len(self.unknown_fields) < 100:  # bounded memory
-                self.unknown_fields.add(name)
+                self.unknown_fields.add(_short_name(name))
 
     def _untold_time(self, layout: _Layout) -> None:
         """Tell once that a header's first column, which `tsae detect score` takes for the time column by its name when
@@ -704,9 +710,9 @@ class RecordParser:
             if i is None:
                 if find_time_column([key], self.time_names) is not None:
                     stamp, self._time_name, timed = value, key, True
-                elif key not in self.unknown_fields and len(self.unknown_fields) < 100:  # bounded memory
-                    self.unknown_fields.add(key)
-                    self.log.warn("unknown", f"ignoring field {key!r} (not a sensor of this detector)")
+                elif _short_name(key) not in self.unknown_fields and len(self.unknown_fields) < 100:  # bounded
+                    self.unknown_fields.add(_short_name(key))
+                    self.log.warn("unknown", f"ignoring field {_short_name(key)!r} (not a sensor of this detector)")
                 continue
             try:
                 number = _json_number(value)

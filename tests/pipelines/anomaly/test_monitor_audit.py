@@ -198,3 +198,22 @@ def test_one_big_block_is_scored_in_bounded_memory(detector, test_data, monkeypa
         got, want = ([r[key] for r in rs if r["type"] == kind] for rs in (records, expected))
         assert len(got) == len(want) > 0 and got == pytest.approx(want, rel=1e-9)
     assert len([r for r in records if r["type"] == "sample"]) > x.shape[1] - 100
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_an_unknown_field_with_a_huge_name_is_told_and_summed_up_short(detector_file, test_data, fmt) -> None:
+    # before: a field named by 300,000 characters (within the line limit) was kept whole, up to 100 such names:
+    # its warning line was 300 kB, and the summary record and line 20 MB for 100 of them
+    long = "k" * 300_000
+    if fmt == "json":
+        text = "".join(json.dumps({"time": i, long + str(i % 3): 1.0, **dict(zip(SENSORS, map(float, row),
+                                                                                 strict=True))}) + "\n"
+                       for i, row in enumerate(test_data[:60]))
+    else:
+        text = "time," + ",".join(SENSORS) + "," + long + "\n" + "".join(
+            f"{i}," + ",".join(repr(float(v)) for v in row) + ",1\n" for i, row in enumerate(test_data[:60]))
+    code, records, err = _run(detector_file, text)
+    assert code == 0 and records[-1]["samples"] == 60
+    names = records[-1]["unknown_fields"]
+    assert names and all(len(name) <= 100 and name.startswith("kkkk") for name in names), [len(n) for n in names]
+    assert max(len(line) for line in err.splitlines()) < 2000
