@@ -4,7 +4,8 @@ It follows the table reader's rules (:mod:`tsae.io.tables`): the same time-colum
 names (``time``, ``timestamp``, ``seconds``, ...), the same missing-value tokens
 (empty, ``NA``, ``nan``, ``null``, ``-``, ...), the same delimiter sniffing (``,``, ``;``,
 tab or ``|``) and the same rule for renamed columns (a header that names none of the
-sensors but has a time column and one column per sensor: the columns in order, warned about).
+sensors but has a time column and one column per sensor, a label column aside: the columns in order, warned
+about).
 
 CSV layout: the delimiter is decided by the first CSV line read as a row (headerless: the
 sensors in order, optionally after a time column) or by the header its first row confirms;
@@ -85,7 +86,7 @@ from tsae.errors import shown
 from tsae.io.table_cells import MISSING, _as_float, _first_mark, is_comment
 from tsae.io.table_dialect import DELIMITERS, separator_line, sniff_delimiter
 from tsae.io.table_time import _OFFSET, excel_days_warning, iso_time, names_utc
-from tsae.io.tables import TIME_NAMES, _names_a_counter, find_time_column
+from tsae.io.tables import TIME_NAMES, _label_index, _names_a_counter, find_time_column
 from tsae.io.text_files import decode_text
 from tsae.models.trainer import whole_number
 
@@ -448,7 +449,7 @@ class RecordParser:
 
         A header has no number among its cells and names a detector sensor, or names none but
         has a time column and one value column per sensor (renamed columns: taken in order,
-        as ``tsae detect score`` does).
+        as ``tsae detect score`` does, a label column left out).
         """
         names = _without_blank_tail(tuple(f.strip().strip('"') for f in fields))  # "time,a,b,": no 4th column
         if any(_is_number(n) for n in names):  # a data row with a stray word in it, not a header
@@ -459,9 +460,12 @@ class RecordParser:
         if known:
             columns = tuple(names.index(s) if s in names else -1 for s in self.sensors)
             return _Layout(sep, columns, time_col, len(names), names, known)
-        if time_col is None or len(names) != len(self.sensors) + 1 or not all(_is_name(n) for n in names):
+        if time_col is None or not all(_is_name(n) for n in names):
             return None
-        columns = tuple(i for i in range(len(names)) if i != time_col)
+        label = _label_index(list(names), time_col)  # left out, as the table reader leaves it out
+        columns = tuple(i for i in range(len(names)) if i not in (time_col, label))
+        if len(columns) != len(self.sensors):
+            return None
         return _Layout(sep, columns, time_col, len(names), names, 0)
 
     def _default_layout(self, sep: str, width: int) -> _Layout | None:

@@ -217,3 +217,18 @@ def test_an_unknown_field_with_a_huge_name_is_told_and_summed_up_short(detector_
     names = records[-1]["unknown_fields"]
     assert names and all(len(name) <= 100 and name.startswith("kkkk") for name in names), [len(n) for n in names]
     assert max(len(line) for line in err.splitlines()) < 2000
+
+
+def test_renamed_columns_beside_a_label_column_are_read_in_order_as_batch_reads_them(detector_file, test_data) -> None:
+    # before: `detect score` read a file of renamed sensor columns and a label column ("time,T,P,F,label", as
+    # data/pump_faulty.csv has one) in order, leaving the label out; the monitor took the header for none of its
+    # sensors' (one column too many) and skipped every line as malformed: 0 samples scored
+    rows = [f"{i}," + ",".join(repr(float(v)) for v in row) for i, row in enumerate(test_data[:200])]
+    named = "time," + ",".join(SENSORS) + "\n" + "\n".join(rows) + "\n"
+    renamed = "time,T,P,F,label\n" + "\n".join(f"{row},{i % 2}" for i, row in enumerate(rows)) + "\n"
+    _, expected, _ = _run(detector_file, named, every_sample=True)
+    code, records, err = _run(detector_file, renamed, every_sample=True)
+    assert code == 0 and records[-1]["samples"] == 200 and records[-1]["malformed"] == 0, err
+    assert [r["score"] for r in records if r["type"] == "sample"] == [
+        r["score"] for r in expected if r["type"] == "sample"]
+    assert "reading its 3 value column(s) in order as temp, pressure, flow" in err
