@@ -31,8 +31,10 @@ So is a record that carries none of the detector's sensors: a JSON object withou
 to the table reader). An explicit empty or NaN value of a known sensor is a missing value.
 
 Times: a record whose time is earlier than the last accepted one is ``out_of_order`` and
-skipped. A record whose time is more than ``max_time_jump`` ahead of the last accepted
-one (a clock glitch such as a year-3000 stamp) is counted in ``time_jumps``, warned about
+skipped, unless the next record comes after it and still before the reference: the clock was set back (a device
+that restarted its counter, an NTP step, local times at the end of DST), and that record is accepted as the new
+reference (a lone late record is skipped and confirms nothing). A record whose time is more than ``max_time_jump``
+ahead of the last accepted one (a clock glitch such as a year-3000 stamp) is counted in ``time_jumps``, warned about
 and skipped, and the order reference stays where it was, so the samples that follow at the
 normal pace are still scored. When the next record with a time is also that far from the
 reference but within ``max_time_jump`` after the skipped one, the clock really moved: it
@@ -780,9 +782,16 @@ class RecordParser:
             self.log.warn("jump", f"the time moved to {str(stamp)[:40]!r} on consecutive records: "
                                   "accepting it as the new reference")
         elif last is not None and value < last:
-            self.counts["out_of_order"] += 1
-            self.log.warn("order", f"skipped a sample with out-of-order time {str(stamp)[:40]!r}")
-            return False
+            # the clock set back (a device restarted its counter, an NTP step, local times at the end of DST) shows as
+            # a second record after the held-back one and still before the reference, as a far jump is confirmed:
+            # skipping every record until the clock passed the reference again lost minutes, or all that followed
+            if held is None or not held < value:
+                self._jump = value
+                self.counts["out_of_order"] += 1
+                self.log.warn("order", f"skipped a sample with out-of-order time {str(stamp)[:40]!r}")
+                return False
+            self.log.warn("jump", f"the time moved back to {str(stamp)[:40]!r} on consecutive records: accepting it "
+                                  "as the new reference")
         self._jump = None
         if last is not None and value > last:
             self._steps.append(value - (held if held is not None and last < held < value else last))

@@ -29,7 +29,8 @@ Bad data never stops the monitor; each kind is counted, warned about on stderr
   without it (:mod:`tsae.pipelines.anomaly.silent`): its values are filled in from theirs and its own
   error counts as normal, so a dead sensor raises no alarm that never ends and a fault on another
   sensor is still found and named;
-- ``out_of_order``: a time earlier than the previous record's: skipped;
+- ``out_of_order``: a time earlier than the previous record's: skipped (a clock set back, which the next record
+  confirms, is accepted from that record on: see :mod:`tsae.io.records`);
 - ``time_jumps``: a time more than ``max_time_jump`` ahead of the previous record's:
   skipped, the previous time stays the reference (a second such record in a row is
   accepted: the clock moved; see :mod:`tsae.io.records`);
