@@ -119,3 +119,52 @@ def test_source_drops_a_flagged_redelivery_of_a_payload_already_received() -> No
                                                                  b"1", b"1"]
     finally:
         source.close()
+
+
+def test_one_big_message_is_read_in_bounded_blocks() -> None:
+    # before: a message of 600,000 lines (20 MB) was one block of 600,000 lines for the monitor to parse and score
+    # at once (860 MB peak after the scoring itself was bounded); the lines now come in blocks of about
+    # block_bytes, as stdin's do, in order, none lost
+    source = MqttSource("127.0.0.1", closed_port(), "t/in", poll=0.05, block_bytes=1000)
+    try:
+        lines = [f"{i},{i % 7}.5,2.25" for i in range(5000)]
+        source._on_message(source.client, None, types.SimpleNamespace(payload="\n".join(lines).encode(), dup=False))
+        source._on_message(source.client, None, types.SimpleNamespace(payload=b"tail,1,2", dup=False))
+        got: list[list[str]] = []
+        for block in source.blocks():
+            if not block:
+                break
+            got.append(block)
+        assert [line for block in got for line in block] == [*lines, "tail,1,2"]
+        assert max(sum(len(line) for line in block) for block in got) < 1000 + 20
+    finally:
+        source.close()
+
+
+def test_ctrl_c_during_the_wait_at_exit_still_keeps_the_records_in_the_outbox(tmp_path) -> None:
+    # before: a second Ctrl-C while the monitor waited (up to 10 s) for an absent broker at exit ended it at once
+    # ("Aborted."): the records it held, the summary among them, were lost although --outbox named a file for them
+    import os
+    import signal
+    import threading
+
+    status: list[str] = []
+    path = tmp_path / "left.jsonl"
+    sink = MqttSink("127.0.0.1", closed_port(), "t/out", outbox=path, flush_timeout=120.0, on_status=status.append)
+    for k in range(5):
+        sink.write({"type": "sample", "index": k})
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # whatever pytest was started under
+    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+    try:
+        timer.start()
+        started = time.monotonic()
+        with pytest.raises(KeyboardInterrupt):
+            sink.close()
+        assert time.monotonic() - started < 60  # the interrupt, not the 120 s wait, ended it
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGINT, previous)
+    header, *lines = path.read_text().splitlines()
+    assert header == OUTBOX_HEADER and [json.loads(line)["index"] for line in lines] == list(range(5))
+    assert any("5 record(s) not delivered" in line for line in status), status
+    assert not sink.client.is_connected()

@@ -10,6 +10,7 @@ readers return).
 """
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any, cast
 
@@ -146,7 +147,8 @@ def real_array(x: Any, name: str = "x", dtype: Any = np.float64) -> np.ndarray:
     ``np.asarray(x, dtype=float)`` would keep the real part of complex numbers (with only a
     warning) and parse numeric text: both hide a mistake. Booleans are 0 and 1. Python objects
     (a list holding ``None`` for a missing value) are converted, ``None`` becoming NaN, and the
-    masked values of a masked array are NaN (missing) too. A ragged list (rows of different
+    masked values of a masked array are NaN (missing) too; an integer too large for a float (``10**400``) is
+    infinite, as a table cell of its digits reads. A ragged list (rows of different
     lengths) is a one-line ``ValueError`` naming ``name``, and what holds no samples at all (a generator,
     a dict) a ``TypeError``.
 
@@ -179,6 +181,21 @@ def real_array(x: Any, name: str = "x", dtype: Any = np.float64) -> np.ndarray:
         return np.asarray(raw, dtype=dtype)
     except (TypeError, ValueError):
         raise ValueError(f"{name} must hold real numbers (it holds Python objects that are not)") from None
+    except OverflowError:  # an integer beyond a float's range (10**400): infinite, as a table cell of 400 nines reads
+        try:
+            return np.asarray(np.vectorize(_float_or_infinite, otypes=[np.float64])(raw), dtype=dtype)
+        except (TypeError, ValueError):  # beside it, what is no number at all
+            raise ValueError(f"{name} must hold real numbers (it holds Python objects that are not)") from None
+
+
+def _float_or_infinite(value: Any) -> float:
+    """``value`` as a float; an integer too large for one is infinite (with its sign), None NaN."""
+    if value is None:
+        return math.nan
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
 
 
 def is_dataframe(x: Any) -> bool:

@@ -217,7 +217,7 @@ class MqttSource:
         the client's network thread waits (the broker keeps the rest). A message larger than
         ``max_queue_bytes`` still passes, alone.
     block_bytes
-        ``blocks()`` gathers messages up to about this many bytes per block.
+        ``blocks()`` gathers messages up to about this many bytes per block, and splits a longer one so.
     max_line
         A line of a payload longer than this (bytes) is not decoded: ``blocks()`` gives one
         over-long line of NUL characters in its place, which the record parser counts as malformed
@@ -339,7 +339,10 @@ class MqttSource:
                 except queue.Empty:
                     break
                 size += len(payloads[-1])
-            yield [line for payload in payloads for line in self._lines(payload)]
+            # one message of many lines in blocks of about block_bytes too: the monitor parses and scores a block
+            # at once (a message of 600,000 lines was one block: 860 MB)
+            yield from _bounded_blocks((line for payload in payloads for line in self._lines(payload)),
+                                       self.block_bytes)
 
     def __iter__(self) -> Iterator[str]:
         for block in self.blocks():
@@ -359,6 +362,20 @@ class MqttSource:
             self.client.loop_stop()
         if self.queue.qsize():
             self.on_status(f"mqtt: {self.queue.qsize()} message(s) received but not scored at the stop")
+
+
+def _bounded_blocks(lines: Iterator[str], limit: int) -> Iterator[list[str]]:
+    """``lines`` in consecutive blocks of at most ``limit`` characters (a longer line alone in its block)."""
+    block: list[str] = []
+    size = 0
+    for line in lines:
+        if block and size + len(line) > limit:
+            yield block
+            block, size = [], 0
+        block.append(line)
+        size += len(line)
+    if block:
+        yield block
 
 
 #: the ``type`` of the records the monitor publishes: an outbox file holds only such records, one a line
@@ -670,14 +687,17 @@ class MqttSink:
 
         The disconnect happens whatever the wait met; records still not delivered are
         counted in ``undelivered``, reported in one status line and, with an outbox file,
-        kept there.
+        kept there, also when an interrupt (a second Ctrl-C, SIGTERM) cuts the wait short: it is raised again after.
         """
         self.closing = True
+        interrupt: BaseException | None = None
         try:
             deadline = time.monotonic() + self.flush_timeout
             while self.pending() and time.monotonic() < deadline:
                 self._pump()
                 time.sleep(0.02)
+        except BaseException as stop:  # noqa: BLE001 - Ctrl-C again, SIGTERM (tsae.cli.Terminated): no more waiting,
+            interrupt = stop  # but the records are still counted, reported and kept in the outbox file, then it goes on
         finally:
             try:
                 self.client.disconnect()
@@ -691,3 +711,5 @@ class MqttSink:
             kept = f"; kept in {self.outbox.path} for the next run" if self.outbox.path else ""
             self.on_status(f"mqtt: {self.undelivered} record(s) not delivered to {self.host}:{self.port} "
                            f"(of {self.delivered + self.undelivered}){kept}")
+        if interrupt is not None:
+            raise interrupt

@@ -4,7 +4,8 @@ It follows the table reader's rules (:mod:`tsae.io.tables`): the same time-colum
 names (``time``, ``timestamp``, ``seconds``, ...), the same missing-value tokens
 (empty, ``NA``, ``nan``, ``null``, ``-``, ...), the same delimiter sniffing (``,``, ``;``,
 tab or ``|``) and the same rule for renamed columns (a header that names none of the
-sensors but has a time column and one column per sensor: the columns in order, warned about).
+sensors but has a time column and one column per sensor, a label column aside: the columns in order, warned
+about).
 
 CSV layout: the delimiter is decided by the first CSV line read as a row (headerless: the
 sensors in order, optionally after a time column) or by the header its first row confirms;
@@ -30,8 +31,10 @@ So is a record that carries none of the detector's sensors: a JSON object withou
 to the table reader). An explicit empty or NaN value of a known sensor is a missing value.
 
 Times: a record whose time is earlier than the last accepted one is ``out_of_order`` and
-skipped. A record whose time is more than ``max_time_jump`` ahead of the last accepted
-one (a clock glitch such as a year-3000 stamp) is counted in ``time_jumps``, warned about
+skipped, unless the next record comes after it and still before the reference: the clock was set back (a device
+that restarted its counter, an NTP step, local times at the end of DST), and that record is accepted as the new
+reference (a lone late record is skipped and confirms nothing). A record whose time is more than ``max_time_jump``
+ahead of the last accepted one (a clock glitch such as a year-3000 stamp) is counted in ``time_jumps``, warned about
 and skipped, and the order reference stays where it was, so the samples that follow at the
 normal pace are still scored. When the next record with a time is also that far from the
 reference but within ``max_time_jump`` after the skipped one, the clock really moved: it
@@ -43,9 +46,12 @@ the next one that keeps its pace: epoch nanoseconds 2 s apart under the default 
 number nor an ISO date ("abc", "Tue 10:00") is counted in ``unreadable_times`` and warned
 about; the record is kept with the text as its time but cannot be checked for order,
 jumps or duplicates. An ISO date with a UTC offset (``+02:00``) is the UTC instant it names, as
-the table reader reads it, and is told once (``offset``). Numeric times in a field named like a time or date (or in
-the first field of headerless rows) that look like Excel serial dates are told once (``excel_days``), as the table
-reader tells them, judged on the first block of records with numeric times.
+the table reader reads it, and is told once (``offset``). A time field named with ``time_field`` that a record does
+not carry is told once too (``untimed``): the record is scored without a time; so is a CSV header whose first
+column the table reader would take for the time by its name alone (``epoch_s``, ``minute``: ``time-column``).
+Numeric times in a field named like a time or date (or in the first field of headerless rows) that look like Excel
+serial dates are told once (``excel_days``), as the table reader tells them, judged on the first block of records
+with numeric times.
 
 Decimal commas: as in a table file, a stream not separated by commas (``;``, tab, ``|``) may use
 decimal commas (``2024-01-01T00:00:00;1,5;2,25`` is 1.5 and 2.25). The first CSV record with a
@@ -82,7 +88,7 @@ from tsae.errors import shown
 from tsae.io.table_cells import MISSING, _as_float, _first_mark, is_comment
 from tsae.io.table_dialect import DELIMITERS, separator_line, sniff_delimiter
 from tsae.io.table_time import _OFFSET, excel_days_warning, iso_time, names_utc
-from tsae.io.tables import TIME_NAMES, find_time_column
+from tsae.io.tables import TIME_NAMES, _label_index, _names_a_counter, find_time_column
 from tsae.io.text_files import decode_text
 from tsae.models.trainer import whole_number
 
@@ -265,6 +271,12 @@ def _likelier(best: _Fitted | _Miss | None, other: _Fitted | _Miss) -> _Fitted |
     return best
 
 
+def _short_name(name: str, limit: int = 80) -> str:
+    """A field's name as the summary and the warnings keep it: cut to ``limit`` characters (``...`` at the end), so
+    that a name as long as a line (300,000 characters) makes no line of that length, nor 100 of them a summary."""
+    return name if len(name) <= limit else name[:limit - 3] + "..."
+
+
 def _without_blank_tail(names: tuple[str, ...]) -> tuple[str, ...]:
     """A header's names without the blank ones it ends in (``time,a,b,,``), as the table reader drops such columns."""
     end = len(names)
@@ -387,7 +399,7 @@ class RecordParser:
     ValueError
         One line naming the option, when the parser is built: ``fmt`` not one of :data:`FORMATS`,
         ``max_line`` or ``dedup_window`` not a whole number (at least 1, resp. 0), ``max_time_jump``
-        not a positive number or None, ``time_field`` not a name (text) or None.
+        not a positive number or None, ``time_field`` not a name (text) or None, or the name of a sensor.
     TypeError
         ``log`` without a ``warn`` method.
     """
@@ -408,10 +420,15 @@ class RecordParser:
         self._wide_told = False  # whether a line that looks UTF-16 or UTF-32 was warned about (once)
         self._time_name: str | None = None  # the name of the last record's time field (None: headerless CSV)
         self._excel_checked = False  # whether the first numeric times were checked for Excel serial dates (once)
+        self._untimed_told = False  # whether a record without the time field named was warned about (once)
+        self._layout_time_told = False  # whether a first column batch would read as the time was warned about (once)
         self.sensors = list(sensors)
         self.index = {name: i for i, name in enumerate(self.sensors)}
         self.fmt = fmt
         self.time_field = _time_field(time_field)
+        if time_field is not None and time_field.strip() in self.index:  # it would stay a sensor: no record timed
+            raise ValueError(f"time_field must not name a sensor: {time_field!r} is one of the detector's sensors "
+                             f"({', '.join(self.sensors[:8])}{', ...' if len(self.sensors) > 8 else ''})")
         self.log = log or _Silent()
         self.counts = {"lines": 0, "malformed": 0, "missing_values": 0, "out_of_order": 0,
                        "time_jumps": 0, "duplicates": 0, "unreadable_times": 0}
@@ -434,7 +451,7 @@ class RecordParser:
 
         A header has no number among its cells and names a detector sensor, or names none but
         has a time column and one value column per sensor (renamed columns: taken in order,
-        as ``tsae detect score`` does).
+        as ``tsae detect score`` does, a label column left out).
         """
         names = _without_blank_tail(tuple(f.strip().strip('"') for f in fields))  # "time,a,b,": no 4th column
         if any(_is_number(n) for n in names):  # a data row with a stray word in it, not a header
@@ -445,9 +462,12 @@ class RecordParser:
         if known:
             columns = tuple(names.index(s) if s in names else -1 for s in self.sensors)
             return _Layout(sep, columns, time_col, len(names), names, known)
-        if time_col is None or len(names) != len(self.sensors) + 1 or not all(_is_name(n) for n in names):
+        if time_col is None or not all(_is_name(n) for n in names):
             return None
-        columns = tuple(i for i in range(len(names)) if i != time_col)
+        label = _label_index(list(names), time_col)  # left out, as the table reader leaves it out
+        columns = tuple(i for i in range(len(names)) if i not in (time_col, label))
+        if len(columns) != len(self.sensors):
+            return None
         return _Layout(sep, columns, time_col, len(names), names, 0)
 
     def _default_layout(self, sep: str, width: int) -> _Layout | None:
@@ -472,10 +492,14 @@ class RecordParser:
         best: _Fitted | _Miss | None = None
         for sep in seps:
             fields = _split(line, sep)
-            default = self._default_layout(sep, len(fields))
-            while default is None and len(fields) > 1 and not fields[-1].strip():  # "0,1,2,": no 4th field
-                fields = fields[:-1]
-                default = self._default_layout(sep, len(fields))
+            width = len(fields)
+            default = self._default_layout(sep, width)
+            # "0,1,2,": no 4th field; the width counted down, the fields cut once (a copy per field dropped made a
+            # line of 300,000 commas hold the monitor 66 s)
+            while default is None and width > 1 and not fields[width - 1].strip():
+                width -= 1
+                default = self._default_layout(sep, width)
+            fields = fields[:width]
             if default is None:
                 channels = len(self.sensors)
                 fitted: _Fitted | _Miss = _Miss(f"expected {channels} or {channels + 1} CSV fields, got "
@@ -562,13 +586,27 @@ class RecordParser:
                 self.sep = fitted.layout.sep
             return self._take(fitted)
         if not self._offer_header(line):  # told why, by the header waiting when its row got further
-            self._malformed((missed if missed is not None and missed.level > fitted.level else fitted).reason)
+            reason = (missed if missed is not None and missed.level > fitted.level else fitted).reason
+            self._malformed(self._foreign_header(line) or reason)
         return None
+
+    def _foreign_header(self, line: str) -> str | None:
+        """Why ``line`` is malformed when it is a header of other sensors (a stream for another detector): its width
+        was blamed as a row's would be; None for any other line."""
+        sep = self.sep or sniff_delimiter(line)
+        names = _without_blank_tail(tuple(f.strip().strip('"') for f in _split(line, sep)))
+        words = all(_is_name(n) and (n[:1].isalpha() or n[:1] == "_") for n in names)  # "0;1" is no name: a row
+        if len(names) < 2 or not words or any(n in self.index for n in names):
+            return None
+        more = ", ..." if len(self.sensors) > 8 else ""
+        return f"a header naming none of the detector's sensors ({', '.join(self.sensors[:8])}{more}): {line[:60]!r}"
 
     def _take(self, fitted: _Fitted) -> tuple[np.ndarray, Any]:
         """A record read: its row and time; its decimal mark becomes the stream's when none is fixed yet."""
         self._csv_rows = True
         layout = fitted.layout
+        if layout.time_col is None:
+            self._untimed()
         self._time_name = layout.names[layout.time_col] if layout.names and layout.time_col is not None else None
         if self.decimal is None and fitted.mark is not None:
             self.decimal = fitted.mark
@@ -631,10 +669,24 @@ class RecordParser:
         if twice:  # the table reader refuses such a file; a stream goes on, reading the first column of the name
             self.log.warn("header-twice", f"CSV header names sensor(s) {', '.join(twice[:5])} more than once: the "
                                           "first column of each name is read")
+        self._untold_time(layout)
         extra = [n for i, n in enumerate(layout.names) if n not in self.index and i != layout.time_col and n]
         for name in extra[:100]:
             if len(self.unknown_fields) < 100:  # bounded memory
-                self.unknown_fields.add(name)
+                self.unknown_fields.add(_short_name(name))
+
+    def _untold_time(self, layout: _Layout) -> None:
+        """Tell once that a header's first column, which `tsae detect score` takes for the time column by its name when
+        it counts (``epoch_s``, ``minute``, ``sample_index``), is no time here: its values are not seen before they
+        are scored, and a column of data so named (going down) would have its records skipped as out of order."""
+        if self._layout_time_told or layout.time_col is not None or self.time_field is not None or not layout.names:
+            return
+        first = layout.names[0].strip()
+        if first and first not in self.index and _names_a_counter(first):
+            self._layout_time_told = True
+            self.log.warn("time-column", f"the first column {first!r} is not read as the records' time (it is named "
+                                         "like no time column; `tsae detect score` reads it so when it counts): give "
+                                         f"--time-field {first} if it holds their times")
 
     def _parse_csv(self, lines: list[str]) -> tuple[list[np.ndarray], list[Any]]:
         rows: list[np.ndarray] = []
@@ -658,15 +710,15 @@ class RecordParser:
             return None, None
         row = np.full(len(self.sensors), np.nan)
         stamp = None
-        carried = False
+        carried = timed = False
         for key, value in record.items():
             i = self.index.get(key)
             if i is None:
                 if find_time_column([key], self.time_names) is not None:
-                    stamp, self._time_name = value, key
-                elif key not in self.unknown_fields and len(self.unknown_fields) < 100:  # bounded memory
-                    self.unknown_fields.add(key)
-                    self.log.warn("unknown", f"ignoring field {key!r} (not a sensor of this detector)")
+                    stamp, self._time_name, timed = value, key, True
+                elif _short_name(key) not in self.unknown_fields and len(self.unknown_fields) < 100:  # bounded
+                    self.unknown_fields.add(_short_name(key))
+                    self.log.warn("unknown", f"ignoring field {_short_name(key)!r} (not a sensor of this detector)")
                 continue
             try:
                 number = _json_number(value)
@@ -680,7 +732,17 @@ class RecordParser:
             self._malformed(f"no value for any of the detector's sensors ({', '.join(self.sensors[:5])}): "
                             f"{line[:60]!r}")
             return None, None
+        if not timed:
+            self._untimed()
         return row, stamp
+
+    def _untimed(self) -> None:
+        """A record without the time field named by ``time_field``: told once (records may go without the time
+        names tried by default, but one named on purpose that none carries is a typo that would go unseen)."""
+        if self.time_field is not None and not self._untimed_told:
+            self._untimed_told = True
+            self.log.warn("untimed", f"no time field {self.time_field!r} (--time-field) in the records: their "
+                                     "samples have no time, unchecked for order, jumps and duplicates")
 
     def _accept_time(self, stamp: Any) -> bool:
         """Whether a record with this time is kept (see the module docstring); updates the counters."""
@@ -720,9 +782,16 @@ class RecordParser:
             self.log.warn("jump", f"the time moved to {str(stamp)[:40]!r} on consecutive records: "
                                   "accepting it as the new reference")
         elif last is not None and value < last:
-            self.counts["out_of_order"] += 1
-            self.log.warn("order", f"skipped a sample with out-of-order time {str(stamp)[:40]!r}")
-            return False
+            # the clock set back (a device restarted its counter, an NTP step, local times at the end of DST) shows as
+            # a second record after the held-back one and still before the reference, as a far jump is confirmed:
+            # skipping every record until the clock passed the reference again lost minutes, or all that followed
+            if held is None or not held < value:
+                self._jump = value
+                self.counts["out_of_order"] += 1
+                self.log.warn("order", f"skipped a sample with out-of-order time {str(stamp)[:40]!r}")
+                return False
+            self.log.warn("jump", f"the time moved back to {str(stamp)[:40]!r} on consecutive records: accepting it "
+                                  "as the new reference")
         self._jump = None
         if last is not None and value > last:
             self._steps.append(value - (held if held is not None and last < held < value else last))

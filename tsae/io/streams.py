@@ -11,6 +11,7 @@ by the built-in plugin ``tsae_plugins.streams`` through the ``register_sources``
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import math
@@ -206,25 +207,44 @@ class StdinSource:
         self.closed = True
 
 
+@contextlib.contextmanager
+def _writing_stdout() -> Iterator[None]:
+    """An ``OSError`` writing stdout as a ``ValueError`` that names it (as ``tsae denoise -o -`` tells it), not
+    "[Errno 28] No space left on device"; a :class:`BrokenPipeError` as it is."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as error:
+        raise ValueError(f"stdout: cannot write it ({error.strerror or error})") from None
+
+
 class StdoutSink:
-    """Writes each record as one JSON line to standard output (flushed per block)."""
+    """Writes each record as one JSON line to standard output (flushed per block).
+
+    A write that fails (``> /dev/full``, a full disk) is one ``ValueError`` naming stdout; a reader that went away
+    (:class:`BrokenPipeError`) is left to the monitor, which ends quietly.
+    """
 
     def __init__(self, stream: TextIO | None = None, **_: Any) -> None:
         self.stream = sys.stdout if stream is None else stream
 
     def write(self, record: dict[str, Any]) -> None:
-        self.stream.write(dumps(record) + "\n")
+        with _writing_stdout():
+            self.stream.write(dumps(record) + "\n")
 
     def write_many(self, records: list[dict[str, Any]]) -> None:
         if records:
-            self.stream.write("".join(dumps(r) + "\n" for r in records))
+            with _writing_stdout():
+                self.stream.write("".join(dumps(r) + "\n" for r in records))
             self.flush()
 
     def flush(self) -> None:
-        try:
-            self.stream.flush()
-        except (BrokenPipeError, ValueError):
-            pass
+        with _writing_stdout():
+            try:
+                self.stream.flush()
+            except (BrokenPipeError, ValueError):  # ValueError: stdout already closed
+                pass
 
     def close(self) -> None:
         self.flush()

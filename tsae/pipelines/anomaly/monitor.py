@@ -29,7 +29,8 @@ Bad data never stops the monitor; each kind is counted, warned about on stderr
   without it (:mod:`tsae.pipelines.anomaly.silent`): its values are filled in from theirs and its own
   error counts as normal, so a dead sensor raises no alarm that never ends and a fault on another
   sensor is still found and named;
-- ``out_of_order``: a time earlier than the previous record's: skipped;
+- ``out_of_order``: a time earlier than the previous record's: skipped (a clock set back, which the next record
+  confirms, is accepted from that record on: see :mod:`tsae.io.records`);
 - ``time_jumps``: a time more than ``max_time_jump`` ahead of the previous record's:
   skipped, the previous time stays the reference (a second such record in a row is
   accepted: the clock moved; see :mod:`tsae.io.records`);
@@ -79,7 +80,7 @@ from tsae.io.streams import CompressedStream
 from tsae.io.table_time import excel_days_span
 from tsae.io.text_files import decode_text
 from tsae.models.trainer import whole_number
-from tsae.pipelines.anomaly.detector import Detector
+from tsae.pipelines.anomaly.detector import SCORE_BLOCK, Detector
 from tsae.pipelines.anomaly.drift import DriftingCore
 from tsae.pipelines.anomaly.early import EarlyWatch
 from tsae.pipelines.anomaly.events import EventTracker, record_value
@@ -260,6 +261,19 @@ class Monitor:
             self._check_excel_days(times)
         if x.shape[1] == 0:
             return []
+        block = SCORE_BLOCK
+        if x.shape[1] <= block:
+            return self._push_block(x, times)
+        # a block at a time, as batch scoring takes them: the core's memory grows with the samples pushed at once
+        # (one MQTT message of 600,000 lines took 1.4 GB); the scores are the same whatever the chunking
+        records: list[dict[str, Any]] = []
+        for start in range(0, x.shape[1], block):
+            part = None if times is None else times[start:start + block]
+            records += self._push_block(x[:, start:start + block], part)
+        return records
+
+    def _push_block(self, x: np.ndarray, times: Sequence[Any] | None) -> list[dict[str, Any]]:
+        """Score samples ``(n_sensors, n)``, ``n`` at most :data:`SCORE_BLOCK`."""
         sensor_records = self._track_silence(x, times)
         self.pending_times.extend(times if times is not None else [None] * x.shape[1])
         scores, contrib = self.core.push(x)
@@ -621,8 +635,12 @@ def _writer(stream_out: Any) -> Any:
 
 
 @contextlib.contextmanager
-def _stop_on_sigterm(stop: threading.Event, stream_in: Any) -> Iterator[None]:
-    """While inside, SIGTERM sets ``stop`` and closes the source (the loop then ends cleanly)."""
+def _stop_on_signals(stop: threading.Event, stream_in: Any) -> Iterator[None]:
+    """While inside, SIGTERM and SIGHUP set ``stop`` and close the source (the loop then ends cleanly).
+
+    SIGHUP (the terminal or SSH session closed) killed the monitor at once: no summary, and the records an MQTT
+    sink held in memory were lost, ``--outbox`` or not. A hangup that is ignored (``nohup``) stays ignored.
+    """
     import signal
 
     def on_term(signum: int, frame: Any) -> None:
@@ -631,15 +649,19 @@ def _stop_on_sigterm(stop: threading.Event, stream_in: Any) -> Iterator[None]:
         if closer is not None:
             closer()
 
+    previous: dict[int, Any] = {}
     try:
-        previous = signal.signal(signal.SIGTERM, on_term)
+        previous[signal.SIGTERM] = signal.signal(signal.SIGTERM, on_term)
+        hangup = getattr(signal, "SIGHUP", None)  # none on Windows
+        if hangup is not None and signal.getsignal(hangup) is not signal.SIG_IGN:
+            previous[hangup] = signal.signal(hangup, on_term)
     except ValueError:  # not the main thread
-        previous = None
+        pass
     try:
         yield
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _serve(monitor: Monitor, stream_in: Any, write: Any, stop: threading.Event) -> int:
@@ -689,12 +711,12 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
                 max_time_jump: float | None = MAX_TIME_JUMP, raw: str | None = None, clean_session: bool = False,
                 outbox: str | Path | None = None, drift_rate: float | None = None,
                 drift_every: int | None = None, early: bool = True) -> int:
-    """Run ``tsae monitor``: returns the exit code (0 at the end of the input, 130 on Ctrl-C or SIGTERM).
+    """Run ``tsae monitor``: returns the exit code (0 at the end of the input, 130 on Ctrl-C, SIGTERM or SIGHUP).
 
     ``source`` / ``sink`` name a registered stream source / sink (``tsae plugins``); by
     default ``mqtt`` when ``mqtt`` / ``out_topic`` is given, else ``stdin`` / ``stdout``.
     A plugin's source or sink is built with ``factory(**source_options)`` (resp. sink).
-    SIGTERM stops the monitor after the current block (it flushes and writes the summary).
+    SIGTERM and SIGHUP stop the monitor after the current block (it flushes and writes the summary).
     ``max_line`` and ``max_time_jump`` are :class:`Monitor`'s. ``raw`` (a key of
     :data:`~tsae.io.raw_samples.RAW_DTYPES`) reads binary sample rows from ``stdin`` instead of text
     (see :class:`~tsae.io.raw_samples.RawSampleSource`).
@@ -744,7 +766,7 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
     code = 0
     refused = False  # the input is no stream of records (compressed data): no summary of nothing
     try:
-        with _stop_on_sigterm(stop, stream_in):
+        with _stop_on_signals(stop, stream_in):
             code = _serve(monitor, stream_in, write, stop)
     except BrokenPipeError:
         code = 0
