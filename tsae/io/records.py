@@ -21,14 +21,17 @@ established layout keep being scored and the detector never silently loses senso
 before the header, ``t`` among headerless rows -- is counted as malformed and never stops
 the rows around it from being scored.
 
-No record can stop the parser: a line that cannot be read (wrong shape, a value that is
+No record can stop the parser: a line that cannot be read (wrong shape, a CSV cell that is
 not a number, a number too large for a float such as a 310-digit integer, JSON nested too
 deeply, a line longer than ``max_line`` characters, a time that is ``inf``, ``nan`` or too
 large) is counted as ``malformed`` and skipped, and the good rows of the same block are kept.
 So is a record that carries none of the detector's sensors: a JSON object without a number
 (or an explicit null / missing token) for any of them, such as ``{}`` or
 ``{"time": 1, "sensors": {...}}``, and a CSV line of empty fields only (``,,,,``, a blank row
-to the table reader). An explicit empty or NaN value of a known sensor is a missing value.
+to the table reader). An explicit empty or NaN value of a known sensor is a missing value, and so is
+a JSON value of a known sensor that is not a number (``{"a": "abc", "b": 2}``: its other sensors are kept; a CSV
+cell is read by its column's place, so a line of text where a number belongs is malformed: its columns may be
+shifted).
 
 Times: a record whose time is earlier than the last accepted one is ``out_of_order`` and
 skipped, unless the next record comes after it and still before the reference: the clock was set back (a device
