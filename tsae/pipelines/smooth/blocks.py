@@ -84,6 +84,8 @@ def gap_held_whole(block: int = IMPUTE_BLOCK) -> int:
     """The longest gap that :func:`impute_blocks` with ``block`` holds whole wherever it starts (a block ends
     ``block`` samples or more after it starts; the gap may begin there)."""
     return (IMPUTE_GROWTH - 1) * block - 1
+
+
 def smooth_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], advance: Callable[[int], None], *,
                   block: int = SMOOTH_BLOCK, learn: int | None = None, strength: float = 1.0, model: Any = None,
                   edge_guard: bool = True, steps: int = 150, max_seconds: float | None = 10.0, seed: int = 0,
