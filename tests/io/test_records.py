@@ -267,6 +267,18 @@ def test_a_record_without_any_sensor_value_is_malformed_not_a_sample(record: str
     assert parser.counts["malformed"] == 1 and parser.counts["missing_values"] == 0
 
 
+def test_a_json_array_of_objects_is_a_batch_of_records_each_read_on_its_own() -> None:
+    # before: a gateway's batch '[{...}, {...}]' was one malformed line ("JSON line is not an object")
+    parser = RecordParser(["a", "b"])
+    rows, times = parser.parse(['[{"time": 1, "a": 1, "b": 2}, {"time": 2, "a": 3, "b": 4}]',
+                                '[{"time": 3, "a": 5, "b": 6}, 7, {"x": 1}, {"time": 4, "a": 8}]',
+                                "[1, 2, 3]", "[]", '{"time": 5, "a": 9, "b": 10}'])
+    assert times == [1, 2, 3, 4, 5]
+    np.testing.assert_array_equal(rows, [[1, 2], [3, 4], [5, 6], [8, np.nan], [9, 10]])
+    # the 7 and the object without a sensor in the second batch; the array of numbers and the empty one, once each
+    assert parser.counts["malformed"] == 4 and parser.counts["lines"] == 5
+
+
 def test_an_explicit_missing_value_of_a_known_sensor_is_still_a_missing_value() -> None:
     parser = RecordParser(["a", "b"])
     rows, _ = parser.parse(['{"a": null}', '{"b": "NA", "x": 1}', '{"a": "abc", "b": 2}', "time,a,b", "3,,",

@@ -185,8 +185,8 @@ def score_command(test: Path, detector: Path, output: Path, plot: Path | None, e
               help="Detector file written by `tsae detect fit`.")
 @click.option("--format", "fmt", type=click.Choice(["auto", "csv", "json", "f32", "f64", "s16", "s32"]),
               default="auto", show_default=True,
-              help="Input lines: CSV (a header line names the columns) or JSON objects; with --raw, the binary "
-                   "sample type (f32 by default).")
+              help="Input lines: CSV (a header line names the columns) or JSON objects (or arrays of them); with "
+                   "--raw, the binary sample type (f32 by default).")
 @click.option("--raw", is_flag=True,
               help="Binary input on stdin: little-endian rows of one value per sensor, in the detector's order.")
 @click.option("--mqtt", default=None, metavar="HOST:PORT", help="Read samples from an MQTT broker instead of stdin.")

@@ -1,4 +1,5 @@
-"""The stream record parser of ``tsae monitor``: raw text lines (CSV or JSON objects) -> rows of sensor values.
+"""The stream record parser of ``tsae monitor``: raw text lines (CSV, JSON objects or arrays of them) -> rows of
+sensor values.
 
 It follows the table reader's rules (:mod:`tsae.io.tables`): the same time-column
 names (``time``, ``timestamp``, ``seconds``, ...), the same missing-value tokens
@@ -702,15 +703,27 @@ class RecordParser:
         return rows, times
 
     # -- JSON -----------------------------------------------------------------
-    def _parse_json(self, line: str) -> tuple[np.ndarray | None, Any]:
+    def _parse_json(self, line: str) -> list[tuple[np.ndarray, Any]]:
+        """The records of a JSON line: one object, or an array of objects (a gateway's batch), each read on its
+        own (a bad one is malformed, the others kept)."""
         try:
-            record = json.loads(line)
+            value = json.loads(line)
         except (ValueError, RecursionError):  # RecursionError: nested too deeply
             self._malformed(f"invalid JSON: {line[:60]!r}")
-            return None, None
-        if not isinstance(record, dict):
-            self._malformed(f"JSON line is not an object: {line[:60]!r}")
-            return None, None
+            return []
+        batch = value if isinstance(value, list) and any(isinstance(item, dict) for item in value) else [value]
+        records = []
+        for record in batch:
+            if not isinstance(record, dict):
+                self._malformed(f"JSON line is not an object or an array of objects: {line[:60]!r}")
+                continue
+            row, stamp = self._json_record(record, line)
+            if row is not None:
+                records.append((row, stamp))
+        return records
+
+    def _json_record(self, record: dict[str, Any], line: str) -> tuple[np.ndarray | None, Any]:
+        """One JSON object of ``line``: its row and time, or ``(None, None)`` (malformed, counted)."""
         row = np.full(len(self.sensors), np.nan)
         stamp = None
         carried = timed = False
@@ -867,8 +880,7 @@ class RecordParser:
             try:
                 if self.fmt == "json" or (self.fmt == "auto" and line[0] in "{["):
                     drain_csv()
-                    row, stamp = self._parse_json(line)
-                    if row is not None:
+                    for row, stamp in self._parse_json(line):
                         rows.append(row)
                         times.append(stamp)
                 else:
