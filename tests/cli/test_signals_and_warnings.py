@@ -1,4 +1,4 @@
-"""SIGTERM unwinds a command like Ctrl-C (no hidden .part file is left); library warnings are one line."""
+"""SIGTERM and SIGHUP unwind a command like Ctrl-C (no hidden .part file is left); library warnings are one line."""
 from __future__ import annotations
 
 import os
@@ -6,6 +6,7 @@ import signal
 import warnings
 
 import numpy as np
+import pytest
 import soundfile as sf
 from click.testing import CliRunner
 
@@ -13,21 +14,49 @@ from tsae.cli import cli
 from tsae.io import audio
 
 
-def test_sigterm_mid_write_leaves_no_part_file(tmp_path, monkeypatch) -> None:
+# SIGHUP before: a hangup (the terminal or SSH session closed) killed the command at once, its .part file left behind;
+# the terminal is gone: nothing is said
+@pytest.mark.parametrize(("name", "code", "said"), [("SIGTERM", 143, "Terminated."), ("SIGHUP", 129, "")])
+def test_a_signal_mid_write_leaves_no_part_file(tmp_path, monkeypatch, name, code, said) -> None:
+    signum = getattr(signal, name, None)
+    if signum is None:
+        pytest.skip(f"no {name} on this platform")
     sf.write(tmp_path / "in.wav", np.zeros(16000 * 12, np.float32), 16000)
     real_write = audio.AudioWriter.write
 
-    def write_then_terminate(self, data):
+    def write_then_signal(self, data):
         real_write(self, data)
         assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")]  # mid-write
-        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signum)
 
-    monkeypatch.setattr(audio.AudioWriter, "write", write_then_terminate)
-    before = signal.getsignal(signal.SIGTERM)
-    result = CliRunner().invoke(cli, ["denoise", str(tmp_path / "in.wav"), "-o", str(tmp_path / "out.wav"), "-q"])
-    assert result.exit_code == 143 and result.output.strip() == "Terminated."
+    monkeypatch.setattr(audio.AudioWriter, "write", write_then_signal)
+    previous = signal.signal(signum, signal.SIG_DFL)  # not ignored, whatever pytest was started under (nohup)
+    try:
+        result = CliRunner().invoke(cli, ["denoise", str(tmp_path / "in.wav"), "-o", str(tmp_path / "out.wav"), "-q"])
+        assert signal.getsignal(signum) is signal.SIG_DFL  # the handler lives only while a command runs
+    finally:
+        signal.signal(signum, previous)
+    assert result.exit_code == code and result.output.strip() == said
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"]
-    assert signal.getsignal(signal.SIGTERM) is before  # the handler lives only while a command runs
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="no SIGHUP on this platform")
+def test_an_ignored_hangup_stays_ignored(tmp_path, monkeypatch) -> None:
+    sf.write(tmp_path / "in.wav", np.zeros(16000, np.float32), 16000)
+    seen = []
+    real_write = audio.AudioWriter.write
+
+    def write_and_look(self, data):
+        seen.append(signal.getsignal(signal.SIGHUP))
+        real_write(self, data)
+
+    monkeypatch.setattr(audio.AudioWriter, "write", write_and_look)
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)  # as under nohup
+    try:
+        result = CliRunner().invoke(cli, ["denoise", str(tmp_path / "in.wav"), "-o", str(tmp_path / "out.wav"), "-q"])
+    finally:
+        signal.signal(signal.SIGHUP, previous)
+    assert result.exit_code == 0 and seen and all(handler is signal.SIG_IGN for handler in seen)
 
 
 def test_warning_is_one_line_and_silent_under_quiet(tmp_path, monkeypatch) -> None:

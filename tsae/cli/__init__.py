@@ -45,8 +45,12 @@ class Terminated(BaseException):
     """Raised in the main thread by SIGTERM, so that ``finally`` blocks (temporary outputs) run as on Ctrl-C."""
 
 
+class HungUp(Terminated):
+    """Raised in the main thread by SIGHUP (the terminal or SSH session closed), as :class:`Terminated` is."""
+
+
 def _raise_terminated(signum: int, frame: Any) -> None:
-    raise interrupts.noted(Terminated)
+    raise interrupts.noted(HungUp if signum == getattr(signal, "SIGHUP", None) else Terminated)
 
 
 def _raise_interrupt(signum: int, frame: Any) -> None:
@@ -55,12 +59,17 @@ def _raise_interrupt(signum: int, frame: Any) -> None:
 
 @contextlib.contextmanager
 def _signals_unwind() -> Iterator[None]:
-    """While inside, SIGTERM raises :class:`Terminated` and SIGINT ``KeyboardInterrupt``, each counted so that one a
-    numpy cast dropped is raised again (:mod:`tsae._interrupts`); a command with its own handler replaces them."""
+    """While inside, SIGTERM raises :class:`Terminated`, SIGHUP :class:`HungUp` and SIGINT ``KeyboardInterrupt``, each
+    counted so that one a numpy cast dropped is raised again (:mod:`tsae._interrupts`); a command with its own handler
+    replaces them. A hangup killed the command at once, leaving its temporary outputs behind (an SSH session
+    closed under ``tsae denoise``) and losing what ``tsae monitor`` held for an absent broker."""
     try:
         previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, _raise_terminated)}
         if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # an ignored Ctrl-C stays ignored
             previous[signal.SIGINT] = signal.signal(signal.SIGINT, _raise_interrupt)
+        hangup = getattr(signal, "SIGHUP", None)  # none on Windows
+        if hangup is not None and signal.getsignal(hangup) is signal.SIG_DFL:  # nohup's ignored hangup stays so
+            previous[hangup] = signal.signal(hangup, _raise_terminated)
     except ValueError:  # not the main thread (an embedding application): leave signals alone
         yield
         return
@@ -154,6 +163,8 @@ class LazyGroup(click.Group):
         try:
             with _signals_unwind():
                 return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except HungUp:  # the terminal is gone: nothing to tell it
+            sys.exit(128 + signal.SIGHUP)
         except Terminated:
             click.echo("Terminated.", err=True)
             sys.exit(128 + signal.SIGTERM)

@@ -100,6 +100,8 @@ def test_a_hangup_stops_the_monitor_with_its_summary(detector_file, test_data) -
     expected = sum(r["type"] == "sample" for r in Monitor(detector_file, every_sample=True).push(test_data[:200].T))
     proc = subprocess.Popen([sys.executable, "-m", "tsae", "monitor", "--detector", str(detector_file), "-q",
                              "--every-sample"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            # a hangup not ignored, whatever pytest was started under (nohup)
+                            preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL),
                             env={**os.environ, "OMP_NUM_THREADS": "1"})
     watchdog = threading.Timer(120, proc.kill)  # a monitor that never gets there ends the test, not CI
     watchdog.start()
