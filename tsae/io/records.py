@@ -281,6 +281,11 @@ def _short_name(name: str, limit: int = 80) -> str:
     return name if len(name) <= limit else name[:limit - 3] + "..."
 
 
+def _header_names(fields: Sequence[str]) -> tuple[str, ...]:
+    """A header line's fields as column names: unquoted, without the blank ones it ends in (``time,a,b,``: no 4th)."""
+    return _without_blank_tail(tuple(f.strip().strip('"') for f in fields))
+
+
 def _without_blank_tail(names: tuple[str, ...]) -> tuple[str, ...]:
     """A header's names without the blank ones it ends in (``time,a,b,,``), as the table reader drops such columns."""
     end = len(names)
@@ -432,7 +437,7 @@ class RecordParser:
         self.time_field = _time_field(time_field)
         if time_field is not None and time_field.strip() in self.index:  # it would stay a sensor: no record timed
             raise ValueError(f"time_field must not name a sensor: {time_field!r} is one of the detector's sensors "
-                             f"({', '.join(self.sensors[:8])}{', ...' if len(self.sensors) > 8 else ''})")
+                             f"({self._sensor_list()})")
         self.log = log or _Silent()
         self.counts = {"lines": 0, "malformed": 0, "missing_values": 0, "out_of_order": 0,
                        "time_jumps": 0, "duplicates": 0, "unreadable_times": 0}
@@ -457,7 +462,7 @@ class RecordParser:
         has a time column and one value column per sensor (renamed columns: taken in order,
         as ``tsae detect score`` does, a label column left out).
         """
-        names = _without_blank_tail(tuple(f.strip().strip('"') for f in fields))  # "time,a,b,": no 4th column
+        names = _header_names(fields)
         if any(_is_number(n) for n in names):  # a data row with a stray word in it, not a header
             return None
         # a sensor named like a time column ("t") stays a sensor
@@ -594,16 +599,19 @@ class RecordParser:
             self._malformed(self._foreign_header(line) or reason)
         return None
 
+    def _sensor_list(self, most: int = 8) -> str:
+        """The detector's sensors as a message lists them: the first ``most``, then ``...``."""
+        return ", ".join(self.sensors[:most]) + (", ..." if len(self.sensors) > most else "")
+
     def _foreign_header(self, line: str) -> str | None:
         """Why ``line`` is malformed when it is a header of other sensors (a stream for another detector): its width
         was blamed as a row's would be; None for any other line."""
         sep = self.sep or sniff_delimiter(line)
-        names = _without_blank_tail(tuple(f.strip().strip('"') for f in _split(line, sep)))
+        names = _header_names(_split(line, sep))
         words = all(_is_name(n) and (n[:1].isalpha() or n[:1] == "_") for n in names)  # "0;1" is no name: a row
         if len(names) < 2 or not words or any(n in self.index for n in names):
             return None
-        more = ", ..." if len(self.sensors) > 8 else ""
-        return f"a header naming none of the detector's sensors ({', '.join(self.sensors[:8])}{more}): {line[:60]!r}"
+        return f"a header naming none of the detector's sensors ({self._sensor_list()}): {line[:60]!r}"
 
     def _take(self, fitted: _Fitted) -> tuple[np.ndarray, Any]:
         """A record read: its row and time; its decimal mark becomes the stream's when none is fixed yet."""
@@ -732,9 +740,9 @@ class RecordParser:
             if i is None:
                 if find_time_column([key], self.time_names) is not None:
                     stamp, self._time_name, timed = value, key, True
-                elif _short_name(key) not in self.unknown_fields and len(self.unknown_fields) < 100:  # bounded
-                    self.unknown_fields.add(_short_name(key))
-                    self.log.warn("unknown", f"ignoring field {_short_name(key)!r} (not a sensor of this detector)")
+                elif (name := _short_name(key)) not in self.unknown_fields and len(self.unknown_fields) < 100:
+                    self.unknown_fields.add(name)  # bounded memory
+                    self.log.warn("unknown", f"ignoring field {name!r} (not a sensor of this detector)")
                 continue
             try:
                 number = _json_number(value)

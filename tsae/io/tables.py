@@ -960,8 +960,7 @@ class TableWriter:
             if len(arr) != n:
                 raise ValueError(f"{self.path}: column {name!r} has {len(arr)} rows, expected {n}")
         for start in range(0, n, WRITE_ROWS):
-            text = [_format_column(arr[start:start + WRITE_ROWS], unit) if j or not self._utc
-                    else time_cells(arr[start:start + WRITE_ROWS], unit, utc=True)  # dates ending in Z
+            text = [time_cells(arr[start:start + WRITE_ROWS], unit, utc=self._utc and not j)  # UTC dates end in Z
                     for j, (arr, unit) in enumerate(zip(arrays, self._formats, strict=True))]
             self._writer.writerows(zip(*text, strict=True))
         self.rows += n

@@ -163,11 +163,11 @@ def _reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.Pat
             if sized is not None:
                 sized(source.n)
             ordered_source = reordered(source, perm)
-            back = None if perm is None else np.argsort(perm)  # the model's column order back to the table's
             with _local_output(dst) as local_out, open_writer(Path(local_out), source, protect) as write, \
                     torch_threads(threads), in_file(src, dst, *read_paths(loaded)), columns_named(names):
+                # each block back in the table's own column order
                 total, count = reconstruct_blocks(loaded, ordered_source,
-                                                  write if back is None else lambda part: write(part[back]), advance,
+                                                  lambda part: write(in_input_order(part, perm)), advance,
                                                   block=block, batch_size=batch_size)
                 ordered_source.finish()  # a file that changed while it was read is an error, and no output
             mse = total / count if count else float("nan")

@@ -164,8 +164,8 @@ class _Mixture:
     def __init__(self, every: np.ndarray, z: np.ndarray) -> None:
         n = len(z)
         self.every, self.z = every, z
-        self.bounds = np.searchsorted(np.arange(n) * 10 // n, np.arange(11)).tolist()
-        self.chunks = list(zip(self.bounds[:-1], self.bounds[1:], strict=True))
+        bounds = np.searchsorted(np.arange(n) * 10 // n, np.arange(11)).tolist()
+        self.chunks = list(zip(bounds[:-1], bounds[1:], strict=True))
         self.grams = [self._gram(self.every[:, a:b], self.z[a:b]) for a, b in self.chunks]
 
     @staticmethod

@@ -28,7 +28,7 @@ from tsae.io.paths import check_data_output, check_output, read_paths
 from tsae.io.series import read_series, refuse_transposed, write_series
 from tsae.io.table_blocks import TableSource, open_long_table
 from tsae.io.time_order import warn_time_order
-from tsae.pipelines.reconstruct.columns import in_input_order, in_model_order
+from tsae.pipelines.reconstruct.columns import in_input_order, in_model_order, source_in_model_order
 from tsae.pipelines.smooth.blocks import (
     IMPUTE_BLOCK,
     SMOOTH_BLOCK,
@@ -100,15 +100,12 @@ def _streamed(src: Path, dst: Path, source: SeriesSource, model: Any, blocks: _B
     """:func:`_file_job` of a series read and written block by block."""
     from tsae.pipelines.progress import sample_bar
 
-    names, perm = None, None
-    if isinstance(source, TableSource):  # as for a table read whole
-        warn_time_order(src, source.time, source.time_name, _DONE[desc])
-        _, names, perm = in_model_order(np.empty((source.channels, 0)), table_columns(source.meta), model, str(src))
+    names, perm = source_in_model_order(source, model, src, _DONE[desc])  # as for a table read whole
     ordered_source = reordered(source, perm)
-    back = None if perm is None else np.argsort(perm)  # the model's column order back to the table's
     with sample_bar(source.n, desc, show) as bar, open_writer(dst, source, tuple(reads)) as write:
         with in_file(src, dst, *reads), columns_named(names):
-            missing = blocks(ordered_source, write if back is None else lambda part: write(part[back]), bar.update)
+            # each block back in the table's own column order
+            missing = blocks(ordered_source, lambda part: write(in_input_order(part, perm)), bar.update)
         ordered_source.finish()
     return {"samples": source.n, "channels": source.channels, "missing": missing,
             "seconds": time.perf_counter() - start}
