@@ -406,15 +406,6 @@ def _score_blocks(core: ScoringCore | DriftingCore, X: np.ndarray | RowReader,
     return stretches
 
 
-def _score_all(core: ScoringCore | DriftingCore, X: np.ndarray, progress: bool = False,
-               silence: int | None = None) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int, int]]]:
-    """Scores ``(n,)`` and contribution rows ``(n, C)`` of the whole series ``X`` (C, n) through ``core``, and
-    its silent stretches (:func:`_score_blocks`, whose blocks are joined)."""
-    blocks = _Blocks()
-    stretches = _score_blocks(core, X, blocks, progress, silence)
-    return *blocks.joined(), stretches
-
-
 class _Blocks:
     """The blocks of scores and contribution rows that :func:`_score_blocks` gives, kept to be joined."""
 
@@ -773,7 +764,7 @@ class Detector:
         calib_scores = self._short_smoothings(state, calib_rows, calib_scores)
         self.state_ = state
         state.contrib_base = np.maximum(np.nanmean(calib_rows, axis=0), _EPS)
-        self.decision_scores_, _ = self._score_state(state, X)
+        self.decision_scores_ = self._training_scores(state, X)
         self.calibration_scores_ = calib_scores
         self._fit_alarm_threshold(source)
         self.early_threshold_ = self._early_threshold(early_calib)
@@ -974,9 +965,10 @@ class Detector:
         results: dict[tuple[str, ...], dict[str, float]] = {cand: {} for cand in options}
         if len(options) > 1:
             rng = np.random.default_rng(self.seed)
+            context = max(0, split - max(state.windows))  # the rows term_rows reads before the held-out ones
             for kind in KINDS:
                 held, labels = inject(X[:, split:], kind, rng, segment=2 * state.window)
-                rows = term_rows(state, np.concatenate([X[:, :split], held], axis=1), split)
+                rows = term_rows(state, np.concatenate([X[:, context:split], held], axis=1), split - context)
                 for cand in options:
                     score = smoothed_scores(combine_rows(rows, cand, self.linear_weight), state.smooth, state.centered)
                     results[cand][kind] = average_precision(labels, score)
@@ -1137,9 +1129,19 @@ class Detector:
                              smooth=smooth, linear_weight=self.linear_weight, pca=pca if self.linear else None,
                              centered=self.centered, stats=stats, scales=scales)
 
-    def _score_state(self, state: DetectorState, X: np.ndarray, device: Any = None) -> tuple[np.ndarray, np.ndarray]:
-        """Scores ``(n,)`` and contribution rows ``(n, C)`` of the series ``X`` (C, n) under ``state`` (no drift)."""
-        return _score_all(ScoringCore(state, device=self.device if device is None else device), X)[:2]
+    def _training_scores(self, state: DetectorState, X: np.ndarray) -> np.ndarray:
+        """Scores ``(n,)`` of the training series ``X`` (C, n) under ``state`` (no drift), filled in place block by
+        block: their contribution rows (C times their size) are not kept, as nothing reads them."""
+        scores = np.empty(X.shape[1])
+        done = 0
+
+        def keep(block: np.ndarray, _contrib: np.ndarray) -> None:
+            nonlocal done
+            scores[done:done + len(block)] = block
+            done += len(block)
+
+        _score_blocks(ScoringCore(state, device=self.device), X, keep)
+        return scores
 
     # -- scoring ----------------------------------------------------------------
     def fitted_state(self) -> DetectorState:
