@@ -573,3 +573,16 @@ def test_a_clock_set_back_is_confirmed_by_the_next_record_as_a_far_jump_is() -> 
     late = RecordParser(["a"])  # a lone late record is still skipped, and confirms nothing for the next one
     rows, _ = late.parse(["time,a", "0,1", "1,2", "2,3", "0.5,9", "3,4", "0.7,8", "4,5"])
     assert rows[:, 0].tolist() == [1, 2, 3, 4, 5] and late.counts["out_of_order"] == 2
+
+
+def test_two_records_a_few_steps_late_are_both_skipped_not_taken_for_a_clock_set_back() -> None:
+    # before: the second of two late records (swapped in transit: 8, 9 arriving after 10, 11) confirmed the first as
+    # a clock set back and became the reference: it was scored after 11, out of place
+    parser = RecordParser(["a"])
+    lines = ["time,a"] + [f"{t},{t}" for t in range(12) if t not in (8, 9)] + ["8,8", "9,9", "12,12", "13,13"]
+    rows, _ = parser.parse(lines)
+    assert rows[:, 0].tolist() == [0, 1, 2, 3, 4, 5, 6, 7, 10, 11, 12, 13]
+    assert parser.counts["out_of_order"] == 2 and parser.last_time == 13
+    reset = RecordParser(["a"])  # a set back by more than REORDER_STEPS steps is still a clock set back
+    rows, _ = reset.parse(["time,a"] + [f"{t},{t}" for t in range(10)] + ["2,20", "3,30", "4,40"])
+    assert rows[:, 0].tolist() == [*range(10), 30, 40] and reset.counts["out_of_order"] == 1

@@ -35,12 +35,13 @@ cell is read by its column's place, so a line of text where a number belongs is 
 shifted).
 
 Times: a record whose time is earlier than the last accepted one is ``out_of_order`` and
-skipped, unless the next record comes after it and still before the reference: the clock was set back (a device
-that restarted its counter, an NTP step, local times at the end of DST), and that record is accepted as the new
-reference (a lone late record is skipped and confirms nothing). A record whose time is more than ``max_time_jump``
-ahead of the last accepted one (a clock glitch such as a year-3000 stamp) is counted in ``time_jumps``, warned about
-and skipped, and the order reference stays where it was, so the samples that follow at the
-normal pace are still scored. When the next record with a time is also that far from the
+skipped, unless the next record comes after it and still before the reference, by more than :data:`REORDER_STEPS`
+of the stream's typical steps: the clock was set back (a device that restarted its counter, an NTP step, local
+times at the end of DST), and that record is accepted as the new reference (a lone late record is skipped and
+confirms nothing, and so are records a few steps late: delivered out of order). A record whose time is more than
+``max_time_jump`` ahead of the last accepted one (a clock glitch such as a year-3000 stamp) is counted in
+``time_jumps``, warned about and skipped, and the order reference stays where it was, so the samples that follow at
+the normal pace are still scored. When the next record with a time is also that far from the
 reference but within ``max_time_jump`` after the skipped one, the clock really moved: it
 is accepted and becomes the new reference (the same holds for a jump far back, counted
 as out of order, e.g. after a first record from a wrong clock). A jump is never less than
@@ -129,6 +130,10 @@ MAX_TIME_JUMP = 1e9
 #: holds a record back: a ``max_time_jump`` below it (1e9 for epoch nanoseconds 2 s apart) made every record a jump,
 #: and nothing was scored
 PACE_STEPS = 10
+#: a record at most this many typical steps behind the reference is late (delivered out of order), not a clock set
+#: back: a second late one does not confirm the first, and both are skipped (two records swapped in transit had the
+#: second scored out of place, as the new reference)
+REORDER_STEPS = 3
 _PACE_STEPS_KEPT = 15
 #: default number of recent timed records remembered to recognise a redelivered one
 DEDUP_WINDOW = 16384
@@ -788,7 +793,7 @@ class RecordParser:
         if last is not None and horizon is not None:
             horizon *= 1e9 if is_date else 1.0
             if abs(value - last) > horizon and self._steps:  # (only then: a median a record cost 40 % of parsing)
-                horizon = max(horizon, PACE_STEPS * sorted(self._steps)[len(self._steps) // 2])
+                horizon = max(horizon, PACE_STEPS * self._typical_step())
         if last is not None and horizon is not None and abs(value - last) > horizon:
             # a second record confirms a held-back one: within the horizon after it, or as far after it as it was
             # after the reference (a stream whose every step is beyond the horizon: its own pace)
@@ -809,7 +814,7 @@ class RecordParser:
             # the clock set back (a device restarted its counter, an NTP step, local times at the end of DST) shows as
             # a second record after the held-back one and still before the reference, as a far jump is confirmed:
             # skipping every record until the clock passed the reference again lost minutes, or all that followed
-            if held is None or not held < value:
+            if held is None or not held < value or self._late(last - value):
                 self._jump = value
                 self.counts["out_of_order"] += 1
                 self.log.warn("order", f"skipped a sample with out-of-order time {str(stamp)[:40]!r}")
@@ -821,6 +826,14 @@ class RecordParser:
             self._steps.append(value - (held if held is not None and last < held < value else last))
         self.last_time = value
         return True
+
+    def _typical_step(self) -> float:
+        """The median of the stream's last forward steps (:data:`_PACE_STEPS_KEPT`); call only when it has some."""
+        return sorted(self._steps)[len(self._steps) // 2]
+
+    def _late(self, back: float) -> bool:
+        """Whether a record ``back`` behind the reference is late (:data:`REORDER_STEPS`; False before any step)."""
+        return bool(self._steps) and back <= REORDER_STEPS * self._typical_step()
 
     def _duplicate(self, stamp: Any, row: np.ndarray) -> bool:
         """Whether a record with this time and these values was seen recently (then it is counted)."""
