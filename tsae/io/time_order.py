@@ -20,21 +20,18 @@ def warn_time_order(path: str | os.PathLike, time: np.ndarray | None, name: str 
     consecutive samples, whatever their times say; ``use`` says how (``"smoothed"``, ``"learnt from"``), and
     ``gap_hint`` ends the gap warning (what to do about it).
     """
-    from tsae.io.tables import TableWarning, time_seconds
+    from tsae.io.tables import TableWarning
 
     if time is None:
         return
-    seconds = time_seconds(time)
-    back = _steps_back(seconds)
+    back, (gaps, longest), (repeats, first) = _disorder(time)
     if back:
         warnings.warn(f"{path}: the time column {name!r} is not in increasing order ({back} step(s) back in time); "
                       f"the rows are {use} in file order", TableWarning, stacklevel=3)
-    gaps, longest = time_gaps(seconds)
     if gaps:
         warnings.warn(f"{path}: the time column {name!r} has {gaps} gap(s) of more than {GAP_STEPS} sampling steps "
                       f"(the longest {duration(longest)}); the rows on either side are {use} as consecutive samples"
                       f"{gap_hint}", TableWarning, stacklevel=3)
-    repeats, first = repeated_times(time)
     if repeats:
         warnings.warn(f"{path}: the time column {name!r} has duplicate times ({repeats} row(s) repeat an earlier "
                       f"row's time, the first: {first}); the rows are {use} in file order, each as a sample of its "
@@ -51,24 +48,24 @@ def time_disorder(time: np.ndarray) -> str:
     >>> time_disorder(np.array([0.0, 2.0, 1.0, 3.0, 3.0]))
     "1 step(s) back in time; 1 row(s) repeat an earlier row's time, the first: 3.0"
     """
-    from tsae.io.tables import time_seconds
-
-    seconds = time_seconds(time)
+    back, (gaps, longest), (repeats, first) = _disorder(time)
     told = []
-    back = _steps_back(seconds)
     if back:
         told.append(f"{back} step(s) back in time")
-    gaps, longest = time_gaps(seconds)
     if gaps:
         told.append(f"{gaps} gap(s) of more than {GAP_STEPS} sampling steps, the longest {duration(longest)}")
-    repeats, first = repeated_times(time)
     if repeats:
         told.append(f"{repeats} row(s) repeat an earlier row's time, the first: {first}")
     return "; ".join(told)
 
 
-def _steps_back(seconds: np.ndarray) -> int:
-    return int(np.count_nonzero(np.diff(seconds) < 0))
+def _disorder(time: np.ndarray) -> tuple[int, tuple[int, float], tuple[int, str | None]]:
+    """The steps back in time, :func:`time_gaps` and :func:`repeated_times` of a time column: what both
+    :func:`warn_time_order` and :func:`time_disorder` tell."""
+    from tsae.io.tables import time_seconds
+
+    seconds = time_seconds(time)
+    return int(np.count_nonzero(np.diff(seconds) < 0)), time_gaps(seconds), repeated_times(time)
 
 
 #: a step between rows longer than this many typical (median) steps is a gap in the recording
