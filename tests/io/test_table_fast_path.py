@@ -3,6 +3,7 @@
 label, text columns, warnings, and every error with its line."""
 from __future__ import annotations
 
+import csv
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 
 import tsae.io.tables as tables
-from tsae.io import table_cells
+from tsae.io import table_cells, table_dialect
 from tsae.io.blocks import iter_blocks
 from tsae.io.table_blocks import open_table_blocks
 from tsae.io.table_cells import MISSING, _as_float
@@ -74,6 +75,42 @@ def test_cells_with_whitespace_in_one_are_all_stripped() -> None:
     values = table_cells._floats(["1", " 2", "3\t", "\x0c4"])
     assert isinstance(values, np.ndarray) and values.tolist() == [1, 2, 3, 4]
     assert table_cells._floats(["1", " x "]) == (1, "x")
+
+
+class SpacedCommas(csv.excel):
+    skipinitialspace = True  # as the sniffer finds it in "time, flow"
+
+
+class Apostrophes(csv.excel):
+    quotechar = "'"  # as the sniffer finds it in "'a','b'"
+
+
+@pytest.mark.parametrize("dialect", [csv.excel, csv.excel_tab, SpacedCommas, table_dialect._DIALECTS[";"], Apostrophes],
+                         ids=["commas", "tabs", "spaced", "semicolons", "apostrophes"])
+def test_plain_lines_are_split_as_csv_reader_splits_them_into_rows(dialect) -> None:
+    rng = np.random.default_rng(11)
+    d = dialect.delimiter
+    pieces = ["1", "2.5", "-3e4", " ", "  ", "\t", "x", d, d, d, d + " ", '"', "'", "#", "\r", "\x00", "\xb5", ",",
+              ";", "\x0b", "\x1c", "nan", ""]
+    split = 0
+    for _ in range(4000):
+        width = int(rng.integers(1, 5))
+        lines = []
+        for _ in range(int(rng.integers(1, 6))):
+            cells = ["".join(rng.choice(pieces, size=int(rng.integers(0, 3)))) for _ in range(width)]
+            lines.append(d.join(cells) + str(rng.choice(["\n", "\n", "\r\n", "", "\r"])))
+        # as a file's lines are: each ends in a line feed, the last one perhaps not; none is ""
+        lines = [line if line.endswith("\n") else line + "\n" for line in lines[:-1]] + [lines[-1] or "\n"]
+        columns = tables._plain_columns(lines, dialect, width)
+        if columns is None:
+            continue
+        split += 1
+        rows = list(csv.reader(lines, dialect))
+        assert len(rows) == len(lines) and all(len(row) == width for row in rows), (lines, rows)
+        assert [list(cells) for cells in zip(*rows, strict=True)] == columns, lines
+        assert not any(table_cells.is_comment(row[0]) for row in rows), lines
+        assert all(any(cell.strip() for cell in row) for row in rows), lines
+    assert split > 100  # plain blocks were found, and checked
 
 
 def read(path: Path, **options: Any) -> tuple[Any, list[str]]:
@@ -269,6 +306,18 @@ def test_semicolons_with_decimal_commas(tmp_path, paths) -> None:
     paths.check(write(tmp_path, "points.csv", "sep=;\n" + HEADER.replace(",", ";"), rows))
     paths.check(write(tmp_path, "tabs.tsv", HEADER.replace(",", "\t"), pump_rows(sep="\t", comma=True)))
     paths.check(write(tmp_path, "pipes.csv", HEADER.replace(",", "|"), pump_rows(sep="|")))
+
+
+def test_cells_after_a_delimiter_and_spaces(tmp_path, paths) -> None:
+    rows = [row.replace(",", ", ") for row in pump_rows()]  # csv.reader drops the spaces a cell starts with
+    rows[400] = "  " + rows[400].replace(", ", ",   ", 2)
+    rows[600] = rows[600].replace(", ", ",  \t", 1)
+    rows[700] = rows[700].rsplit(",", 1)[0] + ",   "
+    rows[800] = "800, #N/A, 2.5,  -1"
+    fast = paths.check(write(tmp_path, "spaces.csv", HEADER.replace(",", ", "), rows))
+    assert fast.columns == ["flow", "pressure", "temperature"]
+    rows[900] = rows[900].replace(", ", ", oops", 1)
+    paths.check(write(tmp_path, "spaces_oops.csv", HEADER.replace(",", ", "), rows))
 
 
 def test_thousands_separators_are_not_numbers(tmp_path, paths) -> None:

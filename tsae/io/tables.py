@@ -239,8 +239,7 @@ _COMMENT_START = re.compile(r"^[\t\x0b\x0c\x1c-\x1f ]*#", re.MULTILINE)
 def _plain_dialect(dialect: Any) -> bool:
     """Whether ``csv.reader`` splits a line of the ``dialect`` without its quote character at each delimiter, as
     :func:`_plain_columns` does."""
-    return (dialect.quoting == csv.QUOTE_MINIMAL and not dialect.skipinitialspace
-            and dialect.escapechar is None and len(dialect.delimiter) == 1)
+    return dialect.quoting == csv.QUOTE_MINIMAL and dialect.escapechar is None and len(dialect.delimiter) == 1
 
 
 def _plain_columns(lines: list[str], dialect: Any, width: int) -> list[list[str]] | None:
@@ -263,11 +262,21 @@ def _plain_columns(lines: list[str], dialect: Any, width: int) -> list[list[str]
         text += "\n"
     if not _plain_lines(text, dialect.delimiter, width):
         return None
+    if dialect.skipinitialspace:  # "time, flow": csv.reader drops the spaces a cell starts with
+        text = _initial_spaces_dropped(text, dialect.delimiter)
     text = text.replace("\n", dialect.delimiter)
     cells = text.split(dialect.delimiter)
     del text
     rows = len(lines)
     return [cells[j: rows * width: width] for j in range(width)]
+
+
+def _initial_spaces_dropped(text: str, delimiter: str) -> str:
+    """``text`` (lines without quotes) without the spaces its cells start with."""
+    for start in (delimiter, "\n"):
+        while start + " " in text:
+            text = text.replace(start + " ", start)
+    return text.lstrip(" ")
 
 
 def _plain_lines(text: str, delimiter: str, width: int) -> bool:
