@@ -44,26 +44,47 @@ def _floats(cells: Sequence[str], decimal: str = ".") -> np.ndarray | tuple[int,
 
     ``decimal`` is the file's decimal mark (see :func:`_decimal_mark`).
     """
-    arr = np.array([c.strip() for c in cells], dtype=object)
-    missing = np.array([c.lower() in MISSING for c in arr], dtype=bool)
-    arr[missing] = "nan"
+    arr = _stripped(cells)
+    with contextlib.suppress(ValueError):
+        # no cell missing, or only "nan"s, which float() reads as NaN (as missing cells are): the time it took to
+        # look for missing cells one by one in every chunk was a third of the time to read a table
+        return _numbers(arr, decimal)
+    arr = ["nan" if cell.lower() in MISSING else cell for cell in arr]
     try:
-        text = arr.astype(str)
-        if decimal == ",":
-            if (np.char.find(text, ".") >= 0).any():
-                raise ValueError("a decimal point")
-            text = np.char.replace(text, ",", ".")
-        before = interrupts.count()
-        values = np.asarray(text, dtype=np.float64)
-        interrupts.raise_lost(before)  # numpy's string cast can drop a Ctrl-C raised inside it
-        return values
+        return _numbers(arr, decimal)
     except ValueError:
         for i, cell in enumerate(arr):
             try:
                 _as_float(cell, decimal)
             except ValueError:
-                return i, str(cell)
+                return i, cell
         raise
+
+
+def _stripped(cells: Sequence[str]) -> Sequence[str]:
+    """The cells without the whitespace around them: the cells themselves when none holds whitespace."""
+    joined = "".join(cells)
+    if not joined or joined.split(None, 1) == [joined]:
+        return cells
+    return [cell.strip() for cell in cells]
+
+
+def _numbers(cells: Sequence[str], decimal: str) -> np.ndarray:
+    """float64 of stripped cells, each read by ``float()``; ValueError if one is not a number. With ``decimal``
+    ``","`` no cell holds a point, and each comma is one. A cell's trailing NULs are no part of it (numpy's str
+    arrays, through which cells were read, drop them)."""
+    joined = "".join(cells)
+    if "\x00" in joined:
+        cells = [cell.rstrip("\x00") for cell in cells]
+    if decimal == ",":
+        if "." in joined:
+            raise ValueError("a decimal point")
+        cells = [cell.replace(",", ".") for cell in cells]
+    before = interrupts.count()
+    # an object array: numpy casts each str by float(), as it casts a str array, in a quarter of the time
+    values = np.array(cells, dtype=object).astype(np.float64)
+    interrupts.raise_lost(before)  # numpy's cast can drop a Ctrl-C raised inside it
+    return values
 
 
 #: whole numbers from this magnitude on are not all float64 numbers: 2**53 + 1 is read as 2**53

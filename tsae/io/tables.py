@@ -30,6 +30,7 @@ import lzma
 import os
 import re
 import warnings
+from collections import deque
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, islice
@@ -167,7 +168,37 @@ def find_time_column(names: Sequence[str], time_names: Sequence[str] = TIME_NAME
 READ_ROWS = 1 << 14
 
 
-def _records(path: Path, handle: TextIO, dialect: Any, skip: int = 0) -> Iterator[tuple[int, list[str]]]:
+class _Lines:
+    """The lines of a table's text, counted: one at a time to ``csv.reader`` (iterating), or a block at a time
+    (:meth:`block`) to be split at once."""
+
+    def __init__(self, handle: TextIO) -> None:
+        self._handle = handle
+        self._back: deque[str] = deque()  # lines a block gave back, to be read first
+        #: the file line of the last line handed out (csv.reader's line_num counts only the lines it read)
+        self.number = 0
+
+    def __iter__(self) -> Iterator[str]:
+        # a line at a time: a line read ahead would be read again after a block's
+        while (line := self._back.popleft() if self._back else next(self._handle, None)) is not None:
+            self.number += 1
+            yield line
+
+    def block(self, n: int) -> list[str]:
+        """The next ``n`` lines (fewer at the end of the text), handed out: :meth:`give_back` them if they are not
+        used."""
+        lines = [self._back.popleft() for _ in range(min(n, len(self._back)))]
+        lines += islice(self._handle, n - len(lines))
+        self.number += len(lines)
+        return lines
+
+    def give_back(self, lines: list[str]) -> None:
+        """Lines :meth:`block` handed out, to be handed out again, first."""
+        self._back.extendleft(reversed(lines))
+        self.number -= len(lines)
+
+
+def _records(path: Path, lines: _Lines, dialect: Any, skip: int = 0) -> Iterator[tuple[int, list[str]]]:
     """Non-blank, non-comment rows of cells, one at a time, each with the file line it ends on (as errors tell it);
     the first ``skip`` lines are none (Excel's ``sep=;``).
 
@@ -175,28 +206,89 @@ def _records(path: Path, handle: TextIO, dialect: Any, skip: int = 0) -> Iterato
     every later row by one. Before the first row and after the last (a spreadsheet's formatted but empty
     rows) it is none.
     """
-    reader = csv.reader(handle, dialect)
+    reader = csv.reader(lines, dialect)
     started = False
     empty: list[tuple[int, list[str]]] = []  # rows of empty cells, kept until a row of values follows them
     try:
         for row in reader:
-            if reader.line_num <= skip or not row or is_comment(row[0]):
+            if lines.number <= skip or not row or is_comment(row[0]):
                 continue
             if not any(c.strip() for c in row):
                 if started and len(row) > 1:  # a lone empty cell is a blank line: no delimiter, no row
-                    empty.append((reader.line_num, row))
+                    empty.append((lines.number, row))
                 continue
             yield from empty
             empty.clear()
             started = True
-            yield reader.line_num, row
+            yield lines.number, row
     except csv.Error as error:
         problem = str(error)
         if "field larger than field limit" in problem:
             problem = f"a cell is longer than {csv.field_size_limit():,} characters"
         elif "new-line character seen in unquoted field" in problem:
             problem = "a lone carriage return (\\r) inside a line (line ends mixed?)"
-        raise _fail(path, f"line {reader.line_num}: {problem}") from None
+        raise _fail(path, f"line {lines.number}: {problem}") from None
+
+
+#: whether str.strip() strips each ASCII character (by its code)
+_SPACES = np.array([chr(code).isspace() for code in range(128)])
+#: a line whose first cell is a comment (:func:`~tsae.io.table_cells.is_comment`), or may be one
+_COMMENT_START = re.compile(r"^[\t\x0b\x0c\x1c-\x1f ]*#", re.MULTILINE)
+
+
+def _plain_dialect(dialect: Any) -> bool:
+    """Whether ``csv.reader`` splits a line of the ``dialect`` without its quote character at each delimiter, as
+    :func:`_plain_columns` does."""
+    return dialect.quoting == csv.QUOTE_MINIMAL and dialect.escapechar is None and len(dialect.delimiter) == 1
+
+
+def _plain_columns(lines: list[str], dialect: Any, width: int) -> list[list[str]] | None:
+    """The cells of ``lines`` column by column when each is a plain row of ``width`` cells, split at once, else
+    None (:func:`_records` and :func:`_body` read them one by one, and tell what is wrong).
+
+    A plain line is ASCII, without a quote, NUL or lone carriage return, and not longer than a cell may be; it is
+    no comment, has ``width - 1`` delimiters, and a cell that is not blank: :func:`_records` and :func:`_body` take
+    it as it is, as one row.
+    """
+    text = "".join(lines)
+    if (not lines or not text.isascii() or '"' in text or (dialect.quotechar or '"') in text or "\x00" in text
+            or "#" in text and _COMMENT_START.search(text)):
+        return None
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+        if "\r" in text:
+            return None
+    if not text.endswith("\n"):  # the last line of the text
+        text += "\n"
+    if not _plain_lines(text, dialect.delimiter, width):
+        return None
+    if dialect.skipinitialspace:  # "time, flow": csv.reader drops the spaces a cell starts with
+        text = _initial_spaces_dropped(text, dialect.delimiter)
+    text = text.replace("\n", dialect.delimiter)
+    cells = text.split(dialect.delimiter)
+    del text
+    rows = len(lines)
+    return [cells[j: rows * width: width] for j in range(width)]
+
+
+def _initial_spaces_dropped(text: str, delimiter: str) -> str:
+    """``text`` (lines without quotes) without the spaces its cells start with."""
+    for start in (delimiter, "\n"):
+        while start + " " in text:
+            text = text.replace(start + " ", start)
+    return text.lstrip(" ")
+
+
+def _plain_lines(text: str, delimiter: str, width: int) -> bool:
+    """Whether each line of ``text`` (ASCII, each ending in ``\\n``) has ``width - 1`` delimiters, a character
+    neither a delimiter nor whitespace, and is shorter than a cell may be."""
+    codes = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+    ends = np.flatnonzero(codes == ord("\n"))
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    is_delimiter = codes == ord(delimiter)
+    return bool((np.add.reduceat(is_delimiter, starts, dtype=np.int64) == width - 1).all()
+                and np.logical_or.reduceat(~(is_delimiter | _SPACES[codes]), starts).all()
+                and int((ends - starts).max()) < csv.field_size_limit())
 
 
 #: the rows after a header in which a row longer than it is told as perhaps a title or notes above the header
@@ -487,6 +579,43 @@ class _Scan:
     doomed: tuple[int, int] | None = None  # (rank, index) of the first error that will certainly be told
 
 
+def _chunks(rows: Iterator[tuple[int, list[str]]], ahead: int, lines: _Lines | None, dialect: Any, width: int,
+            limit: int | None) -> Iterator[tuple[Sequence[int], Sequence[Sequence[str]]]]:
+    """The data rows, :data:`READ_ROWS` at a time (``limit`` in all; None: all), as their file lines and their cells
+    column by column.
+
+    ``rows`` are the rows read one by one (:func:`_body`), the first ``ahead`` of them read already. When those
+    have read no line beyond the last row they gave (it is no row of empty cells, which :func:`_records` gives only
+    once it has read the row after them), the next chunk's lines are split at once if they are all plain rows
+    (:func:`_plain_columns`) of the text of ``lines`` (None: never).
+    """
+    done = 0
+    at_rest = False
+    while limit is None or done < limit:
+        want = READ_ROWS if limit is None else min(READ_ROWS, limit - done)
+        if at_rest and lines is not None:
+            block = lines.block(want)
+            columns = _plain_columns(block, dialect, width)
+            if columns is None:
+                lines.give_back(block)
+            else:
+                done += len(block)
+                numbers: Sequence[int] = range(lines.number - len(block) + 1, lines.number + 1)
+                del block  # not held while the chunk is converted
+                yield numbers, columns
+                del columns  # nor while the next one is read
+                continue
+        chunk = list(islice(rows, want))
+        if not chunk:
+            return
+        done += len(chunk)
+        at_rest = done >= ahead and any(cell.strip() for cell in chunk[-1][1])
+        numbers, cells = [line for line, _ in chunk], list(zip(*(row for _, row in chunk), strict=True))
+        del chunk
+        yield numbers, cells
+        del numbers, cells
+
+
 def _scan_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0, text_columns: bool = False, *,
                values: bool = True, convert: Collection[int] | None = None, limit: int | None = None
                ) -> Iterator[_Scan]:
@@ -501,7 +630,8 @@ def _scan_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0, text_col
     first found, not the ones a logger appended since, even one it is still writing).
     """
     decimal = "." if dialect.delimiter == "," else None
-    rows = _records(path, handle, dialect, skip)
+    source = _Lines(handle)
+    rows = _records(path, source, dialect, skip)
     head = next(rows, None)
     if head is None:
         raise _fail(path, "empty file")
@@ -536,12 +666,10 @@ def _scan_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0, text_col
     store = [values or j in (time_idx, label_idx) or column.maybe_time for j, column in enumerate(columns)]
     commas = dialect.delimiter == ","
     blank_tail = scan.blank_tail
-    rest = chain(sample, body) if limit is None else islice(chain(sample, body), limit)
+    rest = _chunks(chain(sample, body), len(sample), source if _plain_dialect(dialect) else None, dialect,
+                   len(header), limit)
     del sample
-    while chunk := list(islice(rest, READ_ROWS)):
-        lines = [line for line, _ in chunk]
-        cells = list(zip(*(row for _, row in chunk), strict=True))
-        del chunk
+    for lines, cells in rest:
         if scan.decimal is None:  # it depends on the plan alone, not on what the columns read so far
             scan.decimal = _decimal_mark(columns, cells)
         for i in range(len(blank_tail)):
@@ -551,7 +679,8 @@ def _scan_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0, text_col
             if convert is None or j in convert:
                 _convert(column, cells[j], scan.n, lines, doomed is None, doomed is None or (column.rank, j) < doomed,
                          scan.decimal, text_columns, commas, store[j], not values)
-        scan.n += len(cells[0])
+        scan.n += len(lines)
+        del lines, cells  # not held while the next chunk is read
         for j, column in enumerate(columns):
             certain = (column.bad is not None and not column.maybe_time and not (text_columns and column.rank == 3)) \
                 or (column.rank == 0 and column.not_dates)
