@@ -488,6 +488,10 @@ class Detector:
     linear, linear_weight
         Offer the linear (PCA, ``pca_variance`` of the variance) reconstruction error as a term,
         with this weight.
+    stats_weight
+        The weight of the statistics term (each window's level, spread and step size), when chosen. At 1 its noise
+        buried faults the other terms see and it does not (a changed cycle, a sensor running late); 0.5 was chosen
+        on the development series (NAB, SKAB valve1, the generated plant's decision seeds).
     terms
         The score terms: ``"auto"`` (the self-check chooses among the combinations of
         ``"ae"`` (the autoencoder's residual), ``"pca"`` (the subspace residual) and
@@ -589,7 +593,7 @@ class Detector:
         calibration: str = "holdout", init: str | Path | None = None,
         terms: str | Sequence[str] = "auto", scales: str | Sequence[int] = "auto", holdout: float = 0.3,
         drift_rate: float = 0.0, drift_every: int | None = None, short_smooth: str | Sequence[int] = "auto",
-        threshold_floor: float = 1.3, short_margin: float = 1.25,
+        threshold_floor: float = 1.3, short_margin: float = 1.25, stats_weight: float = 0.5,
     ) -> None:
         if not isinstance(model, str):  # a class here would only fail at fit, with a KeyError
             raise TypeError(f"Detector(model=...) takes the name of a registered model family such as 'conv1d' "
@@ -640,6 +644,7 @@ class Detector:
         self.short_smooth = short_smooth
         self.threshold_floor = threshold_floor
         self.short_margin = short_margin
+        self.stats_weight = stats_weight
         self._check_settings()  # what a detector file could not hold fails here, not at load
 
     # -- sklearn's parameter protocol ---------------------------------------------
@@ -752,9 +757,10 @@ class Detector:
             levels = self._normal_levels(state, X, 0)
             self.selfcheck_ = SelfCheck(chosen=self._fixed_terms(state) or available_terms(state),
                                         reason="in-sample calibration: no self-check")
-            set_terms(state, self.selfcheck_.chosen, self.linear_weight)
+            set_terms(state, self.selfcheck_.chosen, self.linear_weight, self.stats_weight)
             if cut is None:
-                calib_rows, source = combine_rows(levels, self.selfcheck_.chosen, self.linear_weight), "training"
+                calib_rows = combine_rows(levels, self.selfcheck_.chosen, self.linear_weight, self.stats_weight)
+                source = "training"
                 early_calib = early_scores(state, X, 0)
             else:
                 (calib_rows, early_calib), source = self._crossfit_rows(state, Z, X, windows, cut), "crossfit"
@@ -914,8 +920,9 @@ class Detector:
         """
         copy_state = self._train_state(Z[:, :cut], windows, state.hop, state.smooth, state.normalizer)
         copy_levels(state, copy_state)
-        set_terms(copy_state, self.selfcheck_.chosen, self.linear_weight)
-        rows = combine_rows(term_rows(copy_state, X, cut), self.selfcheck_.chosen, self.linear_weight)
+        set_terms(copy_state, self.selfcheck_.chosen, self.linear_weight, self.stats_weight)
+        rows = combine_rows(term_rows(copy_state, X, cut), self.selfcheck_.chosen, self.linear_weight,
+                            self.stats_weight)
         return rows, early_scores(copy_state, X, cut)
 
     def _extra_scales(self, window: int, n: int) -> list[int]:
@@ -970,7 +977,8 @@ class Detector:
                 held, labels = inject(X[:, split:], kind, rng, segment=2 * state.window)
                 rows = term_rows(state, np.concatenate([X[:, context:split], held], axis=1), split - context)
                 for cand in options:
-                    score = smoothed_scores(combine_rows(rows, cand, self.linear_weight), state.smooth, state.centered)
+                    combined = combine_rows(rows, cand, self.linear_weight, self.stats_weight)
+                    score = smoothed_scores(combined, state.smooth, state.centered)
                     results[cand][kind] = average_precision(labels, score)
             chosen, reason = choose(results)
         else:
@@ -978,8 +986,8 @@ class Detector:
         table = {"+".join(c): {**{k: round(v, 4) for k, v in r.items()},
                                "mean": round(float(np.nanmean(list(r.values()))), 4)} for c, r in results.items() if r}
         self.selfcheck_ = SelfCheck(chosen=chosen, results=table, held_out=X.shape[1] - split, reason=reason)
-        set_terms(state, chosen, self.linear_weight)
-        chosen_rows = combine_rows(clean, chosen, self.linear_weight)
+        set_terms(state, chosen, self.linear_weight, self.stats_weight)
+        chosen_rows = combine_rows(clean, chosen, self.linear_weight, self.stats_weight)
         return chosen_rows, smoothed_scores(chosen_rows, state.smooth, state.centered)
 
     def _learn_again(self, state: DetectorState, Z: np.ndarray) -> None:
@@ -1347,6 +1355,7 @@ class Detector:
                          "sample_interval": None if self.sample_interval_ is None else float(self.sample_interval_),
                          "drift_rate": float(self.drift_rate), "drift_every": self.drift_every,
                          "threshold_floor": float(self.threshold_floor), "short_margin": float(self.short_margin),
+                         "stats_weight": float(self.stats_weight),
                          "terms": self.terms if isinstance(self.terms, str) else list(self.terms),
                          "scales": self.scales if isinstance(self.scales, str) else [int(v) for v in self.scales],
                          "holdout": float(self.holdout)},
@@ -1375,7 +1384,8 @@ class Detector:
                   sample_interval=settings.get("sample_interval"), drift_rate=settings.get("drift_rate", 0.0),
                   drift_every=settings.get("drift_every"),
                   threshold_floor=settings.get("threshold_floor", 1.0),  # older files: fitted without a floor
-                  short_margin=settings.get("short_margin", 1.0))  # or a margin
+                  short_margin=settings.get("short_margin", 1.0),  # or a margin
+                  stats_weight=settings.get("stats_weight", 1.0))
         det.calibration_mean_ = content.calibration_mean
         det.early_threshold_ = content.early_threshold
         det.sample_interval_ = det.sample_interval

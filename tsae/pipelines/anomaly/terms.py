@@ -194,23 +194,26 @@ def set_window_terms(state: DetectorState, window: int, pca: LinearTerm | None =
     scale.stats = stats or scale.stats
 
 
-def set_terms(state: DetectorState, chosen: Sequence[str], pca_weight: float = 1.0) -> None:
-    """Turn the terms in ``chosen`` on (the subspace terms with ``pca_weight``, the others 1) and the rest off (0).
+def set_terms(state: DetectorState, chosen: Sequence[str], pca_weight: float = 1.0, stats_weight: float = 1.0) -> None:
+    """Turn the terms in ``chosen`` on (the subspace terms with ``pca_weight``, the statistics terms with
+    ``stats_weight``, the autoencoder's 1) and the rest off (0).
 
-    ``pca_weight`` must be the one :func:`combine_rows` used for the calibration scores, so
+    The weights must be those :func:`combine_rows` used for the calibration scores, so
     that the scores the threshold was set on are the scores the detector computes.
     """
     state.ae_weight = 1.0 if "ae" in chosen else 0.0
     state.linear_weight = pca_weight if "pca" in chosen else 0.0
-    state.stats_weight = 1.0 if "stats" in chosen else 0.0
+    state.stats_weight = stats_weight if "stats" in chosen else 0.0
     for scale in state.scales:
         scale.pca_weight = pca_weight if "pca" in chosen else 0.0
-        scale.stats_weight = 1.0 if "stats" in chosen else 0.0
+        scale.stats_weight = stats_weight if "stats" in chosen else 0.0
 
 
-def combine_rows(rows: dict[TermKey, np.ndarray], chosen: Sequence[str], pca_weight: float = 1.0) -> np.ndarray:
-    """The summed error rows of the chosen term kinds (every scale)."""
-    picked = [(pca_weight if key[0] == "pca" else 1.0) * value for key, value in rows.items() if key[0] in chosen]
+def combine_rows(rows: dict[TermKey, np.ndarray], chosen: Sequence[str], pca_weight: float = 1.0,
+                 stats_weight: float = 1.0) -> np.ndarray:
+    """The weighted sum of the error rows of the chosen term kinds (every scale), weighted as :func:`set_terms`."""
+    weights = {"ae": 1.0, "pca": pca_weight, "stats": stats_weight}
+    picked = [weights[key[0]] * value for key, value in rows.items() if key[0] in chosen]
     return sum_present(np.stack(picked))
 
 
