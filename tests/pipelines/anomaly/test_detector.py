@@ -306,11 +306,10 @@ def test_a_sensor_that_starts_late_in_training_scores_as_it_did_at_fit():
 def test_a_threshold_extrapolated_from_few_peaks_is_told():
     """1,000 training rows with window 48 hold out 300 whose scores show 2 separate peaks: the budget's threshold
     then comes from the scores' spread with a wide margin (it was the highest held-out score, and 7% of new normal
-    samples were flagged, while the fit said nothing). The statistics term at full weight: these rows' scores
-    show 2 peaks then."""
+    samples were flagged, while the fit said nothing)."""
     with pytest.warns(FitWarning, match=r"the 300 held-out training samples show 2 separate score peak\(s\), too few "
                                         r"to model .* fit on longer normal data"):
-        Detector(window=48, epochs=5, device="cpu", stats_weight=1.0).fit(make_series(1000, seed=0).T)
+        Detector(window=48, epochs=5, device="cpu").fit(make_series(1000, seed=0).T)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         Detector(window=48, epochs=5, device="cpu").fit(make_series(3000, seed=0).T)
@@ -352,3 +351,18 @@ def test_a_time_index_gives_the_sample_interval(tmp_path):
     assert given.sample_interval_ == 60.0
     plain = Detector(window=24, epochs=2, device="cpu").fit(x.T)
     assert plain.sample_interval_ is None and "assumed" in alarm_report(plain)
+
+
+def test_the_statistics_term_weight_scales_its_share_and_is_kept_in_the_file(tmp_path):
+    X = make_series(1500, seed=3).T
+    settings = {"window": 24, "epochs": 2, "device": "cpu", "terms": "pca+stats", "scales": ()}
+    full = Detector(**settings).fit(X)
+    half = Detector(**settings, stats_weight=0.5).fit(X)
+    assert full.state_.stats_weight == 1.0 and half.state_.stats_weight == 0.5
+    assert not np.allclose(full.decision_scores_, half.decision_scores_)
+    path = half.save(tmp_path / "half.tsae")
+    loaded = Detector.load(path, device="cpu")
+    assert loaded.stats_weight == 0.5 and loaded.state_.stats_weight == 0.5
+    np.testing.assert_allclose(loaded.decision_function(X), half.decision_function(X), rtol=1e-12)
+    with pytest.raises(ValueError, match=r"stats_weight=-1 is out of range"):
+        Detector(stats_weight=-1)
