@@ -79,8 +79,8 @@ def impute_command(input: Path, output: Path, model: Path | None, device: str, q
 
     Every missing sample is filled; observed samples are written unchanged. A long
     file (table, audio or .npy) is filled in blocks of 2**16 samples, each with context
-    around it and grown (to at most 8 blocks) to hold a gap whole (a series with a longer
-    gap is filled whole).
+    around it and grown (to at most 8 blocks) to hold a gap whole (a longer gap is filled
+    from a segment reaching as far as it spans on each side).
 
     \b
     Example:

@@ -19,9 +19,11 @@ neighbours on both sides and only its own part written:
   segment that holds it whole and observed samples on both sides. A block grows so to at
   most :data:`IMPUTE_GROWTH` times its length (memory in proportion): a gap of at most
   :func:`gap_held_whole` samples is held whole wherever it starts (unless gaps of the other channels
-  overlap it end to end); a longer one would be cut at the grown block's end, and
-  :class:`WholeSeriesNeeded` is raised instead: the series is then filled whole (a cut gap
-  would be filled from one side in each block, with a seam between).
+  overlap it end to end). A longer one (a cut gap would be filled from one side in each block, with a
+  seam between) makes its block run to the gap's end, read with as many samples as it spans on each
+  side (at most :data:`LONG_GAP_LOOKBEHIND` blocks before it): the gap is then filled as in the whole
+  series, in memory that grows with the gap, not the series. Only when that segment would be over
+  half the series is :class:`WholeSeriesNeeded` raised: the series is then filled whole.
 
 Both read forward through a :class:`~tsae.io.blocks.SeriesSource` and hand each finished
 block to a writer (:mod:`tsae.io.blocks`), so time is linear in the file's length.
@@ -74,6 +76,9 @@ IMPUTE_CONTEXT = 1024
 #: in a sine: 1.58 times the signal's spread off, against 1.21 held whole and 1.01 for the
 #: whole series filled at once)
 IMPUTE_GROWTH = 8
+#: blocks of raw samples a gap-filling source keeps before the block it reads: the samples before a gap longer
+#: than a grown block, which is filled with as many on each side as it spans
+LONG_GAP_LOOKBEHIND = IMPUTE_GROWTH
 
 
 class WholeSeriesNeeded(Exception):
@@ -176,17 +181,27 @@ def impute_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], adv
     """Fill the gaps of ``source`` block by block into ``write`` (see the module notes); returns the samples filled.
 
     ``kwargs`` go to :func:`~tsae.pipelines.smooth.imputer.impute`; a block grows to hold a gap whole,
-    to at most :data:`IMPUTE_GROWTH` times its length: a longer gap raises :class:`WholeSeriesNeeded`.
+    to at most :data:`IMPUTE_GROWTH` times its length, or to a longer gap's end, read with as many samples on each
+    side as it spans: :class:`WholeSeriesNeeded` when that is over half the series.
     """
     n, start, filled = source.n, 0, 0
+    held = 0  # the first sample the source still holds
     while start < n:
         limit = min(n, start + IMPUTE_GROWTH * block)
         end = _block_end(source, min(n, start + block), limit)
+        before = after = context
         if end == limit < n and np.isnan(source.read(end, end + 1)).any():
-            raise WholeSeriesNeeded(f"{source.path}: a gap longer than {gap_held_whole(block)} samples")
-        a, b = max(0, start - context), min(n, end + context)
+            # a gap longer than a grown block: the block runs to its end, with as many samples on each side as it
+            # spans (those held before it), so that the gap is filled as in the whole series, in memory that
+            # grows with the gap, not with the series
+            end = _block_end(source, end, n)
+            before, after = max(context, min(end - start, start - held)), max(context, end - start)
+            if min(n, end + after) - max(0, start - before) > n // 2:  # the whole series costs at most twice that
+                raise WholeSeriesNeeded(f"{source.path}: a gap longer than {gap_held_whole(block)} samples")
+        a, b = max(0, start - before), min(n, end + after)
         values = source.read(a, b)
-        source.release(a)
+        held = max(held, a - LONG_GAP_LOOKBEHIND * block)
+        source.release(held)
         part = values[:, start - a: end - a]
         gaps = int(np.isnan(part).sum())
         if gaps:
@@ -201,5 +216,5 @@ def impute_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], adv
     return filled
 
 
-__all__ = ["SMOOTH_BLOCK", "IMPUTE_BLOCK", "IMPUTE_CONTEXT", "IMPUTE_GROWTH", "WholeSeriesNeeded", "gap_held_whole",
-           "smooth_blocks", "impute_blocks"]
+__all__ = ["SMOOTH_BLOCK", "IMPUTE_BLOCK", "IMPUTE_CONTEXT", "IMPUTE_GROWTH", "LONG_GAP_LOOKBEHIND",
+           "WholeSeriesNeeded", "gap_held_whole", "smooth_blocks", "impute_blocks"]

@@ -7,8 +7,9 @@ written block by block (:mod:`tsae.pipelines.smooth.blocks`, :mod:`tsae.io.block
 block, not the file; a progress bar on a terminal shows it; so is a long table file going to a table or a ``.npy``
 file (:func:`~tsae.io.table_blocks.open_long_table`: its time and label columns held whole). Any other longer table
 is read whole but processed in the same blocks, to the same result (the work's memory, many times the series', is
-the block's). A series with a gap longer than ``impute``'s blocks hold
-(:func:`~tsae.pipelines.smooth.blocks.gap_held_whole`) is filled whole, read again if it was being read in blocks.
+the block's). A gap longer than ``impute``'s blocks hold (:func:`~tsae.pipelines.smooth.blocks.gap_held_whole`) is
+filled from a segment reaching as far as it spans on each side; only one too long for the series to gain from that
+has the series filled whole, read again if it was being read in blocks.
 """
 from __future__ import annotations
 
@@ -180,7 +181,8 @@ def impute_file(input: str | os.PathLike, output: str | os.PathLike, *, model: A
     :func:`~tsae.pipelines.smooth.imputer.impute`. A longer file is
     filled block by block, each block with context around it (``block`` defaults to 2**16
     samples: the imputer's memory grows with 128 values per sample), grown to hold a gap whole; a series with a
-    gap longer than they hold (:func:`~tsae.pipelines.smooth.blocks.gap_held_whole`: 7 blocks) is filled whole.
+    gap longer than they hold (:func:`~tsae.pipelines.smooth.blocks.gap_held_whole`: 7 blocks) is filled from a
+    segment reaching as far as it spans on each side, or (that segment over half the series) the series whole.
     """
     loaded = _loaded_model(model, device)
 
