@@ -271,6 +271,7 @@ def test_old_detector_files_still_load(detector, detector_file, craft_model_file
     # null where a Detector never stores None: it said "drift_rate=None must be a number", naming no file (fuzz)
     ("drift_rate", None, r"crafted\.tsae: extra\.settings\.drift_rate: must be a number, not None"),
     ("alarms_per_day", None, r"crafted\.tsae: extra\.settings\.alarms_per_day: must be a number, not None"),
+    ("stats_weight", -1.0, r"crafted\.tsae: extra\.settings\.stats_weight: -1.0 is out of range"),
 ])
 def test_crafted_alarm_settings_are_refused(detector_file, craft_model_file, key, value, match):
     from tsae.models.fields import ModelFileError

@@ -66,6 +66,7 @@ HEADER_CASES = [
     (_extra("smooth", [5]), "extra.smooth", "must be an integer"),
     (_extra("centered", "yes"), "extra.centered", "must be true or false"),
     (_extra("linear_weight", -1.0), "extra.linear_weight", "out of range"),
+    (_extra("stats_weight", -1.0), "extra.stats_weight", "out of range"),
     (_extra("merge_gap", -5), "extra.merge_gap", "out of range"),
     (_extra("settings.threshold", math.inf), "extra.settings.threshold", "must be a finite number"),
     # a negative or non-finite fixed threshold (a number or its text) loaded, and a refit flagged every sample

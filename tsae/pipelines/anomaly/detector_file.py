@@ -107,7 +107,7 @@ SETTING_RANGES: dict[str, SettingRange] = {
     "drift_rate": SettingRange("extra.settings.drift_rate", 0.0, 1.0),
     "drift_every": SettingRange("extra.settings.drift_every", 1, MAX_INT_HPARAM, integer=True, optional=True),
     "linear_weight": SettingRange("extra.linear_weight", 0.0),
-    "stats_weight": SettingRange("extra.stats_weight", 0.0),
+    "stats_weight": SettingRange("extra.settings.stats_weight", 0.0),
     "merge_gap": SettingRange("extra.merge_gap", 0, 2**62, integer=True, optional=True),
     "threshold_floor": SettingRange("extra.settings.threshold_floor", 0.0, 1e6),
     "short_margin": SettingRange("extra.settings.short_margin", 0.0, 1e6, low_open=True),
@@ -184,7 +184,8 @@ def _settings(path: Path, value: Any) -> dict[str, Any]:
         if problem:
             raise ModelFileError(path, problem, "extra.settings.threshold")
     # the alarm and drift settings (files written before them have none: the defaults apply)
-    for name in ("alarms_per_day", "sample_interval", "drift_rate", "drift_every", "threshold_floor", "short_margin"):
+    for name in ("alarms_per_day", "sample_interval", "drift_rate", "drift_every", "threshold_floor", "short_margin",
+                 "stats_weight"):
         # absent: the default; null only where the setting may be None (a Detector never saves another one)
         if name in settings and not (settings[name] is None and SETTING_RANGES[name].optional):
             SETTING_RANGES[name].read(path, settings[name])
@@ -308,7 +309,7 @@ def read_detector_state(path: str | Path, loaded: LoadedModel) -> DetectorFile:
                           linear_weight=linear_weight, pca=pca, centered=centered, contrib_base=contrib_base,
                           ae_weight=check_number(path, "extra.ae_weight", extra.get("ae_weight", 1.0), 0.0),
                           stats=stats,
-                          stats_weight=SETTING_RANGES["stats_weight"].read(path, extra.get("stats_weight", 1.0)),
+                          stats_weight=check_number(path, "extra.stats_weight", extra.get("stats_weight", 1.0), 0.0),
                           scales=_scales(path, arrays, extra.get("scales"), channels, level_huber),
                           short_smooth=_short_smooth(path, extra.get("short_smooth", []), smooth))
     scores = np.asarray(arrays.get("decision_scores", np.zeros(0)), np.float64)
