@@ -163,6 +163,43 @@ class _OverlapMean:
         return out
 
 
+#: windows :func:`aligned_window_sums` sums at a time: its working arrays are a few times this many rows
+_SUM_ROWS = 1 << 16
+
+
+def aligned_window_sums(values: np.ndarray, start: int, k: int) -> np.ndarray:
+    """The sum of every ``k`` consecutive rows of ``values`` ``(n, C)``, whose row 0 is row ``start`` of the data:
+    ``(n - k + 1, C)``, in O(n) and the same bits whatever rows ``values`` holds around each window.
+
+    A running sum (cumsum, one difference per window) would carry the rounding of everything summed since the start
+    into every window: a window's sum would depend on the data seen long before it and on where the blocks of a
+    stream begin. Here the data is cut into chunks of ``k`` rows aligned to multiples of ``k`` of the data's own row
+    numbers, so each window is a suffix of one chunk and a prefix of the next; each suffix and prefix is summed
+    in order inside its chunk alone, over the window's rows only. A window therefore adds exactly its own rows
+    (NaN where one is NaN), in an order fixed by its position in the data.
+    """
+    n, channels = values.shape
+    count = max(0, n - k + 1)
+    out = np.empty((count, channels))
+    for first in range(0, count, _SUM_ROWS):
+        last = min(count, first + _SUM_ROWS)
+        lead = (start + first) % k  # rows of the first chunk before the first window
+        size = -(-(lead + last - first + k) // k) * k  # up to and past the last window's end, in whole chunks
+        grid = np.zeros((size, channels))
+        grid[lead:lead + last - first + k - 1] = values[first:last + k - 1]
+        chunks = grid.reshape(-1, k, channels)
+        suffix = np.empty_like(chunks)
+        np.cumsum(chunks[:, ::-1], axis=1, out=suffix[:, ::-1])  # suffix[j]: rows j.. of the chunk, the last first
+        prefix = np.zeros_like(chunks)
+        np.cumsum(chunks[:, :-1], axis=1, out=prefix[:, 1:])  # prefix[j]: rows ..j - 1 of the chunk
+        rows = last - first
+        # the window at grid row r: its chunk's suffix from r, and the next chunk's rows before r + k (none when r
+        # starts a chunk: + 0.0 changes no sum)
+        tails, heads = suffix.reshape(size, channels), prefix.reshape(size, channels)
+        np.add(tails[lead:lead + rows], heads[lead + k:lead + k + rows], out=out[first:last])
+    return out
+
+
 class _MovingMean:
     """Moving average over ``k`` rows, carried across blocks; centred or trailing (causal).
 
@@ -177,11 +214,12 @@ class _MovingMean:
         self.behind = self.k - 1 - self.ahead
         self.buf = np.zeros((0, channels))  # `behind` rows already returned + the pending rows
         self.pending = 0
+        self.seen = 0  # rows pushed: the data's row number of the end of `buf`
 
     def _emit(self, data: np.ndarray, count: int, end: int) -> np.ndarray:
-        # each window is summed on its own, over the same values (zeros outside the data) whatever the
-        # blocks: a running sum (cumsum) would carry one huge error into every later difference and make
-        # batch scores depend on the data seen long before, and differ from streamed ones
+        # each window is summed over the same values (zeros outside the data) in the same order whatever the
+        # blocks (aligned_window_sums): a running sum would make batch scores depend on the data seen long before,
+        # and differ from streamed ones
         first = len(data) - self.pending
         if count <= 0:
             self.buf = data[max(0, first - self.behind):]
@@ -193,7 +231,7 @@ class _MovingMean:
         channels = data.shape[1]
         padded = np.concatenate([np.zeros((max(0, -start), channels)), data[max(0, start): min(end, stop)],
                                  np.zeros((max(0, stop - end), channels))])
-        sums = np.lib.stride_tricks.sliding_window_view(padded, self.k, axis=0).sum(axis=-1)  # (count, C)
+        sums = aligned_window_sums(padded, self.seen - len(data) + start, self.k)  # (count, C)
         out = sums / (hi - lo)[:, None]
         keep_from = max(0, first + count - self.behind)
         self.buf = data[keep_from:]
@@ -205,6 +243,7 @@ class _MovingMean:
             return rows
         data = np.concatenate([self.buf, rows]) if len(self.buf) else rows
         self.pending += len(rows)
+        self.seen += len(rows)
         return self._emit(data, max(0, self.pending - self.ahead), len(data))
 
     def flush(self) -> np.ndarray:
