@@ -1,11 +1,11 @@
-"""The scoring core's moving mean: the values of a naive reference, and the same bits whatever the blocks the rows
-come in (batch scoring pushes everything at once, the monitor a few rows at a time)."""
+"""The scoring core's moving mean and overlap mean: the values of a naive reference, and the same bits whatever the
+blocks the rows come in (batch scoring pushes everything at once, the monitor a few rows at a time)."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from tsae.pipelines.anomaly.scoring import _MovingMean, aligned_window_sums
+from tsae.pipelines.anomaly.scoring import _MovingMean, _OverlapMean, aligned_window_sums
 
 
 def _naive_moving_mean(rows: np.ndarray, k: int, centered: bool) -> np.ndarray:
@@ -71,3 +71,31 @@ def test_aligned_window_sums_add_each_window_on_its_own(k) -> None:
         # the same data row numbers: the same bits, wherever the given rows begin
         np.testing.assert_array_equal(aligned_window_sums(rows[37:], start + 37, k), sums[37:])
     assert aligned_window_sums(rows[:k - 1], 0, k).shape == (0, 3)
+
+
+def _overlap(errors: np.ndarray, hop: int, n: int, splits=()) -> np.ndarray:
+    """Overlap means of frames (F, L, C) at 0, hop, ..., pushed in groups of frames cut at ``splits``."""
+    frames, window, channels = errors.shape
+    ola = _OverlapMean(window, hop, channels)
+    bounds = [0, *splits, frames]
+    starts = np.arange(frames) * hop
+    parts = [ola.push(starts[a:b], errors[a:b], starts[b - 1] + hop) for a, b in zip(bounds[:-1], bounds[1:],
+                                                                                        strict=True) if b > a]
+    parts.append(ola.push(starts[:0], errors[:0], n))
+    return np.concatenate(parts)
+
+
+@pytest.mark.parametrize(("window", "hop"), [(60, 7), (16, 2), (64, 8), (5, 5), (24, 24)])
+def test_the_overlap_mean_is_the_naive_mean_and_the_same_bits_in_any_groups_of_frames(window, hop) -> None:
+    rng = np.random.default_rng(window)
+    frames = 90
+    errors = rng.gamma(0.5, size=(frames, window, 3)) * 10.0 ** rng.integers(-3, 4, size=(frames, 1, 1))
+    n = (frames - 1) * hop + window
+    whole = _overlap(errors, hop, n)
+    total, count = np.zeros((n, 3)), np.zeros(n)
+    for i in range(frames):
+        total[i * hop: i * hop + window] += errors[i]
+        count[i * hop: i * hop + window] += 1
+    np.testing.assert_allclose(whole, total / count[:, None], rtol=1e-12)
+    for splits in ([1], [3, 50, 51], list(range(1, frames))):
+        np.testing.assert_array_equal(_overlap(errors, hop, n, splits), whole)
