@@ -1,11 +1,12 @@
-"""The scoring core's moving mean and overlap mean: the values of a naive reference, and the same bits whatever the
-blocks the rows come in (batch scoring pushes everything at once, the monitor a few rows at a time)."""
+"""The scoring core's moving mean, overlap mean and window statistics: the values of a naive reference, and the
+same bits whatever the blocks the rows come in (batch scoring pushes everything at once, the monitor a few rows at a
+time)."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from tsae.pipelines.anomaly.scoring import _MovingMean, _OverlapMean, aligned_window_sums
+from tsae.pipelines.anomaly.scoring import _MovingMean, _OverlapMean, aligned_window_sums, window_stats
 
 
 def _naive_moving_mean(rows: np.ndarray, k: int, centered: bool) -> np.ndarray:
@@ -99,3 +100,19 @@ def test_the_overlap_mean_is_the_naive_mean_and_the_same_bits_in_any_groups_of_f
     np.testing.assert_allclose(whole, total / count[:, None], rtol=1e-12)
     for splits in ([1], [3, 50, 51], list(range(1, frames))):
         np.testing.assert_array_equal(_overlap(errors, hop, n, splits), whole)
+
+
+@pytest.mark.parametrize("channels", [1, 4])
+@pytest.mark.parametrize("window", [2, 16, 60])
+def test_the_window_statistics_are_those_of_numpy_and_each_frame_s_own(window, channels) -> None:
+    rng = np.random.default_rng(window + channels)
+    frames = rng.normal(size=(300, window, channels)) * rng.uniform(0.001, 5, size=(300, 1, channels))
+    frames[7] = 0.25  # a flat line
+    frames += rng.normal(size=(300, 1, channels))
+    stats = window_stats(frames)
+    want = np.stack([frames.mean(axis=1), np.log(frames.std(axis=1) + 1e-3),
+                     np.log(np.abs(np.diff(frames, axis=1)).mean(axis=1) + 1e-3)], axis=-1)
+    assert stats.shape == (300, channels, 3)
+    np.testing.assert_allclose(stats, want, rtol=1e-12, atol=1e-14)
+    np.testing.assert_array_equal(window_stats(frames[5:9]), stats[5:9])
+    np.testing.assert_array_equal(window_stats(frames[::-1])[::-1], stats)  # strided frames too

@@ -313,10 +313,12 @@ def window_stats(frames: np.ndarray) -> np.ndarray:
     The window's mean (level), the log of its standard deviation (amplitude, noise, flat
     lines) and the log of its mean absolute first difference (frequency, spikes, noise).
     """
-    mean = frames.mean(axis=1)
-    spread = np.log(frames.std(axis=1) + 1e-3)
-    steps = np.log(np.abs(np.diff(frames, axis=1)).mean(axis=1) + 1e-3)
-    return np.stack([mean, spread, steps], axis=-1)
+    from tsae.pipelines.anomaly._kernels import window_stats as kernel
+
+    frames = np.asarray(frames, np.float64)
+    out = np.empty((frames.shape[0], frames.shape[2], 3))
+    kernel(frames, out)
+    return out
 
 
 class _ScaleScorer:

@@ -1,0 +1,46 @@
+"""Numba kernels of the anomaly scoring core (:mod:`tsae.pipelines.anomaly.scoring`).
+
+Private: the scoring classes shape and allocate, the kernels only compute, each output
+value through the same floating-point operations in the same order whatever the block of
+frames or rows it is computed in (streamed scores equal batch scores bit for bit).
+Imported on first use, so importing the scoring module does not load numba; compiled on
+the first call and cached on disk (:mod:`tsae.engine._numba_cache`).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from tsae.engine import _numba_cache
+
+_numba_cache.install()  # before the decorators below: numba picks a kernel's cache folder there
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def window_stats(frames, out):  # pragma: no cover - compiled
+    """``out[f, c]`` = the mean, log(std + 1e-3) and log(mean |first difference| + 1e-3) of ``frames[f, :, c]``.
+
+    ``frames`` is ``(F, L, C)``, ``out`` ``(F, C, 3)``. Each sum runs over the window in order, as
+    numpy's reductions over that axis do (``frames.mean(axis=1)``, ``frames.std(axis=1)``): the
+    same values, but one pass over the frames and no ``(F, L, C)`` temporaries.
+    """
+    n_frames, length, channels = frames.shape
+    total = np.empty(channels)
+    for f in range(n_frames):
+        frame = frames[f]
+        total[:] = frame[0]
+        for j in range(1, length):
+            for c in range(channels):
+                total[c] += frame[j, c]
+        for c in range(channels):
+            mean = total[c] / length
+            squares = 0.0
+            steps = 0.0
+            for j in range(length):
+                d = frame[j, c] - mean
+                squares += d * d
+            for j in range(1, length):
+                steps += abs(frame[j, c] - frame[j - 1, c])
+            out[f, c, 0] = mean
+            out[f, c, 1] = np.log(np.sqrt(squares / length) + 1e-3)
+            out[f, c, 2] = np.log(steps / (length - 1) + 1e-3)
