@@ -44,3 +44,16 @@ def window_stats(frames, out):  # pragma: no cover - compiled
             out[f, c, 0] = mean
             out[f, c, 1] = np.log(np.sqrt(squares / length) + 1e-3)
             out[f, c, 2] = np.log(steps / (length - 1) + 1e-3)
+
+
+@njit(cache=True, nogil=True)
+def overlap_add(acc, cnt, rel, errors):  # pragma: no cover - compiled
+    """Add each frame's errors ``errors[i]`` ``(L, C)`` to rows ``rel[i]:rel[i] + L`` of ``acc``, and 1 to ``cnt``
+    there, frame after frame (a row adds its frames in their order, however the frames are grouped)."""
+    n_frames, length, channels = errors.shape
+    for i in range(n_frames):
+        r = rel[i]
+        for j in range(length):
+            for c in range(channels):
+                acc[r + j, c] += errors[i, j, c]
+            cnt[r + j] += 1.0

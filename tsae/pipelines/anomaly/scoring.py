@@ -146,20 +146,11 @@ class _OverlapMean:
                 grow = need - len(self.acc)
                 self.acc = np.concatenate([self.acc, np.zeros((grow, self.channels))])
                 self.cnt = np.concatenate([self.cnt, np.zeros(grow)])
-            rel = starts - self.base
-            # a row adds the errors of the frames covering it in the frames' order, however the frames came
-            # (the same bits streamed as batched)
-            if len(rel) < self.window:  # few frames (streaming): one slice per frame
-                for k, r in enumerate(rel.tolist()):
-                    self.acc[r: r + self.window] += errors[k]
-                    self.cnt[r: r + self.window] += 1.0
-            else:  # many frames (batch): one add per window offset, the last offset first (the earlier frame)
-                first, step = int(rel[0]), self.hop
-                regular = bool((np.diff(rel) == step).all())
-                for j in range(self.window - 1, -1, -1):  # rows rel + j are distinct within one j
-                    rows = slice(first + j, first + j + step * (len(rel) - 1) + 1, step) if regular else rel + j
-                    self.acc[rows] += errors[:, j]
-                    self.cnt[rows] += 1.0
+            from tsae.pipelines.anomaly._kernels import overlap_add
+
+            # frame after frame: a row adds its frames in their order, however they came (streamed as batched)
+            overlap_add(self.acc, self.cnt, np.asarray(starts - self.base, np.int64),
+                        np.ascontiguousarray(errors, np.float64))
         done = max(0, min(next_start - self.base, len(self.acc)))
         out = self.acc[:done] / self.cnt[:done, None]
         self.acc = self.acc[done:]
