@@ -57,3 +57,20 @@ def overlap_add(acc, cnt, rel, errors):  # pragma: no cover - compiled
             for c in range(channels):
                 acc[r + j, c] += errors[i, j, c]
             cnt[r + j] += 1.0
+
+
+@njit(cache=True, nogil=True)
+def add_weighted_squares(errors, a, b, weight, scale):  # pragma: no cover - compiled
+    """``errors[f, j, c] += (a[f, c, j] - b[f, c, j]) ** 2 * weight / scale[c]``, in that order of operations.
+
+    ``errors`` is ``(F, L, C)`` (time first, the frames' layout), ``a`` and ``b`` are ``(F, C, L)`` (the network's
+    and the subspace's layout): a term's weighted, normalised squared error added in one pass, without the
+    temporaries (and the transposed reads) of numpy's whole-array steps, and with their values.
+    """
+    n_frames, length, channels = errors.shape
+    for f in range(n_frames):
+        for c in range(channels):
+            s = scale[c]
+            for j in range(length):
+                d = a[f, c, j] - b[f, c, j]
+                errors[f, j, c] += d * d * weight / s

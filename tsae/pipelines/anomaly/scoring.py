@@ -342,35 +342,33 @@ class _ScaleScorer:
     def frame_errors(self, frames: np.ndarray) -> np.ndarray:
         """Per-frame, per-sample, per-sensor weighted, normalised error ``(F, L, C)``."""
         # the working arrays of a block of frames are a few times its size: the network's run a batch of frames
-        # at a time (the batches it ran in anyway), the rest in place; the values are those of whole arrays
+        # at a time (the batches it ran in anyway); each term's error is added in one compiled pass
+        from tsae.pipelines.anomaly._kernels import add_weighted_squares
+
         term = self.term
         errors = np.zeros(frames.shape)
+        channels, length = self.channels, self.window
         if self.model is not None:
+            ae_scale = np.broadcast_to(np.asarray(self.ae_scale, np.float64), (channels,)).copy()
             for start in range(0, len(frames), self.batch_frames):
-                part = frames[start:start + self.batch_frames]
-                inputs = np.ascontiguousarray(part.transpose(0, 2, 1))  # (F, C, L)
+                part = slice(start, start + self.batch_frames)
+                inputs = np.ascontiguousarray(frames[part].transpose(0, 2, 1))  # (F, C, L)
                 recon = forward(self.model, inputs, batch_size=self.batch_frames, device=self.device,
                                 dtype=self.dtype)
-                del inputs
-                error = recon.astype(np.float64, copy=False).transpose(0, 2, 1) - part
-                del recon
-                np.square(error, out=error)
-                error *= self.ae_weight
-                error /= self.ae_scale
-                errors[start:start + self.batch_frames] += error
-                del error
+                if recon.shape != inputs.shape:  # the kernel reads both alike
+                    raise ValueError(f"the model reconstructs frames of shape {inputs.shape[1:]} as "
+                                     f"{recon.shape[1:]}")
+                add_weighted_squares(errors[part], np.ascontiguousarray(recon, np.float64), inputs,
+                                     self.ae_weight, ae_scale)
+                del inputs, recon
         if term.pca is not None and term.pca_weight > 0:
             pca = term.pca
-            flat = frames.transpose(0, 2, 1).reshape(len(frames), -1) - pca.mean
-            recon = (flat @ pca.components.T) @ pca.components
-            flat -= recon
-            del recon
-            np.square(flat, out=flat)
-            lin = flat.reshape(len(frames), self.channels, self.window).transpose(0, 2, 1)
-            lin *= term.pca_weight
-            lin /= pca.err_scale
-            errors += lin
-            del flat, lin
+            flat = np.subtract(frames.transpose(0, 2, 1), pca.mean.reshape(channels, length),
+                               out=np.empty((len(frames), channels, length)))  # (F, C, L)
+            recon = (flat.reshape(len(frames), -1) @ pca.components.T) @ pca.components
+            add_weighted_squares(errors, flat, recon.reshape(flat.shape), term.pca_weight,
+                                 np.broadcast_to(pca.err_scale, (channels,)).astype(np.float64))
+            del flat, recon
         if term.stats is not None and term.stats_weight > 0:
             errors += (term.stats_weight * term.stats.distance(frames) / term.stats.err_scale)[:, None, :]
         return errors
@@ -385,7 +383,9 @@ class _ScaleScorer:
             starts = np.arange(self.next_frame, last_start + 1, hop)
             # float64 frames: the engine's framing is float32, which would change the scores
             view = np.lib.stride_tricks.sliding_window_view(self.buffer, L, axis=0)  # (n-L+1, C, L)
-            errors = self.frame_errors(np.ascontiguousarray(view[starts - self.buffer_start].transpose(0, 2, 1)))
+            first = int(starts[0]) - self.buffer_start  # the frames every hop rows: a strided view, copied once
+            frames = view[first: first + hop * (len(starts) - 1) + 1: hop]
+            errors = self.frame_errors(np.ascontiguousarray(frames.transpose(0, 2, 1)))
             self.next_frame = int(starts[-1]) + hop
         else:
             starts = np.zeros(0, dtype=np.int64)
