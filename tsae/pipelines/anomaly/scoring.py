@@ -312,6 +312,11 @@ def window_stats(frames: np.ndarray) -> np.ndarray:
     return out
 
 
+#: frames per network call on the CPU: in float64 the activations of thousands of frames (tens of MB) overflow the
+#: caches and the network ran at half the speed; the reconstructions are the same in any batch (see ScoringCore)
+CPU_MODEL_FRAMES = 512
+
+
 class _ScaleScorer:
     """The per-sample error of one window scale: frames every ``hop`` samples, their errors, the overlap mean.
 
@@ -350,11 +355,13 @@ class _ScaleScorer:
         channels, length = self.channels, self.window
         if self.model is not None:
             ae_scale = np.broadcast_to(np.asarray(self.ae_scale, np.float64), (channels,)).copy()
-            for start in range(0, len(frames), self.batch_frames):
-                part = slice(start, start + self.batch_frames)
+            step = self.batch_frames
+            if getattr(self.device, "type", None) == "cpu":
+                step = min(step, CPU_MODEL_FRAMES)
+            for start in range(0, len(frames), step):
+                part = slice(start, start + step)
                 inputs = np.ascontiguousarray(frames[part].transpose(0, 2, 1))  # (F, C, L)
-                recon = forward(self.model, inputs, batch_size=self.batch_frames, device=self.device,
-                                dtype=self.dtype)
+                recon = forward(self.model, inputs, batch_size=step, device=self.device, dtype=self.dtype)
                 if recon.shape != inputs.shape:  # the kernel reads both alike
                     raise ValueError(f"the model reconstructs frames of shape {inputs.shape[1:]} as "
                                      f"{recon.shape[1:]}")
