@@ -174,6 +174,25 @@ def test_the_frame_errors_are_those_of_whole_array_arithmetic(detector) -> None:
         assert np.array_equal(scale.frame_errors(frames), whole)
 
 
+def test_a_scale_scores_the_same_rows_in_any_groups_of_frames(detector, monkeypatch) -> None:
+    from tsae.pipelines.anomaly import scoring
+
+    z = detector.core()._normalised(make_series(3000, seed=8))
+
+    def scored(group: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        monkeypatch.setattr(scoring, "CPU_MODEL_FRAMES", group)
+        scales = detector.core(early=True).scales
+        rows = [np.concatenate([scale.push(z[:1700]), scale.push(z[1700:]), scale.flush()]) for scale in scales]
+        return rows, [np.concatenate(scale.early_rows) for scale in scales]
+
+    (rows, early), (grouped, grouped_early) = scored(4096), scored(7)
+    for whole, groups in zip([*rows, *early], [*grouped, *grouped_early], strict=True):
+        assert len(whole) == 3000 and np.isfinite(whole[max(detector.state_.windows):]).all()
+        # BLAS rounds a matrix product's rows by how many rows it multiplies at once (the subspace term, the
+        # network's linear layers), as streamed scores differ from batch ones: within an ulp or so
+        np.testing.assert_allclose(groups, whole, rtol=1e-13, atol=0)
+
+
 @pytest.mark.parametrize("problem", ["ragged", "word", "changed"])
 def test_a_long_table_with_a_problem_late_is_an_error_and_no_output(tmp_path, monkeypatch, detector, problem) -> None:
     monkeypatch.setattr(table_blocks, "LONG_TABLE_BYTES", 0)

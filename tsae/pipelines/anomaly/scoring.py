@@ -312,8 +312,9 @@ def window_stats(frames: np.ndarray) -> np.ndarray:
     return out
 
 
-#: frames per network call on the CPU: in float64 the activations of thousands of frames (tens of MB) overflow the
-#: caches and the network ran at half the speed; the reconstructions are the same in any batch (see ScoringCore)
+#: frames per network call, and per group of frames a scale scores, on the CPU: in float64 the working arrays of
+#: thousands of frames (tens of MB) overflow the caches, and the network ran at half the speed; the values are the
+#: same in any batch (see ScoringCore) and any groups of frames (see _OverlapMean)
 CPU_MODEL_FRAMES = 512
 
 
@@ -386,20 +387,31 @@ class _ScaleScorer:
         self.seen += len(z)
         L, hop = self.window, self.hop
         last_start = self.seen - L
-        if last_start >= self.next_frame:
-            starts = np.arange(self.next_frame, last_start + 1, hop)
-            # float64 frames: the engine's framing is float32, which would change the scores
+        starts = np.arange(self.next_frame, last_start + 1, hop) if last_start >= self.next_frame else \
+            np.zeros(0, dtype=np.int64)
+        # a few hundred frames at a time (the network's batch on the CPU): their working arrays stay in the caches,
+        # and each row is final once the frames after it come (_OverlapMean: the same bits in any groups of frames)
+        step = self.batch_frames
+        if getattr(self.device, "type", None) in (None, "cpu"):
+            step = min(step, CPU_MODEL_FRAMES)
+        parts, means = [], []
+        if len(starts):  # float64 frames: the engine's framing is float32, which would change the scores
             view = np.lib.stride_tricks.sliding_window_view(self.buffer, L, axis=0)  # (n-L+1, C, L)
-            first = int(starts[0]) - self.buffer_start  # the frames every hop rows: a strided view, copied once
-            frames = view[first: first + hop * (len(starts) - 1) + 1: hop]
+        for at in range(0, len(starts), step):
+            group = starts[at:at + step]
+            first = int(group[0]) - self.buffer_start  # the frames every hop rows: a strided view, copied once
+            frames = view[first: first + hop * (len(group) - 1) + 1: hop]
             errors = self.frame_errors(np.ascontiguousarray(frames.transpose(0, 2, 1)))
+            if self.early:
+                means.append(errors.mean(axis=1))
+            parts.append(self.ola.push(group, errors, int(group[-1]) + hop))
+        if len(starts):
             self.next_frame = int(starts[-1]) + hop
         else:
-            starts = np.zeros(0, dtype=np.int64)
-            errors = np.zeros((0, L, self.channels))
+            parts.append(self.ola.push(starts, np.zeros((0, L, self.channels)), self.next_frame))
         if self.early:
-            self.early_rows.append(self._held_window_means(self.seen - len(z), len(z), starts, errors))
-        rows = self.ola.push(starts, errors, self.next_frame)
+            self.early_rows.append(self._held_window_means(self.seen - len(z), len(z), starts, means))
+        rows = np.concatenate(parts) if len(parts) > 1 else parts[0]
         if len(rows):
             self.last_raw = rows[-1].copy()
         drop = min(self.next_frame, self.seen) - self.buffer_start
@@ -408,12 +420,14 @@ class _ScaleScorer:
             self.buffer_start += drop
         return rows
 
-    def _held_window_means(self, first: int, n: int, starts: np.ndarray, errors: np.ndarray) -> np.ndarray:
+    def _held_window_means(self, first: int, n: int, starts: np.ndarray, means: list[np.ndarray]) -> np.ndarray:
         """Rows ``(n, C)`` of samples ``first, first + 1, ...``: the mean error of the newest window complete
-        at each (NaN before the first), known as the sample arrives (see :mod:`tsae.pipelines.anomaly.early`)."""
+        at each (NaN before the first), known as the sample arrives (see :mod:`tsae.pipelines.anomaly.early`).
+
+        ``means``: the mean error ``(F, C)`` of the frames at ``starts``, in groups."""
         table = self._newest_mean[None]
         if len(starts):  # frames follow the newest one without a gap
-            table = np.concatenate([table, errors.mean(axis=1)])
+            table = np.concatenate([table, *means])
             self._newest_mean = table[-1].copy()
             self._newest_frame = int(starts[-1]) // self.hop
         newest = (np.arange(first, first + n) - self.window + 1) // self.hop
