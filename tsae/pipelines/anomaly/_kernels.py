@@ -2,7 +2,7 @@
 
 Private: the scoring classes shape and allocate, the kernels only compute, each output
 value through the same floating-point operations in the same order whatever the block of
-frames or rows it is computed in (streamed scores equal batch scores bit for bit).
+frames or rows it is computed in (however a stream is cut into blocks).
 Imported on first use, so importing the scoring module does not load numba; compiled on
 the first call and cached on disk (:mod:`tsae.engine._numba_cache`).
 """

@@ -313,8 +313,8 @@ def window_stats(frames: np.ndarray) -> np.ndarray:
 
 
 #: frames per network call, and per group of frames a scale scores, on the CPU: in float64 the working arrays of
-#: thousands of frames (tens of MB) overflow the caches, and the network ran at half the speed; the values are the
-#: same in any batch (see ScoringCore) and any groups of frames (see _OverlapMean)
+#: thousands of frames (tens of MB) overflow the caches, and the network ran at half the speed; the values are those
+#: of any other batch (see ScoringCore) and groups of frames (see _OverlapMean), to BLAS's rounding
 CPU_MODEL_FRAMES = 512
 
 
@@ -334,6 +334,12 @@ class _ScaleScorer:
         self.model = model if ae_weight > 0 else None
         self.ae_scale, self.ae_weight = ae_scale, ae_weight
         self.device, self.dtype, self.batch_frames = device, dtype, batch_frames
+        #: frames scored at once (the network's batch): fewer on the CPU (CPU_MODEL_FRAMES), where their working
+        #: arrays then stay in the caches; each row is final once the frames after it come, with the values of any
+        #: other groups (_OverlapMean)
+        self.group = batch_frames
+        if getattr(device, "type", "cpu") == "cpu":
+            self.group = min(batch_frames, CPU_MODEL_FRAMES)
         self.buffer = np.zeros((0, channels))  # normalised samples from self.buffer_start on
         self.buffer_start = 0
         self.next_frame = 0
@@ -347,8 +353,8 @@ class _ScaleScorer:
 
     def frame_errors(self, frames: np.ndarray) -> np.ndarray:
         """Per-frame, per-sample, per-sensor weighted, normalised error ``(F, L, C)``."""
-        # the working arrays of a block of frames are a few times its size: the network's run a batch of frames
-        # at a time (the batches it ran in anyway); each term's error is added in one compiled pass
+        # the working arrays of a block of frames are a few times its size: the network runs `group` frames at a
+        # time; each term's error is added in one compiled pass
         from tsae.pipelines.anomaly._kernels import add_weighted_squares
 
         term = self.term
@@ -356,9 +362,7 @@ class _ScaleScorer:
         channels, length = self.channels, self.window
         if self.model is not None:
             ae_scale = np.broadcast_to(np.asarray(self.ae_scale, np.float64), (channels,)).copy()
-            step = self.batch_frames
-            if getattr(self.device, "type", None) == "cpu":
-                step = min(step, CPU_MODEL_FRAMES)
+            step = self.group
             for start in range(0, len(frames), step):
                 part = slice(start, start + step)
                 inputs = np.ascontiguousarray(frames[part].transpose(0, 2, 1))  # (F, C, L)
@@ -389,16 +393,11 @@ class _ScaleScorer:
         last_start = self.seen - L
         starts = np.arange(self.next_frame, last_start + 1, hop) if last_start >= self.next_frame else \
             np.zeros(0, dtype=np.int64)
-        # a few hundred frames at a time (the network's batch on the CPU): their working arrays stay in the caches,
-        # and each row is final once the frames after it come (_OverlapMean: the same bits in any groups of frames)
-        step = self.batch_frames
-        if getattr(self.device, "type", None) in (None, "cpu"):
-            step = min(step, CPU_MODEL_FRAMES)
         parts, means = [], []
         if len(starts):  # float64 frames: the engine's framing is float32, which would change the scores
             view = np.lib.stride_tricks.sliding_window_view(self.buffer, L, axis=0)  # (n-L+1, C, L)
-        for at in range(0, len(starts), step):
-            group = starts[at:at + step]
+        for at in range(0, len(starts), self.group):
+            group = starts[at:at + self.group]
             first = int(group[0]) - self.buffer_start  # the frames every hop rows: a strided view, copied once
             frames = view[first: first + hop * (len(group) - 1) + 1: hop]
             errors = self.frame_errors(np.ascontiguousarray(frames.transpose(0, 2, 1)))
