@@ -193,6 +193,32 @@ def test_a_scale_scores_the_same_rows_in_any_groups_of_frames(detector, monkeypa
         np.testing.assert_allclose(groups, whole, rtol=1e-13, atol=0)
 
 
+def test_a_core_loads_its_kernels_before_the_first_sample(detector_file) -> None:
+    # numba loads a kernel (or compiles it) on its first call: half a second a monitor's first samples waited for.
+    # A fresh process: this one's kernels ran long ago
+    import subprocess
+    import sys
+
+    script = f"""
+import numpy as np
+from tsae.pipelines.anomaly import _kernels
+from tsae.pipelines.anomaly.detector import Detector
+
+kernels = (_kernels.overlap_add, _kernels.window_stats, _kernels.add_weighted_squares)
+assert not any(kernel.signatures for kernel in kernels)
+core = Detector.load({str(detector_file)!r}, device="cpu").core()
+loaded = [list(kernel.signatures) for kernel in kernels]
+assert all(loaded), loaded
+x = np.random.default_rng(0).normal(size=(3, 400))
+for start in range(0, 400, 50):
+    core.push(x[:, start:start + 50])
+core.flush()
+assert [list(kernel.signatures) for kernel in kernels] == loaded  # the samples ran what was loaded
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
 @pytest.mark.parametrize("problem", ["ragged", "word", "changed"])
 def test_a_long_table_with_a_problem_late_is_an_error_and_no_output(tmp_path, monkeypatch, detector, problem) -> None:
     monkeypatch.setattr(table_blocks, "LONG_TABLE_BYTES", 0)

@@ -74,3 +74,11 @@ def add_weighted_squares(errors, a, b, weight, scale):  # pragma: no cover - com
             for j in range(length):
                 d = a[f, c, j] - b[f, c, j]
                 errors[f, j, c] += d * d * weight / s
+
+
+def warm() -> None:
+    """Load every kernel now (compiled on the first run, then from the disk cache), on arrays of the types the
+    scoring core passes: a monitor's first samples then do not wait half a second for numba."""
+    overlap_add(np.zeros((1, 1)), np.zeros(1), np.zeros(1, np.int64), np.zeros((1, 1, 1)))
+    window_stats(np.zeros((1, 2, 1)), np.zeros((1, 1, 3)))
+    add_weighted_squares(np.zeros((1, 1, 1)), np.zeros((1, 1, 1)), np.zeros((1, 1, 1)), 1.0, np.ones(1))

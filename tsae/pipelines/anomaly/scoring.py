@@ -474,7 +474,9 @@ class ScoringCore:
         import torch
 
         from tsae.models.device import resolve_device
+        from tsae.pipelines.anomaly import _kernels
 
+        _kernels.warm()
         self.state = state
         self.device = resolve_device(device)
         # float64 on the CPU: a window's reconstruction then does not depend (to ~1e-12) on how many
