@@ -174,6 +174,51 @@ def test_the_frame_errors_are_those_of_whole_array_arithmetic(detector) -> None:
         assert np.array_equal(scale.frame_errors(frames), whole)
 
 
+def test_a_scale_scores_the_same_rows_in_any_groups_of_frames(detector, monkeypatch) -> None:
+    from tsae.pipelines.anomaly import scoring
+
+    z = detector.core()._normalised(make_series(3000, seed=8))
+
+    def scored(group: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        monkeypatch.setattr(scoring, "CPU_MODEL_FRAMES", group)
+        scales = detector.core(early=True).scales
+        rows = [np.concatenate([scale.push(z[:1700]), scale.push(z[1700:]), scale.flush()]) for scale in scales]
+        return rows, [np.concatenate(scale.early_rows) for scale in scales]
+
+    (rows, early), (grouped, grouped_early) = scored(4096), scored(7)
+    for whole, groups in zip([*rows, *early], [*grouped, *grouped_early], strict=True):
+        assert len(whole) == 3000 and np.isfinite(whole[max(detector.state_.windows):]).all()
+        # BLAS rounds a matrix product's rows by how many rows it multiplies at once (the subspace term, the
+        # network's linear layers), as streamed scores differ from batch ones: within an ulp or so
+        np.testing.assert_allclose(groups, whole, rtol=1e-13, atol=0)
+
+
+def test_a_core_loads_its_kernels_before_the_first_sample(detector_file) -> None:
+    # numba loads a kernel (or compiles it) on its first call: half a second a monitor's first samples waited for.
+    # A fresh process: this one's kernels ran long ago
+    import subprocess
+    import sys
+
+    script = f"""
+import numpy as np
+from tsae.pipelines.anomaly import _kernels
+from tsae.pipelines.anomaly.detector import Detector
+
+kernels = (_kernels.overlap_add, _kernels.window_stats, _kernels.add_weighted_squares)
+assert not any(kernel.signatures for kernel in kernels)
+core = Detector.load({str(detector_file)!r}, device="cpu").core()
+loaded = [list(kernel.signatures) for kernel in kernels]
+assert all(loaded), loaded
+x = np.random.default_rng(0).normal(size=(3, 400))
+for start in range(0, 400, 50):
+    core.push(x[:, start:start + 50])
+core.flush()
+assert [list(kernel.signatures) for kernel in kernels] == loaded  # the samples ran what was loaded
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
 @pytest.mark.parametrize("problem", ["ragged", "word", "changed"])
 def test_a_long_table_with_a_problem_late_is_an_error_and_no_output(tmp_path, monkeypatch, detector, problem) -> None:
     monkeypatch.setattr(table_blocks, "LONG_TABLE_BYTES", 0)

@@ -149,21 +149,54 @@ class _OverlapMean:
                 grow = need - len(self.acc)
                 self.acc = np.concatenate([self.acc, np.zeros((grow, self.channels))])
                 self.cnt = np.concatenate([self.cnt, np.zeros(grow)])
-            rel = starts - self.base
-            if len(rel) < self.window:  # few frames (streaming): one slice per frame
-                for k, r in enumerate(rel.tolist()):
-                    self.acc[r: r + self.window] += errors[k]
-                    self.cnt[r: r + self.window] += 1.0
-            else:  # many frames (batch): one fancy-indexed add per window offset
-                for j in range(self.window):  # rows rel + j are distinct within one j
-                    self.acc[rel + j] += errors[:, j]
-                    self.cnt[rel + j] += 1.0
+            from tsae.pipelines.anomaly._kernels import overlap_add
+
+            # frame after frame: a row adds its frames in their order, however they came (streamed as batched)
+            overlap_add(self.acc, self.cnt, np.asarray(starts - self.base, np.int64),
+                        np.ascontiguousarray(errors, np.float64))
         done = max(0, min(next_start - self.base, len(self.acc)))
         out = self.acc[:done] / self.cnt[:done, None]
         self.acc = self.acc[done:]
         self.cnt = self.cnt[done:]
         self.base += done
         return out
+
+
+#: windows :func:`aligned_window_sums` sums at a time: its working arrays are a few times this many rows
+_SUM_ROWS = 1 << 16
+
+
+def aligned_window_sums(values: np.ndarray, start: int, k: int) -> np.ndarray:
+    """The sum of every ``k`` consecutive rows of ``values`` ``(n, C)``, whose row 0 is row ``start`` of the data:
+    ``(n - k + 1, C)``, in O(n) and the same bits whatever rows ``values`` holds around each window.
+
+    A running sum (cumsum, one difference per window) would carry the rounding of everything summed since the start
+    into every window: a window's sum would depend on the data seen long before it and on where the blocks of a
+    stream begin. Here the data is cut into chunks of ``k`` rows aligned to multiples of ``k`` of the data's own row
+    numbers, so each window is a suffix of one chunk and a prefix of the next; each suffix and prefix is summed
+    in order inside its chunk alone, over the window's rows only. A window therefore adds exactly its own rows
+    (NaN where one is NaN), in an order fixed by its position in the data.
+    """
+    n, channels = values.shape
+    count = max(0, n - k + 1)
+    out = np.empty((count, channels))
+    for first in range(0, count, _SUM_ROWS):
+        last = min(count, first + _SUM_ROWS)
+        lead = (start + first) % k  # rows of the first chunk before the first window
+        size = -(-(lead + last - first + k) // k) * k  # up to and past the last window's end, in whole chunks
+        grid = np.zeros((size, channels))
+        grid[lead:lead + last - first + k - 1] = values[first:last + k - 1]
+        chunks = grid.reshape(-1, k, channels)
+        suffix = np.empty_like(chunks)
+        np.cumsum(chunks[:, ::-1], axis=1, out=suffix[:, ::-1])  # suffix[j]: rows j.. of the chunk, the last first
+        prefix = np.zeros_like(chunks)
+        np.cumsum(chunks[:, :-1], axis=1, out=prefix[:, 1:])  # prefix[j]: rows ..j - 1 of the chunk
+        rows = last - first
+        # the window at grid row r: its chunk's suffix from r, and the next chunk's rows before r + k (none when r
+        # starts a chunk: + 0.0 changes no sum)
+        tails, heads = suffix.reshape(size, channels), prefix.reshape(size, channels)
+        np.add(tails[lead:lead + rows], heads[lead + k:lead + k + rows], out=out[first:last])
+    return out
 
 
 class _MovingMean:
@@ -180,11 +213,12 @@ class _MovingMean:
         self.behind = self.k - 1 - self.ahead
         self.buf = np.zeros((0, channels))  # `behind` rows already returned + the pending rows
         self.pending = 0
+        self.seen = 0  # rows pushed: the data's row number of the end of `buf`
 
     def _emit(self, data: np.ndarray, count: int, end: int) -> np.ndarray:
-        # each window is summed on its own, over the same values (zeros outside the data) whatever the
-        # blocks: a running sum (cumsum) would carry one huge error into every later difference and make
-        # batch scores depend on the data seen long before, and differ from streamed ones
+        # each window is summed over the same values (zeros outside the data) in the same order whatever the
+        # blocks (aligned_window_sums): a running sum would make batch scores depend on the data seen long before,
+        # and differ from streamed ones
         first = len(data) - self.pending
         if count <= 0:
             self.buf = data[max(0, first - self.behind):]
@@ -196,7 +230,7 @@ class _MovingMean:
         channels = data.shape[1]
         padded = np.concatenate([np.zeros((max(0, -start), channels)), data[max(0, start): min(end, stop)],
                                  np.zeros((max(0, stop - end), channels))])
-        sums = np.lib.stride_tricks.sliding_window_view(padded, self.k, axis=0).sum(axis=-1)  # (count, C)
+        sums = aligned_window_sums(padded, self.seen - len(data) + start, self.k)  # (count, C)
         out = sums / (hi - lo)[:, None]
         keep_from = max(0, first + count - self.behind)
         self.buf = data[keep_from:]
@@ -208,6 +242,7 @@ class _MovingMean:
             return rows
         data = np.concatenate([self.buf, rows]) if len(self.buf) else rows
         self.pending += len(rows)
+        self.seen += len(rows)
         return self._emit(data, max(0, self.pending - self.ahead), len(data))
 
     def flush(self) -> np.ndarray:
@@ -272,10 +307,18 @@ def window_stats(frames: np.ndarray) -> np.ndarray:
     The window's mean (level), the log of its standard deviation (amplitude, noise, flat
     lines) and the log of its mean absolute first difference (frequency, spikes, noise).
     """
-    mean = frames.mean(axis=1)
-    spread = np.log(frames.std(axis=1) + 1e-3)
-    steps = np.log(np.abs(np.diff(frames, axis=1)).mean(axis=1) + 1e-3)
-    return np.stack([mean, spread, steps], axis=-1)
+    from tsae.pipelines.anomaly._kernels import window_stats as kernel
+
+    frames = np.asarray(frames, np.float64)
+    out = np.empty((frames.shape[0], frames.shape[2], 3))
+    kernel(frames, out)
+    return out
+
+
+#: frames per network call, and per group of frames a scale scores, on the CPU: in float64 the working arrays of
+#: thousands of frames (tens of MB) overflow the caches, and the network ran at half the speed; the values are those
+#: of any other batch (see ScoringCore) and groups of frames (see _OverlapMean), to BLAS's rounding
+CPU_MODEL_FRAMES = 512
 
 
 class _ScaleScorer:
@@ -294,6 +337,12 @@ class _ScaleScorer:
         self.model = model if ae_weight > 0 else None
         self.ae_scale, self.ae_weight = ae_scale, ae_weight
         self.device, self.dtype, self.batch_frames = device, dtype, batch_frames
+        #: frames scored at once (the network's batch): fewer on the CPU (CPU_MODEL_FRAMES), where their working
+        #: arrays then stay in the caches; each row is final once the frames after it come, with the values of any
+        #: other groups (_OverlapMean)
+        self.group = batch_frames
+        if getattr(device, "type", "cpu") == "cpu":
+            self.group = min(batch_frames, CPU_MODEL_FRAMES)
         self.buffer = np.zeros((0, channels))  # normalised samples from self.buffer_start on
         self.buffer_start = 0
         self.next_frame = 0
@@ -307,36 +356,34 @@ class _ScaleScorer:
 
     def frame_errors(self, frames: np.ndarray) -> np.ndarray:
         """Per-frame, per-sample, per-sensor weighted, normalised error ``(F, L, C)``."""
-        # the working arrays of a block of frames are a few times its size: the network's run a batch of frames
-        # at a time (the batches it ran in anyway), the rest in place; the values are those of whole arrays
+        # the working arrays of a block of frames are a few times its size: the network runs `group` frames at a
+        # time; each term's error is added in one compiled pass
+        from tsae.pipelines.anomaly._kernels import add_weighted_squares
+
         term = self.term
         errors = np.zeros(frames.shape)
+        channels, length = self.channels, self.window
         if self.model is not None:
-            for start in range(0, len(frames), self.batch_frames):
-                part = frames[start:start + self.batch_frames]
-                inputs = np.ascontiguousarray(part.transpose(0, 2, 1))  # (F, C, L)
-                recon = forward(self.model, inputs, batch_size=self.batch_frames, device=self.device,
-                                dtype=self.dtype)
-                del inputs
-                error = recon.astype(np.float64, copy=False).transpose(0, 2, 1) - part
-                del recon
-                np.square(error, out=error)
-                error *= self.ae_weight
-                error /= self.ae_scale
-                errors[start:start + self.batch_frames] += error
-                del error
+            ae_scale = np.broadcast_to(np.asarray(self.ae_scale, np.float64), (channels,)).copy()
+            step = self.group
+            for start in range(0, len(frames), step):
+                part = slice(start, start + step)
+                inputs = np.ascontiguousarray(frames[part].transpose(0, 2, 1))  # (F, C, L)
+                recon = forward(self.model, inputs, batch_size=step, device=self.device, dtype=self.dtype)
+                if recon.shape != inputs.shape:  # the kernel reads both alike
+                    raise ValueError(f"the model reconstructs frames of shape {inputs.shape[1:]} as "
+                                     f"{recon.shape[1:]}")
+                add_weighted_squares(errors[part], np.ascontiguousarray(recon, np.float64), inputs,
+                                     self.ae_weight, ae_scale)
+                del inputs, recon
         if term.pca is not None and term.pca_weight > 0:
             pca = term.pca
-            flat = frames.transpose(0, 2, 1).reshape(len(frames), -1) - pca.mean
-            recon = (flat @ pca.components.T) @ pca.components
-            flat -= recon
-            del recon
-            np.square(flat, out=flat)
-            lin = flat.reshape(len(frames), self.channels, self.window).transpose(0, 2, 1)
-            lin *= term.pca_weight
-            lin /= pca.err_scale
-            errors += lin
-            del flat, lin
+            flat = np.subtract(frames.transpose(0, 2, 1), pca.mean.reshape(channels, length),
+                               out=np.empty((len(frames), channels, length)))  # (F, C, L)
+            recon = (flat.reshape(len(frames), -1) @ pca.components.T) @ pca.components
+            add_weighted_squares(errors, flat, recon.reshape(flat.shape), term.pca_weight,
+                                 np.broadcast_to(pca.err_scale, (channels,)).astype(np.float64))
+            del flat, recon
         if term.stats is not None and term.stats_weight > 0:
             errors += (term.stats_weight * term.stats.distance(frames) / term.stats.err_scale)[:, None, :]
         return errors
@@ -347,18 +394,26 @@ class _ScaleScorer:
         self.seen += len(z)
         L, hop = self.window, self.hop
         last_start = self.seen - L
-        if last_start >= self.next_frame:
-            starts = np.arange(self.next_frame, last_start + 1, hop)
-            # float64 frames: the engine's framing is float32, which would change the scores
+        starts = np.arange(self.next_frame, last_start + 1, hop) if last_start >= self.next_frame else \
+            np.zeros(0, dtype=np.int64)
+        parts, means = [], []
+        if len(starts):  # float64 frames: the engine's framing is float32, which would change the scores
             view = np.lib.stride_tricks.sliding_window_view(self.buffer, L, axis=0)  # (n-L+1, C, L)
-            errors = self.frame_errors(np.ascontiguousarray(view[starts - self.buffer_start].transpose(0, 2, 1)))
+        for at in range(0, len(starts), self.group):
+            group = starts[at:at + self.group]
+            first = int(group[0]) - self.buffer_start  # the frames every hop rows: a strided view, copied once
+            frames = view[first: first + hop * (len(group) - 1) + 1: hop]
+            errors = self.frame_errors(np.ascontiguousarray(frames.transpose(0, 2, 1)))
+            if self.early:
+                means.append(errors.mean(axis=1))
+            parts.append(self.ola.push(group, errors, int(group[-1]) + hop))
+        if len(starts):
             self.next_frame = int(starts[-1]) + hop
         else:
-            starts = np.zeros(0, dtype=np.int64)
-            errors = np.zeros((0, L, self.channels))
+            parts.append(self.ola.push(starts, np.zeros((0, L, self.channels)), self.next_frame))
         if self.early:
-            self.early_rows.append(self._held_window_means(self.seen - len(z), len(z), starts, errors))
-        rows = self.ola.push(starts, errors, self.next_frame)
+            self.early_rows.append(self._held_window_means(self.seen - len(z), len(z), starts, means))
+        rows = np.concatenate(parts) if len(parts) > 1 else parts[0]
         if len(rows):
             self.last_raw = rows[-1].copy()
         drop = min(self.next_frame, self.seen) - self.buffer_start
@@ -367,12 +422,14 @@ class _ScaleScorer:
             self.buffer_start += drop
         return rows
 
-    def _held_window_means(self, first: int, n: int, starts: np.ndarray, errors: np.ndarray) -> np.ndarray:
+    def _held_window_means(self, first: int, n: int, starts: np.ndarray, means: list[np.ndarray]) -> np.ndarray:
         """Rows ``(n, C)`` of samples ``first, first + 1, ...``: the mean error of the newest window complete
-        at each (NaN before the first), known as the sample arrives (see :mod:`tsae.pipelines.anomaly.early`)."""
+        at each (NaN before the first), known as the sample arrives (see :mod:`tsae.pipelines.anomaly.early`).
+
+        ``means``: the mean error ``(F, C)`` of the frames at ``starts``, in groups."""
         table = self._newest_mean[None]
         if len(starts):  # frames follow the newest one without a gap
-            table = np.concatenate([table, errors.mean(axis=1)])
+            table = np.concatenate([table, *means])
             self._newest_mean = table[-1].copy()
             self._newest_frame = int(starts[-1]) // self.hop
         newest = (np.arange(first, first + n) - self.window + 1) // self.hop
@@ -420,7 +477,9 @@ class ScoringCore:
         import torch
 
         from tsae.models.device import resolve_device
+        from tsae.pipelines.anomaly import _kernels
 
+        _kernels.warm()
         self.state = state
         self.device = resolve_device(device)
         # float64 on the CPU: a window's reconstruction then does not depend (to ~1e-12) on how many
