@@ -28,9 +28,6 @@ _EPS = 1e-12
 #: normalised values are clipped to +-Z_BOUND standard deviations (batch and stream alike): a large value
 #: that is not absurd (1e20, see :func:`~tsae.io.tables.absurd_as_missing`) would otherwise overflow the squared errors
 Z_BOUND = 1e6
-#: windows per network call when scoring, on the CPU (float64) and on a GPU; a window's error does not depend on it
-CPU_BATCH_FRAMES = 1024
-GPU_BATCH_FRAMES = 4096
 
 
 def sensor_order(columns: Sequence[str], sensors: Sequence[str], name: str, *,
@@ -471,7 +468,7 @@ class ScoringCore:
     error row as the sample arrives (:meth:`take_early`).
     """
 
-    def __init__(self, state: DetectorState, device: Any = "cpu", batch_frames: int | None = None,
+    def __init__(self, state: DetectorState, device: Any = "cpu", batch_frames: int = 4096,
                  early: bool = False) -> None:
 
         import torch
@@ -485,8 +482,6 @@ class ScoringCore:
         # float64 on the CPU: a window's reconstruction then does not depend (to ~1e-12) on how many
         # windows share a model call, so streaming (small calls) equals batch (large calls)
         self.dtype = torch.float64 if self.device.type == "cpu" else torch.float32
-        if batch_frames is None:  # the CPU's float64 activations of 4096 frames held ~130 MB more, for no speed
-            batch_frames = CPU_BATCH_FRAMES if self.device.type == "cpu" else GPU_BATCH_FRAMES
         model = None
         if state.ae_weight > 0:
             model = state.model
