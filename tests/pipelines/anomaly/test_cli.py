@@ -192,6 +192,23 @@ def test_scoring_a_long_file_shows_a_progress_bar_on_a_terminal_unless_quiet(tmp
     assert capsys.readouterr().err == ""
 
 
+def test_fitting_on_a_long_file_shows_the_training_rows_scored_on_a_terminal_unless_quiet(tmp_path, monkeypatch,
+                                                                                        capsys):
+    # before: after the network's training, the fit scored every training row (about 10 s for 3 M rows) with no bar
+    import tsae.pipelines.anomaly.detector as detector_module
+    from tsae.pipelines.anomaly.files import fit_detector_file
+
+    train = tmp_path / "long.csv"
+    rows = make_series(3000, seed=2)
+    train.write_text("temp,pressure,flow\n" + "\n".join(f"{a:.4f},{b:.4f},{c:.4f}" for a, b, c in rows) + "\n")
+    monkeypatch.setattr(detector_module, "SCORE_BLOCK", 512)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    fit_detector_file(train, tmp_path / "d.tsae", window=24, epochs=1, device="cpu")
+    assert "score:" in (err := capsys.readouterr().err) and "/3.00k [" in err
+    fit_detector_file(train, tmp_path / "q.tsae", window=24, epochs=1, device="cpu", quiet=True)
+    assert "score:" not in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("name", ["scores.npy", "scores.wav", "scores.json", "scores.flac"])
 def test_scores_named_like_another_kind_of_file_are_refused_before_scoring(tmp_path, detector_file, test_data, name):
     """-o scores.npy (or .wav, .json) wrote CSV text under that name, which every reader of its kind then failed on;

@@ -1149,7 +1149,8 @@ class Detector:
             scores[done:done + len(block)] = block
             done += len(block)
 
-        _score_blocks(ScoringCore(state, device=self.device), X, keep)
+        progress = not self.quiet and X.shape[1] > SCORE_BLOCK and stderr_is_terminal()  # as scoring shows it
+        _score_blocks(ScoringCore(state, device=self.device), X, keep, progress)
         return scores
 
     # -- scoring ----------------------------------------------------------------
