@@ -31,7 +31,8 @@ import os
 import re
 import warnings
 from collections import deque
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from itertools import chain, islice
 from pathlib import Path
@@ -166,6 +167,32 @@ def find_time_column(names: Sequence[str], time_names: Sequence[str] = TIME_NAME
 #: body rows that :func:`read_table` holds as text at a time: it converts them to arrays chunk by chunk, so its
 #: memory is about the arrays it returns (twice, while their chunks are joined) and this many rows of strings
 READ_ROWS = 1 << 14
+#: told the data rows of each chunk a table read reads, within :func:`rows_read_told` (None: nobody listens)
+_ROWS_READ: ContextVar[Callable[[int], None] | None] = ContextVar("_ROWS_READ", default=None)
+
+
+@contextlib.contextmanager
+def rows_read_told(advance: Callable[[int], None]) -> Iterator[None]:
+    """Within it, every table read (whole, or a block reader's pass) tells ``advance`` how many data rows each chunk
+    it reads holds: a progress bar's counter.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> counted = []
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = Path(folder) / "t.csv"
+    ...     _ = path.write_text("a,b\\n1,2\\n3,4\\n")
+    ...     with rows_read_told(counted.append):
+    ...         _ = read_table(path)
+    >>> sum(counted)
+    2
+    """
+    token = _ROWS_READ.set(advance)
+    try:
+        yield
+    finally:
+        _ROWS_READ.reset(token)
 
 
 class _Lines:
@@ -669,7 +696,10 @@ def _scan_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0, text_col
     rest = _chunks(chain(sample, body), len(sample), source if _plain_dialect(dialect) else None, dialect,
                    len(header), limit)
     del sample
+    told = _ROWS_READ.get()
     for lines, cells in rest:
+        if told is not None:
+            told(len(lines))
         if scan.decimal is None:  # it depends on the plan alone, not on what the columns read so far
             scan.decimal = _decimal_mark(columns, cells)
         for i in range(len(blank_tail)):
@@ -1174,7 +1204,7 @@ def write_table(
 WRITE_ROWS = 1 << 14
 
 
-__all__ = ["Table", "read_table", "write_table", "open_table_writer", "TableWriter", "column_format", "ColumnFormat",
-           "time_cells",
+__all__ = ["Table", "read_table", "rows_read_told", "write_table", "open_table_writer", "TableWriter", "column_format",
+           "ColumnFormat", "time_cells",
            "sniff_delimiter", "find_time_column", "time_seconds", "median_step", "whole_numbers", "TABLE_SUFFIXES",
            "TIME_NAMES", "INDEX_NAMES", "MISSING", "DELIMITERS", "ABSURD", "absurd_as_missing"]

@@ -1,8 +1,13 @@
 """The progress bar of a long series job: samples per channel done, on stderr (tqdm, imported when used)."""
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
+
+#: seconds a table read runs before its row counter shows: a quick read shows none
+READ_BAR_DELAY = 1.0
 
 
 def sample_bar(total: int | None, desc: str, show: bool, *, leave: bool = True) -> Any:
@@ -16,6 +21,23 @@ def sample_bar(total: int | None, desc: str, show: bool, *, leave: bool = True) 
     from tqdm import tqdm
 
     return tqdm(total=total, unit="sample", unit_scale=True, desc=desc, disable=not show, leave=leave)
+
+
+@contextlib.contextmanager
+def read_bar(path: str | Path, show: bool) -> Iterator[None]:
+    """With ``show``, a counter on stderr of the rows that the table reads within it read (a table read whole, a
+    block reader's first pass: :func:`~tsae.io.tables.rows_read_told`), shown once they have taken
+    :data:`READ_BAR_DELAY` seconds and removed when they end."""
+    if not show:
+        yield
+        return
+    from tqdm import tqdm
+
+    from tsae.io.tables import rows_read_told
+
+    with tqdm(total=None, unit="row", unit_scale=True, desc=f"read {Path(path).name}", leave=False,
+              delay=READ_BAR_DELAY) as bar, rows_read_told(bar.update):
+        yield
 
 
 class SizedBar:
@@ -65,4 +87,4 @@ def in_shares(advance: Callable[[int], None], of: int, total: int) -> Callable[[
     return step
 
 
-__all__ = ["sample_bar", "SizedBar", "in_shares"]
+__all__ = ["sample_bar", "read_bar", "SizedBar", "in_shares"]

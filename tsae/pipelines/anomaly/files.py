@@ -11,6 +11,7 @@ import numpy as np
 
 from tsae.errors import memory_for
 from tsae.io.atomic import all_or_nothing
+from tsae.io.c_stderr import stderr_is_terminal
 from tsae.io.paths import (
     check_data_output,
     check_model_output,
@@ -26,6 +27,7 @@ from tsae.pipelines.anomaly.detector_file import check_drift_every_used
 from tsae.pipelines.anomaly.plot_envelope import Envelope
 from tsae.pipelines.anomaly.scoring import sensor_order
 from tsae.pipelines.anomaly.silent import silence_setting
+from tsae.pipelines.progress import read_bar
 
 if TYPE_CHECKING:
     from tsae.io.tables import ColumnFormat
@@ -70,7 +72,8 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
     if init is not None:  # told in the model file's name, before the data is read
         family = _init_family(init, family)
     family = family or "conv1d"
-    table = read_data(train_path, text_columns=True)
+    with read_bar(train_path, not quiet and stderr_is_terminal()):
+        table = read_data(train_path, text_columns=True)
     _refuse_text(train_path, table, table.mixed_columns)  # a sensor's column with a cell of text
     if table.text_columns:  # a status, a note: no sensor, as `detect score` and the monitor ignore it
         warnings.warn(f"{train_path}: column(s) {_names(list(table.text_columns))} hold text, not numbers: left out "
@@ -361,9 +364,10 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     if drift_every is not None:
         check_drift_every_used(det.drift_rate, drift_every)
     # a long table is read a block at a time, the time column whole (a plot draws the rows' envelope, gathered so)
-    source = open_long_table(test_path, text_columns=True)
-    # a column of text is no sensor's; a Table or the TableSource, which tells what a Table does but its values
-    table: Any = read_data(test_path, text_columns=True) if source is None else source
+    with read_bar(test_path, not quiet and stderr_is_terminal()):
+        source = open_long_table(test_path, text_columns=True)
+        # a column of text is no sensor's; a Table or the TableSource, which tells what a Table does but its values
+        table: Any = read_data(test_path, text_columns=True) if source is None else source
     _refuse_text(test_path, table, det.sensors_)
     counter = _counter_as_sensor(test_path, table, det.sensors_)
     columns = list(table.columns) + ([] if counter is None else [table.time_name])

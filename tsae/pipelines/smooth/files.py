@@ -29,6 +29,7 @@ from tsae.io.paths import check_data_output, check_output, read_paths
 from tsae.io.series import read_series, refuse_transposed, write_series
 from tsae.io.table_blocks import TableSource, open_long_table
 from tsae.io.time_order import warn_time_order
+from tsae.pipelines.progress import read_bar
 from tsae.pipelines.reconstruct.columns import in_input_order, in_model_order, source_in_model_order
 from tsae.pipelines.smooth.blocks import (
     IMPUTE_BLOCK,
@@ -63,9 +64,10 @@ def _file_job(input: str | os.PathLike, output: str | os.PathLike, model: Any, f
     check_data_output(dst)
     # a float audio file's NaN samples are gaps here (the denoiser reads them as silence)
     source = open_source(src, audio_gaps=True, finite=True) if streams(src, dst, tables=True) else None
-    if source is None:  # a long table to a table: read in blocks too, its time and label whole
-        source = open_long_table(src, dst)
     show = not quiet and stderr_is_terminal()
+    if source is None:  # a long table to a table: read in blocks too, its time and label whole
+        with read_bar(src, show):
+            source = open_long_table(src, dst)
     with memory_for(src, "process"):
         streamed = source is not None and source.n > block
         if source is not None and streamed:
@@ -74,8 +76,9 @@ def _file_job(input: str | os.PathLike, output: str | os.PathLike, model: Any, f
             except WholeSeriesNeeded:
                 pass  # the series is done whole, read again
         # a table read in blocks has told what it warns of: its values read again without them
-        values, rate, meta = source.whole() if isinstance(source, TableSource) else \
-            read_series(src, audio_gaps=True, finite=True)
+        with read_bar(src, show):
+            values, rate, meta = source.whole() if isinstance(source, TableSource) else \
+                read_series(src, audio_gaps=True, finite=True)
         refuse_transposed(src, *values.shape)
         if not (streamed and isinstance(source, TableSource)):  # else told as it was streamed
             warn_time_order(src, meta.get("time"), meta.get("time_name"), _DONE[desc])
