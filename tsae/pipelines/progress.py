@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ def sample_bar(total: int | None, desc: str, show: bool, *, leave: bool = True) 
 
 
 @contextlib.contextmanager
-def read_bar(path: str | Path, show: bool) -> Iterator[None]:
+def read_bar(path: str | os.PathLike, show: bool) -> Iterator[None]:
     """With ``show``, a counter on stderr of the rows that the table reads within it read (a table read whole, a
     block reader's first pass: :func:`~tsae.io.tables.rows_read_told`), shown once they have taken
     :data:`READ_BAR_DELAY` seconds and removed when they end."""

@@ -479,7 +479,7 @@ def encode_file(model: Any, input: str | os.PathLike, output: str | os.PathLike,
     """
     from tsae.io.series import save_npy
     from tsae.models.modelfile import as_loaded
-    from tsae.pipelines.progress import SizedBar
+    from tsae.pipelines.progress import SizedBar, read_bar
     from tsae.pipelines.reconstruct.codes_plot import plot_format
     from tsae.pipelines.reconstruct.series import encode_series, frame_spec
 
@@ -496,7 +496,8 @@ def encode_file(model: Any, input: str | os.PathLike, output: str | os.PathLike,
     long_input = plot is None and Path(input).is_file()  # the plot needs the whole series
     source = open_source(Path(input), finite=True) if long_input else None
     if source is None and long_input:  # a long table: in blocks too, its time and label columns whole
-        source = open_long_table(Path(input), Path(output))
+        with read_bar(input, show):
+            source = open_long_table(Path(input), Path(output))
     if source is not None and source.n > block:  # long audio, .npy or table: in blocks, memory bounded by them
         columns, perm = source_in_model_order(source, loaded, input, "encoded")  # as for a table read whole
         check_channels(input, source.channels, loaded, source.n)
