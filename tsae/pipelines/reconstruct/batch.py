@@ -444,7 +444,7 @@ def reconstruct(
         show = (not batch_options.get("quiet", False) and stderr_is_terminal()) if progress is None else progress
         with SizedBar("reconstruct", show, least=RECONSTRUCT_BLOCK) as bar:  # a file of one block is quick
             row = reconstruct_file(loaded, inputs[0], output, batch_size=batch_size, advance=bar.update,
-                                   sized=bar.size)
+                                   sized=bar.size, show_read=show)
         return BatchResult(manifest=None, rows={row["file"]: row})
     return reconstruct_files(model, inputs, output, dask=dask, device=device, batch_size=batch_size, **batch_options)
 

@@ -96,7 +96,7 @@ def _errors(values: np.ndarray, recon: np.ndarray) -> tuple[float, float]:
 def reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.PathLike, *,
                      batch_size: int = 256, threads: int | None = 1, block: int = RECONSTRUCT_BLOCK,
                      advance: Callable[[int], None] | None = None,
-                     sized: Callable[[int], None] | None = None) -> dict[str, Any]:
+                     sized: Callable[[int], None] | None = None, show_read: bool = False) -> dict[str, Any]:
     """Reconstruct one series file through ``model`` into ``output`` (written atomically).
 
     A file sampled at another rate than the model was trained at is told in a
@@ -122,6 +122,8 @@ def reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.Path
         series read whole (a progress bar).
     sized
         Told the samples per channel of the input once known, before the work (a progress bar's total).
+    show_read
+        Show a row counter while a table is read before the work (:func:`~tsae.pipelines.progress.read_bar`).
 
     Returns
     -------
@@ -130,7 +132,7 @@ def reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.Path
         warning``.
     """
     row = _reconstruct_file(model, input, output, batch_size=batch_size, threads=threads, block=block,
-                            advance=advance, sized=sized)
+                            advance=advance, sized=sized, show_read=show_read)
     tell(row["warning"])
     return row
 
@@ -138,10 +140,11 @@ def reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.Path
 def _reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.PathLike, *,
                       batch_size: int = 256, threads: int | None = 1, block: int = RECONSTRUCT_BLOCK,
                       advance: Callable[[int], None] | None = None,
-                      sized: Callable[[int], None] | None = None) -> dict[str, Any]:
+                      sized: Callable[[int], None] | None = None, show_read: bool = False) -> dict[str, Any]:
     """:func:`reconstruct_file` with its warning in the row only: told by whoever records the row (a batch's
     worker process or Dask task does not tell it)."""
     from tsae.models.modelfile import as_loaded
+    from tsae.pipelines.progress import read_bar
     from tsae.pipelines.reconstruct.series import frame_spec, reconstruct_series
 
     start = time.perf_counter()
@@ -156,7 +159,8 @@ def _reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.Pat
         blocks = streams(Path(local_in), Path(dst), tables=True) and Path(local_in).is_file()
         source = open_source(Path(local_in), finite=True) if blocks else None
         if source is None and Path(local_in).is_file():  # a long table to a table: in blocks, time and label whole
-            source = open_long_table(Path(local_in), Path(dst))
+            with read_bar(src, show_read):
+                source = open_long_table(Path(local_in), Path(dst))
         if source is not None and source.n > block:  # long audio, .npy or table: in blocks, memory bounded by them
             names, perm = source_in_model_order(source, loaded, src, "reconstructed")  # as for a table read whole
             check_channels(src, source.channels, loaded, source.n)
@@ -174,7 +178,9 @@ def _reconstruct_file(model: Any, input: str | os.PathLike, output: str | os.Pat
             return _row(src, dst, "ok", "", source.n, source.channels, float(np.sqrt(mse)), mse,
                         time.perf_counter() - start, rate_warning(src, source.rate, loaded))
         # a table read in blocks has told what it warns of: its values read again without them
-        values, rate, meta = source.whole() if isinstance(source, TableSource) else read_series(local_in, finite=True)
+        with read_bar(src, show_read):
+            values, rate, meta = source.whole() if isinstance(source, TableSource) else \
+                read_series(local_in, finite=True)
         warn_time_order(src, meta.get("time"), meta.get("time_name"), "reconstructed")
         ordered, names, perm = in_model_order(values, table_columns(meta), loaded, src)  # matched by column name
         # not "values has 1 channel(s)", the argument's name
