@@ -1149,9 +1149,12 @@ class Detector:
             scores[done:done + len(block)] = block
             done += len(block)
 
-        progress = not self.quiet and X.shape[1] > SCORE_BLOCK and stderr_is_terminal()  # as scoring shows it
-        _score_blocks(ScoringCore(state, device=self.device), X, keep, progress)
+        _score_blocks(ScoringCore(state, device=self.device), X, keep, self._shows_progress(X.shape[1]))
         return scores
+
+    def _shows_progress(self, n: int) -> bool:
+        """Whether scoring ``n`` samples shows its bar: not quiet, longer than one block, on a terminal."""
+        return not self.quiet and n > SCORE_BLOCK and stderr_is_terminal()
 
     # -- scoring ----------------------------------------------------------------
     def fitted_state(self) -> DetectorState:
@@ -1258,10 +1261,9 @@ class Detector:
                 raise ValueError("X holds no valid value (every sample is NaN, infinite or beyond 1e30, which no "
                                  "sensor reads)")
         n = X.n if isinstance(X, RowReader) else X.shape[1]
-        progress = not self.quiet and n > SCORE_BLOCK and stderr_is_terminal()
         with torch_threads(self.threads, native=True):
-            return _score_blocks(self.core(device=self.device if device is None else device), X, each, progress,
-                                 silence)
+            return _score_blocks(self.core(device=self.device if device is None else device), X, each,
+                                 self._shows_progress(n), silence)
 
     def decision_function(self, X: Any, *, silence: int | None = 100) -> np.ndarray:
         """Anomaly score of each sample of ``X`` ``(n_sensors, n_samples)``; higher = more anomalous.
