@@ -54,7 +54,6 @@ import math
 import numbers
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -63,10 +62,10 @@ import numpy as np
 from tsae.engine.layout import as_channels_first, check_flag, is_dataframe, is_number, is_whole_number, known_layout
 from tsae.engine.preprocess import Normalizer, repair_missing
 from tsae.errors import NotFittedError, shown
-from tsae.io.c_stderr import stderr_is_terminal
 from tsae.models.device import torch_threads
 from tsae.models.params import MAX_INT_HPARAM
 from tsae.models.trainer import check_seed, whole_number
+from tsae.pipelines.anomaly.block_scoring import JoinedBlocks, RowReader, score_blocks, shows_progress
 from tsae.pipelines.anomaly.detector_file import (
     DETECTOR_KIND,
     DETECTOR_VERSION,
@@ -88,7 +87,7 @@ from tsae.pipelines.anomaly.scoring import (
     sensor_columns,
 )
 from tsae.pipelines.anomaly.selfcheck import KINDS, SelfCheck, average_precision, candidates, choose, inject
-from tsae.pipelines.anomaly.silent import SilentSensors, silence_setting, silent_starts
+from tsae.pipelines.anomaly.silent import silence_setting
 from tsae.pipelines.anomaly.terms import (
     TERM_WINDOW_BYTES,
     TERMS,
@@ -359,67 +358,6 @@ def check_family(name: str) -> None:
     from tsae.models.base import check_series_family
 
     check_series_family(name)
-
-
-#: samples pushed through a scoring core at a time: the core's working arrays (windows, errors per scale)
-#: stay bounded by it, not by the series; the scores are the same whatever the chunking
-SCORE_BLOCK = 1 << 16
-
-
-@dataclass
-class RowReader:
-    """A series of the detector's sensors too long to hold, read forward: ``n`` samples, ``read(a, b)`` the float64
-    ``(sensors, b - a)`` samples ``[a, b)`` (absurd values missing already), asked for in order (a long table's,
-    ``tsae detect score``; :meth:`Detector._score_each`)."""
-
-    n: int
-    read: Callable[[int, int], np.ndarray]
-
-
-def _score_blocks(core: ScoringCore | DriftingCore, X: np.ndarray | RowReader,
-                  each: Callable[[np.ndarray, np.ndarray], None], progress: bool = False,
-                  silence: int | None = None) -> list[tuple[int, int, int]]:
-    """Score the whole series ``X`` (C, n) (or read so, :class:`RowReader`) through ``core``, :data:`SCORE_BLOCK`
-    samples at a time: ``each`` is given the scores ``(m,)`` and contribution rows ``(m, C)`` of the samples each
-    block made final, in order (the last call, the end of the data's, may be empty); the silent stretches are
-    returned.
-
-    With ``progress``, a bar on stderr counts the samples scored. With ``silence``, a sensor missing for that
-    many samples in a row is scored as the monitor scores a silent sensor (:mod:`~tsae.pipelines.anomaly.silent`,
-    hooked into ``core``): the scores equal the monitor's with the same ``silence``, and the stretches are
-    ``(sensor, index, since_index)`` where one fell silent (:func:`~tsae.pipelines.anomaly.silent.silent_stretches`).
-    """
-    from tsae.pipelines.progress import sample_bar
-
-    n = X.n if isinstance(X, RowReader) else X.shape[1]
-    silent = SilentSensors(core, silence) if silence is not None else None
-    stretches: list[tuple[int, int, int]] = []
-    with sample_bar(n, "score", progress, leave=False) as bar:
-        for start in range(0, n, SCORE_BLOCK):
-            stop = start + SCORE_BLOCK
-            block = X.read(start, stop) if isinstance(X, RowReader) else X[:, start:stop]
-            if silent is not None:  # a block's silent sensors before its samples are scored, as in the monitor
-                stretches += silent_starts(silent.push(block))
-            each(*core._push_rows(block.T))
-            bar.update(min(SCORE_BLOCK, n - start))
-    each(*core._flush_rows())
-    return stretches
-
-
-class _Blocks:
-    """The blocks of scores and contribution rows that :func:`_score_blocks` gives, kept to be joined."""
-
-    def __init__(self) -> None:
-        self.scores: list[np.ndarray] = []
-        self.contrib: list[np.ndarray] = []
-
-    def __call__(self, scores: np.ndarray, contrib: np.ndarray) -> None:
-        self.scores.append(scores)
-        self.contrib.append(contrib)
-
-    def joined(self) -> tuple[np.ndarray, np.ndarray]:
-        """The scores ``(n,)`` and the contribution rows ``(n, C)`` of all the blocks."""
-        return np.concatenate(self.scores), np.concatenate(self.contrib)
 
 
 # ----------------------------------------------------------------------------- the detector
@@ -1149,12 +1087,8 @@ class Detector:
             scores[done:done + len(block)] = block
             done += len(block)
 
-        _score_blocks(ScoringCore(state, device=self.device), X, keep, self._shows_progress(X.shape[1]))
+        score_blocks(ScoringCore(state, device=self.device), X, keep, shows_progress(self.quiet, X.shape[1]))
         return scores
-
-    def _shows_progress(self, n: int) -> bool:
-        """Whether scoring ``n`` samples shows its bar: not quiet, longer than one block, on a terminal."""
-        return not self.quiet and n > SCORE_BLOCK and stderr_is_terminal()
 
     # -- scoring ----------------------------------------------------------------
     def fitted_state(self) -> DetectorState:
@@ -1241,7 +1175,7 @@ class Detector:
         """:meth:`score_with_contributions`, and the silent stretches the scoring left out: ``(sensor, index,
         since_index)`` where a sensor fell silent, as :func:`~tsae.pipelines.anomaly.silent.silent_stretches` finds
         them."""
-        blocks = _Blocks()
+        blocks = JoinedBlocks()
         stretches = self._score_each(X, device, silence, blocks)
         scores, contrib = blocks.joined()
         return scores, contrib.T, stretches
@@ -1249,9 +1183,11 @@ class Detector:
     def _score_each(self, X: Any, device: Any, silence: int | None,
                     each: Callable[[np.ndarray, np.ndarray], None]) -> list[tuple[int, int, int]]:
         """:meth:`_score_silent` a block at a time: ``each`` is given each block's scores ``(m,)`` and contribution
-        rows ``(m, n_sensors)`` as they are final, in order (:func:`_score_blocks`); the silent stretches are
-        returned (``tsae detect score`` streams its output so, and lists them). ``X`` may be a :class:`RowReader`
-        (a long file's rows, read as they are scored), whose length and values its caller checked."""
+        rows ``(m, n_sensors)`` as they are final, in order
+        (:func:`~tsae.pipelines.anomaly.block_scoring.score_blocks`); the silent stretches are returned (``tsae detect
+        score`` streams its output so, and lists them). ``X`` may be a
+        :class:`~tsae.pipelines.anomaly.block_scoring.RowReader` (a long file's rows, read as they are scored), whose
+        length and values its caller checked."""
         silence = silence_setting(silence)
         if not isinstance(X, RowReader):
             X = self._series(X)
@@ -1262,8 +1198,8 @@ class Detector:
                                  "sensor reads)")
         n = X.n if isinstance(X, RowReader) else X.shape[1]
         with torch_threads(self.threads, native=True):
-            return _score_blocks(self.core(device=self.device if device is None else device), X, each,
-                                 self._shows_progress(n), silence)
+            return score_blocks(self.core(device=self.device if device is None else device), X, each,
+                                shows_progress(self.quiet, n), silence)
 
     def decision_function(self, X: Any, *, silence: int | None = 100) -> np.ndarray:
         """Anomaly score of each sample of ``X`` ``(n_sensors, n_samples)``; higher = more anomalous.
