@@ -5,9 +5,9 @@ How a sample is scored
 1. Missing values are repaired by the engine: a missing value holds the sensor's last good
    value, in scoring (batch *and* streaming, so that both agree; its training mean before
    the first one, :func:`~tsae.engine.preprocess.forward_fill`) as in fitting (the training
-   mean before the first one too, :func:`_repaired_as_scored`), so that a sensor
-   that often misses a value scores on new data as it did on the data the threshold was
-   set on (interpolating at fit would make every held value look abnormal). NaN, inf and
+   mean before the first one too, :func:`~tsae.pipelines.anomaly.series_input.repaired_as_scored`),
+   so that a sensor that often misses a value scores on new data as it did on the data the
+   threshold was set on (interpolating at fit would make every held value look abnormal). NaN, inf and
    values beyond 1e30 in magnitude (no sensor reads them) are missing values, as the table
    reader reads them (:func:`~tsae.io.tables.absurd_as_missing`). A sensor missing for
    ``silence`` samples in a row (100 by default) is *silent* until its next value, in batch scoring and the
@@ -59,11 +59,10 @@ from typing import Any
 
 import numpy as np
 
-from tsae.engine.layout import as_channels_first, check_flag, is_dataframe, is_number, is_whole_number, known_layout
-from tsae.engine.preprocess import Normalizer, repair_missing
+from tsae.engine.layout import check_flag, is_number, is_whole_number
+from tsae.engine.preprocess import Normalizer
 from tsae.errors import NotFittedError, shown
 from tsae.models.device import torch_threads
-from tsae.models.params import MAX_INT_HPARAM
 from tsae.models.trainer import check_seed, whole_number
 from tsae.pipelines.anomaly.block_scoring import JoinedBlocks, RowReader, score_blocks, shows_progress
 from tsae.pipelines.anomaly.detector_file import (
@@ -87,6 +86,14 @@ from tsae.pipelines.anomaly.scoring import (
     sensor_columns,
 )
 from tsae.pipelines.anomaly.selfcheck import KINDS, SelfCheck, average_precision, candidates, choose, inject
+from tsae.pipelines.anomaly.series_input import (
+    as_series,
+    dominant_period,
+    index_interval,
+    longest_missing_runs,
+    repaired_as_scored,
+    smooth_length,
+)
 from tsae.pipelines.anomaly.silent import silence_setting
 from tsae.pipelines.anomaly.terms import (
     TERM_WINDOW_BYTES,
@@ -130,54 +137,6 @@ _FIT_PEAKS = 3
 
 
 # ----------------------------------------------------------------------------- helpers
-def dominant_period(x: np.ndarray, low: int = 8, high: int = 128, min_corr: float = 0.2,
-                    default: int = 32) -> int:
-    """Pick a window length from the data's dominant period (autocorrelation peak).
-
-    Parameters
-    ----------
-    x
-        ``(n_sensors, n_samples)`` array, or ``(n,)`` for one sensor (NaN-free).
-    low, high
-        The returned length is clamped to ``[low, high]``.
-    min_corr
-        If no sensor's autocorrelation peak reaches this, ``default`` is returned.
-
-    Examples
-    --------
-    >>> t = np.arange(2000)
-    >>> dominant_period(np.sin(2 * np.pi * t / 50))
-    50
-    """
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim == 1:
-        x = x[None, :]
-    n = x.shape[1]
-    best: tuple[float, int] | None = None
-    for row in x:
-        v = row - row.mean()
-        if n < 2 * low or not np.any(v):
-            continue
-        spectrum = np.fft.rfft(v, 2 * n)
-        ac = np.fft.irfft(spectrum * np.conj(spectrum))[: n // 2]
-        if ac[0] <= 0:
-            continue
-        ac = ac / ac[0]
-        # the dominant period is the highest autocorrelation peak after its first zero crossing
-        negative = np.flatnonzero(ac < 0)
-        if negative.size == 0:
-            continue
-        start = int(negative[0])
-        if start + 2 >= ac.size:
-            continue
-        k = int(np.argmax(ac[start:])) + start
-        if best is None or ac[k] > best[0]:
-            best = (float(ac[k]), k)
-    if best is None or best[0] < min_corr:
-        return int(np.clip(default, low, high))
-    return int(np.clip(best[1], low, high))
-
-
 #: a training value farther beyond its sensor's 1st-99th percentile range than this many times that range is a
 #: glitch (a transmission error, 9999 for "no reading"), not normal data. Real heavy tails reach far: a burst of
 #: tweets in NAB's training rows lies 14 ranges out, and dropping it from training halved that series' PR-AUC
@@ -216,141 +175,6 @@ def _level_huber(state: DetectorState) -> float | None:
     if len(found) > 1:
         raise ValueError(f"the statistics terms differ in level_huber ({sorted(map(str, found))}): one file holds one")
     return found.pop() if found else None
-
-
-def _repaired_as_scored(x: np.ndarray) -> np.ndarray:
-    """``x`` (C, n) with its missing values repaired as the scoring core repairs them.
-
-    A missing value holds the sensor's last good value; before its first good value, the sensor's
-    training mean, the value the core holds there (the normaliser's centre). That mean is the
-    repaired series' own: the mean of the samples from the first good value on, which the held
-    samples before it do not move. (Held at the first good value instead, a sensor that starts late
-    scored one way at fit and another on the same data afterwards.)
-
-    Examples
-    --------
-    >>> _repaired_as_scored(np.array([[np.nan, 1.0, np.nan, 4.0]]))
-    array([[2., 1., 1., 4.]])
-    """
-    out = repair_missing(x, method="ffill")
-    for i, row in enumerate(x):
-        valid = np.flatnonzero(np.isfinite(row))
-        if valid.size and valid[0] > 0:
-            out[i, : valid[0]] = out[i, valid[0]:].mean()
-    return out
-
-
-def index_interval(X: Any) -> float | None:
-    """Seconds between rows of a pandas object indexed by time, read as a time column is
-    (:func:`~tsae.io.tables.median_step`), else None.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> index_interval(pd.DataFrame({"a": range(4)}, index=pd.date_range("2024-01-01", periods=4, freq="5min")))
-    300.0
-    >>> index_interval(np.zeros((2, 4))) is None
-    True
-    """
-    from tsae.io.tables import median_step
-
-    index = getattr(X, "index", None)
-    kind = getattr(getattr(index, "dtype", None), "kind", None)
-    if index is None or kind not in ("m", "M"):
-        return None
-    times = np.asarray(index.values)
-    return median_step(times if kind == "M" else np.datetime64(0, "ns") + times)  # durations from an origin
-
-
-def _longest_missing_runs(x: np.ndarray) -> np.ndarray:
-    """The longest run of NaN of each row of ``x`` (C, n), in samples.
-
-    Examples
-    --------
-    >>> _longest_missing_runs(np.array([[1.0, np.nan, np.nan, 2.0, np.nan], [1.0, 2.0, 3.0, 4.0, 5.0]]))
-    array([2, 0])
-    """
-    out = np.zeros(x.shape[0], dtype=np.int64)
-    for i, row in enumerate(np.isnan(x)):
-        if row.any():
-            edges = np.flatnonzero(np.diff(np.concatenate([[0], row.astype(np.int8), [0]])))
-            out[i] = int(np.max(edges[1::2] - edges[::2]))
-    return out
-
-
-def _smooth_length(value: int | str | None, window: int) -> int:
-    """``"window"`` -> window, ``"2*window"`` -> 2 * window, a number -> itself (>= 1).
-
-    At most :data:`MAX_SMOOTH` samples: what a detector file holds (a longer moving mean
-    could not be loaded again, and its zero padding alone would take gigabytes).
-
-    Examples
-    --------
-    >>> _smooth_length("2*window", 32)
-    64
-    >>> _smooth_length(10**9, 32)
-    Traceback (most recent call last):
-    ...
-    ValueError: smooth=1000000000: at most 1048576 samples (what a detector file holds), or 'k*window'
-    """
-    if value is None:
-        return 1
-    if isinstance(value, str):
-        text = value.replace(" ", "").lower()
-        if text.endswith("window"):
-            factor = text[: -len("window")].rstrip("*") or "1"
-            try:
-                length = max(1, int(round(float(factor) * window)))
-            except (ValueError, OverflowError):  # "inf*window" has no length either
-                raise ValueError(f"smooth={value!r}: use a number of samples or 'k*window'") from None
-            return _at_most_max_smooth(value, length)
-        try:
-            value = int(text)
-        except ValueError:
-            raise ValueError(f"smooth={value!r}: use a number of samples or 'k*window'") from None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < 1:
-        raise ValueError(f"smooth={value!r}: use a number of samples (>= 1) or 'k*window'")
-    return _at_most_max_smooth(value, int(value))
-
-
-#: the longest score smoothing, in samples: the most a detector file holds (``extra.smooth``)
-MAX_SMOOTH = MAX_INT_HPARAM
-
-
-def _at_most_max_smooth(value: Any, length: int) -> int:
-    """``length`` (of the smoothing ``value``) if it is at most :data:`MAX_SMOOTH`, else a ValueError naming it."""
-    if length > MAX_SMOOTH:
-        raise ValueError(f"smooth={shown(value)}: at most {MAX_SMOOTH} samples (what a detector file holds), "
-                         "or 'k*window'")
-    return length
-
-
-def as_series(X: Any, sensors: Sequence[str] | None = None) -> tuple[np.ndarray, list[str]]:
-    """``X`` as a float64 ``(n_sensors, n_samples)`` array, and the sensor names.
-
-    Accepts arrays (1-D is one sensor), pandas DataFrames (rows are time; names from the columns) and pandas
-    Series (one sensor, named by the Series' name; an unnamed one is ``s0``, as an array). With ``sensors``
-    naming as many sensors as a 2-D array has rows, the array is taken as it is, however few samples it has (it
-    is not a transposed one).
-    """
-    if isinstance(sensors, (str, bytes)):  # list("abc") would be three sensors a, b, c
-        raise TypeError(f"sensors must be a list of names, got the string {sensors!r} (for one sensor: [{sensors!r}])")
-    names = [str(name) for name in sensors] if sensors is not None else None
-    if names is None and is_dataframe(X):
-        names = [str(c) for c in X.columns]
-    elif names is None and hasattr(X, "to_numpy") and getattr(X, "name", None) is not None and np.ndim(X) == 1:
-        names = [str(X.name)]  # a pandas Series: its name, as a DataFrame's column is named
-    elif names is not None and not is_dataframe(X) and np.ndim(X) == 2 and np.shape(X)[0] == len(names):
-        X = known_layout(X)
-    X, _ = as_channels_first(X, "X")
-    if names is None:
-        names = [f"s{i}" for i in range(X.shape[0])]
-    if len(names) != X.shape[0]:
-        raise ValueError(f"{len(names)} sensor names for {X.shape[0]} sensors")
-    if len(set(names)) != len(names):  # scores and events name sensors: one name, one sensor
-        twice = sorted({name for name in names if names.count(name) > 1})
-        raise ValueError(f"sensor names must differ, got {', '.join(twice[:5])} more than once")
-    return X, names
 
 
 def check_family(name: str) -> None:
@@ -663,8 +487,8 @@ class Detector:
             bad = [names[i] for i in np.flatnonzero(empty)]
             raise ValueError(f"sensor(s) with no valid value in the training data: {', '.join(bad)}")
         X = _without_glitches(X, names)
-        gaps = _longest_missing_runs(X)
-        X = _repaired_as_scored(X)  # as scoring repairs them (forward_fill): see step 1
+        gaps = longest_missing_runs(X)
+        X = repaired_as_scored(X)  # as scoring repairs them (forward_fill): see step 1
         if np.all(X.max(axis=1) == X.min(axis=1)):  # the network's error on it is not 0: a detector would be made
             raise ValueError("every sensor holds one value throughout the training data: there is no variation to "
                              "learn")
@@ -965,7 +789,7 @@ class Detector:
             raise ValueError(f"hop={self.hop!r} must be an integer in [1, window={window}] (None: window // 8)")
         else:
             hop = int(self.hop)
-        return window, hop, _smooth_length(self.smooth, window)
+        return window, hop, smooth_length(self.smooth, window)
 
     def _fit_alarm_threshold(self, source: str) -> None:
         """Set ``threshold_`` from the held-out normal scores (``calibration_scores_``) and the alarm settings."""
@@ -1348,3 +1172,8 @@ class Detector:
     def __repr__(self) -> str:
         fitted = "" if getattr(self, "state_", None) is None else f", fitted on {len(self.sensors_)} sensors"
         return f"Detector(model={self.model!r}, window={self.window!r}{fitted})"
+
+
+# as_series, dominant_period and index_interval live in series_input; importable from here as before
+__all__ = ["DETECTOR_KIND", "GLITCH_RANGES", "MAX_HELD_OUT", "MIN_DRIFT_WINDOWS", "Detector", "FitWarning", "RowReader",
+           "as_series", "check_family", "dominant_period", "index_interval"]
