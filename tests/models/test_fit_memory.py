@@ -91,12 +91,12 @@ def test_train_with_a_window_whose_network_cannot_fit_is_one_line(free_8_gib, tm
 
 
 def _no_windows(monkeypatch: pytest.MonkeyPatch) -> None:
-    import tsae.pipelines.anomaly.detector
+    import tsae.pipelines.anomaly.fitting
 
     def framed(*args, **kwargs):
         raise AssertionError("the detector's windows were cut before its training's memory was checked")
 
-    monkeypatch.setattr(tsae.pipelines.anomaly.detector, "fit_window_terms", framed)
+    monkeypatch.setattr(tsae.pipelines.anomaly.fitting, "fit_window_terms", framed)
 
 
 def test_a_detector_whose_windows_cannot_fit_is_one_line(free_8_gib, monkeypatch) -> None:

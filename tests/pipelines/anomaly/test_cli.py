@@ -195,13 +195,13 @@ def test_scoring_a_long_file_shows_a_progress_bar_on_a_terminal_unless_quiet(tmp
 def test_fitting_on_a_long_file_shows_the_training_rows_scored_on_a_terminal_unless_quiet(tmp_path, monkeypatch,
                                                                                         capsys):
     # before: after the network's training, the fit scored every training row (about 10 s for 3 M rows) with no bar
-    import tsae.pipelines.anomaly.detector as detector_module
+    import tsae.pipelines.anomaly.block_scoring as block_scoring
     from tsae.pipelines.anomaly.files import fit_detector_file
 
     train = tmp_path / "long.csv"
     rows = make_series(3000, seed=2)
     train.write_text("temp,pressure,flow\n" + "\n".join(f"{a:.4f},{b:.4f},{c:.4f}" for a, b, c in rows) + "\n")
-    monkeypatch.setattr(detector_module, "SCORE_BLOCK", 512)
+    monkeypatch.setattr(block_scoring, "SCORE_BLOCK", 512)
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
     fit_detector_file(train, tmp_path / "d.tsae", window=24, epochs=1, device="cpu")
     assert "score:" in (err := capsys.readouterr().err) and "/3.00k [" in err

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 from tsae.io.tables import TableWarning
-from tsae.pipelines.anomaly.detector import Detector, FitWarning, _longest_missing_runs
+from tsae.pipelines.anomaly.detector import Detector, FitWarning
 from tsae.pipelines.anomaly.files import alarm_report, fit_detector_file, score_file
 from tsae.pipelines.anomaly.monitor import run_monitor
+from tsae.pipelines.anomaly.series_input import longest_missing_runs
 
 from sensor_data import SENSORS, make_series, write_csv
 
@@ -58,7 +59,7 @@ def with_times(path, x, stamps, sensors=SENSORS):
 # ----------------------------------------------------------------------------- fit data
 def test_the_longest_missing_run_of_each_sensor():
     x = np.array([[np.nan, 1.0, np.nan, np.nan, np.nan], [1.0, 2.0, 3.0, 4.0, 5.0], [np.nan] * 5])
-    np.testing.assert_array_equal(_longest_missing_runs(x), [3, 0, 5])
+    np.testing.assert_array_equal(longest_missing_runs(x), [3, 0, 5])
 
 
 def test_fit_warns_about_missing_runs_longer_than_the_window(tmp_path, train_data):

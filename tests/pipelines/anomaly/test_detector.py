@@ -262,7 +262,7 @@ def test_fit_is_reproducible_whatever_ran_before(train_data):
 
 def test_scoring_in_chunks_gives_the_scores_of_the_whole_series(detector, test_data, monkeypatch):
     # a long series goes through the scoring core SCORE_BLOCK samples at a time (memory bounded by the chunk)
-    import tsae.pipelines.anomaly.detector as module
+    import tsae.pipelines.anomaly.block_scoring as module
 
     whole_scores, whole_contrib = detector.score_with_contributions(test_data.T)
     monkeypatch.setattr(module, "SCORE_BLOCK", 37)

@@ -12,8 +12,7 @@ import pytest
 
 import tsae.io.table_blocks as table_blocks
 import tsae.io.tables as tables
-from tsae.pipelines.anomaly import detector as detector_module
-from tsae.pipelines.anomaly import files
+from tsae.pipelines.anomaly import block_scoring, files
 from tsae.pipelines.anomaly.files import score_file
 
 from memory_helpers import traced_peak
@@ -84,7 +83,7 @@ def _iso(n: int, utc: bool = False) -> list[str]:
 ])
 def test_the_streamed_scores_and_events_are_those_of_the_whole_arrays(tmp_path, monkeypatch, detector, block, case,
                                                                       suffix, events_suffix, read) -> None:
-    monkeypatch.setattr(detector_module, "SCORE_BLOCK", block)
+    monkeypatch.setattr(block_scoring, "SCORE_BLOCK", block)
     x = _series_with_faults()
     time = [str(i) for i in range(len(x))] if case == "counter" else _iso(len(x), utc=case == "utc dates")
     test = _write(tmp_path / "test.csv", x, time)
@@ -106,7 +105,7 @@ def test_the_streamed_scores_and_events_are_those_of_the_whole_arrays(tmp_path, 
 
 
 def test_scoring_a_long_file_holds_no_whole_length_arrays_beyond_the_table(tmp_path, monkeypatch, detector) -> None:
-    monkeypatch.setattr(detector_module, "SCORE_BLOCK", 512)
+    monkeypatch.setattr(block_scoring, "SCORE_BLOCK", 512)
     n = 60_000
     x = make_series(n, seed=4)
     test = _write(tmp_path / "long.csv", x, _iso(n))

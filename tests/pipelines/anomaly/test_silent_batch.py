@@ -158,12 +158,12 @@ def pump():
 def test_detect_score_lists_the_silent_stretches_its_scoring_left_out(tmp_path, monkeypatch, pump, block):
     """score_file found the silent sensors in a pass of its own, then the scoring found them again: the stretches it
     lists are the scoring's, and are the ones a whole-series pass finds, as are the scores, whatever the blocks."""
-    from tsae.pipelines.anomaly import detector as detector_module
+    from tsae.pipelines.anomaly import block_scoring
     from tsae.pipelines.anomaly.silent import silent_stretches
 
     det, text, sensors = pump
     if block is not None:
-        monkeypatch.setattr(detector_module, "SCORE_BLOCK", block)
+        monkeypatch.setattr(block_scoring, "SCORE_BLOCK", block)
     path = tmp_path / "silent.csv"
     path.write_text(text)
     with pytest.warns(TableWarning, match=r"'pressure' from row index 500, 'flow' from row index 1200, 'vibration' "

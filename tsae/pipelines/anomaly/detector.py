@@ -1,13 +1,19 @@
-"""Sensor anomaly detection with an autoencoder: the batch :class:`Detector` and its scoring core.
+"""Sensor anomaly detection with an autoencoder: the public :class:`Detector` estimator.
+
+The estimator's settings (sklearn's ``get_params`` / ``set_params``), ``fit``, its scores, labels and sensor
+contributions, its streaming core and its file (``save`` / ``load``). How it learns is the fit procedure's
+(:mod:`~tsae.pipelines.anomaly.fitting`), what it reads off a caller's series
+:mod:`~tsae.pipelines.anomaly.series_input`'s; a series is scored a block at a time
+(:mod:`~tsae.pipelines.anomaly.block_scoring`) through the scoring core (:mod:`~tsae.pipelines.anomaly.scoring`).
 
 How a sample is scored
 ----------------------
 1. Missing values are repaired by the engine: a missing value holds the sensor's last good
    value, in scoring (batch *and* streaming, so that both agree; its training mean before
    the first one, :func:`~tsae.engine.preprocess.forward_fill`) as in fitting (the training
-   mean before the first one too, :func:`_repaired_as_scored`), so that a sensor
-   that often misses a value scores on new data as it did on the data the threshold was
-   set on (interpolating at fit would make every held value look abnormal). NaN, inf and
+   mean before the first one too, :func:`~tsae.pipelines.anomaly.series_input.repaired_as_scored`),
+   so that a sensor that often misses a value scores on new data as it did on the data the
+   threshold was set on (interpolating at fit would make every held value look abnormal). NaN, inf and
    values beyond 1e30 in magnitude (no sensor reads them) are missing values, as the table
    reader reads them (:func:`~tsae.io.tables.absurd_as_missing`). A sensor missing for
    ``silence`` samples in a row (100 by default) is *silent* until its next value, in batch scoring and the
@@ -50,23 +56,17 @@ computes in float32 and agrees to ~1e-6 relative).
 """
 from __future__ import annotations
 
-import math
-import numbers
-import warnings
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from tsae.engine.layout import as_channels_first, check_flag, is_dataframe, is_number, is_whole_number, known_layout
-from tsae.engine.preprocess import Normalizer, repair_missing
-from tsae.errors import NotFittedError, shown
-from tsae.io.c_stderr import stderr_is_terminal
+from tsae.engine.layout import is_number
+from tsae.errors import NotFittedError
 from tsae.models.device import torch_threads
-from tsae.models.params import MAX_INT_HPARAM
 from tsae.models.trainer import check_seed, whole_number
+from tsae.pipelines.anomaly.block_scoring import JoinedBlocks, RowReader, score_blocks, shows_progress
 from tsae.pipelines.anomaly.detector_file import (
     DETECTOR_KIND,
     DETECTOR_VERSION,
@@ -77,349 +77,25 @@ from tsae.pipelines.anomaly.detector_file import (
     term_arrays,
 )
 from tsae.pipelines.anomaly.drift import DriftingCore
-from tsae.pipelines.anomaly.early import early_scores
-from tsae.pipelines.anomaly.scoring import (
-    _EPS,
-    DetectorState,
-    ScaleTerm,
-    ScoringCore,
-    absurd_as_missing,
-    as_chunk,
-    sensor_columns,
-)
-from tsae.pipelines.anomaly.selfcheck import KINDS, SelfCheck, average_precision, candidates, choose, inject
-from tsae.pipelines.anomaly.silent import SilentSensors, silence_setting, silent_starts
-from tsae.pipelines.anomaly.terms import (
-    TERM_WINDOW_BYTES,
-    TERMS,
-    available_terms,
-    combine_rows,
-    copy_levels,
-    fit_window_terms,
-    set_level,
-    set_terms,
-    set_window_terms,
-    smoothed_scores,
-    term_names,
-    term_rows,
-    term_window_count,
-)
-from tsae.pipelines.anomaly.thresholds import THRESHOLD_METHODS, Threshold, fit_threshold, threshold_problem
+from tsae.pipelines.anomaly.fitting import DetectorFit, FitWarning, check_family
+from tsae.pipelines.anomaly.scoring import DetectorState, ScoringCore, as_chunk, sensor_columns
+from tsae.pipelines.anomaly.selfcheck import SelfCheck
+from tsae.pipelines.anomaly.series_input import as_series, dominant_period, index_interval
+from tsae.pipelines.anomaly.silent import silence_setting
+from tsae.pipelines.anomaly.thresholds import THRESHOLD_METHODS, Threshold, threshold_problem
 
-
-class FitWarning(UserWarning):
-    """The training data was learnt from, but in a way that makes a weaker detector, and the user should know.
-
-    Training data too short to hold any out (the threshold then comes from a cross-fit or in-sample scores), or whose
-    held-out part shows too few score peaks to extrapolate the alarm budget's threshold from, and
-    sensors with runs of missing values longer than the window (held at the last value and learnt as
-    normal), and training glitches (values far beyond the rest, learnt as missing: :data:`GLITCH_RANGES`).
-    ``tsae detect fit`` tells each in one line naming the file.
-    """
-
-
-#: most training rows held out: enough for the normal levels, the self-check and the threshold, and the
-#: self-check's cost (seven scorings of the held-out rows) then stops growing with the series
-MAX_HELD_OUT = 20_000
 #: drift updates learn from blocks of at least this many windows: the mean and spread of a block of one window
 #: follow a periodic signal's cycle (drift_every of 1.5 windows flagged 203 of 300 normal samples at drift_rate 1)
 MIN_DRIFT_WINDOWS = 4
 
-#: held-out score peaks fewer than this are told at fit: the budget's tail is then extrapolated from one or two
-#: peaks and the scores' spread, with a wide margin (:mod:`~tsae.pipelines.anomaly.alarm_budget`)
-_FIT_PEAKS = 3
-
 
 # ----------------------------------------------------------------------------- helpers
-def dominant_period(x: np.ndarray, low: int = 8, high: int = 128, min_corr: float = 0.2,
-                    default: int = 32) -> int:
-    """Pick a window length from the data's dominant period (autocorrelation peak).
-
-    Parameters
-    ----------
-    x
-        ``(n_sensors, n_samples)`` array, or ``(n,)`` for one sensor (NaN-free).
-    low, high
-        The returned length is clamped to ``[low, high]``.
-    min_corr
-        If no sensor's autocorrelation peak reaches this, ``default`` is returned.
-
-    Examples
-    --------
-    >>> t = np.arange(2000)
-    >>> dominant_period(np.sin(2 * np.pi * t / 50))
-    50
-    """
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim == 1:
-        x = x[None, :]
-    n = x.shape[1]
-    best: tuple[float, int] | None = None
-    for row in x:
-        v = row - row.mean()
-        if n < 2 * low or not np.any(v):
-            continue
-        spectrum = np.fft.rfft(v, 2 * n)
-        ac = np.fft.irfft(spectrum * np.conj(spectrum))[: n // 2]
-        if ac[0] <= 0:
-            continue
-        ac = ac / ac[0]
-        # the dominant period is the highest autocorrelation peak after its first zero crossing
-        negative = np.flatnonzero(ac < 0)
-        if negative.size == 0:
-            continue
-        start = int(negative[0])
-        if start + 2 >= ac.size:
-            continue
-        k = int(np.argmax(ac[start:])) + start
-        if best is None or ac[k] > best[0]:
-            best = (float(ac[k]), k)
-    if best is None or best[0] < min_corr:
-        return int(np.clip(default, low, high))
-    return int(np.clip(best[1], low, high))
-
-
-#: a training value farther beyond its sensor's 1st-99th percentile range than this many times that range is a
-#: glitch (a transmission error, 9999 for "no reading"), not normal data. Real heavy tails reach far: a burst of
-#: tweets in NAB's training rows lies 14 ranges out, and dropping it from training halved that series' PR-AUC
-#: (learnt at 10 ranges, the bursts of new data all looked alike); none of the 92 NAB/SKAB series reaches 20.
-GLITCH_RANGES = 50.0
-
-
-def _without_glitches(X: np.ndarray, names: Sequence[str]) -> np.ndarray:
-    """``X`` (C, n) with its training glitches (see :data:`GLITCH_RANGES`) missing, each sensor that had any told.
-
-    One glitch of 1e4 in a sensor that moves by 1 would make its z-score scale 200 times too
-    wide and the sensor's faults invisible; as missing values they hold the last good value
-    instead. A sensor without spread between its percentiles (constant, or rare states) has none.
-    """
-    low, high = np.nanquantile(X, [0.01, 0.99], axis=1)
-    spread = high - low
-    with np.errstate(invalid="ignore"):
-        glitch = ((X < (low - GLITCH_RANGES * spread)[:, None]) | (X > (high + GLITCH_RANGES * spread)[:, None])) \
-            & (spread > 0)[:, None]
-    if not glitch.any():
-        return X
-    told = []
-    for i in np.flatnonzero(glitch.any(axis=1)):
-        first = int(np.flatnonzero(glitch[i])[0])
-        told.append(f"{names[int(i)]!r} ({int(glitch[i].sum())}, the first {X[i, first]:.6g} at sample {first})")
-    more = f" and {len(told) - 5} more" if len(told) > 5 else ""
-    warnings.warn(f"sensor(s) {', '.join(told[:5])}{more} have training values farther beyond their 1st-99th "
-                  f"percentile range than {GLITCH_RANGES:g} times that range: learnt as missing values (glitches, "
-                  "not normal data); new values like them score as anomalies", FitWarning, stacklevel=4)
-    return np.where(glitch, np.nan, X)
-
-
 def _level_huber(state: DetectorState) -> float | None:
     """The statistics terms' ``level_huber`` (one for all scales: they are fitted alike; None without them)."""
     found = {term.stats.level_huber for term in [state.primary_term(), *state.scales] if term.stats is not None}
     if len(found) > 1:
         raise ValueError(f"the statistics terms differ in level_huber ({sorted(map(str, found))}): one file holds one")
     return found.pop() if found else None
-
-
-def _repaired_as_scored(x: np.ndarray) -> np.ndarray:
-    """``x`` (C, n) with its missing values repaired as the scoring core repairs them.
-
-    A missing value holds the sensor's last good value; before its first good value, the sensor's
-    training mean, the value the core holds there (the normaliser's centre). That mean is the
-    repaired series' own: the mean of the samples from the first good value on, which the held
-    samples before it do not move. (Held at the first good value instead, a sensor that starts late
-    scored one way at fit and another on the same data afterwards.)
-
-    Examples
-    --------
-    >>> _repaired_as_scored(np.array([[np.nan, 1.0, np.nan, 4.0]]))
-    array([[2., 1., 1., 4.]])
-    """
-    out = repair_missing(x, method="ffill")
-    for i, row in enumerate(x):
-        valid = np.flatnonzero(np.isfinite(row))
-        if valid.size and valid[0] > 0:
-            out[i, : valid[0]] = out[i, valid[0]:].mean()
-    return out
-
-
-def index_interval(X: Any) -> float | None:
-    """Seconds between rows of a pandas object indexed by time, read as a time column is
-    (:func:`~tsae.io.tables.median_step`), else None.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> index_interval(pd.DataFrame({"a": range(4)}, index=pd.date_range("2024-01-01", periods=4, freq="5min")))
-    300.0
-    >>> index_interval(np.zeros((2, 4))) is None
-    True
-    """
-    from tsae.io.tables import median_step
-
-    index = getattr(X, "index", None)
-    kind = getattr(getattr(index, "dtype", None), "kind", None)
-    if index is None or kind not in ("m", "M"):
-        return None
-    times = np.asarray(index.values)
-    return median_step(times if kind == "M" else np.datetime64(0, "ns") + times)  # durations from an origin
-
-
-def _longest_missing_runs(x: np.ndarray) -> np.ndarray:
-    """The longest run of NaN of each row of ``x`` (C, n), in samples.
-
-    Examples
-    --------
-    >>> _longest_missing_runs(np.array([[1.0, np.nan, np.nan, 2.0, np.nan], [1.0, 2.0, 3.0, 4.0, 5.0]]))
-    array([2, 0])
-    """
-    out = np.zeros(x.shape[0], dtype=np.int64)
-    for i, row in enumerate(np.isnan(x)):
-        if row.any():
-            edges = np.flatnonzero(np.diff(np.concatenate([[0], row.astype(np.int8), [0]])))
-            out[i] = int(np.max(edges[1::2] - edges[::2]))
-    return out
-
-
-def _smooth_length(value: int | str | None, window: int) -> int:
-    """``"window"`` -> window, ``"2*window"`` -> 2 * window, a number -> itself (>= 1).
-
-    At most :data:`MAX_SMOOTH` samples: what a detector file holds (a longer moving mean
-    could not be loaded again, and its zero padding alone would take gigabytes).
-
-    Examples
-    --------
-    >>> _smooth_length("2*window", 32)
-    64
-    >>> _smooth_length(10**9, 32)
-    Traceback (most recent call last):
-    ...
-    ValueError: smooth=1000000000: at most 1048576 samples (what a detector file holds), or 'k*window'
-    """
-    if value is None:
-        return 1
-    if isinstance(value, str):
-        text = value.replace(" ", "").lower()
-        if text.endswith("window"):
-            factor = text[: -len("window")].rstrip("*") or "1"
-            try:
-                length = max(1, int(round(float(factor) * window)))
-            except (ValueError, OverflowError):  # "inf*window" has no length either
-                raise ValueError(f"smooth={value!r}: use a number of samples or 'k*window'") from None
-            return _at_most_max_smooth(value, length)
-        try:
-            value = int(text)
-        except ValueError:
-            raise ValueError(f"smooth={value!r}: use a number of samples or 'k*window'") from None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < 1:
-        raise ValueError(f"smooth={value!r}: use a number of samples (>= 1) or 'k*window'")
-    return _at_most_max_smooth(value, int(value))
-
-
-#: the longest score smoothing, in samples: the most a detector file holds (``extra.smooth``)
-MAX_SMOOTH = MAX_INT_HPARAM
-
-
-def _at_most_max_smooth(value: Any, length: int) -> int:
-    """``length`` (of the smoothing ``value``) if it is at most :data:`MAX_SMOOTH`, else a ValueError naming it."""
-    if length > MAX_SMOOTH:
-        raise ValueError(f"smooth={shown(value)}: at most {MAX_SMOOTH} samples (what a detector file holds), "
-                         "or 'k*window'")
-    return length
-
-
-def as_series(X: Any, sensors: Sequence[str] | None = None) -> tuple[np.ndarray, list[str]]:
-    """``X`` as a float64 ``(n_sensors, n_samples)`` array, and the sensor names.
-
-    Accepts arrays (1-D is one sensor), pandas DataFrames (rows are time; names from the columns) and pandas
-    Series (one sensor, named by the Series' name; an unnamed one is ``s0``, as an array). With ``sensors``
-    naming as many sensors as a 2-D array has rows, the array is taken as it is, however few samples it has (it
-    is not a transposed one).
-    """
-    if isinstance(sensors, (str, bytes)):  # list("abc") would be three sensors a, b, c
-        raise TypeError(f"sensors must be a list of names, got the string {sensors!r} (for one sensor: [{sensors!r}])")
-    names = [str(name) for name in sensors] if sensors is not None else None
-    if names is None and is_dataframe(X):
-        names = [str(c) for c in X.columns]
-    elif names is None and hasattr(X, "to_numpy") and getattr(X, "name", None) is not None and np.ndim(X) == 1:
-        names = [str(X.name)]  # a pandas Series: its name, as a DataFrame's column is named
-    elif names is not None and not is_dataframe(X) and np.ndim(X) == 2 and np.shape(X)[0] == len(names):
-        X = known_layout(X)
-    X, _ = as_channels_first(X, "X")
-    if names is None:
-        names = [f"s{i}" for i in range(X.shape[0])]
-    if len(names) != X.shape[0]:
-        raise ValueError(f"{len(names)} sensor names for {X.shape[0]} sensors")
-    if len(set(names)) != len(names):  # scores and events name sensors: one name, one sensor
-        twice = sorted({name for name in names if names.count(name) > 1})
-        raise ValueError(f"sensor names must differ, got {', '.join(twice[:5])} more than once")
-    return X, names
-
-
-def check_family(name: str) -> None:
-    """Refuse a model family no plugin registers (a one-line ValueError listing those installed) or a denoiser's."""
-    from tsae.models.base import check_series_family
-
-    check_series_family(name)
-
-
-#: samples pushed through a scoring core at a time: the core's working arrays (windows, errors per scale)
-#: stay bounded by it, not by the series; the scores are the same whatever the chunking
-SCORE_BLOCK = 1 << 16
-
-
-@dataclass
-class RowReader:
-    """A series of the detector's sensors too long to hold, read forward: ``n`` samples, ``read(a, b)`` the float64
-    ``(sensors, b - a)`` samples ``[a, b)`` (absurd values missing already), asked for in order (a long table's,
-    ``tsae detect score``; :meth:`Detector._score_each`)."""
-
-    n: int
-    read: Callable[[int, int], np.ndarray]
-
-
-def _score_blocks(core: ScoringCore | DriftingCore, X: np.ndarray | RowReader,
-                  each: Callable[[np.ndarray, np.ndarray], None], progress: bool = False,
-                  silence: int | None = None) -> list[tuple[int, int, int]]:
-    """Score the whole series ``X`` (C, n) (or read so, :class:`RowReader`) through ``core``, :data:`SCORE_BLOCK`
-    samples at a time: ``each`` is given the scores ``(m,)`` and contribution rows ``(m, C)`` of the samples each
-    block made final, in order (the last call, the end of the data's, may be empty); the silent stretches are
-    returned.
-
-    With ``progress``, a bar on stderr counts the samples scored. With ``silence``, a sensor missing for that
-    many samples in a row is scored as the monitor scores a silent sensor (:mod:`~tsae.pipelines.anomaly.silent`,
-    hooked into ``core``): the scores equal the monitor's with the same ``silence``, and the stretches are
-    ``(sensor, index, since_index)`` where one fell silent (:func:`~tsae.pipelines.anomaly.silent.silent_stretches`).
-    """
-    from tsae.pipelines.progress import sample_bar
-
-    n = X.n if isinstance(X, RowReader) else X.shape[1]
-    silent = SilentSensors(core, silence) if silence is not None else None
-    stretches: list[tuple[int, int, int]] = []
-    with sample_bar(n, "score", progress, leave=False) as bar:
-        for start in range(0, n, SCORE_BLOCK):
-            stop = start + SCORE_BLOCK
-            block = X.read(start, stop) if isinstance(X, RowReader) else X[:, start:stop]
-            if silent is not None:  # a block's silent sensors before its samples are scored, as in the monitor
-                stretches += silent_starts(silent.push(block))
-            each(*core._push_rows(block.T))
-            bar.update(min(SCORE_BLOCK, n - start))
-    each(*core._flush_rows())
-    return stretches
-
-
-class _Blocks:
-    """The blocks of scores and contribution rows that :func:`_score_blocks` gives, kept to be joined."""
-
-    def __init__(self) -> None:
-        self.scores: list[np.ndarray] = []
-        self.contrib: list[np.ndarray] = []
-
-    def __call__(self, scores: np.ndarray, contrib: np.ndarray) -> None:
-        self.scores.append(scores)
-        self.contrib.append(contrib)
-
-    def joined(self) -> tuple[np.ndarray, np.ndarray]:
-        """The scores ``(n,)`` and the contribution rows ``(n, C)`` of all the blocks."""
-        return np.concatenate(self.scores), np.concatenate(self.contrib)
 
 
 # ----------------------------------------------------------------------------- the detector
@@ -504,7 +180,8 @@ class Detector:
         window's: ``"auto"`` (16 and 64 samples, those that fit the data and differ from the
         main window), a list of lengths, or ``()`` for the main window only.
     holdout
-        The fraction of the training rows (the last ones, at most ``MAX_HELD_OUT``) kept out
+        The fraction of the training rows (the last ones, at most
+        :data:`~tsae.pipelines.anomaly.fitting.MAX_HELD_OUT`) kept out
         of training: the terms' normal levels, the self-check and the threshold come from them.
     model_params
         Hyper-parameters of the family. The defaults (``default_model_params``) are small
@@ -581,6 +258,27 @@ class Detector:
 
     path_: Path | None  # the file a detector was loaded from (set by load)
     time_name_: str | None = None
+    # what fit (DetectorFit) or load sets: absent before, as sklearn's fitted attributes are
+    state_: DetectorState
+    sensors_: list[str]
+    window_: int
+    hop_: int
+    smooth_: int
+    family_: str
+    n_features_in_: int
+    model_params_: dict[str, Any]
+    pca_rank_: int
+    train_info_: dict[str, Any]
+    init_model_: Any  # the init model file's content (fit only)
+    sample_interval_: float | None
+    selfcheck_: SelfCheck
+    decision_scores_: np.ndarray
+    calibration_scores_: np.ndarray  # fit only
+    calibration_mean_: float
+    threshold_obj_: Threshold
+    threshold_: float
+    early_threshold_: float | None
+    labels_: np.ndarray
 
     def __init__(
         self, model: str = "conv1d", window: int | str = "auto", hop: int | None = None,
@@ -675,18 +373,6 @@ class Detector:
         if problem:
             raise ValueError(f"threshold {problem}")
 
-    def _check_fit_options(self) -> None:
-        """Refuse a training option of the wrong kind, by name: ``linear="no"`` would be taken as True,
-        ``model_params="x"`` fail deep inside and ``max_train_windows=0`` be told as a too short series."""
-        for name in ("linear", "error_norm", "centered"):
-            check_flag(name, getattr(self, name))
-        if not is_number(self.pca_variance) or not 0.0 < self.pca_variance <= 1.0:
-            raise ValueError(f"pca_variance={shown(self.pca_variance)} must be a share of the variance in (0, 1]")
-        if self.model_params is not None and not isinstance(self.model_params, Mapping):
-            raise TypeError(f"model_params must be a dict of the {self.model} family's parameters or None, "
-                            f"got {type(self.model_params).__name__}")
-        whole_number("max_train_windows", self.max_train_windows, 1)
-
     # -- defaults -------------------------------------------------------------
     @staticmethod
     def default_model_params(family: str, channels: int, window: int) -> dict[str, Any]:
@@ -702,459 +388,34 @@ class Detector:
     def fit(self, X: Any, y: Any = None, sensors: Sequence[str] | None = None) -> Detector:
         """Learn normal behaviour from ``X`` ``(n_sensors, n_samples)``; ``y`` is ignored (PyOD).
 
-        ``sensors`` names the sensors (default: a DataFrame's columns, a named Series' name, else ``s0``,
-        ``s1``...). Data in which every sensor holds one value throughout is a ``ValueError``: there is no
-        variation to learn.
+        The steps are :class:`~tsae.pipelines.anomaly.fitting.DetectorFit`'s; what the data did not allow (too
+        short to hold rows out, long gaps, glitches, training data its own threshold flags) is told as a
+        :class:`~tsae.pipelines.anomaly.fitting.FitWarning`.
+
+        Parameters
+        ----------
+        X
+            The training series of normal behaviour (a DataFrame: rows are time, columns name the sensors); NaN is
+            missing.
+        y
+            Ignored.
+        sensors
+            The sensor names (default: a DataFrame's columns, a named Series' name, else ``s0``, ``s1``...).
+
+        Returns
+        -------
+        Detector
+            ``self``, fitted.
+
+        Raises
+        ------
+        ValueError
+            A setting is out of range, the data is too short for the window, a sensor has no valid value, or
+            every sensor holds one value throughout (there is no variation to learn).
         """
         with torch_threads(self.threads, native=True):
-            return self._fit(X, sensors)
-
-    def _fit(self, X: Any, sensors: Sequence[str] | None) -> Detector:
-        self._check_settings()  # set_params may have changed them since __init__
-        self._check_fit_options()
-        check_family(self.model)
-        self.sample_interval_ = self.sample_interval if self.sample_interval is not None else index_interval(X)
-        self.time_name_ = None  # a table's time column: set by the caller that read the table
-        X, names = as_series(X, sensors)
-        X = absurd_as_missing(X)  # missing, as the table reader and scoring read them
-        channels, n = X.shape
-        if n < 4:
-            raise ValueError(f"need at least 4 training samples, got {n}")
-        empty = ~np.isfinite(X).any(axis=1)
-        if empty.any():
-            bad = [names[i] for i in np.flatnonzero(empty)]
-            raise ValueError(f"sensor(s) with no valid value in the training data: {', '.join(bad)}")
-        X = _without_glitches(X, names)
-        gaps = _longest_missing_runs(X)
-        X = _repaired_as_scored(X)  # as scoring repairs them (forward_fill): see step 1
-        if np.all(X.max(axis=1) == X.min(axis=1)):  # the network's error on it is not 0: a detector would be made
-            raise ValueError("every sensor holds one value throughout the training data: there is no variation to "
-                             "learn")
-        self.init_model_ = None
-        if self.init is not None:
-            from tsae.models.pretrained import load_init
-
-            self.init_model_ = load_init(self.init)
-        normalizer = Normalizer("zscore").fit(X)
-        Z = normalizer.transform(X)
-        window, hop, smooth = self._frame_sizes(Z)
-        split = self._holdout_start(n, window)
-        fit_rows = split or n
-        self._check_memory(channels, window, fit_rows)
-        windows = [window] + self._extra_scales(window, fit_rows)
-        cut = None if split else self._crossfit_start(n, windows)
-        self._warn_weak_fit(names, gaps, n, window, split, cut)
-        state = self._train_state(Z[:, :fit_rows], windows, hop, smooth, normalizer, record=True)
-        self.sensors_ = names
-        self.window_, self.hop_, self.smooth_ = window, hop, smooth
-        self.family_ = self.model
-        self.n_features_in_ = channels
-        if split:
-            calib_rows, calib_scores = self._choose_terms(state, X, split)
-            early_calib = early_scores(state, X, split)  # before the terms learn the held-out rows
-            self._learn_again(state, Z)  # the cheap terms, from every training row
-            source = "holdout"
-        else:
-            levels = self._normal_levels(state, X, 0)
-            self.selfcheck_ = SelfCheck(chosen=self._fixed_terms(state) or available_terms(state),
-                                        reason="in-sample calibration: no self-check")
-            set_terms(state, self.selfcheck_.chosen, self.linear_weight, self.stats_weight)
-            if cut is None:
-                calib_rows = combine_rows(levels, self.selfcheck_.chosen, self.linear_weight, self.stats_weight)
-                source = "training"
-                early_calib = early_scores(state, X, 0)
-            else:
-                (calib_rows, early_calib), source = self._crossfit_rows(state, Z, X, windows, cut), "crossfit"
-                self.selfcheck_.reason = "cross-fit calibration: no self-check"
-                self.selfcheck_.held_out = n - cut
-            calib_scores = smoothed_scores(calib_rows, smooth, self.centered)
-        calib_scores = self._short_smoothings(state, calib_rows, calib_scores)
-        self.state_ = state
-        state.contrib_base = np.maximum(np.nanmean(calib_rows, axis=0), _EPS)
-        self.decision_scores_ = self._training_scores(state, X)
-        self.calibration_scores_ = calib_scores
-        self._fit_alarm_threshold(source)
-        self.early_threshold_ = self._early_threshold(early_calib)
-        self.labels_ = (self.decision_scores_ > self.threshold_).astype(np.int64)
-        self._warn_flagged_training()
-        return self
-
-    def _short_smoothings(self, state: DetectorState, calib_rows: np.ndarray, calib_scores: np.ndarray) -> np.ndarray:
-        """Set ``state.short_smooth`` (each shorter smoothing's length and factor, :class:`ScoreSmoother`) from the
-        held-out normal error rows; returns their scores with the short smoothings taken where higher.
-
-        Each factor is the ratio of two alarm levels on those rows: the threshold method's, or with a fixed
-        threshold the default budget's (a number says where to alarm, not how noisy each smoothing is; the same
-        number for both gave every factor 1 / ``short_margin``, and the mean over one sample raised false alarms)."""
-        lengths = self._short_lengths(state.window, state.smooth)
-        fixed = not (isinstance(self.threshold, str) and self.threshold.lower() in THRESHOLD_METHODS)
-        method = "budget" if fixed else self.threshold
-        main = self._threshold_on(calib_scores, method).value if lengths else math.nan
-        short = []
-        for length in lengths:
-            level = self._threshold_on(smoothed_scores(calib_rows, length, state.centered), method).value
-            if math.isfinite(main) and math.isfinite(level) and main > 0 and level > 0:
-                short.append((length, main / (level * float(self.short_margin))))
-        state.short_smooth = short
-        return smoothed_scores(calib_rows, state.smooth, state.centered, short) if short else calib_scores
-
-    def _short_lengths(self, window: int, smooth: int) -> list[int]:
-        """The lengths of ``short_smooth`` for this window, those shorter than ``smooth``, longest first."""
-        wanted = (max(1, window // 4), 1) if isinstance(self.short_smooth, str) and self.short_smooth == "auto" \
-            else self.short_smooth
-        if isinstance(wanted, str) or not isinstance(wanted, Sequence):
-            raise ValueError(f"short_smooth={shown(self.short_smooth)} must be 'auto', a list of smoothing lengths "
-                             "or () for none")
-        lengths = set()
-        for length in wanted:
-            if not (isinstance(length, (int, np.integer)) and not isinstance(length, bool)) or length < 1:
-                raise ValueError(f"short_smooth: {shown(length)} must be a whole number of samples >= 1")
-            if length < smooth:
-                lengths.add(int(length))
-        return sorted(lengths, reverse=True)
-
-    def _threshold_on(self, scores: np.ndarray, method: str | float | None = None) -> Threshold:
-        """The alarm threshold the detector's settings give on held-out normal ``scores`` (before any floor);
-        ``method`` instead of the settings' threshold method."""
-        method = self.threshold if method is None else method
-        return fit_threshold(scores, method, risk=self.risk, q=self.q, alarms_per_day=self.alarms_per_day,
-                             sample_interval=self.sample_interval_ or 1.0, merge_gap=self.event_gap)
-
-    def _warn_flagged_training(self) -> None:
-        """Warn (:class:`FitWarning`) when the training data's own scores raise more alarm events than the budget.
-
-        The in-sample scores are lower than those of new data: training data that its own threshold
-        flags more often than the budget allows holds anomalies, or heavier tails than the held-out
-        part showed, and new normal data will raise more false alarms than the budget.
-        """
-        from tsae.pipelines.anomaly.alarm_budget import SECONDS_PER_DAY, event_peaks
-
-        if self.threshold_obj_.method != "budget":  # the other methods flag a share of normal samples by design
-            return
-        events = int(event_peaks(self.decision_scores_, self.threshold_, self.event_gap).size)
-        days = self.decision_scores_.size * (self.sample_interval_ or 1.0) / SECONDS_PER_DAY
-        budget, flagged = float(self.alarms_per_day), int(self.labels_.sum())
-        if events and events > budget * days:
-            warnings.warn(f"the training data's own scores cross the threshold in {events} event(s) "
-                          f"({events / days:.3g} a day; budget {budget:g}) on {flagged} of "
-                          f"{self.labels_.size} samples: it holds anomalies or heavier tails than its held-out part "
-                          "showed, and new normal data may raise more false alarms than the budget (labels_ marks "
-                          "them)", FitWarning, stacklevel=4)
-
-    def _warn_weak_fit(self, names: list[str], gaps: np.ndarray, n: int, window: int, split: int | None,
-                       cut: int | None) -> None:
-        """Warn (:class:`FitWarning`) about missing runs longer than the window and about too short data
-        (``split``: the hold-out's first row, ``cut``: the cross-fit's, None: none)."""
-        long = np.flatnonzero(gaps > window)
-        if long.size:
-            told = ", ".join(f"{names[i]!r} ({int(gaps[i])} samples)" for i in long[:5])
-            more = f" and {long.size - 5} more" if long.size > 5 else ""
-            warnings.warn(f"sensor(s) {told}{more} miss values for longer than the window ({window}) at a stretch: "
-                          "held at the last value and learnt as normal, a flat or stuck sensor may then go "
-                          "unflagged; fit on data without long gaps", FitWarning, stacklevel=4)
-        if split is None and self.calibration == "holdout":
-            if 2 * window > MAX_HELD_OUT:
-                short = (f"a window of {window} samples is too long to hold training samples out (two windows are "
-                         f"needed, and at most {MAX_HELD_OUT} samples are held out)")
-            elif (need := self._rows_to_hold_out(n, window)) is None:
-                short = f"{n} training samples are too few to hold any out with window {window}"
-            else:
-                short = (f"{n} training samples are too few to hold any out (about {need} are needed with window "
-                         f"{window})")
-            if cut is None:
-                warnings.warn(f"{short}: the normal levels and the threshold come from the training samples "
-                              "themselves, so new normal data will raise false alarms", FitWarning, stacklevel=4)
-            else:
-                warnings.warn(f"{short}: the threshold comes from the last {n - cut} scored by a copy of the "
-                              f"detector learnt from the {cut} before them (cross-fit), too few to learn the normal "
-                              "variation well, so new normal data may raise more false alarms than the budget",
-                              FitWarning, stacklevel=4)
-
-    def _held_out_rows(self, n: int) -> int:
-        """How many of ``n`` training rows the calibration holds out (0 with ``calibration="training"``)."""
-        return 0 if self.calibration == "training" else min(int(round(n * float(self.holdout))), MAX_HELD_OUT)
-
-    def _rows_to_hold_out(self, n: int, window: int) -> int | None:
-        """The fewest training rows, more than ``n``, from which the calibration holds some out with ``window``
-        (:meth:`_holdout_start`); None when no data does (``holdout`` too small for any number to say it, or a
-        window over ``MAX_HELD_OUT / 2``, which the caller tells apart first)."""
-        low, high = n, 2 * max(n, 1)  # low holds none out; whether a length does only grows with it
-        while self._holdout_start(high, window) is None:
-            if high > 10**300:  # holdout=1e-320: as good as none, and past what a float multiplies
-                return None
-            low, high = high, 2 * high
-        while high - low > 1:
-            middle = (low + high) // 2
-            low, high = (middle, high) if self._holdout_start(middle, window) is None else (low, middle)
-        return high
-
-    def _holdout_start(self, n: int, window: int) -> int | None:
-        """First held-out training row, or None when the data is too short to hold part out."""
-        held = self._held_out_rows(n)
-        if held < 2 * window or n - held < 4 * window:
-            return None
-        return n - held
-
-    def _crossfit_start(self, n: int, windows: list[int]) -> int | None:
-        """First row scored by the cross-fit copy (see :meth:`_crossfit_rows`), or None when too short for one.
-
-        Looser than :meth:`_holdout_start`: the copy needs two main windows of rows to learn from
-        (and three of every further scale), the scored part one main window.
-        """
-        held = self._held_out_rows(n)
-        cut = n - held
-        if held < windows[0] or cut < 2 * windows[0] or any(3 * length > cut for length in windows[1:]):
-            return None
-        return cut
-
-    def _crossfit_rows(self, state: DetectorState, Z: np.ndarray, X: np.ndarray, windows: list[int],
-                       cut: int) -> tuple[np.ndarray, np.ndarray]:
-        """The chosen terms' error rows of training rows ``cut:``, scored by a copy learnt from the rows before,
-        and the copy's early scores there (:mod:`~tsae.pipelines.anomaly.early`).
-
-        Data too short for a hold-out still needs a threshold for *new* normal data, and
-        in-sample errors are far below those (a detector that learnt every training window
-        by heart flags every new sample). So a copy of the detector learns from the first
-        rows alone and scores the rest, in the units of the final detector (its normal
-        levels): those rows' scores calibrate the threshold. The final detector learns
-        from every row, so the copy's errors, from less data, err on the side of fewer alarms.
-        """
-        copy_state = self._train_state(Z[:, :cut], windows, state.hop, state.smooth, state.normalizer)
-        copy_levels(state, copy_state)
-        set_terms(copy_state, self.selfcheck_.chosen, self.linear_weight, self.stats_weight)
-        rows = combine_rows(term_rows(copy_state, X, cut), self.selfcheck_.chosen, self.linear_weight,
-                            self.stats_weight)
-        return rows, early_scores(copy_state, X, cut)
-
-    def _extra_scales(self, window: int, n: int) -> list[int]:
-        """The further window lengths for ``n`` training rows (each needs at least 3 windows of data)."""
-        wanted = (16, 64) if isinstance(self.scales, str) and self.scales == "auto" else self.scales
-        if isinstance(wanted, str):
-            raise ValueError(f"scales={self.scales!r} must be 'auto' or a list of window lengths")
-        out = []
-        for length in wanted:
-            length = int(length)
-            if length < 2:
-                raise ValueError(f"scales: window length {length} must be >= 2")
-            if length != window and length not in out and 3 * length <= n:
-                out.append(length)
-            elif 3 * length > n and wanted is self.scales:  # asked for by name, not one of the defaults
-                warnings.warn(f"scales: a window of {length} samples needs 3 windows of training data ({3 * length} "
-                              f"rows; the fit has {n}): left out", FitWarning, stacklevel=4)
-        return out
-
-    def _fixed_terms(self, state: DetectorState) -> tuple[str, ...] | None:
-        """The terms the user asked for (None: the self-check chooses)."""
-        names = term_names(self.terms)
-        if names is None:
-            return None
-        missing = [name for name in names if name not in available_terms(state)]
-        if missing:
-            raise ValueError(f"terms={self.terms!r}: {', '.join(missing)} is off (linear=False?)")
-        return tuple(name for name in TERMS if name in names)
-
-    def _normal_levels(self, state: DetectorState, X: np.ndarray, start: int) -> dict[tuple[str, int], np.ndarray]:
-        """Set each term's normal level from rows ``start:`` of ``X`` and return its normalised error rows there."""
-        rows = term_rows(state, X, start)
-        for key, value in rows.items():
-            level = np.nanmean(value, axis=0) + 1e-9
-            if not self.error_norm:
-                level = np.full(len(level), float(np.nanmean(level)))
-            set_level(state, key, level)
-            rows[key] = value / level
-        return rows
-
-    def _choose_terms(self, state: DetectorState, X: np.ndarray, split: int) -> tuple[np.ndarray, np.ndarray]:
-        """Normal levels and the self-check on the held-out rows ``split:``; returns their (rows, scores)."""
-        clean = self._normal_levels(state, X, split)
-        fixed = self._fixed_terms(state)
-        terms = available_terms(state)
-        options = [fixed] if fixed else candidates(terms)
-        results: dict[tuple[str, ...], dict[str, float]] = {cand: {} for cand in options}
-        if len(options) > 1:
-            rng = np.random.default_rng(self.seed)
-            context = max(0, split - max(state.windows))  # the rows term_rows reads before the held-out ones
-            for kind in KINDS:
-                held, labels = inject(X[:, split:], kind, rng, segment=2 * state.window)
-                rows = term_rows(state, np.concatenate([X[:, context:split], held], axis=1), split - context)
-                for cand in options:
-                    combined = combine_rows(rows, cand, self.linear_weight, self.stats_weight)
-                    score = smoothed_scores(combined, state.smooth, state.centered)
-                    results[cand][kind] = average_precision(labels, score)
-            chosen, reason = choose(results)
-        else:
-            chosen, reason = options[0], "terms given by the user"
-        table = {"+".join(c): {**{k: round(v, 4) for k, v in r.items()},
-                               "mean": round(float(np.nanmean(list(r.values()))), 4)} for c, r in results.items() if r}
-        self.selfcheck_ = SelfCheck(chosen=chosen, results=table, held_out=X.shape[1] - split, reason=reason)
-        set_terms(state, chosen, self.linear_weight, self.stats_weight)
-        chosen_rows = combine_rows(clean, chosen, self.linear_weight, self.stats_weight)
-        return chosen_rows, smoothed_scores(chosen_rows, state.smooth, state.centered)
-
-    def _learn_again(self, state: DetectorState, Z: np.ndarray) -> None:
-        """Learn the subspace and statistics terms again from all rows ``Z``, keeping their normal levels.
-
-        The subspaces keep their size: the normal levels were measured with it (chosen again from
-        more rows, one component fewer can raise every normal error several times).
-        """
-        for term in [state.primary_term(), *state.scales]:
-            rank = None if term.pca is None else len(term.pca.components)
-            pca, stats = fit_window_terms(Z, term.window, self.pca_variance, rank=rank)[:2]
-            if term.pca is not None:
-                pca.err_scale = term.pca.err_scale
-                set_window_terms(state, term.window, pca=pca)
-            if term.stats is not None:
-                stats.err_scale = term.stats.err_scale
-                set_window_terms(state, term.window, stats=stats)
-
-    def _frame_sizes(self, Z: np.ndarray) -> tuple[int, int, int]:
-        """Window, hop and smoothing length for the normalised training series ``Z`` (C, n)."""
-        n = Z.shape[1]
-        if (self.window == "auto" or self.window is None) and self.init_model_ is not None:
-            window = int((self.init_model_.frame or {}).get("window") or dominant_period(Z))
-        elif self.window == "auto" or self.window is None:
-            window = dominant_period(Z)
-            window = max(2, min(window, n // 4))
-        else:  # int(2.5) would be 2 without a word, int("big") a message that names no option
-            if not is_whole_number(self.window) or int(self.window) < 2:
-                raise ValueError(f"window={shown(self.window)} must be a whole number of samples >= 2, or 'auto'")
-            window = int(self.window)
-        if window > n:
-            raise ValueError(f"window {window} is longer than the training data ({n} samples)")
-        if self.hop is None:
-            hop = max(1, window // 8)
-        elif not isinstance(self.hop, numbers.Integral) or isinstance(self.hop, bool) or not 1 <= self.hop <= window:
-            raise ValueError(f"hop={self.hop!r} must be an integer in [1, window={window}] (None: window // 8)")
-        else:
-            hop = int(self.hop)
-        return window, hop, _smooth_length(self.smooth, window)
-
-    def _fit_alarm_threshold(self, source: str) -> None:
-        """Set ``threshold_`` from the held-out normal scores (``calibration_scores_``) and the alarm settings."""
-        calib = self.calibration_scores_
-        obj = self._threshold_on(calib)
-        obj.params["scores"] = source
-        if obj.method == "budget" and self.sample_interval_ is None:
-            obj.params["interval_assumed"] = True
-        finite = calib[np.isfinite(calib)]
-        self.calibration_mean_ = float(finite.mean()) if finite.size else 1.0
-        if not self.calibration_mean_ > 0:  # a detector file must hold a positive scale for drift tracking
-            raise ValueError("every held-out normal score is 0: the training data has no variation to learn "
-                             "(constant sensors?)")
-        self.threshold_obj_ = self._with_floor(obj, finite)
-        self.threshold_ = obj.value
-        if obj.method == "budget" and obj.params["n_peaks"] < _FIT_PEAKS and source == "holdout" \
-                and obj.params["heldout_days"] * float(self.alarms_per_day) < 1.0:
-            warnings.warn(f"the {calib.size} held-out training samples show {obj.params['n_peaks']} separate score "
-                          f"peak(s), too few to model how far normal scores reach beyond them in a day: the threshold "
-                          "is extrapolated from the scores' spread with a wide margin, so small faults may go "
-                          "unflagged; fit on longer normal data", FitWarning, stacklevel=4)
-
-    def _with_floor(self, obj: Threshold, finite_scores: np.ndarray) -> Threshold:
-        """``obj``, a budget threshold raised to its floor on these held-out normal scores (``threshold_floor``
-        times their median) where below it, the raise recorded in its params."""
-        floor = float(self.threshold_floor) * float(np.median(finite_scores)) if finite_scores.size else 0.0
-        if obj.method == "budget" and floor > obj.value:
-            obj.params["floor"] = {"ratio": float(self.threshold_floor), "budget_value": float(obj.value)}
-            obj.value = floor
-        return obj
-
-    def _early_threshold(self, scores: np.ndarray) -> float | None:
-        """The early alarms' threshold on held-out normal early ``scores``, set as the score's threshold is
-        (None with a fixed threshold, a number or its text, which is in the score's units, or without finite
-        scores)."""
-        finite = scores[np.isfinite(scores)]
-        if not finite.size:
-            return None
-        with warnings.catch_warnings():  # the score's own threshold has told what there is to tell
-            warnings.simplefilter("ignore")
-            obj = self._threshold_on(scores)
-        if obj.method == "fixed":
-            return None
-        value = self._with_floor(obj, finite).value
-        return float(value) if math.isfinite(value) and value > 0 else None
-
-    def _network_params(self, channels: int, window: int, pca_rank: int) -> dict[str, Any]:
-        if self.init_model_ is not None:
-            from tsae.models.pretrained import init_settings
-
-            params = init_settings(self.init_model_, self.model, window, self.model_params)[2]
-        else:
-            params = {**self.default_model_params(self.model, channels, window), **(self.model_params or {})}
-        if params.get("latent") == "auto":  # as many codes as principal components for pca_variance, at most 32
-            params["latent"] = int(np.clip(pca_rank, 4, 32))
-        return params
-
-    def _train_config(self) -> Any:
-        from tsae.models.trainer import TrainConfig
-
-        return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, patience=self.patience,
-                           seed=self.seed, device=self.device, quiet=self.quiet, weight_decay=1e-5)
-
-    def _check_memory(self, channels: int, window: int, rows: int) -> None:
-        """A :class:`~tsae.errors.NamedMemoryError`, before anything is allocated, when training on ``rows``
-        samples of ``channels`` sensors cannot fit (:func:`~tsae.models.fit.check_training_memory`): the main
-        window's windows with the subspace's float64 copies of them, the network's share of them, the network."""
-        from tsae.models.fit import check_training_memory
-
-        count = term_window_count(rows, window)
-        held = (TERM_WINDOW_BYTES * count + 4 * min(count, self.max_train_windows)) * channels * window
-        params = self._network_params(channels, window, 32)  # latent="auto" is at most 32
-        check_training_memory(self.model, channels, window, count, params, self._train_config(), windows=held)
-
-    def _train_state(self, Z: np.ndarray, windows: list[int], hop: int, smooth: int, normalizer: Normalizer,
-                     record: bool = False) -> DetectorState:
-        """Learn every term from the normalised series ``Z`` (C, n): the network on the main window
-        ``windows[0]``, the subspace and statistics terms on every window. Normal levels are 1 until set."""
-        from tsae.models.trainer import seed_everything, train_model
-        from tsae.plugins import create_model
-
-        channels = Z.shape[0]
-        window = windows[0]
-        pca, stats, windows_all, k = fit_window_terms(Z, window, self.pca_variance)
-        # the network trains on at most max_train_windows of them, evenly spaced: enough for these small
-        # networks, and the fit's cost stops growing with the series
-        train_windows = windows_all[np.unique(np.linspace(0, len(windows_all) - 1, self.max_train_windows).astype(int))]
-        params = self._network_params(channels, window, k)
-        seed_everything(self.seed)  # the initial weights too: a fit must not depend on earlier fits
-        net = create_model(self.model, channels=channels, window=window, **params)
-        if self.init_model_ is not None:
-            from tsae.models.pretrained import init_encoder
-
-            init_encoder(net, self.init_model_, label=str(self.init))
-        result = train_model(net, train_windows, self._train_config())
-        net = result.model.to("cpu").eval()
-        if record:
-            self.pca_rank_ = k
-            self.model_params_ = params
-            self.train_info_ = {"epochs_run": result.epochs_run, "best_val_loss": result.best_val_loss,
-                                "seconds": result.seconds, "device": result.device, "windows": len(train_windows)}
-        scales = []
-        for length in windows[1:]:
-            scale_pca, scale_stats = fit_window_terms(Z, length, self.pca_variance)[:2]
-            scales.append(ScaleTerm(length, max(1, length // 8), pca=scale_pca if self.linear else None,
-                                    stats=scale_stats))
-        return DetectorState(model=net, window=window, hop=hop, normalizer=normalizer, err_scale=np.ones(channels),
-                             smooth=smooth, linear_weight=self.linear_weight, pca=pca if self.linear else None,
-                             centered=self.centered, stats=stats, scales=scales)
-
-    def _training_scores(self, state: DetectorState, X: np.ndarray) -> np.ndarray:
-        """Scores ``(n,)`` of the training series ``X`` (C, n) under ``state`` (no drift), filled in place block by
-        block: their contribution rows (C times their size) are not kept, as nothing reads them."""
-        scores = np.empty(X.shape[1])
-        done = 0
-
-        def keep(block: np.ndarray, _contrib: np.ndarray) -> None:
-            nonlocal done
-            scores[done:done + len(block)] = block
-            done += len(block)
-
-        _score_blocks(ScoringCore(state, device=self.device), X, keep, self._shows_progress(X.shape[1]))
-        return scores
-
-    def _shows_progress(self, n: int) -> bool:
-        """Whether scoring ``n`` samples shows its bar: not quiet, longer than one block, on a terminal."""
-        return not self.quiet and n > SCORE_BLOCK and stderr_is_terminal()
+            self._check_settings()  # set_params may have changed them since __init__
+            return DetectorFit(self).run(X, sensors)
 
     # -- scoring ----------------------------------------------------------------
     def fitted_state(self) -> DetectorState:
@@ -1241,7 +502,7 @@ class Detector:
         """:meth:`score_with_contributions`, and the silent stretches the scoring left out: ``(sensor, index,
         since_index)`` where a sensor fell silent, as :func:`~tsae.pipelines.anomaly.silent.silent_stretches` finds
         them."""
-        blocks = _Blocks()
+        blocks = JoinedBlocks()
         stretches = self._score_each(X, device, silence, blocks)
         scores, contrib = blocks.joined()
         return scores, contrib.T, stretches
@@ -1249,9 +510,11 @@ class Detector:
     def _score_each(self, X: Any, device: Any, silence: int | None,
                     each: Callable[[np.ndarray, np.ndarray], None]) -> list[tuple[int, int, int]]:
         """:meth:`_score_silent` a block at a time: ``each`` is given each block's scores ``(m,)`` and contribution
-        rows ``(m, n_sensors)`` as they are final, in order (:func:`_score_blocks`); the silent stretches are
-        returned (``tsae detect score`` streams its output so, and lists them). ``X`` may be a :class:`RowReader`
-        (a long file's rows, read as they are scored), whose length and values its caller checked."""
+        rows ``(m, n_sensors)`` as they are final, in order
+        (:func:`~tsae.pipelines.anomaly.block_scoring.score_blocks`); the silent stretches are returned (``tsae detect
+        score`` streams its output so, and lists them). ``X`` may be a
+        :class:`~tsae.pipelines.anomaly.block_scoring.RowReader` (a long file's rows, read as they are scored), whose
+        length and values its caller checked."""
         silence = silence_setting(silence)
         if not isinstance(X, RowReader):
             X = self._series(X)
@@ -1262,8 +525,8 @@ class Detector:
                                  "sensor reads)")
         n = X.n if isinstance(X, RowReader) else X.shape[1]
         with torch_threads(self.threads, native=True):
-            return _score_blocks(self.core(device=self.device if device is None else device), X, each,
-                                 self._shows_progress(n), silence)
+            return score_blocks(self.core(device=self.device if device is None else device), X, each,
+                                shows_progress(self.quiet, n), silence)
 
     def decision_function(self, X: Any, *, silence: int | None = 100) -> np.ndarray:
         """Anomaly score of each sample of ``X`` ``(n_sensors, n_samples)``; higher = more anomalous.
@@ -1412,3 +675,9 @@ class Detector:
     def __repr__(self) -> str:
         fitted = "" if getattr(self, "state_", None) is None else f", fitted on {len(self.sensors_)} sensors"
         return f"Detector(model={self.model!r}, window={self.window!r}{fitted})"
+
+
+# FitWarning and check_family (fitting), as_series, dominant_period and index_interval (series_input) and RowReader
+# (block_scoring) are importable from here as they were before they moved
+__all__ = ["DETECTOR_KIND", "MIN_DRIFT_WINDOWS", "Detector", "FitWarning", "RowReader", "as_series", "check_family",
+           "dominant_period", "index_interval"]

@@ -248,7 +248,7 @@ def _rows(source: Any, order: list[int], counter: np.ndarray | None, drawn: Enve
     """The rows of the detector's sensors (``order`` among the table's channels, and ``counter`` after them: a time
     column taken as a sensor, :func:`_counter_as_sensor`) of a table read in blocks, as they are scored (and added
     to ``drawn``, a plot's envelope of them)."""
-    from tsae.pipelines.anomaly.detector import RowReader
+    from tsae.pipelines.anomaly.block_scoring import RowReader
 
     identity = order == list(range(source.channels + (counter is not None)))
 
@@ -329,7 +329,7 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     time column also ``time`` and ``since_time``).
 
     Once the table is read, the memory stays bounded whatever its length: the rows are scored, written and grouped
-    into events a block at a time (:func:`~tsae.pipelines.anomaly.detector._score_blocks`,
+    into events a block at a time (:func:`~tsae.pipelines.anomaly.block_scoring.score_blocks`,
     :func:`~tsae.io.tables.open_table_writer`, :class:`~tsae.pipelines.anomaly.events.EventTracker`), with the bytes
     the whole arrays give; a ``plot`` draws the envelope of the rows and scores gathered as they are scored
     (:class:`~tsae.pipelines.anomaly.plot_envelope.Envelope`). A long table file (over

@@ -80,7 +80,8 @@ from tsae.io.streams import CompressedStream
 from tsae.io.table_time import excel_days_span
 from tsae.io.text_files import decode_text
 from tsae.models.trainer import whole_number
-from tsae.pipelines.anomaly.detector import SCORE_BLOCK, Detector
+from tsae.pipelines.anomaly.block_scoring import SCORE_BLOCK
+from tsae.pipelines.anomaly.detector import Detector
 from tsae.pipelines.anomaly.drift import DriftingCore
 from tsae.pipelines.anomaly.early import EarlyWatch
 from tsae.pipelines.anomaly.events import EventTracker, record_value

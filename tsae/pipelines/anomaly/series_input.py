@@ -1,0 +1,286 @@
+"""The series a detector is given, and what is read off it before the fit learns from it.
+
+:func:`as_series` takes what a caller passes (an array, a pandas DataFrame or Series) as a float64
+``(n_sensors, n_samples)`` array with its sensor names; :func:`index_interval` reads the seconds between rows off
+a pandas time index; :func:`dominant_period` suggests a window length; :func:`longest_missing_runs` measures the
+training series' gaps and :func:`repaired_as_scored` fills them as the scoring core does; :func:`smooth_length`
+turns a smoothing setting (``"2*window"``) into samples. None of them warns or holds state: the fit procedure
+(:mod:`~tsae.pipelines.anomaly.fitting`) decides what to tell about them.
+"""
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from tsae.engine.layout import as_channels_first, is_dataframe, known_layout
+from tsae.engine.preprocess import repair_missing
+from tsae.errors import shown
+from tsae.models.params import MAX_INT_HPARAM
+
+
+def as_series(X: Any, sensors: Sequence[str] | None = None) -> tuple[np.ndarray, list[str]]:
+    """``X`` as a float64 ``(n_sensors, n_samples)`` array, and the sensor names.
+
+    Parameters
+    ----------
+    X
+        An array (1-D is one sensor), a pandas DataFrame (rows are time; names from the columns) or a pandas
+        Series (one sensor, named by the Series' name; an unnamed one is ``s0``, as an array).
+    sensors
+        The sensor names (default: as above, else ``s0``, ``s1``...). Naming as many sensors as a 2-D array has
+        rows, the array is taken as it is, however few samples it has (it is not a transposed one).
+
+    Returns
+    -------
+    X : ndarray
+        ``(n_sensors, n_samples)`` float64.
+    names : list of str
+        One name per sensor, all different.
+
+    Raises
+    ------
+    TypeError
+        ``sensors`` is one string.
+    ValueError
+        As many names as sensors are not given, or a name is given twice (or ``X`` is refused by
+        :func:`~tsae.engine.layout.as_channels_first`).
+
+    Examples
+    --------
+    >>> as_series(np.zeros(5))[1]
+    ['s0']
+    """
+    if isinstance(sensors, (str, bytes)):  # list("abc") would be three sensors a, b, c
+        raise TypeError(f"sensors must be a list of names, got the string {sensors!r} (for one sensor: [{sensors!r}])")
+    names = [str(name) for name in sensors] if sensors is not None else None
+    if names is None and is_dataframe(X):
+        names = [str(c) for c in X.columns]
+    elif names is None and hasattr(X, "to_numpy") and getattr(X, "name", None) is not None and np.ndim(X) == 1:
+        names = [str(X.name)]  # a pandas Series: its name, as a DataFrame's column is named
+    elif names is not None and not is_dataframe(X) and np.ndim(X) == 2 and np.shape(X)[0] == len(names):
+        X = known_layout(X)
+    X, _ = as_channels_first(X, "X")
+    if names is None:
+        names = [f"s{i}" for i in range(X.shape[0])]
+    if len(names) != X.shape[0]:
+        raise ValueError(f"{len(names)} sensor names for {X.shape[0]} sensors")
+    if len(set(names)) != len(names):  # scores and events name sensors: one name, one sensor
+        twice = sorted({name for name in names if names.count(name) > 1})
+        raise ValueError(f"sensor names must differ, got {', '.join(twice[:5])} more than once")
+    return X, names
+
+
+def index_interval(X: Any) -> float | None:
+    """Seconds between rows of a pandas object indexed by time, read as a time column is
+    (:func:`~tsae.io.tables.median_step`), else None.
+
+    Parameters
+    ----------
+    X
+        Any series; only a pandas ``DatetimeIndex`` or ``TimedeltaIndex`` is read.
+
+    Returns
+    -------
+    float or None
+        The median step in seconds; None without a time index.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> index_interval(pd.DataFrame({"a": range(4)}, index=pd.date_range("2024-01-01", periods=4, freq="5min")))
+    300.0
+    >>> index_interval(np.zeros((2, 4))) is None
+    True
+    """
+    from tsae.io.tables import median_step
+
+    index = getattr(X, "index", None)
+    kind = getattr(getattr(index, "dtype", None), "kind", None)
+    if index is None or kind not in ("m", "M"):
+        return None
+    times = np.asarray(index.values)
+    return median_step(times if kind == "M" else np.datetime64(0, "ns") + times)  # durations from an origin
+
+
+def dominant_period(x: np.ndarray, low: int = 8, high: int = 128, min_corr: float = 0.2,
+                    default: int = 32) -> int:
+    """Pick a window length from the data's dominant period (autocorrelation peak).
+
+    Parameters
+    ----------
+    x
+        ``(n_sensors, n_samples)`` array, or ``(n,)`` for one sensor (NaN-free).
+    low, high
+        The returned length is clamped to ``[low, high]``.
+    min_corr
+        If no sensor's autocorrelation peak reaches this, ``default`` is returned.
+    default
+        The length returned without a clear period (clamped too).
+
+    Returns
+    -------
+    int
+        The window length.
+
+    Examples
+    --------
+    >>> t = np.arange(2000)
+    >>> dominant_period(np.sin(2 * np.pi * t / 50))
+    50
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim == 1:
+        x = x[None, :]
+    n = x.shape[1]
+    best: tuple[float, int] | None = None
+    for row in x:
+        v = row - row.mean()
+        if n < 2 * low or not np.any(v):
+            continue
+        spectrum = np.fft.rfft(v, 2 * n)
+        ac = np.fft.irfft(spectrum * np.conj(spectrum))[: n // 2]
+        if ac[0] <= 0:
+            continue
+        ac = ac / ac[0]
+        # the dominant period is the highest autocorrelation peak after its first zero crossing
+        negative = np.flatnonzero(ac < 0)
+        if negative.size == 0:
+            continue
+        start = int(negative[0])
+        if start + 2 >= ac.size:
+            continue
+        k = int(np.argmax(ac[start:])) + start
+        if best is None or ac[k] > best[0]:
+            best = (float(ac[k]), k)
+    if best is None or best[0] < min_corr:
+        return int(np.clip(default, low, high))
+    return int(np.clip(best[1], low, high))
+
+
+def longest_missing_runs(x: np.ndarray) -> np.ndarray:
+    """The longest run of NaN of each row of ``x`` (C, n), in samples.
+
+    Parameters
+    ----------
+    x
+        ``(n_sensors, n_samples)``; NaN is missing.
+
+    Returns
+    -------
+    ndarray
+        ``(n_sensors,)`` int64 run lengths (0: no missing value).
+
+    Examples
+    --------
+    >>> longest_missing_runs(np.array([[1.0, np.nan, np.nan, 2.0, np.nan], [1.0, 2.0, 3.0, 4.0, 5.0]]))
+    array([2, 0])
+    """
+    out = np.zeros(x.shape[0], dtype=np.int64)
+    for i, row in enumerate(np.isnan(x)):
+        if row.any():
+            edges = np.flatnonzero(np.diff(np.concatenate([[0], row.astype(np.int8), [0]])))
+            out[i] = int(np.max(edges[1::2] - edges[::2]))
+    return out
+
+
+def repaired_as_scored(x: np.ndarray) -> np.ndarray:
+    """``x`` (C, n) with its missing values repaired as the scoring core repairs them.
+
+    A missing value holds the sensor's last good value; before its first good value, the sensor's
+    training mean, the value the core holds there (the normaliser's centre). That mean is the
+    repaired series' own: the mean of the samples from the first good value on, which the held
+    samples before it do not move. (Held at the first good value instead, a sensor that starts late
+    scored one way at fit and another on the same data afterwards.)
+
+    Parameters
+    ----------
+    x
+        ``(n_sensors, n_samples)``; NaN is missing.
+
+    Returns
+    -------
+    ndarray
+        A repaired copy of ``x``.
+
+    Examples
+    --------
+    >>> repaired_as_scored(np.array([[np.nan, 1.0, np.nan, 4.0]]))
+    array([[2., 1., 1., 4.]])
+    """
+    out = repair_missing(x, method="ffill")
+    for i, row in enumerate(x):
+        valid = np.flatnonzero(np.isfinite(row))
+        if valid.size and valid[0] > 0:
+            out[i, : valid[0]] = out[i, valid[0]:].mean()
+    return out
+
+
+#: the longest score smoothing, in samples: the most a detector file holds (``extra.smooth``)
+MAX_SMOOTH = MAX_INT_HPARAM
+
+
+def smooth_length(value: int | str | None, window: int) -> int:
+    """``"window"`` -> window, ``"2*window"`` -> 2 * window, a number -> itself (>= 1).
+
+    At most :data:`MAX_SMOOTH` samples: what a detector file holds (a longer moving mean
+    could not be loaded again, and its zero padding alone would take gigabytes).
+
+    Parameters
+    ----------
+    value
+        The ``smooth`` setting: a number of samples, its text, ``"k*window"``, or None (1: no smoothing).
+    window
+        The detector's window, in samples.
+
+    Returns
+    -------
+    int
+        The smoothing length in samples.
+
+    Raises
+    ------
+    ValueError
+        ``value`` names no length, or one over :data:`MAX_SMOOTH`.
+
+    Examples
+    --------
+    >>> smooth_length("2*window", 32)
+    64
+    >>> smooth_length(10**9, 32)
+    Traceback (most recent call last):
+    ...
+    ValueError: smooth=1000000000: at most 1048576 samples (what a detector file holds), or 'k*window'
+    """
+    if value is None:
+        return 1
+    if isinstance(value, str):
+        text = value.replace(" ", "").lower()
+        if text.endswith("window"):
+            factor = text[: -len("window")].rstrip("*") or "1"
+            try:
+                length = max(1, int(round(float(factor) * window)))
+            except (ValueError, OverflowError):  # "inf*window" has no length either
+                raise ValueError(f"smooth={value!r}: use a number of samples or 'k*window'") from None
+            return _at_most_max_smooth(value, length)
+        try:
+            value = int(text)
+        except ValueError:
+            raise ValueError(f"smooth={value!r}: use a number of samples or 'k*window'") from None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < 1:
+        raise ValueError(f"smooth={value!r}: use a number of samples (>= 1) or 'k*window'")
+    return _at_most_max_smooth(value, int(value))
+
+
+def _at_most_max_smooth(value: Any, length: int) -> int:
+    """``length`` (of the smoothing ``value``) if it is at most :data:`MAX_SMOOTH`, else a ValueError naming it."""
+    if length > MAX_SMOOTH:
+        raise ValueError(f"smooth={shown(value)}: at most {MAX_SMOOTH} samples (what a detector file holds), "
+                         "or 'k*window'")
+    return length
+
+
+__all__ = ["MAX_SMOOTH", "as_series", "dominant_period", "index_interval", "longest_missing_runs", "repaired_as_scored",
+           "smooth_length"]
