@@ -264,3 +264,16 @@ def test_sigterm_while_stdin_is_spooled_removes_the_spool(tmp_path, trained) -> 
     assert process.returncode == 128 + signal.SIGTERM, err
     assert err.strip() == "Terminated."
     assert _spools(temp) == [] and not (tmp_path / "out.csv").exists()
+
+
+def test_an_output_that_cannot_be_written_is_refused_before_stdin_is_read(tmp_path, trained) -> None:
+    (tmp_path / "file").write_text("")
+    process = _tsae(*_args("smooth", trained, "-", tmp_path / "file" / "out"), stdin=subprocess.PIPE)
+    assert process.stdin is not None and process.stderr is not None
+    try:
+        code = process.wait(timeout=60)  # stdin is left open: the table never ends
+    finally:
+        process.stdin.close()
+        err = process.stderr.read()
+    assert code == 1, err
+    assert err.strip() == f"Error: {tmp_path / 'file' / 'out.csv'}: {tmp_path / 'file'} is a file, not a folder"

@@ -78,14 +78,16 @@ def table_input(path: Path | str, outputs: Iterable[Path | None] = ()) -> Iterat
     as the file is (in two passes when long, compressed data judged by its first bytes) and named in every message as
     given (``stdin``, ``/dev/fd/63``); it is removed when the block ends, however it ends.
 
-    ``outputs`` (None for one not given) are refused before anything is read when they are the input: stdin
-    redirected from one (``tsae smooth - -o x.csv < x.csv``), or one named as the pipe.
+    ``outputs`` (None for one not given) are checked (:func:`~tsae.io.paths.check_outputs`) before anything is
+    read, and refused when they are the input: stdin redirected from one (``tsae smooth - -o x.csv < x.csv``), or
+    one named as the pipe.
     """
     from tsae.io.paths import check_outputs, same_regular_file
     from tsae.io.spool import STDIN_NAME, needs_spool, spooled
 
     written = [Path(output) for output in outputs if output is not None]
     if isinstance(path, str) and path == STDIN:
+        check_outputs(written)  # an output that cannot be written is told now, not after the whole stream
         for output in written:
             if same_regular_file(sys.stdin, output):
                 raise ValueError(f"{output}: refusing to overwrite the input file (stdin is read from it)")
