@@ -137,6 +137,19 @@ def test_the_read_counter_counts_the_rows_of_stdin(tmp_path, trained, temp_dir, 
     assert sum(counted) == 600
 
 
+@pytest.mark.parametrize("quiet", [False, True])
+def test_a_counter_shows_the_bytes_of_stdin_copied(tmp_path, trained, temp_dir, monkeypatch, quiet) -> None:
+    from tsae.io import c_stderr
+    from tsae.pipelines import progress
+
+    monkeypatch.setattr(progress, "READ_BAR_DELAY", 0.0)
+    monkeypatch.setattr(c_stderr, "stderr_is_terminal", lambda: True)
+    args = ["frame", "-", "--window", "16", "--hop", "8", "-o", str(tmp_path / "f.npy")] + (["-q"] if quiet else [])
+    result = CliRunner().invoke(cli, args, input=trained[0].read_bytes())
+    assert result.exit_code == 0, result.output
+    assert ("read stdin: " in result.output) is not quiet, result.output
+
+
 def test_a_named_pipe_is_read_as_its_file_and_named_by_its_path(tmp_path, trained, temp_dir) -> None:
     src = trained[0]
     fifo = tmp_path / "feed"

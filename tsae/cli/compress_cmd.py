@@ -65,7 +65,7 @@ def compress_command(model: Path, data: Path | str, output: Path, max_error: flo
         raise click.UsageError("--relative needs --max-error")
     from tsae.cli.pipes import table_input
 
-    with table_input(data, [output]) as source:
+    with table_input(data, [output], quiet=quiet) as source:
         result = compress_file(model, source, output, max_error=max_error, relative=relative, coder=coder,
                                block_windows=block_windows, latent_step=latent_step, device=device,
                                progress=not quiet and stderr_is_terminal())

@@ -148,7 +148,7 @@ def fit_command(train: Path | str, output: Path, family: str | None, window: int
     hop_fits(hop, window)
     from tsae.cli.pipes import table_input
 
-    with table_input(train, [output]) as source:
+    with table_input(train, [output], quiet=quiet) as source:
         fit_detector_file(source, output, family=family, window=window, threshold=threshold,
                           device=device, quiet=quiet, epochs=epochs, hop=hop, risk=risk, q=quantile, seed=seed,
                           model_params=params or None, init=init, alarms_per_day=alarms_per_day,
@@ -180,7 +180,7 @@ def score_command(test: Path | str, detector: Path, output: Path, plot: Path | N
     from tsae.cli.pipes import table_input
     from tsae.pipelines.anomaly.files import score_file
 
-    with table_input(test, [output, plot, events]) as source:
+    with table_input(test, [output, plot, events], quiet=quiet) as source:
         score_file(source, detector, output, plot=plot, events=events, device=device, quiet=quiet,
                    drift_rate=drift_rate, drift_every=drift_every, silence=silence)
 

@@ -51,7 +51,7 @@ def frame_command(source: Path | str, length: int, hop: int, window_fn: str | No
         if source == STDIN:
             raise click.UsageError("'-' (stdin) needs -o: there is no input file to name the frames after")
         output = default_frames_output(source)
-    with table_input(source, [output]) as path, \
+    with table_input(source, [output], quiet=quiet) as path, \
             SizedBar("frame", not quiet and stderr_is_terminal(), least=_QUICK) as bar:
         result = frame_file(path, output, length, hop, window_fn=window_fn, pad=pad, center=center, progress=bar)
     frames = "1 frame" if result.n_frames == 1 else f"{result.n_frames} frames"

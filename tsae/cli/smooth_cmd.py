@@ -57,7 +57,7 @@ def smooth_command(input: Path | str, output: Path, strength: float, no_edge_gua
     from tsae.cli.pipes import table_input
     from tsae.pipelines.smooth.files import smooth_file
 
-    with table_input(input, [output]) as source:
+    with table_input(input, [output], quiet=quiet) as source:
         info = smooth_file(source, output, strength=strength, model=model, device=_device(device, model),
                            edge_guard=not no_edge_guard, spikes=spikes, model_params=params, quiet=quiet)
     echo_done(f"{output}: smoothed {info['samples']} samples x {info['channels']} channel(s) "
@@ -92,7 +92,7 @@ def impute_command(input: Path | str, output: Path, model: Path | None, device: 
     from tsae.cli.pipes import table_input
     from tsae.pipelines.smooth.files import impute_file
 
-    with table_input(input, [output]) as source:
+    with table_input(input, [output], quiet=quiet) as source:
         info = impute_file(source, output, model=model, device=_device(device, model), quiet=quiet)
     echo_done(f"{output}: filled {info['missing']} missing sample(s) of {info['samples']} x "
               f"{info['channels']} channel(s) in {info['seconds']:.1f} s", quiet)

@@ -149,7 +149,7 @@ def encode_command(model: Path, data: Path | str, output: Path, batch_size: int,
     from tsae.cli.pipes import table_input
     from tsae.pipelines.reconstruct.batch import encode_file
 
-    with table_input(data, [output, plot]) as source:
+    with table_input(data, [output, plot], quiet=quiet) as source:
         codes = encode_file(model, source, output, batch_size=batch_size, device=device, plot=plot,
                             color_by=color_by, detector=detector, projection=projection, quiet=quiet)
     echo_done(f"{output}: {codes.shape[0]} codes of shape {tuple(codes.shape[1:])}", quiet)

@@ -16,7 +16,7 @@ import shutil
 import stat
 import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -46,7 +46,8 @@ def spool_name(name: str) -> str:
 
 
 @contextlib.contextmanager
-def spooled(stream: BinaryIO | str | os.PathLike, name: str) -> Iterator[Path]:
+def spooled(stream: BinaryIO | str | os.PathLike, name: str, *,
+            copied: Callable[[int], None] | None = None) -> Iterator[Path]:
     """The bytes of ``stream`` copied to a private temporary file, whose path is yielded; removed when the block ends.
 
     Parameters
@@ -55,6 +56,8 @@ def spooled(stream: BinaryIO | str | os.PathLike, name: str) -> Iterator[Path]:
         A binary stream (``sys.stdin.buffer``), or the path of a pipe or device, opened and read to its end.
     name
         What messages call the stream: ``stdin``, or the path the user gave.
+    copied
+        Told the bytes of each chunk copied (a progress counter).
 
     Yields
     ------
@@ -80,7 +83,7 @@ def spooled(stream: BinaryIO | str | os.PathLike, name: str) -> Iterator[Path]:
             source = stream if hasattr(stream, "read") else stack.enter_context(_open_stream(stream, name))
             out = stack.enter_context(_create(copy))
             try:
-                _copy(source, out, name)  # type: ignore[arg-type]
+                _copy(source, out, name, copied)  # type: ignore[arg-type]
             except OSError as error:
                 if error.errno in _FULL:
                     raise ValueError(f"{name}: no space left in {folder.parent} to hold it while it is read "
@@ -110,8 +113,8 @@ def _open_stream(path: str | os.PathLike, name: str) -> Iterator[BinaryIO]:
         yield handle
 
 
-def _copy(source: BinaryIO, out: BinaryIO, name: str) -> None:
-    """Copy ``source`` to ``out`` to its end, :data:`SPOOL_CHUNK` bytes at a time."""
+def _copy(source: BinaryIO, out: BinaryIO, name: str, copied: Callable[[int], None] | None) -> None:
+    """Copy ``source`` to ``out`` to its end, :data:`SPOOL_CHUNK` bytes at a time (each told ``copied``)."""
     while True:
         try:
             chunk = source.read(SPOOL_CHUNK)
@@ -122,6 +125,8 @@ def _copy(source: BinaryIO, out: BinaryIO, name: str) -> None:
         view = memoryview(chunk)
         while view:
             view = view[out.write(view) or 0:]
+        if copied is not None:
+            copied(len(chunk))
 
 
 @contextlib.contextmanager
