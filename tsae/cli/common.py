@@ -129,6 +129,31 @@ class LocalPath(click.Path):
         return super().convert(value, param, ctx)
 
 
+#: what a table input given as ``-`` is (the text, not a path: ``./-``, a file named ``-``, is ``Path("-")`` too)
+STDIN = "-"
+
+
+class TableInput(LocalPath):
+    """An input table FILE, or ``-``: the table on stdin, handed to the command as :data:`STDIN` (the text, never a
+    ``Path``), which it reads through :func:`tsae.cli.pipes.table_input`. ``-`` is a usage error where stdin is a
+    terminal (the command would wait for a table typed in) or closed."""
+
+    def __init__(self, exists: bool = True) -> None:
+        super().__init__(exists=exists, dir_okay=False, path_type=Path, allow_dash=True)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if value != STDIN:
+            return super().convert(value, param, ctx)
+        import sys
+
+        if sys.stdin is None or sys.stdin.closed:
+            self.fail("'-' reads a table from stdin, which is closed here: pipe it in", param, ctx)
+        if sys.stdin.isatty():
+            self.fail("'-' reads a table from stdin, which is a terminal here: pipe it in (./- for a file named -)",
+                      param, ctx)
+        return STDIN
+
+
 class PathText(click.ParamType):
     """A path as text, checked by the command (a file, folder, glob, ``-`` or a URL), kept as given so that an
     output folder keeps its trailing separator (and a URL its scheme): a ``file://`` URL is the local path it
@@ -154,9 +179,8 @@ class Name(click.ParamType):
 
 #: the type of every option that names something
 name_text = Name()
-input_file = functools.partial(
-    click.argument, type=LocalPath(exists=True, dir_okay=False, path_type=Path)
-)
+#: the input table (or series) FILE of a command, or ``-`` for stdin (:class:`TableInput`)
+input_file = functools.partial(click.argument, type=TableInput())
 #: ``-o`` of a command that writes a file, or several into a folder
 output_target = PathText()
 #: ``--seed``, the same on every command that trains (torch takes seeds of up to 64 bits)

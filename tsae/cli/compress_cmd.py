@@ -9,6 +9,7 @@ from tsae.cli.common import (
     FloatRange,
     IntRange,
     LocalPath,
+    TableInput,
     checked_by,
     device_option,
     echo_done,
@@ -27,7 +28,7 @@ def _checked_bound(max_error: float) -> None:
 
 @click.command("compress")
 @click.argument("model", type=model_file)
-@click.argument("data", type=LocalPath(exists=True, dir_okay=False, path_type=Path))
+@click.argument("data", type=TableInput())
 @click.option("-o", "--output", required=True, type=output_file, help="Container to write (.tsz).")
 @click.option("--max-error", type=FloatRange(min=0, min_open=True), default=None, callback=checked_by(_checked_bound),
               help="Largest allowed |original - decompressed| per sample [default: none, the codes alone].")
@@ -42,9 +43,9 @@ def _checked_bound(max_error: float) -> None:
                    "--max-error, else 0.02].")
 @device_option
 @quiet_option
-def compress_command(model: Path, data: Path, output: Path, max_error: float | None, relative: bool, coder: str,
+def compress_command(model: Path, data: Path | str, output: Path, max_error: float | None, relative: bool, coder: str,
                      block_windows: int, latent_step: float | None, device: str, quiet: bool) -> None:
-    """Compress the series DATA with the autoencoder MODEL into a .tsz container.
+    """Compress the series DATA (- for a table on stdin) with the autoencoder MODEL into a .tsz container.
 
     The container stores the model's quantised codes and, with --max-error, a
     quantised residual that keeps every decompressed sample within the bound
@@ -62,9 +63,12 @@ def compress_command(model: Path, data: Path, output: Path, max_error: float | N
 
     if relative and max_error is None:
         raise click.UsageError("--relative needs --max-error")
-    result = compress_file(model, data, output, max_error=max_error, relative=relative, coder=coder,
-                           block_windows=block_windows, latent_step=latent_step, device=device,
-                           progress=not quiet and stderr_is_terminal())
+    from tsae.cli.pipes import table_input
+
+    with table_input(data, [output], quiet=quiet) as source:
+        result = compress_file(model, source, output, max_error=max_error, relative=relative, coder=coder,
+                               block_windows=block_windows, latent_step=latent_step, device=device,
+                               progress=not quiet and stderr_is_terminal())
     worst = max(result["max_abs_error"], default=0.0)
     echo_done(f"{output}: {result['samples']} samples in {result['blocks']} block(s), {result['bytes']} bytes "
               f"({result['bits_per_value']:.3f} bits/value), max error {worst:.4g}{_against_bound(result)}", quiet)

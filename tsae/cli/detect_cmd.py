@@ -127,12 +127,12 @@ def detect_group() -> None:
 @init_option
 @device_option
 @quiet_option
-def fit_command(train: Path, output: Path, family: str | None, window: int | str, hop: int | None,
+def fit_command(train: Path | str, output: Path, family: str | None, window: int | str, hop: int | None,
                 threshold: str | float, alarms_per_day: float, sample_interval: float | None, risk: float,
                 quantile: float, terms: str, scales: str | list[int], epochs: int, seed: int, params: dict[str, str],
                 init: Path | None, device: str, quiet: bool) -> None:
-    """Learn normal behaviour from TRAIN (a CSV of normal data, or a .npy array (sensors, samples)) and write a
-    detector file.
+    """Learn normal behaviour from TRAIN (a CSV of normal data, - for one on stdin, or a .npy array (sensors,
+    samples)) and write a detector file.
 
     With --init, the network starts from the encoder of a model trained before (tsae train
     on other, perhaps unlabelled, series): its family, window and parameters are used.
@@ -146,10 +146,13 @@ def fit_command(train: Path, output: Path, family: str | None, window: int | str
         if threshold != wants and given_flags(name):  # another method takes no part of it
             only_with(given_flags(name), f"--threshold {wants}" + (" (the default)" if wants == "budget" else ""))
     hop_fits(hop, window)
-    fit_detector_file(train, output, family=family, window=window, threshold=threshold,
-                      device=device, quiet=quiet, epochs=epochs, hop=hop, risk=risk, q=quantile, seed=seed,
-                      model_params=params or None, init=init, alarms_per_day=alarms_per_day,
-                      sample_interval=sample_interval, terms=terms, scales=scales)
+    from tsae.cli.pipes import table_input
+
+    with table_input(train, [output], quiet=quiet) as source:
+        fit_detector_file(source, output, family=family, window=window, threshold=threshold,
+                          device=device, quiet=quiet, epochs=epochs, hop=hop, risk=risk, q=quantile, seed=seed,
+                          model_params=params or None, init=init, alarms_per_day=alarms_per_day,
+                          sample_interval=sample_interval, terms=terms, scales=scales)
 
 
 @detect_group.command("score")
@@ -170,14 +173,16 @@ def fit_command(train: Path, output: Path, family: str | None, window: int | str
 @drift_options
 @device_option
 @quiet_option
-def score_command(test: Path, detector: Path, output: Path, plot: Path | None, events: Path | None, silence: int,
+def score_command(test: Path | str, detector: Path, output: Path, plot: Path | None, events: Path | None, silence: int,
                   drift_rate: float | None, drift_every: int | None, device: str, quiet: bool) -> None:
-    """Score TEST (a CSV, or a .npy array (sensors, samples)) with a fitted detector: per-row scores, 0/1 flags,
-    sensor contributions and events."""
+    """Score TEST (a CSV, - for one on stdin, or a .npy array (sensors, samples)) with a fitted detector: per-row
+    scores, 0/1 flags, sensor contributions and events."""
+    from tsae.cli.pipes import table_input
     from tsae.pipelines.anomaly.files import score_file
 
-    score_file(test, detector, output, plot=plot, events=events, device=device, quiet=quiet,
-               drift_rate=drift_rate, drift_every=drift_every, silence=silence)
+    with table_input(test, [output, plot, events], quiet=quiet) as source:
+        score_file(source, detector, output, plot=plot, events=events, device=device, quiet=quiet,
+                   drift_rate=drift_rate, drift_every=drift_every, silence=silence)
 
 
 @click.command("monitor")

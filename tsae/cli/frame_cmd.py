@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from tsae.cli.common import IntRange, echo_done, input_file, output_file, quiet_option, taper_name
+from tsae.cli.common import STDIN, IntRange, echo_done, input_file, output_file, quiet_option, taper_name
 from tsae.io.c_stderr import stderr_is_terminal
 
 #: samples per channel that frame in well under a second: no bar
@@ -26,9 +26,10 @@ _QUICK = 1 << 20
 @click.option("-o", "--output", type=output_file, default=None,
               help="Output .npy file. Default: NAME.frames.npy beside the input.")
 @quiet_option
-def frame_command(source: Path, length: int, hop: int, window_fn: str | None, pad: bool, center: bool,
+def frame_command(source: Path | str, length: int, hop: int, window_fn: str | None, pad: bool, center: bool,
                   output: Path | None, quiet: bool) -> None:
-    """Cut INPUT (audio, a .npy array, or a CSV/TSV table, also .gz/.bz2/.xz) into frames saved as a .npy array.
+    """Cut INPUT (audio, a .npy array, or a CSV/TSV table, also .gz/.bz2/.xz; - for a table on stdin, with -o) into
+    frames saved as a .npy array.
 
     The array is float32 (n_frames, length) for mono audio, a one-column table
     or a 1-D array, and (channels, n_frames, length) otherwise (a .npy array's
@@ -42,12 +43,17 @@ def frame_command(source: Path, length: int, hop: int, window_fn: str | None, pa
       tsae frame sensors.npy --window 256 --hop 64 --window-fn hann --pad
       tsae frame pump.csv --window 64 --hop 16 -o pump_frames.npy
     """
-    from tsae.io.frames import frame_file
+    from tsae.cli.pipes import table_input
+    from tsae.io.frames import default_frames_output, frame_file
     from tsae.pipelines.progress import SizedBar
 
-    with SizedBar("frame", not quiet and stderr_is_terminal(), least=_QUICK) as bar:
-        result = frame_file(source, output, length, hop, window_fn=window_fn, pad=pad, center=center,
-                            progress=bar)
+    if output is None:  # named after the input the user gave, not the copy a pipe's table is read from
+        if source == STDIN:
+            raise click.UsageError("'-' (stdin) needs -o: there is no input file to name the frames after")
+        output = default_frames_output(source)
+    with table_input(source, [output], quiet=quiet) as path, \
+            SizedBar("frame", not quiet and stderr_is_terminal(), least=_QUICK) as bar:
+        result = frame_file(path, output, length, hop, window_fn=window_fn, pad=pad, center=center, progress=bar)
     frames = "1 frame" if result.n_frames == 1 else f"{result.n_frames} frames"
     echo_done(f"wrote {result.path}: {frames} of {length} samples, shape {result.shape} "
               f"({result.describe()})", quiet)

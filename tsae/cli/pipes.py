@@ -1,16 +1,17 @@
-"""The stdin/stdout side of ``tsae denoise`` (``-`` as input or output), and its ``--live`` side."""
+"""The stdin/stdout side of the commands: a table read from ``-`` or a pipe (:func:`table_input`), ``tsae denoise``'s
+``-`` as input or output, and its ``--live`` side."""
 from __future__ import annotations
 
 import contextlib
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import click
 
-from tsae.cli.common import echo_done
+from tsae.cli.common import STDIN, echo_done
 
 
 @contextlib.contextmanager
@@ -68,6 +69,43 @@ def flush_stdout_at_exit() -> None:
         stdout_to_devnull()
     except (OSError, ValueError):  # closed, or some other failure: the interpreter's own flush tells it
         pass
+
+
+@contextlib.contextmanager
+def table_input(path: Path | str, outputs: Iterable[Path | None] = (), *,
+                quiet: bool = False) -> Iterator[Path]:
+    """The file a command reads for its input ``path``: the file itself; for ``-`` (:data:`~tsae.cli.common.STDIN`)
+    or a pipe or device (``<(zcat x.csv.gz)``), a private copy of what it gives (:func:`tsae.io.spool.spooled`), read
+    as the file is (in two passes when long, compressed data judged by its first bytes) and named in every message as
+    given (``stdin``, ``/dev/fd/63``); it is removed when the block ends, however it ends.
+
+    ``outputs`` (None for one not given) are checked (:func:`~tsae.io.paths.check_outputs`) before anything is
+    read, and refused when they are the input: stdin redirected from one (``tsae smooth - -o x.csv < x.csv``), or
+    one named as the pipe. Unless ``quiet``, a counter of the bytes copied shows on a terminal's stderr while a
+    long stream is copied.
+    """
+    from tsae.io.c_stderr import stderr_is_terminal
+    from tsae.io.paths import check_outputs, same_regular_file
+    from tsae.io.spool import STDIN_NAME, needs_spool, spooled
+    from tsae.pipelines.progress import copy_bar
+
+    written = [Path(output) for output in outputs if output is not None]
+    if isinstance(path, str) and path == STDIN:
+        check_outputs(written)  # an output that cannot be written is told now, not after the whole stream
+        for output in written:
+            if same_regular_file(sys.stdin, output):
+                raise ValueError(f"{output}: refusing to overwrite the input file (stdin is read from it)")
+        with copy_bar(STDIN_NAME, not quiet and stderr_is_terminal()) as copied, \
+                spooled(sys.stdin.buffer, STDIN_NAME, copied=copied) as copy:
+            yield copy
+        return
+    if needs_spool(path):
+        check_outputs(written, [path])
+        with copy_bar(str(path), not quiet and stderr_is_terminal()) as copied, \
+                spooled(path, str(path), copied=copied) as copy:
+            yield copy
+        return
+    yield Path(path)
 
 
 def denoise_pipe(inputs: tuple[str, ...], output: Path | None, *, model: Path | None, strength: float,

@@ -39,9 +39,10 @@ _device_option = click.option("--device", type=click.Choice(["auto", "cpu", "cud
               help="Parameter of the self-taught blind_spot network (repeatable; see `tsae models blind_spot`).")
 @_device_option
 @quiet_option
-def smooth_command(input: Path, output: Path, strength: float, no_edge_guard: bool, spikes: str,
+def smooth_command(input: Path | str, output: Path, strength: float, no_edge_guard: bool, spikes: str,
                    model: Path | None, params: dict[str, str], device: str, quiet: bool) -> None:
-    """Smooth INPUT (CSV/TSV, also .gz/.bz2/.xz, .npy or audio), every channel, without shifting it in time.
+    """Smooth INPUT (CSV/TSV, also .gz/.bz2/.xz, .npy or audio; - for a table on stdin), every channel, without
+    shifting it in time.
 
     Without --model a small blind-spot autoencoder learns the signal from INPUT
     itself (a few seconds); steps and spikes are kept sharp. A long file (table,
@@ -53,10 +54,12 @@ def smooth_command(input: Path, output: Path, strength: float, no_edge_guard: bo
       tsae smooth noisy.wav -o smooth.wav --strength 0.7
       tsae smooth glitchy.csv -o clean.csv --spikes smooth
     """
+    from tsae.cli.pipes import table_input
     from tsae.pipelines.smooth.files import smooth_file
 
-    info = smooth_file(input, output, strength=strength, model=model, device=_device(device, model),
-                       edge_guard=not no_edge_guard, spikes=spikes, model_params=params, quiet=quiet)
+    with table_input(input, [output], quiet=quiet) as source:
+        info = smooth_file(source, output, strength=strength, model=model, device=_device(device, model),
+                           edge_guard=not no_edge_guard, spikes=spikes, model_params=params, quiet=quiet)
     echo_done(f"{output}: smoothed {info['samples']} samples x {info['channels']} channel(s) "
               f"in {info['seconds']:.1f} s", quiet)
 
@@ -74,8 +77,8 @@ def _device(device: str, model: Path | None) -> str:
 @_model
 @_device_option
 @quiet_option
-def impute_command(input: Path, output: Path, model: Path | None, device: str, quiet: bool) -> None:
-    """Fill the missing cells (empty, NaN, NA, ...) of INPUT by autoencoder reconstruction.
+def impute_command(input: Path | str, output: Path, model: Path | None, device: str, quiet: bool) -> None:
+    """Fill the missing cells (empty, NaN, NA, ...) of INPUT (- for a table on stdin) by autoencoder reconstruction.
 
     Every missing sample is filled; observed samples are written unchanged. A long
     file (table, audio or .npy) is filled in blocks of 2**16 samples, each with context
@@ -86,8 +89,10 @@ def impute_command(input: Path, output: Path, model: Path | None, device: str, q
     Example:
       tsae impute sensors.csv -o sensors.filled.csv
     """
+    from tsae.cli.pipes import table_input
     from tsae.pipelines.smooth.files import impute_file
 
-    info = impute_file(input, output, model=model, device=_device(device, model), quiet=quiet)
+    with table_input(input, [output], quiet=quiet) as source:
+        info = impute_file(source, output, model=model, device=_device(device, model), quiet=quiet)
     echo_done(f"{output}: filled {info['missing']} missing sample(s) of {info['samples']} x "
               f"{info['channels']} channel(s) in {info['seconds']:.1f} s", quiet)

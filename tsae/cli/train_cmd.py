@@ -10,6 +10,7 @@ from tsae.cli.common import (
     FloatRange,
     IntRange,
     LocalPath,
+    TableInput,
     checked_by,
     device_option,
     echo_done,
@@ -111,7 +112,7 @@ STOPPED = {"epochs": "all run", "early_stopping": "stopped early: --patience epo
 
 @click.command("encode")
 @click.argument("model", type=LocalPath(path_type=Path))
-@click.argument("data", type=LocalPath(path_type=Path))
+@click.argument("data", type=TableInput(exists=False))
 @click.option("-o", "--output", required=True, type=output_file,
               help="Where to write the codes (.npy, shape (n_windows, *code_shape); n_windows is "
                    "1 + ceil((n - window) / hop), 1 for a series shorter than the window).")
@@ -127,9 +128,9 @@ STOPPED = {"epochs": "all run", "early_stopping": "stopped early: --patience epo
               help="2-D projection of the codes [auto: UMAP when umap-learn is installed, else PCA].")
 @device_option
 @quiet_option
-def encode_command(model: Path, data: Path, output: Path, batch_size: int, plot: Path | None, color_by: str,
+def encode_command(model: Path, data: Path | str, output: Path, batch_size: int, plot: Path | None, color_by: str,
                    detector: Path | None, projection: str, device: str, quiet: bool) -> None:
-    """Write the latent code of every window of DATA under MODEL to a .npy file.
+    """Write the latent code of every window of DATA (- for a table on stdin) under MODEL to a .npy file.
 
     Windows follow the model's stored window and hop; the end is padded so every
     sample is covered. A table with the model's columns in another order is matched
@@ -145,10 +146,12 @@ def encode_command(model: Path, data: Path, output: Path, batch_size: int, plot:
         only_with(map_only, "--plot (its map of the codes)")
     if color_by == "score" and detector is None:
         raise click.UsageError("--color-by score needs --detector (the detector whose anomaly scores colour the map)")
+    from tsae.cli.pipes import table_input
     from tsae.pipelines.reconstruct.batch import encode_file
 
-    codes = encode_file(model, data, output, batch_size=batch_size, device=device, plot=plot, color_by=color_by,
-                        detector=detector, projection=projection, quiet=quiet)
+    with table_input(data, [output, plot], quiet=quiet) as source:
+        codes = encode_file(model, source, output, batch_size=batch_size, device=device, plot=plot,
+                            color_by=color_by, detector=detector, projection=projection, quiet=quiet)
     echo_done(f"{output}: {codes.shape[0]} codes of shape {tuple(codes.shape[1:])}", quiet)
     if plot is not None:
         echo_done(f"wrote {plot}", quiet)

@@ -15,6 +15,7 @@ import os
 import stat
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import IO, Any
 
 #: File name suffixes of each kind of series file (lower case, with the dot).
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".aiff", ".aif", ".au", ".mp3", ".w64", ".rf64")
@@ -465,6 +466,21 @@ def check_outputs(outputs: Iterable[PathLike], reads: Iterable[PathLike] = ()) -
         seen.add(output)
 
 
+def same_regular_file(stream: IO[Any], other: IO[Any] | PathLike) -> bool:
+    """Whether ``stream`` is the same regular file as ``other``, a path or a stream (stdin redirected from the
+    output, ``< out.wav``; stdout to the input, ``>> in.wav``; both to one file).
+
+    The path checks of :func:`check_outputs` cannot see it: the pipes have no path.
+    A socket or terminal that is both stdin and stdout is no file to overwrite.
+    """
+    try:
+        info = os.fstat(stream.fileno())
+        target = os.fstat(other.fileno()) if hasattr(other, "fileno") else os.stat(other)
+    except (AttributeError, OSError, ValueError):  # no file behind the stream, or no output yet
+        return False
+    return stat.S_ISREG(info.st_mode) and (info.st_dev, info.st_ino) == (target.st_dev, target.st_ino)
+
+
 #: suffixes of the files tsae writes that hold no data: what each is, as a refusal names it
 NOT_DATA_SUFFIXES = {".tsae": "a model or detector file's", ".tsz": "a compressed container's",
                      ".onnx": "an ONNX export's"}
@@ -569,5 +585,6 @@ __all__ = [
     "ARRAY_SUFFIXES", "AUDIO_SUFFIXES", "COMPRESSION_SUFFIXES", "FOREIGN_DATA_SUFFIXES", "NOT_DATA_SUFFIXES",
     "OUTPUT_KINDS", "SERIES_SUFFIXES", "TABLE_SUFFIXES", "check_data_output", "check_model_output", "check_output",
     "check_output_kind", "check_outputs", "expand_inputs", "is_url", "join", "kind_suffix", "name_of", "names_many",
-    "nearest_existing", "output_is_folder", "plan_outputs", "read_paths", "shown_name", "split_suffix", "written_file",
+    "nearest_existing", "output_is_folder", "plan_outputs", "read_paths", "same_regular_file", "shown_name",
+    "split_suffix", "written_file",
 ]

@@ -41,6 +41,21 @@ def read_bar(path: str | os.PathLike, show: bool) -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def copy_bar(name: str, show: bool) -> Iterator[Callable[[int], None] | None]:
+    """With ``show``, a counter on stderr of the bytes of the stream ``name`` (``stdin``) copied before it is read as
+    a table (:func:`tsae.io.spool.spooled`; a stream slow to end shows it has not stalled), shown once the copy has
+    taken :data:`READ_BAR_DELAY` seconds and removed when it ends; yields its ``advance`` (None without ``show``)."""
+    if not show:
+        yield None
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=None, unit="B", unit_scale=True, unit_divisor=1024, desc=f"read {name}", leave=False,
+              delay=READ_BAR_DELAY) as bar:
+        yield bar.update
+
+
 class SizedBar:
     """A :func:`sample_bar` opened when the job's size is known (:meth:`size`), for a job over ``least`` samples:
     a short one, which is quick, shows none. Before and without it, :meth:`update` counts nothing.

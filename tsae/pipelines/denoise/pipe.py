@@ -12,7 +12,6 @@ problem is reported.
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ import numpy as np
 from tsae.errors import naming
 from tsae.io.audio import AudioInfo, audio_info, format_like, iter_audio_blocks, open_audio_writer
 from tsae.io.audio_stream import AudioStreamReader, AudioStreamWriter, StreamFormat, raw_format
-from tsae.io.paths import check_outputs, read_paths
+from tsae.io.paths import check_outputs, read_paths, same_regular_file
 from tsae.pipelines.denoise.denoiser import StreamingDenoiser, checked_rate, checked_seconds
 
 #: the name of standard input/output on the command line
@@ -90,11 +89,11 @@ def denoise_stream(
     stdout = sys.stdout.buffer if stdout is None else stdout
     if str(output) != STDIO:
         check_outputs([Path(output)], [*([] if str(input) == STDIO else [input]), *read_paths(model)])
-        if str(input) == STDIO and _same_file(stdin, Path(output)):
+        if str(input) == STDIO and same_regular_file(stdin, Path(output)):
             raise ValueError(f"{output}: refusing to overwrite the input file (stdin is read from it)")
-    elif str(input) != STDIO and _same_file(stdout, Path(input)):  # > in.wav or >> in.wav
+    elif str(input) != STDIO and same_regular_file(stdout, Path(input)):  # > in.wav or >> in.wav
         raise ValueError(f"{input}: refusing to overwrite the input file (stdout goes to it)")
-    elif str(input) == STDIO and _same_file(stdout, stdin):  # < in.wav >> in.wav: a streamed WAV would read forever
+    elif str(input) == STDIO and same_regular_file(stdout, stdin):  # < in.wav >> in.wav: a streamed WAV reads forever
         raise ValueError("stdin: refusing to overwrite the input file (stdout goes to the file stdin reads)")
     reader, fmt = _open_input(input, stdin, raw)
     if raw is not None and str(input) != STDIO and str(output) == STDIO:
@@ -134,21 +133,6 @@ def denoise_stream(
     if problem:
         raise ValueError(problem)
     return frames
-
-
-def _same_file(stream: BinaryIO, other: BinaryIO | Path) -> bool:
-    """Whether ``stream`` is the same regular file as ``other``, a path or a stream (stdin redirected from the
-    output, ``< out.wav``; stdout to the input, ``>> in.wav``; both to one file).
-
-    The path checks of :func:`~tsae.io.paths.check_outputs` cannot see it: the pipes have no path.
-    A socket or terminal that is both stdin and stdout is no file to overwrite.
-    """
-    try:
-        info = os.fstat(stream.fileno())
-        target = os.stat(other) if isinstance(other, Path) else os.fstat(other.fileno())
-    except (AttributeError, OSError, ValueError):  # no file behind the stream, or no output yet
-        return False
-    return stat.S_ISREG(info.st_mode) and (info.st_dev, info.st_ino) == (target.st_dev, target.st_ino)
 
 
 def _open_input(input: str | os.PathLike, stdin: BinaryIO, raw: RawSpec | None) -> tuple[Any, StreamFormat]:

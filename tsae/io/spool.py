@@ -1,0 +1,166 @@
+"""A table that arrives on a stream (stdin, a named pipe, a process substitution, a device), copied to a private
+temporary file so that it is read as a file is.
+
+A long table is read in two passes (:mod:`~tsae.io.table_blocks`), its compression judged by its first bytes and its
+delimiter sniffed from a sample: a stream can be read once only, so :func:`spooled` copies it, a chunk at a time (its
+memory is one chunk, whatever the stream's length), to a file in a folder of its own in the system's temporary folder
+(``TMPDIR``; the folder ``0700``, the file ``0600``), which is removed however the block ends (an error, Ctrl-C, the
+command line's SIGTERM). Within the block, errors and warnings name the stream as the user gave it (``stdin``,
+``/dev/fd/63``), never the copy.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import stat
+import tempfile
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from tsae.io.paths import SERIES_SUFFIXES, kind_suffix
+
+#: bytes copied at a time
+SPOOL_CHUNK = 1 << 20
+#: what ``-`` is called in messages
+STDIN_NAME = "stdin"
+
+
+def needs_spool(path: str | os.PathLike) -> bool:
+    """Whether ``path`` names something that exists but is not a regular file or a folder (a named pipe, ``/dev/fd/63``
+    of a process substitution, ``/dev/stdin`` on a pipe, a device): it can be read once only, and is spooled."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return False  # missing or unreadable: the reader tells what is wrong
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def spool_name(name: str) -> str:
+    """The name of the copy of the stream called ``name``: its own last part (the kind of series is told by the
+    suffix: ``x.npy`` stays an array), ``.csv`` added when that is no series suffix (``stdin``, ``63``)."""
+    base = Path(name).name or STDIN_NAME
+    return base if kind_suffix(base) in SERIES_SUFFIXES else f"{base}.csv"
+
+
+@contextlib.contextmanager
+def spooled(stream: BinaryIO | str | os.PathLike, name: str, *,
+            copied: Callable[[int], None] | None = None) -> Iterator[Path]:
+    """The bytes of ``stream`` copied to a private temporary file, whose path is yielded; removed when the block ends.
+
+    Parameters
+    ----------
+    stream
+        A binary stream (``sys.stdin.buffer``), or the path of a pipe or device, opened and read to its end.
+    name
+        What messages call the stream: ``stdin``, or the path the user gave.
+    copied
+        Told the bytes of each chunk copied (a progress counter).
+
+    Yields
+    ------
+    Path
+        The copy (its name :func:`spool_name`'s). Errors raised and warnings shown within the block name ``name``
+        in its place.
+
+    Raises
+    ------
+    ValueError
+        ``"<name>: ..."``: the stream could not be read, or the temporary folder had no room for it.
+    """
+    from tsae.io.atomic import _FULL
+
+    try:
+        folder = Path(tempfile.mkdtemp(prefix="tsae-spool-"))  # 0700: no other user sees the name or the bytes
+    except OSError as error:
+        raise ValueError(f"{name}: cannot make a temporary file to hold it while it is read in "
+                         f"{tempfile.gettempdir()} ({error.strerror or error}); set TMPDIR to another folder") from None
+    try:
+        copy = folder / spool_name(name)
+        with contextlib.ExitStack() as stack:
+            source = stream if hasattr(stream, "read") else stack.enter_context(_open_stream(stream, name))
+            out = stack.enter_context(_create(copy))
+            try:
+                _copy(source, out, name, copied)  # type: ignore[arg-type]
+            except OSError as error:
+                if error.errno in _FULL:
+                    raise ValueError(f"{name}: no space left in {folder.parent} to hold it while it is read "
+                                     f"({error.strerror or error}); set TMPDIR to a folder with room") from None
+                raise ValueError(f"{name}: cannot copy it to {folder.parent} ({error.strerror or error}); set TMPDIR "
+                                 "to another folder") from None
+        with _naming(str(copy), name):
+            yield copy
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _create(path: Path) -> BinaryIO:
+    """The new file ``path``, open for writing, readable by its owner only (``0600``)."""
+    # unbuffered: a write that fails leaves nothing behind for the close to fail on again
+    return open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600), "wb",
+                buffering=0)
+
+
+@contextlib.contextmanager
+def _open_stream(path: str | os.PathLike, name: str) -> Iterator[BinaryIO]:
+    try:
+        handle = open(path, "rb")
+    except OSError as error:
+        raise ValueError(f"{name}: cannot read ({error.strerror or error})") from None
+    with handle:
+        yield handle
+
+
+def _copy(source: BinaryIO, out: BinaryIO, name: str, copied: Callable[[int], None] | None) -> None:
+    """Copy ``source`` to ``out`` to its end, :data:`SPOOL_CHUNK` bytes at a time (each told ``copied``)."""
+    while True:
+        try:
+            chunk = source.read(SPOOL_CHUNK)
+        except OSError as error:
+            raise ValueError(f"{name}: cannot read ({error.strerror or error})") from None
+        if not chunk:
+            return
+        view = memoryview(chunk)
+        while view:
+            view = view[out.write(view) or 0:]
+        if copied is not None:
+            copied(len(chunk))
+
+
+@contextlib.contextmanager
+def _naming(copy: str, name: str) -> Iterator[None]:
+    """Within it, a warning shown or an error raised that names ``copy`` names ``name`` instead."""
+    shown = warnings.showwarning
+
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None,
+             line: str | None = None) -> None:
+        shown(str(message).replace(copy, name), category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+    try:
+        yield
+    except Exception as error:
+        _rename(error, copy, name)
+        raise
+    finally:
+        if warnings.showwarning is show:
+            warnings.showwarning = shown
+
+
+def _rename(error: BaseException, copy: str, name: str) -> None:
+    """``error``'s message (and its cause's, its file name) with ``name`` for ``copy``, in place."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        error.args = tuple(arg.replace(copy, name) if isinstance(arg, str) else arg for arg in error.args)
+        for attribute in ("filename", "filename2", "message"):
+            value = getattr(error, attribute, None)
+            if isinstance(value, str) and copy in value:
+                with contextlib.suppress(AttributeError, TypeError):
+                    setattr(error, attribute, value.replace(copy, name))
+        error = error.__cause__ or error.__context__  # type: ignore[assignment]
+
+
+__all__ = ["SPOOL_CHUNK", "STDIN_NAME", "needs_spool", "spool_name", "spooled"]
