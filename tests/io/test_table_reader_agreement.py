@@ -105,3 +105,23 @@ def test_a_whole_number_beyond_float64_is_an_absurd_cell(tmp_path, monkeypatch, 
     assert told == [f"TableWarning: {path}: 1 cell(s) infinite or beyond 1e+30 in magnitude read as missing: a (1)"]
     exact, told = agreed(path, monkeypatch, exact=True)
     assert exact[1][0, 7] == np.inf and told == []
+
+
+@pytest.mark.parametrize("text", [
+    "a;b;c\n1;2;3\n1;2;\t3\n",  # a tab in a cell: the sniffer took the tab for the delimiter
+    "a;b\n1,5;2,5\n3,25;4\n",  # decimal commas: the sniffer took the commas for the delimiter
+    "1,5;2,5\n3,25;4\n",
+    "sep=;\na;b\n1,5;2\n3;4\n",  # Excel's line naming the delimiter was a row
+    "flow\n9,5\n1,25\n",  # one column of decimal commas
+    "a|b\n1,5|2\n3|4,25\n",
+])
+def test_classic_mac_line_ends_are_sniffed_as_line_feeds_are(tmp_path, monkeypatch, text) -> None:
+    # before: the delimiter was sniffed from lines split at line feeds, which a file whose lines end in a carriage
+    # return alone has none of: the whole sample was one line ("line 2 has 3 fields, expected 1")
+    unix, mac = tmp_path / "unix.csv", tmp_path / "mac.csv"
+    unix.write_text(text, newline="")
+    mac.write_text(text.replace("\n", "\r"), newline="")
+    want = agreed(unix, monkeypatch)
+    assert want[0][0] == "ok", want
+    got = agreed(mac, monkeypatch)
+    assert _same(got[0], want[0]) and got[1] == [told.replace(str(unix), str(mac)) for told in want[1]]

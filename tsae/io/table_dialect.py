@@ -55,10 +55,18 @@ def table_dialect(sample: str, suffix: str) -> tuple[Any, int]:
     ValueError
         As :func:`separator_line`; or the columns are separated by spaces (:func:`_space_separated`).
     """
+    sample = _line_feeds(sample)
     if _space_separated(sample):
         raise ValueError("columns separated by spaces are not read (numpy.savetxt's default): separate them by "
                          "commas, semicolons or tabs (numpy.savetxt(..., delimiter=','))")
     return _dialect(sample, suffix)
+
+
+def _line_feeds(sample: str) -> str:
+    """A sample whose lines end in a carriage return alone (classic Mac line ends: no line feed anywhere, as the
+    table reader tells them) with each ending in a line feed: here and in ``csv.Sniffer`` lines are split at line
+    feeds, and such a sample was one line (``a;b\r1,5;2\r`` was sniffed as comma-separated)."""
+    return sample.replace("\r", "\n") if "\r" in sample and "\n" not in sample else sample
 
 
 def _dialect(sample: str, suffix: str) -> tuple[Any, int]:
@@ -167,4 +175,4 @@ def _space_separated(sample: str) -> bool:
 def sniff_delimiter(sample: str, suffix: str = "") -> str:
     """The field delimiter of a table (one of ``DELIMITERS``) from a sample of its text; ``","`` when unclear
     (spaces between numbers too: a stream's line of them is a malformed record, not an error)."""
-    return _dialect(sample, suffix.lower())[0].delimiter
+    return _dialect(_line_feeds(sample), suffix.lower())[0].delimiter
