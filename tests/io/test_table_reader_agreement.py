@@ -125,3 +125,27 @@ def test_classic_mac_line_ends_are_sniffed_as_line_feeds_are(tmp_path, monkeypat
     assert want[0][0] == "ok", want
     got = agreed(mac, monkeypatch)
     assert _same(got[0], want[0]) and got[1] == [told.replace(str(unix), str(mac)) for told in want[1]]
+
+
+@pytest.mark.parametrize("text", [
+    "time\tflow\tx y\n0.0\t-39.0\t-61\n0.25\t95.0\t-32\n# a note\n0.5\t-70\t-21.0\n# a note\n0.75\t162\t216\n",
+    "\ntime;temp\n2024-03-01 00:00:00Z;15.0\n2024-03-01 00:00:01Z;-128.0\n\n  # another, note\n"
+    "2024-03-01 00:00:02Z;-49\n",
+    "temp|sensor_1\r140.0|1.0\r\r23.0|52\r# a note\r8.0|43\r# a note\r-30|-210\r",
+    "pressure;value\r\n24;-9,3\r\n# a note\r\n-70,0;-201\r\n",
+    "# logger 7, firmware 1.2, site A\n# units: l/s, bar\ntime;flow;pressure\n0;1,5;2\n1;2,5;3\n2;3;4,25\n",
+    "b\tvalue\tlabel\n33.559\t93.565\t0\n-3.04\tn/a\t0\n  # another, note\n# a note",  # ends in a comment
+])
+def test_comment_and_blank_lines_do_not_decide_the_delimiter(tmp_path, monkeypatch, text) -> None:
+    # before: the sniffer weighed comment lines (and lines of spaces) as rows: a few among ten rows made it take
+    # another delimiter, and a file of a tab-separated table was "line 2, column 'time\tflow\tx y': not a number"
+    commented, plain = tmp_path / "commented.csv", tmp_path / "plain.csv"
+    commented.write_text(text, newline="")
+    end = "\r\n" if "\r\n" in text else "\r" if "\n" not in text else "\n"
+    plain.write_text("".join(line + end for line in text.split(end) if line.strip() and not line.lstrip()
+                             .startswith("#")), newline="")
+    want = agreed(plain, monkeypatch)
+    assert want[0][0] == "ok" and len(want[0][2]) >= 1, want
+    got = agreed(commented, monkeypatch)
+    assert got[0][0] == "ok", got[0]
+    assert _same(got[0], want[0]) and got[1] == want[1]

@@ -76,6 +76,7 @@ def _dialect(sample: str, suffix: str) -> tuple[Any, int]:
         return _DIALECTS.get(named, csv.excel), 1
     if suffix == ".tsv" or suffix.startswith(".tsv."):  # .tsv.gz too
         return csv.excel_tab, 0
+    sample = _rows_only(sample)
     try:
         dialect = csv.Sniffer().sniff(sample, delimiters=DELIMITERS)
     except csv.Error:
@@ -87,6 +88,15 @@ def _dialect(sample: str, suffix: str) -> tuple[Any, int]:
         elif _one_column_of_decimal_commas(sample):
             dialect = _Semicolons  # a delimiter the text does not hold: a line is one cell
     return dialect, 0
+
+
+def _rows_only(sample: str) -> str:
+    """A sample without its comment lines (:func:`~tsae.io.table_cells.is_comment`) and blank ones, which the table
+    reader skips: the sniffer weighs every line it is given as a row, and a few notes (``# logger 7, v1.2``) among
+    ten rows made it take another delimiter. The last line, perhaps cut short, is kept without a line feed."""
+    *complete, last = sample.split("\n")
+    return "".join(line + "\n" for line in complete if line.strip() and not is_comment(line)) + (
+        "" if is_comment(last) else last)
 
 
 class _Semicolons(csv.excel):
