@@ -149,3 +149,19 @@ def test_comment_and_blank_lines_do_not_decide_the_delimiter(tmp_path, monkeypat
     got = agreed(commented, monkeypatch)
     assert got[0][0] == "ok", got[0]
     assert _same(got[0], want[0]) and got[1] == want[1]
+
+
+@pytest.mark.parametrize("text", [
+    'value|"x""y"\n-37.26|94.19\n56.64|-58.78\n',  # a name holding a quote, quoted last on its line
+    'time,"pipe 2"""\n' + "".join(f"{i},{i}.5\n" for i in range(30)),  # 2 inches
+])
+def test_a_file_with_windows_line_ends_is_sniffed_as_with_line_feeds(tmp_path, monkeypatch, text) -> None:
+    # before: csv.Sniffer, whose patterns end a line at a line feed, found no quoted cell at the end of a line ending
+    # "\r\n", so it said quotes are not doubled: a CRLF file's "x""y" was read as 'x"y"'
+    unix, windows = tmp_path / "unix.csv", tmp_path / "windows.csv"
+    unix.write_text(text, newline="")
+    windows.write_text(text.replace("\n", "\r\n"), newline="")
+    want = agreed(unix, monkeypatch)
+    assert want[0][0] == "ok" and want[0][2][-1] in ('x"y', 'pipe 2"'), want
+    got = agreed(windows, monkeypatch)
+    assert _same(got[0], want[0]) and got[1] == want[1], got

@@ -63,9 +63,12 @@ def table_dialect(sample: str, suffix: str) -> tuple[Any, int]:
 
 
 def _line_feeds(sample: str) -> str:
-    """A sample whose lines end in a carriage return alone (classic Mac line ends: no line feed anywhere, as the
-    table reader tells them) with each ending in a line feed: here and in ``csv.Sniffer`` lines are split at line
-    feeds, and such a sample was one line (``a;b\r1,5;2\r`` was sniffed as comma-separated)."""
+    r"""A sample with each line ending in a line feed alone: here and in ``csv.Sniffer`` lines are split at line
+    feeds. Lines ending in a carriage return alone (classic Mac line ends: no line feed anywhere, as the table reader
+    tells them) were one line (``a;b\r1,5;2\r`` was sniffed as comma-separated); and the sniffer's patterns end a
+    line at a line feed, so where only cells last on their line were quoted, a ``\r\n`` file's quotes were taken
+    as not doubled (a last name ``pipe 2"``, quoted with its quote doubled, was read as ``pipe 2""``)."""
+    sample = sample.replace("\r\n", "\n")
     return sample.replace("\r", "\n") if "\r" in sample and "\n" not in sample else sample
 
 
