@@ -265,3 +265,16 @@ def test_fuzzed_tables_are_read_alike_the_three_ways(tmp_path, monkeypatch) -> N
                 assert _same(result, want) and told == [w.replace(str(path), str(twin)) for w in want_told], \
                     f"seed {seed} {options} {end!r} {data[:300]!r}: {str(result)[:300]} != {str(want)[:300]}"
     assert outcomes == {"ok", "error"}
+
+
+def test_one_column_of_decimal_commas_quoted_cell_by_cell(tmp_path, monkeypatch) -> None:
+    # before: a one-sensor sheet exported with every cell quoted ("flow" / "9,514") was read as comma-separated:
+    # "line 2, column 'flow': not a number ('9,514'): a decimal comma in a comma-separated file"
+    quoted, plain = tmp_path / "quoted.csv", tmp_path / "plain.csv"
+    quoted.write_text('"flow"\n"9,514"\n"1,5"\n"2"\n"NA"\n"-0,25"\n')
+    plain.write_text("flow\n9,514\n1,5\n2\nNA\n-0,25\n")
+    want = agreed(plain, monkeypatch)
+    assert want[0][0] == "ok", want
+    np.testing.assert_array_equal(want[0][1], [[9.514, 1.5, 2.0, np.nan, -0.25]])
+    got = agreed(quoted, monkeypatch)
+    assert _same(got[0], want[0]) and got[1] == [], got

@@ -144,9 +144,9 @@ def _one_column_of_decimal_commas(sample: str) -> bool:
     """Whether a sample is a single column of numbers with decimal commas under a header, as a one-sensor sheet
     saved in a decimal-comma locale is (``flow`` / ``9,514``): no delimiter at all, so the sniffer took each comma
     for one. The first line is a name holding no comma; every other complete line (comments and blank lines
-    aside) is a missing value, a whole number or a number with one decimal comma, and one at least is the last;
-    no line holds a ``;``, tab or ``|``. Without a header nothing says there is one column (``9,514`` may be two
-    whole numbers).
+    aside; quoted or not) is a missing value, a whole number or a number with one decimal comma, and one at least is
+    the last; no line holds a ``;``, tab or ``|``. Without a header nothing says there is one column (``9,514`` may
+    be two whole numbers).
     """
     if any(delimiter in sample for delimiter in DELIMITERS[1:]):
         return False
@@ -157,7 +157,8 @@ def _one_column_of_decimal_commas(sample: str) -> bool:
     name = lines[0].strip('"').strip()
     if not name or "," in name or _DECIMAL_COMMA.fullmatch(name) or _WHOLE.fullmatch(name):
         return False
-    rows = lines[1:]
+    # a cell quoted whole is read without its quotes (an export that quotes every cell: "flow" / "9,514")
+    rows = [row[1:-1].strip() if len(row) > 1 and row[0] == row[-1] == '"' else row for row in lines[1:]]
     return any(_DECIMAL_COMMA.fullmatch(row) for row in rows) and all(
         _is_missing(row) or _DECIMAL_COMMA.fullmatch(row) or _WHOLE.fullmatch(row) for row in rows)
 
