@@ -93,7 +93,9 @@ EXACT_WHOLE = 2.0**53
 
 def _rounded_wholes(cells: Sequence[str], values: np.ndarray) -> tuple[int, int]:
     """``(how many cells of whole-number text float64 could not hold, and so rounded in `values`, the first's index
-    or -1)``: cells of digits beyond :data:`EXACT_WHOLE` (a 64-bit counter's), not those in exponent form.
+    or -1)``: cells of digits beyond :data:`EXACT_WHOLE` (a 64-bit counter's), not those in exponent form, nor those
+    beyond float64's range (read as infinite: an absurd cell, not a rounded one; Python refuses ``int()`` of over
+    4300 digits).
 
     Examples
     --------
@@ -102,7 +104,7 @@ def _rounded_wholes(cells: Sequence[str], values: np.ndarray) -> tuple[int, int]
     (2, 0)
     """
     count, first = 0, -1
-    for i in np.flatnonzero(np.abs(values) >= EXACT_WHOLE).tolist():
+    for i in np.flatnonzero((np.abs(values) >= EXACT_WHOLE) & np.isfinite(values)).tolist():
         text = cells[i].strip().lstrip("+-")
         if text.isdigit() and int(text) != abs(int(values[i])):
             count += 1

@@ -55,10 +55,21 @@ def table_dialect(sample: str, suffix: str) -> tuple[Any, int]:
     ValueError
         As :func:`separator_line`; or the columns are separated by spaces (:func:`_space_separated`).
     """
+    sample = _line_feeds(sample)
     if _space_separated(sample):
         raise ValueError("columns separated by spaces are not read (numpy.savetxt's default): separate them by "
                          "commas, semicolons or tabs (numpy.savetxt(..., delimiter=','))")
     return _dialect(sample, suffix)
+
+
+def _line_feeds(sample: str) -> str:
+    r"""A sample with each line ending in a line feed alone: here and in ``csv.Sniffer`` lines are split at line
+    feeds. Lines ending in a carriage return alone (classic Mac line ends: no line feed anywhere, as the table reader
+    tells them) were one line (``a;b\r1,5;2\r`` was sniffed as comma-separated); and the sniffer's patterns end a
+    line at a line feed, so where only cells last on their line were quoted, a ``\r\n`` file's quotes were taken
+    as not doubled (a last name ``pipe 2"``, quoted with its quote doubled, was read as ``pipe 2""``)."""
+    sample = sample.replace("\r\n", "\n")
+    return sample.replace("\r", "\n") if "\r" in sample and "\n" not in sample else sample
 
 
 def _dialect(sample: str, suffix: str) -> tuple[Any, int]:
@@ -68,6 +79,7 @@ def _dialect(sample: str, suffix: str) -> tuple[Any, int]:
         return _DIALECTS.get(named, csv.excel), 1
     if suffix == ".tsv" or suffix.startswith(".tsv."):  # .tsv.gz too
         return csv.excel_tab, 0
+    sample = _rows_only(sample)
     try:
         dialect = csv.Sniffer().sniff(sample, delimiters=DELIMITERS)
     except csv.Error:
@@ -79,6 +91,15 @@ def _dialect(sample: str, suffix: str) -> tuple[Any, int]:
         elif _one_column_of_decimal_commas(sample):
             dialect = _Semicolons  # a delimiter the text does not hold: a line is one cell
     return dialect, 0
+
+
+def _rows_only(sample: str) -> str:
+    """A sample without its comment lines (:func:`~tsae.io.table_cells.is_comment`) and blank ones, which the table
+    reader skips: the sniffer weighs every line it is given as a row, and a few notes (``# logger 7, v1.2``) among
+    ten rows made it take another delimiter. The last line, perhaps cut short, is kept without a line feed."""
+    *complete, last = sample.split("\n")
+    return "".join(line + "\n" for line in complete if line.strip() and not is_comment(line)) + (
+        "" if is_comment(last) else last)
 
 
 class _Semicolons(csv.excel):
@@ -123,9 +144,9 @@ def _one_column_of_decimal_commas(sample: str) -> bool:
     """Whether a sample is a single column of numbers with decimal commas under a header, as a one-sensor sheet
     saved in a decimal-comma locale is (``flow`` / ``9,514``): no delimiter at all, so the sniffer took each comma
     for one. The first line is a name holding no comma; every other complete line (comments and blank lines
-    aside) is a missing value, a whole number or a number with one decimal comma, and one at least is the last;
-    no line holds a ``;``, tab or ``|``. Without a header nothing says there is one column (``9,514`` may be two
-    whole numbers).
+    aside; quoted or not) is a missing value, a whole number or a number with one decimal comma, and one at least is
+    the last; no line holds a ``;``, tab or ``|``. Without a header nothing says there is one column (``9,514`` may
+    be two whole numbers).
     """
     if any(delimiter in sample for delimiter in DELIMITERS[1:]):
         return False
@@ -136,7 +157,8 @@ def _one_column_of_decimal_commas(sample: str) -> bool:
     name = lines[0].strip('"').strip()
     if not name or "," in name or _DECIMAL_COMMA.fullmatch(name) or _WHOLE.fullmatch(name):
         return False
-    rows = lines[1:]
+    # a cell quoted whole is read without its quotes (an export that quotes every cell: "flow" / "9,514")
+    rows = [row[1:-1].strip() if len(row) > 1 and row[0] == row[-1] == '"' else row for row in lines[1:]]
     return any(_DECIMAL_COMMA.fullmatch(row) for row in rows) and all(
         _is_missing(row) or _DECIMAL_COMMA.fullmatch(row) or _WHOLE.fullmatch(row) for row in rows)
 
@@ -167,4 +189,4 @@ def _space_separated(sample: str) -> bool:
 def sniff_delimiter(sample: str, suffix: str = "") -> str:
     """The field delimiter of a table (one of ``DELIMITERS``) from a sample of its text; ``","`` when unclear
     (spaces between numbers too: a stream's line of them is a malformed record, not an error)."""
-    return _dialect(sample, suffix.lower())[0].delimiter
+    return _dialect(_line_feeds(sample), suffix.lower())[0].delimiter
