@@ -180,7 +180,7 @@ def read_series(path: str | os.PathLike, *, audio_gaps: bool = False, exact: boo
         Read a float audio file's NaN and infinite samples as missing (NaN) rather than as
         silence (what the denoiser wants).
     exact
-        Keep a table's infinite cells and cells beyond :data:`~tsae.io.tables.ABSURD` as they are
+        Keep a table's infinite cells and cells beyond :data:`~tsae.io.table_absurd.ABSURD` as they are
         (:func:`~tsae.io.tables.read_table`'s ``exact``), and refuse a float audio file with a
         sample its reader would change (:func:`~tsae.io.audio.read_audio`'s ``exact``).
     finite

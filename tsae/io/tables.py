@@ -17,8 +17,9 @@ only, ragged rows, non-numeric cells (with the line and column), broken compress
 
 This module reads the rows and columns. Opening the file (compression, encoding) is
 :mod:`~tsae.io.text_files`, its delimiter :mod:`~tsae.io.table_dialect`, what each column is (the header, the time
-column, the label) :mod:`~tsae.io.table_columns`, cells that are numbers :mod:`~tsae.io.table_cells`, and dates and
-time columns :mod:`~tsae.io.table_time`.
+column, the label) :mod:`~tsae.io.table_columns`, cells that are numbers :mod:`~tsae.io.table_cells`, dates and
+time columns :mod:`~tsae.io.table_time`, and values no sensor reads (infinite, beyond :data:`ABSURD`: missing, with
+a :class:`TableWarning`) :mod:`~tsae.io.table_absurd`.
 """
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from tsae.io.paths import TABLE_SUFFIXES, kind_suffix
+from tsae.io.table_absurd import ABSURD, TableWarning, _absurd, _absurd_as_missing, absurd_as_missing
 from tsae.io.table_cells import (
     _KIND_ROWS,
     MISSING,
@@ -732,63 +734,7 @@ def read_table(path: str | os.PathLike, *, exact: bool = False, text_columns: bo
     return table
 
 
-#: a cell beyond this magnitude is read as missing, like inf: no sensor reads 1e30, and such a value
-#: overflows the float32 arithmetic of the models (1e200 emptied whole columns of smooth's output)
-ABSURD = 1e30
-
-
-class TableWarning(UserWarning):
-    """A table was read, but some of its cells had to be read as missing."""
-
-
-def _absurd(x: np.ndarray) -> np.ndarray:
-    """Where ``x`` is infinite or beyond :data:`ABSURD` in magnitude (NaN compares False: it is missing already)."""
-    with np.errstate(invalid="ignore"):
-        return np.abs(x) > ABSURD
-
-
-def absurd_as_missing(x: np.ndarray) -> np.ndarray:
-    """``x`` with infinite values and values beyond :data:`ABSURD` in magnitude as NaN (missing).
-
-    The rule of the table reader (:func:`read_table`), applied wherever sensor values enter
-    a model without it: a detector (fitting, batch scoring, the monitor, the Python API), and
-    :func:`tsae.reconstruct` and :func:`tsae.encode` (and the files ``reconstruct`` and
-    ``encode`` read), so that a 1e308 cell is a missing value everywhere. Returns ``x``
-    itself when nothing is replaced, else a float64 copy.
-
-    Examples
-    --------
-    >>> absurd_as_missing(np.array([1.0, 1e308, -np.inf, 1e29]))
-    array([1.e+00,    nan,    nan, 1.e+29])
-    """
-    bad = _absurd(x)
-    if not bad.any():
-        return x
-    out = np.array(x, dtype=np.float64)
-    out[bad] = np.nan
-    return out
-
-
-def _absurd_as_missing(path: Path, data: np.ndarray, names: list[str]) -> None:
-    """Infinite cells and cells beyond :data:`ABSURD` become NaN (missing), in place, with a warning naming them."""
-    counts = []
-    for row in data:  # a row at a time: no temporary the size of the table
-        huge = _absurd(row)
-        row[huge] = np.nan
-        counts.append(int(huge.sum()))
-    _warn_absurd(path, counts, names, stacklevel=4)
-
-
-def _warn_absurd(path: Path, counts: Sequence[int], names: Sequence[str], stacklevel: int) -> None:
-    """Warn that the ``counts`` cells of the channels ``names`` infinite or beyond :data:`ABSURD` are read as
-    missing (nothing when there are none)."""
-    if any(counts):
-        where = [f"{names[c]} ({n})" for c, n in enumerate(counts) if n]
-        warnings.warn(f"{path}: {sum(counts)} cell(s) infinite or beyond {ABSURD:g} in magnitude read as "
-                      f"missing: {', '.join(where[:5])}", TableWarning, stacklevel=stacklevel)
-
-
 __all__ = ["Table", "read_table", "rows_read_told", "write_table", "open_table_writer", "TableWriter", "column_format",
            "ColumnFormat", "time_cells",
            "sniff_delimiter", "find_time_column", "time_seconds", "median_step", "whole_numbers", "TABLE_SUFFIXES",
-           "TIME_NAMES", "INDEX_NAMES", "MISSING", "DELIMITERS", "ABSURD", "absurd_as_missing"]
+           "TIME_NAMES", "INDEX_NAMES", "MISSING", "DELIMITERS", "ABSURD", "absurd_as_missing", "TableWarning"]

@@ -114,7 +114,8 @@ def read_data(path: Path, text_columns: bool = False) -> Any:
     ``text_columns``: a CSV column with a cell that is not a number is left out, not an error (``Table.text_columns``).
     """
     from tsae.io.paths import ARRAY_SUFFIXES
-    from tsae.io.tables import Table, _absurd_as_missing, read_table
+    from tsae.io.table_absurd import _absurd_as_missing
+    from tsae.io.tables import Table, read_table
 
     if kind_suffix(path) not in ARRAY_SUFFIXES:
         return read_table(path, text_columns=text_columns)

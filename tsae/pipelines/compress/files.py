@@ -270,7 +270,7 @@ def compress_file(model: str | os.PathLike, data: str | os.PathLike, output: str
     ValueError
         One line naming the file, and no container, for a float audio file whose NaN, infinite or clipped
         samples its reader changes as it reads them, which would not come back (see :func:`_read_exactly`);
-        a table's infinite cells and cells beyond :data:`~tsae.io.tables.ABSURD` are kept as they are.
+        a table's infinite cells and cells beyond :data:`~tsae.io.table_absurd.ABSURD` are kept as they are.
     """
     from tsae.models.modelfile import load_model
     from tsae.pipelines.reconstruct.series import frame_spec
