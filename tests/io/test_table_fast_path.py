@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import tsae.io.tables as tables
-from tsae.io import table_cells, table_dialect
+from tsae.io import table_cells, table_columns, table_dialect
 from tsae.io.blocks import iter_blocks
 from tsae.io.table_blocks import open_table_blocks
 from tsae.io.table_cells import MISSING, _as_float
@@ -175,6 +175,7 @@ class Paths:
         with self.monkeypatch.context() as patch:
             patch.setattr(tables, "_plain_columns", lambda *args: None)
             patch.setattr(tables, "_floats", reference_floats)
+            patch.setattr(table_columns, "_floats", reference_floats)  # where the first rows are judged
             slow, slow_told = reader(path, **options)
         with self.monkeypatch.context() as patch:
             patch.setattr(tables, "_plain_columns", self.counting)

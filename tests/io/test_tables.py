@@ -184,13 +184,13 @@ def test_times_are_written_at_the_precision_they_need(tmp_path) -> None:
 
 
 def test_a_table_written_in_pieces_is_the_table_written_whole(tmp_path, monkeypatch) -> None:
-    import tsae.io.tables as tables
+    import tsae.io.table_write as table_write
 
     time = np.arange(10).astype("datetime64[s]").astype("datetime64[ns]")
     time[-1] += np.timedelta64(5, "ms")  # only the last piece needs milliseconds: every row gets them
     columns = {"a": np.linspace(0, 1, 10), "b": np.where(np.arange(10) % 3, 1.5, np.nan)}
     write_table(tmp_path / "whole.csv", columns, time=time, time_name="t")
-    monkeypatch.setattr(tables, "WRITE_ROWS", 3)
+    monkeypatch.setattr(table_write, "WRITE_ROWS", 3)
     write_table(tmp_path / "pieces.csv", columns, time=time, time_name="t")
     assert (tmp_path / "pieces.csv").read_text() == (tmp_path / "whole.csv").read_text()
     assert (tmp_path / "pieces.csv").read_text().splitlines()[1].startswith("1970-01-01T00:00:00.000,")
@@ -209,7 +209,7 @@ def _blocks(n: int, sizes: list[int]) -> list[tuple[int, int]]:
 @pytest.mark.parametrize("suffix", [".csv", ".tsv", ".csv.gz", ".csv.xz"])
 @pytest.mark.parametrize("time_kind", ["dates", "utc dates", "whole numbers", "epoch ns", "decimals", "none"])
 def test_a_table_written_block_by_block_is_the_table_written_whole(tmp_path, monkeypatch, suffix, time_kind) -> None:
-    import tsae.io.tables as tables
+    import tsae.io.table_write as table_write
 
     n = 23
     rng = np.random.default_rng(5)
@@ -225,13 +225,13 @@ def test_a_table_written_block_by_block_is_the_table_written_whole(tmp_path, mon
     time = times[time_kind]
     utc = time_kind == "utc dates"
     whole = write_table(tmp_path / f"whole{suffix}", columns, time=time, time_name="t", time_utc=utc)
-    monkeypatch.setattr(tables, "WRITE_ROWS", 4)
+    monkeypatch.setattr(table_write, "WRITE_ROWS", 4)
     names = (["t"] if time is not None else []) + list(columns)
     arrays = ([time] if time is not None else []) + list(columns.values())
     ranges = _blocks(n, [1, 5, 2, 9])
-    formats = [tables.column_format((arr[a:b] for a, b in ranges), time=time is not None and j == 0)
+    formats = [table_write.column_format((arr[a:b] for a, b in ranges), time=time is not None and j == 0)
                for j, arr in enumerate(arrays)]
-    with tables.open_table_writer(tmp_path / f"blocks{suffix}", names, formats, time_utc=utc) as table:
+    with table_write.open_table_writer(tmp_path / f"blocks{suffix}", names, formats, time_utc=utc) as table:
         for a, b in ranges:
             table.write([arr[a:b] for arr in arrays])
     assert table.rows == n

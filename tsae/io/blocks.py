@@ -244,7 +244,7 @@ def open_writer(path: Path, source: SeriesShape,
     if suffix not in AUDIO_SUFFIXES + ARRAY_SUFFIXES:
         from tsae.io.series import label_out
         from tsae.io.table_time import time_header
-        from tsae.io.tables import ColumnFormat, column_format, open_table_writer
+        from tsae.io.table_write import ColumnFormat, column_format, open_table_writer
 
         meta = source.meta
         names = channel_names(meta, source.channels)

@@ -1,7 +1,7 @@
 """The stream record parser of ``tsae monitor``: raw text lines (CSV, JSON objects or arrays of them) -> rows of
 sensor values.
 
-It follows the table reader's rules (:mod:`tsae.io.tables`): the same time-column
+It follows the table reader's rules (:mod:`tsae.io.tables`, :mod:`tsae.io.table_columns`): the same time-column
 names (``time``, ``timestamp``, ``seconds``, ...), the same missing-value tokens
 (empty, ``NA``, ``nan``, ``null``, ``-``, ...), the same delimiter sniffing (``,``, ``;``,
 tab or ``|``) and the same rule for renamed columns (a header that names none of the
@@ -91,9 +91,9 @@ import numpy as np
 from tsae.engine.layout import is_number
 from tsae.errors import shown
 from tsae.io.table_cells import MISSING, _as_float, _first_mark, is_comment
+from tsae.io.table_columns import TIME_NAMES, _label_index, _names_a_counter, find_time_column
 from tsae.io.table_dialect import DELIMITERS, separator_line, sniff_delimiter
 from tsae.io.table_time import _OFFSET, excel_days_warning, iso_time, names_utc
-from tsae.io.tables import TIME_NAMES, _label_index, _names_a_counter, find_time_column
 from tsae.io.text_files import decode_text
 from tsae.models.trainer import whole_number
 

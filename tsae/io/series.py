@@ -180,7 +180,7 @@ def read_series(path: str | os.PathLike, *, audio_gaps: bool = False, exact: boo
         Read a float audio file's NaN and infinite samples as missing (NaN) rather than as
         silence (what the denoiser wants).
     exact
-        Keep a table's infinite cells and cells beyond :data:`~tsae.io.tables.ABSURD` as they are
+        Keep a table's infinite cells and cells beyond :data:`~tsae.io.table_absurd.ABSURD` as they are
         (:func:`~tsae.io.tables.read_table`'s ``exact``), and refuse a float audio file with a
         sample its reader would change (:func:`~tsae.io.audio.read_audio`'s ``exact``).
     finite
@@ -311,7 +311,7 @@ def write_series(path: str | os.PathLike, values: np.ndarray, rate: float | None
     path
         Output file: an audio suffix writes audio, ``.npy`` an array (``(n,)`` for one
         channel), anything else a CSV table (compressed for ``.gz``, ``.bz2``, ``.xz``; see
-        :func:`~tsae.io.tables.write_table`).
+        :func:`~tsae.io.table_write.write_table`).
     values
         float ``(channels, n)``.
     rate
@@ -338,7 +338,7 @@ def write_series(path: str | os.PathLike, values: np.ndarray, rate: float | None
                            channel_mask=meta.get("channel_mask") if audio else None)
     if suffix in ARRAY_SUFFIXES:
         return save_npy(path, array_out(values, meta), protect=protect)
-    from tsae.io.tables import write_table
+    from tsae.io.table_write import write_table
 
     names = channel_names(meta, values.shape[0])
     columns: dict[str, Any] = {name: values[i] for i, name in enumerate(names)}

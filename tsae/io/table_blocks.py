@@ -22,16 +22,8 @@ from typing import Any, BinaryIO, cast
 import numpy as np
 
 from tsae.io.blocks import CHUNK, SeriesSource
-from tsae.io.tables import (
-    _absurd,
-    _decide,
-    _fail,
-    _last,
-    _scan_rows,
-    _table_text,
-    _time_rate,
-    _warn_absurd,
-)
+from tsae.io.table_absurd import _absurd, _warn_absurd
+from tsae.io.tables import _decide, _fail, _last, _scan_rows, _table_text, _time_rate
 
 #: a table file whose text (decompressed, for a compressed one) is longer than this is read in blocks by the commands
 #: that can (:func:`is_long_table`); a shorter one is read whole, in one pass
@@ -162,7 +154,7 @@ class TableSource(SeriesSource):
     ``label``, ``label_name``), what :class:`~tsae.io.tables.Table` tells of it: ``columns``, ``time``,
     ``time_name``, ``time_utc``, ``label``, ``label_name``, ``text_columns``, ``mixed_columns``; and ``valued``,
     for each channel whether a cell is a value (neither missing, infinite nor beyond
-    :data:`~tsae.io.tables.ABSURD`).
+    :data:`~tsae.io.table_absurd.ABSURD`).
     """
 
     def __init__(self, path: Path, n: int, rate: float | None, meta: dict[str, Any], *, header: list[str],

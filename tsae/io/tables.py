@@ -4,8 +4,8 @@
 for missing cells; a time column is recognised by its name (``time``, ``timestamp``,
 ``date``, ``datetime``, ``t``), because its values parse as dates, or as a first column that numbers the rows
 (unnamed, as pandas writes its index, or named so; or named after times, as ``minute``, and counting); a ``label``
-column (anomaly labels) is kept apart. :func:`write_table` writes atomically, whole arrays; :func:`open_table_writer`
-block by block (one format per column, decided over all of it first: :func:`column_format`).
+column (anomaly labels) is kept apart. Tables are written by :mod:`~tsae.io.table_write` (:func:`write_table`,
+:func:`open_table_writer`, re-exported here).
 Tables may be compressed (``.csv.gz``, ``.tsv.bz2``, ``.txt.xz``: read as a stream, written
 by suffix), and a ``;``- or tab-separated table may use decimal commas (see :func:`read_table`).
 The time-column names, missing-value tokens and delimiter sniffing are shared with
@@ -15,33 +15,31 @@ reads any supported series file (CSV/TSV, ``.npy``, audio).
 Errors are ``ValueError("<path>: <problem>")`` with one line: missing, empty, header
 only, ragged rows, non-numeric cells (with the line and column), broken compressed data.
 
-This module reads and writes the rows and columns. Opening the file (compression, encoding) is
-:mod:`~tsae.io.text_files`, its delimiter :mod:`~tsae.io.table_dialect`, cells that are numbers
-:mod:`~tsae.io.table_cells`, and dates and time columns :mod:`~tsae.io.table_time`.
+This module reads the rows and columns. Opening the file (compression, encoding) is
+:mod:`~tsae.io.text_files`, its delimiter :mod:`~tsae.io.table_dialect`, what each column is (the header, the time
+column, the label) :mod:`~tsae.io.table_columns`, cells that are numbers :mod:`~tsae.io.table_cells`, dates and
+time columns :mod:`~tsae.io.table_time`, and values no sensor reads (infinite, beyond :data:`ABSURD`: missing, with
+a :class:`TableWarning`) :mod:`~tsae.io.table_absurd`.
 """
 from __future__ import annotations
 
-import bz2
 import contextlib
 import csv
-import gzip
-import io
-import lzma
 import os
 import re
 import warnings
 from collections import deque
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from itertools import chain, islice
 from pathlib import Path
-from typing import Any, BinaryIO, Literal, TextIO, cast
+from typing import Any, TextIO
 
 import numpy as np
 
-from tsae.io.atomic import atomic_path
-from tsae.io.paths import COMPRESSION_SUFFIXES, TABLE_SUFFIXES, kind_suffix
+from tsae.io.paths import TABLE_SUFFIXES, kind_suffix
+from tsae.io.table_absurd import ABSURD, TableWarning, _absurd, _absurd_as_missing, absurd_as_missing
 from tsae.io.table_cells import (
     _KIND_ROWS,
     MISSING,
@@ -53,50 +51,37 @@ from tsae.io.table_cells import (
     _rounded_wholes,
     is_comment,
 )
+from tsae.io.table_columns import (
+    INDEX_NAMES,
+    TIME_NAMES,
+    _blank_tail,
+    _Column,
+    _counts,
+    _is_data_row,
+    _names_a_unit,
+    _plan,
+    _unnamed,
+    find_time_column,
+)
 from tsae.io.table_dialect import DELIMITERS, sniff_delimiter, table_dialect
 from tsae.io.table_time import (
     _OFFSET,
     _OFFSET_ROWS,
-    _UNIT_SECONDS,
     _clean_dates,
     _first_non_date,
     _not_a_date,
     _parse_dates,
     _rate_from_time,
-    _time_unit,
     counts_rows,
     excel_days_warning,
     median_step,
     names_utc,
-    time_header,
     time_seconds,
     unit_seconds,
     whole_numbers,
 )
+from tsae.io.table_write import ColumnFormat, TableWriter, column_format, open_table_writer, time_cells, write_table
 from tsae.io.text_files import _compression, _decompressing, _encoding, _fail, _open_text
-
-TIME_NAMES = ("time", "timestamp", "date", "datetime", "t", "time_s", "seconds", "ts")
-#: names of a first column that numbers the rows (pandas writes its index with an empty name, or reads one back
-#: as "Unnamed: 0"): with no column named like a time column, it is the time column, never a channel
-INDEX_NAMES = ("index", "idx", "unnamed: 0")
-#: the fewest rows whose first column must count (whole numbers rising by one constant step, as a row number, a
-#: minute counter or epoch seconds do; or, in a column named by a unit, fractions rising so: ``hours`` 0, 0.25 ...)
-#: for it to be the time column when no column is named like one; it must go
-#: on counting to the end, skipping a row now and then (:data:`COUNTER_STEADY`), and its name must say it holds
-#: times or numbers rows (:func:`_names_a_counter`; a file without a header names none): a named data column that
-#: counts (``count``, ``a``) is a channel. As a channel a ``minute`` counter left the range a detector was fitted
-#: on and raised every later score
-COUNTER_ROWS = 16
-#: words (split at anything not a letter or digit) of a first column's name that say a column that counts holds
-#: times or row numbers (``minute``, ``epoch_s``, ``time_ms``, ``sample_index``); ``min``, ``h``, ``s`` only as the
-#: whole name (``temp_min`` is a minimum)
-COUNTER_WORDS = frozenset({
-    "time", "timestamp", "date", "datetime", "ts", "epoch", "unix", "unixtime", "when", "clock",
-    "sec", "secs", "second", "seconds", "ms", "msec", "millis", "milliseconds",
-    "minute", "minutes", "mins", "hour", "hours", "hr", "hrs", "day", "days",
-    "index", "idx", "row", "rownum", "sample", "step", "tick", "ticks",
-})
-LABEL_NAMES = ("label", "labels", "anomaly", "is_anomaly")
 
 
 @dataclass
@@ -153,15 +138,6 @@ def _time_rate(time: np.ndarray | None, name: str | None) -> float | None:
         return None  # no time between the rows, as median_step has it: no rate made up from row numbers
     rate = _rate_from_time(time)
     return None if rate is None else rate / unit_seconds(time, name)
-
-
-def find_time_column(names: Sequence[str], time_names: Sequence[str] = TIME_NAMES) -> int | None:
-    """Index of the column named like a time column (case-insensitive, first of ``time_names`` wins), or None."""
-    lower = [name.strip().lower() for name in names]
-    for name in time_names:
-        if name.lower() in lower:
-            return lower.index(name.lower())
-    return None
 
 
 #: body rows that :func:`read_table` holds as text at a time: it converts them to arrays chunk by chunk, so its
@@ -346,145 +322,6 @@ def _body(path: Path, rows: Iterator[tuple[int, list[str]]], width: int,
         yield line, row
 
 
-def _label_index(header: list[str], time_idx: int | None) -> int | None:
-    lower = [h.lower() for h in header]
-    for name in LABEL_NAMES:
-        if name in lower and lower.index(name) != time_idx:
-            return lower.index(name)
-    return None
-
-
-@dataclass
-class _Column:
-    """A column of a table being read, its cells converted chunk by chunk as what it may turn out to be."""
-
-    name: str
-    #: where its errors come in the order the reader tells them: 0 the time column, 1 the label, 3 a channel
-    rank: int
-    floats: list[np.ndarray] | None = None  # read as numbers (None: not)
-    dates: list[np.ndarray] | None = None  # read as dates
-    texts: list[np.ndarray] | None = None  # kept as text: a label that is not numbers
-    #: not a named time column but maybe the time column: its first cells are dates (it may also be a channel)
-    maybe_time: bool = False
-    #: the time column because its first cells count (:data:`COUNTER_ROWS`); a channel again if a later one does not
-    counter: bool = False
-    bad: str | None = None  # the first cell that is not a number, as the error tells it
-    #: a cell is a number (known only when the reader looks for one after ``bad``: ``text_columns``)
-    has_number: bool = False
-    not_dates: bool = False  # a cell is not a date
-    not_date: str = ""  # the first cell that is not a date, as the error tells it
-    #: its first cell that is not missing is a number: a cell in it that is not a number is the one an error tells
-    #: (a time column of numbers with one ``garbage`` cell, not its first number, which is no date)
-    numbers_first: bool = False
-    offset: bool = False  # one of its first _OFFSET_ROWS dates has a UTC offset
-    utc: bool = False  # one of its first _OFFSET_ROWS dates has a UTC offset or ends in Z: they name UTC instants
-    rounded: int = 0  # cells of whole numbers beyond 2**53 that float64 rounds (:func:`_rounded_wholes`)
-    first_rounded: str = ""  # the first of them, as the warning tells it
-    #: with ``tally`` (a reader that keeps no channel: :func:`~tsae.io.table_blocks.open_table_blocks`): cells
-    #: infinite or beyond :data:`ABSURD`, and whether a cell is a value (a number neither missing nor so)
-    absurd: int = 0
-    valued: bool = False
-
-
-#: the least share of a counter's steps (read whole) that are its first step; the others skip rows (a logger that
-#: missed some), whole multiples of it
-COUNTER_STEADY = 0.9
-
-
-#: how far a step of a unit's column of fractions (``hours``: 0, 0.25, 0.5 ...) may be from a whole multiple of its
-#: first step, relative to it: decimal text read as float64 (0.3 - 0.2 is 0.09999999999999998)
-_FRACTION_STEP_TOLERANCE = 1e-6
-
-
-def _counts(values: np.ndarray | tuple[int, str], unit: bool = False) -> bool:
-    """Whether ``values`` (:func:`_floats` of a column's cells) are whole numbers that count: their first
-    :data:`COUNTER_ROWS` rise by one step, and the rest by whole multiples of it, at least :data:`COUNTER_STEADY`
-    of them by that step. ``unit``: the column is named by a unit (``hours``, ``min``: :func:`_names_a_unit`), and
-    fractions of it that rise so count too (0, 0.25, 0.5 ... hours), within :data:`_FRACTION_STEP_TOLERANCE`, as
-    whole numbers too large for float64 to hold every one do (epoch nanoseconds)."""
-    if isinstance(values, tuple) or len(values) < COUNTER_ROWS or np.isnan(values).any():
-        return False
-    whole = whole_numbers(values)
-    # whole numbers beyond 2**53 (epoch nanoseconds: 1.7e18), whose float64 steps are rounded, count as fractions do
-    big = bool(np.isfinite(values).all()) and float(np.abs(values).min()) >= 2.0**53
-    if not (whole or big or (unit and np.isfinite(values).all())):
-        return False
-    steps = np.diff(values)
-    step = steps[0]
-    if not step > 0:
-        return False
-    if whole:
-        if not np.all(steps[: COUNTER_ROWS - 1] == step):
-            return False
-        return bool(np.all((steps > 0) & (steps % step == 0)) and np.mean(steps == step) >= COUNTER_STEADY)
-    multiples = steps / step
-    near = np.abs(multiples - np.round(multiples)) <= _FRACTION_STEP_TOLERANCE
-    first = np.abs(multiples - 1.0) <= _FRACTION_STEP_TOLERANCE
-    return bool(first[: COUNTER_ROWS - 1].all() and np.all(near & (np.round(multiples) >= 1))
-                and np.mean(first) >= COUNTER_STEADY)
-
-
-def _names_a_unit(name: str) -> bool:
-    """Whether a column's name is a unit of time (``hours``, ``min``, ``ms``: as :func:`median_step` reads it)."""
-    return name.strip().lower() in _UNIT_SECONDS
-
-
-def _names_a_counter(name: str) -> bool:
-    """Whether a first column's name says that, when it counts (:func:`_counts`), it is the time column: a unit's
-    name (``minute``, ``ms``, ``h``: as :func:`median_step` reads it), or one holding a :data:`COUNTER_WORDS` word.
-    Any other (``count``, ``a``) is a data column's: dropping it would lose data. (A name in :data:`TIME_NAMES` or
-    :data:`INDEX_NAMES`, or an empty one, makes a first column the time column whatever it holds; in a file without
-    a header, a first column that counts is one.)
-    """
-    if _names_a_unit(name):
-        return True
-    return any(word in COUNTER_WORDS for word in re.split(r"[^a-z0-9]+", name.strip().lower()))
-
-
-def _plan(header: list[str], sample: list[list[str]], decimal: str | None, unnamed_first: bool = False,
-          headerless: bool = False) -> tuple[list[_Column], int | None, int | None]:
-    """``(columns, time index, label index)``: what each column is read as, judged on the first rows.
-
-    A column is numbers when its first :data:`_KIND_ROWS` cells are (:func:`_numeric_fraction`, with the decimal
-    mark ``decimal``; None: either, as it is not known yet). Without a
-    column named like a time column, a first column that numbers the rows (named in :data:`INDEX_NAMES`, or
-    ``unnamed_first``: no name at all, as pandas writes its index) is the time column, as is a first column named
-    like a counter of times or rows (:func:`_names_a_counter`: ``minute``, ``epoch_s``), or with no name in a
-    ``headerless`` file, whose first cells count (:data:`COUNTER_ROWS`; :func:`_read_rows` makes it a channel if
-    the later ones do not); else
-    the time column is the first other column (not the label) whose cells are all dates: each that starts with
-    dates is read as dates too, until a cell is not one.
-    """
-    time_idx = find_time_column(header)
-    cells = list(zip(*sample, strict=True))
-    counter = False
-    label = _label_index(header, None)
-    if time_idx is None and header and (unnamed_first or header[0].strip().lower() in INDEX_NAMES):
-        time_idx = 0
-    elif (time_idx is None and label != 0 and len(header) - 1 - (label is not None) > 0  # a channel left
-          and (headerless or _names_a_counter(header[0]))
-          and _counts(_floats(cells[0], decimal or "."), unit=not headerless and _names_a_unit(header[0]))):
-        time_idx, counter = 0, True
-    label_idx = _label_index(header, time_idx)
-    columns = []
-    for j, name in enumerate(header):
-        numeric = _numeric_fraction(cells[j], decimal) == 1.0
-        if j == time_idx:
-            # a counter's errors are told as a channel's: it is one again if a cell is not a number
-            first_cell = next((c for c in cells[j] if not _is_missing(c)), None)
-            column = _Column(name, 3 if counter else 0, floats=[] if numeric else None,
-                             dates=None if numeric else [], counter=counter,
-                             numbers_first=first_cell is not None and _numeric_fraction([first_cell], decimal) == 1.0)
-        elif j == label_idx:
-            column = _Column(name, 1, floats=[] if numeric else None, texts=None if numeric else [])
-        else:
-            column = _Column(name, 3, floats=[])
-            if time_idx is None and not numeric and _parse_dates(_clean_dates(cells[j])) is not None:
-                column.dates, column.maybe_time = [], True
-        columns.append(column)
-    return columns, time_idx, label_idx
-
-
 def _convert(column: _Column, cells: Sequence[str], start: int, lines: Sequence[int], keep: bool,
              floats: bool, decimal: str | None, find_numbers: bool = False, commas: bool = False,
              store: bool = True, tally: bool = False) -> None:
@@ -566,28 +403,6 @@ def _decimal_mark(columns: list[_Column], cells: Sequence[Sequence[str]]) -> str
         if found is not None and (first is None or (found[0], j) < first[:2]):
             first = (found[0], j, found[1])
     return None if first is None else first[2]
-
-
-def _blank_tail(cells: Sequence[str]) -> int:
-    """How many cells a first row ends with that are blank (the line ends in delimiters), its first cell aside."""
-    return next((i for i, cell in enumerate(reversed(cells[1:])) if cell.strip()), len(cells) - 1)
-
-
-def _is_data_row(cells: Sequence[str], decimal: str | None) -> bool:
-    """Whether a first row is data rather than a header: every cell a number or a date (one holding a digit:
-    numpy reads ``"today"`` as a date too), at least one a number."""
-    cells = cells[:len(cells) - _blank_tail(cells)]  # the line ends in delimiters: no cells after them
-    numbers = [_numeric_fraction([c], decimal) == 1.0 and not _is_missing(c) for c in cells]
-    return any(numbers) and all(is_number or (any(ch.isdigit() for ch in c) and _parse_dates(_clean_dates([c]))
-                                              is not None) for c, is_number in zip(cells, numbers, strict=True))
-
-
-def _unnamed(index: int, given: set[str]) -> str:
-    """The name of an unnamed column at ``index``: ``column<index>``, with ``_`` added while a column has it."""
-    name = f"column{index}"
-    while name in given:
-        name += "_"
-    return name
 
 
 @dataclass
@@ -919,292 +734,7 @@ def read_table(path: str | os.PathLike, *, exact: bool = False, text_columns: bo
     return table
 
 
-#: a cell beyond this magnitude is read as missing, like inf: no sensor reads 1e30, and such a value
-#: overflows the float32 arithmetic of the models (1e200 emptied whole columns of smooth's output)
-ABSURD = 1e30
-
-
-class TableWarning(UserWarning):
-    """A table was read, but some of its cells had to be read as missing."""
-
-
-def _absurd(x: np.ndarray) -> np.ndarray:
-    """Where ``x`` is infinite or beyond :data:`ABSURD` in magnitude (NaN compares False: it is missing already)."""
-    with np.errstate(invalid="ignore"):
-        return np.abs(x) > ABSURD
-
-
-def absurd_as_missing(x: np.ndarray) -> np.ndarray:
-    """``x`` with infinite values and values beyond :data:`ABSURD` in magnitude as NaN (missing).
-
-    The rule of the table reader (:func:`read_table`), applied wherever sensor values enter
-    a model without it: a detector (fitting, batch scoring, the monitor, the Python API), and
-    :func:`tsae.reconstruct` and :func:`tsae.encode` (and the files ``reconstruct`` and
-    ``encode`` read), so that a 1e308 cell is a missing value everywhere. Returns ``x``
-    itself when nothing is replaced, else a float64 copy.
-
-    Examples
-    --------
-    >>> absurd_as_missing(np.array([1.0, 1e308, -np.inf, 1e29]))
-    array([1.e+00,    nan,    nan, 1.e+29])
-    """
-    bad = _absurd(x)
-    if not bad.any():
-        return x
-    out = np.array(x, dtype=np.float64)
-    out[bad] = np.nan
-    return out
-
-
-def _absurd_as_missing(path: Path, data: np.ndarray, names: list[str]) -> None:
-    """Infinite cells and cells beyond :data:`ABSURD` become NaN (missing), in place, with a warning naming them."""
-    counts = []
-    for row in data:  # a row at a time: no temporary the size of the table
-        huge = _absurd(row)
-        row[huge] = np.nan
-        counts.append(int(huge.sum()))
-    _warn_absurd(path, counts, names, stacklevel=4)
-
-
-def _warn_absurd(path: Path, counts: Sequence[int], names: Sequence[str], stacklevel: int) -> None:
-    """Warn that the ``counts`` cells of the channels ``names`` infinite or beyond :data:`ABSURD` are read as
-    missing (nothing when there are none)."""
-    if any(counts):
-        where = [f"{names[c]} ({n})" for c, n in enumerate(counts) if n]
-        warnings.warn(f"{path}: {sum(counts)} cell(s) infinite or beyond {ABSURD:g} in magnitude read as "
-                      f"missing: {', '.join(where[:5])}", TableWarning, stacklevel=stacklevel)
-
-
-#: how a column's cells are written (:func:`column_format`): a date column to one of these precisions, ``"int"`` a time
-#: column of whole float numbers without a decimal point, None as its values write themselves
-ColumnFormat = Literal["s", "ms", "us", "ns", "int"] | None
-_DATE_UNITS: tuple[Literal["s", "ms", "us", "ns"], ...] = ("s", "ms", "us", "ns")
-
-
-def column_format(blocks: Iterable[np.ndarray], *, time: bool = False) -> ColumnFormat:
-    """How a column is written, decided over all of it, given as consecutive blocks (each looked at once, so a
-    column made block by block is never held whole).
-
-    Parameters
-    ----------
-    blocks
-        The column's values, in one block or many (1-D arrays of one dtype).
-    time
-        The column is the time column.
-
-    Returns
-    -------
-    ColumnFormat
-        For dates, the coarsest of ``s``, ``ms``, ``us``, ``ns`` that writes every date of the column exactly (one
-        precision for a whole column: whole seconds get no ``.000``, unless another date needs them); for a time
-        column of float numbers all whole (NaN aside), and some, that int64 holds, ``"int"``: written as it was
-        read (``0``, ``1709251200000000000``, not ``0.0`` or ``1.7092512e+18``); else None.
-
-    Examples
-    --------
-    >>> column_format([np.array(["2024-01-01T00:00:00"], "datetime64[ns]"),
-    ...                np.array(["2024-01-01T00:00:00.5"], "datetime64[ns]")])
-    'ms'
-    >>> column_format([np.array([0.0, 1.0]), np.array([np.nan, 2.0])], time=True)
-    'int'
-    """
-    finest = -1  # the finest date unit a block needs (-1: not dates)
-    whole, some = True, False  # every finite number whole and within int64, and some finite number
-    for block in blocks:
-        values = np.asarray(block).reshape(-1)
-        if np.issubdtype(values.dtype, np.datetime64):
-            finest = max(finest, _DATE_UNITS.index(_time_unit(values)))
-        elif time and values.dtype.kind == "f" and whole:
-            finite = values[np.isfinite(values)]
-            if finite.size:
-                some = True
-                whole = bool(np.all(finite == np.round(finite))) and float(np.abs(finite).max()) < 2.0**63
-        else:
-            whole = False
-    if finest >= 0:
-        return _DATE_UNITS[finest]
-    return "int" if time and whole and some else None
-
-
-def _format_column(values: np.ndarray, unit: ColumnFormat) -> np.ndarray:
-    """The cells of a column as text (NaN and NaT empty); ``unit``: its :func:`column_format`."""
-    values = np.asarray(values)
-    if unit == "int":
-        finite = np.isfinite(values)
-        text = np.where(finite, values, 0).astype(np.int64).astype(str)
-        text[~finite] = ""
-        return text
-    if np.issubdtype(values.dtype, np.datetime64):
-        text = np.datetime_as_string(values, unit=unit)
-        text[np.isnat(values)] = ""
-        return text
-    if values.dtype.kind in "fc":
-        text = values.astype(np.float64).astype(str)  # infinite values as inf and -inf, which the reader reads
-        text[np.isnan(values.astype(np.float64))] = ""
-        return text
-    return values.astype(str)
-
-
-def time_cells(values: np.ndarray, unit: ColumnFormat, utc: bool = False) -> np.ndarray:
-    """The cells of a time column, or of some of its rows, as a table writes them.
-
-    Parameters
-    ----------
-    values
-        The column's values (1-D), or some of them.
-    unit
-        The whole column's :func:`column_format` (a row's own precision may be coarser).
-    utc
-        The dates are UTC instants: each ends in ``Z``.
-
-    Returns
-    -------
-    np.ndarray
-        The cells as text; NaN and NaT empty.
-
-    Examples
-    --------
-    >>> time_cells(np.array(["2024-01-01T00:00:01", "NaT"], "datetime64[ns]"), "ms", utc=True).tolist()
-    ['2024-01-01T00:00:01.000Z', '']
-    """
-    text = _format_column(values, unit)
-    if utc and unit not in (None, "int") and np.issubdtype(np.asarray(values).dtype, np.datetime64):
-        text = np.char.add(text, np.where(text == "", "", "Z"))
-    return text
-
-
-@contextlib.contextmanager
-def _open_output(tmp: Path, suffix: str) -> Iterator[TextIO]:
-    """A UTF-8 text file at ``tmp``, compressed when ``suffix`` (the output's) is ``.gz``, ``.bz2`` or ``.xz``.
-
-    The gzip header holds no file name (it would be the temporary one) nor time: the same table, the same bytes.
-    """
-    if suffix not in COMPRESSION_SUFFIXES:
-        with open(tmp, "w", newline="", encoding="utf-8") as handle:
-            yield handle
-        return
-    with contextlib.ExitStack() as stack:
-        raw: io.BufferedIOBase
-        if suffix == ".gz":
-            file = stack.enter_context(open(tmp, "wb"))
-            raw = stack.enter_context(gzip.GzipFile(filename="", mode="wb", fileobj=file, compresslevel=6, mtime=0))
-        else:
-            raw = stack.enter_context(bz2.open(tmp, "wb") if suffix == ".bz2" else lzma.open(tmp, "wb"))
-        yield stack.enter_context(io.TextIOWrapper(cast(BinaryIO, raw), encoding="utf-8", newline=""))
-
-
-class TableWriter:
-    """The rows of a table, written block by block to the file :func:`open_table_writer` opened."""
-
-    def __init__(self, path: Path, writer: Any, names: list[str], formats: list[ColumnFormat],
-                 time_utc: bool) -> None:
-        self.path = path
-        self.names = names
-        self.rows = 0  # rows written so far
-        self._writer = writer
-        self._formats = formats
-        self._utc = time_utc and formats[0] not in (None, "int")  # dates of the first column end in Z
-
-    def write(self, columns: Sequence[np.ndarray]) -> None:
-        """Write the next rows: ``columns``, one 1-D array per column (in the order of the names), all as long.
-
-        Their text is made :data:`WRITE_ROWS` rows at a time (as numpy strings a million rows of 7 columns took
-        900 MB).
-        """
-        arrays = [np.asarray(column).reshape(-1) for column in columns]
-        if len(arrays) != len(self.names):
-            raise ValueError(f"{self.path}: {len(arrays)} columns to write, expected {len(self.names)}")
-        n = len(arrays[0])
-        for name, arr in zip(self.names, arrays, strict=True):
-            if len(arr) != n:
-                raise ValueError(f"{self.path}: column {name!r} has {len(arr)} rows, expected {n}")
-        for start in range(0, n, WRITE_ROWS):
-            text = [time_cells(arr[start:start + WRITE_ROWS], unit, utc=self._utc and not j)  # UTC dates end in Z
-                    for j, (arr, unit) in enumerate(zip(arrays, self._formats, strict=True))]
-            self._writer.writerows(zip(*text, strict=True))
-        self.rows += n
-
-
-@contextlib.contextmanager
-def open_table_writer(path: str | os.PathLike, names: Sequence[str], formats: Sequence[ColumnFormat], *,
-                      time_utc: bool = False, protect: tuple[str | os.PathLike, ...] = ()) -> Iterator[TableWriter]:
-    """A table written block by block (:meth:`TableWriter.write`), atomically: the file appears, whole, when the
-    block ends without an error; an error or an interrupt leaves none.
-
-    Parameters
-    ----------
-    path
-        Output path, as :func:`write_table`'s: ``.gz``, ``.bz2``, ``.xz`` compressed, ``.tsv`` tab-separated.
-    names
-        The header: a name per column.
-    formats
-        How each column is written, decided over all of it before its first rows are (:func:`column_format`).
-    time_utc
-        Dates of the first column are UTC instants: written ending in ``Z``.
-    protect
-        Input paths that must never be overwritten.
-    """
-    path = Path(path)
-    names = list(names)
-    if not names:
-        raise ValueError(f"{path}: no columns to write")
-    if len(formats) != len(names):
-        raise ValueError(f"{path}: {len(formats)} column formats for {len(names)} columns")
-    with atomic_path(path, protect=protect) as tmp:
-        with _open_output(tmp, path.suffix.lower()) as handle:
-            tabs = kind_suffix(path).startswith(".tsv")  # read back as a .tsv is: tab-separated
-            writer = csv.writer(handle, delimiter="\t" if tabs else ",", lineterminator="\n")
-            writer.writerow(names)
-            yield TableWriter(path, writer, names, list(formats), time_utc)
-
-
-def write_table(
-    path: str | os.PathLike,
-    columns: Mapping[str, Any],
-    time: np.ndarray | None = None,
-    time_name: str | None = None,
-    *,
-    time_utc: bool = False,
-    protect: tuple[str | os.PathLike, ...] = (),
-) -> Path:
-    """Write named columns (and a leading time column) to a CSV file, atomically.
-
-    The whole-array form of :func:`open_table_writer`.
-
-    Parameters
-    ----------
-    path
-        Output CSV path; ending in ``.gz``, ``.bz2`` or ``.xz`` (``pump.csv.gz``) it is written compressed; a
-        ``.tsv`` (``.tsv.gz`` ...) is tab-separated, any other comma-separated, always with decimal points.
-    columns
-        ``{name: 1-D array}``, all the same length; NaN is written as an empty cell.
-    time
-        Optional time column (numbers or datetime64), written first.
-    time_name
-        Its name (:func:`~tsae.io.table_time.time_header`: ``"time"`` for None; none for ``column0``, the name of
-        a first column read without one).
-    time_utc
-        Dates of ``time`` are UTC instants (:attr:`Table.time_utc`): written ending in ``Z``.
-    protect
-        Input paths that must never be overwritten.
-    """
-    path = Path(path)
-    names = list(columns)
-    arrays = [np.asarray(columns[name]).reshape(-1) for name in names]
-    if time is not None:
-        names.insert(0, time_header(time_name))
-        arrays.insert(0, np.asarray(time).reshape(-1))
-    formats = [column_format([arr], time=time is not None and j == 0) for j, arr in enumerate(arrays)]
-    with open_table_writer(path, names, formats, time_utc=time_utc, protect=protect) as table:
-        table.write(arrays)
-    return path
-
-
-#: rows formatted at a time by :class:`TableWriter`
-WRITE_ROWS = 1 << 14
-
-
 __all__ = ["Table", "read_table", "rows_read_told", "write_table", "open_table_writer", "TableWriter", "column_format",
            "ColumnFormat", "time_cells",
            "sniff_delimiter", "find_time_column", "time_seconds", "median_step", "whole_numbers", "TABLE_SUFFIXES",
-           "TIME_NAMES", "INDEX_NAMES", "MISSING", "DELIMITERS", "ABSURD", "absurd_as_missing"]
+           "TIME_NAMES", "INDEX_NAMES", "MISSING", "DELIMITERS", "ABSURD", "absurd_as_missing", "TableWarning"]

@@ -15,7 +15,7 @@ import numpy as np
 
 def warn_time_order(path: str | os.PathLike, time: np.ndarray | None, name: str | None, use: str,
                     gap_hint: str = "") -> None:
-    """Warn (:class:`~tsae.io.tables.TableWarning`, naming ``path``) when a table's time column goes back in time,
+    """Warn (:class:`~tsae.io.table_absurd.TableWarning`, naming ``path``) when a table's time column goes back in time,
     has gaps of more than :data:`GAP_STEPS` typical steps, or repeats times. The rows are used in file order, as
     consecutive samples, whatever their times say; ``use`` says how (``"smoothed"``, ``"learnt from"``), and
     ``gap_hint`` ends the gap warning (what to do about it).

@@ -15,7 +15,7 @@ from sensor_data import write_csv
 
 
 @pytest.mark.parametrize("failing", ["tsae.pipelines.anomaly.events.write_events",  # the last output
-                                     "tsae.io.tables.TableWriter.write"])  # the scores, written as they are scored
+                                     "tsae.io.table_write.TableWriter.write"])  # the scores, written as they are scored
 def test_score_failing_at_an_output_writes_nothing(tmp_path, detector_file, test_data, monkeypatch, failing) -> None:
     test = write_csv(tmp_path / "test.csv", test_data)
 

@@ -8,7 +8,7 @@ import io
 import numpy as np
 import pytest
 
-import tsae.io.tables as tables
+import tsae.io.table_write as table_write
 import tsae.pipelines.compress.files as files
 from tsae.io.series import write_series
 from tsae.io.tables import read_table
@@ -69,7 +69,7 @@ def test_a_table_decompressed_in_small_blocks_is_the_table_written_whole(tmp_pat
     source.write_text(table_text(time, names))
     container = tmp_path / "in.tsz"
     compress_file(named_model, source, container, max_error=1e-3, block_windows=3)  # blocks of 48 samples
-    monkeypatch.setattr(tables, "WRITE_ROWS", 7)  # rows formatted at a time: seams inside each block
+    monkeypatch.setattr(table_write, "WRITE_ROWS", 7)  # rows formatted at a time: seams inside each block
     monkeypatch.setattr(files, "CHUNK", 5)  # the time column's rows made at a time, to decide its format
     info = decompress_file(container, tmp_path / f"out{suffix}")
     assert info["samples"] == N
@@ -102,7 +102,7 @@ def test_a_time_column_is_written_as_all_of_it_needs_not_as_its_first_blocks_do(
     time = np.round(step * np.arange(N), 6)
     assert (time[:537] == np.arange(537)).all() and (time[537:] != np.round(time[537:])).any()
     values = decompress_series(crafted, load_model(model_file))
-    tables.write_table(tmp_path / "whole.csv", {"a": values[0], "b": values[1]}, time=time, time_name="t")
+    table_write.write_table(tmp_path / "whole.csv", {"a": values[0], "b": values[1]}, time=time, time_name="t")
     assert (tmp_path / "out.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
     assert (tmp_path / "out.csv").read_text().splitlines()[1].startswith("0.0,")
 

@@ -290,7 +290,7 @@ def test_a_long_npy_is_reconstructed_to_a_table_in_blocks_never_read_whole(tmp_p
                                                                            suffix) -> None:
     # a .npy going to a table was read whole and its reconstruction held whole to be written: 3 million samples of
     # 4 channels peaked at 600 MB, 420 MB going block by block
-    import tsae.io.tables as tables
+    import tsae.io.table_write as table_write
     import tsae.pipelines.reconstruct.one_file as one_file
     from tsae.io.series import write_series
 
@@ -299,7 +299,7 @@ def test_a_long_npy_is_reconstructed_to_a_table_in_blocks_never_read_whole(tmp_p
     loaded = load_model(tiny_model)
     reconstruct_file(loaded, tmp_path / "in.npy", tmp_path / "out.npy", block=100)  # float64, as the input
     monkeypatch.setattr(one_file, "read_series", lambda *args, **kwargs: pytest.fail("read whole"))
-    monkeypatch.setattr(tables, "WRITE_ROWS", 7)
+    monkeypatch.setattr(table_write, "WRITE_ROWS", 7)
     row = reconstruct_file(loaded, tmp_path / "in.npy", tmp_path / f"out{suffix}", block=100)
     assert row["samples"] == x.shape[1]
     write_series(tmp_path / f"whole{suffix}", np.load(tmp_path / "out.npy"), None, {"kind": "array"})

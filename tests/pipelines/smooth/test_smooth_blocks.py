@@ -327,7 +327,7 @@ def test_a_table_with_a_gap_longer_than_the_blocks_hold_is_filled_whole(tmp_path
 
 def test_a_long_npy_is_smoothed_to_a_table_block_by_block_never_read_whole(tmp_path, monkeypatch) -> None:
     # a .npy going to a table was read whole and its result held whole to be written
-    import tsae.io.tables as tables
+    import tsae.io.table_write as table_write
     import tsae.pipelines.smooth.files as files
     from tsae.io.series import write_series
 
@@ -336,7 +336,7 @@ def test_a_long_npy_is_smoothed_to_a_table_block_by_block_never_read_whole(tmp_p
     np.save(tmp_path / "x.npy", x)
     smooth_file(tmp_path / "x.npy", tmp_path / "blocks.npy", block=4096, quiet=True, steps=0)
     monkeypatch.setattr(files, "read_series", lambda *args, **kwargs: pytest.fail("read whole"))
-    monkeypatch.setattr(tables, "WRITE_ROWS", 7)
+    monkeypatch.setattr(table_write, "WRITE_ROWS", 7)
     info = smooth_file(tmp_path / "x.npy", tmp_path / "out.csv.gz", block=4096, quiet=True, steps=0)
     assert info["samples"] == 9000 and info["missing"] == int(np.isnan(x).sum())
     write_series(tmp_path / "whole.csv.gz", np.load(tmp_path / "blocks.npy"), None, {"kind": "array"})

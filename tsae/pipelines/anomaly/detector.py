@@ -15,7 +15,7 @@ How a sample is scored
    so that a sensor that often misses a value scores on new data as it did on the data the
    threshold was set on (interpolating at fit would make every held value look abnormal). NaN, inf and
    values beyond 1e30 in magnitude (no sensor reads them) are missing values, as the table
-   reader reads them (:func:`~tsae.io.tables.absurd_as_missing`). A sensor missing for
+   reader reads them (:func:`~tsae.io.table_absurd.absurd_as_missing`). A sensor missing for
    ``silence`` samples in a row (100 by default) is *silent* until its next value, in batch scoring and the
    monitor alike: it is filled in from the other sensors and its error held at its normal level
    (:mod:`~tsae.pipelines.anomaly.silent`), so a dead sensor does not flag the rest of the series.

@@ -238,7 +238,8 @@ def find_events(
     return events + tracker.flush()
 
 
-#: the suffixes of an events file: JSON, or CSV (plain or compressed as :func:`tsae.io.tables.write_table` writes it)
+#: the suffixes of an events file: JSON, or CSV (plain or compressed as :func:`tsae.io.table_write.write_table`
+#: writes it)
 EVENTS_SUFFIXES = (".json", ".csv", ".csv.gz", ".csv.bz2", ".csv.xz")
 #: the columns of an events CSV, in order
 _CSV_FIELDS = ("start", "end", "start_index", "end_index", "n_samples", "peak_score", "peak_time", "peak_index",
@@ -276,7 +277,7 @@ def write_events(path: str | Path, events: Sequence[Event], *, protect: Sequence
     event (no room for the silent sensors); its ``top_sensors`` cell is ``sensor:share`` pairs joined by ``;``.
     """
     from tsae.io.atomic import atomic_path
-    from tsae.io.tables import write_table
+    from tsae.io.table_write import write_table
 
     path = Path(path)
     suffix = events_suffix(path)

@@ -30,7 +30,7 @@ from tsae.pipelines.anomaly.silent import silence_setting
 from tsae.pipelines.progress import read_bar
 
 if TYPE_CHECKING:
-    from tsae.io.tables import ColumnFormat
+    from tsae.io.table_write import ColumnFormat
 
 #: what the gap warning of ``detect fit`` and ``detect score`` advises
 _SEAM_HINT = " (score each stretch on its own to keep a seam from looking like a fault)"
@@ -114,7 +114,8 @@ def read_data(path: Path, text_columns: bool = False) -> Any:
     ``text_columns``: a CSV column with a cell that is not a number is left out, not an error (``Table.text_columns``).
     """
     from tsae.io.paths import ARRAY_SUFFIXES
-    from tsae.io.tables import Table, _absurd_as_missing, read_table
+    from tsae.io.table_absurd import _absurd_as_missing
+    from tsae.io.tables import Table, read_table
 
     if kind_suffix(path) not in ARRAY_SUFFIXES:
         return read_table(path, text_columns=text_columns)
@@ -231,11 +232,11 @@ def _check_scores_name(output: Path) -> None:
 
 def _time_at(table: Any, index: int, unit: ColumnFormat) -> Any:
     """The time of row ``index`` of ``table`` as the events name it: as the scores file writes that row's cell, whose
-    time column is written as ``unit`` (its :func:`~tsae.io.tables.column_format`: one precision for all of its
+    time column is written as ``unit`` (its :func:`~tsae.io.table_write.column_format`: one precision for all of its
     dates, so an event's whole second has the ``.000`` of the scores file's; times that named UTC instants end in
     ``Z``), a whole number of a column written as ``int`` as an int (``338``, not ``338.0``), another number as its
     Python value; a missing time (an empty cell there) as None."""
-    from tsae.io.tables import time_cells
+    from tsae.io.table_write import time_cells
 
     value = table.time[index:index + 1]
     if value.dtype.kind == "M" or unit == "int":
@@ -330,15 +331,16 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
 
     Once the table is read, the memory stays bounded whatever its length: the rows are scored, written and grouped
     into events a block at a time (:func:`~tsae.pipelines.anomaly.block_scoring.score_blocks`,
-    :func:`~tsae.io.tables.open_table_writer`, :class:`~tsae.pipelines.anomaly.events.EventTracker`), with the bytes
-    the whole arrays give; a ``plot`` draws the envelope of the rows and scores gathered as they are scored
+    :func:`~tsae.io.table_write.open_table_writer`, :class:`~tsae.pipelines.anomaly.events.EventTracker`), with the
+    bytes the whole arrays give; a ``plot`` draws the envelope of the rows and scores gathered as they are scored
     (:class:`~tsae.pipelines.anomaly.plot_envelope.Envelope`). A long table file (over
     :data:`~tsae.io.table_blocks.LONG_TABLE_BYTES`) is read in blocks too, as it is scored
     (:func:`~tsae.io.table_blocks.open_table_blocks`: two passes; its time column is held whole).
     """
     from tsae.io.table_blocks import open_long_table
     from tsae.io.table_time import time_header
-    from tsae.io.tables import TableWarning, column_format, open_table_writer
+    from tsae.io.table_write import column_format, open_table_writer
+    from tsae.io.tables import TableWarning
     from tsae.pipelines.anomaly.events import Event, EventTracker, events_suffix, write_events
 
     silence = silence_setting(silence)

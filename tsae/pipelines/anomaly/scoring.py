@@ -18,7 +18,7 @@ import numpy as np
 
 from tsae.engine.layout import as_channels_first, is_dataframe, real_array
 from tsae.engine.preprocess import Normalizer, forward_fill
-from tsae.io.tables import absurd_as_missing
+from tsae.io.table_absurd import absurd_as_missing
 from tsae.models.inference import forward
 
 if TYPE_CHECKING:
@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 
 _EPS = 1e-12
 #: normalised values are clipped to +-Z_BOUND standard deviations (batch and stream alike): a large value
-#: that is not absurd (1e20, see :func:`~tsae.io.tables.absurd_as_missing`) would otherwise overflow the squared errors
+#: that is not absurd (1e20, see :func:`~tsae.io.table_absurd.absurd_as_missing`) would otherwise overflow the
+#: squared errors
 Z_BOUND = 1e6
 
 

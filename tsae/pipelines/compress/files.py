@@ -7,7 +7,7 @@ model there (or takes one given explicitly) and refuses a model file whose SHA-2
 Audio and ``.npy`` files longer than one read block are read and written block by block
 (:mod:`tsae.io.blocks`), so memory is bounded by the block, not the file, and the
 container is the same, byte for byte, as from the whole series; tables (CSV/TSV) are
-read whole, and written block by block (:func:`~tsae.io.tables.open_table_writer`).
+read whole, and written block by block (:func:`~tsae.io.table_write.open_table_writer`).
 """
 from __future__ import annotations
 
@@ -37,7 +37,8 @@ from tsae.io.paths import (
 )
 from tsae.io.series import channel_names, read_series
 from tsae.io.table_time import time_header
-from tsae.io.tables import ColumnFormat, TableWarning, column_format, open_table_writer
+from tsae.io.table_write import ColumnFormat, column_format, open_table_writer
+from tsae.io.tables import TableWarning
 from tsae.pipelines.compress.codes import CodeModel
 from tsae.pipelines.compress.container import Reader
 from tsae.pipelines.compress.entropy import coder_id
@@ -269,7 +270,7 @@ def compress_file(model: str | os.PathLike, data: str | os.PathLike, output: str
     ValueError
         One line naming the file, and no container, for a float audio file whose NaN, infinite or clipped
         samples its reader changes as it reads them, which would not come back (see :func:`_read_exactly`);
-        a table's infinite cells and cells beyond :data:`~tsae.io.tables.ABSURD` are kept as they are.
+        a table's infinite cells and cells beyond :data:`~tsae.io.table_absurd.ABSURD` are kept as they are.
     """
     from tsae.models.modelfile import load_model
     from tsae.pipelines.reconstruct.series import frame_spec
@@ -428,8 +429,8 @@ def _write_table(out: Path, reader: Reader, model: CodeModel, layout: Layout, ha
     header stores; returns the samples written.
 
     How the time column is written is decided over all of it before its first row (one precision for all its dates,
-    whole numbers without a decimal point: :func:`~tsae.io.tables.column_format`), so it is made, a block at a time,
-    twice: its length comes from a first pass over the container, as a ``.npy`` output's does.
+    whole numbers without a decimal point: :func:`~tsae.io.table_write.column_format`), so it is made, a block at a
+    time, twice: its length comes from a first pass over the container, as a ``.npy`` output's does.
     """
     time = _stored_time(reader.header.get("time"))
     n = None

@@ -3,7 +3,7 @@
 The result equals what :func:`~tsae.pipelines.reconstruct.series.reconstruct_series` (or
 ``encode_series``) gives on the whole series (to float rounding of the network's batches):
 
-- missing samples (NaN, infinite, beyond 1e30: :func:`~tsae.io.tables.absurd_as_missing`) are
+- missing samples (NaN, infinite, beyond 1e30: :func:`~tsae.io.table_absurd.absurd_as_missing`) are
   filled as ``repair_missing(method="linear")`` fills them on the whole series. A gap that
   crosses a block's end needs the first observed sample after it, which may lie many blocks
   later: at the first block that ends inside a gap, one more pass (:func:`_right_anchors`)
@@ -30,7 +30,7 @@ from tsae.engine.streaming import StreamFramer, StreamOverlapAdd, frame_block
 from tsae.errors import EmptyChannelError
 from tsae.io.atomic import atomic_path
 from tsae.io.blocks import NpyBlockWriter, SeriesSource
-from tsae.io.tables import absurd_as_missing
+from tsae.io.table_absurd import absurd_as_missing
 
 #: samples per channel of one reconstruction block
 RECONSTRUCT_BLOCK = 1 << 16

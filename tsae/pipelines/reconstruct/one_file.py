@@ -22,8 +22,8 @@ from tsae.errors import columns_named, first_line, in_file, memory_for, table_co
 from tsae.io.blocks import CHUNK, in_blocks, open_source, open_writer, reordered, streams
 from tsae.io.paths import check_data_output, check_output, read_paths
 from tsae.io.series import read_series, write_series
+from tsae.io.table_absurd import absurd_as_missing
 from tsae.io.table_blocks import TableSource, open_long_table
-from tsae.io.tables import absurd_as_missing
 from tsae.io.time_order import warn_time_order
 from tsae.models.device import torch_threads
 from tsae.pipelines.reconstruct.blocks import RECONSTRUCT_BLOCK, reconstruct_blocks

@@ -21,7 +21,7 @@ from tsae.engine.framing import frame, overlap_add
 from tsae.engine.layout import as_channels_first, known_layout
 from tsae.engine.preprocess import Normalizer, as_float32, repair_missing
 from tsae.io.series import refuse_infinite
-from tsae.io.tables import absurd_as_missing
+from tsae.io.table_absurd import absurd_as_missing
 from tsae.models.modelfile import as_loaded
 from tsae.pipelines.progress import in_shares
 from tsae.pipelines.reconstruct.columns import frame_in_model_order, in_input_order
@@ -111,7 +111,7 @@ def reflect_edges(x: np.ndarray, pad: int) -> np.ndarray:
 def prepare_frames(loaded: Any, values: Any, *, edges: bool = True) -> tuple[np.ndarray, FrameContext]:
     """Repair missing runs, normalise (stored stats) and frame ``values`` (C, n) -> (n_frames, C, window) float32.
 
-    Missing are NaN and finite values beyond 1e30 in magnitude (:func:`~tsae.io.tables.absurd_as_missing`, the
+    Missing are NaN and finite values beyond 1e30 in magnitude (:func:`~tsae.io.table_absurd.absurd_as_missing`, the
     table reader's rule); an infinite value is a ValueError (:func:`~tsae.io.series.refuse_infinite`, the rule of
     :func:`tsae.smooth` and of every command for a ``.npy`` file).
 
