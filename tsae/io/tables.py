@@ -201,9 +201,11 @@ class _Lines:
         self.number -= len(lines)
 
 
-def _records(path: Path, lines: _Lines, dialect: Any, skip: int = 0) -> Iterator[tuple[int, list[str]]]:
+def _records(path: Path, lines: _Lines, dialect: Any, skip: int = 0,
+             comments: list[tuple[int, list[str]]] | None = None) -> Iterator[tuple[int, list[str]]]:
     """Non-blank, non-comment rows of cells, one at a time, each with the file line it ends on (as errors tell it);
-    the first ``skip`` lines are none (Excel's ``sep=;``).
+    the first ``skip`` lines are none (Excel's ``sep=;``). ``comments``, when given, is told the last comment line
+    before the first row (its line and cells), as :func:`_commented_header` reads it.
 
     A row of empty cells (``,,``) between rows is a sample with every value missing: dropping it shifted
     every later row by one. Before the first row and after the last (a spreadsheet's formatted but empty
@@ -214,7 +216,11 @@ def _records(path: Path, lines: _Lines, dialect: Any, skip: int = 0) -> Iterator
     empty: list[tuple[int, list[str]]] = []  # rows of empty cells, kept until a row of values follows them
     try:
         for row in reader:
-            if lines.number <= skip or not row or is_comment(row[0]):
+            if lines.number <= skip or not row:
+                continue
+            if is_comment(row[0]):
+                if comments is not None and not started:
+                    comments[:] = [(lines.number, row)]
                 continue
             if not any(c.strip() for c in row):
                 if started and len(row) > 1:  # a lone empty cell is a blank line: no delimiter, no row
@@ -231,6 +237,24 @@ def _records(path: Path, lines: _Lines, dialect: Any, skip: int = 0) -> Iterator
         elif "new-line character seen in unquoted field" in problem:
             problem = "a lone carriage return (\\r) inside a line (line ends mixed?)"
         raise _fail(path, f"line {lines.number}: {problem}") from None
+
+
+def _commented_header(comments: list[tuple[int, list[str]]], head: tuple[int, list[str]],
+                      decimal: str | None) -> list[str] | None:
+    """The column names of a header written as a comment right above the first row of numbers ``head``, as
+    ``numpy.savetxt(..., header="time,flow")`` writes it (``# time,flow``; numpy.genfromtxt(names=True) reads it
+    so); None when the last comment before it is not on the line just above, or is no such header: a cell for
+    each of the row's, none empty and none a number (a note, a commented-out row of numbers)."""
+    if not comments or comments[-1][0] != head[0] - 1:
+        return None
+    cells = list(comments[-1][1])
+    cells[0] = cells[0].lstrip().lstrip("#")
+    names = [cell.strip() for cell in cells]
+    if len(names) != len(head[1]) or not all(names):
+        return None
+    if any(_numeric_fraction([name], decimal) == 1.0 for name in names):
+        return None
+    return names
 
 
 #: whether str.strip() strips each ASCII character (by its code)
@@ -473,13 +497,19 @@ def _scan_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0, text_col
     """
     decimal = "." if dialect.delimiter == "," else None
     source = _Lines(handle)
-    rows = _records(path, source, dialect, skip)
+    comments: list[tuple[int, list[str]]] = []
+    rows = _records(path, source, dialect, skip, comments)
     head = next(rows, None)
     if head is None:
         raise _fail(path, "empty file")
     first = head[1]
     headerless = _is_data_row(first, decimal)
-    if headerless:  # numbers (and dates): data, not a header
+    named = _commented_header(comments, head, decimal) if headerless else None
+    if named is not None:  # numpy.savetxt(..., header="time,flow") wrote "# time,flow" above the numbers
+        header, headerless, first = named, False, named
+        rows = chain([head], rows)
+        head = (head[0] - 1, named)
+    elif headerless:  # numbers (and dates): data, not a header
         header = [f"ch{i}" for i in range(len(first))]
         rows = chain([head], rows)
     else:
