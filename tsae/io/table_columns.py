@@ -1,10 +1,11 @@
 """What each column of a table is: the header, the time column, the label, the channels.
 
 A first row is the header unless it is data (:func:`_is_data_row`); the time column is found by its name
-(:data:`TIME_NAMES`), as a first column that numbers the rows (:data:`INDEX_NAMES`, or unnamed), or as a first column
-named like a counter whose first cells count (:func:`_counts`, :data:`COUNTER_ROWS`); the label by its name
-(:data:`LABEL_NAMES`). :func:`_plan` judges every column on the first rows; the reader (:mod:`tsae.io.tables`)
-converts their cells, and the stream record parser (:mod:`tsae.io.records`) follows the same rules.
+(:data:`TIME_NAMES`, or one with its unit: ``Time (s)``, :func:`~tsae.io.table_time.names_time`), as a first column that
+numbers the rows (:data:`INDEX_NAMES`, or unnamed), or as a first column named like a counter whose first cells count
+(:func:`_counts`, :data:`COUNTER_ROWS`); the label by its name (:data:`LABEL_NAMES`). :func:`_plan` judges every
+column on the first rows; the reader (:mod:`tsae.io.tables`) converts their cells, and the stream record parser
+(:mod:`tsae.io.records`) follows the same rules.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tsae.io.table_cells import _floats, _is_missing, _numeric_fraction
-from tsae.io.table_time import _UNIT_SECONDS, _clean_dates, _parse_dates, whole_numbers
+from tsae.io.table_time import _clean_dates, _parse_dates, named_unit, names_time, whole_numbers
 
 TIME_NAMES = ("time", "timestamp", "date", "datetime", "t", "time_s", "seconds", "ts")
 #: names of a first column that numbers the rows (pandas writes its index with an empty name, or reads one back
@@ -41,12 +42,19 @@ COUNTER_WORDS = frozenset({
 LABEL_NAMES = ("label", "labels", "anomaly", "is_anomaly")
 
 
-def find_time_column(names: Sequence[str], time_names: Sequence[str] = TIME_NAMES) -> int | None:
-    """Index of the column named like a time column (case-insensitive, first of ``time_names`` wins), or None."""
+def find_time_column(names: Sequence[str], time_names: Sequence[str] = TIME_NAMES, named: bool = True) -> int | None:
+    """Index of the column named like a time column (case-insensitive, first of ``time_names`` wins), or None.
+
+    With ``named``, a column none of ``time_names`` names is the time column when its name says so otherwise
+    (:func:`~tsae.io.table_time.names_time`: ``Time (s)``, ``Time [ms]``, ``t/s``, ``Elapsed Time``, ``millis``;
+    the first such): the header data loggers, LabVIEW and spreadsheets write.
+    """
     lower = [name.strip().lower() for name in names]
     for name in time_names:
         if name.lower() in lower:
             return lower.index(name.lower())
+    if named:
+        return next((j for j, name in enumerate(lower) if name and names_time(name)), None)
     return None
 
 
@@ -129,8 +137,9 @@ def _counts(values: np.ndarray | tuple[int, str], unit: bool = False) -> bool:
 
 
 def _names_a_unit(name: str) -> bool:
-    """Whether a column's name is a unit of time (``hours``, ``min``, ``ms``: as :func:`median_step` reads it)."""
-    return name.strip().lower() in _UNIT_SECONDS
+    """Whether a column's name says the unit of its times (``hours``, ``min``, ``ms``, ``Time [h]``:
+    :func:`~tsae.io.table_time.named_unit`, as :func:`median_step` reads it)."""
+    return named_unit(name) is not None
 
 
 def _names_a_counter(name: str) -> bool:
