@@ -69,3 +69,16 @@ def test_a_data_column_whose_name_holds_time_stays_a_channel(tmp_path, header: s
     table = read_table(_written(tmp_path, "d.csv", header, values))
     assert table.time is None and table.columns == [header, "flow"]
 
+
+@pytest.mark.parametrize(("header", "times"), [("Time (s)", [0.0, 0.01, 0.02]), ("Time [ms]", [0.0, 10.0, 20.0]),
+                                               ("millis", [0.0, 10.0, 20.0])])
+def test_a_streams_time_field_is_named_as_a_tables(header: str, times: list[float]) -> None:
+    # tsae monitor: the header's first field was ignored as an unknown field, the records untimed
+    from tsae.io.records import RecordParser
+
+    parser = RecordParser(["flow"])
+    rows, got = parser.parse([f"{header},flow", *(f"{t},{v}" for t, v in zip(times, (1.5, 2.5, 3.5), strict=True))])
+    assert got == times and rows.tolist() == [[1.5], [2.5], [3.5]] and not parser.unknown_fields
+    named = RecordParser(["flow"], time_field="clock")  # a time field given: only that one
+    named.parse([f"{header},flow,clock", "0,1.5,7"])
+    assert named.unknown_fields == {header}
