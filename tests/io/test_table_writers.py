@@ -82,3 +82,80 @@ def test_a_streams_time_field_is_named_as_a_tables(header: str, times: list[floa
     named = RecordParser(["flow"], time_field="clock")  # a time field given: only that one
     named.parse([f"{header},flow,clock", "0,1.5,7"])
     assert named.unknown_fields == {header}
+
+
+def _frame(columns: dict[str, object]):  # noqa: ANN202 - a pandas DataFrame
+    pd = pytest.importorskip("pandas")
+    return pd.DataFrame(columns)
+
+
+@pytest.mark.parametrize("index", [None, "index", "Unnamed: 0"])
+def test_pandas_index_beside_a_time_column_is_no_channel(tmp_path, monkeypatch, index: str | None) -> None:
+    # df.to_csv(path) writes its RangeIndex first, unnamed (',time,flow'): it was a channel 'column0', the rows'
+    # numbers learned as a sensor; the three readers (whole, row by row, in blocks) agree
+    from test_table_reader_agreement import agreed
+
+    flow = np.random.default_rng(3).random(N)
+    path = tmp_path / "p.csv"
+    _frame({"time": np.arange(N) * 0.5, "flow": flow}).rename_axis(index).to_csv(path)
+    assert path.read_text().startswith(f"{index or ''},time,flow\n0,0.0,")
+    table = read_table(path)
+    assert table.time_name == "time" and table.columns == ["flow"] and table.sample_rate() == 2.0
+    np.testing.assert_array_equal(table.values[0], flow)
+    (result, *_), told = agreed(path, monkeypatch)
+    assert result == "ok" and not told
+
+
+def test_an_r_write_csv_row_number_beside_a_time_column_is_no_channel(tmp_path, monkeypatch) -> None:
+    # R's write.csv(df): quoted row names from 1 under an empty quoted name
+    from test_table_reader_agreement import agreed
+
+    path = tmp_path / "r.csv"
+    path.write_text('"","time","flow"\n' + "".join(f'"{i + 1}",{i * 0.1:.1f},{i % 5}.5\n' for i in range(N)))
+    table = read_table(path)
+    assert table.time_name == "time" and table.columns == ["flow"] and table.sample_rate() == pytest.approx(10.0)
+    agreed(path, monkeypatch)
+
+
+def test_a_sliced_frames_index_is_no_channel_either(tmp_path) -> None:
+    # df.iloc[100:].to_csv(path): the index counts from 100, by one, as a row number does
+    path = tmp_path / "s.csv"
+    _frame({"time": np.arange(200) * 1.0, "flow": np.ones(200)}).iloc[100:].to_csv(path)
+    assert read_table(path).columns == ["flow"]
+
+
+@pytest.mark.parametrize("cells", [
+    [str(2 * i) for i in range(N)],                           # counts by two: no row number
+    [str(i) for i in range(30)] + [f"{i}.5" for i in range(N - 30)],  # stops counting after the first chunks
+    [str(i) for i in range(N - 1)] + ["x"],                   # a cell of text: the channel's error
+])
+def test_a_first_column_beside_a_time_column_that_does_not_number_the_rows_is_a_channel(tmp_path, monkeypatch,
+                                                                                        cells: list[str]) -> None:
+    from test_table_reader_agreement import agreed
+
+    path = tmp_path / "c.csv"
+    path.write_text(",time,flow\n" + "".join(f"{c},{i},{i % 3}\n" for i, c in enumerate(cells)))
+    (result, *rest), _ = agreed(path, monkeypatch, chunks=(16, 16, 16))
+    if cells[-1] == "x":
+        assert result == "error" and rest[1].endswith(f"line {N + 1}, column 'column0': not a number ('x')")
+    else:
+        assert result == "ok" and rest[1] == ["column0", "flow"] and rest[3] == "time"
+
+
+def test_detect_fit_on_a_pandas_file_learns_no_index_sensor(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from tsae.cli import cli
+    from tsae.pipelines.anomaly.detector import Detector
+
+    rng = np.random.default_rng(4)
+    n = 600
+    path = tmp_path / "train.csv"
+    _frame({"time": np.arange(n) * 2.0, "flow": np.sin(np.arange(n) / 9) + 0.1 * rng.standard_normal(n),
+            "temp": np.cos(np.arange(n) / 13) + 0.1 * rng.standard_normal(n)}).to_csv(path)
+    out = tmp_path / "d.tsae"
+    result = CliRunner().invoke(cli, ["detect", "fit", str(path), "-o", str(out), "--window", "16", "--epochs", "1",
+                                      "--device", "cpu", "-q"])
+    assert result.exit_code == 0, result.output
+    detector = Detector.load(out, device="cpu")
+    assert detector.sensors_ == ["flow", "temp"] and detector.sample_interval_ == 2.0

@@ -80,6 +80,9 @@ class _Column:
     maybe_time: bool = False
     #: the time column because its first cells count (:data:`COUNTER_ROWS`); a channel again if a later one does not
     counter: bool = False
+    #: a first column that numbers the rows beside another time column (:func:`_numbers_rows`): neither the time nor
+    #: a channel, but a channel again if a later cell does not number its row
+    index: bool = False
     bad: str | None = None  # the first cell that is not a number, as the error tells it
     #: a cell is a number (known only when the reader looks for one after ``bad``: ``text_columns``)
     has_number: bool = False
@@ -136,6 +139,17 @@ def _counts(values: np.ndarray | tuple[int, str], unit: bool = False) -> bool:
                 and np.mean(first) >= COUNTER_STEADY)
 
 
+def _numbers_rows(values: np.ndarray | tuple[int, str]) -> bool:
+    """Whether ``values`` (:func:`_floats` of a column's cells) number the rows: whole numbers from 0 up, rising by one
+    (the first :data:`COUNTER_ROWS` of them), then now and then by more, as the index of a frame whose rows were
+    dropped does, at least :data:`COUNTER_STEADY` of the steps by one (as :func:`_counts` has a counter's)."""
+    if isinstance(values, tuple) or not len(values) or np.isnan(values).any() or not whole_numbers(values):
+        return False
+    steps = np.diff(values)
+    return bool(values[0] >= 0 and np.all(steps[: COUNTER_ROWS - 1] == 1) and np.all(steps >= 1)
+                and (not steps.size or np.mean(steps == 1) >= COUNTER_STEADY))
+
+
 def _names_a_unit(name: str) -> bool:
     """Whether a column's name says the unit of its times (``hours``, ``min``, ``ms``, ``Time [h]``:
     :func:`~tsae.io.table_time.named_unit`, as :func:`median_step` reads it)."""
@@ -166,7 +180,9 @@ def _plan(header: list[str], sample: list[list[str]], decimal: str | None, unnam
     ``headerless`` file, whose first cells count (:data:`COUNTER_ROWS`; :func:`_read_rows` makes it a channel if
     the later ones do not); else
     the time column is the first other column (not the label) whose cells are all dates: each that starts with
-    dates is read as dates too, until a cell is not one.
+    dates is read as dates too, until a cell is not one. Beside a time column named so, a first column that numbers
+    the rows (:func:`_numbers_rows`), unnamed or named in :data:`INDEX_NAMES` (pandas' index, R's row names), is
+    neither the time nor a channel (``index``): :func:`~tsae.io.tables._decide` drops it if all its cells do.
     """
     time_idx = find_time_column(header)
     cells = list(zip(*sample, strict=True))
@@ -179,9 +195,16 @@ def _plan(header: list[str], sample: list[list[str]], decimal: str | None, unnam
           and _counts(_floats(cells[0], decimal or "."), unit=not headerless and _names_a_unit(header[0]))):
         time_idx, counter = 0, True
     label_idx = _label_index(header, time_idx)
+    # pandas' index or R's row names beside a time column: the rows' numbers, no sensor's (a channel left)
+    index = (time_idx not in (None, 0) and label_idx != 0 and len(header) - 2 - (label_idx is not None) > 0
+             and (unnamed_first or header[0].strip().lower() in INDEX_NAMES)
+             and _numbers_rows(_floats(cells[0], decimal or ".")))
     columns = []
     for j, name in enumerate(header):
         numeric = _numeric_fraction(cells[j], decimal) == 1.0
+        if j == 0 and index:
+            columns.append(_Column(name, 3, floats=[], index=True))  # its errors are a channel's: it may be one
+            continue
         if j == time_idx:
             # a counter's errors are told as a channel's: it is one again if a cell is not a number
             first_cell = next((c for c in cells[j] if not _is_missing(c)), None)

@@ -59,6 +59,7 @@ from tsae.io.table_columns import (
     _counts,
     _is_data_row,
     _names_a_unit,
+    _numbers_rows,
     _plan,
     _unnamed,
     find_time_column,
@@ -535,7 +536,8 @@ def _scan_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0, text_col
     # named one, or one with a cell, is read as any other, and so is every unnamed one left of it)
     columns, time_idx, label_idx = _plan(header, [row for _, row in sample], decimal, unnamed_first, headerless)
     scan = _Scan(header, headerless, columns, time_idx, label_idx, [True] * _blank_tail(first), decimal)
-    store = [values or j in (time_idx, label_idx) or column.maybe_time for j, column in enumerate(columns)]
+    store = [values or j in (time_idx, label_idx) or column.maybe_time or column.index
+             for j, column in enumerate(columns)]
     commas = dialect.delimiter == ","
     blank_tail = scan.blank_tail
     rest = _chunks(chain(sample, body), len(sample), source if _plain_dialect(dialect) else None, dialect,
@@ -587,7 +589,9 @@ class _Decided:
 def _decide(path: Path, scan: _Scan, text_columns: bool = False) -> _Decided:
     """What the table :func:`_scan_rows` read to its end is, with the errors and warnings told once all its rows
     are read: the time column, the label, no channel, then the first channel (left to right) with a cell that is
-    not a number. A counter that stopped counting is a channel; the time and label columns are joined."""
+    not a number. A counter that stopped counting is a channel, and so is a first column beside the time column that
+    stopped numbering the rows (else it is dropped: the rows' numbers are no sensor's); the time and label columns are
+    joined."""
     header, columns, time_idx, label_idx, doomed = scan.header, scan.columns, scan.time_idx, scan.label_idx, scan.doomed
     if time_idx is not None and columns[time_idx].counter:
         counter = columns[time_idx]
@@ -620,8 +624,12 @@ def _decide(path: Path, scan: _Scan, text_columns: bool = False) -> _Decided:
         if columns[label_idx].bad is not None:
             raise _fail(path, str(columns[label_idx].bad))
         label = columns[label_idx].floats if columns[label_idx].floats is not None else columns[label_idx].texts
+    index = columns[0].index and columns[0].bad is None and time_idx not in (None, 0)
+    if index and doomed is None:  # (doomed, the error told is the same whether it is a channel or not)
+        columns[0].floats = [_joined(columns[0].floats)]
+        index = _numbers_rows(columns[0].floats[0])  # else it stopped numbering the rows: a channel
     dropped = next((i for i, blank in enumerate(reversed(scan.blank_tail)) if not blank), len(scan.blank_tail))
-    channels = [j for j in range(len(header) - dropped) if j not in (time_idx, label_idx)]
+    channels = [j for j in range(len(header) - dropped) if j not in (time_idx, label_idx) and not (j == 0 and index)]
     texts = {header[j]: str(columns[j].bad) for j in channels if text_columns and columns[j].bad is not None}
     mixed = [header[j] for j in channels if header[j] in texts and columns[j].has_number]
     channels = [j for j in channels if header[j] not in texts]
