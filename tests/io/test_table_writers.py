@@ -159,3 +159,29 @@ def test_detect_fit_on_a_pandas_file_learns_no_index_sensor(tmp_path) -> None:
     assert result.exit_code == 0, result.output
     detector = Detector.load(out, device="cpu")
     assert detector.sensors_ == ["flow", "temp"] and detector.sample_interval_ == 2.0
+
+
+@pytest.mark.parametrize("index", [None, "index"])
+def test_pandas_index_beside_dates_not_named_as_the_time(tmp_path, monkeypatch, index: str | None) -> None:
+    # a RangeIndex beside a column of dates named otherwise ('recorded_at'): the index was the time column, so the
+    # dates were a channel: "line 2, column 'recorded_at': not a number"
+    from test_table_reader_agreement import agreed
+
+    path = tmp_path / "p.csv"
+    stamps = np.datetime64("2024-01-01T00:00:00") + np.arange(N) * np.timedelta64(5, "s")
+    _frame({"recorded_at": stamps, "flow": np.arange(N) % 7 * 0.5}).rename_axis(index).to_csv(path)
+    table = read_table(path)
+    assert table.time_name == "recorded_at" and table.columns == ["flow"] and table.sample_rate() == 0.2
+    np.testing.assert_array_equal(table.time, stamps.astype("datetime64[ns]"))
+    agreed(path, monkeypatch, chunks=(16, 16, 16))
+    # dates that stop being dates: the index is the time column, as without them, and they are a channel's error,
+    # told as without the index
+    lines = path.read_text().splitlines()
+    lines[40] = lines[40].replace("2024-01-01 00:03:15", "soon")
+    path.write_text("\n".join(lines) + "\n")
+    (result, *rest), _ = agreed(path, monkeypatch, chunks=(16, 16, 16))
+    message = "line 2, column 'recorded_at': not a number ('2024-01-01 00:00:00')"
+    assert result == "error" and rest[1].endswith(message)
+    path.write_text("\n".join(line.split(",", 1)[1] for line in lines) + "\n")
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        read_table(path)

@@ -180,25 +180,30 @@ def _plan(header: list[str], sample: list[list[str]], decimal: str | None, unnam
     ``headerless`` file, whose first cells count (:data:`COUNTER_ROWS`; :func:`_read_rows` makes it a channel if
     the later ones do not); else
     the time column is the first other column (not the label) whose cells are all dates: each that starts with
-    dates is read as dates too, until a cell is not one. Beside a time column named so, a first column that numbers
-    the rows (:func:`_numbers_rows`), unnamed or named in :data:`INDEX_NAMES` (pandas' index, R's row names), is
-    neither the time nor a channel (``index``): :func:`~tsae.io.tables._decide` drops it if all its cells do.
+    dates is read as dates too, until a cell is not one. Beside a time column named so, or beside a column that
+    starts with dates, a first column that numbers the rows (:func:`_numbers_rows`), unnamed or named in
+    :data:`INDEX_NAMES` (pandas' index, R's row names), is neither the time nor a channel (``index``):
+    :func:`~tsae.io.tables._decide` drops it if all its cells do (or makes it the time column if no column is dates
+    to the end, as without them).
     """
     time_idx = find_time_column(header)
     cells = list(zip(*sample, strict=True))
     counter = False
     label = _label_index(header, None)
-    if time_idx is None and header and (unnamed_first or header[0].strip().lower() in INDEX_NAMES):
+    indexed = bool(header) and (unnamed_first or header[0].strip().lower() in INDEX_NAMES)
+    # pandas' index or R's row names beside a time column, or beside dates that may be the time: the rows' numbers,
+    # no sensor's (a channel left)
+    index = (indexed and time_idx != 0 and label != 0 and len(header) - 2 - (label is not None) > 0
+             and (time_idx is not None or any(_numeric_fraction(cells[j], decimal) < 1.0 and _parse_dates(
+                 _clean_dates(cells[j])) is not None for j in range(1, len(header)) if j != label))
+             and _numbers_rows(_floats(cells[0], decimal or ".")))
+    if time_idx is None and indexed and not index:
         time_idx = 0
-    elif (time_idx is None and label != 0 and len(header) - 1 - (label is not None) > 0  # a channel left
+    elif (time_idx is None and not indexed and label != 0 and len(header) - 1 - (label is not None) > 0
           and (headerless or _names_a_counter(header[0]))
           and _counts(_floats(cells[0], decimal or "."), unit=not headerless and _names_a_unit(header[0]))):
         time_idx, counter = 0, True
     label_idx = _label_index(header, time_idx)
-    # pandas' index or R's row names beside a time column: the rows' numbers, no sensor's (a channel left)
-    index = (time_idx not in (None, 0) and label_idx != 0 and len(header) - 2 - (label_idx is not None) > 0
-             and (unnamed_first or header[0].strip().lower() in INDEX_NAMES)
-             and _numbers_rows(_floats(cells[0], decimal or ".")))
     columns = []
     for j, name in enumerate(header):
         numeric = _numeric_fraction(cells[j], decimal) == 1.0

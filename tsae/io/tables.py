@@ -603,6 +603,8 @@ def _decide(path: Path, scan: _Scan, text_columns: bool = False) -> _Decided:
                 time_idx = None  # it counted at first, not all through: a channel
     if time_idx is None:
         time_idx = next((j for j, column in enumerate(columns) if column.maybe_time and not column.not_dates), None)
+    if time_idx is None and columns[0].index and columns[0].bad is None:
+        time_idx = 0  # no column beside it is dates to the end: pandas' index is the time column, as without them
     time = None
     if time_idx is not None:
         column = columns[time_idx]
