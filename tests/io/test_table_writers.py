@@ -185,3 +185,30 @@ def test_pandas_index_beside_dates_not_named_as_the_time(tmp_path, monkeypatch, 
     path.write_text("\n".join(line.split(",", 1)[1] for line in lines) + "\n")
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         read_table(path)
+
+
+def test_an_r_write_table_header_one_name_short_names_no_row_names(tmp_path, monkeypatch) -> None:
+    # R's write.table(df, sep=","): the row names have no name in the header, which is one cell shorter than the
+    # rows (read.table reads them so). It was an error: "line 2 has 3 fields, expected 2 ... (a title or notes above
+    # the header?)"
+    from test_table_reader_agreement import agreed
+
+    path = tmp_path / "r.csv"
+    path.write_text('"time","flow"\n' + "".join(f'"{i + 1}",{i * 0.5},{i % 4}.25\n' for i in range(N)))
+    table = read_table(path)
+    assert table.time_name == "time" and table.columns == ["flow"] and table.sample_rate() == 2.0
+    agreed(path, monkeypatch, chunks=(16, 16, 16))
+    (tmp_path / "s.csv").write_text('"flow","temp"\n' + "".join(f'"{i + 1}",{i % 4}.25,{i}\n' for i in range(N)))
+    table = read_table(tmp_path / "s.csv")  # no time column: the row names are pandas' index is (no interval)
+    assert table.columns == ["flow", "temp"] and table.sample_rate() is None
+    ragged = tmp_path / "g.csv"
+    ragged.write_text('"time","flow"\n"1",0,1\n"2",1\n')
+    with pytest.raises(ValueError, match="line 3 has 2 fields, expected 3"):
+        read_table(ragged)
+
+
+def test_a_title_line_above_the_header_is_still_told_so(tmp_path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("Logger,Pump 3\ntime,flow,temp\n0,1.5,20\n1,2.5,21\n")
+    with pytest.raises(ValueError, match=r"line 2 has 3 fields, expected 2 .*a title or notes above the header"):
+        read_table(path)

@@ -319,6 +319,16 @@ def _plain_lines(text: str, delimiter: str, width: int) -> bool:
                 and int((ends - starts).max()) < csv.field_size_limit())
 
 
+def _names_row_names(header: list[str], row: list[str], decimal: str | None) -> bool:
+    """Whether a ``header`` line has no name for the first column of the first data ``row``, one cell longer, as R's
+    ``write.table(df, sep=",")`` writes its row names (``read.table`` reads them so): every header cell a name, the
+    row's last cell not blank (a line ending in a delimiter is one cell longer too), and a number after its first
+    (a title line above a header is no header: the row below it is one, of names). A header of one name is none such:
+    under it, ``9,514`` is one number with a decimal comma."""
+    return (len(row) == len(header) + 1 > 2 and all(cell.strip() for cell in header) and bool(row[-1].strip())
+            and any(not _is_missing(c) and _numeric_fraction([c], decimal) == 1.0 for c in row[1:]))
+
+
 #: the rows after a header in which a row longer than it is told as perhaps a title or notes above the header
 _PREAMBLE_ROWS = 20
 
@@ -514,6 +524,11 @@ def _scan_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0, text_col
         header = [f"ch{i}" for i in range(len(first))]
         rows = chain([head], rows)
     else:
+        after = next(rows, None)
+        if after is not None:
+            rows = chain([after], rows)
+            if _names_row_names(first, after[1], decimal):
+                first = ["", *first]  # R's write.table: the row names, no name, are pandas' unnamed index
         given = {c.strip() for c in first}
         header = [c.strip() or _unnamed(i, given) for i, c in enumerate(first)]
     body = _body(path, rows, len(header), 0 if headerless else head[0], 0 if headerless else _blank_tail(first))
