@@ -293,8 +293,11 @@ def test_a_first_column_numbering_the_rows_is_the_time_column_not_a_channel(tmp_
 
 
 def test_a_named_time_column_wins_over_an_index_column(tmp_path) -> None:
+    # the index beside it numbers the rows: no channel (it was one, 'column0'); one that does not is a channel
     path = write(tmp_path, "a.csv", ",time,x\n0,10,1.5\n1,11,2.5\n")
     table = read_table(path)
+    assert table.time_name == "time" and table.columns == ["x"]
+    table = read_table(write(tmp_path, "b.csv", ",time,x\n0,10,1.5\n2,11,2.5\n"))
     assert table.time_name == "time" and table.columns == ["column0", "x"]
 
 

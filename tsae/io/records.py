@@ -471,7 +471,8 @@ class RecordParser:
         if any(_is_number(n) for n in names):  # a data row with a stray word in it, not a header
             return None
         # a sensor named like a time column ("t") stays a sensor
-        time_col = find_time_column([n if n not in self.index else "" for n in names], self.time_names)
+        time_col = find_time_column([n if n not in self.index else "" for n in names], self.time_names,
+                                    named=self.time_field is None)
         known = sum(1 for n in set(names) if n in self.index)
         if known:
             columns = tuple(names.index(s) if s in names else -1 for s in self.sensors)
@@ -743,7 +744,7 @@ class RecordParser:
         for key, value in record.items():
             i = self.index.get(key)
             if i is None:
-                if find_time_column([key], self.time_names) is not None:
+                if find_time_column([key], self.time_names, named=self.time_field is None) is not None:
                     stamp, self._time_name, timed = value, key, True
                 elif (name := _short_name(key)) not in self.unknown_fields and len(self.unknown_fields) < 100:
                     self.unknown_fields.add(name)  # bounded memory

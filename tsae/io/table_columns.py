@@ -1,10 +1,11 @@
 """What each column of a table is: the header, the time column, the label, the channels.
 
 A first row is the header unless it is data (:func:`_is_data_row`); the time column is found by its name
-(:data:`TIME_NAMES`), as a first column that numbers the rows (:data:`INDEX_NAMES`, or unnamed), or as a first column
-named like a counter whose first cells count (:func:`_counts`, :data:`COUNTER_ROWS`); the label by its name
-(:data:`LABEL_NAMES`). :func:`_plan` judges every column on the first rows; the reader (:mod:`tsae.io.tables`)
-converts their cells, and the stream record parser (:mod:`tsae.io.records`) follows the same rules.
+(:data:`TIME_NAMES`, or one with its unit: ``Time (s)``, :func:`~tsae.io.table_time.names_time`), as a first column that
+numbers the rows (:data:`INDEX_NAMES`, or unnamed), or as a first column named like a counter whose first cells count
+(:func:`_counts`, :data:`COUNTER_ROWS`); the label by its name (:data:`LABEL_NAMES`). :func:`_plan` judges every
+column on the first rows; the reader (:mod:`tsae.io.tables`) converts their cells, and the stream record parser
+(:mod:`tsae.io.records`) follows the same rules.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tsae.io.table_cells import _floats, _is_missing, _numeric_fraction
-from tsae.io.table_time import _UNIT_SECONDS, _clean_dates, _parse_dates, whole_numbers
+from tsae.io.table_time import _clean_dates, _parse_dates, named_unit, names_time, whole_numbers
 
 TIME_NAMES = ("time", "timestamp", "date", "datetime", "t", "time_s", "seconds", "ts")
 #: names of a first column that numbers the rows (pandas writes its index with an empty name, or reads one back
@@ -41,12 +42,19 @@ COUNTER_WORDS = frozenset({
 LABEL_NAMES = ("label", "labels", "anomaly", "is_anomaly")
 
 
-def find_time_column(names: Sequence[str], time_names: Sequence[str] = TIME_NAMES) -> int | None:
-    """Index of the column named like a time column (case-insensitive, first of ``time_names`` wins), or None."""
+def find_time_column(names: Sequence[str], time_names: Sequence[str] = TIME_NAMES, named: bool = True) -> int | None:
+    """Index of the column named like a time column (case-insensitive, first of ``time_names`` wins), or None.
+
+    With ``named``, a column none of ``time_names`` names is the time column when its name says so otherwise
+    (:func:`~tsae.io.table_time.names_time`: ``Time (s)``, ``Time [ms]``, ``t/s``, ``Elapsed Time``, ``millis``;
+    the first such): the header data loggers, LabVIEW and spreadsheets write.
+    """
     lower = [name.strip().lower() for name in names]
     for name in time_names:
         if name.lower() in lower:
             return lower.index(name.lower())
+    if named:
+        return next((j for j, name in enumerate(lower) if name and names_time(name)), None)
     return None
 
 
@@ -72,6 +80,9 @@ class _Column:
     maybe_time: bool = False
     #: the time column because its first cells count (:data:`COUNTER_ROWS`); a channel again if a later one does not
     counter: bool = False
+    #: a first column that numbers the rows beside another time column (:func:`_numbers_rows`): neither the time nor
+    #: a channel, but a channel again if a later cell does not number its row
+    index: bool = False
     bad: str | None = None  # the first cell that is not a number, as the error tells it
     #: a cell is a number (known only when the reader looks for one after ``bad``: ``text_columns``)
     has_number: bool = False
@@ -128,9 +139,21 @@ def _counts(values: np.ndarray | tuple[int, str], unit: bool = False) -> bool:
                 and np.mean(first) >= COUNTER_STEADY)
 
 
+def _numbers_rows(values: np.ndarray | tuple[int, str]) -> bool:
+    """Whether ``values`` (:func:`_floats` of a column's cells) number the rows: whole numbers from 0 up, rising by one
+    (the first :data:`COUNTER_ROWS` of them), then now and then by more, as the index of a frame whose rows were
+    dropped does, at least :data:`COUNTER_STEADY` of the steps by one (as :func:`_counts` has a counter's)."""
+    if isinstance(values, tuple) or not len(values) or np.isnan(values).any() or not whole_numbers(values):
+        return False
+    steps = np.diff(values)
+    return bool(values[0] >= 0 and np.all(steps[: COUNTER_ROWS - 1] == 1) and np.all(steps >= 1)
+                and (not steps.size or np.mean(steps == 1) >= COUNTER_STEADY))
+
+
 def _names_a_unit(name: str) -> bool:
-    """Whether a column's name is a unit of time (``hours``, ``min``, ``ms``: as :func:`median_step` reads it)."""
-    return name.strip().lower() in _UNIT_SECONDS
+    """Whether a column's name says the unit of its times (``hours``, ``min``, ``ms``, ``Time [h]``:
+    :func:`~tsae.io.table_time.named_unit`, as :func:`median_step` reads it)."""
+    return named_unit(name) is not None
 
 
 def _names_a_counter(name: str) -> bool:
@@ -157,15 +180,26 @@ def _plan(header: list[str], sample: list[list[str]], decimal: str | None, unnam
     ``headerless`` file, whose first cells count (:data:`COUNTER_ROWS`; :func:`_read_rows` makes it a channel if
     the later ones do not); else
     the time column is the first other column (not the label) whose cells are all dates: each that starts with
-    dates is read as dates too, until a cell is not one.
+    dates is read as dates too, until a cell is not one. Beside a time column named so, or beside a column that
+    starts with dates, a first column that numbers the rows (:func:`_numbers_rows`), unnamed or named in
+    :data:`INDEX_NAMES` (pandas' index, R's row names), is neither the time nor a channel (``index``):
+    :func:`~tsae.io.tables._decide` drops it if all its cells do (or makes it the time column if no column is dates
+    to the end, as without them).
     """
     time_idx = find_time_column(header)
     cells = list(zip(*sample, strict=True))
     counter = False
     label = _label_index(header, None)
-    if time_idx is None and header and (unnamed_first or header[0].strip().lower() in INDEX_NAMES):
+    indexed = bool(header) and (unnamed_first or header[0].strip().lower() in INDEX_NAMES)
+    # pandas' index or R's row names beside a time column, or beside dates that may be the time: the rows' numbers,
+    # no sensor's (a channel left)
+    index = (indexed and time_idx != 0 and label != 0 and len(header) - 2 - (label is not None) > 0
+             and (time_idx is not None or any(_numeric_fraction(cells[j], decimal) < 1.0 and _parse_dates(
+                 _clean_dates(cells[j])) is not None for j in range(1, len(header)) if j != label))
+             and _numbers_rows(_floats(cells[0], decimal or ".")))
+    if time_idx is None and indexed and not index:
         time_idx = 0
-    elif (time_idx is None and label != 0 and len(header) - 1 - (label is not None) > 0  # a channel left
+    elif (time_idx is None and not indexed and label != 0 and len(header) - 1 - (label is not None) > 0
           and (headerless or _names_a_counter(header[0]))
           and _counts(_floats(cells[0], decimal or "."), unit=not headerless and _names_a_unit(header[0]))):
         time_idx, counter = 0, True
@@ -173,6 +207,9 @@ def _plan(header: list[str], sample: list[list[str]], decimal: str | None, unnam
     columns = []
     for j, name in enumerate(header):
         numeric = _numeric_fraction(cells[j], decimal) == 1.0
+        if j == 0 and index:
+            columns.append(_Column(name, 3, floats=[], index=True))  # its errors are a channel's: it may be one
+            continue
         if j == time_idx:
             # a counter's errors are told as a channel's: it is one again if a cell is not a number
             first_cell = next((c for c in cells[j] if not _is_missing(c)), None)

@@ -114,9 +114,74 @@ def time_seconds(time: np.ndarray) -> np.ndarray:
 
 #: seconds per unit of a time column of numbers named after its unit (others: seconds)
 _UNIT_SECONDS = {**dict.fromkeys(("ms", "msec", "millis", "milliseconds", "time_ms", "t_ms"), 1e-3),
+                 **dict.fromkeys(("micros", "microseconds", "usec"), 1e-6),
                  **dict.fromkeys(("min", "mins", "minute", "minutes", "time_min"), 60.0),
                  **dict.fromkeys(("h", "hr", "hrs", "hour", "hours", "time_h"), 3600.0),
                  **dict.fromkeys(("day", "days"), 86400.0)}
+#: seconds per unit, by the unit a time column's name gives after its words (``Time (s)``, ``t [ms]``, ``Time/s``)
+_UNIT_WORDS = {**dict.fromkeys(("s", "sec", "secs", "second", "seconds"), 1.0),
+               **dict.fromkeys(("ms", "msec", "millis", "millisecond", "milliseconds"), 1e-3),
+               **dict.fromkeys(("us", "\u00b5s", "\u03bcs", "usec", "microsecond", "microseconds"), 1e-6),
+               **dict.fromkeys(("ns", "nsec", "nanosecond", "nanoseconds"), 1e-9),
+               **dict.fromkeys(("min", "mins", "minute", "minutes"), 60.0),
+               **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), 3600.0),
+               **dict.fromkeys(("d", "day", "days"), 86400.0)}
+#: the words of a name that say it is the time column, alone (``Elapsed Time``: seconds) or before a unit
+#: (``Time (s)``, ``Elapsed time [min]``, ``Zeit [s]``: data loggers, LabVIEW, Excel exports). Only these: a name that
+#: merely holds ``time`` (``downtime``, ``response_time_ms``, ``uptime (s)``) names data
+TIME_WORDS = ("time", "t", "elapsed time", "time elapsed", "elapsed", "relative time", "timestamp", "zeit")
+#: a name's words, then its unit in parentheses or brackets, after a slash or an underscore
+_NAMED_UNIT = re.compile(r"(?P<words>.+?)\s*(?:\((?P<a>[^()]*)\)|\[(?P<b>[^\[\]]*)\]|/(?P<c>[^/]*)|_(?P<d>[^_\s]+))$")
+
+
+def _time_words(name: str) -> str:
+    """A name's words in lower case, one space between them (``Elapsed_Time`` is ``elapsed time``)."""
+    return " ".join(re.split(r"[\s_]+", name.strip().lower())).strip()
+
+
+def named_unit(name: str | None) -> float | None:
+    """Seconds per unit that a time column's ``name`` says its numbers are in, or None when it says none: a unit's
+    name (``minute``, ``ms``, ``hours``), or :data:`TIME_WORDS` with a unit after them in parentheses or brackets,
+    after a slash or an underscore (``Time (s)``, ``Time [ms]``, ``t/s``, ``Elapsed time (min)``, ``time_ms``).
+
+    Examples
+    --------
+    >>> named_unit("Time [ms]"), named_unit("t/s"), named_unit("Elapsed time (min)"), named_unit("minute")
+    (0.001, 1.0, 60.0, 60.0)
+    >>> named_unit("response_time_ms") is None, named_unit("Time") is None
+    (True, True)
+    """
+    if not name:
+        return None
+    lower = name.strip().lower()
+    if lower in _UNIT_SECONDS:
+        return _UNIT_SECONDS[lower]
+    match = _NAMED_UNIT.fullmatch(lower)
+    if match is None or _time_words(match["words"]) not in TIME_WORDS:
+        return None
+    unit = next(part for part in match.group("a", "b", "c", "d") if part is not None).strip()
+    return _UNIT_WORDS.get(unit)
+
+
+def names_time(name: str) -> bool:
+    """Whether a column's ``name`` says it holds the times beyond :data:`~tsae.io.table_columns.TIME_NAMES`: words
+    of :data:`TIME_WORDS` alone or with a unit (:func:`named_unit`: ``Elapsed Time``, ``Time (s)``, ``t [ms]``), or
+    a name that is only a unit too short-lived to count anything else (``millis``, ``ms``: an Arduino's clock).
+
+    Examples
+    --------
+    >>> names_time("Time (s)"), names_time("Elapsed Time"), names_time("millis"), names_time("downtime")
+    (True, True, True, False)
+    """
+    lower = name.strip().lower()
+    if _time_words(lower) in TIME_WORDS or lower in _CLOCK_NAMES:
+        return True
+    return lower not in _UNIT_SECONDS and named_unit(lower) is not None
+
+
+#: names that are only a unit of a clock's ticks: the time column whatever their numbers (a name that is a longer
+#: unit, ``minute``, ``hours``, may count operating hours: the time column only when it counts, as a counter)
+_CLOCK_NAMES = ("ms", "msec", "millis", "milliseconds", "micros", "microseconds", "usec")
 
 
 #: seconds per unit of a time column of numbers whose first time lies at least this far from 0, as epoch times of
@@ -126,9 +191,10 @@ _EPOCH_SECONDS = ((1e17, 1e-9), (1e14, 1e-6), (1e11, 1e-3))
 
 
 def unit_seconds(time: np.ndarray | None, name: str | None = None) -> float:
-    """Seconds per unit of a time column: 1 for dates; for numbers, the unit its ``name`` is (``minute``,
-    ``hours``, ``ms``...), else that of epoch times as large as its first (``1709251200000`` is milliseconds,
-    ``1709251200000000000`` nanoseconds), else seconds.
+    """Seconds per unit of a time column: 1 for dates; for numbers, the unit its ``name`` says (:func:`named_unit`:
+    ``minute``, ``hours``, ``ms``, ``Time [ms]``, ``Elapsed time (min)``...) unless that is seconds, else that of
+    epoch times as large as its first (``1709251200000`` is milliseconds, ``1709251200000000000`` nanoseconds), else
+    seconds.
 
     Examples
     --------
@@ -139,8 +205,9 @@ def unit_seconds(time: np.ndarray | None, name: str | None = None) -> float:
     """
     if time is None or np.asarray(time).dtype.kind == "M":
         return 1.0
-    if name is not None and name.strip().lower() in _UNIT_SECONDS:
-        return _UNIT_SECONDS[name.strip().lower()]
+    unit = named_unit(name)
+    if unit is not None and unit != 1.0:  # a name that says seconds may still hold epoch milliseconds (by size)
+        return unit
     seconds = time_seconds(time)
     first = abs(float(seconds[0])) if seconds.size else 0.0
     return next((unit for least, unit in _EPOCH_SECONDS if first >= least), 1.0)
@@ -259,7 +326,7 @@ def excel_days_warning(time: np.ndarray | None, name: str | None) -> str | None:
     if name is not None:
         lower = name.strip().lower()
         words = set(re.split(r"[^a-z]+", lower))
-        if lower in _UNIT_SECONDS or lower in _SECONDS_NAMES or not (
+        if named_unit(lower) is not None or lower in _SECONDS_NAMES or not (
                 words & {"t", "ts"} or any(w in lower for w in ("time", "date", "stamp"))):
             return None
     span = excel_days_span(time)

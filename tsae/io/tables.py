@@ -59,6 +59,7 @@ from tsae.io.table_columns import (
     _counts,
     _is_data_row,
     _names_a_unit,
+    _numbers_rows,
     _plan,
     _unnamed,
     find_time_column,
@@ -318,6 +319,16 @@ def _plain_lines(text: str, delimiter: str, width: int) -> bool:
                 and int((ends - starts).max()) < csv.field_size_limit())
 
 
+def _names_row_names(header: list[str], row: list[str], decimal: str | None) -> bool:
+    """Whether a ``header`` line has no name for the first column of the first data ``row``, one cell longer, as R's
+    ``write.table(df, sep=",")`` writes its row names (``read.table`` reads them so): every header cell a name, the
+    row's last cell not blank (a line ending in a delimiter is one cell longer too), and a number after its first
+    (a title line above a header is no header: the row below it is one, of names). A header of one name is none such:
+    under it, ``9,514`` is one number with a decimal comma."""
+    return (len(row) == len(header) + 1 > 2 and all(cell.strip() for cell in header) and bool(row[-1].strip())
+            and any(not _is_missing(c) and _numeric_fraction([c], decimal) == 1.0 for c in row[1:]))
+
+
 #: the rows after a header in which a row longer than it is told as perhaps a title or notes above the header
 _PREAMBLE_ROWS = 20
 
@@ -513,6 +524,11 @@ def _scan_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0, text_col
         header = [f"ch{i}" for i in range(len(first))]
         rows = chain([head], rows)
     else:
+        after = next(rows, None)
+        if after is not None:
+            rows = chain([after], rows)
+            if _names_row_names(first, after[1], decimal):
+                first = ["", *first]  # R's write.table: the row names, no name, are pandas' unnamed index
         given = {c.strip() for c in first}
         header = [c.strip() or _unnamed(i, given) for i, c in enumerate(first)]
     body = _body(path, rows, len(header), 0 if headerless else head[0], 0 if headerless else _blank_tail(first))
@@ -535,7 +551,8 @@ def _scan_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0, text_col
     # named one, or one with a cell, is read as any other, and so is every unnamed one left of it)
     columns, time_idx, label_idx = _plan(header, [row for _, row in sample], decimal, unnamed_first, headerless)
     scan = _Scan(header, headerless, columns, time_idx, label_idx, [True] * _blank_tail(first), decimal)
-    store = [values or j in (time_idx, label_idx) or column.maybe_time for j, column in enumerate(columns)]
+    store = [values or j in (time_idx, label_idx) or column.maybe_time or column.index
+             for j, column in enumerate(columns)]
     commas = dialect.delimiter == ","
     blank_tail = scan.blank_tail
     rest = _chunks(chain(sample, body), len(sample), source if _plain_dialect(dialect) else None, dialect,
@@ -587,7 +604,9 @@ class _Decided:
 def _decide(path: Path, scan: _Scan, text_columns: bool = False) -> _Decided:
     """What the table :func:`_scan_rows` read to its end is, with the errors and warnings told once all its rows
     are read: the time column, the label, no channel, then the first channel (left to right) with a cell that is
-    not a number. A counter that stopped counting is a channel; the time and label columns are joined."""
+    not a number. A counter that stopped counting is a channel, and so is a first column beside the time column that
+    stopped numbering the rows (else it is dropped: the rows' numbers are no sensor's); the time and label columns are
+    joined."""
     header, columns, time_idx, label_idx, doomed = scan.header, scan.columns, scan.time_idx, scan.label_idx, scan.doomed
     if time_idx is not None and columns[time_idx].counter:
         counter = columns[time_idx]
@@ -599,6 +618,8 @@ def _decide(path: Path, scan: _Scan, text_columns: bool = False) -> _Decided:
                 time_idx = None  # it counted at first, not all through: a channel
     if time_idx is None:
         time_idx = next((j for j, column in enumerate(columns) if column.maybe_time and not column.not_dates), None)
+    if time_idx is None and columns[0].index and columns[0].bad is None:
+        time_idx = 0  # no column beside it is dates to the end: pandas' index is the time column, as without them
     time = None
     if time_idx is not None:
         column = columns[time_idx]
@@ -620,8 +641,12 @@ def _decide(path: Path, scan: _Scan, text_columns: bool = False) -> _Decided:
         if columns[label_idx].bad is not None:
             raise _fail(path, str(columns[label_idx].bad))
         label = columns[label_idx].floats if columns[label_idx].floats is not None else columns[label_idx].texts
+    index = columns[0].index and columns[0].bad is None and time_idx not in (None, 0)
+    if index and doomed is None:  # (doomed, the error told is the same whether it is a channel or not)
+        columns[0].floats = [_joined(columns[0].floats)]
+        index = _numbers_rows(columns[0].floats[0])  # else it stopped numbering the rows: a channel
     dropped = next((i for i, blank in enumerate(reversed(scan.blank_tail)) if not blank), len(scan.blank_tail))
-    channels = [j for j in range(len(header) - dropped) if j not in (time_idx, label_idx)]
+    channels = [j for j in range(len(header) - dropped) if j not in (time_idx, label_idx) and not (j == 0 and index)]
     texts = {header[j]: str(columns[j].bad) for j in channels if text_columns and columns[j].bad is not None}
     mixed = [header[j] for j in channels if header[j] in texts and columns[j].has_number]
     channels = [j for j in channels if header[j] not in texts]
