@@ -212,3 +212,15 @@ def test_a_title_line_above_the_header_is_still_told_so(tmp_path) -> None:
     path.write_text("Logger,Pump 3\ntime,flow,temp\n0,1.5,20\n1,2.5,21\n")
     with pytest.raises(ValueError, match=r"line 2 has 3 fields, expected 2 .*a title or notes above the header"):
         read_table(path)
+
+
+def test_a_detector_fitted_on_the_row_numbers_is_told_to_fit_again(tmp_path: Path) -> None:
+    """A detector that an earlier tsae fitted with pandas' index as a sensor (``column0``) misses it now: the error
+    says what it probably was and what to do."""
+    from tsae.pipelines.anomaly.scoring import sensor_order
+
+    with pytest.raises(ValueError, match=r"column0 may be the rows' numbers .* fit the model or detector again"):
+        sensor_order(["flow", "temp"], ["column0", "flow", "temp"], "x.csv")
+    with pytest.raises(ValueError) as caught:
+        sensor_order(["flow"], ["flow", "temp"], "x.csv")
+    assert "rows' numbers" not in str(caught.value)

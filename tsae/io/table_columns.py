@@ -240,6 +240,25 @@ def _is_data_row(cells: Sequence[str], decimal: str | None) -> bool:
                                               is not None) for c, is_number in zip(cells, numbers, strict=True))
 
 
+def row_numbers_hint(missing: Sequence[str]) -> str:
+    """What to do when a model or detector misses a column that was a table's row numbers: since they are dropped
+    beside a time column (pandas' index, R's row names: :func:`_plan`), a model fitted on them as a sensor by an
+    earlier tsae (which named the unnamed one ``column0``) lacks it; empty for any other missing column.
+
+    Examples
+    --------
+    >>> row_numbers_hint(["column0"]).startswith("; column0 may be the rows' numbers")
+    True
+    >>> row_numbers_hint(["flow"])
+    ''
+    """
+    numbers = [name for name in missing if name == "column0" or name.strip().lower() in INDEX_NAMES]
+    if not numbers:
+        return ""
+    return (f"; {numbers[0]} may be the rows' numbers (pandas' index, R's row names), no longer read as a sensor "
+            "beside a time column: fit the model or detector again on this table")
+
+
 def _unnamed(index: int, given: set[str]) -> str:
     """The name of an unnamed column at ``index``: ``column<index>``, with ``_`` added while a column has it."""
     name = f"column{index}"

@@ -19,6 +19,7 @@ import numpy as np
 from tsae.engine.layout import as_channels_first, is_dataframe, real_array
 from tsae.engine.preprocess import Normalizer, forward_fill
 from tsae.io.table_absurd import absurd_as_missing
+from tsae.io.table_columns import row_numbers_hint
 from tsae.models.inference import forward
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ def sensor_order(columns: Sequence[str], sensors: Sequence[str], name: str, *,
     if by_position and len(columns) == len(sensors) and not set(columns) & set(sensors):
         return list(range(len(columns))), True
     raise ValueError(f"{name}{': ' if name else ''}missing sensor column(s) {', '.join(missing)} (the detector knows "
-                     f"{', '.join(sensors)}; got columns {', '.join(columns)[:200]})")
+                     f"{', '.join(sensors)}; got columns {', '.join(columns)[:200]}){row_numbers_hint(missing)}")
 
 
 def sensor_columns(x: Any, sensors: Sequence[str], name: str = "X") -> Any:

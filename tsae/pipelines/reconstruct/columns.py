@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from tsae.io.table_columns import row_numbers_hint
+
 #: the names a reader makes up for channels that have none: ``ch0``, ``ch1`` ... (a table without a header, an
 #: array, audio), ``column2`` (a blank header cell), ``0``, ``1`` ... (a DataFrame's default labels, as a model
 #: trained on one stores them)
@@ -55,7 +57,7 @@ def _mismatch(columns: list[str], trained: list[str], loaded: Any, source: str |
     model = f" ({loaded.path})" if getattr(loaded, "path", None) else ""
     where = f"{source}: its" if source else "the table's"
     return ValueError(f"{where} columns are not those the model{model} was trained on ({'; '.join(parts)}); "
-                      "a table is matched to its model by column name")
+                      f"a table is matched to its model by column name{row_numbers_hint(missing)}")
 
 
 def check_channels(input: str | os.PathLike, channels: int, loaded: Any, samples: int | None = None) -> None:
