@@ -224,3 +224,21 @@ def test_a_detector_fitted_on_the_row_numbers_is_told_to_fit_again(tmp_path: Pat
     with pytest.raises(ValueError) as caught:
         sensor_order(["flow"], ["flow", "temp"], "x.csv")
     assert "rows' numbers" not in str(caught.value)
+
+
+@pytest.mark.parametrize("stamp", ["{d:02d}-Jan-2024 10:00:{s:02d}", "{d:02d}-JAN-2024 10:00:{s:02d}.000"])
+def test_matlab_datetime_as_writetable_writes_it(tmp_path: Path, stamp: str) -> None:
+    """MATLAB's default datetime format (``dd-MMM-yyyy HH:mm:ss``) is read as dates, day first, month by name."""
+    rows = "".join(f"{stamp.format(d=1 + s // 60, s=s % 60)},{0.5 * s}\n" for s in range(30))
+    path = tmp_path / "m.csv"
+    path.write_text("Time,flow\n" + rows)
+    table = read_table(path)
+    assert table.time_name == "Time" and table.columns == ["flow"]
+    assert str(table.time[0]).startswith("2024-01-01T10:00:00") and table.sample_rate() == 1.0
+
+
+def test_a_month_name_that_is_none_stays_text(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text("Time,flow\n" + "".join(f"01-Foo-2024 10:00:{s:02d},{s}\n" for s in range(20)))
+    with pytest.raises(ValueError, match="x.csv"):
+        read_table(path)

@@ -32,6 +32,10 @@ def names_utc(cell: str) -> bool:
 
 #: a dotted date, day first (``01.02.2024`` is 1 February), perhaps with a time after a space
 _DOTTED = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})(?=$|[ T])")
+#: a date with the month's English abbreviation, day first (``01-Feb-2024``, MATLAB's datetime as writetable writes
+#: it, also Oracle's and many loggers'), perhaps with a time after a space
+_NAMED_MONTH = re.compile(r"(\d{1,2})-([A-Za-z]{3})-(\d{4})(?=$|[ T])")
+_MONTHS = {name: i for i, name in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), start=1)}
 #: a cell that is a number, not a date (as an error tells it)
 _PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 #: dates tsae does not guess at: 01/02/2024 (which is the day?), and 12-hour times
@@ -40,14 +44,18 @@ _TWELVE_HOUR = re.compile(r"\d[ T]?[AaPp]\.?[Mm]\.?$")
 
 
 def _iso_date(cell: str) -> str:
-    """``dd.mm.yyyy[ time]`` as ``yyyy-mm-dd[ time]``; any other text as it is."""
-    if cell[1:2] != "." and cell[2:3] != ".":  # cheap: ISO dates and numbers are left alone at once
+    """``dd.mm.yyyy[ time]`` and ``dd-Mon-yyyy[ time]`` as ``yyyy-mm-dd[ time]``; any other text as it is."""
+    if cell[1:2] not in ".-" and cell[2:3] not in ".-":  # cheap: ISO dates and numbers are left alone at once
         return cell
     match = _DOTTED.match(cell)
-    if match is None:
-        return cell
-    day, month, year = match.groups()
-    return f"{year}-{int(month):02d}-{int(day):02d}{cell[match.end():]}"
+    if match is not None:
+        day, month, year = match.groups()
+        return f"{year}-{int(month):02d}-{int(day):02d}{cell[match.end():]}"
+    match = _NAMED_MONTH.match(cell)
+    if match is not None and match[2].lower() in _MONTHS:
+        day, month, year = match.groups()
+        return f"{year}-{_MONTHS[month.lower()]:02d}-{int(day):02d}{cell[match.end():]}"
+    return cell
 
 
 def _clean_dates(cells: Sequence[str]) -> list[str]:
