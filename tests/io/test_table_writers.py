@@ -242,3 +242,50 @@ def test_a_month_name_that_is_none_stays_text(tmp_path: Path) -> None:
     path.write_text("Time,flow\n" + "".join(f"01-Foo-2024 10:00:{s:02d},{s}\n" for s in range(20)))
     with pytest.raises(ValueError, match="x.csv"):
         read_table(path)
+
+
+def _spaced_tables(folder: Path) -> dict[str, Path]:
+    """The same 200 rows (time, flow) as numpy.savetxt's default, MATLAB's save -ascii and R's write.table write them,
+    and comma-separated."""
+    t = np.arange(200.0)
+    flow = np.sin(t / 9)
+    pairs = [(float(a), float(b)) for a, b in zip(t, flow, strict=True)]
+    files = {name: folder / f"{name}.txt" for name in ("savetxt", "savetxt_header", "matlab", "r", "csv")}
+    np.savetxt(files["savetxt"], np.column_stack([t, flow]))
+    np.savetxt(files["savetxt_header"], np.column_stack([t, flow]), header="time flow")
+    files["matlab"].write_text("".join(f"   {a:.7e}  {b:.7e}\n" for a, b in pairs))
+    files["r"].write_text('"time" "flow"\n' + "".join(f'"{i + 1}" {a!r} {b!r}\n' for i, (a, b) in enumerate(pairs)))
+    files["csv"].write_text("time,flow\n" + "".join(f"{a!r},{b!r}\n" for a, b in pairs))
+    return files
+
+
+@pytest.mark.parametrize("name", ["savetxt", "savetxt_header", "matlab", "r"])
+def test_space_separated_tables_read_as_comma_separated_ones(tmp_path: Path, name: str) -> None:
+    files = _spaced_tables(tmp_path)
+    table, reference = read_table(files[name]), read_table(files["csv"])
+    np.testing.assert_allclose(table.values, reference.values, rtol=1e-7)
+    np.testing.assert_array_equal(table.time, reference.time)
+    assert table.sample_rate() == 1.0
+    if name != "savetxt" and name != "matlab":  # no header: a counting first column is the time, ch1 the channel
+        assert (table.time_name, table.columns) == ("time", ["flow"])
+
+
+@pytest.mark.parametrize("name", ["savetxt_header", "matlab", "r"])
+def test_space_separated_tables_in_blocks_as_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    from tsae.io import tables
+    from tsae.io.blocks import iter_blocks
+    from tsae.io.table_blocks import open_table_blocks
+
+    path = _spaced_tables(tmp_path)[name]
+    whole = read_table(path)
+    monkeypatch.setattr(tables, "READ_ROWS", 32)
+    source = open_table_blocks(path)
+    assert source.columns == whole.columns and source.time_name == whole.time_name
+    np.testing.assert_array_equal(np.concatenate(list(iter_blocks(source, 50)), axis=1), whole.values)
+
+
+def test_space_separated_table_with_a_ragged_row_names_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "x.txt"
+    path.write_text("".join(f"{i} {i * 0.5}\n" for i in range(30)) + "30 15.0 7\n")
+    with pytest.raises(ValueError, match=r"x\.txt: line 31"):
+        read_table(path)

@@ -50,16 +50,48 @@ def table_dialect(sample: str, suffix: str) -> tuple[Any, int]:
     tuple
         The dialect, and 1 when the first line is Excel's ``sep=;`` (which names the delimiter), else 0.
 
+    Columns separated by runs of spaces (:func:`_space_separated`: ``numpy.savetxt``'s default, MATLAB's
+    ``save -ascii``, R's ``write.table``) give :class:`SpaceSeparated`: the reader reads such a table's lines with
+    their cells joined by commas (:func:`comma_joined`).
+
     Raises
     ------
     ValueError
-        As :func:`separator_line`; or the columns are separated by spaces (:func:`_space_separated`).
+        As :func:`separator_line`.
     """
     sample = _line_feeds(sample)
     if _space_separated(sample):
-        raise ValueError("columns separated by spaces are not read (numpy.savetxt's default): separate them by "
-                         "commas, semicolons or tabs (numpy.savetxt(..., delimiter=','))")
+        return SpaceSeparated, 0
     return _dialect(sample, suffix)
+
+
+class SpaceSeparated(csv.excel):
+    """The dialect of a table whose columns are separated by runs of spaces: read as its lines are after
+    :func:`comma_joined`, comma-separated."""
+
+
+#: a cell of a space-separated line: a quoted one (R's write.table quotes its names: ``"flow rate"``), or a run of
+#: anything but spaces
+_SPACED_CELL = re.compile(r'"(?:[^"]|"")*"|\S+')
+
+
+def comma_joined(line: str) -> str:
+    r"""A line of a space-separated table (:class:`SpaceSeparated`) with its cells joined by commas, spaces around them
+    dropped, its line end kept; a comment line (``# time flow``, numpy.savetxt's ``header``) keeps its mark on its first
+    cell (``#time,flow``).
+
+    Examples
+    --------
+    >>> comma_joined("   1.5e+00   -2.0e+00\n"), comma_joined('"time" "flow rate"\n'), comma_joined("# time flow\n")
+    ('1.5e+00,-2.0e+00\n', '"time","flow rate"\n', '#time,flow\n')
+    """
+    body = line.rstrip("\r\n")
+    end = line[len(body):]
+    stripped = body.strip()
+    mark = ""
+    if stripped.startswith("#") and is_comment(stripped):
+        mark, stripped = "#", stripped.lstrip("#")
+    return mark + ",".join(_SPACED_CELL.findall(stripped)) + end
 
 
 def _line_feeds(sample: str) -> str:
@@ -168,9 +200,9 @@ _POINT_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
 
 def _space_separated(sample: str) -> bool:
-    r"""Whether a sample's columns are separated by spaces (``numpy.savetxt``'s default), which the table reader
-    does not read: no line holds a delimiter, and every complete line after the first (comments and blank lines
-    aside; the first may be a header) is two or more numbers (or missing values) with spaces between them.
+    r"""Whether a sample's columns are separated by spaces (``numpy.savetxt``'s default): no line holds a
+    delimiter, and every complete line after the first (comments and blank lines aside; the first may be a header)
+    is two or more numbers (or missing values) with spaces between them.
 
     Examples
     --------
@@ -181,8 +213,8 @@ def _space_separated(sample: str) -> bool:
     lines = [line for line in lines if line and not is_comment(line)]
     if len(lines) < 2 or any(delimiter in line for line in lines for delimiter in DELIMITERS):
         return False
-    rows = [line.split() for line in lines[1:]]
-    return all(len(cells) >= 2 and all(_POINT_NUMBER.fullmatch(cell) or _is_missing(cell) for cell in cells)
+    rows = [_SPACED_CELL.findall(line) for line in lines[1:]]  # R's write.table quotes its row names: "1" 0.5 2
+    return all(len(cells) >= 2 and all(_POINT_NUMBER.fullmatch(cell.strip('"')) or _is_missing(cell) for cell in cells)
                for cells in rows)
 
 

@@ -34,7 +34,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from itertools import chain, islice
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 import numpy as np
 
@@ -64,7 +64,7 @@ from tsae.io.table_columns import (
     _unnamed,
     find_time_column,
 )
-from tsae.io.table_dialect import DELIMITERS, sniff_delimiter, table_dialect
+from tsae.io.table_dialect import DELIMITERS, SpaceSeparated, comma_joined, sniff_delimiter, table_dialect
 from tsae.io.table_time import (
     _OFFSET,
     _OFFSET_ROWS,
@@ -722,7 +722,10 @@ def _table_text(path: Path) -> Iterator[tuple[TextIO, Any, int]]:
                     raise _fail(path, str(error)) from None
             newline = "\r" if "\r" in sample and "\n" not in sample else "\n"
             with _open_text(path, encoding, compression, newline) as handle:
-                yield handle, dialect, skip
+                if dialect is SpaceSeparated:  # numpy.savetxt's default: read as its lines joined by commas are
+                    yield cast(TextIO, map(comma_joined, handle)), dialect, skip
+                else:
+                    yield handle, dialect, skip
     except OSError as error:
         raise _fail(path, f"cannot read ({error.strerror or error})") from None
     except UnicodeDecodeError:  # UTF-8 a moment ago
