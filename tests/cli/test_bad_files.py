@@ -185,3 +185,27 @@ def test_one_column_with_spaces_around_its_values_is_still_read(tmp_path) -> Non
     path.write_text("flow rate\n" + "".join(f" {i % 7}.5 \n" for i in range(64)))
     code, out = run("frame", path, "--window", "8", "--hop", "8", "-o", tmp_path / "f.npy", "-q")
     assert code == 0, out
+
+
+@pytest.mark.parametrize(("name", "content", "told"), [
+    ("d.parquet", b"PAR1\x15\x04\x15\x10" + b"\x00" * 40 + b"PAR1", "a Parquet file, not a text table"),
+    ("d.feather", b"ARROW1\x00\x00" + b"\x00" * 40, "an Arrow/Feather file, not a text table"),
+    ("d.h5", b"\x89HDF\r\n\x1a\n" + b"\x00" * 40, "an HDF5 file, not a text table"),
+    ("d.db", b"SQLite format 3\x00" + b"\x00" * 40, "an SQLite database, not a text table"),
+    ("d.jsonl", b'{"time": 0, "flow": 1.5}\n{"time": 1, "flow": 2.5}\n', "JSON, not a table"),
+    ("d.json", b'[\n  {"time": 0, "flow": 1.5}\n]\n', "JSON, not a table"),
+])
+def test_other_data_formats_are_named(tmp_path, name, content, told) -> None:
+    # a Parquet file was "no data rows (only a header)", JSON lines "line 2, column '{"time":0': not a number"
+    path = tmp_path / name
+    path.write_bytes(content)
+    line = one_error_line(*run("smooth", path, "-o", tmp_path / "o.csv", "-q"))
+    assert line.startswith(f"Error: {path}: {told}"), line
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_bracketed_names_are_a_header_not_json(tmp_path) -> None:
+    path = tmp_path / "b.csv"
+    path.write_text("[time],[flow]\n" + "".join(f"{i},{i % 3}.5\n" for i in range(40)))
+    code, out = run("smooth", path, "-o", tmp_path / "o.csv", "-q")
+    assert code == 0, out

@@ -60,9 +60,21 @@ def table_dialect(sample: str, suffix: str) -> tuple[Any, int]:
         As :func:`separator_line`.
     """
     sample = _line_feeds(sample)
+    if _json(sample):
+        raise ValueError("JSON, not a table: save it as CSV (one column per sensor), or stream its records to "
+                         "`tsae monitor`, which reads JSON lines")
     if _space_separated(sample):
         return SpaceSeparated, 0
     return _dialect(sample, suffix)
+
+
+def _json(sample: str) -> bool:
+    """Whether a sample is JSON (an array, or JSON lines: a first line that is one object), not a table: a first line
+    that opens an array of objects or arrays, or is ``{...}``; a bracketed name (``[time],[flow]``) is a header."""
+    first = sample.lstrip("\ufeff \t\r\n").split("\n", 1)[0].strip()
+    if first.startswith("{"):
+        return first.endswith("}") or first == "{"
+    return first == "[" or first.startswith(("[{", "[["))
 
 
 class SpaceSeparated(csv.excel):

@@ -50,7 +50,12 @@ def _starts_as(head: bytes) -> str | None:
 _ARCHIVES = ((b"PK\x03\x04", "a zip archive or an Excel .xlsx workbook, not a text table (unzip it, or save the "
                               "sheet as CSV)"),
              (b"PK\x05\x06", "an empty zip archive, not a text table"),
-             (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an Excel .xls workbook, not a text table (save the sheet as CSV)"))
+             (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an Excel .xls workbook, not a text table (save the sheet as CSV)"),
+             (b"PAR1", "a Parquet file, not a text table (save it as CSV: pandas.read_parquet(path).to_csv('x.csv'))"),
+             (b"ARROW1", "an Arrow/Feather file, not a text table (save it as CSV: "
+                         "pandas.read_feather(path).to_csv('x.csv'))"),
+             (b"\x89HDF\r\n\x1a\n", "an HDF5 file, not a text table (save the dataset as CSV)"),
+             (b"SQLite for", "an SQLite database, not a text table (export the table as CSV: sqlite3 -csv -header)"))
 
 
 def _compression(path: Path) -> str | None:
