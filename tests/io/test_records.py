@@ -586,3 +586,23 @@ def test_two_records_a_few_steps_late_are_both_skipped_not_taken_for_a_clock_set
     reset = RecordParser(["a"])  # a set back by more than REORDER_STEPS steps is still a clock set back
     rows, _ = reset.parse(["time,a"] + [f"{t},{t}" for t in range(10)] + ["2,20", "3,30", "4,40"])
     assert rows[:, 0].tolist() == [*range(10), 30, 40] and reset.counts["out_of_order"] == 1
+
+
+def test_numbers_separated_by_spaces_are_records() -> None:
+    """A serial logger's lines of numbers with spaces between them (``0 9.51  1.9``) were all malformed ("expected
+    2 or 3 CSV fields, got 1"): they are read as the same line with commas is."""
+    spaced, commas = RecordParser(["a", "b"]), RecordParser(["a", "b"])
+    lines = ["0 9.514  1.908", "1   9.276 1.9e+00", "2 NaN 1.5"]
+    rows, times = spaced.parse(lines)
+    expected, expected_times = commas.parse([",".join(line.split()) for line in lines])
+    np.testing.assert_array_equal(rows, expected)
+    assert times == expected_times == [0.0, 1.0, 2.0] and spaced.counts["malformed"] == 0
+
+
+def test_a_spaced_line_among_delimited_ones_or_with_a_date_is_not_split() -> None:
+    parser = RecordParser(["a"])
+    rows, _ = parser.parse(["1;2,5", "2 3.5"])  # the stream is ;-separated: a line of spaces is malformed there
+    assert rows.tolist() == [[2.5]] and parser.counts["malformed"] == 1
+    parser = RecordParser(["a"])
+    rows, _ = parser.parse(["2024-01-01 10:00:00 1.5"])  # a date with a space inside: not numbers
+    assert len(rows) == 0 and parser.counts["malformed"] == 1

@@ -68,6 +68,24 @@ def table_dialect(sample: str, suffix: str) -> tuple[Any, int]:
     return _dialect(sample, suffix)
 
 
+def spaced_numbers(line: str) -> str | None:
+    r"""A stream's line of two or more numbers (or missing values) separated by spaces and no delimiter (``0 9.51
+    1.91``, as a serial logger prints them) with its cells joined by commas (:func:`comma_joined`); None for any
+    other line (a header, dates with a space inside, a delimited line: read as they are).
+
+    Examples
+    --------
+    >>> spaced_numbers("0 9.514  1.908\n"), spaced_numbers("0,9.5\n"), spaced_numbers("2024-01-01 10:00:00 1.5")
+    ('0,9.514,1.908\n', None, None)
+    """
+    cells = line.split()
+    if len(cells) < 2 or any(delimiter in line for delimiter in DELIMITERS):
+        return None
+    if not all(_POINT_NUMBER.fullmatch(cell) or _is_missing(cell) for cell in cells):
+        return None
+    return comma_joined(line)
+
+
 def _json(sample: str) -> bool:
     """Whether a sample is JSON (an array, or JSON lines: a first line that is one object), not a table: a first line
     that opens an array of objects or arrays, or is ``{...}``; a bracketed name (``[time],[flow]``) is a header."""
