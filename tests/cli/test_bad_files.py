@@ -204,8 +204,9 @@ def test_other_data_formats_are_named(tmp_path, name, content, told) -> None:
     assert not (tmp_path / "o.csv").exists()
 
 
-def test_bracketed_names_are_a_header_not_json(tmp_path) -> None:
+@pytest.mark.parametrize("header", ["[time],[flow]", "{time},{flow}"])
+def test_bracketed_names_are_a_header_not_json(tmp_path, header) -> None:
     path = tmp_path / "b.csv"
-    path.write_text("[time],[flow]\n" + "".join(f"{i},{i % 3}.5\n" for i in range(40)))
+    path.write_text(header + "\n" + "".join(f"{i},{i % 3}.5\n" for i in range(40)))
     code, out = run("smooth", path, "-o", tmp_path / "o.csv", "-q")
     assert code == 0, out

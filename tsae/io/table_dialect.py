@@ -88,10 +88,11 @@ def spaced_numbers(line: str) -> str | None:
 
 def _json(sample: str) -> bool:
     """Whether a sample is JSON (an array, or JSON lines: a first line that is one object), not a table: a first line
-    that opens an array of objects or arrays, or is ``{...}``; a bracketed name (``[time],[flow]``) is a header."""
+    that opens an array of objects or arrays, or is ``{"key": ...}``; bracketed or braced names (``[time],[flow]``,
+    ``{a},{b}``) are a header."""
     first = sample.lstrip("\ufeff \t\r\n").split("\n", 1)[0].strip()
-    if first.startswith("{"):
-        return first.endswith("}") or first == "{"
+    if first.startswith("{"):  # an object: "key": value (a header of braced names, {a},{b}, has no colon)
+        return first == "{" or (first.endswith("}") and '"' in first and ":" in first)
     return first == "[" or first.startswith(("[{", "[["))
 
 
