@@ -85,27 +85,24 @@ def table_input(path: Path | str, outputs: Iterable[Path | None] = (), *,
     long stream is copied.
     """
     from tsae.io.c_stderr import stderr_is_terminal
-    from tsae.io.paths import check_outputs, same_regular_file
+    from tsae.io.paths import check_outputs, check_stdin_not_output
     from tsae.io.spool import STDIN_NAME, needs_spool, spooled
     from tsae.pipelines.progress import copy_bar
 
     written = [Path(output) for output in outputs if output is not None]
+    stream: Any
     if isinstance(path, str) and path == STDIN:
         check_outputs(written)  # an output that cannot be written is told now, not after the whole stream
-        for output in written:
-            if same_regular_file(sys.stdin, output):
-                raise ValueError(f"{output}: refusing to overwrite the input file (stdin is read from it)")
-        with copy_bar(STDIN_NAME, not quiet and stderr_is_terminal()) as copied, \
-                spooled(sys.stdin.buffer, STDIN_NAME, copied=copied) as copy:
-            yield copy
-        return
-    if needs_spool(path):
+        check_stdin_not_output(sys.stdin, written)
+        stream, name = sys.stdin.buffer, STDIN_NAME
+    elif needs_spool(path):
         check_outputs(written, [path])
-        with copy_bar(str(path), not quiet and stderr_is_terminal()) as copied, \
-                spooled(path, str(path), copied=copied) as copy:
-            yield copy
+        stream, name = path, str(path)
+    else:
+        yield Path(path)
         return
-    yield Path(path)
+    with copy_bar(name, not quiet and stderr_is_terminal()) as copied, spooled(stream, name, copied=copied) as copy:
+        yield copy
 
 
 def denoise_pipe(inputs: tuple[str, ...], output: Path | None, *, model: Path | None, strength: float,

@@ -481,6 +481,15 @@ def same_regular_file(stream: IO[Any], other: IO[Any] | PathLike) -> bool:
     return stat.S_ISREG(info.st_mode) and (info.st_dev, info.st_ino) == (target.st_dev, target.st_ino)
 
 
+def check_stdin_not_output(stdin: IO[Any], outputs: Iterable[PathLike]) -> None:
+    """Refuse an output that is the regular file stdin is redirected from (``tsae smooth - -o x.csv < x.csv``):
+    ``ValueError("<output>: refusing to overwrite the input file (stdin is read from it)")``
+    (:func:`same_regular_file`)."""
+    for output in outputs:
+        if same_regular_file(stdin, output):
+            raise ValueError(f"{output}: refusing to overwrite the input file (stdin is read from it)")
+
+
 #: suffixes of the files tsae writes that hold no data: what each is, as a refusal names it
 NOT_DATA_SUFFIXES = {".tsae": "a model or detector file's", ".tsz": "a compressed container's",
                      ".onnx": "an ONNX export's"}
@@ -584,7 +593,7 @@ def check_data_output(output: PathLike, better: str = ".csv") -> None:
 __all__ = [
     "ARRAY_SUFFIXES", "AUDIO_SUFFIXES", "COMPRESSION_SUFFIXES", "FOREIGN_DATA_SUFFIXES", "NOT_DATA_SUFFIXES",
     "OUTPUT_KINDS", "SERIES_SUFFIXES", "TABLE_SUFFIXES", "check_data_output", "check_model_output", "check_output",
-    "check_output_kind", "check_outputs", "expand_inputs", "is_url", "join", "kind_suffix", "name_of", "names_many",
-    "nearest_existing", "output_is_folder", "plan_outputs", "read_paths", "same_regular_file", "shown_name",
-    "split_suffix", "written_file",
+    "check_output_kind", "check_outputs", "check_stdin_not_output", "expand_inputs", "is_url", "join", "kind_suffix",
+    "name_of", "names_many", "nearest_existing", "output_is_folder", "plan_outputs", "read_paths", "same_regular_file",
+    "shown_name", "split_suffix", "written_file",
 ]

@@ -22,7 +22,7 @@ import numpy as np
 from tsae.errors import naming
 from tsae.io.audio import AudioInfo, audio_info, format_like, iter_audio_blocks, open_audio_writer
 from tsae.io.audio_stream import AudioStreamReader, AudioStreamWriter, StreamFormat, raw_format
-from tsae.io.paths import check_outputs, read_paths, same_regular_file
+from tsae.io.paths import check_outputs, check_stdin_not_output, read_paths, same_regular_file
 from tsae.pipelines.denoise.denoiser import StreamingDenoiser, checked_rate, checked_seconds
 
 #: the name of standard input/output on the command line
@@ -89,8 +89,8 @@ def denoise_stream(
     stdout = sys.stdout.buffer if stdout is None else stdout
     if str(output) != STDIO:
         check_outputs([Path(output)], [*([] if str(input) == STDIO else [input]), *read_paths(model)])
-        if str(input) == STDIO and same_regular_file(stdin, Path(output)):
-            raise ValueError(f"{output}: refusing to overwrite the input file (stdin is read from it)")
+        if str(input) == STDIO:
+            check_stdin_not_output(stdin, [Path(output)])
     elif str(input) != STDIO and same_regular_file(stdout, Path(input)):  # > in.wav or >> in.wav
         raise ValueError(f"{input}: refusing to overwrite the input file (stdout goes to it)")
     elif str(input) == STDIO and same_regular_file(stdout, stdin):  # < in.wav >> in.wav: a streamed WAV reads forever
