@@ -178,6 +178,12 @@ a wider network (``-p lookahead=2 -p hidden=512 -p group_hidden=128 -p cplx_hidd
 (0.017 s per audio second); ``--over-weight 3`` on stage 7's size (``--lr 2e-4 --seed 19``, 70 minutes, 2,334
 steps) traded as from stage 2: BAK +0.10, OVRL +0.00, PESQ -0.01, STOI -0.005, SI-SDR -0.20 dB, SIG -0.04.
 
+Looked at on stage 7's weights without training (2026-12-06; 64 decision mixtures, seed 99), not adopted: the
+perceptual post-filter of PercepNet and DeepFilterNet (each mask value's gain ``g`` scaled by ``(1 + b) / (1 + b /
+sin(pi g / 2) ** 2)``, phase kept, before the guard and the attenuation limit) traded as ``--over-weight`` does:
+``b = 0.02`` / ``0.05`` raised DNSMOS BAK 3.63 -> 3.75 / 3.78 but cost PESQ 1.76 -> 1.67 / 1.65, STOI 0.828 ->
+0.823 / 0.821, SI-SDR 11.38 -> 11.35 / 11.34 dB and SIG 3.01 -> 2.98 / 2.97, for OVRL 2.61 -> 2.62 / 2.62.
+
 Long runs: ``OUT/last.safetensors`` is written every ``--save-every`` minutes, at the end and on
 SIGTERM or Ctrl-C (then the script exits 128 + the signal number). It holds the weights, the AdamW
 state (tensors) and the torch/CUDA RNG states as safetensors tensors, and the step, the training
