@@ -351,7 +351,7 @@ class DetectorFit:
         det = self.det
         channels = Z.shape[0]
         window = windows[0]
-        pca, stats, windows_all, k = fit_window_terms(Z, window, det.pca_variance)
+        pca, stats, windows_all, k = fit_window_terms(Z, window, det.pca_variance, seed=det.seed)
         # the network trains on at most max_train_windows of them, evenly spaced: enough for these small
         # networks, and the fit's cost stops growing with the series
         train_windows = windows_all[np.unique(np.linspace(0, len(windows_all) - 1, det.max_train_windows).astype(int))]
@@ -371,7 +371,7 @@ class DetectorFit:
                                "seconds": result.seconds, "device": result.device, "windows": len(train_windows)}
         scales = []
         for length in windows[1:]:
-            scale_pca, scale_stats = fit_window_terms(Z, length, det.pca_variance)[:2]
+            scale_pca, scale_stats = fit_window_terms(Z, length, det.pca_variance, seed=det.seed)[:2]
             scales.append(ScaleTerm(length, max(1, length // 8), pca=scale_pca if det.linear else None,
                                     stats=scale_stats))
         return DetectorState(model=net, window=window, hop=hop, normalizer=normalizer, err_scale=np.ones(channels),
@@ -436,7 +436,8 @@ class DetectorFit:
         """
         for term in [state.primary_term(), *state.scales]:
             rank = None if term.pca is None else len(term.pca.components)
-            pca, stats = fit_window_terms(Z, term.window, self.det.pca_variance, rank=rank)[:2]
+            pca, stats = fit_window_terms(Z, term.window, self.det.pca_variance, rank=rank,
+                                           seed=self.det.seed)[:2]
             if term.pca is not None:
                 pca.err_scale = term.pca.err_scale
                 set_window_terms(state, term.window, pca=pca)

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from tsae.engine.framing import frame
 from tsae.pipelines.anomaly.scoring import (
     _EPS,
     DetectorState,
@@ -82,13 +81,37 @@ def term_window_count(n: int, window: int, max_windows: int = MAX_TERM_WINDOWS) 
     return 1 + (n - window) // _term_stride(n, window, max_windows)
 
 
+def term_window_starts(n: int, window: int, max_windows: int = MAX_TERM_WINDOWS, seed: int = 0) -> np.ndarray:
+    """Where the windows :func:`fit_window_terms` learns from start: every position, or, when that is more than
+    ``max_windows``, one drawn at random (``seed``) in each stretch of ``stride`` positions.
+
+    A fixed stride aliased with periodic signals: a period of 50 samples and a stride of 25 put every window at
+    one of two phases, so the subspace learnt from them left the other phases' windows with errors eight times their
+    normal level, and every sample of normal data was flagged.
+
+    Examples
+    --------
+    >>> term_window_starts(10, 4).tolist()
+    [0, 1, 2, 3, 4, 5, 6]
+    >>> starts = term_window_starts(100_000, 64, seed=1)
+    >>> len(starts), bool((np.diff(starts) > 0).all()), int(starts[-1]) <= 100_000 - 64
+    (3998, True, True)
+    """
+    stride = _term_stride(n, window, max_windows)
+    starts = np.arange(term_window_count(n, window, max_windows), dtype=np.int64) * stride
+    if stride > 1:
+        jitter = np.random.default_rng([seed, window]).integers(0, stride, len(starts))
+        starts = np.minimum(starts + jitter, n - window)
+    return starts
+
+
 def fit_window_terms(Z: np.ndarray, window: int, variance: float, max_windows: int = MAX_TERM_WINDOWS,
-                     rank: int | None = None) -> tuple[LinearTerm, StatsTerm, np.ndarray, int]:
+                     rank: int | None = None, seed: int = 0) -> tuple[LinearTerm, StatsTerm, np.ndarray, int]:
     """Learn the subspace and statistics terms of one window length from the normalised series ``Z`` (C, n).
 
     Training windows are taken at every position, thinned to at most ``max_windows``
-    (evenly spaced), so the cost does not grow with the series beyond that. ``rank``
-    (None: the components holding ``variance``) fixes the subspace's size.
+    (:func:`term_window_starts`: one at a random position in each stretch, ``seed``), so the cost does not grow
+    with the series beyond that. ``rank`` (None: the components holding ``variance``) fixes the subspace's size.
 
     Returns
     -------
@@ -97,8 +120,10 @@ def fit_window_terms(Z: np.ndarray, window: int, variance: float, max_windows: i
         is the main one) and the subspace's ``rank`` (components holding ``variance``).
     """
     channels, n = Z.shape
-    stride = _term_stride(n, window, max_windows)
-    windows = np.ascontiguousarray(np.swapaxes(frame(Z, window, stride), 0, 1), dtype=np.float32)
+    starts = term_window_starts(n, window, max_windows, seed)
+    windows = np.empty((len(starts), channels, window), np.float32)
+    for i, start in enumerate(starts):
+        windows[i] = Z[:, start: start + window]
     flat = windows.reshape(len(windows), -1).astype(np.float64)
     mean = flat.mean(axis=0)
     var, vt = principal_axes(flat - mean)
