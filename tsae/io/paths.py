@@ -324,7 +324,7 @@ def plan_outputs(
         # `-o clean.wav` for a folder of recordings made a folder clean.wav/ (a trailing / still asks for one)
         raise ValueError(f"{out}: named like a {suffix} file, but the outputs of several inputs (or of a folder or "
                          f"a pattern) go into a folder: give one, e.g. {out[: -len(suffix)]}/")
-    pairs = [(str(f), join(out, name_of(f))) for f in inputs]
+    pairs = [(str(f), join(out, written_name(name_of(f)))) for f in inputs]
     targets = [dst for _, dst in pairs]
     if len(set(targets)) != len(targets):
         dup = sorted({t for t in targets if targets.count(t) > 1})[0]
@@ -332,6 +332,25 @@ def plan_outputs(
         raise ValueError(f"{dup}: several inputs have this file name ({', '.join(sources[:3])}"
                          f"{' ...' if len(sources) > 3 else ''}); write them to separate folders")
     return pairs
+
+
+#: input suffixes tsae reads as tables but does not write (a LabVIEW measurement file): an output into a folder
+#: named after such an input is named so (``run.lvm`` -> ``run.csv``)
+READ_ONLY_TABLE_SUFFIXES = {".lvm": ".csv"}
+
+
+def written_name(name: str) -> str:
+    """The file name an output into a folder takes after its input's ``name``: the same, or with the suffix tsae
+    writes for an input it reads but does not write (:data:`READ_ONLY_TABLE_SUFFIXES`).
+
+    Examples
+    --------
+    >>> written_name("pump.csv"), written_name("run.LVM")
+    ('pump.csv', 'run.csv')
+    """
+    suffix = Path(name).suffix
+    better = READ_ONLY_TABLE_SUFFIXES.get(suffix.lower())
+    return name if better is None else name[: len(name) - len(suffix)] + better
 
 
 def nearest_existing(path: Path) -> Path | None:
@@ -535,8 +554,8 @@ def check_output_kind(output: PathLike, kind: str, better: str = "") -> None:
                      f"{text[: len(text) - len(suffix)]}{better or own}")
 
 
-#: suffixes of formats tsae reads as none of its series and writes no data in: another program's audio or video
-#: container, array or table format, an archive, a compressor other than gzip, bzip2 and xz. A data output named so
+#: suffixes of formats tsae writes no data in: another program's audio or video container, array or table format
+#: (tsae reads LabVIEW's .lvm, but writes no such file), an archive, a compressor other than gzip, bzip2 and xz. A data output named so
 #: got CSV text (``-o x.m4a``, ``x.npz``, ``x.csv.zip``) that neither tsae nor the program the name promises reads.
 #: Each maps to the suffix a refusal suggests (None: a table's, .csv).
 FOREIGN_DATA_SUFFIXES: dict[str, str | None] = {
@@ -545,7 +564,8 @@ FOREIGN_DATA_SUFFIXES: dict[str, str | None] = {
     **dict.fromkeys((".npz", ".mat", ".h5", ".hdf5", ".nc", ".zarr", ".pkl", ".pickle", ".pt", ".pth",
                      ".safetensors"), ".npy"),
     **dict.fromkeys((".xlsx", ".xls", ".xlsm", ".ods", ".parquet", ".feather", ".arrow", ".orc", ".avro", ".json",
-                     ".jsonl", ".ndjson", ".xml", ".html", ".sqlite", ".db", ".zip", ".7z", ".rar", ".tar", ".tgz",
+                     ".jsonl", ".ndjson", ".xml", ".html", ".sqlite", ".db", ".lvm",
+                     ".zip", ".7z", ".rar", ".tar", ".tgz",
                      ".zst", ".zstd", ".lz4", ".lz", ".lzma", ".bz", ".br", ".z", ".sz"), None),
 }
 

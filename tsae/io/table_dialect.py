@@ -9,6 +9,7 @@ import csv
 import re
 from typing import Any
 
+from tsae.io.labview import labview_dialect
 from tsae.io.table_cells import _is_missing, is_comment
 
 #: Field delimiters a table (or a record stream) may use.
@@ -50,6 +51,9 @@ def table_dialect(sample: str, suffix: str) -> tuple[Any, int]:
     tuple
         The dialect, and 1 when the first line is Excel's ``sep=;`` (which names the delimiter), else 0.
 
+    A LabVIEW measurement file (``.lvm``) gives :class:`~tsae.io.labview.LabviewTabs` or
+    :class:`~tsae.io.labview.LabviewCommas`: the reader reads its lines through :func:`~tsae.io.labview.labview_lines`.
+
     Columns separated by runs of spaces (:func:`_space_separated`: ``numpy.savetxt``'s default, MATLAB's
     ``save -ascii``, R's ``write.table``) give :class:`SpaceSeparated`: the reader reads such a table's lines with
     their cells joined by commas (:func:`comma_joined`).
@@ -60,6 +64,9 @@ def table_dialect(sample: str, suffix: str) -> tuple[Any, int]:
         As :func:`separator_line`.
     """
     sample = _line_feeds(sample)
+    labview = labview_dialect(sample)
+    if labview is not None:
+        return labview, 0
     if _json(sample):
         raise ValueError("JSON, not a table: save it as CSV (one column per sensor), or stream its records to "
                          "`tsae monitor`, which reads JSON lines")

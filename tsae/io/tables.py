@@ -38,6 +38,7 @@ from typing import Any, TextIO, cast
 
 import numpy as np
 
+from tsae.io.labview import LabviewCommas, LabviewTabs, labview_lines
 from tsae.io.paths import TABLE_SUFFIXES, kind_suffix
 from tsae.io.table_absurd import ABSURD, TableWarning, _absurd, _absurd_as_missing, absurd_as_missing
 from tsae.io.table_cells import (
@@ -724,6 +725,8 @@ def _table_text(path: Path) -> Iterator[tuple[TextIO, Any, int]]:
             with _open_text(path, encoding, compression, newline) as handle:
                 if dialect is SpaceSeparated:  # numpy.savetxt's default: read as its lines joined by commas are
                     yield cast(TextIO, map(comma_joined, handle)), dialect, skip
+                elif dialect in (LabviewTabs, LabviewCommas):
+                    yield cast(TextIO, labview_lines(handle, dialect)), dialect, skip
                 else:
                     yield handle, dialect, skip
     except OSError as error:

@@ -1,0 +1,70 @@
+"""LabVIEW measurement files (.lvm) read as the table their rows make: header blocks skipped, the Comment column
+dropped, X_Value the time column; the fast, row-by-row and block readers agree (test_table_reader_agreement)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.io.test_table_reader_agreement import agreed
+from tsae.io.tables import read_table
+
+FILE_HEADER = ("LabVIEW Measurement\t\nWriter_Version\t2\nReader_Version\t2\nSeparator\t{sep}\n"
+               "Decimal_Separator\t{dec}\n"
+               "Multi_Headings\tNo\nX_Columns\t{xcols}\nTime_Pref\tRelative\nOperator\tlab\nDate\t2024/01/01\n"
+               "Time\t10:00:00.000\n***End_of_Header***\t\n\n")
+SEGMENT_HEADER = ("Channels\t2\t\nSamples\t{n}\t{n}\t\nDate\t2024/01/01\t2024/01/01\t\nTime\t10:00:00\t10:00:00\t\n"
+                  "X_Dimension\tTime\tTime\t\nX0\t{x0}\t{x0}\t\nDelta_X\t0.010000\t0.010000\t\n***End_of_Header***\t\t\t\n")
+
+
+def lvm(path: Path, segments: int = 1, rows: int = 50, *, x_column: bool = True, decimal: str = ".",
+        separator: str = "Tab") -> Path:
+    sep = "\t" if separator == "Tab" else ","
+    text = FILE_HEADER.format(sep=separator, dec=decimal, xcols="One" if x_column else "No")
+    for s in range(segments):
+        text += SEGMENT_HEADER.format(n=rows, x0=f"{s * rows * 0.01:.6f}")
+        text += sep.join((["X_Value"] if x_column else []) + ["Voltage", "Current", "Comment"]) + "\n"
+        for i in range(s * rows, (s + 1) * rows):
+            cells = ([f"{i * 0.01:.6f}"] if x_column else []) + [f"{np.sin(i / 5):.6f}", f"{np.cos(i / 7):.6f}", ""]
+            text += sep.join(cell.replace(".", decimal) for cell in cells) + "\n"
+        text += "\n"
+    path.write_text(text.replace("\t", sep) if separator != "Tab" else text)
+    return path
+
+
+def test_a_labview_file_is_its_channels_with_x_value_as_time(tmp_path, monkeypatch) -> None:
+    # before: "line 15 has 4 fields, expected 2 as the header on line 1 has (a title or notes above the header?)"
+    path = lvm(tmp_path / "run.lvm")
+    (_, values, columns, time, time_name, *_), told = agreed(path, monkeypatch)
+    assert columns == ["Voltage", "Current"] and time_name == "X_Value" and told == []
+    assert values.shape == (2, 50)
+    np.testing.assert_allclose(values[0], np.round(np.sin(np.arange(50) / 5), 6))
+    np.testing.assert_allclose(time, np.arange(50) * 0.01)
+    assert read_table(path).sample_rate() == pytest.approx(100.0)
+
+
+def test_every_segment_of_a_labview_file_is_read_on(tmp_path, monkeypatch) -> None:
+    (_, values, columns, time, *_), _ = agreed(lvm(tmp_path / "run.lvm", segments=3), monkeypatch)
+    assert columns == ["Voltage", "Current"] and values.shape == (2, 150)
+    np.testing.assert_allclose(time, np.arange(150) * 0.01)
+
+
+def test_a_labview_file_with_decimal_commas_or_without_an_x_column(tmp_path, monkeypatch) -> None:
+    (_, commas, columns, *_), _ = agreed(lvm(tmp_path / "de.lvm", decimal=","), monkeypatch)
+    (_, points, *_), _ = agreed(lvm(tmp_path / "en.lvm"), monkeypatch)
+    np.testing.assert_array_equal(commas, points)
+    (_, values, columns, time, *_), _ = agreed(lvm(tmp_path / "nox.lvm", x_column=False), monkeypatch)
+    assert columns == ["Voltage", "Current"] and time is None and values.shape == (2, 50)
+    (_, values, columns, *_), _ = agreed(lvm(tmp_path / "comma.lvm", separator="Comma"), monkeypatch)
+    np.testing.assert_array_equal(values, points)
+
+
+def test_a_bad_cell_in_a_labview_file_is_told_at_its_own_line(tmp_path) -> None:
+    path = lvm(tmp_path / "run.lvm")
+    lines = path.read_text().split("\n")
+    row = next(i for i, line in enumerate(lines) if line.startswith("0.030000"))
+    lines[row] = "0.030000\tbroken\t0.5\t"
+    path.write_text("\n".join(lines))
+    with pytest.raises(ValueError, match=rf"^{path}: line {row + 1}, column 'Voltage': not a number"):
+        read_table(path)

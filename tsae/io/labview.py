@@ -1,0 +1,85 @@
+"""LabVIEW measurement files (``.lvm``, text): read as the table their rows make.
+
+An ``.lvm`` file opens with a header block (``LabVIEW Measurement``, writer settings, ``***End_of_Header***``),
+then each segment of data has its own header block (``Channels``, ``Samples``, ``Delta_X`` ...,
+``***End_of_Header***``) followed by a line of column names (``X_Value``, one per channel, ``Comment``) and the
+rows, tab-separated by default. :func:`labview_lines` turns such a file into the lines of a plain table: the header
+blocks, and a later segment's repeated names, become blank lines (which the table reader skips, so every line keeps
+its number in messages), and the ``Comment`` column LabVIEW writes after the channels (per-row notes, nearly always
+empty) is cut off. ``X_Value``, the x axis (time, by default), is then the table's time column
+(:data:`~tsae.io.table_columns.TIME_NAMES`).
+"""
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+#: the first line of every LabVIEW measurement file
+LABVIEW_MARK = "LabVIEW Measurement"
+#: the line that ends each header block
+HEADER_END = "***End_of_Header***"
+#: the first cell of a segment's header block (its first entry, the number of channels)
+SEGMENT_START = "Channels"
+
+
+class LabviewTabs(csv.excel_tab):
+    """The dialect of a tab-separated LabVIEW measurement file (read through :func:`labview_lines`)."""
+
+
+class LabviewCommas(csv.excel):
+    """The dialect of a comma-separated LabVIEW measurement file (``Separator Comma``; read through
+    :func:`labview_lines`)."""
+
+
+def labview_dialect(sample: str) -> type[csv.Dialect] | None:
+    r"""The dialect of a LabVIEW measurement file from a sample of its text (its first line is ``LabVIEW
+    Measurement``), or None for any other text.
+
+    Examples
+    --------
+    >>> labview_dialect("LabVIEW Measurement\t\nWriter_Version\t2\nSeparator\tTab\n").__name__
+    'LabviewTabs'
+    >>> labview_dialect("LabVIEW Measurement,\nSeparator,Comma\n").__name__, labview_dialect("time,flow\n")
+    ('LabviewCommas', None)
+    """
+    first = sample.lstrip("\ufeff").split("\n", 1)[0]
+    if not first.startswith(LABVIEW_MARK):
+        return None
+    for line in sample.split("\n")[:64]:
+        cells = [cell.strip() for cell in line.replace(",", "\t").split("\t")]
+        if cells[0] == "Separator" and len(cells) > 1:
+            return LabviewCommas if cells[1].lower() == "comma" else LabviewTabs
+    return LabviewCommas if first[len(LABVIEW_MARK):].startswith(",") else LabviewTabs
+
+
+def labview_lines(lines: Iterable[str], dialect: Any) -> Iterator[str]:
+    """The lines of a LabVIEW measurement file as a plain table's (see the module notes); ``dialect`` is
+    :func:`labview_dialect`'s. Every input line gives one output line (a header's as a blank line)."""
+    separator = dialect.delimiter
+    names: str | None = None
+    comment = False
+    in_header = True  # the file's header block, then each segment's
+    for line in lines:
+        body = line.rstrip("\r\n")
+        end = line[len(body):] or "\n"
+        first = body.split(separator, 1)[0].strip()
+        if in_header:
+            if first == HEADER_END:
+                in_header = False
+            yield end
+            continue
+        if first == SEGMENT_START:  # a segment's header block, to its end
+            in_header = True
+            yield end
+            continue
+        if not body.strip():
+            yield end
+            continue
+        if names is None:
+            names = body
+            comment = body.rsplit(separator, 1)[-1].strip() == "Comment"
+        elif body == names:  # a later segment's names, the same as the first's
+            yield end
+            continue
+        yield (body.rsplit(separator, 1)[0] if comment and separator in body else body) + end
