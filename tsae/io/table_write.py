@@ -326,4 +326,5 @@ def write_table(
     return path
 
 
-__all__ = ["ColumnFormat", "TableWriter", "column_format", "open_table_writer", "rows_text", "time_cells", "write_table"]
+__all__ = ["ColumnFormat", "TableWriter", "column_format", "open_table_writer", "rows_text", "time_cells",
+           "write_table"]
