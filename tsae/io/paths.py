@@ -555,8 +555,9 @@ def check_output_kind(output: PathLike, kind: str, better: str = "") -> None:
 
 
 #: suffixes of formats tsae writes no data in: another program's audio or video container, array or table format
-#: (tsae reads LabVIEW's .lvm, but writes no such file), an archive, a compressor other than gzip, bzip2 and xz. A data output named so
-#: got CSV text (``-o x.m4a``, ``x.npz``, ``x.csv.zip``) that neither tsae nor the program the name promises reads.
+#: (tsae reads LabVIEW's .lvm, but writes no such file), an archive, a compressor other than gzip, bzip2 and xz. A
+#: data output named so got CSV text (``-o x.m4a``, ``x.npz``, ``x.csv.zip``) that neither tsae nor the program the
+#: name promises reads.
 #: Each maps to the suffix a refusal suggests (None: a table's, .csv).
 FOREIGN_DATA_SUFFIXES: dict[str, str | None] = {
     **dict.fromkeys((".m4a", ".mp4", ".aac", ".alac", ".wma", ".amr", ".3gp", ".webm", ".mkv", ".mov", ".caf",
