@@ -606,3 +606,18 @@ def test_a_spaced_line_among_delimited_ones_or_with_a_date_is_not_split() -> Non
     parser = RecordParser(["a"])
     rows, _ = parser.parse(["2024-01-01 10:00:00 1.5"])  # a date with a space inside: not numbers
     assert len(rows) == 0 and parser.counts["malformed"] == 1
+
+
+def test_a_header_of_names_separated_by_spaces_names_the_columns() -> None:
+    """A serial logger's header line (``time pressure flow``) above its spaced numbers was malformed, and its rows then
+    taken by position: here the sensors come in another order than the detector's, so each got the other's values."""
+    parser = RecordParser(["flow", "pressure"])
+    rows, times = parser.parse(["time pressure   flow", "0 2.5 9.5", "1 2.4 9.6"])
+    assert rows.tolist() == [[9.5, 2.5], [9.6, 2.4]] and times == [0.0, 1.0]
+    assert parser.counts["malformed"] == 0
+    quoted = RecordParser(["flow rate"])
+    rows, _ = quoted.parse(['"t" "flow rate"', "0 1.5"])
+    assert rows.tolist() == [[1.5]] and quoted.counts["malformed"] == 0
+    stray = RecordParser(["a", "b"])  # a line of words naming no sensor is still no header
+    rows, _ = stray.parse(["0 1 2", "pump restarted", "1 3 4"])
+    assert rows.tolist() == [[1.0, 2.0], [3.0, 4.0]] and stray.counts["malformed"] == 1

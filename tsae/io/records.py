@@ -92,7 +92,7 @@ from tsae.engine.layout import is_number
 from tsae.errors import shown
 from tsae.io.table_cells import MISSING, _as_float, _first_mark, is_comment
 from tsae.io.table_columns import TIME_NAMES, _label_index, _names_a_counter, find_time_column
-from tsae.io.table_dialect import DELIMITERS, separator_line, sniff_delimiter, spaced_numbers
+from tsae.io.table_dialect import DELIMITERS, separator_line, sniff_delimiter, spaced_names, spaced_numbers
 from tsae.io.table_time import _OFFSET, excel_days_warning, iso_time, names_utc
 from tsae.io.text_files import decode_text
 from tsae.models.trainer import whole_number
@@ -581,8 +581,8 @@ class RecordParser:
         """
         if is_comment(line):  # a comment line, as the table reader skips it
             return None
-        if self.sep in (None, ","):  # numbers separated by spaces (a serial logger's): read as comma-separated
-            line = spaced_numbers(line) or line
+        if self.sep in (None, ","):  # numbers (or names) separated by spaces (a serial logger's): read as commas
+            line = spaced_numbers(line) or spaced_names(line) or line
         if not self._csv_rows:  # Excel's first line "sep=;" names the delimiter, as the table reader reads it
             named = separator_line(line)
             if named is not None:

@@ -93,6 +93,25 @@ def spaced_numbers(line: str) -> str | None:
     return comma_joined(line)
 
 
+def spaced_names(line: str) -> str | None:
+    r"""A stream's header line of two or more names separated by spaces and no delimiter (``time flow pressure``, or
+    R's ``"time" "flow rate"``, as a serial logger or ``write.table`` print them) with its cells joined by commas
+    (:func:`comma_joined`); None for any other line. The rows below it are :func:`spaced_numbers`' lines.
+
+    Examples
+    --------
+    >>> spaced_names("time flow  pressure\n"), spaced_names('"time" "flow rate"'), spaced_names("0 9.5")
+    ('time,flow,pressure\n', '"time","flow rate"', None)
+    """
+    if any(delimiter in line for delimiter in DELIMITERS):
+        return None
+    joined = comma_joined(line)
+    cells = [cell.strip('"') for cell in joined.rstrip("\r\n").split(",")]
+    if len(cells) < 2 or any(not cell or _POINT_NUMBER.fullmatch(cell) or _is_missing(cell) for cell in cells):
+        return None
+    return joined
+
+
 def _json(sample: str) -> bool:
     """Whether a sample is JSON (an array, or JSON lines: a first line that is one object), not a table: a first line
     that opens an array of objects or arrays, or is ``{"key": ...}``; bracketed or braced names (``[time],[flow]``,
