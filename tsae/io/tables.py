@@ -38,6 +38,7 @@ from typing import Any, TextIO, cast
 
 import numpy as np
 
+from tsae.io.clock_columns import clock_lines, clock_plan
 from tsae.io.labview import LabviewCommas, LabviewTabs, labview_lines
 from tsae.io.paths import TABLE_SUFFIXES, kind_suffix
 from tsae.io.table_absurd import ABSURD, TableWarning, _absurd, _absurd_as_missing, absurd_as_missing
@@ -728,7 +729,10 @@ def _table_text(path: Path) -> Iterator[tuple[TextIO, Any, int]]:
                 elif dialect in (LabviewTabs, LabviewCommas):
                     yield cast(TextIO, labview_lines(handle, dialect)), dialect, skip
                 else:
-                    yield handle, dialect, skip
+                    clocks = clock_plan(sample, dialect, skip)
+                    # a Date column and a Time column of clock readings, or elapsed hh:mm:ss: as dates or seconds
+                    yield (handle if clocks is None else cast(TextIO, clock_lines(handle, dialect, clocks))), \
+                        dialect, skip
     except OSError as error:
         raise _fail(path, f"cannot read ({error.strerror or error})") from None
     except UnicodeDecodeError:  # UTF-8 a moment ago

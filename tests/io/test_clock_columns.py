@@ -1,0 +1,72 @@
+"""Times written as clock readings: a Date column with a Time-of-day column beside it (read as one column of dates),
+or a Time column of elapsed hh:mm:ss or MATLAB durations (read as seconds); the three readers agree."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.io.test_table_reader_agreement import agreed
+from tsae.io.clock_columns import ClockPlan, clock_plan
+from tsae.io.tables import read_table
+
+
+def _rows(n: int = 300) -> list[float]:
+    return [round(float(np.sin(i / 5)), 4) for i in range(n)]
+
+
+def test_a_date_column_and_a_time_column_are_one_time(tmp_path, monkeypatch) -> None:
+    # before: "time column 'Time' is neither numbers nor dates (line 2: '10:00:00')"
+    split, whole = tmp_path / "split.csv", tmp_path / "whole.csv"
+    split.write_text("Date,Time,flow\n" + "".join(f"2024-01-01,10:{i // 60:02d}:{i % 60:02d},{v}\n"
+                                                  for i, v in enumerate(_rows())))
+    whole.write_text("Date Time,flow\n" + "".join(f"2024-01-01 10:{i // 60:02d}:{i % 60:02d},{v}\n"
+                                                  for i, v in enumerate(_rows())))
+    got, told = agreed(split, monkeypatch)
+    expected, _ = agreed(whole, monkeypatch)
+    assert got[0] == "ok" and told == []
+    _, values, columns, time, time_name, *_ = got
+    assert columns == ["flow"] and time_name == "Date Time" and time.dtype.kind == "M"
+    np.testing.assert_array_equal(values, expected[1])
+    np.testing.assert_array_equal(time, expected[3])
+    assert read_table(split).sample_rate() == pytest.approx(1.0)
+
+
+def test_dotted_dates_decimal_commas_and_a_time_of_day_without_seconds(tmp_path, monkeypatch) -> None:
+    path = tmp_path / "logger.csv"
+    rows = [f"01.02.2024;{i // 60}:{i % 60:02d};{str(v).replace('.', ',')}\r\n" for i, v in enumerate(_rows(120))]
+    path.write_text("Datum;Uhrzeit;Temp\r\n" + "".join(rows))
+    (_, values, columns, time, time_name, *_), _ = agreed(path, monkeypatch)
+    assert columns == ["Temp"] and time_name == "Datum Uhrzeit"
+    assert time[0] == np.datetime64("2024-02-01T00:00") and time[61] == np.datetime64("2024-02-01T01:01")
+    np.testing.assert_allclose(values[0], _rows(120))
+
+
+@pytest.mark.parametrize("cell", [lambda i: f"{i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d}.5",
+                                  lambda i: f"{i}.5 sec", lambda i: f"{i / 60!r} min"],
+                         ids=["hh:mm:ss.f", "MATLAB sec", "MATLAB min"])
+def test_an_elapsed_time_column_is_seconds(tmp_path, monkeypatch, cell) -> None:
+    path = tmp_path / "elapsed.csv"
+    path.write_text("Time,flow\n" + "".join(f"{cell(i)},{v}\n" for i, v in enumerate(_rows(200))))
+    (_, values, columns, time, time_name, *_), _ = agreed(path, monkeypatch)
+    offset = 0.0 if "min" in cell(0) else 0.5
+    assert columns == ["flow"] and time_name == "Time"
+    np.testing.assert_allclose(time, np.arange(200) + offset)
+
+
+def test_a_later_cell_that_is_no_clock_reading_is_told_at_its_line(tmp_path) -> None:
+    path = tmp_path / "late.csv"
+    rows = [f"00:00:{i % 60:02d},{v}" for i, v in enumerate(_rows(100))]
+    rows[80] = "soon,0.5"  # past the rows the plan is judged on
+    path.write_text("Time,flow\n" + "\n".join(rows) + "\n")
+    with pytest.raises(ValueError, match=r"time column 'Time' is neither numbers nor dates \(line 82: 'soon'\)"):
+        read_table(path)
+
+
+def test_a_time_column_of_numbers_or_dates_is_left_alone() -> None:
+    import csv
+
+    numbers = "Date,Time,flow\n" + "".join(f"2024-01-01,{i * 0.5},{v}\n" for i, v in enumerate(_rows(20)))
+    dates = "Time,flow\n" + "".join(f"2024-01-01 10:00:{i:02d},{v}\n" for i, v in enumerate(_rows(20)))
+    for text in (numbers, dates):
+        assert clock_plan(text, csv.excel) is None
+    assert clock_plan("time,flow\n10:00,1\n10:01,2\n", csv.excel) == ClockPlan(time=0, date=None, header_line=1)

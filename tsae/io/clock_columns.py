@@ -1,0 +1,160 @@
+"""Times written as clock readings: a date column with the time of day beside it, or elapsed ``hh:mm:ss``.
+
+Many loggers and spreadsheet exports write the time of a row in two columns (``Date,Time`` /
+``2024-02-01,10:00:00``), or only a clock reading (``Time`` / ``00:01:30``, ``0:01:30.5``, MATLAB's ``90 sec``).
+The table reader reads a time column of numbers or dates; :func:`clock_plan` tells, from the start of a table,
+whether its time is written so, and :func:`clock_lines` turns each line into one the reader reads:
+
+- a date column right before a ``Time`` column of clock readings becomes one column of dates named after both
+  (``Date Time`` / ``2024-02-01 10:00:00``), with the time of day;
+- a ``Time`` column of clock readings alone becomes seconds (``00:01:30`` -> ``90``; ``1.5 min`` -> ``90``),
+  elapsed, or since midnight for a time of day.
+
+Every line gives one line, so messages keep their line numbers; a cell that is no clock reading is left as it is,
+and the reader then tells it as the time column's error.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from tsae.io.table_cells import _is_missing, is_comment
+
+#: names of a column of clock readings (lower case)
+CLOCK_NAMES = ("time", "time of day", "clock", "uhrzeit", "zeit", "heure", "hora", "ora", "tijd")
+#: names of a date column that a time-of-day column beside it completes
+DATE_NAMES = ("date", "datum", "fecha", "data", "day")
+#: ``h:mm``, ``hh:mm:ss``, ``hh:mm:ss.fff`` (hours may run past 24 in an elapsed time)
+_CLOCK = re.compile(r"(\d{1,4}):([0-5]\d)(?::([0-5]\d(?:[.,]\d+)?))?$")
+#: a number and a unit, as MATLAB writes durations (``90 sec``, ``1.5 min``, ``2 hr``, ``1 day``)
+_DURATION = re.compile(r"([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?) ?(sec|secs|s|min|mins|hr|hrs|h|day|days)$")
+_UNIT_SECONDS = {"sec": 1.0, "secs": 1.0, "s": 1.0, "min": 60.0, "mins": 60.0, "hr": 3600.0, "hrs": 3600.0,
+                 "h": 3600.0, "day": 86400.0, "days": 86400.0}
+#: a cell that may be a date (ISO, dotted or with a month's name): digits with ``-``, ``.`` or ``/`` between
+_DATE_LIKE = re.compile(r"\d{1,4}[-./][\dA-Za-z]{1,9}[-./]\d{1,4}$")
+#: rows of a sample a plan is judged on
+_PLAN_ROWS = 50
+
+
+@dataclass(frozen=True)
+class ClockPlan:
+    """Where a table's clock readings are: the ``time`` column (0-based), the ``date`` column before it (None:
+    elapsed or time-of-day seconds), the header's line among the lines read (1-based)."""
+
+    time: int
+    date: int | None
+    header_line: int
+
+
+def clock_seconds(cell: str) -> float | None:
+    """The seconds of a clock reading or duration (``01:30`` -> 5400, ``00:01:30.5`` -> 90.5, ``2 min`` -> 120), or
+    None for any other cell.
+
+    Examples
+    --------
+    >>> clock_seconds("00:01:30"), clock_seconds("1:30"), clock_seconds("25:00:00,5"), clock_seconds("90 sec")
+    (90.0, 5400.0, 90000.5, 90.0)
+    >>> clock_seconds("2024-01-01"), clock_seconds("1.5")
+    (None, None)
+    """
+    text = cell.strip()
+    match = _CLOCK.match(text)
+    if match is not None:
+        hours, minutes, seconds = match.groups()
+        return int(hours) * 3600.0 + int(minutes) * 60.0 + (float(seconds.replace(",", ".")) if seconds else 0.0)
+    match = _DURATION.match(text)
+    if match is not None:
+        return float(match[1]) * _UNIT_SECONDS[match[2]]
+    return None
+
+
+def clock_plan(sample: str, dialect: Any, skip: int = 0) -> ClockPlan | None:
+    """The :class:`ClockPlan` of a table from a sample of its text (read with ``dialect``, after ``skip`` lines), or
+    None when its time is not written as clock readings: its header names a column :data:`CLOCK_NAMES` names whose
+    first cells (missing ones aside, at least one) are all clock readings."""
+    if "\r" in sample.replace("\r\n", "\n"):  # classic Mac line ends, or a carriage return inside a cell
+        return None
+    lines = sample.split("\n")[:-1] if "\n" in sample else []  # the last line may be cut short
+    found: list[tuple[int, list[str]]] = []
+    for number, line in enumerate(lines, 1):
+        if number <= skip or not line.strip() or is_comment(line):
+            continue
+        if line.count('"') % 2:  # a quoted cell over several lines: its lines are not rows
+            return None
+        try:
+            found.append((number, next(csv.reader([line], dialect), [])))
+        except csv.Error:
+            return None
+        if len(found) > _PLAN_ROWS:
+            break
+    if len(found) < 2:
+        return None
+    header_line, header = found[0]
+    names = [name.strip().lower() for name in header]
+    time = next((j for j, name in enumerate(names) if name in CLOCK_NAMES), None)
+    if time is None or names.count(names[time]) > 1:
+        return None
+    cells = [row[time] for _, row in found[1:] if len(row) == len(header) and not _is_missing(row[time])]
+    if not cells or any(clock_seconds(cell) is None for cell in cells):
+        return None
+    date = time - 1 if time and names[time - 1] in DATE_NAMES else None
+    if date is not None:
+        dates = [row[date].strip() for _, row in found[1:] if len(row) == len(header) and not _is_missing(row[date])]
+        if not dates or not all(_DATE_LIKE.match(cell) for cell in dates) \
+                or not all(_CLOCK.match(cell.strip()) for cell in cells):
+            date = None  # no dates, or durations beside them: seconds, and the date column as the reader takes it
+    return ClockPlan(time, date, header_line)
+
+
+def clock_lines(lines: Iterable[str], dialect: Any, plan: ClockPlan) -> Iterator[str]:
+    """The lines of a table with its clock readings as the reader reads times (see the module notes); every line
+    gives one line."""
+    delimiter = dialect.delimiter
+    for number, line in enumerate(lines, 1):
+        if number < plan.header_line or not line.strip() or is_comment(line):
+            yield line
+            continue
+        body = line.rstrip("\r\n")
+        end = line[len(body):]
+        quoted = '"' in body
+        if quoted and body.count('"') % 2:  # part of a cell over several lines: the reader tells it
+            yield line
+            continue
+        try:
+            cells = next(csv.reader([body], dialect), []) if quoted else body.split(delimiter)
+        except csv.Error:
+            yield line
+            continue
+        if len(cells) <= plan.time:
+            yield line
+            continue
+        if number == plan.header_line:
+            if plan.date is not None:
+                cells[plan.date: plan.time + 1] = [f"{cells[plan.date].strip()} {cells[plan.time].strip()}"]
+        elif plan.date is not None:
+            day, clock = cells[plan.date].strip(), cells[plan.time].strip()
+            joined = "" if _is_missing(day) or _is_missing(clock) else f"{day} {_padded(clock)}"
+            cells[plan.date: plan.time + 1] = [joined]
+        else:
+            seconds = clock_seconds(cells[plan.time])
+            if seconds is not None:
+                cells[plan.time] = repr(seconds) if seconds != int(seconds) else str(int(seconds))
+        yield _joined(cells, dialect, quoted) + end
+
+
+def _padded(clock: str) -> str:
+    """A time of day as ISO 8601 writes it: ``9:05`` -> ``09:05``, a decimal comma as a point."""
+    clock = clock.replace(",", ".")
+    return "0" + clock if clock.index(":") == 1 else clock
+
+
+def _joined(cells: list[str], dialect: Any, quoted: bool) -> str:
+    if not quoted:
+        return dialect.delimiter.join(cells)
+    out = io.StringIO()
+    csv.writer(out, dialect, lineterminator="").writerow(cells)
+    return out.getvalue()
