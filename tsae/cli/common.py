@@ -229,14 +229,22 @@ class OutputFile(LocalPath):
         return click.Path.convert(self, value, param, ctx)  # local() ran above: not LocalPath's second call
 
     def _check_stdout(self, param: click.Parameter | None, ctx: click.Context | None) -> None:
-        import sys
+        problem = stdout_problem(self.stdout or "the output", binary=self.binary)
+        if problem:
+            self.fail(problem, param, ctx)
 
-        if sys.stdout is None or sys.stdout.closed:
-            self.fail(f"'-' writes {self.stdout} to stdout, which is closed here: pipe it on or give a file name",
-                      param, ctx)
-        if self.binary and sys.stdout.isatty():
-            self.fail(f"'-' writes {self.stdout} to stdout, which is a terminal here: pipe it on or give a file name "
-                      "(./- for a file named -)", param, ctx)
+
+def stdout_problem(what: str, *, binary: bool = False) -> str:
+    """Why ``-`` cannot write ``what`` (``"a table"``) to stdout here (closed; a terminal, for ``binary`` bytes), or
+    ''."""
+    import sys
+
+    if sys.stdout is None or sys.stdout.closed:
+        return f"'-' writes {what} to stdout, which is closed here: pipe it on or give a file name"
+    if binary and sys.stdout.isatty():
+        return (f"'-' writes {what} to stdout, which is a terminal here: pipe it on or give a file name "
+                "(./- for a file named -)")
+    return ""
 
 
 #: The type of every single-file output option (``-o``, ``--plot``, ``--events``, ``--manifest``).

@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import click
 
@@ -73,7 +73,7 @@ def flush_stdout_at_exit() -> None:
 
 
 @contextlib.contextmanager
-def table_input(path: Path | str, outputs: Iterable[Path | None] = (), *,
+def table_input(path: Path | str, outputs: Iterable[Path | str | None] = (), *,
                 quiet: bool = False) -> Iterator[Path]:
     """The file a command reads for its input ``path``: the file itself; for ``-`` (:data:`~tsae.cli.common.STDIN`)
     or a pipe or device (``<(zcat x.csv.gz)``), a private copy of what it gives (:func:`tsae.io.spool.spooled`), read
@@ -81,9 +81,9 @@ def table_input(path: Path | str, outputs: Iterable[Path | None] = (), *,
     given (``stdin``, ``/dev/fd/63``); it is removed when the block ends, however it ends.
 
     ``outputs`` (None for one not given, :data:`~tsae.cli.common.STDOUT` for stdout: neither is a file) are checked
-    (:func:`~tsae.io.paths.check_outputs`) before anything is read, and refused when they are the input: stdin redirected from one (``tsae smooth - -o x.csv < x.csv``), or
-    one named as the pipe. Unless ``quiet``, a counter of the bytes copied shows on a terminal's stderr while a
-    long stream is copied.
+    (:func:`~tsae.io.paths.check_outputs`) before anything is read, and refused when they are the input: stdin
+    redirected from one (``tsae smooth - -o x.csv < x.csv``), or one named as the pipe. Unless ``quiet``, a counter
+    of the bytes copied shows on a terminal's stderr while a long stream is copied.
     """
     from tsae.io.c_stderr import stderr_is_terminal
     from tsae.io.paths import check_outputs, check_stdin_not_output
@@ -104,6 +104,18 @@ def table_input(path: Path | str, outputs: Iterable[Path | None] = (), *,
         return
     with copy_bar(name, not quiet and stderr_is_terminal()) as copied, spooled(stream, name, copied=copied) as copy:
         yield copy
+
+
+@contextlib.contextmanager
+def table_inputs(paths: Iterable[Path | str], outputs: Iterable[Path | str | None] = (), *,
+                 quiet: bool = False) -> Iterator[list[Path]]:
+    """:func:`table_input` for each of the several inputs ``paths`` of a command (files, folders): ``-`` (at most
+    once: stdin is read once; a usage error else) and each pipe read through a private copy, the others as given."""
+    paths = list(paths)
+    if sum(isinstance(path, str) and path == STDIN for path in paths) > 1:
+        raise click.UsageError("'-' (stdin) is given twice: stdin is read once; give it once")
+    with contextlib.ExitStack() as stack:
+        yield [stack.enter_context(table_input(path, outputs, quiet=quiet)) for path in paths]
 
 
 def is_stdout(output: object) -> bool:
@@ -137,8 +149,8 @@ def stdout_or_file(output: Path | str, reads: Iterable[Path | str | None] = (), 
     from tsae.io.unspool import unspooled
 
     check_stdout_not_read(reads)
-    with quiet_broken_pipe(stdout_only=True), \
-            unspooled(click.get_binary_stream("stdout"), suffix=suffix) as copy:
+    stream: BinaryIO = sys.stdout.buffer
+    with quiet_broken_pipe(stdout_only=True), unspooled(stream, suffix=suffix) as copy:
         yield copy
 
 
