@@ -131,6 +131,8 @@ class LocalPath(click.Path):
 
 #: what a table input given as ``-`` is (the text, not a path: ``./-``, a file named ``-``, is ``Path("-")`` too)
 STDIN = "-"
+#: what an output given as ``-`` (stdout) is, the same way
+STDOUT = "-"
 
 
 class TableInput(LocalPath):
@@ -138,20 +140,28 @@ class TableInput(LocalPath):
     ``Path``), which it reads through :func:`tsae.cli.pipes.table_input`. ``-`` is a usage error where stdin is a
     terminal (the command would wait for a table typed in) or closed."""
 
-    def __init__(self, exists: bool = True) -> None:
-        super().__init__(exists=exists, dir_okay=False, path_type=Path, allow_dash=True)
+    def __init__(self, exists: bool = True, dir_okay: bool = False) -> None:
+        super().__init__(exists=exists, dir_okay=dir_okay, path_type=Path, allow_dash=True)
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if value != STDIN:
             return super().convert(value, param, ctx)
-        import sys
-
-        if sys.stdin is None or sys.stdin.closed:
-            self.fail("'-' reads a table from stdin, which is closed here: pipe it in", param, ctx)
-        if sys.stdin.isatty():
-            self.fail("'-' reads a table from stdin, which is a terminal here: pipe it in (./- for a file named -)",
-                      param, ctx)
+        problem = stdin_problem()
+        if problem:
+            self.fail(problem, param, ctx)
         return STDIN
+
+
+def stdin_problem() -> str:
+    """Why ``-`` cannot read a table from stdin here (closed, or a terminal: the command would wait for a table
+    typed in), or ''."""
+    import sys
+
+    if sys.stdin is None or sys.stdin.closed:
+        return "'-' reads a table from stdin, which is closed here: pipe it in"
+    if sys.stdin.isatty():
+        return "'-' reads a table from stdin, which is a terminal here: pipe it in (./- for a file named -)"
+    return ""
 
 
 class PathText(click.ParamType):
@@ -194,23 +204,53 @@ init_option = click.option("--init", type=model_file, default=None, metavar="MOD
 
 
 class OutputFile(LocalPath):
-    """An output FILE: a name ending with a path separator (a folder) is refused by name, not written as a file."""
+    """An output FILE: a name ending with a path separator (a folder) is refused by name, not written as a file.
 
-    def __init__(self) -> None:
+    With ``stdout`` (what the output is, for messages: ``"a table"``), ``-`` is stdout, handed to the command as
+    :data:`STDOUT` (the text, never a ``Path``), which writes it through :func:`tsae.cli.pipes.stdout_or_file`; a
+    usage error where stdout is closed, or where it is a terminal and the output is ``binary`` (a ``.npy`` array,
+    a container), which a terminal would show as garbage.
+    """
+
+    def __init__(self, stdout: str | None = None, binary: bool = False) -> None:
         super().__init__(dir_okay=False, path_type=Path)
+        self.stdout, self.binary = stdout, binary
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         value = local(value, self, param, ctx)  # before the checks of the name: file:///tmp/out/ names a folder
         if isinstance(value, str) and value.endswith(("/", os.sep)):
             self.fail(f"{value!r} names a folder; this command writes one file: give its name", param, ctx)
+        if value == STDOUT and self.stdout is not None:
+            self._check_stdout(param, ctx)
+            return STDOUT
         if value == "-":  # what `denoise -o -` means; anywhere else it made a file named "-" nobody looked for
             self.fail("'-' (stdout): this command writes a file, not stdout: give its name (./- for a file "
                       "named -)", param, ctx)
         return click.Path.convert(self, value, param, ctx)  # local() ran above: not LocalPath's second call
 
+    def _check_stdout(self, param: click.Parameter | None, ctx: click.Context | None) -> None:
+        problem = stdout_problem(self.stdout or "the output", binary=self.binary)
+        if problem:
+            self.fail(problem, param, ctx)
+
+
+def stdout_problem(what: str, *, binary: bool = False) -> str:
+    """Why ``-`` cannot write ``what`` (``"a table"``) to stdout here (closed; a terminal, for ``binary`` bytes), or
+    ''."""
+    import sys
+
+    if sys.stdout is None or sys.stdout.closed:
+        return f"'-' writes {what} to stdout, which is closed here: pipe it on or give a file name"
+    if binary and sys.stdout.isatty():
+        return (f"'-' writes {what} to stdout, which is a terminal here: pipe it on or give a file name "
+                "(./- for a file named -)")
+    return ""
+
 
 #: The type of every single-file output option (``-o``, ``--plot``, ``--events``, ``--manifest``).
 output_file = OutputFile()
+#: ``-o`` of a command that writes a table, which ``-`` sends to stdout (as CSV)
+table_output = OutputFile(stdout="a table")
 
 
 def taper_name(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:

@@ -9,13 +9,14 @@ from tsae.cli.common import (
     FloatRange,
     IntRange,
     LocalPath,
+    OutputFile,
     TableInput,
     checked_by,
     device_option,
     echo_done,
     model_file,
-    output_file,
     quiet_option,
+    table_output,
 )
 from tsae.io.c_stderr import stderr_is_terminal
 
@@ -29,7 +30,8 @@ def _checked_bound(max_error: float) -> None:
 @click.command("compress")
 @click.argument("model", type=model_file)
 @click.argument("data", type=TableInput())
-@click.option("-o", "--output", required=True, type=output_file, help="Container to write (.tsz).")
+@click.option("-o", "--output", required=True, type=OutputFile(stdout="the container (.tsz)", binary=True),
+              help="Container to write (.tsz), or - for stdout (not a terminal).")
 @click.option("--max-error", type=FloatRange(min=0, min_open=True), default=None, callback=checked_by(_checked_bound),
               help="Largest allowed |original - decompressed| per sample [default: none, the codes alone].")
 @click.option("--relative", is_flag=True, help="--max-error is a fraction of each channel's range (max - min).")
@@ -43,8 +45,8 @@ def _checked_bound(max_error: float) -> None:
                    "--max-error, else 0.02].")
 @device_option
 @quiet_option
-def compress_command(model: Path, data: Path | str, output: Path, max_error: float | None, relative: bool, coder: str,
-                     block_windows: int, latent_step: float | None, device: str, quiet: bool) -> None:
+def compress_command(model: Path, data: Path | str, output: Path | str, max_error: float | None, relative: bool,
+                     coder: str, block_windows: int, latent_step: float | None, device: str, quiet: bool) -> None:
     """Compress the series DATA (- for a table on stdin) with the autoencoder MODEL into a .tsz container.
 
     The container stores the model's quantised codes and, with --max-error, a
@@ -53,7 +55,8 @@ def compress_command(model: Path, data: Path | str, output: Path, max_error: flo
     and so are a table's cells beyond 1e30 (which other commands read as
     missing). A float audio file whose NaN, infinite or clipped samples its
     reader would change is refused.
-    The model file is referenced (path and SHA-256), not copied.
+    The model file is referenced (path and SHA-256), not copied; with -o - (stdout),
+    its path is recorded relative to the working folder, where `> NAME.tsz` puts it.
 
     \b
     Example:
@@ -63,14 +66,16 @@ def compress_command(model: Path, data: Path | str, output: Path, max_error: flo
 
     if relative and max_error is None:
         raise click.UsageError("--relative needs --max-error")
-    from tsae.cli.pipes import table_input
+    from tsae.cli.pipes import is_stdout, shown, stdout_or_file, table_input
 
-    with table_input(data, [output], quiet=quiet) as source:
-        result = compress_file(model, source, output, max_error=max_error, relative=relative, coder=coder,
+    with stdout_or_file(output, [data, model], suffix=".tsz") as target, \
+            table_input(data, [output], quiet=quiet) as source:
+        result = compress_file(model, source, target, max_error=max_error, relative=relative, coder=coder,
                                block_windows=block_windows, latent_step=latent_step, device=device,
-                               progress=not quiet and stderr_is_terminal())
+                               progress=not quiet and stderr_is_terminal(),
+                               folder=Path.cwd() if is_stdout(output) else None)
     worst = max(result["max_abs_error"], default=0.0)
-    echo_done(f"{output}: {result['samples']} samples in {result['blocks']} block(s), {result['bytes']} bytes "
+    echo_done(f"{shown(output)}: {result['samples']} samples in {result['blocks']} block(s), {result['bytes']} bytes "
               f"({result['bits_per_value']:.3f} bits/value), max error {worst:.4g}{_against_bound(result)}", quiet)
 
 
@@ -84,12 +89,12 @@ def _against_bound(result: dict) -> str:
 
 @click.command("decompress")
 @click.argument("container", type=LocalPath(exists=True, dir_okay=False, path_type=Path))
-@click.option("-o", "--output", required=True, type=output_file,
-              help="Series file to write (.csv, .csv.gz/.bz2/.xz, .npy or audio, by suffix).")
+@click.option("-o", "--output", required=True, type=table_output,
+              help="Series file to write (.csv, .csv.gz/.bz2/.xz, .npy or audio, by suffix), or - for stdout (CSV).")
 @click.option("--model", type=model_file, default=None,
               help="Model file [default: the one the container references]; its SHA-256 must match.")
 @quiet_option
-def decompress_command(container: Path, output: Path, model: Path | None, quiet: bool) -> None:
+def decompress_command(container: Path, output: Path | str, model: Path | None, quiet: bool) -> None:
     """Decompress the .tsz CONTAINER into a series file.
 
     Infinite samples are written to a table as inf and -inf. Bytes after the
@@ -98,12 +103,15 @@ def decompress_command(container: Path, output: Path, model: Path | None, quiet:
     \b
     Example:
       tsae decompress sensors.tsz -o restored.csv
+      tsae decompress sensors.tsz -o - | gzip > restored.csv.gz
     """
+    from tsae.cli.pipes import shown, stdout_or_file
     from tsae.pipelines.compress.files import decompress_file
 
-    result = decompress_file(container, output, model=model, progress=not quiet and stderr_is_terminal())
+    with stdout_or_file(output, [container, model]) as target:
+        result = decompress_file(container, target, model=model, progress=not quiet and stderr_is_terminal())
     bound = result["max_error"]
     within = f", every sample within {max(bound):.4g}" if bound else ""
     if bound and result.get("stored_as") not in (None, "DOUBLE"):  # the file's sample format rounds once more
         within += f" of the source, then stored as {result['stored_as']}"
-    echo_done(f"{output}: {result['samples']} samples x {result['channels']} channel(s){within}", quiet)
+    echo_done(f"{shown(output)}: {result['samples']} samples x {result['channels']} channel(s){within}", quiet)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import click
 
@@ -10,6 +10,7 @@ from tsae.cli.common import (
     FloatRange,
     IntRange,
     LocalPath,
+    OutputFile,
     checked_by,
     device_option,
     given_flags,
@@ -23,6 +24,7 @@ from tsae.cli.common import (
     output_file,
     quiet_option,
     seed_option,
+    table_output,
 )
 from tsae.models.params import MAX_INT_HPARAM
 
@@ -159,29 +161,51 @@ def fit_command(train: Path | str, output: Path, family: str | None, window: int
 @input_file("test")
 @click.option("--detector", type=model_file, required=True,
               help="Detector file written by `tsae detect fit`.")
-@click.option("-o", "--output", type=output_file, required=True,
-              help="Scores CSV to write (time, score, anomaly, contrib_<sensor>...; .csv.gz compressed).")
+@click.option("-o", "--output", type=table_output, required=True,
+              help="Scores CSV to write (time, score, anomaly, contrib_<sensor>...; .csv.gz compressed), or - for "
+                   "stdout.")
 @click.option("--plot", type=output_file, default=None,
               help="Also write a plot (PNG/PDF/SVG/JPG) of the series, score, threshold and events (it holds "
                    "every score in memory, which scoring alone does not).")
-@click.option("--events", type=output_file, default=None,
-              help="Events file (.json, or .csv; .csv.gz, .csv.bz2, .csv.xz compressed); default "
-                   "<output stem>.events.json.")
+@click.option("--events", type=OutputFile(stdout="the events"), default=None,
+              help="Events file (.json, or .csv; .csv.gz, .csv.bz2, .csv.xz compressed), or - for stdout (JSON); "
+                   "default <output stem>.events.json, none with -o -.")
 @click.option("--silence", type=IntRange(min=1), default=100, show_default=True,
               help="A sensor with no value for this many rows is silent: warned about and left out of the score "
                    "until it reports again, as `tsae monitor --silence` leaves it out.")
 @drift_options
 @device_option
 @quiet_option
-def score_command(test: Path | str, detector: Path, output: Path, plot: Path | None, events: Path | None, silence: int,
-                  drift_rate: float | None, drift_every: int | None, device: str, quiet: bool) -> None:
+def score_command(test: Path | str, detector: Path, output: Path | str, plot: Path | None, events: Path | str | None,
+                  silence: int, drift_rate: float | None, drift_every: int | None, device: str, quiet: bool) -> None:
     """Score TEST (a CSV, - for one on stdin, or a .npy array (sensors, samples)) with a fitted detector: per-row
-    scores, 0/1 flags, sensor contributions and events."""
-    from tsae.cli.pipes import table_input
+    scores, 0/1 flags, sensor contributions and events.
+
+    With -o - the scores go to stdout as CSV and the events only to --events FILE;
+    with --events - the events go to stdout as JSON (one of the two at most).
+
+    \b
+    Examples:
+      tsae detect score new.csv --detector pump.tsae -o scores.csv --plot scores.png
+      tail -n 100000 log.csv | tsae detect score - --detector pump.tsae -o - | awk -F, '$3 == 1'
+      tsae detect score new.csv --detector pump.tsae -o scores.csv --events - | jq '.events[].start'
+    """
+    import contextlib
+
+    from tsae.cli.pipes import is_stdout, outputs_to_stdout, stdout_or_file, table_input
     from tsae.pipelines.anomaly.files import score_file
 
-    with table_input(test, [output, plot, events], quiet=quiet) as source:
-        score_file(source, detector, output, plot=plot, events=events, device=device, quiet=quiet,
+    outputs_to_stdout({"-o": output, "--events": events})
+    reads = [test, detector]
+    with contextlib.ExitStack() as stack:
+        target = stack.enter_context(stdout_or_file(output, reads))
+        events_to: Path | Literal[False] | None = None  # None: the default beside the scores file
+        if events is not None:
+            events_to = stack.enter_context(stdout_or_file(events, reads, suffix=".json"))
+        elif is_stdout(output):  # no file beside stdout
+            events_to = False
+        source = stack.enter_context(table_input(test, [output, plot, events], quiet=quiet))
+        score_file(source, detector, target, plot=plot, events=events_to, device=device, quiet=quiet,
                    drift_rate=drift_rate, drift_every=drift_every, silence=silence)
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from tsae.cli.common import STDIN, IntRange, echo_done, input_file, output_file, quiet_option, taper_name
+from tsae.cli.common import STDIN, IntRange, OutputFile, echo_done, input_file, quiet_option, taper_name
 from tsae.io.c_stderr import stderr_is_terminal
 
 #: samples per channel that frame in well under a second: no bar
@@ -23,11 +23,11 @@ _QUICK = 1 << 20
                    "a window with a parameter as NAME:VALUE, e.g. kaiser:8.6 (beta).")
 @click.option("--pad", is_flag=True, help="Zero-pad the tail so every sample lies in a frame.")
 @click.option("--center", is_flag=True, help="Pad length/2 samples on both sides first (librosa's center=True).")
-@click.option("-o", "--output", type=output_file, default=None,
-              help="Output .npy file. Default: NAME.frames.npy beside the input.")
+@click.option("-o", "--output", type=OutputFile(stdout="the frames (a .npy array)", binary=True), default=None,
+              help="Output .npy file, or - for stdout (not a terminal). Default: NAME.frames.npy beside the input.")
 @quiet_option
 def frame_command(source: Path | str, length: int, hop: int, window_fn: str | None, pad: bool, center: bool,
-                  output: Path | None, quiet: bool) -> None:
+                  output: Path | str | None, quiet: bool) -> None:
     """Cut INPUT (audio, a .npy array, or a CSV/TSV table, also .gz/.bz2/.xz; - for a table on stdin, with -o) into
     frames saved as a .npy array.
 
@@ -43,7 +43,7 @@ def frame_command(source: Path | str, length: int, hop: int, window_fn: str | No
       tsae frame sensors.npy --window 256 --hop 64 --window-fn hann --pad
       tsae frame pump.csv --window 64 --hop 16 -o pump_frames.npy
     """
-    from tsae.cli.pipes import table_input
+    from tsae.cli.pipes import is_stdout, shown, stdout_or_file, table_input
     from tsae.io.frames import default_frames_output, frame_file
     from tsae.pipelines.progress import SizedBar
 
@@ -51,9 +51,10 @@ def frame_command(source: Path | str, length: int, hop: int, window_fn: str | No
         if source == STDIN:
             raise click.UsageError("'-' (stdin) needs -o: there is no input file to name the frames after")
         output = default_frames_output(source)
-    with table_input(source, [output], quiet=quiet) as path, \
+    with stdout_or_file(output, [source], suffix=".npy") as target, \
+            table_input(source, [output], quiet=quiet) as path, \
             SizedBar("frame", not quiet and stderr_is_terminal(), least=_QUICK) as bar:
-        result = frame_file(path, output, length, hop, window_fn=window_fn, pad=pad, center=center, progress=bar)
+        result = frame_file(path, target, length, hop, window_fn=window_fn, pad=pad, center=center, progress=bar)
     frames = "1 frame" if result.n_frames == 1 else f"{result.n_frames} frames"
-    echo_done(f"wrote {result.path}: {frames} of {length} samples, shape {result.shape} "
-              f"({result.describe()})", quiet)
+    written = shown(output) if is_stdout(output) else result.path
+    echo_done(f"wrote {written}: {frames} of {length} samples, shape {result.shape} ({result.describe()})", quiet)

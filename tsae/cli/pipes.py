@@ -1,17 +1,18 @@
-"""The stdin/stdout side of the commands: a table read from ``-`` or a pipe (:func:`table_input`), ``tsae denoise``'s
-``-`` as input or output, and its ``--live`` side."""
+"""The stdin/stdout side of the commands: a table read from ``-`` or a pipe (:func:`table_input`), an output written
+to stdout for ``-o -`` (:func:`stdout_or_file`), ``tsae denoise``'s ``-`` as input or output, and its ``--live``
+side."""
 from __future__ import annotations
 
 import contextlib
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import click
 
-from tsae.cli.common import STDIN, echo_done
+from tsae.cli.common import STDIN, STDOUT, echo_done
 
 
 @contextlib.contextmanager
@@ -72,24 +73,24 @@ def flush_stdout_at_exit() -> None:
 
 
 @contextlib.contextmanager
-def table_input(path: Path | str, outputs: Iterable[Path | None] = (), *,
+def table_input(path: Path | str, outputs: Iterable[Path | str | None] = (), *,
                 quiet: bool = False) -> Iterator[Path]:
     """The file a command reads for its input ``path``: the file itself; for ``-`` (:data:`~tsae.cli.common.STDIN`)
     or a pipe or device (``<(zcat x.csv.gz)``), a private copy of what it gives (:func:`tsae.io.spool.spooled`), read
     as the file is (in two passes when long, compressed data judged by its first bytes) and named in every message as
     given (``stdin``, ``/dev/fd/63``); it is removed when the block ends, however it ends.
 
-    ``outputs`` (None for one not given) are checked (:func:`~tsae.io.paths.check_outputs`) before anything is
-    read, and refused when they are the input: stdin redirected from one (``tsae smooth - -o x.csv < x.csv``), or
-    one named as the pipe. Unless ``quiet``, a counter of the bytes copied shows on a terminal's stderr while a
-    long stream is copied.
+    ``outputs`` (None for one not given, :data:`~tsae.cli.common.STDOUT` for stdout: neither is a file) are checked
+    (:func:`~tsae.io.paths.check_outputs`) before anything is read, and refused when they are the input: stdin
+    redirected from one (``tsae smooth - -o x.csv < x.csv``), or one named as the pipe. Unless ``quiet``, a counter
+    of the bytes copied shows on a terminal's stderr while a long stream is copied.
     """
     from tsae.io.c_stderr import stderr_is_terminal
     from tsae.io.paths import check_outputs, check_stdin_not_output
     from tsae.io.spool import STDIN_NAME, needs_spool, spooled
     from tsae.pipelines.progress import copy_bar
 
-    written = [Path(output) for output in outputs if output is not None]
+    written = [Path(output) for output in outputs if output is not None and not is_stdout(output)]
     stream: Any
     if isinstance(path, str) and path == STDIN:
         check_outputs(written)  # an output that cannot be written is told now, not after the whole stream
@@ -103,6 +104,76 @@ def table_input(path: Path | str, outputs: Iterable[Path | None] = (), *,
         return
     with copy_bar(name, not quiet and stderr_is_terminal()) as copied, spooled(stream, name, copied=copied) as copy:
         yield copy
+
+
+@contextlib.contextmanager
+def table_inputs(paths: Iterable[Path | str], outputs: Iterable[Path | str | None] = (), *,
+                 quiet: bool = False) -> Iterator[list[Path]]:
+    """:func:`table_input` for each of the several inputs ``paths`` of a command (files, folders): ``-`` (at most
+    once: stdin is read once; a usage error else) and each pipe read through a private copy, the others as given."""
+    paths = list(paths)
+    if sum(isinstance(path, str) and path == STDIN for path in paths) > 1:
+        raise click.UsageError("'-' (stdin) is given twice: stdin is read once; give it once")
+    with contextlib.ExitStack() as stack:
+        yield [stack.enter_context(table_input(path, outputs, quiet=quiet)) for path in paths]
+
+
+def is_stdout(output: object) -> bool:
+    """Whether ``output`` is ``-o -`` (the text :data:`~tsae.cli.common.STDOUT`; ``./-`` is a ``Path``, a file)."""
+    return isinstance(output, str) and output == STDOUT
+
+
+def outputs_to_stdout(outputs: Mapping[str, object]) -> None:
+    """Refuse two outputs to stdout at once (``-o - --events -``): they would be mixed in one stream. ``outputs``
+    are the options' values by flag (``{"-o": "-", "--events": "-"}``)."""
+    flags = [flag for flag, value in outputs.items() if is_stdout(value)]
+    if len(flags) > 1:
+        raise click.UsageError(f"{' and '.join(flags)} both write to stdout ('-'): send one there, the other to a file")
+
+
+@contextlib.contextmanager
+def stdout_or_file(output: Path | str, reads: Iterable[Path | str | None] = (), *,
+                   suffix: str = ".csv") -> Iterator[Path]:
+    """The file a command writes its output to: ``output`` itself; for ``-``
+    (:data:`~tsae.cli.common.STDOUT`) a private temporary file named ``stdout<suffix>`` (the suffix picks the
+    format: CSV for a table), copied to stdout when the block ends without an error
+    (:func:`tsae.io.unspool.unspooled`): a command that fails sends nothing, and messages name ``stdout``.
+
+    Before anything is done, ``-`` is refused when stdout goes to (appends to) one of the files the command
+    ``reads`` (None: none; :data:`~tsae.cli.common.STDIN`: the file stdin is redirected from), as ``tsae denoise``
+    refuses it. A reader of stdout that goes away (``| head``) ends the command quietly, with status 0.
+    """
+    if not is_stdout(output):
+        yield Path(output)
+        return
+    from tsae.io.unspool import unspooled
+
+    check_stdout_not_read(reads)
+    stream: BinaryIO = sys.stdout.buffer
+    with quiet_broken_pipe(stdout_only=True), unspooled(stream, suffix=suffix) as copy:
+        yield copy
+
+
+def check_stdout_not_read(reads: Iterable[Path | str | None]) -> None:
+    """Refuse stdout redirected to one of the files the command ``reads`` (``tsae smooth x.csv -o - >> x.csv``),
+    as a ``ValueError`` naming it (``stdin`` for :data:`~tsae.cli.common.STDIN`, the file stdin reads)."""
+    from tsae.io.paths import same_regular_file
+
+    for read in reads:
+        if read is None:
+            continue
+        if isinstance(read, str) and read == STDIN:
+            if sys.stdin is not None and same_regular_file(sys.stdout, sys.stdin):
+                raise ValueError("stdin: refusing to overwrite the input file (stdout goes to the file stdin reads)")
+        elif same_regular_file(sys.stdout, Path(read)):
+            raise ValueError(f"{read}: refusing to overwrite the input file (stdout goes to it)")
+
+
+def shown(output: Path | str) -> str:
+    """What messages call ``output``: ``stdout`` for ``-``, else its path."""
+    from tsae.io.unspool import STDOUT_NAME
+
+    return STDOUT_NAME if is_stdout(output) else str(output)
 
 
 def denoise_pipe(inputs: tuple[str, ...], output: Path | None, *, model: Path | None, strength: float,

@@ -1,11 +1,14 @@
 """``tsae reconstruct``: run a trained model over one series file, or a whole batch of them."""
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import click
 
 from tsae.cli.common import (
+    STDIN,
+    STDOUT,
     IntRange,
     LocalPath,
     PathText,
@@ -15,6 +18,8 @@ from tsae.cli.common import (
     output_target,
     quiet_option,
     raise_failures,
+    stdin_problem,
+    stdout_problem,
 )
 
 
@@ -22,7 +27,7 @@ from tsae.cli.common import (
 @click.argument("model", type=LocalPath(dir_okay=False, path_type=Path))
 @click.argument("inputs", nargs=-1, required=True, type=PathText())
 @click.option("-o", "--output", required=True, type=output_target,
-              help="Output file (one input) or folder (several files, folders or globs).")
+              help="Output file (one input; - for stdout, as CSV) or folder (several files, folders or globs).")
 @click.option("--workers", type=IntRange(min=1), default=1, show_default=True,
               help="Local worker processes (each loads the model once).")
 @click.option("--dask", "dask_address", default=None, metavar="ADDRESS",
@@ -38,9 +43,10 @@ def reconstruct_command(model: Path, inputs: tuple[str, ...], output: str, worke
                         batch_size: int, manifest: Path | None, device: str, quiet: bool) -> None:
     """Reconstruct series files (CSV/TSV, also .gz/.bz2/.xz, .npy, audio) through the autoencoder MODEL.
 
-    With one input file, -o is the output file. With several files, folders or globs,
-    -o is a folder: each file is written there under its own name (a.csv.gz compressed
-    again), a manifest CSV records every file (ok/failed, error, samples, channels,
+    With one input file (or -, a table on stdin), -o is the output file (or -,
+    stdout, as CSV). With several files, folders or globs, -o is a folder: each
+    file is written there under its own name (a.csv.gz compressed again), a
+    manifest CSV records every file (ok/failed, error, samples, channels,
     reconstruction RMSE/MSE, seconds, the input's and the model's size and
     modification time, and the warning told of it: a sample rate other than the
     model's, cells read as missing...), and a rerun skips the files already done (an output older than
@@ -52,21 +58,58 @@ def reconstruct_command(model: Path, inputs: tuple[str, ...], output: str, worke
     \b
     Examples:
       tsae reconstruct model.tsae sensors.csv -o sensors.recon.csv
+      zcat sensors.csv.gz | tsae reconstruct model.tsae - -o - | gzip > sensors.recon.csv.gz
       tsae reconstruct model.tsae sensors/ more/*.csv -o out/ --workers 4
       tsae reconstruct model.tsae s3://bucket/in/*.csv -o s3://bucket/out --dask tcp://scheduler:8786
     """
+    from tsae.cli.pipes import shown, stdout_or_file, table_input
     from tsae.pipelines.reconstruct.batch import reconstruct
 
     if dask_address is not None and workers != 1:
         raise click.UsageError("--workers starts local processes and --dask runs the files on the cluster's "
                                "workers: give one or the other")
-    result = reconstruct(model, inputs, output, workers=workers, dask=dask_address, device=device,
-                         batch_size=batch_size, manifest=manifest, quiet=quiet)
+    piped = _piped(inputs, output, dask_address)
+    with contextlib.ExitStack() as stack:
+        target = stack.enter_context(stdout_or_file(output, [model, *inputs])) if output == STDOUT else output
+        if piped:
+            inputs = (str(stack.enter_context(table_input(inputs[0], [output], quiet=quiet))),)
+        result = reconstruct(model, inputs, target, workers=workers, dask=dask_address, device=device,
+                             batch_size=batch_size, manifest=manifest, quiet=quiet)
     if result.manifest is None:  # one file
         row = next(iter(result.rows.values()))
-        echo_done(f"{output}: {row['samples']} samples x {row['channels']} channel(s), "
+        echo_done(f"{shown(output)}: {row['samples']} samples x {row['channels']} channel(s), "
                   f"reconstruction RMSE {row['rmse']:.4g}, {row['seconds']:.2f} s", quiet)
         return
     if result.failed:
         raise_failures({row["file"]: row["error"] for row in result.failed}, result.summary())
     echo_done(result.summary(), quiet)
+
+
+def _piped(inputs: tuple[str, ...], output: str, dask_address: str | None) -> bool:
+    """Whether the one input is ``-`` (stdin) or a pipe (``<(zcat x.csv.gz)``), read through a private copy; ``-``
+    among several inputs, or ``-o -`` for several, a folder or a glob, or either with ``--dask`` (whose workers
+    cannot reach this process's stdin or stdout), is a usage error."""
+    from tsae.io.paths import is_url
+    from tsae.io.spool import needs_spool
+
+    if STDIN in inputs:
+        if len(inputs) > 1:  # a batch names each output and manifest row after its input, and resumes by it
+            raise click.BadParameter("'-' (stdin) is read as one file's input: a batch (several inputs into a "
+                                     "folder, with a manifest) takes files; save stdin to one", param_hint="INPUTS")
+        problem = stdin_problem()
+        if problem:
+            raise click.BadParameter(problem, param_hint="INPUTS")
+    if output == STDOUT:
+        problem = stdout_problem("a table")
+        if problem:
+            raise click.BadParameter(problem, param_hint="'-o'")
+        one = len(inputs) == 1 and (inputs[0] == STDIN or not is_url(inputs[0]) and (
+            Path(inputs[0]).is_file() or needs_spool(inputs[0])))
+        if not one:
+            raise click.UsageError("-o - (stdout) takes one input file: a batch (several files, a folder or a glob) "
+                                   "is written into a folder (-o DIR/)")
+    piped = len(inputs) == 1 and (inputs[0] == STDIN or not is_url(inputs[0]) and needs_spool(inputs[0]))
+    if dask_address is not None and (piped or output == STDOUT):
+        raise click.UsageError("--dask runs the files on the cluster's workers, which cannot reach this process's "
+                               "stdin or stdout: give them files")
+    return piped

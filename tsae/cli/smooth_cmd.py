@@ -11,13 +11,13 @@ from tsae.cli.common import (
     input_file,
     key_values,
     model_file,
-    output_file,
     quiet_option,
+    table_output,
 )
 
-_output = click.option("-o", "--output", required=True, type=output_file,
+_output = click.option("-o", "--output", required=True, type=table_output,
                        help="Output file (same kind as the input: CSV keeps its time column, audio its rate; "
-                            ".csv.gz, .bz2, .xz are written compressed).")
+                            ".csv.gz, .bz2, .xz are written compressed), or - for stdout (CSV).")
 _model = click.option("--model", type=model_file, default=None,
                       help="Use a trained model file (.tsae) instead of learning from the series itself.")
 _device_option = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
@@ -39,7 +39,7 @@ _device_option = click.option("--device", type=click.Choice(["auto", "cpu", "cud
               help="Parameter of the self-taught blind_spot network (repeatable; see `tsae models blind_spot`).")
 @_device_option
 @quiet_option
-def smooth_command(input: Path | str, output: Path, strength: float, no_edge_guard: bool, spikes: str,
+def smooth_command(input: Path | str, output: Path | str, strength: float, no_edge_guard: bool, spikes: str,
                    model: Path | None, params: dict[str, str], device: str, quiet: bool) -> None:
     """Smooth INPUT (CSV/TSV, also .gz/.bz2/.xz, .npy or audio; - for a table on stdin), every channel, without
     shifting it in time.
@@ -53,14 +53,15 @@ def smooth_command(input: Path | str, output: Path, strength: float, no_edge_gua
       tsae smooth sensors.csv -o sensors.smooth.csv
       tsae smooth noisy.wav -o smooth.wav --strength 0.7
       tsae smooth glitchy.csv -o clean.csv --spikes smooth
+      zcat big.csv.gz | tsae smooth - -o - | gzip > smooth.csv.gz
     """
-    from tsae.cli.pipes import table_input
+    from tsae.cli.pipes import shown, stdout_or_file, table_input
     from tsae.pipelines.smooth.files import smooth_file
 
-    with table_input(input, [output], quiet=quiet) as source:
-        info = smooth_file(source, output, strength=strength, model=model, device=_device(device, model),
+    with stdout_or_file(output, [input, model]) as target, table_input(input, [output], quiet=quiet) as source:
+        info = smooth_file(source, target, strength=strength, model=model, device=_device(device, model),
                            edge_guard=not no_edge_guard, spikes=spikes, model_params=params, quiet=quiet)
-    echo_done(f"{output}: smoothed {info['samples']} samples x {info['channels']} channel(s) "
+    echo_done(f"{shown(output)}: smoothed {info['samples']} samples x {info['channels']} channel(s) "
               f"in {info['seconds']:.1f} s", quiet)
 
 
@@ -77,7 +78,7 @@ def _device(device: str, model: Path | None) -> str:
 @_model
 @_device_option
 @quiet_option
-def impute_command(input: Path | str, output: Path, model: Path | None, device: str, quiet: bool) -> None:
+def impute_command(input: Path | str, output: Path | str, model: Path | None, device: str, quiet: bool) -> None:
     """Fill the missing cells (empty, NaN, NA, ...) of INPUT (- for a table on stdin) by autoencoder reconstruction.
 
     Every missing sample is filled; observed samples are written unchanged. A long
@@ -88,11 +89,12 @@ def impute_command(input: Path | str, output: Path, model: Path | None, device: 
     \b
     Example:
       tsae impute sensors.csv -o sensors.filled.csv
+      some_logger | tsae impute - -o - > filled.csv
     """
-    from tsae.cli.pipes import table_input
+    from tsae.cli.pipes import shown, stdout_or_file, table_input
     from tsae.pipelines.smooth.files import impute_file
 
-    with table_input(input, [output], quiet=quiet) as source:
-        info = impute_file(source, output, model=model, device=_device(device, model), quiet=quiet)
-    echo_done(f"{output}: filled {info['missing']} missing sample(s) of {info['samples']} x "
+    with stdout_or_file(output, [input, model]) as target, table_input(input, [output], quiet=quiet) as source:
+        info = impute_file(source, target, model=model, device=_device(device, model), quiet=quiet)
+    echo_done(f"{shown(output)}: filled {info['missing']} missing sample(s) of {info['samples']} x "
               f"{info['channels']} channel(s) in {info['seconds']:.1f} s", quiet)

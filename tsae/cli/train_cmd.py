@@ -10,6 +10,7 @@ from tsae.cli.common import (
     FloatRange,
     IntRange,
     LocalPath,
+    OutputFile,
     TableInput,
     checked_by,
     device_option,
@@ -36,7 +37,7 @@ def _train_config(**settings: Any) -> Any:
 
 
 @click.command("train")
-@click.argument("data", nargs=-1, required=True, type=LocalPath(path_type=Path))
+@click.argument("data", nargs=-1, required=True, type=TableInput(exists=False, dir_okay=True))
 @click.option("-o", "--output", required=True, type=output_file,
               help="Model file to write (.tsae).")
 @click.option("--family", type=name_text, default=None,
@@ -68,11 +69,12 @@ def _train_config(**settings: Any) -> Any:
 @init_option
 @device_option
 @quiet_option
-def train_command(data: tuple[Path, ...], output: Path, family: str | None, window: int | None, hop: int | None,
+def train_command(data: tuple[Path | str, ...], output: Path, family: str | None, window: int | None, hop: int | None,
                   params: dict[str, str], normalize: str, window_fn: str | None, epochs: int, batch_size: int,
                   lr: float, patience: int, val_fraction: float, max_seconds: float | None, seed: int,
                   init: Path | None, device: str, quiet: bool) -> None:
-    """Train an autoencoder on DATA (CSV tables, .npy arrays, audio files, or folders of them).
+    """Train an autoencoder on DATA (CSV tables, .npy arrays, audio files, or folders of them; - for a table on
+    stdin, once).
 
     CSV files (also .csv.gz, .bz2, .xz; ';' or tab separated with decimal commas) have
     one column per channel; a time column (time, timestamp, date, ...) and a 'label'
@@ -87,15 +89,18 @@ def train_command(data: tuple[Path, ...], output: Path, family: str | None, wind
     Examples:
       tsae train sensors.csv --family conv1d --window 128 --hop 32 -o model.tsae
       tsae train new_site.csv --init model.tsae -o new_site.tsae
+      zcat today.csv.gz | tsae train - last_week.csv -o model.tsae
     """
+    from tsae.cli.pipes import table_inputs
     from tsae.models.fit import train_files
     from tsae.models.trainer import TrainConfig
 
     hop_fits(hop, window)
     config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, val_fraction=val_fraction, patience=patience,
                          seed=seed, device=device, quiet=quiet, max_seconds=max_seconds)
-    fit = train_files(list(data), output, model=family, window=window, hop=hop, params=params,
-                      normalize=normalize, window_fn=window_fn, config=config, init=init)
+    with table_inputs(data, [output], quiet=quiet) as paths:
+        fit = train_files(paths, output, model=family, window=window, hop=hop, params=params,
+                          normalize=normalize, window_fn=window_fn, config=config, init=init)
     t = fit.train
     ran = f"{t.epochs_run} epoch{'s' if t.epochs_run != 1 else ''}"
     windows = f"{fit.n_windows} window{'s' if fit.n_windows != 1 else ''}"
@@ -113,9 +118,10 @@ STOPPED = {"epochs": "all run", "early_stopping": "stopped early: --patience epo
 @click.command("encode")
 @click.argument("model", type=LocalPath(path_type=Path))
 @click.argument("data", type=TableInput(exists=False))
-@click.option("-o", "--output", required=True, type=output_file,
+@click.option("-o", "--output", required=True, type=OutputFile(stdout="the codes (a .npy array)", binary=True),
               help="Where to write the codes (.npy, shape (n_windows, *code_shape); n_windows is "
-                   "1 + ceil((n - window) / hop), 1 for a series shorter than the window).")
+                   "1 + ceil((n - window) / hop), 1 for a series shorter than the window); - for stdout "
+                   "(not a terminal).")
 @click.option("--batch-size", type=IntRange(min=1), default=256, show_default=True,
               help="Windows per model call (more is faster and takes more memory).")
 @click.option("--plot", type=output_file, default=None,
@@ -128,7 +134,7 @@ STOPPED = {"epochs": "all run", "early_stopping": "stopped early: --patience epo
               help="2-D projection of the codes [auto: UMAP when umap-learn is installed, else PCA].")
 @device_option
 @quiet_option
-def encode_command(model: Path, data: Path | str, output: Path, batch_size: int, plot: Path | None, color_by: str,
+def encode_command(model: Path, data: Path | str, output: Path | str, batch_size: int, plot: Path | None, color_by: str,
                    detector: Path | None, projection: str, device: str, quiet: bool) -> None:
     """Write the latent code of every window of DATA (- for a table on stdin) under MODEL to a .npy file.
 
@@ -140,18 +146,20 @@ def encode_command(model: Path, data: Path | str, output: Path, batch_size: int,
     \b
     Example:
       tsae encode model.tsae sensors.csv -o codes.npy --plot codes.png --detector pump.tsae
+      tsae encode model.tsae sensors.csv -o - | ssh host 'cat > codes.npy'
     """
     map_only = given_flags("color_by", "detector", "projection")
     if map_only and plot is None:
         only_with(map_only, "--plot (its map of the codes)")
     if color_by == "score" and detector is None:
         raise click.UsageError("--color-by score needs --detector (the detector whose anomaly scores colour the map)")
-    from tsae.cli.pipes import table_input
+    from tsae.cli.pipes import shown, stdout_or_file, table_input
     from tsae.pipelines.reconstruct.batch import encode_file
 
-    with table_input(data, [output, plot], quiet=quiet) as source:
-        codes = encode_file(model, source, output, batch_size=batch_size, device=device, plot=plot,
+    with stdout_or_file(output, [data, model, detector], suffix=".npy") as target, \
+            table_input(data, [output, plot], quiet=quiet) as source:
+        codes = encode_file(model, source, target, batch_size=batch_size, device=device, plot=plot,
                             color_by=color_by, detector=detector, projection=projection, quiet=quiet)
-    echo_done(f"{output}: {codes.shape[0]} codes of shape {tuple(codes.shape[1:])}", quiet)
+    echo_done(f"{shown(output)}: {codes.shape[0]} codes of shape {tuple(codes.shape[1:])}", quiet)
     if plot is not None:
         echo_done(f"wrote {plot}", quiet)

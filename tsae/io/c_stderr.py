@@ -22,11 +22,28 @@ def stderr_is_terminal() -> bool:
     return sys.stderr is not None and sys.stderr.isatty()
 
 
+#: (path, name): a line told by :func:`to_stderr` names ``name`` where it would name ``path`` (see :func:`shown_as`)
+_SHOWN_AS: list[tuple[str, str]] = []
+
+
 def to_stderr(text: str) -> None:
     """Write ``text`` to standard error, or nowhere when it is closed (``print(file=None)`` would write it to
-    standard output, among the command's data)."""
+    standard output, among the command's data); a temporary file's path is told by the name it stands for
+    (:func:`shown_as`)."""
+    for path, name in _SHOWN_AS:
+        text = text.replace(path, name)
     if sys.stderr is not None:
         sys.stderr.write(text)
+
+
+@contextlib.contextmanager
+def shown_as(path: str, name: str) -> Iterator[None]:
+    """Within it, :func:`to_stderr` tells ``name`` for ``path`` (a private copy of stdin, a file bound for stdout)."""
+    _SHOWN_AS.append((path, name))
+    try:
+        yield
+    finally:
+        _SHOWN_AS.remove((path, name))
 
 
 #: one redirect at a time: fd 2 is the whole process's (reentrant: a block may hold one inside another)

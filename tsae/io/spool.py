@@ -6,7 +6,8 @@ delimiter sniffed from a sample: a stream can be read once only, so :func:`spool
 memory is one chunk, whatever the stream's length), to a file in a folder of its own in the system's temporary folder
 (``TMPDIR``; the folder ``0700``, the file ``0600``), which is removed however the block ends (an error, Ctrl-C, the
 command line's SIGTERM). Within the block, errors and warnings name the stream as the user gave it (``stdin``,
-``/dev/fd/63``), never the copy.
+``/dev/fd/63``), never the copy (:func:`named_as`). :func:`private_folder` is that folder, which
+:mod:`~tsae.io.unspool` uses the other way round, for an output bound for stdout.
 """
 from __future__ import annotations
 
@@ -72,12 +73,7 @@ def spooled(stream: BinaryIO | str | os.PathLike, name: str, *,
     """
     from tsae.io.atomic import _FULL
 
-    try:
-        folder = Path(tempfile.mkdtemp(prefix="tsae-spool-"))  # 0700: no other user sees the name or the bytes
-    except OSError as error:
-        raise ValueError(f"{name}: cannot make a temporary file to hold it while it is read in "
-                         f"{tempfile.gettempdir()} ({error.strerror or error}); set TMPDIR to another folder") from None
-    try:
+    with private_folder(name, "while it is read") as folder:
         copy = folder / spool_name(name)
         with contextlib.ExitStack() as stack:
             source = stream if hasattr(stream, "read") else stack.enter_context(_open_stream(stream, name))
@@ -90,8 +86,27 @@ def spooled(stream: BinaryIO | str | os.PathLike, name: str, *,
                                      f"({error.strerror or error}); set TMPDIR to a folder with room") from None
                 raise ValueError(f"{name}: cannot copy it to {folder.parent} ({error.strerror or error}); set TMPDIR "
                                  "to another folder") from None
-        with _naming(str(copy), name):
+        with named_as(str(copy), name):
             yield copy
+
+
+@contextlib.contextmanager
+def private_folder(name: str, why: str) -> Iterator[Path]:
+    """A new folder of its own in the system's temporary folder (``0700``: no other user sees the names or bytes in
+    it), removed with what it holds however the block ends.
+
+    Raises
+    ------
+    ValueError
+        ``"<name>: cannot make a temporary file to hold it <why> in <folder> (...)"``.
+    """
+    try:
+        folder = Path(tempfile.mkdtemp(prefix="tsae-spool-"))
+    except OSError as error:
+        raise ValueError(f"{name}: cannot make a temporary file to hold it {why} in "
+                         f"{tempfile.gettempdir()} ({error.strerror or error}); set TMPDIR to another folder") from None
+    try:
+        yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -130,8 +145,11 @@ def _copy(source: BinaryIO, out: BinaryIO, name: str, copied: Callable[[int], No
 
 
 @contextlib.contextmanager
-def _naming(copy: str, name: str) -> Iterator[None]:
-    """Within it, a warning shown or an error raised that names ``copy`` names ``name`` instead."""
+def named_as(copy: str, name: str) -> Iterator[None]:
+    """Within it, a warning shown, an error raised or a line told on stderr (:func:`~tsae.io.c_stderr.to_stderr`)
+    that names ``copy`` names ``name`` instead."""
+    from tsae.io.c_stderr import shown_as
+
     shown = warnings.showwarning
 
     def show(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None,
@@ -140,7 +158,8 @@ def _naming(copy: str, name: str) -> Iterator[None]:
 
     warnings.showwarning = show
     try:
-        yield
+        with shown_as(copy, name):
+            yield
     except Exception as error:
         _rename(error, copy, name)
         raise
@@ -163,4 +182,4 @@ def _rename(error: BaseException, copy: str, name: str) -> None:
         error = error.__cause__ or error.__context__  # type: ignore[assignment]
 
 
-__all__ = ["SPOOL_CHUNK", "STDIN_NAME", "needs_spool", "spool_name", "spooled"]
+__all__ = ["SPOOL_CHUNK", "STDIN_NAME", "named_as", "needs_spool", "private_folder", "spool_name", "spooled"]

@@ -5,7 +5,7 @@ import copy
 import warnings
 from collections.abc import Collection
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -305,7 +305,7 @@ def _init_family(init: str | Path, family: str | None) -> str:
 
 
 def score_file(test_path: str | Path, detector: str | Path | Detector, output: str | Path, *,
-               plot: str | Path | None = None, events: str | Path | None = None, device: str = "auto",
+               plot: str | Path | None = None, events: str | Path | Literal[False] | None = None, device: str = "auto",
                quiet: bool = False, drift_rate: float | None = None, drift_every: int | None = None,
                silence: int | None = 100) -> dict[str, Any]:
     """Score a CSV with a fitted detector (``tsae detect score``).
@@ -313,7 +313,8 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     Writes ``output`` (CSV: the time column when the input had one, ``score``, ``anomaly``
     0/1, ``contrib_<sensor>`` shares; ``.csv.gz`` etc. compressed), the events (``.json`` or ``.csv``, ``.csv.gz``
     etc. compressed; default ``<output stem>.events.json`` beside it, ``scores.csv.gz`` -> ``scores.events.json``;
-    another suffix is refused before scoring, see :func:`~tsae.pipelines.anomaly.events.events_suffix`) and
+    ``False``: none; another suffix is refused before scoring, see
+    :func:`~tsae.pipelines.anomaly.events.events_suffix`) and
     optionally a plot (PNG/PDF/SVG): all of them, or none when one fails. ``drift_rate`` / ``drift_every`` override the
     detector's drift updates (:mod:`~tsae.pipelines.anomaly.drift`; None: its own). Returns
     a summary dict; unless ``quiet``, a line on stderr sums up the scores and events, then ``wrote PLOT`` names
@@ -345,12 +346,14 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
 
     silence = silence_setting(silence)
     test_path, output = Path(test_path), Path(output)
-    events_path = Path(events) if events else Path(split_suffix(output)[0] + ".events.json")  # x.csv.gz: x.events.json
+    events_path = None if events is False else Path(events) if events else \
+        Path(split_suffix(output)[0] + ".events.json")  # x.csv.gz: x.events.json
     protect = (test_path, *map(Path, read_paths(detector)))
-    check_outputs([output, events_path, *([Path(plot)] if plot else [])], protect)
+    check_outputs([output, *([events_path] if events_path else []), *([Path(plot)] if plot else [])], protect)
     check_data_output(output)
     _check_scores_name(output)
-    events_suffix(events_path)  # an events file it cannot write is refused before any scoring
+    if events_path is not None:
+        events_suffix(events_path)  # an events file it cannot write is refused before any scoring
     if plot:  # a plot it cannot draw, too
         from tsae.pipelines.anomaly.plot import plot_format
 
@@ -437,12 +440,13 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
 
             plot_anomalies(plot, X if drawn is None else drawn, plotted, det.threshold_, found, sensors=det.sensors_,
                            time=time, title=test_path.name, protect=protect)
-        write_events(events_path, found, protect=protect, silent_sensors=silent)
+        if events_path is not None:
+            write_events(events_path, found, protect=protect, silent_sensors=silent)
     summary = {"rows": int(n), "anomalous_rows": flagged, "events": len(found),
-               "threshold": float(det.threshold_), "output": str(output), "events_file": str(events_path),
-               "silent_sensors": silent}
+               "threshold": float(det.threshold_), "output": str(output),
+               "events_file": None if events_path is None else str(events_path), "silent_sensors": silent}
     _progress(f"{output}: {summary['rows']} rows, {summary['anomalous_rows']} flagged, "
-              f"{summary['events']} event(s) -> {events_path}", quiet)
+              f"{summary['events']} event(s)" + ("" if events_path is None else f" -> {events_path}"), quiet)
     if plot:
         _progress(f"wrote {plot}", quiet)
     return summary

@@ -81,10 +81,11 @@ def check_model_digest(reader: Reader, path: str | os.PathLike, expected: Any) -
         raise reader.fail(f"model file {path} is not the one the container was written with (SHA-256 differs)")
 
 
-def _model_reference(model_path: Path, output: Path) -> dict[str, Any]:
+def _model_reference(model_path: Path, folder: Path) -> dict[str, Any]:
+    """What the container records of its model: the path relative to the container's ``folder`` too."""
     absolute = model_path.resolve()
     try:
-        relative = os.path.relpath(absolute, output.resolve().parent)
+        relative = os.path.relpath(absolute, folder.resolve())
     except ValueError:  # another drive on Windows
         relative = str(absolute)
     return {"path": relative, "absolute_path": str(absolute), "sha256": model_digest(absolute)}
@@ -230,7 +231,8 @@ def _stored_time(stored: Any) -> _StoredTime | None:
 def compress_file(model: str | os.PathLike, data: str | os.PathLike, output: str | os.PathLike, *,
                   max_error: float | None = None, relative: bool = False, coder: str = "lzma",
                   block_windows: int = 256, latent_step: float | None = None, device: Any = "cpu",
-                  chunk: int = CHUNK, progress: bool = False) -> dict[str, Any]:
+                  chunk: int = CHUNK, progress: bool = False,
+                  folder: str | os.PathLike | None = None) -> dict[str, Any]:
     """Compress the series file ``data`` with the model file ``model`` into the container ``output``.
 
     An audio or ``.npy`` file longer than ``chunk`` samples is read ``chunk`` samples at
@@ -257,6 +259,10 @@ def compress_file(model: str | os.PathLike, data: str | os.PathLike, output: str
         Samples per channel read at a time from a long audio or ``.npy`` file.
     progress
         Show a bar on stderr counting the samples coded.
+    folder
+        The folder the container will be read in, which the model's recorded relative path starts from
+        [default: ``output``'s]: for an ``output`` that is moved once written (``tsae compress -o -``, sent to
+        stdout from a temporary file: the working folder).
 
     Returns
     -------
@@ -305,7 +311,8 @@ def compress_file(model: str | os.PathLike, data: str | os.PathLike, output: str
     else:
         with _read_exactly():
             bounds = _stream_bounds(data_path, channels, max_error, relative, chunk)
-    header = {"model": {**_model_reference(model_path, out), "family": loaded.family},
+    header = {"model": {**_model_reference(model_path, out.parent if folder is None else Path(folder)),
+                        "family": loaded.family},
               "columns": list(meta.get("columns") or []), "sample_rate": rate,
               "subtype": meta.get("subtype") if meta.get("kind") == "audio" else None,
               "time": _regular_time(meta, data_path)}
