@@ -36,6 +36,12 @@ def to_stderr(text: str) -> None:
         sys.stderr.write(text)
 
 
+def shown_name(path: str) -> str | None:
+    """The name a temporary file stands for (``stdin``, ``/dev/fd/63``: see :func:`shown_as`), or None for any other
+    path."""
+    return next((name for copy, name in _SHOWN_AS if copy == path), None)
+
+
 @contextlib.contextmanager
 def shown_as(path: str, name: str) -> Iterator[None]:
     """Within it, :func:`to_stderr` tells ``name`` for ``path`` (a private copy of stdin, a file bound for stdout)."""

@@ -98,6 +98,14 @@ class FitResult:
         return loaded_in_memory(self.model, device=device, name="fitted model", **self._file_fields())
 
 
+def source_name(path: str | os.PathLike) -> str:
+    """How a model file's training header names a file it learnt from: its name, or what a private copy stands for
+    (``stdin``, ``/dev/fd/63``), never the copy's temporary name."""
+    from tsae.io.c_stderr import shown_name
+
+    return shown_name(str(path)) or Path(path).name
+
+
 def _label(sources: Sequence[str], i: int) -> str:
     """What errors call series ``i``: the file it came from, else ``series i``."""
     return sources[i] if i < len(sources) else f"series {i}"
@@ -633,7 +641,7 @@ def train_files(
         fit = fit_model_on_series(found.series, model="conv1d" if model is None else model, window=window or 128,
                                   hop=hop, params=params, normalize=normalize, window_fn=window_fn,
                                   sample_rate=found.sample_rate, config=config, columns=found.columns,
-                                  sources=[Path(n).name for n in found.files], init=start, labels=found.files,
+                                  sources=[source_name(n) for n in found.files], init=start, labels=found.files,
                                   channel_names=found.channel_names)
     fit.save(out, protect=(*paths, *found.files, *((init,) if init is not None else ())),
              extra={"init": str(init)} if init is not None else None)
