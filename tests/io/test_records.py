@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pytest
 
-from tsae.io.records import RecordParser
+from tsae.io.records import RecordParser, output_time, time_value
 from tsae.io.table_time import iso_time
 from tsae.io.tables import read_table
 
@@ -621,3 +621,16 @@ def test_a_header_of_names_separated_by_spaces_names_the_columns() -> None:
     stray = RecordParser(["a", "b"])  # a line of words naming no sensor is still no header
     rows, _ = stray.parse(["0 1 2", "pump restarted", "1 3 4"])
     assert rows.tolist() == [[1.0, 2.0], [3.0, 4.0]] and stray.counts["malformed"] == 1
+
+
+def test_a_date_and_a_time_of_day_column_are_one_time_in_a_stream() -> None:
+    """A logger's ``Date,Time`` columns: every record's time was unreadable (``10:00:00``), as batch scoring refused
+    such a table; now both read it as the date and time of day, and an elapsed ``hh:mm:ss`` alone as seconds."""
+    parser = RecordParser(["flow"])
+    rows, times = parser.parse(["Date,Time,flow", "2024-02-01,10:00:00,1.5", "01.02.2024,10:00:01,1.6"])
+    assert rows[:, 0].tolist() == [1.5, 1.6] and parser.counts["unreadable_times"] == 0
+    assert [output_time(t) for t in times] == ["2024-02-01T10:00:00", "2024-02-01T10:00:01"]
+    assert parser.unknown_fields == set()  # the Date column is the time's, not a field ignored
+    elapsed = RecordParser(["flow"])
+    _, times = elapsed.parse(["Time,flow", "00:01:30,1.5", "00:01:30.5,1.6"])
+    assert [time_value(t) for t in times] == [90.0, 90.5] and elapsed.counts["unreadable_times"] == 0

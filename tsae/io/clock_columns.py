@@ -23,10 +23,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from tsae.io.table_cells import _is_missing, is_comment
+from tsae.io.table_time import _iso_date
 
 #: names of a column of clock readings (lower case)
 CLOCK_NAMES = ("time", "time of day", "clock", "uhrzeit", "zeit", "heure", "hora", "ora", "tijd")
-#: names of a date column that a time-of-day column beside it completes
+#: names of a date column that a time-of-day column right after it completes (as the table reader, the monitor)
 DATE_NAMES = ("date", "datum", "fecha", "data", "day")
 #: ``h:mm``, ``hh:mm:ss``, ``hh:mm:ss.fff`` (hours may run past 24 in an elapsed time)
 _CLOCK = re.compile(r"(\d{1,4}):([0-5]\d)(?::([0-5]\d(?:[.,]\d+)?))?$")
@@ -70,6 +71,25 @@ def clock_seconds(cell: str) -> float | None:
     if match is not None:
         return float(match[1]) * _UNIT_SECONDS[match[2]]
     return None
+
+
+def clock_time(stamp: str, date: str | None = None) -> str | None:
+    """The time a clock reading ``stamp`` names, as text the readers read, or None when it is no clock reading: with
+    ``date`` (the cell of a date column right before it), the date and the time of day; else its seconds.
+
+    Examples
+    --------
+    >>> clock_time("10:00:01", "2024-02-01"), clock_time("9:05", "01.02.2024"), clock_time("00:01:30")
+    ('2024-02-01 10:00:01', '2024-02-01 09:05', '90')
+    >>> clock_time("2024-02-01 10:00"), clock_time("1:30", "")
+    (None, '5400')
+    """
+    seconds = clock_seconds(stamp)
+    if seconds is None:
+        return None
+    if date is not None and date.strip() and _DATE_LIKE.match(date.strip()) and _CLOCK.match(stamp.strip()):
+        return f"{_iso_date(date.strip())} {_padded(stamp.strip())}"
+    return repr(seconds) if seconds != int(seconds) else str(int(seconds))
 
 
 def clock_plan(sample: str, dialect: Any, skip: int = 0) -> ClockPlan | None:
@@ -140,9 +160,7 @@ def clock_lines(lines: Iterable[str], dialect: Any, plan: ClockPlan) -> Iterator
             joined = "" if _is_missing(day) or _is_missing(clock) else f"{day} {_padded(clock)}"
             cells[plan.date: plan.time + 1] = [joined]
         else:
-            seconds = clock_seconds(cells[plan.time])
-            if seconds is not None:
-                cells[plan.time] = repr(seconds) if seconds != int(seconds) else str(int(seconds))
+            cells[plan.time] = clock_time(cells[plan.time]) or cells[plan.time]
         yield _joined(cells, dialect, quoted) + end
 
 

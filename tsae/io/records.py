@@ -90,6 +90,7 @@ import numpy as np
 
 from tsae.engine.layout import is_number
 from tsae.errors import shown
+from tsae.io.clock_columns import DATE_NAMES, clock_time
 from tsae.io.table_cells import MISSING, _as_float, _first_mark, is_comment
 from tsae.io.table_columns import TIME_NAMES, _label_index, _names_a_counter, find_time_column
 from tsae.io.table_dialect import DELIMITERS, separator_line, sniff_delimiter, spaced_names, spaced_numbers
@@ -278,6 +279,15 @@ def _likelier(best: _Fitted | _Miss | None, other: _Fitted | _Miss) -> _Fitted |
     if best is None or isinstance(best, _Miss) and (isinstance(other, _Fitted) or other.level > best.level):
         return other
     return best
+
+
+def _dated(layout: _Layout) -> bool:
+    """Whether a header's time column has a date column right before it (``Date,Time``), whose date a time of day
+    completes (:func:`~tsae.io.clock_columns.clock_time`)."""
+    col = layout.time_col
+    if not col or len(layout.names) <= col:
+        return False
+    return layout.names[col - 1].strip().lower() in DATE_NAMES
 
 
 def _short_name(name: str, limit: int = 80) -> str:
@@ -539,7 +549,10 @@ class RecordParser:
             return _Miss(f"expected {layout.width} CSV fields, got {len(fields)}: {line[:60]!r}", 0)
         if not any(f.strip() for f in fields):  # ",,,,": a blank row to the table reader
             return _Miss(f"no value in {line[:60]!r}", 0)
-        stamp = fields[layout.time_col].strip() if layout.time_col is not None else None
+        col = layout.time_col
+        stamp = fields[col].strip() if col is not None else None
+        if col is not None and stamp and not _is_number(stamp):  # a clock reading (after a Date column: its time)
+            stamp = clock_time(stamp, fields[col - 1] if _dated(layout) else None) or stamp
         commas = layout.sep == "," and layout.width > 1  # comma-separated: decimal points (and nothing to check)
         mark = "." if commas else self.decimal
         if mark is None:
@@ -690,7 +703,8 @@ class RecordParser:
             self.log.warn("header-twice", f"CSV header names sensor(s) {', '.join(twice[:5])} more than once: the "
                                           "first column of each name is read")
         self._untold_time(layout)
-        extra = [n for i, n in enumerate(layout.names) if n not in self.index and i != layout.time_col and n]
+        extra = [n for i, n in enumerate(layout.names) if n not in self.index and i != layout.time_col and n
+                 and not (i == (layout.time_col or 0) - 1 and _dated(layout))]
         for name in extra[:100]:
             if len(self.unknown_fields) < 100:  # bounded memory
                 self.unknown_fields.add(_short_name(name))
