@@ -19,7 +19,6 @@ def cycles(n: int, seed: int, faster: tuple[int, int, int] | None = None) -> np.
     """Three noisy sine cycles ``(3, n)``; ``faster=(sensor, start, end)``: that sensor's cycle runs at 2/3 of its
     period there (same amplitude, same level)."""
     rng = np.random.default_rng(seed)
-    t = np.arange(n)
     periods = np.tile(np.asarray(PERIODS, float)[:, None], (1, n))
     if faster is not None:
         sensor, start, end = faster
