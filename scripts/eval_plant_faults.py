@@ -52,7 +52,8 @@ Measures, per fault kind, mean over the seeds:
   the early alarms off the widened fault span (false ones, and per day of normal time).
 
 Seeds: ``--seeds 0,1,2`` (the default) are the report seeds. Seeds 100-105 were the decision seeds, used while
-choosing the detector's short smoothings (``short_smooth``) and their margin (``short_margin``); a change to
+choosing the detector's short smoothings (``short_smooth``) and their margin (``short_margin``), and the
+statistics term's spectral shape (``stats_bands``); a change to
 the detector's defaults must be chosen on those (``--seeds 100,101,102,103,104,105``), never on 0-2, whose
 numbers are for reporting only.
 

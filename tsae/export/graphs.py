@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -45,6 +46,11 @@ class _ScaleGraph(nn.Module):
     stats_median: torch.Tensor
     stats_spread: torch.Tensor
     stats_err_scale: torch.Tensor
+    band_cos: torch.Tensor
+    band_sin: torch.Tensor
+    band_members: torch.Tensor
+    band_median: torch.Tensor
+    band_spread: torch.Tensor
 
     def __init__(self, state: Any, term: Any, z_bound: float, model: Any = None) -> None:
         super().__init__()
@@ -70,6 +76,9 @@ class _ScaleGraph(nn.Module):
             const("stats_spread", term.stats.spread, (1, c, 3))
             const("stats_err_scale", term.stats.err_scale, (1, c, 1))
             self.level_huber = term.stats.level_huber  # StatsTerm.distance: the level linear beyond it
+            self.bands = term.stats.band_median is not None
+            if self.bands:  # scoring.band_shares as matrix products: the taper, the DFT's rows, the bands' sums
+                self._band_constants(term.window, term.stats.band_median, term.stats.band_spread, c)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         z = torch.clamp((x - self.center) / self.scale, -self.z_bound, self.z_bound)
@@ -93,8 +102,44 @@ class _ScaleGraph(nn.Module):
                 squares = torch.cat([torch.where(level <= k, squares[..., :1], k * (2.0 * level - k)),
                                      squares[..., 1:]], dim=-1)
             distance = squares.sum(dim=-1, keepdim=True)
+            if self.bands:
+                distance = distance + self._band_distance(z)
             error = error + self.stats_weight * distance / self.stats_err_scale
         return error
+
+
+    def _band_constants(self, window: int, median: Any, spread: Any, channels: int) -> None:
+        from tsae.pipelines.anomaly.scoring import band_starts
+
+        bins = np.arange(1, window // 2 + 1)
+        angle = 2.0 * np.pi * np.outer(np.arange(window), bins) / window
+        taper = np.hanning(window)[:, None]
+        starts = band_starts(window)
+        members = np.zeros((len(bins), len(starts)))
+        for b, (lo, hi) in enumerate(zip(starts, [*starts[1:], len(bins)], strict=True)):
+            members[lo:hi, b] = 1.0
+
+        def const(name: str, value: Any) -> None:
+            self.register_buffer(name, torch.as_tensor(np.asarray(value), dtype=torch.float32))
+
+        const("band_cos", taper * np.cos(angle))
+        const("band_sin", taper * np.sin(angle))
+        const("band_members", members)
+        const("band_median", np.reshape(median, (1, channels, -1)))
+        const("band_spread", np.reshape(spread, (1, channels, -1)))
+        self.band_tiny = 1e-12 * window
+
+    def _band_distance(self, z: torch.Tensor) -> torch.Tensor:
+        """:class:`~tsae.pipelines.anomaly.scoring.StatsTerm`'s spectral-shape distance of windows ``(batch, C, L)``."""
+        from tsae.pipelines.anomaly.scoring import BAND_SHARE_FLOOR
+
+        centred = z - z.mean(dim=2, keepdim=True)
+        power = (centred @ self.band_cos) ** 2 + (centred @ self.band_sin) ** 2  # (batch, C, K)
+        total = power.sum(dim=2, keepdim=True)
+        shares = torch.where(total > self.band_tiny, (power @ self.band_members) / total.clamp_min(self.band_tiny),
+                             torch.zeros_like(total))
+        shape = torch.log(shares + BAND_SHARE_FLOOR)
+        return (((shape - self.band_median) / self.band_spread) ** 2).mean(dim=-1, keepdim=True)
 
 
 class DetectorGraph(nn.Module):

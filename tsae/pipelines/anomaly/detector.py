@@ -26,7 +26,8 @@ How a sample is scored
    each *term* gives a per-sample, per-sensor error: the autoencoder's squared residual
    (main scale only), the squared residual off the training windows' principal subspace
    (``pca``), and the squared robust distance of the window's level, spread and step size
-   from their normal range, the level's growing linearly beyond three robust z-scores
+   from their normal range, the level's growing linearly beyond three robust z-scores, and on
+   the main scale the distance of its spectral shape (its power's shares in half-octave bands) too
    (``stats``, :mod:`~tsae.pipelines.anomaly.terms`, :class:`~tsae.pipelines.anomaly.scoring.StatsTerm`).
 4. Each term's error is divided by its *normal level* (its mean on held-out normal data,
    per sensor with ``error_norm=True``), averaged over the windows covering the sample
@@ -164,6 +165,12 @@ class Detector:
     linear, linear_weight
         Offer the linear (PCA, ``pca_variance`` of the variance) reconstruction error as a term,
         with this weight.
+    stats_bands
+        Add the spectral shape of each main window (its power's shares in half-octave bands) to its statistics
+        term (:class:`~tsae.pipelines.anomaly.scoring.StatsTerm`): a sensor whose cycle runs faster or slower, or
+        whose noise changes colour, stands out even while its level, spread and step size stay in range. On the
+        generated plant's decision seeds it raised the PR-AUC of a sensor's 6-hour cycle running at 4 hours from
+        0.573 to 0.626 (no other fault kind lost more than 0.005), and the development NAB and SKAB series' too.
     stats_weight
         The weight of the statistics term (each window's level, spread and step size), when chosen. A lower one
         lets faults the other terms see and it does not (a changed cycle, a sensor running late) stand out of its
@@ -293,6 +300,7 @@ class Detector:
         terms: str | Sequence[str] = "auto", scales: str | Sequence[int] = "auto", holdout: float = 0.3,
         drift_rate: float = 0.0, drift_every: int | None = None, short_smooth: str | Sequence[int] = "auto",
         threshold_floor: float = 1.3, short_margin: float = 1.25, stats_weight: float = 1.0,
+        stats_bands: bool = True,
     ) -> None:
         if not isinstance(model, str):  # a class here would only fail at fit, with a KeyError
             raise TypeError(f"Detector(model=...) takes the name of a registered model family such as 'conv1d' "
@@ -344,6 +352,7 @@ class Detector:
         self.threshold_floor = threshold_floor
         self.short_margin = short_margin
         self.stats_weight = stats_weight
+        self.stats_bands = stats_bands
         self._check_settings()  # what a detector file could not hold fails here, not at load
 
     # -- sklearn's parameter protocol ---------------------------------------------
@@ -369,6 +378,8 @@ class Detector:
     def _check_settings(self) -> None:
         """Refuse settings a detector file could not hold (the loader's ranges)."""
         check_settings({name: getattr(self, name) for name in SETTING_RANGES})
+        if not isinstance(self.stats_bands, (bool, np.bool_)):
+            raise ValueError(f"stats_bands={self.stats_bands!r} must be True or False")
         problem = threshold_problem(self.threshold)
         if problem:
             raise ValueError(f"threshold {problem}")
@@ -622,7 +633,7 @@ class Detector:
                          "sample_interval": None if self.sample_interval_ is None else float(self.sample_interval_),
                          "drift_rate": float(self.drift_rate), "drift_every": self.drift_every,
                          "threshold_floor": float(self.threshold_floor), "short_margin": float(self.short_margin),
-                         "stats_weight": float(self.stats_weight),
+                         "stats_weight": float(self.stats_weight), "stats_bands": bool(self.stats_bands),
                          "terms": self.terms if isinstance(self.terms, str) else list(self.terms),
                          "scales": self.scales if isinstance(self.scales, str) else [int(v) for v in self.scales],
                          "holdout": float(self.holdout)},
@@ -652,7 +663,8 @@ class Detector:
                   drift_every=settings.get("drift_every"),
                   threshold_floor=settings.get("threshold_floor", 1.0),  # older files: fitted without a floor
                   short_margin=settings.get("short_margin", 1.0),  # or a margin
-                  stats_weight=settings.get("stats_weight", 1.0))
+                  stats_weight=settings.get("stats_weight", 1.0),
+                  stats_bands=settings.get("stats_bands", False) is True)  # older files: no spectral shape
         det.calibration_mean_ = content.calibration_mean
         det.early_threshold_ = content.early_threshold
         det.sample_interval_ = det.sample_interval

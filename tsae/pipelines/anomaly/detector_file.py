@@ -28,7 +28,7 @@ from tsae.models.fields import (
     check_str,
 )
 from tsae.models.params import MAX_INT_HPARAM
-from tsae.pipelines.anomaly.scoring import DetectorState, LinearTerm, ScaleTerm, StatsTerm
+from tsae.pipelines.anomaly.scoring import DetectorState, LinearTerm, ScaleTerm, StatsTerm, band_starts
 from tsae.pipelines.anomaly.selfcheck import SelfCheck
 from tsae.pipelines.anomaly.thresholds import Threshold, threshold_problem
 
@@ -36,8 +36,9 @@ if TYPE_CHECKING:
     from tsae.models.modelfile import LoadedModel
 
 DETECTOR_KIND = "tsae-detector"
-DETECTOR_VERSION = 3  # 2: statistics terms, further window scales, term weights, the self-check;
-#                        3: the statistics terms' level distance turns linear (extra.stats_level_huber)
+DETECTOR_VERSION = 4  # 2: statistics terms, further window scales, term weights, the self-check;
+#                        3: the statistics terms' level distance turns linear (extra.stats_level_huber);
+#                        4: the main window's statistics term may hold its spectral shape (stats_band_*)
 
 
 @dataclass
@@ -214,6 +215,10 @@ def term_arrays(prefix: str, pca: LinearTerm | None, stats: StatsTerm | None) ->
     if stats is not None:
         arrays.update({f"{prefix}stats_median": stats.median, f"{prefix}stats_spread": stats.spread,
                        f"{prefix}stats_err_scale": stats.err_scale})
+        if stats.band_median is not None and stats.band_spread is not None:  # absent: not used (files before
+            # version 4, the further scales)
+            arrays.update({f"{prefix}stats_band_median": stats.band_median,
+                           f"{prefix}stats_band_spread": stats.band_spread})
     return arrays
 
 
@@ -230,10 +235,15 @@ def _terms(path: Path, arrays: dict[str, np.ndarray], prefix: str, channels: int
                          mean=_array(path, arrays, f"{prefix}pca_mean", (width,)),
                          err_scale=_array(path, arrays, f"{prefix}pca_err_scale", (channels,), positive=True))
     if f"{prefix}stats_median" in arrays:
+        band_median = band_spread = None
+        if f"{prefix}stats_band_median" in arrays or f"{prefix}stats_band_spread" in arrays:
+            shape = (channels, len(band_starts(window)))
+            band_median = _array(path, arrays, f"{prefix}stats_band_median", shape)
+            band_spread = _array(path, arrays, f"{prefix}stats_band_spread", shape, positive=True)
         stats = StatsTerm(median=_array(path, arrays, f"{prefix}stats_median", (channels, 3)),
                           spread=_array(path, arrays, f"{prefix}stats_spread", (channels, 3), positive=True),
                           err_scale=_array(path, arrays, f"{prefix}stats_err_scale", (channels,), positive=True),
-                          level_huber=level_huber)
+                          level_huber=level_huber, band_median=band_median, band_spread=band_spread)
     return pca, stats
 
 

@@ -351,7 +351,8 @@ class DetectorFit:
         det = self.det
         channels = Z.shape[0]
         window = windows[0]
-        pca, stats, windows_all, k = fit_window_terms(Z, window, det.pca_variance, seed=det.seed)
+        pca, stats, windows_all, k = fit_window_terms(Z, window, det.pca_variance, seed=det.seed,
+                                                      bands=det.stats_bands)
         # the network trains on at most max_train_windows of them, evenly spaced: enough for these small
         # networks, and the fit's cost stops growing with the series
         train_windows = windows_all[np.unique(np.linspace(0, len(windows_all) - 1, det.max_train_windows).astype(int))]
@@ -437,7 +438,8 @@ class DetectorFit:
         for term in [state.primary_term(), *state.scales]:
             rank = None if term.pca is None else len(term.pca.components)
             pca, stats = fit_window_terms(Z, term.window, self.det.pca_variance, rank=rank,
-                                           seed=self.det.seed)[:2]
+                                          seed=self.det.seed,
+                                          bands=term.stats is not None and term.stats.band_median is not None)[:2]
             if term.pca is not None:
                 pca.err_scale = term.pca.err_scale
                 set_window_terms(state, term.window, pca=pca)

@@ -314,6 +314,47 @@ def window_stats(frames: np.ndarray) -> np.ndarray:
     return out
 
 
+#: how a band's share of a window's variance is logged: ``log(share + BAND_SHARE_FLOOR)``, so that bands holding
+#: almost none of it (under a percent) do not swing the statistic by their rounding
+BAND_SHARE_FLOOR = 1e-2
+#: the least robust spread of a band's logged share: a share must change by a factor of about e ** 0.5 = 1.65 to
+#: count one unit (at 0.25, as the other statistics, the plant's drifts lost 0.009 of PR-AUC to the term's noise)
+BAND_SPREAD_FLOOR = 0.5
+
+
+def band_starts(length: int) -> np.ndarray:
+    """The first frequency bin of each spectral band of a window of ``length`` samples (see :func:`band_shares`).
+
+    Bins ``k = 1 .. length // 2`` (``k`` cycles per window) are grouped into half-octave bands
+    (``floor(2 log2 k)``), the empty ones (at the lowest frequencies, where a half octave holds no
+    whole bin) left out: ``{1}, {2}, {3}, {4, 5}, {6, 7}, {8 .. 11}, {12 .. 15}, ...``.
+    """
+    bins = np.arange(1, max(2, length // 2 + 1))
+    band = np.floor(2.0 * np.log2(bins) + 1e-9).astype(np.int64)
+    return np.flatnonzero(np.r_[True, band[1:] != band[:-1]])
+
+
+def band_shares(frames: np.ndarray) -> np.ndarray:
+    """Spectral shape of each window and sensor: ``(F, L, C)`` frames -> ``(F, C, B)``.
+
+    Each band's (:func:`band_starts`) share of the power of the window's periodogram (its mean
+    removed, under a Hann taper, so that a strong slow cycle does not leak into the bands above
+    it), as ``log(share + BAND_SHARE_FLOOR)``: a sensor whose cycle runs faster or slower, or whose
+    noise changes colour, moves power from one band to another while its level, spread and step
+    size may stay in range. A window without variance has every share 0.
+    """
+    frames = np.asarray(frames, np.float64)
+    length = frames.shape[1]
+    tapered = (frames - frames.mean(axis=1, keepdims=True)) * np.hanning(length)[None, :, None]
+    power = np.abs(np.fft.rfft(tapered, axis=1)[:, 1:length // 2 + 1]) ** 2  # (F, K, C)
+    if power.shape[1] == 0:  # a window of 1 sample
+        power = np.zeros((frames.shape[0], 1, frames.shape[2]))
+    bands = np.add.reduceat(power, band_starts(length)[: max(1, power.shape[1])], axis=1)  # (F, B, C)
+    total = power.sum(axis=1, keepdims=True)
+    shares = np.divide(bands, total, out=np.zeros_like(bands), where=total > 1e-12 * length)
+    return np.log(shares + BAND_SHARE_FLOOR).transpose(0, 2, 1)
+
+
 #: frames per network call, and per group of frames a scale scores, on the CPU: in float64 the working arrays of
 #: thousands of frames (tens of MB) overflow the caches, and the network ran at half the speed; the values are those
 #: of any other batch (see ScoringCore) and groups of frames (see _OverlapMean), to BLAS's rounding
@@ -655,26 +696,48 @@ class StatsTerm:
     wanders slowly beyond its training range (a pump warming up, the weather) does not outweigh
     the other terms by its square; ``None``: squared throughout (detector files before version 3).
     ``err_scale`` ``(C,)`` is its normal level.
+
+    ``band_median`` and ``band_spread`` ``(C, B)``: the same for the window's spectral shape
+    (:func:`band_shares`, the spread at least :data:`BAND_SPREAD_FLOOR`), whose mean squared
+    robust z-score over the ``B`` bands is added as a fourth statistic: a cycle running faster or
+    slower, or noise of another colour, which level, spread and step size barely show. ``None``:
+    not used (the detector's further window scales, whose windows do not hold whole cycles, and
+    detector files before version 4).
     """
 
     median: np.ndarray
     spread: np.ndarray
     err_scale: np.ndarray
     level_huber: float | None = LEVEL_HUBER
+    band_median: np.ndarray | None = None
+    band_spread: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.median = np.asarray(self.median, np.float64)
         self.spread = np.asarray(self.spread, np.float64)
         self.err_scale = np.asarray(self.err_scale, np.float64)
         self.level_huber = None if self.level_huber is None else float(self.level_huber)
+        if (self.band_median is None) != (self.band_spread is None):
+            raise ValueError("band_median and band_spread come together")
+        if self.band_median is not None:
+            self.band_median = np.asarray(self.band_median, np.float64)
+            self.band_spread = np.asarray(self.band_spread, np.float64)
 
     @classmethod
-    def fit(cls, frames: np.ndarray, floor: float = 0.25, level_huber: float | None = LEVEL_HUBER) -> StatsTerm:
-        """Learn the normal statistics from training frames ``(F, L, C)``."""
-        stats = window_stats(np.asarray(frames, np.float64))
+    def fit(cls, frames: np.ndarray, floor: float = 0.25, level_huber: float | None = LEVEL_HUBER,
+            bands: bool = False) -> StatsTerm:
+        """Learn the normal statistics from training frames ``(F, L, C)`` (and their spectral shape if ``bands``)."""
+        frames = np.asarray(frames, np.float64)
+        stats = window_stats(frames)
         median = np.median(stats, axis=0)
         spread = 1.4826 * np.median(np.abs(stats - median), axis=0) + floor
-        return cls(median=median, spread=spread, err_scale=np.ones(median.shape[0]), level_huber=level_huber)
+        band_median = band_spread = None
+        if bands:
+            shape = band_shares(frames)
+            band_median = np.median(shape, axis=0)
+            band_spread = 1.4826 * np.median(np.abs(shape - band_median), axis=0) + BAND_SPREAD_FLOOR
+        return cls(median=median, spread=spread, err_scale=np.ones(median.shape[0]), level_huber=level_huber,
+                   band_median=band_median, band_spread=band_spread)
 
     def distance(self, frames: np.ndarray) -> np.ndarray:
         """Robust distance of each frame's statistics from normal, ``(F, C)`` (see the class notes)."""
@@ -683,7 +746,10 @@ class StatsTerm:
         if k is not None:
             level = np.sqrt(squares[..., 0])
             squares[..., 0] = np.where(level <= k, squares[..., 0], k * (2.0 * level - k))
-        return squares.sum(axis=-1)
+        out = squares.sum(axis=-1)
+        if self.band_median is not None:
+            out += (((band_shares(frames) - self.band_median) / self.band_spread) ** 2).mean(axis=-1)
+        return out
 
 
 @dataclass

@@ -2,9 +2,10 @@
 
 A detector adds up to three kinds of term: ``"ae"`` (the autoencoder's residual, on the
 main window), ``"pca"`` (the residual off the training windows' principal subspace) and
-``"stats"`` (each window's level, spread and step size against their normal range), the
-last two on every window scale. Each term's per-sample error is divided by its mean on
-held-out normal data (its *normal level*), so terms of different kinds can be added.
+``"stats"`` (each window's level, spread and step size, and on the main window its spectral
+shape, against their normal range), the last two on every window scale. Each term's
+per-sample error is divided by its mean on held-out normal data (its *normal level*), so
+terms of different kinds can be added.
 These helpers serve the fit: the self-check (:mod:`tsae.pipelines.anomaly.selfcheck`)
 scores each term on its own and chooses which to keep.
 """
@@ -106,12 +107,14 @@ def term_window_starts(n: int, window: int, max_windows: int = MAX_TERM_WINDOWS,
 
 
 def fit_window_terms(Z: np.ndarray, window: int, variance: float, max_windows: int = MAX_TERM_WINDOWS,
-                     rank: int | None = None, seed: int = 0) -> tuple[LinearTerm, StatsTerm, np.ndarray, int]:
+                     rank: int | None = None, seed: int = 0,
+                     bands: bool = False) -> tuple[LinearTerm, StatsTerm, np.ndarray, int]:
     """Learn the subspace and statistics terms of one window length from the normalised series ``Z`` (C, n).
 
     Training windows are taken at every position, thinned to at most ``max_windows``
     (:func:`term_window_starts`: one at a random position in each stretch, ``seed``), so the cost does not grow
-    with the series beyond that. ``rank`` (None: the components holding ``variance``) fixes the subspace's size.
+    with the series beyond that. ``rank`` (None: the components holding ``variance``) fixes the subspace's size;
+    ``bands``: the statistics term learns the windows' spectral shape too (:class:`StatsTerm`).
 
     Returns
     -------
@@ -131,7 +134,7 @@ def fit_window_terms(Z: np.ndarray, window: int, variance: float, max_windows: i
         rank = int(np.searchsorted(np.cumsum(var) / max(var.sum(), _EPS), variance) + 1)
     rank = min(rank, len(vt))
     pca = LinearTerm(components=vt[:rank], mean=mean, err_scale=np.ones(channels))
-    stats = StatsTerm.fit(windows.transpose(0, 2, 1))
+    stats = StatsTerm.fit(windows.transpose(0, 2, 1), bands=bands)
     return pca, stats, windows, rank
 
 
