@@ -751,10 +751,10 @@ def test_a_row_of_empty_cells_between_rows_is_a_sample_with_every_value_missing(
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
 @pytest.mark.parametrize("command", [["smooth", "{fifo}", "-o", "{out}"],
                                      ["train", "{fifo}", "--window", "8", "--epochs", "1", "-o", "{out}.tsae"]])
-def test_a_table_given_as_a_named_pipe_is_read_or_refused_never_waited_on(tmp_path: Path, command: list[str]) -> None:
+def test_a_table_given_as_a_named_pipe_is_read_never_waited_on(tmp_path: Path, command: list[str]) -> None:
     """`tsae train <(zcat x.csv.gz)`: a table is opened several times (its compression, its encoding, its
-    dialect, its rows); the second open of a pipe waited for a writer that never came. The one-table commands
-    (`smooth`) copy a pipe to a temporary file and read that (tests/cli/test_stdin_tables.py)."""
+    dialect, its rows); the second open of a pipe waited for a writer that never came. The commands copy a pipe to
+    a temporary file and read that (tests/cli/test_stdin_tables.py)."""
     fifo = tmp_path / "pipe.csv"
     os.mkfifo(fifo)
     script = ("import sys, time\n"
@@ -769,10 +769,8 @@ def test_a_table_given_as_a_named_pipe_is_read_or_refused_never_waited_on(tmp_pa
     finally:
         writer.kill()
         writer.wait()
+    assert proc.returncode == 0, proc.stderr
     if command[0] == "smooth":
-        assert proc.returncode == 0, proc.stderr
         assert (tmp_path / "out.csv").read_text().startswith("a,b\n1")
-        return
-    assert proc.returncode == 1
-    assert proc.stderr.strip() == f"Error: {fifo}: is a pipe or device, not a file (save it to a file first)"
-    assert not any(p.name.startswith("out") for p in tmp_path.iterdir())
+    else:  # train copies a pipe among its inputs as the one-table commands do (it was refused before)
+        assert (tmp_path / "out.csv.tsae").stat().st_size > 0
