@@ -22,9 +22,9 @@ CHUNK = 64  # rows a chunk: a file of 1,000 rows has many, past the 200 rows eac
 ROWS = 1000
 
 
-def reference_floats(cells: Sequence[str], decimal: str = ".") -> np.ndarray | tuple[int, str]:
+def reference_floats(cells: Sequence[str], decimal: str = ".", compiled: bool = False) -> np.ndarray | tuple[int, str]:
     """The cells as float64 as the reader read them before: each stripped in Python, missing ones "nan", then
-    numpy's str cast."""
+    numpy's str cast (``compiled`` or not)."""
     arr = np.array([c.strip() for c in cells], dtype=object)
     missing = np.array([c.lower() in MISSING for c in arr], dtype=bool)
     arr[missing] = "nan"
@@ -57,8 +57,9 @@ ODD_CELLS = ["1", " 1.5 ", "\t-2\t", "+3", "-0", "0", "1e400", "-1e400", "1e-400
              "\u0130", "n\u0130l", "\uff11\uff12", "\u0661", "1 2", "12.019"]
 
 
+@pytest.mark.parametrize("compiled", [False, True])
 @pytest.mark.parametrize("decimal", [".", ","])
-def test_cells_are_the_numbers_numpys_str_cast_gave(decimal) -> None:
+def test_cells_are_the_numbers_numpys_str_cast_gave(decimal, compiled) -> None:
     rng = np.random.default_rng(7)
     cases = [[cell] for cell in ODD_CELLS] + [ODD_CELLS]
     cases += [[str(c) for c in rng.choice(ODD_CELLS, size=int(rng.integers(1, 6)))] for _ in range(3000)]
@@ -67,7 +68,8 @@ def test_cells_are_the_numbers_numpys_str_cast_gave(decimal) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # numpy's str cast told some overflows ("1.0e309")
         different = [cells for cells in cases
-                     if not same_floats(table_cells._floats(cells, decimal), reference_floats(cells, decimal))]
+                     if not same_floats(table_cells._floats(cells, decimal, compiled),
+                                        reference_floats(cells, decimal))]
     assert not different, different[:5]
 
 
@@ -165,6 +167,7 @@ class Paths:
         self.split = 0
         self.plain = tables._plain_columns
         monkeypatch.setattr(tables, "READ_ROWS", CHUNK)
+        monkeypatch.setattr(tables, "COMPILED_FROM_ROW", 0)  # the fast reader reads decimal cells compiled too
 
     def counting(self, *args: Any) -> Any:
         columns = self.plain(*args)

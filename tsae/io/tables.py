@@ -145,6 +145,9 @@ def _time_rate(time: np.ndarray | None, name: str | None) -> float | None:
 #: body rows that :func:`read_table` holds as text at a time: it converts them to arrays chunk by chunk, so its
 #: memory is about the arrays it returns (twice, while their chunks are joined) and this many rows of strings
 READ_ROWS = 1 << 14
+#: the data row from which on a table read reads plain decimal cells by a compiled loop (loading numba, a third of a
+#: second, pays for itself on the rows after it)
+COMPILED_FROM_ROW = 1 << 16
 #: told the data rows of each chunk a table read reads, within :func:`rows_read_told` (None: nobody listens)
 _ROWS_READ: ContextVar[Callable[[int], None] | None] = ContextVar("_ROWS_READ", default=None)
 
@@ -370,7 +373,7 @@ def _convert(column: _Column, cells: Sequence[str], start: int, lines: Sequence[
     ``commas``: the file is comma-separated (its mark is a point).
     """
     if column.floats is not None and column.bad is None and floats:
-        values = _floats(cells, decimal or ".")
+        values = _floats(cells, decimal or ".", compiled=start >= COMPILED_FROM_ROW)
         if isinstance(values, tuple):
             i, cell = values
             column.bad = _not_a_number(lines[i], column.name, cell, decimal, commas)
