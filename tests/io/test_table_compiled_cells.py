@@ -57,27 +57,34 @@ def same(a: np.ndarray | tuple[int, str], b: np.ndarray | tuple[int, str]) -> bo
     return a.tobytes() == b.tobytes()  # NaNs and signed zeros too
 
 
-def compiled(cells: Sequence[str], mark: str) -> tuple[np.ndarray, np.ndarray]:
-    """``(values, slow)`` of the compiled loop on ``cells``."""
-    values, slow = np.full(len(cells), -1.0), np.zeros(len(cells), dtype=bool)
-    decimal_cells(np.frombuffer("\n".join(cells).encode("ascii"), dtype=np.uint8), ord(mark), values, slow)
-    return values, slow
+def compiled(cells: Sequence[str], mark: str, width: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """``(values, slow)`` of the compiled loop on ``cells`` (as many as ``width`` divides), in lines of ``width``
+    cells (width 1: cells joined by line feeds, as table_cells._floats joins a column)."""
+    delimiter = "\n" if width == 1 else "," if mark == "." else ";"
+    lines = [delimiter.join(cells[i: i + width]) for i in range(0, len(cells), width)]
+    values, slow = np.full((width, len(lines)), -1.0), np.zeros((width, len(lines)), dtype=bool)
+    text = np.frombuffer("\n".join(lines).encode("ascii"), dtype=np.uint8)
+    decimal_cells(text, ord(delimiter), ord(mark), values, slow)
+    return values.T.ravel(), slow.T.ravel()  # in the order of the cells
 
 
 @pytest.mark.parametrize("decimal", [".", ","])
-def test_plain_cells_are_read_by_the_loop_as_float_reads_them(decimal) -> None:
-    cells = [cell.replace(".", decimal) for cell in PLAIN]
-    values, slow = compiled(cells, decimal)
+@pytest.mark.parametrize("width", [1, 5])
+def test_plain_cells_are_read_by_the_loop_as_float_reads_them(decimal, width) -> None:
+    cells = [cell.replace(".", decimal) for cell in PLAIN][: len(PLAIN) // width * width]
+    values, slow = compiled(cells, decimal, width)
     assert not slow.any(), [cell for cell, s in zip(cells, slow, strict=True) if s]
     want = np.array([float(cell.replace(",", ".")) for cell in cells])
     assert values.tobytes() == want.tobytes(), [c for c, v, w in zip(cells, values, want, strict=True) if v != w]
 
 
-def test_odd_cells_are_left_to_float() -> None:
-    ascii_cells = [cell for cell in ODD if cell.isascii() and "\n" not in cell and cell.strip(" \t")]
-    values, slow = compiled(ascii_cells, ".")
+@pytest.mark.parametrize("width", [1, 2])
+def test_odd_cells_are_left_to_float(width) -> None:
+    ascii_cells = [cell for cell in ODD if cell.isascii() and not {"\n", ","} & set(cell) and cell.strip(" \t")]
+    ascii_cells = ascii_cells[: len(ascii_cells) // width * width]
+    values, slow = compiled(ascii_cells, ".", width)
     assert slow.all(), [cell for cell, s in zip(ascii_cells, slow, strict=True) if not s]
-    values, slow = compiled(["", " ", "\t"], ".")
+    values, slow = compiled(["", " ", "  ", "\t"], ".", width)
     assert np.isnan(values).all() and not slow.any()  # empty cells are missing
 
 

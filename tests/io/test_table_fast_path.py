@@ -104,12 +104,15 @@ def test_plain_lines_are_split_as_csv_reader_splits_them_into_rows(dialect) -> N
         # as a file's lines are: each ends in a line feed, the last one perhaps not; none is ""
         lines = [line if line.endswith("\n") else line + "\n" for line in lines[:-1]] + [lines[-1] or "\n"]
         columns = tables._plain_columns(lines, dialect, width)
+        compiled = tables._plain_columns(lines, dialect, width, True)  # lines told plain by the compiled loop
+        assert (compiled is None) == (columns is None), lines
         if columns is None:
             continue
+        assert compiled is not None and [list(c) for c in compiled] == [list(c) for c in columns]
         split += 1
         rows = list(csv.reader(lines, dialect))
         assert len(rows) == len(lines) and all(len(row) == width for row in rows), (lines, rows)
-        assert [list(cells) for cells in zip(*rows, strict=True)] == columns, lines
+        assert [list(cells) for cells in zip(*rows, strict=True)] == [list(cells) for cells in columns], lines
         assert not any(table_cells.is_comment(row[0]) for row in rows), lines
         assert all(any(cell.strip() for cell in row) for row in rows), lines
     assert split > 100  # plain blocks were found, and checked

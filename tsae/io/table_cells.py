@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from tsae import _interrupts as interrupts
+from tsae.io.table_plain import PlainBlock, PlainColumn
 
 #: cells that are missing values (compared lower-case): spreadsheets' formula errors (``#DIV/0!``, ``#VALUE!``) are
 MISSING = {"", "na", "nan", "null", "none", "n/a", "?", "-", "#n/a", "missing",
@@ -71,14 +72,15 @@ def _compiled_floats(cells: Sequence[str], decimal: str) -> np.ndarray | None:
     (:func:`~tsae.io._number_kernels.decimal_cells`) and the others by ``float()`` as ever; None when a cell is not a
     number (the caller then finds and tells the first one), or the cells are not ASCII, hold a line feed or a NUL.
     """
-    joined = "\n".join(cells)
-    if not cells or not joined.isascii() or joined.count("\n") != len(cells) - 1 or "\x00" in joined:
-        return None
-    from tsae.io._number_kernels import decimal_cells
-
-    values = np.empty(len(cells))
-    slow = np.zeros(len(cells), dtype=bool)
-    if decimal_cells(np.frombuffer(joined.encode("ascii"), dtype=np.uint8), ord(decimal), values, slow):
+    if isinstance(cells, PlainColumn):  # read from its chunk's text, not split into cells
+        values, slow = cells.block.numbers(cells.j, decimal)
+    else:
+        joined = "\n".join(cells)
+        if not cells or not joined.isascii() or joined.count("\n") != len(cells) - 1 or "\x00" in joined:
+            return None
+        block = PlainBlock(joined, "\n", 1, len(cells), lambda text: [list(cells)])
+        values, slow = block.numbers(0, decimal)
+    if slow.any():
         for i in np.flatnonzero(slow).tolist():
             cell = cells[i].strip()
             if cell.lower() in MISSING:
