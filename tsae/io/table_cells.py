@@ -50,6 +50,8 @@ def _floats(cells: Sequence[str], decimal: str = ".", compiled: bool = False) ->
         values = _compiled_floats(cells, decimal)
         if values is not None:
             return values
+    if isinstance(cells, PlainColumn):
+        cells = cells.cells()  # a list: numpy reads a sequence of another type a cell at a time
     arr = _stripped(cells)
     with contextlib.suppress(ValueError):
         # no cell missing, or only "nan"s, which float() reads as NaN (as missing cells are): the time it took to

@@ -48,6 +48,10 @@ class PlainColumn(Sequence[str]):
     def __init__(self, block: PlainBlock, j: int) -> None:
         self.block, self.j = block, j
 
+    def cells(self) -> list[str]:
+        """Its cells (the chunk's text split into cells, if it was not yet)."""
+        return self.block.cells(self.j)
+
     def __len__(self) -> int:
         return self.block.rows
 
