@@ -19,7 +19,7 @@ class PlainBlock:
                  split: Callable[[str], list[list[str]]]) -> None:
         self._text, self._delimiter, self.width, self.rows, self._split = text, delimiter, width, rows, split
         self._cells: list[list[str]] | None = None
-        self._numbers: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._numbers: tuple[str, np.ndarray, np.ndarray] | None = None  # (mark, values, slow) of every column
 
     def cells(self, j: int) -> list[str]:
         """Column ``j``'s cells (the text is split into all its cells the first time a cell is asked for)."""
@@ -30,16 +30,16 @@ class PlainBlock:
     def numbers(self, j: int, mark: str) -> tuple[np.ndarray, np.ndarray]:
         """``(values, slow)`` of column ``j`` read with the decimal ``mark`` by the compiled loop: float64 of its
         plain decimal cells (NaN: empty), and where a cell is left for ``float()`` (its value then undefined)."""
-        if mark not in self._numbers:
+        if self._numbers is None or self._numbers[0] != mark:  # (a file has one mark: read once a chunk)
             from tsae.io._number_kernels import decimal_cells
 
             values = np.empty((self.width, self.rows))
             slow = np.zeros((self.width, self.rows), dtype=bool)
             decimal_cells(np.frombuffer(self._text.encode("ascii"), dtype=np.uint8), ord(self._delimiter), ord(mark),
                           values, slow)
-            self._numbers = {mark: (values, slow)}  # a file has one mark: no other is asked for again
-        values, slow = self._numbers[mark]
-        return values[j].copy(), slow[j]
+            self._numbers = (mark, values, slow)
+        _, values, slow = self._numbers
+        return values[j].copy(), slow[j]  # a copy: not a view holding every column's values
 
 
 class PlainColumn(Sequence[str]):
