@@ -29,6 +29,7 @@ def write_big_csv(path: Path, rows: int) -> None:
 def test_peak_memory_is_a_small_multiple_of_the_arrays_read(tmp_path) -> None:
     path = tmp_path / "big.csv"
     write_big_csv(path, 200_000)  # 15.5 MB of text
+    import tsae.io._number_kernels  # noqa: F401 - loading numba (its ~40 MB of objects, once a process) is no reading
     table, peak = traced_peak(lambda: read_table(path))
     assert table.values.shape == (5, 200_000) and table.time is not None
     output = table.values.nbytes + table.time.nbytes  # 9.6 MB

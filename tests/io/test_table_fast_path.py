@@ -22,9 +22,9 @@ CHUNK = 64  # rows a chunk: a file of 1,000 rows has many, past the 200 rows eac
 ROWS = 1000
 
 
-def reference_floats(cells: Sequence[str], decimal: str = ".") -> np.ndarray | tuple[int, str]:
+def reference_floats(cells: Sequence[str], decimal: str = ".", compiled: bool = False) -> np.ndarray | tuple[int, str]:
     """The cells as float64 as the reader read them before: each stripped in Python, missing ones "nan", then
-    numpy's str cast."""
+    numpy's str cast (``compiled`` or not)."""
     arr = np.array([c.strip() for c in cells], dtype=object)
     missing = np.array([c.lower() in MISSING for c in arr], dtype=bool)
     arr[missing] = "nan"
@@ -57,8 +57,9 @@ ODD_CELLS = ["1", " 1.5 ", "\t-2\t", "+3", "-0", "0", "1e400", "-1e400", "1e-400
              "\u0130", "n\u0130l", "\uff11\uff12", "\u0661", "1 2", "12.019"]
 
 
+@pytest.mark.parametrize("compiled", [False, True])
 @pytest.mark.parametrize("decimal", [".", ","])
-def test_cells_are_the_numbers_numpys_str_cast_gave(decimal) -> None:
+def test_cells_are_the_numbers_numpys_str_cast_gave(decimal, compiled) -> None:
     rng = np.random.default_rng(7)
     cases = [[cell] for cell in ODD_CELLS] + [ODD_CELLS]
     cases += [[str(c) for c in rng.choice(ODD_CELLS, size=int(rng.integers(1, 6)))] for _ in range(3000)]
@@ -67,7 +68,8 @@ def test_cells_are_the_numbers_numpys_str_cast_gave(decimal) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # numpy's str cast told some overflows ("1.0e309")
         different = [cells for cells in cases
-                     if not same_floats(table_cells._floats(cells, decimal), reference_floats(cells, decimal))]
+                     if not same_floats(table_cells._floats(cells, decimal, compiled),
+                                        reference_floats(cells, decimal))]
     assert not different, different[:5]
 
 
@@ -102,12 +104,15 @@ def test_plain_lines_are_split_as_csv_reader_splits_them_into_rows(dialect) -> N
         # as a file's lines are: each ends in a line feed, the last one perhaps not; none is ""
         lines = [line if line.endswith("\n") else line + "\n" for line in lines[:-1]] + [lines[-1] or "\n"]
         columns = tables._plain_columns(lines, dialect, width)
+        compiled = tables._plain_columns(lines, dialect, width, True)  # lines told plain by the compiled loop
+        assert (compiled is None) == (columns is None), lines
         if columns is None:
             continue
+        assert compiled is not None and [list(c) for c in compiled] == [list(c) for c in columns]
         split += 1
         rows = list(csv.reader(lines, dialect))
         assert len(rows) == len(lines) and all(len(row) == width for row in rows), (lines, rows)
-        assert [list(cells) for cells in zip(*rows, strict=True)] == columns, lines
+        assert [list(cells) for cells in zip(*rows, strict=True)] == [list(cells) for cells in columns], lines
         assert not any(table_cells.is_comment(row[0]) for row in rows), lines
         assert all(any(cell.strip() for cell in row) for row in rows), lines
     assert split > 100  # plain blocks were found, and checked
@@ -165,6 +170,7 @@ class Paths:
         self.split = 0
         self.plain = tables._plain_columns
         monkeypatch.setattr(tables, "READ_ROWS", CHUNK)
+        monkeypatch.setattr(tables, "COMPILED_FROM_ROW", 0)  # the fast reader reads decimal cells compiled too
 
     def counting(self, *args: Any) -> Any:
         columns = self.plain(*args)

@@ -46,11 +46,14 @@ def _blocks(path: Path, size: int, **options: Any) -> tuple[Any, ...]:
 def readings(path: Path, monkeypatch: pytest.MonkeyPatch, chunks: tuple[int, int, int] = (64, 64, 64),
              block: int = 7, **options: Any) -> dict[str, tuple[tuple[Any, ...], list[str]]]:
     """The file read the three ways, each ``READ_ROWS`` of ``chunks`` rows a chunk (the block reader's blocks
-    ``block`` rows), as :func:`_outcome` gives them."""
+    ``block`` rows), as :func:`_outcome` gives them; the fast reader reads plain decimal cells by the compiled loop
+    from the first row (tables.COMPILED_FROM_ROW), the block reader from its second chunk, the row by row one by
+    ``float()`` only."""
     got = {}
     for name, rows in zip(("fast", "rows", "blocks"), chunks, strict=True):
         with monkeypatch.context() as patch:
             patch.setattr(tables, "READ_ROWS", rows)
+            patch.setattr(tables, "COMPILED_FROM_ROW", {"fast": 0, "rows": 1 << 62, "blocks": rows}[name])
             if name == "rows":
                 patch.setattr(tables, "_plain_columns", lambda *args: None)
             got[name] = _outcome(lambda name=name: _blocks(path, block, **options) if name == "blocks" else

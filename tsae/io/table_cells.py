@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from tsae import _interrupts as interrupts
+from tsae.io.table_plain import PlainBlock, PlainColumn
 
 #: cells that are missing values (compared lower-case): spreadsheets' formula errors (``#DIV/0!``, ``#VALUE!``) are
 MISSING = {"", "na", "nan", "null", "none", "n/a", "?", "-", "#n/a", "missing",
@@ -39,11 +40,18 @@ def _as_float(cell: str, decimal: str | None) -> float:
     return float(cell.replace(",", ".", 1) if decimal != "." and "." not in cell else cell)
 
 
-def _floats(cells: Sequence[str], decimal: str = ".") -> np.ndarray | tuple[int, str]:
+def _floats(cells: Sequence[str], decimal: str = ".", compiled: bool = False) -> np.ndarray | tuple[int, str]:
     """The cells as float64 (missing ones NaN), or ``(index, text)`` of the first cell that is not a number.
 
-    ``decimal`` is the file's decimal mark (see :func:`_decimal_mark`).
+    ``decimal`` is the file's decimal mark (see :func:`_decimal_mark`). ``compiled``: read plain decimal cells with
+    the numba kernel (:func:`_compiled_floats`; the same float64 bits), worth loading numba for a long table only.
     """
+    if compiled:
+        values = _compiled_floats(cells, decimal)
+        if values is not None:
+            return values
+    if isinstance(cells, PlainColumn):
+        cells = cells.cells()  # a list: numpy reads a sequence of another type a cell at a time
     arr = _stripped(cells)
     with contextlib.suppress(ValueError):
         # no cell missing, or only "nan"s, which float() reads as NaN (as missing cells are): the time it took to
@@ -59,6 +67,36 @@ def _floats(cells: Sequence[str], decimal: str = ".") -> np.ndarray | tuple[int,
             except ValueError:
                 return i, cell
         raise
+
+
+def _compiled_floats(cells: Sequence[str], decimal: str) -> np.ndarray | None:
+    """The cells as float64 as :func:`_floats` reads them, plain decimal ones by a compiled loop
+    (:func:`~tsae.io._number_kernels.decimal_cells`) and the others by ``float()`` as ever; None when a cell is not a
+    number (the caller then finds and tells the first one), or the cells are not ASCII, hold a line feed or a NUL.
+    """
+    if isinstance(cells, PlainColumn):  # read from its chunk's text, not split into cells
+        values, slow = cells.block.numbers(cells.j, decimal)
+    else:
+        joined = "\n".join(cells)
+        if not cells or not joined.isascii() or joined.count("\n") != len(cells) - 1 or "\x00" in joined:
+            return None
+        block = PlainBlock(joined, "\n", 1, len(cells), lambda text: [list(cells)])
+        values, slow = block.numbers(0, decimal)
+    if slow.any():
+        for i in np.flatnonzero(slow).tolist():
+            cell = cells[i].strip()
+            if cell.lower() in MISSING:
+                values[i] = np.nan
+                continue
+            if decimal == ",":
+                if "." in cell:
+                    return None
+                cell = cell.replace(",", ".")
+            try:
+                values[i] = float(cell)
+            except ValueError:
+                return None
+    return values
 
 
 def _stripped(cells: Sequence[str]) -> Sequence[str]:

@@ -67,6 +67,7 @@ from tsae.io.table_columns import (
     find_time_column,
 )
 from tsae.io.table_dialect import DELIMITERS, SpaceSeparated, comma_joined, sniff_delimiter, table_dialect
+from tsae.io.table_plain import PlainBlock, PlainColumn
 from tsae.io.table_time import (
     _OFFSET,
     _OFFSET_ROWS,
@@ -146,6 +147,9 @@ def _time_rate(time: np.ndarray | None, name: str | None) -> float | None:
 #: body rows that :func:`read_table` holds as text at a time: it converts them to arrays chunk by chunk, so its
 #: memory is about the arrays it returns (twice, while their chunks are joined) and this many rows of strings
 READ_ROWS = 1 << 14
+#: the data row from which on a table read reads plain decimal cells by a compiled loop (loading numba, a third of a
+#: second, pays for itself on the rows after it)
+COMPILED_FROM_ROW = 1 << 16
 #: told the data rows of each chunk a table read reads, within :func:`rows_read_told` (None: nobody listens)
 _ROWS_READ: ContextVar[Callable[[int], None] | None] = ContextVar("_ROWS_READ", default=None)
 
@@ -272,9 +276,11 @@ def _plain_dialect(dialect: Any) -> bool:
     return dialect.quoting == csv.QUOTE_MINIMAL and dialect.escapechar is None and len(dialect.delimiter) == 1
 
 
-def _plain_columns(lines: list[str], dialect: Any, width: int) -> list[list[str]] | None:
-    """The cells of ``lines`` column by column when each is a plain row of ``width`` cells, split at once, else
-    None (:func:`_records` and :func:`_body` read them one by one, and tell what is wrong).
+def _plain_columns(lines: list[str], dialect: Any, width: int, compiled: bool = False) -> list[PlainColumn] | None:
+    """The cells of ``lines`` column by column when each is a plain row of ``width`` cells, else None
+    (:func:`_records` and :func:`_body` read them one by one, and tell what is wrong). The columns are split at once
+    when a cell is first asked for (:class:`~tsae.io.table_plain.PlainColumn`); their numbers may be read from the
+    text without (:func:`~tsae.io.table_cells._floats`). ``compiled``: tell plain lines by a compiled loop.
 
     A plain line is ASCII, without a quote, NUL or lone carriage return, and not longer than a cell may be; it is
     no comment, has ``width - 1`` delimiters, and a cell that is not blank: :func:`_records` and :func:`_body` take
@@ -290,14 +296,18 @@ def _plain_columns(lines: list[str], dialect: Any, width: int) -> list[list[str]
             return None
     if not text.endswith("\n"):  # the last line of the text
         text += "\n"
-    if not _plain_lines(text, dialect.delimiter, width):
+    if not _plain_lines(text, dialect.delimiter, width, compiled):
         return None
+    block = PlainBlock(text, dialect.delimiter, width, len(lines), lambda text: _split(text, dialect, width))
+    return [PlainColumn(block, j) for j in range(width)]
+
+
+def _split(text: str, dialect: Any, width: int) -> list[list[str]]:
+    """The cells of the plain lines ``text`` (each ending in a line feed, of ``width`` cells), column by column."""
     if dialect.skipinitialspace:  # "time, flow": csv.reader drops the spaces a cell starts with
         text = _initial_spaces_dropped(text, dialect.delimiter)
-    text = text.replace("\n", dialect.delimiter)
-    cells = text.split(dialect.delimiter)
-    del text
-    rows = len(lines)
+    cells = text.replace("\n", dialect.delimiter).split(dialect.delimiter)
+    rows = (len(cells) - 1) // width
     return [cells[j: rows * width: width] for j in range(width)]
 
 
@@ -309,10 +319,14 @@ def _initial_spaces_dropped(text: str, delimiter: str) -> str:
     return text.lstrip(" ")
 
 
-def _plain_lines(text: str, delimiter: str, width: int) -> bool:
+def _plain_lines(text: str, delimiter: str, width: int, compiled: bool = False) -> bool:
     """Whether each line of ``text`` (ASCII, each ending in ``\\n``) has ``width - 1`` delimiters, a character
-    neither a delimiter nor whitespace, and is shorter than a cell may be."""
+    neither a delimiter nor whitespace, and is shorter than a cell may be (``compiled``: told by a compiled loop)."""
     codes = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+    if compiled:
+        from tsae.io._number_kernels import plain_lines
+
+        return bool(plain_lines(codes, ord(delimiter), width, csv.field_size_limit(), _SPACES))
     ends = np.flatnonzero(codes == ord("\n"))
     starts = np.concatenate(([0], ends[:-1] + 1))
     is_delimiter = codes == ord(delimiter)
@@ -371,7 +385,7 @@ def _convert(column: _Column, cells: Sequence[str], start: int, lines: Sequence[
     ``commas``: the file is comma-separated (its mark is a point).
     """
     if column.floats is not None and column.bad is None and floats:
-        values = _floats(cells, decimal or ".")
+        values = _floats(cells, decimal or ".", compiled=start >= COMPILED_FROM_ROW)
         if isinstance(values, tuple):
             i, cell = values
             column.bad = _not_a_number(lines[i], column.name, cell, decimal, commas)
@@ -474,7 +488,7 @@ def _chunks(rows: Iterator[tuple[int, list[str]]], ahead: int, lines: _Lines | N
         want = READ_ROWS if limit is None else min(READ_ROWS, limit - done)
         if at_rest and lines is not None:
             block = lines.block(want)
-            columns = _plain_columns(block, dialect, width)
+            columns = _plain_columns(block, dialect, width, done >= COMPILED_FROM_ROW)
             if columns is None:
                 lines.give_back(block)
             else:

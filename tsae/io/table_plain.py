@@ -1,0 +1,71 @@
+"""A chunk of plain table lines (:func:`~tsae.io.tables._plain_columns`) as columns of cells, split only when a cell's
+text is asked for: the reader reads a column of numbers from the chunk's text by a compiled loop
+(:func:`~tsae.io._number_kernels.decimal_cells`), and splits it into cells only for what is not plain decimals
+(dates, text, missing-value tokens, a number ``float()`` alone reads, a cell that is no number).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import overload
+
+import numpy as np
+
+
+class PlainBlock:
+    """The text of ``rows`` plain lines of ``width`` cells (ASCII, each line ending in a line feed, ``width - 1``
+    delimiters a line); ``split`` splits it into its columns of cells, as ``csv.reader`` would."""
+
+    def __init__(self, text: str, delimiter: str, width: int, rows: int,
+                 split: Callable[[str], list[list[str]]]) -> None:
+        self._text, self._delimiter, self.width, self.rows, self._split = text, delimiter, width, rows, split
+        self._cells: list[list[str]] | None = None
+        self._numbers: tuple[str, np.ndarray, np.ndarray] | None = None  # (mark, values, slow) of every column
+
+    def cells(self, j: int) -> list[str]:
+        """Column ``j``'s cells (the text is split into all its cells the first time a cell is asked for)."""
+        if self._cells is None:
+            self._cells = self._split(self._text)
+        return self._cells[j]
+
+    def numbers(self, j: int, mark: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(values, slow)`` of column ``j`` read with the decimal ``mark`` by the compiled loop: float64 of its
+        plain decimal cells (NaN: empty), and where a cell is left for ``float()`` (its value then undefined)."""
+        if self._numbers is None or self._numbers[0] != mark:  # (a file has one mark: read once a chunk)
+            from tsae.io._number_kernels import decimal_cells
+
+            values = np.empty((self.width, self.rows))
+            slow = np.zeros((self.width, self.rows), dtype=bool)
+            decimal_cells(np.frombuffer(self._text.encode("ascii"), dtype=np.uint8), ord(self._delimiter), ord(mark),
+                          values, slow)
+            self._numbers = (mark, values, slow)
+        _, values, slow = self._numbers
+        return values[j].copy(), slow[j]  # a copy: not a view holding every column's values
+
+
+class PlainColumn(Sequence[str]):
+    """Column ``j`` of a :class:`PlainBlock`: a sequence of its cells, split when one is first asked for."""
+
+    def __init__(self, block: PlainBlock, j: int) -> None:
+        self.block, self.j = block, j
+
+    def cells(self) -> list[str]:
+        """Its cells (the chunk's text split into cells, if it was not yet)."""
+        return self.block.cells(self.j)
+
+    def __len__(self) -> int:
+        return self.block.rows
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | Sequence[str]:
+        return self.block.cells(self.j)[index]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.block.cells(self.j))
+
+    def __repr__(self) -> str:
+        return f"PlainColumn({self.block.cells(self.j)!r})"
