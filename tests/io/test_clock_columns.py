@@ -60,6 +60,10 @@ def test_a_later_cell_that_is_no_clock_reading_is_told_at_its_line(tmp_path) -> 
     path.write_text("Time,flow\n" + "\n".join(rows) + "\n")
     with pytest.raises(ValueError, match=r"time column 'Time' is neither numbers nor dates \(line 82: 'soon'\)"):
         read_table(path)
+    rows[80], rows[2] = rows[2], "later,0.5"  # among the rows the plan is judged on: the first one decides
+    path.write_text("Time,flow\n" + "\n".join(rows) + "\n")
+    with pytest.raises(ValueError, match=r"time column 'Time' is neither numbers nor dates \(line 4: 'later'\)"):
+        read_table(path)
 
 
 def test_a_time_column_of_numbers_or_dates_is_left_alone() -> None:

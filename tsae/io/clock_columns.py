@@ -95,7 +95,7 @@ def clock_time(stamp: str, date: str | None = None) -> str | None:
 def clock_plan(sample: str, dialect: Any, skip: int = 0) -> ClockPlan | None:
     """The :class:`ClockPlan` of a table from a sample of its text (read with ``dialect``, after ``skip`` lines), or
     None when its time is not written as clock readings: its header names a column :data:`CLOCK_NAMES` names whose
-    first cells (missing ones aside, at least one) are all clock readings."""
+    first cell (missing ones aside) is a clock reading."""
     if "\r" in sample.replace("\r\n", "\n"):  # classic Mac line ends, or a carriage return inside a cell
         return None
     lines = sample.split("\n")[:-1] if "\n" in sample else []  # the last line may be cut short
@@ -118,16 +118,17 @@ def clock_plan(sample: str, dialect: Any, skip: int = 0) -> ClockPlan | None:
     time = next((j for j, name in enumerate(names) if name in CLOCK_NAMES), None)
     if time is None or names.count(names[time]) > 1:
         return None
-    cells = [row[time] for _, row in found[1:] if len(row) == len(header) and not _is_missing(row[time])]
-    if not cells or any(clock_seconds(cell) is None for cell in cells):
+    # the first time decides, as the first cells decide what any column is: a later cell that is no clock reading
+    # is then told at its own line by the reader (all of them judged here, the first one's line was blamed)
+    rows = [row for _, row in found[1:] if len(row) == len(header) and not _is_missing(row[time])]
+    if not rows or clock_seconds(rows[0][time]) is None:
         return None
-    date = time - 1 if time and names[time - 1] in DATE_NAMES else None
-    if date is not None:
-        dates = [row[date].strip() for _, row in found[1:] if len(row) == len(header) and not _is_missing(row[date])]
-        if not dates or not all(_DATE_LIKE.match(cell) for cell in dates) \
-                or not all(_CLOCK.match(cell.strip()) for cell in cells):
-            date = None  # no dates, or durations beside them: seconds, and the date column as the reader takes it
-    return ClockPlan(time, date, header_line)
+    if not time or names[time - 1] not in DATE_NAMES:
+        return ClockPlan(time, None, header_line)
+    dated = next((row for row in rows if not _is_missing(row[time - 1])), None)
+    if dated is None or not (_DATE_LIKE.match(dated[time - 1].strip()) and _CLOCK.match(dated[time].strip())):
+        return ClockPlan(time, None, header_line)  # no date, or a duration beside it: seconds, the date column as is
+    return ClockPlan(time, time - 1, header_line)
 
 
 def clock_lines(lines: Iterable[str], dialect: Any, plan: ClockPlan) -> Iterator[str]:
