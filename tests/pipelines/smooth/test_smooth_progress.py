@@ -55,6 +55,8 @@ def test_a_trained_model_tells_the_samples_as_it_runs(tmp_path, monkeypatch) -> 
     told.clear()
     smooth(x, steps=0, advance=told.append)
     assert told == [3000]  # self-taught: at the end
+    with pytest.raises(TypeError, match="advance must be a function told the samples done .* got int"):
+        smooth(x, steps=0, advance=5)
 
 
 def test_a_ticking_bar_is_redrawn_while_nothing_is_told() -> None:

@@ -615,6 +615,9 @@ def smooth(
     strength = check_fraction("strength", strength)
     check_budget(steps, max_seconds, seed)
     edge_guard = check_flag("edge_guard", edge_guard)
+    if advance is not None and not callable(advance):
+        raise TypeError(f"advance must be a function told the samples done (a progress bar's update) or None, got "
+                        f"{type(advance).__name__}")
     spikes = check_spikes(spikes)
     arr, squeeze, missing, perm, model = checked_series(x, model, device)
     c, n = arr.shape
