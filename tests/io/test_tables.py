@@ -636,15 +636,17 @@ def test_a_time_column_of_12_hour_times_is_refused_without_a_numpy_warning(tmp_p
             read_table(path)
 
 
-def test_an_influxdb_export_in_long_form_is_refused_with_the_pivot(tmp_path) -> None:
-    # it said "line 5, column '_start': not a number", which does not say what the file is or what to do
+def test_an_influxdb_export_in_long_form_is_read_pivoted(tmp_path) -> None:
+    # it said "line 5, column '_start': not a number", which does not say what the file is or what to do; then it
+    # was refused with the pivot to do first; now it is read pivoted (tests/io/test_influx_tables.py)
     text = ("#group,false,false,true,true,false,false,true,true\n"
             "#datatype,string,long,dateTime:RFC3339,dateTime:RFC3339,dateTime:RFC3339,double,string,string\n"
             ",result,table,_start,_stop,_time,_value,_field,_measurement\n"
             + "".join(f",,0,2024-03-01T00:00:00Z,2024-03-02T00:00:00Z,2024-03-01T00:0{i}:00Z,21.{i},temp,room\n"
                       for i in range(5)))
-    with pytest.raises(ValueError, match=r"influx\.csv: an InfluxDB export in long form .*pivot"):
-        read_table(write(tmp_path, "influx.csv", text))
+    table = read_table(write(tmp_path, "influx.csv", text))
+    assert table.columns == ["temp"] and table.time_name == "_time" and table.values.tolist() == [
+        [21.0, 21.1, 21.2, 21.3, 21.4]]
     rows = "".join(f"{i},{i}.5,1\n" for i in range(20))
     wide = read_table(write(tmp_path, "wide.csv", "time,temp,_value\n" + rows))  # _value alone: a column
     assert wide.columns == ["temp", "_value"]

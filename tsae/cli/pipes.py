@@ -12,7 +12,7 @@ from typing import Any, BinaryIO
 
 import click
 
-from tsae.cli.common import STDIN, STDOUT, echo_done
+from tsae.cli.common import STDIN, STDOUT, echo_done, stdout_problem
 
 
 @contextlib.contextmanager
@@ -152,6 +152,34 @@ def stdout_or_file(output: Path | str, reads: Iterable[Path | str | None] = (), 
     stream: BinaryIO = sys.stdout.buffer
     with quiet_broken_pipe(stdout_only=True), unspooled(stream, suffix=suffix) as copy:
         yield copy
+
+
+#: what ``--to`` makes ``-o -`` of a series command write (the suffix of the file it stands for)
+STDOUT_KINDS = ("csv", "wav", "npy")
+
+
+def series_stdout_suffix(input: Path | str, output: Path | str, kind: str | None = None) -> str:
+    """The suffix of the file that ``-o -`` of ``tsae smooth``/``impute`` stands for: ``kind`` (``--to``) when given,
+    else the input's own kind, as ``-o FILE`` keeps it: ``.wav`` for audio (what ``tsae denoise -o -`` and
+    ``sox -t wav -`` speak), ``.npy`` for an array, ``.csv`` for a table (stdin's too).
+
+    ``--to`` with a file output (whose suffix tells its kind) is a usage error; a WAV or an array for a terminal
+    is one too (it would show binary garbage).
+    """
+    from tsae.io.paths import ARRAY_SUFFIXES, AUDIO_SUFFIXES, kind_suffix
+
+    if not is_stdout(output):
+        if kind is not None:
+            raise click.UsageError(f"--to sets what -o - writes; {output} is written as its suffix tells")
+        return ""
+    if kind is None:
+        own = "" if isinstance(input, str) and input == STDIN else kind_suffix(input)
+        kind = "wav" if own in AUDIO_SUFFIXES else "npy" if own in ARRAY_SUFFIXES else "csv"
+    if kind != "csv":
+        problem = stdout_problem("a WAV file" if kind == "wav" else "a .npy array", binary=True)
+        if problem:
+            raise click.BadParameter(problem, param_hint="'-o'")
+    return f".{kind}"
 
 
 def check_stdout_not_read(reads: Iterable[Path | str | None]) -> None:

@@ -14,10 +14,15 @@ from tsae.cli.common import (
     quiet_option,
     table_output,
 )
+from tsae.cli.pipes import STDOUT_KINDS
 
 _output = click.option("-o", "--output", required=True, type=table_output,
                        help="Output file (same kind as the input: CSV keeps its time column, audio its rate; "
-                            ".csv.gz, .bz2, .xz are written compressed), or - for stdout (CSV).")
+                            ".csv.gz, .bz2, .xz are written compressed), or - for stdout (in the input's kind: "
+                            "WAV for audio, .npy for an array, CSV for a table; see --to).")
+_to = click.option("--to", "stdout_kind", type=click.Choice(STDOUT_KINDS), default=None,
+                   help="What -o - writes: a csv table, a wav file or an npy array [default: the input's kind]. "
+                        "A file's kind is its suffix.")
 _model = click.option("--model", type=model_file, default=None,
                       help="Use a trained model file (.tsae) instead of learning from the series itself.")
 _device_option = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
@@ -38,9 +43,11 @@ _device_option = click.option("--device", type=click.Choice(["auto", "cpu", "cud
 @click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE", callback=key_values,
               help="Parameter of the self-taught blind_spot network (repeatable; see `tsae models blind_spot`).")
 @_device_option
+@_to
 @quiet_option
 def smooth_command(input: Path | str, output: Path | str, strength: float, no_edge_guard: bool, spikes: str,
-                   model: Path | None, params: dict[str, str], device: str, quiet: bool) -> None:
+                   model: Path | None, params: dict[str, str], device: str, stdout_kind: str | None,
+                   quiet: bool) -> None:
     """Smooth INPUT (CSV/TSV, also .gz/.bz2/.xz, .npy or audio; - for a table on stdin), every channel, without
     shifting it in time.
 
@@ -54,11 +61,14 @@ def smooth_command(input: Path | str, output: Path | str, strength: float, no_ed
       tsae smooth noisy.wav -o smooth.wav --strength 0.7
       tsae smooth glitchy.csv -o clean.csv --spikes smooth
       zcat big.csv.gz | tsae smooth - -o - | gzip > smooth.csv.gz
+      tsae smooth noisy.flac -o - | sox -t wav - smooth.mp3
     """
-    from tsae.cli.pipes import shown, stdout_or_file, table_input
+    from tsae.cli.pipes import series_stdout_suffix, shown, stdout_or_file, table_input
     from tsae.pipelines.smooth.files import smooth_file
 
-    with stdout_or_file(output, [input, model]) as target, table_input(input, [output], quiet=quiet) as source:
+    suffix = series_stdout_suffix(input, output, stdout_kind)
+    with stdout_or_file(output, [input, model], suffix=suffix) as target, \
+            table_input(input, [output], quiet=quiet) as source:
         info = smooth_file(source, target, strength=strength, model=model, device=_device(device, model),
                            edge_guard=not no_edge_guard, spikes=spikes, model_params=params, quiet=quiet)
     echo_done(f"{shown(output)}: smoothed {info['samples']} samples x {info['channels']} channel(s) "
@@ -77,8 +87,10 @@ def _device(device: str, model: Path | None) -> str:
 @_output
 @_model
 @_device_option
+@_to
 @quiet_option
-def impute_command(input: Path | str, output: Path | str, model: Path | None, device: str, quiet: bool) -> None:
+def impute_command(input: Path | str, output: Path | str, model: Path | None, device: str, stdout_kind: str | None,
+                   quiet: bool) -> None:
     """Fill the missing cells (empty, NaN, NA, ...) of INPUT (- for a table on stdin) by autoencoder reconstruction.
 
     Every missing sample is filled; observed samples are written unchanged. A long
@@ -91,10 +103,12 @@ def impute_command(input: Path | str, output: Path | str, model: Path | None, de
       tsae impute sensors.csv -o sensors.filled.csv
       some_logger | tsae impute - -o - > filled.csv
     """
-    from tsae.cli.pipes import shown, stdout_or_file, table_input
+    from tsae.cli.pipes import series_stdout_suffix, shown, stdout_or_file, table_input
     from tsae.pipelines.smooth.files import impute_file
 
-    with stdout_or_file(output, [input, model]) as target, table_input(input, [output], quiet=quiet) as source:
+    suffix = series_stdout_suffix(input, output, stdout_kind)
+    with stdout_or_file(output, [input, model], suffix=suffix) as target, \
+            table_input(input, [output], quiet=quiet) as source:
         info = impute_file(source, target, model=model, device=_device(device, model), quiet=quiet)
     echo_done(f"{shown(output)}: filled {info['missing']} missing sample(s) of {info['samples']} x "
               f"{info['channels']} channel(s) in {info['seconds']:.1f} s", quiet)

@@ -18,8 +18,9 @@ import numpy as np
 from tsae.io.table_cells import _floats, _is_missing, _numeric_fraction
 from tsae.io.table_time import _clean_dates, _parse_dates, named_unit, names_time, whole_numbers
 
-#: names of a time column (``x_value``: the x axis of a LabVIEW measurement file, :mod:`tsae.io.labview`)
-TIME_NAMES = ("time", "timestamp", "date", "datetime", "t", "time_s", "seconds", "ts", "x_value")
+#: names of a time column (``_time``: InfluxDB's, first: an export's field may be named ``t`` or ``time``,
+#: :mod:`tsae.io.influx`; ``x_value``: the x axis of a LabVIEW measurement file, :mod:`tsae.io.labview`)
+TIME_NAMES = ("_time", "time", "timestamp", "date", "datetime", "t", "time_s", "seconds", "ts", "x_value")
 #: names of a first column that numbers the rows (pandas writes its index with an empty name, or reads one back
 #: as "Unnamed: 0"): with no column named like a time column, it is the time column, never a channel
 INDEX_NAMES = ("index", "idx", "unnamed: 0")

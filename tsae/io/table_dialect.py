@@ -9,6 +9,7 @@ import csv
 import re
 from typing import Any
 
+from tsae.io.influx import influx_dialect
 from tsae.io.labview import labview_dialect
 from tsae.io.table_cells import _is_missing, is_comment
 
@@ -53,6 +54,8 @@ def table_dialect(sample: str, suffix: str) -> tuple[Any, int]:
 
     A LabVIEW measurement file (``.lvm``) gives :class:`~tsae.io.labview.LabviewTabs` or
     :class:`~tsae.io.labview.LabviewCommas`: the reader reads its lines through :func:`~tsae.io.labview.labview_lines`.
+    An InfluxDB CSV export gives :class:`~tsae.io.influx.InfluxCsv`: the reader reads the wide table it pivots to
+    (:func:`~tsae.io.influx.influx_lines`).
 
     Columns separated by runs of spaces (:func:`_space_separated`: ``numpy.savetxt``'s default, MATLAB's
     ``save -ascii``, R's ``write.table``) give :class:`SpaceSeparated`: the reader reads such a table's lines with
@@ -67,6 +70,9 @@ def table_dialect(sample: str, suffix: str) -> tuple[Any, int]:
     labview = labview_dialect(sample)
     if labview is not None:
         return labview, 0
+    influx = influx_dialect(sample)
+    if influx is not None:
+        return influx, 0
     if _json(sample):
         raise ValueError("JSON, not a table: save it as CSV (one column per sensor), or stream its records to "
                          "`tsae monitor`, which reads JSON lines")

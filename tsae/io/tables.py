@@ -39,6 +39,7 @@ from typing import Any, TextIO, cast
 import numpy as np
 
 from tsae.io.clock_columns import clock_lines, clock_plan
+from tsae.io.influx import InfluxCsv, influx_lines
 from tsae.io.labview import LabviewCommas, LabviewTabs, labview_lines
 from tsae.io.paths import TABLE_SUFFIXES, kind_suffix
 from tsae.io.table_absurd import ABSURD, TableWarning, _absurd, _absurd_as_missing, absurd_as_missing
@@ -742,6 +743,8 @@ def _table_text(path: Path) -> Iterator[tuple[TextIO, Any, int]]:
                     yield cast(TextIO, map(comma_joined, handle)), dialect, skip
                 elif dialect in (LabviewTabs, LabviewCommas):
                     yield cast(TextIO, labview_lines(handle, dialect)), dialect, skip
+                elif dialect is InfluxCsv:  # a row per value: the wide table it pivots to
+                    yield cast(TextIO, influx_lines(path, handle)), dialect, skip
                 else:
                     clocks = clock_plan(sample, dialect, skip)
                     # a Date column and a Time column of clock readings, or elapsed hh:mm:ss: as dates or seconds

@@ -9,6 +9,8 @@ from typing import Any
 
 #: seconds a table read runs before its row counter shows: a quick read shows none
 READ_BAR_DELAY = 1.0
+#: seconds between two redraws of a bar that :func:`ticking` keeps moving
+TICK_SECONDS = 0.5
 
 
 def sample_bar(total: int | None, desc: str, show: bool, *, leave: bool = True) -> Any:
@@ -89,6 +91,31 @@ class SizedBar:
             self.bar.close()
 
 
+@contextlib.contextmanager
+def ticking(bar: Any, every: float = TICK_SECONDS) -> Iterator[Any]:
+    """Within it, ``bar`` (a tqdm bar) redrawn every ``every`` seconds by a background thread, so that its elapsed
+    time moves on while a long step tells it nothing (a model learning, a series predicted whole): the job does not
+    look hung. A disabled bar is left alone. Yields ``bar``."""
+    if getattr(bar, "disable", True):
+        yield bar
+        return
+    import threading
+
+    stop = threading.Event()
+
+    def tick() -> None:
+        while not stop.wait(every):
+            bar.refresh()
+
+    thread = threading.Thread(target=tick, name="tsae-bar-tick", daemon=True)
+    thread.start()
+    try:
+        yield bar
+    finally:
+        stop.set()
+        thread.join()
+
+
 def in_shares(advance: Callable[[int], None], of: int, total: int) -> Callable[[int], None]:
     """``advance`` told ``total``'s share of each count of ``of`` things done (windows as samples), whole numbers
     that add up to ``total`` when all ``of`` are done."""
@@ -103,4 +130,4 @@ def in_shares(advance: Callable[[int], None], of: int, total: int) -> Callable[[
     return step
 
 
-__all__ = ["sample_bar", "read_bar", "SizedBar", "in_shares"]
+__all__ = ["sample_bar", "read_bar", "SizedBar", "in_shares", "ticking"]

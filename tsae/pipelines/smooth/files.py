@@ -9,7 +9,9 @@ file (:func:`~tsae.io.table_blocks.open_long_table`: its time and label columns 
 is read whole but processed in the same blocks, to the same result (the work's memory, many times the series', is
 the block's). A gap longer than ``impute``'s blocks hold (:func:`~tsae.pipelines.smooth.blocks.gap_held_whole`) is
 filled from a segment reaching as far as it spans on each side; only one too long for the series to gain from that
-has the series filled whole, read again if it was being read in blocks.
+has the series filled whole, read again if it was being read in blocks. A series done whole shows a progress bar on
+a terminal too (its samples, told as a trained model runs over them, else at the end; its elapsed time moves on
+meanwhile), so a slow whole run (a big model, many channels) does not look hung.
 """
 from __future__ import annotations
 
@@ -45,11 +47,14 @@ from tsae.pipelines.smooth.smoother import check_spikes, checked_params, smooth
 _DONE = {"smooth": "smoothed", "impute": "imputed"}
 #: a block job: (source, write, advance) -> the input's missing samples
 _BlockJob = Callable[[SeriesSource, Callable[[np.ndarray], None], Callable[[int], None]], int]
+#: a whole series' job: (values, advance) -> the result, advance told the samples done
+_WholeJob = Callable[[np.ndarray, Callable[[int], None]], np.ndarray]
 
 
-def _file_job(input: str | os.PathLike, output: str | os.PathLike, model: Any, fn: Callable[[np.ndarray], np.ndarray],
-              *, block: int, blocks: _BlockJob, desc: str, quiet: bool) -> dict[str, Any]:
-    """Write ``fn(values)`` of ``input`` to ``output``, whole or (a series longer than ``block``) with ``blocks``.
+def _file_job(input: str | os.PathLike, output: str | os.PathLike, model: Any, fn: _WholeJob, *, block: int,
+              blocks: _BlockJob, desc: str, quiet: bool) -> dict[str, Any]:
+    """Write ``fn(values, advance)`` of ``input`` to ``output``, whole or (a series longer than ``block``) with
+    ``blocks``; either way a progress bar of the samples done shows on a terminal unless ``quiet``.
 
     A long audio or ``.npy`` file is read and written block by block, and so is a long table file going to a table
     or a ``.npy`` file; another long table is read whole and goes through ``blocks`` in memory, to the same result.
@@ -92,21 +97,30 @@ def _file_job(input: str | os.PathLike, output: str | os.PathLike, model: Any, f
                 except WholeSeriesNeeded:
                     pass
             if result is None:  # short, or the blocks could not do it
-                result = np.asarray(fn(ordered), dtype=np.float64).reshape(values.shape)
+                result = np.asarray(_whole(ordered, fn, desc, show), dtype=np.float64).reshape(values.shape)
         result = in_input_order(result, perm)
         write_series(dst, result, rate, meta, protect=reads)
     return {"samples": int(values.shape[1]), "channels": int(values.shape[0]),
             "missing": int(np.isnan(values).sum()), "seconds": time.perf_counter() - start}
 
 
+def _whole(values: np.ndarray, fn: _WholeJob, desc: str, show: bool) -> np.ndarray:
+    """``fn`` run over the whole series ``values``, a progress bar shown with ``show`` (kept moving: the job may
+    tell it nothing for long, a network learning the series)."""
+    from tsae.pipelines.progress import sample_bar, ticking
+
+    with sample_bar(values.shape[1], desc, show) as bar, ticking(bar):
+        return fn(values, bar.update)
+
+
 def _streamed(src: Path, dst: Path, source: SeriesSource, model: Any, blocks: _BlockJob, desc: str, show: bool,
               reads: list[Any], start: float) -> dict[str, Any]:
     """:func:`_file_job` of a series read and written block by block."""
-    from tsae.pipelines.progress import sample_bar
+    from tsae.pipelines.progress import sample_bar, ticking
 
     names, perm = source_in_model_order(source, model, src, _DONE[desc])  # as for a table read whole
     ordered_source = reordered(source, perm)
-    with sample_bar(source.n, desc, show) as bar, open_writer(dst, source, tuple(reads)) as write:
+    with sample_bar(source.n, desc, show) as bar, ticking(bar), open_writer(dst, source, tuple(reads)) as write:
         with in_file(src, dst, *reads), columns_named(names):
             # each block back in the table's own column order
             missing = blocks(ordered_source, lambda part: write(in_input_order(part, perm)), bar.update)
@@ -122,9 +136,9 @@ def _in_blocks(src: Path, values: np.ndarray, rate: float | None, meta: dict[str
     The work's memory is that of one block, as for a long ``.npy`` file, and its result the same; a
     progress bar is shown with ``show``.
     """
-    from tsae.pipelines.progress import sample_bar
+    from tsae.pipelines.progress import sample_bar, ticking
 
-    with sample_bar(values.shape[1], desc, show) as bar:
+    with sample_bar(values.shape[1], desc, show) as bar, ticking(bar):
         return in_blocks(src, values, rate, meta, lambda source, write: blocks(source, write, bar.update))
 
 
@@ -157,7 +171,7 @@ def smooth_file(input: str | os.PathLike, output: str | os.PathLike, *, strength
         Samples per channel of one block: a longer audio or ``.npy`` file is smoothed
         block by block with what its first block taught (see :mod:`tsae.pipelines.smooth.blocks`).
     quiet
-        No progress bar (it is shown for block jobs on a terminal only).
+        No progress bar (it is shown on a terminal only).
 
     Returns
     -------
@@ -172,8 +186,10 @@ def smooth_file(input: str | os.PathLike, output: str | os.PathLike, *, strength
     def blocks(source: SeriesSource, write: Callable[[np.ndarray], None], advance: Callable[[int], None]) -> int:
         return smooth_blocks(source, write, advance, block=block, strength=strength, model=loaded, **kwargs)
 
-    return _file_job(input, output, loaded, lambda v: smooth(v, strength, model=loaded, device=device, **kwargs),
-                     block=block, blocks=blocks, desc="smooth", quiet=quiet)
+    def whole(values: np.ndarray, advance: Callable[[int], None]) -> np.ndarray:
+        return smooth(values, strength, model=loaded, device=device, advance=advance, **kwargs)
+
+    return _file_job(input, output, loaded, whole, block=block, blocks=blocks, desc="smooth", quiet=quiet)
 
 
 def impute_file(input: str | os.PathLike, output: str | os.PathLike, *, model: Any = None, device: str = "cpu",
@@ -192,8 +208,12 @@ def impute_file(input: str | os.PathLike, output: str | os.PathLike, *, model: A
     def blocks(source: SeriesSource, write: Callable[[np.ndarray], None], advance: Callable[[int], None]) -> int:
         return impute_blocks(source, write, advance, block=block, model=loaded, device=device, **kwargs)
 
-    return _file_job(input, output, loaded, lambda v: impute(v, model=loaded, device=device, **kwargs),
-                     block=block, blocks=blocks, desc="impute", quiet=quiet)
+    def whole(values: np.ndarray, advance: Callable[[int], None]) -> np.ndarray:
+        result = impute(values, model=loaded, device=device, **kwargs)
+        advance(values.shape[1])
+        return result
+
+    return _file_job(input, output, loaded, whole, block=block, blocks=blocks, desc="impute", quiet=quiet)
 
 
 __all__ = ["smooth_file", "impute_file"]

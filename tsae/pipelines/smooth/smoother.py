@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -554,6 +554,7 @@ def smooth(
     device: str = "cpu",
     model_params: dict[str, Any] | None = None,
     spikes: str = "auto",
+    advance: Callable[[int], None] | None = None,
 ) -> np.ndarray:
     """Smooth a series with a self-supervised (or a trained) autoencoder.
 
@@ -591,6 +592,9 @@ def smooth(
         spikes unless they are the noise's own outliers (heavy-tailed noise, a glitchy sensor's much
         wider samples); ``"keep"`` keeps every one more than 4 noise sigmas off; ``"smooth"`` smooths
         every one over, as a Hampel filter would (steps and pulses of 3 samples or more are still kept).
+    advance
+        Told the samples (per channel) done, adding up to the series' length (a progress bar): as a trained
+        model runs over the series, else all at once when the series is smoothed.
 
     Returns
     -------
@@ -611,10 +615,20 @@ def smooth(
     strength = check_fraction("strength", strength)
     check_budget(steps, max_seconds, seed)
     edge_guard = check_flag("edge_guard", edge_guard)
+    if advance is not None and not callable(advance):
+        raise TypeError(f"advance must be a function told the samples done (a progress bar's update) or None, got "
+                        f"{type(advance).__name__}")
     spikes = check_spikes(spikes)
     arr, squeeze, missing, perm, model = checked_series(x, model, device)
     c, n = arr.shape
     params = checked_params(model_params, c, model)
+    done = [0]  # the samples a trained model's run told ``advance``
+
+    def told(samples: int) -> None:
+        done[0] += samples
+        if advance is not None:
+            advance(samples)
+
     filled = repair_missing(arr)
     if n < 5 or strength == 0:
         out = filled.copy()
@@ -630,7 +644,7 @@ def smooth(
             from tsae.pipelines.reconstruct.series import reconstruct_series
 
             loaded = as_loaded(model, device)
-            recon = reconstruct_series(loaded, known_layout(filled))
+            recon = reconstruct_series(loaded, known_layout(filled), advance=None if advance is None else told)
             pred = normalised(np.asarray(recon, dtype=np.float64).reshape(c, n), center, scale)
             predictor = None
         else:
@@ -648,4 +662,5 @@ def smooth(
         if uneven:
             out = back_from_even_scale(out, filled, raw, kinds, strength)
     out[missing] = np.nan
+    told(n - done[0])
     return out[0] if squeeze else in_input_order(out, perm)
