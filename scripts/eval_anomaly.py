@@ -20,8 +20,8 @@ untimed warm-up run of every method on a short synthetic series, so one-off JIT 
 
 Methods (scripts/anomaly_anchors.py describes the anchors):
 
-- tsae: ``tsae.Detector()`` with its defaults, fitted on the training rows (sensors x samples), scoring the
-  whole series;
+- tsae: ``tsae.Detector()`` with its defaults (``--detector-kw`` adds keyword arguments, to try a setting
+  before it becomes a default), fitted on the training rows (sensors x samples), scoring the whole series;
 - semi-supervised anchors (learn from the training rows): pca, iforest, stumpy, pyod_ae;
 - TSB-AD's best-ranked CPU methods, unsupervised on the whole series as TSB-AD runs them: sub_pca, poly, mp
   (matrix profile), kshape (KShapeAD; not run unless named in ``--only``: TSB-AD's SAND fails on every
@@ -41,7 +41,7 @@ dependencies that its metrics and these methods never import::
 Usage::
 
     python scripts/eval_anomaly.py [--set dev|heldout|all] [--only a,b] [--skip a,b] [--series SUBSTR]
-                                   [--per-series] [--json FILE] [-q]
+                                   [--detector-kw JSON] [--per-series] [--json FILE] [-q]
 """
 from __future__ import annotations
 
@@ -56,6 +56,7 @@ import sys
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -110,16 +111,16 @@ def scored(series: Series) -> bool:
     return bool(tail.any() and not tail.all())
 
 
-def run_method(method: str, s: Series, window: int) -> np.ndarray:
+def run_method(method: str, s: Series, window: int, detector_kw: dict[str, Any] | None = None) -> np.ndarray:
     if method == "tsae":
         import tsae
 
-        detector = tsae.Detector().fit(s.X[: s.train_end].T)
+        detector = tsae.Detector(**(detector_kw or {})).fit(s.X[: s.train_end].T)
         return np.asarray(detector.decision_function(s.X.T), dtype=np.float64).ravel()
     return anchor_scores(method, s.X, s.train_end, window)
 
 
-def warm_up(methods: list[str], channels: int) -> None:
+def warm_up(methods: list[str], channels: int, detector_kw: dict[str, Any] | None = None) -> None:
     """Run each method once on a short synthetic series so that one-off JIT compilation (numba, stumpy)
     is not charged to the first real series."""
     rng = np.random.default_rng(0)
@@ -127,10 +128,11 @@ def warm_up(methods: list[str], channels: int) -> None:
     X = np.sin(2 * np.pi * t / 50)[:, None] + 0.1 * rng.standard_normal((len(t), channels))
     s = Series("synthetic", "warm-up", X, np.zeros(len(t), dtype=np.int8), 400)
     for method in methods:
-        run_method(method, s, 50)
+        run_method(method, s, 50, detector_kw)
 
 
-def evaluate(series: list[Series], methods: list[str], quiet: bool) -> list[dict[str, object]]:
+def evaluate(series: list[Series], methods: list[str], quiet: bool,
+             detector_kw: dict[str, Any] | None = None) -> list[dict[str, object]]:
     """One row per (series, method): the measures on the scored rows, seconds, and any error."""
     rows: list[dict[str, object]] = []
     for i, s in enumerate(series, 1):
@@ -141,7 +143,7 @@ def evaluate(series: list[Series], methods: list[str], quiet: bool) -> list[dict
                                       "train_end": s.train_end, "window": window, "method": method}
             started = time.perf_counter()
             try:
-                scores = run_method(method, s, window)
+                scores = run_method(method, s, window, detector_kw)
                 row["seconds"] = time.perf_counter() - started
                 if len(scores) != len(s.X):
                     raise ValueError(f"{len(scores)} scores for {len(s.X)} rows")
@@ -236,12 +238,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="", help=f"comma-separated methods to run (of {', '.join(METHODS)})")
     parser.add_argument("--skip", default="", help="comma-separated methods not to run")
     parser.add_argument("--series", default="", help="only series whose name contains this")
+    parser.add_argument("--detector-kw", default="{}",
+                        help="JSON of extra tsae.Detector keyword arguments, e.g. '{\"error_norm\": true}'")
     parser.add_argument("--per-series", action="store_true", help="also print the per-series table")
     parser.add_argument("--json", type=Path, help="write every number to this file")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
     args = parser.parse_args(argv)
 
     methods = pick_methods(args.only, args.skip)
+    try:
+        detector_kw = json.loads(args.detector_kw)
+    except json.JSONDecodeError as error:
+        raise SystemExit(f"--detector-kw is not JSON: {error}") from None
+    if not isinstance(detector_kw, dict):
+        raise SystemExit("--detector-kw must be a JSON object of keyword arguments")
     if "tsae" in methods:
         import torch
 
@@ -256,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
 
     paragraphs = __doc__.split("\n\n")
     result: dict[str, object] = {
-        "methods": methods, "sets": {},
+        "methods": methods, "detector_kw": detector_kw, "sets": {},
         "protocol": " ".join(p for p in paragraphs if p.startswith(("Protocol", "Measures"))),
         "versions": {name: version(name) for name in ("tsae", "TSB-AD", "numpy", "scikit-learn", "pyod", "stumpy")},
     }
@@ -272,8 +282,10 @@ def main(argv: list[str] | None = None) -> int:
         progress(args.quiet, f"set {name}: {len(series)} series ({len(skipped)} skipped), methods {methods}; "
                  + json.dumps(origin))
         for channels in sorted({s.X.shape[1] for s in series}):
-            warm_up(methods, channels)
-        rows = evaluate(series, methods, args.quiet)
+            warm_up(methods, channels, detector_kw)
+        rows = evaluate(series, methods, args.quiet, detector_kw)
+        if detector_kw and "tsae" in methods:
+            print(f"\ntsae: Detector keyword arguments {json.dumps(detector_kw)}")
         summary = report_set(name, rows, methods, skipped, args.per_series)
         result["sets"][name] = {"origin": origin, "skipped": skipped, "series": rows,  # type: ignore[index]
                                 "summary": summary, "lead": {g: leads(t) for g, t in summary.items()}}
