@@ -52,6 +52,10 @@ def _drop(name: str):
 
 
 HEADER_CASES = [
+    # settings only fitting uses: a loaded detector takes them back (get_params, clone), so they are checked too
+    (_extra("settings.error_norm", "yes"), "extra.settings.error_norm", "must be true or false, got 'yes'"),
+    (_extra("settings.pca_variance", 2.0), "extra.settings.pca_variance", "must be a number in (0, 1]"),
+    (_extra("settings.scales", [1]), "extra.settings.scales", "'auto' or a list of window lengths"),
     (_extra("threshold.value", math.nan), "extra.threshold.value", "must be a finite number, not nan"),
     (_extra("threshold.value", "inf"), "extra.threshold.value", "must be a number, not 'inf'"),
     (_extra("threshold.value", [5.0]), "extra.threshold.value", "must be a number, not [5.0]"),
@@ -200,3 +204,17 @@ def test_the_statistics_level_distance_turns_linear_beyond_its_huber_point() -> 
     rest = squared.distance(frames[:1])[0, 0]  # the spread's and steps' part, the same for every frame
     np.testing.assert_allclose(term.distance(frames)[:, 0] - rest, [0.0, 0.25, 1.0, 3.0, 7.0])
     np.testing.assert_allclose(squared.distance(frames)[:, 0] - rest, [0.0, 0.25, 1.0, 4.0, 16.0])
+
+
+def test_a_loaded_detector_fits_as_the_file_was_fitted(train_data, craft_model_file, tmp_path) -> None:
+    # before, load kept only the scoring settings: get_params() gave the defaults of how it was fitted, and
+    # sklearn's clone of a loaded detector fitted another detector (error_norm off, the default scales...)
+    from sklearn import base
+
+    fitted = Detector(window=24, epochs=2, device="cpu", error_norm=True, pca_variance=0.9, seed=7, holdout=0.25,
+                      scales=[8], linear=False).fit(train_data.T)
+    path = fitted.save(tmp_path / "d.tsae")
+    loaded = Detector.load(path)
+    kept = ("error_norm", "pca_variance", "seed", "holdout", "scales", "linear", "epochs")
+    assert {k: loaded.get_params()[k] for k in kept} == {k: fitted.get_params()[k] for k in kept}
+    assert base.clone(loaded).error_norm is True

@@ -72,6 +72,7 @@ from tsae.pipelines.anomaly.detector_file import (
     DETECTOR_KIND,
     DETECTOR_VERSION,
     SETTING_RANGES,
+    TRAINING_SETTINGS,
     check_drift_every_used,
     check_settings,
     read_detector_state,
@@ -665,6 +666,9 @@ class Detector:
                   short_margin=settings.get("short_margin", 1.0),  # or a margin
                   stats_weight=settings.get("stats_weight", 1.0),
                   stats_bands=settings.get("stats_bands", False) is True)  # older files: no spectral shape
+        for name in TRAINING_SETTINGS:  # how it was fitted, for get_params and clone (scoring does not use them)
+            if name in settings:
+                setattr(det, name, settings[name])
         det.calibration_mean_ = content.calibration_mean
         det.early_threshold_ = content.early_threshold
         det.sample_interval_ = det.sample_interval

@@ -30,6 +30,7 @@ from tsae.models.fields import (
 from tsae.models.params import MAX_INT_HPARAM
 from tsae.pipelines.anomaly.scoring import DetectorState, LinearTerm, ScaleTerm, StatsTerm, band_starts
 from tsae.pipelines.anomaly.selfcheck import SelfCheck
+from tsae.pipelines.anomaly.terms import TERMS, term_names
 from tsae.pipelines.anomaly.thresholds import Threshold, threshold_problem
 
 if TYPE_CHECKING:
@@ -190,7 +191,49 @@ def _settings(path: Path, value: Any) -> dict[str, Any]:
         # absent: the default; null only where the setting may be None (a Detector never saves another one)
         if name in settings and not (settings[name] is None and SETTING_RANGES[name].optional):
             SETTING_RANGES[name].read(path, settings[name])
+    for name, (accepts, expected) in TRAINING_SETTINGS.items():
+        if name in settings and not accepts(settings[name]):
+            raise ModelFileError(path, f"must be {expected}, got {str(settings[name])[:40]!r}",
+                                 f"extra.settings.{name}")
     return settings
+
+
+def _share(value: Any, top_open: bool = True) -> bool:
+    return (isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+            and 0.0 < value and (value < 1.0 if top_open else value <= 1.0))
+
+
+def _terms(value: Any) -> bool:
+    if not (isinstance(value, str) or (isinstance(value, list) and all(isinstance(t, str) for t in value))):
+        return False
+    try:
+        term_names(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _whole(value: Any, low: int, high: int = 2**62) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value < high
+
+
+#: the settings a detector was fitted with that only fitting uses (scoring reads the arrays they made): a loaded
+#: detector takes them back, so that ``sklearn.base.clone`` of it (or ``get_params``) fits as the file's was fitted;
+#: each with what it must be, told when a file holds another value
+TRAINING_SETTINGS: dict[str, tuple[Any, str]] = {
+    "risk": (_share, "a number in (0, 1)"),
+    "q": (_share, "a number in (0, 1)"),
+    "holdout": (_share, "a number in (0, 1)"),
+    "pca_variance": (lambda v: _share(v, top_open=False), "a number in (0, 1]"),
+    "linear": (lambda v: isinstance(v, bool), "true or false"),
+    "error_norm": (lambda v: isinstance(v, bool), "true or false"),
+    "calibration": (lambda v: v in ("holdout", "training"), "'holdout' or 'training'"),
+    "epochs": (lambda v: _whole(v, 0), "a whole number >= 0"),
+    "seed": (lambda v: _whole(v, 0, 2**64), "a whole number >= 0 below 2**64"),
+    "terms": (_terms, "'auto' or a combination of " + ", ".join(TERMS)),
+    "scales": (lambda v: v == "auto" or (isinstance(v, list) and all(_whole(w, 2) for w in v)),
+               "'auto' or a list of window lengths"),
+}
 
 
 def check_drift_every_used(drift_rate: float, drift_every: int) -> None:
