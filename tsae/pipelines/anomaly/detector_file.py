@@ -199,11 +199,13 @@ def _settings(path: Path, value: Any) -> dict[str, Any]:
 
 
 def _share(value: Any, top_open: bool = True) -> bool:
-    return (isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
-            and 0.0 < value and (value < 1.0 if top_open else value <= 1.0))
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(value):
+        return False
+    share = float(value)
+    return 0.0 < share and (share < 1.0 if top_open else share <= 1.0)
 
 
-def _terms(value: Any) -> bool:
+def _term_setting(value: Any) -> bool:
     if not (isinstance(value, str) or (isinstance(value, list) and all(isinstance(t, str) for t in value))):
         return False
     try:
@@ -230,7 +232,7 @@ TRAINING_SETTINGS: dict[str, tuple[Any, str]] = {
     "calibration": (lambda v: v in ("holdout", "training"), "'holdout' or 'training'"),
     "epochs": (lambda v: _whole(v, 0), "a whole number >= 0"),
     "seed": (lambda v: _whole(v, 0, 2**64), "a whole number >= 0 below 2**64"),
-    "terms": (_terms, "'auto' or a combination of " + ", ".join(TERMS)),
+    "terms": (_term_setting, "'auto' or a combination of " + ", ".join(TERMS)),
     "scales": (lambda v: v == "auto" or (isinstance(v, list) and all(_whole(w, 2) for w in v)),
                "'auto' or a list of window lengths"),
 }
