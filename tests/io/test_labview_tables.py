@@ -68,3 +68,38 @@ def test_a_bad_cell_in_a_labview_file_is_told_at_its_own_line(tmp_path) -> None:
     path.write_text("\n".join(lines))
     with pytest.raises(ValueError, match=rf"^{path}: line {row + 1}, column 'Voltage': not a number"):
         read_table(path)
+
+
+def _as_labview_writes(path: Path, separator: str = "\t") -> Path:
+    """``path`` (an :func:`lvm` file) as LabVIEW writes one: a row's Comment cell only where it has a comment (a
+    note on every 4th row), and the blank line after the file's header a line of one separator."""
+    lines = path.read_text().split("\n")
+    end = next(i for i, line in enumerate(lines) if line.startswith("***End_of_Header***"))
+    lines[end + 1] = separator
+    rows = [i for i, line in enumerate(lines) if line[:1].isdigit() and line.count(separator) == 3]
+    for k, i in enumerate(rows):
+        lines[i] = lines[i] + "note" if k % 4 == 0 else lines[i][:-1]  # 'x\tv\ti\t' -> 'x\tv\ti\tnote' or 'x\tv\ti'
+    path.write_text("\n".join(lines))
+    return path
+
+
+@pytest.mark.parametrize("separator", ["Tab", "Comma"])
+def test_labview_rows_without_their_comment_cell_keep_every_channel(tmp_path, monkeypatch, separator) -> None:
+    # before: a row without a Comment cell lost its last channel ("line 22 has 2 fields, expected 3"), and in a
+    # comma-separated file the line ',' after the header was taken for the names (the Comment column a channel)
+    sep = "\t" if separator == "Tab" else ","
+    path = _as_labview_writes(lvm(tmp_path / "run.lvm", segments=2, separator=separator), sep)
+    (_, values, columns, time, time_name, *_), told = agreed(path, monkeypatch)
+    assert columns == ["Voltage", "Current"] and time_name == "X_Value" and told == []
+    (_, plain, *_), _ = agreed(lvm(tmp_path / "plain.lvm", segments=2), monkeypatch)
+    np.testing.assert_array_equal(values, plain)
+    np.testing.assert_allclose(time, np.arange(100) * 0.01)
+
+
+def test_two_labview_files_joined_by_cat_are_read_as_one(tmp_path, monkeypatch) -> None:
+    # before: the second file's first line was a row: "line 66 has 1 fields, expected 3"
+    one = lvm(tmp_path / "one.lvm").read_text()
+    path = tmp_path / "both.lvm"
+    path.write_text(one + one)
+    (_, values, columns, *_), _ = agreed(path, monkeypatch)
+    assert columns == ["Voltage", "Current"] and values.shape == (2, 100)

@@ -5,9 +5,10 @@ then each segment of data has its own header block (``Channels``, ``Samples``, `
 ``***End_of_Header***``) followed by a line of column names (``X_Value``, one per channel, ``Comment``) and the
 rows, tab-separated by default. :func:`labview_lines` turns such a file into the lines of a plain table: the header
 blocks, and a later segment's repeated names, become blank lines (which the table reader skips, so every line keeps
-its number in messages), and the ``Comment`` column LabVIEW writes after the channels (per-row notes, nearly always
-empty) is cut off. ``X_Value``, the x axis (time, by default), is then the table's time column
-(:data:`~tsae.io.table_columns.TIME_NAMES`).
+its number in messages), and the ``Comment`` column LabVIEW writes after the channels (per-row notes: a row has
+the cell only when it has a note, or its separator, empty) is cut off. A line ``LabVIEW Measurement`` later on (files
+joined by ``cat``) starts a header block as a segment's does. ``X_Value``, the x axis (time, by default), is then
+the table's time column (:data:`~tsae.io.table_columns.TIME_NAMES`).
 """
 from __future__ import annotations
 
@@ -58,7 +59,7 @@ def labview_lines(lines: Iterable[str], dialect: Any) -> Iterator[str]:
     :func:`labview_dialect`'s. Every input line gives one output line (a header's as a blank line)."""
     separator = dialect.delimiter
     names: str | None = None
-    comment = False
+    width = 0  # the cells of the names line, Comment among them (0: no Comment column)
     in_header = True  # the file's header block, then each segment's
     for line in lines:
         body = line.rstrip("\r\n")
@@ -69,17 +70,19 @@ def labview_lines(lines: Iterable[str], dialect: Any) -> Iterator[str]:
                 in_header = False
             yield end
             continue
-        if first == SEGMENT_START:  # a segment's header block, to its end
+        if first in (SEGMENT_START, LABVIEW_MARK):  # a segment's header block (or a file's, cat-ed on), to its end
             in_header = True
             yield end
             continue
-        if not body.strip():
+        if not body.replace(separator, "").strip():  # a blank line, or one of empty cells (",,," in a comma file)
             yield end
             continue
         if names is None:
             names = body
-            comment = body.rsplit(separator, 1)[-1].strip() == "Comment"
+            cells = body.split(separator)
+            width = len(cells) if cells[-1].strip() == "Comment" and len(cells) > 1 else 0
         elif body == names:  # a later segment's names, the same as the first's
             yield end
             continue
-        yield (body.rsplit(separator, 1)[0] if comment and separator in body else body) + end
+        # LabVIEW writes a row's Comment cell only when it has one (or its separator, empty): cut it then
+        yield (body.rsplit(separator, 1)[0] if width and body.count(separator) == width - 1 else body) + end
