@@ -103,3 +103,27 @@ def test_two_labview_files_joined_by_cat_are_read_as_one(tmp_path, monkeypatch) 
     path.write_text(one + one)
     (_, values, columns, *_), _ = agreed(path, monkeypatch)
     assert columns == ["Voltage", "Current"] and values.shape == (2, 100)
+
+
+def test_a_segment_header_may_open_with_notes_or_the_unit_under_test(tmp_path, monkeypatch) -> None:
+    # before: the Notes line was taken for the column names: "line 15, column 'Notes': not a number ('X_Value')"
+    path = lvm(tmp_path / "run.lvm", segments=2)
+    text = path.read_text().replace("Channels\t", "Notes\tbench run\t\nUUT_Name\tpump 3\t\nChannels\t")
+    path.write_text(text)
+    (_, values, columns, *_), _ = agreed(path, monkeypatch)
+    (_, plain, *_), _ = agreed(lvm(tmp_path / "plain.lvm", segments=2), monkeypatch)
+    assert columns == ["Voltage", "Current"]
+    np.testing.assert_array_equal(values, plain)
+
+
+def test_a_segment_with_other_columns_is_told_at_its_names(tmp_path) -> None:
+    # before: "time column 'X_Value' is neither numbers nor dates (line 71: 'X_Value')" (its names read as a row);
+    # channels swapped with the same names' count would be read under the first segment's names
+    path = lvm(tmp_path / "run.lvm", segments=2)
+    lines = path.read_text().split("\n")
+    second = [i for i, line in enumerate(lines) if line.startswith("X_Value")][1]
+    lines[second] = "X_Value\tCurrent\tVoltage\tComment"
+    path.write_text("\n".join(lines))
+    with pytest.raises(ValueError, match=rf"^{path}: line {second + 1}: a segment's columns \(X_Value, Current, "
+                                         r"Voltage\) are not the first segment's \(X_Value, Voltage, Current\)"):
+        read_table(path)

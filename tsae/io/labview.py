@@ -1,14 +1,15 @@
 """LabVIEW measurement files (``.lvm``, text): read as the table their rows make.
 
-An ``.lvm`` file opens with a header block (``LabVIEW Measurement``, writer settings, ``***End_of_Header***``),
-then each segment of data has its own header block (``Channels``, ``Samples``, ``Delta_X`` ...,
-``***End_of_Header***``) followed by a line of column names (``X_Value``, one per channel, ``Comment``) and the
-rows, tab-separated by default. :func:`labview_lines` turns such a file into the lines of a plain table: the header
-blocks, and a later segment's repeated names, become blank lines (which the table reader skips, so every line keeps
-its number in messages), and the ``Comment`` column LabVIEW writes after the channels (per-row notes: a row has
-the cell only when it has a note, or its separator, empty) is cut off. A line ``LabVIEW Measurement`` later on (files
-joined by ``cat``) starts a header block as a segment's does. ``X_Value``, the x axis (time, by default), is then
-the table's time column (:data:`~tsae.io.table_columns.TIME_NAMES`).
+An ``.lvm`` file opens with a header block (``LabVIEW Measurement``, writer settings, ``***End_of_Header***``), then
+each segment of data has its own header block (``Channels``, ``Samples``, ``Delta_X`` ..., perhaps ``Notes`` or the
+unit under test before them, ``***End_of_Header***``) followed by a line of column names (``X_Value``, one per
+channel, ``Comment``) and the rows, tab-separated by default. :func:`labview_lines` turns such a file into the lines
+of a plain table: the header blocks, and a later segment's repeated names, become blank lines (which the table
+reader skips, so every line keeps its number in messages), and the ``Comment`` column LabVIEW writes after the
+channels (per-row notes: a row has the cell only when it has a note, or its separator, empty) is cut off. A line
+``LabVIEW Measurement`` later on (files joined by ``cat``) starts a header block as a segment's does. ``X_Value``,
+the x axis (time, by default), is then the table's time column (:data:`~tsae.io.table_columns.TIME_NAMES`). A
+segment with other columns than the first's is an error: the rows would not be one table.
 """
 from __future__ import annotations
 
@@ -22,6 +23,10 @@ LABVIEW_MARK = "LabVIEW Measurement"
 HEADER_END = "***End_of_Header***"
 #: the first cell of a segment's header block (its first entry, the number of channels)
 SEGMENT_START = "Channels"
+#: the entries a segment's header block may open with (NI's LVM specification: notes, test and unit under test
+#: before ``Channels``); not ``Date`` or ``Time``, which a file without an X column may name its first channel
+SEGMENT_KEYS = frozenset({SEGMENT_START, "Notes", "Test_Name", "Test_Numbers", "Test_Series", "UUT_Name",
+                          "UUT_Part_Number", "UUT_Serial_Number"})
 
 
 class LabviewTabs(csv.excel_tab):
@@ -54,35 +59,73 @@ def labview_dialect(sample: str) -> type[csv.Dialect] | None:
     return LabviewCommas if first[len(LABVIEW_MARK):].startswith(",") else LabviewTabs
 
 
+class LabviewError(ValueError):
+    """A LabVIEW measurement file that is no one table (the reader names the file before the message)."""
+
+
 def labview_lines(lines: Iterable[str], dialect: Any) -> Iterator[str]:
     """The lines of a LabVIEW measurement file as a plain table's (see the module notes); ``dialect`` is
-    :func:`labview_dialect`'s. Every input line gives one output line (a header's as a blank line)."""
+    :func:`labview_dialect`'s. Every input line gives one output line (a header's as a blank line).
+
+    Raises
+    ------
+    LabviewError
+        A segment whose column names are not the first segment's (other channels, or in another order), at the
+        line of its names.
+    """
     separator = dialect.delimiter
-    names: str | None = None
+    names: tuple[str, ...] | None = None  # the first segment's column names, without Comment
     width = 0  # the cells of the names line, Comment among them (0: no Comment column)
     in_header = True  # the file's header block, then each segment's
-    for line in lines:
+    fresh = False  # right after a segment's header block: its names line comes (perhaps after blank lines)
+    for number, line in enumerate(lines, 1):
         body = line.rstrip("\r\n")
         end = line[len(body):] or "\n"
         first = body.split(separator, 1)[0].strip()
         if in_header:
             if first == HEADER_END:
-                in_header = False
+                in_header, fresh = False, True
             yield end
             continue
-        if first in (SEGMENT_START, LABVIEW_MARK):  # a segment's header block (or a file's, cat-ed on), to its end
+        if first in SEGMENT_KEYS or first == LABVIEW_MARK:  # a segment's header block (a file's, cat-ed on), to its end
             in_header = True
             yield end
             continue
         if not body.replace(separator, "").strip():  # a blank line, or one of empty cells (",,," in a comma file)
             yield end
             continue
-        if names is None:
-            names = body
-            cells = body.split(separator)
-            width = len(cells) if cells[-1].strip() == "Comment" and len(cells) > 1 else 0
-        elif body == names:  # a later segment's names, the same as the first's
-            yield end
-            continue
+        cells = body.split(separator)
+        if fresh and not all(_number(cell) for cell in cells):
+            if names is None:
+                width = len(cells) if cells[-1].strip() == "Comment" and len(cells) > 1 else 0
+                names = _names(cells)
+            elif _names(cells) == names:  # a later segment's names, the same as the first's
+                yield end
+                fresh = False
+                continue
+            else:
+                raise LabviewError(f"line {number}: a segment's columns ({', '.join(_names(cells))}) are not the "
+                                   f"first segment's ({', '.join(names)}): save each as its own file")
+        fresh = False
         # LabVIEW writes a row's Comment cell only when it has one (or its separator, empty): cut it then
-        yield (body.rsplit(separator, 1)[0] if width and body.count(separator) == width - 1 else body) + end
+        yield (body.rsplit(separator, 1)[0] if width and len(cells) == width else body) + end
+
+
+def _names(cells: list[str]) -> tuple[str, ...]:
+    """A names line's cells without LabVIEW's Comment column (and empty cells after the names)."""
+    names = [cell.strip() for cell in cells]
+    while names and names[-1] in ("", "Comment"):
+        names.pop()
+    return tuple(names)
+
+
+def _number(cell: str) -> bool:
+    """Whether a cell is a number (a decimal point or comma) or empty, as a data row's cells are."""
+    text = cell.strip()
+    if not text:
+        return True
+    try:
+        float(text.replace(",", "."))
+    except ValueError:
+        return False
+    return True
