@@ -127,3 +127,15 @@ def test_a_segment_with_other_columns_is_told_at_its_names(tmp_path) -> None:
     with pytest.raises(ValueError, match=rf"^{path}: line {second + 1}: a segment's columns \(X_Value, Current, "
                                          r"Voltage\) are not the first segment's \(X_Value, Voltage, Current\)"):
         read_table(path)
+
+
+@pytest.mark.parametrize(("cut", "told"), [
+    ("***End_of_Header***", "its header has no \\*\\*\\*End_of_Header\\*\\*\\* line"),  # cut inside the header
+    ("X_Value", "only LabVIEW header blocks")])  # cut before the names
+def test_a_labview_file_of_header_blocks_alone_is_no_empty_file(tmp_path, cut, told) -> None:
+    # before: "empty file", of a file of 13 or 22 lines
+    path = lvm(tmp_path / "run.lvm")
+    text = path.read_text()
+    path.write_text(text[:text.index(cut)])
+    with pytest.raises(ValueError, match=rf"^{path}: no data rows.*{told}"):
+        read_table(path)

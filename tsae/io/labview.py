@@ -71,13 +71,14 @@ def labview_lines(lines: Iterable[str], dialect: Any) -> Iterator[str]:
     ------
     LabviewError
         A segment whose column names are not the first segment's (other channels, or in another order), at the
-        line of its names.
+        line of its names; a file of header blocks alone.
     """
     separator = dialect.delimiter
     names: tuple[str, ...] | None = None  # the first segment's column names, without Comment
     width = 0  # the cells of the names line, Comment among them (0: no Comment column)
     in_header = True  # the file's header block, then each segment's
     fresh = False  # right after a segment's header block: its names line comes (perhaps after blank lines)
+    rows = False  # a line not blank was given
     for number, line in enumerate(lines, 1):
         body = line.rstrip("\r\n")
         end = line[len(body):] or "\n"
@@ -106,9 +107,12 @@ def labview_lines(lines: Iterable[str], dialect: Any) -> Iterator[str]:
             else:
                 raise LabviewError(f"line {number}: a segment's columns ({', '.join(_names(cells))}) are not the "
                                    f"first segment's ({', '.join(names)}): save each as its own file")
-        fresh = False
+        fresh, rows = False, True
         # LabVIEW writes a row's Comment cell only when it has one (or its separator, empty): cut it then
         yield (body.rsplit(separator, 1)[0] if width and len(cells) == width else body) + end
+    if not rows:  # (the reader would tell an empty file)
+        raise LabviewError("no data rows, only LabVIEW header blocks" if not in_header else
+                           f"no data rows: its header has no {HEADER_END} line where it ends (a file cut short?)")
 
 
 def _names(cells: list[str]) -> tuple[str, ...]:
