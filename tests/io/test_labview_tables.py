@@ -139,3 +139,31 @@ def test_a_labview_file_of_header_blocks_alone_is_no_empty_file(tmp_path, cut, t
     path.write_text(text[:text.index(cut)])
     with pytest.raises(ValueError, match=rf"^{path}: no data rows.*{told}"):
         read_table(path)
+
+
+def _multi_x(path: Path, rows: int = 50) -> Path:
+    """``path`` written as LabVIEW's X_Columns Multi writes it: an X_Value column before each channel."""
+    text = FILE_HEADER.format(sep="Tab", dec=".", xcols="Multi") + SEGMENT_HEADER.format(n=rows, x0="0")
+    text += "X_Value\tVoltage\tX_Value\tCurrent\tComment\n"
+    for i in range(rows):
+        x = f"{i * 0.01:.6f}"
+        text += f"{x}\t{np.sin(i / 5):.6f}\t{x}\t{np.cos(i / 7):.6f}\n"
+    path.write_text(text)
+    return path
+
+
+def test_a_labview_file_with_an_x_column_per_channel_is_read_when_they_agree(tmp_path, monkeypatch) -> None:
+    # before: "duplicate column name 'X_Value'"
+    (_, values, columns, time, time_name, *_), told = agreed(_multi_x(tmp_path / "multi.lvm"), monkeypatch)
+    (_, one, *_), _ = agreed(lvm(tmp_path / "one.lvm"), monkeypatch)
+    assert columns == ["Voltage", "Current"] and time_name == "X_Value" and told == []
+    np.testing.assert_array_equal(values, one)
+    np.testing.assert_allclose(time, np.arange(50) * 0.01)
+    path = _multi_x(tmp_path / "apart.lvm")
+    lines = path.read_text().split("\n")
+    row = next(i for i, line in enumerate(lines) if line.startswith("0.030000"))
+    lines[row] = lines[row].replace("\t0.030000\t", "\t0.035000\t")
+    path.write_text("\n".join(lines))
+    with pytest.raises(ValueError, match=rf"^{path}: line {row + 1}: the channels' X values differ \(0.030000, "
+                                         r"0.035000\)"):
+        read_table(path)

@@ -9,7 +9,8 @@ reader skips, so every line keeps its number in messages), and the ``Comment`` c
 channels (per-row notes: a row has the cell only when it has a note, or its separator, empty) is cut off. A line
 ``LabVIEW Measurement`` later on (files joined by ``cat``) starts a header block as a segment's does. ``X_Value``,
 the x axis (time, by default), is then the table's time column (:data:`~tsae.io.table_columns.TIME_NAMES`). A
-segment with other columns than the first's is an error: the rows would not be one table.
+segment with other columns than the first's is an error: the rows would not be one table. A file with an X column
+before each channel (``X_Columns Multi``) keeps the first: a row whose X values differ is an error.
 """
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from typing import Any
 LABVIEW_MARK = "LabVIEW Measurement"
 #: the line that ends each header block
 HEADER_END = "***End_of_Header***"
+#: the name of the x axis' column
+X_NAME = "X_Value"
 #: the first cell of a segment's header block (its first entry, the number of channels)
 SEGMENT_START = "Channels"
 #: the entries a segment's header block may open with (NI's LVM specification: notes, test and unit under test
@@ -79,6 +82,7 @@ def labview_lines(lines: Iterable[str], dialect: Any) -> Iterator[str]:
     in_header = True  # the file's header block, then each segment's
     fresh = False  # right after a segment's header block: its names line comes (perhaps after blank lines)
     rows = False  # a line not blank was given
+    x_columns: list[int] = []  # the X_Value columns, when several (X_Columns Multi: one before each channel)
     for number, line in enumerate(lines, 1):
         body = line.rstrip("\r\n")
         end = line[len(body):] or "\n"
@@ -100,6 +104,7 @@ def labview_lines(lines: Iterable[str], dialect: Any) -> Iterator[str]:
             if names is None:
                 width = len(cells) if cells[-1].strip() == "Comment" and len(cells) > 1 else 0
                 names = _names(cells)
+                x_columns = [j for j, name in enumerate(names) if name == X_NAME]
             elif _names(cells) == names:  # a later segment's names, the same as the first's
                 yield end
                 fresh = False
@@ -107,12 +112,25 @@ def labview_lines(lines: Iterable[str], dialect: Any) -> Iterator[str]:
             else:
                 raise LabviewError(f"line {number}: a segment's columns ({', '.join(_names(cells))}) are not the "
                                    f"first segment's ({', '.join(names)}): save each as its own file")
-        fresh, rows = False, True
-        # LabVIEW writes a row's Comment cell only when it has one (or its separator, empty): cut it then
-        yield (body.rsplit(separator, 1)[0] if width and len(cells) == width else body) + end
+        named, fresh, rows = fresh, False, True
+        if width and len(cells) == width:  # LabVIEW writes a row's Comment cell only when it has one (or empty)
+            cells.pop()
+        if len(x_columns) > 1:
+            if not named:
+                _same_x(cells, x_columns, number)
+            cells = [cell for j, cell in enumerate(cells) if j not in x_columns[1:]]
+        yield separator.join(cells) + end
     if not rows:  # (the reader would tell an empty file)
         raise LabviewError("no data rows, only LabVIEW header blocks" if not in_header else
                            f"no data rows: its header has no {HEADER_END} line where it ends (a file cut short?)")
+
+
+def _same_x(cells: list[str], x_columns: list[int], number: int) -> None:
+    """Check that a row's X values (its ``x_columns``) are one, or empty: the time of all its channels."""
+    xs = {cells[j].strip() for j in x_columns if j < len(cells) and cells[j].strip()}
+    if len(xs) > 1 and len({float(x.replace(",", ".")) if _number(x) else x for x in xs}) > 1:
+        raise LabviewError(f"line {number}: the channels' X values differ ({', '.join(sorted(xs))}): save the "
+                           "channels with one X column (X_Columns One)")
 
 
 def _names(cells: list[str]) -> tuple[str, ...]:
