@@ -605,6 +605,11 @@ class RecordParser:
         missed: _Miss | None = None
         if pending is not None:
             fitted = self._fit(pending, line)
+            named = self._row_named(pending) if isinstance(fitted, _Miss) and fitted.level == 0 else None
+            if named is not None:  # R's write.table: rows one field wider than the header, their names first
+                fitted_named = self._fit(named, line)
+                if isinstance(fitted_named, _Fitted):
+                    pending, fitted = named, fitted_named
             if isinstance(fitted, _Fitted):
                 self._adopt(pending)
                 return self._take(fitted)
@@ -619,6 +624,15 @@ class RecordParser:
             reason = (missed if missed is not None and missed.level > fitted.level else fitted).reason
             self._malformed(self._foreign_header(line) or reason)
         return None
+
+    def _row_named(self, header: _Layout) -> _Layout | None:
+        """The layout of rows one field wider than the names of ``header``, the first field their row's name (as
+        R's ``write.table`` writes row names, and the table reader reads them: the names are those of the fields after
+        it), or None for a header that does not name every sensor (a stray line: rows wider than it are read by
+        position, as without it)."""
+        if header.known < len(set(self.sensors)) or (header.names and not header.names[0]):
+            return None
+        return self._header_layout(header.sep, ["", *header.names])
 
     def _sensor_list(self, most: int = 8) -> str:
         """The detector's sensors as a message lists them: the first ``most``, then ``...``."""
