@@ -605,11 +605,11 @@ class RecordParser:
         missed: _Miss | None = None
         if pending is not None:
             fitted = self._fit(pending, line)
-            named = self._row_named(pending) if isinstance(fitted, _Miss) and fitted.level == 0 else None
-            if named is not None:  # R's write.table: rows one field wider than the header, their names first
-                fitted_named = self._fit(named, line)
+            row_named = self._row_named(pending) if isinstance(fitted, _Miss) and fitted.level == 0 else None
+            if row_named is not None:  # R's write.table: rows one field wider than the header, their names first
+                fitted_named = self._fit(row_named, line)
                 if isinstance(fitted_named, _Fitted):
-                    pending, fitted = named, fitted_named
+                    pending, fitted = row_named, fitted_named
             if isinstance(fitted, _Fitted):
                 self._adopt(pending)
                 return self._take(fitted)
