@@ -623,6 +623,16 @@ def test_a_header_of_names_separated_by_spaces_names_the_columns() -> None:
     assert rows.tolist() == [[1.0, 2.0], [3.0, 4.0]] and stray.counts["malformed"] == 1
 
 
+def test_a_dated_row_without_its_date_has_no_time() -> None:
+    """A Date,Time stream's row with an empty Date cell: its time of day was read as seconds (36001), out of order
+    among the dates, and the sample skipped; the table reader reads its time as missing (NaT) and scores it."""
+    parser = RecordParser(["flow"])
+    lines = ["Date,Time,flow", "2024-02-01,10:00:00,1.5", ",10:00:01,1.6", "2024-02-01,10:00:02,1.7"]
+    rows, times = parser.parse(lines)
+    assert rows[:, 0].tolist() == [1.5, 1.6, 1.7] and parser.counts["out_of_order"] == 0
+    assert [output_time(t) for t in times] == ["2024-02-01T10:00:00", "", "2024-02-01T10:00:02"]
+
+
 @pytest.mark.parametrize(("header", "rows"), [
     ('"pressure" "flow"', ['"1" 2.5 9.5', '"2" 2.4 9.6']),  # R's write.table(df): quoted, row names first
     ("pressure,flow", ["1,2.5,9.5", "2,2.4,9.6"])])  # write.csv(df) without its "" before the names

@@ -552,7 +552,9 @@ class RecordParser:
         col = layout.time_col
         stamp = fields[col].strip() if col is not None else None
         if col is not None and stamp and not _is_number(stamp):  # a clock reading (after a Date column: its time)
-            stamp = clock_time(stamp, fields[col - 1] if _dated(layout) else None) or stamp
+            date = fields[col - 1].strip() if _dated(layout) else None
+            # a dated row without its date has no time (the table reader's NaT), not the seconds of its time of day
+            stamp = "" if date is not None and date.lower() in MISSING else clock_time(stamp, date) or stamp
         commas = layout.sep == "," and layout.width > 1  # comma-separated: decimal points (and nothing to check)
         mark = "." if commas else self.decimal
         if mark is None:
