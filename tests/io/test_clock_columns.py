@@ -74,3 +74,25 @@ def test_a_time_column_of_numbers_or_dates_is_left_alone() -> None:
     for text in (numbers, dates):
         assert clock_plan(text, csv.excel) is None
     assert clock_plan("time,flow\n10:00,1\n10:01,2\n", csv.excel) == ClockPlan(time=0, date=None, header_line=1)
+
+
+@pytest.mark.parametrize(("clock", "told"), [
+    # before: "substring not found" (a ValueError naming no file, from padding a clock without a colon)
+    ("90 sec", "'2024-02-01 90 sec'"), ("x", "'2024-02-01 x'"),
+    # before: "line 2, column 'Date Time': not a number ('2024-02-01 10:00:00')", the first (good) row blamed
+    ("24:00:00", "'2024-02-01 24:00:00'"), ("23:59:60", "'2024-02-01 23:59:60'")])
+def test_a_bad_time_of_day_beside_a_date_is_told_at_its_line(tmp_path, clock, told) -> None:
+    path = tmp_path / "log.csv"
+    path.write_text("Date,Time,flow\n2024-02-01,10:00:00,1\n" + f"2024-02-01,{clock},2\n" + "2024-02-01,10:00:02,3\n")
+    with pytest.raises(ValueError, match=rf"^{path}: time column 'Date Time' is neither numbers nor dates "
+                                         rf"\(line 3: {told}"):
+        read_table(path)
+
+
+def test_an_infinite_duration_is_told_at_its_line(tmp_path) -> None:
+    # before: "internal error (OverflowError: cannot convert float infinity to integer)"
+    path = tmp_path / "log.csv"
+    path.write_text("Time,flow\n1 sec,1\n1e400 sec,2\n3 sec,3\n")
+    with pytest.raises(ValueError, match=rf"^{path}: time column 'Time' is neither numbers nor dates "
+                                         r"\(line 3: '1e400 sec'\)"):
+        read_table(path)

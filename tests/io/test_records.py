@@ -623,6 +623,28 @@ def test_a_header_of_names_separated_by_spaces_names_the_columns() -> None:
     assert rows.tolist() == [[1.0, 2.0], [3.0, 4.0]] and stray.counts["malformed"] == 1
 
 
+def test_a_dated_row_without_its_date_has_no_time() -> None:
+    """A Date,Time stream's row with an empty Date cell: its time of day was read as seconds (36001), out of order
+    among the dates, and the sample skipped; the table reader reads its time as missing (NaT) and scores it."""
+    parser = RecordParser(["flow"])
+    lines = ["Date,Time,flow", "2024-02-01,10:00:00,1.5", ",10:00:01,1.6", "2024-02-01,10:00:02,1.7"]
+    rows, times = parser.parse(lines)
+    assert rows[:, 0].tolist() == [1.5, 1.6, 1.7] and parser.counts["out_of_order"] == 0
+    assert [output_time(t) for t in times] == ["2024-02-01T10:00:00", "", "2024-02-01T10:00:02"]
+
+
+@pytest.mark.parametrize(("header", "rows"), [
+    ('"pressure" "flow"', ['"1" 2.5 9.5', '"2" 2.4 9.6']),  # R's write.table(df): quoted, row names first
+    ("pressure,flow", ["1,2.5,9.5", "2,2.4,9.6"])])  # write.csv(df) without its "" before the names
+def test_rows_with_their_names_first_are_read_by_the_header_after_them(header, rows) -> None:
+    """R writes a row's name before its values and no name for that column: the header was malformed ('a header line
+    no row of its shape followed') and the rows taken by position: here the sensors come in another order than the
+    detector's, so each got the other's values (the spaced rows were all malformed before that)."""
+    parser = RecordParser(["flow", "pressure"])
+    got, _ = parser.parse([header, *rows])
+    assert got.tolist() == [[9.5, 2.5], [9.6, 2.4]] and parser.counts["malformed"] == 0
+
+
 def test_a_date_and_a_time_of_day_column_are_one_time_in_a_stream() -> None:
     """A logger's ``Date,Time`` columns: every record's time was unreadable (``10:00:00``), as batch scoring refused
     such a table; now both read it as the date and time of day, and an elapsed ``hh:mm:ss`` alone as seconds."""

@@ -17,18 +17,15 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from tsae.io.table_cells import _is_missing, is_comment
-from tsae.io.table_time import _iso_date
+from tsae.io.table_time import CLOCK_NAMES, DATE_NAMES, _iso_date
 
-#: names of a column of clock readings (lower case)
-CLOCK_NAMES = ("time", "time of day", "clock", "uhrzeit", "zeit", "heure", "hora", "ora", "tijd")
-#: names of a date column that a time-of-day column right after it completes (as the table reader, the monitor)
-DATE_NAMES = ("date", "datum", "fecha", "data", "day")
 #: ``h:mm``, ``hh:mm:ss``, ``hh:mm:ss.fff`` (hours may run past 24 in an elapsed time)
 _CLOCK = re.compile(r"(\d{1,4}):([0-5]\d)(?::([0-5]\d(?:[.,]\d+)?))?$")
 #: a number and a unit, as MATLAB writes durations (``90 sec``, ``1.5 min``, ``2 hr``, ``1 day``)
@@ -69,7 +66,8 @@ def clock_seconds(cell: str) -> float | None:
         return int(hours) * 3600.0 + int(minutes) * 60.0 + (float(seconds.replace(",", ".")) if seconds else 0.0)
     match = _DURATION.match(text)
     if match is not None:
-        return float(match[1]) * _UNIT_SECONDS[match[2]]
+        seconds = float(match[1]) * _UNIT_SECONDS[match[2]]
+        return seconds if math.isfinite(seconds) else None  # '1e400 sec': no time (the reader tells the cell)
     return None
 
 
@@ -158,7 +156,9 @@ def clock_lines(lines: Iterable[str], dialect: Any, plan: ClockPlan) -> Iterator
                 cells[plan.date: plan.time + 1] = [f"{cells[plan.date].strip()} {cells[plan.time].strip()}"]
         elif plan.date is not None:
             day, clock = cells[plan.date].strip(), cells[plan.time].strip()
-            joined = "" if _is_missing(day) or _is_missing(clock) else f"{day} {_padded(clock)}"
+            # a clock that is no time of day ('90 sec', 'x') is joined as it is: the reader tells it, at its line
+            joined = ("" if _is_missing(day) or _is_missing(clock)
+                      else f"{day} {_padded(clock) if _CLOCK.match(clock) else clock}")
             cells[plan.date: plan.time + 1] = [joined]
         else:
             cells[plan.time] = clock_time(cells[plan.time]) or cells[plan.time]

@@ -552,7 +552,9 @@ class RecordParser:
         col = layout.time_col
         stamp = fields[col].strip() if col is not None else None
         if col is not None and stamp and not _is_number(stamp):  # a clock reading (after a Date column: its time)
-            stamp = clock_time(stamp, fields[col - 1] if _dated(layout) else None) or stamp
+            date = fields[col - 1].strip() if _dated(layout) else None
+            # a dated row without its date has no time (the table reader's NaT), not the seconds of its time of day
+            stamp = "" if date is not None and date.lower() in MISSING else clock_time(stamp, date) or stamp
         commas = layout.sep == "," and layout.width > 1  # comma-separated: decimal points (and nothing to check)
         mark = "." if commas else self.decimal
         if mark is None:
@@ -605,6 +607,11 @@ class RecordParser:
         missed: _Miss | None = None
         if pending is not None:
             fitted = self._fit(pending, line)
+            row_named = self._row_named(pending) if isinstance(fitted, _Miss) and fitted.level == 0 else None
+            if row_named is not None:  # R's write.table: rows one field wider than the header, their names first
+                fitted_named = self._fit(row_named, line)
+                if isinstance(fitted_named, _Fitted):
+                    pending, fitted = row_named, fitted_named
             if isinstance(fitted, _Fitted):
                 self._adopt(pending)
                 return self._take(fitted)
@@ -619,6 +626,15 @@ class RecordParser:
             reason = (missed if missed is not None and missed.level > fitted.level else fitted).reason
             self._malformed(self._foreign_header(line) or reason)
         return None
+
+    def _row_named(self, header: _Layout) -> _Layout | None:
+        """The layout of rows one field wider than the names of ``header``, the first field their row's name (as
+        R's ``write.table`` writes row names, and the table reader reads them: the names are those of the fields after
+        it), or None for a header that does not name every sensor (a stray line: rows wider than it are read by
+        position, as without it)."""
+        if header.known < len(set(self.sensors)) or (header.names and not header.names[0]):
+            return None
+        return self._header_layout(header.sep, ["", *header.names])
 
     def _sensor_list(self, most: int = 8) -> str:
         """The detector's sensors as a message lists them: the first ``most``, then ``...``."""

@@ -90,10 +90,14 @@ def spaced_numbers(line: str) -> str | None:
     --------
     >>> spaced_numbers("0 9.514  1.908\n"), spaced_numbers("0,9.5\n"), spaced_numbers("2024-01-01 10:00:00 1.5")
     ('0,9.514,1.908\n', None, None)
+
+    The first number may be quoted, as R's ``write.table`` quotes a row's name (``"1" 9.514 1.908``).
     """
     cells = line.split()
     if len(cells) < 2 or any(delimiter in line for delimiter in DELIMITERS):
         return None
+    if len(cells[0]) > 2 and cells[0][0] == cells[0][-1] == '"':
+        cells[0] = cells[0][1:-1]
     if not all(_POINT_NUMBER.fullmatch(cell) or _is_missing(cell) for cell in cells):
         return None
     return comma_joined(line)

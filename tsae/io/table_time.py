@@ -169,6 +169,10 @@ _UNIT_WORDS = {**dict.fromkeys(("s", "sec", "secs", "second", "seconds"), 1.0),
 #: (``Time (s)``, ``Elapsed time [min]``, ``Zeit [s]``: data loggers, LabVIEW, Excel exports). Only these: a name that
 #: merely holds ``time`` (``downtime``, ``response_time_ms``, ``uptime (s)``) names data
 TIME_WORDS = ("time", "t", "elapsed time", "time elapsed", "elapsed", "relative time", "timestamp", "zeit")
+#: names of a column of clock readings (lower case; :mod:`tsae.io.clock_columns`)
+CLOCK_NAMES = ("time", "time of day", "clock", "uhrzeit", "zeit", "heure", "hora", "ora", "tijd")
+#: names of a date column that a time-of-day column right after it completes (as the table reader, the monitor)
+DATE_NAMES = ("date", "datum", "fecha", "data", "day")
 #: a name's words, then its unit in parentheses or brackets, after a slash or an underscore
 _NAMED_UNIT = re.compile(r"(?P<words>.+?)\s*(?:\((?P<a>[^()]*)\)|\[(?P<b>[^\[\]]*)\]|/(?P<c>[^/]*)|_(?P<d>[^_\s]+))$")
 
@@ -211,9 +215,15 @@ def names_time(name: str) -> bool:
     --------
     >>> names_time("Time (s)"), names_time("Elapsed Time"), names_time("millis"), names_time("downtime")
     (True, True, True, False)
+
+    A date column's name and a clock column's (``Date Time``, ``Datum Uhrzeit``: the column the table reader makes
+    of the two, :func:`~tsae.io.clock_columns.clock_lines`) names the time too.
     """
     lower = name.strip().lower()
     if _time_words(lower) in TIME_WORDS or lower in _CLOCK_NAMES:
+        return True
+    date, _, clock = lower.partition(" ")
+    if date in DATE_NAMES and clock.strip() in CLOCK_NAMES:
         return True
     return lower not in _UNIT_SECONDS and named_unit(lower) is not None
 

@@ -40,7 +40,7 @@ import numpy as np
 
 from tsae.io.clock_columns import clock_lines, clock_plan
 from tsae.io.influx import InfluxCsv, influx_lines
-from tsae.io.labview import LabviewCommas, LabviewTabs, labview_lines
+from tsae.io.labview import LabviewCommas, LabviewError, LabviewTabs, labview_lines
 from tsae.io.paths import TABLE_SUFFIXES, kind_suffix
 from tsae.io.table_absurd import ABSURD, TableWarning, _absurd, _absurd_as_missing, absurd_as_missing
 from tsae.io.table_cells import (
@@ -752,6 +752,8 @@ def _table_text(path: Path) -> Iterator[tuple[TextIO, Any, int]]:
                         dialect, skip
     except OSError as error:
         raise _fail(path, f"cannot read ({error.strerror or error})") from None
+    except LabviewError as error:
+        raise _fail(path, str(error)) from None
     except UnicodeDecodeError:  # UTF-8 a moment ago
         raise _fail(path, "cannot read (it changed while it was read)") from None
 
