@@ -248,7 +248,8 @@ def make_data(seed: int) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]
     Xtr, Xte = X[:n_tr], X[n_tr:]
     # the periodic component's amplitude in each sensor (regression on the cycle), for freq_change
     cyc = lat["cycle"]
-    amp = np.array([np.polyfit(cyc[:n_tr], Xtr[:, c] - np.convolve(Xtr[:, c], np.ones(DAY // 4) / (DAY // 4), "same"), 1)[0]
+    box = np.ones(DAY // 4) / (DAY // 4)  # a 6-hour moving mean
+    amp = np.array([np.polyfit(cyc[:n_tr], Xtr[:, c] - np.convolve(Xtr[:, c], box, "same"), 1)[0]
                     for c in range(X.shape[1])])
     noise = np.array([np.std(np.diff(Xtr[:, c])) / np.sqrt(2) for c in range(X.shape[1])])
     stats = {"std": Xtr.std(0), "noise": noise, "q60": np.quantile(Xtr, 0.6, axis=0),
