@@ -6,8 +6,9 @@
    glitches missing (:data:`GLITCH_RANGES`) and its gaps repaired as scoring repairs them; the window (its
    dominant period with ``window="auto"``), hop and smoothing.
 2. Which rows calibrate the detector: the last ``holdout`` of them held out of training (at most
-   :data:`MAX_HELD_OUT`, or a day's rows of data sampled faster: :data:`HELD_OUT_SPAN`); data too short for that is *cross-fitted* (a copy learnt from the first rows scores
-   the last), data shorter still calibrates on its own in-sample scores.
+   :data:`MAX_HELD_OUT`, or a day's rows of data sampled faster: :data:`HELD_OUT_SPAN`); data too short for
+   that is *cross-fitted* (a copy learnt from the first rows scores the last), data shorter still calibrates on its
+   own in-sample scores.
 3. The terms learnt from the other rows (:mod:`~tsae.pipelines.anomaly.terms`): the network on the main window,
    the subspace and statistics terms on every scale.
 4. The terms' normal levels and the self-check's choice of terms on the held-out rows
@@ -40,6 +41,7 @@ from tsae.pipelines.anomaly.scoring import _EPS, DetectorState, ScaleTerm, Scori
 from tsae.pipelines.anomaly.selfcheck import KINDS, SelfCheck, average_precision, candidates, choose, inject
 from tsae.pipelines.anomaly.series_input import (
     as_series,
+    auto_window,
     dominant_period,
     index_interval,
     longest_missing_runs,
@@ -245,7 +247,7 @@ class DetectorFit:
         if (det.window == "auto" or det.window is None) and det.init_model_ is not None:
             window = int((det.init_model_.frame or {}).get("window") or dominant_period(Z))
         elif det.window == "auto" or det.window is None:
-            window = dominant_period(Z)
+            window = auto_window(Z)
             window = max(2, min(window, n // 4))
         else:  # int(2.5) would be 2 without a word, int("big") a message that names no option
             if not is_whole_number(det.window) or int(det.window) < 2:
@@ -641,4 +643,5 @@ class DetectorFit:
                           "them)", FitWarning, stacklevel=4)
 
 
-__all__ = ["GLITCH_RANGES", "HELD_OUT_SPAN", "MAX_HELD_OUT", "MAX_HELD_OUT_DAY", "DetectorFit", "FitWarning", "check_family"]
+__all__ = ["GLITCH_RANGES", "HELD_OUT_SPAN", "MAX_HELD_OUT", "MAX_HELD_OUT_DAY", "DetectorFit", "FitWarning",
+           "check_family"]
