@@ -24,8 +24,8 @@ are taken on the copy's samples against its labels, without point adjustment.
 
 Methods (scripts/anomaly_anchors.py describes the windowed anchors):
 
-- tsae: ``tsae.Detector(sample_interval=600.0, seed=0)``, otherwise its defaults (``--detector-kw`` adds keyword
-  arguments), fitted on the training days (sensors x samples);
+- tsae: ``tsae.Detector(sample_interval=600.0, seed=0)`` (the ``--sample-interval``), otherwise its defaults
+  (``--detector-kw`` adds keyword arguments), fitted on the training days (sensors x samples);
 - pca, iforest, pyod_ae: windowed PCA reconstruction error, IsolationForest and PyOD's AutoEncoder on z-scored
   windows of the detector's window length (at most 128 samples), learning from the training days;
 - pca_pt, iforest_pt: point-wise PCA (90% of the variance) and IsolationForest on the z-scored samples, no window;
@@ -57,6 +57,13 @@ statistics term's spectral shape (``stats_bands``); a change to
 the detector's defaults must be chosen on those (``--seeds 100,101,102,103,104,105``), never on 0-2, whose
 numbers are for reporting only.
 
+A long training series: ``--sample-interval 60`` samples the same plant every minute (1440 rows a day, 20,160
+training rows; every duration of the plant and its faults is a share of a day), ``--train-days 60`` learns from
+60 days, ``--weekly 0.15`` lowers the demand by 15% at weekends (days 5 and 6 of each week). The last table gives
+each seed's fit cost: tsae's fit seconds and the process's peak memory after it, its window and held-out rows, and
+each anchor's seconds (the anchors' windows stay at most 128 samples). ``--sample-interval 60 --only
+pca,iforest,pca_pt,iforest_pt`` on seeds 0-2 took about 14 minutes on one shared thread.
+
 Every method runs on one thread. Tables (markdown) go to stdout, progress to stderr (``-q`` silences it),
 ``--json FILE`` writes every number. The default run with ``--skip sub_pca,poly,mp`` takes about 1.5 minutes
 on one thread.
@@ -66,7 +73,8 @@ Needs the ``eval`` extra (scikit-learn, PyOD) and, for the TSB-AD methods, ``pip
 Usage::
 
     python scripts/eval_plant_faults.py [--seeds 0,1,2] [--kinds stuck,drift] [--only a,b] [--skip a,b]
-                                        [--detector-kw JSON] [--latency [--latency-block N]] [--json FILE] [-q]
+                                        [--detector-kw JSON] [--latency [--latency-block N]]
+                                        [--sample-interval 600] [--train-days 14] [--weekly 0] [--json FILE] [-q]
 """
 from __future__ import annotations
 
@@ -91,8 +99,10 @@ from anomaly_anchors import anchor_scores, tsb_ad
 from anomaly_metrics import event_f1, point_metrics
 
 SENSORS = ["flow", "pressure", "current", "motor_temp", "vibration", "ambient_temp"]
-DAY = 144  # samples a day (10 min)
-TRAIN_DAYS, TEST_DAYS = 14, 7
+SAMPLE_INTERVAL = 600.0  # seconds between rows (--sample-interval)
+DAY = 144  # samples a day (10 min); set_clock changes both
+TRAIN_DAYS, TEST_DAYS = 14, 7  # --train-days changes TRAIN_DAYS
+WEEKLY = 0.0  # amplitude of a weekly demand cycle (--weekly; 0: none)
 KINDS = ["none", "stuck", "drift", "noise", "level_shift", "spikes", "dropout_zero", "dropout_sentinel",
          "saturation", "freq_change", "corr_break", "stall", "lag"]
 WINDOWED = ("pca", "iforest", "pyod_ae")
@@ -100,6 +110,21 @@ POINTWISE = ("pca_pt", "iforest_pt")
 TSB_METHODS = ("sub_pca", "poly", "mp")
 ANCHORS = (*WINDOWED, *POINTWISE, *TSB_METHODS)
 TSB_CONTEXT = 3 * DAY  # training days before the copy that TSB-AD's unsupervised methods see
+
+
+def set_clock(sample_interval: float, train_days: int, weekly: float) -> None:
+    """Sample every ``sample_interval`` seconds, learn from ``train_days`` days, add a weekly cycle of ``weekly``.
+
+    Every duration of the plant and its faults is a share of a day, so a finer clock gives the same plant with more
+    rows (60 s: 1440 a day); the defaults (600 s, 14 days, 0) give the series of the default run, bit for bit.
+    """
+    global SAMPLE_INTERVAL, DAY, TRAIN_DAYS, WEEKLY, TSB_CONTEXT
+    per_day = 86400.0 / sample_interval
+    if per_day != round(per_day) or round(per_day) % 144:
+        raise SystemExit(f"--sample-interval {sample_interval:g}: a day must hold a multiple of 144 samples "
+                         "(600, 300, 200, 150, 120, 100, 75, 60... seconds)")
+    SAMPLE_INTERVAL, DAY, TRAIN_DAYS, WEEKLY = sample_interval, int(round(per_day)), train_days, weekly
+    TSB_CONTEXT = 3 * DAY
 
 
 def progress(quiet: bool, *parts: object) -> None:
@@ -114,12 +139,15 @@ def plant(seed: int, n: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     t = np.arange(n)
     ph_d, ph_c = rng.uniform(0, 2 * np.pi, 2)
     daily = np.sin(2 * np.pi * t / DAY + ph_d) + 0.3 * np.sin(4 * np.pi * t / DAY + 2 * ph_d)
-    cp = 36.0  # 6-h process cycle
+    cp = DAY / 4  # 6-h process cycle
     cyc_phase = 2 * np.pi * np.cumsum(np.full(n, 1.0 / cp)) + ph_c
     cycle = np.sin(cyc_phase)
     base = np.cumsum(rng.normal(0, 0.02, n))  # slow baseline (demand)
     base = 0.6 * base / max(1.0, np.abs(base).max())
     demand = 1.0 + 0.25 * daily + 0.12 * cycle + 0.1 * base + 0.03 * rng.normal(size=n)
+    if WEEKLY:  # lower demand at the weekend (days 5 and 6 of each week), eased in and out over 6 hours
+        weekend = np.convolve((t // DAY) % 7 >= 5, np.ones(DAY // 4) / (DAY // 4), "same")
+        demand = demand - WEEKLY * weekend
     flow = 50 * demand  # m3/h
     pressure = 6.0 - 0.0006 * flow ** 2 + 0.05 * rng.normal(size=n)  # bar, pump curve
     power = flow * pressure
@@ -127,7 +155,7 @@ def plant(seed: int, n: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     amb = 18 + 4 * np.sin(2 * np.pi * t / DAY + ph_d - 0.8) + 1.5 * np.cumsum(rng.normal(0, 0.01, n)) / \
         max(1.0, np.sqrt(n) * 0.01)
     heat = np.zeros(n)
-    a = 1 / 12.0  # 2-h thermal time constant
+    a = 1 / (DAY / 12)  # 2-h thermal time constant
     h = 0.0
     for i in range(n):
         h += a * ((current[i] - 8) * 2.0 - h)
@@ -170,11 +198,11 @@ def inject(kind: str, Xn: np.ndarray, stats: dict[str, np.ndarray],
         X[idx, s] += 4 * sd * rng.choice([-1, 1], 6)
         y[idx] = 1
     elif kind == "dropout_zero":
-        d = 24
+        d = DAY // 6
         X[start:start + d, s] = 0.0
         y[start:start + d] = 1
     elif kind == "dropout_sentinel":
-        d = 24
+        d = DAY // 6
         X[start:start + d, s] = -999.0
         y[start:start + d] = 1
     elif kind == "saturation":
@@ -195,7 +223,7 @@ def inject(kind: str, Xn: np.ndarray, stats: dict[str, np.ndarray],
         amp = stats["cycle_amp"][s]
         tt = np.arange(d)
         phase0 = np.arcsin(np.clip(cyc[0], -1, 1))
-        X[start:start + d, s] += amp * (np.sin(2 * np.pi * tt / 24.0 + phase0) - cyc)
+        X[start:start + d, s] += amp * (np.sin(2 * np.pi * tt / (DAY / 6) + phase0) - cyc)
         y[start:start + d] = 1
     elif kind == "corr_break":
         # the sensor replays its own readings from 3.5 days earlier (half-day phase shift of the daily
@@ -207,13 +235,13 @@ def inject(kind: str, Xn: np.ndarray, stats: dict[str, np.ndarray],
         X[start:start + d, s] = src[o:o + d] - src[o:o + d].mean() + Xn[start:start + d, s].mean()
         y[start:start + d] = 1
     elif kind == "stall":
-        d = 36  # 6 h of repeated values on every sensor (logger stalled, timestamps continue)
+        d = DAY // 4  # 6 h of repeated values on every sensor (logger stalled, timestamps continue)
         X[start:start + d, :] = X[start - 1, :]
         y[start:start + d] = 1
         s = -1
     elif kind == "lag":
         d = DAY
-        L = 12  # 2-h delayed sensor (buffering / wrong clock)
+        L = DAY // 12  # 2-h delayed sensor (buffering / wrong clock)
         X[start:start + d, s] = Xn[start - L:start - L + d, s]
         y[start:start + d] = 1
     else:
@@ -228,7 +256,8 @@ def make_data(seed: int) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]
     Xtr, Xte = X[:n_tr], X[n_tr:]
     # the periodic component's amplitude in each sensor (regression on the cycle), for freq_change
     cyc = lat["cycle"]
-    amp = np.array([np.polyfit(cyc[:n_tr], Xtr[:, c] - np.convolve(Xtr[:, c], np.ones(36) / 36, "same"), 1)[0]
+    box = np.ones(DAY // 4) / (DAY // 4)  # a 6-hour moving mean
+    amp = np.array([np.polyfit(cyc[:n_tr], Xtr[:, c] - np.convolve(Xtr[:, c], box, "same"), 1)[0]
                     for c in range(X.shape[1])])
     noise = np.array([np.std(np.diff(Xtr[:, c])) / np.sqrt(2) for c in range(X.shape[1])])
     stats = {"std": Xtr.std(0), "noise": noise, "q60": np.quantile(Xtr, 0.6, axis=0),
@@ -365,8 +394,11 @@ def evaluate_seed(seed: int, kinds: list[str], anchors: list[str], detector_kw: 
     started = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        det = tsae.Detector(sample_interval=600.0, seed=0, **detector_kw).fit(Xtr.T, sensors=SENSORS)
-    progress(quiet, f"seed {seed}: tsae fit {time.perf_counter() - started:.1f}s window {det.window_} "
+        det = tsae.Detector(sample_interval=SAMPLE_INTERVAL, seed=0, **detector_kw).fit(Xtr.T, sensors=SENSORS)
+    fit = {"seed": seed, "rows": n_tr, "fit_s": time.perf_counter() - started, "rss_mb": peak_rss_mb(),
+           "window": int(det.window_), "terms": "+".join(det.selfcheck_.chosen), "threshold": float(det.threshold_),
+           "held_out": det.selfcheck_.held_out, "anchor_s": {}}
+    progress(quiet, f"seed {seed}: tsae fit {fit['fit_s']:.1f}s window {det.window_} "
              f"terms {det.selfcheck_.chosen} threshold {det.threshold_:.3g}")
     L = int(det.window_)
     attribution_pca = PerSensorPCA(Xtr, min(L, 128))
@@ -378,7 +410,7 @@ def evaluate_seed(seed: int, kinds: list[str], anchors: list[str], detector_kw: 
         started = time.perf_counter()
         sc, contrib, events = run_tsae(det, X)
         rec: dict[str, Any] = {"seed": seed, "kind": kind, "sensor": fs, "n_lab": int(y.sum()),
-                               "tsae_s": time.perf_counter() - started}
+                               "tsae_s": time.perf_counter() - started, "fit": fit}
         lab_idx = np.flatnonzero(y)
         # an event within a window of the labelled span counts as on the fault
         lo, hi = (int(lab_idx[0]) - L, int(lab_idx[-1]) + L) if len(lab_idx) else (-1, -1)
@@ -413,6 +445,7 @@ def evaluate_seed(seed: int, kinds: list[str], anchors: list[str], detector_kw: 
                 z = np.abs((X - Xtr.mean(0)) / Xtr.std(0))
                 rec["attr_absz"] = SENSORS[int(np.argmax(z[y == 1].sum(0)))]
             for name in anchors:
+                started = time.perf_counter()
                 try:
                     if name in WINDOWED:
                         s = anchor_scores(name, full, n_tr, L)[n_tr:]
@@ -422,6 +455,7 @@ def evaluate_seed(seed: int, kinds: list[str], anchors: list[str], detector_kw: 
                         seg = np.concatenate([Xtr[-TSB_CONTEXT:], X])
                         s = anchor_scores(name, seg, TSB_CONTEXT, L)[TSB_CONTEXT:]
                     m[name] = measures(y, s)
+                    fit["anchor_s"][name] = fit["anchor_s"].get(name, 0.0) + time.perf_counter() - started
                 except Exception as error:  # one failing anchor must not end the run: it is reported
                     rec.setdefault("errors", {})[name] = f"{type(error).__name__}: {error}"
                     progress(quiet, f"  {name} failed: {error!r}"[:200])
@@ -431,6 +465,27 @@ def evaluate_seed(seed: int, kinds: list[str], anchors: list[str], detector_kw: 
         progress(quiet, f"  {kind:16s} sensor={fs} hit={rec['ev_hit']} false={rec['ev_false']} "
                  f"attr={rec.get('attr_tsae')}/{rec.get('truth')} PR {pr}")
     return rows
+
+
+def peak_rss_mb() -> float:
+    """The process's peak resident memory so far, in MB (Linux reports kB)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def fit_table(rows: list[dict[str, Any]], anchors: list[str]) -> str:
+    """Per seed: the training rows, tsae's fit (seconds, the process's peak memory after it, window, terms,
+    held-out rows, threshold) and each anchor's seconds (fit and score, summed over the fault kinds)."""
+    fits = list({r["seed"]: r["fit"] for r in rows}.values())
+    lines = ["### fit cost per seed (tsae: one fit; anchors: one fit and score per fault kind, summed)", "",
+             "| seed | training rows | tsae fit (s) | peak RSS after tsae fit (MB) | window | terms | held out | "
+             "threshold | " + " | ".join(f"{a} (s)" for a in anchors) + " |", "|---" * (8 + len(anchors)) + "|"]
+    for f in fits:
+        cells = " | ".join(f"{f['anchor_s'][a]:.1f}" if a in f["anchor_s"] else "-" for a in anchors)
+        lines.append(f"| {f['seed']} | {f['rows']} | {f['fit_s']:.1f} | {f['rss_mb']:.0f} | {f['window']} | "
+                     f"{f['terms']} | {f['held_out']} | {f['threshold']:.3g} | {cells} |")
+    return "\n".join(lines)
 
 
 def summarise(rows: list[dict[str, Any]], methods: list[str]) -> dict[str, dict[str, dict[str, float]]]:
@@ -533,6 +588,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="JSON of extra tsae.Detector keyword arguments, e.g. '{\"short_smooth\": []}'")
     parser.add_argument("--latency", action="store_true", help="also tsae's streaming alarm delay via det.core()")
     parser.add_argument("--latency-block", type=int, default=1, help="samples per push for --latency")
+    parser.add_argument("--sample-interval", type=float, default=600.0,
+                        help="seconds between rows (600: 144 a day; 60: 1440 a day, a long training series)")
+    parser.add_argument("--train-days", type=int, default=TRAIN_DAYS, help="days of normal training data")
+    parser.add_argument("--weekly", type=float, default=0.0,
+                        help="a weekend's drop of the demand, as a share of it (0: no weekly cycle; try 0.15)")
     parser.add_argument("--json", type=Path, help="write every number to this file")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
     args = parser.parse_args(argv)
@@ -550,6 +610,9 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("--detector-kw must be a JSON object of keyword arguments")
     if args.latency_block < 1:
         raise SystemExit("--latency-block must be at least 1")
+    if args.sample_interval <= 0 or args.train_days < 7 or args.weekly < 0:
+        raise SystemExit("--sample-interval must be > 0, --train-days at least 7, --weekly >= 0")
+    set_clock(args.sample_interval, args.train_days, args.weekly)
     anchors = pick_anchors(args.only, args.skip, args.quiet)
     methods = ["tsae", *anchors]
     import torch
@@ -563,15 +626,18 @@ def main(argv: list[str] | None = None) -> int:
     seconds = time.perf_counter() - started
     progress(args.quiet, f"total {seconds:.0f}s")
     summary = summarise(rows, methods)
-    print(f"## Plant faults: seeds {','.join(map(str, seeds))}, detector keyword arguments {json.dumps(detector_kw)}\n")
+    print(f"## Plant faults: seeds {','.join(map(str, seeds))}, detector keyword arguments {json.dumps(detector_kw)}, "
+          f"{SAMPLE_INTERVAL:g} s a sample, {TRAIN_DAYS} training days ({TRAIN_DAYS * DAY} rows), weekly {WEEKLY:g}\n")
     for key, label in (("pr", "PR-AUC"), ("roc", "ROC-AUC")):
         if summary[key]:
             print(score_table(label, summary[key], methods) + "\n")
-    print(events_table(rows, args.latency))
+    print(events_table(rows, args.latency) + "\n")
+    print(fit_table(rows, anchors))
     if args.json:
         from importlib.metadata import version
 
-        result = {"seeds": seeds, "kinds": kinds, "methods": methods, "detector_kw": detector_kw,
+        result = {"seeds": seeds, "kinds": kinds, "sample_interval": SAMPLE_INTERVAL, "train_days": TRAIN_DAYS,
+                  "weekly": WEEKLY, "methods": methods, "detector_kw": detector_kw,
                   "latency_block": args.latency_block if args.latency else None, "seconds": seconds,
                   "versions": {name: version(name) for name in ("tsae", "numpy", "scikit-learn", "pyod", "torch")},
                   "summary": summary, "rows": rows}

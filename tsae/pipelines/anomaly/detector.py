@@ -189,7 +189,8 @@ class Detector:
         main window), a list of lengths, or ``()`` for the main window only.
     holdout
         The fraction of the training rows (the last ones, at most
-        :data:`~tsae.pipelines.anomaly.fitting.MAX_HELD_OUT`) kept out
+        :data:`~tsae.pipelines.anomaly.fitting.MAX_HELD_OUT`, or a day's rows where a day holds more and
+        ``sample_interval`` is known: :data:`~tsae.pipelines.anomaly.fitting.HELD_OUT_SPAN`) kept out
         of training: the terms' normal levels, the self-check and the threshold come from them.
     model_params
         Hyper-parameters of the family. The defaults (``default_model_params``) are small

@@ -6,8 +6,9 @@
    glitches missing (:data:`GLITCH_RANGES`) and its gaps repaired as scoring repairs them; the window (its
    dominant period with ``window="auto"``), hop and smoothing.
 2. Which rows calibrate the detector: the last ``holdout`` of them held out of training (at most
-   :data:`MAX_HELD_OUT`); data too short for that is *cross-fitted* (a copy learnt from the first rows scores
-   the last), data shorter still calibrates on its own in-sample scores.
+   :data:`MAX_HELD_OUT`, or a day's rows of data sampled faster: :data:`HELD_OUT_SPAN`); data too short for
+   that is *cross-fitted* (a copy learnt from the first rows scores the last), data shorter still calibrates on its
+   own in-sample scores.
 3. The terms learnt from the other rows (:mod:`~tsae.pipelines.anomaly.terms`): the network on the main window,
    the subspace and statistics terms on every scale.
 4. The terms' normal levels and the self-check's choice of terms on the held-out rows
@@ -40,6 +41,7 @@ from tsae.pipelines.anomaly.scoring import _EPS, DetectorState, ScaleTerm, Scori
 from tsae.pipelines.anomaly.selfcheck import KINDS, SelfCheck, average_precision, candidates, choose, inject
 from tsae.pipelines.anomaly.series_input import (
     as_series,
+    auto_window,
     dominant_period,
     index_interval,
     longest_missing_runs,
@@ -81,6 +83,13 @@ class FitWarning(UserWarning):
 #: most training rows held out: enough for the normal levels, the self-check and the threshold, and the
 #: self-check's cost (seven scorings of the held-out rows) then stops growing with the series
 MAX_HELD_OUT = 20_000
+#: ... unless a day holds more rows (data sampled faster than every 4.32 s, its interval known): then up to a day's,
+#: at most :data:`MAX_HELD_OUT_DAY`. The held-out rows are the last ones; 20,000 rows of 1 s data are the last
+#: 5.6 hours of a day, and a detector fitted on 3 days whose held-out evening was quiet flagged every busy hour of
+#: the next day (its terms' normal levels and its threshold never saw the day's busy hours)
+HELD_OUT_SPAN = 86_400.0
+#: the most rows held out to cover :data:`HELD_OUT_SPAN` (a day at 0.432 s a sample; faster data holds out less)
+MAX_HELD_OUT_DAY = 200_000
 
 #: held-out score peaks fewer than this are told at fit: the budget's tail is then extrapolated from one or two
 #: peaks and the scores' spread, with a wide margin (:mod:`~tsae.pipelines.anomaly.alarm_budget`)
@@ -238,7 +247,7 @@ class DetectorFit:
         if (det.window == "auto" or det.window is None) and det.init_model_ is not None:
             window = int((det.init_model_.frame or {}).get("window") or dominant_period(Z))
         elif det.window == "auto" or det.window is None:
-            window = dominant_period(Z)
+            window = auto_window(Z)
             window = max(2, min(window, n // 4))
         else:  # int(2.5) would be 2 without a word, int("big") a message that names no option
             if not is_whole_number(det.window) or int(det.window) < 2:
@@ -257,7 +266,16 @@ class DetectorFit:
     # -- which rows calibrate: held out, cross-fitted or the training rows themselves -
     def _held_out_rows(self, n: int) -> int:
         """How many of ``n`` training rows the calibration holds out (0 with ``calibration="training"``)."""
-        return 0 if self.det.calibration == "training" else min(int(round(n * float(self.det.holdout))), MAX_HELD_OUT)
+        return 0 if self.det.calibration == "training" else min(int(round(n * float(self.det.holdout))),
+                                                                 self._most_held_out())
+
+    def _most_held_out(self) -> int:
+        """The most training rows held out: :data:`MAX_HELD_OUT`, or a day's rows where a day holds more
+        (:data:`HELD_OUT_SPAN`, at most :data:`MAX_HELD_OUT_DAY`), the sample interval known."""
+        interval = self.det.sample_interval_
+        if not interval or not math.isfinite(interval) or interval <= 0:
+            return MAX_HELD_OUT
+        return max(MAX_HELD_OUT, min(int(math.ceil(HELD_OUT_SPAN / interval)), MAX_HELD_OUT_DAY))
 
     def _holdout_start(self, n: int, window: int) -> int | None:
         """First held-out training row, or None when the data is too short to hold part out."""
@@ -585,9 +603,9 @@ class DetectorFit:
                           "held at the last value and learnt as normal, a flat or stuck sensor may then go "
                           "unflagged; fit on data without long gaps", FitWarning, stacklevel=4)
         if split is None and self.det.calibration == "holdout":
-            if 2 * window > MAX_HELD_OUT:
+            if 2 * window > self._most_held_out():
                 short = (f"a window of {window} samples is too long to hold training samples out (two windows are "
-                         f"needed, and at most {MAX_HELD_OUT} samples are held out)")
+                         f"needed, and at most {self._most_held_out()} samples are held out)")
             elif (need := self._rows_to_hold_out(n, window)) is None:
                 short = f"{n} training samples are too few to hold any out with window {window}"
             else:
@@ -625,4 +643,5 @@ class DetectorFit:
                           "them)", FitWarning, stacklevel=4)
 
 
-__all__ = ["GLITCH_RANGES", "MAX_HELD_OUT", "DetectorFit", "FitWarning", "check_family"]
+__all__ = ["GLITCH_RANGES", "HELD_OUT_SPAN", "MAX_HELD_OUT", "MAX_HELD_OUT_DAY", "DetectorFit", "FitWarning",
+           "check_family"]

@@ -1,0 +1,46 @@
+"""scripts/eval_plant_faults.py: a finer clock or more training days give the same plant with more rows."""
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
+
+
+@pytest.fixture()
+def plant(monkeypatch):
+    monkeypatch.syspath_prepend(str(SCRIPTS))  # it imports anomaly_anchors and anomaly_metrics beside it
+    spec = importlib.util.spec_from_file_location("eval_plant_faults_clock", SCRIPTS / "eval_plant_faults.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    yield module
+    sys.modules.pop("eval_plant_faults_clock", None)
+
+
+def test_a_minute_clock_gives_ten_times_the_rows_and_faults_as_long_in_hours(plant):
+    plant.set_clock(600.0, 14, 0.0)
+    train, test, stats = plant.make_data(3)
+    assert train.shape == (2016, 6) and test.shape == (1008, 6)
+    plant.set_clock(60.0, 14, 0.0)
+    train, test, stats = plant.make_data(3)
+    assert train.shape == (20_160, 6) and test.shape == (10_080, 6)
+    _, labels, _ = plant.inject("dropout_zero", test, stats, np.random.default_rng(0))
+    assert labels.sum() == 240  # 4 hours
+    with pytest.raises(SystemExit, match="multiple of 144"):
+        plant.set_clock(7.0, 14, 0.0)
+
+
+def test_the_weekly_cycle_lowers_the_weekends_only(plant):
+    plant.set_clock(600.0, 14, 0.0)
+    flat = plant.make_data(5)[0]
+    plant.set_clock(600.0, 14, 0.2)
+    weekly = plant.make_data(5)[0]
+    day = np.arange(len(flat)) // 144 % 7
+    middle = (day >= 1) & (day <= 3)  # weekdays away from the eased edges
+    assert np.array_equal(flat[middle, 0], weekly[middle, 0])  # the flow (the motor warms with a lag)
+    assert (weekly[day == 5, 0] < flat[day == 5, 0]).all()
