@@ -63,12 +63,10 @@ def smooth_command(input: Path | str, output: Path | str, strength: float, no_ed
       zcat big.csv.gz | tsae smooth - -o - | gzip > smooth.csv.gz
       tsae smooth noisy.flac -o - | sox -t wav - smooth.mp3
     """
-    from tsae.cli.pipes import series_stdout_suffix, shown, stdout_or_file, table_input
+    from tsae.cli.pipes import series_pipes, shown
     from tsae.pipelines.smooth.files import smooth_file
 
-    suffix = series_stdout_suffix(input, output, stdout_kind)
-    with stdout_or_file(output, [input, model], suffix=suffix) as target, \
-            table_input(input, [output], quiet=quiet) as source:
+    with series_pipes(input, output, [input, model], kind=stdout_kind, quiet=quiet) as (source, target):
         info = smooth_file(source, target, strength=strength, model=model, device=_device(device, model),
                            edge_guard=not no_edge_guard, spikes=spikes, model_params=params, quiet=quiet)
     echo_done(f"{shown(output)}: smoothed {info['samples']} samples x {info['channels']} channel(s) "
@@ -103,12 +101,10 @@ def impute_command(input: Path | str, output: Path | str, model: Path | None, de
       tsae impute sensors.csv -o sensors.filled.csv
       some_logger | tsae impute - -o - > filled.csv
     """
-    from tsae.cli.pipes import series_stdout_suffix, shown, stdout_or_file, table_input
+    from tsae.cli.pipes import series_pipes, shown
     from tsae.pipelines.smooth.files import impute_file
 
-    suffix = series_stdout_suffix(input, output, stdout_kind)
-    with stdout_or_file(output, [input, model], suffix=suffix) as target, \
-            table_input(input, [output], quiet=quiet) as source:
+    with series_pipes(input, output, [input, model], kind=stdout_kind, quiet=quiet) as (source, target):
         info = impute_file(source, target, model=model, device=_device(device, model), quiet=quiet)
     echo_done(f"{shown(output)}: filled {info['missing']} missing sample(s) of {info['samples']} x "
               f"{info['channels']} channel(s) in {info['seconds']:.1f} s", quiet)
