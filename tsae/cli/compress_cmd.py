@@ -48,7 +48,8 @@ def _checked_bound(max_error: float) -> None:
 @quiet_option
 def compress_command(model: Path, data: Path | str, output: Path | str, max_error: float | None, relative: bool,
                      coder: str, block_windows: int, latent_step: float | None, device: str, quiet: bool) -> None:
-    """Compress the series DATA (- for a table on stdin) with the autoencoder MODEL into a .tsz container.
+    """Compress the series DATA (- for stdin: a table, audio or an array) with the autoencoder MODEL into a .tsz
+    container.
 
     The container stores the model's quantised codes and, with --max-error, a
     quantised residual that keeps every decompressed sample within the bound
