@@ -31,7 +31,8 @@ def test_an_mp3_with_no_tag_an_id3_tag_and_an_array() -> None:
 
 
 @pytest.mark.parametrize("head", [b"time,flow\n0,1\n", gzip.compress(b"a\n1\n")[:16], b"\xff\xfet\x00i\x00m\x00",
-                                  b"RIFF\x00\x00\x00\x00AVI LIST", b"FORM\x00\x00\x00\x00ILBMBMHD", b"", b"RIF"])
+                                  b"RIFF\x00\x00\x00\x00AVI LIST", b"FORM\x00\x00\x00\x00ILBMBMHD", b"", b"RIF",
+                                  b"ID3_sensor,temp\n", b"dns.query,count\n", b"OggSensor,a\n0,1\n", b"fLaCount\n1\n"])
 def test_a_table_and_other_bytes_are_no_series_kind(head) -> None:
     # a UTF-16 table's byte order mark (FF FE) is no MP3 frame; RIFF and FORM hold other things than audio
     assert stream_suffix(head) is None

@@ -46,9 +46,24 @@ def audio_container(head: bytes) -> tuple[str, str] | None:
     from tsae.io.mp3 import frame
 
     for magic, form, suffix, what in AUDIO_MAGIC:
-        if head.startswith(magic) and (not form or head[8:12] == form):
+        if head.startswith(magic) and (not form or head[8:12] == form) and _header_follows(head, suffix):
             return suffix, what
     return (".mp3", "an MP3 file") if frame(head) is not None else None
+
+
+def _header_follows(head: bytes, suffix: str) -> bool:
+    """Whether the bytes after the magic of a ``suffix`` file are a header's, where the magic alone could start a
+    table's text (a column named ``ID3_...``, ``dns.query``, ``OggSensor``, ``fLaCount``)."""
+    if suffix == ".mp3":  # ID3v2: version 2 to 4, a revision, flags, then a size in 4 bytes of 7 bits each
+        return len(head) >= 10 and head[3] in (2, 3, 4) and all(b < 0x80 for b in head[6:10])
+    if suffix == ".au":  # the encoding: 1 (mu-law) to 27 (A-law) in libsndfile's list
+        encoding = int.from_bytes(head[12:16], "big" if head[:4] == b".snd" else "little")
+        return 1 <= encoding <= 27
+    if suffix == ".ogg":  # the page format's version, 0
+        return head[4:5] == b"\x00"
+    if suffix == ".flac":  # the first metadata block is STREAMINFO (type 0, perhaps marked the last)
+        return head[4:5] in (b"\x00", b"\x80")
+    return True
 
 
 def stream_suffix(head: bytes) -> str | None:
