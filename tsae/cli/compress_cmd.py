@@ -18,6 +18,7 @@ from tsae.cli.common import (
     quiet_option,
     table_output,
 )
+from tsae.cli.pipes import STDOUT_KINDS
 from tsae.io.c_stderr import stderr_is_terminal
 
 
@@ -47,7 +48,8 @@ def _checked_bound(max_error: float) -> None:
 @quiet_option
 def compress_command(model: Path, data: Path | str, output: Path | str, max_error: float | None, relative: bool,
                      coder: str, block_windows: int, latent_step: float | None, device: str, quiet: bool) -> None:
-    """Compress the series DATA (- for a table on stdin) with the autoencoder MODEL into a .tsz container.
+    """Compress the series DATA (- for stdin: a table, audio or an array) with the autoencoder MODEL into a .tsz
+    container.
 
     The container stores the model's quantised codes and, with --max-error, a
     quantised residual that keeps every decompressed sample within the bound
@@ -90,11 +92,16 @@ def _against_bound(result: dict) -> str:
 @click.command("decompress")
 @click.argument("container", type=LocalPath(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--output", required=True, type=table_output,
-              help="Series file to write (.csv, .csv.gz/.bz2/.xz, .npy or audio, by suffix), or - for stdout (CSV).")
+              help="Series file to write (.csv, .csv.gz/.bz2/.xz, .npy or audio, by suffix), or - for stdout (a WAV "
+                   "for a container of audio, else CSV; see --to).")
 @click.option("--model", type=model_file, default=None,
               help="Model file [default: the one the container references]; its SHA-256 must match.")
+@click.option("--to", "stdout_kind", type=click.Choice(STDOUT_KINDS), default=None,
+              help="What -o - writes: a csv table, a wav file or an npy array [default: wav for a container of "
+                   "audio, else csv].")
 @quiet_option
-def decompress_command(container: Path, output: Path | str, model: Path | None, quiet: bool) -> None:
+def decompress_command(container: Path, output: Path | str, model: Path | None, stdout_kind: str | None,
+                       quiet: bool) -> None:
     """Decompress the .tsz CONTAINER into a series file.
 
     Infinite samples are written to a table as inf and -inf. Bytes after the
@@ -104,11 +111,16 @@ def decompress_command(container: Path, output: Path | str, model: Path | None, 
     Example:
       tsae decompress sensors.tsz -o restored.csv
       tsae decompress sensors.tsz -o - | gzip > restored.csv.gz
+      tsae decompress take.tsz -o - | sox -t wav - take.flac
     """
-    from tsae.cli.pipes import shown, stdout_or_file
-    from tsae.pipelines.compress.files import decompress_file
+    from tsae.cli.pipes import is_stdout, shown, stdout_or_file, stdout_suffix
+    from tsae.pipelines.compress.files import decompress_file, stored_kind
 
-    with stdout_or_file(output, [container, model]) as target:
+    kind = stdout_kind
+    stdout_suffix(output, kind)  # --to with a file output: a usage error before the container is read
+    if kind is None and is_stdout(output):
+        kind = "wav" if stored_kind(container) == "audio" else "csv"
+    with stdout_or_file(output, [container, model], suffix=stdout_suffix(output, kind)) as target:
         result = decompress_file(container, target, model=model, progress=not quiet and stderr_is_terminal())
     bound = result["max_error"]
     within = f", every sample within {max(bound):.4g}" if bound else ""

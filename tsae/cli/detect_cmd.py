@@ -133,8 +133,8 @@ def fit_command(train: Path | str, output: Path, family: str | None, window: int
                 threshold: str | float, alarms_per_day: float, sample_interval: float | None, risk: float,
                 quantile: float, terms: str, scales: str | list[int], epochs: int, seed: int, params: dict[str, str],
                 init: Path | None, device: str, quiet: bool) -> None:
-    """Learn normal behaviour from TRAIN (a CSV of normal data, - for one on stdin, or a .npy array (sensors,
-    samples)) and write a detector file.
+    """Learn normal behaviour from TRAIN (a CSV of normal data or a .npy array (sensors, samples); - for either
+    on stdin) and write a detector file.
 
     With --init, the network starts from the encoder of a model trained before (tsae train
     on other, perhaps unlabelled, series): its family, window and parameters are used.
@@ -178,7 +178,7 @@ def fit_command(train: Path | str, output: Path, family: str | None, window: int
 @quiet_option
 def score_command(test: Path | str, detector: Path, output: Path | str, plot: Path | None, events: Path | str | None,
                   silence: int, drift_rate: float | None, drift_every: int | None, device: str, quiet: bool) -> None:
-    """Score TEST (a CSV, - for one on stdin, or a .npy array (sensors, samples)) with a fitted detector: per-row
+    """Score TEST (a CSV or a .npy array (sensors, samples); - for either on stdin) with a fitted detector: per-row
     scores, 0/1 flags, sensor contributions and events.
 
     With -o - the scores go to stdout as CSV and the events only to --events FILE;

@@ -28,7 +28,7 @@ _QUICK = 1 << 20
 @quiet_option
 def frame_command(source: Path | str, length: int, hop: int, window_fn: str | None, pad: bool, center: bool,
                   output: Path | str | None, quiet: bool) -> None:
-    """Cut INPUT (audio, a .npy array, or a CSV/TSV table, also .gz/.bz2/.xz; - for a table on stdin, with -o) into
+    """Cut INPUT (audio, a .npy array, or a CSV/TSV table, also .gz/.bz2/.xz; - for stdin, any of them, with -o) into
     frames saved as a .npy array.
 
     The array is float32 (n_frames, length) for mono audio, a one-column table

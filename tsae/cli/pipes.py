@@ -1,6 +1,6 @@
-"""The stdin/stdout side of the commands: a table read from ``-`` or a pipe (:func:`table_input`), an output written
-to stdout for ``-o -`` (:func:`stdout_or_file`), ``tsae denoise``'s ``-`` as input or output, and its ``--live``
-side."""
+"""The stdin/stdout side of the commands: a series (a table, audio, an array) read from ``-`` or a pipe
+(:func:`table_input`), an output written to stdout for ``-o -`` (:func:`stdout_or_file`) in the kind of what was read
+(:func:`series_pipes`), ``tsae denoise``'s ``-`` as input or output, and its ``--live`` side."""
 from __future__ import annotations
 
 import contextlib
@@ -78,7 +78,9 @@ def table_input(path: Path | str, outputs: Iterable[Path | str | None] = (), *,
     """The file a command reads for its input ``path``: the file itself; for ``-`` (:data:`~tsae.cli.common.STDIN`)
     or a pipe or device (``<(zcat x.csv.gz)``), a private copy of what it gives (:func:`tsae.io.spool.spooled`), read
     as the file is (in two passes when long, compressed data judged by its first bytes) and named in every message as
-    given (``stdin``, ``/dev/fd/63``); it is removed when the block ends, however it ends.
+    given (``stdin``, ``/dev/fd/63``); it is removed when the block ends, however it ends. The copy's suffix is the
+    kind its first bytes tell (:func:`tsae.io.spool.spool_name`): ``.wav``, ``.flac`` ... for audio
+    (``sox x.flac -t wav - | tsae smooth -``, read at its own rate), ``.npy`` for an array, else ``.csv``.
 
     ``outputs`` (None for one not given, :data:`~tsae.cli.common.STDOUT` for stdout: neither is a file) are checked
     (:func:`~tsae.io.paths.check_outputs`) before anything is read, and refused when they are the input: stdin
@@ -159,27 +161,59 @@ STDOUT_KINDS = ("csv", "wav", "npy")
 
 
 def series_stdout_suffix(input: Path | str, output: Path | str, kind: str | None = None) -> str:
-    """The suffix of the file that ``-o -`` of ``tsae smooth``/``impute`` stands for: ``kind`` (``--to``) when given,
-    else the input's own kind, as ``-o FILE`` keeps it: ``.wav`` for audio (what ``tsae denoise -o -`` and
-    ``sox -t wav -`` speak), ``.npy`` for an array, ``.csv`` for a table (stdin's too).
+    """The suffix of the file that ``-o -`` of a command that writes a series of its one input stands for (``tsae
+    smooth``, ``impute``, ``reconstruct``): ``kind`` (``--to``) when given, else the input's own kind, as ``-o FILE``
+    keeps it: ``.wav`` for audio (what ``tsae denoise -o -`` and ``sox -t wav -`` speak), ``.npy`` for an array,
+    ``.csv`` for a table. ``input`` is the file read: the copy of stdin (:func:`table_input`), whose suffix its
+    first bytes told; ``-`` itself is taken for a table.
 
     ``--to`` with a file output (whose suffix tells its kind) is a usage error; a WAV or an array for a terminal
     is one too (it would show binary garbage).
     """
     from tsae.io.paths import ARRAY_SUFFIXES, AUDIO_SUFFIXES, kind_suffix
 
-    if not is_stdout(output):
-        if kind is not None:
-            raise click.UsageError(f"--to sets what -o - writes; {output} is written as its suffix tells")
-        return ""
-    if kind is None:
+    if kind is None and is_stdout(output):
         own = "" if isinstance(input, str) and input == STDIN else kind_suffix(input)
         kind = "wav" if own in AUDIO_SUFFIXES else "npy" if own in ARRAY_SUFFIXES else "csv"
+    return stdout_suffix(output, kind)
+
+
+def stdout_suffix(output: Path | str, kind: str | None) -> str:
+    """``.<kind>``, the suffix of the file that ``-o -`` stands for, when ``output`` is ``-`` (``kind`` one of
+    :data:`STDOUT_KINDS`: ``--to``'s, or the one the command picked); ``""`` for a file ``output`` (its suffix tells
+    its kind). ``--to`` (a ``kind``) with a file is a usage error, and so is a WAV or an array for a terminal."""
+    if not is_stdout(output):
+        if kind is not None:
+            folder = str(output).endswith(("/", os.sep)) or Path(output).is_dir()
+            raise click.UsageError(f"--to sets what -o - writes; {output} is "
+                                   + ("a folder, where each file keeps its input's kind" if folder
+                                      else "written as its suffix tells"))
+        return ""
+    kind = kind or "csv"
     if kind != "csv":
         problem = stdout_problem("a WAV file" if kind == "wav" else "a .npy array", binary=True)
         if problem:
             raise click.BadParameter(problem, param_hint="'-o'")
     return f".{kind}"
+
+
+@contextlib.contextmanager
+def series_pipes(input: Path | str, output: Path | str, reads: Iterable[Path | str | None], *,
+                 kind: str | None = None, quiet: bool = False) -> Iterator[tuple[Path, Path]]:
+    """``(the file to read, the file to write)`` of a command that writes one series of its one ``input``:
+    :func:`table_input` of ``input``, then :func:`stdout_or_file` of ``output``, whose ``-`` is written in the kind
+    of what was read (:func:`series_stdout_suffix`: a WAV for audio piped in, ``sox ... | tsae smooth - -o -``) or
+    ``kind`` (``--to``).
+
+    ``--to`` with a file output, and stdout going to a file the command ``reads`` (``-o - >> x.wav``), are refused
+    before stdin is read.
+    """
+    stdout_suffix(output, kind)  # a usage error before stdin is read
+    if is_stdout(output):
+        check_stdout_not_read(reads)
+    with table_input(input, [output], quiet=quiet) as source, \
+            stdout_or_file(output, reads, suffix=series_stdout_suffix(source, output, kind)) as target:
+        yield source, target
 
 
 def check_stdout_not_read(reads: Iterable[Path | str | None]) -> None:

@@ -21,13 +21,15 @@ from tsae.cli.common import (
     stdin_problem,
     stdout_problem,
 )
+from tsae.cli.pipes import STDOUT_KINDS
 
 
 @click.command("reconstruct")
 @click.argument("model", type=LocalPath(dir_okay=False, path_type=Path))
 @click.argument("inputs", nargs=-1, required=True, type=PathText())
 @click.option("-o", "--output", required=True, type=output_target,
-              help="Output file (one input; - for stdout, as CSV) or folder (several files, folders or globs).")
+              help="Output file (one input; - for stdout, in the input's kind: WAV for audio, .npy for an array, CSV "
+                   "for a table; see --to) or folder (several files, folders or globs).")
 @click.option("--workers", type=IntRange(min=1), default=1, show_default=True,
               help="Local worker processes (each loads the model once).")
 @click.option("--dask", "dask_address", default=None, metavar="ADDRESS",
@@ -38,14 +40,17 @@ from tsae.cli.common import (
 @click.option("--manifest", type=output_file, default=None,
               help="Manifest CSV [default: OUTDIR/manifest.csv, or ./manifest.csv for a URL output].")
 @device_option
+@click.option("--to", "stdout_kind", type=click.Choice(STDOUT_KINDS), default=None,
+              help="What -o - writes: a csv table, a wav file or an npy array [default: the input's kind].")
 @quiet_option
 def reconstruct_command(model: Path, inputs: tuple[str, ...], output: str, workers: int, dask_address: str | None,
-                        batch_size: int, manifest: Path | None, device: str, quiet: bool) -> None:
+                        batch_size: int, manifest: Path | None, device: str, stdout_kind: str | None,
+                        quiet: bool) -> None:
     """Reconstruct series files (CSV/TSV, also .gz/.bz2/.xz, .npy, audio) through the autoencoder MODEL.
 
-    With one input file (or -, a table on stdin), -o is the output file (or -,
-    stdout, as CSV). With several files, folders or globs, -o is a folder: each
-    file is written there under its own name (a.csv.gz compressed again), a
+    With one input file (or -, a table, audio or a .npy array on stdin), -o is the
+    output file (or -, stdout, in the input's kind: see --to). With several files,
+    folders or globs, -o is a folder: each file is written there under its own name (a.csv.gz compressed again), a
     manifest CSV records every file (ok/failed, error, samples, channels,
     reconstruction RMSE/MSE, seconds, the input's and the model's size and
     modification time, and the warning told of it: a sample rate other than the
@@ -59,20 +64,35 @@ def reconstruct_command(model: Path, inputs: tuple[str, ...], output: str, worke
     Examples:
       tsae reconstruct model.tsae sensors.csv -o sensors.recon.csv
       zcat sensors.csv.gz | tsae reconstruct model.tsae - -o - | gzip > sensors.recon.csv.gz
+      sox take.flac -t wav - | tsae reconstruct model.tsae - -o - | sox -t wav - recon.flac
       tsae reconstruct model.tsae sensors/ more/*.csv -o out/ --workers 4
       tsae reconstruct model.tsae s3://bucket/in/*.csv -o s3://bucket/out --dask tcp://scheduler:8786
     """
-    from tsae.cli.pipes import shown, stdout_or_file, table_input
+    from tsae.cli.pipes import (
+        check_stdout_not_read,
+        series_stdout_suffix,
+        shown,
+        stdout_or_file,
+        stdout_suffix,
+        table_input,
+    )
     from tsae.pipelines.reconstruct.batch import reconstruct
 
     if dask_address is not None and workers != 1:
         raise click.UsageError("--workers starts local processes and --dask runs the files on the cluster's "
                                "workers: give one or the other")
     piped = _piped(inputs, output, dask_address)
+    stdout_suffix(output, stdout_kind)  # --to with a file or folder: a usage error before anything is read
+    reads: list[Path | str | None] = [model, *inputs]
     with contextlib.ExitStack() as stack:
-        target = stack.enter_context(stdout_or_file(output, [model, *inputs])) if output == STDOUT else output
+        if output == STDOUT:
+            check_stdout_not_read(reads)  # before stdin is read
         if piped:
             inputs = (str(stack.enter_context(table_input(inputs[0], [output], quiet=quiet))),)
+        target: Path | str = output
+        if output == STDOUT:  # the kind of what was read: audio piped in is a WAV
+            suffix = series_stdout_suffix(Path(inputs[0]), output, stdout_kind)
+            target = stack.enter_context(stdout_or_file(output, reads, suffix=suffix))
         result = reconstruct(model, inputs, target, workers=workers, dask=dask_address, device=device,
                              batch_size=batch_size, manifest=manifest, quiet=quiet)
     if result.manifest is None:  # one file

@@ -19,7 +19,8 @@ from tsae.cli.pipes import STDOUT_KINDS
 _output = click.option("-o", "--output", required=True, type=table_output,
                        help="Output file (same kind as the input: CSV keeps its time column, audio its rate; "
                             ".csv.gz, .bz2, .xz are written compressed), or - for stdout (in the input's kind: "
-                            "WAV for audio, .npy for an array, CSV for a table; see --to).")
+                            "WAV for audio, .npy for an array, CSV for a table; see --to). Audio or an array on "
+                            "stdin (-) is told by its first bytes.")
 _to = click.option("--to", "stdout_kind", type=click.Choice(STDOUT_KINDS), default=None,
                    help="What -o - writes: a csv table, a wav file or an npy array [default: the input's kind]. "
                         "A file's kind is its suffix.")
@@ -48,7 +49,7 @@ _device_option = click.option("--device", type=click.Choice(["auto", "cpu", "cud
 def smooth_command(input: Path | str, output: Path | str, strength: float, no_edge_guard: bool, spikes: str,
                    model: Path | None, params: dict[str, str], device: str, stdout_kind: str | None,
                    quiet: bool) -> None:
-    """Smooth INPUT (CSV/TSV, also .gz/.bz2/.xz, .npy or audio; - for a table on stdin), every channel, without
+    """Smooth INPUT (CSV/TSV, also .gz/.bz2/.xz, .npy or audio; - for stdin, any of them), every channel, without
     shifting it in time.
 
     Without --model a small blind-spot autoencoder learns the signal from INPUT
@@ -62,13 +63,12 @@ def smooth_command(input: Path | str, output: Path | str, strength: float, no_ed
       tsae smooth glitchy.csv -o clean.csv --spikes smooth
       zcat big.csv.gz | tsae smooth - -o - | gzip > smooth.csv.gz
       tsae smooth noisy.flac -o - | sox -t wav - smooth.mp3
+      sox noisy.mp3 -t wav - | tsae smooth - -o smooth.wav
     """
-    from tsae.cli.pipes import series_stdout_suffix, shown, stdout_or_file, table_input
+    from tsae.cli.pipes import series_pipes, shown
     from tsae.pipelines.smooth.files import smooth_file
 
-    suffix = series_stdout_suffix(input, output, stdout_kind)
-    with stdout_or_file(output, [input, model], suffix=suffix) as target, \
-            table_input(input, [output], quiet=quiet) as source:
+    with series_pipes(input, output, [input, model], kind=stdout_kind, quiet=quiet) as (source, target):
         info = smooth_file(source, target, strength=strength, model=model, device=_device(device, model),
                            edge_guard=not no_edge_guard, spikes=spikes, model_params=params, quiet=quiet)
     echo_done(f"{shown(output)}: smoothed {info['samples']} samples x {info['channels']} channel(s) "
@@ -91,7 +91,8 @@ def _device(device: str, model: Path | None) -> str:
 @quiet_option
 def impute_command(input: Path | str, output: Path | str, model: Path | None, device: str, stdout_kind: str | None,
                    quiet: bool) -> None:
-    """Fill the missing cells (empty, NaN, NA, ...) of INPUT (- for a table on stdin) by autoencoder reconstruction.
+    """Fill the missing cells (empty, NaN, NA, ...) of INPUT (- for stdin: a table, audio or an array) by
+    autoencoder reconstruction.
 
     Every missing sample is filled; observed samples are written unchanged. A long
     file (table, audio or .npy) is filled in blocks of 2**16 samples, each with context
@@ -103,12 +104,10 @@ def impute_command(input: Path | str, output: Path | str, model: Path | None, de
       tsae impute sensors.csv -o sensors.filled.csv
       some_logger | tsae impute - -o - > filled.csv
     """
-    from tsae.cli.pipes import series_stdout_suffix, shown, stdout_or_file, table_input
+    from tsae.cli.pipes import series_pipes, shown
     from tsae.pipelines.smooth.files import impute_file
 
-    suffix = series_stdout_suffix(input, output, stdout_kind)
-    with stdout_or_file(output, [input, model], suffix=suffix) as target, \
-            table_input(input, [output], quiet=quiet) as source:
+    with series_pipes(input, output, [input, model], kind=stdout_kind, quiet=quiet) as (source, target):
         info = impute_file(source, target, model=model, device=_device(device, model), quiet=quiet)
     echo_done(f"{shown(output)}: filled {info['missing']} missing sample(s) of {info['samples']} x "
               f"{info['channels']} channel(s) in {info['seconds']:.1f} s", quiet)

@@ -73,8 +73,8 @@ def train_command(data: tuple[Path | str, ...], output: Path, family: str | None
                   params: dict[str, str], normalize: str, window_fn: str | None, epochs: int, batch_size: int,
                   lr: float, patience: int, val_fraction: float, max_seconds: float | None, seed: int,
                   init: Path | None, device: str, quiet: bool) -> None:
-    """Train an autoencoder on DATA (CSV tables, .npy arrays, audio files, or folders of them; - for a table on
-    stdin, once).
+    """Train an autoencoder on DATA (CSV tables, .npy arrays, audio files, or folders of them; - for stdin,
+    once: a table, audio or an array, told by its first bytes).
 
     CSV files (also .csv.gz, .bz2, .xz; ';' or tab separated with decimal commas) have
     one column per channel; a time column (time, timestamp, date, ...) and a 'label'
@@ -136,7 +136,8 @@ STOPPED = {"epochs": "all run", "early_stopping": "stopped early: --patience epo
 @quiet_option
 def encode_command(model: Path, data: Path | str, output: Path | str, batch_size: int, plot: Path | None, color_by: str,
                    detector: Path | None, projection: str, device: str, quiet: bool) -> None:
-    """Write the latent code of every window of DATA (- for a table on stdin) under MODEL to a .npy file.
+    """Write the latent code of every window of DATA (- for stdin: a table, audio or an array) under MODEL to a
+    .npy file.
 
     Windows follow the model's stored window and hop; the end is padded so every
     sample is covered. A table with the model's columns in another order is matched

@@ -70,10 +70,19 @@ def raw_format(sample_rate: int, channels: int, sample_format: str) -> StreamFor
 
 
 
-#: the first bytes of audio files a stream is not read as (a file of their name is): what each is
-_OTHER_CONTAINERS = ((b"RF64", "an RF64 WAV"), (b"BW64", "a BW64 WAV"), (b"fLaC", "a FLAC file"),
-                     (b"OggS", "an Ogg file"), (b"ID3", "an MP3 file"), (b"FORM", "an AIFF file"),
-                     (b".snd", "an AU file"))
+#: the first bytes of an audio file a stream is not read as, besides those libsndfile reads
+#: (:data:`~tsae.io.stream_kind.AUDIO_MAGIC`): what it is
+_OTHER_CONTAINERS = ((b"BW64", "a BW64 WAV"),)
+
+
+def _container(head: bytes) -> str | None:
+    """What the audio file whose first bytes are ``head`` is ("a FLAC file"), told as ``tsae smooth -`` tells it
+    (:func:`~tsae.io.stream_kind.audio_container`), or None."""
+    from tsae.io.stream_kind import audio_container
+
+    found = audio_container(head)
+    return found[1] if found else next((kind for magic, kind in _OTHER_CONTAINERS if head.startswith(magic)), None)
+
 
 def read_wav_header(stream: BinaryIO, name: str = "stdin") -> tuple[StreamFormat, int | None]:
     """Read a WAV header up to the start of its samples.
@@ -91,7 +100,7 @@ def read_wav_header(stream: BinaryIO, name: str = "stdin") -> tuple[StreamFormat
     """
     head = read_up_to(stream, 12)
     if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-        other = next((kind for magic, kind in _OTHER_CONTAINERS if head.startswith(magic)), None)
+        other = _container(head + read_up_to(stream, 4))  # an MP3 frame's header or an AIFF's form: 16 bytes
         what = ("empty input" if not head else
                 f"{other}, which is read from a file, not from a stream: give the file's name instead of -"
                 if other else "not a WAV stream (no RIFF/WAVE header; raw PCM needs --raw --rate --channels)")

@@ -39,11 +39,21 @@ def needs_spool(path: str | os.PathLike) -> bool:
     return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
-def spool_name(name: str) -> str:
-    """The name of the copy of the stream called ``name``: its own last part (the kind of series is told by the
-    suffix: ``x.npy`` stays an array), ``.csv`` added when that is no series suffix (``stdin``, ``63``)."""
+def spool_name(name: str, head: bytes = b"") -> str:
+    """The name of the copy of the stream called ``name``, whose first bytes are ``head``: its own last part (the
+    kind of series is told by the suffix: ``x.npy`` stays an array); when that is no series suffix (``stdin``,
+    ``63``), the suffix its first bytes tell (:func:`~tsae.io.stream_kind.stream_suffix`: ``.wav``, ``.flac``,
+    ``.npy`` ...) is added, else ``.csv`` (a table, read as a ``.csv`` file is: compressed or not by its bytes).
+
+    Examples
+    --------
+    >>> spool_name("stdin", b"fLaC"), spool_name("/dev/fd/63", b"t,x\\n"), spool_name("x.npy", b"RIFF")
+    ('stdin.flac', '63.csv', 'x.npy')
+    """
+    from tsae.io.stream_kind import stream_suffix
+
     base = Path(name).name or STDIN_NAME
-    return base if kind_suffix(base) in SERIES_SUFFIXES else f"{base}.csv"
+    return base if kind_suffix(base) in SERIES_SUFFIXES else f"{base}{stream_suffix(head) or '.csv'}"
 
 
 @contextlib.contextmanager
@@ -72,14 +82,16 @@ def spooled(stream: BinaryIO | str | os.PathLike, name: str, *,
         ``"<name>: ..."``: the stream could not be read, or the temporary folder had no room for it.
     """
     from tsae.io.atomic import _FULL
+    from tsae.io.stream_kind import HEAD_BYTES
 
     with private_folder(name, "while it is read") as folder:
-        copy = folder / spool_name(name)
         with contextlib.ExitStack() as stack:
             source = stream if hasattr(stream, "read") else stack.enter_context(_open_stream(stream, name))
+            head = _read(source, HEAD_BYTES, name)  # type: ignore[arg-type]
+            copy = folder / spool_name(name, head)  # the kind of what arrives is told by its first bytes
             out = stack.enter_context(_create(copy))
             try:
-                _copy(source, out, name, copied)  # type: ignore[arg-type]
+                _copy(source, out, name, copied, head=head)  # type: ignore[arg-type]
             except OSError as error:
                 if error.errno in _FULL:
                     raise ValueError(f"{name}: no space left in {folder.parent} to hold it while it is read "
@@ -128,20 +140,34 @@ def _open_stream(path: str | os.PathLike, name: str) -> Iterator[BinaryIO]:
         yield handle
 
 
-def _copy(source: BinaryIO, out: BinaryIO, name: str, copied: Callable[[int], None] | None) -> None:
-    """Copy ``source`` to ``out`` to its end, :data:`SPOOL_CHUNK` bytes at a time (each told ``copied``)."""
+def _read(source: BinaryIO, n: int, name: str) -> bytes:
+    """Up to ``n`` bytes of ``source``; fewer only at its end (a pipe may give a few bytes at a time)."""
+    from tsae.io.reading import read_up_to
+
+    try:
+        return read_up_to(source, n)
+    except OSError as error:
+        raise ValueError(f"{name}: cannot read ({error.strerror or error})") from None
+
+
+def _copy(source: BinaryIO, out: BinaryIO, name: str, copied: Callable[[int], None] | None, *,
+          head: bytes = b"") -> None:
+    """Copy ``head`` (what was read of ``source`` already), then ``source`` to its end, to ``out``,
+    :data:`SPOOL_CHUNK` bytes at a time (each told ``copied``)."""
+    chunk = head
     while True:
+        if chunk:
+            view = memoryview(chunk)
+            while view:
+                view = view[out.write(view) or 0:]
+            if copied is not None:
+                copied(len(chunk))
         try:
             chunk = source.read(SPOOL_CHUNK)
         except OSError as error:
             raise ValueError(f"{name}: cannot read ({error.strerror or error})") from None
         if not chunk:
             return
-        view = memoryview(chunk)
-        while view:
-            view = view[out.write(view) or 0:]
-        if copied is not None:
-            copied(len(chunk))
 
 
 @contextlib.contextmanager

@@ -398,6 +398,25 @@ def decompress_file(container: str | os.PathLike, output: str | os.PathLike, *,
         raise ValueError(f"{source}: corrupt .tsz header ({type(error).__name__}: {error})") from None
 
 
+def stored_kind(container: str | os.PathLike) -> str:
+    """What was compressed into the ``.tsz`` file ``container``: ``"audio"`` (its header keeps the sample format) or
+    ``"table"`` (a table or an array, which a header does not tell apart); what ``tsae decompress -o -`` writes.
+
+    Raises
+    ------
+    ValueError
+        One line naming the container: missing, or not a ``.tsz`` header this tsae reads.
+    """
+    source = Path(container)
+    if not source.is_file():
+        raise ValueError(f"{source}: no such file")
+    with open(source, "rb") as handle:
+        header = Reader(handle, str(source)).header
+    if not isinstance(header, dict):
+        raise ValueError(f"{source}: corrupt .tsz header (not an object)")
+    return "audio" if isinstance(header.get("subtype"), str) else "table"
+
+
 def _decompress(source: Path, out: Path, model: str | os.PathLike | None, progress: bool) -> dict:
     from tsae.models.modelfile import load_model
 
