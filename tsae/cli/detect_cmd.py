@@ -258,7 +258,8 @@ def score_command(test: Path | str, detector: Path, output: Path | str, plot: Pa
               help="No early alarms: alarm only once a sample's score is final (about two windows later).")
 @drift_options
 @quiet_option
-def monitor_command(detector: Path, fmt: str, tags: dict[str, str], precision: str | None, raw: bool, mqtt: str | None, topic: str, out_topic: str | None,
+def monitor_command(detector: Path, fmt: str, tags: dict[str, str], precision: str | None, raw: bool,
+                    mqtt: str | None, topic: str, out_topic: str | None,
                     every_sample: bool, time_field: str | None, silence: int, client_id: str | None,
                     clean_session: bool, outbox: Path | None, max_time_jump: float, max_line: int,
                     source: str | None, sink: str | None, source_options: dict[str, str],

@@ -82,7 +82,7 @@ import json
 import math
 import warnings
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol, cast
 
@@ -91,7 +91,7 @@ import numpy as np
 from tsae.engine.layout import is_number
 from tsae.errors import shown
 from tsae.io.clock_columns import DATE_NAMES, clock_time
-from tsae.io.line_protocol import PRECISIONS, Metric, is_telegraf_json, json_metric, looks_like_line_protocol, parse_line
+from tsae.io.line_protocol import PRECISIONS, is_telegraf_json, json_metric, looks_like_line_protocol, parse_line
 from tsae.io.metric_rows import MetricRows
 from tsae.io.table_cells import MISSING, _as_float, _first_mark, is_comment
 from tsae.io.table_columns import TIME_NAMES, _label_index, _names_a_counter, find_time_column
@@ -783,7 +783,7 @@ class RecordParser:
                 self._malformed(f"JSON line is not an object or an array of objects: {line[:60]!r}")
                 continue
             if is_telegraf_json(record):
-                records += self._metric(lambda record=record: json_metric(record), "json", line)
+                records += self._metric(line, record)
                 continue
             records += self.metrics.flush()  # a sample of metrics being filled goes first, in stream order
             row, stamp = self._json_record(record, line)
@@ -791,11 +791,12 @@ class RecordParser:
                 records.append((row, stamp))
         return records
 
-    def _metric(self, read: Callable[[], Metric], kind: str, line: str) -> list[tuple[np.ndarray, Any]]:
-        """The samples a metric completes (``read`` gives it; ``kind``: ``"influx"`` or ``"json"``); a metric that
-        does not read is malformed (counted)."""
+    def _metric(self, line: str, record: dict[str, Any] | None = None) -> list[tuple[np.ndarray, Any]]:
+        """The samples a metric completes: the line protocol ``line``, or the Telegraf JSON ``record`` of it; a metric
+        that does not read is malformed (counted)."""
+        kind = "influx" if record is None else "json"
         try:
-            return self.metrics.add(read(), kind)
+            return self.metrics.add(parse_line(line) if record is None else json_metric(record), kind)
         except ValueError as exc:
             what = "line protocol" if kind == "influx" else "Telegraf JSON metric"
             self._malformed(f"{what}: {exc}: {line[:60]!r}")
@@ -972,7 +973,7 @@ class RecordParser:
                         times.append(stamp)
                 elif self._influx or (self.fmt == "auto" and not self._csv_rows and self._first_influx(line)):
                     if not is_comment(line):
-                        for row, stamp in self._metric(lambda line=line: parse_line(line), "influx", line):
+                        for row, stamp in self._metric(line):
                             rows.append(row)
                             times.append(stamp)
                 else:
