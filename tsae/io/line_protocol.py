@@ -26,6 +26,7 @@ _TRUE = {"t", "T", "true", "True", "TRUE"}
 _FALSE = {"f", "F", "false", "False", "FALSE"}
 _FLOAT = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 _INTEGER = re.compile(r"[-+]?\d+")
+_FIELD = re.compile(r'([^=,\s"]+)=(?:"([^"]*)"|([^,\s"]+))')
 #: a string field's value (``str``: not a number; a sensor given one has a missing value)
 Value = float | str
 
@@ -72,8 +73,8 @@ timestamp=1709251200000000000)
     >>> parse_line(r'my\\ pump flow\\,in=1')
     Metric(measurement='my pump', tags={}, fields={'flow,in': 1.0}, timestamp=None)
     """
-    if "\\" not in line and '"' not in line:
-        return _plain(line)
+    if "\\" not in line:
+        return _plain(line) if '"' not in line else _quoted_fields(line) or _escaped(line)
     return _escaped(line)
 
 
@@ -96,6 +97,33 @@ def _plain(line: str) -> Metric:
             raise ValueError(f"field {pair[:40]!r} is not key=value")
         fields[key] = _value(value)
     return Metric(_name(series[0]), tags, fields, _timestamp(parts[2]) if len(parts) == 3 else None)
+
+
+def _quoted_fields(line: str) -> Metric | None:
+    """:func:`parse_line` for a line with quoted strings and no escapes (Telegraf's ``status="ok"``), by a regular
+    expression a field at a time; None when it does not read so (:func:`_escaped` then tells why)."""
+    head, _, rest = line.partition(" ")
+    if '"' in head:
+        return None
+    rest = rest.lstrip(" ")
+    fields: dict[str, Value] = {}
+    i, n = 0, len(rest)
+    while True:
+        match = _FIELD.match(rest, i)
+        if match is None:
+            return None
+        key, text, plain = match.groups()
+        fields[key] = text if text is not None else _value(plain)
+        i = match.end()
+        if i < n and rest[i] == ",":
+            i += 1
+            continue
+        break
+    stamp = rest[i:].strip()
+    if i < n and rest[i] != " ":
+        return None
+    metric = _plain(f"{head} x=0")  # the measurement and tags, checked as in any line
+    return Metric(metric.measurement, metric.tags, fields, _timestamp(stamp) if stamp else None)
 
 
 def _escaped(line: str) -> Metric:

@@ -20,7 +20,7 @@ arrival). A string field of a sensor is a missing value of it.
 Timestamps: integers in ``precision`` (``ns``, ``us``, ``ms``, ``s``); not told, nanoseconds for line protocol (its
 default) and seconds for Telegraf JSON (its ``json_timestamp_units``), unless the first timestamp of the stream read
 so is no date between 1980 and 2200 while another precision makes it one: that precision is used from then on,
-warned once (Telegraf's ``precision = "1s"`` or ``json_timestamp_units = "1ms"``). A sample's time is the UTC instant
+warned once (a writer of seconds, Telegraf's ``json_timestamp_units = "1ms"``). A sample's time is the UTC instant
 as ISO text (``2024-03-01T00:00:00Z``), as ``tsae detect score`` reports a table's such times.
 """
 from __future__ import annotations
@@ -28,12 +28,11 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
 from tsae.io.line_protocol import PRECISIONS, Metric
-from tsae.io.table_time import iso_time
 
 _TAG = re.compile(r"[^=\s]+=[^=\s]*")
 #: plausible dates for an epoch timestamp, in seconds: 1980 to 2200 (outside: another precision is tried)
@@ -41,6 +40,22 @@ _PLAUSIBLE = (315_532_800, 7_258_118_400)
 #: the largest |nanoseconds| numpy's datetime64[ns] holds (years 1678-2262)
 _NS_LIMIT = 9_000_000_000_000_000_000
 _CACHE = 4096
+
+
+class Instant(str):
+    """A sample's time from a metric's timestamp: ISO text in UTC (``2024-03-01T00:00:10Z``, to the coarsest of s, ms,
+    us, ns that holds it, as :func:`~tsae.io.table_time.iso_time` writes it) that keeps its exact nanoseconds
+    (``ns``), so the parser's time checks need not read the text again."""
+
+    ns: int
+
+    def __new__(cls, ns: int) -> Instant:
+        units: tuple[tuple[Literal["s", "ms", "us"], int], ...] = (("s", 10**9), ("ms", 10**6), ("us", 10**3))
+        unit: Literal["s", "ms", "us", "ns"] = next((name for name, size in units if not ns % size), "ns")
+        text = str(np.datetime_as_string(np.datetime64(ns, "ns"), unit=unit)) + "Z"
+        instant = super().__new__(cls, text)
+        instant.ns = ns
+        return instant
 
 
 class _Log(Protocol):
@@ -185,7 +200,7 @@ class MetricRows:
         ns = stamp * unit if isinstance(stamp, int) else round(stamp * unit)
         if abs(ns) > _NS_LIMIT:
             raise ValueError(f"timestamp {stamp} ({_unit_name(unit)}) is beyond the dates numpy holds")
-        return iso_time(np.datetime64(int(ns), "ns"), utc=True)
+        return Instant(int(ns))
 
     def _decide_unit(self, stamp: float, kind: str) -> int:
         """ns per unit of the stream's timestamps of ``kind``: told, else the format's default unless the first
@@ -248,4 +263,4 @@ def _series_text(metric: Metric) -> str:
     return ",".join([metric.measurement, *(f"{k}={v}" for k, v in sorted(metric.tags.items()))])[:120]
 
 
-__all__ = ["MetricRows", "sensor_patterns"]
+__all__ = ["Instant", "MetricRows", "sensor_patterns"]

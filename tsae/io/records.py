@@ -1,5 +1,9 @@
-"""The stream record parser of ``tsae monitor``: raw text lines (CSV, JSON objects or arrays of them) -> rows of
-sensor values.
+"""The stream record parser of ``tsae monitor``: raw text lines (CSV, JSON objects or arrays of them, InfluxDB line
+protocol, Telegraf's JSON metrics) -> rows of sensor values.
+
+Line protocol and Telegraf's JSON are read by :mod:`tsae.io.line_protocol` (the syntax) and
+:mod:`tsae.io.metric_rows` (fields to sensors, one series per sensor, a sample per timestamp); their samples then
+pass the checks below (times, duplicates) as CSV and JSON records do.
 
 It follows the table reader's rules (:mod:`tsae.io.tables`, :mod:`tsae.io.table_columns`): the same time-column
 names (``time``, ``timestamp``, ``seconds``, ...), the same missing-value tokens
@@ -92,7 +96,7 @@ from tsae.engine.layout import is_number
 from tsae.errors import shown
 from tsae.io.clock_columns import DATE_NAMES, clock_time
 from tsae.io.line_protocol import PRECISIONS, is_telegraf_json, json_metric, looks_like_line_protocol, parse_line
-from tsae.io.metric_rows import MetricRows
+from tsae.io.metric_rows import Instant, MetricRows
 from tsae.io.table_cells import MISSING, _as_float, _first_mark, is_comment
 from tsae.io.table_columns import TIME_NAMES, _label_index, _names_a_counter, find_time_column
 from tsae.io.table_dialect import DELIMITERS, separator_line, sniff_delimiter, spaced_names, spaced_numbers
@@ -172,6 +176,8 @@ def _time_parts(value: Any) -> tuple[str, float | None, bool]:
     """
     if value is None or isinstance(value, bool):
         return "none", None, False
+    if isinstance(value, Instant):  # a metric's timestamp, read already
+        return "ok", float(value.ns), True
     if isinstance(value, (int, float)):
         try:
             number = float(value)
@@ -218,6 +224,8 @@ def output_time(value: Any) -> Any:
     >>> output_time("286"), output_time(3), output_time("2024-05-01 12:00Z"), output_time("2024-05-01 12:00")
     (286.0, 3.0, '2024-05-01T12:00:00Z', '2024-05-01T12:00:00')
     """
+    if isinstance(value, Instant):  # ISO text already, and exact to the nanosecond (a float is not)
+        return str(value)
     status, number, is_date = _time_parts(value)
     if status != "ok" or number is None:
         return value

@@ -2,8 +2,8 @@
 
 :class:`Monitor` is the in-process core (river-style ``score_one`` plus a block-wise
 ``push``); :class:`~tsae.io.records.RecordParser` turns raw text lines (CSV with a
-header, or JSON objects) into rows; :func:`run_monitor` wires a source (stdin, MQTT, or any plugin's)
-to a sink (stdout, MQTT) for ``tsae monitor``.
+header, JSON objects, InfluxDB line protocol or Telegraf's JSON) into rows; :func:`run_monitor` wires a
+source (stdin, MQTT, or any plugin's) to a sink (stdout, MQTT) for ``tsae monitor``.
 
 Scores equal the batch scores of :meth:`tsae.Detector.decision_function` on the same
 rows with the same ``silence``: both run :class:`~tsae.pipelines.anomaly.scoring.ScoringCore`. A sample's score is known
@@ -42,6 +42,9 @@ Bad data never stops the monitor; each kind is counted, warned about on stderr
   duplicates;
 - ``duplicates``: a redelivered record (same time and values as a recent one, or an MQTT
   redelivery of a payload already received): skipped, never scored twice.
+- ``other_series``: a line of InfluxDB line protocol (or a Telegraf JSON metric) of a series other than the one
+  read for its sensors, without the tags asked for, or of a measurement with no sensor's field: skipped (see
+  :mod:`tsae.io.metric_rows`).
 
 Records (JSON objects): ``alarm`` when an event begins, ``event`` when it ends, ``sample`` per scored
 sample with ``every_sample``, ``{"type": "sensor", "sensor", "state": "silent", "index", "time",
