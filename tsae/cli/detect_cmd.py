@@ -285,8 +285,8 @@ def monitor_command(detector: Path, fmt: str, tags: dict[str, str], precision: s
     if raw and (fmt in ("csv", "json", "influx") or mqtt or source):
         raise click.UsageError("--raw reads binary rows from stdin: not with --format csv/json/influx, --mqtt or "
                                "--source")
-    if raw and given_flags("tags", "precision"):
-        only_with(given_flags("tags", "precision"), "text lines (not --raw)")
+    if (raw or fmt == "csv") and given_flags("tags", "precision"):
+        only_with(given_flags("tags", "precision"), "line protocol or Telegraf JSON (not --raw or --format csv)")
     if mqtt is not None and not mqtt.strip():
         raise click.BadParameter("an empty address (an unset shell variable?)", param_hint="'--mqtt'")
     streams = stream_names(source, sink, mqtt, out_topic)

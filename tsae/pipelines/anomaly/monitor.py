@@ -431,7 +431,7 @@ class Monitor:
 
     # -- text input -----------------------------------------------------------
     def push_lines(self, lines: Iterable[str | bytes]) -> list[dict[str, Any]]:
-        """Parse raw CSV/JSON lines and score them (after :meth:`flush`: a RuntimeError).
+        """Parse raw CSV, JSON or line protocol lines and score them (after :meth:`flush`: a RuntimeError).
 
         ``lines`` is a list (any iterable) of lines, each text or UTF-8 bytes; a line that is
         neither, or does not parse, is counted as malformed and skipped, as on the command line.
