@@ -1,5 +1,7 @@
 """InfluxDB line protocol and Telegraf JSON: the syntax (tsae.io.line_protocol) and rows of sensors (RecordParser)."""
+import copy
 import json
+import pickle
 
 import numpy as np
 import pytest
@@ -167,3 +169,12 @@ def test_a_csv_stream_stays_csv_after_its_first_row():
 def test_bad_options_are_refused_naming_them(option, value):
     with pytest.raises(ValueError, match=option):
         RecordParser(["flow"], **{option: value})
+
+
+def test_a_parser_copied_with_a_sample_held_goes_on_as_the_original():
+    parser = RecordParser(["flow", "pressure"])
+    parser.parse([f"a,host=x flow=1 {NS}"])  # pressure not yet: the sample is held
+    for fork in (copy.deepcopy(parser), pickle.loads(pickle.dumps(parser))):
+        rows, times = fork.parse([f"b,host=x pressure=2 {NS}"])
+        assert rows.tolist() == [[1.0, 2.0]] and times == ["2024-03-01T00:00:00Z"]
+    np.testing.assert_array_equal(parser.flush()[0], [[1.0, np.nan]])  # the original still holds its own

@@ -57,6 +57,9 @@ class Instant(str):
         instant.ns = ns
         return instant
 
+    def __getnewargs__(self) -> tuple[int]:  # type: ignore[override]  # a copy (pickle) is made from the ns
+        return (self.ns,)
+
 
 class _Log(Protocol):
     def warn(self, kind: str, message: str) -> None: ...
