@@ -178,3 +178,10 @@ def test_a_parser_copied_with_a_sample_held_goes_on_as_the_original():
         rows, times = fork.parse([f"b,host=x pressure=2 {NS}"])
         assert rows.tolist() == [[1.0, 2.0]] and times == ["2024-03-01T00:00:00Z"]
     np.testing.assert_array_equal(parser.flush()[0], [[1.0, np.nan]])  # the original still holds its own
+
+
+def test_memory_stays_bounded_on_ever_new_series_and_fields():
+    lines = [f"pump,host=h{k} flow={k},f{k}=1 {NS + k * 10**9}" for k in range(6000)]
+    rows, _, parser, _ = _parse(lines, sensors=("flow",))
+    assert len(rows) == 1 and parser.counts["other_series"] == 5999  # host h0 is read, the others skipped
+    assert len(parser.metrics._cache) <= 4096 and len(parser.unknown_fields) == 100
