@@ -212,10 +212,16 @@ def score_command(test: Path | str, detector: Path, output: Path | str, plot: Pa
 @click.command("monitor")
 @click.option("--detector", type=model_file, required=True,
               help="Detector file written by `tsae detect fit`.")
-@click.option("--format", "fmt", type=click.Choice(["auto", "csv", "json", "f32", "f64", "s16", "s32"]),
+@click.option("--format", "fmt", type=click.Choice(["auto", "csv", "json", "influx", "f32", "f64", "s16", "s32"]),
               default="auto", show_default=True,
-              help="Input lines: CSV (a header line names the columns) or JSON objects (or arrays of them); with "
-                   "--raw, the binary sample type (f32 by default).")
+              help="Input lines: CSV (a header line names the columns), JSON objects (or arrays of them; Telegraf's "
+                   "JSON metrics too) or InfluxDB line protocol (auto: the first such line); with --raw, the binary "
+                   "sample type (f32 by default).")
+@click.option("--tag", "tags", multiple=True, metavar="KEY=VALUE", callback=key_values,
+              help="Line protocol / Telegraf JSON: read only the series with this tag (repeatable).")
+@click.option("--precision", type=click.Choice(["ns", "us", "ms", "s"]), default=None,
+              help="Line protocol / Telegraf JSON: the timestamps' unit [default: ns for line protocol, s for "
+                   "Telegraf JSON].")
 @click.option("--raw", is_flag=True,
               help="Binary input on stdin: little-endian rows of one value per sensor, in the detector's order.")
 @click.option("--mqtt", default=None, metavar="HOST:PORT", help="Read samples from an MQTT broker instead of stdin.")
@@ -252,7 +258,8 @@ def score_command(test: Path | str, detector: Path, output: Path | str, plot: Pa
               help="No early alarms: alarm only once a sample's score is final (about two windows later).")
 @drift_options
 @quiet_option
-def monitor_command(detector: Path, fmt: str, raw: bool, mqtt: str | None, topic: str, out_topic: str | None,
+def monitor_command(detector: Path, fmt: str, tags: dict[str, str], precision: str | None, raw: bool,
+                    mqtt: str | None, topic: str, out_topic: str | None,
                     every_sample: bool, time_field: str | None, silence: int, client_id: str | None,
                     clean_session: bool, outbox: Path | None, max_time_jump: float, max_line: int,
                     source: str | None, sink: str | None, source_options: dict[str, str],
@@ -275,8 +282,11 @@ def monitor_command(detector: Path, fmt: str, raw: bool, mqtt: str | None, topic
     binary = fmt in ("f32", "f64", "s16", "s32")
     if binary and not raw:
         raise click.UsageError(f"--format {fmt} is a binary sample type: add --raw")
-    if raw and (fmt in ("csv", "json") or mqtt or source):
-        raise click.UsageError("--raw reads binary rows from stdin: not with --format csv/json, --mqtt or --source")
+    if raw and (fmt in ("csv", "json", "influx") or mqtt or source):
+        raise click.UsageError("--raw reads binary rows from stdin: not with --format csv/json/influx, --mqtt or "
+                               "--source")
+    if (raw or fmt == "csv") and given_flags("tags", "precision"):
+        only_with(given_flags("tags", "precision"), "line protocol or Telegraf JSON (not --raw or --format csv)")
     if mqtt is not None and not mqtt.strip():
         raise click.BadParameter("an empty address (an unset shell variable?)", param_hint="'--mqtt'")
     streams = stream_names(source, sink, mqtt, out_topic)
@@ -298,7 +308,8 @@ def monitor_command(detector: Path, fmt: str, raw: bool, mqtt: str | None, topic
                        time_field=time_field, silence=silence, client_id=client_id, quiet=quiet,
                        source=source, sink=sink, source_options=source_options, sink_options=sink_options,
                        max_time_jump=max_time_jump, max_line=max_line, clean_session=clean_session,
-                       outbox=outbox, drift_rate=drift_rate, drift_every=drift_every, early=not no_early)
+                       outbox=outbox, drift_rate=drift_rate, drift_every=drift_every, early=not no_early,
+                       tags=tags or None, precision=precision)
     if code:
         raise SystemExit(code)
 

@@ -1,5 +1,9 @@
-"""The stream record parser of ``tsae monitor``: raw text lines (CSV, JSON objects or arrays of them) -> rows of
-sensor values.
+"""The stream record parser of ``tsae monitor``: raw text lines (CSV, JSON objects or arrays of them, InfluxDB line
+protocol, Telegraf's JSON metrics) -> rows of sensor values.
+
+Line protocol and Telegraf's JSON are read by :mod:`tsae.io.line_protocol` (the syntax) and
+:mod:`tsae.io.metric_rows` (fields to sensors, one series per sensor, a sample per timestamp); their samples then
+pass the checks below (times, duplicates) as CSV and JSON records do.
 
 It follows the table reader's rules (:mod:`tsae.io.tables`, :mod:`tsae.io.table_columns`): the same time-column
 names (``time``, ``timestamp``, ``seconds``, ...), the same missing-value tokens
@@ -82,7 +86,7 @@ import json
 import math
 import warnings
 from collections import OrderedDict, deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol, cast
 
@@ -91,6 +95,8 @@ import numpy as np
 from tsae.engine.layout import is_number
 from tsae.errors import shown
 from tsae.io.clock_columns import DATE_NAMES, clock_time
+from tsae.io.line_protocol import PRECISIONS, is_telegraf_json, json_metric, looks_like_line_protocol, parse_line
+from tsae.io.metric_rows import Instant, MetricRows
 from tsae.io.table_cells import MISSING, _as_float, _first_mark, is_comment
 from tsae.io.table_columns import TIME_NAMES, _label_index, _names_a_counter, find_time_column
 from tsae.io.table_dialect import DELIMITERS, separator_line, sniff_delimiter, spaced_names, spaced_numbers
@@ -139,7 +145,7 @@ _PACE_STEPS_KEPT = 15
 #: default number of recent timed records remembered to recognise a redelivered one
 DEDUP_WINDOW = 16384
 #: what ``fmt`` may be
-FORMATS = ("auto", "csv", "json")
+FORMATS = ("auto", "csv", "json", "influx")
 
 
 class RecentKeys:
@@ -170,6 +176,8 @@ def _time_parts(value: Any) -> tuple[str, float | None, bool]:
     """
     if value is None or isinstance(value, bool):
         return "none", None, False
+    if isinstance(value, Instant):  # a metric's timestamp, read already
+        return "ok", float(value.ns), True
     if isinstance(value, (int, float)):
         try:
             number = float(value)
@@ -216,6 +224,8 @@ def output_time(value: Any) -> Any:
     >>> output_time("286"), output_time(3), output_time("2024-05-01 12:00Z"), output_time("2024-05-01 12:00")
     (286.0, 3.0, '2024-05-01T12:00:00Z', '2024-05-01T12:00:00')
     """
+    if isinstance(value, Instant):  # ISO text already, and exact to the nanosecond (a float is not)
+        return str(value)
     status, number, is_date = _time_parts(value)
     if status != "ok" or number is None:
         return value
@@ -359,6 +369,23 @@ def _time_field(value: Any) -> str | None:
     return value
 
 
+def _tags(value: Any) -> dict[str, str] | None:
+    """``tags`` as a dict of text (None: none); a ValueError naming it for anything else."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or not all(isinstance(k, str) and k and isinstance(v, str)
+                                                  for k, v in value.items()):
+        raise ValueError(f"tags must map tag names to values (text), such as {{'host': 'a'}}, got {shown(value)}")
+    return dict(value)
+
+
+def _precision(value: Any) -> str | None:
+    """``precision`` if it is None or a unit of :data:`~tsae.io.line_protocol.PRECISIONS`, else a ValueError."""
+    if value is not None and (not isinstance(value, str) or value not in PRECISIONS):
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)} (or None), got {shown(value)}")
+    return value
+
+
 def _is_name(text: str) -> bool:
     """Whether a header cell names a column: not empty, not a missing token, not a number."""
     return text.lower() not in MISSING and not _is_number(text)
@@ -394,15 +421,19 @@ class RecordParser:
     are the sensors in the detector's order, optionally preceded by a time column. A header
     takes effect with the first row of its width (see the module docstring). JSON: one
     object per line mapping sensor name -> value, plus an optional time field; a record
-    with no value for any sensor is malformed. ``fmt="auto"`` decides per line (``{``
-    starts JSON).
+    with no value for any sensor is malformed. InfluxDB line protocol and Telegraf's JSON metrics
+    (``{"fields": ..., "name": ..., "tags": ..., "timestamp": ...}``) are read through
+    :class:`~tsae.io.metric_rows.MetricRows` (fields matched to sensors by name, one series per sensor, a sample
+    per timestamp). ``fmt="auto"`` decides per line whether it is JSON (``{`` or ``[`` starts it), and once per
+    stream whether its other lines are line protocol: the first that reads as line protocol, before any CSV row,
+    makes them so.
 
     Parameters
     ----------
     sensors
         The detector's sensor names, in order.
     fmt
-        ``"auto"``, ``"csv"`` or ``"json"``.
+        ``"auto"``, ``"csv"``, ``"json"`` or ``"influx"`` (line protocol; JSON lines are still read as JSON).
     time_field
         The name of the time field (default: the table reader's time names).
     trained_time
@@ -417,13 +448,19 @@ class RecordParser:
         dates) accepted without confirmation; see the module docstring. None: no limit.
     dedup_window
         How many recent timed records are remembered to recognise a duplicate (0: none).
+    tags
+        Line protocol and Telegraf JSON: the tags a record must carry to be read (``{"host": "a"}``; None: any).
+    precision
+        Their timestamps' unit, ``"ns"``, ``"us"``, ``"ms"`` or ``"s"`` (None: nanoseconds for line protocol, seconds
+        for Telegraf JSON, or the unit that makes the first timestamp a date of 1980-2200, warned).
 
     Raises
     ------
     ValueError
         One line naming the option, when the parser is built: ``fmt`` not one of :data:`FORMATS`,
         ``max_line`` or ``dedup_window`` not a whole number (at least 1, resp. 0), ``max_time_jump``
-        not a positive number or None, ``time_field`` not a name (text) or None, or the name of a sensor.
+        not a positive number or None, ``time_field`` not a name (text) or None, or the name of a sensor,
+        ``tags`` not a mapping of names to text, ``precision`` not a unit above.
     TypeError
         ``log`` without a ``warn`` method.
     """
@@ -431,7 +468,8 @@ class RecordParser:
     def __init__(self, sensors: Sequence[str], fmt: str = "auto", time_field: str | None = None,
                  log: WarningLog | None = None, max_line: int = MAX_LINE,
                  max_time_jump: float | None = MAX_TIME_JUMP, dedup_window: int = DEDUP_WINDOW,
-                 trained_time: str | None = None) -> None:
+                 trained_time: str | None = None, tags: Mapping[str, str] | None = None,
+                 precision: str | None = None) -> None:
         if not isinstance(fmt, str) or fmt not in FORMATS:
             raise ValueError(f"fmt must be one of {FORMATS}, got fmt={fmt!r}")
         if log is not None and not callable(getattr(log, "warn", None)):
@@ -458,6 +496,9 @@ class RecordParser:
                        "time_jumps": 0, "duplicates": 0, "unreadable_times": 0}
         self.recent = RecentKeys(whole_number("dedup_window", dedup_window, 0))
         self.unknown_fields: set[str] = set()
+        self.metrics = MetricRows(self.sensors, tags=_tags(tags), precision=_precision(precision), log=self.log,
+                                  counts=self.counts, unknown_fields=self.unknown_fields)
+        self._influx = fmt == "influx"  # whether lines that are not JSON are line protocol (auto: the first decides)
         self.header: list[str] | None = None  # the CSV header in use
         self._layout: _Layout | None = None  # the header's columns (None: headerless rows, by position)
         self._pending: _Layout | None = None  # a header line waiting for its first row
@@ -758,15 +799,32 @@ class RecordParser:
             self._malformed(f"invalid JSON: {line[:60]!r}")
             return []
         batch = value if isinstance(value, list) and any(isinstance(item, dict) for item in value) else [value]
-        records = []
+        if isinstance(value, dict) and isinstance(value.get("metrics"), list) and len(value) == 1:
+            batch = value["metrics"]  # Telegraf's batch
+        records: list[tuple[np.ndarray, Any]] = []
         for record in batch:
             if not isinstance(record, dict):
                 self._malformed(f"JSON line is not an object or an array of objects: {line[:60]!r}")
                 continue
+            if is_telegraf_json(record):
+                records += self._metric(line, record)
+                continue
+            records += self.metrics.flush()  # a sample of metrics being filled goes first, in stream order
             row, stamp = self._json_record(record, line)
             if row is not None:
                 records.append((row, stamp))
         return records
+
+    def _metric(self, line: str, record: dict[str, Any] | None = None) -> list[tuple[np.ndarray, Any]]:
+        """The samples a metric completes: the line protocol ``line``, or the Telegraf JSON ``record`` of it; a metric
+        that does not read is malformed (counted)."""
+        kind = "influx" if record is None else "json"
+        try:
+            return self.metrics.add(parse_line(line) if record is None else json_metric(record), kind)
+        except ValueError as exc:
+            what = "line protocol" if kind == "influx" else "Telegraf JSON metric"
+            self._malformed(f"{what}: {exc}: {line[:60]!r}")
+            return []
 
     def _json_record(self, record: dict[str, Any], line: str) -> tuple[np.ndarray | None, Any]:
         """One JSON object of ``line``: its row and time, or ``(None, None)`` (malformed, counted)."""
@@ -932,11 +990,16 @@ class RecordParser:
                                           "lines are malformed (convert it first, e.g. iconv -f UTF-16 -t UTF-8)")
             self.counts["lines"] += 1
             try:
-                if self.fmt == "json" or (self.fmt == "auto" and line[0] in "{["):
+                if self.fmt == "json" or (self.fmt in ("auto", "influx") and line[0] in "{["):
                     drain_csv()
                     for row, stamp in self._parse_json(line):
                         rows.append(row)
                         times.append(stamp)
+                elif self._influx or (self.fmt == "auto" and not self._csv_rows and self._first_influx(line)):
+                    if not is_comment(line):
+                        for row, stamp in self._metric(line):
+                            rows.append(row)
+                            times.append(stamp)
                 else:
                     csv_lines.append(line)
                     drain_csv()  # line by line: one bad line cannot cost the others
@@ -944,6 +1007,23 @@ class RecordParser:
                 csv_lines.clear()
                 self._malformed(f"{type(exc).__name__} in {line[:60]!r}")
         drain_csv()
+        return self._accepted(rows, times)
+
+    def _first_influx(self, line: str) -> bool:
+        """Whether a line makes an ``auto`` stream one of line protocol (before any CSV row: see the class)."""
+        if is_comment(line) or not looks_like_line_protocol(line):
+            return False
+        self._influx = True
+        return True
+
+    def flush(self) -> tuple[np.ndarray, list[Any]]:
+        """The end of the stream: the sample of line protocol (or Telegraf JSON) metrics still being filled, if any,
+        as :meth:`parse` returns rows (see :class:`~tsae.io.metric_rows.MetricRows`)."""
+        held = self.metrics.flush()
+        return self._accepted([row for row, _ in held], [stamp for _, stamp in held])
+
+    def _accepted(self, rows: list[np.ndarray], times: list[Any]) -> tuple[np.ndarray, list[Any]]:
+        """The rows read kept (duplicates, times out of order or jumping skipped), as :meth:`parse` returns them."""
         if not rows:
             return np.zeros((0, len(self.sensors))), []
         values = np.vstack(rows)

@@ -2,8 +2,8 @@
 
 :class:`Monitor` is the in-process core (river-style ``score_one`` plus a block-wise
 ``push``); :class:`~tsae.io.records.RecordParser` turns raw text lines (CSV with a
-header, or JSON objects) into rows; :func:`run_monitor` wires a source (stdin, MQTT, or any plugin's)
-to a sink (stdout, MQTT) for ``tsae monitor``.
+header, JSON objects, InfluxDB line protocol or Telegraf's JSON) into rows; :func:`run_monitor` wires a
+source (stdin, MQTT, or any plugin's) to a sink (stdout, MQTT) for ``tsae monitor``.
 
 Scores equal the batch scores of :meth:`tsae.Detector.decision_function` on the same
 rows with the same ``silence``: both run :class:`~tsae.pipelines.anomaly.scoring.ScoringCore`. A sample's score is known
@@ -42,6 +42,9 @@ Bad data never stops the monitor; each kind is counted, warned about on stderr
   duplicates;
 - ``duplicates``: a redelivered record (same time and values as a recent one, or an MQTT
   redelivery of a payload already received): skipped, never scored twice.
+- ``other_series``: a line of InfluxDB line protocol (or a Telegraf JSON metric) of a series other than the one
+  read for its sensors, without the tags asked for, or of a measurement with no sensor's field: skipped (see
+  :mod:`tsae.io.metric_rows`).
 
 Records (JSON objects): ``alarm`` when an event begins, ``event`` when it ends, ``sample`` per scored
 sample with ``every_sample``, ``{"type": "sensor", "sensor", "state": "silent", "index", "time",
@@ -143,7 +146,8 @@ class Monitor:
     time_field, fmt
         The name of the time field (None: the time column of the table the detector was fitted on,
         then the table reader's time names) and the text format
-        (``"auto"``, ``"csv"``, ``"json"``), see :class:`~tsae.io.records.RecordParser`.
+        (``"auto"``, ``"csv"``, ``"json"``, ``"influx"``: InfluxDB line protocol), see
+        :class:`~tsae.io.records.RecordParser`.
     max_line
         Longest text line read (characters); longer lines count as malformed.
     max_time_jump
@@ -155,6 +159,9 @@ class Monitor:
     early
         Send early alarms (:mod:`~tsae.pipelines.anomaly.early`) when the detector has an early
         threshold (detectors fitted before them, or with a fixed threshold, have none).
+    tags, precision
+        Line protocol and Telegraf JSON: the tags a record must carry to be read (None: any) and the timestamps'
+        unit (None: each format's default), see :mod:`tsae.io.metric_rows`.
 
     Raises
     ------
@@ -194,7 +201,8 @@ class Monitor:
     def __init__(self, detector: Detector | str | Path, *, every_sample: bool = False, silence: int = 100,
                  log: RateLimitedLog | None = None, time_field: str | None = None, fmt: str = "auto",
                  max_line: int = MAX_LINE, max_time_jump: float | None = MAX_TIME_JUMP,
-                 drift_rate: float | None = None, drift_every: int | None = None, early: bool = True) -> None:
+                 drift_rate: float | None = None, drift_every: int | None = None, early: bool = True,
+                 tags: dict[str, str] | None = None, precision: str | None = None) -> None:
         detector = _fitted(detector)
         self.detector = detector
         self.sensors = list(detector.sensors_)
@@ -202,7 +210,8 @@ class Monitor:
         self.silence = whole_number("silence", silence, 1)
         self.log = _checked_log(log) or RateLimitedLog(quiet=True)
         self.parser = RecordParser(self.sensors, fmt=fmt, time_field=time_field, log=self.log,
-                                   max_line=max_line, max_time_jump=max_time_jump, trained_time=detector.time_name_)
+                                   max_line=max_line, max_time_jump=max_time_jump, trained_time=detector.time_name_,
+                                   tags=tags, precision=precision)
         self.threshold = float(detector.threshold_)
         self.window = int(detector.window_)
         early_threshold = getattr(detector, "early_threshold_", None) if check_flag("early", early) else None
@@ -304,9 +313,11 @@ class Monitor:
         """
         if self._flushed:
             return []
+        held, times = self.parser.flush()  # a sample of line protocol metrics still being filled
+        records = self._push(held.T, times, judge_times=False) if len(held) else []
         self._flushed = True
         scores, contrib = self.core.flush()
-        records = self._emit(scores, contrib)
+        records += self._emit(scores, contrib)
         if 0 < self.emitted < self.window and not math.isfinite(self.max_score):
             # batch scoring refuses such a file; a stream is already under way, so it is told, not refused
             self.log.warn("short", f"the stream ended after {self.emitted} sample(s), fewer than the detector's "
@@ -420,7 +431,7 @@ class Monitor:
 
     # -- text input -----------------------------------------------------------
     def push_lines(self, lines: Iterable[str | bytes]) -> list[dict[str, Any]]:
-        """Parse raw CSV/JSON lines and score them (after :meth:`flush`: a RuntimeError).
+        """Parse raw CSV, JSON or line protocol lines and score them (after :meth:`flush`: a RuntimeError).
 
         ``lines`` is a list (any iterable) of lines, each text or UTF-8 bytes; a line that is
         neither, or does not parse, is counted as malformed and skipped, as on the command line.
@@ -450,6 +461,7 @@ class Monitor:
             "missing_values": counts["missing_values"], "repaired_values": int(self.core.repaired),
             "out_of_order": counts["out_of_order"], "time_jumps": counts["time_jumps"],
             "duplicates": counts["duplicates"], "unreadable_times": counts["unreadable_times"],
+            "other_series": counts["other_series"],
             "clipped_values": int(self.core.clipped), "silent_sensor_reports": self.silent_reports,
             "unknown_fields": sorted(self.parser.unknown_fields),
             "seconds": round(_time.monotonic() - self.started, 3),
@@ -711,7 +723,8 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
                 stdin: Any = None, stdout: Any = None, stderr: Any = None, max_line: int = MAX_LINE,
                 max_time_jump: float | None = MAX_TIME_JUMP, raw: str | None = None, clean_session: bool = False,
                 outbox: str | Path | None = None, drift_rate: float | None = None,
-                drift_every: int | None = None, early: bool = True) -> int:
+                drift_every: int | None = None, early: bool = True, tags: dict[str, str] | None = None,
+                precision: str | None = None) -> int:
     """Run ``tsae monitor``: returns the exit code (0 at the end of the input, 130 on Ctrl-C, SIGTERM or SIGHUP).
 
     ``source`` / ``sink`` name a registered stream source / sink (``tsae plugins``); by
@@ -727,7 +740,8 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
     ``clean_session``; the sink keeps records in a bounded outbox (in memory, or in the
     file ``outbox`` between runs) and waits a bounded time at exit for the broker to take them.
     ``drift_rate`` / ``drift_every`` override the detector's drift updates (None: its own);
-    ``early``: send early alarms (:class:`Monitor`).
+    ``early``: send early alarms, ``tags`` / ``precision``: which line protocol series is read and its timestamps'
+    unit (:class:`Monitor`).
     """
     log = RateLimitedLog(stream=stderr, quiet=quiet)
     if outbox is not None:
@@ -740,7 +754,7 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
     # built first: a bad option is refused before any stream opens (an MQTT connection, a plugin's source)
     monitor = Monitor(det, every_sample=every_sample, silence=silence, log=log, time_field=time_field, fmt=fmt,
                       max_line=max_line, max_time_jump=max_time_jump, drift_rate=drift_rate, drift_every=drift_every,
-                      early=early)
+                      early=early, tags=tags, precision=precision)
     source, sink = stream_names(source, sink, mqtt, out_topic)
     settings = StreamSettings(
         source=source, sink=sink, mqtt=mqtt, topic=topic, out_topic=out_topic, client_id=client_id, detector=detector,

@@ -1,0 +1,270 @@
+"""InfluxDB line protocol and Telegraf's JSON metrics, one record at a time: the syntax only.
+
+A line of line protocol (Telegraf's default ``data_format = "influx"``) is::
+
+    measurement[,tag=value...] field=value[,field=value...] [timestamp]
+
+with ``\\,``, ``\\ `` and ``\\=`` escaping those characters in names and tag values, field values that are floats
+(``9.5``, ``1e3``), integers (``12i``), unsigned integers (``12u``), booleans (``t``, ``true``, ``F``, ...) or strings
+in double quotes (``"ok"``, ``\\"`` and ``\\\\`` escaped inside), and an integer timestamp (nanoseconds since the
+epoch unless the writer's precision says otherwise). Telegraf's JSON serializer writes the same metric as
+``{"fields": {...}, "name": ..., "tags": {...}, "timestamp": ...}`` (seconds by default, its
+``json_timestamp_units``), or a batch of them as ``{"metrics": [...]}``.
+
+:func:`parse_line` and :func:`json_metric` turn a record into a :class:`Metric`; what it means for a detector (which
+field is which sensor, which series is read) is :mod:`tsae.io.metric_rows`' job.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, NamedTuple
+
+#: the timestamp precisions a writer may use, as nanoseconds per unit
+PRECISIONS = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
+
+_TRUE = {"t", "T", "true", "True", "TRUE"}
+_FALSE = {"f", "F", "false", "False", "FALSE"}
+_FLOAT = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+_INTEGER = re.compile(r"[-+]?\d+")
+_FIELD = re.compile(r'([^=,\s"]+)=(?:"([^"]*)"|([^,\s"]+))')
+#: a string field's value (``str``: not a number; a sensor given one has a missing value)
+Value = float | str
+
+
+class Metric(NamedTuple):
+    """One record: its measurement, tags, fields (numbers, booleans as 1/0, strings) and timestamp (an integer
+    in the writer's precision, an ISO text, or None: none given)."""
+
+    measurement: str
+    tags: dict[str, str]
+    fields: dict[str, Value]
+    timestamp: int | float | str | None
+
+
+def looks_like_line_protocol(line: str) -> bool:
+    """Whether a (stripped, non-comment) line reads as line protocol: a name, then a field set of ``key=value``.
+
+    A CSV header or row has no ``=`` after its first space; a JSON line starts with ``{`` or ``[``.
+
+    Examples
+    --------
+    >>> looks_like_line_protocol('pump,host=a flow=9.5,status="ok" 1709251200000000000')
+    True
+    >>> looks_like_line_protocol("time,flow,pressure"), looks_like_line_protocol("0 9.51 1.90")
+    (False, False)
+    """
+    if line[:1] in "{[#" or "=" not in line:
+        return False
+    try:
+        parse_line(line)
+    except ValueError:
+        return False
+    return True
+
+
+def parse_line(line: str) -> Metric:
+    """One line of line protocol (stripped, no comment) as a :class:`Metric`; a ValueError saying what is wrong.
+
+    Examples
+    --------
+    >>> parse_line('pump,host=a flow=9.5,n=3i,on=t,note="a b" 1709251200000000000')
+    Metric(measurement='pump', tags={'host': 'a'}, fields={'flow': 9.5, 'n': 3.0, 'on': 1.0, 'note': 'a b'}, \
+timestamp=1709251200000000000)
+    >>> parse_line(r'my\\ pump flow\\,in=1')
+    Metric(measurement='my pump', tags={}, fields={'flow,in': 1.0}, timestamp=None)
+    """
+    if "\\" not in line:
+        return _plain(line) if '"' not in line else _quoted_fields(line) or _escaped(line)
+    return _escaped(line)
+
+
+def _plain(line: str) -> Metric:
+    """:func:`parse_line` for a line without escapes or quotes (most lines): split at spaces, commas and ``=``."""
+    parts = line.split()
+    if len(parts) not in (2, 3):
+        raise ValueError("expected 'measurement[,tags] fields [timestamp]'")
+    series = parts[0].split(",")
+    tags = {}
+    for pair in series[1:]:
+        key, sep, value = pair.partition("=")
+        if not sep or not key or not value:
+            raise ValueError(f"tag {pair[:40]!r} is not key=value")
+        tags[key] = value
+    fields = {}
+    for pair in parts[1].split(","):
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"field {pair[:40]!r} is not key=value")
+        fields[key] = _value(value)
+    return Metric(_name(series[0]), tags, fields, _timestamp(parts[2]) if len(parts) == 3 else None)
+
+
+def _quoted_fields(line: str) -> Metric | None:
+    """:func:`parse_line` for a line with quoted strings and no escapes (Telegraf's ``status="ok"``), by a regular
+    expression a field at a time; None when it does not read so (:func:`_escaped` then tells why)."""
+    head, _, rest = line.partition(" ")
+    if '"' in head:
+        return None
+    rest = rest.lstrip(" ")
+    fields: dict[str, Value] = {}
+    i, n = 0, len(rest)
+    while True:
+        match = _FIELD.match(rest, i)
+        if match is None:
+            return None
+        key, text, plain = match.groups()
+        fields[key] = text if text is not None else _value(plain)
+        i = match.end()
+        if i < n and rest[i] == ",":
+            i += 1
+            continue
+        break
+    stamp = rest[i:].strip()
+    if i < n and rest[i] != " ":
+        return None
+    metric = _plain(f"{head} x=0")  # the measurement and tags, checked as in any line
+    return Metric(metric.measurement, metric.tags, fields, _timestamp(stamp) if stamp else None)
+
+
+def _escaped(line: str) -> Metric:
+    """:func:`parse_line` for a line with backslash escapes or quoted strings: scanned a character at a time."""
+    n = len(line)
+    measurement, i = _token(line, 0, ", ")
+    tags = {}
+    while i < n and line[i] == ",":
+        key, i = _token(line, i + 1, "=, ")
+        if i >= n or line[i] != "=":
+            raise ValueError(f"tag {key[:40]!r} has no value")
+        value, i = _token(line, i + 1, ", ")
+        if not key or not value:
+            raise ValueError("a tag with an empty key or value")
+        tags[key] = value
+    if i >= n or line[i] != " ":
+        raise ValueError("expected 'measurement[,tags] fields [timestamp]'")
+    while i < n and line[i] == " ":
+        i += 1
+    fields: dict[str, Value] = {}
+    while True:
+        key, i = _token(line, i, "=, ")
+        if not key or i >= n or line[i] != "=":
+            raise ValueError(f"field {key[:40]!r} is not key=value")
+        i += 1
+        if i < n and line[i] == '"':
+            text, i = _quoted(line, i + 1)
+            fields[key] = text
+        else:
+            end = i
+            while end < n and line[end] not in ", ":
+                end += 1
+            fields[key] = _value(line[i:end])
+            i = end
+        if i < n and line[i] == ",":
+            i += 1
+            continue
+        break
+    rest = line[i:].strip()
+    return Metric(_name(measurement), tags, fields, _timestamp(rest) if rest else None)
+
+
+def _token(line: str, i: int, stops: str) -> tuple[str, int]:
+    """The text from ``i`` to the first unescaped character of ``stops`` (escapes removed), and where it ends."""
+    out = []
+    n = len(line)
+    while i < n and line[i] not in stops:
+        if line[i] == "\\" and i + 1 < n and line[i + 1] in ",= \\":
+            i += 1
+        out.append(line[i])
+        i += 1
+    return "".join(out), i
+
+
+def _quoted(line: str, i: int) -> tuple[str, int]:
+    """A string field's text from just after its opening quote; where its closing quote ends."""
+    out = []
+    n = len(line)
+    while i < n:
+        c = line[i]
+        if c == "\\" and i + 1 < n and line[i + 1] in '"\\':
+            out.append(line[i + 1])
+            i += 2
+            continue
+        if c == '"':
+            return "".join(out), i + 1
+        out.append(c)
+        i += 1
+    raise ValueError("a string field without its closing quote")
+
+
+def _name(measurement: str) -> str:
+    if not measurement:
+        raise ValueError("no measurement name")
+    return measurement
+
+
+def _value(text: str) -> Value:
+    """A field value that is not a quoted string: a float, ``12i``, ``12u`` or a boolean (1.0 / 0.0)."""
+    if text.endswith(("i", "u")) and _INTEGER.fullmatch(text[:-1]):
+        if text.endswith("u") and text.startswith("-"):
+            raise ValueError(f"unsigned integer {text[:40]!r} is negative")
+        try:
+            return float(int(text[:-1]))
+        except OverflowError:  # 310+ digits
+            raise ValueError(f"integer {text[:40]!r} too large for a float") from None
+    if _FLOAT.fullmatch(text):
+        number = float(text)
+        if number in (float("inf"), float("-inf")):
+            raise ValueError(f"float {text[:40]!r} too large")
+        return number
+    if text in _TRUE:
+        return 1.0
+    if text in _FALSE:
+        return 0.0
+    raise ValueError(f"field value {text[:40]!r} is no number, boolean or quoted string")
+
+
+def _timestamp(text: str) -> int:
+    if not _INTEGER.fullmatch(text):
+        raise ValueError(f"timestamp {text[:40]!r} is not an integer")
+    return int(text)
+
+
+def is_telegraf_json(record: Any) -> bool:
+    """Whether a JSON object is one of Telegraf's metrics (``fields`` an object, ``name`` text) or a batch of them
+    (``metrics`` a list)."""
+    if not isinstance(record, dict):
+        return False
+    if isinstance(record.get("metrics"), list) and len(record) == 1:
+        return True
+    return isinstance(record.get("fields"), dict) and isinstance(record.get("name"), str)
+
+
+def json_metric(record: dict[str, Any]) -> Metric:
+    """One Telegraf JSON metric as a :class:`Metric` (a ValueError when its parts are not of their kinds).
+
+    Field values that are JSON numbers or booleans are numbers; text and anything else stays as it is (a sensor
+    given one has a missing value). A timestamp may be a number (in ``json_timestamp_units``) or ISO text
+    (``json_timestamp_format``).
+
+    Examples
+    --------
+    >>> json_metric({"fields": {"flow": 9.5, "on": True}, "name": "pump", "tags": {"host": "a"}, "timestamp": 1})
+    Metric(measurement='pump', tags={'host': 'a'}, fields={'flow': 9.5, 'on': 1.0}, timestamp=1)
+    """
+    tags = record.get("tags", {})
+    if not isinstance(tags, dict):
+        raise ValueError("its 'tags' is not an object")
+    fields: dict[str, Value] = {}
+    for key, value in record["fields"].items():
+        if isinstance(value, bool):
+            fields[key] = float(value)
+        elif isinstance(value, (int, float)):
+            fields[key] = float(value)
+        else:
+            fields[key] = value if isinstance(value, str) else "" if value is None else str(value)
+    stamp = record.get("timestamp")
+    if stamp is not None and (isinstance(stamp, bool) or not isinstance(stamp, (int, float, str))):
+        raise ValueError("its 'timestamp' is no number or text")
+    return Metric(str(record["name"]), {str(k): str(v) for k, v in tags.items()}, fields, stamp)
+
+
+__all__ = ["PRECISIONS", "Metric", "is_telegraf_json", "json_metric", "looks_like_line_protocol", "parse_line"]
