@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from pathlib import Path
 
@@ -17,7 +18,17 @@ def plant(monkeypatch):
     spec = importlib.util.spec_from_file_location("eval_plant_faults_clock", SCRIPTS / "eval_plant_faults.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    # the script pins its thread counts in os.environ when imported (for its own runs); left in this process,
+    # NUMBA_NUM_THREADS=1 made numba refuse a later compile, after its threads had started with another count
+    # ("Cannot set NUMBA_NUM_THREADS to a different value once the threads have been launched"; CI, cold cache)
+    pinned = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+    before = {name: os.environ.get(name) for name in pinned}
     spec.loader.exec_module(module)
+    for name, value in before.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
     yield module
     sys.modules.pop("eval_plant_faults_clock", None)
 
