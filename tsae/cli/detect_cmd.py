@@ -192,12 +192,13 @@ def score_command(test: Path | str, detector: Path, output: Path | str, plot: Pa
     """
     import contextlib
 
-    from tsae.cli.pipes import is_stdout, outputs_to_stdout, stdout_or_file, table_input
+    from tsae.cli.pipes import files_with_stdout, is_stdout, outputs_to_stdout, stdout_or_file, table_input
     from tsae.pipelines.anomaly.files import score_file
 
     outputs_to_stdout({"-o": output, "--events": events})
     reads = [test, detector]
     with contextlib.ExitStack() as stack:
+        stack.enter_context(files_with_stdout())  # the files wait for stdout: all of them, or none
         target = stack.enter_context(stdout_or_file(output, reads))
         events_to: Path | Literal[False] | None = None  # None: the default beside the scores file
         if events is not None:
