@@ -47,7 +47,7 @@ def spool_name(name: str, head: bytes = b"") -> str:
 
     Examples
     --------
-    >>> spool_name("stdin", b"fLaC"), spool_name("/dev/fd/63", b"t,x\\n"), spool_name("x.npy", b"RIFF")
+    >>> spool_name("stdin", b"fLaC\\x00"), spool_name("/dev/fd/63", b"t,x\\n"), spool_name("x.npy", b"RIFF")
     ('stdin.flac', '63.csv', 'x.npy')
     """
     from tsae.io.stream_kind import stream_suffix
