@@ -60,3 +60,37 @@ def test_a_full_disk_names_the_output_and_leaves_no_temporary_file(tmp_path) -> 
     with pytest.raises(FileNotFoundError), atomic_path(tmp_path / "out.csv"):  # other errors are left as they are
         raise FileNotFoundError(errno.ENOENT, "No such file or directory", "in.csv")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_nested_block_waits_for_the_outer_one(tmp_path) -> None:
+    (tmp_path / "a.txt").write_text("old")
+    with pytest.raises(RuntimeError), all_or_nothing():
+        with all_or_nothing():  # a job's own block, inside the command's
+            with atomic_path(tmp_path / "a.txt") as tmp:
+                tmp.write_text("new")
+        assert (tmp_path / "a.txt").read_text() == "old"  # handed on, not renamed
+        raise RuntimeError("stdout is full")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
+    assert (tmp_path / "a.txt").read_text() == "old"
+
+
+def test_keep_on_commits_before_the_exception_goes_on(tmp_path) -> None:
+    with pytest.raises(BrokenPipeError), all_or_nothing(keep_on=(BrokenPipeError,)):
+        with all_or_nothing(), atomic_path(tmp_path / "a.txt") as tmp:
+            tmp.write_text("whole")
+        raise BrokenPipeError
+    assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]
+    assert (tmp_path / "a.txt").read_text() == "whole"
+
+
+def test_a_folder_written_at_once_is_not_held_back(tmp_path) -> None:
+    from tsae.io.atomic import written_at_once
+
+    spool, files = tmp_path / "spool", tmp_path / "files"
+    spool.mkdir()
+    with all_or_nothing(), written_at_once(spool):
+        for folder in (spool, files):
+            with atomic_path(folder / "x.csv") as tmp:
+                tmp.write_text("x")
+        assert (spool / "x.csv").is_file() and not (files / "x.csv").exists()
+    assert (files / "x.csv").is_file()

@@ -100,7 +100,9 @@ def denoise_command(inputs: tuple[str, ...], output: str | None, model: Path | N
     With - as the input (and -o -, the default then) audio streams from stdin to
     stdout as it arrives: WAV (streaming header), or raw PCM with --raw --rate
     --channels --format. The pipe adds at most 20 ms of latency and memory stays
-    bounded. With --live, a microphone is denoised to speakers (or to a virtual
+    bounded. Another audio file on stdin (FLAC, Ogg, MP3 ...) is taken with -o FILE:
+    copied to a temporary file first, then denoised as that file. With --live,
+    a microphone is denoised to speakers (or to a virtual
     device: see the README for PipeWire); dropouts and the measured latency are
     reported on stderr.
 

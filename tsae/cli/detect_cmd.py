@@ -73,6 +73,22 @@ def _scales(ctx: click.Context, param: click.Parameter, text: str) -> str | list
     return [_WINDOW_LENGTH.convert(length, param, ctx) for length in lengths]
 
 
+def refuse_audio(path: Path) -> None:
+    """Refuse an audio file (or a copy of audio piped in) given to ``tsae detect`` in one line that says what it is
+    and what to do, rather than the table reader's "not a text table (binary data)"; told by its first bytes."""
+    from tsae.io.stream_kind import HEAD_BYTES, audio_container
+
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(HEAD_BYTES)
+    except OSError:
+        return  # the reader tells what is wrong
+    found = audio_container(head)
+    if found is not None:
+        raise ValueError(f"{path}: {found[1]} (audio); tsae detect reads sensor tables (CSV) or .npy arrays: convert "
+                         "it to one, or use `tsae smooth` or `tsae denoise` for audio")
+
+
 def drift_options(command: Any) -> Any:
     """``--drift-rate`` and ``--drift-every``, the same on ``detect score`` and ``monitor``."""
     command = click.option("--drift-every", type=IntRange(1, MAX_INT_HPARAM), default=None, metavar="N",
@@ -151,6 +167,7 @@ def fit_command(train: Path | str, output: Path, family: str | None, window: int
     from tsae.cli.pipes import table_input
 
     with table_input(train, [output], quiet=quiet) as source:
+        refuse_audio(source)
         fit_detector_file(source, output, family=family, window=window, threshold=threshold,
                           device=device, quiet=quiet, epochs=epochs, hop=hop, risk=risk, q=quantile, seed=seed,
                           model_params=params or None, init=init, alarms_per_day=alarms_per_day,
@@ -192,12 +209,13 @@ def score_command(test: Path | str, detector: Path, output: Path | str, plot: Pa
     """
     import contextlib
 
-    from tsae.cli.pipes import is_stdout, outputs_to_stdout, stdout_or_file, table_input
+    from tsae.cli.pipes import files_with_stdout, is_stdout, outputs_to_stdout, stdout_or_file, table_input
     from tsae.pipelines.anomaly.files import score_file
 
     outputs_to_stdout({"-o": output, "--events": events})
     reads = [test, detector]
     with contextlib.ExitStack() as stack:
+        stack.enter_context(files_with_stdout())  # the files wait for stdout: all of them, or none
         target = stack.enter_context(stdout_or_file(output, reads))
         events_to: Path | Literal[False] | None = None  # None: the default beside the scores file
         if events is not None:
@@ -205,6 +223,7 @@ def score_command(test: Path | str, detector: Path, output: Path | str, plot: Pa
         elif is_stdout(output):  # no file beside stdout
             events_to = False
         source = stack.enter_context(table_input(test, [output, plot, events], quiet=quiet))
+        refuse_audio(source)
         score_file(source, detector, target, plot=plot, events=events_to, device=device, quiet=quiet,
                    drift_rate=drift_rate, drift_every=drift_every, silence=silence)
 

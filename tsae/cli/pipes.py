@@ -15,6 +15,13 @@ import click
 from tsae.cli.common import STDIN, STDOUT, echo_done, stdout_problem
 
 
+class ReaderGone(click.exceptions.Exit):
+    """The reader of stdout went away (``| head``): the command ends quietly, with status 0."""
+
+    def __init__(self) -> None:
+        super().__init__(0)
+
+
 @contextlib.contextmanager
 def quiet_broken_pipe(stdout_only: bool = False) -> Iterator[None]:
     """Exit quietly, with status 0, when the reader of stdout goes away (``tsae ... | head``).
@@ -29,7 +36,7 @@ def quiet_broken_pipe(stdout_only: bool = False) -> Iterator[None]:
         if stdout_only and not stdout_reader_gone():
             raise
         stdout_to_devnull()
-        raise click.exceptions.Exit(0) from None
+        raise ReaderGone() from None
 
 
 def stdout_to_devnull() -> None:
@@ -118,6 +125,18 @@ def table_inputs(paths: Iterable[Path | str], outputs: Iterable[Path | str | Non
         raise click.UsageError("'-' (stdin) is given twice: stdin is read once; give it once")
     with contextlib.ExitStack() as stack:
         yield [stack.enter_context(table_input(path, outputs, quiet=quiet)) for path in paths]
+
+
+@contextlib.contextmanager
+def files_with_stdout() -> Iterator[None]:
+    """Hold back the files a command writes inside (:func:`tsae.io.atomic.all_or_nothing`) until what it sends to
+    stdout (:func:`stdout_or_file`, entered inside this block) is sent: stdout that cannot be written (a full disk,
+    ``> /dev/full``) leaves no file either. A reader of stdout that goes away (``| head``) once the files are written
+    keeps them, as ``tee`` keeps its file: they are whole, and the command ends with status 0."""
+    from tsae.io.atomic import all_or_nothing
+
+    with all_or_nothing(keep_on=(ReaderGone,)):
+        yield
 
 
 def is_stdout(output: object) -> bool:

@@ -2,7 +2,8 @@
 
 A crash, a Ctrl-C or an error never leaves a partial output, and an input is never
 overwritten by accident. Inside :func:`all_or_nothing` the renames wait for the end of
-the block, so the several outputs of one command appear together or not at all.
+the block, so the several outputs of one command appear together or not at all (blocks
+nested in one another: with the outermost's).
 """
 from __future__ import annotations
 
@@ -25,6 +26,9 @@ except ImportError:  # Windows: an open file cannot be removed there anyway
 #: (temporary, target) pairs written inside the innermost :func:`all_or_nothing` block
 _DEFERRED: ContextVar[list[tuple[Path, Path]] | None] = ContextVar("tsae_atomic_deferred", default=None)
 
+
+#: folders whose outputs are renamed into place at once, even inside :func:`all_or_nothing` (:func:`written_at_once`)
+_AT_ONCE: ContextVar[tuple[Path, ...]] = ContextVar("tsae_atomic_at_once", default=())
 
 #: temporary file -> the descriptor that holds its lock, until it is renamed or removed
 _HELD: dict[Path, int] = {}
@@ -148,7 +152,7 @@ def atomic_path(target: str | os.PathLike, *, protect: tuple[str | os.PathLike, 
                 raise OutputFullError(target, error) from None
             raise
         os.chmod(tmp, _output_mode(final))
-        if deferred is None:
+        if deferred is None or final.parent in _AT_ONCE.get():
             os.replace(tmp, final)
         else:
             deferred.append((tmp, final))  # all_or_nothing renames or removes it
@@ -160,11 +164,30 @@ def atomic_path(target: str | os.PathLike, *, protect: tuple[str | os.PathLike, 
 
 
 @contextlib.contextmanager
-def all_or_nothing() -> Iterator[None]:
+def written_at_once(folder: Path) -> Iterator[None]:
+    """Inside the block, outputs of :func:`atomic_path` in ``folder`` are renamed into place as soon as each is
+    written, even inside :func:`all_or_nothing`: a private folder whose file the block's owner reads before the
+    outputs are committed (stdout's copy, :func:`tsae.io.unspool.unspooled`, sent before the files appear)."""
+    token = _AT_ONCE.set((*_AT_ONCE.get(), folder))
+    try:
+        yield
+    finally:
+        _AT_ONCE.reset(token)
+
+
+@contextlib.contextmanager
+def all_or_nothing(*, keep_on: tuple[type[BaseException], ...] = ()) -> Iterator[None]:
     """Hold back the outputs of :func:`atomic_path` written inside until the block ends without error.
 
     Then every one is renamed into place; on an error (or Ctrl-C, SIGTERM under the CLI)
-    none is, and their temporary files are removed.
+    none is, and their temporary files are removed. A block inside another one hands its
+    outputs on to the outer block, which renames them with its own, or none of them.
+
+    Parameters
+    ----------
+    keep_on
+        Exceptions that end the block with its outputs complete, renamed into place before the
+        exception goes on (the reader of stdout gone once the files were written: ``| head``).
 
     Examples
     --------
@@ -172,18 +195,33 @@ def all_or_nothing() -> Iterator[None]:
     ...     write_events(events_path, found)
     ...     write_table(scores_path, columns)       # fails: no events file either
     """
+    outer = _DEFERRED.get()
     pending: list[tuple[Path, Path]] = []
     token = _DEFERRED.set(pending)
     try:
-        yield
+        try:
+            yield
+        except keep_on:
+            _DEFERRED.reset(token)
+            _commit(pending, outer)
+            raise
         _DEFERRED.reset(token)
-        for tmp, target in list(pending):
-            os.replace(tmp, target)
-            pending.remove((tmp, target))
-            _release(tmp)
+        _commit(pending, outer)
     finally:
         if _DEFERRED.get() is pending:
             _DEFERRED.reset(token)
         for tmp, _ in pending:  # not renamed: an error came first
             tmp.unlink(missing_ok=True)
             _release(tmp)
+
+
+def _commit(pending: list[tuple[Path, Path]], outer: list[tuple[Path, Path]] | None) -> None:
+    """Rename the ``pending`` outputs into place, or hand them on to the ``outer`` block; each leaves ``pending``."""
+    if outer is not None:
+        outer.extend(pending)
+        pending.clear()
+        return
+    for tmp, target in list(pending):
+        os.replace(tmp, target)
+        pending.remove((tmp, target))
+        _release(tmp)

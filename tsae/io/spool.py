@@ -47,7 +47,7 @@ def spool_name(name: str, head: bytes = b"") -> str:
 
     Examples
     --------
-    >>> spool_name("stdin", b"fLaC"), spool_name("/dev/fd/63", b"t,x\\n"), spool_name("x.npy", b"RIFF")
+    >>> spool_name("stdin", b"fLaC\\x00"), spool_name("/dev/fd/63", b"t,x\\n"), spool_name("x.npy", b"RIFF")
     ('stdin.flac', '63.csv', 'x.npy')
     """
     from tsae.io.stream_kind import stream_suffix
@@ -58,7 +58,7 @@ def spool_name(name: str, head: bytes = b"") -> str:
 
 @contextlib.contextmanager
 def spooled(stream: BinaryIO | str | os.PathLike, name: str, *,
-            copied: Callable[[int], None] | None = None) -> Iterator[Path]:
+            copied: Callable[[int], None] | None = None, head: bytes = b"") -> Iterator[Path]:
     """The bytes of ``stream`` copied to a private temporary file, whose path is yielded; removed when the block ends.
 
     Parameters
@@ -69,6 +69,8 @@ def spooled(stream: BinaryIO | str | os.PathLike, name: str, *,
         What messages call the stream: ``stdin``, or the path the user gave.
     copied
         Told the bytes of each chunk copied (a progress counter).
+    head
+        The first bytes of ``stream``, read from it already (to tell its kind): the copy starts with them.
 
     Yields
     ------
@@ -87,7 +89,8 @@ def spooled(stream: BinaryIO | str | os.PathLike, name: str, *,
     with private_folder(name, "while it is read") as folder:
         with contextlib.ExitStack() as stack:
             source = stream if hasattr(stream, "read") else stack.enter_context(_open_stream(stream, name))
-            head = _read(source, HEAD_BYTES, name)  # type: ignore[arg-type]
+            if len(head) < HEAD_BYTES:
+                head += _read(source, HEAD_BYTES - len(head), name)  # type: ignore[arg-type]
             copy = folder / spool_name(name, head)  # the kind of what arrives is told by its first bytes
             out = stack.enter_context(_create(copy))
             try:

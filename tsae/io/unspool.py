@@ -45,12 +45,12 @@ def unspooled(stream: BinaryIO, name: str = STDOUT_NAME, *, suffix: str = ".csv"
     BrokenPipeError
         The reader of ``stream`` went away (``| head``): the caller decides whether that is an error.
     """
-    from tsae.io.atomic import _FULL
+    from tsae.io.atomic import _FULL, written_at_once
 
     with private_folder(name, "until it is written whole") as folder:
         copy = folder / f"{name}{suffix}"
-        try:
-            with named_as(str(copy), name):
+        try:  # the copy is whole once written: sent before the other outputs of one all_or_nothing block appear
+            with named_as(str(copy), name), written_at_once(folder):
                 yield copy
         except OSError as error:  # the temporary folder's disk, not the stream's: TMPDIR is the way out
             if error.errno not in _FULL:

@@ -23,6 +23,8 @@ from tsae.errors import naming
 from tsae.io.audio import AudioInfo, audio_info, format_like, iter_audio_blocks, open_audio_writer
 from tsae.io.audio_stream import AudioStreamReader, AudioStreamWriter, StreamFormat, raw_format
 from tsae.io.paths import check_outputs, check_stdin_not_output, read_paths, same_regular_file
+from tsae.io.reading import Prefixed, read_up_to
+from tsae.io.stream_kind import HEAD_BYTES, audio_container
 from tsae.pipelines.denoise.denoiser import StreamingDenoiser, checked_rate, checked_seconds
 
 #: the name of standard input/output on the command line
@@ -60,7 +62,11 @@ def denoise_stream(
     ----------
     input, output
         ``"-"`` for ``stdin``/``stdout``, or an audio file path (a file output is
-        written atomically and never replaces the input or the model).
+        written atomically and never replaces the input or the model). ``stdin`` streams
+        WAV (or raw PCM); another audio file on it (FLAC, Ogg, MP3, RF64, AIFF ...) is
+        copied to a private temporary file and denoised as that file, when ``output`` is a
+        file; to ``stdout`` it is refused, naming what it is (it would wait for the whole
+        stream, unbounded on disk, before a sample came out).
     stdin, stdout
         The byte streams behind ``"-"`` (default: the process's).
     raw
@@ -95,6 +101,20 @@ def denoise_stream(
         raise ValueError(f"{input}: refusing to overwrite the input file (stdout goes to it)")
     elif str(input) == STDIO and same_regular_file(stdout, stdin):  # < in.wav >> in.wav: a streamed WAV reads forever
         raise ValueError("stdin: refusing to overwrite the input file (stdout goes to the file stdin reads)")
+    if str(input) == STDIO and raw is None:
+        head = read_up_to(stdin, HEAD_BYTES)
+        found = audio_container(head)
+        if found is not None and found[0] != ".wav":  # FLAC, Ogg, MP3 ... are read from files only
+            if str(output) == STDIO:  # a copy would hold back every sample until the stream ends
+                raise ValueError(f"stdin: {found[1]}, which is read from a file, not from a stream: give the file's "
+                                 "name instead of -, or an output file, not stdout (stdin is then copied to a "
+                                 "temporary file first)")
+            from tsae.io.spool import STDIN_NAME, spooled
+
+            with spooled(stdin, STDIN_NAME, head=head) as copy:
+                return denoise_stream(copy, output, stdout=stdout, model=model, strength=strength,
+                                      atten_limit=atten_limit, device=device, block_seconds=block_seconds)
+        stdin = Prefixed(head, stdin)  # type: ignore[assignment]
     reader, fmt = _open_input(input, stdin, raw)
     if raw is not None and str(input) != STDIO and str(output) == STDIO:
         want = raw.stream_format()
