@@ -27,7 +27,9 @@ NumPy 2 removed ``np.Inf``, which TSB-AD's SAND (kshape) still uses: :func:`tsb_
 """
 from __future__ import annotations
 
+import json
 import warnings
+from typing import Any
 
 import numpy as np
 
@@ -148,3 +150,14 @@ def anchor_scores(name: str, X: np.ndarray, train_end: int, window: int, seed: i
     if name in SEMI:
         return semi_supervised(name, X, train_end, window, seed)
     return unsupervised(name, X)
+
+
+def detector_kwargs(text: str) -> dict[str, Any]:
+    """The keyword arguments of ``--detector-kw`` (a JSON object) for ``tsae.Detector``; a one-line exit otherwise."""
+    try:
+        kwargs = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise SystemExit(f"--detector-kw is not JSON: {error}") from None
+    if not isinstance(kwargs, dict):
+        raise SystemExit("--detector-kw must be a JSON object of keyword arguments")
+    return kwargs

@@ -62,7 +62,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from anomaly_anchors import ANCHORS, anchor_scores, series_window, tsb_ad
+from anomaly_anchors import ANCHORS, anchor_scores, detector_kwargs, series_window, tsb_ad
 from anomaly_data import (
     DEV_DATA,
     NAB_MIRROR,
@@ -246,12 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     methods = pick_methods(args.only, args.skip)
-    try:
-        detector_kw = json.loads(args.detector_kw)
-    except json.JSONDecodeError as error:
-        raise SystemExit(f"--detector-kw is not JSON: {error}") from None
-    if not isinstance(detector_kw, dict):
-        raise SystemExit("--detector-kw must be a JSON object of keyword arguments")
+    detector_kw = detector_kwargs(args.detector_kw)
     if "tsae" in methods:
         import torch
 

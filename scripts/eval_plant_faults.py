@@ -95,7 +95,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from anomaly_anchors import anchor_scores, tsb_ad
+from anomaly_anchors import anchor_scores, detector_kwargs, tsb_ad
 from anomaly_metrics import event_f1, point_metrics
 
 SENSORS = ["flow", "pressure", "current", "motor_temp", "vibration", "ambient_temp"]
@@ -602,12 +602,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [k for k in kinds if k not in KINDS]
     if unknown:
         raise SystemExit(f"unknown fault kind(s) {', '.join(unknown)}; choose from {', '.join(KINDS)}")
-    try:
-        detector_kw = json.loads(args.detector_kw)
-    except json.JSONDecodeError as error:
-        raise SystemExit(f"--detector-kw is not JSON: {error}") from None
-    if not isinstance(detector_kw, dict):
-        raise SystemExit("--detector-kw must be a JSON object of keyword arguments")
+    detector_kw = detector_kwargs(args.detector_kw)
     if args.latency_block < 1:
         raise SystemExit("--latency-block must be at least 1")
     if args.sample_interval <= 0 or args.train_days < 7 or args.weekly < 0:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import signal
+import tempfile
 
 import pytest
 
@@ -95,3 +96,13 @@ def tiny_model(tmp_path_factory):
     from plugin_helpers import write_tiny_model
 
     return write_tiny_model(tmp_path_factory.mktemp("model") / "tiny.tsae")
+
+
+@pytest.fixture()
+def temp_dir(tmp_path, monkeypatch):
+    """The system temporary folder of the commands run in this process: a scratch folder, to find the copies and
+    spools a command leaves behind."""
+    folder = tmp_path / "temp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder

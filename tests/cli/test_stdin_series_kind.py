@@ -8,7 +8,6 @@ import io
 import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -26,15 +25,6 @@ def _signal(n: int = 600) -> np.ndarray:
     t = np.arange(n) / 8000
     x = 0.5 * np.sin(2 * np.pi * 50 * t) + 0.01 * np.random.default_rng(0).standard_normal(n)
     return np.stack([x, -x], axis=1)
-
-
-@pytest.fixture()
-def temp_dir(tmp_path, monkeypatch):
-    """The system temporary folder of the commands run in this process: a scratch folder, to find copies left."""
-    folder = tmp_path / "temp"
-    folder.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(folder))
-    return folder
 
 
 @pytest.mark.parametrize(("fmt", "subtype", "suffix"), [

@@ -11,7 +11,6 @@ import stat
 import struct
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -42,15 +41,6 @@ def _args(name: str, trained, src: str, out: Path) -> list[str]:
 
 def _spools(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.name.startswith("tsae-spool-"))
-
-
-@pytest.fixture()
-def temp_dir(tmp_path, monkeypatch):
-    """The system temporary folder of the commands run in this process: a scratch folder, to find spools left."""
-    folder = tmp_path / "temp"
-    folder.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(folder))
-    return folder
 
 
 def _outputs(folder: Path) -> dict[str, object]:

@@ -2,8 +2,6 @@
 to a private temporary file and denoised as that file is; to stdout it is refused, naming what it is and the way out."""
 from __future__ import annotations
 
-import tempfile
-
 import numpy as np
 import pytest
 import soundfile as sf
@@ -18,15 +16,6 @@ def _audio(path, fmt: str, subtype: str | None = None):
     x = 0.3 * np.sin(2 * np.pi * 220 * t) + 0.05 * rng.standard_normal(len(t))
     sf.write(path, x.astype(np.float32), 16000, format=fmt, subtype=subtype)
     return path
-
-
-@pytest.fixture()
-def temp_dir(tmp_path, monkeypatch):
-    """The system temporary folder of the command: a scratch folder, to find copies left behind."""
-    folder = tmp_path / "temp"
-    folder.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(folder))
-    return folder
 
 
 @pytest.mark.parametrize(("fmt", "subtype", "suffix"), [("FLAC", None, ".flac"), ("OGG", "VORBIS", ".ogg"),
