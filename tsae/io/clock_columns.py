@@ -152,9 +152,9 @@ class DayWraps:
 
     def told(self) -> str:
         """What to warn of when the readings passed midnight (call only when they did)."""
-        return (f"the time column {self.name!r} is times of day without a date that pass midnight: read on into the next "
-                f"day ({self.wraps} time(s), the first at line {self.first}), as seconds from the first day's "
-                "midnight")
+        return (f"the time column {self.name!r} is times of day without a date that pass midnight: read on into "
+                f"the next day ({self.wraps} time(s), the first at line {self.first}), as seconds from the first "
+                "day's midnight")
 
 
 def clock_plan(sample: str, dialect: Any, skip: int = 0) -> ClockPlan | None:
