@@ -152,7 +152,8 @@ class DayWraps:
 
     def told(self) -> str:
         """What to warn of when the readings passed midnight (call only when they did)."""
-        return (f"the time column {self.name!r} is times of day without a date that pass midnight: read on into "
+        named = f" {self.name!r}" if self.name else ""
+        return (f"the time column{named} is times of day without a date that pass midnight: read on into "
                 f"the next day ({self.wraps} time(s), the first at line {self.first}), as seconds from the first "
                 "day's midnight")
 
