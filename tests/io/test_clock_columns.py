@@ -96,3 +96,39 @@ def test_an_infinite_duration_is_told_at_its_line(tmp_path) -> None:
     with pytest.raises(ValueError, match=rf"^{path}: time column 'Time' is neither numbers nor dates "
                                          r"\(line 3: '1e400 sec'\)"):
         read_table(path)
+
+
+def _clock(seconds: int) -> str:
+    seconds %= 86400
+    return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+@pytest.mark.parametrize(("start", "step", "n", "wraps", "line"), [
+    (86400 - 100, 1, 300, 1, 102), (20 * 3600, 600, 400, 3, 26), (23 * 3600, 3600, 60, 3, 3)])
+def test_times_of_day_passing_midnight_go_on_into_the_next_day(tmp_path, monkeypatch, start, step, n, wraps,
+                                                              line) -> None:
+    # before: 00:00:00 read as 0 after 86399, a step back of a day at each midnight (the rows told out of order)
+    from tsae.io.time_order import time_disorder
+
+    path = tmp_path / "logger.csv"
+    path.write_text("Time,flow\n" + "".join(f"{_clock(start + i * step)},{v}\n" for i, v in enumerate(_rows(n))))
+    (_, values, columns, time, time_name, *_), told = agreed(path, monkeypatch)
+    np.testing.assert_array_equal(time, start + step * np.arange(n, dtype=float))
+    assert time_disorder(time) == "" and columns == ["flow"]
+    assert told == [f"TableWarning: {path}: the time column 'Time' is times of day without a date that pass "
+                    f"midnight: read on into the next day ({wraps} time(s), the first at line {line}), as seconds "
+                    "from the first day's midnight"]
+
+
+@pytest.mark.parametrize(("cells", "expected"), [
+    # elapsed time past 24 h: no time of day, read as it is (a later reading of less is a step back)
+    (["22:00:00", "23:00:00", "24:00:00", "25:00:00", "00:30:00"], [79200, 82800, 86400, 90000, 1800]),
+    # a step back of an hour, or one to the next day's reading far beyond the pace (3 h of 1 s steps): steps back
+    (["03:00:00", "03:00:01", "02:00:00", "02:00:01"], [10800, 10801, 7200, 7201]),
+    (["23:59:58", "23:59:59", "03:00:00", "03:00:01"], [86398, 86399, 10800, 10801])])
+def test_other_steps_back_and_elapsed_times_are_read_as_they_are(tmp_path, monkeypatch, cells, expected) -> None:
+    path = tmp_path / "log.csv"
+    path.write_text("Time,flow\n" + "".join(f"{c},{i}\n" for i, c in enumerate(cells)))
+    (_, _, _, time, *_), told = agreed(path, monkeypatch)
+    np.testing.assert_array_equal(time, np.array(expected, dtype=float))
+    assert told == []

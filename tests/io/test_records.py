@@ -656,3 +656,28 @@ def test_a_date_and_a_time_of_day_column_are_one_time_in_a_stream() -> None:
     elapsed = RecordParser(["flow"])
     _, times = elapsed.parse(["Time,flow", "00:01:30,1.5", "00:01:30.5,1.6"])
     assert [time_value(t) for t in times] == [90.0, 90.5] and elapsed.counts["unreadable_times"] == 0
+
+
+def test_times_of_day_passing_midnight_go_on_into_the_next_day_as_the_table_reader_reads_them(tmp_path) -> None:
+    """A logger's ``Time`` of day without a date over two days: 00:00:00 was skipped as out of order at each midnight
+    (a clock set back, followed from the next record on), its times a day behind the table reader's."""
+    told: list[tuple[str, str]] = []
+
+    class Log:
+        def warn(self, kind: str, message: str) -> None:
+            told.append((kind, message))
+
+    cells = [f"{s // 3600 % 24:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(86397, 86397 + 8)]
+    lines = ["Time,flow", *(f"{c},{i}" for i, c in enumerate(cells))]
+    parser = RecordParser(["flow"], log=Log())
+    rows, times = parser.parse(lines)
+    assert [time_value(t) for t in times] == [86397.0 + i for i in range(8)] and len(rows) == 8
+    assert parser.counts["out_of_order"] == 0
+    assert told == [("midnight", "the time column 'Time' is times of day without a date that pass midnight: read "
+                                 "on into the next day (1 time(s), the first at line 5), as seconds from the first "
+                                 "day's midnight")]
+    path = tmp_path / "log.csv"
+    path.write_text("\n".join(lines) + "\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        np.testing.assert_array_equal(read_table(path).time, [time_value(t) for t in times])

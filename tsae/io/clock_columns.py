@@ -8,7 +8,8 @@ whether its time is written so, and :func:`clock_lines` turns each line into one
 - a date column right before a ``Time`` column of clock readings becomes one column of dates named after both
   (``Date Time`` / ``2024-02-01 10:00:00``), with the time of day;
 - a ``Time`` column of clock readings alone becomes seconds (``00:01:30`` -> ``90``; ``1.5 min`` -> ``90``),
-  elapsed, or since midnight for a time of day.
+  elapsed, or since midnight for a time of day; times of day that pass midnight (``23:59:59``, ``00:00:00``) go on
+  into the next day (``86400``), as :class:`DayWraps` tells them.
 
 Every line gives one line, so messages keep their line numbers; a cell that is no clock reading is left as it is,
 and the reader then tells it as the time column's error.
@@ -25,6 +26,7 @@ from typing import Any
 
 from tsae.io.table_cells import _is_missing, is_comment
 from tsae.io.table_time import CLOCK_NAMES, DATE_NAMES, _iso_date
+from tsae.io.time_order import GAP_STEPS
 
 #: ``h:mm``, ``hh:mm:ss``, ``hh:mm:ss.fff`` (hours may run past 24 in an elapsed time)
 _CLOCK = re.compile(r"(\d{1,4}):([0-5]\d)(?::([0-5]\d(?:[.,]\d+)?))?$")
@@ -36,6 +38,8 @@ _UNIT_SECONDS = {"sec": 1.0, "secs": 1.0, "s": 1.0, "min": 60.0, "mins": 60.0, "
 _DATE_LIKE = re.compile(r"\d{1,4}[-./][\dA-Za-z]{1,9}[-./]\d{1,4}$")
 #: rows of a sample a plan is judged on
 _PLAN_ROWS = 50
+#: seconds in a day
+DAY = 86400.0
 
 
 @dataclass(frozen=True)
@@ -87,7 +91,71 @@ def clock_time(stamp: str, date: str | None = None) -> str | None:
         return None
     if date is not None and date.strip() and _DATE_LIKE.match(date.strip()) and _CLOCK.match(stamp.strip()):
         return f"{_iso_date(date.strip())} {_padded(stamp.strip())}"
+    return seconds_text(seconds)
+
+
+def seconds_text(seconds: float) -> str:
+    """Seconds as text the readers read back exactly: ``90``, ``90.5``."""
     return repr(seconds) if seconds != int(seconds) else str(int(seconds))
+
+
+class DayWraps:
+    """Times of day without a date that pass midnight, read on into the next day: a reading that steps back by more
+    than half a day to one that is the next day's one step on (no more than :data:`~tsae.io.time_order.GAP_STEPS`
+    times the step before it, the gap the table reader warns of) adds a day, as a logger's ``23:59:59``,
+    ``00:00:00`` over two days means. Any other step back stays one (the rows are told out of order), and a reading
+    that is no time of day (``25:00:00``, ``90 sec``) is elapsed time: no day is added after it.
+
+    Feed the readings in order; ``wraps`` counts the days added, ``first`` is where the first was (as the caller
+    numbers readings); ``name`` is the time column's, for :meth:`told`.
+
+    Examples
+    --------
+    >>> days = DayWraps()
+    >>> [days.seconds(cell, n) for n, cell in enumerate(["23:59:58", "23:59:59", "00:00:00", "00:00:01"])]
+    [86398.0, 86399.0, 86400.0, 86401.0]
+    >>> days.wraps, days.first
+    (1, 2)
+    >>> elapsed = DayWraps()
+    >>> [elapsed.seconds(cell) for cell in ["23:00:00", "25:00:00", "00:00:00"]]
+    [82800.0, 90000.0, 0.0]
+    """
+
+    def __init__(self, name: str | None = None) -> None:
+        self.name = name
+        self.wraps = 0
+        self.first: int | None = None
+        self._last: float | None = None
+        self._step: float | None = None
+        self._elapsed = False
+
+    def seconds(self, cell: str, where: int = 0) -> float | None:
+        """The seconds of the clock reading ``cell`` (:func:`clock_seconds`) from the first reading's midnight, or
+        None (the state unchanged) for a cell that is no clock reading; ``where`` numbers it for :attr:`first`."""
+        seconds = clock_seconds(cell)
+        if seconds is None:
+            return None
+        if self._elapsed or seconds >= DAY or not _CLOCK.match(cell.strip()):
+            self._elapsed = True
+            return seconds + self.wraps * DAY
+        last = self._last
+        if last is not None and seconds < last:
+            ahead = seconds + DAY - last
+            if ahead < DAY / 2 and (self._step is None or ahead <= GAP_STEPS * self._step):
+                self.wraps += 1
+                self.first = where if self.first is None else self.first
+                self._step = ahead
+        elif last is not None and seconds > last:
+            self._step = seconds - last
+        self._last = seconds
+        return seconds + self.wraps * DAY
+
+    def told(self) -> str:
+        """What to warn of when the readings passed midnight (call only when they did)."""
+        named = f" {self.name!r}" if self.name else ""
+        return (f"the time column{named} is times of day without a date that pass midnight: read on into "
+                f"the next day ({self.wraps} time(s), the first at line {self.first}), as seconds from the first "
+                "day's midnight")
 
 
 def clock_plan(sample: str, dialect: Any, skip: int = 0) -> ClockPlan | None:
@@ -129,10 +197,12 @@ def clock_plan(sample: str, dialect: Any, skip: int = 0) -> ClockPlan | None:
     return ClockPlan(time, time - 1, header_line)
 
 
-def clock_lines(lines: Iterable[str], dialect: Any, plan: ClockPlan) -> Iterator[str]:
+def clock_lines(lines: Iterable[str], dialect: Any, plan: ClockPlan, days: DayWraps | None = None) -> Iterator[str]:
     """The lines of a table with its clock readings as the reader reads times (see the module notes); every line
-    gives one line."""
+    gives one line. Times of day without a date that pass midnight are read on into the next day by ``days`` (a new
+    :class:`DayWraps` when None; pass one to learn whether they did: its ``first`` is a line number)."""
     delimiter = dialect.delimiter
+    days = DayWraps() if days is None else days
     for number, line in enumerate(lines, 1):
         if number < plan.header_line or not line.strip() or is_comment(line):
             yield line
@@ -152,6 +222,7 @@ def clock_lines(lines: Iterable[str], dialect: Any, plan: ClockPlan) -> Iterator
             yield line
             continue
         if number == plan.header_line:
+            days.name = cells[plan.time].strip()
             if plan.date is not None:
                 cells[plan.date: plan.time + 1] = [f"{cells[plan.date].strip()} {cells[plan.time].strip()}"]
         elif plan.date is not None:
@@ -161,7 +232,9 @@ def clock_lines(lines: Iterable[str], dialect: Any, plan: ClockPlan) -> Iterator
                       else f"{day} {_padded(clock) if _CLOCK.match(clock) else clock}")
             cells[plan.date: plan.time + 1] = [joined]
         else:
-            cells[plan.time] = clock_time(cells[plan.time]) or cells[plan.time]
+            seconds = days.seconds(cells[plan.time], number)
+            if seconds is not None:
+                cells[plan.time] = seconds_text(seconds)
         yield _joined(cells, dialect, quoted) + end
 
 

@@ -60,7 +60,9 @@ not carry is told once too (``untimed``): the record is scored without a time; s
 column the table reader would take for the time by its name alone (``epoch_s``, ``minute``: ``time-column``).
 Numeric times in a field named like a time or date (or in the first field of headerless rows) that look like Excel
 serial dates are told once (``excel_days``), as the table reader tells them, judged on the first block of records
-with numeric times.
+with numeric times. A CSV time column of times of day without a date (``23:59:59``, ``00:00:00``) passes midnight
+into the next day (``86400``), as the table reader reads it (:class:`~tsae.io.clock_columns.DayWraps`), told once
+(``midnight``).
 
 Decimal commas: as in a table file, a stream not separated by commas (``;``, tab, ``|``) may use
 decimal commas (``2024-01-01T00:00:00;1,5;2,25`` is 1.5 and 2.25). The first CSV record with a
@@ -94,7 +96,7 @@ import numpy as np
 
 from tsae.engine.layout import is_number
 from tsae.errors import shown
-from tsae.io.clock_columns import DATE_NAMES, clock_time
+from tsae.io.clock_columns import DATE_NAMES, DayWraps, clock_time, seconds_text
 from tsae.io.line_protocol import PRECISIONS, is_telegraf_json, json_metric, looks_like_line_protocol, parse_line
 from tsae.io.metric_rows import Instant, MetricRows
 from tsae.io.table_cells import MISSING, _as_float, _first_mark, is_comment
@@ -273,6 +275,7 @@ class _Fitted:
     stamp: Any
     layout: _Layout
     mark: str | None
+    clock: str | None = None  # the time field as written, when a clock reading without a date gave the stamp
 
 
 class _Miss(NamedTuple):
@@ -480,6 +483,7 @@ class RecordParser:
         self._steps: deque[float] = deque(maxlen=_PACE_STEPS_KEPT)  # the last forward steps between accepted times
         self._offset_told = False  # whether a time with a UTC offset was warned about (once)
         self._wide_told = False  # whether a line that looks UTF-16 or UTF-32 was warned about (once)
+        self._days = DayWraps()  # times of day without a date passing midnight, as the table reader reads them
         self._time_name: str | None = None  # the name of the last record's time field (None: headerless CSV)
         self._excel_checked = False  # whether the first numeric times were checked for Excel serial dates (once)
         self._untimed_told = False  # whether a record without the time field named was warned about (once)
@@ -592,8 +596,10 @@ class RecordParser:
             return _Miss(f"no value in {line[:60]!r}", 0)
         col = layout.time_col
         stamp = fields[col].strip() if col is not None else None
+        clock = None
         if col is not None and stamp and not _is_number(stamp):  # a clock reading (after a Date column: its time)
             date = fields[col - 1].strip() if _dated(layout) else None
+            clock = stamp if date is None else None
             # a dated row without its date has no time (the table reader's NaT), not the seconds of its time of day
             stamp = "" if date is not None and date.lower() in MISSING else clock_time(stamp, date) or stamp
         commas = layout.sep == "," and layout.width > 1  # comma-separated: decimal points (and nothing to check)
@@ -616,7 +622,7 @@ class RecordParser:
             except ValueError:
                 return self._not_a_number(stamp, mark, line)
             stamp = repr(number) if "," in stamp else stamp  # 1,5 -> '1.5'
-        return _Fitted(np.array(values), stamp, layout, None if commas else mark)
+        return _Fitted(np.array(values), stamp, layout, None if commas else mark, clock)
 
     def _not_a_number(self, text: str, mark: str | None, line: str) -> _Miss:
         """Why a record is malformed when its cell ``text`` is not a number with the decimal mark ``mark``."""
@@ -700,7 +706,22 @@ class RecordParser:
         self._time_name = layout.names[layout.time_col] if layout.names and layout.time_col is not None else None
         if self.decimal is None and fitted.mark is not None:
             self.decimal = fitted.mark
+        if fitted.clock is not None:
+            return fitted.row, self._clock_stamp(fitted.clock, fitted.stamp)
         return fitted.row, fitted.stamp
+
+    def _clock_stamp(self, clock: str, stamp: Any) -> Any:
+        """The time of a record whose time field is the clock reading ``clock`` without a date (``stamp``, its
+        seconds), on into the next day past midnight; the first time it passes is told."""
+        days = self._days
+        wraps = days.wraps
+        seconds = days.seconds(clock, self.counts["lines"])
+        if seconds is None:
+            return stamp
+        if days.wraps and not wraps:
+            days.name = self._time_name
+            self.log.warn("midnight", days.told())
+        return seconds_text(seconds) if days.wraps else stamp
 
     def _offer_header(self, line: str) -> bool:
         """Whether ``line`` is taken as a header (kept pending until a row of its width comes)."""

@@ -197,7 +197,7 @@ class TableSource(SeriesSource):
         path = self.path
         changed = _fail(path, "cannot read (it changed while it was read)")
         done = 0
-        with _table_text(path) as (handle, dialect, skip):
+        with _table_text(path, tell=False) as (handle, dialect, skip):
             if not _same_file(self._stamp, _stamp(path)):
                 raise changed
             for scan in _scan_rows(path, handle, dialect, skip, self._text_columns, convert=set(self._index),

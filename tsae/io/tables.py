@@ -38,7 +38,7 @@ from typing import Any, TextIO, cast
 
 import numpy as np
 
-from tsae.io.clock_columns import clock_lines, clock_plan
+from tsae.io.clock_columns import DayWraps, clock_lines, clock_plan
 from tsae.io.influx import InfluxCsv, influx_lines
 from tsae.io.labview import LabviewCommas, LabviewError, LabviewTabs, labview_lines
 from tsae.io.paths import TABLE_SUFFIXES, kind_suffix
@@ -723,10 +723,11 @@ def _read_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0, text_col
 
 
 @contextlib.contextmanager
-def _table_text(path: Path) -> Iterator[tuple[TextIO, Any, int]]:
+def _table_text(path: Path, tell: bool = True) -> Iterator[tuple[TextIO, Any, int]]:
     """The text of the table file ``path`` (decompressed), open, with its dialect and the lines to skip before its
     rows (:func:`~tsae.io.table_dialect.table_dialect`); a file that cannot be read, or broken compressed data, is
-    one error naming it."""
+    one error naming it. Times of day that passed midnight in the text read are told once it is read, unless not
+    ``tell`` (a second pass)."""
     compression = _compression(path)
     encoding = _encoding(path, compression)
     try:
@@ -747,9 +748,12 @@ def _table_text(path: Path) -> Iterator[tuple[TextIO, Any, int]]:
                     yield cast(TextIO, influx_lines(path, handle)), dialect, skip
                 else:
                     clocks = clock_plan(sample, dialect, skip)
+                    days = DayWraps()
                     # a Date column and a Time column of clock readings, or elapsed hh:mm:ss: as dates or seconds
-                    yield (handle if clocks is None else cast(TextIO, clock_lines(handle, dialect, clocks))), \
+                    yield (handle if clocks is None else cast(TextIO, clock_lines(handle, dialect, clocks, days))), \
                         dialect, skip
+                    if tell and days.wraps:
+                        warnings.warn(f"{path}: {days.told()}", TableWarning, stacklevel=4)
     except OSError as error:
         raise _fail(path, f"cannot read ({error.strerror or error})") from None
     except LabviewError as error:

@@ -327,6 +327,33 @@ def test_event_times_are_the_batch_events_times(detector, detector_file, test_da
     assert [[e[k] for k in keys] for e in stream] == [[e[k] for k in keys] for e in batch]
 
 
+def test_times_of_day_passing_midnight_are_the_batch_times(detector, detector_file, test_data, tmp_path):
+    # before: batch read 00:00:00 as 0, a day back (told out of order), and the monitor skipped it (out of order)
+    import warnings
+
+    from tsae.io.tables import read_table
+    from tsae.pipelines.anomaly.files import score_file
+
+    start = 86400 - 300  # 23:55:00, the anomaly (rows 400-415) on the next day
+    stamps = [f"{s // 3600 % 24:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(start, start + len(test_data))]
+    rows = [",".join([t] + [repr(float(v)) for v in row]) for t, row in zip(stamps, test_data, strict=True)]
+    text = "Time," + ",".join(SENSORS) + "\n" + "\n".join(rows) + "\n"
+    (tmp_path / "d.csv").write_text(text)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        score_file(tmp_path / "d.csv", detector_file, tmp_path / "s.csv", device="cpu", quiet=True)
+    assert not [w for w in caught if "increasing order" in str(w.message)]
+    batch = json.loads((tmp_path / "s.events.json").read_text())["events"]
+    code, records, _ = run(detector_file, text, every_sample=True)
+    samples = [r for r in records if r["type"] == "sample"]
+    assert code == 0 and records[-1]["out_of_order"] == 0
+    np.testing.assert_array_equal([r["time"] for r in samples], start + np.arange(len(test_data), dtype=float))
+    np.testing.assert_array_equal(read_table(tmp_path / "s.csv").time, [r["time"] for r in samples])
+    keys = ("start", "end", "peak_time")
+    assert batch and [[e[k] for k in keys] for e in records if e["type"] == "event"] == [[e[k] for k in keys]
+                                                                                          for e in batch]
+
+
 # ----------------------------------------------------------------------------- options, flush, decimal commas
 @pytest.mark.parametrize(("option", "value"), [("max_line", "x"), ("max_time_jump", "1"), ("time_field", 5)])
 def test_a_wrong_option_is_refused_when_the_monitor_is_built(detector, detector_file, monkeypatch, option, value):
