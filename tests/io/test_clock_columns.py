@@ -132,3 +132,15 @@ def test_other_steps_back_and_elapsed_times_are_read_as_they_are(tmp_path, monke
     (_, _, _, time, *_), told = agreed(path, monkeypatch)
     np.testing.assert_array_equal(time, np.array(expected, dtype=float))
     assert told == []
+
+
+def test_times_of_day_of_a_working_day_are_not_told_as_excel_dates(tmp_path, monkeypatch) -> None:
+    # a logger's times of day from 08:00 on are 28,800 seconds and more: before, every reader warned that the
+    # 'Time' column "holds numbers 28800 to ..., which look like Excel serial dates"; numbers there still are told
+    path = tmp_path / "day.csv"
+    path.write_text("Time,flow\n" + "".join(f"{8 + i // 60:02d}:{i % 60:02d}:00,{v}\n" for i, v in enumerate(_rows())))
+    (status, _, _, time, *_), told = agreed(path, monkeypatch)
+    assert status == "ok" and time[0] == 28800.0 and told == []
+    serial = tmp_path / "serial.csv"
+    serial.write_text("Time,flow\n" + "".join(f"{45292 + i / 1440:.6f},{v}\n" for i, v in enumerate(_rows())))
+    assert any("Excel serial dates" in message for message in agreed(serial, monkeypatch)[1])

@@ -681,3 +681,19 @@ def test_times_of_day_passing_midnight_go_on_into_the_next_day_as_the_table_read
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         np.testing.assert_array_equal(read_table(path).time, [time_value(t) for t in times])
+
+
+def test_times_of_day_of_a_working_day_are_not_told_as_excel_dates_in_a_stream() -> None:
+    """08:00 onwards is 28,800 s and more: the stream's first numeric times were judged as maybe Excel's serial days,
+    as the table reader judged them (neither does now; numbers there still are told)."""
+    told: list[str] = []
+
+    class Log:
+        def warn(self, kind: str, message: str) -> None:
+            told.append(kind)
+
+    clock = RecordParser(["flow"], log=Log())
+    clock.parse(["Time,flow", *(f"{8 + i // 60:02d}:{i % 60:02d}:00,{i}" for i in range(100))])
+    assert "excel_days" not in told
+    RecordParser(["flow"], log=Log()).parse(["Time,flow", *(f"{45292 + i / 1440:.6f},{i}" for i in range(100))])
+    assert "excel_days" in told

@@ -21,7 +21,7 @@ import io
 import math
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tsae.io.table_cells import _is_missing, is_comment
@@ -45,11 +45,13 @@ DAY = 86400.0
 @dataclass(frozen=True)
 class ClockPlan:
     """Where a table's clock readings are: the ``time`` column (0-based), the ``date`` column before it (None:
-    elapsed or time-of-day seconds), the header's line among the lines read (1-based)."""
+    elapsed or time-of-day seconds), the header's line among the lines read (1-based), and the time column's name
+    (lower case)."""
 
     time: int
     date: int | None
     header_line: int
+    name: str = field(default="", compare=False)
 
 
 def clock_seconds(cell: str) -> float | None:
@@ -190,10 +192,11 @@ def clock_plan(sample: str, dialect: Any, skip: int = 0) -> ClockPlan | None:
     if not rows or clock_seconds(rows[0][time]) is None:
         return None
     if not time or names[time - 1] not in DATE_NAMES:
-        return ClockPlan(time, None, header_line)
+        return ClockPlan(time, None, header_line, names[time])
     dated = next((row for row in rows if not _is_missing(row[time - 1])), None)
     if dated is None or not (_DATE_LIKE.match(dated[time - 1].strip()) and _CLOCK.match(dated[time].strip())):
-        return ClockPlan(time, None, header_line)  # no date, or a duration beside it: seconds, the date column as is
+        # no date, or a duration beside it: seconds, the date column as is
+        return ClockPlan(time, None, header_line, names[time])
     return ClockPlan(time, time - 1, header_line)
 
 

@@ -707,6 +707,7 @@ class RecordParser:
         if self.decimal is None and fitted.mark is not None:
             self.decimal = fitted.mark
         if fitted.clock is not None:
+            self._excel_checked = True  # seconds of clock readings, as the table reader reads them: no Excel days
             return fitted.row, self._clock_stamp(fitted.clock, fitted.stamp)
         return fitted.row, fitted.stamp
 

@@ -151,6 +151,10 @@ READ_ROWS = 1 << 14
 #: the data row from which on a table read reads plain decimal cells by a compiled loop (loading numba, a third of a
 #: second, pays for itself on the rows after it)
 COMPILED_FROM_ROW = 1 << 16
+#: the name (lower case) of the time column the table being read writes as clock readings without a date, read as
+#: seconds (:func:`~tsae.io.clock_columns.clock_plan`): a logger's times of day, 08:00 to 20:00, are 28,800 to 72,000
+#: seconds, numbers that would otherwise be told as maybe Excel's serial dates
+_CLOCK_SECONDS: ContextVar[str | None] = ContextVar("_CLOCK_SECONDS", default=None)
 #: told the data rows of each chunk a table read reads, within :func:`rows_read_told` (None: nobody listens)
 _ROWS_READ: ContextVar[Callable[[int], None] | None] = ContextVar("_ROWS_READ", default=None)
 
@@ -649,7 +653,8 @@ def _decide(path: Path, scan: _Scan, text_columns: bool = False) -> _Decided:
                           stacklevel=4)
         if column.dates is None and column.floats is not None and doomed is None:
             column.floats = [_joined(column.floats)]
-            excel = excel_days_warning(column.floats[0], None if scan.headerless else column.name)
+            clock = not scan.headerless and column.name.strip().lower() == _CLOCK_SECONDS.get()
+            excel = None if clock else excel_days_warning(column.floats[0], None if scan.headerless else column.name)
             if excel is not None:
                 warnings.warn(f"{path}: {excel}", TableWarning, stacklevel=4)
         time = column.dates if column.dates is not None else column.floats
@@ -749,9 +754,13 @@ def _table_text(path: Path, tell: bool = True) -> Iterator[tuple[TextIO, Any, in
                 else:
                     clocks = clock_plan(sample, dialect, skip)
                     days = DayWraps()
-                    # a Date column and a Time column of clock readings, or elapsed hh:mm:ss: as dates or seconds
-                    yield (handle if clocks is None else cast(TextIO, clock_lines(handle, dialect, clocks, days))), \
-                        dialect, skip
+                    seconds = _CLOCK_SECONDS.set(clocks.name if clocks is not None and clocks.date is None else None)
+                    try:
+                        # a Date column and a Time column of clock readings, or elapsed hh:mm:ss: as dates or seconds
+                        lines = handle if clocks is None else cast(TextIO, clock_lines(handle, dialect, clocks, days))
+                        yield lines, dialect, skip
+                    finally:
+                        _CLOCK_SECONDS.reset(seconds)
                     if tell and days.wraps:
                         warnings.warn(f"{path}: {days.told()}", TableWarning, stacklevel=4)
     except OSError as error:
