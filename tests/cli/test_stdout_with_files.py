@@ -43,6 +43,29 @@ def test_stdout_that_cannot_be_written_leaves_no_file(tmp_path, trained, monkeyp
     assert sorted(p.name for p in tmp_path.iterdir()) == [file]  # no temporary file left either
 
 
+@pytest.mark.parametrize(("out", "events", "told"), [("s.csv", "-", "s.csv: {} -> stdout"),
+                                                      ("-", "e.json", "stdout: {} -> e.json")])
+def test_the_summary_is_told_once_stdout_is_written(tmp_path, trained, monkeypatch, out, events, told) -> None:
+    # before: "s.csv: 2000 rows, 561 flagged, 3 event(s) -> stdout", then "Error: stdout: cannot write", and no s.csv
+    import re
+
+    from tsae.io import unspool
+
+    monkeypatch.chdir(tmp_path)
+    args = _score(trained, out, events)[:-1]  # not quiet
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    counts = r"\d+ rows, \d+ flagged, \d+ event\(s\)"
+    assert re.fullmatch(re.escape(told).replace(r"\{\}", counts) + "\n", result.stderr), result.stderr
+
+    def full(path, stream, name="stdout"):
+        raise ValueError(f"{name}: cannot write (No space left on device)")
+
+    monkeypatch.setattr(unspool, "send", full)
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1 and result.stderr == "Error: stdout: cannot write (No space left on device)\n"
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
 def test_dev_full_leaves_no_scores_file(tmp_path, trained) -> None:

@@ -13,6 +13,7 @@ from tsae.cli.common import (
     OutputFile,
     checked_by,
     device_option,
+    echo_done,
     given_flags,
     hop_fits,
     init_option,
@@ -209,8 +210,8 @@ def score_command(test: Path | str, detector: Path, output: Path | str, plot: Pa
     """
     import contextlib
 
-    from tsae.cli.pipes import files_with_stdout, is_stdout, outputs_to_stdout, stdout_or_file, table_input
-    from tsae.pipelines.anomaly.files import score_file
+    from tsae.cli.pipes import files_with_stdout, is_stdout, outputs_to_stdout, shown, stdout_or_file, table_input
+    from tsae.pipelines.anomaly.files import score_file, score_summary
 
     outputs_to_stdout({"-o": output, "--events": events})
     reads = [test, detector]
@@ -224,8 +225,12 @@ def score_command(test: Path | str, detector: Path, output: Path | str, plot: Pa
             events_to = False
         source = stack.enter_context(table_input(test, [output, plot, events], quiet=quiet))
         refuse_audio(source)
-        score_file(source, detector, target, plot=plot, events=events_to, device=device, quiet=quiet,
-                   drift_rate=drift_rate, drift_every=drift_every, silence=silence)
+        summary = score_file(source, detector, target, plot=plot, events=events_to, device=device, quiet=quiet,
+                             drift_rate=drift_rate, drift_every=drift_every, silence=silence, report=False)
+    # told once stdout and the files are written (a failing stdout says nothing else), naming what the user named
+    summary.update(output=shown(output), events_file=summary["events_file"] if events is None else shown(events))
+    for line in score_summary(summary):
+        echo_done(line, quiet)
 
 
 @click.command("monitor")

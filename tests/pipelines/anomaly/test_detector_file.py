@@ -90,6 +90,10 @@ HEADER_CASES = [
     (_extra("selfcheck.held_out", [1]), "extra.selfcheck.held_out", "must be an integer, not [1]"),
     (_extra("selfcheck.held_out", []), "extra.selfcheck.held_out", "must be an integer, not []"),
     (_extra("selfcheck.held_out", -5), "extra.selfcheck.held_out", "-5 is out of range [0,"),
+    (_extra("decision_scores_step", 0), "extra.decision_scores_step", "0 is out of range [1,"),
+    (_extra("n_samples_fit", -1), "extra.n_samples_fit", "-1 is out of range [0,"),
+    # the training scores kept must be one in decision_scores_step of n_samples_fit (the fixture's 900)
+    (_extra("n_samples_fit", 5000), "array 'decision_scores'", "holds 900 scores, but one in 1 of 5000 training"),
     (_frame("hop", 0), "frame.hop", "0 is out of range [1,"),
     (_frame("hop", -3), "frame.hop", "-3 is out of range [1,"),
     (_frame("hop", 25), "frame.hop", "25 is larger than frame.window (24)"),
@@ -218,3 +222,31 @@ def test_a_loaded_detector_fits_as_the_file_was_fitted(train_data, craft_model_f
     kept = ("error_norm", "pca_variance", "seed", "holdout", "scales", "linear", "epochs")
     assert {k: loaded.get_params()[k] for k in kept} == {k: fitted.get_params()[k] for k in kept}
     assert base.clone(loaded).error_norm is True
+
+
+def test_a_long_fit_keeps_every_kth_training_score(detector, tmp_path, test_data, monkeypatch) -> None:
+    # before, every training score was stored as float64: 8 MB per million rows, 80 MB for 4 months at 1 Hz,
+    # all read by load; scoring reads none of them
+    import tsae.pipelines.anomaly.detector_file as detector_file
+
+    monkeypatch.setattr(detector_file, "MAX_SAVED_SCORES", 100)  # the fixture's 900 training samples: one in 9
+    loaded = Detector.load(detector.save(tmp_path / "d.tsae"))
+    assert (loaded.decision_scores_step_, loaded.n_samples_fit_) == (9, 900)
+    assert (detector.decision_scores_step_, detector.n_samples_fit_) == (1, 900)
+    np.testing.assert_array_equal(loaded.decision_scores_, detector.decision_scores_[::9])
+    np.testing.assert_array_equal(loaded.labels_, detector.labels_[::9])
+    np.testing.assert_array_equal(loaded.decision_function(test_data.T), detector.decision_function(test_data.T))
+    monkeypatch.setattr(detector_file, "MAX_SAVED_SCORES", 40)  # saved again: the steps compose (9 * 3)
+    again = Detector.load(loaded.save(tmp_path / "again.tsae"))
+    assert (again.decision_scores_step_, again.n_samples_fit_, again.decision_scores_.size) == (27, 900, 34)
+    np.testing.assert_array_equal(again.decision_scores_, detector.decision_scores_[::27])
+
+
+def test_a_short_fit_and_an_older_file_keep_every_training_score(detector, detector_file, craft_model_file) -> None:
+    def older(head: dict) -> None:  # written before the step and the count
+        del head["extra"]["decision_scores_step"], head["extra"]["n_samples_fit"]
+
+    for path in (detector_file, craft_model_file(detector_file, "old.tsae", header=older)):
+        loaded = Detector.load(path)
+        assert (loaded.decision_scores_step_, loaded.n_samples_fit_) == (1, 900)
+        np.testing.assert_array_equal(loaded.decision_scores_, detector.decision_scores_)

@@ -76,6 +76,7 @@ from tsae.pipelines.anomaly.detector_file import (
     check_drift_every_used,
     check_settings,
     read_detector_state,
+    saved_scores,
     term_arrays,
 )
 from tsae.pipelines.anomaly.drift import DriftingCore
@@ -239,9 +240,16 @@ class Detector:
     threshold_ : float
         Scores above it are anomalies (``predict``).
     decision_scores_ : ndarray (n_samples,)
-        Scores of the training data.
+        Scores of the training data. After :meth:`load`, those the file kept: every one of a fit of up to
+        :data:`~tsae.pipelines.anomaly.detector_file.MAX_SAVED_SCORES` samples, else every
+        ``decision_scores_step_``-th (samples 0, k, 2k...: their distribution and their course, in at most
+        512 KiB; a fit on 10 million rows wrote 80 MB). Scoring never reads them.
     labels_ : ndarray (n_samples,)
-        ``predict`` of the training data.
+        ``predict`` of the training data (of the scores ``decision_scores_`` holds).
+    decision_scores_step_ : int
+        ``decision_scores_[i]`` is the score of training sample ``i * decision_scores_step_`` (1 after :meth:`fit`).
+    n_samples_fit_ : int
+        The number of training samples.
     state_ : DetectorState
         What scoring needs (network, normaliser, error scales, linear term).
     window_, hop_ : int
@@ -282,6 +290,8 @@ class Detector:
     sample_interval_: float | None
     selfcheck_: SelfCheck
     decision_scores_: np.ndarray
+    decision_scores_step_: int
+    n_samples_fit_: int
     calibration_scores_: np.ndarray  # fit only
     calibration_mean_: float
     threshold_obj_: Threshold
@@ -609,8 +619,10 @@ class Detector:
 
         state = self.fitted_state()
         norm = state.normalizer
+        scores, step, n_samples = saved_scores(self.decision_scores_, getattr(self, "decision_scores_step_", 1),
+                                               getattr(self, "n_samples_fit_", None))
         arrays: dict[str, Any] = {"mean": norm.center, "std": norm.scale, "err_scale": state.err_scale,
-                  "decision_scores": self.decision_scores_.astype(np.float64)}
+                                  "decision_scores": scores}
         if state.contrib_base is not None:
             arrays["contrib_base"] = state.contrib_base
         arrays.update(term_arrays("", state.pca, state.stats))
@@ -640,6 +652,7 @@ class Detector:
                          "scales": self.scales if isinstance(self.scales, str) else [int(v) for v in self.scales],
                          "holdout": float(self.holdout)},
             "calibration_mean": self.calibration_mean_,
+            "decision_scores_step": step, "n_samples_fit": n_samples,
             "early_threshold": getattr(self, "early_threshold_", None),
             "time_column": self.time_name_,
             "train": getattr(self, "train_info_", {}),
@@ -683,6 +696,7 @@ class Detector:
         det.threshold_obj_ = threshold
         det.threshold_ = threshold.value
         det.decision_scores_ = content.decision_scores
+        det.decision_scores_step_, det.n_samples_fit_ = content.scores_step, content.n_samples_fit
         det.labels_ = (det.decision_scores_ > det.threshold_).astype(np.int64)
         if content.selfcheck is not None:
             det.selfcheck_ = content.selfcheck

@@ -3,7 +3,8 @@
 A detector file is a tsae model file (:mod:`tsae.models.modelfile`, which checks the
 network, its weights and the common header) whose ``extra`` header and arrays hold
 the scoring state: sensors, threshold, smoothing, the normaliser, the error scales and
-the optional linear (PCA) term. :func:`read_detector_state` checks every one of them
+the optional linear (PCA) term, and the training scores (at most :data:`MAX_SAVED_SCORES` of
+them: a long fit keeps every k-th, :func:`saved_scores`). :func:`read_detector_state` checks every one of them
 (type, range, finite values, shapes that agree with the number of sensors and the
 window) and fails with one line naming the file and the field, so a crafted or
 damaged file cannot score silently with NaN weights or a NaN threshold.
@@ -59,6 +60,35 @@ class DetectorFile:
     selfcheck: SelfCheck | None = None
     #: the early alarms' threshold (files written before it, or fitted with a fixed threshold: None)
     early_threshold: float | None = None
+    #: ``decision_scores`` holds every this-many training score (files written before it: 1, every one)
+    scores_step: int = 1
+    #: the number of training samples (files written before it: one per stored score)
+    n_samples_fit: int = 0
+
+
+#: the most training scores a detector file keeps (512 KiB of float64): a longer fit keeps every k-th one
+MAX_SAVED_SCORES = 2**16
+
+
+def saved_scores(scores: np.ndarray, step: int = 1, n_samples: int | None = None) -> tuple[np.ndarray, int, int]:
+    """The training scores a detector file keeps: ``(kept, step, n_samples)``.
+
+    Every score of a fit of up to :data:`MAX_SAVED_SCORES` samples, else every k-th (samples 0, k, 2k...; the
+    smallest k that keeps at most that many): a fit on 10 million rows wrote 80 MB of scores, which no scoring
+    reads. ``step`` and ``n_samples`` are those of ``scores`` when they are already thinned (a loaded detector
+    saved again): the steps compose.
+
+    Examples
+    --------
+    >>> kept, step, n = saved_scores(np.arange(200_000.0))
+    >>> kept.size, step, n, float(kept[1])
+    (50000, 4, 200000, 4.0)
+    >>> saved_scores(np.arange(10.0))[1:]
+    (1, 10)
+    """
+    n_samples = scores.size if n_samples is None else n_samples
+    thin = -(-scores.size // MAX_SAVED_SCORES) if scores.size > MAX_SAVED_SCORES else 1
+    return np.ascontiguousarray(scores[::thin], dtype=np.float64), step * thin, n_samples
 
 
 @dataclass(frozen=True)
@@ -371,6 +401,7 @@ def read_detector_state(path: str | Path, loaded: LoadedModel) -> DetectorFile:
     if scores.ndim != 1:
         raise ModelFileError(path, f"has shape {tuple(scores.shape)}, expected one score per sample",
                              "array 'decision_scores'")
+    step, n_samples = _scores_kept(path, extra, scores.size)
     # the mean held-out score, the drift updates' unit (older files: the training scores' mean)
     finite = scores[np.isfinite(scores)]
     calibration_mean = extra.get("calibration_mean", float(finite.mean()) if finite.size else 1.0)
@@ -381,7 +412,21 @@ def read_detector_state(path: str | Path, loaded: LoadedModel) -> DetectorFile:
                         calibration_mean=calibration_mean,
                         time_column=check_str(path, "extra.time_column", extra.get("time_column"), optional=True),
                         selfcheck=_selfcheck(path, extra.get("selfcheck")),
-                        early_threshold=_early_threshold(path, extra.get("early_threshold")))
+                        early_threshold=_early_threshold(path, extra.get("early_threshold")),
+                        scores_step=step, n_samples_fit=n_samples)
+
+
+def _scores_kept(path: Path, extra: dict[str, Any], kept: int) -> tuple[int, int]:
+    """``extra.decision_scores_step`` and ``extra.n_samples_fit`` (files written before them: every score kept), which
+    must tell the number of scores the file holds (:func:`saved_scores`)."""
+    step = check_int(path, "extra.decision_scores_step", extra.get("decision_scores_step", 1), 1, 2**62)
+    n_samples = check_int(path, "extra.n_samples_fit", extra.get("n_samples_fit", kept), 0, 2**62)
+    expected = -(-n_samples // step)
+    if expected != kept:
+        raise ModelFileError(path, f"holds {kept} scores, but one in {step} of {n_samples} training samples "
+                                   f"(extra.decision_scores_step, extra.n_samples_fit) is {expected}",
+                             "array 'decision_scores'")
+    return step, n_samples
 
 
 def _early_threshold(path: Path, value: Any) -> float | None:
@@ -411,5 +456,5 @@ def _short_smooth(path: Path, value: Any, smooth: int) -> list[tuple[int, float]
     return out
 
 
-__all__ = ["DETECTOR_KIND", "DETECTOR_VERSION", "SETTING_RANGES", "DetectorFile", "SettingRange", "check_settings",
-           "read_detector_state", "term_arrays"]
+__all__ = ["DETECTOR_KIND", "DETECTOR_VERSION", "MAX_SAVED_SCORES", "SETTING_RANGES", "DetectorFile", "SettingRange",
+           "check_settings", "read_detector_state", "saved_scores", "term_arrays"]

@@ -307,7 +307,7 @@ def _init_family(init: str | Path, family: str | None) -> str:
 def score_file(test_path: str | Path, detector: str | Path | Detector, output: str | Path, *,
                plot: str | Path | None = None, events: str | Path | Literal[False] | None = None, device: str = "auto",
                quiet: bool = False, drift_rate: float | None = None, drift_every: int | None = None,
-               silence: int | None = 100) -> dict[str, Any]:
+               silence: int | None = 100, report: bool = True) -> dict[str, Any]:
     """Score a CSV with a fitted detector (``tsae detect score``).
 
     Writes ``output`` (CSV: the time column when the input had one, ``score``, ``anomaly``
@@ -318,7 +318,8 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     optionally a plot (PNG/PDF/SVG): all of them, or none when one fails. ``drift_rate`` / ``drift_every`` override the
     detector's drift updates (:mod:`~tsae.pipelines.anomaly.drift`; None: its own). Returns
     a summary dict; unless ``quiet``, a line on stderr sums up the scores and events, then ``wrote PLOT`` names
-    the plot. A time column that goes back in time or has duplicate times (the rows are scored in
+    the plot (:func:`score_summary`; ``report`` False: not, for a caller that has more to write first, as the CLI
+    sends stdout). A time column that goes back in time or has duplicate times (the rows are scored in
     file order, each as its own sample; the warning tells how many rows repeat a time and the first one)
     and a sensor column without values (scored as missing throughout) are warned about
     (``TableWarning``). Sensor columns are matched by name, in any order; other columns (not the time
@@ -444,9 +445,24 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
             write_events(events_path, found, protect=protect, silent_sensors=silent)
     summary = {"rows": int(n), "anomalous_rows": flagged, "events": len(found),
                "threshold": float(det.threshold_), "output": str(output),
-               "events_file": None if events_path is None else str(events_path), "silent_sensors": silent}
-    _progress(f"{output}: {summary['rows']} rows, {summary['anomalous_rows']} flagged, "
-              f"{summary['events']} event(s)" + ("" if events_path is None else f" -> {events_path}"), quiet)
-    if plot:
-        _progress(f"wrote {plot}", quiet)
+               "events_file": None if events_path is None else str(events_path), "silent_sensors": silent,
+               "plot": None if plot is None else str(plot)}
+    if report:
+        for line in score_summary(summary):
+            _progress(line, quiet)
     return summary
+
+
+def score_summary(summary: dict[str, Any]) -> list[str]:
+    """The lines that tell what :func:`score_file` wrote, from the summary it returns.
+
+    Examples
+    --------
+    >>> score_summary({"output": "s.csv", "rows": 2000, "anomalous_rows": 561, "events": 3,
+    ...                "events_file": "s.events.json", "plot": "s.png"})
+    ['s.csv: 2000 rows, 561 flagged, 3 event(s) -> s.events.json', 'wrote s.png']
+    """
+    events_file, plot = summary.get("events_file"), summary.get("plot")
+    return [f"{summary['output']}: {summary['rows']} rows, {summary['anomalous_rows']} flagged, "
+            f"{summary['events']} event(s)" + ("" if events_file is None else f" -> {events_file}"),
+            *([] if plot is None else [f"wrote {plot}"])]

@@ -219,6 +219,7 @@ class DetectorFit:
         det.state_ = state
         state.contrib_base = np.maximum(np.nanmean(calib_rows, axis=0), _EPS)
         det.decision_scores_ = self._training_scores(state, X)
+        det.decision_scores_step_, det.n_samples_fit_ = 1, det.decision_scores_.size
         det.calibration_scores_ = calib_scores
         self._fit_alarm_threshold(source)
         det.early_threshold_ = self._early_threshold(early_calib)
