@@ -274,7 +274,7 @@ def test_every_sample_and_fmt_are_checked(detector) -> None:
     # before: every_sample="no" reported every sample; fmt="jsn" read JSON lines as CSV
     with pytest.raises(TypeError, match=r"^every_sample must be True or False, got 'no'$"):
         tsae.Monitor(detector, every_sample="no")
-    with pytest.raises(ValueError, match=r"^fmt must be one of \('auto', 'csv', 'json'\), got fmt='jsn'$"):
+    with pytest.raises(ValueError, match=r"^fmt must be one of \('auto', 'csv', 'json', 'influx'\), got fmt='jsn'$"):
         tsae.Monitor(detector, fmt="jsn")
 
 
