@@ -11,7 +11,9 @@ What is counted: a *sample* is one row (one time step), whatever the number of s
   scores; the ceiling a streaming core can approach);
 - stdin: ``tsae monitor`` as a subprocess reading CSV lines from a pipe, end to end
   (parsing and JSON output included), timed by the monitor's own summary (which
-  starts when the monitor is ready, so the process start-up is excluded).
+  starts when the monitor is ready, so the process start-up is excluded);
+- stdin, line protocol: the same rows as InfluxDB line protocol (``m s0=...,s1=... <ns>``, what Telegraf
+  sends), the same way.
 
 Usage::
 
@@ -79,14 +81,23 @@ def bench_sensors(sensors: int, args: argparse.Namespace, tmp: Path) -> dict[str
         path = tmp / f"det{sensors}.tsae"
         det.save(path)
         n_stdin = min(rows, args.stdin_rows)
+        rows_in = x[:, :n_stdin].T
         header = "time," + ",".join(det.sensors_) + "\n"
-        body = "".join(f"{i}," + ",".join(f"{v:.5f}" for v in row) + "\n" for i, row in enumerate(x[:, :n_stdin].T))
-        command = [sys.executable, "-m", "tsae", "monitor", "--detector", str(path), "-q"]
-        env = {**os.environ, "OMP_NUM_THREADS": "1"}
-        done = subprocess.run(command, input=header + body, capture_output=True, text=True, check=True, env=env)
-        summary = json.loads(done.stdout.strip().splitlines()[-1])  # the monitor's own clock: no start-up
-        out["stdin_rate"] = summary["samples"] / max(summary["seconds"], 1e-9)
+        body = "".join(f"{i}," + ",".join(f"{v:.5f}" for v in row) + "\n" for i, row in enumerate(rows_in))
+        out["stdin_rate"] = _monitor_rate(path, header + body)
+        fields = (",".join(f"{name}={v:.5f}" for name, v in zip(det.sensors_, row, strict=True)) for row in rows_in)
+        lines = "".join(f"m {cells} {i * 10**9}\n" for i, cells in enumerate(fields))
+        out["stdin_lp_rate"] = _monitor_rate(path, lines, "--format", "influx")
     return out
+
+
+def _monitor_rate(detector: Path, text: str, *options: str) -> float:
+    """Samples a second of ``tsae monitor`` reading ``text`` from a pipe, by the monitor's own clock (no start-up)."""
+    command = [sys.executable, "-m", "tsae", "monitor", "--detector", str(detector), "-q", *options]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(command, input=text, capture_output=True, text=True, check=True, env=env)
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    return summary["samples"] / max(summary["seconds"], 1e-9)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,18 +119,19 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nStreaming monitor, one CPU thread; a sample = one row (all sensors); window {args.window}, "
           f"blocks of {args.block} rows")
     header = (f"{'sensors':>7s} {'hop':>4s} {'core blocks':>12s} {'batch':>12s} {'ratio':>6s} {'core 1-row':>11s} "
-              f"{'p50 us':>8s} {'p99 us':>8s} {'max us':>8s} {'stdin':>10s}")
+              f"{'p50 us':>8s} {'p99 us':>8s} {'max us':>8s} {'stdin':>10s} {'stdin lp':>10s}")
     print(header)
     print("-" * len(header))
     for r in results:
-        stdin = f"{r['stdin_rate']:10,.0f}" if "stdin_rate" in r else f"{'-':>10s}"
+        stdin = " ".join(f"{r[key]:10,.0f}" if key in r else f"{'-':>10s}" for key in ("stdin_rate", "stdin_lp_rate"))
         print(f"{r['sensors']:7d} {r['hop']:4d} {r['block_rate']:12,.0f} {r['batch_rate']:12,.0f} "
               f"{r['block_rate'] / r['batch_rate']:6.2f} {r['row_rate']:11,.0f} {r['p50_us']:8.1f} "
               f"{r['p99_us']:8.1f} {r['max_us']:8.1f} {stdin}")
     print("\nrates in samples (rows) per second; ratio = streaming core / batch decision_function (anchor);")
     print("latency = time of one push of one row (p99 includes the pushes that run the model);")
     print("stdin = `tsae monitor` reading CSV lines from a pipe (parse + score + JSON out), timed by the")
-    print("monitor itself from its first sample to its summary (process start-up excluded).")
+    print("monitor itself from its first sample to its summary (process start-up excluded); stdin lp = the same")
+    print("rows as InfluxDB line protocol (--format influx).")
     goal = results[0]
     if goal["sensors"] == 1:
         ok = goal["block_rate"] >= 100_000 and goal["p99_us"] < 1000
