@@ -7,18 +7,15 @@ from __future__ import annotations
 import io
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
+from cli_helpers import tsae_process
 from click.testing import CliRunner
 
 from tsae.cli import cli
 from tsae.io.audio_stream import StreamFormat, encode, wav_header
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _signal(n: int = 600) -> np.ndarray:
@@ -142,17 +139,12 @@ def test_decompress_to_stdout_writes_the_kind_compressed(tmp_path, trained) -> N
     assert to_file.exit_code == 2 and not (tmp_path / "b.csv").exists()
 
 
-def _tsae(*args: str, **kwargs) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.Popen([sys.executable, "-m", "tsae", *args], env=env, stderr=subprocess.PIPE, **kwargs)
-
-
 def test_stdout_appending_to_the_audio_stdin_reads_is_refused(tmp_path) -> None:
     src = tmp_path / "x.wav"
     sf.write(src, _signal(), 8000)
     before = src.read_bytes()
     with open(src, "rb") as stdin, open(src, "ab") as stdout:  # tsae impute - -o - < x.wav >> x.wav
-        process = _tsae("impute", "-", "-o", "-", stdin=stdin, stdout=stdout)
+        process = tsae_process("impute", "-", "-o", "-", stdin=stdin, stdout=stdout)
         _, err = process.communicate(timeout=120)
     assert process.returncode == 1, err
     assert err.decode() == "Error: stdin: refusing to overwrite the input file (stdout goes to the file stdin reads)\n"
@@ -163,7 +155,7 @@ def test_a_reader_of_the_wav_that_goes_away_ends_quietly(tmp_path) -> None:
     src = tmp_path / "x.flac"
     sf.write(src, _signal(40000), 8000, format="FLAC")  # a WAV of 160 kB out: more than a pipe's buffer
     with open(src, "rb") as stdin:  # cat x.flac | tsae impute - -o - | head -c 100
-        process = _tsae("impute", "-", "-o", "-", stdin=stdin, stdout=subprocess.PIPE)
+        process = tsae_process("impute", "-", "-o", "-", stdin=stdin, stdout=subprocess.PIPE)
         first = process.stdout.read(100)
         process.stdout.close()
         code = process.wait(timeout=120)

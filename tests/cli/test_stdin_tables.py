@@ -10,17 +10,15 @@ import signal
 import stat
 import struct
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
+from cli_helpers import on_a_terminal, tsae_process
 from click.testing import CliRunner
 
 from tsae.cli import cli
-
-ROOT = Path(__file__).resolve().parents[2]
 
 #: each command that reads a table, with {src} its input and {out} its output (a name without suffix)
 COMMANDS = {
@@ -201,24 +199,14 @@ def test_no_room_for_the_spool_is_one_line_naming_stdin_and_the_folder(tmp_path,
 
 # ------------------------------------------------------------------------ a real process: its file descriptors
 
-def _tsae(*args: str, **kwargs) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-           **kwargs.pop("env", {})}
-    return subprocess.Popen([sys.executable, "-m", "tsae", *args], env=env, stderr=subprocess.PIPE, text=True,
-                            **kwargs)
+def _tsae(*args: object, **kwargs) -> subprocess.Popen:
+    return tsae_process(*args, text=True, **kwargs)
 
 
 @pytest.mark.parametrize("name", list(COMMANDS))
 def test_dash_with_stdin_a_terminal_is_a_usage_error(tmp_path, trained, name) -> None:
-    pty = pytest.importorskip("pty")
-    leader, follower = pty.openpty()
-    try:
-        process = _tsae(*_args(name, trained, "-", tmp_path / "out"), stdin=follower)
-        _, err = process.communicate(timeout=60)
-    finally:
-        os.close(leader)
-        os.close(follower)
-    assert process.returncode == 2, err
+    returncode, err = on_a_terminal("stdin", *_args(name, trained, "-", tmp_path / "out"))
+    assert returncode == 2, err
     assert "'-' reads a table from stdin, which is a terminal here: pipe it in" in err
     assert err.count("\n") == 1 and list(tmp_path.iterdir()) == []
 

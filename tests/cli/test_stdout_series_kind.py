@@ -4,19 +4,15 @@ names; tests/cli/test_stdout_tables.py has the table side."""
 from __future__ import annotations
 
 import io
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
+from cli_helpers import on_a_terminal
 from click.testing import CliRunner
 
 from tsae.cli import cli
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture()
@@ -89,15 +85,6 @@ def test_to_with_a_file_output_is_a_usage_error(tmp_path, wav) -> None:
 
 
 def test_audio_to_a_terminal_is_a_usage_error(wav) -> None:
-    pty = pytest.importorskip("pty")
-    leader, follower = pty.openpty()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    try:
-        process = subprocess.Popen([sys.executable, "-m", "tsae", "impute", str(wav), "-o", "-"], env=env,
-                                   stdout=follower, stderr=subprocess.PIPE)
-        _, err = process.communicate(timeout=60)
-    finally:
-        os.close(leader)
-        os.close(follower)
-    assert process.returncode == 2, err
-    assert "'-' writes a WAV file to stdout, which is a terminal here" in err.decode()
+    returncode, err = on_a_terminal("stdout", "impute", wav, "-o", "-")
+    assert returncode == 2, err
+    assert "'-' writes a WAV file to stdout, which is a terminal here" in err

@@ -7,16 +7,14 @@ import json
 import os
 import struct
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
+from cli_helpers import on_a_terminal, tsae_process
 from click.testing import CliRunner
 
 from tsae.cli import cli
-
-ROOT = Path(__file__).resolve().parents[2]
 
 #: each command that writes a table (or an array, a container) for a pipe, {out} its output; the suffix -o FILE takes
 COMMANDS = {
@@ -183,15 +181,11 @@ def test_an_error_in_stdin_among_train_inputs_names_stdin(tmp_path, trained, tem
 
 # ------------------------------------------------------------------------ a real process: its file descriptors
 
-def _tsae(*args: str, **kwargs) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.Popen([sys.executable, "-m", "tsae", *args], env=env, stderr=subprocess.PIPE, **kwargs)
-
 
 def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path, trained) -> None:
     long = tmp_path / "long.csv"  # several pipe buffers of output
     long.write_text("time,a,b\n" + "".join(f"{i},{i % 17 / 9:.4f},{i % 13 / 7:.4f}\n" for i in range(20000)))
-    process = _tsae("smooth", str(long), "-o", "-", "--model", str(trained[1]), stdout=subprocess.PIPE)
+    process = tsae_process("smooth", str(long), "-o", "-", "--model", str(trained[1]), stdout=subprocess.PIPE)
     assert process.stdout is not None and process.stderr is not None
     first = process.stdout.read(64)  # `| head -c 64`
     process.stdout.close()
@@ -207,7 +201,7 @@ def test_stdout_appending_to_the_input_is_refused(tmp_path, trained) -> None:
     src.write_bytes(trained[0].read_bytes())
     before = src.read_bytes()
     with open(src, "ab") as stdout:  # tsae smooth x.csv -o - >> x.csv
-        process = _tsae("smooth", str(src), "-o", "-", "--model", str(trained[1]), stdout=stdout)
+        process = tsae_process("smooth", str(src), "-o", "-", "--model", str(trained[1]), stdout=stdout)
         _, err = process.communicate(timeout=120)
     assert process.returncode == 1, err
     assert err.decode().strip() == f"Error: {src}: refusing to overwrite the input file (stdout goes to it)"
@@ -215,20 +209,13 @@ def test_stdout_appending_to_the_input_is_refused(tmp_path, trained) -> None:
 
 
 def test_binary_output_to_a_terminal_is_a_usage_error(tmp_path, trained) -> None:
-    pty = pytest.importorskip("pty")
-    leader, follower = pty.openpty()
-    try:
-        process = _tsae("encode", str(trained[1]), str(trained[0]), "-o", "-", stdout=follower)
-        _, err = process.communicate(timeout=60)
-    finally:
-        os.close(leader)
-        os.close(follower)
-    assert process.returncode == 2, err
-    assert "'-' writes the codes (a .npy array) to stdout, which is a terminal here" in err.decode()
+    returncode, err = on_a_terminal("stdout", "encode", trained[1], trained[0], "-o", "-")
+    assert returncode == 2, err
+    assert "'-' writes the codes (a .npy array) to stdout, which is a terminal here" in err
 
 
 def test_stdout_closed_is_a_usage_error(tmp_path, trained) -> None:
-    process = _tsae("smooth", str(trained[0]), "-o", "-", "--model", str(trained[1]), stdout=subprocess.DEVNULL,
+    process = tsae_process("smooth", str(trained[0]), "-o", "-", "--model", str(trained[1]), stdout=subprocess.DEVNULL,
                     preexec_fn=lambda: os.close(1))
     _, err = process.communicate(timeout=60)
     assert process.returncode == 2, err

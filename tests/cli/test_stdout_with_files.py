@@ -4,21 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from cli_helpers import tsae_process
 from click.testing import CliRunner
 
 from tsae.cli import cli
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _tsae(*args: str, **kwargs) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.Popen([sys.executable, "-m", "tsae", *args], env=env, stderr=subprocess.PIPE, **kwargs)
 
 
 def _score(trained, out: str, events: str) -> list[str]:
@@ -70,7 +61,7 @@ def test_the_summary_is_told_once_stdout_is_written(tmp_path, trained, monkeypat
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
 def test_dev_full_leaves_no_scores_file(tmp_path, trained) -> None:
     with open("/dev/full", "wb") as full:
-        process = _tsae(*_score(trained, "s.csv", "-"), stdout=full, cwd=tmp_path)
+        process = tsae_process(*_score(trained, "s.csv", "-"), stdout=full, cwd=tmp_path)
         _, err = process.communicate(timeout=120)
     assert process.returncode == 1, err
     assert err.decode() == "Error: stdout: cannot write (No space left on device)\n"
@@ -82,7 +73,7 @@ def test_a_reader_gone_keeps_the_whole_files(tmp_path, trained) -> None:
     read, write = os.pipe()
     os.close(read)  # the reader went away before a byte: `| true`
     try:
-        process = _tsae(*_score(trained, "-", "e.json"), stdout=write, cwd=tmp_path)
+        process = tsae_process(*_score(trained, "-", "e.json"), stdout=write, cwd=tmp_path)
     finally:
         os.close(write)
     _, err = process.communicate(timeout=120)
