@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from tsae.engine.layout import is_number, is_whole_number
 from tsae.engine.preprocess import Normalizer
 from tsae.models.fields import (
     ModelFileError,
@@ -229,7 +230,7 @@ def _settings(path: Path, value: Any) -> dict[str, Any]:
 
 
 def _share(value: Any, top_open: bool = True) -> bool:
-    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(value):
+    if not is_number(value) or not math.isfinite(value):
         return False
     share = float(value)
     return 0.0 < share and (share < 1.0 if top_open else share <= 1.0)
@@ -246,7 +247,7 @@ def _term_setting(value: Any) -> bool:
 
 
 def _whole(value: Any, low: int, high: int = 2**62) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and low <= value < high
+    return is_whole_number(value) and low <= value < high
 
 
 #: the settings a detector was fitted with that only fitting uses (scoring reads the arrays they made): a loaded
