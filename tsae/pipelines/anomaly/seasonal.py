@@ -1,0 +1,320 @@
+"""Normal levels by time of day and day of week: a seasonal profile removed from each sensor before scoring.
+
+A plant's normal level changes with the hour (a day shift, a night shift) and the weekday (a quiet weekend); a
+detector that knows one level for all hours flags each quiet weekend as a level shift, and one spread for all hours
+lets busy hours' noise set the alarm level for the quiet ones. With real timestamps covering enough days, a
+:class:`SeasonalProfile` learns, per sensor, the mean level of each hour of the day (:data:`MIN_DAILY_DAYS` days or
+more), an offset for each hour of the week (:data:`MIN_WEEKLY_DAYS` days or more) and, with ``spread``, the noise
+level of each hour of the day (the spread of the sample-to-sample steps, relative to its median hour); a series is
+scored as ``(x - level(t)) / spread(t)``. Each profile is linear between the hours' centres, so it has no steps.
+
+The profile is a function of the sample's time alone: batch scoring and the monitor compute the same values given
+the same times. Times are read as the table reader reads them (an ISO text with a UTC offset names its UTC
+instant), and a profile's hours are those of these times.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+#: days of training data (first to last timestamp) for an hour-of-day profile
+MIN_DAILY_DAYS = 3.0
+#: days for the hour-of-week offsets: each weekday seen twice
+MIN_WEEKLY_DAYS = 14.0
+#: the most seconds between samples for a profile: an hour's mean needs several samples
+MAX_INTERVAL = 1800.0
+#: the spread profile's range, relative to its median hour
+SPREAD_RANGE = (0.2, 5.0)
+SEASONAL_MODES = ("auto", "level", "off")
+_HOUR_NS = 3600 * 10**9
+_DAY_HOURS, _WEEK_HOURS = 24, 168
+
+
+def seasonal_setting(value: Any) -> str:
+    """``Detector(seasonal=...)`` as one of :data:`SEASONAL_MODES` (True: ``"auto"``, False or None: ``"off"``).
+
+    Examples
+    --------
+    >>> seasonal_setting(True), seasonal_setting(False), seasonal_setting("level")
+    ('auto', 'off', 'level')
+    """
+    if value is True:
+        return "auto"
+    if value is False or value is None:
+        return "off"
+    if isinstance(value, str) and value in SEASONAL_MODES:
+        return value
+    raise ValueError(f"seasonal={value!r} must be 'auto' (time-of-day level and spread, day-of-week level), "
+                     "'level' (levels only), 'off', True or False")
+
+
+def as_datetimes(times: Any) -> np.ndarray | None:
+    """``times`` as ``datetime64[ns]`` (NaT where a time is no date), or None when none of them is a date.
+
+    Dates (numpy, pandas, Python) and ISO texts are read as the monitor's record parser reads them (an offset
+    names its UTC instant; a pandas index with a zone: its UTC instants); numbers are not dates.
+    """
+    if times is None:
+        return None
+    kind = getattr(getattr(times, "dtype", None), "kind", None)
+    if kind == "M":
+        values = getattr(times, "tz_convert", None)
+        if values is not None and getattr(times, "tz", None) is not None:
+            times = times.tz_convert("UTC").tz_localize(None)
+        out = np.asarray(times, dtype="datetime64[ns]")
+    elif kind in ("i", "u", "f", "b", "m"):
+        return None
+    else:
+        from tsae.io.records import _time_parts
+
+        out = np.full(len(times), np.datetime64("NaT"), dtype="datetime64[ns]")
+        for i, value in enumerate(times):
+            if isinstance(value, np.datetime64):
+                out[i] = value.astype("datetime64[ns]")
+                continue
+            if hasattr(value, "to_datetime64"):
+                out[i] = value.tz_convert("UTC").tz_localize(None).to_datetime64() \
+                    if getattr(value, "tzinfo", None) is not None else value.to_datetime64()
+                continue
+            status, number, is_date = _time_parts(value)
+            if status == "ok" and is_date and number is not None:
+                out[i] = np.datetime64(int(number), "ns")
+    return None if np.isnat(out).all() else out
+
+
+def _hours(times: np.ndarray) -> np.ndarray:
+    """Hours since Monday 1970-01-05 00:00 (a Monday), float: the week's hour is this modulo 168."""
+    ns = (times - np.datetime64("1970-01-05", "ns")).astype(np.int64)
+    return ns / _HOUR_NS
+
+
+def _bin_means(values: np.ndarray, bins: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of ``values`` (C, n): the mean of its finite values in each of ``count`` bins, and their count."""
+    C = values.shape[0]
+    ok = np.isfinite(values)
+    sums = np.zeros((C, count))
+    counts = np.zeros((C, count))
+    for c in range(C):
+        np.add.at(sums[c], bins[ok[c]], values[c, ok[c]])
+        np.add.at(counts[c], bins[ok[c]], 1.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return sums / counts, counts
+
+
+def _at(profile: np.ndarray, hours: np.ndarray) -> np.ndarray:
+    """The circular profile ``(C, bins)`` of one-hour bins at ``hours`` (n,), linear between the bins' centres."""
+    count = profile.shape[1]
+    pos = np.mod(hours - 0.5, count)
+    low = np.floor(pos).astype(np.int64)
+    frac = pos - low
+    return profile[:, low] * (1.0 - frac) + profile[:, (low + 1) % count] * frac
+
+
+@dataclass
+class SeasonalProfile:
+    """Each sensor's normal level by hour of day (``daily``, (C, 24)), its offset by hour of week (``weekly``,
+    (C, 168) or None) and its relative noise level by hour of day (``spread``, (C, 24) or None)."""
+
+    daily: np.ndarray
+    weekly: np.ndarray | None = None
+    spread: np.ndarray | None = None
+
+    @property
+    def channels(self) -> int:
+        return int(self.daily.shape[0])
+
+    def level_at(self, hours: np.ndarray) -> np.ndarray:
+        level = _at(self.daily, hours)
+        if self.weekly is not None:
+            level = level + _at(self.weekly, hours)
+        return level
+
+    def apply(self, X: np.ndarray, times: np.ndarray) -> np.ndarray:
+        """``X`` (C, n) without its normal level, divided by its relative spread, at ``times`` (datetime64, n).
+
+        A NaT time takes the last time before it (the first ones: the first time there is); times all NaT: a
+        ValueError.
+        """
+        hours = _hours(filled_times(times))
+        out = X - self.level_at(hours)
+        if self.spread is not None:
+            out = out / _at(self.spread, hours)
+        return out
+
+    def describe(self) -> str:
+        parts = ["hour-of-day levels"]
+        if self.weekly is not None:
+            parts.append("hour-of-week offsets")
+        if self.spread is not None:
+            parts.append("hour-of-day spread")
+        return ", ".join(parts)
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        arrays = {"seasonal_daily": self.daily}
+        if self.weekly is not None:
+            arrays["seasonal_weekly"] = self.weekly
+        if self.spread is not None:
+            arrays["seasonal_spread"] = self.spread
+        return arrays
+
+
+def filled_times(times: np.ndarray) -> np.ndarray:
+    """``times`` with each NaT taking the last time before it (leading ones: the first time)."""
+    bad = np.isnat(times)
+    if not bad.any():
+        return times
+    if bad.all():
+        raise ValueError("no sample has a time: the detector's time-of-day profile needs the samples' times")
+    idx = np.where(~bad, np.arange(len(times)), 0)
+    np.maximum.accumulate(idx, out=idx)
+    first = int(np.flatnonzero(~bad)[0])
+    idx[:first] = first
+    return times[idx]
+
+
+def fit_profile(X: np.ndarray, times: np.ndarray | None, mode: str) -> tuple[SeasonalProfile | None, str]:
+    """The seasonal profile of training series ``X`` (C, n) at ``times`` (datetime64 or None), and why none.
+
+    Parameters
+    ----------
+    X
+        The training series (missing values NaN).
+    times
+        Each sample's time (:func:`as_datetimes`), or None.
+    mode
+        ``"auto"`` (levels and spread), ``"level"`` (levels only) or ``"off"``.
+
+    Returns
+    -------
+    profile : SeasonalProfile or None
+        None where ``mode`` is ``"off"``, there are no times, they cover under :data:`MIN_DAILY_DAYS` days, they
+        are further apart than :data:`MAX_INTERVAL`, or an hour of the day has no value of some sensor.
+    reason : str
+        Why there is none ("" when there is one).
+    """
+    if mode == "off":
+        return None, "turned off"
+    if times is None or np.isnat(times).all():
+        return None, "no timestamps"
+    ok = ~np.isnat(times)
+    t = times[ok]
+    span_days = float((t.max() - t.min()) / np.timedelta64(1, "s")) / 86400.0
+    if span_days < MIN_DAILY_DAYS:
+        return None, f"the timestamps cover {span_days:.1f} days, under {MIN_DAILY_DAYS:g}"
+    steps = np.diff(np.sort(t)).astype("timedelta64[ns]").astype(np.int64) / 1e9
+    interval = float(np.median(steps)) if steps.size else np.inf
+    if not interval <= MAX_INTERVAL:
+        return None, f"samples {interval:g} s apart, more than {MAX_INTERVAL:g}"
+    V = X[:, ok]
+    hours = _hours(t)
+    day_bin = (np.floor(hours).astype(np.int64) % _DAY_HOURS)
+    daily, counts = _bin_means(V, day_bin, _DAY_HOURS)
+    if (counts < 2).any():
+        return None, "an hour of the day holds under 2 values of a sensor"
+    weekly = None
+    if span_days >= MIN_WEEKLY_DAYS:
+        rest = V - _at(daily, hours)
+        week_bin = np.floor(hours).astype(np.int64) % _WEEK_HOURS
+        weekly, wcounts = _bin_means(rest, week_bin, _WEEK_HOURS)
+        if (wcounts < 2).any():
+            weekly = None
+    spread = None
+    if mode == "auto":
+        spread = _spread_profile(V, t, day_bin, interval)
+    return SeasonalProfile(daily=daily, weekly=weekly, spread=spread), ""
+
+
+def _spread_profile(V: np.ndarray, t: np.ndarray, day_bin: np.ndarray, interval: float) -> np.ndarray | None:
+    """Each sensor's noise level by hour of day relative to its median hour (the spread of its steps between
+    consecutive samples), None where no sensor's varies by a quarter."""
+    gap = np.diff(t).astype("timedelta64[ns]").astype(np.int64) / 1e9
+    steps = np.abs(np.diff(V, axis=1))
+    steps[:, ~((gap > 0) & (gap <= 1.5 * interval))] = np.nan
+    scale, counts = _bin_means(steps, day_bin[1:], _DAY_HOURS)
+    if (counts < 2).any():
+        return None
+    median = np.median(scale, axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rel = np.where(median > 0, scale / median, 1.0)
+    rel = np.clip(np.nan_to_num(rel, nan=1.0), *SPREAD_RANGE)
+    if rel.max(axis=1).max() / max(rel.min(axis=1).min(), 1e-12) < 1.25:
+        return None
+    return rel
+
+
+def series_times(X: Any) -> np.ndarray | None:
+    """The times of a pandas object's ``DatetimeIndex`` (:func:`as_datetimes`), else None."""
+    index = getattr(X, "index", None)
+    if index is None or getattr(getattr(index, "dtype", None), "kind", None) != "M":
+        return None
+    return as_datetimes(index)
+
+
+def sample_times(X: Any, times: Any, n: int) -> np.ndarray | None:
+    """The times of ``n`` samples: ``times`` read as dates (:func:`as_datetimes`), else ``X``'s time index, else
+    None; a ValueError when ``times`` does not give one per sample."""
+    if times is None:
+        return series_times(X)
+    if isinstance(times, (str, bytes)) or not hasattr(times, "__len__") or len(times) != n:
+        count = len(times) if hasattr(times, "__len__") and not isinstance(times, (str, bytes)) else None
+        raise ValueError(f"times must hold one time per sample ({n}), got "
+                         f"{count if count is not None else 'a ' + type(times).__name__}")
+    return as_datetimes(times)
+
+
+def deseasoned_training(X: Any, sensors: Any, times: Any, mode: str,
+                        ) -> tuple[Any, list[str] | None, float | None, SeasonalProfile | None]:
+    """The training series as the detector learns from it: ``(X, sensors, interval, profile)``.
+
+    Without a profile (``mode`` off, no dates, too few days: :func:`fit_profile`) ``X`` and ``sensors`` come back as
+    given, so the fit is the one without this step; with one, ``X`` is the ``(C, n)`` array with the profile
+    removed, ``sensors`` its names, ``interval`` the seconds between samples that the dates give.
+    """
+    from tsae.io.table_absurd import absurd_as_missing
+    from tsae.io.table_time import median_step
+    from tsae.pipelines.anomaly.series_input import as_series
+
+    if mode == "off":
+        return X, sensors, None, None
+    values, names = as_series(X, sensors)
+    t = sample_times(X, times, values.shape[1])
+    if t is None:
+        return X, sensors, None, None
+    values = absurd_as_missing(values)
+    profile, _ = fit_profile(values, t, mode)
+    if profile is None:
+        return X, sensors, None, None
+    good = t[~np.isnat(t)]
+    return profile.apply(values, t), names, median_step(good), profile
+
+
+def read_profile(arrays: dict[str, np.ndarray], channels: int, problem: Any) -> SeasonalProfile | None:
+    """The profile a detector file's ``arrays`` hold (None: none); ``problem(name, text)`` raises for a bad one."""
+    if "seasonal_daily" not in arrays:
+        for name in ("seasonal_weekly", "seasonal_spread"):
+            if name in arrays:
+                problem(name, "without seasonal_daily")
+        return None
+    shapes = {"seasonal_daily": (channels, _DAY_HOURS), "seasonal_weekly": (channels, _WEEK_HOURS),
+              "seasonal_spread": (channels, _DAY_HOURS)}
+    found: dict[str, np.ndarray] = {}
+    for name, shape in shapes.items():
+        if name not in arrays:
+            continue
+        value = np.asarray(arrays[name], np.float64)
+        if value.shape != shape:
+            problem(name, f"has shape {value.shape}, expected {shape}")
+        if not np.isfinite(value).all():
+            problem(name, "holds a value that is not finite")
+        if name == "seasonal_spread" and not (value > 0).all():
+            problem(name, "holds a value that is not positive")
+        found[name] = value
+    return SeasonalProfile(daily=found["seasonal_daily"], weekly=found.get("seasonal_weekly"),
+                           spread=found.get("seasonal_spread"))
+
+
+__all__ = ["MAX_INTERVAL", "MIN_DAILY_DAYS", "MIN_WEEKLY_DAYS", "SEASONAL_MODES", "SeasonalProfile", "as_datetimes",
+           "deseasoned_training", "filled_times", "fit_profile", "read_profile", "sample_times", "seasonal_setting",
+           "series_times"]
