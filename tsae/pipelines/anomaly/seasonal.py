@@ -27,7 +27,12 @@ MIN_WEEKLY_DAYS = 14.0
 MAX_INTERVAL = 1800.0
 #: the spread profile's range, relative to its median hour
 SPREAD_RANGE = (0.2, 5.0)
+#: a sensor's spread profile is used where its noisiest hour is at least this many times its quietest, and more
+#: than chance gives the hours' estimates (white noise's from 14 days of 10-minute samples differed by up to 1.4 times)
+MIN_SPREAD_RATIO = 1.5
 SEASONAL_MODES = ("auto", "level", "off")
+#: the profile's parts each mode learns: d, hour-of-day levels; w, hour-of-week offsets; s, hour-of-day spread
+_PARTS = {"auto": "dws", "level": "dw"}
 _HOUR_NS = 3600 * 10**9
 _DAY_HOURS, _WEEK_HOURS = 24, 168
 
@@ -44,7 +49,7 @@ def seasonal_setting(value: Any) -> str:
         return "auto"
     if value is False or value is None:
         return "off"
-    if isinstance(value, str) and value in SEASONAL_MODES:
+    if isinstance(value, str) and (value in SEASONAL_MODES or value.startswith("parts:")):
         return value
     raise ValueError(f"seasonal={value!r} must be 'auto' (time-of-day level and spread, day-of-week level), "
                      "'level' (levels only), 'off', True or False")
@@ -117,16 +122,14 @@ class SeasonalProfile:
     """Each sensor's normal level by hour of day (``daily``, (C, 24)), its offset by hour of week (``weekly``,
     (C, 168) or None) and its relative noise level by hour of day (``spread``, (C, 24) or None)."""
 
-    daily: np.ndarray
+    daily: np.ndarray | None = None
     weekly: np.ndarray | None = None
     spread: np.ndarray | None = None
 
-    @property
-    def channels(self) -> int:
-        return int(self.daily.shape[0])
-
-    def level_at(self, hours: np.ndarray) -> np.ndarray:
-        level = _at(self.daily, hours)
+    def level_at(self, hours: np.ndarray) -> np.ndarray | float:
+        level: np.ndarray | float = 0.0
+        if self.daily is not None:
+            level = _at(self.daily, hours)
         if self.weekly is not None:
             level = level + _at(self.weekly, hours)
         return level
@@ -144,7 +147,7 @@ class SeasonalProfile:
         return out
 
     def describe(self) -> str:
-        parts = ["hour-of-day levels"]
+        parts = ["hour-of-day levels"] if self.daily is not None else []
         if self.weekly is not None:
             parts.append("hour-of-week offsets")
         if self.spread is not None:
@@ -152,7 +155,7 @@ class SeasonalProfile:
         return ", ".join(parts)
 
     def to_arrays(self) -> dict[str, np.ndarray]:
-        arrays = {"seasonal_daily": self.daily}
+        arrays = {} if self.daily is None else {"seasonal_daily": self.daily}
         if self.weekly is not None:
             arrays["seasonal_weekly"] = self.weekly
         if self.spread is not None:
@@ -200,11 +203,11 @@ def fit_profile(X: np.ndarray, times: np.ndarray | None, mode: str) -> tuple[Sea
         return None, "no timestamps"
     ok = ~np.isnat(times)
     t = times[ok]
-    span_days = float((t.max() - t.min()) / np.timedelta64(1, "s")) / 86400.0
-    if span_days < MIN_DAILY_DAYS:
-        return None, f"the timestamps cover {span_days:.1f} days, under {MIN_DAILY_DAYS:g}"
     steps = np.diff(np.sort(t)).astype("timedelta64[ns]").astype(np.int64) / 1e9
     interval = float(np.median(steps)) if steps.size else np.inf
+    span_days = (float((t.max() - t.min()) / np.timedelta64(1, "s")) + interval) / 86400.0  # the last sample's too
+    if not span_days >= MIN_DAILY_DAYS:
+        return None, f"the timestamps cover {span_days:.1f} days, under {MIN_DAILY_DAYS:g}"
     if not interval <= MAX_INTERVAL:
         return None, f"samples {interval:g} s apart, more than {MAX_INTERVAL:g}"
     V = X[:, ok]
@@ -213,22 +216,26 @@ def fit_profile(X: np.ndarray, times: np.ndarray | None, mode: str) -> tuple[Sea
     daily, counts = _bin_means(V, day_bin, _DAY_HOURS)
     if (counts < 2).any():
         return None, "an hour of the day holds under 2 values of a sensor"
+    parts = mode.removeprefix("parts:") if mode.startswith("parts:") else _PARTS[mode]
     weekly = None
-    if span_days >= MIN_WEEKLY_DAYS:
+    if "w" in parts and span_days >= MIN_WEEKLY_DAYS:
         rest = V - _at(daily, hours)
         week_bin = np.floor(hours).astype(np.int64) % _WEEK_HOURS
         weekly, wcounts = _bin_means(rest, week_bin, _WEEK_HOURS)
         if (wcounts < 2).any():
             weekly = None
-    spread = None
-    if mode == "auto":
-        spread = _spread_profile(V, t, day_bin, interval)
+    spread = _spread_profile(V, t, day_bin, interval) if "s" in parts else None
+    if "d" not in parts:
+        daily = None
+    if daily is None and weekly is None and spread is None:
+        return None, "the data shows no daily or weekly pattern"
     return SeasonalProfile(daily=daily, weekly=weekly, spread=spread), ""
 
 
 def _spread_profile(V: np.ndarray, t: np.ndarray, day_bin: np.ndarray, interval: float) -> np.ndarray | None:
-    """Each sensor's noise level by hour of day relative to its median hour (the spread of its steps between
-    consecutive samples), None where no sensor's varies by a quarter."""
+    """Each sensor's noise level by hour of day relative to its median hour (the mean size of its steps between
+    consecutive samples); 1 throughout for a sensor whose hours differ by less than :data:`MIN_SPREAD_RATIO` or than
+    chance would make them, None where every sensor's do."""
     gap = np.diff(t).astype("timedelta64[ns]").astype(np.int64) / 1e9
     steps = np.abs(np.diff(V, axis=1))
     steps[:, ~((gap > 0) & (gap <= 1.5 * interval))] = np.nan
@@ -239,9 +246,12 @@ def _spread_profile(V: np.ndarray, t: np.ndarray, day_bin: np.ndarray, interval:
     with np.errstate(invalid="ignore", divide="ignore"):
         rel = np.where(median > 0, scale / median, 1.0)
     rel = np.clip(np.nan_to_num(rel, nan=1.0), *SPREAD_RANGE)
-    if rel.max(axis=1).max() / max(rel.min(axis=1).min(), 1e-12) < 1.25:
-        return None
-    return rel
+    # within what chance gives: a mean of k step sizes of white noise varies by 0.76 / sqrt(k) of itself, and the
+    # most and least of 24 hours' lie about 3 of those above and below the middle
+    chance = np.exp(6 * 0.76 / np.sqrt(counts.min(axis=1)))
+    flat = rel.max(axis=1) < np.maximum(MIN_SPREAD_RATIO, chance) * rel.min(axis=1)
+    rel[flat] = 1.0
+    return None if flat.all() else rel
 
 
 def series_times(X: Any) -> np.ndarray | None:
@@ -292,10 +302,7 @@ def deseasoned_training(X: Any, sensors: Any, times: Any, mode: str,
 
 def read_profile(arrays: dict[str, np.ndarray], channels: int, problem: Any) -> SeasonalProfile | None:
     """The profile a detector file's ``arrays`` hold (None: none); ``problem(name, text)`` raises for a bad one."""
-    if "seasonal_daily" not in arrays:
-        for name in ("seasonal_weekly", "seasonal_spread"):
-            if name in arrays:
-                problem(name, "without seasonal_daily")
+    if not any(name in arrays for name in ("seasonal_daily", "seasonal_weekly", "seasonal_spread")):
         return None
     shapes = {"seasonal_daily": (channels, _DAY_HOURS), "seasonal_weekly": (channels, _WEEK_HOURS),
               "seasonal_spread": (channels, _DAY_HOURS)}
@@ -311,7 +318,7 @@ def read_profile(arrays: dict[str, np.ndarray], channels: int, problem: Any) -> 
         if name == "seasonal_spread" and not (value > 0).all():
             problem(name, "holds a value that is not positive")
         found[name] = value
-    return SeasonalProfile(daily=found["seasonal_daily"], weekly=found.get("seasonal_weekly"),
+    return SeasonalProfile(daily=found.get("seasonal_daily"), weekly=found.get("seasonal_weekly"),
                            spread=found.get("seasonal_spread"))
 
 
