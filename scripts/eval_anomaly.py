@@ -247,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="JSON of extra tsae.Detector keyword arguments, e.g. '{\"error_norm\": true}'")
     parser.add_argument("--per-series", action="store_true", help="also print the per-series table")
     parser.add_argument("--timestamps", action="store_true",
-                        help="give tsae each series' timestamps (as a table's date column gives them to `tsae detect`): "
+                        help="give tsae each series' timestamps (as a table's date column gives them to tsae detect): "
                              "a seasonal profile is learnt where the training rows cover 3 days or more")
     parser.add_argument("--json", type=Path, help="write every number to this file")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")

@@ -26,7 +26,8 @@ def plant(days: int, seed: int = 0, weekend: float = 0.0, busy: float = 1.0) -> 
     day = np.arange(n) // 48
     noise = np.where((hour >= 8) & (hour < 18), busy, 1.0) * 0.1
     level = np.sin(2 * np.pi * hour / 24) - weekend * (day % 7 >= 5)
-    X = np.stack([level + noise * rng.normal(size=n), np.cos(2 * np.pi * np.arange(n) / 12) + noise * rng.normal(size=n)])
+    cycle = np.cos(2 * np.pi * np.arange(n) / 12)
+    X = np.stack([level + noise * rng.normal(size=n), cycle + noise * rng.normal(size=n)])
     return X, t
 
 
