@@ -59,7 +59,11 @@ numbers are for reporting only.
 
 A long training series: ``--sample-interval 60`` samples the same plant every minute (1440 rows a day, 20,160
 training rows; every duration of the plant and its faults is a share of a day), ``--train-days 60`` learns from
-60 days, ``--weekly 0.15`` lowers the demand by 15% at weekends (days 5 and 6 of each week). The last table gives
+60 days, ``--weekly 0.15`` lowers the demand by 15% at weekends (days 5 and 6 of each week), ``--busy 3`` triples
+every sensor's noise 8:00-18:00 (of the clock below; its own random draws, so the other series stay as they are), and
+``--timestamps`` gives tsae each sample's time (from Monday 2024-01-01 00:00, the training days then the copy), as a
+table's date column gives them to ``tsae detect``, so that its seasonal profile (``Detector(seasonal=...)``) can be
+learnt; without it tsae sees no dates, as before. The last table gives
 each seed's fit cost: tsae's fit seconds and the process's peak memory after it, its window and held-out rows, and
 each anchor's seconds (the anchors' windows stay at most 128 samples). ``--sample-interval 60 --only
 pca,iforest,pca_pt,iforest_pt`` on seeds 0-2 took about 14 minutes on one shared thread.
@@ -74,7 +78,8 @@ Usage::
 
     python scripts/eval_plant_faults.py [--seeds 0,1,2] [--kinds stuck,drift] [--only a,b] [--skip a,b]
                                         [--detector-kw JSON] [--latency [--latency-block N]]
-                                        [--sample-interval 600] [--train-days 14] [--weekly 0] [--json FILE] [-q]
+                                        [--sample-interval 600] [--train-days 14] [--weekly 0] [--busy 1]
+                                        [--timestamps] [--json FILE] [-q]
 """
 from __future__ import annotations
 

@@ -25,6 +25,10 @@ MIN_DAILY_DAYS = 3.0
 MIN_WEEKLY_DAYS = 14.0
 #: the most seconds between samples for a profile: an hour's mean needs several samples
 MAX_INTERVAL = 1800.0
+#: a sensor's weekday levels are learnt where they differ beyond chance at this p-value
+WEEKLY_P = 1e-3
+#: hours of the week over which the weekly offsets are averaged (each hour of the week is seen only once a week)
+WEEK_SMOOTH_HOURS = 5
 #: the spread profile's range, relative to its median hour
 SPREAD_RANGE = (0.2, 5.0)
 #: a sensor's spread profile is used where its noisiest hour is at least this many times its quietest, and more
@@ -219,17 +223,49 @@ def fit_profile(X: np.ndarray, times: np.ndarray | None, mode: str) -> tuple[Sea
     parts = mode.removeprefix("parts:") if mode.startswith("parts:") else _PARTS[mode]
     weekly = None
     if "w" in parts and span_days >= MIN_WEEKLY_DAYS:
-        rest = V - _at(daily, hours)
-        week_bin = np.floor(hours).astype(np.int64) % _WEEK_HOURS
-        weekly, wcounts = _bin_means(rest, week_bin, _WEEK_HOURS)
-        if (wcounts < 2).any():
-            weekly = None
+        weekly = _weekly_offsets(V - _at(daily, hours), hours)
     spread = _spread_profile(V, t, day_bin, interval) if "s" in parts else None
     if "d" not in parts:
         daily = None
     if daily is None and weekly is None and spread is None:
         return None, "the data shows no daily or weekly pattern"
     return SeasonalProfile(daily=daily, weekly=weekly, spread=spread), ""
+
+
+def _weekly_offsets(rest: np.ndarray, hours: np.ndarray) -> np.ndarray | None:
+    """Each sensor's offset from its daily profile by hour of the week (``rest``: the series less its hour-of-day
+    levels), averaged over :data:`WEEK_SMOOTH_HOURS`; 0 for a sensor whose weekdays' means do not differ beyond
+    their spread from week to week (one-way ANOVA of its daily means by weekday, p above :data:`WEEKLY_P`: a slow
+    random walk's days would otherwise be learnt as weekdays' levels), None where no sensor's differ."""
+    from scipy.stats import f as f_distribution
+
+    week_bin = np.floor(hours).astype(np.int64) % _WEEK_HOURS
+    weekly, counts = _bin_means(rest, week_bin, _WEEK_HOURS)
+    if (counts < 2).any():
+        return None
+    day = np.floor(hours / _DAY_HOURS).astype(np.int64)
+    day -= day.min()
+    means, day_counts = _bin_means(rest, day, int(day.max()) + 1)
+    full = day_counts.min(axis=0) >= 0.5 * day_counts.max()  # days mostly covered
+    weekday = (np.arange(means.shape[1]) % 7)[full]
+    means = means[:, full]
+    groups = len(np.unique(weekday))
+    if groups < 7 or means.shape[1] - groups < 1:
+        return None
+    group_means = np.stack([means[:, weekday == d].mean(axis=1) for d in range(7)], axis=1)
+    sizes = np.array([(weekday == d).sum() for d in range(7)])
+    between = (sizes * (group_means - means.mean(axis=1, keepdims=True)) ** 2).sum(axis=1) / (groups - 1)
+    within = ((means - group_means[:, weekday]) ** 2).sum(axis=1) / (means.shape[1] - groups)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = f_distribution.sf(between / within, groups - 1, means.shape[1] - groups)
+    keep = np.nan_to_num(p, nan=1.0) < WEEKLY_P
+    if not keep.any():
+        return None
+    box = np.ones(WEEK_SMOOTH_HOURS) / WEEK_SMOOTH_HOURS
+    half = WEEK_SMOOTH_HOURS // 2
+    padded = np.concatenate([weekly[:, -half:], weekly, weekly[:, :half]], axis=1)
+    smooth = np.stack([np.convolve(row, box, "valid") for row in padded])
+    return np.where(keep[:, None], smooth, 0.0)
 
 
 def _spread_profile(V: np.ndarray, t: np.ndarray, day_bin: np.ndarray, interval: float) -> np.ndarray | None:
