@@ -138,10 +138,10 @@ def detect_group() -> None:
 @click.option("--scales", default="auto", show_default=True, callback=_scales,
               help="Further window lengths added to the main window: auto (16 and 64), a comma-separated list, "
                    "or none.")
-@click.option("--seasonal", type=click.Choice(["auto", "level", "off"], case_sensitive=False), default="auto",
+@click.option("--seasonal", type=click.Choice(["auto", "daily", "off"], case_sensitive=False), default="auto",
               show_default=True,
-              help="Normal levels by time of day (and day of week from 14 days on), learnt where the time column "
-                   "holds dates covering 3 days or more: auto (levels and the noise level by hour), level, or off.")
+              help="Normal levels by time, learnt where the time column holds dates: auto (by hour of the week, for "
+                   "sensors whose weekdays differ, from 14 days on), daily (by hour of day too, from 3 days on), off.")
 @click.option("--epochs", type=IntRange(min=1), default=5, show_default=True,
               help="Most training epochs of the network (early stopping on held-out windows).")
 @seed_option

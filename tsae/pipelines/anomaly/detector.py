@@ -175,12 +175,15 @@ class Detector:
         generated plant's decision seeds it raised the PR-AUC of a sensor's 6-hour cycle running at 4 hours from
         0.573 to 0.626 (no other fault kind lost more than 0.005), and the development NAB and SKAB series' too.
     seasonal
-        Normal levels that depend on the time (:mod:`~tsae.pipelines.anomaly.seasonal`): where the training data
-        has real timestamps (a pandas ``DatetimeIndex``, a table's date column, or ``times=``) covering at least 3
-        days, each sensor's level by hour of day (and by hour of week from 14 days on) and, with ``"auto"``, its
-        noise level by hour of day are removed before anything else (``seasonal_`` holds them; None where the data
-        did not allow one, and scores are then as without it). Scoring such a detector needs the samples' times.
-        ``"auto"`` (default), ``"level"`` (levels only) or ``"off"`` (False).
+        Normal levels that depend on the time (:mod:`~tsae.pipelines.anomaly.seasonal`), learnt where the training
+        data has real timestamps (a pandas ``DatetimeIndex``, a table's date column, or ``times=``): ``"auto"``
+        (default) removes each sensor's offset by hour of the week from its mean day, for the sensors whose weekdays
+        differ beyond chance, from 14 days of data on (a quiet weekend is then no level shift: PR-AUC 0.797 to 0.856
+        on the generated plant with a weekend drop); ``"daily"`` removes its level by hour of day as well, from 3
+        days on (it lowered the PR-AUC of the plant without a weekend drop from 0.915 to 0.865: the network learns a
+        daily cycle its windows see); ``"off"`` (False) neither. ``seasonal_`` holds the profile, None where there
+        is none, and scores are then exactly those without this setting. Scoring a detector with one needs the
+        samples' times.
     stats_weight
         The weight of the statistics term (each window's level, spread and step size), when chosen. A lower one
         lets faults the other terms see and it does not (a changed cycle, a sensor running late) stand out of its
@@ -582,8 +585,8 @@ class Detector:
             return X
         found = sample_times(raw, times, X.shape[1])
         if found is None:
-            raise ValueError(f"this detector removes normal levels by time of day ({profile.describe()}): give the "
-                             "samples' times (dates) as a DataFrame's DatetimeIndex or times=")
+            raise ValueError(f"this detector removes normal levels by time of week or day ({profile.describe()}): "
+                             "give the samples' times (dates) as a DataFrame's DatetimeIndex or times=")
         return profile.apply(X, found)
 
     def decision_function(self, X: Any, *, silence: int | None = 100, times: Any = None) -> np.ndarray:

@@ -117,7 +117,7 @@ def _profile_times(path: Path, det: Detector, time: Any) -> np.ndarray | None:
 
     dates = None if time is None else as_datetimes(time)
     if dates is None:
-        raise ValueError(f"{path}: no column of dates, and the detector removes normal levels by time of day "
+        raise ValueError(f"{path}: no column of dates, and the detector removes normal levels by time of week or day "
                          f"({det.seasonal_.describe()}): it needs each row's time")
     return dates
 

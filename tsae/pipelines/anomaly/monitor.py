@@ -298,8 +298,8 @@ class Monitor:
         if np.isnat(found[0]) and self._last_time is not None:
             found[0] = self._last_time
         if np.isnat(found).all():
-            raise ValueError(f"the detector removes normal levels by time of day ({profile.describe()}): push the "
-                             "samples' times (dates)")
+            raise ValueError(f"the detector removes normal levels by time of week or day ({profile.describe()}): "
+                             "push the samples' times (dates)")
         found = filled_times(found)
         self._last_time = found[-1]
         return profile.apply(x, found)
