@@ -162,3 +162,17 @@ def test_a_damaged_profile_is_refused(seasonal_fit, tmp_path):
                extra=loaded.extra, arrays=arrays)
     with pytest.raises(ValueError, match="seasonal_weekly"):
         Detector.load(tmp_path / "bad.tsae")
+
+
+def test_a_version_4_file_loads_and_scores_as_before(detector_file, test_data, tmp_path):
+    from tsae.models.modelfile import load_model, save_model
+    from tsae.pipelines.anomaly.detector import Detector
+
+    loaded = load_model(detector_file, device="cpu")
+    extra = dict(loaded.extra, version=4)
+    extra["settings"] = {k: v for k, v in extra["settings"].items() if k != "seasonal"}
+    save_model(tmp_path / "v4.tsae", loaded.model, frame=loaded.frame, normalizer=loaded.normalizer, extra=extra,
+               arrays=loaded.arrays)
+    old, new = Detector.load(tmp_path / "v4.tsae"), Detector.load(detector_file)
+    assert old.seasonal_ is None and old.seasonal == "off"  # fitted before the setting: refitting keeps it off
+    assert np.array_equal(old.decision_function(test_data.T), new.decision_function(test_data.T))
