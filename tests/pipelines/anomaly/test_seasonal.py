@@ -63,6 +63,16 @@ def test_no_profile_without_dates_days_or_a_weekly_pattern(days, times, mode):
     assert profile is None and why
 
 
+def test_weekend_hours_not_levels_are_found():
+    """A weekend whose mean is the weekdays' but whose hours are not (a shift moved from day to night)."""
+    X, t = plant(28)
+    hour = np.arange(X.shape[1]) % 48 / 2
+    weekend = (np.arange(X.shape[1]) // 48) % 7 >= 5
+    X[0] += np.where(weekend, np.where(hour < 12, 1.0, -1.0), 0.0)
+    profile, _ = fit_profile(X, t, "auto")
+    assert profile is not None and profile.weekly is not None and profile.weekly[0].any()
+
+
 def test_a_random_walk_is_no_weekly_pattern():
     rng = np.random.default_rng(3)
     walk = np.cumsum(rng.normal(0, 0.05, size=(3, 48 * 28)), axis=1)
@@ -176,3 +186,28 @@ def test_a_version_4_file_loads_and_scores_as_before(detector_file, test_data, t
     old, new = Detector.load(tmp_path / "v4.tsae"), Detector.load(detector_file)
     assert old.seasonal_ is None and old.seasonal == "off"  # fitted before the setting: refitting keeps it off
     assert np.array_equal(old.decision_function(test_data.T), new.decision_function(test_data.T))
+
+
+@pytest.mark.slow
+def test_cli_learns_from_a_date_column_and_needs_one_to_score(tmp_path):
+    from click.testing import CliRunner
+
+    from tsae.cli import cli
+    from tsae.pipelines.anomaly.detector import Detector
+
+    X, t = plant(14, weekend=2.0)
+    frame = pd.DataFrame({"time": pd.DatetimeIndex(t).strftime("%Y-%m-%dT%H:%M:%S"), "a": X[0], "b": X[1]})
+    frame.to_csv(tmp_path / "train.csv", index=False)
+    frame.drop(columns="time").iloc[:200].to_csv(tmp_path / "undated.csv", index=False)
+    runner = CliRunner()
+    common = ["--window", "24", "--epochs", "1", "--device", "cpu", "--scales", "none", "-q"]
+    for name, extra in (("auto.tsae", []), ("off.tsae", ["--seasonal", "off"])):
+        result = runner.invoke(cli, ["detect", "fit", str(tmp_path / "train.csv"), "-o", str(tmp_path / name),
+                                     *common, *extra])
+        assert result.exit_code == 0, result.output
+    assert Detector.load(tmp_path / "auto.tsae").seasonal_ is not None
+    assert Detector.load(tmp_path / "off.tsae").seasonal_ is None
+    result = runner.invoke(cli, ["detect", "score", str(tmp_path / "undated.csv"), "--detector",
+                                 str(tmp_path / "auto.tsae"), "-o", str(tmp_path / "s.csv"), "-q"])
+    assert result.exit_code == 1 and "no column of dates" in result.output
+    assert len(result.output.strip().splitlines()) == 1 and not (tmp_path / "s.csv").exists()

@@ -32,7 +32,9 @@ MIN_WEEKLY_DAYS = 14.0
 #: the most seconds between samples for a profile: an hour's mean needs several samples
 MAX_INTERVAL = 1800.0
 #: a sensor's weekday levels are learnt where they differ beyond chance at this p-value
-WEEKLY_P = 1e-3
+WEEKLY_P = 0.01
+#: the hours of the day whose means are compared between weekdays, beside whole days'
+BLOCK_HOURS = 4
 #: hours of the week over which the weekly offsets are averaged (each hour of the week is seen only once a week)
 WEEK_SMOOTH_HOURS = 5
 SEASONAL_MODES = ("auto", "daily", "off")
@@ -223,31 +225,14 @@ def fit_profile(X: np.ndarray, times: np.ndarray | None, mode: str) -> tuple[Sea
 
 def _weekly_offsets(rest: np.ndarray, hours: np.ndarray) -> np.ndarray | None:
     """Each sensor's offset from its daily profile by hour of the week (``rest``: the series less its hour-of-day
-    levels), averaged over :data:`WEEK_SMOOTH_HOURS`; 0 for a sensor whose weekdays' means do not differ beyond
-    their spread from week to week (one-way ANOVA of its daily means by weekday, p above :data:`WEEKLY_P`: a slow
-    random walk's days would otherwise be learnt as weekdays' levels), None where no sensor's differ."""
-    from scipy.stats import f as f_distribution
-
+    levels), averaged over :data:`WEEK_SMOOTH_HOURS`; 0 for a sensor whose weekdays do not differ beyond their
+    spread from week to week (:func:`_weekday_p`, p above :data:`WEEKLY_P`: a slow random walk's days would
+    otherwise be learnt as the weekdays' levels), None where no sensor's differ."""
     week_bin = np.floor(hours).astype(np.int64) % _WEEK_HOURS
     weekly, counts = _bin_means(rest, week_bin, _WEEK_HOURS)
     if (counts < 2).any():
         return None
-    day = np.floor(hours / _DAY_HOURS).astype(np.int64)
-    day -= day.min()
-    means, day_counts = _bin_means(rest, day, int(day.max()) + 1)
-    full = day_counts.min(axis=0) >= 0.5 * day_counts.max()  # days mostly covered
-    weekday = (np.arange(means.shape[1]) % 7)[full]
-    means = means[:, full]
-    groups = len(np.unique(weekday))
-    if groups < 7 or means.shape[1] - groups < 1:
-        return None
-    group_means = np.stack([means[:, weekday == d].mean(axis=1) for d in range(7)], axis=1)
-    sizes = np.array([(weekday == d).sum() for d in range(7)])
-    between = (sizes * (group_means - means.mean(axis=1, keepdims=True)) ** 2).sum(axis=1) / (groups - 1)
-    within = ((means - group_means[:, weekday]) ** 2).sum(axis=1) / (means.shape[1] - groups)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = f_distribution.sf(between / within, groups - 1, means.shape[1] - groups)
-    keep = np.nan_to_num(p, nan=1.0) < WEEKLY_P
+    keep = _weekday_p(rest, hours) < WEEKLY_P
     if not keep.any():
         return None
     box = np.ones(WEEK_SMOOTH_HOURS) / WEEK_SMOOTH_HOURS
@@ -255,6 +240,37 @@ def _weekly_offsets(rest: np.ndarray, hours: np.ndarray) -> np.ndarray | None:
     padded = np.concatenate([weekly[:, -half:], weekly, weekly[:, :half]], axis=1)
     smooth = np.stack([np.convolve(row, box, "valid") for row in padded])
     return np.where(keep[:, None], smooth, 0.0)
+
+
+def _weekday_p(rest: np.ndarray, hours: np.ndarray) -> np.ndarray:
+    """Per sensor, how likely its weekdays differ this much by chance: one-way ANOVAs of its means by weekday, of
+    whole days and of each :data:`BLOCK_HOURS` of the day (a weekend's other hours, not only its other level),
+    the least p-value times their number (Bonferroni); 1 where the days do not allow a test."""
+    from scipy.stats import f as f_distribution
+
+    per_day = _DAY_HOURS // BLOCK_HOURS
+    day = np.floor(hours / _DAY_HOURS).astype(np.int64)
+    day -= day.min()
+    days = int(day.max()) + 1
+    block = (np.floor(hours).astype(np.int64) % _DAY_HOURS) // BLOCK_HOURS
+    whole, whole_counts = _bin_means(rest, day, days)
+    parts, part_counts = _bin_means(rest, day * per_day + block, days * per_day)
+    tests = [(whole, whole_counts)] + [(parts[:, b::per_day], part_counts[:, b::per_day]) for b in range(per_day)]
+    best = np.ones(rest.shape[0])
+    for means, counts in tests:
+        full = counts.min(axis=0) >= 0.5 * counts.max()  # days (or blocks) mostly covered
+        weekday = (np.arange(means.shape[1]) % 7)[full]
+        means = means[:, full]
+        if len(np.unique(weekday)) < 7 or means.shape[1] <= 7:
+            continue
+        group_means = np.stack([means[:, weekday == d].mean(axis=1) for d in range(7)], axis=1)
+        sizes = np.array([(weekday == d).sum() for d in range(7)])
+        between = (sizes * (group_means - means.mean(axis=1, keepdims=True)) ** 2).sum(axis=1) / 6
+        within = ((means - group_means[:, weekday]) ** 2).sum(axis=1) / (means.shape[1] - 7)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            p = f_distribution.sf(between / within, 6, means.shape[1] - 7)
+        best = np.minimum(best, np.nan_to_num(p, nan=1.0))
+    return np.minimum(best * len(tests), 1.0)
 
 
 def series_times(X: Any) -> np.ndarray | None:
