@@ -178,7 +178,7 @@ class Detector:
         Normal levels that depend on the time (:mod:`~tsae.pipelines.anomaly.seasonal`), learnt where the training
         data has real timestamps (a pandas ``DatetimeIndex``, a table's date column, or ``times=``): ``"auto"``
         (default) removes each sensor's offset by hour of the week from its mean day, for the sensors whose weekdays
-        differ beyond chance, from 14 days of data on (a quiet weekend is then no level shift: PR-AUC 0.797 to 0.856
+        differ beyond chance, from 14 days of data on (a quiet weekend is then no level shift: PR-AUC 0.797 to 0.886
         on the generated plant with a weekend drop); ``"daily"`` removes its level by hour of day as well, from 3
         days on (it lowered the PR-AUC of the plant without a weekend drop from 0.915 to 0.865: the network learns a
         daily cycle its windows see); ``"off"`` (False) neither. ``seasonal_`` holds the profile, None where there
