@@ -174,6 +174,7 @@ def test_a_damaged_profile_is_refused(seasonal_fit, tmp_path):
         Detector.load(tmp_path / "bad.tsae")
 
 
+@pytest.mark.slow
 def test_a_version_4_file_loads_and_scores_as_before(detector_file, test_data, tmp_path):
     from tsae.models.modelfile import load_model, save_model
     from tsae.pipelines.anomaly.detector import Detector

@@ -71,8 +71,7 @@ def as_datetimes(times: Any) -> np.ndarray | None:
         return None
     kind = getattr(getattr(times, "dtype", None), "kind", None)
     if kind == "M":
-        values = getattr(times, "tz_convert", None)
-        if values is not None and getattr(times, "tz", None) is not None:
+        if getattr(times, "tz", None) is not None:  # a pandas index with a zone: its UTC instants
             times = times.tz_convert("UTC").tz_localize(None)
         out = np.asarray(times, dtype="datetime64[ns]")
     elif kind in ("i", "u", "f", "b", "m"):
@@ -108,8 +107,8 @@ def _bin_means(values: np.ndarray, bins: np.ndarray, count: int) -> tuple[np.nda
     sums = np.zeros((C, count))
     counts = np.zeros((C, count))
     for c in range(C):
-        np.add.at(sums[c], bins[ok[c]], values[c, ok[c]])
-        np.add.at(counts[c], bins[ok[c]], 1.0)
+        sums[c] = np.bincount(bins[ok[c]], values[c, ok[c]], minlength=count)
+        counts[c] = np.bincount(bins[ok[c]], minlength=count)
     with np.errstate(invalid="ignore", divide="ignore"):
         return sums / counts, counts
 
