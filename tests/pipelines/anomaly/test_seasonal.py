@@ -1,10 +1,13 @@
 """The detector's seasonal profile: normal levels by hour of day / week and noise by hour, learnt from dates."""
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from tsae.pipelines.anomaly.monitor import RateLimitedLog
 from tsae.pipelines.anomaly.seasonal import as_datetimes, fit_profile, seasonal_setting
 
 HALF_HOUR = np.timedelta64(30 * 60, "s")
@@ -141,6 +144,10 @@ def test_saved_scored_and_streamed_alike(seasonal_fit, tmp_path):
         streamed += [r["score"] for r in monitor.push(X[:, i:i + 50], text[i:i + 50]) if r["type"] == "sample"]
     streamed += [r["score"] for r in monitor.flush() if r["type"] == "sample"]
     np.testing.assert_allclose(streamed, batch, rtol=1e-9, atol=1e-12)
+    epoch = Monitor(loaded, every_sample=True)  # Unix times in milliseconds, as many streams carry them
+    millis = (t.astype("datetime64[ms]").astype(np.int64)).tolist()
+    by_number = [r["score"] for r in epoch.push(X, millis) + epoch.flush() if r["type"] == "sample"]
+    np.testing.assert_allclose(by_number, batch, rtol=1e-9, atol=1e-12)
 
 
 @pytest.mark.slow
@@ -151,8 +158,11 @@ def test_refusals_without_times(seasonal_fit, tmp_path):
     det, frame = seasonal_fit
     with pytest.raises(ValueError, match="time of week"):
         det.decision_function(frame.to_numpy().T)
-    with pytest.raises(ValueError, match="time of week"):
-        Monitor(det).push(frame.to_numpy().T[:, :10])
+    log = RateLimitedLog(stream=io.StringIO())
+    monitor = Monitor(det, log=log)  # a live stream without dates goes on, at the time its samples arrive
+    monitor.push(frame.to_numpy().T[:, :10])
+    monitor.push(frame.to_numpy().T[:, 10:20])
+    assert log.stream.getvalue().count("the time they arrive is used") == 1
     det.save(tmp_path / "d.tsae")
     with pytest.raises(ValueError, match="ONNX"):
         detector_export(tmp_path / "d.tsae")

@@ -109,16 +109,18 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
 
 
 def _profile_times(path: Path, det: Detector, time: Any) -> np.ndarray | None:
-    """The rows' dates where ``det`` removes a seasonal profile (None where it has none); a ValueError naming
-    ``path`` where the table has no date column."""
+    """The rows' dates where ``det`` removes a seasonal profile (None where it has none): a column of dates, or of
+    numbers read as Unix times; a ValueError naming ``path`` where the table has neither."""
     if det.seasonal_ is None:
         return None
-    from tsae.pipelines.anomaly.seasonal import as_datetimes
+    from tsae.pipelines.anomaly.seasonal import as_datetimes, epoch_datetimes
 
     dates = None if time is None else as_datetimes(time)
+    if dates is None and time is not None:  # numbers: Unix times, as the monitor reads them
+        dates = epoch_datetimes(time)
     if dates is None:
-        raise ValueError(f"{path}: no column of dates, and the detector removes normal levels by time of week or day "
-                         f"({det.seasonal_.describe()}): it needs each row's time")
+        raise ValueError(f"{path}: no column of dates or Unix times, and the detector removes normal levels by time "
+                         f"of week or day ({det.seasonal_.describe()}): it needs each row's time")
     return dates
 
 

@@ -71,6 +71,7 @@ import warnings
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +90,7 @@ from tsae.pipelines.anomaly.drift import DriftingCore
 from tsae.pipelines.anomaly.early import EarlyWatch
 from tsae.pipelines.anomaly.events import EventTracker, record_value
 from tsae.pipelines.anomaly.scoring import as_chunk, sensor_columns
-from tsae.pipelines.anomaly.seasonal import as_datetimes, filled_times, series_times
+from tsae.pipelines.anomaly.seasonal import as_datetimes, epoch_datetimes, filled_times, series_times
 from tsae.pipelines.anomaly.silent import SilentSensors, scoring_core
 
 
@@ -287,19 +288,28 @@ class Monitor:
         return records
 
     def _without_profile(self, x: np.ndarray, times: Any) -> np.ndarray:
-        """``x`` (C, n) with the detector's seasonal profile removed at ``times``, as batch scoring removes it (a
-        sample without a date takes the last one before it, across pushes); without a profile, ``x``."""
+        """``x`` (C, n) with the detector's seasonal profile removed at ``times``, as batch scoring removes it.
+
+        Dates are read as :func:`~tsae.pipelines.anomaly.seasonal.as_datetimes` reads them, and numbers as Unix
+        time (:func:`~tsae.pipelines.anomaly.seasonal.epoch_datetimes`: seconds to nanoseconds, told by their
+        size). A sample without a date takes the last one before it, across pushes; a stream that has given none
+        yet takes the time the samples arrive (this machine's clock, warned once): a live stream is never stopped
+        for want of dates. Without a profile, ``x``.
+        """
         profile = self.detector.seasonal_
         if profile is None or x.shape[1] == 0:
             return x
         found = as_datetimes(times)
         if found is None:
+            found = epoch_datetimes(times)
+        if found is None:
             found = np.full(x.shape[1], np.datetime64("NaT"), dtype="datetime64[ns]")
         if np.isnat(found[0]) and self._last_time is not None:
             found[0] = self._last_time
-        if np.isnat(found).all():
-            raise ValueError(f"the detector removes normal levels by time of week or day ({profile.describe()}): "
-                             "push the samples' times (dates)")
+        elif np.isnat(found).all():
+            self.log.warn("profile-clock", f"samples without dates, and the detector removes normal levels by time "
+                                           f"({profile.describe()}): the time they arrive is used")
+            found[0] = np.datetime64(datetime.now(), "ns")
         found = filled_times(found)
         self._last_time = found[-1]
         return profile.apply(x, found)

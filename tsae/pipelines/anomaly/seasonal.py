@@ -94,6 +94,27 @@ def as_datetimes(times: Any) -> np.ndarray | None:
     return None if np.isnat(out).all() else out
 
 
+#: Unix times in seconds, milliseconds, microseconds and nanoseconds are told apart by their size: each unit's
+#: range covers 2001-09-09 to 2286-11-20, and the ranges do not overlap
+_EPOCH_UNITS = ((1e9, 1e10, 10**9), (1e12, 1e13, 10**6), (1e15, 1e16, 10**3), (1e18, 1e19, 1))
+
+
+def epoch_datetimes(times: Any) -> np.ndarray | None:
+    """Numbers ``times`` read as Unix times (UTC instants, ``datetime64[ns]``; the unit told by their size, see
+    ``_EPOCH_UNITS``), NaT where one is no such time; None when ``times`` are not numbers or none is one."""
+    if times is None or isinstance(times, (str, bytes)):
+        return None
+    try:
+        values = np.asarray(times, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        return None
+    out = np.full(values.shape, np.datetime64("NaT"), dtype="datetime64[ns]")
+    for low, high, ns in _EPOCH_UNITS:
+        hit = np.isfinite(values) & (np.abs(values) >= low) & (values < high)
+        out[hit] = (np.round(values[hit] * ns)).astype(np.int64).astype("datetime64[ns]")
+    return None if np.isnat(out).all() else out
+
+
 def _hours(times: np.ndarray) -> np.ndarray:
     """Hours since Monday 1970-01-05 00:00 (a Monday), float: the week's hour is this modulo 168."""
     ns = (times - np.datetime64("1970-01-05", "ns")).astype(np.int64)
