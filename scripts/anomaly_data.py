@@ -32,7 +32,8 @@ SKAB_NORMAL_ROWS = 400
 @dataclass
 class Series:
     """One labelled series: values ``X`` (rows, sensors), 0/1 ``labels`` (rows,), rows ``[0, train_end)`` normal,
-    ``interval``: the median seconds between its timestamps (None for a series without them)."""
+    ``interval``: the median seconds between its timestamps (None for a series without them); ``times``: the
+    timestamps themselves (datetime64, None without them)."""
 
     source: str  # "NAB" or "SKAB"
     name: str
@@ -40,6 +41,7 @@ class Series:
     labels: np.ndarray
     train_end: int
     interval: float | None = None
+    times: np.ndarray | None = None
 
 
 class MirrorError(RuntimeError):
@@ -121,6 +123,13 @@ def read_dev_csv(path: Path) -> tuple[np.ndarray, np.ndarray, list[str], float |
     return X.to_numpy(dtype=np.float64), labels, list(X.columns), interval
 
 
+def as_dates(timestamps: np.ndarray) -> np.ndarray:
+    """Date-time strings as ``datetime64[ns]``."""
+    import pandas as pd
+
+    return pd.to_datetime(pd.Series(timestamps)).to_numpy(dtype="datetime64[ns]")
+
+
 def dev_series(dev_dir: Path) -> Iterator[Series]:
     """The development series of ``dev_dir`` (manifest.csv order), ``train_end`` from the manifest."""
     import pandas as pd
@@ -128,8 +137,10 @@ def dev_series(dev_dir: Path) -> Iterator[Series]:
     manifest = pd.read_csv(dev_dir / "manifest.csv")
     for item in manifest.itertuples():
         X, labels, _, interval = read_dev_csv(dev_dir / item.file)
+        stamps = pd.read_csv(dev_dir / item.file, usecols=lambda c: c == "timestamp")
+        times = as_dates(stamps["timestamp"].to_numpy()) if "timestamp" in stamps else None
         yield Series("NAB" if item.file.startswith("nab_") else "SKAB", item.file.removesuffix(".csv"), X,
-                     labels, int(item.train_end), interval)
+                     labels, int(item.train_end), interval, times)
 
 
 def heldout_nab(nab: Mirror, dev_dir: Path) -> Iterator[Series]:
@@ -145,7 +156,8 @@ def heldout_nab(nab: Mirror, dev_dir: Path) -> Iterator[Series]:
         df = pd.read_csv(io.BytesIO(nab.read(path)))
         labels = window_labels(df["timestamp"].to_numpy(), windows.get(key, []))
         yield Series("NAB", key.removesuffix(".csv"), df[["value"]].to_numpy(dtype=np.float64), labels,
-                     nab_train_end(len(df)), median_interval(df["timestamp"].to_numpy()))
+                     nab_train_end(len(df)), median_interval(df["timestamp"].to_numpy()),
+                     as_dates(df["timestamp"].to_numpy()))
 
 
 def heldout_skab(skab: Mirror) -> Iterator[Series]:
@@ -158,7 +170,7 @@ def heldout_skab(skab: Mirror) -> Iterator[Series]:
         labels = df["anomaly"].to_numpy().astype(np.int8)
         X = df.drop(columns=["datetime", "anomaly", "changepoint"]).to_numpy(dtype=np.float64)
         yield Series("SKAB", path.removeprefix("data/").removesuffix(".csv"), X, labels, skab_train_end(labels),
-                     median_interval(df["datetime"].to_numpy()))
+                     median_interval(df["datetime"].to_numpy()), as_dates(df["datetime"].to_numpy()))
 
 
 def labelled_set(name: str, dev_dir: Path = DEV_DATA, nab_repo: Path = NAB_MIRROR,

@@ -59,7 +59,11 @@ numbers are for reporting only.
 
 A long training series: ``--sample-interval 60`` samples the same plant every minute (1440 rows a day, 20,160
 training rows; every duration of the plant and its faults is a share of a day), ``--train-days 60`` learns from
-60 days, ``--weekly 0.15`` lowers the demand by 15% at weekends (days 5 and 6 of each week). The last table gives
+60 days, ``--weekly 0.15`` lowers the demand by 15% at weekends (days 5 and 6 of each week), ``--busy 3`` triples
+every sensor's noise 8:00-18:00 (of the clock below; its own random draws, so the other series stay as they are), and
+``--timestamps`` gives tsae each sample's time (from Monday 2024-01-01 00:00, the training days then the copy), as a
+table's date column gives them to ``tsae detect``, so that its seasonal profile (``Detector(seasonal=...)``) can be
+learnt; without it tsae sees no dates, as before. The last table gives
 each seed's fit cost: tsae's fit seconds and the process's peak memory after it, its window and held-out rows, and
 each anchor's seconds (the anchors' windows stay at most 128 samples). ``--sample-interval 60 --only
 pca,iforest,pca_pt,iforest_pt`` on seeds 0-2 took about 14 minutes on one shared thread.
@@ -74,7 +78,8 @@ Usage::
 
     python scripts/eval_plant_faults.py [--seeds 0,1,2] [--kinds stuck,drift] [--only a,b] [--skip a,b]
                                         [--detector-kw JSON] [--latency [--latency-block N]]
-                                        [--sample-interval 600] [--train-days 14] [--weekly 0] [--json FILE] [-q]
+                                        [--sample-interval 600] [--train-days 14] [--weekly 0] [--busy 1]
+                                        [--timestamps] [--json FILE] [-q]
 """
 from __future__ import annotations
 
@@ -103,6 +108,17 @@ SAMPLE_INTERVAL = 600.0  # seconds between rows (--sample-interval)
 DAY = 144  # samples a day (10 min); set_clock changes both
 TRAIN_DAYS, TEST_DAYS = 14, 7  # --train-days changes TRAIN_DAYS
 WEEKLY = 0.0  # amplitude of a weekly demand cycle (--weekly; 0: none)
+BUSY = 1.0  # the sensors' noise is this many times higher 8:00-18:00 (--busy; 1: the same at all hours)
+BUSY_NOISE = np.array([1.5, 0.05, 0.25, 0.2, 0.1, 0.15])  # each sensor's own noise (its term in plant())
+START = np.datetime64("2024-01-01T00:00")  # a Monday: the training days' first sample (--timestamps)
+TIMESTAMPS = False  # give tsae each sample's time (--timestamps)
+
+
+def clock(first: int, n: int) -> np.ndarray | None:
+    """The times of samples ``first .. first + n - 1`` of the series (training then test), with --timestamps."""
+    if not TIMESTAMPS:
+        return None
+    return START + ((first + np.arange(n)) * SAMPLE_INTERVAL * 1e9).astype("timedelta64[ns]")
 KINDS = ["none", "stuck", "drift", "noise", "level_shift", "spikes", "dropout_zero", "dropout_sentinel",
          "saturation", "freq_change", "corr_break", "stall", "lag"]
 WINDOWED = ("pca", "iforest", "pyod_ae")
@@ -112,18 +128,18 @@ ANCHORS = (*WINDOWED, *POINTWISE, *TSB_METHODS)
 TSB_CONTEXT = 3 * DAY  # training days before the copy that TSB-AD's unsupervised methods see
 
 
-def set_clock(sample_interval: float, train_days: int, weekly: float) -> None:
+def set_clock(sample_interval: float, train_days: int, weekly: float, busy: float = 1.0) -> None:
     """Sample every ``sample_interval`` seconds, learn from ``train_days`` days, add a weekly cycle of ``weekly``.
 
     Every duration of the plant and its faults is a share of a day, so a finer clock gives the same plant with more
     rows (60 s: 1440 a day); the defaults (600 s, 14 days, 0) give the series of the default run, bit for bit.
     """
-    global SAMPLE_INTERVAL, DAY, TRAIN_DAYS, WEEKLY, TSB_CONTEXT
+    global SAMPLE_INTERVAL, DAY, TRAIN_DAYS, WEEKLY, TSB_CONTEXT, BUSY
     per_day = 86400.0 / sample_interval
     if per_day != round(per_day) or round(per_day) % 144:
         raise SystemExit(f"--sample-interval {sample_interval:g}: a day must hold a multiple of 144 samples "
                          "(600, 300, 200, 150, 120, 100, 75, 60... seconds)")
-    SAMPLE_INTERVAL, DAY, TRAIN_DAYS, WEEKLY = sample_interval, int(round(per_day)), train_days, weekly
+    SAMPLE_INTERVAL, DAY, TRAIN_DAYS, WEEKLY, BUSY = sample_interval, int(round(per_day)), train_days, weekly, busy
     TSB_CONTEXT = 3 * DAY
 
 
@@ -163,6 +179,10 @@ def plant(seed: int, n: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     motor_temp = amb + 15 + heat + 0.2 * rng.normal(size=n)
     vibration = np.abs(1.2 + 0.04 * current + 0.15 * cycle + (0.08 + 0.004 * current) * rng.normal(size=n))
     X = np.stack([flow, pressure, current, motor_temp, vibration, amb + 0.15 * rng.normal(size=n)], axis=1)
+    if BUSY != 1.0:  # busy hours (8:00-18:00 of the clock --timestamps gives): each sensor's noise times BUSY
+        busy = (t % DAY >= DAY // 3) & (t % DAY < 3 * DAY // 4)
+        extra = np.random.default_rng([seed, 99]).normal(size=(int(busy.sum()), X.shape[1]))
+        X[busy] += np.sqrt(BUSY ** 2 - 1.0) * BUSY_NOISE * extra
     return X, {"cycle": cycle}
 
 
@@ -295,17 +315,21 @@ class PerSensorPCA:
         return acc / np.maximum(cnt, 1)[:, None]
 
 
-def run_tsae(det: Any, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[Any]]:
-    """tsae's scores (n,), contributions (C, n) and events for the copy ``X`` (n, C)."""
+def run_tsae(det: Any, X: np.ndarray, first: int) -> tuple[np.ndarray, np.ndarray, list[Any]]:
+    """tsae's scores (n,), contributions (C, n) and events for the copy ``X`` (n, C), sample ``first`` of the
+    series."""
     from tsae.pipelines.anomaly.events import find_events
 
-    scores, contrib = det.score_with_contributions(X.T)
+    times = clock(first, len(X))
+    scores, contrib = det.score_with_contributions(X.T) if times is None else \
+        det.score_with_contributions(X.T, times=times)
     flags = (scores > det.threshold_).astype(int)
     events = find_events(scores, flags, contrib, SENSORS, merge_gap=det.event_gap)
     return np.asarray(scores, float), np.asarray(contrib, float), events
 
 
-def stream_alarms(det: Any, X: np.ndarray, span: tuple[int, int, int] | None, block: int) -> dict[str, Any]:
+def stream_alarms(det: Any, X: np.ndarray, span: tuple[int, int, int] | None, block: int,
+                  first: int = 0) -> dict[str, Any]:
     """Push the copy ``X`` (n, C) through ``tsae.Monitor``, ``block`` samples at a time, as ``tsae monitor`` does.
 
     ``span``: (fault start, widened start, widened end) or None for a fault-free copy. Returns the samples
@@ -326,8 +350,10 @@ def stream_alarms(det: Any, X: np.ndarray, span: tuple[int, int, int] | None, bl
         with np.errstate(invalid="ignore"):
             crossed = np.flatnonzero(early_scores(det.state_, X.T, 0)[span[0]:] > det.early_threshold_)
         out["early_cross"] = int(crossed[0]) if crossed.size else None
+    times = clock(first, len(X))
     for i in range(0, len(X) + 1, block):  # the last step flushes
-        records = monitor.push(X[i:i + block].T) if i < len(X) else monitor.flush()
+        part = None if times is None else times[i:i + block]
+        records = monitor.push(X[i:i + block].T, part) if i < len(X) else monitor.flush()
         arrived = min(i + block, len(X))
         for record in (r for r in records if r["type"] == "alarm"):
             start = record["start_index"]
@@ -394,9 +420,12 @@ def evaluate_seed(seed: int, kinds: list[str], anchors: list[str], detector_kw: 
     started = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        det = tsae.Detector(sample_interval=SAMPLE_INTERVAL, seed=0, **detector_kw).fit(Xtr.T, sensors=SENSORS)
+        det = tsae.Detector(sample_interval=SAMPLE_INTERVAL, seed=0, **detector_kw)
+        times = clock(0, n_tr)
+        det = det.fit(Xtr.T, sensors=SENSORS) if times is None else det.fit(Xtr.T, sensors=SENSORS, times=times)
     fit = {"seed": seed, "rows": n_tr, "fit_s": time.perf_counter() - started, "rss_mb": peak_rss_mb(),
            "window": int(det.window_), "terms": "+".join(det.selfcheck_.chosen), "threshold": float(det.threshold_),
+           "seasonal": None if getattr(det, "seasonal_", None) is None else det.seasonal_.describe(),
            "held_out": det.selfcheck_.held_out, "anchor_s": {}}
     progress(quiet, f"seed {seed}: tsae fit {fit['fit_s']:.1f}s window {det.window_} "
              f"terms {det.selfcheck_.chosen} threshold {det.threshold_:.3g}")
@@ -408,7 +437,7 @@ def evaluate_seed(seed: int, kinds: list[str], anchors: list[str], detector_kw: 
         X, y, fs = inject(kind, Xte, stats, rng)
         full = np.concatenate([Xtr, X])
         started = time.perf_counter()
-        sc, contrib, events = run_tsae(det, X)
+        sc, contrib, events = run_tsae(det, X, n_tr)
         rec: dict[str, Any] = {"seed": seed, "kind": kind, "sensor": fs, "n_lab": int(y.sum()),
                                "tsae_s": time.perf_counter() - started, "fit": fit}
         lab_idx = np.flatnonzero(y)
@@ -431,7 +460,7 @@ def evaluate_seed(seed: int, kinds: list[str], anchors: list[str], detector_kw: 
             rec["ev_len"] = int(sum(e.end_index - e.start_index + 1 for e in on))
         if latency_block:
             span = (int(lab_idx[0]), lo, hi) if len(lab_idx) else None
-            rec.update(stream_alarms(det, X, span, latency_block))
+            rec.update(stream_alarms(det, X, span, latency_block, n_tr))
             normal_days = normal.sum() / DAY
             rec["early_false_per_day"] = rec["early_false"] / normal_days if normal_days else 0.0
         if len(lab_idx):
@@ -593,6 +622,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train-days", type=int, default=TRAIN_DAYS, help="days of normal training data")
     parser.add_argument("--weekly", type=float, default=0.0,
                         help="a weekend's drop of the demand, as a share of it (0: no weekly cycle; try 0.15)")
+    parser.add_argument("--busy", type=float, default=1.0,
+                        help="each sensor's noise this many times higher 8:00-18:00 (1: the same at all hours; try 3)")
+    parser.add_argument("--timestamps", action="store_true",
+                        help="give tsae each sample's time (10-minute steps from Monday 2024-01-01 00:00), as a "
+                             "table's date column gives them: a seasonal profile is learnt where the days allow")
     parser.add_argument("--json", type=Path, help="write every number to this file")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
     args = parser.parse_args(argv)
@@ -605,9 +639,11 @@ def main(argv: list[str] | None = None) -> int:
     detector_kw = detector_kwargs(args.detector_kw)
     if args.latency_block < 1:
         raise SystemExit("--latency-block must be at least 1")
-    if args.sample_interval <= 0 or args.train_days < 7 or args.weekly < 0:
-        raise SystemExit("--sample-interval must be > 0, --train-days at least 7, --weekly >= 0")
-    set_clock(args.sample_interval, args.train_days, args.weekly)
+    if args.sample_interval <= 0 or args.train_days < 7 or args.weekly < 0 or args.busy < 1:
+        raise SystemExit("--sample-interval must be > 0, --train-days at least 7, --weekly >= 0, --busy >= 1")
+    set_clock(args.sample_interval, args.train_days, args.weekly, args.busy)
+    global TIMESTAMPS
+    TIMESTAMPS = args.timestamps
     anchors = pick_anchors(args.only, args.skip, args.quiet)
     methods = ["tsae", *anchors]
     import torch
@@ -622,7 +658,8 @@ def main(argv: list[str] | None = None) -> int:
     progress(args.quiet, f"total {seconds:.0f}s")
     summary = summarise(rows, methods)
     print(f"## Plant faults: seeds {','.join(map(str, seeds))}, detector keyword arguments {json.dumps(detector_kw)}, "
-          f"{SAMPLE_INTERVAL:g} s a sample, {TRAIN_DAYS} training days ({TRAIN_DAYS * DAY} rows), weekly {WEEKLY:g}\n")
+          f"{SAMPLE_INTERVAL:g} s a sample, {TRAIN_DAYS} training days ({TRAIN_DAYS * DAY} rows), weekly {WEEKLY:g}"
+          f"{f', busy hours x{BUSY:g}' if BUSY != 1 else ''}{', timestamps' if TIMESTAMPS else ''}\n")
     for key, label in (("pr", "PR-AUC"), ("roc", "ROC-AUC")):
         if summary[key]:
             print(score_table(label, summary[key], methods) + "\n")
@@ -632,7 +669,8 @@ def main(argv: list[str] | None = None) -> int:
         from importlib.metadata import version
 
         result = {"seeds": seeds, "kinds": kinds, "sample_interval": SAMPLE_INTERVAL, "train_days": TRAIN_DAYS,
-                  "weekly": WEEKLY, "methods": methods, "detector_kw": detector_kw,
+                  "weekly": WEEKLY, "busy": BUSY, "timestamps": TIMESTAMPS, "methods": methods,
+                  "detector_kw": detector_kw,
                   "latency_block": args.latency_block if args.latency else None, "seconds": seconds,
                   "versions": {name: version(name) for name in ("tsae", "numpy", "scikit-learn", "pyod", "torch")},
                   "summary": summary, "rows": rows}

@@ -55,3 +55,19 @@ def test_the_weekly_cycle_lowers_the_weekends_only(plant):
     middle = (day >= 1) & (day <= 3)  # weekdays away from the eased edges
     assert np.array_equal(flat[middle, 0], weekly[middle, 0])  # the flow (the motor warms with a lag)
     assert (weekly[day == 5, 0] < flat[day == 5, 0]).all()
+
+
+def test_busy_hours_add_noise_8_to_18_and_leave_the_rest(plant):
+    plant.set_clock(600.0, 14, 0.0)
+    quiet, _, _ = plant.make_data(3)
+    plant.set_clock(600.0, 14, 0.0, busy=3.0)
+    busy, _, _ = plant.make_data(3)
+    hour = np.arange(len(quiet)) % 144 / 6
+    inside = (hour >= 8) & (hour < 18)
+    assert np.array_equal(busy[~inside], quiet[~inside])
+    ratio = np.std(np.diff(busy[inside, 0])) / np.std(np.diff(quiet[inside, 0]))
+    assert 2.0 < ratio < 4.0
+    plant.TIMESTAMPS = True
+    times = plant.clock(0, 3)
+    assert str(times[0]) == "2024-01-01T00:00:00.000000000"
+    assert int((times[1] - times[0]) / np.timedelta64(1, "s")) == 600

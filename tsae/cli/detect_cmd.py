@@ -138,6 +138,10 @@ def detect_group() -> None:
 @click.option("--scales", default="auto", show_default=True, callback=_scales,
               help="Further window lengths added to the main window: auto (16 and 64), a comma-separated list, "
                    "or none.")
+@click.option("--seasonal", type=click.Choice(["auto", "daily", "off"], case_sensitive=False), default="auto",
+              show_default=True,
+              help="Normal levels by time, learnt where the time column holds dates: auto (by hour of the week, for "
+                   "sensors whose weekdays differ, from 14 days on), daily (by hour of day too, from 3 days on), off.")
 @click.option("--epochs", type=IntRange(min=1), default=5, show_default=True,
               help="Most training epochs of the network (early stopping on held-out windows).")
 @seed_option
@@ -148,7 +152,8 @@ def detect_group() -> None:
 @quiet_option
 def fit_command(train: Path | str, output: Path, family: str | None, window: int | str, hop: int | None,
                 threshold: str | float, alarms_per_day: float, sample_interval: float | None, risk: float,
-                quantile: float, terms: str, scales: str | list[int], epochs: int, seed: int, params: dict[str, str],
+                quantile: float, terms: str, scales: str | list[int], seasonal: str, epochs: int, seed: int,
+                params: dict[str, str],
                 init: Path | None, device: str, quiet: bool) -> None:
     """Learn normal behaviour from TRAIN (a CSV of normal data or a .npy array (sensors, samples); - for either
     on stdin) and write a detector file.
@@ -172,7 +177,7 @@ def fit_command(train: Path | str, output: Path, family: str | None, window: int
         fit_detector_file(source, output, family=family, window=window, threshold=threshold,
                           device=device, quiet=quiet, epochs=epochs, hop=hop, risk=risk, q=quantile, seed=seed,
                           model_params=params or None, init=init, alarms_per_day=alarms_per_day,
-                          sample_interval=sample_interval, terms=terms, scales=scales)
+                          sample_interval=sample_interval, terms=terms, scales=scales, seasonal=seasonal.lower())
 
 
 @detect_group.command("score")

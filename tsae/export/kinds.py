@@ -135,6 +135,10 @@ def detector_export(source: str | os.PathLike) -> tuple[torch.nn.Module, dict[st
     from tsae.pipelines.anomaly.scoring import Z_BOUND
 
     det = Detector.load(Path(source), device="cpu")
+    if det.seasonal_ is not None:  # the graph takes windows, not times: its normalisation would be the wrong one
+        raise ValueError(f"{source}: the detector removes normal levels by time of week or day "
+                         f"({det.seasonal_.describe()}), which the ONNX graph cannot: fit it with --seasonal off "
+                         "to export it")
     state = det.state_
     c, w = state.channels, state.window
     scales: list[dict[str, Any]] = [{"input": "window", "output": "error", "window": w, "hop": state.hop}]

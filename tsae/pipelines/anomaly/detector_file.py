@@ -31,6 +31,7 @@ from tsae.models.fields import (
 )
 from tsae.models.params import MAX_INT_HPARAM
 from tsae.pipelines.anomaly.scoring import DetectorState, LinearTerm, ScaleTerm, StatsTerm, band_starts
+from tsae.pipelines.anomaly.seasonal import SEASONAL_MODES, SeasonalProfile, read_profile
 from tsae.pipelines.anomaly.selfcheck import SelfCheck
 from tsae.pipelines.anomaly.terms import TERMS, term_names
 from tsae.pipelines.anomaly.thresholds import Threshold, threshold_problem
@@ -39,9 +40,10 @@ if TYPE_CHECKING:
     from tsae.models.modelfile import LoadedModel
 
 DETECTOR_KIND = "tsae-detector"
-DETECTOR_VERSION = 4  # 2: statistics terms, further window scales, term weights, the self-check;
+DETECTOR_VERSION = 5  # 2: statistics terms, further window scales, term weights, the self-check;
 #                        3: the statistics terms' level distance turns linear (extra.stats_level_huber);
-#                        4: the main window's statistics term may hold its spectral shape (stats_band_*)
+#                        4: the main window's statistics term may hold its spectral shape (stats_band_*);
+#                        5: a seasonal profile may be removed before scoring (seasonal_daily/_weekly/_spread)
 
 
 @dataclass
@@ -65,6 +67,8 @@ class DetectorFile:
     scores_step: int = 1
     #: the number of training samples (files written before it: one per stored score)
     n_samples_fit: int = 0
+    #: the normal levels by time of day / week removed before scoring (files before version 5: None)
+    seasonal: SeasonalProfile | None = None
 
 
 #: the most training scores a detector file keeps (512 KiB of float64): a longer fit keeps every k-th one
@@ -264,6 +268,8 @@ TRAINING_SETTINGS: dict[str, tuple[Any, str]] = {
     "epochs": (lambda v: _whole(v, 0), "a whole number >= 0"),
     "seed": (lambda v: _whole(v, 0, 2**64), "a whole number >= 0 below 2**64"),
     "terms": (_term_setting, "'auto' or a combination of " + ", ".join(TERMS)),
+    "seasonal": (lambda v: isinstance(v, bool) or v in SEASONAL_MODES, "true, false, " + ", ".join(
+        repr(m) for m in SEASONAL_MODES)),
     "scales": (lambda v: v == "auto" or (isinstance(v, list) and all(_whole(w, 2) for w in v)),
                "'auto' or a list of window lengths"),
 }
@@ -398,6 +404,10 @@ def read_detector_state(path: str | Path, loaded: LoadedModel) -> DetectorFile:
                           stats_weight=check_number(path, "extra.stats_weight", extra.get("stats_weight", 1.0), 0.0),
                           scales=_scales(path, arrays, extra.get("scales"), channels, level_huber),
                           short_smooth=_short_smooth(path, extra.get("short_smooth", []), smooth))
+    def bad_profile(name: str, text: str) -> None:
+        raise ModelFileError(path, text, f"array {name!r}")
+
+    seasonal = read_profile(arrays, channels, bad_profile)  # files before version 5: none
     scores = np.asarray(arrays.get("decision_scores", np.zeros(0)), np.float64)
     if scores.ndim != 1:
         raise ModelFileError(path, f"has shape {tuple(scores.shape)}, expected one score per sample",
@@ -414,7 +424,7 @@ def read_detector_state(path: str | Path, loaded: LoadedModel) -> DetectorFile:
                         time_column=check_str(path, "extra.time_column", extra.get("time_column"), optional=True),
                         selfcheck=_selfcheck(path, extra.get("selfcheck")),
                         early_threshold=_early_threshold(path, extra.get("early_threshold")),
-                        scores_step=step, n_samples_fit=n_samples)
+                        scores_step=step, n_samples_fit=n_samples, seasonal=seasonal)
 
 
 def _scores_kept(path: Path, extra: dict[str, Any], kept: int) -> tuple[int, int]:

@@ -22,10 +22,12 @@ from tsae.io.paths import (
     split_suffix,
 )
 from tsae.io.time_order import warn_time_order
+from tsae.pipelines.anomaly.block_scoring import RowReader
 from tsae.pipelines.anomaly.detector import Detector, FitWarning, check_family
 from tsae.pipelines.anomaly.detector_file import check_drift_every_used
 from tsae.pipelines.anomaly.plot_envelope import Envelope
 from tsae.pipelines.anomaly.scoring import sensor_order
+from tsae.pipelines.anomaly.seasonal import filled_times
 from tsae.pipelines.anomaly.silent import silence_setting
 from tsae.pipelines.progress import read_bar
 
@@ -89,7 +91,7 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
     try:
         with warnings.catch_warnings(record=True) as caught, memory_for(train_path, "train on"):
             warnings.simplefilter("always", FitWarning)
-            det.fit(table.values, sensors=table.columns)
+            det.fit(table.values, sensors=table.columns, times=table.time)  # dates: a seasonal profile
     except ValueError as error:
         raise ValueError(f"{train_path}: {error}") from None
     det.time_name_ = table.time_name  # the monitor reads a field of that name as the time
@@ -104,6 +106,31 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
     _progress(det.selfcheck_.summary(), quiet)
     _progress(alarm_report(det), quiet)
     return det
+
+
+def _profile_times(path: Path, det: Detector, time: Any) -> np.ndarray | None:
+    """The rows' dates where ``det`` removes a seasonal profile (None where it has none): a column of dates, or of
+    numbers read as Unix times; a ValueError naming ``path`` where the table has neither."""
+    if det.seasonal_ is None:
+        return None
+    from tsae.pipelines.anomaly.seasonal import as_datetimes, epoch_datetimes
+
+    dates = None if time is None else as_datetimes(time)
+    if dates is None and time is not None:  # numbers: Unix times, as the monitor reads them
+        dates = epoch_datetimes(time)
+    if dates is None:
+        raise ValueError(f"{path}: no column of dates or Unix times, and the detector removes normal levels by time "
+                         f"of week or day ({det.seasonal_.describe()}): it needs each row's time")
+    return dates
+
+
+def _without_profile(reader: RowReader, det: Detector, dates: np.ndarray) -> RowReader:
+    """``reader`` whose rows have ``det``'s seasonal profile removed at ``dates``."""
+    profile = det.seasonal_
+    if profile is None:
+        return reader
+    dates = filled_times(dates)
+    return RowReader(reader.n, lambda a, b: profile.apply(reader.read(a, b), dates[a:b]))
 
 
 def read_data(path: Path, text_columns: bool = False) -> Any:
@@ -249,7 +276,6 @@ def _rows(source: Any, order: list[int], counter: np.ndarray | None, drawn: Enve
     """The rows of the detector's sensors (``order`` among the table's channels, and ``counter`` after them: a time
     column taken as a sensor, :func:`_counter_as_sensor`) of a table read in blocks, as they are scored (and added
     to ``drawn``, a plot's envelope of them)."""
-    from tsae.pipelines.anomaly.block_scoring import RowReader
 
     identity = order == list(range(source.channels + (counter is not None)))
 
@@ -421,8 +447,11 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
                     plotted.add(scores[None])
 
             # the silent stretches as the scoring found them, warned about after it (and the time order after them)
-            stretches = det._score_each(X if source is None else _rows(source, order, counter, drawn), None,
-                                        silence, block)
+            rows_in = X if source is None else _rows(source, order, counter, drawn)
+            dates = _profile_times(test_path, det, time)
+            if dates is not None and source is not None:  # a long table's rows, the profile removed as they are read
+                rows_in = _without_profile(rows_in, det, dates)
+            stretches = det._score_each(rows_in, None, silence, block, dates)
             if source is not None:
                 source.finish()  # a file that changed while it was read is an error, and no output
         found.extend(tracker.flush())

@@ -147,7 +147,7 @@ class DetectorFit:
     def __init__(self, det: Detector) -> None:
         self.det = det
 
-    def run(self, X: Any, sensors: Sequence[str] | None) -> Detector:
+    def run(self, X: Any, sensors: Sequence[str] | None, interval: float | None = None) -> Detector:
         """Learn normal behaviour from ``X`` as :meth:`Detector.fit <tsae.pipelines.anomaly.detector.Detector.fit>`
         does, its settings checked already; returns the detector, fitted.
 
@@ -156,11 +156,14 @@ class DetectorFit:
         the terms trained on the rest; the terms' normal levels and the self-check's choice of terms on the held-out
         rows (then the cheap terms learnt again from every row); the short smoothings' factors; the training rows'
         scores; the alarm threshold and the early alarms' one; the warnings about what the data allowed.
+        ``interval``: the seconds between rows where ``X`` carries no time index (the dates a seasonal profile
+        was learnt from gave them).
         """
         det = self.det
         self._check_options()
         check_family(det.model)
-        det.sample_interval_ = det.sample_interval if det.sample_interval is not None else index_interval(X)
+        det.sample_interval_ = det.sample_interval if det.sample_interval is not None else \
+            interval if interval is not None else index_interval(X)
         det.time_name_ = None  # a table's time column: set by the caller that read the table
         X, names = as_series(X, sensors)
         X = absurd_as_missing(X)  # missing, as the table reader and scoring read them

@@ -71,6 +71,7 @@ import warnings
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +90,7 @@ from tsae.pipelines.anomaly.drift import DriftingCore
 from tsae.pipelines.anomaly.early import EarlyWatch
 from tsae.pipelines.anomaly.events import EventTracker, record_value
 from tsae.pipelines.anomaly.scoring import as_chunk, sensor_columns
+from tsae.pipelines.anomaly.seasonal import as_datetimes, epoch_datetimes, filled_times, series_times
 from tsae.pipelines.anomaly.silent import SilentSensors, scoring_core
 
 
@@ -232,6 +234,7 @@ class Monitor:
         self.started = _time.monotonic()
         self._flushed = False
         self._excel_checked = False  # whether pushed numeric times were checked for Excel serial dates (once)
+        self._last_time: np.datetime64 | None = None  # the seasonal profile's time for a sample without one
 
     def __copy__(self) -> Monitor:
         """A fork of the stream, as ``copy.deepcopy`` makes, that shares the detector, its fitted state and the
@@ -265,8 +268,10 @@ class Monitor:
         """:meth:`push`; ``judge_times``: check the times for Excel serial dates (not for :meth:`push_lines`,
         whose parser judges them by the time field's name too, as the table reader does)."""
         self._check_open()
+        index_times = series_times(x) if times is None else None
         x = as_chunk(sensor_columns(x, self.sensors, "x"), len(self.sensors))
         times = _checked_times(times, x.shape[1])
+        x = self._without_profile(x, times if index_times is None else index_times)
         if judge_times and times is not None and not self._excel_checked:
             self._check_excel_days(times)
         if x.shape[1] == 0:
@@ -281,6 +286,33 @@ class Monitor:
             part = None if times is None else times[start:start + block]
             records += self._push_block(x[:, start:start + block], part)
         return records
+
+    def _without_profile(self, x: np.ndarray, times: Any) -> np.ndarray:
+        """``x`` (C, n) with the detector's seasonal profile removed at ``times``, as batch scoring removes it.
+
+        Dates are read as :func:`~tsae.pipelines.anomaly.seasonal.as_datetimes` reads them, and numbers as Unix
+        time (:func:`~tsae.pipelines.anomaly.seasonal.epoch_datetimes`: seconds to nanoseconds, told by their
+        size). A sample without a date takes the last one before it, across pushes; a stream that has given none
+        yet takes the time the samples arrive (this machine's clock, warned once): a live stream is never stopped
+        for want of dates. Without a profile, ``x``.
+        """
+        profile = self.detector.seasonal_
+        if profile is None or x.shape[1] == 0:
+            return x
+        found = as_datetimes(times)
+        if found is None:
+            found = epoch_datetimes(times)
+        if found is None:
+            found = np.full(x.shape[1], np.datetime64("NaT"), dtype="datetime64[ns]")
+        if np.isnat(found[0]) and self._last_time is not None:
+            found[0] = self._last_time
+        elif np.isnat(found).all():
+            self.log.warn("profile-clock", f"samples without dates, and the detector removes normal levels by time "
+                                           f"({profile.describe()}): the time they arrive is used")
+            found[0] = np.datetime64(datetime.now(), "ns")
+        found = filled_times(found)
+        self._last_time = found[-1]
+        return profile.apply(x, found)
 
     def _push_block(self, x: np.ndarray, times: Sequence[Any] | None) -> list[dict[str, Any]]:
         """Score samples ``(n_sensors, n)``, ``n`` at most :data:`SCORE_BLOCK`."""
