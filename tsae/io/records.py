@@ -724,6 +724,28 @@ class RecordParser:
             self.log.warn("midnight", days.told())
         return seconds_text(seconds) if days.wraps else stamp
 
+    def read_times(self, times: Sequence[Any]) -> tuple[list[Any], bool]:
+        """Times given beside the values (``Monitor.push(x, times=...)``) read as a record's time field is: text
+        that is a number as that number, an ISO date as ISO text (``2024-05-01 12:00Z`` -> ``2024-05-01T12:00:00Z``),
+        a clock reading without a date (``12:00:01``, ``90 sec``) as its seconds, on into the next day past midnight
+        (told once, ``midnight``), as :meth:`parse` reads a CSV time column. Anything that is not text (a number, a
+        ``datetime64``) and text that is no time stay as they are.
+
+        Returns the times and whether any was a clock reading (whose seconds are no Excel serial days to judge).
+        """
+        read: list[Any] = []
+        clocks = False
+        for stamp in times:
+            if isinstance(stamp, str) and not isinstance(stamp, Instant):
+                text = stamp.strip()
+                seconds = clock_time(text) if text and not _is_number(text) else None
+                if seconds is not None:
+                    clocks = True
+                    stamp = self._clock_stamp(text, seconds)
+                stamp = output_time(stamp)
+            read.append(stamp)
+        return read, clocks
+
     def _offer_header(self, line: str) -> bool:
         """Whether ``line`` is taken as a header (kept pending until a row of its width comes)."""
         sep = self.sep or sniff_delimiter(line)

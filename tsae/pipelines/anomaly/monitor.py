@@ -256,8 +256,11 @@ class Monitor:
 
         A DataFrame (rows are time, one column per sensor) is accepted too. After :meth:`flush`
         it raises a RuntimeError (see the class notes). ``times`` (one per sample) are carried
-        into the records as given; numbers that look like Excel serial dates are warned about
-        once (a UserWarning, as the table reader warns), judged on the first push with numeric times.
+        into the records; text is read as ``tsae monitor`` reads a time field
+        (:meth:`~tsae.io.records.RecordParser.read_times`: ``"12:00:01"`` as seconds, on past midnight,
+        ``"2024-05-01 12:00Z"`` as ``"2024-05-01T12:00:00Z"``, ``"7"`` as 7.0), other values as given; numbers that
+        look like Excel serial dates are warned about once (a UserWarning, as the table reader warns), judged on the
+        first push with numeric times.
         """
         return self._push(x, times, judge_times=True)
 
@@ -267,8 +270,11 @@ class Monitor:
         self._check_open()
         x = as_chunk(sensor_columns(x, self.sensors, "x"), len(self.sensors))
         times = _checked_times(times, x.shape[1])
-        if judge_times and times is not None and not self._excel_checked:
-            self._check_excel_days(times)
+        if judge_times and times is not None:
+            times, clocks = self.parser.read_times(times)  # text read as a stream's time field is (one parser)
+            self._excel_checked = self._excel_checked or clocks
+            if not self._excel_checked:
+                self._check_excel_days(times)
         if x.shape[1] == 0:
             return []
         block = SCORE_BLOCK
