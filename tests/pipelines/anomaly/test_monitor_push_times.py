@@ -25,7 +25,8 @@ def test_pushed_text_times_come_out_as_the_streams_times(detector, test_data, ca
     # as CSV lines came out as seconds (on past midnight) and as ISO text
     x = test_data[:200]
     times = [CASES[case](k) for k in range(len(x))]
-    lines = ["time," + ",".join(SENSORS)] + [t + "," + ",".join(repr(float(v)) for v in row) for t, row in zip(times, x)]
+    rows = zip(times, x, strict=True)
+    lines = ["time," + ",".join(SENSORS)] + [t + "," + ",".join(repr(float(v)) for v in row) for t, row in rows]
     streamed = [r["time"] for r in Monitor(detector, every_sample=True).push_lines(lines) if r["type"] == "sample"]
     pushed = [r["time"] for r in Monitor(detector, every_sample=True).push(x.T, times=times) if r["type"] == "sample"]
     assert streamed and pushed == streamed

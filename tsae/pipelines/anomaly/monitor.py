@@ -79,7 +79,6 @@ import numpy as np
 from tsae.engine.layout import check_flag, is_dataframe, real_array
 from tsae.io.mqtt import SESSION_EXPIRY
 from tsae.io.records import MAX_LINE, MAX_TIME_JUMP, RecordParser
-from tsae.io.streams import CompressedStream
 from tsae.io.table_time import excel_days_span
 from tsae.io.text_files import decode_text
 from tsae.models.trainer import whole_number
@@ -628,7 +627,7 @@ def _open_streams(settings: StreamSettings, status: Any, stdin: Any, stdout: Any
                                     session_expiry=None if settings.clean_session else SESSION_EXPIRY,
                                     on_status=status, max_line=settings.max_line)
     else:
-        stream_in = sources["stdin"](stream=stdin, max_line=settings.max_line)
+        stream_in = sources["stdin"](stream=stdin, max_line=settings.max_line, on_status=status)
     if open_sink is not None:
         stream_out = open_sink()
     elif settings.sink == "mqtt":
@@ -785,23 +784,16 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
              f"{settings.source}{where}")
     stop = threading.Event()
     code = 0
-    refused = False  # the input is no stream of records (compressed data): no summary of nothing
     try:
         with _stop_on_signals(stop, stream_in):
             code = _serve(monitor, stream_in, write, stop)
     except BrokenPipeError:
         code = 0
-    except CompressedStream:
-        refused = True
-        raise
     finally:
         if getattr(raw_source, "stray_bytes", 0):
             log.warn("raw-tail", f"stdin: stream ended inside a sample row ({raw_source.stray_bytes} byte(s) dropped)")
         _close_all(log, stream_in)  # no more input: the duplicates count is final
-        if refused:
-            _close_all(log, stream_out)
-        else:
-            _finish(log, monitor, stream_in, stream_out, write)
+        _finish(log, monitor, stream_in, stream_out, write)
     return code
 
 
@@ -811,6 +803,7 @@ def _finish(log: Any, monitor: Monitor, stream_in: Any, stream_out: Any, write: 
     if hasattr(stream_out, "events_delivered"):  # a plugin's sink: what it accepted, not what was detected
         summary["events_delivered"] = stream_out.events_delivered
     summary["duplicates"] += int(getattr(stream_in, "duplicates", 0))
+    summary["malformed"] += int(getattr(stream_in, "corrupt", 0))  # compressed data that did not decompress
     try:
         write([summary])
     except Exception:  # noqa: BLE001 - the reader may be gone; the summary also goes to the log
