@@ -16,12 +16,14 @@ field is which sensor, which series is read) is :mod:`tsae.io.metric_rows`' job.
 """
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any, NamedTuple
 
 #: the timestamp precisions a writer may use, as nanoseconds per unit
 PRECISIONS = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
 
+_DIGITS = frozenset("0123456789.")
 _TRUE = {"t", "T", "true", "True", "TRUE"}
 _FALSE = {"f", "F", "false", "False", "FALSE"}
 _FLOAT = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
@@ -83,20 +85,28 @@ def _plain(line: str) -> Metric:
     parts = line.split()
     if len(parts) not in (2, 3):
         raise ValueError("expected 'measurement[,tags] fields [timestamp]'")
-    series = parts[0].split(",")
-    tags = {}
-    for pair in series[1:]:
-        key, sep, value = pair.partition("=")
-        if not sep or not key or not value:
-            raise ValueError(f"tag {pair[:40]!r} is not key=value")
-        tags[key] = value
+    measurement, tags = _series(parts[0])
     fields = {}
     for pair in parts[1].split(","):
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise ValueError(f"field {pair[:40]!r} is not key=value")
         fields[key] = _value(value)
-    return Metric(_name(series[0]), tags, fields, _timestamp(parts[2]) if len(parts) == 3 else None)
+    return Metric(measurement, tags, fields, _timestamp(parts[2]) if len(parts) == 3 else None)
+
+
+@functools.lru_cache(maxsize=4096)
+def _series(head: str) -> tuple[str, dict[str, str]]:
+    """The measurement and tags of a line's first part without escapes (read once per series: a stream repeats
+    them on every line; the dict is shared by the metrics of that series, and read only)."""
+    series = head.split(",")
+    tags = {}
+    for pair in series[1:]:
+        key, sep, value = pair.partition("=")
+        if not sep or not key or not value:
+            raise ValueError(f"tag {pair[:40]!r} is not key=value")
+        tags[key] = value
+    return _name(series[0]), tags
 
 
 def _quoted_fields(line: str) -> Metric | None:
@@ -203,6 +213,15 @@ def _name(measurement: str) -> str:
 
 def _value(text: str) -> Value:
     """A field value that is not a quoted string: a float, ``12i``, ``12u`` or a boolean (1.0 / 0.0)."""
+    if text[-1:] in _DIGITS and text.isascii() and "_" not in text:  # most values: a float, read at once
+        try:
+            number = float(text)  # (no "nan", "inf", "1_0" or spaces reach it: those line protocol has not)
+        except ValueError:
+            pass
+        else:
+            if number in (float("inf"), float("-inf")):
+                raise ValueError(f"float {text[:40]!r} too large")
+            return number
     if text.endswith(("i", "u")) and _INTEGER.fullmatch(text[:-1]):
         if text.endswith("u") and text.startswith("-"):
             raise ValueError(f"unsigned integer {text[:40]!r} is negative")
@@ -223,6 +242,8 @@ def _value(text: str) -> Value:
 
 
 def _timestamp(text: str) -> int:
+    if text.isascii() and text.isdigit():  # most: at once
+        return int(text)
     if not _INTEGER.fullmatch(text):
         raise ValueError(f"timestamp {text[:40]!r} is not an integer")
     return int(text)

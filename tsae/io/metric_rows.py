@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -40,6 +40,10 @@ _PLAUSIBLE = (315_532_800, 7_258_118_400)
 #: the largest |nanoseconds| numpy's datetime64[ns] holds (years 1678-2262)
 _NS_LIMIT = 9_000_000_000_000_000_000
 _CACHE = 4096
+_MINUTE_NS = 60 * 10**9
+#: ISO text of the minutes timestamps fell in (``2024-03-01T00:00:``), by minute since the epoch (bounded: cleared at
+#: :data:`_CACHE`)
+_MINUTES: dict[int, str] = {}
 
 
 class Instant(str):
@@ -50,10 +54,20 @@ class Instant(str):
     ns: int
 
     def __new__(cls, ns: int) -> Instant:
-        units: tuple[tuple[Literal["s", "ms", "us"], int], ...] = (("s", 10**9), ("ms", 10**6), ("us", 10**3))
-        unit: Literal["s", "ms", "us", "ns"] = next((name for name, size in units if not ns % size), "ns")
-        text = str(np.datetime_as_string(np.datetime64(ns, "ns"), unit=unit)) + "Z"
-        instant = super().__new__(cls, text)
+        minutes, part = divmod(ns, _MINUTE_NS)
+        second, part = divmod(part, 10**9)
+        prefix = _MINUTES.get(minutes)
+        if prefix is None:  # once a minute
+            if len(_MINUTES) >= _CACHE:
+                _MINUTES.clear()
+            day, minute = divmod(minutes, 1440)
+            date = str(np.datetime_as_string(np.datetime64(day, "D")))
+            prefix = _MINUTES[minutes] = f"{date}T{minute // 60:02d}:{minute % 60:02d}:"
+        text = f"{prefix}{second:02d}"
+        if part:  # to the coarsest of ms, us, ns that holds it, as numpy writes it
+            text += f".{part // 10**6:03d}" if not part % 10**6 else (
+                f".{part // 1000:06d}" if not part % 1000 else f".{part:09d}")
+        instant = super().__new__(cls, text + "Z")
         instant.ns = ns
         return instant
 
@@ -117,8 +131,8 @@ class MetricRows:
         self._owner: list[tuple[str, tuple[tuple[str, str], ...]] | None] = [None] * len(self.sensors)
         self._units: dict[str, int] = {}  # per format ("influx", "json"): ns per unit, once decided
         self._cache: dict[tuple[Any, ...], int | None] = {}
-        self._row: np.ndarray | None = None  # the sample being filled
-        self._filled = np.zeros(len(self.sensors), dtype=bool)
+        self._row: list[float] | None = None  # the sample being filled
+        self._filled: set[int] = set()  # its sensors given a value
         self._stamp: Any = None
 
     # -- matching ---------------------------------------------------------------
@@ -141,15 +155,18 @@ class MetricRows:
 
     def _values(self, metric: Metric) -> dict[int, float] | None:
         """The metric's values by sensor index, or None when the line is not read (counted and warned about)."""
-        if any(metric.tags.get(k) != v for k, v in self.tags.items()):
+        if self.tags and any(metric.tags.get(k) != v for k, v in self.tags.items()):
             self._other(f"skipping lines without tag(s) {_tag_text(self.tags)} (--tag), such as "
                         f"{_series_text(metric)}")
             return None
-        series = (metric.measurement, tuple(sorted(metric.tags.items())))
+        series = (metric.measurement, tuple(sorted(metric.tags.items())) if metric.tags else ())
         values: dict[int, float] = {}
         taken: list[str] = []
+        cache = self._cache
         for field, value in metric.fields.items():
-            i = self._sensor(series[0], series[1], field)
+            i = cache.get((*series, field), -1)
+            if i == -1:
+                i = self._sensor(series[0], series[1], field)
             if i is None:
                 self._unknown(f"{metric.measurement}.{field}")
                 continue
@@ -190,6 +207,9 @@ class MetricRows:
         from Telegraf's ``json_timestamp_format``), None for none. A ValueError for a number beyond any date."""
         if stamp is None:
             return None
+        unit = self._units.get(kind)
+        if type(stamp) is int and unit is not None and abs(ns := stamp * unit) <= _NS_LIMIT:  # most: at once
+            return Instant(ns)
         if isinstance(stamp, str):
             try:
                 stamp = float(stamp) if "." in stamp or "e" in stamp.lower() else int(stamp)
@@ -232,15 +252,17 @@ class MetricRows:
             return []
         stamp = self._time(metric.timestamp, kind)
         done: list[tuple[np.ndarray, Any]] = []
-        if self._row is not None and (stamp != self._stamp or self._filled[list(values)].any()):
+        filled = self._filled
+        if self._row is not None and (stamp != self._stamp or not filled.isdisjoint(values)):
             done.extend(self.flush())
-        if self._row is None:
-            self._row = np.full(len(self.sensors), np.nan)
+        row = self._row
+        if row is None:
+            row = self._row = [math.nan] * len(self.sensors)
             self._stamp = stamp
         for i, value in values.items():
-            self._row[i] = value
-            self._filled[i] = True
-        if self._filled.all():
+            row[i] = value
+        filled.update(values)
+        if len(filled) == len(row):
             done.extend(self.flush())
         return done
 
@@ -250,8 +272,8 @@ class MetricRows:
             return []
         row, stamp = self._row, self._stamp
         self._row, self._stamp = None, None
-        self._filled[:] = False
-        return [(row, stamp)]
+        self._filled.clear()
+        return [(np.array(row), stamp)]
 
 
 def _unit_name(unit: int) -> str:

@@ -914,7 +914,8 @@ class RecordParser:
         if status == "bad":
             self._malformed(f"time {str(stamp)[:40]!r} is not a finite number")
             return False
-        if is_date and not self._offset_told and _OFFSET.search(str(stamp).strip().rstrip("Z")):
+        if is_date and not self._offset_told and not isinstance(stamp, Instant) and \
+                _OFFSET.search(str(stamp).strip().rstrip("Z")):  # (an Instant is UTC: nothing to look for)
             self._offset_told = True
             self.log.warn("offset", "times with a UTC offset are read, and reported, as UTC")
         if value is None:
@@ -972,7 +973,7 @@ class RecordParser:
 
     def _duplicate(self, stamp: Any, row: np.ndarray) -> bool:
         """Whether a record with this time and these values was seen recently (then it is counted)."""
-        moment = time_value(stamp)
+        moment = float(stamp.ns) if isinstance(stamp, Instant) else time_value(stamp)
         if moment is None or not self.recent.seen((moment, row.tobytes())):
             return False
         self.counts["duplicates"] += 1
@@ -1028,7 +1029,7 @@ class RecordParser:
             line = line.strip().lstrip("\ufeff")  # a UTF-8 BOM (an editor's CSV, or files concatenated)
             if not line:
                 continue
-            if not self._wide_told and _looks_wide(line):
+            if not self._wide_told and "\x00" in line and _looks_wide(line):
                 self._wide_told = True
                 self.log.warn("encoding", "the stream looks UTF-16 or UTF-32, but records are read as UTF-8: its "
                                           "lines are malformed (convert it first, e.g. iconv -f UTF-16 -t UTF-8)")
@@ -1040,7 +1041,7 @@ class RecordParser:
                         rows.append(row)
                         times.append(stamp)
                 elif self._influx or (self.fmt == "auto" and not self._csv_rows and self._first_influx(line)):
-                    if not is_comment(line):
+                    if line[0] != "#" or not is_comment(line):
                         for row, stamp in self._metric(line):
                             rows.append(row)
                             times.append(stamp)
