@@ -109,6 +109,23 @@ def _series(head: str) -> tuple[str, dict[str, str]]:
     return _name(series[0]), tags
 
 
+def line_tags(line: str) -> dict[str, str]:
+    """The tags of a line of line protocol (stripped, no comment), read from its first part; a ValueError when they
+    do not read (the dict is shared by the lines of that series: read only).
+
+    Examples
+    --------
+    >>> line_tags("pump,host=a,site=b flow=9.5 1709251200000000000"), line_tags(r"pump,host=a\\ b flow=1")
+    ({'host': 'a', 'site': 'b'}, {'host': 'a b'})
+    """
+    if "\\" in line:
+        return parse_line(line).tags
+    head = line.split(None, 1)[0] if line else ""
+    if '"' in head:
+        raise ValueError("a quote in the measurement or tags")
+    return _series(head)[1]
+
+
 def _quoted_fields(line: str) -> Metric | None:
     """:func:`parse_line` for a line with quoted strings and no escapes (Telegraf's ``status="ok"``), by a regular
     expression a field at a time; None when it does not read so (:func:`_escaped` then tells why)."""
@@ -288,4 +305,5 @@ def json_metric(record: dict[str, Any]) -> Metric:
     return Metric(str(record["name"]), {str(k): str(v) for k, v in tags.items()}, fields, stamp)
 
 
-__all__ = ["PRECISIONS", "Metric", "is_telegraf_json", "json_metric", "looks_like_line_protocol", "parse_line"]
+__all__ = ["PRECISIONS", "Metric", "is_telegraf_json", "json_metric", "line_tags", "looks_like_line_protocol",
+           "parse_line"]

@@ -72,7 +72,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -84,6 +84,7 @@ from tsae.io.text_files import decode_text
 from tsae.models.trainer import whole_number
 from tsae.pipelines.anomaly.block_scoring import SCORE_BLOCK
 from tsae.pipelines.anomaly.detector import Detector
+from tsae.pipelines.anomaly.devices import MAX_DEVICES, DeviceMonitors
 from tsae.pipelines.anomaly.drift import DriftingCore
 from tsae.pipelines.anomaly.early import EarlyWatch
 from tsae.pipelines.anomaly.events import EventTracker, record_value
@@ -189,6 +190,7 @@ class Monitor:
 
     >>> import numpy as np
     >>> from tsae.pipelines.anomaly.detector import Detector
+from tsae.pipelines.anomaly.devices import MAX_DEVICES, DeviceMonitors
     >>> t = np.arange(600)
     >>> det = Detector(window=20, epochs=2, device="cpu").fit(np.sin(t / 3.0))
     >>> mon = Monitor(det)
@@ -242,6 +244,15 @@ class Monitor:
         core = scoring_core(self.core)
         shared = [self.detector, core.state, *(scale.model for scale in core.scales if scale.model is not None)]
         return copy.deepcopy(self, {id(item): item for item in shared})
+
+    def fork(self, log: Any) -> Monitor:
+        """A copy (:meth:`__copy__`: sharing the detector and its networks) that warns through ``log``, started now:
+        a fresh monitor's fork is one more stream of the same settings (a device's, :mod:`~.devices`)."""
+        log = _checked_log(log)
+        monitor = copy.copy(self)
+        monitor.log = monitor.parser.log = monitor.parser.metrics.log = log
+        monitor.started = _time.monotonic()
+        return monitor
 
     def __repr__(self) -> str:
         """The detector's model, sensors and window, the samples pushed and scored, the events closed."""
@@ -552,6 +563,7 @@ class StreamSettings:
     source_options: dict[str, str] = field(default_factory=dict)
     sink_options: dict[str, str] = field(default_factory=dict)
     max_line: int = MAX_LINE
+    by_topic: bool = False  # the MQTT source gives each topic's lines in blocks of their own (devices by topic)
 
     def broker(self) -> tuple[str, int]:
         from tsae.io.streams import parse_host_port
@@ -625,7 +637,7 @@ def _open_streams(settings: StreamSettings, status: Any, stdin: Any, stdout: Any
             client_id = session_client_id(settings.detector, settings.topic)
         stream_in = sources["mqtt"](host=host, port=port, topic=settings.topic, client_id=client_id,
                                     session_expiry=None if settings.clean_session else SESSION_EXPIRY,
-                                    on_status=status, max_line=settings.max_line)
+                                    on_status=status, max_line=settings.max_line, by_topic=settings.by_topic)
     else:
         stream_in = sources["stdin"](stream=stdin, max_line=settings.max_line, on_status=status)
     if open_sink is not None:
@@ -682,7 +694,7 @@ def _stop_on_signals(stop: threading.Event, stream_in: Any) -> Iterator[None]:
             signal.signal(signum, handler)
 
 
-def _serve(monitor: Monitor, stream_in: Any, write: Any, stop: threading.Event) -> int:
+def _serve(monitor: Monitor | DeviceMonitors, stream_in: Any, write: Any, stop: threading.Event) -> int:
     """Score every block until the source ends or ``stop`` is set; 130 when interrupted."""
     from tsae.models.device import torch_threads
 
@@ -691,7 +703,9 @@ def _serve(monitor: Monitor, stream_in: Any, write: Any, stop: threading.Event) 
         try:
             for block in _blocks(stream_in):
                 if isinstance(block, np.ndarray):  # binary rows (--raw): (sensors, n)
-                    write(monitor.push(block))
+                    write(cast(Monitor, monitor).push(block))
+                elif block and isinstance(monitor, DeviceMonitors):
+                    write(monitor.push_lines(block, getattr(block, "topic", None)))  # (an MQTT block's topic)
                 elif block:
                     write(monitor.push_lines(block))
                 if stop.is_set():
@@ -729,7 +743,8 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
                 max_time_jump: float | None = MAX_TIME_JUMP, raw: str | None = None, clean_session: bool = False,
                 outbox: str | Path | None = None, drift_rate: float | None = None,
                 drift_every: int | None = None, early: bool = True, tags: dict[str, str] | None = None,
-                precision: str | None = None) -> int:
+                precision: str | None = None, group_by: Sequence[str] | None = None,
+                max_devices: int = MAX_DEVICES, topic_tags: str | None = None) -> int:
     """Run ``tsae monitor``: returns the exit code (0 at the end of the input, 130 on Ctrl-C, SIGTERM or SIGHUP).
 
     ``source`` / ``sink`` name a registered stream source / sink (``tsae plugins``); by
@@ -746,7 +761,8 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
     file ``outbox`` between runs) and waits a bounded time at exit for the broker to take them.
     ``drift_rate`` / ``drift_every`` override the detector's drift updates (None: its own);
     ``early``: send early alarms, ``tags`` / ``precision``: which line protocol series is read and its timestamps'
-    unit (:class:`Monitor`).
+    unit (:class:`Monitor`). ``group_by`` (tag names): a monitor per device, at most ``max_devices``, tags from the
+    MQTT topic's levels by ``topic_tags`` too (:class:`~tsae.pipelines.anomaly.devices.DeviceMonitors`).
     """
     log = RateLimitedLog(stream=stderr, quiet=quiet)
     if outbox is not None:
@@ -760,11 +776,18 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
     monitor = Monitor(det, every_sample=every_sample, silence=silence, log=log, time_field=time_field, fmt=fmt,
                       max_line=max_line, max_time_jump=max_time_jump, drift_rate=drift_rate, drift_every=drift_every,
                       early=early, tags=tags, precision=precision)
+    devices = None
+    if group_by:
+        if raw is not None:
+            raise ValueError("group_by reads each device's tags from text lines: not with raw binary rows")
+        devices = DeviceMonitors(monitor, group_by, max_devices=max_devices, topic_tags=topic_tags)
+    elif topic_tags is not None:
+        raise ValueError("topic_tags gives tags to group by: it needs group_by (such as ['host'])")
     source, sink = stream_names(source, sink, mqtt, out_topic)
     settings = StreamSettings(
         source=source, sink=sink, mqtt=mqtt, topic=topic, out_topic=out_topic, client_id=client_id, detector=detector,
         clean_session=clean_session, outbox=outbox, source_options=dict(source_options or {}),
-        sink_options=dict(sink_options or {}), max_line=max_line,
+        sink_options=dict(sink_options or {}), max_line=max_line, by_topic=topic_tags is not None,
     )
     if settings.source == "stdin" and stdin is None and sys.stdin is None:  # fd 0 closed when Python started
         raise ValueError("stdin is closed: pipe the samples in (or read them with --mqtt)")
@@ -779,25 +802,27 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
     stream_in, stream_out = _open_streams(settings, log.info, stdin, stdout, raw_source)
     write = _writer(stream_out)
     where = f" {mqtt}" if settings.source == "mqtt" else (f" ({raw} binary rows)" if raw else "")
-    log.info(f"watching {len(monitor.sensors)} sensor(s) ({', '.join(monitor.sensors[:8])}), window "
+    each = "" if devices is None else (f" for each device ({', '.join(devices.group_by)}; at most "
+                                       f"{devices.max_devices})")
+    log.info(f"watching {len(monitor.sensors)} sensor(s) ({', '.join(monitor.sensors[:8])}){each}, window "
              f"{det.window_}, threshold {monitor.threshold:.4g}{_drift_note(monitor.core)}; reading "
              f"{settings.source}{where}")
     stop = threading.Event()
     code = 0
     try:
         with _stop_on_signals(stop, stream_in):
-            code = _serve(monitor, stream_in, write, stop)
+            code = _serve(monitor if devices is None else devices, stream_in, write, stop)
     except BrokenPipeError:
         code = 0
     finally:
         if getattr(raw_source, "stray_bytes", 0):
             log.warn("raw-tail", f"stdin: stream ended inside a sample row ({raw_source.stray_bytes} byte(s) dropped)")
         _close_all(log, stream_in)  # no more input: the duplicates count is final
-        _finish(log, monitor, stream_in, stream_out, write)
+        _finish(log, monitor if devices is None else devices, stream_in, stream_out, write)
     return code
 
 
-def _finish(log: Any, monitor: Monitor, stream_in: Any, stream_out: Any, write: Any) -> None:
+def _finish(log: Any, monitor: Monitor | DeviceMonitors, stream_in: Any, stream_out: Any, write: Any) -> None:
     """Write the summary record of a stream read to its end (or stopped), close the sink and log the summary."""
     summary = monitor.summary()
     if hasattr(stream_out, "events_delivered"):  # a plugin's sink: what it accepted, not what was detected
