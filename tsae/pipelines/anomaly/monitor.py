@@ -56,7 +56,8 @@ mean), named after the sensor or one that moves with it; a ``silence`` short bes
 it short.
 
 Delivery through MQTT (persistent session, deduplication, a bounded outbox flushed before
-exit) is described in :mod:`tsae.io.mqtt` and in the README.
+exit) is described in :mod:`tsae.io.mqtt` and in the README. Many devices on one stream (``--group-by host``): a
+monitor per device, :mod:`~tsae.pipelines.anomaly.devices`.
 """
 from __future__ import annotations
 
