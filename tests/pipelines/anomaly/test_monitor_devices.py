@@ -62,13 +62,14 @@ def test_a_bad_line_of_one_device_stops_no_other(detector_file, test_data):
     lines[101] = "pump,host=b temp=,pressure=1"  # malformed, of b
     lines[203] = "pump temp=1,pressure=1,flow=1 " + str(NS)  # no device
     lines[205] = '{"oops": '  # no JSON
+    lines[207] = "pump,host flow=1"  # its tags do not read
     code, records, err = run(detector_file, lines, group_by=["host"])
     assert code == 0, err
     summary = records[-1]
-    assert summary["malformed"] == 2 and summary["other_series"] == 1 and summary["devices"] == 2
-    assert len(scores(records, host="a")) == 300 and len(scores(records, host="b")) == 297  # b's 3 lines lost
+    assert summary["malformed"] == 3 and summary["other_series"] == 1 and summary["devices"] == 2
+    assert len(scores(records, host="a")) == 300 and len(scores(records, host="b")) == 296  # b's 4 lines lost
     assert "skipped a malformed line (invalid JSON" in err, err  # (warnings of a kind are rate-limited together)
-    lines[205] = lines[203] = lines[201]
+    lines[207] = lines[205] = lines[203] = lines[201]
     _, _, err = run(detector_file, lines, group_by=["host"])
     assert "warning: device host=b: skipped a malformed line (line protocol: " in err, err  # named
 

@@ -160,8 +160,10 @@ class DeviceMonitors:
         if "=" in line and not line[0].isdigit():  # line protocol (a CSV line has no tags: the topic's only)
             try:
                 tags = {**given, **line_tags(line)}
-            except ValueError:
-                tags = given
+            except ValueError as exc:
+                if self._key(given, line, quiet=True) is None:
+                    self._skip("malformed", f"line protocol: {exc}: {line[:60]!r}")
+                    return []
         key = self._key(tags, line)
         return [] if key is None else [(key, line)]
 
@@ -190,8 +192,7 @@ class DeviceMonitors:
                 tags = {str(k): str(v) for k, v in tags.items()} if isinstance(tags, dict) else {}
                 key = self._key({**given, **tags}, line)
             else:  # a plain record: the device in a field of text, taken out (no sensor)
-                fields = {name: record.pop(name) for name in self.group_by
-                          if isinstance(record.get(name), str) and name not in given}
+                fields = {name: record.pop(name) for name in self.group_by if isinstance(record.get(name), str)}
                 key = self._key({**given, **fields}, line)
             if key is not None:
                 routed.append((key, json.dumps(record)))
