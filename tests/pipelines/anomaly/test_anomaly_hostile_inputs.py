@@ -146,8 +146,8 @@ def test_mqtt_messages_waiting_to_be_read_are_bounded_in_bytes_and_long_lines_ar
     try:
         for payload in payloads[:2]:
             source._on_message(None, None, SimpleNamespace(topic="t", payload=payload, dup=False))
-        third = threading.Thread(target=source._on_message,
-                                 args=(None, None, SimpleNamespace(topic="t", payload=payloads[2], dup=False)), daemon=True)
+        message = SimpleNamespace(topic="t", payload=payloads[2], dup=False)
+        third = threading.Thread(target=source._on_message, args=(None, None, message), daemon=True)
         third.start()
         third.join(0.5)
         assert third.is_alive() and source.queue.qsize() == 2  # held back (the broker keeps the rest)
