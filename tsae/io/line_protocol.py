@@ -28,6 +28,10 @@ _TRUE = {"t", "T", "true", "True", "TRUE"}
 _FALSE = {"f", "F", "false", "False", "FALSE"}
 _FLOAT = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 _INTEGER = re.compile(r"[-+]?\d+")
+_NUMBER = r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
+#: a field set of floats only (no escapes, quotes or spaces: :func:`_plain`'s lines)
+_NUMBER_FIELDS = re.compile(rf"[^=,]+={_NUMBER}(?:,[^=,]+={_NUMBER})*")
+_INF = float("inf")
 _FIELD = re.compile(r'([^=,\s"]+)=(?:"([^"]*)"|([^,\s"]+))')
 #: a string field's value (``str``: not a number; a sensor given one has a missing value)
 Value = float | str
@@ -86,6 +90,14 @@ def _plain(line: str) -> Metric:
     if len(parts) not in (2, 3):
         raise ValueError("expected 'measurement[,tags] fields [timestamp]'")
     measurement, tags = _series(parts[0])
+    if _NUMBER_FIELDS.fullmatch(parts[1]):  # most lines: every value a float, checked at once
+        flat = parts[1].replace("=", ",").split(",")  # key, value, key, value... (one "=" a field, matched)
+        numbers = list(map(float, flat[1::2]))
+        if _INF in numbers or -_INF in numbers:  # (300+ digits)
+            big = next(text for text, number in zip(flat[1::2], numbers, strict=True) if abs(number) == _INF)
+            raise ValueError(f"float {big[:40]!r} too large")
+        fields = dict(zip(flat[::2], numbers, strict=True))
+        return Metric(measurement, tags, fields, _timestamp(parts[2]) if len(parts) == 3 else None)
     fields = {}
     for pair in parts[1].split(","):
         key, sep, value = pair.partition("=")

@@ -131,6 +131,7 @@ class MetricRows:
         self._owner: list[tuple[str, tuple[tuple[str, str], ...]] | None] = [None] * len(self.sensors)
         self._units: dict[str, int] = {}  # per format ("influx", "json"): ns per unit, once decided
         self._cache: dict[tuple[Any, ...], int | None] = {}
+        self._plans: dict[tuple[Any, ...], list[tuple[int, int]] | str] = {}  # by series and field names
         self._row: list[float] | None = None  # the sample being filled
         self._filled: set[int] = set()  # its sensors given a value
         self._stamp: Any = None
@@ -160,13 +161,26 @@ class MetricRows:
                         f"{_series_text(metric)}")
             return None
         series = (metric.measurement, tuple(sorted(metric.tags.items())) if metric.tags else ())
-        values: dict[int, float] = {}
+        key = (series, tuple(metric.fields))
+        plan = self._plans.get(key)
+        if plan is None:
+            if len(self._plans) >= _CACHE:  # bounded: a stream of ever new tag values or field sets
+                self._plans.clear()
+            plan = self._plans[key] = self._plan(series, metric)
+        if isinstance(plan, str):
+            self._other(plan)
+            return None
+        values = list(metric.fields.values())
+        return {i: value if type(value) is float else math.nan for at, i in plan
+                for value in (values[at],)}
+
+    def _plan(self, series: tuple[str, tuple[tuple[str, str], ...]], metric: Metric) -> list[tuple[int, int]] | str:
+        """Which of a metric's fields (by place) are read, as which sensors: a line of the same series and fields
+        reads the same, as a series, once it owns a sensor, owns it for good; or why none is (a message)."""
+        plan: list[tuple[int, int]] = []
         taken: list[str] = []
-        cache = self._cache
-        for field, value in metric.fields.items():
-            i = cache.get((*series, field), -1)
-            if i == -1:
-                i = self._sensor(series[0], series[1], field)
+        for at, field in enumerate(metric.fields):
+            i = self._sensor(series[0], series[1], field)
             if i is None:
                 self._unknown(f"{metric.measurement}.{field}")
                 continue
@@ -176,17 +190,15 @@ class MetricRows:
             if owner != series:
                 taken.append(self.sensors[i])
                 continue
-            values[i] = value if isinstance(value, float) else math.nan
-        if not values:
-            if taken:
-                first = _series_text(self._owner_of(taken[0]))
-                self._other(f"sensor(s) {', '.join(taken[:5])} are read from series {first}: skipping lines of "
-                            f"{_series_text(metric)} (pick one with --tag KEY=VALUE)")
-            else:
-                self._other(f"skipping lines of measurement {metric.measurement[:60]!r}: none of its fields is a "
-                            "sensor of this detector")
-            return None
-        return values
+            plan.append((at, i))
+        if plan:
+            return plan
+        if taken:
+            first = _series_text(self._owner_of(taken[0]))
+            return (f"sensor(s) {', '.join(taken[:5])} are read from series {first}: skipping lines of "
+                    f"{_series_text(metric)} (pick one with --tag KEY=VALUE)")
+        return (f"skipping lines of measurement {metric.measurement[:60]!r}: none of its fields is a sensor of this "
+                "detector")
 
     def _owner_of(self, sensor: str) -> Metric:
         measurement, tags = self._owner[self.sensors.index(sensor)] or ("", ())
