@@ -96,9 +96,9 @@ def _plain(line: str) -> Metric:
         if _INF in numbers or -_INF in numbers:  # (300+ digits)
             big = next(text for text, number in zip(flat[1::2], numbers, strict=True) if abs(number) == _INF)
             raise ValueError(f"float {big[:40]!r} too large")
-        fields = dict(zip(flat[::2], numbers, strict=True))
-        return Metric(measurement, tags, fields, _timestamp(parts[2]) if len(parts) == 3 else None)
-    fields = {}
+        read: dict[str, Value] = dict(zip(flat[::2], numbers, strict=True))
+        return Metric(measurement, tags, read, _timestamp(parts[2]) if len(parts) == 3 else None)
+    fields: dict[str, Value] = {}
     for pair in parts[1].split(","):
         key, sep, value = pair.partition("=")
         if not sep or not key:
