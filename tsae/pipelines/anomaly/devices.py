@@ -134,6 +134,8 @@ class DeviceMonitors:
         """Route raw lines (of the MQTT ``topic``, if any) to their devices' monitors; return their records."""
         if self._flushed:
             raise RuntimeError("the monitors were flushed (their stream ended): they take no more samples")
+        if isinstance(lines, (str, bytes, bytearray)):
+            raise TypeError(f"lines must be a list of lines, got one {type(lines).__name__} (pass text.splitlines())")
         given = topic_tag_values(self.levels, topic)
         parts: OrderedDict[tuple[str, ...], list[str]] = OrderedDict()
         for line in lines:
