@@ -169,3 +169,46 @@ def test_the_mqtt_source_gives_each_topic_its_own_blocks(broker):
     finally:
         source.close()
     assert sorted(got) == sorted((f"plant/p{k % 2}/data", f"{k},1,2,3") for k in range(6))
+
+
+@pytest.mark.mqtt
+@pytest.mark.slow  # a monitor process (8 s)
+def test_devices_by_topic_level_over_mqtt_with_gzip_payloads(detector_file, test_data, broker):
+    import gzip
+    import signal
+    import subprocess
+    import sys
+
+    import paho.mqtt.client as mqtt
+    from test_mqtt import Lines
+
+    proc = subprocess.Popen([sys.executable, "-m", "tsae", "monitor", "--detector", str(detector_file), "--mqtt",
+                             f"127.0.0.1:{broker.port}", "--topic", "plant/+/data", "--topic-tags", "_/host/_",
+                             "--group-by", "host", "--clean-session", "--every-sample"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        err = Lines(proc.stderr)
+        err.wait_for("subscribed to")
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+        client.connect("127.0.0.1", broker.port)
+        client.loop_start()
+        for start in range(0, 150, 30):
+            for host in ("p1", "p2"):
+                header = ["time," + ",".join(SENSORS)] if start == 0 else []
+                rows = [f"{k}," + ",".join(repr(float(v)) for v in test_data[k]) for k in range(start, start + 30)]
+                payload = "\n".join(header + rows).encode()
+                client.publish(f"plant/{host}/data", gzip.compress(payload) if host == "p2" else payload,
+                               qos=1).wait_for_publish(5)
+        client.publish("plant/p2/data", b"\x1f\x8b\x08garbage", qos=1).wait_for_publish(5)
+        client.loop_stop()
+        client.disconnect()
+        err.wait_for("is unreadable")  # the last message was read
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    records = [json.loads(line) for line in out.splitlines()]
+    assert len(scores(records, host="p1")) == len(scores(records, host="p2")) == 150
+    assert scores(records, host="p1") == scores(records, host="p2")  # the same rows, one gzip-compressed
+    assert records[-1]["devices"] == 2 and records[-1]["malformed"] == 1
