@@ -107,7 +107,7 @@ def test_source_drops_a_flagged_redelivery_of_a_payload_already_received() -> No
     source = MqttSource("127.0.0.1", closed_port(), "t/in", poll=0.05)
     try:
         def deliver(payload: bytes, dup: bool) -> None:
-            source._on_message(source.client, None, types.SimpleNamespace(payload=payload, dup=dup))
+            source._on_message(source.client, None, types.SimpleNamespace(topic="t", payload=payload, dup=dup))
 
         deliver(b'{"time": 1, "a": 1}', dup=False)
         deliver(b'{"time": 1, "a": 1}', dup=True)  # our acknowledgement was lost: the broker sent it again
@@ -115,7 +115,7 @@ def test_source_drops_a_flagged_redelivery_of_a_payload_already_received() -> No
         deliver(b"1", dup=False)
         deliver(b"1", dup=False)  # the same payload unflagged: a sensor repeating itself, kept
         assert source.duplicates == 1
-        assert [source.queue.get_nowait() for _ in range(4)] == [b'{"time": 1, "a": 1}', b'{"time": 2, "a": 1}',
+        assert [source.queue.get_nowait()[1] for _ in range(4)] == [b'{"time": 1, "a": 1}', b'{"time": 2, "a": 1}',
                                                                  b"1", b"1"]
     finally:
         source.close()
@@ -128,8 +128,9 @@ def test_one_big_message_is_read_in_bounded_blocks() -> None:
     source = MqttSource("127.0.0.1", closed_port(), "t/in", poll=0.05, block_bytes=1000)
     try:
         lines = [f"{i},{i % 7}.5,2.25" for i in range(5000)]
-        source._on_message(source.client, None, types.SimpleNamespace(payload="\n".join(lines).encode(), dup=False))
-        source._on_message(source.client, None, types.SimpleNamespace(payload=b"tail,1,2", dup=False))
+        payload = "\n".join(lines).encode()
+        source._on_message(source.client, None, types.SimpleNamespace(topic="t", payload=payload, dup=False))
+        source._on_message(source.client, None, types.SimpleNamespace(topic="t", payload=b"tail,1,2", dup=False))
         got: list[list[str]] = []
         for block in source.blocks():
             if not block:

@@ -248,6 +248,15 @@ def score_command(test: Path | str, detector: Path, output: Path | str, plot: Pa
                    "sample type (f32 by default).")
 @click.option("--tag", "tags", multiple=True, metavar="KEY=VALUE", callback=key_values,
               help="Line protocol / Telegraf JSON: read only the series with this tag (repeatable).")
+@click.option("--group-by", "group_by", multiple=True, type=name_text, metavar="TAG",
+              help="Monitor each value of this tag as its own device (own windows, events and state; one detector), "
+                   "as Kapacitor's groupBy: records carry the device's tags (repeatable: a device per combination).")
+@click.option("--max-devices", type=IntRange(min=1), default=1000, show_default=True,
+              help="With --group-by: most devices monitored at once; beyond, the one seen least recently is dropped "
+                   "(its event closed, its summary written).")
+@click.option("--topic-tags", default=None, metavar="PATTERN",
+              help="MQTT, with --group-by: tags from the topic's levels, as Telegraf's topic_parsing "
+                   "('_/host/_': the second level is the tag host).")
 @click.option("--precision", type=click.Choice(["ns", "us", "ms", "s"]), default=None,
               help="Line protocol / Telegraf JSON: the timestamps' unit [default: ns for line protocol, s for "
                    "Telegraf JSON].")
@@ -287,7 +296,8 @@ def score_command(test: Path | str, detector: Path, output: Path | str, plot: Pa
               help="No early alarms: alarm only once a sample's score is final (about two windows later).")
 @drift_options
 @quiet_option
-def monitor_command(detector: Path, fmt: str, tags: dict[str, str], precision: str | None, raw: bool,
+def monitor_command(detector: Path, fmt: str, tags: dict[str, str], group_by: tuple[str, ...], max_devices: int,
+                    topic_tags: str | None, precision: str | None, raw: bool,
                     mqtt: str | None, topic: str, out_topic: str | None,
                     every_sample: bool, time_field: str | None, silence: int, client_id: str | None,
                     clean_session: bool, outbox: Path | None, max_time_jump: float, max_line: int,
@@ -298,6 +308,7 @@ def monitor_command(detector: Path, fmt: str, tags: dict[str, str], precision: s
 
     \b
     some_sensor_feed | tsae monitor --detector detector.tsae
+    tsae monitor --detector pump.tsae --mqtt localhost:1883 --topic 'telegraf/#' --group-by host
     fast_daq --binary | tsae monitor --detector d.tsae --raw --format f32
     tsae monitor --detector d.tsae --mqtt localhost:1883 --topic plant/pump --out-topic plant/alarms
 
@@ -316,6 +327,10 @@ def monitor_command(detector: Path, fmt: str, tags: dict[str, str], precision: s
                                "--source")
     if (raw or fmt == "csv") and given_flags("tags", "precision"):
         only_with(given_flags("tags", "precision"), "line protocol or Telegraf JSON (not --raw or --format csv)")
+    if raw and group_by:
+        raise click.UsageError("--group-by reads each device's tags from text lines: not with --raw")
+    if not group_by and given_flags("max_devices", "topic_tags"):
+        only_with(given_flags("max_devices", "topic_tags"), "--group-by TAG")
     if mqtt is not None and not mqtt.strip():
         raise click.BadParameter("an empty address (an unset shell variable?)", param_hint="'--mqtt'")
     streams = stream_names(source, sink, mqtt, out_topic)
@@ -325,8 +340,8 @@ def monitor_command(detector: Path, fmt: str, tags: dict[str, str], precision: s
         raise click.UsageError(f"{what} needs the broker's address: add --mqtt HOST:PORT")
     if mqtt and "mqtt" not in streams:
         only_with(["--mqtt"], "an MQTT source or sink (not with --source and --sink of other streams)")
-    if streams[0] != "mqtt" and given_flags("topic", "clean_session"):
-        only_with(given_flags("topic", "clean_session"), "an MQTT source (--mqtt HOST:PORT)")
+    if streams[0] != "mqtt" and given_flags("topic", "clean_session", "topic_tags"):
+        only_with(given_flags("topic", "clean_session", "topic_tags"), "an MQTT source (--mqtt HOST:PORT)")
     if streams[1] != "mqtt" and given_flags("outbox"):
         only_with(["--outbox"], "an MQTT sink (--out-topic and --mqtt HOST:PORT)")
     if "mqtt" not in streams and given_flags("client_id"):
@@ -338,7 +353,8 @@ def monitor_command(detector: Path, fmt: str, tags: dict[str, str], precision: s
                        source=source, sink=sink, source_options=source_options, sink_options=sink_options,
                        max_time_jump=max_time_jump, max_line=max_line, clean_session=clean_session,
                        outbox=outbox, drift_rate=drift_rate, drift_every=drift_every, early=not no_early,
-                       tags=tags or None, precision=precision)
+                       tags=tags or None, precision=precision, group_by=group_by or None, max_devices=max_devices,
+                       topic_tags=topic_tags)
     if code:
         raise SystemExit(code)
 

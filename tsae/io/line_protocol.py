@@ -16,16 +16,22 @@ field is which sensor, which series is read) is :mod:`tsae.io.metric_rows`' job.
 """
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any, NamedTuple
 
 #: the timestamp precisions a writer may use, as nanoseconds per unit
 PRECISIONS = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
 
+_DIGITS = frozenset("0123456789.")
 _TRUE = {"t", "T", "true", "True", "TRUE"}
 _FALSE = {"f", "F", "false", "False", "FALSE"}
 _FLOAT = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 _INTEGER = re.compile(r"[-+]?\d+")
+_NUMBER = r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
+#: a field set of floats only (no escapes, quotes or spaces: :func:`_plain`'s lines)
+_NUMBER_FIELDS = re.compile(rf"[^=,]+={_NUMBER}(?:,[^=,]+={_NUMBER})*")
+_INF = float("inf")
 _FIELD = re.compile(r'([^=,\s"]+)=(?:"([^"]*)"|([^,\s"]+))')
 #: a string field's value (``str``: not a number; a sensor given one has a missing value)
 Value = float | str
@@ -83,20 +89,53 @@ def _plain(line: str) -> Metric:
     parts = line.split()
     if len(parts) not in (2, 3):
         raise ValueError("expected 'measurement[,tags] fields [timestamp]'")
-    series = parts[0].split(",")
+    measurement, tags = _series(parts[0])
+    if _NUMBER_FIELDS.fullmatch(parts[1]):  # most lines: every value a float, checked at once
+        flat = parts[1].replace("=", ",").split(",")  # key, value, key, value... (one "=" a field, matched)
+        numbers = list(map(float, flat[1::2]))
+        if _INF in numbers or -_INF in numbers:  # (300+ digits)
+            big = next(text for text, number in zip(flat[1::2], numbers, strict=True) if abs(number) == _INF)
+            raise ValueError(f"float {big[:40]!r} too large")
+        read: dict[str, Value] = dict(zip(flat[::2], numbers, strict=True))
+        return Metric(measurement, tags, read, _timestamp(parts[2]) if len(parts) == 3 else None)
+    fields: dict[str, Value] = {}
+    for pair in parts[1].split(","):
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"field {pair[:40]!r} is not key=value")
+        fields[key] = _value(value)
+    return Metric(measurement, tags, fields, _timestamp(parts[2]) if len(parts) == 3 else None)
+
+
+@functools.lru_cache(maxsize=4096)
+def _series(head: str) -> tuple[str, dict[str, str]]:
+    """The measurement and tags of a line's first part without escapes (read once per series: a stream repeats
+    them on every line; the dict is shared by the metrics of that series, and read only)."""
+    series = head.split(",")
     tags = {}
     for pair in series[1:]:
         key, sep, value = pair.partition("=")
         if not sep or not key or not value:
             raise ValueError(f"tag {pair[:40]!r} is not key=value")
         tags[key] = value
-    fields = {}
-    for pair in parts[1].split(","):
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ValueError(f"field {pair[:40]!r} is not key=value")
-        fields[key] = _value(value)
-    return Metric(_name(series[0]), tags, fields, _timestamp(parts[2]) if len(parts) == 3 else None)
+    return _name(series[0]), tags
+
+
+def line_tags(line: str) -> dict[str, str]:
+    """The tags of a line of line protocol (stripped, no comment), read from its first part; a ValueError when they
+    do not read (the dict is shared by the lines of that series: read only).
+
+    Examples
+    --------
+    >>> line_tags("pump,host=a,site=b flow=9.5 1709251200000000000"), line_tags(r"pump,host=a\\ b flow=1")
+    ({'host': 'a', 'site': 'b'}, {'host': 'a b'})
+    """
+    if "\\" in line:
+        return parse_line(line).tags
+    head = line.split(None, 1)[0] if line else ""
+    if '"' in head:
+        raise ValueError("a quote in the measurement or tags")
+    return _series(head)[1]
 
 
 def _quoted_fields(line: str) -> Metric | None:
@@ -203,6 +242,15 @@ def _name(measurement: str) -> str:
 
 def _value(text: str) -> Value:
     """A field value that is not a quoted string: a float, ``12i``, ``12u`` or a boolean (1.0 / 0.0)."""
+    if text[-1:] in _DIGITS and text.isascii() and "_" not in text:  # most values: a float, read at once
+        try:
+            number = float(text)  # (no "nan", "inf", "1_0" or spaces reach it: those line protocol has not)
+        except ValueError:
+            pass
+        else:
+            if number in (float("inf"), float("-inf")):
+                raise ValueError(f"float {text[:40]!r} too large")
+            return number
     if text.endswith(("i", "u")) and _INTEGER.fullmatch(text[:-1]):
         if text.endswith("u") and text.startswith("-"):
             raise ValueError(f"unsigned integer {text[:40]!r} is negative")
@@ -223,6 +271,8 @@ def _value(text: str) -> Value:
 
 
 def _timestamp(text: str) -> int:
+    if text.isascii() and text.isdigit():  # most: at once
+        return int(text)
     if not _INTEGER.fullmatch(text):
         raise ValueError(f"timestamp {text[:40]!r} is not an integer")
     return int(text)
@@ -267,4 +317,5 @@ def json_metric(record: dict[str, Any]) -> Metric:
     return Metric(str(record["name"]), {str(k): str(v) for k, v in tags.items()}, fields, stamp)
 
 
-__all__ = ["PRECISIONS", "Metric", "is_telegraf_json", "json_metric", "looks_like_line_protocol", "parse_line"]
+__all__ = ["PRECISIONS", "Metric", "is_telegraf_json", "json_metric", "line_tags", "looks_like_line_protocol",
+           "parse_line"]

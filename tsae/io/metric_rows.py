@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -40,6 +40,10 @@ _PLAUSIBLE = (315_532_800, 7_258_118_400)
 #: the largest |nanoseconds| numpy's datetime64[ns] holds (years 1678-2262)
 _NS_LIMIT = 9_000_000_000_000_000_000
 _CACHE = 4096
+_MINUTE_NS = 60 * 10**9
+#: ISO text of the minutes timestamps fell in (``2024-03-01T00:00:``), by minute since the epoch (bounded: cleared at
+#: :data:`_CACHE`)
+_MINUTES: dict[int, str] = {}
 
 
 class Instant(str):
@@ -50,10 +54,20 @@ class Instant(str):
     ns: int
 
     def __new__(cls, ns: int) -> Instant:
-        units: tuple[tuple[Literal["s", "ms", "us"], int], ...] = (("s", 10**9), ("ms", 10**6), ("us", 10**3))
-        unit: Literal["s", "ms", "us", "ns"] = next((name for name, size in units if not ns % size), "ns")
-        text = str(np.datetime_as_string(np.datetime64(ns, "ns"), unit=unit)) + "Z"
-        instant = super().__new__(cls, text)
+        minutes, part = divmod(ns, _MINUTE_NS)
+        second, part = divmod(part, 10**9)
+        prefix = _MINUTES.get(minutes)
+        if prefix is None:  # once a minute
+            if len(_MINUTES) >= _CACHE:
+                _MINUTES.clear()
+            day, minute = divmod(minutes, 1440)
+            date = str(np.datetime_as_string(np.datetime64(day, "D")))
+            prefix = _MINUTES[minutes] = f"{date}T{minute // 60:02d}:{minute % 60:02d}:"
+        text = f"{prefix}{second:02d}"
+        if part:  # to the coarsest of ms, us, ns that holds it, as numpy writes it
+            text += f".{part // 10**6:03d}" if not part % 10**6 else (
+                f".{part // 1000:06d}" if not part % 1000 else f".{part:09d}")
+        instant = super().__new__(cls, text + "Z")
         instant.ns = ns
         return instant
 
@@ -117,8 +131,9 @@ class MetricRows:
         self._owner: list[tuple[str, tuple[tuple[str, str], ...]] | None] = [None] * len(self.sensors)
         self._units: dict[str, int] = {}  # per format ("influx", "json"): ns per unit, once decided
         self._cache: dict[tuple[Any, ...], int | None] = {}
-        self._row: np.ndarray | None = None  # the sample being filled
-        self._filled = np.zeros(len(self.sensors), dtype=bool)
+        self._plans: dict[tuple[Any, ...], list[tuple[int, int]] | str] = {}  # by series and field names
+        self._row: list[float] | None = None  # the sample being filled
+        self._filled: set[int] = set()  # its sensors given a value
         self._stamp: Any = None
 
     # -- matching ---------------------------------------------------------------
@@ -141,14 +156,30 @@ class MetricRows:
 
     def _values(self, metric: Metric) -> dict[int, float] | None:
         """The metric's values by sensor index, or None when the line is not read (counted and warned about)."""
-        if any(metric.tags.get(k) != v for k, v in self.tags.items()):
+        if self.tags and any(metric.tags.get(k) != v for k, v in self.tags.items()):
             self._other(f"skipping lines without tag(s) {_tag_text(self.tags)} (--tag), such as "
                         f"{_series_text(metric)}")
             return None
-        series = (metric.measurement, tuple(sorted(metric.tags.items())))
-        values: dict[int, float] = {}
+        series = (metric.measurement, tuple(sorted(metric.tags.items())) if metric.tags else ())
+        key = (series, tuple(metric.fields))
+        plan = self._plans.get(key)
+        if plan is None:
+            if len(self._plans) >= _CACHE:  # bounded: a stream of ever new tag values or field sets
+                self._plans.clear()
+            plan = self._plans[key] = self._plan(series, metric)
+        if isinstance(plan, str):
+            self._other(plan)
+            return None
+        values = list(metric.fields.values())
+        return {i: value if type(value) is float else math.nan for at, i in plan
+                for value in (values[at],)}
+
+    def _plan(self, series: tuple[str, tuple[tuple[str, str], ...]], metric: Metric) -> list[tuple[int, int]] | str:
+        """Which of a metric's fields (by place) are read, as which sensors: a line of the same series and fields
+        reads the same, as a series, once it owns a sensor, owns it for good; or why none is (a message)."""
+        plan: list[tuple[int, int]] = []
         taken: list[str] = []
-        for field, value in metric.fields.items():
+        for at, field in enumerate(metric.fields):
             i = self._sensor(series[0], series[1], field)
             if i is None:
                 self._unknown(f"{metric.measurement}.{field}")
@@ -159,17 +190,15 @@ class MetricRows:
             if owner != series:
                 taken.append(self.sensors[i])
                 continue
-            values[i] = value if isinstance(value, float) else math.nan
-        if not values:
-            if taken:
-                first = _series_text(self._owner_of(taken[0]))
-                self._other(f"sensor(s) {', '.join(taken[:5])} are read from series {first}: skipping lines of "
-                            f"{_series_text(metric)} (pick one with --tag KEY=VALUE)")
-            else:
-                self._other(f"skipping lines of measurement {metric.measurement[:60]!r}: none of its fields is a "
-                            "sensor of this detector")
-            return None
-        return values
+            plan.append((at, i))
+        if plan:
+            return plan
+        if taken:
+            first = _series_text(self._owner_of(taken[0]))
+            return (f"sensor(s) {', '.join(taken[:5])} are read from series {first}: skipping lines of "
+                    f"{_series_text(metric)} (pick one with --tag KEY=VALUE)")
+        return (f"skipping lines of measurement {metric.measurement[:60]!r}: none of its fields is a sensor of this "
+                "detector")
 
     def _owner_of(self, sensor: str) -> Metric:
         measurement, tags = self._owner[self.sensors.index(sensor)] or ("", ())
@@ -190,6 +219,9 @@ class MetricRows:
         from Telegraf's ``json_timestamp_format``), None for none. A ValueError for a number beyond any date."""
         if stamp is None:
             return None
+        unit = self._units.get(kind)
+        if type(stamp) is int and unit is not None and abs(ns := stamp * unit) <= _NS_LIMIT:  # most: at once
+            return Instant(ns)
         if isinstance(stamp, str):
             try:
                 stamp = float(stamp) if "." in stamp or "e" in stamp.lower() else int(stamp)
@@ -232,15 +264,17 @@ class MetricRows:
             return []
         stamp = self._time(metric.timestamp, kind)
         done: list[tuple[np.ndarray, Any]] = []
-        if self._row is not None and (stamp != self._stamp or self._filled[list(values)].any()):
+        filled = self._filled
+        if self._row is not None and (stamp != self._stamp or not filled.isdisjoint(values)):
             done.extend(self.flush())
-        if self._row is None:
-            self._row = np.full(len(self.sensors), np.nan)
+        row = self._row
+        if row is None:
+            row = self._row = [math.nan] * len(self.sensors)
             self._stamp = stamp
         for i, value in values.items():
-            self._row[i] = value
-            self._filled[i] = True
-        if self._filled.all():
+            row[i] = value
+        filled.update(values)
+        if len(filled) == len(row):
             done.extend(self.flush())
         return done
 
@@ -250,8 +284,8 @@ class MetricRows:
             return []
         row, stamp = self._row, self._stamp
         self._row, self._stamp = None, None
-        self._filled[:] = False
-        return [(row, stamp)]
+        self._filled.clear()
+        return [(np.array(row), stamp)]
 
 
 def _unit_name(unit: int) -> str:

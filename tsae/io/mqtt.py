@@ -20,6 +20,7 @@ line -- sending it would publish old samples and events again and delete the log
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -222,6 +223,11 @@ class MqttSource:
         A line of a payload longer than this (bytes) is not decoded: ``blocks()`` gives one
         over-long line of NUL characters in its place, which the record parser counts as malformed
         (as :class:`~tsae.io.streams.StdinSource` does), so a huge payload costs little more than itself.
+    by_topic
+        ``blocks()`` gives each topic's lines in blocks of their own, :class:`TopicLines` (for a monitor per device).
+
+    A payload that starts as gzip, bzip2 or xz data is decompressed (by its magic bytes, as Telegraf's
+    ``content_encoding = "gzip"`` sends it); one that does not decompress is one warning, and skipped.
     """
 
     def __init__(self, host: str = "localhost", port: int = 1883, topic: str = "tsae/samples", *,
@@ -229,13 +235,13 @@ class MqttSource:
                  keepalive: int = 30, on_status: Callable[[str], None] | None = None, poll: float = 0.5,
                  reconnect_min: float = 0.2, reconnect_max: float = 5.0, max_queue: int = 1000,
                  max_queue_bytes: int = 1 << 26, block_bytes: int = 1 << 16, max_line: int = 1 << 20,
-                 **_: Any) -> None:
+                 by_topic: bool = False, **_: Any) -> None:
         check_topic(topic, wildcards=True)
         self.host, self.port, self.topic, self.qos = host, int(port), topic, int(qos)
         self.poll = poll
         self.block_bytes = int(block_bytes)
         self.on_status = on_status or (lambda message: None)
-        self.queue: queue.Queue[bytes] = queue.Queue(maxsize=max(1, int(max_queue)))
+        self.queue: queue.Queue[tuple[str, bytes]] = queue.Queue(maxsize=max(1, int(max_queue)))
         self.max_queue_bytes = max(1, int(max_queue_bytes))
         self.max_line = int(max_line)
         self._queued_bytes = 0
@@ -244,6 +250,8 @@ class MqttSource:
 
         self.recent = RecentKeys(16384)
         self.duplicates = 0
+        self.by_topic = bool(by_topic)
+        self.corrupt = 0  # compressed payloads that did not decompress (counted as malformed lines)
         self.connects = 0
         self.disconnects = 0
         self.closed = False
@@ -300,21 +308,35 @@ class MqttSource:
             self._queued_bytes += len(payload)
         while not self.closed:
             try:
-                self.queue.put(payload, timeout=self.poll)
+                self.queue.put((str(message.topic), payload), timeout=self.poll)
                 return
             except queue.Full:
                 continue
 
-    def _take(self, block: bool) -> bytes:
-        """The next payload received (queue.Empty when none came); its bytes leave the budget."""
-        payload = self.queue.get(timeout=self.poll) if block else self.queue.get_nowait()
+    def _take(self, block: bool) -> tuple[str, bytes]:
+        """The next payload received and its topic (queue.Empty when none came); its bytes leave the budget."""
+        topic, payload = self.queue.get(timeout=self.poll) if block else self.queue.get_nowait()
         with self._room:
             self._queued_bytes -= len(payload)
             self._room.notify_all()
-        return payload
+        return topic, payload
 
-    def _lines(self, payload: bytes) -> list[str]:
-        """The lines of a payload that are not blank; one longer than ``max_line`` bytes is a line of NULs."""
+    def _lines(self, payload: bytes, topic: str = "") -> list[str]:
+        """The lines of a payload that are not blank; one longer than ``max_line`` bytes is a line of NULs.
+
+        A payload that starts as gzip (bzip2, xz) data is decompressed first (:mod:`tsae.io.inflate`, at most
+        ``max_queue_bytes`` of it); one that does not decompress is warned about, counted in ``corrupt`` and skipped.
+        """
+        from tsae.io.inflate import CorruptData, inflate_payload
+
+        try:
+            inflated = inflate_payload(payload, self.max_queue_bytes)
+        except CorruptData as exc:
+            self.corrupt += 1
+            self.on_status(f"warning: mqtt: {exc}{f' (topic {topic})' if topic else ''}: skipped")
+            return []
+        if inflated is not None:
+            payload = inflated
         if len(payload) <= self.max_line:
             return [line for line in split_lines(decode_text(payload)) if line.strip()]
         lines = []
@@ -325,24 +347,41 @@ class MqttSource:
         return lines
 
     def blocks(self) -> Iterator[list[str]]:
+        """Blocks of the lines received (an empty one every ``poll`` seconds without any); with ``by_topic``, each
+        block holds one topic's lines, a :class:`TopicLines` naming it."""
+        held: tuple[str, bytes] | None = None
         while not self.closed:
             try:
-                first = self._take(block=True)
+                first = held or self._take(block=True)
             except queue.Empty:
                 yield []
                 continue
-            payloads = [first]
-            size = len(first)
+            held = None
+            topic = first[0]
+            payloads = [first[1]]
+            size = len(first[1])
             while size < self.block_bytes:  # a bounded block, like stdin's
                 try:
-                    payloads.append(self._take(block=False))
+                    taken = self._take(block=False)
                 except queue.Empty:
                     break
-                size += len(payloads[-1])
+                if self.by_topic and taken[0] != topic:
+                    held = taken  # the next block's
+                    break
+                payloads.append(taken[1])
+                size += len(taken[1])
             # one message of many lines in blocks of about block_bytes too: the monitor parses and scores a block
             # at once (a message of 600,000 lines was one block: 860 MB)
-            yield from _bounded_blocks((line for payload in payloads for line in self._lines(payload)),
-                                       self.block_bytes)
+            blocks = _bounded_blocks((line for payload in payloads for line in self._lines(payload, topic)),
+                                     self.block_bytes)
+            if not self.by_topic:
+                yield from blocks
+                continue
+            for block in blocks:
+                yield TopicLines(topic, block)
+        if held is not None:  # left unread at the stop: counted among those received but not scored
+            with contextlib.suppress(queue.Full):
+                self.queue.put_nowait(held)
 
     def __iter__(self) -> Iterator[str]:
         for block in self.blocks():
@@ -362,6 +401,14 @@ class MqttSource:
             self.client.loop_stop()
         if self.queue.qsize():
             self.on_status(f"mqtt: {self.queue.qsize()} message(s) received but not scored at the stop")
+
+
+class TopicLines(list[str]):
+    """A block of lines that came on one MQTT topic (:attr:`topic`)."""
+
+    def __init__(self, topic: str, lines: list[str]) -> None:
+        super().__init__(lines)
+        self.topic = topic
 
 
 def _bounded_blocks(lines: Iterator[str], limit: int) -> Iterator[list[str]]:

@@ -724,6 +724,28 @@ class RecordParser:
             self.log.warn("midnight", days.told())
         return seconds_text(seconds) if days.wraps else stamp
 
+    def read_times(self, times: Sequence[Any]) -> tuple[list[Any], bool]:
+        """Times given beside the values (``Monitor.push(x, times=...)``) read as a record's time field is: text
+        that is a number as that number, an ISO date as ISO text (``2024-05-01 12:00Z`` -> ``2024-05-01T12:00:00Z``),
+        a clock reading without a date (``12:00:01``, ``90 sec``) as its seconds, on into the next day past midnight
+        (told once, ``midnight``), as :meth:`parse` reads a CSV time column. Anything that is not text (a number, a
+        ``datetime64``) and text that is no time stay as they are.
+
+        Returns the times and whether any was a clock reading (whose seconds are no Excel serial days to judge).
+        """
+        read: list[Any] = []
+        clocks = False
+        for stamp in times:
+            if isinstance(stamp, str) and not isinstance(stamp, Instant):
+                text = stamp.strip()
+                seconds = clock_time(text) if text and not _is_number(text) else None
+                if seconds is not None:
+                    clocks = True
+                    stamp = self._clock_stamp(text, seconds)
+                stamp = output_time(stamp)
+            read.append(stamp)
+        return read, clocks
+
     def _offer_header(self, line: str) -> bool:
         """Whether ``line`` is taken as a header (kept pending until a row of its width comes)."""
         sep = self.sep or sniff_delimiter(line)
@@ -892,7 +914,8 @@ class RecordParser:
         if status == "bad":
             self._malformed(f"time {str(stamp)[:40]!r} is not a finite number")
             return False
-        if is_date and not self._offset_told and _OFFSET.search(str(stamp).strip().rstrip("Z")):
+        if is_date and not self._offset_told and not isinstance(stamp, Instant) and \
+                _OFFSET.search(str(stamp).strip().rstrip("Z")):  # (an Instant is UTC: nothing to look for)
             self._offset_told = True
             self.log.warn("offset", "times with a UTC offset are read, and reported, as UTC")
         if value is None:
@@ -950,7 +973,7 @@ class RecordParser:
 
     def _duplicate(self, stamp: Any, row: np.ndarray) -> bool:
         """Whether a record with this time and these values was seen recently (then it is counted)."""
-        moment = time_value(stamp)
+        moment = float(stamp.ns) if isinstance(stamp, Instant) else time_value(stamp)
         if moment is None or not self.recent.seen((moment, row.tobytes())):
             return False
         self.counts["duplicates"] += 1
@@ -1006,7 +1029,7 @@ class RecordParser:
             line = line.strip().lstrip("\ufeff")  # a UTF-8 BOM (an editor's CSV, or files concatenated)
             if not line:
                 continue
-            if not self._wide_told and _looks_wide(line):
+            if not self._wide_told and "\x00" in line and _looks_wide(line):
                 self._wide_told = True
                 self.log.warn("encoding", "the stream looks UTF-16 or UTF-32, but records are read as UTF-8: its "
                                           "lines are malformed (convert it first, e.g. iconv -f UTF-16 -t UTF-8)")
@@ -1018,7 +1041,7 @@ class RecordParser:
                         rows.append(row)
                         times.append(stamp)
                 elif self._influx or (self.fmt == "auto" and not self._csv_rows and self._first_influx(line)):
-                    if not is_comment(line):
+                    if line[0] != "#" or not is_comment(line):
                         for row, stamp in self._metric(line):
                             rows.append(row)
                             times.append(stamp)

@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import json
 import math
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
-from tsae.io.text_files import _COMPRESSION_NAMES, _starts_as, decode_text
+from tsae.io.inflate import MAGIC_BYTES, CorruptData, compression, inflated_chunks
+from tsae.io.text_files import decode_text
 
 
 def parse_host_port(value: str, default_port: int = 1883) -> tuple[str, int]:
@@ -77,26 +79,6 @@ def _line_end(data: bytes, last: bool = False) -> int:
 
 
 # ----------------------------------------------------------------------------- stdin / stdout
-class CompressedStream(ValueError):
-    """A stream that starts as gzip, bzip2 or xz data: no lines of records (``tsae monitor < pump.csv.gz``)."""
-
-
-#: the tool that decompresses each compression (by its suffix) to a pipe, as the refusal suggests it
-_DECOMPRESSORS = {".gz": "zcat", ".bz2": "bzcat", ".xz": "xzcat"}
-
-#: bytes of a stream's start that tell whether it is compressed (a bzip2 block's magic ends at the tenth)
-_MAGIC_BYTES = 10
-
-
-def refuse_compressed(head: bytes, name: str = "stdin") -> None:
-    """Raise :class:`CompressedStream` when ``head``, the first bytes of the stream ``name``, start as gzip, bzip2
-    or xz data (as a table file's compression is told: :func:`tsae.io.text_files._starts_as`)."""
-    found = _starts_as(head)
-    if found is not None:
-        raise CompressedStream(f"{name}: {_COMPRESSION_NAMES[found]}-compressed data, not lines of records: "
-                               f"decompress it first ({_DECOMPRESSORS[found]} FILE | tsae monitor ...)")
-
-
 #: milliseconds a reader waits for data before it looks again whether it was closed
 _POLL_MS = 250
 
@@ -123,8 +105,9 @@ class StdinSource:
     """Text lines from standard input (or any binary/text stream), in arrival-sized blocks.
 
     Lines end with ``\\n``, ``\\r\\n`` or a lone ``\\r`` (see :func:`split_lines`); a line that is not UTF-8 is
-    latin-1 (:func:`~tsae.io.text_files.decode_text`). Bytes that start as gzip, bzip2 or xz data are refused
-    (:class:`CompressedStream`, before any line is given).
+    latin-1 (:func:`~tsae.io.text_files.decode_text`). Bytes that start as gzip, bzip2 or xz data are decompressed
+    as they come (:mod:`tsae.io.inflate`: ``tsae monitor < pump.csv.gz``); when they stop decompressing (a corrupt or
+    truncated file) that is one warning through ``on_status`` and the end of the stream (counted in ``corrupt``).
 
     Parameters
     ----------
@@ -135,10 +118,15 @@ class StdinSource:
         With a real file descriptor, a line longer than this (bytes) is not kept: it is
         dropped up to its newline and replaced by one over-long line of NUL characters, which
         the record parser counts as malformed (memory and time stay bounded).
+    on_status
+        Called with a one-line warning when compressed input stops decompressing.
     """
 
-    def __init__(self, stream: Any = None, block_bytes: int = 1 << 16, max_line: int = 1 << 20, **_: Any) -> None:
+    def __init__(self, stream: Any = None, block_bytes: int = 1 << 16, max_line: int = 1 << 20,
+                 on_status: Callable[[str], None] | None = None, **_: Any) -> None:
         self.stream = sys.stdin if stream is None else stream
+        self.on_status = on_status or (lambda message: None)
+        self.corrupt = 0  # compressed input that stopped decompressing (counted as a malformed line)
         self.block_bytes = int(block_bytes)
         self.max_line = int(max_line)
         self.closed = False
@@ -152,10 +140,15 @@ class StdinSource:
     def blocks(self) -> Iterator[list[str]]:
         fd = self._fd()
         if fd is None:  # a Python-level stream (StringIO in tests): line by line, in small groups
+            lines: Iterator[Any] = iter(self.stream)
+            first: Any = next(lines, None)
+            if first is None:
+                return
+            if not isinstance(first, str) and compression(bytes(first[:MAGIC_BYTES])) is not None:
+                yield from self._lines(itertools.chain([bytes(first)], (bytes(line) for line in lines)))
+                return
             batch: list[str] = []
-            for number, line in enumerate(self.stream):
-                if number == 0 and not isinstance(line, str):
-                    refuse_compressed(bytes(line[:_MAGIC_BYTES]))
+            for line in itertools.chain([first], lines):
                 text = line if isinstance(line, str) else decode_text(line)
                 batch.extend(split_lines(text.rstrip("\r\n")))
                 if len(batch) >= 1024:
@@ -164,9 +157,10 @@ class StdinSource:
             if batch:
                 yield batch
             return
-        pending = b""
-        skipping = False
-        checked = False  # whether the stream's start was checked for compressed data
+        yield from self._lines(self._read(fd))
+
+    def _read(self, fd: int) -> Iterator[bytes]:
+        """The bytes of ``fd`` as they arrive, until its end or :meth:`close`."""
         while not self.closed:
             if not wait_readable(fd):
                 continue  # nothing yet: see whether SIGTERM closed the source meanwhile
@@ -174,6 +168,23 @@ class StdinSource:
                 chunk = os.read(fd, self.block_bytes)
             except InterruptedError:  # pragma: no cover
                 continue
+            if not chunk:
+                return
+            yield chunk
+
+    def _lines(self, chunks: Iterator[bytes]) -> Iterator[list[str]]:
+        """Blocks of the lines in ``chunks`` (decompressed when they start as compressed data: data that stops
+        decompressing is warned about and ends the stream, whose rest cannot be found again)."""
+        pending = b""
+        skipping = False
+        data = inflated_chunks(chunks, self.block_bytes)
+        while True:
+            try:
+                chunk = next(data, b"")
+            except CorruptData as exc:
+                self.corrupt += 1
+                self.on_status(f"warning: stdin: {exc}: the rest of stdin is not read")
+                chunk = b""
             if not chunk:
                 break
             if skipping:  # inside an over-long line: drop it up to its line end
@@ -184,9 +195,6 @@ class StdinSource:
                 yield ["\0" * (self.max_line + 1)]
             pending += chunk
             cut = _line_end(pending, last=True)
-            if not checked and (len(pending) >= _MAGIC_BYTES or cut >= 0):  # a short first line: all there is
-                checked = True
-                refuse_compressed(pending[:_MAGIC_BYTES])
             if cut < 0:
                 if len(pending) > self.max_line:
                     skipping, pending = True, b""

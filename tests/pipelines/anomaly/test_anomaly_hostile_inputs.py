@@ -145,9 +145,9 @@ def test_mqtt_messages_waiting_to_be_read_are_bounded_in_bytes_and_long_lines_ar
     payloads = [f"{k},".encode() * 500 for k in range(3)]  # 1,000 bytes each: two fit the budget, not three
     try:
         for payload in payloads[:2]:
-            source._on_message(None, None, SimpleNamespace(payload=payload, dup=False))
-        third = threading.Thread(target=source._on_message,
-                                 args=(None, None, SimpleNamespace(payload=payloads[2], dup=False)), daemon=True)
+            source._on_message(None, None, SimpleNamespace(topic="t", payload=payload, dup=False))
+        message = SimpleNamespace(topic="t", payload=payloads[2], dup=False)
+        third = threading.Thread(target=source._on_message, args=(None, None, message), daemon=True)
         third.start()
         third.join(0.5)
         assert third.is_alive() and source.queue.qsize() == 2  # held back (the broker keeps the rest)
@@ -156,7 +156,7 @@ def test_mqtt_messages_waiting_to_be_read_are_bounded_in_bytes_and_long_lines_ar
         third.join(60)  # ends as soon as the room is made: only a thread held for good fails
         assert not third.is_alive() and source.queue.qsize() == 1
         # a line over max_line is one line of NULs, never decoded; a lone CR ends a line
-        source._on_message(None, None, SimpleNamespace(payload=b"1,2\r3,4\n" + payloads[0], dup=False))
+        source._on_message(None, None, SimpleNamespace(topic="t", payload=b"1,2\r3,4\n" + payloads[0], dup=False))
         lines = first + [line for block in (next(blocks), next(blocks)) for line in block]
     finally:
         source.close()

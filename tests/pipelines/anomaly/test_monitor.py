@@ -594,30 +594,6 @@ def test_a_monitor_copied_mid_stream_is_a_fork(detector, test_data, take, drift)
     assert fork.core is not mon.core and fork.tracker is not mon.tracker and fork.parser is not mon.parser
 
 
-@pytest.mark.parametrize(("compress", "tool"), [("gzip", "zcat"), ("bz2", "bzcat"), ("lzma", "xzcat")])
-def test_a_compressed_stream_on_stdin_is_refused_in_one_line_without_a_summary(detector_file, test_data, tmp_path,
-                                                                                compress, tool):
-    # `tsae monitor < pump.csv.gz` read the gzip bytes as lines: every one malformed, a summary of 0 samples, exit 0
-    import importlib
-    import subprocess
-    import sys
-
-    text = "time," + ",".join(SENSORS) + "\n" + "\n".join(csv_lines(test_data[:200])) + "\n"
-    data = importlib.import_module(compress).compress(text.encode())
-    (tmp_path / "feed").write_bytes(data)
-    with open(tmp_path / "feed", "rb") as feed:  # a file descriptor, as a shell's redirection gives
-        done = subprocess.run([sys.executable, "-m", "tsae", "monitor", "--detector", str(detector_file)],
-                              stdin=feed, capture_output=True, text=True)
-    kind = {"lzma": "xz", "bz2": "bzip2"}.get(compress, compress)
-    assert done.returncode == 1 and done.stdout == ""
-    assert done.stderr.splitlines()[-1] == (f"Error: stdin: {kind}-compressed data, not lines of records: decompress "
-                                            f"it first ({tool} FILE | tsae monitor ...)")
-    out = io.StringIO()
-    with pytest.raises(ValueError, match=f"stdin: {kind}-compressed data"):  # a Python stream of bytes too
-        run_monitor(detector_file, stdin=io.BytesIO(data), stdout=out, stderr=io.StringIO())
-    assert out.getvalue() == ""
-
-
 def test_a_monitor_shows_in_one_short_line(detector, test_data):
     # before: <tsae.pipelines.anomaly.monitor.Monitor object at 0x...>
     mon = Monitor(detector)

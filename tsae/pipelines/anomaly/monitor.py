@@ -56,7 +56,8 @@ mean), named after the sensor or one that moves with it; a ``silence`` short bes
 it short.
 
 Delivery through MQTT (persistent session, deduplication, a bounded outbox flushed before
-exit) is described in :mod:`tsae.io.mqtt` and in the README.
+exit) is described in :mod:`tsae.io.mqtt` and in the README. Many devices on one stream (``--group-by host``): a
+monitor per device, :mod:`~tsae.pipelines.anomaly.devices`.
 """
 from __future__ import annotations
 
@@ -73,19 +74,19 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from tsae.engine.layout import check_flag, is_dataframe, real_array
 from tsae.io.mqtt import SESSION_EXPIRY
 from tsae.io.records import MAX_LINE, MAX_TIME_JUMP, RecordParser
-from tsae.io.streams import CompressedStream
 from tsae.io.table_time import excel_days_span
 from tsae.io.text_files import decode_text
 from tsae.models.trainer import whole_number
 from tsae.pipelines.anomaly.block_scoring import SCORE_BLOCK
 from tsae.pipelines.anomaly.detector import Detector
+from tsae.pipelines.anomaly.devices import MAX_DEVICES, DeviceMonitors
 from tsae.pipelines.anomaly.drift import DriftingCore
 from tsae.pipelines.anomaly.early import EarlyWatch
 from tsae.pipelines.anomaly.events import EventTracker, record_value
@@ -192,6 +193,7 @@ class Monitor:
 
     >>> import numpy as np
     >>> from tsae.pipelines.anomaly.detector import Detector
+from tsae.pipelines.anomaly.devices import MAX_DEVICES, DeviceMonitors
     >>> t = np.arange(600)
     >>> det = Detector(window=20, epochs=2, device="cpu").fit(np.sin(t / 3.0))
     >>> mon = Monitor(det)
@@ -247,6 +249,15 @@ class Monitor:
         shared = [self.detector, core.state, *(scale.model for scale in core.scales if scale.model is not None)]
         return copy.deepcopy(self, {id(item): item for item in shared})
 
+    def fork(self, log: Any) -> Monitor:
+        """A copy (:meth:`__copy__`: sharing the detector and its networks) that warns through ``log``, started now:
+        a fresh monitor's fork is one more stream of the same settings (a device's, :mod:`~.devices`)."""
+        log = _checked_log(log)
+        monitor = copy.copy(self)
+        monitor.log = monitor.parser.log = monitor.parser.metrics.log = log
+        monitor.started = _time.monotonic()
+        return monitor
+
     def __repr__(self) -> str:
         """The detector's model, sensors and window, the samples pushed and scored, the events closed."""
         flushed = ", flushed" if self._flushed else ""
@@ -259,8 +270,11 @@ class Monitor:
 
         A DataFrame (rows are time, one column per sensor) is accepted too. After :meth:`flush`
         it raises a RuntimeError (see the class notes). ``times`` (one per sample) are carried
-        into the records as given; numbers that look like Excel serial dates are warned about
-        once (a UserWarning, as the table reader warns), judged on the first push with numeric times.
+        into the records; text is read as ``tsae monitor`` reads a time field
+        (:meth:`~tsae.io.records.RecordParser.read_times`: ``"12:00:01"`` as seconds, on past midnight,
+        ``"2024-05-01 12:00Z"`` as ``"2024-05-01T12:00:00Z"``, ``"7"`` as 7.0), other values as given; numbers that
+        look like Excel serial dates are warned about once (a UserWarning, as the table reader warns), judged on the
+        first push with numeric times.
         """
         return self._push(x, times, judge_times=True)
 
@@ -271,9 +285,12 @@ class Monitor:
         index_times = series_times(x) if times is None else None
         x = as_chunk(sensor_columns(x, self.sensors, "x"), len(self.sensors))
         times = _checked_times(times, x.shape[1])
+        if judge_times and times is not None:
+            times, clocks = self.parser.read_times(times)  # text read as a stream's time field is (one parser)
+            self._excel_checked = self._excel_checked or clocks
+            if not self._excel_checked:
+                self._check_excel_days(times)
         x = self._without_profile(x, times if index_times is None else index_times)
-        if judge_times and times is not None and not self._excel_checked:
-            self._check_excel_days(times)
         if x.shape[1] == 0:
             return []
         block = SCORE_BLOCK
@@ -579,6 +596,7 @@ class StreamSettings:
     source_options: dict[str, str] = field(default_factory=dict)
     sink_options: dict[str, str] = field(default_factory=dict)
     max_line: int = MAX_LINE
+    by_topic: bool = False  # the MQTT source gives each topic's lines in blocks of their own (devices by topic)
 
     def broker(self) -> tuple[str, int]:
         from tsae.io.streams import parse_host_port
@@ -652,9 +670,9 @@ def _open_streams(settings: StreamSettings, status: Any, stdin: Any, stdout: Any
             client_id = session_client_id(settings.detector, settings.topic)
         stream_in = sources["mqtt"](host=host, port=port, topic=settings.topic, client_id=client_id,
                                     session_expiry=None if settings.clean_session else SESSION_EXPIRY,
-                                    on_status=status, max_line=settings.max_line)
+                                    on_status=status, max_line=settings.max_line, by_topic=settings.by_topic)
     else:
-        stream_in = sources["stdin"](stream=stdin, max_line=settings.max_line)
+        stream_in = sources["stdin"](stream=stdin, max_line=settings.max_line, on_status=status)
     if open_sink is not None:
         stream_out = open_sink()
     elif settings.sink == "mqtt":
@@ -709,7 +727,7 @@ def _stop_on_signals(stop: threading.Event, stream_in: Any) -> Iterator[None]:
             signal.signal(signum, handler)
 
 
-def _serve(monitor: Monitor, stream_in: Any, write: Any, stop: threading.Event) -> int:
+def _serve(monitor: Monitor | DeviceMonitors, stream_in: Any, write: Any, stop: threading.Event) -> int:
     """Score every block until the source ends or ``stop`` is set; 130 when interrupted."""
     from tsae.models.device import torch_threads
 
@@ -718,7 +736,9 @@ def _serve(monitor: Monitor, stream_in: Any, write: Any, stop: threading.Event) 
         try:
             for block in _blocks(stream_in):
                 if isinstance(block, np.ndarray):  # binary rows (--raw): (sensors, n)
-                    write(monitor.push(block))
+                    write(cast(Monitor, monitor).push(block))
+                elif block and isinstance(monitor, DeviceMonitors):
+                    write(monitor.push_lines(block, getattr(block, "topic", None)))  # (an MQTT block's topic)
                 elif block:
                     write(monitor.push_lines(block))
                 if stop.is_set():
@@ -756,7 +776,8 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
                 max_time_jump: float | None = MAX_TIME_JUMP, raw: str | None = None, clean_session: bool = False,
                 outbox: str | Path | None = None, drift_rate: float | None = None,
                 drift_every: int | None = None, early: bool = True, tags: dict[str, str] | None = None,
-                precision: str | None = None) -> int:
+                precision: str | None = None, group_by: Sequence[str] | None = None,
+                max_devices: int = MAX_DEVICES, topic_tags: str | None = None) -> int:
     """Run ``tsae monitor``: returns the exit code (0 at the end of the input, 130 on Ctrl-C, SIGTERM or SIGHUP).
 
     ``source`` / ``sink`` name a registered stream source / sink (``tsae plugins``); by
@@ -773,7 +794,8 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
     file ``outbox`` between runs) and waits a bounded time at exit for the broker to take them.
     ``drift_rate`` / ``drift_every`` override the detector's drift updates (None: its own);
     ``early``: send early alarms, ``tags`` / ``precision``: which line protocol series is read and its timestamps'
-    unit (:class:`Monitor`).
+    unit (:class:`Monitor`). ``group_by`` (tag names): a monitor per device, at most ``max_devices``, tags from the
+    MQTT topic's levels by ``topic_tags`` too (:class:`~tsae.pipelines.anomaly.devices.DeviceMonitors`).
     """
     log = RateLimitedLog(stream=stderr, quiet=quiet)
     if outbox is not None:
@@ -787,11 +809,18 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
     monitor = Monitor(det, every_sample=every_sample, silence=silence, log=log, time_field=time_field, fmt=fmt,
                       max_line=max_line, max_time_jump=max_time_jump, drift_rate=drift_rate, drift_every=drift_every,
                       early=early, tags=tags, precision=precision)
+    devices = None
+    if group_by:
+        if raw is not None:
+            raise ValueError("group_by reads each device's tags from text lines: not with raw binary rows")
+        devices = DeviceMonitors(monitor, group_by, max_devices=max_devices, topic_tags=topic_tags)
+    elif topic_tags is not None:
+        raise ValueError("topic_tags gives tags to group by: it needs group_by (such as ['host'])")
     source, sink = stream_names(source, sink, mqtt, out_topic)
     settings = StreamSettings(
         source=source, sink=sink, mqtt=mqtt, topic=topic, out_topic=out_topic, client_id=client_id, detector=detector,
         clean_session=clean_session, outbox=outbox, source_options=dict(source_options or {}),
-        sink_options=dict(sink_options or {}), max_line=max_line,
+        sink_options=dict(sink_options or {}), max_line=max_line, by_topic=topic_tags is not None,
     )
     if settings.source == "stdin" and stdin is None and sys.stdin is None:  # fd 0 closed when Python started
         raise ValueError("stdin is closed: pipe the samples in (or read them with --mqtt)")
@@ -806,37 +835,33 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
     stream_in, stream_out = _open_streams(settings, log.info, stdin, stdout, raw_source)
     write = _writer(stream_out)
     where = f" {mqtt}" if settings.source == "mqtt" else (f" ({raw} binary rows)" if raw else "")
-    log.info(f"watching {len(monitor.sensors)} sensor(s) ({', '.join(monitor.sensors[:8])}), window "
+    each = "" if devices is None else (f" for each device ({', '.join(devices.group_by)}; at most "
+                                       f"{devices.max_devices})")
+    log.info(f"watching {len(monitor.sensors)} sensor(s) ({', '.join(monitor.sensors[:8])}){each}, window "
              f"{det.window_}, threshold {monitor.threshold:.4g}{_drift_note(monitor.core)}; reading "
              f"{settings.source}{where}")
     stop = threading.Event()
     code = 0
-    refused = False  # the input is no stream of records (compressed data): no summary of nothing
     try:
         with _stop_on_signals(stop, stream_in):
-            code = _serve(monitor, stream_in, write, stop)
+            code = _serve(monitor if devices is None else devices, stream_in, write, stop)
     except BrokenPipeError:
         code = 0
-    except CompressedStream:
-        refused = True
-        raise
     finally:
         if getattr(raw_source, "stray_bytes", 0):
             log.warn("raw-tail", f"stdin: stream ended inside a sample row ({raw_source.stray_bytes} byte(s) dropped)")
         _close_all(log, stream_in)  # no more input: the duplicates count is final
-        if refused:
-            _close_all(log, stream_out)
-        else:
-            _finish(log, monitor, stream_in, stream_out, write)
+        _finish(log, monitor if devices is None else devices, stream_in, stream_out, write)
     return code
 
 
-def _finish(log: Any, monitor: Monitor, stream_in: Any, stream_out: Any, write: Any) -> None:
+def _finish(log: Any, monitor: Monitor | DeviceMonitors, stream_in: Any, stream_out: Any, write: Any) -> None:
     """Write the summary record of a stream read to its end (or stopped), close the sink and log the summary."""
     summary = monitor.summary()
     if hasattr(stream_out, "events_delivered"):  # a plugin's sink: what it accepted, not what was detected
         summary["events_delivered"] = stream_out.events_delivered
     summary["duplicates"] += int(getattr(stream_in, "duplicates", 0))
+    summary["malformed"] += int(getattr(stream_in, "corrupt", 0))  # compressed data that did not decompress
     try:
         write([summary])
     except Exception:  # noqa: BLE001 - the reader may be gone; the summary also goes to the log

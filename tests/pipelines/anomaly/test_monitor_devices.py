@@ -1,0 +1,214 @@
+"""`tsae monitor --group-by TAG`: a monitor per device on one stream, one detector shared."""
+import io
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from tsae.cli import cli
+from tsae.pipelines.anomaly.devices import DeviceMonitors
+from tsae.pipelines.anomaly.monitor import Monitor, RateLimitedLog, run_monitor
+
+from sensor_data import SENSORS
+
+NS = 1_709_251_200_000_000_000  # 2024-03-01T00:00:00Z
+STEP = 10 * 10**9
+
+
+def lp(rows, host, start=0):
+    return [f"pump,host={host} " + ",".join(f"{s}={float(v)!r}" for s, v in zip(SENSORS, row, strict=True))
+            + f" {NS + (start + k) * STEP}" for k, row in enumerate(rows)]
+
+
+def interleave(*streams):
+    return [line for group in zip(*streams, strict=True) for line in group]
+
+
+def run(detector_file, lines, **options):
+    out, err = io.StringIO(), io.StringIO()
+    code = run_monitor(detector_file, stdin=io.StringIO("\n".join(lines) + "\n"), stdout=out, stderr=err,
+                       every_sample=True, **options)
+    return code, [json.loads(line) for line in out.getvalue().splitlines()], err.getvalue()
+
+
+def scores(records, **tags):
+    return [r["score"] for r in records if r["type"] == "sample" and r.get("tags", {}) == tags]
+
+
+def test_each_host_is_its_own_stream_with_its_own_events(detector, detector_file, test_data):
+    # before: one monitor per --tag series; two hosts on one stream were "other_series" but for the first
+    normal = test_data[:300].copy()
+    normal[:, 1] = test_data[100:400, 1]  # host b: the anomaly at 400 of test_data moves to 300
+    code, records, err = run(detector_file, interleave(lp(test_data[:400], "a"), lp(test_data[300:700], "b")),
+                             group_by=["host"])
+    assert code == 0, err
+    _, alone, _ = run(detector_file, lp(test_data[:400], "a"))
+    assert scores(records, host="a") == pytest.approx(scores(alone), rel=1e-9)  # as if a were alone
+    np.testing.assert_allclose(scores(records, host="b"), detector.decision_function(test_data[300:700].T),
+                               rtol=1e-6, atol=1e-9)
+    events = [r for r in records if r["type"] == "event"]
+    assert events and {e["tags"]["host"] for e in events} == {"b"}  # the fault of b, named with its device
+    summary = records[-1]
+    assert summary["type"] == "summary" and "tags" not in summary and summary["devices"] == 2
+    assert summary["samples"] == 800 and summary["other_series"] == 0 and summary["devices_dropped"] == 0
+    device_summaries = [r for r in records if r["type"] == "summary" and "tags" in r]
+    assert sorted(r["tags"]["host"] for r in device_summaries) == ["a", "b"]
+    assert "for each device (host; at most 1000)" in err
+
+
+def test_a_bad_line_of_one_device_stops_no_other(detector_file, test_data):
+    lines = interleave(lp(test_data[:300], "a"), lp(test_data[:300], "b"))
+    lines[101] = "pump,host=b temp=,pressure=1"  # malformed, of b
+    lines[203] = "pump temp=1,pressure=1,flow=1 " + str(NS)  # no device
+    lines[205] = '{"oops": '  # no JSON
+    lines[207] = "pump,host flow=1"  # its tags do not read
+    code, records, err = run(detector_file, lines, group_by=["host"])
+    assert code == 0, err
+    summary = records[-1]
+    assert summary["malformed"] == 3 and summary["other_series"] == 1 and summary["devices"] == 2
+    assert len(scores(records, host="a")) == 300 and len(scores(records, host="b")) == 296  # b's 4 lines lost
+    assert "skipped a malformed line (invalid JSON" in err, err  # (warnings of a kind are rate-limited together)
+    lines[207] = lines[205] = lines[203] = lines[201]
+    _, _, err = run(detector_file, lines, group_by=["host"])
+    assert "warning: device host=b: skipped a malformed line (line protocol: " in err, err  # named
+
+
+def test_the_device_cap_drops_the_least_recently_seen_once_told(detector, test_data):
+    err = io.StringIO()
+    devices = DeviceMonitors(Monitor(detector, log=RateLimitedLog(stream=err)), ["host"], max_devices=2)
+    records = []
+    for host, start in (("a", 0), ("b", 0), ("c", 0), ("a", 100)):  # messages one after the other
+        records += devices.push_lines(lp(test_data[start:start + 100], host, start))
+    records += devices.flush()
+    records.append(devices.summary())
+    assert err.getvalue().count("more than 2 devices (--max-devices)") == 1, err.getvalue()
+    assert len(devices.devices) == 0
+    summary = records[-1]
+    assert summary["devices"] == 4 and summary["devices_dropped"] == 2  # a, then b; a again is a new stream
+    assert summary["samples"] == sum(r["samples"] for r in records if r["type"] == "summary" and "tags" in r)
+    assert [r["tags"]["host"] for r in records if r["type"] == "summary" and "tags" in r] == ["a", "b", "c", "a"]
+
+
+def test_telegraf_json_batches_and_plain_json_name_their_device(detector, test_data):
+    log = RateLimitedLog(stream=io.StringIO())
+    devices = DeviceMonitors(Monitor(detector, every_sample=True, log=log), ["host"])
+    lines = []
+    for k, row in enumerate(test_data[:200]):
+        fields = {s: float(v) for s, v in zip(SENSORS, row, strict=True)}
+        lines.append(json.dumps({"metrics": [{"name": "pump", "tags": {"host": h}, "fields": fields, "timestamp": k}
+                                             for h in ("a", "b")]}))
+        lines.append(json.dumps({"time": k, "host": "c", **fields}))
+    records = devices.push_lines(lines) + devices.flush()
+    per = {h: scores(records, host=h) for h in "abc"}
+    assert len(per["a"]) == len(per["b"]) == len(per["c"]) == 200 and per["a"] == per["c"]
+    assert devices.summary()["unknown_fields"] == []  # "host" was no field of c's
+
+
+def test_mqtt_topic_levels_name_the_device(detector, test_data):
+    log = RateLimitedLog(stream=io.StringIO())
+    devices = DeviceMonitors(Monitor(detector, every_sample=True, log=log), ["host"], topic_tags="_/host/_")
+    csv = [f"{k}," + ",".join(repr(float(v)) for v in row) for k, row in enumerate(test_data[:200])]
+    records = []
+    for start in range(0, 200, 50):
+        for host in ("p1", "p2"):
+            header = ["time," + ",".join(SENSORS)] if start == 0 else []
+            records += devices.push_lines(header + csv[start:start + 50], topic=f"plant/{host}/data")
+    records += devices.flush()
+    assert len(scores(records, host="p1")) == len(scores(records, host="p2")) == 200
+    assert devices.summary()["devices"] == 2
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    (["--max-devices", "5"], "--max-devices applies only with --group-by TAG"),
+    (["--topic-tags", "_/host"], "--topic-tags applies only with --group-by TAG"),
+    (["--group-by", "host", "--topic-tags", "_/host"], "--topic-tags applies only with an MQTT source"),
+    (["--group-by", "host", "--raw"], "--group-by reads each device's tags from text lines: not with --raw"),
+])
+def test_device_options_out_of_place_are_refused(detector_file, options, message):
+    result = CliRunner().invoke(cli, ["monitor", "--detector", str(detector_file), *options], input="")
+    assert result.exit_code == 2 and message in result.output, result.output
+
+
+def test_group_by_on_the_command_line(detector_file, test_data):
+    lines = interleave(lp(test_data[:200], "a"), lp(test_data[:200], "b"))
+    result = CliRunner().invoke(cli, ["monitor", "--detector", str(detector_file), "--group-by", "host",
+                                      "--every-sample", "-q"], input="\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(scores(records, host="a")) == len(scores(records, host="b")) == 200
+
+
+@pytest.mark.mqtt
+def test_the_mqtt_source_gives_each_topic_its_own_blocks(broker):
+    import time
+
+    import paho.mqtt.client as mqtt
+
+    from tsae.io.mqtt import MqttSource
+
+    said: list[str] = []
+    source = MqttSource("127.0.0.1", broker.port, "plant/+/data", on_status=said.append, session_expiry=None,
+                        poll=0.1, by_topic=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not any("subscribed" in s for s in said) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+        client.connect("127.0.0.1", broker.port)
+        client.loop_start()
+        for k in range(6):  # interleaved topics: a gateway's
+            client.publish(f"plant/p{k % 2}/data", f"{k},1,2,3", qos=1).wait_for_publish(5)
+        client.loop_stop()
+        client.disconnect()
+        got: list[tuple[str, str]] = []
+        for block in source.blocks():
+            got += [(block.topic, line) for line in block] if block else []
+            if len(got) >= 6 or time.monotonic() > deadline:
+                break
+    finally:
+        source.close()
+    assert sorted(got) == sorted((f"plant/p{k % 2}/data", f"{k},1,2,3") for k in range(6))
+
+
+@pytest.mark.mqtt
+@pytest.mark.slow  # a monitor process (8 s)
+def test_devices_by_topic_level_over_mqtt_with_gzip_payloads(detector_file, test_data, broker):
+    import gzip
+    import signal
+    import subprocess
+    import sys
+
+    import paho.mqtt.client as mqtt
+    from test_mqtt import Lines
+
+    proc = subprocess.Popen([sys.executable, "-m", "tsae", "monitor", "--detector", str(detector_file), "--mqtt",
+                             f"127.0.0.1:{broker.port}", "--topic", "plant/+/data", "--topic-tags", "_/host/_",
+                             "--group-by", "host", "--clean-session", "--every-sample"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        err = Lines(proc.stderr)
+        err.wait_for("subscribed to")
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+        client.connect("127.0.0.1", broker.port)
+        client.loop_start()
+        for start in range(0, 150, 30):
+            for host in ("p1", "p2"):
+                header = ["time," + ",".join(SENSORS)] if start == 0 else []
+                rows = [f"{k}," + ",".join(repr(float(v)) for v in test_data[k]) for k in range(start, start + 30)]
+                payload = "\n".join(header + rows).encode()
+                client.publish(f"plant/{host}/data", gzip.compress(payload) if host == "p2" else payload,
+                               qos=1).wait_for_publish(5)
+        client.publish("plant/p2/data", b"\x1f\x8b\x08garbage", qos=1).wait_for_publish(5)
+        client.loop_stop()
+        client.disconnect()
+        err.wait_for("is unreadable")  # the last message was read
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    records = [json.loads(line) for line in out.splitlines()]
+    assert len(scores(records, host="p1")) == len(scores(records, host="p2")) == 150
+    assert scores(records, host="p1") == scores(records, host="p2")  # the same rows, one gzip-compressed
+    assert records[-1]["devices"] == 2 and records[-1]["malformed"] == 1

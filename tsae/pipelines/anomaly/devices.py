@@ -1,0 +1,300 @@
+"""Many devices on one stream: a :class:`~tsae.pipelines.anomaly.monitor.Monitor` per device, one detector shared.
+
+A *device* is a value (or combination of values) of the tags named in ``group_by``, as Kapacitor's
+``groupBy('host')`` and InfluxQL's ``GROUP BY host`` split a stream into series: each line of InfluxDB line protocol
+or Telegraf JSON goes to the monitor of its tags' values, which keeps its own windows, events, silent sensors, time
+checks and counts, so 50 pumps on one topic are 50 streams, not one stream of mixed samples. Tags may come from the
+MQTT topic too (``topic_tags``, as Telegraf's ``topic_parsing`` names levels: ``"_/host/_"`` makes the second level of
+``plant/pump-1/data`` the tag ``host``), for any payload (CSV and JSON records included); a plain JSON object may
+carry the device as a field of text (``{"host": "pump-1", "flow": 9.5}``: that field is no sensor, and is taken out).
+
+Every record of a device carries its ``tags`` (``{"host": "pump-1"}``). Memory is bounded: at most ``max_devices``
+monitors are kept; a new device beyond them drops the device seen least recently (its open event is closed and its
+records, with a ``summary`` of it, go out), said once on stderr; the device starts afresh if it comes back. A line
+that names no device (it lacks the tags, or does not read) is counted (``other_series``, ``malformed``) and skipped:
+one bad message for one device never stops the others.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time as _time
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from tsae.io.line_protocol import is_telegraf_json, line_tags
+from tsae.io.table_cells import is_comment
+from tsae.io.text_files import decode_text
+from tsae.models.trainer import whole_number
+
+#: default most devices monitored at once
+MAX_DEVICES = 1000
+#: summary counts that add up over devices
+_SUMS = ("samples", "anomalous_samples", "events", "early_alarms", "lines", "malformed", "missing_values",
+         "repaired_values", "out_of_order", "time_jumps", "duplicates", "unreadable_times", "other_series",
+         "clipped_values", "silent_sensor_reports")
+_DRIFT_SUMS = ("drift_updates", "drift_skipped")
+
+
+def topic_levels(pattern: str | None) -> tuple[str, ...] | None:
+    """Telegraf's ``topic_parsing`` tags pattern (``"_/host/_"``: ``_`` skips a level) as the tag name of each level;
+    a ValueError naming it when it names no tag or repeats one.
+
+    Examples
+    --------
+    >>> topic_levels("_/host/_/sensor")
+    ('_', 'host', '_', 'sensor')
+    """
+    if pattern is None:
+        return None
+    levels = tuple(level.strip() for level in str(pattern).split("/"))
+    names = [level for level in levels if level != "_"]
+    if not names or any(not name for name in names) or len(set(names)) != len(names):
+        raise ValueError(f"topic_tags must name each topic level a tag or '_' (such as '_/host/_'), each tag once, "
+                         f"got {pattern!r}")
+    return levels
+
+
+def topic_tag_values(levels: Sequence[str] | None, topic: str | None) -> dict[str, str]:
+    """The tags a topic's levels give by ``levels`` (:func:`topic_levels`); none when the level counts differ.
+
+    Examples
+    --------
+    >>> topic_tag_values(("_", "host", "_"), "plant/pump-1/data"), topic_tag_values(("_", "host"), "a/b/c")
+    ({'host': 'pump-1'}, {})
+    """
+    if not levels or not topic:
+        return {}
+    parts = topic.split("/")
+    if len(parts) != len(levels):
+        return {}
+    return {name: part for name, part in zip(levels, parts, strict=True) if name != "_"}
+
+
+class _DeviceLog:
+    """A device's monitor's log: its messages name the device (the kinds, and their rate limits, stay shared)."""
+
+    def __init__(self, log: Any, name: str) -> None:
+        self.log, self.name = log, name
+
+    def warn(self, kind: str, message: str) -> None:
+        self.log.warn(kind, f"device {self.name}: {message}")
+
+    def info(self, message: str) -> None:
+        self.log.info(f"device {self.name}: {message}")
+
+
+class DeviceMonitors:
+    """One :class:`~tsae.pipelines.anomaly.monitor.Monitor` per device of a stream (see the module docstring).
+
+    Parameters
+    ----------
+    monitor
+        The monitor every device's starts as (a fresh one: its settings, detector and log are every device's).
+    group_by
+        The tag names whose values make a device (``["host"]``).
+    max_devices
+        Most devices monitored at once (at least 1); beyond, the one seen least recently is dropped.
+    topic_tags
+        Tags from the MQTT topic's levels (``"_/host/_"``, see :func:`topic_levels`), or None.
+
+    Raises
+    ------
+    ValueError
+        One line naming the option: ``group_by`` empty or not names, ``max_devices`` not a whole number >= 1,
+        ``topic_tags`` not a pattern.
+    """
+
+    def __init__(self, monitor: Any, group_by: Sequence[str], *, max_devices: int = MAX_DEVICES,
+                 topic_tags: str | None = None) -> None:
+        if isinstance(group_by, str) or not group_by or not all(isinstance(g, str) and g.strip() for g in group_by):
+            raise ValueError(f"group_by must name one tag or more (such as ['host']), got {group_by!r}")
+        self.group_by = tuple(dict.fromkeys(g.strip() for g in group_by))
+        self.max_devices = whole_number("max_devices", max_devices, 1)
+        self.levels = topic_levels(topic_tags)
+        self.template = monitor
+        self.log = monitor.log
+        self.sensors, self.threshold, self.core = monitor.sensors, monitor.threshold, monitor.core
+        self.devices: OrderedDict[tuple[str, ...], Any] = OrderedDict()  # least recently seen first
+        self.seen = 0  # devices that ever had a monitor
+        self.dropped = 0
+        self._retired_total: dict[str, Any] | None = None  # the summaries of the devices dropped, added up
+        self.counts = {"lines": 0, "malformed": 0, "other_series": 0}  # lines no device took
+        self.started = _time.monotonic()
+        self._flushed = False
+        self._dropped_told = False
+
+    def __repr__(self) -> str:
+        return (f"DeviceMonitors(group_by={list(self.group_by)}, devices={len(self.devices)}, seen={self.seen}, "
+                f"dropped={self.dropped})")
+
+    # -- routing ----------------------------------------------------------------
+    def push_lines(self, lines: Iterable[str | bytes], topic: str | None = None) -> list[dict[str, Any]]:
+        """Route raw lines (of the MQTT ``topic``, if any) to their devices' monitors; return their records."""
+        if self._flushed:
+            raise RuntimeError("the monitors were flushed (their stream ended): they take no more samples")
+        if isinstance(lines, (str, bytes, bytearray)):
+            raise TypeError(f"lines must be a list of lines, got one {type(lines).__name__} (pass text.splitlines())")
+        given = topic_tag_values(self.levels, topic)
+        parts: OrderedDict[tuple[str, ...], list[str]] = OrderedDict()
+        for line in lines:
+            if isinstance(line, (bytes, bytearray, memoryview)):
+                line = decode_text(bytes(line))
+            if not isinstance(line, str):
+                self._skip("malformed", f"a {type(line).__name__}, not a line of text")
+                continue
+            text = line.strip()
+            if not text or is_comment(text):
+                continue
+            for key, record in self._route(text, given):
+                parts.setdefault(key, []).append(record)
+        records: list[dict[str, Any]] = []
+        for key, block in parts.items():
+            records += self._device_records(key, self._monitor(key, records).push_lines(block))
+        return records
+
+    def _route(self, line: str, given: Mapping[str, str]) -> list[tuple[tuple[str, ...], str]]:
+        """The device key of a line (a JSON batch: of each of its records), or nothing (counted, warned)."""
+        if line[0] in "{[":
+            return self._route_json(line, given)
+        tags: Mapping[str, str] = given
+        if "=" in line and not line[0].isdigit():  # line protocol (a CSV line has no tags: the topic's only)
+            try:
+                tags = {**given, **line_tags(line)}
+            except ValueError as exc:
+                if self._key(given, line, quiet=True) is None:
+                    self._skip("malformed", f"line protocol: {exc}: {line[:60]!r}")
+                    return []
+        key = self._key(tags, line)
+        return [] if key is None else [(key, line)]
+
+    def _route_json(self, line: str, given: Mapping[str, str]) -> list[tuple[tuple[str, ...], str]]:
+        try:
+            value = json.loads(line)
+        except (ValueError, RecursionError):
+            key = self._key(given, line, quiet=True)  # a topic's device: its own parser counts the line
+            if key is not None:
+                return [(key, line)]
+            self._skip("malformed", f"invalid JSON: {line[:60]!r}")
+            return []
+        if isinstance(value, dict) and isinstance(value.get("metrics"), list) and len(value) == 1:
+            batch = value["metrics"]
+        elif isinstance(value, list):
+            batch = value
+        else:
+            batch = [value]
+        routed = []
+        for record in batch:
+            if not isinstance(record, dict):
+                self._skip("malformed", f"JSON line is not an object or an array of objects: {line[:60]!r}")
+                continue
+            if is_telegraf_json(record):
+                tags = record.get("tags")
+                tags = {str(k): str(v) for k, v in tags.items()} if isinstance(tags, dict) else {}
+                key = self._key({**given, **tags}, line)
+            else:  # a plain record: the device in a field of text, taken out (no sensor)
+                fields = {name: record.pop(name) for name in self.group_by if isinstance(record.get(name), str)}
+                key = self._key({**given, **fields}, line)
+            if key is not None:
+                routed.append((key, json.dumps(record)))
+        return routed
+
+    def _key(self, tags: Mapping[str, str], line: str, quiet: bool = False) -> tuple[str, ...] | None:
+        """The device a line's tags name, or None (counted in ``other_series`` and warned, unless ``quiet``)."""
+        try:
+            return tuple(tags[name] for name in self.group_by)
+        except KeyError:
+            if not quiet:
+                missing = ", ".join(name for name in self.group_by if name not in tags)
+                self._skip("other_series", f"skipping lines without the tag(s) {missing} that name a device "
+                                           f"(--group-by), such as {line[:60]!r}")
+            return None
+
+    def _skip(self, count: str, message: str) -> None:
+        self.counts["lines"] += 1
+        self.counts[count] += 1
+        self.log.warn("device" if count == "other_series" else "malformed",
+                      message if count == "other_series" else f"skipped a malformed line ({message})")
+
+    # -- devices ----------------------------------------------------------------
+    def _name(self, key: tuple[str, ...]) -> str:
+        return ",".join(f"{name}={value}" for name, value in zip(self.group_by, key, strict=True))
+
+    def _tags(self, key: tuple[str, ...]) -> dict[str, str]:
+        return dict(zip(self.group_by, key, strict=True))
+
+    def _monitor(self, key: tuple[str, ...], records: list[dict[str, Any]]) -> Any:
+        """The device's monitor (a new one for a new device; the least recently seen dropped beyond the cap, its
+        last records added to ``records``)."""
+        monitor = self.devices.get(key)
+        if monitor is not None:
+            self.devices.move_to_end(key)
+            return monitor
+        while len(self.devices) >= self.max_devices:
+            old, stale = self.devices.popitem(last=False)
+            self.dropped += 1
+            if not self._dropped_told:
+                self._dropped_told = True
+                self.log.info(f"warning: more than {self.max_devices} devices (--max-devices): dropping the one "
+                              f"seen least recently ({self._name(old)}, and later others: its open event is closed "
+                              "and its summary written; it starts afresh if it comes back; told once)")
+            records += self._device_records(old, self._end(stale))
+        monitor = self.template.fork(_DeviceLog(self.log, self._name(key)))
+        self.devices[key] = monitor
+        self.seen += 1
+        return monitor
+
+    def _end(self, monitor: Any) -> list[dict[str, Any]]:
+        """Flush a device's monitor: its last records and its summary (kept for the stream's summary)."""
+        records = monitor.flush()
+        summary = monitor.summary()
+        self._retired_total = _fold(self._retired_total, summary)
+        return [*records, summary]
+
+    def _device_records(self, key: tuple[str, ...], records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        tags = self._tags(key)
+        return [{**record, "tags": tags} for record in records]
+
+    def flush(self) -> list[dict[str, Any]]:
+        """End of the stream: every device's last records and summary (then :meth:`summary` is the stream's)."""
+        if self._flushed:
+            return []
+        self._flushed = True
+        records: list[dict[str, Any]] = []
+        while self.devices:
+            key, monitor = self.devices.popitem(last=False)
+            records += self._device_records(key, self._end(monitor))
+        return records
+
+    def summary(self) -> dict[str, Any]:
+        """The stream's summary: the devices' counts added up (``max_score``: the highest), the lines no device took,
+        ``devices`` (seen) and ``devices_dropped``."""
+        total = self._retired_total
+        for monitor in self.devices.values():
+            total = _fold(total, monitor.summary())
+        summary = dict(total) if total is not None else {**self.template.summary(), "unknown_fields": []}
+        for name, count in self.counts.items():
+            summary[name] += count
+        summary.update(devices=self.seen, devices_dropped=self.dropped,
+                       seconds=round(_time.monotonic() - self.started, 3))
+        return summary
+
+
+def _fold(total: dict[str, Any] | None, summary: Mapping[str, Any]) -> dict[str, Any]:
+    """``total`` with a device's ``summary`` added (a copy of it for the first)."""
+    summary = {k: v for k, v in summary.items() if k != "tags"}
+    if total is None:
+        return {**summary, "unknown_fields": list(summary.get("unknown_fields", []))}
+    for name in _SUMS + _DRIFT_SUMS:
+        if name in total:
+            total[name] += summary[name]
+    total.pop("drift_level", None)  # each device's own
+    scores = [s for s in (total["max_score"], summary["max_score"]) if s is not None and math.isfinite(s)]
+    total["max_score"] = max(scores) if scores else None
+    known = set(total["unknown_fields"])
+    total["unknown_fields"] += [f for f in summary["unknown_fields"] if f not in known][:100 - len(known)]
+    return total
+
+
+__all__ = ["MAX_DEVICES", "DeviceMonitors", "topic_levels", "topic_tag_values"]
