@@ -139,6 +139,24 @@ def test_decompress_to_stdout_writes_the_kind_compressed(tmp_path, trained) -> N
     assert to_file.exit_code == 2 and not (tmp_path / "b.csv").exists()
 
 
+def test_decompress_to_stdout_of_an_array_is_an_array(tmp_path, trained) -> None:
+    src = tmp_path / "x.npy"
+    np.save(src, _signal().T)
+    model = str(trained[1])
+    assert CliRunner().invoke(cli, ["compress", model, str(src), "-o", str(tmp_path / "x.tsz"), "-q"]).exit_code == 0
+    for given, stdin in ((str(src), None), ("-", src.read_bytes())):  # an array piped in is an array too
+        out = tmp_path / "y.npy"
+        result = CliRunner().invoke(cli, ["compress", model, given, "-o", str(tmp_path / "y.tsz"), "-q"], input=stdin)
+        assert result.exit_code == 0, result.output
+        assert CliRunner().invoke(cli, ["decompress", str(tmp_path / "y.tsz"), "-o", str(out), "-q"]).exit_code == 0
+        piped = CliRunner().invoke(cli, ["decompress", str(tmp_path / "y.tsz"), "-o", "-", "-q"])
+        assert piped.exit_code == 0, piped.output
+        assert piped.stdout_bytes == out.read_bytes()  # it was the CSV of the array
+        assert np.load(io.BytesIO(piped.stdout_bytes)).shape == (2, 600)
+    as_csv = CliRunner().invoke(cli, ["decompress", str(tmp_path / "x.tsz"), "-o", "-", "--to", "csv", "-q"])
+    assert as_csv.exit_code == 0 and as_csv.stdout_bytes.startswith(b"ch0,ch1\n")
+
+
 def test_stdout_appending_to_the_audio_stdin_reads_is_refused(tmp_path) -> None:
     src = tmp_path / "x.wav"
     sf.write(src, _signal(), 8000)

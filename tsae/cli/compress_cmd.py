@@ -92,13 +92,13 @@ def _against_bound(result: dict) -> str:
 @click.command("decompress")
 @click.argument("container", type=LocalPath(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--output", required=True, type=table_output,
-              help="Series file to write (.csv, .csv.gz/.bz2/.xz, .npy or audio, by suffix), or - for stdout (a WAV "
-                   "for a container of audio, else CSV; see --to).")
+              help="Series file to write (.csv, .csv.gz/.bz2/.xz, .npy or audio, by suffix), or - for stdout (the kind "
+                   "compressed: a WAV for audio, an npy array for an array, else CSV; see --to).")
 @click.option("--model", type=model_file, default=None,
               help="Model file [default: the one the container references]; its SHA-256 must match.")
 @click.option("--to", "stdout_kind", type=click.Choice(STDOUT_KINDS), default=None,
-              help="What -o - writes: a csv table, a wav file or an npy array [default: wav for a container of "
-                   "audio, else csv].")
+              help="What -o - writes: a csv table, a wav file or an npy array [default: the kind compressed: wav "
+                   "for audio, npy for an array, else csv].")
 @quiet_option
 def decompress_command(container: Path, output: Path | str, model: Path | None, stdout_kind: str | None,
                        quiet: bool) -> None:
@@ -119,7 +119,7 @@ def decompress_command(container: Path, output: Path | str, model: Path | None, 
     kind = stdout_kind
     stdout_suffix(output, kind)  # --to with a file output: a usage error before the container is read
     if kind is None and is_stdout(output):
-        kind = "wav" if stored_kind(container) == "audio" else "csv"
+        kind = {"audio": "wav", "array": "npy"}.get(stored_kind(container), "csv")
     with stdout_or_file(output, [container, model], suffix=stdout_suffix(output, kind)) as target:
         result = decompress_file(container, target, model=model, progress=not quiet and stderr_is_terminal())
     bound = result["max_error"]

@@ -100,8 +100,9 @@ def denoise_command(inputs: tuple[str, ...], output: str | None, model: Path | N
     With - as the input (and -o -, the default then) audio streams from stdin to
     stdout as it arrives: WAV (streaming header), or raw PCM with --raw --rate
     --channels --format. The pipe adds at most 20 ms of latency and memory stays
-    bounded. Another audio file on stdin (FLAC, Ogg, MP3 ...) is taken with -o FILE:
-    copied to a temporary file first, then denoised as that file. With --live,
+    bounded. Another audio file on stdin (FLAC, Ogg, MP3 ...) is denoised as that
+    file: read where it is when stdin is redirected from it (< talk.flac), else
+    taken with -o FILE and copied to a temporary file first. With --live,
     a microphone is denoised to speakers (or to a virtual
     device: see the README for PipeWire); dropouts and the measured latency are
     reported on stderr.

@@ -83,7 +83,9 @@ def flush_stdout_at_exit() -> None:
 def table_input(path: Path | str, outputs: Iterable[Path | str | None] = (), *,
                 quiet: bool = False) -> Iterator[Path]:
     """The file a command reads for its input ``path``: the file itself; for ``-`` (:data:`~tsae.cli.common.STDIN`)
-    or a pipe or device (``<(zcat x.csv.gz)``), a private copy of what it gives (:func:`tsae.io.spool.spooled`), read
+    redirected from a regular file (``< x.flac``), that file, read where it is (:func:`tsae.io.spool.in_place`); for
+    other ``-`` or a pipe or device (``<(zcat x.csv.gz)``), a private copy of what it gives
+    (:func:`tsae.io.spool.spooled`), read
     as the file is (in two passes when long, compressed data judged by its first bytes) and named in every message as
     given (``stdin``, ``/dev/fd/63``); it is removed when the block ends, however it ends. The copy's suffix is the
     kind its first bytes tell (:func:`tsae.io.spool.spool_name`): ``.wav``, ``.flac`` ... for audio
@@ -96,7 +98,7 @@ def table_input(path: Path | str, outputs: Iterable[Path | str | None] = (), *,
     """
     from tsae.io.c_stderr import stderr_is_terminal
     from tsae.io.paths import check_outputs, check_stdin_not_output
-    from tsae.io.spool import STDIN_NAME, needs_spool, spooled
+    from tsae.io.spool import STDIN_NAME, in_place, needs_spool, reopenable, spooled
     from tsae.pipelines.progress import copy_bar
 
     written = [Path(output) for output in outputs if output is not None and not is_stdout(output)]
@@ -105,6 +107,11 @@ def table_input(path: Path | str, outputs: Iterable[Path | str | None] = (), *,
         check_outputs(written)  # an output that cannot be written is told now, not after the whole stream
         check_stdin_not_output(sys.stdin, written)
         stream, name = sys.stdin.buffer, STDIN_NAME
+        whole_file = reopenable(stream)
+        if whole_file is not None:  # < x.csv: read where it is, as the file is
+            with in_place(whole_file, name) as link:
+                yield link
+            return
     elif needs_spool(path):
         check_outputs(written, [path])
         stream, name = path, str(path)
@@ -261,6 +268,7 @@ def denoise_pipe(inputs: tuple[str, ...], output: Path | None, *, model: Path | 
                  atten_limit: float | None, raw: bool, rate: int | None, channels: int | None, sample_format: str,
                  device: str, quiet: bool) -> None:
     """Run :func:`~tsae.pipelines.denoise.pipe.denoise_stream` for ``tsae denoise -`` (one input)."""
+    from tsae.io.c_stderr import stderr_is_terminal
     from tsae.pipelines.denoise.pipe import STDIO, RawSpec, denoise_stream
 
     if len(inputs) != 1:
@@ -281,7 +289,7 @@ def denoise_pipe(inputs: tuple[str, ...], output: Path | None, *, model: Path | 
     spec = RawSpec(rate, channels, sample_format) if raw and rate and channels else None
     with quiet_broken_pipe():
         frames = denoise_stream(inputs[0], target, raw=spec, model=model, strength=strength,
-                                atten_limit=atten_limit, device=device)
+                                atten_limit=atten_limit, device=device, progress=not quiet and stderr_is_terminal())
     echo_done(f"denoised {frames} sample frames" + ("" if str(target) == STDIO else f" into {target}"), quiet)
 
 

@@ -106,16 +106,22 @@ def reconstruct_command(model: Path, inputs: tuple[str, ...], output: str, worke
 
 
 def _piped(inputs: tuple[str, ...], output: str, dask_address: str | None) -> bool:
-    """Whether the one input is ``-`` (stdin) or a pipe (``<(zcat x.csv.gz)``), read through a private copy; ``-``
-    among several inputs, or ``-o -`` for several, a folder or a glob, or either with ``--dask`` (whose workers
+    """Whether the one input is ``-`` (stdin) or a pipe (``<(zcat x.csv.gz)``), read through a private copy; ``-`` or
+    a pipe among several inputs, or ``-o -`` for several, a folder or a glob, or either with ``--dask`` (whose workers
     cannot reach this process's stdin or stdout), is a usage error."""
     from tsae.io.paths import is_url
     from tsae.io.spool import needs_spool
 
-    if STDIN in inputs:
-        if len(inputs) > 1:  # a batch names each output and manifest row after its input, and resumes by it
+    if len(inputs) > 1:  # a batch names each output and manifest row after its input, and resumes by it
+        if STDIN in inputs:
             raise click.BadParameter("'-' (stdin) is read as one file's input: a batch (several inputs into a "
                                      "folder, with a manifest) takes files; save stdin to one", param_hint="INPUTS")
+        pipe = next((path for path in inputs if not is_url(path) and needs_spool(path)), None)
+        if pipe is not None:  # it was run with the others, then failed alone as "a pipe or device, not a file"
+            raise click.BadParameter(f"{pipe} is a pipe or device, read as one file's input: a batch (several "
+                                     "inputs into a folder, with a manifest) takes files; save it to one",
+                                     param_hint="INPUTS")
+    if STDIN in inputs:
         problem = stdin_problem()
         if problem:
             raise click.BadParameter(problem, param_hint="INPUTS")

@@ -17,15 +17,21 @@ pivoted already (``|> pivot(rowKey: ["_time"], ...)``: no ``_value`` and ``_fiel
 same way, its columns of numbers (by their ``#datatype``) its fields.
 
 The pivot cannot be done line by line: the series come one after another (a table each), so the first wide row needs
-the first value of the last series, at the end of the file. The values are held instead as arrays (16 bytes per value,
-about what the table read whole takes), sorted by time, and the wide lines made from them a block at a time. A cell
-that is not a value of a sensor (a string field, a time that is none) is an error naming its line in the file.
+the first value of the last series, at the end of the file; and a series may come back in a later table (another
+result, a query in windows), so the rows of one ``_time`` may lie anywhere in the file. The values are written
+instead, a chunk at a time, to an unnamed temporary file (16 bytes a value, in ``TMPDIR``; a fraction of the export's
+text), each series then copied there in time order (read a chunk at a time when its tables bring it in order, as
+Flux writes them; a series out of order is sorted in memory, alone), and the wide lines merged from the series a
+block at a time: memory is a few blocks, whatever the length of the export. A cell that is not a value of a sensor
+(a string field, a time that is none) is an error naming its line in the file.
 """
 from __future__ import annotations
 
 import csv
 import math
 import operator
+import os
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +51,8 @@ _NOT_TAGS = {"", "result", "table", "_start", "_stop", "_time", "_value", "_fiel
 _ROWS = 1 << 16
 #: wide rows made at a time
 _WIDE_ROWS = 1 << 14
+#: the most values of all series together that one block of the merge reads (each series a share)
+_MERGE_VALUES = 1 << 18
 #: Influx's boolean values, as numbers
 _BOOLEANS = {"true": 1.0, "false": 0.0}
 
@@ -78,13 +86,65 @@ def influx_dialect(sample: str) -> type[csv.Dialect] | None:
     return None
 
 
+class _Spill:
+    """Arrays of 8-byte items written to an unnamed temporary file (removed when closed, or when the process ends),
+    read back by where they were put."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self.file = tempfile.TemporaryFile(prefix="tsae-influx-")
+        except OSError as error:
+            raise ValueError(self._told(error)) from None
+        self.end = 0
+
+    def _told(self, error: OSError) -> str:
+        return (f"{self.path}: cannot hold its values in {tempfile.gettempdir()} while it is pivoted "
+                f"({error.strerror or error}); set TMPDIR to a folder with room")
+
+    def put(self, array: np.ndarray) -> int:
+        """Write ``array`` (int64 or float64) at the end; returns its byte offset."""
+        offset = self.end
+        try:
+            self.file.write(np.ascontiguousarray(array).tobytes())
+        except OSError as error:
+            raise ValueError(self._told(error)) from None
+        self.end += array.size * 8
+        return offset
+
+    def get(self, offset: int, count: int, dtype: Any) -> np.ndarray:
+        """``count`` items of ``dtype`` from byte ``offset``."""
+        try:
+            self.file.flush()
+            self.file.seek(offset)
+            data = self.file.read(count * 8)
+        except OSError as error:
+            raise ValueError(self._told(error)) from None
+        finally:
+            self.file.seek(0, os.SEEK_END)
+        return np.frombuffer(data, dtype=dtype)
+
+    def close(self) -> None:
+        self.file.close()
+
+
 @dataclass
 class _Series:
-    """The values of one series, a chunk of arrays at a time, and the file line of its first."""
+    """One series: the file line of its first value, and its chunks in the spill (times' and values' offsets, and
+    their count), in the order the file brings them; and whether their times never go back (as Flux writes a table's
+    rows), and the last of them."""
 
     line: int
-    times: list[np.ndarray] = field(default_factory=list)
-    values: list[np.ndarray] = field(default_factory=list)
+    chunks: list[tuple[int, int, int]] = field(default_factory=list)
+    in_order: bool = True
+    last: int | None = None
+
+    def add(self, spill: _Spill, times: np.ndarray, values: np.ndarray) -> None:
+        """Put a chunk of the series' ``times`` (int64 ns) and ``values`` in ``spill``."""
+        if self.in_order:
+            self.in_order = bool((self.last is None or times[0] >= self.last) and (times[1:] >= times[:-1]).all())
+        self.last = int(times[-1])
+        self.chunks.append((spill.put(times), spill.put(values), times.size))
 
 
 @dataclass
@@ -141,8 +201,9 @@ _RawKey = tuple[tuple[str, ...], Any, str | None, bool]
 class _Collector:
     """The values of the data rows read so far, by series; a chunk of rows is converted to arrays at a time."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, spill: _Spill) -> None:
         self.path = path
+        self.spill = spill
         self.series: dict[tuple[tuple[str, str], ...], _Series] = {}
         self.lines: list[int] = []
         self.keys: list[_RawKey] = []
@@ -172,9 +233,9 @@ class _Collector:
             series = self.series.get(key)
             if series is None:
                 series = self.series[key] = _Series(lines[rows[0]])
-            series.times.append(times[rows].astype(np.int64))
-            series.values.append(self._values([self.values[i] for i in rows], [lines[i] for i in rows], boolean,
-                                              dict(key).get("_field", "")))
+            values = self._values([self.values[i] for i in rows], [lines[i] for i in rows], boolean,
+                                  dict(key).get("_field", ""))
+            series.add(self.spill, times[rows].astype(np.int64), values)
         for held in (self.lines, self.keys, self.times, self.values):
             held.clear()
 
@@ -203,10 +264,10 @@ class _Collector:
         return values
 
 
-def _read(path: Path, lines: Iterable[str]) -> dict[tuple[tuple[str, str], ...], _Series]:
-    """The series of an export's lines (see the module notes), each with its values in chunks."""
+def _read(path: Path, lines: Iterable[str], spill: _Spill) -> dict[tuple[tuple[str, str], ...], _Series]:
+    """The series of an export's lines (see the module notes), each with its values in chunks in ``spill``."""
     reader = csv.reader(lines, InfluxCsv)
-    collector = _Collector(path)
+    collector = _Collector(path, spill)
     annotations: dict[str, list[str]] = {}
     segment: _Segment | None = None
     header: list[str] = []
@@ -284,26 +345,100 @@ def series_names(keys: list[tuple[tuple[str, str], ...]]) -> list[str]:
     return names
 
 
-def _sorted(path: Path, name: str, series: _Series) -> tuple[np.ndarray, np.ndarray]:
-    """A series' times (int64 ns) and values in time order; two different values at one time are an error."""
-    times = np.concatenate(series.times)
-    values = np.concatenate(series.values)
-    series.times.clear()
-    series.values.clear()
-    order = np.argsort(times, kind="stable")
-    times, values = times[order], values[order]
+def _clash(path: Path, name: str, time: int, a: float, b: float) -> ValueError:
+    when = np.datetime_as_string(np.int64(time).astype("datetime64[ns]"), unit=_unit(np.array([time])))
+    return ValueError(f"{path}: series {name!r} has two values at {when}Z ({float(a)!r} and {float(b)!r})")
+
+
+def _unique(path: Path, name: str, times: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted ``times`` and their ``values`` with each time once; two different values at one time are an error."""
     twice = np.flatnonzero(times[1:] == times[:-1])
     if twice.size:
         a, b = values[twice], values[twice + 1]
         clash = twice[~((a == b) | (np.isnan(a) & np.isnan(b)))]
         if clash.size:
             i = int(clash[0])
-            when = np.datetime_as_string(times[i].astype("datetime64[ns]"), unit=_unit(times[i: i + 1]))
-            raise ValueError(f"{path}: series {name!r} has two values at {when}Z ({float(values[i])!r} and "
-                             f"{float(values[i + 1])!r})")
+            raise _clash(path, name, int(times[i]), values[i], values[i + 1])
         keep = np.concatenate([[True], times[1:] != times[:-1]])
         times, values = times[keep], values[keep]
     return times, values
+
+
+#: the units of :func:`_unit`, coarsest first
+_UNITS: tuple[Literal["s", "ms", "us", "ns"], ...] = ("s", "ms", "us", "ns")
+
+
+@dataclass
+class _Sorted:
+    """A series in time order, each time once, in the sorted spills: where its times and its values start, how many,
+    and the finest unit its times need (an index in :data:`_UNITS`)."""
+
+    times: int
+    values: int
+    n: int
+    unit: int = 0
+
+
+def _sorted(path: Path, name: str, series: _Series, raw: _Spill, out_times: _Spill, out_values: _Spill) -> _Sorted:
+    """A series' values (in ``raw``) copied to ``out_times`` and ``out_values`` in time order, each time once: chunk
+    by chunk when its chunks come in order, else sorted in memory (the series alone). Two different values at one
+    time are an error."""
+    chunks = series.chunks
+    if not series.in_order:
+        times = np.concatenate([raw.get(t, n, np.int64) for t, _, n in chunks])
+        values = np.concatenate([raw.get(v, n, np.float64) for _, v, n in chunks])
+        order = np.argsort(times, kind="stable")
+        times, values = _unique(path, name, times[order], values[order])
+        return _Sorted(out_times.put(times), out_values.put(values), times.size, _UNITS.index(_unit(times)))
+    found = _Sorted(out_times.end, out_values.end, 0)
+    previous: tuple[np.ndarray, np.ndarray] | None = None  # the time and value the chunk before ended with
+    for t, v, n in chunks:
+        times, values = raw.get(t, n, np.int64), raw.get(v, n, np.float64)
+        if previous is not None:
+            times, values = np.concatenate([previous[0], times]), np.concatenate([previous[1], values])
+        times, values = _unique(path, name, times, values)
+        new = slice(0 if previous is None else 1, None)  # the time carried over is written already
+        out_times.put(times[new])
+        out_values.put(values[new])
+        found.n += times[new].size
+        if times[new].size:
+            found.unit = max(found.unit, _UNITS.index(_unit(times[new])))
+        previous = times[-1:], values[-1:]
+    return found
+
+
+def _merged(columns: list[_Sorted], times: _Spill, values: _Spill) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The times any of the sorted series has a value at, in order, a block at a time (at most :data:`_WIDE_ROWS`),
+    each with the ``(series, rows)`` array of the series' values (NaN where one has none). Each block reads at most
+    :data:`_MERGE_VALUES` values of all series together."""
+    window = max(64, _MERGE_VALUES // max(1, len(columns)))
+    done = [0] * len(columns)
+    while any(d < c.n for d, c in zip(done, columns, strict=True)):
+        ahead: list[np.ndarray | None] = []
+        bound: int | None = None  # the last time this block may hold: every series' values up to it are read
+        for d, column in zip(done, columns, strict=True):
+            if d >= column.n:
+                ahead.append(None)
+                continue
+            m = min(window, column.n - d)
+            seen = times.get(column.times + 8 * d, m, np.int64)
+            ahead.append(seen)
+            if d + m < column.n:
+                bound = int(seen[-1]) if bound is None else min(bound, int(seen[-1]))
+        union = np.unique(np.concatenate([a for a in ahead if a is not None]))
+        if bound is not None:
+            union = union[union <= bound]
+        block = union[:_WIDE_ROWS]
+        wide = np.full((len(columns), len(block)), np.nan)
+        for k, (read, column) in enumerate(zip(ahead, columns, strict=True)):
+            if read is None:
+                continue
+            take = int(np.searchsorted(read, block[-1], side="right"))
+            if take:
+                wide[k, np.searchsorted(block, read[:take])] = values.get(column.values + 8 * done[k], take,
+                                                                          np.float64)
+                done[k] += take
+        yield block, wide
 
 
 def _cell(value: float) -> str:
@@ -319,29 +454,35 @@ def influx_lines(path: str | Path, lines: Iterable[str]) -> Iterator[str]:
     ------
     ValueError
         ``"<path>: line <n>: ..."``: a time or value that is none, a header without ``_time``, ``_value`` or
-        ``_field``, a ragged row, the query's error table; two values of a series at one time; no data rows.
+        ``_field``, a ragged row, the query's error table; two values of a series at one time; no data rows; no
+        room in the temporary folder for the values.
     """
     path = Path(path)
-    series = _read(path, lines)
-    keys = sorted(series, key=lambda key: series[key].line)  # in the order the file brings them
-    names = series_names(keys)
-    columns = [_sorted(path, name, series.pop(key)) for name, key in zip(names, keys, strict=True)]
-    times = np.unique(np.concatenate([t for t, _ in columns]))
-    writer_names = [_header_cell(name) for name in ["_time", *names]]
-    yield ",".join(writer_names) + "\n"
-    unit = _unit(times)
-    starts = [0] * len(columns)
-    for a in range(0, len(times), _WIDE_ROWS):
-        block = times[a: a + _WIDE_ROWS]
-        wide = np.full((len(columns), len(block)), np.nan)
-        for k, (t, v) in enumerate(columns):
-            end = int(np.searchsorted(t, block[-1], side="right"))
-            part = slice(starts[k], end)
-            wide[k, np.searchsorted(block, t[part])] = v[part]
-            starts[k] = end
-        stamps = np.datetime_as_string(block.astype("datetime64[ns]"), unit=unit)
-        for i, stamp in enumerate(stamps):
-            yield stamp + "Z," + ",".join(_cell(x) for x in wide[:, i].tolist()) + "\n"
+    raw = _Spill(path)
+    try:
+        series = _read(path, lines, raw)
+        keys = sorted(series, key=lambda key: series[key].line)  # in the order the file brings them
+        names = series_names(keys)
+        times, values = _Spill(path), _Spill(path)
+        try:
+            columns = [_sorted(path, name, series.pop(key), raw, times, values)
+                       for name, key in zip(names, keys, strict=True)]
+        except BaseException:
+            times.close()
+            values.close()
+            raise
+    finally:
+        raw.close()
+    try:
+        yield ",".join(_header_cell(name) for name in ["_time", *names]) + "\n"
+        unit = _UNITS[max(column.unit for column in columns)]
+        for block, wide in _merged(columns, times, values):
+            stamps = np.datetime_as_string(block.astype("datetime64[ns]"), unit=unit)
+            for i, stamp in enumerate(stamps):
+                yield stamp + "Z," + ",".join(_cell(x) for x in wide[:, i].tolist()) + "\n"
+    finally:
+        times.close()
+        values.close()
 
 
 def _unit(times: np.ndarray) -> Literal["s", "ms", "us", "ns"]:

@@ -6,7 +6,9 @@ delimiter sniffed from a sample: a stream can be read once only, so :func:`spool
 memory is one chunk, whatever the stream's length), to a file in a folder of its own in the system's temporary folder
 (``TMPDIR``; the folder ``0700``, the file ``0600``), which is removed however the block ends (an error, Ctrl-C, the
 command line's SIGTERM). Within the block, errors and warnings name the stream as the user gave it (``stdin``,
-``/dev/fd/63``), never the copy (:func:`named_as`). :func:`private_folder` is that folder, which
+``/dev/fd/63``), never the copy (:func:`named_as`). A stream that is a regular file read from its start (``tsae
+smooth - < x.flac``) needs no copy: :func:`in_place` opens it afresh (``/proc/<pid>/fd/0``, through a link in such a
+folder named as the copy would be). :func:`private_folder` is that folder, which
 :mod:`~tsae.io.unspool` uses the other way round, for an output bound for stdout.
 """
 from __future__ import annotations
@@ -103,6 +105,49 @@ def spooled(stream: BinaryIO | str | os.PathLike, name: str, *,
                                  "to another folder") from None
         with named_as(str(copy), name):
             yield copy
+
+
+def reopenable(stream: Any) -> str | None:
+    """The path that opens the file behind ``stream`` afresh, at its start (``/proc/<pid>/fd/0`` for stdin), when
+    ``stream`` is a regular file not read yet (``< x.flac``); None otherwise: a pipe, a socket, a terminal, a stream
+    without a file descriptor, a file read part way (what is left of it is the stream: it is copied), a system
+    without ``/proc``. The pid's path, not ``/proc/self``: a worker process opens the same file through it."""
+    try:
+        fd = stream.fileno()
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or os.lseek(fd, 0, os.SEEK_CUR) != 0:
+            return None
+        path = f"/proc/{os.getpid()}/fd/{fd}"
+        again = os.stat(path)
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError and a ValueError
+        return None
+    return path if (again.st_dev, again.st_ino) == (info.st_dev, info.st_ino) else None
+
+
+@contextlib.contextmanager
+def in_place(path: str, name: str) -> Iterator[Path]:
+    """The regular file ``path`` (:func:`reopenable`'s) read where it is, through a link in a private folder named as
+    :func:`spooled`'s copy would be (``stdin.flac``: the kind its first bytes tell), removed when the block ends.
+    Errors raised and warnings shown within the block name ``name`` in place of the link or ``path``.
+
+    Raises
+    ------
+    ValueError
+        ``"<name>: ..."``: the file could not be read, or the link not made.
+    """
+    from tsae.io.stream_kind import HEAD_BYTES
+
+    with _open_stream(path, name) as source:
+        head = _read(source, HEAD_BYTES, name)
+    with private_folder(name, "while it is read") as folder:
+        link = folder / spool_name(name, head)
+        try:
+            os.symlink(path, link)
+        except OSError as error:
+            raise ValueError(f"{name}: cannot make a link to it in {folder.parent} ({error.strerror or error}); "
+                             "set TMPDIR to another folder") from None
+        with named_as(str(link), name), named_as(path, name):
+            yield link
 
 
 @contextlib.contextmanager
@@ -211,4 +256,5 @@ def _rename(error: BaseException, copy: str, name: str) -> None:
         error = error.__cause__ or error.__context__  # type: ignore[assignment]
 
 
-__all__ = ["SPOOL_CHUNK", "STDIN_NAME", "named_as", "needs_spool", "private_folder", "spool_name", "spooled"]
+__all__ = ["SPOOL_CHUNK", "STDIN_NAME", "in_place", "named_as", "needs_spool", "private_folder", "reopenable",
+           "spool_name", "spooled"]

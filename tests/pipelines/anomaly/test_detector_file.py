@@ -234,12 +234,64 @@ def test_a_long_fit_keeps_every_kth_training_score(detector, tmp_path, test_data
     assert (loaded.decision_scores_step_, loaded.n_samples_fit_) == (9, 900)
     assert (detector.decision_scores_step_, detector.n_samples_fit_) == (1, 900)
     np.testing.assert_array_equal(loaded.decision_scores_, detector.decision_scores_[::9])
-    np.testing.assert_array_equal(loaded.labels_, detector.labels_[::9])
+    assert loaded.labels_.shape == (900,) and loaded.labels_.dtype == detector.labels_.dtype
     np.testing.assert_array_equal(loaded.decision_function(test_data.T), detector.decision_function(test_data.T))
     monkeypatch.setattr(detector_file, "MAX_SAVED_SCORES", 40)  # saved again: the steps compose (9 * 3)
     again = Detector.load(loaded.save(tmp_path / "again.tsae"))
     assert (again.decision_scores_step_, again.n_samples_fit_, again.decision_scores_.size) == (27, 900, 34)
     np.testing.assert_array_equal(again.decision_scores_, detector.decision_scores_[::27])
+
+
+def _flagged(detector: Detector) -> Detector:
+    """A shallow copy of ``detector`` whose training labels flag runs that one score in 9 would not tell."""
+    import copy
+
+    flagged = copy.copy(detector)
+    scores = detector.decision_scores_.copy()
+    scores[[10, 11, 500]] = scores[300:340] = 2 * detector.threshold_
+    flagged.decision_scores_ = scores
+    flagged.labels_ = (scores > detector.threshold_).astype(np.int64)
+    return flagged
+
+
+def test_labels_of_a_long_fit_are_one_per_training_sample(detector, tmp_path, monkeypatch) -> None:
+    # as PyOD's labels_: they were the 100 kept scores' labels only (labels_.sum() counted one flagged sample in 9)
+    import tsae.pipelines.anomaly.detector_file as detector_file
+
+    monkeypatch.setattr(detector_file, "MAX_SAVED_SCORES", 100)
+    flagged = _flagged(detector)
+    loaded = Detector.load(flagged.save(tmp_path / "d.tsae"))
+    np.testing.assert_array_equal(loaded.labels_, flagged.labels_)  # from the runs the file keeps: exact
+    monkeypatch.setattr(detector_file, "MAX_SAVED_SCORES", 40)
+    again = Detector.load(loaded.save(tmp_path / "again.tsae"))
+    np.testing.assert_array_equal(again.labels_, flagged.labels_)  # the runs are saved again
+
+
+def test_labels_of_a_long_fit_with_too_many_runs_stand_for_the_samples_up_to_the_next_kept_score(
+        detector, tmp_path, monkeypatch) -> None:
+    import tsae.pipelines.anomaly.detector_file as detector_file
+
+    monkeypatch.setattr(detector_file, "MAX_SAVED_SCORES", 100)
+    monkeypatch.setattr(detector_file, "MAX_SAVED_RUNS", 0)  # none kept: as a file written before them
+    flagged = _flagged(detector)
+    loaded = Detector.load(flagged.save(tmp_path / "d.tsae"))
+    assert loaded.labels_.shape == (900,)
+    np.testing.assert_array_equal(loaded.labels_, np.repeat(flagged.labels_[::9], 9))
+
+
+@pytest.mark.parametrize("runs", [[[500, 501], [10, 12]], [[10, 12], [12, 20]], [[-1, 3]], [[899, 901]], [[5, 5]]])
+def test_a_file_with_flagged_runs_out_of_order_is_refused(detector, tmp_path, monkeypatch, craft_model_file,
+                                                          runs) -> None:
+    import tsae.pipelines.anomaly.detector_file as detector_file
+
+    monkeypatch.setattr(detector_file, "MAX_SAVED_SCORES", 100)
+    path = detector.save(tmp_path / "d.tsae")
+
+    def plant(state: dict) -> None:
+        state["arrays.flagged_runs"] = torch.tensor(runs, dtype=torch.int64)
+
+    with pytest.raises(ModelFileError, match=r"array 'flagged_runs'.*not in order within the 900 training samples"):
+        Detector.load(craft_model_file(path, "bad.tsae", tensors=plant))
 
 
 def test_a_short_fit_and_an_older_file_keep_every_training_score(detector, detector_file, craft_model_file) -> None:

@@ -75,7 +75,9 @@ from tsae.pipelines.anomaly.detector_file import (
     TRAINING_SETTINGS,
     check_drift_every_used,
     check_settings,
+    fit_labels,
     read_detector_state,
+    saved_runs,
     saved_scores,
     term_arrays,
 )
@@ -256,7 +258,10 @@ class Detector:
         ``decision_scores_step_``-th (samples 0, k, 2k...: their distribution and their course, in at most
         512 KiB; a fit on 10 million rows wrote 80 MB). Scoring never reads them.
     labels_ : ndarray (n_samples,)
-        ``predict`` of the training data (of the scores ``decision_scores_`` holds).
+        ``predict`` of the training data, one per training sample (``n_samples_fit_``), after :meth:`load` too:
+        from the runs of flagged samples the file keeps when it thins the scores (at most
+        :data:`~tsae.pipelines.anomaly.detector_file.MAX_SAVED_RUNS` runs; exact), else (more runs, or a file
+        written before them) each kept score's label stands for the ``decision_scores_step_`` samples from its own.
     decision_scores_step_ : int
         ``decision_scores_[i]`` is the score of training sample ``i * decision_scores_step_`` (1 after :meth:`fit`).
     n_samples_fit_ : int
@@ -311,7 +316,6 @@ class Detector:
     threshold_obj_: Threshold
     threshold_: float
     early_threshold_: float | None
-    labels_: np.ndarray
 
     def __init__(
         self, model: str = "conv1d", window: int | str = "auto", hop: int | None = None,
@@ -652,6 +656,22 @@ class Detector:
         return self.fit(X).labels_
 
     @property
+    def labels_(self) -> np.ndarray:
+        """``predict`` of the training data, one per training sample (see the class's Attributes)."""
+        labels = self.__dict__.get("_labels")
+        if labels is None:
+            source = self.__dict__.get("_labels_from")
+            if source is None:  # not fitted: absent, as sklearn's fitted attributes are
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute 'labels_'")
+            labels = self.__dict__["_labels"] = fit_labels(*source)
+        return labels
+
+    @labels_.setter
+    def labels_(self, value: np.ndarray) -> None:
+        self.__dict__["_labels"] = value
+        self.__dict__.pop("_labels_from", None)
+
+    @property
     def event_gap(self) -> int:
         """Events closer than this many samples are merged."""
         return int(self.window_ if self.merge_gap is None else self.merge_gap)
@@ -667,6 +687,9 @@ class Detector:
                                                getattr(self, "n_samples_fit_", None))
         arrays: dict[str, Any] = {"mean": norm.center, "std": norm.scale, "err_scale": state.err_scale,
                                   "decision_scores": scores}
+        runs = saved_runs(self.labels_, step)
+        if runs is not None:
+            arrays["flagged_runs"] = runs
         if state.contrib_base is not None:
             arrays["contrib_base"] = state.contrib_base
         arrays.update(term_arrays("", state.pca, state.stats))
@@ -747,7 +770,9 @@ class Detector:
         det.threshold_ = threshold.value
         det.decision_scores_ = content.decision_scores
         det.decision_scores_step_, det.n_samples_fit_ = content.scores_step, content.n_samples_fit
-        det.labels_ = (det.decision_scores_ > det.threshold_).astype(np.int64)
+        # one per training sample, made when asked for (8 bytes a sample: scoring never reads them)
+        det.__dict__["_labels_from"] = (det.decision_scores_, det.threshold_, content.scores_step,
+                                        content.n_samples_fit, content.flagged_runs)
         if content.selfcheck is not None:
             det.selfcheck_ = content.selfcheck
         det.path_ = Path(path)

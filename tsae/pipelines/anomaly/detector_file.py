@@ -69,6 +69,9 @@ class DetectorFile:
     n_samples_fit: int = 0
     #: the normal levels by time of day / week removed before scoring (files before version 5: None)
     seasonal: SeasonalProfile | None = None
+    #: the runs of flagged training samples, ``(start, stop)`` rows (:func:`flagged_runs`), kept when the scores are
+    #: thinned (files written before them, a fit whose every score is kept, or one of too many runs: None)
+    flagged_runs: np.ndarray | None = None
 
 
 #: the most training scores a detector file keeps (512 KiB of float64): a longer fit keeps every k-th one
@@ -94,6 +97,72 @@ def saved_scores(scores: np.ndarray, step: int = 1, n_samples: int | None = None
     n_samples = scores.size if n_samples is None else n_samples
     thin = -(-scores.size // MAX_SAVED_SCORES) if scores.size > MAX_SAVED_SCORES else 1
     return np.ascontiguousarray(scores[::thin], dtype=np.float64), step * thin, n_samples
+
+
+#: the most runs of flagged training samples a detector file keeps (512 KiB of int64 pairs): beyond, ``labels_``
+#: of a loaded detector is told by the kept scores, each for the samples up to the next kept one
+MAX_SAVED_RUNS = 2**15
+
+
+def flagged_runs(labels: np.ndarray) -> np.ndarray:
+    """The runs of 1 in the 0/1 ``labels``: an int64 array of ``(start, stop)`` rows, in order.
+
+    Examples
+    --------
+    >>> flagged_runs(np.array([0, 1, 1, 0, 1])).tolist()
+    [[1, 3], [4, 5]]
+    """
+    edges = np.diff(np.concatenate([[0], (np.asarray(labels) != 0).astype(np.int8), [0]]))
+    return np.stack([np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)], axis=1).astype(np.int64)
+
+
+def saved_runs(labels: np.ndarray, step: int) -> np.ndarray | None:
+    """The runs of flagged training samples a detector file keeps beside scores kept every ``step``-th
+    (:func:`saved_scores`): :func:`flagged_runs` of ``labels``, when the scores are thinned (``step`` over 1: they
+    cannot tell the labels between them) and the runs are at most :data:`MAX_SAVED_RUNS`; else None."""
+    if step <= 1:
+        return None
+    runs = flagged_runs(labels)
+    return runs if len(runs) <= MAX_SAVED_RUNS else None
+
+
+def fit_labels(scores: np.ndarray, threshold: float, step: int, n_samples: int,
+               runs: np.ndarray | None) -> np.ndarray:
+    """``labels_`` of a loaded detector, one per training sample (``n_samples``): from the ``runs`` of flagged
+    samples the file kept (exact), else from the kept ``scores`` (every ``step``-th), each kept label standing for
+    the ``step`` samples from its own (exact when ``step`` is 1).
+
+    Examples
+    --------
+    >>> fit_labels(np.array([0.5, 2.0]), 1.0, 3, 5, None).tolist()
+    [0, 0, 0, 1, 1]
+    >>> fit_labels(np.array([0.5, 2.0]), 1.0, 3, 5, np.array([[1, 2]])).tolist()
+    [0, 1, 0, 0, 0]
+    """
+    if runs is None:
+        return np.repeat((scores > threshold).astype(np.int64), step)[:n_samples]
+    labels = np.zeros(n_samples, dtype=np.int64)
+    for start, stop in runs.tolist():
+        labels[start:stop] = 1
+    return labels
+
+
+def _label_runs(path: Path, arrays: dict[str, Any], n_samples: int) -> np.ndarray | None:
+    """``array 'flagged_runs'`` (files written before it, or with too many runs: None): ``(start, stop)`` rows of
+    whole numbers, each run within the ``n_samples`` training samples, in order, none touching the next."""
+    if "flagged_runs" not in arrays:
+        return None
+    runs = np.asarray(arrays["flagged_runs"])
+    field = "array 'flagged_runs'"
+    if runs.ndim != 2 or runs.shape[1] != 2 or runs.dtype.kind not in "iu":
+        raise ModelFileError(path, f"has shape {tuple(runs.shape)} of {runs.dtype}, expected (runs, 2) of integers",
+                             field)
+    runs = runs.astype(np.int64)
+    flat = runs.ravel()
+    if runs.size and (runs[:, 0].min() < 0 or flat.max() > n_samples or (runs[:, 1] <= runs[:, 0]).any()
+                      or (runs[1:, 0] <= runs[:-1, 1]).any()):
+        raise ModelFileError(path, f"holds runs that are not in order within the {n_samples} training samples", field)
+    return runs
 
 
 @dataclass(frozen=True)
@@ -424,7 +493,8 @@ def read_detector_state(path: str | Path, loaded: LoadedModel) -> DetectorFile:
                         time_column=check_str(path, "extra.time_column", extra.get("time_column"), optional=True),
                         selfcheck=_selfcheck(path, extra.get("selfcheck")),
                         early_threshold=_early_threshold(path, extra.get("early_threshold")),
-                        scores_step=step, n_samples_fit=n_samples, seasonal=seasonal)
+                        scores_step=step, n_samples_fit=n_samples, seasonal=seasonal,
+                        flagged_runs=_label_runs(path, arrays, n_samples))
 
 
 def _scores_kept(path: Path, extra: dict[str, Any], kept: int) -> tuple[int, int]:
@@ -467,5 +537,6 @@ def _short_smooth(path: Path, value: Any, smooth: int) -> list[tuple[int, float]
     return out
 
 
-__all__ = ["DETECTOR_KIND", "DETECTOR_VERSION", "MAX_SAVED_SCORES", "SETTING_RANGES", "DetectorFile", "SettingRange",
-           "check_settings", "read_detector_state", "saved_scores", "term_arrays"]
+__all__ = ["DETECTOR_KIND", "DETECTOR_VERSION", "MAX_SAVED_RUNS", "MAX_SAVED_SCORES", "SETTING_RANGES", "DetectorFile",
+           "SettingRange", "check_settings", "fit_labels", "flagged_runs", "read_detector_state", "saved_runs",
+           "saved_scores", "term_arrays"]

@@ -50,6 +50,8 @@ from tsae.pipelines.reconstruct.columns import check_channels, model_permutation
 
 #: series files read and written in blocks (the others, tables, are read whole and written by :func:`_write_table`)
 _BLOCK_SUFFIXES = ARRAY_SUFFIXES + AUDIO_SUFFIXES
+#: what a container's header ``input`` says was compressed (:func:`stored_kind`)
+STORED_KINDS = ("table", "array", "audio")
 
 
 def file_sha256(path: str | os.PathLike) -> str:
@@ -315,6 +317,7 @@ def compress_file(model: str | os.PathLike, data: str | os.PathLike, output: str
                         "family": loaded.family},
               "columns": list(meta.get("columns") or []), "sample_rate": rate,
               "subtype": meta.get("subtype") if meta.get("kind") == "audio" else None,
+              "input": meta.get("kind") if meta.get("kind") in STORED_KINDS else None,
               "time": _regular_time(meta, data_path)}
     with atomic_path(out, protect=(data_path, model_path)) as tmp:
         with open(tmp, "wb") as handle:
@@ -399,8 +402,10 @@ def decompress_file(container: str | os.PathLike, output: str | os.PathLike, *,
 
 
 def stored_kind(container: str | os.PathLike) -> str:
-    """What was compressed into the ``.tsz`` file ``container``: ``"audio"`` (its header keeps the sample format) or
-    ``"table"`` (a table or an array, which a header does not tell apart); what ``tsae decompress -o -`` writes.
+    """What was compressed into the ``.tsz`` file ``container``, one of :data:`STORED_KINDS`: ``"audio"``,
+    ``"array"`` (a ``.npy``) or ``"table"``; what ``tsae decompress -o -`` writes. The header's ``input`` tells it;
+    a container without one (written before it was kept) is ``"audio"`` when its header keeps a sample format, else
+    ``"table"``.
 
     Raises
     ------
@@ -414,6 +419,9 @@ def stored_kind(container: str | os.PathLike) -> str:
         header = Reader(handle, str(source)).header
     if not isinstance(header, dict):
         raise ValueError(f"{source}: corrupt .tsz header (not an object)")
+    kind = header.get("input")
+    if isinstance(kind, str) and kind in STORED_KINDS:
+        return kind
     return "audio" if isinstance(header.get("subtype"), str) else "table"
 
 

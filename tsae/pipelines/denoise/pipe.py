@@ -11,6 +11,7 @@ problem is reported.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -55,6 +56,7 @@ def denoise_stream(
     atten_limit: float | None = None,
     device: str = "cpu",
     block_seconds: float = 0.02,
+    progress: bool = False,
 ) -> int:
     """Denoise from ``input`` to ``output``, either of which may be ``"-"`` (the pipes), block by block.
 
@@ -64,15 +66,18 @@ def denoise_stream(
         ``"-"`` for ``stdin``/``stdout``, or an audio file path (a file output is
         written atomically and never replaces the input or the model). ``stdin`` streams
         WAV (or raw PCM); another audio file on it (FLAC, Ogg, MP3, RF64, AIFF ...) is
-        copied to a private temporary file and denoised as that file, when ``output`` is a
-        file; to ``stdout`` it is refused, naming what it is (it would wait for the whole
-        stream, unbounded on disk, before a sample came out).
+        denoised as that file: read where it is when ``stdin`` is a regular file
+        (``< in.flac``), else copied to a private temporary file first when ``output`` is a
+        file; to ``stdout`` such a stream is refused, naming what it is (it would wait for
+        the whole stream, unbounded on disk, before a sample came out).
     stdin, stdout
         The byte streams behind ``"-"`` (default: the process's).
     raw
         Raw PCM on the pipes (both directions) instead of WAV.
     block_seconds
         Largest block read at once: the latency the pipe adds.
+    progress
+        Show a counter on stderr of the bytes of ``stdin`` copied to a temporary file.
 
     Returns
     -------
@@ -102,16 +107,24 @@ def denoise_stream(
     elif str(input) == STDIO and same_regular_file(stdout, stdin):  # < in.wav >> in.wav: a streamed WAV reads forever
         raise ValueError("stdin: refusing to overwrite the input file (stdout goes to the file stdin reads)")
     if str(input) == STDIO and raw is None:
+        from tsae.io.spool import STDIN_NAME, in_place, reopenable, spooled
+
+        whole_file = reopenable(stdin)  # before a byte is read: < in.flac is read where it is
         head = read_up_to(stdin, HEAD_BYTES)
         found = audio_container(head)
         if found is not None and found[0] != ".wav":  # FLAC, Ogg, MP3 ... are read from files only
-            if str(output) == STDIO:  # a copy would hold back every sample until the stream ends
+            if whole_file is None and str(output) == STDIO:  # a copy would hold back every sample to the stream's end
                 raise ValueError(f"stdin: {found[1]}, which is read from a file, not from a stream: give the file's "
                                  "name instead of -, or an output file, not stdout (stdin is then copied to a "
                                  "temporary file first)")
-            from tsae.io.spool import STDIN_NAME, spooled
+            from tsae.pipelines.progress import copy_bar
 
-            with spooled(stdin, STDIN_NAME, head=head) as copy:
+            with contextlib.ExitStack() as stack:
+                if whole_file is not None:
+                    copy = stack.enter_context(in_place(whole_file, STDIN_NAME))
+                else:
+                    copied = stack.enter_context(copy_bar(STDIN_NAME, progress))
+                    copy = stack.enter_context(spooled(stdin, STDIN_NAME, head=head, copied=copied))
                 return denoise_stream(copy, output, stdout=stdout, model=model, strength=strength,
                                       atten_limit=atten_limit, device=device, block_seconds=block_seconds)
         stdin = Prefixed(head, stdin)  # type: ignore[assignment]
