@@ -1,0 +1,150 @@
+"""A third-party author's mistakes met through a real entry point (a dist-info written into tmp_path):
+each is one line naming the plugin, and none spoils what tsae writes to stdout."""
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+import textwrap
+import types
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import tsae
+from tsae.cli import cli
+
+FAMILY = """
+from torch import nn
+from tsae import Autoencoder, Param, hookimpl
+
+
+class LinearAE(Autoencoder):
+    name = "{family}"
+    description = "linear autoencoder"
+    params = {{"latent": Param(2, "size of the code", min=1)}}
+
+    def __init__(self, channels, window, **hparams):
+        super().__init__(channels, window, **hparams)
+        self.down = nn.Linear(channels * window, self.config["latent"])
+        self.up = nn.Linear(self.config["latent"], channels * window)
+
+    def encode(self, x):
+        return self.down(x.flatten(1))
+
+    def decode(self, z):
+        return self.up(z).view(-1, self.channels, self.window)
+"""
+
+
+REGISTER = "\n@hookimpl\ndef register_models(register):\n    register(LinearAE)\n"
+
+
+def _install(folder: Path, module: str, source: str, dist: str = "tsae-author", version: str = "1.0") -> Path:
+    """Write ``module`` and a dist-info declaring it as the ``tsae`` entry point ``module``, as pip would."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{module}.py").write_text(textwrap.dedent(source), encoding="utf-8")
+    info = folder / f"{dist.replace('-', '_')}-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n", encoding="utf-8")
+    (info / "entry_points.txt").write_text(f"[tsae]\n{module} = {module}\n", encoding="utf-8")
+    return folder
+
+
+@pytest.fixture()
+def on_path(monkeypatch, fresh_plugins):
+    """Put folders on ``sys.path`` (in order) and rediscover the plugins; their modules are forgotten after."""
+    monkeypatch.delenv(fresh_plugins.DISABLE_ENV, raising=False)
+    before = set(sys.modules)
+
+    def put(*folders: Path) -> None:
+        for folder in reversed(folders):
+            monkeypatch.syspath_prepend(str(folder))
+        importlib.invalidate_caches()
+        fresh_plugins.reset()
+
+    yield put
+    for name in set(sys.modules) - before:
+        if name.startswith("author_"):
+            del sys.modules[name]
+
+
+def test_what_a_plugin_prints_while_it_loads_goes_to_stderr_not_into_the_output(on_path, tmp_path) -> None:
+    # before: "hello" came first on stdout, so `tsae plugins --json` (and `smooth -o -`) wrote no valid JSON/CSV
+    source = "print('hello at import')\n" + FAMILY.format(family="author_loud") + textwrap.dedent("""
+        @hookimpl
+        def register_models(register):
+            print('hello from the hook')
+            register(LinearAE)
+        """)
+    on_path(_install(tmp_path / "site", "author_loud", source))
+    stderr = ""
+    for command in (["plugins", "--json"], ["models", "--json"]):
+        result = CliRunner().invoke(cli, command)
+        assert result.exit_code == 0, result.output
+        rows = json.loads(result.stdout)  # the plugin's words are not in it
+        assert any(row["name"] == "author_loud" for row in rows)
+        stderr += result.stderr
+    assert "hello at import" in stderr and "hello from the hook" in stderr, stderr
+
+
+def _two_copies(tmp_path: Path, same_folder: bool) -> list[Path]:
+    source = FAMILY.format(family="author_twin") + REGISTER
+    first = _install(tmp_path / "a", "author_twin", source, version="1.0")
+    if same_folder:  # a half-done upgrade: the second dist-info beside the first
+        info = first / "tsae_author-2.0.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text("Metadata-Version: 2.1\nName: tsae-author\nVersion: 2.0\n", encoding="utf-8")
+        (info / "entry_points.txt").write_text("[tsae]\nauthor_twin = author_twin\n", encoding="utf-8")
+        return [first]
+    return [first, _install(tmp_path / "b", "author_twin", source, version="2.0")]
+
+
+@pytest.mark.parametrize("same_folder", [False, True])
+def test_a_plugin_installed_twice_is_named_with_both_versions(on_path, fresh_plugins, tmp_path,
+                                                             same_folder) -> None:
+    # before: importlib showed one copy; tsae named (and model files recorded) one version without a word
+    on_path(*_two_copies(tmp_path, same_folder))
+    error = fresh_plugins.plugin_errors()["author_twin"]
+    assert "tsae-author is installed 2 times (" in error and "1.0 in " in error and "2.0 in " in error, error
+    assert ("a half-done upgrade" in error) == same_folder, error
+    assert "author_twin" in fresh_plugins.family_names()  # still usable: only the environment is in doubt
+    result = CliRunner().invoke(cli, ["plugins"])
+    assert result.exit_code == 0 and "ERROR: tsae-author is installed 2 times" in result.stdout, result.output
+
+
+def test_one_copy_of_a_plugin_is_not_reported(on_path, fresh_plugins, tmp_path) -> None:
+    on_path(_two_copies(tmp_path, False)[0])
+    assert "author_twin" not in fresh_plugins.plugin_errors()
+
+
+def test_an_undecorated_misspelt_hook_is_named_with_the_hook_meant(on_path, fresh_plugins, tmp_path) -> None:
+    # before: the plugin loaded, registered nothing, and `tsae plugins` said only "registers nothing"
+    source = FAMILY.format(family="author_typo") + "\ndef register_modles(register):\n    register(LinearAE)\n"
+    on_path(_install(tmp_path / "site", "author_typo", source))
+    error = fresh_plugins.plugin_errors()["author_typo"]
+    assert "implements no tsae hook; register_modles is not one (did you mean register_models?)" in error, error
+    result = CliRunner().invoke(cli, ["models", "author_typo"])
+    assert result.exit_code != 0 and "did you mean register_models?" in result.output, result.output
+
+
+def test_a_helper_named_like_a_hook_beside_real_hooks_is_left_alone(fresh_plugins) -> None:
+    module = types.ModuleType("author_helper")
+
+    @tsae.hookimpl
+    def register_pipelines(register):
+        register("author_identity", lambda x, **options: x)
+
+    module.register_pipelines = register_pipelines
+    module.register_model = lambda cls: cls  # a helper of the plugin's own, not meant as a hook
+    tsae.register_plugin(module, "author_helper")
+    assert "author_helper" not in fresh_plugins.plugin_errors()
+    assert fresh_plugins.get_pipeline("author_identity")(3) == 3
+
+
+def test_register_plugin_refuses_a_module_whose_only_hook_is_misspelt(fresh_plugins) -> None:
+    module = types.ModuleType("author_misspelt")
+    module.registre_models = lambda register: None
+    with pytest.raises(ValueError, match=r"registre_models is not one \(did you mean register_models\?\)"):
+        tsae.register_plugin(module, "author_misspelt")
