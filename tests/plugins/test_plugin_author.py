@@ -148,3 +148,31 @@ def test_register_plugin_refuses_a_module_whose_only_hook_is_misspelt(fresh_plug
     module.registre_models = lambda register: None
     with pytest.raises(ValueError, match=r"registre_models is not one \(did you mean register_models\?\)"):
         tsae.register_plugin(module, "author_misspelt")
+
+
+def test_what_a_family_prints_while_it_runs_stays_out_of_dash_o_dash(tsae_sandbox, tmp_path) -> None:
+    # before: `tsae reconstruct m.tsae x.csv -o -` wrote "encoding (…)" above the CSV header (and before the
+    # .npy magic of `tsae encode -o -`, which then no longer loaded)
+    import numpy as np
+
+    from tsae.models.modelfile import save_model
+
+    namespace: dict = {}
+    exec(FAMILY.format(family="author_chatty"), namespace)  # noqa: S102 - the plugin's source, as written above
+
+    class Chatty(namespace["LinearAE"]):
+        def encode(self, x):
+            print("encoding", tuple(x.shape))
+            return super().encode(x)
+
+    tsae_sandbox.register(types.SimpleNamespace(register_models=tsae.hookimpl(lambda register: register(Chatty))),
+                          "author_chatty")
+    model = save_model(tmp_path / "m.tsae", tsae_sandbox.create_model("author_chatty", 2, 16))
+    data = tmp_path / "x.csv"
+    np.savetxt(data, np.random.default_rng(0).normal(size=(200, 2)), delimiter=",", header="a,b", comments="")
+    result = CliRunner().invoke(cli, ["reconstruct", str(model), str(data), "-o", "-", "-q"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("a,b\n") and "encoding" not in result.stdout, result.stdout[:200]
+    assert "encoding (" in result.stderr
+    result = CliRunner().invoke(cli, ["encode", str(model), str(data), "-o", "-", "-q"])
+    assert result.exit_code == 0 and result.stdout_bytes.startswith(b"\x93NUMPY"), result.stdout_bytes[:40]
