@@ -176,3 +176,56 @@ def test_what_a_family_prints_while_it_runs_stays_out_of_dash_o_dash(tsae_sandbo
     assert "encoding (" in result.stderr
     result = CliRunner().invoke(cli, ["encode", str(model), str(data), "-o", "-", "-q"])
     assert result.exit_code == 0 and result.stdout_bytes.startswith(b"\x93NUMPY"), result.stdout_bytes[:40]
+
+
+def _family_with(name: str, extra: str) -> types.SimpleNamespace:
+    """A plugin (module source run in its own namespace) whose family's __init__ ends with ``extra``."""
+    source = FAMILY.format(family=name).replace(
+        "        self.up = nn.Linear(self.config[\"latent\"], channels * window)\n",
+        "        self.up = nn.Linear(self.config[\"latent\"], channels * window)\n" + textwrap.indent(extra, " " * 8))
+    namespace: dict = {"__name__": f"{name}_module"}
+    exec(source, namespace)  # noqa: S102 - the plugin's source, defined in its own module
+    family = namespace["LinearAE"]
+    return types.SimpleNamespace(register_models=tsae.hookimpl(lambda register: register(family)))
+
+
+def test_a_tensor_kept_as_a_plain_attribute_is_refused_naming_it(tsae_sandbox) -> None:
+    # before: trained and saved without a word; --device cuda then failed with torch's "Expected all tensors to
+    # be on the same device", and what training changed in the tensor was lost in the model file
+    import torch
+
+    tsae_sandbox.register(_family_with("author_plain", "import torch\nself.scale = torch.ones(channels, 1)\n"),
+                          "author_plain")
+    with pytest.raises(ValueError, match=r"'author_plain' .*: scale is a tensor kept as a plain attribute, not a "
+                                         r"parameter or buffer: .*self\.register_buffer"):
+        tsae_sandbox.create_model("author_plain", 2, 16)
+    tsae_sandbox.register(_family_with("author_buffer", "import torch\nself.register_buffer('scale', "
+                                                        "torch.ones(channels, 1))\n"), "author_buffer")
+    assert isinstance(tsae_sandbox.create_model("author_buffer", 2, 16).scale, torch.Tensor)
+
+
+def test_a_library_module_inside_the_family_is_not_looked_at(tsae_sandbox) -> None:
+    library = types.ModuleType("author_library")
+    exec("import torch\nclass Cached(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+         "        self.cache = torch.zeros(1)\n", library.__dict__)  # noqa: S102
+    sys.modules["author_library"] = library
+    tsae_sandbox.register(_family_with("author_uses_lib", "import author_library\n"
+                                                          "self.lib = author_library.Cached()\n"), "author_uses_lib")
+    assert tsae_sandbox.create_model("author_uses_lib", 2, 16).lib.cache.shape == (1,)
+
+
+def test_an_init_that_cannot_take_the_shared_params_is_refused_when_registered(fresh_plugins) -> None:
+    # before: registered, trained for all of --epochs, then refused when saving ("cannot be rebuilt from its
+    # hparams() (TypeError: ... unexpected keyword argument 'regularizer')"), the training lost
+    namespace: dict = {"__name__": "author_explicit_module"}
+    exec(FAMILY.format(family="author_explicit").replace(
+        "def __init__(self, channels, window, **hparams):\n        super().__init__(channels, window, **hparams)",
+        "def __init__(self, channels, window, latent=2):\n        super().__init__(channels, window, latent=latent)"),
+        namespace)  # noqa: S102
+    family = namespace["LinearAE"]
+    tsae.register_plugin(types.SimpleNamespace(register_models=tsae.hookimpl(lambda register: register(family))),
+                         "author_explicit")
+    error = fresh_plugins.plugin_errors()["author_explicit"]
+    assert "__init__ does not take 'regularizer', 'reg_weight', which tsae passes to every family" in error, error
+    assert "super().__init__(channels, window, **hparams)" in error
+    assert "author_explicit" not in fresh_plugins.family_names()
