@@ -10,6 +10,7 @@ reported by ``tsae plugins``; the rest of tsae keeps working. ``TSAE_DISABLE_PLU
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata as metadata
 import inspect
 import logging
@@ -174,6 +175,17 @@ def hook_names() -> list[str]:
     return sorted(name for name in vars(hookspecs) if name.startswith("register_"))
 
 
+@contextlib.contextmanager
+def _plugin_code() -> Iterator[None]:
+    """Run a plugin's import or hook with what it prints sent to stderr.
+
+    Stdout carries tsae's output (``-o -``, ``--json``): a plugin's ``print()`` while it loads
+    would land inside that output, a CSV or JSON that then no longer parses.
+    """
+    with contextlib.redirect_stdout(sys.stderr):
+        yield
+
+
 def _record(info: PluginInfo, message: str, error: BaseException | None = None) -> None:
     """Record a failure of a plugin and warn once, naming it; the traceback is kept for ``--debug``."""
     info.hook_errors.append(message)
@@ -260,8 +272,40 @@ def _register(manager: pluggy.PluginManager, plugin: Any, info: PluginInfo) -> N
     unknown = _unknown_hooks(manager, plugin)
     if unknown:
         manager.unregister(plugin)
-        raise ValueError(f"unknown hook(s) {', '.join(unknown)} (tsae hooks: {', '.join(hook_names())})")
+        raise ValueError(f"unknown hook(s) {', '.join(unknown)}{_hook_meant(unknown)} (tsae hooks: "
+                         f"{', '.join(hook_names())})")
     info.hooks = sorted(caller.name for caller in manager.get_hookcallers(plugin) or [])
+    if not info.hooks:
+        misspelt = _misspelt_hooks(plugin)
+        if misspelt:  # undecorated, so pluggy never saw them: the plugin would load and register nothing
+            manager.unregister(plugin)
+            raise ValueError(f"implements no tsae hook; {', '.join(misspelt)} is not one{_hook_meant(misspelt)} "
+                             f"(tsae hooks: {', '.join(hook_names())}; each decorated with @tsae.hookimpl)")
+
+
+def _misspelt_hooks(plugin: Any) -> list[str]:
+    """The functions of ``plugin`` named almost like a tsae hook (``register_model``, ``registre_models``)."""
+    import difflib
+
+    found = []
+    for name in dir(plugin):
+        if name in hook_names() or not difflib.get_close_matches(name, hook_names(), 1, 0.8):
+            continue
+        try:
+            function = inspect.getattr_static(plugin, name)
+        except AttributeError:
+            continue
+        if callable(getattr(function, "__func__", function)):
+            found.append(name)
+    return found
+
+
+def _hook_meant(names: Sequence[str]) -> str:
+    """`` (did you mean register_models?)`` for hook names that are close to a tsae hook, else ``''``."""
+    import difflib
+
+    meant = [close[0] for name in names if (close := difflib.get_close_matches(name, hook_names(), 1, 0.8))]
+    return f" (did you mean {', '.join(dict.fromkeys(meant))}?)" if meant else ""
 
 
 def _distribution_of(entry_point: Any) -> str | None:
@@ -280,6 +324,32 @@ def _version_of_distribution(entry_point: Any) -> str | None:
     except Exception:  # noqa: BLE001
         return None
     return str(version) if version else None
+
+
+def _installed_twice(entry_point: Any) -> str | None:
+    """Why the distribution declaring ``entry_point`` is ambiguous (installed more than once), or None.
+
+    ``importlib.metadata`` shows one copy of a distribution and hides the others: after a
+    half-done upgrade (two dist-info folders side by side) or with a second copy on another
+    path entry, the version tsae names and records in model files need not be the code that runs.
+    """
+    name = _distribution_of(entry_point)
+    if name is None or name == BUILTIN_DISTRIBUTION:
+        return None
+    try:
+        copies = [(str(copy.version), str(copy.locate_file(""))) for copy in metadata.distributions(name=name)]
+    except Exception:  # noqa: BLE001 - unreadable metadata: nothing to say about it
+        return None
+    if len(copies) < 2:
+        return None
+    where = ", ".join(f"{version} in {folder}" for version, folder in copies)
+    folders = [folder for _, folder in copies]
+    if len(set(folders)) == len(folders):
+        runs = f"the first on the path ({copies[0][0]} in {folders[0]}) is the one that runs"
+    else:
+        runs = "two are in one folder (a half-done upgrade?), so which release's code runs is unclear"
+    return (f"{name} is installed {len(copies)} times ({where}): {runs}; uninstall it until `pip show {name}` "
+            "finds none, then install the release you want")
 
 
 def _load_entry_points(manager: pluggy.PluginManager) -> None:
@@ -312,7 +382,8 @@ def _load_entry_points(manager: pluggy.PluginManager) -> None:
             continue
         started = time.perf_counter()
         try:
-            plugin = entry_point.load()
+            with _plugin_code():
+                plugin = entry_point.load()
             info.load_seconds = time.perf_counter() - started
             _register(manager, plugin, info)
         except _CONTAINED as error:  # a broken plugin must not take tsae down (sys.exit() in it included)
@@ -320,6 +391,9 @@ def _load_entry_points(manager: pluggy.PluginManager) -> None:
             info.tracebacks.append("".join(traceback.format_exception(error)))
             log.warning("tsae %s failed to load: %s", info.label, info.load_error,
                         extra={"tsae_traceback": info.tracebacks[-1]})
+        twice = _installed_twice(entry_point)
+        if twice is not None:
+            _record(info, twice)
         if info.load_seconds is not None and info.load_seconds > SLOW_IMPORT_SECONDS:
             # the same words every run (the seconds are in `tsae plugins`), so -q reports it once
             log.warning("tsae %s takes over %g s to import, which delays every tsae command: import heavy modules "
@@ -455,7 +529,8 @@ def _impls(hook_name: str) -> Iterator[tuple[PluginInfo, Callable[..., Any], lis
 def _call(info: PluginInfo, hook_name: str, function: Callable[..., Any], **kwargs: Any) -> None:
     """Call one plugin's hook; what it raises is recorded against the plugin and goes no further."""
     try:
-        returned = function(**kwargs)
+        with _plugin_code():
+            returned = function(**kwargs)
     except _CONTAINED as error:
         _record(info, f"{hook_name} raised {_error_text(error)}", error)
         return
@@ -656,7 +731,8 @@ def _resolve_locked(name: str) -> type | None:
         return family
     info = _info(_owners["models"][name])
     try:
-        cls = family.load()
+        with _plugin_code():
+            cls = family.load()
         _check_family(info, name, cls)
         if getattr(cls, "name", None) != name:
             raise ValueError(f"{family.target} has name {getattr(cls, 'name', None)!r} but is registered as {name!r} "

@@ -477,6 +477,30 @@ def test_a_graph_that_only_works_for_the_traced_batch_is_refused(tsae_sandbox, t
     assert list(tmp_path.iterdir()) == [path]
 
 
+class _IteratesTheBatch(torch.nn.Module):
+    """Iterating over the batch tensor traces to a Split into as many rows as the traced batch had."""
+
+    def __init__(self, channels, window):
+        super().__init__()
+        self.lin = torch.nn.Linear(channels * window, channels * window)
+
+    def forward(self, x):
+        return torch.stack([self.lin(row.flatten()).view(x.shape[1:]) for row in x])
+
+
+def test_a_graph_that_onnxruntime_cannot_run_is_one_line_without_its_log(tsae_sandbox, tmp_path, capfd) -> None:
+    # before: onnxruntime's own "[E:onnxruntime:...] ExecuteKernel" line (in colour) came on stderr above the error
+    pytest.importorskip("onnxruntime")
+    tsae_sandbox.register(_plugin_family("audit_iterates", _IteratesTheBatch), "audit_iterates")
+    path = save_model(tmp_path / "i.tsae", tsae_sandbox.create_model("audit_iterates", 1, 8))
+    result = CliRunner().invoke(cli, ["export", str(path), "-o", str(tmp_path / "i.onnx")])
+    assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
+    assert "the audit_iterates model's ONNX graph does not reproduce it for a batch of 3" in result.output
+    assert "no Python loop over the batch" in result.output
+    assert "onnxruntime" not in capfd.readouterr().err
+    assert list(tmp_path.iterdir()) == [path]
+
+
 class _Cummax(torch.nn.Module):
     def __init__(self, channels, window):
         super().__init__()

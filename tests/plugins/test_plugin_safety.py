@@ -163,7 +163,8 @@ def test_detector_refuses_a_class_at_construction(fake) -> None:
 # ----------------------------------------------------------------------------- diagnostics
 def test_unknown_hook_is_refused_listing_the_hooks(fake) -> None:
     error = fake.plugin_errors()["misspelled"]
-    assert "unknown hook(s) register_model (tsae hooks: register_commands, register_models," in error
+    assert ("unknown hook(s) register_model (did you mean register_models?) (tsae hooks: register_commands, "
+            "register_models,") in error
     assert "misspelled" not in fake.model_families()
     # pluggy's own validation, told in one line with the argument tsae passes
     assert "takes argument(s) tsae does not pass: tsae calls register_models(register)" in (

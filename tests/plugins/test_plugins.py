@@ -408,8 +408,8 @@ def test_a_family_that_breaks_in_training_is_named_in_one_line(fresh_plugins, tm
     class Buggy(Autoencoder):
         name = f"bug_{bug}"
 
-        def __init__(self, channels: int, window: int) -> None:
-            super().__init__(channels, window)
+        def __init__(self, channels: int, window: int, **hparams) -> None:
+            super().__init__(channels, window, **hparams)
             self.lin = torch.nn.Linear(window, window)
 
         def encode(self, x):

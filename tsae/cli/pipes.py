@@ -165,7 +165,8 @@ def stdout_or_file(output: Path | str, reads: Iterable[Path | str | None] = (), 
     """The file a command writes its output to: ``output`` itself; for ``-``
     (:data:`~tsae.cli.common.STDOUT`) a private temporary file named ``stdout<suffix>`` (the suffix picks the
     format: CSV for a table), copied to stdout when the block ends without an error
-    (:func:`tsae.io.unspool.unspooled`): a command that fails sends nothing, and messages name ``stdout``.
+    (:func:`tsae.io.unspool.unspooled`): a command that fails sends nothing, and messages name ``stdout``. What
+    ``print()`` writes in the block goes to stderr.
 
     Before anything is done, ``-`` is refused when stdout goes to (appends to) one of the files the command
     ``reads`` (None: none; :data:`~tsae.cli.common.STDIN`: the file stdin is redirected from), as ``tsae denoise``
@@ -179,7 +180,10 @@ def stdout_or_file(output: Path | str, reads: Iterable[Path | str | None] = (), 
     check_stdout_not_read(reads)
     stream: BinaryIO = sys.stdout.buffer
     with quiet_broken_pipe(stdout_only=True), unspooled(stream, suffix=suffix) as copy:
-        yield copy
+        # what is print()ed meanwhile (a plugin family's forward, say) goes to stderr: in stdout it would come
+        # before the output and spoil it (a CSV with a stray first line, a .npy that no longer loads)
+        with contextlib.redirect_stdout(sys.stderr):
+            yield copy
 
 
 #: what ``--to`` makes ``-o -`` of a series command write (the suffix of the file it stands for)

@@ -228,11 +228,12 @@ def _check_graph(graph: bytes, module: Any, spec: dict[str, Any], label: str) ->
     try:
         options = ort.SessionOptions()
         options.intra_op_num_threads, options.inter_op_num_threads = 1, 1
-        options.log_severity_level = 3  # errors come back as exceptions; no log lines on stderr
+        options.log_severity_level = 4  # fatal only: errors come back as exceptions, with no log line on stderr
         session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
         got = session.run(spec["outputs"], {n: t.numpy() for n, t in zip(spec["inputs"], inputs, strict=True)})
     except Exception as error:  # noqa: BLE001 - onnxruntime raises its own types; one line either way
-        raise ValueError(f"{label}'s ONNX graph {where}: {first_line(error)}") from error
+        raise ValueError(f"{label}'s ONNX graph {where}, so the family's code must keep the batch axis free "
+                         f"(torch operations only, no Python loop over the batch): {first_line(error)}") from error
     for name, value, want in zip(spec["outputs"], got, expected, strict=True):
         problem = _mismatch(np.asarray(value), want.detach().cpu().numpy())
         if problem is not None:

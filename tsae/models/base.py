@@ -286,6 +286,14 @@ def check_declared(family: type[Autoencoder], origin: str) -> None:
             if arg.name not in declared:
                 raise ValueError(f"model family {family.name!r} ({origin}): constructor argument {arg.name!r} "
                                  "is not declared in params, so a model file could not restore it")
+    taken = inspect.signature(family.__init__).parameters.values()
+    if not any(arg.kind is arg.VAR_KEYWORD for arg in taken):
+        named = {arg.name for arg in taken if arg.kind in (arg.POSITIONAL_OR_KEYWORD, arg.KEYWORD_ONLY)}
+        missing = [key for key in declared if key not in named]
+        if missing:  # found when built would be after training: saving rebuilds family(**hparams())
+            raise ValueError(f"{where}: __init__ does not take {', '.join(map(repr, missing))}, which tsae passes "
+                             "to every family (its own and the shared params); end its arguments with **hparams and "
+                             "pass them on: super().__init__(channels, window, **hparams)")
 
 
 def check_methods(family: type[Autoencoder], origin: str) -> None:
@@ -324,6 +332,12 @@ def check_contract(model: Autoencoder, origin: str, batch: int = 3) -> None:
                          "**hparams), which sets up the network and parses the parameters into self.config; call "
                          "it first")
     check_methods(type(model), origin)
+    plain = _plain_tensors(model)
+    if plain:
+        raise ValueError(f"{where}: {', '.join(plain)} {'is a tensor' if len(plain) == 1 else 'are tensors'} kept "
+                         "as a plain attribute, not a parameter or buffer: --device cuda would leave it on the CPU "
+                         "and a model file would not save what training changes in it; register it "
+                         "(self.register_buffer(name, tensor), or nn.Parameter to train it)")
     x = torch.zeros(batch, model.channels, model.window, device=_device_of(model))
     training = model.training
     model.eval()
@@ -358,6 +372,17 @@ def check_contract(model: Autoencoder, origin: str, batch: int = 3) -> None:
     if not bool(torch.isfinite(out).all()):
         raise ValueError(f"{where}: {step} returned NaN or infinite values for an all-zero input "
                          f"{tuple(x.shape)}; it must return finite values (silence is valid input)")
+
+
+def _plain_tensors(model: nn.Module) -> list[str]:
+    """The tensors that ``model``'s own code (its family's module) keeps as plain attributes, by dotted name.
+
+    Modules of other libraries inside the network are their authors' business and are not looked at.
+    """
+    home = type(model).__module__
+    return [f"{prefix}{'.' if prefix else ''}{key}" for prefix, module in model.named_modules()
+            if type(module).__module__ == home
+            for key, value in vars(module).items() if isinstance(value, torch.Tensor)]
 
 
 def check_rebuild(model: Autoencoder, origin: str) -> None:

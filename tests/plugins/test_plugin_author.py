@@ -1,0 +1,231 @@
+"""A third-party author's mistakes met through a real entry point (a dist-info written into tmp_path):
+each is one line naming the plugin, and none spoils what tsae writes to stdout."""
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+import textwrap
+import types
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import tsae
+from tsae.cli import cli
+
+FAMILY = """
+from torch import nn
+from tsae import Autoencoder, Param, hookimpl
+
+
+class LinearAE(Autoencoder):
+    name = "{family}"
+    description = "linear autoencoder"
+    params = {{"latent": Param(2, "size of the code", min=1)}}
+
+    def __init__(self, channels, window, **hparams):
+        super().__init__(channels, window, **hparams)
+        self.down = nn.Linear(channels * window, self.config["latent"])
+        self.up = nn.Linear(self.config["latent"], channels * window)
+
+    def encode(self, x):
+        return self.down(x.flatten(1))
+
+    def decode(self, z):
+        return self.up(z).view(-1, self.channels, self.window)
+"""
+
+
+REGISTER = "\n@hookimpl\ndef register_models(register):\n    register(LinearAE)\n"
+
+
+def _install(folder: Path, module: str, source: str, dist: str = "tsae-author", version: str = "1.0") -> Path:
+    """Write ``module`` and a dist-info declaring it as the ``tsae`` entry point ``module``, as pip would."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{module}.py").write_text(textwrap.dedent(source), encoding="utf-8")
+    info = folder / f"{dist.replace('-', '_')}-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n", encoding="utf-8")
+    (info / "entry_points.txt").write_text(f"[tsae]\n{module} = {module}\n", encoding="utf-8")
+    return folder
+
+
+@pytest.fixture()
+def on_path(monkeypatch, fresh_plugins):
+    """Put folders on ``sys.path`` (in order) and rediscover the plugins; their modules are forgotten after."""
+    monkeypatch.delenv(fresh_plugins.DISABLE_ENV, raising=False)
+    before = set(sys.modules)
+
+    def put(*folders: Path) -> None:
+        for folder in reversed(folders):
+            monkeypatch.syspath_prepend(str(folder))
+        importlib.invalidate_caches()
+        fresh_plugins.reset()
+
+    yield put
+    for name in set(sys.modules) - before:
+        if name.startswith("author_"):
+            del sys.modules[name]
+
+
+def test_what_a_plugin_prints_while_it_loads_goes_to_stderr_not_into_the_output(on_path, tmp_path) -> None:
+    # before: "hello" came first on stdout, so `tsae plugins --json` (and `smooth -o -`) wrote no valid JSON/CSV
+    source = "print('hello at import')\n" + FAMILY.format(family="author_loud") + textwrap.dedent("""
+        @hookimpl
+        def register_models(register):
+            print('hello from the hook')
+            register(LinearAE)
+        """)
+    on_path(_install(tmp_path / "site", "author_loud", source))
+    stderr = ""
+    for command in (["plugins", "--json"], ["models", "--json"]):
+        result = CliRunner().invoke(cli, command)
+        assert result.exit_code == 0, result.output
+        rows = json.loads(result.stdout)  # the plugin's words are not in it
+        assert any(row["name"] == "author_loud" for row in rows)
+        stderr += result.stderr
+    assert "hello at import" in stderr and "hello from the hook" in stderr, stderr
+
+
+def _two_copies(tmp_path: Path, same_folder: bool) -> list[Path]:
+    source = FAMILY.format(family="author_twin") + REGISTER
+    first = _install(tmp_path / "a", "author_twin", source, version="1.0")
+    if same_folder:  # a half-done upgrade: the second dist-info beside the first
+        info = first / "tsae_author-2.0.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text("Metadata-Version: 2.1\nName: tsae-author\nVersion: 2.0\n", encoding="utf-8")
+        (info / "entry_points.txt").write_text("[tsae]\nauthor_twin = author_twin\n", encoding="utf-8")
+        return [first]
+    return [first, _install(tmp_path / "b", "author_twin", source, version="2.0")]
+
+
+@pytest.mark.parametrize("same_folder", [False, True])
+def test_a_plugin_installed_twice_is_named_with_both_versions(on_path, fresh_plugins, tmp_path,
+                                                             same_folder) -> None:
+    # before: importlib showed one copy; tsae named (and model files recorded) one version without a word
+    on_path(*_two_copies(tmp_path, same_folder))
+    error = fresh_plugins.plugin_errors()["author_twin"]
+    assert "tsae-author is installed 2 times (" in error and "1.0 in " in error and "2.0 in " in error, error
+    assert ("a half-done upgrade" in error) == same_folder, error
+    assert "author_twin" in fresh_plugins.family_names()  # still usable: only the environment is in doubt
+    result = CliRunner().invoke(cli, ["plugins"])
+    assert result.exit_code == 0 and "ERROR: tsae-author is installed 2 times" in result.stdout, result.output
+
+
+def test_one_copy_of_a_plugin_is_not_reported(on_path, fresh_plugins, tmp_path) -> None:
+    on_path(_two_copies(tmp_path, False)[0])
+    assert "author_twin" not in fresh_plugins.plugin_errors()
+
+
+def test_an_undecorated_misspelt_hook_is_named_with_the_hook_meant(on_path, fresh_plugins, tmp_path) -> None:
+    # before: the plugin loaded, registered nothing, and `tsae plugins` said only "registers nothing"
+    source = FAMILY.format(family="author_typo") + "\ndef register_modles(register):\n    register(LinearAE)\n"
+    on_path(_install(tmp_path / "site", "author_typo", source))
+    error = fresh_plugins.plugin_errors()["author_typo"]
+    assert "implements no tsae hook; register_modles is not one (did you mean register_models?)" in error, error
+    result = CliRunner().invoke(cli, ["models", "author_typo"])
+    assert result.exit_code != 0 and "did you mean register_models?" in result.output, result.output
+
+
+def test_a_helper_named_like_a_hook_beside_real_hooks_is_left_alone(fresh_plugins) -> None:
+    module = types.ModuleType("author_helper")
+
+    @tsae.hookimpl
+    def register_pipelines(register):
+        register("author_identity", lambda x, **options: x)
+
+    module.register_pipelines = register_pipelines
+    module.register_model = lambda cls: cls  # a helper of the plugin's own, not meant as a hook
+    tsae.register_plugin(module, "author_helper")
+    assert "author_helper" not in fresh_plugins.plugin_errors()
+    assert fresh_plugins.get_pipeline("author_identity")(3) == 3
+
+
+def test_register_plugin_refuses_a_module_whose_only_hook_is_misspelt(fresh_plugins) -> None:
+    module = types.ModuleType("author_misspelt")
+    module.registre_models = lambda register: None
+    with pytest.raises(ValueError, match=r"registre_models is not one \(did you mean register_models\?\)"):
+        tsae.register_plugin(module, "author_misspelt")
+
+
+def test_what_a_family_prints_while_it_runs_stays_out_of_dash_o_dash(tsae_sandbox, tmp_path) -> None:
+    # before: `tsae reconstruct m.tsae x.csv -o -` wrote "encoding (…)" above the CSV header (and before the
+    # .npy magic of `tsae encode -o -`, which then no longer loaded)
+    import numpy as np
+
+    from tsae.models.modelfile import save_model
+
+    namespace: dict = {}
+    exec(FAMILY.format(family="author_chatty"), namespace)  # noqa: S102 - the plugin's source, as written above
+
+    class Chatty(namespace["LinearAE"]):
+        def encode(self, x):
+            print("encoding", tuple(x.shape))
+            return super().encode(x)
+
+    tsae_sandbox.register(types.SimpleNamespace(register_models=tsae.hookimpl(lambda register: register(Chatty))),
+                          "author_chatty")
+    model = save_model(tmp_path / "m.tsae", tsae_sandbox.create_model("author_chatty", 2, 16))
+    data = tmp_path / "x.csv"
+    np.savetxt(data, np.random.default_rng(0).normal(size=(200, 2)), delimiter=",", header="a,b", comments="")
+    result = CliRunner().invoke(cli, ["reconstruct", str(model), str(data), "-o", "-", "-q"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("a,b\n") and "encoding" not in result.stdout, result.stdout[:200]
+    assert "encoding (" in result.stderr
+    result = CliRunner().invoke(cli, ["encode", str(model), str(data), "-o", "-", "-q"])
+    assert result.exit_code == 0 and result.stdout_bytes.startswith(b"\x93NUMPY"), result.stdout_bytes[:40]
+
+
+def _family_with(name: str, extra: str) -> types.SimpleNamespace:
+    """A plugin (module source run in its own namespace) whose family's __init__ ends with ``extra``."""
+    source = FAMILY.format(family=name).replace(
+        "        self.up = nn.Linear(self.config[\"latent\"], channels * window)\n",
+        "        self.up = nn.Linear(self.config[\"latent\"], channels * window)\n" + textwrap.indent(extra, " " * 8))
+    namespace: dict = {"__name__": f"{name}_module"}
+    exec(source, namespace)  # noqa: S102 - the plugin's source, defined in its own module
+    family = namespace["LinearAE"]
+    return types.SimpleNamespace(register_models=tsae.hookimpl(lambda register: register(family)))
+
+
+def test_a_tensor_kept_as_a_plain_attribute_is_refused_naming_it(tsae_sandbox) -> None:
+    # before: trained and saved without a word; --device cuda then failed with torch's "Expected all tensors to
+    # be on the same device", and what training changed in the tensor was lost in the model file
+    import torch
+
+    tsae_sandbox.register(_family_with("author_plain", "import torch\nself.scale = torch.ones(channels, 1)\n"),
+                          "author_plain")
+    with pytest.raises(ValueError, match=r"'author_plain' .*: scale is a tensor kept as a plain attribute, not a "
+                                         r"parameter or buffer: .*self\.register_buffer"):
+        tsae_sandbox.create_model("author_plain", 2, 16)
+    tsae_sandbox.register(_family_with("author_buffer", "import torch\nself.register_buffer('scale', "
+                                                        "torch.ones(channels, 1))\n"), "author_buffer")
+    assert isinstance(tsae_sandbox.create_model("author_buffer", 2, 16).scale, torch.Tensor)
+
+
+def test_a_library_module_inside_the_family_is_not_looked_at(tsae_sandbox) -> None:
+    library = types.ModuleType("author_library")
+    exec("import torch\nclass Cached(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+         "        self.cache = torch.zeros(1)\n", library.__dict__)  # noqa: S102
+    sys.modules["author_library"] = library
+    tsae_sandbox.register(_family_with("author_uses_lib", "import author_library\n"
+                                                          "self.lib = author_library.Cached()\n"), "author_uses_lib")
+    assert tsae_sandbox.create_model("author_uses_lib", 2, 16).lib.cache.shape == (1,)
+
+
+def test_an_init_that_cannot_take_the_shared_params_is_refused_when_registered(fresh_plugins) -> None:
+    # before: registered, trained for all of --epochs, then refused when saving ("cannot be rebuilt from its
+    # hparams() (TypeError: ... unexpected keyword argument 'regularizer')"), the training lost
+    namespace: dict = {"__name__": "author_explicit_module"}
+    exec(FAMILY.format(family="author_explicit").replace(
+        "def __init__(self, channels, window, **hparams):\n        super().__init__(channels, window, **hparams)",
+        "def __init__(self, channels, window, latent=2):\n        super().__init__(channels, window, latent=latent)"),
+        namespace)  # noqa: S102
+    family = namespace["LinearAE"]
+    tsae.register_plugin(types.SimpleNamespace(register_models=tsae.hookimpl(lambda register: register(family))),
+                         "author_explicit")
+    error = fresh_plugins.plugin_errors()["author_explicit"]
+    assert "__init__ does not take 'regularizer', 'reg_weight', which tsae passes to every family" in error, error
+    assert "super().__init__(channels, window, **hparams)" in error
+    assert "author_explicit" not in fresh_plugins.family_names()
