@@ -7,6 +7,7 @@ import lzma
 import time
 
 import pytest
+from loopback_broker import publish_once_subscribed
 
 from tsae.pipelines.anomaly.monitor import run_monitor
 
@@ -69,25 +70,14 @@ def test_a_corrupt_gzip_stream_is_one_warning_and_the_rows_before_it_are_scored(
 
 @pytest.mark.mqtt
 def test_gzip_mqtt_payloads_are_read_and_a_corrupt_one_is_one_warning(broker, test_data):
-    import paho.mqtt.client as mqtt
-
     from tsae.io.mqtt import MqttSource
 
     said: list[str] = []
     source = MqttSource("127.0.0.1", broker.port, "plant/#", on_status=said.append, session_expiry=None, poll=0.1)
     try:
-        deadline = time.monotonic() + 30
-        while not any("subscribed" in s for s in said) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
-        client.connect("127.0.0.1", broker.port)
-        client.loop_start()
         payloads = [gzip.compress(b"pump a=1 1\npump a=2 2"), gzip.compress(b"pump a=3 3")[:-6], b"pump a=4 4",
                     gzip.compress(b"pump a=5 5")]
-        for payload in payloads:
-            client.publish("plant/pump", payload, qos=1).wait_for_publish(5)
-        client.loop_stop()
-        client.disconnect()
+        deadline = publish_once_subscribed(broker.port, said, [("plant/pump", p) for p in payloads])
         lines: list[str] = []
         for block in source.blocks():
             lines += block

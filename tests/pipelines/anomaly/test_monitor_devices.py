@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from loopback_broker import publish_once_subscribed
 
 from tsae.cli import cli
 from tsae.pipelines.anomaly.devices import DeviceMonitors
@@ -143,24 +144,14 @@ def test_group_by_on_the_command_line(detector_file, test_data):
 def test_the_mqtt_source_gives_each_topic_its_own_blocks(broker):
     import time
 
-    import paho.mqtt.client as mqtt
-
     from tsae.io.mqtt import MqttSource
 
     said: list[str] = []
     source = MqttSource("127.0.0.1", broker.port, "plant/+/data", on_status=said.append, session_expiry=None,
                         poll=0.1, by_topic=True)
     try:
-        deadline = time.monotonic() + 30
-        while not any("subscribed" in s for s in said) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
-        client.connect("127.0.0.1", broker.port)
-        client.loop_start()
-        for k in range(6):  # interleaved topics: a gateway's
-            client.publish(f"plant/p{k % 2}/data", f"{k},1,2,3", qos=1).wait_for_publish(5)
-        client.loop_stop()
-        client.disconnect()
+        messages = [(f"plant/p{k % 2}/data", f"{k},1,2,3") for k in range(6)]  # interleaved topics: a gateway's
+        deadline = publish_once_subscribed(broker.port, said, messages)
         got: list[tuple[str, str]] = []
         for block in source.blocks():
             got += [(block.topic, line) for line in block] if block else []
