@@ -216,7 +216,16 @@ UNKNOWN_SIZE = 0x7FFF0000
 
 def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
     """16-bit PCM WAV -> float32 ``(channels, n)`` and the sample rate; a file cut short is a ``ValueError``."""
-    with wave.open(str(path)) as f:
+    try:
+        opened = wave.open(str(path))
+    except wave.Error as error:  # float, mu-law, WAVE_FORMAT_EXTENSIBLE (before Python 3.12): "unknown format: 3"
+        if not str(error).startswith("unknown format"):
+            raise
+        raise SystemExit(f"{path}: only 16-bit PCM WAV is read here, not WAV format {str(error).split(':')[-1].strip()}"
+                         " (convert with sox or ffmpeg)") from None
+    except EOFError:
+        raise ValueError("its WAV header is cut short (truncated, or not a WAV file)") from None
+    with opened as f:
         if f.getsampwidth() != 2:
             raise SystemExit(f"{path}: only 16-bit PCM WAV is read here (convert with sox or ffmpeg)")
         width, announced, rate = 2 * f.getnchannels(), f.getnframes(), f.getframerate()

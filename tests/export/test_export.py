@@ -624,3 +624,14 @@ def test_the_runner_replaces_no_device_or_pipe_and_names_a_missing_folder(tmp_pa
         assert message in str(stop.value) and str(output) in str(stop.value)
     assert stat.S_ISFIFO(fifo.lstat().st_mode) and not (tmp_path / "no").exists()
     assert "Exception ignored" not in capsys.readouterr().err
+
+
+def test_the_runner_names_a_wav_it_does_not_read_in_words(tmp_path) -> None:
+    # before: "unknown format: 3" (a float WAV) and "EOFError" (a header cut short)
+    sf.write(tmp_path / "f.wav", np.zeros(100), 16000, subtype="FLOAT")
+    with pytest.raises(SystemExit, match=r"f\.wav: only 16-bit PCM WAV is read here, not WAV format 3 \(convert"):
+        runner.read_wav(tmp_path / "f.wav")
+    sf.write(tmp_path / "s.wav", np.zeros(100), 16000, subtype="PCM_16")
+    (tmp_path / "cut.wav").write_bytes((tmp_path / "s.wav").read_bytes()[:20])
+    with pytest.raises(ValueError, match="WAV header is cut short"):
+        runner.read_wav(tmp_path / "cut.wav")
