@@ -216,7 +216,16 @@ UNKNOWN_SIZE = 0x7FFF0000
 
 def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
     """16-bit PCM WAV -> float32 ``(channels, n)`` and the sample rate; a file cut short is a ``ValueError``."""
-    with wave.open(str(path)) as f:
+    try:
+        opened = wave.open(str(path))
+    except wave.Error as error:  # float, mu-law, WAVE_FORMAT_EXTENSIBLE (before Python 3.12): "unknown format: 3"
+        if not str(error).startswith("unknown format"):
+            raise
+        raise SystemExit(f"{path}: only 16-bit PCM WAV is read here, not WAV format {str(error).split(':')[-1].strip()}"
+                         " (convert with sox or ffmpeg)") from None
+    except EOFError:
+        raise ValueError("its WAV header is cut short (truncated, or not a WAV file)") from None
+    with opened as f:
         if f.getsampwidth() != 2:
             raise SystemExit(f"{path}: only 16-bit PCM WAV is read here (convert with sox or ffmpeg)")
         width, announced, rate = 2 * f.getnchannels(), f.getnframes(), f.getframerate()
@@ -232,7 +241,8 @@ def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
 def write_wav(path: str | Path, audio: np.ndarray, rate: int) -> None:
     """float ``(channels, n)`` -> 16-bit PCM WAV, as tsae writes it (the scale read_wav reads, rounded, clipped)."""
     pcm = np.clip(np.round(audio.T * 32768.0), -32768, 32767).astype("<i2")
-    with wave.open(str(path), "wb") as f:
+    # opened here, not by wave: a Wave_write that failed to open prints "Exception ignored ..." as it is collected
+    with open(path, "wb") as handle, wave.open(handle, "wb") as f:
         f.setnchannels(audio.shape[0])
         f.setsampwidth(2)
         f.setframerate(rate)
@@ -274,8 +284,14 @@ def _first_line(error: BaseException) -> str:
 
 
 def _check_output(output: str, reads: list[str]) -> None:
-    """Refuse an output that would replace a file this run reads (the model, its sidecar, the input)."""
+    """Refuse an output that would replace a file this run reads (the model, its sidecar, the input), one that is no
+    regular file (the finished file is renamed onto the output: run as root, ``-o /dev/full`` replaced the device
+    with a file), or one in a folder that does not exist."""
     out = Path(output)
+    if out.exists() and not out.is_file():
+        raise SystemExit(f"{output}: not a regular file (a folder, a device or a pipe); refusing to replace it")
+    if not out.parent.is_dir():
+        raise SystemExit(f"{output}: no folder {out.parent} to write it in")
     for path in map(Path, reads):
         if out.exists() and path.exists() and out.samefile(path):
             raise SystemExit(f"{output}: refusing to overwrite {path}, which this run reads")
@@ -309,19 +325,28 @@ def main() -> None:
             if rate != meta["sample_rate"]:
                 raise SystemExit(f"{args.input}: {rate} Hz; the model runs at {meta['sample_rate']} Hz "
                                  "(resample first)")
-            out_audio = denoise(session, meta, audio)
-            _write_atomic(args.output, lambda tmp: write_wav(tmp, out_audio, rate))
-            return
-        x = np.load(args.input, allow_pickle=False) if args.input.endswith(".npy") else \
-            read_csv(args.input, meta.get("sensors") if meta["kind"] == "detector" else meta.get("columns"))
-        out = detector_scores(session, meta, x)[None] if meta["kind"] == "detector" else reconstruct(session, meta, x)
+            result, kind = denoise(session, meta, audio), "wav"
+        else:
+            x = np.load(args.input, allow_pickle=False) if args.input.endswith(".npy") else \
+                read_csv(args.input, meta.get("sensors") if meta["kind"] == "detector" else meta.get("columns"))
+            result = (detector_scores(session, meta, x)[None] if meta["kind"] == "detector"
+                      else reconstruct(session, meta, x))
+            kind = "npy" if args.output.endswith(".npy") else "csv"
     except (ValueError, OSError, EOFError, wave.Error) as error:
         raise SystemExit(f"{args.input}: {_first_line(error)}") from None
-    if args.output.endswith(".npy"):
-        _write_atomic(args.output, lambda tmp: np.save(tmp, out))
-    else:
-        _write_atomic(args.output, lambda tmp: np.savetxt(tmp, out.T, delimiter=",", fmt="%.9g"))
 
+    def write(tmp: str) -> None:
+        if kind == "wav":
+            write_wav(tmp, result, rate)
+        elif kind == "npy":
+            np.save(tmp, result)
+        else:
+            np.savetxt(tmp, result.T, delimiter=",", fmt="%.9g")
+
+    try:
+        _write_atomic(args.output, write)
+    except OSError as error:  # a full disk, a folder made read-only meanwhile: the output's error, named so
+        raise SystemExit(f"{args.output}: cannot write it ({error.strerror or _first_line(error)})") from None
 
 if __name__ == "__main__":
     main()

@@ -113,3 +113,19 @@ def test_a_ctrl_c_that_numpy_drops_while_a_table_is_read_still_stops_the_command
     assert fired and result.exit_code == 130, result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
     assert signal.getsignal(signal.SIGINT) is before  # the handler lives only while a command runs
+
+
+def test_quiet_silences_the_warnings_of_files_denoised_in_worker_threads(tmp_path) -> None:
+    # before: -q hid a warning raised in the main thread only; the files of a batch denoised by the thread pool
+    # (several batches: --batch 1, or --jobs 2) still printed "Warning: ...: 3 of 8000 samples are NaN ..."
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("a.wav", "b.wav"):
+        x = np.zeros(8000, np.float32)
+        x[[10, 20, 30]] = np.nan
+        sf.write(folder / name, x, 16000, subtype="FLOAT")
+    for extra in (["--batch", "1"], ["--batch", "1", "--jobs", "2"]):
+        result = CliRunner().invoke(cli, ["denoise", str(folder), "-o", str(tmp_path / "out"), "-q", *extra])
+        assert result.exit_code == 0 and result.output == "", result.output
+    result = CliRunner().invoke(cli, ["denoise", str(folder), "-o", str(tmp_path / "out2"), "--batch", "1"])
+    assert result.output.count("samples are NaN or infinite") == 2  # without -q each file's warning is told

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import stat
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -625,3 +628,34 @@ def test_an_unwritable_folder_is_one_line(tmp_path, monkeypatch) -> None:
     assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
     assert "m.onnx" in result.output and "Permission denied" in result.output
     assert not list((tmp_path / "out").glob("*"))
+
+
+def test_the_runner_replaces_no_device_or_pipe_and_names_a_missing_folder(tmp_path, monkeypatch, capsys) -> None:
+    # before: the finished file was renamed onto the output, so (as root) -o /dev/full left a regular file where the
+    # device was; a missing folder was a traceback (csv) or "Exception ignored in Wave_write.__del__" (wav)
+    torch.manual_seed(0)
+    path = save_model(tmp_path / "m.tsae", create_model("conv1d", 1, 16).eval(), frame={"window": 16, "hop": 8},
+                      normalizer={"method": "zscore", "center": [0.0], "scale": [1.0]})
+    export_model(path, tmp_path / "m.onnx")
+    data = tmp_path / "x.csv"
+    np.savetxt(data, np.sin(np.arange(64) / 5.0)[:, None], delimiter=",")
+    fifo = tmp_path / "fifo.csv"
+    os.mkfifo(fifo)
+    for output, message in [(fifo, "not a regular file"), (tmp_path / "no" / "out.csv", "no folder")]:
+        monkeypatch.setattr(sys, "argv", ["runner", str(tmp_path / "m.onnx"), str(data), "-o", str(output)])
+        with pytest.raises(SystemExit) as stop:
+            runner.main()
+        assert message in str(stop.value) and str(output) in str(stop.value)
+    assert stat.S_ISFIFO(fifo.lstat().st_mode) and not (tmp_path / "no").exists()
+    assert "Exception ignored" not in capsys.readouterr().err
+
+
+def test_the_runner_names_a_wav_it_does_not_read_in_words(tmp_path) -> None:
+    # before: "unknown format: 3" (a float WAV) and "EOFError" (a header cut short)
+    sf.write(tmp_path / "f.wav", np.zeros(100), 16000, subtype="FLOAT")
+    with pytest.raises(SystemExit, match=r"f\.wav: only 16-bit PCM WAV is read here, not WAV format 3 \(convert"):
+        runner.read_wav(tmp_path / "f.wav")
+    sf.write(tmp_path / "s.wav", np.zeros(100), 16000, subtype="PCM_16")
+    (tmp_path / "cut.wav").write_bytes((tmp_path / "s.wav").read_bytes()[:20])
+    with pytest.raises(ValueError, match="WAV header is cut short"):
+        runner.read_wav(tmp_path / "cut.wav")

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import re
+from pathlib import Path
 
 import pytest
 
@@ -177,3 +179,30 @@ def test_a_folder_output_named_like_a_file_is_refused(tmp_path, name) -> None:
     out.mkdir()
     assert [dst for _, dst in plan_outputs(["a.wav", "b.wav"], out)] == [str(out / "a.wav"), str(out / "b.wav")]
     assert plan_outputs(["a.wav"], tmp_path / "one.wav") == [("a.wav", str(tmp_path / "one.wav"))]
+
+
+def test_a_folder_or_file_behind_a_permission_is_one_line_naming_it(tmp_path, monkeypatch):
+    # before: "[Errno 13] Permission denied: 'locked'" (a folder not listable, tsae denoise locked/) and the same
+    # for locked/a.wav (a file in a folder not searchable): Python 3.11's Path.is_dir raises for EACCES
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    (folder / "a.wav").write_bytes(b"RIFF")
+    real_iterdir, real_stat = Path.iterdir, Path.stat
+
+    def iterdir(self):  # type: ignore[no-untyped-def]
+        if self == folder:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_iterdir(self)
+
+    def stat(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self.parent == folder:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_stat(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "iterdir", iterdir)
+    monkeypatch.setattr(Path, "stat", stat)
+    listing = re.escape(f"{folder}: permission denied (cannot list this folder)")
+    with pytest.raises(ValueError, match=f"^{listing}$"):
+        expand_inputs([folder], {".wav"})
+    with pytest.raises(ValueError, match="a.wav: permission denied \\(cannot look into its folder\\)$"):
+        expand_inputs([folder / "a.wav"], {".wav"})

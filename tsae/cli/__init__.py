@@ -97,7 +97,11 @@ _LISTING_COMMANDS = ("plugins", "models")
 @contextlib.contextmanager
 def _one_line_warnings(command: str | None) -> Iterator[None]:
     """Warnings raised while a command runs are told in one line each (numpy's floating-point ones never)."""
-    with warnings.catch_warnings():
+    from tsae.cli.common import forget_quiet
+
+    forget_quiet()  # a -q of an earlier command in this process (tests, an embedding application) is not this one's
+    with warnings.catch_warnings(), contextlib.ExitStack() as stack:
+        stack.callback(forget_quiet)
         warnings.simplefilter("default")
         warnings.filterwarnings("ignore", category=RuntimeWarning, module="numpy")
         warnings.filterwarnings("ignore", category=DeprecationWarning)

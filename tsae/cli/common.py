@@ -73,15 +73,29 @@ class IntRange(click.IntRange):
         return number
 
 
+#: the ``-q`` of the command running in this process, for its worker threads: click's context is the main thread's
+#: only, so a warning raised in a thread of ``tsae denoise --jobs`` was shown under ``-q``
+_running_quiet = {"value": False}
+
+
 def _remember_quiet(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
     ctx.find_root().meta[_QUIET] = value
+    _running_quiet["value"] = bool(value)
     return value
 
 
+def forget_quiet() -> None:
+    """Clear what :func:`is_quiet` says outside click's context (called as a command starts and ends)."""
+    _running_quiet["value"] = False
+
+
 def is_quiet() -> bool:
-    """Whether the running command was given ``-q`` (its warnings are then not shown)."""
+    """Whether the running command was given ``-q`` (its warnings are then not shown), in its own thread or in a
+    worker thread it started."""
     ctx = click.get_current_context(silent=True)
-    return bool(ctx is not None and ctx.find_root().meta.get(_QUIET))
+    if ctx is None:
+        return _running_quiet["value"]
+    return bool(ctx.find_root().meta.get(_QUIET))
 
 
 quiet_option = click.option("-q", "--quiet", is_flag=True, callback=_remember_quiet,

@@ -130,6 +130,10 @@ def denoise_command(inputs: tuple[str, ...], output: str | None, model: Path | N
     if streamed and jobs > 1:
         raise click.UsageError("--jobs applies to files (one stream is denoised in order)")
     if live:
+        not_live = given_flags("output", "raw", "batch")
+        if not_live:  # they were ignored: -o x.wav recorded nothing, and no error said so
+            raise click.UsageError(f"{', '.join(not_live)} do{'es' if len(not_live) == 1 else ''} not apply with "
+                                   "--live (it plays to --output-device; to record, pipe audio through tsae denoise -)")
         from tsae.cli.pipes import denoise_live
 
         denoise_live(inputs, input_device=input_device, output_device=output_device, rate=rate, channels=channels,

@@ -339,8 +339,9 @@ def _coded_streamed_wav(path: Path) -> tuple[tuple[Part, ...], int] | None:
     as one stream whose header declares every byte after it, and the sample frames libsndfile finds there; None
     for another file.
 
-    libsndfile reads such a file as empty, and a pipe does not decode these encodings (:func:`_streamed_wav`
-    reads a PCM one); the header is put right in the stream libsndfile is given, never in the file.
+    libsndfile reads such a file as empty, and a pipe does not decode ADPCM or GSM (:func:`_streamed_wav`
+    reads a PCM, float, mu-law or A-law one; the last two come here where the pipe's reader refuses the header);
+    the header is put right in the stream libsndfile is given, never in the file.
     """
     sf = _sf()
     try:

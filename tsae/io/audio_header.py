@@ -22,7 +22,8 @@ def _wav_shortfall(path: Path) -> tuple[int, int] | None:
     libsndfile quietly reads such a file to its end. The header is read as a WAV on a pipe
     is (:func:`~tsae.io.audio_stream.read_wav_header`: a size of 0 or near 4 GiB is the
     "unknown length" of a streamed WAV, not a promise); an encoding it does not decode
-    (ADPCM, GSM 6.10, mu-law, A-law) is measured in its own blocks (:func:`_coded_wav_shortfall`).
+    (ADPCM, GSM 6.10; mu-law or A-law under a header it refuses) is measured in its own blocks
+    (:func:`_coded_wav_shortfall`).
     """
     layout = _wav_layout(path)
     if layout is None:
@@ -33,7 +34,8 @@ def _wav_shortfall(path: Path) -> tuple[int, int] | None:
     return there // fmt.frame_bytes, size // fmt.frame_bytes
 
 
-#: WAV format tags of the encodings libsndfile decodes but a pipe does not, and how many sample frames one
+#: WAV format tags of the encodings libsndfile decodes but a pipe does not (mu-law and A-law: where the pipe's
+#: reader refuses the header, e.g. an odd block align), and how many sample frames one
 #: block (``nBlockAlign`` bytes) holds: None for "the ``wSamplesPerBlock`` of the 'fmt ' chunk's extension"
 _CODED_WAV_TAGS: dict[int, int | None] = {0x0002: None, 0x0011: None, 0x0031: None,  # MS/IMA ADPCM, GSM 6.10
                                           0x0006: 1, 0x0007: 1}  # A-law, mu-law: a byte a sample and channel

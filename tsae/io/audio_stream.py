@@ -3,7 +3,7 @@
 A pipe cannot seek, so a WAV written to one carries "unknown length" sizes
 (``0xFFFFFFFF``, what ffmpeg and sox write and accept); when the stream is a file
 after all (``> out.wav``), the sizes are put right on close. Reading accepts any
-WAV header (PCM 8/16/24/32-bit, float 32/64, WAVE_FORMAT_EXTENSIBLE), skips the
+WAV header (PCM 8/16/24/32-bit, float 32/64, mu-law and A-law, WAVE_FORMAT_EXTENSIBLE), skips the
 chunks before ``data`` and treats a zero or huge data size as "until the end of
 the stream". Samples are decoded and encoded by libsndfile (its RAW format), the
 same conversions as for audio files, so a pipe and a file give the same samples.
@@ -27,10 +27,14 @@ from tsae.io.reading import read_up_to
 #: raw PCM sample formats of ``--format``: name -> libsndfile subtype
 RAW_FORMATS = {"s16": "PCM_16", "s24": "PCM_24", "s32": "PCM_32", "f32": "FLOAT"}
 
-_BYTES = {"PCM_U8": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4, "DOUBLE": 8}
+_BYTES = {"PCM_U8": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4, "DOUBLE": 8, "ULAW": 1, "ALAW": 1}
 _PCM_BY_BITS = {8: "PCM_U8", 16: "PCM_16", 24: "PCM_24", 32: "PCM_32"}
 _FLOAT_BY_BITS = {32: "FLOAT", 64: "DOUBLE"}
-_TAG_PCM, _TAG_FLOAT, _TAG_EXTENSIBLE = 1, 3, 0xFFFE
+_TAG_PCM, _TAG_FLOAT, _TAG_ALAW, _TAG_ULAW, _TAG_EXTENSIBLE = 1, 3, 6, 7, 0xFFFE
+#: the WAV format tag of each subtype a stream carries, and the subtypes of each tag by bits per sample
+_TAG_OF = {**dict.fromkeys(_PCM_BY_BITS.values(), _TAG_PCM), **dict.fromkeys(_FLOAT_BY_BITS.values(), _TAG_FLOAT),
+           "ALAW": _TAG_ALAW, "ULAW": _TAG_ULAW}
+_SUBTYPES_OF_TAG = {_TAG_PCM: _PCM_BY_BITS, _TAG_FLOAT: _FLOAT_BY_BITS, _TAG_ALAW: {8: "ALAW"}, _TAG_ULAW: {8: "ULAW"}}
 #: a declared data size at or above this (or zero) means "until the end of the stream"
 _UNKNOWN_SIZE = 0x7FFF0000
 _STREAMING_SIZE = 0xFFFFFFFF
@@ -129,7 +133,7 @@ def _parse_fmt(body: bytes, name: str) -> StreamFormat:
     tag, channels, rate, _, align, bits = struct.unpack("<HHIIHH", body[:16])
     if tag == _TAG_EXTENSIBLE and len(body) >= 26:
         tag = struct.unpack("<H", body[24:26])[0]  # first two bytes of the sub-format GUID
-    table = {_TAG_PCM: _PCM_BY_BITS, _TAG_FLOAT: _FLOAT_BY_BITS}.get(tag, {})
+    table = _SUBTYPES_OF_TAG.get(tag, {})
     if bits not in table:
         raise ValueError(f"{name}: unsupported WAV encoding (format tag {tag:#x}, {bits} bits)")
     try:
@@ -301,7 +305,7 @@ def _tell(stream: BinaryIO) -> int | None:
 
 def wav_header(fmt: StreamFormat, data_bytes: int | None = None) -> bytes:
     """A 44-byte WAV header; ``data_bytes=None`` (or too many for a WAV) writes the "unknown length" sizes."""
-    tag = _TAG_FLOAT if fmt.subtype in _FLOAT_BY_BITS.values() else _TAG_PCM
+    tag = _TAG_OF[fmt.subtype]
     width = _BYTES[fmt.subtype]
     if data_bytes is not None and data_bytes >= _UNKNOWN_SIZE:
         data_bytes = None

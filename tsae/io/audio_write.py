@@ -8,6 +8,8 @@ input goes into an output whose header has one.
 from __future__ import annotations
 
 import contextlib
+import functools
+import io
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -157,14 +159,34 @@ def _write_error(path: str | os.PathLike, error: BaseException) -> ValueError:
 #: bits of the integer PCM subtypes, which tsae rounds to itself (libsndfile's float conversion
 #: truncates towards minus infinity: up to one step off, half a step low on average)
 _PCM_BITS = {"PCM_S8": 8, "PCM_U8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32}
+#: mu-law and A-law, which tsae rounds to the nearest of their levels itself too: libsndfile's coders truncate
+#: as its PCM conversion does, a whole step off (up to 1/32 of full scale near it), and A-law's levels sit on
+#: the edges it truncates at, so that a level written a hair high came back one level up
+COMPANDED = ("ULAW", "ALAW")
+
+
+@functools.cache
+def companded_levels(subtype: str) -> np.ndarray:
+    """The sorted float32 values a ``"ULAW"`` or ``"ALAW"`` sample can take: libsndfile's decoding of every code."""
+    samples, _ = _sf().read(io.BytesIO(bytes(range(256))), dtype="float32", format="RAW", subtype=subtype,
+                            samplerate=8000, channels=1)
+    levels = np.unique(samples)
+    levels.setflags(write=False)  # one array for every caller
+    return levels
+
+
+def _nearest_level(x: np.ndarray, subtype: str) -> np.ndarray:
+    """Each sample of ``x`` (float32, within [-1, 1]) as the nearest mu-law or A-law level."""
+    levels = companded_levels(subtype)
+    return levels[np.searchsorted((levels[1:] + levels[:-1]) / 2, x)]
 
 
 def _prepare(data: np.ndarray, subtype: str) -> np.ndarray:
     """(channels, n) -> (n, channels), NaN-free, for libsndfile to write as ``subtype``.
 
     Integer PCM comes out as int32 samples rounded to the nearest step of the subtype
-    (clipped to full scale), which libsndfile stores exactly; DOUBLE as float64; the
-    others (FLOAT, codecs) as float32, clipped to [-1, 1] unless FLOAT.
+    (clipped to full scale), which libsndfile stores exactly; mu-law and A-law as their nearest
+    levels; DOUBLE as float64; the others (FLOAT, codecs) as float32, clipped to [-1, 1] unless FLOAT.
     """
     sub = subtype.upper()
     data = np.asarray(data, dtype=np.float64 if sub in _PCM_BITS or sub == "DOUBLE" else np.float32)
@@ -178,6 +200,8 @@ def _prepare(data: np.ndarray, subtype: str) -> np.ndarray:
         return np.ascontiguousarray((steps * 2.0 ** (32 - bits)).astype(np.int32))
     if sub != "FLOAT" and sub != "DOUBLE":
         out = np.clip(out, -1.0, 1.0)
+    if sub in COMPANDED:
+        out = _nearest_level(out, sub)
     return np.ascontiguousarray(out)
 
 

@@ -221,31 +221,44 @@ def expand_inputs(
             files += found
             continue
         path = Path(text)
-        if path.is_dir():
-            listing = list(path.rglob("*") if recursive else path.iterdir())
-            found = sorted((str(p) for p in listing if wanted(p)), key=Path)  # by path parts, as Path sorts
-            _warn_broken_links(path, listing, accepted)
-            if not found:
-                deeper = not recursive and any(wanted(p) for p in path.rglob("*"))
-                hint = f" (its sub-folders have some: give '{path / '**' / '*'}' with quotes)" if deeper else ""
-                raise ValueError(f"{path}: no {_kinds(accepted)} files in this folder{hint}")
-            files += found
-        elif path.exists():
-            files.append(text)
-        elif glob.has_magic(text):
-            found = sorted((p for p in glob.glob(text, recursive=True) if wanted(Path(p))), key=Path)
-            if not found:
-                raise ValueError(f"{text}: no file matches")
-            files += found
-        elif path.is_symlink():
-            raise ValueError(f"{path}: is a link to no file (broken, or a loop of links)")
-        else:
-            raise ValueError(f"{path}: no such file or folder")
+        try:
+            files += _expand_local(path, text, recursive, accepted, wanted)
+        except PermissionError as error:  # a folder not listable, or a file in a folder not searchable
+            denied = error.filename if error.filename is not None else path
+            reason = "cannot list this folder" if os.path.isdir(denied) else "cannot look into its folder"
+            raise ValueError(f"{denied}: permission denied ({reason})") from None
     # one file named twice (a.wav and ./a.wav, a link to it) is one input, as the user spelled it first
     unique: dict[str, str] = {}
     for name in files:
         unique.setdefault(name if is_url(name) else os.path.realpath(name), name)
     return list(unique.values())
+
+
+def _expand_local(path: Path, text: str, recursive: bool, accepted: set[str],
+                  wanted: Callable[[Path], bool]) -> list[str]:
+    """The files one local input of :func:`expand_inputs` names (a file, a folder's, or a glob's)."""
+    files: list[str] = []
+    if path.is_dir():
+        listing = list(path.rglob("*") if recursive else path.iterdir())
+        found = sorted((str(p) for p in listing if wanted(p)), key=Path)  # by path parts, as Path sorts
+        _warn_broken_links(path, listing, accepted)
+        if not found:
+            deeper = not recursive and any(wanted(p) for p in path.rglob("*"))
+            hint = f" (its sub-folders have some: give '{path / '**' / '*'}' with quotes)" if deeper else ""
+            raise ValueError(f"{path}: no {_kinds(accepted)} files in this folder{hint}")
+        files += found
+    elif path.exists():
+        files.append(text)
+    elif glob.has_magic(text):
+        found = sorted((p for p in glob.glob(text, recursive=True) if wanted(Path(p))), key=Path)
+        if not found:
+            raise ValueError(f"{text}: no file matches")
+        files += found
+    elif path.is_symlink():
+        raise ValueError(f"{path}: is a link to no file (broken, or a loop of links)")
+    else:
+        raise ValueError(f"{path}: no such file or folder")
+    return files
 
 
 class InputWarning(UserWarning):

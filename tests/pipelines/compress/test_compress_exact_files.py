@@ -167,3 +167,21 @@ def test_a_container_cut_anywhere_is_one_line_and_no_output(tmp_path, packed):
         result = run("decompress", cut, "-o", tmp_path / "out.npy")
         assert_one_line_error(result, "cut.tsz")
         assert not (tmp_path / "out.npy").exists()
+
+
+@pytest.mark.parametrize(("subtype", "chunk"), [("PCM_U8", 100_000), ("PCM_16", 100_000), ("ULAW", 100_000),
+                                               ("ALAW", 100_000), ("ALAW", 300)])  # read whole, or block by block
+def test_the_bound_holds_in_the_audio_file_decompressed_in_its_sample_format(tmp_path, model_file, subtype, chunk):
+    # before: the bound held for the decoded values, not for the file written from them: rounded to the source's
+    # 8 or 16-bit steps (or mu-law/A-law levels, by libsndfile's truncating coders) the error reached 1.04 (PCM_U8),
+    # 1.001 (PCM_16) and 1.56 (mu-law) times the bound
+    x = walk(1000, seed=5)
+    x = 0.9 * x / np.abs(x).max()
+    soundfile.write(tmp_path / "in.wav", x.T, 8000, subtype=subtype)
+    source = soundfile.read(tmp_path / "in.wav", always_2d=True)[0]
+    for bound in (0.01, 0.03):
+        compress_file(model_file, tmp_path / "in.wav", tmp_path / f"{bound}.tsz", max_error=bound, chunk=chunk,
+                      block_windows=8, latent_step=0.1)
+        decompress_file(tmp_path / f"{bound}.tsz", tmp_path / f"{bound}.wav")
+        assert soundfile.info(tmp_path / f"{bound}.wav").subtype == subtype
+        assert np.abs(soundfile.read(tmp_path / f"{bound}.wav", always_2d=True)[0] - source).max() <= bound

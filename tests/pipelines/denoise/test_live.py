@@ -132,3 +132,13 @@ def test_devices_on_a_machine_without_sound_devices_says_so(fake_sounddevice, mo
     assert result.exit_code == 1
     assert result.output == ("Error: live audio: PortAudio finds no sound device (no sound card, or no sound "
                              "server this user can reach)\n")
+
+
+@pytest.mark.parametrize(("extra", "named"), [(["-o", "x.wav"], "--output does not apply with --live"),
+                                              (["--raw", "--batch", "4"], "--raw, --batch do not apply with --live")])
+def test_live_refuses_the_options_it_would_ignore(extra, named, tmp_path, monkeypatch) -> None:
+    # before: tsae denoise --live -o x.wav played to the speakers and wrote no x.wav, saying nothing of it
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["denoise", "--live", *extra])
+    assert result.exit_code == 2 and named in result.output, result.output
+    assert list(tmp_path.iterdir()) == []

@@ -372,3 +372,23 @@ def test_a_stream_that_is_no_audio_names_the_raw_options(tmp_path) -> None:
     assert result.stderr == ("Error: stdin: not a WAV stream (no RIFF/WAVE header; "
                              "raw PCM needs --raw --rate --channels)\n")
     assert not out.exists()
+
+
+@pytest.mark.parametrize("subtype", ["ULAW", "ALAW"])
+def test_a_mu_law_or_a_law_wav_on_a_pipe_is_denoised_as_the_file_is(tmp_path, subtype) -> None:
+    """Telephony WAVs (``ffmpeg -c:a pcm_mulaw -f wav -``) were refused on stdin, even with an output file."""
+    source = tmp_path / "call.wav"
+    sf.write(source, noisy(0.5, 8000).T, 8000, subtype=subtype)
+    direct, piped = tmp_path / "direct.wav", tmp_path / "piped.wav"
+    result = CliRunner().invoke(cli, ["denoise", str(source), "-o", str(direct), "-q"])
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(cli, ["denoise", "-", "-o", str(piped), "-q"], input=source.read_bytes())
+    assert result.exit_code == 0, result.output
+    assert sf.info(piped).subtype == subtype
+    np.testing.assert_array_equal(sf.read(piped)[0], sf.read(direct)[0])
+    result = CliRunner().invoke(cli, ["denoise", "-", "-q"], input=source.read_bytes())  # to stdout: the same samples
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "stdout.wav"
+    out.write_bytes(result.stdout_bytes)
+    assert sf.info(out).subtype == subtype
+    np.testing.assert_array_equal(sf.read(out)[0], sf.read(direct)[0])

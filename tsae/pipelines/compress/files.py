@@ -43,6 +43,7 @@ from tsae.pipelines.compress.codes import CodeModel
 from tsae.pipelines.compress.container import Reader
 from tsae.pipelines.compress.entropy import coder_id
 from tsae.pipelines.compress.options import check_block_windows, check_latent_step, check_max_error
+from tsae.pipelines.compress.quantise import audio_file_bounds
 from tsae.pipelines.compress.series import absolute_bounds, bounds_from_extremes, channel_extremes
 from tsae.pipelines.compress.stream import Compressor, Layout, iter_decompress, read_layout
 from tsae.pipelines.progress import sample_bar
@@ -319,9 +320,12 @@ def compress_file(model: str | os.PathLike, data: str | os.PathLike, output: str
               "subtype": meta.get("subtype") if meta.get("kind") == "audio" else None,
               "input": meta.get("kind") if meta.get("kind") in STORED_KINDS else None,
               "time": _regular_time(meta, data_path)}
+    # an audio file comes back in its sample format: the decoded samples are coded so that they keep the bound
+    # once rounded to its steps (or mu-law levels) too
+    coded = bounds if bounds is None or meta.get("kind") != "audio" else audio_file_bounds(bounds, meta.get("subtype"))
     with atomic_path(out, protect=(data_path, model_path)) as tmp:
         with open(tmp, "wb") as handle:
-            writer = Compressor(handle, loaded, max_error=bounds, coder=coder, block_windows=block_windows,
+            writer = Compressor(handle, loaded, max_error=coded, coder=coder, block_windows=block_windows,
                                 latent_step=latent_step, header=header, channel_order=order)
             with (in_file(data_path, model_path, out), sample_bar(samples, "compress", progress, leave=False) as bar,
                   _read_exactly()):  # inside the output's: a refused file leaves none

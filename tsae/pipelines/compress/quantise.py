@@ -28,6 +28,34 @@ def grid_steps(max_error: np.ndarray) -> np.ndarray:
     return 2.0 * np.asarray(max_error, dtype=np.float64) * _SHRINK
 
 
+#: the step of the integer PCM sample formats (full scale 1), which a decompressed audio file is rounded to
+_PCM_STEPS = {"PCM_S8": 2.0**-7, "PCM_U8": 2.0**-7, "PCM_16": 2.0**-15, "PCM_24": 2.0**-23, "PCM_32": 2.0**-31}
+
+
+def audio_file_bounds(max_error: np.ndarray, subtype: str | None) -> np.ndarray:
+    """The bounds (C,) to code an audio file's samples with, so that they are still within ``max_error`` (C,) once
+    decompressed and written back in its sample format ``subtype``, rounded to its nearest step or level.
+
+    Integer PCM of step ``q``: a bound of ``k`` steps and a fraction is coded as at most ``k + 0.49`` steps (the
+    decoded sample rounds to at most ``k`` steps from the source's; under half a step, to the source's own).
+    Mu-law and A-law: half the bound (the nearest level is no further from the decoded sample than the source's
+    is), or the bound less half their widest step, or, under half their narrowest step, the bound itself (the
+    source's level comes back), whichever is largest. Another subtype (float, a lossy codec): ``max_error``.
+    """
+    from tsae.io.audio_write import COMPANDED, companded_levels
+
+    bounds = np.asarray(max_error, dtype=np.float64)
+    sub = (subtype or "").upper()
+    if sub in _PCM_STEPS:
+        q = _PCM_STEPS[sub]
+        return np.minimum(bounds, (np.floor(bounds / q) + 0.49) * q)
+    if sub in COMPANDED:
+        gaps = np.diff(companded_levels(sub).astype(np.float64))
+        exact = np.where(bounds < 0.49 * gaps.min(), bounds, 0.0)
+        return np.maximum.reduce([bounds / 2, bounds - gaps.max() / 2, exact])
+    return bounds
+
+
 def check_magnitude(x: np.ndarray, max_error: np.ndarray) -> None:
     """``ValueError`` when a finite value is too large for its channel's bound to be kept in float64
     (more than :data:`MAX_DYNAMIC_RANGE` bounds, or more than :data:`MAX_VALUE`)."""
@@ -136,6 +164,6 @@ def restore_nonfinite(y: np.ndarray, deltas: np.ndarray, kinds: np.ndarray) -> n
     return y
 
 
-__all__ = ["grid_steps", "check_magnitude", "to_grid", "from_grid", "quantise_latents", "latent_step",
-           "split_nonfinite", "restore_nonfinite", "whole_channels", "round_whole", "MAX_DYNAMIC_RANGE", "MAX_VALUE",
-           "MAX_LATENT_STEPS", "WHOLE_BOUND"]
+__all__ = ["audio_file_bounds", "grid_steps", "check_magnitude", "to_grid", "from_grid", "quantise_latents",
+           "latent_step", "split_nonfinite", "restore_nonfinite", "whole_channels", "round_whole", "MAX_DYNAMIC_RANGE",
+           "MAX_VALUE", "MAX_LATENT_STEPS", "WHOLE_BOUND"]

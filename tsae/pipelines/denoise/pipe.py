@@ -174,8 +174,8 @@ def _open_input(input: str | os.PathLike, stdin: BinaryIO, raw: RawSpec | None) 
                   else AudioStreamReader(stdin, raw.stream_format()))
         return reader, reader.format
     info = audio_info(input)
-    subtype = info.subtype if info.subtype in ("PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE") \
-        else "PCM_16"
+    subtype = info.subtype if info.subtype in ("PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE", "ULAW",
+                                               "ALAW") else "PCM_16"
     return _FileBlocks(input, info), StreamFormat(info.sample_rate, info.channels, subtype)
 
 
