@@ -193,7 +193,6 @@ class Monitor:
 
     >>> import numpy as np
     >>> from tsae.pipelines.anomaly.detector import Detector
-from tsae.pipelines.anomaly.devices import MAX_DEVICES, DeviceMonitors
     >>> t = np.arange(600)
     >>> det = Detector(window=20, epochs=2, device="cpu").fit(np.sin(t / 3.0))
     >>> mon = Monitor(det)
