@@ -28,6 +28,10 @@ def _checked_bound(max_error: float) -> None:
     check_max_error(max_error, 1)
 
 
+#: the sample formats whose encoder adds its own error: a file written in one does not keep --max-error
+_LOSSY_SUBTYPES = frozenset({"MPEG_LAYER_I", "MPEG_LAYER_II", "MPEG_LAYER_III", "VORBIS", "OPUS"})
+
+
 @click.command("compress")
 @click.argument("model", type=model_file)
 @click.argument("data", type=TableInput())
@@ -126,4 +130,6 @@ def decompress_command(container: Path, output: Path | str, model: Path | None, 
     within = f", every sample within {max(bound):.4g}" if bound else ""
     if bound and result.get("stored_as") not in (None, "DOUBLE"):  # the file's sample format rounds once more
         within += f" of the source, then stored as {result['stored_as']}"
+        if result["stored_as"] in _LOSSY_SUBTYPES:
+            within += " (a lossy encoding: the file's samples are not within the bound; write WAV or FLAC to keep it)"
     echo_done(f"{shown(output)}: {result['samples']} samples x {result['channels']} channel(s){within}", quiet)

@@ -69,6 +69,10 @@ def test_decompressing_to_audio_says_the_sample_format_it_stored(tmp_path, packe
     assert "of the source, then stored as PCM_24" in result.output  # FLAC holds no floats
     result = run("decompress", packed, "-o", tmp_path / "back.wav")
     assert result.exit_code == 0 and "stored as" not in result.output  # 64-bit floats: the bound holds in the file
+    result = run("decompress", packed, "-o", tmp_path / "back.ogg")  # Vorbis adds its own error
+    assert result.exit_code == 0, result.output
+    assert "stored as VORBIS (a lossy encoding: the file's samples are not within the bound" in result.output
+    assert "lossy" not in run("decompress", packed, "-o", tmp_path / "again.flac").output
 
 
 def test_one_row_file(tmp_path, model_file):
