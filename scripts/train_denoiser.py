@@ -184,6 +184,20 @@ sin(pi g / 2) ** 2)``, phase kept, before the guard and the attenuation limit) t
 ``b = 0.02`` / ``0.05`` raised DNSMOS BAK 3.63 -> 3.75 / 3.78 but cost PESQ 1.76 -> 1.67 / 1.65, STOI 0.828 ->
 0.823 / 0.821, SI-SDR 11.38 -> 11.35 / 11.34 dB and SIG 3.01 -> 2.98 / 2.97, for OVRL 2.61 -> 2.62 / 2.62.
 
+Tried from stage 7's model file and not adopted (2026-12-06, session 47): deep filtering (``-p df_order=5``: complex
+taps on frames t-2..t+2 of the 128 low bins, zero at the start, offline forward only: a prototype kept off main, on
+branch ``s47_df``, with ``scripts/eval_deep_filter.py``), on a PCM pack (``denoise_data.py pack``, moodist 983f7412,
+not stage 7's Opus pack), one thread, batch 16, one mixing process, ``--lr 2e-4 --telephone 0.15 --echo 2 --seed 21``,
+a 70-minute cosine schedule on a machine shared with other jobs (1,666 steps). On the 64 decision mixtures (seed 99;
+``scripts/eval_deep_filter.py``, offline forward, paired against stage 7's offline forward in the same run): PESQ
++0.012, STOI +0.001, SI-SDR +0.06 dB, SIG +0.01, BAK -0.02, OVRL -0.01, the drift of any plain fine-tune; the same
+network with its taps zeroed scored within 0.003 PESQ and 0.06 dB SI-SDR of it (taps: 1-2 % of the own-frame mask's
+magnitude, 0.2 % of the low bins' output energy). Through the mask finisher (the taps as an effective mask ``Y conj(X)
+/ (|X|^2 + eps)``) it scored as stage 7 streams (PESQ 1.77 vs 1.76, SI-SDR 11.44 vs 11.38 dB, OVRL 2.60 vs 2.61). The
+taps barely grow in the steps one CPU thread gives. Streaming it would need the tap layer in the compiled stepper and
+the ONNX step, the last five noisy low-bin spectra in the state, and the effective mask handed to the mask finisher;
+worth it only if a GPU run (taps with their own, higher learning rate) shows a gain.
+
 Long runs: ``OUT/last.safetensors`` is written every ``--save-every`` minutes, at the end and on
 SIGTERM or Ctrl-C (then the script exits 128 + the signal number). It holds the weights, the AdamW
 state (tensors) and the torch/CUDA RNG states as safetensors tensors, and the step, the training
