@@ -10,10 +10,8 @@ decompressor compute the same values.
 """
 from __future__ import annotations
 
-import contextlib
 import copy
 import functools
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -74,12 +72,11 @@ class CodeModel:
 
         model = self.loaded.model
         if not self.vq:
-            with _flushed_denormals():
-                return np.asarray(forward(model, frames, encode=True), dtype=np.float64)
+            return np.asarray(forward(model, frames, encode=True), dtype=np.float64)
         was_training = model.training
         model.eval()
         try:
-            with torch.inference_mode(), _flushed_denormals():
+            with torch.inference_mode():
                 x = torch.from_numpy(frames).to(model_device(model))
                 return np.asarray(model.code_indices(x).cpu().numpy(), dtype=np.int64).reshape(len(frames), -1)
         finally:
@@ -99,34 +96,6 @@ class CodeModel:
             windows = out.numpy().astype(np.float64)  # (N, C, W)
         y = np.swapaxes(windows, 0, 1).reshape(self.channels, -1)[:, :samples]
         return np.asarray(self.normalizer.inverse_transform(y), dtype=np.float64) if self.normalizer else y
-
-
-def _flushing() -> bool:
-    """Whether this thread's CPU reads and writes subnormal floats as zero."""
-    import torch
-
-    return float(torch.tensor([2.0**-1060], dtype=torch.float64).mul(1.0).item()) == 0.0
-
-
-@contextlib.contextmanager
-def _flushed_denormals() -> Iterator[None]:
-    """Subnormal floats flushed to zero inside the block (where the CPU can), as before it after.
-
-    Only for the encoder: its codes are stored, so the few ulps this moves them change
-    nothing the decompressor recomputes, and a small encoder spends most of its time on
-    the subnormals (a GELU of a large negative input) that a CPU handles in microcode:
-    about 3x faster on x86. The decoder never runs inside: the decompressor's float64
-    prediction must be the one the compressor checked, bit for bit.
-    """
-    import torch
-
-    before = _flushing()
-    changed = not before and torch.set_flush_denormal(True)
-    try:
-        yield
-    finally:
-        if changed:
-            torch.set_flush_denormal(False)
 
 
 __all__ = ["CodeModel"]
