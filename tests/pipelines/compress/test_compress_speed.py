@@ -5,20 +5,22 @@ from __future__ import annotations
 import io
 
 import numpy as np
+import pytest
 import torch
 
 from tsae.pipelines.compress.entropy import coder_id, pack_ints, rough_size
-from tsae.pipelines.compress.residual import PRUNE_FACTOR, code_residual
+from tsae.pipelines.compress.residual import PRUNE_FACTOR, PRUNE_MIN_BYTES, code_residual
 from tsae.pipelines.compress.stream import Compressor
 
 from compress_helpers import walk
 
 
-def _series(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def _series(n: int = 400, noise: int = 1, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Grid values q and predictions p of three channels: right to ``noise`` steps, off by a drift, a walk."""
     rng = np.random.default_rng(seed)
-    p = rng.integers(-50, 50, size=(3, 400))
-    q = np.stack([p[0] + rng.integers(-1, 2, 400), p[1] + 37 + np.cumsum(rng.integers(-1, 2, 400)),
-                  np.cumsum(rng.integers(-1, 2, 400))])
+    p = rng.integers(-50 * noise, 50 * noise, size=(3, n))
+    step = lambda: rng.integers(-noise, noise + 1, n)  # noqa: E731
+    q = np.stack([p[0] + step(), p[1] + 37 + np.cumsum(step()), np.cumsum(step())])
     return q, p
 
 
@@ -45,7 +47,7 @@ def test_each_distinct_stream_is_costed_once():
 
 
 def test_a_rough_estimate_spares_the_exact_cost_of_far_worse_modes_and_keeps_the_choice():
-    q, p = _series()
+    q, p = _series(20_000, noise=20)  # streams of 13 KB: above PRUNE_MIN_BYTES
     exact: list[bytes] = []
     plain = code_residual(q, p, _counting(exact), codes_cost=0)
     pruned: list[bytes] = []
@@ -55,15 +57,15 @@ def test_a_rough_estimate_spares_the_exact_cost_of_far_worse_modes_and_keeps_the
         np.testing.assert_array_equal(a, b)
 
 
-def test_modes_within_the_factor_are_all_costed():
+@pytest.mark.parametrize("rough", [lambda ints: 10**6, rough_size], ids=["estimates-tie", "small-streams"])
+def test_nothing_is_pruned_when_the_estimates_tie_or_the_streams_are_small(rough):
     q, p = _series()
-    # an estimate that calls every stream the same size: nothing may be pruned
     calls: list[bytes] = []
-    code_residual(q, p, _counting(calls), codes_cost=0, rough=lambda ints: 1000)
+    code_residual(q, p, _counting(calls), codes_cost=0, rough=rough)
     plain: list[bytes] = []
     code_residual(q, p, _counting(plain), codes_cost=0)
     assert len(_streams(calls)) == len(_streams(plain))
-    assert PRUNE_FACTOR > 1
+    assert PRUNE_FACTOR > 1 and rough_size(q[0] - p[0]) < PRUNE_MIN_BYTES
 
 
 def test_a_block_is_coded_on_one_thread(conv_model, monkeypatch):

@@ -57,8 +57,11 @@ def _delta(a: np.ndarray) -> np.ndarray:
 
 
 #: a mode is costed exactly only when its rough size is within this factor of its channel's roughly smallest (on speech
-#: and sensor series, the exact best was always within 1.005 of it; most channels keep one or two modes)
+#: and sensor series, the exact best was always within 1.005 of it; most channels keep one or two modes) ...
 PRUNE_FACTOR = 1.03
+#: ... and only streams of at least this many rough bytes are pruned: on smaller ones (a few hundred samples, a
+#: periodic series) the estimate was up to 13 % off, and their exact cost is cheap anyway
+PRUNE_MIN_BYTES = 8192
 
 Cost = Callable[[np.ndarray], int]
 
@@ -66,7 +69,8 @@ Cost = Callable[[np.ndarray], int]
 class _Costs:
     """``cost`` of each stream, computed once per distinct stream (``q``'s first difference is a mode's stream
     with the model and two modes' without it), and, with ``rough``, only for the streams within
-    :data:`PRUNE_FACTOR` of the roughly smallest of their channel: the others cost ``inf``."""
+    :data:`PRUNE_FACTOR` of the roughly smallest of their channel when that is at least :data:`PRUNE_MIN_BYTES`:
+    the others cost ``inf``."""
 
     def __init__(self, cost: Cost, rough: Cost | None) -> None:
         self.cost, self.rough = cost, rough
@@ -83,6 +87,8 @@ class _Costs:
         if self.rough is None or len(streams) < 2:
             return [self.of(s) for s in streams]
         rough = [self.rough(s) for s in streams]
+        if min(rough) < PRUNE_MIN_BYTES:
+            return [self.of(s) for s in streams]
         keep = PRUNE_FACTOR * min(rough)
         return [self.of(s) if r <= keep else np.inf for s, r in zip(streams, rough, strict=True)]
 
