@@ -21,7 +21,7 @@ from tsae.engine.preprocess import repair_missing
 from tsae.errors import first_line
 from tsae.pipelines.compress.codes import CodeModel
 from tsae.pipelines.compress.container import Block, section_size
-from tsae.pipelines.compress.entropy import CODERS
+from tsae.pipelines.compress.entropy import CODERS, rough_size
 from tsae.pipelines.compress.quantise import (
     from_grid,
     latent_step,
@@ -103,7 +103,9 @@ def encode_block(model: CodeModel, x: np.ndarray, steps: np.ndarray | None, rela
         size = lambda ints: _stored_size(ints, coder)  # noqa: E731
         # leaving the codes out saves their section and the latent step (stored when it is not 0)
         codes_cost = section_size("codes", stored, coder) + (_STEP_BYTES if step else 0)
-        arrays["residual"], arrays["predictor"], coefs, uses_model = code_residual(q, p, size, codes_cost)
+        # a raw coder's sizes cost nothing to find: no estimate spares them
+        rough = None if coder == _RAW else rough_size
+        arrays["residual"], arrays["predictor"], coefs, uses_model = code_residual(q, p, size, codes_cost, rough)
         if (arrays["predictor"] == LINEAR).any():
             arrays["coefficients"] = coefs
         if not uses_model:

@@ -15,6 +15,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from tsae.models.device import torch_threads
 from tsae.models.modelfile import as_loaded
 from tsae.pipelines.compress.blocks import decode_block, encode_block, fill_missing
 from tsae.pipelines.compress.codes import CodeModel
@@ -138,7 +139,10 @@ class Compressor:
         block_values, rest = whole[:, :size], whole[:, size:]
         self._pending = [rest] if rest.shape[1] else []
         self._pending_samples = rest.shape[1]
-        block, y = self._encode(block_values)
+        # on one thread, as the decoder: the default (every core, which numba's first parallel kernel restores)
+        # runs this small network's encoder 10-15 times slower on a shared machine, in threads fighting for cores
+        with torch_threads(1, native=True):
+            block, y = self._encode(block_values)
         write_block(self.handle, block, self.coder)
         self._account(block_values, y)
         self._blocks += 1
