@@ -469,12 +469,19 @@ def _plugin_family(name: str, body):
     return types.SimpleNamespace(register_models=register_models)
 
 
+def _export_of_plugin_family(tsae_sandbox, tmp_path, name, network):
+    """``tsae export`` of an untrained model of ``network`` registered as the plugin family ``name``: the CLI result
+    (asserted a one-line error) and the model file's path."""
+    tsae_sandbox.register(_plugin_family(name, network), name)
+    path = save_model(tmp_path / f"{name}.tsae", tsae_sandbox.create_model(name, 1, 8))
+    result = CliRunner().invoke(cli, ["export", str(path), "-o", str(tmp_path / f"{name}.onnx")])
+    assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
+    return result, path
+
+
 def test_a_graph_that_only_works_for_the_traced_batch_is_refused(tsae_sandbox, tmp_path) -> None:
     # before: exported without a word; onnxruntime then returned 2 rows for a batch of 5
-    tsae_sandbox.register(_plugin_family("audit_loops", _LoopsOverBatch), "audit_loops")
-    path = save_model(tmp_path / "l.tsae", tsae_sandbox.create_model("audit_loops", 1, 8))
-    result = CliRunner().invoke(cli, ["export", str(path), "-o", str(tmp_path / "l.onnx")])
-    assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
+    result, path = _export_of_plugin_family(tsae_sandbox, tmp_path, "audit_loops", _LoopsOverBatch)
     assert "the audit_loops model's ONNX graph does not reproduce it for a batch of 3" in result.output
     assert "has shape (2, 1, 8), the model's (3, 1, 8)" in result.output
     assert list(tmp_path.iterdir()) == [path]
@@ -494,10 +501,7 @@ class _IteratesTheBatch(torch.nn.Module):
 def test_a_graph_that_onnxruntime_cannot_run_is_one_line_without_its_log(tsae_sandbox, tmp_path, capfd) -> None:
     # before: onnxruntime's own "[E:onnxruntime:...] ExecuteKernel" line (in colour) came on stderr above the error
     pytest.importorskip("onnxruntime")
-    tsae_sandbox.register(_plugin_family("audit_iterates", _IteratesTheBatch), "audit_iterates")
-    path = save_model(tmp_path / "i.tsae", tsae_sandbox.create_model("audit_iterates", 1, 8))
-    result = CliRunner().invoke(cli, ["export", str(path), "-o", str(tmp_path / "i.onnx")])
-    assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
+    result, path = _export_of_plugin_family(tsae_sandbox, tmp_path, "audit_iterates", _IteratesTheBatch)
     assert "the audit_iterates model's ONNX graph does not reproduce it for a batch of 3" in result.output
     assert "no Python loop over the batch" in result.output
     assert "onnxruntime" not in capfd.readouterr().err
