@@ -113,11 +113,9 @@ def _profile_times(path: Path, det: Detector, time: Any) -> np.ndarray | None:
     numbers read as Unix times; a ValueError naming ``path`` where the table has neither."""
     if det.seasonal_ is None:
         return None
-    from tsae.pipelines.anomaly.seasonal import as_datetimes, epoch_datetimes
+    from tsae.pipelines.anomaly.seasonal import scoring_dates
 
-    dates = None if time is None else as_datetimes(time)
-    if dates is None and time is not None:  # numbers: Unix times, as the monitor reads them
-        dates = epoch_datetimes(time)
+    dates = None if time is None else scoring_dates(time)  # dates, or numbers as Unix times: as the monitor reads
     if dates is None:
         raise ValueError(f"{path}: no column of dates or Unix times, and the detector removes normal levels by time "
                          f"of week or day ({det.seasonal_.describe()}): it needs each row's time")

@@ -91,7 +91,7 @@ from tsae.pipelines.anomaly.drift import DriftingCore
 from tsae.pipelines.anomaly.early import EarlyWatch
 from tsae.pipelines.anomaly.events import EventTracker, record_value
 from tsae.pipelines.anomaly.scoring import as_chunk, sensor_columns
-from tsae.pipelines.anomaly.seasonal import as_datetimes, epoch_datetimes, filled_times, series_times
+from tsae.pipelines.anomaly.seasonal import filled_times, scoring_dates, series_times
 from tsae.pipelines.anomaly.silent import SilentSensors, scoring_core
 
 
@@ -306,18 +306,16 @@ class Monitor:
     def _without_profile(self, x: np.ndarray, times: Any) -> np.ndarray:
         """``x`` (C, n) with the detector's seasonal profile removed at ``times``, as batch scoring removes it.
 
-        Dates are read as :func:`~tsae.pipelines.anomaly.seasonal.as_datetimes` reads them, and numbers as Unix
-        time (:func:`~tsae.pipelines.anomaly.seasonal.epoch_datetimes`: seconds to nanoseconds, told by their
-        size). A sample without a date takes the last one before it, across pushes; a stream that has given none
-        yet takes the time the samples arrive (this machine's clock, warned once): a live stream is never stopped
-        for want of dates. Without a profile, ``x``.
+        Times are read as :func:`~tsae.pipelines.anomaly.seasonal.scoring_dates` reads them (dates, or numbers as Unix
+        times: seconds to nanoseconds, told by their size), as ``tsae detect score`` reads a time column. A sample
+        without a date takes the last one before it, across pushes; a stream that has given none yet takes the time the
+        samples arrive (this machine's clock, warned once): a live stream is never stopped for want of dates. Without a
+        profile, ``x``.
         """
         profile = self.detector.seasonal_
         if profile is None or x.shape[1] == 0:
             return x
-        found = as_datetimes(times)
-        if found is None:
-            found = epoch_datetimes(times)
+        found = scoring_dates(times)
         if found is None:
             found = np.full(x.shape[1], np.datetime64("NaT"), dtype="datetime64[ns]")
         if np.isnat(found[0]) and self._last_time is not None:

@@ -115,6 +115,13 @@ def epoch_datetimes(times: Any) -> np.ndarray | None:
     return None if np.isnat(out).all() else out
 
 
+def scoring_dates(times: Any) -> np.ndarray | None:
+    """The dates a detector's profile is removed at, when scoring a table or a stream: ``times`` read as dates
+    (:func:`as_datetimes`), else as Unix times (:func:`epoch_datetimes`); None when they are neither."""
+    dates = as_datetimes(times)
+    return epoch_datetimes(times) if dates is None else dates
+
+
 def _hours(times: np.ndarray) -> np.ndarray:
     """Hours since Monday 1970-01-05 00:00 (a Monday), float: the week's hour is this modulo 168."""
     ns = (times - np.datetime64("1970-01-05", "ns")).astype(np.int64)
@@ -359,5 +366,5 @@ def read_profile(arrays: dict[str, np.ndarray], channels: int, problem: Any) -> 
 
 
 __all__ = ["MAX_INTERVAL", "MIN_DAILY_DAYS", "MIN_WEEKLY_DAYS", "SEASONAL_MODES", "SeasonalProfile", "as_datetimes",
-           "deseasoned_training", "filled_times", "fit_profile", "read_profile", "sample_times", "seasonal_setting",
-           "series_times"]
+           "deseasoned_training", "epoch_datetimes", "filled_times", "fit_profile", "read_profile", "sample_times",
+           "scoring_dates", "seasonal_setting", "series_times"]
