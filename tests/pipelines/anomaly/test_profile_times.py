@@ -200,3 +200,29 @@ def test_a_bad_zone_is_one_line_naming_the_option(weekly, tmp_path):
         Detector(timezone="CET/Nowhere")
     with pytest.raises(ValueError, match="timezone='UTC\\+1'"):
         Monitor(det, timezone="UTC+1")
+
+
+@pytest.mark.slow
+def test_detect_fit_in_a_zone_learns_from_offset_dates_what_local_dates_teach(tmp_path):
+    # a plant in Berlin whose weekends are quiet, exported once with local dates and once with UTC offsets (which
+    # change on 31 March): with --timezone both teach the same weekly profile, and the file keeps the zone
+    from tsae.pipelines.anomaly.detector import Detector
+
+    utc = (np.datetime64("2024-03-20T00:00", "ns") + np.arange(15 * 48) * np.timedelta64(30, "m")).astype("M8[ns]")
+    local = profile_dates(utc, BERLIN, utc=True)
+    rng = np.random.default_rng(2)
+    weekend = ((local.astype("datetime64[D]").astype(np.int64) + 3) % 7) >= 5
+    X = np.stack([np.where(weekend, -2.0, 0.0), np.sin(np.arange(utc.size) / 3)]) + 0.1 * rng.normal(size=(2, utc.size))
+    offset = (local - utc).astype("timedelta64[h]").astype(int)
+    _table(tmp_path / "local.csv", [str(v)[:19] for v in local], X)
+    _table(tmp_path / "offset.csv", [f"{str(v)[:19]}+{h:02d}:00" for v, h in zip(local, offset, strict=True)], X)
+    common = ["--window", "24", "--epochs", "1", "--device", "cpu", "--scales", "none", "-q"]
+    for name, extra in (("local", []), ("offset", ["--timezone", BERLIN]), ("utc", [])):
+        source = tmp_path / ("local.csv" if name == "local" else "offset.csv")
+        result = run("detect", "fit", source, "-o", tmp_path / f"{name}.tsae", *common, *extra)
+        assert result.exit_code == 0, result.output
+    by_local, by_offset, by_utc = (Detector.load(tmp_path / f"{name}.tsae") for name in ("local", "offset", "utc"))
+    assert by_local.seasonal_ is not None and by_local.timezone is None and by_offset.timezone == BERLIN
+    assert np.array_equal(by_offset.seasonal_.weekly, by_local.seasonal_.weekly)
+    assert np.array_equal(by_offset.decision_scores_, by_local.decision_scores_)
+    assert not np.array_equal(by_utc.seasonal_.weekly, by_local.seasonal_.weekly)  # without: UTC's hours
