@@ -189,6 +189,8 @@ def fit_command(train: Path | str, output: Path, family: str | None, window: int
         if threshold != wants and given_flags(name):  # another method takes no part of it
             only_with(given_flags(name), f"--threshold {wants}" + (" (the default)" if wants == "budget" else ""))
     hop_fits(hop, window)
+    if timezone is not None and seasonal.lower() == "off":  # the zone places times in the week: no profile, no use
+        only_with(["--timezone"], "a seasonal profile (--seasonal auto or daily)")
     from tsae.cli.pipes import table_input
 
     with table_input(train, [output], quiet=quiet) as source:

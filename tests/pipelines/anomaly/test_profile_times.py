@@ -195,6 +195,8 @@ def test_a_bad_zone_is_one_line_naming_the_option(weekly, tmp_path):
                  ["detect", "score", tmp_path / "x.csv", "--detector", path, "-o", tmp_path / "s.csv"],
                  ["monitor", "--detector", path]):
         assert_one_line_error(run(*args, "--timezone", "Europe/Berlim"), "--timezone", "Europe/Berlim")
+    assert_one_line_error(run("detect", "fit", tmp_path / "x.csv", "-o", tmp_path / "d.tsae", "--seasonal", "off",
+                              "--timezone", BERLIN), "--timezone applies only with a seasonal profile")
     assert not any((tmp_path / name).exists() for name in ("d.tsae", "s.csv"))
     with pytest.raises(ValueError, match="timezone='CET/Nowhere'"):
         Detector(timezone="CET/Nowhere")

@@ -279,7 +279,8 @@ class Monitor:
         (:meth:`~tsae.io.records.RecordParser.read_times`: ``"12:00:01"`` as seconds, on past midnight,
         ``"2024-05-01 12:00Z"`` as ``"2024-05-01T12:00:00Z"``, ``"7"`` as 7.0), other values as given; numbers that
         look like Excel serial dates are warned about once (a UserWarning, as the table reader warns), judged on the
-        first push with numeric times.
+        first push with numeric times. Where the detector removes a seasonal profile, the times (dates, or numbers as
+        Unix times) place each sample in the week, UTC instants on the wall clock of ``timezone``.
         """
         return self._push(x, times, judge_times=True)
 
