@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from cli_helpers import assert_one_line_error, run
 
-from tsae.pipelines.anomaly.seasonal import SeasonalProfile, deseasoned_training, profile_dates
+from tsae.pipelines.anomaly.profile_times import profile_dates
+from tsae.pipelines.anomaly.seasonal import SeasonalProfile, deseasoned_training
 
 pytestmark = pytest.mark.filterwarnings("ignore::tsae.pipelines.anomaly.fitting.FitWarning",
                                         "ignore::tsae.io.tables.TableWarning")

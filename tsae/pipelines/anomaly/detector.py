@@ -84,8 +84,9 @@ from tsae.pipelines.anomaly.detector_file import (
 )
 from tsae.pipelines.anomaly.drift import DriftingCore
 from tsae.pipelines.anomaly.fitting import DetectorFit, FitWarning, check_family
+from tsae.pipelines.anomaly.profile_times import sample_times
 from tsae.pipelines.anomaly.scoring import DetectorState, ScoringCore, as_chunk, sensor_columns
-from tsae.pipelines.anomaly.seasonal import SeasonalProfile, deseasoned_training, sample_times, seasonal_setting
+from tsae.pipelines.anomaly.seasonal import SeasonalProfile, deseasoned_training, seasonal_setting
 from tsae.pipelines.anomaly.selfcheck import SelfCheck
 from tsae.pipelines.anomaly.series_input import as_series, dominant_period, index_interval
 from tsae.pipelines.anomaly.silent import silence_setting

@@ -26,8 +26,9 @@ from tsae.pipelines.anomaly.block_scoring import RowReader
 from tsae.pipelines.anomaly.detector import Detector, FitWarning, check_family
 from tsae.pipelines.anomaly.detector_file import check_drift_every_used
 from tsae.pipelines.anomaly.plot_envelope import Envelope
+from tsae.pipelines.anomaly.profile_times import profile_dates
 from tsae.pipelines.anomaly.scoring import sensor_order
-from tsae.pipelines.anomaly.seasonal import filled_times, profile_dates
+from tsae.pipelines.anomaly.seasonal import filled_times
 from tsae.pipelines.anomaly.silent import silence_setting
 from tsae.pipelines.progress import read_bar
 

@@ -90,8 +90,9 @@ from tsae.pipelines.anomaly.devices import MAX_DEVICES, DeviceMonitors
 from tsae.pipelines.anomaly.drift import DriftingCore
 from tsae.pipelines.anomaly.early import EarlyWatch
 from tsae.pipelines.anomaly.events import EventTracker, record_value
+from tsae.pipelines.anomaly.profile_times import profile_dates, series_times
 from tsae.pipelines.anomaly.scoring import as_chunk, sensor_columns
-from tsae.pipelines.anomaly.seasonal import filled_times, profile_dates, series_times
+from tsae.pipelines.anomaly.seasonal import filled_times
 from tsae.pipelines.anomaly.silent import SilentSensors, scoring_core
 
 
@@ -313,11 +314,11 @@ class Monitor:
     def _without_profile(self, x: np.ndarray, times: Any) -> np.ndarray:
         """``x`` (C, n) with the detector's seasonal profile removed at ``times``, as batch scoring removes it.
 
-        Times are read as :func:`~tsae.pipelines.anomaly.seasonal.profile_dates` reads them (dates, or numbers as Unix
-        times: seconds to nanoseconds, told by their size; UTC instants on the wall clock of ``timezone``), as ``tsae
-        detect score`` reads a time column. A sample without a date takes the last one before it, across pushes; a
-        stream that has given none yet takes the time the samples arrive (the wall clock of ``timezone``, else this
-        machine's, warned once): a live stream is never stopped for want of dates. Without a profile, ``x``.
+        Times are read as :func:`~tsae.pipelines.anomaly.profile_times.profile_dates` reads them (dates, or numbers as
+        Unix times: seconds to nanoseconds, told by their size; UTC instants on the wall clock of ``timezone``), as
+        ``tsae detect score`` reads a time column. A sample without a date takes the last one before it, across
+        pushes; a stream that has given none yet takes the time the samples arrive (the wall clock of ``timezone``,
+        else this machine's, warned once): a live stream is never stopped for want of dates. Without a profile, ``x``.
         """
         profile = self.detector.seasonal_
         if profile is None or x.shape[1] == 0:
