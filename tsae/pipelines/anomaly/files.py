@@ -60,7 +60,9 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
     model's family); ``output`` never replaces ``train_path`` (nor ``init``). ``sample_interval`` (seconds
     between rows, for the alarm budget) is, when not given, the median step of the time
     column (numbers are seconds, or the unit the column is named after: ``minute``, ``hours``, ``ms``...),
-    else None (1 second assumed). After fitting, one
+    else None (1 second assumed). A time column of dates or Unix times places the rows in the week for a seasonal
+    profile (:mod:`~tsae.pipelines.anomaly.profile_times`: UTC instants on the wall clock of the ``timezone`` option,
+    dates without an offset as written). After fitting, one
     line reports the threshold and the false alarms a day it raises on the held-out normal data.
     A time column that goes back in time or repeats a time is warned about (``TableWarning``): the
     rows are used in file order. What the fit warns about its data (``FitWarning``: sensors missing
