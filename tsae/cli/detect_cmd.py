@@ -110,12 +110,12 @@ def _timezone(ctx: click.Context, param: click.Parameter, value: str | None) -> 
     return value
 
 
-def timezone_option(default: str) -> Any:
+def timezone_option(default: str, more: str = "") -> Any:
     """--timezone TZ of ``detect fit``, ``detect score`` and ``monitor``; ``default`` tells what it is without."""
     return click.option("--timezone", default=None, metavar="TZ", callback=_timezone,
                         help="The time zone (IANA name, e.g. Europe/Berlin) of the weekly profile's clock: Unix times "
                              "and dates with a UTC offset are read on its wall clock (daylight saving time included), "
-                             f"dates without an offset as written [default: {default}].")
+                             f"dates without an offset as written{more} [default: {default}].")
 
 
 @click.group("detect")
@@ -160,7 +160,7 @@ def detect_group() -> None:
               show_default=True,
               help="Normal levels by time, learnt where the time column holds dates: auto (by hour of the week, for "
                    "sensors whose weekdays differ, from 14 days on), daily (by hour of day too, from 3 days on), off.")
-@timezone_option("Unix times and offsets read in UTC; stored in the detector file")
+@timezone_option("none, instants in UTC", "; kept in the detector file for scoring")
 @click.option("--epochs", type=IntRange(min=1), default=5, show_default=True,
               help="Most training epochs of the network (early stopping on held-out windows).")
 @seed_option
