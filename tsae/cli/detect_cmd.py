@@ -100,6 +100,24 @@ def drift_options(command: Any) -> Any:
                              "normal samples, never during an alarm (0: off) [default: the detector's].")(command)
 
 
+def _timezone(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """--timezone: an IANA zone's name this machine knows."""
+    from tsae.io.time_zone import zone_problem
+
+    problem = None if value is None else zone_problem(value)
+    if problem:
+        raise click.BadParameter(problem, ctx, param)
+    return value
+
+
+def timezone_option(default: str, more: str = "") -> Any:
+    """--timezone TZ of ``detect fit``, ``detect score`` and ``monitor``; ``default`` tells what it is without."""
+    return click.option("--timezone", default=None, metavar="TZ", callback=_timezone,
+                        help="The time zone (IANA name, e.g. Europe/Berlin) of the weekly profile's clock: Unix times "
+                             "and dates with a UTC offset are read on its wall clock (daylight saving time included), "
+                             f"dates without an offset as written{more} [default: {default}].")
+
+
 @click.group("detect")
 def detect_group() -> None:
     """Batch anomaly detection on sensor CSV files (one column per sensor; .csv.gz, .bz2, .xz too) or .npy arrays
@@ -142,6 +160,7 @@ def detect_group() -> None:
               show_default=True,
               help="Normal levels by time, learnt where the time column holds dates: auto (by hour of the week, for "
                    "sensors whose weekdays differ, from 14 days on), daily (by hour of day too, from 3 days on), off.")
+@timezone_option("none, instants in UTC", "; kept in the detector file for scoring")
 @click.option("--epochs", type=IntRange(min=1), default=5, show_default=True,
               help="Most training epochs of the network (early stopping on held-out windows).")
 @seed_option
@@ -152,8 +171,8 @@ def detect_group() -> None:
 @quiet_option
 def fit_command(train: Path | str, output: Path, family: str | None, window: int | str, hop: int | None,
                 threshold: str | float, alarms_per_day: float, sample_interval: float | None, risk: float,
-                quantile: float, terms: str, scales: str | list[int], seasonal: str, epochs: int, seed: int,
-                params: dict[str, str],
+                quantile: float, terms: str, scales: str | list[int], seasonal: str, timezone: str | None,
+                epochs: int, seed: int, params: dict[str, str],
                 init: Path | None, device: str, quiet: bool) -> None:
     """Learn normal behaviour from TRAIN (a CSV of normal data or a .npy array (sensors, samples); - for either
     on stdin) and write a detector file.
@@ -170,6 +189,8 @@ def fit_command(train: Path | str, output: Path, family: str | None, window: int
         if threshold != wants and given_flags(name):  # another method takes no part of it
             only_with(given_flags(name), f"--threshold {wants}" + (" (the default)" if wants == "budget" else ""))
     hop_fits(hop, window)
+    if timezone is not None and seasonal.lower() == "off":  # the zone places times in the week: no profile, no use
+        only_with(["--timezone"], "a seasonal profile (--seasonal auto or daily)")
     from tsae.cli.pipes import table_input
 
     with table_input(train, [output], quiet=quiet) as source:
@@ -177,7 +198,8 @@ def fit_command(train: Path | str, output: Path, family: str | None, window: int
         fit_detector_file(source, output, family=family, window=window, threshold=threshold,
                           device=device, quiet=quiet, epochs=epochs, hop=hop, risk=risk, q=quantile, seed=seed,
                           model_params=params or None, init=init, alarms_per_day=alarms_per_day,
-                          sample_interval=sample_interval, terms=terms, scales=scales, seasonal=seasonal.lower())
+                          sample_interval=sample_interval, terms=terms, scales=scales, seasonal=seasonal.lower(),
+                          timezone=timezone)
 
 
 @detect_group.command("score")
@@ -196,11 +218,13 @@ def fit_command(train: Path | str, output: Path, family: str | None, window: int
 @click.option("--silence", type=IntRange(min=1), default=100, show_default=True,
               help="A sensor with no value for this many rows is silent: warned about and left out of the score "
                    "until it reports again, as `tsae monitor --silence` leaves it out.")
+@timezone_option("the detector's")
 @drift_options
 @device_option
 @quiet_option
 def score_command(test: Path | str, detector: Path, output: Path | str, plot: Path | None, events: Path | str | None,
-                  silence: int, drift_rate: float | None, drift_every: int | None, device: str, quiet: bool) -> None:
+                  silence: int, timezone: str | None, drift_rate: float | None, drift_every: int | None, device: str,
+                  quiet: bool) -> None:
     """Score TEST (a CSV or a .npy array (sensors, samples); - for either on stdin) with a fitted detector: per-row
     scores, 0/1 flags, sensor contributions and events.
 
@@ -231,7 +255,8 @@ def score_command(test: Path | str, detector: Path, output: Path | str, plot: Pa
         source = stack.enter_context(table_input(test, [output, plot, events], quiet=quiet))
         refuse_audio(source)
         summary = score_file(source, detector, target, plot=plot, events=events_to, device=device, quiet=quiet,
-                             drift_rate=drift_rate, drift_every=drift_every, silence=silence, report=False)
+                             drift_rate=drift_rate, drift_every=drift_every, silence=silence, report=False,
+                             timezone=timezone)
     # told once stdout and the files are written (a failing stdout says nothing else), naming what the user named
     summary.update(output=shown(output), events_file=summary["events_file"] if events is None else shown(events))
     for line in score_summary(summary):
@@ -294,6 +319,7 @@ def score_command(test: Path | str, detector: Path, output: Path | str, plot: Pa
               help="Option passed to a plugin's sink (repeatable).")
 @click.option("--no-early", "no_early", is_flag=True,
               help="No early alarms: alarm only once a sample's score is final (about two windows later).")
+@timezone_option("the detector's")
 @drift_options
 @quiet_option
 def monitor_command(detector: Path, fmt: str, tags: dict[str, str], group_by: tuple[str, ...], max_devices: int,
@@ -303,7 +329,7 @@ def monitor_command(detector: Path, fmt: str, tags: dict[str, str], group_by: tu
                     clean_session: bool, outbox: Path | None, max_time_jump: float, max_line: int,
                     source: str | None, sink: str | None, source_options: dict[str, str],
                     sink_options: dict[str, str], drift_rate: float | None, drift_every: int | None,
-                    no_early: bool, quiet: bool) -> None:
+                    no_early: bool, timezone: str | None, quiet: bool) -> None:
     """Score a live stream of samples (stdin or MQTT) and report anomaly events as JSON lines.
 
     \b
@@ -354,7 +380,7 @@ def monitor_command(detector: Path, fmt: str, tags: dict[str, str], group_by: tu
                        max_time_jump=max_time_jump, max_line=max_line, clean_session=clean_session,
                        outbox=outbox, drift_rate=drift_rate, drift_every=drift_every, early=not no_early,
                        tags=tags or None, precision=precision, group_by=group_by or None, max_devices=max_devices,
-                       topic_tags=topic_tags)
+                       topic_tags=topic_tags, timezone=timezone)
     if code:
         raise SystemExit(code)
 

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from tsae.cli import cli
 from tsae.models.fields import ModelFileError
 from tsae.pipelines.anomaly.detector import Detector
+from tsae.pipelines.anomaly.detector_file import DETECTOR_VERSION
 from tsae.pipelines.anomaly.scoring import LEVEL_HUBER, StatsTerm
 
 from sensor_data import write_csv
@@ -78,7 +79,7 @@ HEADER_CASES = [
     (_extra("settings.threshold", "-2"), "extra.settings.threshold", "-2.0 is out of range [0.0, inf]"),
     (_extra("settings.threshold", "nan"), "extra.settings.threshold", "must be a finite number, not nan"),
     (_extra("settings.threshold", "magic"), "extra.settings.threshold", "unknown method"),
-    (_extra("version", 7), "extra.version", "out of range [1, 5]"),
+    (_extra("version", DETECTOR_VERSION + 1), "extra.version", f"out of range [1, {DETECTOR_VERSION}]"),
     (_extra("stats_level_huber", 0.0), "extra.stats_level_huber", "0.0 is out of range (0.0, inf]"),
     (_extra("stats_level_huber", "3"), "extra.stats_level_huber", "must be a number, not '3'"),
     (_extra("stats_level_huber", math.inf), "extra.stats_level_huber", "must be a finite number"),

@@ -65,6 +65,7 @@ import numpy as np
 
 from tsae.engine.layout import is_number
 from tsae.errors import NotFittedError
+from tsae.io.time_zone import check_zone
 from tsae.models.device import torch_threads
 from tsae.models.trainer import check_seed, whole_number
 from tsae.pipelines.anomaly.block_scoring import JoinedBlocks, RowReader, score_blocks, shows_progress
@@ -83,8 +84,9 @@ from tsae.pipelines.anomaly.detector_file import (
 )
 from tsae.pipelines.anomaly.drift import DriftingCore
 from tsae.pipelines.anomaly.fitting import DetectorFit, FitWarning, check_family
+from tsae.pipelines.anomaly.profile_times import sample_times
 from tsae.pipelines.anomaly.scoring import DetectorState, ScoringCore, as_chunk, sensor_columns
-from tsae.pipelines.anomaly.seasonal import SeasonalProfile, deseasoned_training, sample_times, seasonal_setting
+from tsae.pipelines.anomaly.seasonal import SeasonalProfile, deseasoned_training, seasonal_setting
 from tsae.pipelines.anomaly.selfcheck import SelfCheck
 from tsae.pipelines.anomaly.series_input import as_series, dominant_period, index_interval
 from tsae.pipelines.anomaly.silent import silence_setting
@@ -185,7 +187,14 @@ class Detector:
         days on (it lowered the PR-AUC of the plant without a weekend drop from 0.915 to 0.865: the network learns a
         daily cycle its windows see); ``"off"`` (False) neither. ``seasonal_`` holds the profile, None where there
         is none, and scores are then exactly those without this setting. Scoring a detector with one needs the
-        samples' times.
+        samples' times. Fitting and scoring read times alike: dates, or numbers as Unix times (seconds to
+        nanoseconds, told by their size).
+    timezone
+        The IANA name of the zone whose wall clock the ``seasonal`` profile's hours are (``"Europe/Berlin"``), used
+        in fitting and scoring: UTC instants (Unix times, dates with a UTC offset or zone) are read on its wall
+        clock, daylight saving time included, dates without an offset as written. None (default): instants in UTC,
+        so a stream of Unix times scored against a profile learnt from local dates meets it hours off. Stored in the
+        detector file; setting another one before scoring reads the times on that zone's clock.
     stats_weight
         The weight of the statistics term (each window's level, spread and step size), when chosen. A lower one
         lets faults the other terms see and it does not (a changed cycle, a sensor running late) stand out of its
@@ -330,7 +339,7 @@ class Detector:
         terms: str | Sequence[str] = "auto", scales: str | Sequence[int] = "auto", holdout: float = 0.3,
         drift_rate: float = 0.0, drift_every: int | None = None, short_smooth: str | Sequence[int] = "auto",
         threshold_floor: float = 1.3, short_margin: float = 1.25, stats_weight: float = 1.0,
-        stats_bands: bool = True, seasonal: bool | str = "auto",
+        stats_bands: bool = True, seasonal: bool | str = "auto", timezone: str | None = None,
     ) -> None:
         if not isinstance(model, str):  # a class here would only fail at fit, with a KeyError
             raise TypeError(f"Detector(model=...) takes the name of a registered model family such as 'conv1d' "
@@ -384,6 +393,7 @@ class Detector:
         self.stats_weight = stats_weight
         self.stats_bands = stats_bands
         self.seasonal = seasonal
+        self.timezone = timezone
         self._check_settings()  # what a detector file could not hold fails here, not at load
 
     # -- sklearn's parameter protocol ---------------------------------------------
@@ -412,6 +422,8 @@ class Detector:
         if not isinstance(self.stats_bands, (bool, np.bool_)):
             raise ValueError(f"stats_bands={self.stats_bands!r} must be True or False")
         seasonal_setting(self.seasonal)
+        if self.timezone is not None:
+            check_zone(self.timezone)
         problem = threshold_problem(self.threshold)
         if problem:
             raise ValueError(f"threshold {problem}")
@@ -445,8 +457,9 @@ class Detector:
         sensors
             The sensor names (default: a DataFrame's columns, a named Series' name, else ``s0``, ``s1``...).
         times
-            Each sample's time (dates, ``(n_samples,)``), for the ``seasonal`` profile (default: a DataFrame's
-            ``DatetimeIndex``).
+            Each sample's time, ``(n_samples,)``, for the ``seasonal`` profile (default: a DataFrame's
+            ``DatetimeIndex``): dates, or numbers as Unix times (seconds to nanoseconds, told by their size), as
+            scoring reads them; UTC instants on the wall clock of ``timezone``.
 
         Returns
         -------
@@ -462,7 +475,7 @@ class Detector:
         with torch_threads(self.threads, native=True):
             self._check_settings()  # set_params may have changed them since __init__
             X, sensors, interval, self.seasonal_ = deseasoned_training(X, sensors, times,
-                                                                       seasonal_setting(self.seasonal))
+                                                                       seasonal_setting(self.seasonal), self.timezone)
             return DetectorFit(self).run(X, sensors, interval)
 
     # -- scoring ----------------------------------------------------------------
@@ -531,8 +544,10 @@ class Detector:
             flag the rest of the series. The scores equal the monitor's with the same ``silence``. None: every
             gap holds the sensor's last value, however long (a dead sensor is a flat line).
         times
-            Each sample's time (dates), where the detector removes a ``seasonal`` profile (``seasonal_``; default: a
-            DataFrame's ``DatetimeIndex``); unused otherwise.
+            Each sample's time, where the detector removes a ``seasonal`` profile (``seasonal_``; default: a
+            DataFrame's ``DatetimeIndex``); unused otherwise. Dates, or numbers as Unix times (seconds to nanoseconds,
+            told by their size), as ``tsae detect score`` and the monitor read them; UTC instants on the wall clock
+            of ``timezone``.
 
         Returns
         -------
@@ -587,10 +602,10 @@ class Detector:
         profile = self.seasonal_
         if profile is None:
             return X
-        found = sample_times(raw, times, X.shape[1])
+        found = sample_times(raw, times, X.shape[1], self.timezone)
         if found is None:
             raise ValueError(f"this detector removes normal levels by time of week or day ({profile.describe()}): "
-                             "give the samples' times (dates) as a DataFrame's DatetimeIndex or times=")
+                             "give the samples' times (dates or Unix times) as a DataFrame's DatetimeIndex or times=")
         return profile.apply(X, found)
 
     def decision_function(self, X: Any, *, silence: int | None = 100, times: Any = None) -> np.ndarray:
@@ -720,7 +735,8 @@ class Detector:
                          "terms": self.terms if isinstance(self.terms, str) else list(self.terms),
                          "scales": self.scales if isinstance(self.scales, str) else [int(v) for v in self.scales],
                          "holdout": float(self.holdout),
-                         "seasonal": self.seasonal if isinstance(self.seasonal, str) else bool(self.seasonal)},
+                         "seasonal": self.seasonal if isinstance(self.seasonal, str) else bool(self.seasonal),
+                         "timezone": self.timezone},
             "calibration_mean": self.calibration_mean_,
             "decision_scores_step": step, "n_samples_fit": n_samples,
             "early_threshold": getattr(self, "early_threshold_", None),
@@ -749,7 +765,8 @@ class Detector:
                   threshold_floor=settings.get("threshold_floor", 1.0),  # older files: fitted without a floor
                   short_margin=settings.get("short_margin", 1.0),  # or a margin
                   stats_weight=settings.get("stats_weight", 1.0),
-                  stats_bands=settings.get("stats_bands", False) is True)  # older files: no spectral shape
+                  stats_bands=settings.get("stats_bands", False) is True,  # older files: no spectral shape
+                  timezone=settings.get("timezone"))  # older files: UTC instants read in UTC
         for name in TRAINING_SETTINGS:  # how it was fitted, for get_params and clone (scoring does not use them)
             if name in settings:
                 setattr(det, name, settings[name])

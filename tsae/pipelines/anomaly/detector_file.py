@@ -21,6 +21,7 @@ import numpy as np
 
 from tsae.engine.layout import is_number, is_whole_number
 from tsae.engine.preprocess import Normalizer
+from tsae.io.time_zone import zone_problem
 from tsae.models.fields import (
     ModelFileError,
     check_array,
@@ -40,10 +41,11 @@ if TYPE_CHECKING:
     from tsae.models.modelfile import LoadedModel
 
 DETECTOR_KIND = "tsae-detector"
-DETECTOR_VERSION = 5  # 2: statistics terms, further window scales, term weights, the self-check;
+DETECTOR_VERSION = 6  # 2: statistics terms, further window scales, term weights, the self-check;
 #                        3: the statistics terms' level distance turns linear (extra.stats_level_huber);
 #                        4: the main window's statistics term may hold its spectral shape (stats_band_*);
-#                        5: a seasonal profile may be removed before scoring (seasonal_daily/_weekly/_spread)
+#                        5: a seasonal profile may be removed before scoring (seasonal_daily/_weekly/_spread);
+#                        6: the zone whose wall clock the profile's hours are (extra.settings.timezone)
 
 
 @dataclass
@@ -299,6 +301,10 @@ def _settings(path: Path, value: Any) -> dict[str, Any]:
         if name in settings and not accepts(settings[name]):
             raise ModelFileError(path, f"must be {expected}, got {str(settings[name])[:40]!r}",
                                  f"extra.settings.{name}")
+    if settings.get("timezone") is not None:  # absent or null (files before version 6): UTC instants read in UTC
+        problem = zone_problem(settings["timezone"])
+        if problem:
+            raise ModelFileError(path, problem, "extra.settings.timezone")
     return settings
 
 

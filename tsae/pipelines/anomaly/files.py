@@ -26,6 +26,7 @@ from tsae.pipelines.anomaly.block_scoring import RowReader
 from tsae.pipelines.anomaly.detector import Detector, FitWarning, check_family
 from tsae.pipelines.anomaly.detector_file import check_drift_every_used
 from tsae.pipelines.anomaly.plot_envelope import Envelope
+from tsae.pipelines.anomaly.profile_times import profile_dates
 from tsae.pipelines.anomaly.scoring import sensor_order
 from tsae.pipelines.anomaly.seasonal import filled_times
 from tsae.pipelines.anomaly.silent import silence_setting
@@ -59,7 +60,9 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
     model's family); ``output`` never replaces ``train_path`` (nor ``init``). ``sample_interval`` (seconds
     between rows, for the alarm budget) is, when not given, the median step of the time
     column (numbers are seconds, or the unit the column is named after: ``minute``, ``hours``, ``ms``...),
-    else None (1 second assumed). After fitting, one
+    else None (1 second assumed). A time column of dates or Unix times places the rows in the week for a seasonal
+    profile (:mod:`~tsae.pipelines.anomaly.profile_times`: UTC instants on the wall clock of the ``timezone`` option,
+    dates without an offset as written). After fitting, one
     line reports the threshold and the false alarms a day it raises on the held-out normal data.
     A time column that goes back in time or repeats a time is warned about (``TableWarning``): the
     rows are used in file order. What the fit warns about its data (``FitWarning``: sensors missing
@@ -91,7 +94,8 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
     try:
         with warnings.catch_warnings(record=True) as caught, memory_for(train_path, "train on"):
             warnings.simplefilter("always", FitWarning)
-            det.fit(table.values, sensors=table.columns, times=table.time)  # dates: a seasonal profile
+            # dates or Unix times: a seasonal profile, on the wall clock of the detector's timezone
+            det.fit(table.values, sensors=table.columns, times=profile_dates(table.time, det.timezone, table.time_utc))
     except ValueError as error:
         raise ValueError(f"{train_path}: {error}") from None
     det.time_name_ = table.time_name  # the monitor reads a field of that name as the time
@@ -108,14 +112,14 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
     return det
 
 
-def _profile_times(path: Path, det: Detector, time: Any) -> np.ndarray | None:
-    """The rows' dates where ``det`` removes a seasonal profile (None where it has none): a column of dates, or of
-    numbers read as Unix times; a ValueError naming ``path`` where the table has neither."""
+def _profile_times(path: Path, det: Detector, time: Any, utc: bool) -> np.ndarray | None:
+    """The rows' dates where ``det`` removes a seasonal profile (None where it has none): a column of dates (``utc``:
+    naming UTC instants), or of numbers read as Unix times, UTC instants on the wall clock of the detector's
+    ``timezone``; a ValueError naming ``path`` where the table has neither."""
     if det.seasonal_ is None:
         return None
-    from tsae.pipelines.anomaly.seasonal import scoring_dates
-
-    dates = None if time is None else scoring_dates(time)  # dates, or numbers as Unix times: as the monitor reads
+    # dates, or numbers as Unix times: as the monitor reads
+    dates = None if time is None else profile_dates(time, det.timezone, utc)
     if dates is None:
         raise ValueError(f"{path}: no column of dates or Unix times, and the detector removes normal levels by time "
                          f"of week or day ({det.seasonal_.describe()}): it needs each row's time")
@@ -331,7 +335,7 @@ def _init_family(init: str | Path, family: str | None) -> str:
 def score_file(test_path: str | Path, detector: str | Path | Detector, output: str | Path, *,
                plot: str | Path | None = None, events: str | Path | Literal[False] | None = None, device: str = "auto",
                quiet: bool = False, drift_rate: float | None = None, drift_every: int | None = None,
-               silence: int | None = 100, report: bool = True) -> dict[str, Any]:
+               silence: int | None = 100, report: bool = True, timezone: str | None = None) -> dict[str, Any]:
     """Score a CSV with a fitted detector (``tsae detect score``).
 
     Writes ``output`` (CSV: the time column when the input had one, ``score``, ``anomaly``
@@ -340,7 +344,8 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     ``False``: none; another suffix is refused before scoring, see
     :func:`~tsae.pipelines.anomaly.events.events_suffix`) and
     optionally a plot (PNG/PDF/SVG): all of them, or none when one fails. ``drift_rate`` / ``drift_every`` override the
-    detector's drift updates (:mod:`~tsae.pipelines.anomaly.drift`; None: its own). Returns
+    detector's drift updates (:mod:`~tsae.pipelines.anomaly.drift`; None: its own), ``timezone`` its zone (the wall
+    clock the rows' UTC instants meet its seasonal profile on; None: its own). Returns
     a summary dict; unless ``quiet``, a line on stderr sums up the scores and events, then ``wrote PLOT`` names
     the plot (:func:`score_summary`; ``report`` False: not, for a caller that has more to write first, as the CLI
     sends stdout). A time column that goes back in time or has duplicate times (the rows are scored in
@@ -386,7 +391,8 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     det = detector if isinstance(detector, Detector) else Detector.load(detector, device=device)
     det.device = device
     overrides: dict[str, Any] = {name: value for name, value in (("drift_rate", drift_rate),
-                                                                  ("drift_every", drift_every)) if value is not None}
+                                                                  ("drift_every", drift_every),
+                                                                  ("timezone", timezone)) if value is not None}
     if det.quiet != quiet:  # the scoring's progress bar (a long file, on a terminal) follows this job's quiet
         overrides["quiet"] = quiet
     if overrides:  # a copy: a Detector passed in keeps its own settings
@@ -446,7 +452,7 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
 
             # the silent stretches as the scoring found them, warned about after it (and the time order after them)
             rows_in = X if source is None else _rows(source, order, counter, drawn)
-            dates = _profile_times(test_path, det, time)
+            dates = _profile_times(test_path, det, time, table.time_utc)
             if dates is not None and source is not None:  # a long table's rows, the profile removed as they are read
                 rows_in = _without_profile(rows_in, det, dates)
             stretches = det._score_each(rows_in, None, silence, block, dates)

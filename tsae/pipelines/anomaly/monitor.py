@@ -72,7 +72,6 @@ import warnings
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -83,6 +82,7 @@ from tsae.io.mqtt import SESSION_EXPIRY
 from tsae.io.records import MAX_LINE, MAX_TIME_JUMP, RecordParser
 from tsae.io.table_time import excel_days_span
 from tsae.io.text_files import decode_text
+from tsae.io.time_zone import check_zone, now_on_wall_clock
 from tsae.models.trainer import whole_number
 from tsae.pipelines.anomaly.block_scoring import SCORE_BLOCK
 from tsae.pipelines.anomaly.detector import Detector
@@ -90,8 +90,9 @@ from tsae.pipelines.anomaly.devices import MAX_DEVICES, DeviceMonitors
 from tsae.pipelines.anomaly.drift import DriftingCore
 from tsae.pipelines.anomaly.early import EarlyWatch
 from tsae.pipelines.anomaly.events import EventTracker, record_value
+from tsae.pipelines.anomaly.profile_times import profile_dates, series_times
 from tsae.pipelines.anomaly.scoring import as_chunk, sensor_columns
-from tsae.pipelines.anomaly.seasonal import filled_times, scoring_dates, series_times
+from tsae.pipelines.anomaly.seasonal import filled_times
 from tsae.pipelines.anomaly.silent import SilentSensors, scoring_core
 
 
@@ -165,12 +166,16 @@ class Monitor:
     tags, precision
         Line protocol and Telegraf JSON: the tags a record must carry to be read (None: any) and the timestamps'
         unit (None: each format's default), see :mod:`tsae.io.metric_rows`.
+    timezone
+        Where the detector removes a seasonal profile: the IANA name of the zone on whose wall clock UTC instants
+        (Unix times, dates with an offset) meet its hours, as :class:`~tsae.pipelines.anomaly.detector.Detector`'s
+        ``timezone`` (None: the detector's).
 
     Raises
     ------
     ValueError
         One line naming the option, when the monitor is built (``silence``, ``fmt``,
-        ``time_field``, ``max_line``, ``max_time_jump``, see :class:`~tsae.io.records.RecordParser`).
+        ``time_field``, ``max_line``, ``max_time_jump``, see :class:`~tsae.io.records.RecordParser`; ``timezone``).
     TypeError
         ``detector`` is no detector, ``every_sample`` is not a bool, ``log`` lacks ``warn`` or ``info``.
 
@@ -205,9 +210,11 @@ class Monitor:
                  log: RateLimitedLog | None = None, time_field: str | None = None, fmt: str = "auto",
                  max_line: int = MAX_LINE, max_time_jump: float | None = MAX_TIME_JUMP,
                  drift_rate: float | None = None, drift_every: int | None = None, early: bool = True,
-                 tags: dict[str, str] | None = None, precision: str | None = None) -> None:
+                 tags: dict[str, str] | None = None, precision: str | None = None,
+                 timezone: str | None = None) -> None:
         detector = _fitted(detector)
         self.detector = detector
+        self.timezone = detector.timezone if timezone is None else check_zone(timezone)
         self.sensors = list(detector.sensors_)
         self.every_sample = check_flag("every_sample", every_sample)
         self.silence = whole_number("silence", silence, 1)
@@ -273,7 +280,8 @@ class Monitor:
         (:meth:`~tsae.io.records.RecordParser.read_times`: ``"12:00:01"`` as seconds, on past midnight,
         ``"2024-05-01 12:00Z"`` as ``"2024-05-01T12:00:00Z"``, ``"7"`` as 7.0), other values as given; numbers that
         look like Excel serial dates are warned about once (a UserWarning, as the table reader warns), judged on the
-        first push with numeric times.
+        first push with numeric times. Where the detector removes a seasonal profile, the times (dates, or numbers as
+        Unix times) place each sample in the week, UTC instants on the wall clock of ``timezone``.
         """
         return self._push(x, times, judge_times=True)
 
@@ -281,7 +289,7 @@ class Monitor:
         """:meth:`push`; ``judge_times``: check the times for Excel serial dates (not for :meth:`push_lines`,
         whose parser judges them by the time field's name too, as the table reader does)."""
         self._check_open()
-        index_times = series_times(x) if times is None else None
+        index_times = series_times(x, self.timezone) if times is None else None
         x = as_chunk(sensor_columns(x, self.sensors, "x"), len(self.sensors))
         times = _checked_times(times, x.shape[1])
         if judge_times and times is not None:
@@ -306,16 +314,16 @@ class Monitor:
     def _without_profile(self, x: np.ndarray, times: Any) -> np.ndarray:
         """``x`` (C, n) with the detector's seasonal profile removed at ``times``, as batch scoring removes it.
 
-        Times are read as :func:`~tsae.pipelines.anomaly.seasonal.scoring_dates` reads them (dates, or numbers as Unix
-        times: seconds to nanoseconds, told by their size), as ``tsae detect score`` reads a time column. A sample
-        without a date takes the last one before it, across pushes; a stream that has given none yet takes the time the
-        samples arrive (this machine's clock, warned once): a live stream is never stopped for want of dates. Without a
-        profile, ``x``.
+        Times are read as :func:`~tsae.pipelines.anomaly.profile_times.profile_dates` reads them (dates, or numbers as
+        Unix times: seconds to nanoseconds, told by their size; UTC instants on the wall clock of ``timezone``), as
+        ``tsae detect score`` reads a time column. A sample without a date takes the last one before it, across
+        pushes; a stream that has given none yet takes the time the samples arrive (the wall clock of ``timezone``,
+        else this machine's, warned once): a live stream is never stopped for want of dates. Without a profile, ``x``.
         """
         profile = self.detector.seasonal_
         if profile is None or x.shape[1] == 0:
             return x
-        found = scoring_dates(times)
+        found = profile_dates(times, self.timezone)
         if found is None:
             found = np.full(x.shape[1], np.datetime64("NaT"), dtype="datetime64[ns]")
         if np.isnat(found[0]) and self._last_time is not None:
@@ -323,7 +331,7 @@ class Monitor:
         elif np.isnat(found).all():
             self.log.warn("profile-clock", f"samples without dates, and the detector removes normal levels by time "
                                            f"({profile.describe()}): the time they arrive is used")
-            found[0] = np.datetime64(datetime.now(), "ns")
+            found[0] = now_on_wall_clock(self.timezone)
         found = filled_times(found)
         self._last_time = found[-1]
         return profile.apply(x, found)
@@ -774,7 +782,7 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
                 outbox: str | Path | None = None, drift_rate: float | None = None,
                 drift_every: int | None = None, early: bool = True, tags: dict[str, str] | None = None,
                 precision: str | None = None, group_by: Sequence[str] | None = None,
-                max_devices: int = MAX_DEVICES, topic_tags: str | None = None) -> int:
+                max_devices: int = MAX_DEVICES, topic_tags: str | None = None, timezone: str | None = None) -> int:
     """Run ``tsae monitor``: returns the exit code (0 at the end of the input, 130 on Ctrl-C, SIGTERM or SIGHUP).
 
     ``source`` / ``sink`` name a registered stream source / sink (``tsae plugins``); by
@@ -793,6 +801,8 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
     ``early``: send early alarms, ``tags`` / ``precision``: which line protocol series is read and its timestamps'
     unit (:class:`Monitor`). ``group_by`` (tag names): a monitor per device, at most ``max_devices``, tags from the
     MQTT topic's levels by ``topic_tags`` too (:class:`~tsae.pipelines.anomaly.devices.DeviceMonitors`).
+    ``timezone``: the zone on whose wall clock the times meet the detector's seasonal profile (None: the detector's,
+    :class:`Monitor`).
     """
     log = RateLimitedLog(stream=stderr, quiet=quiet)
     if outbox is not None:
@@ -805,7 +815,7 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
     # built first: a bad option is refused before any stream opens (an MQTT connection, a plugin's source)
     monitor = Monitor(det, every_sample=every_sample, silence=silence, log=log, time_field=time_field, fmt=fmt,
                       max_line=max_line, max_time_jump=max_time_jump, drift_rate=drift_rate, drift_every=drift_every,
-                      early=early, tags=tags, precision=precision)
+                      early=early, tags=tags, precision=precision, timezone=timezone)
     devices = None
     if group_by:
         if raw is not None:

@@ -16,8 +16,9 @@ noise level (0.915 to 0.849; with busy hours' noise tripled, 0.895 to 0.748: a c
 by it is no flat line either), which is therefore not offered.
 
 The profile is a function of the sample's time alone: batch scoring and the monitor compute the same values given
-the same times. Times are read as the table reader reads them (an ISO text with a UTC offset names its UTC
-instant), and a profile's hours are those of these times.
+the same times. Times are read alike when fitting and scoring (:mod:`~tsae.pipelines.anomaly.profile_times`):
+dates as the table reader reads them, numbers as Unix times; a date without a UTC offset as written, a UTC instant
+in UTC or on the wall clock of the detector's ``timezone``. A profile's hours are those of these times.
 """
 from __future__ import annotations
 
@@ -25,6 +26,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from tsae.pipelines.anomaly.profile_times import (  # read here before they had a module of their own
+    as_datetimes,
+    epoch_datetimes,
+    profile_dates,
+    sample_times,
+    series_times,
+)
 
 #: days of training data (first to last timestamp) for an hour-of-day profile
 MIN_DAILY_DAYS = 3.0
@@ -59,67 +68,6 @@ def seasonal_setting(value: Any) -> str:
         return value
     raise ValueError(f"seasonal={value!r} must be 'auto' (levels by hour of the week where the weekdays differ), "
                      "'daily' (and by hour of day), 'off', True or False")
-
-
-def as_datetimes(times: Any) -> np.ndarray | None:
-    """``times`` as ``datetime64[ns]`` (NaT where a time is no date), or None when none of them is a date.
-
-    Dates (numpy, pandas, Python) and ISO texts are read as the monitor's record parser reads them (an offset
-    names its UTC instant; a pandas index with a zone: its UTC instants); numbers are not dates.
-    """
-    if times is None:
-        return None
-    kind = getattr(getattr(times, "dtype", None), "kind", None)
-    if kind == "M":
-        if getattr(times, "tz", None) is not None:  # a pandas index with a zone: its UTC instants
-            times = times.tz_convert("UTC").tz_localize(None)
-        out = np.asarray(times, dtype="datetime64[ns]")
-    elif kind in ("i", "u", "f", "b", "m"):
-        return None
-    else:
-        from tsae.io.records import _time_parts
-
-        out = np.full(len(times), np.datetime64("NaT"), dtype="datetime64[ns]")
-        for i, value in enumerate(times):
-            if isinstance(value, np.datetime64):
-                out[i] = value.astype("datetime64[ns]")
-                continue
-            if hasattr(value, "to_datetime64"):
-                out[i] = value.tz_convert("UTC").tz_localize(None).to_datetime64() \
-                    if getattr(value, "tzinfo", None) is not None else value.to_datetime64()
-                continue
-            status, number, is_date = _time_parts(value)
-            if status == "ok" and is_date and number is not None:
-                out[i] = np.datetime64(int(number), "ns")
-    return None if np.isnat(out).all() else out
-
-
-#: Unix times in seconds, milliseconds, microseconds and nanoseconds are told apart by their size: each unit's
-#: range covers 2001-09-09 to 2286-11-20, and the ranges do not overlap
-_EPOCH_UNITS = ((1e9, 1e10, 10**9), (1e12, 1e13, 10**6), (1e15, 1e16, 10**3), (1e18, 1e19, 1))
-
-
-def epoch_datetimes(times: Any) -> np.ndarray | None:
-    """Numbers ``times`` read as Unix times (UTC instants, ``datetime64[ns]``; the unit told by their size, see
-    ``_EPOCH_UNITS``), NaT where one is no such time; None when ``times`` are not numbers or none is one."""
-    if times is None or isinstance(times, (str, bytes)):
-        return None
-    try:
-        values = np.asarray(times, dtype=np.float64).reshape(-1)
-    except (TypeError, ValueError):
-        return None
-    out = np.full(values.shape, np.datetime64("NaT"), dtype="datetime64[ns]")
-    for low, high, ns in _EPOCH_UNITS:
-        hit = np.isfinite(values) & (np.abs(values) >= low) & (values < high)
-        out[hit] = (np.round(values[hit] * ns)).astype(np.int64).astype("datetime64[ns]")
-    return None if np.isnat(out).all() else out
-
-
-def scoring_dates(times: Any) -> np.ndarray | None:
-    """The dates a detector's profile is removed at, when scoring a table or a stream: ``times`` read as dates
-    (:func:`as_datetimes`), else as Unix times (:func:`epoch_datetimes`); None when they are neither."""
-    dates = as_datetimes(times)
-    return epoch_datetimes(times) if dates is None else dates
 
 
 def _hours(times: np.ndarray) -> np.ndarray:
@@ -301,29 +249,10 @@ def _weekday_p(rest: np.ndarray, hours: np.ndarray) -> np.ndarray:
     return np.minimum(best * len(tests), 1.0)
 
 
-def series_times(X: Any) -> np.ndarray | None:
-    """The times of a pandas object's ``DatetimeIndex`` (:func:`as_datetimes`), else None."""
-    index = getattr(X, "index", None)
-    if index is None or getattr(getattr(index, "dtype", None), "kind", None) != "M":
-        return None
-    return as_datetimes(index)
-
-
-def sample_times(X: Any, times: Any, n: int) -> np.ndarray | None:
-    """The times of ``n`` samples: ``times`` read as dates (:func:`as_datetimes`), else ``X``'s time index, else
-    None; a ValueError when ``times`` does not give one per sample."""
-    if times is None:
-        return series_times(X)
-    if isinstance(times, (str, bytes)) or not hasattr(times, "__len__") or len(times) != n:
-        count = len(times) if hasattr(times, "__len__") and not isinstance(times, (str, bytes)) else None
-        raise ValueError(f"times must hold one time per sample ({n}), got "
-                         f"{count if count is not None else 'a ' + type(times).__name__}")
-    return as_datetimes(times)
-
-
-def deseasoned_training(X: Any, sensors: Any, times: Any, mode: str,
+def deseasoned_training(X: Any, sensors: Any, times: Any, mode: str, zone: str | None = None,
                         ) -> tuple[Any, list[str] | None, float | None, SeasonalProfile | None]:
-    """The training series as the detector learns from it: ``(X, sensors, interval, profile)``.
+    """The training series as the detector learns from it: ``(X, sensors, interval, profile)``; ``times`` read by
+    :func:`sample_times` (dates or Unix times, UTC instants on ``zone``'s wall clock).
 
     Without a profile (``mode`` off, no dates, too few days: :func:`fit_profile`) ``X`` and ``sensors`` come back as
     given, so the fit is the one without this step; with one, ``X`` is the ``(C, n)`` array with the profile
@@ -336,7 +265,7 @@ def deseasoned_training(X: Any, sensors: Any, times: Any, mode: str,
     if mode == "off":
         return X, sensors, None, None
     values, names = as_series(X, sensors)
-    t = sample_times(X, times, values.shape[1])
+    t = sample_times(X, times, values.shape[1], zone)
     if t is None:
         return X, sensors, None, None
     values = absurd_as_missing(values)
@@ -366,5 +295,5 @@ def read_profile(arrays: dict[str, np.ndarray], channels: int, problem: Any) -> 
 
 
 __all__ = ["MAX_INTERVAL", "MIN_DAILY_DAYS", "MIN_WEEKLY_DAYS", "SEASONAL_MODES", "SeasonalProfile", "as_datetimes",
-           "deseasoned_training", "epoch_datetimes", "filled_times", "fit_profile", "read_profile", "sample_times",
-           "scoring_dates", "seasonal_setting", "series_times"]
+           "deseasoned_training", "epoch_datetimes", "filled_times", "fit_profile", "profile_dates", "read_profile",
+           "sample_times", "seasonal_setting", "series_times"]
