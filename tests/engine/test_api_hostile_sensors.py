@@ -336,3 +336,7 @@ def test_a_dataframe_whose_index_goes_back_or_repeats_is_warned_about() -> None:
         as_channels_first(frame)  # in order
         as_channels_first(frame.reset_index(drop=True).iloc[::-1].reset_index(drop=True))  # a RangeIndex
         as_channels_first(frame.set_index(pd.Index([f"r{i}" for i in range(50)][::-1])))  # labels, not times
+        # a sample without a date (NaT) is neither a step back nor a repeat (it said "not in increasing order ()")
+        as_channels_first(frame.set_index(pd.DatetimeIndex([pd.NaT, *times[1:]])))
+    with pytest.warns(TableWarning, match=r"\(1 step\(s\) back\)"):
+        as_channels_first(frame.set_index(pd.DatetimeIndex([times[2], pd.NaT, times[1], *times[3:]])))

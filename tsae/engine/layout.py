@@ -244,10 +244,16 @@ def _warn_row_order(frame: Any, name: str) -> None:
     from tsae.io.time_order import repeated_times
 
     values = np.asarray(index.asi8 if kind in ("M", "m") else index, dtype=np.float64)
+    if kind in ("M", "m"):  # a missing date (NaT) is neither a step back nor a repeat
+        values = values[~np.asarray(index.isna())]
+    else:
+        values = values[~np.isnan(values)]
     back = int(np.count_nonzero(np.diff(values) < 0))
     repeats = repeated_times(values)[0]
     what = "; ".join(part for part in (f"{back} step(s) back" if back else "",
                                        f"{repeats} row(s) repeat an earlier index" if repeats else "") if part)
+    if not what:
+        return
     fixes = ([f"{name}.sort_index()"] if back else []) + ([f"{name}[~{name}.index.duplicated()]"] if repeats else [])
     warnings.warn(f"{name}: the DataFrame's index is not in increasing order ({what}); its rows are used in their "
                   f"order, each as a sample of its own (first: {', then '.join(fixes)})", TableWarning, stacklevel=4)

@@ -222,3 +222,20 @@ def test_cli_learns_from_a_date_column_and_needs_one_to_score(tmp_path):
                                  str(tmp_path / "auto.tsae"), "-o", str(tmp_path / "s.csv"), "-q"])
     assert result.exit_code == 1 and "no column of dates" in result.output
     assert len(result.output.strip().splitlines()) == 1 and not (tmp_path / "s.csv").exists()
+
+
+@pytest.mark.slow
+def test_monitor_leaves_the_callers_times_as_they_were(seasonal_fit):
+    from tsae.pipelines.anomaly.monitor import Monitor
+
+    det, frame = seasonal_fit
+    later = frame.iloc[30:60].copy()
+    later.index = pd.DatetimeIndex([pd.NaT, *later.index[1:]])  # the first sample without a date: takes the last one
+    written = np.array(later.index, dtype="datetime64[ns]")  # a copy of the caller's times
+    times = written.copy()
+    for given in ({}, {"times": times}):  # the DataFrame's index; a datetime64 array as times=
+        monitor = Monitor(det, every_sample=True)
+        monitor.push(frame.iloc[:30])
+        monitor.push(later if not given else later.to_numpy().T, **given)
+        np.testing.assert_array_equal(np.array(later.index, dtype="datetime64[ns]"), written)
+        np.testing.assert_array_equal(times, written)

@@ -326,6 +326,8 @@ class Monitor:
         found = profile_dates(times, self.timezone)
         if found is None:
             found = np.full(x.shape[1], np.datetime64("NaT"), dtype="datetime64[ns]")
+        elif np.isnat(found[0]):
+            found = found.copy()  # it may be the caller's index (a DataFrame's dates are read in place)
         if np.isnat(found[0]) and self._last_time is not None:
             found[0] = self._last_time
         elif np.isnat(found).all():
