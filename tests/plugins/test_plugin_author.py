@@ -229,3 +229,27 @@ def test_an_init_that_cannot_take_the_shared_params_is_refused_when_registered(f
     assert "__init__ does not take 'regularizer', 'reg_weight', which tsae passes to every family" in error, error
     assert "super().__init__(channels, window, **hparams)" in error
     assert "author_explicit" not in fresh_plugins.family_names()
+
+
+def test_a_refused_family_asked_for_by_name_is_told_once(on_path, tmp_path, monkeypatch) -> None:
+    # before: `tsae train x.csv --family author_refused` warned "... __init__ does not take ..." and then failed with
+    # the same text again; a command that does not ask for the family still warns
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    source = FAMILY.format(family="author_refused").replace("def __init__(self, channels, window, **hparams):\n"
+                                                            "        super().__init__(channels, window, **hparams)",
+                                                            "def __init__(self, channels, window):\n"
+                                                            "        super().__init__(channels, window)")
+    on_path(_install(tmp_path / "site", "author_refused", source + REGISTER))
+    data = tmp_path / "x.csv"
+    data.write_text("a,b\n" + "".join(f"{i},{-i}\n" for i in range(300)), encoding="utf-8")
+    for command in (["train", str(data), "-o", str(tmp_path / "m.tsae"), "--family", "author_refused"],
+                    ["detect", "fit", str(data), "-o", str(tmp_path / "d.tsad"), "--family=author_refused"],
+                    ["models", "author_refused"]):
+        tsae.plugins.reset()  # each command a fresh process, which loads the plugins (and warns) again
+        result = CliRunner().invoke(cli, command)
+        assert result.exit_code == 1, result.output
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("Error: ") and "does not take" in lines[0], result.stderr
+    tsae.plugins.reset()
+    result = CliRunner().invoke(cli, ["models", "conv1d"])
+    assert result.exit_code == 0 and "warning: " in result.stderr and "does not take" in result.stderr, result.stderr

@@ -163,7 +163,7 @@ class LazyGroup(click.Group):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         debug = _root_debug(args)
-        report_plugin_warnings(debug=debug, quiet=bool({"-q", "--quiet"} & set(args)))
+        report_plugin_warnings(debug=debug, quiet=bool({"-q", "--quiet"} & set(args)), args=args)
         try:
             with _signals_unwind():
                 return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
