@@ -235,6 +235,10 @@ class LazyGroup(click.Group):
                     from error
             from tsae.cli.common import in_option_words
 
+            if isinstance(error, PermissionError) and error.filename is not None:  # "[Errno 13] Permission denied: 'x'"
+                from tsae.io.paths import permission_denied
+
+                raise click.ClickException(permission_denied(error.filename)) from error
             raise click.ClickException(in_option_words(first_line(error), self._leaf(ctx, words))) from error
 
     def _leaf(self, ctx: click.Context, words: list[str]) -> click.Command | None:

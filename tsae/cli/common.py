@@ -140,7 +140,22 @@ class LocalPath(click.Path):
         if value == "-" and self.exists:  # `cat x.csv | tsae smooth - ...` was told "File '-' does not exist"
             self.fail("'-' (stdin): this command reads a file, not stdin: give its name (./- for a file named -)",
                       param, ctx)
+        if self.exists:
+            denied(value, self, param, ctx)
         return super().convert(value, param, ctx)
+
+
+def denied(value: Any, kind: click.ParamType, param: click.Parameter | None, ctx: click.Context | None) -> None:
+    """Fail ``kind`` for a path ``value`` that may not be reached (a folder on its way not searchable): click's
+    :class:`click.Path` told it "does not exist"; it is told as :func:`tsae.io.paths.permission_denied`."""
+    from tsae.io.paths import permission_denied
+
+    try:
+        Path(value).stat()
+    except PermissionError:
+        kind.fail(permission_denied(value), param, ctx)
+    except (OSError, ValueError, TypeError):  # missing, a bad name...: click tells it
+        pass
 
 
 #: what a table input given as ``-`` is (the text, not a path: ``./-``, a file named ``-``, is ``Path("-")`` too)
