@@ -164,33 +164,54 @@ STDIN = "-"
 STDOUT = "-"
 
 
-class TableInput(LocalPath):
-    """An input table FILE, or ``-``: the table on stdin, handed to the command as :data:`STDIN` (the text, never a
-    ``Path``), which it reads through :func:`tsae.cli.pipes.table_input`. ``-`` is a usage error where stdin is a
-    terminal (the command would wait for a table typed in) or closed."""
+#: what ``-`` reads from stdin for most commands (their messages say so)
+SERIES_ON_STDIN = "a table, audio or an array"
+#: where :class:`TableInput` leaves what its command reads from stdin, for :func:`stdin_expected`
+_STDIN_WHAT = "tsae.stdin_what"
 
-    def __init__(self, exists: bool = True, dir_okay: bool = False) -> None:
+
+class TableInput(LocalPath):
+    """An input table FILE, or ``-``: the series on stdin (``what`` it may be, for messages: ``"a table or an
+    array"``), handed to the command as :data:`STDIN` (the text, never a ``Path``), which it reads through
+    :func:`tsae.cli.pipes.table_input`. ``-`` is a usage error where stdin is a terminal (the command would wait
+    for a table typed in) or closed."""
+
+    def __init__(self, exists: bool = True, dir_okay: bool = False, what: str = SERIES_ON_STDIN) -> None:
         super().__init__(exists=exists, dir_okay=dir_okay, path_type=Path, allow_dash=True)
+        self.what = what
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if value != STDIN:
             return super().convert(value, param, ctx)
-        problem = stdin_problem()
+        problem = stdin_problem(self.what)
         if problem:
             self.fail(problem, param, ctx)
+        if ctx is not None:
+            ctx.find_root().meta[_STDIN_WHAT] = self.what
         return STDIN
 
 
-def stdin_problem() -> str:
-    """Why ``-`` cannot read a table from stdin here (closed, or a terminal: the command would wait for a table
-    typed in), or ''."""
+def stdin_problem(what: str = SERIES_ON_STDIN) -> str:
+    """Why ``-`` cannot read ``what`` (``"audio"``) from stdin here (closed, or a terminal: the command would wait
+    for it typed in), or ''."""
     import sys
 
     if sys.stdin is None or sys.stdin.closed:
-        return "'-' reads a table from stdin, which is closed here: pipe it in"
+        return f"'-' reads {what} from stdin, which is closed here: pipe it in"
     if sys.stdin.isatty():
-        return "'-' reads a table from stdin, which is a terminal here: pipe it in (./- for a file named -)"
+        return f"'-' reads {what} from stdin, which is a terminal here: pipe it in (./- for a file named -)"
     return ""
+
+
+def stdin_expected() -> str:
+    """What the running command's ``-`` reads from stdin (its :class:`TableInput`'s ``what``)."""
+    ctx = click.get_current_context(silent=True)
+    return SERIES_ON_STDIN if ctx is None else str(ctx.find_root().meta.get(_STDIN_WHAT, SERIES_ON_STDIN))
+
+
+def empty_stdin(what: str) -> str:
+    """The error of a stdin that ended before its first byte, naming ``what`` the command expected."""
+    return f"stdin: empty (nothing was piped in; expected {what})"
 
 
 class PathText(click.ParamType):
@@ -220,6 +241,8 @@ class Name(click.ParamType):
 name_text = Name()
 #: the input table (or series) FILE of a command, or ``-`` for stdin (:class:`TableInput`)
 input_file = functools.partial(click.argument, type=TableInput())
+#: the input of the detector commands, or ``-``: a table or an array
+detector_input = functools.partial(click.argument, type=TableInput(what="a table or an array"))
 #: ``-o`` of a command that writes a file, or several into a folder
 output_target = PathText()
 #: ``--seed``, the same on every command that trains (torch takes seeds of up to 64 bits)

@@ -12,12 +12,12 @@ from tsae.cli.common import (
     LocalPath,
     OutputFile,
     checked_by,
+    detector_input,
     device_option,
     echo_done,
     given_flags,
     hop_fits,
     init_option,
-    input_file,
     key_values,
     model_file,
     name_text,
@@ -112,7 +112,7 @@ def detect_group() -> None:
 
 
 @detect_group.command("fit")
-@input_file("train")
+@detector_input("train")
 @click.option("-o", "--output", type=output_file, required=True,
               help="Detector file to write (.tsae).")
 @click.option("--family", type=name_text, default=None,
@@ -181,7 +181,7 @@ def fit_command(train: Path | str, output: Path, family: str | None, window: int
 
 
 @detect_group.command("score")
-@input_file("test")
+@detector_input("test")
 @click.option("--detector", type=model_file, required=True,
               help="Detector file written by `tsae detect fit`.")
 @click.option("-o", "--output", type=table_output, required=True,

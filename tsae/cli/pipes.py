@@ -12,7 +12,7 @@ from typing import Any, BinaryIO
 
 import click
 
-from tsae.cli.common import STDIN, STDOUT, echo_done, stdout_problem
+from tsae.cli.common import STDIN, STDOUT, echo_done, stdin_problem, stdout_problem
 
 
 class ReaderGone(click.exceptions.Exit):
@@ -110,6 +110,7 @@ def table_input(path: Path | str, outputs: Iterable[Path | str | None] = (), *,
         whole_file = reopenable(stream)
         if whole_file is not None:  # < x.csv: read where it is, as the file is
             with in_place(whole_file, name) as link:
+                _not_empty(link, name)
                 yield link
             return
     elif needs_spool(path):
@@ -119,7 +120,18 @@ def table_input(path: Path | str, outputs: Iterable[Path | str | None] = (), *,
         yield Path(path)
         return
     with copy_bar(name, not quiet and stderr_is_terminal()) as copied, spooled(stream, name, copied=copied) as copy:
+        _not_empty(copy, name)
         yield copy
+
+
+def _not_empty(path: Path, name: str) -> None:
+    """Refuse stdin that brought nothing (``: | tsae smooth -``, ``< /dev/null``), naming what the command expected;
+    a pipe given by name (``<(true)``) is told as an empty file is, by the reader."""
+    from tsae.cli.common import empty_stdin, stdin_expected
+    from tsae.io.spool import STDIN_NAME
+
+    if name == STDIN_NAME and os.stat(path).st_size == 0:
+        raise ValueError(empty_stdin(stdin_expected()))
 
 
 @contextlib.contextmanager
@@ -279,12 +291,12 @@ def denoise_pipe(inputs: tuple[str, ...], output: Path | None, *, model: Path | 
         raise click.UsageError("'-' (stdin) or '-o -' (stdout) takes exactly one input")
     if raw and (rate is None or channels is None):
         raise click.UsageError("--raw needs --rate and --channels")
-    if inputs[0] == STDIO and sys.stdin is None:
-        raise click.ClickException("stdin is closed: pipe audio in")
+    if inputs[0] == STDIO and (sys.stdin is None or sys.stdin.closed):
+        raise click.UsageError(stdin_problem("audio"))
     if (output is not None and str(output) == STDIO or output is None and inputs[0] == STDIO) and sys.stdout is None:
         raise click.ClickException("stdout is closed: pipe the audio on or use -o FILE")
     if inputs[0] == STDIO and sys.stdin.isatty():
-        raise click.UsageError("'-' reads audio from stdin, which is a terminal here: pipe audio in")
+        raise click.UsageError(stdin_problem("audio"))
     target: str | Path = output if output is not None else (STDIO if inputs[0] == STDIO else "")
     if target == "":
         raise click.UsageError("-o is needed with --raw for a file input (use -o - for stdout)")
