@@ -347,14 +347,17 @@ def monitor_command(detector: Path, fmt: str, tags: dict[str, str], group_by: tu
     if "mqtt" not in streams and given_flags("client_id"):
         only_with(["--client-id"], "an MQTT source or sink (--mqtt HOST:PORT)")
     raw_format = (fmt if binary else "f32") if raw else None
-    code = run_monitor(detector, fmt="auto" if raw else fmt, raw=raw_format, mqtt=mqtt, topic=topic,
-                       out_topic=out_topic, every_sample=every_sample,
-                       time_field=time_field, silence=silence, client_id=client_id, quiet=quiet,
-                       source=source, sink=sink, source_options=source_options, sink_options=sink_options,
-                       max_time_jump=max_time_jump, max_line=max_line, clean_session=clean_session,
-                       outbox=outbox, drift_rate=drift_rate, drift_every=drift_every, early=not no_early,
-                       tags=tags or None, precision=precision, group_by=group_by or None, max_devices=max_devices,
-                       topic_tags=topic_tags)
+    from tsae.cli.pipes import data_on_stdout
+
+    with data_on_stdout(streams[1] == "stdout") as stdout:
+        code = run_monitor(detector, fmt="auto" if raw else fmt, raw=raw_format, mqtt=mqtt, topic=topic,
+                           out_topic=out_topic, every_sample=every_sample,
+                           time_field=time_field, silence=silence, client_id=client_id, quiet=quiet,
+                           source=source, sink=sink, source_options=source_options, sink_options=sink_options,
+                           max_time_jump=max_time_jump, max_line=max_line, clean_session=clean_session,
+                           outbox=outbox, drift_rate=drift_rate, drift_every=drift_every, early=not no_early,
+                           tags=tags or None, precision=precision, group_by=group_by or None, max_devices=max_devices,
+                           topic_tags=topic_tags, stdout=stdout)
     if code:
         raise SystemExit(code)
 

@@ -158,6 +158,20 @@ def files_with_stdout() -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def data_on_stdout(active: bool = True) -> Iterator[Any]:
+    """Stdout, for a command that writes its data there as it goes (``tsae monitor``'s JSON lines, ``tsae denoise
+    -``'s audio), with what ``print()`` writes meanwhile sent to stderr: a plugin family that prints in its forward
+    (or its ``__init__``) put its words between the records, or inside a WAV stream. ``None`` where stdout is closed
+    (the command tells it), or when not ``active`` (the data goes elsewhere: nothing is redirected)."""
+    stream = sys.stdout
+    if not active or stream is None:
+        yield None
+        return
+    with contextlib.redirect_stdout(sys.stderr):
+        yield stream
+
+
 def is_stdout(output: object) -> bool:
     """Whether ``output`` is ``-o -`` (the text :data:`~tsae.cli.common.STDOUT`; ``./-`` is a ``Path``, a file)."""
     return isinstance(output, str) and output == STDOUT
@@ -303,9 +317,10 @@ def denoise_pipe(inputs: tuple[str, ...], output: Path | None, *, model: Path | 
     if str(target) == STDIO and sys.stdout.isatty():
         raise click.UsageError("audio would go to stdout, which is a terminal here: pipe it on or use -o FILE")
     spec = RawSpec(rate, channels, sample_format) if raw and rate and channels else None
-    with quiet_broken_pipe():
+    with quiet_broken_pipe(), data_on_stdout(str(target) == STDIO) as stdout:
         frames = denoise_stream(inputs[0], target, raw=spec, model=model, strength=strength,
-                                atten_limit=atten_limit, device=device, progress=not quiet and stderr_is_terminal())
+                                atten_limit=atten_limit, device=device, progress=not quiet and stderr_is_terminal(),
+                                stdout=None if stdout is None else stdout.buffer)
     echo_done(f"denoised {frames} sample frames" + ("" if str(target) == STDIO else f" into {target}"), quiet)
 
 
