@@ -178,6 +178,14 @@ class LazyGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             sys.exit(130)
+        except OSError as error:  # help or --version for a stdout that cannot be written (> /dev/full)
+            from tsae.cli.pipes import stdout_failure
+
+            failure = stdout_failure(error)
+            if debug or failure is None:
+                raise
+            click.echo(f"Error: {failure}", err=True)
+            sys.exit(1)
         except click.ClickException as error:
             if debug:
                 raise
@@ -234,12 +242,22 @@ class LazyGroup(click.Group):
                                            "bug in tsae: please report it with the traceback of `tsae --debug ...`") \
                     from error
             from tsae.cli.common import in_option_words
+            from tsae.cli.pipes import stdout_failure
 
+            failure = stdout_failure(error) if self._only_prints(ctx, words) else None
+            if failure is not None:  # `tsae models > /dev/full` said "[Errno 28] No space left on device"
+                raise click.ClickException(failure) from error
             if isinstance(error, PermissionError) and error.filename is not None:  # "[Errno 13] Permission denied: 'x'"
                 from tsae.io.paths import permission_denied
 
                 raise click.ClickException(permission_denied(error.filename)) from error
             raise click.ClickException(in_option_words(first_line(error), self._leaf(ctx, words))) from error
+
+    def _only_prints(self, ctx: click.Context, words: list[str]) -> bool:
+        """Whether the command line ``words`` writes nothing but stdout: a listing command, or ``--help``."""
+        leaf = self._leaf(ctx, words)
+        return leaf is not None and (leaf.name in (*_LISTING_COMMANDS, "devices")
+                                     or any(word in ("-h", "--help") for word in words))
 
     def _leaf(self, ctx: click.Context, words: list[str]) -> click.Command | None:
         """The command that ran (``detect fit``'s, not ``detect``'s), from the command line's ``words``."""

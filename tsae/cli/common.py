@@ -191,14 +191,15 @@ class TableInput(LocalPath):
         return STDIN
 
 
-def stdin_problem(what: str = SERIES_ON_STDIN) -> str:
-    """Why ``-`` cannot read ``what`` (``"audio"``) from stdin here (closed, or a terminal: the command would wait
-    for it typed in), or ''."""
+def stdin_problem(what: str = SERIES_ON_STDIN, stream: Any = None) -> str:
+    """Why ``-`` cannot read ``what`` (``"audio"``) from stdin (``stream``, else ``sys.stdin``) here (closed, or a
+    terminal: the command would wait for it typed in), or ''."""
     import sys
 
-    if sys.stdin is None or sys.stdin.closed:
+    stream = sys.stdin if stream is None else stream
+    if stream is None or getattr(stream, "closed", False):
         return f"'-' reads {what} from stdin, which is closed here: pipe it in"
-    if sys.stdin.isatty():
+    if stream.isatty():
         return f"'-' reads {what} from stdin, which is a terminal here: pipe it in (./- for a file named -)"
     return ""
 
@@ -286,14 +287,15 @@ class OutputFile(LocalPath):
             self.fail(problem, param, ctx)
 
 
-def stdout_problem(what: str, *, binary: bool = False) -> str:
-    """Why ``-`` cannot write ``what`` (``"a table"``) to stdout here (closed; a terminal, for ``binary`` bytes), or
-    ''."""
+def stdout_problem(what: str, *, binary: bool = False, stream: Any = None) -> str:
+    """Why ``-`` cannot write ``what`` (``"a table"``) to stdout (``stream``, else ``sys.stdout``) here (closed; a
+    terminal, for ``binary`` bytes), or ''."""
     import sys
 
-    if sys.stdout is None or sys.stdout.closed:
+    stream = sys.stdout if stream is None else stream
+    if stream is None or getattr(stream, "closed", False):
         return f"'-' writes {what} to stdout, which is closed here: pipe it on or give a file name"
-    if binary and sys.stdout.isatty():
+    if binary and stream.isatty():
         return (f"'-' writes {what} to stdout, which is a terminal here: pipe it on or give a file name "
                 "(./- for a file named -)")
     return ""

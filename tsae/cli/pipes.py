@@ -48,6 +48,22 @@ def stdout_to_devnull() -> None:
         os.close(devnull)
 
 
+def stdout_failure(error: BaseException) -> str | None:
+    """``stdout: cannot write it (No space left on device)`` for ``error``, an ``OSError`` that writing what a
+    command prints on stdout raised (``tsae --help > /dev/full``, a full disk): it names no file, and its errno is
+    one of a write that failed; None for any other error (a broken pipe is :func:`quiet_broken_pipe`'s). Asked only
+    where stdout is all a command writes (help, ``--version``, the listing commands)."""
+    import errno
+
+    from tsae.io.atomic import _FULL
+
+    if not isinstance(error, OSError) or isinstance(error, BrokenPipeError) or error.filename is not None \
+            or error.errno not in _FULL | {errno.EIO}:
+        return None
+    stdout_to_devnull()  # what is still buffered would fail again when the interpreter flushes it at exit
+    return f"stdout: cannot write it ({error.strerror or error})"
+
+
 def stdout_reader_gone() -> bool:
     """Whether stdout (file descriptor 1) is a pipe or socket whose reader has gone (``poll`` tells an error or a
     hang-up on it); True where ``poll`` is missing (Windows), as any broken pipe was taken for stdout's."""
@@ -305,17 +321,16 @@ def denoise_pipe(inputs: tuple[str, ...], output: Path | None, *, model: Path | 
         raise click.UsageError("'-' (stdin) or '-o -' (stdout) takes exactly one input")
     if raw and (rate is None or channels is None):
         raise click.UsageError("--raw needs --rate and --channels")
-    if inputs[0] == STDIO and (sys.stdin is None or sys.stdin.closed):
-        raise click.UsageError(stdin_problem("audio"))
-    if (output is not None and str(output) == STDIO or output is None and inputs[0] == STDIO) and sys.stdout is None:
-        raise click.ClickException("stdout is closed: pipe the audio on or use -o FILE")
-    if inputs[0] == STDIO and sys.stdin.isatty():
-        raise click.UsageError(stdin_problem("audio"))
-    target: str | Path = output if output is not None else (STDIO if inputs[0] == STDIO else "")
+    reads_stdin = inputs[0] == STDIO
+    problem = stdin_problem("audio", sys.stdin) if reads_stdin else ""
+    if problem:
+        raise click.UsageError(problem)
+    target: str | Path = output if output is not None else (STDIO if reads_stdin else "")
     if target == "":
         raise click.UsageError("-o is needed with --raw for a file input (use -o - for stdout)")
-    if str(target) == STDIO and sys.stdout.isatty():
-        raise click.UsageError("audio would go to stdout, which is a terminal here: pipe it on or use -o FILE")
+    problem = stdout_problem("audio", binary=True, stream=sys.stdout) if str(target) == STDIO else ""
+    if problem:
+        raise click.UsageError(problem)
     spec = RawSpec(rate, channels, sample_format) if raw and rate and channels else None
     with quiet_broken_pipe(), data_on_stdout(str(target) == STDIO) as stdout:
         frames = denoise_stream(inputs[0], target, raw=spec, model=model, strength=strength,
