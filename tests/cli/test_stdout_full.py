@@ -43,3 +43,14 @@ def test_denoise_to_a_closed_stdout_is_a_usage_error_as_for_the_other_commands(t
     _, err = process.communicate(timeout=60)
     assert process.returncode == 2 and "'-' writes audio to stdout, which is closed here" in err, err
     assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("args", [("--help",), ("--version",), ("models",), ("plugins", "--json"),
+                                  ("smooth", "--help"), ()])
+def test_what_only_prints_to_a_closed_stdout_is_an_error(args) -> None:
+    # before: status 0, and the help or the listing went nowhere (`cat --help >&-` fails with a write error)
+    import os
+
+    process = tsae_process(*args, text=True, stdout=subprocess.DEVNULL, preexec_fn=lambda: os.close(1))
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 1 and err.startswith("Error: stdout is closed: ") and err.count("\n") == 1, err

@@ -130,6 +130,16 @@ def _root_debug(args: Sequence[str]) -> bool:
     return False
 
 
+def _only_prints(args: Sequence[str]) -> bool:
+    """Whether the command line ``args`` writes nothing but stdout: ``--help`` or ``--version`` anywhere (before
+    ``--``), no command at all (the help), or a listing command."""
+    words = list(args)[: list(args).index("--")] if "--" in args else list(args)
+    if {"-h", "--help", "--version"} & set(words):
+        return True
+    command = next((word for word in words if not word.startswith("-")), None)
+    return command is None or command in (*_LISTING_COMMANDS, "devices")
+
+
 class LazyGroup(click.Group):
     """A click group that imports built-in sub-commands on first use and asks plugins for theirs."""
 
@@ -163,6 +173,10 @@ class LazyGroup(click.Group):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         debug = _root_debug(args)
+        if sys.stdout is None and _only_prints(args):  # `tsae --help >&-` printed nothing, with status 0
+            click.echo("Error: stdout is closed: what this prints has nowhere to go (redirect it to a file or pipe)",
+                       err=True)
+            sys.exit(1)
         report_plugin_warnings(debug=debug, quiet=bool({"-q", "--quiet"} & set(args)), args=args)
         try:
             with _signals_unwind():
