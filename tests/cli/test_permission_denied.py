@@ -35,6 +35,8 @@ def locked(tmp_path):
     for name in ("x.csv", "m.tsae", "d.tsad", "x.tsz"):
         (folder / name).write_text("t,a\n0,1\n", encoding="utf-8")
     (tmp_path / "x.csv").write_text("t,a\n" + "".join(f"{i},{i % 7}\n" for i in range(100)), encoding="utf-8")
+    (tmp_path / "unreadable.csv").write_text("t,a\n0,1\n", encoding="utf-8")
+    (tmp_path / "unreadable.csv").chmod(0)
     folder.chmod(0)
     yield tmp_path
     folder.chmod(0o755)
@@ -51,9 +53,21 @@ def locked(tmp_path):
 def test_a_path_in_a_folder_that_may_not_be_searched_is_told_as_permission_denied(locked, args) -> None:
     # before: "Invalid value for 'INPUT': File 'locked/x.csv' does not exist." (and "[Errno 13] Permission denied:
     # 'locked/x.csv'" from reconstruct)
-    result = _unprivileged(args, locked)
+    _denied(_unprivileged(args, locked), "permission denied (cannot look into locked)")
+    assert not (locked / "out.csv").exists() and not (locked / "out.tsz").exists()
+
+
+@pytest.mark.parametrize("args, why", [
+    (["smooth", "unreadable.csv", "-o", "out.csv"], "unreadable.csv: permission denied (cannot read it)"),
+    (["train", "locked/", "-o", "m.tsae"], "locked/: permission denied (cannot list this folder)"),
+])
+def test_a_file_or_folder_that_may_not_be_read_is_told_as_permission_denied(locked, args, why) -> None:
+    # before: click's "File 'unreadable.csv' is not readable." and "Path 'locked/' is not readable."
+    _denied(_unprivileged(args, locked), why)
+
+
+def _denied(result: subprocess.CompletedProcess, why: str) -> None:
     assert result.returncode != 0 and result.stdout == ""
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "permission denied (cannot look into locked)" in lines[0], result.stderr
-    assert "does not exist" not in lines[0] and "Errno" not in lines[0]
-    assert not (locked / "out.csv").exists() and not (locked / "out.tsz").exists()
+    assert len(lines) == 1 and why in lines[0], result.stderr
+    assert "does not exist" not in lines[0] and "Errno" not in lines[0] and "not readable" not in lines[0]

@@ -140,14 +140,16 @@ class LocalPath(click.Path):
         if value == "-" and self.exists:  # `cat x.csv | tsae smooth - ...` was told "File '-' does not exist"
             self.fail("'-' (stdin): this command reads a file, not stdin: give its name (./- for a file named -)",
                       param, ctx)
-        if self.exists:
-            denied(value, self, param, ctx)
+        if value != "-":
+            denied(value, self, param, ctx, readable=self.readable)
         return super().convert(value, param, ctx)
 
 
-def denied(value: Any, kind: click.ParamType, param: click.Parameter | None, ctx: click.Context | None) -> None:
-    """Fail ``kind`` for a path ``value`` that may not be reached (a folder on its way not searchable): click's
-    :class:`click.Path` told it "does not exist"; it is told as :func:`tsae.io.paths.permission_denied`."""
+def denied(value: Any, kind: click.ParamType, param: click.Parameter | None, ctx: click.Context | None, *,
+           readable: bool = True) -> None:
+    """Fail ``kind`` for a path ``value`` that may not be reached (a folder on its way not searchable), or, when it
+    must be ``readable``, read (a folder not listable, a file ``chmod 000``): click's :class:`click.Path` told these
+    "does not exist" and "is not readable"; they are told as :func:`tsae.io.paths.permission_denied`."""
     from tsae.io.paths import permission_denied
 
     try:
@@ -155,7 +157,9 @@ def denied(value: Any, kind: click.ParamType, param: click.Parameter | None, ctx
     except PermissionError:
         kind.fail(permission_denied(value), param, ctx)
     except (OSError, ValueError, TypeError):  # missing, a bad name...: click tells it
-        pass
+        return
+    if readable and not os.access(value, os.R_OK):
+        kind.fail(permission_denied(value), param, ctx)
 
 
 #: what a table input given as ``-`` is (the text, not a path: ``./-``, a file named ``-``, is ``Path("-")`` too)
