@@ -225,6 +225,14 @@ def test_empty_stdin_is_one_line_naming_what_the_command_expected(tmp_path, trai
     assert list(tmp_path.glob("out*")) == [] and _spools(temp_dir) == []
 
 
+def test_monitor_tells_an_empty_stdin(trained) -> None:
+    # before: the summary of no samples, and not a word of why
+    result = CliRunner().invoke(cli, ["monitor", "--detector", str(trained[2])], input=b"")
+    assert result.exit_code == 0, result.output
+    assert "warning: stdin: empty (nothing was piped in; expected lines of samples)" in result.stderr
+    assert json.loads(result.stdout)["samples"] == 0
+
+
 def test_denoise_tells_closed_and_empty_stdin_as_the_table_commands_do(tmp_path) -> None:
     result = CliRunner().invoke(cli, ["denoise", "-", "-o", str(tmp_path / "out.wav")], input=b"")
     assert result.exit_code == 1 and result.output.strip() == \

@@ -861,7 +861,7 @@ def _finish(log: Any, monitor: Monitor | DeviceMonitors, stream_in: Any, stream_
     Returns the error of stdout refusing the summary (``> /dev/full``; the run ended with status 0 and no word when
     no event had been written before it), else None: another sink's failure, or a reader gone, is left be.
     """
-    from tsae.io.streams import StdoutSink
+    from tsae.io.streams import StdinSource, StdoutSink
 
     summary = monitor.summary()
     if hasattr(stream_out, "events_delivered"):  # a plugin's sink: what it accepted, not what was detected
@@ -880,6 +880,8 @@ def _finish(log: Any, monitor: Monitor | DeviceMonitors, stream_in: Any, stream_
     _close_all(log, stream_out)
     if getattr(stream_out, "undelivered", 0):
         log.info("the summary record was among those not delivered")
+    if summary.get("lines") == 0 and isinstance(stream_in, StdinSource):  # `: | tsae monitor` said nothing
+        log.warn("empty-stdin", "stdin: empty (nothing was piped in; expected lines of samples)")
     log.info("summary: " + ", ".join(f"{k}={v}" for k, v in summary.items() if k != "type"))
     return unwritten
 
