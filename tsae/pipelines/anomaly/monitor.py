@@ -880,7 +880,8 @@ def _finish(log: Any, monitor: Monitor | DeviceMonitors, stream_in: Any, stream_
     _close_all(log, stream_out)
     if getattr(stream_out, "undelivered", 0):
         log.info("the summary record was among those not delivered")
-    if summary.get("lines") == 0 and isinstance(stream_in, StdinSource):  # `: | tsae monitor` said nothing
+    if summary.get("lines") == 0 and not summary.get("malformed") and isinstance(stream_in, StdinSource):
+        # `: | tsae monitor` said nothing (data that did not decompress is told already, and malformed)
         log.warn("empty-stdin", "stdin: empty (nothing was piped in; expected lines of samples)")
     log.info("summary: " + ", ".join(f"{k}={v}" for k, v in summary.items() if k != "type"))
     return unwritten
