@@ -186,13 +186,15 @@ def _plugin_code() -> Iterator[None]:
         yield
 
 
-def _record(info: PluginInfo, message: str, error: BaseException | None = None) -> None:
-    """Record a failure of a plugin and warn once, naming it; the traceback is kept for ``--debug``."""
+def _record(info: PluginInfo, message: str, error: BaseException | None = None, *, family: str | None = None) -> None:
+    """Record a failure of a plugin and warn once, naming it; the traceback is kept for ``--debug``. ``family``: the
+    model family the failure refused (the warning's record carries it as ``tsae_family``: a command asked for that
+    family tells the same text as its error, :func:`broken_family`)."""
     info.hook_errors.append(message)
     trace = "".join(traceback.format_exception(error)) if error is not None else ""
     if trace:
         info.tracebacks.append(trace)
-    log.warning("tsae %s: %s", info.label, message, extra={"tsae_traceback": trace})
+    log.warning("tsae %s: %s", info.label, message, extra={"tsae_traceback": trace, "tsae_family": family})
 
 
 def _error_text(error: BaseException) -> str:
@@ -649,8 +651,9 @@ def _registrar(info: PluginInfo, kind: str, check: Callable[[PluginInfo, str, An
         if isinstance(family, LazyFamily):  # imported and checked when first used
             target = family.target
             if not isinstance(target, str) or not _TARGET.fullmatch(target):
-                _record(info, f"{_shown(family)}: the target must be 'package.module:Class'; refused")
-                if _bad_name(kind, family.name) is None:  # `--family NAME` then says why
+                named = family.name if _bad_name(kind, family.name) is None else None
+                _record(info, f"{_shown(family)}: the target must be 'package.module:Class'; refused", family=named)
+                if named is not None:  # `--family NAME` then says why
                     _broken_families.setdefault(family.name, f"model family {family.name!r} ({info.label}) was "
                                                 f"refused: its LazyFamily target {target!r} names no class "
                                                 "(the form is package.module:Class)")
@@ -658,7 +661,8 @@ def _registrar(info: PluginInfo, kind: str, check: Callable[[PluginInfo, str, An
             add(family.name, family)
             return
         name = getattr(family, "name", None) if isinstance(family, type) else None
-        if check is not None and not _passes(info, check, name or "", family):
+        named = name if isinstance(name, str) and _bad_name(kind, name) is None else None
+        if check is not None and not _passes(info, check, name or "", family, family=named):
             if _bad_name(kind, name) is None and isinstance(name, str):  # `--family NAME` then says why
                 why = info.hook_errors[-1].removesuffix("; refused")
                 _broken_families.setdefault(name, why if why.startswith(f"model family {name!r} (") else
@@ -675,15 +679,17 @@ def _arguments(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
     return f"register({', '.join(given)})" if given else "no argument"
 
 
-def _passes(info: PluginInfo, check: Callable[[PluginInfo, str, Any], None], name: str, obj: Any) -> bool:
-    """Run a registration check; a failure is recorded against the plugin (one line) and refuses ``obj`` alone."""
+def _passes(info: PluginInfo, check: Callable[[PluginInfo, str, Any], None], name: str, obj: Any, *,
+            family: str | None = None) -> bool:
+    """Run a registration check; a failure is recorded against the plugin (one line, about ``family`` when it
+    refuses a model family by name) and refuses ``obj`` alone."""
     try:
         check(info, name, obj)
     except (TypeError, ValueError) as error:  # tsae's own refusals: their message says it all
-        _record(info, first_line(error))
+        _record(info, first_line(error), family=family)
         return False
     except _CONTAINED as error:  # a declaration that breaks the check itself (a property that raises...)
-        _record(info, f"{_shown(obj)} could not be checked ({_error_text(error)}); refused", error)
+        _record(info, f"{_shown(obj)} could not be checked ({_error_text(error)}); refused", error, family=family)
         return False
     return True
 
@@ -738,7 +744,8 @@ def _resolve_locked(name: str) -> type | None:
             raise ValueError(f"{family.target} has name {getattr(cls, 'name', None)!r} but is registered as {name!r} "
                              "(the two must be the same)")
     except _CONTAINED as error:
-        _record(info, f"model family {name!r} ({family.target}) cannot be used: {_error_text(error)}", error)
+        _record(info, f"model family {name!r} ({family.target}) cannot be used: {_error_text(error)}", error,
+                family=name)
         del _registries["models"][name]
         info.models.remove(name)
         _broken_families[name] = f"model family {name!r} ({info.label}) cannot be used: {_error_text(error)}"

@@ -32,6 +32,11 @@ COMMANDS = {
 }
 
 
+#: what each command's '-' reads, as its messages name it (before: "a table" for every one, audio input too)
+_EXPECTED = {name: "a table or an array" if name.startswith("detect") else "a table, audio or an array"
+             for name in COMMANDS}
+
+
 def _args(name: str, trained, src: str, out: Path) -> list[str]:
     _, model, det = trained
     return [c.format(src=src, out=out, model=model, det=det) for c in COMMANDS[name]] + ["-q"]
@@ -207,7 +212,35 @@ def _tsae(*args: object, **kwargs) -> subprocess.Popen:
 def test_dash_with_stdin_a_terminal_is_a_usage_error(tmp_path, trained, name) -> None:
     returncode, err = on_a_terminal("stdin", *_args(name, trained, "-", tmp_path / "out"))
     assert returncode == 2, err
-    assert "'-' reads a table from stdin, which is a terminal here: pipe it in" in err
+    assert f"'-' reads {_EXPECTED[name]} from stdin, which is a terminal here: pipe it in" in err
+    assert err.count("\n") == 1 and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_empty_stdin_is_one_line_naming_what_the_command_expected(tmp_path, trained, temp_dir, name) -> None:
+    # before: "stdin: empty file", for audio input too (and "stdin: empty input" from tsae denoise)
+    result = CliRunner().invoke(cli, _args(name, trained, "-", tmp_path / "out"), input=b"")
+    assert result.exit_code == 1, result.output
+    assert result.output.strip() == f"Error: stdin: empty (nothing was piped in; expected {_EXPECTED[name]})"
+    assert list(tmp_path.glob("out*")) == [] and _spools(temp_dir) == []
+
+
+def test_monitor_tells_an_empty_stdin(trained) -> None:
+    # before: the summary of no samples, and not a word of why
+    result = CliRunner().invoke(cli, ["monitor", "--detector", str(trained[2])], input=b"")
+    assert result.exit_code == 0, result.output
+    assert "warning: stdin: empty (nothing was piped in; expected lines of samples)" in result.stderr
+    assert json.loads(result.stdout)["samples"] == 0
+
+
+def test_denoise_tells_closed_and_empty_stdin_as_the_table_commands_do(tmp_path) -> None:
+    result = CliRunner().invoke(cli, ["denoise", "-", "-o", str(tmp_path / "out.wav")], input=b"")
+    assert result.exit_code == 1 and result.output.strip() == \
+        "Error: stdin: empty (nothing was piped in; expected audio)", result.output
+    process = _tsae("denoise", "-", "-o", tmp_path / "out.wav", stdin=subprocess.DEVNULL,
+                    preexec_fn=lambda: os.close(0))
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 2 and "'-' reads audio from stdin, which is closed here: pipe it in" in err, err
     assert err.count("\n") == 1 and list(tmp_path.iterdir()) == []
 
 

@@ -22,14 +22,14 @@ def test_stdout_that_cannot_be_written_leaves_no_file(tmp_path, trained, monkeyp
     from tsae.io import unspool
 
     def full(path, stream, name="stdout"):
-        raise ValueError(f"{name}: cannot write (No space left on device)")
+        raise ValueError(f"{name}: cannot write it (No space left on device)")
 
     monkeypatch.setattr(unspool, "send", full)
     monkeypatch.chdir(tmp_path)
     (tmp_path / file).write_text("old\n")
     result = CliRunner().invoke(cli, _score(trained, out, events))
     assert result.exit_code == 1, result.output
-    assert result.stderr == "Error: stdout: cannot write (No space left on device)\n"
+    assert result.stderr == "Error: stdout: cannot write it (No space left on device)\n"
     assert (tmp_path / file).read_text() == "old\n"  # neither replaced nor removed
     assert sorted(p.name for p in tmp_path.iterdir()) == [file]  # no temporary file left either
 
@@ -50,11 +50,11 @@ def test_the_summary_is_told_once_stdout_is_written(tmp_path, trained, monkeypat
     assert re.fullmatch(re.escape(told).replace(r"\{\}", counts) + "\n", result.stderr), result.stderr
 
     def full(path, stream, name="stdout"):
-        raise ValueError(f"{name}: cannot write (No space left on device)")
+        raise ValueError(f"{name}: cannot write it (No space left on device)")
 
     monkeypatch.setattr(unspool, "send", full)
     result = CliRunner().invoke(cli, args)
-    assert result.exit_code == 1 and result.stderr == "Error: stdout: cannot write (No space left on device)\n"
+    assert result.exit_code == 1 and result.stderr == "Error: stdout: cannot write it (No space left on device)\n"
 
 
 @pytest.mark.slow
@@ -64,7 +64,7 @@ def test_dev_full_leaves_no_scores_file(tmp_path, trained) -> None:
         process = tsae_process(*_score(trained, "s.csv", "-"), stdout=full, cwd=tmp_path)
         _, err = process.communicate(timeout=120)
     assert process.returncode == 1, err
-    assert err.decode() == "Error: stdout: cannot write (No space left on device)\n"
+    assert err.decode() == "Error: stdout: cannot write it (No space left on device)\n"
     assert list(tmp_path.iterdir()) == []
 
 

@@ -100,3 +100,28 @@ def test_a_long_export_is_pivoted_in_bounded_memory(tmp_path: Path, monkeypatch)
     short, long = _peak(tmp_path / "short.csv", 5_000), _peak(tmp_path / "long.csv", 20_000)
     # the values held as arrays (16 bytes each, joined and sorted before the first row) grew with the export
     assert long < short + 16 * 15_000 / 4, (short, long)
+
+
+def test_a_long_export_read_in_blocks_is_pivoted_once_whatever_the_passes(tmp_path: Path, monkeypatch) -> None:
+    # before: each pass over the file (the first, which decides the columns; each one after it that reads the values)
+    # pivoted the whole export again: most of the time of a pass
+    import tsae.io.tables as tables
+    from tsae.io.table_blocks import open_table_blocks
+
+    text, _ = _export(np.random.default_rng(7))
+    path = tmp_path / "x.csv"
+    path.write_text(text, newline="")
+    pivots = []
+
+    def counted(*args, **kwargs):
+        pivots.append(args[0])
+        return influx_lines(*args, **kwargs)
+
+    monkeypatch.setattr(tables, "influx_lines", counted)
+    source = open_table_blocks(path)
+    passes = [np.concatenate(list(blocks._blocks()), axis=1) for blocks in (source, source.reopen(), source.reopen())]
+    assert len(pivots) == 1
+    whole = tables.read_table(path)
+    for values in passes:
+        np.testing.assert_array_equal(values, whole.values)
+    assert source.columns == whole.columns and (source.time == whole.time).all()

@@ -229,3 +229,79 @@ def test_an_init_that_cannot_take_the_shared_params_is_refused_when_registered(f
     assert "__init__ does not take 'regularizer', 'reg_weight', which tsae passes to every family" in error, error
     assert "super().__init__(channels, window, **hparams)" in error
     assert "author_explicit" not in fresh_plugins.family_names()
+
+
+def test_a_refused_family_asked_for_by_name_is_told_once(on_path, tmp_path, monkeypatch) -> None:
+    # before: `tsae train x.csv --family author_refused` warned "... __init__ does not take ..." and then failed with
+    # the same text again; a command that does not ask for the family still warns
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    source = FAMILY.format(family="author_refused").replace("def __init__(self, channels, window, **hparams):\n"
+                                                            "        super().__init__(channels, window, **hparams)",
+                                                            "def __init__(self, channels, window):\n"
+                                                            "        super().__init__(channels, window)")
+    on_path(_install(tmp_path / "site", "author_refused", source + REGISTER))
+    data = tmp_path / "x.csv"
+    data.write_text("a,b\n" + "".join(f"{i},{-i}\n" for i in range(300)), encoding="utf-8")
+    for command in (["train", str(data), "-o", str(tmp_path / "m.tsae"), "--family", "author_refused"],
+                    ["detect", "fit", str(data), "-o", str(tmp_path / "d.tsad"), "--family=author_refused"],
+                    ["models", "author_refused"]):
+        tsae.plugins.reset()  # each command a fresh process, which loads the plugins (and warns) again
+        result = CliRunner().invoke(cli, command)
+        assert result.exit_code == 1, result.output
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("Error: ") and "does not take" in lines[0], result.stderr
+    tsae.plugins.reset()
+    result = CliRunner().invoke(cli, ["models", "conv1d"])
+    assert result.exit_code == 0 and "warning: " in result.stderr and "does not take" in result.stderr, result.stderr
+
+
+@pytest.mark.slow  # a detector is fitted (about 5 s here)
+def test_what_a_family_prints_stays_out_of_the_monitors_json_lines(tsae_sandbox, tmp_path) -> None:
+    # before: `tsae monitor --detector d.tsad` (sink stdout) wrote "encoding (...)" between its JSON lines
+    import numpy as np
+
+    namespace: dict = {}
+    exec(FAMILY.format(family="author_chatty_monitor"), namespace)  # noqa: S102 - the plugin's source, as above
+
+    class Chatty(namespace["LinearAE"]):
+        def encode(self, x):
+            print("encoding", tuple(x.shape))
+            return super().encode(x)
+
+    tsae_sandbox.register(types.SimpleNamespace(register_models=tsae.hookimpl(lambda register: register(Chatty))),
+                          "author_chatty_monitor")
+    rows = np.random.default_rng(0).normal(size=(300, 2))
+    data = tmp_path / "x.csv"
+    np.savetxt(data, rows, delimiter=",", header="a,b", comments="")
+    fit = CliRunner().invoke(cli, ["detect", "fit", str(data), "-o", str(tmp_path / "d.tsad"), "--family",
+                                   "author_chatty_monitor", "--epochs", "1", "--window", "16", "-q"])
+    assert fit.exit_code == 0, fit.output
+    result = CliRunner().invoke(cli, ["monitor", "--detector", str(tmp_path / "d.tsad"), "-q", "--every-sample"],
+                                input="a,b\n" + "".join(f"{a},{b}\n" for a, b in rows[:100]))
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines()]  # every line a record
+    assert records[-1]["type"] == "summary" and len(records) > 50 and "encoding (" in result.stderr
+
+
+def test_what_the_network_prints_stays_out_of_denoise_dash_audio(monkeypatch) -> None:
+    # before: a print in `tsae denoise -`'s network landed inside the WAV stream on stdout
+    import io
+
+    import numpy as np
+    import soundfile as sf
+
+    from tsae.pipelines.denoise import denoiser
+
+    feed = denoiser.StreamingDenoiser.feed
+
+    def chatty_feed(self, chunk):  # the network's code runs inside feed: a family's print there
+        print("denoising", chunk.shape)
+        return feed(self, chunk)
+
+    monkeypatch.setattr(denoiser.StreamingDenoiser, "feed", chatty_feed)
+    wav = io.BytesIO()
+    sf.write(wav, 0.1 * np.random.default_rng(1).normal(size=8000), 16000, format="WAV", subtype="PCM_16")
+    result = CliRunner().invoke(cli, ["denoise", "-", "-q"], input=wav.getvalue())
+    assert result.exit_code == 0, result.output
+    assert b"denoising" not in result.stdout_bytes and "denoising" in result.stderr
+    assert sf.read(io.BytesIO(result.stdout_bytes))[0].shape == (8000,)

@@ -130,6 +130,16 @@ def _root_debug(args: Sequence[str]) -> bool:
     return False
 
 
+def _only_prints(args: Sequence[str]) -> bool:
+    """Whether the command line ``args`` writes nothing but stdout: ``--help`` or ``--version`` anywhere (before
+    ``--``), no command at all (the help), or a listing command."""
+    words = list(args)[: list(args).index("--")] if "--" in args else list(args)
+    if {"-h", "--help", "--version"} & set(words):
+        return True
+    command = next((word for word in words if not word.startswith("-")), None)
+    return command is None or command in (*_LISTING_COMMANDS, "devices")
+
+
 class LazyGroup(click.Group):
     """A click group that imports built-in sub-commands on first use and asks plugins for theirs."""
 
@@ -163,7 +173,11 @@ class LazyGroup(click.Group):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         debug = _root_debug(args)
-        report_plugin_warnings(debug=debug, quiet=bool({"-q", "--quiet"} & set(args)))
+        if sys.stdout is None and _only_prints(args):  # `tsae --help >&-` printed nothing, with status 0
+            click.echo("Error: stdout is closed: what this prints has nowhere to go (redirect it to a file or pipe)",
+                       err=True)
+            sys.exit(1)
+        report_plugin_warnings(debug=debug, quiet=bool({"-q", "--quiet"} & set(args)), args=args)
         try:
             with _signals_unwind():
                 return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
@@ -178,6 +192,14 @@ class LazyGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             sys.exit(130)
+        except OSError as error:  # help or --version for a stdout that cannot be written (> /dev/full)
+            from tsae.cli.pipes import stdout_failure
+
+            failure = stdout_failure(error)
+            if debug or failure is None:
+                raise
+            click.echo(f"Error: {failure}", err=True)
+            sys.exit(1)
         except click.ClickException as error:
             if debug:
                 raise
@@ -234,8 +256,22 @@ class LazyGroup(click.Group):
                                            "bug in tsae: please report it with the traceback of `tsae --debug ...`") \
                     from error
             from tsae.cli.common import in_option_words
+            from tsae.cli.pipes import stdout_failure
 
+            failure = stdout_failure(error) if self._only_prints(ctx, words) else None
+            if failure is not None:  # `tsae models > /dev/full` said "[Errno 28] No space left on device"
+                raise click.ClickException(failure) from error
+            if isinstance(error, PermissionError) and error.filename is not None:  # "[Errno 13] Permission denied: 'x'"
+                from tsae.io.paths import permission_denied
+
+                raise click.ClickException(permission_denied(error.filename)) from error
             raise click.ClickException(in_option_words(first_line(error), self._leaf(ctx, words))) from error
+
+    def _only_prints(self, ctx: click.Context, words: list[str]) -> bool:
+        """Whether the command line ``words`` writes nothing but stdout: a listing command, or ``--help``."""
+        leaf = self._leaf(ctx, words)
+        return leaf is not None and (leaf.name in (*_LISTING_COMMANDS, "devices")
+                                     or any(word in ("-h", "--help") for word in words))
 
     def _leaf(self, ctx: click.Context, words: list[str]) -> click.Command | None:
         """The command that ran (``detect fit``'s, not ``detect``'s), from the command line's ``words``."""

@@ -140,7 +140,26 @@ class LocalPath(click.Path):
         if value == "-" and self.exists:  # `cat x.csv | tsae smooth - ...` was told "File '-' does not exist"
             self.fail("'-' (stdin): this command reads a file, not stdin: give its name (./- for a file named -)",
                       param, ctx)
+        if value != "-":
+            denied(value, self, param, ctx, readable=self.readable)
         return super().convert(value, param, ctx)
+
+
+def denied(value: Any, kind: click.ParamType, param: click.Parameter | None, ctx: click.Context | None, *,
+           readable: bool = True) -> None:
+    """Fail ``kind`` for a path ``value`` that may not be reached (a folder on its way not searchable), or, when it
+    must be ``readable``, read (a folder not listable, a file ``chmod 000``): click's :class:`click.Path` told these
+    "does not exist" and "is not readable"; they are told as :func:`tsae.io.paths.permission_denied`."""
+    from tsae.io.paths import permission_denied
+
+    try:
+        Path(value).stat()
+    except PermissionError:
+        kind.fail(permission_denied(value), param, ctx)
+    except (OSError, ValueError, TypeError):  # missing, a bad name...: click tells it
+        return
+    if readable and not os.access(value, os.R_OK):
+        kind.fail(permission_denied(value), param, ctx)
 
 
 #: what a table input given as ``-`` is (the text, not a path: ``./-``, a file named ``-``, is ``Path("-")`` too)
@@ -149,33 +168,55 @@ STDIN = "-"
 STDOUT = "-"
 
 
-class TableInput(LocalPath):
-    """An input table FILE, or ``-``: the table on stdin, handed to the command as :data:`STDIN` (the text, never a
-    ``Path``), which it reads through :func:`tsae.cli.pipes.table_input`. ``-`` is a usage error where stdin is a
-    terminal (the command would wait for a table typed in) or closed."""
+#: what ``-`` reads from stdin for most commands (their messages say so)
+SERIES_ON_STDIN = "a table, audio or an array"
+#: where :class:`TableInput` leaves what its command reads from stdin, for :func:`stdin_expected`
+_STDIN_WHAT = "tsae.stdin_what"
 
-    def __init__(self, exists: bool = True, dir_okay: bool = False) -> None:
+
+class TableInput(LocalPath):
+    """An input table FILE, or ``-``: the series on stdin (``what`` it may be, for messages: ``"a table or an
+    array"``), handed to the command as :data:`STDIN` (the text, never a ``Path``), which it reads through
+    :func:`tsae.cli.pipes.table_input`. ``-`` is a usage error where stdin is a terminal (the command would wait
+    for a table typed in) or closed."""
+
+    def __init__(self, exists: bool = True, dir_okay: bool = False, what: str = SERIES_ON_STDIN) -> None:
         super().__init__(exists=exists, dir_okay=dir_okay, path_type=Path, allow_dash=True)
+        self.what = what
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if value != STDIN:
             return super().convert(value, param, ctx)
-        problem = stdin_problem()
+        problem = stdin_problem(self.what)
         if problem:
             self.fail(problem, param, ctx)
+        if ctx is not None:
+            ctx.find_root().meta[_STDIN_WHAT] = self.what
         return STDIN
 
 
-def stdin_problem() -> str:
-    """Why ``-`` cannot read a table from stdin here (closed, or a terminal: the command would wait for a table
-    typed in), or ''."""
+def stdin_problem(what: str = SERIES_ON_STDIN, stream: Any = None) -> str:
+    """Why ``-`` cannot read ``what`` (``"audio"``) from stdin (``stream``, else ``sys.stdin``) here (closed, or a
+    terminal: the command would wait for it typed in), or ''."""
     import sys
 
-    if sys.stdin is None or sys.stdin.closed:
-        return "'-' reads a table from stdin, which is closed here: pipe it in"
-    if sys.stdin.isatty():
-        return "'-' reads a table from stdin, which is a terminal here: pipe it in (./- for a file named -)"
+    stream = sys.stdin if stream is None else stream
+    if stream is None or getattr(stream, "closed", False):
+        return f"'-' reads {what} from stdin, which is closed here: pipe it in"
+    if stream.isatty():
+        return f"'-' reads {what} from stdin, which is a terminal here: pipe it in (./- for a file named -)"
     return ""
+
+
+def stdin_expected() -> str:
+    """What the running command's ``-`` reads from stdin (its :class:`TableInput`'s ``what``)."""
+    ctx = click.get_current_context(silent=True)
+    return SERIES_ON_STDIN if ctx is None else str(ctx.find_root().meta.get(_STDIN_WHAT, SERIES_ON_STDIN))
+
+
+def empty_stdin(what: str) -> str:
+    """The error of a stdin that ended before its first byte, naming ``what`` the command expected."""
+    return f"stdin: empty (nothing was piped in; expected {what})"
 
 
 class PathText(click.ParamType):
@@ -205,6 +246,8 @@ class Name(click.ParamType):
 name_text = Name()
 #: the input table (or series) FILE of a command, or ``-`` for stdin (:class:`TableInput`)
 input_file = functools.partial(click.argument, type=TableInput())
+#: the input of the detector commands, or ``-``: a table or an array
+detector_input = functools.partial(click.argument, type=TableInput(what="a table or an array"))
 #: ``-o`` of a command that writes a file, or several into a folder
 output_target = PathText()
 #: ``--seed``, the same on every command that trains (torch takes seeds of up to 64 bits)
@@ -248,14 +291,15 @@ class OutputFile(LocalPath):
             self.fail(problem, param, ctx)
 
 
-def stdout_problem(what: str, *, binary: bool = False) -> str:
-    """Why ``-`` cannot write ``what`` (``"a table"``) to stdout here (closed; a terminal, for ``binary`` bytes), or
-    ''."""
+def stdout_problem(what: str, *, binary: bool = False, stream: Any = None) -> str:
+    """Why ``-`` cannot write ``what`` (``"a table"``) to stdout (``stream``, else ``sys.stdout``) here (closed; a
+    terminal, for ``binary`` bytes), or ''."""
     import sys
 
-    if sys.stdout is None or sys.stdout.closed:
+    stream = sys.stdout if stream is None else stream
+    if stream is None or getattr(stream, "closed", False):
         return f"'-' writes {what} to stdout, which is closed here: pipe it on or give a file name"
-    if binary and sys.stdout.isatty():
+    if binary and stream.isatty():
         return (f"'-' writes {what} to stdout, which is a terminal here: pipe it on or give a file name "
                 "(./- for a file named -)")
     return ""

@@ -12,12 +12,12 @@ from tsae.cli.common import (
     LocalPath,
     OutputFile,
     checked_by,
+    detector_input,
     device_option,
     echo_done,
     given_flags,
     hop_fits,
     init_option,
-    input_file,
     key_values,
     model_file,
     name_text,
@@ -130,7 +130,7 @@ def detect_group() -> None:
 
 
 @detect_group.command("fit")
-@input_file("train")
+@detector_input("train")
 @click.option("-o", "--output", type=output_file, required=True,
               help="Detector file to write (.tsae).")
 @click.option("--family", type=name_text, default=None,
@@ -203,7 +203,7 @@ def fit_command(train: Path | str, output: Path, family: str | None, window: int
 
 
 @detect_group.command("score")
-@input_file("test")
+@detector_input("test")
 @click.option("--detector", type=model_file, required=True,
               help="Detector file written by `tsae detect fit`.")
 @click.option("-o", "--output", type=table_output, required=True,
@@ -373,14 +373,17 @@ def monitor_command(detector: Path, fmt: str, tags: dict[str, str], group_by: tu
     if "mqtt" not in streams and given_flags("client_id"):
         only_with(["--client-id"], "an MQTT source or sink (--mqtt HOST:PORT)")
     raw_format = (fmt if binary else "f32") if raw else None
-    code = run_monitor(detector, fmt="auto" if raw else fmt, raw=raw_format, mqtt=mqtt, topic=topic,
-                       out_topic=out_topic, every_sample=every_sample,
-                       time_field=time_field, silence=silence, client_id=client_id, quiet=quiet,
-                       source=source, sink=sink, source_options=source_options, sink_options=sink_options,
-                       max_time_jump=max_time_jump, max_line=max_line, clean_session=clean_session,
-                       outbox=outbox, drift_rate=drift_rate, drift_every=drift_every, early=not no_early,
-                       tags=tags or None, precision=precision, group_by=group_by or None, max_devices=max_devices,
-                       topic_tags=topic_tags, timezone=timezone)
+    from tsae.cli.pipes import data_on_stdout
+
+    with data_on_stdout(streams[1] == "stdout") as stdout:
+        code = run_monitor(detector, fmt="auto" if raw else fmt, raw=raw_format, mqtt=mqtt, topic=topic,
+                           out_topic=out_topic, every_sample=every_sample,
+                           time_field=time_field, silence=silence, client_id=client_id, quiet=quiet,
+                           source=source, sink=sink, source_options=source_options, sink_options=sink_options,
+                           max_time_jump=max_time_jump, max_line=max_line, clean_session=clean_session,
+                           outbox=outbox, drift_rate=drift_rate, drift_every=drift_every, early=not no_early,
+                           tags=tags or None, precision=precision, group_by=group_by or None, max_devices=max_devices,
+                           topic_tags=topic_tags, timezone=timezone, stdout=stdout)
     if code:
         raise SystemExit(code)
 

@@ -12,7 +12,7 @@ from typing import Any, BinaryIO
 
 import click
 
-from tsae.cli.common import STDIN, STDOUT, echo_done, stdout_problem
+from tsae.cli.common import STDIN, STDOUT, echo_done, stdin_problem, stdout_problem
 
 
 class ReaderGone(click.exceptions.Exit):
@@ -46,6 +46,22 @@ def stdout_to_devnull() -> None:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         os.close(devnull)
+
+
+def stdout_failure(error: BaseException) -> str | None:
+    """``stdout: cannot write it (No space left on device)`` for ``error``, an ``OSError`` that writing what a
+    command prints on stdout raised (``tsae --help > /dev/full``, a full disk): it names no file, and its errno is
+    one of a write that failed; None for any other error (a broken pipe is :func:`quiet_broken_pipe`'s). Asked only
+    where stdout is all a command writes (help, ``--version``, the listing commands)."""
+    import errno
+
+    from tsae.io.atomic import _FULL
+
+    if not isinstance(error, OSError) or isinstance(error, BrokenPipeError) or error.filename is not None \
+            or error.errno not in _FULL | {errno.EIO}:
+        return None
+    stdout_to_devnull()  # what is still buffered would fail again when the interpreter flushes it at exit
+    return f"stdout: cannot write it ({error.strerror or error})"
 
 
 def stdout_reader_gone() -> bool:
@@ -110,6 +126,7 @@ def table_input(path: Path | str, outputs: Iterable[Path | str | None] = (), *,
         whole_file = reopenable(stream)
         if whole_file is not None:  # < x.csv: read where it is, as the file is
             with in_place(whole_file, name) as link:
+                _not_empty(link, name)
                 yield link
             return
     elif needs_spool(path):
@@ -119,7 +136,18 @@ def table_input(path: Path | str, outputs: Iterable[Path | str | None] = (), *,
         yield Path(path)
         return
     with copy_bar(name, not quiet and stderr_is_terminal()) as copied, spooled(stream, name, copied=copied) as copy:
+        _not_empty(copy, name)
         yield copy
+
+
+def _not_empty(path: Path, name: str) -> None:
+    """Refuse stdin that brought nothing (``: | tsae smooth -``, ``< /dev/null``), naming what the command expected;
+    a pipe given by name (``<(true)``) is told as an empty file is, by the reader."""
+    from tsae.cli.common import empty_stdin, stdin_expected
+    from tsae.io.spool import STDIN_NAME
+
+    if name == STDIN_NAME and os.stat(path).st_size == 0:
+        raise ValueError(empty_stdin(stdin_expected()))
 
 
 @contextlib.contextmanager
@@ -144,6 +172,20 @@ def files_with_stdout() -> Iterator[None]:
 
     with all_or_nothing(keep_on=(ReaderGone,)):
         yield
+
+
+@contextlib.contextmanager
+def data_on_stdout(active: bool = True) -> Iterator[Any]:
+    """Stdout, for a command that writes its data there as it goes (``tsae monitor``'s JSON lines, ``tsae denoise
+    -``'s audio), with what ``print()`` writes meanwhile sent to stderr: a plugin family that prints in its forward
+    (or its ``__init__``) put its words between the records, or inside a WAV stream. ``None`` where stdout is closed
+    (the command tells it), or when not ``active`` (the data goes elsewhere: nothing is redirected)."""
+    stream = sys.stdout
+    if not active or stream is None:
+        yield None
+        return
+    with contextlib.redirect_stdout(sys.stderr):
+        yield stream
 
 
 def is_stdout(output: object) -> bool:
@@ -279,21 +321,21 @@ def denoise_pipe(inputs: tuple[str, ...], output: Path | None, *, model: Path | 
         raise click.UsageError("'-' (stdin) or '-o -' (stdout) takes exactly one input")
     if raw and (rate is None or channels is None):
         raise click.UsageError("--raw needs --rate and --channels")
-    if inputs[0] == STDIO and sys.stdin is None:
-        raise click.ClickException("stdin is closed: pipe audio in")
-    if (output is not None and str(output) == STDIO or output is None and inputs[0] == STDIO) and sys.stdout is None:
-        raise click.ClickException("stdout is closed: pipe the audio on or use -o FILE")
-    if inputs[0] == STDIO and sys.stdin.isatty():
-        raise click.UsageError("'-' reads audio from stdin, which is a terminal here: pipe audio in")
-    target: str | Path = output if output is not None else (STDIO if inputs[0] == STDIO else "")
+    reads_stdin = inputs[0] == STDIO
+    problem = stdin_problem("audio", sys.stdin) if reads_stdin else ""
+    if problem:
+        raise click.UsageError(problem)
+    target: str | Path = output if output is not None else (STDIO if reads_stdin else "")
     if target == "":
         raise click.UsageError("-o is needed with --raw for a file input (use -o - for stdout)")
-    if str(target) == STDIO and sys.stdout.isatty():
-        raise click.UsageError("audio would go to stdout, which is a terminal here: pipe it on or use -o FILE")
+    problem = stdout_problem("audio", binary=True, stream=sys.stdout) if str(target) == STDIO else ""
+    if problem:
+        raise click.UsageError(problem)
     spec = RawSpec(rate, channels, sample_format) if raw and rate and channels else None
-    with quiet_broken_pipe():
+    with quiet_broken_pipe(), data_on_stdout(str(target) == STDIO) as stdout:
         frames = denoise_stream(inputs[0], target, raw=spec, model=model, strength=strength,
-                                atten_limit=atten_limit, device=device, progress=not quiet and stderr_is_terminal())
+                                atten_limit=atten_limit, device=device, progress=not quiet and stderr_is_terminal(),
+                                stdout=None if stdout is None else stdout.buffer)
     echo_done(f"denoised {frames} sample frames" + ("" if str(target) == STDIO else f" into {target}"), quiet)
 
 

@@ -1,5 +1,8 @@
 """How the command line reports plugin failures: one warning line each, tracebacks with ``--debug``.
 
+A refused model family that the command line asks for (``--family NAME``, ``tsae models NAME``) is not warned
+about: the command's error tells the same text (:func:`tsae.plugins.broken_family`), once.
+
 With ``-q`` a warning already reported by an earlier run (quiet or not) is not repeated (the ones seen
 are remembered in ``$XDG_CACHE_HOME/tsae/plugin-warnings.txt``); ``tsae plugins`` always
 lists every failure.
@@ -9,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from collections.abc import Sequence
 
 import click
 
@@ -24,8 +28,12 @@ class PluginWarnings(logging.Handler):
         super().__init__(logging.WARNING)
         self.debug = False
         self.quiet = False
+        #: the model families the command line names: a warning that refuses one is left to the command's error
+        self.asked: frozenset[str] = frozenset()
 
     def emit(self, record: logging.LogRecord) -> None:
+        if getattr(record, "tsae_family", None) in self.asked:
+            return
         message = record.getMessage()
         first = self._first_time(message)  # remembered on every run, so a later -q run can skip it
         if self.quiet and not self.debug and not first:
@@ -57,9 +65,22 @@ class PluginWarnings(logging.Handler):
 _handler = PluginWarnings()
 
 
-def report_plugin_warnings(debug: bool, quiet: bool) -> None:
-    """Send the plugin manager's warnings to stderr for this run of the command line."""
+def asked_families(args: Sequence[str]) -> frozenset[str]:
+    """The model families the command line ``args`` names: each ``--family NAME`` (or ``--family=NAME``), and
+    ``tsae models NAME``'s."""
+    words = list(args)
+    names = {value for flag, value in zip(words, words[1:], strict=False) if flag == "--family"}
+    names |= {word.removeprefix("--family=") for word in words if word.startswith("--family=")}
+    plain = [word for word in words if not word.startswith("-")]
+    if len(plain) >= 2 and plain[0] == "models":
+        names.add(plain[1])
+    return frozenset(names)
+
+
+def report_plugin_warnings(debug: bool, quiet: bool, args: Sequence[str] = ()) -> None:
+    """Send the plugin manager's warnings to stderr for this run of the command line, whose words are ``args``."""
     _handler.debug, _handler.quiet = debug, quiet
+    _handler.asked = asked_families(args)
     logger = logging.getLogger(LOGGER)
     if _handler not in logger.handlers:
         logger.addHandler(_handler)

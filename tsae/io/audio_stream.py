@@ -105,7 +105,7 @@ def read_wav_header(stream: BinaryIO, name: str = "stdin") -> tuple[StreamFormat
     head = read_up_to(stream, 12)
     if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
         other = _container(head + read_up_to(stream, 4))  # an MP3 frame's header or an AIFF's form: 16 bytes
-        what = ("empty input" if not head else
+        what = (("empty (nothing was piped in; expected audio)" if name == "stdin" else "empty") if not head else
                 f"{other}, which is read from a file, not from a stream: give the file's name instead of -"
                 if other else "not a WAV stream (no RIFF/WAVE header; raw PCM needs --raw --rate --channels)")
         raise ValueError(f"{name}: {what}")

@@ -22,7 +22,9 @@ result, a query in windows), so the rows of one ``_time`` may lie anywhere in th
 instead, a chunk at a time, to an unnamed temporary file (16 bytes a value, in ``TMPDIR``; a fraction of the export's
 text), each series then copied there in time order (read a chunk at a time when its tables bring it in order, as
 Flux writes them; a series out of order is sorted in memory, alone), and the wide lines merged from the series a
-block at a time: memory is a few blocks, whatever the length of the export. A cell that is not a value of a sensor
+block at a time: memory is a few blocks, whatever the length of the export. A long export read in blocks is pivoted
+once: the passes after the first read the wide text it kept (:mod:`~tsae.io.wide_copy`). A cell that is not a value
+of a sensor
 (a string field, a time that is none) is an error naming its line in the file.
 """
 from __future__ import annotations

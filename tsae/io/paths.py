@@ -224,14 +224,30 @@ def expand_inputs(
         try:
             files += _expand_local(path, text, recursive, accepted, wanted)
         except PermissionError as error:  # a folder not listable, or a file in a folder not searchable
-            denied = error.filename if error.filename is not None else path
-            reason = "cannot list this folder" if os.path.isdir(denied) else "cannot look into its folder"
-            raise ValueError(f"{denied}: permission denied ({reason})") from None
+            raise ValueError(permission_denied(error.filename if error.filename is not None else path)) from None
     # one file named twice (a.wav and ./a.wav, a link to it) is one input, as the user spelled it first
     unique: dict[str, str] = {}
     for name in files:
         unique.setdefault(name if is_url(name) else os.path.realpath(name), name)
     return list(unique.values())
+
+
+def permission_denied(path: PathLike) -> str:
+    """One line telling why ``path`` cannot be reached or read for lack of permission: ``<path>: permission denied
+    (cannot look into <folder>)`` naming the first folder on its way that may not be searched (``chmod -x``), ``...
+    (cannot list this folder)`` for a folder that may not be listed, else ``... (cannot read it)``. Asked after the
+    system said so (an ``EACCES``); what it names is found by looking again."""
+    text = str(path)
+    parts = Path(text).parts
+    for depth in range(1, len(parts)):
+        try:
+            Path(*parts[: depth + 1]).stat()
+        except PermissionError:
+            return f"{text}: permission denied (cannot look into {Path(*parts[:depth])})"
+        except OSError:
+            break
+    reason = "cannot list this folder" if os.path.isdir(text) else "cannot read it"
+    return f"{text}: permission denied ({reason})"
 
 
 def _expand_local(path: Path, text: str, recursive: bool, accepted: set[str],

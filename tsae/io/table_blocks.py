@@ -12,18 +12,21 @@ Only a file is read so (not a stream): :data:`LONG_TABLE_BYTES` says which are l
 """
 from __future__ import annotations
 
+import contextlib
 import lzma
 import os
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO, cast
+from typing import Any, BinaryIO, TextIO, cast
 
 import numpy as np
 
 from tsae.io.blocks import CHUNK, SeriesSource
+from tsae.io.influx import InfluxCsv
 from tsae.io.table_absurd import _absurd, _warn_absurd
 from tsae.io.tables import _decide, _fail, _last, _scan_rows, _table_text, _time_rate
+from tsae.io.wide_copy import WideCopy
 
 #: a table file whose text (decompressed, for a compressed one) is longer than this is read in blocks by the commands
 #: that can (:func:`is_long_table`); a shorter one is read whole, in one pass
@@ -159,8 +162,10 @@ class TableSource(SeriesSource):
 
     def __init__(self, path: Path, n: int, rate: float | None, meta: dict[str, Any], *, header: list[str],
                  channel_index: list[int], exact: bool, text_columns: bool, valued: np.ndarray,
-                 texts: dict[str, str], mixed: list[str], stamp: tuple[int, int, int, int]) -> None:
+                 texts: dict[str, str], mixed: list[str], stamp: tuple[int, int, int, int],
+                 wide: tuple[WideCopy, Any, int] | None = None) -> None:
         self._header, self._index, self._stamp = header, channel_index, stamp
+        self._wide = wide  # an InfluxDB export's pivoted text as the first pass read it, with its dialect and skip
         self._exact, self._text_columns = exact, text_columns
         self.valued = valued
         self.text_columns, self.mixed_columns = texts, mixed
@@ -197,7 +202,7 @@ class TableSource(SeriesSource):
         path = self.path
         changed = _fail(path, "cannot read (it changed while it was read)")
         done = 0
-        with _table_text(path, tell=False) as (handle, dialect, skip):
+        with self._text() as (handle, dialect, skip):
             if not _same_file(self._stamp, _stamp(path)):
                 raise changed
             for scan in _scan_rows(path, handle, dialect, skip, self._text_columns, convert=set(self._index),
@@ -217,6 +222,18 @@ class TableSource(SeriesSource):
         if done != self.n:
             raise changed
 
+    @contextlib.contextmanager
+    def _text(self) -> Iterator[tuple[Any, Any, int]]:
+        """The table's text for a pass after the first, with its dialect and the lines to skip: an InfluxDB
+        export's pivoted text as the first pass kept it (:class:`~tsae.io.wide_copy.WideCopy`: pivoted once, not
+        once a pass), else the file's."""
+        if self._wide is not None:
+            copy, dialect, skip = self._wide
+            yield copy.lines(), dialect, skip
+            return
+        with _table_text(self.path, tell=False) as text:
+            yield text
+
     def whole(self) -> tuple[np.ndarray, float | None, dict[str, Any]]:
         """The whole series, ``(values, rate, meta)`` as :func:`~tsae.io.series.read_series` gives it (another pass
         over the file): for a job that does a short series whole, its warnings told once."""
@@ -235,7 +252,7 @@ class TableSource(SeriesSource):
         """Another pass over the file from its start (its first pass, which decided the columns, is not repeated)."""
         return TableSource(self.path, self.n, self.rate, self.meta, header=self._header, channel_index=self._index,
                            exact=self._exact, text_columns=self._text_columns, valued=self.valued,
-                           texts=self.text_columns, mixed=self.mixed_columns, stamp=self._stamp)
+                           texts=self.text_columns, mixed=self.mixed_columns, stamp=self._stamp, wide=self._wide)
 
 
 def open_table_blocks(path: str | os.PathLike, *, exact: bool = False, text_columns: bool = False) -> TableSource:
@@ -262,10 +279,20 @@ def open_table_blocks(path: str | os.PathLike, *, exact: bool = False, text_colu
     from tsae.errors import memory_for
 
     path = Path(path)
-    with memory_for(path), _table_text(path) as (handle, dialect, skip):
-        scan = _last(_scan_rows(path, handle, dialect, skip, text_columns, values=False))
-        stamp = _stamp(path)
-        decided = _decide(path, scan, text_columns)
+    wide: tuple[WideCopy, Any, int] | None = None
+    with contextlib.ExitStack() as failing:
+        with memory_for(path), _table_text(path) as (handle, dialect, skip):
+            if dialect is InfluxCsv:  # its pivot, kept for the passes after this one
+                copy = WideCopy(path)
+                failing.callback(copy.close)
+                handle, wide = cast(TextIO, copy.kept(handle)), (copy, dialect, skip)
+            scan = _last(_scan_rows(path, handle, dialect, skip, text_columns, values=False))
+            stamp = _stamp(path)
+            decided = _decide(path, scan, text_columns)
+        if wide is not None and not wide[0].whole:  # the scan stopped before the last line: read the file again
+            wide = None
+        else:
+            failing.pop_all()
     names = [scan.header[j] for j in decided.channels]
     channel_columns = [scan.columns[j] for j in decided.channels]
     if not exact:
@@ -277,7 +304,7 @@ def open_table_blocks(path: str | os.PathLike, *, exact: bool = False, text_colu
     return TableSource(path, scan.n, _time_rate(decided.time, time_name), meta, header=scan.header,
                        channel_index=decided.channels, exact=exact, text_columns=text_columns,
                        valued=np.array([column.valued for column in channel_columns], dtype=bool),
-                       texts=decided.texts, mixed=decided.mixed, stamp=stamp)
+                       texts=decided.texts, mixed=decided.mixed, stamp=stamp, wide=wide)
 
 
 __all__ = ["LONG_TABLE_BYTES", "TableSource", "is_long_table", "open_long_table", "open_table_blocks"]

@@ -67,7 +67,7 @@ def send(path: Path, stream: BinaryIO, name: str = STDOUT_NAME) -> None:
     Raises
     ------
     ValueError
-        ``"<name>: cannot write (<reason>)"``: ``stream`` refused the bytes, not for a broken pipe.
+        ``"<name>: cannot write it (<reason>)"``: ``stream`` refused the bytes, not for a broken pipe.
     BrokenPipeError
         The reader of ``stream`` went away.
     """
@@ -79,7 +79,7 @@ def send(path: Path, stream: BinaryIO, name: str = STDOUT_NAME) -> None:
     except BrokenPipeError:
         raise
     except OSError as error:
-        raise ValueError(f"{name}: cannot write ({error.strerror or error})") from None
+        raise ValueError(f"{name}: cannot write it ({error.strerror or error})") from None
 
 
 __all__ = ["STDOUT_NAME", "send", "unspooled"]

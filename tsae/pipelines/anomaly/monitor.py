@@ -860,25 +860,43 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
         if getattr(raw_source, "stray_bytes", 0):
             log.warn("raw-tail", f"stdin: stream ended inside a sample row ({raw_source.stray_bytes} byte(s) dropped)")
         _close_all(log, stream_in)  # no more input: the duplicates count is final
-        _finish(log, monitor if devices is None else devices, stream_in, stream_out, write)
+        unwritten = _finish(log, monitor if devices is None else devices, stream_in, stream_out, write)
+    if unwritten is not None:  # the run itself went well: its end is the error (an error of the run wins above)
+        raise unwritten
     return code
 
 
-def _finish(log: Any, monitor: Monitor | DeviceMonitors, stream_in: Any, stream_out: Any, write: Any) -> None:
-    """Write the summary record of a stream read to its end (or stopped), close the sink and log the summary."""
+def _finish(log: Any, monitor: Monitor | DeviceMonitors, stream_in: Any, stream_out: Any,
+            write: Any) -> Exception | None:
+    """Write the summary record of a stream read to its end (or stopped), close the sink and log the summary.
+
+    Returns the error of stdout refusing the summary (``> /dev/full``; the run ended with status 0 and no word when
+    no event had been written before it), else None: another sink's failure, or a reader gone, is left be.
+    """
+    from tsae.io.streams import StdinSource, StdoutSink
+
     summary = monitor.summary()
     if hasattr(stream_out, "events_delivered"):  # a plugin's sink: what it accepted, not what was detected
         summary["events_delivered"] = stream_out.events_delivered
     summary["duplicates"] += int(getattr(stream_in, "duplicates", 0))
     summary["malformed"] += int(getattr(stream_in, "corrupt", 0))  # compressed data that did not decompress
+    unwritten: Exception | None = None
     try:
         write([summary])
-    except Exception:  # noqa: BLE001 - the reader may be gone; the summary also goes to the log
+    except BrokenPipeError:  # the reader is gone: the summary also goes to the log
+        pass
+    except ValueError as error:
+        unwritten = error if isinstance(stream_out, StdoutSink) else None
+    except Exception:  # noqa: BLE001 - a plugin's or the broker's sink: the summary also goes to the log
         pass
     _close_all(log, stream_out)
     if getattr(stream_out, "undelivered", 0):
         log.info("the summary record was among those not delivered")
+    if summary.get("lines") == 0 and not summary.get("malformed") and isinstance(stream_in, StdinSource):
+        # `: | tsae monitor` said nothing (data that did not decompress is told already, and malformed)
+        log.warn("empty-stdin", "stdin: empty (nothing was piped in; expected lines of samples)")
     log.info("summary: " + ", ".join(f"{k}={v}" for k, v in summary.items() if k != "type"))
+    return unwritten
 
 
 def _drift_note(core: Any) -> str:
