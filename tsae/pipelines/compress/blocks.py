@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import zlib
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -64,6 +65,38 @@ def _prediction_codes(model: CodeModel, codes: np.ndarray, step: float) -> tuple
     return ints.reshape(len(ints), -1).T, ints * step
 
 
+@dataclass(frozen=True)
+class Prediction:
+    """The network's half of coding a block (:func:`predict_block`): what :func:`code_block` codes against."""
+
+    x: np.ndarray
+    #: ``x`` with its non-finite samples repaired, as the model saw it
+    filled: np.ndarray
+    #: the int codes to store (D, N)
+    stored: np.ndarray
+    #: the latent step (0 for codebook indices)
+    step: float
+    #: the decoder's float64 prediction of ``x`` (C, m)
+    values: np.ndarray
+
+
+def block_codes(model: CodeModel, x: np.ndarray) -> np.ndarray:
+    """The codes ``model.encode`` gives the block ``x`` (C, m) (its non-finite samples repaired first)."""
+    return model.encode(model.frames(fill_missing(x)))
+
+
+def predict_block(model: CodeModel, x: np.ndarray, relative_step: float, codes: np.ndarray | None = None
+                  ) -> Prediction:
+    """Quantise the codes of the block ``x`` (``codes``, when the caller has them) and decode them: the torch half
+    of :func:`encode_block`, which a worker thread may run while another block's residual is coded."""
+    filled = fill_missing(x)
+    if codes is None:
+        codes = model.encode(model.frames(filled))
+    step = 0.0 if model.vq else latent_step(codes, relative_step)
+    stored, decoder_input = _prediction_codes(model, codes, step)
+    return Prediction(x, filled, stored, step, model.decode(decoder_input.reshape(codes.shape), x.shape[1]))
+
+
 def encode_block(model: CodeModel, x: np.ndarray, steps: np.ndarray | None, relative_step: float, coder: int,
                  codes: np.ndarray | None = None, whole: np.ndarray | None = None) -> tuple[Block, np.ndarray]:
     """Code the block ``x`` (C, m); returns the block and the values the decompressor will return.
@@ -85,20 +118,21 @@ def encode_block(model: CodeModel, x: np.ndarray, steps: np.ndarray | None, rela
     whole
         Channels (C,) bool to round after reconstruction (:func:`~.quantise.whole_channels`; with ``steps``).
     """
-    samples = x.shape[1]
+    return code_block(predict_block(model, x, relative_step, codes), steps, coder, whole)
+
+
+def code_block(prediction: Prediction, steps: np.ndarray | None, coder: int, whole: np.ndarray | None = None
+               ) -> tuple[Block, np.ndarray]:
+    """The residual half of :func:`encode_block`: the block coded against ``prediction``, and the values the
+    decompressor will return (no torch)."""
+    x, filled, stored, step = prediction.x, prediction.filled, prediction.stored, prediction.step
     finite = np.isfinite(x)
-    filled = fill_missing(x)
-    if codes is None:
-        codes = model.encode(model.frames(filled))
-    step = 0.0 if model.vq else latent_step(codes, relative_step)
-    stored, decoder_input = _prediction_codes(model, codes, step)
-    prediction = model.decode(decoder_input.reshape(codes.shape), samples)
     arrays = {"codes": stored}
     check = 0
     if steps is None:
-        y = prediction
+        y = prediction.values
     else:
-        p = to_grid(prediction, steps)
+        p = to_grid(prediction.values, steps)
         q = np.where(finite, to_grid(filled, steps), p)
         size = lambda ints: _stored_size(ints, coder)  # noqa: E731
         # leaving the codes out saves their section and the latent step (stored when it is not 0)
@@ -119,7 +153,7 @@ def encode_block(model: CodeModel, x: np.ndarray, steps: np.ndarray | None, rela
     if not finite.all():
         arrays["nonfinite"], arrays["special"] = split_nonfinite(x)
         y = restore_nonfinite(np.ascontiguousarray(y), arrays["nonfinite"], arrays["special"])
-    return Block(samples=samples, latent_step=step, check=check, arrays=arrays), y
+    return Block(samples=x.shape[1], latent_step=step, check=check, arrays=arrays), y
 
 
 def _prediction(model: CodeModel, block: Block, code_shape: tuple[int, ...]) -> np.ndarray | None:
@@ -172,4 +206,5 @@ def decode_block(model: CodeModel, block: Block, steps: np.ndarray | None, code_
     return y
 
 
-__all__ = ["encode_block", "decode_block", "fill_missing"]
+__all__ = ["encode_block", "decode_block", "fill_missing", "Prediction", "block_codes", "predict_block",
+           "code_block"]

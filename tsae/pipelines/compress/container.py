@@ -135,7 +135,12 @@ def encode_block(block: Block, coder: int) -> bytes:
 
 def write_block(handle: IO[bytes], block: Block, coder: int) -> int:
     """Append ``block``; returns the bytes written."""
-    part = _part(encode_block(block, coder))
+    return write_payload(handle, encode_block(block, coder))
+
+
+def write_payload(handle: IO[bytes], payload: bytes) -> int:
+    """Append a block whose payload :func:`encode_block` gave; returns the bytes written."""
+    part = _part(payload)
     handle.write(part)
     return len(part)
 
@@ -406,4 +411,4 @@ class Reader:
 
 
 __all__ = ["Block", "BlockLimits", "Reader", "MAGIC", "VERSION", "MAX_HEADER_BYTES", "SECTION_TAGS", "write_header",
-           "write_block", "write_trailer", "encode_block", "section_size"]
+           "write_block", "write_payload", "write_trailer", "encode_block", "section_size"]
