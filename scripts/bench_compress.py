@@ -37,6 +37,7 @@ Usage::
     python scripts/bench_compress.py [--limit N] [--epochs 20] [--families conv1d,dense,vqvae]
                                      [--model PATH ...] [--data ../shared/data/anomaly]
     python scripts/bench_compress.py --file MODEL DATA [--file ...] [--bounds 1e-3] [--before TREE] [--repeat 2]
+                                     [--anchors sz3,zfp]
 """
 from __future__ import annotations
 
@@ -375,9 +376,11 @@ def run_commands(tree: Path, label: str, model: Path, data: Path, bound: float, 
     return Run(label, packed, unpacked, container.stat().st_size, container, back)
 
 
-def file_bench(files: list[tuple[Path, Path]], bounds: list[float], before: Path | None, repeat: int) -> None:
-    """Time the commands on each file (this tree, and ``before``'s), beside the anchors on the same values."""
-    others = anchors()
+def file_bench(files: list[tuple[Path, Path]], bounds: list[float], before: Path | None, repeat: int,
+               names: list[str] | None = None) -> None:
+    """Time the commands on each file (this tree, and ``before``'s), beside the anchors (``names``, else all) on the
+    same values."""
+    others = {name: run for name, run in anchors().items() if names is None or name in names}
     trees = ([("before", before.resolve())] if before is not None else []) + [("after", ROOT)]
     print("\n| series | bound | method | compress s (wall / CPU) | decompress s (wall / CPU) | bits/value | "
           "max error / range | same bytes as before |")
@@ -474,10 +477,13 @@ def main() -> None:
     parser.add_argument("--before", type=Path, default=None,
                         help="with --file: a folder holding an older tsae package to time in turn")
     parser.add_argument("--repeat", type=int, default=1, help="with --file: rounds (the best is shown)")
+    parser.add_argument("--anchors", default=None,
+                        help="with --file: the anchors to run, comma-separated [default: all installed]")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.file:
-        file_bench(args.file, [float(b) for b in args.bounds.split(",")], args.before, args.repeat)
+        file_bench(args.file, [float(b) for b in args.bounds.split(",")], args.before, args.repeat,
+                   args.anchors.split(",") if args.anchors else None)
         return
     cases = load_cases(args.data, args.limit)
     others = anchors()

@@ -21,8 +21,9 @@ import numpy as np
 from tsae.engine.preprocess import repair_missing
 from tsae.errors import first_line
 from tsae.pipelines.compress.codes import CodeModel
-from tsae.pipelines.compress.container import Block, section_size
-from tsae.pipelines.compress.entropy import CODERS, rough_size
+from tsae.pipelines.compress.container import Block, Pack, section_size
+from tsae.pipelines.compress.container import encode_block as encode_payload
+from tsae.pipelines.compress.entropy import CODERS, Packed, rough_size
 from tsae.pipelines.compress.quantise import (
     from_grid,
     latent_step,
@@ -41,10 +42,10 @@ _FEW = 8
 _RAW = CODERS.index("raw")
 
 
-def _stored_size(ints: np.ndarray, coder: int) -> int:
+def _stored_size(ints: np.ndarray, coder: int, pack: Pack) -> int:
     """The bytes ``ints`` take as a section; a few values are costed raw, as they are stored (without spending a
     coder's start-up, which is most of the encoding time of four blend coefficients, on them)."""
-    return section_size("residual", ints, _RAW if ints.size <= _FEW else coder)
+    return section_size("residual", ints, _RAW if ints.size <= _FEW else coder, pack)
 
 
 def _check(q: np.ndarray) -> int:
@@ -118,13 +119,16 @@ def encode_block(model: CodeModel, x: np.ndarray, steps: np.ndarray | None, rela
     whole
         Channels (C,) bool to round after reconstruction (:func:`~.quantise.whole_channels`; with ``steps``).
     """
-    return code_block(predict_block(model, x, relative_step, codes), steps, coder, whole)
+    block, y, _ = code_block(predict_block(model, x, relative_step, codes), steps, coder, whole)
+    return block, y
 
 
 def code_block(prediction: Prediction, steps: np.ndarray | None, coder: int, whole: np.ndarray | None = None
-               ) -> tuple[Block, np.ndarray]:
-    """The residual half of :func:`encode_block`: the block coded against ``prediction``, and the values the
-    decompressor will return (no torch)."""
+               ) -> tuple[Block, np.ndarray, bytes]:
+    """The residual half of :func:`encode_block` (no torch): the block coded against ``prediction``, the values
+    the decompressor will return, and the block's payload (its arrays coded once: a stream costed is not coded
+    again to be written)."""
+    pack = Packed()
     x, filled, stored, step = prediction.x, prediction.filled, prediction.stored, prediction.step
     finite = np.isfinite(x)
     arrays = {"codes": stored}
@@ -134,9 +138,9 @@ def code_block(prediction: Prediction, steps: np.ndarray | None, coder: int, who
     else:
         p = to_grid(prediction.values, steps)
         q = np.where(finite, to_grid(filled, steps), p)
-        size = lambda ints: _stored_size(ints, coder)  # noqa: E731
+        size = lambda ints: _stored_size(ints, coder, pack)  # noqa: E731
         # leaving the codes out saves their section and the latent step (stored when it is not 0)
-        codes_cost = section_size("codes", stored, coder) + (_STEP_BYTES if step else 0)
+        codes_cost = section_size("codes", stored, coder, pack) + (_STEP_BYTES if step else 0)
         # a raw coder's sizes cost nothing to find: no estimate spares them
         rough = None if coder == _RAW else rough_size
         arrays["residual"], arrays["predictor"], coefs, uses_model = code_residual(q, p, size, codes_cost, rough)
@@ -153,7 +157,8 @@ def code_block(prediction: Prediction, steps: np.ndarray | None, coder: int, who
     if not finite.all():
         arrays["nonfinite"], arrays["special"] = split_nonfinite(x)
         y = restore_nonfinite(np.ascontiguousarray(y), arrays["nonfinite"], arrays["special"])
-    return Block(samples=x.shape[1], latent_step=step, check=check, arrays=arrays), y
+    block = Block(samples=x.shape[1], latent_step=step, check=check, arrays=arrays)
+    return block, y, encode_payload(block, coder, pack)
 
 
 def _prediction(model: CodeModel, block: Block, code_shape: tuple[int, ...]) -> np.ndarray | None:

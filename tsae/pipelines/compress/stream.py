@@ -25,12 +25,10 @@ from tsae.pipelines.compress.container import (
     Block,
     BlockLimits,
     Reader,
-    write_block,
     write_header,
     write_payload,
     write_trailer,
 )
-from tsae.pipelines.compress.container import encode_block as block_bytes
 from tsae.pipelines.compress.entropy import coder_id
 from tsae.pipelines.compress.options import (
     MAX_BOUND,
@@ -172,11 +170,8 @@ class Compressor:
                 self._write(x, *code_block(prediction, self.steps, self.coder, rounded))
         self._ahead.close()
 
-    def _write(self, x: np.ndarray, block: Block, y: np.ndarray, payload: bytes | None = None) -> None:
-        if payload is None:
-            write_block(self.handle, block, self.coder)
-        else:
-            write_payload(self.handle, payload)
+    def _write(self, x: np.ndarray, block: Block, y: np.ndarray, payload: bytes) -> None:
+        write_payload(self.handle, payload)
         self._account(x, y)
         self._blocks += 1
         self._samples += x.shape[1]
@@ -185,16 +180,15 @@ class Compressor:
         """Code the first block with a bound, keeping the latent step that gives the smallest block."""
         codes = block_codes(self.model, x)
         tried = AUTO_STEPS[:1] if self.model.vq else AUTO_STEPS  # indices have no step to tune
-        best: tuple[bytes, float, Block, np.ndarray] | None = None
+        best: tuple[float, Block, np.ndarray, bytes] | None = None
         predict = functools.partial(predict_block, self.model, x, codes=codes)
         for relative, prediction in self._ahead.map(predict, tried):
-            block, y = code_block(prediction, self.steps, self.coder, whole)
-            payload = block_bytes(block, self.coder)
-            if best is None or len(payload) < len(best[0]):
-                best = (payload, relative, block, y)
+            block, y, payload = code_block(prediction, self.steps, self.coder, whole)
+            if best is None or len(payload) < len(best[3]):
+                best = (relative, block, y, payload)
         assert best is not None
-        self.latent_step = best[1]
-        self._write(x, best[2], best[3], best[0])
+        self.latent_step = best[0]
+        self._write(x, *best[1:])
 
     def _account(self, x: np.ndarray, y: np.ndarray) -> None:
         finite = np.isfinite(x)
