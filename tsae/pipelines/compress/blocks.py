@@ -20,7 +20,7 @@ import numpy as np
 
 from tsae.engine.preprocess import repair_missing
 from tsae.errors import first_line
-from tsae.pipelines.compress.codes import CodeModel
+from tsae.pipelines.compress.codes import CodeModel, DeferredCodeModel
 from tsae.pipelines.compress.container import Block, Pack, section_size
 from tsae.pipelines.compress.container import encode_block as encode_payload
 from tsae.pipelines.compress.entropy import CODERS, Packed, rough_size
@@ -187,10 +187,14 @@ def _prediction(model: CodeModel, block: Block, code_shape: tuple[int, ...]) -> 
         raise ValueError(f"codes the model cannot decode (outside its codebook?): {first_line(error)}") from None
 
 
-def decode_block(model: CodeModel, block: Block, steps: np.ndarray | None, code_shape: tuple[int, ...]) -> np.ndarray:
-    """The values ``(C, samples)`` of a block; ``ValueError`` when it is inconsistent or fails its check."""
+def decode_block(model: CodeModel | DeferredCodeModel, block: Block, steps: np.ndarray | None,
+                 code_shape: tuple[int, ...]) -> np.ndarray:
+    """The values ``(C, samples)`` of a block; ``ValueError`` when it is inconsistent or fails its check. A deferred
+    model is loaded only for a block with codes."""
     arrays = block.arrays
-    prediction = _prediction(model, block, code_shape)
+    if isinstance(model, DeferredCodeModel) and "codes" in arrays:
+        model = model.model
+    prediction = _prediction(model, block, code_shape) if isinstance(model, CodeModel) else None
     if steps is None:
         if prediction is None:
             raise ValueError("block has no codes")

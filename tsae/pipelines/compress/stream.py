@@ -20,7 +20,7 @@ from tsae.models.device import torch_threads
 from tsae.models.modelfile import as_loaded
 from tsae.pipelines.compress.ahead import Ahead, usable_cores
 from tsae.pipelines.compress.blocks import Prediction, block_codes, code_block, decode_block, predict_block
-from tsae.pipelines.compress.codes import CodeModel
+from tsae.pipelines.compress.codes import CodeModel, DeferredCodeModel
 from tsae.pipelines.compress.container import (
     Block,
     BlockLimits,
@@ -253,8 +253,12 @@ def _positive_int(value: Any) -> int:
     return value
 
 
-def read_layout(reader: Reader, model: CodeModel) -> Layout:
-    """Check the header of the open container ``reader`` against ``model``; ``ValueError`` naming the container."""
+def read_layout(reader: Reader, model: CodeModel | DeferredCodeModel) -> Layout:
+    """Check the header of the open container ``reader`` against ``model``; ``ValueError`` naming the container.
+
+    A :class:`DeferredCodeModel` is checked for its channels and window; its codes (kind and shape) when
+    :func:`iter_decompress` loads it, at the first block with codes.
+    """
     header = reader.header
     if header.get("format") != FORMAT:
         raise reader.fail("not a tsae compressed series (header format is not 'tsz')")
@@ -268,10 +272,10 @@ def read_layout(reader: Reader, model: CodeModel) -> Layout:
     if (model.channels, model.window) != (channels, window):
         raise reader.fail(f"the model takes {model.channels} channel(s) x {model.window} samples, the container was "
                           f"written for {channels} x {window}")
-    if model.kind != header.get("codes"):
-        raise reader.fail(f"the container holds {header.get('codes')} codes but the model gives {model.kind} codes")
-    if code_shape != model.code_shape:
-        raise reader.fail(f"corrupt .tsz header (codes of shape {code_shape}; the model gives {model.code_shape})")
+    if isinstance(model, DeferredCodeModel) and math.prod(code_shape) > channels * window:
+        model = model.model  # codes that outnumber the samples size the blocks' limits: checked before any is read
+    if isinstance(model, CodeModel):
+        check_codes(reader, model, header.get("codes"), code_shape)
     if block_samples % window:
         raise reader.fail(f"corrupt .tsz header (blocks of {block_samples} samples, not whole windows of {window})")
     if channels * block_samples > block_values_limit(channels, window):
@@ -299,20 +303,32 @@ def read_layout(reader: Reader, model: CodeModel) -> Layout:
                   columns if len(columns) == channels else [], order)
 
 
+def check_codes(reader: Reader, model: CodeModel, kind: Any, code_shape: tuple[int, ...]) -> None:
+    """Refuse codes of ``kind`` and ``code_shape`` (what the header of ``reader`` says) that ``model`` does not give:
+    ``ValueError`` naming the container."""
+    if model.kind != kind:
+        raise reader.fail(f"the container holds {kind} codes but the model gives {model.kind} codes")
+    if code_shape != model.code_shape:
+        raise reader.fail(f"corrupt .tsz header (codes of shape {code_shape}; the model gives {model.code_shape})")
+
+
 def iter_decompress(reader: Reader, loaded: Any, layout: Layout | None = None) -> Iterator[np.ndarray]:
     """Yield the values ``(C, m)`` of each block of the open container ``reader``, decoded with ``loaded``
-    (a :class:`~tsae.models.modelfile.LoadedModel`, a model file path, what :func:`tsae.fit` returned or a
-    :class:`CodeModel`).
+    (a :class:`~tsae.models.modelfile.LoadedModel`, a model file path, what :func:`tsae.fit` returned, a
+    :class:`CodeModel`, or a :class:`DeferredCodeModel`, loaded at the first block with codes).
 
     ``layout`` is :func:`read_layout`'s (read here when not given). Raises ``ValueError``
     naming the container when the model does not fit it, a block is corrupt or larger
     than the header allows, or a block's values fail the error-bound check.
     """
-    model = CodeModel(as_loaded(loaded)) if not isinstance(loaded, CodeModel) else loaded
+    model = loaded if isinstance(loaded, (CodeModel, DeferredCodeModel)) else CodeModel(as_loaded(loaded))
     layout = read_layout(reader, model) if layout is None else layout
     steps = None if layout.bounds is None else grid_steps(_coded(layout.bounds, layout.order))
     samples = 0
     for index, block in enumerate(reader.blocks(layout.limits)):
+        if isinstance(model, DeferredCodeModel) and "codes" in block.arrays:
+            model = model.model
+            check_codes(reader, model, reader.header.get("codes"), layout.code_shape)
         try:
             values = decode_block(model, block, steps, layout.code_shape)
         except ValueError as error:
@@ -324,5 +340,5 @@ def iter_decompress(reader: Reader, loaded: Any, layout: Layout | None = None) -
                           f"the blocks hold {samples})")
 
 
-__all__ = ["Compressor", "Layout", "check_channel_order", "iter_decompress", "read_layout", "AUTO_STEPS",
+__all__ = ["Compressor", "Layout", "check_channel_order", "iter_decompress", "read_layout", "check_codes", "AUTO_STEPS",
            "DEFAULT_STEP", "FORMAT"]
