@@ -352,11 +352,12 @@ class Run:
     back: Path
 
 
-def _timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """Wall and CPU seconds (user + system) of ``command`` run to its end."""
+def _timed(command: list[str], env: dict[str, str], folder: Path) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system) of ``command`` run to its end in ``folder`` (not in a tree: ``python -m``
+    imports the working folder's ``tsae`` before PYTHONPATH's)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL, cwd=folder)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
@@ -370,9 +371,9 @@ def run_commands(tree: Path, label: str, model: Path, data: Path, bound: float, 
     for path in (container, back):
         path.unlink(missing_ok=True)
     tsae = [sys.executable, "-m", "tsae"]
-    packed = _timed(tsae + ["compress", str(model), str(data), "-o", str(container), "--max-error", f"{bound!r}",
-                            "--relative", "-q"], env)
-    unpacked = _timed(tsae + ["decompress", str(container), "-o", str(back), "-q"], env)
+    packed = _timed(tsae + ["compress", str(model.resolve()), str(data.resolve()), "-o", str(container),
+                            "--max-error", f"{bound!r}", "--relative", "-q"], env, folder)
+    unpacked = _timed(tsae + ["decompress", str(container), "-o", str(back), "-q"], env, folder)
     return Run(label, packed, unpacked, container.stat().st_size, container, back)
 
 
@@ -386,6 +387,9 @@ def file_bench(files: list[tuple[Path, Path]], bounds: list[float], before: Path
           "max error / range | same bytes as before |")
     print("|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory(prefix="bench_compress_") as tmp:
+        check = subprocess.run([sys.executable, "-c", "import tsae; print(tsae.__file__)"], cwd=tmp, check=True,
+                               capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(trees[0][1])})
+        print(f"({trees[0][0]} tree: {check.stdout.strip()})")
         for model, data in files:
             x = read_series(data)[0]
             for bound in bounds:
