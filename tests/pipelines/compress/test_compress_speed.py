@@ -46,6 +46,18 @@ def test_each_distinct_stream_is_costed_once():
     assert len(streams) <= 3 * 6
 
 
+def test_each_distinct_stream_is_estimated_once():
+    q, p = _series()
+    estimated: list[bytes] = []
+
+    def rough(ints: np.ndarray) -> int:
+        estimated.append(np.asarray(ints, dtype=np.int64).tobytes())
+        return rough_size(ints)
+
+    code_residual(q, p, _counting([]), codes_cost=0, rough=rough)
+    assert estimated and len(estimated) == len(set(estimated))
+
+
 def test_a_rough_estimate_spares_the_exact_cost_of_far_worse_modes_and_keeps_the_choice():
     q, p = _series(20_000, noise=20)  # streams of 13 KB: above PRUNE_MIN_BYTES
     exact: list[bytes] = []
