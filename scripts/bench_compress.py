@@ -24,17 +24,33 @@ series, compress the rest (1 sensor). Bits per value = 8 x container bytes / (ch
 samples); errors are relative to each channel's range. The last two columns divide the
 best ``tsae-*`` size by SZ3's and by ``no-model``'s (below 1: smaller).
 
+With ``--file MODEL DATA`` (repeatable) it times the commands instead, on series files
+(audio, long tables): ``tsae compress MODEL DATA --max-error B --relative`` and ``tsae
+decompress`` as the user runs them (a process each: wall and CPU seconds, start-up
+included), beside the anchors on the same values and bounds; with ``--before TREE`` (a
+folder holding an older ``tsae`` package, e.g. ``git archive main tsae | tar -x -C TREE``)
+the older tree's commands run too, in turn with this tree's (``--repeat`` rounds), and
+the table says whether their containers and decompressed files are byte-identical.
+
 Usage::
 
     python scripts/bench_compress.py [--limit N] [--epochs 20] [--families conv1d,dense,vqvae]
                                      [--model PATH ...] [--data ../shared/data/anomaly]
+    python scripts/bench_compress.py --file MODEL DATA [--file ...] [--bounds 1e-3] [--before TREE] [--repeat 2]
+                                     [--anchors sz3,zfp]
 """
 from __future__ import annotations
 
 import argparse
 import csv
+import filecmp
 import gzip
 import io
+import os
+import resource
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -323,6 +339,88 @@ def _model_files(paths: list[Path]) -> list[tuple[str, LoadedModel]]:
     return [(f"tsae-{path.stem}", load_model(path)) for path in paths]
 
 
+# ----------------------------------------------------------------------------- commands on files
+@dataclass
+class Run:
+    """One tree's compress and decompress of a file: seconds (wall, CPU), container bytes, paths."""
+
+    tree: str
+    compress: tuple[float, float]
+    decompress: tuple[float, float]
+    size: int
+    container: Path
+    back: Path
+
+
+def _timed(command: list[str], env: dict[str, str], folder: Path) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system) of ``command`` run to its end in ``folder`` (not in a tree: ``python -m``
+    imports the working folder's ``tsae`` before PYTHONPATH's)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL, cwd=folder)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+
+
+def run_commands(tree: Path, label: str, model: Path, data: Path, bound: float, folder: Path) -> Run:
+    """``tsae compress`` and ``tsae decompress`` of ``data`` with the tsae package in ``tree``."""
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    container = folder / f"{data.stem}_{bound:g}_{label}.tsz"
+    back = folder / f"{data.stem}_{bound:g}_{label}{data.suffix}"
+    for path in (container, back):
+        path.unlink(missing_ok=True)
+    tsae = [sys.executable, "-m", "tsae"]
+    packed = _timed(tsae + ["compress", str(model.resolve()), str(data.resolve()), "-o", str(container),
+                            "--max-error", f"{bound!r}", "--relative", "-q"], env, folder)
+    unpacked = _timed(tsae + ["decompress", str(container), "-o", str(back), "-q"], env, folder)
+    return Run(label, packed, unpacked, container.stat().st_size, container, back)
+
+
+def file_bench(files: list[tuple[Path, Path]], bounds: list[float], before: Path | None, repeat: int,
+               names: list[str] | None = None) -> None:
+    """Time the commands on each file (this tree, and ``before``'s), beside the anchors (``names``, else all) on the
+    same values."""
+    others = {name: run for name, run in anchors().items() if names is None or name in names}
+    trees = ([("before", before.resolve())] if before is not None else []) + [("after", ROOT)]
+    print("\n| series | bound | method | compress s (wall / CPU) | decompress s (wall / CPU) | bits/value | "
+          "max error / range | same bytes as before |")
+    print("|---|---|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory(prefix="bench_compress_") as tmp:
+        check = subprocess.run([sys.executable, "-c", "import tsae; print(tsae.__file__)"], cwd=tmp, check=True,
+                               capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(trees[0][1])})
+        print(f"({trees[0][0]} tree: {check.stdout.strip()})")
+        for model, data in files:
+            x = read_series(data)[0]
+            for bound in bounds:
+                bounds_abs = absolute_bounds(x, bound, relative=True)
+                span = bounds_abs / bound
+                runs: dict[str, list[Run]] = {label: [] for label, _ in trees}
+                for _ in range(repeat):  # in turn: a load that comes and goes falls on both trees
+                    for label, tree in trees:
+                        runs[label].append(run_commands(tree, label, model, data, bound, Path(tmp)))
+                first = {label: mine[0] for label, mine in runs.items()}
+                for label, mine in runs.items():
+                    run = first[label]
+                    err = _errors(x, read_series(run.back)[0], span)[0]
+                    same = ""
+                    if label != "before" and "before" in first:
+                        same = "yes" if (filecmp.cmp(run.container, first["before"].container, shallow=False)
+                                         and filecmp.cmp(run.back, first["before"].back, shallow=False)) else "NO"
+                    times = [f"{min(r.compress[0] for r in mine):.1f} / {min(r.compress[1] for r in mine):.1f}",
+                             f"{min(r.decompress[0] for r in mine):.1f} / {min(r.decompress[1] for r in mine):.1f}"]
+                    print(f"| {data.name} | {bound:g} | tsae ({label}) | {' | '.join(times)} | "
+                          f"{8 * run.size / x.size:.3f} | {err:.2e} | {same} |", flush=True)
+                filled = np.where(np.isfinite(x), x, np.nanmean(x))
+                for name, run_anchor in others.items():
+                    start = time.perf_counter()
+                    size, y = run_anchor(filled, bounds_abs)
+                    seconds = time.perf_counter() - start
+                    print(f"| {data.name} | {bound:g} | {name} | {seconds:.1f} (both, in process) | | "
+                          f"{8 * size / x.size:.3f} | {_errors(x, y, span)[0]:.2e} | |", flush=True)
+    print(f"\n(seconds: the best of {repeat} round(s); the commands' include their start-up)")
+
+
 # ----------------------------------------------------------------------------- report
 def report(results: list[Result]) -> None:
     methods = list(dict.fromkeys(r.method for r in results))
@@ -376,8 +474,21 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--train-seconds", type=float, default=60.0, help="training budget per model")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--file", nargs=2, type=Path, action="append", default=[], metavar=("MODEL", "DATA"),
+                        help="time tsae compress / decompress of DATA with MODEL instead (repeatable)")
+    parser.add_argument("--bounds", default=",".join(f"{b:g}" for b in BOUNDS),
+                        help="relative error bounds of --file, comma-separated")
+    parser.add_argument("--before", type=Path, default=None,
+                        help="with --file: a folder holding an older tsae package to time in turn")
+    parser.add_argument("--repeat", type=int, default=1, help="with --file: rounds (the best is shown)")
+    parser.add_argument("--anchors", default=None,
+                        help="with --file: the anchors to run, comma-separated [default: all installed]")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.file:
+        file_bench(args.file, [float(b) for b in args.bounds.split(",")], args.before, args.repeat,
+                   args.anchors.split(",") if args.anchors else None)
+        return
     cases = load_cases(args.data, args.limit)
     others = anchors()
     files = _model_files(args.model)

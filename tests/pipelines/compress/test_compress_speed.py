@@ -46,6 +46,18 @@ def test_each_distinct_stream_is_costed_once():
     assert len(streams) <= 3 * 6
 
 
+def test_each_distinct_stream_is_estimated_once():
+    q, p = _series()
+    estimated: list[bytes] = []
+
+    def rough(ints: np.ndarray) -> int:
+        estimated.append(np.asarray(ints, dtype=np.int64).tobytes())
+        return rough_size(ints)
+
+    code_residual(q, p, _counting([]), codes_cost=0, rough=rough)
+    assert estimated and len(estimated) == len(set(estimated))
+
+
 def test_a_rough_estimate_spares_the_exact_cost_of_far_worse_modes_and_keeps_the_choice():
     q, p = _series(20_000, noise=20)  # streams of 13 KB: above PRUNE_MIN_BYTES
     exact: list[bytes] = []
@@ -88,3 +100,31 @@ def test_a_block_is_coded_on_one_thread(conv_model, monkeypatch):
     finally:
         torch.set_num_threads(before)
     assert seen and set(seen[1:]) == {1}  # the first call: the code shape, probed when the compressor is made
+
+
+def test_a_costed_stream_is_not_coded_again_to_be_written(monkeypatch):
+    from tsae.pipelines.compress import entropy
+    from tsae.pipelines.compress.blocks import code_block, predict_block
+    from tsae.pipelines.compress.codes import CodeModel
+    from tsae.pipelines.compress.container import encode_block
+    from tsae.plugins import create_model
+
+    from compress_helpers import WINDOW, loaded
+
+    torch.manual_seed(0)
+    model = CodeModel(loaded(create_model("conv1d", 1, WINDOW, depth=2, hidden=4, latent=4)))
+    x = walk(40 * WINDOW)[:1]
+    prediction = predict_block(model, x, 0.1)
+    coded: list[bytes] = []
+    real = entropy._coder
+
+    def spy(ident: int):
+        encode, decode = real(ident)
+        if ident != coder_id("lzma"):
+            return encode, decode
+        return (lambda data: coded.append(bytes(data)) or encode(data)), decode
+
+    monkeypatch.setattr(entropy, "_coder", spy)
+    block, _, payload = code_block(prediction, np.array([0.05]), coder_id("lzma"))
+    assert len(coded) == len(set(coded))  # one channel: its residual section is the stream costed
+    assert payload == encode_block(block, coder_id("lzma"))

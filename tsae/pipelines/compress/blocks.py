@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import math
 import zlib
+from dataclasses import dataclass
 
 import numpy as np
 
 from tsae.engine.preprocess import repair_missing
 from tsae.errors import first_line
-from tsae.pipelines.compress.codes import CodeModel
-from tsae.pipelines.compress.container import Block, section_size
-from tsae.pipelines.compress.entropy import CODERS, rough_size
+from tsae.pipelines.compress.codes import CodeModel, DeferredCodeModel
+from tsae.pipelines.compress.container import Block, Pack, section_size
+from tsae.pipelines.compress.container import encode_block as encode_payload
+from tsae.pipelines.compress.entropy import CODERS, Packed, rough_size
 from tsae.pipelines.compress.quantise import (
     from_grid,
     latent_step,
@@ -40,10 +42,10 @@ _FEW = 8
 _RAW = CODERS.index("raw")
 
 
-def _stored_size(ints: np.ndarray, coder: int) -> int:
+def _stored_size(ints: np.ndarray, coder: int, pack: Pack) -> int:
     """The bytes ``ints`` take as a section; a few values are costed raw, as they are stored (without spending a
     coder's start-up, which is most of the encoding time of four blend coefficients, on them)."""
-    return section_size("residual", ints, _RAW if ints.size <= _FEW else coder)
+    return section_size("residual", ints, _RAW if ints.size <= _FEW else coder, pack)
 
 
 def _check(q: np.ndarray) -> int:
@@ -62,6 +64,38 @@ def _prediction_codes(model: CodeModel, codes: np.ndarray, step: float) -> tuple
         return codes.T, codes
     ints = quantise_latents(codes, step)
     return ints.reshape(len(ints), -1).T, ints * step
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The network's half of coding a block (:func:`predict_block`): what :func:`code_block` codes against."""
+
+    x: np.ndarray
+    #: ``x`` with its non-finite samples repaired, as the model saw it
+    filled: np.ndarray
+    #: the int codes to store (D, N)
+    stored: np.ndarray
+    #: the latent step (0 for codebook indices)
+    step: float
+    #: the decoder's float64 prediction of ``x`` (C, m)
+    values: np.ndarray
+
+
+def block_codes(model: CodeModel, x: np.ndarray) -> np.ndarray:
+    """The codes ``model.encode`` gives the block ``x`` (C, m) (its non-finite samples repaired first)."""
+    return model.encode(model.frames(fill_missing(x)))
+
+
+def predict_block(model: CodeModel, x: np.ndarray, relative_step: float, codes: np.ndarray | None = None
+                  ) -> Prediction:
+    """Quantise the codes of the block ``x`` (``codes``, when the caller has them) and decode them: the torch half
+    of :func:`encode_block`, which a worker thread may run while another block's residual is coded."""
+    filled = fill_missing(x)
+    if codes is None:
+        codes = model.encode(model.frames(filled))
+    step = 0.0 if model.vq else latent_step(codes, relative_step)
+    stored, decoder_input = _prediction_codes(model, codes, step)
+    return Prediction(x, filled, stored, step, model.decode(decoder_input.reshape(codes.shape), x.shape[1]))
 
 
 def encode_block(model: CodeModel, x: np.ndarray, steps: np.ndarray | None, relative_step: float, coder: int,
@@ -85,24 +119,28 @@ def encode_block(model: CodeModel, x: np.ndarray, steps: np.ndarray | None, rela
     whole
         Channels (C,) bool to round after reconstruction (:func:`~.quantise.whole_channels`; with ``steps``).
     """
-    samples = x.shape[1]
+    block, y, _ = code_block(predict_block(model, x, relative_step, codes), steps, coder, whole)
+    return block, y
+
+
+def code_block(prediction: Prediction, steps: np.ndarray | None, coder: int, whole: np.ndarray | None = None
+               ) -> tuple[Block, np.ndarray, bytes]:
+    """The residual half of :func:`encode_block` (no torch): the block coded against ``prediction``, the values
+    the decompressor will return, and the block's payload (its arrays coded once: a stream costed is not coded
+    again to be written)."""
+    pack = Packed()
+    x, filled, stored, step = prediction.x, prediction.filled, prediction.stored, prediction.step
     finite = np.isfinite(x)
-    filled = fill_missing(x)
-    if codes is None:
-        codes = model.encode(model.frames(filled))
-    step = 0.0 if model.vq else latent_step(codes, relative_step)
-    stored, decoder_input = _prediction_codes(model, codes, step)
-    prediction = model.decode(decoder_input.reshape(codes.shape), samples)
     arrays = {"codes": stored}
     check = 0
     if steps is None:
-        y = prediction
+        y = prediction.values
     else:
-        p = to_grid(prediction, steps)
+        p = to_grid(prediction.values, steps)
         q = np.where(finite, to_grid(filled, steps), p)
-        size = lambda ints: _stored_size(ints, coder)  # noqa: E731
+        size = lambda ints: _stored_size(ints, coder, pack)  # noqa: E731
         # leaving the codes out saves their section and the latent step (stored when it is not 0)
-        codes_cost = section_size("codes", stored, coder) + (_STEP_BYTES if step else 0)
+        codes_cost = section_size("codes", stored, coder, pack) + (_STEP_BYTES if step else 0)
         # a raw coder's sizes cost nothing to find: no estimate spares them
         rough = None if coder == _RAW else rough_size
         arrays["residual"], arrays["predictor"], coefs, uses_model = code_residual(q, p, size, codes_cost, rough)
@@ -119,7 +157,8 @@ def encode_block(model: CodeModel, x: np.ndarray, steps: np.ndarray | None, rela
     if not finite.all():
         arrays["nonfinite"], arrays["special"] = split_nonfinite(x)
         y = restore_nonfinite(np.ascontiguousarray(y), arrays["nonfinite"], arrays["special"])
-    return Block(samples=samples, latent_step=step, check=check, arrays=arrays), y
+    block = Block(samples=x.shape[1], latent_step=step, check=check, arrays=arrays)
+    return block, y, encode_payload(block, coder, pack)
 
 
 def _prediction(model: CodeModel, block: Block, code_shape: tuple[int, ...]) -> np.ndarray | None:
@@ -148,10 +187,14 @@ def _prediction(model: CodeModel, block: Block, code_shape: tuple[int, ...]) -> 
         raise ValueError(f"codes the model cannot decode (outside its codebook?): {first_line(error)}") from None
 
 
-def decode_block(model: CodeModel, block: Block, steps: np.ndarray | None, code_shape: tuple[int, ...]) -> np.ndarray:
-    """The values ``(C, samples)`` of a block; ``ValueError`` when it is inconsistent or fails its check."""
+def decode_block(model: CodeModel | DeferredCodeModel, block: Block, steps: np.ndarray | None,
+                 code_shape: tuple[int, ...]) -> np.ndarray:
+    """The values ``(C, samples)`` of a block; ``ValueError`` when it is inconsistent or fails its check. A deferred
+    model is loaded only for a block with codes."""
     arrays = block.arrays
-    prediction = _prediction(model, block, code_shape)
+    if isinstance(model, DeferredCodeModel) and "codes" in arrays:
+        model = model.model
+    prediction = _prediction(model, block, code_shape) if isinstance(model, CodeModel) else None
     if steps is None:
         if prediction is None:
             raise ValueError("block has no codes")
@@ -172,4 +215,5 @@ def decode_block(model: CodeModel, block: Block, steps: np.ndarray | None, code_
     return y
 
 
-__all__ = ["encode_block", "decode_block", "fill_missing"]
+__all__ = ["encode_block", "decode_block", "fill_missing", "Prediction", "block_codes", "predict_block",
+           "code_block"]

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import copy
 import functools
+import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -98,4 +100,32 @@ class CodeModel:
         return np.asarray(self.normalizer.inverse_transform(y), dtype=np.float64) if self.normalizer else y
 
 
-__all__ = ["CodeModel"]
+class DeferredCodeModel:
+    """The :class:`CodeModel` of a model file, loaded (torch and the plugins imported, the network built) when a
+    block first needs its network: a container whose blocks all left their codes out (the coder's own predictors
+    did better) decodes without it, in a fraction of the time.
+
+    ``channels`` and ``window`` come from the file's header at once; when it does not give them as positive
+    integers the model is loaded at once, so that :func:`~tsae.models.modelfile.load_model` says what is wrong.
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        from tsae.models.modelfile import read_model_header
+
+        self.path = Path(path)
+        hparams = read_model_header(self.path).get("hparams")
+        sizes = [hparams.get(key) if isinstance(hparams, dict) else None for key in ("channels", "window")]
+        if all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in sizes):
+            self.channels, self.window = int(sizes[0] or 0), int(sizes[1] or 0)
+        else:  # loading says what is wrong with the file
+            self.channels, self.window = self.model.channels, self.model.window
+
+    @functools.cached_property
+    def model(self) -> CodeModel:
+        """The model, loaded on the CPU."""
+        from tsae.models.modelfile import load_model
+
+        return CodeModel(load_model(self.path, device="cpu"))
+
+
+__all__ = ["CodeModel", "DeferredCodeModel"]

@@ -65,6 +65,8 @@ _HAS_STEP, _HAS_CHECK = 1, 2
 _MAX_NDIM = 7
 
 Fail = Callable[[str], ValueError]
+#: codes an integer array: ``(width code, bytes)`` (:func:`~.entropy.pack_ints`)
+Pack = Callable[[np.ndarray, int], tuple[int, bytes]]
 
 
 @dataclass
@@ -106,36 +108,53 @@ def _section_key(name: str) -> bytes:
     return b"\0" + struct.pack("<B", len(key)) + key
 
 
-def _encode_section(name: str, values: np.ndarray, coder: int) -> bytes:
+#: raw bytes that no coder makes smaller (its framing alone is longer: zlib's at least 7 bytes, zstd's 9, LZMA2's
+#: n + 4 or 12), so a section this small is stored raw without running the coder
+_NEVER_CODED_BYTES = 6
+
+
+def _encode_section(name: str, values: np.ndarray, coder: int, pack: Pack = pack_ints) -> bytes:
     if values.ndim > _MAX_NDIM:
         raise ValueError(f"section {name!r} has {values.ndim} dimensions; a container holds at most {_MAX_NDIM}")
     used = coder
-    width, data = pack_ints(values, coder)
-    if coder != _RAW and len(data) >= values.size << width:  # a few values: the coder's frame outweighs them
+    tiny = values.size <= _NEVER_CODED_BYTES and len(pack_ints(values, _RAW)[1]) <= _NEVER_CODED_BYTES
+    if coder == _RAW or tiny:
         used = _RAW
         width, data = pack_ints(values, _RAW)
+    else:
+        width, data = pack(values, coder)
+        if len(data) >= values.size << width:  # a few values: the coder's frame outweighs them
+            used = _RAW
+            width, data = pack_ints(values, _RAW)
     form = values.ndim | width << 3 | used << 5
     dims = b"".join(varint(n) for n in values.shape)
     return _section_key(name) + bytes([form]) + dims + varint(len(data)) + data
 
 
-def section_size(name: str, values: np.ndarray, coder: int) -> int:
-    """The bytes the section ``name`` holding ``values`` takes in a block coded with ``coder`` (framing included)."""
-    return len(_encode_section(name, values, coder))
+def section_size(name: str, values: np.ndarray, coder: int, pack: Pack = pack_ints) -> int:
+    """The bytes the section ``name`` holding ``values`` takes in a block coded with ``coder`` (framing included);
+    ``pack``: :func:`~.entropy.pack_ints`, or a :class:`~.entropy.Packed` that remembers what it coded."""
+    return len(_encode_section(name, values, coder, pack))
 
 
-def encode_block(block: Block, coder: int) -> bytes:
-    """The payload bytes of ``block``, every array coded with ``coder`` (an id from ``entropy.coder_id``)."""
+def encode_block(block: Block, coder: int, pack: Pack = pack_ints) -> bytes:
+    """The payload bytes of ``block``, every array coded with ``coder`` (an id from ``entropy.coder_id``; ``pack``:
+    see :func:`section_size`)."""
     step = struct.pack("<d", block.latent_step)
     flags = (_HAS_STEP if step != bytes(8) else 0) | (_HAS_CHECK if block.check else 0)
     head = (varint(block.samples) + bytes([flags]) + (step if flags & _HAS_STEP else b"")
             + (struct.pack("<I", block.check) if flags & _HAS_CHECK else b"") + struct.pack("<B", len(block.arrays)))
-    return head + b"".join(_encode_section(name, values, coder) for name, values in block.arrays.items())
+    return head + b"".join(_encode_section(name, values, coder, pack) for name, values in block.arrays.items())
 
 
 def write_block(handle: IO[bytes], block: Block, coder: int) -> int:
     """Append ``block``; returns the bytes written."""
-    part = _part(encode_block(block, coder))
+    return write_payload(handle, encode_block(block, coder))
+
+
+def write_payload(handle: IO[bytes], payload: bytes) -> int:
+    """Append a block whose payload :func:`encode_block` gave; returns the bytes written."""
+    part = _part(payload)
     handle.write(part)
     return len(part)
 
@@ -406,4 +425,4 @@ class Reader:
 
 
 __all__ = ["Block", "BlockLimits", "Reader", "MAGIC", "VERSION", "MAX_HEADER_BYTES", "SECTION_TAGS", "write_header",
-           "write_block", "write_trailer", "encode_block", "section_size"]
+           "write_block", "write_payload", "write_trailer", "encode_block", "section_size"]

@@ -39,7 +39,7 @@ from tsae.io.series import channel_names, read_series
 from tsae.io.table_time import time_header
 from tsae.io.table_write import ColumnFormat, column_format, open_table_writer
 from tsae.io.tables import TableWarning
-from tsae.pipelines.compress.codes import CodeModel
+from tsae.pipelines.compress.codes import DeferredCodeModel
 from tsae.pipelines.compress.container import Reader
 from tsae.pipelines.compress.entropy import coder_id
 from tsae.pipelines.compress.options import check_block_windows, check_latent_step, check_max_error
@@ -430,14 +430,13 @@ def stored_kind(container: str | os.PathLike) -> str:
 
 
 def _decompress(source: Path, out: Path, model: str | os.PathLike | None, progress: bool) -> dict:
-    from tsae.models.modelfile import load_model
-
     with open(source, "rb") as handle:
         reader = Reader(handle, str(source))
         model_path = _find_model(reader, source, model)
         check_output(out, [source, model_path])
         check_data_output(out)
-        code_model = CodeModel(load_model(model_path, device="cpu"))
+        # the network is loaded at the first block with codes: none, when the coder's own predictors did better
+        code_model = DeferredCodeModel(model_path)
         layout = read_layout(reader, code_model)  # before any output is opened or sized
         protect = (source, model_path)
         stored_as = None
@@ -461,7 +460,7 @@ def _count_samples(reader: Reader, layout: Layout, handle: BinaryIO) -> int:
     return n
 
 
-def _write_table(out: Path, reader: Reader, model: CodeModel, layout: Layout, handle: BinaryIO,
+def _write_table(out: Path, reader: Reader, model: DeferredCodeModel, layout: Layout, handle: BinaryIO,
                  protect: tuple[str | os.PathLike, ...], progress: bool = False) -> int:
     """Write the blocks of ``reader`` to the table (CSV/TSV) ``out`` as they are decoded, after the time column the
     header stores; returns the samples written.
@@ -494,7 +493,7 @@ def _write_table(out: Path, reader: Reader, model: CodeModel, layout: Layout, ha
     return table.rows
 
 
-def _write_blocks(out: Path, reader: Reader, model: CodeModel, layout: Layout, handle: BinaryIO,
+def _write_blocks(out: Path, reader: Reader, model: DeferredCodeModel, layout: Layout, handle: BinaryIO,
                   protect: tuple[str | os.PathLike, ...], progress: bool = False) -> tuple[int, str | None]:
     """Write the blocks of ``reader`` to the audio or ``.npy`` file ``out`` as they are decoded.
 

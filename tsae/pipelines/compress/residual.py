@@ -68,13 +68,14 @@ Cost = Callable[[np.ndarray], int]
 
 class _Costs:
     """``cost`` of each stream, computed once per distinct stream (``q``'s first difference is a mode's stream
-    with the model and two modes' without it), and, with ``rough``, only for the streams within
-    :data:`PRUNE_FACTOR` of the roughly smallest of their channel when that is at least :data:`PRUNE_MIN_BYTES`:
-    the others cost ``inf``."""
+    with the model and two modes' without it; so is its ``rough`` estimate), and, with ``rough``, only for the
+    streams within :data:`PRUNE_FACTOR` of the roughly smallest of their channel when that is at least
+    :data:`PRUNE_MIN_BYTES`: the others cost ``inf``."""
 
     def __init__(self, cost: Cost, rough: Cost | None) -> None:
         self.cost, self.rough = cost, rough
         self._known: dict[bytes, float] = {}
+        self._estimates: dict[bytes, int] = {}
 
     def of(self, stream: np.ndarray) -> float:
         key = np.ascontiguousarray(stream, dtype=np.int64).tobytes()
@@ -82,11 +83,19 @@ class _Costs:
             self._known[key] = float(self.cost(stream))
         return self._known[key]
 
+    def estimate(self, stream: np.ndarray) -> int:
+        """``rough(stream)``, found once per distinct stream."""
+        assert self.rough is not None
+        key = np.ascontiguousarray(stream, dtype=np.int64).tobytes()
+        if key not in self._estimates:
+            self._estimates[key] = self.rough(stream)
+        return self._estimates[key]
+
     def channel(self, streams: list[np.ndarray]) -> list[float]:
         """The costs of one channel's candidate streams (``inf`` for the pruned)."""
         if self.rough is None or len(streams) < 2:
             return [self.of(s) for s in streams]
-        rough = [self.rough(s) for s in streams]
+        rough = [self.estimate(s) for s in streams]
         if min(rough) < PRUNE_MIN_BYTES:
             return [self.of(s) for s in streams]
         keep = PRUNE_FACTOR * min(rough)

@@ -8,6 +8,7 @@ block counts), returning them with the maximum and RMS error reached per channel
 """
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -17,10 +18,17 @@ import numpy as np
 
 from tsae.models.device import torch_threads
 from tsae.models.modelfile import as_loaded
-from tsae.pipelines.compress.blocks import decode_block, encode_block, fill_missing
-from tsae.pipelines.compress.codes import CodeModel
-from tsae.pipelines.compress.container import Block, BlockLimits, Reader, write_block, write_header, write_trailer
-from tsae.pipelines.compress.container import encode_block as block_bytes
+from tsae.pipelines.compress.ahead import Ahead, usable_cores
+from tsae.pipelines.compress.blocks import Prediction, block_codes, code_block, decode_block, predict_block
+from tsae.pipelines.compress.codes import CodeModel, DeferredCodeModel
+from tsae.pipelines.compress.container import (
+    Block,
+    BlockLimits,
+    Reader,
+    write_header,
+    write_payload,
+    write_trailer,
+)
 from tsae.pipelines.compress.entropy import coder_id
 from tsae.pipelines.compress.options import (
     MAX_BOUND,
@@ -35,6 +43,8 @@ from tsae.pipelines.compress.quantise import check_magnitude, grid_steps, whole_
 FORMAT = "tsz"
 #: latent steps (fractions of the latent spread) tried on the first block when there is an error bound
 AUTO_STEPS = (0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+#: blocks whose prediction a worker thread decodes ahead of the block being coded (where there is a second core)
+AHEAD_BLOCKS = 1
 #: latent step without an error bound (the codes alone are the output)
 DEFAULT_STEP = 0.02
 #: the highest sample rate a header may give (Hz; a larger one is a corrupt header)
@@ -86,6 +96,8 @@ class Compressor:
         self.block_samples = check_block_windows(block_windows, channels, self.model.window) * self.model.window
         self.latent_step = latent_step if latent_step is not None or self.max_error is not None else DEFAULT_STEP
         self.handle = handle
+        #: the next block's prediction is decoded on a worker thread while this block's residual is coded
+        self._ahead: Ahead[Prediction] = Ahead(AHEAD_BLOCKS if usable_cores() > 1 else 0)
         self._pending: list[np.ndarray] = []
         self._pending_samples = 0
         self._blocks = 0
@@ -127,6 +139,7 @@ class Compressor:
             raise ValueError("the compressor is closed (its trailer is written)")
         if self._pending_samples:
             self._flush(self._pending_samples)
+        self._drain()
         self._closed = True
         rms = np.sqrt(self._squares / np.maximum(self._counts, 1))
         trailer = {"samples": self._samples, "blocks": self._blocks}
@@ -139,32 +152,43 @@ class Compressor:
         block_values, rest = whole[:, :size], whole[:, size:]
         self._pending = [rest] if rest.shape[1] else []
         self._pending_samples = rest.shape[1]
+        flags = None if self.max_error is None else whole_channels(block_values, self.max_error)
         # on one thread, as the decoder: the default (every core, which numba's first parallel kernel restores)
         # runs this small network's encoder 10-15 times slower on a shared machine, in threads fighting for cores
         with torch_threads(1, native=True):
-            block, y = self._encode(block_values)
-        write_block(self.handle, block, self.coder)
-        self._account(block_values, y)
-        self._blocks += 1
-        self._samples += size
+            if self.latent_step is None:
+                self._first_block(block_values, flags)
+                return
+            step = self.latent_step
+            call = functools.partial(predict_block, self.model, block_values, step)
+            for (x, rounded), prediction in self._ahead.put((block_values, flags), call):
+                self._write(x, *code_block(prediction, self.steps, self.coder, rounded))
 
-    def _encode(self, x: np.ndarray) -> tuple[Block, np.ndarray]:
-        whole = None if self.max_error is None else whole_channels(x, self.max_error)
-        if self.latent_step is not None:
-            return encode_block(self.model, x, self.steps, self.latent_step, self.coder, whole=whole)
-        # first block with a bound: keep the latent step that gives the smallest block
-        codes = self.model.encode(self.model.frames(fill_missing(x)))
-        best: tuple[int, float, Block, np.ndarray] | None = None
-        for relative in AUTO_STEPS:
-            block, y = encode_block(self.model, x, self.steps, relative, self.coder, codes=codes, whole=whole)
-            size = len(block_bytes(block, self.coder))
-            if best is None or size < best[0]:
-                best = (size, relative, block, y)
-            if self.model.vq:  # indices have no step to tune
-                break
+    def _drain(self) -> None:
+        with torch_threads(1, native=True):
+            for (x, rounded), prediction in self._ahead.drain():
+                self._write(x, *code_block(prediction, self.steps, self.coder, rounded))
+        self._ahead.close()
+
+    def _write(self, x: np.ndarray, block: Block, y: np.ndarray, payload: bytes) -> None:
+        write_payload(self.handle, payload)
+        self._account(x, y)
+        self._blocks += 1
+        self._samples += x.shape[1]
+
+    def _first_block(self, x: np.ndarray, whole: np.ndarray | None) -> None:
+        """Code the first block with a bound, keeping the latent step that gives the smallest block."""
+        codes = block_codes(self.model, x)
+        tried = AUTO_STEPS[:1] if self.model.vq else AUTO_STEPS  # indices have no step to tune
+        best: tuple[float, Block, np.ndarray, bytes] | None = None
+        predict = functools.partial(predict_block, self.model, x, codes=codes)
+        for relative, prediction in self._ahead.map(predict, tried):
+            block, y, payload = code_block(prediction, self.steps, self.coder, whole)
+            if best is None or len(payload) < len(best[3]):
+                best = (relative, block, y, payload)
         assert best is not None
-        self.latent_step = best[1]
-        return best[2], best[3]
+        self.latent_step = best[0]
+        self._write(x, *best[1:])
 
     def _account(self, x: np.ndarray, y: np.ndarray) -> None:
         finite = np.isfinite(x)
@@ -229,8 +253,12 @@ def _positive_int(value: Any) -> int:
     return value
 
 
-def read_layout(reader: Reader, model: CodeModel) -> Layout:
-    """Check the header of the open container ``reader`` against ``model``; ``ValueError`` naming the container."""
+def read_layout(reader: Reader, model: CodeModel | DeferredCodeModel) -> Layout:
+    """Check the header of the open container ``reader`` against ``model``; ``ValueError`` naming the container.
+
+    A :class:`DeferredCodeModel` is checked for its channels and window; its codes (kind and shape) when
+    :func:`iter_decompress` loads it, at the first block with codes.
+    """
     header = reader.header
     if header.get("format") != FORMAT:
         raise reader.fail("not a tsae compressed series (header format is not 'tsz')")
@@ -244,10 +272,10 @@ def read_layout(reader: Reader, model: CodeModel) -> Layout:
     if (model.channels, model.window) != (channels, window):
         raise reader.fail(f"the model takes {model.channels} channel(s) x {model.window} samples, the container was "
                           f"written for {channels} x {window}")
-    if model.kind != header.get("codes"):
-        raise reader.fail(f"the container holds {header.get('codes')} codes but the model gives {model.kind} codes")
-    if code_shape != model.code_shape:
-        raise reader.fail(f"corrupt .tsz header (codes of shape {code_shape}; the model gives {model.code_shape})")
+    if isinstance(model, DeferredCodeModel) and math.prod(code_shape) > channels * window:
+        model = model.model  # codes that outnumber the samples size the blocks' limits: checked before any is read
+    if isinstance(model, CodeModel):
+        check_codes(reader, model, header.get("codes"), code_shape)
     if block_samples % window:
         raise reader.fail(f"corrupt .tsz header (blocks of {block_samples} samples, not whole windows of {window})")
     if channels * block_samples > block_values_limit(channels, window):
@@ -275,20 +303,32 @@ def read_layout(reader: Reader, model: CodeModel) -> Layout:
                   columns if len(columns) == channels else [], order)
 
 
+def check_codes(reader: Reader, model: CodeModel, kind: Any, code_shape: tuple[int, ...]) -> None:
+    """Refuse codes of ``kind`` and ``code_shape`` (what the header of ``reader`` says) that ``model`` does not give:
+    ``ValueError`` naming the container."""
+    if model.kind != kind:
+        raise reader.fail(f"the container holds {kind} codes but the model gives {model.kind} codes")
+    if code_shape != model.code_shape:
+        raise reader.fail(f"corrupt .tsz header (codes of shape {code_shape}; the model gives {model.code_shape})")
+
+
 def iter_decompress(reader: Reader, loaded: Any, layout: Layout | None = None) -> Iterator[np.ndarray]:
     """Yield the values ``(C, m)`` of each block of the open container ``reader``, decoded with ``loaded``
-    (a :class:`~tsae.models.modelfile.LoadedModel`, a model file path, what :func:`tsae.fit` returned or a
-    :class:`CodeModel`).
+    (a :class:`~tsae.models.modelfile.LoadedModel`, a model file path, what :func:`tsae.fit` returned, a
+    :class:`CodeModel`, or a :class:`DeferredCodeModel`, loaded at the first block with codes).
 
     ``layout`` is :func:`read_layout`'s (read here when not given). Raises ``ValueError``
     naming the container when the model does not fit it, a block is corrupt or larger
     than the header allows, or a block's values fail the error-bound check.
     """
-    model = CodeModel(as_loaded(loaded)) if not isinstance(loaded, CodeModel) else loaded
+    model = loaded if isinstance(loaded, (CodeModel, DeferredCodeModel)) else CodeModel(as_loaded(loaded))
     layout = read_layout(reader, model) if layout is None else layout
     steps = None if layout.bounds is None else grid_steps(_coded(layout.bounds, layout.order))
     samples = 0
     for index, block in enumerate(reader.blocks(layout.limits)):
+        if isinstance(model, DeferredCodeModel) and "codes" in block.arrays:
+            model = model.model
+            check_codes(reader, model, reader.header.get("codes"), layout.code_shape)
         try:
             values = decode_block(model, block, steps, layout.code_shape)
         except ValueError as error:
@@ -300,5 +340,5 @@ def iter_decompress(reader: Reader, loaded: Any, layout: Layout | None = None) -
                           f"the blocks hold {samples})")
 
 
-__all__ = ["Compressor", "Layout", "check_channel_order", "iter_decompress", "read_layout", "AUTO_STEPS",
+__all__ = ["Compressor", "Layout", "check_channel_order", "iter_decompress", "read_layout", "check_codes", "AUTO_STEPS",
            "DEFAULT_STEP", "FORMAT"]
