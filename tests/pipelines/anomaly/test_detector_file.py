@@ -78,7 +78,7 @@ HEADER_CASES = [
     (_extra("settings.threshold", "-2"), "extra.settings.threshold", "-2.0 is out of range [0.0, inf]"),
     (_extra("settings.threshold", "nan"), "extra.settings.threshold", "must be a finite number, not nan"),
     (_extra("settings.threshold", "magic"), "extra.settings.threshold", "unknown method"),
-    (_extra("version", 7), "extra.version", "out of range [1, 5]"),
+    (_extra("version", 7), "extra.version", "out of range [1, 6]"),
     (_extra("stats_level_huber", 0.0), "extra.stats_level_huber", "0.0 is out of range (0.0, inf]"),
     (_extra("stats_level_huber", "3"), "extra.stats_level_huber", "must be a number, not '3'"),
     (_extra("stats_level_huber", math.inf), "extra.stats_level_huber", "must be a finite number"),
