@@ -171,7 +171,8 @@ class Detector:
         The most a rise that most sensors share is discounted: each sample's score is divided by its median
         sensor's statistics-term error (smoothed as the score) over that sensor's normal level, clipped to
         ``[1, shared_rise]`` (:func:`~tsae.pipelines.anomaly.scoring.shared_rise_scores`; 1: not at all; it needs
-        3 sensors or more and the statistics term). A sensor's statistics see its own values alone, so a fault of
+        3 sensors or more and the statistics term, and none is learnt by a cross-fit on training data too short to
+        hold rows out). A sensor's statistics see its own values alone, so a fault of
         one or a few sensors leaves the median sensor's normal; a change of operating conditions that most sensors
         share (the weather, the demand, a weekend at a lower load than the training days showed) raised every term
         of most sensors by 20-50 % for two days on the generated plant and held the detector in alarm for a
