@@ -35,12 +35,15 @@ Methods (scripts/anomaly_anchors.py describes the windowed anchors):
 Measures, per fault kind, mean over the seeds:
 
 - PR-AUC (average precision) and ROC-AUC of every method on the samples of the copy, the best anchor and tsae's
-  lead over it (tsae minus the best anchor; the event F1 of every method goes to ``--json`` only);
+  lead over it (tsae minus the best anchor; the event F1 of every method goes to ``--json`` only), and each
+  method's mean over the fault kinds;
 - tsae's events (its flags ``score > threshold_`` merged into events as ``tsae detect`` does): whether an event
   touches the fault (its labelled span widened by the detector's window on each side), the events elsewhere
   (false events, and per day of normal time), the share of the fault's samples flagged, the first event's start
   minus the fault's start (negative: the centred smoothing raises the score before the fault), the share of
-  normal time (the copy outside the widened fault span) in alarm, and the median of score / threshold there;
+  normal time (the copy outside the widened fault span) in alarm, the median of score / threshold there, and the
+  longest false event (days; the longest over the seeds: one false event a week that lasts two days keeps a
+  monitor in alarm all weekend);
 - which sensor is blamed, against the faulty one (not for stall, which hits every sensor): the sensor with the
   largest tsae contribution over the fault's samples, the first event's top sensor, a per-sensor windowed PCA
   reconstruction error, and the largest |z-score| over the fault's samples;
@@ -449,6 +452,9 @@ def evaluate_seed(seed: int, kinds: list[str], anchors: list[str], detector_kw: 
             normal[max(0, lo):hi + 1] = False
         rec["ev_hit"] = bool(on)
         rec["ev_false"] = len(events) - len(on)
+        # the longest false event, in days: one event a week that lasts two days is a monitor in alarm all weekend
+        rec["false_longest_days"] = max((e.end_index - e.start_index + 1 for e in events if e not in on),
+                                        default=0) / DAY
         rec["false_per_day"] = rec["ev_false"] / ((len(y) - (hi - lo + 1 if len(lab_idx) else 0)) / DAY)
         rec["flag_normal"] = float((sc[normal] > det.threshold_).mean())  # share of normal time in alarm
         rec["median_ratio_normal"] = float(np.median(sc[normal]) / det.threshold_)
@@ -549,15 +555,19 @@ def score_table(label: str, table: dict[str, dict[str, Any]], methods: list[str]
         behind = sum(v < -0.0005 for v in leads)
         lines += ["", f"tsae ahead of the best anchor on {ahead} of {len(leads)} fault kinds, behind on {behind} "
                   f"(by more than 0.0005); mean lead {np.mean(leads):+.3f}"]
+    means = {mm: np.mean([v[mm] for v in table.values() if mm in v]) for mm in methods
+             if any(mm in v for v in table.values())}
+    if means:
+        lines += ["", "mean over the fault kinds: " + ", ".join(f"{mm} {value:.3f}" for mm, value in means.items())]
     return "\n".join(lines)
 
 
 def events_table(rows: list[dict[str, Any]], latency: bool) -> str:
     head = ("| kind | n | event on fault | false events (per normal day) | flagged share of fault samples | "
             "first event start - fault start (samples, median) | normal time in alarm | "
-            "median score / threshold (normal time) | attr tsae contrib | attr event top | attr PCA per-sensor | "
-            "attr max abs z |")
-    columns = 12
+            "median score / threshold (normal time) | longest false event (days, max) | attr tsae contrib | "
+            "attr event top | attr PCA per-sensor | attr max abs z |")
+    columns = 13
     if latency:
         head += (" streaming alarm delay (samples, median) | early alarm delay (samples, median) | "
                  "early score above its threshold from the fault's start (samples, median) | "
@@ -580,7 +590,8 @@ def events_table(rows: list[dict[str, Any]], latency: bool) -> str:
 
         line = (f"| {kind} | {n} | {hit} | {false} | {f'{np.mean(fl):.2f}' if fl else '-'} | "
                 f"{np.median(dl) if dl else '-'} | {np.mean([r['flag_normal'] for r in rs]):.3f} | "
-                f"{np.median([r['median_ratio_normal'] for r in rs]):.2f} | {share('attr_tsae')} | "
+                f"{np.median([r['median_ratio_normal'] for r in rs]):.2f} | "
+                f"{max(r.get('false_longest_days', 0.0) for r in rs):.2f} | {share('attr_tsae')} | "
                 f"{share('attr_ev')} | {share('attr_pca')} | {share('attr_absz')} |")
         if latency:
             for key in ("latency", "early_latency", "early_cross"):

@@ -161,6 +161,9 @@ def detect_group() -> None:
               help="Normal levels by time, learnt where the time column holds dates: auto (by hour of the week, for "
                    "sensors whose weekdays differ, from 14 days on), daily (by hour of day too, from 3 days on), off.")
 @timezone_option("none, instants in UTC", "; kept in the detector file for scoring")
+@click.option("--shared-rise", type=FloatRange(1.0, 1e6), default=1.15, show_default=True,
+              help="The most a rise of the error that most sensors share (the weather, the load) is discounted; "
+                   "1: not at all (ONNX export scores without it).")
 @click.option("--epochs", type=IntRange(min=1), default=5, show_default=True,
               help="Most training epochs of the network (early stopping on held-out windows).")
 @seed_option
@@ -172,7 +175,7 @@ def detect_group() -> None:
 def fit_command(train: Path | str, output: Path, family: str | None, window: int | str, hop: int | None,
                 threshold: str | float, alarms_per_day: float, sample_interval: float | None, risk: float,
                 quantile: float, terms: str, scales: str | list[int], seasonal: str, timezone: str | None,
-                epochs: int, seed: int, params: dict[str, str],
+                shared_rise: float, epochs: int, seed: int, params: dict[str, str],
                 init: Path | None, device: str, quiet: bool) -> None:
     """Learn normal behaviour from TRAIN (a CSV of normal data or a .npy array (sensors, samples); - for either
     on stdin) and write a detector file.
@@ -199,7 +202,7 @@ def fit_command(train: Path | str, output: Path, family: str | None, window: int
                           device=device, quiet=quiet, epochs=epochs, hop=hop, risk=risk, q=quantile, seed=seed,
                           model_params=params or None, init=init, alarms_per_day=alarms_per_day,
                           sample_interval=sample_interval, terms=terms, scales=scales, seasonal=seasonal.lower(),
-                          timezone=timezone)
+                          timezone=timezone, shared_rise=shared_rise)
 
 
 @detect_group.command("score")

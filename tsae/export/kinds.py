@@ -153,7 +153,7 @@ def detector_export(source: str | os.PathLike) -> tuple[torch.nn.Module, dict[st
         "short_smooth": [[length, factor] for length, factor in state.short_smooth], "centered": state.centered,
         "threshold": float(det.threshold_), "sensors": list(det.sensors_),
         "contrib_base": base, "normalizer": state.normalizer.to_dict(), "z_bound": Z_BOUND,
-        "drift_rate": float(det.drift_rate),
+        "drift_rate": float(det.drift_rate), "shared_rise": float(state.shared_rise),
         "usage": "put the series in `sensors` order (one row per sensor; match a table's columns by name); a value "
                  "is missing when it is NaN, infinite or beyond 1e30 in magnitude: it takes the sensor's previous "
                  "value (before the sensor's first value, its `normalizer.center`); do not normalise (the graph "
@@ -167,7 +167,9 @@ def detector_export(source: str | os.PathLike) -> tuple[torch.nn.Module, dict[st
                  "pair's length as K, times its factor: a sample's score is the largest of these (of a series of "
                  "at least `window` samples); above `threshold` is an anomaly. This is `tsae detect score` with "
                  "`drift_rate` 0 (above 0, tsae moves the normalisation and score level toward recent normal "
-                 "data as it scores, which this fixed graph does not) and no sensor missing for --silence (100) "
+                 "data as it scores, which this fixed graph does not), `shared_rise` 1 (above 1, tsae divides a "
+                 "score by the rise that most sensors' statistics errors share, at most `shared_rise`: those errors "
+                 "are not among this graph's outputs) and no sensor missing for --silence (100) "
                  "rows in a row (tsae leaves such a silent sensor out of the score until it reports again; "
                  "here it holds its last value)",
     }

@@ -210,7 +210,8 @@ def test_data_too_short_to_hold_out_is_cross_fitted():
     from tsae.pipelines.anomaly.files import alarm_report
 
     train, new = make_series(100, seed=0), make_series(2000, seed=1)  # 30 rows held out: fewer than 2 windows
-    settings = dict(window=16, epochs=20, device="cpu", scales=())
+    # shared_rise 1: a cross-fit copy's statistics rows are no unit for it, so the in-sample detector alone has one
+    settings = dict(window=16, epochs=20, device="cpu", scales=(), shared_rise=1.0)
     with pytest.warns(FitWarning, match=r"too few to hold any out .* the last 30 scored by a copy of the detector "
                                         r"learnt from the 70 before them \(cross-fit\)"):
         crossed = Detector(**settings).fit(train.T)
@@ -307,13 +308,14 @@ def test_a_threshold_extrapolated_from_few_peaks_is_told():
     """1,000 training rows with window 48 hold out 300 whose scores show 2 separate peaks: the budget's threshold
     then comes from the scores' spread with a wide margin (it was the highest held-out score, and 7% of new normal
     samples were flagged, while the fit said nothing). The held-out scores' peaks are those of the terms without the
-    spectral shape (with it, these rows show more of them)."""
+    spectral shape, nor the shared rise's discount (with either, these rows show more of them)."""
+    settings = dict(window=48, epochs=5, device="cpu", stats_bands=False, shared_rise=1.0)
     with pytest.warns(FitWarning, match=r"the 300 held-out training samples show 2 separate score peak\(s\), too few "
                                         r"to model .* fit on longer normal data"):
-        Detector(window=48, epochs=5, device="cpu", stats_bands=False).fit(make_series(1000, seed=0).T)
+        Detector(**settings).fit(make_series(1000, seed=0).T)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        Detector(window=48, epochs=5, device="cpu", stats_bands=False).fit(make_series(3000, seed=0).T)
+        Detector(**settings).fit(make_series(3000, seed=0).T)
 
 
 def test_training_data_that_its_own_threshold_flags_is_told():

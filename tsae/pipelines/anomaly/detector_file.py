@@ -45,7 +45,8 @@ DETECTOR_VERSION = 6  # 2: statistics terms, further window scales, term weights
 #                        3: the statistics terms' level distance turns linear (extra.stats_level_huber);
 #                        4: the main window's statistics term may hold its spectral shape (stats_band_*);
 #                        5: a seasonal profile may be removed before scoring (seasonal_daily/_weekly/_spread);
-#                        6: the zone whose wall clock the profile's hours are (extra.settings.timezone)
+#                        6: the zone whose wall clock the profile's hours are (extra.settings.timezone), and
+#                           a rise of the error that most sensors share discounted (extra.shared_rise)
 
 
 @dataclass
@@ -219,6 +220,7 @@ SETTING_RANGES: dict[str, SettingRange] = {
     "merge_gap": SettingRange("extra.merge_gap", 0, 2**62, integer=True, optional=True),
     "threshold_floor": SettingRange("extra.settings.threshold_floor", 0.0, 1e6),
     "short_margin": SettingRange("extra.settings.short_margin", 0.0, 1e6, low_open=True),
+    "shared_rise": SettingRange("extra.settings.shared_rise", 1.0, 1e6),
 }
 
 
@@ -293,7 +295,7 @@ def _settings(path: Path, value: Any) -> dict[str, Any]:
             raise ModelFileError(path, problem, "extra.settings.threshold")
     # the alarm and drift settings (files written before them have none: the defaults apply)
     for name in ("alarms_per_day", "sample_interval", "drift_rate", "drift_every", "threshold_floor", "short_margin",
-                 "stats_weight"):
+                 "stats_weight", "shared_rise"):
         # absent: the default; null only where the setting may be None (a Detector never saves another one)
         if name in settings and not (settings[name] is None and SETTING_RANGES[name].optional):
             SETTING_RANGES[name].read(path, settings[name])
@@ -478,7 +480,11 @@ def read_detector_state(path: str | Path, loaded: LoadedModel) -> DetectorFile:
                           stats=stats,
                           stats_weight=check_number(path, "extra.stats_weight", extra.get("stats_weight", 1.0), 0.0),
                           scales=_scales(path, arrays, extra.get("scales"), channels, level_huber),
-                          short_smooth=_short_smooth(path, extra.get("short_smooth", []), smooth))
+                          short_smooth=_short_smooth(path, extra.get("short_smooth", []), smooth),
+                          # files before version 6: the plain mean over sensors
+                          shared_rise=check_number(path, "extra.shared_rise", extra.get("shared_rise", 1.0), 1.0, 1e6),
+                          shared_base=_array(path, arrays, "shared_base", (channels,), positive=True)
+                          if "shared_base" in arrays else None)
     def bad_profile(name: str, text: str) -> None:
         raise ModelFileError(path, text, f"array {name!r}")
 

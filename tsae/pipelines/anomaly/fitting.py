@@ -51,6 +51,7 @@ from tsae.pipelines.anomaly.series_input import (
 from tsae.pipelines.anomaly.terms import (
     TERM_WINDOW_BYTES,
     TERMS,
+    TermKey,
     available_terms,
     combine_rows,
     copy_levels,
@@ -58,6 +59,7 @@ from tsae.pipelines.anomaly.terms import (
     set_level,
     set_terms,
     set_window_terms,
+    shared_statistics,
     smoothed_scores,
     term_names,
     term_rows,
@@ -146,6 +148,8 @@ class DetectorFit:
 
     def __init__(self, det: Detector) -> None:
         self.det = det
+        #: the held-out statistics rows of the shared rise, smoothed (None: no shared rise), once the terms are chosen
+        self._shared: np.ndarray | None = None
 
     def run(self, X: Any, sensors: Sequence[str] | None, interval: float | None = None) -> Detector:
         """Learn normal behaviour from ``X`` as :meth:`Detector.fit <tsae.pipelines.anomaly.detector.Detector.fit>`
@@ -199,8 +203,10 @@ class DetectorFit:
         det.window_, det.hop_, det.smooth_ = window, hop, smooth
         det.family_ = det.model
         det.n_features_in_ = channels
+        held: dict[TermKey, np.ndarray] | None  # each term's rows on the calibration rows (None: a cross-fit's)
         if split:
-            calib_rows, calib_scores = self._choose_terms(state, X, split)
+            held = self._choose_terms(state, X, split)
+            calib_rows = combine_rows(held, det.selfcheck_.chosen, det.linear_weight, det.stats_weight)
             early_calib = early_scores(state, X, split)  # before the terms learn the held-out rows
             self._learn_again(state, Z)  # the cheap terms, from every training row
             source = "holdout"
@@ -209,6 +215,7 @@ class DetectorFit:
             det.selfcheck_ = SelfCheck(chosen=self._fixed_terms(state) or available_terms(state),
                                        reason="in-sample calibration: no self-check")
             set_terms(state, det.selfcheck_.chosen, det.linear_weight, det.stats_weight)
+            held = levels if cut is None else None  # the cross-fit copy's own terms score its rows: no shared rise
             if cut is None:
                 calib_rows = combine_rows(levels, det.selfcheck_.chosen, det.linear_weight, det.stats_weight)
                 source = "training"
@@ -217,10 +224,15 @@ class DetectorFit:
                 (calib_rows, early_calib), source = self._crossfit_rows(state, Z, X, windows, cut), "crossfit"
                 det.selfcheck_.reason = "cross-fit calibration: no self-check"
                 det.selfcheck_.held_out = n - cut
-            calib_scores = smoothed_scores(calib_rows, smooth, det.centered)
+        state.contrib_base = np.maximum(np.nanmean(calib_rows, axis=0), _EPS)
+        # the shared rise's statistics rows and their normal levels, then the scores as the core computes them
+        self._shared = None if held is None or "stats" not in det.selfcheck_.chosen else \
+            shared_statistics(held, smooth, det.centered)
+        state.shared_rise = float(det.shared_rise)
+        state.shared_base = None if self._shared is None else np.maximum(np.nanmean(self._shared, axis=0), _EPS)
+        calib_scores = self._scores(state, calib_rows, smooth)
         calib_scores = self._short_smoothings(state, calib_rows, calib_scores)
         det.state_ = state
-        state.contrib_base = np.maximum(np.nanmean(calib_rows, axis=0), _EPS)
         det.decision_scores_ = self._training_scores(state, X)
         det.decision_scores_step_, det.n_samples_fit_ = 1, det.decision_scores_.size
         det.calibration_scores_ = calib_scores
@@ -423,8 +435,8 @@ class DetectorFit:
             raise ValueError(f"terms={self.det.terms!r}: {', '.join(missing)} is off (linear=False?)")
         return tuple(name for name in TERMS if name in names)
 
-    def _choose_terms(self, state: DetectorState, X: np.ndarray, split: int) -> tuple[np.ndarray, np.ndarray]:
-        """Normal levels and the self-check on the held-out rows ``split:``; returns their (rows, scores)."""
+    def _choose_terms(self, state: DetectorState, X: np.ndarray, split: int) -> dict[TermKey, np.ndarray]:
+        """Normal levels and the self-check on the held-out rows ``split:``; returns each term's error rows there."""
         det = self.det
         clean = self._normal_levels(state, X, split)
         fixed = self._fixed_terms(state)
@@ -448,8 +460,7 @@ class DetectorFit:
                                "mean": round(float(np.nanmean(list(r.values()))), 4)} for c, r in results.items() if r}
         det.selfcheck_ = SelfCheck(chosen=chosen, results=table, held_out=X.shape[1] - split, reason=reason)
         set_terms(state, chosen, det.linear_weight, det.stats_weight)
-        chosen_rows = combine_rows(clean, chosen, det.linear_weight, det.stats_weight)
-        return chosen_rows, smoothed_scores(chosen_rows, state.smooth, state.centered)
+        return clean
 
     def _learn_again(self, state: DetectorState, Z: np.ndarray) -> None:
         """Learn the subspace and statistics terms again from all rows ``Z``, keeping their normal levels.
@@ -518,11 +529,18 @@ class DetectorFit:
         main = self._threshold_on(calib_scores, method).value if lengths else math.nan
         short = []
         for length in lengths:
-            level = self._threshold_on(smoothed_scores(calib_rows, length, state.centered), method).value
+            level = self._threshold_on(self._scores(state, calib_rows, length), method).value
             if math.isfinite(main) and math.isfinite(level) and main > 0 and level > 0:
                 short.append((length, main / (level * float(det.short_margin))))
         state.short_smooth = short
-        return smoothed_scores(calib_rows, state.smooth, state.centered, short) if short else calib_scores
+        return self._scores(state, calib_rows, state.smooth, short) if short else calib_scores
+
+    def _scores(self, state: DetectorState, rows: np.ndarray, smooth: int,
+                short: Sequence[tuple[int, float]] = ()) -> np.ndarray:
+        """The scores of held-out error ``rows`` smoothed over ``smooth`` (and ``short``), less the rise most
+        sensors share (its statistics rows smoothed as the core smooths them, over ``state.smooth``)."""
+        return smoothed_scores(rows, smooth, state.centered, short, shared=self._shared, base=state.shared_base,
+                               shared_rise=state.shared_rise)
 
     def _short_lengths(self, window: int, smooth: int) -> list[int]:
         """The lengths of ``short_smooth`` for this window, those shorter than ``smooth``, longest first."""

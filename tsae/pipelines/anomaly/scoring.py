@@ -122,6 +122,42 @@ def error_shares(rows: np.ndarray, base: np.ndarray | None, total: np.ndarray | 
     return weights / np.maximum(weights.sum(axis=1), _EPS)[:, None]
 
 
+#: the fewest sensors that can share a rise (:func:`shared_rise_scores`): of two, the median is their mean, which a
+#: fault of one of them moves by half
+SHARED_RISE_SENSORS = 3
+
+
+def shared_rise_scores(rows: np.ndarray, shared: np.ndarray | None, base: np.ndarray | None, shared_rise: float,
+                       total: np.ndarray | None = None) -> np.ndarray:
+    """Scores of smoothed error rows ``(n, C)``: the mean over sensors, less the rise most sensors share.
+
+    ``shared`` ``(n, C)`` holds each sensor's statistics-term error, smoothed as the score is, and ``base`` its normal
+    level: their ratio in the median sensor is the row's shared rise, and the score is divided by it, clipped to
+    ``[1, shared_rise]``. A sensor's statistics see its own values alone, so a fault of one sensor (or of a few)
+    leaves the median sensor's at its normal level and the score unchanged, even where the network's and the
+    subspace's errors spread the fault to the sensors coupled to it; a change of operating conditions that most
+    sensors share (the weather, the demand, a weekend at a lower load than the training days showed) is discounted,
+    by at most ``shared_rise``, so that a fault of every sensor (a stalled logger) still scores far above the
+    threshold. Without ``shared`` or ``base``, with ``shared_rise`` of 1 or less, or with fewer than
+    :data:`SHARED_RISE_SENSORS` sensors: the plain mean over sensors.
+
+    Examples
+    --------
+    >>> rows, base = np.full((3, 4), 2.0), np.ones(4)
+    >>> shared = np.array([[1.0, 1, 1, 9], [1.1, 1.1, 1.1, 1.1], [3.0, 3, 3, 3]])
+    >>> shared_rise_scores(rows, shared, base, 1.25)
+    array([2.        , 1.81818182, 1.6       ])
+    """
+    total = rows.sum(axis=1) if total is None else total
+    channels = rows.shape[1]
+    scores = total / channels
+    if shared is None or base is None or not shared_rise > 1.0 or channels < SHARED_RISE_SENSORS or not len(rows):
+        return scores
+    with np.errstate(invalid="ignore"):
+        median = np.median(shared / base, axis=1)
+    return scores / np.where(np.isfinite(median), np.clip(median, 1.0, shared_rise), 1.0)
+
+
 class _OverlapMean:
     """Streaming mean of per-frame, per-sample errors over the frames covering each sample.
 
@@ -499,6 +535,43 @@ class _ScaleScorer:
         return covered
 
 
+class _SharedRise:
+    """Each sensor's statistics-term error of every scale, summed and smoothed as the score is (the long
+    smoothing), for :func:`shared_rise_scores`: rows ``ready`` in step with the scored rows."""
+
+    def __init__(self, terms: list[ScaleTerm], channels: int, smooth: int, centered: bool) -> None:
+        self.scales = [_ScaleScorer(ScaleTerm(t.window, t.hop, stats=t.stats), channels) for t in terms]
+        self.pending = [np.zeros((0, channels)) for _ in self.scales]
+        self.mover = _MovingMean(smooth, channels, centered)
+        self.ready = np.zeros((0, channels))
+
+    @classmethod
+    def of(cls, state: DetectorState) -> _SharedRise | None:
+        """The state's shared rise (None where it discounts nothing: see :func:`shared_rise_scores`)."""
+        terms = [t for t in [state.primary_term(), *state.scales] if t.stats is not None and t.stats_weight > 0]
+        if not state.shared_rise > 1.0 or state.shared_base is None or state.channels < SHARED_RISE_SENSORS \
+                or not terms:
+            return None
+        return cls(terms, state.channels, state.smooth, state.centered)
+
+    def push(self, z: np.ndarray) -> None:
+        self._add([scale.push(z) for scale in self.scales])
+
+    def flush(self) -> None:
+        self._add([scale.flush() for scale in self.scales], final=True)
+
+    def _add(self, parts: list[np.ndarray], final: bool = False) -> None:
+        for i, rows in enumerate(parts):
+            self.pending[i] = np.concatenate([self.pending[i], rows]) if len(self.pending[i]) else rows
+        m = min(len(p) for p in self.pending)
+        rows = sum_present(np.stack([p[:m] for p in self.pending]))
+        self.pending = [p[m:] for p in self.pending]
+        out = self.mover.push(rows)
+        if final:
+            out = np.concatenate([out, self.mover.flush()])
+        self.ready = np.concatenate([self.ready, out]) if len(self.ready) else out
+
+
 class ScoringCore:
     """Block-wise scoring shared by batch scoring and the streaming monitor.
 
@@ -544,6 +617,7 @@ class ScoringCore:
         self.scales = [primary] + [_ScaleScorer(term, self.channels, early=early) for term in state.scales]
         self.pending = [np.zeros((0, self.channels)) for _ in self.scales]
         self.smoother = ScoreSmoother(state.smooth, self.channels, state.centered, state.short_smooth)
+        self.shared = _SharedRise.of(state)
         #: the monitor's degraded scoring while sensors are silent (:mod:`~tsae.pipelines.anomaly.silent`)
         self.silent: SilentScoring | None = None
 
@@ -593,7 +667,10 @@ class ScoringCore:
         if len(rows):
             self._last_row = rows[-1].copy()
         total = rows.sum(axis=1)
-        scores = total / self.channels
+        shared = None
+        if self.shared is not None:  # the statistics rows smoothed alike, as many as the scored rows
+            shared, self.shared.ready = self.shared.ready[:len(rows)], self.shared.ready[len(rows):]
+        scores = shared_rise_scores(rows, shared, self.state.shared_base, self.state.shared_rise, total)
         return scores, self._contributions(rows, total)
 
     def _contributions(self, rows: np.ndarray, total: np.ndarray) -> np.ndarray:
@@ -633,6 +710,8 @@ class ScoringCore:
         if len(x) == 0:
             return np.zeros((0, self.channels))
         z = self._normalised(x)
+        if self.shared is not None:
+            self.shared.push(z)
         return self._combine([scale.push(z) for scale in self.scales])
 
     def _push_rows(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -649,6 +728,8 @@ class ScoringCore:
         return scores, contrib.T
 
     def _flush_error_rows(self) -> np.ndarray:
+        if self.shared is not None:
+            self.shared.flush()
         return self._combine([scale.flush() for scale in self.scales])
 
     def _flush_rows(self) -> tuple[np.ndarray, np.ndarray]:
@@ -797,6 +878,9 @@ class DetectorState:
         The local-statistics term of the main window scale and its weight (None: none).
     scales
         Further window scales (their subspace and statistics terms), added to the main one.
+    shared_rise, shared_base
+        The most a rise that most sensors share is discounted, and each sensor's normal statistics-term error, the
+        rise's unit (:func:`shared_rise_scores`; 1 and None: not at all, as in detector files before version 6).
     """
 
     model: Any
@@ -814,8 +898,13 @@ class DetectorState:
     stats_weight: float = 1.0
     scales: list[ScaleTerm] = field(default_factory=list)
     short_smooth: list[tuple[int, float]] = field(default_factory=list)
+    shared_rise: float = 1.0
+    shared_base: np.ndarray | None = None
 
     def __post_init__(self) -> None:
+        self.shared_rise = float(self.shared_rise)
+        if self.shared_base is not None:
+            self.shared_base = np.maximum(np.asarray(self.shared_base, np.float64), _EPS)
         self.ae_weight = float(self.ae_weight)
         self.stats_weight = float(self.stats_weight)
         self.window, self.hop, self.smooth = int(self.window), int(self.hop), int(self.smooth)

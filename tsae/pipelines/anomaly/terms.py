@@ -23,6 +23,8 @@ from tsae.pipelines.anomaly.scoring import (
     ScoreSmoother,
     ScoringCore,
     StatsTerm,
+    _MovingMean,
+    shared_rise_scores,
     sum_present,
 )
 
@@ -245,14 +247,28 @@ def combine_rows(rows: dict[TermKey, np.ndarray], chosen: Sequence[str], pca_wei
     return sum_present(np.stack(picked))
 
 
-def smoothed_scores(rows: np.ndarray, smooth: int, centered: bool,
-                    short: Sequence[tuple[int, float]] = ()) -> np.ndarray:
+def smoothed_scores(rows: np.ndarray, smooth: int, centered: bool, short: Sequence[tuple[int, float]] = (),
+                    shared: np.ndarray | None = None, base: np.ndarray | None = None,
+                    shared_rise: float = 1.0) -> np.ndarray:
     """Scores of error rows ``(n, C)``: the core's moving means (:class:`ScoreSmoother`), then the mean over
-    sensors."""
+    sensors, less the rise most sensors share (``shared``: their statistics rows smoothed as the core smooths them,
+    :func:`shared_statistics`; ``base``: their normal levels; at most ``shared_rise``:
+    :func:`~tsae.pipelines.anomaly.scoring.shared_rise_scores`)."""
     mover = ScoreSmoother(smooth, rows.shape[1], centered, short)
     smoothed = np.concatenate([mover.push(rows), mover.flush()])
-    return smoothed.mean(axis=1)
+    return shared_rise_scores(smoothed, shared, base, shared_rise)
+
+
+def shared_statistics(rows: dict[TermKey, np.ndarray], smooth: int, centered: bool) -> np.ndarray | None:
+    """The statistics terms' error rows of every scale (``rows``: :func:`term_rows`), summed and smoothed over
+    ``smooth`` as the scoring core smooths them for the shared rise; None without statistics terms."""
+    stats = [value for key, value in rows.items() if key[0] == "stats"]
+    if not stats:
+        return None
+    summed = sum_present(np.stack(stats))
+    mover = _MovingMean(smooth, summed.shape[1], centered)
+    return np.concatenate([mover.push(summed), mover.flush()])
 
 
 __all__ = ["TERMS", "available_terms", "combine_rows", "copy_levels", "fit_window_terms", "level_of", "set_level",
-           "set_terms", "set_window_terms", "smoothed_scores", "term_rows"]
+           "set_terms", "set_window_terms", "shared_statistics", "smoothed_scores", "term_rows"]
