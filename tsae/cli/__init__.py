@@ -264,7 +264,8 @@ class LazyGroup(click.Group):
             if isinstance(error, PermissionError) and error.filename is not None:  # "[Errno 13] Permission denied: 'x'"
                 from tsae.io.paths import permission_denied
 
-                raise click.ClickException(permission_denied(error.filename)) from error
+                # a read or a write (an output's folder): no guess at which, past a folder that may not be searched
+                raise click.ClickException(permission_denied(error.filename, reading=False)) from error
             raise click.ClickException(in_option_words(first_line(error), self._leaf(ctx, words))) from error
 
     def _only_prints(self, ctx: click.Context, words: list[str]) -> bool:

@@ -232,11 +232,12 @@ def expand_inputs(
     return list(unique.values())
 
 
-def permission_denied(path: PathLike) -> str:
+def permission_denied(path: PathLike, *, reading: bool = True) -> str:
     """One line telling why ``path`` cannot be reached or read for lack of permission: ``<path>: permission denied
     (cannot look into <folder>)`` naming the first folder on its way that may not be searched (``chmod -x``), ``...
-    (cannot list this folder)`` for a folder that may not be listed, else ``... (cannot read it)``. Asked after the
-    system said so (an ``EACCES``); what it names is found by looking again."""
+    (cannot list this folder)`` for a folder that may not be listed, else ``... (cannot read it)`` (not
+    ``reading``, where the system's refusal may have been of a write: ``<path>: permission denied``). Asked after
+    the system said so (an ``EACCES``); what it names is found by looking again."""
     text = str(path)
     parts = Path(text).parts
     for depth in range(1, len(parts)):
@@ -246,8 +247,9 @@ def permission_denied(path: PathLike) -> str:
             return f"{text}: permission denied (cannot look into {Path(*parts[:depth])})"
         except OSError:
             break
-    reason = "cannot list this folder" if os.path.isdir(text) else "cannot read it"
-    return f"{text}: permission denied ({reason})"
+    if os.path.isdir(text):
+        return f"{text}: permission denied (cannot list this folder)"
+    return f"{text}: permission denied (cannot read it)" if reading else f"{text}: permission denied"
 
 
 def _expand_local(path: Path, text: str, recursive: bool, accepted: set[str],
