@@ -27,6 +27,8 @@ from tsae.io.line_protocol import is_telegraf_json, line_tags
 from tsae.io.table_cells import is_comment
 from tsae.io.text_files import decode_text
 from tsae.models.trainer import whole_number
+from tsae.pipelines.anomaly.frame_batches import run_together
+from tsae.pipelines.anomaly.silent import scoring_core
 
 #: default most devices monitored at once
 MAX_DEVICES = 1000
@@ -116,6 +118,7 @@ class DeviceMonitors:
         self.template = monitor
         self.log = monitor.log
         self.sensors, self.threshold, self.core = monitor.sensors, monitor.threshold, monitor.core
+        self.scales = scoring_core(monitor.core).scales  # every device's scales' terms and networks (shared)
         self.devices: OrderedDict[tuple[str, ...], Any] = OrderedDict()  # least recently seen first
         self.seen = 0  # devices that ever had a monitor
         self.dropped = 0
@@ -150,8 +153,16 @@ class DeviceMonitors:
             for key, record in self._route(text, given):
                 parts.setdefault(key, []).append(record)
         records: list[dict[str, Any]] = []
-        for key, block in parts.items():
-            records += self._device_records(key, self._monitor(key, records).push_lines(block))
+        keys = list(parts)
+        # at most max_devices at a time: a device new in the block then drops one that is not in this batch
+        for first in range(0, len(keys), self.max_devices):
+            batch = keys[first:first + self.max_devices]
+            dropped: list[list[dict[str, Any]]] = [[] for _ in batch]  # the records of the devices each new one drops
+            pushes = [self._monitor(key, before).push_lines_steps(parts[key])
+                      for key, before in zip(batch, dropped, strict=True)]
+            for key, before, pushed in zip(batch, dropped, run_together(pushes, self.scales), strict=True):
+                records += before
+                records += self._device_records(key, pushed)
         return records
 
     def _route(self, line: str, given: Mapping[str, str]) -> list[tuple[tuple[str, ...], str]]:

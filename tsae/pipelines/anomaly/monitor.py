@@ -90,7 +90,7 @@ from tsae.pipelines.anomaly.devices import MAX_DEVICES, DeviceMonitors
 from tsae.pipelines.anomaly.drift import DriftingCore
 from tsae.pipelines.anomaly.early import EarlyWatch
 from tsae.pipelines.anomaly.events import EventTracker, record_value
-from tsae.pipelines.anomaly.scoring import as_chunk, sensor_columns
+from tsae.pipelines.anomaly.scoring import FrameSteps, as_chunk, run_steps, sensor_columns
 from tsae.pipelines.anomaly.seasonal import filled_times, scoring_dates, series_times
 from tsae.pipelines.anomaly.silent import SilentSensors, scoring_core
 
@@ -238,14 +238,15 @@ class Monitor:
         self._last_time: np.datetime64 | None = None  # the seasonal profile's time for a sample without one
 
     def __copy__(self) -> Monitor:
-        """A fork of the stream, as ``copy.deepcopy`` makes, that shares the detector, its fitted state and the
-        networks (which scoring never changes).
+        """A fork of the stream, as ``copy.deepcopy`` makes, that shares the detector, its fitted state, the
+        networks and the window scales' terms (which scoring never changes).
 
         A shallow copy sharing the stream's buffers, counters and open event would not be a copy: feeding it
         would move the original.
         """
         core = scoring_core(self.core)
-        shared = [self.detector, core.state, *(scale.model for scale in core.scales if scale.model is not None)]
+        shared = [self.detector, core.state, *(scale.model for scale in core.scales if scale.model is not None),
+                  *(scale.term for scale in core.scales)]
         return copy.deepcopy(self, {id(item): item for item in shared})
 
     def fork(self, log: Any) -> Monitor:
@@ -280,6 +281,16 @@ class Monitor:
     def _push(self, x: Any, times: Sequence[Any] | None, *, judge_times: bool) -> list[dict[str, Any]]:
         """:meth:`push`; ``judge_times``: check the times for Excel serial dates (not for :meth:`push_lines`,
         whose parser judges them by the time field's name too, as the table reader does)."""
+        return self._run(self._push_steps(x, times, judge_times=judge_times))
+
+    def _run(self, steps: FrameSteps[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+        """Run a push in steps here (its frames scored by this monitor's own core)."""
+        return run_steps(steps, scoring_core(self.core).scales)
+
+    def _push_steps(self, x: Any, times: Sequence[Any] | None, *,
+                    judge_times: bool) -> FrameSteps[list[dict[str, Any]]]:
+        """:meth:`_push` in steps (:data:`~tsae.pipelines.anomaly.scoring.FrameSteps`): the frames of many
+        devices' monitors are scored together (:mod:`~tsae.pipelines.anomaly.devices`)."""
         self._check_open()
         index_times = series_times(x) if times is None else None
         x = as_chunk(sensor_columns(x, self.sensors, "x"), len(self.sensors))
@@ -294,13 +305,13 @@ class Monitor:
             return []
         block = SCORE_BLOCK
         if x.shape[1] <= block:
-            return self._push_block(x, times)
+            return (yield from self._push_block_steps(x, times))
         # a block at a time, as batch scoring takes them: the core's memory grows with the samples pushed at once
         # (one MQTT message of 600,000 lines took 1.4 GB); the scores are the same whatever the chunking
         records: list[dict[str, Any]] = []
         for start in range(0, x.shape[1], block):
             part = None if times is None else times[start:start + block]
-            records += self._push_block(x[:, start:start + block], part)
+            records += yield from self._push_block_steps(x[:, start:start + block], part)
         return records
 
     def _without_profile(self, x: np.ndarray, times: Any) -> np.ndarray:
@@ -328,11 +339,12 @@ class Monitor:
         self._last_time = found[-1]
         return profile.apply(x, found)
 
-    def _push_block(self, x: np.ndarray, times: Sequence[Any] | None) -> list[dict[str, Any]]:
-        """Score samples ``(n_sensors, n)``, ``n`` at most :data:`SCORE_BLOCK`."""
+    def _push_block_steps(self, x: np.ndarray, times: Sequence[Any] | None) -> FrameSteps[list[dict[str, Any]]]:
+        """Score samples ``(n_sensors, n)``, ``n`` at most :data:`SCORE_BLOCK`, in steps."""
         sensor_records = self._track_silence(x, times)
         self.pending_times.extend(times if times is not None else [None] * x.shape[1])
-        scores, contrib = self.core.push(x)
+        scores, contrib = yield from self.core._push_rows_steps(as_chunk(x, len(self.sensors)).T)
+        contrib = contrib.T
         records = sensor_records + self._emit(scores, contrib)
         if self.early is not None:  # after the final scores: an event they opened silences the early alarm
             records += self.early.push(self.core.take_early(), times, self.tracker.in_event, self.emitted)
@@ -484,6 +496,11 @@ class Monitor:
         One text of several lines is refused (it would be read a character at a time): pass
         ``text.splitlines()``.
         """
+        return self._run(self.push_lines_steps(lines))
+
+    def push_lines_steps(self, lines: Iterable[str | bytes]) -> FrameSteps[list[dict[str, Any]]]:
+        """:meth:`push_lines` in steps (:data:`~tsae.pipelines.anomaly.scoring.FrameSteps`), for a caller that
+        scores the frames of many monitors together (:mod:`~tsae.pipelines.anomaly.devices`)."""
         self._check_open()
         if isinstance(lines, (str, bytes, bytearray)):
             raise TypeError(f"lines must be a list of lines, got one {type(lines).__name__} "
@@ -494,7 +511,7 @@ class Monitor:
         if len(rows) == 0:
             return []
         have_times = any(t is not None for t in times)
-        return self._push(rows.T, times if have_times else None, judge_times=False)
+        return (yield from self._push_steps(rows.T, times if have_times else None, judge_times=False))
 
     def summary(self) -> dict[str, Any]:
         counts = dict(self.parser.counts)
