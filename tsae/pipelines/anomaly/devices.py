@@ -32,6 +32,11 @@ from tsae.pipelines.anomaly.silent import scoring_core
 
 #: default most devices monitored at once
 MAX_DEVICES = 1000
+#: devices not monitored (dropped, or over the cap) whose last line is remembered, in --max-devices: beyond, the
+#: one remembered longest is forgotten (it is new if it comes back)
+AWAY_KEPT = 10
+#: devices' first warnings of a kind written past the kind's rate limit, in all (then every warning is rate-limited)
+FIRST_WARNINGS = 1000
 #: summary counts that add up over devices
 _SUMS = ("samples", "anomalous_samples", "events", "early_alarms", "lines", "malformed", "missing_values",
          "repaired_values", "out_of_order", "time_jumps", "duplicates", "unreadable_times", "other_series",
@@ -74,14 +79,39 @@ def topic_tag_values(levels: Sequence[str] | None, topic: str | None) -> dict[st
     return {name: part for name, part in zip(levels, parts, strict=True) if name != "_"}
 
 
-class _DeviceLog:
-    """A device's monitor's log: its messages name the device (the kinds, and their rate limits, stay shared)."""
+class _FirstWarnings:
+    """How many devices' first warnings of a kind may still bypass the rate limit (:data:`FIRST_WARNINGS` in all)."""
 
-    def __init__(self, log: Any, name: str) -> None:
-        self.log, self.name = log, name
+    def __init__(self, budget: int) -> None:
+        self.left = budget
+
+    def take(self) -> bool:
+        if self.left <= 0:
+            return False
+        self.left -= 1
+        return True
+
+
+class _DeviceLog:
+    """A device's monitor's log: its messages name the device. Its first warning of each kind is written at once
+    (while the stream's :class:`_FirstWarnings` last): a noisy device does not hide another's first; the next ones
+    share the kind's rate limit with every device (the ones held back counted in the next one written)."""
+
+    def __init__(self, log: Any, name: str, firsts: _FirstWarnings) -> None:
+        self.log, self.name, self.firsts = log, name, firsts
+        self.kinds: set[str] = set()  # the kinds this device has warned of
+        self.muted: set[str] = set()  # kinds not written (a dropped device's short stream)
 
     def warn(self, kind: str, message: str) -> None:
-        self.log.warn(kind, f"device {self.name}: {message}")
+        if kind in self.muted:
+            return
+        text = f"device {self.name}: {message}"
+        now = getattr(self.log, "warn_now", None)
+        if kind not in self.kinds and now is not None and self.firsts.take():
+            self.kinds.add(kind)
+            now(kind, text)
+            return
+        self.log.warn(kind, text)
 
     def info(self, message: str) -> None:
         self.log.info(f"device {self.name}: {message}")
@@ -127,6 +157,12 @@ class DeviceMonitors:
         self.started = _time.monotonic()
         self._flushed = False
         self._dropped_told = False
+        self._firsts = _FirstWarnings(FIRST_WARNINGS)
+        self._clock = 0  # devices touched: a line's device is "seen" at the count then
+        self._last_seen: dict[tuple[str, ...], int] = {}  # of the devices monitored
+        self._away: OrderedDict[tuple[str, ...], int] = OrderedDict()  # of devices dropped or over the cap
+        self.over_cap = 0  # lines skipped: their device over the cap
+        self._over_cap_told = False
 
     def __repr__(self) -> str:
         return (f"DeviceMonitors(group_by={list(self.group_by)}, devices={len(self.devices)}, seen={self.seen}, "
@@ -156,10 +192,17 @@ class DeviceMonitors:
         keys = list(parts)
         # at most max_devices at a time: a device new in the block then drops one that is not in this batch
         for first in range(0, len(keys), self.max_devices):
-            batch = keys[first:first + self.max_devices]
-            dropped: list[list[dict[str, Any]]] = [[] for _ in batch]  # the records of the devices each new one drops
-            pushes = [self._monitor(key, before).push_lines_steps(parts[key])
-                      for key, before in zip(batch, dropped, strict=True)]
+            batch, pushes, dropped = [], [], []  # dropped: the records of the devices each one dropped
+            for key in keys[first:first + self.max_devices]:
+                before: list[dict[str, Any]] = []
+                monitor = self._monitor(key, before)
+                if monitor is None:  # over the cap (see _monitor): its lines are counted and skipped
+                    self.counts["lines"] += len(parts[key])
+                    self.over_cap += len(parts[key])
+                    continue
+                batch.append(key)
+                pushes.append(monitor.push_lines_steps(parts[key]))
+                dropped.append(before)
             for key, before, pushed in zip(batch, dropped, run_together(pushes, self.scales), strict=True):
                 records += before
                 records += self._device_records(key, pushed)
@@ -236,32 +279,71 @@ class DeviceMonitors:
         return dict(zip(self.group_by, key, strict=True))
 
     def _monitor(self, key: tuple[str, ...], records: list[dict[str, Any]]) -> Any:
-        """The device's monitor (a new one for a new device; the least recently seen dropped beyond the cap, its
-        last records added to ``records``)."""
+        """The device's monitor, or None when it is over the cap.
+
+        A new device beyond the cap drops the one seen least recently (its last records added to ``records``). A
+        device dropped before (or over the cap) that comes back drops it only if that one was last seen before this
+        one was; else it is over the cap: while more devices report than the cap, the ones monitored stay monitored
+        (a window to fill), rather than each dropping the next in turn and none being scored.
+        """
+        self._clock += 1
         monitor = self.devices.get(key)
         if monitor is not None:
             self.devices.move_to_end(key)
+            self._last_seen[key] = self._clock
             return monitor
+        if len(self.devices) >= self.max_devices:
+            away = self._away.pop(key, None)  # when it was last seen (None: new, or forgotten)
+            oldest = next(iter(self.devices))
+            if away is not None and self._last_seen[oldest] > away:
+                self._remember(key)
+                self._tell_over_cap(key)
+                return None
         while len(self.devices) >= self.max_devices:
             old, stale = self.devices.popitem(last=False)
+            self._remember(old, self._last_seen.pop(old))
             self.dropped += 1
             if not self._dropped_told:
                 self._dropped_told = True
                 self.log.info(f"warning: more than {self.max_devices} devices (--max-devices): dropping the one "
                               f"seen least recently ({self._name(old)}, and later others: its open event is closed "
-                              "and its summary written; it starts afresh if it comes back; told once)")
-            records += self._device_records(old, self._end(stale))
-        monitor = self.template.fork(_DeviceLog(self.log, self._name(key)))
+                              "and its summary written if any of its samples had a score; told once)")
+            records += self._device_records(old, self._end(stale, dropped=True))
+        monitor = self.template.fork(_DeviceLog(self.log, self._name(key), self._firsts))
         self.devices[key] = monitor
+        self._last_seen[key] = self._clock
         self.seen += 1
         return monitor
 
-    def _end(self, monitor: Any) -> list[dict[str, Any]]:
-        """Flush a device's monitor: its last records and its summary (kept for the stream's summary)."""
+    def _remember(self, key: tuple[str, ...], when: int | None = None) -> None:
+        """Keep when a device not monitored was last seen (now by default), for :data:`AWAY_KEPT` of them."""
+        self._away[key] = self._clock if when is None else when
+        self._away.move_to_end(key)
+        if len(self._away) > AWAY_KEPT * self.max_devices:
+            self._away.popitem(last=False)
+
+    def _tell_over_cap(self, key: tuple[str, ...]) -> None:
+        if self._over_cap_told:
+            return
+        self._over_cap_told = True
+        self.log.info(f"warning: more than {self.max_devices} devices report (--max-devices): {self._name(key)} "
+                      f"came back after it was dropped, and every device monitored has reported since it last did; "
+                      f"the lines of such devices are skipped and counted (over_max_devices) until one monitored "
+                      f"falls quieter than they are: raise --max-devices (told once)")
+
+    def _end(self, monitor: Any, dropped: bool = False) -> list[dict[str, Any]]:
+        """Flush a device's monitor: its last records and its summary (kept for the stream's summary).
+
+        A device ``dropped`` over the cap says nothing of its short stream (the drop was told), and writes its
+        summary only if a sample of its had a score (its window filled): its counts are in the stream's summary
+        anyway, and a stream of a new device a line would write a summary a line.
+        """
+        if dropped:
+            monitor.log.muted.add("short")
         records = monitor.flush()
         summary = monitor.summary()
         self._retired_total = _fold(self._retired_total, summary)
-        return [*records, summary]
+        return [*records, summary] if summary["max_score"] is not None or not dropped else records
 
     def _device_records(self, key: tuple[str, ...], records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         tags = self._tags(key)
@@ -287,7 +369,7 @@ class DeviceMonitors:
         summary = dict(total) if total is not None else {**self.template.summary(), "unknown_fields": []}
         for name, count in self.counts.items():
             summary[name] += count
-        summary.update(devices=self.seen, devices_dropped=self.dropped,
+        summary.update(devices=self.seen, devices_dropped=self.dropped, over_max_devices=self.over_cap,
                        seconds=round(_time.monotonic() - self.started, 3))
         return summary
 

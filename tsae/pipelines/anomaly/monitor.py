@@ -123,6 +123,12 @@ class RateLimitedLog:
         suffix = f" (+{more} similar)" if more else ""
         self.info(f"warning: {message}{suffix}")
 
+    def warn_now(self, kind: str, message: str) -> None:
+        """A warning written whatever the rate limit of its ``kind`` (a device's first, :mod:`~.devices`), which
+        starts the kind's interval again; the warnings held back stay counted for the kind's next one."""
+        self._last[kind] = _time.monotonic()
+        self.info(f"warning: {message}")
+
     def info(self, message: str) -> None:
         if not self.quiet and self.stream is not None:  # None: stderr closed (print would write to stdout)
             try:
