@@ -1,6 +1,7 @@
 """`tsae monitor --group-by TAG`: a monitor per device on one stream, one detector shared."""
 import io
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -246,3 +247,43 @@ def test_devices_by_topic_level_over_mqtt_with_gzip_payloads(detector_file, test
     assert len(scores(records, host="p1")) == len(scores(records, host="p2")) == 150
     assert scores(records, host="p1") == scores(records, host="p2")  # the same rows, one gzip-compressed
     assert records[-1]["devices"] == 2 and records[-1]["malformed"] == 1
+
+
+def test_group_by_reads_stdin_in_large_blocks(detector_file, test_data, tmp_path, monkeypatch):
+    # before: blocks of 64 KB, which gave each of 500 devices 3 lines a push (each push has a cost of its own)
+    lines = interleave(*(lp(test_data[:120], f"h{k}") for k in range(20)))
+    path = tmp_path / "in.lp"
+    path.write_text("\n".join(lines) + "\n")
+    assert path.stat().st_size > 3 * (1 << 16)
+    sizes = []
+    real = DeviceMonitors.push_lines
+
+    def push_lines(self, block, topic=None):
+        sizes.append(len(block))
+        return real(self, block, topic)
+
+    monkeypatch.setattr(DeviceMonitors, "push_lines", push_lines)
+    with open(path) as stdin:
+        code = run_monitor(detector_file, stdin=stdin, stdout=io.StringIO(), stderr=io.StringIO(), group_by=["host"])
+    assert code == 0 and sizes == [len(lines)]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="F_SETPIPE_SZ is Linux's")
+def test_a_pipe_is_let_hold_a_large_block():
+    import fcntl
+    import os
+
+    from tsae.io.streams import StdinSource
+
+    read_end, write_end = os.pipe()
+    try:
+        source = StdinSource(os.fdopen(read_end, "rb", closefd=False), block_bytes=1 << 20)
+        os.write(write_end, b"a,b\n")
+        os.close(write_end)
+        write_end = -1
+        assert [line for block in source.blocks() for line in block] == ["a,b"]
+        assert fcntl.fcntl(read_end, fcntl.F_GETPIPE_SZ) == 1 << 20
+    finally:
+        os.close(read_end)
+        if write_end >= 0:
+            os.close(write_end)

@@ -9,10 +9,18 @@ MQTT topic too (``topic_tags``, as Telegraf's ``topic_parsing`` names levels: ``
 carry the device as a field of text (``{"host": "pump-1", "flow": 9.5}``: that field is no sensor, and is taken out).
 
 Every record of a device carries its ``tags`` (``{"host": "pump-1"}``). Memory is bounded: at most ``max_devices``
-monitors are kept; a new device beyond them drops the device seen least recently (its open event is closed and its
-records, with a ``summary`` of it, go out), said once on stderr; the device starts afresh if it comes back. A line
-that names no device (it lacks the tags, or does not read) is counted (``other_series``, ``malformed``) and skipped:
-one bad message for one device never stops the others.
+monitors are kept. A new device beyond them drops the device seen least recently (its open event is closed and its
+records go out, with a ``summary`` of it if any of its samples had a score), said once on stderr. A dropped device that
+comes back starts afresh in the place of the one seen least recently only if that one was last seen before it was;
+else (more devices report than the cap: each would drop the next in turn, every line, and none fill a window) its
+lines are skipped and counted (``over_max_devices``), said once: the devices monitored stay monitored. A line that
+names no device (it lacks the tags, or does not read) is counted (``other_series``, ``malformed``) and skipped: one
+bad message for one device never stops the others.
+
+The devices of a block of lines are scored together: their frames make one network call (and one call of each term)
+per window scale (:mod:`~tsae.pipelines.anomaly.frame_batches`), with the scores of each device alone (to 1e-12).
+Each device's first warning of each kind is written at once (:data:`FIRST_WARNINGS` in all); then a kind's
+warnings share one rate limit across devices (those held back counted in the next one written).
 """
 from __future__ import annotations
 
@@ -32,6 +40,10 @@ from tsae.pipelines.anomaly.silent import scoring_core
 
 #: default most devices monitored at once
 MAX_DEVICES = 1000
+#: most bytes of stdin read at once (and held by its pipe, where the system lets it): a block of lines gives each of
+#: many devices a few lines, and each device's push has a cost of its own; when the input is ahead of the monitor (a
+#: backlog, a file), blocks of 1 MB give 500 devices 50 lines a push, not 3 (a live stream's blocks are what came)
+BLOCK_BYTES = 1 << 20
 #: devices not monitored (dropped, or over the cap) whose last line is remembered, in --max-devices: beyond, the
 #: one remembered longest is forgotten (it is new if it comes back)
 AWAY_KEPT = 10
@@ -390,4 +402,4 @@ def _fold(total: dict[str, Any] | None, summary: Mapping[str, Any]) -> dict[str,
     return total
 
 
-__all__ = ["MAX_DEVICES", "DeviceMonitors", "topic_levels", "topic_tag_values"]
+__all__ = ["BLOCK_BYTES", "MAX_DEVICES", "DeviceMonitors", "topic_levels", "topic_tag_values"]

@@ -86,7 +86,7 @@ from tsae.io.text_files import decode_text
 from tsae.models.trainer import whole_number
 from tsae.pipelines.anomaly.block_scoring import SCORE_BLOCK
 from tsae.pipelines.anomaly.detector import Detector
-from tsae.pipelines.anomaly.devices import MAX_DEVICES, DeviceMonitors
+from tsae.pipelines.anomaly.devices import BLOCK_BYTES, MAX_DEVICES, DeviceMonitors
 from tsae.pipelines.anomaly.drift import DriftingCore
 from tsae.pipelines.anomaly.early import EarlyWatch
 from tsae.pipelines.anomaly.events import EventTracker, record_value
@@ -617,6 +617,7 @@ class StreamSettings:
     sink_options: dict[str, str] = field(default_factory=dict)
     max_line: int = MAX_LINE
     by_topic: bool = False  # the MQTT source gives each topic's lines in blocks of their own (devices by topic)
+    block_bytes: int = 1 << 16  # most bytes of stdin read at once
 
     def broker(self) -> tuple[str, int]:
         from tsae.io.streams import parse_host_port
@@ -692,7 +693,8 @@ def _open_streams(settings: StreamSettings, status: Any, stdin: Any, stdout: Any
                                     session_expiry=None if settings.clean_session else SESSION_EXPIRY,
                                     on_status=status, max_line=settings.max_line, by_topic=settings.by_topic)
     else:
-        stream_in = sources["stdin"](stream=stdin, max_line=settings.max_line, on_status=status)
+        stream_in = sources["stdin"](stream=stdin, max_line=settings.max_line, on_status=status,
+                                     block_bytes=settings.block_bytes)
     if open_sink is not None:
         stream_out = open_sink()
     elif settings.sink == "mqtt":
@@ -841,6 +843,7 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
         source=source, sink=sink, mqtt=mqtt, topic=topic, out_topic=out_topic, client_id=client_id, detector=detector,
         clean_session=clean_session, outbox=outbox, source_options=dict(source_options or {}),
         sink_options=dict(sink_options or {}), max_line=max_line, by_topic=topic_tags is not None,
+        block_bytes=(1 << 16) if devices is None else BLOCK_BYTES,
     )
     if settings.source == "stdin" and stdin is None and sys.stdin is None:  # fd 0 closed when Python started
         raise ValueError("stdin is closed: pipe the samples in (or read them with --mqtt)")
