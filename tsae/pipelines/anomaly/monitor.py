@@ -359,6 +359,7 @@ class Monitor:
     def _check_excel_days(self, times: Sequence[Any]) -> None:
         """Warn once when pushed times are numbers that look like Excel serial dates (their span in
         :func:`~tsae.io.table_time.excel_days_span`); a push without numeric times does not count."""
+        # (its warning names the caller of push: push, _push, _run, run_steps, _push_steps and this are 6 frames)
         numbers = [number for number in map(_time_number, times) if number is not None]
         if not numbers:
             return
@@ -368,7 +369,7 @@ class Monitor:
             warnings.warn(f"Monitor.push: times hold numbers {span[0]:.10g} to {span[1]:.10g}, which look like Excel "
                           f"serial dates (days since 1899-12-30) but are kept as numbers in the records: if they are "
                           f"dates, push them as dates (numpy datetime64 or ISO text), e.g. "
-                          f"pandas.to_datetime(times, unit='D', origin='1899-12-30')", UserWarning, stacklevel=4)
+                          f"pandas.to_datetime(times, unit='D', origin='1899-12-30')", UserWarning, stacklevel=7)
 
     def flush(self) -> list[dict[str, Any]]:
         """End of the stream: score the last rows and close the open event.
