@@ -81,7 +81,7 @@ def test_the_device_cap_drops_the_least_recently_seen_once_told(detector, test_d
     devices = DeviceMonitors(Monitor(detector, log=RateLimitedLog(stream=err)), ["host"], max_devices=2)
     records = []
     # messages one after the other: c drops a; a comes back while b, monitored, reported after a last did: a is over
-    # the cap; after c again, b is the quieter: a comes back in its place, a new stream
+    # the cap; after c again, b is the quieter (last seen before a's last message): a comes back in its place, anew
     for host, start in (("a", 0), ("b", 0), ("c", 0), ("a", 100), ("c", 100), ("a", 200)):
         records += devices.push_lines(lp(test_data[start:start + 100], host, start))
     records += devices.flush()

@@ -11,11 +11,11 @@ carry the device as a field of text (``{"host": "pump-1", "flow": 9.5}``: that f
 Every record of a device carries its ``tags`` (``{"host": "pump-1"}``). Memory is bounded: at most ``max_devices``
 monitors are kept. A new device beyond them drops the device seen least recently (its open event is closed and its
 records go out, with a ``summary`` of it if any of its samples had a score), said once on stderr. A dropped device that
-comes back starts afresh in the place of the one seen least recently only if that one was last seen before it was;
-else (more devices report than the cap: each would drop the next in turn, every line, and none fill a window) its
-lines are skipped and counted (``over_max_devices``), said once: the devices monitored stay monitored. A line that
-names no device (it lacks the tags, or does not read) is counted (``other_series``, ``malformed``) and skipped: one
-bad message for one device never stops the others.
+comes back starts afresh in the place of the one seen least recently only if that one was last seen in an earlier
+block of lines than it was; else (more devices report than the cap: each would drop the next in turn, every line,
+and none fill a window) its lines are skipped and counted (``over_max_devices``), said once: the devices monitored
+stay monitored. A line that names no device (it lacks the tags, or does not read) is counted (``other_series``,
+``malformed``) and skipped: one bad message for one device never stops the others.
 
 The devices of a block of lines are scored together: their frames make one network call (and one call of each term)
 per window scale (:mod:`~tsae.pipelines.anomaly.frame_batches`), with the scores of each device alone (to 1e-12).
@@ -48,7 +48,7 @@ BLOCK_BYTES = 1 << 20
 #: one remembered longest is forgotten (it is new if it comes back)
 AWAY_KEPT = 10
 #: devices' first warnings of a kind written past the kind's rate limit, in all (then every warning is rate-limited)
-FIRST_WARNINGS = 1000
+FIRST_WARNINGS = 100
 #: summary counts that add up over devices
 _SUMS = ("samples", "anomalous_samples", "events", "early_alarms", "lines", "malformed", "missing_values",
          "repaired_values", "out_of_order", "time_jumps", "duplicates", "unreadable_times", "other_series",
@@ -170,7 +170,9 @@ class DeviceMonitors:
         self._flushed = False
         self._dropped_told = False
         self._firsts = _FirstWarnings(FIRST_WARNINGS)
-        self._clock = 0  # devices touched: a line's device is "seen" at the count then
+        # blocks pushed: the devices of a block are "seen" at its count (in a block, lines of devices that report in
+        # turn come in an order that depends on where the block was cut)
+        self._clock = 0
         self._last_seen: dict[tuple[str, ...], int] = {}  # of the devices monitored
         self._away: OrderedDict[tuple[str, ...], int] = OrderedDict()  # of devices dropped or over the cap
         self.over_cap = 0  # lines skipped: their device over the cap
@@ -188,6 +190,7 @@ class DeviceMonitors:
         if isinstance(lines, (str, bytes, bytearray)):
             raise TypeError(f"lines must be a list of lines, got one {type(lines).__name__} (pass text.splitlines())")
         given = topic_tag_values(self.levels, topic)
+        self._clock += 1
         parts: OrderedDict[tuple[str, ...], list[str]] = OrderedDict()
         for line in lines:
             if isinstance(line, (bytes, bytearray, memoryview)):
@@ -294,11 +297,11 @@ class DeviceMonitors:
         """The device's monitor, or None when it is over the cap.
 
         A new device beyond the cap drops the one seen least recently (its last records added to ``records``). A
-        device dropped before (or over the cap) that comes back drops it only if that one was last seen before this
-        one was; else it is over the cap: while more devices report than the cap, the ones monitored stay monitored
-        (a window to fill), rather than each dropping the next in turn and none being scored.
+        device dropped before (or over the cap) that comes back drops it only if that one was last seen in a block
+        before the one this one was last seen in; else it is over the cap: while more devices report than the cap,
+        the ones monitored stay monitored (a window to fill), rather than each dropping the next in turn and none
+        being scored.
         """
-        self._clock += 1
         monitor = self.devices.get(key)
         if monitor is not None:
             self.devices.move_to_end(key)
@@ -307,7 +310,7 @@ class DeviceMonitors:
         if len(self.devices) >= self.max_devices:
             away = self._away.pop(key, None)  # when it was last seen (None: new, or forgotten)
             oldest = next(iter(self.devices))
-            if away is not None and self._last_seen[oldest] > away:
+            if away is not None and self._last_seen[oldest] >= away:
                 self._remember(key)
                 self._tell_over_cap(key)
                 return None
@@ -339,7 +342,8 @@ class DeviceMonitors:
             return
         self._over_cap_told = True
         self.log.info(f"warning: more than {self.max_devices} devices report (--max-devices): {self._name(key)} "
-                      f"came back after it was dropped, and every device monitored has reported since it last did; "
+                      f"came back after it was dropped, and every device monitored has reported since it last did (or "
+                      f"in the same block); "
                       f"the lines of such devices are skipped and counted (over_max_devices) until one monitored "
                       f"falls quieter than they are: raise --max-devices (told once)")
 
