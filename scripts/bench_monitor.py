@@ -15,9 +15,18 @@ What is counted: a *sample* is one row (one time step), whatever the number of s
 - stdin, line protocol: the same rows as InfluxDB line protocol (``m s0=...,s1=... <ns>``, what Telegraf
   sends), the same way.
 
+Many devices (``--devices 1,10,50,500``): ``tsae monitor --format influx --group-by host`` reading line protocol of
+that many devices interleaved round robin (``m,host=dN s0=..,s1=.. <ns>``, 4 sensors each, the same total of samples
+for every count), timed by the monitor's own summary; with ``--old DIR`` (a tree made by
+``git archive main tsae | tar -x -C DIR``) the same runs with ``PYTHONPATH=DIR`` alternate with this tree's, best
+of ``--repeat``, and their outputs (less the summaries' ``seconds``) are compared. A last row streams 2x
+``--evict-cap`` devices round robin over ``--max-devices`` of that cap (every line drops a device): lines a second
+and the records written.
+
 Usage::
 
     python scripts/bench_monitor.py [--rows 200000] [--block 1000] [--window 32] [--no-stdin]
+    python scripts/bench_monitor.py --devices 1,10,50,500 [--old DIR] [--device-samples 40000]
 """
 from __future__ import annotations
 
@@ -29,6 +38,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -100,6 +110,110 @@ def _monitor_rate(detector: Path, text: str, *options: str) -> float:
     return summary["samples"] / max(summary["seconds"], 1e-9)
 
 
+def device_lines(devices: int, samples: int, sensors: int) -> str:
+    """Line protocol of ``devices`` devices interleaved round robin, ``samples`` in all (at least 200 each)."""
+    per = max(200, samples // devices)
+    x = synthetic(2000 + per, sensors)[2000:]  # past the training rows, same phases: normal data
+    out = []
+    for i in range(per):
+        for d in range(devices):
+            cells = ",".join(f"s{j}={x[i, j] + 1e-4 * d:.5f}" for j in range(sensors))
+            out.append(f"m,host=d{d} {cells} {i * 10**9}\n")
+    return "".join(out)
+
+
+def _device_run(tree: Path | None, detector: Path, text: str, *options: str) -> tuple[float, list[Any], float]:
+    """``tsae monitor --group-by host`` of ``text`` with ``tree`` first on PYTHONPATH (None: this tree): samples a
+    second by its summary, its records (less the summaries' ``seconds``) and the wall seconds."""
+    root = Path(__file__).resolve().parents[1] if tree is None else tree
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(root)}
+    command = [sys.executable, "-m", "tsae", "monitor", "--detector", str(detector), "-q", "--format", "influx",
+               "--group-by", "host", *options]
+    start = time.perf_counter()
+    # run from the detector's folder: `python -m` puts the current folder first on the path, before PYTHONPATH
+    done = subprocess.run(command, input=text, capture_output=True, text=True, check=True, env=env,
+                          cwd=detector.parent)
+    wall = time.perf_counter() - start
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    rate = records[-1]["samples"] / max(records[-1]["seconds"], 1e-9)
+    for record in records:
+        record.pop("seconds", None)
+    return rate, records, wall
+
+
+def _close(a: Any, b: Any) -> bool:
+    """Records equal, their numbers to 1e-12 (a network call's batch, and where a pipe cut the blocks, may change
+    the last bit of a score)."""
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return isinstance(b, list) and len(a) == len(b) and all(map(_close, a, b))
+    if isinstance(a, float) and isinstance(b, float):
+        return abs(a - b) <= 1e-12 * max(abs(a), abs(b)) or a == b
+    return type(a) is type(b) and a == b
+
+
+def _per_device(records: list[Any], keys: set[str]) -> dict[str, list[Any]]:
+    """Each device's records in order, and the stream's summary (its ``keys`` only) under ``""``: devices end in the
+    order they were last seen, which depends on where the blocks of the input were cut."""
+    out: dict[str, list[Any]] = {"": [{k: v for k, v in records[-1].items() if k in keys}]}
+    for record in records[:-1]:
+        out.setdefault(json.dumps(record.get("tags"), sort_keys=True), []).append(record)
+    return out
+
+
+def _compared(outputs: dict[str, list[Any]]) -> str:
+    """Whether every tree wrote the same records for each device (and the same stream summary, the keys they share):
+    ``identical``, ``<=1e-12`` or ``DIFFER``."""
+    keys = set.intersection(*(set(records[-1]) for records in outputs.values()))
+    first, *others = (_per_device(records, keys) for records in outputs.values())
+    if all(other == first for other in others):
+        return "identical"
+    return "<=1e-12" if all(_close(first, other) for other in others) else "DIFFER"
+
+
+def bench_devices(args: argparse.Namespace, tmp: Path) -> None:
+    """The many-devices runs (see the module docstring)."""
+    from tsae.pipelines.anomaly.detector import Detector
+
+    sensors = 4
+    det = Detector(window=args.window, epochs=1, device="cpu", max_train_windows=2000).fit(
+        synthetic(2000, sensors).T, sensors=[f"s{i}" for i in range(sensors)])
+    path = tmp / "det.tsae"
+    det.save(path)
+    trees: list[tuple[str, Path | None]] = [("this", None)]
+    if args.old:
+        trees.insert(0, ("old", Path(args.old)))
+    names = [name for name, _ in trees]
+    rows = []
+    for devices in [int(d) for d in args.devices.split(",")]:
+        text = device_lines(devices, args.device_samples, sensors)
+        best: dict[str, float] = {}
+        outputs: dict[str, list[Any]] = {}
+        for _ in range(args.repeat):
+            for name, tree in trees:
+                rate, outputs[name], _ = _device_run(tree, path, text, "--max-devices", str(max(1000, devices)))
+                best[name] = max(best.get(name, 0.0), rate)
+        same = _compared(outputs)
+        rows.append((devices, text.count("\n"), best, same))
+        print(f"  done: {devices} device(s)", file=sys.stderr, flush=True)
+    cap = args.evict_cap
+    text = device_lines(2 * cap, args.evict_lines, sensors)
+    evict = {name: _device_run(tree, path, text, "--max-devices", str(cap)) for name, tree in trees}
+    print(f"\ntsae monitor --group-by host, line protocol of {sensors} sensors a device, window {det.window_}, "
+          f"one CPU thread; samples/s by the monitor's own clock, best of {args.repeat}")
+    header = f"{'devices':>8s} {'samples':>8s} " + " ".join(f"{name + ' samples/s':>16s}" for name in names)
+    print(header + (f" {'ratio':>6s} {'outputs':>9s}" if len(names) > 1 else ""))
+    for devices, samples, best, same in rows:
+        ratio = f" {best['this'] / best['old']:6.2f} {same:>9s}" if len(names) > 1 else ""
+        print(f"{devices:8d} {samples:8d} " + " ".join(f"{best[name]:16,.0f}" for name in names) + ratio)
+    lines = text.count("\n")
+    print(f"\n{2 * cap} devices round robin over --max-devices {cap}, {lines} lines (wall clock, start-up included):")
+    for name in names:
+        _, written, wall = evict[name]
+        print(f"  {name}: {lines / wall:,.0f} lines/s, {len(written):,} records written")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=200_000, help="rows for the throughput runs (1 and 8 sensors)")
@@ -109,7 +223,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--window", type=int, default=32)
     parser.add_argument("--sensors", default="1,8,100")
     parser.add_argument("--no-stdin", dest="stdin", action="store_false")
+    parser.add_argument("--devices", help="device counts for the --group-by runs (1,10,50,500): these runs only")
+    parser.add_argument("--old", help="a tree of the old tsae (git archive main tsae | tar -x -C DIR) to compare")
+    parser.add_argument("--device-samples", type=int, default=40_000, help="samples in all, whatever the devices")
+    parser.add_argument("--repeat", type=int, default=2, help="runs of each tree and device count (best kept)")
+    parser.add_argument("--evict-cap", type=int, default=100, help="--max-devices of the eviction run")
+    parser.add_argument("--evict-lines", type=int, default=20_000, help="lines of the eviction run")
     args = parser.parse_args(argv)
+    if args.devices:
+        with tempfile.TemporaryDirectory() as tmp:
+            bench_devices(args, Path(tmp))
+        return 0
 
     results = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -280,8 +280,9 @@ def score_command(test: Path | str, detector: Path, output: Path | str, plot: Pa
               help="Monitor each value of this tag as its own device (own windows, events and state; one detector), "
                    "as Kapacitor's groupBy: records carry the device's tags (repeatable: a device per combination).")
 @click.option("--max-devices", type=IntRange(min=1), default=1000, show_default=True,
-              help="With --group-by: most devices monitored at once; beyond, the one seen least recently is dropped "
-                   "(its event closed, its summary written).")
+              help="With --group-by: most devices monitored at once; beyond, a new device drops the one seen least "
+                   "recently (its event closed, its summary written); a dropped one that comes back while all "
+                   "monitored report more recently is skipped (counted over_max_devices).")
 @click.option("--topic-tags", default=None, metavar="PATTERN",
               help="MQTT, with --group-by: tags from the topic's levels, as Telegraf's topic_parsing "
                    "('_/host/_': the second level is the tag host).")

@@ -101,6 +101,22 @@ def wait_readable(fd: int, timeout_ms: int = _POLL_MS) -> bool:
         return True
 
 
+def _widen_pipe(fd: int, size: int) -> None:
+    """Let a pipe on ``fd`` hold ``size`` bytes (Linux; at most ``/proc/sys/fs/pipe-max-size``), when more than the
+    usual 64 KB: a reader asking for large blocks then gets them when the writer is ahead (a read returns at most
+    what the pipe holds). Anything else (no pipe, no such call, a size not allowed) is left as it is."""
+    if size <= 1 << 16:
+        return
+    try:
+        import fcntl
+        import stat
+
+        if stat.S_ISFIFO(os.fstat(fd).st_mode):
+            fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, size)
+    except (ImportError, AttributeError, OSError, ValueError):
+        pass
+
+
 class StdinSource:
     """Text lines from standard input (or any binary/text stream), in arrival-sized blocks.
 
@@ -113,7 +129,8 @@ class StdinSource:
     ----------
     stream
         Defaults to ``sys.stdin``. With a real file descriptor, ``blocks()`` reads whatever
-        is available (up to ``block_bytes``) without waiting for more.
+        is available (up to ``block_bytes``) without waiting for more; a pipe is let hold ``block_bytes`` when
+        that is more than the usual 64 KB (Linux), so that a writer ahead of the reader gives it blocks so large.
     max_line
         With a real file descriptor, a line longer than this (bytes) is not kept: it is
         dropped up to its newline and replaced by one over-long line of NUL characters, which
@@ -161,6 +178,7 @@ class StdinSource:
 
     def _read(self, fd: int) -> Iterator[bytes]:
         """The bytes of ``fd`` as they arrive, until its end or :meth:`close`."""
+        _widen_pipe(fd, self.block_bytes)
         while not self.closed:
             if not wait_readable(fd):
                 continue  # nothing yet: see whether SIGTERM closed the source meanwhile

@@ -1,6 +1,7 @@
 """`tsae monitor --group-by TAG`: a monitor per device on one stream, one detector shared."""
 import io
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -79,16 +80,58 @@ def test_the_device_cap_drops_the_least_recently_seen_once_told(detector, test_d
     err = io.StringIO()
     devices = DeviceMonitors(Monitor(detector, log=RateLimitedLog(stream=err)), ["host"], max_devices=2)
     records = []
-    for host, start in (("a", 0), ("b", 0), ("c", 0), ("a", 100)):  # messages one after the other
+    # messages one after the other: c drops a; a comes back while b, monitored, reported after a last did: a is over
+    # the cap; after c again, b is the quieter (last seen before a's last message): a comes back in its place, anew
+    for host, start in (("a", 0), ("b", 0), ("c", 0), ("a", 100), ("c", 100), ("a", 200)):
         records += devices.push_lines(lp(test_data[start:start + 100], host, start))
     records += devices.flush()
     records.append(devices.summary())
     assert err.getvalue().count("more than 2 devices (--max-devices)") == 1, err.getvalue()
+    assert err.getvalue().count("more than 2 devices report (--max-devices): host=a came back") == 1
     assert len(devices.devices) == 0
     summary = records[-1]
     assert summary["devices"] == 4 and summary["devices_dropped"] == 2  # a, then b; a again is a new stream
+    assert summary["over_max_devices"] == 100 and summary["lines"] == 600
     assert summary["samples"] == sum(r["samples"] for r in records if r["type"] == "summary" and "tags" in r)
     assert [r["tags"]["host"] for r in records if r["type"] == "summary" and "tags" in r] == ["a", "b", "c", "a"]
+
+
+def test_more_devices_than_the_cap_in_turn_keep_the_ones_monitored(detector, test_data):
+    # before: each new device dropped the one seen least recently, which came back and dropped the next: every
+    # line dropped a device, none filled a window, and each drop wrote a summary and warned of its short stream
+    err = io.StringIO()
+    devices = DeviceMonitors(Monitor(detector, log=RateLimitedLog(stream=err)), ["host"], max_devices=3)
+    hosts = [f"d{k}" for k in range(6)]
+    streams = [lp(test_data[:200], host) for host in hosts]
+    records = []
+    for start in range(0, 200, 10):  # blocks of 10 lines of each device, in turn
+        records += devices.push_lines([line for k in range(start, start + 10) for stream in streams
+                                       for line in stream[k:k + 1]])
+    records += devices.flush()
+    summary = devices.summary()
+    assert summary["devices"] == 6 and summary["devices_dropped"] == 3 and summary["lines"] == 1200
+    assert summary["over_max_devices"] == 3 * 190  # d0-d2, dropped by d3-d5, are over the cap from then on
+    kept = [r for r in records if r["type"] == "summary"]
+    assert [r["tags"]["host"] for r in kept] == ["d3", "d4", "d5"] and all(r["samples"] == 200 for r in kept)
+    assert summary["samples"] == 630  # the dropped ones' 10 each had no score (no window): no summary of theirs
+    assert err.getvalue().count("more than 3 devices report") == 1 and "short" not in err.getvalue()
+    assert "fewer than the detector's window" not in err.getvalue(), err.getvalue()
+
+
+def test_each_device_gets_its_first_warning_of_a_kind(detector, test_data, monkeypatch):
+    # before: a kind's rate limit was shared: a noisy device hid every other device's first warning
+    import tsae.pipelines.anomaly.devices as devices_module
+
+    monkeypatch.setattr(devices_module, "FIRST_WARNINGS", 3)
+    err = io.StringIO()
+    devices = DeviceMonitors(Monitor(detector, log=RateLimitedLog(stream=err)), ["host"])
+    bad = "pump,host={} temp=,pressure=1"
+    devices.push_lines([bad.format("a")] * 20)  # a's noise first
+    devices.push_lines([bad.format(host) for host in "bcde" for _ in range(2)])
+    written = [line for line in err.getvalue().splitlines() if "skipped a malformed line" in line]
+    assert [line.split("device host=")[1][0] for line in written] == ["a", "b", "c"], written  # 3 firsts in all
+    devices.flush()
+    assert devices.summary()["malformed"] == 28  # counts stay exact
 
 
 def test_telegraf_json_batches_and_plain_json_name_their_device(detector, test_data):
@@ -102,7 +145,8 @@ def test_telegraf_json_batches_and_plain_json_name_their_device(detector, test_d
         lines.append(json.dumps({"time": k, "host": "c", **fields}))
     records = devices.push_lines(lines) + devices.flush()
     per = {h: scores(records, host=h) for h in "abc"}
-    assert len(per["a"]) == len(per["b"]) == len(per["c"]) == 200 and per["a"] == per["c"]
+    assert len(per["a"]) == len(per["b"]) == len(per["c"]) == 200
+    assert per["a"] == pytest.approx(per["c"], rel=1e-12)  # (scored in one batch: the last bit may differ)
     assert devices.summary()["unknown_fields"] == []  # "host" was no field of c's
 
 
@@ -203,3 +247,43 @@ def test_devices_by_topic_level_over_mqtt_with_gzip_payloads(detector_file, test
     assert len(scores(records, host="p1")) == len(scores(records, host="p2")) == 150
     assert scores(records, host="p1") == scores(records, host="p2")  # the same rows, one gzip-compressed
     assert records[-1]["devices"] == 2 and records[-1]["malformed"] == 1
+
+
+def test_group_by_reads_stdin_in_large_blocks(detector_file, test_data, tmp_path, monkeypatch):
+    # before: blocks of 64 KB, which gave each of 500 devices 3 lines a push (each push has a cost of its own)
+    lines = interleave(*(lp(test_data[:120], f"h{k}") for k in range(20)))
+    path = tmp_path / "in.lp"
+    path.write_text("\n".join(lines) + "\n")
+    assert path.stat().st_size > 3 * (1 << 16)
+    sizes = []
+    real = DeviceMonitors.push_lines
+
+    def push_lines(self, block, topic=None):
+        sizes.append(len(block))
+        return real(self, block, topic)
+
+    monkeypatch.setattr(DeviceMonitors, "push_lines", push_lines)
+    with open(path) as stdin:
+        code = run_monitor(detector_file, stdin=stdin, stdout=io.StringIO(), stderr=io.StringIO(), group_by=["host"])
+    assert code == 0 and sizes == [len(lines)]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="F_SETPIPE_SZ is Linux's")
+def test_a_pipe_is_let_hold_a_large_block():
+    import fcntl
+    import os
+
+    from tsae.io.streams import StdinSource
+
+    read_end, write_end = os.pipe()
+    try:
+        source = StdinSource(os.fdopen(read_end, "rb", closefd=False), block_bytes=1 << 20)
+        os.write(write_end, b"a,b\n")
+        os.close(write_end)
+        write_end = -1
+        assert [line for block in source.blocks() for line in block] == ["a,b"]
+        assert fcntl.fcntl(read_end, fcntl.F_GETPIPE_SZ) == 1 << 20
+    finally:
+        os.close(read_end)
+        if write_end >= 0:
+            os.close(write_end)

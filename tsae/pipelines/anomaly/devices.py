@@ -9,10 +9,18 @@ MQTT topic too (``topic_tags``, as Telegraf's ``topic_parsing`` names levels: ``
 carry the device as a field of text (``{"host": "pump-1", "flow": 9.5}``: that field is no sensor, and is taken out).
 
 Every record of a device carries its ``tags`` (``{"host": "pump-1"}``). Memory is bounded: at most ``max_devices``
-monitors are kept; a new device beyond them drops the device seen least recently (its open event is closed and its
-records, with a ``summary`` of it, go out), said once on stderr; the device starts afresh if it comes back. A line
-that names no device (it lacks the tags, or does not read) is counted (``other_series``, ``malformed``) and skipped:
-one bad message for one device never stops the others.
+monitors are kept. A new device beyond them drops the device seen least recently (its open event is closed and its
+records go out, with a ``summary`` of it if any of its samples had a score), said once on stderr. A dropped device that
+comes back starts afresh in the place of the one seen least recently only if that one was last seen in an earlier
+block of lines than it was; else (more devices report than the cap: each would drop the next in turn, every line,
+and none fill a window) its lines are skipped and counted (``over_max_devices``), said once: the devices monitored
+stay monitored. A line that names no device (it lacks the tags, or does not read) is counted (``other_series``,
+``malformed``) and skipped: one bad message for one device never stops the others.
+
+The devices of a block of lines are scored together: their frames make one network call (and one call of each term)
+per window scale (:mod:`~tsae.pipelines.anomaly.frame_batches`), with the scores of each device alone (to 1e-12).
+Each device's first warning of each kind is written at once (:data:`FIRST_WARNINGS` in all); then a kind's
+warnings share one rate limit across devices (those held back counted in the next one written).
 """
 from __future__ import annotations
 
@@ -27,9 +35,20 @@ from tsae.io.line_protocol import is_telegraf_json, line_tags
 from tsae.io.table_cells import is_comment
 from tsae.io.text_files import decode_text
 from tsae.models.trainer import whole_number
+from tsae.pipelines.anomaly.frame_batches import run_together
+from tsae.pipelines.anomaly.silent import scoring_core
 
 #: default most devices monitored at once
 MAX_DEVICES = 1000
+#: most bytes of stdin read at once (and held by its pipe, where the system lets it): a block of lines gives each of
+#: many devices a few lines, and each device's push has a cost of its own; when the input is ahead of the monitor (a
+#: backlog, a file), blocks of 1 MB give 500 devices 50 lines a push, not 3 (a live stream's blocks are what came)
+BLOCK_BYTES = 1 << 20
+#: devices not monitored (dropped, or over the cap) whose last line is remembered, in --max-devices: beyond, the
+#: one remembered longest is forgotten (it is new if it comes back)
+AWAY_KEPT = 10
+#: devices' first warnings of a kind written past the kind's rate limit, in all (then every warning is rate-limited)
+FIRST_WARNINGS = 100
 #: summary counts that add up over devices
 _SUMS = ("samples", "anomalous_samples", "events", "early_alarms", "lines", "malformed", "missing_values",
          "repaired_values", "out_of_order", "time_jumps", "duplicates", "unreadable_times", "other_series",
@@ -72,14 +91,39 @@ def topic_tag_values(levels: Sequence[str] | None, topic: str | None) -> dict[st
     return {name: part for name, part in zip(levels, parts, strict=True) if name != "_"}
 
 
-class _DeviceLog:
-    """A device's monitor's log: its messages name the device (the kinds, and their rate limits, stay shared)."""
+class _FirstWarnings:
+    """How many devices' first warnings of a kind may still bypass the rate limit (:data:`FIRST_WARNINGS` in all)."""
 
-    def __init__(self, log: Any, name: str) -> None:
-        self.log, self.name = log, name
+    def __init__(self, budget: int) -> None:
+        self.left = budget
+
+    def take(self) -> bool:
+        if self.left <= 0:
+            return False
+        self.left -= 1
+        return True
+
+
+class _DeviceLog:
+    """A device's monitor's log: its messages name the device. Its first warning of each kind is written at once
+    (while the stream's :class:`_FirstWarnings` last): a noisy device does not hide another's first; the next ones
+    share the kind's rate limit with every device (the ones held back counted in the next one written)."""
+
+    def __init__(self, log: Any, name: str, firsts: _FirstWarnings) -> None:
+        self.log, self.name, self.firsts = log, name, firsts
+        self.kinds: set[str] = set()  # the kinds this device has warned of
+        self.muted: set[str] = set()  # kinds not written (a dropped device's short stream)
 
     def warn(self, kind: str, message: str) -> None:
-        self.log.warn(kind, f"device {self.name}: {message}")
+        if kind in self.muted:
+            return
+        text = f"device {self.name}: {message}"
+        now = getattr(self.log, "warn_now", None)
+        if kind not in self.kinds and now is not None and self.firsts.take():
+            self.kinds.add(kind)
+            now(kind, text)
+            return
+        self.log.warn(kind, text)
 
     def info(self, message: str) -> None:
         self.log.info(f"device {self.name}: {message}")
@@ -116,6 +160,7 @@ class DeviceMonitors:
         self.template = monitor
         self.log = monitor.log
         self.sensors, self.threshold, self.core = monitor.sensors, monitor.threshold, monitor.core
+        self.scales = scoring_core(monitor.core).scales  # every device's scales' terms and networks (shared)
         self.devices: OrderedDict[tuple[str, ...], Any] = OrderedDict()  # least recently seen first
         self.seen = 0  # devices that ever had a monitor
         self.dropped = 0
@@ -124,6 +169,14 @@ class DeviceMonitors:
         self.started = _time.monotonic()
         self._flushed = False
         self._dropped_told = False
+        self._firsts = _FirstWarnings(FIRST_WARNINGS)
+        # blocks pushed: the devices of a block are "seen" at its count (in a block, lines of devices that report in
+        # turn come in an order that depends on where the block was cut)
+        self._clock = 0
+        self._last_seen: dict[tuple[str, ...], int] = {}  # of the devices monitored
+        self._away: OrderedDict[tuple[str, ...], int] = OrderedDict()  # of devices dropped or over the cap
+        self.over_cap = 0  # lines skipped: their device over the cap
+        self._over_cap_told = False
 
     def __repr__(self) -> str:
         return (f"DeviceMonitors(group_by={list(self.group_by)}, devices={len(self.devices)}, seen={self.seen}, "
@@ -137,6 +190,7 @@ class DeviceMonitors:
         if isinstance(lines, (str, bytes, bytearray)):
             raise TypeError(f"lines must be a list of lines, got one {type(lines).__name__} (pass text.splitlines())")
         given = topic_tag_values(self.levels, topic)
+        self._clock += 1
         parts: OrderedDict[tuple[str, ...], list[str]] = OrderedDict()
         for line in lines:
             if isinstance(line, (bytes, bytearray, memoryview)):
@@ -150,8 +204,23 @@ class DeviceMonitors:
             for key, record in self._route(text, given):
                 parts.setdefault(key, []).append(record)
         records: list[dict[str, Any]] = []
-        for key, block in parts.items():
-            records += self._device_records(key, self._monitor(key, records).push_lines(block))
+        keys = list(parts)
+        # at most max_devices at a time: a device new in the block then drops one that is not in this batch
+        for first in range(0, len(keys), self.max_devices):
+            batch, pushes, dropped = [], [], []  # dropped: the records of the devices each one dropped
+            for key in keys[first:first + self.max_devices]:
+                before: list[dict[str, Any]] = []
+                monitor = self._monitor(key, before)
+                if monitor is None:  # over the cap (see _monitor): its lines are counted and skipped
+                    self.counts["lines"] += len(parts[key])
+                    self.over_cap += len(parts[key])
+                    continue
+                batch.append(key)
+                pushes.append(monitor.push_lines_steps(parts[key]))
+                dropped.append(before)
+            for key, before, pushed in zip(batch, dropped, run_together(pushes, self.scales), strict=True):
+                records += before
+                records += self._device_records(key, pushed)
         return records
 
     def _route(self, line: str, given: Mapping[str, str]) -> list[tuple[tuple[str, ...], str]]:
@@ -225,32 +294,72 @@ class DeviceMonitors:
         return dict(zip(self.group_by, key, strict=True))
 
     def _monitor(self, key: tuple[str, ...], records: list[dict[str, Any]]) -> Any:
-        """The device's monitor (a new one for a new device; the least recently seen dropped beyond the cap, its
-        last records added to ``records``)."""
+        """The device's monitor, or None when it is over the cap.
+
+        A new device beyond the cap drops the one seen least recently (its last records added to ``records``). A
+        device dropped before (or over the cap) that comes back drops it only if that one was last seen in a block
+        before the one this one was last seen in; else it is over the cap: while more devices report than the cap,
+        the ones monitored stay monitored (a window to fill), rather than each dropping the next in turn and none
+        being scored.
+        """
         monitor = self.devices.get(key)
         if monitor is not None:
             self.devices.move_to_end(key)
+            self._last_seen[key] = self._clock
             return monitor
+        if len(self.devices) >= self.max_devices:
+            away = self._away.pop(key, None)  # when it was last seen (None: new, or forgotten)
+            oldest = next(iter(self.devices))
+            if away is not None and self._last_seen[oldest] >= away:
+                self._remember(key)
+                self._tell_over_cap(key)
+                return None
         while len(self.devices) >= self.max_devices:
             old, stale = self.devices.popitem(last=False)
+            self._remember(old, self._last_seen.pop(old))
             self.dropped += 1
             if not self._dropped_told:
                 self._dropped_told = True
                 self.log.info(f"warning: more than {self.max_devices} devices (--max-devices): dropping the one "
                               f"seen least recently ({self._name(old)}, and later others: its open event is closed "
-                              "and its summary written; it starts afresh if it comes back; told once)")
-            records += self._device_records(old, self._end(stale))
-        monitor = self.template.fork(_DeviceLog(self.log, self._name(key)))
+                              "and its summary written if any of its samples had a score; told once)")
+            records += self._device_records(old, self._end(stale, dropped=True))
+        monitor = self.template.fork(_DeviceLog(self.log, self._name(key), self._firsts))
         self.devices[key] = monitor
+        self._last_seen[key] = self._clock
         self.seen += 1
         return monitor
 
-    def _end(self, monitor: Any) -> list[dict[str, Any]]:
-        """Flush a device's monitor: its last records and its summary (kept for the stream's summary)."""
+    def _remember(self, key: tuple[str, ...], when: int | None = None) -> None:
+        """Keep when a device not monitored was last seen (now by default), for :data:`AWAY_KEPT` of them."""
+        self._away[key] = self._clock if when is None else when
+        self._away.move_to_end(key)
+        if len(self._away) > AWAY_KEPT * self.max_devices:
+            self._away.popitem(last=False)
+
+    def _tell_over_cap(self, key: tuple[str, ...]) -> None:
+        if self._over_cap_told:
+            return
+        self._over_cap_told = True
+        self.log.info(f"warning: more than {self.max_devices} devices report (--max-devices): {self._name(key)} "
+                      f"came back after it was dropped, and every device monitored has reported since it last did (or "
+                      f"in the same block); "
+                      f"the lines of such devices are skipped and counted (over_max_devices) until one monitored "
+                      f"falls quieter than they are: raise --max-devices (told once)")
+
+    def _end(self, monitor: Any, dropped: bool = False) -> list[dict[str, Any]]:
+        """Flush a device's monitor: its last records and its summary (kept for the stream's summary).
+
+        A device ``dropped`` over the cap says nothing of its short stream (the drop was told), and writes its
+        summary only if a sample of its had a score (its window filled): its counts are in the stream's summary
+        anyway, and a stream of a new device a line would write a summary a line.
+        """
+        if dropped:
+            monitor.log.muted.add("short")
         records = monitor.flush()
         summary = monitor.summary()
         self._retired_total = _fold(self._retired_total, summary)
-        return [*records, summary]
+        return [*records, summary] if summary["max_score"] is not None or not dropped else records
 
     def _device_records(self, key: tuple[str, ...], records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         tags = self._tags(key)
@@ -276,7 +385,7 @@ class DeviceMonitors:
         summary = dict(total) if total is not None else {**self.template.summary(), "unknown_fields": []}
         for name, count in self.counts.items():
             summary[name] += count
-        summary.update(devices=self.seen, devices_dropped=self.dropped,
+        summary.update(devices=self.seen, devices_dropped=self.dropped, over_max_devices=self.over_cap,
                        seconds=round(_time.monotonic() - self.started, 3))
         return summary
 
@@ -297,4 +406,4 @@ def _fold(total: dict[str, Any] | None, summary: Mapping[str, Any]) -> dict[str,
     return total
 
 
-__all__ = ["MAX_DEVICES", "DeviceMonitors", "topic_levels", "topic_tag_values"]
+__all__ = ["BLOCK_BYTES", "MAX_DEVICES", "DeviceMonitors", "topic_levels", "topic_tag_values"]

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from tsae.engine.preprocess import Normalizer
+from tsae.pipelines.anomaly.scoring import FrameSteps, run_steps
 
 
 class DriftingCore:
@@ -118,11 +119,16 @@ class DriftingCore:
         return scores, contrib.T
 
     def _push_rows(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return run_steps(self._push_rows_steps(x), self.core.scales)
+
+    def _push_rows_steps(self, x: np.ndarray) -> FrameSteps[tuple[np.ndarray, np.ndarray]]:
+        """Raw rows ``(n, C)`` in steps (:data:`~tsae.pipelines.anomaly.scoring.FrameSteps`): a segment's
+        frames are cut after the update at the boundary before it."""
         parts_s, parts_c = [np.zeros(0)], [np.zeros((0, self.channels))]
         start = 0
         while start < len(x):
             stop = min(len(x), start + self.every - self.seen % self.every)  # up to the next boundary
-            scores, contrib = self._segment(x[start:stop])
+            scores, contrib = yield from self._segment_steps(x[start:stop])
             parts_s.append(scores)
             parts_c.append(contrib)
             start = stop
@@ -135,10 +141,10 @@ class DriftingCore:
         return self._take(scores, contrib)
 
     # -- internals --------------------------------------------------------------
-    def _segment(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _segment_steps(self, x: np.ndarray) -> FrameSteps[tuple[np.ndarray, np.ndarray]]:
         self._raw = np.concatenate([self._raw, x]) if len(self._raw) else x.copy()
         self.seen += len(x)
-        scores, contrib = self.core._push_rows(x)
+        scores, contrib = yield from self.core._push_rows_steps(x)
         return self._take(scores, contrib)
 
     def _take(self, scores: np.ndarray, contrib: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -86,12 +86,12 @@ from tsae.io.time_zone import check_zone, now_on_wall_clock
 from tsae.models.trainer import whole_number
 from tsae.pipelines.anomaly.block_scoring import SCORE_BLOCK
 from tsae.pipelines.anomaly.detector import Detector
-from tsae.pipelines.anomaly.devices import MAX_DEVICES, DeviceMonitors
+from tsae.pipelines.anomaly.devices import BLOCK_BYTES, MAX_DEVICES, DeviceMonitors
 from tsae.pipelines.anomaly.drift import DriftingCore
 from tsae.pipelines.anomaly.early import EarlyWatch
 from tsae.pipelines.anomaly.events import EventTracker, record_value
 from tsae.pipelines.anomaly.profile_times import profile_dates, series_times
-from tsae.pipelines.anomaly.scoring import as_chunk, sensor_columns
+from tsae.pipelines.anomaly.scoring import FrameSteps, as_chunk, run_steps, sensor_columns
 from tsae.pipelines.anomaly.seasonal import filled_times
 from tsae.pipelines.anomaly.silent import SilentSensors, scoring_core
 
@@ -123,6 +123,12 @@ class RateLimitedLog:
         more = self._suppressed.pop(kind, 0)
         suffix = f" (+{more} similar)" if more else ""
         self.info(f"warning: {message}{suffix}")
+
+    def warn_now(self, kind: str, message: str) -> None:
+        """A warning written whatever the rate limit of its ``kind`` (a device's first, :mod:`~.devices`), which
+        starts the kind's interval again; the warnings held back stay counted for the kind's next one."""
+        self._last[kind] = _time.monotonic()
+        self.info(f"warning: {message}")
 
     def info(self, message: str) -> None:
         if not self.quiet and self.stream is not None:  # None: stderr closed (print would write to stdout)
@@ -245,14 +251,15 @@ class Monitor:
         self._last_time: np.datetime64 | None = None  # the seasonal profile's time for a sample without one
 
     def __copy__(self) -> Monitor:
-        """A fork of the stream, as ``copy.deepcopy`` makes, that shares the detector, its fitted state and the
-        networks (which scoring never changes).
+        """A fork of the stream, as ``copy.deepcopy`` makes, that shares the detector, its fitted state, the
+        networks and the window scales' terms (which scoring never changes).
 
         A shallow copy sharing the stream's buffers, counters and open event would not be a copy: feeding it
         would move the original.
         """
         core = scoring_core(self.core)
-        shared = [self.detector, core.state, *(scale.model for scale in core.scales if scale.model is not None)]
+        shared = [self.detector, core.state, *(scale.model for scale in core.scales if scale.model is not None),
+                  *(scale.term for scale in core.scales)]
         return copy.deepcopy(self, {id(item): item for item in shared})
 
     def fork(self, log: Any) -> Monitor:
@@ -288,6 +295,16 @@ class Monitor:
     def _push(self, x: Any, times: Sequence[Any] | None, *, judge_times: bool) -> list[dict[str, Any]]:
         """:meth:`push`; ``judge_times``: check the times for Excel serial dates (not for :meth:`push_lines`,
         whose parser judges them by the time field's name too, as the table reader does)."""
+        return self._run(self._push_steps(x, times, judge_times=judge_times))
+
+    def _run(self, steps: FrameSteps[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+        """Run a push in steps here (its frames scored by this monitor's own core)."""
+        return run_steps(steps, scoring_core(self.core).scales)
+
+    def _push_steps(self, x: Any, times: Sequence[Any] | None, *,
+                    judge_times: bool) -> FrameSteps[list[dict[str, Any]]]:
+        """:meth:`_push` in steps (:data:`~tsae.pipelines.anomaly.scoring.FrameSteps`): the frames of many
+        devices' monitors are scored together (:mod:`~tsae.pipelines.anomaly.devices`)."""
         self._check_open()
         index_times = series_times(x, self.timezone) if times is None else None
         x = as_chunk(sensor_columns(x, self.sensors, "x"), len(self.sensors))
@@ -302,13 +319,13 @@ class Monitor:
             return []
         block = SCORE_BLOCK
         if x.shape[1] <= block:
-            return self._push_block(x, times)
+            return (yield from self._push_block_steps(x, times))
         # a block at a time, as batch scoring takes them: the core's memory grows with the samples pushed at once
         # (one MQTT message of 600,000 lines took 1.4 GB); the scores are the same whatever the chunking
         records: list[dict[str, Any]] = []
         for start in range(0, x.shape[1], block):
             part = None if times is None else times[start:start + block]
-            records += self._push_block(x[:, start:start + block], part)
+            records += yield from self._push_block_steps(x[:, start:start + block], part)
         return records
 
     def _without_profile(self, x: np.ndarray, times: Any) -> np.ndarray:
@@ -338,11 +355,12 @@ class Monitor:
         self._last_time = found[-1]
         return profile.apply(x, found)
 
-    def _push_block(self, x: np.ndarray, times: Sequence[Any] | None) -> list[dict[str, Any]]:
-        """Score samples ``(n_sensors, n)``, ``n`` at most :data:`SCORE_BLOCK`."""
+    def _push_block_steps(self, x: np.ndarray, times: Sequence[Any] | None) -> FrameSteps[list[dict[str, Any]]]:
+        """Score samples ``(n_sensors, n)``, ``n`` at most :data:`SCORE_BLOCK`, in steps."""
         sensor_records = self._track_silence(x, times)
         self.pending_times.extend(times if times is not None else [None] * x.shape[1])
-        scores, contrib = self.core.push(x)
+        scores, contrib = yield from self.core._push_rows_steps(as_chunk(x, len(self.sensors)).T)
+        contrib = contrib.T
         records = sensor_records + self._emit(scores, contrib)
         if self.early is not None:  # after the final scores: an event they opened silences the early alarm
             records += self.early.push(self.core.take_early(), times, self.tracker.in_event, self.emitted)
@@ -351,6 +369,7 @@ class Monitor:
     def _check_excel_days(self, times: Sequence[Any]) -> None:
         """Warn once when pushed times are numbers that look like Excel serial dates (their span in
         :func:`~tsae.io.table_time.excel_days_span`); a push without numeric times does not count."""
+        # (its warning names the caller of push: push, _push, _run, run_steps, _push_steps and this are 6 frames)
         numbers = [number for number in map(_time_number, times) if number is not None]
         if not numbers:
             return
@@ -360,7 +379,7 @@ class Monitor:
             warnings.warn(f"Monitor.push: times hold numbers {span[0]:.10g} to {span[1]:.10g}, which look like Excel "
                           f"serial dates (days since 1899-12-30) but are kept as numbers in the records: if they are "
                           f"dates, push them as dates (numpy datetime64 or ISO text), e.g. "
-                          f"pandas.to_datetime(times, unit='D', origin='1899-12-30')", UserWarning, stacklevel=4)
+                          f"pandas.to_datetime(times, unit='D', origin='1899-12-30')", UserWarning, stacklevel=7)
 
     def flush(self) -> list[dict[str, Any]]:
         """End of the stream: score the last rows and close the open event.
@@ -494,6 +513,11 @@ class Monitor:
         One text of several lines is refused (it would be read a character at a time): pass
         ``text.splitlines()``.
         """
+        return self._run(self.push_lines_steps(lines))
+
+    def push_lines_steps(self, lines: Iterable[str | bytes]) -> FrameSteps[list[dict[str, Any]]]:
+        """:meth:`push_lines` in steps (:data:`~tsae.pipelines.anomaly.scoring.FrameSteps`), for a caller that
+        scores the frames of many monitors together (:mod:`~tsae.pipelines.anomaly.devices`)."""
         self._check_open()
         if isinstance(lines, (str, bytes, bytearray)):
             raise TypeError(f"lines must be a list of lines, got one {type(lines).__name__} "
@@ -504,7 +528,7 @@ class Monitor:
         if len(rows) == 0:
             return []
         have_times = any(t is not None for t in times)
-        return self._push(rows.T, times if have_times else None, judge_times=False)
+        return (yield from self._push_steps(rows.T, times if have_times else None, judge_times=False))
 
     def summary(self) -> dict[str, Any]:
         counts = dict(self.parser.counts)
@@ -604,6 +628,7 @@ class StreamSettings:
     sink_options: dict[str, str] = field(default_factory=dict)
     max_line: int = MAX_LINE
     by_topic: bool = False  # the MQTT source gives each topic's lines in blocks of their own (devices by topic)
+    block_bytes: int = 1 << 16  # most bytes of stdin read at once
 
     def broker(self) -> tuple[str, int]:
         from tsae.io.streams import parse_host_port
@@ -679,7 +704,8 @@ def _open_streams(settings: StreamSettings, status: Any, stdin: Any, stdout: Any
                                     session_expiry=None if settings.clean_session else SESSION_EXPIRY,
                                     on_status=status, max_line=settings.max_line, by_topic=settings.by_topic)
     else:
-        stream_in = sources["stdin"](stream=stdin, max_line=settings.max_line, on_status=status)
+        stream_in = sources["stdin"](stream=stdin, max_line=settings.max_line, on_status=status,
+                                     block_bytes=settings.block_bytes)
     if open_sink is not None:
         stream_out = open_sink()
     elif settings.sink == "mqtt":
@@ -830,6 +856,7 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
         source=source, sink=sink, mqtt=mqtt, topic=topic, out_topic=out_topic, client_id=client_id, detector=detector,
         clean_session=clean_session, outbox=outbox, source_options=dict(source_options or {}),
         sink_options=dict(sink_options or {}), max_line=max_line, by_topic=topic_tags is not None,
+        block_bytes=(1 << 16) if devices is None else BLOCK_BYTES,
     )
     if settings.source == "stdin" and stdin is None and sys.stdin is None:  # fd 0 closed when Python started
         raise ValueError("stdin is closed: pipe the samples in (or read them with --mqtt)")

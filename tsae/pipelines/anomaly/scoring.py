@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import copy
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import numpy as np
 
@@ -30,6 +30,7 @@ _EPS = 1e-12
 #: that is not absurd (1e20, see :func:`~tsae.io.table_absurd.absurd_as_missing`) would otherwise overflow the
 #: squared errors
 Z_BOUND = 1e6
+T = TypeVar("T")
 
 
 def sensor_order(columns: Sequence[str], sensors: Sequence[str], name: str, *,
@@ -397,6 +398,41 @@ def band_shares(frames: np.ndarray) -> np.ndarray:
 CPU_MODEL_FRAMES = 512
 
 
+@dataclass
+class FrameJob:
+    """The frames a push of ``n`` rows completes in one window scale (:meth:`_ScaleScorer.take`): their ``starts``,
+    a view of the rows they are cut from, in ``parts`` parts of at most the scorer's ``group`` frames; the error
+    rows and frame means each settled part gave."""
+
+    n: int
+    starts: np.ndarray
+    view: np.ndarray | None
+    parts: int
+    rows: list[np.ndarray] = field(default_factory=list)
+    means: list[np.ndarray] = field(default_factory=list)
+
+
+#: a push in steps: it yields the frames ``(F, L, C)`` of each window scale it needs scored, is sent back their
+#: errors (:meth:`_ScaleScorer.frame_errors`), and returns its result; see :func:`run_steps`
+FrameSteps = Generator[list[np.ndarray], list[np.ndarray], T]
+
+
+def score_frames(scales: Sequence[_ScaleScorer], frames: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """The errors of each scale's frames (none: an empty array)."""
+    return [scale.frame_errors(part) if len(part) else np.zeros(part.shape) for scale, part in
+            zip(scales, frames, strict=True)]
+
+
+def run_steps(steps: FrameSteps[T], scales: Sequence[_ScaleScorer]) -> T:
+    """Run a push in steps to its end, scoring its frames here with ``scales``; its result."""
+    try:
+        frames = next(steps)
+        while True:
+            frames = steps.send(score_frames(scales, frames))
+    except StopIteration as stop:
+        return cast(T, stop.value)
+
+
 class _ScaleScorer:
     """The per-sample error of one window scale: frames every ``hop`` samples, their errors, the overlap mean.
 
@@ -466,30 +502,53 @@ class _ScaleScorer:
 
     def push(self, z: np.ndarray) -> np.ndarray:
         """Add normalised rows ``(n, C)``; return the final error rows ``(m, C)``."""
+        job = self.take(z)
+        for part in range(job.parts):
+            self.settle(job, part, self.frame_errors(self.frames(job, part)))
+        return self.done(job)
+
+    # push in three steps, so that the frames of many scorers can be scored in one call (frame_errors of their
+    # frames joined: :func:`score_frames`): take the rows, then each part's frames and their errors, then done
+    def take(self, z: np.ndarray) -> FrameJob:
+        """Add normalised rows ``(n, C)``; the frames they complete, to score part by part (:meth:`frames`,
+        :meth:`settle`) before :meth:`done`."""
         self.buffer = np.concatenate([self.buffer, z]) if len(self.buffer) else z
         self.seen += len(z)
-        L, hop = self.window, self.hop
-        last_start = self.seen - L
-        starts = np.arange(self.next_frame, last_start + 1, hop) if last_start >= self.next_frame else \
+        last_start = self.seen - self.window
+        starts = np.arange(self.next_frame, last_start + 1, self.hop) if last_start >= self.next_frame else \
             np.zeros(0, dtype=np.int64)
-        parts, means = [], []
-        if len(starts):  # float64 frames: the engine's framing is float32, which would change the scores
-            view = np.lib.stride_tricks.sliding_window_view(self.buffer, L, axis=0)  # (n-L+1, C, L)
-        for at in range(0, len(starts), self.group):
-            group = starts[at:at + self.group]
-            first = int(group[0]) - self.buffer_start  # the frames every hop rows: a strided view, copied once
-            frames = view[first: first + hop * (len(group) - 1) + 1: hop]
-            errors = self.frame_errors(np.ascontiguousarray(frames.transpose(0, 2, 1)))
-            if self.early:
-                means.append(errors.mean(axis=1))
-            parts.append(self.ola.push(group, errors, int(group[-1]) + hop))
-        if len(starts):
-            self.next_frame = int(starts[-1]) + hop
-        else:
-            parts.append(self.ola.push(starts, np.zeros((0, L, self.channels)), self.next_frame))
+        # float64 frames: the engine's framing is float32, which would change the scores
+        view = np.lib.stride_tricks.sliding_window_view(self.buffer, self.window, axis=0) if len(starts) else None
+        return FrameJob(len(z), starts, view, -(-len(starts) // self.group))
+
+    def frames(self, job: FrameJob, part: int) -> np.ndarray:
+        """The frames ``(F, L, C)`` of ``job``'s part ``part`` (at most ``group`` frames; none past its parts)."""
+        group = job.starts[part * self.group:(part + 1) * self.group]
+        if job.view is None or not len(group):
+            return np.zeros((0, self.window, self.channels))
+        first = int(group[0]) - self.buffer_start  # the frames every hop rows: a strided view, copied once
+        frames = job.view[first: first + self.hop * (len(group) - 1) + 1: self.hop]
+        return np.ascontiguousarray(frames.transpose(0, 2, 1))
+
+    def settle(self, job: FrameJob, part: int, errors: np.ndarray) -> None:
+        """Take the errors ``(F, L, C)`` (:meth:`frame_errors`) of ``job``'s part ``part``'s frames."""
+        group = job.starts[part * self.group:(part + 1) * self.group]
+        if not len(group):
+            return
         if self.early:
-            self.early_rows.append(self._held_window_means(self.seen - len(z), len(z), starts, means))
-        rows = np.concatenate(parts) if len(parts) > 1 else parts[0]
+            job.means.append(errors.mean(axis=1))
+        job.rows.append(self.ola.push(group, errors, int(group[-1]) + self.hop))
+
+    def done(self, job: FrameJob) -> np.ndarray:
+        """The final error rows ``(m, C)`` once every part of ``job`` is settled."""
+        starts = job.starts
+        if len(starts):
+            self.next_frame = int(starts[-1]) + self.hop
+        else:
+            job.rows.append(self.ola.push(starts, np.zeros((0, self.window, self.channels)), self.next_frame))
+        if self.early:
+            self.early_rows.append(self._held_window_means(self.seen - job.n, job.n, starts, job.means))
+        rows = np.concatenate(job.rows) if len(job.rows) > 1 else job.rows[0]
         if len(rows):
             self.last_raw = rows[-1].copy()
         drop = min(self.next_frame, self.seen) - self.buffer_start
@@ -707,17 +766,30 @@ class ScoringCore:
 
     def _error_rows(self, x: np.ndarray) -> np.ndarray:
         """Raw rows ``(n, C)`` in, the summed error rows ``(m, C)`` now final (before smoothing) out."""
+        return run_steps(self._error_rows_steps(x), self.scales)
+
+    def _error_rows_steps(self, x: np.ndarray) -> FrameSteps[np.ndarray]:
+        """:meth:`_error_rows` in steps (:data:`FrameSteps`): the frames of every scale, a part at a time."""
         if len(x) == 0:
             return np.zeros((0, self.channels))
         z = self._normalised(x)
         if self.shared is not None:
             self.shared.push(z)
-        return self._combine([scale.push(z) for scale in self.scales])
+        jobs = [scale.take(z) for scale in self.scales]
+        for part in range(max(job.parts for job in jobs)):
+            errors = yield [scale.frames(job, part) for scale, job in zip(self.scales, jobs, strict=True)]
+            for scale, job, error in zip(self.scales, jobs, errors, strict=True):
+                scale.settle(job, part, error)
+        return self._combine([scale.done(job) for scale, job in zip(self.scales, jobs, strict=True)])
 
     def _push_rows(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return run_steps(self._push_rows_steps(x), self.scales)
+
+    def _push_rows_steps(self, x: np.ndarray) -> FrameSteps[tuple[np.ndarray, np.ndarray]]:
+        """Raw rows ``(n, C)`` in steps (:data:`FrameSteps`); the scores and contribution rows now final."""
         if len(x) == 0:
             return np.zeros(0), np.zeros((0, self.channels))
-        return self._finish(self._error_rows(x))
+        return self._finish((yield from self._error_rows_steps(x)))
 
     def flush(self) -> tuple[np.ndarray, np.ndarray]:
         """End of data: final ``(scores, contributions (n_sensors, m))`` of the pending samples.
