@@ -239,3 +239,20 @@ def test_monitor_leaves_the_callers_times_as_they_were(seasonal_fit):
         monitor.push(later if not given else later.to_numpy().T, **given)
         np.testing.assert_array_equal(np.array(later.index, dtype="datetime64[ns]"), written)
         np.testing.assert_array_equal(times, written)
+
+
+@pytest.mark.slow
+def test_fit_reports_the_profile_or_why_there_is_none(seasonal_fit):
+    from tsae.pipelines.anomaly.detector import Detector
+    from tsae.pipelines.anomaly.files import profile_report
+
+    det, frame = seasonal_fit
+    moved = int((np.abs(det.seasonal_.weekly).max(axis=1) > 0).sum())
+    assert profile_report(det) == (f"normal levels by time: hour-of-week offsets for {moved} of 2 sensor(s), removed "
+                                   "before scoring; hours on the times' own clock (Unix times and offsets in UTC)")
+    X, t = plant(8, weekend=2.0)
+    short = Detector(window=24, epochs=1, device="cpu", scales=(), short_smooth=()).fit(X, sensors=["a", "b"], times=t)
+    assert profile_report(short) == "normal levels by time: none (the timestamps cover 8.0 days, under 14)"
+    assert short.seasonal_why_ == "the timestamps cover 8.0 days, under 14"
+    undated = Detector(window=24, epochs=1, device="cpu", scales=(), short_smooth=()).fit(X, sensors=["a", "b"])
+    assert profile_report(undated) == "" and undated.seasonal_why_ == "no timestamps"

@@ -199,9 +199,9 @@ class Detector:
         on the generated plant with a weekend drop); ``"daily"`` removes its level by hour of day as well, from 3
         days on (it lowered the PR-AUC of the plant without a weekend drop from 0.915 to 0.865: the network learns a
         daily cycle its windows see); ``"off"`` (False) neither. ``seasonal_`` holds the profile, None where there
-        is none, and scores are then exactly those without this setting. Scoring a detector with one needs the
-        samples' times. Fitting and scoring read times alike: dates, or numbers as Unix times (seconds to
-        nanoseconds, told by their size).
+        is none (``seasonal_why_`` says why, after a fit), and scores are then exactly those without this setting.
+        Scoring a detector with one needs the samples' times. Fitting and scoring read times alike: dates, or
+        numbers as Unix times (seconds to nanoseconds, told by their size).
     timezone
         The IANA name of the zone whose wall clock the ``seasonal`` profile's hours are (``"Europe/Berlin"``), used
         in fitting and scoring: UTC instants (Unix times, dates with a UTC offset or zone) are read on its wall
@@ -489,8 +489,8 @@ class Detector:
         """
         with torch_threads(self.threads, native=True):
             self._check_settings()  # set_params may have changed them since __init__
-            X, sensors, interval, self.seasonal_ = deseasoned_training(X, sensors, times,
-                                                                       seasonal_setting(self.seasonal), self.timezone)
+            X, sensors, interval, self.seasonal_, self.seasonal_why_ = deseasoned_training(
+                X, sensors, times, seasonal_setting(self.seasonal), self.timezone)
             return DetectorFit(self).run(X, sensors, interval)
 
     # -- scoring ----------------------------------------------------------------

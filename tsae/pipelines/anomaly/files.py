@@ -109,7 +109,25 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
               f"hop {det.hop_}, threshold {det.threshold_:.4g} ({det.threshold_obj_.method})", quiet)
     _progress(det.selfcheck_.summary(), quiet)
     _progress(alarm_report(det), quiet)
+    profile = profile_report(det)
+    if profile:
+        _progress(profile, quiet)
     return det
+
+
+def profile_report(det: Detector) -> str:
+    """One line on the fitted detector's normal levels by time (its ``seasonal`` profile): which, for how many
+    sensors, on which clock; or why it has none although its times were dates ("" where it had none to learn)."""
+    profile = det.seasonal_
+    if profile is None:
+        why = getattr(det, "seasonal_why_", "")
+        return "" if why in ("", "turned off", "no timestamps") else f"normal levels by time: none ({why})"
+    shown = [profile.describe()]
+    if profile.weekly is not None:
+        moved = int(np.count_nonzero(np.abs(profile.weekly).max(axis=1) > 0))
+        shown = [f"{profile.describe()} for {moved} of {len(det.sensors_)} sensor(s)"]
+    clock = det.timezone or "the times' own clock (Unix times and offsets in UTC)"
+    return f"normal levels by time: {shown[0]}, removed before scoring; hours on {clock}"
 
 
 def _profile_times(path: Path, det: Detector, time: Any, utc: bool) -> np.ndarray | None:

@@ -250,9 +250,10 @@ def _weekday_p(rest: np.ndarray, hours: np.ndarray) -> np.ndarray:
 
 
 def deseasoned_training(X: Any, sensors: Any, times: Any, mode: str, zone: str | None = None,
-                        ) -> tuple[Any, list[str] | None, float | None, SeasonalProfile | None]:
-    """The training series as the detector learns from it: ``(X, sensors, interval, profile)``; ``times`` read by
-    :func:`sample_times` (dates or Unix times, UTC instants on ``zone``'s wall clock).
+                        ) -> tuple[Any, list[str] | None, float | None, SeasonalProfile | None, str]:
+    """The training series as the detector learns from it: ``(X, sensors, interval, profile, why)``; ``times`` read
+    by :func:`sample_times` (dates or Unix times, UTC instants on ``zone``'s wall clock); ``why`` there is no
+    profile ("" where there is one).
 
     Without a profile (``mode`` off, no dates, too few days: :func:`fit_profile`) ``X`` and ``sensors`` come back as
     given, so the fit is the one without this step; with one, ``X`` is the ``(C, n)`` array with the profile
@@ -263,17 +264,17 @@ def deseasoned_training(X: Any, sensors: Any, times: Any, mode: str, zone: str |
     from tsae.pipelines.anomaly.series_input import as_series
 
     if mode == "off":
-        return X, sensors, None, None
+        return X, sensors, None, None, "turned off"
     values, names = as_series(X, sensors)
     t = sample_times(X, times, values.shape[1], zone)
     if t is None:
-        return X, sensors, None, None
+        return X, sensors, None, None, "no timestamps"
     values = absurd_as_missing(values)
-    profile, _ = fit_profile(values, t, mode)
+    profile, why = fit_profile(values, t, mode)
     if profile is None:
-        return X, sensors, None, None
+        return X, sensors, None, None, why
     good = t[~np.isnat(t)]
-    return profile.apply(values, t), names, median_step(good), profile
+    return profile.apply(values, t), names, median_step(good), profile, ""
 
 
 def read_profile(arrays: dict[str, np.ndarray], channels: int, problem: Any) -> SeasonalProfile | None:
