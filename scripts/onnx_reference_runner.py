@@ -147,12 +147,25 @@ def detector_scores(session, meta: dict, x: np.ndarray) -> np.ndarray:  # type: 
     used = [s["window"] <= x.shape[1] for s in scales]
     cut = [frames(x, s["window"], s["hop"]) if fits else (np.zeros((1, x.shape[0], s["window"]), np.float32), None)
            for s, fits in zip(scales, used, strict=True)]
-    errors = session.run([s["output"] for s in scales], {s["input"]: w for s, (w, _) in zip(scales, cut, strict=True)})
+    stats = [s for s in scales if s.get("stats_output")]  # the shared rise's statistics errors, when discounted
+    outputs = session.run([s["output"] for s in scales] + [s["stats_output"] for s in stats],
+                          {s["input"]: w for s, (w, _) in zip(scales, cut, strict=True)})
+    errors, by_scale = outputs[:len(scales)], dict(zip([s["input"] for s in stats], outputs[len(scales):],
+                                                       strict=True))
     rows = sum(overlap_mean(e.astype(np.float64), starts, x.shape[1])
                for e, (_, starts), fits in zip(errors, cut, used, strict=True) if fits)
     smoothings = [(meta["smooth"], 1.0), *meta.get("short_smooth", [])]  # each length's score times its factor
-    return np.max([moving_mean(rows, length, meta["centered"]).sum(axis=0) * factor / meta["channels"]
-                   for length, factor in smoothings], axis=0)
+    score = np.max([moving_mean(rows, length, meta["centered"]).sum(axis=0) * factor / meta["channels"]
+                    for length, factor in smoothings], axis=0)
+    if float(meta.get("shared_rise", 1.0)) > 1.0 and meta.get("shared_base") is not None and by_scale:
+        shared = sum(overlap_mean(by_scale[s["input"]].astype(np.float64), starts, x.shape[1])
+                     for s, (_, starts), fits in zip(scales, cut, used, strict=True) if fits and s["input"] in by_scale)
+        if not isinstance(shared, int):  # a scale with statistics fitted the series
+            ratio = moving_mean(shared, meta["smooth"], meta["centered"]) / np.asarray(meta["shared_base"])[:, None]
+            with np.errstate(invalid="ignore"):
+                rise = np.median(ratio, axis=0)
+            score = score / np.where(np.isfinite(rise), np.clip(rise, 1.0, float(meta["shared_rise"])), 1.0)
+    return score
 
 
 def _checked_channels(x: np.ndarray, meta: dict) -> np.ndarray:

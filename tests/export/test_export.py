@@ -133,11 +133,9 @@ def test_detector_onnx_scores_equal_tsae(tmp_path) -> None:
     rng = np.random.default_rng(0)
     t = np.arange(1500)
     train = np.stack([np.sin(t / 7), np.cos(t / 11), 0.5 * np.sin(t / 5)]) + 0.05 * rng.standard_normal((3, 1500))
-    # shared_rise 1: the graph does not output the statistics errors that tsae divides a shared rise by (the README
-    # and the usage say so)
     det = Detector(window=16, epochs=1, device="cpu", threshold="quantile", calibration="training",
-                   model_params={"hidden": 8}, max_train_windows=200, shared_rise=1.0).fit(train,
-                                                                                       sensors=["a", "b", "c"])
+                   model_params={"hidden": 8}, max_train_windows=200).fit(train, sensors=["a", "b", "c"])
+    assert det.state_.shared_base is not None  # the default discounts a rise most sensors share: so does the graph
     path = det.save(tmp_path / "det.tsae")
     result = CliRunner().invoke(cli, ["export", str(path), "-o", str(tmp_path / "det.onnx"), "-q"])
     assert result.exit_code == 0, result.output

@@ -44,21 +44,31 @@ def _detector_recipe(session, meta: dict, table: dict[str, np.ndarray]) -> np.nd
     starts = {s["input"]: range(0, n - s["window"] + 1, s["hop"]) for s in used}
     feed = {s["input"]: np.stack([x[:, i:i + s["window"]] for i in starts[s["input"]]]).astype(np.float32)
             for s in used}
-    rows = np.zeros(x.shape)
-    for s, err in zip(used, session.run([s["output"] for s in used], feed), strict=True):
+    def averaged(s: dict, err: np.ndarray) -> np.ndarray:  # each sample's mean over the windows covering it
         acc, cnt = np.zeros(x.shape), np.zeros(n)
         for i, e in zip(starts[s["input"]], err.astype(np.float64), strict=True):
             acc[:, i:i + s["window"]] += e
             cnt[i:i + s["window"]] += 1
         end = starts[s["input"]][-1] + s["window"]
         acc[:, end:], cnt[end:] = (acc[:, end - 1] / cnt[end - 1])[:, None], 1
-        rows += acc / cnt
-    score = np.full(n, -np.inf)
-    for k, factor in [(meta["smooth"], 1.0), *meta["short_smooth"]]:
+        return acc / cnt
+
+    def mean_over(rows: np.ndarray, k: int) -> np.ndarray:
         a = k // 2 if meta["centered"] else 0
         b = k - 1 - a
-        mean = np.stack([rows[:, max(0, t - b): t + a + 1].mean(axis=1) for t in range(n)], axis=1)
-        score = np.maximum(score, factor * mean.sum(axis=0) / meta["channels"])
+        return np.stack([rows[:, max(0, t - b): t + a + 1].mean(axis=1) for t in range(n)], axis=1)
+
+    names = [s["output"] for s in used] + [s["stats_output"] for s in used if "stats_output" in s]
+    outputs = dict(zip(names, session.run(names, feed), strict=True))
+    rows = sum(averaged(s, outputs[s["output"]]) for s in used)
+    score = np.full(n, -np.inf)
+    for k, factor in [(meta["smooth"], 1.0), *meta["short_smooth"]]:
+        score = np.maximum(score, factor * mean_over(rows, k).sum(axis=0) / meta["channels"])
+    if meta["shared_rise"] > 1:
+        shared = sum(averaged(s, outputs[s["stats_output"]]) for s in used if "stats_output" in s)
+        ratio = mean_over(shared, meta["smooth"]) / np.asarray(meta["shared_base"])[:, None]
+        rise = np.median(ratio, axis=0)
+        score = score / np.where(np.isfinite(rise), np.clip(rise, 1.0, meta["shared_rise"]), 1.0)
     return score
 
 
@@ -72,28 +82,30 @@ def test_the_detector_usage_text_followed_literally_gives_tsae_scores(tmp_path) 
     rng = np.random.default_rng(0)
     t = np.arange(1500)
     train = np.stack([np.sin(t / 7), 3 + np.cos(t / 11), 0.5 * np.sin(t / 5)]) + 0.05 * rng.standard_normal((3, 1500))
-    # shared_rise 1: the graph does not output the statistics errors that tsae divides a shared rise by (the usage
-    # says so, as it says drift updates are not in it)
     det = Detector(window=16, epochs=1, device="cpu", threshold="quantile", calibration="training",
-                   model_params={"hidden": 8}, max_train_windows=200, shared_rise=1.0).fit(train,
-                                                                                       sensors=["a", "b", "c"])
+                   model_params={"hidden": 8}, max_train_windows=200).fit(train, sensors=["a", "b", "c"])
     assert det.state_.smooth % 2 == 0
     path = det.save(tmp_path / "det.tsae")
     session, meta = _session(export_model(path, tmp_path / "det.onnx").onnx)
     usage = meta["usage"]
     for rule in ("`sensors` order", "NaN, infinite or beyond 1e30", "`normalizer.center`",
                  "a = K // 2 if `centered` else 0", "b = K - 1 - a", "t - b .. t + a", "do not normalise",
-                 "`drift_rate`", "`shared_rise` 1", "--silence"):
+                 "`drift_rate`", "`shared_base`", "clip it to [1, `shared_rise`]", "--silence"):
         assert rule in usage, rule
-    assert meta["drift_rate"] == 0.0 and meta["shared_rise"] == 1.0
+    assert meta["drift_rate"] == 0.0 and meta["shared_rise"] == det.shared_rise > 1  # the default discounts a rise
+    assert len(meta["shared_base"]) == 3 and meta["scales"][0]["stats_output"] == "stats"
     test = train[:, :400].copy()
     test[1, 200:230] += 3.0  # a fault
     test[0, :5] = np.nan  # a leading gap
     test[0, 50], test[1, 60], test[2, 70] = np.nan, np.inf, -1e35  # missing, all three
+    test[:, 300:] += 0.1 * rng.standard_normal((3, 100))  # a rise every sensor shares: discounted
     expected = det.decision_function(test)
-    got = _detector_recipe(session, meta, {"c": test[2], "a": test[0], "b": test[1]})
+    table = {"c": test[2], "a": test[0], "b": test[1]}
+    got = _detector_recipe(session, meta, table)
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
     np.testing.assert_array_equal(got > meta["threshold"], expected > det.threshold_)
+    undiscounted = _detector_recipe(session, {**meta, "shared_rise": 1.0}, table)
+    assert (undiscounted > got * 1.01).any() and (undiscounted >= got * (1 - 1e-9)).all()
 
 
 def test_the_window_usage_text_followed_literally_gives_tsae_reconstruct(tmp_path) -> None:

@@ -163,7 +163,7 @@ def detect_group() -> None:
 @timezone_option("none, instants in UTC", "; kept in the detector file for scoring")
 @click.option("--shared-rise", type=FloatRange(1.0, 1e6), default=1.15, show_default=True,
               help="The most a rise of the error that most sensors share (the weather, the load) is discounted; "
-                   "1: not at all (ONNX export scores without it).")
+                   "1: not at all.")
 @click.option("--epochs", type=IntRange(min=1), default=5, show_default=True,
               help="Most training epochs of the network (early stopping on held-out windows).")
 @seed_option

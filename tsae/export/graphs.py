@@ -6,7 +6,7 @@ exports the same way.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -80,9 +80,12 @@ class _ScaleGraph(nn.Module):
             if self.bands:  # scoring.band_shares as matrix products: the taper, the DFT's rows, the bands' sums
                 self._band_constants(term.window, term.stats.band_median, term.stats.band_spread, c)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The error ``(batch, C, L)`` of the windows ``x``, and their statistics term's own (unweighted) error,
+        the same shape, the unit of a shared rise (None without a statistics term)."""
         z = torch.clamp((x - self.center) / self.scale, -self.z_bound, self.z_bound)
         error = torch.zeros_like(z)
+        own: torch.Tensor | None = None
         if self.model is not None:
             recon, _ = _reconstruct(self.model, z)
             error = error + self.ae_weight * (recon - z) ** 2 / self.ae_scale
@@ -104,8 +107,9 @@ class _ScaleGraph(nn.Module):
             distance = squares.sum(dim=-1, keepdim=True)
             if self.bands:
                 distance = distance + self._band_distance(z)
-            error = error + self.stats_weight * distance / self.stats_err_scale
-        return error
+            own = (distance / self.stats_err_scale).expand_as(z)
+            error = error + self.stats_weight * own
+        return error, own
 
 
     def _band_constants(self, window: int, median: Any, spread: Any, channels: int) -> None:
@@ -153,11 +157,16 @@ class DetectorGraph(nn.Module):
     """
 
     def __init__(self, state: Any, z_bound: float) -> None:
+        from tsae.pipelines.anomaly.scoring import shared_rise_flags
+
         super().__init__()
         self.model = state.model
         terms = [state.primary_term(), *state.scales]
         self.scales = nn.ModuleList(_ScaleGraph(state, term, z_bound, self.model if i == 0 else None)
                                     for i, term in enumerate(terms))
+        #: the scales whose statistics errors are outputs too, after the errors (the shared rise's, in their order)
+        self.shared = [i for i, used in enumerate(shared_rise_flags(state)) if used]
 
     def forward(self, *windows: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        return tuple(scale(x) for scale, x in zip(self.scales, windows, strict=True))
+        results = [scale(x) for scale, x in zip(self.scales, windows, strict=True)]
+        return tuple(error for error, _ in results) + tuple(cast(torch.Tensor, results[i][1]) for i in self.shared)

@@ -132,7 +132,7 @@ def detector_export(source: str | os.PathLike) -> tuple[torch.nn.Module, dict[st
     """A detector: raw sensor windows ``(batch, sensors, window)`` -> ``error`` (same shape)."""
     from tsae.export.graphs import DetectorGraph
     from tsae.pipelines.anomaly.detector import Detector
-    from tsae.pipelines.anomaly.scoring import Z_BOUND
+    from tsae.pipelines.anomaly.scoring import Z_BOUND, shared_rise_flags
 
     det = Detector.load(Path(source), device="cpu")
     if det.seasonal_ is not None:  # the graph takes windows, not times: its normalisation would be the wrong one
@@ -144,16 +144,26 @@ def detector_export(source: str | os.PathLike) -> tuple[torch.nn.Module, dict[st
     scales: list[dict[str, Any]] = [{"input": "window", "output": "error", "window": w, "hop": state.hop}]
     scales += [{"input": f"window_{t.window}", "output": f"error_{t.window}", "window": t.window, "hop": t.hop}
                for t in state.scales]
-    names_in, names_out = [s["input"] for s in scales], [s["output"] for s in scales]
+    flags = shared_rise_flags(state)  # their statistics errors are outputs too: a shared rise is discounted
+    shared = any(flags)
+    for i, (scale, used) in enumerate(zip(scales, flags, strict=True)):
+        if used:
+            scale["stats_output"] = "stats" if i == 0 else f"stats_{scale['window']}"
+    names_in = [s["input"] for s in scales]
+    names_out = [s["output"] for s in scales] + [s["stats_output"] for s in scales if "stats_output" in s]
     base = None if state.contrib_base is None else np.asarray(state.contrib_base, np.float64).tolist()
+    shared_base = np.asarray(state.shared_base, np.float64).tolist() if shared else None
     sidecar = {
         "inputs": {s["input"]: [f"batch_{i}", c, s["window"]] for i, s in enumerate(scales)},
-        "outputs": {s["output"]: [f"batch_{i}", c, s["window"]] for i, s in enumerate(scales)},
+        "outputs": {**{s["output"]: [f"batch_{i}", c, s["window"]] for i, s in enumerate(scales)},
+                    **{s["stats_output"]: [f"batch_{i}", c, s["window"]] for i, s in enumerate(scales)
+                       if "stats_output" in s}},
         "channels": c, "window": w, "hop": state.hop, "scales": scales, "smooth": state.smooth,
         "short_smooth": [[length, factor] for length, factor in state.short_smooth], "centered": state.centered,
         "threshold": float(det.threshold_), "sensors": list(det.sensors_),
         "contrib_base": base, "normalizer": state.normalizer.to_dict(), "z_bound": Z_BOUND,
-        "drift_rate": float(det.drift_rate), "shared_rise": float(state.shared_rise),
+        "drift_rate": float(det.drift_rate), "shared_rise": float(state.shared_rise) if shared else 1.0,
+        "shared_base": shared_base,
         "usage": "put the series in `sensors` order (one row per sensor; match a table's columns by name); a value "
                  "is missing when it is NaN, infinite or beyond 1e30 in magnitude: it takes the sensor's previous "
                  "value (before the sensor's first value, its `normalizer.center`); do not normalise (the graph "
@@ -165,16 +175,20 @@ def detector_export(source: str | os.PathLike) -> tuple[torch.nn.Module, dict[st
                  "t's mean over samples t - b .. t + a (clipped at the ends: the mean of those in the series), sum "
                  "over sensors and divide by `channels`; do the same with each `short_smooth` [length, factor] "
                  "pair's length as K, times its factor: a sample's score is the largest of these (of a series of "
-                 "at least `window` samples); above `threshold` is an anomaly. This is `tsae detect score` with "
-                 "`drift_rate` 0 (above 0, tsae moves the normalisation and score level toward recent normal "
-                 "data as it scores, which this fixed graph does not), `shared_rise` 1 (above 1, tsae divides a "
-                 "score by the rise that most sensors' statistics errors share, at most `shared_rise`: those errors "
-                 "are not among this graph's outputs) and no sensor missing for --silence (100) "
+                 "at least `window` samples). Where `shared_rise` is above 1 (`shared_base` then holds one value "
+                 "per sensor), divide the score by the rise most sensors share: average each scale's "
+                 "`stats_output` over the windows as its `output`, add the scales that have one, take the mean "
+                 "over K = `smooth` samples as above (not over `short_smooth`), divide each sensor's by its "
+                 "`shared_base`, take the median over sensors, and clip it to [1, `shared_rise`] (1 where it is "
+                 "not finite). Above `threshold` is an anomaly. This is `tsae detect score` with `drift_rate` 0 "
+                 "(above 0, tsae moves the normalisation and score level toward recent normal data as it scores, "
+                 "which this fixed graph does not) and no sensor missing for --silence (100) "
                  "rows in a row (tsae leaves such a silent sensor out of the score until it reports again; "
                  "here it holds its last value)",
     }
     axes = {s["input"]: {0: f"batch_{i}"} for i, s in enumerate(scales)}
     axes.update({s["output"]: {0: f"batch_{i}"} for i, s in enumerate(scales)})
+    axes.update({s["stats_output"]: {0: f"batch_{i}"} for i, s in enumerate(scales) if "stats_output" in s})
     spec = {"example": [torch.zeros(2, c, s["window"]) for s in scales], "inputs": names_in, "outputs": names_out,
             "dynamic_axes": axes, "sidecar": sidecar,
             "check": [_random(CHECK_BATCH, c, s["window"], seed=i) for i, s in enumerate(scales)],

@@ -594,6 +594,22 @@ class _ScaleScorer:
         return covered
 
 
+def shared_rise_terms(state: DetectorState) -> list[ScaleTerm]:
+    """The window scales whose statistics errors measure the rise most sensors share (:func:`shared_rise_scores`),
+    the main one first; none where the state discounts nothing (``shared_rise`` 1, no normal level of it, fewer than
+    :data:`SHARED_RISE_SENSORS` sensors, no statistics term)."""
+    return [t for t, used in zip([state.primary_term(), *state.scales], shared_rise_flags(state), strict=True) if used]
+
+
+def shared_rise_flags(state: DetectorState) -> list[bool]:
+    """For the main window scale, then each further one: whether its statistics errors measure the rise most sensors
+    share (all False where the state discounts none, see :func:`shared_rise_terms`)."""
+    terms = [state.primary_term(), *state.scales]
+    if not state.shared_rise > 1.0 or state.shared_base is None or state.channels < SHARED_RISE_SENSORS:
+        return [False] * len(terms)
+    return [t.stats is not None and t.stats_weight > 0 for t in terms]
+
+
 class _SharedRise:
     """Each sensor's statistics-term error of every scale, summed and smoothed as the score is (the long
     smoothing), for :func:`shared_rise_scores`: rows ``ready`` in step with the scored rows."""
@@ -607,11 +623,8 @@ class _SharedRise:
     @classmethod
     def of(cls, state: DetectorState) -> _SharedRise | None:
         """The state's shared rise (None where it discounts nothing: see :func:`shared_rise_scores`)."""
-        terms = [t for t in [state.primary_term(), *state.scales] if t.stats is not None and t.stats_weight > 0]
-        if not state.shared_rise > 1.0 or state.shared_base is None or state.channels < SHARED_RISE_SENSORS \
-                or not terms:
-            return None
-        return cls(terms, state.channels, state.smooth, state.centered)
+        terms = shared_rise_terms(state)
+        return cls(terms, state.channels, state.smooth, state.centered) if terms else None
 
     def push(self, z: np.ndarray) -> None:
         self._add([scale.push(z) for scale in self.scales])
