@@ -229,3 +229,21 @@ def test_detect_fit_in_a_zone_learns_from_offset_dates_what_local_dates_teach(tm
     assert np.array_equal(by_offset.seasonal_.weekly, by_local.seasonal_.weekly)
     assert np.array_equal(by_offset.decision_scores_, by_local.decision_scores_)
     assert not np.array_equal(by_utc.seasonal_.weekly, by_local.seasonal_.weekly)  # without: UTC's hours
+
+
+def test_a_timezone_given_to_a_detector_without_a_profile_is_warned_about(tmp_path, detector_file, test_data):
+    # `--timezone` on detect score and monitor was ignored without a word when the detector learnt no profile
+    from click.testing import CliRunner
+
+    from tsae.cli import cli
+
+    from sensor_data import write_csv
+
+    table = write_csv(tmp_path / "t.csv", test_data[:200])
+    told = "timezone 'Europe/Berlin' is not used: the detector removes no normal levels by time"
+    result = CliRunner().invoke(cli, ["detect", "score", str(table), "--detector", str(detector_file), "-o",
+                                      str(tmp_path / "s.csv"), "--timezone", "Europe/Berlin"])
+    assert result.exit_code == 0 and told in result.output, result.output
+    result = CliRunner().invoke(cli, ["monitor", "--detector", str(detector_file), "--timezone", "Europe/Berlin"],
+                                input=table.read_text())
+    assert result.exit_code == 0 and told in result.output, result.output

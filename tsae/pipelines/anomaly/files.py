@@ -115,6 +115,12 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
     return det
 
 
+def unused_timezone(zone: str) -> str:
+    """The warning of a time zone given to score with a detector that removes no normal levels by time."""
+    return (f"timezone {zone!r} is not used: the detector removes no normal levels by time (it learnt no seasonal "
+            "profile)")
+
+
 def profile_report(det: Detector) -> str:
     """One line on the fitted detector's normal levels by time (its ``seasonal`` profile): which, for how many
     sensors, on which clock; or why it has none although its times were dates ("" where it had none to learn)."""
@@ -408,6 +414,8 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
         plot_format(plot)
     det = detector if isinstance(detector, Detector) else Detector.load(detector, device=device)
     det.device = device
+    if timezone is not None and det.seasonal_ is None:
+        warnings.warn(unused_timezone(timezone), UserWarning, stacklevel=2)
     overrides: dict[str, Any] = {name: value for name, value in (("drift_rate", drift_rate),
                                                                   ("drift_every", drift_every),
                                                                   ("timezone", timezone)) if value is not None}

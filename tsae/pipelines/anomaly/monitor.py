@@ -840,6 +840,10 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
         check_output(outbox, [detector])
         check_outbox(outbox)  # before any connection: a file the monitor did not write is never sent
     det = Detector.load(detector, device="cpu")
+    if timezone is not None and det.seasonal_ is None:
+        from tsae.pipelines.anomaly.files import unused_timezone
+
+        log.warn("unused-timezone", unused_timezone(timezone))
     # built first: a bad option is refused before any stream opens (an MQTT connection, a plugin's source)
     monitor = Monitor(det, every_sample=every_sample, silence=silence, log=log, time_field=time_field, fmt=fmt,
                       max_line=max_line, max_time_jump=max_time_jump, drift_rate=drift_rate, drift_every=drift_every,
