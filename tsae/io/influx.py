@@ -32,8 +32,6 @@ from __future__ import annotations
 import csv
 import math
 import operator
-import os
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +39,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from tsae.io.spill_file import SpillFile
 from tsae.io.table_cells import _is_missing, is_comment
 from tsae.io.table_time import _clean_dates, _first_non_date, _not_a_date, _parse_dates
 
@@ -88,46 +87,20 @@ def influx_dialect(sample: str) -> type[csv.Dialect] | None:
     return None
 
 
-class _Spill:
-    """Arrays of 8-byte items written to an unnamed temporary file (removed when closed, or when the process ends),
-    read back by where they were put."""
+class _Spill(SpillFile):
+    """Arrays of 8-byte items spilled while the export is pivoted (:class:`~tsae.io.spill_file.SpillFile`), read back
+    by where they were put."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        try:
-            self.file = tempfile.TemporaryFile(prefix="tsae-influx-")
-        except OSError as error:
-            raise ValueError(self._told(error)) from None
-        self.end = 0
-
-    def _told(self, error: OSError) -> str:
-        return (f"{self.path}: cannot hold its values in {tempfile.gettempdir()} while it is pivoted "
-                f"({error.strerror or error}); set TMPDIR to a folder with room")
+        super().__init__(path, prefix="tsae-influx-", holds="hold its values", during="while it is pivoted")
 
     def put(self, array: np.ndarray) -> int:
         """Write ``array`` (int64 or float64) at the end; returns its byte offset."""
-        offset = self.end
-        try:
-            self.file.write(np.ascontiguousarray(array).tobytes())
-        except OSError as error:
-            raise ValueError(self._told(error)) from None
-        self.end += array.size * 8
-        return offset
+        return self.append(np.ascontiguousarray(array).tobytes())
 
     def get(self, offset: int, count: int, dtype: Any) -> np.ndarray:
         """``count`` items of ``dtype`` from byte ``offset``."""
-        try:
-            self.file.flush()
-            self.file.seek(offset)
-            data = self.file.read(count * 8)
-        except OSError as error:
-            raise ValueError(self._told(error)) from None
-        finally:
-            self.file.seek(0, os.SEEK_END)
-        return np.frombuffer(data, dtype=dtype)
-
-    def close(self) -> None:
-        self.file.close()
+        return np.frombuffer(self.read(offset, count * 8), dtype=dtype)
 
 
 @dataclass
