@@ -150,6 +150,19 @@ def test_register_plugin_refuses_a_module_whose_only_hook_is_misspelt(fresh_plug
         tsae.register_plugin(module, "author_misspelt")
 
 
+def _register_chatty(sandbox, family: str) -> None:
+    """Register ``family``: :data:`FAMILY`'s source, as written above, with an ``encode`` that prints."""
+    namespace: dict = {}
+    exec(FAMILY.format(family=family), namespace)  # noqa: S102 - the plugin's source, as written above
+
+    class Chatty(namespace["LinearAE"]):
+        def encode(self, x):
+            print("encoding", tuple(x.shape))
+            return super().encode(x)
+
+    sandbox.register(types.SimpleNamespace(register_models=tsae.hookimpl(lambda register: register(Chatty))), family)
+
+
 def test_what_a_family_prints_while_it_runs_stays_out_of_dash_o_dash(tsae_sandbox, tmp_path) -> None:
     # before: `tsae reconstruct m.tsae x.csv -o -` wrote "encoding (…)" above the CSV header (and before the
     # .npy magic of `tsae encode -o -`, which then no longer loaded)
@@ -157,16 +170,7 @@ def test_what_a_family_prints_while_it_runs_stays_out_of_dash_o_dash(tsae_sandbo
 
     from tsae.models.modelfile import save_model
 
-    namespace: dict = {}
-    exec(FAMILY.format(family="author_chatty"), namespace)  # noqa: S102 - the plugin's source, as written above
-
-    class Chatty(namespace["LinearAE"]):
-        def encode(self, x):
-            print("encoding", tuple(x.shape))
-            return super().encode(x)
-
-    tsae_sandbox.register(types.SimpleNamespace(register_models=tsae.hookimpl(lambda register: register(Chatty))),
-                          "author_chatty")
+    _register_chatty(tsae_sandbox, "author_chatty")
     model = save_model(tmp_path / "m.tsae", tsae_sandbox.create_model("author_chatty", 2, 16))
     data = tmp_path / "x.csv"
     np.savetxt(data, np.random.default_rng(0).normal(size=(200, 2)), delimiter=",", header="a,b", comments="")
@@ -260,16 +264,7 @@ def test_what_a_family_prints_stays_out_of_the_monitors_json_lines(tsae_sandbox,
     # before: `tsae monitor --detector d.tsad` (sink stdout) wrote "encoding (...)" between its JSON lines
     import numpy as np
 
-    namespace: dict = {}
-    exec(FAMILY.format(family="author_chatty_monitor"), namespace)  # noqa: S102 - the plugin's source, as above
-
-    class Chatty(namespace["LinearAE"]):
-        def encode(self, x):
-            print("encoding", tuple(x.shape))
-            return super().encode(x)
-
-    tsae_sandbox.register(types.SimpleNamespace(register_models=tsae.hookimpl(lambda register: register(Chatty))),
-                          "author_chatty_monitor")
+    _register_chatty(tsae_sandbox, "author_chatty_monitor")
     rows = np.random.default_rng(0).normal(size=(300, 2))
     data = tmp_path / "x.csv"
     np.savetxt(data, rows, delimiter=",", header="a,b", comments="")
