@@ -158,10 +158,10 @@ def detector_scores(session, meta: dict, x: np.ndarray) -> np.ndarray:  # type: 
     score = np.max([moving_mean(rows, length, meta["centered"]).sum(axis=0) * factor / meta["channels"]
                     for length, factor in smoothings], axis=0)
     if float(meta.get("shared_rise", 1.0)) > 1.0 and meta.get("shared_base") is not None and by_scale:
-        shared = sum(overlap_mean(by_scale[s["input"]].astype(np.float64), starts, x.shape[1])
-                     for s, (_, starts), fits in zip(scales, cut, used, strict=True) if fits and s["input"] in by_scale)
-        if not isinstance(shared, int):  # a scale with statistics fitted the series
-            ratio = moving_mean(shared, meta["smooth"], meta["centered"]) / np.asarray(meta["shared_base"])[:, None]
+        parts = [overlap_mean(by_scale[s["input"]].astype(np.float64), starts, x.shape[1])
+                 for s, (_, starts), fits in zip(scales, cut, used, strict=True) if fits and s["input"] in by_scale]
+        if parts:  # a scale with statistics fitted the series
+            ratio = moving_mean(sum(parts), meta["smooth"], meta["centered"]) / np.asarray(meta["shared_base"])[:, None]
             with np.errstate(invalid="ignore"):
                 rise = np.median(ratio, axis=0)
             score = score / np.where(np.isfinite(rise), np.clip(rise, 1.0, float(meta["shared_rise"])), 1.0)
