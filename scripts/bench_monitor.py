@@ -177,13 +177,21 @@ def bench_devices(args: argparse.Namespace, tmp: Path) -> None:
     from tsae.pipelines.anomaly.detector import Detector
 
     sensors = 4
-    det = Detector(window=args.window, epochs=1, device="cpu", max_train_windows=2000).fit(
-        synthetic(2000, sensors).T, sensors=[f"s{i}" for i in range(sensors)])
     path = tmp / "det.tsae"
-    det.save(path)
     trees: list[tuple[str, Path | None]] = [("this", None)]
     if args.old:
         trees.insert(0, ("old", Path(args.old)))
+        # fitted by the old tree: this tree reads an older detector file, an older tree refuses a newer one
+        np.save(tmp / "train.npy", synthetic(2000, sensors))
+        fit = ("import numpy as np, sys; from tsae.pipelines.anomaly.detector import Detector; "
+               f"Detector(window={args.window}, epochs=1, device='cpu', max_train_windows=2000).fit("
+               f"np.load(sys.argv[1]).T, sensors=[f's{{i}}' for i in range({sensors})]).save(sys.argv[2])")
+        subprocess.run([sys.executable, "-c", fit, str(tmp / "train.npy"), str(path)], check=True, cwd=tmp,
+                       env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(args.old)})
+    else:
+        Detector(window=args.window, epochs=1, device="cpu", max_train_windows=2000).fit(
+            synthetic(2000, sensors).T, sensors=[f"s{i}" for i in range(sensors)]).save(path)
+    det = Detector.load(path, device="cpu")
     names = [name for name, _ in trees]
     rows = []
     for devices in [int(d) for d in args.devices.split(",")]:
