@@ -17,6 +17,9 @@ Measures per series (scripts/anomaly_metrics.py): ROC-AUC, PR-AUC (average preci
 sensor, the window TSB-AD's own benchmark uses), event F1 (recall in labelled events, precision in samples,
 best threshold, no point adjustment), and the seconds each method spent fitting and scoring (after one
 untimed warm-up run of every method on a short synthetic series, so one-off JIT compilation is not counted).
+tsae's events (its flags ``score > threshold_``, as ``tsae detect score`` groups and bounds them) are measured too:
+the labelled anomalies an event is on (within a window), the events on none, and the first event's start minus
+the anomaly's start, beside its flagged span's (a table after the measures').
 
 Methods (scripts/anomaly_anchors.py describes the anchors):
 
@@ -112,17 +115,55 @@ def scored(series: Series) -> bool:
     return bool(tail.any() and not tail.all())
 
 
-def run_method(method: str, s: Series, window: int, detector_kw: dict[str, Any] | None = None) -> np.ndarray:
+def run_method(method: str, s: Series, window: int, detector_kw: dict[str, Any] | None = None,
+               onsets: dict[str, float] | None = None) -> np.ndarray:
+    """``method``'s scores of ``s``; for tsae, its events' onsets go into ``onsets`` (see :func:`event_onsets`)."""
     if method == "tsae":
         import tsae
+        from tsae.pipelines.anomaly.block_scoring import JoinedBlocks
+        from tsae.pipelines.anomaly.events import find_events
 
         detector = tsae.Detector(**(detector_kw or {}))
-        if TIMESTAMPS and s.times is not None:  # as a table's date column gives them to `tsae detect`
-            detector.fit(s.X[: s.train_end].T, times=s.times[: s.train_end])
-            return np.asarray(detector.decision_function(s.X.T, times=s.times), dtype=np.float64).ravel()
-        detector.fit(s.X[: s.train_end].T)
-        return np.asarray(detector.decision_function(s.X.T), dtype=np.float64).ravel()
+        times = s.times if TIMESTAMPS and s.times is not None else None  # as a table's date column gives them
+        if times is not None:
+            detector.fit(s.X[: s.train_end].T, times=times[: s.train_end])
+        else:
+            detector.fit(s.X[: s.train_end].T)
+        # the scores (as decision_function's) and, in the same pass, the early rows that bound the events
+        blocks, early = JoinedBlocks(), []
+        detector._score_each(s.X.T, None, 100, blocks, times, early.append)
+        scores, contrib = blocks.joined()
+        if onsets is not None:
+            events = find_events(scores, scores > detector.threshold_, contrib.T, detector.sensors_,
+                                 merge_gap=detector.event_gap, onset=np.concatenate(early),
+                                 onset_base=detector.state_.contrib_base)
+            onsets.update(event_onsets(s, events, int(detector.window_)))
+        return np.asarray(scores, dtype=np.float64).ravel()
     return anchor_scores(method, s.X, s.train_end, window)
+
+
+def event_onsets(s: Series, events: list[Any], window: int) -> dict[str, float]:
+    """tsae's events against the labelled anomalies of the scored rows: the median over the anomalies of the first
+    event's start minus the anomaly's start (an event within a window of the anomaly counts as on it), and of the
+    first event's flagged span's start (NaN: no event on any anomaly); how many anomalies an event is on, and the
+    events on none."""
+    tail = np.r_[0, s.labels[s.train_end:].astype(np.int8), 0]
+    starts = np.flatnonzero(np.diff(tail) == 1) + s.train_end
+    ends = np.flatnonzero(np.diff(tail) == -1) - 1 + s.train_end
+    scored = [e for e in events if e.end_index >= s.train_end]
+    on_any: set[int] = set()
+    delays, flagged = [], []
+    for a, b in zip(starts, ends, strict=True):
+        on = [i for i, e in enumerate(scored) if e.end_index >= a - window and e.start_index <= b + window]
+        on_any.update(on)
+        if on:
+            first = min((scored[i] for i in on), key=lambda e: e.start_index)
+            delays.append(first.start_index - a)
+            flagged.append(first.flagged_start_index - a)
+    return {"onset": float(np.median(delays)) if delays else float("nan"),
+            "onset_flagged": float(np.median(flagged)) if flagged else float("nan"),
+            "anomalies": float(len(starts)), "anomalies_hit": float(len(delays)),
+            "false_events": float(len(scored) - len(on_any))}
 
 
 def warm_up(methods: list[str], channels: int, detector_kw: dict[str, Any] | None = None) -> None:
@@ -148,7 +189,9 @@ def evaluate(series: list[Series], methods: list[str], quiet: bool,
                                       "train_end": s.train_end, "window": window, "method": method}
             started = time.perf_counter()
             try:
-                scores = run_method(method, s, window, detector_kw)
+                onsets: dict[str, float] = {}
+                scores = run_method(method, s, window, detector_kw, onsets)
+                row.update(onsets)
                 row["seconds"] = time.perf_counter() - started
                 if len(scores) != len(s.X):
                     raise ValueError(f"{len(scores)} scores for {len(s.X)} rows")
@@ -180,6 +223,28 @@ def summarise(rows: list[dict[str, object]], methods: list[str]) -> dict[str, di
                          seconds=float(sum(float(r["seconds"]) for r in mine)))  # type: ignore[arg-type]
             out[group][method] = entry
     return out
+
+
+def onset_table(title: str, rows: list[dict[str, object]]) -> str:
+    """tsae's events per source: anomalies an event is on, false events, and the median over the series of the
+    first event's start minus the anomaly's start, beside the flagged span's (negative: before the anomaly)."""
+    mine = [r for r in rows if r["method"] == "tsae" and "onset" in r]
+    if not mine:
+        return ""
+    lines = [f"**{title}: tsae's events**", "", "| source | series | anomalies with an event | false events | "
+             "first event start - anomaly start (samples, median of the series' medians; flagged span's) |",
+             "|---|---|---|---|---|"]
+    for source in sorted({str(r["source"]) for r in mine}):
+        part = [r for r in mine if r["source"] == source]
+        hit = sum(float(r["anomalies_hit"]) for r in part)  # type: ignore[arg-type]
+        total = sum(float(r["anomalies"]) for r in part)  # type: ignore[arg-type]
+        false = sum(float(r["false_events"]) for r in part)  # type: ignore[arg-type]
+        onset = [float(r["onset"]) for r in part if np.isfinite(float(r["onset"]))]  # type: ignore[arg-type]
+        flagged = [float(r["onset_flagged"]) for r in part  # type: ignore[arg-type]
+                   if np.isfinite(float(r["onset_flagged"]))]  # type: ignore[arg-type]
+        med = f"{np.median(onset):.0f} ({np.median(flagged):.0f})" if onset else "-"
+        lines.append(f"| {source} | {len(part)} | {hit:.0f}/{total:.0f} | {false:.0f} | {med} |")
+    return "\n".join(lines)
 
 
 def leads(summary: dict[str, dict[str, float]]) -> dict[str, float]:
@@ -229,6 +294,9 @@ def report_set(name: str, rows: list[dict[str, object]], methods: list[str], ski
           f"(no anomaly, or only anomalies, in the scored rows){': ' + ', '.join(skipped) if skipped else ''}\n")
     for group, table in summary.items():
         print(markdown(f"{name} / {group}", table) + "\n")
+    events = onset_table(name, rows)
+    if events:
+        print(events + "\n")
     if per_series:
         print(per_series_table(rows, methods) + "\n")
     return summary

@@ -40,7 +40,9 @@ Measures, per fault kind, mean over the seeds:
 - tsae's events (its flags ``score > threshold_`` merged into events as ``tsae detect`` does): whether an event
   touches the fault (its labelled span widened by the detector's window on each side), the events elsewhere
   (false events, and per day of normal time), the share of the fault's samples flagged, the first event's start
-  minus the fault's start (negative: the centred smoothing raises the score before the fault), the share of
+  minus the fault's start (negative: before it) and the last event's end minus the fault's end, each beside its
+  flagged span's (the centred smoothing raises the score before the fault and keeps it up after: events are
+  bounded where their top sensor's own error rises and falls, tsae/pipelines/anomaly/onset.py), the share of
   normal time (the copy outside the widened fault span) in alarm, the median of score / threshold there, and the
   longest false event (days; the longest over the seeds: one false event a week that lasts two days keeps a
   monitor in alarm all weekend);
@@ -321,14 +323,19 @@ class PerSensorPCA:
 def run_tsae(det: Any, X: np.ndarray, first: int) -> tuple[np.ndarray, np.ndarray, list[Any]]:
     """tsae's scores (n,), contributions (C, n) and events for the copy ``X`` (n, C), sample ``first`` of the
     series."""
+    from tsae.pipelines.anomaly.block_scoring import JoinedBlocks
     from tsae.pipelines.anomaly.events import find_events
 
     times = clock(first, len(X))
-    scores, contrib = det.score_with_contributions(X.T) if times is None else \
-        det.score_with_contributions(X.T, times=times)
+    # one scoring pass for the scores, contributions and the early rows that bound the events, as `tsae detect
+    # score` finds them (Detector.events would score the copy again)
+    blocks, early = JoinedBlocks(), []
+    det._score_each(X.T, None, 100, blocks, times, early.append)
+    scores, contrib = blocks.joined()
     flags = (scores > det.threshold_).astype(int)
-    events = find_events(scores, flags, contrib, SENSORS, merge_gap=det.event_gap)
-    return np.asarray(scores, float), np.asarray(contrib, float), events
+    events = find_events(scores, flags, contrib.T, SENSORS, merge_gap=det.event_gap, onset=np.concatenate(early),
+                         onset_base=det.state_.contrib_base)
+    return np.asarray(scores, float), np.asarray(contrib.T, float), events
 
 
 def stream_alarms(det: Any, X: np.ndarray, span: tuple[int, int, int] | None, block: int,
@@ -461,7 +468,12 @@ def evaluate_seed(seed: int, kinds: list[str], anchors: list[str], detector_kw: 
         rec["flag_in_fault"] = float((sc[y == 1] > det.threshold_).mean()) if len(lab_idx) else None
         if on:
             first = min(on, key=lambda e: e.start_index)
-            rec["ev_delay"] = int(first.start_index - lab_idx[0])  # negative: before the fault (centred smoothing)
+            rec["ev_delay"] = int(first.start_index - lab_idx[0])  # negative: before the fault
+            # the flagged span's start: before events were bounded by their top sensor's error (centred smoothing)
+            rec["ev_delay_flagged"] = int(first.flagged_start_index - lab_idx[0])
+            last = max(on, key=lambda e: e.end_index)
+            rec["ev_end_delay"] = int(last.end_index - lab_idx[-1])
+            rec["ev_end_delay_flagged"] = int(last.flagged_end_index - lab_idx[-1])
             rec["ev_top"] = first.top_sensors[0][0] if first.top_sensors else None
             rec["ev_len"] = int(sum(e.end_index - e.start_index + 1 for e in on))
         if latency_block:
@@ -564,10 +576,11 @@ def score_table(label: str, table: dict[str, dict[str, Any]], methods: list[str]
 
 def events_table(rows: list[dict[str, Any]], latency: bool) -> str:
     head = ("| kind | n | event on fault | false events (per normal day) | flagged share of fault samples | "
-            "first event start - fault start (samples, median) | normal time in alarm | "
+            "first event start - fault start (samples, median; flagged span's) | "
+            "last event end - fault end (samples, median; flagged span's) | normal time in alarm | "
             "median score / threshold (normal time) | longest false event (days, max) | attr tsae contrib | "
             "attr event top | attr PCA per-sensor | attr max abs z |")
-    columns = 13
+    columns = 14
     if latency:
         head += (" streaming alarm delay (samples, median) | early alarm delay (samples, median) | "
                  "early score above its threshold from the fault's start (samples, median) | "
@@ -580,7 +593,11 @@ def events_table(rows: list[dict[str, Any]], latency: bool) -> str:
         hit = f"{sum(r['ev_hit'] for r in rs)}/{n}" if kind != "none" else "-/-"
         false = f"{sum(r['ev_false'] for r in rs)} ({np.mean([r['false_per_day'] for r in rs]):.2f})"
         fl = [r["flag_in_fault"] for r in rs if r["flag_in_fault"] is not None]
-        dl = [r["ev_delay"] for r in rs if "ev_delay" in r]
+
+        def median(key: str, members: list[dict[str, Any]] = rs) -> str:
+            values = [r[key] for r in members if key in r]
+            return f"{np.median(values):.0f}" if values else "-"
+
         with_truth = [r for r in rs if "truth" in r]
 
         def share(key: str, members: list[dict[str, Any]] = with_truth) -> str:
@@ -589,7 +606,9 @@ def events_table(rows: list[dict[str, Any]], latency: bool) -> str:
             return f"{sum(r.get(key) == r['truth'] for r in members)}/{len(members)}"
 
         line = (f"| {kind} | {n} | {hit} | {false} | {f'{np.mean(fl):.2f}' if fl else '-'} | "
-                f"{np.median(dl) if dl else '-'} | {np.mean([r['flag_normal'] for r in rs]):.3f} | "
+                f"{median('ev_delay')} ({median('ev_delay_flagged')}) | "
+                f"{median('ev_end_delay')} ({median('ev_end_delay_flagged')}) | "
+                f"{np.mean([r['flag_normal'] for r in rs]):.3f} | "
                 f"{np.median([r['median_ratio_normal'] for r in rs]):.2f} | "
                 f"{max(r.get('false_longest_days', 0.0) for r in rs):.2f} | {share('attr_tsae')} | "
                 f"{share('attr_ev')} | {share('attr_pca')} | {share('attr_absz')} |")

@@ -27,7 +27,10 @@ def _whole_array_score(test: Path, det, output: Path, events: Path, silence: int
     table = files.read_data(test, text_columns=True)
     order, _ = files._sensor_order(test, list(table.columns), det.sensors_, list(table.text_columns))
     X = table.values[order]
-    scores, contrib, stretches = det._score_silent(X, None, silence)
+    blocks, early = block_scoring.JoinedBlocks(), []  # the early error rows too: the events' bounds (onset.py)
+    stretches = det._score_each(X, None, silence, blocks, None, early.append)
+    scores, contrib = blocks.joined()
+    contrib = contrib.T
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         silent = files._silent_sensors(test, np.isfinite(X).any(axis=1), list(det.sensors_), silence, stretches)
@@ -37,7 +40,8 @@ def _whole_array_score(test: Path, det, output: Path, events: Path, silence: int
     if time is not None:  # the time column's cells in the scores file: dates as text, numbers as numbers
         cells = time_cells(time, column_format([time], time=True), table.time_utc).tolist()
         times = [None if not c else c if time.dtype.kind == "M" else json.loads(c) for c in cells]
-    found = find_events(scores, flags, contrib, det.sensors_, times=times, merge_gap=det.event_gap)
+    found = find_events(scores, flags, contrib, det.sensors_, times=times, merge_gap=det.event_gap,
+                        onset=np.concatenate(early), onset_base=det.state_.contrib_base)
     if times is not None:
         silent = [dict(entry, time=times[entry["index"]], since_time=times[entry["since_index"]]) for entry in silent]
     columns = {"score": scores, "anomaly": flags, **{f"contrib_{name}": contrib[i] for i, name in

@@ -45,7 +45,8 @@ def shows_progress(quiet: bool, n: int) -> bool:
 
 def score_blocks(core: ScoringCore | DriftingCore, X: np.ndarray | RowReader,
                  each: Callable[[np.ndarray, np.ndarray], None], progress: bool = False,
-                 silence: int | None = None) -> list[tuple[int, int, int]]:
+                 silence: int | None = None, onset: Callable[[np.ndarray], None] | None = None,
+                 ) -> list[tuple[int, int, int]]:
     """Score the whole series ``X`` (C, n) (or read so, :class:`RowReader`) through ``core``, :data:`SCORE_BLOCK`
     samples at a time: ``each`` is given the scores ``(m,)`` and contribution rows ``(m, C)`` of the samples each
     block made final, in order (the last call, the end of the data's, may be empty); the silent stretches are
@@ -55,11 +56,15 @@ def score_blocks(core: ScoringCore | DriftingCore, X: np.ndarray | RowReader,
     many samples in a row is scored as the monitor scores a silent sensor (:mod:`~tsae.pipelines.anomaly.silent`,
     hooked into ``core``): the scores equal the monitor's with the same ``silence``, and the stretches are
     ``(sensor, index, since_index)`` where one fell silent (:func:`~tsae.pipelines.anomaly.silent.silent_stretches`).
+
+    With ``onset`` (a core built with ``early``), it is given each block's early error rows ``(n, C)``
+    (:meth:`~tsae.pipelines.anomaly.scoring.ScoringCore.take_early`) before ``each`` is given the scores the block
+    made final, as the monitor feeds its event tracker (:meth:`~tsae.pipelines.anomaly.events.EventTracker.push_onset`).
     """
     from tsae.pipelines.progress import sample_bar
 
     n = X.n if isinstance(X, RowReader) else X.shape[1]
-    silent = SilentSensors(core, silence) if silence is not None else None
+    silent = SilentSensors(core, silence, early=onset is not None) if silence is not None else None
     stretches: list[tuple[int, int, int]] = []
     with sample_bar(n, "score", progress, leave=False) as bar:
         for start in range(0, n, SCORE_BLOCK):
@@ -67,7 +72,10 @@ def score_blocks(core: ScoringCore | DriftingCore, X: np.ndarray | RowReader,
             block = X.read(start, stop) if isinstance(X, RowReader) else X[:, start:stop]
             if silent is not None:  # a block's silent sensors before its samples are scored, as in the monitor
                 stretches += silent_starts(silent.push(block))
-            each(*core._push_rows(block.T))
+            scored = core._push_rows(block.T)
+            if onset is not None:
+                onset(core.take_early())
+            each(*scored)
             bar.update(min(SCORE_BLOCK, n - start))
     each(*core._flush_rows())
     return stretches

@@ -83,6 +83,7 @@ from tsae.pipelines.anomaly.detector_file import (
     term_arrays,
 )
 from tsae.pipelines.anomaly.drift import DriftingCore
+from tsae.pipelines.anomaly.events import Event, EventTracker
 from tsae.pipelines.anomaly.fitting import DetectorFit, FitWarning, check_family
 from tsae.pipelines.anomaly.profile_times import sample_times
 from tsae.pipelines.anomaly.scoring import DetectorState, ScoringCore, as_chunk, sensor_columns
@@ -591,13 +592,15 @@ class Detector:
 
     def _score_each(self, X: Any, device: Any, silence: int | None,
                     each: Callable[[np.ndarray, np.ndarray], None], times: Any = None,
-                    ) -> list[tuple[int, int, int]]:
+                    onset: Callable[[np.ndarray], None] | None = None) -> list[tuple[int, int, int]]:
         """:meth:`_score_silent` a block at a time: ``each`` is given each block's scores ``(m,)`` and contribution
         rows ``(m, n_sensors)`` as they are final, in order
         (:func:`~tsae.pipelines.anomaly.block_scoring.score_blocks`); the silent stretches are returned (``tsae detect
         score`` streams its output so, and lists them). ``X`` may be a
         :class:`~tsae.pipelines.anomaly.block_scoring.RowReader` (a long file's rows, read as they are scored), whose
-        length and values its caller checked (its rows have the ``seasonal_`` profile removed already)."""
+        length and values its caller checked (its rows have the ``seasonal_`` profile removed already). ``onset`` is
+        given each block's early error rows before ``each`` its scores (for the events' bounds: see
+        :func:`~tsae.pipelines.anomaly.block_scoring.score_blocks`)."""
         silence = silence_setting(silence)
         if not isinstance(X, RowReader):
             raw, X = X, self._series(X)
@@ -609,8 +612,8 @@ class Detector:
                                  "sensor reads)")
         n = X.n if isinstance(X, RowReader) else X.shape[1]
         with torch_threads(self.threads, native=True):
-            return score_blocks(self.core(device=self.device if device is None else device), X, each,
-                                shows_progress(self.quiet, n), silence)
+            core = self.core(device=self.device if device is None else device, early=onset is not None)
+            return score_blocks(core, X, each, shows_progress(self.quiet, n), silence, onset)
 
     def _without_profile(self, X: np.ndarray, raw: Any, times: Any) -> np.ndarray:
         """``X`` (C, n) with the ``seasonal_`` profile removed at its times (``times``, else ``raw``'s time index)."""
@@ -642,6 +645,43 @@ class Detector:
             ``(n_samples,)`` scores.
         """
         return self.score_with_contributions(X, silence=silence, times=times)[0]
+
+    def events(self, X: Any, *, silence: int | None = 100, times: Any = None) -> list[Event]:
+        """The anomaly events of ``X``, as ``tsae detect score`` and the monitor find them.
+
+        Flagged samples (score above ``threshold_``) within ``event_gap`` of each other form one event; it begins
+        and ends where its top sensor's own error rises and falls within the flagged span
+        (:mod:`~tsae.pipelines.anomaly.onset`), not up to a window and half the moving mean earlier, as the
+        smoothed score does.
+
+        Parameters
+        ----------
+        X
+            The series (see :meth:`score_with_contributions`).
+        silence
+            Silent sensors, as in :meth:`score_with_contributions`.
+        times
+            The samples' times: for a ``seasonal_`` profile (see :meth:`score_with_contributions`), and the events'
+            ``start``, ``end`` and ``peak_time`` (else None).
+
+        Returns
+        -------
+        list of Event
+            In time order (:class:`~tsae.pipelines.anomaly.events.Event`).
+        """
+        tracker = EventTracker(self.sensors_, merge_gap=self.event_gap, onset_base=self.fitted_state().contrib_base)
+        found: list[Event] = []
+
+        def each(scores: np.ndarray, contrib: np.ndarray) -> None:
+            found.extend(tracker.push(scores, scores > self.threshold_, contrib.T))
+
+        self._score_each(X, None, silence, each, times, tracker.push_onset)
+        found.extend(tracker.flush())
+        if times is not None:
+            for event in found:
+                event.start, event.end, event.peak_time = (times[i] for i in
+                                                           (event.start_index, event.end_index, event.peak_index))
+        return found
 
     def contributions(self, X: Any, *, silence: int | None = 100, times: Any = None) -> np.ndarray:
         """Each sensor's share of each sample's score, ``(n_sensors, n_samples)``.

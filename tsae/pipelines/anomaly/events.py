@@ -2,8 +2,12 @@
 
 An event is a run of flagged samples; runs separated by at most ``merge_gap``
 unflagged samples are merged into one. Each event reports its first and last
-flagged sample (time and row index), its length, its peak score (and where), and the
-sensors that contributed most to its summed per-sensor error ("top sensors").
+sample (time and row index), its flagged samples, its peak score (and where), and the
+sensors that contributed most to its summed per-sensor error ("top sensors"). Given each
+sample's early error rows (``onset``), its first and last sample are where its top sensor's
+own error rises and falls within its flagged span (:mod:`~tsae.pipelines.anomaly.onset`), the
+flagged span's bounds kept beside them (``flagged_start_index``, ``flagged_end_index``); without, the
+flagged span's.
 
 Batch and streaming share one code path: :func:`find_events` feeds a whole series to
 an :class:`EventTracker`, which the streaming monitor feeds block by block.
@@ -21,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from tsae.io.table_time import iso_time
+from tsae.pipelines.anomaly.onset import OnsetTrace
 
 
 @dataclass
@@ -36,6 +41,9 @@ class Event:
     start: Any = None
     end: Any = None
     peak_time: Any = None
+    #: the first and last flagged sample (``start_index`` and ``end_index`` are within them: see the module notes)
+    flagged_start_index: int | None = None
+    flagged_end_index: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -97,6 +105,10 @@ class EventTracker:
         Runs separated by at most this many unflagged samples form one event.
     top_k
         How many top sensors each event lists.
+    onset_base
+        Each sensor's normal error level ``(n_sensors,)`` (the detector's ``contrib_base``): events begin and end where
+        their top sensor's early error rows, given by :meth:`push_onset` as the samples arrive, rise and fall
+        (:mod:`~tsae.pipelines.anomaly.onset`). None: at the flagged span's bounds.
 
     Examples
     --------
@@ -108,7 +120,8 @@ class EventTracker:
     [(1, 4, 4.0)]
     """
 
-    def __init__(self, sensors: Sequence[str], merge_gap: int = 0, top_k: int = 3) -> None:
+    def __init__(self, sensors: Sequence[str], merge_gap: int = 0, top_k: int = 3,
+                 onset_base: np.ndarray | None = None) -> None:
         if merge_gap < 0:
             raise ValueError(f"merge_gap={merge_gap!r} must be >= 0")
         self.sensors = list(sensors)
@@ -116,6 +129,7 @@ class EventTracker:
         self.top_k = int(top_k)
         self.position = 0  # global index of the next sample
         self._open: dict[str, Any] | None = None
+        self._onset = None if onset_base is None else OnsetRows(np.asarray(onset_base, dtype=np.float64))
         #: what the last :meth:`push` did, in order: ``("open", alarm)`` when an event began (its first flagged
         #: sample, :meth:`_alarm`), ``("close", event)`` when one ended
         self.changes: list[tuple[str, Any]] = []
@@ -123,6 +137,11 @@ class EventTracker:
     @property
     def in_event(self) -> bool:
         return self._open is not None
+
+    @property
+    def onset(self) -> bool:
+        """Whether the events' bounds come from the early error rows (built with ``onset_base``)."""
+        return self._onset is not None
 
     def push(
         self, scores: np.ndarray, flags: np.ndarray, contributions: np.ndarray | None = None,
@@ -138,6 +157,23 @@ class EventTracker:
         n = scores.size
         base = self.position
         self.position += n
+        if self._onset is not None:
+            self._onset.score(n, times)
+        closed = self._push_runs(scores, flags, contributions, times, base)
+        if self._onset is not None:
+            self._onset.settle(self.position, None if self._open is None else self._open["last"] + 1)
+        return closed
+
+    def push_onset(self, rows: np.ndarray) -> None:
+        """The early error rows ``(n, n_sensors)`` of the next samples to arrive (a tracker built with
+        ``onset_base``; given before, or with, the scores of those samples)."""
+        if self._onset is None:
+            raise ValueError("push_onset: this tracker was built without onset_base")
+        self._onset.arrive(rows)
+
+    def _push_runs(self, scores: np.ndarray, flags: np.ndarray, contributions: np.ndarray | None,
+                   times: Sequence[Any] | None, base: int) -> list[Event]:
+        """:meth:`push`'s grouping of the samples ``base .. base + n - 1``."""
         closed: list[Event] = []
         flagged = np.flatnonzero(flags)
         if flagged.size == 0:
@@ -166,6 +202,8 @@ class EventTracker:
                 }
                 self.changes.append(("open", self._alarm(scores[run[0]], contributions, int(run[0]), first,
                                                          self._open["start"])))
+                if self._onset is not None:
+                    self._onset.begin(first, last + 1)
             else:
                 event = self._open
                 event["last"] = last
@@ -178,6 +216,8 @@ class EventTracker:
                     event["peak"] = peak_score
                     event["peak_index"] = local_peak + base
                     event["peak_time"] = times[local_peak] if times is not None else None
+                if self._onset is not None:
+                    self._onset.extend(last + 1)
         if self._open is not None and self.position - 1 - self._open["last"] > self.merge_gap:
             closed.append(self._close())
         return closed
@@ -199,17 +239,86 @@ class EventTracker:
         self._open = None
         top: list[tuple[str, float]] = []
         contrib = event["contrib"]
+        bounds = None
         if contrib is not None and self.sensors:
             total = float(contrib.sum())
             order = np.argsort(-contrib, kind="stable")[: self.top_k]
             top = [(self.sensors[i], float(contrib[i] / total) if total > 0 else 0.0) for i in order]
+            if self._onset is not None:
+                bounds = self._onset.trace.bounds(int(order[0]))
+        first, last, start, end = (event["first"], event["last"], event["start"], event["end"]) if bounds is None \
+            else bounds
         closed = Event(
-            start_index=event["first"], end_index=event["last"], n_samples=event["count"],
+            start_index=first, end_index=last, n_samples=event["count"],
             peak_score=event["peak"], peak_index=event["peak_index"], top_sensors=top,
-            start=event["start"], end=event["end"], peak_time=event["peak_time"],
+            start=start, end=end, peak_time=event["peak_time"],
+            flagged_start_index=event["first"], flagged_end_index=event["last"],
         )
         self.changes.append(("close", closed))
         return closed
+
+
+class OnsetRows:
+    """The early error rows an :class:`EventTracker` holds for its events' bounds (:mod:`~.onset`).
+
+    The rows of the samples that arrived and are not scored yet (``ahead``: a sample's early row is known before
+    its score), and those of the open event's unflagged samples after its last flagged one (``held``: they
+    belong to it if a flagged sample follows within the merge gap); the open event's flagged span goes into its
+    :class:`~tsae.pipelines.anomaly.onset.OnsetTrace` (``trace``) as it grows. At most the scoring delay, a
+    block and the merge gap of rows are held.
+    """
+
+    def __init__(self, base: np.ndarray) -> None:
+        self.trace = OnsetTrace(base)
+        self.channels = self.trace.channels
+        self.ahead: list[np.ndarray] = []
+        self.rows = np.zeros((0, self.channels))  # the rows of samples `start ..` of the scored samples held
+        self.times: list[Any] | None = None
+        self.start = 0
+        self.done = 0  # the samples before this one went into the open event's trace
+
+    def arrive(self, rows: np.ndarray) -> None:
+        rows = np.asarray(rows, dtype=np.float64)
+        if rows.ndim != 2 or rows.shape[1] != self.channels:
+            raise ValueError(f"onset rows of shape {rows.shape}: expected (n, {self.channels})")
+        if len(rows):
+            self.ahead.append(rows)
+
+    def score(self, n: int, times: Sequence[Any] | None) -> None:
+        """The next ``n`` samples are scored (with ``times``): their rows join the held ones (NaN where none came)."""
+        joined = np.concatenate(self.ahead) if len(self.ahead) > 1 else self.ahead[0] if self.ahead else \
+            np.zeros((0, self.channels))
+        part = joined[:n]
+        if len(part) < n:
+            part = np.concatenate([part, np.full((n - len(part), self.channels), np.nan)])
+        self.ahead = [joined[n:]] if len(joined) > n else []
+        self.rows = np.concatenate([self.rows, part]) if len(self.rows) else part
+        if self.times is not None or times is not None:
+            held = self.times if self.times is not None else [None] * (len(self.rows) - n)
+            self.times = [*held, *(times if times is not None else [None] * n)]
+
+    def begin(self, first: int, stop: int) -> None:
+        """An event begins at sample ``first``; its samples up to ``stop`` (exclusive) are known to be in it."""
+        self.trace.reset()
+        self.done = first
+        self.extend(stop)
+
+    def extend(self, stop: int) -> None:
+        """The open event holds the samples up to ``stop`` (exclusive)."""
+        if stop <= self.done:
+            return
+        a, b = self.done - self.start, stop - self.start
+        self.trace.add(self.rows[a:b], self.done, None if self.times is None else self.times[a:b])
+        self.done = stop
+
+    def settle(self, scored: int, keep_from: int | None) -> None:
+        """The samples before ``scored`` are scored; keep the rows from ``keep_from`` (None: no event is open)."""
+        keep = scored if keep_from is None else keep_from
+        drop = max(0, keep - self.start)
+        self.rows = self.rows[drop:]
+        if self.times is not None:
+            self.times = self.times[drop:] or None
+        self.start += drop
 
 
 def _row_sum(rows: np.ndarray, carried: np.ndarray | None = None) -> np.ndarray:
@@ -224,8 +333,14 @@ def _row_sum(rows: np.ndarray, carried: np.ndarray | None = None) -> np.ndarray:
 def find_events(
     scores: np.ndarray, flags: np.ndarray, contributions: np.ndarray | None = None,
     sensors: Sequence[str] = (), times: Sequence[Any] | None = None, merge_gap: int = 0, top_k: int = 3,
+    onset: np.ndarray | None = None, onset_base: np.ndarray | None = None,
 ) -> list[Event]:
     """Group a whole series' flagged samples into events (see :class:`EventTracker`).
+
+    With the series' early error rows ``onset`` ``(n, n_sensors)`` and each sensor's normal error level
+    ``onset_base`` (the detector's ``contrib_base``), each event begins and ends where its top sensor's own error
+    rises and falls (:mod:`~tsae.pipelines.anomaly.onset`); :meth:`~tsae.pipelines.anomaly.detector.Detector.events`
+    gives them so.
 
     Examples
     --------
@@ -233,7 +348,11 @@ def find_events(
     >>> [(e.start_index, e.end_index, e.n_samples, e.peak_score) for e in events]
     [(1, 2, 2, 6.0), (5, 5, 1, 9.0)]
     """
-    tracker = EventTracker(list(sensors), merge_gap=merge_gap, top_k=top_k)
+    if (onset is None) != (onset_base is None):
+        raise ValueError("find_events: give onset and onset_base together, or neither")
+    tracker = EventTracker(list(sensors), merge_gap=merge_gap, top_k=top_k, onset_base=onset_base)
+    if onset is not None:
+        tracker.push_onset(onset)
     events = tracker.push(scores, flags, contributions, times)
     return events + tracker.flush()
 

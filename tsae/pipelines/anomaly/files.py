@@ -456,7 +456,7 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     if time is not None:  # one precision for all of its dates, whole numbers written as read: decided on all of it
         names.insert(0, time_header(time_name))  # pandas' unnamed index stays unnamed, as smooth writes it
         formats.insert(0, column_format([time], time=True))
-    tracker = EventTracker(det.sensors_, merge_gap=det.event_gap)
+    tracker = EventTracker(det.sensors_, merge_gap=det.event_gap, onset_base=det.state_.contrib_base)
     found: list[Event] = []
     flagged = 0
     # what the plot draws of the scores and (a long table read in blocks) of the sensors, gathered as they are scored
@@ -481,7 +481,7 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
             dates = _profile_times(test_path, det, time, table.time_utc)
             if dates is not None and source is not None:  # a long table's rows, the profile removed as they are read
                 rows_in = _without_profile(rows_in, det, dates)
-            stretches = det._score_each(rows_in, None, silence, block, dates)
+            stretches = det._score_each(rows_in, None, silence, block, dates, tracker.push_onset)
             if source is not None:
                 source.finish()  # a file that changed while it was read is an error, and no output
         found.extend(tracker.flush())

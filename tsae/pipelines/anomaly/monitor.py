@@ -10,7 +10,12 @@ rows with the same ``silence``: both run :class:`~tsae.pipelines.anomaly.scoring
 once the last window covering it is complete and the moving mean has the samples after it (with
 the default centred mean over two windows, about two windows later); records carry the sample's
 index and time. An ``alarm`` record goes out as soon as an event's first sample is flagged, its
-``event`` record when the event ends (no flagged sample for the merge gap). Before them, an early
+``event`` record when the event ends (no flagged sample for the merge gap). The alarm names that first flagged
+sample: it goes out live, and the fault may begin up to a window and half the moving mean after it (the centred
+smoothing raises the score before the fault). The ``event`` record's ``start`` and ``end`` are where its top
+sensor's own error rises and falls within the flagged span (:mod:`~tsae.pipelines.anomaly.onset`; the flagged
+span's bounds in ``flagged_start_index`` and ``flagged_end_index``), decided when it closes from the early error rows
+the monitor has by then, with no more delay: the same events as batch scoring's. Before them, an early
 ``alarm`` (``"source": "early"``, :mod:`~tsae.pipelines.anomaly.early`) may go out as a sample
 arrives, from the newest complete windows alone. Memory is bounded: the core keeps about
 one window of rows, the event tracker one open event.
@@ -231,18 +236,21 @@ class Monitor:
         self.threshold = float(detector.threshold_)
         self.window = int(detector.window_)
         early_threshold = getattr(detector, "early_threshold_", None) if check_flag("early", early) else None
+        base = detector.state_.contrib_base
+        # the early rows give the early alarms and the events' bounds (as batch scoring's: see EventTracker)
+        self.keeps_early = early_threshold is not None or base is not None
         self.core = detector.core(device="cpu", drift_rate=drift_rate, drift_every=drift_every,
-                                  early=early_threshold is not None)
+                                  early=self.keeps_early)
         self.early = None if early_threshold is None else EarlyWatch(
-            self.sensors, early_threshold, detector.event_gap, detector.state_.contrib_base)
-        self.tracker = EventTracker(self.sensors, merge_gap=detector.event_gap)
+            self.sensors, early_threshold, detector.event_gap, base)
+        self.tracker = EventTracker(self.sensors, merge_gap=detector.event_gap, onset_base=base)
         self.pending_times: deque[Any] = deque()
         self.emitted = 0
         self.events = 0
         self.anomalous = 0
         self.max_score = -math.inf
         # the core scores without the silent sensors
-        self._silent = SilentSensors(self.core, self.silence, early=self.early is not None)
+        self._silent = SilentSensors(self.core, self.silence, early=self.keeps_early)
         self.degraded = self._silent.scoring
         self.silent_reports = 0
         self.started = _time.monotonic()
@@ -361,9 +369,12 @@ class Monitor:
         self.pending_times.extend(times if times is not None else [None] * x.shape[1])
         scores, contrib = yield from self.core._push_rows_steps(as_chunk(x, len(self.sensors)).T)
         contrib = contrib.T
+        early = self.core.take_early() if self.keeps_early else None
+        if early is not None and self.tracker.onset:  # the samples' early rows before their scores
+            self.tracker.push_onset(early)
         records = sensor_records + self._emit(scores, contrib)
-        if self.early is not None:  # after the final scores: an event they opened silences the early alarm
-            records += self.early.push(self.core.take_early(), times, self.tracker.in_event, self.emitted)
+        if self.early is not None and early is not None:  # after the final scores: an event they opened silences
+            records += self.early.push(early, times, self.tracker.in_event, self.emitted)  # the early alarm
         return records
 
     def _check_excel_days(self, times: Sequence[Any]) -> None:
