@@ -408,6 +408,18 @@ def topic_blocks(messages: Iterable[tuple[str, list[str]]], limit: int) -> Itera
     each a :class:`TopicLines` whose parts join consecutive messages of a topic (a message longer than ``limit`` in
     parts of its own, each in a block of its own).
 
+    Parameters
+    ----------
+    messages
+        ``(topic, lines)`` of each message, in the order they came.
+    limit
+        Most characters of a block (a longer line alone in its block).
+
+    Returns
+    -------
+    Iterator of TopicLines
+        The blocks, in order.
+
     Examples
     --------
     >>> [block.parts for block in topic_blocks([("a", ["1"]), ("a", ["2"]), ("b", ["3"]), ("a", ["4"])], 100)]
