@@ -150,3 +150,30 @@ def test_what_native_code_writes_to_descriptor_1_stays_out_of_denoise_dash_audio
     assert proc.returncode == 0, proc.stderr
     assert b"native noise" not in proc.stdout and b"native noise" in proc.stderr
     assert sf.read(io.BytesIO(proc.stdout))[0].shape == (8000,)
+
+
+@posix_only
+@pytest.mark.slow  # a fresh process that imputes (a few seconds)
+def test_what_native_code_writes_to_descriptor_1_stays_out_of_dash_o_dash(tmp_path) -> None:
+    # `tsae impute x.csv -o -`: the output is copied to stdout once the command is done; before, bytes written to
+    # descriptor 1 meanwhile came first, above the CSV header
+    table = tmp_path / "x.csv"
+    table.write_text("a,b\n" + "".join(f"{i},{'' if i % 7 == 3 else -i}\n" for i in range(60)))
+    proc = _python(f"""
+        import os, sys
+        import tsae.pipelines.smooth.files as files
+        from tsae.cli import main
+
+        impute = files.impute_file
+
+        def noisy(*args, **kwargs):  # a plugin's native code, run inside the command
+            os.write(1, b"native noise\\\\n")
+            return impute(*args, **kwargs)
+
+        files.impute_file = noisy
+        sys.argv = ["tsae", "impute", {str(table)!r}, "-o", "-", "-q"]
+        main()
+        """)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(b"a,b\n") and b"native noise" not in proc.stdout, proc.stdout[:80]
+    assert b"native noise" in proc.stderr
