@@ -772,7 +772,8 @@ def _serve(monitor: Monitor | DeviceMonitors, stream_in: Any, write: Any, stop: 
                     write(cast(Monitor, monitor).push(block))
                 elif block and isinstance(monitor, DeviceMonitors):
                     parts = getattr(block, "parts", None)  # an MQTT block's lines by topic (TopicLines)
-                    write(monitor.push_lines(block) if parts is None else monitor.push_topics(parts))
+                    write(monitor.push_topics(parts) if parts is not None
+                          else monitor.push_lines(block, getattr(block, "topic", None)))  # (a block of one topic)
                 elif block:
                     write(monitor.push_lines(block))
                 if stop.is_set():
