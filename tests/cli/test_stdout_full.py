@@ -54,3 +54,34 @@ def test_what_only_prints_to_a_closed_stdout_is_an_error(args) -> None:
     process = tsae_process(*args, text=True, stdout=subprocess.DEVNULL, preexec_fn=lambda: os.close(1))
     _, err = process.communicate(timeout=60)
     assert process.returncode == 1 and err.startswith("Error: stdout is closed: ") and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize(("closed", "said"), [(1, "stdout is closed here"), (0, "stdin is closed here")])
+def test_monitor_with_its_stdout_or_stdin_closed_is_a_usage_error_as_for_the_other_commands(trained, closed,
+                                                                                          said) -> None:
+    # before: status 1 (the library's ValueError), where `tsae smooth - >&-` and `tsae denoise -o - >&-` exit 2
+    import os
+
+    table, _, detector = trained
+    with open(table, "rb") as stdin:
+        process = tsae_process("monitor", "--detector", detector, text=True, stdin=stdin, stdout=subprocess.DEVNULL,
+                               preexec_fn=lambda: os.close(closed))
+        _, err = process.communicate(timeout=60)
+    assert process.returncode == 2 and err.startswith(f"Error: {said}") and err.count("\n") == 1, err
+
+
+def test_monitor_whose_reader_has_gone_ends_quietly_with_status_0(trained) -> None:
+    # `tsae monitor ... | head -c0`: as `tsae models | head`, the reader took what it wanted; not an error
+    import os
+
+    table, _, detector = trained
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        with open(table, "rb") as stdin:
+            process = tsae_process("monitor", "--detector", detector, "--every-sample", "-q", text=True, stdin=stdin,
+                                   stdout=writer)
+            _, err = process.communicate(timeout=60)
+    finally:
+        os.close(writer)
+    assert (process.returncode, err) == (0, "")

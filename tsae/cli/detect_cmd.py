@@ -1,6 +1,7 @@
 """``tsae detect fit|score`` (batch anomaly detection) and ``tsae monitor`` (streaming)."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any, Literal
 
@@ -266,6 +267,18 @@ def score_command(test: Path | str, detector: Path, output: Path | str, plot: Pa
         echo_done(line, quiet)
 
 
+def closed_monitor_stream(streams: tuple[str, str]) -> str:
+    """Why ``tsae monitor`` cannot run with its ``(source, sink)`` ``streams`` here: stdin it reads, or stdout it
+    writes to, closed (``< &-``, ``>&-``); '' else. A reader of stdout that goes away later (``| head``) is no error:
+    the monitor ends quietly, with status 0."""
+    if streams[0] == "stdin" and (sys.stdin is None or sys.stdin.closed):
+        return "stdin is closed here: pipe the samples in (or read them with --mqtt HOST:PORT)"
+    if streams[1] == "stdout" and (sys.stdout is None or sys.stdout.closed):
+        return ("stdout is closed here: the monitor writes its records there; redirect it to a file or pipe "
+                "(or publish them with --out-topic)")
+    return ""
+
+
 @click.command("monitor")
 @click.option("--detector", type=model_file, required=True,
               help="Detector file written by `tsae detect fit`.")
@@ -376,6 +389,9 @@ def monitor_command(detector: Path, fmt: str, tags: dict[str, str], group_by: tu
         only_with(["--outbox"], "an MQTT sink (--out-topic and --mqtt HOST:PORT)")
     if "mqtt" not in streams and given_flags("client_id"):
         only_with(["--client-id"], "an MQTT source or sink (--mqtt HOST:PORT)")
+    closed = closed_monitor_stream(streams)
+    if closed:
+        raise click.UsageError(closed)  # status 2 and one line, as `tsae smooth - >&-` and `tsae denoise -o - >&-`
     raw_format = (fmt if binary else "f32") if raw else None
     from tsae.cli.pipes import data_on_stdout
 

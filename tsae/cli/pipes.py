@@ -178,14 +178,18 @@ def files_with_stdout() -> Iterator[None]:
 def data_on_stdout(active: bool = True) -> Iterator[Any]:
     """Stdout, for a command that writes its data there as it goes (``tsae monitor``'s JSON lines, ``tsae denoise
     -``'s audio), with what ``print()`` writes meanwhile sent to stderr: a plugin family that prints in its forward
-    (or its ``__init__``) put its words between the records, or inside a WAV stream. ``None`` where stdout is closed
-    (the command tells it), or when not ``active`` (the data goes elsewhere: nothing is redirected)."""
+    (or its ``__init__``) put its words between the records, or inside a WAV stream; what native code writes to file
+    descriptor 1 goes to stderr too (:func:`tsae.io.c_stdout.stdout_for_data_only`: the data goes through a
+    duplicate of it). ``None`` where stdout is closed (the command tells it), or when not ``active`` (the data goes
+    elsewhere: nothing is redirected)."""
+    from tsae.io.c_stdout import stdout_for_data_only
+
     stream = sys.stdout
     if not active or stream is None:
         yield None
         return
-    with contextlib.redirect_stdout(sys.stderr):
-        yield stream
+    with stdout_for_data_only(stream) as data, contextlib.redirect_stdout(sys.stderr):
+        yield data
 
 
 def is_stdout(output: object) -> bool:
@@ -217,14 +221,16 @@ def stdout_or_file(output: Path | str, reads: Iterable[Path | str | None] = (), 
     if not is_stdout(output):
         yield Path(output)
         return
+    from tsae.io.c_stdout import native_stdout_to_stderr
     from tsae.io.unspool import unspooled
 
     check_stdout_not_read(reads)
     stream: BinaryIO = sys.stdout.buffer
     with quiet_broken_pipe(stdout_only=True), unspooled(stream, suffix=suffix) as copy:
-        # what is print()ed meanwhile (a plugin family's forward, say) goes to stderr: in stdout it would come
-        # before the output and spoil it (a CSV with a stray first line, a .npy that no longer loads)
-        with contextlib.redirect_stdout(sys.stderr):
+        # what is print()ed meanwhile (a plugin family's forward, say), or written to file descriptor 1 by native
+        # code, goes to stderr: in stdout it would come before the output and spoil it (a CSV with a stray first
+        # line, a .npy that no longer loads); the output is copied once descriptor 1 is back
+        with native_stdout_to_stderr(sys.stdout), contextlib.redirect_stdout(sys.stderr):
             yield copy
 
 

@@ -20,7 +20,6 @@ line -- sending it would publish old samples and events again and delete the log
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import math
@@ -29,7 +28,7 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -224,7 +223,8 @@ class MqttSource:
         over-long line of NUL characters in its place, which the record parser counts as malformed
         (as :class:`~tsae.io.streams.StdinSource` does), so a huge payload costs little more than itself.
     by_topic
-        ``blocks()`` gives each topic's lines in blocks of their own, :class:`TopicLines` (for a monitor per device).
+        ``blocks()`` gives :class:`TopicLines`, which keep each topic's lines apart (for a monitor per device named
+        by the topic: the messages of many devices that came together are still one block, scored together).
 
     A payload that starts as gzip, bzip2 or xz data is decompressed (by its magic bytes, as Telegraf's
     ``content_encoding = "gzip"`` sends it); one that does not decompress is one warning, and skipped.
@@ -347,41 +347,30 @@ class MqttSource:
         return lines
 
     def blocks(self) -> Iterator[list[str]]:
-        """Blocks of the lines received (an empty one every ``poll`` seconds without any); with ``by_topic``, each
-        block holds one topic's lines, a :class:`TopicLines` naming it."""
-        held: tuple[str, bytes] | None = None
+        """Blocks of the lines received (an empty one every ``poll`` seconds without any): what has come by then, up
+        to about ``block_bytes``, never waiting for more. With ``by_topic``, each block is a :class:`TopicLines`,
+        which keeps each topic's lines apart (:func:`topic_blocks`)."""
         while not self.closed:
             try:
-                first = held or self._take(block=True)
+                taken = [self._take(block=True)]
             except queue.Empty:
                 yield []
                 continue
-            held = None
-            topic = first[0]
-            payloads = [first[1]]
-            size = len(first[1])
-            while size < self.block_bytes:  # a bounded block, like stdin's
+            size = len(taken[0][1])
+            while size < self.block_bytes:  # a bounded block, like stdin's: what is queued, no waiting for more
                 try:
-                    taken = self._take(block=False)
+                    taken.append(self._take(block=False))
                 except queue.Empty:
                     break
-                if self.by_topic and taken[0] != topic:
-                    held = taken  # the next block's
-                    break
-                payloads.append(taken[1])
-                size += len(taken[1])
+                size += len(taken[-1][1])
             # one message of many lines in blocks of about block_bytes too: the monitor parses and scores a block
             # at once (a message of 600,000 lines was one block: 860 MB)
-            blocks = _bounded_blocks((line for payload in payloads for line in self._lines(payload, topic)),
-                                     self.block_bytes)
-            if not self.by_topic:
-                yield from blocks
-                continue
-            for block in blocks:
-                yield TopicLines(topic, block)
-        if held is not None:  # left unread at the stop: counted among those received but not scored
-            with contextlib.suppress(queue.Full):
-                self.queue.put_nowait(held)
+            if self.by_topic:
+                yield from topic_blocks(((topic, self._lines(payload, topic)) for topic, payload in taken),
+                                        self.block_bytes)
+            else:
+                yield from _bounded_blocks((line for topic, payload in taken for line in self._lines(payload, topic)),
+                                           self.block_bytes)
 
     def __iter__(self) -> Iterator[str]:
         for block in self.blocks():
@@ -404,11 +393,53 @@ class MqttSource:
 
 
 class TopicLines(list[str]):
-    """A block of lines that came on one MQTT topic (:attr:`topic`)."""
+    """A block of lines that came on MQTT topics: all of them, and :attr:`parts`, ``(topic, lines)`` in the order
+    they came, each the lines of consecutive messages of one topic; :attr:`topic` is the topic when there is one
+    part, else None."""
 
-    def __init__(self, topic: str, lines: list[str]) -> None:
-        super().__init__(lines)
-        self.topic = topic
+    def __init__(self, parts: Sequence[tuple[str, list[str]]]) -> None:
+        super().__init__(line for _, lines in parts for line in lines)
+        self.parts = list(parts)
+        self.topic = self.parts[0][0] if len(self.parts) == 1 else None
+
+
+def topic_blocks(messages: Iterable[tuple[str, list[str]]], limit: int) -> Iterator[TopicLines]:
+    """The lines of ``messages`` (``(topic, lines)`` as they came) in blocks of at most about ``limit`` characters,
+    each a :class:`TopicLines` whose parts join consecutive messages of a topic (a message longer than ``limit`` in
+    parts of its own, each in a block of its own).
+
+    Parameters
+    ----------
+    messages
+        ``(topic, lines)`` of each message, in the order they came.
+    limit
+        Most characters of a block (a longer line alone in its block).
+
+    Returns
+    -------
+    Iterator of TopicLines
+        The blocks, in order.
+
+    Examples
+    --------
+    >>> [block.parts for block in topic_blocks([("a", ["1"]), ("a", ["2"]), ("b", ["3"]), ("a", ["4"])], 100)]
+    [[('a', ['1', '2']), ('b', ['3']), ('a', ['4'])]]
+    """
+    parts: list[tuple[str, list[str]]] = []
+    size = 0
+    for topic, lines in messages:
+        for piece in _bounded_blocks(iter(lines), limit):
+            length = sum(map(len, piece))
+            if parts and size + length > limit:
+                yield TopicLines(parts)
+                parts, size = [], 0
+            if parts and parts[-1][0] == topic:
+                parts[-1][1].extend(piece)
+            else:
+                parts.append((topic, piece))
+            size += length
+    if parts:
+        yield TopicLines(parts)
 
 
 def _bounded_blocks(lines: Iterator[str], limit: int) -> Iterator[list[str]]:

@@ -110,3 +110,59 @@ def test_devices_scored_together_equal_each_device_alone(detector, test_data, op
         kinds.update(r["type"] for r in got)
         assert len(got) == len(expected) and all(map(same, got, expected)), host
     assert {"sample", "alarm", "event", "sensor"} <= kinds  # a fault and a silent sensor were scored so
+
+
+def messages(test_data, seed=0, rows=160):
+    """Each host's first ``rows`` lines (no host tag: the topic names the device) in messages of 1 to 7 lines,
+    interleaved as a gateway sends them: ``(topic, lines)``."""
+    rng = np.random.default_rng(seed)
+    queues = {}
+    for host, lines in streams(test_data).items():
+        lines = [line.replace(f",host={host}", "") for line in lines[:rows]]
+        cuts = np.cumsum(rng.integers(1, 8, size=len(lines)))
+        queues[host] = [lines[a:b] for a, b in zip([0, *cuts], cuts, strict=False) if a < len(lines)]
+    out = []
+    while any(queues.values()):
+        host = rng.choice([h for h in HOSTS if queues[h]])
+        out.append((f"plant/{host}/data", queues[host].pop(0)))
+    return out
+
+
+@pytest.mark.slow  # each device's messages pushed alone, then all together (about 6 s here)
+def test_messages_that_came_together_are_scored_together_with_each_messages_records(detector, test_data,
+                                                                                    counted_forward):
+    # before: `--mqtt --topic-tags` pushed each topic's block alone: a network call per message of 6 devices
+    sent = messages(test_data)
+    expected = {}
+    for host in HOSTS:
+        alone = Monitor(detector, every_sample=True, log=RateLimitedLog(stream=io.StringIO()))
+        expected[host] = [record for topic, lines in sent if topic == f"plant/{host}/data"
+                          for record in alone.push_lines(lines)] + alone.flush()
+    kinds = {r.get("source", r["type"]) for records in expected.values() for r in records}
+    assert {"sample", "early", "score", "event", "sensor"} <= kinds  # early alarms too: they depend on the cuts
+    devices = DeviceMonitors(Monitor(detector, every_sample=True, log=RateLimitedLog(quiet=True)), ["host"],
+                             topic_tags="_/host/_")
+    del counted_forward[:]
+    records = devices.push_topics(sent)  # a backlog: every message came together
+    # the n-th message of each device in one round: at most one call a round (none while windows fill)
+    assert 0 < len(counted_forward) <= max(sum(t == topic for t, _ in sent) for topic, _ in sent) < len(sent) / 4
+    together = per_device(records + devices.flush())
+    for host in HOSTS:
+        assert [r["type"] for r in together[host]] == [r["type"] for r in expected[host]], host
+        assert all(map(same, together[host], expected[host])), host
+
+
+def test_a_bad_message_among_those_that_came_together_stops_no_device(detector, test_data):
+    sent = messages(test_data)[:60]
+    bad = [("plant/d0/data", ["pump temp=oops 1"]), ("plant/other", ["1,2,3"]), ("plant/d1/data", ["\x00" * 9]),
+           ("plant/d2/data", [b"\xff\xfe garbage"])]
+    devices = DeviceMonitors(Monitor(detector, every_sample=True, log=RateLimitedLog(quiet=True)), ["host"],
+                             topic_tags="_/host/_")
+    records = devices.push_topics(sent[:30] + bad + sent[30:]) + devices.flush()
+    clean = DeviceMonitors(Monitor(detector, every_sample=True, log=RateLimitedLog(quiet=True)), ["host"],
+                           topic_tags="_/host/_")
+    expected = clean.push_topics(sent) + clean.flush()
+    assert len(per_device(records)) == len(HOSTS)
+    assert {h: len(r) for h, r in per_device(records).items()} == {h: len(r) for h, r in per_device(expected).items()}
+    summary = devices.summary()
+    assert summary["other_series"] == 1 and summary["malformed"] >= 3 and summary["devices"] == len(HOSTS)

@@ -19,6 +19,9 @@ stay monitored. A line that names no device (it lacks the tags, or does not read
 
 The devices of a block of lines are scored together: their frames make one network call (and one call of each term)
 per window scale (:mod:`~tsae.pipelines.anomaly.frame_batches`), with the scores of each device alone (to 1e-12).
+MQTT messages whose topic names the device, and that came together, are scored so too
+(:meth:`DeviceMonitors.push_topics`), each device's messages pushed one by one: its records are those of each message
+pushed alone.
 Each device's first warning of each kind is written at once (:data:`FIRST_WARNINGS` in all); then a kind's
 warnings share one rate limit across devices (those held back counted in the next one written).
 """
@@ -185,12 +188,43 @@ class DeviceMonitors:
     # -- routing ----------------------------------------------------------------
     def push_lines(self, lines: Iterable[str | bytes], topic: str | None = None) -> list[dict[str, Any]]:
         """Route raw lines (of the MQTT ``topic``, if any) to their devices' monitors; return their records."""
+        return self.push_topics([(topic, lines)])
+
+    def push_topics(self, messages: Iterable[tuple[str | None, Iterable[str | bytes]]]) -> list[dict[str, Any]]:
+        """Route the raw lines of messages that came together, each ``(topic, lines)`` (the MQTT topic whose levels
+        may name the device, or None), to their devices' monitors, and score them together; return their records.
+
+        Each device's messages are pushed to its monitor one by one, as when each message is pushed alone
+        (:meth:`push_lines`): its records are the same (to 1e-12, the rounding of a network call's batch), early
+        alarms included, which depend on where a device's stream is cut. What is gained is where messages of many
+        devices wait together (a gateway's burst, a backlog): the n-th message of each device is scored in one
+        round, every device's frames in one call per window scale. A round's records come device by device (each
+        device's in the order its lines came); rounds in order.
+        """
         if self._flushed:
             raise RuntimeError("the monitors were flushed (their stream ended): they take no more samples")
-        if isinstance(lines, (str, bytes, bytearray)):
-            raise TypeError(f"lines must be a list of lines, got one {type(lines).__name__} (pass text.splitlines())")
-        given = topic_tag_values(self.levels, topic)
-        self._clock += 1
+        rounds: list[OrderedDict[tuple[str, ...], list[str]]] = []
+        taken: dict[tuple[str, ...], int] = {}  # a device's parts so far: its next part's round
+        for topic, lines in messages:
+            if isinstance(lines, (str, bytes, bytearray)):
+                raise TypeError(f"lines must be a list of lines, got one {type(lines).__name__} (pass "
+                                "text.splitlines())")
+            routed = self._route_lines(lines, topic_tag_values(self.levels, topic))
+            for key, part in routed.items():  # a message's part for a device goes in that device's next round
+                place = taken.get(key, 0)
+                taken[key] = place + 1
+                if place == len(rounds):
+                    rounds.append(OrderedDict())
+                rounds[place][key] = part
+        records: list[dict[str, Any]] = []
+        for parts in rounds or [OrderedDict()]:
+            self._clock += 1  # a round is a block: its devices are seen at its count
+            records += self._push_parts(parts)
+        return records
+
+    def _route_lines(self, lines: Iterable[str | bytes],
+                     given: Mapping[str, str]) -> OrderedDict[tuple[str, ...], list[str]]:
+        """The lines of one block (or message, of tags ``given`` by its topic) by device, in the order they came."""
         parts: OrderedDict[tuple[str, ...], list[str]] = OrderedDict()
         for line in lines:
             if isinstance(line, (bytes, bytearray, memoryview)):
@@ -203,6 +237,10 @@ class DeviceMonitors:
                 continue
             for key, record in self._route(text, given):
                 parts.setdefault(key, []).append(record)
+        return parts
+
+    def _push_parts(self, parts: Mapping[tuple[str, ...], list[str]]) -> list[dict[str, Any]]:
+        """Push each device's lines of a block to its monitor, every device's frames scored together."""
         records: list[dict[str, Any]] = []
         keys = list(parts)
         # at most max_devices at a time: a device new in the block then drops one that is not in this batch

@@ -782,7 +782,9 @@ def _serve(monitor: Monitor | DeviceMonitors, stream_in: Any, write: Any, stop: 
                 if isinstance(block, np.ndarray):  # binary rows (--raw): (sensors, n)
                     write(cast(Monitor, monitor).push(block))
                 elif block and isinstance(monitor, DeviceMonitors):
-                    write(monitor.push_lines(block, getattr(block, "topic", None)))  # (an MQTT block's topic)
+                    parts = getattr(block, "parts", None)  # an MQTT block's lines by topic (TopicLines)
+                    write(monitor.push_topics(parts) if parts is not None
+                          else monitor.push_lines(block, getattr(block, "topic", None)))  # (a block of one topic)
                 elif block:
                     write(monitor.push_lines(block))
                 if stop.is_set():
