@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from tsae.pipelines.anomaly.scoring import FrameErrors, FrameSteps, score_frames
+from tsae.pipelines.anomaly.scoring import FrameErrors, FrameSteps, run_steps, score_frames
 
 T = TypeVar("T")
 
@@ -41,6 +41,8 @@ def run_together(pushes: Sequence[FrameSteps[T]], scales: Sequence[Any]) -> list
     list
         Each push's result (its records).
     """
+    if len(pushes) == 1:  # nothing to join: no queue, no joins and splits of the frames (one device in a block)
+        return [run_steps(pushes[0], scales)]
     results: list[Any] = [None] * len(pushes)
     waiting: deque[tuple[int, list[np.ndarray]]] = deque()
     size = 0  # frame values waiting
