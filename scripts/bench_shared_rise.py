@@ -5,7 +5,8 @@ A 4-sensor detector (sines of period 32, random phases, 5% noise) learns from 5,
 rows of the same process. With ``--old DIR`` (a tree made by ``git archive main tsae | tar -x -C DIR``) each
 scoring runs in a subprocess with ``PYTHONPATH=DIR`` alternating with this tree's (best of ``--repeat``), the
 detector fitted by the old tree (an older tsae refuses a newer detector file), and the scores of the trees are
-compared (max abs difference).
+compared (max abs difference). Timed by the scoring process's CPU time: on a machine shared with other jobs the wall
+clock swung by 20% between runs of the same tree.
 
 Usage::
 
@@ -30,8 +31,8 @@ FIT = ("import numpy as np, sys; from tsae.pipelines.anomaly.detector import Det
 SCORE = ("import time, numpy as np, sys; from tsae.pipelines.anomaly.detector import Detector; "
          "det = Detector.load(sys.argv[1], device='cpu'); x = np.load(sys.argv[2]).T; "
          "det.state_.shared_rise = float(sys.argv[3]) if sys.argv[3] != 'fitted' else det.state_.shared_rise; "
-         "det.decision_function(x[:, :5000]); t = time.perf_counter(); s = det.decision_function(x); "
-         "print(time.perf_counter() - t); np.save(sys.argv[4], s)")
+         "det.decision_function(x[:, :5000]); t = time.process_time(); s = det.decision_function(x); "
+         "print(time.process_time() - t); np.save(sys.argv[4], s)")
 
 
 def synthetic(n: int, seed: int = 0) -> np.ndarray:
@@ -71,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
                 for name, tree in trees:
                     took = _score(tree, det, tmp / "test.npy", rise, tmp / f"{name}_{rise}.npy")
                     best[name, rise] = min(best.get((name, rise), np.inf), took)
-        print(f"decision_function of {args.rows:,} rows, {SENSORS} sensors, window 32, one CPU thread; seconds, "
+        print(f"decision_function of {args.rows:,} rows, {SENSORS} sensors, window 32, one CPU thread; CPU seconds, "
               f"best of {args.repeat}")
         print(f"{'tree':>6s} {'shared_rise=1':>14s} {'fitted':>8s} {'cost':>7s}")
         for name, _ in trees:
