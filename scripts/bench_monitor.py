@@ -19,7 +19,10 @@ Many devices (``--devices 1,10,50,500``): ``tsae monitor --format influx --group
 that many devices interleaved round robin (``m,host=dN s0=..,s1=.. <ns>``, 4 sensors each, the same total of samples
 for every count), timed by the monitor's own summary; with ``--old DIR`` (a tree made by
 ``git archive main tsae | tar -x -C DIR``) the same runs with ``PYTHONPATH=DIR`` alternate with this tree's, best
-of ``--repeat``, and their outputs (less the summaries' ``seconds``) are compared. A last row streams 2x
+of ``--repeat``, and their outputs (less the summaries' ``seconds``) are compared. On a machine shared with other
+jobs the monitor's clock (wall time) swings by tens of percent from run to run: each tree's runs are also timed by
+the CPU time of one process (``run_monitor`` in-process after a warm-up run, start-up excluded), best of
+``--cpu-repeat``, and the table gives samples per CPU second too. A last row streams 2x
 ``--evict-cap`` devices round robin over ``--max-devices`` of that cap (every line drops a device): lines a second
 and the records written.
 
@@ -141,6 +144,30 @@ def _device_run(tree: Path | None, detector: Path, text: str, *options: str) -> 
     return rate, records, wall
 
 
+_CPU_RUN = """
+import io, sys, time
+from tsae.pipelines.anomaly.monitor import run_monitor
+text = open(sys.argv[2]).read()
+def once():
+    start = time.process_time()
+    run_monitor(sys.argv[1], stdin=io.StringIO(text), stdout=io.StringIO(), stderr=io.StringIO(), fmt="influx",
+                quiet=True, group_by=["host"], max_devices=int(sys.argv[4]))
+    return time.process_time() - start
+once()
+print(min(once() for _ in range(int(sys.argv[3]))))
+"""
+
+
+def _device_cpu(tree: Path | None, detector: Path, text: Path, repeat: int, max_devices: int) -> float:
+    """CPU seconds of the quickest of ``repeat`` in-process runs of ``tsae monitor --group-by host`` on ``text``
+    with ``tree`` first on PYTHONPATH (None: this tree), after one warm-up run."""
+    root = Path(__file__).resolve().parents[1] if tree is None else tree
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(root)}
+    done = subprocess.run([sys.executable, "-c", _CPU_RUN, str(detector), str(text), str(repeat), str(max_devices)],
+                          capture_output=True, text=True, check=True, env=env, cwd=detector.parent)
+    return float(done.stdout.strip().splitlines()[-1])
+
+
 def _close(a: Any, b: Any) -> bool:
     """Records equal, their numbers to 1e-12 (a network call's batch, and where a pipe cut the blocks, may change
     the last bit of a score)."""
@@ -203,7 +230,10 @@ def bench_devices(args: argparse.Namespace, tmp: Path) -> None:
                 rate, outputs[name], _ = _device_run(tree, path, text, "--max-devices", str(max(1000, devices)))
                 best[name] = max(best.get(name, 0.0), rate)
         same = _compared(outputs)
-        rows.append((devices, text.count("\n"), best, same))
+        (tmp / "lines.txt").write_text(text)
+        cpu = {name: text.count("\n") / _device_cpu(tree, path, tmp / "lines.txt", args.cpu_repeat,
+                                                     max(1000, devices)) for name, tree in trees}
+        rows.append((devices, text.count("\n"), best, same, cpu))
         print(f"  done: {devices} device(s)", file=sys.stderr, flush=True)
     cap = args.evict_cap
     text = device_lines(2 * cap, args.evict_lines, sensors)
@@ -211,10 +241,13 @@ def bench_devices(args: argparse.Namespace, tmp: Path) -> None:
     print(f"\ntsae monitor --group-by host, line protocol of {sensors} sensors a device, window {det.window_}, "
           f"one CPU thread; samples/s by the monitor's own clock, best of {args.repeat}")
     header = f"{'devices':>8s} {'samples':>8s} " + " ".join(f"{name + ' samples/s':>16s}" for name in names)
-    print(header + (f" {'ratio':>6s} {'outputs':>9s}" if len(names) > 1 else ""))
-    for devices, samples, best, same in rows:
-        ratio = f" {best['this'] / best['old']:6.2f} {same:>9s}" if len(names) > 1 else ""
-        print(f"{devices:8d} {samples:8d} " + " ".join(f"{best[name]:16,.0f}" for name in names) + ratio)
+    header += " " + " ".join(f"{name + ' per CPU s':>16s}" for name in names)
+    print(header + (f" {'ratio':>6s} {'CPU ratio':>9s} {'outputs':>9s}" if len(names) > 1 else ""))
+    for devices, samples, best, same, cpu in rows:
+        ratio = f" {best['this'] / best['old']:6.2f} {cpu['this'] / cpu['old']:9.2f} {same:>9s}" if len(names) > 1 \
+            else ""
+        print(f"{devices:8d} {samples:8d} " + " ".join(f"{best[name]:16,.0f}" for name in names) + " " +
+              " ".join(f"{cpu[name]:16,.0f}" for name in names) + ratio)
     lines = text.count("\n")
     print(f"\n{2 * cap} devices round robin over --max-devices {cap}, {lines} lines (wall clock, start-up included):")
     for name in names:
@@ -235,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--old", help="a tree of the old tsae (git archive main tsae | tar -x -C DIR) to compare")
     parser.add_argument("--device-samples", type=int, default=40_000, help="samples in all, whatever the devices")
     parser.add_argument("--repeat", type=int, default=2, help="runs of each tree and device count (best kept)")
+    parser.add_argument("--cpu-repeat", type=int, default=5, help="in-process runs timed by CPU time (best kept)")
     parser.add_argument("--evict-cap", type=int, default=100, help="--max-devices of the eviction run")
     parser.add_argument("--evict-lines", type=int, default=20_000, help="lines of the eviction run")
     args = parser.parse_args(argv)

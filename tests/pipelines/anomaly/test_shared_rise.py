@@ -104,3 +104,35 @@ def test_off_scores_the_plain_mean_and_a_bad_setting_is_refused() -> None:
     np.testing.assert_array_equal(off.decision_function(x), _unshared(off, x))
     with pytest.raises(ValueError, match="shared_rise"):
         Detector(shared_rise=0.5)
+
+
+def test_the_statistics_are_computed_once(det, monkeypatch) -> None:
+    # before: the shared rise scored every statistics term a second time, in scorers of its own beside the main ones
+    from tsae.pipelines.anomaly.scoring import StatsTerm
+
+    frames: list[int] = []
+    distance = StatsTerm.distance
+    monkeypatch.setattr(StatsTerm, "distance", lambda self, f: frames.append(len(f)) or distance(self, f))
+    x = _six(700, 6)
+    det.decision_function(x)
+    shared = sum(frames)
+    frames.clear()
+    _unshared(det, x)
+    assert shared == sum(frames) > 0
+
+
+def test_pushes_scored_together_rise_as_each_alone(det) -> None:
+    # the frames of many pushes joined into one call (monitor --group-by): each push gets back its own statistics rows
+    from tsae.pipelines.anomaly.frame_batches import run_together
+
+    series = [_six(500, 7), _six(430, 8), _six(60, 9)]
+    series[0][:, 100:300] *= 1.6
+    alone = [det.core(device="cpu") for _ in series]
+    cores = [det.core(device="cpu") for _ in series]
+    for start in (0, 37, 300):
+        steps = [core._push_rows_steps(x[:, start:start + 263].T) for core, x in zip(cores, series, strict=True)]
+        pushed = run_together(steps, cores[0].scales)
+        for (scores, _), core, x in zip(pushed, alone, series, strict=True):
+            np.testing.assert_allclose(scores, core.push(x[:, start:start + 263])[0], rtol=1e-12, atol=1e-12)
+    for core, other in zip(cores, alone, strict=True):
+        np.testing.assert_allclose(core.flush()[0], other.flush()[0], rtol=1e-12, atol=1e-12)

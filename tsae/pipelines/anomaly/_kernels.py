@@ -60,6 +60,19 @@ def overlap_add(acc, cnt, rel, errors):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
+def overlap_add_values(acc, cnt, rel, values, length):  # pragma: no cover - compiled
+    """:func:`overlap_add` of frames whose errors are one value per sensor, ``values[i]`` ``(C,)``, over all their
+    ``length`` rows: the same sums (a row adds its frames in their order) without the ``(F, L, C)`` array."""
+    n_frames, channels = values.shape
+    for i in range(n_frames):
+        r = rel[i]
+        for j in range(length):
+            for c in range(channels):
+                acc[r + j, c] += values[i, c]
+            cnt[r + j] += 1.0
+
+
+@njit(cache=True, nogil=True)
 def add_weighted_squares(errors, a, b, weight, scale):  # pragma: no cover - compiled
     """``errors[f, j, c] += (a[f, c, j] - b[f, c, j]) ** 2 * weight / scale[c]``, in that order of operations.
 
@@ -80,5 +93,6 @@ def warm() -> None:
     """Load every kernel now (compiled on the first run, then from the disk cache), on arrays of the types the
     scoring core passes: a monitor's first samples then do not wait half a second for numba."""
     overlap_add(np.zeros((1, 1)), np.zeros(1), np.zeros(1, np.int64), np.zeros((1, 1, 1)))
+    overlap_add_values(np.zeros((1, 1)), np.zeros(1), np.zeros(1, np.int64), np.zeros((1, 1)), 1)
     window_stats(np.zeros((1, 2, 1)), np.zeros((1, 1, 3)))
     add_weighted_squares(np.zeros((1, 1, 1)), np.zeros((1, 1, 1)), np.zeros((1, 1, 1)), 1.0, np.ones(1))

@@ -227,13 +227,13 @@ class DeviceMonitors:
         """The lines of one block (or message, of tags ``given`` by its topic) by device, in the order they came."""
         parts: OrderedDict[tuple[str, ...], list[str]] = OrderedDict()
         for line in lines:
-            if isinstance(line, (bytes, bytearray, memoryview)):
-                line = decode_text(bytes(line))
             if not isinstance(line, str):
-                self._skip("malformed", f"a {type(line).__name__}, not a line of text")
-                continue
+                if not isinstance(line, (bytes, bytearray, memoryview)):
+                    self._skip("malformed", f"a {type(line).__name__}, not a line of text")
+                    continue
+                line = decode_text(bytes(line))
             text = line.strip()
-            if not text or is_comment(text):
+            if not text or text[0] == "#" and is_comment(text):
                 continue
             for key, record in self._route(text, given):
                 parts.setdefault(key, []).append(record)
@@ -268,7 +268,8 @@ class DeviceMonitors:
         tags: Mapping[str, str] = given
         if "=" in line and not line[0].isdigit():  # line protocol (a CSV line has no tags: the topic's only)
             try:
-                tags = {**given, **line_tags(line)}
+                found = line_tags(line)  # read only: shared by the lines of its series
+                tags = {**given, **found} if given else found
             except ValueError as exc:
                 if self._key(given, line, quiet=True) is None:
                     self._skip("malformed", f"line protocol: {exc}: {line[:60]!r}")
@@ -310,7 +311,7 @@ class DeviceMonitors:
     def _key(self, tags: Mapping[str, str], line: str, quiet: bool = False) -> tuple[str, ...] | None:
         """The device a line's tags name, or None (counted in ``other_series`` and warned, unless ``quiet``)."""
         try:
-            return tuple(tags[name] for name in self.group_by)
+            return tuple([tags[name] for name in self.group_by])
         except KeyError:
             if not quiet:
                 missing = ", ".join(name for name in self.group_by if name not in tags)

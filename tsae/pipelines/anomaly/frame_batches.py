@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from tsae.pipelines.anomaly.scoring import FrameSteps, score_frames
+from tsae.pipelines.anomaly.scoring import FrameErrors, FrameSteps, run_steps, score_frames
 
 T = TypeVar("T")
 
@@ -41,11 +41,13 @@ def run_together(pushes: Sequence[FrameSteps[T]], scales: Sequence[Any]) -> list
     list
         Each push's result (its records).
     """
+    if len(pushes) == 1:  # nothing to join: no queue, no joins and splits of the frames (one device in a block)
+        return [run_steps(pushes[0], scales)]
     results: list[Any] = [None] * len(pushes)
     waiting: deque[tuple[int, list[np.ndarray]]] = deque()
     size = 0  # frame values waiting
 
-    def advance(index: int, errors: list[np.ndarray] | None) -> None:
+    def advance(index: int, errors: list[FrameErrors] | None) -> None:
         nonlocal size
         try:
             frames = pushes[index].send(errors)  # type: ignore[arg-type]  # None starts it
@@ -74,7 +76,7 @@ def run_together(pushes: Sequence[FrameSteps[T]], scales: Sequence[Any]) -> list
                   for s in range(len(scales))]
         errors = score_frames(scales, joined)
         cuts = [np.cumsum([len(frames[s]) for _, frames in batch])[:-1] for s in range(len(scales))]
-        split = [np.split(errors[s], cuts[s]) for s in range(len(scales))]
+        split = [errors[s].split(cuts[s]) for s in range(len(scales))]
         for k, (index, _) in enumerate(batch):
             advance(index, [split[s][k] for s in range(len(scales))])
     return results

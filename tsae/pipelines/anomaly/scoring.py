@@ -180,16 +180,33 @@ class _OverlapMean:
     def push(self, starts: np.ndarray, errors: np.ndarray, next_start: int) -> np.ndarray:
         """Add frame errors ``(F, window, C)`` for frames at global ``starts``; return final rows."""
         if len(starts):
-            need = int(starts[-1]) + self.window - self.base
-            if need > len(self.acc):
-                grow = need - len(self.acc)
-                self.acc = np.concatenate([self.acc, np.zeros((grow, self.channels))])
-                self.cnt = np.concatenate([self.cnt, np.zeros(grow)])
             from tsae.pipelines.anomaly._kernels import overlap_add
 
+            rel = self._grown(starts)  # before acc and cnt are read: it may replace them
             # frame after frame: a row adds its frames in their order, however they came (streamed as batched)
-            overlap_add(self.acc, self.cnt, np.asarray(starts - self.base, np.int64),
-                        np.ascontiguousarray(errors, np.float64))
+            overlap_add(self.acc, self.cnt, rel, np.ascontiguousarray(errors, np.float64))
+        return self.emit(next_start)
+
+    def push_values(self, starts: np.ndarray, values: np.ndarray, next_start: int) -> np.ndarray:
+        """:meth:`push` of frames whose error is one value per sensor on all their rows, ``values`` ``(F, C)``."""
+        if len(starts):
+            from tsae.pipelines.anomaly._kernels import overlap_add_values
+
+            rel = self._grown(starts)
+            overlap_add_values(self.acc, self.cnt, rel, np.ascontiguousarray(values, np.float64), self.window)
+        return self.emit(next_start)
+
+    def _grown(self, starts: np.ndarray) -> np.ndarray:
+        """Room for the frames at ``starts``; their rows' offsets in it."""
+        need = int(starts[-1]) + self.window - self.base
+        if need > len(self.acc):
+            grow = need - len(self.acc)
+            self.acc = np.concatenate([self.acc, np.zeros((grow, self.channels))])
+            self.cnt = np.concatenate([self.cnt, np.zeros(grow)])
+        return np.asarray(starts - self.base, np.int64)
+
+    def emit(self, next_start: int) -> np.ndarray:
+        """The rows final once the next frame starts at ``next_start``."""
         done = max(0, min(next_start - self.base, len(self.acc)))
         out = self.acc[:done] / self.cnt[:done, None]
         self.acc = self.acc[done:]
@@ -410,17 +427,33 @@ class FrameJob:
     parts: int
     rows: list[np.ndarray] = field(default_factory=list)
     means: list[np.ndarray] = field(default_factory=list)
+    shared: list[np.ndarray] = field(default_factory=list)  # the statistics rows of the shared rise
+
+
+@dataclass
+class FrameErrors:
+    """The errors of one scale's frames (:meth:`_ScaleScorer.frame_outputs`): ``errors`` ``(F, L, C)``, every term
+    weighted and added, and, where the scale measures the shared rise, ``shared`` ``(F, C)``: its statistics term's
+    error of each frame, unweighted (the same on all the frame's rows; None: not measured)."""
+
+    errors: np.ndarray
+    shared: np.ndarray | None = None
+
+    def split(self, cuts: np.ndarray) -> list[FrameErrors]:
+        """The errors of the frames before each cut, between two cuts and after the last (``np.split``)."""
+        errors = np.split(self.errors, cuts)
+        shared = [None] * len(errors) if self.shared is None else np.split(self.shared, cuts)
+        return [FrameErrors(e, s) for e, s in zip(errors, shared, strict=True)]
 
 
 #: a push in steps: it yields the frames ``(F, L, C)`` of each window scale it needs scored, is sent back their
-#: errors (:meth:`_ScaleScorer.frame_errors`), and returns its result; see :func:`run_steps`
-FrameSteps = Generator[list[np.ndarray], list[np.ndarray], T]
+#: errors (:meth:`_ScaleScorer.frame_outputs`), and returns its result; see :func:`run_steps`
+FrameSteps = Generator[list[np.ndarray], list[FrameErrors], T]
 
 
-def score_frames(scales: Sequence[_ScaleScorer], frames: Sequence[np.ndarray]) -> list[np.ndarray]:
-    """The errors of each scale's frames (none: an empty array)."""
-    return [scale.frame_errors(part) if len(part) else np.zeros(part.shape) for scale, part in
-            zip(scales, frames, strict=True)]
+def score_frames(scales: Sequence[_ScaleScorer], frames: Sequence[np.ndarray]) -> list[FrameErrors]:
+    """The errors of each scale's frames (none: empty arrays)."""
+    return [scale.frame_outputs(part) for scale, part in zip(scales, frames, strict=True)]
 
 
 def run_steps(steps: FrameSteps[T], scales: Sequence[_ScaleScorer]) -> T:
@@ -443,7 +476,7 @@ class _ScaleScorer:
 
     def __init__(self, term: ScaleTerm, channels: int, model: Any = None, ae_scale: np.ndarray | None = None,
                  ae_weight: float = 0.0, device: Any = None, dtype: Any = None, batch_frames: int = 4096,
-                 early: bool = False) -> None:
+                 early: bool = False, shared: bool = False) -> None:
         self.term = term
         self.window, self.hop, self.channels = term.window, term.hop, channels
         self.model = model if ae_weight > 0 else None
@@ -465,9 +498,22 @@ class _ScaleScorer:
         self.early_rows: list[np.ndarray] = []  # per pushed sample: its newest complete window's mean error
         self._newest_mean = np.full(channels, np.nan)  # the mean error of frame `_newest_frame` (-1: none yet)
         self._newest_frame = -1
+        #: the scale measures the shared rise (:func:`shared_rise_flags`): beside its error rows, it keeps its
+        #: statistics term's own (unweighted) error rows, overlap-averaged alike, for :meth:`take_shared`
+        self.shared = shared and term.stats is not None and term.stats_weight > 0
+        self.shared_ola = _OverlapMean(self.window, self.hop, channels) if self.shared else None
+        self.shared_rows: list[np.ndarray] = []
+        self.last_shared: np.ndarray | None = None
 
     def frame_errors(self, frames: np.ndarray) -> np.ndarray:
         """Per-frame, per-sample, per-sensor weighted, normalised error ``(F, L, C)``."""
+        return self.frame_outputs(frames).errors
+
+    def frame_outputs(self, frames: np.ndarray) -> FrameErrors:
+        """:meth:`frame_errors`, and the statistics term's own error of each frame ``(F, C)`` where the scale
+        measures the shared rise (computed once for both)."""
+        if not len(frames):
+            return FrameErrors(np.zeros(frames.shape), np.zeros((0, self.channels)) if self.shared else None)
         # the working arrays of a block of frames are a few times its size: the network runs `group` frames at a
         # time; each term's error is added in one compiled pass
         from tsae.pipelines.anomaly._kernels import add_weighted_squares
@@ -496,15 +542,19 @@ class _ScaleScorer:
             add_weighted_squares(errors, flat, recon.reshape(flat.shape), term.pca_weight,
                                  np.broadcast_to(pca.err_scale, (channels,)).astype(np.float64))
             del flat, recon
+        shared = None
         if term.stats is not None and term.stats_weight > 0:
-            errors += (term.stats_weight * term.stats.distance(frames) / term.stats.err_scale)[:, None, :]
-        return errors
+            distance = term.stats.distance(frames)
+            errors += (term.stats_weight * distance / term.stats.err_scale)[:, None, :]
+            if self.shared:
+                shared = distance / term.stats.err_scale
+        return FrameErrors(errors, shared)
 
     def push(self, z: np.ndarray) -> np.ndarray:
         """Add normalised rows ``(n, C)``; return the final error rows ``(m, C)``."""
         job = self.take(z)
         for part in range(job.parts):
-            self.settle(job, part, self.frame_errors(self.frames(job, part)))
+            self.settle(job, part, self.frame_outputs(self.frames(job, part)))
         return self.done(job)
 
     # push in three steps, so that the frames of many scorers can be scored in one call (frame_errors of their
@@ -530,14 +580,17 @@ class _ScaleScorer:
         frames = job.view[first: first + self.hop * (len(group) - 1) + 1: self.hop]
         return np.ascontiguousarray(frames.transpose(0, 2, 1))
 
-    def settle(self, job: FrameJob, part: int, errors: np.ndarray) -> None:
-        """Take the errors ``(F, L, C)`` (:meth:`frame_errors`) of ``job``'s part ``part``'s frames."""
+    def settle(self, job: FrameJob, part: int, errors: FrameErrors) -> None:
+        """Take the errors (:meth:`frame_outputs`) of ``job``'s part ``part``'s frames."""
         group = job.starts[part * self.group:(part + 1) * self.group]
         if not len(group):
             return
         if self.early:
-            job.means.append(errors.mean(axis=1))
-        job.rows.append(self.ola.push(group, errors, int(group[-1]) + self.hop))
+            job.means.append(errors.errors.mean(axis=1))
+        job.rows.append(self.ola.push(group, errors.errors, int(group[-1]) + self.hop))
+        if self.shared_ola is not None:
+            assert errors.shared is not None, "a scale of the shared rise is given its statistics errors"
+            job.shared.append(self.shared_ola.push_values(group, errors.shared, int(group[-1]) + self.hop))
 
     def done(self, job: FrameJob) -> np.ndarray:
         """The final error rows ``(m, C)`` once every part of ``job`` is settled."""
@@ -545,12 +598,19 @@ class _ScaleScorer:
         if len(starts):
             self.next_frame = int(starts[-1]) + self.hop
         else:
-            job.rows.append(self.ola.push(starts, np.zeros((0, self.window, self.channels)), self.next_frame))
+            job.rows.append(self.ola.emit(self.next_frame))
+            if self.shared_ola is not None:
+                job.shared.append(self.shared_ola.emit(self.next_frame))
         if self.early:
             self.early_rows.append(self._held_window_means(self.seen - job.n, job.n, starts, job.means))
         rows = np.concatenate(job.rows) if len(job.rows) > 1 else job.rows[0]
         if len(rows):
             self.last_raw = rows[-1].copy()
+        if self.shared_ola is not None:
+            shared = np.concatenate(job.shared) if len(job.shared) > 1 else job.shared[0]
+            if len(shared):
+                self.last_shared = shared[-1].copy()
+            self.shared_rows.append(shared)
         drop = min(self.next_frame, self.seen) - self.buffer_start
         if drop > 0:
             self.buffer = self.buffer[drop:]
@@ -581,29 +641,37 @@ class _ScaleScorer:
         pending = self.seen - self.ola.base
         if pending <= 0:
             return np.zeros((0, self.channels))
-        covered = self.ola.push(np.zeros(0, dtype=np.int64), np.zeros((0, self.window, self.channels)),
-                                self.ola.base + len(self.ola.acc))
-        n_fill = pending - len(covered)
-        self.ola.base += n_fill
-        if n_fill and len(covered) == 0 and self.last_raw is None:  # shorter than one window
-            return np.full((n_fill, self.channels), np.nan)
-        if n_fill:
-            last = covered[-1] if len(covered) else self.last_raw
-            assert last is not None
-            covered = np.concatenate([covered, np.tile(last, (n_fill, 1))])
-        return covered
+        if self.shared_ola is not None:
+            self.shared_rows.append(_tail(self.shared_ola, pending, self.last_shared))
+        return _tail(self.ola, pending, self.last_raw)
+
+    def take_shared(self) -> np.ndarray:
+        """The statistics term's own error rows ``(m, C)`` made final since the last call, in step with the error
+        rows (a scale that measures the shared rise: see :meth:`frame_outputs`)."""
+        rows = np.concatenate(self.shared_rows) if self.shared_rows else np.zeros((0, self.channels))
+        self.shared_rows = []
+        return rows
 
 
-def shared_rise_terms(state: DetectorState) -> list[ScaleTerm]:
-    """The window scales whose statistics errors measure the rise most sensors share (:func:`shared_rise_scores`),
-    the main one first; none where the state discounts nothing (``shared_rise`` 1, no normal level of it, fewer than
-    :data:`SHARED_RISE_SENSORS` sensors, no statistics term)."""
-    return [t for t, used in zip([state.primary_term(), *state.scales], shared_rise_flags(state), strict=True) if used]
+def _tail(ola: _OverlapMean, pending: int, last: np.ndarray | None) -> np.ndarray:
+    """The ``pending`` rows of ``ola`` at the end of the data (see :meth:`_ScaleScorer.flush`): ``last``, the last
+    row it emitted (None: none)."""
+    covered = ola.emit(ola.base + len(ola.acc))
+    n_fill = pending - len(covered)
+    ola.base += n_fill
+    if n_fill and len(covered) == 0 and last is None:  # shorter than one window
+        return np.full((n_fill, ola.channels), np.nan)
+    if n_fill:
+        last = covered[-1] if len(covered) else last
+        assert last is not None
+        covered = np.concatenate([covered, np.tile(last, (n_fill, 1))])
+    return covered
 
 
 def shared_rise_flags(state: DetectorState) -> list[bool]:
     """For the main window scale, then each further one: whether its statistics errors measure the rise most sensors
-    share (all False where the state discounts none, see :func:`shared_rise_terms`)."""
+    share (:func:`shared_rise_scores`); all False where the state discounts none (``shared_rise`` 1, no normal level
+    of it, fewer than :data:`SHARED_RISE_SENSORS` sensors, no statistics term)."""
     terms = [state.primary_term(), *state.scales]
     if not state.shared_rise > 1.0 or state.shared_base is None or state.channels < SHARED_RISE_SENSORS:
         return [False] * len(terms)
@@ -611,28 +679,20 @@ def shared_rise_flags(state: DetectorState) -> list[bool]:
 
 
 class _SharedRise:
-    """Each sensor's statistics-term error of every scale, summed and smoothed as the score is (the long
-    smoothing), for :func:`shared_rise_scores`: rows ``ready`` in step with the scored rows."""
+    """Each sensor's statistics-term error of every scale that measures it, summed and smoothed as the score is
+    (the long smoothing), for :func:`shared_rise_scores`: rows ``ready`` in step with the scored rows.
 
-    def __init__(self, terms: list[ScaleTerm], channels: int, smooth: int, centered: bool) -> None:
-        self.scales = [_ScaleScorer(ScaleTerm(t.window, t.hop, stats=t.stats), channels) for t in terms]
-        self.pending = [np.zeros((0, channels)) for _ in self.scales]
+    The scales' scorers compute those errors with their own (:meth:`_ScaleScorer.take_shared`); :meth:`add` is
+    given their rows after each push and at the end of the data.
+    """
+
+    def __init__(self, scales: int, channels: int, smooth: int, centered: bool) -> None:
+        self.pending = [np.zeros((0, channels)) for _ in range(scales)]
         self.mover = _MovingMean(smooth, channels, centered)
         self.ready = np.zeros((0, channels))
 
-    @classmethod
-    def of(cls, state: DetectorState) -> _SharedRise | None:
-        """The state's shared rise (None where it discounts nothing: see :func:`shared_rise_scores`)."""
-        terms = shared_rise_terms(state)
-        return cls(terms, state.channels, state.smooth, state.centered) if terms else None
-
-    def push(self, z: np.ndarray) -> None:
-        self._add([scale.push(z) for scale in self.scales])
-
-    def flush(self) -> None:
-        self._add([scale.flush() for scale in self.scales], final=True)
-
-    def _add(self, parts: list[np.ndarray], final: bool = False) -> None:
+    def add(self, parts: list[np.ndarray], final: bool = False) -> None:
+        """Take each scale's new statistics rows (``final``: the last, at the end of the data)."""
         for i, rows in enumerate(parts):
             self.pending[i] = np.concatenate([self.pending[i], rows]) if len(self.pending[i]) else rows
         m = min(len(p) for p in self.pending)
@@ -684,12 +744,14 @@ class ScoringCore:
         self.last_good = state.normalizer.center.copy()
         self.repaired = 0
         self.clipped = 0  # normalised values clipped to +-Z_BOUND
+        flags = shared_rise_flags(state)
         primary = _ScaleScorer(state.primary_term(), self.channels, model, state.err_scale, state.ae_weight,
-                               self.device, self.dtype, batch_frames, early=early)
-        self.scales = [primary] + [_ScaleScorer(term, self.channels, early=early) for term in state.scales]
+                               self.device, self.dtype, batch_frames, early=early, shared=flags[0])
+        self.scales = [primary] + [_ScaleScorer(term, self.channels, early=early, shared=flag)
+                                   for term, flag in zip(state.scales, flags[1:], strict=True)]
         self.pending = [np.zeros((0, self.channels)) for _ in self.scales]
         self.smoother = ScoreSmoother(state.smooth, self.channels, state.centered, state.short_smooth)
-        self.shared = _SharedRise.of(state)
+        self.shared = _SharedRise(sum(flags), self.channels, state.smooth, state.centered) if any(flags) else None
         #: the monitor's degraded scoring while sensors are silent (:mod:`~tsae.pipelines.anomaly.silent`)
         self.silent: SilentScoring | None = None
 
@@ -786,14 +848,19 @@ class ScoringCore:
         if len(x) == 0:
             return np.zeros((0, self.channels))
         z = self._normalised(x)
-        if self.shared is not None:
-            self.shared.push(z)
         jobs = [scale.take(z) for scale in self.scales]
         for part in range(max(job.parts for job in jobs)):
             errors = yield [scale.frames(job, part) for scale, job in zip(self.scales, jobs, strict=True)]
             for scale, job, error in zip(self.scales, jobs, errors, strict=True):
                 scale.settle(job, part, error)
-        return self._combine([scale.done(job) for scale, job in zip(self.scales, jobs, strict=True)])
+        rows = [scale.done(job) for scale, job in zip(self.scales, jobs, strict=True)]
+        self._add_shared()
+        return self._combine(rows)
+
+    def _add_shared(self, final: bool = False) -> None:
+        """Hand the shared rise the statistics rows its scales made final."""
+        if self.shared is not None:
+            self.shared.add([scale.take_shared() for scale in self.scales if scale.shared], final)
 
     def _push_rows(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return run_steps(self._push_rows_steps(x), self.scales)
@@ -813,9 +880,9 @@ class ScoringCore:
         return scores, contrib.T
 
     def _flush_error_rows(self) -> np.ndarray:
-        if self.shared is not None:
-            self.shared.flush()
-        return self._combine([scale.flush() for scale in self.scales])
+        rows = [scale.flush() for scale in self.scales]
+        self._add_shared(final=True)
+        return self._combine(rows)
 
     def _flush_rows(self) -> tuple[np.ndarray, np.ndarray]:
         """Final scores and contribution rows ``(m, C)`` of the pending samples."""
