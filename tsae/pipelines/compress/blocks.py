@@ -23,7 +23,7 @@ from tsae.errors import first_line
 from tsae.pipelines.compress.codes import CodeModel, DeferredCodeModel
 from tsae.pipelines.compress.container import Block, Pack, section_size
 from tsae.pipelines.compress.container import encode_block as encode_payload
-from tsae.pipelines.compress.entropy import CODERS, Packed, rough_size
+from tsae.pipelines.compress.entropy import ADAPTIVE, CODERS, Packed, rough_size
 from tsae.pipelines.compress.quantise import (
     from_grid,
     latent_step,
@@ -141,8 +141,8 @@ def code_block(prediction: Prediction, steps: np.ndarray | None, coder: int, who
         size = lambda ints: _stored_size(ints, coder, pack)  # noqa: E731
         # leaving the codes out saves their section and the latent step (stored when it is not 0)
         codes_cost = section_size("codes", stored, coder, pack) + (_STEP_BYTES if step else 0)
-        # a raw coder's sizes cost nothing to find: no estimate spares them
-        rough = None if coder == _RAW else rough_size
+        # raw and adaptive sizes cost little to find: no estimate spares them
+        rough = None if coder in (_RAW, ADAPTIVE) else rough_size
         arrays["residual"], arrays["predictor"], coefs, uses_model = code_residual(q, p, size, codes_cost, rough)
         if (arrays["predictor"] == LINEAR).any():
             arrays["coefficients"] = coefs

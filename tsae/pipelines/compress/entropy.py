@@ -1,11 +1,13 @@
-"""Lossless coding of integer arrays: zig-zag, the narrowest unsigned type, byte planes, a general-purpose coder.
+"""Lossless coding of integer arrays: zig-zag, then the adaptive coder, or byte planes and a general-purpose coder.
 
 Quantised codes and residuals are small signed integers centred on zero. They are
-mapped to unsigned integers by zig-zag (0, -1, 1, -2 ... -> 0, 1, 2, 3 ...), stored in
-the narrowest of ``uint8/16/32/64`` that holds them, split into byte planes (all low
-bytes, then all next bytes ...: the high planes are mostly zeros and compress to
-almost nothing) and handed to a stdlib coder (raw LZMA2 by default, ``zlib``) or to
-``zstd`` when the optional ``zstandard`` package is installed.
+mapped to unsigned integers by zig-zag (0, -1, 1, -2 ... -> 0, 1, 2, 3 ...) and coded
+by the ``adaptive`` coder (:mod:`.adaptive`: a context-adaptive binary range coder
+for such integers, the default), or stored in the narrowest of ``uint8/16/32/64``
+that holds them, split into byte planes (all low bytes, then all next bytes ...: the
+high planes are mostly zeros and compress to almost nothing) and handed to a stdlib
+coder (raw LZMA2, the default of containers written before the adaptive coder,
+``zlib``) or to ``zstd`` when the optional ``zstandard`` package is installed.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from collections.abc import Callable
 import numpy as np
 
 from tsae.io.reading import read_up_to
+from tsae.pipelines.compress import adaptive
 
 #: raw LZMA2 (no xz framing: sections are small and the container checksums them), a 4 MiB dictionary
 _LZMA = [{"id": lzma.FILTER_LZMA2, "preset": 6, "dict_size": 1 << 22}]
@@ -65,13 +68,22 @@ def _coders() -> dict[str, tuple[int, Callable[[], tuple[Encoder, Decoder]]]]:
         "lzma": (2, lambda: (lambda data: lzma.compress(data, format=lzma.FORMAT_RAW, filters=_LZMA_ENCODE),
                              _lzma_decode)),
         "zstd": (3, _zstd),
+        "adaptive": (4, lambda: (_integers_only, _integers_only)),
     }
+
+
+def _integers_only(*_: object) -> bytes:
+    raise ValueError("the adaptive coder codes integer arrays, not bytes")
 
 
 #: names of the general-purpose coders, in the order of their stored ids
 CODERS = tuple(_coders())
 #: ids of the coders every Python has (raw, zlib, LZMA2): what the container's own parts may use
 STDLIB_CODERS = (0, 1, 2)
+#: the id of the adaptive coder (:mod:`.adaptive`), which codes integer arrays only
+ADAPTIVE = CODERS.index("adaptive")
+#: the coder of new containers
+DEFAULT_CODER = "adaptive"
 
 
 def coder_id(name: str) -> int:
@@ -122,18 +134,29 @@ def smallest_coding(data: bytes, coders: tuple[int, ...] = STDLIB_CODERS) -> tup
     return min(((coder, encode_bytes(data, coder)) for coder in coders), key=lambda pair: len(pair[1]))
 
 
+def _width(u: np.ndarray) -> int:
+    """The code of the narrowest width that holds the zig-zagged values ``u``."""
+    top = int(u.max()) if u.size else 0
+    return next(i for i, w in enumerate(_WIDTHS) if top < 1 << (8 * w))
+
+
 def _byte_planes(values: np.ndarray) -> tuple[int, bytes]:
     """``(width code, bytes)``: the zig-zagged values in the narrowest width, as byte planes (low byte first)."""
     u = zigzag(np.ravel(values))
-    top = int(u.max()) if u.size else 0
-    width = next(i for i, w in enumerate(_WIDTHS) if top < 1 << (8 * w))
+    width = _width(u)
     narrow = u.astype(f"<u{_WIDTHS[width]}")
     planes = narrow.view(np.uint8).reshape(-1, _WIDTHS[width]).T
     return width, np.ascontiguousarray(planes).tobytes()
 
 
 def pack_ints(values: np.ndarray, coder: int) -> tuple[int, bytes]:
-    """Code a signed integer array losslessly; returns ``(width code, bytes)`` for :func:`unpack_ints`."""
+    """Code a signed integer array losslessly; returns ``(width code, bytes)`` for :func:`unpack_ints`.
+
+    The adaptive coder stores no width: it is the width the values need (:func:`unpack_ints` checks them against it).
+    """
+    if coder == ADAPTIVE:
+        u = zigzag(values)
+        return _width(u), adaptive.encode_rows(u)
     width, planes = _byte_planes(values)
     return width, _coder(coder)[0](planes)
 
@@ -147,6 +170,11 @@ class Packed:
         self._known: dict[tuple[int, int, bytes], bytes] = {}
 
     def __call__(self, values: np.ndarray, coder: int) -> tuple[int, bytes]:
+        if coder == ADAPTIVE:
+            key = (coder, -1, np.ascontiguousarray(values, dtype=np.int64).tobytes())
+            if key not in self._known:
+                self._known[key] = pack_ints(values, coder)[1]
+            return _width(zigzag(np.ravel(values))), self._known[key]
         width, planes = _byte_planes(values)
         key = (coder, width, planes)
         if key not in self._known:
@@ -160,11 +188,17 @@ def rough_size(values: np.ndarray) -> int:
     return len(zlib.compress(_byte_planes(values)[1], 1))
 
 
-def unpack_ints(data: bytes, width: int, count: int, coder: int) -> np.ndarray:
-    """Inverse of :func:`pack_ints`: ``count`` signed int64 values; ``ValueError`` on corrupt data."""
+def unpack_ints(data: bytes, width: int, count: int, coder: int, rows: int = 1) -> np.ndarray:
+    """Inverse of :func:`pack_ints`: ``count`` signed int64 values (flat; ``rows``: the array's first dimension when
+    it has two or more, which the adaptive coder codes row by row); ``ValueError`` on corrupt data."""
     if not 0 <= width < len(_WIDTHS):
         raise ValueError(f"unknown integer width code {width}")
     size = _WIDTHS[width]
+    if coder == ADAPTIVE:
+        u = adaptive.decode_rows(data, count, rows)
+        if _width(u) > width:
+            raise ValueError(f"coded values wider than the {size} bytes stated")
+        return unzigzag(u)
     expected = count * size
     raw = decode_bytes(data, coder, expected + 1)  # one byte more than expected tells a section that is too long
     if len(raw) > expected:
@@ -176,5 +210,5 @@ def unpack_ints(data: bytes, width: int, count: int, coder: int) -> np.ndarray:
     return unzigzag(u.astype(np.uint64))
 
 
-__all__ = ["CODERS", "STDLIB_CODERS", "coder_id", "pack_ints", "unpack_ints", "encode_bytes", "decode_bytes",
+__all__ = ["CODERS", "STDLIB_CODERS", "ADAPTIVE", "DEFAULT_CODER", "coder_id", "pack_ints", "unpack_ints", "encode_bytes", "decode_bytes",
            "smallest_coding", "zigzag", "unzigzag", "rough_size", "Packed"]
