@@ -20,11 +20,6 @@ Every probability starts at 1/2 for each array; it is the mean of a fast and a s
 estimate, each the running frequency of the bits seen while there are few, then moved
 toward every coded bit by ``1 / 2^shift`` of the distance. Integer arithmetic only.
 
-An array of two or more dimensions is coded row by row (its first index: a block's
-channel, or one value of every window's code), each row an array of its own, since rows
-differ (a channel of few levels beside a noisy one): the rows' coded lengths (varints,
-all but the last's), then the rows' bytes.
-
 Stored bytes of one array: empty for no values; else a form byte (0 values, 1 alphabet) and the range
 coder's output (the LZMA range coder, its first byte, always 0, left out). Decoding
 checks that the stream ends exactly where its last value does and that the coder's
@@ -36,7 +31,6 @@ from __future__ import annotations
 import numpy as np
 
 from tsae.pipelines.compress import _rangecoder
-from tsae.pipelines.compress.varints import read_varint, varint
 
 #: adaptation shifts of the fast and the slow probability estimates
 FAST_SHIFT = 4
@@ -48,6 +42,8 @@ RESOLUTION = 1
 #: arrays of at most this many distinct values are coded in the alphabet form too (the smaller form is kept)
 ALPHABET_TRY = _rangecoder.ALPHABET_MAX
 _VALUES, _ALPHABET = 0, 1
+#: the form bytes this module writes (:mod:`.entropy` adds others)
+FORMS = (_VALUES, _ALPHABET)
 
 
 def _params() -> tuple[int, int, int, int]:
@@ -108,35 +104,4 @@ def decode(data: bytes, count: int) -> np.ndarray:
     return ((table << 1) ^ (table >> 63)).view(np.uint64)[ranks]
 
 
-def encode_rows(u: np.ndarray) -> bytes:
-    """The coded bytes of the zig-zagged values ``u`` (uint64, any shape), row by row when it has two or more
-    dimensions."""
-    if u.ndim < 2 or not u.size:
-        return encode(np.ravel(u))
-    rows = [encode(row) for row in np.asarray(u).reshape(len(u), -1)]
-    return b"".join(varint(len(row)) for row in rows[:-1]) + b"".join(rows)
-
-
-def decode_rows(data: bytes, count: int, rows: int) -> np.ndarray:
-    """Inverse of :func:`encode_rows`: ``count`` values in ``rows`` rows (1: one array), flat; ``ValueError`` when
-    ``data`` is not such a stream."""
-    if rows <= 1 or not count:
-        return decode(data, count)
-    if count % rows:
-        raise ValueError(f"{count} values do not make {rows} rows")
-    offset, sizes = 0, []
-    for _ in range(rows - 1):
-        size, offset = read_varint(data, offset)
-        sizes.append(size)
-    sizes.append(len(data) - offset - sum(sizes))
-    if sizes[-1] < 0:
-        raise ValueError("corrupt adaptively coded data (its rows run past its end)")
-    out = np.empty(count, np.uint64)
-    length = count // rows
-    for r, size in enumerate(sizes):
-        out[r * length:(r + 1) * length] = decode(data[offset:offset + size], length)
-        offset += size
-    return out
-
-
-__all__ = ["encode", "decode", "encode_rows", "decode_rows"]
+__all__ = ["encode", "decode", "FORMS"]

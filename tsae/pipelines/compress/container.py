@@ -353,8 +353,7 @@ def _decode_payload(payload: bytes, version: int, fail: Fail, limits: BlockLimit
             values = math.prod(shape)
             if limits is not None and values > limits.values:
                 raise ValueError(f"section {name!r} claims {values} values; at most {limits.values} fit a block")
-            rows = shape[0] if len(shape) >= 2 else 1
-            arrays[name] = unpack_ints(data, width, values, coder, rows).reshape(shape)
+            arrays[name] = unpack_ints(data, width, values, coder, shape).reshape(shape)
     except struct.error:  # its own words name offsets and buffer sizes
         raise fail("corrupt .tsz block (its sections run past its end)") from None
     except (UnicodeDecodeError, ValueError) as error:
