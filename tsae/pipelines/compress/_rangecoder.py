@@ -260,6 +260,26 @@ def _decode_bit(state, data, slots, i, fast_shift, slow_shift):  # pragma: no co
 
 
 @njit(cache=True)
+def distinct(values, most):  # pragma: no cover - compiled
+    """The distinct ``values`` (int64), unsorted, or an empty array as soon as there are more than ``most``."""
+    seen = np.empty(most, np.int64)
+    count = 0
+    for t in range(values.shape[0]):
+        value = values[t]
+        known = False
+        for j in range(count):
+            if seen[j] == value:
+                known = True
+                break
+        if not known:
+            if count == most:
+                return seen[:0]
+            seen[count] = value
+            count += 1
+    return seen[:count]
+
+
+@njit(cache=True)
 def _new_decoder(data):  # pragma: no cover - compiled
     state = np.zeros(3, np.int64)  # range, code, bytes read
     state[0] = _MASK32

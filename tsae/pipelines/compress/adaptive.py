@@ -36,11 +36,13 @@ from tsae.pipelines.compress import _rangecoder
 FAST_SHIFT = 4
 SLOW_SHIFT = 7
 #: adaptation shift of the running mean of bit lengths that selects the context
-MEAN_SHIFT = 4
+MEAN_SHIFT = 3
 #: contexts per bit of that mean, as a shift (1: half bits)
-RESOLUTION = 1
+RESOLUTION = 0
 #: arrays of at most this many distinct values are coded in the alphabet form too (the smaller form is kept)
 ALPHABET_TRY = _rangecoder.ALPHABET_MAX
+#: ... when their values are not (nearly) consecutive, or when there are at most this many
+ALPHABET_DENSE = 16
 _VALUES, _ALPHABET = 0, 1
 #: the form bytes this module writes (:mod:`.entropy` adds others)
 FORMS = (_VALUES, _ALPHABET)
@@ -51,14 +53,13 @@ def _params() -> tuple[int, int, int, int]:
 
 
 def _alphabet(u: np.ndarray) -> bytes | None:
-    """The alphabet form of ``u``, or ``None`` when it has too many distinct values."""
+    """The alphabet form of ``u``, or ``None`` when it has too many distinct values, or more than
+    :data:`ALPHABET_DENSE` that are (nearly) a run of consecutive integers, which the bit length form codes as well."""
     values = (u >> np.uint64(1)).view(np.int64) ^ -(u & np.uint64(1)).view(np.int64)  # the signed values
-    # a few samples say soon whether there is any chance (np.unique of a long varied array costs more)
-    if np.unique(values[:4 * ALPHABET_TRY]).size > ALPHABET_TRY:
+    table = np.sort(_rangecoder.distinct(values, ALPHABET_TRY))
+    if not table.size or (table.size > ALPHABET_DENSE and int(table[-1]) - int(table[0]) + 1 <= 2 * table.size):
         return None
-    table, ranks = np.unique(values, return_inverse=True)
-    if table.size > ALPHABET_TRY:
-        return None
+    ranks = np.searchsorted(table, values)
     head = np.empty(table.size + 1, np.uint64)
     head[0] = table.size - 1
     head[1] = ((table[:1] << 1) ^ (table[:1] >> 63)).view(np.uint64)[0]

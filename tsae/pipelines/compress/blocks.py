@@ -33,7 +33,7 @@ from tsae.pipelines.compress.quantise import (
     split_nonfinite,
     to_grid,
 )
-from tsae.pipelines.compress.residual import LINEAR, code_residual, decode_residual
+from tsae.pipelines.compress.residual import LINEAR, TAPS, code_residual, decode_residual
 
 #: the bytes a block's latent step takes
 _STEP_BYTES = 8
@@ -143,9 +143,12 @@ def code_block(prediction: Prediction, steps: np.ndarray | None, coder: int, who
         codes_cost = section_size("codes", stored, coder, pack) + (_STEP_BYTES if step else 0)
         # raw and adaptive sizes cost little to find: no estimate spares them
         rough = None if coder in (_RAW, ADAPTIVE) else rough_size
-        arrays["residual"], arrays["predictor"], coefs, uses_model = code_residual(q, p, size, codes_cost, rough)
+        arrays["residual"], arrays["predictor"], coefs, taps, uses_model = code_residual(q, p, size, codes_cost,
+                                                                                         rough)
         if (arrays["predictor"] == LINEAR).any():
             arrays["coefficients"] = coefs
+        if (arrays["predictor"] == TAPS).any():
+            arrays["taps"] = taps
         if not uses_model:
             del arrays["codes"]
             step = 0.0  # nothing to scale: a step of 0 is not stored
@@ -203,7 +206,7 @@ def decode_block(model: CodeModel | DeferredCodeModel, block: Block, steps: np.n
         if "residual" not in arrays or "predictor" not in arrays:
             raise ValueError("block has no residual")
         p = np.zeros((model.channels, block.samples), np.int64) if prediction is None else to_grid(prediction, steps)
-        q = decode_residual(arrays["residual"], arrays["predictor"], p, arrays.get("coefficients"))
+        q = decode_residual(arrays["residual"], arrays["predictor"], p, arrays.get("coefficients"), arrays.get("taps"))
         if q.shape != (model.channels, block.samples) or _check(q) != block.check:
             raise ValueError("decoded values differ from the ones checked against the error bound at compression "
                              "(a different model, or torch computing differently here)")

@@ -60,7 +60,7 @@ _RAW = CODERS.index("raw")
 #: the block head of versions 1 and 2: samples, latent step, check, section count
 _BLOCK_HEAD_V2 = struct.Struct("<IdIB")
 #: section names by their version 3 tag (tag 0: the name is stored)
-SECTION_TAGS = ("codes", "residual", "predictor", "coefficients", "nonfinite", "special", "whole")
+SECTION_TAGS = ("codes", "residual", "predictor", "coefficients", "nonfinite", "special", "whole", "taps")
 _HAS_STEP, _HAS_CHECK = 1, 2
 _MAX_NDIM = 7
 

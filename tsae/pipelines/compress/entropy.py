@@ -156,7 +156,7 @@ def _byte_planes(values: np.ndarray) -> tuple[int, bytes]:
 _ROW_LZMA = 2
 #: ... tried only when zlib at level 1 (fast; typically 5-15 % larger than LZMA2) comes within this factor of the
 #: adaptive coder's size: on the rows where it does not, LZMA2 never won
-_TRY_LZMA = 1.25
+_TRY_LZMA = 1.0
 
 
 def _pack_row(u: np.ndarray) -> bytes:
