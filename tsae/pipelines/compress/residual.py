@@ -33,7 +33,8 @@ _TAP_LIMIT = 64 << SHIFT
 
 def _lagged(a: np.ndarray, lag: int) -> np.ndarray:
     out = np.zeros_like(a)
-    out[lag:] = a[: len(a) - lag]
+    if lag < len(a):
+        out[lag:] = a[: len(a) - lag]
     return out
 
 
@@ -140,7 +141,7 @@ def _cheapest(q: np.ndarray, p: np.ndarray, costs: _Costs, taps: np.ndarray, lon
     table = np.array([costs.channel([s[c] for s in streams]) for c in range(q.shape[0])],
                      dtype=np.float64).reshape(q.shape[0], len(streams))
     table[:, LINEAR] += [costs.cost(coefs[c]) for c in range(q.shape[0])]  # the blend's coefficients are stored too
-    table[:, TAPS] += [costs.cost(taps[c]) for c in range(q.shape[0])]  # and the taps
+    table[:, TAPS] += [costs.of(taps[c]) for c in range(q.shape[0])]  # and the taps (the same in both passes)
     modes = np.argmin(table, axis=1).astype(np.int64)
     coefs[modes != LINEAR] = 0
     taps = taps.copy()
