@@ -292,5 +292,5 @@ def unpack_ints(data: bytes, width: int, count: int, coder: int, shape: tuple[in
     return unzigzag(u.astype(np.uint64))
 
 
-__all__ = ["CODERS", "STDLIB_CODERS", "ADAPTIVE", "DEFAULT_CODER", "coder_id", "pack_ints", "unpack_ints", "encode_bytes", "decode_bytes",
-           "smallest_coding", "zigzag", "unzigzag", "rough_size", "Packed"]
+__all__ = ["CODERS", "STDLIB_CODERS", "ADAPTIVE", "DEFAULT_CODER", "coder_id", "pack_ints", "unpack_ints",
+           "encode_bytes", "decode_bytes", "smallest_coding", "zigzag", "unzigzag", "rough_size", "Packed"]
