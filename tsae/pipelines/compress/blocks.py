@@ -23,7 +23,7 @@ from tsae.errors import first_line
 from tsae.pipelines.compress.codes import CodeModel, DeferredCodeModel
 from tsae.pipelines.compress.container import Block, Pack, section_size
 from tsae.pipelines.compress.container import encode_block as encode_payload
-from tsae.pipelines.compress.entropy import ADAPTIVE, CODERS, Packed, rough_size
+from tsae.pipelines.compress.entropy import ADAPTIVE, ADAPTIVE_PRUNE, CODERS, Packed, adaptive_rough_size, rough_size
 from tsae.pipelines.compress.quantise import (
     from_grid,
     latent_step,
@@ -33,7 +33,7 @@ from tsae.pipelines.compress.quantise import (
     split_nonfinite,
     to_grid,
 )
-from tsae.pipelines.compress.residual import LINEAR, TAPS, code_residual, decode_residual
+from tsae.pipelines.compress.residual import LINEAR, PRUNE_FACTOR, TAPS, code_residual, decode_residual
 
 #: the bytes a block's latent step takes
 _STEP_BYTES = 8
@@ -141,10 +141,11 @@ def code_block(prediction: Prediction, steps: np.ndarray | None, coder: int, who
         size = lambda ints: _stored_size(ints, coder, pack)  # noqa: E731
         # leaving the codes out saves their section and the latent step (stored when it is not 0)
         codes_cost = section_size("codes", stored, coder, pack) + (_STEP_BYTES if step else 0)
-        # raw and adaptive sizes cost little to find: no estimate spares them
-        rough = None if coder in (_RAW, ADAPTIVE) else rough_size
+        # a raw coder's sizes cost nothing to find: no estimate spares them
+        rough = {_RAW: None, ADAPTIVE: adaptive_rough_size}.get(coder, rough_size)
+        prune = ADAPTIVE_PRUNE if coder == ADAPTIVE else PRUNE_FACTOR
         arrays["residual"], arrays["predictor"], coefs, taps, uses_model = code_residual(q, p, size, codes_cost,
-                                                                                         rough)
+                                                                                         rough, prune)
         if (arrays["predictor"] == LINEAR).any():
             arrays["coefficients"] = coefs
         if (arrays["predictor"] == TAPS).any():

@@ -267,6 +267,20 @@ def rough_size(values: np.ndarray) -> int:
     return len(zlib.compress(_byte_planes(values)[1], 1))
 
 
+#: what :func:`adaptive_rough_size` adds to each value's magnitude bits (more than the coder spends on a value's sign
+#: and bit length, so that the estimate's ratios err toward 1 and a close stream is not pruned)
+_ROUGH_BITS = 2.5
+#: the factor within which :func:`adaptive_rough_size` keeps streams to cost exactly
+ADAPTIVE_PRUNE = 1.10
+
+
+def adaptive_rough_size(values: np.ndarray) -> int:
+    """About the bytes the adaptive coder codes ``values`` to, from their magnitudes alone (numpy, no coding), to rank
+    ways of coding them: ``sum(log2(1 + |v|) + 2.5) / 8``."""
+    magnitude = np.abs(np.asarray(values, dtype=np.float64))
+    return int((np.log2(magnitude + 1.0).sum() + _ROUGH_BITS * magnitude.size) / 8)
+
+
 def unpack_ints(data: bytes, width: int, count: int, coder: int, shape: tuple[int, ...] | None = None
                 ) -> np.ndarray:
     """Inverse of :func:`pack_ints`: ``count`` signed int64 values, flat (``shape``: the array's, which the adaptive
@@ -293,4 +307,5 @@ def unpack_ints(data: bytes, width: int, count: int, coder: int, shape: tuple[in
 
 
 __all__ = ["CODERS", "STDLIB_CODERS", "ADAPTIVE", "DEFAULT_CODER", "coder_id", "pack_ints", "unpack_ints",
-           "encode_bytes", "decode_bytes", "smallest_coding", "zigzag", "unzigzag", "rough_size", "Packed"]
+           "encode_bytes", "decode_bytes", "smallest_coding", "zigzag", "unzigzag", "rough_size",
+           "adaptive_rough_size", "ADAPTIVE_PRUNE", "Packed"]

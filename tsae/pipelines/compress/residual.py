@@ -100,8 +100,8 @@ class _Costs:
     streams within :data:`PRUNE_FACTOR` of the roughly smallest of their channel when that is at least
     :data:`PRUNE_MIN_BYTES`: the others cost ``inf``."""
 
-    def __init__(self, cost: Cost, rough: Cost | None) -> None:
-        self.cost, self.rough = cost, rough
+    def __init__(self, cost: Cost, rough: Cost | None, prune: float = PRUNE_FACTOR) -> None:
+        self.cost, self.rough, self.prune = cost, rough, prune
         self._known: dict[bytes, float] = {}
         self._estimates: dict[bytes, int] = {}
 
@@ -126,7 +126,7 @@ class _Costs:
         rough = [self.estimate(s) for s in streams]
         if min(rough) < PRUNE_MIN_BYTES:
             return [self.of(s) for s in streams]
-        keep = PRUNE_FACTOR * min(rough)
+        keep = self.prune * min(rough)
         return [self.of(s) if r <= keep else np.inf for s, r in zip(streams, rough, strict=True)]
 
 
@@ -150,8 +150,8 @@ def _cheapest(q: np.ndarray, p: np.ndarray, costs: _Costs, taps: np.ndarray, lon
     return float(table.min(axis=1).sum()), stream, modes, coefs, taps
 
 
-def code_residual(q: np.ndarray, p: np.ndarray, cost: Cost, codes_cost: int, rough: Cost | None = None
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
+def code_residual(q: np.ndarray, p: np.ndarray, cost: Cost, codes_cost: int, rough: Cost | None = None,
+                  prune: float = PRUNE_FACTOR) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
     """The integer stream to store for grid values ``q`` and predicted grid values ``p`` (C, m).
 
     ``cost(ints)`` is the stored size of an integer array: one channel's stream (the linear
@@ -164,9 +164,10 @@ def code_residual(q: np.ndarray, p: np.ndarray, cost: Cost, codes_cost: int, rou
 
     ``rough(ints)``, a much faster estimate of ``cost`` (optional), spares ``cost`` the streams
     of a channel that it finds more than :data:`PRUNE_FACTOR` times as large as the channel's
-    smallest: the choice is the same unless the estimate is that far off.
+    smallest: the choice is the same unless the estimate is that far off (``prune``: that factor, for an estimate
+    less close to ``cost`` than zlib's to LZMA2's).
     """
-    costs = _Costs(cost, rough)
+    costs = _Costs(cost, rough, prune)
     taps = np.stack([fit_taps(q[c]) for c in range(q.shape[0])]).reshape(q.shape[0], ORDER)
     long = np.stack([taps_residual(q[c], taps[c]) for c in range(q.shape[0])]).reshape(q.shape)
     with_model = _cheapest(q, p, costs, taps, long)
