@@ -35,7 +35,7 @@ the table says whether their containers and decompressed files are byte-identica
 Usage::
 
     python scripts/bench_compress.py [--limit N] [--epochs 20] [--families conv1d,dense,vqvae]
-                                     [--model PATH ...] [--data ../shared/data/anomaly]
+                                     [--model PATH ...] [--data ../shared/data/anomaly] [--coders adaptive,lzma]
     python scripts/bench_compress.py --file MODEL DATA [--file ...] [--bounds 1e-3] [--before TREE] [--repeat 2]
                                      [--anchors sz3,zfp]
 """
@@ -307,19 +307,22 @@ def _errors(x: np.ndarray, y: np.ndarray, span: np.ndarray) -> tuple[float, floa
     return float((diff.max(axis=1) / span).max()), float((rms / span).mean())
 
 
-def measure(case: Case, models: dict[str, LoadedModel], others: dict[str, Any], bound: float) -> list[Result]:
+def measure(case: Case, models: dict[str, LoadedModel], others: dict[str, Any], bound: float,
+            coders: tuple[str, ...] = ("adaptive",)) -> list[Result]:
     x = case.test
     bounds = absolute_bounds(x, bound, relative=True)
     span = bounds / bound
     filled = np.where(np.isfinite(x), x, np.nanmean(x))
     results = []
     for name, loaded in models.items():
-        start = time.perf_counter()
-        data = compress_series(loaded, x, max_error=bound, relative=True)
-        y = decompress_series(data, loaded)
-        extra = {} if name == "no-model" else {"model_share": model_share(data)}
-        results.append(Result(case.name, x.shape[0], name, bound, 8 * len(data) / x.size, *_errors(x, y, span),
-                              time.perf_counter() - start, extra))
+        for coder in coders:  # the first is the method's own; the others named "coder:method" (not best tsae)
+            start = time.perf_counter()
+            data = compress_series(loaded, x, max_error=bound, relative=True, coder=coder)
+            y = decompress_series(data, loaded)
+            extra = {} if name == "no-model" else {"model_share": model_share(data)}
+            method = name if coder == coders[0] else f"{coder}:{name}"
+            results.append(Result(case.name, x.shape[0], method, bound, 8 * len(data) / x.size,
+                                  *_errors(x, y, span), time.perf_counter() - start, extra))
     for name, run in others.items():
         start = time.perf_counter()
         size, y = run(filled, bounds)
@@ -481,6 +484,10 @@ def main() -> None:
     parser.add_argument("--before", type=Path, default=None,
                         help="with --file: a folder holding an older tsae package to time in turn")
     parser.add_argument("--repeat", type=int, default=1, help="with --file: rounds (the best is shown)")
+    parser.add_argument("--coders", default="adaptive",
+                        help="entropy coders of the tsae methods, comma-separated: the first gives the methods' "
+                             "columns, each other one columns 'CODER:method' (e.g. adaptive,lzma: the coder before "
+                             "the adaptive one, in the same run)")
     parser.add_argument("--anchors", default=None,
                         help="with --file: the anchors to run, comma-separated [default: all installed]")
     args = parser.parse_args()
@@ -501,7 +508,7 @@ def main() -> None:
             print(f"{case.system}: trained {', '.join(trained[case.system])} in {time.perf_counter() - start:.0f} s")
         models = {**trained[case.system], **{n: m for n, m in files if m.channels == case.test.shape[0]}}
         for bound in BOUNDS:
-            results += measure(case, models, others, bound)
+            results += measure(case, models, others, bound, tuple(args.coders.split(",")))
         print(f"{case.name}: {case.test.shape[0]} x {case.test.shape[1]} done")
     report(results)
 

@@ -40,8 +40,9 @@ _LOSSY_SUBTYPES = frozenset({"MPEG_LAYER_I", "MPEG_LAYER_II", "MPEG_LAYER_III", 
 @click.option("--max-error", type=FloatRange(min=0, min_open=True), default=None, callback=checked_by(_checked_bound),
               help="Largest allowed |original - decompressed| per sample [default: none, the codes alone].")
 @click.option("--relative", is_flag=True, help="--max-error is a fraction of each channel's range (max - min).")
-@click.option("--coder", type=click.Choice(["lzma", "zlib", "zstd"]), default="lzma", show_default=True,
-              help="Entropy coder of codes and residuals (zstd needs the zstandard package).")
+@click.option("--coder", type=click.Choice(["adaptive", "lzma", "zlib", "zstd"]), default="adaptive",
+              show_default=True, help="Entropy coder of codes and residuals: adaptive (a context-adaptive range "
+              "coder), or byte planes with lzma, zlib or zstd (zstd needs the zstandard package).")
 @click.option("--block-windows", type=IntRange(min=1), default=256, show_default=True,
               help="Model windows per block (memory and random access granularity; lowered so that a block "
                    "holds at most 2**24 values).")

@@ -145,7 +145,8 @@ def test_a_damaged_container_leaves_no_block_output(tmp_path, model_file, suffix
     container = tmp_path / "long.tsz"
     compress_file(model_file, tmp_path / f"in{suffix}", container, block_windows=8, chunk=100)
     data = container.read_bytes()
-    for name, damaged in (("short.tsz", data[: len(data) // 2]), ("flip.tsz", data[:-30] + b"\x00" + data[-29:])):
+    flipped = data[:-30] + bytes([data[-30] ^ 0xFF]) + data[-29:]  # flipped, not zeroed: the byte may be 0
+    for name, damaged in (("short.tsz", data[: len(data) // 2]), ("flip.tsz", flipped)):
         (tmp_path / name).write_bytes(damaged)
         with pytest.raises(ValueError, match=name):
             decompress_file(tmp_path / name, tmp_path / f"out{suffix}")

@@ -25,7 +25,7 @@ def _series(n: int = 400, noise: int = 1, seed: int = 0) -> tuple[np.ndarray, np
 
 
 def _streams(calls: list[bytes]) -> list[bytes]:
-    return [c for c in calls if len(c) > 8 * 4]  # the streams, not the four blend coefficients
+    return [c for c in calls if len(c) > 8 * 16]  # the streams, not the four blend coefficients nor the 16 taps
 
 
 def _counting(calls: list[bytes]):
@@ -42,8 +42,9 @@ def test_each_distinct_stream_is_costed_once():
     code_residual(q, p, _counting(calls), codes_cost=0)
     streams = _streams(calls)
     assert len(streams) == len(set(streams))
-    # per channel at most 4 modes with the model and 2 without it (q's first difference is a mode's in both)
-    assert len(streams) <= 3 * 6
+    # per channel at most 4 modes with the model, 2 without it (q's first difference is a mode's in both) and the
+    # taps' (the same in both)
+    assert len(streams) <= 3 * 7
 
 
 def test_each_distinct_stream_is_estimated_once():

@@ -108,14 +108,14 @@ def test_residual_modes_invert_and_pick_the_cheapest():
                   p[1] + 37 + np.cumsum(rng.integers(-1, 2, 400)),  # off by a slow drift
                   np.cumsum(rng.integers(-1, 2, 400))])  # a walk the model does not know
     size = lambda ints: len(pack_ints(ints, coder_id("lzma"))[1])  # noqa: E731
-    stored, modes, coefs, uses_model = code_residual(q, p, size, codes_cost=0)
+    stored, modes, coefs, taps, uses_model = code_residual(q, p, size, codes_cost=0)
     assert uses_model and modes.tolist() == [MODEL, MODEL_DELTA, DELTA]
-    np.testing.assert_array_equal(decode_residual(stored, modes, p, coefs), q)
-    stored, modes, coefs, uses_model = code_residual(q, p, size, codes_cost=10**9)  # codes too dear: no model
+    np.testing.assert_array_equal(decode_residual(stored, modes, p, coefs, taps), q)
+    stored, modes, coefs, taps, uses_model = code_residual(q, p, size, codes_cost=10**9)  # codes too dear: no model
     assert not uses_model
-    np.testing.assert_array_equal(decode_residual(stored, modes, np.zeros_like(p), coefs), q)
+    np.testing.assert_array_equal(decode_residual(stored, modes, np.zeros_like(p), coefs, taps), q)
     with pytest.raises(ValueError, match="does not fit"):
-        decode_residual(stored, modes[:2], np.zeros_like(p), coefs)
+        decode_residual(stored, modes[:2], np.zeros_like(p), coefs, taps)
 
 
 def test_the_linear_blend_of_past_values_and_prediction():
@@ -127,10 +127,10 @@ def test_the_linear_blend_of_past_values_and_prediction():
     for t in range(p.shape[1]):  # 0.6 x the last value + 0.4 x the prediction, plus a little noise
         q[0, t] = round(0.6 * (q[0, t - 1] if t else 0) + 0.4 * p[0, t]) + rng.integers(-1, 2)
     size = lambda ints: len(pack_ints(ints, coder_id("lzma"))[1])  # noqa: E731
-    stored, modes, coefs, uses_model = code_residual(q, p, size, codes_cost=0)
+    stored, modes, coefs, taps, uses_model = code_residual(q, p, size, codes_cost=0)
     assert uses_model and modes.tolist() == [LINEAR]
     np.testing.assert_allclose(coefs[0] / 2**16, [0.6, 0, 0.4, 0], atol=0.03)
     assert size(stored[0]) < 0.8 * min(size(q[0] - p[0]), size(np.diff(q[0])))
-    np.testing.assert_array_equal(decode_residual(stored, modes, p, coefs), q)
+    np.testing.assert_array_equal(decode_residual(stored, modes, p, coefs, taps), q)
     with pytest.raises(ValueError, match="coefficients"):
         decode_residual(stored, modes, p, None)

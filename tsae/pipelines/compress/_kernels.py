@@ -26,3 +26,15 @@ def linear_decode(stored, p, coef, shift, out):  # pragma: no cover - compiled
         q2 = q1
         q1 = value
         p1 = p[t]
+
+
+@njit(cache=True)
+def taps_decode(stored, coef, shift, out):  # pragma: no cover - compiled
+    """``out[t] = stored[t] + (sum_j coef[j] out[t-1-j] + half) >> shift``, zeros before t = 0 (int64 only)."""
+    half = 1 << (shift - 1)
+    order = coef.shape[0]
+    for t in range(stored.shape[0]):
+        acc = half
+        for j in range(min(order, t)):
+            acc += coef[j] * out[t - 1 - j]
+        out[t] = stored[t] + (acc >> shift)

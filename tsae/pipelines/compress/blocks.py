@@ -23,7 +23,7 @@ from tsae.errors import first_line
 from tsae.pipelines.compress.codes import CodeModel, DeferredCodeModel
 from tsae.pipelines.compress.container import Block, Pack, section_size
 from tsae.pipelines.compress.container import encode_block as encode_payload
-from tsae.pipelines.compress.entropy import CODERS, Packed, rough_size
+from tsae.pipelines.compress.entropy import ADAPTIVE, ADAPTIVE_PRUNE, CODERS, Packed, adaptive_rough_size, rough_size
 from tsae.pipelines.compress.quantise import (
     from_grid,
     latent_step,
@@ -33,7 +33,7 @@ from tsae.pipelines.compress.quantise import (
     split_nonfinite,
     to_grid,
 )
-from tsae.pipelines.compress.residual import LINEAR, code_residual, decode_residual
+from tsae.pipelines.compress.residual import LINEAR, PRUNE_FACTOR, TAPS, code_residual, decode_residual
 
 #: the bytes a block's latent step takes
 _STEP_BYTES = 8
@@ -142,10 +142,14 @@ def code_block(prediction: Prediction, steps: np.ndarray | None, coder: int, who
         # leaving the codes out saves their section and the latent step (stored when it is not 0)
         codes_cost = section_size("codes", stored, coder, pack) + (_STEP_BYTES if step else 0)
         # a raw coder's sizes cost nothing to find: no estimate spares them
-        rough = None if coder == _RAW else rough_size
-        arrays["residual"], arrays["predictor"], coefs, uses_model = code_residual(q, p, size, codes_cost, rough)
+        rough = {_RAW: None, ADAPTIVE: adaptive_rough_size}.get(coder, rough_size)
+        prune = ADAPTIVE_PRUNE if coder == ADAPTIVE else PRUNE_FACTOR
+        arrays["residual"], arrays["predictor"], coefs, taps, uses_model = code_residual(q, p, size, codes_cost,
+                                                                                         rough, prune)
         if (arrays["predictor"] == LINEAR).any():
             arrays["coefficients"] = coefs
+        if (arrays["predictor"] == TAPS).any():
+            arrays["taps"] = taps
         if not uses_model:
             del arrays["codes"]
             step = 0.0  # nothing to scale: a step of 0 is not stored
@@ -203,7 +207,7 @@ def decode_block(model: CodeModel | DeferredCodeModel, block: Block, steps: np.n
         if "residual" not in arrays or "predictor" not in arrays:
             raise ValueError("block has no residual")
         p = np.zeros((model.channels, block.samples), np.int64) if prediction is None else to_grid(prediction, steps)
-        q = decode_residual(arrays["residual"], arrays["predictor"], p, arrays.get("coefficients"))
+        q = decode_residual(arrays["residual"], arrays["predictor"], p, arrays.get("coefficients"), arrays.get("taps"))
         if q.shape != (model.channels, block.samples) or _check(q) != block.check:
             raise ValueError("decoded values differ from the ones checked against the error bound at compression "
                              "(a different model, or torch computing differently here)")

@@ -60,7 +60,7 @@ _RAW = CODERS.index("raw")
 #: the block head of versions 1 and 2: samples, latent step, check, section count
 _BLOCK_HEAD_V2 = struct.Struct("<IdIB")
 #: section names by their version 3 tag (tag 0: the name is stored)
-SECTION_TAGS = ("codes", "residual", "predictor", "coefficients", "nonfinite", "special", "whole")
+SECTION_TAGS = ("codes", "residual", "predictor", "coefficients", "nonfinite", "special", "whole", "taps")
 _HAS_STEP, _HAS_CHECK = 1, 2
 _MAX_NDIM = 7
 
@@ -353,7 +353,7 @@ def _decode_payload(payload: bytes, version: int, fail: Fail, limits: BlockLimit
             values = math.prod(shape)
             if limits is not None and values > limits.values:
                 raise ValueError(f"section {name!r} claims {values} values; at most {limits.values} fit a block")
-            arrays[name] = unpack_ints(data, width, values, coder).reshape(shape)
+            arrays[name] = unpack_ints(data, width, values, coder, shape).reshape(shape)
     except struct.error:  # its own words name offsets and buffer sizes
         raise fail("corrupt .tsz block (its sections run past its end)") from None
     except (UnicodeDecodeError, ValueError) as error:

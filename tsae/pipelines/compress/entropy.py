@@ -1,21 +1,26 @@
-"""Lossless coding of integer arrays: zig-zag, the narrowest unsigned type, byte planes, a general-purpose coder.
+"""Lossless coding of integer arrays: zig-zag, then the adaptive coder, or byte planes and a general-purpose coder.
 
 Quantised codes and residuals are small signed integers centred on zero. They are
-mapped to unsigned integers by zig-zag (0, -1, 1, -2 ... -> 0, 1, 2, 3 ...), stored in
-the narrowest of ``uint8/16/32/64`` that holds them, split into byte planes (all low
-bytes, then all next bytes ...: the high planes are mostly zeros and compress to
-almost nothing) and handed to a stdlib coder (raw LZMA2 by default, ``zlib``) or to
-``zstd`` when the optional ``zstandard`` package is installed.
+mapped to unsigned integers by zig-zag (0, -1, 1, -2 ... -> 0, 1, 2, 3 ...) and coded
+by the ``adaptive`` coder (:mod:`.adaptive`: a context-adaptive binary range coder
+for such integers, the default), or stored in the narrowest of ``uint8/16/32/64``
+that holds them, split into byte planes (all low bytes, then all next bytes ...: the
+high planes are mostly zeros and compress to almost nothing) and handed to a stdlib
+coder (raw LZMA2, the default of containers written before the adaptive coder,
+``zlib``) or to ``zstd`` when the optional ``zstandard`` package is installed.
 """
 from __future__ import annotations
 
 import lzma
+import math
 import zlib
 from collections.abc import Callable
 
 import numpy as np
 
 from tsae.io.reading import read_up_to
+from tsae.pipelines.compress import adaptive
+from tsae.pipelines.compress.varints import read_varint, varint
 
 #: raw LZMA2 (no xz framing: sections are small and the container checksums them), a 4 MiB dictionary
 _LZMA = [{"id": lzma.FILTER_LZMA2, "preset": 6, "dict_size": 1 << 22}]
@@ -65,13 +70,22 @@ def _coders() -> dict[str, tuple[int, Callable[[], tuple[Encoder, Decoder]]]]:
         "lzma": (2, lambda: (lambda data: lzma.compress(data, format=lzma.FORMAT_RAW, filters=_LZMA_ENCODE),
                              _lzma_decode)),
         "zstd": (3, _zstd),
+        "adaptive": (4, lambda: (_integers_only, _integers_only)),
     }
+
+
+def _integers_only(*_: object) -> bytes:
+    raise ValueError("the adaptive coder codes integer arrays, not bytes")
 
 
 #: names of the general-purpose coders, in the order of their stored ids
 CODERS = tuple(_coders())
 #: ids of the coders every Python has (raw, zlib, LZMA2): what the container's own parts may use
 STDLIB_CODERS = (0, 1, 2)
+#: the id of the adaptive coder (:mod:`.adaptive`), which codes integer arrays only
+ADAPTIVE = CODERS.index("adaptive")
+#: the coder of new containers
+DEFAULT_CODER = "adaptive"
 
 
 def coder_id(name: str) -> int:
@@ -122,18 +136,107 @@ def smallest_coding(data: bytes, coders: tuple[int, ...] = STDLIB_CODERS) -> tup
     return min(((coder, encode_bytes(data, coder)) for coder in coders), key=lambda pair: len(pair[1]))
 
 
+def _width(u: np.ndarray) -> int:
+    """The code of the narrowest width that holds the zig-zagged values ``u``."""
+    top = int(u.max()) if u.size else 0
+    return next(i for i, w in enumerate(_WIDTHS) if top < 1 << (8 * w))
+
+
 def _byte_planes(values: np.ndarray) -> tuple[int, bytes]:
     """``(width code, bytes)``: the zig-zagged values in the narrowest width, as byte planes (low byte first)."""
     u = zigzag(np.ravel(values))
-    top = int(u.max()) if u.size else 0
-    width = next(i for i, w in enumerate(_WIDTHS) if top < 1 << (8 * w))
+    width = _width(u)
     narrow = u.astype(f"<u{_WIDTHS[width]}")
     planes = narrow.view(np.uint8).reshape(-1, _WIDTHS[width]).T
     return width, np.ascontiguousarray(planes).tobytes()
 
 
+#: the adaptive coder's form byte of a row stored as byte planes coded with LZMA2 (a repetitive row: a periodic
+#: series, whose repeats a string coder finds and the adaptive coder's contexts do not); the width byte follows
+_ROW_LZMA = 2
+#: ... tried only when zlib at level 1 (fast; typically 5-15 % larger than LZMA2) comes within this factor of the
+#: adaptive coder's size: on the rows where it does not, LZMA2 never won
+_TRY_LZMA = 1.0
+
+
+def _pack_row(u: np.ndarray) -> bytes:
+    """One row of zig-zagged values in the smaller of the adaptive coder's forms and byte planes with LZMA2."""
+    coded = adaptive.encode(u)
+    if u.size >= 64:
+        width, planes = _byte_planes(unzigzag(u))
+        if len(zlib.compress(planes, 1)) > _TRY_LZMA * len(coded):
+            return coded
+        lzma_form = bytes([_ROW_LZMA, width]) + _coder(CODERS.index("lzma"))[0](planes)
+        if len(lzma_form) < len(coded):
+            return lzma_form
+    return coded
+
+
+def _unpack_row(data: bytes, count: int) -> np.ndarray:
+    if not data or data[0] != _ROW_LZMA:
+        return adaptive.decode(data, count)
+    if len(data) < 2:
+        raise ValueError("corrupt adaptively coded data (no width)")
+    return zigzag(unpack_ints(data[2:], data[1], count, CODERS.index("lzma")))
+
+
+#: rows of at least this many values are coded each on its own (a block's channels); shorter ones (a block's codes:
+#: one value of each of up to 256 windows) as one array, as their own statistics would cost more to learn than they save
+ROW_MIN = 512
+
+
+def _by_rows(shape: tuple[int, ...]) -> bool:
+    return len(shape) >= 2 and math.prod(shape[1:]) >= ROW_MIN
+
+
+def _pack_adaptive(u: np.ndarray, known: dict[bytes, bytes] | None = None) -> bytes:
+    """The adaptive coder's bytes of zig-zagged values ``u`` (any shape). An array whose rows hold
+    :data:`ROW_MIN` values or more is coded row by row (its first index: a block's channel), each row on its own,
+    since rows differ (a channel of few levels beside a noisy one): the rows' coded lengths (varints, all but the
+    last's), then the rows' bytes. ``known``: rows coded before, by their bytes (filled in)."""
+    def row(values: np.ndarray) -> bytes:
+        if known is None:
+            return _pack_row(values)
+        key = values.tobytes()
+        if key not in known:
+            known[key] = _pack_row(values)
+        return known[key]
+
+    if not _by_rows(u.shape):
+        return row(np.ravel(u))
+    rows = [row(r) for r in u.reshape(len(u), -1)]
+    return b"".join(varint(len(r)) for r in rows[:-1]) + b"".join(rows)
+
+
+def _unpack_adaptive(data: bytes, shape: tuple[int, ...]) -> np.ndarray:
+    """Inverse of :func:`_pack_adaptive`: the values of an array of ``shape``, flat."""
+    count = math.prod(shape)
+    if not _by_rows(shape) or not count:
+        return _unpack_row(data, count)
+    rows = shape[0]
+    offset, sizes = 0, []
+    for _ in range(rows - 1):
+        size, offset = read_varint(data, offset)
+        sizes.append(size)
+    sizes.append(len(data) - offset - sum(sizes))
+    if sizes[-1] < 0:
+        raise ValueError("corrupt adaptively coded data (its rows run past its end)")
+    out = np.empty(count, np.uint64)
+    length = count // rows
+    for r, size in enumerate(sizes):
+        out[r * length:(r + 1) * length] = _unpack_row(data[offset:offset + size], length)
+        offset += size
+    return out
+
+
 def pack_ints(values: np.ndarray, coder: int) -> tuple[int, bytes]:
-    """Code a signed integer array losslessly; returns ``(width code, bytes)`` for :func:`unpack_ints`."""
+    """Code a signed integer array losslessly; returns ``(width code, bytes)`` for :func:`unpack_ints`.
+
+    The adaptive coder stores no width: it is the width the values need (:func:`unpack_ints` checks them against it).
+    """
+    if coder == ADAPTIVE:
+        u = zigzag(values)
+        return _width(u), _pack_adaptive(u)
     width, planes = _byte_planes(values)
     return width, _coder(coder)[0](planes)
 
@@ -145,8 +248,12 @@ class Packed:
 
     def __init__(self) -> None:
         self._known: dict[tuple[int, int, bytes], bytes] = {}
+        self._rows: dict[bytes, bytes] = {}
 
     def __call__(self, values: np.ndarray, coder: int) -> tuple[int, bytes]:
+        if coder == ADAPTIVE:
+            u = zigzag(values)
+            return _width(u), _pack_adaptive(u, self._rows)
         width, planes = _byte_planes(values)
         key = (coder, width, planes)
         if key not in self._known:
@@ -160,11 +267,34 @@ def rough_size(values: np.ndarray) -> int:
     return len(zlib.compress(_byte_planes(values)[1], 1))
 
 
-def unpack_ints(data: bytes, width: int, count: int, coder: int) -> np.ndarray:
-    """Inverse of :func:`pack_ints`: ``count`` signed int64 values; ``ValueError`` on corrupt data."""
+#: what :func:`adaptive_rough_size` adds to each value's magnitude bits (more than the coder spends on a value's sign
+#: and bit length, so that the estimate's ratios err toward 1 and a close stream is not pruned)
+_ROUGH_BITS = 2.5
+#: the factor within which :func:`adaptive_rough_size` keeps streams to cost exactly
+ADAPTIVE_PRUNE = 1.10
+
+
+def adaptive_rough_size(values: np.ndarray) -> int:
+    """About the bytes the adaptive coder codes ``values`` to, from their magnitudes alone (numpy, no coding), to rank
+    ways of coding them: ``sum(log2(1 + |v|) + 2.5) / 8``."""
+    magnitude = np.abs(np.asarray(values, dtype=np.float64))
+    return int((np.log2(magnitude + 1.0).sum() + _ROUGH_BITS * magnitude.size) / 8)
+
+
+def unpack_ints(data: bytes, width: int, count: int, coder: int, shape: tuple[int, ...] | None = None
+                ) -> np.ndarray:
+    """Inverse of :func:`pack_ints`: ``count`` signed int64 values, flat (``shape``: the array's, which the adaptive
+    coder needs when it has two or more dimensions; ``None``: ``(count,)``); ``ValueError`` on corrupt data."""
     if not 0 <= width < len(_WIDTHS):
         raise ValueError(f"unknown integer width code {width}")
     size = _WIDTHS[width]
+    if coder == ADAPTIVE:
+        if shape is not None and math.prod(shape) != count:
+            raise ValueError(f"{count} values do not fill the shape {shape}")
+        u = _unpack_adaptive(data, (count,) if shape is None else tuple(shape))
+        if _width(u) > width:
+            raise ValueError(f"coded values wider than the {size} bytes stated")
+        return unzigzag(u)
     expected = count * size
     raw = decode_bytes(data, coder, expected + 1)  # one byte more than expected tells a section that is too long
     if len(raw) > expected:
@@ -176,5 +306,6 @@ def unpack_ints(data: bytes, width: int, count: int, coder: int) -> np.ndarray:
     return unzigzag(u.astype(np.uint64))
 
 
-__all__ = ["CODERS", "STDLIB_CODERS", "coder_id", "pack_ints", "unpack_ints", "encode_bytes", "decode_bytes",
-           "smallest_coding", "zigzag", "unzigzag", "rough_size", "Packed"]
+__all__ = ["CODERS", "STDLIB_CODERS", "ADAPTIVE", "DEFAULT_CODER", "coder_id", "pack_ints", "unpack_ints",
+           "encode_bytes", "decode_bytes", "smallest_coding", "zigzag", "unzigzag", "rough_size",
+           "adaptive_rough_size", "ADAPTIVE_PRUNE", "Packed"]

@@ -41,7 +41,7 @@ from tsae.io.table_write import ColumnFormat, column_format, open_table_writer
 from tsae.io.tables import TableWarning
 from tsae.pipelines.compress.codes import DeferredCodeModel
 from tsae.pipelines.compress.container import Reader
-from tsae.pipelines.compress.entropy import coder_id
+from tsae.pipelines.compress.entropy import DEFAULT_CODER, coder_id
 from tsae.pipelines.compress.options import check_block_windows, check_latent_step, check_max_error
 from tsae.pipelines.compress.quantise import audio_file_bounds
 from tsae.pipelines.compress.series import absolute_bounds, bounds_from_extremes, channel_extremes
@@ -232,7 +232,7 @@ def _stored_time(stored: Any) -> _StoredTime | None:
 
 
 def compress_file(model: str | os.PathLike, data: str | os.PathLike, output: str | os.PathLike, *,
-                  max_error: float | None = None, relative: bool = False, coder: str = "lzma",
+                  max_error: float | None = None, relative: bool = False, coder: str = DEFAULT_CODER,
                   block_windows: int = 256, latent_step: float | None = None, device: Any = "cpu",
                   chunk: int = CHUNK, progress: bool = False,
                   folder: str | os.PathLike | None = None) -> dict[str, Any]:

@@ -20,16 +20,21 @@ from collections.abc import Callable
 
 import numpy as np
 
-MODEL, MODEL_DELTA, DELTA, LINEAR = 0, 1, 2, 3
-MODES = (MODEL, MODEL_DELTA, DELTA, LINEAR)
+MODEL, MODEL_DELTA, DELTA, LINEAR, TAPS = 0, 1, 2, 3, 4
+MODES = (MODEL, MODEL_DELTA, DELTA, LINEAR, TAPS)
 #: fixed-point fraction bits of the linear coefficients, and their largest magnitude (|c| <= 4)
 SHIFT = 16
 _COEF_LIMIT = 4 << SHIFT
+#: the past grid values the ``TAPS`` predictor weighs (a linear prediction of order 16, as speech coders use), and
+#: its coefficients' largest magnitude in fixed point (|c| <= 64: with grid values below 2^32 the sum stays in int64)
+ORDER = 16
+_TAP_LIMIT = 64 << SHIFT
 
 
 def _lagged(a: np.ndarray, lag: int) -> np.ndarray:
     out = np.zeros_like(a)
-    out[lag:] = a[: len(a) - lag]
+    if lag < len(a):
+        out[lag:] = a[: len(a) - lag]
     return out
 
 
@@ -49,6 +54,29 @@ def fit_linear(q: np.ndarray, p: np.ndarray) -> np.ndarray:
 def linear_residual(q: np.ndarray, p: np.ndarray, coef: np.ndarray) -> np.ndarray:
     """``q`` minus the fixed-point linear prediction (integer arithmetic, as the decoder's kernel)."""
     acc = sum((int(c) * f for c, f in zip(coef, _features(q, p), strict=True)), np.zeros_like(q)) + (1 << (SHIFT - 1))
+    return q - (acc >> SHIFT)
+
+
+def fit_taps(q: np.ndarray) -> np.ndarray:
+    """Least-squares coefficients (fixed point, int64 (:data:`ORDER`,)) of ``q[t]`` on ``q[t-1] ... q[t-ORDER]``
+    (values before the block read as 0), lightly regularised so that a flat or short block gets small ones."""
+    lags = np.stack([_lagged(q, j) for j in range(1, ORDER + 1)], axis=1).astype(np.float64)
+    scale = max(float(np.abs(lags).max(initial=0.0)), 1.0)
+    lags /= scale
+    gram = lags.T @ lags
+    ridge = 1e-9 * max(float(np.trace(gram)), 1.0)
+    coef = np.linalg.solve(gram + ridge * np.eye(ORDER), lags.T @ (q / scale))
+    fixed = np.rint(np.nan_to_num(coef) * (1 << SHIFT))
+    return np.clip(fixed, -_TAP_LIMIT, _TAP_LIMIT).astype(np.int64)
+
+
+def taps_residual(q: np.ndarray, taps: np.ndarray) -> np.ndarray:
+    """``q`` minus its fixed-point prediction from its past :data:`ORDER` values (integer arithmetic, as the
+    decoder's kernel)."""
+    acc = np.full_like(q, 1 << (SHIFT - 1))
+    for j, c in enumerate(taps, start=1):
+        if c:
+            acc += int(c) * _lagged(q, j)
     return q - (acc >> SHIFT)
 
 
@@ -72,8 +100,8 @@ class _Costs:
     streams within :data:`PRUNE_FACTOR` of the roughly smallest of their channel when that is at least
     :data:`PRUNE_MIN_BYTES`: the others cost ``inf``."""
 
-    def __init__(self, cost: Cost, rough: Cost | None) -> None:
-        self.cost, self.rough = cost, rough
+    def __init__(self, cost: Cost, rough: Cost | None, prune: float = PRUNE_FACTOR) -> None:
+        self.cost, self.rough, self.prune = cost, rough, prune
         self._known: dict[bytes, float] = {}
         self._estimates: dict[bytes, int] = {}
 
@@ -98,27 +126,32 @@ class _Costs:
         rough = [self.estimate(s) for s in streams]
         if min(rough) < PRUNE_MIN_BYTES:
             return [self.of(s) for s in streams]
-        keep = PRUNE_FACTOR * min(rough)
+        keep = self.prune * min(rough)
         return [self.of(s) if r <= keep else np.inf for s, r in zip(streams, rough, strict=True)]
 
 
-def _cheapest(q: np.ndarray, p: np.ndarray, costs: _Costs) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
-    """(total cost, stream, modes, coefficients) with the cheapest mode in each channel."""
+def _cheapest(q: np.ndarray, p: np.ndarray, costs: _Costs, taps: np.ndarray, long: np.ndarray
+              ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(total cost, stream, modes, linear coefficients, taps) with the cheapest mode in each channel (``taps`` and
+    ``long``: each channel's :func:`fit_taps` and :func:`taps_residual`, which do not depend on ``p``)."""
     residual = q - p
     coefs = np.stack([fit_linear(q[c], p[c]) for c in range(q.shape[0])]).reshape(q.shape[0], 4)
     linear = np.stack([linear_residual(q[c], p[c], coefs[c]) for c in range(q.shape[0])]).reshape(q.shape)
-    streams = (residual, _delta(residual), _delta(q), linear)
+    streams = (residual, _delta(residual), _delta(q), linear, long)
     table = np.array([costs.channel([s[c] for s in streams]) for c in range(q.shape[0])],
                      dtype=np.float64).reshape(q.shape[0], len(streams))
     table[:, LINEAR] += [costs.cost(coefs[c]) for c in range(q.shape[0])]  # the blend's coefficients are stored too
+    table[:, TAPS] += [costs.of(taps[c]) for c in range(q.shape[0])]  # and the taps (the same in both passes)
     modes = np.argmin(table, axis=1).astype(np.int64)
     coefs[modes != LINEAR] = 0
+    taps = taps.copy()
+    taps[modes != TAPS] = 0
     stream = np.stack([streams[mode][c] for c, mode in enumerate(modes)]).reshape(q.shape)
-    return float(table.min(axis=1).sum()), stream, modes, coefs
+    return float(table.min(axis=1).sum()), stream, modes, coefs, taps
 
 
-def code_residual(q: np.ndarray, p: np.ndarray, cost: Cost, codes_cost: int, rough: Cost | None = None
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+def code_residual(q: np.ndarray, p: np.ndarray, cost: Cost, codes_cost: int, rough: Cost | None = None,
+                  prune: float = PRUNE_FACTOR) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
     """The integer stream to store for grid values ``q`` and predicted grid values ``p`` (C, m).
 
     ``cost(ints)`` is the stored size of an integer array: one channel's stream (the linear
@@ -126,33 +159,44 @@ def code_residual(q: np.ndarray, p: np.ndarray, cost: Cost, codes_cost: int, rou
     choice is made once more without the model (``p = 0``: differencing and the blend of
     past values only), which wins when it costs less than the choice with the model plus
     ``codes_cost`` (what the codes add to the block). Returns the stream, the modes (C,),
-    the linear coefficients (C, 4) (zeros for channels of other modes) and whether the
-    model's prediction is used (else the block needs no codes and ``p`` is 0).
+    the linear coefficients (C, 4), the taps (C, :data:`ORDER`) (zeros for channels of other
+    modes) and whether the model's prediction is used (else the block needs no codes and ``p`` is 0).
 
     ``rough(ints)``, a much faster estimate of ``cost`` (optional), spares ``cost`` the streams
     of a channel that it finds more than :data:`PRUNE_FACTOR` times as large as the channel's
-    smallest: the choice is the same unless the estimate is that far off.
+    smallest: the choice is the same unless the estimate is that far off (``prune``: that factor, for an estimate
+    less close to ``cost`` than zlib's to LZMA2's).
     """
-    costs = _Costs(cost, rough)
-    with_model = _cheapest(q, p, costs)
-    alone = _cheapest(q, np.zeros_like(p), costs)
+    costs = _Costs(cost, rough, prune)
+    taps = np.stack([fit_taps(q[c]) for c in range(q.shape[0])]).reshape(q.shape[0], ORDER)
+    long = np.stack([taps_residual(q[c], taps[c]) for c in range(q.shape[0])]).reshape(q.shape)
+    with_model = _cheapest(q, p, costs, taps, long)
+    alone = _cheapest(q, np.zeros_like(p), costs, taps, long)
     if alone[0] <= with_model[0] + codes_cost:
-        return alone[1], alone[2], alone[3], False
-    return with_model[1], with_model[2], with_model[3], True
+        return (*alone[1:], False)
+    return (*with_model[1:], True)
 
 
-def decode_residual(stored: np.ndarray, modes: np.ndarray, p: np.ndarray, coefs: np.ndarray | None = None
-                    ) -> np.ndarray:
+def decode_residual(stored: np.ndarray, modes: np.ndarray, p: np.ndarray, coefs: np.ndarray | None = None,
+                    taps: np.ndarray | None = None) -> np.ndarray:
     """Grid values ``q`` (C, m) from the stored stream, the per-channel modes, the predicted grid values ``p``
-    (zeros for a block without codes) and the linear coefficients (C, 4)."""
+    (zeros for a block without codes), the linear coefficients (C, 4) and the taps (C, :data:`ORDER`)."""
     if stored.shape != p.shape or modes.shape != (stored.shape[0],) or not np.isin(modes, MODES).all():
         raise ValueError("residual does not fit the block")
     if (modes == LINEAR).any() and (coefs is None or coefs.shape != (len(modes), 4)
                                     or np.abs(coefs).max() > _COEF_LIMIT):
         raise ValueError("linear coefficients missing or malformed")
+    if (modes == TAPS).any() and (taps is None or taps.shape != (len(modes), ORDER)
+                                  or np.abs(taps).max() > _TAP_LIMIT):
+        raise ValueError("prediction taps missing or malformed")
     q = np.empty_like(stored)
     for c, mode in enumerate(modes):
-        if mode == DELTA:
+        if mode == TAPS:
+            from tsae.pipelines.compress._kernels import taps_decode
+
+            assert taps is not None
+            taps_decode(np.ascontiguousarray(stored[c]), np.ascontiguousarray(taps[c]), SHIFT, q[c])
+        elif mode == DELTA:
             q[c] = np.cumsum(stored[c])
         elif mode == LINEAR:
             from tsae.pipelines.compress._kernels import linear_decode
@@ -165,5 +209,5 @@ def decode_residual(stored: np.ndarray, modes: np.ndarray, p: np.ndarray, coefs:
     return q
 
 
-__all__ = ["code_residual", "decode_residual", "fit_linear", "linear_residual", "MODEL", "MODEL_DELTA", "DELTA",
-           "LINEAR", "MODES"]
+__all__ = ["code_residual", "decode_residual", "fit_linear", "linear_residual", "fit_taps", "taps_residual", "MODEL",
+           "MODEL_DELTA", "DELTA", "LINEAR", "TAPS", "MODES", "ORDER"]

@@ -18,6 +18,7 @@ import numpy as np
 from tsae.engine.layout import check_flag
 from tsae.models.modelfile import as_loaded
 from tsae.pipelines.compress.container import Reader
+from tsae.pipelines.compress.entropy import DEFAULT_CODER
 from tsae.pipelines.compress.options import MAX_BOUND, check_max_error
 from tsae.pipelines.compress.stream import Compressor, iter_decompress
 from tsae.pipelines.reconstruct.columns import frame_in_model_order
@@ -60,7 +61,7 @@ def absolute_bounds(values: np.ndarray, max_error: Any, relative: bool) -> np.nd
 
 
 def compress_series(loaded: Any, values: Any, *, max_error: Any = None, relative: bool = False,
-                    coder: str = "lzma", block_windows: int = 256, latent_step: float | None = None,
+                    coder: str = DEFAULT_CODER, block_windows: int = 256, latent_step: float | None = None,
                     header: dict[str, Any] | None = None) -> bytes:
     """Compress ``values`` with the autoencoder ``loaded`` into ``.tsz`` bytes.
 

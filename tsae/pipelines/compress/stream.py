@@ -29,7 +29,7 @@ from tsae.pipelines.compress.container import (
     write_payload,
     write_trailer,
 )
-from tsae.pipelines.compress.entropy import coder_id
+from tsae.pipelines.compress.entropy import DEFAULT_CODER, coder_id
 from tsae.pipelines.compress.options import (
     MAX_BOUND,
     block_values_limit,
@@ -64,7 +64,8 @@ class Compressor:
         Absolute error bound, one value or one per channel, each finite, > 0 and at most
         :data:`~tsae.pipelines.compress.options.MAX_BOUND` (``None``: codes only, lossy).
     coder
-        ``"lzma"`` (default), ``"zlib"``, ``"zstd"`` (needs ``zstandard``) or ``"raw"``.
+        ``"adaptive"`` (default: :mod:`~tsae.pipelines.compress.adaptive`), ``"lzma"`` (byte planes and raw LZMA2,
+        the default before it), ``"zlib"``, ``"zstd"`` (needs ``zstandard``) or ``"raw"``.
     block_windows
         Model windows per block (an int >= 1), lowered so that a block holds at most
         :data:`~tsae.pipelines.compress.options.MAX_BLOCK_VALUES` values (at least one window).
@@ -80,7 +81,7 @@ class Compressor:
         in the input's order; only the coded blocks are in the model's.
     """
 
-    def __init__(self, handle: IO[bytes], loaded: Any, *, max_error: Any = None, coder: str = "lzma",
+    def __init__(self, handle: IO[bytes], loaded: Any, *, max_error: Any = None, coder: str = DEFAULT_CODER,
                  block_windows: int = 256, latent_step: float | None = None,
                  header: dict[str, Any] | None = None, channel_order: Sequence[int] | None = None) -> None:
         latent_step = check_latent_step(latent_step)
