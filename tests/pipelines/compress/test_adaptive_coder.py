@@ -159,3 +159,23 @@ def test_an_oversampled_signal_is_predicted_by_its_taps_and_comes_back_exactly()
     np.testing.assert_array_equal(decode_residual(stored, modes, np.zeros_like(q), coefs, taps), q)
     with pytest.raises(ValueError, match="taps missing or malformed"):
         decode_residual(stored, modes, np.zeros_like(q), coefs, None)
+
+
+def _oversampled(n: int = 6000) -> np.ndarray:
+    """Two channels of a slowly modulated sine, 9 samples a radian, with a little noise: the taps' case."""
+    t = np.arange(n)
+    rng = np.random.default_rng(9)
+    return np.stack([np.sin(t / 9.0) * np.sin(t / 210.0), np.cos(t / 7.0)]) + 1e-4 * rng.normal(size=(2, n))
+
+
+@pytest.mark.parametrize("coder", ["adaptive", "lzma", "zlib"])
+def test_only_the_adaptive_coder_writes_the_taps_mode(vq_model, coder):
+    """A container of a byte-plane coder must stay readable by a tsae from before the taps mode (4) and its section."""
+    x = _oversampled()
+    data = compress_series(vq_model, x, max_error=1e-4, coder=coder)
+    blocks = list(Reader(io.BytesIO(data), "t").blocks())
+    modes = np.concatenate([block.arrays["predictor"] for block in blocks])
+    assert (TAPS in modes) == (coder == "adaptive")
+    assert any("taps" in block.arrays for block in blocks) == (coder == "adaptive")
+    assert np.abs(decompress_series(data, vq_model) - x).max() <= 1e-4
+
