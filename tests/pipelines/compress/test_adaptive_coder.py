@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -178,4 +181,19 @@ def test_only_the_adaptive_coder_writes_the_taps_mode(vq_model, coder):
     assert (TAPS in modes) == (coder == "adaptive")
     assert any("taps" in block.arrays for block in blocks) == (coder == "adaptive")
     assert np.abs(decompress_series(data, vq_model) - x).max() <= 1e-4
+
+
+@pytest.mark.slow  # a process of its own: 2-4 s
+def test_a_byte_plane_container_decompresses_without_loading_numba(vq_model, tmp_path):
+    """numba costs a process 0.2 s to import (and 0.3 s more to start its first kernel): only the adaptive coder's
+    kernels need it when decompressing."""
+    (tmp_path / "x.tsz").write_bytes(compress_series(vq_model, walk(3000), max_error=1e-3, coder="lzma"))
+    code = ("import sys; from pathlib import Path; from compress_helpers import FakeVQ, WINDOW, loaded; "
+            "from tsae.pipelines.compress import decompress_series; "
+            f"decompress_series(Path({str(tmp_path / 'x.tsz')!r}).read_bytes(), loaded(FakeVQ(2, WINDOW))); "
+            "print('numba' in sys.modules)")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env,
+                         cwd=Path(__file__).parent)
+    assert out.stdout.strip() == "False"
 

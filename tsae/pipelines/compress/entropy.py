@@ -15,11 +15,11 @@ import lzma
 import math
 import zlib
 from collections.abc import Callable
+from types import ModuleType
 
 import numpy as np
 
 from tsae.io.reading import read_up_to
-from tsae.pipelines.compress import adaptive
 from tsae.pipelines.compress.varints import read_varint, varint
 
 #: raw LZMA2 (no xz framing: sections are small and the container checksums them), a 4 MiB dictionary
@@ -166,9 +166,17 @@ _TRY_LZMA_SPARSE = 1.4
 _SPARSE_BITS = 1.0
 
 
+def _adaptive() -> ModuleType:
+    """:mod:`.adaptive`, imported on first use: it imports numba (0.2-0.4 s), which containers of the byte-plane
+    coders never need."""
+    from tsae.pipelines.compress import adaptive
+
+    return adaptive
+
+
 def _pack_row(u: np.ndarray) -> bytes:
     """One row of zig-zagged values in the smaller of the adaptive coder's forms and byte planes with LZMA2."""
-    coded = adaptive.encode(u)
+    coded = _adaptive().encode(u)
     if u.size >= 64:
         width, planes = _byte_planes(unzigzag(u))
         sparse = 8 * len(coded) < _SPARSE_BITS * u.size
@@ -182,7 +190,7 @@ def _pack_row(u: np.ndarray) -> bytes:
 
 def _unpack_row(data: bytes, count: int) -> np.ndarray:
     if not data or data[0] != _ROW_LZMA:
-        return adaptive.decode(data, count)
+        return _adaptive().decode(data, count)
     if len(data) < 2:
         raise ValueError("corrupt adaptively coded data (no width)")
     return zigzag(unpack_ints(data[2:], data[1], count, CODERS.index("lzma")))
