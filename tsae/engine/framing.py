@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 
-from tsae.engine import _kernels
 from tsae.engine.layout import (
     _frame_values,
     as_array,
@@ -411,6 +410,8 @@ def frame(
             rows = np.pad(rows, ((0, 0), (half, half)), mode="reflect")
         else:
             start = -half  # the kernel reads outside the signal as zeros
+    from tsae.engine import _kernels  # numba, loaded when a kernel runs
+
     _kernels.frame_rows(rows, start, hop, w, result.reshape(rows.shape[0], n_frames, length))
     return result
 
@@ -496,5 +497,7 @@ def overlap_add(
     if n_frames == 0:
         result[...] = 0.0
         return result
+    from tsae.engine import _kernels  # numba, loaded when a kernel runs
+
     _kernels.overlap_add_rows(stacked, hop, w, w * w, result.reshape(rows, size), offset)
     return result

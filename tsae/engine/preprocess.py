@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 
-from tsae.engine import _kernels
 from tsae.engine.framing import _check_int, as_signal
 from tsae.engine.layout import SMALLEST_DIVISOR, real_array
 from tsae.errors import EmptyChannelError
@@ -226,6 +225,8 @@ def repair_missing(x: Any, method: str = "linear", max_gap: int | None = None, *
         if hollow.size:
             raise EmptyChannelError(int(hollow[0]))  # the first empty row of x (..., n), its leading axes flattened
     rows = out.reshape(-1, out.shape[-1])
+    from tsae.engine import _kernels  # numba, loaded when a kernel runs
+
     _kernels.repair_rows(rows, _REPAIR_METHODS[method], gap)
     return out
 

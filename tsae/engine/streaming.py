@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 
-from tsae.engine import _kernels
 from tsae.engine.framing import _check_int, _kernel_window, as_signal, num_frames, real_values
 
 __all__ = ["FRAME_BYTES", "StreamFramer", "StreamOverlapAdd", "frame_block"]
@@ -123,6 +122,8 @@ class StreamFramer:
         rows = self._buffer.shape[0]
         out = np.empty((rows, count, self.length), dtype=np.float32)
         start = self._emitted * self.hop - self._origin
+        from tsae.engine import _kernels  # numba, loaded when a kernel runs
+
         _kernels.frame_rows(self._buffer, start, self.hop, self._window, out)
         self._emitted += count
         return out.reshape(self._lead + (count, self.length))
@@ -249,6 +250,8 @@ class StreamOverlapAdd:
         rows = self._kept.shape[0]
         out = np.empty((rows, size), dtype=np.float32)
         out_start = self._samples_emitted - self._first * self.hop
+        from tsae.engine import _kernels  # numba, loaded when a kernel runs
+
         _kernels.overlap_add_rows(self._kept, self.hop, self._window, self._wsq, out, out_start)
         self._samples_emitted = end
         return out.reshape(lead + (size,))

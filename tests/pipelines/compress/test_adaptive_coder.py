@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -68,6 +71,16 @@ def test_a_periodic_row_falls_back_to_byte_planes_with_lzma():
     values = np.tile(np.random.default_rng(4).integers(-500, 500, 288), 20)
     data = _round_trip(values)
     assert data[0] == 2 and len(data) < 0.2 * values.size
+
+
+def test_a_sparse_periodic_row_is_never_coded_worse_than_by_lzma():
+    """A noise-free periodic row that the adaptive coder codes to under a bit a value (here: a spike every 60 values,
+    as NAB's art_increase_spike_density): zlib at level 1 comes out larger than the adaptive form, LZMA2 much
+    smaller; the row takes LZMA2's form, at most its form and width bytes more than coder 2."""
+    values = np.zeros(3400, np.int64)
+    values[::60] = 50
+    data = _round_trip(values)
+    assert data[0] == 2 and len(data) <= len(pack_ints(values, coder_id("lzma"))[1]) + 2
 
 
 def test_the_coded_bytes_never_change():
@@ -149,3 +162,38 @@ def test_an_oversampled_signal_is_predicted_by_its_taps_and_comes_back_exactly()
     np.testing.assert_array_equal(decode_residual(stored, modes, np.zeros_like(q), coefs, taps), q)
     with pytest.raises(ValueError, match="taps missing or malformed"):
         decode_residual(stored, modes, np.zeros_like(q), coefs, None)
+
+
+def _oversampled(n: int = 6000) -> np.ndarray:
+    """Two channels of a slowly modulated sine, 9 samples a radian, with a little noise: the taps' case."""
+    t = np.arange(n)
+    rng = np.random.default_rng(9)
+    return np.stack([np.sin(t / 9.0) * np.sin(t / 210.0), np.cos(t / 7.0)]) + 1e-4 * rng.normal(size=(2, n))
+
+
+@pytest.mark.parametrize("coder", ["adaptive", "lzma", "zlib"])
+def test_only_the_adaptive_coder_writes_the_taps_mode(vq_model, coder):
+    """A container of a byte-plane coder must stay readable by a tsae from before the taps mode (4) and its section."""
+    x = _oversampled()
+    data = compress_series(vq_model, x, max_error=1e-4, coder=coder)
+    blocks = list(Reader(io.BytesIO(data), "t").blocks())
+    modes = np.concatenate([block.arrays["predictor"] for block in blocks])
+    assert (TAPS in modes) == (coder == "adaptive")
+    assert any("taps" in block.arrays for block in blocks) == (coder == "adaptive")
+    assert np.abs(decompress_series(data, vq_model) - x).max() <= 1e-4
+
+
+@pytest.mark.slow  # a process of its own: 2-4 s
+def test_a_byte_plane_container_decompresses_without_loading_numba(vq_model, tmp_path):
+    """numba costs a process 0.2 s to import (and 0.3 s more to start its first kernel): only the adaptive coder's
+    kernels need it when decompressing."""
+    (tmp_path / "x.tsz").write_bytes(compress_series(vq_model, walk(3000), max_error=1e-3, coder="lzma"))
+    code = ("import sys; from pathlib import Path; from compress_helpers import FakeVQ, WINDOW, loaded; "
+            "from tsae.pipelines.compress import decompress_series; "
+            f"decompress_series(Path({str(tmp_path / 'x.tsz')!r}).read_bytes(), loaded(FakeVQ(2, WINDOW))); "
+            "print('numba' in sys.modules)")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env,
+                         cwd=Path(__file__).parent)
+    assert out.stdout.strip() == "False"
+

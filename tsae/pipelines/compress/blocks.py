@@ -144,8 +144,10 @@ def code_block(prediction: Prediction, steps: np.ndarray | None, coder: int, who
         # a raw coder's sizes cost nothing to find: no estimate spares them
         rough = {_RAW: None, ADAPTIVE: adaptive_rough_size}.get(coder, rough_size)
         prune = ADAPTIVE_PRUNE if coder == ADAPTIVE else PRUNE_FACTOR
-        arrays["residual"], arrays["predictor"], coefs, taps, uses_model = code_residual(q, p, size, codes_cost,
-                                                                                         rough, prune)
+        # the taps mode only with the adaptive coder: a container of a byte-plane coder stays readable by the tsae
+        # releases before that mode (which refuse the adaptive coder anyway)
+        arrays["residual"], arrays["predictor"], coefs, taps, uses_model = code_residual(
+            q, p, size, codes_cost, rough, prune, taps=coder == ADAPTIVE)
         if (arrays["predictor"] == LINEAR).any():
             arrays["coefficients"] = coefs
         if (arrays["predictor"] == TAPS).any():

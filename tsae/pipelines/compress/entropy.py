@@ -15,11 +15,11 @@ import lzma
 import math
 import zlib
 from collections.abc import Callable
+from types import ModuleType
 
 import numpy as np
 
 from tsae.io.reading import read_up_to
-from tsae.pipelines.compress import adaptive
 from tsae.pipelines.compress.varints import read_varint, varint
 
 #: raw LZMA2 (no xz framing: sections are small and the container checksums them), a 4 MiB dictionary
@@ -155,16 +155,32 @@ def _byte_planes(values: np.ndarray) -> tuple[int, bytes]:
 #: series, whose repeats a string coder finds and the adaptive coder's contexts do not); the width byte follows
 _ROW_LZMA = 2
 #: ... tried only when zlib at level 1 (fast; typically 5-15 % larger than LZMA2) comes within this factor of the
-#: adaptive coder's size: on the rows where it does not, LZMA2 never won
+#: adaptive coder's size: on the rows where it does not, LZMA2 never won ...
 _TRY_LZMA = 1.0
+#: ... or within this factor on a row the adaptive coder codes to under :data:`_SPARSE_BITS` bits a value: there
+#: zlib's Huffman literals (a bit at least) and short matches make it 1.5-2x LZMA2's size (NAB art_daily_no_noise at
+#: 1e-3: zlib -1 164 bytes, adaptive 123, LZMA2 79; art_increase_spike_density at 1e-2: 84, 74, 50), so the general
+#: factor missed periodic noise-free rows; 1.4 cost speech (whose silences are such rows, LZMA2 never smaller) no
+#: measurable time, 2.0 a third more
+_TRY_LZMA_SPARSE = 1.4
+_SPARSE_BITS = 1.0
+
+
+def _adaptive() -> ModuleType:
+    """:mod:`.adaptive`, imported on first use: it imports numba (0.2-0.4 s), which containers of the byte-plane
+    coders never need."""
+    from tsae.pipelines.compress import adaptive
+
+    return adaptive
 
 
 def _pack_row(u: np.ndarray) -> bytes:
     """One row of zig-zagged values in the smaller of the adaptive coder's forms and byte planes with LZMA2."""
-    coded = adaptive.encode(u)
+    coded = _adaptive().encode(u)
     if u.size >= 64:
         width, planes = _byte_planes(unzigzag(u))
-        if len(zlib.compress(planes, 1)) > _TRY_LZMA * len(coded):
+        sparse = 8 * len(coded) < _SPARSE_BITS * u.size
+        if len(zlib.compress(planes, 1)) > (_TRY_LZMA_SPARSE if sparse else _TRY_LZMA) * len(coded):
             return coded
         lzma_form = bytes([_ROW_LZMA, width]) + _coder(CODERS.index("lzma"))[0](planes)
         if len(lzma_form) < len(coded):
@@ -174,7 +190,7 @@ def _pack_row(u: np.ndarray) -> bytes:
 
 def _unpack_row(data: bytes, count: int) -> np.ndarray:
     if not data or data[0] != _ROW_LZMA:
-        return adaptive.decode(data, count)
+        return _adaptive().decode(data, count)
     if len(data) < 2:
         raise ValueError("corrupt adaptively coded data (no width)")
     return zigzag(unpack_ints(data[2:], data[1], count, CODERS.index("lzma")))

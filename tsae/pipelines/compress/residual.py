@@ -130,18 +130,21 @@ class _Costs:
         return [self.of(s) if r <= keep else np.inf for s, r in zip(streams, rough, strict=True)]
 
 
-def _cheapest(q: np.ndarray, p: np.ndarray, costs: _Costs, taps: np.ndarray, long: np.ndarray
+def _cheapest(q: np.ndarray, p: np.ndarray, costs: _Costs, taps: np.ndarray, long: np.ndarray | None
               ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(total cost, stream, modes, linear coefficients, taps) with the cheapest mode in each channel (``taps`` and
-    ``long``: each channel's :func:`fit_taps` and :func:`taps_residual`, which do not depend on ``p``)."""
+    ``long``: each channel's :func:`fit_taps` and :func:`taps_residual`, which do not depend on ``p``; ``long``
+    ``None``: no ``TAPS`` mode)."""
     residual = q - p
     coefs = np.stack([fit_linear(q[c], p[c]) for c in range(q.shape[0])]).reshape(q.shape[0], 4)
     linear = np.stack([linear_residual(q[c], p[c], coefs[c]) for c in range(q.shape[0])]).reshape(q.shape)
-    streams = (residual, _delta(residual), _delta(q), linear, long)
-    table = np.array([costs.channel([s[c] for s in streams]) for c in range(q.shape[0])],
-                     dtype=np.float64).reshape(q.shape[0], len(streams))
+    streams = (residual, _delta(residual), _delta(q), linear) + (() if long is None else (long,))
+    table = np.full((q.shape[0], len(MODES)), np.inf)
+    table[:, :len(streams)] = np.array([costs.channel([s[c] for s in streams]) for c in range(q.shape[0])],
+                                       dtype=np.float64).reshape(q.shape[0], len(streams))
     table[:, LINEAR] += [costs.cost(coefs[c]) for c in range(q.shape[0])]  # the blend's coefficients are stored too
-    table[:, TAPS] += [costs.of(taps[c]) for c in range(q.shape[0])]  # and the taps (the same in both passes)
+    if long is not None:
+        table[:, TAPS] += [costs.of(taps[c]) for c in range(q.shape[0])]  # and the taps (the same in both passes)
     modes = np.argmin(table, axis=1).astype(np.int64)
     coefs[modes != LINEAR] = 0
     taps = taps.copy()
@@ -151,7 +154,8 @@ def _cheapest(q: np.ndarray, p: np.ndarray, costs: _Costs, taps: np.ndarray, lon
 
 
 def code_residual(q: np.ndarray, p: np.ndarray, cost: Cost, codes_cost: int, rough: Cost | None = None,
-                  prune: float = PRUNE_FACTOR) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
+                  prune: float = PRUNE_FACTOR, taps: bool = True
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
     """The integer stream to store for grid values ``q`` and predicted grid values ``p`` (C, m).
 
     ``cost(ints)`` is the stored size of an integer array: one channel's stream (the linear
@@ -166,12 +170,18 @@ def code_residual(q: np.ndarray, p: np.ndarray, cost: Cost, codes_cost: int, rou
     of a channel that it finds more than :data:`PRUNE_FACTOR` times as large as the channel's
     smallest: the choice is the same unless the estimate is that far off (``prune``: that factor, for an estimate
     less close to ``cost`` than zlib's to LZMA2's).
+
+    ``taps``: whether the ``TAPS`` mode may be chosen (containers of the byte-plane coders leave it out, so that
+    a tsae from before it reads them).
     """
     costs = _Costs(cost, rough, prune)
-    taps = np.stack([fit_taps(q[c]) for c in range(q.shape[0])]).reshape(q.shape[0], ORDER)
-    long = np.stack([taps_residual(q[c], taps[c]) for c in range(q.shape[0])]).reshape(q.shape)
-    with_model = _cheapest(q, p, costs, taps, long)
-    alone = _cheapest(q, np.zeros_like(p), costs, taps, long)
+    fitted = np.zeros((q.shape[0], ORDER), np.int64)
+    long = None
+    if taps:
+        fitted = np.stack([fit_taps(q[c]) for c in range(q.shape[0])]).reshape(q.shape[0], ORDER)
+        long = np.stack([taps_residual(q[c], fitted[c]) for c in range(q.shape[0])]).reshape(q.shape)
+    with_model = _cheapest(q, p, costs, fitted, long)
+    alone = _cheapest(q, np.zeros_like(p), costs, fitted, long)
     if alone[0] <= with_model[0] + codes_cost:
         return (*alone[1:], False)
     return (*with_model[1:], True)
