@@ -7,8 +7,8 @@ binary decisions down a tree of adaptive probabilities; the magnitude's two bits
 its leading one, each with an adaptive probability chosen by ``k`` (and the first bit);
 its remaining low bits at probability 1/2; and, when ``v != 0``, its sign, with an
 adaptive probability chosen by the previous value's sign. The bit length's tree is
-chosen by a context: the running mean of the previous values' bit lengths (in half-bit
-steps), so that loud and quiet stretches keep their own statistics.
+chosen by a context: the running mean of the previous values' bit lengths (in whole-bit
+steps: ``RESOLUTION`` 0), so that loud and quiet stretches keep their own statistics.
 
 An array of few distinct values (a sensor that reports a handful of levels, coarser
 than the grid) is coded in the *alphabet* form when that is smaller: the sorted distinct
