@@ -144,7 +144,11 @@ def _width(u: np.ndarray) -> int:
 
 def _byte_planes(values: np.ndarray) -> tuple[int, bytes]:
     """``(width code, bytes)``: the zig-zagged values in the narrowest width, as byte planes (low byte first)."""
-    u = zigzag(np.ravel(values))
+    return _planes(zigzag(np.ravel(values)))
+
+
+def _planes(u: np.ndarray) -> tuple[int, bytes]:
+    """:func:`_byte_planes` of values zig-zagged already (flat ``u``)."""
     width = _width(u)
     narrow = u.astype(f"<u{_WIDTHS[width]}")
     planes = narrow.view(np.uint8).reshape(-1, _WIDTHS[width]).T
@@ -178,7 +182,7 @@ def _pack_row(u: np.ndarray) -> bytes:
     """One row of zig-zagged values in the smaller of the adaptive coder's forms and byte planes with LZMA2."""
     coded = _adaptive().encode(u)
     if u.size >= 64:
-        width, planes = _byte_planes(unzigzag(u))
+        width, planes = _planes(u)
         sparse = 8 * len(coded) < _SPARSE_BITS * u.size
         if len(zlib.compress(planes, 1)) > (_TRY_LZMA_SPARSE if sparse else _TRY_LZMA) * len(coded):
             return coded
