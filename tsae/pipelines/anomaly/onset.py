@@ -16,7 +16,8 @@ error within the span, the level rounded down to a power of two times the first 
 its length). Where the top sensor's early error never passes the level (or no sensor is known),
 the flagged bounds stay, and so does the flagged first sample where the error is above the level at the first
 sample it is known (the event began before the first complete window, or before its rows came): the rise was
-then at or before it, at a sample whose error is not known. The scores, flags and the event's other fields are unchanged.
+then at or before it, at a sample whose error is not known. The scores, flags and the event's other fields
+are unchanged.
 
 The bounds stay within the flagged span: a fault whose windows' early error rises only after the
 score does (a slow drift) keeps the later bound; the end lags the fault's end by up to a window
