@@ -70,6 +70,24 @@ def test_monitor_with_its_stdout_or_stdin_closed_is_a_usage_error_as_for_the_oth
     assert process.returncode == 2 and err.startswith(f"Error: {said}") and err.count("\n") == 1, err
 
 
+@pytest.mark.parametrize("target", ["table", "detector"])
+def test_monitor_with_stdout_appending_to_what_it_reads_is_refused(trained, tmp_path, target) -> None:
+    # before: `tsae monitor --detector d.tsae < x.csv >> x.csv` wrote its records into the table it read, and
+    # `... >> d.tsae` appended them to the detector file, which no command could load after
+    table, detector = tmp_path / "x.csv", tmp_path / "d.tsae"
+    table.write_bytes(trained[0].read_bytes())
+    detector.write_bytes(trained[2].read_bytes())
+    appended = table if target == "table" else detector
+    before = appended.read_bytes()
+    with open(table, "rb") as stdin, open(appended, "ab") as stdout:
+        process = tsae_process("monitor", "--detector", detector, "-q", text=True, stdin=stdin, stdout=stdout)
+        _, err = process.communicate(timeout=60)
+    said = "stdin: refusing to overwrite the input file (stdout goes to the file stdin reads)" if target == "table" \
+        else f"{detector}: refusing to overwrite the input file (stdout goes to it)"
+    assert process.returncode == 1 and err == f"Error: {said}\n", err
+    assert appended.read_bytes() == before
+
+
 def test_monitor_whose_reader_has_gone_ends_quietly_with_status_0(trained) -> None:
     # `tsae monitor ... | head -c0`: as `tsae models | head`, the reader took what it wanted; not an error
     import os

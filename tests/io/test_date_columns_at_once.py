@@ -80,3 +80,14 @@ def test_a_long_table_of_dotted_or_offset_dates_reads_as_its_iso_twin(tmp_path) 
         assert np.array_equal(tables[name].time, tables["iso"].time)
         assert np.array_equal(tables[name].values, tables["iso"].values)
     assert tables["offset"].time_utc and not tables["dots"].time_utc
+
+
+def test_a_date_among_unix_times_is_told_as_such(tmp_path) -> None:
+    # before: "'2024-03-01T00:30:00Z' lies outside the days 1677-09-22 to 2262-04-10 that times can hold" (it does not)
+    path = tmp_path / "mixed.csv"
+    path.write_text("time,a\n" + "".join(f"{1709251200 + 60 * i},{i}\n" for i in range(5)) + "2024-03-01T00:30:00Z,5\n")
+    with pytest.raises(ValueError, match=r"\(line 7: '2024-03-01T00:30:00Z': a date among numbers\)$"):
+        read_table(path)
+    path.write_text("time,a\n2024-01-01,1\n3000-01-01,2\n")
+    with pytest.raises(ValueError, match="'3000-01-01' lies outside the days 1677-09-22 to 2262-04-10"):
+        read_table(path)

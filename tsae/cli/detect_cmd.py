@@ -8,6 +8,7 @@ from typing import Any, Literal
 import click
 
 from tsae.cli.common import (
+    STDIN,
     FloatRange,
     IntRange,
     LocalPath,
@@ -392,9 +393,11 @@ def monitor_command(detector: Path, fmt: str, tags: dict[str, str], group_by: tu
     closed = closed_monitor_stream(streams)
     if closed:
         raise click.UsageError(closed)  # status 2 and one line, as `tsae smooth - >&-` and `tsae denoise -o - >&-`
-    raw_format = (fmt if binary else "f32") if raw else None
-    from tsae.cli.pipes import data_on_stdout
+    from tsae.cli.pipes import check_stdout_not_read, data_on_stdout
 
+    if streams[1] == "stdout":  # `< x.csv >> x.csv` would write records into the file being read
+        check_stdout_not_read([STDIN if streams[0] == "stdin" else None, detector])
+    raw_format = (fmt if binary else "f32") if raw else None
     with data_on_stdout(streams[1] == "stdout") as stdout:
         code = run_monitor(detector, fmt="auto" if raw else fmt, raw=raw_format, mqtt=mqtt, topic=topic,
                            out_topic=out_topic, every_sample=every_sample,

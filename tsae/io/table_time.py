@@ -239,6 +239,8 @@ def _not_a_date(cell: str) -> str:
         return ": slashed dates are not read (which is the day?): save them as 2024-02-01 or 01.02.2024"
     if _TWELVE_HOUR.search(cell):
         return ": 12-hour times (AM/PM) are not read: save them as 24-hour times"
+    if _parse_dates([cell]) is not None:  # a date itself: the column's other times are numbers (Unix times)
+        return ": a date among numbers"
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # numpy: "no explicit representation of timezones", naming no file

@@ -76,7 +76,11 @@ def _direct_bounds(rows: np.ndarray, base: float) -> tuple[int, int] | None:
     level = max(first_level, ONSET_SHARE * np.nanmax(rows))
     level = first_level * 2.0 ** np.floor(np.log2(level / first_level))
     above = np.flatnonzero(rows >= level)
-    return (int(above[0]), int(above[-1])) if above.size else None
+    if not above.size:
+        return None
+    known = np.flatnonzero(~np.isnan(rows))
+    first = 0 if above[0] == known[0] else int(above[0])  # above at its first known row: it rose unseen before
+    return first, int(above[-1])
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -95,6 +99,19 @@ def test_the_trace_gives_the_rules_bounds_however_the_rows_come(seed) -> None:
         expected = _direct_bounds(rows[:, sensor], base[sensor])
         found = trace.bounds(sensor)
         assert (None if found is None else (found[0] - 1000, found[1] - 1000)) == expected
+
+
+def test_an_event_above_its_level_at_the_first_known_row_begins_with_the_series(detector) -> None:
+    # before: a fault in the first sample began its event at the first complete window (15), after its peak (0)
+    x = make_series(600, seed=7)
+    x[0, 2] = 1e6
+    events = detector.events(x.T)
+    assert events and events[0].peak_index == 0
+    assert events[0].start_index == events[0].flagged_start_index == 0
+    trace = OnsetTrace(np.ones(1))
+    trace.reset()
+    trace.add(np.array([[np.nan], [np.nan], [50.0], [60.0], [1.0]]), 7, list("abcde"))
+    assert trace.bounds(0) == (7, 10, "a", "d")
 
 
 def test_a_tracker_fed_in_blocks_gives_the_whole_series_events() -> None:

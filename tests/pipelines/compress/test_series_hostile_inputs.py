@@ -88,3 +88,21 @@ def test_blind_spot_layers_are_bounded(series_and_model, tmp_path):
     result = CliRunner().invoke(cli, ["smooth", str(series_and_model / "s.csv"), "-o", str(tmp_path / "sm.csv"),
                                       "-p", "layers=30"])
     assert result.exit_code == 1 and "layers='30' must be <= 16" in result.output
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".csv"])
+def test_a_relative_bound_below_float64_on_denormal_data_is_one_line_naming_the_file(series_and_model, tmp_path,
+                                                                                      suffix):
+    # before: "Error: --max-error must be finite and > 0 (at most 1.072e+301), got array([0., 0.])" (no file named)
+    x = np.random.default_rng(0).normal(size=(2, 300)) * 5e-324
+    src = tmp_path / f"denormal{suffix}"
+    if suffix == ".npy":
+        np.save(src, x)
+    else:
+        src.write_text("a,b\n" + "".join(f"{float(a)!r},{float(b)!r}\n" for a, b in x.T))
+    out = tmp_path / "d.tsz"
+    result = CliRunner().invoke(cli, ["compress", str(series_and_model / "m.tsae"), str(src), "-o", str(out),
+                                      "--max-error", "1e-12", "--relative"])
+    assert result.exit_code == 1 and not out.exists(), result.output
+    assert result.output.startswith(f"Error: {src}: --max-error 1e-12 of channel 0's range ")
+    assert result.output.endswith("is below the smallest float64: give a larger relative bound, or an absolute one\n")

@@ -14,7 +14,10 @@ error of its top sensor is above a *level*: :data:`ONSET_FACTOR` times that sens
 error within the span, the level rounded down to a power of two times the first (a ladder of
 :data:`RUNGS` rungs, so that the state kept per open event is a few numbers per sensor, whatever
 its length). Where the top sensor's early error never passes the level (or no sensor is known),
-the flagged bounds stay. The scores, flags and the event's other fields are unchanged.
+the flagged bounds stay, and so does the flagged first sample where the error is above the level at the first
+sample it is known (the event began before the first complete window, or before its rows came): the rise was
+then at or before it, at a sample whose error is not known. The scores, flags and the event's other fields
+are unchanged.
 
 The bounds stay within the flagged span: a fault whose windows' early error rises only after the
 score does (a slow drift) keeps the later bound; the end lags the fault's end by up to a window
@@ -75,12 +78,19 @@ class OnsetTrace:
         self.first_time = np.full(shape, None, dtype=object)
         self.last_time = np.full(shape, None, dtype=object)
         self.peak = np.full(self.channels, -np.inf)
+        self.origin, self.origin_time = -1, None  # the event's first sample (and its time)
+        self.known = np.full(self.channels, -1, dtype=np.int64)  # each sensor's first sample with a known error
 
     def add(self, rows: np.ndarray, start: int, times: Sequence[Any] | None) -> None:
         """The early error rows ``(m, C)`` of the event's samples ``start .. start + m - 1`` (and their times)."""
         m = len(rows)
         if m == 0:
             return
+        if self.origin < 0:
+            self.origin, self.origin_time = start, None if times is None else times[0]
+        known = ~np.isnan(rows)
+        fresh = (self.known < 0) & known.any(axis=0)
+        self.known[fresh] = start + np.argmax(known[:, fresh], axis=0)
         with np.errstate(divide="ignore", invalid="ignore"):
             rung = np.floor(np.log2(rows / self.first_level))
         # -1: below the first rung (or NaN: no window yet)
@@ -112,10 +122,12 @@ class OnsetTrace:
         if not (np.isfinite(level) and first_level > 0):
             return None
         rung = min(RUNGS - 1, int(np.floor(np.log2(level / first_level) + 1e-12)))
-        if self.first[rung, sensor] < 0:
+        first, first_time = int(self.first[rung, sensor]), self.first_time[rung, sensor]
+        if first < 0:
             return None
-        return (int(self.first[rung, sensor]), int(self.last[rung, sensor]), self.first_time[rung, sensor],
-                self.last_time[rung, sensor])
+        if first == self.known[sensor] > self.origin:  # above the level as soon as known: it rose unseen before
+            first, first_time = self.origin, self.origin_time
+        return first, int(self.last[rung, sensor]), first_time, self.last_time[rung, sensor]
 
 
 __all__ = ["ONSET_FACTOR", "ONSET_SHARE", "RUNGS", "OnsetTrace"]

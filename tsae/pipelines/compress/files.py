@@ -309,11 +309,12 @@ def compress_file(model: str | os.PathLike, data: str | os.PathLike, output: str
     # is coded in the model's order, and comes back in its own
     order = model_permutation(meta.get("columns"), loaded, str(data_path)) if meta.get("kind") == "table" else None
     check_channels(data_path, channels, loaded, samples)
-    if whole:
-        bounds = absolute_bounds(values, max_error, relative)
-    else:
-        with _read_exactly():
-            bounds = _stream_bounds(data_path, channels, max_error, relative, chunk)
+    with in_file(data_path, model_path, out):  # a relative bound too small for the data's range names it
+        if whole:
+            bounds = absolute_bounds(values, max_error, relative)
+        else:
+            with _read_exactly():
+                bounds = _stream_bounds(data_path, channels, max_error, relative, chunk)
     header = {"model": {**_model_reference(model_path, out.parent if folder is None else Path(folder)),
                         "family": loaded.family},
               "columns": list(meta.get("columns") or []), "sample_rate": rate,

@@ -39,16 +39,22 @@ def bounds_from_extremes(max_error: Any, low: np.ndarray, high: np.ndarray) -> n
     A channel whose finite values are all equal (or that has none) takes its
     magnitude, or 1, as its range, so that its bound stays positive. A bound beyond
     :data:`~tsae.pipelines.compress.options.MAX_BOUND` (a range near the float64 limit) is
-    lowered to it: a tighter bound, whose grid still holds the values.
+    lowered to it: a tighter bound, whose grid still holds the values; one that rounds to 0
+    (a range of denormal numbers) is a ``ValueError``.
     """
     bound = check_max_error(max_error, len(low))
     assert bound is not None
     seen = low <= high
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         spread = np.where(seen, high - low, 0.0)
         magnitude = np.where(seen, np.maximum(np.abs(high), np.abs(low)), 0.0)
         scale = np.where(spread > 0, spread, np.where(magnitude > 0, magnitude, 1.0))
-        return np.minimum(bound * scale, MAX_BOUND)
+        bounds = np.minimum(bound * scale, MAX_BOUND)
+    if not (bounds > 0).all():
+        channel = int(np.argmin(bounds))
+        raise ValueError(f"max_error {bound[channel]:g} of channel {channel}'s range {scale[channel]:g} is below the "
+                         "smallest float64: give a larger relative bound, or an absolute one")
+    return bounds
 
 
 def absolute_bounds(values: np.ndarray, max_error: Any, relative: bool) -> np.ndarray | None:
