@@ -159,7 +159,7 @@ def _new_model():  # pragma: no cover - compiled
     return _new_slots(_VALUE_SLOTS), np.zeros(2, np.int64)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _encode_value(state, out, slots, context, value, fast_shift, slow_shift, mean_shift, resolution
                   ):  # pragma: no cover - compiled
     sign = int(value & np.uint64(1))
@@ -292,7 +292,7 @@ def _new_decoder(data):  # pragma: no cover - compiled
     return state
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _decode_value(state, data, slots, context, fast_shift, slow_shift, mean_shift, resolution
                   ):  # pragma: no cover - compiled
     """The next value (uint64), or -1 (as int64) when the bit length read is above 64 (a corrupt stream)."""

@@ -144,12 +144,13 @@ def encode_block(model: CodeModel, x: np.ndarray, steps: np.ndarray | None, rela
     return block, y
 
 
-def code_block(prediction: Prediction, steps: np.ndarray | None, coder: int, whole: np.ndarray | None = None
-               ) -> tuple[Block, np.ndarray, bytes]:
+def code_block(prediction: Prediction, steps: np.ndarray | None, coder: int, whole: np.ndarray | None = None,
+               pack: Packed | None = None) -> tuple[Block, np.ndarray, bytes]:
     """The residual half of :func:`encode_block` (no torch): the block coded against ``prediction``, the values
     the decompressor will return, and the block's payload (its arrays coded once: a stream costed is not coded
-    again to be written)."""
-    pack = Packed()
+    again to be written). ``pack``: the coder of arrays to use (it remembers them), so that the same block coded
+    against several predictions codes the streams they share once; ``None``: a new one."""
+    pack = Packed() if pack is None else pack
     x, filled, stored, step = prediction.x, prediction.filled, prediction.stored, prediction.step
     finite = np.isfinite(x)
     arrays = {"codes": stored}

@@ -29,7 +29,7 @@ from tsae.pipelines.compress.container import (
     write_payload,
     write_trailer,
 )
-from tsae.pipelines.compress.entropy import DEFAULT_CODER, coder_id
+from tsae.pipelines.compress.entropy import DEFAULT_CODER, Packed, coder_id
 from tsae.pipelines.compress.options import (
     MAX_BOUND,
     block_values_limit,
@@ -192,8 +192,9 @@ class Compressor:
         best: tuple[float, Block, np.ndarray, bytes] | None = None
         predict = functools.partial(predict_block, self.model, x, codes=codes)
         needed = False
+        pack = Packed()  # the same values under each step: the streams without the model are coded once
         for relative, prediction in self._ahead.map(predict, tried):
-            block, y, payload = code_block(prediction, self.steps, self.coder, whole)
+            block, y, payload = code_block(prediction, self.steps, self.coder, whole, pack)
             needed |= prediction.needed
             if best is None or len(payload) < len(best[3]):
                 best = (relative, block, y, payload)
