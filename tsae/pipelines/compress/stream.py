@@ -190,7 +190,7 @@ class Compressor:
         codes = block_codes(self.model, x)
         tried = AUTO_STEPS[:1] if self.model.vq else AUTO_STEPS  # indices have no step to tune
         best: tuple[float, Block, np.ndarray, bytes] | None = None
-        predict = functools.partial(predict_block, self.model, x, codes=codes)
+        predict = functools.partial(predict_block, self.model, x, codes=codes, decode=self._ahead.depth > 0)
         needed = False
         pack = Packed()  # the same values under each step: the streams without the model are coded once
         for relative, prediction in self._ahead.map(predict, tried):
