@@ -129,3 +129,41 @@ def test_the_alphabet_form_codes_the_same_bytes_as_before_the_encoders_state_mov
     data = pack_ints(values, ADAPTIVE)[1]
     assert data[0] == 1  # the alphabet form
     assert (len(data), hashlib.sha256(data).hexdigest()[:16]) == (800, "6e16bcbe82c7a115")  # written by 11929a5
+
+
+def _rows() -> list[np.ndarray]:
+    rng = np.random.default_rng(4)
+    sparse = np.zeros(3400, np.int64)
+    sparse[::60] = 50  # a periodic row: byte planes with LZMA2
+    return [np.round(rng.laplace(0, scale, 5000)).astype(np.int64) for scale in (0.2, 1.5, 40, 3e4)] + [
+        rng.choice(np.array([-40, -7, 0, 3, 19, 100]), 2000),  # few levels: the alphabet form
+        np.array([0]), np.array([-(2**62), 2**62 - 1, 0, 5]), np.zeros(700, np.int64), sparse,
+        np.cumsum(rng.integers(-2, 3, 4000)),
+    ]
+
+
+def test_the_adaptive_coders_measured_size_is_the_length_of_its_bytes():
+    from tsae.pipelines.compress import adaptive
+    from tsae.pipelines.compress.entropy import zigzag
+
+    for values in _rows():
+        u = zigzag(values)
+        size, coded = adaptive.measure(u)
+        assert size == len(adaptive.encode(u))
+        assert coded is None or coded == adaptive.encode(u)
+
+
+@pytest.mark.parametrize("coder", ["adaptive", "lzma"])
+def test_a_measured_array_has_the_length_of_the_coded_one_and_codes_the_same_after(coder):
+    from tsae.pipelines.compress.container import section_size
+    from tsae.pipelines.compress.entropy import Packed
+
+    arrays = _rows() + [np.stack([r[:600] for r in _rows() if r.size >= 700]), np.arange(-30, 30).reshape(6, 10)]
+    pack = Packed()
+    for values in arrays:
+        width, measured = pack.measure(values, coder_id(coder))
+        assert (width, len(measured)) == (pack_ints(values, coder_id(coder))[0], len(pack_ints(values,
+                                                                                             coder_id(coder))[1]))
+        assert section_size("residual", values, coder_id(coder), pack.measure) == section_size(
+            "residual", values, coder_id(coder))
+        assert pack(values, coder_id(coder)) == pack_ints(values, coder_id(coder))  # measuring left no zeros

@@ -162,9 +162,11 @@ def code_block(prediction: Prediction, steps: np.ndarray | None, coder: int, who
         q = to_grid(filled, steps)
         if not finite.all():
             q = np.where(finite, q, p())
-        size = lambda ints: _stored_size(ints, coder, pack)  # noqa: E731
+        # the candidates are measured (the adaptive coder's exact sizes without range coding); the arrays written
+        # are coded by encode_payload
+        size = lambda ints: _stored_size(ints, coder, pack.measure)  # noqa: E731
         # leaving the codes out saves their section and the latent step (stored when it is not 0)
-        codes_cost = section_size("codes", stored, coder, pack) + (_STEP_BYTES if step else 0)
+        codes_cost = section_size("codes", stored, coder, pack.measure) + (_STEP_BYTES if step else 0)
         # a raw coder's sizes cost nothing to find: no estimate spares them
         rough = {_RAW: None, ADAPTIVE: adaptive_rough_size}.get(coder, rough_size)
         prune = ADAPTIVE_PRUNE if coder == ADAPTIVE else PRUNE_FACTOR
