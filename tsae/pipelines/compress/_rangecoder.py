@@ -71,7 +71,7 @@ def _put(out, pos, byte):  # pragma: no cover - compiled
 # returned, not an array: numba keeps it in registers (in an array, every store to the probabilities reloaded it).
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _shift_low(coder, out):  # pragma: no cover - compiled
     low, span, cache, pending, written = coder
     if low < 0xFF000000 or low > _MASK32:
@@ -164,7 +164,7 @@ def _new_model():  # pragma: no cover - compiled
     return _new_slots(_VALUE_SLOTS), np.zeros(2, np.int64)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _encode_value(coder, out, slots, context, value, fast_shift, slow_shift, mean_shift, resolution
                   ):  # pragma: no cover - compiled
     sign = int(value & np.uint64(1))
@@ -354,7 +354,7 @@ def _new_decoder(data):  # pragma: no cover - compiled
     return state
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _decode_value(state, data, slots, context, fast_shift, slow_shift, mean_shift, resolution
                   ):  # pragma: no cover - compiled
     """The next value (uint64), or -1 (as int64) when the bit length read is above 64 (a corrupt stream)."""
