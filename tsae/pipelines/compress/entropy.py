@@ -271,8 +271,8 @@ def pack_ints(values: np.ndarray, coder: int) -> tuple[int, bytes]:
 
 class Packed:
     """:func:`pack_ints` that codes each distinct array once: an array coded before (the same byte planes and
-    coder) gets the bytes it got then, from memory. A block's residual stream is coded to cost it, then again to
-    write it; hold one per block (it keeps every array it coded)."""
+    coder) gets the bytes it got then, from memory. A block's residual stream is costed (:meth:`measure`), then
+    written; hold one per block (it keeps every array it coded or measured)."""
 
     def __init__(self) -> None:
         self._known: dict[tuple[int, int, bytes], bytes] = {}
