@@ -148,8 +148,9 @@ def code_block(prediction: Prediction, steps: np.ndarray | None, coder: int, who
                pack: Packed | None = None) -> tuple[Block, np.ndarray, bytes]:
     """The residual half of :func:`encode_block` (no torch): the block coded against ``prediction``, the values
     the decompressor will return, and the block's payload (its arrays coded once: the candidates are measured
-    with :meth:`~.entropy.Packed.measure`, and a stream the byte-plane coders costed is not coded again). ``pack``: the coder of arrays to use (it remembers them), so that the same block coded
-    against several predictions codes the streams they share once; ``None``: a new one."""
+    with :meth:`~.entropy.Packed.measure`, and a stream the byte-plane coders costed is not coded again).
+    ``pack``: the coder of arrays to use (it remembers them), so that the same block coded against several
+    predictions codes the streams they share once; ``None``: a new one."""
     pack = Packed() if pack is None else pack
     x, filled, stored, step = prediction.x, prediction.filled, prediction.stored, prediction.step
     finite = np.isfinite(x)
