@@ -28,6 +28,9 @@ _MEAN_BITS = 4
 _LOWEST = 16
 #: bits after which an estimate adapts at its fixed rate (1/(n + 2) is below 1/2^8 then)
 _WARM_MAX = 255
+#: ``2^16 // (n + 2)`` for n = 0 .. _WARM_MAX: the warm-up rate, looked up (an integer division per coded bit took
+#: a fifth of the coder's time)
+_WARM_RATE = (1 << 16) // (np.arange(_WARM_MAX + 1, dtype=np.int64) + 2)
 
 
 @njit(cache=True, inline="always")
@@ -64,23 +67,25 @@ def _put(out, pos, byte):  # pragma: no cover - compiled
     return out
 
 
+# The encoder's state is a tuple of int64 (low, range, cache, cache size, bytes written) passed through and
+# returned, not an array: numba keeps it in registers (in an array, every store to the probabilities reloaded it).
+
+
 @njit(cache=True)
-def _shift_low(state, out):  # pragma: no cover - compiled
-    low = state[0]
+def _shift_low(coder, out):  # pragma: no cover - compiled
+    low, span, cache, pending, written = coder
     if low < 0xFF000000 or low > _MASK32:
         carry = low >> 32
-        temp = state[2]
+        temp = cache
         while True:
-            out = _put(out, state[4], (temp + carry) & 0xFF)
-            state[4] += 1
+            out = _put(out, written, (temp + carry) & 0xFF)
+            written += 1
             temp = 0xFF
-            state[3] -= 1
-            if state[3] == 0:
+            pending -= 1
+            if pending == 0:
                 break
-        state[2] = (low >> 24) & 0xFF
-    state[3] += 1
-    state[0] = (low & 0x00FFFFFF) << 8
-    return out
+        cache = (low >> 24) & 0xFF
+    return ((low & 0x00FFFFFF) << 8, span, cache, pending + 1, written), out
 
 
 @njit(cache=True, inline="always")
@@ -94,7 +99,7 @@ def _adapt(slots, i, bit, fast_shift, slow_shift):  # pragma: no cover - compile
     """Move slot ``i``'s estimates toward ``bit``: by 1/(n + 2) after n bits (a running frequency) until that is
     below 1/2^shift, then by 1/2^shift; kept within [_LOWEST, _ONE - _LOWEST]."""
     n = slots[i, 2]
-    warm = (1 << 16) // (n + 2)
+    warm = _WARM_RATE[n]
     target = 0 if bit else _ONE
     rate = max(warm, 1 << (16 - fast_shift))
     p = slots[i, 0] + (((target - slots[i, 0]) * rate) >> 16)
@@ -115,30 +120,33 @@ def _new_slots(count):  # pragma: no cover - compiled
 
 
 @njit(cache=True, inline="always")
-def _encode_bit(state, out, slots, i, bit, fast_shift, slow_shift):  # pragma: no cover - compiled
-    bound = (state[1] >> _PROB_BITS) * _probability(slots, i)
-    if bit:
-        state[0] += bound
-        state[1] -= bound
-    else:
-        state[1] = bound
-    _adapt(slots, i, bit, fast_shift, slow_shift)
-    while state[1] < _TOP:
-        state[1] <<= 8
-        out = _shift_low(state, out)
-    return out
+def _normalise(coder, out):  # pragma: no cover - compiled
+    while coder[1] < _TOP:
+        coder, out = _shift_low((coder[0], coder[1] << 8, coder[2], coder[3], coder[4]), out)
+    return coder, out
 
 
 @njit(cache=True, inline="always")
-def _encode_direct(state, out, value, count):  # pragma: no cover - compiled
+def _encode_bit(coder, out, slots, i, bit, fast_shift, slow_shift):  # pragma: no cover - compiled
+    low, span = coder[0], coder[1]
+    bound = (span >> _PROB_BITS) * _probability(slots, i)
+    if bit:
+        low += bound
+        span -= bound
+    else:
+        span = bound
+    _adapt(slots, i, bit, fast_shift, slow_shift)
+    return _normalise((low, span, coder[2], coder[3], coder[4]), out)
+
+
+@njit(cache=True, inline="always")
+def _encode_direct(coder, out, value, count):  # pragma: no cover - compiled
     for j in range(count - 1, -1, -1):
-        state[1] >>= 1
+        low, span = coder[0], coder[1] >> 1
         if (value >> np.uint64(j)) & np.uint64(1):
-            state[0] += state[1]
-        while state[1] < _TOP:
-            state[1] <<= 8
-            out = _shift_low(state, out)
-    return out
+            low += span
+        coder, out = _normalise((low, span, coder[2], coder[3], coder[4]), out)
+    return coder, out
 
 
 _MANTISSA = _CONTEXTS * _TREE
@@ -157,7 +165,7 @@ def _new_model():  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def _encode_value(state, out, slots, context, value, fast_shift, slow_shift, mean_shift, resolution
+def _encode_value(coder, out, slots, context, value, fast_shift, slow_shift, mean_shift, resolution
                   ):  # pragma: no cover - compiled
     sign = int(value & np.uint64(1))
     m = (value >> np.uint64(1)) + np.uint64(sign)
@@ -166,50 +174,107 @@ def _encode_value(state, out, slots, context, value, fast_shift, slow_shift, mea
     node = 1
     for j in range(6, -1, -1):
         bit = (k >> j) & 1
-        out = _encode_bit(state, out, slots, base + node, bit, fast_shift, slow_shift)
+        coder, out = _encode_bit(coder, out, slots, base + node, bit, fast_shift, slow_shift)
         node = 2 * node + bit
     if k > 0:
         rest = k - 1
         if rest > 0:
             rest -= 1
             top = int((m >> np.uint64(rest)) & np.uint64(1))
-            out = _encode_bit(state, out, slots, _MANTISSA + 4 * k, top, fast_shift, slow_shift)
+            coder, out = _encode_bit(coder, out, slots, _MANTISSA + 4 * k, top, fast_shift, slow_shift)
             if rest > 0:
                 rest -= 1
                 second = int((m >> np.uint64(rest)) & np.uint64(1))
-                out = _encode_bit(state, out, slots, _MANTISSA + 4 * k + 1 + top, second, fast_shift, slow_shift)
-                out = _encode_direct(state, out, m, rest)
-        out = _encode_bit(state, out, slots, _SIGN + context[1], sign, fast_shift, slow_shift)
+                coder, out = _encode_bit(coder, out, slots, _MANTISSA + 4 * k + 1 + top, second, fast_shift, slow_shift)
+                coder, out = _encode_direct(coder, out, m, rest)
+        coder, out = _encode_bit(coder, out, slots, _SIGN + context[1], sign, fast_shift, slow_shift)
         context[1] = 1 + sign
     else:
         context[1] = 0
     context[0] += ((k << _MEAN_BITS) - context[0]) >> mean_shift
-    return out
+    return coder, out
 
 
 @njit(cache=True)
 def _new_encoder(size):  # pragma: no cover - compiled
-    state = np.zeros(5, np.int64)  # low, range, cache, cache size, bytes written
-    state[1] = _MASK32
-    state[3] = 1
-    return state, np.empty(size + 64, np.uint8)
+    zero = np.int64(0)  # low, range, cache, cache size, bytes written
+    return (zero, np.int64(_MASK32), zero, np.int64(1), zero), np.empty(size + 64, np.uint8)
 
 
 @njit(cache=True)
-def _finish(state, out):  # pragma: no cover - compiled
+def _finish(coder, out):  # pragma: no cover - compiled
     for _ in range(5):
-        out = _shift_low(state, out)
-    return out[1:state[4]]  # the first byte is always 0
+        coder, out = _shift_low(coder, out)
+    return out[1:coder[4]]  # the first byte is always 0
 
 
 @njit(cache=True)
 def encode(u, fast_shift, slow_shift, mean_shift, resolution):  # pragma: no cover - compiled
     """The coded bytes of the zig-zagged values ``u`` (uint64), each by its bit length, mantissa and sign."""
-    state, out = _new_encoder(u.shape[0] // 2)
+    coder, out = _new_encoder(u.shape[0] // 2)
     slots, context = _new_model()
     for t in range(u.shape[0]):
-        out = _encode_value(state, out, slots, context, u[t], fast_shift, slow_shift, mean_shift, resolution)
-    return _finish(state, out)
+        coder, out = _encode_value(coder, out, slots, context, u[t], fast_shift, slow_shift, mean_shift, resolution)
+    return _finish(coder, out)
+
+
+# The size of a stream without coding it: the coder writes one byte per shift of its range (each call of
+# _shift_low accounts for one byte, the carry only changes which) and _finish's five shifts write four more once
+# the first byte (always 0) is left out; the range never depends on ``low``, so tracking it alone gives the exact
+# length of encode's bytes in a little over half its time (no low, carry or output).
+
+
+@njit(cache=True, inline="always")
+def _measure_bit(span, shifts, slots, i, bit, fast_shift, slow_shift):  # pragma: no cover - compiled
+    bound = (span >> _PROB_BITS) * _probability(slots, i)
+    span = span - bound if bit else bound
+    _adapt(slots, i, bit, fast_shift, slow_shift)
+    while span < _TOP:
+        span <<= 8
+        shifts += 1
+    return span, shifts
+
+
+@njit(cache=True)
+def encoded_size(u, fast_shift, slow_shift, mean_shift, resolution):  # pragma: no cover - compiled
+    """``len(encode(u, ...))``, exactly, without coding: the value model of :func:`_encode_value` and the range
+    alone."""
+    slots, context = _new_model()
+    span = np.int64(_MASK32)
+    shifts = 0
+    for t in range(u.shape[0]):
+        value = u[t]
+        sign = int(value & np.uint64(1))
+        m = (value >> np.uint64(1)) + np.uint64(sign)
+        k = _bit_length(m)
+        base = _context(context[0], resolution) * _TREE
+        node = 1
+        for j in range(6, -1, -1):
+            bit = (k >> j) & 1
+            span, shifts = _measure_bit(span, shifts, slots, base + node, bit, fast_shift, slow_shift)
+            node = 2 * node + bit
+        if k > 0:
+            rest = k - 1
+            if rest > 0:
+                rest -= 1
+                top = int((m >> np.uint64(rest)) & np.uint64(1))
+                span, shifts = _measure_bit(span, shifts, slots, _MANTISSA + 4 * k, top, fast_shift, slow_shift)
+                if rest > 0:
+                    rest -= 1
+                    second = int((m >> np.uint64(rest)) & np.uint64(1))
+                    span, shifts = _measure_bit(span, shifts, slots, _MANTISSA + 4 * k + 1 + top, second, fast_shift,
+                                                slow_shift)
+                    for _ in range(rest):  # the raw low bits: _encode_direct's range steps
+                        span >>= 1
+                        while span < _TOP:
+                            span <<= 8
+                            shifts += 1
+            span, shifts = _measure_bit(span, shifts, slots, _SIGN + context[1], sign, fast_shift, slow_shift)
+            context[1] = 1 + sign
+        else:
+            context[1] = 0
+        context[0] += ((k << _MEAN_BITS) - context[0]) >> mean_shift
+    return shifts + 4
 
 
 @njit(cache=True)
@@ -217,10 +282,10 @@ def encode_alphabet(table, ranks, fast_shift, slow_shift, mean_shift, resolution
     """The coded bytes of ``ranks`` (int64, each below ``len(table)`` <= ALPHABET_MAX) after ``table`` (uint64:
     the alphabet's size - 1 and its values, as :func:`encode` codes values); each rank down a binary tree whose
     probabilities are chosen by the previous rank."""
-    state, out = _new_encoder(ranks.shape[0] // 4 + table.shape[0] * 2)
+    coder, out = _new_encoder(ranks.shape[0] // 4 + table.shape[0] * 2)
     slots, context = _new_model()
     for t in range(table.shape[0]):
-        out = _encode_value(state, out, slots, context, table[t], fast_shift, slow_shift, mean_shift, resolution)
+        coder, out = _encode_value(coder, out, slots, context, table[t], fast_shift, slow_shift, mean_shift, resolution)
     depth = _bit_length(np.uint64(table.shape[0] - 2))
     ranked = _new_slots(ALPHABET_MAX * _RANK_TREE)
     previous = 0
@@ -230,10 +295,10 @@ def encode_alphabet(table, ranks, fast_shift, slow_shift, mean_shift, resolution
         node = 1
         for j in range(depth - 1, -1, -1):
             bit = (rank >> j) & 1
-            out = _encode_bit(state, out, ranked, base + node, bit, fast_shift, slow_shift)
+            coder, out = _encode_bit(coder, out, ranked, base + node, bit, fast_shift, slow_shift)
             node = 2 * node + bit
         previous = rank
-    return _finish(state, out)
+    return _finish(coder, out)
 
 
 @njit(cache=True, inline="always")

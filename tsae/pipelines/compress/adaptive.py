@@ -76,6 +76,19 @@ def encode(u: np.ndarray) -> bytes:
     return alphabet if alphabet is not None and len(alphabet) < len(coded) else coded
 
 
+def measure(u: np.ndarray) -> tuple[int, bytes | None]:
+    """``(len(encode(u)), encode(u) or None)``: the length found exactly without range coding the values form, and
+    the bytes when the alphabet form, which is coded to be measured, is the smaller."""
+    u = np.ascontiguousarray(u, dtype=np.uint64)
+    if not u.size:
+        return 0, b""
+    size = 1 + int(_rangecoder.encoded_size(u, *_params()))
+    alphabet = _alphabet(u)
+    if alphabet is not None and len(alphabet) < size:
+        return len(alphabet), alphabet
+    return size, None
+
+
 def decode(data: bytes, count: int) -> np.ndarray:
     """``count`` zig-zagged values (uint64) from ``data`` (:func:`encode`'s); ``ValueError`` when it is not such a
     stream."""
@@ -104,4 +117,4 @@ def decode(data: bytes, count: int) -> np.ndarray:
     return ((table << 1) ^ (table >> 63)).view(np.uint64)[ranks]
 
 
-__all__ = ["encode", "decode", "FORMS"]
+__all__ = ["encode", "measure", "decode", "FORMS"]

@@ -12,9 +12,10 @@ and refuses to return values that differ from the ones checked against the bound
 """
 from __future__ import annotations
 
+import functools
 import math
 import zlib
-from dataclasses import dataclass
+from collections.abc import Callable
 
 import numpy as np
 
@@ -66,19 +67,36 @@ def _prediction_codes(model: CodeModel, codes: np.ndarray, step: float) -> tuple
     return ints.reshape(len(ints), -1).T, ints * step
 
 
-@dataclass(frozen=True)
 class Prediction:
-    """The network's half of coding a block (:func:`predict_block`): what :func:`code_block` codes against."""
+    """The network's half of coding a block (:func:`predict_block`): what :func:`code_block` codes against.
 
-    x: np.ndarray
-    #: ``x`` with its non-finite samples repaired, as the model saw it
-    filled: np.ndarray
-    #: the int codes to store (D, N)
-    stored: np.ndarray
-    #: the latent step (0 for codebook indices)
-    step: float
-    #: the decoder's float64 prediction of ``x`` (C, m)
-    values: np.ndarray
+    The decoder's prediction (:attr:`values`) is computed when first asked for, unless it was computed at once
+    (``values`` given): a block that leaves its codes out (its codes cost more than coding it without the model
+    does) never needs it. :attr:`needed` says whether it was asked for.
+    """
+
+    def __init__(self, x: np.ndarray, filled: np.ndarray, stored: np.ndarray, step: float,
+                 decode: Callable[[], np.ndarray], values: np.ndarray | None = None) -> None:
+        #: the block (C, m)
+        self.x = x
+        #: ``x`` with its non-finite samples repaired, as the model saw it
+        self.filled = filled
+        #: the int codes to store (D, N)
+        self.stored = stored
+        #: the latent step (0 for codebook indices)
+        self.step = step
+        self._decode = decode
+        self._values = values
+        #: whether :attr:`values` was asked for
+        self.needed = False
+
+    @property
+    def values(self) -> np.ndarray:
+        """The decoder's float64 prediction of ``x`` (C, m)."""
+        self.needed = True
+        if self._values is None:
+            self._values = self._decode()
+        return self._values
 
 
 def block_codes(model: CodeModel, x: np.ndarray) -> np.ndarray:
@@ -86,16 +104,19 @@ def block_codes(model: CodeModel, x: np.ndarray) -> np.ndarray:
     return model.encode(model.frames(fill_missing(x)))
 
 
-def predict_block(model: CodeModel, x: np.ndarray, relative_step: float, codes: np.ndarray | None = None
-                  ) -> Prediction:
-    """Quantise the codes of the block ``x`` (``codes``, when the caller has them) and decode them: the torch half
-    of :func:`encode_block`, which a worker thread may run while another block's residual is coded."""
+def predict_block(model: CodeModel, x: np.ndarray, relative_step: float, codes: np.ndarray | None = None,
+                  decode: bool = True) -> Prediction:
+    """Quantise the codes of the block ``x`` (``codes``, when the caller has them) and, with ``decode``, decode them
+    (else when :func:`code_block` asks for the prediction): the torch half of :func:`encode_block`, which a worker
+    thread may run while another block's residual is coded."""
     filled = fill_missing(x)
     if codes is None:
         codes = model.encode(model.frames(filled))
     step = 0.0 if model.vq else latent_step(codes, relative_step)
     stored, decoder_input = _prediction_codes(model, codes, step)
-    return Prediction(x, filled, stored, step, model.decode(decoder_input.reshape(codes.shape), x.shape[1]))
+    shape, samples = codes.shape, x.shape[1]
+    prediction = functools.partial(model.decode, decoder_input.reshape(shape), samples)
+    return Prediction(x, filled, stored, step, prediction, prediction() if decode else None)
 
 
 def encode_block(model: CodeModel, x: np.ndarray, steps: np.ndarray | None, relative_step: float, coder: int,
@@ -123,12 +144,14 @@ def encode_block(model: CodeModel, x: np.ndarray, steps: np.ndarray | None, rela
     return block, y
 
 
-def code_block(prediction: Prediction, steps: np.ndarray | None, coder: int, whole: np.ndarray | None = None
-               ) -> tuple[Block, np.ndarray, bytes]:
+def code_block(prediction: Prediction, steps: np.ndarray | None, coder: int, whole: np.ndarray | None = None,
+               pack: Packed | None = None) -> tuple[Block, np.ndarray, bytes]:
     """The residual half of :func:`encode_block` (no torch): the block coded against ``prediction``, the values
-    the decompressor will return, and the block's payload (its arrays coded once: a stream costed is not coded
-    again to be written)."""
-    pack = Packed()
+    the decompressor will return, and the block's payload (its arrays coded once: the candidates are measured
+    with :meth:`~.entropy.Packed.measure`, and a stream the byte-plane coders costed is not coded again).
+    ``pack``: the coder of arrays to use (it remembers them), so that the same block coded against several
+    predictions codes the streams they share once; ``None``: a new one."""
+    pack = Packed() if pack is None else pack
     x, filled, stored, step = prediction.x, prediction.filled, prediction.stored, prediction.step
     finite = np.isfinite(x)
     arrays = {"codes": stored}
@@ -136,11 +159,15 @@ def code_block(prediction: Prediction, steps: np.ndarray | None, coder: int, who
     if steps is None:
         y = prediction.values
     else:
-        p = to_grid(prediction.values, steps)
-        q = np.where(finite, to_grid(filled, steps), p)
-        size = lambda ints: _stored_size(ints, coder, pack)  # noqa: E731
+        p = functools.cache(lambda: to_grid(prediction.values, steps))
+        q = to_grid(filled, steps)
+        if not finite.all():
+            q = np.where(finite, q, p())
+        # the candidates are measured (the adaptive coder's exact sizes without range coding); the arrays written
+        # are coded by encode_payload
+        size = lambda ints: _stored_size(ints, coder, pack.measure)  # noqa: E731
         # leaving the codes out saves their section and the latent step (stored when it is not 0)
-        codes_cost = section_size("codes", stored, coder, pack) + (_STEP_BYTES if step else 0)
+        codes_cost = section_size("codes", stored, coder, pack.measure) + (_STEP_BYTES if step else 0)
         # a raw coder's sizes cost nothing to find: no estimate spares them
         rough = {_RAW: None, ADAPTIVE: adaptive_rough_size}.get(coder, rough_size)
         prune = ADAPTIVE_PRUNE if coder == ADAPTIVE else PRUNE_FACTOR

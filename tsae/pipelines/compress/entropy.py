@@ -178,18 +178,23 @@ def _adaptive() -> ModuleType:
     return adaptive
 
 
+def _lzma_row(u: np.ndarray, coded: int) -> bytes | None:
+    """The byte-plane LZMA2 form of the row ``u`` when it is smaller than the adaptive coder's ``coded`` bytes."""
+    if u.size < 64:
+        return None
+    width, planes = _planes(u)
+    sparse = 8 * coded < _SPARSE_BITS * u.size
+    if len(zlib.compress(planes, 1)) > (_TRY_LZMA_SPARSE if sparse else _TRY_LZMA) * coded:
+        return None
+    lzma_form = bytes([_ROW_LZMA, width]) + _coder(CODERS.index("lzma"))[0](planes)
+    return lzma_form if len(lzma_form) < coded else None
+
+
 def _pack_row(u: np.ndarray) -> bytes:
     """One row of zig-zagged values in the smaller of the adaptive coder's forms and byte planes with LZMA2."""
     coded = _adaptive().encode(u)
-    if u.size >= 64:
-        width, planes = _planes(u)
-        sparse = 8 * len(coded) < _SPARSE_BITS * u.size
-        if len(zlib.compress(planes, 1)) > (_TRY_LZMA_SPARSE if sparse else _TRY_LZMA) * len(coded):
-            return coded
-        lzma_form = bytes([_ROW_LZMA, width]) + _coder(CODERS.index("lzma"))[0](planes)
-        if len(lzma_form) < len(coded):
-            return lzma_form
-    return coded
+    lzma_form = _lzma_row(u, len(coded))
+    return coded if lzma_form is None else lzma_form
 
 
 def _unpack_row(data: bytes, count: int) -> np.ndarray:
@@ -209,12 +214,14 @@ def _by_rows(shape: tuple[int, ...]) -> bool:
     return len(shape) >= 2 and math.prod(shape[1:]) >= ROW_MIN
 
 
-def _pack_adaptive(u: np.ndarray, known: dict[bytes, bytes] | None = None) -> bytes:
+def _pack_adaptive(u: np.ndarray, known: dict[bytes, bytes] | None = None,
+                   row: Callable[[np.ndarray], bytes] | None = None) -> bytes:
     """The adaptive coder's bytes of zig-zagged values ``u`` (any shape). An array whose rows hold
     :data:`ROW_MIN` values or more is coded row by row (its first index: a block's channel), each row on its own,
     since rows differ (a channel of few levels beside a noisy one): the rows' coded lengths (varints, all but the
-    last's), then the rows' bytes. ``known``: rows coded before, by their bytes (filled in)."""
-    def row(values: np.ndarray) -> bytes:
+    last's), then the rows' bytes. ``known``: rows coded before, by their bytes (filled in); ``row``: what codes
+    a row instead of :func:`_pack_row` and ``known``."""
+    def known_row(values: np.ndarray) -> bytes:
         if known is None:
             return _pack_row(values)
         key = values.tobytes()
@@ -222,6 +229,7 @@ def _pack_adaptive(u: np.ndarray, known: dict[bytes, bytes] | None = None) -> by
             known[key] = _pack_row(values)
         return known[key]
 
+    row = known_row if row is None else row
     if not _by_rows(u.shape):
         return row(np.ravel(u))
     rows = [row(r) for r in u.reshape(len(u), -1)]
@@ -263,12 +271,13 @@ def pack_ints(values: np.ndarray, coder: int) -> tuple[int, bytes]:
 
 class Packed:
     """:func:`pack_ints` that codes each distinct array once: an array coded before (the same byte planes and
-    coder) gets the bytes it got then, from memory. A block's residual stream is coded to cost it, then again to
-    write it; hold one per block (it keeps every array it coded)."""
+    coder) gets the bytes it got then, from memory. A block's residual stream is costed (:meth:`measure`), then
+    written; hold one per block (it keeps every array it coded or measured)."""
 
     def __init__(self) -> None:
         self._known: dict[tuple[int, int, bytes], bytes] = {}
         self._rows: dict[bytes, bytes] = {}
+        self._sizes: dict[bytes, int] = {}
 
     def __call__(self, values: np.ndarray, coder: int) -> tuple[int, bytes]:
         if coder == ADAPTIVE:
@@ -279,6 +288,30 @@ class Packed:
         if key not in self._known:
             self._known[key] = _coder(coder)[0](planes)
         return width, self._known[key]
+
+    def measure(self, values: np.ndarray, coder: int) -> tuple[int, bytes]:
+        """``(width code, bytes as long as the coded ones)``: what :meth:`__call__` gives, but for the adaptive
+        coder a row not coded before is only measured (:func:`.adaptive.measure`, exact) and stands as that
+        many zero bytes, so that a stream costed to be weighed against others is range-coded only if it is
+        written. Every length it gives is that of the bytes :meth:`__call__` gives."""
+        if coder != ADAPTIVE:
+            return self(values, coder)
+        u = zigzag(values)
+        return _width(u), _pack_adaptive(u, row=self._measured_row)
+
+    def _measured_row(self, u: np.ndarray) -> bytes:
+        key = u.tobytes()
+        if key in self._rows:
+            return self._rows[key]
+        if key not in self._sizes:
+            size, coded = _adaptive().measure(u)
+            lzma_form = _lzma_row(u, size)
+            known = lzma_form if lzma_form is not None else coded
+            if known is not None:  # coded already: kept for writing
+                self._rows[key] = known
+                return known
+            self._sizes[key] = size
+        return bytes(self._sizes[key])
 
 
 def rough_size(values: np.ndarray) -> int:

@@ -153,8 +153,8 @@ def _cheapest(q: np.ndarray, p: np.ndarray, costs: _Costs, taps: np.ndarray, lon
     return float(table.min(axis=1).sum()), stream, modes, coefs, taps
 
 
-def code_residual(q: np.ndarray, p: np.ndarray, cost: Cost, codes_cost: int, rough: Cost | None = None,
-                  prune: float = PRUNE_FACTOR, taps: bool = True
+def code_residual(q: np.ndarray, p: np.ndarray | Callable[[], np.ndarray], cost: Cost, codes_cost: int,
+                  rough: Cost | None = None, prune: float = PRUNE_FACTOR, taps: bool = True
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
     """The integer stream to store for grid values ``q`` and predicted grid values ``p`` (C, m).
 
@@ -173,6 +173,10 @@ def code_residual(q: np.ndarray, p: np.ndarray, cost: Cost, codes_cost: int, rou
 
     ``taps``: whether the ``TAPS`` mode may be chosen (containers of the byte-plane coders leave it out, so that
     a tsae from before it reads them).
+
+    ``p`` may be a function that gives the predicted grid values: it is called only when the model can win, that is
+    when the choice without the model costs more than ``codes_cost`` (a cost is never below 0), so that a block
+    whose codes alone cost more needs neither the network's decoder nor the costing of the model's modes.
     """
     costs = _Costs(cost, rough, prune)
     fitted = np.zeros((q.shape[0], ORDER), np.int64)
@@ -180,8 +184,10 @@ def code_residual(q: np.ndarray, p: np.ndarray, cost: Cost, codes_cost: int, rou
     if taps:
         fitted = np.stack([fit_taps(q[c]) for c in range(q.shape[0])]).reshape(q.shape[0], ORDER)
         long = np.stack([taps_residual(q[c], fitted[c]) for c in range(q.shape[0])]).reshape(q.shape)
-    with_model = _cheapest(q, p, costs, fitted, long)
-    alone = _cheapest(q, np.zeros_like(p), costs, fitted, long)
+    alone = _cheapest(q, np.zeros_like(q), costs, fitted, long)
+    if alone[0] <= codes_cost:  # the model's choice costs codes_cost at least
+        return (*alone[1:], False)
+    with_model = _cheapest(q, p() if callable(p) else p, costs, fitted, long)
     if alone[0] <= with_model[0] + codes_cost:
         return (*alone[1:], False)
     return (*with_model[1:], True)

@@ -29,7 +29,7 @@ from tsae.pipelines.compress.container import (
     write_payload,
     write_trailer,
 )
-from tsae.pipelines.compress.entropy import DEFAULT_CODER, coder_id
+from tsae.pipelines.compress.entropy import DEFAULT_CODER, Packed, coder_id
 from tsae.pipelines.compress.options import (
     MAX_BOUND,
     block_values_limit,
@@ -99,6 +99,9 @@ class Compressor:
         self.handle = handle
         #: the next block's prediction is decoded on a worker thread while this block's residual is coded
         self._ahead: Ahead[Prediction] = Ahead(AHEAD_BLOCKS if usable_cores() > 1 else 0)
+        #: whether the worker decodes the next block's prediction at once: while the blocks coded last needed theirs
+        #: (else a block that needs it decodes it when it does; the prediction is the same either way)
+        self._decode_ahead = True
         self._pending: list[np.ndarray] = []
         self._pending_samples = 0
         self._blocks = 0
@@ -161,15 +164,20 @@ class Compressor:
                 self._first_block(block_values, flags)
                 return
             step = self.latent_step
-            call = functools.partial(predict_block, self.model, block_values, step)
+            call = functools.partial(predict_block, self.model, block_values, step,
+                                     decode=self._decode_ahead and self._ahead.depth > 0)
             for (x, rounded), prediction in self._ahead.put((block_values, flags), call):
-                self._write(x, *code_block(prediction, self.steps, self.coder, rounded))
+                self._code(x, rounded, prediction)
 
     def _drain(self) -> None:
         with torch_threads(1, native=True):
             for (x, rounded), prediction in self._ahead.drain():
-                self._write(x, *code_block(prediction, self.steps, self.coder, rounded))
+                self._code(x, rounded, prediction)
         self._ahead.close()
+
+    def _code(self, x: np.ndarray, rounded: np.ndarray | None, prediction: Prediction) -> None:
+        self._write(x, *code_block(prediction, self.steps, self.coder, rounded))
+        self._decode_ahead = prediction.needed
 
     def _write(self, x: np.ndarray, block: Block, y: np.ndarray, payload: bytes) -> None:
         write_payload(self.handle, payload)
@@ -182,13 +190,17 @@ class Compressor:
         codes = block_codes(self.model, x)
         tried = AUTO_STEPS[:1] if self.model.vq else AUTO_STEPS  # indices have no step to tune
         best: tuple[float, Block, np.ndarray, bytes] | None = None
-        predict = functools.partial(predict_block, self.model, x, codes=codes)
+        predict = functools.partial(predict_block, self.model, x, codes=codes, decode=self._ahead.depth > 0)
+        needed = False
+        pack = Packed()  # the same values under each step: the streams without the model are coded once
         for relative, prediction in self._ahead.map(predict, tried):
-            block, y, payload = code_block(prediction, self.steps, self.coder, whole)
+            block, y, payload = code_block(prediction, self.steps, self.coder, whole, pack)
+            needed |= prediction.needed
             if best is None or len(payload) < len(best[3]):
                 best = (relative, block, y, payload)
         assert best is not None
         self.latent_step = best[0]
+        self._decode_ahead = needed
         self._write(x, *best[1:])
 
     def _account(self, x: np.ndarray, y: np.ndarray) -> None:
