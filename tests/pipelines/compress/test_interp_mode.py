@@ -70,10 +70,10 @@ def test_the_kernel_predicts_a_cubic_exactly_between_its_neighbours_and_a_line_b
 @pytest.fixture
 def force_interp(monkeypatch):
     """Make the coder find the cubic interpolation (mode 5) the cheapest of every channel."""
-    def only(costs, streams):
+    def only(costs, streams, interps):
         return [0.0 if i == INTERP else np.inf for i in range(len(streams))]
 
-    monkeypatch.setattr(residual_module._Costs, "channel", only)
+    monkeypatch.setattr(residual_module, "_channel_costs", only)
 
 
 @pytest.mark.parametrize("n", [1, 17, 333, 2000])
@@ -133,3 +133,17 @@ def test_corrupt_mode_data_is_one_error_naming_the_file(vq_model, force_interp, 
     good = compress_series(vq_model, walk(300), max_error=1e-3, block_windows=8)
     with pytest.raises(ValueError, match=rf"^h\.tsz: .*{message}"):
         decompress_series(_with_block_arrays(good, change), vq_model, name="h.tsz")
+
+
+def test_an_interpolation_stream_is_costed_only_where_its_rough_size_is_no_larger_than_the_others():
+    costed = []
+
+    def cost(ints):
+        costed.append(int(ints[0]))
+        return int(ints.sum())
+
+    costs = residual_module._Costs(cost, rough=lambda ints: int(ints.sum()))
+    streams = [np.full(4, v) for v in (50, 40, 60, 41, 40)]  # three others, then the two interpolation streams
+    found = residual_module._channel_costs(costs, streams, interps=2)
+    assert found[3] == np.inf and found[4] == 160 and 41 not in costed
+    assert residual_module._channel_costs(residual_module._Costs(cost, None), streams, 2)[3] == 164  # no estimate
