@@ -34,7 +34,7 @@ from tsae.pipelines.compress.quantise import (
     split_nonfinite,
     to_grid,
 )
-from tsae.pipelines.compress.residual import LINEAR, PRUNE_FACTOR, TAPS, code_residual, decode_residual
+from tsae.pipelines.compress.residual import LINEAR, PRUNE_FACTOR, USES_TAPS, code_residual, decode_residual
 
 #: the bytes a block's latent step takes
 _STEP_BYTES = 8
@@ -171,13 +171,13 @@ def code_block(prediction: Prediction, steps: np.ndarray | None, coder: int, who
         # a raw coder's sizes cost nothing to find: no estimate spares them
         rough = {_RAW: None, ADAPTIVE: adaptive_rough_size}.get(coder, rough_size)
         prune = ADAPTIVE_PRUNE if coder == ADAPTIVE else PRUNE_FACTOR
-        # the taps mode only with the adaptive coder: a container of a byte-plane coder stays readable by the tsae
-        # releases before that mode (which refuse the adaptive coder anyway)
+        # the taps and interpolation modes only with the adaptive coder: a container of a byte-plane coder stays
+        # readable by the tsae releases before those modes (which refuse the adaptive coder anyway)
         arrays["residual"], arrays["predictor"], coefs, taps, uses_model = code_residual(
             q, p, size, codes_cost, rough, prune, taps=coder == ADAPTIVE)
         if (arrays["predictor"] == LINEAR).any():
             arrays["coefficients"] = coefs
-        if (arrays["predictor"] == TAPS).any():
+        if np.isin(arrays["predictor"], USES_TAPS).any():
             arrays["taps"] = taps
         if not uses_model:
             del arrays["codes"]
