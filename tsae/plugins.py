@@ -746,11 +746,17 @@ def _resolve_locked(name: str) -> type | None:
     except _CONTAINED as error:
         _record(info, f"model family {name!r} ({family.target}) cannot be used: {_error_text(error)}", error,
                 family=name)
-        del _registries["models"][name]
-        info.models.remove(name)
+        # pop, not del: a re-entrant resolve of the same family (the import ran user code that resolves it, as a
+        # script named after a module torch imports does) may have dropped it already
+        _registries["models"].pop(name, None)
+        if name in info.models:
+            info.models.remove(name)
         _broken_families[name] = f"model family {name!r} ({info.label}) cannot be used: {_error_text(error)}"
         return None
     _registries["models"][name] = cls
+    if name not in info.models:  # a re-entrant resolve that failed dropped it; this one succeeded
+        info.models.append(name)
+    _broken_families.pop(name, None)
     return cls
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib.metadata as metadata
+import sys
 import types
 
 import pytest
@@ -324,6 +325,27 @@ def test_a_lazy_family_whose_module_fails_says_so_when_used(fresh_plugins) -> No
                               "ModuleNotFoundError"), message
     result = CliRunner().invoke(cli, ["models", "lazy_broken"])
     assert result.exit_code != 0 and "cannot be used: ModuleNotFoundError" in result.output
+
+
+def test_a_lazy_family_whose_import_resolves_it_again_and_fails_says_so(fresh_plugins, tmp_path, monkeypatch
+                                                                        ) -> None:
+    # a user's script named after a module torch imports (timeit.py) runs again when the family's module imports
+    # torch, and looks the families up from inside that import: both look-ups fail, the family is told broken once
+    from tsae.plugins import LazyFamily
+
+    (tmp_path / "tsae_reentrant_abc.py").write_text(
+        "from tsae.plugins import model_families\nmodel_families()\nraise ImportError('shadowed')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "tsae_reentrant_abc", raising=False)
+
+    @tsae.hookimpl
+    def register_models(register):
+        register(LazyFamily("lazy_reentrant", "tsae_reentrant_abc:Net"))
+
+    fresh_plugins.register_plugin(_module("reentrant", register_models=register_models), "reentrant")
+    families = fresh_plugins.model_families()  # was KeyError: 'lazy_reentrant', a traceback
+    assert "lazy_reentrant" not in families and "conv1d" in families
+    assert "cannot be used" in (fresh_plugins.broken_family("lazy_reentrant") or "")
 
 
 def test_a_runtime_plugin_cannot_take_a_builtin_plugins_name(fresh_plugins) -> None:
