@@ -21,6 +21,7 @@ import numpy as np
 
 from tsae.engine.layout import is_number, is_whole_number
 from tsae.engine.preprocess import Normalizer
+from tsae.io.table_absurd import ABSURD
 from tsae.io.time_zone import zone_problem
 from tsae.models.fields import (
     ModelFileError,
@@ -238,11 +239,26 @@ def check_settings(values: dict[str, Any]) -> None:
             raise ValueError(f"{name}={value!r} {problem}")
 
 
+#: no fit stores a scoring value beyond this magnitude: its inputs beyond it are missing values
+#: (:data:`~tsae.io.table_absurd.ABSURD`) and what it derives from them (normalised levels, components, error
+#: levels) is far smaller; a larger one (1e308 in a PCA mean) scored inf and flagged every sample
+MAX_MAGNITUDE = ABSURD
+
+
+def _bounded(path: Path, field: str, values: np.ndarray) -> np.ndarray:
+    """``values`` (finite), refused when one is beyond :data:`MAX_MAGNITUDE`: no fit writes it."""
+    if values.size and float(np.abs(values).max()) > MAX_MAGNITUDE:
+        raise ModelFileError(path, f"holds {float(np.abs(values).max()):.3g}, beyond {MAX_MAGNITUDE:.0g} in magnitude: "
+                                   "no fit writes it", field)
+    return values
+
+
 def _array(path: Path, arrays: dict[str, np.ndarray], name: str, shape: tuple[int, ...] | None, *,
            positive: bool = False) -> np.ndarray:
     if name not in arrays:
         raise ModelFileError(path, "is missing (detector file is incomplete)", f"array {name!r}")
-    return check_array(path, f"array {name!r}", arrays[name], shape, positive=positive)
+    field = f"array {name!r}"
+    return _bounded(path, field, check_array(path, field, arrays[name], shape, positive=positive))
 
 
 def _threshold(path: Path, data: Any) -> Threshold:
@@ -450,7 +466,8 @@ def read_detector_state(path: str | Path, loaded: LoadedModel) -> DetectorFile:
     if extra.get("kind") != DETECTOR_KIND:
         raise ModelFileError(path, f"not a tsae detector file (a plain {loaded.family} model file?)")
     if "version" in extra:
-        check_int(path, "extra.version", extra["version"], 1, DETECTOR_VERSION)
+        _fields_of_version(path, extra, loaded.arrays,
+                           check_int(path, "extra.version", extra["version"], 1, DETECTOR_VERSION))
     channels = loaded.channels
     frame_spec = loaded.frame or {}
     window = check_int(path, "frame.window", frame_spec.get("window"), 1, MAX_INT_HPARAM)
@@ -489,6 +506,9 @@ def read_detector_state(path: str | Path, loaded: LoadedModel) -> DetectorFile:
         raise ModelFileError(path, text, f"array {name!r}")
 
     seasonal = read_profile(arrays, channels, bad_profile)  # files before version 5: none
+    for name in ("seasonal_daily", "seasonal_weekly"):
+        if name in arrays:
+            _bounded(path, f"array {name!r}", np.asarray(arrays[name], np.float64))
     scores = np.asarray(arrays.get("decision_scores", np.zeros(0)), np.float64)
     if scores.ndim != 1:
         raise ModelFileError(path, f"has shape {tuple(scores.shape)}, expected one score per sample",
@@ -507,6 +527,24 @@ def read_detector_state(path: str | Path, loaded: LoadedModel) -> DetectorFile:
                         early_threshold=_early_threshold(path, extra.get("early_threshold")),
                         scores_step=step, n_samples_fit=n_samples, seasonal=seasonal,
                         flagged_runs=_label_runs(path, arrays, n_samples))
+
+
+def _fields_of_version(path: Path, extra: dict[str, Any], arrays: dict[str, Any], version: int) -> None:
+    """Refuse a field newer than the file's ``extra.version`` (a version 6 file edited to say 5): no writer of that
+    version wrote it, and read by this one it would score otherwise than the file's writer did. A null timezone is
+    what older files mean (UTC), so it passes."""
+    settings = extra.get("settings") if isinstance(extra.get("settings"), dict) else {}
+    newer = [(3, "extra.stats_level_huber", "stats_level_huber" in extra),
+             (6, "extra.shared_rise", "shared_rise" in extra),
+             (6, "extra.settings.shared_rise", "shared_rise" in settings),
+             (6, "extra.settings.timezone", settings.get("timezone") is not None)]
+    newer += [(4, f"array {name!r}", name.endswith(("stats_band_median", "stats_band_spread"))) for name in arrays]
+    newer += [(5, f"array {name!r}", name in ("seasonal_daily", "seasonal_weekly")) for name in arrays]
+    newer += [(6, f"array {name!r}", name == "shared_base") for name in arrays]
+    for since, field, present in newer:
+        if present and version < since:
+            raise ModelFileError(path, f"is a field of detector files of version {since} and later, but the file "
+                                       f"says version {version} (edited?)", field)
 
 
 def _scores_kept(path: Path, extra: dict[str, Any], kept: int) -> tuple[int, int]:
@@ -549,6 +587,6 @@ def _short_smooth(path: Path, value: Any, smooth: int) -> list[tuple[int, float]
     return out
 
 
-__all__ = ["DETECTOR_KIND", "DETECTOR_VERSION", "MAX_SAVED_RUNS", "MAX_SAVED_SCORES", "SETTING_RANGES", "DetectorFile",
-           "SettingRange", "check_settings", "fit_labels", "flagged_runs", "read_detector_state", "saved_runs",
-           "saved_scores", "term_arrays"]
+__all__ = ["DETECTOR_KIND", "DETECTOR_VERSION", "MAX_MAGNITUDE", "MAX_SAVED_RUNS", "MAX_SAVED_SCORES",
+           "SETTING_RANGES", "DetectorFile", "SettingRange", "check_settings", "fit_labels", "flagged_runs",
+           "read_detector_state", "saved_runs", "saved_scores", "term_arrays"]
