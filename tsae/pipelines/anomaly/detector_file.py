@@ -533,7 +533,8 @@ def _fields_of_version(path: Path, extra: dict[str, Any], arrays: dict[str, Any]
     """Refuse a field newer than the file's ``extra.version`` (a version 6 file edited to say 5): no writer of that
     version wrote it, and read by this one it would score otherwise than the file's writer did. A null timezone is
     what older files mean (UTC), so it passes."""
-    settings = extra.get("settings") if isinstance(extra.get("settings"), dict) else {}
+    settings = extra.get("settings")
+    settings = settings if isinstance(settings, dict) else {}
     newer = [(3, "extra.stats_level_huber", "stats_level_huber" in extra),
              (6, "extra.shared_rise", "shared_rise" in extra),
              (6, "extra.settings.shared_rise", "shared_rise" in settings),
