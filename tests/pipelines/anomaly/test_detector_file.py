@@ -112,6 +112,15 @@ def _version(version: int, *, drop: tuple[str, ...] = (), **settings):
     return mutate
 
 
+# weights and factors no fit writes: every score inf (1e308 times a score)
+HEADER_CASES += [
+    (_extra("ae_weight", 1e308), "extra.ae_weight", "1e+308 is out of range [0.0, 1e+30]"),
+    (_extra("linear_weight", 1e308), "extra.linear_weight", "1e+308 is out of range [0.0, 1e+30]"),
+    (lambda head: head["extra"]["scales"][0].update(pca_weight=1e308), "extra.scales[0].pca_weight",
+     "out of range [0.0, 1e+30]"),
+    (lambda head: head["extra"]["short_smooth"][0].__setitem__(1, 1e308), "extra.short_smooth[0][1]",
+     "1e+308 is out of range (0.0, 1e+30]"),
+]
 # a version 6 file edited to say an older version was loaded with the newer fields, read as this version reads them
 HEADER_CASES += [
     (_version(5), "extra.shared_rise", "a field of detector files of version 6 and later, but the file says version 5"),

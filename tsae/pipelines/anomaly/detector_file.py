@@ -169,6 +169,13 @@ def _label_runs(path: Path, arrays: dict[str, Any], n_samples: int) -> np.ndarra
     return runs
 
 
+#: no fit stores a scoring value beyond this magnitude: its inputs beyond it are missing values
+#: (:data:`~tsae.io.table_absurd.ABSURD`) and what it derives from them (normalised levels, components, error
+#: levels, term weights, factors) is far smaller; a larger one (1e308 in a PCA mean or a term weight) scored inf and
+#: flagged every sample
+MAX_MAGNITUDE = ABSURD
+
+
 @dataclass(frozen=True)
 class SettingRange:
     """The range of a detector setting that a detector file stores, and the file's field that holds it.
@@ -216,8 +223,8 @@ SETTING_RANGES: dict[str, SettingRange] = {
     "sample_interval": SettingRange("extra.settings.sample_interval", 0.0, low_open=True, optional=True),
     "drift_rate": SettingRange("extra.settings.drift_rate", 0.0, 1.0),
     "drift_every": SettingRange("extra.settings.drift_every", 1, MAX_INT_HPARAM, integer=True, optional=True),
-    "linear_weight": SettingRange("extra.linear_weight", 0.0),
-    "stats_weight": SettingRange("extra.settings.stats_weight", 0.0),
+    "linear_weight": SettingRange("extra.linear_weight", 0.0, MAX_MAGNITUDE),
+    "stats_weight": SettingRange("extra.settings.stats_weight", 0.0, MAX_MAGNITUDE),
     "merge_gap": SettingRange("extra.merge_gap", 0, 2**62, integer=True, optional=True),
     "threshold_floor": SettingRange("extra.settings.threshold_floor", 0.0, 1e6),
     "short_margin": SettingRange("extra.settings.short_margin", 0.0, 1e6, low_open=True),
@@ -237,12 +244,6 @@ def check_settings(values: dict[str, Any]) -> None:
         problem = SETTING_RANGES[name].problem(value)
         if problem:
             raise ValueError(f"{name}={value!r} {problem}")
-
-
-#: no fit stores a scoring value beyond this magnitude: its inputs beyond it are missing values
-#: (:data:`~tsae.io.table_absurd.ABSURD`) and what it derives from them (normalised levels, components, error
-#: levels) is far smaller; a larger one (1e308 in a PCA mean) scored inf and flagged every sample
-MAX_MAGNITUDE = ABSURD
 
 
 def _bounded(path: Path, field: str, values: np.ndarray) -> np.ndarray:
@@ -437,9 +438,10 @@ def _scales(path: Path, arrays: dict[str, np.ndarray], value: Any, channels: int
         hop = check_int(path, f"{name}.hop", item.get("hop"), 1, window)
         pca, stats = _terms(path, arrays, f"scale{i}_", channels, window, level_huber)
         out.append(ScaleTerm(window, hop, pca=pca, stats=stats,
-                             pca_weight=check_number(path, f"{name}.pca_weight", item.get("pca_weight", 1.0), 0.0),
+                             pca_weight=check_number(path, f"{name}.pca_weight", item.get("pca_weight", 1.0), 0.0,
+                                                     MAX_MAGNITUDE),
                              stats_weight=check_number(path, f"{name}.stats_weight", item.get("stats_weight", 1.0),
-                                                       0.0)))
+                                                       0.0, MAX_MAGNITUDE)))
     return out
 
 
@@ -493,9 +495,11 @@ def read_detector_state(path: str | Path, loaded: LoadedModel) -> DetectorFile:
     state = DetectorState(model=loaded.model, window=window, hop=hop, normalizer=normalizer,
                           err_scale=_array(path, arrays, "err_scale", (channels,), positive=True), smooth=smooth,
                           linear_weight=linear_weight, pca=pca, centered=centered, contrib_base=contrib_base,
-                          ae_weight=check_number(path, "extra.ae_weight", extra.get("ae_weight", 1.0), 0.0),
+                          ae_weight=check_number(path, "extra.ae_weight", extra.get("ae_weight", 1.0), 0.0,
+                                                 MAX_MAGNITUDE),
                           stats=stats,
-                          stats_weight=check_number(path, "extra.stats_weight", extra.get("stats_weight", 1.0), 0.0),
+                          stats_weight=check_number(path, "extra.stats_weight", extra.get("stats_weight", 1.0), 0.0,
+                                                    MAX_MAGNITUDE),
                           scales=_scales(path, arrays, extra.get("scales"), channels, level_huber),
                           short_smooth=_short_smooth(path, extra.get("short_smooth", []), smooth),
                           # files before version 6: the plain mean over sensors
@@ -583,7 +587,7 @@ def _short_smooth(path: Path, value: Any, smooth: int) -> list[tuple[int, float]
         if not isinstance(pair, list) or len(pair) != 2:
             raise ModelFileError(path, "must be a [length, factor] pair", f"{field}[{i}]")
         length = check_int(path, f"{field}[{i}][0]", pair[0], 1, max(1, smooth - 1))
-        factor = check_number(path, f"{field}[{i}][1]", pair[1], 0.0, low_open=True)
+        factor = check_number(path, f"{field}[{i}][1]", pair[1], 0.0, MAX_MAGNITUDE, low_open=True)
         out.append((length, factor))
     return out
 
