@@ -10,6 +10,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 from cli_helpers import on_a_terminal, tsae_process
 from click.testing import CliRunner
@@ -219,4 +220,19 @@ def test_stdout_closed_is_a_usage_error(tmp_path, trained) -> None:
                     preexec_fn=lambda: os.close(1))
     _, err = process.communicate(timeout=60)
     assert process.returncode == 2, err
-    assert "'-' writes a table to stdout, which is closed here" in err.decode()
+    assert "'-' writes a CSV table to stdout, which is closed here" in err.decode()
+
+
+def test_stdout_closed_names_what_a_series_command_writes(tmp_path, trained) -> None:
+    # before: "'-' writes a table to stdout" for a container of a .npy array (decompress writes one), and for
+    # reconstruct of one
+    src, model, _ = trained
+    array = tmp_path / "x.npy"
+    np.save(array, np.loadtxt(src, delimiter=",", skiprows=1)[:, 1:].T)
+    tsz = tmp_path / "x.tsz"
+    assert CliRunner().invoke(cli, ["compress", str(model), str(array), "-o", str(tsz), "-q"]).exit_code == 0
+    for args in (["decompress", str(tsz), "-o", "-"], ["reconstruct", str(model), str(array), "-o", "-"]):
+        process = tsae_process(*args, stdout=subprocess.DEVNULL, preexec_fn=lambda: os.close(1))
+        _, err = process.communicate(timeout=60)
+        assert process.returncode == 2, err
+        assert "'-' writes a .npy array to stdout, which is closed here" in err.decode()

@@ -1,7 +1,10 @@
 """tsae.io.mqtt without a broker: client ids, the bounded outbox, a sink whose broker never comes, DUP handling."""
 from __future__ import annotations
 
+import bz2
+import gzip
 import json
+import lzma
 import socket
 import time
 import types
@@ -117,6 +120,23 @@ def test_source_drops_a_flagged_redelivery_of_a_payload_already_received() -> No
         assert source.duplicates == 1
         assert [source.queue.get_nowait()[1] for _ in range(4)] == [b'{"time": 1, "a": 1}', b'{"time": 2, "a": 1}',
                                                                  b"1", b"1"]
+    finally:
+        source.close()
+
+
+@pytest.mark.parametrize("compress", [gzip.compress, bz2.compress, lzma.compress])
+def test_a_redelivered_compressed_payload_counts_the_lines_it_decodes_to(compress) -> None:
+    # before: the lines of the compressed bytes were counted (gzip of these 40 lines: 0 to 3 'lines', not 40)
+    source = MqttSource("127.0.0.1", closed_port(), "t/in", poll=0.05)
+    try:
+        plain = "".join(f'{{"time": {k}, "a": {k % 5}}}\n' for k in range(40)).encode()
+        for payload in (plain, compress(plain), compress(b"\n".join(plain.splitlines()[:7]))):
+            for dup in (False, True):
+                source._on_message(source.client, None, types.SimpleNamespace(topic="t", payload=payload, dup=dup))
+        assert source.duplicates == 40 + 40 + 7
+        source._on_message(source.client, None, types.SimpleNamespace(topic="t", payload=b"\x1f\x8b junk", dup=True))
+        source._on_message(source.client, None, types.SimpleNamespace(topic="t", payload=b"\x1f\x8b junk", dup=True))
+        assert source.duplicates == 40 + 40 + 7  # undecodable: counted once as corrupt when read, not as lines
     finally:
         source.close()
 

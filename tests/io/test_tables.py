@@ -62,7 +62,11 @@ def test_write_read_round_trip(tmp_path) -> None:
 @pytest.mark.parametrize("name,text,match", [
     ("empty.csv", "", "empty file"),
     ("blank.csv", "\n\n  \n", "empty file"),
-    ("header.csv", "a,b\n", "no data rows"),
+    ("header.csv", "a,b\n", "no data rows (only a header)"),
+    # before: "no data rows (only a header)" and "empty file" for rows that are there, their cells all empty
+    ("empty_rows.csv", "a,b\n,\n,\n,\n", "no data rows: the 3 row(s) below the header hold no values (empty "
+                                           "cells only)"),
+    ("empty_cells.csv", ",,\n,,\n", "no values: its 2 row(s) hold empty cells only"),
     ("ragged.csv", "a,b\n1,2\n3\n", "line 3 has 1 fields, expected 2"),
     ("text.csv", "a,b\n1,2\n3,oops\n", "line 3, column 'b': not a number ('oops')"),
     ("dup.csv", "a,a\n1,2\n", "duplicate column"),

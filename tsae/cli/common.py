@@ -266,12 +266,14 @@ class OutputFile(LocalPath):
     With ``stdout`` (what the output is, for messages: ``"a table"``), ``-`` is stdout, handed to the command as
     :data:`STDOUT` (the text, never a ``Path``), which writes it through :func:`tsae.cli.pipes.stdout_or_file`; a
     usage error where stdout is closed, or where it is a terminal and the output is ``binary`` (a ``.npy`` array,
-    a container), which a terminal would show as garbage.
+    a container), which a terminal would show as garbage. With ``kind_later`` (a series, whose kind the input or
+    ``--to`` tells), the command checks stdout itself once it knows the kind (:func:`tsae.cli.pipes.stdout_suffix`),
+    so that the message names what it writes.
     """
 
-    def __init__(self, stdout: str | None = None, binary: bool = False) -> None:
+    def __init__(self, stdout: str | None = None, binary: bool = False, kind_later: bool = False) -> None:
         super().__init__(dir_okay=False, path_type=Path)
-        self.stdout, self.binary = stdout, binary
+        self.stdout, self.binary, self.kind_later = stdout, binary, kind_later
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         value = local(value, self, param, ctx)  # before the checks of the name: file:///tmp/out/ names a folder
@@ -286,6 +288,8 @@ class OutputFile(LocalPath):
         return click.Path.convert(self, value, param, ctx)  # local() ran above: not LocalPath's second call
 
     def _check_stdout(self, param: click.Parameter | None, ctx: click.Context | None) -> None:
+        if self.kind_later:  # the command checks stdout once it knows what it writes (pipes.stdout_suffix)
+            return
         problem = stdout_problem(self.stdout or "the output", binary=self.binary)
         if problem:
             self.fail(problem, param, ctx)
@@ -309,6 +313,8 @@ def stdout_problem(what: str, *, binary: bool = False, stream: Any = None) -> st
 output_file = OutputFile()
 #: ``-o`` of a command that writes a table, which ``-`` sends to stdout (as CSV)
 table_output = OutputFile(stdout="a table")
+#: ``-o`` of a command that writes a series (a table, audio or an array, as its input or ``--to`` tells)
+series_output = OutputFile(stdout="the series", kind_later=True)
 
 
 def taper_name(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:

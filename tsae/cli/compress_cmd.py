@@ -16,7 +16,7 @@ from tsae.cli.common import (
     echo_done,
     model_file,
     quiet_option,
-    table_output,
+    series_output,
 )
 from tsae.cli.pipes import STDOUT_KINDS
 from tsae.io.c_stderr import stderr_is_terminal
@@ -96,7 +96,7 @@ def _against_bound(result: dict) -> str:
 
 @click.command("decompress")
 @click.argument("container", type=LocalPath(exists=True, dir_okay=False, path_type=Path))
-@click.option("-o", "--output", required=True, type=table_output,
+@click.option("-o", "--output", required=True, type=series_output,
               help="Series file to write (.csv, .csv.gz/.bz2/.xz, .npy or audio, by suffix), or - for stdout (the kind "
                    "compressed: a WAV for audio, an npy array for an array, else CSV; see --to).")
 @click.option("--model", type=model_file, default=None,
@@ -122,9 +122,9 @@ def decompress_command(container: Path, output: Path | str, model: Path | None, 
     from tsae.pipelines.compress.files import decompress_file, stored_kind
 
     kind = stdout_kind
-    stdout_suffix(output, kind)  # --to with a file output: a usage error before the container is read
-    if kind is None and is_stdout(output):
+    if kind is None and is_stdout(output):  # the container's header alone, so that stdout's problem names the kind
         kind = {"audio": "wav", "array": "npy"}.get(stored_kind(container), "csv")
+    stdout_suffix(output, kind)  # --to with a file output: a usage error before the container's data is read
     with stdout_or_file(output, [container, model], suffix=stdout_suffix(output, kind)) as target:
         result = decompress_file(container, target, model=model, progress=not quiet and stderr_is_terminal())
     bound = result["max_error"]

@@ -36,6 +36,8 @@ class DenoiserModel(click.ParamType):
         path = model_path(value)
         if path.is_file():
             return path
+        if path.is_dir():
+            self.fail(f"{value}: is a folder, not a model file", param, ctx)
         names = ", ".join(shipped_models())
         self.fail(f"{value}: no such model file, nor a shipped model ({names})", param, ctx)
 

@@ -256,10 +256,15 @@ def series_stdout_suffix(input: Path | str, output: Path | str, kind: str | None
     return stdout_suffix(output, kind)
 
 
-def stdout_suffix(output: Path | str, kind: str | None) -> str:
+#: what ``-o -`` writes, by :data:`STDOUT_KINDS`, for messages
+STDOUT_WRITES = {"csv": "a CSV table", "wav": "a WAV file", "npy": "a .npy array"}
+
+
+def stdout_suffix(output: Path | str, kind: str | None, what: str | None = None) -> str:
     """``.<kind>``, the suffix of the file that ``-o -`` stands for, when ``output`` is ``-`` (``kind`` one of
     :data:`STDOUT_KINDS`: ``--to``'s, or the one the command picked); ``""`` for a file ``output`` (its suffix tells
-    its kind). ``--to`` (a ``kind``) with a file is a usage error, and so is a WAV or an array for a terminal."""
+    its kind). ``--to`` (a ``kind``) with a file is a usage error, and so are a closed stdout and a WAV or an array
+    for a terminal, named as what ``-`` writes (``what``, else the kind's :data:`STDOUT_WRITES`)."""
     if not is_stdout(output):
         if kind is not None:
             folder = str(output).endswith(("/", os.sep)) or Path(output).is_dir()
@@ -268,10 +273,9 @@ def stdout_suffix(output: Path | str, kind: str | None) -> str:
                                       else "written as its suffix tells"))
         return ""
     kind = kind or "csv"
-    if kind != "csv":
-        problem = stdout_problem("a WAV file" if kind == "wav" else "a .npy array", binary=True)
-        if problem:
-            raise click.BadParameter(problem, param_hint="'-o'")
+    problem = stdout_problem(what or STDOUT_WRITES[kind], binary=kind != "csv")
+    if problem:
+        raise click.BadParameter(problem, param_hint="'-o'")
     return f".{kind}"
 
 
@@ -286,7 +290,11 @@ def series_pipes(input: Path | str, output: Path | str, reads: Iterable[Path | s
     ``--to`` with a file output, and stdout going to a file the command ``reads`` (``-o - >> x.wav``), are refused
     before stdin is read.
     """
-    stdout_suffix(output, kind)  # a usage error before stdin is read
+    # a usage error before stdin is read; what stdin holds is told once it is read
+    if isinstance(input, str) and input == STDIN:
+        stdout_suffix(output, kind, None if kind else "the series read on stdin")
+    else:
+        series_stdout_suffix(input, output, kind)
     if is_stdout(output):
         check_stdout_not_read(reads)
     with table_input(input, [output], quiet=quiet) as source, \

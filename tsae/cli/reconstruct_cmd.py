@@ -81,7 +81,7 @@ def reconstruct_command(model: Path, inputs: tuple[str, ...], output: str, worke
     if dask_address is not None and workers != 1:
         raise click.UsageError("--workers starts local processes and --dask runs the files on the cluster's "
                                "workers: give one or the other")
-    piped = _piped(inputs, output, dask_address)
+    piped = _piped(inputs, output, dask_address, stdout_kind)
     stdout_suffix(output, stdout_kind)  # --to with a file or folder: a usage error before anything is read
     reads: list[Path | str | None] = [model, *inputs]
     with contextlib.ExitStack() as stack:
@@ -105,10 +105,11 @@ def reconstruct_command(model: Path, inputs: tuple[str, ...], output: str, worke
     echo_done(result.summary(), quiet)
 
 
-def _piped(inputs: tuple[str, ...], output: str, dask_address: str | None) -> bool:
+def _piped(inputs: tuple[str, ...], output: str, dask_address: str | None, kind: str | None = None) -> bool:
     """Whether the one input is ``-`` (stdin) or a pipe (``<(zcat x.csv.gz)``), read through a private copy; ``-`` or
     a pipe among several inputs, or ``-o -`` for several, a folder or a glob, or either with ``--dask`` (whose workers
     cannot reach this process's stdin or stdout), is a usage error."""
+    from tsae.cli.pipes import STDOUT_WRITES, series_stdout_suffix
     from tsae.io.paths import is_url
     from tsae.io.spool import needs_spool
 
@@ -126,7 +127,9 @@ def _piped(inputs: tuple[str, ...], output: str, dask_address: str | None) -> bo
         if problem:
             raise click.BadParameter(problem, param_hint="INPUTS")
     if output == STDOUT:
-        problem = stdout_problem("a table")
+        if len(inputs) == 1 and inputs[0] != STDIN and not is_url(inputs[0]) and Path(inputs[0]).is_file():
+            series_stdout_suffix(Path(inputs[0]), output, kind)  # a closed stdout named as what it would write
+        problem = stdout_problem("the series" if kind is None else STDOUT_WRITES[kind])
         if problem:
             raise click.BadParameter(problem, param_hint="'-o'")
         one = len(inputs) == 1 and (inputs[0] == STDIN or not is_url(inputs[0]) and (

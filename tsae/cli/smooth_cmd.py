@@ -12,11 +12,11 @@ from tsae.cli.common import (
     key_values,
     model_file,
     quiet_option,
-    table_output,
+    series_output,
 )
 from tsae.cli.pipes import STDOUT_KINDS
 
-_output = click.option("-o", "--output", required=True, type=table_output,
+_output = click.option("-o", "--output", required=True, type=series_output,
                        help="Output file (same kind as the input: CSV keeps its time column, audio its rate; "
                             ".csv.gz, .bz2, .xz are written compressed), or - for stdout (in the input's kind: "
                             "WAV for audio, .npy for an array, CSV for a table; see --to). Audio or an array on "

@@ -300,7 +300,7 @@ class MqttSource:
     def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
         payload = bytes(message.payload)
         if self.recent.seen(hashlib.blake2b(payload, digest_size=16).digest()) and message.dup:
-            self.duplicates += sum(1 for line in split_lines(decode_text(payload)) if line.strip())
+            self.duplicates += self._count_lines(payload)
             return
         with self._room:  # held back while others fill the byte budget (one message always passes)
             while not self.closed and self._queued_bytes and self._queued_bytes + len(payload) > self.max_queue_bytes:
@@ -312,6 +312,18 @@ class MqttSource:
                 return
             except queue.Full:
                 continue
+
+    def _count_lines(self, payload: bytes) -> int:
+        """How many lines :meth:`_lines` makes of a payload (0 for one that does not decompress), without warning:
+        a redelivered gzip (bzip2, xz) payload counts the lines it decodes to, not those of its compressed bytes."""
+        from tsae.io.inflate import CorruptData, inflate_payload
+
+        try:
+            inflated = inflate_payload(payload, self.max_queue_bytes)
+        except CorruptData:
+            return 0  # counted as corrupt when it first came
+        text = decode_text(payload if inflated is None else inflated)
+        return sum(1 for line in split_lines(text) if line.strip())
 
     def _take(self, block: bool) -> tuple[str, bytes]:
         """The next payload received and its topic (queue.Empty when none came); its bytes leave the budget."""

@@ -214,10 +214,12 @@ class _Lines:
 
 
 def _records(path: Path, lines: _Lines, dialect: Any, skip: int = 0,
-             comments: list[tuple[int, list[str]]] | None = None) -> Iterator[tuple[int, list[str]]]:
+             comments: list[tuple[int, list[str]]] | None = None,
+             dropped: list[int] | None = None) -> Iterator[tuple[int, list[str]]]:
     """Non-blank, non-comment rows of cells, one at a time, each with the file line it ends on (as errors tell it);
     the first ``skip`` lines are none (Excel's ``sep=;``). ``comments``, when given, is told the last comment line
-    before the first row (its line and cells), as :func:`_commented_header` reads it.
+    before the first row (its line and cells), as :func:`_commented_header` reads it; ``dropped``, once all are
+    read, the number of rows of empty cells after the last row (without any row: in the file).
 
     A row of empty cells (``,,``) between rows is a sample with every value missing: dropping it shifted
     every later row by one. Before the first row and after the last (a spreadsheet's formatted but empty
@@ -226,6 +228,7 @@ def _records(path: Path, lines: _Lines, dialect: Any, skip: int = 0,
     reader = csv.reader(lines, dialect)
     started = False
     empty: list[tuple[int, list[str]]] = []  # rows of empty cells, kept until a row of values follows them
+    leading = 0  # rows of empty cells before the first row
     try:
         for row in reader:
             if lines.number <= skip or not row:
@@ -235,13 +238,18 @@ def _records(path: Path, lines: _Lines, dialect: Any, skip: int = 0,
                     comments[:] = [(lines.number, row)]
                 continue
             if not any(c.strip() for c in row):
-                if started and len(row) > 1:  # a lone empty cell is a blank line: no delimiter, no row
-                    empty.append((lines.number, row))
+                if len(row) > 1:  # a lone empty cell is a blank line: no delimiter, no row
+                    if started:
+                        empty.append((lines.number, row))
+                    else:
+                        leading += 1
                 continue
             yield from empty
             empty.clear()
             started = True
             yield lines.number, row
+        if dropped is not None:
+            dropped.append(len(empty) if started else leading)
     except csv.Error as error:
         problem = str(error)
         if "field larger than field limit" in problem:
@@ -530,9 +538,12 @@ def _scan_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0, text_col
     decimal = "." if dialect.delimiter == "," else None
     source = _Lines(handle)
     comments: list[tuple[int, list[str]]] = []
-    rows = _records(path, source, dialect, skip, comments)
+    dropped: list[int] = []
+    rows = _records(path, source, dialect, skip, comments, dropped)
     head = next(rows, None)
     if head is None:
+        if dropped and dropped[0]:
+            raise _fail(path, f"no values: its {dropped[0]} row(s) hold empty cells only")
         raise _fail(path, "empty file")
     first = head[1]
     headerless = _is_data_row(first, decimal)
@@ -555,6 +566,9 @@ def _scan_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0, text_col
     body = _body(path, rows, len(header), 0 if headerless else head[0], 0 if headerless else _blank_tail(first))
     sample = list(islice(body, _KIND_ROWS))
     if not sample:
+        if dropped and dropped[0]:
+            raise _fail(path, f"no data rows: the {dropped[0]} row(s) below the header hold no values (empty cells "
+                              "only)")
         raise _fail(path, "no data rows (only a header)")
     if len(set(header)) != len(header):
         for _ in body:  # a ragged row further on is told first

@@ -101,6 +101,33 @@ HEADER_CASES = [
     (_frame("hop", [3]), "frame.hop", "must be an integer, not [3]"),
     (_frame("window", 48), "frame.window", "48 differs from the network's window (24)"),
 ]
+def _version(version: int, *, drop: tuple[str, ...] = (), **settings):
+    """The file said to be of ``version``, its fields ``drop`` (in extra and extra.settings) left out."""
+    def mutate(head: dict) -> None:
+        head["extra"]["version"] = version
+        for key in drop:
+            head["extra"].pop(key, None)
+            head["extra"]["settings"].pop(key, None)
+        head["extra"]["settings"].update(settings)
+    return mutate
+
+
+# weights and factors no fit writes: every score inf (1e308 times a score)
+HEADER_CASES += [
+    (_extra("ae_weight", 1e308), "extra.ae_weight", "1e+308 is out of range [0.0, 1e+30]"),
+    (_extra("linear_weight", 1e308), "extra.linear_weight", "1e+308 is out of range [0.0, 1e+30]"),
+    (lambda head: head["extra"]["scales"][0].update(pca_weight=1e308), "extra.scales[0].pca_weight",
+     "out of range [0.0, 1e+30]"),
+    (lambda head: head["extra"]["short_smooth"][0].__setitem__(1, 1e308), "extra.short_smooth[0][1]",
+     "1e+308 is out of range (0.0, 1e+30]"),
+]
+# a version 6 file edited to say an older version was loaded with the newer fields, read as this version reads them
+HEADER_CASES += [
+    (_version(5), "extra.shared_rise", "a field of detector files of version 6 and later, but the file says version 5"),
+    (_version(5, drop=("shared_rise",), timezone="Europe/Berlin"), "extra.settings.timezone", "version 6 and later"),
+    (_version(4, drop=("shared_rise",)), "array 'shared_base'", "of version 6 and later, but the file says version 4"),
+    (_version(2, drop=("shared_rise",)), "extra.stats_level_huber", "of version 3 and later"),
+]
 ARRAY_CASES = [
     (_array("err_scale", _poke(math.nan)), "array 'err_scale'", "holds NaN or infinite values"),
     (_array("err_scale", _poke(0.0)), "array 'err_scale'", "must hold only positive values"),
@@ -121,6 +148,12 @@ ARRAY_CASES = [
     (_array("err_scale", _poke(1e-100)), "array 'err_scale'", "holds 1e-100, below 1.18e-38"),
     (_array("stats_err_scale", _poke(1e-300)), "array 'stats_err_scale'", "holds 1e-300, below 1.18e-38"),
     (_array("pca_err_scale", _poke(1e-40)), "array 'pca_err_scale'", "holds 1e-40, below 1.18e-38"),
+    # values no fit writes: loaded, then every score inf, every sample flagged, peaks written as JSON null
+    (_array("pca_mean", _poke(1e308)), "array 'pca_mean'", "holds 1e+308, beyond 1e+30 in magnitude"),
+    (_array("pca_components", _poke(-1e200)), "array 'pca_components'", "holds 1e+200, beyond 1e+30"),
+    (_array("stats_median", _poke(1e308)), "array 'stats_median'", "holds 1e+308, beyond 1e+30"),
+    (_array("mean", _poke(1e31)), "array 'mean'", "holds 1e+31, beyond 1e+30"),
+    (_array("std", _poke(1e300)), "array 'std'", "holds 1e+300, beyond 1e+30"),
 ]
 
 
@@ -182,11 +215,18 @@ def test_a_file_without_settings_keeps_its_fixed_threshold(detector_file, craft_
 def test_an_older_file_scores_its_statistics_levels_squared(detector, detector_file, craft_model_file,
                                                             test_data) -> None:
     # version 2 files had no stats_level_huber: their statistics terms' normal levels were set on squared levels
+    # (nor the fields of versions 4 to 6: spectral shape, shared rise, which the comparison below leaves out too)
     def mutate(head: dict) -> None:
-        del head["extra"]["stats_level_huber"]
+        for key in ("stats_level_huber", "shared_rise"):
+            head["extra"].pop(key, None)
+        head["extra"]["settings"].pop("shared_rise", None)
         head["extra"]["version"] = 2
 
-    old = Detector.load(craft_model_file(detector_file, "old.tsae", header=mutate))
+    def older(state: dict) -> None:
+        for key in [k for k in state if k.endswith(("stats_band_median", "stats_band_spread", "shared_base"))]:
+            del state[key]
+
+    old = Detector.load(craft_model_file(detector_file, "old.tsae", header=mutate, tensors=older))
     terms = [t.stats for t in [old.state_.primary_term(), *old.state_.scales] if t.stats is not None]
     assert terms and all(t.level_huber is None for t in terms)
     new = Detector.load(detector_file)
@@ -197,7 +237,8 @@ def test_an_older_file_scores_its_statistics_levels_squared(detector, detector_f
     assert not np.allclose(old.decision_function(x), new.decision_function(x))
     for t in [new.state_.primary_term(), *new.state_.scales]:
         if t.stats is not None:
-            t.stats.level_huber = None
+            t.stats.level_huber = t.stats.band_median = t.stats.band_spread = None
+    new.state_.shared_rise, new.state_.shared_base = 1.0, None
     np.testing.assert_allclose(old.decision_function(x), new.decision_function(x), rtol=1e-9)
 
 

@@ -173,9 +173,11 @@ def test_the_fit_zone_is_stored_and_scores_by_default(weekly, tmp_path):
     np.testing.assert_allclose(streamed, expected, rtol=1e-9, atol=1e-12)
     # a file before version 6 (no timezone) loads without one and scores as it did: Unix times in UTC
     model = load_model(tmp_path / "berlin.tsae", device="cpu")
-    settings = {k: v for k, v in model.extra["settings"].items() if k != "timezone"}
+    settings = {k: v for k, v in model.extra["settings"].items() if k not in ("timezone", "shared_rise")}
+    extra = {k: v for k, v in model.extra.items() if k != "shared_rise"}  # version 6's fields: no v5 file has them
     save_model(tmp_path / "v5.tsae", model.model, frame=model.frame, normalizer=model.normalizer,
-               extra=dict(model.extra, version=5, settings=settings), arrays=model.arrays)
+               extra=dict(extra, version=5, settings=settings),
+               arrays={k: v for k, v in model.arrays.items() if k != "shared_base"})
     old = Detector.load(tmp_path / "v5.tsae")
     assert old.timezone is None
     assert np.array_equal(old.decision_function(X, times=_epoch_seconds(t)), det.decision_function(X, times=t))

@@ -190,12 +190,15 @@ def test_a_version_4_file_loads_and_scores_as_before(detector_file, test_data, t
     from tsae.pipelines.anomaly.detector import Detector
 
     loaded = load_model(detector_file, device="cpu")
-    extra = dict(loaded.extra, version=4)
-    extra["settings"] = {k: v for k, v in extra["settings"].items() if k != "seasonal"}
+    extra = {k: v for k, v in loaded.extra.items() if k != "shared_rise"}  # version 6's field: no v4 file has it
+    extra["version"] = 4
+    extra["settings"] = {k: v for k, v in extra["settings"].items() if k not in ("seasonal", "shared_rise")}
+    arrays = {k: v for k, v in loaded.arrays.items() if k != "shared_base"}
     save_model(tmp_path / "v4.tsae", loaded.model, frame=loaded.frame, normalizer=loaded.normalizer, extra=extra,
-               arrays=loaded.arrays)
+               arrays=arrays)
     old, new = Detector.load(tmp_path / "v4.tsae"), Detector.load(detector_file)
     assert old.seasonal_ is None and old.seasonal == "off"  # fitted before the setting: refitting keeps it off
+    new.state_.shared_rise, new.state_.shared_base = 1.0, None  # as version 4 scored: no shared rise
     assert np.array_equal(old.decision_function(test_data.T), new.decision_function(test_data.T))
 
 

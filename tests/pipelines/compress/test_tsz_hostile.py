@@ -104,3 +104,26 @@ def test_a_block_claiming_more_sections_than_it_holds_is_told_without_struct_wor
     write_trailer(out, {"samples": 16, "blocks": 1})
     with pytest.raises(ValueError, match=r"^h\.tsz: corrupt \.tsz block \(its sections run past its end\)$"):
         decompress_series(out.getvalue(), conv_model, name="h.tsz")
+
+
+def test_a_model_that_is_a_folder_is_named_as_one(model_file, tmp_path):
+    # before: "model file tiny.tsae not found" for the container's model, there as a folder; IsADirectoryError for
+    # a folder given as the model
+    import shutil
+
+    from tsae.pipelines.compress.files import compress_file, decompress_file
+
+    model = tmp_path / "tiny.tsae"
+    shutil.copy(model_file, model)
+    data = tmp_path / "s.npy"
+    np.save(data, walk(100))
+    tsz = tmp_path / "s.tsz"
+    compress_file(model, data, tsz, max_error=1e-2)
+    model.unlink()
+    model.mkdir()
+    with pytest.raises(ValueError, match=r"^\S*s\.tsz: model file tiny\.tsae is a folder \(\S*tiny\.tsae\), not a "
+                                         r"model file; give the model file explicitly$"):
+        decompress_file(tsz, tmp_path / "out.csv")
+    with pytest.raises(ValueError, match=r"^\S*tiny\.tsae: is a folder, not a model file$"):
+        decompress_file(tsz, tmp_path / "out.csv", model=model)
+    assert not (tmp_path / "out.csv").exists()

@@ -566,3 +566,13 @@ def test_a_relative_model_path_is_named_as_given(tmp_path, monkeypatch) -> None:
     assert result.output.startswith("Error: ../junk.tsae: "), result.output
     with pytest.raises(ValueError, match=r"^\.\./junk\.tsae: "):
         denoise(speech_like(0.5, 16000), 16000, model="../junk.tsae")
+
+
+def test_a_model_that_is_a_folder_is_named_as_one(tmp_path) -> None:
+    # before: "mdir: no such model file, nor a shipped model (denoiser, denoiser2)" for a folder that is there
+    src = tmp_path / "in.wav"
+    sf.write(src, np.zeros(1600, np.float32), 16000)
+    (tmp_path / "mdir").mkdir()
+    result = CliRunner().invoke(cli, ["denoise", str(src), "--model", str(tmp_path / "mdir"), "-q"])
+    assert result.exit_code == 2 and f"{tmp_path / 'mdir'}: is a folder, not a model file" in result.output
+    assert not (tmp_path / "in.denoised.wav").exists()

@@ -21,6 +21,7 @@ import numpy as np
 
 from tsae.engine.layout import is_number, is_whole_number
 from tsae.engine.preprocess import Normalizer
+from tsae.io.table_absurd import ABSURD
 from tsae.io.time_zone import zone_problem
 from tsae.models.fields import (
     ModelFileError,
@@ -168,6 +169,13 @@ def _label_runs(path: Path, arrays: dict[str, Any], n_samples: int) -> np.ndarra
     return runs
 
 
+#: no fit stores a scoring value beyond this magnitude: its inputs beyond it are missing values
+#: (:data:`~tsae.io.table_absurd.ABSURD`) and what it derives from them (normalised levels, components, error
+#: levels, term weights, factors) is far smaller; a larger one (1e308 in a PCA mean or a term weight) scored inf and
+#: flagged every sample
+MAX_MAGNITUDE = ABSURD
+
+
 @dataclass(frozen=True)
 class SettingRange:
     """The range of a detector setting that a detector file stores, and the file's field that holds it.
@@ -215,8 +223,8 @@ SETTING_RANGES: dict[str, SettingRange] = {
     "sample_interval": SettingRange("extra.settings.sample_interval", 0.0, low_open=True, optional=True),
     "drift_rate": SettingRange("extra.settings.drift_rate", 0.0, 1.0),
     "drift_every": SettingRange("extra.settings.drift_every", 1, MAX_INT_HPARAM, integer=True, optional=True),
-    "linear_weight": SettingRange("extra.linear_weight", 0.0),
-    "stats_weight": SettingRange("extra.settings.stats_weight", 0.0),
+    "linear_weight": SettingRange("extra.linear_weight", 0.0, MAX_MAGNITUDE),
+    "stats_weight": SettingRange("extra.settings.stats_weight", 0.0, MAX_MAGNITUDE),
     "merge_gap": SettingRange("extra.merge_gap", 0, 2**62, integer=True, optional=True),
     "threshold_floor": SettingRange("extra.settings.threshold_floor", 0.0, 1e6),
     "short_margin": SettingRange("extra.settings.short_margin", 0.0, 1e6, low_open=True),
@@ -238,11 +246,20 @@ def check_settings(values: dict[str, Any]) -> None:
             raise ValueError(f"{name}={value!r} {problem}")
 
 
+def _bounded(path: Path, field: str, values: np.ndarray) -> np.ndarray:
+    """``values`` (finite), refused when one is beyond :data:`MAX_MAGNITUDE`: no fit writes it."""
+    if values.size and float(np.abs(values).max()) > MAX_MAGNITUDE:
+        raise ModelFileError(path, f"holds {float(np.abs(values).max()):.3g}, beyond {MAX_MAGNITUDE:.0g} in magnitude: "
+                                   "no fit writes it", field)
+    return values
+
+
 def _array(path: Path, arrays: dict[str, np.ndarray], name: str, shape: tuple[int, ...] | None, *,
            positive: bool = False) -> np.ndarray:
     if name not in arrays:
         raise ModelFileError(path, "is missing (detector file is incomplete)", f"array {name!r}")
-    return check_array(path, f"array {name!r}", arrays[name], shape, positive=positive)
+    field = f"array {name!r}"
+    return _bounded(path, field, check_array(path, field, arrays[name], shape, positive=positive))
 
 
 def _threshold(path: Path, data: Any) -> Threshold:
@@ -421,9 +438,10 @@ def _scales(path: Path, arrays: dict[str, np.ndarray], value: Any, channels: int
         hop = check_int(path, f"{name}.hop", item.get("hop"), 1, window)
         pca, stats = _terms(path, arrays, f"scale{i}_", channels, window, level_huber)
         out.append(ScaleTerm(window, hop, pca=pca, stats=stats,
-                             pca_weight=check_number(path, f"{name}.pca_weight", item.get("pca_weight", 1.0), 0.0),
+                             pca_weight=check_number(path, f"{name}.pca_weight", item.get("pca_weight", 1.0), 0.0,
+                                                     MAX_MAGNITUDE),
                              stats_weight=check_number(path, f"{name}.stats_weight", item.get("stats_weight", 1.0),
-                                                       0.0)))
+                                                       0.0, MAX_MAGNITUDE)))
     return out
 
 
@@ -450,7 +468,8 @@ def read_detector_state(path: str | Path, loaded: LoadedModel) -> DetectorFile:
     if extra.get("kind") != DETECTOR_KIND:
         raise ModelFileError(path, f"not a tsae detector file (a plain {loaded.family} model file?)")
     if "version" in extra:
-        check_int(path, "extra.version", extra["version"], 1, DETECTOR_VERSION)
+        _fields_of_version(path, extra, loaded.arrays,
+                           check_int(path, "extra.version", extra["version"], 1, DETECTOR_VERSION))
     channels = loaded.channels
     frame_spec = loaded.frame or {}
     window = check_int(path, "frame.window", frame_spec.get("window"), 1, MAX_INT_HPARAM)
@@ -476,9 +495,11 @@ def read_detector_state(path: str | Path, loaded: LoadedModel) -> DetectorFile:
     state = DetectorState(model=loaded.model, window=window, hop=hop, normalizer=normalizer,
                           err_scale=_array(path, arrays, "err_scale", (channels,), positive=True), smooth=smooth,
                           linear_weight=linear_weight, pca=pca, centered=centered, contrib_base=contrib_base,
-                          ae_weight=check_number(path, "extra.ae_weight", extra.get("ae_weight", 1.0), 0.0),
+                          ae_weight=check_number(path, "extra.ae_weight", extra.get("ae_weight", 1.0), 0.0,
+                                                 MAX_MAGNITUDE),
                           stats=stats,
-                          stats_weight=check_number(path, "extra.stats_weight", extra.get("stats_weight", 1.0), 0.0),
+                          stats_weight=check_number(path, "extra.stats_weight", extra.get("stats_weight", 1.0), 0.0,
+                                                    MAX_MAGNITUDE),
                           scales=_scales(path, arrays, extra.get("scales"), channels, level_huber),
                           short_smooth=_short_smooth(path, extra.get("short_smooth", []), smooth),
                           # files before version 6: the plain mean over sensors
@@ -489,6 +510,9 @@ def read_detector_state(path: str | Path, loaded: LoadedModel) -> DetectorFile:
         raise ModelFileError(path, text, f"array {name!r}")
 
     seasonal = read_profile(arrays, channels, bad_profile)  # files before version 5: none
+    for name in ("seasonal_daily", "seasonal_weekly"):
+        if name in arrays:
+            _bounded(path, f"array {name!r}", np.asarray(arrays[name], np.float64))
     scores = np.asarray(arrays.get("decision_scores", np.zeros(0)), np.float64)
     if scores.ndim != 1:
         raise ModelFileError(path, f"has shape {tuple(scores.shape)}, expected one score per sample",
@@ -507,6 +531,25 @@ def read_detector_state(path: str | Path, loaded: LoadedModel) -> DetectorFile:
                         early_threshold=_early_threshold(path, extra.get("early_threshold")),
                         scores_step=step, n_samples_fit=n_samples, seasonal=seasonal,
                         flagged_runs=_label_runs(path, arrays, n_samples))
+
+
+def _fields_of_version(path: Path, extra: dict[str, Any], arrays: dict[str, Any], version: int) -> None:
+    """Refuse a field newer than the file's ``extra.version`` (a version 6 file edited to say 5): no writer of that
+    version wrote it, and read by this one it would score otherwise than the file's writer did. A null timezone is
+    what older files mean (UTC), so it passes."""
+    settings = extra.get("settings")
+    settings = settings if isinstance(settings, dict) else {}
+    newer = [(3, "extra.stats_level_huber", "stats_level_huber" in extra),
+             (6, "extra.shared_rise", "shared_rise" in extra),
+             (6, "extra.settings.shared_rise", "shared_rise" in settings),
+             (6, "extra.settings.timezone", settings.get("timezone") is not None)]
+    newer += [(4, f"array {name!r}", name.endswith(("stats_band_median", "stats_band_spread"))) for name in arrays]
+    newer += [(5, f"array {name!r}", name in ("seasonal_daily", "seasonal_weekly")) for name in arrays]
+    newer += [(6, f"array {name!r}", name == "shared_base") for name in arrays]
+    for since, field, present in newer:
+        if present and version < since:
+            raise ModelFileError(path, f"is a field of detector files of version {since} and later, but the file "
+                                       f"says version {version} (edited?)", field)
 
 
 def _scores_kept(path: Path, extra: dict[str, Any], kept: int) -> tuple[int, int]:
@@ -544,11 +587,11 @@ def _short_smooth(path: Path, value: Any, smooth: int) -> list[tuple[int, float]
         if not isinstance(pair, list) or len(pair) != 2:
             raise ModelFileError(path, "must be a [length, factor] pair", f"{field}[{i}]")
         length = check_int(path, f"{field}[{i}][0]", pair[0], 1, max(1, smooth - 1))
-        factor = check_number(path, f"{field}[{i}][1]", pair[1], 0.0, low_open=True)
+        factor = check_number(path, f"{field}[{i}][1]", pair[1], 0.0, MAX_MAGNITUDE, low_open=True)
         out.append((length, factor))
     return out
 
 
-__all__ = ["DETECTOR_KIND", "DETECTOR_VERSION", "MAX_SAVED_RUNS", "MAX_SAVED_SCORES", "SETTING_RANGES", "DetectorFile",
-           "SettingRange", "check_settings", "fit_labels", "flagged_runs", "read_detector_state", "saved_runs",
-           "saved_scores", "term_arrays"]
+__all__ = ["DETECTOR_KIND", "DETECTOR_VERSION", "MAX_MAGNITUDE", "MAX_SAVED_RUNS", "MAX_SAVED_SCORES",
+           "SETTING_RANGES", "DetectorFile", "SettingRange", "check_settings", "fit_labels", "flagged_runs",
+           "read_detector_state", "saved_runs", "saved_scores", "term_arrays"]

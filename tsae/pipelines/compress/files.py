@@ -356,12 +356,18 @@ def _find_model(reader: Reader, container: Path, given: str | os.PathLike | None
     reference = _model_entry(reader)
     if given is not None:
         candidates = [Path(given)]
+        if candidates[0].is_dir():
+            raise ValueError(f"{given}: is a folder, not a model file")
     else:
         stored = [reference.get("path"), reference.get("absolute_path")]
         candidates = [container.parent / p if not Path(p).is_absolute() else Path(p) for p in stored if p]
         found = [p for p in candidates if p.is_file()]
         if not found:
             where = reference.get("path") or "(no model reference stored)"
+            folder = next((p for p in candidates if p.is_dir()), None)
+            if folder is not None:  # "not found" sent the user looking for a file that is there, as a folder
+                raise reader.fail(f"model file {where} is a folder ({folder}), not a model file; give the model "
+                                  "file explicitly")
             raise reader.fail(f"model file {where} not found; give the model file explicitly")
         candidates = found[:1]
     path = candidates[0]
