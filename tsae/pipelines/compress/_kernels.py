@@ -38,3 +38,21 @@ def taps_decode(stored, coef, shift, out):  # pragma: no cover - compiled
         for j in range(min(order, t)):
             acc += coef[j] * out[t - 1 - j]
         out[t] = stored[t] + (acc >> shift)
+
+
+@njit(cache=True)
+def taps_quantise(fine, coef, shift, quantum, stored, out):  # pragma: no cover - compiled
+    """The encoder of :func:`taps_decode` in the loop: ``stored[t]`` is ``fine[t]`` minus the prediction from
+    ``out``'s past, rounded to a multiple of ``quantum`` (odd) and divided by it; ``out[t]`` the prediction plus
+    ``stored[t] * quantum``, within ``quantum // 2`` of ``fine[t]`` (int64 only)."""
+    half = 1 << (shift - 1)
+    order = coef.shape[0]
+    centre = quantum // 2
+    for t in range(fine.shape[0]):
+        acc = half
+        for j in range(min(order, t)):
+            acc += coef[j] * out[t - 1 - j]
+        prediction = acc >> shift
+        k = (fine[t] - prediction + centre) // quantum
+        stored[t] = k
+        out[t] = prediction + k * quantum
