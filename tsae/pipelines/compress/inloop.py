@@ -6,7 +6,7 @@ coarse bound the two roundings leave a residual of +-1 at many samples. This mod
 rounds once, in the prediction loop, as SZ3 does: a channel's samples are put on a fine
 grid of step ``s / FINE`` (``s`` the grid step, ``FINE`` odd), ``f = round(x FINE / s)``;
 each value's prediction ``p`` is computed from the already decoded fine values (the anchors
-``f[0], f[4] ...`` by their taps, then levels 2 and 1 by mode 5's cubic interpolation), and
+``f[0], f[4] ...`` by their taps, then levels 2 and 1 by mode 5's cubic interpolation; one numba kernel), and
 the stream stores ``k = floor((f - p + (FINE - 1) / 2) / FINE)``; the decoded value
 ``p + k FINE`` is within ``(FINE - 1) / 2`` fine steps of ``f``, so within ``FINE / 2`` fine
 steps (``s / 2``, the grid's own bound) of the sample. Integer arithmetic only after ``f``
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tsae.pipelines.compress.interp import CUBIC_KIND, STRIDE, _levels, _predict, anchors
+from tsae.pipelines.compress.interp import STRIDE
 
 #: fine steps per grid step (odd, so that the rounding to multiples of it is symmetric)
 FINE = 255
@@ -33,36 +33,20 @@ def fine_values(x: np.ndarray, step: float) -> np.ndarray:
 
 def inloop_stream(fine: np.ndarray, taps: np.ndarray, shift: int) -> tuple[np.ndarray, np.ndarray]:
     """(stream, decoded fine values), both (m,) int64, of the fine values ``fine`` with the anchors' ``taps``."""
-    from tsae.pipelines.compress._kernels import taps_quantise
+    from tsae.pipelines.compress._kernels import inloop_code
 
-    m = len(fine)
-    out = np.zeros(m, np.int64)
-    first = np.empty(anchors(m), np.int64)
-    decoded = np.empty(anchors(m), np.int64)
-    taps_quantise(np.ascontiguousarray(fine[::STRIDE]), np.ascontiguousarray(taps), shift, FINE, first, decoded)
-    out[::STRIDE] = decoded
-    parts = [first]
-    for s, at in _levels(m):
-        p = _predict(out, at, s, CUBIC_KIND)
-        k = (fine[at] - p + FINE // 2) // FINE
-        out[at] = p + k * FINE
-        parts.append(k)
-    return np.concatenate(parts), out
+    stored, out = np.empty_like(fine), np.empty_like(fine)
+    inloop_code(np.ascontiguousarray(fine), np.ascontiguousarray(taps), shift, FINE, STRIDE, True, stored, out)
+    return stored, out
 
 
 def inloop_decode(stored: np.ndarray, taps: np.ndarray, shift: int) -> np.ndarray:
     """The decoded fine values (m,) of :func:`inloop_stream`'s ``stored`` stream (m,)."""
-    from tsae.pipelines.compress._kernels import taps_decode
+    from tsae.pipelines.compress._kernels import inloop_code
 
-    m = len(stored)
-    out = np.zeros(m, np.int64)  # zeros where a prediction reads past what is decoded (and discards it)
-    first = np.empty(anchors(m), np.int64)
-    taps_decode(np.ascontiguousarray(stored[:len(first)] * FINE), np.ascontiguousarray(taps), shift, first)
-    out[::STRIDE] = first
-    start = len(first)
-    for s, at in _levels(m):
-        out[at] = _predict(out, at, s, CUBIC_KIND) + stored[start:start + len(at)] * FINE
-        start += len(at)
+    stored = np.ascontiguousarray(stored, dtype=np.int64)
+    out = np.empty_like(stored)
+    inloop_code(stored, np.ascontiguousarray(taps), shift, FINE, STRIDE, False, stored, out)
     return out
 
 
