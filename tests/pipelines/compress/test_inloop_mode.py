@@ -102,3 +102,12 @@ def test_corrupt_mode_data_is_one_error_naming_the_file(vq_model, force_inloop, 
     good = compress_series(vq_model, walk(300), max_error=0.05, block_windows=8)
     with pytest.raises(ValueError, match=rf"^h\.tsz: .*{message}"):
         decompress_series(_with_block_arrays(good, change), vq_model, name="h.tsz")
+
+
+def test_it_is_not_offered_where_the_grid_values_are_too_large_for_its_sums():
+    x = np.sin(np.arange(4096) / 9.0)[None] * 2.0**40  # grid values up to 2^33 > LIMIT
+    steps = np.array([2.0**7])
+    q = to_grid(x, steps)
+    assert not residual_module._offered(q)[0]
+    modes = code_residual(q, np.zeros_like(q), _size, 0, fine=(x, steps))[1]
+    assert modes[0] != INLOOP
