@@ -34,7 +34,15 @@ from tsae.pipelines.compress.quantise import (
     split_nonfinite,
     to_grid,
 )
-from tsae.pipelines.compress.residual import LINEAR, PRUNE_FACTOR, USES_TAPS, code_residual, decode_residual
+from tsae.pipelines.compress.residual import (
+    INLOOP,
+    LINEAR,
+    PRUNE_FACTOR,
+    USES_TAPS,
+    code_residual,
+    decode_residual,
+    grid_scales,
+)
 
 #: the bytes a block's latent step takes
 _STEP_BYTES = 8
@@ -174,7 +182,12 @@ def code_block(prediction: Prediction, steps: np.ndarray | None, coder: int, who
         # the taps and interpolation modes only with the adaptive coder: a container of a byte-plane coder stays
         # readable by the tsae releases before those modes (which refuse the adaptive coder anyway)
         arrays["residual"], arrays["predictor"], coefs, taps, uses_model = code_residual(
-            q, p, size, codes_cost, rough, prune, taps=coder == ADAPTIVE)
+            q, p, size, codes_cost, rough, prune, taps=coder == ADAPTIVE, fine=(filled, steps))
+        inloop = arrays["predictor"] == INLOOP
+        if inloop.any():  # those channels' values are the in-loop decoded fine-grid values
+            q = q.copy()
+            q[inloop] = decode_residual(arrays["residual"][inloop], arrays["predictor"][inloop],
+                                        np.zeros_like(q[inloop]), None, taps[inloop])
         if (arrays["predictor"] == LINEAR).any():
             arrays["coefficients"] = coefs
         if np.isin(arrays["predictor"], USES_TAPS).any():
@@ -183,7 +196,7 @@ def code_block(prediction: Prediction, steps: np.ndarray | None, coder: int, who
             del arrays["codes"]
             step = 0.0  # nothing to scale: a step of 0 is not stored
         check = _check(q)
-        y = from_grid(q, steps)
+        y = from_grid(q, grid_scales(steps, arrays["predictor"]))
         if whole is not None and whole.any():
             arrays["whole"] = whole.astype(np.int64)
             y = round_whole(y, arrays["whole"], steps)
@@ -240,7 +253,7 @@ def decode_block(model: CodeModel | DeferredCodeModel, block: Block, steps: np.n
         if q.shape != (model.channels, block.samples) or _check(q) != block.check:
             raise ValueError("decoded values differ from the ones checked against the error bound at compression "
                              "(a different model, or torch computing differently here)")
-        y = from_grid(q, steps)
+        y = from_grid(q, grid_scales(steps, arrays["predictor"]))
         if "whole" in arrays:
             y = round_whole(y, arrays["whole"], steps)
     if "nonfinite" in arrays:

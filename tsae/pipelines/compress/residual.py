@@ -1,6 +1,6 @@
 """How each channel's grid values are coded in a block: against the model's prediction, or by its own predictors.
 
-For each channel of a block the coder keeps whichever of seven integer streams codes
+For each channel of a block the coder keeps whichever of eight integer streams codes
 to the fewest bytes: ``MODEL`` the residual ``q - p`` (grid values minus the
 grid values of the model's prediction), ``MODEL_DELTA`` its first difference (a
 prediction off by a slowly drifting amount), ``DELTA`` the first difference of the
@@ -12,8 +12,9 @@ decoder agree exactly): the model's shape with the sample-to-sample continuity
 that a window model alone misses; ``TAPS`` the residual of a linear prediction of order 16 from past grid
 values; ``INTERP`` and ``INTERP_LINEAR`` (:mod:`.interp`) every fourth grid value by its own taps and the others
 interpolated from decoded values on both sides (cubic, linear: SZ3's non-causal predictor), whose anchors' taps
-the channel stores as ``TAPS`` does. The choice is stored per channel, so a block is never coded worse
-than by plain differencing. The same choice is also made without the model
+the channel stores as ``TAPS`` does; ``INLOOP`` (:mod:`.inloop`) the cubic interpolation with the rounding in the
+prediction loop, on a finer grid (its decoded values are fine-grid values). The choice is stored per channel, so a
+block is never coded worse than by plain differencing. The same choice is also made without the model
 (prediction 0: differencing, the blend of past values); when that costs less than
 the codes plus the choice with the model, the block leaves its codes out.
 """
@@ -23,14 +24,15 @@ from collections.abc import Callable
 
 import numpy as np
 
+from tsae.pipelines.compress.inloop import FINE, LIMIT, fine_values, inloop_decode, inloop_stream
 from tsae.pipelines.compress.interp import CUBIC_KIND, LINEAR_KIND, STRIDE, anchors, interp_decode, interp_residual
 
-MODEL, MODEL_DELTA, DELTA, LINEAR, TAPS, INTERP, INTERP_LINEAR = 0, 1, 2, 3, 4, 5, 6
-MODES = (MODEL, MODEL_DELTA, DELTA, LINEAR, TAPS, INTERP, INTERP_LINEAR)
+MODEL, MODEL_DELTA, DELTA, LINEAR, TAPS, INTERP, INTERP_LINEAR, INLOOP = 0, 1, 2, 3, 4, 5, 6, 7
+MODES = (MODEL, MODEL_DELTA, DELTA, LINEAR, TAPS, INTERP, INTERP_LINEAR, INLOOP)
 #: the non-causal modes (:mod:`.interp`), their interpolation kinds; their anchors' taps are stored as ``TAPS``'s
 _INTERP_KINDS = {INTERP: CUBIC_KIND, INTERP_LINEAR: LINEAR_KIND}
 #: the modes whose channels store taps (section ``taps``)
-USES_TAPS = (TAPS, *_INTERP_KINDS)
+USES_TAPS = (TAPS, *_INTERP_KINDS, INLOOP)
 #: fixed-point fraction bits of the linear coefficients, and their largest magnitude (|c| <= 4)
 SHIFT = 16
 _COEF_LIMIT = 4 << SHIFT
@@ -179,12 +181,13 @@ def _channel_costs(costs: _Costs, streams: list[np.ndarray], interps: int) -> li
 
 
 def _cheapest(q: np.ndarray, p: np.ndarray, costs: _Costs, taps: np.ndarray, long: np.ndarray | None,
-              spread: list[tuple[np.ndarray, np.ndarray]] | None = None
+              spread: list[tuple[np.ndarray, np.ndarray]] | None = None, inloop: np.ndarray | None = None
               ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(total cost, stream, modes, linear coefficients, taps) with the cheapest mode in each channel (``taps`` and
     ``long``: each channel's :func:`fit_taps` and :func:`taps_residual`, which do not depend on ``p``; ``long``
     ``None``: no ``TAPS`` mode; ``spread``: the (anchor taps, stream) of ``INTERP`` and ``INTERP_LINEAR``
-    (:func:`_interp_streams`), or ``None``)."""
+    (:func:`_interp_streams`), or ``None``; ``inloop``: the ``INLOOP`` stream (C, m) (with ``spread``'s anchor taps),
+    or ``None``, whose channels of ``nan`` are not offered)."""
     residual = q - p
     coefs = np.stack([fit_linear(q[c], p[c]) for c in range(q.shape[0])]).reshape(q.shape[0], 4)
     linear = np.stack([linear_residual(q[c], p[c], coefs[c]) for c in range(q.shape[0])]).reshape(q.shape)
@@ -199,18 +202,40 @@ def _cheapest(q: np.ndarray, p: np.ndarray, costs: _Costs, taps: np.ndarray, lon
         table[:, TAPS] += [costs.of(taps[c]) for c in range(q.shape[0])]  # and the taps (the same in both passes)
     for mode, (anchor_taps, _) in zip(_INTERP_KINDS, spread or [], strict=False):  # their anchors' taps, where kept
         table[:, mode] += [costs.of(anchor_taps[c]) if table[c, mode] < np.inf else 0 for c in range(q.shape[0])]
+    if inloop is not None and spread is not None:
+        streams += (inloop,)
+        table[:, INLOOP] = [costs.of(inloop[c]) + costs.of(spread[0][0][c]) if offered else np.inf
+                            for c, offered in enumerate(_offered(q))]
     modes = np.argmin(table, axis=1).astype(np.int64)
     coefs[modes != LINEAR] = 0
     taps = taps.copy()
     taps[modes != TAPS] = 0
     for mode, (anchor_taps, _) in zip(_INTERP_KINDS, spread or [], strict=False):
         taps[modes == mode] = anchor_taps[modes == mode]
+    if spread is not None:
+        taps[modes == INLOOP] = spread[0][0][modes == INLOOP]
     stream = np.stack([streams[mode][c] for c, mode in enumerate(modes)]).reshape(q.shape)
     return float(table.min(axis=1).sum()), stream, modes, coefs, taps
 
 
+def _offered(q: np.ndarray) -> list[bool]:
+    """Whether ``INLOOP`` may code each channel of ``q`` (C, m): its fine values' sums stay in int64."""
+    return [bool(np.abs(q[c]).max(initial=0) <= LIMIT) for c in range(q.shape[0])]
+
+
+def inloop_streams(x: np.ndarray, q: np.ndarray, steps: np.ndarray, taps: np.ndarray) -> np.ndarray:
+    """The ``INLOOP`` stream (C, m) of the samples ``x`` (C, m, finite) on grids of ``steps`` (C,) with the anchor
+    taps (C, :data:`ORDER`) (zeros in the channels it may not code)."""
+    out = np.zeros_like(q)
+    for c, offered in enumerate(_offered(q)):
+        if offered:
+            out[c] = inloop_stream(fine_values(x[c], float(steps[c])), taps[c], SHIFT)[0]
+    return out
+
+
 def code_residual(q: np.ndarray, p: np.ndarray | Callable[[], np.ndarray], cost: Cost, codes_cost: int,
-                  rough: Cost | None = None, prune: float = PRUNE_FACTOR, taps: bool = True
+                  rough: Cost | None = None, prune: float = PRUNE_FACTOR, taps: bool = True,
+                  fine: tuple[np.ndarray, np.ndarray] | None = None
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
     """The integer stream to store for grid values ``q`` and predicted grid values ``p`` (C, m).
 
@@ -230,6 +255,9 @@ def code_residual(q: np.ndarray, p: np.ndarray | Callable[[], np.ndarray], cost:
     ``taps``: whether the ``TAPS``, ``INTERP`` and ``INTERP_LINEAR`` modes may be chosen (containers of the
     byte-plane coders leave them out, so that a tsae from before them reads them).
 
+    ``fine``: (the samples (C, m), finite, the grid steps (C,)), to offer the ``INLOOP`` mode (with ``taps``); its
+    channels' values are then :func:`decode_residual`'s, fine-grid values, not ``q``.
+
     ``p`` may be a function that gives the predicted grid values: it is called only when the model can win, that is
     when the choice without the model costs more than ``codes_cost`` (a cost is never below 0), so that a block
     whose codes alone cost more needs neither the network's decoder nor the costing of the model's modes.
@@ -241,10 +269,11 @@ def code_residual(q: np.ndarray, p: np.ndarray | Callable[[], np.ndarray], cost:
         fitted = np.stack([fit_taps(q[c]) for c in range(q.shape[0])]).reshape(q.shape[0], ORDER)
         long = np.stack([taps_residual(q[c], fitted[c]) for c in range(q.shape[0])]).reshape(q.shape)
     spread = _interp_streams(q) if taps else None
-    alone = _cheapest(q, np.zeros_like(q), costs, fitted, long, spread)
+    inloop = None if spread is None or fine is None else inloop_streams(fine[0], q, fine[1], spread[0][0])
+    alone = _cheapest(q, np.zeros_like(q), costs, fitted, long, spread, inloop)
     if alone[0] <= codes_cost:  # the model's choice costs codes_cost at least
         return (*alone[1:], False)
-    with_model = _cheapest(q, p() if callable(p) else p, costs, fitted, long, spread)
+    with_model = _cheapest(q, p() if callable(p) else p, costs, fitted, long, spread, inloop)
     if alone[0] <= with_model[0] + codes_cost:
         return (*alone[1:], False)
     return (*with_model[1:], True)
@@ -253,7 +282,8 @@ def code_residual(q: np.ndarray, p: np.ndarray | Callable[[], np.ndarray], cost:
 def decode_residual(stored: np.ndarray, modes: np.ndarray, p: np.ndarray, coefs: np.ndarray | None = None,
                     taps: np.ndarray | None = None) -> np.ndarray:
     """Grid values ``q`` (C, m) from the stored stream, the per-channel modes, the predicted grid values ``p``
-    (zeros for a block without codes), the linear coefficients (C, 4) and the taps (C, :data:`ORDER`)."""
+    (zeros for a block without codes), the linear coefficients (C, 4) and the taps (C, :data:`ORDER`); an ``INLOOP``
+    channel's are fine-grid values (:func:`grid_scales`)."""
     if stored.shape != p.shape or modes.shape != (stored.shape[0],) or not np.isin(modes, MODES).all():
         raise ValueError("residual does not fit the block")
     if (modes == LINEAR).any() and (coefs is None or coefs.shape != (len(modes), 4)
@@ -272,6 +302,9 @@ def decode_residual(stored: np.ndarray, modes: np.ndarray, p: np.ndarray, coefs:
         elif mode in _INTERP_KINDS:
             assert taps is not None
             q[c] = _interp_decode(stored[c], taps[c], _INTERP_KINDS[mode])
+        elif mode == INLOOP:
+            assert taps is not None
+            q[c] = inloop_decode(stored[c], taps[c], SHIFT)
         elif mode == DELTA:
             q[c] = np.cumsum(stored[c])
         elif mode == LINEAR:
@@ -285,5 +318,11 @@ def decode_residual(stored: np.ndarray, modes: np.ndarray, p: np.ndarray, coefs:
     return q
 
 
-__all__ = ["code_residual", "decode_residual", "fit_linear", "linear_residual", "fit_taps", "taps_residual", "MODEL",
-           "MODEL_DELTA", "DELTA", "LINEAR", "TAPS", "INTERP", "INTERP_LINEAR", "USES_TAPS", "MODES", "ORDER"]
+def grid_scales(steps: np.ndarray, modes: np.ndarray) -> np.ndarray:
+    """The step (C,) of each channel's decoded values: the grid step, a fine step for ``INLOOP``'s."""
+    return np.where(modes == INLOOP, steps / FINE, steps)
+
+
+__all__ = ["grid_scales", "code_residual", "decode_residual", "fit_linear", "linear_residual", "fit_taps",
+           "taps_residual", "inloop_streams", "MODEL", "MODEL_DELTA", "DELTA", "LINEAR", "TAPS", "INTERP",
+           "INTERP_LINEAR", "INLOOP", "USES_TAPS", "MODES", "ORDER"]
