@@ -104,13 +104,19 @@ def test_interpolation_is_chosen_on_an_oversampled_sine_and_not_on_white_noise(o
     np.testing.assert_array_equal(decode_residual(stored, modes_, np.zeros_like(sine), coefs, taps), sine)
 
 
-def test_the_encoder_no_longer_writes_them_and_still_reads_them(vq_model, monkeypatch):
-    """Since the in-loop mode (7) they are not offered; containers that use them (written before) still decode."""
+def test_the_encoder_writes_them_only_where_the_in_loop_mode_may_not_code_and_still_reads_them(vq_model,
+                                                                                                monkeypatch):
+    """Since the in-loop mode (7) they are offered only in the channels it may not code; containers that use them
+    elsewhere (written before) still decode."""
     t = np.arange(8000)
     x = (np.sin(t / 9.0) * np.sin(t / 210.0) + 3e-4 * np.random.default_rng(8).normal(size=t.size))[None].repeat(2, 0)
     noise = np.random.default_rng(8).normal(size=t.size)  # grid values that mode 5 or 6 wins on without mode 7
     q = np.rint(3000 * np.sin(t / 9.0) * np.sin(t / 210.0) + noise).astype(np.int64)[None]
-    assert not np.isin(code_residual(q, np.zeros_like(q), _size, codes_cost=0)[1], INTERPS).any()
+    fine = (q.astype(np.float64), np.ones(1))
+    assert not np.isin(code_residual(q, np.zeros_like(q), _size, 0, fine=fine)[1], INTERPS).any()
+    tight = np.sin(t / 9.0) * np.sin(t / 210.0) + 1e-9 * noise  # a bound so tight that |q| > 2^28: no mode 7
+    fine_data = compress_series(vq_model, tight[None].repeat(2, 0), max_error=5e-10, relative=True)
+    assert any(np.isin(b.arrays["predictor"], INTERPS).any() for b in Reader(io.BytesIO(fine_data), "t").blocks())
     now = compress_series(vq_model, x, max_error=1e-3)
     assert not any(np.isin(b.arrays["predictor"], INTERPS).any() for b in Reader(io.BytesIO(now), "t").blocks())
     monkeypatch.setattr(residual_module, "OFFER_INTERP", True)

@@ -12,8 +12,8 @@ decoder agree exactly): the model's shape with the sample-to-sample continuity
 that a window model alone misses; ``TAPS`` the residual of a linear prediction of order 16 from past grid
 values; ``INTERP`` and ``INTERP_LINEAR`` (:mod:`.interp`) every fourth grid value by its own taps and the others
 interpolated from decoded values on both sides (cubic, linear: SZ3's non-causal predictor), whose anchors' taps
-the channel stores as ``TAPS`` does (decoded, no longer written: :data:`OFFER_INTERP`); ``INLOOP``
-(:mod:`.inloop`) the cubic interpolation with the rounding in the prediction loop, on a finer grid (its decoded
+the channel stores as ``TAPS`` does (written only where ``INLOOP`` may not code the channel: :data:`OFFER_INTERP`);
+``INLOOP`` (:mod:`.inloop`) the cubic interpolation with the rounding in the prediction loop, on a finer grid (its decoded
 values are fine-grid values). The choice is stored per channel, so a block is never coded worse than by plain
 differencing. The same choice is also made without the model
 (prediction 0: differencing, the blend of past values); when that costs less than
@@ -171,10 +171,11 @@ class _Costs:
 INTERP_PRUNE = 1.0
 
 
-#: whether the encoder offers ``INTERP`` and ``INTERP_LINEAR`` (decoded still: containers written before this
-#: may use them). Since ``INLOOP`` they were not chosen on LJ Speech (48, 16 kHz) or SKAB, and leaving them out
-#: made pump's (4 channels, one block) 0.25 % larger at most (no-model, 1e-2 and 1e-3), while building and
-#: costing their streams took 6-16 % of the compress CPU time on speech and ~20 % on SKAB
+#: whether the encoder offers ``INTERP`` and ``INTERP_LINEAR`` in the channels ``INLOOP`` may code too (else only
+#: in the others; decoded always: containers written before this may use them). Since ``INLOOP`` they were not
+#: chosen on LJ Speech (48, 16 kHz) or SKAB, and leaving them out made pump's (4 channels, one block) 0.25 % larger
+#: at most (no-model, 1e-2 and 1e-3), while building and costing their streams took 6-16 % of the compress CPU time
+#: on speech and ~20 % on SKAB
 OFFER_INTERP = False
 
 
@@ -195,12 +196,14 @@ def _channel_costs(costs: _Costs, streams: list[np.ndarray], interps: int) -> li
 
 def _cheapest(q: np.ndarray, p: np.ndarray, costs: _Costs, taps: np.ndarray, long: np.ndarray | None,
               spread: list[tuple[np.ndarray, np.ndarray]] | None = None, inloop: np.ndarray | None = None,
-              anchor: np.ndarray | None = None) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+              anchor: np.ndarray | None = None, interp: np.ndarray | None = None
+              ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(total cost, stream, modes, linear coefficients, taps) with the cheapest mode in each channel (``taps`` and
     ``long``: each channel's :func:`fit_taps` and :func:`taps_residual`, which do not depend on ``p``; ``long``
     ``None``: no ``TAPS`` mode; ``spread``: the (anchor taps, stream) of ``INTERP`` and ``INTERP_LINEAR``
     (:func:`_interp_streams`), or ``None``; ``inloop``: the ``INLOOP`` stream (C, m), with the anchor taps
-    ``anchor`` (C, :data:`ORDER`), or ``None``, whose channels of ``nan`` are not offered)."""
+    ``anchor`` (C, :data:`ORDER`), or ``None``, whose channels of ``nan`` are not offered; ``interp`` (C,) bool:
+    the channels ``spread``'s modes are offered in, ``None`` all)."""
     residual = q - p
     coefs = np.stack([fit_linear(q[c], p[c]) for c in range(q.shape[0])]).reshape(q.shape[0], 4)
     linear = np.stack([linear_residual(q[c], p[c], coefs[c]) for c in range(q.shape[0])]).reshape(q.shape)
@@ -217,6 +220,8 @@ def _cheapest(q: np.ndarray, p: np.ndarray, costs: _Costs, taps: np.ndarray, lon
     table[:, LINEAR] += [costs.cost(coefs[c]) for c in range(q.shape[0])]  # the blend's coefficients are stored too
     if long is not None:
         table[:, TAPS] += [costs.of(taps[c]) for c in range(q.shape[0])]  # and the taps (the same in both passes)
+    if spread is not None and interp is not None:
+        table[~interp, INTERP:INTERP_LINEAR + 1] = np.inf
     for mode, (spread_taps, _) in zip(_INTERP_KINDS, spread or [], strict=False):  # their anchors' taps, where kept
         table[:, mode] += [costs.of(spread_taps[c]) if table[c, mode] < np.inf else 0 for c in range(q.shape[0])]
     if inloop is not None and anchor is not None:
@@ -275,8 +280,9 @@ def code_residual(q: np.ndarray, p: np.ndarray | Callable[[], np.ndarray], cost:
     smallest: the choice is the same unless the estimate is that far off (``prune``: that factor, for an estimate
     less close to ``cost`` than zlib's to LZMA2's).
 
-    ``taps``: whether the ``TAPS`` mode (and ``INTERP`` and ``INTERP_LINEAR`` where :data:`OFFER_INTERP`) may be
-    chosen (containers of the byte-plane coders leave them out, so that a tsae from before them reads them).
+    ``taps``: whether the ``TAPS`` mode, and ``INTERP`` and ``INTERP_LINEAR`` in the channels ``INLOOP`` may not code
+    (:data:`OFFER_INTERP`), may be chosen (containers of the byte-plane coders leave them out, so that a tsae from
+    before them reads them).
 
     ``fine``: (the samples (C, m), finite, the grid steps (C,)), to offer the ``INLOOP`` mode (with ``taps``); its
     channels' values are then :func:`decode_residual`'s, fine-grid values, not ``q``.
@@ -291,15 +297,20 @@ def code_residual(q: np.ndarray, p: np.ndarray | Callable[[], np.ndarray], cost:
     if taps:
         fitted = np.stack([fit_taps(q[c]) for c in range(q.shape[0])]).reshape(q.shape[0], ORDER)
         long = np.stack([taps_residual(q[c], fitted[c]) for c in range(q.shape[0])]).reshape(q.shape)
-    spread = _interp_streams(q) if taps and OFFER_INTERP else None
+    # INTERP and INTERP_LINEAR only where INLOOP may not code the channel (its grid values too large, or no fine
+    # values given): there they still win on smooth signals (a sine at 5e-10 of its range: 7 % smaller than TAPS)
+    interp = np.full(q.shape[0], OFFER_INTERP)
+    if not OFFER_INTERP:
+        interp |= ~np.array(_offered(q), dtype=bool) if fine is not None else True
+    spread = _interp_streams(q) if taps and interp.any() else None
     anchor = None
     if taps and fine is not None:
         anchor = anchor_taps(q) if spread is None else spread[0][0]
     inloop = None if anchor is None or fine is None else inloop_streams(fine[0], q, fine[1], anchor)
-    alone = _cheapest(q, np.zeros_like(q), costs, fitted, long, spread, inloop, anchor)
+    alone = _cheapest(q, np.zeros_like(q), costs, fitted, long, spread, inloop, anchor, interp)
     if alone[0] <= codes_cost:  # the model's choice costs codes_cost at least
         return (*alone[1:], False)
-    with_model = _cheapest(q, p() if callable(p) else p, costs, fitted, long, spread, inloop, anchor)
+    with_model = _cheapest(q, p() if callable(p) else p, costs, fitted, long, spread, inloop, anchor, interp)
     if alone[0] <= with_model[0] + codes_cost:
         return (*alone[1:], False)
     return (*with_model[1:], True)
