@@ -13,8 +13,8 @@ that a window model alone misses; ``TAPS`` the residual of a linear prediction o
 values; ``INTERP`` and ``INTERP_LINEAR`` (:mod:`.interp`) every fourth grid value by its own taps and the others
 interpolated from decoded values on both sides (cubic, linear: SZ3's non-causal predictor), whose anchors' taps
 the channel stores as ``TAPS`` does (written only where ``INLOOP`` may not code the channel: :data:`OFFER_INTERP`);
-``INLOOP`` (:mod:`.inloop`) the cubic interpolation with the rounding in the prediction loop, on a finer grid (its decoded
-values are fine-grid values). The choice is stored per channel, so a block is never coded worse than by plain
+``INLOOP`` (:mod:`.inloop`) the cubic interpolation with the rounding in the prediction loop, on a finer grid (its
+decoded values are fine-grid values). The choice is stored per channel, so a block is never coded worse than by plain
 differencing. The same choice is also made without the model
 (prediction 0: differencing, the blend of past values); when that costs less than
 the codes plus the choice with the model, the block leaves its codes out.
