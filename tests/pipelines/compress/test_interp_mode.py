@@ -69,7 +69,13 @@ def test_the_kernel_predicts_a_cubic_exactly_between_its_neighbours_and_a_line_b
 
 
 @pytest.fixture
-def force_interp(monkeypatch):
+def offer_interp(monkeypatch):
+    """Let the encoder offer modes 5 and 6 again, as it did when they were written (their decoder stays)."""
+    monkeypatch.setattr(residual_module, "OFFER_INTERP", True)
+
+
+@pytest.fixture
+def force_interp(monkeypatch, offer_interp):
     """Make the coder find the cubic interpolation (mode 5) the cheapest of every channel."""
     def only(costs, streams, interps):
         return [0.0 if i == INTERP else np.inf for i in range(len(streams))]
@@ -86,7 +92,7 @@ def test_containers_with_the_mode_forced_round_trip_within_the_bound(vq_model, f
     assert np.abs(decompress_series(data, vq_model) - x).max() <= 1e-3
 
 
-def test_interpolation_is_chosen_on_an_oversampled_sine_and_not_on_white_noise():
+def test_interpolation_is_chosen_on_an_oversampled_sine_and_not_on_white_noise(offer_interp):
     t = np.arange(8192)
     rng = np.random.default_rng(8)  # a modulated sine, 9 samples a radian, on a grid finer than its noise
     sine = np.rint(3000 * np.sin(t / 9.0) * np.sin(t / 210.0) + rng.normal(size=t.size)).astype(np.int64)[None]
@@ -96,6 +102,29 @@ def test_interpolation_is_chosen_on_an_oversampled_sine_and_not_on_white_noise()
     stored, modes_, coefs, taps, _ = code_residual(sine, np.zeros_like(sine), _size, codes_cost=0)
     assert _size(stored[0]) < 0.9 * _size(np.diff(sine[0], prepend=0))
     np.testing.assert_array_equal(decode_residual(stored, modes_, np.zeros_like(sine), coefs, taps), sine)
+
+
+def test_the_encoder_writes_them_only_where_the_in_loop_mode_may_not_code_and_still_reads_them(vq_model,
+                                                                                                monkeypatch):
+    """Since the in-loop mode (7) they are offered only in the channels it may not code; containers that use them
+    elsewhere (written before) still decode."""
+    t = np.arange(8000)
+    x = (np.sin(t / 9.0) * np.sin(t / 210.0) + 3e-4 * np.random.default_rng(8).normal(size=t.size))[None].repeat(2, 0)
+    noise = np.random.default_rng(8).normal(size=t.size)  # grid values that mode 5 or 6 wins on without mode 7
+    q = np.rint(3000 * np.sin(t / 9.0) * np.sin(t / 210.0) + noise).astype(np.int64)[None]
+    fine = (q.astype(np.float64), np.ones(1))
+    assert not np.isin(code_residual(q, np.zeros_like(q), _size, 0, fine=fine)[1], INTERPS).any()
+    tight = np.sin(t / 9.0) * np.sin(t / 210.0) + 1e-9 * noise  # a bound so tight that |q| > 2^28: no mode 7
+    fine_data = compress_series(vq_model, tight[None].repeat(2, 0), max_error=5e-10, relative=True)
+    assert any(np.isin(b.arrays["predictor"], INTERPS).any() for b in Reader(io.BytesIO(fine_data), "t").blocks())
+    now = compress_series(vq_model, x, max_error=1e-3)
+    assert not any(np.isin(b.arrays["predictor"], INTERPS).any() for b in Reader(io.BytesIO(now), "t").blocks())
+    monkeypatch.setattr(residual_module, "OFFER_INTERP", True)
+    monkeypatch.setattr(residual_module, "_offered", lambda q: [False] * q.shape[0])  # as before mode 7
+    before = compress_series(vq_model, x, max_error=1e-3)
+    monkeypatch.undo()
+    assert all(np.isin(b.arrays["predictor"], INTERPS).any() for b in Reader(io.BytesIO(before), "t").blocks())
+    assert np.abs(decompress_series(before, vq_model) - x).max() <= 1e-3
 
 
 @pytest.mark.parametrize("coder", ["adaptive", "lzma", "zlib"])

@@ -12,9 +12,10 @@ decoder agree exactly): the model's shape with the sample-to-sample continuity
 that a window model alone misses; ``TAPS`` the residual of a linear prediction of order 16 from past grid
 values; ``INTERP`` and ``INTERP_LINEAR`` (:mod:`.interp`) every fourth grid value by its own taps and the others
 interpolated from decoded values on both sides (cubic, linear: SZ3's non-causal predictor), whose anchors' taps
-the channel stores as ``TAPS`` does; ``INLOOP`` (:mod:`.inloop`) the cubic interpolation with the rounding in the
-prediction loop, on a finer grid (its decoded values are fine-grid values). The choice is stored per channel, so a
-block is never coded worse than by plain differencing. The same choice is also made without the model
+the channel stores as ``TAPS`` does (written only where ``INLOOP`` may not code the channel: :data:`OFFER_INTERP`);
+``INLOOP`` (:mod:`.inloop`) the cubic interpolation with the rounding in the prediction loop, on a finer grid (its
+decoded values are fine-grid values). The choice is stored per channel, so a block is never coded worse than by plain
+differencing. The same choice is also made without the model
 (prediction 0: differencing, the blend of past values); when that costs less than
 the codes plus the choice with the model, the block leaves its codes out.
 """
@@ -91,10 +92,15 @@ def taps_residual(q: np.ndarray, taps: np.ndarray) -> np.ndarray:
     return q - (acc >> SHIFT)
 
 
+def anchor_taps(q: np.ndarray) -> np.ndarray:
+    """The taps (C, :data:`ORDER`) fitted on each channel's anchors ``q[c, ::STRIDE]`` (modes 5, 6 and 7)."""
+    return np.stack([fit_taps(q[c, ::STRIDE]) for c in range(q.shape[0])]).reshape(q.shape[0], ORDER)
+
+
 def _interp_streams(q: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     """(anchor taps (C, :data:`ORDER`), stream (C, m)) of ``INTERP`` and of ``INTERP_LINEAR`` (the same taps)."""
     channels = range(q.shape[0])
-    taps = np.stack([fit_taps(q[c, ::STRIDE]) for c in channels]).reshape(q.shape[0], ORDER)
+    taps = anchor_taps(q)
     first = [taps_residual(q[c, ::STRIDE], taps[c]) for c in channels]
     return [(taps, np.stack([interp_residual(q[c], first[c], kind) for c in channels]).reshape(q.shape))
             for kind in _INTERP_KINDS.values()]
@@ -165,6 +171,14 @@ class _Costs:
 INTERP_PRUNE = 1.0
 
 
+#: whether the encoder offers ``INTERP`` and ``INTERP_LINEAR`` in the channels ``INLOOP`` may code too (else only
+#: in the others; decoded always: containers written before this may use them). Since ``INLOOP`` they were not
+#: chosen on LJ Speech (48, 16 kHz) or SKAB, and leaving them out made pump's (4 channels, one block) 0.25 % larger
+#: at most (no-model, 1e-2 and 1e-3), while building and costing their streams took 6-16 % of the compress CPU time
+#: on speech and ~20 % on SKAB
+OFFER_INTERP = False
+
+
 def _channel_costs(costs: _Costs, streams: list[np.ndarray], interps: int) -> list[float]:
     """:meth:`_Costs.channel` of one channel's ``streams``, whose last ``interps`` (the interpolation modes') are
     left out (``inf``) where :data:`INTERP_PRUNE` says (with a rough estimate)."""
@@ -181,41 +195,55 @@ def _channel_costs(costs: _Costs, streams: list[np.ndarray], interps: int) -> li
 
 
 def _cheapest(q: np.ndarray, p: np.ndarray, costs: _Costs, taps: np.ndarray, long: np.ndarray | None,
-              spread: list[tuple[np.ndarray, np.ndarray]] | None = None, inloop: np.ndarray | None = None
+              spread: list[tuple[np.ndarray, np.ndarray]] | None = None, inloop: np.ndarray | None = None,
+              anchor: np.ndarray | None = None, interp: np.ndarray | None = None
               ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(total cost, stream, modes, linear coefficients, taps) with the cheapest mode in each channel (``taps`` and
     ``long``: each channel's :func:`fit_taps` and :func:`taps_residual`, which do not depend on ``p``; ``long``
     ``None``: no ``TAPS`` mode; ``spread``: the (anchor taps, stream) of ``INTERP`` and ``INTERP_LINEAR``
-    (:func:`_interp_streams`), or ``None``; ``inloop``: the ``INLOOP`` stream (C, m) (with ``spread``'s anchor taps),
-    or ``None``, whose channels of ``nan`` are not offered)."""
+    (:func:`_interp_streams`), or ``None``; ``inloop``: the ``INLOOP`` stream (C, m), with the anchor taps
+    ``anchor`` (C, :data:`ORDER`), or ``None``, whose channels of ``nan`` are not offered; ``interp`` (C,) bool:
+    the channels ``spread``'s modes are offered in, ``None`` all)."""
     residual = q - p
     coefs = np.stack([fit_linear(q[c], p[c]) for c in range(q.shape[0])]).reshape(q.shape[0], 4)
     linear = np.stack([linear_residual(q[c], p[c], coefs[c]) for c in range(q.shape[0])]).reshape(q.shape)
-    streams = (residual, _delta(residual), _delta(q), linear) + (() if long is None else (long,))
-    streams += () if spread is None else tuple(stream for _, stream in spread)
+    streams: list[np.ndarray | None] = [residual, _delta(residual), _delta(q), linear, long]
+    offered = [s for s in streams if s is not None]
+    streams += [None] * len(_INTERP_KINDS) if spread is None else [stream for _, stream in spread]
+    if spread is not None:
+        offered += [stream for _, stream in spread]
     table = np.full((q.shape[0], len(MODES)), np.inf)
     interps = 0 if spread is None else len(spread)
-    table[:, :len(streams)] = np.array([_channel_costs(costs, [s[c] for s in streams], interps)
-                                        for c in range(q.shape[0])], dtype=np.float64).reshape(q.shape[0], len(streams))
+    assert spread is None or long is not None  # the interpolation modes' columns follow ``TAPS``'s
+    table[:, :len(offered)] = np.array([_channel_costs(costs, [s[c] for s in offered], interps)
+                                        for c in range(q.shape[0])], dtype=np.float64).reshape(q.shape[0], -1)
     table[:, LINEAR] += [costs.cost(coefs[c]) for c in range(q.shape[0])]  # the blend's coefficients are stored too
     if long is not None:
         table[:, TAPS] += [costs.of(taps[c]) for c in range(q.shape[0])]  # and the taps (the same in both passes)
-    for mode, (anchor_taps, _) in zip(_INTERP_KINDS, spread or [], strict=False):  # their anchors' taps, where kept
-        table[:, mode] += [costs.of(anchor_taps[c]) if table[c, mode] < np.inf else 0 for c in range(q.shape[0])]
-    if inloop is not None and spread is not None:
-        streams += (inloop,)
-        table[:, INLOOP] = [costs.of(inloop[c]) + costs.of(spread[0][0][c]) if offered else np.inf
-                            for c, offered in enumerate(_offered(q))]
+    if spread is not None and interp is not None:
+        table[~interp, INTERP:INTERP_LINEAR + 1] = np.inf
+    for mode, (spread_taps, _) in zip(_INTERP_KINDS, spread or [], strict=False):  # their anchors' taps, where kept
+        table[:, mode] += [costs.of(spread_taps[c]) if table[c, mode] < np.inf else 0 for c in range(q.shape[0])]
+    if inloop is not None and anchor is not None:
+        streams.append(inloop)
+        table[:, INLOOP] = [costs.of(inloop[c]) + costs.of(anchor[c]) if offered_ else np.inf
+                            for c, offered_ in enumerate(_offered(q))]
     modes = np.argmin(table, axis=1).astype(np.int64)
     coefs[modes != LINEAR] = 0
     taps = taps.copy()
     taps[modes != TAPS] = 0
-    for mode, (anchor_taps, _) in zip(_INTERP_KINDS, spread or [], strict=False):
-        taps[modes == mode] = anchor_taps[modes == mode]
-    if spread is not None:
-        taps[modes == INLOOP] = spread[0][0][modes == INLOOP]
-    stream = np.stack([streams[mode][c] for c, mode in enumerate(modes)]).reshape(q.shape)
+    for mode, (spread_taps, _) in zip(_INTERP_KINDS, spread or [], strict=False):
+        taps[modes == mode] = spread_taps[modes == mode]
+    if anchor is not None:
+        taps[modes == INLOOP] = anchor[modes == INLOOP]
+    stream = np.stack([_picked(streams, mode, c) for c, mode in enumerate(modes)]).reshape(q.shape)
     return float(table.min(axis=1).sum()), stream, modes, coefs, taps
+
+
+def _picked(streams: list[np.ndarray | None], mode: int, c: int) -> np.ndarray:
+    chosen = streams[mode]
+    assert chosen is not None  # a mode not offered costs inf, and the DELTA mode is always offered
+    return chosen[c]
 
 
 def _offered(q: np.ndarray) -> list[bool]:
@@ -252,8 +280,9 @@ def code_residual(q: np.ndarray, p: np.ndarray | Callable[[], np.ndarray], cost:
     smallest: the choice is the same unless the estimate is that far off (``prune``: that factor, for an estimate
     less close to ``cost`` than zlib's to LZMA2's).
 
-    ``taps``: whether the ``TAPS``, ``INTERP`` and ``INTERP_LINEAR`` modes may be chosen (containers of the
-    byte-plane coders leave them out, so that a tsae from before them reads them).
+    ``taps``: whether the ``TAPS`` mode, and ``INTERP`` and ``INTERP_LINEAR`` in the channels ``INLOOP`` may not code
+    (:data:`OFFER_INTERP`), may be chosen (containers of the byte-plane coders leave them out, so that a tsae from
+    before them reads them).
 
     ``fine``: (the samples (C, m), finite, the grid steps (C,)), to offer the ``INLOOP`` mode (with ``taps``); its
     channels' values are then :func:`decode_residual`'s, fine-grid values, not ``q``.
@@ -268,12 +297,20 @@ def code_residual(q: np.ndarray, p: np.ndarray | Callable[[], np.ndarray], cost:
     if taps:
         fitted = np.stack([fit_taps(q[c]) for c in range(q.shape[0])]).reshape(q.shape[0], ORDER)
         long = np.stack([taps_residual(q[c], fitted[c]) for c in range(q.shape[0])]).reshape(q.shape)
-    spread = _interp_streams(q) if taps else None
-    inloop = None if spread is None or fine is None else inloop_streams(fine[0], q, fine[1], spread[0][0])
-    alone = _cheapest(q, np.zeros_like(q), costs, fitted, long, spread, inloop)
+    # INTERP and INTERP_LINEAR only where INLOOP may not code the channel (its grid values too large, or no fine
+    # values given): there they still win on smooth signals (a sine at 5e-10 of its range: 7 % smaller than TAPS)
+    interp = np.full(q.shape[0], OFFER_INTERP)
+    if not OFFER_INTERP:
+        interp |= ~np.array(_offered(q), dtype=bool) if fine is not None else True
+    spread = _interp_streams(q) if taps and interp.any() else None
+    anchor = None
+    if taps and fine is not None:
+        anchor = anchor_taps(q) if spread is None else spread[0][0]
+    inloop = None if anchor is None or fine is None else inloop_streams(fine[0], q, fine[1], anchor)
+    alone = _cheapest(q, np.zeros_like(q), costs, fitted, long, spread, inloop, anchor, interp)
     if alone[0] <= codes_cost:  # the model's choice costs codes_cost at least
         return (*alone[1:], False)
-    with_model = _cheapest(q, p() if callable(p) else p, costs, fitted, long, spread, inloop)
+    with_model = _cheapest(q, p() if callable(p) else p, costs, fitted, long, spread, inloop, anchor, interp)
     if alone[0] <= with_model[0] + codes_cost:
         return (*alone[1:], False)
     return (*with_model[1:], True)
