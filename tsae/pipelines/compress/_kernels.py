@@ -41,7 +41,6 @@ def taps_decode(stored, coef, shift, out):  # pragma: no cover - compiled
         out[t] = stored[t] + (acc >> shift)
 
 
-
 @njit(cache=True, inline="always")
 def _cubic(v, i, s, m):  # pragma: no cover - compiled
     """:func:`.interp._predict`'s cubic kind at position ``i`` of level ``s`` (``v`` decoded at even multiples)."""
