@@ -156,7 +156,7 @@ def _with_block_arrays(data: bytes, change) -> bytes:
     (lambda a: {k: v for k, v in a.items() if k != "taps"}, "taps missing or malformed"),
     (lambda a: {**a, "taps": a["taps"][:, :3]}, "taps missing or malformed"),
     (lambda a: {**a, "taps": a["taps"] * 0 + (1 << 40)}, "taps missing or malformed"),
-    (lambda a: {**a, "predictor": a["predictor"] * 0 + max(MODES) + 1}, "does not fit the block"),
+    (lambda a: {**a, "predictor": a["predictor"] * 0 + max(MODES) + 1}, "predictor mode 8 is unknown to this tsae"),
     (lambda a: {**a, "predictor": a["predictor"] * 0 + INTERP_LINEAR}, "differ from the ones checked"),
     (lambda a: {**a, "residual": a["residual"] * 0 + 2**62}, "differ from the ones checked"),
 ])

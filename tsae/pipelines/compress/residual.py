@@ -321,8 +321,12 @@ def decode_residual(stored: np.ndarray, modes: np.ndarray, p: np.ndarray, coefs:
     """Grid values ``q`` (C, m) from the stored stream, the per-channel modes, the predicted grid values ``p``
     (zeros for a block without codes), the linear coefficients (C, 4) and the taps (C, :data:`ORDER`); an ``INLOOP``
     channel's are fine-grid values (:func:`grid_scales`)."""
-    if stored.shape != p.shape or modes.shape != (stored.shape[0],) or not np.isin(modes, MODES).all():
+    if stored.shape != p.shape or modes.shape != (stored.shape[0],):
         raise ValueError("residual does not fit the block")
+    unknown = modes[~np.isin(modes, MODES)]
+    if unknown.size:
+        raise ValueError(f"predictor mode {int(unknown[0])} is unknown to this tsae (a container of a newer tsae, "
+                         "or a damaged one)")
     if (modes == LINEAR).any() and (coefs is None or coefs.shape != (len(modes), 4)
                                     or np.abs(coefs).max() > _COEF_LIMIT):
         raise ValueError("linear coefficients missing or malformed")
