@@ -111,3 +111,19 @@ def test_it_is_not_offered_where_the_grid_values_are_too_large_for_its_sums():
     assert not residual_module._offered(q)[0]
     modes = code_residual(q, np.zeros_like(q), _size, 0, fine=(x, steps))[1]
     assert modes[0] != INLOOP
+
+
+@pytest.mark.parametrize("m", [1, 2, 3, 4, 5, 7, 8, 9, 31, 1001])
+def test_with_a_quantum_of_one_the_kernel_is_mode_5s_numpy_interpolation(m):
+    # the numba kernel's cubic prediction is a scalar twin of interp._predict's (kept for speed): with nothing to
+    # quantise, its stream must be mode 5's, and its decoded values the grid values themselves
+    from tsae.pipelines.compress._kernels import inloop_code
+    from tsae.pipelines.compress.interp import CUBIC_KIND, STRIDE, interp_residual
+
+    q = np.cumsum(np.random.default_rng(m).integers(-50, 50, m)).astype(np.int64)
+    taps = residual_module.anchor_taps(q[None])[0]
+    stored, out = np.empty_like(q), np.empty_like(q)
+    inloop_code(q, taps, SHIFT, 1, STRIDE, True, stored, out)
+    np.testing.assert_array_equal(stored, interp_residual(q, residual_module.taps_residual(q[::STRIDE], taps),
+                                                          CUBIC_KIND))
+    np.testing.assert_array_equal(out, q)

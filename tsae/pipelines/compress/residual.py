@@ -196,14 +196,14 @@ def _channel_costs(costs: _Costs, streams: list[np.ndarray], interps: int) -> li
 
 def _cheapest(q: np.ndarray, p: np.ndarray, costs: _Costs, taps: np.ndarray, long: np.ndarray | None,
               spread: list[tuple[np.ndarray, np.ndarray]] | None = None, inloop: np.ndarray | None = None,
-              anchor: np.ndarray | None = None, interp: np.ndarray | None = None
-              ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+              anchor: np.ndarray | None = None, interp: np.ndarray | None = None,
+              inloop_ok: np.ndarray | None = None) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(total cost, stream, modes, linear coefficients, taps) with the cheapest mode in each channel (``taps`` and
     ``long``: each channel's :func:`fit_taps` and :func:`taps_residual`, which do not depend on ``p``; ``long``
     ``None``: no ``TAPS`` mode; ``spread``: the (anchor taps, stream) of ``INTERP`` and ``INTERP_LINEAR``
     (:func:`_interp_streams`), or ``None``; ``inloop``: the ``INLOOP`` stream (C, m), with the anchor taps
-    ``anchor`` (C, :data:`ORDER`), or ``None``, whose channels of ``nan`` are not offered; ``interp`` (C,) bool:
-    the channels ``spread``'s modes are offered in, ``None`` all)."""
+    ``anchor`` (C, :data:`ORDER`), or ``None``, offered in the channels ``inloop_ok`` (C,) bool (:func:`_offered`);
+    ``interp`` (C,) bool: the channels ``spread``'s modes are offered in, ``None`` all)."""
     residual = q - p
     coefs = np.stack([fit_linear(q[c], p[c]) for c in range(q.shape[0])]).reshape(q.shape[0], 4)
     linear = np.stack([linear_residual(q[c], p[c], coefs[c]) for c in range(q.shape[0])]).reshape(q.shape)
@@ -224,10 +224,10 @@ def _cheapest(q: np.ndarray, p: np.ndarray, costs: _Costs, taps: np.ndarray, lon
         table[~interp, INTERP:INTERP_LINEAR + 1] = np.inf
     for mode, (spread_taps, _) in zip(_INTERP_KINDS, spread or [], strict=False):  # their anchors' taps, where kept
         table[:, mode] += [costs.of(spread_taps[c]) if table[c, mode] < np.inf else 0 for c in range(q.shape[0])]
-    if inloop is not None and anchor is not None:
+    if inloop is not None and anchor is not None and inloop_ok is not None:
         streams.append(inloop)
-        table[:, INLOOP] = [costs.of(inloop[c]) + costs.of(anchor[c]) if offered_ else np.inf
-                            for c, offered_ in enumerate(_offered(q))]
+        table[:, INLOOP] = [costs.of(inloop[c]) + costs.of(anchor[c]) if ok else np.inf
+                            for c, ok in enumerate(inloop_ok)]
     modes = np.argmin(table, axis=1).astype(np.int64)
     coefs[modes != LINEAR] = 0
     taps = taps.copy()
@@ -246,18 +246,18 @@ def _picked(streams: list[np.ndarray | None], mode: int, c: int) -> np.ndarray:
     return chosen[c]
 
 
-def _offered(q: np.ndarray) -> list[bool]:
-    """Whether ``INLOOP`` may code each channel of ``q`` (C, m): its fine values' sums stay in int64."""
-    return [bool(np.abs(q[c]).max(initial=0) <= LIMIT) for c in range(q.shape[0])]
+def _offered(q: np.ndarray) -> np.ndarray:
+    """Whether ``INLOOP`` may code each channel of ``q`` (C, m), (C,) bool: its fine values' sums stay in int64."""
+    return np.array([np.abs(q[c]).max(initial=0) <= LIMIT for c in range(q.shape[0])], dtype=bool)
 
 
-def inloop_streams(x: np.ndarray, q: np.ndarray, steps: np.ndarray, taps: np.ndarray) -> np.ndarray:
+def inloop_streams(x: np.ndarray, q: np.ndarray, steps: np.ndarray, taps: np.ndarray, offered: np.ndarray
+                   ) -> np.ndarray:
     """The ``INLOOP`` stream (C, m) of the samples ``x`` (C, m, finite) on grids of ``steps`` (C,) with the anchor
-    taps (C, :data:`ORDER`) (zeros in the channels it may not code)."""
+    taps (C, :data:`ORDER`), in the ``offered`` channels (C,) bool (zeros in the others)."""
     out = np.zeros_like(q)
-    for c, offered in enumerate(_offered(q)):
-        if offered:
-            out[c] = inloop_stream(fine_values(x[c], float(steps[c])), taps[c], SHIFT)[0]
+    for c in np.flatnonzero(offered):
+        out[c] = inloop_stream(fine_values(x[c], float(steps[c])), taps[c], SHIFT)[0]
     return out
 
 
@@ -299,18 +299,18 @@ def code_residual(q: np.ndarray, p: np.ndarray | Callable[[], np.ndarray], cost:
         long = np.stack([taps_residual(q[c], fitted[c]) for c in range(q.shape[0])]).reshape(q.shape)
     # INTERP and INTERP_LINEAR only where INLOOP may not code the channel (its grid values too large, or no fine
     # values given): there they still win on smooth signals (a sine at 5e-10 of its range: 7 % smaller than TAPS)
-    interp = np.full(q.shape[0], OFFER_INTERP)
-    if not OFFER_INTERP:
-        interp |= ~np.array(_offered(q), dtype=bool) if fine is not None else True
+    inloop_ok = np.asarray(_offered(q) if fine is not None else [False] * q.shape[0], dtype=bool)
+    interp = np.full(q.shape[0], OFFER_INTERP) | ~inloop_ok
     spread = _interp_streams(q) if taps and interp.any() else None
     anchor = None
     if taps and fine is not None:
         anchor = anchor_taps(q) if spread is None else spread[0][0]
-    inloop = None if anchor is None or fine is None else inloop_streams(fine[0], q, fine[1], anchor)
-    alone = _cheapest(q, np.zeros_like(q), costs, fitted, long, spread, inloop, anchor, interp)
+    inloop = None if anchor is None or fine is None else inloop_streams(fine[0], q, fine[1], anchor, inloop_ok)
+    alone = _cheapest(q, np.zeros_like(q), costs, fitted, long, spread, inloop, anchor, interp, inloop_ok)
     if alone[0] <= codes_cost:  # the model's choice costs codes_cost at least
         return (*alone[1:], False)
-    with_model = _cheapest(q, p() if callable(p) else p, costs, fitted, long, spread, inloop, anchor, interp)
+    with_model = _cheapest(q, p() if callable(p) else p, costs, fitted, long, spread, inloop, anchor, interp,
+                           inloop_ok)
     if alone[0] <= with_model[0] + codes_cost:
         return (*alone[1:], False)
     return (*with_model[1:], True)
