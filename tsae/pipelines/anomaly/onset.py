@@ -20,8 +20,9 @@ then at or before it, at a sample whose error is not known. The early error is k
 which every window scale has a complete window (``complete_from``: the longest window less one); before it a row
 sums the shorter scales only, so it is not read: a series that begins inside a fault (the samples before
 ``complete_from`` have scores, from the windows covering them, but no early error) has its event begin at its
-first flagged sample, not where the longest window first completes. The scores, flags and the event's other
-fields are unchanged.
+first flagged sample, not where the longest window first completes (and so does a fault that begins within the
+first longest window: up to a window early, where no early error can place it; before, it began at the first
+complete row, up to a window late). The scores, flags and the event's other fields are unchanged.
 
 The bounds stay within the flagged span: a fault whose windows' early error rises only after the
 score does (a slow drift) keeps the later bound; the end lags the fault's end by up to a window
