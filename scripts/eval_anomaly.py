@@ -136,7 +136,8 @@ def run_method(method: str, s: Series, window: int, detector_kw: dict[str, Any] 
         if onsets is not None:
             events = find_events(scores, scores > detector.threshold_, contrib.T, detector.sensors_,
                                  merge_gap=detector.event_gap, onset=np.concatenate(early),
-                                 onset_base=detector.state_.contrib_base)
+                                 onset_base=detector.state_.contrib_base,
+                                 onset_from=max(detector.state_.windows) - 1)
             onsets.update(event_onsets(s, events, int(detector.window_)))
         return np.asarray(scores, dtype=np.float64).ravel()
     return anchor_scores(method, s.X, s.train_end, window)

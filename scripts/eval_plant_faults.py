@@ -334,7 +334,7 @@ def run_tsae(det: Any, X: np.ndarray, first: int) -> tuple[np.ndarray, np.ndarra
     scores, contrib = blocks.joined()
     flags = (scores > det.threshold_).astype(int)
     events = find_events(scores, flags, contrib.T, SENSORS, merge_gap=det.event_gap, onset=np.concatenate(early),
-                         onset_base=det.state_.contrib_base)
+                         onset_base=det.state_.contrib_base, onset_from=max(det.state_.windows) - 1)
     return np.asarray(scores, float), np.asarray(contrib.T, float), events
 
 

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from tsae.cli import cli
 from tsae.models.fields import ModelFileError
 from tsae.pipelines.anomaly.detector import Detector
-from tsae.pipelines.anomaly.detector_file import DETECTOR_VERSION
+from tsae.pipelines.anomaly.detector_file import DETECTOR_VERSION, FIELD_VERSIONS, _array_of
 from tsae.pipelines.anomaly.scoring import LEVEL_HUBER, StatsTerm
 
 from sensor_data import write_csv
@@ -61,7 +61,7 @@ HEADER_CASES = [
     (_extra("threshold.value", "inf"), "extra.threshold.value", "must be a number, not 'inf'"),
     (_extra("threshold.value", [5.0]), "extra.threshold.value", "must be a number, not [5.0]"),
     # a negative threshold: every sample of every file an anomaly (scores are never negative), loaded silently
-    (_extra("threshold.value", -1.0), "extra.threshold.value", "-1.0 is out of range [0.0, inf]"),
+    (_extra("threshold.value", -1.0), "extra.threshold.value", "-1.0 is out of range [0.0, 1e+30]"),
     (_extra("threshold", None), "extra.threshold", "must be a JSON object, not None"),
     (_extra("threshold.method", 3), "extra.threshold.method", "must be a string"),
     (_extra("sensors", ["temp", "pressure"]), "extra.sensors", "names 2 sensors but the network has 3 channels"),
@@ -75,15 +75,15 @@ HEADER_CASES = [
     (_extra("merge_gap", -5), "extra.merge_gap", "out of range"),
     (_extra("settings.threshold", math.inf), "extra.settings.threshold", "must be a finite number"),
     # a negative or non-finite fixed threshold (a number or its text) loaded, and a refit flagged every sample
-    (_extra("settings.threshold", -1.0), "extra.settings.threshold", "-1.0 is out of range [0.0, inf]"),
-    (_extra("settings.threshold", "-2"), "extra.settings.threshold", "-2.0 is out of range [0.0, inf]"),
+    (_extra("settings.threshold", -1.0), "extra.settings.threshold", "-1.0 is out of range [0.0, 1e+30]"),
+    (_extra("settings.threshold", "-2"), "extra.settings.threshold", "-2.0 is out of range [0.0, 1e+30]"),
     (_extra("settings.threshold", "nan"), "extra.settings.threshold", "must be a finite number, not nan"),
     (_extra("settings.threshold", "magic"), "extra.settings.threshold", "unknown method"),
     (_extra("version", DETECTOR_VERSION + 1), "extra.version", f"out of range [1, {DETECTOR_VERSION}]"),
-    (_extra("stats_level_huber", 0.0), "extra.stats_level_huber", "0.0 is out of range (0.0, inf]"),
+    (_extra("stats_level_huber", 0.0), "extra.stats_level_huber", "0.0 is out of range (0.0, 1e+30]"),
     (_extra("stats_level_huber", "3"), "extra.stats_level_huber", "must be a number, not '3'"),
     (_extra("stats_level_huber", math.inf), "extra.stats_level_huber", "must be a finite number"),
-    (_extra("early_threshold", -1.0), "extra.early_threshold", "-1.0 is out of range (0.0, inf]"),
+    (_extra("early_threshold", -1.0), "extra.early_threshold", "-1.0 is out of range (0.0, 1e+30]"),
     (_extra("early_threshold", "3"), "extra.early_threshold", "must be a number, not '3'"),
     (_extra("early_threshold", math.nan), "extra.early_threshold", "must be a finite number, not nan"),
     # a self-check's held-out count not a number: a bare ValueError of int() naming no file, or a TypeError (fuzz)
@@ -121,11 +121,23 @@ HEADER_CASES += [
     (lambda head: head["extra"]["short_smooth"][0].__setitem__(1, 1e308), "extra.short_smooth[0][1]",
      "1e+308 is out of range (0.0, 1e+30]"),
 ]
+# thresholds and levels no fit writes: loaded (a threshold of 1e308 flagged nothing, early alarms never came)
+HEADER_CASES += [
+    (_extra("threshold.value", 1e308), "extra.threshold.value", "1e+308 is out of range [0.0, 1e+30]"),
+    (_extra("early_threshold", 1e308), "extra.early_threshold", "1e+308 is out of range (0.0, 1e+30]"),
+    (_extra("calibration_mean", 1e308), "extra.calibration_mean", "1e+308 is out of range (0.0, 1e+30]"),
+    (_extra("stats_level_huber", 1e308), "extra.stats_level_huber", "1e+308 is out of range (0.0, 1e+30]"),
+    (_extra("settings.threshold", 1e35), "extra.settings.threshold", "1e+35 is out of range [0.0, 1e+30]"),
+    # a whole number beyond float's range: OverflowError from math.isfinite, a traceback (fuzz)
+    (_extra("settings.holdout", 10**400), "extra.settings.holdout", "must be a number in (0, 1)"),
+    (_extra("settings.q", 10**60), "extra.settings.q", "must be a number in (0, 1)"),
+]
 # a version 6 file edited to say an older version was loaded with the newer fields, read as this version reads them
 HEADER_CASES += [
     (_version(5), "extra.shared_rise", "a field of detector files of version 6 and later, but the file says version 5"),
     (_version(5, drop=("shared_rise",), timezone="Europe/Berlin"), "extra.settings.timezone", "version 6 and later"),
-    (_version(4, drop=("shared_rise",)), "array 'shared_base'", "of version 6 and later, but the file says version 4"),
+    (_version(4, drop=("shared_rise", "seasonal")), "array 'shared_base'",
+     "of version 6 and later, but the file says version 4"),
     (_version(2, drop=("shared_rise",)), "extra.stats_level_huber", "of version 3 and later"),
 ]
 ARRAY_CASES = [
@@ -154,7 +166,70 @@ ARRAY_CASES = [
     (_array("stats_median", _poke(1e308)), "array 'stats_median'", "holds 1e+308, beyond 1e+30"),
     (_array("mean", _poke(1e31)), "array 'mean'", "holds 1e+31, beyond 1e+30"),
     (_array("std", _poke(1e300)), "array 'std'", "holds 1e+300, beyond 1e+30"),
+    # training scores: labels_ and an older file's calibration mean come from them
+    (_array("decision_scores", _poke(1e308)), "array 'decision_scores'", "holds 1e+308, beyond 1e+30"),
+    (_array("decision_scores", _poke(-math.inf)), "array 'decision_scores'", "holds inf, beyond 1e+30"),
 ]
+
+
+def _field_name(place: str, name: str) -> str:
+    return {"extra": f"extra.{name}", "settings": f"extra.settings.{name}"}.get(place, name)
+
+
+def _older(version: int, keep: tuple[str, str] | None = None):
+    """Mutators ``(header, tensors)`` that make the fixture a file of ``version``: its newer fields
+    (:data:`FIELD_VERSIONS`) left out, but ``keep`` ``(place, name)``."""
+    newer = [(p, n) for v, p, n in FIELD_VERSIONS if v > version and (p, n) != keep]
+
+    def header(head: dict) -> None:
+        head["extra"]["version"] = version
+        for p, n in newer:
+            if p != "array":
+                (head["extra"] if p == "extra" else head["extra"]["settings"]).pop(n, None)
+
+    def tensors(state: dict) -> None:
+        for key in [k for k in state if k.startswith("arrays.")]:
+            if any(p == "array" and _array_of(key[len("arrays."):], n) for p, n in newer):
+                del state[key]
+
+    return header, tensors
+
+
+@pytest.mark.parametrize("since,place,name", FIELD_VERSIONS, ids=lambda v: str(v))
+def test_a_field_newer_than_the_files_version_is_refused(detector_file, craft_model_file, since, place, name) -> None:
+    # before: only the fields of versions 3 to 6 were checked; a version 1 file with ae_weight, scales, the
+    # statistics arrays, the early threshold ... (version 2) or the thinned scores' fields (version 4) loaded
+    older = since - 1
+    drop_header, drop_arrays = _older(older, keep=(place, name))
+
+    def header(head: dict) -> None:
+        drop_header(head)
+        if place != "array":
+            target = head["extra"] if place == "extra" else head["extra"]["settings"]
+            if target.get(name) is None:
+                target[name] = "x"  # a field the fixture has not: its presence is what is refused
+
+    def tensors(state: dict) -> None:
+        drop_arrays(state)
+        if place == "array" and not any(_array_of(k[len("arrays."):], name) for k in state if k.startswith("arrays.")):
+            state[f"arrays.{name.replace('<i>', '0')}"] = torch.zeros(1)
+
+    path = craft_model_file(detector_file, "older.tsae", header=header, tensors=tensors)
+    with pytest.raises(ModelFileError) as info:
+        Detector.load(path)
+    message = str(info.value)
+    assert f"is a field of detector files of version {since} and later, but the file says version {older}" in message
+    if place != "array":
+        assert info.value.field == _field_name(place, name), message
+    else:
+        assert info.value.field.startswith("array '") and _array_of(info.value.field[7:-1], name), message
+
+
+@pytest.mark.parametrize("version", range(1, DETECTOR_VERSION))
+def test_a_file_of_an_older_version_loads_without_the_newer_fields(detector_file, craft_model_file, version) -> None:
+    header, tensors = _older(version)
+    det = Detector.load(craft_model_file(detector_file, f"v{version}.tsae", header=header, tensors=tensors))
+    assert det.threshold_ > 0 and (det.state_.stats is None) == (version < 2)
 
 
 def refused(path, field: str, match: str) -> None:
@@ -216,16 +291,7 @@ def test_an_older_file_scores_its_statistics_levels_squared(detector, detector_f
                                                             test_data) -> None:
     # version 2 files had no stats_level_huber: their statistics terms' normal levels were set on squared levels
     # (nor the fields of versions 4 to 6: spectral shape, shared rise, which the comparison below leaves out too)
-    def mutate(head: dict) -> None:
-        for key in ("stats_level_huber", "shared_rise"):
-            head["extra"].pop(key, None)
-        head["extra"]["settings"].pop("shared_rise", None)
-        head["extra"]["version"] = 2
-
-    def older(state: dict) -> None:
-        for key in [k for k in state if k.endswith(("stats_band_median", "stats_band_spread", "shared_base"))]:
-            del state[key]
-
+    mutate, older = _older(2)
     old = Detector.load(craft_model_file(detector_file, "old.tsae", header=mutate, tensors=older))
     terms = [t.stats for t in [old.state_.primary_term(), *old.state_.scales] if t.stats is not None]
     assert terms and all(t.level_huber is None for t in terms)

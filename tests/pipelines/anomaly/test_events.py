@@ -17,9 +17,10 @@ def test_runs_become_events():
 def test_merge_gap_joins_close_runs():
     flags = np.array([0, 1, 1, 0, 0, 0, 1, 0, 1, 1])
     events = find_events(np.arange(10.0), flags, merge_gap=1)
-    assert [(e.start_index, e.end_index, e.n_samples) for e in events] == [(1, 2, 2), (6, 9, 3)]
+    assert [(e.start_index, e.end_index, e.n_samples, e.n_flagged) for e in events] == [(1, 2, 2, 2), (6, 9, 4, 3)]
     events = find_events(np.arange(10.0), flags, merge_gap=3)
-    assert [(e.start_index, e.end_index, e.n_samples) for e in events] == [(1, 9, 5)]
+    # before: n_samples counted the flagged samples (5), not the samples from start to end
+    assert [(e.start_index, e.end_index, e.n_samples, e.n_flagged) for e in events] == [(1, 9, 9, 5)]
 
 
 def test_top_sensors_and_times():

@@ -43,9 +43,21 @@ def test_the_scores_are_those_without_the_events_bounds(detector) -> None:
     scores, contrib = detector.score_with_contributions(x.T)
     events = detector.events(x.T)
     plain = find_events(scores, scores > detector.threshold_, contrib, detector.sensors_, merge_gap=detector.event_gap)
-    assert [(e.flagged_start_index, e.flagged_end_index, e.n_samples, e.peak_score, e.peak_index, e.top_sensors)
-            for e in events] == [(e.start_index, e.end_index, e.n_samples, e.peak_score, e.peak_index, e.top_sensors)
+    assert [(e.flagged_start_index, e.flagged_end_index, e.n_flagged, e.peak_score, e.peak_index, e.top_sensors)
+            for e in events] == [(e.start_index, e.end_index, e.n_flagged, e.peak_score, e.peak_index, e.top_sensors)
                                  for e in plain]
+
+
+def test_n_samples_counts_the_events_samples_and_n_flagged_its_flagged_ones(detector) -> None:
+    # before: n_samples counted the flagged span's flagged samples, more than end - start + 1 (the onset bounds)
+    x = _faulty("step")
+    scores = detector.decision_function(x.T)
+    events = detector.events(x.T)
+    assert any(e.n_flagged > e.n_samples for e in events)
+    for e in events:
+        assert e.n_samples == e.end_index - e.start_index + 1
+        flagged = scores[e.flagged_start_index:e.flagged_end_index + 1] > detector.threshold_
+        assert e.n_flagged == int(flagged.sum())
 
 
 @pytest.mark.parametrize("block", [50, 1000])
@@ -112,6 +124,35 @@ def test_an_event_above_its_level_at_the_first_known_row_begins_with_the_series(
     trace.reset()
     trace.add(np.array([[np.nan], [np.nan], [50.0], [60.0], [1.0]]), 7, list("abcde"))
     assert trace.bounds(0) == (7, 10, "a", "d")
+
+
+@pytest.mark.parametrize("block", [40, 1000])
+def test_a_series_that_begins_inside_a_fault_begins_its_event_with_it(detector, block) -> None:
+    # before: the event began at 23, where the main window (24) first completed and joined the early error's sum
+    # of the scales (the 16 window's alone stayed below the level), though the fault and the flags began at 0
+    x = make_series(600, seed=7)
+    x[:200, 1] += np.random.default_rng(0).normal(0, 1, 200)  # "pressure" noisy from the first row on
+    events = detector.events(x.T)
+    first = events[0]
+    assert first.top_sensors[0][0] == "pressure" and first.flagged_start_index == 0
+    assert first.start_index == 0 and first.n_samples == first.end_index + 1
+    assert 200 <= first.end_index <= 200 + 2 * max(detector.state_.windows)
+    mon = Monitor(detector)
+    records = [r for i in range(0, len(x), block) for r in mon.push(x[i:i + block].T)] + mon.flush()
+    stream = [{k: v for k, v in r.items() if k != "type"} for r in records if r["type"] == "event"]
+    assert stream == [e.to_dict() for e in events]
+
+
+def test_the_rows_before_every_scale_has_a_window_are_not_read() -> None:
+    trace = OnsetTrace(np.ones(1), complete_from=9)
+    trace.reset()
+    rows = np.array([[np.nan], [3.0], [50.0], [60.0], [55.0], [1.0]])  # samples 7-12; 8 is a partial sum
+    trace.add(rows, 7, None)
+    assert trace.bounds(0)[:2] == (7, 11)  # above the level at the first complete row (9): the rise is unseen
+    trace = OnsetTrace(np.ones(1))
+    trace.reset()
+    trace.add(rows, 7, None)
+    assert trace.bounds(0)[:2] == (9, 11)  # read as a rise at 9, after a low (partial) row at 8
 
 
 def test_a_tracker_fed_in_blocks_gives_the_whole_series_events() -> None:

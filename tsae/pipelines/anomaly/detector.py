@@ -669,7 +669,9 @@ class Detector:
         list of Event
             In time order (:class:`~tsae.pipelines.anomaly.events.Event`).
         """
-        tracker = EventTracker(self.sensors_, merge_gap=self.event_gap, onset_base=self.fitted_state().contrib_base)
+        state = self.fitted_state()
+        tracker = EventTracker(self.sensors_, merge_gap=self.event_gap, onset_base=state.contrib_base,
+                               onset_from=max(state.windows) - 1)
         found: list[Event] = []
 
         def each(scores: np.ndarray, contrib: np.ndarray) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -208,7 +209,10 @@ class SettingRange:
         kind = numbers.Integral if self.integer else numbers.Real
         if not isinstance(value, kind) or isinstance(value, bool):
             return "must be an integer" if self.integer else "must be a number"
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            return f"is out of range {self}"
         inside = self.low < number if self.low_open else self.low <= number
         if not (inside and number <= self.high and math.isfinite(number)):
             return f"is out of range {self}"
@@ -265,7 +269,7 @@ def _array(path: Path, arrays: dict[str, np.ndarray], name: str, shape: tuple[in
 def _threshold(path: Path, data: Any) -> Threshold:
     data = check_object(path, "extra.threshold", data) or {}
     # scores are never negative: a negative threshold would flag every sample
-    value = check_number(path, "extra.threshold.value", data.get("value"), 0.0)
+    value = check_number(path, "extra.threshold.value", data.get("value"), 0.0, MAX_MAGNITUDE)
     method = check_str(path, "extra.threshold.method", data.get("method"))
     params = check_object(path, "extra.threshold.params", data.get("params"), optional=True) or {}
     return Threshold(value, str(method), dict(params))
@@ -328,9 +332,12 @@ def _settings(path: Path, value: Any) -> dict[str, Any]:
 
 
 def _share(value: Any, top_open: bool = True) -> bool:
-    if not is_number(value) or not math.isfinite(value):
+    if not is_number(value):
         return False
-    share = float(value)
+    try:
+        share = float(value)
+    except OverflowError:  # a whole number beyond float's range (math.isfinite raised it, a traceback: fuzz)
+        return False
     return 0.0 < share and (share < 1.0 if top_open else share <= 1.0)
 
 
@@ -489,7 +496,7 @@ def read_detector_state(path: str | Path, loaded: LoadedModel) -> DetectorFile:
                                        "scale": _array(path, arrays, "std", (channels,), positive=True)})
     level_huber = extra.get("stats_level_huber")  # absent (files before version 3): squared throughout
     if level_huber is not None:
-        level_huber = check_number(path, "extra.stats_level_huber", level_huber, 0.0, low_open=True)
+        level_huber = check_number(path, "extra.stats_level_huber", level_huber, 0.0, MAX_MAGNITUDE, low_open=True)
     pca, stats = _terms(path, arrays, "", channels, window, level_huber)
     contrib_base = _array(path, arrays, "contrib_base", (channels,)) if "contrib_base" in arrays else None
     state = DetectorState(model=loaded.model, window=window, hop=hop, normalizer=normalizer,
@@ -517,11 +524,13 @@ def read_detector_state(path: str | Path, loaded: LoadedModel) -> DetectorFile:
     if scores.ndim != 1:
         raise ModelFileError(path, f"has shape {tuple(scores.shape)}, expected one score per sample",
                              "array 'decision_scores'")
+    _bounded(path, "array 'decision_scores'", scores[~np.isnan(scores)])  # NaN: a sample with no score
     step, n_samples = _scores_kept(path, extra, scores.size)
     # the mean held-out score, the drift updates' unit (older files: the training scores' mean)
     finite = scores[np.isfinite(scores)]
     calibration_mean = extra.get("calibration_mean", float(finite.mean()) if finite.size else 1.0)
-    calibration_mean = check_number(path, "extra.calibration_mean", calibration_mean, 0.0, low_open=True)
+    calibration_mean = check_number(path, "extra.calibration_mean", calibration_mean, 0.0, MAX_MAGNITUDE,
+                                    low_open=True)
     return DetectorFile(state=state, threshold=_threshold(path, extra.get("threshold")),
                         sensors=_sensors(path, extra.get("sensors"), channels),
                         settings=_settings(path, extra.get("settings")), merge_gap=merge_gap, decision_scores=scores,
@@ -533,23 +542,52 @@ def read_detector_state(path: str | Path, loaded: LoadedModel) -> DetectorFile:
                         flagged_runs=_label_runs(path, arrays, n_samples))
 
 
+#: the fields a detector file version brought, as ``(version, place, name)``: ``place`` is ``"extra"`` or
+#: ``"settings"`` (a key of ``extra`` or ``extra.settings``; null is what a file without it means) or ``"array"``
+#: (the array ``name``, the further scales' too: ``scale0_name``...; ``scale<i>_``: any of theirs); a file of an
+#: older version holds none of them. Versions 2 and 4 also
+#: brought the fields that came while they were the newest (the short smoothings and the early threshold with 2,
+#: the thinned training scores with 4); the alarm and drift settings (``alarms_per_day``, ``calibration_mean``
+#: ...) were written by version 1 files too.
+FIELD_VERSIONS: tuple[tuple[int, str, str], ...] = (
+    *((2, "extra", name) for name in ("ae_weight", "stats_weight", "scales", "selfcheck", "short_smooth",
+                                      "early_threshold", "time_column")),
+    *((2, "settings", name) for name in ("stats_weight", "terms", "scales", "holdout", "threshold_floor",
+                                         "short_margin")),
+    *((2, "array", name) for name in ("stats_median", "stats_spread", "stats_err_scale", "scale<i>_")),
+    (3, "extra", "stats_level_huber"),
+    (4, "extra", "decision_scores_step"), (4, "extra", "n_samples_fit"), (4, "settings", "stats_bands"),
+    (4, "array", "stats_band_median"), (4, "array", "stats_band_spread"), (4, "array", "flagged_runs"),
+    (5, "settings", "seasonal"), (5, "array", "seasonal_daily"), (5, "array", "seasonal_weekly"),
+    (6, "extra", "shared_rise"), (6, "settings", "shared_rise"), (6, "settings", "timezone"),
+    (6, "array", "shared_base"),
+)
+
+
 def _fields_of_version(path: Path, extra: dict[str, Any], arrays: dict[str, Any], version: int) -> None:
-    """Refuse a field newer than the file's ``extra.version`` (a version 6 file edited to say 5): no writer of that
-    version wrote it, and read by this one it would score otherwise than the file's writer did. A null timezone is
-    what older files mean (UTC), so it passes."""
+    """Refuse a field newer than the file's ``extra.version`` (:data:`FIELD_VERSIONS`; a version 6 file edited to
+    say 5): no writer of that version wrote it, and read by this one it would score otherwise than the file's
+    writer did. A null field is what older files mean (a null timezone: UTC), so it passes."""
     settings = extra.get("settings")
-    settings = settings if isinstance(settings, dict) else {}
-    newer = [(3, "extra.stats_level_huber", "stats_level_huber" in extra),
-             (6, "extra.shared_rise", "shared_rise" in extra),
-             (6, "extra.settings.shared_rise", "shared_rise" in settings),
-             (6, "extra.settings.timezone", settings.get("timezone") is not None)]
-    newer += [(4, f"array {name!r}", name.endswith(("stats_band_median", "stats_band_spread"))) for name in arrays]
-    newer += [(5, f"array {name!r}", name in ("seasonal_daily", "seasonal_weekly")) for name in arrays]
-    newer += [(6, f"array {name!r}", name == "shared_base") for name in arrays]
-    for since, field, present in newer:
-        if present and version < since:
+    places = {"extra": extra, "settings": settings if isinstance(settings, dict) else {}}
+    for since, place, name in FIELD_VERSIONS:
+        if version >= since:
+            continue
+        if place == "array":
+            found = [f"array {key!r}" for key in arrays if _array_of(key, name)]
+        else:
+            found = [f"extra.{name}" if place == "extra" else f"extra.settings.{name}"] \
+                if places[place].get(name) is not None else []
+        if found:
             raise ModelFileError(path, f"is a field of detector files of version {since} and later, but the file "
-                                       f"says version {version} (edited?)", field)
+                                       f"says version {version} (edited?)", found[0])
+
+
+def _array_of(key: str, name: str) -> bool:
+    """Whether the array ``key`` is the array ``name`` of :data:`FIELD_VERSIONS` (or a further scale's)."""
+    if name == "scale<i>_":
+        return re.match(r"scale\d+_", key) is not None
+    return key == name or re.fullmatch(rf"scale\d+_{name}", key) is not None
 
 
 def _scores_kept(path: Path, extra: dict[str, Any], kept: int) -> tuple[int, int]:
@@ -566,10 +604,10 @@ def _scores_kept(path: Path, extra: dict[str, Any], kept: int) -> tuple[int, int
 
 
 def _early_threshold(path: Path, value: Any) -> float | None:
-    """``extra.early_threshold``: a finite positive number, or null (no early alarms)."""
+    """``extra.early_threshold``: a positive number up to :data:`MAX_MAGNITUDE`, or null (no early alarms)."""
     if value is None:
         return None
-    return check_number(path, "extra.early_threshold", value, 0.0, low_open=True)
+    return check_number(path, "extra.early_threshold", value, 0.0, MAX_MAGNITUDE, low_open=True)
 
 
 #: the most shorter smoothings a detector file may hold
@@ -592,6 +630,6 @@ def _short_smooth(path: Path, value: Any, smooth: int) -> list[tuple[int, float]
     return out
 
 
-__all__ = ["DETECTOR_KIND", "DETECTOR_VERSION", "MAX_MAGNITUDE", "MAX_SAVED_RUNS", "MAX_SAVED_SCORES",
-           "SETTING_RANGES", "DetectorFile", "SettingRange", "check_settings", "fit_labels", "flagged_runs",
-           "read_detector_state", "saved_runs", "saved_scores", "term_arrays"]
+__all__ = ["DETECTOR_KIND", "DETECTOR_VERSION", "FIELD_VERSIONS", "MAX_MAGNITUDE", "MAX_SAVED_RUNS",
+           "MAX_SAVED_SCORES", "SETTING_RANGES", "DetectorFile", "SettingRange", "check_settings", "fit_labels",
+           "flagged_runs", "read_detector_state", "saved_runs", "saved_scores", "term_arrays"]

@@ -2,7 +2,8 @@
 
 An event is a run of flagged samples; runs separated by at most ``merge_gap``
 unflagged samples are merged into one. Each event reports its first and last
-sample (time and row index), its flagged samples, its peak score (and where), and the
+sample (time and row index), its length in samples (``n_samples``: from its first to its last sample, the
+unflagged samples of a merged gap too), its flagged samples (``n_flagged``), its peak score (and where), and the
 sensors that contributed most to its summed per-sensor error ("top sensors"). Given each
 sample's early error rows (``onset``), its first and last sample are where its top sensor's
 own error rises and falls within its flagged span (:mod:`~tsae.pipelines.anomaly.onset`), the
@@ -30,7 +31,13 @@ from tsae.pipelines.anomaly.onset import OnsetTrace
 
 @dataclass
 class Event:
-    """One anomaly event."""
+    """One anomaly event.
+
+    ``start_index`` .. ``end_index`` are the event's first and last sample (its top sensor's onset bounds, else its
+    flagged span's), and ``n_samples`` is their number (``end_index - start_index + 1``); ``n_flagged`` counts its
+    flagged samples (scores above the threshold), all within ``flagged_start_index`` .. ``flagged_end_index``, so
+    it may exceed ``n_samples`` when the onset bounds are within the flagged span.
+    """
 
     start_index: int
     end_index: int
@@ -44,6 +51,8 @@ class Event:
     #: the first and last flagged sample (``start_index`` and ``end_index`` are within them: see the module notes)
     flagged_start_index: int | None = None
     flagged_end_index: int | None = None
+    #: the event's flagged samples (``n_samples`` counts those from ``start_index`` to ``end_index``)
+    n_flagged: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -109,6 +118,9 @@ class EventTracker:
         Each sensor's normal error level ``(n_sensors,)`` (the detector's ``contrib_base``): events begin and end where
         their top sensor's early error rows, given by :meth:`push_onset` as the samples arrive, rise and fall
         (:mod:`~tsae.pipelines.anomaly.onset`). None: at the flagged span's bounds.
+    onset_from
+        The first sample whose early error rows hold every window scale (the longest window less one: the
+        detector's ``max(state.windows) - 1``); the rows before it are not read for the bounds.
 
     Examples
     --------
@@ -121,7 +133,7 @@ class EventTracker:
     """
 
     def __init__(self, sensors: Sequence[str], merge_gap: int = 0, top_k: int = 3,
-                 onset_base: np.ndarray | None = None) -> None:
+                 onset_base: np.ndarray | None = None, onset_from: int = 0) -> None:
         if merge_gap < 0:
             raise ValueError(f"merge_gap={merge_gap!r} must be >= 0")
         self.sensors = list(sensors)
@@ -129,7 +141,7 @@ class EventTracker:
         self.top_k = int(top_k)
         self.position = 0  # global index of the next sample
         self._open: dict[str, Any] | None = None
-        self._onset = None if onset_base is None else OnsetRows(np.asarray(onset_base, dtype=np.float64))
+        self._onset = None if onset_base is None else OnsetRows(np.asarray(onset_base, dtype=np.float64), onset_from)
         #: what the last :meth:`push` did, in order: ``("open", alarm)`` when an event began (its first flagged
         #: sample, :meth:`_alarm`), ``("close", event)`` when one ended
         self.changes: list[tuple[str, Any]] = []
@@ -249,10 +261,10 @@ class EventTracker:
         first, last, start, end = (event["first"], event["last"], event["start"], event["end"]) if bounds is None \
             else bounds
         closed = Event(
-            start_index=first, end_index=last, n_samples=event["count"],
+            start_index=first, end_index=last, n_samples=last - first + 1,
             peak_score=event["peak"], peak_index=event["peak_index"], top_sensors=top,
             start=start, end=end, peak_time=event["peak_time"],
-            flagged_start_index=event["first"], flagged_end_index=event["last"],
+            flagged_start_index=event["first"], flagged_end_index=event["last"], n_flagged=event["count"],
         )
         self.changes.append(("close", closed))
         return closed
@@ -268,8 +280,8 @@ class OnsetRows:
     block and the merge gap of rows are held.
     """
 
-    def __init__(self, base: np.ndarray) -> None:
-        self.trace = OnsetTrace(base)
+    def __init__(self, base: np.ndarray, complete_from: int = 0) -> None:
+        self.trace = OnsetTrace(base, complete_from)
         self.channels = self.trace.channels
         self.ahead: list[np.ndarray] = []
         self.rows = np.zeros((0, self.channels))  # the rows of samples `start ..` of the scored samples held
@@ -333,14 +345,14 @@ def _row_sum(rows: np.ndarray, carried: np.ndarray | None = None) -> np.ndarray:
 def find_events(
     scores: np.ndarray, flags: np.ndarray, contributions: np.ndarray | None = None,
     sensors: Sequence[str] = (), times: Sequence[Any] | None = None, merge_gap: int = 0, top_k: int = 3,
-    onset: np.ndarray | None = None, onset_base: np.ndarray | None = None,
+    onset: np.ndarray | None = None, onset_base: np.ndarray | None = None, onset_from: int = 0,
 ) -> list[Event]:
     """Group a whole series' flagged samples into events (see :class:`EventTracker`).
 
     With the series' early error rows ``onset`` ``(n, n_sensors)`` and each sensor's normal error level
     ``onset_base`` (the detector's ``contrib_base``), each event begins and ends where its top sensor's own error
-    rises and falls (:mod:`~tsae.pipelines.anomaly.onset`); :meth:`~tsae.pipelines.anomaly.detector.Detector.events`
-    gives them so.
+    rises and falls (:mod:`~tsae.pipelines.anomaly.onset`; ``onset_from``: see :class:`EventTracker`);
+    :meth:`~tsae.pipelines.anomaly.detector.Detector.events` gives them so.
 
     Examples
     --------
@@ -350,7 +362,8 @@ def find_events(
     """
     if (onset is None) != (onset_base is None):
         raise ValueError("find_events: give onset and onset_base together, or neither")
-    tracker = EventTracker(list(sensors), merge_gap=merge_gap, top_k=top_k, onset_base=onset_base)
+    tracker = EventTracker(list(sensors), merge_gap=merge_gap, top_k=top_k, onset_base=onset_base,
+                           onset_from=onset_from)
     if onset is not None:
         tracker.push_onset(onset)
     events = tracker.push(scores, flags, contributions, times)

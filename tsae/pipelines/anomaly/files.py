@@ -456,7 +456,8 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     if time is not None:  # one precision for all of its dates, whole numbers written as read: decided on all of it
         names.insert(0, time_header(time_name))  # pandas' unnamed index stays unnamed, as smooth writes it
         formats.insert(0, column_format([time], time=True))
-    tracker = EventTracker(det.sensors_, merge_gap=det.event_gap, onset_base=det.state_.contrib_base)
+    tracker = EventTracker(det.sensors_, merge_gap=det.event_gap, onset_base=det.state_.contrib_base,
+                           onset_from=max(det.state_.windows) - 1)
     found: list[Event] = []
     flagged = 0
     # what the plot draws of the scores and (a long table read in blocks) of the sensors, gathered as they are scored

@@ -243,7 +243,8 @@ class Monitor:
                                   early=self.keeps_early)
         self.early = None if early_threshold is None else EarlyWatch(
             self.sensors, early_threshold, detector.event_gap, base)
-        self.tracker = EventTracker(self.sensors, merge_gap=detector.event_gap, onset_base=base)
+        self.tracker = EventTracker(self.sensors, merge_gap=detector.event_gap, onset_base=base,
+                                    onset_from=max(detector.state_.windows) - 1)
         self.pending_times: deque[Any] = deque()
         self.emitted = 0
         self.events = 0

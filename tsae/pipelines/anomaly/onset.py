@@ -16,8 +16,13 @@ error within the span, the level rounded down to a power of two times the first 
 its length). Where the top sensor's early error never passes the level (or no sensor is known),
 the flagged bounds stay, and so does the flagged first sample where the error is above the level at the first
 sample it is known (the event began before the first complete window, or before its rows came): the rise was
-then at or before it, at a sample whose error is not known. The scores, flags and the event's other fields
-are unchanged.
+then at or before it, at a sample whose error is not known. The early error is known from the first sample at
+which every window scale has a complete window (``complete_from``: the longest window less one); before it a row
+sums the shorter scales only, so it is not read: a series that begins inside a fault (the samples before
+``complete_from`` have scores, from the windows covering them, but no early error) has its event begin at its
+first flagged sample, not where the longest window first completes (and so does a fault that begins within the
+first longest window: up to a window early, where no early error can place it; before, it began at the first
+complete row, up to a window late). The scores, flags and the event's other fields are unchanged.
 
 The bounds stay within the flagged span: a fault whose windows' early error rises only after the
 score does (a slow drift) keeps the later bound; the end lags the fault's end by up to a window
@@ -52,6 +57,9 @@ class OnsetTrace:
     ----------
     base
         Each sensor's normal error level ``(C,)`` (the detector's ``contrib_base``).
+    complete_from
+        The first sample whose early error row holds every window scale (the longest window less one): the rows
+        before it are read as not known.
 
     Examples
     --------
@@ -65,8 +73,9 @@ class OnsetTrace:
     (14, 14)
     """
 
-    def __init__(self, base: np.ndarray) -> None:
+    def __init__(self, base: np.ndarray, complete_from: int = 0) -> None:
         self.first_level = ONSET_FACTOR * np.asarray(base, dtype=np.float64)
+        self.complete_from = int(complete_from)
         self.channels = self.first_level.size
         self.reset()
 
@@ -88,6 +97,9 @@ class OnsetTrace:
             return
         if self.origin < 0:
             self.origin, self.origin_time = start, None if times is None else times[0]
+        if start < self.complete_from:  # a sum of the shorter scales only: lower than the error, not yet known
+            rows = np.array(rows, dtype=np.float64)
+            rows[: self.complete_from - start] = np.nan
         known = ~np.isnan(rows)
         fresh = (self.known < 0) & known.any(axis=0)
         self.known[fresh] = start + np.argmax(known[:, fresh], axis=0)

@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from tsae.io.table_absurd import ABSURD
+
 THRESHOLD_METHODS = ("budget", "pot", "quantile")
 
 
@@ -175,18 +177,24 @@ def fit_threshold(
     return Threshold(float(name), "fixed", {})
 
 
+#: the highest fixed threshold: a score is a mean of normalised errors, and the inputs beyond this magnitude are
+#: missing values (:data:`~tsae.io.table_absurd.ABSURD`)
+MAX_FIXED = ABSURD
+
+
 def threshold_problem(value: Any) -> str | None:
     """Why ``value`` is no threshold setting, or None: a method (:data:`THRESHOLD_METHODS`) or a fixed number.
 
     A fixed number (or its text) must be finite and not negative: scores are never negative, so a negative
-    threshold would flag every sample, and an infinite one none.
+    threshold would flag every sample, and an infinite one none; nor beyond :data:`MAX_FIXED` (no score reaches
+    it, and a detector file holding it is refused as one no fit writes).
 
     Examples
     --------
     >>> threshold_problem("pot") is None and threshold_problem(2.5) is None
     True
     >>> threshold_problem(-1.0)
-    '-1.0 is out of range [0.0, inf] (scores are never negative)'
+    '-1.0 is out of range [0.0, 1e+30] (scores are never negative)'
     """
     if isinstance(value, str):
         if value.lower() in THRESHOLD_METHODS:
@@ -202,5 +210,7 @@ def threshold_problem(value: Any) -> str | None:
     if not math.isfinite(number):
         return f"must be a finite number, not {number}"
     if number < 0.0:
-        return f"{number} is out of range [0.0, inf] (scores are never negative)"
+        return f"{number} is out of range [0.0, {MAX_FIXED:g}] (scores are never negative)"
+    if number > MAX_FIXED:
+        return f"{number} is out of range [0.0, {MAX_FIXED:g}] (no score reaches it)"
     return None
