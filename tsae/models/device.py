@@ -139,6 +139,12 @@ def torch_threads(n: int | None, *, native: bool = False) -> Iterator[None]:
             torch.set_num_threads(previous)
 
 
+def native_threads(n: int) -> contextlib.AbstractContextManager[None]:
+    """:func:`torch_threads` without torch: numba's kernels and numpy's BLAS and OpenMP pools held to ``n`` threads
+    inside the block (for work that runs no network, and need not import torch)."""
+    return _native_threads(int(n), blas=True)
+
+
 @contextlib.contextmanager
 def _native_threads(n: int, blas: bool) -> Iterator[None]:
     import numba
