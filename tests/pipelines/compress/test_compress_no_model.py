@@ -9,13 +9,13 @@ import pytest
 import soundfile as sf
 import torch
 
+from tsae.io.series import read_series
 from tsae.models.base import Autoencoder
 from tsae.pipelines.compress import compress_file, compress_series, decompress_file, decompress_series
 from tsae.pipelines.compress import container as container_module
 from tsae.pipelines.compress.codes import NO_MODEL_WINDOW
 from tsae.pipelines.compress.container import NO_MODEL_VERSION, VERSION, Reader
 from tsae.pipelines.compress.stream import Compressor
-from tsae.io.series import read_series
 
 from compress_helpers import loaded, walk
 
