@@ -131,7 +131,8 @@ def _against_bound(result: dict) -> str:
               help="Series file to write (.csv, .csv.gz/.bz2/.xz, .npy or audio, by suffix), or - for stdout (the kind "
                    "compressed: a WAV for audio, an npy array for an array, else CSV; see --to).")
 @click.option("--model", type=model_file, default=None,
-              help="Model file [default: the one the container references]; its SHA-256 must match.")
+              help="Model file [default: the one the container references]; its SHA-256 must match. A container "
+                   "compressed without a model needs none.")
 @click.option("--to", "stdout_kind", type=click.Choice(STDOUT_KINDS), default=None,
               help="What -o - writes: a csv table, a wav file or an npy array [default: the kind compressed: wav "
                    "for audio, npy for an array, else csv].")
