@@ -14,10 +14,10 @@ from tsae.models.base import Autoencoder
 from tsae.pipelines.compress import compress_file, compress_series, decompress_file, decompress_series
 from tsae.pipelines.compress import container as container_module
 from tsae.pipelines.compress.codes import NO_MODEL_WINDOW
-from tsae.pipelines.compress.container import NO_MODEL_VERSION, VERSION, Reader
+from tsae.pipelines.compress.container import NO_MODEL_VERSION, VERSION, Block, Reader
 from tsae.pipelines.compress.stream import Compressor
 
-from compress_helpers import loaded, walk
+from compress_helpers import loaded, rewritten, walk
 
 
 class ZeroCoder(Autoencoder):
@@ -150,3 +150,18 @@ def test_decompress_refuses_a_model_file_for_a_container_without_one(tmp_path, m
                                          r"without one \(not .*tiny\.tsae\)$"):
         decompress_file(tmp_path / "x.tsz", tmp_path / "back.npy", model=model_file)
     assert not (tmp_path / "back.npy").exists()
+
+
+def test_a_block_with_codes_or_a_version_that_contradicts_the_codes_is_corrupt(conv_model):
+    alone = compress_series(None, walk(300), max_error=1e-2)
+    block = _blocks(alone)[0]
+    hostile = rewritten(alone, blocks=[Block(block.samples, 0.5, block.check,
+                                             {**block.arrays, "codes": np.zeros((1, 5), np.int64)})])
+    with pytest.raises(ValueError, match=r"^c\.tsz: block 0: block has codes, but the container was written without "
+                                         r"a model$"):
+        decompress_series(hostile, name="c.tsz")
+    with_model = compress_series(conv_model, walk(300), max_error=1e-2)
+    for data, header in ((with_model, {"codes": "none"}), (alone, {"codes": "uniform"})):
+        with pytest.raises(ValueError, match=r"^c\.tsz: corrupt \.tsz header \(format version [34] with '?\w+'? codes: "
+                                             r"version 4, and only it, is written without a model\)$"):
+            decompress_series(rewritten(data, header), name="c.tsz")

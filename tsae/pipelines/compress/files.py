@@ -41,7 +41,7 @@ from tsae.io.series import channel_names, read_series
 from tsae.io.table_time import time_header
 from tsae.io.table_write import ColumnFormat, column_format, open_table_writer
 from tsae.io.tables import TableWarning
-from tsae.pipelines.compress.codes import NO_CODES, NO_MODEL_WINDOW, DeferredCodeModel
+from tsae.pipelines.compress.codes import NO_MODEL_WINDOW, DeferredCodeModel
 from tsae.pipelines.compress.container import Reader
 from tsae.pipelines.compress.entropy import DEFAULT_CODER, coder_id
 from tsae.pipelines.compress.options import (
@@ -52,7 +52,7 @@ from tsae.pipelines.compress.options import (
 )
 from tsae.pipelines.compress.quantise import audio_file_bounds
 from tsae.pipelines.compress.series import absolute_bounds, bounds_from_extremes, channel_extremes
-from tsae.pipelines.compress.stream import Compressor, Layout, iter_decompress, read_layout
+from tsae.pipelines.compress.stream import Compressor, Layout, iter_decompress, read_layout, written_without_model
 from tsae.pipelines.progress import sample_bar
 from tsae.pipelines.reconstruct.columns import check_channels, model_permutation
 
@@ -469,7 +469,7 @@ def _decompress(source: Path, out: Path, model: str | os.PathLike | None, progre
     with open(source, "rb") as handle:
         reader = Reader(handle, str(source))
         model_path = None
-        if reader.header.get("codes") != NO_CODES:
+        if not written_without_model(reader):
             model_path = _find_model(reader, source, model)
         elif model is not None:
             raise reader.fail(f"the container was written without a model: it decompresses without one (not "

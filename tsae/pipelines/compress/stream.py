@@ -16,6 +16,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from tsae.errors import shown
 from tsae.models.device import native_threads, torch_threads
 from tsae.models.modelfile import as_loaded
 from tsae.pipelines.compress.ahead import Ahead, usable_cores
@@ -364,10 +365,21 @@ def read_layout(reader: Reader, model: CodeModel | DeferredCodeModel | NoModel |
                   columns if len(columns) == channels else [], order)
 
 
+def written_without_model(reader: Reader) -> bool:
+    """Whether the container ``reader`` was written without a model: its header's ``codes`` is ``"none"``, which
+    format version 4 has, and only it (anything else is a corrupt header: ``ValueError`` naming the container)."""
+    without = reader.header.get("codes") == NO_CODES
+    if without != (reader.version == NO_MODEL_VERSION):
+        codes = shown(reader.header.get("codes"))
+        raise reader.fail(f"corrupt .tsz header (format version {reader.version} with {codes} codes: version "
+                          f"{NO_MODEL_VERSION}, and only it, is written without a model)")
+    return without
+
+
 def check_model_needed(reader: Reader, without: bool) -> None:
     """Refuse to read the container ``reader`` with a model when it was written without one, or ``without`` one
     (``without``) when it was written with one: ``ValueError`` naming the container."""
-    written_without = reader.header.get("codes") == NO_CODES
+    written_without = written_without_model(reader)
     if written_without and not without:
         raise reader.fail("the container was written without a model: it decompresses without one (no model file)")
     if without and not written_without:
@@ -418,5 +430,5 @@ def iter_decompress(reader: Reader, loaded: Any, layout: Layout | None = None) -
 
 
 __all__ = ["Compressor", "Layout", "check_channel_order", "iter_decompress", "read_layout", "check_codes",
-           "check_model_needed", "AUTO_STEPS",
+           "check_model_needed", "written_without_model", "AUTO_STEPS",
            "DEFAULT_STEP", "FORMAT"]
