@@ -30,14 +30,17 @@ decompress`` as the user runs them (a process each: wall and CPU seconds, start-
 included), beside the anchors on the same values and bounds; with ``--before TREE`` (a
 folder holding an older ``tsae`` package, e.g. ``git archive main tsae | tar -x -C TREE``)
 the older tree's commands run too, in turn with this tree's (``--repeat`` rounds), and
-the table says whether their containers and decompressed files are byte-identical.
+the table says whether their containers and decompressed files are byte-identical; with ``--no-model``,
+``tsae compress DATA ...`` without the model runs too (this tree only: the row ``tsae (no model)``), the same
+coder as the ``no-model`` column without torch or a model file; ``--profile DIR`` writes a cProfile of each of
+this tree's commands there.
 
 Usage::
 
     python scripts/bench_compress.py [--limit N] [--epochs 20] [--families conv1d,dense,vqvae]
                                      [--model PATH ...] [--data ../shared/data/anomaly] [--coders adaptive,lzma]
     python scripts/bench_compress.py --file MODEL DATA [--file ...] [--bounds 1e-3] [--before TREE] [--repeat 2]
-                                     [--anchors sz3,zfp]
+                                     [--anchors sz3,zfp] [--no-model] [--profile DIR]
 """
 from __future__ import annotations
 
@@ -355,9 +358,11 @@ class Run:
     back: Path
 
 
-def _timed(command: list[str], env: dict[str, str], folder: Path) -> tuple[float, float]:
+def _timed(command: list[str], env: dict[str, str], folder: Path, profile: Path | None = None) -> tuple[float, float]:
     """Wall and CPU seconds (user + system) of ``command`` run to its end in ``folder`` (not in a tree: ``python -m``
-    imports the working folder's ``tsae`` before PYTHONPATH's)."""
+    imports the working folder's ``tsae`` before PYTHONPATH's); ``profile``: under cProfile, its output there."""
+    if profile is not None:
+        command = [command[0], "-m", "cProfile", "-o", str(profile), *command[1:]]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL, cwd=folder)
@@ -366,26 +371,36 @@ def _timed(command: list[str], env: dict[str, str], folder: Path) -> tuple[float
     return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
 
 
-def run_commands(tree: Path, label: str, model: Path, data: Path, bound: float, folder: Path) -> Run:
-    """``tsae compress`` and ``tsae decompress`` of ``data`` with the tsae package in ``tree``."""
+def run_commands(tree: Path, label: str, model: Path | None, data: Path, bound: float, folder: Path,
+                 profile: Path | None = None) -> Run:
+    """``tsae compress`` and ``tsae decompress`` of ``data`` with the tsae package in ``tree`` (``model`` None:
+    without a model); ``profile``: a folder for their cProfile outputs."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
-    container = folder / f"{data.stem}_{bound:g}_{label}.tsz"
-    back = folder / f"{data.stem}_{bound:g}_{label}{data.suffix}"
+    name = f"{data.stem}_{bound:g}_{label.replace(' ', '_')}"
+    container, back = folder / f"{name}.tsz", folder / f"{name}{data.suffix}"
     for path in (container, back):
         path.unlink(missing_ok=True)
     tsae = [sys.executable, "-m", "tsae"]
-    packed = _timed(tsae + ["compress", str(model.resolve()), str(data.resolve()), "-o", str(container),
-                            "--max-error", f"{bound!r}", "--relative", "-q"], env, folder)
-    unpacked = _timed(tsae + ["decompress", str(container), "-o", str(back), "-q"], env, folder)
+    models = [] if model is None else [str(model.resolve())]
+    profiles = (None, None) if profile is None else (profile / f"{name}.compress.prof",
+                                                     profile / f"{name}.decompress.prof")
+    packed = _timed(tsae + ["compress", *models, str(data.resolve()), "-o", str(container),
+                            "--max-error", f"{bound!r}", "--relative", "-q"], env, folder, profiles[0])
+    unpacked = _timed(tsae + ["decompress", str(container), "-o", str(back), "-q"], env, folder, profiles[1])
     return Run(label, packed, unpacked, container.stat().st_size, container, back)
 
 
 def file_bench(files: list[tuple[Path, Path]], bounds: list[float], before: Path | None, repeat: int,
-               names: list[str] | None = None) -> None:
-    """Time the commands on each file (this tree, and ``before``'s), beside the anchors (``names``, else all) on the
-    same values."""
+               names: list[str] | None = None, no_model: bool = False, profile: Path | None = None) -> None:
+    """Time the commands on each file (this tree, and ``before``'s; with ``no_model``, this tree's without the model
+    too), beside the anchors (``names``, else all) on the same values; ``profile``: a folder for cProfile outputs
+    of this tree's commands."""
     others = {name: run for name, run in anchors().items() if names is None or name in names}
     trees = ([("before", before.resolve())] if before is not None else []) + [("after", ROOT)]
+    if no_model:
+        trees.append(("no model", ROOT))
+    if profile is not None:
+        profile.mkdir(parents=True, exist_ok=True)
     print("\n| series | bound | method | compress s (wall / CPU) | decompress s (wall / CPU) | bits/value | "
           "max error / range | same bytes as before |")
     print("|---|---|---|---|---|---|---|---|")
@@ -401,13 +416,14 @@ def file_bench(files: list[tuple[Path, Path]], bounds: list[float], before: Path
                 runs: dict[str, list[Run]] = {label: [] for label, _ in trees}
                 for _ in range(repeat):  # in turn: a load that comes and goes falls on both trees
                     for label, tree in trees:
-                        runs[label].append(run_commands(tree, label, model, data, bound, Path(tmp)))
+                        runs[label].append(run_commands(tree, label, None if label == "no model" else model, data,
+                                                        bound, Path(tmp), None if label == "before" else profile))
                 first = {label: mine[0] for label, mine in runs.items()}
                 for label, mine in runs.items():
                     run = first[label]
                     err = _errors(x, read_series(run.back)[0], span)[0]
                     same = ""
-                    if label != "before" and "before" in first:
+                    if label == "after" and "before" in first:
                         same = "yes" if (filecmp.cmp(run.container, first["before"].container, shallow=False)
                                          and filecmp.cmp(run.back, first["before"].back, shallow=False)) else "NO"
                     times = [f"{min(r.compress[0] for r in mine):.1f} / {min(r.compress[1] for r in mine):.1f}",
@@ -490,11 +506,15 @@ def main() -> None:
                              "the adaptive one, in the same run)")
     parser.add_argument("--anchors", default=None,
                         help="with --file: the anchors to run, comma-separated [default: all installed]")
+    parser.add_argument("--no-model", action="store_true",
+                        help="with --file: also run this tree's tsae compress without the model")
+    parser.add_argument("--profile", type=Path, default=None,
+                        help="with --file: write a cProfile of each of this tree's commands to this folder")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.file:
         file_bench(args.file, [float(b) for b in args.bounds.split(",")], args.before, args.repeat,
-                   args.anchors.split(",") if args.anchors else None)
+                   args.anchors.split(",") if args.anchors else None, args.no_model, args.profile)
         return
     cases = load_cases(args.data, args.limit)
     others = anchors()

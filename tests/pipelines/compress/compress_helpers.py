@@ -73,7 +73,7 @@ def rewritten(data: bytes, header: dict | None = None, blocks: list[Block] | Non
     reader = Reader(io.BytesIO(data), "c.tsz")
     original = list(reader.blocks())
     out = io.BytesIO()
-    write_header(out, {**reader.header, **(header or {})})
+    write_header(out, {**reader.header, **(header or {})}, max(reader.version, 3))
     for block in original if blocks is None else blocks:
         write_block(out, block, coder_id("zlib"))
     write_trailer(out, reader.trailer if trailer is None else trailer)

@@ -1,4 +1,8 @@
-"""Compression of series with an autoencoder: quantised codes, an optional error-bounded residual, ``.tsz`` files.
+"""Compression of series with an error bound, without a model or with an autoencoder (its quantised codes), into
+``.tsz`` files.
+
+Without a model (``None`` for the model: an error bound is then required) each block is coded by the residual
+coder's own predictors alone, and neither side imports torch.
 
 :func:`compress_series` / :func:`decompress_series` work on arrays and bytes;
 :func:`compress_file` / :func:`decompress_file` on series files and ``.tsz`` containers

@@ -21,7 +21,7 @@ import numpy as np
 
 from tsae.engine.preprocess import repair_missing
 from tsae.errors import first_line
-from tsae.pipelines.compress.codes import CodeModel, DeferredCodeModel
+from tsae.pipelines.compress.codes import CodeModel, DeferredCodeModel, NoModel
 from tsae.pipelines.compress.container import Block, Pack, section_size
 from tsae.pipelines.compress.container import encode_block as encode_payload
 from tsae.pipelines.compress.entropy import ADAPTIVE, ADAPTIVE_PRUNE, CODERS, Packed, adaptive_rough_size, rough_size
@@ -83,13 +83,13 @@ class Prediction:
     does) never needs it. :attr:`needed` says whether it was asked for.
     """
 
-    def __init__(self, x: np.ndarray, filled: np.ndarray, stored: np.ndarray, step: float,
+    def __init__(self, x: np.ndarray, filled: np.ndarray, stored: np.ndarray | None, step: float,
                  decode: Callable[[], np.ndarray], values: np.ndarray | None = None) -> None:
         #: the block (C, m)
         self.x = x
         #: ``x`` with its non-finite samples repaired, as the model saw it
         self.filled = filled
-        #: the int codes to store (D, N)
+        #: the int codes to store (D, N); None without a model (:func:`no_prediction`)
         self.stored = stored
         #: the latent step (0 for codebook indices)
         self.step = step
@@ -127,6 +127,12 @@ def predict_block(model: CodeModel, x: np.ndarray, relative_step: float, codes: 
     return Prediction(x, filled, stored, step, prediction, prediction() if decode else None)
 
 
+def no_prediction(x: np.ndarray) -> Prediction:
+    """The :class:`Prediction` of the block ``x`` (C, m) without a model: no codes, and zeros, which
+    :func:`code_block` never asks for (the residual coder's own predictors code every channel)."""
+    return Prediction(x, fill_missing(x), None, 0.0, functools.partial(np.zeros, x.shape))
+
+
 def encode_block(model: CodeModel, x: np.ndarray, steps: np.ndarray | None, relative_step: float, coder: int,
                  codes: np.ndarray | None = None, whole: np.ndarray | None = None) -> tuple[Block, np.ndarray]:
     """Code the block ``x`` (C, m); returns the block and the values the decompressor will return.
@@ -162,7 +168,7 @@ def code_block(prediction: Prediction, steps: np.ndarray | None, coder: int, who
     pack = Packed() if pack is None else pack
     x, filled, stored, step = prediction.x, prediction.filled, prediction.stored, prediction.step
     finite = np.isfinite(x)
-    arrays = {"codes": stored}
+    arrays = {} if stored is None else {"codes": stored}
     check = 0
     if steps is None:
         y = prediction.values
@@ -175,7 +181,9 @@ def code_block(prediction: Prediction, steps: np.ndarray | None, coder: int, who
         # are coded by encode_payload
         size = lambda ints: _stored_size(ints, coder, pack.measure)  # noqa: E731
         # leaving the codes out saves their section and the latent step (stored when it is not 0)
-        codes_cost = section_size("codes", stored, coder, pack.measure) + (_STEP_BYTES if step else 0)
+        # without a model (no codes) the model's half is never tried: no cost is above an infinite one
+        codes_cost = math.inf if stored is None else (section_size("codes", stored, coder, pack.measure)
+                                                      + (_STEP_BYTES if step else 0))
         # a raw coder's sizes cost nothing to find: no estimate spares them
         rough = {_RAW: None, ADAPTIVE: adaptive_rough_size}.get(coder, rough_size)
         prune = ADAPTIVE_PRUNE if coder == ADAPTIVE else PRUNE_FACTOR
@@ -193,7 +201,7 @@ def code_block(prediction: Prediction, steps: np.ndarray | None, coder: int, who
         if np.isin(arrays["predictor"], USES_TAPS).any():
             arrays["taps"] = taps
         if not uses_model:
-            del arrays["codes"]
+            arrays.pop("codes", None)
             step = 0.0  # nothing to scale: a step of 0 is not stored
         check = _check(q)
         y = from_grid(q, grid_scales(steps, arrays["predictor"]))
@@ -233,11 +241,13 @@ def _prediction(model: CodeModel, block: Block, code_shape: tuple[int, ...]) -> 
         raise ValueError(f"codes the model cannot decode (outside its codebook?): {first_line(error)}") from None
 
 
-def decode_block(model: CodeModel | DeferredCodeModel, block: Block, steps: np.ndarray | None,
+def decode_block(model: CodeModel | DeferredCodeModel | NoModel, block: Block, steps: np.ndarray | None,
                  code_shape: tuple[int, ...]) -> np.ndarray:
     """The values ``(C, samples)`` of a block; ``ValueError`` when it is inconsistent or fails its check. A deferred
-    model is loaded only for a block with codes."""
+    model is loaded only for a block with codes; a block with codes in a container without a model is refused."""
     arrays = block.arrays
+    if isinstance(model, NoModel) and "codes" in arrays:
+        raise ValueError("block has codes, but the container was written without a model")
     if isinstance(model, DeferredCodeModel) and "codes" in arrays:
         model = model.model
     prediction = _prediction(model, block, code_shape) if isinstance(model, CodeModel) else None
@@ -262,4 +272,4 @@ def decode_block(model: CodeModel | DeferredCodeModel, block: Block, steps: np.n
 
 
 __all__ = ["encode_block", "decode_block", "fill_missing", "Prediction", "block_codes", "predict_block",
-           "code_block"]
+           "code_block", "no_prediction"]

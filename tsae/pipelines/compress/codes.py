@@ -100,6 +100,34 @@ class CodeModel:
         return np.asarray(self.normalizer.inverse_transform(y), dtype=np.float64) if self.normalizer else y
 
 
+#: the samples of a container's "window" without a model: blocks are whole numbers of them (``block_windows``)
+NO_MODEL_WINDOW = 64
+#: what a container's header ``codes`` says when it was written without a model
+NO_CODES = "none"
+
+
+class NoModel:
+    """No network: the predictor of a container written without a model (its header's ``codes`` is
+    :data:`NO_CODES`). Every block is coded by the residual coder's own predictors (differencing, linear prediction,
+    interpolation; :mod:`.residual`) against a prediction of zeros, and stores no codes; neither side imports torch.
+
+    Parameters
+    ----------
+    channels
+        The series' channel count.
+    window
+        The samples of a block's unit (a block holds ``block_windows`` of them).
+    """
+
+    kind = NO_CODES
+    vq = False
+    code_shape: tuple[int, ...] = ()
+
+    def __init__(self, channels: int, window: int = NO_MODEL_WINDOW) -> None:
+        self.channels = int(channels)
+        self.window = int(window)
+
+
 class DeferredCodeModel:
     """The :class:`CodeModel` of a model file, loaded (torch and the plugins imported, the network built) when a
     block first needs its network: a container whose blocks all left their codes out (the coder's own predictors
@@ -128,4 +156,4 @@ class DeferredCodeModel:
         return CodeModel(load_model(self.path, device="cpu"))
 
 
-__all__ = ["CodeModel", "DeferredCodeModel"]
+__all__ = ["CodeModel", "DeferredCodeModel", "NoModel", "NO_MODEL_WINDOW", "NO_CODES"]

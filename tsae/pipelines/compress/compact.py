@@ -82,7 +82,7 @@ BOUNDS = Kind(lambda value: value is None or (isinstance(value, list) and all(ty
 
 #: the header's fields in stored order (at most 8: one mask byte)
 HEADER_FIELDS: tuple[tuple[str, Kind], ...] = (
-    ("format", _constant("tsz")), ("channels", UINT), ("window", UINT), ("codes", _choice("uniform", "vq")),
+    ("format", _constant("tsz")), ("channels", UINT), ("window", UINT), ("codes", _choice("uniform", "vq", "none")),
     ("code_shape", UINTS), ("block_samples", UINT), ("max_error", BOUNDS),
 )
 TRAILER_FIELDS: tuple[tuple[str, Kind], ...] = (("samples", UINT), ("blocks", UINT))

@@ -14,6 +14,8 @@ and the check value (bit 1) are stored (else 0); a section's ``tag`` names it (0
 name follows), ``form`` packs its ``ndim`` (bits 0-2), integer width (bits 3-4) and
 coder (bits 5-7). A section is one signed integer array coded by
 :mod:`tsae.pipelines.compress.entropy` (raw when coding would not make it smaller).
+Version 4 is version 3 written without a model (the header's ``codes`` is ``"none"``, no model reference): its
+own number so that a tsae from before it names it a newer container instead of looking for a model file.
 Versions 1 (a plain JSON header) and 2 (a coded JSON header), with 32-bit lengths, a
 fixed block head, named sections and a JSON trailer, are read too.
 Reading checks every length and checksum before using the bytes, and that nothing follows the
@@ -49,9 +51,11 @@ from tsae.pipelines.compress.entropy import (
 )
 
 MAGIC = b"\x89TSZ\r\n\x1a\n"
-#: the format version written; 1 (a plain JSON header) and 2 (a coded JSON header) are read too
+#: the format version written with a model; 1 (a plain JSON header) and 2 (a coded JSON header) are read too
 VERSION = 3
-_READ_VERSIONS = (1, 2, 3)
+#: the format version written without a model (version 3's layout; readers before it refuse it as newer)
+NO_MODEL_VERSION = 4
+_READ_VERSIONS = (1, 2, 3, 4)
 #: refuse parts and blocks larger than this before allocating them (a corrupt length)
 MAX_PART_BYTES = 1 << 31
 #: the most bytes a coded header may inflate to (a small hostile file costs no more memory than a valid one)
@@ -96,9 +100,12 @@ def _part(data: bytes) -> bytes:
     return varint(len(data)) + data + struct.pack("<I", zlib.crc32(data))
 
 
-def write_header(handle: IO[bytes], header: dict[str, Any]) -> None:
-    """Write the magic, the format version and ``header`` (a JSON object; see :mod:`.compact`)."""
-    handle.write(MAGIC + struct.pack("<H", VERSION) + _part(encode_fields(header, HEADER_FIELDS)))
+def write_header(handle: IO[bytes], header: dict[str, Any], version: int = VERSION) -> None:
+    """Write the magic, the format ``version`` (:data:`VERSION`, or :data:`NO_MODEL_VERSION`) and ``header`` (a JSON
+    object; see :mod:`.compact`)."""
+    if version not in (VERSION, NO_MODEL_VERSION):
+        raise ValueError(f"format version {version} is not one this tsae writes")
+    handle.write(MAGIC + struct.pack("<H", version) + _part(encode_fields(header, HEADER_FIELDS)))
 
 
 def _section_key(name: str) -> bytes:
@@ -380,7 +387,7 @@ class Reader:
             raise self._cursor.fail("not a .tsz container (bad magic bytes)")
         (version,) = self._cursor.unpack("<H", "version")
         if version not in _READ_VERSIONS:
-            newer = "; a newer tsae wrote it?" if version > VERSION else ""
+            newer = "; a newer tsae wrote it?" if version > _READ_VERSIONS[-1] else ""
             raise self._cursor.fail(f".tsz format version {version} is not supported (this tsae reads versions "
                                     f"{_READ_VERSIONS[0]} to {_READ_VERSIONS[-1]}{newer})")
         self.version = version
@@ -424,5 +431,6 @@ class Reader:
             index += 1
 
 
-__all__ = ["Block", "BlockLimits", "Reader", "MAGIC", "VERSION", "MAX_HEADER_BYTES", "SECTION_TAGS", "write_header",
+__all__ = ["Block", "BlockLimits", "Reader", "MAGIC", "VERSION", "NO_MODEL_VERSION", "MAX_HEADER_BYTES", "SECTION_TAGS",
+           "write_header",
            "write_block", "write_payload", "write_trailer", "encode_block", "section_size"]

@@ -1,8 +1,10 @@
-"""File jobs: a series file to a ``.tsz`` container with a reference to its model file, and back.
+"""File jobs: a series file to a ``.tsz`` container with a reference to its model file, or without a model, and back.
 
 The container's header names the model file (its path relative to the container when
 possible, and absolute) and the first 128 bits of its SHA-256; decompressing finds the
 model there (or takes one given explicitly) and refuses a model file whose SHA-256 differs.
+A container written without a model (``model=None``: the residual coder's own predictors
+alone) records none, and decompresses without a model file and without importing torch.
 
 Audio and ``.npy`` files longer than one read block are read and written block by block
 (:mod:`tsae.io.blocks`), so memory is bounded by the block, not the file, and the
@@ -39,13 +41,18 @@ from tsae.io.series import channel_names, read_series
 from tsae.io.table_time import time_header
 from tsae.io.table_write import ColumnFormat, column_format, open_table_writer
 from tsae.io.tables import TableWarning
-from tsae.pipelines.compress.codes import DeferredCodeModel
+from tsae.pipelines.compress.codes import NO_MODEL_WINDOW, DeferredCodeModel
 from tsae.pipelines.compress.container import Reader
 from tsae.pipelines.compress.entropy import DEFAULT_CODER, coder_id
-from tsae.pipelines.compress.options import check_block_windows, check_latent_step, check_max_error
+from tsae.pipelines.compress.options import (
+    check_block_windows,
+    check_latent_step,
+    check_max_error,
+    check_without_model,
+)
 from tsae.pipelines.compress.quantise import audio_file_bounds
 from tsae.pipelines.compress.series import absolute_bounds, bounds_from_extremes, channel_extremes
-from tsae.pipelines.compress.stream import Compressor, Layout, iter_decompress, read_layout
+from tsae.pipelines.compress.stream import Compressor, Layout, iter_decompress, read_layout, written_without_model
 from tsae.pipelines.progress import sample_bar
 from tsae.pipelines.reconstruct.columns import check_channels, model_permutation
 
@@ -231,12 +238,13 @@ def _stored_time(stored: Any) -> _StoredTime | None:
                        utc=stored.get("utc") is True)
 
 
-def compress_file(model: str | os.PathLike, data: str | os.PathLike, output: str | os.PathLike, *,
+def compress_file(model: str | os.PathLike | None, data: str | os.PathLike, output: str | os.PathLike, *,
                   max_error: float | None = None, relative: bool = False, coder: str = DEFAULT_CODER,
                   block_windows: int = 256, latent_step: float | None = None, device: Any = "cpu",
                   chunk: int = CHUNK, progress: bool = False,
                   folder: str | os.PathLike | None = None) -> dict[str, Any]:
-    """Compress the series file ``data`` with the model file ``model`` into the container ``output``.
+    """Compress the series file ``data`` with the model file ``model``, or without a model, into the container
+    ``output``.
 
     An audio or ``.npy`` file longer than ``chunk`` samples is read ``chunk`` samples at
     a time (twice when ``relative``: the first pass finds each channel's range), giving
@@ -245,11 +253,16 @@ def compress_file(model: str | os.PathLike, data: str | os.PathLike, output: str
     Parameters
     ----------
     model
-        The ``.tsae`` model file; the container records its path and SHA-256.
+        The ``.tsae`` model file; the container records its path and SHA-256. ``None``: no model
+        (``max_error`` required, ``latent_step`` refused): each block is coded by the residual
+        coder's own predictors (differencing, linear prediction, interpolation), which on most
+        series give within 1 % of a trained model's size; the container records no model, and
+        decompresses without a model file and without torch. Blocks are then of ``block_windows``
+        x :data:`~tsae.pipelines.compress.codes.NO_MODEL_WINDOW` samples.
     data
-        A series file (CSV/TSV, ``.npy``, audio). A table's columns are matched by name to those
-        the model was trained on: in another order, they are coded in the model's order and
-        decompress in the table's; other names are refused (see
+        A series file (CSV/TSV, ``.npy``, audio). With a model, a table's columns are matched by
+        name to those the model was trained on: in another order, they are coded in the model's
+        order and decompress in the table's; other names are refused (see
         :mod:`~tsae.pipelines.reconstruct.columns`).
     output
         The ``.tsz`` file, written atomically, never over ``data`` or ``model``, nor under a
@@ -257,7 +270,7 @@ def compress_file(model: str | os.PathLike, data: str | os.PathLike, output: str
     max_error, relative, coder, block_windows, latent_step
         See :func:`~tsae.pipelines.compress.series.compress_series`.
     device
-        Where the encoder runs (the decoder always runs on the CPU in float64).
+        Where the encoder runs (the decoder always runs on the CPU in float64; nowhere without a model).
     chunk
         Samples per channel read at a time from a long audio or ``.npy`` file.
     progress
@@ -281,19 +294,24 @@ def compress_file(model: str | os.PathLike, data: str | os.PathLike, output: str
         samples its reader changes as it reads them, which would not come back (see :func:`_read_exactly`);
         a table's infinite cells and cells beyond :data:`~tsae.io.table_absurd.ABSURD` are kept as they are.
     """
-    from tsae.models.modelfile import load_model
-    from tsae.pipelines.reconstruct.series import frame_spec
-
-    model_path, data_path, out = Path(model), Path(data), Path(output)
-    check_output(out, [data_path, model_path])
+    model_path, data_path, out = None if model is None else Path(model), Path(data), Path(output)
+    inputs = [data_path] if model_path is None else [data_path, model_path]
+    check_output(out, inputs)
     check_output_kind(out, "container")  # -o s.csv or -o m.tsae: read as a table or a model
     check_flag("relative", relative)
     check_latent_step(latent_step)
     coder_id(coder)
-    loaded = load_model(model_path, device=device)
-    frame_spec(loaded)  # refuses a model that cannot reconstruct series (the speech denoisers)
-    check_max_error(max_error, int(loaded.channels))  # before the data is read
-    check_block_windows(block_windows, int(loaded.channels), int(loaded.window))
+    if model_path is None:
+        check_without_model(max_error, latent_step)
+        loaded = None
+    else:
+        from tsae.models.modelfile import load_model
+        from tsae.pipelines.reconstruct.series import frame_spec
+
+        loaded = load_model(model_path, device=device)
+        frame_spec(loaded)  # refuses a model that cannot reconstruct series (the speech denoisers)
+        check_max_error(max_error, int(loaded.channels))  # before the data is read
+        check_block_windows(block_windows, int(loaded.channels), int(loaded.window))
     source = open_source(data_path, chunk, exact=True) if data_path.suffix.lower() in _BLOCK_SUFFIXES else None
     whole = source is None or source.n <= chunk
     if whole:
@@ -305,30 +323,38 @@ def compress_file(model: str | os.PathLike, data: str | os.PathLike, output: str
         assert source is not None
         channels, samples, rate, meta = source.channels, source.n, source.rate, source.meta
         parts = iter_blocks(source, chunk)
-    # a table's columns are matched to the model's by name (a table of other names is refused); a reordered table
-    # is coded in the model's order, and comes back in its own
-    order = model_permutation(meta.get("columns"), loaded, str(data_path)) if meta.get("kind") == "table" else None
-    check_channels(data_path, channels, loaded, samples)
-    with in_file(data_path, model_path, out):  # a relative bound too small for the data's range names it
+    order = None
+    if loaded is not None:
+        # a table's columns are matched to the model's by name (a table of other names is refused); a reordered
+        # table is coded in the model's order, and comes back in its own
+        order = model_permutation(meta.get("columns"), loaded, str(data_path)) if meta.get("kind") == "table" else None
+        check_channels(data_path, channels, loaded, samples)
+    else:
+        with in_file(data_path):
+            check_max_error(max_error, channels)
+            check_block_windows(block_windows, channels, NO_MODEL_WINDOW)
+    with in_file(*inputs, out):  # a relative bound too small for the data's range names it
         if whole:
             bounds = absolute_bounds(values, max_error, relative)
         else:
             with _read_exactly():
                 bounds = _stream_bounds(data_path, channels, max_error, relative, chunk)
-    header = {"model": {**_model_reference(model_path, out.parent if folder is None else Path(folder)),
-                        "family": loaded.family},
-              "columns": list(meta.get("columns") or []), "sample_rate": rate,
+    reference = None if model_path is None or loaded is None else {
+        "model": {**_model_reference(model_path, out.parent if folder is None else Path(folder)),
+                  "family": loaded.family}}
+    header = {**(reference or {}), "columns": list(meta.get("columns") or []), "sample_rate": rate,
               "subtype": meta.get("subtype") if meta.get("kind") == "audio" else None,
               "input": meta.get("kind") if meta.get("kind") in STORED_KINDS else None,
               "time": _regular_time(meta, data_path)}
     # an audio file comes back in its sample format: the decoded samples are coded so that they keep the bound
     # once rounded to its steps (or mu-law levels) too
     coded = bounds if bounds is None or meta.get("kind") != "audio" else audio_file_bounds(bounds, meta.get("subtype"))
-    with atomic_path(out, protect=(data_path, model_path)) as tmp:
+    with atomic_path(out, protect=tuple(inputs)) as tmp:
         with open(tmp, "wb") as handle:
             writer = Compressor(handle, loaded, max_error=coded, coder=coder, block_windows=block_windows,
-                                latent_step=latent_step, header=header, channel_order=order)
-            with (in_file(data_path, model_path, out), sample_bar(samples, "compress", progress, leave=False) as bar,
+                                latent_step=latent_step, header=header, channel_order=order,
+                                channels=channels if loaded is None else None)
+            with (in_file(*inputs, out), sample_bar(samples, "compress", progress, leave=False) as bar,
                   _read_exactly()):  # inside the output's: a refused file leaves none
                 for part in parts:
                     writer.write(part)
@@ -388,20 +414,23 @@ def decompress_file(container: str | os.PathLike, output: str | os.PathLike, *,
         is a block's, not the series'); a CSV keeps the column names and the stored time column.
         A ``.tsz`` or ``.tsae`` name is refused.
     model
-        The model file (default: the one the container references, which must exist).
+        The model file (default: the one the container references, which must exist). A container
+        written without a model needs none (and refuses one); it decompresses without importing torch.
     progress
         Show a bar on stderr counting the samples decoded.
 
     Returns
     -------
     dict
-        ``samples``, ``channels``, ``model`` (path) and the stored ``max_error`` per channel.
+        ``samples``, ``channels``, ``model`` (path; None for a container written without one) and the
+        stored ``max_error`` per channel.
 
     Raises
     ------
     ValueError
         One line naming the container: corrupt, truncated or with bytes after its end, model missing
-        or with another SHA-256, or values that fail the error-bound check.
+        or with another SHA-256 (or given for a container written without one), or values that fail
+        the error-bound check.
     """
     source, out = Path(container), Path(output)
     if not source.is_file():
@@ -439,19 +468,25 @@ def stored_kind(container: str | os.PathLike) -> str:
 def _decompress(source: Path, out: Path, model: str | os.PathLike | None, progress: bool) -> dict:
     with open(source, "rb") as handle:
         reader = Reader(handle, str(source))
-        model_path = _find_model(reader, source, model)
-        check_output(out, [source, model_path])
+        model_path = None
+        if not written_without_model(reader):
+            model_path = _find_model(reader, source, model)
+        elif model is not None:
+            raise reader.fail(f"the container was written without a model: it decompresses without one (not "
+                              f"{model})")
+        inputs = (source,) if model_path is None else (source, model_path)
+        check_output(out, list(inputs))
         check_data_output(out)
         # the network is loaded at the first block with codes: none, when the coder's own predictors did better
-        code_model = DeferredCodeModel(model_path)
+        code_model = None if model_path is None else DeferredCodeModel(model_path)
         layout = read_layout(reader, code_model)  # before any output is opened or sized
-        protect = (source, model_path)
+        protect = inputs
         stored_as = None
         if out.suffix.lower() in _BLOCK_SUFFIXES:
             samples, stored_as = _write_blocks(out, reader, code_model, layout, handle, protect, progress)
         else:
             samples = _write_table(out, reader, code_model, layout, handle, protect, progress)
-    return {"samples": samples, "channels": layout.channels, "model": str(model_path),
+    return {"samples": samples, "channels": layout.channels, "model": None if model_path is None else str(model_path),
             "max_error": None if layout.bounds is None else layout.bounds.tolist(), "stored_as": stored_as}
 
 
@@ -467,7 +502,7 @@ def _count_samples(reader: Reader, layout: Layout, handle: BinaryIO) -> int:
     return n
 
 
-def _write_table(out: Path, reader: Reader, model: DeferredCodeModel, layout: Layout, handle: BinaryIO,
+def _write_table(out: Path, reader: Reader, model: DeferredCodeModel | None, layout: Layout, handle: BinaryIO,
                  protect: tuple[str | os.PathLike, ...], progress: bool = False) -> int:
     """Write the blocks of ``reader`` to the table (CSV/TSV) ``out`` as they are decoded, after the time column the
     header stores; returns the samples written.
@@ -500,7 +535,7 @@ def _write_table(out: Path, reader: Reader, model: DeferredCodeModel, layout: La
     return table.rows
 
 
-def _write_blocks(out: Path, reader: Reader, model: DeferredCodeModel, layout: Layout, handle: BinaryIO,
+def _write_blocks(out: Path, reader: Reader, model: DeferredCodeModel | None, layout: Layout, handle: BinaryIO,
                   protect: tuple[str | os.PathLike, ...], progress: bool = False) -> tuple[int, str | None]:
     """Write the blocks of ``reader`` to the audio or ``.npy`` file ``out`` as they are decoded.
 

@@ -50,6 +50,16 @@ def check_max_error(max_error: Any, channels: int) -> np.ndarray | None:
     raise ValueError(f"max_error must be {problem}, got {shown(max_error)}")
 
 
+def check_without_model(max_error: Any, latent_step: Any) -> None:
+    """Refuse what compressing without a model cannot do: no ``max_error`` (the container would hold nothing: the
+    codes alone are a model's), or a ``latent_step`` (there are no codes to quantise); ``ValueError``."""
+    if max_error is None:
+        raise ValueError("compressing without a model needs max_error (without a bound, a container holds a "
+                         "model's codes alone)")
+    if latent_step is not None:
+        raise ValueError("latent_step needs a model (a container without one holds no codes)")
+
+
 def check_block_windows(block_windows: Any, channels: int, window: int) -> int:
     """The model windows per block: ``block_windows`` (an int >= 1) made no larger than a block may be.
 
@@ -92,5 +102,5 @@ def check_header(header: Any) -> dict[str, Any]:
     return header
 
 
-__all__ = ["check_max_error", "check_block_windows", "check_latent_step", "check_header",
+__all__ = ["check_without_model", "check_max_error", "check_block_windows", "check_latent_step", "check_header",
            "block_values_limit", "MAX_BOUND", "MAX_BLOCK_VALUES", "MAX_BLOCK_SAMPLES"]

@@ -261,19 +261,19 @@ def inloop_streams(x: np.ndarray, q: np.ndarray, steps: np.ndarray, taps: np.nda
     return out
 
 
-def code_residual(q: np.ndarray, p: np.ndarray | Callable[[], np.ndarray], cost: Cost, codes_cost: int,
+def code_residual(q: np.ndarray, p: np.ndarray | Callable[[], np.ndarray], cost: Cost, codes_cost: float,
                   rough: Cost | None = None, prune: float = PRUNE_FACTOR, taps: bool = True,
                   fine: tuple[np.ndarray, np.ndarray] | None = None
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
     """The integer stream to store for grid values ``q`` and predicted grid values ``p`` (C, m).
 
-    ``cost(ints)`` is the stored size of an integer array: one channel's stream (the linear
-    mode adds its four coefficients'); the cheapest mode wins in each channel. The same
-    choice is made once more without the model (``p = 0``: differencing and the blend of
-    past values only), which wins when it costs less than the choice with the model plus
-    ``codes_cost`` (what the codes add to the block). Returns the stream, the modes (C,),
-    the linear coefficients (C, 4), the taps (C, :data:`ORDER`) (zeros for channels of other
-    modes) and whether the model's prediction is used (else the block needs no codes and ``p`` is 0).
+    ``cost(ints)`` is the stored size of an integer array: one channel's stream (the linear mode adds its four
+    coefficients'); the cheapest mode wins in each channel. The same choice is made once more without the model
+    (``p = 0``: differencing and the blend of past values only), which wins when it costs less than the choice with
+    the model plus ``codes_cost`` (what the codes add to the block; ``math.inf`` without a model: ``p`` is never
+    asked for). Returns the stream, the modes (C,), the linear coefficients (C, 4), the taps (C, :data:`ORDER`)
+    (zeros for channels of other modes) and whether the model's prediction is used (else the block needs no codes
+    and ``p`` is 0).
 
     ``rough(ints)``, a much faster estimate of ``cost`` (optional), spares ``cost`` the streams
     of a channel that it finds more than :data:`PRUNE_FACTOR` times as large as the channel's

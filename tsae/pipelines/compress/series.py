@@ -6,6 +6,11 @@ Examples
 >>> model = load_model("model.tsae")                                   # doctest: +SKIP
 >>> data = compress_series(model, x, max_error=1e-3, relative=True)    # doctest: +SKIP
 >>> y = decompress_series(data, model)   # |x - y| <= 1e-3 * range, per channel   # doctest: +SKIP
+
+Without a model (the residual coder's own predictors alone; no torch on either side):
+
+>>> data = compress_series(None, x, max_error=1e-3, relative=True)    # doctest: +SKIP
+>>> y = decompress_series(data)                                        # doctest: +SKIP
 """
 from __future__ import annotations
 
@@ -15,11 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from tsae.engine.layout import check_flag
+from tsae.engine.layout import as_channels_first, check_flag
 from tsae.models.modelfile import as_loaded
 from tsae.pipelines.compress.container import Reader
 from tsae.pipelines.compress.entropy import DEFAULT_CODER
-from tsae.pipelines.compress.options import MAX_BOUND, check_max_error
+from tsae.pipelines.compress.options import MAX_BOUND, check_max_error, check_without_model
 from tsae.pipelines.compress.stream import Compressor, iter_decompress
 from tsae.pipelines.reconstruct.columns import frame_in_model_order
 from tsae.pipelines.reconstruct.series import as_model_channels
@@ -69,13 +74,15 @@ def absolute_bounds(values: np.ndarray, max_error: Any, relative: bool) -> np.nd
 def compress_series(loaded: Any, values: Any, *, max_error: Any = None, relative: bool = False,
                     coder: str = DEFAULT_CODER, block_windows: int = 256, latent_step: float | None = None,
                     header: dict[str, Any] | None = None) -> bytes:
-    """Compress ``values`` with the autoencoder ``loaded`` into ``.tsz`` bytes.
+    """Compress ``values`` with the autoencoder ``loaded``, or without a model, into ``.tsz`` bytes.
 
     Parameters
     ----------
     loaded
         A :class:`~tsae.models.modelfile.LoadedModel` trained on series of this channel count
-        (or a model file path, or what :func:`tsae.fit` returned).
+        (or a model file path, or what :func:`tsae.fit` returned); ``None``: no model, the residual
+        coder's own predictors alone (``max_error`` is then required; ``values`` as
+        :func:`~tsae.engine.layout.as_channels_first` reads them, a DataFrame's columns in its order).
     values
         ``(channels, n)`` or ``(n,)``; NaN and +-inf are kept exactly. As many rows as the
         model has channels are channels, however few samples they hold. A pandas DataFrame's
@@ -97,6 +104,15 @@ def compress_series(loaded: Any, values: Any, *, max_error: Any = None, relative
         the bound of every finite sample (``(channels, n)`` float64), and a channel of whole
         numbers under a bound below 0.5 exactly.
     """
+    if loaded is None:
+        check_without_model(max_error, latent_step)  # before the values are looked at
+        x = as_channels_first(values, "values")[0]
+        buffer = io.BytesIO()
+        writer = Compressor(buffer, None, max_error=absolute_bounds(x, max_error, relative), coder=coder,
+                            block_windows=block_windows, latent_step=latent_step, header=header, channels=len(x))
+        writer.write(x)
+        writer.close()
+        return buffer.getvalue()
     loaded = as_loaded(loaded)
     order = _frame_order(values, loaded)
     x = np.asarray(as_model_channels(values, int(loaded.channels))[0], dtype=np.float64)
@@ -141,19 +157,21 @@ def _check_model(reader: Reader, loaded: Any) -> None:
     check_model_digest(reader, path, expected)
 
 
-def decompress_series(data: bytes, loaded: Any, name: str = "<bytes>") -> np.ndarray:
+def decompress_series(data: bytes, loaded: Any = None, name: str = "<bytes>") -> np.ndarray:
     """Decompress ``.tsz`` bytes written by :func:`compress_series` with the same model: ``(channels, n)`` float64.
 
     ``data`` is bytes-like; ``loaded`` a :class:`~tsae.models.modelfile.LoadedModel`, a
-    model file path or what :func:`tsae.fit` returned. Raises ``ValueError`` (naming
-    ``name``) for a corrupt or truncated container, a model that does not fit it, or
-    values that fail the error-bound check.
+    model file path or what :func:`tsae.fit` returned, ``None`` for a container written
+    without a model. Raises ``ValueError`` (naming ``name``) for a corrupt or truncated
+    container, a model that does not fit it (or one given for a container written without,
+    or none for one written with), or values that fail the error-bound check.
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"data must be the container's bytes (decompress_file reads a file), got {type(data).__name__}")
     reader = Reader(io.BytesIO(data), name)
-    loaded = as_loaded(loaded)
-    _check_model(reader, loaded)
+    if loaded is not None:
+        loaded = as_loaded(loaded)
+        _check_model(reader, loaded)
     blocks = list(iter_decompress(reader, loaded))
     if not blocks:
         return np.zeros((int(reader.header["channels"]), 0))

@@ -16,12 +16,22 @@ from typing import IO, Any
 
 import numpy as np
 
-from tsae.models.device import torch_threads
+from tsae.errors import shown
+from tsae.models.device import native_threads, torch_threads
 from tsae.models.modelfile import as_loaded
 from tsae.pipelines.compress.ahead import Ahead, usable_cores
-from tsae.pipelines.compress.blocks import Prediction, block_codes, code_block, decode_block, predict_block
-from tsae.pipelines.compress.codes import CodeModel, DeferredCodeModel
+from tsae.pipelines.compress.blocks import (
+    Prediction,
+    block_codes,
+    code_block,
+    decode_block,
+    no_prediction,
+    predict_block,
+)
+from tsae.pipelines.compress.codes import NO_CODES, CodeModel, DeferredCodeModel, NoModel
 from tsae.pipelines.compress.container import (
+    NO_MODEL_VERSION,
+    VERSION,
     Block,
     BlockLimits,
     Reader,
@@ -37,6 +47,7 @@ from tsae.pipelines.compress.options import (
     check_header,
     check_latent_step,
     check_max_error,
+    check_without_model,
 )
 from tsae.pipelines.compress.quantise import check_magnitude, grid_steps, whole_channels
 
@@ -59,10 +70,15 @@ class Compressor:
     handle
         Binary stream to write to (a file opened ``"wb"``, or ``io.BytesIO``).
     loaded
-        A :class:`~tsae.models.modelfile.LoadedModel`, a model file path or what :func:`tsae.fit` returned.
+        A :class:`~tsae.models.modelfile.LoadedModel`, a model file path or what :func:`tsae.fit` returned;
+        ``None`` (with ``channels``): no model, the residual coder's own predictors alone (a format version
+        :data:`~tsae.pipelines.compress.container.NO_MODEL_VERSION` container, which decompresses without a model
+        file and without torch; blocks of ``block_windows`` x
+        :data:`~tsae.pipelines.compress.codes.NO_MODEL_WINDOW` samples).
     max_error
         Absolute error bound, one value or one per channel, each finite, > 0 and at most
-        :data:`~tsae.pipelines.compress.options.MAX_BOUND` (``None``: codes only, lossy).
+        :data:`~tsae.pipelines.compress.options.MAX_BOUND` (``None``: codes only, lossy; required without a
+        model).
     coder
         ``"adaptive"`` (default: :mod:`~tsae.pipelines.compress.adaptive`), ``"lzma"`` (byte planes and raw LZMA2,
         the default before it), ``"zlib"``, ``"zstd"`` (needs ``zstandard``) or ``"raw"``.
@@ -79,15 +95,21 @@ class Compressor:
         in the order of the columns the model was trained on); ``None``: as they are. Everything
         else (``max_error``, the values written, the errors returned, a decompressed series) stays
         in the input's order; only the coded blocks are in the model's.
+    channels
+        The series' channel count, without a model (with one: the model's).
     """
 
     def __init__(self, handle: IO[bytes], loaded: Any, *, max_error: Any = None, coder: str = DEFAULT_CODER,
                  block_windows: int = 256, latent_step: float | None = None,
-                 header: dict[str, Any] | None = None, channel_order: Sequence[int] | None = None) -> None:
+                 header: dict[str, Any] | None = None, channel_order: Sequence[int] | None = None,
+                 channels: int | None = None) -> None:
         latent_step = check_latent_step(latent_step)
         extra = check_header(header)
-        self.model = loaded if isinstance(loaded, CodeModel) else CodeModel(as_loaded(loaded))
+        self.model = _predictor(loaded, channels)
         channels = self.model.channels
+        without = isinstance(self.model, NoModel)
+        if without:
+            check_without_model(max_error, latent_step)
         self._order = check_channel_order(channel_order, channels)
         given_error = check_max_error(max_error, channels)
         #: the bound of each channel in the model's order, as the values are coded
@@ -96,9 +118,11 @@ class Compressor:
         self.coder = coder_id(coder)
         self.block_samples = check_block_windows(block_windows, channels, self.model.window) * self.model.window
         self.latent_step = latent_step if latent_step is not None or self.max_error is not None else DEFAULT_STEP
+        if without:
+            self.latent_step = 0.0  # no codes: no step to choose on the first block
         self.handle = handle
         #: the next block's prediction is decoded on a worker thread while this block's residual is coded
-        self._ahead: Ahead[Prediction] = Ahead(AHEAD_BLOCKS if usable_cores() > 1 else 0)
+        self._ahead: Ahead[Prediction] = Ahead(AHEAD_BLOCKS if usable_cores() > 1 and not without else 0)
         #: whether the worker decodes the next block's prediction at once: while the blocks coded last needed theirs
         #: (else a block that needs it decodes it when it does; the prediction is the same either way)
         self._decode_ahead = True
@@ -116,7 +140,7 @@ class Compressor:
             "codes": self.model.kind, "code_shape": self.code_shape, "block_samples": self.block_samples,
             "max_error": None if given_error is None else given_error.tolist(),
             **({} if self._order is None else {"channel_order": list(self._order)}),
-        })
+        }, NO_MODEL_VERSION if without else VERSION)
 
     def write(self, values: np.ndarray) -> None:
         """Add samples ``(C, m)`` (float; NaN and +-inf are kept); codes every block that is full."""
@@ -157,6 +181,10 @@ class Compressor:
         self._pending = [rest] if rest.shape[1] else []
         self._pending_samples = rest.shape[1]
         flags = None if self.max_error is None else whole_channels(block_values, self.max_error)
+        if isinstance(self.model, NoModel):  # no network, no worker thread: the block is coded here
+            with native_threads(1):
+                self._code(block_values, flags, no_prediction(block_values))
+            return
         # on one thread, as the decoder: the default (every core, which numba's first parallel kernel restores)
         # runs this small network's encoder 10-15 times slower on a shared machine, in threads fighting for cores
         with torch_threads(1, native=True):
@@ -170,6 +198,9 @@ class Compressor:
                 self._code(x, rounded, prediction)
 
     def _drain(self) -> None:
+        if not self._ahead.depth:  # nothing ahead (no worker, or no model): no torch to hold to one thread
+            self._ahead.close()
+            return
         with torch_threads(1, native=True):
             for (x, rounded), prediction in self._ahead.drain():
                 self._code(x, rounded, prediction)
@@ -187,6 +218,7 @@ class Compressor:
 
     def _first_block(self, x: np.ndarray, whole: np.ndarray | None) -> None:
         """Code the first block with a bound, keeping the latent step that gives the smallest block."""
+        assert isinstance(self.model, CodeModel)  # a compressor without a model has no step to choose
         codes = block_codes(self.model, x)
         tried = AUTO_STEPS[:1] if self.model.vq else AUTO_STEPS  # indices have no step to tune
         best: tuple[float, Block, np.ndarray, bytes] | None = None
@@ -213,6 +245,18 @@ class Compressor:
             self._peak = np.maximum(self._peak, error.max(axis=1, initial=0.0))
             self._squares += (error**2).sum(axis=1)
         self._counts += finite.sum(axis=1)
+
+
+def _predictor(loaded: Any, channels: int | None) -> CodeModel | NoModel:
+    """The :class:`Compressor`'s predictor: the model ``loaded``, or ``NoModel(channels)`` for ``None``."""
+    if loaded is None or isinstance(loaded, NoModel):
+        count = loaded.channels if isinstance(loaded, NoModel) else channels
+        if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count <= 0:
+            raise ValueError(f"compressing without a model needs the channel count (a positive int), got {count!r}")
+        return loaded if isinstance(loaded, NoModel) else NoModel(int(count))
+    if channels is not None:
+        raise ValueError("channels is the model's: give it only without a model")
+    return loaded if isinstance(loaded, CodeModel) else CodeModel(as_loaded(loaded))
 
 
 def check_channel_order(order: Any, channels: int) -> tuple[int, ...] | None:
@@ -266,11 +310,13 @@ def _positive_int(value: Any) -> int:
     return value
 
 
-def read_layout(reader: Reader, model: CodeModel | DeferredCodeModel) -> Layout:
+def read_layout(reader: Reader, model: CodeModel | DeferredCodeModel | NoModel | None) -> Layout:
     """Check the header of the open container ``reader`` against ``model``; ``ValueError`` naming the container.
 
     A :class:`DeferredCodeModel` is checked for its channels and window; its codes (kind and shape) when
-    :func:`iter_decompress` loads it, at the first block with codes.
+    :func:`iter_decompress` loads it, at the first block with codes. ``None`` (or a :class:`NoModel`): the
+    container must have been written without a model (its header's ``codes`` is ``"none"``), as a container
+    written without one must be read without.
     """
     header = reader.header
     if header.get("format") != FORMAT:
@@ -282,6 +328,9 @@ def read_layout(reader: Reader, model: CodeModel | DeferredCodeModel) -> Layout:
         bounds = None if header.get("max_error") is None else np.asarray(header["max_error"], dtype=np.float64)
     except (KeyError, TypeError, ValueError, OverflowError):
         raise reader.fail("corrupt .tsz header (missing or malformed entries)") from None
+    check_model_needed(reader, model is None or isinstance(model, NoModel))
+    if model is None:
+        model = NoModel(channels, window)
     if (model.channels, model.window) != (channels, window):
         raise reader.fail(f"the model takes {model.channels} channel(s) x {model.window} samples, the container was "
                           f"written for {channels} x {window}")
@@ -316,6 +365,27 @@ def read_layout(reader: Reader, model: CodeModel | DeferredCodeModel) -> Layout:
                   columns if len(columns) == channels else [], order)
 
 
+def written_without_model(reader: Reader) -> bool:
+    """Whether the container ``reader`` was written without a model: its header's ``codes`` is ``"none"``, which
+    format version 4 has, and only it (anything else is a corrupt header: ``ValueError`` naming the container)."""
+    without = reader.header.get("codes") == NO_CODES
+    if without != (reader.version == NO_MODEL_VERSION):
+        codes = shown(reader.header.get("codes"))
+        raise reader.fail(f"corrupt .tsz header (format version {reader.version} with {codes} codes: version "
+                          f"{NO_MODEL_VERSION}, and only it, is written without a model)")
+    return without
+
+
+def check_model_needed(reader: Reader, without: bool) -> None:
+    """Refuse to read the container ``reader`` with a model when it was written without one, or ``without`` one
+    (``without``) when it was written with one: ``ValueError`` naming the container."""
+    written_without = written_without_model(reader)
+    if written_without and not without:
+        raise reader.fail("the container was written without a model: it decompresses without one (no model file)")
+    if without and not written_without:
+        raise reader.fail("the container was written with a model: give its model file")
+
+
 def check_codes(reader: Reader, model: CodeModel, kind: Any, code_shape: tuple[int, ...]) -> None:
     """Refuse codes of ``kind`` and ``code_shape`` (what the header of ``reader`` says) that ``model`` does not give:
     ``ValueError`` naming the container."""
@@ -328,14 +398,20 @@ def check_codes(reader: Reader, model: CodeModel, kind: Any, code_shape: tuple[i
 def iter_decompress(reader: Reader, loaded: Any, layout: Layout | None = None) -> Iterator[np.ndarray]:
     """Yield the values ``(C, m)`` of each block of the open container ``reader``, decoded with ``loaded``
     (a :class:`~tsae.models.modelfile.LoadedModel`, a model file path, what :func:`tsae.fit` returned, a
-    :class:`CodeModel`, or a :class:`DeferredCodeModel`, loaded at the first block with codes).
+    :class:`CodeModel`, or a :class:`DeferredCodeModel`, loaded at the first block with codes; ``None`` or a
+    :class:`NoModel` for a container written without a model).
 
     ``layout`` is :func:`read_layout`'s (read here when not given). Raises ``ValueError``
     naming the container when the model does not fit it, a block is corrupt or larger
     than the header allows, or a block's values fail the error-bound check.
     """
-    model = loaded if isinstance(loaded, (CodeModel, DeferredCodeModel)) else CodeModel(as_loaded(loaded))
-    layout = read_layout(reader, model) if layout is None else layout
+    if loaded is None or isinstance(loaded, NoModel):
+        check_model_needed(reader, True)
+        layout = read_layout(reader, None) if layout is None else layout
+        model: CodeModel | DeferredCodeModel | NoModel = NoModel(layout.channels, layout.window)
+    else:
+        model = loaded if isinstance(loaded, (CodeModel, DeferredCodeModel)) else CodeModel(as_loaded(loaded))
+        layout = read_layout(reader, model) if layout is None else layout
     steps = None if layout.bounds is None else grid_steps(_coded(layout.bounds, layout.order))
     samples = 0
     for index, block in enumerate(reader.blocks(layout.limits)):
@@ -353,5 +429,6 @@ def iter_decompress(reader: Reader, loaded: Any, layout: Layout | None = None) -
                           f"the blocks hold {samples})")
 
 
-__all__ = ["Compressor", "Layout", "check_channel_order", "iter_decompress", "read_layout", "check_codes", "AUTO_STEPS",
+__all__ = ["Compressor", "Layout", "check_channel_order", "iter_decompress", "read_layout", "check_codes",
+           "check_model_needed", "written_without_model", "AUTO_STEPS",
            "DEFAULT_STEP", "FORMAT"]
