@@ -22,6 +22,9 @@ per window scale (:mod:`~tsae.pipelines.anomaly.frame_batches`), with the scores
 MQTT messages whose topic names the device, and that came together, are scored so too
 (:meth:`DeviceMonitors.push_topics`), each device's messages pushed one by one: its records are those of each message
 pushed alone.
+A new device's monitor is a copy of the fresh one, unpickled from one blueprint (:meth:`Monitor.forks
+<tsae.pipelines.anomaly.monitor.Monitor.forks>`): where devices come and go (a device a line), what each costs is
+mostly its own few samples.
 Each device's first warning of each kind is written at once (:data:`FIRST_WARNINGS` in all); then a kind's
 warnings share one rate limit across devices (those held back counted in the next one written).
 """
