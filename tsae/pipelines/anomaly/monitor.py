@@ -428,7 +428,7 @@ class Monitor:
 
         A stream shorter than the detector's shortest window, none of whose sensors went silent (a silent sensor's
         error is its normal level), has no score: each of its samples' is NaN, what the core's flush finds after a
-        pass over every scale (a third of the cost of a device that sent a line, :mod:`~.devices`).
+        pass over every scale (about a quarter of the cost of a device that sent a line, :mod:`~.devices`).
         """
         core = scoring_core(self.core)
         if self.silent_reports == 0 and core.seen < min(scale.window for scale in core.scales):
