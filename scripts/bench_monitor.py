@@ -26,10 +26,19 @@ the CPU time of one process (``run_monitor`` in-process after a warm-up run, sta
 ``--evict-cap`` devices round robin over ``--max-devices`` of that cap (every line drops a device): lines a second
 and the records written.
 
+New devices (``--new-devices 1000,10000,100000``): the cost of a device the monitor has not seen, where a fleet's
+devices come and go: line protocol of that many devices, ``--lines-each`` lines each (round robin), through
+``run_monitor --group-by host`` in-process under each ``--max-devices`` of ``--caps`` (1: every new device drops
+the last; eviction at every line). Each tree (this one, and ``--old DIR``, alias ``--before DIR``) runs in a process
+of its own, after a warm-up stream; the table gives its CPU seconds (start-up excluded), ms of CPU per device,
+devices per CPU second, the process's peak RSS and whether its records are those of the first tree (less the
+summaries' ``seconds``).
+
 Usage::
 
     python scripts/bench_monitor.py [--rows 200000] [--block 1000] [--window 32] [--no-stdin]
     python scripts/bench_monitor.py --devices 1,10,50,500 [--old DIR] [--device-samples 40000]
+    python scripts/bench_monitor.py --new-devices 1000,10000 [--lines-each 1] [--caps 1,1000] [--before DIR]
 """
 from __future__ import annotations
 
@@ -255,6 +264,75 @@ def bench_devices(args: argparse.Namespace, tmp: Path) -> None:
         print(f"  {name}: {lines / wall:,.0f} lines/s, {len(written):,} records written")
 
 
+_NEW_RUN = """
+import io, resource, sys, time
+from tsae.pipelines.anomaly.monitor import run_monitor
+detector, text, cap, out = sys.argv[1], open(sys.argv[2]).read(), int(sys.argv[3]), sys.argv[4]
+warm = "".join(f"m,host=w{k} s0={i % 7},s1=2,s2=3,s3=4 {1709251200 + i}000000000\\n" for i in range(80)
+               for k in range(5))  # windows filled: the network and kernels warmed up
+run_monitor(detector, stdin=io.StringIO(warm), stdout=io.StringIO(), stderr=io.StringIO(), fmt="influx", quiet=True,
+            group_by=["host"], max_devices=cap)
+written = io.StringIO()
+start = time.process_time()
+run_monitor(detector, stdin=io.StringIO(text), stdout=written, stderr=io.StringIO(), fmt="influx", quiet=True,
+            group_by=["host"], max_devices=cap)
+cpu = time.process_time() - start
+open(out, "w").write(written.getvalue())
+print(cpu, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def fleet_lines(devices: int, each: int, sensors: int = 4) -> str:
+    """Line protocol of ``devices`` devices, ``each`` lines each, round robin, 10 s apart (dates in ns)."""
+    x = synthetic(2000 + each, sensors)[2000:]
+    return "".join(f"m,host=d{d} " + ",".join(f"s{j}={x[i, j] + 1e-4 * (d % 1000):.5f}" for j in range(sensors))
+                   + f" {(1_709_251_200 + 10 * i) * 10**9}\n" for i in range(each) for d in range(devices))
+
+
+def bench_new_devices(args: argparse.Namespace, tmp: Path) -> None:
+    """The new-devices runs (see the module docstring)."""
+    path = _fitted_detector(args, tmp, 4)
+    trees: list[tuple[str, Path | None]] = [("this", None)]
+    if args.old:
+        trees.insert(0, ("before", Path(args.old)))
+    print(f"\nnew devices: tsae monitor --group-by host, line protocol, 4 sensors, window {args.window}, one CPU "
+          "thread; CPU seconds of the stream (start-up excluded)")
+    print(f"{'devices':>8s} {'lines':>5s} {'cap':>6s} {'tree':>6s} {'CPU s':>8s} {'ms/device':>9s} "
+          f"{'devices/s':>9s} {'peak MB':>8s} {'records':>8s}")
+    for devices in [int(d) for d in args.new_devices.split(",")]:
+        (tmp / "fleet.txt").write_text(fleet_lines(devices, args.lines_each))
+        for cap in [int(c) for c in args.caps.split(",")]:
+            first = None
+            for name, tree in trees:
+                root = Path(__file__).resolve().parents[1] if tree is None else tree
+                out = tmp / f"{name}.jsonl"
+                done = subprocess.run([sys.executable, "-c", _NEW_RUN, str(path), str(tmp / "fleet.txt"), str(cap),
+                                       str(out)], capture_output=True, text=True, check=True, cwd=tmp,
+                                      env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(root)})
+                cpu, peak = map(float, done.stdout.split()[-2:])
+                records = [json.loads(line) for line in out.read_text().splitlines()]
+                for record in records:
+                    record.pop("seconds", None)
+                first = records if first is None else first
+                same = "same" if records == first else "DIFFER"
+                print(f"{devices:8d} {args.lines_each:5d} {cap:6d} {name:>6s} {cpu:8.2f} {cpu / devices * 1e3:9.3f} "
+                      f"{devices / cpu:9,.0f} {peak:8.0f} {same:>8s}", flush=True)
+
+
+def _fitted_detector(args: argparse.Namespace, tmp: Path, sensors: int) -> Path:
+    """A detector file of ``sensors`` sensors, fitted by the old tree where there is one (this tree reads an older
+    detector file, an older tree refuses a newer one)."""
+    path = tmp / "det.tsae"
+    np.save(tmp / "train.npy", synthetic(2000, sensors))
+    fit = ("import numpy as np, sys; from tsae.pipelines.anomaly.detector import Detector; "
+           f"Detector(window={args.window}, epochs=1, device='cpu', max_train_windows=2000).fit("
+           f"np.load(sys.argv[1]).T, sensors=[f's{{i}}' for i in range({sensors})]).save(sys.argv[2])")
+    root = args.old or str(Path(__file__).resolve().parents[1])
+    subprocess.run([sys.executable, "-c", fit, str(tmp / "train.npy"), str(path)], check=True, cwd=tmp,
+                   env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": root})
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=200_000, help="rows for the throughput runs (1 and 8 sensors)")
@@ -265,13 +343,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sensors", default="1,8,100")
     parser.add_argument("--no-stdin", dest="stdin", action="store_false")
     parser.add_argument("--devices", help="device counts for the --group-by runs (1,10,50,500): these runs only")
-    parser.add_argument("--old", help="a tree of the old tsae (git archive main tsae | tar -x -C DIR) to compare")
+    parser.add_argument("--old", "--before", dest="old",
+                        help="a tree of the old tsae (git archive main tsae | tar -x -C DIR) to compare")
+    parser.add_argument("--new-devices", help="device counts for the new-devices runs (1000,10000): these runs only")
+    parser.add_argument("--lines-each", type=int, default=1, help="lines of each device in the new-devices runs")
+    parser.add_argument("--caps", default="1,1000", help="--max-devices of the new-devices runs")
     parser.add_argument("--device-samples", type=int, default=40_000, help="samples in all, whatever the devices")
     parser.add_argument("--repeat", type=int, default=2, help="runs of each tree and device count (best kept)")
     parser.add_argument("--cpu-repeat", type=int, default=5, help="in-process runs timed by CPU time (best kept)")
     parser.add_argument("--evict-cap", type=int, default=100, help="--max-devices of the eviction run")
     parser.add_argument("--evict-lines", type=int, default=20_000, help="lines of the eviction run")
     args = parser.parse_args(argv)
+    if args.new_devices:
+        with tempfile.TemporaryDirectory() as tmp:
+            bench_new_devices(args, Path(tmp))
+        return 0
     if args.devices:
         with tempfile.TemporaryDirectory() as tmp:
             bench_devices(args, Path(tmp))

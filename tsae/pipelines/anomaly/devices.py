@@ -22,6 +22,9 @@ per window scale (:mod:`~tsae.pipelines.anomaly.frame_batches`), with the scores
 MQTT messages whose topic names the device, and that came together, are scored so too
 (:meth:`DeviceMonitors.push_topics`), each device's messages pushed one by one: its records are those of each message
 pushed alone.
+A new device's monitor is a copy of the fresh one, unpickled from one blueprint (:meth:`Monitor.forks
+<tsae.pipelines.anomaly.monitor.Monitor.forks>`): where devices come and go (a device a line), what each costs is
+mostly its own few samples.
 Each device's first warning of each kind is written at once (:data:`FIRST_WARNINGS` in all); then a kind's
 warnings share one rate limit across devices (those held back counted in the next one written).
 """
@@ -161,6 +164,7 @@ class DeviceMonitors:
         self.max_devices = whole_number("max_devices", max_devices, 1)
         self.levels = topic_levels(topic_tags)
         self.template = monitor
+        self._fork = monitor.forks()  # a new device's monitor (much quicker than monitor.fork, the same)
         self.log = monitor.log
         self.sensors, self.threshold, self.core = monitor.sensors, monitor.threshold, monitor.core
         self.scales = scoring_core(monitor.core).scales  # every device's scales' terms and networks (shared)
@@ -363,7 +367,7 @@ class DeviceMonitors:
                               f"seen least recently ({self._name(old)}, and later others: its open event is closed "
                               "and its summary written if any of its samples had a score; told once)")
             records += self._device_records(old, self._end(stale, dropped=True))
-        monitor = self.template.fork(_DeviceLog(self.log, self._name(key), self._firsts))
+        monitor = self._fork(_DeviceLog(self.log, self._name(key), self._firsts))
         self.devices[key] = monitor
         self._last_seen[key] = self._clock
         self.seen += 1
