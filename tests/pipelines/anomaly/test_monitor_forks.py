@@ -78,23 +78,26 @@ def test_a_stream_shorter_than_a_window_flushes_as_the_cores_flush(detector, tes
         assert same(*outputs), (n, outputs)
 
 
-def test_devices_write_what_separate_monitors_write(detector, test_data):
+@pytest.mark.parametrize("options", [{}, {"drift_rate": 0.05, "drift_every": 100}])
+def test_devices_write_what_separate_monitors_write(detector, test_data, options):
     hosts = {"a": test_data[300:500], "b": test_data[:150], "c": test_data[:5], "d": test_data[450:700]}
     streams = {host: lp(rows, host) for host, rows in hosts.items()}
     lines = [stream[k] for k in range(250) for stream in streams.values() if k < len(stream)]
-    devices = DeviceMonitors(Monitor(detector, every_sample=True, fmt="influx"), ["host"])
+    devices = DeviceMonitors(Monitor(detector, every_sample=True, fmt="influx", **options), ["host"])
     records = []
     for k in range(0, len(lines), 64):
         records += devices.push_lines(lines[k:k + 64])
     records += devices.flush()
     for host in streams:  # each alone, fed its lines of each block (early alarms depend on where a stream is cut)
-        alone, want = Monitor(detector, every_sample=True, fmt="influx"), []
+        alone, want = Monitor(detector, every_sample=True, fmt="influx", **options), []
         for k in range(0, len(lines), 64):
             want += alone.push_lines([line for line in lines[k:k + 64] if f"host={host} " in line])
         want += alone.flush() + [alone.summary()]
         got = [{k: v for k, v in r.items() if k != "tags"} for r in records if r.get("tags") == {"host": host}]
         assert same(without_seconds(got), without_seconds(want)), host
     assert any(r["type"] == "event" and r["tags"] == {"host": "a"} for r in records)
+    if options:  # the drift updates moved each device's own normaliser, and no other's
+        assert any(r.get("drift_updates", 0) > 0 for r in records)
 
 
 def test_the_device_seen_least_recently_is_dropped_first(detector, test_data):
