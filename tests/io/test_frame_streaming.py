@@ -199,3 +199,35 @@ def test_a_progress_bar_is_told_the_samples_and_each_block(signals, tmp_path, ce
     bar = Recorder()
     frame_file(signals / "stereo.wav", tmp_path / "f.npy", 64, 16, center=center, block=500, progress=bar)
     assert bar.total == 3001 and sum(bar.done) == 3001 and len(bar.done) > 1
+
+
+def test_one_long_padded_frame_is_written_without_a_copy(tmp_path) -> None:
+    """--window 10**8 --pad on a short file peaked at three times the frame (taper, frame, and its bytes)."""
+    np.save(tmp_path / "short.npy", np.ones(100, np.float32))
+    length = 4_000_000  # 16 MB of float32
+    frame_file(tmp_path / "short.npy", tmp_path / "warm.npy", 1000, 1, pad=True)  # the kernel compiled, not counted
+    tracemalloc.start()
+    try:
+        frame_file(tmp_path / "short.npy", tmp_path / "frames.npy", length, 1, pad=True)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    frames = np.load(tmp_path / "frames.npy", mmap_mode="r")
+    assert frames.shape == (1, length) and frames[0, :100].min() == 1 and not frames[0, 100:].any()
+    assert peak < 2.5 * 4 * length  # the taper and the frame; it was 3x
+
+
+def test_a_frame_too_large_for_memory_names_the_file(tmp_path, monkeypatch) -> None:
+    """It said only 'Error: not enough memory (MemoryError)'."""
+    from tsae.engine.streaming import StreamFramer
+
+    def no_room(self):
+        raise MemoryError("Unable to allocate 3.73 GiB for an array")
+
+    monkeypatch.setattr(StreamFramer, "flush", no_room)
+    np.save(tmp_path / "x.npy", np.ones(100, np.float32))
+    result = CliRunner().invoke(cli, ["frame", str(tmp_path / "x.npy"), "--window", "1000", "--pad",
+                                      "-o", str(tmp_path / "f.npy")])
+    assert result.exit_code == 1 and not (tmp_path / "f.npy").exists()
+    assert result.output.strip() == (f"Error: {tmp_path / 'x.npy'}: not enough memory to cut frames of 1000 samples "
+                                     "from it (Unable to allocate 3.73 GiB for an array)")

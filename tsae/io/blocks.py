@@ -227,7 +227,7 @@ class NpyBlockWriter:
         step_bytes = self.dtype.itemsize * self.inner
         for r, row in enumerate(values):
             self.handle.seek(self.start + step_bytes * (r * self.total + self.done))
-            self.handle.write(row.tobytes())
+            self.handle.write(row.data)  # no copy: a row of one long frame may be most of the memory
         self.done += steps
 
 

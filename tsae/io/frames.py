@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tsae.errors import NamedMemoryError
+from tsae.errors import NamedMemoryError, memory_for
 from tsae.io.atomic import atomic_path
 from tsae.io.blocks import NpyBlockWriter
 from tsae.io.paths import (
@@ -152,7 +152,8 @@ def frame_file(source: str | os.PathLike, output: str | os.PathLike | None, leng
     except NamedMemoryError as error:
         raise NamedMemoryError(f"{source}: {error}") from None
     half = np.zeros((*shape[:-1], length // 2), np.float32) if center else None
-    with atomic_path(target, protect=(source,)) as tmp, open(tmp, "wb") as handle:
+    with memory_for(source, f"cut frames of {length} samples from"), \
+            atomic_path(target, protect=(source,)) as tmp, open(tmp, "wb") as handle:
         try:
             writer = NpyBlockWriter(handle, out_shape, np.float32, axis=-2)
         except OSError as error:  # "File too large" when sizing the file

@@ -271,3 +271,26 @@ def test_an_error_in_a_url_input_names_the_url(tiny_model, series_dir, tmp_path)
     (row,) = result.failed
     assert "memory://tsae-url-errors/bad.csv" in row["error"] and "tsae-" not in row["error"].replace(
         "tsae-url-errors", ""), row["error"]
+
+
+def test_a_data_file_named_manifest_is_not_left_out(tiny_model, series_dir, tmp_path) -> None:
+    """A folder's data file named manifest.csv was skipped without a word (only a manifest tsae wrote is)."""
+    folder = tmp_path / "named"
+    folder.mkdir()
+    for name, src in (("manifest.csv", "s0.csv"), ("s1.csv", "s1.csv")):
+        (folder / name).write_bytes((series_dir / src).read_bytes())
+    result = run("reconstruct", tiny_model, folder, "-o", tmp_path / "out", "-q", "--device", "cpu")
+    assert result.exit_code == 1 and not (tmp_path / "out").exists()
+    assert result.output.strip() == (f"Error: {folder / 'manifest.csv'}: its output {tmp_path / 'out' / 'manifest.csv'}"
+                                     " would be the batch's manifest: give the manifest another file (--manifest)")
+    result = run("reconstruct", tiny_model, folder, "-o", tmp_path / "out", "--manifest", tmp_path / "m.csv",
+                 "-q", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    assert sorted(read_manifest(tmp_path / "m.csv")) == [
+        str(folder / "manifest.csv"), str(folder / "s1.csv")]
+    (tmp_path / "out" / "manifest.csv").unlink()  # a rerun on the outputs: the manifest tsae wrote is no input
+    (tmp_path / "m.csv").rename(tmp_path / "out" / "manifest.csv")
+    result = run("reconstruct", tiny_model, tmp_path / "out", "-o", tmp_path / "again", "-q", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    assert list(read_manifest(tmp_path / "again" / "manifest.csv")) == [
+        str(tmp_path / "out" / "s1.csv")]

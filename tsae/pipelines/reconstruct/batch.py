@@ -382,15 +382,31 @@ def _plan_batch(model_path: Path, inputs: Iterable[str | os.PathLike], out: str,
         Path(out) / MANIFEST_NAME if not is_url(out) else Path.cwd() / MANIFEST_NAME)
     # an earlier run's manifest is not an input; any other file the manifest would replace stays one (and is refused)
     skip = (manifest_path,) if _is_manifest(manifest_path) else ()
-    files = expand_inputs(inputs, SERIES_SUFFIXES, urls=True, skip=skip,
-                          exclude=lambda name: name == MANIFEST_NAME)
+    inputs = list(inputs)
+    files = _without_manifests(expand_inputs(inputs, SERIES_SUFFIXES, urls=True, skip=skip), inputs)
     pairs = plan_outputs(files, out, folder=True)
+    for src, dst in pairs:
+        if not is_url(dst) and os.path.abspath(dst) == os.path.abspath(manifest_path):
+            raise ValueError(f"{src}: its output {dst} would be the batch's manifest: "
+                             "give the manifest another file (--manifest)")
     check_output(manifest_path, [*files, model_path])
     if manifest_path.is_file() and not _is_manifest(manifest_path):
         raise ValueError(f"{manifest_path}: is not a manifest this command wrote; refusing to replace it "
                          "(give --manifest a new file or an earlier run's manifest)")
     check_outputs([dst for _, dst in pairs], [*files, model_path, manifest_path])
     return manifest_path, pairs
+
+
+def _without_manifests(files: list[str], inputs: list[str | os.PathLike]) -> list[str]:
+    """``files`` less the manifests an earlier batch wrote that a folder or a glob found.
+
+    A data file that is merely named ``manifest.csv`` stays an input (it was left out without a
+    word); a URL's ``manifest.csv`` cannot be looked into cheaply and is left out, as before.
+    """
+    named = {os.path.realpath(str(item)) for item in inputs if not is_url(str(item))}
+    return [name for name in files
+            if os.path.basename(name) != MANIFEST_NAME or (not is_url(name) and (
+                os.path.realpath(name) in named or not _is_manifest(Path(name))))]
 
 
 def _dispatch(loaded: Any, model_path: Path, todo: list[tuple[str, str]], done: Callable[[dict[str, Any]], None],
