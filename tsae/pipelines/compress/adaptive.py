@@ -71,9 +71,15 @@ def encode(u: np.ndarray) -> bytes:
     u = np.ascontiguousarray(u, dtype=np.uint64)
     if not u.size:
         return b""
-    coded = bytes([_VALUES]) + _rangecoder.encode(u, *_params()).tobytes()
+    coded = encode_values(u)
     alphabet = _alphabet(u)
     return alphabet if alphabet is not None and len(alphabet) < len(coded) else coded
+
+
+def encode_values(u: np.ndarray) -> bytes:
+    """The values form of the zig-zagged values ``u`` (uint64, not empty): :func:`encode`'s bytes when
+    :func:`measure` found that form the smaller (it gives no bytes then), without trying the alphabet form again."""
+    return bytes([_VALUES]) + _rangecoder.encode(np.ascontiguousarray(u, dtype=np.uint64), *_params()).tobytes()
 
 
 def measure(u: np.ndarray) -> tuple[int, bytes | None]:
@@ -117,4 +123,4 @@ def decode(data: bytes, count: int) -> np.ndarray:
     return ((table << 1) ^ (table >> 63)).view(np.uint64)[ranks]
 
 
-__all__ = ["encode", "measure", "decode", "FORMS"]
+__all__ = ["encode", "encode_values", "measure", "decode", "FORMS"]

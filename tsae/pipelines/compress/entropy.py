@@ -37,6 +37,16 @@ Encoder = Callable[[bytes], bytes]
 Decoder = Callable[[bytes, int], bytes]
 
 
+def _lzma_encode(data: bytes) -> bytes:
+    """``data`` in raw LZMA2 with :data:`_LZMA_ENCODE`'s settings, its dictionary cut to the smallest power of two
+    (4 KiB at least) that holds ``data``: raw LZMA2 stores no dictionary size, a match reaches back no further than
+    the data's start, and setting up the match finder of a 4 MiB dictionary (some 40 MB) cost most of the time of
+    coding a block's row (a few KiB). The bytes were the same on the 3201 distinct rows of the decision data."""
+    size = 1 << max(12, (len(data) - 1).bit_length())
+    return lzma.compress(data, format=lzma.FORMAT_RAW, filters=[{**_LZMA_ENCODE[0],
+                                                                 "dict_size": min(size, _LZMA[0]["dict_size"])}])
+
+
 def _raw_decode(data: bytes, limit: int) -> bytes:
     return bytes(data[:limit])
 
@@ -67,8 +77,7 @@ def _coders() -> dict[str, tuple[int, Callable[[], tuple[Encoder, Decoder]]]]:
     return {
         "raw": (0, lambda: (bytes, _raw_decode)),
         "zlib": (1, lambda: (lambda data: zlib.compress(data, 9), _zlib_decode)),
-        "lzma": (2, lambda: (lambda data: lzma.compress(data, format=lzma.FORMAT_RAW, filters=_LZMA_ENCODE),
-                             _lzma_decode)),
+        "lzma": (2, lambda: (_lzma_encode, _lzma_decode)),
         "zstd": (3, _zstd),
         "adaptive": (4, lambda: (_integers_only, _integers_only)),
     }
@@ -282,7 +291,7 @@ class Packed:
     def __call__(self, values: np.ndarray, coder: int) -> tuple[int, bytes]:
         if coder == ADAPTIVE:
             u = zigzag(values)
-            return _width(u), _pack_adaptive(u, self._rows)
+            return _width(u), _pack_adaptive(u, row=self._coded_row)
         width, planes = _byte_planes(values)
         key = (coder, width, planes)
         if key not in self._known:
@@ -298,6 +307,14 @@ class Packed:
             return self(values, coder)
         u = zigzag(values)
         return _width(u), _pack_adaptive(u, row=self._measured_row)
+
+    def _coded_row(self, u: np.ndarray) -> bytes:
+        """:func:`_pack_row` of ``u``, coded once; a row measured before is coded in the form measuring found the
+        smaller (its values form: neither the alphabet nor LZMA2 is tried again)."""
+        key = u.tobytes()
+        if key not in self._rows:
+            self._rows[key] = _adaptive().encode_values(u) if key in self._sizes else _pack_row(u)
+        return self._rows[key]
 
     def _measured_row(self, u: np.ndarray) -> bytes:
         key = u.tobytes()

@@ -69,10 +69,17 @@ def linear_residual(q: np.ndarray, p: np.ndarray, coef: np.ndarray) -> np.ndarra
     return q - (acc >> SHIFT)
 
 
+def _lag_matrix(q: np.ndarray) -> np.ndarray:
+    """``(len(q), ORDER)`` float64, column ``j - 1`` ``q`` lagged by ``j`` (zeros before the block): the columns of
+    :func:`_lagged`, read off one padded copy of ``q`` rather than stacked from sixteen."""
+    padded = np.concatenate([np.zeros(ORDER, q.dtype), q])
+    return np.lib.stride_tricks.sliding_window_view(padded, ORDER)[:len(q), ::-1].astype(np.float64)
+
+
 def fit_taps(q: np.ndarray) -> np.ndarray:
     """Least-squares coefficients (fixed point, int64 (:data:`ORDER`,)) of ``q[t]`` on ``q[t-1] ... q[t-ORDER]``
     (values before the block read as 0), lightly regularised so that a flat or short block gets small ones."""
-    lags = np.stack([_lagged(q, j) for j in range(1, ORDER + 1)], axis=1).astype(np.float64)
+    lags = _lag_matrix(q)
     scale = max(float(np.abs(lags).max(initial=0.0)), 1.0)
     lags /= scale
     gram = lags.T @ lags
