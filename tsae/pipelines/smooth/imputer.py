@@ -309,10 +309,13 @@ def _end_weight(z: np.ndarray, missing: np.ndarray, L: int, rank: int, default: 
     return min(default, float(_blend_weights(np.concatenate(truth), np.concatenate(line), [np.concatenate(fill)])[0]))
 
 
-def _impute_channel(v: np.ndarray, *, window: int | None, rank: int | None, max_rank: int, seed: int) -> np.ndarray:
+def _impute_channel(v: np.ndarray, *, window: int | None, rank: int | None, max_rank: int, seed: int,
+                    plan: _Plan | None = None) -> tuple[np.ndarray, _Plan | None]:
+    """``v`` with its gaps filled, and the :class:`_Plan` that filled them (``plan`` when given, else chosen on
+    ``v``'s hidden samples; None when nothing was chosen)."""
     missing = np.isnan(v)
     if not missing.any():
-        return v.copy()
+        return v.copy(), plan
     n = len(v)
     # gross glitches only: a brief dip or peak within the series' range may be real, and the fill needs it;
     # found on the series divided by a power of two (exact): near float64's limit their bounds overflowed
@@ -326,11 +329,14 @@ def _impute_channel(v: np.ndarray, *, window: int | None, rank: int | None, max_
     mu, sd = float(np.mean(obs / unit)) * unit, float(spread(obs)[0]) or 1.0
     z = repair_missing(normalise(v, mu, sd))  # v - mu overflowed for values of both signs near the limit
     if n < 8:
-        return denormalise(z, mu, sd)
+        return denormalise(z, mu, sd), plan
     L = int(window or np.clip(n // 5, 4, 128))
     L = max(2, min(L, n // 2))
     chosen = rank is None  # a given rank is the autoencoder's fill, unweighted
-    plan = _Plan(rank, 1.0) if rank is not None else _plan(z, missing, L, max_rank, seed)
+    if rank is not None:
+        plan = _Plan(rank, 1.0)
+    elif plan is None:
+        plan = _plan(z, missing, L, max_rank, seed)
     line, fill = z, z
     end_weight = plan.weight
     if plan.rank > 0:
@@ -348,7 +354,7 @@ def _impute_channel(v: np.ndarray, *, window: int | None, rank: int | None, max_
     for a, b in runs(missing):
         if a == 0 or b == n:  # an extrapolation: weighed on its own (the spline does not reach there)
             z[a:b] = line[a:b] + end_weight * (fill[a:b] - line[a:b])
-    return denormalise(z, mu, sd)
+    return denormalise(z, mu, sd), plan
 
 
 def impute(
@@ -361,6 +367,7 @@ def impute(
     iterations: int = 20,
     seed: int = 0,
     device: str = "cpu",
+    plans: list[Any] | None = None,
 ) -> np.ndarray:
     """Fill every missing sample (NaN) of a series by autoencoder reconstruction.
 
@@ -389,6 +396,12 @@ def impute(
         Seed of the hidden-sample draw.
     device
         Device for a trained model.
+    plans
+        Blocks of one long series (:func:`~tsae.pipelines.smooth.blocks.impute_blocks`): one entry per
+        channel (in the order of ``x``'s channels), None or the fill plan (bottleneck size and blend weights)
+        an earlier block chose for that channel. A plan is used as it is; a None entry is replaced by
+        the plan chosen here, so that the blocks after it reuse it instead of choosing again on their own
+        hidden samples (most of the time of a block). Without a trained model only.
 
     Returns
     -------
@@ -428,9 +441,18 @@ def impute(
                 break  # settled: every further refill would be this one
             out[missing] = rec[missing]
     else:
+        if plans is not None and len(plans) != len(arr):
+            raise ValueError(f"plans must hold one entry per channel ({len(arr)}), got {len(plans)}")
+        chosen = list(plans) if plans is not None else [None] * len(arr)
+        rows = []
         with torch_threads(1, native=True):
-            out = np.stack([_impute_channel(row, window=window, rank=rank, max_rank=max_rank, seed=seed)
-                            for row in arr])
+            for c, row in enumerate(arr):
+                filled, chosen[c] = _impute_channel(row, window=window, rank=rank, max_rank=max_rank, seed=seed,
+                                                    plan=chosen[c])
+                rows.append(filled)
+        out = np.stack(rows)
+        if plans is not None:
+            plans[:] = chosen
     out[~missing] = arr[~missing]
     if np.isinf(out).any():  # a fill beyond float64's range (a series at its limit): said, not inf
         raise ValueError("the filled gaps go beyond float64's range (the observed values reach "
