@@ -71,7 +71,7 @@ def _lagged_covariance(z: np.ndarray, L: int) -> tuple[np.ndarray, np.ndarray]:
     N = n - L + 1
     sums = np.concatenate([[0.0], np.cumsum(z)])
     mean = (sums[N:N + L] - sums[:L]) / N
-    first = np.array([z[:N] @ z[d:d + N] for d in range(L)])  # gram[0, d]
+    first = np.correlate(z, z[:N], "valid")  # gram[0, d] = z[:N] @ z[d:d + N], the same sums
     k, d = np.arange(L - 1)[:, None], np.arange(L)[None, :]
     # gram[k + 1, k + 1 + d] - gram[k, k + d]; entries with k + d >= L are never read (indices only kept in range)
     step = z[k + N] * z[np.minimum(k + N + d, n - 1)] - z[k] * z[np.minimum(k + d, n - 1)]
@@ -85,10 +85,14 @@ def _window_sums(values: np.ndarray, windows: int, n: int) -> np.ndarray:
     """``out[t]``: the sum of ``values[i]`` over the lags ``i`` at which a window starts at ``t - i`` (one of
     ``windows``), for ``t`` in ``range(n)``: ``np.convolve(np.ones(windows), values)`` by running sums."""
     sums = np.concatenate([[0.0], np.cumsum(values)])
-    t = np.arange(n)
-    hi = np.minimum(t, len(values) - 1) + 1
-    lo = np.minimum(np.maximum(t - windows + 1, 0), hi)
-    return sums[hi] - sums[lo]
+    L = len(values)
+    # every lag reaches t from L - 1 to windows - 1: the full sum there; only the ends are worked out per sample
+    ends = np.r_[0:min(n, L - 1), max(L - 1, windows):n]
+    hi = np.minimum(ends, L - 1) + 1
+    lo = np.minimum(np.maximum(ends - windows + 1, 0), hi)
+    out = np.full(n, sums[L] - sums[0])
+    out[ends] = sums[hi] - sums[lo]
+    return out
 
 
 def _decoded_edge(codes: np.ndarray, V: np.ndarray) -> np.ndarray:
