@@ -17,7 +17,7 @@ neighbours on both sides and only its own part written:
   on the block and its context. Each channel's fill plan (the bottleneck size and the blend
   weights, chosen by hiding observed samples: over half the time of a block) is chosen once, on
   the first block with a gap in that channel, and reused by the blocks after it, as the smoother
-  reuses what its first block taught (a 10 x 100,000 series: 33 s -> NN s). A block never ends inside a gap: its end moves forward
+  reuses what its first block taught. A block never ends inside a gap: its end moves forward
   to the next sample observed in every channel, so each gap is filled once, from one
   segment that holds it whole and observed samples on both sides. A block grows so to at
   most :data:`IMPUTE_GROWTH` times its length (memory in proportion): a gap of at most
