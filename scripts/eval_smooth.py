@@ -32,7 +32,8 @@ followed by the cross-validated Savitzky-Golay filter.
 Imputation: gaps covering 1 %, 5 %, 10 % and 20 % of a series (several gaps), RMSE on
 the missing samples for tsae.impute beside linear and cubic-spline interpolation (scipy).
 
-Usage: ``python scripts/eval_smooth.py [--quick] [--n 2000] [--first-seed 0] [--only smooth|noise|glitches|impute]``
+Usage: ``python scripts/eval_smooth.py [--quick] [--n 2000] [--first-seed 0] [--only smooth|noise|glitches|impute]
+[--block B]`` (``--block``: the imputation goes through ``tsae impute``'s blocks of B samples, as a long file does)
 
 Defaults are chosen on ``--first-seed 100`` (decision draws); the reported tables use seeds
 from 0, never looked at while choosing.
@@ -491,7 +492,19 @@ def make_gaps(n: int, fraction: float, rng: np.random.Generator) -> np.ndarray:
     return mask
 
 
-def run_imputation(n: int, seeds: int, first_seed: int = 0) -> None:
+def _impute_in_blocks(x: np.ndarray, block: int) -> np.ndarray:
+    """``x`` filled as ``tsae impute`` fills a file longer than ``block`` samples (block by block)."""
+    import tempfile
+
+    from tsae.pipelines.smooth.files import impute_file
+
+    with tempfile.TemporaryDirectory() as tmp:
+        np.save(Path(tmp) / "x.npy", x[None])
+        impute_file(Path(tmp) / "x.npy", Path(tmp) / "filled.npy", block=block, quiet=True)
+        return np.load(Path(tmp) / "filled.npy")[0]
+
+
+def run_imputation(n: int, seeds: int, first_seed: int = 0, block: int | None = None) -> None:
     from scipy.interpolate import CubicSpline
 
     import tsae.pipelines.smooth.imputer as imputer
@@ -499,7 +512,7 @@ def run_imputation(n: int, seeds: int, first_seed: int = 0) -> None:
     kinds = ["sine", "chirp", "ecg", "random_walk", "steps"]
     reals = real_series(n)
     print(f"\n## Imputation: RMSE on the missing samples / std(truth), n={n}, mean of {seeds} seed(s), "
-          "light noise (0.05) on the observed samples")
+          "light noise (0.05) on the observed samples" + ("" if block is None else f", in blocks of {block}"))
     head = f"{'signal':<18}{'gaps':>6} {'tsae':>8} {'linear':>8} {'spline':>8} {'tsae/best':>10}"
     print(head)
     print("-" * len(head))
@@ -517,7 +530,7 @@ def run_imputation(n: int, seeds: int, first_seed: int = 0) -> None:
                 x[gaps] = np.nan
                 t = np.arange(len(x))
                 t0 = time.perf_counter()
-                filled = imputer.impute(x)
+                filled = imputer.impute(x) if block is None else _impute_in_blocks(x, block)
                 seconds += time.perf_counter() - t0
                 lin = np.interp(t[gaps], t[~gaps], x[~gaps])
                 spl = CubicSpline(t[~gaps], x[~gaps])(t[gaps])
@@ -539,6 +552,8 @@ def main() -> None:
     parser.add_argument("--only", choices=["smooth", "noise", "glitches", "impute"], default=None)
     parser.add_argument("--first-seed", type=int, default=0,
                         help="first noise draw (defaults were chosen on 100; report from 0)")
+    parser.add_argument("--block", type=int, default=None,
+                        help="impute as tsae impute does a long file, in blocks of this many samples")
     args = parser.parse_args()
     if args.quick:
         args.n, args.seeds = 1000, 1
@@ -549,7 +564,7 @@ def main() -> None:
     if args.only in (None, "glitches"):
         run_glitches(args.n, args.seeds, args.first_seed)
     if args.only in (None, "impute"):
-        run_imputation(args.n, args.seeds, args.first_seed)
+        run_imputation(args.n, args.seeds, args.first_seed, args.block)
 
 
 if __name__ == "__main__":

@@ -399,3 +399,43 @@ def test_a_gap_longer_than_the_blocks_hold_is_filled_from_a_segment_not_the_whol
     whole = impute(x, rank=4)[0, gap]
     assert rmse(out[0, gap], truth[0, gap]) < 1.25 * rmse(whole, truth[0, gap])
     assert abs(out[0, gap.start] - x[0, gap.start - 1]) < 0.1 and abs(out[0, gap.stop - 1] - x[0, gap.stop]) < 0.1
+
+
+def _gappy_sines(n: int, every: int) -> np.ndarray:
+    t = np.arange(n)
+    values = np.stack([np.sin(2 * np.pi * t / 200), np.cos(2 * np.pi * t / 330)])
+    values += 0.01 * np.random.default_rng(3).normal(size=values.shape)
+    for s in range(500, n - 100, every):  # a gap in each channel of every block
+        values[0, s:s + 20] = np.nan
+        values[1, s + 40:s + 50] = np.nan
+    return values
+
+
+def test_a_long_series_chooses_each_channels_fill_plan_once(tmp_path, monkeypatch) -> None:
+    from tsae.pipelines.smooth import imputer
+
+    chosen: list[int] = []
+    plan = imputer._plan
+
+    def counted(*args, **kwargs):
+        chosen.append(1)
+        return plan(*args, **kwargs)
+
+    monkeypatch.setattr(imputer, "_plan", counted)
+    values = _gappy_sines(8192, 1000)
+    np.save(tmp_path / "x.npy", values)
+    impute_file(tmp_path / "x.npy", tmp_path / "filled.npy", block=2048, max_rank=2)  # four blocks
+    assert len(chosen) == 2  # once per channel, not once per channel and block
+    out, missing = np.load(tmp_path / "filled.npy"), np.isnan(values)
+    assert not np.isnan(out).any() and np.array_equal(out[~missing], values[~missing])
+
+
+def test_a_plan_chosen_by_one_fill_is_the_one_reused() -> None:
+    values = _gappy_sines(3000, 1000)
+    plans: list = [None, None]
+    first = impute(values, plans=plans, max_rank=2)
+    assert np.array_equal(first, impute(values, max_rank=2))  # choosing the plans changes nothing
+    assert all(p is not None for p in plans)
+    assert np.array_equal(impute(values, plans=plans, max_rank=2), first)  # the same plans, the same fill
+    with pytest.raises(ValueError, match="one entry per channel"):
+        impute(values, plans=[None])

@@ -14,7 +14,10 @@ neighbours on both sides and only its own part written:
   series whose character changes later is smoothed with what the first block taught (the
   edge guard keeps what it cannot predict).
 - :func:`impute_blocks` fills each block with :func:`~tsae.pipelines.smooth.imputer.impute`
-  on the block and its context. A block never ends inside a gap: its end moves forward
+  on the block and its context. Each channel's fill plan (the bottleneck size and the blend
+  weights, chosen by hiding observed samples: over half the time of a block) is chosen once, on
+  the first block with a gap in that channel, and reused by the blocks after it, as the smoother
+  reuses what its first block taught. A block never ends inside a gap: its end moves forward
   to the next sample observed in every channel, so each gap is filled once, from one
   segment that holds it whole and observed samples on both sides. A block grows so to at
   most :data:`IMPUTE_GROWTH` times its length (memory in proportion): a gap of at most
@@ -186,6 +189,8 @@ def impute_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], adv
     """
     n, start, filled = source.n, 0, 0
     held = 0  # the first sample the source still holds
+    # each channel's fill plan, chosen on the first block with a gap in it and reused (see the module notes)
+    plans: list[Any] | None = [None] * source.channels if kwargs.get("model") is None else None
     while start < n:
         limit = min(n, start + IMPUTE_GROWTH * block)
         end = _block_end(source, min(n, start + block), limit)
@@ -206,7 +211,7 @@ def impute_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], adv
         gaps = int(np.isnan(part).sum())
         if gaps:
             try:
-                part = impute(values, **kwargs)[:, start - a: end - a]
+                part = impute(values, plans=plans, **kwargs)[:, start - a: end - a]
             except ValueError as error:  # a gap longer than the block and its context in some channel
                 raise ValueError(f"{source.path}: samples {a} to {b}: {error}") from None
             filled += gaps

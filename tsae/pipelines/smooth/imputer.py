@@ -71,7 +71,7 @@ def _lagged_covariance(z: np.ndarray, L: int) -> tuple[np.ndarray, np.ndarray]:
     N = n - L + 1
     sums = np.concatenate([[0.0], np.cumsum(z)])
     mean = (sums[N:N + L] - sums[:L]) / N
-    first = np.array([z[:N] @ z[d:d + N] for d in range(L)])  # gram[0, d]
+    first = np.correlate(z, z[:N], "valid")  # gram[0, d] = z[:N] @ z[d:d + N], the same sums
     k, d = np.arange(L - 1)[:, None], np.arange(L)[None, :]
     # gram[k + 1, k + 1 + d] - gram[k, k + d]; entries with k + d >= L are never read (indices only kept in range)
     step = z[k + N] * z[np.minimum(k + N + d, n - 1)] - z[k] * z[np.minimum(k + d, n - 1)]
@@ -85,10 +85,14 @@ def _window_sums(values: np.ndarray, windows: int, n: int) -> np.ndarray:
     """``out[t]``: the sum of ``values[i]`` over the lags ``i`` at which a window starts at ``t - i`` (one of
     ``windows``), for ``t`` in ``range(n)``: ``np.convolve(np.ones(windows), values)`` by running sums."""
     sums = np.concatenate([[0.0], np.cumsum(values)])
-    t = np.arange(n)
-    hi = np.minimum(t, len(values) - 1) + 1
-    lo = np.minimum(np.maximum(t - windows + 1, 0), hi)
-    return sums[hi] - sums[lo]
+    L = len(values)
+    # every lag reaches t from L - 1 to windows - 1: the full sum there; only the ends are worked out per sample
+    ends = np.r_[0:min(n, L - 1), max(L - 1, windows):n]
+    hi = np.minimum(ends, L - 1) + 1
+    lo = np.minimum(np.maximum(ends - windows + 1, 0), hi)
+    out = np.full(n, sums[L] - sums[0])
+    out[ends] = sums[hi] - sums[lo]
+    return out
 
 
 def _decoded_edge(codes: np.ndarray, V: np.ndarray) -> np.ndarray:
@@ -309,10 +313,13 @@ def _end_weight(z: np.ndarray, missing: np.ndarray, L: int, rank: int, default: 
     return min(default, float(_blend_weights(np.concatenate(truth), np.concatenate(line), [np.concatenate(fill)])[0]))
 
 
-def _impute_channel(v: np.ndarray, *, window: int | None, rank: int | None, max_rank: int, seed: int) -> np.ndarray:
+def _impute_channel(v: np.ndarray, *, window: int | None, rank: int | None, max_rank: int, seed: int,
+                    plan: _Plan | None = None) -> tuple[np.ndarray, _Plan | None]:
+    """``v`` with its gaps filled, and the :class:`_Plan` that filled them (``plan`` when given, else chosen on
+    ``v``'s hidden samples; None when nothing was chosen)."""
     missing = np.isnan(v)
     if not missing.any():
-        return v.copy()
+        return v.copy(), plan
     n = len(v)
     # gross glitches only: a brief dip or peak within the series' range may be real, and the fill needs it;
     # found on the series divided by a power of two (exact): near float64's limit their bounds overflowed
@@ -326,11 +333,14 @@ def _impute_channel(v: np.ndarray, *, window: int | None, rank: int | None, max_
     mu, sd = float(np.mean(obs / unit)) * unit, float(spread(obs)[0]) or 1.0
     z = repair_missing(normalise(v, mu, sd))  # v - mu overflowed for values of both signs near the limit
     if n < 8:
-        return denormalise(z, mu, sd)
+        return denormalise(z, mu, sd), plan
     L = int(window or np.clip(n // 5, 4, 128))
     L = max(2, min(L, n // 2))
     chosen = rank is None  # a given rank is the autoencoder's fill, unweighted
-    plan = _Plan(rank, 1.0) if rank is not None else _plan(z, missing, L, max_rank, seed)
+    if rank is not None:
+        plan = _Plan(rank, 1.0)
+    elif plan is None:
+        plan = _plan(z, missing, L, max_rank, seed)
     line, fill = z, z
     end_weight = plan.weight
     if plan.rank > 0:
@@ -348,7 +358,7 @@ def _impute_channel(v: np.ndarray, *, window: int | None, rank: int | None, max_
     for a, b in runs(missing):
         if a == 0 or b == n:  # an extrapolation: weighed on its own (the spline does not reach there)
             z[a:b] = line[a:b] + end_weight * (fill[a:b] - line[a:b])
-    return denormalise(z, mu, sd)
+    return denormalise(z, mu, sd), plan
 
 
 def impute(
@@ -361,6 +371,7 @@ def impute(
     iterations: int = 20,
     seed: int = 0,
     device: str = "cpu",
+    plans: list[Any] | None = None,
 ) -> np.ndarray:
     """Fill every missing sample (NaN) of a series by autoencoder reconstruction.
 
@@ -389,6 +400,12 @@ def impute(
         Seed of the hidden-sample draw.
     device
         Device for a trained model.
+    plans
+        Blocks of one long series (:func:`~tsae.pipelines.smooth.blocks.impute_blocks`): one entry per
+        channel (in the order of ``x``'s channels), None or the fill plan (bottleneck size and blend weights)
+        an earlier block chose for that channel. A plan is used as it is; a None entry is replaced by
+        the plan chosen here, so that the blocks after it reuse it instead of choosing again on their own
+        hidden samples (most of the time of a block). Without a trained model only.
 
     Returns
     -------
@@ -428,9 +445,18 @@ def impute(
                 break  # settled: every further refill would be this one
             out[missing] = rec[missing]
     else:
+        if plans is not None and len(plans) != len(arr):
+            raise ValueError(f"plans must hold one entry per channel ({len(arr)}), got {len(plans)}")
+        chosen = list(plans) if plans is not None else [None] * len(arr)
+        rows = []
         with torch_threads(1, native=True):
-            out = np.stack([_impute_channel(row, window=window, rank=rank, max_rank=max_rank, seed=seed)
-                            for row in arr])
+            for c, row in enumerate(arr):
+                filled, chosen[c] = _impute_channel(row, window=window, rank=rank, max_rank=max_rank, seed=seed,
+                                                    plan=chosen[c])
+                rows.append(filled)
+        out = np.stack(rows)
+        if plans is not None:
+            plans[:] = chosen
     out[~missing] = arr[~missing]
     if np.isinf(out).any():  # a fill beyond float64's range (a series at its limit): said, not inf
         raise ValueError("the filled gaps go beyond float64's range (the observed values reach "
