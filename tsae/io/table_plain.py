@@ -27,6 +27,18 @@ class PlainBlock:
             self._cells = self._split(self._text)
         return self._cells[j]
 
+    @property
+    def read(self) -> bool:
+        """Whether its numbers were read (:meth:`numbers`): reading a column's again costs no compiled loop."""
+        return self._numbers is not None
+
+    def slow(self, mark: str) -> np.ndarray:
+        """Where a cell of each column is left for ``float()`` (bool ``(width, rows)``) by :meth:`numbers` with the
+        decimal ``mark``."""
+        self.numbers(0, mark)
+        assert self._numbers is not None
+        return self._numbers[2]
+
     def numbers(self, j: int, mark: str) -> tuple[np.ndarray, np.ndarray]:
         """``(values, slow)`` of column ``j`` read with the decimal ``mark`` by the compiled loop: float64 of its
         plain decimal cells (NaN: empty), and where a cell is left for ``float()`` (its value then undefined)."""

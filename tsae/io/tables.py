@@ -45,6 +45,7 @@ from tsae.io.paths import TABLE_SUFFIXES, kind_suffix
 from tsae.io.table_absurd import ABSURD, TableWarning, _absurd, _absurd_as_missing, absurd_as_missing
 from tsae.io.table_cells import (
     _KIND_ROWS,
+    COMPILED_FROM_CELLS,
     MISSING,
     _first_mark,
     _floats,
@@ -151,6 +152,10 @@ READ_ROWS = 1 << 14
 #: the data row from which on a table read reads plain decimal cells by a compiled loop (loading numba, a third of a
 #: second, pays for itself on the rows after it)
 COMPILED_FROM_ROW = 1 << 16
+#: cells of a wide table (100,000 columns) that a chunk holds at most (not :data:`READ_ROWS` rows of them, but never
+#: fewer rows than a column's kind is judged on): its rows' strings, not the table's, are what is held at a time; a
+#: chunk of :data:`~tsae.io.table_cells.COMPILED_FROM_CELLS` cells is read by the compiled loop from its first row on
+READ_CELLS = 1 << 22
 #: the name (lower case) of the time column the table being read writes as clock readings without a date, read as
 #: seconds (:func:`~tsae.io.clock_columns.clock_plan`): a logger's times of day, 08:00 to 20:00, are 28,800 to 72,000
 #: seconds, numbers that would otherwise be told as maybe Excel's serial dates
@@ -315,6 +320,24 @@ def _plain_columns(lines: list[str], dialect: Any, width: int, compiled: bool = 
     return [PlainColumn(block, j) for j in range(width)]
 
 
+def _joined_columns(rows: list[list[str]], delimiter: str, width: int) -> list[PlainColumn] | None:
+    """The cells of ``rows`` (``width`` each, as :func:`_records` read them) column by column, as
+    :func:`_plain_columns` gives them: their text joined again, its numbers read from it by the compiled loop
+    (a wide table's rows, whose cells ``zip`` and ``float()`` took most of the time to read); None when a cell
+    holds the delimiter, a line feed or a NUL, or is not ASCII."""
+    text = "".join([delimiter.join(row) + "\n" for row in rows])
+    if (not text.isascii() or "\x00" in text or text.count("\n") != len(rows)
+            or text.count(delimiter) != len(rows) * (width - 1)):
+        return None
+
+    def split(text: str) -> list[list[str]]:
+        cells = text.replace("\n", delimiter).split(delimiter)
+        return [cells[j: len(rows) * width: width] for j in range(width)]
+
+    block = PlainBlock(text, delimiter, width, len(rows), split)
+    return [PlainColumn(block, j) for j in range(width)]
+
+
 def _split(text: str, dialect: Any, width: int) -> list[list[str]]:
     """The cells of the plain lines ``text`` (each ending in a line feed, of ``width`` cells), column by column."""
     if dialect.skipinitialspace:  # "time, flow": csv.reader drops the spaces a cell starts with
@@ -388,17 +411,18 @@ def _body(path: Path, rows: Iterator[tuple[int, list[str]]], width: int,
 
 def _convert(column: _Column, cells: Sequence[str], start: int, lines: Sequence[int], keep: bool,
              floats: bool, decimal: str | None, find_numbers: bool = False, commas: bool = False,
-             store: bool = True, tally: bool = False) -> None:
+             store: bool = True, tally: bool = False, compiled: bool = False) -> None:
     """Convert a chunk of a column's cells: data rows ``start`` on, on the file ``lines`` (as errors number them).
 
     ``keep``: keep the arrays (not when the table is already known to be an error), when ``store`` (else only what
     is known of them: ``rounded``, and with ``tally`` ``absurd`` and ``valued``); ``floats``: read its numbers
     (not when the error told would not be this column's anyway) with the decimal mark ``decimal`` (None: not known
     yet, as no number so far has one); ``find_numbers``: keep ``has_number`` up to date, past ``bad`` too;
-    ``commas``: the file is comma-separated (its mark is a point).
+    ``commas``: the file is comma-separated (its mark is a point); ``compiled``: read its plain decimal cells by
+    the compiled loop (a long table's rows from :data:`COMPILED_FROM_ROW` on are, whatever this says).
     """
     if column.floats is not None and column.bad is None and floats:
-        values = _floats(cells, decimal or ".", compiled=start >= COMPILED_FROM_ROW)
+        values = _floats(cells, decimal or ".", compiled=compiled or start >= COMPILED_FROM_ROW)
         if isinstance(values, tuple):
             i, cell = values
             column.bad = _not_a_number(lines[i], column.name, cell, decimal, commas)
@@ -431,7 +455,7 @@ def _convert(column: _Column, cells: Sequence[str], start: int, lines: Sequence[
             if keep and store:
                 column.dates.append(parsed)
             if start < _OFFSET_ROWS and not column.utc:
-                column.offset = any(_OFFSET.search(c) for c in cleaned[:_OFFSET_ROWS - start])
+                column.offset = column.offset or any(_OFFSET.search(c) for c in cleaned[:_OFFSET_ROWS - start])
                 column.utc = any(names_utc(c) for c in cells[:_OFFSET_ROWS - start])
     if column.texts is not None and keep and store:
         column.texts.append(np.array([c.strip() for c in cells]))
@@ -485,8 +509,17 @@ class _Scan:
     doomed: tuple[int, int] | None = None  # (rank, index) of the first error that will certainly be told
 
 
+def _rows_a_chunk(width: int, ahead: int) -> int:
+    """The rows of a chunk of a table of ``width`` columns, the first ``ahead`` rows read already: :data:`READ_ROWS`,
+    or as many as hold :data:`READ_CELLS` cells of a wide table (never fewer than ``ahead``)."""
+    if READ_CELLS // max(width, 1) >= READ_ROWS:
+        return READ_ROWS
+    return max(READ_CELLS // max(width, 1), ahead, 1)
+
+
 def _chunks(rows: Iterator[tuple[int, list[str]]], ahead: int, lines: _Lines | None, dialect: Any, width: int,
-            limit: int | None) -> Iterator[tuple[Sequence[int], Sequence[Sequence[str]]]]:
+            limit: int | None, first: tuple[list[int], list[PlainColumn], bool] | None = None
+            ) -> Iterator[tuple[Sequence[int], Sequence[Sequence[str]]]]:
     """The data rows, :data:`READ_ROWS` at a time (``limit`` in all; None: all), as their file lines and their cells
     column by column.
 
@@ -494,32 +527,46 @@ def _chunks(rows: Iterator[tuple[int, list[str]]], ahead: int, lines: _Lines | N
     have read no line beyond the last row they gave (it is no row of empty cells, which :func:`_records` gives only
     once it has read the row after them), the next chunk's lines are split at once if they are all plain rows
     (:func:`_plain_columns`) of the text of ``lines`` (None: never).
+
+    A chunk of a wide table (``width`` cells a row) holds :data:`READ_CELLS` cells, not :data:`READ_ROWS` rows, but
+    never fewer rows than ``ahead`` (:func:`_rows_a_chunk`); ``first``, when given, is its first chunk: those
+    ``ahead`` rows as their lines, their columns joined again (:func:`_joined_columns`), and whether the last of them
+    has a cell that is not blank; ``rows`` then are the rows after them, and the lines after them are split at once
+    (``csv.reader`` would split the rest of such a table, of a few hundred rows, a cell at a time).
     """
     done = 0
     at_rest = False
+    rows_a_chunk = _rows_a_chunk(width, ahead)
+    if first is not None:
+        numbers, columns, at_rest = first
+        done = len(numbers)
+        del first
+        yield numbers, columns
+        del numbers, columns
     while limit is None or done < limit:
-        want = READ_ROWS if limit is None else min(READ_ROWS, limit - done)
+        want = rows_a_chunk if limit is None else min(rows_a_chunk, limit - done)
         if at_rest and lines is not None:
             block = lines.block(want)
-            columns = _plain_columns(block, dialect, width, done >= COMPILED_FROM_ROW)
-            if columns is None:
+            compiled = done >= COMPILED_FROM_ROW or len(block) * width >= COMPILED_FROM_CELLS
+            plain = _plain_columns(block, dialect, width, compiled)
+            if plain is None:
                 lines.give_back(block)
             else:
                 done += len(block)
-                numbers: Sequence[int] = range(lines.number - len(block) + 1, lines.number + 1)
+                lined: Sequence[int] = range(lines.number - len(block) + 1, lines.number + 1)
                 del block  # not held while the chunk is converted
-                yield numbers, columns
-                del columns  # nor while the next one is read
+                yield lined, plain
+                del plain  # nor while the next one is read
                 continue
         chunk = list(islice(rows, want))
         if not chunk:
             return
         done += len(chunk)
         at_rest = done >= ahead and any(cell.strip() for cell in chunk[-1][1])
-        numbers, cells = [line for line, _ in chunk], list(zip(*(row for _, row in chunk), strict=True))
+        numbered, cells = [line for line, _ in chunk], list(zip(*(row for _, row in chunk), strict=True))
         del chunk
-        yield numbers, cells
-        del numbers, cells
+        yield numbered, cells
+        del numbered, cells
 
 
 def _scan_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0, text_columns: bool = False, *,
@@ -584,15 +631,24 @@ def _scan_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0, text_col
     # the first line ends in delimiters (as spreadsheet exports end every line of a sheet whose used range is wider
     # than its data: ``a,b,,,``): its last columns, no name, are no columns while all their cells are empty too (a
     # named one, or one with a cell, is read as any other, and so is every unnamed one left of it)
-    columns, time_idx, label_idx = _plan(header, [row for _, row in sample], decimal, unnamed_first, headerless)
+    width = len(header)
+    opening: tuple[list[int], list[PlainColumn], bool] | None = None
+    if _rows_a_chunk(width, len(sample)) != READ_ROWS and _plain_dialect(dialect) and (limit is None
+                                                                                         or limit >= len(sample)):
+        # a wide table: the sample's cells joined again, read by the plan and as the first chunk from that text
+        joined = _joined_columns([row for _, row in sample], dialect.delimiter, width)
+        if joined is not None:
+            opening = ([line for line, _ in sample], joined, any(cell.strip() for cell in sample[-1][1]))
+    columns, time_idx, label_idx = _plan(header, [row for _, row in sample] if opening is None else opening[1], decimal,
+                                         unnamed_first, headerless, columns=opening is not None)
     scan = _Scan(header, headerless, columns, time_idx, label_idx, [True] * _blank_tail(first), decimal)
     store = [values or j in (time_idx, label_idx) or column.maybe_time or column.index
              for j, column in enumerate(columns)]
     commas = dialect.delimiter == ","
     blank_tail = scan.blank_tail
-    rest = _chunks(chain(sample, body), len(sample), source if _plain_dialect(dialect) else None, dialect,
-                   len(header), limit)
-    del sample
+    rest = _chunks(chain(sample, body) if opening is None else body, len(sample),
+                   source if _plain_dialect(dialect) else None, dialect, width, limit, opening)
+    del sample, opening
     told = _ROWS_READ.get()
     for lines, cells in rest:
         if told is not None:
@@ -602,10 +658,11 @@ def _scan_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0, text_col
         for i in range(len(blank_tail)):
             blank_tail[i] = blank_tail[i] and not any(c.strip() for c in cells[len(cells) - len(blank_tail) + i])
         doomed = scan.doomed
+        compiled = len(lines) * width >= COMPILED_FROM_CELLS  # a wide table's chunk: worth loading numba for
         for j, column in enumerate(columns):
             if convert is None or j in convert:
                 _convert(column, cells[j], scan.n, lines, doomed is None, doomed is None or (column.rank, j) < doomed,
-                         scan.decimal, text_columns, commas, store[j], not values)
+                         scan.decimal, text_columns, commas, store[j], not values, compiled)
         scan.n += len(lines)
         del lines, cells  # not held while the next chunk is read
         for j, column in enumerate(columns):
