@@ -9,9 +9,9 @@ column of every row tenth row; cells are random decimals with 4 places (7 to 8 c
 
 Usage::
 
-    python scripts/bench_read_tables.py [--shapes 300x100000,1000x10000,10x1000000,3000000x10] [--tree DIR]
+    python scripts/bench_read_tables.py [--shapes 300x100000,10x1000000,3000000x10] [--before DIR] [--no-pandas]
 
-``--tree``: time the ``tsae`` of another checkout (its root), to compare a change with the code before it.
+``--before DIR``: time the ``tsae`` of another checkout (its root) too, on the same files: the code before a change.
 """
 from __future__ import annotations
 
@@ -75,22 +75,26 @@ def read_once(reader: str, path: Path, tree: Path) -> dict:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--shapes", default=DEFAULT_SHAPES, help="ROWSxCOLS, comma-separated")
-    parser.add_argument("--tree", type=Path, default=ROOT, help="the checkout whose tsae is timed")
+    parser.add_argument("--before", type=Path, default=None, help="another checkout whose tsae is timed too")
     parser.add_argument("--no-pandas", action="store_true", help="time tsae only")
     args = parser.parse_args(argv)
-    print(f"{'shape':>14} {'MB file':>8} {'tsae s':>8} {'tsae MB':>8} {'pandas s':>9} {'pandas MB':>9} {'ratio':>6}")
+    before = "" if args.before is None else f" {'before s':>9} {'before MB':>9}"
+    print(f"{'shape':>14} {'MB file':>8}{before} {'tsae s':>8} {'tsae MB':>8} {'pandas s':>9} {'pandas MB':>9} "
+          f"{'ratio':>6}")
     with tempfile.TemporaryDirectory() as folder:
         for shape in args.shapes.split(","):
             rows, columns = (int(part) for part in shape.lower().split("x"))
             path = Path(folder) / f"t{rows}x{columns}.csv"
             write_table(path, rows, columns)
-            tsae = read_once("tsae", path, args.tree)
+            old = None if args.before is None else read_once("tsae", path, args.before)
+            tsae = read_once("tsae", path, ROOT)
             if tuple(tsae["shape"]) != (columns - 1, rows):
                 raise SystemExit(f"tsae read {path.name} as {tsae['shape']}")
-            panda = None if args.no_pandas else read_once("pandas", path, args.tree)
+            panda = None if args.no_pandas else read_once("pandas", path, ROOT)
+            head = "" if old is None else f" {old['s']:9.2f} {old['mb']:9.0f}"
             tail = ("" if panda is None else
                     f" {panda['s']:9.2f} {panda['mb']:9.0f} {tsae['s'] / panda['s']:6.1f}")
-            print(f"{shape:>14} {path.stat().st_size / 1e6:8.0f} {tsae['s']:8.2f} {tsae['mb']:8.0f}{tail}",
+            print(f"{shape:>14} {path.stat().st_size / 1e6:8.0f}{head} {tsae['s']:8.2f} {tsae['mb']:8.0f}{tail}",
                   flush=True)
             path.unlink()
 

@@ -195,8 +195,9 @@ def numeric_columns(columns: Sequence[Sequence[str]], decimal: str | None = ".")
             and all(isinstance(column, PlainColumn) and column.block is plain and column.j == j
                     for j, column in enumerate(columns))):
         slow = plain.slow(decimal or ".")  # the block's columns, read from its text
-        numeric = (~slow.any(axis=1)).tolist()
-        for j in np.flatnonzero(~np.asarray(numeric, dtype=bool)).tolist():
+        some = slow.any(axis=1)
+        numeric: list[bool] = [not flag for flag in some.tolist()]
+        for j in np.flatnonzero(some).tolist():
             cells = columns[j]
             numeric[j] = all(_is_missing(cells[i]) or _is_float(cells[i], decimal)
                              for i in np.flatnonzero(slow[j]).tolist())

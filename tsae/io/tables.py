@@ -633,8 +633,8 @@ def _scan_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0, text_col
     # named one, or one with a cell, is read as any other, and so is every unnamed one left of it)
     width = len(header)
     opening: tuple[list[int], list[PlainColumn], bool] | None = None
-    if _rows_a_chunk(width, len(sample)) != READ_ROWS and _plain_dialect(dialect) and (limit is None
-                                                                                         or limit >= len(sample)):
+    if (_rows_a_chunk(width, len(sample)) != READ_ROWS and len(sample) * width >= COMPILED_FROM_CELLS
+            and _plain_dialect(dialect) and (limit is None or limit >= len(sample))):
         # a wide table: the sample's cells joined again, read by the plan and as the first chunk from that text
         joined = _joined_columns([row for _, row in sample], dialect.delimiter, width)
         if joined is not None:
