@@ -196,7 +196,7 @@ def numeric_columns(columns: Sequence[Sequence[str]], decimal: str | None = ".")
                     for j, column in enumerate(columns))):
         slow = plain.slow(decimal or ".")  # the block's columns, read from its text
         some = slow.any(axis=1)
-        numeric: list[bool] = [not flag for flag in some.tolist()]
+        numeric = [not bool(flag) for flag in some]
         for j in np.flatnonzero(some).tolist():
             cells = columns[j]
             numeric[j] = all(_is_missing(cells[i]) or _is_float(cells[i], decimal)
