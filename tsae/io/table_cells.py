@@ -195,8 +195,8 @@ def numeric_columns(columns: Sequence[Sequence[str]], decimal: str | None = ".")
             and all(isinstance(column, PlainColumn) and column.block is plain and column.j == j
                     for j, column in enumerate(columns))):
         slow = plain.slow(decimal or ".")  # the block's columns, read from its text
-        some = slow.any(axis=1)
-        numeric = [not bool(flag) for flag in some]
+        some = np.asarray(slow.any(axis=1), dtype=bool)
+        numeric = [not flag for flag in some.tolist()]
         for j in np.flatnonzero(some).tolist():
             cells = columns[j]
             numeric[j] = all(_is_missing(cells[i]) or _is_float(cells[i], decimal)
