@@ -142,7 +142,10 @@ def _rounded_wholes(cells: Sequence[str], values: np.ndarray) -> tuple[int, int]
     (2, 0)
     """
     count, first = 0, -1
-    for i in np.flatnonzero((np.abs(values) >= EXACT_WHOLE) & np.isfinite(values)).tolist():
+    big = np.abs(values) >= EXACT_WHOLE
+    if not big.any():  # (a wide table's columns are many, each a few cells)
+        return count, first
+    for i in np.flatnonzero(big & np.isfinite(values)).tolist():
         text = cells[i].strip().lstrip("+-")
         if text.isdigit() and int(text) != abs(int(values[i])):
             count += 1

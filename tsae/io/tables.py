@@ -316,7 +316,8 @@ def _plain_columns(lines: list[str], dialect: Any, width: int, compiled: bool = 
         text += "\n"
     if not _plain_lines(text, dialect.delimiter, width, compiled):
         return None
-    block = PlainBlock(text, dialect.delimiter, width, len(lines), lambda text: _split(text, dialect, width))
+    block = PlainBlock(text, dialect.delimiter, width, len(lines), lambda text: _split(text, dialect, width),
+                       as_is=not dialect.skipinitialspace)
     return [PlainColumn(block, j) for j in range(width)]
 
 
@@ -334,7 +335,7 @@ def _joined_columns(rows: list[list[str]], delimiter: str, width: int) -> list[P
         cells = text.replace("\n", delimiter).split(delimiter)
         return [cells[j: len(rows) * width: width] for j in range(width)]
 
-    block = PlainBlock(text, delimiter, width, len(rows), split)
+    block = PlainBlock(text, delimiter, width, len(rows), split, as_is=True)
     return [PlainColumn(block, j) for j in range(width)]
 
 
