@@ -10,7 +10,6 @@ from typing import overload
 
 import numpy as np
 
-
 #: a block this wide cuts out a column whose cells are asked for alone (:meth:`PlainBlock.cells`), up to this many
 ALONE_FROM_WIDTH, ALONE_COLUMNS = 64, 16
 

@@ -300,10 +300,21 @@ def _plain_columns(lines: list[str], dialect: Any, width: int, compiled: bool = 
     when a cell is first asked for (:class:`~tsae.io.table_plain.PlainColumn`); their numbers may be read from the
     text without (:func:`~tsae.io.table_cells._floats`). ``compiled``: tell plain lines by a compiled loop.
 
-    A plain line is ASCII, without a quote, NUL or lone carriage return, and not longer than a cell may be; it is
-    no comment, has ``width - 1`` delimiters, and a cell that is not blank: :func:`_records` and :func:`_body` take
-    it as it is, as one row.
+    A plain line is ASCII, without a quote, NUL or lone carriage return, and no cell of it longer than a cell may be
+    (the line may be: a wide table's is); it is no comment, has ``width - 1`` delimiters, and a cell that is not
+    blank: :func:`_records` and :func:`_body` take it as it is, as one row.
     """
+    text = _plain_text(lines, dialect, width, compiled)
+    if text is None:
+        return None
+    block = PlainBlock(text, dialect.delimiter, width, len(lines), lambda text: _split(text, dialect, width),
+                       as_is=not dialect.skipinitialspace)
+    return [PlainColumn(block, j) for j in range(width)]
+
+
+def _plain_text(lines: list[str], dialect: Any, width: int, compiled: bool = False) -> str | None:
+    """The text of ``lines``, each ending in a line feed, when each is a plain row of ``width`` cells
+    (:func:`_plain_columns`), else None."""
     text = "".join(lines)
     if (not lines or not text.isascii() or '"' in text or (dialect.quotechar or '"') in text or "\x00" in text
             or "#" in text and _COMMENT_START.search(text)):
@@ -316,8 +327,51 @@ def _plain_columns(lines: list[str], dialect: Any, width: int, compiled: bool = 
         text += "\n"
     if not _plain_lines(text, dialect.delimiter, width, compiled):
         return None
-    block = PlainBlock(text, dialect.delimiter, width, len(lines), lambda text: _split(text, dialect, width),
-                       as_is=not dialect.skipinitialspace)
+    return text
+
+
+def _plain_sample(body: Iterator[tuple[int, list[str]]], lines: _Lines, dialect: Any, width: int
+                  ) -> tuple[list[tuple[int, list[str]]], tuple[list[int], list[PlainColumn], bool] | None]:
+    """A wide table's first :data:`_KIND_ROWS` data rows, read from its plain lines at once (``csv.reader`` took
+    most of the time to read them, and their cells as strings most of the memory): ``(rows read one by one,
+    opening)``, the opening as :func:`_chunks` takes it, or None (the rows read one by one are then the first of
+    those rows, or none: no row).
+
+    The first data row is read one by one (:func:`_body`); the lines after it are read at once when it is the last
+    line read, and they are all plain rows (:func:`_plain_text`) of a dialect whose cells are as they are written
+    (no ``skipinitialspace``).
+    """
+    first = next(body, None)
+    if first is None or dialect.skipinitialspace or lines.number != first[0] or not any(c.strip() for c in first[1]):
+        return ([] if first is None else [first]), None
+    block = lines.block(_KIND_ROWS - 1)
+    text = _plain_text(block, dialect, width, compiled=True) if block else ""
+    head = _joined_text([first[1]], dialect.delimiter, width)
+    if text is None or head is None:
+        lines.give_back(block)
+        return [first], None
+    columns = _text_columns(head + text, dialect.delimiter, width, 1 + len(block))
+    return [first], (list(range(first[0], first[0] + 1 + len(block))), columns, True)
+
+
+def _joined_text(rows: list[list[str]], delimiter: str, width: int) -> str | None:
+    """The lines of ``rows`` (``width`` cells each) joined again, each ending in a line feed; None when a cell holds
+    the delimiter, a line feed or a NUL, or is not ASCII (the text would not split into those cells)."""
+    text = "".join([delimiter.join(row) + "\n" for row in rows])
+    if (not text.isascii() or "\x00" in text or text.count("\n") != len(rows)
+            or text.count(delimiter) != len(rows) * (width - 1)):
+        return None
+    return text
+
+
+def _text_columns(text: str, delimiter: str, width: int, rows: int) -> list[PlainColumn]:
+    """The columns of ``text``, ``rows`` lines of ``width`` cells, each as it is between its delimiters."""
+
+    def split(text: str) -> list[list[str]]:
+        cells = text.replace("\n", delimiter).split(delimiter)
+        return [cells[j: rows * width: width] for j in range(width)]
+
+    block = PlainBlock(text, delimiter, width, rows, split, as_is=True)
     return [PlainColumn(block, j) for j in range(width)]
 
 
@@ -326,17 +380,8 @@ def _joined_columns(rows: list[list[str]], delimiter: str, width: int) -> list[P
     :func:`_plain_columns` gives them: their text joined again, its numbers read from it by the compiled loop
     (a wide table's rows, whose cells ``zip`` and ``float()`` took most of the time to read); None when a cell
     holds the delimiter, a line feed or a NUL, or is not ASCII."""
-    text = "".join([delimiter.join(row) + "\n" for row in rows])
-    if (not text.isascii() or "\x00" in text or text.count("\n") != len(rows)
-            or text.count(delimiter) != len(rows) * (width - 1)):
-        return None
-
-    def split(text: str) -> list[list[str]]:
-        cells = text.replace("\n", delimiter).split(delimiter)
-        return [cells[j: len(rows) * width: width] for j in range(width)]
-
-    block = PlainBlock(text, delimiter, width, len(rows), split, as_is=True)
-    return [PlainColumn(block, j) for j in range(width)]
+    text = _joined_text(rows, delimiter, width)
+    return None if text is None else _text_columns(text, delimiter, width, len(rows))
 
 
 def _split(text: str, dialect: Any, width: int) -> list[list[str]]:
@@ -358,7 +403,8 @@ def _initial_spaces_dropped(text: str, delimiter: str) -> str:
 
 def _plain_lines(text: str, delimiter: str, width: int, compiled: bool = False) -> bool:
     """Whether each line of ``text`` (ASCII, each ending in ``\\n``) has ``width - 1`` delimiters, a character
-    neither a delimiter nor whitespace, and is shorter than a cell may be (``compiled``: told by a compiled loop)."""
+    neither a delimiter nor whitespace, and cells no longer than a cell may be (``compiled``: told by a compiled
+    loop)."""
     codes = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
     if compiled:
         from tsae.io._number_kernels import plain_lines
@@ -367,9 +413,10 @@ def _plain_lines(text: str, delimiter: str, width: int, compiled: bool = False) 
     ends = np.flatnonzero(codes == ord("\n"))
     starts = np.concatenate(([0], ends[:-1] + 1))
     is_delimiter = codes == ord(delimiter)
+    cell_ends = np.flatnonzero(is_delimiter | (codes == ord("\n")))
     return bool((np.add.reduceat(is_delimiter, starts, dtype=np.int64) == width - 1).all()
                 and np.logical_or.reduceat(~(is_delimiter | _SPACES[codes]), starts).all()
-                and int((ends - starts).max()) < csv.field_size_limit())
+                and int(np.diff(cell_ends, prepend=-1).max()) - 1 < csv.field_size_limit())
 
 
 def _names_row_names(header: list[str], row: list[str], decimal: str | None) -> bool:
@@ -612,7 +659,13 @@ def _scan_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0, text_col
         given = {c.strip() for c in first}
         header = [c.strip() or _unnamed(i, given) for i, c in enumerate(first)]
     body = _body(path, rows, len(header), 0 if headerless else head[0], 0 if headerless else _blank_tail(first))
-    sample = list(islice(body, _KIND_ROWS))
+    width = len(header)
+    opening: tuple[list[int], list[PlainColumn], bool] | None = None
+    wide = (_rows_a_chunk(width, _KIND_ROWS) != READ_ROWS and _KIND_ROWS * width >= COMPILED_FROM_CELLS
+            and _plain_dialect(dialect) and (limit is None or limit >= _KIND_ROWS))
+    sample, opening = _plain_sample(body, source, dialect, width) if wide else ([], None)
+    if opening is None:
+        sample += islice(body, _KIND_ROWS - len(sample))
     if not sample:
         if dropped and dropped[0]:
             raise _fail(path, f"no data rows: the {dropped[0]} row(s) below the header hold no values (empty cells "
@@ -632,22 +685,20 @@ def _scan_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0, text_col
     # the first line ends in delimiters (as spreadsheet exports end every line of a sheet whose used range is wider
     # than its data: ``a,b,,,``): its last columns, no name, are no columns while all their cells are empty too (a
     # named one, or one with a cell, is read as any other, and so is every unnamed one left of it)
-    width = len(header)
-    opening: tuple[list[int], list[PlainColumn], bool] | None = None
-    if (_rows_a_chunk(width, len(sample)) != READ_ROWS and len(sample) * width >= COMPILED_FROM_CELLS
-            and _plain_dialect(dialect) and (limit is None or limit >= len(sample))):
+    if opening is None and wide and len(sample) * width >= COMPILED_FROM_CELLS:
         # a wide table: the sample's cells joined again, read by the plan and as the first chunk from that text
         joined = _joined_columns([row for _, row in sample], dialect.delimiter, width)
         if joined is not None:
             opening = ([line for line, _ in sample], joined, any(cell.strip() for cell in sample[-1][1]))
-    columns, time_idx, label_idx = _plan(header, [row for _, row in sample] if opening is None else opening[1], decimal,
-                                         unnamed_first, headerless, columns=opening is not None)
+    columns, time_idx, label_idx = _plan(header, [row for _, row in sample] if opening is None else opening[1],
+                                         decimal, unnamed_first, headerless, columns=opening is not None)
     scan = _Scan(header, headerless, columns, time_idx, label_idx, [True] * _blank_tail(first), decimal)
     store = [values or j in (time_idx, label_idx) or column.maybe_time or column.index
              for j, column in enumerate(columns)]
     commas = dialect.delimiter == ","
     blank_tail = scan.blank_tail
-    rest = _chunks(chain(sample, body) if opening is None else body, len(sample),
+    ahead = len(sample) if opening is None else len(opening[0])
+    rest = _chunks(chain(sample, body) if opening is None else body, ahead,
                    source if _plain_dialect(dialect) else None, dialect, width, limit, opening)
     del sample, opening
     told = _ROWS_READ.get()
