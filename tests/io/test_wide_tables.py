@@ -91,3 +91,18 @@ def test_fuzzed_tables_read_as_wide_ones_read_alike(tmp_path, monkeypatch) -> No
             assert result[0][0] != "crash", result[0][2]
             assert _same(result[0], want[0]) and result[1] == want[1], \
                 f"seed {seed} {name} {data[:300]!r}: {str(result)[:400]} != {str(want)[:400]}"
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_a_wide_line_is_plain_when_its_cells_are_short(compiled) -> None:
+    # a line of 100,000 cells is longer than csv's limit of a cell: it is read at once all the same, while a line
+    # with one cell over that limit is left to csv.reader (which tells it)
+    import csv
+
+    limit = csv.field_size_limit()
+    line = ",".join(["1.5"] * (limit // 2)) + "\n"
+    assert len(line) > limit
+    assert tables._plain_lines(line * 3, ",", limit // 2, compiled)
+    long_cell = "1" * limit + ",2\n"
+    assert not tables._plain_lines(long_cell, ",", 2, compiled)
+    assert tables._plain_lines("1" * (limit - 1) + ",2\n", ",", 2, compiled)
