@@ -118,20 +118,24 @@ def decimal_cells(text, delimiter, mark, values, slow):  # pragma: no cover - co
 @njit(cache=True, nogil=True)
 def plain_lines(codes, delimiter, width, limit, spaces):  # pragma: no cover - compiled
     """Whether each line of ``codes`` (uint8 ASCII, each line ending in a line feed) has ``width - 1`` ``delimiter``
-    bytes, a byte neither the delimiter nor whitespace (``spaces[byte]``), and is shorter than ``limit``."""
+    bytes, a byte neither the delimiter nor whitespace (``spaces[byte]``), and cells shorter than ``limit`` (a wide
+    table's line of 100,000 cells is longer than ``csv``'s limit of a cell)."""
     count = 0
     solid = False
-    start = 0
+    cell = 0
     for p in range(codes.shape[0]):
         c = codes[p]
         if c == 10:
-            if count != width - 1 or not solid or p - start >= limit:
+            if count != width - 1 or not solid or p - cell >= limit:
                 return False
             count = 0
             solid = False
-            start = p + 1
+            cell = p + 1
         elif c == delimiter:
+            if p - cell >= limit:
+                return False
             count += 1
+            cell = p + 1
         elif not spaces[c]:
             solid = True
     return True

@@ -46,7 +46,7 @@ def _floats(cells: Sequence[str], decimal: str = ".", compiled: bool = False) ->
     ``decimal`` is the file's decimal mark (see :func:`_decimal_mark`). ``compiled``: read plain decimal cells with
     the numba kernel (:func:`_compiled_floats`; the same float64 bits), worth loading numba for a long table only.
     """
-    if compiled:
+    if compiled or isinstance(cells, PlainColumn) and cells.block.read:
         values = _compiled_floats(cells, decimal)
         if values is not None:
             return values
@@ -142,7 +142,10 @@ def _rounded_wholes(cells: Sequence[str], values: np.ndarray) -> tuple[int, int]
     (2, 0)
     """
     count, first = 0, -1
-    for i in np.flatnonzero((np.abs(values) >= EXACT_WHOLE) & np.isfinite(values)).tolist():
+    big = np.abs(values) >= EXACT_WHOLE
+    if not big.any():  # (a wide table's columns are many, each a few cells)
+        return count, first
+    for i in np.flatnonzero(big & np.isfinite(values)).tolist():
         text = cells[i].strip().lstrip("+-")
         if text.isdigit() and int(text) != abs(int(values[i])):
             count += 1
@@ -166,6 +169,59 @@ def _numeric_fraction(cells: Sequence[str], decimal: str | None = ".") -> float:
         except ValueError:
             pass
     return ok / seen if seen else 1.0
+
+
+#: cells from which on :func:`numeric_columns`, and the table reader a chunk, reads them by a compiled loop (loading
+#: numba, a third of a second, pays for itself)
+COMPILED_FROM_CELLS = 1 << 20
+
+
+def _is_float(cell: str, decimal: str | None) -> bool:
+    """Whether :func:`_numeric_fraction` reads the cell as a number."""
+    try:
+        _as_float(cell.strip(), decimal)
+    except ValueError:
+        return False
+    return True
+
+
+def numeric_columns(columns: Sequence[Sequence[str]], decimal: str | None = ".") -> list[bool]:
+    """Whether each column's first :data:`_KIND_ROWS` cells are numbers, missing ones aside: ``_numeric_fraction(
+    column, decimal) == 1.0`` for each, a wide table's columns (100,000 of them) at once.
+
+    Many cells (:data:`COMPILED_FROM_CELLS`) are read by the compiled loop
+    (:func:`~tsae.io._number_kernels.decimal_cells`), which reads plain decimal cells with the mark ``decimal`` (a
+    point when it is None) and leaves each other cell to :func:`_as_float`, as :func:`_numeric_fraction` reads it.
+    """
+    plain = columns[0].block if columns and isinstance(columns[0], PlainColumn) else None
+    if (plain is not None and plain.rows <= _KIND_ROWS and len(columns) == plain.width
+            and all(isinstance(column, PlainColumn) and column.block is plain and column.j == j
+                    for j, column in enumerate(columns))):
+        slow = plain.slow(decimal or ".")  # the block's columns, read from its text
+        some = np.asarray(slow.any(axis=1), dtype=bool)
+        numeric = [not flag for flag in some.tolist()]
+        for j in np.flatnonzero(some).tolist():
+            cells = columns[j]
+            numeric[j] = all(_is_missing(cells[i]) or _is_float(cells[i], decimal)
+                             for i in np.flatnonzero(slow[j]).tolist())
+        return numeric
+    heads = [column[:_KIND_ROWS] for column in columns]
+    sizes = [len(head) for head in heads]
+    if sum(sizes) >= COMPILED_FROM_CELLS:
+        flat = [cell for head in heads for cell in head]
+        joined = "\n".join(flat)
+        if joined.isascii() and "\x00" not in joined and joined.count("\n") == len(flat) - 1:
+            block = PlainBlock(joined, "\n", 1, len(flat), lambda text: [flat])
+            _, slow = block.numbers(0, decimal or ".")
+            numeric = [True] * len(heads)
+            if slow.any():
+                owner = np.repeat(np.arange(len(heads)), sizes)
+                for i in np.flatnonzero(slow).tolist():
+                    j = int(owner[i])
+                    if numeric[j] and not _is_missing(flat[i]):
+                        numeric[j] = _is_float(flat[i], decimal)
+            return numeric
+    return [_numeric_fraction(head, decimal) == 1.0 for head in heads]
 
 
 def _first_mark(cells: Sequence[str]) -> tuple[int, str] | None:

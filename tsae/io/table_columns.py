@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tsae.io.table_cells import _floats, _is_missing, _numeric_fraction
+from tsae.io.table_cells import _floats, _is_missing, _numeric_fraction, numeric_columns
 from tsae.io.table_time import _clean_dates, _parse_dates, named_unit, names_time, whole_numbers
 
 #: names of a time column (``_time``: InfluxDB's, first: an export's field may be named ``t`` or ``time``,
@@ -170,8 +170,8 @@ def _names_a_counter(name: str) -> bool:
     return any(word in COUNTER_WORDS for word in re.split(r"[^a-z0-9]+", name.strip().lower()))
 
 
-def _plan(header: list[str], sample: list[list[str]], decimal: str | None, unnamed_first: bool = False,
-          headerless: bool = False) -> tuple[list[_Column], int | None, int | None]:
+def _plan(header: list[str], sample: Sequence[Sequence[str]], decimal: str | None, unnamed_first: bool = False,
+          headerless: bool = False, columns: bool = False) -> tuple[list[_Column], int | None, int | None]:
     """``(columns, time index, label index)``: what each column is read as, judged on the first rows.
 
     A column is numbers when its first :data:`_KIND_ROWS` cells are (:func:`_numeric_fraction`, with the decimal
@@ -187,16 +187,19 @@ def _plan(header: list[str], sample: list[list[str]], decimal: str | None, unnam
     :data:`INDEX_NAMES` (pandas' index, R's row names), is neither the time nor a channel (``index``):
     :func:`~tsae.io.tables._decide` drops it if all its cells do (or makes it the time column if no column is dates
     to the end, as without them).
+
+    ``columns``: ``sample`` is the first rows' cells column by column (a wide table's), not row by row.
     """
     time_idx = find_time_column(header)
-    cells = list(zip(*sample, strict=True))
+    cells = sample if columns else list(zip(*sample, strict=True))
+    numbers = numeric_columns(cells, decimal)  # each column's, at once: a wide table's are many
     counter = False
     label = _label_index(header, None)
     indexed = bool(header) and (unnamed_first or header[0].strip().lower() in INDEX_NAMES)
     # pandas' index or R's row names beside a time column, or beside dates that may be the time: the rows' numbers,
     # no sensor's (a channel left)
     index = (indexed and time_idx != 0 and label != 0 and len(header) - 2 - (label is not None) > 0
-             and (time_idx is not None or any(_numeric_fraction(cells[j], decimal) < 1.0 and _parse_dates(
+             and (time_idx is not None or any(not numbers[j] and _parse_dates(
                  _clean_dates(cells[j])) is not None for j in range(1, len(header)) if j != label))
              and _numbers_rows(_floats(cells[0], decimal or ".")))
     if time_idx is None and indexed and not index:
@@ -206,11 +209,11 @@ def _plan(header: list[str], sample: list[list[str]], decimal: str | None, unnam
           and _counts(_floats(cells[0], decimal or "."), unit=not headerless and _names_a_unit(header[0]))):
         time_idx, counter = 0, True
     label_idx = _label_index(header, time_idx)
-    columns = []
+    planned = []
     for j, name in enumerate(header):
-        numeric = _numeric_fraction(cells[j], decimal) == 1.0
+        numeric = numbers[j]
         if j == 0 and index:
-            columns.append(_Column(name, 3, floats=[], index=True))  # its errors are a channel's: it may be one
+            planned.append(_Column(name, 3, floats=[], index=True))  # its errors are a channel's: it may be one
             continue
         if j == time_idx:
             # a counter's errors are told as a channel's: it is one again if a cell is not a number
@@ -224,8 +227,8 @@ def _plan(header: list[str], sample: list[list[str]], decimal: str | None, unnam
             column = _Column(name, 3, floats=[])
             if time_idx is None and not numeric and _parse_dates(_clean_dates(cells[j])) is not None:
                 column.dates, column.maybe_time = [], True
-        columns.append(column)
-    return columns, time_idx, label_idx
+        planned.append(column)
+    return planned, time_idx, label_idx
 
 
 def _blank_tail(cells: Sequence[str]) -> int:
@@ -237,7 +240,8 @@ def _is_data_row(cells: Sequence[str], decimal: str | None) -> bool:
     """Whether a first row is data rather than a header: every cell a number or a date (one holding a digit:
     numpy reads ``"today"`` as a date too), at least one a number."""
     cells = cells[:len(cells) - _blank_tail(cells)]  # the line ends in delimiters: no cells after them
-    numbers = [_numeric_fraction([c], decimal) == 1.0 and not _is_missing(c) for c in cells]
+    numbers = [number and not _is_missing(c)
+               for c, number in zip(cells, numeric_columns([[c] for c in cells], decimal), strict=True)]
     return any(numbers) and all(is_number or (any(ch.isdigit() for ch in c) and _parse_dates(_clean_dates([c]))
                                               is not None) for c, is_number in zip(cells, numbers, strict=True))
 

@@ -10,22 +10,55 @@ from typing import overload
 
 import numpy as np
 
+#: a block this wide cuts out a column whose cells are asked for alone (:meth:`PlainBlock.cells`), up to this many
+ALONE_FROM_WIDTH, ALONE_COLUMNS = 64, 16
+
 
 class PlainBlock:
     """The text of ``rows`` plain lines of ``width`` cells (ASCII, each line ending in a line feed, ``width - 1``
     delimiters a line); ``split`` splits it into its columns of cells, as ``csv.reader`` would."""
 
     def __init__(self, text: str, delimiter: str, width: int, rows: int,
-                 split: Callable[[str], list[list[str]]]) -> None:
+                 split: Callable[[str], list[list[str]]], as_is: bool = False) -> None:
         self._text, self._delimiter, self.width, self.rows, self._split = text, delimiter, width, rows, split
         self._cells: list[list[str]] | None = None
         self._numbers: tuple[str, np.ndarray, np.ndarray] | None = None  # (mark, values, slow) of every column
+        #: ``as_is``: ``split`` gives the text between delimiters as it is, so a column may be cut out alone
+        self._alone: dict[int, list[str]] | None = {} if as_is and width >= ALONE_FROM_WIDTH else None
 
     def cells(self, j: int) -> list[str]:
-        """Column ``j``'s cells (the text is split into all its cells the first time a cell is asked for)."""
+        """Column ``j``'s cells (the text is split into all its cells the first time a cell is asked for; a few
+        columns of a wide block are cut out alone: its time column, not its million cells)."""
         if self._cells is None:
+            if self._alone is not None and (j in self._alone or len(self._alone) < ALONE_COLUMNS):
+                if j not in self._alone:
+                    self._alone[j] = self._column(j)
+                return self._alone[j]
+            self._alone = None
             self._cells = self._split(self._text)
         return self._cells[j]
+
+    def _column(self, j: int) -> list[str]:
+        """Column ``j``'s cells, cut out of the text at its delimiters and line feeds."""
+        codes = np.frombuffer(self._text.encode("ascii"), dtype=np.uint8)
+        ends = np.flatnonzero((codes == ord(self._delimiter)) | (codes == 10))  # where each cell ends
+        del codes
+        starts = (np.concatenate(([-1], ends[self.width - 1::self.width])) if j == 0 else ends[j - 1::self.width]) + 1
+        stops = ends[j::self.width]
+        text = self._text
+        return [text[a:b] for a, b in zip(starts[:len(stops)].tolist(), stops.tolist(), strict=True)]
+
+    @property
+    def read(self) -> bool:
+        """Whether its numbers were read (:meth:`numbers`): reading a column's again costs no compiled loop."""
+        return self._numbers is not None
+
+    def slow(self, mark: str) -> np.ndarray:
+        """Where a cell of each column is left for ``float()`` (bool ``(width, rows)``) by :meth:`numbers` with the
+        decimal ``mark``."""
+        self.numbers(0, mark)
+        assert self._numbers is not None
+        return self._numbers[2]
 
     def numbers(self, j: int, mark: str) -> tuple[np.ndarray, np.ndarray]:
         """``(values, slow)`` of column ``j`` read with the decimal ``mark`` by the compiled loop: float64 of its

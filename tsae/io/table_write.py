@@ -145,6 +145,9 @@ def _open_output(tmp: Path, suffix: str) -> Iterator[TextIO]:
 
 #: rows formatted at a time by :class:`TableWriter`
 WRITE_ROWS = 1 << 14
+#: cells formatted at a time by :class:`TableWriter`, at most (a wide table's rows, 100,000 cells each: their Python
+#: floats and text, not a whole table's, are held at a time), but a row at least
+WRITE_CELLS = 1 << 21
 
 
 def _cells(values: np.ndarray, unit: ColumnFormat, utc: bool) -> list[Any] | None:
@@ -226,9 +229,10 @@ class TableWriter:
     def write(self, columns: Sequence[np.ndarray]) -> None:
         """Write the next rows: ``columns``, one 1-D array per column (in the order of the names), all as long.
 
-        Their text is made :data:`WRITE_ROWS` rows at a time (as numpy strings a million rows of 7 columns took
-        900 MB); columns of numbers and dates by :func:`rows_text`, in one piece (the csv writer's row by row took
-        twice as long as formatting the numbers), others by the csv writer.
+        Their text is made :data:`WRITE_ROWS` rows at a time, or :data:`WRITE_CELLS` cells of a wide table's (as
+        numpy strings a million rows of 7 columns took 900 MB); columns of numbers and dates by :func:`rows_text`, in
+        one piece (the csv writer's row by row took twice as long as formatting the numbers), others by the csv
+        writer.
         """
         arrays = [np.asarray(column).reshape(-1) for column in columns]
         if len(arrays) != len(self.names):
@@ -237,8 +241,9 @@ class TableWriter:
         for name, arr in zip(self.names, arrays, strict=True):
             if len(arr) != n:
                 raise ValueError(f"{self.path}: column {name!r} has {len(arr)} rows, expected {n}")
-        for start in range(0, n, WRITE_ROWS):
-            block = [arr[start:start + WRITE_ROWS] for arr in arrays]
+        rows = max(1, min(WRITE_ROWS, WRITE_CELLS // len(arrays)))
+        for start in range(0, n, rows):
+            block = [arr[start:start + rows] for arr in arrays]
             text = None if self._handle is None else rows_text(block, self._formats, time_utc=self._utc,
                                                                 delimiter=self._delimiter)
             if text is not None:

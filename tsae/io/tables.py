@@ -45,6 +45,7 @@ from tsae.io.paths import TABLE_SUFFIXES, kind_suffix
 from tsae.io.table_absurd import ABSURD, TableWarning, _absurd, _absurd_as_missing, absurd_as_missing
 from tsae.io.table_cells import (
     _KIND_ROWS,
+    COMPILED_FROM_CELLS,
     MISSING,
     _first_mark,
     _floats,
@@ -151,6 +152,10 @@ READ_ROWS = 1 << 14
 #: the data row from which on a table read reads plain decimal cells by a compiled loop (loading numba, a third of a
 #: second, pays for itself on the rows after it)
 COMPILED_FROM_ROW = 1 << 16
+#: cells of a wide table (100,000 columns) that a chunk holds at most (not :data:`READ_ROWS` rows of them, but never
+#: fewer rows than a column's kind is judged on): its rows' strings, not the table's, are what is held at a time; a
+#: chunk of :data:`~tsae.io.table_cells.COMPILED_FROM_CELLS` cells is read by the compiled loop from its first row on
+READ_CELLS = 1 << 22
 #: the name (lower case) of the time column the table being read writes as clock readings without a date, read as
 #: seconds (:func:`~tsae.io.clock_columns.clock_plan`): a logger's times of day, 08:00 to 20:00, are 28,800 to 72,000
 #: seconds, numbers that would otherwise be told as maybe Excel's serial dates
@@ -295,10 +300,21 @@ def _plain_columns(lines: list[str], dialect: Any, width: int, compiled: bool = 
     when a cell is first asked for (:class:`~tsae.io.table_plain.PlainColumn`); their numbers may be read from the
     text without (:func:`~tsae.io.table_cells._floats`). ``compiled``: tell plain lines by a compiled loop.
 
-    A plain line is ASCII, without a quote, NUL or lone carriage return, and not longer than a cell may be; it is
-    no comment, has ``width - 1`` delimiters, and a cell that is not blank: :func:`_records` and :func:`_body` take
-    it as it is, as one row.
+    A plain line is ASCII, without a quote, NUL or lone carriage return, and no cell of it longer than a cell may be
+    (the line may be: a wide table's is); it is no comment, has ``width - 1`` delimiters, and a cell that is not
+    blank: :func:`_records` and :func:`_body` take it as it is, as one row.
     """
+    text = _plain_text(lines, dialect, width, compiled)
+    if text is None:
+        return None
+    block = PlainBlock(text, dialect.delimiter, width, len(lines), lambda text: _split(text, dialect, width),
+                       as_is=not dialect.skipinitialspace)
+    return [PlainColumn(block, j) for j in range(width)]
+
+
+def _plain_text(lines: list[str], dialect: Any, width: int, compiled: bool = False) -> str | None:
+    """The text of ``lines``, each ending in a line feed, when each is a plain row of ``width`` cells
+    (:func:`_plain_columns`), else None."""
     text = "".join(lines)
     if (not lines or not text.isascii() or '"' in text or (dialect.quotechar or '"') in text or "\x00" in text
             or "#" in text and _COMMENT_START.search(text)):
@@ -311,8 +327,61 @@ def _plain_columns(lines: list[str], dialect: Any, width: int, compiled: bool = 
         text += "\n"
     if not _plain_lines(text, dialect.delimiter, width, compiled):
         return None
-    block = PlainBlock(text, dialect.delimiter, width, len(lines), lambda text: _split(text, dialect, width))
+    return text
+
+
+def _plain_sample(body: Iterator[tuple[int, list[str]]], lines: _Lines, dialect: Any, width: int
+                  ) -> tuple[list[tuple[int, list[str]]], tuple[list[int], list[PlainColumn], bool] | None]:
+    """A wide table's first :data:`_KIND_ROWS` data rows, read from its plain lines at once (``csv.reader`` took
+    most of the time to read them, and their cells as strings most of the memory): ``(rows read one by one,
+    opening)``, the opening as :func:`_chunks` takes it, or None (the rows read one by one are then the first of
+    those rows, or none: no row).
+
+    The first data row is read one by one (:func:`_body`); the lines after it are read at once when it is the last
+    line read, and they are all plain rows (:func:`_plain_text`) of a dialect whose cells are as they are written
+    (no ``skipinitialspace``).
+    """
+    first = next(body, None)
+    if first is None or dialect.skipinitialspace or lines.number != first[0] or not any(c.strip() for c in first[1]):
+        return ([] if first is None else [first]), None
+    block = lines.block(_KIND_ROWS - 1)
+    text = _plain_text(block, dialect, width, compiled=True) if block else ""
+    head = _joined_text([first[1]], dialect.delimiter, width)
+    if text is None or head is None:
+        lines.give_back(block)
+        return [first], None
+    columns = _text_columns(head + text, dialect.delimiter, width, 1 + len(block))
+    return [first], (list(range(first[0], first[0] + 1 + len(block))), columns, True)
+
+
+def _joined_text(rows: list[list[str]], delimiter: str, width: int) -> str | None:
+    """The lines of ``rows`` (``width`` cells each) joined again, each ending in a line feed; None when a cell holds
+    the delimiter, a line feed or a NUL, or is not ASCII (the text would not split into those cells)."""
+    text = "".join([delimiter.join(row) + "\n" for row in rows])
+    if (not text.isascii() or "\x00" in text or text.count("\n") != len(rows)
+            or text.count(delimiter) != len(rows) * (width - 1)):
+        return None
+    return text
+
+
+def _text_columns(text: str, delimiter: str, width: int, rows: int) -> list[PlainColumn]:
+    """The columns of ``text``, ``rows`` lines of ``width`` cells, each as it is between its delimiters."""
+
+    def split(text: str) -> list[list[str]]:
+        cells = text.replace("\n", delimiter).split(delimiter)
+        return [cells[j: rows * width: width] for j in range(width)]
+
+    block = PlainBlock(text, delimiter, width, rows, split, as_is=True)
     return [PlainColumn(block, j) for j in range(width)]
+
+
+def _joined_columns(rows: list[list[str]], delimiter: str, width: int) -> list[PlainColumn] | None:
+    """The cells of ``rows`` (``width`` each, as :func:`_records` read them) column by column, as
+    :func:`_plain_columns` gives them: their text joined again, its numbers read from it by the compiled loop
+    (a wide table's rows, whose cells ``zip`` and ``float()`` took most of the time to read); None when a cell
+    holds the delimiter, a line feed or a NUL, or is not ASCII."""
+    text = _joined_text(rows, delimiter, width)
+    return None if text is None else _text_columns(text, delimiter, width, len(rows))
 
 
 def _split(text: str, dialect: Any, width: int) -> list[list[str]]:
@@ -334,7 +403,8 @@ def _initial_spaces_dropped(text: str, delimiter: str) -> str:
 
 def _plain_lines(text: str, delimiter: str, width: int, compiled: bool = False) -> bool:
     """Whether each line of ``text`` (ASCII, each ending in ``\\n``) has ``width - 1`` delimiters, a character
-    neither a delimiter nor whitespace, and is shorter than a cell may be (``compiled``: told by a compiled loop)."""
+    neither a delimiter nor whitespace, and cells no longer than a cell may be (``compiled``: told by a compiled
+    loop)."""
     codes = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
     if compiled:
         from tsae.io._number_kernels import plain_lines
@@ -343,9 +413,10 @@ def _plain_lines(text: str, delimiter: str, width: int, compiled: bool = False) 
     ends = np.flatnonzero(codes == ord("\n"))
     starts = np.concatenate(([0], ends[:-1] + 1))
     is_delimiter = codes == ord(delimiter)
+    cell_ends = np.flatnonzero(is_delimiter | (codes == ord("\n")))
     return bool((np.add.reduceat(is_delimiter, starts, dtype=np.int64) == width - 1).all()
                 and np.logical_or.reduceat(~(is_delimiter | _SPACES[codes]), starts).all()
-                and int((ends - starts).max()) < csv.field_size_limit())
+                and int(np.diff(cell_ends, prepend=-1).max()) - 1 < csv.field_size_limit())
 
 
 def _names_row_names(header: list[str], row: list[str], decimal: str | None) -> bool:
@@ -388,17 +459,18 @@ def _body(path: Path, rows: Iterator[tuple[int, list[str]]], width: int,
 
 def _convert(column: _Column, cells: Sequence[str], start: int, lines: Sequence[int], keep: bool,
              floats: bool, decimal: str | None, find_numbers: bool = False, commas: bool = False,
-             store: bool = True, tally: bool = False) -> None:
+             store: bool = True, tally: bool = False, compiled: bool = False) -> None:
     """Convert a chunk of a column's cells: data rows ``start`` on, on the file ``lines`` (as errors number them).
 
     ``keep``: keep the arrays (not when the table is already known to be an error), when ``store`` (else only what
     is known of them: ``rounded``, and with ``tally`` ``absurd`` and ``valued``); ``floats``: read its numbers
     (not when the error told would not be this column's anyway) with the decimal mark ``decimal`` (None: not known
     yet, as no number so far has one); ``find_numbers``: keep ``has_number`` up to date, past ``bad`` too;
-    ``commas``: the file is comma-separated (its mark is a point).
+    ``commas``: the file is comma-separated (its mark is a point); ``compiled``: read its plain decimal cells by
+    the compiled loop (a long table's rows from :data:`COMPILED_FROM_ROW` on are, whatever this says).
     """
     if column.floats is not None and column.bad is None and floats:
-        values = _floats(cells, decimal or ".", compiled=start >= COMPILED_FROM_ROW)
+        values = _floats(cells, decimal or ".", compiled=compiled or start >= COMPILED_FROM_ROW)
         if isinstance(values, tuple):
             i, cell = values
             column.bad = _not_a_number(lines[i], column.name, cell, decimal, commas)
@@ -431,7 +503,7 @@ def _convert(column: _Column, cells: Sequence[str], start: int, lines: Sequence[
             if keep and store:
                 column.dates.append(parsed)
             if start < _OFFSET_ROWS and not column.utc:
-                column.offset = any(_OFFSET.search(c) for c in cleaned[:_OFFSET_ROWS - start])
+                column.offset = column.offset or any(_OFFSET.search(c) for c in cleaned[:_OFFSET_ROWS - start])
                 column.utc = any(names_utc(c) for c in cells[:_OFFSET_ROWS - start])
     if column.texts is not None and keep and store:
         column.texts.append(np.array([c.strip() for c in cells]))
@@ -485,8 +557,17 @@ class _Scan:
     doomed: tuple[int, int] | None = None  # (rank, index) of the first error that will certainly be told
 
 
+def _rows_a_chunk(width: int, ahead: int) -> int:
+    """The rows of a chunk of a table of ``width`` columns, the first ``ahead`` rows read already: :data:`READ_ROWS`,
+    or as many as hold :data:`READ_CELLS` cells of a wide table (never fewer than ``ahead``)."""
+    if READ_CELLS // max(width, 1) >= READ_ROWS:
+        return READ_ROWS
+    return max(READ_CELLS // max(width, 1), ahead, 1)
+
+
 def _chunks(rows: Iterator[tuple[int, list[str]]], ahead: int, lines: _Lines | None, dialect: Any, width: int,
-            limit: int | None) -> Iterator[tuple[Sequence[int], Sequence[Sequence[str]]]]:
+            limit: int | None, first: tuple[list[int], list[PlainColumn], bool] | None = None
+            ) -> Iterator[tuple[Sequence[int], Sequence[Sequence[str]]]]:
     """The data rows, :data:`READ_ROWS` at a time (``limit`` in all; None: all), as their file lines and their cells
     column by column.
 
@@ -494,32 +575,46 @@ def _chunks(rows: Iterator[tuple[int, list[str]]], ahead: int, lines: _Lines | N
     have read no line beyond the last row they gave (it is no row of empty cells, which :func:`_records` gives only
     once it has read the row after them), the next chunk's lines are split at once if they are all plain rows
     (:func:`_plain_columns`) of the text of ``lines`` (None: never).
+
+    A chunk of a wide table (``width`` cells a row) holds :data:`READ_CELLS` cells, not :data:`READ_ROWS` rows, but
+    never fewer rows than ``ahead`` (:func:`_rows_a_chunk`); ``first``, when given, is its first chunk: those
+    ``ahead`` rows as their lines, their columns joined again (:func:`_joined_columns`), and whether the last of them
+    has a cell that is not blank; ``rows`` then are the rows after them, and the lines after them are split at once
+    (``csv.reader`` would split the rest of such a table, of a few hundred rows, a cell at a time).
     """
     done = 0
     at_rest = False
+    rows_a_chunk = _rows_a_chunk(width, ahead)
+    if first is not None:
+        numbers, columns, at_rest = first
+        done = len(numbers)
+        del first
+        yield numbers, columns
+        del numbers, columns
     while limit is None or done < limit:
-        want = READ_ROWS if limit is None else min(READ_ROWS, limit - done)
+        want = rows_a_chunk if limit is None else min(rows_a_chunk, limit - done)
         if at_rest and lines is not None:
             block = lines.block(want)
-            columns = _plain_columns(block, dialect, width, done >= COMPILED_FROM_ROW)
-            if columns is None:
+            compiled = done >= COMPILED_FROM_ROW or len(block) * width >= COMPILED_FROM_CELLS
+            plain = _plain_columns(block, dialect, width, compiled)
+            if plain is None:
                 lines.give_back(block)
             else:
                 done += len(block)
-                numbers: Sequence[int] = range(lines.number - len(block) + 1, lines.number + 1)
+                lined: Sequence[int] = range(lines.number - len(block) + 1, lines.number + 1)
                 del block  # not held while the chunk is converted
-                yield numbers, columns
-                del columns  # nor while the next one is read
+                yield lined, plain
+                del plain  # nor while the next one is read
                 continue
         chunk = list(islice(rows, want))
         if not chunk:
             return
         done += len(chunk)
         at_rest = done >= ahead and any(cell.strip() for cell in chunk[-1][1])
-        numbers, cells = [line for line, _ in chunk], list(zip(*(row for _, row in chunk), strict=True))
+        numbered, cells = [line for line, _ in chunk], list(zip(*(row for _, row in chunk), strict=True))
         del chunk
-        yield numbers, cells
-        del numbers, cells
+        yield numbered, cells
+        del numbered, cells
 
 
 def _scan_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0, text_columns: bool = False, *,
@@ -564,7 +659,13 @@ def _scan_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0, text_col
         given = {c.strip() for c in first}
         header = [c.strip() or _unnamed(i, given) for i, c in enumerate(first)]
     body = _body(path, rows, len(header), 0 if headerless else head[0], 0 if headerless else _blank_tail(first))
-    sample = list(islice(body, _KIND_ROWS))
+    width = len(header)
+    opening: tuple[list[int], list[PlainColumn], bool] | None = None
+    wide = (_rows_a_chunk(width, _KIND_ROWS) != READ_ROWS and _KIND_ROWS * width >= COMPILED_FROM_CELLS
+            and _plain_dialect(dialect) and (limit is None or limit >= _KIND_ROWS))
+    sample, opening = _plain_sample(body, source, dialect, width) if wide else ([], None)
+    if opening is None:
+        sample += islice(body, _KIND_ROWS - len(sample))
     if not sample:
         if dropped and dropped[0]:
             raise _fail(path, f"no data rows: the {dropped[0]} row(s) below the header hold no values (empty cells "
@@ -584,15 +685,22 @@ def _scan_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0, text_col
     # the first line ends in delimiters (as spreadsheet exports end every line of a sheet whose used range is wider
     # than its data: ``a,b,,,``): its last columns, no name, are no columns while all their cells are empty too (a
     # named one, or one with a cell, is read as any other, and so is every unnamed one left of it)
-    columns, time_idx, label_idx = _plan(header, [row for _, row in sample], decimal, unnamed_first, headerless)
+    if opening is None and wide and len(sample) * width >= COMPILED_FROM_CELLS:
+        # a wide table: the sample's cells joined again, read by the plan and as the first chunk from that text
+        joined = _joined_columns([row for _, row in sample], dialect.delimiter, width)
+        if joined is not None:
+            opening = ([line for line, _ in sample], joined, any(cell.strip() for cell in sample[-1][1]))
+    columns, time_idx, label_idx = _plan(header, [row for _, row in sample] if opening is None else opening[1],
+                                         decimal, unnamed_first, headerless, columns=opening is not None)
     scan = _Scan(header, headerless, columns, time_idx, label_idx, [True] * _blank_tail(first), decimal)
     store = [values or j in (time_idx, label_idx) or column.maybe_time or column.index
              for j, column in enumerate(columns)]
     commas = dialect.delimiter == ","
     blank_tail = scan.blank_tail
-    rest = _chunks(chain(sample, body), len(sample), source if _plain_dialect(dialect) else None, dialect,
-                   len(header), limit)
-    del sample
+    ahead = len(sample) if opening is None else len(opening[0])
+    rest = _chunks(chain(sample, body) if opening is None else body, ahead,
+                   source if _plain_dialect(dialect) else None, dialect, width, limit, opening)
+    del sample, opening
     told = _ROWS_READ.get()
     for lines, cells in rest:
         if told is not None:
@@ -602,10 +710,11 @@ def _scan_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0, text_col
         for i in range(len(blank_tail)):
             blank_tail[i] = blank_tail[i] and not any(c.strip() for c in cells[len(cells) - len(blank_tail) + i])
         doomed = scan.doomed
+        compiled = len(lines) * width >= COMPILED_FROM_CELLS  # a wide table's chunk: worth loading numba for
         for j, column in enumerate(columns):
             if convert is None or j in convert:
                 _convert(column, cells[j], scan.n, lines, doomed is None, doomed is None or (column.rank, j) < doomed,
-                         scan.decimal, text_columns, commas, store[j], not values)
+                         scan.decimal, text_columns, commas, store[j], not values, compiled)
         scan.n += len(lines)
         del lines, cells  # not held while the next chunk is read
         for j, column in enumerate(columns):

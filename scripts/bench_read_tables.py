@@ -1,0 +1,105 @@
+"""Time tsae's table reader beside ``pandas.read_csv`` on the same generated CSV files, in one run.
+
+Each read runs in a fresh Python process (its peak RSS is its own), tsae's and pandas' taken in turns; the table
+prints, for each shape (rows x columns), the seconds and peak MB of each reader and the ratio tsae / pandas.
+
+Shapes (``--shapes``, ``ROWSxCOLS`` comma-separated): wide ones (300x100000: spectra, gene panels; 10x1000000) and
+long ones (3000000x10). Each file has a header of names, a time column (the row number) and a missing cell in a
+column of every row tenth row; cells are random decimals with 4 places (7 to 8 characters).
+
+Usage::
+
+    python scripts/bench_read_tables.py [--shapes 300x100000,10x1000000,3000000x10] [--before DIR] [--no-pandas]
+
+``--before DIR``: time the ``tsae`` of another checkout (its root) too, on the same files: the code before a change.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_SHAPES = "300x100000,1000x10000,10x1000000,3000000x10"
+
+#: the child: read the file, print seconds and peak RSS (MB) as JSON
+CHILD = """
+import json, resource, sys, time
+start = time.perf_counter()
+if sys.argv[1] == "tsae":
+    from tsae.io.tables import read_table
+    shape = read_table(sys.argv[2]).values.shape
+else:
+    import pandas
+    shape = pandas.read_csv(sys.argv[2]).shape
+seconds = time.perf_counter() - start
+print(json.dumps({"s": seconds, "mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "shape": list(shape)}))
+"""
+
+
+def write_table(path: Path, rows: int, columns: int, seed: int = 0) -> None:
+    """A CSV of ``rows`` data rows: a header (``time``, ``s1`` ...), the row number, random 4-place decimals, and
+    the cell of column ``s1`` missing in every tenth row."""
+    rng = np.random.default_rng(seed)
+    vocabulary = np.array([f"{x:.4f}" for x in rng.standard_normal(4096)], dtype=object)
+    with open(path, "w") as out:
+        out.write(",".join(["time", *(f"s{j}" for j in range(1, columns))]) + "\n")
+        step = max(1, (1 << 22) // columns)
+        for first in range(0, rows, step):
+            n = min(step, rows - first)
+            cells = vocabulary[rng.integers(0, len(vocabulary), size=(n, columns))]
+            cells[:, 0] = [str(i) for i in range(first, first + n)]
+            if columns > 1:
+                cells[(np.arange(first, first + n) % 10) == 5, 1] = ""
+            out.write("".join(",".join(row) + "\n" for row in cells.tolist()))
+
+
+def read_once(reader: str, path: Path, tree: Path) -> dict:
+    """One read in a fresh process: ``{"s", "mb", "shape"}``."""
+    env = dict(os.environ, PYTHONPATH=str(tree), OMP_NUM_THREADS="1")
+    done = subprocess.run([sys.executable, "-c", CHILD, reader, str(path)], env=env, cwd=tree,
+                          capture_output=True, text=True, check=False)  # (cwd: ``-c`` imports from it first)
+    if done.returncode:
+        raise SystemExit(f"{reader} failed on {path.name}: {done.stderr.strip()[-500:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--shapes", default=DEFAULT_SHAPES, help="ROWSxCOLS, comma-separated")
+    parser.add_argument("--before", type=Path, default=None, help="another checkout whose tsae is timed too")
+    parser.add_argument("--no-pandas", action="store_true", help="time tsae only")
+    args = parser.parse_args(argv)
+    before = "" if args.before is None else f" {'before s':>9} {'before MB':>9}"
+    print(f"{'shape':>14} {'MB file':>8}{before} {'tsae s':>8} {'tsae MB':>8} {'pandas s':>9} {'pandas MB':>9} "
+          f"{'ratio':>6}")
+    with tempfile.TemporaryDirectory() as folder:
+        for shape in args.shapes.split(","):
+            rows, columns = (int(part) for part in shape.lower().split("x"))
+            path = Path(folder) / f"t{rows}x{columns}.csv"
+            write_table(path, rows, columns)
+            old = None if args.before is None else read_once("tsae", path, args.before)
+            tsae = read_once("tsae", path, ROOT)
+            if tuple(tsae["shape"]) != (columns - 1, rows):
+                raise SystemExit(f"tsae read {path.name} as {tsae['shape']}")
+            panda = None if args.no_pandas else read_once("pandas", path, ROOT)
+            head = "" if old is None else f" {old['s']:9.2f} {old['mb']:9.0f}"
+            tail = ("" if panda is None else
+                    f" {panda['s']:9.2f} {panda['mb']:9.0f} {tsae['s'] / panda['s']:6.1f}")
+            print(f"{shape:>14} {path.stat().st_size / 1e6:8.0f}{head} {tsae['s']:8.2f} {tsae['mb']:8.0f}{tail}",
+                  flush=True)
+            path.unlink()
+
+
+if __name__ == "__main__":
+    start = time.perf_counter()
+    main()
+    print(f"({time.perf_counter() - start:.0f} s in all)")
