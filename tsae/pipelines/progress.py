@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,9 +22,22 @@ def sample_bar(total: int | None, desc: str, show: bool, *, leave: bool = True) 
     >>> with sample_bar(10, "score", False) as bar:
     ...     bar.update(10)
     """
+    return _failing_bar()(total=total, unit="sample", unit_scale=True, desc=desc, disable=not show, leave=leave)
+
+
+@functools.cache
+def _failing_bar() -> type:
+    """tqdm's bar, removed when the job within it fails: its error line then stands alone, not under a bar
+    stopped at 0% (tqdm imported when first used)."""
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="sample", unit_scale=True, desc=desc, disable=not show, leave=leave)
+    class SampleBar(tqdm):  # type: ignore[misc]
+        def __exit__(self, kind: Any, value: Any, traceback: Any) -> Any:
+            if kind is not None:
+                self.leave = False
+            return super().__exit__(kind, value, traceback)
+
+    return SampleBar
 
 
 @contextlib.contextmanager

@@ -80,3 +80,18 @@ def test_a_ticking_bar_is_redrawn_while_nothing_is_told() -> None:
     quiet.disable = True
     with ticking(quiet, every=0.01):
         assert not quiet.redrawn.wait(0.05)
+
+
+@pytest.mark.parametrize("job", [smooth_file, impute_file])
+def test_a_failed_job_leaves_no_bar_above_its_error(tmp_path, monkeypatch, capsys, job) -> None:
+    # before: the bar stayed on screen at 0% (its line ended), and the one-line error came under it
+    x = _series()
+    x[1] = np.nan  # a channel with no finite value: refused once the bar shows
+    np.save(tmp_path / "x.npy", x)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    capsys.readouterr()
+    with pytest.raises(ValueError, match="no finite values"):
+        job(tmp_path / "x.npy", tmp_path / "a.npy")
+    err = capsys.readouterr().err
+    assert "0%" in err and not err.endswith("\n"), repr(err)  # drawn, then cleared in place: no line left
+    assert not (tmp_path / "a.npy").exists()
