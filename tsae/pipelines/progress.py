@@ -31,7 +31,7 @@ def _failing_bar() -> type:
     stopped at 0% (tqdm imported when first used)."""
     from tqdm import tqdm
 
-    class SampleBar(tqdm):  # type: ignore[misc]
+    class SampleBar(tqdm):
         def __exit__(self, kind: Any, value: Any, traceback: Any) -> Any:
             if kind is not None:
                 self.leave = False
