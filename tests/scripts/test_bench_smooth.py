@@ -1,17 +1,10 @@
 """scripts/bench_smooth.py: the generated series and the classic methods it times tsae against."""
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
+from script_modules import load_script
 
-ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location("bench_smooth", ROOT / "scripts" / "bench_smooth.py")
-bs = importlib.util.module_from_spec(_spec)
-sys.modules["bench_smooth"] = bs
-_spec.loader.exec_module(bs)
+bs = load_script("bench_smooth")
 
 
 def test_the_series_hides_about_five_percent_in_runs_and_the_classic_fills_leave_no_gap() -> None:

@@ -4,21 +4,16 @@ Synthetic data only (a tiny fake speech folder and a tiny git repository standin
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
+from script_modules import load_script
 
-ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location("denoise_data", ROOT / "scripts" / "denoise_data.py")
-dd = importlib.util.module_from_spec(_spec)
-sys.modules["denoise_data"] = dd
-_spec.loader.exec_module(dd)
+dd = load_script("denoise_data")
 SR = dd.SR
 
 

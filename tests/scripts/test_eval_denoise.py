@@ -1,20 +1,13 @@
 """scripts/eval_denoise.py: the table's methods (no anchors, no data: a generated signal)."""
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import torch
+from script_modules import load_script
 
 import tsae
 
-ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location("eval_denoise", ROOT / "scripts" / "eval_denoise.py")
-ed = importlib.util.module_from_spec(_spec)
-sys.modules["eval_denoise"] = ed
-_spec.loader.exec_module(ed)
+ed = load_script("eval_denoise")
 
 
 def test_each_attenuation_limit_is_a_row_of_every_tsae_model_that_runs_with_it() -> None:
