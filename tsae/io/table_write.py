@@ -203,7 +203,8 @@ def _wide_rows_text(columns: Sequence[np.ndarray], formats: Sequence[ColumnForma
 def rows_text(columns: Sequence[np.ndarray], formats: Sequence[ColumnFormat], *, time_utc: bool = False,
               delimiter: str = ",") -> str | None:
     """The lines a :mod:`csv` writer writes for these rows (each ended by ``\\n``), made a block at a time: the
-    cells of each column from one numpy call, the lines from one ``%`` formatting of all of them.
+    cells of each column from one numpy call (of a block of :data:`WIDE_COLUMNS` float columns or more, of all of
+    them from one 2-D array), the lines from one ``%`` formatting of all of them.
 
     Parameters
     ----------
