@@ -1,7 +1,10 @@
 """Time tsae's table reader beside ``pandas.read_csv`` on the same generated CSV files, in one run.
 
 Each read runs in a fresh Python process (its peak RSS is its own), tsae's and pandas' taken in turns; the table
-prints, for each shape (rows x columns), the seconds and peak MB of each reader and the ratio tsae / pandas.
+prints, for each shape (rows x columns), the seconds and peak MB of each reader and the ratio tsae / pandas. A
+``write`` row beside it times the writers (``tsae.io.write_table``, ``DataFrame.to_csv``) on the same shape of
+numbers made in their process (peak MB counts them too); with ``--before`` it says whether both tsae wrote the same
+bytes.
 
 Shapes (``--shapes``, ``ROWSxCOLS`` comma-separated): wide ones (300x100000: spectra, gene panels; 10x1000000) and
 long ones (3000000x10). Each file has a header of names, a time column (the row number) and a missing cell in a
@@ -44,6 +47,31 @@ print(json.dumps({"s": seconds, "mb": resource.getrusage(resource.RUSAGE_SELF).r
                   "shape": list(shape)}))
 """
 
+#: the child of a write: make the table's numbers (a time column of row numbers, random 4-place decimals, NaN in
+#: column ``s1`` every tenth row), write them to a file, print seconds and peak RSS (MB) as JSON
+WRITE_CHILD = """
+import json, resource, sys, time
+import numpy as np
+rows, columns = int(sys.argv[3]), int(sys.argv[4])
+values = np.round(np.random.default_rng(0).standard_normal((rows, columns - 1)), 4)
+if columns > 1:
+    values[np.arange(rows) % 10 == 5, 0] = np.nan
+names = [f"s{j}" for j in range(1, columns)]
+times = np.arange(rows, dtype=float)
+start = time.perf_counter()
+if sys.argv[1] == "tsae":
+    from tsae.io.table_write import write_table
+    write_table(sys.argv[2], dict(zip(names, values.T)), time=times)
+else:
+    import pandas
+    frame = pandas.DataFrame(values, columns=names)
+    frame.insert(0, "time", times.astype(np.int64))
+    frame.to_csv(sys.argv[2], index=False)
+seconds = time.perf_counter() - start
+print(json.dumps({"s": seconds, "mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "shape": [rows, columns]}))
+"""
+
 
 def write_table(path: Path, rows: int, columns: int, seed: int = 0) -> None:
     """A CSV of ``rows`` data rows: a header (``time``, ``s1`` ...), the row number, random 4-place decimals, and
@@ -62,10 +90,13 @@ def write_table(path: Path, rows: int, columns: int, seed: int = 0) -> None:
             out.write("".join(",".join(row) + "\n" for row in cells.tolist()))
 
 
-def read_once(reader: str, path: Path, tree: Path) -> dict:
-    """One read in a fresh process: ``{"s", "mb", "shape"}``."""
+def read_once(reader: str, path: Path, tree: Path, *, write: tuple[int, int] | None = None) -> dict:
+    """One read in a fresh process: ``{"s", "mb", "shape"}``; with ``write`` (rows, columns), one write of a table
+    of that shape to ``path``."""
     env = dict(os.environ, PYTHONPATH=str(tree), OMP_NUM_THREADS="1")
-    done = subprocess.run([sys.executable, "-c", CHILD, reader, str(path)], env=env, cwd=tree,
+    child = [CHILD] if write is None else [WRITE_CHILD]
+    shape = [] if write is None else [str(part) for part in write]
+    done = subprocess.run([sys.executable, "-c", *child, reader, str(path), *shape], env=env, cwd=tree,
                           capture_output=True, text=True, check=False)  # (cwd: ``-c`` imports from it first)
     if done.returncode:
         raise SystemExit(f"{reader} failed on {path.name}: {done.stderr.strip()[-500:]}")
@@ -97,6 +128,19 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{shape:>14} {path.stat().st_size / 1e6:8.0f}{head} {tsae['s']:8.2f} {tsae['mb']:8.0f}{tail}",
                   flush=True)
             path.unlink()
+            written = Path(folder) / "written.csv"
+            old = None if args.before is None else read_once("tsae", written, args.before, write=(rows, columns))
+            old_bytes = None if old is None else written.read_bytes()
+            tsae = read_once("tsae", written, ROOT, write=(rows, columns))
+            same = "" if old_bytes is None else f" {'same' if written.read_bytes() == old_bytes else 'DIFFERENT'}"
+            del old_bytes
+            panda = None if args.no_pandas else read_once("pandas", written, ROOT, write=(rows, columns))
+            head = "" if old is None else f" {old['s']:9.2f} {old['mb']:9.0f}"
+            tail = ("" if panda is None else
+                    f" {panda['s']:9.2f} {panda['mb']:9.0f} {tsae['s'] / panda['s']:6.1f}")
+            print(f"{'write':>14} {written.stat().st_size / 1e6:8.0f}{head} {tsae['s']:8.2f} {tsae['mb']:8.0f}{tail}"
+                  f"{same}", flush=True)
+            written.unlink()
 
 
 if __name__ == "__main__":

@@ -91,3 +91,29 @@ def test_a_table_with_a_text_column_is_written_as_before(tmp_path: Path, monkeyp
     expected = "a,b,c\n" + _reference(columns, [None] * 3) + _reference([TRICKY[5:10], TRICKY[5:10], np.arange(5)],
                                                                        [None] * 3)
     assert (tmp_path / "t.csv").read_text() == expected
+
+
+@pytest.mark.parametrize("time", ["dates", "numbers", "none", "text"])
+def test_a_wide_block_is_written_as_column_by_column(time: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(5)
+    rows, width = 9, 2 * table_write.WIDE_COLUMNS
+    values = rng.standard_normal((rows, width))
+    values.flat[rng.integers(0, values.size, 300)] = rng.choice(TRICKY, 300)
+    columns: list[np.ndarray] = list(values.T)
+    columns[3] = columns[3].astype(np.float32)
+    columns[7] = np.round(columns[7] * 100)  # integers as floats
+    columns.insert(5, np.arange(rows))  # an integer column among the floats
+    if time == "dates":
+        stamps = np.datetime64("2024-01-01", "ns") + np.arange(rows).astype("timedelta64[ms]") * 1500
+        stamps[2] = np.datetime64("NaT")
+        columns.insert(0, stamps)
+    elif time == "numbers":
+        columns.insert(0, np.where(np.arange(rows) == 4, np.nan, np.arange(rows, dtype=float)))
+    elif time == "text":
+        columns.insert(0, np.array([f"r{i}" for i in range(rows)]))
+    formats = [column_format([column], time=time != "none" and j == 0) for j, column in enumerate(columns)]
+    wide = rows_text(columns, formats, time_utc=time == "dates")
+    monkeypatch.setattr(table_write, "WIDE_COLUMNS", 10**9)  # every column on its own
+    assert wide == rows_text(columns, formats, time_utc=time == "dates")
+    if time != "text":
+        assert wide == _reference(columns, formats, utc=time == "dates")
