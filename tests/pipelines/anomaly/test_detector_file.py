@@ -128,6 +128,10 @@ HEADER_CASES += [
     (_extra("calibration_mean", 1e308), "extra.calibration_mean", "1e+308 is out of range (0.0, 1e+30]"),
     (_extra("stats_level_huber", 1e308), "extra.stats_level_huber", "1e+308 is out of range (0.0, 1e+30]"),
     (_extra("settings.threshold", 1e35), "extra.settings.threshold", "1e+35 is out of range [0.0, 1e+30]"),
+    # the alarm budget's settings (read when the threshold is fitted again): no fit writes them beyond 1e30
+    (_extra("settings.alarms_per_day", 1e308), "extra.settings.alarms_per_day", "1e+308 is out of range (0.0, 1e+30]"),
+    (_extra("settings.sample_interval", 1e308), "extra.settings.sample_interval",
+     "1e+308 is out of range (0.0, 1e+30]"),
     # a whole number beyond float's range: OverflowError from math.isfinite, a traceback (fuzz)
     (_extra("settings.holdout", 10**400), "extra.settings.holdout", "must be a number in (0, 1)"),
     (_extra("settings.q", 10**60), "extra.settings.q", "must be a number in (0, 1)"),

@@ -223,8 +223,9 @@ class SettingRange:
 #: parameter: the loader checks the file against it and the Detector its parameters, so that a detector
 #: saves only what it can load again
 SETTING_RANGES: dict[str, SettingRange] = {
-    "alarms_per_day": SettingRange("extra.settings.alarms_per_day", 0.0, low_open=True),
-    "sample_interval": SettingRange("extra.settings.sample_interval", 0.0, low_open=True, optional=True),
+    "alarms_per_day": SettingRange("extra.settings.alarms_per_day", 0.0, MAX_MAGNITUDE, low_open=True),
+    "sample_interval": SettingRange("extra.settings.sample_interval", 0.0, MAX_MAGNITUDE, low_open=True,
+                                    optional=True),
     "drift_rate": SettingRange("extra.settings.drift_rate", 0.0, 1.0),
     "drift_every": SettingRange("extra.settings.drift_every", 1, MAX_INT_HPARAM, integer=True, optional=True),
     "linear_weight": SettingRange("extra.linear_weight", 0.0, MAX_MAGNITUDE),
