@@ -148,16 +148,10 @@ def native_threads(n: int) -> Iterator[None]:
     The native pools are those loaded at the first call (numpy's, numba's): the scan for them is done once, not at
     each block (about 0.4 ms a call, a tenth of a second over the blocks of a minute of 48 kHz audio).
     """
-    import numba
-
-    previous = numba.get_num_threads()
-    numba.set_num_threads(min(int(n), numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
-    try:
+    with _native_threads(int(n), blas=False):  # numba's threads; the native pools through the controller kept
         controller = _pools()
         with contextlib.nullcontext() if controller is None else controller.limit(limits=int(n)):
             yield
-    finally:
-        numba.set_num_threads(previous)
 
 
 @functools.cache
