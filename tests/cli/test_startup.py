@@ -59,3 +59,19 @@ def test_a_collection_turned_off_stays_off() -> None:
     code = "import gc\ngc.set_threshold(0)\nfrom tsae.cli.process_gc import tune_for_command\ntune_for_command()\n" \
            "print(gc.get_threshold()[0])"
     assert _fresh(code).split() == ["0"]
+
+
+def test_only_the_command_s_own_process_is_tuned() -> None:
+    """``main()`` (console script, ``python -m tsae``) tunes the collector; ``main(args)`` in a caller's process not."""
+    code = (
+        "import gc, sys\n"
+        "from tsae.cli import main\n"
+        "for args in ([['--version']], []):\n"
+        "    sys.argv = ['tsae', '--version']\n"
+        "    try:\n"
+        "        main(*args)\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "    print(gc.get_threshold()[0] > 700)\n"
+    )
+    assert [word for word in _fresh(code).split() if word in ("True", "False")] == ["False", "True"]
