@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from cli_helpers import ROOT
 
 
@@ -41,6 +42,19 @@ def test_numba_target_loads_without_scipy_linalg() -> None:
         "print('scipy.linalg' in sys.modules, arraymath._HAVE_BLAS, linalg.ensure_blas.__module__)\n"
     )
     assert _fresh(code).split() == ["False", "True", "numba.np.linalg"]  # numba's own check is back for BLAS kernels
+
+
+@pytest.mark.slow  # compiles a kernel (not cached): about 2 s
+def test_a_blas_kernel_still_compiles_and_runs_after_the_deferred_check() -> None:
+    code = (
+        "import sys\n"
+        "from tsae.engine._numba_blas import defer_blas_check\n"
+        "defer_blas_check()\n"
+        "import numba, numpy as np\n"
+        "f = numba.njit(lambda a, b: (np.dot(a, b), np.vdot(a, b)))\n"
+        "print('scipy.linalg' in sys.modules, *f(np.arange(3.0), np.ones(3)), 'scipy.linalg' in sys.modules)\n"
+    )
+    assert _fresh(code).split() == ["False", "3.0", "3.0", "True"]  # numba's own check ran when dot compiled
 
 
 def test_a_command_process_collects_rarely_and_not_at_exit() -> None:
