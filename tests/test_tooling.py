@@ -22,7 +22,7 @@ PUBLIC = {"__version__", "denoise", "StreamingDenoiser", "Detector", "Monitor", 
           "unregister_plugin"}
 
 
-@pytest.mark.parametrize("package", ["tsae", "tsae.engine"])
+@pytest.mark.parametrize("package", ["tsae", "tsae.engine", "tsae.pipelines.reconstruct"])
 def test_every_exported_name_resolves(package: str) -> None:
     module = importlib.import_module(package)
     exports, public = read_stub(Path(module.__file__).with_suffix(".pyi"))

@@ -322,6 +322,10 @@ def cli(ctx: click.Context, debug: bool) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``tsae`` command (errors: see :meth:`LazyGroup.main`)."""
     from tsae.cli.pipes import flush_stdout_at_exit
+    from tsae.cli.process_gc import tune_for_command
+
+    if argv is None:  # the command's own process (console script, python -m tsae), not a caller's that embeds it
+        tune_for_command()
 
     try:
         cli.main(args=argv, prog_name="tsae")

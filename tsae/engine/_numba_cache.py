@@ -22,6 +22,7 @@ from typing import Any
 from numba.core import caching
 
 from tsae._cache_home import cache_home
+from tsae.engine._numba_blas import defer_blas_check
 
 _PACKAGE_DIR = Path(__file__).resolve().parents[1]
 #: source folders whose kernels go to :func:`cache_dir` (tsae, and those added by :func:`install`)
@@ -274,3 +275,4 @@ def install(source_dir: Path | None = None) -> None:
     if PrivateTempLocator not in locators:
         locators.append(PrivateTempLocator)  # after every other: only when none can write
     caching.IndexDataCacheFile = TsaeCacheFile  # type: ignore[misc]  # the name numba's Cache.__init__ looks up
+    defer_blas_check()  # before the first kernel loads numba's CPU target (which imports scipy.linalg)

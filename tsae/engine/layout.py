@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 from typing import Any, cast
 
 import numpy as np
@@ -57,8 +58,9 @@ def _unmasked(x: Any) -> Any:
 
     ``np.asarray`` drops the mask and keeps whatever lies under it.
     """
-    if isinstance(x, np.ma.MaskedArray) and x.dtype.kind in "biuf":
-        return np.ma.filled(x.astype(np.float64), np.nan)
+    masked = sys.modules.get("numpy.ma")  # none can exist before it is imported: importing it here costs ~15 ms
+    if masked is not None and isinstance(x, masked.MaskedArray) and x.dtype.kind in "biuf":
+        return masked.filled(x.astype(np.float64), np.nan)
     return x
 
 

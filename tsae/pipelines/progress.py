@@ -22,7 +22,35 @@ def sample_bar(total: int | None, desc: str, show: bool, *, leave: bool = True) 
     >>> with sample_bar(10, "score", False) as bar:
     ...     bar.update(10)
     """
-    return _failing_bar()(total=total, unit="sample", unit_scale=True, desc=desc, disable=not show, leave=leave)
+    if not show:
+        return QuietBar(total)
+    return _failing_bar()(total=total, unit="sample", unit_scale=True, desc=desc, leave=leave)
+
+
+class QuietBar:
+    """The bar of a job shown no progress (``-q``, not a terminal): counts nothing, draws nothing, and needs no
+    tqdm (whose import, ~30 ms, is most of what a small job's bar costs). Like a disabled tqdm bar, ``disable`` is
+    True (:func:`ticking` leaves it alone)."""
+
+    disable = True
+
+    def __init__(self, total: int | None = None) -> None:
+        self.total, self.n = total, 0
+
+    def update(self, n: float = 1) -> None:
+        """Count nothing (a disabled tqdm bar counts nothing either)."""
+
+    def refresh(self) -> None:
+        """Draw nothing."""
+
+    def close(self) -> None:
+        """Nothing to remove."""
+
+    def __enter__(self) -> QuietBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
 
 
 @functools.cache

@@ -107,7 +107,7 @@ def test_a_block_stores_only_what_differs_from_its_defaults():
 
 @pytest.mark.parametrize(("payload", "problem"), [
     (varint(16) + b"\x04\x00", "unknown flags 4"),
-    (varint(16) + b"\x00\x01\x09", "unknown section tag 9"),
+    (varint(16) + b"\x00\x01\x0a", "unknown section tag 10"),  # 9 is the time part's section
     (varint(16) + b"\x01\x00", "shorter than its head"),
     (b"\x80", "runs past"),
 ])

@@ -76,14 +76,14 @@ def test_a_version_1_file_job_container_still_finds_and_checks_its_model(tmp_pat
 
 
 @pytest.mark.parametrize("head,problem", [
-    (struct.pack("<H", 5), r"version 5 is not supported \(this tsae reads versions 1 to 4; a newer tsae wrote it\?\)"),
+    (struct.pack("<H", 6), r"version 6 is not supported \(this tsae reads versions 1 to 5; a newer tsae wrote it\?\)"),
     (struct.pack("<HB", 2, 7) + _part(b"{}"), r"header coded with unknown coder 7"),
     (struct.pack("<HB", 2, 3) + _part(b"{}"), r"header coded with unknown coder 3"),  # zstd: never written there
     (struct.pack("<HB", 2, 1) + _part(b"not zlib"), r"header: corrupt coded data"),
     (struct.pack("<HB", 2, 1) + _part(zlib.compress(b" " * (MAX_HEADER_BYTES + 10))),
      rf"header inflates to more than {MAX_HEADER_BYTES} bytes"),
     (struct.pack("<HB", 2, 1) + _part(zlib.compress(b"[1]")), r"header is not a JSON object"),
-], ids=["version-5", "coder-7", "coder-zstd", "not-zlib", "inflates", "not-an-object"])
+], ids=["version-6", "coder-7", "coder-zstd", "not-zlib", "inflates", "not-an-object"])
 def test_a_bad_version_2_header_is_one_line(conv_model, head, problem):
     with pytest.raises(ValueError, match=rf"^h\.tsz: .*{problem}"):
         decompress_series(MAGIC + head + bytes(12), conv_model, name="h.tsz")

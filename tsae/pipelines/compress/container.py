@@ -55,7 +55,11 @@ MAGIC = b"\x89TSZ\r\n\x1a\n"
 VERSION = 3
 #: the format version written without a model (version 3's layout; readers before it refuse it as newer)
 NO_MODEL_VERSION = 4
-_READ_VERSIONS = (1, 2, 3, 4)
+#: the format version of a container that stores a table's unevenly spaced time column (with a model or without):
+#: version 3's layout with the time part after the header; written only then, so that others stay readable by a
+#: tsae that reads up to version 4
+TIME_VERSION = 5
+_READ_VERSIONS = (1, 2, 3, 4, 5)
 #: refuse parts and blocks larger than this before allocating them (a corrupt length)
 MAX_PART_BYTES = 1 << 31
 #: the most bytes a coded header may inflate to (a small hostile file costs no more memory than a valid one)
@@ -64,7 +68,7 @@ _RAW = CODERS.index("raw")
 #: the block head of versions 1 and 2: samples, latent step, check, section count
 _BLOCK_HEAD_V2 = struct.Struct("<IdIB")
 #: section names by their version 3 tag (tag 0: the name is stored)
-SECTION_TAGS = ("codes", "residual", "predictor", "coefficients", "nonfinite", "special", "whole", "taps")
+SECTION_TAGS = ("codes", "residual", "predictor", "coefficients", "nonfinite", "special", "whole", "taps", "time")
 _HAS_STEP, _HAS_CHECK = 1, 2
 _MAX_NDIM = 7
 
@@ -100,12 +104,57 @@ def _part(data: bytes) -> bytes:
     return varint(len(data)) + data + struct.pack("<I", zlib.crc32(data))
 
 
-def write_header(handle: IO[bytes], header: dict[str, Any], version: int = VERSION) -> None:
+def write_header(handle: IO[bytes], header: dict[str, Any], version: int = VERSION, time_part: bytes | None = None
+                 ) -> None:
     """Write the magic, the format ``version`` (:data:`VERSION`, or :data:`NO_MODEL_VERSION`) and ``header`` (a JSON
-    object; see :mod:`.compact`)."""
-    if version not in (VERSION, NO_MODEL_VERSION):
+    object; see :mod:`.compact`); with ``time_part`` (:func:`encode_time_part`), version :data:`TIME_VERSION` and
+    that part after the header."""
+    if version not in (VERSION, NO_MODEL_VERSION, TIME_VERSION):
         raise ValueError(f"format version {version} is not one this tsae writes")
-    handle.write(MAGIC + struct.pack("<H", version) + _part(encode_fields(header, HEADER_FIELDS)))
+    if (time_part is not None) != (version == TIME_VERSION):
+        raise ValueError(f"format version {TIME_VERSION}, and only it, stores a time part")
+    handle.write(MAGIC + struct.pack("<H", version) + _part(encode_fields(header, HEADER_FIELDS))
+                 + (b"" if time_part is None else _part(time_part)))
+
+
+def encode_time_part(ticks: np.ndarray, coder: int) -> bytes:
+    """The time part of ``ticks`` (int64, one a sample; :func:`time_coding`), coded with ``coder``: a block payload
+    (no step, no check) of one section, ``time``. Of the first and second differences, the one coded smaller."""
+    parts = [encode_block(Block(samples=len(coded), latent_step=0.0, check=0, arrays={"time": coded}), coder)
+             for coded in (time_coding(ticks, 1), time_coding(ticks, 2))]
+    return min(parts, key=len)
+
+
+def time_coding(ticks: np.ndarray, order: int) -> np.ndarray:
+    """``[order, t0, unit, d1, d2 ...]``: the differences of int64 ``ticks`` in units of their greatest common divisor
+    (``unit``; nanosecond dates a second apart: 10**9), with ``order`` 2 their differences again (times that advance
+    in nearly even steps: mostly zeros). Arithmetic wraps mod 2**64; :func:`time_decoding` inverts it."""
+    ticks = np.asarray(ticks, dtype=np.int64)
+    steps = np.diff(ticks)
+    unit = int(np.gcd.reduce(steps)) if len(steps) and not (steps == np.iinfo(np.int64).min).any() else 0
+    if unit > 0:
+        steps = steps // unit
+    else:
+        unit = 1
+    if order == 2 and len(steps) > 1:
+        steps = np.concatenate([steps[:1], np.diff(steps)])
+    return np.concatenate([np.array([order, ticks[0] if len(ticks) else 0, unit], dtype=np.int64), steps])
+
+
+def time_decoding(coded: np.ndarray, samples: int) -> np.ndarray:
+    """The ``samples`` ticks :func:`time_coding` coded; ``ValueError`` on an array it does not write."""
+    if coded.ndim != 1 or len(coded) != samples + 2 or samples < 1:
+        raise ValueError(f"it does not hold one time for each of the {samples} samples")
+    order, start, unit = (int(v) for v in coded[:3])
+    if order not in (1, 2) or unit < 1:
+        raise ValueError(f"order {order}, unit {unit}")
+    steps = coded[3:]
+    if order == 2:
+        steps = np.cumsum(steps)
+    ticks = np.empty(samples, dtype=np.int64)
+    ticks[0] = start
+    ticks[1:] = np.int64(start) + np.cumsum(steps * np.int64(unit))
+    return ticks
 
 
 def _section_key(name: str) -> bytes:
@@ -395,7 +444,24 @@ class Reader:
             self.header = self._cursor.fields(HEADER_FIELDS, "header")
         else:
             self.header = self._cursor.json("header", coded=version >= 2)
+        #: the coded time part (format version 5): :meth:`time_ticks` decodes it
+        self.time_part = self._cursor.checked(self._cursor.varint("time part"), "time part") \
+            if version == TIME_VERSION else None
         self.trailer: dict[str, Any] | None = None
+
+    def time_ticks(self, samples: int) -> np.ndarray | None:
+        """The int64 ticks of the time part (None without one), which must be one a sample of the ``samples`` the
+        blocks hold (counted first): else ``ValueError`` naming the container."""
+        if self.time_part is None:
+            return None
+        size = samples + 2
+        block = _decode_payload(self.time_part, TIME_VERSION, self._cursor.fail, BlockLimits(samples=size, values=size))
+        try:
+            if set(block.arrays) != {"time"}:
+                raise ValueError(f"sections {sorted(block.arrays)}")
+            return time_decoding(block.arrays["time"], samples)
+        except ValueError as error:
+            raise self.fail(f"corrupt .tsz time part ({error})") from None
 
     def fail(self, problem: str) -> ValueError:
         """A ``ValueError`` naming the stream."""
@@ -431,6 +497,7 @@ class Reader:
             index += 1
 
 
-__all__ = ["Block", "BlockLimits", "Reader", "MAGIC", "VERSION", "NO_MODEL_VERSION", "MAX_HEADER_BYTES", "SECTION_TAGS",
+__all__ = ["Block", "BlockLimits", "Reader", "MAGIC", "VERSION", "NO_MODEL_VERSION", "TIME_VERSION",
+           "encode_time_part", "time_coding", "time_decoding", "MAX_HEADER_BYTES", "SECTION_TAGS",
            "write_header",
            "write_block", "write_payload", "write_trailer", "encode_block", "section_size"]

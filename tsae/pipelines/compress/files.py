@@ -53,6 +53,7 @@ from tsae.pipelines.compress.options import (
 from tsae.pipelines.compress.quantise import audio_file_bounds
 from tsae.pipelines.compress.series import absolute_bounds, bounds_from_extremes, channel_extremes
 from tsae.pipelines.compress.stream import Compressor, Layout, iter_decompress, read_layout, written_without_model
+from tsae.pipelines.compress.time_column import TickTimes, stored_ticks
 from tsae.pipelines.progress import sample_bar
 from tsae.pipelines.reconstruct.columns import check_channels, model_permutation
 
@@ -129,14 +130,33 @@ def _stream_bounds(path: Path, channels: int, max_error: Any, relative: bool, ch
     return bounds_from_extremes(max_error, low, high)
 
 
+def _time_column(meta: dict[str, Any], path: Path, coder: str) -> tuple[dict[str, Any] | None, bytes | None]:
+    """A table's time column as the container stores it: the header's ``time`` entry, and the time part (None when
+    the entry holds it all: an evenly spaced column, as its start and step, or no column).
+
+    Any other time column (uneven, out of order, repeated times) is stored whole
+    (:mod:`~tsae.pipelines.compress.time_column`): decompress gives back the times read, in file order.
+    """
+    regular = _regular_time(meta, path)
+    time = meta.get("time")
+    if regular is not None or time is None or len(time) == 0:
+        return regular, None
+    from tsae.pipelines.compress.container import encode_time_part
+    from tsae.pipelines.compress.time_column import as_ticks
+
+    entry, ticks = as_ticks(np.asarray(time))
+    utc = {"utc": True} if meta.get("time_utc") and entry["kind"] == "datetime64[ns]" else {}
+    return {"name": meta.get("time_name") or "time", **entry, **utc}, encode_time_part(ticks, coder_id(coder))
+
+
 def _regular_time(meta: dict[str, Any], path: Path) -> dict[str, Any] | None:
     """A table's time column as its start and step when it is regular (what a header can hold), else None.
 
-    An irregular time column, and a label column, are left out with a warning naming the file.
+    A label column is left out with a warning naming the file.
     """
     if meta.get("label") is not None:
         warnings.warn(f"{path}: the label column ({meta.get('label_name') or 'label'}) is not stored in the "
-                      "container", TableWarning, stacklevel=3)
+                      "container", TableWarning, stacklevel=4)
     time = meta.get("time")
     if time is None or len(time) == 0:
         return None
@@ -152,14 +172,6 @@ def _regular_time(meta: dict[str, Any], path: Path) -> dict[str, Any] | None:
         regular = _regular_numbers(np.asarray(time, dtype=np.float64))
         if regular is not None:
             return {"name": name, **regular, "kind": "number"}
-    from tsae.io.time_order import time_disorder
-
-    # rows out of order, repeated or far apart are kept as they are, in file order: said, as the other commands do
-    disorder = time_disorder(time)
-    told = f" ({disorder})" if disorder else ""
-    kept = ": decompress gives the rows back in file order, without times" if disorder else ""
-    warnings.warn(f"{path}: the time column ({name}) is not evenly spaced{told}, so the container does not store "
-                  f"it{kept}", TableWarning, stacklevel=3)
     return None
 
 
@@ -345,7 +357,8 @@ def compress_file(model: str | os.PathLike | None, data: str | os.PathLike, outp
     header = {**(reference or {}), "columns": list(meta.get("columns") or []), "sample_rate": rate,
               "subtype": meta.get("subtype") if meta.get("kind") == "audio" else None,
               "input": meta.get("kind") if meta.get("kind") in STORED_KINDS else None,
-              "time": _regular_time(meta, data_path)}
+              "time": None}
+    header["time"], time_part = _time_column(meta, data_path, coder)
     # an audio file comes back in its sample format: the decoded samples are coded so that they keep the bound
     # once rounded to its steps (or mu-law levels) too
     coded = bounds if bounds is None or meta.get("kind") != "audio" else audio_file_bounds(bounds, meta.get("subtype"))
@@ -353,7 +366,7 @@ def compress_file(model: str | os.PathLike | None, data: str | os.PathLike, outp
         with open(tmp, "wb") as handle:
             writer = Compressor(handle, loaded, max_error=coded, coder=coder, block_windows=block_windows,
                                 latent_step=latent_step, header=header, channel_order=order,
-                                channels=channels if loaded is None else None)
+                                channels=channels if loaded is None else None, time_part=time_part)
             with (in_file(*inputs, out), sample_bar(samples, "compress", progress, leave=False) as bar,
                   _read_exactly()):  # inside the output's: a refused file leaves none
                 for part in parts:
@@ -511,11 +524,20 @@ def _write_table(out: Path, reader: Reader, model: DeferredCodeModel | None, lay
     whole numbers without a decimal point: :func:`~tsae.io.table_write.column_format`), so it is made, a block at a
     time, twice: its length comes from a first pass over the container, as a ``.npy`` output's does.
     """
-    time = _stored_time(reader.header.get("time"))
+    entry = reader.header.get("time")
+    stored = stored_ticks(entry)
+    if (stored is not None) != (reader.time_part is not None):
+        raise reader.fail("corrupt .tsz header (its time entry and its time part do not go together)")
+    time: _StoredTime | TickTimes | None = _stored_time(entry) if stored is None else None
     n = None
     formats: list[ColumnFormat] = [None] * layout.channels
-    if time is not None:
+    if time is not None or stored is not None:
         n = _count_samples(reader, layout, handle)
+        if stored is not None:
+            ticks = reader.time_ticks(n)
+            assert ticks is not None
+            time = TickTimes(stored["name"], ticks, stored["dated"], stored["decimals"], stored["utc"])
+        assert time is not None
         try:
             time.check(n)
         except ValueError as error:

@@ -31,6 +31,7 @@ from tsae.pipelines.compress.blocks import (
 from tsae.pipelines.compress.codes import NO_CODES, CodeModel, DeferredCodeModel, NoModel
 from tsae.pipelines.compress.container import (
     NO_MODEL_VERSION,
+    TIME_VERSION,
     VERSION,
     Block,
     BlockLimits,
@@ -97,12 +98,16 @@ class Compressor:
         in the input's order; only the coded blocks are in the model's.
     channels
         The series' channel count, without a model (with one: the model's).
+    time_part
+        A table's unevenly spaced time column, coded (:func:`~.container.encode_time_part`; the header's ``time``
+        entry describes it): the container is then format version
+        :data:`~tsae.pipelines.compress.container.TIME_VERSION`.
     """
 
     def __init__(self, handle: IO[bytes], loaded: Any, *, max_error: Any = None, coder: str = DEFAULT_CODER,
                  block_windows: int = 256, latent_step: float | None = None,
                  header: dict[str, Any] | None = None, channel_order: Sequence[int] | None = None,
-                 channels: int | None = None) -> None:
+                 channels: int | None = None, time_part: bytes | None = None) -> None:
         latent_step = check_latent_step(latent_step)
         extra = check_header(header)
         self.model = _predictor(loaded, channels)
@@ -140,7 +145,7 @@ class Compressor:
             "codes": self.model.kind, "code_shape": self.code_shape, "block_samples": self.block_samples,
             "max_error": None if given_error is None else given_error.tolist(),
             **({} if self._order is None else {"channel_order": list(self._order)}),
-        }, NO_MODEL_VERSION if without else VERSION)
+        }, TIME_VERSION if time_part is not None else NO_MODEL_VERSION if without else VERSION, time_part)
 
     def write(self, values: np.ndarray) -> None:
         """Add samples ``(C, m)`` (float; NaN and +-inf are kept); codes every block that is full."""
@@ -367,8 +372,11 @@ def read_layout(reader: Reader, model: CodeModel | DeferredCodeModel | NoModel |
 
 def written_without_model(reader: Reader) -> bool:
     """Whether the container ``reader`` was written without a model: its header's ``codes`` is ``"none"``, which
-    format version 4 has, and only it (anything else is a corrupt header: ``ValueError`` naming the container)."""
+    format version 4 has, and only it (anything else is a corrupt header: ``ValueError`` naming the container), or
+    version 5 (a stored time column, with a model or without)."""
     without = reader.header.get("codes") == NO_CODES
+    if reader.version == TIME_VERSION:
+        return without
     if without != (reader.version == NO_MODEL_VERSION):
         codes = shown(reader.header.get("codes"))
         raise reader.fail(f"corrupt .tsz header (format version {reader.version} with {codes} codes: version "

@@ -1,6 +1,11 @@
-"""Reconstruct and encode series with a trained model, one series or many files (local, GPU, Dask)."""
-from tsae.pipelines.reconstruct.batch import BatchResult, encode_file, reconstruct, reconstruct_file, reconstruct_files
-from tsae.pipelines.reconstruct.series import encode_series, reconstruct_series
+"""Reconstruct and encode series with a trained model, one series or many files (local, GPU, Dask).
 
-__all__ = ["BatchResult", "encode_file", "encode_series", "reconstruct", "reconstruct_file", "reconstruct_files",
-           "reconstruct_series"]
+The names below are imported lazily (``__init__.pyi`` lists them), so that a module needing
+one helper of this package (``tsae.pipelines.reconstruct.columns``) does not load the batch
+runner, its Dask and socket code, with it.
+"""
+from __future__ import annotations
+
+from tsae._lazy import attach_stub
+
+__getattr__, __dir__, __all__ = attach_stub(__name__, __file__)
