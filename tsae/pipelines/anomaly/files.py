@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import copy
 import warnings
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -359,7 +359,8 @@ def _init_family(init: str | Path, family: str | None) -> str:
 def score_file(test_path: str | Path, detector: str | Path | Detector, output: str | Path, *,
                plot: str | Path | None = None, events: str | Path | Literal[False] | None = None, device: str = "auto",
                quiet: bool = False, drift_rate: float | None = None, drift_every: int | None = None,
-               silence: int | None = 100, report: bool = True, timezone: str | None = None) -> dict[str, Any]:
+               silence: int | None = 100, report: bool = True, timezone: str | None = None,
+               group_by: str | Sequence[str] | None = None) -> dict[str, Any]:
     """Score a CSV with a fitted detector (``tsae detect score``).
 
     Writes ``output`` (CSV: the time column when the input had one, ``score``, ``anomaly``
@@ -391,7 +392,26 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     (:class:`~tsae.pipelines.anomaly.plot_envelope.Envelope`). A long table file (over
     :data:`~tsae.io.table_blocks.LONG_TABLE_BYTES`) is read in blocks too, as it is scored
     (:func:`~tsae.io.table_blocks.open_table_blocks`: two passes; its time column is held whole).
+
+    ``group_by`` (a column name, or several): the table holds many devices, each row's named in those columns; each
+    device's rows are scored as their own series, as a file of them alone would be, and the outputs carry the device
+    column(s) (:func:`~tsae.pipelines.anomaly.fleet.score_devices_file`; no ``plot``). The summary then adds
+    ``devices``, ``devices_skipped`` and ``by_device``.
     """
+    from tsae.pipelines.anomaly.fleet import group_columns
+
+    if group_columns(group_by):
+        if plot:
+            raise ValueError("a plot draws one series: not with group_by (plot a device's rows on their own)")
+        from tsae.pipelines.anomaly.fleet import score_devices_file
+
+        summary = score_devices_file(test_path, detector, output, group_columns(group_by), events=events, quiet=quiet,
+                                     device=device, drift_rate=drift_rate, drift_every=drift_every, silence=silence,
+                                     timezone=timezone)
+        if report:
+            for line in score_summary(summary):
+                _progress(line, quiet)
+        return summary
     from tsae.io.table_blocks import open_long_table
     from tsae.io.table_time import time_header
     from tsae.io.table_write import column_format, open_table_writer
@@ -523,6 +543,7 @@ def score_summary(summary: dict[str, Any]) -> list[str]:
     ['s.csv: 2000 rows, 561 flagged, 3 event(s) -> s.events.json', 'wrote s.png']
     """
     events_file, plot = summary.get("events_file"), summary.get("plot")
-    return [f"{summary['output']}: {summary['rows']} rows, {summary['anomalous_rows']} flagged, "
+    devices = f" of {summary['devices']} device(s)" if "devices" in summary else ""
+    return [f"{summary['output']}: {summary['rows']} rows{devices}, {summary['anomalous_rows']} flagged, "
             f"{summary['events']} event(s)" + ("" if events_file is None else f" -> {events_file}"),
             *([] if plot is None else [f"wrote {plot}"])]
