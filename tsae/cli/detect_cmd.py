@@ -173,6 +173,8 @@ def detect_group() -> None:
                    "1: not at all.")
 @click.option("--epochs", type=IntRange(min=1), default=5, show_default=True,
               help="Most training epochs of the network (early stopping on held-out windows).")
+@group_by_option("TRAIN holds many devices: the column(s) naming each row's device (repeatable); the detector learns "
+                 "from windows within each device (never one spanning two) and applies to every device.")
 @seed_option
 @click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE", callback=key_values,
               help="Model family parameter (repeatable), e.g. --param latent=16 (see `tsae models FAMILY`).")
@@ -182,7 +184,7 @@ def detect_group() -> None:
 def fit_command(train: Path | str, output: Path, family: str | None, window: int | str, hop: int | None,
                 threshold: str | float, alarms_per_day: float, sample_interval: float | None, risk: float,
                 quantile: float, terms: str, scales: str | list[int], seasonal: str, timezone: str | None,
-                shared_rise: float, epochs: int, seed: int, params: dict[str, str],
+                shared_rise: float, epochs: int, group_by: tuple[str, ...], seed: int, params: dict[str, str],
                 init: Path | None, device: str, quiet: bool) -> None:
     """Learn normal behaviour from TRAIN (a CSV of normal data or a .npy array (sensors, samples); - for either
     on stdin) and write a detector file.
@@ -209,7 +211,7 @@ def fit_command(train: Path | str, output: Path, family: str | None, window: int
                           device=device, quiet=quiet, epochs=epochs, hop=hop, risk=risk, q=quantile, seed=seed,
                           model_params=params or None, init=init, alarms_per_day=alarms_per_day,
                           sample_interval=sample_interval, terms=terms, scales=scales, seasonal=seasonal.lower(),
-                          timezone=timezone, shared_rise=shared_rise)
+                          timezone=timezone, shared_rise=shared_rise, group_by=group_by or None)
 
 
 @detect_group.command("score")

@@ -99,6 +99,20 @@ MIN_DRIFT_WINDOWS = 4
 
 
 # ----------------------------------------------------------------------------- helpers
+def _device_by_device(X: Any, sensors: Sequence[str] | None, times: Any,
+                      groups: Any) -> tuple[np.ndarray, list[str], Any, list[int]]:
+    """A fleet's training samples device by device: ``(X (C, n), sensors, times, breaks)`` (see :meth:`Detector.fit`)."""
+    from tsae.pipelines.anomaly.groups import device_labels, group_order, in_order
+
+    X, labels = device_labels(X, groups)
+    index = getattr(X, "index", None)
+    if times is None and index is not None and getattr(index, "dtype", None) is not None and index.dtype.kind == "M":
+        times = np.asarray(index)  # a DataFrame's DatetimeIndex: each sample's time, reordered with it
+    values, names = as_series(X, sensors)
+    order, breaks, _ = group_order(labels, values.shape[1])
+    return values[:, order], names, in_order(times, order), breaks
+
+
 def _level_huber(state: DetectorState) -> float | None:
     """The statistics terms' ``level_huber`` (one for all scales: they are fitted alike; None without them)."""
     found = {term.stats.level_huber for term in [state.primary_term(), *state.scales] if term.stats is not None}
@@ -456,7 +470,8 @@ class Detector:
         return {}
 
     # -- fitting ----------------------------------------------------------------
-    def fit(self, X: Any, y: Any = None, sensors: Sequence[str] | None = None, *, times: Any = None) -> Detector:
+    def fit(self, X: Any, y: Any = None, sensors: Sequence[str] | None = None, *, times: Any = None,
+            groups: Any = None) -> Detector:
         """Learn normal behaviour from ``X`` ``(n_sensors, n_samples)``; ``y`` is ignored (PyOD).
 
         The steps are :class:`~tsae.pipelines.anomaly.fitting.DetectorFit`'s; what the data did not allow (too
@@ -476,6 +491,12 @@ class Detector:
             Each sample's time, ``(n_samples,)``, for the ``seasonal`` profile (default: a DataFrame's
             ``DatetimeIndex``): dates, or numbers as Unix times (seconds to nanoseconds, told by their size), as
             scoring reads them; UTC instants on the wall clock of ``timezone``.
+        groups
+            Many devices in ``X`` (a fleet's long table): each sample's device, an array of labels
+            ``(n_samples,)``, or the name(s) of a DataFrame's column(s) holding them (``"host"``, taken out: no
+            sensor), as scikit-learn's ``groups`` and pandas' ``groupby``. The detector learns from windows within
+            each device, never one spanning two, and then applies to every device
+            (:mod:`~tsae.pipelines.anomaly.groups`). None: ``X`` is one device's series.
 
         Returns
         -------
@@ -490,9 +511,12 @@ class Detector:
         """
         with torch_threads(self.threads, native=True):
             self._check_settings()  # set_params may have changed them since __init__
+            breaks: list[int] = []
+            if groups is not None:
+                X, sensors, times, breaks = _device_by_device(X, sensors, times, groups)
             X, sensors, interval, self.seasonal_, self.seasonal_why_ = deseasoned_training(
                 X, sensors, times, seasonal_setting(self.seasonal), self.timezone)
-            return DetectorFit(self).run(X, sensors, interval)
+            return DetectorFit(self, breaks).run(X, sensors, interval)
 
     # -- scoring ----------------------------------------------------------------
     def fitted_state(self) -> DetectorState:

@@ -25,6 +25,7 @@ from tsae.io.time_order import warn_time_order
 from tsae.pipelines.anomaly.block_scoring import RowReader
 from tsae.pipelines.anomaly.detector import Detector, FitWarning, check_family
 from tsae.pipelines.anomaly.detector_file import check_drift_every_used
+from tsae.pipelines.anomaly.fleet import device_interval, devices_table, group_columns
 from tsae.pipelines.anomaly.plot_envelope import Envelope
 from tsae.pipelines.anomaly.profile_times import profile_dates
 from tsae.pipelines.anomaly.scoring import sensor_order
@@ -67,6 +68,10 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
     A time column that goes back in time or repeats a time is warned about (``TableWarning``): the
     rows are used in file order. What the fit warns about its data (``FitWarning``: sensors missing
     values for longer than the window, data too short to hold any out) is told naming the file.
+    ``group_by`` (an option: a column name, or several): the table holds many devices, each row's named in those
+    columns; the detector learns from windows within each device's rows (never one spanning two,
+    :meth:`Detector.fit`'s ``groups``), each device's rows read as a file of them alone would be
+    (:func:`~tsae.pipelines.anomaly.fleet.devices_table`), and then applies to every device.
     """
     from tsae.io.tables import TableWarning, median_step
 
@@ -77,17 +82,24 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
     if init is not None:  # told in the model file's name, before the data is read
         family = _init_family(init, family)
     family = family or "conv1d"
+    group_by = group_columns(options.pop("group_by", None))
+    labels = None  # each row's device (group_by): the rows device by device
     with read_bar(train_path, not quiet and stderr_is_terminal()):
-        table = read_data(train_path, text_columns=True)
+        if group_by:
+            table, labels = devices_table(train_path, group_by)
+        else:
+            table = read_data(train_path, text_columns=True)
     _refuse_text(train_path, table, table.mixed_columns)  # a sensor's column with a cell of text
     if table.text_columns:  # a status, a note: no sensor, as `detect score` and the monitor ignore it
         warnings.warn(f"{train_path}: column(s) {_names(list(table.text_columns))} hold text, not numbers: left out "
                       "(no sensors of the detector)", TableWarning, stacklevel=2)
     if len(table) < 4:
         raise ValueError(f"{train_path}: too few rows to learn from ({len(table)})")
-    warn_time_order(train_path, table.time, table.time_name, "learnt from", _SEAM_HINT)
+    if labels is None:  # each device's order was told by devices_table
+        warn_time_order(train_path, table.time, table.time_name, "learnt from", _SEAM_HINT)
     if sample_interval is None:
-        sample_interval = median_step(table.time, table.time_name)
+        sample_interval = median_step(table.time, table.time_name) if labels is None else \
+            device_interval(table, labels)
     det = Detector(model=family, window=window, threshold=threshold, device=device, quiet=quiet,
                    epochs=epochs, sample_interval=sample_interval, **options)
     check_family(family)  # not the training file's problem: its message does not name the file
@@ -95,7 +107,8 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
         with warnings.catch_warnings(record=True) as caught, memory_for(train_path, "train on"):
             warnings.simplefilter("always", FitWarning)
             # dates or Unix times: a seasonal profile, on the wall clock of the detector's timezone
-            det.fit(table.values, sensors=table.columns, times=profile_dates(table.time, det.timezone, table.time_utc))
+            det.fit(table.values, sensors=table.columns, times=profile_dates(table.time, det.timezone, table.time_utc),
+                    groups=labels)
     except ValueError as error:
         raise ValueError(f"{train_path}: {error}") from None
     det.time_name_ = table.time_name  # the monitor reads a field of that name as the time
@@ -398,8 +411,6 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     column(s) (:func:`~tsae.pipelines.anomaly.fleet.score_devices_file`; no ``plot``). The summary then adds
     ``devices``, ``devices_skipped`` and ``by_device``.
     """
-    from tsae.pipelines.anomaly.fleet import group_columns
-
     if group_columns(group_by):
         if plot:
             raise ValueError("a plot draws one series: not with group_by (plot a device's rows on their own)")

@@ -146,8 +146,11 @@ class DetectorFit:
         set on it as its fitted attributes (``state_``, ``threshold_``, ``selfcheck_``...).
     """
 
-    def __init__(self, det: Detector) -> None:
+    def __init__(self, det: Detector, breaks: Sequence[int] = ()) -> None:
         self.det = det
+        #: where another device's series begins in the training series (a fleet's, one device after another): the
+        #: terms and the network learn from no window that spans one
+        self.breaks = tuple(int(b) for b in breaks)
         #: the held-out statistics rows of the shared rise, smoothed (None: no shared rise), once the terms are chosen
         self._shared: np.ndarray | None = None
 
@@ -386,7 +389,7 @@ class DetectorFit:
         channels = Z.shape[0]
         window = windows[0]
         pca, stats, windows_all, k = fit_window_terms(Z, window, det.pca_variance, seed=det.seed,
-                                                      bands=det.stats_bands)
+                                                      bands=det.stats_bands, breaks=self.breaks)
         # the network trains on at most max_train_windows of them, evenly spaced: enough for these small
         # networks, and the fit's cost stops growing with the series
         train_windows = windows_all[np.unique(np.linspace(0, len(windows_all) - 1, det.max_train_windows).astype(int))]
@@ -406,7 +409,8 @@ class DetectorFit:
                                "seconds": result.seconds, "device": result.device, "windows": len(train_windows)}
         scales = []
         for length in windows[1:]:
-            scale_pca, scale_stats = fit_window_terms(Z, length, det.pca_variance, seed=det.seed)[:2]
+            scale_pca, scale_stats = fit_window_terms(Z, length, det.pca_variance, seed=det.seed,
+                                                      breaks=self.breaks)[:2]
             scales.append(ScaleTerm(length, max(1, length // 8), pca=scale_pca if det.linear else None,
                                     stats=scale_stats))
         return DetectorState(model=net, window=window, hop=hop, normalizer=normalizer, err_scale=np.ones(channels),
@@ -471,7 +475,7 @@ class DetectorFit:
         for term in [state.primary_term(), *state.scales]:
             rank = None if term.pca is None else len(term.pca.components)
             pca, stats = fit_window_terms(Z, term.window, self.det.pca_variance, rank=rank,
-                                          seed=self.det.seed,
+                                          seed=self.det.seed, breaks=self.breaks,
                                           bands=term.stats is not None and term.stats.band_median is not None)[:2]
             if term.pca is not None:
                 pca.err_scale = term.pca.err_scale

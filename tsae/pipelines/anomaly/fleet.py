@@ -23,6 +23,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
+import numpy as np
+
 from tsae.io.atomic import all_or_nothing, atomic_path, written_at_once
 from tsae.io.paths import check_outputs, kind_suffix, read_paths, split_suffix
 from tsae.pipelines.anomaly.fleet_split import csv_line, device_name, split_devices
@@ -241,4 +243,66 @@ def _write_events(path: Path, as_csv: bool, lines: list[str], events: list[dict[
         tmp.write_text(json.dumps({"events": events, "silent_sensors": silent}, indent=2, default=str) + "\n")
 
 
-__all__ = ["group_columns", "score_devices_file"]
+def devices_table(path: str | Path, group_by: Sequence[str]) -> tuple[Any, np.ndarray]:
+    """The table at ``path`` device by device, for ``tsae detect fit --group-by``: ``(table, labels)``, the
+    :class:`~tsae.io.tables.Table` of every device's rows (each device's as a file of them alone reads them, the
+    devices one after another in the order each first appears; the device columns out) and each row's device number.
+
+    Each device's time order is warned about on its own (one device's times after another's are no step back).
+
+    Raises
+    ------
+    ValueError
+        One line naming the file (and the device): the header lacks a device column, the devices' tables differ in
+        their columns (a column of text in one device's rows, numbers in another's).
+    """
+    from tsae.io.tables import Table
+    from tsae.io.time_order import warn_time_order
+    from tsae.pipelines.anomaly.files import read_data
+
+    path = Path(path)
+    group_by = group_columns(group_by)
+    told = _Warnings(path)
+    parts: list[Any] = []
+    with tempfile.TemporaryDirectory(prefix="tsae-devices-") as work:
+        tables = split_devices(path, group_by, Path(work))
+        for device in tables.devices:
+            name = device_name(group_by, device.key)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    table = read_data(device.path, text_columns=True)
+                except ValueError as error:
+                    raise _device_error(error, device.path, path, name) from None
+                warn_time_order(device.path, table.time, table.time_name, "learnt from", "")
+            told.add(caught, device.path, name)
+            device.path.unlink()
+            if parts and (table.columns != parts[0].columns or (table.time is None) != (parts[0].time is None)):
+                raise ValueError(f"{path} ({name}): columns {', '.join(table.columns)} are not those of the devices "
+                                 f"before it ({', '.join(parts[0].columns)}): a column of text in some devices' rows?")
+            parts.append(table)
+    told.tell()
+    if not parts:
+        raise ValueError(f"{path}: no rows with a device in column(s) {', '.join(group_by)}")
+    first = parts[0]
+    time = None if first.time is None else np.concatenate([part.time for part in parts])
+    text = {name: problem for part in parts for name, problem in part.text_columns.items()}
+    joined = Table(values=np.concatenate([part.values for part in parts], axis=1), columns=list(first.columns),
+                   time=time, time_name=first.time_name, time_utc=first.time_utc, text_columns=text,
+                   mixed_columns=sorted({name for part in parts for name in part.mixed_columns}))
+    labels = np.repeat(np.arange(len(parts)), [len(part) for part in parts])
+    return joined, labels
+
+
+def device_interval(table: Any, labels: np.ndarray) -> float | None:
+    """The median step of the time column within each device (the steps between devices left out), or None."""
+    from tsae.io.tables import median_step
+
+    if table.time is None:
+        return None
+    steps = [median_step(table.time[labels == device], table.time_name) for device in np.unique(labels)]
+    found = [step for step in steps if step is not None]
+    return float(np.median(found)) if found else None
+
+
+__all__ = ["device_interval", "devices_table", "group_columns", "score_devices_file"]
