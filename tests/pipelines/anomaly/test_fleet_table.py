@@ -204,3 +204,14 @@ def test_fit_cli_group_by(tmp_path, train_data):
     assert result.exit_code == 0, result.output
     assert "host" not in result.output  # no 'hold text' warning: the device column is no sensor candidate
     assert "back in time" not in result.output  # each device's times go forward
+
+
+def test_decision_function_groups_scores_each_device_alone(detector, test_data):
+    labels = np.array(["a", "b"] * 350)
+    X = test_data.T  # samples of a and b alternate
+    scores = detector.decision_function(X, groups=labels)
+    for name in ("a", "b"):
+        np.testing.assert_array_equal(scores[labels == name], detector.decision_function(X[:, labels == name]))
+    assert detector.predict(X, groups=labels).tolist() == (scores > detector.threshold_).astype(int).tolist()
+    with pytest.raises(ValueError, match="device c: "):
+        detector.decision_function(X, groups=np.where(np.arange(700) < 5, "c", labels))
