@@ -101,7 +101,7 @@ MIN_DRIFT_WINDOWS = 4
 # ----------------------------------------------------------------------------- helpers
 def _device_by_device(X: Any, sensors: Sequence[str] | None, times: Any,
                       groups: Any) -> tuple[np.ndarray, list[str], Any, list[int]]:
-    """A fleet's training samples device by device: ``(X (C, n), sensors, times, breaks)`` (see :meth:`Detector.fit`)."""
+    """A fleet's training samples device by device: ``(X (C, n), sensors, times, breaks)`` (:meth:`Detector.fit`)."""
     from tsae.pipelines.anomaly.groups import device_labels, group_order, in_order
 
     X, labels = device_labels(X, groups)
