@@ -304,7 +304,8 @@ def closed_monitor_stream(streams: tuple[str, str]) -> str:
               help="Line protocol / Telegraf JSON: read only the series with this tag (repeatable).")
 @click.option("--group-by", "group_by", multiple=True, type=name_text, metavar="TAG",
               help="Monitor each value of this tag as its own device (own windows, events and state; one detector), "
-                   "as Kapacitor's groupBy: records carry the device's tags (repeatable: a device per combination).")
+                   "as Kapacitor's groupBy: records carry the device's tags (repeatable: a device per combination). "
+                   "A CSV stream's column, or a plain JSON record's field, of that name names the device too.")
 @click.option("--max-devices", type=IntRange(min=1), default=1000, show_default=True,
               help="With --group-by: most devices monitored at once; beyond, a new device drops the one seen least "
                    "recently (its event closed, its summary written); a dropped one that comes back while all "
