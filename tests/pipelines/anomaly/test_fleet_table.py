@@ -215,3 +215,24 @@ def test_decision_function_groups_scores_each_device_alone(detector, test_data):
     assert detector.predict(X, groups=labels).tolist() == (scores > detector.threshold_).astype(int).tolist()
     with pytest.raises(ValueError, match="device c: "):
         detector.decision_function(X, groups=np.where(np.arange(700) < 5, "c", labels))
+
+
+def test_monitor_csv_device_dropped_and_back_reads_the_header_again(detector_file, test_data):
+    from tsae.pipelines.anomaly.devices import DeviceMonitors
+    from tsae.pipelines.anomaly.monitor import Monitor, RateLimitedLog
+
+    devices = DeviceMonitors(Monitor(detector_file, log=RateLimitedLog(io.StringIO())), ["host"], max_devices=2)
+    lines = fleet_lines({"p1": test_data[:40], "p2": test_data[:40], "p3": test_data[:40]})
+    header, rows = lines[0], {name: [line for line in lines[1:] if line.split(",")[1] == name] for name in
+                              ("p1", "p2", "p3")}
+    devices.push_lines([header, *rows["p1"][:10], *rows["p2"][:10]])
+    devices.push_lines(rows["p3"][:10])  # drops p1
+    devices.push_lines(rows["p1"][10:20])  # over the cap: skipped
+    devices.push_lines(rows["p3"][10:20])
+    devices.push_lines(rows["p1"][20:40])  # p2 quieter than p1: p1 starts afresh, in p2's place
+    assert sorted(devices.devices) == [("p1",), ("p3",)]
+    records = devices.flush()
+    p1 = [r for r in records if r["type"] == "summary" and r["tags"] == {"host": "p1"}]
+    assert p1 and p1[-1]["malformed"] == 0 and p1[-1]["missing_values"] == 0 and p1[-1]["lines"] == 21
+    summary = devices.summary()
+    assert summary["malformed"] == 0 and summary["lines"] == 1 + 70 and summary["over_max_devices"] == 10
