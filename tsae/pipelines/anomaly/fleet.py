@@ -159,6 +159,13 @@ def score_devices_file(test_path: str | Path, detector: Any, output: str | Path,
                 name = device_name(group_by, device.key)
                 scores = folder / f"scores{plain}"
                 device_events = folder / ("events.csv" if events_csv else "events.json")
+                if device.rows < det.window_:  # known without reading it: a fleet of a row a device stays quick
+                    skipped.append(name)
+                    told.add([warnings.WarningMessage(f"not scored: {device.rows} row(s): shorter than the detector's "
+                                                      f"window ({det.window_})", UserWarning, __file__, 0)],
+                             device.path, name)
+                    device.path.unlink()
+                    continue
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always")
                     try:

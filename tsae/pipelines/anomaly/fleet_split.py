@@ -161,6 +161,7 @@ def split_devices(path: str | Path, group_by: Sequence[str], folder: str | Path)
             device = found[key] = DeviceFile(key, folder / f"device{len(found)}.csv")
             device._waiting.append(f"{sep_line}\n" if sep_line else "")
             device._waiting.append(header + "\n")
+            held += len(sep_line) + len(header)
             tables.devices.append(device)
         rest = [cell for i, cell in enumerate(fields) if i not in columns]
         text = (csv_line(rest, sep) if '"' in line else sep.join(rest)) + "\n"
