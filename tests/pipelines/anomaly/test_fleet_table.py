@@ -69,11 +69,12 @@ def test_monitor_csv_device_column_scores_each_device_as_alone(detector_file, te
 
 
 def test_monitor_csv_empty_device_cells_counted_and_told_once(detector_file, test_data):
-    lines = fleet_lines({"a": test_data[:100], "b": test_data[:100]})
+    lines = fleet_lines({"7": test_data[:100], "b": test_data[:100]})  # a numeric device id, and empty cells
     lines = [line.replace(",b,", ",,") for line in lines]
     code, records, err = monitor(detector_file, lines, group_by=["host"])
     assert code == 0
-    assert records[-1]["other_series"] == 100 and records[-1]["devices"] == 1
+    assert records[-1]["other_series"] == 100 and records[-1]["devices"] == 1 and records[-1]["samples"] == 100
+    assert {r["tags"]["host"] for r in records if "tags" in r} == {"7"}
     assert err.count("whose device (host) is empty") == 1
 
 

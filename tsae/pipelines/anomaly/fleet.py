@@ -15,6 +15,7 @@ device column(s) first. A device with fewer rows than the detector's window, or 
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import tempfile
 import warnings
@@ -26,8 +27,10 @@ from typing import Any, Literal, TextIO
 import numpy as np
 
 from tsae.io.atomic import all_or_nothing, atomic_path, written_at_once
+from tsae.io.c_stderr import stderr_is_terminal
 from tsae.io.paths import check_outputs, kind_suffix, read_paths, split_suffix
 from tsae.pipelines.anomaly.fleet_split import csv_line, device_name, split_devices
+from tsae.pipelines.progress import read_bar, sample_bar
 
 #: what a device's scoring refuses that only skips that device (too few rows, no values), the rest scored
 _DEVICE_SKIPS = ("shorter than the detector's window", "no valid values")
@@ -144,9 +147,12 @@ def score_devices_file(test_path: str | Path, detector: Any, output: str | Path,
     silent: list[dict[str, Any]] = []
     total = {"rows": 0, "anomalous_rows": 0, "events": 0}
     plain = _plain_suffix(output)
-    with tempfile.TemporaryDirectory(prefix="tsae-devices-") as work:
+    with tempfile.TemporaryDirectory(prefix="tsae-devices-") as work, contextlib.ExitStack() as stack:
         folder = Path(work)
-        tables = split_devices(test_path, group_by, folder)
+        with read_bar(test_path, not quiet and stderr_is_terminal()):
+            tables = split_devices(test_path, group_by, folder)
+        bar = stack.enter_context(sample_bar(sum(d.rows for d in tables.devices), "score devices",
+                                             not quiet and stderr_is_terminal()))
         if not tables.devices:
             raise ValueError(f"{test_path}: no rows with a device in column(s) {', '.join(group_by)}")
         events_csv = events_path is not None and events_path.suffix.lower() != ".json"
@@ -186,6 +192,7 @@ def score_devices_file(test_path: str | Path, detector: Any, output: str | Path,
                     _gather_events(device_events, device.key, group_by, events_csv, events_out, all_events, silent)
                 for key in total:
                     total[key] += summary["rows" if key == "rows" else key]
+                bar.update(device.rows)
                 per_device.append({"tags": dict(zip(group_by, device.key, strict=True)), "rows": summary["rows"],
                                    "anomalous_rows": summary["anomalous_rows"], "events": summary["events"]})
                 device.path.unlink()  # the disk holds the devices not scored yet
