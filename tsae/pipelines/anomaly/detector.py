@@ -99,20 +99,6 @@ MIN_DRIFT_WINDOWS = 4
 
 
 # ----------------------------------------------------------------------------- helpers
-def _device_by_device(X: Any, sensors: Sequence[str] | None, times: Any,
-                      groups: Any) -> tuple[np.ndarray, list[str], Any, list[int]]:
-    """A fleet's training samples device by device: ``(X (C, n), sensors, times, breaks)`` (:meth:`Detector.fit`)."""
-    from tsae.pipelines.anomaly.groups import device_labels, group_order, in_order
-
-    X, labels = device_labels(X, groups)
-    index = getattr(X, "index", None)
-    if times is None and index is not None and getattr(index, "dtype", None) is not None and index.dtype.kind == "M":
-        times = np.asarray(index)  # a DataFrame's DatetimeIndex: each sample's time, reordered with it
-    values, names = as_series(X, sensors)
-    order, breaks, _ = group_order(labels, values.shape[1])
-    return values[:, order], names, in_order(times, order), breaks
-
-
 def _level_huber(state: DetectorState) -> float | None:
     """The statistics terms' ``level_huber`` (one for all scales: they are fitted alike; None without them)."""
     found = {term.stats.level_huber for term in [state.primary_term(), *state.scales] if term.stats is not None}
@@ -511,12 +497,14 @@ class Detector:
         """
         with torch_threads(self.threads, native=True):
             self._check_settings()  # set_params may have changed them since __init__
-            breaks: list[int] = []
-            if groups is not None:
-                X, sensors, times, breaks = _device_by_device(X, sensors, times, groups)
+            labels = None
+            if groups is not None:  # the device columns out of a DataFrame (its index, the times, kept)
+                from tsae.pipelines.anomaly.groups import device_labels
+
+                X, labels = device_labels(X, groups)
             X, sensors, interval, self.seasonal_, self.seasonal_why_ = deseasoned_training(
                 X, sensors, times, seasonal_setting(self.seasonal), self.timezone)
-            return DetectorFit(self, breaks).run(X, sensors, interval)
+            return DetectorFit(self, labels).run(X, sensors, interval)
 
     # -- scoring ----------------------------------------------------------------
     def fitted_state(self) -> DetectorState:

@@ -146,11 +146,12 @@ class DetectorFit:
         set on it as its fitted attributes (``state_``, ``threshold_``, ``selfcheck_``...).
     """
 
-    def __init__(self, det: Detector, breaks: Sequence[int] = ()) -> None:
+    def __init__(self, det: Detector, groups: np.ndarray | None = None) -> None:
         self.det = det
-        #: where another device's series begins in the training series (a fleet's, one device after another): the
-        #: terms and the network learn from no window that spans one
-        self.breaks = tuple(int(b) for b in breaks)
+        #: each training sample's device (a fleet's samples; None: one device), see :meth:`_device_order`
+        self.groups = groups
+        #: where another device's series begins in the training series as learnt: no window spans one
+        self.breaks: list[int] = []
         #: the held-out statistics rows of the shared rise, smoothed (None: no shared rise), once the terms are chosen
         self._shared: np.ndarray | None = None
 
@@ -173,6 +174,8 @@ class DetectorFit:
             interval if interval is not None else index_interval(X)
         det.time_name_ = None  # a table's time column: set by the caller that read the table
         X, names = as_series(X, sensors)
+        if self.groups is not None:
+            X = self._device_order(X)
         X = absurd_as_missing(X)  # missing, as the table reader and scoring read them
         channels, n = X.shape
         if n < 4:
@@ -246,6 +249,21 @@ class DetectorFit:
         return det
 
     # -- the training series and its frame --------------------------------------
+    def _device_order(self, X: np.ndarray) -> np.ndarray:
+        """A fleet's samples ``X`` (C, n) device by device (:func:`~tsae.pipelines.anomaly.groups.group_order`),
+        :attr:`breaks` set where each device after the first begins.
+
+        The rows held out to calibrate are the last ones, so the last device's (a seam between two devices inside
+        them, where the last devices are shorter than the rows held out, is scored with the device before as
+        context). Holding out each device's latest rows instead put a seam at the split itself, and every device's
+        first window after it: the threshold of two pumps' table rose from 13.5 to 78.
+        """
+        from tsae.pipelines.anomaly.groups import group_order
+
+        assert self.groups is not None
+        order, self.breaks, _ = group_order(np.asarray(self.groups), X.shape[1])
+        return X[:, order]
+
     def _check_options(self) -> None:
         """Refuse a training option of the wrong kind, by name: ``linear="no"`` would be taken as True,
         ``model_params="x"`` fail deep inside and ``max_train_windows=0`` be told as a too short series."""
