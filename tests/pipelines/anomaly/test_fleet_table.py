@@ -129,8 +129,10 @@ def test_score_group_by_json_events_carry_tags(tmp_path, detector_file, test_dat
     table = write(tmp_path / "fleet.csv", fleet_lines({"a": test_data[:200], "b": test_data[300:700]}))
     result = score([table, "--detector", detector_file, "-o", tmp_path / "s.csv", "--group-by", "host"])
     assert result.exit_code == 0, result.output
-    found = json.loads((tmp_path / "s.events.json").read_text())
+    text = (tmp_path / "s.events.json").read_text()
+    found = json.loads(text)
     assert found["events"] and {e["tags"]["host"] for e in found["events"]} == {"b"}  # the fault is b's
+    assert text == json.dumps(found, indent=2) + "\n"  # spooled on disk, laid out as write_events lays it out
 
 
 def test_score_group_by_one_device_and_short_device(tmp_path, detector_file, test_data):

@@ -143,8 +143,7 @@ def score_devices_file(test_path: str | Path, detector: Any, output: str | Path,
     told = _Warnings(test_path)
     per_device: list[dict[str, Any]] = []
     skipped: list[str] = []
-    all_events: list[dict[str, Any]] = []
-    silent: list[dict[str, Any]] = []
+    silent: list[dict[str, Any]] = []  # the silent sensors (a few a device at most)
     total = {"rows": 0, "anomalous_rows": 0, "events": 0}
     plain = _plain_suffix(output)
     with tempfile.TemporaryDirectory(prefix="tsae-devices-") as work, contextlib.ExitStack() as stack:
@@ -160,7 +159,7 @@ def score_devices_file(test_path: str | Path, detector: Any, output: str | Path,
         with all_or_nothing(), written_at_once(folder.resolve()), _text_output(output, protect) as out:
             delimiter = "\t" if plain == ".tsv" else ","
             header_written = False
-            events_out: list[str] = []  # CSV events' lines (their header first)
+            spool = _EventsSpool(folder / "events.part", group_by, events_csv)
             for device in tables.devices:
                 name = device_name(group_by, device.key)
                 scores = folder / f"scores{plain}"
@@ -189,7 +188,7 @@ def score_devices_file(test_path: str | Path, detector: Any, output: str | Path,
                 told.add(caught, device.path, name)
                 header_written = _append_scores(out, scores, device.key, delimiter, header_written, group_by)
                 if events_path is not None:
-                    _gather_events(device_events, device.key, group_by, events_csv, events_out, all_events, silent)
+                    silent += spool.add(device_events, device.key)
                 for key in total:
                     total[key] += summary["rows" if key == "rows" else key]
                 bar.update(device.rows)
@@ -200,7 +199,7 @@ def score_devices_file(test_path: str | Path, detector: Any, output: str | Path,
                 raise ValueError(f"{test_path}: no device has enough rows to score (each needs the detector's window, "
                                  f"{det.window_})")
             if events_path is not None:
-                _write_events(events_path, events_csv, events_out, all_events, silent, protect)
+                spool.write(events_path, silent, protect)
     told.tell()
     result = {**total, "threshold": float(det.threshold_), "output": str(output),
               "events_file": None if events_path is None else str(events_path), "silent_sensors": silent,
@@ -230,31 +229,55 @@ def _with_device(line: str, cells: str, delimiter: str, timed: bool) -> str:
     return f"{time}{delimiter}{cells}{delimiter}{rest}"
 
 
-def _gather_events(path: Path, key: tuple[str, ...], group_by: Sequence[str], as_csv: bool, lines: list[str],
-                   events: list[dict[str, Any]], silent: list[dict[str, Any]]) -> None:
-    """A device's events (and silent sensors) with its tags (JSON), or its CSV lines with its device cells first."""
-    if as_csv:
-        with open(path, encoding="utf-8", newline="") as handle:
-            header = handle.readline()
-            if not lines:
-                lines.append(f"{csv_line(list(group_by))},{header}")
-            cells = csv_line(list(key))
-            lines.extend(f"{cells},{line}" for line in handle)
-        return
-    tags = dict(zip(group_by, key, strict=True))
-    found = json.loads(path.read_text(encoding="utf-8"))
-    events.extend({**event, "tags": tags} for event in found["events"])
-    silent.extend({**entry, "tags": tags} for entry in found["silent_sensors"])
+class _EventsSpool:
+    """The devices' events gathered on disk as they are found (a fleet's events need not fit in memory), then written
+    to the events file: JSON laid out as ``json.dumps({"events": ..., "silent_sensors": ...}, indent=2)`` writes it
+    (each event with its device's ``tags``), or CSV (the device column(s) first)."""
+
+    def __init__(self, path: Path, group_by: Sequence[str], as_csv: bool) -> None:
+        self.path, self.group_by, self.as_csv = path, tuple(group_by), as_csv
+        self.header = ""  # a CSV events file's header
+        self.count = 0
+        path.write_text("", encoding="utf-8")
+
+    def add(self, events: Path, key: tuple[str, ...]) -> list[dict[str, Any]]:
+        """Add a device's events file (its device ``key``); returns its silent sensors, tagged (JSON; CSV: none)."""
+        with open(self.path, "a", encoding="utf-8", newline="") as out:
+            if self.as_csv:
+                with open(events, encoding="utf-8", newline="") as handle:
+                    header = handle.readline()
+                    self.header = self.header or f"{csv_line(list(self.group_by))},{header}"
+                    cells = csv_line(list(key))
+                    for line in handle:
+                        out.write(f"{cells},{line}")
+                return []
+            tags = dict(zip(self.group_by, key, strict=True))
+            found = json.loads(events.read_text(encoding="utf-8"))
+            for event in found["events"]:
+                text = json.dumps({**event, "tags": tags}, indent=2, default=str)
+                out.write(("" if self.count == 0 else ",\n") + _indented(text, 4))
+                self.count += 1
+        return [{**entry, "tags": tags} for entry in found["silent_sensors"]]
+
+    def write(self, path: Path, silent: list[dict[str, Any]], protect: tuple[Path, ...]) -> None:
+        """Write the events file at ``path`` (atomically), ``silent`` the devices' silent sensors (JSON)."""
+        with _text_output(path, protect) as handle, open(self.path, encoding="utf-8", newline="") as spooled:
+            if self.as_csv:
+                handle.write(self.header)
+                while chunk := spooled.read(1 << 20):
+                    handle.write(chunk)
+                return
+            handle.write('{\n  "events": [' + ("\n" if self.count else ""))
+            while chunk := spooled.read(1 << 20):
+                handle.write(chunk)
+            silent_text = _indented(json.dumps(silent, indent=2, default=str), 2)[2:]
+            handle.write(("\n  ]" if self.count else "]") + f',\n  "silent_sensors": {silent_text}\n}}\n')
 
 
-def _write_events(path: Path, as_csv: bool, lines: list[str], events: list[dict[str, Any]],
-                  silent: list[dict[str, Any]], protect: tuple[Path, ...]) -> None:
-    if as_csv:
-        with _text_output(path, protect) as handle:
-            handle.write("".join(lines))
-        return
-    with atomic_path(path, protect=protect) as tmp:
-        tmp.write_text(json.dumps({"events": events, "silent_sensors": silent}, indent=2, default=str) + "\n")
+def _indented(text: str, spaces: int) -> str:
+    """``text`` with every line indented by ``spaces``."""
+    pad = " " * spaces
+    return "\n".join(pad + line for line in text.split("\n"))
 
 
 def devices_table(path: str | Path, group_by: Sequence[str]) -> tuple[Any, np.ndarray]:
