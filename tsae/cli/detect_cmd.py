@@ -120,6 +120,11 @@ def timezone_option(default: str, more: str = "") -> Any:
                              f"dates without an offset as written{more} [default: {default}].")
 
 
+def group_by_option(text: str) -> Any:
+    """``--group-by COL`` (repeatable) of ``detect fit`` and ``detect score``: ``text`` says what it does there."""
+    return click.option("--group-by", "group_by", multiple=True, type=name_text, metavar="COL", help=text)
+
+
 @click.group("detect")
 def detect_group() -> None:
     """Batch anomaly detection on sensor CSV files (one column per sensor; .csv.gz, .bz2, .xz too) or .npy arrays
@@ -168,6 +173,8 @@ def detect_group() -> None:
                    "1: not at all.")
 @click.option("--epochs", type=IntRange(min=1), default=5, show_default=True,
               help="Most training epochs of the network (early stopping on held-out windows).")
+@group_by_option("TRAIN holds many devices: the column(s) naming each row's device (repeatable); the detector learns "
+                 "from windows within each device (never one spanning two) and applies to every device.")
 @seed_option
 @click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE", callback=key_values,
               help="Model family parameter (repeatable), e.g. --param latent=16 (see `tsae models FAMILY`).")
@@ -177,7 +184,7 @@ def detect_group() -> None:
 def fit_command(train: Path | str, output: Path, family: str | None, window: int | str, hop: int | None,
                 threshold: str | float, alarms_per_day: float, sample_interval: float | None, risk: float,
                 quantile: float, terms: str, scales: str | list[int], seasonal: str, timezone: str | None,
-                shared_rise: float, epochs: int, seed: int, params: dict[str, str],
+                shared_rise: float, epochs: int, group_by: tuple[str, ...], seed: int, params: dict[str, str],
                 init: Path | None, device: str, quiet: bool) -> None:
     """Learn normal behaviour from TRAIN (a CSV of normal data or a .npy array (sensors, samples); - for either
     on stdin) and write a detector file.
@@ -204,7 +211,7 @@ def fit_command(train: Path | str, output: Path, family: str | None, window: int
                           device=device, quiet=quiet, epochs=epochs, hop=hop, risk=risk, q=quantile, seed=seed,
                           model_params=params or None, init=init, alarms_per_day=alarms_per_day,
                           sample_interval=sample_interval, terms=terms, scales=scales, seasonal=seasonal.lower(),
-                          timezone=timezone, shared_rise=shared_rise)
+                          timezone=timezone, shared_rise=shared_rise, group_by=group_by or None)
 
 
 @detect_group.command("score")
@@ -223,13 +230,15 @@ def fit_command(train: Path | str, output: Path, family: str | None, window: int
 @click.option("--silence", type=IntRange(min=1), default=100, show_default=True,
               help="A sensor with no value for this many rows is silent: warned about and left out of the score "
                    "until it reports again, as `tsae monitor --silence` leaves it out.")
+@group_by_option("Score each device's rows as their own series (own windows, time order, events), as a file of "
+                 "them alone: the column(s) naming each row's device (repeatable); the outputs carry it.")
 @timezone_option("the detector's")
 @drift_options
 @device_option
 @quiet_option
 def score_command(test: Path | str, detector: Path, output: Path | str, plot: Path | None, events: Path | str | None,
-                  silence: int, timezone: str | None, drift_rate: float | None, drift_every: int | None, device: str,
-                  quiet: bool) -> None:
+                  silence: int, group_by: tuple[str, ...], timezone: str | None, drift_rate: float | None,
+                  drift_every: int | None, device: str, quiet: bool) -> None:
     """Score TEST (a CSV or a .npy array (sensors, samples); - for either on stdin) with a fitted detector: per-row
     scores, 0/1 flags, sensor contributions and events.
 
@@ -248,6 +257,9 @@ def score_command(test: Path | str, detector: Path, output: Path | str, plot: Pa
     from tsae.pipelines.anomaly.files import score_file, score_summary
 
     outputs_to_stdout({"-o": output, "--events": events})
+    if group_by and plot is not None:
+        raise click.UsageError("--plot draws one series: not with --group-by (score a device's rows alone to plot "
+                               "them)")
     reads = [test, detector]
     with contextlib.ExitStack() as stack:
         stack.enter_context(files_with_stdout())  # the files wait for stdout: all of them, or none
@@ -261,7 +273,7 @@ def score_command(test: Path | str, detector: Path, output: Path | str, plot: Pa
         refuse_audio(source)
         summary = score_file(source, detector, target, plot=plot, events=events_to, device=device, quiet=quiet,
                              drift_rate=drift_rate, drift_every=drift_every, silence=silence, report=False,
-                             timezone=timezone)
+                             timezone=timezone, group_by=group_by or None)
     # told once stdout and the files are written (a failing stdout says nothing else), naming what the user named
     summary.update(output=shown(output), events_file=summary["events_file"] if events is None else shown(events))
     for line in score_summary(summary):
@@ -292,7 +304,8 @@ def closed_monitor_stream(streams: tuple[str, str]) -> str:
               help="Line protocol / Telegraf JSON: read only the series with this tag (repeatable).")
 @click.option("--group-by", "group_by", multiple=True, type=name_text, metavar="TAG",
               help="Monitor each value of this tag as its own device (own windows, events and state; one detector), "
-                   "as Kapacitor's groupBy: records carry the device's tags (repeatable: a device per combination).")
+                   "as Kapacitor's groupBy: records carry the device's tags (repeatable: a device per combination). "
+                   "A CSV stream's column, or a plain JSON record's field, of that name names the device too.")
 @click.option("--max-devices", type=IntRange(min=1), default=1000, show_default=True,
               help="With --group-by: most devices monitored at once; beyond, a new device drops the one seen least "
                    "recently (its event closed, its summary written); a dropped one that comes back while all "

@@ -456,7 +456,8 @@ class Detector:
         return {}
 
     # -- fitting ----------------------------------------------------------------
-    def fit(self, X: Any, y: Any = None, sensors: Sequence[str] | None = None, *, times: Any = None) -> Detector:
+    def fit(self, X: Any, y: Any = None, sensors: Sequence[str] | None = None, *, times: Any = None,
+            groups: Any = None) -> Detector:
         """Learn normal behaviour from ``X`` ``(n_sensors, n_samples)``; ``y`` is ignored (PyOD).
 
         The steps are :class:`~tsae.pipelines.anomaly.fitting.DetectorFit`'s; what the data did not allow (too
@@ -476,6 +477,12 @@ class Detector:
             Each sample's time, ``(n_samples,)``, for the ``seasonal`` profile (default: a DataFrame's
             ``DatetimeIndex``): dates, or numbers as Unix times (seconds to nanoseconds, told by their size), as
             scoring reads them; UTC instants on the wall clock of ``timezone``.
+        groups
+            Many devices in ``X`` (a fleet's long table): each sample's device, an array of labels
+            ``(n_samples,)``, or the name(s) of a DataFrame's column(s) holding them (``"host"``, taken out: no
+            sensor), as scikit-learn's ``groups`` and pandas' ``groupby``. The detector learns from windows within
+            each device, never one spanning two, and then applies to every device
+            (:mod:`~tsae.pipelines.anomaly.groups`). None: ``X`` is one device's series.
 
         Returns
         -------
@@ -490,9 +497,14 @@ class Detector:
         """
         with torch_threads(self.threads, native=True):
             self._check_settings()  # set_params may have changed them since __init__
+            labels = None
+            if groups is not None:  # the device columns out of a DataFrame (its index, the times, kept)
+                from tsae.pipelines.anomaly.groups import device_labels
+
+                X, labels = device_labels(X, groups)
             X, sensors, interval, self.seasonal_, self.seasonal_why_ = deseasoned_training(
                 X, sensors, times, seasonal_setting(self.seasonal), self.timezone)
-            return DetectorFit(self).run(X, sensors, interval)
+            return DetectorFit(self, labels).run(X, sensors, interval)
 
     # -- scoring ----------------------------------------------------------------
     def fitted_state(self) -> DetectorState:
@@ -544,7 +556,7 @@ class Detector:
         return DriftingCore(core, self.threshold_, self.event_gap, float(rate), int(every), self.calibration_mean_)
 
     def score_with_contributions(self, X: Any, device: Any = None, *, silence: int | None = 100,
-                                 times: Any = None) -> tuple[np.ndarray, np.ndarray]:
+                                 times: Any = None, groups: Any = None) -> tuple[np.ndarray, np.ndarray]:
         """Scores and each sensor's share of them (shares sum to 1).
 
         Parameters
@@ -564,6 +576,10 @@ class Detector:
             DataFrame's ``DatetimeIndex``); unused otherwise. Dates, or numbers as Unix times (seconds to nanoseconds,
             told by their size), as ``tsae detect score`` and the monitor read them; UTC instants on the wall clock
             of ``timezone``.
+        groups
+            Many devices in ``X``: each sample's device (labels ``(n_samples,)``, or a DataFrame's column name(s), as
+            :meth:`fit` takes them). Each device's samples are scored as their own series, as ``X`` of them alone
+            would be; the scores come back in the order of ``X``'s samples. None: one series.
 
         Returns
         -------
@@ -575,10 +591,34 @@ class Detector:
         Raises
         ------
         ValueError
-            ``silence`` is not a whole number >= 1 or None; ``X`` is shorter than the window or holds no valid value;
-            the detector has a ``seasonal_`` profile and ``X`` has no times.
+            ``silence`` is not a whole number >= 1 or None; ``X`` (a device's samples) is shorter than the window or
+            holds no valid value; the detector has a ``seasonal_`` profile and ``X`` has no times.
         """
+        if groups is not None:
+            return self._score_groups(X, device, silence, times, groups)
         return self._score_silent(X, device, silence, times)[:2]
+
+    def _score_groups(self, X: Any, device: Any, silence: int | None, times: Any,
+                      groups: Any) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`score_with_contributions` of each device's samples alone, in ``X``'s order."""
+        from tsae.pipelines.anomaly.groups import device_labels, group_order, in_order
+
+        X, labels = device_labels(X, groups)
+        index = getattr(X, "index", None)
+        if times is None and index is not None and getattr(index, "dtype", None) is not None and \
+                index.dtype.kind == "M":
+            times = np.asarray(index)
+        values = self._series(X)
+        order, breaks, devices = group_order(labels, values.shape[1])
+        scores = np.empty(values.shape[1])
+        contrib = np.empty(values.shape)
+        for device_rows, label in zip(np.split(order, breaks), devices, strict=True):
+            try:
+                scores[device_rows], contrib[:, device_rows] = self._score_silent(
+                    values[:, device_rows], device, silence, in_order(times, device_rows))[:2]
+            except ValueError as error:
+                raise ValueError(f"device {label}: {error}") from None
+        return scores, contrib
 
     def _score_silent(self, X: Any, device: Any, silence: int | None, times: Any = None,
                       ) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int, int]]]:
@@ -626,7 +666,8 @@ class Detector:
                              "give the samples' times (dates or Unix times) as a DataFrame's DatetimeIndex or times=")
         return profile.apply(X, found)
 
-    def decision_function(self, X: Any, *, silence: int | None = 100, times: Any = None) -> np.ndarray:
+    def decision_function(self, X: Any, *, silence: int | None = 100, times: Any = None,
+                          groups: Any = None) -> np.ndarray:
         """Anomaly score of each sample of ``X`` ``(n_sensors, n_samples)``; higher = more anomalous.
 
         Parameters
@@ -638,13 +679,15 @@ class Detector:
             scores it (None: held at its last value); see :meth:`score_with_contributions`.
         times
             The samples' times, for a ``seasonal_`` profile (see :meth:`score_with_contributions`).
+        groups
+            Each sample's device: each device scored as its own series (see :meth:`score_with_contributions`).
 
         Returns
         -------
         ndarray
             ``(n_samples,)`` scores.
         """
-        return self.score_with_contributions(X, silence=silence, times=times)[0]
+        return self.score_with_contributions(X, silence=silence, times=times, groups=groups)[0]
 
     def events(self, X: Any, *, silence: int | None = 100, times: Any = None) -> list[Event]:
         """The anomaly events of ``X``, as ``tsae detect score`` and the monitor find them.
@@ -704,7 +747,7 @@ class Detector:
         """
         return self.score_with_contributions(X, silence=silence, times=times)[1]
 
-    def predict(self, X: Any, *, silence: int | None = 100, times: Any = None) -> np.ndarray:
+    def predict(self, X: Any, *, silence: int | None = 100, times: Any = None, groups: Any = None) -> np.ndarray:
         """0/1 per sample: 1 where the score exceeds ``threshold_``.
 
         Parameters
@@ -715,13 +758,16 @@ class Detector:
             Silent sensors, as in :meth:`score_with_contributions`.
         times
             The samples' times, for a ``seasonal_`` profile (see :meth:`score_with_contributions`).
+        groups
+            Each sample's device: each device scored as its own series (see :meth:`score_with_contributions`).
 
         Returns
         -------
         ndarray
             ``(n_samples,)`` int64 labels.
         """
-        return (self.decision_function(X, silence=silence, times=times) > self.threshold_).astype(np.int64)
+        return (self.decision_function(X, silence=silence, times=times, groups=groups) >
+                self.threshold_).astype(np.int64)
 
     def fit_predict(self, X: Any, y: Any = None) -> np.ndarray:
         """:meth:`fit`, then the training labels ``labels_``."""

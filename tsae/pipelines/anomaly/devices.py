@@ -6,7 +6,10 @@ or Telegraf JSON goes to the monitor of its tags' values, which keeps its own wi
 checks and counts, so 50 pumps on one topic are 50 streams, not one stream of mixed samples. Tags may come from the
 MQTT topic too (``topic_tags``, as Telegraf's ``topic_parsing`` names levels: ``"_/host/_"`` makes the second level of
 ``plant/pump-1/data`` the tag ``host``), for any payload (CSV and JSON records included); a plain JSON object may
-carry the device as a field of text (``{"host": "pump-1", "flow": 9.5}``: that field is no sensor, and is taken out).
+carry the device as a field of text or a whole number (``{"host": "pump-1", "flow": 9.5}``: that field is no sensor,
+and is taken out), and a CSV stream in columns its header names (``time,host,flow,...``: those columns are no sensors;
+each device's monitor reads the header and its rows without them, :mod:`~tsae.pipelines.anomaly.csv_devices`). A line
+whose device is empty (a blank cell, ``""``) is counted (``other_series``) and skipped, told once.
 
 Every record of a device carries its ``tags`` (``{"host": "pump-1"}``). Memory is bounded: at most ``max_devices``
 monitors are kept. A new device beyond them drops the device seen least recently (its open event is closed and its
@@ -41,6 +44,7 @@ from tsae.io.line_protocol import is_telegraf_json, line_tags
 from tsae.io.table_cells import is_comment
 from tsae.io.text_files import decode_text
 from tsae.models.trainer import whole_number
+from tsae.pipelines.anomaly.csv_devices import CsvDeviceColumns
 from tsae.pipelines.anomaly.frame_batches import run_together
 from tsae.pipelines.anomaly.silent import scoring_core
 
@@ -60,6 +64,14 @@ _SUMS = ("samples", "anomalous_samples", "events", "early_alarms", "lines", "mal
          "repaired_values", "out_of_order", "time_jumps", "duplicates", "unreadable_times", "other_series",
          "clipped_values", "silent_sensor_reports")
 _DRIFT_SUMS = ("drift_updates", "drift_skipped")
+
+
+class _HeaderLine(str):
+    """A CSV header put before a device's rows (its monitor has not read it): not a line of the stream."""
+
+
+class _CsvRow(str):
+    """A CSV row without its device cells (its monitor reads it under the header in force)."""
 
 
 def topic_levels(pattern: str | None) -> tuple[str, ...] | None:
@@ -153,7 +165,7 @@ class DeviceMonitors:
     ------
     ValueError
         One line naming the option: ``group_by`` empty or not names, ``max_devices`` not a whole number >= 1,
-        ``topic_tags`` not a pattern.
+        ``topic_tags`` not a pattern, ``group_by`` naming a sensor of the detector.
     """
 
     def __init__(self, monitor: Any, group_by: Sequence[str], *, max_devices: int = MAX_DEVICES,
@@ -161,6 +173,10 @@ class DeviceMonitors:
         if isinstance(group_by, str) or not group_by or not all(isinstance(g, str) and g.strip() for g in group_by):
             raise ValueError(f"group_by must name one tag or more (such as ['host']), got {group_by!r}")
         self.group_by = tuple(dict.fromkeys(g.strip() for g in group_by))
+        sensors = [name for name in self.group_by if name in monitor.sensors]
+        if sensors:  # its values would name devices and be no sensor's: the detector's sensor missing throughout
+            raise ValueError(f"group_by names {', '.join(map(repr, sensors))}, a sensor of the detector: a device "
+                             "column (or tag) holds no sensor's values; group by another")
         self.max_devices = whole_number("max_devices", max_devices, 1)
         self.levels = topic_levels(topic_tags)
         self.template = monitor
@@ -184,6 +200,12 @@ class DeviceMonitors:
         self._away: OrderedDict[tuple[str, ...], int] = OrderedDict()  # of devices dropped or over the cap
         self.over_cap = 0  # lines skipped: their device over the cap
         self._over_cap_told = False
+        parser = getattr(monitor, "parser", None)
+        #: CSV lines naming the device in columns (None: the stream's format is JSON or line protocol only)
+        self._csv = None if getattr(parser, "fmt", "auto") in ("json", "influx") else CsvDeviceColumns(self.group_by)
+        self._csv_version: dict[tuple[str, ...], int] = {}  # the CSV header each device's monitor has read
+        self._other_lines = False  # whether a JSON or line protocol line named a device (then CSV is no must)
+        self._no_device_told = False
 
     def __repr__(self) -> str:
         return (f"DeviceMonitors(group_by={list(self.group_by)}, devices={len(self.devices)}, seen={self.seen}, "
@@ -252,13 +274,22 @@ class DeviceMonitors:
             batch, pushes, dropped = [], [], []  # dropped: the records of the devices each one dropped
             for key in keys[first:first + self.max_devices]:
                 before: list[dict[str, Any]] = []
+                seen = self.seen
                 monitor = self._monitor(key, before)
+                part = parts[key]
+                headed = bool(part) and isinstance(part[0], _HeaderLine)
                 if monitor is None:  # over the cap (see _monitor): its lines are counted and skipped
-                    self.counts["lines"] += len(parts[key])
-                    self.over_cap += len(parts[key])
+                    self.counts["lines"] += len(part) - headed
+                    self.over_cap += len(part) - headed
+                    self._csv_version.pop(key, None)
                     continue
+                if self.seen != seen and not headed and isinstance(part[0], _CsvRow) and self._csv is not None:
+                    part, headed = [_HeaderLine(self._csv.header), *part], True  # dropped in this block, new again
+                    self._csv_version[key] = self._csv.version
+                if headed:  # its monitor counts the header put before its rows: not a line of the stream
+                    self.counts["lines"] -= 1
                 batch.append(key)
-                pushes.append(monitor.push_lines_steps(parts[key]))
+                pushes.append(monitor.push_lines_steps(part))
                 dropped.append(before)
             for key, before, pushed in zip(batch, dropped, run_together(pushes, self.scales), strict=True):
                 records += before
@@ -270,16 +301,57 @@ class DeviceMonitors:
         if line[0] in "{[":
             return self._route_json(line, given)
         tags: Mapping[str, str] = given
-        if "=" in line and not line[0].isdigit():  # line protocol (a CSV line has no tags: the topic's only)
-            try:
+        if "=" in line and not line[0].isdigit() and not line[:4].lower() == "sep=":  # line protocol (a CSV line has
+            try:                                                                    # no tags: the topic's only)
                 found = line_tags(line)  # read only: shared by the lines of its series
                 tags = {**given, **found} if given else found
+                self._other_lines = True
             except ValueError as exc:
                 if self._key(given, line, quiet=True) is None:
                     self._skip("malformed", f"line protocol: {exc}: {line[:60]!r}")
                     return []
+        elif self._csv is not None and self._key(given, line, quiet=True) is None:
+            return self._route_csv(line)
         key = self._key(tags, line)
         return [] if key is None else [(key, line)]
+
+    def _route_csv(self, line: str) -> list[tuple[tuple[str, ...], str]]:
+        """A CSV line's device by its device columns (:class:`~tsae.pipelines.anomaly.csv_devices.CsvDeviceColumns`),
+        its header put before the first rows each device's monitor reads under it."""
+        assert self._csv is not None
+        try:
+            routed = self._csv.route(line)
+        except ValueError as exc:
+            if self._other_lines:  # a stream of JSON or line protocol: a stray CSV line, as before
+                key = self._key({}, line)
+                return [] if key is None else [(key, line)]
+            self.counts["lines"] += 1  # read (the summary says so), and the stream's end
+            raise ValueError(f"stdin: {exc}") from None
+        if routed.kind in ("header", "skip"):
+            self.counts["lines"] += 1
+            return []
+        if routed.kind == "malformed":
+            self._skip("malformed", routed.line)
+            return []
+        if routed.kind == "no_device":
+            self._no_device(line)
+            return []
+        assert routed.key is not None
+        key = routed.key
+        row = _CsvRow(routed.line)
+        if self._csv_version.get(key) != self._csv.version:  # its monitor reads the header in force first
+            self._csv_version[key] = self._csv.version
+            return [(key, _HeaderLine(self._csv.header)), (key, row)]
+        return [(key, row)]
+
+    def _no_device(self, line: str) -> None:
+        """A line whose device is empty: counted (``other_series``), told once."""
+        self.counts["lines"] += 1
+        self.counts["other_series"] += 1
+        if not self._no_device_told:
+            self._no_device_told = True
+            self.log.info(f"warning: skipping lines whose device ({', '.join(self.group_by)}) is empty, such as "
+                          f"{line[:60]!r} (counted in other_series; told once)")
 
     def _route_json(self, line: str, given: Mapping[str, str]) -> list[tuple[tuple[str, ...], str]]:
         try:
@@ -305,10 +377,15 @@ class DeviceMonitors:
                 tags = record.get("tags")
                 tags = {str(k): str(v) for k, v in tags.items()} if isinstance(tags, dict) else {}
                 key = self._key({**given, **tags}, line)
-            else:  # a plain record: the device in a field of text, taken out (no sensor)
-                fields = {name: record.pop(name) for name in self.group_by if isinstance(record.get(name), str)}
+            else:  # a plain record: the device in a field of text or a whole number, taken out (no sensor)
+                fields = {name: str(record.pop(name)).strip() for name in self.group_by
+                          if isinstance(record.get(name), (str, int)) and not isinstance(record.get(name), bool)}
+                if not all(fields.values()):
+                    self._no_device(line)
+                    continue
                 key = self._key({**given, **fields}, line)
             if key is not None:
+                self._other_lines = True
                 routed.append((key, json.dumps(record)))
         return routed
 
@@ -359,6 +436,7 @@ class DeviceMonitors:
                 return None
         while len(self.devices) >= self.max_devices:
             old, stale = self.devices.popitem(last=False)
+            self._csv_version.pop(old, None)  # a monitor of it again reads the header first
             self._remember(old, self._last_seen.pop(old))
             self.dropped += 1
             if not self._dropped_told:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import copy
 import warnings
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -25,6 +25,7 @@ from tsae.io.time_order import warn_time_order
 from tsae.pipelines.anomaly.block_scoring import RowReader
 from tsae.pipelines.anomaly.detector import Detector, FitWarning, check_family
 from tsae.pipelines.anomaly.detector_file import check_drift_every_used
+from tsae.pipelines.anomaly.fleet import device_interval, devices_table, group_columns
 from tsae.pipelines.anomaly.plot_envelope import Envelope
 from tsae.pipelines.anomaly.profile_times import profile_dates
 from tsae.pipelines.anomaly.scoring import sensor_order
@@ -67,6 +68,10 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
     A time column that goes back in time or repeats a time is warned about (``TableWarning``): the
     rows are used in file order. What the fit warns about its data (``FitWarning``: sensors missing
     values for longer than the window, data too short to hold any out) is told naming the file.
+    ``group_by`` (an option: a column name, or several): the table holds many devices, each row's named in those
+    columns; the detector learns from windows within each device's rows (never one spanning two,
+    :meth:`Detector.fit`'s ``groups``), each device's rows read as a file of them alone would be
+    (:func:`~tsae.pipelines.anomaly.fleet.devices_table`), and then applies to every device.
     """
     from tsae.io.tables import TableWarning, median_step
 
@@ -77,17 +82,24 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
     if init is not None:  # told in the model file's name, before the data is read
         family = _init_family(init, family)
     family = family or "conv1d"
+    group_by = group_columns(options.pop("group_by", None))
+    labels = None  # each row's device (group_by): the rows device by device
     with read_bar(train_path, not quiet and stderr_is_terminal()):
-        table = read_data(train_path, text_columns=True)
+        if group_by:
+            table, labels = devices_table(train_path, group_by)
+        else:
+            table = read_data(train_path, text_columns=True)
     _refuse_text(train_path, table, table.mixed_columns)  # a sensor's column with a cell of text
     if table.text_columns:  # a status, a note: no sensor, as `detect score` and the monitor ignore it
         warnings.warn(f"{train_path}: column(s) {_names(list(table.text_columns))} hold text, not numbers: left out "
                       "(no sensors of the detector)", TableWarning, stacklevel=2)
     if len(table) < 4:
         raise ValueError(f"{train_path}: too few rows to learn from ({len(table)})")
-    warn_time_order(train_path, table.time, table.time_name, "learnt from", _SEAM_HINT)
+    if labels is None:  # each device's order was told by devices_table
+        warn_time_order(train_path, table.time, table.time_name, "learnt from", _SEAM_HINT)
     if sample_interval is None:
-        sample_interval = median_step(table.time, table.time_name)
+        sample_interval = median_step(table.time, table.time_name) if labels is None else \
+            device_interval(table, labels)
     det = Detector(model=family, window=window, threshold=threshold, device=device, quiet=quiet,
                    epochs=epochs, sample_interval=sample_interval, **options)
     check_family(family)  # not the training file's problem: its message does not name the file
@@ -95,7 +107,8 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
         with warnings.catch_warnings(record=True) as caught, memory_for(train_path, "train on"):
             warnings.simplefilter("always", FitWarning)
             # dates or Unix times: a seasonal profile, on the wall clock of the detector's timezone
-            det.fit(table.values, sensors=table.columns, times=profile_dates(table.time, det.timezone, table.time_utc))
+            det.fit(table.values, sensors=table.columns, times=profile_dates(table.time, det.timezone, table.time_utc),
+                    groups=labels)
     except ValueError as error:
         raise ValueError(f"{train_path}: {error}") from None
     det.time_name_ = table.time_name  # the monitor reads a field of that name as the time
@@ -359,7 +372,8 @@ def _init_family(init: str | Path, family: str | None) -> str:
 def score_file(test_path: str | Path, detector: str | Path | Detector, output: str | Path, *,
                plot: str | Path | None = None, events: str | Path | Literal[False] | None = None, device: str = "auto",
                quiet: bool = False, drift_rate: float | None = None, drift_every: int | None = None,
-               silence: int | None = 100, report: bool = True, timezone: str | None = None) -> dict[str, Any]:
+               silence: int | None = 100, report: bool = True, timezone: str | None = None,
+               group_by: str | Sequence[str] | None = None) -> dict[str, Any]:
     """Score a CSV with a fitted detector (``tsae detect score``).
 
     Writes ``output`` (CSV: the time column when the input had one, ``score``, ``anomaly``
@@ -391,7 +405,24 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     (:class:`~tsae.pipelines.anomaly.plot_envelope.Envelope`). A long table file (over
     :data:`~tsae.io.table_blocks.LONG_TABLE_BYTES`) is read in blocks too, as it is scored
     (:func:`~tsae.io.table_blocks.open_table_blocks`: two passes; its time column is held whole).
+
+    ``group_by`` (a column name, or several): the table holds many devices, each row's named in those columns; each
+    device's rows are scored as their own series, as a file of them alone would be, and the outputs carry the device
+    column(s) (:func:`~tsae.pipelines.anomaly.fleet.score_devices_file`; no ``plot``). The summary then adds
+    ``devices``, ``devices_skipped`` and ``by_device``.
     """
+    if group_columns(group_by):
+        if plot:
+            raise ValueError("a plot draws one series: not with group_by (plot a device's rows on their own)")
+        from tsae.pipelines.anomaly.fleet import score_devices_file
+
+        summary = score_devices_file(test_path, detector, output, group_columns(group_by), events=events, quiet=quiet,
+                                     device=device, drift_rate=drift_rate, drift_every=drift_every, silence=silence,
+                                     timezone=timezone)
+        if report:
+            for line in score_summary(summary):
+                _progress(line, quiet)
+        return summary
     from tsae.io.table_blocks import open_long_table
     from tsae.io.table_time import time_header
     from tsae.io.table_write import column_format, open_table_writer
@@ -523,6 +554,7 @@ def score_summary(summary: dict[str, Any]) -> list[str]:
     ['s.csv: 2000 rows, 561 flagged, 3 event(s) -> s.events.json', 'wrote s.png']
     """
     events_file, plot = summary.get("events_file"), summary.get("plot")
-    return [f"{summary['output']}: {summary['rows']} rows, {summary['anomalous_rows']} flagged, "
+    devices = f" of {summary['devices']} device(s)" if "devices" in summary else ""
+    return [f"{summary['output']}: {summary['rows']} rows{devices}, {summary['anomalous_rows']} flagged, "
             f"{summary['events']} event(s)" + ("" if events_file is None else f" -> {events_file}"),
             *([] if plot is None else [f"wrote {plot}"])]

@@ -146,8 +146,12 @@ class DetectorFit:
         set on it as its fitted attributes (``state_``, ``threshold_``, ``selfcheck_``...).
     """
 
-    def __init__(self, det: Detector) -> None:
+    def __init__(self, det: Detector, groups: np.ndarray | None = None) -> None:
         self.det = det
+        #: each training sample's device (a fleet's samples; None: one device), see :meth:`_device_order`
+        self.groups = groups
+        #: where another device's series begins in the training series as learnt: no window spans one
+        self.breaks: list[int] = []
         #: the held-out statistics rows of the shared rise, smoothed (None: no shared rise), once the terms are chosen
         self._shared: np.ndarray | None = None
 
@@ -170,6 +174,8 @@ class DetectorFit:
             interval if interval is not None else index_interval(X)
         det.time_name_ = None  # a table's time column: set by the caller that read the table
         X, names = as_series(X, sensors)
+        if self.groups is not None:
+            X = self._device_order(X)
         X = absurd_as_missing(X)  # missing, as the table reader and scoring read them
         channels, n = X.shape
         if n < 4:
@@ -243,6 +249,21 @@ class DetectorFit:
         return det
 
     # -- the training series and its frame --------------------------------------
+    def _device_order(self, X: np.ndarray) -> np.ndarray:
+        """A fleet's samples ``X`` (C, n) device by device (:func:`~tsae.pipelines.anomaly.groups.group_order`),
+        :attr:`breaks` set where each device after the first begins.
+
+        The rows held out to calibrate are the last ones, so the last device's (a seam between two devices inside
+        them, where the last devices are shorter than the rows held out, is scored with the device before as
+        context). Holding out each device's latest rows instead put a seam at the split itself, and every device's
+        first window after it: the threshold of two pumps' table rose from 13.5 to 78.
+        """
+        from tsae.pipelines.anomaly.groups import group_order
+
+        assert self.groups is not None
+        order, self.breaks, _ = group_order(np.asarray(self.groups), X.shape[1])
+        return X[:, order]
+
     def _check_options(self) -> None:
         """Refuse a training option of the wrong kind, by name: ``linear="no"`` would be taken as True,
         ``model_params="x"`` fail deep inside and ``max_train_windows=0`` be told as a too short series."""
@@ -386,7 +407,7 @@ class DetectorFit:
         channels = Z.shape[0]
         window = windows[0]
         pca, stats, windows_all, k = fit_window_terms(Z, window, det.pca_variance, seed=det.seed,
-                                                      bands=det.stats_bands)
+                                                      bands=det.stats_bands, breaks=self.breaks)
         # the network trains on at most max_train_windows of them, evenly spaced: enough for these small
         # networks, and the fit's cost stops growing with the series
         train_windows = windows_all[np.unique(np.linspace(0, len(windows_all) - 1, det.max_train_windows).astype(int))]
@@ -406,7 +427,8 @@ class DetectorFit:
                                "seconds": result.seconds, "device": result.device, "windows": len(train_windows)}
         scales = []
         for length in windows[1:]:
-            scale_pca, scale_stats = fit_window_terms(Z, length, det.pca_variance, seed=det.seed)[:2]
+            scale_pca, scale_stats = fit_window_terms(Z, length, det.pca_variance, seed=det.seed,
+                                                      breaks=self.breaks)[:2]
             scales.append(ScaleTerm(length, max(1, length // 8), pca=scale_pca if det.linear else None,
                                     stats=scale_stats))
         return DetectorState(model=net, window=window, hop=hop, normalizer=normalizer, err_scale=np.ones(channels),
@@ -471,7 +493,7 @@ class DetectorFit:
         for term in [state.primary_term(), *state.scales]:
             rank = None if term.pca is None else len(term.pca.components)
             pca, stats = fit_window_terms(Z, term.window, self.det.pca_variance, rank=rank,
-                                          seed=self.det.seed,
+                                          seed=self.det.seed, breaks=self.breaks,
                                           bands=term.stats is not None and term.stats.band_median is not None)[:2]
             if term.pca is not None:
                 pca.err_scale = term.pca.err_scale

@@ -84,7 +84,8 @@ def term_window_count(n: int, window: int, max_windows: int = MAX_TERM_WINDOWS) 
     return 1 + (n - window) // _term_stride(n, window, max_windows)
 
 
-def term_window_starts(n: int, window: int, max_windows: int = MAX_TERM_WINDOWS, seed: int = 0) -> np.ndarray:
+def term_window_starts(n: int, window: int, max_windows: int = MAX_TERM_WINDOWS, seed: int = 0,
+                       breaks: Sequence[int] = ()) -> np.ndarray:
     """Where the windows :func:`fit_window_terms` learns from start: every position, or, when that is more than
     ``max_windows``, one drawn at random (``seed``) in each stretch of ``stride`` positions.
 
@@ -99,24 +100,39 @@ def term_window_starts(n: int, window: int, max_windows: int = MAX_TERM_WINDOWS,
     >>> starts = term_window_starts(100_000, 64, seed=1)
     >>> len(starts), bool((np.diff(starts) > 0).all()), int(starts[-1]) <= 100_000 - 64
     (3998, True, True)
+
+    ``breaks``: where the series of another device begins (a fleet's devices one after the other): no window spans
+    one; a window that would is moved to start at it (dropped where that segment is shorter than a window).
+
+    >>> term_window_starts(10, 4, breaks=[5]).tolist()
+    [0, 1, 5, 6]
     """
     stride = _term_stride(n, window, max_windows)
     starts = np.arange(term_window_count(n, window, max_windows), dtype=np.int64) * stride
     if stride > 1:
         jitter = np.random.default_rng([seed, window]).integers(0, stride, len(starts))
         starts = np.minimum(starts + jitter, n - window)
+    edges = np.array(sorted({int(b) for b in breaks if 0 < int(b) < n}), dtype=np.int64)
+    if edges.size:
+        bounds = np.concatenate([edges, [n]])
+        nxt = np.searchsorted(edges, starts, side="right")  # the first break after each start
+        crossing = starts + window > bounds[nxt]
+        starts = np.where(crossing, bounds[np.minimum(nxt, edges.size - 1)], starts)  # moved to that break
+        ends = bounds[np.searchsorted(edges, starts, side="right")]
+        starts = np.unique(starts[starts + window <= ends])
     return starts
 
 
 def fit_window_terms(Z: np.ndarray, window: int, variance: float, max_windows: int = MAX_TERM_WINDOWS,
-                     rank: int | None = None, seed: int = 0,
-                     bands: bool = False) -> tuple[LinearTerm, StatsTerm, np.ndarray, int]:
+                     rank: int | None = None, seed: int = 0, bands: bool = False,
+                     breaks: Sequence[int] = ()) -> tuple[LinearTerm, StatsTerm, np.ndarray, int]:
     """Learn the subspace and statistics terms of one window length from the normalised series ``Z`` (C, n).
 
     Training windows are taken at every position, thinned to at most ``max_windows``
     (:func:`term_window_starts`: one at a random position in each stretch, ``seed``), so the cost does not grow
     with the series beyond that. ``rank`` (None: the components holding ``variance``) fixes the subspace's size;
-    ``bands``: the statistics term learns the windows' spectral shape too (:class:`StatsTerm`).
+    ``bands``: the statistics term learns the windows' spectral shape too (:class:`StatsTerm`); ``breaks``: where
+    another device's series begins in ``Z`` (no window spans one, :func:`term_window_starts`).
 
     Returns
     -------
@@ -125,7 +141,9 @@ def fit_window_terms(Z: np.ndarray, window: int, variance: float, max_windows: i
         is the main one) and the subspace's ``rank`` (components holding ``variance``).
     """
     channels, n = Z.shape
-    starts = term_window_starts(n, window, max_windows, seed)
+    starts = term_window_starts(n, window, max_windows, seed, breaks)
+    if not len(starts):
+        raise ValueError(f"no device's series is as long as a window ({window} samples)")
     windows = np.empty((len(starts), channels, window), np.float32)
     for i, start in enumerate(starts):
         windows[i] = Z[:, start: start + window]

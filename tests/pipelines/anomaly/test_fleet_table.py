@@ -1,0 +1,241 @@
+"""Fleets in one table (``time,host,flow,...``): ``tsae monitor --group-by COL`` on CSV, ``tsae detect score
+--group-by`` and ``tsae detect fit --group-by``, ``Detector.fit(groups=)``."""
+import io
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from tsae.cli import cli
+from tsae.pipelines.anomaly.fleet_split import split_devices
+from tsae.pipelines.anomaly.groups import group_order
+from tsae.pipelines.anomaly.monitor import run_monitor
+from tsae.pipelines.anomaly.terms import term_window_starts
+
+from sensor_data import SENSORS
+
+
+def fleet_lines(parts: dict[str, np.ndarray], column: str = "host") -> list[str]:
+    """A long table's lines: the devices' rows interleaved (row k of each device in turn), the device 2nd."""
+    lines = [",".join(["time", column, *SENSORS])]
+    for k in range(max(len(x) for x in parts.values())):
+        for name, x in parts.items():
+            if k < len(x):
+                lines.append(",".join([str(k), name, *(f"{v:.6f}" for v in x[k])]))
+    return lines
+
+
+def alone_lines(x: np.ndarray) -> list[str]:
+    return [",".join(["time", *SENSORS])] + [",".join([str(k), *(f"{v:.6f}" for v in row)])
+                                             for k, row in enumerate(x)]
+
+
+def write(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def monitor(detector_file, lines, **options):
+    out, err = io.StringIO(), io.StringIO()
+    code = run_monitor(detector_file, stdin=io.StringIO("\n".join(lines) + "\n"), stdout=out, stderr=err,
+                       every_sample=True, **options)
+    return code, [json.loads(line) for line in out.getvalue().splitlines()], err.getvalue()
+
+
+def samples(records, **tags):
+    return [{k: v for k, v in r.items() if k not in ("tags", "seconds")} for r in records
+            if r["type"] != "summary" and r.get("tags", {}) == tags]
+
+
+# -- monitor ---------------------------------------------------------------------------------------------------
+def test_monitor_csv_device_column_scores_each_device_as_alone(detector_file, test_data):
+    # before: every line was other_series ("skipping lines without the tag(s) host"), nothing scored
+    a, b = test_data[:300], test_data[300:600]
+    code, records, err = monitor(detector_file, fleet_lines({"a": a, "b": b}), group_by=["host"])
+    assert code == 0, err
+    _, alone, _ = monitor(detector_file, alone_lines(b))
+    mine, theirs = samples(records, host="b"), samples(alone)  # b's records as if b were alone, with its tags
+    assert [r["type"] for r in mine] == [r["type"] for r in theirs]
+    mine, theirs = [r for r in mine if r["type"] == "sample"], [r for r in theirs if r["type"] == "sample"]
+    assert [r["score"] for r in mine] == pytest.approx([r["score"] for r in theirs], rel=1e-9)  # batched calls
+    assert [r["index"] for r in mine] == [r["index"] for r in theirs] and len(mine) > 250
+    assert len(samples(records, host="a")) >= 250
+    summary = records[-1]
+    assert summary["devices"] == 2 and summary["other_series"] == 0 and summary["lines"] == 601
+    assert "host" not in summary["unknown_fields"]
+
+
+def test_monitor_csv_empty_device_cells_counted_and_told_once(detector_file, test_data):
+    lines = fleet_lines({"7": test_data[:100], "b": test_data[:100]})  # a numeric device id, and empty cells
+    lines = [line.replace(",b,", ",,") for line in lines]
+    code, records, err = monitor(detector_file, lines, group_by=["host"])
+    assert code == 0
+    assert records[-1]["other_series"] == 100 and records[-1]["devices"] == 1 and records[-1]["samples"] == 100
+    assert {r["tags"]["host"] for r in records if "tags" in r} == {"7"}
+    assert err.count("whose device (host) is empty") == 1
+
+
+def test_monitor_csv_without_the_column_is_one_line_error(detector_file, test_data):
+    result = CliRunner().invoke(cli, ["monitor", "--detector", str(detector_file), "--group-by", "site", "-q"],
+                                input="\n".join(fleet_lines({"a": test_data[:50]})) + "\n")
+    assert result.exit_code == 1
+    assert "has no column site" in result.output and "'time,host," in result.output
+    assert "Traceback" not in result.output
+
+
+def test_monitor_device_column_that_is_a_sensor_is_refused(detector_file, test_data):
+    result = CliRunner().invoke(cli, ["monitor", "--detector", str(detector_file), "--group-by", SENSORS[0], "-q"],
+                                input="\n".join(fleet_lines({"a": test_data[:50]})) + "\n")
+    assert result.exit_code == 1 and "a sensor of the detector" in result.output
+
+
+def test_monitor_json_numeric_device_ids(detector_file, test_data):
+    lines = [json.dumps({"time": k, "host": 7 + (k % 2), **dict(zip(SENSORS, map(float, row), strict=True))})
+             for k, row in enumerate(test_data[:200])]
+    code, records, _ = monitor(detector_file, lines, group_by=["host"])
+    assert code == 0 and records[-1]["devices"] == 2 and records[-1]["other_series"] == 0
+    assert {r["tags"]["host"] for r in records if "tags" in r} == {"7", "8"}
+
+
+# -- detect score ----------------------------------------------------------------------------------------------
+def score(args):
+    return CliRunner().invoke(cli, ["detect", "score", *map(str, args), "-q"])
+
+
+def test_score_group_by_equals_each_device_alone(tmp_path, detector_file, test_data):
+    parts = {"p1": test_data[:300], "p2": test_data[250:600], "7": test_data[400:700]}  # lengths differ
+    table = write(tmp_path / "fleet.csv", fleet_lines(parts))
+    result = score([table, "--detector", detector_file, "-o", tmp_path / "s.csv", "--group-by", "host",
+                    "--events", tmp_path / "e.csv"])
+    assert result.exit_code == 0, result.output
+    out = (tmp_path / "s.csv").read_text().splitlines()
+    assert out[0].startswith("time,host,score,anomaly,")
+    events = (tmp_path / "e.csv").read_text().splitlines()
+    assert events[0].startswith("host,start,")
+    for name, x in parts.items():
+        alone = write(tmp_path / f"{name}.csv", alone_lines(x))
+        assert score([alone, "--detector", detector_file, "-o", tmp_path / f"{name}.s.csv", "--events",
+                      tmp_path / f"{name}.e.csv"]).exit_code == 0
+        mine = [line.replace(f",{name},", ",", 1) for line in out[1:] if line.split(",")[1] == name]
+        assert mine == (tmp_path / f"{name}.s.csv").read_text().splitlines()[1:]
+        mine_events = [line.split(",", 1)[1] for line in events[1:] if line.split(",")[0] == name]
+        assert mine_events == (tmp_path / f"{name}.e.csv").read_text().splitlines()[1:]
+
+
+def test_score_group_by_json_events_carry_tags(tmp_path, detector_file, test_data):
+    table = write(tmp_path / "fleet.csv", fleet_lines({"a": test_data[:200], "b": test_data[300:700]}))
+    result = score([table, "--detector", detector_file, "-o", tmp_path / "s.csv", "--group-by", "host"])
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "s.events.json").read_text()
+    found = json.loads(text)
+    assert found["events"] and {e["tags"]["host"] for e in found["events"]} == {"b"}  # the fault is b's
+    assert text == json.dumps(found, indent=2) + "\n"  # spooled on disk, laid out as write_events lays it out
+
+
+def test_score_group_by_one_device_and_short_device(tmp_path, detector_file, test_data):
+    table = write(tmp_path / "fleet.csv", fleet_lines({"a": test_data[:300], "b": test_data[:10]}))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        from tsae.pipelines.anomaly.files import score_file
+
+        summary = score_file(table, detector_file, tmp_path / "s.csv", group_by="host", quiet=True)
+    assert summary["devices"] == 1 and summary["devices_skipped"] == ["host=b"] and summary["rows"] == 300
+    assert any("host=b" in str(w.message) and "not scored" in str(w.message) for w in caught)
+
+
+def test_score_group_by_bad_inputs(tmp_path, detector_file, test_data):
+    table = write(tmp_path / "fleet.csv", fleet_lines({"a": test_data[:100]}))
+    missing = score([table, "--detector", detector_file, "-o", tmp_path / "s.csv", "--group-by", "site"])
+    assert missing.exit_code == 1 and "no column 'site'" in missing.output and "'time,host," in missing.output
+    sensor = score([table, "--detector", detector_file, "-o", tmp_path / "s.csv", "--group-by", SENSORS[0]])
+    assert sensor.exit_code == 1 and "is a sensor of the detector" in sensor.output
+    plot = score([table, "--detector", detector_file, "-o", tmp_path / "s.csv", "--group-by", "host", "--plot",
+                  tmp_path / "p.png"])
+    assert plot.exit_code == 2 and "not with --group-by" in plot.output
+    assert not (tmp_path / "s.csv").exists()
+
+
+def test_split_devices_empty_cells_and_bounded_buffer(tmp_path, monkeypatch, test_data):
+    import tsae.pipelines.anomaly.fleet_split as fleet_split
+
+    monkeypatch.setattr(fleet_split, "BUFFER_CHARS", 100)  # lines appended to the files as they come
+    lines = fleet_lines({"a": test_data[:20], "b": test_data[:20]})
+    lines[4] = lines[4].replace(",b,", ",,")
+    folder = tmp_path / "d"
+    folder.mkdir()
+    with pytest.warns(UserWarning, match="1 row"):
+        tables = split_devices(write(tmp_path / "t.csv", lines), ["host"], folder)
+    assert [d.key for d in tables.devices] == [("a",), ("b",)] and tables.no_device == 1
+    assert tables.devices[0].path.read_text().splitlines() == alone_lines(test_data[:20])
+
+
+# -- fit -------------------------------------------------------------------------------------------------------
+def test_window_starts_never_span_a_break():
+    starts = term_window_starts(1000, 24, breaks=[300, 310, 700])
+    for start in starts:
+        assert not any(start < b < start + 24 for b in (300, 310, 700))
+    assert term_window_starts(1000, 24, breaks=[]).tolist() == term_window_starts(1000, 24).tolist()
+
+
+def test_group_order():
+    order, breaks, devices = group_order(np.array([3, 1, 3, 1, 2]), 5)
+    assert order.tolist() == [0, 2, 1, 3, 4] and breaks == [2, 4] and [int(d) for d in devices] == [3, 1, 2]
+
+
+def test_fit_groups_learns_windows_within_devices(train_data, monkeypatch):
+    from tsae.pipelines.anomaly import terms
+    from tsae.pipelines.anomaly.detector import Detector
+
+    seen = []
+    real = terms.term_window_starts
+    monkeypatch.setattr(terms, "term_window_starts",
+                        lambda *a, **k: seen.append(a[4] if len(a) > 4 else k.get("breaks")) or real(*a, **k))
+    labels = np.where(np.arange(len(train_data)) % 2 == 0, "a", "b")
+    det = Detector(window=24, epochs=1, device="cpu", terms="pca+stats", scales=[])
+    det.fit(train_data.T, sensors=SENSORS, groups=labels)
+    assert seen and all(list(b) == [450] for b in seen)  # a's 450 rows, then b's
+    assert det.window_ == 24 and np.isfinite(det.threshold_)
+
+
+def test_fit_cli_group_by(tmp_path, train_data):
+    table = write(tmp_path / "normal.csv", fleet_lines({"a": train_data[:450], "b": train_data[450:]}))
+    result = CliRunner().invoke(cli, ["detect", "fit", str(table), "-o", str(tmp_path / "d.tsae"), "--group-by",
+                                      "host", "--window", "24", "--epochs", "1", "--terms", "pca+stats", "-q"])
+    assert result.exit_code == 0, result.output
+    assert "host" not in result.output  # no 'hold text' warning: the device column is no sensor candidate
+    assert "back in time" not in result.output  # each device's times go forward
+
+
+def test_decision_function_groups_scores_each_device_alone(detector, test_data):
+    labels = np.array(["a", "b"] * 350)
+    X = test_data.T  # samples of a and b alternate
+    scores = detector.decision_function(X, groups=labels)
+    for name in ("a", "b"):
+        np.testing.assert_array_equal(scores[labels == name], detector.decision_function(X[:, labels == name]))
+    assert detector.predict(X, groups=labels).tolist() == (scores > detector.threshold_).astype(int).tolist()
+    with pytest.raises(ValueError, match="device c: "):
+        detector.decision_function(X, groups=np.where(np.arange(700) < 5, "c", labels))
+
+
+def test_monitor_csv_device_dropped_and_back_reads_the_header_again(detector_file, test_data):
+    from tsae.pipelines.anomaly.devices import DeviceMonitors
+    from tsae.pipelines.anomaly.monitor import Monitor, RateLimitedLog
+
+    devices = DeviceMonitors(Monitor(detector_file, log=RateLimitedLog(io.StringIO())), ["host"], max_devices=2)
+    lines = fleet_lines({"p1": test_data[:40], "p2": test_data[:40], "p3": test_data[:40]})
+    header, rows = lines[0], {name: [line for line in lines[1:] if line.split(",")[1] == name] for name in
+                              ("p1", "p2", "p3")}
+    devices.push_lines([header, *rows["p1"][:10], *rows["p2"][:10]])
+    devices.push_lines(rows["p3"][:10])  # drops p1
+    devices.push_lines(rows["p1"][10:20])  # over the cap: skipped
+    devices.push_lines(rows["p3"][10:20])
+    devices.push_lines(rows["p1"][20:40])  # p2 quieter than p1: p1 starts afresh, in p2's place
+    assert sorted(devices.devices) == [("p1",), ("p3",)]
+    records = devices.flush()
+    p1 = [r for r in records if r["type"] == "summary" and r["tags"] == {"host": "p1"}]
+    assert p1 and p1[-1]["malformed"] == 0 and p1[-1]["missing_values"] == 0 and p1[-1]["lines"] == 21
+    summary = devices.summary()
+    assert summary["malformed"] == 0 and summary["lines"] == 1 + 70 and summary["over_max_devices"] == 10

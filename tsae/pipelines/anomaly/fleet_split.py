@@ -1,0 +1,183 @@
+"""A long-format table of many devices (``time,host,flow,...``, their rows interleaved) split into one table per
+device, on disk: each device's file holds the header and that device's lines, the device column(s) taken out, as
+if the device had been exported alone (its lines' text as written: the same numbers, times and missing cells).
+
+The table is read once, a line at a time; lines wait in memory per device up to :data:`BUFFER_CHARS` in all, then
+are appended to their devices' files, so the memory stays bounded whatever the table's length and the number of its
+devices (and no more than one file is open at a time).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tsae.io.records import _header_names, _split
+from tsae.io.table_cells import is_comment
+from tsae.io.table_dialect import separator_line, sniff_delimiter
+
+#: characters of lines held in memory before they are appended to their devices' files
+BUFFER_CHARS = 8 << 20
+
+
+def device_name(group_by: Sequence[str], key: Sequence[str]) -> str:
+    """A device as messages name it: ``host=pump-1`` (``host=a,line=2`` for two columns).
+
+    Examples
+    --------
+    >>> device_name(["host", "line"], ["a", "2"])
+    'host=a,line=2'
+    """
+    return ",".join(f"{name}={value}" for name, value in zip(group_by, key, strict=True))
+
+
+def csv_line(fields: Sequence[str], sep: str = ",") -> str:
+    """``fields`` as one CSV line (no line end), quoted where a field needs it.
+
+    Examples
+    --------
+    >>> csv_line(["a", "b,c"])
+    'a,"b,c"'
+    """
+    out = io.StringIO()
+    csv.writer(out, delimiter=sep, lineterminator="").writerow(fields)
+    return out.getvalue()
+
+
+@dataclass
+class DeviceFile:
+    """One device's table: its ``key`` (the values of the device columns), ``path`` and ``rows``."""
+
+    key: tuple[str, ...]
+    path: Path
+    rows: int = 0
+    _waiting: list[str] = field(default_factory=list, repr=False)
+
+
+@dataclass
+class DeviceTables:
+    """What :func:`split_devices` wrote: the devices' tables (in the order each first appears), the header they
+    share (without the device columns), the lines without a device (an empty cell) and one such line."""
+
+    devices: list[DeviceFile]
+    header: str
+    no_device: int = 0
+    no_device_line: str = ""
+
+
+def _lines(path: Path) -> Iterator[str]:
+    """The lines of a table file (decompressed and decoded as the table reader does), stripped of their line end."""
+    from tsae.io.text_files import _compression, _encoding, _open_text
+
+    compression = _compression(path)
+    encoding = _encoding(path, compression)
+    with _open_text(path, encoding, compression) as handle:
+        first = True
+        for line in handle:
+            if first:
+                line, first = line.lstrip("\ufeff"), False
+            yield line.rstrip("\r\n")
+
+
+def _header(path: Path, lines: Iterator[str], group_by: Sequence[str]) -> tuple[str, str, list[int], str]:
+    """The ``sep=`` line (or ''), the delimiter, where the device columns are, and the header without them."""
+    sep_line, sep = "", None
+    for line in lines:
+        if not line.strip() or is_comment(line):
+            continue
+        named = separator_line(line) if not sep_line else None
+        if named is not None:
+            sep_line, sep = line, named
+            continue
+        sep = sep or sniff_delimiter(line)
+        names = list(_header_names(_split(line, sep)))
+        missing = [name for name in group_by if name not in names]
+        if missing:
+            raise ValueError(f"{path}: no column {', '.join(map(repr, missing))} to group by (--group-by) in the "
+                             f"header {line[:80]!r}")
+        twice = [name for name in group_by if names.count(name) > 1]
+        if twice:
+            raise ValueError(f"{path}: the header names the device column {twice[0]!r} more than once")
+        columns = [names.index(name) for name in group_by]
+        rest = [name for i, name in enumerate(names) if i not in columns]
+        return sep_line, sep, columns, csv_line(rest, sep) if '"' in line else sep.join(rest)
+    raise ValueError(f"{path}: no header line (a table whose columns include {', '.join(group_by)})")
+
+
+def split_devices(path: str | Path, group_by: Sequence[str], folder: str | Path) -> DeviceTables:
+    """Write each device's rows of the table at ``path`` into its own CSV file under ``folder``.
+
+    Parameters
+    ----------
+    path
+        A CSV table (compressed too) whose header names the columns ``group_by``.
+    group_by
+        The device columns: the values of a row there name its device (text as written: ``7`` and ``07`` are two).
+    folder
+        An existing folder for the devices' files (``device<N>.csv``).
+
+    Returns
+    -------
+    DeviceTables
+        The devices in the order each first appears, and the lines skipped for an empty device cell.
+
+    Raises
+    ------
+    ValueError
+        One line naming the file: no header, a device column the header lacks (naming the header) or names twice.
+    """
+    path, folder = Path(path), Path(folder)
+    lines = _lines(path)
+    sep_line, sep, columns, header = _header(path, lines, group_by)
+    last = max(columns)
+    found: dict[tuple[str, ...], DeviceFile] = {}
+    tables = DeviceTables([], header)
+    held = 0
+
+    def write_out() -> None:
+        for device in tables.devices:
+            if device._waiting:
+                with open(device.path, "a", encoding="utf-8", newline="") as handle:
+                    handle.write("".join(device._waiting))
+                device._waiting.clear()
+
+    for line in lines:
+        if not line.strip() or is_comment(line):
+            continue
+        fields = _split(line, sep)
+        if len(fields) <= last:
+            key: tuple[str, ...] = ()
+        else:
+            key = tuple(fields[i].strip() for i in columns)
+        if not key or not all(key):
+            tables.no_device += 1
+            tables.no_device_line = tables.no_device_line or line
+            continue
+        device = found.get(key)
+        if device is None:
+            device = found[key] = DeviceFile(key, folder / f"device{len(found)}.csv")
+            device._waiting.append(f"{sep_line}\n" if sep_line else "")
+            device._waiting.append(header + "\n")
+            held += len(sep_line) + len(header)
+            tables.devices.append(device)
+        rest = [cell for i, cell in enumerate(fields) if i not in columns]
+        text = (csv_line(rest, sep) if '"' in line else sep.join(rest)) + "\n"
+        device._waiting.append(text)
+        device.rows += 1
+        held += len(text)
+        if held > BUFFER_CHARS:
+            write_out()
+            held = 0
+    write_out()
+    if tables.no_device:
+        from tsae.io.tables import TableWarning
+
+        warnings.warn(f"{path}: {tables.no_device} row(s) without a device (an empty {', '.join(group_by)} cell) "
+                      f"skipped, such as {tables.no_device_line[:60]!r}", TableWarning, stacklevel=2)
+    return tables
+
+
+__all__ = ["BUFFER_CHARS", "DeviceFile", "DeviceTables", "csv_line", "device_name", "split_devices"]

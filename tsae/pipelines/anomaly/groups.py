@@ -1,0 +1,74 @@
+"""The samples of many devices in one series (a fleet's long-format table): which device each sample is of.
+
+``groups`` names each sample's device, as scikit-learn's ``groups`` of ``GroupKFold`` does: an array of labels
+``(n_samples,)``, or, for a DataFrame, the name of the column(s) that hold them (``"host"``), as pandas'
+``groupby("host")``. A device's samples are its series, in the order given; the devices come in the order each
+first appears.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def device_labels(X: Any, groups: Any) -> tuple[Any, np.ndarray]:
+    """``(X without the device columns, each sample's device label)``.
+
+    ``groups`` is an array of labels, one per sample (X unchanged), or the name(s) of columns of a DataFrame ``X``
+    (taken out of it: no sensors).
+
+    Raises
+    ------
+    ValueError
+        A column name ``X`` lacks, or labels not one per sample (named in the message).
+    """
+    names = (groups,) if isinstance(groups, str) else tuple(groups) if isinstance(groups, (tuple, list)) and \
+        groups and all(isinstance(g, str) for g in groups) and hasattr(X, "columns") else None
+    if names is not None:
+        if not hasattr(X, "columns"):
+            raise ValueError(f"groups={groups!r} names a column: X must be a DataFrame (else pass a label per sample)")
+        missing = [name for name in names if name not in X.columns]
+        if missing:
+            raise ValueError(f"groups: no column {', '.join(map(repr, missing))} in X (columns: "
+                             f"{', '.join(map(str, list(X.columns)[:10]))})")
+        labels = np.array(["\x1f".join(map(str, row)) for row in zip(*(X[name] for name in names), strict=True)])
+        return X.drop(columns=list(names)), labels
+    labels = np.asarray(groups)
+    if labels.ndim != 1:
+        raise ValueError(f"groups must hold one label per sample (1-D), got shape {labels.shape}")
+    return X, labels
+
+
+def group_order(labels: np.ndarray, n: int) -> tuple[np.ndarray, list[int], list[Any]]:
+    """``(order, breaks, devices)``: the sample indices device by device (each device's in the order given, the
+    devices in the order each first appears), where each device after the first begins in that order, and the
+    devices' labels.
+
+    Examples
+    --------
+    >>> order, breaks, devices = group_order(np.array(["a", "b", "a", "b", "b"]), 5)
+    >>> order.tolist(), breaks, [str(d) for d in devices]
+    ([0, 2, 1, 3, 4], [2], ['a', 'b'])
+    """
+    if len(labels) != n:
+        raise ValueError(f"groups holds {len(labels)} label(s) for {n} sample(s): one per sample")
+    uniques, first, codes = np.unique(labels, return_index=True, return_inverse=True)
+    rank = np.empty(len(uniques), dtype=np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(uniques))  # devices in order of first appearance
+    device_of = rank[codes.reshape(-1)]
+    order = np.argsort(device_of, kind="stable")
+    counts = np.bincount(device_of, minlength=len(uniques))
+    breaks = np.cumsum(counts)[:-1].tolist()
+    devices = [uniques[i] for i in np.argsort(first, kind="stable")]
+    return order, [int(b) for b in breaks], devices
+
+
+def in_order(values: Any, order: np.ndarray) -> Any:
+    """``values`` (one per sample, or None) in ``order``."""
+    if values is None:
+        return None
+    return np.asarray(values)[order]
+
+
+__all__ = ["device_labels", "group_order", "in_order"]
