@@ -227,12 +227,12 @@ def _frame_values(frame: Any, name: str) -> np.ndarray:
         raise
 
 
-def _warn_row_order(frame: Any, name: str) -> None:
+def _warn_row_order(frame: Any, name: str, of: str = "") -> None:
     """Warn when a DataFrame's index (times, or numbers) goes back or repeats: its rows are used in their order.
 
     As the table reader warns about a file's time column: a shuffled or appended frame was smoothed,
     imputed or scored as it stands, without a word. A default ``RangeIndex`` and labels that are not
-    times or numbers are left alone.
+    times or numbers are left alone. ``of`` says whose rows they are (" (device a)": a fleet's device).
     """
     index = getattr(frame, "index", None)
     kind = getattr(getattr(index, "dtype", None), "kind", None)
@@ -257,7 +257,7 @@ def _warn_row_order(frame: Any, name: str) -> None:
     if not what:
         return
     fixes = ([f"{name}.sort_index()"] if back else []) + ([f"{name}[~{name}.index.duplicated()]"] if repeats else [])
-    warnings.warn(f"{name}: the DataFrame's index is not in increasing order ({what}); its rows are used in their "
+    warnings.warn(f"{name}{of}: the DataFrame's index is not in increasing order ({what}); its rows are used in their "
                   f"order, each as a sample of its own (first: {', then '.join(fixes)})", TableWarning, stacklevel=4)
 
 

@@ -239,3 +239,34 @@ def test_monitor_csv_device_dropped_and_back_reads_the_header_again(detector_fil
     assert p1 and p1[-1]["malformed"] == 0 and p1[-1]["missing_values"] == 0 and p1[-1]["lines"] == 21
     summary = devices.summary()
     assert summary["malformed"] == 0 and summary["lines"] == 1 + 70 and summary["over_max_devices"] == 10
+
+
+def test_decision_function_groups_dataframe_column(detector, test_data):
+    pd = pytest.importorskip("pandas")
+    a, b = (pd.DataFrame(test_data[:350], columns=SENSORS), pd.DataFrame(test_data[350:], columns=SENSORS))
+    fleet = pd.concat([a.assign(host="a"), b.assign(host="b")]).sort_index(kind="stable")  # index 0 0 1 1 ...
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # before: "X: the DataFrame's index is not in increasing order" on every fleet
+        scores = detector.decision_function(fleet, groups="host")
+    host = fleet["host"].to_numpy()
+    np.testing.assert_array_equal(scores[host == "a"], detector.decision_function(a))
+    np.testing.assert_array_equal(scores[host == "b"], detector.decision_function(b))
+    shuffled = fleet.copy()
+    index = shuffled.index.to_numpy().copy()
+    index[[3, 5]] = index[[5, 3]]  # rows a0 b0 a1 b1 a2 b2: device b's rows 1 and 2 swapped (its own index goes back)
+    shuffled.index = index
+    with pytest.warns(UserWarning, match=r"X \(device b\): the DataFrame's index is not in increasing order"):
+        detector.decision_function(shuffled, groups="host")
+
+
+def test_fit_groups_dataframe_no_row_order_warning(train_data):
+    pd = pytest.importorskip("pandas")
+    from tsae.pipelines.anomaly.detector import Detector
+
+    part = pd.DataFrame(train_data, columns=SENSORS)
+    fleet = pd.concat([part.assign(host="a"), part.assign(host="b")]).sort_index(kind="stable")
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        detector = Detector(window=24, epochs=1, device="cpu", terms="pca+stats").fit(fleet, groups="host")
+    assert not [w for w in said if "index is not in increasing order" in str(w.message)]
+    assert detector.sensors_ == SENSORS

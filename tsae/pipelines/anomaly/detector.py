@@ -57,6 +57,7 @@ computes in float32 and agrees to ~1e-6 relative).
 """
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -498,13 +499,16 @@ class Detector:
         with torch_threads(self.threads, native=True):
             self._check_settings()  # set_params may have changed them since __init__
             labels = None
+            order_check: Any = contextlib.nullcontext()
             if groups is not None:  # the device columns out of a DataFrame (its index, the times, kept)
-                from tsae.pipelines.anomaly.groups import device_labels
+                from tsae.pipelines.anomaly.groups import device_labels, row_order_within_devices
 
                 X, labels = device_labels(X, groups)
-            X, sensors, interval, self.seasonal_, self.seasonal_why_ = deseasoned_training(
-                X, sensors, times, seasonal_setting(self.seasonal), self.timezone)
-            return DetectorFit(self, labels).run(X, sensors, interval)
+                order_check = row_order_within_devices(X, labels)
+            with order_check:
+                X, sensors, interval, self.seasonal_, self.seasonal_why_ = deseasoned_training(
+                    X, sensors, times, seasonal_setting(self.seasonal), self.timezone)
+                return DetectorFit(self, labels).run(X, sensors, interval)
 
     # -- scoring ----------------------------------------------------------------
     def fitted_state(self) -> DetectorState:
@@ -601,14 +605,15 @@ class Detector:
     def _score_groups(self, X: Any, device: Any, silence: int | None, times: Any,
                       groups: Any) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`score_with_contributions` of each device's samples alone, in ``X``'s order."""
-        from tsae.pipelines.anomaly.groups import device_labels, group_order, in_order
+        from tsae.pipelines.anomaly.groups import device_labels, group_order, in_order, row_order_within_devices
 
         X, labels = device_labels(X, groups)
         index = getattr(X, "index", None)
         if times is None and index is not None and getattr(index, "dtype", None) is not None and \
                 index.dtype.kind == "M":
             times = np.asarray(index)
-        values = self._series(X)
+        with row_order_within_devices(X, labels):
+            values = self._series(X)
         order, breaks, devices = group_order(labels, values.shape[1])
         scores = np.empty(values.shape[1])
         contrib = np.empty(values.shape)

@@ -7,6 +7,9 @@ first appears.
 """
 from __future__ import annotations
 
+import contextlib
+import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -64,6 +67,30 @@ def group_order(labels: np.ndarray, n: int) -> tuple[np.ndarray, list[int], list
     return order, [int(b) for b in breaks], devices
 
 
+@contextlib.contextmanager
+def row_order_within_devices(X: Any, labels: np.ndarray) -> Iterator[None]:
+    """Within the block, a DataFrame's index is judged device by device, not as a whole.
+
+    A fleet's rows interleave, so the whole index repeats and goes back at every device change; the warning that a
+    single series' index is out of order would be said of every fleet. It is said of the first device whose own
+    index goes back or repeats (named), as ``tsae detect score --group-by`` judges each device's time column.
+    """
+    from tsae.engine.layout import _warn_row_order
+
+    if getattr(X, "index", None) is not None and hasattr(X, "iloc") and len(labels) == len(X.index):
+        order, breaks, devices = group_order(labels, len(labels))
+        for rows, label in zip(np.split(order, breaks), devices, strict=True):
+            with warnings.catch_warnings(record=True) as said:
+                warnings.simplefilter("always")
+                _warn_row_order(type(X)(index=X.index[rows]), "X", f" (device {label})")  # reads the index alone
+            if said:
+                warnings.warn(said[0].message, said[0].category, stacklevel=3)
+                break
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"X: the DataFrame's index is not in increasing order")
+        yield
+
+
 def in_order(values: Any, order: np.ndarray) -> Any:
     """``values`` (one per sample, or None) in ``order``."""
     if values is None:
@@ -71,4 +98,4 @@ def in_order(values: Any, order: np.ndarray) -> Any:
     return np.asarray(values)[order]
 
 
-__all__ = ["device_labels", "group_order", "in_order"]
+__all__ = ["device_labels", "group_order", "in_order", "row_order_within_devices"]
