@@ -211,7 +211,7 @@ def impute_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], adv
         gaps = int(np.isnan(part).sum())
         if gaps:
             try:
-                part = impute(values, plans=plans, **kwargs)[:, start - a: end - a]
+                part = impute(values, plans=plans, ends=(a == 0, b == n), **kwargs)[:, start - a: end - a]
             except ValueError as error:  # a gap longer than the block and its context in some channel
                 raise ValueError(f"{source.path}: samples {a} to {b}: {error}") from None
             filled += gaps

@@ -47,7 +47,7 @@ import numpy as np
 
 from tsae.engine.layout import known_layout
 from tsae.engine.preprocess import denormalise, normalise, power_of_two_unit, repair_missing, spread
-from tsae.models.device import torch_threads
+from tsae.models.device import native_threads
 from tsae.models.trainer import whole_number
 from tsae.pipelines.reconstruct.columns import in_input_order
 from tsae.pipelines.smooth.glitches import glitch_mask, runs
@@ -314,9 +314,10 @@ def _end_weight(z: np.ndarray, missing: np.ndarray, L: int, rank: int, default: 
 
 
 def _impute_channel(v: np.ndarray, *, window: int | None, rank: int | None, max_rank: int, seed: int,
-                    plan: _Plan | None = None) -> tuple[np.ndarray, _Plan | None]:
+                    plan: _Plan | None = None, ends: tuple[bool, bool] = (True, True)) -> tuple[np.ndarray, _Plan | None]:
     """``v`` with its gaps filled, and the :class:`_Plan` that filled them (``plan`` when given, else chosen on
-    ``v``'s hidden samples; None when nothing was chosen)."""
+    ``v``'s hidden samples; None when nothing was chosen). ``ends``: whether ``v`` starts and ends where the series
+    does (see :func:`impute`)."""
     missing = np.isnan(v)
     if not missing.any():
         return v.copy(), plan
@@ -346,7 +347,8 @@ def _impute_channel(v: np.ndarray, *, window: int | None, rank: int | None, max_
     if plan.rank > 0:
         rank = min(plan.rank, L)  # a window of L samples has L components: more is the same fill, grown for ever
         fill = _grown_fill(fill, missing, L, rank)
-        if chosen and (missing[0] or missing[-1]):
+        # weighed when a gap is at an end of the series itself; another end's gap is context, never kept
+        if chosen and ((missing[0] and ends[0]) or (missing[-1] and ends[1])):
             end_weight = _end_weight(line, missing, L, rank, plan.weight)
     z = line + plan.weight * (fill - line)
     if plan.short and plan.short_weights[1] > 0:
@@ -372,6 +374,7 @@ def impute(
     seed: int = 0,
     device: str = "cpu",
     plans: list[Any] | None = None,
+    ends: tuple[bool, bool] = (True, True),
 ) -> np.ndarray:
     """Fill every missing sample (NaN) of a series by autoencoder reconstruction.
 
@@ -406,6 +409,11 @@ def impute(
         an earlier block chose for that channel. A plan is used as it is; a None entry is replaced by
         the plan chosen here, so that the blocks after it reuse it instead of choosing again on their own
         hidden samples (most of the time of a block). Without a trained model only.
+    ends
+        Whether ``x`` starts and ends where the series does (a block of a long one reads context beyond its own
+        samples): a gap at an end that is not the series' own is filled as the gaps inside are, without the
+        weighing of an extrapolation (:func:`_end_weight`), as the caller keeps no sample of it. Without a
+        trained model only.
 
     Returns
     -------
@@ -449,10 +457,13 @@ def impute(
             raise ValueError(f"plans must hold one entry per channel ({len(arr)}), got {len(plans)}")
         chosen = list(plans) if plans is not None else [None] * len(arr)
         rows = []
-        with torch_threads(1, native=True):
+        import scipy.linalg  # noqa: F401 - loaded before the thread limit, so that its BLAS is held to one too
+        import scipy.signal  # noqa: F401
+
+        with native_threads(1):  # no network here: torch is not needed (its import was 2 s a command)
             for c, row in enumerate(arr):
                 filled, chosen[c] = _impute_channel(row, window=window, rank=rank, max_rank=max_rank, seed=seed,
-                                                    plan=chosen[c])
+                                                    plan=chosen[c], ends=(bool(ends[0]), bool(ends[1])))
                 rows.append(filled)
         out = np.stack(rows)
         if plans is not None:
