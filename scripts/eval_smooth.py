@@ -510,7 +510,7 @@ def _impute_in_blocks(x: np.ndarray, block: int) -> np.ndarray:
 
 
 def _smooth_in_blocks(x: np.ndarray, block: int) -> np.ndarray:
-    """``x`` smoothed as ``tsae smooth`` smooths a file longer than ``block`` samples (learning from its first block)."""
+    """``x`` smoothed as ``tsae smooth`` smooths a file longer than ``block`` samples (learning from block one)."""
     import tempfile
 
     from tsae.pipelines.smooth.files import smooth_file
