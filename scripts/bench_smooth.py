@@ -73,6 +73,7 @@ def _peak():
         out.write(kb)
 
 atexit.register(_peak)
+sys.path.insert(0, os.environ['TSAE_BENCH_ROOT'])  # before the working directory, which -c and -m put first
 sys.argv = ['tsae', *sys.argv[1:]]
 runpy.run_module('tsae', run_name='__main__', alter_sys=True)
 """
@@ -84,7 +85,7 @@ def run_cli(args: list[str], root: Path = ROOT) -> tuple[float, float, float]:
     with tempfile.TemporaryDirectory() as tmp:
         peak_file = Path(tmp) / "peak"
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]),
-                   TSAE_BENCH_PEAK=str(peak_file))
+                   TSAE_BENCH_PEAK=str(peak_file), TSAE_BENCH_ROOT=str(root))
         start = time.perf_counter()
         proc = subprocess.Popen([sys.executable, "-c", _PEAK, *args], env=env)
         _, status, usage = os.wait4(proc.pid, 0)
