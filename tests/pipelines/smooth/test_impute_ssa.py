@@ -74,7 +74,13 @@ def test_refill_between_fits_settles_where_the_whole_one_does() -> None:
 
 
 def test_refill_of_a_mostly_missing_series_reconstructs_it_whole(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Beyond MAX_PAIRS (memory in proportion) the refill reconstructs the whole series at every pass."""
+    """Beyond MAX_PAIRS or MAX_WINDOW_VALUES (memory in proportion) the refill reconstructs the whole series at every
+    pass."""
     z, missing = _series_with_gaps(1000, 2, False)
+    whole = imputer._em_fill_whole(z, missing, 64, 2, 20)
+    assert not np.array_equal(imputer._em_fill(z, missing, 64, 2, 20), whole)
     monkeypatch.setattr(imputer, "MAX_PAIRS", int(missing.sum()) * 10)
-    assert np.array_equal(imputer._em_fill(z, missing, 64, 2, 20), imputer._em_fill_whole(z, missing, 64, 2, 20))
+    assert np.array_equal(imputer._em_fill(z, missing, 64, 2, 20), whole)
+    monkeypatch.undo()
+    monkeypatch.setattr(imputer, "MAX_WINDOW_VALUES", int(missing.sum()) * 100)
+    assert np.array_equal(imputer._em_fill(z, missing, 64, 2, 20), whole)

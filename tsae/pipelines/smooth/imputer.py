@@ -135,9 +135,12 @@ def _ssa_reconstruct(z: np.ndarray, L: int, rank: int) -> np.ndarray:
 #: fit at every pass to within 1e-4 in every case (n=2000: 30/40 best, ratio 0.734; n=20000 in blocks of 4096: 32/40,
 #: 0.743); 1e-2 took 34-54 % of the time of a fit at every pass, 1e-3 62-100 %
 REFIT_MOVE = 1e-2
-#: the most (missing sample, missing neighbour) pairs :func:`_em_fill` refills through (about 50 bytes each): more (a
-#: series mostly missing) are refilled by reconstructing the whole series at each pass
+#: the most (missing sample, missing neighbour) pairs :func:`_em_fill` refills through (about 50 bytes each), and
+#: the most values of the windows it reads around the missing samples at a fit (8 bytes each): more (a long series
+#: with many gaps, filled whole) are refilled by reconstructing the whole series at each pass, in memory that grows
+#: with the series alone
 MAX_PAIRS = 1 << 21
+MAX_WINDOW_VALUES = 1 << 23
 
 
 def _em_fill(z: np.ndarray, missing: np.ndarray, L: int, rank: int, iterations: int, tol: float = 1e-4) -> np.ndarray:
@@ -151,20 +154,20 @@ def _em_fill(z: np.ndarray, missing: np.ndarray, L: int, rank: int, iterations: 
     """
     idx = np.flatnonzero(missing)
     n = len(z)
-    if len(idx) * (2 * L - 1) > MAX_PAIRS or not 0 < len(idx) < n or L < 2:
+    N, edge = n - L + 1, L - 1
+    inner = (idx >= edge) & (idx < N)  # where the filter is exact (see _ssa_reconstruct); the ends summed apart
+    # the missing neighbours of each inner missing sample: pairs (row among the inner ones, column in idx)
+    t = idx[inner]
+    lo, hi = np.searchsorted(idx, t - edge), np.searchsorted(idx, t + edge, side="right")
+    if not 0 < len(idx) < n or int(np.sum(hi - lo)) > MAX_PAIRS or len(t) * (2 * L - 1) > MAX_WINDOW_VALUES:
         return _em_fill_whole(z, missing, L, rank, iterations, tol)
     from scipy.linalg import eigh
 
     z = z.copy()
-    N, edge = n - L + 1, L - 1
     shift = float(np.mean(z))  # the covariance does not change; its cancellation error does
     c = z - shift
     counts = _window_sums(np.ones(L), N, n)[idx]
-    inner = (idx >= edge) & (idx < N)  # where the filter is exact (see _ssa_reconstruct); the ends summed apart
     head, tail = bool((idx < edge).any()), bool((idx >= N).any())
-    # the missing neighbours of each inner missing sample: pairs (row among the inner ones, column in idx)
-    t = idx[inner]
-    lo, hi = np.searchsorted(idx, t - edge), np.searchsorted(idx, t + edge, side="right")
     rows = np.repeat(np.arange(len(t)), hi - lo)
     cols = np.arange(len(rows)) - np.repeat(np.cumsum(hi - lo) - (hi - lo), hi - lo) + np.repeat(lo, hi - lo)
     offsets = idx[cols] - t[rows] + edge  # the filter's tap that carries column to row
