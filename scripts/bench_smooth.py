@@ -14,10 +14,12 @@ Then, for each size:
 
 Quality: the RMSE on the hidden samples (impute) and to the clean truth on the observed ones (smooth),
 for tsae and each classic method. The ratio printed is tsae's wall time over the classic method's.
+The peak memory is the command's own (``VmHWM`` as it exits; see :data:`_PEAK`); ``--before DIR`` times the tsae of
+another tree first in the same run and says whether the outputs are the same.
 On a shared machine the load average printed with the table says how much of the cores it had.
 
 Usage: ``python scripts/bench_smooth.py [--sizes 100000,1000000] [--channels 10] [--only impute|smooth]
-[--csv] [--keep DIR] [--seed 0]``
+[--csv] [--keep DIR] [--seed 0] [--before DIR]``
 """
 from __future__ import annotations
 
@@ -57,17 +59,43 @@ def make_series(channels: int, n: int, seed: int) -> tuple[np.ndarray, np.ndarra
     return truth, noisy, gaps
 
 
-def run_cli(args: list[str]) -> tuple[float, float, float]:
-    """``python -m tsae ARGS`` as a subprocess: (CPU s, wall s, peak RSS MB)."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
-    start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "tsae", *args], env=env)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode:
-        raise SystemExit(f"tsae {' '.join(args)} failed ({proc.returncode})")
-    return usage.ru_utime + usage.ru_stime, wall, usage.ru_maxrss / 1024
+#: ``python -m tsae`` that writes its own peak resident memory (``VmHWM``) to the file named by TSAE_BENCH_PEAK
+#: when it exits. ``ru_maxrss`` from ``wait4`` is no measure of the child: on Linux a child started by
+#: vfork/exec keeps the high-water mark of the process that started it (this one, holding the series three
+#: times over: 1.9 GB at 80M cells), while ``VmHWM`` is that of the child's own memory
+_PEAK = """
+import atexit, os, runpy, sys
+
+def _peak():
+    with open('/proc/self/status') as status:
+        kb = next(line.split()[1] for line in status if line.startswith('VmHWM:'))
+    with open(os.environ['TSAE_BENCH_PEAK'], 'w') as out:
+        out.write(kb)
+
+atexit.register(_peak)
+sys.path.insert(0, os.environ['TSAE_BENCH_ROOT'])  # before the working directory, which -c and -m put first
+sys.argv = ['tsae', *sys.argv[1:]]
+runpy.run_module('tsae', run_name='__main__', alter_sys=True)
+"""
+
+
+def run_cli(args: list[str], root: Path = ROOT) -> tuple[float, float, float]:
+    """``python -m tsae ARGS`` (the tsae of ``root``) as a subprocess: (CPU s, wall s, its own peak RSS MB); the
+    ``ru_maxrss`` that ``wait4`` reports is printed beside it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        peak_file = Path(tmp) / "peak"
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]),
+                   TSAE_BENCH_PEAK=str(peak_file), TSAE_BENCH_ROOT=str(root))
+        start = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-c", _PEAK, *args], env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode:
+            raise SystemExit(f"tsae {' '.join(args)} failed ({proc.returncode})")
+        peak = int(peak_file.read_text()) / 1024
+    print(f"  ({args[0]}: own peak {peak:.0f} MB; ru_maxrss {usage.ru_maxrss / 1024:.0f} MB)", flush=True)
+    return usage.ru_utime + usage.ru_stime, wall, peak
 
 
 def timed(fn: Callable[[], np.ndarray]) -> tuple[np.ndarray, float, float]:
@@ -104,7 +132,8 @@ def rmse(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.sqrt(np.mean((a - b) ** 2)))
 
 
-def bench(n: int, channels: int, folder: Path, only: str | None, csv: bool, seed: int) -> None:
+def bench(n: int, channels: int, folder: Path, only: str | None, csv: bool, seed: int,
+          before: Path | None = None) -> None:
     truth, noisy, gaps = make_series(channels, n, seed)
     missing = np.isnan(gaps)
     files = [folder / f"s{n}.npy"]
@@ -118,8 +147,18 @@ def bench(n: int, channels: int, folder: Path, only: str | None, csv: bool, seed
         kind = src.suffix[1:]
         if only in (None, "impute"):
             out = src.with_name(f"imputed_{src.name}")
+            if before is not None:
+                b_cpu, b_wall, b_peak = run_cli(["impute", str(src), "-o", str(out), "-q"], before)
+                b_filled = np.load(out) if kind == "npy" else np.loadtxt(out, delimiter=",", skiprows=1).T
+                print(f"impute {kind} {cells / 1e6:g}M cells, before ({before}): tsae {b_cpu:.1f} s CPU, "
+                      f"{b_wall:.1f} s wall, {b_peak:.0f} MB; RMSE on the gaps "
+                      f"{rmse(b_filled[missing], truth[missing]):.4f}", flush=True)
             cpu, wall, peak = run_cli(["impute", str(src), "-o", str(out), "-q"])
             filled = np.load(out) if kind == "npy" else np.loadtxt(out, delimiter=",", skiprows=1).T
+            if before is not None:
+                print(f"  before vs after: same values {np.array_equal(b_filled, filled)}, max abs difference "
+                      f"{float(np.max(np.abs(b_filled - filled))):.3g}", flush=True)
+                del b_filled
             line, l_cpu, l_wall = timed(lambda: pandas_linear(gaps))
             spline, s_cpu, s_wall = timed(lambda: scipy_spline(gaps))
             print(f"impute {kind} {cells / 1e6:g}M cells: tsae {cpu:.1f} s CPU, {wall:.1f} s wall, {peak:.0f} MB; "
@@ -136,8 +175,18 @@ def bench(n: int, channels: int, folder: Path, only: str | None, csv: bool, seed
                 np.savetxt(src_noisy, noisy.T, delimiter=",", header=",".join(f"ch{c}" for c in range(channels)),
                            comments="", fmt="%.6g")
             out = src.with_name(f"smoothed_{src.name}")
+            if before is not None:
+                b_cpu, b_wall, b_peak = run_cli(["smooth", str(src_noisy), "-o", str(out), "-q"], before)
+                b_smoothed = np.load(out) if kind == "npy" else np.loadtxt(out, delimiter=",", skiprows=1).T
+                print(f"smooth {kind} {cells / 1e6:g}M cells, before ({before}): tsae {b_cpu:.1f} s CPU, "
+                      f"{b_wall:.1f} s wall, {b_peak:.0f} MB; RMSE to the truth {rmse(b_smoothed, truth):.4f}",
+                      flush=True)
             cpu, wall, peak = run_cli(["smooth", str(src_noisy), "-o", str(out), "-q"])
             smoothed = np.load(out) if kind == "npy" else np.loadtxt(out, delimiter=",", skiprows=1).T
+            if before is not None:
+                print(f"  before vs after: same values {np.array_equal(b_smoothed, smoothed)}, max abs difference "
+                      f"{float(np.max(np.abs(b_smoothed - smoothed))):.3g}", flush=True)
+                del b_smoothed
             sg, g_cpu, g_wall = timed(lambda: scipy_savgol(noisy))
             print(f"smooth {kind} {cells / 1e6:g}M cells: tsae {cpu:.1f} s CPU, {wall:.1f} s wall, {peak:.0f} MB; "
                   f"scipy savgol {g_wall:.2f} s (x{wall / max(g_wall, 1e-9):.0f}); RMSE to the truth: tsae "
@@ -155,13 +204,15 @@ def main() -> None:
     parser.add_argument("--csv", action="store_true", help="also time a CSV file of the same series")
     parser.add_argument("--keep", type=Path, default=None, help="folder for the files (default: a temporary one)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--before", type=Path, default=None,
+                        help="another tsae tree (e.g. a git archive of an earlier commit) timed first in the same run")
     args = parser.parse_args()
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.keep or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
         for n in (int(s) for s in args.sizes.split(",")):
-            bench(n, args.channels, folder, args.only, args.csv, args.seed)
+            bench(n, args.channels, folder, args.only, args.csv, args.seed, args.before)
     print(f"load average {os.getloadavg()[0]:.2f}", flush=True)
 
 

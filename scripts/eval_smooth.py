@@ -32,8 +32,13 @@ followed by the cross-validated Savitzky-Golay filter.
 Imputation: gaps covering 1 %, 5 %, 10 % and 20 % of a series (several gaps), RMSE on
 the missing samples for tsae.impute beside linear and cubic-spline interpolation (scipy).
 
-Usage: ``python scripts/eval_smooth.py [--quick] [--n 2000] [--first-seed 0] [--only smooth|noise|glitches|impute]
-[--block B]`` (``--block``: the imputation goes through ``tsae impute``'s blocks of B samples, as a long file does)
+Smoothing in blocks (``--only smooth_blocks``, never in the default run): tsae on the whole series against
+``tsae smooth``'s blocks of ``--block`` samples (default n/10), which learn from the first block alone: what a smaller
+block (more channels in a block of bounded cells) costs.
+
+Usage: ``python scripts/eval_smooth.py [--quick] [--n 2000] [--first-seed 0]
+[--only smooth|noise|glitches|impute|smooth_blocks] [--block B]`` (``--block``: the imputation goes through
+``tsae impute``'s blocks of B samples, as a long file does)
 
 Defaults are chosen on ``--first-seed 100`` (decision draws); the reported tables use seeds
 from 0, never looked at while choosing.
@@ -504,6 +509,50 @@ def _impute_in_blocks(x: np.ndarray, block: int) -> np.ndarray:
         return np.load(Path(tmp) / "filled.npy")[0]
 
 
+def _smooth_in_blocks(x: np.ndarray, block: int) -> np.ndarray:
+    """``x`` smoothed as ``tsae smooth`` smooths a file longer than ``block`` samples (learning from block one)."""
+    import tempfile
+
+    from tsae.pipelines.smooth.files import smooth_file
+
+    with tempfile.TemporaryDirectory() as tmp:
+        np.save(Path(tmp) / "x.npy", x[None])
+        smooth_file(Path(tmp) / "x.npy", Path(tmp) / "smoothed.npy", block=block, quiet=True)
+        return np.load(Path(tmp) / "smoothed.npy")[0]
+
+
+def run_smooth_blocks(n: int, seeds: int, first_seed: int = 0, block: int | None = None) -> None:
+    """tsae smoothing the whole series against ``tsae smooth``'s blocks of ``block`` samples (learning from the first
+    block only: how much a smaller block costs), beside the cross-validated Savitzky-Golay filter."""
+    import tsae.pipelines.smooth.smoother as sm
+
+    block = block or n // 10
+    kinds = ["sine", "chirp", "steps", "spikes", "ecg", "random_walk"]
+    reals = real_series(n)
+    print(f"\n## Smoothing in blocks: RMSE to the truth / std(truth), n={n}, learning from the whole series "
+          f"against blocks of {block} (learning from the first), mean of {seeds} seed(s)")
+    head = f"{'signal':<18}{'noise':>6} {'whole':>8} {'blocks':>8} {'savgol':>8} {'blocks/whole':>13}"
+    print(head)
+    print("-" * len(head))
+    ratios = []
+    for kind in kinds + list(reals):
+        for level in NOISE_LEVELS:
+            e: dict[str, list[float]] = {"whole": [], "blocks": [], "savgol": []}
+            for seed in range(first_seed, first_seed + seeds):
+                rng = np.random.default_rng(1000 * seed + int(level * 100) + 7)
+                truth = reals[kind] if kind in reals else synthetic(kind, n, rng)[0]
+                noisy = truth + level * truth.std() * rng.normal(size=len(truth))
+                for name, est in (("whole", sm.smooth(noisy)), ("blocks", _smooth_in_blocks(noisy, block)),
+                                  ("savgol", savgol_cv(noisy)[0])):
+                    e[name].append(rmse(est, truth) / truth.std())
+            r = {k: float(np.mean(v)) for k, v in e.items()}
+            ratios.append(r["blocks"] / r["whole"])
+            print(f"{kind:<18}{level:>6.1f} {r['whole']:>8.4f} {r['blocks']:>8.4f} {r['savgol']:>8.4f} "
+                  f"{ratios[-1]:>13.3f}", flush=True)
+    print(f"blocks/whole: geometric mean {math.exp(np.mean(np.log(ratios))):.3f}, worst {max(ratios):.3f}, "
+          f"best {min(ratios):.3f}; blocks worse by over 1 % in {sum(r > 1.01 for r in ratios)}/{len(ratios)} cases")
+
+
 def run_imputation(n: int, seeds: int, first_seed: int = 0, block: int | None = None) -> None:
     from scipy.interpolate import CubicSpline
 
@@ -549,11 +598,13 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=2000, help="samples per series")
     parser.add_argument("--seeds", type=int, default=2, help="noise draws per case")
     parser.add_argument("--quick", action="store_true", help="one seed, 1000 samples")
-    parser.add_argument("--only", choices=["smooth", "noise", "glitches", "impute"], default=None)
+    parser.add_argument("--only", choices=["smooth", "noise", "glitches", "impute", "smooth_blocks"], default=None,
+                        help="one table (smooth_blocks: only with --only; the whole series against --block's blocks)")
     parser.add_argument("--first-seed", type=int, default=0,
                         help="first noise draw (defaults were chosen on 100; report from 0)")
     parser.add_argument("--block", type=int, default=None,
-                        help="impute as tsae impute does a long file, in blocks of this many samples")
+                        help="impute as tsae impute does a long file, in blocks of this many samples (with --only "
+                             "smooth_blocks: the smoothing blocks, default n/10)")
     args = parser.parse_args()
     if args.quick:
         args.n, args.seeds = 1000, 1
@@ -565,6 +616,8 @@ def main() -> None:
         run_glitches(args.n, args.seeds, args.first_seed)
     if args.only in (None, "impute"):
         run_imputation(args.n, args.seeds, args.first_seed, args.block)
+    if args.only == "smooth_blocks":
+        run_smooth_blocks(args.n, args.seeds, args.first_seed, args.block)
 
 
 if __name__ == "__main__":

@@ -169,3 +169,23 @@ def test_gaps_at_the_ends_do_not_set_the_hidden_blocks_of_a_short_gap_inside() -
     line = np.interp(t[inside], t[~gaps], x[~gaps])
     filled = imputer.impute(x)
     assert np.sqrt(np.mean((filled[inside] - chirp[inside]) ** 2)) < np.sqrt(np.mean((line - chirp[inside]) ** 2))
+
+
+def test_gaps_at_ends_that_are_not_the_series_own_are_not_weighed_as_extrapolations(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A block of a long series (``ends`` False) skips the end-gap weighing, whose fill its caller never keeps: the
+    samples away from its end gaps are filled exactly as with the weighing."""
+    rng = np.random.default_rng(3)
+    x = np.sin(np.arange(3000) / 13.0) + 0.05 * rng.normal(size=3000)
+    x[:20] = x[-30:] = x[1000:1040] = np.nan
+    calls = []
+    weigh = imputer._end_weight
+    monkeypatch.setattr(imputer, "_end_weight", lambda *a, **k: calls.append(1) or weigh(*a, **k))
+    both = imputer.impute(x)
+    assert calls
+    calls.clear()
+    neither = imputer.impute(x, ends=(False, False))
+    assert not calls
+    assert np.array_equal(neither[20:-30], both[20:-30])
+    imputer.impute(x, ends=(True, False))  # the series' own start: weighed
+    assert calls

@@ -67,7 +67,12 @@ from tsae.pipelines.smooth.smoother import (
     self_supervised,
 )
 
-#: samples per channel of one smoothing block (a file no longer is smoothed whole, as by smooth())
+#: samples per channel of one smoothing block (a file no longer is smoothed whole, as by smooth()). Its memory grows
+#: with the channels (10 channels: 1.4 GB, most of it while learning from the first block). A block of 2**20 cells
+#: (at least 2**16 samples a channel) was tried and not adopted: 678 MB, but learning from a tenth of the samples
+#: took 10 x 1M generated sensor series from RMSE 0.0127 to 0.0239 (Savitzky-Golay: 0.0270), and on
+#: scripts/eval_smooth.py --only smooth_blocks (n=8192, blocks of 2048, decision seed 100) a chirp's and steps'
+#: error grew 3-5 times: the first block does not teach what changes later
 SMOOTH_BLOCK = 1 << 20
 #: samples per channel of one gap-filling block: the imputer's trajectory matrix holds 128
 #: float64 values per sample, so a 2**16 block needs about 100 MB (2**20 would need 1.6 GB)
@@ -211,7 +216,7 @@ def impute_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], adv
         gaps = int(np.isnan(part).sum())
         if gaps:
             try:
-                part = impute(values, plans=plans, **kwargs)[:, start - a: end - a]
+                part = impute(values, plans=plans, ends=(a == 0, b == n), **kwargs)[:, start - a: end - a]
             except ValueError as error:  # a gap longer than the block and its context in some channel
                 raise ValueError(f"{source.path}: samples {a} to {b}: {error}") from None
             filled += gaps
