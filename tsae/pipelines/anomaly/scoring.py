@@ -304,6 +304,12 @@ class _MovingMean:
         return self._emit(self.buf, self.pending, len(self.buf))
 
 
+#: the range of a shorter smoothing's factor (:class:`ScoreSmoother`): a fit writes the ratio of two alarm levels of
+#: the same rows over ``short_margin`` (0.1 to 3 on the development series), clipped to it; a detector file beyond it
+#: is refused (a factor of 1e30 put every sample in alarm)
+SHORT_FACTORS = (1e-3, 1e3)
+
+
 class ScoreSmoother:
     """The moving mean of the error rows over ``smooth`` samples and over the shorter lengths of ``short``: each
     row is the one of the smoothing whose score, times its factor, is highest.
