@@ -4,25 +4,42 @@ A network's output for one frame depends, in its last bits, on how many frames s
 sits in it: the matrix products (MKL's, OpenBLAS's) round differently at other sizes and places. The monitor scores
 a few frames at a time and batch scoring hundreds, so their scores differed in the last bits (one ulp is enough for a
 score at the threshold to be flagged by one and not by the other). Here every call holds :data:`MODEL_SLOTS` frames,
-and a frame is placed by its number in its stream (its start over the hop) modulo that: frame ``k`` is always
-computed at place ``k % MODEL_SLOTS`` of a call of that size, whatever the frames around it (the places a push has
-no frame for hold zeros; a frame's output does not depend on the other frames' values). So a frame's output is the
+and a frame is placed by its number in its stream (its start over the hop, plus the stream's shift,
+:func:`stream_shift`) modulo that: frame ``k`` is always computed at place ``k % MODEL_SLOTS`` of a call of that
+size, whatever the frames around it (the places a push has no frame for hold zeros; a frame's output does not
+depend on the other frames' values). So a frame's output is the
 same bits in batch scoring, in the monitor fed one sample at a time, and in ``monitor --group-by``'s joined calls.
 
-What it costs (CPU seconds per frame, conv1d of 4 sensors x 64, one thread): 25 us in calls of 32 frames against 25
-in calls of 512; a monitor fed one sample at a time computes a whole call for each new frame (0.8 ms against 0.1).
+What it costs (CPU time, one thread): per frame of a conv1d of 4 sensors x 64 samples, 28 us in calls of 16 frames
+against 25 in calls of 64 to 512, 184 us against 119 for an LSTM; ``tsae detect score`` of 200,000 rows of the
+pump sample took +2% (conv1d) and +10% (LSTM) of CPU. A monitor fed a sample at a time computes a whole call for
+each new frame (16 x 28 us against 108 us for a call of one frame): on the pump sample's LSTM detector about 1.4x
+its CPU time per sample at pushes of 1 to 7 samples. Calls of 32 frames cost batch nothing but the monitor 2-3x.
 """
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import numpy as np
 
 from tsae.models.inference import forward
 
-#: frames per network call on the CPU (see the module notes): the fewest whose calls cost about what calls of
-#: hundreds do (conv1d and LSTM detectors, 24 to 64 samples)
-MODEL_SLOTS = 32
+#: frames per network call on the CPU (see the module notes): batch scoring's calls cost a little more than calls of
+#: hundreds (+2 to +10% of its CPU time), the monitor's of a new frame or two far less than calls of 32 or more
+MODEL_SLOTS = 16
+
+
+def stream_shift(first: np.ndarray, slots: int = MODEL_SLOTS) -> int:
+    """What a stream adds to its frames' numbers before they are placed: a number in ``[0, slots)`` drawn from the
+    bits of its first (normalised) sample ``first``.
+
+    Batch scoring and the monitor see the same first sample, so they place each frame alike; the devices of
+    ``monitor --group-by`` that start together (whose frames have the same numbers) spread over the places, and
+    their frames still share calls.
+    """
+    digest = hashlib.blake2b(np.ascontiguousarray(first, np.float64).tobytes(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") % slots
 
 
 def slot_calls(numbers: np.ndarray, slots: int = MODEL_SLOTS) -> tuple[np.ndarray, np.ndarray, int]:
@@ -32,9 +49,9 @@ def slot_calls(numbers: np.ndarray, slots: int = MODEL_SLOTS) -> tuple[np.ndarra
 
     Examples
     --------
-    >>> call, place, calls = slot_calls(np.array([30, 31, 32, 33, 62]), 32)
+    >>> call, place, calls = slot_calls(np.array([14, 15, 16, 17, 30]), 16)
     >>> call.tolist(), place.tolist(), calls
-    ([0, 0, 0, 0, 1], [30, 31, 0, 1, 30], 2)
+    ([0, 0, 0, 0, 1], [14, 15, 0, 1, 14], 2)
     """
     place = np.asarray(numbers, np.int64) % slots
     order = np.argsort(place, kind="stable")
@@ -56,4 +73,4 @@ def slotted_forward(model: Any, inputs: np.ndarray, numbers: np.ndarray, *, devi
     return out.reshape(calls, slots, *out.shape[1:])[call, place]
 
 
-__all__ = ["MODEL_SLOTS", "slot_calls", "slotted_forward"]
+__all__ = ["MODEL_SLOTS", "slot_calls", "slotted_forward", "stream_shift"]

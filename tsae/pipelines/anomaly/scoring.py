@@ -455,7 +455,8 @@ class FrameErrors:
 @dataclass
 class FrameBlock:
     """Frames of one window scale to score: ``values`` ``(F, L, C)`` and each one's ``numbers`` ``(F,)`` in its
-    stream (its start over the hop: where the network computes it, :mod:`~tsae.pipelines.anomaly.model_slots`)."""
+    stream (its start over the hop, plus the stream's shift: where the network computes it,
+    :mod:`~tsae.pipelines.anomaly.model_slots`)."""
 
     values: np.ndarray
     numbers: np.ndarray
@@ -522,6 +523,7 @@ class _ScaleScorer:
         self.buffer_start = 0
         self.next_frame = 0
         self.seen = 0
+        self.shift = 0  # added to the frames' numbers (model_slots.stream_shift of the first sample)
         self.ola = _OverlapMean(self.window, self.hop, channels)
         self.last_raw: np.ndarray | None = None  # last overlap-added error row
         self.early = early
@@ -602,6 +604,10 @@ class _ScaleScorer:
     def take(self, z: np.ndarray) -> FrameJob:
         """Add normalised rows ``(n, C)``; the frames they complete, to score part by part (:meth:`frames`,
         :meth:`settle`) before :meth:`done`."""
+        if self.seen == 0 and len(z):
+            from tsae.pipelines.anomaly.model_slots import stream_shift
+
+            self.shift = stream_shift(z[0])
         self.buffer = np.concatenate([self.buffer, z]) if len(self.buffer) else z
         self.seen += len(z)
         last_start = self.seen - self.window
@@ -618,7 +624,8 @@ class _ScaleScorer:
             return FrameBlock(np.zeros((0, self.window, self.channels)), np.zeros(0, np.int64))
         first = int(group[0]) - self.buffer_start  # the frames every hop rows: a strided view, copied once
         frames = job.view[first: first + self.hop * (len(group) - 1) + 1: self.hop]
-        return FrameBlock(np.ascontiguousarray(frames.transpose(0, 2, 1)), np.asarray(group, np.int64) // self.hop)
+        numbers = np.asarray(group, np.int64) // self.hop + self.shift
+        return FrameBlock(np.ascontiguousarray(frames.transpose(0, 2, 1)), numbers)
 
     def settle(self, job: FrameJob, part: int, errors: FrameErrors) -> None:
         """Take the errors (:meth:`frame_outputs`) of ``job``'s part ``part``'s frames."""
