@@ -53,6 +53,13 @@ class DriftingCore:
         Mean score of normal data (the held-out scores at fit): the level's unit.
     """
 
+    # the current block's statistics (:meth:`_reset_block`)
+    _sum: np.ndarray
+    _sumsq: np.ndarray
+    _count: np.ndarray
+    _score_sum: float
+    _eligible: int
+
     def __init__(self, core: Any, threshold: float, gap: int, rate: float, every: int, reference: float) -> None:
         if not 0.0 < rate <= 1.0:
             raise ValueError(f"drift rate={rate!r} must be in (0, 1]")
