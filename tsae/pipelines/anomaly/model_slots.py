@@ -12,9 +12,10 @@ same bits in batch scoring, in the monitor fed one sample at a time, and in ``mo
 
 What it costs (CPU time, one thread): per frame of a conv1d of 4 sensors x 64 samples, 28 us in calls of 16 frames
 against 25 in calls of 64 to 512, 184 us against 119 for an LSTM; ``tsae detect score`` of 200,000 rows of the
-pump sample took +2% (conv1d) and +10% (LSTM) of CPU. A monitor fed a sample at a time computes a whole call for
-each new frame (16 x 28 us against 108 us for a call of one frame): on the pump sample's LSTM detector about 1.4x
-its CPU time per sample at pushes of 1 to 7 samples. Calls of 32 frames cost batch nothing but the monitor 2-3x.
+pump sample took +2% (conv1d) and +9% (LSTM) of CPU. A monitor fed a few samples at a time computes a whole call
+for each new frame (16 x 28 us against 108 us for a call of one frame): its CPU time per sample on the pump sample's
+detectors rose 1.3x (conv1d, pushes of 1 and 7 samples) and 1.7x to 2.2x (LSTM), none at pushes of 97. Calls of 32
+frames cost batch nothing and the monitor more (LSTM 2-3x).
 """
 from __future__ import annotations
 
