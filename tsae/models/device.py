@@ -131,13 +131,15 @@ def torch_threads(n: int | None, *, native: bool = False) -> Iterator[None]:
     import torch
 
     previous = torch.get_num_threads()
-    with _native_threads(int(n), blas=native):
-        # after numba: starting numba's OpenMP pool resets the process's OpenMP thread count
-        torch.set_num_threads(int(n))
-        try:
+    try:
+        with _native_threads(int(n), blas=native):
+            # after numba: starting numba's OpenMP pool resets the process's OpenMP thread count
+            torch.set_num_threads(int(n))
             yield
-        finally:
-            torch.set_num_threads(previous)
+    finally:
+        # after numba's threads are restored, which resets the OpenMP thread count again: torch on 1 thread
+        # before a block was on 2 after it (its results depend on the threads: a monitor then scored other bits)
+        torch.set_num_threads(previous)
 
 
 @contextlib.contextmanager

@@ -119,7 +119,14 @@ HEADER_CASES += [
     (lambda head: head["extra"]["scales"][0].update(pca_weight=1e308), "extra.scales[0].pca_weight",
      "out of range [0.0, 1e+30]"),
     (lambda head: head["extra"]["short_smooth"][0].__setitem__(1, 1e308), "extra.short_smooth[0][1]",
-     "1e+308 is out of range (0.0, 1e+30]"),
+     "1e+308 is out of range [0.001, 1000.0]"),
+    # factors and gaps far beyond what a fit writes (factors 0.1 to 3; the merge gap a user's number of samples)
+    (lambda head: head["extra"]["short_smooth"][0].__setitem__(1, 1e30), "extra.short_smooth[0][1]",
+     "1e+30 is out of range [0.001, 1000.0]"),
+    (lambda head: head["extra"]["short_smooth"][0].__setitem__(1, 1e-9), "extra.short_smooth[0][1]",
+     "1e-09 is out of range [0.001, 1000.0]"),
+    (_extra("merge_gap", 2**62), "extra.merge_gap", f"{2**62} is out of range [0, 1048576]"),
+    (_extra("merge_gap", 2**20 + 1), "extra.merge_gap", "1048577 is out of range [0, 1048576]"),
 ]
 # thresholds and levels no fit writes: loaded (a threshold of 1e308 flagged nothing, early alarms never came)
 HEADER_CASES += [
@@ -414,3 +421,17 @@ def test_a_short_fit_and_an_older_file_keep_every_training_score(detector, detec
         loaded = Detector.load(path)
         assert (loaded.decision_scores_step_, loaded.n_samples_fit_) == (1, 900)
         np.testing.assert_array_equal(loaded.decision_scores_, detector.decision_scores_)
+
+
+def test_a_merge_gap_a_file_could_not_hold_is_refused_by_the_detector() -> None:
+    with pytest.raises(ValueError, match=r"merge_gap=2097152 is out of range \[0, 1048576\]"):
+        Detector(merge_gap=2**21)
+
+
+def test_a_fit_writes_short_smoothing_factors_its_file_loads(train_data, tmp_path) -> None:
+    # a tiny short_margin makes the factors huge: the fit clips them to what the loader takes, so the file loads
+    det = Detector(window=24, terms="pca", scales=(), device="cpu", short_margin=1e-6).fit(train_data.T)
+    factors = [factor for _, factor in det.state_.short_smooth]
+    assert factors and max(factors) == 1e3
+    loaded = Detector.load(det.save(tmp_path / "d.tsae"), device="cpu")
+    assert [factor for _, factor in loaded.state_.short_smooth] == factors

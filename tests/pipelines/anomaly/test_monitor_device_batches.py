@@ -5,7 +5,7 @@ import re
 import numpy as np
 import pytest
 
-import tsae.pipelines.anomaly.scoring as scoring
+import tsae.pipelines.anomaly.model_slots as model_slots
 from tsae.pipelines.anomaly import frame_batches
 from tsae.pipelines.anomaly.devices import DeviceMonitors
 from tsae.pipelines.anomaly.monitor import Monitor, RateLimitedLog
@@ -54,13 +54,11 @@ def per_device(records):
 
 
 def same(a, b):
-    """Records equal, their numbers to 1e-12 (a network call's batch may change the last bit of a window's error)."""
+    """Records equal, their numbers to the last bit (each frame has its own place in the network's calls)."""
     if isinstance(a, dict):
         return isinstance(b, dict) and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
     if isinstance(a, list):
         return isinstance(b, list) and len(a) == len(b) and all(map(same, a, b))
-    if isinstance(a, float) and isinstance(b, float):
-        return a == pytest.approx(b, rel=1e-12, abs=1e-15)
     return type(a) is type(b) and a == b
 
 
@@ -72,19 +70,21 @@ def counted_forward(monkeypatch):
         calls.append(len(args[1]))
         return real(*args, **kwargs)
 
-    real = scoring.forward
-    monkeypatch.setattr(scoring, "forward", forward)
+    real = model_slots.forward
+    monkeypatch.setattr(model_slots, "forward", forward)
     return calls
 
 
 def test_one_network_call_scores_every_device_of_a_block(detector, test_data, counted_forward):
-    # before: a call per device with a new window (12 a block)
+    # before: a call per device with a new window (12 a block); the joined frames in calls of MODEL_SLOTS frames, each
+    # frame at its place (model_slots)
     devices = DeviceMonitors(Monitor(detector, log=RateLimitedLog(quiet=True)), ["host"])
     per_host = streams(test_data)
     for block in blocks(per_host, 25):
         before = len(counted_forward)
         devices.push_lines(block)
         assert len(counted_forward) - before == 1, counted_forward[before:]
+    assert all(rows % model_slots.MODEL_SLOTS == 0 for rows in counted_forward)
     assert min(counted_forward) >= len(HOSTS)  # each call held a window of every device
 
 

@@ -89,6 +89,57 @@ def add_weighted_squares(errors, a, b, weight, scale):  # pragma: no cover - com
                 errors[f, j, c] += d * d * weight / s
 
 
+@njit(cache=True, nogil=True)
+def add_subspace_squares(errors, frames, mean, components, components_t, weight, scale):  # pragma: no cover
+    """``errors[f, j, c] += (x - x P) ** 2 * weight / scale[c]`` at ``x[c * L + j]``, for each frame's flattened
+    ``x = frames[f].T - mean`` and ``P = components.T @ components`` (the subspace term's residual).
+
+    ``frames`` and ``errors`` are ``(F, L, C)``, ``mean`` ``(C * L,)``, ``components`` ``(k, C * L)`` and
+    ``components_t`` its transpose, contiguous. Each frame is projected on its own, every coordinate summed in a
+    fixed order (over the window's values, then over the components): a frame's errors are the same bits however
+    many frames come with it. BLAS's products (``(x @ components.T) @ components``) were not: their rounding
+    depends on the number of frames in the call, so the monitor's scores differed from batch in the last bits.
+    """
+    n_frames, length, channels = frames.shape
+    rank = components.shape[0]
+    dims = channels * length
+    x = np.empty(dims)
+    proj = np.empty(rank)
+    recon = np.empty(dims)
+    for f in range(n_frames):
+        for c in range(channels):
+            for j in range(length):
+                x[c * length + j] = frames[f, j, c] - mean[c * length + j]
+        proj[:] = 0.0
+        for d in range(dims):
+            xd = x[d]
+            for k in range(rank):
+                proj[k] += xd * components_t[d, k]
+        recon[:] = 0.0
+        for k in range(rank):
+            p = proj[k]
+            for d in range(dims):
+                recon[d] += p * components[k, d]
+        for c in range(channels):
+            s = scale[c]
+            for j in range(length):
+                d = x[c * length + j] - recon[c * length + j]
+                errors[f, j, c] += d * d * weight / s
+
+
+@njit(cache=True, nogil=True)
+def row_products(a, b, out):  # pragma: no cover - compiled
+    """``out[i] = a[i] @ b`` for each row ``i`` of ``a`` ``(n, m)``, ``b`` ``(m, p)``: each value summed over ``m``
+    in order, the same bits however many rows come together (BLAS's are not)."""
+    n, m = a.shape
+    for i in range(n):
+        out[i, :] = 0.0
+        for k in range(m):
+            v = a[i, k]
+            for j in range(b.shape[1]):
+                out[i, j] += v * b[k, j]
+
+
 def warm() -> None:
     """Load every kernel now (compiled on the first run, then from the disk cache), on arrays of the types the
     scoring core passes: a monitor's first samples then do not wait half a second for numba."""
@@ -96,3 +147,5 @@ def warm() -> None:
     overlap_add_values(np.zeros((1, 1)), np.zeros(1), np.zeros(1, np.int64), np.zeros((1, 1)), 1)
     window_stats(np.zeros((1, 2, 1)), np.zeros((1, 1, 3)))
     add_weighted_squares(np.zeros((1, 1, 1)), np.zeros((1, 1, 1)), np.zeros((1, 1, 1)), 1.0, np.ones(1))
+    add_subspace_squares(np.zeros((1, 1, 1)), np.zeros((1, 1, 1)), np.zeros(1), np.zeros((1, 1)), np.zeros((1, 1)),
+                         1.0, np.ones(1))

@@ -52,8 +52,9 @@ samples later at most); the trailing samples that no full window covers (fewer t
 last final score; the smoothing of the first samples averages what exists so far. The same
 code (:class:`ScoringCore`) runs in batch
 (:meth:`Detector.decision_function`) and in the streaming monitor, with the network in
-float64 on the CPU, so online scores equal batch scores (to ~1e-12; a CUDA batch run
-computes in float32 and agrees to ~1e-6 relative).
+float64 on the CPU, so online scores equal batch scores to the last bit, however the stream is cut
+into pushes (at the same number of torch threads: the monitor takes the detector's ``threads``, as batch
+scoring does; a CUDA batch run computes in float32 and agrees to ~1e-6 relative).
 """
 from __future__ import annotations
 

@@ -33,7 +33,14 @@ from tsae.models.fields import (
     check_str,
 )
 from tsae.models.params import MAX_INT_HPARAM
-from tsae.pipelines.anomaly.scoring import DetectorState, LinearTerm, ScaleTerm, StatsTerm, band_starts
+from tsae.pipelines.anomaly.scoring import (
+    SHORT_FACTORS,
+    DetectorState,
+    LinearTerm,
+    ScaleTerm,
+    StatsTerm,
+    band_starts,
+)
 from tsae.pipelines.anomaly.seasonal import SEASONAL_MODES, SeasonalProfile, read_profile
 from tsae.pipelines.anomaly.selfcheck import SelfCheck
 from tsae.pipelines.anomaly.terms import TERMS, term_names
@@ -230,7 +237,7 @@ SETTING_RANGES: dict[str, SettingRange] = {
     "drift_every": SettingRange("extra.settings.drift_every", 1, MAX_INT_HPARAM, integer=True, optional=True),
     "linear_weight": SettingRange("extra.linear_weight", 0.0, MAX_MAGNITUDE),
     "stats_weight": SettingRange("extra.settings.stats_weight", 0.0, MAX_MAGNITUDE),
-    "merge_gap": SettingRange("extra.merge_gap", 0, 2**62, integer=True, optional=True),
+    "merge_gap": SettingRange("extra.merge_gap", 0, MAX_INT_HPARAM, integer=True, optional=True),
     "threshold_floor": SettingRange("extra.settings.threshold_floor", 0.0, 1e6),
     "short_margin": SettingRange("extra.settings.short_margin", 0.0, 1e6, low_open=True),
     "shared_rise": SettingRange("extra.settings.shared_rise", 1.0, 1e6),
@@ -616,8 +623,8 @@ MAX_SHORT_SMOOTH = 8
 
 
 def _short_smooth(path: Path, value: Any, smooth: int) -> list[tuple[int, float]]:
-    """``extra.short_smooth``: ``[length, factor]`` pairs, each length under ``smooth``, each factor finite and
-    positive (files written before it have none: ``smooth`` alone)."""
+    """``extra.short_smooth``: ``[length, factor]`` pairs, each length under ``smooth``, each factor in
+    :data:`~tsae.pipelines.anomaly.scoring.SHORT_FACTORS` (files written before it have none: ``smooth`` alone)."""
     field = "extra.short_smooth"
     if not isinstance(value, list) or len(value) > MAX_SHORT_SMOOTH:
         raise ModelFileError(path, f"must be a list of at most {MAX_SHORT_SMOOTH} [length, factor] pairs", field)
@@ -626,7 +633,7 @@ def _short_smooth(path: Path, value: Any, smooth: int) -> list[tuple[int, float]
         if not isinstance(pair, list) or len(pair) != 2:
             raise ModelFileError(path, "must be a [length, factor] pair", f"{field}[{i}]")
         length = check_int(path, f"{field}[{i}][0]", pair[0], 1, max(1, smooth - 1))
-        factor = check_number(path, f"{field}[{i}][1]", pair[1], 0.0, MAX_MAGNITUDE, low_open=True)
+        factor = check_number(path, f"{field}[{i}][1]", pair[1], *SHORT_FACTORS)
         out.append((length, factor))
     return out
 

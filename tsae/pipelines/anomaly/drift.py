@@ -53,6 +53,13 @@ class DriftingCore:
         Mean score of normal data (the held-out scores at fit): the level's unit.
     """
 
+    # the current block's statistics (:meth:`_reset_block`)
+    _sum: np.ndarray
+    _sumsq: np.ndarray
+    _count: np.ndarray
+    _score_sum: float
+    _eligible: int
+
     def __init__(self, core: Any, threshold: float, gap: int, rate: float, every: int, reference: float) -> None:
         if not 0.0 < rate <= 1.0:
             raise ValueError(f"drift rate={rate!r} must be in (0, 1]")
@@ -180,10 +187,12 @@ class DriftingCore:
         raw = self._pending_raw[rows][ok]
         values = np.where(np.isfinite(raw), raw - self._shift, 0.0)
         counts = np.isfinite(raw)
-        self._sum += values.sum(axis=0)
-        self._sumsq += (values ** 2).sum(axis=0)
+        # added one sample after the other (a running sum), not a block's sum at a time: the same bits however
+        # the stream was cut into pushes
+        self._sum = _running_total(self._sum, values)
+        self._sumsq = _running_total(self._sumsq, values ** 2)
         self._count += counts.sum(axis=0)
-        self._score_sum += float(self._pending_scores[rows][ok].sum())
+        self._score_sum = float(_running_total(np.array([self._score_sum]), self._pending_scores[rows][ok][:, None])[0])
         self._eligible += int(ok.sum())
         self._decided += n_new
         keep_from = max(0, lo + n_new - gap)  # the left context of the undecided rows
@@ -223,6 +232,13 @@ class DriftingCore:
             self.level = max(1.0, self.level + self.rate * (target_level - self.level))
             self.updates += 1
         self._reset_block()
+
+
+def _running_total(total: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``total`` ``(C,)`` plus the rows ``(n, C)``, added one after the other (``np.cumsum`` runs in order)."""
+    if not len(rows):
+        return total
+    return np.cumsum(np.concatenate([total[None], rows]), axis=0)[-1]
 
 
 __all__ = ["DriftingCore"]

@@ -37,7 +37,14 @@ from tsae.errors import shown
 from tsae.models.trainer import whole_number
 from tsae.pipelines.anomaly.block_scoring import score_blocks, shows_progress
 from tsae.pipelines.anomaly.early import early_scores
-from tsae.pipelines.anomaly.scoring import _EPS, DetectorState, ScaleTerm, ScoringCore, absurd_as_missing
+from tsae.pipelines.anomaly.scoring import (
+    _EPS,
+    SHORT_FACTORS,
+    DetectorState,
+    ScaleTerm,
+    ScoringCore,
+    absurd_as_missing,
+)
 from tsae.pipelines.anomaly.selfcheck import KINDS, SelfCheck, average_precision, candidates, choose, inject
 from tsae.pipelines.anomaly.series_input import (
     as_series,
@@ -553,7 +560,8 @@ class DetectorFit:
         for length in lengths:
             level = self._threshold_on(self._scores(state, calib_rows, length), method).value
             if math.isfinite(main) and math.isfinite(level) and main > 0 and level > 0:
-                short.append((length, main / (level * float(det.short_margin))))
+                factor = main / (level * float(det.short_margin))
+                short.append((length, min(max(factor, SHORT_FACTORS[0]), SHORT_FACTORS[1])))  # what a file holds
         state.short_smooth = short
         return self._scores(state, calib_rows, state.smooth, short) if short else calib_scores
 

@@ -6,7 +6,8 @@ their own, and 50 devices ran at a sixth of one device's samples a second. A pus
 (:data:`~tsae.pipelines.anomaly.scoring.FrameSteps`) stops where it needs its frames' errors; :func:`run_together`
 runs the pushes of every device up to that point, joins their frames, scores them in one call per window scale
 (:func:`~tsae.pipelines.anomaly.scoring.score_frames`) and hands each push its own errors back. The scores equal
-one device's at a time to the rounding of the network's batches (float64 on the CPU: about 1e-16).
+one device's at a time, to the last bit on the CPU (each frame is computed in its own place of the network's calls,
+:mod:`~tsae.pipelines.anomaly.model_slots`).
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from tsae.pipelines.anomaly.scoring import FrameErrors, FrameSteps, run_steps, score_frames
+from tsae.pipelines.anomaly.scoring import FrameBlock, FrameErrors, FrameSteps, run_steps, score_frames
 
 T = TypeVar("T")
 
@@ -44,7 +45,7 @@ def run_together(pushes: Sequence[FrameSteps[T]], scales: Sequence[Any]) -> list
     if len(pushes) == 1:  # nothing to join: no queue, no joins and splits of the frames (one device in a block)
         return [run_steps(pushes[0], scales)]
     results: list[Any] = [None] * len(pushes)
-    waiting: deque[tuple[int, list[np.ndarray]]] = deque()
+    waiting: deque[tuple[int, list[FrameBlock]]] = deque()
     size = 0  # frame values waiting
 
     def advance(index: int, errors: list[FrameErrors] | None) -> None:
@@ -65,15 +66,14 @@ def run_together(pushes: Sequence[FrameSteps[T]], scales: Sequence[Any]) -> list
             started += 1
         if not waiting:
             continue
-        batch: list[tuple[int, list[np.ndarray]]] = []
+        batch: list[tuple[int, list[FrameBlock]]] = []
         taken = 0
         while waiting and (not batch or taken < BATCH_VALUES):
             index, frames = waiting.popleft()
             batch.append((index, frames))
             taken += sum(part.size for part in frames)
         size -= taken
-        joined = [np.concatenate([frames[s] for _, frames in batch]) if len(batch) > 1 else batch[0][1][s]
-                  for s in range(len(scales))]
+        joined = [FrameBlock.join([frames[s] for _, frames in batch]) for s in range(len(scales))]
         errors = score_frames(scales, joined)
         cuts = [np.cumsum([len(frames[s]) for _, frames in batch])[:-1] for s in range(len(scales))]
         split = [errors[s].split(cuts[s]) for s in range(len(scales))]

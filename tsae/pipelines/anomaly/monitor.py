@@ -88,6 +88,7 @@ from tsae.io.records import MAX_LINE, MAX_TIME_JUMP, RecordParser
 from tsae.io.table_time import excel_days_span
 from tsae.io.text_files import decode_text
 from tsae.io.time_zone import check_zone, now_on_wall_clock
+from tsae.models.device import torch_threads
 from tsae.models.trainer import whole_number
 from tsae.pipelines.anomaly.block_scoring import SCORE_BLOCK
 from tsae.pipelines.anomaly.blueprint import Blueprint
@@ -318,8 +319,13 @@ class Monitor:
         return self._run(self._push_steps(x, times, judge_times=judge_times))
 
     def _run(self, steps: FrameSteps[list[dict[str, Any]]]) -> list[dict[str, Any]]:
-        """Run a push in steps here (its frames scored by this monitor's own core)."""
-        return run_steps(steps, scoring_core(self.core).scales)
+        """Run a push in steps here (its frames scored by this monitor's own core), the network on the detector's
+        ``threads`` as batch scoring runs it: its results depend on the thread count in their last bits."""
+        scales = scoring_core(self.core).scales
+        if scales[0].model is None:
+            return run_steps(steps, scales)
+        with torch_threads(self.detector.threads):
+            return run_steps(steps, scales)
 
     def _push_steps(self, x: Any, times: Sequence[Any] | None, *,
                     judge_times: bool) -> FrameSteps[list[dict[str, Any]]]:
@@ -804,8 +810,6 @@ def _stop_on_signals(stop: threading.Event, stream_in: Any) -> Iterator[None]:
 
 def _serve(monitor: Monitor | DeviceMonitors, stream_in: Any, write: Any, stop: threading.Event) -> int:
     """Score every block until the source ends or ``stop`` is set; 130 when interrupted."""
-    from tsae.models.device import torch_threads
-
     code = 0
     with torch_threads(1):
         try:

@@ -168,7 +168,7 @@ class _OverlapMean:
     This is :class:`tsae.engine.streaming.StreamOverlapAdd` with no window (a mean of the
     covering frames), but in float64: the engine's framing and overlap-add compute in
     float32, which would change every score (about 1e-7 relative) and stored detector
-    outputs; the streaming monitor must equal batch scoring to ~1e-12.
+    outputs; the streaming monitor must equal batch scoring to the last bit.
     """
 
     def __init__(self, window: int, hop: int, channels: int) -> None:
@@ -304,6 +304,12 @@ class _MovingMean:
         return self._emit(self.buf, self.pending, len(self.buf))
 
 
+#: the range of a shorter smoothing's factor (:class:`ScoreSmoother`): a fit writes the ratio of two alarm levels of
+#: the same rows over ``short_margin`` (0.1 to 3 on the development series), clipped to it; a detector file beyond it
+#: is refused (a factor of 1e30 put every sample in alarm)
+SHORT_FACTORS = (1e-3, 1e3)
+
+
 class ScoreSmoother:
     """The moving mean of the error rows over ``smooth`` samples and over the shorter lengths of ``short``: each
     row is the one of the smoothing whose score, times its factor, is highest.
@@ -409,9 +415,9 @@ def band_shares(frames: np.ndarray) -> np.ndarray:
     return np.log(shares + BAND_SHARE_FLOOR).transpose(0, 2, 1)
 
 
-#: frames per network call, and per group of frames a scale scores, on the CPU: in float64 the working arrays of
-#: thousands of frames (tens of MB) overflow the caches, and the network ran at half the speed; the values are those
-#: of any other batch (see ScoringCore) and groups of frames (see _OverlapMean), to BLAS's rounding
+#: frames per group of frames a scale scores on the CPU: in float64 the working arrays of thousands of frames (tens
+#: of MB) overflow the caches, and the network ran at half the speed; the values are those of any other groups, to
+#: the last bit (the network's calls: :mod:`~tsae.pipelines.anomaly.model_slots`; the overlap mean: _OverlapMean)
 CPU_MODEL_FRAMES = 512
 
 
@@ -446,14 +452,39 @@ class FrameErrors:
         return [FrameErrors(e, s) for e, s in zip(errors, shared, strict=True)]
 
 
-#: a push in steps: it yields the frames ``(F, L, C)`` of each window scale it needs scored, is sent back their
-#: errors (:meth:`_ScaleScorer.frame_outputs`), and returns its result; see :func:`run_steps`
-FrameSteps = Generator[list[np.ndarray], list[FrameErrors], T]
+@dataclass
+class FrameBlock:
+    """Frames of one window scale to score: ``values`` ``(F, L, C)`` and each one's ``numbers`` ``(F,)`` in its
+    stream (its start over the hop, plus the stream's shift: where the network computes it,
+    :mod:`~tsae.pipelines.anomaly.model_slots`)."""
+
+    values: np.ndarray
+    numbers: np.ndarray
+
+    @property
+    def size(self) -> int:
+        """The frames' values."""
+        return int(self.values.size)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    @staticmethod
+    def join(blocks: Sequence[FrameBlock]) -> FrameBlock:
+        """The frames of ``blocks``, one after the other."""
+        if len(blocks) == 1:
+            return blocks[0]
+        return FrameBlock(np.concatenate([b.values for b in blocks]), np.concatenate([b.numbers for b in blocks]))
 
 
-def score_frames(scales: Sequence[_ScaleScorer], frames: Sequence[np.ndarray]) -> list[FrameErrors]:
+#: a push in steps: it yields the frames (:class:`FrameBlock`) of each window scale it needs scored, is sent back
+#: their errors (:meth:`_ScaleScorer.frame_outputs`), and returns its result; see :func:`run_steps`
+FrameSteps = Generator[list[FrameBlock], list[FrameErrors], T]
+
+
+def score_frames(scales: Sequence[_ScaleScorer], frames: Sequence[FrameBlock]) -> list[FrameErrors]:
     """The errors of each scale's frames (none: empty arrays)."""
-    return [scale.frame_outputs(part) for scale, part in zip(scales, frames, strict=True)]
+    return [scale.frame_outputs(part.values, part.numbers) for scale, part in zip(scales, frames, strict=True)]
 
 
 def run_steps(steps: FrameSteps[T], scales: Sequence[_ScaleScorer]) -> T:
@@ -492,6 +523,7 @@ class _ScaleScorer:
         self.buffer_start = 0
         self.next_frame = 0
         self.seen = 0
+        self.shift = 0  # added to the frames' numbers (model_slots.stream_shift of the first sample)
         self.ola = _OverlapMean(self.window, self.hop, channels)
         self.last_raw: np.ndarray | None = None  # last overlap-added error row
         self.early = early
@@ -509,25 +541,36 @@ class _ScaleScorer:
         """Per-frame, per-sample, per-sensor weighted, normalised error ``(F, L, C)``."""
         return self.frame_outputs(frames).errors
 
-    def frame_outputs(self, frames: np.ndarray) -> FrameErrors:
+    def frame_outputs(self, frames: np.ndarray, numbers: np.ndarray | None = None) -> FrameErrors:
         """:meth:`frame_errors`, and the statistics term's own error of each frame ``(F, C)`` where the scale
-        measures the shared rise (computed once for both)."""
+        measures the shared rise (computed once for both).
+
+        ``numbers``: each frame's number in its stream (None: 0, 1, ...), where the network computes it on the CPU
+        (:func:`~tsae.pipelines.anomaly.model_slots.slotted_forward`): a frame's errors are then the same bits
+        whatever frames come with it.
+        """
         if not len(frames):
             return FrameErrors(np.zeros(frames.shape), np.zeros((0, self.channels)) if self.shared else None)
         # the working arrays of a block of frames are a few times its size: the network runs `group` frames at a
         # time; each term's error is added in one compiled pass
-        from tsae.pipelines.anomaly._kernels import add_weighted_squares
+        from tsae.pipelines.anomaly._kernels import add_subspace_squares, add_weighted_squares
+        from tsae.pipelines.anomaly.model_slots import slotted_forward
 
         term = self.term
         errors = np.zeros(frames.shape)
-        channels, length = self.channels, self.window
+        channels = self.channels
         if self.model is not None:
             ae_scale = np.broadcast_to(np.asarray(self.ae_scale, np.float64), (channels,)).copy()
             step = self.group
+            numbers = np.arange(len(frames)) if numbers is None else numbers
+            slotted = getattr(self.device, "type", "cpu") == "cpu"
             for start in range(0, len(frames), step):
                 part = slice(start, start + step)
                 inputs = np.ascontiguousarray(frames[part].transpose(0, 2, 1))  # (F, C, L)
-                recon = forward(self.model, inputs, batch_size=step, device=self.device, dtype=self.dtype)
+                if slotted:  # each frame in its fixed place of a call of fixed size: its bits in any block
+                    recon = slotted_forward(self.model, inputs, numbers[part], device=self.device, dtype=self.dtype)
+                else:  # float32 on a GPU: equal to its own rounding only
+                    recon = forward(self.model, inputs, batch_size=step, device=self.device, dtype=self.dtype)
                 if recon.shape != inputs.shape:  # the kernel reads both alike
                     raise ValueError(f"the model reconstructs frames of shape {inputs.shape[1:]} as "
                                      f"{recon.shape[1:]}")
@@ -536,12 +579,10 @@ class _ScaleScorer:
                 del inputs, recon
         if term.pca is not None and term.pca_weight > 0:
             pca = term.pca
-            flat = np.subtract(frames.transpose(0, 2, 1), pca.mean.reshape(channels, length),
-                               out=np.empty((len(frames), channels, length)))  # (F, C, L)
-            recon = (flat.reshape(len(frames), -1) @ pca.components.T) @ pca.components
-            add_weighted_squares(errors, flat, recon.reshape(flat.shape), term.pca_weight,
+            # frame by frame, in a fixed order: the same bits in any block of frames (BLAS's products are not)
+            add_subspace_squares(errors, np.ascontiguousarray(frames, np.float64), pca.mean, pca.components,
+                                 np.ascontiguousarray(pca.components.T), term.pca_weight,
                                  np.broadcast_to(pca.err_scale, (channels,)).astype(np.float64))
-            del flat, recon
         shared = None
         if term.stats is not None and term.stats_weight > 0:
             distance = term.stats.distance(frames)
@@ -554,7 +595,8 @@ class _ScaleScorer:
         """Add normalised rows ``(n, C)``; return the final error rows ``(m, C)``."""
         job = self.take(z)
         for part in range(job.parts):
-            self.settle(job, part, self.frame_outputs(self.frames(job, part)))
+            block = self.frames(job, part)
+            self.settle(job, part, self.frame_outputs(block.values, block.numbers))
         return self.done(job)
 
     # push in three steps, so that the frames of many scorers can be scored in one call (frame_errors of their
@@ -562,6 +604,10 @@ class _ScaleScorer:
     def take(self, z: np.ndarray) -> FrameJob:
         """Add normalised rows ``(n, C)``; the frames they complete, to score part by part (:meth:`frames`,
         :meth:`settle`) before :meth:`done`."""
+        if self.seen == 0 and len(z):
+            from tsae.pipelines.anomaly.model_slots import stream_shift
+
+            self.shift = stream_shift(z[0])
         self.buffer = np.concatenate([self.buffer, z]) if len(self.buffer) else z
         self.seen += len(z)
         last_start = self.seen - self.window
@@ -571,14 +617,15 @@ class _ScaleScorer:
         view = np.lib.stride_tricks.sliding_window_view(self.buffer, self.window, axis=0) if len(starts) else None
         return FrameJob(len(z), starts, view, -(-len(starts) // self.group))
 
-    def frames(self, job: FrameJob, part: int) -> np.ndarray:
+    def frames(self, job: FrameJob, part: int) -> FrameBlock:
         """The frames ``(F, L, C)`` of ``job``'s part ``part`` (at most ``group`` frames; none past its parts)."""
         group = job.starts[part * self.group:(part + 1) * self.group]
         if job.view is None or not len(group):
-            return np.zeros((0, self.window, self.channels))
+            return FrameBlock(np.zeros((0, self.window, self.channels)), np.zeros(0, np.int64))
         first = int(group[0]) - self.buffer_start  # the frames every hop rows: a strided view, copied once
         frames = job.view[first: first + self.hop * (len(group) - 1) + 1: self.hop]
-        return np.ascontiguousarray(frames.transpose(0, 2, 1))
+        numbers = np.asarray(group, np.int64) // self.hop + self.shift
+        return FrameBlock(np.ascontiguousarray(frames.transpose(0, 2, 1)), numbers)
 
     def settle(self, job: FrameJob, part: int, errors: FrameErrors) -> None:
         """Take the errors (:meth:`frame_outputs`) of ``job``'s part ``part``'s frames."""
@@ -727,8 +774,8 @@ class ScoringCore:
         _kernels.warm()
         self.state = state
         self.device = resolve_device(device)
-        # float64 on the CPU: a window's reconstruction then does not depend (to ~1e-12) on how many
-        # windows share a model call, so streaming (small calls) equals batch (large calls)
+        # float64 on the CPU, each window in its fixed place of a call of fixed size (model_slots): its reconstruction
+        # is the same bits however many windows a push has, so streaming (small pushes) equals batch (large ones)
         self.dtype = torch.float64 if self.device.type == "cpu" else torch.float32
         model = None
         if state.ae_weight > 0:

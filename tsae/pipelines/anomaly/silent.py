@@ -233,6 +233,8 @@ class SilentScoring:
         return rows
 
     def _fill(self, z: np.ndarray, silent: np.ndarray) -> np.ndarray:
+        from tsae.pipelines.anomaly._kernels import row_products
+
         out = z.copy()
         if self.term is None:  # no subspace: the training mean
             out[silent] = 0.0
@@ -248,7 +250,9 @@ class SilentScoring:
             rows = np.flatnonzero(which == p)
             observed, mean, gain, offset = self._filter(pattern)
             flat = frames[rows][:, observed, :].reshape(len(rows), -1) - mean
-            out[np.ix_(rows, np.flatnonzero(pattern))] = offset + flat @ gain
+            filled = np.empty((len(rows), gain.shape[1]))
+            row_products(flat, gain, filled)  # a row's values whatever rows come with it (BLAS's are not)
+            out[np.ix_(rows, np.flatnonzero(pattern))] = offset + filled
             self.filled += len(rows) * int(pattern.sum())
         return out
 
