@@ -270,3 +270,21 @@ def test_fit_groups_dataframe_no_row_order_warning(train_data):
         detector = Detector(window=24, epochs=1, device="cpu", terms="pca+stats").fit(fleet, groups="host")
     assert not [w for w in said if "index is not in increasing order" in str(w.message)]
     assert detector.sensors_ == SENSORS
+
+
+def test_fit_groups_calibrates_each_device_alone():
+    # eight devices of 400 rows, each sine starting at its own phase 0: the 960 held-out rows hold seams. Before,
+    # the held-out rows were scored as one series and the seams' windows set the threshold (133.9 against 11.6)
+    from tsae.pipelines.anomaly.detector import Detector
+
+    from sensor_data import make_series
+
+    fleet = np.concatenate([make_series(400, seed=10 + d) for d in range(8)]).T
+    labels = np.repeat(np.arange(8), 400)
+    options = dict(window=24, epochs=1, device="cpu", terms="pca+stats")
+    grouped = Detector(**options).fit(fleet, sensors=SENSORS, groups=labels)
+    one = Detector(**options).fit(make_series(3200, seed=10).T, sensors=SENSORS)
+    assert grouped.selfcheck_.held_out > 400  # the seams are in the held-out rows
+    assert grouped.threshold_ < 1.5 * one.threshold_
+    assert np.isfinite(grouped.decision_scores_).all()
+    assert grouped.labels_.sum() <= one.labels_.sum() + 24  # no device's start flagged as a seam

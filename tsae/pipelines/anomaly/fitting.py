@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -159,6 +159,8 @@ class DetectorFit:
         self.groups = groups
         #: where another device's series begins in the training series as learnt: no window spans one
         self.breaks: list[int] = []
+        #: the longest window of the terms (set once they are chosen): a fleet's device shorter has none whole
+        self._longest = 0
         #: the held-out statistics rows of the shared rise, smoothed (None: no shared rise), once the terms are chosen
         self._shared: np.ndarray | None = None
 
@@ -209,6 +211,7 @@ class DetectorFit:
         fit_rows = split or n
         self._check_memory(channels, window, fit_rows)
         windows = [window] + self._extra_scales(window, fit_rows)
+        self._longest = max(windows)
         cut = None if split else self._crossfit_start(n, windows)
         self._warn_weak_fit(names, gaps, n, window, split, cut)
         state = self._train_state(Z[:, :fit_rows], windows, hop, smooth, normalizer, record=True)
@@ -220,7 +223,7 @@ class DetectorFit:
         if split:
             held = self._choose_terms(state, X, split)
             calib_rows = combine_rows(held, det.selfcheck_.chosen, det.linear_weight, det.stats_weight)
-            early_calib = early_scores(state, X, split)  # before the terms learn the held-out rows
+            early_calib = self._by_device(lambda x, at: early_scores(state, x, at), X, split)  # before relearning
             self._learn_again(state, Z)  # the cheap terms, from every training row
             source = "holdout"
         else:
@@ -232,7 +235,7 @@ class DetectorFit:
             if cut is None:
                 calib_rows = combine_rows(levels, det.selfcheck_.chosen, det.linear_weight, det.stats_weight)
                 source = "training"
-                early_calib = early_scores(state, X, 0)
+                early_calib = self._by_device(lambda x, at: early_scores(state, x, at), X, 0)
             else:
                 (calib_rows, early_calib), source = self._crossfit_rows(state, Z, X, windows, cut), "crossfit"
                 det.selfcheck_.reason = "cross-fit calibration: no self-check"
@@ -260,16 +263,39 @@ class DetectorFit:
         """A fleet's samples ``X`` (C, n) device by device (:func:`~tsae.pipelines.anomaly.groups.group_order`),
         :attr:`breaks` set where each device after the first begins.
 
-        The rows held out to calibrate are the last ones, so the last device's (a seam between two devices inside
-        them, where the last devices are shorter than the rows held out, is scored with the device before as
-        context). Holding out each device's latest rows instead put a seam at the split itself, and every device's
-        first window after it: the threshold of two pumps' table rose from 13.5 to 78.
+        The rows held out to calibrate are the last ones, so the last devices' (each scored from its own rows
+        alone: :meth:`_by_device`). Holding out each device's latest rows instead put a seam at the split itself,
+        and every device's first window after it: the threshold of two pumps' table rose from 13.5 to 78.
         """
         from tsae.pipelines.anomaly.groups import group_order
 
         assert self.groups is not None
         order, self.breaks, _ = group_order(np.asarray(self.groups), X.shape[1])
         return X[:, order]
+
+    def _by_device(self, compute: Callable[[np.ndarray, int], Any], X: np.ndarray, start: int,
+                   offset: int = 0) -> Any:
+        """``compute(X, start)`` (error rows or early scores of samples ``start:``), for a fleet device by device.
+
+        ``X`` holds the fit's samples from ``offset`` on. A fleet's device is scored from its own rows alone, as
+        ``tsae detect score --group-by`` scores it: the device before it is no context (its windows spanning the
+        seam gave errors no device's scoring has, and the threshold, from the held-out rows' highest scores, rose
+        with them: 12 pumps' table 32.7 against 13.2). A device with fewer rows than the longest window has no
+        whole window to score and adds nothing, as ``detect score --group-by`` skips it. The parts are joined
+        (dicts of rows key by key).
+        """
+        if not self.breaks:
+            return compute(X, start)
+        n = X.shape[1]
+        edges = [0, *sorted({b - offset for b in self.breaks if 0 < b - offset < n}), n]
+        longest = self._longest
+        parts = [compute(X[:, lo:hi], max(start, lo) - lo) for lo, hi in zip(edges[:-1], edges[1:], strict=True)
+                 if hi > start and hi - lo >= longest]
+        if not parts:
+            return compute(X, start)
+        if isinstance(parts[0], dict):
+            return {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
+        return np.concatenate(parts)
 
     def _check_options(self) -> None:
         """Refuse a training option of the wrong kind, by name: ``linear="no"`` would be taken as True,
@@ -445,7 +471,7 @@ class DetectorFit:
     # -- normal levels and the choice of terms -----------------------------------
     def _normal_levels(self, state: DetectorState, X: np.ndarray, start: int) -> dict[tuple[str, int], np.ndarray]:
         """Set each term's normal level from rows ``start:`` of ``X`` and return its normalised error rows there."""
-        rows = term_rows(state, X, start)
+        rows = self._by_device(lambda x, at: term_rows(state, x, at), X, start)
         for key, value in rows.items():
             level = np.nanmean(value, axis=0) + 1e-9
             if not self.det.error_norm:
@@ -477,7 +503,8 @@ class DetectorFit:
             context = max(0, split - max(state.windows))  # the rows term_rows reads before the held-out ones
             for kind in KINDS:
                 held, labels = inject(X[:, split:], kind, rng, segment=2 * state.window)
-                rows = term_rows(state, np.concatenate([X[:, context:split], held], axis=1), split - context)
+                rows = self._by_device(lambda x, at: term_rows(state, x, at),
+                                       np.concatenate([X[:, context:split], held], axis=1), split - context, context)
                 for cand in options:
                     combined = combine_rows(rows, cand, det.linear_weight, det.stats_weight)
                     score = smoothed_scores(combined, state.smooth, state.centered)
@@ -525,15 +552,19 @@ class DetectorFit:
         copy_state = self._train_state(Z[:, :cut], windows, state.hop, state.smooth, state.normalizer)
         copy_levels(state, copy_state)
         set_terms(copy_state, det.selfcheck_.chosen, det.linear_weight, det.stats_weight)
-        rows = combine_rows(term_rows(copy_state, X, cut), det.selfcheck_.chosen, det.linear_weight,
-                            det.stats_weight)
-        return rows, early_scores(copy_state, X, cut)
+        rows = combine_rows(self._by_device(lambda x, at: term_rows(copy_state, x, at), X, cut),
+                            det.selfcheck_.chosen, det.linear_weight, det.stats_weight)
+        return rows, self._by_device(lambda x, at: early_scores(copy_state, x, at), X, cut)
 
     # -- scores and thresholds --------------------------------------------------
     def _training_scores(self, state: DetectorState, X: np.ndarray) -> np.ndarray:
         """Scores ``(n,)`` of the training series ``X`` (C, n) under ``state`` (no drift), filled in place block by
-        block: their contribution rows (C times their size) are not kept, as nothing reads them."""
-        scores = np.empty(X.shape[1])
+        block: their contribution rows (C times their size) are not kept, as nothing reads them. A fleet's devices
+        are scored each from its own first row (NaN for one shorter than the longest window, as it has none whole).
+        """
+        n = X.shape[1]
+        scores = np.full(n, np.nan)
+        edges = [0, *self.breaks, n]
         done = 0
 
         def keep(block: np.ndarray, _contrib: np.ndarray) -> None:
@@ -541,7 +572,11 @@ class DetectorFit:
             scores[done:done + len(block)] = block
             done += len(block)
 
-        score_blocks(ScoringCore(state, device=self.det.device), X, keep, shows_progress(self.det.quiet, X.shape[1]))
+        bar = shows_progress(self.det.quiet, n) and not self.breaks  # a bar a device would flash by, one per device
+        for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+            done = lo
+            if hi - lo >= self._longest or not self.breaks:
+                score_blocks(ScoringCore(state, device=self.det.device), X[:, lo:hi], keep, bar)
         return scores
 
     def _short_smoothings(self, state: DetectorState, calib_rows: np.ndarray, calib_scores: np.ndarray) -> np.ndarray:
