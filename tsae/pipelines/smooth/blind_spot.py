@@ -245,9 +245,19 @@ class BlindSpot:
         import torch
 
         pad = self.net.margin
-        zp = np.stack([_pad_odd(zc, pad) for zc in z]).astype(np.float32)
+        zp = _padded_rows(z, pad)
         with torch.no_grad():
-            return linear + self.net(torch.from_numpy(zp[None]))[0, :, pad: pad + z.shape[1]].double().numpy()
+            linear += self.net(torch.from_numpy(zp[None]))[0, :, pad: pad + z.shape[1]].numpy()
+        return linear
+
+
+def _padded_rows(z: np.ndarray, pad: int) -> np.ndarray:
+    """Each row of ``z`` ``(C, n)`` extended by ``pad`` samples each side (:func:`_pad_odd`), as float32 ``(C, n + 2 pad)``
+    (the network's input), made row by row."""
+    out = np.empty((len(z), z.shape[1] + 2 * pad), dtype=np.float32)
+    for row, zc in zip(out, z, strict=True):
+        row[:] = _pad_odd(zc, pad)
+    return out
 
 
 def _fit_blind_spot(z: np.ndarray, *, seed: int, max_seconds: float | None, steps: int,
@@ -264,10 +274,12 @@ def _fit_blind_spot(z: np.ndarray, *, seed: int, max_seconds: float | None, step
     noise sigmas (see :func:`_linear_blind_spot`).
     """
     c, n = z.shape
-    fits = [_linear_blind_spot(zc, guard=None if guard is None else (guard[0][i], float(guard[1][i])))
-            for i, zc in enumerate(z)]
-    linear = np.stack([pred for pred, _ in fits])
-    only_linear = BlindSpot([taps for _, taps in fits])
+    linear = np.empty((c, n))  # filled row by row: a list of rows stacked held the prediction twice
+    taps = []
+    for i, zc in enumerate(z):
+        linear[i], row_taps = _linear_blind_spot(zc, guard=None if guard is None else (guard[0][i], float(guard[1][i])))
+        taps.append(row_taps)
+    only_linear = BlindSpot(taps)
     if steps <= 0 or (max_seconds is not None and max_seconds <= 0) or n < 8 * _WINDOW:
         return linear, only_linear
     val = (np.arange(n) // _WINDOW % 8) == 3
@@ -282,12 +294,15 @@ def _fit_blind_spot(z: np.ndarray, *, seed: int, max_seconds: float | None, step
     pad = create_model("blind_spot", channels=c, window=_WINDOW, **params).margin  # samples each side reads
     torch.manual_seed(seed)
     net = create_model("blind_spot", channels=c, window=_WINDOW + 2 * pad, **params)
-    zp = np.stack([_pad_odd(zc, pad) for zc in z]).astype(np.float32)
-    residp = np.pad(z - linear, ((0, 0), (pad, pad))).astype(np.float32)
+    zp = _padded_rows(z, pad)
+    residual = z - linear
+    residp = np.zeros((c, n + 2 * pad), dtype=np.float32)
+    residp[:, pad: pad + n] = residual
 
-    linear_loss = float(np.mean((linear - z)[:, val] ** 2))
+    linear_loss = float(np.mean(residual[:, val] ** 2))
     best: dict[str, Any] = {"loss": linear_loss}
-    held_out = _HeldOut(val, pad, zp, z - linear)
+    held_out = _HeldOut(val, pad, zp, residual)
+    del residual
 
     def checkpoint(_row: dict[str, float]) -> None:
         loss = held_out.loss(net)
@@ -301,11 +316,13 @@ def _fit_blind_spot(z: np.ndarray, *, seed: int, max_seconds: float | None, step
     seg = _WINDOW + 2 * pad
     windows = np.stack([zp[:, s: s + seg] for s in starts])
     targets = np.stack([residp[:, s: s + seg] for s in starts])
+    del residp
     epochs = max(1, math.ceil(steps * _BATCH / _EPOCH_WINDOWS))
     config = TrainConfig(epochs=epochs, batch_size=_BATCH, lr=3e-3, val_fraction=n_val / len(starts),
                          patience=epochs, seed=seed, device="cpu", quiet=True, max_seconds=max_seconds,
                          grad_clip=None, amp=False)
     train_model(net, windows, config, targets, callback=checkpoint)
+    del windows, targets
     # the network also fits (part of) the noise of the samples it was trained on, which
     # the held-out loss cannot see: keep it only for a clear gain
     if best["loss"] >= _NET_MARGIN * linear_loss:
@@ -313,8 +330,8 @@ def _fit_blind_spot(z: np.ndarray, *, seed: int, max_seconds: float | None, step
     net.load_state_dict(best["state"])
     net.eval()
     with torch.no_grad():
-        pred = linear + net(torch.from_numpy(zp[None]))[0, :, pad: pad + n].double().numpy()
-    return pred, BlindSpot(only_linear.taps, net)
+        linear += net(torch.from_numpy(zp[None]))[0, :, pad: pad + n].numpy()  # float32 widened as it is added
+    return linear, BlindSpot(only_linear.taps, net)
 
 
 class _HeldOut:
