@@ -242,13 +242,34 @@ class BlindSpot:
         linear = np.stack([_apply_taps(zc, t) for zc, t in zip(z, self.taps, strict=True)])
         if self.net is None:
             return linear
-        import torch
+        from tsae.models.device import torch_threads
 
-        pad = self.net.margin
-        zp = _padded_rows(z, pad)
-        with torch.no_grad():
-            linear += self.net(torch.from_numpy(zp[None]))[0, :, pad: pad + z.shape[1]].numpy()
+        with torch_threads(1):  # the bits of torch's convolutions on several threads depend on the cut's length
+            _add_net_prediction(linear, self.net, _padded_rows(z, self.net.margin))
         return linear
+
+
+#: samples per channel that the network predicts at once, at most: its features hold 6 x ``hidden`` float32 values
+#: per sample (16: 400 bytes), 400 MB over a block of 2**20 samples at once
+_NET_CUT = 1 << 16
+
+
+def _add_net_prediction(linear: np.ndarray, net: Any, zp: np.ndarray) -> None:
+    """Add ``net``'s prediction of the padded rows ``zp`` ``(C, m + 2 margin)`` to ``linear`` ``(C, m)``, in place.
+
+    In cuts of equal length, at most :data:`_NET_CUT` samples (none shorter than half that), each read with the
+    network's margin on both sides: on one thread the convolutions' bits are those of the whole series at once,
+    but a cut of a thousand samples or fewer is computed otherwise (its bits differ in the last place).
+    """
+    import torch
+
+    pad, m = net.margin, linear.shape[1]
+    size = -(-m // -(-m // _NET_CUT))
+    with torch.no_grad():
+        for a in range(0, m, size):
+            b = min(m, a + size)
+            cut = torch.from_numpy(np.ascontiguousarray(zp[None, :, a: b + 2 * pad]))
+            linear[:, a:b] += net(cut)[0, :, pad: pad + b - a].numpy()  # float32 widened as it is added
 
 
 def _padded_rows(z: np.ndarray, pad: int) -> np.ndarray:
@@ -329,8 +350,7 @@ def _fit_blind_spot(z: np.ndarray, *, seed: int, max_seconds: float | None, step
         return linear, only_linear
     net.load_state_dict(best["state"])
     net.eval()
-    with torch.no_grad():
-        linear += net(torch.from_numpy(zp[None]))[0, :, pad: pad + n].numpy()  # float32 widened as it is added
+    _add_net_prediction(linear, net, zp)
     return linear, BlindSpot(only_linear.taps, net)
 
 
