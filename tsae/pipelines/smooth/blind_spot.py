@@ -273,8 +273,8 @@ def _add_net_prediction(linear: np.ndarray, net: Any, zp: np.ndarray) -> None:
 
 
 def _padded_rows(z: np.ndarray, pad: int) -> np.ndarray:
-    """Each row of ``z`` ``(C, n)`` extended by ``pad`` samples each side (:func:`_pad_odd`), as float32 ``(C, n + 2 pad)``
-    (the network's input), made row by row."""
+    """Each row of ``z`` ``(C, n)`` extended by ``pad`` samples each side (:func:`_pad_odd`), as float32
+    ``(C, n + 2 pad)`` (the network's input), made row by row."""
     out = np.empty((len(z), z.shape[1] + 2 * pad), dtype=np.float32)
     for row, zc in zip(out, z, strict=True):
         row[:] = _pad_odd(zc, pad)
