@@ -242,12 +242,43 @@ class BlindSpot:
         linear = np.stack([_apply_taps(zc, t) for zc, t in zip(z, self.taps, strict=True)])
         if self.net is None:
             return linear
-        import torch
+        from tsae.models.device import torch_threads
 
-        pad = self.net.margin
-        zp = np.stack([_pad_odd(zc, pad) for zc in z]).astype(np.float32)
-        with torch.no_grad():
-            return linear + self.net(torch.from_numpy(zp[None]))[0, :, pad: pad + z.shape[1]].double().numpy()
+        with torch_threads(1):  # the bits of torch's convolutions on several threads depend on the cut's length
+            _add_net_prediction(linear, self.net, _padded_rows(z, self.net.margin))
+        return linear
+
+
+#: samples per channel that the network predicts at once, at most: its features hold 6 x ``hidden`` float32 values
+#: per sample (16: 400 bytes), 400 MB over a block of 2**20 samples at once
+_NET_CUT = 1 << 16
+
+
+def _add_net_prediction(linear: np.ndarray, net: Any, zp: np.ndarray) -> None:
+    """Add ``net``'s prediction of the padded rows ``zp`` ``(C, m + 2 margin)`` to ``linear`` ``(C, m)``, in place.
+
+    In cuts of equal length, at most :data:`_NET_CUT` samples (none shorter than half that), each read with the
+    network's margin on both sides: on one thread the convolutions' bits are those of the whole series at once,
+    but a cut of a thousand samples or fewer is computed otherwise (its bits differ in the last place).
+    """
+    import torch
+
+    pad, m = net.margin, linear.shape[1]
+    size = -(-m // -(-m // _NET_CUT))
+    with torch.no_grad():
+        for a in range(0, m, size):
+            b = min(m, a + size)
+            cut = torch.from_numpy(np.ascontiguousarray(zp[None, :, a: b + 2 * pad]))
+            linear[:, a:b] += net(cut)[0, :, pad: pad + b - a].numpy()  # float32 widened as it is added
+
+
+def _padded_rows(z: np.ndarray, pad: int) -> np.ndarray:
+    """Each row of ``z`` ``(C, n)`` extended by ``pad`` samples each side (:func:`_pad_odd`), as float32
+    ``(C, n + 2 pad)`` (the network's input), made row by row."""
+    out = np.empty((len(z), z.shape[1] + 2 * pad), dtype=np.float32)
+    for row, zc in zip(out, z, strict=True):
+        row[:] = _pad_odd(zc, pad)
+    return out
 
 
 def _fit_blind_spot(z: np.ndarray, *, seed: int, max_seconds: float | None, steps: int,
@@ -264,10 +295,12 @@ def _fit_blind_spot(z: np.ndarray, *, seed: int, max_seconds: float | None, step
     noise sigmas (see :func:`_linear_blind_spot`).
     """
     c, n = z.shape
-    fits = [_linear_blind_spot(zc, guard=None if guard is None else (guard[0][i], float(guard[1][i])))
-            for i, zc in enumerate(z)]
-    linear = np.stack([pred for pred, _ in fits])
-    only_linear = BlindSpot([taps for _, taps in fits])
+    linear = np.empty((c, n))  # filled row by row: a list of rows stacked held the prediction twice
+    taps = []
+    for i, zc in enumerate(z):
+        linear[i], row_taps = _linear_blind_spot(zc, guard=None if guard is None else (guard[0][i], float(guard[1][i])))
+        taps.append(row_taps)
+    only_linear = BlindSpot(taps)
     if steps <= 0 or (max_seconds is not None and max_seconds <= 0) or n < 8 * _WINDOW:
         return linear, only_linear
     val = (np.arange(n) // _WINDOW % 8) == 3
@@ -282,12 +315,15 @@ def _fit_blind_spot(z: np.ndarray, *, seed: int, max_seconds: float | None, step
     pad = create_model("blind_spot", channels=c, window=_WINDOW, **params).margin  # samples each side reads
     torch.manual_seed(seed)
     net = create_model("blind_spot", channels=c, window=_WINDOW + 2 * pad, **params)
-    zp = np.stack([_pad_odd(zc, pad) for zc in z]).astype(np.float32)
-    residp = np.pad(z - linear, ((0, 0), (pad, pad))).astype(np.float32)
+    zp = _padded_rows(z, pad)
+    residual = z - linear
+    residp = np.zeros((c, n + 2 * pad), dtype=np.float32)
+    residp[:, pad: pad + n] = residual
 
-    linear_loss = float(np.mean((linear - z)[:, val] ** 2))
+    linear_loss = float(np.mean(residual[:, val] ** 2))
     best: dict[str, Any] = {"loss": linear_loss}
-    held_out = _HeldOut(val, pad, zp, z - linear)
+    held_out = _HeldOut(val, pad, zp, residual)
+    del residual
 
     def checkpoint(_row: dict[str, float]) -> None:
         loss = held_out.loss(net)
@@ -301,20 +337,21 @@ def _fit_blind_spot(z: np.ndarray, *, seed: int, max_seconds: float | None, step
     seg = _WINDOW + 2 * pad
     windows = np.stack([zp[:, s: s + seg] for s in starts])
     targets = np.stack([residp[:, s: s + seg] for s in starts])
+    del residp
     epochs = max(1, math.ceil(steps * _BATCH / _EPOCH_WINDOWS))
     config = TrainConfig(epochs=epochs, batch_size=_BATCH, lr=3e-3, val_fraction=n_val / len(starts),
                          patience=epochs, seed=seed, device="cpu", quiet=True, max_seconds=max_seconds,
                          grad_clip=None, amp=False)
     train_model(net, windows, config, targets, callback=checkpoint)
+    del windows, targets
     # the network also fits (part of) the noise of the samples it was trained on, which
     # the held-out loss cannot see: keep it only for a clear gain
     if best["loss"] >= _NET_MARGIN * linear_loss:
         return linear, only_linear
     net.load_state_dict(best["state"])
     net.eval()
-    with torch.no_grad():
-        pred = linear + net(torch.from_numpy(zp[None]))[0, :, pad: pad + n].double().numpy()
-    return pred, BlindSpot(only_linear.taps, net)
+    _add_net_prediction(linear, net, zp)
+    return linear, BlindSpot(only_linear.taps, net)
 
 
 class _HeldOut:

@@ -101,7 +101,7 @@ def gap_held_whole(block: int = IMPUTE_BLOCK) -> int:
 
 def smooth_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], advance: Callable[[int], None], *,
                   block: int = SMOOTH_BLOCK, learn: int | None = None, strength: float = 1.0, model: Any = None,
-                  edge_guard: bool = True, steps: int = 150, max_seconds: float | None = 10.0, seed: int = 0,
+                  edge_guard: bool = True, steps: int = 150, max_seconds: float | None = None, seed: int = 0,
                   model_params: dict[str, Any] | None = None, spikes: str = "auto") -> int:
     """Smooth ``source`` block by block into ``write``, learning from its first block (see the module notes).
 
@@ -120,7 +120,7 @@ def smooth_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], adv
     uneven = bool((kinds != ADDITIVE).any())
     levels = (LevelPredictor.fit(first, kinds, seed=seed, max_seconds=max_seconds, steps=steps, params=params)
               if model is None else None)
-    first_raw, first = first, on_even_scale(first, kinds)
+    first_raw, first = first, on_even_scale(first, kinds) if uneven else first  # neither is written to
     log_sigmas = log_noise_levels(first, kinds)
     center, scale = normalisation(first)
     z = normalised(first, center, scale)
@@ -158,7 +158,8 @@ def smooth_blocks(source: SeriesSource, write: Callable[[np.ndarray], None], adv
         source.release(a)
         missing = np.isnan(values)
         raw = repair_missing(values)
-        filled = on_even_scale(raw, kinds)
+        del values
+        filled = on_even_scale(raw, kinds) if uneven else raw
         zs = normalised(filled, center, scale)
         pred = predict(zs, filled, raw)
         settled = skew_outliers(zs, pred, sigmas, raw, kinds, log_sigmas, center, scale) if edge_guard else None
