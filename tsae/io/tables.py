@@ -350,8 +350,10 @@ def _plain_sample(body: Iterator[tuple[int, list[str]]], lines: _Lines, dialect:
     if text is None or head is None:
         lines.give_back(block)
         return [first], None
-    columns = _text_columns(head + text, dialect.delimiter, width, 1 + len(block))
-    return [first], (list(range(first[0], first[0] + 1 + len(block))), columns, True)
+    rows = 1 + len(block)
+    del block  # (its lines are no longer needed: not held beside their text and the text of the chunk)
+    columns = _text_columns(head + text, dialect.delimiter, width, rows)
+    return [first], (list(range(first[0], first[0] + rows)), columns, True)
 
 
 def _joined_text(rows: list[list[str]], delimiter: str, width: int) -> str | None:
@@ -523,7 +525,8 @@ def _first_non_number(cells: Sequence[str], decimal: str | None) -> int | None:
 
 def _joined(chunks: list[np.ndarray] | None) -> np.ndarray:
     assert chunks is not None
-    joined = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+    # (a copy of a view of a chunk's values: the view holds every column's, :attr:`PlainBlock.views`)
+    joined = chunks[0] if len(chunks) == 1 and chunks[0].base is None else np.concatenate(chunks)
     chunks.clear()
     return joined
 
@@ -711,6 +714,8 @@ def _scan_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0, text_col
             blank_tail[i] = blank_tail[i] and not any(c.strip() for c in cells[len(cells) - len(blank_tail) + i])
         doomed = scan.doomed
         compiled = len(lines) * width >= COMPILED_FROM_CELLS  # a wide table's chunk: worth loading numba for
+        if values and cells and isinstance(cells[0], PlainColumn):
+            cells[0].block.views = True  # every column's values kept: a view each of the chunk's (_assembled)
         for j, column in enumerate(columns):
             if convert is None or j in convert:
                 _convert(column, cells[j], scan.n, lines, doomed is None, doomed is None or (column.rank, j) < doomed,
@@ -837,17 +842,67 @@ def _read_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0, text_col
     scan = _last(_scan_rows(path, handle, dialect, skip, text_columns))
     decided = _decide(path, scan, text_columns)
     columns = scan.columns
-    values = np.empty((len(decided.channels), scan.n))
-    for row, j in enumerate(decided.channels):  # one channel at a time: its chunks and the table, not twice the table
-        chunks = columns[j].floats
-        assert chunks is not None
-        np.concatenate(chunks, out=values[row])
-        chunks.clear()
+    values = _assembled([columns[j].floats for j in decided.channels], decided.channels, scan.n)
     header, time_idx, label_idx = scan.header, decided.time_idx, decided.label_idx
     return Table(values=values, columns=[header[j] for j in decided.channels],
                  time=decided.time, time_name=None if time_idx is None else header[time_idx],
                  label=decided.label, label_name=None if label_idx is None else header[label_idx],
                  time_utc=decided.time_utc, text_columns=decided.texts, mixed_columns=decided.mixed)
+
+
+def _assembled(channels: list[list[np.ndarray] | None], index: list[int], n: int) -> np.ndarray:
+    """The ``(channels, n)`` values of the channels' chunks, each chunk let go once copied: the table's pages are
+    touched as its chunks are freed, so the memory held is about the table once, not twice.
+
+    A chunk whose channels' values are all rows of one array (:attr:`~tsae.io.table_plain.PlainBlock.views`) is
+    copied in one step, and that array freed whole; other chunks a channel at a time. ``index``: the channels'
+    columns."""
+    values = np.empty((len(channels), n))
+    lists = [chunks for chunks in channels if chunks is not None]
+    assert len(lists) == len(channels)
+    done = [0] * len(lists)
+    columns = np.array(index, dtype=np.int64)
+    for k in range(max((len(chunks) for chunks in lists), default=0)):
+        kth = [chunks[k] if k < len(chunks) else None for chunks in lists]
+        base = kth[0].base if kth[0] is not None else None
+        rows = None if base is None or base.ndim != 2 or len(set(done)) != 1 else _rows_of(kth, base, columns)
+        if rows is not None:
+            size = base.shape[1]
+            for start in range(0, len(rows), _ASSEMBLE_ROWS):  # (a copy of the rows taken, a slice at a time)
+                part = rows[start: start + _ASSEMBLE_ROWS]
+                values[start: start + len(part), done[0]: done[0] + size] = base[part]
+            done = [at + size for at in done]
+        else:
+            for row, chunk in enumerate(kth):
+                if chunk is not None:
+                    values[row, done[row]: done[row] + len(chunk)] = chunk
+                    done[row] += len(chunk)
+        del kth, base
+        for chunks in lists:
+            if k < len(chunks):
+                chunks[k] = _NOTHING  # let go: its chunk's array is freed once no channel holds it
+    assert all(at == n for at in done)
+    for chunks in lists:
+        chunks.clear()
+    return values
+
+
+#: a chunk let go (:func:`_assembled`)
+_NOTHING = np.empty(0)
+#: channels copied at a time from a chunk's values (:func:`_assembled`)
+_ASSEMBLE_ROWS = 1 << 12
+
+
+def _rows_of(chunk: list[np.ndarray | None], base: np.ndarray, index: np.ndarray) -> np.ndarray | None:
+    """``index`` (the channels' columns), the rows of ``base`` (a chunk's ``(width, rows)`` values, a column a row)
+    that ``chunk`` (the channels' values of the chunk) are, or None when one is not a whole row of it."""
+    if any(c is None or c.base is not base or c.shape[0] != base.shape[1] for c in chunk):
+        return None
+    start, step = base.__array_interface__["data"][0], base.strides[0]
+    for at in {0, len(chunk) - 1}:  # (each is column j's row j, as PlainBlock.numbers gives it: a check, not a search)
+        if chunk[at].__array_interface__["data"][0] != start + step * int(index[at]):  # type: ignore[union-attr]
+            return None
+    return index
 
 
 @contextlib.contextmanager
