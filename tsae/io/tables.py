@@ -39,6 +39,7 @@ from typing import Any, TextIO, cast
 import numpy as np
 
 from tsae.io.clock_columns import DayWraps, clock_lines, clock_plan
+from tsae.io.heap import drop_pages, give_back
 from tsae.io.influx import InfluxCsv, influx_lines
 from tsae.io.labview import LabviewCommas, LabviewError, LabviewTabs, labview_lines
 from tsae.io.paths import TABLE_SUFFIXES, kind_suffix
@@ -286,6 +287,7 @@ def _commented_header(comments: list[tuple[int, list[str]]], head: tuple[int, li
 _SPACES = np.array([chr(code).isspace() for code in range(128)])
 #: a line whose first cell is a comment (:func:`~tsae.io.table_cells.is_comment`), or may be one
 _COMMENT_START = re.compile(r"^[\t\x0b\x0c\x1c-\x1f ]*#", re.MULTILINE)
+_COMMENT_START_BYTES = re.compile(_COMMENT_START.pattern.encode("ascii"), re.MULTILINE)
 
 
 def _plain_dialect(dialect: Any) -> bool:
@@ -312,19 +314,29 @@ def _plain_columns(lines: list[str], dialect: Any, width: int, compiled: bool = 
     return [PlainColumn(block, j) for j in range(width)]
 
 
-def _plain_text(lines: list[str], dialect: Any, width: int, compiled: bool = False) -> str | None:
-    """The text of ``lines``, each ending in a line feed, when each is a plain row of ``width`` cells
-    (:func:`_plain_columns`), else None."""
-    text = "".join(lines)
-    if (not lines or not text.isascii() or '"' in text or (dialect.quotechar or '"') in text or "\x00" in text
-            or "#" in text and _COMMENT_START.search(text)):
+def _plain_text(lines: list[str], dialect: Any, width: int, compiled: bool = False) -> bytearray | None:
+    """The text of ``lines`` (ASCII bytes), each ending in a line feed, when each is a plain row of ``width`` cells
+    (:func:`_plain_columns`), else None.
+
+    The bytes are written a line at a time into one buffer: the lines and their text, not also the text as a
+    string (a wide table's sample of 200 lines of 100,000 cells is 160 MB a copy)."""
+    if not lines or not all(line.isascii() for line in lines):
         return None
-    if "\r" in text:
-        text = text.replace("\r\n", "\n")
-        if "\r" in text:
+    text = bytearray(sum(len(line) for line in lines))
+    at = 0
+    for line in lines:
+        text[at: at + len(line)] = line.encode("ascii")
+        at += len(line)
+    quote = dialect.quotechar or '"'
+    if (b'"' in text or quote.isascii() and quote.encode("ascii") in text or b"\x00" in text
+            or b"#" in text and _COMMENT_START_BYTES.search(text)):
+        return None
+    if b"\r" in text:
+        text = text.replace(b"\r\n", b"\n")
+        if b"\r" in text:
             return None
-    if not text.endswith("\n"):  # the last line of the text
-        text += "\n"
+    if not text.endswith(b"\n"):  # the last line of the text
+        text += b"\n"
     if not _plain_lines(text, dialect.delimiter, width, compiled):
         return None
     return text
@@ -345,14 +357,15 @@ def _plain_sample(body: Iterator[tuple[int, list[str]]], lines: _Lines, dialect:
     if first is None or dialect.skipinitialspace or lines.number != first[0] or not any(c.strip() for c in first[1]):
         return ([] if first is None else [first]), None
     block = lines.block(_KIND_ROWS - 1)
-    text = _plain_text(block, dialect, width, compiled=True) if block else ""
     head = _joined_text([first[1]], dialect.delimiter, width)
-    if text is None or head is None:
+    text = None if head is None else _plain_text([head, *block], dialect, width, compiled=True)
+    if text is None:
         lines.give_back(block)
         return [first], None
     rows = 1 + len(block)
-    del block  # (its lines are no longer needed: not held beside their text and the text of the chunk)
-    columns = _text_columns(head + text, dialect.delimiter, width, rows)
+    del block  # (its lines are no longer needed: not held beside their text)
+    give_back()  # their pages, before the text's numbers are read into new arrays
+    columns = _text_columns(text, dialect.delimiter, width, rows)
     return [first], (list(range(first[0], first[0] + rows)), columns, True)
 
 
@@ -366,7 +379,7 @@ def _joined_text(rows: list[list[str]], delimiter: str, width: int) -> str | Non
     return text
 
 
-def _text_columns(text: str, delimiter: str, width: int, rows: int) -> list[PlainColumn]:
+def _text_columns(text: str | bytearray, delimiter: str, width: int, rows: int) -> list[PlainColumn]:
     """The columns of ``text``, ``rows`` lines of ``width`` cells, each as it is between its delimiters."""
 
     def split(text: str) -> list[list[str]]:
@@ -403,11 +416,11 @@ def _initial_spaces_dropped(text: str, delimiter: str) -> str:
     return text.lstrip(" ")
 
 
-def _plain_lines(text: str, delimiter: str, width: int, compiled: bool = False) -> bool:
+def _plain_lines(text: str | bytearray, delimiter: str, width: int, compiled: bool = False) -> bool:
     """Whether each line of ``text`` (ASCII, each ending in ``\\n``) has ``width - 1`` delimiters, a character
     neither a delimiter nor whitespace, and cells no longer than a cell may be (``compiled``: told by a compiled
     loop)."""
-    codes = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+    codes = np.frombuffer(text.encode("ascii") if isinstance(text, str) else text, dtype=np.uint8)
     if compiled:
         from tsae.io._number_kernels import plain_lines
 
@@ -606,6 +619,8 @@ def _chunks(rows: Iterator[tuple[int, list[str]]], ahead: int, lines: _Lines | N
                 done += len(block)
                 lined: Sequence[int] = range(lines.number - len(block) + 1, lines.number + 1)
                 del block  # not held while the chunk is converted
+                if compiled:  # (a chunk of a wide table, or a long table's: lines of the heap's pages)
+                    give_back()
                 yield lined, plain
                 del plain  # nor while the next one is read
                 continue
@@ -842,6 +857,7 @@ def _read_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0, text_col
     scan = _last(_scan_rows(path, handle, dialect, skip, text_columns))
     decided = _decide(path, scan, text_columns)
     columns = scan.columns
+    give_back()  # (what the chunks' lines and cells left free: before the table's pages are touched)
     values = _assembled([columns[j].floats for j in decided.channels], decided.channels, scan.n)
     header, time_idx, label_idx = scan.header, decided.time_idx, decided.label_idx
     return Table(values=values, columns=[header[j] for j in decided.channels],
@@ -855,7 +871,9 @@ def _assembled(channels: list[list[np.ndarray] | None], index: list[int], n: int
     touched as its chunks are freed, so the memory held is about the table once, not twice.
 
     A chunk whose channels' values are all rows of one array (:attr:`~tsae.io.table_plain.PlainBlock.views`) is
-    copied in one step, and that array freed whole; other chunks a channel at a time. ``index``: the channels'
+    copied in one step, a slice of channels at a time, each slice's pages handed back once copied
+    (:func:`~tsae.io.heap.drop_pages`: the chunk's array, up to most of the table, and the table are not held
+    whole together); other chunks a channel at a time. ``index``: the channels'
     columns."""
     values = np.empty((len(channels), n))
     lists = [chunks for chunks in channels if chunks is not None]
@@ -867,10 +885,13 @@ def _assembled(channels: list[list[np.ndarray] | None], index: list[int], n: int
         base = kth[0].base if kth[0] is not None else None
         rows = None if base is None or base.ndim != 2 or len(set(done)) != 1 else _rows_of(kth, base, columns)
         if rows is not None:
+            assert base is not None
             size = base.shape[1]
             for start in range(0, len(rows), _ASSEMBLE_ROWS):  # (a copy of the rows taken, a slice at a time)
                 part = rows[start: start + _ASSEMBLE_ROWS]
                 values[start: start + len(part), done[0]: done[0] + size] = base[part]
+                if part[-1] - part[0] == len(part) - 1:  # rows of channels only, read for the last time
+                    drop_pages(base, int(part[0]) * base.strides[0], (int(part[-1]) + 1) * base.strides[0])
             done = [at + size for at in done]
         else:
             for row, chunk in enumerate(kth):
