@@ -619,7 +619,7 @@ def _chunks(rows: Iterator[tuple[int, list[str]]], ahead: int, lines: _Lines | N
                 done += len(block)
                 lined: Sequence[int] = range(lines.number - len(block) + 1, lines.number + 1)
                 del block  # not held while the chunk is converted
-                if compiled:  # (a chunk of a wide table, or a long table's: lines of the heap's pages)
+                if rows_a_chunk != READ_ROWS:  # a chunk of a wide table: lines of up to a megabyte, the heap's pages
                     give_back()
                 yield lined, plain
                 del plain  # nor while the next one is read
