@@ -18,7 +18,7 @@ class PlainBlock:
     """The text of ``rows`` plain lines of ``width`` cells (ASCII, a string or its bytes, each line ending in a line
     feed, ``width - 1`` delimiters a line); ``split`` splits it into its columns of cells, as ``csv.reader`` would."""
 
-    def __init__(self, text: str | bytearray, delimiter: str, width: int, rows: int,
+    def __init__(self, text: str | bytes | bytearray, delimiter: str, width: int, rows: int,
                  split: Callable[[str], list[list[str]]], as_is: bool = False) -> None:
         # held as bytes only (ASCII): the compiled loops read them, and a cell's text is cut out of them when asked
         self._bytes = text.encode("ascii") if isinstance(text, str) else text

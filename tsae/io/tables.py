@@ -288,6 +288,8 @@ _SPACES = np.array([chr(code).isspace() for code in range(128)])
 #: a line whose first cell is a comment (:func:`~tsae.io.table_cells.is_comment`), or may be one
 _COMMENT_START = re.compile(r"^[\t\x0b\x0c\x1c-\x1f ]*#", re.MULTILINE)
 _COMMENT_START_BYTES = re.compile(_COMMENT_START.pattern.encode("ascii"), re.MULTILINE)
+#: lines of a chunk up to which :func:`_plain_text` writes their text a line at a time
+_LINE_BY_LINE = 1 << 10
 
 
 def _plain_dialect(dialect: Any) -> bool:
@@ -314,19 +316,27 @@ def _plain_columns(lines: list[str], dialect: Any, width: int, compiled: bool = 
     return [PlainColumn(block, j) for j in range(width)]
 
 
-def _plain_text(lines: list[str], dialect: Any, width: int, compiled: bool = False) -> bytearray | None:
+def _plain_text(lines: list[str], dialect: Any, width: int, compiled: bool = False) -> bytes | bytearray | None:
     """The text of ``lines`` (ASCII bytes), each ending in a line feed, when each is a plain row of ``width`` cells
     (:func:`_plain_columns`), else None.
 
-    The bytes are written a line at a time into one buffer: the lines and their text, not also the text as a
-    string (a wide table's sample of 200 lines of 100,000 cells is 160 MB a copy)."""
-    if not lines or not all(line.isascii() for line in lines):
-        return None
-    text = bytearray(sum(len(line) for line in lines))
-    at = 0
-    for line in lines:
-        text[at: at + len(line)] = line.encode("ascii")
-        at += len(line)
+    The bytes of a few long lines are written a line at a time into one buffer: the lines and their text, not also
+    the text as a string (a wide table's sample of 200 lines of 100,000 cells is 160 MB a copy)."""
+    text: bytes | bytearray
+    if len(lines) > _LINE_BY_LINE:  # many short lines (a long table's): joined at once, not a Python step a line
+        joined = "".join(lines)
+        if not joined.isascii():
+            return None
+        text = joined.encode("ascii")
+        del joined
+    else:
+        if not lines or not all(line.isascii() for line in lines):
+            return None
+        text = bytearray(sum(len(line) for line in lines))
+        at = 0
+        for line in lines:
+            text[at: at + len(line)] = line.encode("ascii")
+            at += len(line)
     quote = dialect.quotechar or '"'
     if (b'"' in text or quote.isascii() and quote.encode("ascii") in text or b"\x00" in text
             or b"#" in text and _COMMENT_START_BYTES.search(text)):
@@ -379,7 +389,7 @@ def _joined_text(rows: list[list[str]], delimiter: str, width: int) -> str | Non
     return text
 
 
-def _text_columns(text: str | bytearray, delimiter: str, width: int, rows: int) -> list[PlainColumn]:
+def _text_columns(text: str | bytes | bytearray, delimiter: str, width: int, rows: int) -> list[PlainColumn]:
     """The columns of ``text``, ``rows`` lines of ``width`` cells, each as it is between its delimiters."""
 
     def split(text: str) -> list[list[str]]:
@@ -416,7 +426,7 @@ def _initial_spaces_dropped(text: str, delimiter: str) -> str:
     return text.lstrip(" ")
 
 
-def _plain_lines(text: str | bytearray, delimiter: str, width: int, compiled: bool = False) -> bool:
+def _plain_lines(text: str | bytes | bytearray, delimiter: str, width: int, compiled: bool = False) -> bool:
     """Whether each line of ``text`` (ASCII, each ending in ``\\n``) has ``width - 1`` delimiters, a character
     neither a delimiter nor whitespace, and cells no longer than a cell may be (``compiled``: told by a compiled
     loop)."""
