@@ -1,7 +1,8 @@
 """Time tsae's table reader beside ``pandas.read_csv`` on the same generated CSV files, in one run.
 
 Each read runs in a fresh Python process (its peak RSS is its own), tsae's and pandas' taken in turns; the table
-prints, for each shape (rows x columns), the seconds and peak MB of each reader and the ratio tsae / pandas. A
+prints, for each shape (rows x columns), the MB of the float64 array read, the seconds and peak MB (the child's own
+``VmHWM``) of each reader and the ratio tsae / pandas. A
 ``write`` row beside it times the writers (``tsae.io.write_table``, ``DataFrame.to_csv``) on the same shape of
 numbers made in their process (peak MB counts them too); with ``--before`` it says whether both tsae wrote the same
 bytes.
@@ -13,6 +14,7 @@ column of every row tenth row; cells are random decimals with 4 places (7 to 8 c
 Usage::
 
     python scripts/bench_read_tables.py [--shapes 300x100000,10x1000000,3000000x10] [--before DIR] [--no-pandas]
+        [--no-write]
 
 ``--before DIR``: time the ``tsae`` of another checkout (its root) too, on the same files: the code before a change.
 """
@@ -32,9 +34,19 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SHAPES = "300x100000,1000x10000,10x1000000,3000000x10"
 
-#: the child: read the file, print seconds and peak RSS (MB) as JSON
-CHILD = """
-import json, resource, sys, time
+#: the start of each child: ``_peak()``, its own peak resident memory (MB), ``VmHWM``. Not ``ru_maxrss``: on Linux
+#: a child started by vfork/exec keeps the high-water mark of the process that started it (this one, which made
+#: the file: about 490 MB), so a read that peaked lower showed this one's peak
+_PEAK = """
+import json, sys, time
+
+def _peak():
+    with open("/proc/self/status") as status:
+        return int(next(line.split()[1] for line in status if line.startswith("VmHWM:"))) / 1024
+"""
+
+#: the child: read the file, print seconds and its own peak RSS (MB) as JSON
+CHILD = _PEAK + """
 start = time.perf_counter()
 if sys.argv[1] == "tsae":
     from tsae.io.tables import read_table
@@ -43,14 +55,13 @@ else:
     import pandas
     shape = pandas.read_csv(sys.argv[2]).shape
 seconds = time.perf_counter() - start
-print(json.dumps({"s": seconds, "mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+print(json.dumps({"s": seconds, "mb": _peak(),
                   "shape": list(shape)}))
 """
 
 #: the child of a write: make the table's numbers (a time column of row numbers, random 4-place decimals, NaN in
 #: column ``s1`` every tenth row), write them to a file, print seconds and peak RSS (MB) as JSON
-WRITE_CHILD = """
-import json, resource, sys, time
+WRITE_CHILD = _PEAK + """
 import numpy as np
 rows, columns = int(sys.argv[3]), int(sys.argv[4])
 values = np.round(np.random.default_rng(0).standard_normal((rows, columns - 1)), 4)
@@ -68,7 +79,7 @@ else:
     frame.insert(0, "time", times.astype(np.int64))
     frame.to_csv(sys.argv[2], index=False)
 seconds = time.perf_counter() - start
-print(json.dumps({"s": seconds, "mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+print(json.dumps({"s": seconds, "mb": _peak(),
                   "shape": [rows, columns]}))
 """
 
@@ -108,10 +119,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--shapes", default=DEFAULT_SHAPES, help="ROWSxCOLS, comma-separated")
     parser.add_argument("--before", type=Path, default=None, help="another checkout whose tsae is timed too")
     parser.add_argument("--no-pandas", action="store_true", help="time tsae only")
+    parser.add_argument("--no-write", action="store_true", help="time the readers only")
     args = parser.parse_args(argv)
     before = "" if args.before is None else f" {'before s':>9} {'before MB':>9}"
-    print(f"{'shape':>14} {'MB file':>8}{before} {'tsae s':>8} {'tsae MB':>8} {'pandas s':>9} {'pandas MB':>9} "
-          f"{'ratio':>6}")
+    print(f"{'shape':>14} {'MB file':>8} {'MB array':>8}{before} {'tsae s':>8} {'tsae MB':>8} {'pandas s':>9} "
+          f"{'pandas MB':>9} {'ratio':>6}")
     with tempfile.TemporaryDirectory() as folder:
         for shape in args.shapes.split(","):
             rows, columns = (int(part) for part in shape.lower().split("x"))
@@ -125,9 +137,12 @@ def main(argv: list[str] | None = None) -> None:
             head = "" if old is None else f" {old['s']:9.2f} {old['mb']:9.0f}"
             tail = ("" if panda is None else
                     f" {panda['s']:9.2f} {panda['mb']:9.0f} {tsae['s'] / panda['s']:6.1f}")
-            print(f"{shape:>14} {path.stat().st_size / 1e6:8.0f}{head} {tsae['s']:8.2f} {tsae['mb']:8.0f}{tail}",
-                  flush=True)
+            array = rows * (columns - 1) * 8 / 2**20
+            print(f"{shape:>14} {path.stat().st_size / 1e6:8.0f} {array:8.0f}{head} {tsae['s']:8.2f} "
+                  f"{tsae['mb']:8.0f}{tail}", flush=True)
             path.unlink()
+            if args.no_write:
+                continue
             written = Path(folder) / "written.csv"
             old = None if args.before is None else read_once("tsae", written, args.before, write=(rows, columns))
             old_bytes = None if old is None else written.read_bytes()
@@ -138,8 +153,8 @@ def main(argv: list[str] | None = None) -> None:
             head = "" if old is None else f" {old['s']:9.2f} {old['mb']:9.0f}"
             tail = ("" if panda is None else
                     f" {panda['s']:9.2f} {panda['mb']:9.0f} {tsae['s'] / panda['s']:6.1f}")
-            print(f"{'write':>14} {written.stat().st_size / 1e6:8.0f}{head} {tsae['s']:8.2f} {tsae['mb']:8.0f}{tail}"
-                  f"{same}", flush=True)
+            print(f"{'write':>14} {written.stat().st_size / 1e6:8.0f} {array:8.0f}{head} {tsae['s']:8.2f} "
+                  f"{tsae['mb']:8.0f}{tail}{same}", flush=True)
             written.unlink()
 
 

@@ -139,3 +139,26 @@ def plain_lines(codes, delimiter, width, limit, spaces):  # pragma: no cover - c
         elif not spaces[c]:
             solid = True
     return True
+
+
+@njit(cache=True, nogil=True)
+def column_bounds(codes, delimiter, width, j, starts, stops):  # pragma: no cover - compiled
+    """Where the cells of column ``j`` start and stop in ``codes`` (uint8 ASCII: lines of ``width`` cells separated
+    by the ``delimiter`` byte, each ending in a line feed), into ``starts`` and ``stops`` (int64, a line each); the
+    lines found (fewer than ``starts`` holds when the text ends early)."""
+    line = 0
+    cell = 0
+    start = 0
+    for p in range(codes.shape[0]):
+        c = codes[p]
+        if c == delimiter or c == 10:
+            if cell == j and line < starts.shape[0]:
+                starts[line] = start
+                stops[line] = p
+            start = p + 1
+            if c == 10:
+                line += 1
+                cell = 0
+            else:
+                cell += 1
+    return line

@@ -15,14 +15,19 @@ ALONE_FROM_WIDTH, ALONE_COLUMNS = 64, 16
 
 
 class PlainBlock:
-    """The text of ``rows`` plain lines of ``width`` cells (ASCII, each line ending in a line feed, ``width - 1``
-    delimiters a line); ``split`` splits it into its columns of cells, as ``csv.reader`` would."""
+    """The text of ``rows`` plain lines of ``width`` cells (ASCII, a string or its bytes, each line ending in a line
+    feed, ``width - 1`` delimiters a line); ``split`` splits it into its columns of cells, as ``csv.reader`` would."""
 
-    def __init__(self, text: str, delimiter: str, width: int, rows: int,
+    def __init__(self, text: str | bytes | bytearray, delimiter: str, width: int, rows: int,
                  split: Callable[[str], list[list[str]]], as_is: bool = False) -> None:
-        self._text, self._delimiter, self.width, self.rows, self._split = text, delimiter, width, rows, split
+        # held as bytes only (ASCII): the compiled loops read them, and a cell's text is cut out of them when asked
+        self._bytes = text.encode("ascii") if isinstance(text, str) else text
+        self._delimiter, self.width, self.rows, self._split = delimiter, width, rows, split
         self._cells: list[list[str]] | None = None
         self._numbers: tuple[str, np.ndarray, np.ndarray] | None = None  # (mark, values, slow) of every column
+        #: :meth:`numbers` gives views of the chunk's ``(width, rows)`` values, not copies: set by a reader that keeps
+        #: every column's values (a copy each is a small array a column a chunk, which the heap does not give back)
+        self.views = False
         #: ``as_is``: ``split`` gives the text between delimiters as it is, so a column may be cut out alone
         self._alone: dict[int, list[str]] | None = {} if as_is and width >= ALONE_FROM_WIDTH else None
 
@@ -35,18 +40,23 @@ class PlainBlock:
                     self._alone[j] = self._column(j)
                 return self._alone[j]
             self._alone = None
-            self._cells = self._split(self._text)
+            self._cells = self._split(self._bytes.decode("ascii"))
         return self._cells[j]
 
     def _column(self, j: int) -> list[str]:
         """Column ``j``'s cells, cut out of the text at its delimiters and line feeds."""
-        codes = np.frombuffer(self._text.encode("ascii"), dtype=np.uint8)
-        ends = np.flatnonzero((codes == ord(self._delimiter)) | (codes == 10))  # where each cell ends
-        del codes
-        starts = (np.concatenate(([-1], ends[self.width - 1::self.width])) if j == 0 else ends[j - 1::self.width]) + 1
-        stops = ends[j::self.width]
-        text = self._text
-        return [text[a:b] for a, b in zip(starts[:len(stops)].tolist(), stops.tolist(), strict=True)]
+        from tsae.io._number_kernels import column_bounds
+
+        starts = np.empty(self.rows, dtype=np.int64)
+        stops = np.empty(self.rows, dtype=np.int64)
+        found = column_bounds(self._codes(), ord(self._delimiter), self.width, j, starts, stops)
+        data = self._bytes
+        return [data[a:b].decode("ascii") for a, b in zip(starts[:found].tolist(), stops[:found].tolist(),
+                                                          strict=True)]
+
+    def _codes(self) -> np.ndarray:
+        """The text's bytes as uint8 (no copy)."""
+        return np.frombuffer(self._bytes, dtype=np.uint8)
 
     @property
     def read(self) -> bool:
@@ -62,17 +72,18 @@ class PlainBlock:
 
     def numbers(self, j: int, mark: str) -> tuple[np.ndarray, np.ndarray]:
         """``(values, slow)`` of column ``j`` read with the decimal ``mark`` by the compiled loop: float64 of its
-        plain decimal cells (NaN: empty), and where a cell is left for ``float()`` (its value then undefined)."""
+        plain decimal cells (NaN: empty), and where a cell is left for ``float()`` (its value then undefined); the
+        values are row ``j`` of the chunk's values when :attr:`views`."""
         if self._numbers is None or self._numbers[0] != mark:  # (a file has one mark: read once a chunk)
             from tsae.io._number_kernels import decimal_cells
 
             values = np.empty((self.width, self.rows))
             slow = np.zeros((self.width, self.rows), dtype=bool)
-            decimal_cells(np.frombuffer(self._text.encode("ascii"), dtype=np.uint8), ord(self._delimiter), ord(mark),
-                          values, slow)
+            decimal_cells(self._codes(), ord(self._delimiter), ord(mark), values, slow)
             self._numbers = (mark, values, slow)
         _, values, slow = self._numbers
-        return values[j].copy(), slow[j]  # a copy: not a view holding every column's values
+        # a copy unless asked: a view holds every column's values
+        return (values[j] if self.views else values[j].copy()), slow[j]
 
 
 class PlainColumn(Sequence[str]):

@@ -39,6 +39,7 @@ from typing import Any, TextIO, cast
 import numpy as np
 
 from tsae.io.clock_columns import DayWraps, clock_lines, clock_plan
+from tsae.io.heap import drop_pages, give_back
 from tsae.io.influx import InfluxCsv, influx_lines
 from tsae.io.labview import LabviewCommas, LabviewError, LabviewTabs, labview_lines
 from tsae.io.paths import TABLE_SUFFIXES, kind_suffix
@@ -286,6 +287,9 @@ def _commented_header(comments: list[tuple[int, list[str]]], head: tuple[int, li
 _SPACES = np.array([chr(code).isspace() for code in range(128)])
 #: a line whose first cell is a comment (:func:`~tsae.io.table_cells.is_comment`), or may be one
 _COMMENT_START = re.compile(r"^[\t\x0b\x0c\x1c-\x1f ]*#", re.MULTILINE)
+_COMMENT_START_BYTES = re.compile(_COMMENT_START.pattern.encode("ascii"), re.MULTILINE)
+#: lines of a chunk up to which :func:`_plain_text` writes their text a line at a time
+_LINE_BY_LINE = 1 << 10
 
 
 def _plain_dialect(dialect: Any) -> bool:
@@ -312,19 +316,37 @@ def _plain_columns(lines: list[str], dialect: Any, width: int, compiled: bool = 
     return [PlainColumn(block, j) for j in range(width)]
 
 
-def _plain_text(lines: list[str], dialect: Any, width: int, compiled: bool = False) -> str | None:
-    """The text of ``lines``, each ending in a line feed, when each is a plain row of ``width`` cells
-    (:func:`_plain_columns`), else None."""
-    text = "".join(lines)
-    if (not lines or not text.isascii() or '"' in text or (dialect.quotechar or '"') in text or "\x00" in text
-            or "#" in text and _COMMENT_START.search(text)):
-        return None
-    if "\r" in text:
-        text = text.replace("\r\n", "\n")
-        if "\r" in text:
+def _plain_text(lines: list[str], dialect: Any, width: int, compiled: bool = False) -> bytes | bytearray | None:
+    """The text of ``lines`` (ASCII bytes), each ending in a line feed, when each is a plain row of ``width`` cells
+    (:func:`_plain_columns`), else None.
+
+    The bytes of a few long lines are written a line at a time into one buffer: the lines and their text, not also
+    the text as a string (a wide table's sample of 200 lines of 100,000 cells is 160 MB a copy)."""
+    text: bytes | bytearray
+    if len(lines) > _LINE_BY_LINE:  # many short lines (a long table's): joined at once, not a Python step a line
+        joined = "".join(lines)
+        if not joined.isascii():
             return None
-    if not text.endswith("\n"):  # the last line of the text
-        text += "\n"
+        text = joined.encode("ascii")
+        del joined
+    else:
+        if not lines or not all(line.isascii() for line in lines):
+            return None
+        text = bytearray(sum(len(line) for line in lines))
+        at = 0
+        for line in lines:
+            text[at: at + len(line)] = line.encode("ascii")
+            at += len(line)
+    quote = dialect.quotechar or '"'
+    if (b'"' in text or quote.isascii() and quote.encode("ascii") in text or b"\x00" in text
+            or b"#" in text and _COMMENT_START_BYTES.search(text)):
+        return None
+    if b"\r" in text:
+        text = text.replace(b"\r\n", b"\n")
+        if b"\r" in text:
+            return None
+    if not text.endswith(b"\n"):  # the last line of the text
+        text += b"\n"
     if not _plain_lines(text, dialect.delimiter, width, compiled):
         return None
     return text
@@ -345,13 +367,16 @@ def _plain_sample(body: Iterator[tuple[int, list[str]]], lines: _Lines, dialect:
     if first is None or dialect.skipinitialspace or lines.number != first[0] or not any(c.strip() for c in first[1]):
         return ([] if first is None else [first]), None
     block = lines.block(_KIND_ROWS - 1)
-    text = _plain_text(block, dialect, width, compiled=True) if block else ""
     head = _joined_text([first[1]], dialect.delimiter, width)
-    if text is None or head is None:
+    text = None if head is None else _plain_text([head, *block], dialect, width, compiled=True)
+    if text is None:
         lines.give_back(block)
         return [first], None
-    columns = _text_columns(head + text, dialect.delimiter, width, 1 + len(block))
-    return [first], (list(range(first[0], first[0] + 1 + len(block))), columns, True)
+    rows = 1 + len(block)
+    del block  # (its lines are no longer needed: not held beside their text)
+    give_back()  # their pages, before the text's numbers are read into new arrays
+    columns = _text_columns(text, dialect.delimiter, width, rows)
+    return [first], (list(range(first[0], first[0] + rows)), columns, True)
 
 
 def _joined_text(rows: list[list[str]], delimiter: str, width: int) -> str | None:
@@ -364,7 +389,7 @@ def _joined_text(rows: list[list[str]], delimiter: str, width: int) -> str | Non
     return text
 
 
-def _text_columns(text: str, delimiter: str, width: int, rows: int) -> list[PlainColumn]:
+def _text_columns(text: str | bytes | bytearray, delimiter: str, width: int, rows: int) -> list[PlainColumn]:
     """The columns of ``text``, ``rows`` lines of ``width`` cells, each as it is between its delimiters."""
 
     def split(text: str) -> list[list[str]]:
@@ -401,11 +426,11 @@ def _initial_spaces_dropped(text: str, delimiter: str) -> str:
     return text.lstrip(" ")
 
 
-def _plain_lines(text: str, delimiter: str, width: int, compiled: bool = False) -> bool:
+def _plain_lines(text: str | bytes | bytearray, delimiter: str, width: int, compiled: bool = False) -> bool:
     """Whether each line of ``text`` (ASCII, each ending in ``\\n``) has ``width - 1`` delimiters, a character
     neither a delimiter nor whitespace, and cells no longer than a cell may be (``compiled``: told by a compiled
     loop)."""
-    codes = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+    codes = np.frombuffer(text.encode("ascii") if isinstance(text, str) else text, dtype=np.uint8)
     if compiled:
         from tsae.io._number_kernels import plain_lines
 
@@ -523,7 +548,8 @@ def _first_non_number(cells: Sequence[str], decimal: str | None) -> int | None:
 
 def _joined(chunks: list[np.ndarray] | None) -> np.ndarray:
     assert chunks is not None
-    joined = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+    # (a copy of a view of a chunk's values: the view holds every column's, :attr:`PlainBlock.views`)
+    joined = chunks[0] if len(chunks) == 1 and chunks[0].base is None else np.concatenate(chunks)
     chunks.clear()
     return joined
 
@@ -603,6 +629,8 @@ def _chunks(rows: Iterator[tuple[int, list[str]]], ahead: int, lines: _Lines | N
                 done += len(block)
                 lined: Sequence[int] = range(lines.number - len(block) + 1, lines.number + 1)
                 del block  # not held while the chunk is converted
+                if rows_a_chunk != READ_ROWS:  # a chunk of a wide table: lines of up to a megabyte, the heap's pages
+                    give_back()
                 yield lined, plain
                 del plain  # nor while the next one is read
                 continue
@@ -711,6 +739,8 @@ def _scan_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0, text_col
             blank_tail[i] = blank_tail[i] and not any(c.strip() for c in cells[len(cells) - len(blank_tail) + i])
         doomed = scan.doomed
         compiled = len(lines) * width >= COMPILED_FROM_CELLS  # a wide table's chunk: worth loading numba for
+        if values and cells and isinstance(cells[0], PlainColumn):
+            cells[0].block.views = True  # every column's values kept: a view each of the chunk's (_assembled)
         for j, column in enumerate(columns):
             if convert is None or j in convert:
                 _convert(column, cells[j], scan.n, lines, doomed is None, doomed is None or (column.rank, j) < doomed,
@@ -837,17 +867,73 @@ def _read_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0, text_col
     scan = _last(_scan_rows(path, handle, dialect, skip, text_columns))
     decided = _decide(path, scan, text_columns)
     columns = scan.columns
-    values = np.empty((len(decided.channels), scan.n))
-    for row, j in enumerate(decided.channels):  # one channel at a time: its chunks and the table, not twice the table
-        chunks = columns[j].floats
-        assert chunks is not None
-        np.concatenate(chunks, out=values[row])
-        chunks.clear()
+    give_back()  # (what the chunks' lines and cells left free: before the table's pages are touched)
+    values = _assembled([columns[j].floats for j in decided.channels], decided.channels, scan.n)
     header, time_idx, label_idx = scan.header, decided.time_idx, decided.label_idx
     return Table(values=values, columns=[header[j] for j in decided.channels],
                  time=decided.time, time_name=None if time_idx is None else header[time_idx],
                  label=decided.label, label_name=None if label_idx is None else header[label_idx],
                  time_utc=decided.time_utc, text_columns=decided.texts, mixed_columns=decided.mixed)
+
+
+def _assembled(channels: list[list[np.ndarray] | None], index: list[int], n: int) -> np.ndarray:
+    """The ``(channels, n)`` values of the channels' chunks, each chunk let go once copied: the table's pages are
+    touched as its chunks are freed, so the memory held is about the table once, not twice.
+
+    A chunk whose channels' values are all rows of one array (:attr:`~tsae.io.table_plain.PlainBlock.views`) is
+    copied in one step, a slice of channels at a time, each slice's pages handed back once copied
+    (:func:`~tsae.io.heap.drop_pages`: the chunk's array, up to most of the table, and the table are not held
+    whole together); other chunks a channel at a time. ``index``: the channels'
+    columns."""
+    values = np.empty((len(channels), n))
+    lists = [chunks for chunks in channels if chunks is not None]
+    assert len(lists) == len(channels)
+    done = [0] * len(lists)
+    columns = np.array(index, dtype=np.int64)
+    for k in range(max((len(chunks) for chunks in lists), default=0)):
+        kth = [chunks[k] if k < len(chunks) else None for chunks in lists]
+        base = kth[0].base if kth[0] is not None else None
+        rows = None if base is None or base.ndim != 2 or len(set(done)) != 1 else _rows_of(kth, base, columns)
+        if rows is not None:
+            assert base is not None
+            size = base.shape[1]
+            for start in range(0, len(rows), _ASSEMBLE_ROWS):  # (a copy of the rows taken, a slice at a time)
+                part = rows[start: start + _ASSEMBLE_ROWS]
+                values[start: start + len(part), done[0]: done[0] + size] = base[part]
+                if part[-1] - part[0] == len(part) - 1:  # rows of channels only, read for the last time
+                    drop_pages(base, int(part[0]) * base.strides[0], (int(part[-1]) + 1) * base.strides[0])
+            done = [at + size for at in done]
+        else:
+            for row, chunk in enumerate(kth):
+                if chunk is not None:
+                    values[row, done[row]: done[row] + len(chunk)] = chunk
+                    done[row] += len(chunk)
+        del kth, base
+        for chunks in lists:
+            if k < len(chunks):
+                chunks[k] = _NOTHING  # let go: its chunk's array is freed once no channel holds it
+    assert all(at == n for at in done)
+    for chunks in lists:
+        chunks.clear()
+    return values
+
+
+#: a chunk let go (:func:`_assembled`)
+_NOTHING = np.empty(0)
+#: channels copied at a time from a chunk's values (:func:`_assembled`)
+_ASSEMBLE_ROWS = 1 << 12
+
+
+def _rows_of(chunk: list[np.ndarray | None], base: np.ndarray, index: np.ndarray) -> np.ndarray | None:
+    """``index`` (the channels' columns), the rows of ``base`` (a chunk's ``(width, rows)`` values, a column a row)
+    that ``chunk`` (the channels' values of the chunk) are, or None when one is not a whole row of it."""
+    if any(c is None or c.base is not base or c.shape[0] != base.shape[1] for c in chunk):
+        return None
+    start, step = base.__array_interface__["data"][0], base.strides[0]
+    for at in {0, len(chunk) - 1}:  # (each is column j's row j, as PlainBlock.numbers gives it: a check, not a search)
+        if chunk[at].__array_interface__["data"][0] != start + step * int(index[at]):  # type: ignore[union-attr]
+            return None
+    return index
 
 
 @contextlib.contextmanager
