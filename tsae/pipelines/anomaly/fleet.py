@@ -86,6 +86,31 @@ class _Warnings:
             warnings.warn(f"{self.table} ({name}{more}): {text}", category, stacklevel=4)
 
 
+class _Cores:
+    """Fresh scoring cores for the devices: the first built as :meth:`Detector.core` builds it, the others forked from
+    it (a :class:`~tsae.pipelines.anomaly.blueprint.Blueprint` sharing the detector's state, networks and terms, which
+    scoring never changes, as the monitor's devices share them); built again if a device's detector differs in what
+    the core is made of (its device, drift settings or state)."""
+
+    def __init__(self) -> None:
+        self.key: tuple[Any, ...] | None = None
+        self.blueprint: Any = None
+
+    def __call__(self, det: Any) -> Any:
+        from tsae.pipelines.anomaly.blueprint import Blueprint
+        from tsae.pipelines.anomaly.silent import scoring_core
+
+        key = (id(det.state_), str(det.device), det.drift_rate, det.drift_every)
+        if key != self.key:
+            core = det.core(device=det.device, early=True)
+            inner = scoring_core(core)
+            shared = [det, inner.state, *(scale.model for scale in inner.scales if scale.model is not None),
+                      *(scale.term for scale in inner.scales)]
+            self.key, self.blueprint = key, Blueprint(core, shared)
+            return core
+        return self.blueprint.copy()
+
+
 def _device_error(error: ValueError, device_path: Path, table: Path, name: str) -> ValueError:
     return ValueError(str(error).replace(str(device_path), f"{table} ({name})"))
 
@@ -141,6 +166,7 @@ def score_devices_file(test_path: str | Path, detector: Any, output: str | Path,
         raise ValueError(f"{test_path}: the device column {clash[0]!r} is a sensor of the detector: group by a column "
                          "that names the devices, not one of their sensors")
     told = _Warnings(test_path)
+    cores = _Cores()
     per_device: list[dict[str, Any]] = []
     skipped: list[str] = []
     silent: list[dict[str, Any]] = []  # the silent sensors (a few a device at most)
@@ -175,7 +201,7 @@ def score_devices_file(test_path: str | Path, detector: Any, output: str | Path,
                     warnings.simplefilter("always")
                     try:
                         summary = score_file(device.path, det, scores, events=device_events if events_path else False,
-                                             quiet=True, report=False, **options)
+                                             quiet=True, report=False, cores=cores, **options)
                     except ValueError as error:
                         if not any(skip in str(error) for skip in _DEVICE_SKIPS):
                             raise _device_error(error, device.path, test_path, name) from None
