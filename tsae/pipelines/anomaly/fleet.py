@@ -4,8 +4,10 @@ Each device's rows are scored as their own series, exactly as :func:`~tsae.pipel
 a file of that device's rows alone (its own windows, time order, repair, silent sensors and events): the table is
 split into one file per device on disk (:func:`~tsae.pipelines.anomaly.fleet_split.split_devices`, a line at a
 time), then each device's file is scored and its scores and events appended to the outputs, the device column(s)
-added, before the next device is scored. The memory is what one device's scoring needs, whatever the number of
-devices; the disk holds a copy of the table while it is scored.
+added, before the next device is scored. The detector is loaded once and its scoring core built once, each device
+scored by a fork of it (:class:`_Cores`): what a device costs beyond its rows is mostly reading its file. The memory
+is what one device's scoring needs, whatever the number of devices; the disk holds a copy of the table while it is
+scored.
 
 The scores CSV holds the devices one after the other (in the order each first appears in the table; each device's
 rows in table order), the device column(s) after the time column (first without one); the JSON events file's events
