@@ -163,9 +163,9 @@ def split_devices(path: str | Path, group_by: Sequence[str], folder: str | Path)
         if not line.strip() or (line.lstrip().startswith("#") and is_comment(line)):
             continue
         if one is not None and '"' not in line:  # one device column, no quotes: its cell cut out of the text
-            text = _without_cell(line, sep, one)
-            if text is not None:
-                cell, text = text
+            cut = _without_cell(line, sep, one)
+            if cut is not None:
+                cell, text = cut
                 key: tuple[str, ...] = (cell.strip(),)
                 if key[0]:
                     device = found.get(key)
