@@ -288,3 +288,35 @@ def test_fit_groups_calibrates_each_device_alone():
     assert grouped.threshold_ < 1.5 * one.threshold_
     assert np.isfinite(grouped.decision_scores_).all()
     assert grouped.labels_.sum() <= one.labels_.sum() + 24  # no device's start flagged as a seam
+
+
+def test_split_cuts_the_device_cell_as_the_fields_do(tmp_path):
+    """The split's fast path (one device column, a line without quotes) writes what the fields joined again write:
+    the device column first, in the middle and last, short lines, empty cells, a quoted line among plain ones."""
+    import csv
+    import random
+
+    rng = random.Random(0)
+    for column in range(3):
+        names = ["a", "b", "c"]
+        names.insert(column, "host")
+        lines = [",".join(names)]
+        for k in range(300):
+            cells = [rng.choice(["", "1", " 2 ", "3.5", "NA"]) for _ in range(3)]
+            cells.insert(column, rng.choice(["d1", "d2", " d1 ", "d3"]))
+            line = ",".join(cells)
+            lines.append(line if k % 50 else line.replace("3.5", '"3.5"'))
+        lines += ["d1", "d2,1"]  # short lines
+        table = write(tmp_path / f"t{column}.csv", lines)
+        folder = tmp_path / f"out{column}"
+        folder.mkdir()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tables = split_devices(table, ["host"], folder)
+        for device in tables.devices:
+            expected = [",".join(n for n in names if n != "host")]
+            for line in lines[1:]:
+                fields = next(csv.reader([line]))
+                if len(fields) > column and fields[column].strip() == device.key[0]:
+                    expected.append(",".join(f for i, f in enumerate(fields) if i != column))
+            assert device.path.read_text().splitlines() == expected

@@ -638,7 +638,8 @@ class Detector:
 
     def _score_each(self, X: Any, device: Any, silence: int | None,
                     each: Callable[[np.ndarray, np.ndarray], None], times: Any = None,
-                    onset: Callable[[np.ndarray], None] | None = None) -> list[tuple[int, int, int]]:
+                    onset: Callable[[np.ndarray], None] | None = None,
+                    core: Any = None) -> list[tuple[int, int, int]]:
         """:meth:`_score_silent` a block at a time: ``each`` is given each block's scores ``(m,)`` and contribution
         rows ``(m, n_sensors)`` as they are final, in order
         (:func:`~tsae.pipelines.anomaly.block_scoring.score_blocks`); the silent stretches are returned (``tsae detect
@@ -646,7 +647,9 @@ class Detector:
         :class:`~tsae.pipelines.anomaly.block_scoring.RowReader` (a long file's rows, read as they are scored), whose
         length and values its caller checked (its rows have the ``seasonal_`` profile removed already). ``onset`` is
         given each block's early error rows before ``each`` its scores (for the events' bounds: see
-        :func:`~tsae.pipelines.anomaly.block_scoring.score_blocks`)."""
+        :func:`~tsae.pipelines.anomaly.block_scoring.score_blocks`). ``core``: a fresh core of this detector as
+        :meth:`core` builds it (``device``, ``early=onset is not None``), such as a fork of one (a fleet's devices,
+        :func:`~tsae.pipelines.anomaly.fleet.score_devices_file`); None: built here."""
         silence = silence_setting(silence)
         if not isinstance(X, RowReader):
             raw, X = X, self._series(X)
@@ -658,7 +661,8 @@ class Detector:
                                  "sensor reads)")
         n = X.n if isinstance(X, RowReader) else X.shape[1]
         with torch_threads(self.threads, native=True):
-            core = self.core(device=self.device if device is None else device, early=onset is not None)
+            if core is None:
+                core = self.core(device=self.device if device is None else device, early=onset is not None)
             return score_blocks(core, X, each, shows_progress(self.quiet, n), silence, onset)
 
     def _without_profile(self, X: np.ndarray, raw: Any, times: Any) -> np.ndarray:

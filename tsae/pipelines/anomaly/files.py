@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import copy
 import warnings
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -373,7 +373,8 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
                plot: str | Path | None = None, events: str | Path | Literal[False] | None = None, device: str = "auto",
                quiet: bool = False, drift_rate: float | None = None, drift_every: int | None = None,
                silence: int | None = 100, report: bool = True, timezone: str | None = None,
-               group_by: str | Sequence[str] | None = None) -> dict[str, Any]:
+               group_by: str | Sequence[str] | None = None,
+               cores: Callable[[Detector], Any] | None = None) -> dict[str, Any]:
     """Score a CSV with a fitted detector (``tsae detect score``).
 
     Writes ``output`` (CSV: the time column when the input had one, ``score``, ``anomaly``
@@ -410,6 +411,9 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     device's rows are scored as their own series, as a file of them alone would be, and the outputs carry the device
     column(s) (:func:`~tsae.pipelines.anomaly.fleet.score_devices_file`; no ``plot``). The summary then adds
     ``devices``, ``devices_skipped`` and ``by_device``.
+
+    ``cores``: given the detector as it scores (its settings overridden), a fresh scoring core of it, as
+    :meth:`Detector.core` builds it with ``early=True`` (a fleet's devices fork one; None: built here).
     """
     if group_columns(group_by):
         if plot:
@@ -513,7 +517,8 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
             dates = _profile_times(test_path, det, time, table.time_utc)
             if dates is not None and source is not None:  # a long table's rows, the profile removed as they are read
                 rows_in = _without_profile(rows_in, det, dates)
-            stretches = det._score_each(rows_in, None, silence, block, dates, tracker.push_onset)
+            stretches = det._score_each(rows_in, None, silence, block, dates, tracker.push_onset,
+                                        core=None if cores is None else cores(det))
             if source is not None:
                 source.finish()  # a file that changed while it was read is an error, and no output
         found.extend(tracker.flush())

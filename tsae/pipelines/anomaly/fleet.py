@@ -4,8 +4,10 @@ Each device's rows are scored as their own series, exactly as :func:`~tsae.pipel
 a file of that device's rows alone (its own windows, time order, repair, silent sensors and events): the table is
 split into one file per device on disk (:func:`~tsae.pipelines.anomaly.fleet_split.split_devices`, a line at a
 time), then each device's file is scored and its scores and events appended to the outputs, the device column(s)
-added, before the next device is scored. The memory is what one device's scoring needs, whatever the number of
-devices; the disk holds a copy of the table while it is scored.
+added, before the next device is scored. The detector is loaded once and its scoring core built once, each device
+scored by a fork of it (:class:`_Cores`): what a device costs beyond its rows is mostly reading its file. The memory
+is what one device's scoring needs, whatever the number of devices; the disk holds a copy of the table while it is
+scored.
 
 The scores CSV holds the devices one after the other (in the order each first appears in the table; each device's
 rows in table order), the device column(s) after the time column (first without one); the JSON events file's events
@@ -86,6 +88,31 @@ class _Warnings:
             warnings.warn(f"{self.table} ({name}{more}): {text}", category, stacklevel=4)
 
 
+class _Cores:
+    """Fresh scoring cores for the devices: the first built as :meth:`Detector.core` builds it, the others forked from
+    it (a :class:`~tsae.pipelines.anomaly.blueprint.Blueprint` sharing the detector's state, networks and terms, which
+    scoring never changes, as the monitor's devices share them); built again if a device's detector differs in what
+    the core is made of (its device, drift settings or state)."""
+
+    def __init__(self) -> None:
+        self.key: tuple[Any, ...] | None = None
+        self.blueprint: Any = None
+
+    def __call__(self, det: Any) -> Any:
+        from tsae.pipelines.anomaly.blueprint import Blueprint
+        from tsae.pipelines.anomaly.silent import scoring_core
+
+        key = (id(det.state_), str(det.device), det.drift_rate, det.drift_every)
+        if key != self.key:
+            core = det.core(device=det.device, early=True)
+            inner = scoring_core(core)
+            shared = [det, inner.state, *(scale.model for scale in inner.scales if scale.model is not None),
+                      *(scale.term for scale in inner.scales)]
+            self.key, self.blueprint = key, Blueprint(core, shared)
+            return core
+        return self.blueprint.copy()
+
+
 def _device_error(error: ValueError, device_path: Path, table: Path, name: str) -> ValueError:
     return ValueError(str(error).replace(str(device_path), f"{table} ({name})"))
 
@@ -141,6 +168,7 @@ def score_devices_file(test_path: str | Path, detector: Any, output: str | Path,
         raise ValueError(f"{test_path}: the device column {clash[0]!r} is a sensor of the detector: group by a column "
                          "that names the devices, not one of their sensors")
     told = _Warnings(test_path)
+    cores = _Cores()
     per_device: list[dict[str, Any]] = []
     skipped: list[str] = []
     silent: list[dict[str, Any]] = []  # the silent sensors (a few a device at most)
@@ -175,7 +203,7 @@ def score_devices_file(test_path: str | Path, detector: Any, output: str | Path,
                     warnings.simplefilter("always")
                     try:
                         summary = score_file(device.path, det, scores, events=device_events if events_path else False,
-                                             quiet=True, report=False, **options)
+                                             quiet=True, report=False, cores=cores, **options)
                     except ValueError as error:
                         if not any(skip in str(error) for skip in _DEVICE_SKIPS):
                             raise _device_error(error, device.path, test_path, name) from None

@@ -107,6 +107,20 @@ def _header(path: Path, lines: Iterator[str], group_by: Sequence[str]) -> tuple[
     raise ValueError(f"{path}: no header line (a table whose columns include {', '.join(group_by)})")
 
 
+def _without_cell(line: str, sep: str, index: int) -> tuple[str, str] | None:
+    """The cell ``index`` of a line without quotes, and the line without it (``sep.join`` of the other cells, a line
+    end added), or None when the line has no such cell."""
+    start = 0
+    for _ in range(index):
+        start = line.find(sep, start) + 1
+        if start == 0:
+            return None
+    end = line.find(sep, start)
+    if end < 0:
+        return (line[start:], line[:start - 1] + "\n") if index else None
+    return line[start:end], line[:start] + line[end + 1:] + "\n"
+
+
 def split_devices(path: str | Path, group_by: Sequence[str], folder: str | Path) -> DeviceTables:
     """Write each device's rows of the table at ``path`` into its own CSV file under ``folder``.
 
@@ -144,12 +158,28 @@ def split_devices(path: str | Path, group_by: Sequence[str], folder: str | Path)
                     handle.write("".join(device._waiting))
                 device._waiting.clear()
 
+    one = columns[0] if len(columns) == 1 else None
     for line in lines:
-        if not line.strip() or is_comment(line):
+        if not line.strip() or (line.lstrip().startswith("#") and is_comment(line)):
             continue
+        if one is not None and '"' not in line:  # one device column, no quotes: its cell cut out of the text
+            cut = _without_cell(line, sep, one)
+            if cut is not None:
+                cell, text = cut
+                key: tuple[str, ...] = (cell.strip(),)
+                if key[0]:
+                    device = found.get(key)
+                    if device is not None:
+                        device._waiting.append(text)
+                        device.rows += 1
+                        held += len(text)
+                        if held > BUFFER_CHARS:
+                            write_out()
+                            held = 0
+                        continue
         fields = _split(line, sep)
         if len(fields) <= last:
-            key: tuple[str, ...] = ()
+            key = ()
         else:
             key = tuple(fields[i].strip() for i in columns)
         if not key or not all(key):
