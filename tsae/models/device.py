@@ -157,13 +157,17 @@ def native_threads(n: int) -> Iterator[None]:
 
 
 def _pools() -> Any:
-    """threadpoolctl's controller of the native thread pools loaded now, or None without threadpoolctl; made again
-    once torch is imported (its own pools loaded since)."""
-    return _pools_with("torch" in sys.modules)
+    """threadpoolctl's controller of the native thread pools loaded now, or None without threadpoolctl.
+
+    Scanned again whenever modules were imported since the last scan: a pool loads with a module (torch's OpenMP,
+    ``scipy.linalg``'s own OpenBLAS, which tsae no longer imports at start-up), and a controller taken before it
+    would leave it on every core. A loop that imports nothing new (a fleet's devices, a file's blocks) reuses one.
+    """
+    return _pools_after(len(sys.modules))
 
 
-@functools.cache
-def _pools_with(torch_loaded: bool) -> Any:
+@functools.lru_cache(maxsize=1)
+def _pools_after(modules: int) -> Any:
     try:
         from threadpoolctl import ThreadpoolController
     except ImportError:
