@@ -162,39 +162,29 @@ def split_devices(path: str | Path, group_by: Sequence[str], folder: str | Path)
     for line in lines:
         if not line.strip() or (line.lstrip().startswith("#") and is_comment(line)):
             continue
+        key: tuple[str, ...] = ()
+        text = ""
         if one is not None and '"' not in line:  # one device column, no quotes: its cell cut out of the text
             cut = _without_cell(line, sep, one)
-            if cut is not None:
-                cell, text = cut
-                key: tuple[str, ...] = (cell.strip(),)
-                if key[0]:
-                    device = found.get(key)
-                    if device is not None:
-                        device._waiting.append(text)
-                        device.rows += 1
-                        held += len(text)
-                        if held > BUFFER_CHARS:
-                            write_out()
-                            held = 0
-                        continue
-        fields = _split(line, sep)
-        if len(fields) <= last:
-            key = ()
-        else:
-            key = tuple(fields[i].strip() for i in columns)
-        if not key or not all(key):
-            tables.no_device += 1
-            tables.no_device_line = tables.no_device_line or line
-            continue
-        device = found.get(key)
-        if device is None:
-            device = found[key] = DeviceFile(key, folder / f"device{len(found)}.csv")
-            device._waiting.append(f"{sep_line}\n" if sep_line else "")
-            device._waiting.append(header + "\n")
-            held += len(sep_line) + len(header)
-            tables.devices.append(device)
-        rest = [cell for i, cell in enumerate(fields) if i not in columns]
-        text = (csv_line(rest, sep) if '"' in line else sep.join(rest)) + "\n"
+            if cut is not None and (cut[0].strip(),) in found:  # a device seen before (a new one: the fields)
+                key, text = (cut[0].strip(),), cut[1]
+        if not key:
+            fields = _split(line, sep)
+            if len(fields) > last:
+                key = tuple(fields[i].strip() for i in columns)
+            if not key or not all(key):
+                tables.no_device += 1
+                tables.no_device_line = tables.no_device_line or line
+                continue
+            if key not in found:
+                device = found[key] = DeviceFile(key, folder / f"device{len(found)}.csv")
+                device._waiting.append(f"{sep_line}\n" if sep_line else "")
+                device._waiting.append(header + "\n")
+                held += len(sep_line) + len(header)
+                tables.devices.append(device)
+            rest = [cell for i, cell in enumerate(fields) if i not in columns]
+            text = (csv_line(rest, sep) if '"' in line else sep.join(rest)) + "\n"
+        device = found[key]
         device._waiting.append(text)
         device.rows += 1
         held += len(text)
