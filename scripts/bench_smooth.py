@@ -132,6 +132,29 @@ def rmse(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.sqrt(np.mean((a - b) ** 2)))
 
 
+def read_output(path: Path) -> np.ndarray:
+    """A command's output series ``(channels, n)``: a ``.npy`` array or a CSV with a header line."""
+    return np.load(path) if path.suffix == ".npy" else np.loadtxt(path, delimiter=",", skiprows=1).T
+
+
+def run_both(command: str, src: Path, out: Path, before: Path | None, label: str,
+             describe: Callable[[np.ndarray], str]) -> tuple[float, float, float, np.ndarray]:
+    """``tsae COMMAND SRC -o OUT -q`` of this tree: its CPU s, wall s, peak MB and output. With ``before``, that
+    tree's run first, printed (``label``, ``describe`` of its output), then whether the two outputs are the same."""
+    earlier = None
+    if before is not None:
+        b_cpu, b_wall, b_peak = run_cli([command, str(src), "-o", str(out), "-q"], before)
+        earlier = read_output(out)
+        print(f"{label}, before ({before}): tsae {b_cpu:.1f} s CPU, {b_wall:.1f} s wall, {b_peak:.0f} MB; "
+              f"{describe(earlier)}", flush=True)
+    cpu, wall, peak = run_cli([command, str(src), "-o", str(out), "-q"])
+    values = read_output(out)
+    if earlier is not None:
+        print(f"  before vs after: same values {np.array_equal(earlier, values)}, max abs difference "
+              f"{float(np.max(np.abs(earlier - values))):.3g}", flush=True)
+    return cpu, wall, peak, values
+
+
 def bench(n: int, channels: int, folder: Path, only: str | None, csv: bool, seed: int,
           before: Path | None = None) -> None:
     truth, noisy, gaps = make_series(channels, n, seed)
@@ -147,18 +170,9 @@ def bench(n: int, channels: int, folder: Path, only: str | None, csv: bool, seed
         kind = src.suffix[1:]
         if only in (None, "impute"):
             out = src.with_name(f"imputed_{src.name}")
-            if before is not None:
-                b_cpu, b_wall, b_peak = run_cli(["impute", str(src), "-o", str(out), "-q"], before)
-                b_filled = np.load(out) if kind == "npy" else np.loadtxt(out, delimiter=",", skiprows=1).T
-                print(f"impute {kind} {cells / 1e6:g}M cells, before ({before}): tsae {b_cpu:.1f} s CPU, "
-                      f"{b_wall:.1f} s wall, {b_peak:.0f} MB; RMSE on the gaps "
-                      f"{rmse(b_filled[missing], truth[missing]):.4f}", flush=True)
-            cpu, wall, peak = run_cli(["impute", str(src), "-o", str(out), "-q"])
-            filled = np.load(out) if kind == "npy" else np.loadtxt(out, delimiter=",", skiprows=1).T
-            if before is not None:
-                print(f"  before vs after: same values {np.array_equal(b_filled, filled)}, max abs difference "
-                      f"{float(np.max(np.abs(b_filled - filled))):.3g}", flush=True)
-                del b_filled
+            cpu, wall, peak, filled = run_both(
+                "impute", src, out, before, f"impute {kind} {cells / 1e6:g}M cells",
+                lambda values: f"RMSE on the gaps {rmse(values[missing], truth[missing]):.4f}")
             line, l_cpu, l_wall = timed(lambda: pandas_linear(gaps))
             spline, s_cpu, s_wall = timed(lambda: scipy_spline(gaps))
             print(f"impute {kind} {cells / 1e6:g}M cells: tsae {cpu:.1f} s CPU, {wall:.1f} s wall, {peak:.0f} MB; "
@@ -175,18 +189,9 @@ def bench(n: int, channels: int, folder: Path, only: str | None, csv: bool, seed
                 np.savetxt(src_noisy, noisy.T, delimiter=",", header=",".join(f"ch{c}" for c in range(channels)),
                            comments="", fmt="%.6g")
             out = src.with_name(f"smoothed_{src.name}")
-            if before is not None:
-                b_cpu, b_wall, b_peak = run_cli(["smooth", str(src_noisy), "-o", str(out), "-q"], before)
-                b_smoothed = np.load(out) if kind == "npy" else np.loadtxt(out, delimiter=",", skiprows=1).T
-                print(f"smooth {kind} {cells / 1e6:g}M cells, before ({before}): tsae {b_cpu:.1f} s CPU, "
-                      f"{b_wall:.1f} s wall, {b_peak:.0f} MB; RMSE to the truth {rmse(b_smoothed, truth):.4f}",
-                      flush=True)
-            cpu, wall, peak = run_cli(["smooth", str(src_noisy), "-o", str(out), "-q"])
-            smoothed = np.load(out) if kind == "npy" else np.loadtxt(out, delimiter=",", skiprows=1).T
-            if before is not None:
-                print(f"  before vs after: same values {np.array_equal(b_smoothed, smoothed)}, max abs difference "
-                      f"{float(np.max(np.abs(b_smoothed - smoothed))):.3g}", flush=True)
-                del b_smoothed
+            cpu, wall, peak, smoothed = run_both(
+                "smooth", src_noisy, out, before, f"smooth {kind} {cells / 1e6:g}M cells",
+                lambda values: f"RMSE to the truth {rmse(values, truth):.4f}")
             sg, g_cpu, g_wall = timed(lambda: scipy_savgol(noisy))
             print(f"smooth {kind} {cells / 1e6:g}M cells: tsae {cpu:.1f} s CPU, {wall:.1f} s wall, {peak:.0f} MB; "
                   f"scipy savgol {g_wall:.2f} s (x{wall / max(g_wall, 1e-9):.0f}); RMSE to the truth: tsae "

@@ -415,12 +415,13 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     ``cores``: given the detector as it scores (its settings overridden), a fresh scoring core of it, as
     :meth:`Detector.core` builds it with ``early=True`` (a fleet's devices fork one; None: built here).
     """
-    if group_columns(group_by):
+    devices = group_columns(group_by)
+    if devices:
         if plot:
             raise ValueError("a plot draws one series: not with group_by (plot a device's rows on their own)")
         from tsae.pipelines.anomaly.fleet import score_devices_file
 
-        summary = score_devices_file(test_path, detector, output, group_columns(group_by), events=events, quiet=quiet,
+        summary = score_devices_file(test_path, detector, output, devices, events=events, quiet=quiet,
                                      device=device, drift_rate=drift_rate, drift_every=drift_every, silence=silence,
                                      timezone=timezone)
         if report:

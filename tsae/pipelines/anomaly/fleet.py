@@ -113,6 +113,13 @@ class _Cores:
         return self.blueprint.copy()
 
 
+def _skip(device: Any, name: str, why: str, skipped: list[str], told: _Warnings) -> None:
+    """A device not scored: named in ``skipped``, its reason told once with the others', its file let go."""
+    skipped.append(name)
+    told.add([warnings.WarningMessage(f"not scored: {why}", UserWarning, __file__, 0)], device.path, name)
+    device.path.unlink()
+
+
 def _device_error(error: ValueError, device_path: Path, table: Path, name: str) -> ValueError:
     return ValueError(str(error).replace(str(device_path), f"{table} ({name})"))
 
@@ -193,11 +200,8 @@ def score_devices_file(test_path: str | Path, detector: Any, output: str | Path,
                 scores = folder / f"scores{plain}"
                 device_events = folder / ("events.csv" if events_csv else "events.json")
                 if device.rows < det.window_:  # known without reading it: a fleet of a row a device stays quick
-                    skipped.append(name)
-                    told.add([warnings.WarningMessage(f"not scored: {device.rows} row(s): shorter than the detector's "
-                                                      f"window ({det.window_})", UserWarning, __file__, 0)],
-                             device.path, name)
-                    device.path.unlink()
+                    _skip(device, name, f"{device.rows} row(s): shorter than the detector's window ({det.window_})",
+                          skipped, told)
                     continue
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always")
@@ -207,11 +211,7 @@ def score_devices_file(test_path: str | Path, detector: Any, output: str | Path,
                     except ValueError as error:
                         if not any(skip in str(error) for skip in _DEVICE_SKIPS):
                             raise _device_error(error, device.path, test_path, name) from None
-                        skipped.append(name)
-                        told.add([warnings.WarningMessage(f"{device.path}: not scored: "
-                                                          f"{str(error).replace(f'{device.path}: ', '')}",
-                                                          UserWarning, __file__, 0)], device.path, name)
-                        device.path.unlink()
+                        _skip(device, name, str(error).replace(f"{device.path}: ", ""), skipped, told)
                         continue
                 told.add(caught, device.path, name)
                 header_written = _append_scores(out, scores, device.key, delimiter, header_written, group_by)
