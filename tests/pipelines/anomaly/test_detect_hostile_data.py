@@ -323,3 +323,12 @@ def test_a_time_column_whose_step_no_detector_holds_is_told_in_words_about_the_t
     assert_one_line_error(result, "x.csv: the rows' times are", f"{shown} s apart", "[1e-30, 1e+30]")
     assert "--sample-interval" not in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.csv"]
+
+
+def test_a_wide_file_without_the_sensors_lists_whole_column_names_and_how_many_more(tmp_path, detector_file) -> None:
+    # the columns were joined and cut at 200 characters: "got columns c0, c1, ..., c41, )", as if that were all
+    names = [f"c{j}" for j in range(300)]
+    data = write_csv(tmp_path / "wide.csv", np.random.default_rng(0).normal(size=(80, 300)), sensors=names)
+    result = run("detect", "score", data, "--detector", detector_file, "-o", tmp_path / "s.csv")
+    assert_one_line_error(result, "wide.csv: missing sensor column(s)", "got columns c0, c1,", "c19 and 280 more)")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["wide.csv"]
