@@ -21,7 +21,7 @@ import numpy as np
 from tsae.errors import in_file
 from tsae.io.atomic import atomic_path
 from tsae.io.paths import ARRAY_SUFFIXES, AUDIO_SUFFIXES
-from tsae.io.series import channel_names, read_npy, refuse_infinite
+from tsae.io.series import ClipCount, channel_names, read_npy, refuse_infinite
 
 #: samples per channel read from the file at a time
 CHUNK = 1 << 16
@@ -272,10 +272,17 @@ def open_writer(path: Path, source: SeriesShape,
             raise ValueError(f"{path}: an audio output needs a sample rate (the input has none)")
         audio_in = source.meta.get("kind") == "audio"
         subtype = source.meta.get("subtype") if audio_in else None
+        clipped = ClipCount(path, subtype)  # told as write_series tells it: a FLAC of a float source clips at 1
         with open_audio_writer(path, int(round(source.rate)), source.channels, subtype=subtype, protect=protect,
                                format=format_like(path, source.meta.get("format") if audio_in else None),
                                channel_mask=source.meta.get("channel_mask") if audio_in else None) as audio:
-            yield audio.write
+
+            def write_audio(values: np.ndarray) -> None:
+                clipped.add(values)
+                audio.write(values)
+
+            yield write_audio
+        clipped.warn(stacklevel=3)
         return
     from tsae.io.series import array_out
 

@@ -269,20 +269,39 @@ def save_npy(path: str | os.PathLike, array: np.ndarray, *, protect: Sequence[st
     return path
 
 
+class ClipCount:
+    """Counts the samples written to the audio file ``path`` in ``subtype`` that its sample format clips (beyond full
+    scale, 1; none for a float format), block by block, and warns of them once at the end (:meth:`warn`)."""
+
+    def __init__(self, path: Path, subtype: str | None) -> None:
+        from tsae.io.audio import output_subtype
+
+        self.path, self.stored = path, output_subtype(path, subtype)
+        self.clips = self.stored not in ("FLOAT", "DOUBLE")
+        self.beyond = 0
+
+    def add(self, values: np.ndarray) -> None:
+        """Count the samples of the block ``values`` that will be clipped."""
+        if self.clips:
+            with np.errstate(invalid="ignore"):
+                self.beyond += int(np.count_nonzero(np.abs(values) > 1.0))
+
+    def warn(self, stacklevel: int = 2) -> None:
+        """One warning naming the file, its sample format and the samples it clipped (none: no warning)."""
+        import warnings
+
+        from tsae.io.audio import AudioWarning
+
+        if self.beyond:
+            warnings.warn(f"{self.path}: {self.beyond} sample(s) beyond full scale (1) clipped by {self.stored}; "
+                          "write .wav to keep them as floats", AudioWarning, stacklevel=stacklevel + 1)
+
+
 def _warn_clipping(path: Path, values: np.ndarray, subtype: str | None) -> None:
     """Warn when the sample format ``path`` is written in clips values beyond full scale (1)."""
-    import warnings
-
-    from tsae.io.audio import AudioWarning, output_subtype
-
-    stored = output_subtype(path, subtype)
-    if stored in ("FLOAT", "DOUBLE"):
-        return
-    with np.errstate(invalid="ignore"):
-        beyond = int(np.count_nonzero(np.abs(values) > 1.0))
-    if beyond:
-        warnings.warn(f"{path}: {beyond} sample(s) beyond full scale (1) clipped by {stored}; write .wav to keep "
-                      "them as floats", AudioWarning, stacklevel=3)
+    count = ClipCount(path, subtype)
+    count.add(values)
+    count.warn(stacklevel=3)
 
 
 def channel_names(meta: dict[str, Any], channels: int) -> list[str]:
@@ -349,5 +368,5 @@ def write_series(path: str | os.PathLike, values: np.ndarray, rate: float | None
                        time_utc=bool(meta.get("time_utc")), protect=tuple(protect))
 
 
-__all__ = ["array_meta", "array_out", "channel_names", "label_out", "read_series", "read_signal", "write_series",
-           "save_npy", "refuse_infinite", "refuse_transposed", "transposed_hint"]
+__all__ = ["ClipCount", "array_meta", "array_out", "channel_names", "label_out", "read_series", "read_signal",
+           "write_series", "save_npy", "refuse_infinite", "refuse_transposed", "transposed_hint"]

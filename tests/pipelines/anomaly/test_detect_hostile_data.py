@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
+from cli_helpers import assert_one_line_error, run
 
 from tsae.io.tables import TableWarning
 from tsae.pipelines.anomaly.detector import Detector, FitWarning
@@ -297,3 +298,37 @@ def test_the_api_refuses_a_series_without_a_valid_value_as_the_cli_does() -> Non
     half = X[:, :100].copy()
     half[0] = np.nan  # one dead sensor is an anomaly to score, not an error
     assert np.isfinite(det.decision_function(half)).all()
+
+
+@pytest.mark.parametrize("interval", ["1e-308", "5e-324"])
+def test_a_subnormal_sample_interval_is_one_line_naming_the_option(tmp_path, interval) -> None:
+    # a day of such intervals overflowed (OverflowError: cannot convert float infinity to integer), or the alarm
+    # budget's probability underflowed to 0 (math domain error): an internal error, or the file named for it
+    data = write_csv(tmp_path / "x.csv", make_series(300, 0))
+    result = run("detect", "fit", data, "-o", tmp_path / "d.tsae", "--epochs", "1", "--sample-interval", interval)
+    assert_one_line_error(result, "--sample-interval", "out of range [1e-30, 1e+30]")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.csv"]
+
+
+@pytest.mark.parametrize("step,shown", [(5e-324, "4.94066e-324"), (1e31, "1e+31")])
+def test_a_time_column_whose_step_no_detector_holds_is_told_in_words_about_the_times(tmp_path, step, shown) -> None:
+    # 5e-324 s apart was an internal error; 1e31 s apart "--sample-interval=1e+31 is out of range", an option the
+    # command line never gave, without the file
+    x = make_series(300, 0)
+    lines = ["time_s," + ",".join(SENSORS)] + [f"{i * step!r}," + ",".join(repr(float(v)) for v in row)
+                                                for i, row in enumerate(x)]
+    data = tmp_path / "x.csv"
+    data.write_text("\n".join(lines) + "\n")
+    result = run("detect", "fit", data, "-o", tmp_path / "d.tsae", "--epochs", "1")
+    assert_one_line_error(result, "x.csv: the rows' times are", f"{shown} s apart", "[1e-30, 1e+30]")
+    assert "--sample-interval" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.csv"]
+
+
+def test_a_wide_file_without_the_sensors_lists_whole_column_names_and_how_many_more(tmp_path, detector_file) -> None:
+    # the columns were joined and cut at 200 characters: "got columns c0, c1, ..., c41, )", as if that were all
+    names = [f"c{j}" for j in range(300)]
+    data = write_csv(tmp_path / "wide.csv", np.random.default_rng(0).normal(size=(80, 300)), sensors=names)
+    result = run("detect", "score", data, "--detector", detector_file, "-o", tmp_path / "s.csv")
+    assert_one_line_error(result, "wide.csv: missing sensor column(s)", "got columns c0, c1,", "c19 and 280 more)")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["wide.csv"]

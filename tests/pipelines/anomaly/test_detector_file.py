@@ -138,7 +138,10 @@ HEADER_CASES += [
     # the alarm budget's settings (read when the threshold is fitted again): no fit writes them beyond 1e30
     (_extra("settings.alarms_per_day", 1e308), "extra.settings.alarms_per_day", "1e+308 is out of range (0.0, 1e+30]"),
     (_extra("settings.sample_interval", 1e308), "extra.settings.sample_interval",
-     "1e+308 is out of range (0.0, 1e+30]"),
+     "1e+308 is out of range [1e-30, 1e+30]"),
+    # a day of 1e-308 s steps is more rows than float64 counts: fitting the threshold again was an internal error
+    (_extra("settings.sample_interval", 1e-308), "extra.settings.sample_interval",
+     "1e-308 is out of range [1e-30, 1e+30]"),
     # a whole number beyond float's range: OverflowError from math.isfinite, a traceback (fuzz)
     (_extra("settings.holdout", 10**400), "extra.settings.holdout", "must be a number in (0, 1)"),
     (_extra("settings.q", 10**60), "extra.settings.q", "must be a number in (0, 1)"),

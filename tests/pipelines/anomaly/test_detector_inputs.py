@@ -86,7 +86,7 @@ def test_fit_reads_an_absurd_training_value_as_missing(train_data):
 @pytest.mark.parametrize("params, message", [
     ({"drift_rate": 5}, r"drift_rate=5 is out of range \[0, 1\]"),
     ({"drift_rate": -0.1}, "drift_rate=-0.1 is out of range"),
-    ({"sample_interval": 0}, r"sample_interval=0 is out of range \(0, 1e\+30\]"),
+    ({"sample_interval": 0}, r"sample_interval=0 is out of range \[1e-30, 1e\+30\]"),
     ({"alarms_per_day": float("inf")}, r"alarms_per_day=inf is out of range \(0, 1e\+30\]$"),  # was "(0, inf]"
     ({"drift_every": 0}, "drift_every=0 is out of range"),
     ({"drift_every": 2.5}, "drift_every=2.5 must be an integer"),

@@ -13,6 +13,7 @@ import pytest
 import soundfile
 from cli_helpers import assert_one_line_error, run
 
+from tsae.io.audio import AudioWarning
 from tsae.io.tables import TableWarning, read_table
 from tsae.pipelines.compress.files import compress_file, decompress_file
 from tsae.pipelines.compress.series import compress_series, decompress_series
@@ -185,3 +186,22 @@ def test_the_bound_holds_in_the_audio_file_decompressed_in_its_sample_format(tmp
         decompress_file(tmp_path / f"{bound}.tsz", tmp_path / f"{bound}.wav")
         assert soundfile.info(tmp_path / f"{bound}.wav").subtype == subtype
         assert np.abs(soundfile.read(tmp_path / f"{bound}.wav", always_2d=True)[0] - source).max() <= bound
+
+
+@pytest.mark.parametrize("output", ["back.flac", "back.ogg"])
+def test_a_table_decompressed_into_a_clipping_audio_format_says_so(tmp_path, output):
+    # a table's values of 12 and 40 came back as 1.0 in a FLAC, in silence, "every sample within 0.001 of the
+    # source" (smooth and impute warn of the same file)
+    rows = _rows(0.5 * np.sin(np.arange(400) / 7).reshape(2, 200))
+    rows[40] = "39,12.5,-40.0"
+    data = tmp_path / "s.csv"
+    data.write_text("\n".join(rows) + "\n")
+    compress_file(None, data, tmp_path / "s.tsz", max_error=1e-3)
+    given = read_table(data, exact=True).values
+    beyond = int(np.count_nonzero(np.abs(given) > 1.0))
+    assert beyond == 2
+    with pytest.warns(AudioWarning, match=rf"{output}: {beyond} sample\(s\) beyond full scale \(1\) clipped by"):
+        decompress_file(tmp_path / "s.tsz", tmp_path / output)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AudioWarning)  # floats hold them: nothing to tell
+        decompress_file(tmp_path / "s.tsz", tmp_path / "back.wav")

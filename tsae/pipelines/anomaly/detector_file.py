@@ -231,7 +231,8 @@ class SettingRange:
 #: saves only what it can load again
 SETTING_RANGES: dict[str, SettingRange] = {
     "alarms_per_day": SettingRange("extra.settings.alarms_per_day", 0.0, MAX_MAGNITUDE, low_open=True),
-    "sample_interval": SettingRange("extra.settings.sample_interval", 0.0, MAX_MAGNITUDE, low_open=True,
+    # at least 1e-30 s: a day of shorter steps is more rows than float64 counts (a subnormal one's, 0 days)
+    "sample_interval": SettingRange("extra.settings.sample_interval", 1e-30, MAX_MAGNITUDE,
                                     optional=True),
     "drift_rate": SettingRange("extra.settings.drift_rate", 0.0, 1.0),
     "drift_every": SettingRange("extra.settings.drift_every", 1, MAX_INT_HPARAM, integer=True, optional=True),
@@ -256,6 +257,15 @@ def check_settings(values: dict[str, Any]) -> None:
         problem = SETTING_RANGES[name].problem(value)
         if problem:
             raise ValueError(f"{name}={value!r} {problem}")
+
+
+def check_time_step(step: float | None) -> None:
+    """Refuse a sample interval read from the rows' times (their median step) that a detector file could not hold
+    (:data:`SETTING_RANGES`), in words about the times, not a setting the caller never gave."""
+    bounds = SETTING_RANGES["sample_interval"]
+    if step is not None and bounds.problem(step):
+        raise ValueError(f"the rows' times are {step:g} s apart (their median step), outside the {bounds} s a "
+                         "detector's sample interval may be")
 
 
 def _bounded(path: Path, field: str, values: np.ndarray) -> np.ndarray:
@@ -639,5 +649,5 @@ def _short_smooth(path: Path, value: Any, smooth: int) -> list[tuple[int, float]
 
 
 __all__ = ["DETECTOR_KIND", "DETECTOR_VERSION", "FIELD_VERSIONS", "MAX_MAGNITUDE", "MAX_SAVED_RUNS",
-           "MAX_SAVED_SCORES", "SETTING_RANGES", "DetectorFile", "SettingRange", "check_settings", "fit_labels",
-           "flagged_runs", "read_detector_state", "saved_runs", "saved_scores", "term_arrays"]
+           "MAX_SAVED_SCORES", "SETTING_RANGES", "DetectorFile", "SettingRange", "check_settings", "check_time_step",
+           "fit_labels", "flagged_runs", "read_detector_state", "saved_runs", "saved_scores", "term_arrays"]

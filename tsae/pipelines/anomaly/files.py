@@ -24,7 +24,7 @@ from tsae.io.paths import (
 from tsae.io.time_order import warn_time_order
 from tsae.pipelines.anomaly.block_scoring import RowReader
 from tsae.pipelines.anomaly.detector import Detector, FitWarning, check_family
-from tsae.pipelines.anomaly.detector_file import check_drift_every_used
+from tsae.pipelines.anomaly.detector_file import check_drift_every_used, check_time_step
 from tsae.pipelines.anomaly.fleet import device_interval, devices_table, group_columns
 from tsae.pipelines.anomaly.plot_envelope import Envelope
 from tsae.pipelines.anomaly.profile_times import profile_dates
@@ -100,6 +100,10 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
     if sample_interval is None:
         sample_interval = median_step(table.time, table.time_name) if labels is None else \
             device_interval(table, labels)
+        try:
+            check_time_step(sample_interval)
+        except ValueError as error:
+            raise ValueError(f"{train_path}: {error}") from None
     det = Detector(model=family, window=window, threshold=threshold, device=device, quiet=quiet,
                    epochs=epochs, sample_interval=sample_interval, **options)
     check_family(family)  # not the training file's problem: its message does not name the file

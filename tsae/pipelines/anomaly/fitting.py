@@ -36,6 +36,7 @@ from tsae.engine.preprocess import Normalizer
 from tsae.errors import shown
 from tsae.models.trainer import whole_number
 from tsae.pipelines.anomaly.block_scoring import score_blocks, shows_progress
+from tsae.pipelines.anomaly.detector_file import check_time_step
 from tsae.pipelines.anomaly.early import early_scores
 from tsae.pipelines.anomaly.scoring import (
     _EPS,
@@ -181,6 +182,7 @@ class DetectorFit:
         check_family(det.model)
         det.sample_interval_ = det.sample_interval if det.sample_interval is not None else \
             interval if interval is not None else index_interval(X)
+        check_time_step(det.sample_interval_)  # given, it was checked as a setting; from the times, here
         det.time_name_ = None  # a table's time column: set by the caller that read the table
         X, names = as_series(X, sensors)
         if self.groups is not None:

@@ -49,8 +49,10 @@ def sensor_order(columns: Sequence[str], sensors: Sequence[str], name: str, *,
         return [list(columns).index(s) for s in sensors], False
     if by_position and len(columns) == len(sensors) and not set(columns) & set(sensors):
         return list(range(len(columns))), True
+    # whole names, then how many more: text cut at 200 characters ended "c41, )", as if that were all of them
+    got = ", ".join(columns[:20]) + (f" and {len(columns) - 20} more" if len(columns) > 20 else "")
     raise ValueError(f"{name}{': ' if name else ''}missing sensor column(s) {', '.join(missing)} (the detector knows "
-                     f"{', '.join(sensors)}; got columns {', '.join(columns)[:200]}){row_numbers_hint(missing)}")
+                     f"{', '.join(sensors)}; got columns {got}){row_numbers_hint(missing)}")
 
 
 def sensor_columns(x: Any, sensors: Sequence[str], name: str = "X") -> Any:
