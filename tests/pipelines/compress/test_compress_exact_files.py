@@ -205,3 +205,33 @@ def test_a_table_decompressed_into_a_clipping_audio_format_says_so(tmp_path, out
     with warnings.catch_warnings():
         warnings.simplefilter("error", AudioWarning)  # floats hold them: nothing to tell
         decompress_file(tmp_path / "s.tsz", tmp_path / "back.wav")
+
+
+@pytest.mark.parametrize("chunk", [100_000, 50])  # read whole, or the range from a first pass over blocks
+def test_a_relative_range_set_by_a_glitch_cell_is_told(tmp_path, chunk):
+    """One cell of 1e31 made column a's relative bound 1e28: its other values came back as 0.0, told only by the
+    summary's max error. Now a warning names the file and the column; column b, and a file without it, say nothing."""
+    x = walk(200, seed=1)
+    rows = _rows(x)
+    rows[30] = f"29,1e31,{float(x[1, 29])!r}"
+    data, clean = tmp_path / "s.csv", tmp_path / "clean.csv"
+    data.write_text("\n".join(rows) + "\n")
+    clean.write_text("\n".join(_rows(x)) + "\n")
+    with pytest.warns(TableWarning, match=r"s\.csv: cells beyond 1e\+30 in magnitude \(up to 1e\+31\) set the range "
+                                          r"of a, so the relative bound") as caught:
+        compress_file(None, data, tmp_path / "s.tsz", max_error=1e-3, relative=True, chunk=chunk)
+    assert len([w for w in caught if "relative bound" in str(w.message)]) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        compress_file(None, clean, tmp_path / "clean.tsz", max_error=1e-3, relative=True, chunk=chunk)
+
+
+def test_compress_series_tells_a_range_set_by_a_glitch_cell_and_not_one_of_huge_values_alone():
+    x = walk(100, seed=2)
+    x[0, 40] = -1e40
+    with pytest.warns(TableWarning, match=r"^values: cells beyond 1e\+30 in magnitude \(up to -1e\+40\) set the "
+                                          r"range of channel 0"):
+        compress_series(None, x, max_error=1e-3, relative=True)
+    with warnings.catch_warnings():  # every value beyond 1e30: the range is theirs, nothing is hidden
+        warnings.simplefilter("error")
+        compress_series(None, walk(100, seed=2) * 1e35 + 1e37, max_error=1e-3, relative=True)

@@ -51,7 +51,7 @@ from tsae.pipelines.compress.options import (
     check_without_model,
 )
 from tsae.pipelines.compress.quantise import audio_file_bounds
-from tsae.pipelines.compress.series import absolute_bounds, bounds_from_extremes, channel_extremes
+from tsae.pipelines.compress.series import ChannelRanges, absolute_bounds
 from tsae.pipelines.compress.stream import Compressor, Layout, iter_decompress, read_layout, written_without_model
 from tsae.pipelines.compress.time_column import TickTimes, stored_ticks
 from tsae.pipelines.progress import sample_bar
@@ -117,17 +117,19 @@ def _read_exactly() -> Iterator[None]:
         raise ValueError(f"{error}; compress would not give it back, so it refuses the file") from None
 
 
-def _stream_bounds(path: Path, channels: int, max_error: Any, relative: bool, chunk: int) -> np.ndarray | None:
+def _stream_bounds(path: Path, channels: int, max_error: Any, relative: bool, chunk: int,
+                   columns: Any = None) -> np.ndarray | None:
     """:func:`~tsae.pipelines.compress.series.absolute_bounds` of a long file, from a first pass over its blocks."""
     if max_error is None or not relative:
         return absolute_bounds(np.zeros((channels, 0)), max_error, False)
     source = open_source(path, chunk, exact=True)
     assert source is not None
-    low, high = np.full(channels, np.inf), np.full(channels, -np.inf)
+    ranges = ChannelRanges(channels)
     for values in iter_blocks(source, chunk):
-        block_low, block_high = channel_extremes(values)
-        low, high = np.minimum(low, block_low), np.maximum(high, block_high)
-    return bounds_from_extremes(max_error, low, high)
+        ranges.add(values)
+    bounds = ranges.bounds(max_error)
+    ranges.warn_absurd(bounds, str(path), columns)
+    return bounds
 
 
 def _time_column(meta: dict[str, Any], path: Path, coder: str) -> tuple[dict[str, Any] | None, bytes | None]:
@@ -347,10 +349,10 @@ def compress_file(model: str | os.PathLike | None, data: str | os.PathLike, outp
             check_block_windows(block_windows, channels, NO_MODEL_WINDOW)
     with in_file(*inputs, out):  # a relative bound too small for the data's range names it
         if whole:
-            bounds = absolute_bounds(values, max_error, relative)
+            bounds = absolute_bounds(values, max_error, relative, str(data_path), meta.get("columns"))
         else:
             with _read_exactly():
-                bounds = _stream_bounds(data_path, channels, max_error, relative, chunk)
+                bounds = _stream_bounds(data_path, channels, max_error, relative, chunk, meta.get("columns"))
     reference = None if model_path is None or loaded is None else {
         "model": {**_model_reference(model_path, out.parent if folder is None else Path(folder)),
                   "family": loaded.family}}

@@ -62,12 +62,85 @@ def bounds_from_extremes(max_error: Any, low: np.ndarray, high: np.ndarray) -> n
     return bounds
 
 
-def absolute_bounds(values: np.ndarray, max_error: Any, relative: bool) -> np.ndarray | None:
+class ChannelRanges:
+    """Each channel's finite extremes (:func:`channel_extremes`), and those of its cells within
+    :data:`~tsae.io.table_absurd.ABSURD` of zero, gathered block by block for a relative bound.
+
+    Examples
+    --------
+    >>> ranges = ChannelRanges(1)
+    >>> ranges.add(np.array([[0.0, 1.0, 1e31]]))
+    >>> ranges.bounds(1e-3)
+    array([1.e+28])
+    >>> ranges.set_by_absurd_cells(ranges.bounds(1e-3))
+    [0]
+    """
+
+    def __init__(self, channels: int) -> None:
+        self.low, self.high = np.full(channels, np.inf), np.full(channels, -np.inf)
+        self.usual_low, self.usual_high = self.low.copy(), self.high.copy()
+
+    def add(self, values: np.ndarray) -> None:
+        """Take in the block ``values`` ``(channels, m)``."""
+        from tsae.io.table_absurd import ABSURD
+
+        low, high = channel_extremes(values)
+        self.low, self.high = np.minimum(self.low, low), np.maximum(self.high, high)
+        with np.errstate(invalid="ignore"):
+            low, high = channel_extremes(np.where(np.abs(values) <= ABSURD, values, np.nan))
+        self.usual_low, self.usual_high = np.minimum(self.usual_low, low), np.maximum(self.usual_high, high)
+
+    def bounds(self, max_error: Any) -> np.ndarray:
+        """``max_error`` times each channel's range (:func:`bounds_from_extremes`)."""
+        return bounds_from_extremes(max_error, self.low, self.high)
+
+    def _usual_scale(self) -> np.ndarray:
+        """The range of each channel's cells within ``ABSURD`` (their magnitude when all equal; 0: none)."""
+        usual = self.usual_low <= self.usual_high
+        with np.errstate(over="ignore", invalid="ignore"):
+            spread = np.where(usual, self.usual_high - self.usual_low, 0.0)
+            magnitude = np.where(usual, np.maximum(np.abs(self.usual_low), np.abs(self.usual_high)), 0.0)
+        return np.where(spread > 0, spread, magnitude)
+
+    def set_by_absurd_cells(self, bounds: np.ndarray) -> list[int]:
+        """The channels whose cells beyond ``ABSURD`` (a glitch, to every other command) widen the range so far that
+        the bound exceeds the range of their other cells: those come back as one or two levels."""
+        from tsae.io.table_absurd import ABSURD
+
+        scale = self._usual_scale()
+        absurd = (self.high > ABSURD) | (self.low < -ABSURD)
+        return [int(c) for c in np.flatnonzero(absurd & (scale > 0) & (bounds > scale))]
+
+    def warn_absurd(self, bounds: np.ndarray, where: str, columns: Any = None) -> None:
+        """One warning naming ``where`` and the channels of :meth:`set_by_absurd_cells`."""
+        import warnings
+
+        from tsae.io.table_absurd import ABSURD, TableWarning
+
+        channels = self.set_by_absurd_cells(bounds)
+        if not channels:
+            return
+        names = [str(columns[c]) if columns is not None and c < len(columns) else f"channel {c}" for c in channels]
+        c = channels[0]
+        extreme = max((v for v in (self.high[c], self.low[c]) if abs(v) > ABSURD), key=abs)
+        warnings.warn(f"{where}: cells beyond {ABSURD:g} in magnitude (up to {extreme:g}) set the range of "
+                      f"{', '.join(names)}, so the relative bound ({bounds[c]:g}) is wider than its other cells' "
+                      f"range ({self._usual_scale()[c]:g}), which come back as one or two levels: repair those cells "
+                      "(every other command reads them as missing)", TableWarning, stacklevel=4)
+
+
+def absolute_bounds(values: np.ndarray, max_error: Any, relative: bool, where: str = "values",
+                    columns: Any = None) -> np.ndarray | None:
     """Per-channel absolute bounds: ``max_error`` itself, or times each channel's range when ``relative``
-    (see :func:`bounds_from_extremes`); ``ValueError`` for a malformed ``max_error``
-    (:func:`~tsae.pipelines.compress.options.check_max_error`)."""
+    (see :func:`bounds_from_extremes`; a range set by cells beyond :data:`~tsae.io.table_absurd.ABSURD` is warned
+    of, naming ``where`` and ``columns``, :meth:`ChannelRanges.warn_absurd`); ``ValueError`` for a malformed
+    ``max_error`` (:func:`~tsae.pipelines.compress.options.check_max_error`)."""
     if check_flag("relative", relative) and max_error is not None:
-        return bounds_from_extremes(max_error, *channel_extremes(values))
+        ranges = ChannelRanges(values.shape[0])
+        ranges.add(values)
+        bounds = ranges.bounds(max_error)
+        ranges.warn_absurd(bounds, where, columns)
+        return bounds
     return check_max_error(max_error, values.shape[0])
 
 
@@ -178,4 +251,5 @@ def decompress_series(data: bytes, loaded: Any = None, name: str = "<bytes>") ->
     return np.concatenate(blocks, axis=1)
 
 
-__all__ = ["compress_series", "decompress_series", "absolute_bounds", "bounds_from_extremes", "channel_extremes"]
+__all__ = ["ChannelRanges", "compress_series", "decompress_series", "absolute_bounds", "bounds_from_extremes",
+           "channel_extremes"]
