@@ -7,9 +7,11 @@ also stored in the graph itself (metadata entry ``tsae.sidecar``).
     python scripts/onnx_reference_runner.py den.onnx noisy16k.wav -o clean.wav     # denoiser step
     python scripts/onnx_reference_runner.py pump.onnx today.csv -o scores.csv       # detector
     python scripts/onnx_reference_runner.py model.onnx sensors.csv -o recon.csv     # any model: reconstruction
+    python scripts/onnx_reference_runner.py model.onnx talk.wav -o recon.wav        # one trained on audio
 
-WAV files are read and written with the standard library (16-bit PCM, or 32-bit float
-for output); CSV files have one column per channel and an optional header line. The
+WAV files are read and written with the standard library (16-bit PCM), as input to any
+model (a window model's reconstruction of one may be written as WAV at its rate); CSV files
+have one column per channel and an optional header line. The
 denoiser runs at the sample rate in the sidecar (16 kHz for the shipped model):
 resample other rates first (sox, ffmpeg).
 """
@@ -321,30 +323,56 @@ def _write_atomic(output: str, write) -> None:  # type: ignore[no-untyped-def]
         tmp.unlink(missing_ok=True)
 
 
+def _is_wav(path: str) -> bool:
+    return path.lower().endswith(".wav")
+
+
+def _output_kind(output: str, model_kind: str, source: str) -> str:
+    """What ``output`` is written as, by its suffix: ``"wav"``, ``"npy"`` or ``"csv"`` (any other suffix).
+
+    One that cannot hold the result is refused before anything runs (a window model's reconstruction of a table
+    went to ``clean.wav`` as CSV text, and the denoiser's audio to ``clean.csv`` as a WAV file).
+    """
+    if model_kind == "denoiser_step":
+        if not _is_wav(output):
+            raise SystemExit(f"{output}: the denoiser writes audio: give a .wav output")
+        return "wav"
+    if _is_wav(output):
+        if model_kind == "detector" or not _is_wav(source):
+            raise SystemExit(f"{output}: a .wav output is a window model's reconstruction of a .wav input "
+                             f"(its sample rate); write .csv or .npy")
+        return "wav"
+    return "npy" if output.endswith(".npy") else "csv"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", help="the .onnx file written by tsae export (its .json beside it)")
-    parser.add_argument("input", help="a .wav (denoiser) or .csv / .npy (detector, window model)")
-    parser.add_argument("-o", "--output", required=True, help=".wav, .csv or .npy")
+    parser.add_argument("input", help="a .wav (any model), or .csv / .npy (detector, window model)")
+    parser.add_argument("-o", "--output", required=True,
+                        help=".wav (denoiser; window model with a .wav input), .csv or .npy (detector, window model)")
     args = parser.parse_args()
     _check_output(args.output, [args.model, str(Path(args.model).with_suffix(".json")), args.input])
     try:
         session, meta = load(args.model)
     except Exception as error:  # noqa: BLE001 - onnxruntime, JSON and file errors alike: one line
         raise SystemExit(f"{args.model}: {_first_line(error)}") from None
+    kind = _output_kind(args.output, meta["kind"], args.input)
     try:
         if meta["kind"] == "denoiser_step":
             audio, rate = read_wav(args.input)
             if rate != meta["sample_rate"]:
                 raise SystemExit(f"{args.input}: {rate} Hz; the model runs at {meta['sample_rate']} Hz "
                                  "(resample first)")
-            result, kind = denoise(session, meta, audio), "wav"
+            result = denoise(session, meta, audio)
         else:
-            x = np.load(args.input, allow_pickle=False) if args.input.endswith(".npy") else \
-                read_csv(args.input, meta.get("sensors") if meta["kind"] == "detector" else meta.get("columns"))
+            if _is_wav(args.input):  # audio a model was trained on: its channels by position
+                x, rate = read_wav(args.input)
+            else:
+                x = np.load(args.input, allow_pickle=False) if args.input.endswith(".npy") else \
+                    read_csv(args.input, meta.get("sensors") if meta["kind"] == "detector" else meta.get("columns"))
             result = (detector_scores(session, meta, x)[None] if meta["kind"] == "detector"
                       else reconstruct(session, meta, x))
-            kind = "npy" if args.output.endswith(".npy") else "csv"
     except (ValueError, OSError, EOFError, wave.Error) as error:
         raise SystemExit(f"{args.input}: {_first_line(error)}") from None
 

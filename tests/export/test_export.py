@@ -665,3 +665,29 @@ def test_the_runner_names_a_wav_it_does_not_read_in_words(tmp_path) -> None:
     (tmp_path / "cut.wav").write_bytes((tmp_path / "s.wav").read_bytes()[:20])
     with pytest.raises(ValueError, match="WAV header is cut short"):
         runner.read_wav(tmp_path / "cut.wav")
+
+
+def test_runner_reads_and_writes_the_wav_a_window_model_was_trained_on(tmp_path, monkeypatch) -> None:
+    """A model trained on audio, run on its WAV, failed with "'utf-8' codec can't decode byte ..." (the WAV was read
+    as CSV), and a table's reconstruction written to ``-o recon.wav`` was CSV text in a file named .wav."""
+    torch.manual_seed(0)
+    path = save_model(tmp_path / "m.tsae", create_model("conv1d", 1, 32).eval(), frame={"window": 32, "hop": 8},
+                      normalizer={"method": "zscore", "center": [0.0], "scale": [0.2]})
+    onnx = export_model(path, tmp_path / "m.onnx").onnx
+    x = np.random.default_rng(0).normal(0, 0.1, 1000)
+    sf.write(tmp_path / "in.wav", x, 8000, subtype="PCM_16")
+    np.savetxt(tmp_path / "in.csv", x)
+
+    def run_main(*args: str) -> None:
+        monkeypatch.setattr(sys, "argv", ["onnx_reference_runner.py", str(onnx), *args])
+        runner.main()
+
+    run_main(str(tmp_path / "in.wav"), "-o", str(tmp_path / "out.wav"))
+    got, rate = sf.read(tmp_path / "out.wav", always_2d=True)
+    session, meta = runner.load(onnx)
+    audio, _ = runner.read_wav(tmp_path / "in.wav")
+    assert rate == 8000
+    np.testing.assert_allclose(got.T, runner.reconstruct(session, meta, audio), atol=1 / 32768)
+    with pytest.raises(SystemExit, match=r"recon\.wav: a \.wav output is a window model's reconstruction of a \.wav"):
+        run_main(str(tmp_path / "in.csv"), "-o", str(tmp_path / "recon.wav"))
+    assert not (tmp_path / "recon.wav").exists()

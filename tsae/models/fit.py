@@ -303,7 +303,8 @@ def _check_training_memory(model: str, items: Sequence[np.ndarray], window: int,
 
 
 def check_training_memory(model: str, channels: int, window: int, count: int, params: Mapping[str, Any],
-                          config: Any, *, windows: int, fix: str = "use a shorter window") -> None:
+                          config: Any, *, windows: int, fix: str = "use a shorter window",
+                          fix_network: str = "use a shorter window or smaller family parameters") -> None:
     """A :class:`NamedMemoryError`, before anything is allocated, when the windows and the network cannot fit.
 
     What training surely holds is counted: ``windows``, the bytes of the ``count`` windows of
@@ -312,7 +313,7 @@ def check_training_memory(model: str, channels: int, window: int, count: int, pa
     epoch's copy, and one batch's activations as the trainer estimates them (on ``config``'s
     device). A long window grows them all: a series shorter than the window is one
     zero-padded window, and families with a dense layer grow with it. ``fix`` says what to do
-    when the windows do not fit (else: a shorter window or smaller family parameters).
+    when the windows do not fit, ``fix_network`` when the network does.
     What :func:`tsae.fit` and :meth:`tsae.Detector.fit` check before they allocate.
     """
     from tsae.models.device import free_memory, resolve_device
@@ -340,7 +341,7 @@ def check_training_memory(model: str, channels: int, window: int, count: int, pa
         return
     need = ", ".join(f"{what} {size / 2**30:.3g} GiB" for what, size in parts.items() if size)
     if state >= windows:
-        fix = "use a shorter window or smaller family parameters"
+        fix = fix_network
     raise NamedMemoryError(f"training on {count} window(s) of {channels} x {window} samples needs about "
                            f"{sum(parts.values()) / 2**30:.3g} GiB ({need}), but only {free}: {fix}")
 

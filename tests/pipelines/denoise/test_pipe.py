@@ -392,3 +392,25 @@ def test_a_mu_law_or_a_law_wav_on_a_pipe_is_denoised_as_the_file_is(tmp_path, su
     out.write_bytes(result.stdout_bytes)
     assert sf.info(out).subtype == subtype
     np.testing.assert_array_equal(sf.read(out)[0], sf.read(direct)[0])
+
+
+def test_ctrl_c_puts_the_sizes_in_the_header_of_a_file_on_stdout(wav_file, tmp_path, monkeypatch) -> None:
+    # `tsae denoise - < in.wav > clean.wav`, then Ctrl-C: the header said "length unknown" (0xFFFFFFFF), though
+    # the README says a redirected output's header is put right at the end
+    from tsae.pipelines.denoise.denoiser import StreamingDenoiser
+
+    feed, calls = StreamingDenoiser.feed, []
+
+    def interrupted(self, chunk):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 20:
+            raise KeyboardInterrupt
+        return feed(self, chunk)
+
+    monkeypatch.setattr(StreamingDenoiser, "feed", interrupted)
+    out_path = tmp_path / "cut.wav"
+    with out_path.open("wb") as out, pytest.raises(KeyboardInterrupt):
+        denoise_stream("-", "-", stdin=pipe(wav_file.read_bytes()), stdout=out)
+    data = out_path.read_bytes()
+    assert len(data) > 44
+    assert read_wav_header(io.BytesIO(data))[1] == len(data) - 44  # its data bytes, not "unknown" (None)

@@ -148,7 +148,12 @@ def denoise_stream(
         # only a file's length is sure: a stream may end before the length its header announced
         known = reader.expected_frames if isinstance(reader, _FileBlocks) else None
         writer = AudioStreamWriter(stdout, out_fmt, wav=raw is None, frames=known)
-        frames = _run(den, reader, block, writer)
+        try:
+            frames = _run(den, reader, block, writer)
+        except (KeyboardInterrupt, SystemExit):  # Ctrl-C: what was written to a file (> clean.wav) gets its sizes
+            with contextlib.suppress(OSError, ValueError):
+                writer.close()
+            raise
         writer.close()
     else:
         # a file input's RF64 or WAVEX format (and channel mask) is kept in a .wav output, as in file mode

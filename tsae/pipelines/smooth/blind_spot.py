@@ -281,6 +281,40 @@ def _padded_rows(z: np.ndarray, pad: int) -> np.ndarray:
     return out
 
 
+def _train_config(epochs: int, seed: int, max_seconds: float | None) -> Any:
+    """How :func:`_fit_blind_spot` trains the network (its validation share: :data:`_EPOCH_WINDOWS` // 10 more)."""
+    from tsae.models.trainer import TrainConfig
+
+    n_val = _EPOCH_WINDOWS // 10
+    return TrainConfig(epochs=epochs, batch_size=_BATCH, lr=3e-3, val_fraction=n_val / (_EPOCH_WINDOWS + n_val),
+                       patience=epochs, seed=seed, device="cpu", quiet=True, max_seconds=max_seconds,
+                       grad_clip=None, amp=False)
+
+
+def check_network_memory(channels: int, params: dict[str, Any]) -> None:
+    """A :class:`~tsae.errors.NamedMemoryError` when training a ``blind_spot`` network with ``params`` on
+    ``channels`` channels (its windows, weights, gradients and optimiser state) cannot fit in the free memory.
+
+    Counted on torch's meta device, before anything is allocated: an allocation the system overcommits does not
+    fail, so a network too large (``hidden=30000``: 57 GB of weights) was built and the OOM killer ended the
+    process. Parameters the family refuses are left to :func:`~tsae.plugins.create_model` to tell.
+    """
+    import torch
+
+    from tsae.models.fit import check_training_memory
+    from tsae.plugins import get_model_family
+
+    try:
+        with torch.device("meta"):
+            pad = get_model_family("blind_spot")(channels=channels, window=_WINDOW, **params).margin
+    except Exception:  # noqa: BLE001 - a bad parameter: create_model tells it
+        return
+    count, seg = _EPOCH_WINDOWS + _EPOCH_WINDOWS // 10, _WINDOW + 2 * pad
+    check_training_memory("blind_spot", channels, seg, count, params, _train_config(1, 0, None),
+                          windows=2 * 4 * count * channels * seg,  # the windows and their targets, float32
+                          fix_network="use smaller blind_spot parameters (hidden, layers)")
+
+
 def _fit_blind_spot(z: np.ndarray, *, seed: int, max_seconds: float | None, steps: int,
                     params: dict[str, Any], guard: tuple[np.ndarray, np.ndarray] | None = None,
                     ) -> tuple[np.ndarray, BlindSpot]:
@@ -309,7 +343,7 @@ def _fit_blind_spot(z: np.ndarray, *, seed: int, max_seconds: float | None, step
         return linear, only_linear
     import torch
 
-    from tsae.models.trainer import TrainConfig, train_model
+    from tsae.models.trainer import train_model
     from tsae.plugins import create_model
 
     pad = create_model("blind_spot", channels=c, window=_WINDOW, **params).margin  # samples each side reads
@@ -339,9 +373,7 @@ def _fit_blind_spot(z: np.ndarray, *, seed: int, max_seconds: float | None, step
     targets = np.stack([residp[:, s: s + seg] for s in starts])
     del residp
     epochs = max(1, math.ceil(steps * _BATCH / _EPOCH_WINDOWS))
-    config = TrainConfig(epochs=epochs, batch_size=_BATCH, lr=3e-3, val_fraction=n_val / len(starts),
-                         patience=epochs, seed=seed, device="cpu", quiet=True, max_seconds=max_seconds,
-                         grad_clip=None, amp=False)
+    config = _train_config(epochs, seed, max_seconds)
     train_model(net, windows, config, targets, callback=checkpoint)
     del windows, targets
     # the network also fits (part of) the noise of the samples it was trained on, which
