@@ -320,3 +320,26 @@ def test_split_cuts_the_device_cell_as_the_fields_do(tmp_path):
                 if len(fields) > column and fields[column].strip() == device.key[0]:
                     expected.append(",".join(f for i, f in enumerate(fields) if i != column))
             assert device.path.read_text().splitlines() == expected
+
+
+def test_group_by_is_normalised_by_one_function(detector_file, test_data):
+    """The CLI's columns, the monitor's tags and ``groups=`` of a DataFrame are the names ``group_columns`` gives
+    (each stripped, once); before, ``groups=[" host", "host"]`` was "groups: no column ' host' in X"."""
+    pd = pytest.importorskip("pandas")
+    from tsae.pipelines.anomaly.devices import DeviceMonitors
+    from tsae.pipelines.anomaly.groups import device_labels, group_columns
+    from tsae.pipelines.anomaly.monitor import Monitor, RateLimitedLog
+
+    given = [" host", "host", "line "]
+    assert group_columns(given) == ("host", "line")
+    devices = DeviceMonitors(Monitor(detector_file, log=RateLimitedLog(io.StringIO())), given)
+    assert devices.group_by == group_columns(given)
+    fleet = pd.DataFrame(test_data[:6], columns=SENSORS).assign(host=list("aabbab"), line=list("112211"))
+    rest, labels = device_labels(fleet, given)
+    assert list(rest.columns) == SENSORS and len(set(labels)) == 3
+    for wrong, message in ((["", "host"], "groups must name one column"), (" ", "groups must name one column")):
+        with pytest.raises(ValueError, match=message):
+            device_labels(fleet, wrong)
+    for wrong in ("host", [], None, ["host", 7]):
+        with pytest.raises(ValueError, match="group_by must name one tag or more"):
+            DeviceMonitors(Monitor(detector_file, log=RateLimitedLog(io.StringIO())), wrong)
