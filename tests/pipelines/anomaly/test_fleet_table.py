@@ -343,3 +343,19 @@ def test_group_by_is_normalised_by_one_function(detector_file, test_data):
     for wrong in ("host", [], None, ["host", 7]):
         with pytest.raises(ValueError, match="group_by must name one tag or more"):
             DeviceMonitors(Monitor(detector_file, log=RateLimitedLog(io.StringIO())), wrong)
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_fit_cli_group_by_training_scores_show_a_bar_on_a_terminal(tmp_path, train_data, monkeypatch, quiet):
+    """The training scores of a fleet's devices, one bar counting all their samples (before: none with devices, as
+    a bar a device flashed by; a single series' showed one); none with -q."""
+    from tsae.pipelines.anomaly import block_scoring
+
+    monkeypatch.setattr(block_scoring, "stderr_is_terminal", lambda: True)
+    monkeypatch.setattr(block_scoring, "SCORE_BLOCK", 128)  # a long pass: blocks of 128 samples
+    table = write(tmp_path / "normal.csv", fleet_lines({"a": train_data[:450], "b": train_data[450:]}))
+    result = CliRunner().invoke(cli, ["detect", "fit", str(table), "-o", str(tmp_path / "d.tsae"), "--group-by",
+                                      "host", "--window", "24", "--epochs", "1", "--terms", "pca+stats"]
+                                + (["-q"] if quiet else []))
+    assert result.exit_code == 0, result.output
+    assert ("score:" in result.output and "/900 [" in result.output) is not quiet, result.output  # both devices
