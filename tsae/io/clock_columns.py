@@ -177,6 +177,8 @@ def clock_plan(sample: str, dialect: Any, skip: int = 0) -> ClockPlan | None:
             found.append((number, next(csv.reader([line], dialect), [])))
         except csv.Error:
             return None
+        if len(found) == 1 and not any(name.strip().lower() in CLOCK_NAMES for name in found[0][1]):
+            return None  # the header names no clock column (most tables): its rows need not be read
         if len(found) > _PLAN_ROWS:
             break
     if len(found) < 2:

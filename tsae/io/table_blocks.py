@@ -25,6 +25,7 @@ import numpy as np
 from tsae.io.blocks import CHUNK, SeriesSource
 from tsae.io.influx import InfluxCsv
 from tsae.io.table_absurd import _absurd, _warn_absurd
+from tsae.io.table_dialect import TableDialect
 from tsae.io.tables import _decide, _fail, _last, _scan_rows, _table_text, _time_rate
 from tsae.io.wide_copy import WideCopy
 
@@ -104,7 +105,8 @@ def _text_bytes(raw: BinaryIO, compression: str, size: int) -> float:
     return text if text > LONG_TABLE_BYTES else text * size / max(trickle.given, 1)
 
 
-def open_long_table(path: Path, output: Path | None = None, *, text_columns: bool = False) -> TableSource | None:
+def open_long_table(path: Path, output: Path | None = None, *, text_columns: bool = False,
+                    dialect: TableDialect | None = None) -> TableSource | None:
     """A long table file opened in blocks, or None: it is then read whole, in one pass.
 
     Parameters
@@ -118,6 +120,8 @@ def open_long_table(path: Path, output: Path | None = None, *, text_columns: boo
         floats), from the table read whole.
     text_columns
         As :func:`open_table_blocks`'s (``detect score``: a column of text is no sensor's).
+    dialect
+        As :func:`open_table_blocks`'s.
 
     Returns
     -------
@@ -130,7 +134,7 @@ def open_long_table(path: Path, output: Path | None = None, *, text_columns: boo
     audio_out = output is not None and kind_suffix(output) in AUDIO_SUFFIXES
     if kind_suffix(path) in kinds or audio_out or not is_long_table(path):
         return None
-    return open_table_blocks(path, text_columns=text_columns)
+    return open_table_blocks(path, text_columns=text_columns, dialect=dialect)
 
 
 def _stamp(path: Path) -> tuple[int, int, int, int]:
@@ -163,8 +167,9 @@ class TableSource(SeriesSource):
     def __init__(self, path: Path, n: int, rate: float | None, meta: dict[str, Any], *, header: list[str],
                  channel_index: list[int], exact: bool, text_columns: bool, valued: np.ndarray,
                  texts: dict[str, str], mixed: list[str], stamp: tuple[int, int, int, int],
-                 wide: tuple[WideCopy, Any, int] | None = None) -> None:
+                 wide: tuple[WideCopy, Any, int] | None = None, dialect: TableDialect | None = None) -> None:
         self._header, self._index, self._stamp = header, channel_index, stamp
+        self._dialect = dialect  # as the first pass was given it (None: told from the text)
         self._wide = wide  # an InfluxDB export's pivoted text as the first pass read it, with its dialect and skip
         self._exact, self._text_columns = exact, text_columns
         self.valued = valued
@@ -231,7 +236,7 @@ class TableSource(SeriesSource):
             copy, dialect, skip = self._wide
             yield copy.lines(), dialect, skip
             return
-        with _table_text(self.path, tell=False) as text:
+        with _table_text(self.path, tell=False, known=self._dialect) as text:
             yield text
 
     def whole(self) -> tuple[np.ndarray, float | None, dict[str, Any]]:
@@ -252,17 +257,19 @@ class TableSource(SeriesSource):
         """Another pass over the file from its start (its first pass, which decided the columns, is not repeated)."""
         return TableSource(self.path, self.n, self.rate, self.meta, header=self._header, channel_index=self._index,
                            exact=self._exact, text_columns=self._text_columns, valued=self.valued,
-                           texts=self.text_columns, mixed=self.mixed_columns, stamp=self._stamp, wide=self._wide)
+                           texts=self.text_columns, mixed=self.mixed_columns, stamp=self._stamp, wide=self._wide,
+                           dialect=self._dialect)
 
 
-def open_table_blocks(path: str | os.PathLike, *, exact: bool = False, text_columns: bool = False) -> TableSource:
+def open_table_blocks(path: str | os.PathLike, *, exact: bool = False, text_columns: bool = False,
+                      dialect: TableDialect | None = None) -> TableSource:
     """A table file's channels as a :class:`TableSource`, after a first pass over the whole file.
 
     Parameters
     ----------
     path
         The table file (as :func:`~tsae.io.tables.read_table` reads it: CSV/TSV, compressed too); not a stream.
-    exact, text_columns
+    exact, text_columns, dialect
         As :func:`~tsae.io.tables.read_table`'s.
 
     Returns
@@ -281,12 +288,12 @@ def open_table_blocks(path: str | os.PathLike, *, exact: bool = False, text_colu
     path = Path(path)
     wide: tuple[WideCopy, Any, int] | None = None
     with contextlib.ExitStack() as failing:
-        with memory_for(path), _table_text(path) as (handle, dialect, skip):
-            if dialect is InfluxCsv:  # its pivot, kept for the passes after this one
+        with memory_for(path), _table_text(path, known=dialect) as (handle, found, skip):
+            if found is InfluxCsv:  # its pivot, kept for the passes after this one
                 copy = WideCopy(path)
                 failing.callback(copy.close)
-                handle, wide = cast(TextIO, copy.kept(handle)), (copy, dialect, skip)
-            scan = _last(_scan_rows(path, handle, dialect, skip, text_columns, values=False))
+                handle, wide = cast(TextIO, copy.kept(handle)), (copy, found, skip)
+            scan = _last(_scan_rows(path, handle, found, skip, text_columns, values=False))
             stamp = _stamp(path)
             decided = _decide(path, scan, text_columns)
         if wide is not None and not wide[0].whole:  # the scan stopped before the last line: read the file again
@@ -304,7 +311,7 @@ def open_table_blocks(path: str | os.PathLike, *, exact: bool = False, text_colu
     return TableSource(path, scan.n, _time_rate(decided.time, time_name), meta, header=scan.header,
                        channel_index=decided.channels, exact=exact, text_columns=text_columns,
                        valued=np.array([column.valued for column in channel_columns], dtype=bool),
-                       texts=decided.texts, mixed=decided.mixed, stamp=stamp, wide=wide)
+                       texts=decided.texts, mixed=decided.mixed, stamp=stamp, wide=wide, dialect=dialect)
 
 
 __all__ = ["LONG_TABLE_BYTES", "TableSource", "is_long_table", "open_long_table", "open_table_blocks"]

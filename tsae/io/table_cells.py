@@ -158,8 +158,13 @@ _KIND_ROWS = 200
 
 
 def _numeric_fraction(cells: Sequence[str], decimal: str | None = ".") -> float:
+    """The share of the first :data:`_KIND_ROWS` cells, missing ones aside, that are numbers with the decimal mark
+    ``decimal`` (:func:`_as_float`); 1.0 when all are missing."""
+    head = cells[:_KIND_ROWS]
+    if _all_floats(head, decimal):
+        return 1.0
     seen = ok = 0
-    for cell in cells[:_KIND_ROWS]:
+    for cell in head:
         if _is_missing(cell):
             continue
         seen += 1
@@ -169,6 +174,24 @@ def _numeric_fraction(cells: Sequence[str], decimal: str | None = ".") -> float:
         except ValueError:
             pass
     return ok / seen if seen else 1.0
+
+
+def _all_floats(cells: Sequence[str], decimal: str | None) -> bool:
+    """Whether ``float`` reads every cell, each as :func:`_as_float` reads it with the mark ``decimal`` (a missing
+    ``nan`` too, a number to both): a column of numbers judged at once, not cell by cell (False: judge them so)."""
+    joined = "".join(cells)
+    if "," in joined:
+        if decimal == "." or "." in joined:  # a comma no number of this mark holds, or both marks: cell by cell
+            return False
+        cells = [cell.replace(",", ".", 1) for cell in cells]
+    elif decimal == "," and "." in joined:
+        return False
+    try:
+        for cell in cells:
+            float(cell)
+    except ValueError:
+        return False
+    return True
 
 
 #: cells from which on :func:`numeric_columns`, and the table reader a chunk, reads them by a compiled loop (loading

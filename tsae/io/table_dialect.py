@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import csv
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 from tsae.io.influx import influx_dialect
 from tsae.io.labview import labview_dialect
@@ -37,7 +37,31 @@ def separator_line(sample: str) -> str | None:
     return match.group(1)
 
 
-def table_dialect(sample: str, suffix: str) -> tuple[Any, int]:
+class TableDialect(NamedTuple):
+    """How a table's text is split into rows: the csv ``dialect``, and the lines before its first row to ``skip``
+    (1 after Excel's ``sep=;`` line). :func:`table_dialect` tells it from a sample of the text; a reader given one
+    (:func:`~tsae.io.tables.read_table`'s ``dialect``) takes it as it is."""
+
+    dialect: Any
+    skip: int = 0
+
+
+def delimited(delimiter: str, skip: int = 0) -> TableDialect:
+    """The dialect of a table whose cells are separated by ``delimiter`` (one of :data:`DELIMITERS`) and quoted as
+    ``csv.writer`` quotes them (``"`` around a cell that needs it, doubled inside), after ``skip`` lines.
+
+    Examples
+    --------
+    >>> found = delimited(";", skip=1)
+    >>> found.dialect.delimiter, found.dialect.quotechar, found.skip
+    (';', '"', 1)
+    """
+    if delimiter not in DELIMITERS:
+        raise ValueError(f"delimiter {delimiter!r} is not one of , ; tab |")
+    return TableDialect(_DIALECTS.get(delimiter, csv.excel), skip)
+
+
+def table_dialect(sample: str, suffix: str) -> TableDialect:
     """The csv dialect of a table from a sample of its text, and how many lines before its first row to skip.
 
     Parameters
@@ -49,7 +73,7 @@ def table_dialect(sample: str, suffix: str) -> tuple[Any, int]:
 
     Returns
     -------
-    tuple
+    TableDialect
         The dialect, and 1 when the first line is Excel's ``sep=;`` (which names the delimiter), else 0.
 
     A LabVIEW measurement file (``.lvm``) gives :class:`~tsae.io.labview.LabviewTabs` or
@@ -69,16 +93,16 @@ def table_dialect(sample: str, suffix: str) -> tuple[Any, int]:
     sample = _line_feeds(sample)
     labview = labview_dialect(sample)
     if labview is not None:
-        return labview, 0
+        return TableDialect(labview)
     influx = influx_dialect(sample)
     if influx is not None:
-        return influx, 0
+        return TableDialect(influx)
     if _json(sample):
         raise ValueError("JSON, not a table: save it as CSV (one column per sensor), or stream its records to "
                          "`tsae monitor`, which reads JSON lines")
     if _space_separated(sample):
-        return SpaceSeparated, 0
-    return _dialect(sample, suffix)
+        return TableDialect(SpaceSeparated)
+    return TableDialect(*_dialect(sample, suffix))
 
 
 def spaced_numbers(line: str) -> str | None:

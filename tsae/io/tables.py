@@ -69,7 +69,14 @@ from tsae.io.table_columns import (
     _unnamed,
     find_time_column,
 )
-from tsae.io.table_dialect import DELIMITERS, SpaceSeparated, comma_joined, sniff_delimiter, table_dialect
+from tsae.io.table_dialect import (
+    DELIMITERS,
+    SpaceSeparated,
+    TableDialect,
+    comma_joined,
+    sniff_delimiter,
+    table_dialect,
+)
 from tsae.io.table_plain import PlainBlock, PlainColumn
 from tsae.io.table_time import (
     _OFFSET,
@@ -937,11 +944,12 @@ def _rows_of(chunk: list[np.ndarray | None], base: np.ndarray, index: np.ndarray
 
 
 @contextlib.contextmanager
-def _table_text(path: Path, tell: bool = True) -> Iterator[tuple[TextIO, Any, int]]:
+def _table_text(path: Path, tell: bool = True, known: TableDialect | None = None
+                ) -> Iterator[tuple[TextIO, Any, int]]:
     """The text of the table file ``path`` (decompressed), open, with its dialect and the lines to skip before its
-    rows (:func:`~tsae.io.table_dialect.table_dialect`); a file that cannot be read, or broken compressed data, is
-    one error naming it. Times of day that passed midnight in the text read are told once it is read, unless not
-    ``tell`` (a second pass)."""
+    rows (``known``, else :func:`~tsae.io.table_dialect.table_dialect` of its first characters); a file that cannot
+    be read, or broken compressed data, is one error naming it. Times of day that passed midnight in the text read
+    are told once it is read, unless not ``tell`` (a second pass)."""
     compression = _compression(path)
     encoding = _encoding(path, compression)
     try:
@@ -949,7 +957,7 @@ def _table_text(path: Path, tell: bool = True) -> Iterator[tuple[TextIO, Any, in
             with _open_text(path, encoding, compression) as handle:
                 sample = handle.read(8192)
                 try:
-                    dialect, skip = table_dialect(sample, kind_suffix(path))
+                    dialect, skip = known if known is not None else table_dialect(sample, kind_suffix(path))
                 except ValueError as error:
                     raise _fail(path, str(error)) from None
             newline = "\r" if "\r" in sample and "\n" not in sample else "\n"
@@ -980,7 +988,8 @@ def _table_text(path: Path, tell: bool = True) -> Iterator[tuple[TextIO, Any, in
         raise _fail(path, "cannot read (it changed while it was read)") from None
 
 
-def read_table(path: str | os.PathLike, *, exact: bool = False, text_columns: bool = False) -> Table:
+def read_table(path: str | os.PathLike, *, exact: bool = False, text_columns: bool = False,
+               dialect: TableDialect | None = None) -> Table:
     """Read a CSV (or TSV) file of channels, plain or compressed (gzip, bzip2, xz).
 
     Parameters
@@ -998,6 +1007,11 @@ def read_table(path: str | os.PathLike, *, exact: bool = False, text_columns: bo
         A data column with a cell that is not a number is left out (named in ``Table.text_columns`` with the error
         it would have been; in ``Table.mixed_columns`` too when other cells of it are numbers) rather than an error:
         for a reader that needs only some columns (``detect score``) or only numbers (``detect fit``).
+    dialect
+        The table's delimiter, quoting and lines to skip, when known already
+        (:func:`~tsae.io.table_dialect.table_dialect` of a table like it, or
+        :func:`~tsae.io.table_dialect.delimited`): taken as it is, not told from the text again (the files a fleet's
+        table is split into share its dialect). None: told from the first characters of the text.
 
     Returns
     -------
@@ -1033,8 +1047,8 @@ def read_table(path: str | os.PathLike, *, exact: bool = False, text_columns: bo
     is the same error as when the whole file was read at once.
     """
     path = Path(path)
-    with _table_text(path) as (handle, dialect, skip):
-        table = _read_rows(path, handle, dialect, skip, text_columns)
+    with _table_text(path, known=dialect) as (handle, found, skip):
+        table = _read_rows(path, handle, found, skip, text_columns)
     if not exact:
         _absurd_as_missing(path, table.values, table.columns)
     return table

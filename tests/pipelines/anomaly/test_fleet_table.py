@@ -320,3 +320,42 @@ def test_split_cuts_the_device_cell_as_the_fields_do(tmp_path):
                 if len(fields) > column and fields[column].strip() == device.key[0]:
                     expected.append(",".join(f for i, f in enumerate(fields) if i != column))
             assert device.path.read_text().splitlines() == expected
+
+
+def test_group_by_is_normalised_by_one_function(detector_file, test_data):
+    """The CLI's columns, the monitor's tags and ``groups=`` of a DataFrame are the names ``group_columns`` gives
+    (each stripped, once); before, ``groups=[" host", "host"]`` was "groups: no column ' host' in X"."""
+    pd = pytest.importorskip("pandas")
+    from tsae.pipelines.anomaly.devices import DeviceMonitors
+    from tsae.pipelines.anomaly.groups import device_labels, group_columns
+    from tsae.pipelines.anomaly.monitor import Monitor, RateLimitedLog
+
+    given = [" host", "host", "line "]
+    assert group_columns(given) == ("host", "line")
+    devices = DeviceMonitors(Monitor(detector_file, log=RateLimitedLog(io.StringIO())), given)
+    assert devices.group_by == group_columns(given)
+    fleet = pd.DataFrame(test_data[:6], columns=SENSORS).assign(host=list("aabbab"), line=list("112211"))
+    rest, labels = device_labels(fleet, given)
+    assert list(rest.columns) == SENSORS and len(set(labels)) == 3
+    for wrong, message in ((["", "host"], "groups must name one column"), (" ", "groups must name one column")):
+        with pytest.raises(ValueError, match=message):
+            device_labels(fleet, wrong)
+    for wrong in ("host", [], None, ["host", 7]):
+        with pytest.raises(ValueError, match="group_by must name one tag or more"):
+            DeviceMonitors(Monitor(detector_file, log=RateLimitedLog(io.StringIO())), wrong)
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_fit_cli_group_by_training_scores_show_a_bar_on_a_terminal(tmp_path, train_data, monkeypatch, quiet):
+    """The training scores of a fleet's devices, one bar counting all their samples (before: none with devices, as
+    a bar a device flashed by; a single series' showed one); none with -q."""
+    from tsae.pipelines.anomaly import block_scoring
+
+    monkeypatch.setattr(block_scoring, "stderr_is_terminal", lambda: True)
+    monkeypatch.setattr(block_scoring, "SCORE_BLOCK", 128)  # a long pass: blocks of 128 samples
+    table = write(tmp_path / "normal.csv", fleet_lines({"a": train_data[:450], "b": train_data[450:]}))
+    result = CliRunner().invoke(cli, ["detect", "fit", str(table), "-o", str(tmp_path / "d.tsae"), "--group-by",
+                                      "host", "--window", "24", "--epochs", "1", "--terms", "pca+stats"]
+                                + (["-q"] if quiet else []))
+    assert result.exit_code == 0, result.output
+    assert ("score:" in result.output and "/900 [" in result.output) is not quiet, result.output  # both devices

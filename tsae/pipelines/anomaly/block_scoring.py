@@ -7,8 +7,10 @@ the training rows' scores at fit and ``tsae detect score`` (a long table read as
 """
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -44,7 +46,7 @@ def shows_progress(quiet: bool, n: int) -> bool:
 
 
 def score_blocks(core: ScoringCore | DriftingCore, X: np.ndarray | RowReader,
-                 each: Callable[[np.ndarray, np.ndarray], None], progress: bool = False,
+                 each: Callable[[np.ndarray, np.ndarray], None], progress: bool | Any = False,
                  silence: int | None = None, onset: Callable[[np.ndarray], None] | None = None,
                  ) -> list[tuple[int, int, int]]:
     """Score the whole series ``X`` (C, n) (or read so, :class:`RowReader`) through ``core``, :data:`SCORE_BLOCK`
@@ -52,10 +54,13 @@ def score_blocks(core: ScoringCore | DriftingCore, X: np.ndarray | RowReader,
     block made final, in order (the last call, the end of the data's, may be empty); the silent stretches are
     returned.
 
-    With ``progress``, a bar on stderr counts the samples scored. With ``silence``, a sensor missing for that
-    many samples in a row is scored as the monitor scores a silent sensor (:mod:`~tsae.pipelines.anomaly.silent`,
-    hooked into ``core``): the scores equal the monitor's with the same ``silence``, and the stretches are
-    ``(sensor, index, since_index)`` where one fell silent (:func:`~tsae.pipelines.anomaly.silent.silent_stretches`).
+    With ``progress``, a bar on stderr counts the samples scored; a bar given (one that counts several series'
+    samples, as a fleet's devices': :func:`~tsae.pipelines.progress.sample_bar`) counts them on it.
+
+    With ``silence``, a sensor missing for that many samples in a row is scored as the monitor scores a silent
+    sensor (:mod:`~tsae.pipelines.anomaly.silent`, hooked into ``core``): the scores equal the monitor's with the
+    same ``silence``, and the stretches are ``(sensor, index, since_index)`` where one fell silent
+    (:func:`~tsae.pipelines.anomaly.silent.silent_stretches`).
 
     With ``onset`` (a core built with ``early``), it is given each block's early error rows ``(n, C)``
     (:meth:`~tsae.pipelines.anomaly.scoring.ScoringCore.take_early`) before ``each`` is given the scores the block
@@ -66,7 +71,9 @@ def score_blocks(core: ScoringCore | DriftingCore, X: np.ndarray | RowReader,
     n = X.n if isinstance(X, RowReader) else X.shape[1]
     silent = SilentSensors(core, silence, early=onset is not None) if silence is not None else None
     stretches: list[tuple[int, int, int]] = []
-    with sample_bar(n, "score", progress, leave=False) as bar:
+    opened: Any = sample_bar(n, "score", progress, leave=False) if isinstance(progress, bool) else \
+        contextlib.nullcontext(progress)  # a bar of the caller's: left open
+    with opened as bar:
         for start in range(0, n, SCORE_BLOCK):
             stop = start + SCORE_BLOCK
             block = X.read(start, stop) if isinstance(X, RowReader) else X[:, start:stop]

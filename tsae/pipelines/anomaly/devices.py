@@ -46,6 +46,7 @@ from tsae.io.text_files import decode_text
 from tsae.models.trainer import whole_number
 from tsae.pipelines.anomaly.csv_devices import CsvDeviceColumns
 from tsae.pipelines.anomaly.frame_batches import run_together
+from tsae.pipelines.anomaly.groups import group_columns
 from tsae.pipelines.anomaly.silent import scoring_core
 
 #: default most devices monitored at once
@@ -170,9 +171,9 @@ class DeviceMonitors:
 
     def __init__(self, monitor: Any, group_by: Sequence[str], *, max_devices: int = MAX_DEVICES,
                  topic_tags: str | None = None) -> None:
-        if isinstance(group_by, str) or not group_by or not all(isinstance(g, str) and g.strip() for g in group_by):
+        if isinstance(group_by, str) or group_by is None:  # a list of tags, not one alone
             raise ValueError(f"group_by must name one tag or more (such as ['host']), got {group_by!r}")
-        self.group_by = tuple(dict.fromkeys(g.strip() for g in group_by))
+        self.group_by = group_columns(group_by, what="tag")
         sensors = [name for name in self.group_by if name in monitor.sensors]
         if sensors:  # its values would name devices and be no sensor's: the detector's sensor missing throughout
             raise ValueError(f"group_by names {', '.join(map(repr, sensors))}, a sensor of the detector: a device "

@@ -25,7 +25,8 @@ from tsae.io.time_order import warn_time_order
 from tsae.pipelines.anomaly.block_scoring import RowReader
 from tsae.pipelines.anomaly.detector import Detector, FitWarning, check_family
 from tsae.pipelines.anomaly.detector_file import check_drift_every_used, check_time_step
-from tsae.pipelines.anomaly.fleet import device_interval, devices_table, group_columns
+from tsae.pipelines.anomaly.fleet import device_interval, devices_table
+from tsae.pipelines.anomaly.groups import group_columns
 from tsae.pipelines.anomaly.plot_envelope import Envelope
 from tsae.pipelines.anomaly.profile_times import profile_dates
 from tsae.pipelines.anomaly.scoring import sensor_order
@@ -34,6 +35,7 @@ from tsae.pipelines.anomaly.silent import silence_setting
 from tsae.pipelines.progress import read_bar
 
 if TYPE_CHECKING:
+    from tsae.io.table_dialect import TableDialect
     from tsae.io.table_write import ColumnFormat
 
 #: what the gap warning of ``detect fit`` and ``detect score`` advises
@@ -176,19 +178,20 @@ def _without_profile(reader: RowReader, det: Detector, dates: np.ndarray) -> Row
     return RowReader(reader.n, lambda a, b: profile.apply(reader.read(a, b), dates[a:b]))
 
 
-def read_data(path: Path, text_columns: bool = False) -> Any:
+def read_data(path: Path, text_columns: bool = False, dialect: TableDialect | None = None) -> Any:
     """The :class:`~tsae.io.tables.Table` of a CSV (:func:`~tsae.io.tables.read_table`) or of a ``.npy`` array
     ``(sensors, samples)`` (a 1-D one is one sensor), whose sensors are named ``s0``, ``s1``... as
     :meth:`Detector.fit` names an array's; its infinite values and values beyond 1e30 are missing, as a table's.
     An array of fewer samples than sensors (``(samples, sensors)`` saved as such) is refused: save it transposed.
-    ``text_columns``: a CSV column with a cell that is not a number is left out, not an error (``Table.text_columns``).
+    ``text_columns``: a CSV column with a cell that is not a number is left out, not an error (``Table.text_columns``);
+    ``dialect``: a CSV's, known already (:func:`~tsae.io.tables.read_table`'s).
     """
     from tsae.io.paths import ARRAY_SUFFIXES
     from tsae.io.table_absurd import _absurd_as_missing
     from tsae.io.tables import Table, read_table
 
     if kind_suffix(path) not in ARRAY_SUFFIXES:
-        return read_table(path, text_columns=text_columns)
+        return read_table(path, text_columns=text_columns, dialect=dialect)
     from tsae.io.series import read_series, refuse_transposed
 
     values, _, _ = read_series(path)
@@ -378,7 +381,7 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
                quiet: bool = False, drift_rate: float | None = None, drift_every: int | None = None,
                silence: int | None = 100, report: bool = True, timezone: str | None = None,
                group_by: str | Sequence[str] | None = None,
-               cores: Callable[[Detector], Any] | None = None) -> dict[str, Any]:
+               cores: Callable[[Detector], Any] | None = None, dialect: TableDialect | None = None) -> dict[str, Any]:
     """Score a CSV with a fitted detector (``tsae detect score``).
 
     Writes ``output`` (CSV: the time column when the input had one, ``score``, ``anomaly``
@@ -418,6 +421,9 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
 
     ``cores``: given the detector as it scores (its settings overridden), a fresh scoring core of it, as
     :meth:`Detector.core` builds it with ``early=True`` (a fleet's devices fork one; None: built here).
+
+    ``dialect``: the CSV's delimiter, quoting and lines to skip, known already (a fleet's device files share the
+    fleet's: :func:`~tsae.io.tables.read_table`'s ``dialect``); None: told from its text.
     """
     devices = group_columns(group_by)
     if devices:
@@ -467,9 +473,9 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
         check_drift_every_used(det.drift_rate, drift_every)
     # a long table is read a block at a time, the time column whole (a plot draws the rows' envelope, gathered so)
     with read_bar(test_path, not quiet and stderr_is_terminal()):
-        source = open_long_table(test_path, text_columns=True)
+        source = open_long_table(test_path, text_columns=True, dialect=dialect)
         # a column of text is no sensor's; a Table or the TableSource, which tells what a Table does but its values
-        table: Any = read_data(test_path, text_columns=True) if source is None else source
+        table: Any = read_data(test_path, text_columns=True, dialect=dialect) if source is None else source
     _refuse_text(test_path, table, det.sensors_)
     counter = _counter_as_sensor(test_path, table, det.sensors_)
     columns = list(table.columns) + ([] if counter is None else [table.time_name])

@@ -562,8 +562,11 @@ class DetectorFit:
     def _training_scores(self, state: DetectorState, X: np.ndarray) -> np.ndarray:
         """Scores ``(n,)`` of the training series ``X`` (C, n) under ``state`` (no drift), filled in place block by
         block: their contribution rows (C times their size) are not kept, as nothing reads them. A fleet's devices
-        are scored each from its own first row (NaN for one shorter than the longest window, as it has none whole).
+        are scored each from its own first row (NaN for one shorter than the longest window, as it has none whole),
+        on one bar (on a terminal, unless quiet) counting all their samples.
         """
+        from tsae.pipelines.progress import sample_bar
+
         n = X.shape[1]
         scores = np.full(n, np.nan)
         edges = [0, *self.breaks, n]
@@ -574,11 +577,13 @@ class DetectorFit:
             scores[done:done + len(block)] = block
             done += len(block)
 
-        bar = shows_progress(self.det.quiet, n) and not self.breaks  # a bar a device would flash by, one per device
-        for lo, hi in zip(edges[:-1], edges[1:], strict=True):
-            done = lo
-            if hi - lo >= self._longest or not self.breaks:
-                score_blocks(ScoringCore(state, device=self.det.device), X[:, lo:hi], keep, bar)
+        with sample_bar(n, "score", shows_progress(self.det.quiet, n), leave=False) as bar:
+            for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+                done = lo
+                if hi - lo >= self._longest or not self.breaks:
+                    score_blocks(ScoringCore(state, device=self.det.device), X[:, lo:hi], keep, bar)
+                else:
+                    bar.update(hi - lo)  # a device too short to score: its samples done
         return scores
 
     def _short_smoothings(self, state: DetectorState, calib_rows: np.ndarray, calib_scores: np.ndarray) -> np.ndarray:

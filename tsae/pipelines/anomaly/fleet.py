@@ -32,26 +32,11 @@ from tsae.io.atomic import all_or_nothing, atomic_path, written_at_once
 from tsae.io.c_stderr import stderr_is_terminal
 from tsae.io.paths import check_outputs, kind_suffix, read_paths, split_suffix
 from tsae.pipelines.anomaly.fleet_split import csv_line, device_name, split_devices
+from tsae.pipelines.anomaly.groups import group_columns
 from tsae.pipelines.progress import read_bar, sample_bar
 
 #: what a device's scoring refuses that only skips that device (too few rows, no values), the rest scored
 _DEVICE_SKIPS = ("shorter than the detector's window", "no valid values")
-
-
-def group_columns(group_by: str | Sequence[str] | None) -> tuple[str, ...]:
-    """``group_by`` as a tuple of column names (a name alone as one); a ValueError when it names none.
-
-    Examples
-    --------
-    >>> group_columns("host"), group_columns(["host", "line"]), group_columns(None)
-    (('host',), ('host', 'line'), ())
-    """
-    if group_by is None:
-        return ()
-    names = (group_by,) if isinstance(group_by, str) else tuple(group_by)
-    if not names or not all(isinstance(name, str) and name.strip() for name in names):
-        raise ValueError(f"group_by must name one column or more (such as 'host'), got {group_by!r}")
-    return tuple(dict.fromkeys(name.strip() for name in names))
 
 
 def _plain_suffix(path: Path) -> str:
@@ -207,7 +192,7 @@ def score_devices_file(test_path: str | Path, detector: Any, output: str | Path,
                     warnings.simplefilter("always")
                     try:
                         summary = score_file(device.path, det, scores, events=device_events if events_path else False,
-                                             quiet=True, report=False, cores=cores, **options)
+                                             quiet=True, report=False, cores=cores, dialect=tables.dialect, **options)
                     except ValueError as error:
                         if not any(skip in str(error) for skip in _DEVICE_SKIPS):
                             raise _device_error(error, device.path, test_path, name) from None
@@ -336,7 +321,7 @@ def devices_table(path: str | Path, group_by: Sequence[str]) -> tuple[Any, np.nd
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 try:
-                    table = read_data(device.path, text_columns=True)
+                    table = read_data(device.path, text_columns=True, dialect=tables.dialect)
                 except ValueError as error:
                     raise _device_error(error, device.path, path, name) from None
                 warn_time_order(device.path, table.time, table.time_name, "learnt from", "")
@@ -370,4 +355,4 @@ def device_interval(table: Any, labels: np.ndarray) -> float | None:
     return float(np.median(found)) if found else None
 
 
-__all__ = ["device_interval", "devices_table", "group_columns", "score_devices_file"]
+__all__ = ["device_interval", "devices_table", "score_devices_file"]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from tsae.io.records import _header_names, _split
 from tsae.io.table_cells import is_comment
-from tsae.io.table_dialect import separator_line, sniff_delimiter
+from tsae.io.table_dialect import TableDialect, delimited, separator_line, sniff_delimiter
 
 #: characters of lines held in memory before they are appended to their devices' files
 BUFFER_CHARS = 8 << 20
@@ -60,10 +60,13 @@ class DeviceFile:
 @dataclass
 class DeviceTables:
     """What :func:`split_devices` wrote: the devices' tables (in the order each first appears), the header they
-    share (without the device columns), the lines without a device (an empty cell) and one such line."""
+    share (without the device columns), their ``dialect`` (the table's delimiter, as the split read the table, its
+    ``sep=`` line kept: the devices' files are read with it, not each sniffed again), the lines without a device (an
+    empty cell) and one such line."""
 
     devices: list[DeviceFile]
     header: str
+    dialect: TableDialect
     no_device: int = 0
     no_device_line: str = ""
 
@@ -148,7 +151,7 @@ def split_devices(path: str | Path, group_by: Sequence[str], folder: str | Path)
     sep_line, sep, columns, header = _header(path, lines, group_by)
     last = max(columns)
     found: dict[tuple[str, ...], DeviceFile] = {}
-    tables = DeviceTables([], header)
+    tables = DeviceTables([], header, delimited(sep, skip=1 if sep_line else 0))
     held = 0
 
     def write_out() -> None:

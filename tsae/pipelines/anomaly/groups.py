@@ -9,10 +9,30 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
+
+
+def group_columns(group_by: str | Sequence[str] | None, *, what: str = "column", name: str = "group_by"
+                  ) -> tuple[str, ...]:
+    """``group_by`` as a tuple of the names of the columns that name the devices: a name alone as one, each
+    stripped, once; a ValueError when it names none (the argument's ``name``, and ``what`` it names: columns, or a
+    stream's tags). The one place ``group_by`` is normalised (``detect score``/``fit``, the monitor's devices,
+    ``groups=`` naming a DataFrame's columns).
+
+    Examples
+    --------
+    >>> group_columns("host"), group_columns(["host", " line", "host"]), group_columns(None)
+    (('host',), ('host', 'line'), ())
+    """
+    if group_by is None:
+        return ()
+    names = (group_by,) if isinstance(group_by, str) else tuple(group_by)
+    if not names or not all(isinstance(one, str) and one.strip() for one in names):
+        raise ValueError(f"{name} must name one {what} or more (such as 'host'), got {group_by!r}")
+    return tuple(dict.fromkeys(one.strip() for one in names))
 
 
 def device_labels(X: Any, groups: Any) -> tuple[Any, np.ndarray]:
@@ -26,11 +46,12 @@ def device_labels(X: Any, groups: Any) -> tuple[Any, np.ndarray]:
     ValueError
         A column name ``X`` lacks, or labels not one per sample (named in the message).
     """
-    names = (groups,) if isinstance(groups, str) else tuple(groups) if isinstance(groups, (tuple, list)) and \
-        groups and all(isinstance(g, str) for g in groups) and hasattr(X, "columns") else None
-    if names is not None:
+    named = isinstance(groups, str) or (isinstance(groups, (tuple, list)) and bool(groups) and all(
+        isinstance(g, str) for g in groups) and hasattr(X, "columns"))  # else a label per sample
+    if named:
         if not hasattr(X, "columns"):
             raise ValueError(f"groups={groups!r} names a column: X must be a DataFrame (else pass a label per sample)")
+        names = group_columns(groups, name="groups")
         missing = [name for name in names if name not in X.columns]
         if missing:
             raise ValueError(f"groups: no column {', '.join(map(repr, missing))} in X (columns: "
@@ -98,4 +119,4 @@ def in_order(values: Any, order: np.ndarray) -> Any:
     return np.asarray(values)[order]
 
 
-__all__ = ["device_labels", "group_order", "in_order", "row_order_within_devices"]
+__all__ = ["device_labels", "group_columns", "group_order", "in_order", "row_order_within_devices"]
