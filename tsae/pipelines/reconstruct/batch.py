@@ -513,7 +513,7 @@ def encode_file(model: Any, input: str | os.PathLike, output: str | os.PathLike,
         if detector is not None and color_by in ("auto", "score"):  # a detector file that does not load
             from tsae.pipelines.anomaly.detector import Detector
 
-            scorer = detector if isinstance(detector, Detector) else Detector.load(detector, device="cpu")
+            scorer = detector if isinstance(detector, Detector) else Detector.load(Path(detector), device="cpu")
     show = (not quiet and stderr_is_terminal()) if progress is None else progress
     long_input = plot is None and Path(input).is_file()  # the plot needs the whole series
     source = open_source(Path(input), finite=True) if long_input else None

@@ -274,5 +274,5 @@ def plot_series_codes(path: str | os.PathLike, loaded: Any, values: np.ndarray, 
                       decoder=decoder, protect=protect)
 
 
-__all__ = ["check_projection", "project_codes", "plot_codes", "plot_format", "window_colors", "plot_series_codes", "detector_rows",
-           "PROJECTIONS", "COLOR_BY", "MAP_SIZE", "GRID_SIZE"]
+__all__ = ["check_projection", "project_codes", "plot_codes", "plot_format", "window_colors", "plot_series_codes",
+           "detector_rows", "PROJECTIONS", "COLOR_BY", "MAP_SIZE", "GRID_SIZE"]
