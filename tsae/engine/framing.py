@@ -110,6 +110,28 @@ def _check_out(out: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray:
 # ----------------------------------------------------------------------------- windows
 #: scipy's names of the Kaiser window, whose one parameter is ``beta``
 _KAISER_NAMES = ("kaiser", "ksr")
+_GAUSSIAN_NAMES = ("gaussian", "gauss", "gss")
+_GENERAL_GAUSSIAN_NAMES = ("general gaussian", "general_gaussian", "general gauss", "general_gauss", "ggs")
+_EXPONENTIAL_NAMES = ("exponential", "poisson")
+
+#: the parameters a window's values are divided by, by scipy's names of the window: (its place among the
+#: window's parameters, what it is), each to be above 0 (0 gives NaN)
+_DIVISORS: dict[str, tuple[int, str]] = {
+    **dict.fromkeys(_GAUSSIAN_NAMES, (0, "standard deviation")),
+    **dict.fromkeys(_GENERAL_GAUSSIAN_NAMES, (1, "standard deviation (sig)")),
+    **dict.fromkeys(_EXPONENTIAL_NAMES, (1, "decay (tau)")),
+}
+
+#: why a window with a parameter gave values that are not finite, or zeros only, by scipy's names of the window
+_OUT_OF_RANGE: dict[str, str] = {
+    **dict.fromkeys(_KAISER_NAMES, "its beta is too large: a kaiser beta above about 713 overflows"),
+    **dict.fromkeys(_GAUSSIAN_NAMES, "its standard deviation is too small: the values underflow"),
+    **dict.fromkeys(_GENERAL_GAUSSIAN_NAMES, "its standard deviation (sig) is too small: the values underflow"),
+    **dict.fromkeys(_EXPONENTIAL_NAMES, "its center is too far outside the frame, or its decay (tau) too small: "
+                                        "the values underflow"),
+    **dict.fromkeys(("general hamming", "general_hamming"), "its alpha is too large: the values overflow float32"),
+    **dict.fromkeys(("taylor", "taylorwin"), "its nbar is too large for the frame: the values overflow"),
+}
 
 
 def _window_spec(window: str | tuple) -> str | tuple:
@@ -117,8 +139,9 @@ def _window_spec(window: str | tuple) -> str | tuple:
 
     A text without a colon is a window name, passed on as it is (an unknown name, or a
     window that needs a parameter such as plain ``"kaiser"``, is scipy's to refuse).
-    The parameters (of a text or a tuple) are checked here: real and finite, and a
-    Kaiser window's ``beta`` at least 0.
+    The parameters (of a text or a tuple) are checked here: real and finite, a
+    Kaiser window's ``beta`` at least 0, and a parameter a window's values are divided by
+    (a Gaussian's standard deviation, an exponential window's decay) above 0.
     """
     if isinstance(window, str):
         if ":" not in window:
@@ -146,6 +169,9 @@ def _window_spec(window: str | tuple) -> str | tuple:
                              f"got {shown(value)}")
     if name in _KAISER_NAMES and len(params) == 1 and isinstance(params[0], numbers.Real) and params[0] < 0:
         raise ValueError(f"window_fn={window!r}: the kaiser window's beta must be >= 0, got {params[0]!r}")
+    at, what = _DIVISORS.get(name, (len(params), ""))
+    if at < len(params) and isinstance(params[at], numbers.Real) and params[at] <= 0:
+        raise ValueError(f"window_fn={window!r}: the {name} window's {what} must be > 0, got {params[at]!r}")
     return spec
 
 
@@ -201,10 +227,14 @@ def _cached_window(window: str | tuple, length: int, shown: str | tuple) -> np.n
                 f" (give it as {window}:VALUE)"
         raise ValueError(f"window_fn={shown!r} is not a window scipy.signal.get_window knows ({error}){hint}") \
             from None
-    w = np.ascontiguousarray(w, dtype=np.float32)
-    if not np.isfinite(w).all():
-        raise ValueError(f"window_fn={shown!r} gives non-finite window values "
-                         "(a parameter too large: a kaiser beta above about 713 overflows)")
+    with np.errstate(over="ignore"):
+        w = np.ascontiguousarray(w, dtype=np.float32)
+    finite = bool(np.isfinite(w).all())
+    if not finite or not w.any():
+        name = window[0] if isinstance(window, tuple) else window
+        why = _OUT_OF_RANGE.get(name, "a parameter is out of its range") if isinstance(name, str) else ""
+        raise ValueError(f"window_fn={shown!r} gives {'non-finite window values' if not finite else 'only zeros'}"
+                         f" for a frame of {length} samples ({why})")
     w.flags.writeable = False  # shared by every caller through the cache
     return w
 

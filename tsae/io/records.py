@@ -382,6 +382,19 @@ def _tags(value: Any) -> dict[str, str] | None:
     return dict(value)
 
 
+def _metric_options(tags: dict[str, str] | None, precision: str | None) -> str | None:
+    """The tags and timestamp precision asked for, as :meth:`RecordParser._not_a_metric` tells them with the verb
+    that follows (``the tags asked for (host=a) apply``); None when neither is."""
+    asked = []
+    if tags:
+        asked.append(f"the tags asked for ({', '.join(f'{k}={v}' for k, v in tags.items())})")
+    if precision is not None:
+        asked.append(f"the timestamp precision ({precision})")
+    if not asked:
+        return None
+    return " and ".join(asked) + (" apply" if tags or len(asked) > 1 else " applies")
+
+
 def _precision(value: Any) -> str | None:
     """``precision`` if it is None or a unit of :data:`~tsae.io.line_protocol.PRECISIONS`, else a ValueError."""
     if value is not None and (not isinstance(value, str) or value not in PRECISIONS):
@@ -502,6 +515,8 @@ class RecordParser:
         self.unknown_fields: set[str] = set()
         self.metrics = MetricRows(self.sensors, tags=_tags(tags), precision=_precision(precision), log=self.log,
                                   counts=self.counts, unknown_fields=self.unknown_fields)
+        #: the tags and precision asked for, as told once a record they do not apply to is read (None: none, or told)
+        self._unused_options = _metric_options(_tags(tags), _precision(precision))
         self._influx = fmt == "influx"  # whether lines that are not JSON are line protocol (auto: the first decides)
         self.header: list[str] | None = None  # the CSV header in use
         self._layout: _Layout | None = None  # the header's columns (None: headerless rows, by position)
@@ -700,6 +715,8 @@ class RecordParser:
     def _take(self, fitted: _Fitted) -> tuple[np.ndarray, Any]:
         """A record read: its row and time; its decimal mark becomes the stream's when none is fixed yet."""
         self._csv_rows = True
+        if self._unused_options is not None:
+            self._not_a_metric("CSV")
         layout = fitted.layout
         if layout.time_col is None:
             self._untimed()
@@ -854,10 +871,20 @@ class RecordParser:
                 records += self._metric(line, record)
                 continue
             records += self.metrics.flush()  # a sample of metrics being filled goes first, in stream order
+            if self._unused_options is not None:
+                self._not_a_metric("plain JSON")
             row, stamp = self._json_record(record, line)
             if row is not None:
                 records.append((row, stamp))
         return records
+
+    def _not_a_metric(self, kind: str) -> None:
+        """A record of ``kind`` (CSV, plain JSON) is read: the tags and precision asked for, which apply to line
+        protocol and Telegraf JSON metrics alone, do not apply to it (told once: the user asked for what this stream
+        does not give)."""
+        asked, self._unused_options = self._unused_options, None
+        self.log.warn("metric-options", f"{asked} only to line protocol and Telegraf JSON metrics: ignored for this "
+                                        f"stream's {kind} records")
 
     def _metric(self, line: str, record: dict[str, Any] | None = None) -> list[tuple[np.ndarray, Any]]:
         """The samples a metric completes: the line protocol ``line``, or the Telegraf JSON ``record`` of it; a metric

@@ -263,6 +263,18 @@ _DECIMAL_COMMA = re.compile(r"[+-]?(?:\d+,\d*|,\d+)(?:[eE][+-]?\d+)?")
 _WHOLE = re.compile(r"[+-]?\d+(?:[eE][+-]?\d+)?")
 
 
+def decimal_comma_number(cell: str) -> bool:
+    """Whether ``cell`` is one number with a decimal comma (``-9,514``, ``,5``, ``1,5e-3``), as a line of a
+    one-column table in a decimal-comma locale is.
+
+    Examples
+    --------
+    >>> [decimal_comma_number(cell) for cell in ("9,514", "-,5", "9,5,3", "9", "a,5")]
+    [True, True, False, False, False]
+    """
+    return _DECIMAL_COMMA.fullmatch(cell) is not None
+
+
 def _one_column_of_decimal_commas(sample: str) -> bool:
     """Whether a sample is a single column of numbers with decimal commas under a header, as a one-sensor sheet
     saved in a decimal-comma locale is (``flow`` / ``9,514``): no delimiter at all, so the sniffer took each comma

@@ -74,6 +74,7 @@ from tsae.io.table_dialect import (
     SpaceSeparated,
     TableDialect,
     comma_joined,
+    decimal_comma_number,
     sniff_delimiter,
     table_dialect,
 )
@@ -356,7 +357,30 @@ def _plain_text(lines: list[str], dialect: Any, width: int, compiled: bool = Fal
         text += b"\n"
     if not _plain_lines(text, dialect.delimiter, width, compiled):
         return None
+    if dialect is _OneCell and b"," in text and _COMMA_NOT_DECIMAL.search(text):
+        return None
     return text
+
+
+class _OneCell(csv.excel):
+    """How the plain lines of a table of one column under a comma delimiter are split (:func:`_plain_columns`):
+    into one cell each, a line holding a comma only as one number's decimal comma (``9,514``, as :func:`_body`
+    joins it; any other comma is a line :func:`_records` and :func:`_body` read, and tell what is wrong with)."""
+
+    delimiter = ";"  # (a line holding one is not plain: csv.reader reads it, splitting at commas)
+
+
+def _as_excel(dialect: Any) -> bool:
+    """Whether ``csv.reader`` reads a line of the ``dialect`` as it reads one of :class:`_OneCell`, but for its
+    delimiter (a quote character other than ``"``, or spaces dropped after a delimiter, would read otherwise)."""
+    return (dialect.quotechar, dialect.skipinitialspace, dialect.escapechar, dialect.quoting) == (
+        '"', False, None, csv.QUOTE_MINIMAL)
+
+
+#: a line holding a comma that is not one number with a decimal comma (spaces around it aside)
+_COMMA_NOT_DECIMAL = re.compile(
+    rb"^(?![\t\x0b\x0c\x1c-\x1f ]*[+-]?(?:\d+,\d*|,\d+)(?:[eE][+-]?\d+)?[\t\x0b\x0c\x1c-\x1f ]*$)[^\n,]*,",
+    re.MULTILINE)
 
 
 def _plain_sample(body: Iterator[tuple[int, list[str]]], lines: _Lines, dialect: Any, width: int
@@ -466,18 +490,24 @@ _PREAMBLE_ROWS = 20
 
 
 def _body(path: Path, rows: Iterator[tuple[int, list[str]]], width: int,
-          header_line: int = 0, spare: int = 0) -> Iterator[tuple[int, list[str]]]:
+          header_line: int = 0, spare: int = 0, one_cell: bool = False) -> Iterator[tuple[int, list[str]]]:
     """The data rows with their lines, each of ``width`` cells (a trailing delimiter dropped; a row without up to
     ``spare`` last cells, the unnamed ones a header line ending in delimiters has, gets them empty); a ragged row is
     an error. One of the first :data:`_PREAMBLE_ROWS` longer than the header (on ``header_line``; 0: no header),
     with the row after it as long, says what that often is: a title or notes above the header, as data loggers
-    write them."""
+    write them.
+
+    ``one_cell``: a table of one column whose rows were split at commas. It has no delimiter, so a comma in its rows
+    is a decimal comma: a row of two cells that are one number with a decimal comma (``9,514``) is that number, one
+    cell (its first rows, which the delimiter was told from, may all have been whole numbers)."""
     for seen, (line, row) in enumerate(rows):
         if len(row) != width:
             if len(row) == width + 1 and not row[-1].strip():  # a trailing delimiter
                 row = row[:-1]
             elif width - spare <= len(row) < width:  # "time,a,b," above "0,1,2"
                 row = row + [""] * (width - len(row))
+            elif one_cell and len(row) == 2 and decimal_comma_number(",".join(row).strip()):
+                row = [",".join(row)]
             else:
                 after = next(rows, None)
                 for _ in rows:  # a broken quote further on is told first, as when all rows were parsed first
@@ -693,8 +723,12 @@ def _scan_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0, text_col
                 first = ["", *first]  # R's write.table: the row names, no name, are pandas' unnamed index
         given = {c.strip() for c in first}
         header = [c.strip() or _unnamed(i, given) for i, c in enumerate(first)]
-    body = _body(path, rows, len(header), 0 if headerless else head[0], 0 if headerless else _blank_tail(first))
     width = len(header)
+    one_cell = dialect.delimiter == "," and width == 1  # one column, no delimiter: _body joins 9,514
+    if one_cell:  # its decimal mark is its numbers'
+        decimal = None
+    body = _body(path, rows, width, 0 if headerless else head[0], 0 if headerless else _blank_tail(first),
+                 one_cell)
     opening: tuple[list[int], list[PlainColumn], bool] | None = None
     wide = (_rows_a_chunk(width, _KIND_ROWS) != READ_ROWS and _KIND_ROWS * width >= COMPILED_FROM_CELLS
             and _plain_dialect(dialect) and (limit is None or limit >= _KIND_ROWS))
@@ -730,11 +764,12 @@ def _scan_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0, text_col
     scan = _Scan(header, headerless, columns, time_idx, label_idx, [True] * _blank_tail(first), decimal)
     store = [values or j in (time_idx, label_idx) or column.maybe_time or column.index
              for j, column in enumerate(columns)]
-    commas = dialect.delimiter == ","
+    commas = dialect.delimiter == "," and not one_cell  # comma-separated: its numbers have decimal points
     blank_tail = scan.blank_tail
     ahead = len(sample) if opening is None else len(opening[0])
+    plain = _OneCell if one_cell and _as_excel(dialect) else dialect  # how its plain lines are split
     rest = _chunks(chain(sample, body) if opening is None else body, ahead,
-                   source if _plain_dialect(dialect) else None, dialect, width, limit, opening)
+                   source if _plain_dialect(dialect) else None, plain, width, limit, opening)
     del sample, opening
     told = _ROWS_READ.get()
     for lines, cells in rest:

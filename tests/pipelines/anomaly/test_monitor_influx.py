@@ -160,3 +160,32 @@ def test_telegraf_over_mqtt_several_lines_a_message(detector, detector_file, tes
     assert records[-1]["type"] == "summary" and records[-1]["malformed"] == 1, err.drain()
     np.testing.assert_allclose([r["score"] for r in samples(records)], detector.decision_function(test_data[:200].T),
                                rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize(("kind", "options", "told"), [
+    ("CSV", ["--tag", "host=a", "--precision", "ms"],
+     "the tags asked for (host=a) and the timestamp precision (ms) apply only to line protocol and Telegraf JSON "
+     "metrics: ignored for this stream's CSV records"),
+    ("plain JSON", ["--precision", "s"], "the timestamp precision (s) applies only to line protocol and Telegraf "
+                                         "JSON metrics: ignored for this stream's plain JSON records"),
+])
+def test_tag_and_precision_on_a_stream_they_do_not_apply_to_are_told_once(detector_file, test_data, kind, options,
+                                                                         told):
+    # before: --format auto on a CSV (or plain JSON) stream read it without a word; --format csv is refused up front
+    if kind == "CSV":
+        lines = [",".join(SENSORS)] + [",".join(f"{float(v)!r}" for v in row) for row in test_data[:100]]
+    else:
+        lines = [json.dumps(dict(zip(SENSORS, map(float, row), strict=True))) for row in test_data[:100]]
+    base = ["monitor", "--detector", str(detector_file), *options]
+    result = CliRunner().invoke(cli, base, input="\n".join(lines) + "\n", catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    warned = [line for line in result.stderr.splitlines() if "warning:" in line]
+    assert warned == [f"tsae monitor: warning: {told}"], result.stderr
+    assert json.loads(result.stdout.splitlines()[-1])["samples"] == 100
+    quiet = CliRunner().invoke(cli, [*base, "-q"], input="\n".join(lines) + "\n", catch_exceptions=False)
+    assert quiet.exit_code == 0 and quiet.stderr == ""
+
+
+def test_tag_and_precision_on_line_protocol_are_not_told(detector_file, test_data):
+    out = run(detector_file, influx_lines(test_data[:50]), tags={"host": "a"}, precision="ns")[2]
+    assert "apply only" not in out and "applies only" not in out

@@ -168,3 +168,31 @@ def test_encode_plot_of_another_format_is_refused_by_its_own_name_before_encodin
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert result.output.strip() == f"Error: {plot}: plot must be .png, .pdf or .svg"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data.csv"]
+
+
+@pytest.mark.parametrize("case", ["umap", "bad_detector", "model_as_detector"])
+def test_encode_plot_tells_a_missing_package_or_a_bad_detector_by_its_own_name_before_encoding(
+        vae_file, tmp_path, monkeypatch, case) -> None:
+    # before: read and encoded first, then "data.csv: the UMAP projection needs umap-learn" and "data.csv: d.tsae:
+    # truncated file": neither is the data file's problem
+    import importlib.util
+
+    import tsae.pipelines.reconstruct.batch as batch
+
+    monkeypatch.setattr(batch, "read_series", lambda *a, **k: pytest.fail("the input was read"))
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "umap" else
+                        real_find_spec(name, *a))
+    data = labelled_csv(tmp_path / "data.csv")
+    codes, plot = tmp_path / "codes.npy", tmp_path / "codes.png"
+    extra, expected = {
+        "umap": (["--projection", "umap"], "Error: the UMAP projection needs umap-learn (pip install umap-learn)"),
+        "bad_detector": (["--detector", str(tmp_path / "d.tsae")], f"Error: {tmp_path / 'd.tsae'}: truncated file"),
+        "model_as_detector": (["--detector", str(vae_file)], f"Error: {vae_file}: not a tsae detector file"),
+    }[case]
+    (tmp_path / "d.tsae").write_bytes(vae_file.read_bytes()[:100])
+    result = CliRunner().invoke(cli, ["encode", str(vae_file), str(data), "-o", str(codes), "--plot", str(plot),
+                                      *extra])
+    assert result.exit_code == 1 and result.output.strip().count("\n") == 0, result.output
+    assert result.output.strip().startswith(expected), result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.tsae", "data.csv"]

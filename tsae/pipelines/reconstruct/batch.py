@@ -496,7 +496,7 @@ def encode_file(model: Any, input: str | os.PathLike, output: str | os.PathLike,
     from tsae.io.series import save_npy
     from tsae.models.modelfile import as_loaded
     from tsae.pipelines.progress import SizedBar, read_bar
-    from tsae.pipelines.reconstruct.codes_plot import plot_format
+    from tsae.pipelines.reconstruct.codes_plot import check_projection, plot_format
     from tsae.pipelines.reconstruct.series import encode_series, frame_spec
 
     loaded = as_loaded(model, device)
@@ -506,8 +506,14 @@ def encode_file(model: Any, input: str | os.PathLike, output: str | os.PathLike,
     if Path(output).suffix.lower() != ".npy":  # a .csv name got a .npy array's bytes
         raise ValueError(f"{output}: the codes are written as a .npy array; name the output "
                          f"{Path(output).with_suffix('.npy').name}")
-    if plot is not None:
-        plot_format(plot)  # a plot named .jpg is refused before the file is read and encoded
+    scorer: Any = detector
+    if plot is not None:  # refused before the file is read and encoded, and not as the file's problem:
+        plot_format(plot)  # a plot named .jpg,
+        check_projection(projection)  # a projection whose package is missing,
+        if detector is not None and color_by in ("auto", "score"):  # a detector file that does not load
+            from tsae.pipelines.anomaly.detector import Detector
+
+            scorer = detector if isinstance(detector, Detector) else Detector.load(Path(detector), device="cpu")
     show = (not quiet and stderr_is_terminal()) if progress is None else progress
     long_input = plot is None and Path(input).is_file()  # the plot needs the whole series
     source = open_source(Path(input), finite=True) if long_input else None
@@ -548,7 +554,7 @@ def encode_file(model: Any, input: str | os.PathLike, output: str | os.PathLike,
         save_npy(output, codes, protect=reads)
         try:
             plot_series_codes(plot, loaded, values, codes, color_by=color_by, labels=meta.get("label"),
-                              detector=detector, projection=projection, title=Path(input).name, protect=reads,
+                              detector=scorer, projection=projection, title=Path(input).name, protect=reads,
                               columns=columns)
         except ValueError as error:
             raise ValueError(f"{input}: {error}") from None

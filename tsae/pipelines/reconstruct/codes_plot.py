@@ -42,20 +42,33 @@ def _pca(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return mean, components, shares
 
 
+def check_projection(method: str) -> bool:
+    """Whether umap-learn is installed, once ``method`` is known to be one of :data:`PROJECTIONS` that can be used
+    here: a caller checks it before reading and encoding a file (a missing package is no file's problem).
+
+    Raises
+    ------
+    ValueError
+        An unknown ``method``, or ``"umap"`` without umap-learn.
+    """
+    if method not in PROJECTIONS:
+        raise ValueError(f"projection must be one of {', '.join(PROJECTIONS)}, got {method!r}")
+    has_umap = importlib.util.find_spec("umap") is not None
+    if method == "umap" and not has_umap:
+        raise ValueError("the UMAP projection needs umap-learn (pip install umap-learn)")
+    return has_umap
+
+
 def project_codes(codes: np.ndarray, method: str = "auto", seed: int = 0) -> tuple[np.ndarray, list[str]]:
     """Project codes ``(n, ...)`` to ``(n, 2)``; returns the points and the two axis labels.
 
     ``method``: ``"pca"``, ``"umap"`` (needs ``umap-learn``) or ``"auto"`` (UMAP when it is
     installed and there are at least 16 codes, else PCA).
     """
-    if method not in PROJECTIONS:
-        raise ValueError(f"projection must be one of {', '.join(PROJECTIONS)}, got {method!r}")
+    has_umap = check_projection(method)
     flat = np.asarray(codes, dtype=np.float64).reshape(len(codes), -1)
     if len(flat) == 0:
         raise ValueError("no codes to plot")
-    has_umap = importlib.util.find_spec("umap") is not None
-    if method == "umap" and not has_umap:
-        raise ValueError("the UMAP projection needs umap-learn (pip install umap-learn)")
     if method == "umap" or (method == "auto" and has_umap and len(flat) >= 16):
         import umap
 
@@ -261,5 +274,5 @@ def plot_series_codes(path: str | os.PathLike, loaded: Any, values: np.ndarray, 
                       decoder=decoder, protect=protect)
 
 
-__all__ = ["project_codes", "plot_codes", "plot_format", "window_colors", "plot_series_codes", "detector_rows",
-           "PROJECTIONS", "COLOR_BY", "MAP_SIZE", "GRID_SIZE"]
+__all__ = ["check_projection", "project_codes", "plot_codes", "plot_format", "window_colors", "plot_series_codes",
+           "detector_rows", "PROJECTIONS", "COLOR_BY", "MAP_SIZE", "GRID_SIZE"]
