@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -276,12 +277,33 @@ class AudioStreamWriter:
     def close(self) -> None:
         """Finish the stream: put the real sizes in the WAV header when the stream can seek."""
         with self._writing():
-            if self.wav and self._start is not None and self.data_bytes < _STREAMING_SIZE - 36:
+            if self._sized():
                 end = self.stream.tell()
-                self.stream.seek(self._start)
+                self.stream.seek(self._start)  # type: ignore[arg-type]
                 self.stream.write(wav_header(self.format, self.data_bytes))
                 self.stream.seek(end)
             self.stream.flush()
+
+    def close_after_error(self) -> None:
+        """Finish a stream stopped by an error: the sizes of the blocks written go in the WAV header, written past
+        what is still buffered (the bytes a full disk refused would be refused again on the way to the header).
+
+        Raises ``OSError`` or ``ValueError`` when even that fails; the caller tells the first error, not this.
+        """
+        if not self._sized():
+            return
+        header = wav_header(self.format, self.data_bytes)
+        try:
+            fd = self.stream.fileno()
+        except (OSError, ValueError, AttributeError):  # an in-memory stream: no buffer between it and its bytes
+            self.stream.seek(self._start)  # type: ignore[arg-type]
+            self.stream.write(header)
+            return
+        os.pwrite(fd, header, self._start)  # type: ignore[arg-type]
+
+    def _sized(self) -> bool:
+        """Whether the header is put right at the end: a WAV on a stream that can seek, of a size a header holds."""
+        return self.wav and self._start is not None and self.data_bytes < _STREAMING_SIZE - 36
 
     @contextlib.contextmanager
     def _writing(self) -> Iterator[None]:
@@ -296,9 +318,17 @@ class AudioStreamWriter:
 
 
 def _tell(stream: BinaryIO) -> int | None:
-    """The position of a seekable stream (a file), ``None`` for a pipe."""
+    """The position of a seekable stream (a file), ``None`` for a pipe or a file opened to append (``>> out.wav``:
+    every write lands at its end, so a header rewritten at the start was appended to the samples instead)."""
     try:
-        return stream.tell() if stream.seekable() else None
+        if not stream.seekable():
+            return None
+        with contextlib.suppress(AttributeError, io.UnsupportedOperation):
+            import fcntl
+
+            if fcntl.fcntl(stream.fileno(), fcntl.F_GETFL) & os.O_APPEND:
+                return None
+        return stream.tell()
     except (OSError, ValueError):
         return None
 

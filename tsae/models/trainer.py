@@ -221,10 +221,14 @@ def _window_activations(window_shape: tuple[int, ...]) -> int:
     return max(1, int(np.prod(window_shape, dtype=object)) * 4 * _ACTIVATION_FACTOR)
 
 
-def batch_memory(n_windows: int, window_shape: tuple[int, ...], config: TrainConfig) -> int:
-    """The estimated activation memory of one CPU batch when training on ``n_windows`` windows of ``window_shape``."""
+def batch_memory(n_windows: int, window_shape: tuple[int, ...], config: TrainConfig,
+                 per_window: int | None = None) -> int:
+    """The estimated activation memory of one CPU batch when training on ``n_windows`` windows of ``window_shape``.
+
+    ``per_window``: a window's activations as measured for the network (the estimate is never less).
+    """
     batch = min(n_windows, fit_batch_size(config.batch_size, window_shape, config.max_batch_bytes))
-    return batch * _window_activations(window_shape)
+    return batch * max(_window_activations(window_shape), per_window or 0)
 
 
 def fit_batch_size(requested: int, window_shape: tuple[int, ...], max_bytes: int, device: Any = None) -> int:

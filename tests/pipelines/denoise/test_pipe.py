@@ -347,9 +347,8 @@ def test_an_empty_stream_to_a_file_is_an_error_as_an_empty_file_is(tmp_path) -> 
     result = CliRunner().invoke(cli, ["denoise", "-", "-o", str(out), "-q"], input=header.getvalue())
     assert result.exit_code == 1 and result.stderr == "Error: stdin: no audio samples (zero length)\n"
     assert not out.exists()
-    # to stdout, an empty stream stays an empty stream (a header and no samples), as pipes expect
-    result = CliRunner().invoke(cli, ["denoise", "-", "-q"], input=header.getvalue())
-    assert result.exit_code == 0 and read_wav_header(io.BytesIO(result.stdout_bytes))[0].channels == 1
+    # to stdout too (it was a bare header and status 0, which tsae denoise then refused as "zero length"):
+    # see test_no_samples_on_stdin_is_refused_as_file_mode_refuses_them
 
 
 @pytest.mark.parametrize(("fmt", "subtype", "named"), [
@@ -414,3 +413,103 @@ def test_ctrl_c_puts_the_sizes_in_the_header_of_a_file_on_stdout(wav_file, tmp_p
     data = out_path.read_bytes()
     assert len(data) > 44
     assert read_wav_header(io.BytesIO(data))[1] == len(data) - 44  # its data bytes, not "unknown" (None)
+
+
+class _FullDisk(io.BytesIO):
+    """A file on a disk that fills after ``room`` bytes (rewriting what is there still works)."""
+
+    def __init__(self, room: int) -> None:
+        super().__init__()
+        self.room = room
+
+    def write(self, data) -> int:  # type: ignore[no-untyped-def]
+        if self.tell() + len(data) > self.room:
+            import errno
+
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return super().write(data)
+
+
+class _FailingRead(io.RawIOBase):
+    """stdin that gives ``data`` and then fails (an I/O error on the device it reads)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data, self.pos = data, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        if self.pos >= len(self.data):
+            import errno
+
+            raise OSError(errno.EIO, "Input/output error")
+        n = min(len(buffer), 777, len(self.data) - self.pos)
+        buffer[:n] = self.data[self.pos: self.pos + n]
+        self.pos += n
+        return n
+
+
+@pytest.mark.parametrize("failure", ["full disk", "read error", "model error"])
+def test_any_error_puts_the_sizes_in_the_header_of_a_file_on_stdout(wav_file, monkeypatch, failure) -> None:
+    # `(ulimit -f 100; tsae denoise - < s.wav > out.wav)`: "stdout: cannot write it (File too large)" left the
+    # header saying "length unknown" (0xFFFFFFFF): only Ctrl-C finished it
+    from tsae.pipelines.denoise.denoiser import StreamingDenoiser
+
+    data = wav_file.read_bytes()
+    stdin, out = pipe(data), io.BytesIO()
+    if failure == "full disk":
+        out = _FullDisk(30000)
+    elif failure == "read error":
+        stdin = io.BufferedReader(_FailingRead(data[: len(data) // 2]))
+    else:
+        feed, calls = StreamingDenoiser.feed, []
+
+        def broken(self, chunk):  # type: ignore[no-untyped-def]
+            calls.append(1)
+            if len(calls) == 20:
+                raise RuntimeError("the model failed")
+            return feed(self, chunk)
+
+        monkeypatch.setattr(StreamingDenoiser, "feed", broken)
+    with pytest.raises((OSError, ValueError, RuntimeError)):
+        denoise_stream("-", "-", stdin=stdin, stdout=out)
+    written = out.getvalue()
+    size = read_wav_header(io.BytesIO(written))[1]
+    assert size is not None and 0 < size <= len(written) - 44
+    assert size % 4 == 0  # whole stereo int16 frames
+
+
+@pytest.mark.parametrize("args", [["-"], ["-", "--raw", "--rate", "16000", "--channels", "1"]])
+def test_no_samples_on_stdin_is_refused_as_file_mode_refuses_them(tmp_path, args) -> None:
+    # `tsae denoise - < zero.wav` exited 0 with a bare header on stdout; `tsae denoise zero.wav` refuses the file
+    zero = tmp_path / "zero.wav"
+    sf.write(zero, np.zeros((0, 1), np.float32), 16000, subtype="PCM_16")
+    data = zero.read_bytes() if len(args) == 1 else b""
+    expected = "Error: stdin: no audio samples (zero length)"
+    for command in (["denoise", *args, "-q"], ["denoise", *args, "-q", "-o", "-"]):
+        result = CliRunner().invoke(cli, command, input=data)
+        assert result.exit_code == 1
+        assert result.stderr.strip().splitlines() == [expected]
+        assert result.stdout_bytes == b""
+    result = CliRunner().invoke(cli, ["denoise", str(zero), "-q", "-o", "-"])
+    assert (result.exit_code, result.stderr.strip(), result.stdout_bytes) == (
+        1, f"Error: {zero}: no audio samples (zero length)", b"")
+
+
+def test_a_stream_that_announces_samples_and_sends_none_leaves_stdout_empty(wav_file) -> None:
+    out = io.BytesIO()
+    with pytest.raises(ValueError, match="stream ended early after 0 sample frames of the 16000"):
+        denoise_stream("-", "-", stdin=pipe(wav_file.read_bytes()[:44]), stdout=out)
+    assert out.getvalue() == b""
+
+
+def test_a_header_is_not_appended_to_a_file_stdout_appends_to(wav_file, tmp_path) -> None:
+    # `tsae denoise - < in.wav >> out.wav`: the header rewritten at "the start" landed after the samples
+    out_path = tmp_path / "out.wav"
+    out_path.write_bytes(b"")
+    with out_path.open("ab") as out:
+        frames = denoise_stream("-", "-", stdin=pipe(wav_file.read_bytes()), stdout=out)
+    data = out_path.read_bytes()
+    assert len(data) == 44 + 4 * frames
+    assert read_wav_header(io.BytesIO(data))[1] is None  # the streaming header: "length unknown"

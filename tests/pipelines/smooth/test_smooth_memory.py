@@ -41,7 +41,7 @@ def test_a_blind_spot_network_too_large_is_one_line_before_it_is_built(tmp_path,
 
     monkeypatch.setattr(tsae.plugins, "create_model", built)
     x = np.random.default_rng(0).normal(0, 0.1, 4000)
-    with pytest.raises(NamedMemoryError, match=r"needs about 362 GiB .* use smaller blind_spot parameters"):
+    with pytest.raises(NamedMemoryError, match=r"needs about 363 GiB .* use smaller blind_spot parameters"):
         tsae.smooth(x, model_params={"hidden": 30000})
     src = tmp_path / "x.wav"
     sf.write(src, x, 16000)
@@ -51,3 +51,58 @@ def test_a_blind_spot_network_too_large_is_one_line_before_it_is_built(tmp_path,
     assert len(lines) == 1 and lines[0].startswith("Error: training on 880 window(s)"), result.output
     assert "use smaller blind_spot parameters (hidden, layers)" in lines[0]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.wav"]
+
+
+def _no_build(monkeypatch, free: int) -> None:
+    import tsae.models.device
+    import tsae.plugins
+
+    monkeypatch.setattr(tsae.models.device, "free_memory", lambda device="cpu": free, raising=False)
+
+    def built(*args, **kwargs):
+        raise AssertionError("the network was built before its memory was checked")
+
+    monkeypatch.setattr(tsae.plugins, "create_model", built)
+
+
+def test_a_deep_blind_spot_network_is_one_line_before_it_is_built(tmp_path, monkeypatch) -> None:
+    # `tsae smooth s.wav -p layers=16` (9.65 s at 16 kHz) passed the check and grew past 11 GB: the activations
+    # of a window of 131200 samples through 2 x 16 layers were estimated at 34 MB, a training step holds 1 GB
+    import numpy as np
+
+    import tsae
+    from tsae.errors import NamedMemoryError
+
+    _no_build(monkeypatch, 4 * 2**30)
+    x = np.random.default_rng(0).normal(0, 0.1, 4000)
+    with pytest.raises(NamedMemoryError, match=r"x 131200 samples needs about .* use smaller blind_spot parameters"):
+        tsae.smooth(x, model_params={"layers": 16, "hidden": 64})
+
+
+def test_a_network_of_wide_reach_trains_on_fewer_windows_and_smaller_batches() -> None:
+    from tsae.models.fit import activation_bytes
+    from tsae.pipelines.smooth import blind_spot as bs
+
+    assert bs._plan(1, {}) == bs._Plan(pad=16, seg=160, windows=800, batch=16)  # the default's work is unchanged
+    assert bs._plan(1, {"layers": 10}).windows == 800
+    deep = bs._plan(1, {"layers": 16})
+    assert (deep.seg, deep.windows) == (131200, 16)  # 880 windows of 131200 samples were 0.9 GB and hours of work
+    assert bs._plan(1, {"layers": 12}).windows == bs._EPOCH_SAMPLES // 8320
+    per_window = activation_bytes("blind_spot", 1, deep.seg, {"layers": 16})
+    assert deep.batch == 1 and per_window > bs._BATCH_BYTES  # a window alone is over the budget: one a batch
+    assert bs._plan(1, {"layers": -1}) is None  # the family tells its own error
+
+
+def test_a_network_of_wide_reach_that_fits_is_not_refused(monkeypatch) -> None:
+    from tsae.pipelines.smooth.blind_spot import check_network_memory
+
+    _no_build(monkeypatch, 4 * 2**30)
+    check_network_memory(1, {"layers": 16})
+
+
+def test_a_training_step_s_activations_are_counted_without_allocating() -> None:
+    # a window of 8320 samples through 2 x 12 dilated layers of 16 channels: a real step's peak grew 39 MiB a window
+    from tsae.models.fit import activation_bytes
+
+    assert 39 * 2**20 <= activation_bytes("blind_spot", 1, 8320, {"layers": 12}) < 80 * 2**20
+    assert activation_bytes("blind_spot", 1, 8320, {"layers": -1}) is None

@@ -7,11 +7,14 @@ final is written and flushed straight away: memory is bounded whatever the lengt
 of the stream, and the samples equal those of file mode (the denoiser gives the
 same output whatever the chunking). A stream that ends early is still finished
 (flushed, and a WAV header put right where the output can seek) before the
-problem is reported.
+problem is reported; so is one stopped by any other error (a failed read or
+write, the model, Ctrl-C): the header of a WAV on stdout redirected to a file
+always tells the samples that were written.
 """
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -144,15 +147,20 @@ def denoise_stream(
     block = max(1, int(block_seconds * fmt.sample_rate))
     frames = 0
     if str(output) == STDIO:
+        chunks = reader.blocks(block)
+        first = next(chunks, None)  # no sample at all is refused before a byte goes out, as file mode refuses it
+        if first is None:
+            raise ValueError(getattr(reader, "problem", None)
+                             or f"{'stdin' if str(input) == STDIO else input}: no audio samples (zero length)")
         out_fmt = fmt if raw is None else raw.stream_format()
         # only a file's length is sure: a stream may end before the length its header announced
         known = reader.expected_frames if isinstance(reader, _FileBlocks) else None
         writer = AudioStreamWriter(stdout, out_fmt, wav=raw is None, frames=known)
         try:
-            frames = _run(den, reader, block, writer)
-        except (KeyboardInterrupt, SystemExit):  # Ctrl-C: what was written to a file (> clean.wav) gets its sizes
-            with contextlib.suppress(OSError, ValueError):
-                writer.close()
+            frames = _run(den, itertools.chain([first], chunks), writer)
+        except BaseException:  # Ctrl-C, a failed read or write, a model error: a file (> clean.wav) gets its sizes
+            with contextlib.suppress(OSError, ValueError):  # the error that stopped the stream is the one told
+                writer.close_after_error()
             raise
         writer.close()
     else:
@@ -162,7 +170,7 @@ def denoise_stream(
                                format=None if like is None else format_like(output, like.format),
                                channel_mask=None if like is None else like.channel_mask,
                                protect=() if str(input) == STDIO else (input,)) as file_writer:
-            frames = _run(den, reader, block, file_writer)
+            frames = _run(den, reader.blocks(block), file_writer)
             if isinstance(reader, _FileBlocks) and reader.problem:
                 raise ValueError(reader.problem)  # a corrupt file leaves no output file, as in file mode
             if frames == 0 and not getattr(reader, "problem", None):  # a file mode input refuses it too
@@ -202,9 +210,9 @@ class _FileBlocks:
             self.problem = str(error)
 
 
-def _run(den: StreamingDenoiser, reader: Any, block: int, writer: Any) -> int:
+def _run(den: StreamingDenoiser, chunks: Iterator[np.ndarray], writer: Any) -> int:
     frames = 0
-    for chunk in reader.blocks(block):
+    for chunk in chunks:
         frames += chunk.shape[1]
         writer.write(den.feed(chunk))
     writer.write(den.flush())

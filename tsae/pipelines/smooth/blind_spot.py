@@ -10,6 +10,7 @@ continues the series' trend.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -219,6 +220,50 @@ _EPOCH_WINDOWS = 800
 _BATCH = 16
 #: held-out cuts run through the network at once in a checkpoint (bounds its memory)
 _CUTS_PER_BATCH = 256
+#: window samples of an epoch at most: a network of wide reach trains on fewer windows (``layers=16`` reads
+#: 65536 samples each side: 880 windows of 131200 samples were 0.9 GB and hours of work); the default's
+#: 880 x 160 and any with ``layers`` up to 10 are below
+_EPOCH_SAMPLES = 1 << 21
+#: windows of an epoch at least, however wide the reach
+_MIN_WINDOWS = 16
+#: a batch's activations at most (:func:`~tsae.models.fit.activation_bytes`): fewer windows a batch, down to one
+_BATCH_BYTES = 1 << 30
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How the network trains: ``pad`` samples of context each side of windows of ``seg`` samples, ``windows``
+    of them an epoch (and a tenth as many for the trainer's validation), ``batch`` at a time."""
+
+    pad: int
+    seg: int
+    windows: int
+    batch: int
+
+    @property
+    def val_windows(self) -> int:
+        return max(1, self.windows // 10)
+
+
+def _plan(channels: int, params: dict[str, Any]) -> _Plan | None:
+    """The :class:`_Plan` of a ``blind_spot`` network with ``params`` on ``channels`` channels, counted on torch's
+    meta device (nothing allocated); None for parameters the family refuses (:func:`~tsae.plugins.create_model`
+    tells them)."""
+    import torch
+
+    from tsae.models.fit import activation_bytes
+    from tsae.plugins import get_model_family
+
+    try:
+        with torch.device("meta"):
+            pad = int(get_model_family("blind_spot")(channels=channels, window=_WINDOW, **params).margin)
+    except Exception:  # noqa: BLE001 - a bad parameter: create_model tells it
+        return None
+    seg = _WINDOW + 2 * pad
+    windows = min(_EPOCH_WINDOWS, max(_MIN_WINDOWS, _EPOCH_SAMPLES // (channels * seg)))
+    per_window = activation_bytes("blind_spot", channels, seg, params)
+    batch = _BATCH if per_window is None else max(1, min(_BATCH, _BATCH_BYTES // per_window))
+    return _Plan(pad, seg, windows, batch)
 
 
 class BlindSpot:
@@ -281,12 +326,12 @@ def _padded_rows(z: np.ndarray, pad: int) -> np.ndarray:
     return out
 
 
-def _train_config(epochs: int, seed: int, max_seconds: float | None) -> Any:
-    """How :func:`_fit_blind_spot` trains the network (its validation share: :data:`_EPOCH_WINDOWS` // 10 more)."""
+def _train_config(plan: _Plan, epochs: int, seed: int, max_seconds: float | None) -> Any:
+    """How :func:`_fit_blind_spot` trains the network (its validation share: ``plan.val_windows`` more)."""
     from tsae.models.trainer import TrainConfig
 
-    n_val = _EPOCH_WINDOWS // 10
-    return TrainConfig(epochs=epochs, batch_size=_BATCH, lr=3e-3, val_fraction=n_val / (_EPOCH_WINDOWS + n_val),
+    n_val = plan.val_windows
+    return TrainConfig(epochs=epochs, batch_size=plan.batch, lr=3e-3, val_fraction=n_val / (plan.windows + n_val),
                        patience=epochs, seed=seed, device="cpu", quiet=True, max_seconds=max_seconds,
                        grad_clip=None, amp=False)
 
@@ -299,19 +344,14 @@ def check_network_memory(channels: int, params: dict[str, Any]) -> None:
     fail, so a network too large (``hidden=30000``: 57 GB of weights) was built and the OOM killer ended the
     process. Parameters the family refuses are left to :func:`~tsae.plugins.create_model` to tell.
     """
-    import torch
-
     from tsae.models.fit import check_training_memory
-    from tsae.plugins import get_model_family
 
-    try:
-        with torch.device("meta"):
-            pad = get_model_family("blind_spot")(channels=channels, window=_WINDOW, **params).margin
-    except Exception:  # noqa: BLE001 - a bad parameter: create_model tells it
+    plan = _plan(channels, params)
+    if plan is None:
         return
-    count, seg = _EPOCH_WINDOWS + _EPOCH_WINDOWS // 10, _WINDOW + 2 * pad
-    check_training_memory("blind_spot", channels, seg, count, params, _train_config(1, 0, None),
-                          windows=2 * 4 * count * channels * seg,  # the windows and their targets, float32
+    count = plan.windows + plan.val_windows
+    check_training_memory("blind_spot", channels, plan.seg, count, params, _train_config(plan, 1, 0, None),
+                          windows=2 * 4 * count * channels * plan.seg,  # the windows and their targets, float32
                           fix_network="use smaller blind_spot parameters (hidden, layers)")
 
 
@@ -346,9 +386,13 @@ def _fit_blind_spot(z: np.ndarray, *, seed: int, max_seconds: float | None, step
     from tsae.models.trainer import train_model
     from tsae.plugins import create_model
 
-    pad = create_model("blind_spot", channels=c, window=_WINDOW, **params).margin  # samples each side reads
+    plan = _plan(c, params)
+    if plan is None:  # parameters the family refuses: it says which
+        create_model("blind_spot", channels=c, window=_WINDOW, **params)
+        raise ValueError(f"blind_spot: cannot be built with {params}")
+    pad = plan.pad  # samples each side reads
     torch.manual_seed(seed)
-    net = create_model("blind_spot", channels=c, window=_WINDOW + 2 * pad, **params)
+    net = create_model("blind_spot", channels=c, window=plan.seg, **params)
     zp = _padded_rows(z, pad)
     residual = z - linear
     residp = np.zeros((c, n + 2 * pad), dtype=np.float32)
@@ -366,14 +410,13 @@ def _fit_blind_spot(z: np.ndarray, *, seed: int, max_seconds: float | None, step
 
     # the trainer's own validation split only guards against divergence; the checkpoints
     # are judged on the held-out blocks (an unbiased yardstick of the blind-spot loss)
-    n_val = _EPOCH_WINDOWS // 10
-    starts = np.random.default_rng(seed).choice(train_starts, size=_EPOCH_WINDOWS + n_val)
-    seg = _WINDOW + 2 * pad
+    starts = np.random.default_rng(seed).choice(train_starts, size=plan.windows + plan.val_windows)
+    seg = plan.seg
     windows = np.stack([zp[:, s: s + seg] for s in starts])
     targets = np.stack([residp[:, s: s + seg] for s in starts])
     del residp
     epochs = max(1, math.ceil(steps * _BATCH / _EPOCH_WINDOWS))
-    config = _train_config(epochs, seed, max_seconds)
+    config = _train_config(plan, epochs, seed, max_seconds)
     train_model(net, windows, config, targets, callback=checkpoint)
     del windows, targets
     # the network also fits (part of) the noise of the samples it was trained on, which
