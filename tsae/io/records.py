@@ -655,6 +655,8 @@ class RecordParser:
         if pending is not None:
             fitted = self._fit(pending, line)
             row_named = self._row_named(pending) if isinstance(fitted, _Miss) and fitted.level == 0 else None
+            if row_named is not None and self._csv_rows and isinstance(self._fit(self._layout, line), _Fitted):
+                row_named = None  # a row of the columns in use under a header one name short: no R row name
             if row_named is not None:  # R's write.table: rows one field wider than the header, their names first
                 fitted_named = self._fit(row_named, line)
                 if isinstance(fitted_named, _Fitted):
