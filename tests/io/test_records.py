@@ -385,6 +385,12 @@ def test_a_utf16_stream_is_told_once_as_such() -> None:
     told.clear()
     RecordParser(["a", "b"], log=Log()).parse(["time,a,b", "0,1,2", "1,,4"])  # an empty cell is no NUL
     assert not [kind for kind, _ in told if kind == "encoding"]
+    # a line of NULs among good UTF-8 rows (a logger's buffer flushed on power loss) is a malformed line, not a
+    # stream in another encoding: it was told "the stream looks UTF-16 ... convert it first"
+    garbled = RecordParser(["a", "b"], log=Log())
+    rows, _ = garbled.parse(["time,a,b", "0,1,2", "\x00" * 64, "1,3,4"])
+    assert len(rows) == 2 and garbled.counts["malformed"] == 1
+    assert not [kind for kind, _ in told if kind == "encoding"]
 
 
 @pytest.mark.parametrize("lines,warns", [

@@ -1031,7 +1031,8 @@ class RecordParser:
             line = line.strip().lstrip("\ufeff")  # a UTF-8 BOM (an editor's CSV, or files concatenated)
             if not line:
                 continue
-            if not self._wide_told and "\x00" in line and _looks_wide(line):
+            wide = "\x00" in line and _looks_wide(line)
+            if wide and not self._wide_told and self.counts["malformed"] == self.counts["lines"]:  # none read well
                 self._wide_told = True
                 self.log.warn("encoding", "the stream looks UTF-16 or UTF-32, but records are read as UTF-8: its "
                                           "lines are malformed (convert it first, e.g. iconv -f UTF-16 -t UTF-8)")
