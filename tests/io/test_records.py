@@ -385,6 +385,12 @@ def test_a_utf16_stream_is_told_once_as_such() -> None:
     told.clear()
     RecordParser(["a", "b"], log=Log()).parse(["time,a,b", "0,1,2", "1,,4"])  # an empty cell is no NUL
     assert not [kind for kind, _ in told if kind == "encoding"]
+    # a line of NULs among good UTF-8 rows (a logger's buffer flushed on power loss) is a malformed line, not a
+    # stream in another encoding: it was told "the stream looks UTF-16 ... convert it first"
+    garbled = RecordParser(["a", "b"], log=Log())
+    rows, _ = garbled.parse(["time,a,b", "0,1,2", "\x00" * 64, "1,3,4"])
+    assert len(rows) == 2 and garbled.counts["malformed"] == 1
+    assert not [kind for kind, _ in told if kind == "encoding"]
 
 
 @pytest.mark.parametrize("lines,warns", [
@@ -697,3 +703,15 @@ def test_times_of_day_of_a_working_day_are_not_told_as_excel_dates_in_a_stream()
     assert "excel_days" not in told
     RecordParser(["flow"], log=Log()).parse(["Time,flow", *(f"{45292 + i / 1440:.6f},{i}" for i in range(100))])
     assert "excel_days" in told
+
+
+def test_a_header_one_column_short_mid_stream_does_not_shift_the_rows_that_fit_the_columns_in_use() -> None:
+    """A producer's header without the label column (``time,a,b`` among ``time,a,b,label`` rows) was taken for R's
+    header above rows with their names first: every later row lost its time to the row name, its sensors shifted
+    by one (``a`` read as the time, ``b`` holding ``a``), 470 of 800 samples skipped as out of order, the rest in
+    alarm. Rows that fit the columns in use are read by them; the stray header is one malformed line."""
+    parser = RecordParser(["a", "b"])
+    lines = ["time,a,b,label", "0,1,2,0", "1,3,4,0", "time,a,b", "2,5,6,0", "3,7,8,1"]
+    rows, times = parser.parse(lines)
+    assert rows.tolist() == [[1, 2], [3, 4], [5, 6], [7, 8]] and times == [0.0, 1.0, 2.0, 3.0]
+    assert parser.counts["malformed"] == 1 and parser.header == ["time", "a", "b", "label"]

@@ -210,6 +210,9 @@ class MqttSource:
         while the monitor is away. None: a clean session even with a client id.
     on_status
         Called with a one-line status message on (re)connect / disconnect.
+    on_warning
+        Called with a kind and a one-line warning for each payload that does not decompress (the caller rate-limits
+        them: a stream of bad payloads is not a line each); None: ``on_status`` with the warning.
     poll
         Seconds ``blocks()`` waits before yielding an empty block (lets the caller check for stop).
     max_queue, max_queue_bytes
@@ -235,12 +238,13 @@ class MqttSource:
                  keepalive: int = 30, on_status: Callable[[str], None] | None = None, poll: float = 0.5,
                  reconnect_min: float = 0.2, reconnect_max: float = 5.0, max_queue: int = 1000,
                  max_queue_bytes: int = 1 << 26, block_bytes: int = 1 << 16, max_line: int = 1 << 20,
-                 by_topic: bool = False, **_: Any) -> None:
+                 by_topic: bool = False, on_warning: Callable[[str, str], None] | None = None, **_: Any) -> None:
         check_topic(topic, wildcards=True)
         self.host, self.port, self.topic, self.qos = host, int(port), topic, int(qos)
         self.poll = poll
         self.block_bytes = int(block_bytes)
         self.on_status = on_status or (lambda message: None)
+        self.on_warning = on_warning or (lambda kind, message: self.on_status(f"warning: {message}"))
         self.queue: queue.Queue[tuple[str, bytes]] = queue.Queue(maxsize=max(1, int(max_queue)))
         self.max_queue_bytes = max(1, int(max_queue_bytes))
         self.max_line = int(max_line)
@@ -345,7 +349,7 @@ class MqttSource:
             inflated = inflate_payload(payload, self.max_queue_bytes)
         except CorruptData as exc:
             self.corrupt += 1
-            self.on_status(f"warning: mqtt: {exc}{f' (topic {topic})' if topic else ''}: skipped")
+            self.on_warning("corrupt_payload", f"mqtt: {exc}{f' (topic {topic})' if topic else ''}: skipped")
             return []
         if inflated is not None:
             payload = inflated

@@ -670,6 +670,8 @@ class RecordParser:
         if pending is not None:
             fitted = self._fit(pending, line)
             row_named = self._row_named(pending) if isinstance(fitted, _Miss) and fitted.level == 0 else None
+            if row_named is not None and self._csv_rows and isinstance(self._fit(self._layout, line), _Fitted):
+                row_named = None  # a row of the columns in use under a header one name short: no R row name
             if row_named is not None:  # R's write.table: rows one field wider than the header, their names first
                 fitted_named = self._fit(row_named, line)
                 if isinstance(fitted_named, _Fitted):
@@ -1056,7 +1058,8 @@ class RecordParser:
             line = line.strip().lstrip("\ufeff")  # a UTF-8 BOM (an editor's CSV, or files concatenated)
             if not line:
                 continue
-            if not self._wide_told and "\x00" in line and _looks_wide(line):
+            wide = "\x00" in line and _looks_wide(line)
+            if wide and not self._wide_told and self.counts["malformed"] == self.counts["lines"]:  # none read well
                 self._wide_told = True
                 self.log.warn("encoding", "the stream looks UTF-16 or UTF-32, but records are read as UTF-8: its "
                                           "lines are malformed (convert it first, e.g. iconv -f UTF-16 -t UTF-8)")

@@ -676,3 +676,13 @@ def test_sigterm_stops_a_raw_monitor_whose_stdin_is_quiet(detector_file, test_da
     """`monitor --raw` too: it sat in the buffered stdin's read1 after SIGTERM until more bytes came."""
     raw = np.asarray(test_data[:200], dtype="<f4")
     _sigterm_while_quiet(detector_file, raw, raw.tobytes(), "--raw", "--format", "f32")
+
+
+@pytest.mark.parametrize(("topic", "out_topic"), [("plant/pump", "plant/pump"), ("plant/#", "plant/alarms"),
+                                                  ("plant/+", "plant/alarms"), ("#", "tsae/events")])
+def test_an_out_topic_the_input_topic_matches_is_refused_before_connecting(detector_file, topic, out_topic) -> None:
+    """The monitor read its own records back: each alarm, event and summary counted as a malformed line (a warning
+    saying 'no value for any of the detector's sensors'), the summary's `malformed` grown by the monitor itself."""
+    with pytest.raises(ValueError, match=r"^--out-topic .* is matched by --topic .*: the monitor would read its own"):
+        run_monitor(detector_file, mqtt="127.0.0.1:1", topic=topic, out_topic=out_topic, stdout=io.StringIO(),
+                    stderr=io.StringIO())

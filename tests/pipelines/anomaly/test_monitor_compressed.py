@@ -4,6 +4,10 @@ import gzip
 import io
 import json
 import lzma
+import signal
+import subprocess
+import sys
+import threading
 import time
 
 import pytest
@@ -89,3 +93,38 @@ def test_gzip_mqtt_payloads_are_read_and_a_corrupt_one_is_one_warning(broker, te
     warned = [s for s in said if "warning" in s]
     assert len(warned) == 1 and "a gzip payload of" in warned[0] and "(topic plant/pump): skipped" in warned[0], said
     assert source.corrupt == 1
+
+
+def test_many_corrupt_mqtt_payloads_are_one_warning_and_all_counted(broker, detector_file, test_data):
+    """Each corrupt gzip payload printed its own warning, the rate limit of every other kind of bad message by-passed
+    (16 corrupt payloads among 800 samples: 16 identical lines on stderr); now they share the monitor's rate limit
+    and the summary still counts every one as malformed."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tsae", "monitor", "--detector", str(detector_file),
+         "--mqtt", f"127.0.0.1:{broker.port}", "--topic", "plant/pump", "--clean-session"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    said: list[str] = []
+
+    def read_stderr():
+        for line in proc.stderr:
+            said.append(line)
+
+    threading.Thread(target=read_stderr, daemon=True).start()
+    try:
+        rows = csv_text(test_data[:20]).splitlines()
+        messages = [("plant/pump", rows[0])]
+        for row in rows[1:]:
+            messages += [("plant/pump", row), ("plant/pump", gzip.compress(row.encode())[:-6])]
+        deadline = publish_once_subscribed(broker.port, said, messages)
+        while not any("a gzip payload" in s for s in said) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(2)  # the monitor reads the rest of what the broker acknowledged
+        proc.send_signal(signal.SIGTERM)
+        out = proc.stdout.read()
+        proc.wait(60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    summary = json.loads(out.splitlines()[-1])
+    assert summary["malformed"] >= 2 and 0 <= summary["samples"] - summary["malformed"] <= 1, summary
+    assert sum("a gzip payload" in s for s in said) == 1, "".join(said)

@@ -76,6 +76,18 @@ def test_a_bad_line_of_one_device_stops_no_other(detector_file, test_data):
     assert "warning: device host=b: skipped a malformed line (line protocol: " in err, err  # named
 
 
+def test_a_device_named_by_a_huge_tag_is_told_in_short_lines(detector_file, test_data):
+    """A device named by a 5,000-character tag value (a payload's text in the tag) made every warning naming it a
+    5,000-character stderr line (100 such devices: a megabyte of stderr); its records keep the whole tag."""
+    huge = "x" * 5000
+    lines = interleave(lp(test_data[:10], huge), lp(test_data[:10], "b"))
+    lines.insert(3, f"pump,host={huge} temp=,pressure=1")  # malformed, of the huge device
+    code, records, err = run(detector_file, lines, group_by=["host"])
+    assert code == 0, err
+    assert "device host=xxx" in err and max(len(line) for line in err.splitlines()) < 400, err[:600]
+    assert any(r.get("tags") == {"host": huge} for r in records)
+
+
 def test_the_device_cap_drops_the_least_recently_seen_once_told(detector, test_data):
     err = io.StringIO()
     devices = DeviceMonitors(Monitor(detector, log=RateLimitedLog(stream=err)), ["host"], max_devices=2)

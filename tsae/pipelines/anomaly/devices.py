@@ -123,6 +123,11 @@ class _FirstWarnings:
         return True
 
 
+def _cut(value: str, limit: int = 60) -> str:
+    """``value`` as a message shows it: at most ``limit`` characters, then how long it was."""
+    return value if len(value) <= limit else f"{value[:limit]}... ({len(value)} characters)"
+
+
 class _DeviceLog:
     """A device's monitor's log: its messages name the device. Its first warning of each kind is written at once
     (while the stream's :class:`_FirstWarnings` last): a noisy device does not hide another's first; the next ones
@@ -409,7 +414,9 @@ class DeviceMonitors:
 
     # -- devices ----------------------------------------------------------------
     def _name(self, key: tuple[str, ...]) -> str:
-        return ",".join(f"{name}={value}" for name, value in zip(self.group_by, key, strict=True))
+        """The device as messages name it (``host=pump-1``), each tag value cut short: a value as long as a line
+        would make every warning naming the device that long (its records keep the whole value)."""
+        return ",".join(f"{name}={_cut(value)}" for name, value in zip(self.group_by, key, strict=True))
 
     def _tags(self, key: tuple[str, ...]) -> dict[str, str]:
         return dict(zip(self.group_by, key, strict=True))

@@ -716,9 +716,20 @@ def _out_topic(settings: StreamSettings) -> str:
     return "tsae/events" if settings.out_topic is None else settings.out_topic
 
 
-def _open_streams(settings: StreamSettings, status: Any, stdin: Any, stdout: Any,
+def _check_no_loop(topic: str, out_topic: str) -> None:
+    """A one-line ValueError when the input topic (filter) matches the output topic on the same broker: the monitor
+    would read its own records back, each one a malformed line."""
+    from paho.mqtt.client import topic_matches_sub
+
+    if topic_matches_sub(topic, out_topic):
+        raise ValueError(f"--out-topic {out_topic} is matched by --topic {topic}: the monitor would read its own "
+                         "records back as input; publish them to a topic outside it")
+
+
+def _open_streams(settings: StreamSettings, log: RateLimitedLog, stdin: Any, stdout: Any,
                   source: Any = None) -> tuple[Any, Any]:
-    """Build the source and the sink named by ``settings`` (``source``: one already built).
+    """Build the source and the sink named by ``settings`` (``source``: one already built); their status lines go to
+    ``log``, the MQTT source's warnings of bad payloads through its rate limit.
 
     A plugin's options are checked before either stream opens.
     """
@@ -732,6 +743,8 @@ def _open_streams(settings: StreamSettings, status: Any, stdin: Any, stdout: Any
             check_topic(settings.topic, wildcards=True, option="--topic")
         if settings.sink == "mqtt":
             check_topic(_out_topic(settings), wildcards=False, option="--out-topic")
+        if settings.source == "mqtt" and settings.sink == "mqtt" and source is None:
+            _check_no_loop(settings.topic, _out_topic(settings))
     open_source = open_sink = None
     if source is None and settings.source not in _BUILTIN_STREAMS:
         open_source = prepare_stream("sources", settings.source, settings.source_options)
@@ -750,9 +763,10 @@ def _open_streams(settings: StreamSettings, status: Any, stdin: Any, stdout: Any
             client_id = session_client_id(settings.detector, settings.topic)
         stream_in = sources["mqtt"](host=host, port=port, topic=settings.topic, client_id=client_id,
                                     session_expiry=None if settings.clean_session else SESSION_EXPIRY,
-                                    on_status=status, max_line=settings.max_line, by_topic=settings.by_topic)
+                                    on_status=log.info, on_warning=log.warn, max_line=settings.max_line,
+                                    by_topic=settings.by_topic)
     else:
-        stream_in = sources["stdin"](stream=stdin, max_line=settings.max_line, on_status=status,
+        stream_in = sources["stdin"](stream=stdin, max_line=settings.max_line, on_status=log.info,
                                      block_bytes=settings.block_bytes)
     if open_sink is not None:
         stream_out = open_sink()
@@ -760,7 +774,7 @@ def _open_streams(settings: StreamSettings, status: Any, stdin: Any, stdout: Any
         host, port = settings.broker()
         stream_out = sinks["mqtt"](host=host, port=port, topic=_out_topic(settings),
                                    client_id=settings.client_id and settings.client_id + "-out",
-                                   outbox=settings.outbox, on_status=status)
+                                   outbox=settings.outbox, on_status=log.info)
     else:
         stream_out = sinks["stdout"](stream=stdout)
     return stream_in, stream_out
@@ -920,7 +934,7 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
 
         binary: Any = stdin if stdin is not None else sys.stdin
         raw_source = RawSampleSource(getattr(binary, "buffer", binary), len(det.sensors_), raw)
-    stream_in, stream_out = _open_streams(settings, log.info, stdin, stdout, raw_source)
+    stream_in, stream_out = _open_streams(settings, log, stdin, stdout, raw_source)
     write = _writer(stream_out)
     where = f" {mqtt}" if settings.source == "mqtt" else (f" ({raw} binary rows)" if raw else "")
     each = "" if devices is None else (f" for each device ({', '.join(devices.group_by)}; at most "
