@@ -40,11 +40,22 @@ def test_a_line_reads_as_influxdb_writes_it(line, measurement, tags, fields, sta
 @pytest.mark.parametrize("line", [
     "pump", "pump flow", "pump flow=", "pump =1", "pump flow=abc", "pump flow=1 2 3", "pump flow=1 1.5",
     "pump,host flow=1", "pump,host= flow=1", 'pump s="open', "pump n=-1u", "pump n=1.5i", ",host=a flow=1",
-    "pump flow=1e999", "pump n=" + "9" * 400 + "i",
+    "pump flow=inf", "pump flow=nan",
 ])
 def test_a_bad_line_is_a_value_error(line):
     with pytest.raises(ValueError):
         parse_line(line)
+
+
+@pytest.mark.parametrize(("line", "value"), [
+    ("pump flow=1e999", np.inf), ("pump flow=-1e999,x=1", -np.inf), ('pump flow=1e999,s="a"', np.inf),
+    ("pump flow=" + "9" * 400 + "i", np.inf), ("pump flow=-" + "9" * 400 + "i", -np.inf),
+    ("pump flow=" + "9" * 400 + "u", np.inf),
+])
+def test_a_number_too_large_for_a_float_is_infinite_not_a_bad_line(line, value):
+    """As a table's cell and a JSON value are read (a missing value of the sensor); it made the line malformed."""
+    assert parse_line(line).fields["flow"] == value
+    assert json_metric({"fields": {"flow": int(np.sign(value)) * 10 ** 400}, "name": "m"}).fields["flow"] == value
 
 
 @pytest.mark.parametrize(("line", "influx"), [

@@ -53,13 +53,36 @@ def _rows(n: int, start: int = 0) -> list[str]:
     return [f"{start + i},{i}.5" for i in range(n)]
 
 
-def test_huge_integers_are_malformed_and_the_block_is_kept() -> None:
+def test_a_huge_integer_value_is_missing_and_a_huge_integer_time_malformed() -> None:
     parser = RecordParser(["a"])
     lines = ["time,a"] + _rows(3)
     lines += ['{"time": 3, "a": ' + "9" * 320 + "}", '{"time": ' + "9" * 320 + ', "a": 1}'] + _rows(2, start=4)
     rows, times = parser.parse(lines)
-    assert len(rows) == 5 and times[-1] == 5.0
-    assert parser.counts["malformed"] == 2
+    assert len(rows) == 6 and times[3] == 3.0 and times[-1] == 5.0
+    assert rows[3, 0] == np.inf  # a missing value, as the table reader reads such a cell
+    assert parser.counts["malformed"] == 1 and parser.counts["missing_values"] == 1
+
+
+def test_a_value_too_large_for_a_float_is_missing_in_every_format() -> None:
+    """``1e999`` (or a 320-digit integer) made a line protocol line malformed, where JSON and CSV read it as a
+    missing value of its sensor and scored the rest of the record: one rule now, the table reader's."""
+    big = "9" * 320
+    streams = {
+        "csv": ["time,a,b", "1,1e999,2", f"2,{big},3", "3,-1e999,4"],
+        "json": ['{"time": 1, "a": 1e999, "b": 2}', f'{{"time": 2, "a": {big}, "b": 3}}',
+                 '{"time": 3, "a": -1e999, "b": 4}'],
+        "telegraf": [f'{{"fields": {{"a": {a}, "b": {b}}}, "name": "m", "timestamp": {t}}}'
+                     for t, a, b in ((1, "1e999", 2), (2, big, 3), (3, "-1e999", 4))],
+        "influx": [f"m a={a},b={b} {t}000000000" for t, a, b in ((1, "1e999", 2), (2, big + "i", 3),
+                                                                   (3, "-1e999", 4))],
+    }
+    for kind, lines in streams.items():
+        parser = RecordParser(["a", "b"], precision="s" if kind == "influx" else None)
+        rows, _ = parser.parse(lines)
+        more, _ = parser.flush()
+        rows = np.vstack([rows, more])
+        assert rows.tolist() == [[np.inf, 2], [np.inf, 3], [-np.inf, 4]], kind
+        assert parser.counts["malformed"] == 0 and parser.counts["missing_values"] == 3, kind
 
 
 def test_deeply_nested_json_is_malformed() -> None:
@@ -183,6 +206,35 @@ def test_an_unreadable_time_is_counted_and_the_sample_kept() -> None:
     assert rows[:, 0].tolist() == [1.0, 2.0, 3.0, 4.0, 5.0] and times[1] == "abc"
     assert parser.counts["unreadable_times"] == 2 and parser.counts["malformed"] == 0  # an empty time is no time
     assert len(warned) == 2 and "'abc' is neither a number nor an ISO date" in warned[0]
+
+
+def test_a_json_time_that_is_an_object_array_or_boolean_is_unreadable_kept_as_text() -> None:
+    """Such a time is neither a number nor a date, as ``"abc"`` is: scored and counted as an unreadable time, and kept
+    as its JSON text (it was written out as the object itself, and warned about as Python's repr, ``'True'``)."""
+    warned: list[str] = []
+
+    class Log:
+        def warn(self, kind: str, message: str) -> None:
+            warned.append(message)
+
+    parser = RecordParser(["a"], log=Log())
+    rows, times = parser.parse(['{"time": 0, "a": 1}', '{"time": {"x": 1}, "a": 2}', '{"time": true, "a": 3}',
+                                '{"time": [1, 2], "a": 4}', '{"time": null, "a": 5}', '{"time": 1, "a": 6}'])
+    assert rows[:, 0].tolist() == [1, 2, 3, 4, 5, 6]
+    assert times == [0.0, '{"x": 1}', "true", "[1, 2]", None, 1.0]  # null: no time, as an empty cell
+    assert parser.counts["unreadable_times"] == 3 and parser.counts["malformed"] == 0
+    assert """'{"x": 1}' is neither a number nor an ISO date""" in warned[0]
+
+
+@pytest.mark.parametrize("line", ["null", "42", '"just a string"', "true", "-1.5"])
+def test_a_json_value_that_is_no_object_among_json_records_is_told_as_such(line: str) -> None:
+    """A line of ``null`` or ``42`` among JSON records was told as a CSV line ("expected 1 or 2 CSV fields")."""
+    said = _Warnings()
+    parser = RecordParser(["a", "b"], log=said)
+    rows, _ = parser.parse(['{"time": 0, "a": 1, "b": 2}', line, '{"time": 1, "a": 3, "b": 4}'])
+    assert rows.tolist() == [[1, 2], [3, 4]] and parser.counts["malformed"] == 1
+    assert said.messages == [f"skipped a malformed line (JSON line is not an object or an array of objects: "
+                             f"{line!r})"]
 
 
 # ----------------------------------------------------------------------------- stray lines, headers, empty records

@@ -7,8 +7,10 @@ A line of line protocol (Telegraf's default ``data_format = "influx"``) is::
 with ``\\,``, ``\\ `` and ``\\=`` escaping those characters in names and tag values, field values that are floats
 (``9.5``, ``1e3``), integers (``12i``), unsigned integers (``12u``), booleans (``t``, ``true``, ``F``, ...) or strings
 in double quotes (``"ok"``, ``\\"`` and ``\\\\`` escaped inside), and an integer timestamp (nanoseconds since the
-epoch unless the writer's precision says otherwise). Telegraf's JSON serializer writes the same metric as
-``{"fields": {...}, "name": ..., "tags": {...}, "timestamp": ...}`` (seconds by default, its
+epoch unless the writer's precision says otherwise). A number too large for a float (``1e999``, an integer of 310
+digits) reads as infinite, as a table's cell does: a missing value of its sensor, not a bad line. Telegraf's JSON
+serializer writes the same metric as ``{"fields": {...}, "name": ..., "tags": {...}, "timestamp": ...}`` (seconds
+by default, its
 ``json_timestamp_units``), or a batch of them as ``{"metrics": [...]}``.
 
 :func:`parse_line` and :func:`json_metric` turn a record into a :class:`Metric`; what it means for a detector (which
@@ -92,11 +94,8 @@ def _plain(line: str) -> Metric:
     measurement, tags = _series(parts[0])
     if _NUMBER_FIELDS.fullmatch(parts[1]):  # most lines: every value a float, checked at once
         flat = parts[1].replace("=", ",").split(",")  # key, value, key, value... (one "=" a field, matched)
-        numbers = list(map(float, flat[1::2]))
-        if _INF in numbers or -_INF in numbers:  # (300+ digits)
-            big = next(text for text, number in zip(flat[1::2], numbers, strict=True) if abs(number) == _INF)
-            raise ValueError(f"float {big[:40]!r} too large")
-        read: dict[str, Value] = dict(zip(flat[::2], numbers, strict=True))
+        # (a float too large, 1e999, is infinite: a missing value of its sensor, as a table's cell)
+        read: dict[str, Value] = dict(zip(flat[::2], map(float, flat[1::2]), strict=True))
         return Metric(measurement, tags, read, _timestamp(parts[2]) if len(parts) == 3 else None)
     fields: dict[str, Value] = {}
     for pair in parts[1].split(","):
@@ -244,30 +243,29 @@ def _value(text: str) -> Value:
     """A field value that is not a quoted string: a float, ``12i``, ``12u`` or a boolean (1.0 / 0.0)."""
     if text[-1:] in _DIGITS and text.isascii() and "_" not in text:  # most values: a float, read at once
         try:
-            number = float(text)  # (no "nan", "inf", "1_0" or spaces reach it: those line protocol has not)
+            return float(text)  # (no "nan", "inf", "1_0" or spaces reach it: those line protocol has not)
         except ValueError:
             pass
-        else:
-            if number in (float("inf"), float("-inf")):
-                raise ValueError(f"float {text[:40]!r} too large")
-            return number
     if text.endswith(("i", "u")) and _INTEGER.fullmatch(text[:-1]):
         if text.endswith("u") and text.startswith("-"):
             raise ValueError(f"unsigned integer {text[:40]!r} is negative")
-        try:
-            return float(int(text[:-1]))
-        except OverflowError:  # 310+ digits
-            raise ValueError(f"integer {text[:40]!r} too large for a float") from None
+        return _whole(text[:-1])
     if _FLOAT.fullmatch(text):
-        number = float(text)
-        if number in (float("inf"), float("-inf")):
-            raise ValueError(f"float {text[:40]!r} too large")
-        return number
+        return float(text)
     if text in _TRUE:
         return 1.0
     if text in _FALSE:
         return 0.0
     raise ValueError(f"field value {text[:40]!r} is no number, boolean or quoted string")
+
+
+def _whole(number: int | str) -> float:
+    """A whole number as a float: infinite when too large for one (310+ digits), as a float that large is read."""
+    whole = int(number)
+    try:
+        return float(whole)
+    except OverflowError:
+        return -_INF if whole < 0 else _INF
 
 
 def _timestamp(text: str) -> int:
@@ -308,7 +306,7 @@ def json_metric(record: dict[str, Any]) -> Metric:
         if isinstance(value, bool):
             fields[key] = float(value)
         elif isinstance(value, (int, float)):
-            fields[key] = float(value)
+            fields[key] = _whole(value) if isinstance(value, int) else value
         else:
             fields[key] = value if isinstance(value, str) else "" if value is None else str(value)
     stamp = record.get("timestamp")

@@ -27,9 +27,11 @@ before the header, ``t`` among headerless rows -- is counted as malformed and ne
 the rows around it from being scored.
 
 No record can stop the parser: a line that cannot be read (wrong shape, a CSV cell that is
-not a number, a number too large for a float such as a 310-digit integer, JSON nested too
-deeply, a line longer than ``max_line`` characters, a time that is ``inf``, ``nan`` or too
-large) is counted as ``malformed`` and skipped, and the good rows of the same block are kept.
+not a number, JSON nested too deeply, a line longer than ``max_line`` characters, a time that is ``inf``, ``nan`` or
+too large, a JSON value that is no object, such as ``null`` or ``42`` among JSON records) is counted as ``malformed``
+and skipped, and the good rows of the same block are kept. A sensor's value too large for a float (``1e999``, a
+310-digit integer) is infinite, in CSV, JSON and line protocol alike: a missing value of that sensor, as the table
+reader reads it, and the rest of the record counts.
 So is a record that carries none of the detector's sensors: a JSON object without a number
 (or an explicit null / missing token) for any of them, such as ``{}`` or
 ``{"time": 1, "sensors": {...}}``, and a CSV line of empty fields only (``,,,,``, a blank row
@@ -52,8 +54,8 @@ as out of order, e.g. after a first record from a wrong clock). A jump is never 
 :data:`PACE_STEPS` of the stream's own typical steps, and a held-back record is confirmed too by
 the next one that keeps its pace: epoch nanoseconds 2 s apart under the default ``max_time_jump``
 (1e9) lose their second record, not every one. A time that is neither a
-number nor an ISO date ("abc", "Tue 10:00") is counted in ``unreadable_times`` and warned
-about; the record is kept with the text as its time but cannot be checked for order,
+number nor an ISO date ("abc", "Tue 10:00"; a JSON object, array or boolean, kept as its JSON text) is counted in
+``unreadable_times`` and warned about; the record is kept with the text as its time but cannot be checked for order,
 jumps or duplicates. An ISO date with a UTC offset (``+02:00``) is the UTC instant it names, as
 the table reader reads it, and is told once (``offset``). A time field named with ``time_field`` that a record does
 not carry is told once too (``untimed``): the record is scored without a time; so is a CSV header whose first
@@ -410,7 +412,7 @@ def _is_name(text: str) -> bool:
 def _json_number(value: Any) -> float | None:
     """A JSON sensor value as a float: NaN for an explicit missing value (null, ``"NA"``, ...), None for no value.
 
-    Raises OverflowError for an integer too large for a float.
+    A number too large for a float (an integer of 310 digits, as ``1e999`` is read) is infinite: a missing value.
     """
     if value is None:
         return math.nan
@@ -422,6 +424,17 @@ def _json_number(value: Any) -> float | None:
         return float(value)
     except ValueError:
         return None
+    except OverflowError:  # (only an int overflows: a float's text reads as infinite)
+        return -math.inf if cast(int, value) < 0 else math.inf
+
+
+def _json_time(value: Any) -> Any:
+    """A JSON record's time as read: a number, text or null as it is; an object, array or boolean as its JSON text
+    (``{"x": 1}``, ``true``), which is neither a number nor a date: an unreadable time, kept as text as such a
+    string is, never written out as an object."""
+    if value is None or (isinstance(value, (int, float, str)) and not isinstance(value, bool)):
+        return value
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _looks_wide(line: str) -> bool:
@@ -522,6 +535,7 @@ class RecordParser:
         self._layout: _Layout | None = None  # the header's columns (None: headerless rows, by position)
         self._pending: _Layout | None = None  # a header line waiting for its first row
         self._csv_rows = False  # whether a CSV row was read (a header then needs sensor names)
+        self._json_rows = False  # whether a JSON object was read (then a line of another JSON value is told as one)
         self.last_time: float | None = None
         trained = (trained_time,) if isinstance(trained_time, str) and trained_time.strip() else ()
         self.time_names = (time_field,) if time_field else (*trained, *TIME_NAMES)
@@ -862,6 +876,7 @@ class RecordParser:
             self._malformed(f"invalid JSON: {line[:60]!r}")
             return []
         batch = value if isinstance(value, list) and any(isinstance(item, dict) for item in value) else [value]
+        self._json_rows = self._json_rows or isinstance(value, dict) or batch is value
         if isinstance(value, dict) and isinstance(value.get("metrics"), list) and len(value) == 1:
             batch = value["metrics"]  # Telegraf's batch
         records: list[tuple[np.ndarray, Any]] = []
@@ -908,16 +923,12 @@ class RecordParser:
             i = self.index.get(key)
             if i is None:
                 if find_time_column([key], self.time_names, named=self.time_field is None) is not None:
-                    stamp, self._time_name, timed = value, key, True
+                    stamp, self._time_name, timed = _json_time(value), key, True
                 elif (name := _short_name(key)) not in self.unknown_fields and len(self.unknown_fields) < 100:
                     self.unknown_fields.add(name)  # bounded memory
                     self.log.warn("unknown", f"ignoring field {name!r} (not a sensor of this detector)")
                 continue
-            try:
-                number = _json_number(value)
-            except OverflowError:  # an integer too large for a float (310+ digits)
-                self._malformed(f"value of {key!r} too large for a float: {line[:60]!r}")
-                return None, None
+            number = _json_number(value)
             if number is not None:  # NaN (null, "NA", ...) is an explicit missing value
                 row[i] = number
                 carried = True
@@ -1065,7 +1076,8 @@ class RecordParser:
                                           "lines are malformed (convert it first, e.g. iconv -f UTF-16 -t UTF-8)")
             self.counts["lines"] += 1
             try:
-                if self.fmt == "json" or (self.fmt in ("auto", "influx") and line[0] in "{["):
+                if self.fmt == "json" or (self.fmt in ("auto", "influx") and line[0] in "{[") or \
+                        self._json_value(line):
                     drain_csv()
                     for row, stamp in self._parse_json(line):
                         rows.append(row)
@@ -1083,6 +1095,18 @@ class RecordParser:
                 self._malformed(f"{type(exc).__name__} in {line[:60]!r}")
         drain_csv()
         return self._accepted(rows, times)
+
+    def _json_value(self, line: str) -> bool:
+        """Whether ``line``, in a stream of JSON records (no CSV rows, no line protocol), is a JSON value that is no
+        object or array (``null``, ``42``, ``"text"``, ``true``): told as such (malformed), not as a CSV line of one
+        field."""
+        if not self._json_rows or self._csv_rows or self._influx:
+            return False
+        try:
+            json.loads(line)
+        except (ValueError, RecursionError):
+            return False
+        return True
 
     def _first_influx(self, line: str) -> bool:
         """Whether a line makes an ``auto`` stream one of line protocol (before any CSV row: see the class)."""

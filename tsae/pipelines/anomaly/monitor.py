@@ -793,8 +793,9 @@ def _writer(stream_out: Any) -> Any:
 
 
 @contextlib.contextmanager
-def _stop_on_signals(stop: threading.Event, stream_in: Any) -> Iterator[None]:
-    """While inside, SIGTERM and SIGHUP set ``stop`` and close the source (the loop then ends cleanly).
+def _stop_on_signals(stop: threading.Event, stream_in: Any, caught: list[int]) -> Iterator[None]:
+    """While inside, SIGTERM and SIGHUP set ``stop``, append their number to ``caught`` and close the source (the loop
+    then ends cleanly).
 
     SIGHUP (the terminal or SSH session closed) killed the monitor at once: no summary, and the records an MQTT
     sink held in memory were lost, ``--outbox`` or not. A hangup that is ignored (``nohup``) stays ignored.
@@ -802,6 +803,7 @@ def _stop_on_signals(stop: threading.Event, stream_in: Any) -> Iterator[None]:
     import signal
 
     def on_term(signum: int, frame: Any) -> None:
+        caught.append(signum)
         stop.set()
         closer = getattr(stream_in, "close", None)
         if closer is not None:
@@ -823,7 +825,7 @@ def _stop_on_signals(stop: threading.Event, stream_in: Any) -> Iterator[None]:
 
 
 def _serve(monitor: Monitor | DeviceMonitors, stream_in: Any, write: Any, stop: threading.Event) -> int:
-    """Score every block until the source ends or ``stop`` is set; 130 when interrupted."""
+    """Score every block until the source ends or ``stop`` is set; 130 on Ctrl-C."""
     code = 0
     with torch_threads(1):
         try:
@@ -844,7 +846,7 @@ def _serve(monitor: Monitor | DeviceMonitors, stream_in: Any, write: Any, stop: 
             write(monitor.flush())
         except KeyboardInterrupt:
             code = 130
-    return 130 if stop.is_set() else code
+    return code
 
 
 def _close_all(log: RateLimitedLog, *streams: Any) -> None:
@@ -873,7 +875,8 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
                 drift_every: int | None = None, early: bool = True, tags: dict[str, str] | None = None,
                 precision: str | None = None, group_by: Sequence[str] | None = None,
                 max_devices: int = MAX_DEVICES, topic_tags: str | None = None, timezone: str | None = None) -> int:
-    """Run ``tsae monitor``: returns the exit code (0 at the end of the input, 130 on Ctrl-C, SIGTERM or SIGHUP).
+    """Run ``tsae monitor``: returns the exit code (0 at the end of the input, else 128 + the signal's number, as a
+    shell reports a command a signal ended: 130 on Ctrl-C, 143 on SIGTERM, 129 on SIGHUP, as every command exits).
 
     ``source`` / ``sink`` name a registered stream source / sink (``tsae plugins``); by
     default ``mqtt`` when ``mqtt`` / ``out_topic`` is given, else ``stdin`` / ``stdout``.
@@ -943,10 +946,13 @@ def run_monitor(detector: str | Path, *, fmt: str = "auto", mqtt: str | None = N
              f"{det.window_}, threshold {monitor.threshold:.4g}{_drift_note(monitor.core)}; reading "
              f"{settings.source}{where}")
     stop = threading.Event()
+    caught: list[int] = []  # SIGTERM, SIGHUP: the signal that stopped the monitor
     code = 0
     try:
-        with _stop_on_signals(stop, stream_in):
+        with _stop_on_signals(stop, stream_in, caught):
             code = _serve(monitor if devices is None else devices, stream_in, write, stop)
+        if caught:
+            code = 128 + caught[0]
     except BrokenPipeError:
         code = 0
     finally:
