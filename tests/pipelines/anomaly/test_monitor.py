@@ -182,6 +182,48 @@ def test_sigterm_stops_after_the_current_block(detector_file, test_data):
     assert summary["samples"] == 149  # every sample read is scored (flush at the end)
 
 
+def test_ctrl_c_inside_a_block_writes_every_record_of_the_samples_it_counts(detector_file, test_data):
+    """Ctrl-C raised KeyboardInterrupt where it landed: inside a block's records, the rest of them were never written
+    while the summary counted their samples (529 sample records, samples 699). It now stops as SIGTERM does: the
+    block in hand is finished, the rest is not read; exit 130; the handler there before is back."""
+    import os
+    import signal
+    import types
+
+    import tsae
+    from tsae import plugins
+
+    received: list[dict] = []
+    lines = ["time," + ",".join(SENSORS)] + csv_lines(test_data[:200])
+
+    class BlockSource:
+        def blocks(self):
+            for start in range(0, len(lines), 50):
+                yield lines[start:start + 50]
+
+    class InterruptingSink:
+        def write(self, record):
+            received.append(record)
+            if sum(r["type"] == "sample" for r in received) == 60:
+                os.kill(os.getpid(), signal.SIGINT)  # in the middle of a block's records
+
+    plugin = types.SimpleNamespace(
+        register_sources=tsae.hookimpl(lambda register: register("blocksrc", BlockSource)),
+        register_sinks=tsae.hookimpl(lambda register: register("intsink", InterruptingSink)),
+    )
+    plugins.register_plugin(plugin, "test_int")
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        code = run_monitor(detector_file, source="blocksrc", sink="intsink", every_sample=True, quiet=True)
+    finally:
+        plugins.unregister_plugin("test_int")
+    assert code == 128 + signal.SIGINT
+    assert signal.getsignal(signal.SIGINT) == before
+    summary = received[-1]
+    assert summary["type"] == "summary" and summary["lines"] < len(lines)  # it stopped early
+    assert sum(r["type"] == "sample" for r in received) == summary["samples"]
+
+
 # ----------------------------------------------------------------------------- hostile input (issue 12)
 def test_one_bad_message_does_not_kill_the_monitor(detector_file, test_data):
     lines = ["time," + ",".join(SENSORS)] + csv_lines(test_data[:200])
