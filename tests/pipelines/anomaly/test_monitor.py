@@ -137,14 +137,29 @@ def test_a_plugin_source_and_sink_are_selected_by_name(detector, detector_file, 
         plugins.unregister_plugin("test_streams")
 
 
-def test_sigterm_stops_after_the_current_block(detector_file, test_data):
-    """SIGTERM sets a stop flag: the block in hand is scored, the rest is not read, the summary is written."""
-    import os
-    import signal
+def _run_with_streams(detector_file, source: type, sink: type) -> int:
+    """``run_monitor`` reading from a source plugin of class ``source`` and writing to a sink of class ``sink``."""
     import types
 
     import tsae
     from tsae import plugins
+
+    plugin = types.SimpleNamespace(
+        register_sources=tsae.hookimpl(lambda register: register("testsrc", source)),
+        register_sinks=tsae.hookimpl(lambda register: register("testsink", sink)),
+    )
+    plugins.register_plugin(plugin, "test_signal_streams")
+    try:
+        return run_monitor(detector_file, source="testsrc", sink="testsink", every_sample=True, quiet=True)
+    finally:
+        plugins.unregister_plugin("test_signal_streams")
+
+
+def test_sigterm_stops_after_the_current_block(detector_file, test_data):
+    """SIGTERM sets a stop flag: the block in hand is scored, the rest is not read, the summary is written."""
+    import os
+    import signal
+
 
     received: list[dict] = []
     lines = ["time," + ",".join(SENSORS)] + csv_lines(test_data[:200])
@@ -164,16 +179,8 @@ def test_sigterm_stops_after_the_current_block(detector_file, test_data):
         def write(self, record):
             received.append(record)
 
-    plugin = types.SimpleNamespace(
-        register_sources=tsae.hookimpl(lambda register: register("termsrc", TermSource)),
-        register_sinks=tsae.hookimpl(lambda register: register("termsink", ListSink)),
-    )
-    plugins.register_plugin(plugin, "test_term")
     before = signal.getsignal(signal.SIGTERM)
-    try:
-        code = run_monitor(detector_file, source="termsrc", sink="termsink", every_sample=True, quiet=True)
-    finally:
-        plugins.unregister_plugin("test_term")
+    code = _run_with_streams(detector_file, TermSource, ListSink)
     assert code == 128 + signal.SIGTERM  # 143, as a shell reports a command SIGTERM ended (it was 130, as Ctrl-C)
     assert signal.getsignal(signal.SIGTERM) == before  # the previous handler is back
     summary = received[-1]
@@ -188,10 +195,7 @@ def test_ctrl_c_inside_a_block_writes_every_record_of_the_samples_it_counts(dete
     block in hand is finished, the rest is not read; exit 130; the handler there before is back."""
     import os
     import signal
-    import types
 
-    import tsae
-    from tsae import plugins
 
     received: list[dict] = []
     lines = ["time," + ",".join(SENSORS)] + csv_lines(test_data[:200])
@@ -207,16 +211,8 @@ def test_ctrl_c_inside_a_block_writes_every_record_of_the_samples_it_counts(dete
             if sum(r["type"] == "sample" for r in received) == 60:
                 os.kill(os.getpid(), signal.SIGINT)  # in the middle of a block's records
 
-    plugin = types.SimpleNamespace(
-        register_sources=tsae.hookimpl(lambda register: register("blocksrc", BlockSource)),
-        register_sinks=tsae.hookimpl(lambda register: register("intsink", InterruptingSink)),
-    )
-    plugins.register_plugin(plugin, "test_int")
     before = signal.getsignal(signal.SIGINT)
-    try:
-        code = run_monitor(detector_file, source="blocksrc", sink="intsink", every_sample=True, quiet=True)
-    finally:
-        plugins.unregister_plugin("test_int")
+    code = _run_with_streams(detector_file, BlockSource, InterruptingSink)
     assert code == 128 + signal.SIGINT
     assert signal.getsignal(signal.SIGINT) == before
     summary = received[-1]
