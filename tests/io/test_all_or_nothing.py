@@ -131,3 +131,16 @@ def test_a_file_written_in_place_that_fails_is_removed(tmp_path) -> None:
             path.write_text("part")
             raise OSError(errno.ENOSPC, "No space left on device")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_written_in_place_again_is_a_new_file_not_one_cut_short(tmp_path) -> None:
+    # truncating a file and filling it again makes ext4 write its blocks at once (a millisecond a fleet's device)
+    import os
+
+    from tsae.io.atomic import written_in_place
+
+    (tmp_path / "x.csv").write_text("old")
+    os.link(tmp_path / "x.csv", tmp_path / "old.csv")
+    with written_in_place(tmp_path), atomic_path(tmp_path / "x.csv") as path:
+        path.write_text("new")
+    assert (tmp_path / "x.csv").read_text() == "new" and (tmp_path / "old.csv").read_text() == "old"

@@ -172,7 +172,11 @@ def atomic_path(target: str | os.PathLike, *, protect: tuple[str | os.PathLike, 
 
 @contextlib.contextmanager
 def _in_place(target: Path) -> Iterator[None]:
-    """``target`` written at its own path (:func:`written_in_place`): removed if the block fails."""
+    """``target`` written at its own path (:func:`written_in_place`): removed if the block fails.
+
+    A file there already is removed first: a new file is written, not one cut to nothing and filled again (on ext4
+    that forces its blocks to disk at once, a millisecond a device of a fleet)."""
+    target.unlink(missing_ok=True)
     try:
         yield
     except OSError as error:
