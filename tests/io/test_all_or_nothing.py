@@ -94,3 +94,53 @@ def test_a_folder_written_at_once_is_not_held_back(tmp_path) -> None:
                 tmp.write_text("x")
         assert (spool / "x.csv").is_file() and not (files / "x.csv").exists()
     assert (files / "x.csv").is_file()
+
+
+def test_a_folder_written_in_place_is_neither_held_back_nor_renamed(tmp_path, monkeypatch) -> None:
+    import tsae.io.atomic as atomic
+    from tsae.io.atomic import written_in_place
+
+    scratch, files = tmp_path / "scratch", tmp_path / "files"
+    scratch.mkdir()
+    renamed: list[str] = []
+    replace = atomic.os.replace
+    monkeypatch.setattr(atomic.os, "replace", lambda a, b: (renamed.append(str(b)), replace(a, b))[1])
+    with all_or_nothing(), written_in_place(scratch):
+        for folder in (scratch, files):
+            with atomic_path(folder / "x.csv") as tmp:
+                tmp.write_text("x")
+        assert (scratch / "x.csv").read_text() == "x" and not (files / "x.csv").exists()
+        with atomic_path(scratch / "x.csv") as path:  # the file's own path, written again in place
+            assert path == scratch / "x.csv"
+            path.write_text("y")
+        assert sorted(p.name for p in scratch.iterdir()) == ["x.csv"]  # no temporary file
+    assert (files / "x.csv").is_file() and (scratch / "x.csv").read_text() == "y"
+    assert renamed == [str(files / "x.csv")]
+
+
+def test_a_file_written_in_place_that_fails_is_removed(tmp_path) -> None:
+    import errno
+
+    from tsae.io.atomic import OutputFullError, written_in_place
+
+    with written_in_place(tmp_path):
+        with pytest.raises(RuntimeError), atomic_path(tmp_path / "a.csv") as path:
+            path.write_text("part")
+            raise RuntimeError("stop")
+        with pytest.raises(OutputFullError, match="b.csv: cannot write it"), atomic_path(tmp_path / "b.csv") as path:
+            path.write_text("part")
+            raise OSError(errno.ENOSPC, "No space left on device")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_written_in_place_again_is_a_new_file_not_one_cut_short(tmp_path) -> None:
+    # truncating a file and filling it again makes ext4 write its blocks at once (a millisecond a fleet's device)
+    import os
+
+    from tsae.io.atomic import written_in_place
+
+    (tmp_path / "x.csv").write_text("old")
+    os.link(tmp_path / "x.csv", tmp_path / "old.csv")
+    with written_in_place(tmp_path), atomic_path(tmp_path / "x.csv") as path:
+        path.write_text("new")
+    assert (tmp_path / "x.csv").read_text() == "new" and (tmp_path / "old.csv").read_text() == "old"

@@ -106,3 +106,16 @@ def test_a_wide_line_is_plain_when_its_cells_are_short(compiled) -> None:
     long_cell = "1" * limit + ",2\n"
     assert not tables._plain_lines(long_cell, ",", 2, compiled)
     assert tables._plain_lines("1" * (limit - 1) + ",2\n", ",", 2, compiled)
+
+
+def test_freed_heap_handed_back_after_a_large_table_only(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # before: malloc_trim after every table read, a millisecond each, for a fleet's thousands of small device files
+    calls: list[int] = []
+    monkeypatch.setattr(tables, "give_back", lambda: calls.append(1))
+    path = tmp_path / "t.csv"
+    expected = write_wide(path, 50, 20, missing=False)
+    np.testing.assert_array_equal(tables.read_table(path).values, expected)
+    assert calls == []
+    monkeypatch.setattr(tables, "GIVE_BACK_CELLS", 50 * 20)  # a table of that many cells is a large one
+    np.testing.assert_array_equal(tables.read_table(path).values, expected)
+    assert calls == [1]

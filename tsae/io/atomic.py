@@ -30,6 +30,9 @@ _DEFERRED: ContextVar[list[tuple[Path, Path]] | None] = ContextVar("tsae_atomic_
 #: folders whose outputs are renamed into place at once, even inside :func:`all_or_nothing` (:func:`written_at_once`)
 _AT_ONCE: ContextVar[tuple[Path, ...]] = ContextVar("tsae_atomic_at_once", default=())
 
+#: a command's private folders whose outputs are written in place (:func:`written_in_place`)
+_IN_PLACE: ContextVar[tuple[Path, ...]] = ContextVar("tsae_atomic_in_place", default=())
+
 #: temporary file -> the descriptor that holds its lock, until it is renamed or removed
 _HELD: dict[Path, int] = {}
 
@@ -134,6 +137,10 @@ def atomic_path(target: str | os.PathLike, *, protect: tuple[str | os.PathLike, 
     ...     soundfile.write(tmp, audio, sr, format="WAV")
     """
     target = Path(target)
+    if target.parent in _IN_PLACE.get():
+        with _in_place(target):
+            yield target
+        return
     check_output(target, protect)
     final = written_file(target)  # a link's file: the name the user gave stays in the messages
     try:
@@ -161,6 +168,39 @@ def atomic_path(target: str | os.PathLike, *, protect: tuple[str | os.PathLike, 
             if tmp.exists():
                 tmp.unlink()
             _release(tmp)
+
+
+@contextlib.contextmanager
+def _in_place(target: Path) -> Iterator[None]:
+    """``target`` written at its own path (:func:`written_in_place`): removed if the block fails.
+
+    A file there already is removed first: a new file is written, not one cut to nothing and filled again (on ext4
+    that forces its blocks to disk at once, a millisecond a device of a fleet)."""
+    target.unlink(missing_ok=True)
+    try:
+        yield
+    except OSError as error:
+        target.unlink(missing_ok=True)
+        if error.errno in _FULL:
+            raise OutputFullError(target, error) from None
+        raise
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+
+
+@contextlib.contextmanager
+def written_in_place(folder: Path) -> Iterator[None]:
+    """Inside the block, outputs of :func:`atomic_path` directly in ``folder`` (a path whose parent is ``folder`` as
+    given) are written at their own path: not checked, no temporary file, no rename, not held back by
+    :func:`all_or_nothing`; one whose writing fails is removed. For a command's private scratch folder (a fleet's
+    per-device outputs, read back at once), where no input lies and nobody else reads: the command's own outputs
+    elsewhere stay atomic."""
+    token = _IN_PLACE.set((*_IN_PLACE.get(), folder))
+    try:
+        yield
+    finally:
+        _IN_PLACE.reset(token)
 
 
 @contextlib.contextmanager

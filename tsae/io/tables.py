@@ -165,6 +165,9 @@ COMPILED_FROM_ROW = 1 << 16
 #: fewer rows than a column's kind is judged on): its rows' strings, not the table's, are what is held at a time; a
 #: chunk of :data:`~tsae.io.table_cells.COMPILED_FROM_CELLS` cells is read by the compiled loop from its first row on
 READ_CELLS = 1 << 22
+#: cells of a table read whole below which its freed lines are not handed back to the system (:func:`_read_rows`):
+#: a few megabytes at most, where ``malloc_trim`` costs a millisecond (a fleet's thousands of small device files)
+GIVE_BACK_CELLS = 1 << 18
 #: the name (lower case) of the time column the table being read writes as clock readings without a date, read as
 #: seconds (:func:`~tsae.io.clock_columns.clock_plan`): a logger's times of day, 08:00 to 20:00, are 28,800 to 72,000
 #: seconds, numbers that would otherwise be told as maybe Excel's serial dates
@@ -909,7 +912,8 @@ def _read_rows(path: Path, handle: TextIO, dialect: Any, skip: int = 0, text_col
     scan = _last(_scan_rows(path, handle, dialect, skip, text_columns))
     decided = _decide(path, scan, text_columns)
     columns = scan.columns
-    give_back()  # (what the chunks' lines and cells left free: before the table's pages are touched)
+    if scan.n * len(columns) >= GIVE_BACK_CELLS:  # what the chunks' lines and cells left free: before the table's
+        give_back()  # pages are touched
     values = _assembled([columns[j].floats for j in decided.channels], decided.channels, scan.n)
     header, time_idx, label_idx = scan.header, decided.time_idx, decided.label_idx
     return Table(values=values, columns=[header[j] for j in decided.channels],

@@ -158,6 +158,54 @@ def test_score_group_by_bad_inputs(tmp_path, detector_file, test_data):
     assert not (tmp_path / "s.csv").exists()
 
 
+def test_score_group_by_renames_only_the_fleets_own_outputs(tmp_path, monkeypatch, detector_file, test_data):
+    # before: each device's scores and events, scratch files of the private folder, went through the user-output
+    # machinery (checked, a temporary file, os.replace): two renames a device, a fixed cost of each
+    import tsae.io.atomic as atomic
+
+    renamed: list[Path] = []
+    replace = atomic.os.replace
+    monkeypatch.setattr(atomic.os, "replace", lambda a, b: (renamed.append(Path(b)), replace(a, b))[1])
+    parts = {"a": test_data[:200], "b": test_data[300:700], "c": test_data[100:400]}
+    table = write(tmp_path / "fleet.csv", fleet_lines(parts))
+    for events in ("e.csv", "e.json"):
+        renamed.clear()
+        result = score([table, "--detector", detector_file, "-o", tmp_path / "s.csv", "--group-by", "host",
+                        "--events", tmp_path / events])
+        assert result.exit_code == 0, result.output
+        assert sorted(renamed) == sorted([tmp_path / "s.csv", tmp_path / events])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["e.csv", "e.json", "fleet.csv", "s.csv"]
+
+
+def test_score_group_by_bad_row_or_interrupt_leaves_no_output(tmp_path, monkeypatch, detector_file, test_data):
+    import tsae.pipelines.anomaly.fleet as fleet
+
+    lines = fleet_lines({"a": test_data[:200], "b": test_data[:200], "c": test_data[:200]})
+    cells = lines[2 * 3 + 2].split(",")  # b's 3rd row
+    lines[2 * 3 + 2] = ",".join([*cells[:2], "oops", *cells[3:]])
+    table = write(tmp_path / "fleet.csv", lines)
+    result = score([table, "--detector", detector_file, "-o", tmp_path / "s.csv", "--group-by", "host"])
+    assert result.exit_code == 1
+    assert result.output.count("\n") == 1 and f"{table} (host=b): line " in result.output
+    assert f"column {SENSORS[0]!r}: not a number ('oops')" in result.output
+    assert [p.name for p in tmp_path.iterdir()] == ["fleet.csv"]
+    good = write(tmp_path / "fleet.csv", fleet_lines({"a": test_data[:200], "b": test_data[:200]}))
+    seen: list[str] = []
+
+    def interrupted(out, scores, key, *args):  # Ctrl-C as the second device's scores are appended
+        seen.append(scores.read_text())  # each device's scores written whole, in place in the private folder
+        if len(seen) == 2:
+            raise KeyboardInterrupt
+        return append(out, scores, key, *args)
+
+    append = fleet._append_scores
+    monkeypatch.setattr(fleet, "_append_scores", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        fleet.score_devices_file(good, detector_file, tmp_path / "s.csv", ["host"], quiet=True)
+    assert [p.name for p in tmp_path.iterdir()] == ["fleet.csv"]
+    assert len(seen[0].splitlines()) == len(seen[1].splitlines()) == 201
+
+
 def test_split_devices_empty_cells_and_bounded_buffer(tmp_path, monkeypatch, test_data):
     import tsae.pipelines.anomaly.fleet_split as fleet_split
 

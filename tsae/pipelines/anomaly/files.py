@@ -1,6 +1,7 @@
 """The file jobs of ``tsae detect fit`` and ``tsae detect score``: CSV in; detector, scores, events and plot out."""
 from __future__ import annotations
 
+import contextlib
 import copy
 import warnings
 from collections.abc import Callable, Collection, Sequence
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from tsae.errors import memory_for
-from tsae.io.atomic import all_or_nothing
+from tsae.io.atomic import all_or_nothing, written_in_place
 from tsae.io.c_stderr import stderr_is_terminal
 from tsae.io.paths import (
     check_data_output,
@@ -381,7 +382,8 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
                quiet: bool = False, drift_rate: float | None = None, drift_every: int | None = None,
                silence: int | None = 100, report: bool = True, timezone: str | None = None,
                group_by: str | Sequence[str] | None = None,
-               cores: Callable[[Detector], Any] | None = None, dialect: TableDialect | None = None) -> dict[str, Any]:
+               cores: Callable[[Detector], Any] | None = None, dialect: TableDialect | None = None,
+               scratch: bool = False) -> dict[str, Any]:
     """Score a CSV with a fitted detector (``tsae detect score``).
 
     Writes ``output`` (CSV: the time column when the input had one, ``score``, ``anomaly``
@@ -424,6 +426,10 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
 
     ``dialect``: the CSV's delimiter, quoting and lines to skip, known already (a fleet's device files share the
     fleet's: :func:`~tsae.io.tables.read_table`'s ``dialect``); None: told from its text.
+
+    ``scratch``: ``output`` and ``events`` are files of the caller's own private folder, read back by it at once (a
+    fleet's devices): written in place (:func:`~tsae.io.atomic.written_in_place`), without the checks, temporary
+    file and rename of a user's output (the caller's own outputs have them).
     """
     devices = group_columns(group_by)
     if devices:
@@ -449,11 +455,12 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     events_path = None if events is False else Path(events) if events else \
         Path(split_suffix(output)[0] + ".events.json")  # x.csv.gz: x.events.json
     protect = (test_path, *map(Path, read_paths(detector)))
-    check_outputs([output, *([events_path] if events_path else []), *([Path(plot)] if plot else [])], protect)
-    check_data_output(output)
-    _check_scores_name(output)
-    if events_path is not None:
-        events_suffix(events_path)  # an events file it cannot write is refused before any scoring
+    if not scratch:
+        check_outputs([output, *([events_path] if events_path else []), *([Path(plot)] if plot else [])], protect)
+        check_data_output(output)
+        _check_scores_name(output)
+        if events_path is not None:
+            events_suffix(events_path)  # an events file it cannot write is refused before any scoring
     if plot:  # a plot it cannot draw, too
         from tsae.pipelines.anomaly.plot import plot_format
 
@@ -510,7 +517,8 @@ def score_file(test_path: str | Path, detector: str | Path | Detector, output: s
     plotted = Envelope(n, 1) if plot else None
     drawn = Envelope(n, len(order)) if plot and source is not None else None
 
-    with all_or_nothing():  # the plot, events and scores appear together or not at all
+    # the plot, events and scores appear together or not at all
+    with all_or_nothing(), written_in_place(output.parent) if scratch else contextlib.nullcontext():
         with open_table_writer(output, names, formats, time_utc=table.time_utc, protect=protect) as rows:
 
             def block(scores: np.ndarray, contrib: np.ndarray) -> None:  # written, and its events found, as scored

@@ -28,7 +28,7 @@ from typing import Any, Literal, TextIO
 
 import numpy as np
 
-from tsae.io.atomic import all_or_nothing, atomic_path, written_at_once
+from tsae.io.atomic import all_or_nothing, atomic_path
 from tsae.io.c_stderr import stderr_is_terminal
 from tsae.io.paths import check_outputs, kind_suffix, read_paths, split_suffix
 from tsae.pipelines.anomaly.fleet_split import csv_line, device_name, split_devices
@@ -175,8 +175,9 @@ def score_devices_file(test_path: str | Path, detector: Any, output: str | Path,
         if not tables.devices:
             raise ValueError(f"{test_path}: no rows with a device in column(s) {', '.join(group_by)}")
         events_csv = events_path is not None and events_path.suffix.lower() != ".json"
-        # each device's outputs are read as soon as written; the table's appear together at the end, or none
-        with all_or_nothing(), written_at_once(folder.resolve()), _text_output(output, protect) as out:
+        # each device's outputs are scratch files, read as soon as written; the table's appear together at the end,
+        # or none
+        with all_or_nothing(), _text_output(output, protect) as out:
             delimiter = "\t" if plain == ".tsv" else ","
             header_written = False
             spool = _EventsSpool(folder / "events.part", group_by, events_csv)
@@ -192,7 +193,8 @@ def score_devices_file(test_path: str | Path, detector: Any, output: str | Path,
                     warnings.simplefilter("always")
                     try:
                         summary = score_file(device.path, det, scores, events=device_events if events_path else False,
-                                             quiet=True, report=False, cores=cores, dialect=tables.dialect, **options)
+                                             quiet=True, report=False, cores=cores, dialect=tables.dialect,
+                                             scratch=True, **options)
                     except ValueError as error:
                         if not any(skip in str(error) for skip in _DEVICE_SKIPS):
                             raise _device_error(error, device.path, test_path, name) from None
