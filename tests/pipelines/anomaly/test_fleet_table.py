@@ -186,7 +186,7 @@ def test_score_group_by_bad_row_or_interrupt_leaves_no_output(tmp_path, monkeypa
     table = write(tmp_path / "fleet.csv", lines)
     result = score([table, "--detector", detector_file, "-o", tmp_path / "s.csv", "--group-by", "host"])
     assert result.exit_code == 1
-    assert result.output.count("\n") == 1 and f"{table} (host=b): line " in result.output
+    assert result.output.count("\n") == 1 and f"{table} (host=b): line 9, column" in result.output  # the table's
     assert f"column {SENSORS[0]!r}: not a number ('oops')" in result.output
     assert [p.name for p in tmp_path.iterdir()] == ["fleet.csv"]
     good = write(tmp_path / "fleet.csv", fleet_lines({"a": test_data[:200], "b": test_data[:200]}))
@@ -407,3 +407,23 @@ def test_fit_cli_group_by_training_scores_show_a_bar_on_a_terminal(tmp_path, tra
                                 + (["-q"] if quiet else []))
     assert result.exit_code == 0, result.output
     assert ("score:" in result.output and "/900 [" in result.output) is not quiet, result.output  # both devices
+
+
+@pytest.mark.parametrize("sep_line", [False, True])
+def test_a_devices_bad_line_is_named_by_its_line_in_the_table(tmp_path, detector_file, test_data, sep_line):
+    """The error named the line of the device's own file (line 202 for line 6009 of the table): a user looking
+    there found another row. It is the table's line now, a `sep=;` line and the other devices' rows counted."""
+    lines = fleet_lines({"a": test_data[:300], "b": test_data[:300]})
+    cells = lines[401].split(",")  # the table's line 402: a's row 200, its file's line 202
+    lines[401] = ",".join([*cells[:2], "x12", *cells[3:]])
+    lines = [line.replace(",", ";") for line in lines]
+    if sep_line:
+        lines.insert(0, "sep=;")
+    table = write(tmp_path / "fleet.csv", lines)
+    result = score([table, "--detector", detector_file, "-o", tmp_path / "s.csv", "--group-by", "host"])
+    line = 402 + sep_line
+    assert lines[line - 1].split(";")[2] == "x12"
+    assert result.exit_code == 1 and f"{table} (host=a): line {line}, column {SENSORS[0]!r}: not a number ('x12')" \
+        in result.output
+    a = split_devices(table, ["host"], tmp_path).devices[0]
+    assert [a.table_line(n + sep_line) for n in (1, 2, 3, 202, 302)] == [None, 2 + sep_line, 4 + sep_line, line, None]

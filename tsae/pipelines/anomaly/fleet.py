@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import tempfile
 import warnings
 from collections.abc import Iterator, Sequence
@@ -31,7 +32,7 @@ import numpy as np
 from tsae.io.atomic import all_or_nothing, atomic_path
 from tsae.io.c_stderr import stderr_is_terminal
 from tsae.io.paths import check_outputs, kind_suffix, read_paths, split_suffix
-from tsae.pipelines.anomaly.fleet_split import csv_line, device_name, split_devices
+from tsae.pipelines.anomaly.fleet_split import DeviceFile, csv_line, device_name, split_devices
 from tsae.pipelines.anomaly.groups import group_columns
 from tsae.pipelines.progress import read_bar, sample_bar
 
@@ -102,11 +103,19 @@ def _skip(device: Any, name: str, why: str, skipped: list[str], told: _Warnings)
     """A device not scored: named in ``skipped``, its reason told once with the others', its file let go."""
     skipped.append(name)
     told.add([warnings.WarningMessage(f"not scored: {why}", UserWarning, __file__, 0)], device.path, name)
-    device.path.unlink()
+    device.remove()
 
 
-def _device_error(error: ValueError, device_path: Path, table: Path, name: str) -> ValueError:
-    return ValueError(str(error).replace(str(device_path), f"{table} ({name})"))
+def _device_error(error: ValueError, device: DeviceFile, table: Path, name: str) -> ValueError:
+    """A device file's error as the table's: named ``TABLE (host=a)``, and its ``line N`` the table's line."""
+    text = str(error)
+    prefix = f"{device.path}: line "
+    if text.startswith(prefix):
+        number = re.match(r"\d+", text[len(prefix):])
+        line = None if number is None else device.table_line(int(number.group()))
+        if number is not None and line is not None:
+            text = f"{prefix}{line}{text[len(prefix) + number.end():]}"
+    return ValueError(text.replace(str(device.path), f"{table} ({name})"))
 
 
 def score_devices_file(test_path: str | Path, detector: Any, output: str | Path, group_by: Sequence[str], *,
@@ -197,7 +206,7 @@ def score_devices_file(test_path: str | Path, detector: Any, output: str | Path,
                                              scratch=True, **options)
                     except ValueError as error:
                         if not any(skip in str(error) for skip in _DEVICE_SKIPS):
-                            raise _device_error(error, device.path, test_path, name) from None
+                            raise _device_error(error, device, test_path, name) from None
                         _skip(device, name, str(error).replace(f"{device.path}: ", ""), skipped, told)
                         continue
                 told.add(caught, device.path, name)
@@ -209,7 +218,7 @@ def score_devices_file(test_path: str | Path, detector: Any, output: str | Path,
                 bar.update(device.rows)
                 per_device.append({"tags": dict(zip(group_by, device.key, strict=True)), "rows": summary["rows"],
                                    "anomalous_rows": summary["anomalous_rows"], "events": summary["events"]})
-                device.path.unlink()  # the disk holds the devices not scored yet
+                device.remove()  # the disk holds the devices not scored yet
             if not per_device:
                 raise ValueError(f"{test_path}: no device has enough rows to score (each needs the detector's window, "
                                  f"{det.window_})")
@@ -325,10 +334,10 @@ def devices_table(path: str | Path, group_by: Sequence[str]) -> tuple[Any, np.nd
                 try:
                     table = read_data(device.path, text_columns=True, dialect=tables.dialect)
                 except ValueError as error:
-                    raise _device_error(error, device.path, path, name) from None
+                    raise _device_error(error, device, path, name) from None
                 warn_time_order(device.path, table.time, table.time_name, "learnt from", "")
             told.add(caught, device.path, name)
-            device.path.unlink()
+            device.remove()
             if parts and (table.columns != parts[0].columns or (table.time is None) != (parts[0].time is None)):
                 raise ValueError(f"{path} ({name}): columns {', '.join(table.columns)} are not those of the devices "
                                  f"before it ({', '.join(parts[0].columns)}): a column of text in some devices' rows?")

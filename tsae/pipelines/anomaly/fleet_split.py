@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import warnings
+from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,12 +50,35 @@ def csv_line(fields: Sequence[str], sep: str = ",") -> str:
 
 @dataclass
 class DeviceFile:
-    """One device's table: its ``key`` (the values of the device columns), ``path`` and ``rows``."""
+    """One device's table: its ``key`` (the values of the device columns), ``path`` and ``rows``; beside it (suffix
+    ``.lines``) the line of the table each row came from, int64, so that a message about a line of the device's file
+    names the table's (:meth:`table_line`)."""
 
     key: tuple[str, ...]
     path: Path
     rows: int = 0
+    first_row_line: int = 2  # the device file's line of its first row (after the header, and a sep= line)
     _waiting: list[str] = field(default_factory=list, repr=False)
+    _waiting_lines: list[int] = field(default_factory=list, repr=False)
+
+    @property
+    def lines_path(self) -> Path:
+        return self.path.with_suffix(".lines")
+
+    def table_line(self, line: int) -> int | None:
+        """The table's line of the device file's ``line`` (1-based), None for its header (or a line it lacks)."""
+        row = line - self.first_row_line
+        if not 0 <= row < self.rows:
+            return None
+        with open(self.lines_path, "rb") as handle:
+            handle.seek(8 * row)
+            data = handle.read(8)
+        return int.from_bytes(data, "little", signed=True) if len(data) == 8 else None
+
+    def remove(self) -> None:
+        """Let go of the device's files (the disk holds the devices not read yet)."""
+        self.path.unlink(missing_ok=True)
+        self.lines_path.unlink(missing_ok=True)
 
 
 @dataclass
@@ -69,6 +93,21 @@ class DeviceTables:
     dialect: TableDialect
     no_device: int = 0
     no_device_line: str = ""
+
+
+class _Numbered:
+    """An iterator of lines that counts them (``number``: the 1-based line of the last one given)."""
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self._lines, self.number = lines, 0
+
+    def __iter__(self) -> _Numbered:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self.number += 1
+        return line
 
 
 def _lines(path: Path) -> Iterator[str]:
@@ -147,7 +186,7 @@ def split_devices(path: str | Path, group_by: Sequence[str], folder: str | Path)
         One line naming the file: no header, a device column the header lacks (naming the header) or names twice.
     """
     path, folder = Path(path), Path(folder)
-    lines = _lines(path)
+    lines = _Numbered(_lines(path))
     sep_line, sep, columns, header = _header(path, lines, group_by)
     last = max(columns)
     found: dict[tuple[str, ...], DeviceFile] = {}
@@ -159,7 +198,10 @@ def split_devices(path: str | Path, group_by: Sequence[str], folder: str | Path)
             if device._waiting:
                 with open(device.path, "a", encoding="utf-8", newline="") as handle:
                     handle.write("".join(device._waiting))
+                with open(device.lines_path, "ab") as handle:
+                    array("q", device._waiting_lines).tofile(handle)
                 device._waiting.clear()
+                device._waiting_lines.clear()
 
     one = columns[0] if len(columns) == 1 else None
     for line in lines:
@@ -180,7 +222,8 @@ def split_devices(path: str | Path, group_by: Sequence[str], folder: str | Path)
                 tables.no_device_line = tables.no_device_line or line
                 continue
             if key not in found:
-                device = found[key] = DeviceFile(key, folder / f"device{len(found)}.csv")
+                device = found[key] = DeviceFile(key, folder / f"device{len(found)}.csv",
+                                                 first_row_line=3 if sep_line else 2)
                 device._waiting.append(f"{sep_line}\n" if sep_line else "")
                 device._waiting.append(header + "\n")
                 held += len(sep_line) + len(header)
@@ -189,6 +232,7 @@ def split_devices(path: str | Path, group_by: Sequence[str], folder: str | Path)
             text = (csv_line(rest, sep) if '"' in line else sep.join(rest)) + "\n"
         device = found[key]
         device._waiting.append(text)
+        device._waiting_lines.append(lines.number)
         device.rows += 1
         held += len(text)
         if held > BUFFER_CHARS:
