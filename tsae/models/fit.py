@@ -488,7 +488,7 @@ def fit_model_on_series(
     """
     from tsae import plugins
     from tsae.models.modelfile import check_sample_rate
-    from tsae.models.trainer import TrainConfig, seed_everything, train_model, whole_number
+    from tsae.models.trainer import TrainConfig, seeded, train_model, whole_number
 
     if config is None:
         config = TrainConfig()
@@ -540,13 +540,13 @@ def fit_model_on_series(
     windows = make_windows(items, window, hop, window_fn, normalizer, max_windows=max_windows, seed=config.seed,
                            labels=names, channel_names=by_column)
 
-    seed_everything(config.seed)
-    net = plugins.create_model(model, channels=channels, window=window, **family_params)
-    if init is not None:
-        from tsae.models.pretrained import init_encoder
+    with seeded(config.seed):
+        net = plugins.create_model(model, channels=channels, window=window, **family_params)
+        if init is not None:
+            from tsae.models.pretrained import init_encoder
 
-        init_encoder(net, init, label=str(getattr(init, "path", None) or "initial model"))
-    result = train_model(net, windows, config)
+            init_encoder(net, init, label=str(getattr(init, "path", None) or "initial model"))
+        result = train_model(net, windows, config)
     return FitResult(
         model=result.model, frame={"window": int(window), "hop": int(hop), "window_fn": window_fn},
         normalizer=normalizer, sample_rate=sample_rate, columns=columns, train=result,

@@ -43,7 +43,7 @@ import numpy as np
 from tsae.engine.layout import check_flag, is_number, is_whole_number
 from tsae.errors import first_line, shown
 from tsae.io.c_stderr import stderr_is_terminal
-from tsae.models.device import device_name
+from tsae.models.device import device_name, float32_default
 from tsae.models.inference import autocast
 
 #: rough activation memory per input byte, used to cap the batch size
@@ -198,6 +198,26 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % (2**32))
     torch.manual_seed(seed)
+
+
+@contextlib.contextmanager
+def seeded(seed: int) -> Any:
+    """:func:`seed_everything` inside the block, and the caller's generators as they were after it.
+
+    A fit is reproducible by its own ``seed``, and a caller's ``np.random``, ``random`` and torch
+    streams go on as if it had not run (CUDA's too, where CUDA was started before the block).
+    """
+    import torch
+
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    cuda = list(range(torch.cuda.device_count())) if torch.cuda.is_initialized() else []
+    try:
+        with torch.random.fork_rng(devices=cuda):
+            seed_everything(seed)
+            yield
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
 
 
 @contextlib.contextmanager
@@ -640,6 +660,7 @@ def _fit_epochs(run: _Run, callback: Callable[[dict[str, float]], None] | None) 
     return _Best(history, best_loss, best_epoch, best_state, stopped)
 
 
+@float32_default()
 def train_model(
     model: Any,
     windows: np.ndarray,
@@ -708,5 +729,5 @@ def train_model(
 
 
 __all__ = ["TrainConfig", "TrainResult", "TrainingDiverged", "DivergenceWarning",
-           "train_model", "evaluate", "seed_everything", "check_seed", "fit_batch_size", "batch_memory",
+           "train_model", "evaluate", "seed_everything", "seeded", "check_seed", "fit_batch_size", "batch_memory",
            "contractive_penalty", "default_training_loss"]

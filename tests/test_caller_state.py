@@ -1,0 +1,83 @@
+"""What tsae leaves of its caller's process: the global random generators and torch's default dtype.
+
+A fit is reproducible by its own seed; the caller's ``random``, ``np.random`` and torch streams
+go on as if tsae had not run, and a caller working in float64 gets the float32 networks tsae makes.
+"""
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+import torch
+
+import tsae
+from tsae.models.trainer import TrainConfig
+
+CONFIG = TrainConfig(epochs=1, quiet=True, device="cpu", batch_size=16)
+
+
+def series(channels: int = 2, n: int = 256) -> np.ndarray:
+    t = np.arange(n)
+    return np.stack([np.sin(t / (3 + c)) + 0.1 * c for c in range(channels)])
+
+
+def draws() -> tuple[float, float, float]:
+    legacy = float(np.random.random())  # noqa: NPY002 - the caller's legacy stream
+    return random.random(), legacy, float(torch.rand(1))
+
+
+def after(call) -> tuple[float, float, float]:
+    random.seed(7)
+    np.random.seed(7)  # noqa: NPY002
+    torch.manual_seed(7)
+    call()
+    return draws()
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    return tsae.fit(series(), model="conv1d", window=16, params={"hidden": 4, "latent": 4}, config=CONFIG)
+
+
+@pytest.mark.parametrize("call", [
+    lambda fitted: tsae.fit(series(), model="conv1d", window=16, params={"hidden": 4, "latent": 4}, config=CONFIG),
+    lambda fitted: tsae.Detector(window=16, epochs=1, scales=[16]).fit(series()),
+    lambda fitted: tsae.reconstruct(fitted, series()),
+    lambda fitted: tsae.encode(fitted, series()),
+], ids=["fit", "Detector.fit", "reconstruct", "encode"])
+def test_the_callers_random_generators_go_on_as_if_tsae_had_not_run(fitted, call) -> None:
+    assert after(lambda: call(fitted)) == after(lambda: None)
+
+
+def test_a_fit_is_still_reproducible_by_its_seed() -> None:
+    first = tsae.fit(series(), model="conv1d", window=16, config=CONFIG)
+    np.random.seed(3)  # noqa: NPY002
+    torch.manual_seed(3)
+    second = tsae.fit(series(), model="conv1d", window=16, config=CONFIG)
+    assert np.array_equal(tsae.reconstruct(first, series()), tsae.reconstruct(second, series()))
+
+
+@pytest.fixture
+def float64_default():
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(torch.float32)
+
+
+@pytest.mark.parametrize("family", ["conv1d", "lstm"])
+def test_a_float64_default_dtype_fits_and_runs_the_float32_networks(fitted, float64_default, family) -> None:
+    torch.set_default_dtype(torch.float32)
+    expected = tsae.fit(series(), model=family, window=16, config=CONFIG)
+    torch.set_default_dtype(torch.float64)
+    model = tsae.fit(series(), model=family, window=16, config=CONFIG)
+    assert next(model.model.parameters()).dtype == torch.float32
+    assert np.array_equal(tsae.reconstruct(model, series()), tsae.reconstruct(expected, series()))
+    assert np.array_equal(tsae.encode(fitted, series()), tsae.encode(fitted, series()))
+    assert torch.get_default_dtype() == torch.float64
+
+
+def test_a_float64_default_dtype_fits_a_detector(float64_default) -> None:
+    scores = tsae.Detector(window=16, epochs=1, scales=[16]).fit(series()).decision_function(series())
+    assert np.isfinite(scores).all()
+    assert torch.get_default_dtype() == torch.float64
