@@ -6,6 +6,7 @@ go on as if tsae had not run, and a caller working in float64 gets the float32 n
 from __future__ import annotations
 
 import random
+import threading
 
 import numpy as np
 import pytest
@@ -81,3 +82,18 @@ def test_a_float64_default_dtype_fits_a_detector(float64_default) -> None:
     scores = tsae.Detector(window=16, epochs=1, scales=[16]).fit(series()).decision_function(series())
     assert np.isfinite(scores).all()
     assert torch.get_default_dtype() == torch.float64
+
+
+def test_fits_on_several_threads_are_each_the_fit_alone() -> None:
+    alone = tsae.reconstruct(tsae.fit(series(), model="conv1d", window=16, config=CONFIG), series())
+    together: dict[int, np.ndarray] = {}
+
+    def fit(i: int) -> None:
+        together[i] = tsae.reconstruct(tsae.fit(series(), model="conv1d", window=16, config=CONFIG), series())
+
+    threads = [threading.Thread(target=fit, args=(i,)) for i in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(np.array_equal(y, alone) for y in together.values()) and len(together) == 3
