@@ -5,7 +5,10 @@ go on as if tsae had not run, and a caller working in float64 gets the float32 n
 """
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -97,3 +100,12 @@ def test_fits_on_several_threads_are_each_the_fit_alone() -> None:
     for thread in threads:
         thread.join()
     assert all(np.array_equal(y, alone) for y in together.values()) and len(together) == 3
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="numba's pool of one thread leaves a count of 1 as it was")
+def test_the_first_kernel_keeps_the_callers_torch_thread_count() -> None:
+    # numba's OpenMP pool, started by the first parallel kernel, set OpenMP's count to the machine's cores
+    script = ("import numpy as np, torch, tsae; torch.set_num_threads(1); torch.get_num_threads(); "
+              "tsae.frame(np.ones((2, 1000)), 32, 8); print(torch.get_num_threads())")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=True)
+    assert done.stdout.split() == ["1"]
