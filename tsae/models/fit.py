@@ -115,9 +115,10 @@ def _one_series(series: Any) -> bool:
     """True when ``series`` is one series (an array, tensor, DataFrame or pandas Series, a list of numbers).
 
     Anything with a shape and a dtype is one series: iterating a 2-D tensor would give its
-    rows, each taken for a one-channel series of its own.
+    rows, each taken for a one-channel series of its own. So is an object numpy reads through
+    its ``__array__`` (an array-like), as every other series function takes it.
     """
-    if is_dataframe(series) or (hasattr(series, "shape") and hasattr(series, "dtype")):
+    if is_dataframe(series) or (hasattr(series, "shape") and hasattr(series, "dtype")) or hasattr(series, "__array__"):
         return True
     return isinstance(series, Sequence) and len(series) > 0 and np.isscalar(series[0])
 
