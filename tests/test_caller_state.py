@@ -109,3 +109,26 @@ def test_the_first_kernel_keeps_the_callers_torch_thread_count() -> None:
               "tsae.frame(np.ones((2, 1000)), 32, 8); print(torch.get_num_threads())")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=True)
     assert done.stdout.split() == ["1"]
+
+
+@pytest.mark.parametrize("mode", [torch.no_grad, torch.inference_mode], ids=["no_grad", "inference_mode"])
+def test_fitting_under_a_callers_no_grad_trains_as_outside(mode) -> None:
+    # before: "the training loss does not depend on the network's weights"; smooth: ZeroDivisionError
+    fitted = tsae.fit(series(), model="conv1d", window=16, config=CONFIG)
+    scores = tsae.Detector(window=16, epochs=1, scales=[16]).fit(series()).decision_function(series())
+    noisy = series(n=1200) + 0.3 * np.random.default_rng(0).standard_normal((2, 1200))
+    smoothed = tsae.smooth(noisy, steps=10)
+    with mode():
+        again = tsae.fit(series(), model="conv1d", window=16, config=CONFIG)
+        assert np.array_equal(tsae.reconstruct(again, series()), tsae.reconstruct(fitted, series()))
+        detector = tsae.Detector(window=16, epochs=1, scales=[16]).fit(series())
+        assert np.array_equal(detector.decision_function(series()), scores)
+        assert np.array_equal(tsae.smooth(noisy, steps=10), smoothed)
+
+
+def test_the_training_memory_of_a_network_is_counted_under_no_grad() -> None:
+    from tsae.models.fit import activation_bytes
+
+    counted = activation_bytes("conv1d", 2, 64, {})
+    with torch.no_grad():
+        assert activation_bytes("conv1d", 2, 64, {}) == counted > 0

@@ -28,7 +28,7 @@ import pluggy
 
 from tsae import __version__, hookspecs
 from tsae.errors import allocation_failure, first_line, shown
-from tsae.models.device import float32_default
+from tsae.models.device import float32_default, grad_enabled
 
 log = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = "tsae"
@@ -857,6 +857,7 @@ def family_origin(name: str) -> str:
 
 
 @float32_default()
+@grad_enabled()
 def create_model(name: str, channels: int, window: int, **hparams: Any) -> Any:
     """Build a model of family ``name`` for windows of shape (channels, window), and check its contract.
 

@@ -163,6 +163,17 @@ def float32_default() -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def grad_enabled() -> Iterator[None]:
+    """Autograd on inside the block (or the function it decorates), also under a caller's ``torch.no_grad()`` or
+    ``torch.inference_mode()``, where building and training a network raised "the training loss does not depend
+    on the network's weights"."""
+    import torch
+
+    with torch.inference_mode(False), torch.enable_grad():
+        yield
+
+
+@contextlib.contextmanager
 def native_threads(n: int) -> Iterator[None]:
     """:func:`torch_threads` without torch: numba's kernels and numpy's BLAS and OpenMP pools held to ``n`` threads
     inside the block (for work that runs no network, and need not import torch).

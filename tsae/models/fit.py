@@ -22,6 +22,7 @@ from tsae.engine.framing import frame, window_array, window_name
 from tsae.engine.layout import as_channels_first, is_dataframe
 from tsae.engine.preprocess import Normalizer, as_float32, power_of_two_unit, repair_missing
 from tsae.errors import EmptyChannelError, NamedMemoryError, memory_for, shown
+from tsae.models.device import float32_default, grad_enabled
 
 NORMALIZE_CHOICES = ("zscore", "robust", "none")
 DEFAULT_MAX_WINDOWS = 200_000
@@ -297,6 +298,8 @@ def _network_bytes(model: str, channels: int, window: int, params: Mapping[str, 
 _BACKWARD_FACTOR = 2
 
 
+@float32_default()
+@grad_enabled()  # under a caller's no_grad() autograd saves nothing: 0 bytes, a training bounded by none
 def activation_bytes(model: str, channels: int, window: int, params: Mapping[str, Any]) -> int | None:
     """The bytes one window of ``(channels, window)`` samples costs in a training step of family ``model``.
 

@@ -44,7 +44,7 @@ import numpy as np
 from tsae.engine.layout import check_flag, is_number, is_whole_number
 from tsae.errors import first_line, shown
 from tsae.io.c_stderr import stderr_is_terminal
-from tsae.models.device import device_name, float32_default
+from tsae.models.device import device_name, float32_default, grad_enabled
 from tsae.models.inference import autocast
 
 #: rough activation memory per input byte, used to cap the batch size
@@ -667,6 +667,7 @@ def _fit_epochs(run: _Run, callback: Callable[[dict[str, float]], None] | None) 
 
 
 @float32_default()
+@grad_enabled()
 def train_model(
     model: Any,
     windows: np.ndarray,
