@@ -30,6 +30,7 @@ from tsae.engine.layout import is_whole_number
 from tsae.errors import NamedMemoryError, allocation_failure, first_line, shown
 from tsae.models.device import float32_default
 from tsae.models.params import INTS, MAX_INT_HPARAM, Param
+from tsae.models.rng import kept
 
 __all__ = ["SILENT_POWER", "Autoencoder", "Param", "StreamingModel", "check_contract", "check_declared",
            "check_methods", "check_rebuild", "is_streaming_model"]
@@ -403,7 +404,7 @@ def check_rebuild(model: Autoencoder, origin: str) -> None:
     except (TypeError, ValueError) as error:
         raise ValueError(f"{where}: hparams() is not JSON-serialisable ({error})") from None
     try:
-        with torch.random.fork_rng(devices=[]):  # its initial weights must not draw from the caller's generator
+        with kept():  # its initial weights must not draw from the caller's generator
             rebuilt = type(model)(**hparams)
     except Exception as error:  # noqa: BLE001
         raise ValueError(f"{where}: cannot be rebuilt from its hparams() "

@@ -20,6 +20,7 @@ from tsae.models.container import TensorEntry
 from tsae.models.device import float32_default
 from tsae.models.fields import ModelFileError, check_int, check_number, check_str
 from tsae.models.params import MAX_INT_HPARAM
+from tsae.models.rng import kept
 
 #: modules + tensors a constructor may create per tensor stored in the file (plus a margin)
 _OBJECTS_PER_TENSOR = 8
@@ -119,7 +120,7 @@ def build(path: Path, name: str, family: Any, hparams: Mapping[str, Any], n_stor
 
     try:
         # the initial weights, about to be replaced by the stored ones, must not draw from the caller's generator
-        with _object_cap(_OBJECTS_PER_TENSOR * n_stored + _OBJECTS_MARGIN), torch.random.fork_rng(devices=[]), \
+        with _object_cap(_OBJECTS_PER_TENSOR * n_stored + _OBJECTS_MARGIN), kept(), \
                 (torch.device("meta") if meta else nullcontext()):
             return family(**hparams)
     except _TooManyObjects:

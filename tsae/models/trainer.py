@@ -32,7 +32,6 @@ import copy
 import math
 import numbers
 import random
-import threading
 import time
 import warnings
 from collections.abc import Callable
@@ -46,6 +45,7 @@ from tsae.errors import first_line, shown
 from tsae.io.c_stderr import stderr_is_terminal
 from tsae.models.device import device_name, float32_default, grad_enabled
 from tsae.models.inference import autocast
+from tsae.models.rng import kept
 
 #: rough activation memory per input byte, used to cap the batch size
 _ACTIVATION_FACTOR = 64
@@ -201,29 +201,13 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-_SEEDED = threading.RLock()
-
-
 @contextlib.contextmanager
 def seeded(seed: int) -> Any:
-    """:func:`seed_everything` inside the block, and the caller's generators as they were after it.
-
-    A fit is reproducible by its own ``seed``, and a caller's ``np.random``, ``random`` and torch
-    streams go on as if it had not run (CUDA's too, where CUDA was started before the block). Blocks
-    on several threads run one after another, each as it would alone.
-    """
-    import torch
-
-    with _SEEDED:  # one at a time: fits on other threads would draw from (or restore) the same streams
-        python_state, numpy_state = random.getstate(), np.random.get_state()
-        cuda = list(range(torch.cuda.device_count())) if torch.cuda.is_initialized() else []
-        try:
-            with torch.random.fork_rng(devices=cuda):
-                seed_everything(seed)
-                yield
-        finally:
-            random.setstate(python_state)
-            np.random.set_state(numpy_state)
+    """:func:`seed_everything` inside the block, and the caller's generators as they were after it
+    (:func:`tsae.models.rng.kept`): a fit is reproducible by its own ``seed``, also beside fits on other threads."""
+    with kept():
+        seed_everything(seed)
+        yield
 
 
 @contextlib.contextmanager

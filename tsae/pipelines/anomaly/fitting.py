@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from tsae._warning_filters import ignored
 from tsae.engine.layout import check_flag, is_number, is_whole_number
 from tsae.engine.preprocess import Normalizer
 from tsae.errors import shown
@@ -676,8 +677,7 @@ class DetectorFit:
         finite = scores[np.isfinite(scores)]
         if not finite.size:
             return None
-        with warnings.catch_warnings():  # the score's own threshold has told what there is to tell
-            warnings.simplefilter("ignore")
+        with ignored():  # the score's own threshold has told what there is to tell
             obj = self._threshold_on(scores)
         if obj.method == "fixed":
             return None
