@@ -28,6 +28,7 @@ import pluggy
 
 from tsae import __version__, hookspecs
 from tsae.errors import allocation_failure, first_line, shown
+from tsae.models.device import float32_default, grad_enabled
 
 log = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = "tsae"
@@ -855,6 +856,8 @@ def family_origin(name: str) -> str:
     return info.label if info else "registered at run time"
 
 
+@float32_default()
+@grad_enabled()
 def create_model(name: str, channels: int, window: int, **hparams: Any) -> Any:
     """Build a model of family ``name`` for windows of shape (channels, window), and check its contract.
 

@@ -46,6 +46,22 @@ def test_a_2d_tensor_is_one_series_of_its_channels() -> None:
     assert (got.model.channels, got.n_windows) == (want.model.channels, want.n_windows) == (2, want.n_windows)
 
 
+class _ArrayLike:
+    """Only ``__array__``: what xarray, a memmap wrapper or a user's class gives numpy."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.values = values
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        return self.values if dtype is None else self.values.astype(dtype)
+
+
+def test_an_array_like_is_one_series_as_reconstruct_takes_it() -> None:
+    # before: "series must be an array (n,) or (channels, n), a DataFrame, or a list of them, not _ArrayLike"
+    got = fit(_ArrayLike(series()))
+    assert np.array_equal(tsae.reconstruct(got, _ArrayLike(series())), tsae.reconstruct(fit(series()), series()))
+
+
 def test_a_1d_tensor_and_a_pandas_series_are_one_channel() -> None:
     torch = pytest.importorskip("torch")
     pd = pytest.importorskip("pandas")

@@ -3,7 +3,8 @@
 Private: the checked wrappers in :mod:`tsae.engine.framing`,
 :mod:`tsae.engine.streaming` and :mod:`tsae.engine.preprocess` validate their
 arguments, flatten leading dimensions to rows and allocate outputs; the kernels
-assume all of that and only compute. Nothing here runs at import time: numba
+assume all of that and only compute. Nothing here runs at import time (but numba's
+thread pool starting: :mod:`tsae.engine._numba_pool`): numba
 compiles a kernel on its first call (and caches it on disk, ``cache=True``, in a
 user cache folder: see :mod:`tsae.engine._numba_cache`).
 
@@ -16,9 +17,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from tsae.engine import _numba_cache
+from tsae.engine import _numba_cache, _numba_pool
 
 _numba_cache.install()  # before the decorators below: numba picks a kernel's cache folder there
+_numba_pool.start()  # its OpenMP pool started here, where a caller's torch thread count is kept
 
 # Overlap-add parallel tasks cover about this many output samples each: large
 # enough that a task's scratch allocation is negligible, small enough to balance.

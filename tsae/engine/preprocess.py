@@ -8,11 +8,11 @@ inputs stay float32; other inputs (integers, booleans as 0 and 1) come back as f
 from __future__ import annotations
 
 import numbers
-import warnings
 from typing import Any
 
 import numpy as np
 
+from tsae._warning_filters import ignored
 from tsae.engine.framing import _check_int, as_signal
 from tsae.engine.layout import SMALLEST_DIVISOR, real_array
 from tsae.errors import EmptyChannelError
@@ -40,8 +40,7 @@ def power_of_two_unit(x: np.ndarray, *, skip_nan: bool = False) -> np.ndarray:
     """
     if x.shape[-1] == 0:
         return np.ones((*x.shape[:-1], 1))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN row: unit 1
+    with ignored(RuntimeWarning):  # an all-NaN row: unit 1
         peak = (np.nanmax if skip_nan else np.max)(np.abs(x), axis=-1, keepdims=True)
     mantissa, exponent = np.frexp(np.where(np.isfinite(peak) & (peak > 0), peak, 1.0))  # peak = m 2**e, m in [.5, 1)
     exponent = np.where(mantissa == 0.5, exponent - 1, exponent)  # an exact power of two is its own unit
@@ -61,8 +60,7 @@ def spread(x: Any, *, skip_nan: bool = False) -> np.ndarray:
     """
     x = np.asarray(x, dtype=np.float64)
     unit = power_of_two_unit(x, skip_nan=skip_nan)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
+    with ignored(RuntimeWarning):
         return (np.nanstd if skip_nan else np.std)(x / unit, axis=-1, keepdims=True) * unit
 
 
@@ -340,8 +338,7 @@ class Normalizer:
         if channels == 0:
             raise ValueError(f"x has no channels (shape {x.shape}, channels on axis -2)")
         pooled = np.moveaxis(x, -2, 0).reshape(channels, -1)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN channels: handled below
+        with ignored(RuntimeWarning):  # all-NaN channels: handled below
             if self.method == "zscore":
                 # on values divided by a power of two (exact): no overflow near float64's limit
                 unit = power_of_two_unit(pooled, skip_nan=True)[:, 0]

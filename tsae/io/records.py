@@ -88,7 +88,6 @@ from __future__ import annotations
 
 import json
 import math
-import warnings
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -96,6 +95,7 @@ from typing import Any, NamedTuple, Protocol, cast
 
 import numpy as np
 
+from tsae._warning_filters import ignored
 from tsae.engine.layout import is_number
 from tsae.errors import shown
 from tsae.io.clock_columns import DATE_NAMES, DayWraps, clock_time, seconds_text
@@ -201,8 +201,7 @@ def _time_parts(value: Any) -> tuple[str, float | None, bool]:
     try:
         # an offset gives the UTC instant it names, as batch scoring's table reader reads it; numpy warns "no explicit
         # representation of timezones" for it, and for a zone's name ("UTC"), which it does not read
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with ignored():
             date = np.datetime64(text)
     except (ValueError, TypeError, OverflowError):
         return "none", None, False

@@ -4,12 +4,12 @@ between rows, and the precision a date column (or one of whole numbers) is writt
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
 
+from tsae._warning_filters import ignored
 from tsae.io.table_cells import _is_missing
 
 #: a UTC offset at the end of an ISO time (``+05:00``, ``-0800``)
@@ -171,8 +171,7 @@ def _parse_dates(cleaned: list[str]) -> np.ndarray | None:
     if split is not None:
         return _offset_dates(*split)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # numpy: "no explicit representation of timezones", naming no file
+        with ignored():  # numpy: "no explicit representation of timezones", naming no file
             days = np.array(cleaned, dtype="datetime64[D]")
             if days.size and (np.nanmin(days) < _FIRST_DAY or np.nanmax(days) > _LAST_DAY):
                 return None  # nanoseconds would wrap around (3000-01-01 became 1830-11-23)
@@ -242,8 +241,7 @@ def _not_a_date(cell: str) -> str:
     if _parse_dates([cell]) is not None:  # a date itself: the column's other times are numbers (Unix times)
         return ": a date among numbers"
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # numpy: "no explicit representation of timezones", naming no file
+        with ignored():  # numpy: "no explicit representation of timezones", naming no file
             np.datetime64(cell, "D")
     except (ValueError, TypeError, OverflowError):
         return ""

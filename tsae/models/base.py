@@ -28,7 +28,9 @@ from torch import nn
 
 from tsae.engine.layout import is_whole_number
 from tsae.errors import NamedMemoryError, allocation_failure, first_line, shown
+from tsae.models.device import float32_default
 from tsae.models.params import INTS, MAX_INT_HPARAM, Param
+from tsae.models.rng import kept
 
 __all__ = ["SILENT_POWER", "Autoencoder", "Param", "StreamingModel", "check_contract", "check_declared",
            "check_methods", "check_rebuild", "is_streaming_model"]
@@ -385,6 +387,7 @@ def _plain_tensors(model: nn.Module) -> list[str]:
             for key, value in vars(module).items() if isinstance(value, torch.Tensor)]
 
 
+@float32_default()
 def check_rebuild(model: Autoencoder, origin: str) -> None:
     """Check that ``type(model)(**hparams())``, after a trip through JSON, rebuilds the same network.
 
@@ -401,7 +404,8 @@ def check_rebuild(model: Autoencoder, origin: str) -> None:
     except (TypeError, ValueError) as error:
         raise ValueError(f"{where}: hparams() is not JSON-serialisable ({error})") from None
     try:
-        rebuilt = type(model)(**hparams)
+        with kept():  # its initial weights must not draw from the caller's generator
+            rebuilt = type(model)(**hparams)
     except Exception as error:  # noqa: BLE001
         raise ValueError(f"{where}: cannot be rebuilt from its hparams() "
                          f"({type(error).__name__}: {first_line(error)})") from None

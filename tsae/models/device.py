@@ -143,6 +143,37 @@ def torch_threads(n: int | None, *, native: bool = False) -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def float32_default() -> Iterator[None]:
+    """torch's default dtype float32 inside the block (or the function it decorates), the caller's after it.
+
+    tsae's networks and the tensors they make are float32: built after a caller's
+    ``torch.set_default_dtype(torch.float64)`` they got float64 weights that float32 windows do not fit.
+    """
+    import torch
+
+    previous = torch.get_default_dtype()
+    if previous == torch.float32:  # the usual case: nothing set, nothing shared with other threads touched
+        yield
+        return
+    torch.set_default_dtype(torch.float32)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(previous)
+
+
+@contextlib.contextmanager
+def grad_enabled() -> Iterator[None]:
+    """Autograd on inside the block (or the function it decorates), also under a caller's ``torch.no_grad()`` or
+    ``torch.inference_mode()``, where building and training a network raised "the training loss does not depend
+    on the network's weights"."""
+    import torch
+
+    with torch.inference_mode(False), torch.enable_grad():
+        yield
+
+
+@contextlib.contextmanager
 def native_threads(n: int) -> Iterator[None]:
     """:func:`torch_threads` without torch: numba's kernels and numpy's BLAS and OpenMP pools held to ``n`` threads
     inside the block (for work that runs no network, and need not import torch).

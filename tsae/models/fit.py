@@ -22,6 +22,7 @@ from tsae.engine.framing import frame, window_array, window_name
 from tsae.engine.layout import as_channels_first, is_dataframe
 from tsae.engine.preprocess import Normalizer, as_float32, power_of_two_unit, repair_missing
 from tsae.errors import EmptyChannelError, NamedMemoryError, memory_for, shown
+from tsae.models.device import float32_default, grad_enabled
 
 NORMALIZE_CHOICES = ("zscore", "robust", "none")
 DEFAULT_MAX_WINDOWS = 200_000
@@ -115,9 +116,10 @@ def _one_series(series: Any) -> bool:
     """True when ``series`` is one series (an array, tensor, DataFrame or pandas Series, a list of numbers).
 
     Anything with a shape and a dtype is one series: iterating a 2-D tensor would give its
-    rows, each taken for a one-channel series of its own.
+    rows, each taken for a one-channel series of its own. So is an object numpy reads through
+    its ``__array__`` (an array-like), as every other series function takes it.
     """
-    if is_dataframe(series) or (hasattr(series, "shape") and hasattr(series, "dtype")):
+    if is_dataframe(series) or (hasattr(series, "shape") and hasattr(series, "dtype")) or hasattr(series, "__array__"):
         return True
     return isinstance(series, Sequence) and len(series) > 0 and np.isscalar(series[0])
 
@@ -296,6 +298,8 @@ def _network_bytes(model: str, channels: int, window: int, params: Mapping[str, 
 _BACKWARD_FACTOR = 2
 
 
+@float32_default()
+@grad_enabled()  # under a caller's no_grad() autograd saves nothing: 0 bytes, a training bounded by none
 def activation_bytes(model: str, channels: int, window: int, params: Mapping[str, Any]) -> int | None:
     """The bytes one window of ``(channels, window)`` samples costs in a training step of family ``model``.
 
@@ -488,7 +492,7 @@ def fit_model_on_series(
     """
     from tsae import plugins
     from tsae.models.modelfile import check_sample_rate
-    from tsae.models.trainer import TrainConfig, seed_everything, train_model, whole_number
+    from tsae.models.trainer import TrainConfig, seeded, train_model, whole_number
 
     if config is None:
         config = TrainConfig()
@@ -540,13 +544,13 @@ def fit_model_on_series(
     windows = make_windows(items, window, hop, window_fn, normalizer, max_windows=max_windows, seed=config.seed,
                            labels=names, channel_names=by_column)
 
-    seed_everything(config.seed)
-    net = plugins.create_model(model, channels=channels, window=window, **family_params)
-    if init is not None:
-        from tsae.models.pretrained import init_encoder
+    with seeded(config.seed):
+        net = plugins.create_model(model, channels=channels, window=window, **family_params)
+        if init is not None:
+            from tsae.models.pretrained import init_encoder
 
-        init_encoder(net, init, label=str(getattr(init, "path", None) or "initial model"))
-    result = train_model(net, windows, config)
+            init_encoder(net, init, label=str(getattr(init, "path", None) or "initial model"))
+        result = train_model(net, windows, config)
     return FitResult(
         model=result.model, frame={"window": int(window), "hop": int(hop), "window_fn": window_fn},
         normalizer=normalizer, sample_rate=sample_rate, columns=columns, train=result,

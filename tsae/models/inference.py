@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tsae.errors import shown
+from tsae.models.device import float32_default
 
 if TYPE_CHECKING:
     import torch  # imported lazily at run time: `import tsae` must not load torch
@@ -36,6 +37,7 @@ def model_device(model: Any) -> torch.device:
     return next(iter(model.parameters()), torch.zeros(0)).device
 
 
+@float32_default()
 def forward(
     model: Any,
     inputs: Any,

@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from tsae.models.container import TensorEntry
+from tsae.models.device import float32_default
 from tsae.models.fields import ModelFileError, check_int, check_number, check_str
 from tsae.models.params import MAX_INT_HPARAM
+from tsae.models.rng import kept
 
 #: modules + tensors a constructor may create per tensor stored in the file (plus a margin)
 _OBJECTS_PER_TENSOR = 8
@@ -100,6 +102,7 @@ def _object_cap(limit: int) -> Iterator[None]:
             handle.remove()
 
 
+@float32_default()
 def build(path: Path, name: str, family: Any, hparams: Mapping[str, Any], n_stored: int, *,
           meta: bool = False) -> Any:
     """Construct ``family(**hparams)``, stopped once it creates far more modules and tensors than ``n_stored``.
@@ -116,7 +119,8 @@ def build(path: Path, name: str, family: Any, hparams: Mapping[str, Any], n_stor
     import torch
 
     try:
-        with _object_cap(_OBJECTS_PER_TENSOR * n_stored + _OBJECTS_MARGIN), \
+        # the initial weights, about to be replaced by the stored ones, must not draw from the caller's generator
+        with _object_cap(_OBJECTS_PER_TENSOR * n_stored + _OBJECTS_MARGIN), kept(), \
                 (torch.device("meta") if meta else nullcontext()):
             return family(**hparams)
     except _TooManyObjects:

@@ -43,8 +43,9 @@ import numpy as np
 from tsae.engine.layout import check_flag, is_number, is_whole_number
 from tsae.errors import first_line, shown
 from tsae.io.c_stderr import stderr_is_terminal
-from tsae.models.device import device_name
+from tsae.models.device import device_name, float32_default, grad_enabled
 from tsae.models.inference import autocast
+from tsae.models.rng import kept
 
 #: rough activation memory per input byte, used to cap the batch size
 _ACTIVATION_FACTOR = 64
@@ -198,6 +199,15 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % (2**32))
     torch.manual_seed(seed)
+
+
+@contextlib.contextmanager
+def seeded(seed: int) -> Any:
+    """:func:`seed_everything` inside the block, and the caller's generators as they were after it
+    (:func:`tsae.models.rng.kept`): a fit is reproducible by its own ``seed``, also beside fits on other threads."""
+    with kept():
+        seed_everything(seed)
+        yield
 
 
 @contextlib.contextmanager
@@ -640,6 +650,8 @@ def _fit_epochs(run: _Run, callback: Callable[[dict[str, float]], None] | None) 
     return _Best(history, best_loss, best_epoch, best_state, stopped)
 
 
+@float32_default()
+@grad_enabled()
 def train_model(
     model: Any,
     windows: np.ndarray,
@@ -708,5 +720,5 @@ def train_model(
 
 
 __all__ = ["TrainConfig", "TrainResult", "TrainingDiverged", "DivergenceWarning",
-           "train_model", "evaluate", "seed_everything", "check_seed", "fit_batch_size", "batch_memory",
+           "train_model", "evaluate", "seed_everything", "seeded", "check_seed", "fit_batch_size", "batch_memory",
            "contractive_penalty", "default_training_loss"]

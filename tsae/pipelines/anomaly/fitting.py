@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from tsae._warning_filters import ignored
 from tsae.engine.layout import check_flag, is_number, is_whole_number
 from tsae.engine.preprocess import Normalizer
 from tsae.errors import shown
@@ -435,7 +436,7 @@ class DetectorFit:
                      record: bool = False) -> DetectorState:
         """Learn every term from the normalised series ``Z`` (C, n): the network on the main window
         ``windows[0]``, the subspace and statistics terms on every window. Normal levels are 1 until set."""
-        from tsae.models.trainer import seed_everything, train_model
+        from tsae.models.trainer import seeded, train_model
         from tsae.plugins import create_model
 
         det = self.det
@@ -447,13 +448,13 @@ class DetectorFit:
         # networks, and the fit's cost stops growing with the series
         train_windows = windows_all[np.unique(np.linspace(0, len(windows_all) - 1, det.max_train_windows).astype(int))]
         params = self._network_params(channels, window, k)
-        seed_everything(det.seed)  # the initial weights too: a fit must not depend on earlier fits
-        net = create_model(det.model, channels=channels, window=window, **params)
-        if det.init_model_ is not None:
-            from tsae.models.pretrained import init_encoder
+        with seeded(det.seed):  # the initial weights too: a fit must not depend on earlier fits
+            net = create_model(det.model, channels=channels, window=window, **params)
+            if det.init_model_ is not None:
+                from tsae.models.pretrained import init_encoder
 
-            init_encoder(net, det.init_model_, label=str(det.init))
-        result = train_model(net, train_windows, self._train_config())
+                init_encoder(net, det.init_model_, label=str(det.init))
+            result = train_model(net, train_windows, self._train_config())
         net = result.model.to("cpu").eval()
         if record:
             det.pca_rank_ = k
@@ -676,8 +677,7 @@ class DetectorFit:
         finite = scores[np.isfinite(scores)]
         if not finite.size:
             return None
-        with warnings.catch_warnings():  # the score's own threshold has told what there is to tell
-            warnings.simplefilter("ignore")
+        with ignored():  # the score's own threshold has told what there is to tell
             obj = self._threshold_on(scores)
         if obj.method == "fixed":
             return None

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from tsae._warning_filters import ignored
+
 
 def group_columns(group_by: str | Sequence[str] | None, *, what: str = "column", name: str = "group_by"
                   ) -> tuple[str, ...]:
@@ -107,8 +109,7 @@ def row_order_within_devices(X: Any, labels: np.ndarray) -> Iterator[None]:
             if said:
                 warnings.warn(said[0].message, said[0].category, stacklevel=3)
                 break
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r"X: the DataFrame's index is not in increasing order")
+    with ignored(message=r"X: the DataFrame's index is not in increasing order"):
         yield
 
 

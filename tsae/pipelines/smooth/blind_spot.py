@@ -381,9 +381,7 @@ def _fit_blind_spot(z: np.ndarray, *, seed: int, max_seconds: float | None, step
     train_starts = np.flatnonzero(np.convolve(val.astype(float), np.ones(_WINDOW), mode="valid") == 0)
     if len(train_starts) == 0 or not val.any():
         return linear, only_linear
-    import torch
-
-    from tsae.models.trainer import train_model
+    from tsae.models.trainer import seeded, train_model
     from tsae.plugins import create_model
 
     plan = _plan(c, params)
@@ -391,8 +389,8 @@ def _fit_blind_spot(z: np.ndarray, *, seed: int, max_seconds: float | None, step
         create_model("blind_spot", channels=c, window=_WINDOW, **params)
         raise ValueError(f"blind_spot: cannot be built with {params}")
     pad = plan.pad  # samples each side reads
-    torch.manual_seed(seed)
-    net = create_model("blind_spot", channels=c, window=plan.seg, **params)
+    with seeded(seed):
+        net = create_model("blind_spot", channels=c, window=plan.seg, **params)
     zp = _padded_rows(z, pad)
     residual = z - linear
     residp = np.zeros((c, n + 2 * pad), dtype=np.float32)
@@ -417,7 +415,8 @@ def _fit_blind_spot(z: np.ndarray, *, seed: int, max_seconds: float | None, step
     del residp
     epochs = max(1, math.ceil(steps * _BATCH / _EPOCH_WINDOWS))
     config = _train_config(plan, epochs, seed, max_seconds)
-    train_model(net, windows, config, targets, callback=checkpoint)
+    with seeded(seed):
+        train_model(net, windows, config, targets, callback=checkpoint)
     del windows, targets
     # the network also fits (part of) the noise of the samples it was trained on, which
     # the held-out loss cannot see: keep it only for a clear gain
