@@ -262,3 +262,14 @@ def test_a_fit_result_shows_in_one_line() -> None:
     assert "\n" not in text and len(text) < 300, text
     assert text.startswith("FitResult(family='conv1d', channels=2, window=16, hop=4, columns=['a', 'b'], ")
     assert f"epochs_run={result.train.epochs_run}" in text
+
+
+@pytest.mark.parametrize("name", ["m.csv", "m.npy", "m.wav", "m.csv.gz", "m.tsz"])
+def test_a_model_saved_under_a_data_files_name_is_refused_as_the_cli_refuses_it(tmp_path, net, name) -> None:
+    """`tsae train -o m.csv` was refused, but `tsae.save_model("m.csv", ...)` and `Detector.save("d.csv")` wrote a
+    model there (replacing any table of that name), which every command then read as a table."""
+    with pytest.raises(ValueError, match=r"m\.(csv|npy|wav|csv\.gz|tsz): .*name it"):
+        tsae.save_model(tmp_path / name, net)
+    assert not (tmp_path / name).exists()
+    tsae.save_model(tmp_path / "m.tsae", net)  # the convention
+    tsae.save_model(tmp_path / "m.bin", net)  # a name of the user's own

@@ -236,7 +236,10 @@ def save_model(
     """
     from safetensors.torch import save_file
 
+    from tsae.io.paths import check_model_output
+
     path = _model_path(path)
+    check_model_output(path)  # x.csv: a model file every command would read as a table, as `tsae train -o` refuses
     protect = (protect,) if isinstance(protect, (str, os.PathLike)) else tuple(protect)  # not its letters
     tensors, metadata = _file_content(path, model, frame=frame, normalizer=normalizer, sample_rate=sample_rate,
                                       extra=extra, arrays=arrays, weights_dtype=weights_dtype)
