@@ -427,3 +427,20 @@ def test_a_devices_bad_line_is_named_by_its_line_in_the_table(tmp_path, detector
         in result.output
     a = split_devices(table, ["host"], tmp_path).devices[0]
     assert [a.table_line(n + sep_line) for n in (1, 2, 3, 202, 302)] == [None, 2 + sep_line, 4 + sep_line, line, None]
+
+
+@pytest.mark.parametrize("device", ["a", "b"])  # the first device's rows, or a later one's
+def test_fit_group_by_names_a_sensors_cell_of_text_where_it_is(tmp_path, test_data, device):
+    """A cell of text in one device's sensor column left that column out of its table only, and the fit said
+    'columns ... are not those of the devices before it: a column of text in some devices' rows?', naming no cell."""
+    lines = fleet_lines({"a": test_data[:300], "b": test_data[:300]})
+    at = 2 * 40 + 1 + (device == "b")  # the table's line at + 1: the device's row 40
+    cells = lines[at].split(",")
+    assert cells[1] == device
+    lines[at] = ",".join([*cells[:3], "err", *cells[4:]])
+    table = write(tmp_path / "fleet.csv", lines)
+    result = CliRunner().invoke(cli, ["detect", "fit", str(table), "-o", str(tmp_path / "d.tsae"), "--group-by",
+                                      "host", "--epochs", "1", "-q"])
+    assert result.exit_code == 1 and result.output == (
+        f"Error: {table} (host={device}): line {at + 1}, column {SENSORS[1]!r}: not a number ('err')\n")
+    assert not (tmp_path / "d.tsae").exists()

@@ -325,6 +325,7 @@ def devices_table(path: str | Path, group_by: Sequence[str]) -> tuple[Any, np.nd
     group_by = group_columns(group_by)
     told = _Warnings(path)
     parts: list[Any] = []
+    glitches: dict[str, str] = {}  # a sensor column left out of a device for a cell of text: that cell's error
     with tempfile.TemporaryDirectory(prefix="tsae-devices-") as work:
         tables = split_devices(path, group_by, Path(work))
         for device in tables.devices:
@@ -337,8 +338,15 @@ def devices_table(path: str | Path, group_by: Sequence[str]) -> tuple[Any, np.nd
                     raise _device_error(error, device, path, name) from None
                 warn_time_order(device.path, table.time, table.time_name, "learnt from", "")
             told.add(caught, device.path, name)
+            for column in table.mixed_columns:  # told in the table's line while the device's line map is there
+                problem = f"{device.path}: {table.text_columns[column]}"
+                glitches.setdefault(column, str(_device_error(ValueError(problem), device, path, name)))
             device.remove()
             if parts and (table.columns != parts[0].columns or (table.time is None) != (parts[0].time is None)):
+                differ = set(table.columns) ^ set(parts[0].columns)
+                told_cell = next((glitches[column] for column in sorted(differ) if column in glitches), None)
+                if told_cell is not None:  # a sensor's cell of text in one device's rows: that cell, where it is
+                    raise ValueError(told_cell)
                 raise ValueError(f"{path} ({name}): columns {', '.join(table.columns)} are not those of the devices "
                                  f"before it ({', '.join(parts[0].columns)}): a column of text in some devices' rows?")
             parts.append(table)
