@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import argparse
 import filecmp
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +27,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from bench_smooth import run_cli  # noqa: E402
+from bench_smooth import bench_folder, run_cli  # noqa: E402
 
 
 def make_fleet(path: Path, flat: Path, devices: int, rows: int, seed: int) -> None:
@@ -96,17 +94,13 @@ def main() -> None:
     parser.add_argument("--before", type=Path, default=None,
                         help="another tsae tree (e.g. a git archive of main's tsae) timed in the same run")
     args = parser.parse_args()
-    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores", flush=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = args.keep or Path(tmp)
-        folder.mkdir(parents=True, exist_ok=True)
+    with bench_folder(args.keep) as folder:
         detector = folder / "pump.tsae"
         if not detector.exists():
             run_cli(["detect", "fit", str(ROOT / "data" / "pump_normal.csv"), "-o", str(detector), "-q"])
         for case in args.cases.split(","):
             devices, rows = (int(x) for x in case.lower().split("x"))
             bench(devices, rows, folder, detector, args.seed, args.before)
-    print(f"load average {os.getloadavg()[0]:.2f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -24,12 +24,13 @@ Usage: ``python scripts/bench_smooth.py [--sizes 100000,1000000] [--channels 10]
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -201,6 +202,18 @@ def bench(n: int, channels: int, folder: Path, only: str | None, csv: bool, seed
             src_noisy.unlink()
 
 
+@contextlib.contextmanager
+def bench_folder(keep: Path | None) -> Iterator[Path]:
+    """The folder a benchmark's files go in (``keep``, else a temporary one), between two lines of the machine's load
+    average (the timings' context: this is a shared machine)."""
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = keep or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        yield folder
+    print(f"load average {os.getloadavg()[0]:.2f}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="100000,1000000", help="samples per channel, comma-separated")
@@ -212,13 +225,9 @@ def main() -> None:
     parser.add_argument("--before", type=Path, default=None,
                         help="another tsae tree (e.g. a git archive of an earlier commit) timed first in the same run")
     args = parser.parse_args()
-    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores", flush=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = args.keep or Path(tmp)
-        folder.mkdir(parents=True, exist_ok=True)
+    with bench_folder(args.keep) as folder:
         for n in (int(s) for s in args.sizes.split(",")):
             bench(n, args.channels, folder, args.only, args.csv, args.seed, args.before)
-    print(f"load average {os.getloadavg()[0]:.2f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -259,7 +259,8 @@ def _decimal_comma_delimiter(sample: str) -> str | None:
 
 
 #: a cell that is a number with a decimal comma (``-9,514``, ``1,5e-3``), and one that is a whole number
-_DECIMAL_COMMA = re.compile(r"[+-]?(?:\d+,\d*|,\d+)(?:[eE][+-]?\d+)?")
+DECIMAL_COMMA_NUMBER = r"[+-]?(?:\d+,\d*|,\d+)(?:[eE][+-]?\d+)?"
+_DECIMAL_COMMA = re.compile(DECIMAL_COMMA_NUMBER)
 _WHOLE = re.compile(r"[+-]?\d+(?:[eE][+-]?\d+)?")
 
 

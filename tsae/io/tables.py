@@ -70,6 +70,7 @@ from tsae.io.table_columns import (
     find_time_column,
 )
 from tsae.io.table_dialect import (
+    DECIMAL_COMMA_NUMBER,
     DELIMITERS,
     SpaceSeparated,
     TableDialect,
@@ -382,7 +383,7 @@ def _as_excel(dialect: Any) -> bool:
 
 #: a line holding a comma that is not one number with a decimal comma (spaces around it aside)
 _COMMA_NOT_DECIMAL = re.compile(
-    rb"^(?![\t\x0b\x0c\x1c-\x1f ]*[+-]?(?:\d+,\d*|,\d+)(?:[eE][+-]?\d+)?[\t\x0b\x0c\x1c-\x1f ]*$)[^\n,]*,",
+    rb"^(?![\t\x0b\x0c\x1c-\x1f ]*" + DECIMAL_COMMA_NUMBER.encode() + rb"[\t\x0b\x0c\x1c-\x1f ]*$)[^\n,]*,",
     re.MULTILINE)
 
 

@@ -107,15 +107,20 @@ def _skip(device: Any, name: str, why: str, skipped: list[str], told: _Warnings)
 
 
 def _device_error(error: ValueError, device: DeviceFile, table: Path, name: str) -> ValueError:
-    """A device file's error as the table's: named ``TABLE (host=a)``, and its ``line N`` the table's line."""
-    text = str(error)
+    """A device file's error as the table's (:func:`_device_message`)."""
+    return ValueError(_device_message(str(error), device, table, name))
+
+
+def _device_message(text: str, device: DeviceFile, table: Path, name: str) -> str:
+    """A message about a device file as one about the table: named ``TABLE (host=a)``, and its ``line N`` the
+    table's line."""
     prefix = f"{device.path}: line "
     if text.startswith(prefix):
         number = re.match(r"\d+", text[len(prefix):])
         line = None if number is None else device.table_line(int(number.group()))
         if number is not None and line is not None:
             text = f"{prefix}{line}{text[len(prefix) + number.end():]}"
-    return ValueError(text.replace(str(device.path), f"{table} ({name})"))
+    return text.replace(str(device.path), f"{table} ({name})")
 
 
 def score_devices_file(test_path: str | Path, detector: Any, output: str | Path, group_by: Sequence[str], *,
@@ -339,8 +344,8 @@ def devices_table(path: str | Path, group_by: Sequence[str]) -> tuple[Any, np.nd
                 warn_time_order(device.path, table.time, table.time_name, "learnt from", "")
             told.add(caught, device.path, name)
             for column in table.mixed_columns:  # told in the table's line while the device's line map is there
-                problem = f"{device.path}: {table.text_columns[column]}"
-                glitches.setdefault(column, str(_device_error(ValueError(problem), device, path, name)))
+                glitches.setdefault(column, _device_message(f"{device.path}: {table.text_columns[column]}", device,
+                                                            path, name))
             device.remove()
             if parts and (table.columns != parts[0].columns or (table.time is None) != (parts[0].time is None)):
                 differ = set(table.columns) ^ set(parts[0].columns)

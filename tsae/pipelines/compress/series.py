@@ -86,8 +86,9 @@ class ChannelRanges:
 
         low, high = channel_extremes(values)
         self.low, self.high = np.minimum(self.low, low), np.maximum(self.high, high)
-        with np.errstate(invalid="ignore"):
-            low, high = channel_extremes(np.where(np.abs(values) <= ABSURD, values, np.nan))
+        if (high > ABSURD).any() or (low < -ABSURD).any():  # else the block's usual extremes are these
+            with np.errstate(invalid="ignore"):
+                low, high = channel_extremes(np.where(np.abs(values) <= ABSURD, values, np.nan))
         self.usual_low, self.usual_high = np.minimum(self.usual_low, low), np.maximum(self.usual_high, high)
 
     def bounds(self, max_error: Any) -> np.ndarray:
@@ -102,12 +103,13 @@ class ChannelRanges:
             magnitude = np.where(usual, np.maximum(np.abs(self.usual_low), np.abs(self.usual_high)), 0.0)
         return np.where(spread > 0, spread, magnitude)
 
-    def set_by_absurd_cells(self, bounds: np.ndarray) -> list[int]:
+    def set_by_absurd_cells(self, bounds: np.ndarray, scale: np.ndarray | None = None) -> list[int]:
         """The channels whose cells beyond ``ABSURD`` (a glitch, to every other command) widen the range so far that
-        the bound exceeds the range of their other cells: those come back as one or two levels."""
+        the bound exceeds the range of their other cells (``scale``: :meth:`_usual_scale`, computed when None):
+        those come back as one or two levels."""
         from tsae.io.table_absurd import ABSURD
 
-        scale = self._usual_scale()
+        scale = self._usual_scale() if scale is None else scale
         absurd = (self.high > ABSURD) | (self.low < -ABSURD)
         return [int(c) for c in np.flatnonzero(absurd & (scale > 0) & (bounds > scale))]
 
@@ -117,7 +119,8 @@ class ChannelRanges:
 
         from tsae.io.table_absurd import ABSURD, TableWarning
 
-        channels = self.set_by_absurd_cells(bounds)
+        scale = self._usual_scale()
+        channels = self.set_by_absurd_cells(bounds, scale)
         if not channels:
             return
         names = [str(columns[c]) if columns is not None and c < len(columns) else f"channel {c}" for c in channels]
@@ -125,7 +128,7 @@ class ChannelRanges:
         extreme = max((v for v in (self.high[c], self.low[c]) if abs(v) > ABSURD), key=abs)
         warnings.warn(f"{where}: cells beyond {ABSURD:g} in magnitude (up to {extreme:g}) set the range of "
                       f"{', '.join(names)}, so the relative bound ({bounds[c]:g}) is wider than its other cells' "
-                      f"range ({self._usual_scale()[c]:g}), which come back as one or two levels: repair those cells "
+                      f"range ({scale[c]:g}), which come back as one or two levels: repair those cells "
                       "(every other command reads them as missing)", TableWarning, stacklevel=4)
 
 
