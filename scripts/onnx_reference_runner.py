@@ -10,8 +10,9 @@ also stored in the graph itself (metadata entry ``tsae.sidecar``).
     python scripts/onnx_reference_runner.py model.onnx talk.wav -o recon.wav        # one trained on audio
 
 WAV files are read and written with the standard library (16-bit PCM), as input to any
-model (a window model's reconstruction of one may be written as WAV at its rate); CSV files
-have one column per channel and an optional header line. The
+model (a window model's reconstruction of one may be written as WAV at its rate); CSV inputs
+have one column per channel and an optional header line; CSV outputs have a header, as tsae's commands write
+them (``score`` for a detector, else the model's table columns, ``ch0``, ``ch1``... without names). The
 denoiser runs at the sample rate in the sidecar (16 kHz for the shipped model):
 resample other rates first (sox, ffmpeg).
 """
@@ -327,6 +328,15 @@ def _is_wav(path: str) -> bool:
     return path.lower().endswith(".wav")
 
 
+def csv_header(meta: dict, channels: int) -> list[str]:
+    """A CSV output's column names, as tsae's own commands write them: ``score`` for a detector (as the first
+    column of ``tsae detect score``), else the model's table columns, ``ch<i>`` where a channel has no name."""
+    if meta["kind"] == "detector":
+        return ["score"]
+    names = meta.get("columns") or [None] * channels
+    return [name if name else f"ch{i}" for i, name in enumerate(names)]
+
+
 def _output_kind(output: str, model_kind: str, source: str) -> str:
     """What ``output`` is written as, by its suffix: ``"wav"``, ``"npy"`` or ``"csv"`` (any other suffix).
 
@@ -382,7 +392,8 @@ def main() -> None:
         elif kind == "npy":
             np.save(tmp, result)
         else:
-            np.savetxt(tmp, result.T, delimiter=",", fmt="%.9g")
+            np.savetxt(tmp, result.T, delimiter=",", fmt="%.9g", header=",".join(csv_header(meta, len(result))),
+                       comments="")
 
     try:
         _write_atomic(args.output, write)

@@ -691,3 +691,22 @@ def test_runner_reads_and_writes_the_wav_a_window_model_was_trained_on(tmp_path,
     with pytest.raises(SystemExit, match=r"recon\.wav: a \.wav output is a window model's reconstruction of a \.wav"):
         run_main(str(tmp_path / "in.csv"), "-o", str(tmp_path / "recon.wav"))
     assert not (tmp_path / "recon.wav").exists()
+
+
+def test_runner_csv_output_has_tsae_s_header(tmp_path, monkeypatch) -> None:
+    """The runner's CSV outputs had no header line, where ``tsae reconstruct`` and ``tsae detect score`` write one:
+    a reconstruction gets the model's table columns (``ch<i>`` for a channel without a name)."""
+    torch.manual_seed(0)
+    frame, norm = {"window": 32, "hop": 8}, {"method": "zscore", "center": [0.0, 0.0], "scale": [1.0, 1.0]}
+    x = np.random.default_rng(0).normal(0, 1, (200, 2))
+    np.savetxt(tmp_path / "in.csv", x, delimiter=",")
+    for columns, expected in [(None, "ch0,ch1"), (["flow", "pressure"], "flow,pressure")]:
+        extra = {} if columns is None else {"extra": {"columns": columns}}
+        path = save_model(tmp_path / "m.tsae", create_model("conv1d", 2, 32).eval(), frame=frame, normalizer=norm,
+                          **extra)
+        onnx = export_model(path, tmp_path / "m.onnx").onnx
+        monkeypatch.setattr(sys, "argv", ["onnx_reference_runner.py", str(onnx), str(tmp_path / "in.csv"), "-o",
+                                          str(tmp_path / "out.csv")])
+        runner.main()
+        lines = (tmp_path / "out.csv").read_text().splitlines()
+        assert lines[0] == expected and len(lines) == 201
