@@ -9,9 +9,10 @@ with ``\\,``, ``\\ `` and ``\\=`` escaping those characters in names and tag val
 in double quotes (``"ok"``, ``\\"`` and ``\\\\`` escaped inside), and an integer timestamp (nanoseconds since the
 epoch unless the writer's precision says otherwise; any other timestamp is kept as text, to be read as any record's
 time is). A number too large for a float (``1e999``, an integer of 310
-digits) reads as infinite, as a table's cell does: a missing value of its sensor, not a bad line. Telegraf's JSON
-serializer writes the same metric as ``{"fields": {...}, "name": ..., "tags": {...}, "timestamp": ...}`` (seconds
-by default, its
+digits) reads as infinite, as a table's cell does: a missing value of its sensor, not a bad line; so does a value
+that is not finite (``nan``, ``inf``, ``-Infinity``), which line protocol has not but a writer's float may print.
+Telegraf's JSON serializer writes the same metric as
+``{"fields": {...}, "name": ..., "tags": {...}, "timestamp": ...}`` (seconds by default, its
 ``json_timestamp_units``), or a batch of them as ``{"metrics": [...]}``.
 
 :func:`parse_line` and :func:`json_metric` turn a record into a :class:`Metric`; what it means for a detector (which
@@ -36,6 +37,8 @@ _NUMBER = r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
 #: a field set of floats only (no escapes, quotes or spaces: :func:`_plain`'s lines)
 _NUMBER_FIELDS = re.compile(rf"[^=,]+={_NUMBER}(?:,[^=,]+={_NUMBER})*")
 _INF = float("inf")
+#: a float's spellings that are not finite (``nan``, ``-inf``, ``Infinity``): a missing value of its sensor
+_NOT_FINITE = frozenset({"nan", "inf", "infinity"})
 _FIELD = re.compile(r'([^=,\s"]+)=(?:"([^"]*)"|([^,\s"]+))')
 #: a string field's value (``str``: not a number; a sensor given one has a missing value)
 Value = float | str
@@ -258,6 +261,8 @@ def _value(text: str) -> Value:
         return 1.0
     if text in _FALSE:
         return 0.0
+    if text.lower().lstrip("+-") in _NOT_FINITE:  # no line protocol, but a writer's float: as a table's cell is read
+        return float(text)
     raise ValueError(f"field value {text[:40]!r} is no number, boolean or quoted string")
 
 
@@ -320,7 +325,8 @@ def json_metric(record: dict[str, Any]) -> Metric:
     >>> json_metric({"fields": {"flow": 9.5, "on": True}, "name": "pump", "tags": {"host": "a"}, "timestamp": 1})
     Metric(measurement='pump', tags={'host': 'a'}, fields={'flow': 9.5, 'on': 1.0}, timestamp=1)
     """
-    tags = record.get("tags", {})
+    tags = record.get("tags")
+    tags = {} if tags is None else tags  # null: none, as a null timestamp is no time
     if not isinstance(tags, dict):
         raise ValueError("its 'tags' is not an object")
     fields: dict[str, Value] = {}

@@ -443,7 +443,7 @@ def _json_number(value: Any) -> float | None:
         return -math.inf if cast(int, value) < 0 else math.inf
 
 
-def _json_scalar(line: str) -> bool:
+def json_scalar(line: str) -> bool:
     """Whether a (stripped) line is one JSON value that is no object or array: ``null``, ``true``, ``false``, a number
     (``42``, ``-1.5e3``) or a string (``"text"``). (Python's ``NaN`` and ``Infinity`` are no JSON: missing tokens.)"""
     if line in ("null", "true", "false"):
@@ -1120,7 +1120,7 @@ class RecordParser:
                     for row, stamp in self._parse_json(line):
                         rows.append(row)
                         times.append(stamp)
-                elif self.fmt != "csv" and _json_scalar(line):  # never a line protocol line; a CSV one at most
+                elif self.fmt != "csv" and json_scalar(line):  # never a line protocol line; a CSV one at most
                     drain_csv()
                     record = None if self._influx else self._csv_line(line, scalar=True)
                     if self._influx:
@@ -1181,4 +1181,4 @@ class RecordParser:
 
 
 __all__ = ["DEDUP_WINDOW", "FORMATS", "MAX_LINE", "MAX_TIME_JUMP", "RecentKeys", "RecordParser", "WarningLog",
-           "time_value"]
+           "json_scalar", "time_value"]
