@@ -191,6 +191,17 @@ def test_format_csv_never_reads_line_protocol_and_influx_never_csv():
     assert parser.counts["malformed"] == 2
 
 
+@pytest.mark.parametrize("first", ["x=1 y=2", f"cpu usage=5 {NS}"])
+def test_a_first_line_of_line_protocol_naming_no_sensor_decides_nothing(first):
+    """A stray first line that reads as line protocol but names no sensor (a log line, Telegraf's cpu) made the
+    stream line protocol: every CSV line after it was malformed, nothing scored. It is skipped as such
+    (other_series), and the CSV after it read; a line protocol stream after it is one still."""
+    rows, _, parser, _ = _parse([first, "flow,pressure", "1,2", "3,4"])
+    assert rows.tolist() == [[1, 2], [3, 4]] and parser.counts["malformed"] == 0 and parser.counts["other_series"] == 1
+    rows, _, parser, _ = _parse([first, f"pump flow=1,pressure=2 {NS}", "flow,pressure"])
+    assert rows.tolist() == [[1, 2]] and parser.counts["malformed"] == 1
+
+
 def test_a_csv_stream_stays_csv_after_its_first_row():
     rows, _, parser, _ = _parse(["flow,pressure", "1,2", "pump flow=3,pressure=4"])
     assert rows.tolist() == [[1, 2]] and parser.counts["malformed"] == 1

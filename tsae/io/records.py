@@ -474,7 +474,8 @@ class RecordParser:
     :class:`~tsae.io.metric_rows.MetricRows` (fields matched to sensors by name, one series per sensor, a sample
     per timestamp). ``fmt="auto"`` decides per line whether it is JSON (``{`` or ``[`` starts it; a line that is
     another JSON value is none of the formats' records: see the module docstring), and once per stream whether its
-    other lines are line protocol: the first that reads as line protocol, before any CSV row, makes them so.
+    other lines are line protocol: the first that reads as line protocol and names a sensor, before any CSV row,
+    makes them so (a line of line protocol naming none is skipped, as in such a stream, and decides nothing).
 
     Parameters
     ----------
@@ -943,7 +944,8 @@ class RecordParser:
         kind = "influx" if record is None else "json"
         try:
             samples = self.metrics.add(parse_line(line) if record is None else json_metric(record), kind)
-            return [(row, self._clock_text(stamp)) for row, stamp in samples]
+            # (a timestamp read is an Instant: only text that is no number may be a clock reading)
+            return [(row, self._clock_text(stamp) if type(stamp) is str else stamp) for row, stamp in samples]
         except ValueError as exc:
             what = "line protocol" if kind == "influx" else "Telegraf JSON metric"
             self._malformed(f"{what}: {exc}: {line[:60]!r}")
@@ -1143,10 +1145,12 @@ class RecordParser:
         return self._accepted(rows, times)
 
     def _first_influx(self, line: str) -> bool:
-        """Whether a line makes an ``auto`` stream one of line protocol (before any CSV row: see the class)."""
+        """Whether a line of an ``auto`` stream, before any CSV row, is read as line protocol: one that reads so. The
+        first that names a sensor of the detector makes the stream's other lines line protocol (see the class); one of
+        other measurements only (Telegraf's ``cpu``, a stray ``x=1 y=2``) is skipped as such and decides nothing."""
         if is_comment(line) or not looks_like_line_protocol(line):
             return False
-        self._influx = True
+        self._influx = self.metrics.names_sensor(parse_line(line))
         return True
 
     def flush(self) -> tuple[np.ndarray, list[Any]]:
