@@ -38,9 +38,8 @@ def test_a_line_reads_as_influxdb_writes_it(line, measurement, tags, fields, sta
 
 
 @pytest.mark.parametrize("line", [
-    "pump", "pump flow", "pump flow=", "pump =1", "pump flow=abc", "pump flow=1 2 3", "pump flow=1 1.5",
+    "pump", "pump flow", "pump flow=", "pump =1", "pump flow=abc", "pump flow=1 2 3",
     "pump,host flow=1", "pump,host= flow=1", 'pump s="open', "pump n=-1u", "pump n=1.5i", ",host=a flow=1",
-    "pump flow=inf", "pump flow=nan",
 ])
 def test_a_bad_line_is_a_value_error(line):
     with pytest.raises(ValueError):
@@ -56,6 +55,27 @@ def test_a_number_too_large_for_a_float_is_infinite_not_a_bad_line(line, value):
     """As a table's cell and a JSON value are read (a missing value of the sensor); it made the line malformed."""
     assert parse_line(line).fields["flow"] == value
     assert json_metric({"fields": {"flow": int(np.sign(value)) * 10 ** 400}, "name": "m"}).fields["flow"] == value
+
+
+@pytest.mark.parametrize("value", ["nan", "NaN", "inf", "-Infinity"])
+def test_a_value_that_is_not_finite_is_a_missing_value_in_every_format(value):
+    """Line protocol made the whole line malformed (its other sensors lost), where a CSV cell or a JSON value (NaN,
+    Infinity) is a missing value of its sensor, the rest of the record scored."""
+    json_value = {"nan": "NaN", "inf": "Infinity"}.get(value.lower(), value)
+    streams = [[f"pump flow={value},pressure=2 {NS}"], ["time,flow,pressure", f"0,{value},2"],
+               [f'{{"time": 0, "flow": {json_value}, "pressure": 2}}']]
+    for lines in streams:
+        rows, _, parser, _ = _parse(lines)
+        assert parser.counts["malformed"] == 0 and rows.shape == (1, 2) and rows[0, 1] == 2, lines
+        assert parser.counts["missing_values"] == 1
+
+
+def test_a_telegraf_json_metric_with_null_tags_has_none():
+    """``"tags": null`` made the metric malformed ("its 'tags' is not an object"), where a null timestamp is no time."""
+    one = {"fields": {"flow": 1.0, "pressure": 2}, "name": "pump", "tags": None, "timestamp": NS // 10**9}
+    rows, _, parser, _ = _parse([json.dumps(one)])
+    assert rows.tolist() == [[1, 2]] and parser.counts["malformed"] == 0
+    assert json_metric(one).tags == {}
 
 
 @pytest.mark.parametrize(("line", "influx"), [
@@ -133,7 +153,7 @@ def test_other_measurements_are_counted_not_malformed():
 
 
 def test_bad_lines_are_malformed_and_the_others_kept():
-    lines = [f"pump flow=1,pressure=2 {NS}", "pump flow=x", "pump flow=1 soon", f"pump flow=1 {10**30}",
+    lines = [f"pump flow=1,pressure=2 {NS}", "pump flow=x", "pump flow=1 2 3", f"pump flow=1 {10**30}",
              f"pump flow=3,pressure=4 {NS + 10**9}", "pump"]
     rows, _, parser, _ = _parse(lines)
     assert rows.tolist() == [[1, 2], [3, 4]] and parser.counts["malformed"] == 4
@@ -169,6 +189,17 @@ def test_format_csv_never_reads_line_protocol_and_influx_never_csv():
     assert parser.counts["malformed"] == 1
     _, _, parser, _ = _parse(["flow,pressure", "1,2"], fmt="influx")
     assert parser.counts["malformed"] == 2
+
+
+@pytest.mark.parametrize("first", ["x=1 y=2", f"cpu usage=5 {NS}"])
+def test_a_first_line_of_line_protocol_naming_no_sensor_decides_nothing(first):
+    """A stray first line that reads as line protocol but names no sensor (a log line, Telegraf's cpu) made the
+    stream line protocol: every CSV line after it was malformed, nothing scored. It is skipped as such
+    (other_series), and the CSV after it read; a line protocol stream after it is one still."""
+    rows, _, parser, _ = _parse([first, "flow,pressure", "1,2", "3,4"])
+    assert rows.tolist() == [[1, 2], [3, 4]] and parser.counts["malformed"] == 0 and parser.counts["other_series"] == 1
+    rows, _, parser, _ = _parse([first, f"pump flow=1,pressure=2 {NS}", "flow,pressure"])
+    assert rows.tolist() == [[1, 2]] and parser.counts["malformed"] == 1
 
 
 def test_a_csv_stream_stays_csv_after_its_first_row():

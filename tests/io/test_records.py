@@ -226,6 +226,36 @@ def test_a_json_time_that_is_an_object_array_or_boolean_is_unreadable_kept_as_te
     assert """'{"x": 1}' is neither a number nor an ISO date""" in warned[0]
 
 
+def _metric_json(value: float, stamp: object) -> str:
+    return json.dumps({"fields": {"a": value}, "name": "m", "tags": {}, "timestamp": stamp})
+
+
+@pytest.mark.parametrize("record", [
+    lambda v, t: f"{t},{v}",  # CSV (after the header "time,a")
+    lambda v, t: json.dumps({"time": t, "a": v}),  # plain JSON
+    _metric_json,  # Telegraf JSON
+    lambda v, t: f"m a={v} {t}",  # line protocol
+])
+def test_a_time_that_cannot_be_a_time_is_read_the_same_in_every_format(record) -> None:
+    """Text that is no number or date is an unreadable time, kept, its sample scored; a JSON boolean or object is its
+    JSON text; a clock reading is its seconds; a time that is no finite number is malformed. Telegraf JSON made a
+    boolean or object timestamp a malformed metric, line protocol any timestamp that is no integer, and plain JSON
+    and Telegraf JSON kept a clock reading as text, unreadable (CSV: 43201 s)."""
+    lines = ["time,a"] if record(0, 0)[0].isdigit() else []
+    stamps: list[object] = ["soon", "12:00:01", "inf", "12:00:02"]
+    if lines == [] and record(0, 0)[0] == "{":
+        stamps += [True, {"x": 1}]
+    lines += [record(k, stamp) for k, stamp in enumerate(stamps)]
+    parser = RecordParser(["a"])
+    rows, times = parser.parse(lines)
+    rows2, times2 = parser.flush()
+    values = np.vstack([rows, rows2])[:, 0].tolist()
+    assert values == [k for k in range(len(stamps)) if k != 2] and parser.counts["malformed"] == 1
+    assert (times + times2)[:3] == ["soon", 43201.0, 43202.0] and (times + times2)[3:] == ["true", '{"x": 1}'][:len(
+        stamps) - 4]
+    assert parser.counts["unreadable_times"] == len(stamps) - 3
+
+
 @pytest.mark.parametrize("line", ["null", "42", '"just a string"', "true", "-1.5"])
 def test_a_json_value_that_is_no_object_among_json_records_is_told_as_such(line: str) -> None:
     """A line of ``null`` or ``42`` among JSON records was told as a CSV line ("expected 1 or 2 CSV fields")."""
@@ -235,6 +265,43 @@ def test_a_json_value_that_is_no_object_among_json_records_is_told_as_such(line:
     assert rows.tolist() == [[1, 2], [3, 4]] and parser.counts["malformed"] == 1
     assert said.messages == [f"skipped a malformed line (JSON line is not an object or an array of objects: "
                              f"{line!r})"]
+
+
+@pytest.mark.parametrize("line", ["null", "42", '"just a string"', "true", "-1.5"])
+def test_a_json_value_that_is_no_object_is_told_as_such_before_any_record(line: str) -> None:
+    """Before any JSON record it was told as a CSV line ("expected 2 or 3 CSV fields, got 1"); after one, as JSON: the
+    same line is now told the same whatever came before -- and in any stream (here a CSV one)."""
+    for after in (['{"time": 0, "a": 1, "b": 2}'], ["time;a;b", "0;1,5;2", "1;2;3"]):
+        said = _Warnings()
+        parser = RecordParser(["a", "b"], log=said)
+        rows, _ = parser.parse([line, *after])
+        assert len(rows) == len(after) - (len(after) > 1) and parser.counts["malformed"] == 1
+        assert said.messages == [f"skipped a malformed line (JSON line is not an object or an array of objects: "
+                                 f"{line!r})"]
+    said = _Warnings()
+    parser = RecordParser(["a", "b"], log=said)
+    parser.parse(["time,a,b", "0,1,2", line])
+    assert said.messages == [f"skipped a malformed line (JSON line is not an object or an array of objects: {line!r})"]
+
+
+def test_a_one_sensor_value_that_is_json_decides_nothing_of_the_streams_format() -> None:
+    """A one-sensor detector's bare value (``42``, ``null``) is its CSV row, as a table of one column reads it, but it
+    no longer makes the stream CSV: line protocol after it was all malformed ("not a number in 'm a=1 ...'"), and a
+    decimal point in it no longer fixes the stream's mark (``0;1,5`` after ``1.5`` was "mixed decimal marks")."""
+    parser = RecordParser(["a"], precision="s")
+    rows, times = parser.parse(["42", "null", "m a=1 1000000000", "m a=2 1000000001"])
+    rows2, times2 = parser.flush()
+    assert np.vstack([rows, rows2])[:, 0].tolist()[2:] == [1, 2] and parser.counts["malformed"] == 0
+    assert rows[0, 0] == 42 and np.isnan(rows[1, 0]) and (times + times2)[3] == "2001-09-09T01:46:41Z"
+    parser = RecordParser(["a"])
+    rows, times = parser.parse(["1.5", "time;a", "0;1,5", "1;2,25"])
+    assert rows[:, 0].tolist() == [1.5, 1.5, 2.25] and times == [None, 0.0, 1.0] and parser.counts["malformed"] == 0
+    said = _Warnings()
+    parser = RecordParser(["a"], log=said)  # a JSON value that is no value of the sensor: told as JSON
+    rows, _ = parser.parse(['"text"', "true", '{"time": 0, "a": 1}', "7"])
+    assert rows[:, 0].tolist() == [1, 7] and parser.counts["malformed"] == 2
+    assert said.messages[0] == ("skipped a malformed line (JSON line is not an object or an array of objects: "
+                                "'\"text\"')")
 
 
 # ----------------------------------------------------------------------------- stray lines, headers, empty records

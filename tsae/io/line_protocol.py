@@ -7,10 +7,12 @@ A line of line protocol (Telegraf's default ``data_format = "influx"``) is::
 with ``\\,``, ``\\ `` and ``\\=`` escaping those characters in names and tag values, field values that are floats
 (``9.5``, ``1e3``), integers (``12i``), unsigned integers (``12u``), booleans (``t``, ``true``, ``F``, ...) or strings
 in double quotes (``"ok"``, ``\\"`` and ``\\\\`` escaped inside), and an integer timestamp (nanoseconds since the
-epoch unless the writer's precision says otherwise). A number too large for a float (``1e999``, an integer of 310
-digits) reads as infinite, as a table's cell does: a missing value of its sensor, not a bad line. Telegraf's JSON
-serializer writes the same metric as ``{"fields": {...}, "name": ..., "tags": {...}, "timestamp": ...}`` (seconds
-by default, its
+epoch unless the writer's precision says otherwise; any other timestamp is kept as text, to be read as any record's
+time is). A number too large for a float (``1e999``, an integer of 310
+digits) reads as infinite, as a table's cell does: a missing value of its sensor, not a bad line; so does a value
+that is not finite (``nan``, ``inf``, ``-Infinity``), which line protocol has not but a writer's float may print.
+Telegraf's JSON serializer writes the same metric as
+``{"fields": {...}, "name": ..., "tags": {...}, "timestamp": ...}`` (seconds by default, its
 ``json_timestamp_units``), or a batch of them as ``{"metrics": [...]}``.
 
 :func:`parse_line` and :func:`json_metric` turn a record into a :class:`Metric`; what it means for a detector (which
@@ -19,6 +21,7 @@ field is which sensor, which series is read) is :mod:`tsae.io.metric_rows`' job.
 from __future__ import annotations
 
 import functools
+import json
 import re
 from typing import Any, NamedTuple
 
@@ -34,6 +37,8 @@ _NUMBER = r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
 #: a field set of floats only (no escapes, quotes or spaces: :func:`_plain`'s lines)
 _NUMBER_FIELDS = re.compile(rf"[^=,]+={_NUMBER}(?:,[^=,]+={_NUMBER})*")
 _INF = float("inf")
+#: a float's spellings that are not finite (``nan``, ``-inf``, ``Infinity``): a missing value of its sensor
+_NOT_FINITE = frozenset({"nan", "inf", "infinity"})
 _FIELD = re.compile(r'([^=,\s"]+)=(?:"([^"]*)"|([^,\s"]+))')
 #: a string field's value (``str``: not a number; a sensor given one has a missing value)
 Value = float | str
@@ -41,7 +46,7 @@ Value = float | str
 
 class Metric(NamedTuple):
     """One record: its measurement, tags, fields (numbers, booleans as 1/0, strings) and timestamp (an integer
-    in the writer's precision, an ISO text, or None: none given)."""
+    in the writer's precision, a number, text (an ISO date, or a time that cannot be read), or None: none given)."""
 
     measurement: str
     tags: dict[str, str]
@@ -256,6 +261,8 @@ def _value(text: str) -> Value:
         return 1.0
     if text in _FALSE:
         return 0.0
+    if text.lower().lstrip("+-") in _NOT_FINITE:  # no line protocol, but a writer's float: as a table's cell is read
+        return float(text)
     raise ValueError(f"field value {text[:40]!r} is no number, boolean or quoted string")
 
 
@@ -268,12 +275,32 @@ def _whole(number: int | str) -> float:
         return -_INF if whole < 0 else _INF
 
 
-def _timestamp(text: str) -> int:
+def _timestamp(text: str) -> int | str:
+    """A line's timestamp: an integer (InfluxDB's), else its text, read as any record's time is (a number such as
+    ``1.5`` in the precision's unit, an ISO date; other text is an unreadable time, kept), never a bad line: a
+    time that cannot be read is told the same in every format. A timestamp holds no space (``1 2`` is a bad line)."""
     if text.isascii() and text.isdigit():  # most: at once
         return int(text)
-    if not _INTEGER.fullmatch(text):
-        raise ValueError(f"timestamp {text[:40]!r} is not an integer")
-    return int(text)
+    if _INTEGER.fullmatch(text):
+        return int(text)
+    if any(c.isspace() for c in text):
+        raise ValueError("expected 'measurement[,tags] fields [timestamp]'")
+    return text
+
+
+def json_time(value: Any) -> Any:
+    """A JSON record's time as read: a number, text or null as it is; an object, array or boolean as its JSON text
+    (``{"x": 1}``, ``true``), which is neither a number nor a date: an unreadable time, kept as text as such a
+    string is, never written out as an object (plain JSON's time field and Telegraf JSON's ``timestamp`` alike).
+
+    Examples
+    --------
+    >>> json_time(3), json_time("12:00"), json_time(True), json_time({"x": 1})
+    (3, '12:00', 'true', '{"x": 1}')
+    """
+    if value is None or (isinstance(value, (int, float, str)) and not isinstance(value, bool)):
+        return value
+    return json.dumps(value, ensure_ascii=False)
 
 
 def is_telegraf_json(record: Any) -> bool:
@@ -291,14 +318,15 @@ def json_metric(record: dict[str, Any]) -> Metric:
 
     Field values that are JSON numbers or booleans are numbers; text and anything else stays as it is (a sensor
     given one has a missing value). A timestamp may be a number (in ``json_timestamp_units``) or ISO text
-    (``json_timestamp_format``).
+    (``json_timestamp_format``); one that is neither is read as a plain JSON record's time is (:func:`json_time`).
 
     Examples
     --------
     >>> json_metric({"fields": {"flow": 9.5, "on": True}, "name": "pump", "tags": {"host": "a"}, "timestamp": 1})
     Metric(measurement='pump', tags={'host': 'a'}, fields={'flow': 9.5, 'on': 1.0}, timestamp=1)
     """
-    tags = record.get("tags", {})
+    tags = record.get("tags")
+    tags = {} if tags is None else tags  # null: none, as a null timestamp is no time
     if not isinstance(tags, dict):
         raise ValueError("its 'tags' is not an object")
     fields: dict[str, Value] = {}
@@ -309,11 +337,9 @@ def json_metric(record: dict[str, Any]) -> Metric:
             fields[key] = _whole(value) if isinstance(value, int) else value
         else:
             fields[key] = value if isinstance(value, str) else "" if value is None else str(value)
-    stamp = record.get("timestamp")
-    if stamp is not None and (isinstance(stamp, bool) or not isinstance(stamp, (int, float, str))):
-        raise ValueError("its 'timestamp' is no number or text")
-    return Metric(str(record["name"]), {str(k): str(v) for k, v in tags.items()}, fields, stamp)
+    return Metric(str(record["name"]), {str(k): str(v) for k, v in tags.items()}, fields,
+                  json_time(record.get("timestamp")))
 
 
-__all__ = ["PRECISIONS", "Metric", "is_telegraf_json", "json_metric", "line_tags", "looks_like_line_protocol",
-           "parse_line"]
+__all__ = ["PRECISIONS", "Metric", "is_telegraf_json", "json_metric", "json_time", "line_tags",
+           "looks_like_line_protocol", "parse_line"]

@@ -154,6 +154,11 @@ class MetricRows:
         self._cache[key] = found
         return found
 
+    def names_sensor(self, metric: Metric) -> bool:
+        """Whether one of the metric's fields is a sensor of the detector (whatever series owns it)."""
+        tags = tuple(sorted(metric.tags.items())) if metric.tags else ()
+        return any(self._sensor(metric.measurement, tags, field) is not None for field in metric.fields)
+
     def _values(self, metric: Metric) -> dict[int, float] | None:
         """The metric's values by sensor index, or None when the line is not read (counted and warned about)."""
         if self.tags and any(metric.tags.get(k) != v for k, v in self.tags.items()):

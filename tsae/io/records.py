@@ -28,8 +28,12 @@ the rows around it from being scored.
 
 No record can stop the parser: a line that cannot be read (wrong shape, a CSV cell that is
 not a number, JSON nested too deeply, a line longer than ``max_line`` characters, a time that is ``inf``, ``nan`` or
-too large, a JSON value that is no object, such as ``null`` or ``42`` among JSON records) is counted as ``malformed``
-and skipped, and the good rows of the same block are kept. A sensor's value too large for a float (``1e999``, a
+too large, a JSON value that is no object, such as ``null``, ``true`` or ``42``) is counted as ``malformed``
+and skipped, and the good rows of the same block are kept. A JSON value that is no object or array is told as such
+whatever came before it, and decides nothing of the stream's format: only where a CSV line of one field is a record
+(a one-sensor detector's ``42`` or ``null``, as a table of one column reads it) or a header (``"a"``) is it read so,
+without making the stream CSV (line protocol may still follow) or fixing its decimal mark.
+A sensor's value too large for a float (``1e999``, a
 310-digit integer) is infinite, in CSV, JSON and line protocol alike: a missing value of that sensor, as the table
 reader reads it, and the rest of the record counts.
 So is a record that carries none of the detector's sensors: a JSON object without a number
@@ -54,7 +58,8 @@ as out of order, e.g. after a first record from a wrong clock). A jump is never 
 :data:`PACE_STEPS` of the stream's own typical steps, and a held-back record is confirmed too by
 the next one that keeps its pace: epoch nanoseconds 2 s apart under the default ``max_time_jump``
 (1e9) lose their second record, not every one. A time that is neither a
-number nor an ISO date ("abc", "Tue 10:00"; a JSON object, array or boolean, kept as its JSON text) is counted in
+number nor an ISO date ("abc", "Tue 10:00"; a JSON object, array or boolean, kept as its JSON text; in every format,
+a Telegraf JSON or line protocol timestamp too) is counted in
 ``unreadable_times`` and warned about; the record is kept with the text as its time but cannot be checked for order,
 jumps or duplicates. An ISO date with a UTC offset (``+02:00``) is the UTC instant it names, as
 the table reader reads it, and is told once (``offset``). A time field named with ``time_field`` that a record does
@@ -62,7 +67,8 @@ not carry is told once too (``untimed``): the record is scored without a time; s
 column the table reader would take for the time by its name alone (``epoch_s``, ``minute``: ``time-column``).
 Numeric times in a field named like a time or date (or in the first field of headerless rows) that look like Excel
 serial dates are told once (``excel_days``), as the table reader tells them, judged on the first block of records
-with numeric times. A CSV time column of times of day without a date (``23:59:59``, ``00:00:00``) passes midnight
+with numeric times. A time of day without a date (``23:59:59``, ``00:00:00``; a CSV time column, or the time of a
+JSON record or metric, each a clock reading such as ``12:00:01`` read as its seconds) passes midnight
 into the next day (``86400``), as the table reader reads it (:class:`~tsae.io.clock_columns.DayWraps`), told once
 (``midnight``).
 
@@ -88,6 +94,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -99,7 +106,14 @@ from tsae._warning_filters import ignored
 from tsae.engine.layout import is_number
 from tsae.errors import shown
 from tsae.io.clock_columns import DATE_NAMES, DayWraps, clock_time, seconds_text
-from tsae.io.line_protocol import PRECISIONS, is_telegraf_json, json_metric, looks_like_line_protocol, parse_line
+from tsae.io.line_protocol import (
+    PRECISIONS,
+    is_telegraf_json,
+    json_metric,
+    json_time,
+    looks_like_line_protocol,
+    parse_line,
+)
 from tsae.io.metric_rows import Instant, MetricRows
 from tsae.io.table_cells import MISSING, _as_float, _first_mark, is_comment
 from tsae.io.table_columns import TIME_NAMES, _label_index, _names_a_counter, find_time_column
@@ -150,6 +164,8 @@ _PACE_STEPS_KEPT = 15
 DEDUP_WINDOW = 16384
 #: what ``fmt`` may be
 FORMATS = ("auto", "csv", "json", "influx")
+#: a JSON number (RFC 8259), as a whole line
+_JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
 
 
 class RecentKeys:
@@ -427,13 +443,17 @@ def _json_number(value: Any) -> float | None:
         return -math.inf if cast(int, value) < 0 else math.inf
 
 
-def _json_time(value: Any) -> Any:
-    """A JSON record's time as read: a number, text or null as it is; an object, array or boolean as its JSON text
-    (``{"x": 1}``, ``true``), which is neither a number nor a date: an unreadable time, kept as text as such a
-    string is, never written out as an object."""
-    if value is None or (isinstance(value, (int, float, str)) and not isinstance(value, bool)):
-        return value
-    return json.dumps(value, ensure_ascii=False)
+def json_scalar(line: str) -> bool:
+    """Whether a (stripped) line is one JSON value that is no object or array: ``null``, ``true``, ``false``, a number
+    (``42``, ``-1.5e3``) or a string (``"text"``). (Python's ``NaN`` and ``Infinity`` are no JSON: missing tokens.)"""
+    if line in ("null", "true", "false"):
+        return True
+    if line[0] == '"':
+        try:
+            return isinstance(json.loads(line), str)
+        except (ValueError, RecursionError):
+            return False
+    return _JSON_NUMBER.fullmatch(line) is not None
 
 
 def _looks_wide(line: str) -> bool:
@@ -452,9 +472,10 @@ class RecordParser:
     with no value for any sensor is malformed. InfluxDB line protocol and Telegraf's JSON metrics
     (``{"fields": ..., "name": ..., "tags": ..., "timestamp": ...}``) are read through
     :class:`~tsae.io.metric_rows.MetricRows` (fields matched to sensors by name, one series per sensor, a sample
-    per timestamp). ``fmt="auto"`` decides per line whether it is JSON (``{`` or ``[`` starts it), and once per
-    stream whether its other lines are line protocol: the first that reads as line protocol, before any CSV row,
-    makes them so.
+    per timestamp). ``fmt="auto"`` decides per line whether it is JSON (``{`` or ``[`` starts it; a line that is
+    another JSON value is none of the formats' records: see the module docstring), and once per stream whether its
+    other lines are line protocol: the first that reads as line protocol and names a sensor, before any CSV row,
+    makes them so (a line of line protocol naming none is skipped, as in such a stream, and decides nothing).
 
     Parameters
     ----------
@@ -534,7 +555,6 @@ class RecordParser:
         self._layout: _Layout | None = None  # the header's columns (None: headerless rows, by position)
         self._pending: _Layout | None = None  # a header line waiting for its first row
         self._csv_rows = False  # whether a CSV row was read (a header then needs sensor names)
-        self._json_rows = False  # whether a JSON object was read (then a line of another JSON value is told as one)
         self.last_time: float | None = None
         trained = (trained_time,) if isinstance(trained_time, str) and trained_time.strip() else ()
         self.time_names = (time_field,) if time_field else (*trained, *TIME_NAMES)
@@ -661,13 +681,17 @@ class RecordParser:
                          f"{_mark_name(mark)}: {line[:60]!r}", 2)
         return _Miss(f"not a number in {line[:60]!r}", 1)
 
-    def _csv_line(self, line: str) -> tuple[np.ndarray, Any] | None:
+    def _csv_line(self, line: str, scalar: bool = False) -> tuple[np.ndarray, Any] | None:
         """One CSV line: a row (returned), a header (taken in, None) or malformed (counted, None).
 
         A header waits for the first row of its width before it replaces the columns in use,
         so a stray line that looks like a header cannot stop the stream; the separator is
         decided by the first line accepted (see the module docstring), or by Excel's ``sep=;`` before any row. A
         comment line (``#``) is none of these, as in a table.
+
+        ``scalar``: the line is one JSON value that is no object or array (``42``, ``null``, ``"a"``): a row or header
+        only where a CSV line of one field is one (a one-sensor detector's value, a quoted name), which decides
+        nothing of the stream's format (CSV rows, line protocol, decimal mark); else told as the JSON it is.
         """
         if is_comment(line):  # a comment line, as the table reader skips it
             return None
@@ -691,15 +715,17 @@ class RecordParser:
                     pending, fitted = row_named, fitted_named
             if isinstance(fitted, _Fitted):
                 self._adopt(pending)
-                return self._take(fitted)
+                return self._take(fitted, scalar)
             missed = fitted
         fitted = self._fit(self._layout, line)
         if isinstance(fitted, _Fitted):
             self._drop_pending()
             if self.sep is None and fitted.layout.width > 1:
                 self.sep = fitted.layout.sep
-            return self._take(fitted)
-        if not self._offer_header(line):  # told why, by the header waiting when its row got further
+            return self._take(fitted, scalar)
+        if scalar and not self._offer_header(line):
+            self._no_record(line)
+        elif not scalar and not self._offer_header(line):  # told why, by the header waiting when its row got further
             reason = (missed if missed is not None and missed.level > fitted.level else fitted).reason
             self._malformed(self._foreign_header(line) or reason)
         return None
@@ -727,16 +753,17 @@ class RecordParser:
             return None
         return f"a header naming none of the detector's sensors ({self._sensor_list()}): {line[:60]!r}"
 
-    def _take(self, fitted: _Fitted) -> tuple[np.ndarray, Any]:
-        """A record read: its row and time; its decimal mark becomes the stream's when none is fixed yet."""
-        self._csv_rows = True
+    def _take(self, fitted: _Fitted, scalar: bool = False) -> tuple[np.ndarray, Any]:
+        """A record read: its row and time; its decimal mark becomes the stream's when none is fixed yet (``scalar``: a
+        JSON value read as one field, which fixes neither, nor that the stream is CSV)."""
+        self._csv_rows = self._csv_rows or not scalar
         if self._unused_options is not None:
             self._not_a_metric("CSV")
         layout = fitted.layout
         if layout.time_col is None:
             self._untimed()
         self._time_name = layout.names[layout.time_col] if layout.names and layout.time_col is not None else None
-        if self.decimal is None and fitted.mark is not None:
+        if self.decimal is None and fitted.mark is not None and not scalar:
             self.decimal = fitted.mark
         if fitted.clock is not None:
             self._excel_checked = True  # seconds of clock readings, as the table reader reads them: no Excel days
@@ -769,14 +796,24 @@ class RecordParser:
         clocks = False
         for stamp in times:
             if isinstance(stamp, str) and not isinstance(stamp, Instant):
-                text = stamp.strip()
-                seconds = clock_time(text) if text and not _is_number(text) else None
-                if seconds is not None:
-                    clocks = True
-                    stamp = self._clock_stamp(text, seconds)
-                stamp = output_time(stamp)
+                clock = self._clock_text(stamp)
+                clocks = clocks or clock is not stamp
+                stamp = output_time(clock)
             read.append(stamp)
         return read, clocks
+
+    def _clock_text(self, stamp: Any) -> Any:
+        """A time that is text of a clock reading without a date (``12:00:01``, ``90 sec``) as its seconds, on into
+        the next day past midnight (:meth:`_clock_stamp`), as a CSV time column's; any other time as it is (a JSON
+        record's and a metric's alike)."""
+        if not isinstance(stamp, str) or isinstance(stamp, Instant):
+            return stamp
+        text = stamp.strip()
+        seconds = clock_time(text) if text and not _is_number(text) else None
+        if seconds is None:
+            return stamp
+        self._excel_checked = True  # seconds of clock readings, as the table reader reads them: no Excel days
+        return self._clock_stamp(text, seconds)
 
     def _offer_header(self, line: str) -> bool:
         """Whether ``line`` is taken as a header (kept pending until a row of its width comes)."""
@@ -875,13 +912,12 @@ class RecordParser:
             self._malformed(f"invalid JSON: {line[:60]!r}")
             return []
         batch = value if isinstance(value, list) and any(isinstance(item, dict) for item in value) else [value]
-        self._json_rows = self._json_rows or isinstance(value, dict) or batch is value
         if isinstance(value, dict) and isinstance(value.get("metrics"), list) and len(value) == 1:
             batch = value["metrics"]  # Telegraf's batch
         records: list[tuple[np.ndarray, Any]] = []
         for record in batch:
             if not isinstance(record, dict):
-                self._malformed(f"JSON line is not an object or an array of objects: {line[:60]!r}")
+                self._no_record(line)
                 continue
             if is_telegraf_json(record):
                 records += self._metric(line, record)
@@ -907,7 +943,9 @@ class RecordParser:
         that does not read is malformed (counted)."""
         kind = "influx" if record is None else "json"
         try:
-            return self.metrics.add(parse_line(line) if record is None else json_metric(record), kind)
+            samples = self.metrics.add(parse_line(line) if record is None else json_metric(record), kind)
+            # (a timestamp read is an Instant: only text that is no number may be a clock reading)
+            return [(row, self._clock_text(stamp) if type(stamp) is str else stamp) for row, stamp in samples]
         except ValueError as exc:
             what = "line protocol" if kind == "influx" else "Telegraf JSON metric"
             self._malformed(f"{what}: {exc}: {line[:60]!r}")
@@ -922,7 +960,7 @@ class RecordParser:
             i = self.index.get(key)
             if i is None:
                 if find_time_column([key], self.time_names, named=self.time_field is None) is not None:
-                    stamp, self._time_name, timed = _json_time(value), key, True
+                    stamp, self._time_name, timed = self._clock_text(json_time(value)), key, True
                 elif (name := _short_name(key)) not in self.unknown_fields and len(self.unknown_fields) < 100:
                     self.unknown_fields.add(name)  # bounded memory
                     self.log.warn("unknown", f"ignoring field {name!r} (not a sensor of this detector)")
@@ -1032,6 +1070,10 @@ class RecordParser:
         if message is not None:
             self.log.warn("excel_days", message)
 
+    def _no_record(self, line: str) -> None:
+        """``line`` is JSON, but no object nor an array of objects (``null``, ``42``, ``[1, 2]``): malformed."""
+        self._malformed(f"JSON line is not an object or an array of objects: {line[:60]!r}")
+
     def _malformed(self, message: str) -> None:
         self.counts["malformed"] += 1
         self.log.warn("malformed", f"skipped a malformed line ({message})")
@@ -1075,12 +1117,19 @@ class RecordParser:
                                           "lines are malformed (convert it first, e.g. iconv -f UTF-16 -t UTF-8)")
             self.counts["lines"] += 1
             try:
-                if self.fmt == "json" or (self.fmt in ("auto", "influx") and line[0] in "{[") or \
-                        self._json_value(line):
+                if self.fmt == "json" or (self.fmt in ("auto", "influx") and line[0] in "{["):
                     drain_csv()
                     for row, stamp in self._parse_json(line):
                         rows.append(row)
                         times.append(stamp)
+                elif self.fmt != "csv" and json_scalar(line):  # never a line protocol line; a CSV one at most
+                    drain_csv()
+                    record = None if self._influx else self._csv_line(line, scalar=True)
+                    if self._influx:
+                        self._no_record(line)
+                    if record is not None:
+                        rows.append(record[0])
+                        times.append(record[1])
                 elif self._influx or (self.fmt == "auto" and not self._csv_rows and self._first_influx(line)):
                     if line[0] != "#" or not is_comment(line):
                         for row, stamp in self._metric(line):
@@ -1095,23 +1144,13 @@ class RecordParser:
         drain_csv()
         return self._accepted(rows, times)
 
-    def _json_value(self, line: str) -> bool:
-        """Whether ``line``, in a stream of JSON records (no CSV rows, no line protocol), is a JSON value that is no
-        object or array (``null``, ``42``, ``"text"``, ``true``): told as such (malformed), not as a CSV line of one
-        field."""
-        if not self._json_rows or self._csv_rows or self._influx:
-            return False
-        try:
-            json.loads(line)
-        except (ValueError, RecursionError):
-            return False
-        return True
-
     def _first_influx(self, line: str) -> bool:
-        """Whether a line makes an ``auto`` stream one of line protocol (before any CSV row: see the class)."""
+        """Whether a line of an ``auto`` stream, before any CSV row, is read as line protocol: one that reads so. The
+        first that names a sensor of the detector makes the stream's other lines line protocol (see the class); one of
+        other measurements only (Telegraf's ``cpu``, a stray ``x=1 y=2``) is skipped as such and decides nothing."""
         if is_comment(line) or not looks_like_line_protocol(line):
             return False
-        self._influx = True
+        self._influx = self.metrics.names_sensor(parse_line(line))
         return True
 
     def flush(self) -> tuple[np.ndarray, list[Any]]:
@@ -1146,4 +1185,4 @@ class RecordParser:
 
 
 __all__ = ["DEDUP_WINDOW", "FORMATS", "MAX_LINE", "MAX_TIME_JUMP", "RecentKeys", "RecordParser", "WarningLog",
-           "time_value"]
+           "json_scalar", "time_value"]

@@ -76,6 +76,21 @@ def test_a_bad_line_of_one_device_stops_no_other(detector_file, test_data):
     assert "warning: device host=b: skipped a malformed line (line protocol: " in err, err  # named
 
 
+@pytest.mark.parametrize("first", ["42", "null", '"text"', "hello world"])
+def test_a_stray_first_line_stops_no_stream_of_devices(detector_file, test_data, first):
+    """A first line that is a JSON value but no record, or names neither a sensor nor the device column, was read as
+    a CSV header without the device column and stopped the monitor ("stdin: the CSV header 'null' has no column
+    host", exit 1), the line protocol of two devices after it unread; a JSON value mid-stream was "without the tag(s)
+    host" (other_series), where a stream of one device tells it as JSON."""
+    lines = [first, *interleave(lp(test_data[:100], "a"), lp(test_data[:100], "b")), first]
+    code, records, err = run(detector_file, lines, group_by=["host"])
+    assert code == 0, err
+    summary = records[-1]
+    assert summary["malformed"] == 2 and summary["other_series"] == 0 and summary["samples"] == 200
+    if first != "hello world":
+        assert f"JSON line is not an object or an array of objects: {first!r}" in err, err
+
+
 def test_a_device_named_by_a_huge_tag_is_told_in_short_lines(detector_file, test_data):
     """A device named by a 5,000-character tag value (a payload's text in the tag) made every warning naming it a
     5,000-character stderr line (100 such devices: a megabyte of stderr); its records keep the whole tag."""

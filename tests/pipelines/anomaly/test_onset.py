@@ -188,3 +188,24 @@ def test_find_events_wants_onset_rows_with_their_base() -> None:
         find_events(np.zeros(3), np.zeros(3), onset=np.zeros((3, 1)))
     with pytest.raises(ValueError, match="without onset_base"):
         EventTracker(SENSORS).push_onset(np.zeros((2, 3)))
+
+
+@pytest.mark.parametrize("crossing", [201, 260])
+def test_an_event_begins_at_the_latest_at_its_peak_score(crossing: int) -> None:
+    """Its top sensor's early error passing its level only after the peak (a subtle level shift's, once its window
+    fills: on the plant's seed 101 the event began at 383, its peak at 366, the fault at 324) began the event after
+    its own peak; the start is now the peak's, and so is the end of an error that fell before the peak."""
+    n = 400
+    scores = np.ones(n)
+    scores[150:350] = 5.0
+    scores[200] = 9.0  # the peak
+    onset = np.ones((n, 1))
+    onset[crossing:340, 0] = 50.0
+    events = find_events(scores, scores > 2, np.ones((1, n)), ["a"], times=[f"t{i}" for i in range(n)],
+                         onset=onset, onset_base=np.ones(1))
+    assert [(e.start_index, e.start, e.peak_index, e.end_index) for e in events] == [(200, "t200", 200, 339)]
+    onset = np.ones((n, 1))
+    onset[160:190, 0] = 50.0  # above its level before the peak alone
+    events = find_events(scores, scores > 2, np.ones((1, n)), ["a"], times=[f"t{i}" for i in range(n)],
+                         onset=onset, onset_base=np.ones(1))
+    assert [(e.start_index, e.peak_index, e.end_index, e.end) for e in events] == [(160, 200, 200, "t200")]

@@ -43,6 +43,9 @@ class CsvDeviceColumns:
     ----------
     group_by
         The names of the device columns (``("host",)``).
+    sensors
+        The detector's sensors: a first line that names none of them nor a device column is a stray line (malformed),
+        not a header without the device columns (an error). None: any such line is an error.
 
     Examples
     --------
@@ -53,8 +56,9 @@ class CsvDeviceColumns:
     CsvRow(kind='row', key=('pump-1',), line='0,9.5')
     """
 
-    def __init__(self, group_by: Sequence[str]) -> None:
+    def __init__(self, group_by: Sequence[str], sensors: Sequence[str] | None = None) -> None:
         self.group_by = tuple(group_by)
+        self.sensors = None if sensors is None else frozenset(sensors)
         self.sep: str | None = None
         self.columns: tuple[int, ...] | None = None  # where the device columns are (None: no header yet)
         self.width = 0
@@ -67,8 +71,8 @@ class CsvDeviceColumns:
         Raises
         ------
         ValueError
-            The first header names no device column, or rows come before any header: one line naming the columns
-            and the header (the stream cannot be split into devices).
+            The first header names no device column (but a sensor), or rows come before any header: one line naming
+            the columns and the header (the stream cannot be split into devices).
         """
         if self.columns is None and self.sep is None:
             named = separator_line(line)  # Excel's "sep=;" before the header
@@ -81,6 +85,10 @@ class CsvDeviceColumns:
         if self._is_header(names):
             return self._take_header(line, sep, names)
         if self.columns is None:
+            if not any(_is_number(name) for name in names) and self.sensors is not None and \
+                    self.sensors.isdisjoint(names):  # no header of this stream: a stray line ("hello world")
+                return CsvRow("malformed", None, f"a line naming none of the detector's sensors nor a device column "
+                                                 f"{self._wanted()} (--group-by): {line[:60]!r}")
             if not any(_is_number(name) for name in names):
                 raise ValueError(f"the CSV header {line[:80]!r} has no column {self._wanted()} (--group-by): "
                                  "name the column(s) that hold each row's device")

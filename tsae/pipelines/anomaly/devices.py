@@ -41,6 +41,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from tsae.io.line_protocol import is_telegraf_json, line_tags
+from tsae.io.records import json_scalar
 from tsae.io.table_cells import is_comment
 from tsae.io.text_files import decode_text
 from tsae.models.trainer import whole_number
@@ -208,7 +209,8 @@ class DeviceMonitors:
         self._over_cap_told = False
         parser = getattr(monitor, "parser", None)
         #: CSV lines naming the device in columns (None: the stream's format is JSON or line protocol only)
-        self._csv = None if getattr(parser, "fmt", "auto") in ("json", "influx") else CsvDeviceColumns(self.group_by)
+        self._csv = None if getattr(parser, "fmt", "auto") in ("json", "influx") else \
+            CsvDeviceColumns(self.group_by, self.sensors)
         self._csv_version: dict[tuple[str, ...], int] = {}  # the CSV header each device's monitor has read
         self._other_lines = False  # whether a JSON or line protocol line named a device (then CSV is no must)
         self._no_device_told = False
@@ -306,6 +308,12 @@ class DeviceMonitors:
         """The device key of a line (a JSON batch: of each of its records), or nothing (counted, warned)."""
         if line[0] in "{[":
             return self._route_json(line, given)
+        if json_scalar(line):  # no record, nor a CSV line of a device: its topic's device's parser tells it
+            key = self._key(given, line, quiet=True)
+            if key is not None:
+                return [(key, line)]
+            self._skip("malformed", f"JSON line is not an object or an array of objects: {line[:60]!r}")
+            return []
         tags: Mapping[str, str] = given
         if "=" in line and not line[0].isdigit() and not line[:4].lower() == "sep=":  # line protocol (a CSV line has
             try:                                                                    # no tags: the topic's only)

@@ -34,9 +34,9 @@ class Event:
     """One anomaly event.
 
     ``start_index`` .. ``end_index`` are the event's first and last sample (its top sensor's onset bounds, else its
-    flagged span's), and ``n_samples`` is their number (``end_index - start_index + 1``); ``n_flagged`` counts its
-    flagged samples (scores above the threshold), all within ``flagged_start_index`` .. ``flagged_end_index``, so
-    it may exceed ``n_samples`` when the onset bounds are within the flagged span.
+    flagged span's; they hold ``peak_index``), and ``n_samples`` is their number (``end_index - start_index + 1``);
+    ``n_flagged`` counts its flagged samples (scores above the threshold), all within ``flagged_start_index`` ..
+    ``flagged_end_index``, so it may exceed ``n_samples`` when the onset bounds are within the flagged span.
     """
 
     start_index: int
@@ -260,6 +260,10 @@ class EventTracker:
                 bounds = self._onset.trace.bounds(int(order[0]))
         first, last, start, end = (event["first"], event["last"], event["start"], event["end"]) if bounds is None \
             else bounds
+        if first > event["peak_index"]:  # the top sensor's error passed its level after the peak: see onset.py
+            first, start = event["peak_index"], event["peak_time"]
+        if last < event["peak_index"]:
+            last, end = event["peak_index"], event["peak_time"]
         closed = Event(
             start_index=first, end_index=last, n_samples=last - first + 1,
             peak_score=event["peak"], peak_index=event["peak_index"], top_sensors=top,
