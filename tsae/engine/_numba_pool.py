@@ -9,6 +9,7 @@ core whatever ``OMP_NUM_THREADS`` said.
 from __future__ import annotations
 
 import ctypes
+import importlib
 import sys
 
 _started = False
@@ -37,11 +38,10 @@ def _openmp() -> ctypes.CDLL | None:
     """The OpenMP library numba's OpenMP layer runs on (loaded, not started), or None where it would not use it."""
     import numba
 
-    if numba.config.THREADING_LAYER not in ("default", "omp", "safe", "forksafe", "threadsafe"):
+    if getattr(numba.config, "THREADING_LAYER", "default") not in ("default", "omp", "forksafe", "threadsafe"):
         return None
     try:
-        from numba.np.ufunc import omppool
-
+        omppool = importlib.import_module("numba.np.ufunc.omppool")
         library = ctypes.CDLL(omppool.__file__)  # its symbols are looked up in the OpenMP library it links
         library.omp_get_max_threads.restype = ctypes.c_int
         library.omp_set_num_threads.argtypes = [ctypes.c_int]
