@@ -115,6 +115,19 @@ def test_the_first_kernel_keeps_the_callers_torch_thread_count() -> None:
     assert done.stdout.split() == ["1"]
 
 
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="numba's pool of one thread leaves a count of 1 as it was")
+@pytest.mark.parametrize("kernel_first", [True, False], ids=["kernel_then_torch", "torch_then_kernel"])
+def test_torch_follows_omp_num_threads_whichever_starts_first(kernel_first: bool) -> None:
+    # before: a kernel run before torch was imported left torch on every core under OMP_NUM_THREADS=1
+    kernel, load = "tsae.frame(np.ones((2, 1000)), 32, 8); ", "import torch; "
+    script = ("import numpy as np, tsae; " + (kernel + load if kernel_first else load + kernel)
+              + "print(torch.get_num_threads())")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=True,
+                          env=env)
+    assert done.stdout.split() == ["1"]
+
+
 @pytest.mark.parametrize("mode", [torch.no_grad, torch.inference_mode], ids=["no_grad", "inference_mode"])
 def test_fitting_under_a_callers_no_grad_trains_as_outside(mode) -> None:
     # before: "the training loss does not depend on the network's weights"; smooth: ZeroDivisionError

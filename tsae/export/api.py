@@ -8,12 +8,12 @@ import io
 import json
 import os
 import sys
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tsae._warning_filters import ignored
 from tsae.errors import first_line, shown
 from tsae.io.atomic import all_or_nothing, atomic_path
 from tsae.io.paths import check_outputs
@@ -305,8 +305,7 @@ def _to_onnx(module: Any, spec: dict[str, Any], opset: int, label: str) -> bytes
     try:
         # not under no_grad: that would send nn.TransformerEncoderLayer down its fused fast path,
         # which has no ONNX form
-        with warnings.catch_warnings(), _native_stderr_dropped():
-            warnings.simplefilter("ignore")  # tracer and exporter chatter about constants and deprecation
+        with ignored(), _native_stderr_dropped():  # tracer and exporter chatter about constants and deprecation
             torch.onnx.export(module.eval(), tuple(spec["example"]), buffer,  # type: ignore[arg-type]
                               dynamo=False, opset_version=opset,
                               input_names=spec["inputs"], output_names=spec["outputs"],

@@ -342,9 +342,58 @@ def _check_training_memory(model: str, items: Sequence[np.ndarray], window: int,
                           fix="use a shorter window" + (" or a larger hop" if count > len(items) else ""))
 
 
+def forward_bytes(model: str, channels: int, window: int, params: Mapping[str, Any]) -> int | None:
+    """The most bytes of tensors (other than weights) alive at once while family ``model`` runs forward on one
+    window of ``(channels, window)`` samples without autograd (a held-out check, a prediction).
+
+    The network runs on torch's meta device (shapes, no storage); each operation's new tensors are counted until
+    they are freed. None when the network cannot run so.
+    """
+    import weakref
+
+    import torch
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    from tsae.plugins import get_model_family
+
+    live = {"now": 0, "peak": 0}
+    seen: dict[int, Any] = {}
+
+    def freed(key: int, size: int) -> None:
+        seen.pop(key, None)
+        live["now"] -= size
+
+    class _Count(TorchDispatchMode):
+        def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+            out = func(*args, **(kwargs or {}))
+            for t in out if isinstance(out, (tuple, list)) else [out]:
+                if not isinstance(t, torch.Tensor) or t._base is not None:  # a view holds its base's storage
+                    continue
+                known = seen.get(id(t))
+                if known is not None and known() is t:  # an in-place operation's own output
+                    continue
+                size = t.numel() * t.element_size()
+                seen[id(t)] = weakref.ref(t)
+                live["now"] += size
+                live["peak"] = max(live["peak"], live["now"])
+                weakref.finalize(t, freed, id(t), size)
+            return out
+
+    try:
+        with torch.device("meta"):
+            net = get_model_family(model)(channels=channels, window=window, **params)
+            x = torch.zeros(1, channels, window)
+        with torch.no_grad(), _Count():
+            net(x)
+    except Exception:  # noqa: BLE001 - told by plugins.create_model, which builds it for real
+        return None
+    return live["peak"] + x.numel() * x.element_size()
+
+
 def check_training_memory(model: str, channels: int, window: int, count: int, params: Mapping[str, Any],
                           config: Any, *, windows: int, fix: str = "use a shorter window",
-                          fix_network: str = "use a shorter window or smaller family parameters") -> None:
+                          fix_network: str = "use a shorter window or smaller family parameters",
+                          forward: int = 0) -> None:
     """A :class:`NamedMemoryError`, before anything is allocated, when the windows and the network cannot fit.
 
     What training surely holds is counted: ``windows``, the bytes of the ``count`` windows of
@@ -352,7 +401,8 @@ def check_training_memory(model: str, channels: int, window: int, count: int, pa
     ``model``'s network (with ``params``) with its gradients, Adam's moments and the best
     epoch's copy, and one batch's activations (:func:`activation_bytes`, or the trainer's estimate
     where larger; on ``config``'s device). A long window grows them all: a series shorter than the window is one
-    zero-padded window, and families with a dense layer grow with it. ``fix`` says what to do
+    zero-padded window, and families with a dense layer grow with it. ``forward``: the bytes of a forward pass
+    beside training (a held-out check's), counted with the network. ``fix`` says what to do
     when the windows do not fit, ``fix_network`` when the network does.
     What :func:`tsae.fit` and :meth:`tsae.Detector.fit` check before they allocate.
     """
@@ -364,7 +414,7 @@ def check_training_memory(model: str, channels: int, window: int, count: int, pa
     except ValueError:  # no such device here: the trainer says so
         return
     network = _network_bytes(model, channels, window, params)
-    state = 0 if network is None else network * _TRAINING_COPIES
+    state = (0 if network is None else network * _TRAINING_COPIES) + forward
     if network is not None:
         measured = activation_bytes(model, channels, window, params)
         state += batch_memory(count, (channels, window), config, per_window=measured)

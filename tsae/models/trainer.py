@@ -45,7 +45,7 @@ from tsae.errors import first_line, shown
 from tsae.io.c_stderr import stderr_is_terminal
 from tsae.models.device import device_name, float32_default, grad_enabled
 from tsae.models.inference import autocast
-from tsae.models.rng import kept
+from tsae.models.rng import kept, let_others
 
 #: rough activation memory per input byte, used to cap the batch size
 _ACTIVATION_FACTOR = 64
@@ -205,7 +205,7 @@ def seed_everything(seed: int) -> None:
 def seeded(seed: int) -> Any:
     """:func:`seed_everything` inside the block, and the caller's generators as they were after it
     (:func:`tsae.models.rng.kept`): a fit is reproducible by its own ``seed``, also beside fits on other threads."""
-    with kept():
+    with kept(long=True):  # lets a load's rebuild in between its training steps
         seed_everything(seed)
         yield
 
@@ -530,6 +530,7 @@ class _Run:
         out_of_time = False
         for index in _batches(len(self.train_idx), self.batch_size, self.rng):
             loss, parts = self.step(index)
+            let_others()  # a load beside this fit waits for a step, not for the fit
             total += loss * len(index)
             count += len(index)
             for key, value in parts.items():

@@ -41,14 +41,14 @@ def test_a_blind_spot_network_too_large_is_one_line_before_it_is_built(tmp_path,
 
     monkeypatch.setattr(tsae.plugins, "create_model", built)
     x = np.random.default_rng(0).normal(0, 0.1, 4000)
-    with pytest.raises(NamedMemoryError, match=r"needs about 363 GiB .* use smaller blind_spot parameters"):
+    with pytest.raises(NamedMemoryError, match=r"needs about 392 GiB .* use smaller blind_spot parameters"):
         tsae.smooth(x, model_params={"hidden": 30000})
     src = tmp_path / "x.wav"
     sf.write(src, x, 16000)
     result = CliRunner().invoke(cli, ["smooth", str(src), "-o", str(tmp_path / "y.wav"), "-p", "hidden=30000"])
     assert result.exit_code == 1
     lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: training on 880 window(s)"), result.output
+    assert len(lines) == 1 and lines[0].startswith("Error: training on 2 window(s)"), result.output
     assert "use smaller blind_spot parameters (hidden, layers)" in lines[0]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.wav"]
 
@@ -83,11 +83,12 @@ def test_a_network_of_wide_reach_trains_on_fewer_windows_and_smaller_batches() -
     from tsae.models.fit import activation_bytes
     from tsae.pipelines.smooth import blind_spot as bs
 
-    assert bs._plan(1, {}) == bs._Plan(pad=16, seg=160, windows=800, batch=16)  # the default's work is unchanged
-    assert bs._plan(1, {"layers": 10}).windows == 800
+    # the default's work is unchanged
+    assert bs._plan(1, {}) == bs._Plan(pad=16, seg=160, windows=800, batch=16, weights=4833)
+    assert bs._plan(1, {"layers": 8}).windows == 740
     deep = bs._plan(1, {"layers": 16})
-    assert (deep.seg, deep.windows) == (131200, 16)  # 880 windows of 131200 samples were 0.9 GB and hours of work
-    assert bs._plan(1, {"layers": 12}).windows == bs._EPOCH_SAMPLES // 8320
+    assert (deep.seg, deep.windows) == (131200, 1)  # 880 windows of 131200 samples were 0.9 GB and hours of work
+    assert bs._plan(1, {"layers": 12}).windows == min(bs._EPOCH_SAMPLES // 8320, bs._EPOCH_WORK // (13281 * 8320))
     per_window = activation_bytes("blind_spot", 1, deep.seg, {"layers": 16})
     assert deep.batch == 1 and per_window > bs._BATCH_BYTES  # a window alone is over the budget: one a batch
     assert bs._plan(1, {"layers": -1}) is None  # the family tells its own error
@@ -106,3 +107,67 @@ def test_a_training_step_s_activations_are_counted_without_allocating() -> None:
 
     assert 39 * 2**20 <= activation_bytes("blind_spot", 1, 8320, {"layers": 12}) < 80 * 2**20
     assert activation_bytes("blind_spot", 1, 8320, {"layers": -1}) is None
+
+
+@pytest.mark.parametrize("params", [{}, {"layers": 10}, {"layers": 12, "hidden": 64}, {"layers": 16},
+                                    {"hidden": 64}, {"layers": 14, "hidden": 32}])
+def test_a_costly_network_trains_on_fewer_windows_within_the_epoch_work(params) -> None:
+    # `tsae smooth s.wav -p layers=12 -p hidden=64` on 1 s of 16 kHz audio ran past 300 s: 252 windows an epoch of
+    # 8320 samples through 207k weights; now 2, and layers=16 one, a run within a few times the default's time
+    import torch
+
+    from tsae.pipelines.smooth import blind_spot as bs
+    from tsae.plugins import get_model_family
+
+    with torch.device("meta"):
+        net = get_model_family("blind_spot")(channels=1, window=bs._WINDOW, **params)
+    weights, seg = sum(p.numel() for p in net.parameters()), bs._WINDOW + 2 * net.margin
+    windows = bs._plan(1, params).windows
+    assert windows >= 1
+    assert windows * weights * seg <= max(bs._EPOCH_WORK, weights * seg)  # one window however costly
+
+
+def test_a_costly_network_is_told_in_one_line_before_it_trains() -> None:
+    import numpy as np
+
+    import tsae
+
+    x = np.random.default_rng(0).normal(0, 0.1, 1200)  # too short for the network to train: the warning comes first
+    with pytest.warns(UserWarning, match=r"^blind_spot with layers=12, hidden=64: a training window costs \d+ times "
+                                         r"the default network's, so it trains on 2 window\(s\) an epoch"):
+        tsae.smooth(x, model_params={"layers": 12, "hidden": 64})
+
+
+def test_a_held_out_check_of_a_wide_reach_runs_cuts_no_longer_than_a_prediction_s() -> None:
+    # a reach of 4096 samples merged every held-out run of a long series into one cut: its features were many times
+    # the series in memory, outside the memory check; the loss is the same
+    import numpy as np
+    import torch
+
+    from tsae.pipelines.smooth import blind_spot as bs
+
+    n, pad = 300_000, 4096
+    rng = np.random.default_rng(1)
+    zp = rng.normal(size=(1, n + 2 * pad)).astype(np.float32)
+    residual = rng.normal(size=(1, n))
+    val = (np.arange(n) // bs._WINDOW % 8) == 3
+    seen: list[int] = []
+
+    def net(x: torch.Tensor) -> torch.Tensor:
+        seen.append(x.shape[0] * x.shape[-1])
+        return 0.5 * x
+
+    loss = bs._HeldOut(val, pad, zp, residual).loss(net)
+    assert max(seen) <= bs._NET_CUT + 2 * pad
+    expected = np.mean((0.5 * zp[0, pad: pad + n].astype(np.float64) - residual[0])[val] ** 2)
+    assert loss == pytest.approx(expected, rel=1e-9)
+
+
+def test_the_memory_check_counts_a_held_out_check_s_forward_pass(monkeypatch) -> None:
+    import tsae.models.fit
+    from tsae.pipelines.smooth.blind_spot import _NET_CUT, check_network_memory
+
+    told: dict[str, int] = {}
+    monkeypatch.setattr(tsae.models.fit, "check_training_memory", lambda *a, **k: told.update(k))
+    check_network_memory(1, {"layers": 12, "hidden": 64})
+    assert told.get("forward", 0) >= 64 * (_NET_CUT + 2 * 4096) * 4  # a feature map of the longest cut at least

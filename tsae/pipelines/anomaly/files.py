@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from tsae._warning_filters import recorded
 from tsae.errors import memory_for
 from tsae.io.atomic import all_or_nothing, written_in_place
 from tsae.io.c_stderr import stderr_is_terminal
@@ -111,8 +112,7 @@ def fit_detector_file(train_path: str | Path, output: str | Path, *, family: str
                    epochs=epochs, sample_interval=sample_interval, **options)
     check_family(family)  # not the training file's problem: its message does not name the file
     try:
-        with warnings.catch_warnings(record=True) as caught, memory_for(train_path, "train on"):
-            warnings.simplefilter("always", FitWarning)
+        with recorded(FitWarning) as caught, memory_for(train_path, "train on"):
             # dates or Unix times: a seasonal profile, on the wall clock of the detector's timezone
             det.fit(table.values, sensors=table.columns, times=profile_dates(table.time, det.timezone, table.time_utc),
                     groups=labels)

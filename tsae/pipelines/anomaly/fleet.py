@@ -29,6 +29,7 @@ from typing import Any, Literal, TextIO
 
 import numpy as np
 
+from tsae._warning_filters import recorded
 from tsae.io.atomic import all_or_nothing, atomic_path
 from tsae.io.c_stderr import stderr_is_terminal
 from tsae.io.paths import check_outputs, kind_suffix, read_paths, split_suffix
@@ -203,8 +204,7 @@ def score_devices_file(test_path: str | Path, detector: Any, output: str | Path,
                     _skip(device, name, f"{device.rows} row(s): shorter than the detector's window ({det.window_})",
                           skipped, told)
                     continue
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always")
+                with recorded() as caught:
                     try:
                         summary = score_file(device.path, det, scores, events=device_events if events_path else False,
                                              quiet=True, report=False, cores=cores, dialect=tables.dialect,
@@ -335,8 +335,7 @@ def devices_table(path: str | Path, group_by: Sequence[str]) -> tuple[Any, np.nd
         tables = split_devices(path, group_by, Path(work))
         for device in tables.devices:
             name = device_name(group_by, device.key)
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
+            with recorded() as caught:
                 try:
                     table = read_data(device.path, text_columns=True, dialect=tables.dialect)
                 except ValueError as error:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from tsae._warning_filters import ignored
+from tsae._warning_filters import ignored, recorded
 
 
 def group_columns(group_by: str | Sequence[str] | None, *, what: str = "column", name: str = "group_by"
@@ -103,8 +103,7 @@ def row_order_within_devices(X: Any, labels: np.ndarray) -> Iterator[None]:
     if getattr(X, "index", None) is not None and hasattr(X, "iloc") and len(labels) == len(X.index):
         order, breaks, devices = group_order(labels, len(labels))
         for rows, label in zip(np.split(order, breaks), devices, strict=True):
-            with warnings.catch_warnings(record=True) as said:
-                warnings.simplefilter("always")
+            with recorded() as said:
                 _warn_row_order(type(X)(index=X.index[rows]), "X", f" (device {label})")  # reads the index alone
             if said:
                 warnings.warn(said[0].message, said[0].category, stacklevel=3)

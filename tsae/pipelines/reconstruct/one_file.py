@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from tsae._warning_filters import recorded
 from tsae.errors import columns_named, first_line, in_file, memory_for, table_columns
 from tsae.io.blocks import CHUNK, in_blocks, open_source, open_writer, reordered, streams
 from tsae.io.paths import check_data_output, check_output, read_paths
@@ -218,10 +219,8 @@ def _safe_reconstruct(model: Any, src: str, dst: str, batch_size: int,
     """
     if not record:
         return _row_of(model, src, dst, batch_size, advance)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        warnings.filterwarnings("ignore", category=RuntimeWarning, module="numpy")  # as the command does
-        warnings.filterwarnings("ignore", category=DeprecationWarning)
+    # numpy's RuntimeWarnings and DeprecationWarnings left out, as the command does
+    with recorded(ignore=[(RuntimeWarning, "numpy"), (DeprecationWarning, "")]) as caught:
         row = _row_of(model, src, dst, batch_size, advance)
     told = [row.get("warning", ""), *(first_line(w.message if isinstance(w.message, Warning) else
                                                  Warning(w.message)) for w in caught)]

@@ -10,6 +10,7 @@ continues the series' trend.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -228,6 +229,12 @@ _EPOCH_SAMPLES = 1 << 21
 _MIN_WINDOWS = 16
 #: a batch's activations at most (:func:`~tsae.models.fit.activation_bytes`): fewer windows a batch, down to one
 _BATCH_BYTES = 1 << 30
+#: an epoch's work at most, in weights times window samples (a step's multiply-adds per sample are about the
+#: network's weights, a fully convolutional network's each used once a sample): a deep or wide network trains on
+#: fewer windows, down to one, and a run stays within a few times the default's time (``layers=12, hidden=64``
+#: is 207k weights on windows of 8320 samples, 1.7e9 a window: 252 windows an epoch ran past 300 s on 1 s of
+#: audio); the default (4.8k weights, 800 windows of 160 samples: 6.2e8) is 7 times below
+_EPOCH_WORK = 1 << 32
 
 
 @dataclass(frozen=True)
@@ -239,6 +246,7 @@ class _Plan:
     seg: int
     windows: int
     batch: int
+    weights: int
 
     @property
     def val_windows(self) -> int:
@@ -256,14 +264,16 @@ def _plan(channels: int, params: dict[str, Any]) -> _Plan | None:
 
     try:
         with torch.device("meta"):
-            pad = int(get_model_family("blind_spot")(channels=channels, window=_WINDOW, **params).margin)
+            net = get_model_family("blind_spot")(channels=channels, window=_WINDOW, **params)
     except Exception:  # noqa: BLE001 - a bad parameter: create_model tells it
         return None
+    pad, weights = int(net.margin), sum(int(p.numel()) for p in net.parameters())
     seg = _WINDOW + 2 * pad
-    windows = min(_EPOCH_WINDOWS, max(_MIN_WINDOWS, _EPOCH_SAMPLES // (channels * seg)))
+    windows = min(_EPOCH_WINDOWS, max(_MIN_WINDOWS, _EPOCH_SAMPLES // (channels * seg)),
+                  max(1, _EPOCH_WORK // max(1, weights * seg)))
     per_window = activation_bytes("blind_spot", channels, seg, params)
     batch = _BATCH if per_window is None else max(1, min(_BATCH, _BATCH_BYTES // per_window))
-    return _Plan(pad, seg, windows, batch)
+    return _Plan(pad, seg, windows, batch, weights)
 
 
 class BlindSpot:
@@ -344,15 +354,32 @@ def check_network_memory(channels: int, params: dict[str, Any]) -> None:
     fail, so a network too large (``hidden=30000``: 57 GB of weights) was built and the OOM killer ended the
     process. Parameters the family refuses are left to :func:`~tsae.plugins.create_model` to tell.
     """
-    from tsae.models.fit import check_training_memory
+    from tsae.models.fit import check_training_memory, forward_bytes
 
     plan = _plan(channels, params)
     if plan is None:
         return
     count = plan.windows + plan.val_windows
+    # a held-out check (mid-training) and the final prediction run cuts of at most _NET_CUT samples and their
+    # context at once
+    forward = forward_bytes("blind_spot", channels, _NET_CUT + 2 * plan.pad, params) or 0
     check_training_memory("blind_spot", channels, plan.seg, count, params, _train_config(plan, 1, 0, None),
                           windows=2 * 4 * count * channels * plan.seg,  # the windows and their targets, float32
-                          fix_network="use smaller blind_spot parameters (hidden, layers)")
+                          fix_network="use smaller blind_spot parameters (hidden, layers)", forward=forward)
+
+
+def warn_short_training(channels: int, params: dict[str, Any]) -> None:
+    """Say, in one line, when a ``blind_spot`` network with ``params`` is so costly a window that it trains on
+    fewer than :data:`_MIN_WINDOWS` windows an epoch (:data:`_EPOCH_WORK`)."""
+    plan, default = _plan(channels, params), _plan(channels, {})
+    if plan is None or default is None or plan.windows >= _MIN_WINDOWS:
+        return
+    given = ", ".join(f"{k}={v}" for k, v in params.items())
+    times = plan.weights * plan.seg / (default.weights * default.seg)
+    warnings.warn(f"blind_spot with {given}: a training window costs {times:.0f} times the default network's, so it "
+                  f"trains on {plan.windows} window(s) an epoch (the default {default.windows}) to keep to about the "
+                  "default's time, and is likely left out for the linear filter; fewer layers or less hidden train "
+                  "on more", UserWarning, stacklevel=4)
 
 
 def _fit_blind_spot(z: np.ndarray, *, seed: int, max_seconds: float | None, steps: int,
@@ -434,39 +461,42 @@ class _HeldOut:
     Running the network over the whole series at each checkpoint cost more than the
     training itself on a long series, and made the time cap bind. Instead each run of
     held-out samples is cut from the padded series with ``pad`` samples of context on each
-    side (the network reads exactly that far); runs closer than that are merged, and cuts
-    of equal length run as one batch.
+    side (the network reads exactly that far); runs closer than that are merged (up to
+    :data:`_NET_CUT` samples a run), and cuts of equal length run as one batch of at most
+    :data:`_NET_CUT` samples and their context, as the final prediction does: a wide reach merged the
+    runs of a whole series into one cut, its features many times the series in memory.
+    The cuts are read from ``zp`` at each check, not copied.
     """
 
     def __init__(self, val: np.ndarray, pad: int, zp: np.ndarray, residual: np.ndarray) -> None:
         edges = np.flatnonzero(np.diff(np.concatenate([[0], val.astype(np.int8), [0]])))
         runs: list[list[int]] = []
         for start, stop in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True):
-            if runs and start - runs[-1][1] <= 2 * pad:
+            if runs and start - runs[-1][1] <= 2 * pad and stop - runs[-1][0] <= _NET_CUT:
                 runs[-1][1] = stop
             else:
                 runs.append([start, stop])
         by_length: dict[int, list[list[int]]] = {}
         for run in runs:
             by_length.setdefault(run[1] - run[0], []).append(run)
-        self.pad = pad
+        self.pad, self.zp, self.val = pad, zp, val
         self.count = int(val.sum()) * zp.shape[0]
-        #: per cut length: the cuts of ``zp`` (with context), the residual there and which samples are held out
-        self.groups = [(length,
-                        np.stack([zp[:, a: b + 2 * pad] for a, b in group]),
-                        np.stack([residual[:, a: b] for a, b in group]),
-                        np.stack([val[a: b] for a, b in group])[:, None, :])
+        #: per cut length: the cuts' starts, and the residual there (a fraction of the series: the held-out part)
+        self.groups = [(length, [a for a, _ in group], np.stack([residual[:, a: b] for a, b in group]))
                        for length, group in by_length.items()]
 
     def loss(self, net: Any) -> float:
         """Mean squared error of ``net``'s prediction to the residual on the held-out samples."""
         import torch
 
-        total = 0.0
+        total, pad = 0.0, self.pad
         with torch.no_grad():
-            for length, cuts, residual, held in self.groups:
-                for i in range(0, len(cuts), _CUTS_PER_BATCH):
-                    part = slice(i, i + _CUTS_PER_BATCH)
-                    out = net(torch.from_numpy(cuts[part]))[..., self.pad: self.pad + length].double().numpy()
-                    total += float(np.sum(np.where(held[part], out - residual[part], 0.0) ** 2))
+            for length, starts, residual in self.groups:
+                per = max(1, min(_CUTS_PER_BATCH, (_NET_CUT + 2 * pad) // (length + 2 * pad)))
+                for i in range(0, len(starts), per):
+                    part = starts[i: i + per]
+                    cuts = np.stack([self.zp[:, a: a + length + 2 * pad] for a in part])
+                    held = np.stack([self.val[a: a + length] for a in part])[:, None, :]
+                    out = net(torch.from_numpy(cuts))[..., pad: pad + length].double().numpy()
+                    total += float(np.sum(np.where(held, out - residual[i: i + per], 0.0) ** 2))
         return total / self.count

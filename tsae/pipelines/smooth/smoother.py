@@ -308,11 +308,12 @@ def checked_params(model_params: dict[str, Any] | None, channels: int, model: An
         raise ValueError("model_params (--param) are the self-taught blind_spot network's; a trained model brings "
                          "its own: leave them out")
     if params:
-        from tsae.pipelines.smooth.blind_spot import check_network_memory
+        from tsae.pipelines.smooth.blind_spot import check_network_memory, warn_short_training
         from tsae.plugins import create_model
 
         check_network_memory(channels, params)
         create_model("blind_spot", channels=channels, window=_WINDOW, **params)
+        warn_short_training(channels, params)
     return params
 
 
