@@ -114,3 +114,26 @@ def test_a_thread_records_each_time_a_warning_is_raised_and_not_what_it_ignores(
         with ignored(UserWarning, "hidden"):
             warnings.warn("hidden here", UserWarning, stacklevel=1)
     assert [str(w.message) for w in caught] == ["again", "again"]
+
+
+def test_filters_changed_on_python_3_14(monkeypatch) -> None:
+    """Python 3.14 has no ``warnings._filters_mutated``: its hook is ``_filters_mutated_lock_held``, which raises
+    RuntimeError unless the warnings lock is held; tsae's blocks called the old name (an AttributeError there)."""
+    from types import SimpleNamespace
+
+    from tsae import _warning_filters
+
+    calls: list[str] = []
+    held = []
+
+    def mutated_lock_held() -> None:
+        if not held:
+            raise RuntimeError("warnings lock is not held")
+        calls.append("mutated")
+
+    fake = SimpleNamespace(filters=[], _acquire_lock=lambda: held.append(1), _release_lock=held.clear,
+                           _filters_mutated_lock_held=mutated_lock_held)
+    monkeypatch.setattr(_warning_filters, "_WARNINGS", fake)
+    with _warning_filters.ignored(UserWarning, "x"):
+        assert len(fake.filters) == 1
+    assert fake.filters == [] and calls == ["mutated", "mutated"] and not held

@@ -35,19 +35,35 @@ class _OnThread:
         return threading.get_ident() == self.thread and self.pattern.match(text) is not None
 
 
+def _filters_changed() -> None:
+    """Tell Python the filter list changed, so that warnings it remembers as shown once or ignored are judged again.
+
+    Python 3.14 renamed the hook (``_filters_mutated_lock_held``) and wants the warnings lock held around it.
+    """
+    mutated = getattr(_WARNINGS, "_filters_mutated", None)
+    if mutated is not None:
+        mutated()
+        return
+    _WARNINGS._acquire_lock()
+    try:
+        _WARNINGS._filters_mutated_lock_held()
+    finally:
+        _WARNINGS._release_lock()
+
+
 @contextlib.contextmanager
 def _added(entries: list[tuple[Any, ...]]) -> Iterator[None]:
     """``entries`` (filters) first in the process's list inside the block; those (only) taken out after it."""
     with _FILTERS:
         _WARNINGS.filters[:0] = entries
-        _WARNINGS._filters_mutated()
+        _filters_changed()
     try:
         yield
     finally:
         with _FILTERS:
             # the caller's own changes meanwhile, and other threads' blocks, stay
             _WARNINGS.filters[:] = [f for f in _WARNINGS.filters if not any(f is e for e in entries)]
-            _WARNINGS._filters_mutated()
+            _filters_changed()
 
 
 @contextlib.contextmanager
