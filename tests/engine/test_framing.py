@@ -276,7 +276,9 @@ def test_frames_too_large_to_allocate_are_a_named_memory_error() -> None:
     with pytest.raises(MemoryError, match=r"the output of shape \(1, 4611686018427387904\)"):
         frame(x, 2**62, 1, pad=True)
     with pytest.raises(MemoryError, match="a window of shape"):
-        StreamFramer(2**62, 1)
+        StreamFramer(2**62, 1, "hann")
+    framer = StreamFramer(2**40, 1)  # no window: none of the frame's length is made (it made 4 TiB of ones)
+    assert framer.push(np.ones(10)).shape == (0, 2**40)
 
 
 def test_a_signal_laid_out_n_by_channels_is_told_to_be_transposed() -> None:

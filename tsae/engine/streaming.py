@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from tsae.engine.framing import _check_int, _kernel_window, as_signal, num_frames, real_values
+from tsae.engine.framing import _check_int, _kernel_window, as_signal, frame_window, num_frames, real_values
 
 __all__ = ["FRAME_BYTES", "StreamFramer", "StreamOverlapAdd", "frame_block"]
 
@@ -90,7 +90,7 @@ class StreamFramer:
     def __init__(self, length: int, hop: int, window_fn: Any = None, channels: int | None = None) -> None:
         self.length = _check_int("length", length, 1)
         self.hop = _check_int("hop", hop, 1)
-        self._window = _kernel_window(window_fn, self.length)
+        self._window = frame_window(window_fn, self.length)
         self._channels = None if channels is None else _check_int("channels", channels, 1)
         self.reset()
 
