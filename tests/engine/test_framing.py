@@ -287,3 +287,14 @@ def test_a_signal_laid_out_n_by_channels_is_told_to_be_transposed() -> None:
         frame(np.zeros((600, 2)), 16, 8)  # it said only that the signal had 2 samples
     with pytest.raises(ValueError, match=r"\(n=10 samples\); pass pad=True or center=True, or a shorter length$"):
         frame(np.zeros((2, 10)), 16, 8)  # short, not transposed: no such hint
+
+
+def test_a_long_named_window_is_not_kept_by_the_cache(monkeypatch) -> None:
+    """Every window was cached (64 of them): one of 10**9 samples kept 4 GB for the life of the process."""
+    from tsae.engine import framing
+
+    monkeypatch.setattr(framing, "_CACHED_WINDOW", 100, raising=False)
+    assert framing.window_array("hann", 100) is framing.window_array("hann", 100)
+    long = framing.window_array("hann", 101)
+    assert long is not framing.window_array("hann", 101)
+    np.testing.assert_array_equal(long, framing._cached_window.__wrapped__("hann", 101, "hann"))
