@@ -276,7 +276,9 @@ def test_frames_too_large_to_allocate_are_a_named_memory_error() -> None:
     with pytest.raises(MemoryError, match=r"the output of shape \(1, 4611686018427387904\)"):
         frame(x, 2**62, 1, pad=True)
     with pytest.raises(MemoryError, match="a window of shape"):
-        StreamFramer(2**62, 1)
+        StreamFramer(2**62, 1, "hann")
+    framer = StreamFramer(2**40, 1)  # no window: none of the frame's length is made (it made 4 TiB of ones)
+    assert framer.push(np.ones(10)).shape == (0, 2**40)
 
 
 def test_a_signal_laid_out_n_by_channels_is_told_to_be_transposed() -> None:
@@ -285,3 +287,14 @@ def test_a_signal_laid_out_n_by_channels_is_told_to_be_transposed() -> None:
         frame(np.zeros((600, 2)), 16, 8)  # it said only that the signal had 2 samples
     with pytest.raises(ValueError, match=r"\(n=10 samples\); pass pad=True or center=True, or a shorter length$"):
         frame(np.zeros((2, 10)), 16, 8)  # short, not transposed: no such hint
+
+
+def test_a_long_named_window_is_not_kept_by_the_cache(monkeypatch) -> None:
+    """Every window was cached (64 of them): one of 10**9 samples kept 4 GB for the life of the process."""
+    from tsae.engine import framing
+
+    monkeypatch.setattr(framing, "_CACHED_WINDOW", 100, raising=False)
+    assert framing.window_array("hann", 100) is framing.window_array("hann", 100)
+    long = framing.window_array("hann", 101)
+    assert long is not framing.window_array("hann", 101)
+    np.testing.assert_array_equal(long, framing._cached_window.__wrapped__("hann", 101, "hann"))

@@ -37,7 +37,7 @@ def test_stream_framer_equals_batch(lead, n, length, hop, window, cuts, seed, dt
     for a, b in split(n, cuts):
         out = framer.push(x[..., a:b])
         assert out.shape[:-2] == lead and out.shape[-1] == length
-        assert framer._buffer.shape[-1] < length  # memory bounded: less than one frame kept
+        assert sum(p.shape[-1] for p in framer._parts) < length  # memory bounded: less than one frame kept
         pieces.append(out)
     streamed = np.concatenate(pieces, axis=-2)
     assert framer.samples_seen == n and framer.frames_emitted == streamed.shape[-2]
@@ -166,3 +166,17 @@ def test_streams_copy_what_they_keep() -> None:
         pieces.append(ola.push(fbuf))
     pieces.append(ola.flush())
     np.testing.assert_array_equal(np.concatenate(pieces), overlap_add(frames, 16, "hann"))
+
+
+def test_samples_before_a_long_frame_fills_are_joined_once(monkeypatch) -> None:
+    """Every push joined the held samples with the new ones: pushes of a block towards a frame of 8 million
+    samples copied the growing buffer each time (30 s for `tsae frame --window 8000000 --center` of 1,000 samples)."""
+    joined = []
+    concatenate = np.concatenate
+    monkeypatch.setattr(np, "concatenate", lambda parts, *a, **k: joined.append(len(parts)) or
+                        concatenate(parts, *a, **k))
+    x = np.random.default_rng(1).standard_normal((2, 10_000)).astype(np.float32)
+    framer = StreamFramer(5000, 1000)
+    pieces = [framer.push(x[:, i: i + 100]) for i in range(0, 10_000, 100)]
+    assert len(joined) < 20  # once for each frame (6, and a few of numpy's own), not once a push (100)
+    assert np.array_equal(np.concatenate(pieces, axis=-2), frame(x, 5000, 1000))

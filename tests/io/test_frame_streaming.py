@@ -231,3 +231,83 @@ def test_a_frame_too_large_for_memory_names_the_file(tmp_path, monkeypatch) -> N
     assert result.exit_code == 1 and not (tmp_path / "f.npy").exists()
     assert result.output.strip() == (f"Error: {tmp_path / 'x.npy'}: not enough memory to cut frames of 1000 samples "
                                      "from it (Unable to allocate 3.73 GiB for an array)")
+
+
+@pytest.mark.parametrize("name", ["stereo.wav", "ints.npy", "floats.npy"])
+@pytest.mark.parametrize("options", [{}, {"pad": True}, {"center": True}, {"center": True, "pad": True},
+                                     {"window_fn": "hann", "pad": True},
+                                     {"window_fn": "flattop", "center": True, "pad": True}])
+@pytest.mark.parametrize(("length", "hop"), [(64, 24), (50, 70), (1000, 3)])
+def test_frames_written_a_block_of_samples_at_a_time_are_the_batch_result(signals, tmp_path, monkeypatch, name,
+                                                                          options, length, hop) -> None:
+    """Frames too long to hold are written piece by piece (flattop: its padding is -0.0 where it is negative)."""
+    from tsae.io import frames
+
+    monkeypatch.setattr(frames, "LONG_FRAME", 0, raising=False)
+    signal, _ = read_signal(signals / name)
+    if signal.shape[-1] < length and not options.get("pad"):
+        options = {**options, "pad": True}
+    expected = frame(signal, length, hop, options.get("window_fn"), pad=options.get("pad", False),
+                     center=options.get("center", False))
+    saved = io.BytesIO()
+    np.save(saved, expected)
+    for block in (37, 1 << 20):
+        out = tmp_path / f"{block}.npy"
+        frame_file(signals / name, out, length, hop, block=block, **options)
+        assert out.read_bytes() == saved.getvalue()
+
+
+def test_a_long_frame_holds_a_block_not_the_frame(tmp_path, monkeypatch) -> None:
+    """--window 10**9 --pad on 1,000 samples took 17 GB for a 4 GB frame: a window of ones and the frame, held."""
+    from tsae.io import frames
+
+    monkeypatch.setattr(frames, "LONG_FRAME", 1 << 20, raising=False)
+    x = np.random.default_rng(5).standard_normal((2, 1000)).astype(np.float32)
+    np.save(tmp_path / "short.npy", x)
+    length = 2_000_000  # 8 MB of float32 a channel
+    frame_file(tmp_path / "short.npy", tmp_path / "warm.npy", 64, 16, pad=True)  # kernels compiled, not counted
+    for center in (False, True):
+        tracemalloc.start()
+        try:
+            frame_file(tmp_path / "short.npy", tmp_path / "frames.npy", length, 400, pad=True, center=center,
+                       block=1 << 14)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 1_000_000  # a frame is 16 MB (centred: 4 of them)
+        frames_out = np.load(tmp_path / "frames.npy", mmap_mode="r")
+        start = length // 2 if center else 0
+        np.testing.assert_array_equal(frames_out[:, 0, start: start + 1000], x)
+        assert not frames_out[:, -1, -1000:].any()
+
+
+def test_a_named_window_the_memory_cannot_make_is_refused_before_work(tmp_path, monkeypatch) -> None:
+    """A scipy window of 10**9 samples takes some 30 GB to make: told in one line, nothing written."""
+    from tsae.errors import NamedMemoryError
+    from tsae.models import device
+
+    np.save(tmp_path / "x.npy", np.ones(100, np.float32))
+    monkeypatch.setattr(device, "free_memory", lambda kind="cpu": 1 << 20)
+    with pytest.raises(NamedMemoryError, match=r"x\.npy: a hann window of 100000 samples takes about 0\.00335 GiB "
+                                               r"of memory to make, but 0\.000977 GiB is free: use a shorter window"):
+        frame_file(tmp_path / "x.npy", tmp_path / "f.npy", 100_000, 10, window_fn="hann", pad=True)
+    with pytest.raises(ValueError, match="not a window scipy"):  # an unknown window is told as such
+        frame_file(tmp_path / "x.npy", tmp_path / "f.npy", 100_000, 10, window_fn="nosuch", pad=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.npy"]
+    frame_file(tmp_path / "x.npy", tmp_path / "f.npy", 100_000, 10, pad=True)  # no window: nothing to make
+
+
+def test_centring_zeros_are_pushed_a_block_at_a_time(tmp_path, monkeypatch) -> None:
+    """The length // 2 zeros of centring were one push, whose frames were all held at once (4 GB for
+    --window 10**8 --center on 1,000 samples)."""
+    from tsae.engine import streaming
+
+    x = np.random.default_rng(6).standard_normal(300).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    pushed = []
+    push = streaming.StreamFramer.push
+    monkeypatch.setattr(streaming.StreamFramer, "push", lambda self, part: pushed.append(part.shape[-1]) or
+                        push(self, part))
+    frame_file(tmp_path / "x.npy", tmp_path / "f.npy", 1000, 10, center=True, pad=True, block=64)
+    assert max(pushed) <= 64 and sum(pushed) == 300 + 2 * 500
+    np.testing.assert_array_equal(np.load(tmp_path / "f.npy"), frame(x, 1000, 10, center=True, pad=True))

@@ -133,3 +133,21 @@ def test_a_detector_that_fits_is_not_refused(monkeypatch) -> None:
     pretend_free(monkeypatch, 64 << 20)  # 64 MiB
     x = np.sin(np.arange(3 * 900).reshape(3, -1) / 5)
     assert tsae.Detector(window=24, epochs=1, device="cpu", quiet=True).fit(x).window_ == 24
+
+
+def test_the_memory_check_builds_the_network_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """It built the network on torch's meta device twice: once for its weights, once to run it forward."""
+    import tsae.plugins
+    from tsae.models.fit import check_training_memory
+
+    pretend_free(monkeypatch, 8 * GIB)
+    family = tsae.plugins.get_model_family("conv1d")
+    built = []
+
+    def counted(name: str):
+        built.append(name)
+        return family
+
+    monkeypatch.setattr(tsae.plugins, "get_model_family", counted)
+    check_training_memory("conv1d", 1, 64, 10, {}, QUICK, windows=4 * 64 * 10)
+    assert built == ["conv1d"]

@@ -36,11 +36,14 @@ def frame_rows(x, start, hop, window, out):  # pragma: no cover - compiled
     ``x`` is ``(rows, n)``, ``out`` is ``(rows, n_frames, length)`` float32. Indices
     outside ``[0, n)`` read as zero, which is how tail padding and constant
     centring are done without copying the signal. The write of ``out`` is the
-    whole cost, so the window multiply rides along with it for free.
+    whole cost, so the window multiply rides along with it for free. An empty
+    ``window`` is none (x * 1 is exact): a rectangular window of a frame's length
+    is never made.
     """
     rows, n = x.shape
     n_frames = out.shape[1]
     length = out.shape[2]
+    plain = window.shape[0] == 0
     blocks = (n_frames + _FRAME_BLOCK - 1) // _FRAME_BLOCK
     for t in prange(rows * blocks):
         r = t // blocks
@@ -51,15 +54,17 @@ def frame_rows(x, start, hop, window, out):  # pragma: no cover - compiled
             if s >= 0 and s + length <= n:
                 # slices first: plain unit-stride loops vectorise, index arithmetic does not
                 src = x[r, s:s + length]
-                for j in range(length):
-                    dst[j] = np.float32(src[j]) * window[j]
+                if plain:
+                    for j in range(length):
+                        dst[j] = np.float32(src[j])
+                else:
+                    for j in range(length):
+                        dst[j] = np.float32(src[j]) * window[j]
             else:
                 for j in range(length):
                     i = s + j
-                    if i >= 0 and i < n:
-                        dst[j] = np.float32(x[r, i]) * window[j]
-                    else:
-                        dst[j] = np.float32(0.0) * window[j]
+                    v = np.float32(x[r, i]) if i >= 0 and i < n else np.float32(0.0)
+                    dst[j] = v if plain else v * window[j]
 
 
 @njit(parallel=True, cache=True, nogil=True)

@@ -205,8 +205,14 @@ def window_name(window_fn: Any) -> str | None:
     return text
 
 
+#: windows longer than this are made anew each time, not kept by the cache (one of 2**30 samples is 4 GiB)
+_CACHED_WINDOW = 1 << 20
+
+
 def _named_window(window: str | tuple, length: int) -> np.ndarray:
     spec = _window_spec(window)
+    if length > _CACHED_WINDOW:
+        return _cached_window.__wrapped__(spec, length, window)
     try:
         return _cached_window(spec, length, window)
     except TypeError:  # a tuple holding a list: not hashable, so not cached
@@ -296,11 +302,36 @@ def window_array(window_fn: Any, length: int) -> np.ndarray | None:
 _MAX_WINDOW = np.iinfo(np.intp).max // 8
 
 
+#: bytes per sample that making a named window of float32 takes at its peak: scipy's float64 window and the
+#: temporaries of its formula (3 or 4 arrays for the cosine, Kaiser and Gaussian families), then the float32 copy
+WINDOW_BYTES_PER_SAMPLE = 4 * 8 + 4
+
+
+def window_bytes(window_fn: Any, length: int) -> int:
+    """The bytes of memory making the window of ``length`` samples that ``window_fn`` names takes at its peak: 0 for
+    None (no window is made; see :func:`frame_window`), ``4 * length`` for an array (its float32 copy)."""
+    if window_fn is None:
+        return 0
+    return (WINDOW_BYTES_PER_SAMPLE if isinstance(window_fn, (str, tuple)) else 4) * int(length)
+
+
 def _kernel_window(window_fn: Any, length: int) -> np.ndarray:
-    """The window the kernels multiply by: ones for ``None`` (x * 1 is exact)."""
+    """The window the overlap-add kernels multiply by: ones for ``None`` (x * 1 is exact)."""
     with _allocating("a window", (length,)):
         w = window_array(window_fn, length)
         return _ones(length) if w is None else w
+
+
+#: what the framing kernel takes for no window: nothing of a frame's length is made
+_NO_WINDOW = np.zeros(0, dtype=np.float32)
+_NO_WINDOW.flags.writeable = False
+
+
+def frame_window(window_fn: Any, length: int) -> np.ndarray:
+    """The window :func:`tsae.engine._kernels.frame_rows` multiplies by: an empty array for ``None`` (no multiply)."""
+    with _allocating("a window", (length,)):
+        w = window_array(window_fn, length)
+        return _NO_WINDOW if w is None else w
 
 
 # ----------------------------------------------------------------------------- frame
@@ -431,7 +462,7 @@ def frame(
     result = _check_out(out, lead + (n_frames, length))
     if result.size == 0:
         return result
-    w = _kernel_window(window_fn, length)
+    w = frame_window(window_fn, length)
     rows = _as_rows(x)
     start = 0
     if center:

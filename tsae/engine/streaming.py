@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from tsae.engine.framing import _check_int, _kernel_window, as_signal, num_frames, real_values
+from tsae.engine.framing import _check_int, _kernel_window, as_signal, frame_window, num_frames, real_values
 
 __all__ = ["FRAME_BYTES", "StreamFramer", "StreamOverlapAdd", "frame_block"]
 
@@ -90,14 +90,17 @@ class StreamFramer:
     def __init__(self, length: int, hop: int, window_fn: Any = None, channels: int | None = None) -> None:
         self.length = _check_int("length", length, 1)
         self.hop = _check_int("hop", hop, 1)
-        self._window = _kernel_window(window_fn, self.length)
+        self._window = frame_window(window_fn, self.length)
         self._channels = None if channels is None else _check_int("channels", channels, 1)
         self.reset()
 
     def reset(self) -> None:
         """Forget every sample pushed so far (the channel layout too, unless fixed by ``channels``)."""
         self._lead: tuple[int, ...] | None = None if self._channels is None else (self._channels,)
-        self._buffer: np.ndarray | None = None  # float32 (rows, k): samples from _origin on
+        # float32 (rows, k) parts, one after the other: the samples from _origin on. They are joined only when a frame
+        # needs them: joining the held samples at every push copied a frame's length each time, quadratic in the
+        # pushes before a long frame fills
+        self._parts: list[np.ndarray] = []
         self._origin = 0
         self._seen = 0
         self._emitted = 0
@@ -118,15 +121,32 @@ class StreamFramer:
 
     def _frames_from_buffer(self, count: int) -> np.ndarray:
         """``count`` frames starting at frame ``_emitted``; missing samples read as zeros."""
-        assert self._buffer is not None and self._lead is not None  # set by the first push
-        rows = self._buffer.shape[0]
-        out = np.empty((rows, count, self.length), dtype=np.float32)
+        assert self._lead is not None  # set by the first push
+        if len(self._parts) == 1:
+            held = np.ascontiguousarray(self._parts[0])
+        elif self._parts:
+            held = np.concatenate(self._parts, axis=1)
+        else:  # every sample dropped: the frames left are the padding's
+            held = np.zeros((int(np.prod(self._lead, dtype=np.int64)), 0), np.float32)
+        self._parts = [held]
+        out = np.empty((held.shape[0], count, self.length), dtype=np.float32)
         start = self._emitted * self.hop - self._origin
         from tsae.engine import _kernels  # numba, loaded when a kernel runs
 
-        _kernels.frame_rows(self._buffer, start, self.hop, self._window, out)
+        _kernels.frame_rows(held, start, self.hop, self._window, out)
         self._emitted += count
         return out.reshape(self._lead + (count, self.length))
+
+    def _drop(self, count: int) -> None:
+        """Forget the first ``count`` held samples."""
+        self._origin += count
+        while count > 0:
+            first = self._parts[0]
+            if first.shape[1] > count:
+                self._parts[0] = first[:, count:]
+                return
+            count -= first.shape[1]
+            del self._parts[0]
 
     def push(self, chunk: Any) -> np.ndarray:
         """Add samples; return the frames they complete.
@@ -149,18 +169,13 @@ class StreamFramer:
         rows = int(np.prod(lead, dtype=np.int64))
         new = chunk.reshape(rows, chunk.shape[-1])
         # always a copy in float32 (the caller may reuse its buffer; the batch kernel rounds to float32 too)
-        if self._buffer is None:
-            self._buffer = np.array(new, dtype=np.float32, order="C")
-        else:
-            self._buffer = np.concatenate([self._buffer, new], axis=1, dtype=np.float32)
+        if new.shape[1]:
+            self._parts.append(np.array(new, dtype=np.float32, order="C"))
         self._seen += chunk.shape[-1]
         count = num_frames(self._seen, self.length, self.hop) - self._emitted
         frames = self._frames_from_buffer(count) if count > 0 else self._empty()
         # keep the samples from the next frame's start on (fewer than `length`)
-        drop = min(self._emitted * self.hop, self._seen) - self._origin
-        if drop > 0:
-            self._buffer = np.ascontiguousarray(self._buffer[:, drop:])
-            self._origin += drop
+        self._drop(max(0, min(self._emitted * self.hop, self._seen) - self._origin))
         return frames
 
     def flush(self) -> np.ndarray:

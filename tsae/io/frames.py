@@ -3,7 +3,10 @@
 The signal is read and framed block by block (a :class:`~tsae.engine.streaming.StreamFramer`)
 and the frames are written straight to their place in the output file, so memory stays
 bounded whatever the file's length (a table, read whole as every tsae command reads one,
-aside); the output equals :func:`tsae.engine.framing.frame` of the whole signal, bit for bit.
+aside); frames too long to hold are written a block of samples at a time
+(:mod:`tsae.io.long_frames`), so memory is bounded whatever the window's length too (a named
+window, made whole, aside: one the free memory cannot make is refused before work starts).
+The output equals :func:`tsae.engine.framing.frame` of the whole signal, bit for bit.
 """
 from __future__ import annotations
 
@@ -11,8 +14,9 @@ import math
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -119,8 +123,9 @@ def frame_file(source: str | os.PathLike, output: str | os.PathLike | None, leng
     -------
     FramedFile
     """
-    from tsae.engine.framing import num_frames
+    from tsae.engine.framing import num_frames, window_array
     from tsae.engine.streaming import StreamFramer, frame_block
+    from tsae.io.long_frames import write_long_frames
 
     source = Path(source)
     target = default_frames_output(source) if output is None else Path(output)
@@ -130,8 +135,6 @@ def frame_file(source: str | os.PathLike, output: str | os.PathLike | None, leng
         raise ValueError(f"{target}: the frames are written as a .npy array; name the output "
                          f"{target.with_suffix('.npy').name}")
     shape, rate, read_blocks = _signal(source)
-    # a long frame every few samples makes frames many times the signal's size: shorter blocks bound them
-    blocks = read_blocks(frame_block(length, hop, math.prod(shape[:-1]), max(1, int(block))))
     n = shape[-1]
     if n == 0:  # audio and tables of no samples are refused when read; an empty array wrote (0, length) frames
         raise ValueError(f"{source}: no samples to frame (an array of shape {shape})")
@@ -147,11 +150,19 @@ def frame_file(source: str | os.PathLike, output: str | os.PathLike | None, leng
     if progress is not None:
         progress.size(n)
     _check_room(target, 4 * math.prod(out_shape))
+    _check_window_memory(source, window_fn, length)
+    rows, block = math.prod(shape[:-1]), max(1, int(block))
+    long = 4 * rows * length > LONG_FRAME
     try:
-        framer = StreamFramer(length, hop, window_fn, channels=None)
+        if long:
+            window = window_array(window_fn, length)
+        else:
+            framer = StreamFramer(length, hop, window_fn, channels=None)
     except NamedMemoryError as error:
         raise NamedMemoryError(f"{source}: {error}") from None
-    half = np.zeros((*shape[:-1], length // 2), np.float32) if center else None
+    if not long:  # a long frame every few samples makes frames many times the signal's size: shorter blocks bound them
+        block = frame_block(length, hop, rows, block)
+    parts = _checked(source, read_blocks(block), progress)
     with memory_for(source, f"cut frames of {length} samples from"), \
             atomic_path(target, protect=(source,)) as tmp, open(tmp, "wb") as handle:
         try:
@@ -160,17 +171,54 @@ def frame_file(source: str | os.PathLike, output: str | os.PathLike | None, leng
             size = 4.0 * math.prod(out_shape) / 2**30
             raise ValueError(f"{target}: cannot make a file for {size:.3g} GiB of frames ({error.strerror or error})") \
                 from None
-        parts: Any = blocks if half is None else _chain(half, blocks, half)
-        for part in parts:
-            _check_float32_range(source, part)
-            writer.write(framer.push(part))
-            if progress is not None and part is not half:
-                progress.update(part.shape[-1])
-        if pad:
-            writer.write(framer.flush())
-        if writer.done != n_frames:
-            raise ValueError(f"{source}: the signal ended early ({writer.done} of {n_frames} frames)")
+        if long:
+            read = write_long_frames(writer, parts, hop, -(length // 2) if center else 0, window, block=block)
+        else:
+            if center:  # length // 2 zeros on both sides, a block at a time: the frames a push makes stay bounded
+                parts = chain(_zeros(shape[:-1], length // 2, block), parts, _zeros(shape[:-1], length // 2, block))
+            for part in parts:
+                writer.write(framer.push(part))
+            read = framer.samples_seen - (2 * (length // 2) if center else 0)
+            if pad:
+                writer.write(framer.flush())
+        if read != n:
+            raise ValueError(f"{source}: the signal ended early ({read} of {n} samples)")
     return FramedFile(target, out_shape, int(n), rate)
+
+
+#: one frame's bytes (every channel's) above which frames are written a block of samples at a time, straight to
+#: their place in the file (:mod:`tsae.io.long_frames`), never held whole
+LONG_FRAME = 1 << 25
+
+
+def _checked(source: Path, parts: Iterator[np.ndarray], progress: SizedBar | None) -> Iterator[np.ndarray]:
+    """``parts``, each checked to fit float32, and counted by ``progress`` once framed."""
+    for part in parts:
+        _check_float32_range(source, part)
+        yield part
+        if progress is not None:
+            progress.update(part.shape[-1])
+
+
+def _zeros(lead: tuple[int, ...], count: int, block: int) -> Iterator[np.ndarray]:
+    """``count`` zero samples of ``lead`` channels, in parts of at most ``block``."""
+    zeros = np.zeros((*lead, min(count, block)), np.float32)
+    for i in range(0, count, block):
+        yield zeros[..., : min(block, count - i)]
+
+
+def _check_window_memory(source: Path, window_fn: str | None, length: int) -> None:
+    """Refuse, before anything is made, a named window of ``length`` samples that the free memory cannot make."""
+    from tsae.engine.framing import window_bytes, window_name
+    from tsae.models.device import free_memory
+
+    need, free = window_bytes(window_fn, length), free_memory("cpu")
+    if free is None or need <= free:
+        return
+    window_name(window_fn)  # an unknown window is told as such
+    raise NamedMemoryError(f"{source}: a {window_fn} window of {length} samples takes about {need / 2**30:.3g} GiB "
+                           f"of memory to make, but {free / 2**30:.3g} GiB is free: use a shorter window, or none "
+                           "(frames of any length are written without one)")
 
 
 def _check_room(target: Path, size: int) -> None:
@@ -194,12 +242,6 @@ def _check_float32_range(source: Path, part: np.ndarray) -> None:
     if finite.size and float(finite.max()) > _FLOAT32_MAX:
         raise ValueError(f"{source}: values up to {float(finite.max()):.3g} are beyond float32's range "
                          f"({_FLOAT32_MAX:.3g}), which frames are stored in: scale the signal down first")
-
-
-def _chain(first: np.ndarray, middle: Iterator[np.ndarray], last: np.ndarray) -> Iterator[np.ndarray]:
-    yield first
-    yield from middle
-    yield last
 
 
 __all__ = ["FramedFile", "frame_file", "default_frames_output"]

@@ -273,12 +273,19 @@ def make_windows(
 _TRAINING_COPIES = 6
 
 
-def _network_bytes(model: str, channels: int, window: int, params: Mapping[str, Any]) -> int | None:
-    """The bytes of family ``model``'s weights for ``(channels, window)``, counted without allocating them.
+#: a training step's peak over the activations its forward pass saves: the backward pass holds their gradients
+#: beside them (a step of blind_spot networks of 10 to 14 layers peaked at 1.3 to 1.8 times the saved bytes)
+_BACKWARD_FACTOR = 2
 
-    The network is built on torch's meta device (shapes, no storage). None when it cannot
-    be built so (bad parameters, a size torch cannot hold, a family whose ``__init__``
-    needs real tensors): the real build tells its own error, or allocates what it must.
+
+@float32_default()
+@grad_enabled()  # under a caller's no_grad() autograd saves nothing: 0 bytes, a training bounded by none
+def _meta_bytes(model: str, channels: int, window: int, params: Mapping[str, Any]) -> tuple[int | None, int | None]:
+    """The bytes of family ``model``'s weights for ``(channels, window)``, and those one window costs in a training
+    step (:func:`activation_bytes`), from one build of the network on torch's meta device (shapes, no storage).
+
+    Each is None when it cannot be counted so (bad parameters, a size torch cannot hold, a family whose ``__init__``
+    or forward pass needs real tensors): the real build tells its own error, or allocates what it must.
     """
     import torch
 
@@ -287,31 +294,9 @@ def _network_bytes(model: str, channels: int, window: int, params: Mapping[str, 
     try:
         with torch.device("meta"):
             net = get_model_family(model)(channels=channels, window=window, **params)
-        tensors = [*net.parameters(), *net.buffers()]
-        return sum(t.numel() * t.element_size() for t in tensors)
+        weights = sum(t.numel() * t.element_size() for t in (*net.parameters(), *net.buffers()))
     except Exception:  # noqa: BLE001 - told by plugins.create_model, which builds it for real
-        return None
-
-
-#: a training step's peak over the activations its forward pass saves: the backward pass holds their gradients
-#: beside them (a step of blind_spot networks of 10 to 14 layers peaked at 1.3 to 1.8 times the saved bytes)
-_BACKWARD_FACTOR = 2
-
-
-@float32_default()
-@grad_enabled()  # under a caller's no_grad() autograd saves nothing: 0 bytes, a training bounded by none
-def activation_bytes(model: str, channels: int, window: int, params: Mapping[str, Any]) -> int | None:
-    """The bytes one window of ``(channels, window)`` samples costs in a training step of family ``model``.
-
-    The network runs forward on torch's meta device (shapes, no storage) and the tensors (other than weights) autograd
-    saves for the backward pass are counted, times :data:`_BACKWARD_FACTOR`. A deep or wide network holds far more than
-    the trainer's rule of thumb (a blind_spot network of 16 layers: 1 GB a window, the rule said 34 MB).
-    None when the network cannot run so (bad parameters, a family that needs real tensors).
-    """
-    import torch
-
-    from tsae.plugins import get_model_family
-
+        return None, None
     saved: dict[int, int] = {}
 
     def count(t: Any) -> Any:
@@ -322,13 +307,23 @@ def activation_bytes(model: str, channels: int, window: int, params: Mapping[str
 
     try:
         with torch.device("meta"):
-            net = get_model_family(model)(channels=channels, window=window, **params)
             x = torch.zeros(1, channels, window)
         with torch.autograd.graph.saved_tensors_hooks(count, lambda t: t):
             net(x)
-    except Exception:  # noqa: BLE001 - told by plugins.create_model, which builds it for real
-        return None
-    return _BACKWARD_FACTOR * sum(saved.values())
+    except Exception:  # noqa: BLE001 - told by the real forward pass
+        return weights, None
+    return weights, _BACKWARD_FACTOR * sum(saved.values())
+
+
+def activation_bytes(model: str, channels: int, window: int, params: Mapping[str, Any]) -> int | None:
+    """The bytes one window of ``(channels, window)`` samples costs in a training step of family ``model``.
+
+    The network runs forward on torch's meta device (shapes, no storage) and the tensors (other than weights) autograd
+    saves for the backward pass are counted, times :data:`_BACKWARD_FACTOR`. A deep or wide network holds far more than
+    the trainer's rule of thumb (a blind_spot network of 16 layers: 1 GB a window, the rule said 34 MB).
+    None when the network cannot run so (bad parameters, a family that needs real tensors).
+    """
+    return _meta_bytes(model, channels, window, params)[1]
 
 
 def _check_training_memory(model: str, items: Sequence[np.ndarray], window: int, hop: int,
@@ -413,10 +408,9 @@ def check_training_memory(model: str, channels: int, window: int, count: int, pa
         device = resolve_device(config.device)
     except ValueError:  # no such device here: the trainer says so
         return
-    network = _network_bytes(model, channels, window, params)
+    network, measured = _meta_bytes(model, channels, window, params)
     state = (0 if network is None else network * _TRAINING_COPIES) + forward
     if network is not None:
-        measured = activation_bytes(model, channels, window, params)
         state += batch_memory(count, (channels, window), config, per_window=measured)
     on_gpu = device.type != "cpu"
     host, gpu = free_memory("cpu"), free_memory(device) if on_gpu and state else None
