@@ -19,6 +19,7 @@ from types import ModuleType
 
 import numpy as np
 
+from tsae.extras import missing_message
 from tsae.io.reading import read_up_to
 from tsae.pipelines.compress.varints import read_varint, varint
 
@@ -63,7 +64,7 @@ def _zstd() -> tuple[Encoder, Decoder]:
     try:
         import zstandard
     except ImportError:
-        raise ValueError("the zstd coder needs the zstandard package (pip install 'tsae[compress]')") from None
+        raise ValueError(missing_message("compress", "the zstd coder")) from None
 
     def decode(data: bytes, limit: int) -> bytes:
         # a stream reader never trusts the content size a frame header claims

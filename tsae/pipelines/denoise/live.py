@@ -24,10 +24,10 @@ from typing import Any
 import numpy as np
 
 from tsae.errors import first_line
+from tsae.extras import missing_message
 from tsae.pipelines.denoise.denoiser import StreamingDenoiser, checked_seconds
 
-_MISSING = ("live audio needs the sounddevice package and the PortAudio library: pip install 'tsae[live]' "
-            "(and PortAudio, e.g. apt-get install libportaudio2)")
+_MISSING = missing_message("live", "live audio")
 
 
 #: what a machine without a sound device is told, by ``tsae devices`` and ``denoise --live``
