@@ -4,12 +4,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
+from tsae.cli import cli
 from tsae.extras import EXTRAS, has_module, install_hint, missing_message
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,6 +29,7 @@ finally:
 
 
 def test_every_extra_named_is_one_of_pyprojects_and_brings_the_module() -> None:
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     distributions = {"onnx": "onnx", "distributed": "dask[distributed]", "zstandard": "zstandard",
                      "sounddevice": "sounddevice", "umap": "umap-learn"}
@@ -90,6 +92,18 @@ def test_a_missing_extra_is_one_line_before_torch_or_any_file_is_read(files, cas
     assert (files / "torch.flag").read_text() == "False"
     (files / "torch.flag").unlink()
     assert sorted(p.name for p in files.iterdir()) == before
+
+
+def test_sounddevice_without_portaudio_names_portaudio_not_the_extra(tmp_path, monkeypatch) -> None:
+    # before: 'live audio needs the sounddevice package and the PortAudio library: pip install 'tsae[live]' (...)
+    # (PortAudio library not found)', after pip install "tsae[live]" had been done (and torch imported first)
+    (tmp_path / "sounddevice.py").write_text("raise OSError('PortAudio library not found')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "sounddevice", raising=False)
+    result = CliRunner().invoke(cli, ["devices"])
+    assert result.exit_code == 1 and result.output == (
+        "Error: live audio needs the PortAudio library, which sounddevice cannot load (PortAudio library not found): "
+        "install it, e.g. apt-get install libportaudio2\n")
 
 
 @pytest.mark.parametrize("call", ["export_model", "reconstruct_files", "reconstruct"])

@@ -74,9 +74,9 @@ def devices_command(quiet: bool) -> None:
 
     The list is the output, so -q (accepted, as by every command) silences only warnings.
     """
-    from tsae.extras import require_extra
+    from tsae.io.sound_library import sounddevice_module
 
-    require_extra("live", "live audio")  # said at once, before torch is imported
+    sounddevice_module()  # a missing package or PortAudio said at once, before torch is imported
     from tsae.pipelines.denoise.live import list_devices
 
     for line in list_devices():  # a machine without a sound device is one line (list_devices raises)
