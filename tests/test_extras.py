@@ -138,3 +138,20 @@ def test_the_reference_runner_names_onnxruntime_not_the_model(tmp_path) -> None:
                           text=True, timeout=60)
     assert done.returncode == 1 and done.stdout == "", done
     assert done.stderr == 'onnxruntime is not installed: pip install onnxruntime (or pip install "tsae[onnx]")\n'
+
+
+def test_a_container_coded_with_zstd_without_zstandard_is_not_called_corrupt(tmp_path, monkeypatch) -> None:
+    # before: "Error: p.tsz: corrupt .tsz block (corrupt coded data (ValueError))"
+    import tsae
+
+    pytest.importorskip("zstandard")
+    x = np.sin(np.arange(2000.0) / 10)[None]
+    data = tsae.compress(None, x, max_error=1e-3, coder="zstd")
+    (tmp_path / "p.tsz").write_bytes(data)
+    monkeypatch.setitem(sys.modules, "zstandard", None)
+    expected = 'data coded with zstd needs the zstandard package: pip install "tsae[compress]"'
+    with pytest.raises(RuntimeError, match=expected.replace("[", r"\[").replace("]", r"\]")):
+        tsae.decompress(data)
+    result = CliRunner().invoke(cli, ["decompress", str(tmp_path / "p.tsz"), "-o", str(tmp_path / "x.csv")])
+    assert result.exit_code == 1 and result.output == f"Error: {expected}\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.tsz"]

@@ -19,7 +19,7 @@ from types import ModuleType
 
 import numpy as np
 
-from tsae.extras import missing_message
+from tsae.extras import installed, missing_message
 from tsae.io.reading import read_up_to
 from tsae.pipelines.compress.varints import read_varint, varint
 
@@ -132,7 +132,11 @@ def encode_bytes(data: bytes, coder: int) -> bytes:
 
 
 def decode_bytes(data: bytes, coder: int, limit: int) -> bytes:
-    """Inverse of :func:`encode_bytes`, at most ``limit`` bytes of it; ``ValueError`` on corrupt data."""
+    """Inverse of :func:`encode_bytes`, at most ``limit`` bytes of it; ``ValueError`` on corrupt data, a
+    ``RuntimeError`` saying what to install for data coded with zstd where zstandard is not installed (the data is
+    not at fault)."""
+    if 0 <= coder < len(CODERS) and CODERS[coder] == "zstd" and not installed("compress"):
+        raise RuntimeError(missing_message("compress", "data coded with zstd"))
     try:
         return _coder(coder)[1](data, limit)
     except (zlib.error, lzma.LZMAError, EOFError) as error:
