@@ -19,6 +19,7 @@ resample other rates first (sox, ffmpeg).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import wave
 from pathlib import Path
@@ -362,6 +363,8 @@ def main() -> None:
     parser.add_argument("-o", "--output", required=True,
                         help=".wav (denoiser; window model with a .wav input), .csv or .npy (detector, window model)")
     args = parser.parse_args()
+    if importlib.util.find_spec("onnxruntime") is None:  # said as such, not as the model file's problem
+        raise SystemExit('onnxruntime is not installed: pip install onnxruntime (or pip install "tsae[onnx]")')
     _check_output(args.output, [args.model, str(Path(args.model).with_suffix(".json")), args.input])
     try:
         session, meta = load(args.model)

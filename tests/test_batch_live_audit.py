@@ -725,6 +725,7 @@ def test_live_audio_device_problems_are_one_line(monkeypatch, args, devices, wor
     from tsae.pipelines.denoise import live
 
     monkeypatch.setattr(live, "_sounddevice", lambda: fake_sd(devices))
+    monkeypatch.setitem(sys.modules, "sounddevice", SimpleNamespace())  # installed, to the CLI's first check
     made: list[int] = []
 
     def no_model(rate, channels, block, **options):  # type: ignore[no-untyped-def]
@@ -757,6 +758,7 @@ def test_an_error_in_the_sound_card_thread_ends_the_session_with_one_line(monkey
     from tsae.pipelines.denoise import live
 
     monkeypatch.setattr(live, "_sounddevice", lambda: fake_sd([MIC, SPEAKER], stream=ThreadedStream))
+    monkeypatch.setitem(sys.modules, "sounddevice", SimpleNamespace())  # installed, to the CLI's first check
     hooked: list = []
     monkeypatch.setattr(threading, "excepthook", hooked.append)
     start = time.monotonic()

@@ -163,6 +163,26 @@ def test_with_no_writable_cache_folder_the_kernels_compile_in_a_private_one(tmp_
     assert not Path(proc.stdout.strip()).exists()  # removed at exit
 
 
+def test_with_the_cache_folder_unwritable_the_kernels_never_go_into_the_package(tmp_path: Path) -> None:
+    """A home that cannot be written, a package that can (a venv of the user's): numba cached tsae's kernels in
+    site-packages/tsae/**/__pycache__, which pip uninstall leaves behind; and every run compiled them unsaid."""
+    script = (
+        "import numpy as np\n"
+        "from tsae.engine.framing import frame\n"
+        "from tsae.engine import _numba_cache\n"
+        "assert frame(np.arange(100.0), 10, 5).shape == (19, 10)\n"
+        "print(_numba_cache._PRIVATE[0])\n"
+    )
+    before = set(Path(tsae.__file__).parent.rglob("*.nb[ic]"))
+    env = {**os.environ, "XDG_CACHE_HOME": "/proc/tsae-no-cache", "TMPDIR": str(tmp_path)}  # unwritable
+    env.pop("NUMBA_CACHE_DIR", None)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert set(Path(tsae.__file__).parent.rglob("*.nb[ic]")) == before
+    assert "cannot write the kernel cache /proc/tsae-no-cache/tsae/numba: numba's kernels are compiled again on " \
+           "every run" in proc.stderr
+
+
 def test_built_in_plugin_kernels_are_cached_with_tsaes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from tsae.engine import _numba_cache
     from tsae_plugins import denoise_kernels

@@ -201,7 +201,7 @@ def test_missing_onnx_package_is_one_line(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "onnx" else real(name, *a))
     path = save_model(tmp_path / "m.tsae", create_model("conv1d", 1, 16))
     result = CliRunner().invoke(cli, ["export", str(path)])
-    assert result.exit_code == 1 and result.output.count("\n") == 1 and "pip install 'tsae[onnx]'" in result.output
+    assert result.exit_code == 1 and result.output.count("\n") == 1 and 'pip install "tsae[onnx]"' in result.output
     assert not (tmp_path / "m.onnx").exists()
 
 

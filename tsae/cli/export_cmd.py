@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from tsae.cli.common import FloatRange, IntRange, LocalPath, echo_done, output_target, quiet_option
-from tsae.export.api import DEFAULT_OPSET, MAX_OPSET, MIN_OPSET
+from tsae.export.api import DEFAULT_OPSET, MAX_OPSET, MIN_OPSET, require_exporter
 
 
 @click.command("export")
@@ -45,6 +45,7 @@ def export_command(model: Path, output: str | None, opset: int, strength: float,
       tsae export denoiser2 -o den.onnx --atten-limit 15
       tsae export model.tsae -o onnx/          # writes onnx/model.onnx
     """
+    require_exporter()  # said at once, before torch and the model are loaded
     from tsae.export import export_model
     from tsae.pipelines.denoise.denoiser import model_path, shipped_models
 
@@ -73,6 +74,9 @@ def devices_command(quiet: bool) -> None:
 
     The list is the output, so -q (accepted, as by every command) silences only warnings.
     """
+    from tsae.io.sound_library import sounddevice_module
+
+    sounddevice_module()  # a missing package or PortAudio said at once, before torch is imported
     from tsae.pipelines.denoise.live import list_devices
 
     for line in list_devices():  # a machine without a sound device is one line (list_devices raises)

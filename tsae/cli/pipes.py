@@ -361,10 +361,12 @@ def denoise_live(inputs: tuple[str, ...], *, input_device: str | None, output_de
                  channels: int | None, duration: float | None, model: Path | None, strength: float,
                  atten_limit: float | None, device: str, quiet: bool) -> None:
     """Run :func:`~tsae.pipelines.denoise.live.run_live` for ``tsae denoise --live``."""
-    from tsae.pipelines.denoise.live import run_live
+    from tsae.io.sound_library import sounddevice_module
 
     if inputs:
         raise click.UsageError("--live takes no INPUTS (it reads --input-device)")
+    sounddevice_module()  # a missing package or PortAudio said at once, before torch is imported
+    from tsae.pipelines.denoise.live import run_live
 
     def status(report: Any) -> None:
         echo_done(report.summary(), quiet)

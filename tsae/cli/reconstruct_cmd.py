@@ -68,6 +68,10 @@ def reconstruct_command(model: Path, inputs: tuple[str, ...], output: str, worke
       tsae reconstruct model.tsae sensors/ more/*.csv -o out/ --workers 4
       tsae reconstruct model.tsae s3://bucket/in/*.csv -o s3://bucket/out --dask tcp://scheduler:8786
     """
+    from tsae.extras import require_extra
+
+    if dask_address is not None:  # said at once, before torch is imported
+        require_extra("dask", "running on a Dask cluster")
     from tsae.cli.pipes import (
         check_stdout_not_read,
         series_stdout_suffix,

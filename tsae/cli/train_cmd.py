@@ -154,6 +154,10 @@ def encode_command(model: Path, data: Path | str, output: Path | str, batch_size
         only_with(map_only, "--plot (its map of the codes)")
     if color_by == "score" and detector is None:
         raise click.UsageError("--color-by score needs --detector (the detector whose anomaly scores colour the map)")
+    if plot is not None and projection == "umap":  # said at once, before torch is imported
+        from tsae.extras import require_extra
+
+        require_extra("umap", "the UMAP projection")
     from tsae.cli.pipes import shown, stdout_or_file, table_input
     from tsae.pipelines.reconstruct.batch import encode_file
 

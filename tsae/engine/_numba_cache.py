@@ -16,6 +16,7 @@ import contextlib
 import hashlib
 import os
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -68,13 +69,16 @@ class TsaeCacheLocator(_numba_class("UserWideCacheLocator")):  # type: ignore[mi
 
 
 class PrivateTempLocator(TsaeCacheLocator):
-    """The last resort, when no other folder can be written: a private folder of this process, removed at exit.
+    """For tsae's kernels when the user cache folder cannot be written: a private folder of this process, removed
+    at exit, tried before numba's own locators.
 
     With the user cache folder and the installed package both read-only (a service
     account without a home, a read-only image), numba found no locator and every command
-    failed ("cannot cache function ... no locator available"). Here the kernels compile on
-    each run instead; the folder is made by :func:`tempfile.mkdtemp` (mode 0700), so no
-    other user can put cached code in it.
+    failed ("cannot cache function ... no locator available"); with the package writable
+    (a venv of the user's), numba's next locator put the kernels in its ``__pycache__``,
+    which ``pip uninstall`` leaves behind. Here the kernels compile on each run instead,
+    said once in a warning; the folder is made by :func:`tempfile.mkdtemp` (mode 0700), so
+    no other user can put cached code in it.
     """
 
     @staticmethod
@@ -254,12 +258,14 @@ def _private_dir() -> Path:
         folder = Path(tempfile.mkdtemp(prefix="tsae-numba-"))
         atexit.register(shutil.rmtree, folder, True)
         _PRIVATE.append(folder)
+        warnings.warn(f"cannot write the kernel cache {cache_dir()}: numba's kernels are compiled again on every run "
+                      "(give XDG_CACHE_HOME or NUMBA_CACHE_DIR a writable folder)", UserWarning, stacklevel=2)
     return _PRIVATE[0]
 
 
 def install(source_dir: Path | None = None) -> None:
     """Put :class:`TsaeCacheLocator` right after numba's ``NUMBA_CACHE_DIR`` locator, and
-    :class:`PrivateTempLocator` after all of numba's; numba's caches then make their files
+    :class:`PrivateTempLocator` right after it; numba's caches then make their files
     :class:`TsaeCacheFile`'s (which reads other folders as numba does).
 
     Call before the ``@njit(cache=True)`` decorators run: numba picks a function's
@@ -272,7 +278,7 @@ def install(source_dir: Path | None = None) -> None:
     locators = _Impl._locator_classes
     if TsaeCacheLocator not in locators:
         locators.insert(1, TsaeCacheLocator)  # 0 is the user's NUMBA_CACHE_DIR
-    if PrivateTempLocator not in locators:
-        locators.append(PrivateTempLocator)  # after every other: only when none can write
+    if PrivateTempLocator not in locators:  # never numba's __pycache__ in the installed package
+        locators.insert(locators.index(TsaeCacheLocator) + 1, PrivateTempLocator)
     caching.IndexDataCacheFile = TsaeCacheFile  # type: ignore[misc]  # the name numba's Cache.__init__ looks up
     defer_blas_check()  # before the first kernel loads numba's CPU target (which imports scipy.linalg)

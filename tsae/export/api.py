@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import importlib.util
 import io
 import json
 import os
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from tsae._warning_filters import ignored
 from tsae.errors import first_line, shown
+from tsae.extras import has_module, require_extra
 from tsae.io.atomic import all_or_nothing, atomic_path
 from tsae.io.paths import check_outputs
 
@@ -101,12 +101,11 @@ def export_model(
     ``tsae.channels`` and ``tsae.sample_rate`` where known, and ``tsae.sidecar``: the
     sidecar's whole JSON text, so that the ``.onnx`` file alone is enough to run it.
     """
+    require_exporter()  # before torch is imported
     from tsae.models.modelfile import load_model
     from tsae.pipelines.anomaly.detector import DETECTOR_KIND
 
     opset, strength, atten_limit = _checked_options(opset, strength, atten_limit)
-    if importlib.util.find_spec("onnx") is None:  # torch's exporter writes through it
-        raise RuntimeError("ONNX export needs the onnx package: pip install 'tsae[onnx]'")
     source = _source_path(_path_argument("source", source, "a model or detector file's path"))
     output = _onnx_path(output)
     if output.suffix.lower() != ".onnx":
@@ -145,6 +144,12 @@ def export_model(
         with atomic_path(side, protect=(source,)) as tmp:
             tmp.write_text(text)
     return ExportResult(output, side, kind)
+
+
+def require_exporter() -> None:
+    """A ``RuntimeError`` saying what to install unless the ``onnx`` package (torch's exporter writes through it)
+    is; ``tsae export`` asks before anything else."""
+    require_extra("onnx", "ONNX export")
 
 
 def _checked_options(opset: Any, strength: Any, atten_limit: Any) -> tuple[int, float, float | None]:
@@ -216,7 +221,7 @@ def _check_graph(graph: bytes, module: Any, spec: dict[str, Any], label: str) ->
     import numpy as np
     import torch
 
-    if importlib.util.find_spec("onnxruntime") is None:
+    if not has_module("onnxruntime"):
         return
     ort = importlib.import_module("onnxruntime")  # optional, and without type information
 

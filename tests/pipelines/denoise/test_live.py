@@ -1,6 +1,7 @@
 """``tsae denoise --live`` and ``tsae devices`` with a fake sound card (a loopback callback): no hardware in CI."""
 from __future__ import annotations
 
+import sys
 from types import SimpleNamespace
 
 import numpy as np
@@ -102,6 +103,7 @@ def fake_sounddevice(monkeypatch):
         query_hostapis=lambda: [{"name": "ALSA"}],
     )
     monkeypatch.setattr(live_mod, "_sounddevice", lambda: module)
+    monkeypatch.setitem(sys.modules, "sounddevice", module)  # installed, as far as the CLI's first check can tell
     FakeStream.made.clear()
     return module
 

@@ -186,7 +186,7 @@ def test_encode_plot_tells_a_missing_package_or_a_bad_detector_by_its_own_name_b
     data = labelled_csv(tmp_path / "data.csv")
     codes, plot = tmp_path / "codes.npy", tmp_path / "codes.png"
     extra, expected = {
-        "umap": (["--projection", "umap"], "Error: the UMAP projection needs umap-learn (pip install umap-learn)"),
+        "umap": (["--projection", "umap"], 'Error: the UMAP projection needs umap-learn: pip install "tsae[umap]"'),
         "bad_detector": (["--detector", str(tmp_path / "d.tsae")], f"Error: {tmp_path / 'd.tsae'}: truncated file"),
         "model_as_detector": (["--detector", str(vae_file)], f"Error: {vae_file}: not a tsae detector file"),
     }[case]

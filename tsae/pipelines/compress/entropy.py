@@ -19,6 +19,7 @@ from types import ModuleType
 
 import numpy as np
 
+from tsae.extras import installed, missing_message
 from tsae.io.reading import read_up_to
 from tsae.pipelines.compress.varints import read_varint, varint
 
@@ -63,7 +64,7 @@ def _zstd() -> tuple[Encoder, Decoder]:
     try:
         import zstandard
     except ImportError:
-        raise ValueError("the zstd coder needs the zstandard package (pip install 'tsae[compress]')") from None
+        raise ValueError(missing_message("compress", "the zstd coder")) from None
 
     def decode(data: bytes, limit: int) -> bytes:
         # a stream reader never trusts the content size a frame header claims
@@ -131,7 +132,11 @@ def encode_bytes(data: bytes, coder: int) -> bytes:
 
 
 def decode_bytes(data: bytes, coder: int, limit: int) -> bytes:
-    """Inverse of :func:`encode_bytes`, at most ``limit`` bytes of it; ``ValueError`` on corrupt data."""
+    """Inverse of :func:`encode_bytes`, at most ``limit`` bytes of it; ``ValueError`` on corrupt data, a
+    ``RuntimeError`` saying what to install for data coded with zstd where zstandard is not installed (the data is
+    not at fault)."""
+    if 0 <= coder < len(CODERS) and CODERS[coder] == "zstd" and not installed("compress"):
+        raise RuntimeError(missing_message("compress", "data coded with zstd"))
     try:
         return _coder(coder)[1](data, limit)
     except (zlib.error, lzma.LZMAError, EOFError) as error:

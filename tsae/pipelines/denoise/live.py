@@ -24,10 +24,10 @@ from typing import Any
 import numpy as np
 
 from tsae.errors import first_line
+from tsae.io.sound_library import MISSING_PACKAGE, sounddevice_module
 from tsae.pipelines.denoise.denoiser import StreamingDenoiser, checked_seconds
 
-_MISSING = ("live audio needs the sounddevice package and the PortAudio library: pip install 'tsae[live]' "
-            "(and PortAudio, e.g. apt-get install libportaudio2)")
+_MISSING = MISSING_PACKAGE
 
 
 #: what a machine without a sound device is told, by ``tsae devices`` and ``denoise --live``
@@ -37,13 +37,7 @@ _PA_INVALID_RATE, _PA_INVALID_CHANNELS = -9997, -9998
 
 
 def _sounddevice() -> Any:
-    try:
-        import sounddevice
-    except (ImportError, OSError) as error:  # OSError: the wheel is there but PortAudio is not
-        raise RuntimeError(f"{_MISSING} ({error})") from None
-    except Exception as error:  # noqa: BLE001 - PortAudio is there but cannot start (sounddevice.PortAudioError)
-        raise RuntimeError(f"live audio: PortAudio cannot start ({first_line(error)})") from None
-    return sounddevice
+    return sounddevice_module()
 
 
 def _portaudio_errors(sd: Any) -> tuple[type[BaseException], ...]:

@@ -100,7 +100,7 @@ from tsae.pipelines.reconstruct.manifest import (
     output_cells,
     read_manifest,
 )
-from tsae.pipelines.reconstruct.on_dask import _dask_client, _dask_single_file, _run_dask
+from tsae.pipelines.reconstruct.on_dask import _dask_client, _dask_single_file, _run_dask, require_distributed
 from tsae.pipelines.reconstruct.one_file import (
     _errors,
     _one_line,
@@ -265,6 +265,8 @@ def reconstruct_files(
     from tsae.models.modelfile import load_model
     from tsae.pipelines.reconstruct.series import frame_spec
 
+    if dask is not None:
+        require_distributed()  # before the model is loaded and the inputs listed
     model_path = Path(model)
     model_identity = _identity(model_path)  # before it is read: a model replaced meanwhile is seen next time
     loaded = load_model(model_path, device="cpu")  # fail early, one line, on a bad model file
@@ -444,6 +446,8 @@ def reconstruct(
     its row is the result's only row, the result has no manifest, and a failure raises.
     Anything else runs :func:`reconstruct_files` (``batch_options`` go to it).
     """
+    if dask is not None:
+        require_distributed()
     single = _is_single_file_job(inputs, output)
     if single and batch_options.get("manifest") is not None:  # it was ignored without a word
         raise ValueError(f"{batch_options['manifest']}: a manifest records a batch (several files, a folder or a "

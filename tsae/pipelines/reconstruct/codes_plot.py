@@ -9,7 +9,6 @@ Figures have a fixed size in pixels (:data:`MAP_SIZE`, :data:`GRID_SIZE`).
 """
 from __future__ import annotations
 
-import importlib.util
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from tsae.extras import installed, missing_message
 from tsae.io.paths import shown_name
 
 PROJECTIONS = ("auto", "pca", "umap")
@@ -53,9 +53,9 @@ def check_projection(method: str) -> bool:
     """
     if method not in PROJECTIONS:
         raise ValueError(f"projection must be one of {', '.join(PROJECTIONS)}, got {method!r}")
-    has_umap = importlib.util.find_spec("umap") is not None
+    has_umap = installed("umap")
     if method == "umap" and not has_umap:
-        raise ValueError("the UMAP projection needs umap-learn (pip install umap-learn)")
+        raise ValueError(missing_message("umap", "the UMAP projection"))
     return has_umap
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tsae.errors import first_line, naming
+from tsae.extras import require_extra
 from tsae.io.atomic import all_or_nothing
 from tsae.io.paths import check_output, is_url
 from tsae.pipelines.reconstruct.manifest import BatchResult, _row
@@ -99,11 +100,18 @@ DASK_CONNECT_TIMEOUT = 10.0
 DASK_NO_WORKERS_TIMEOUT = 120.0
 
 
+def require_distributed() -> None:
+    """A one-line ``ValueError`` saying what to install unless dask.distributed is; asked before the model is
+    loaded or a file read."""
+    require_extra("dask", "running on a Dask cluster", ValueError)
+
+
 def _distributed() -> Any:
+    require_distributed()
     try:
         import distributed
-    except ImportError:
-        raise ValueError("running on a Dask cluster needs dask.distributed: pip install 'tsae[dask]'") from None
+    except ImportError as error:  # installed, but broken (a dependency missing)
+        raise ValueError(f"running on a Dask cluster: dask.distributed does not import ({first_line(error)})") from None
     return distributed
 
 

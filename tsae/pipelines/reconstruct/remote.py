@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tsae.errors import first_line
+from tsae.extras import install_hint
 from tsae.io.paths import is_url, name_of
 
 
@@ -22,7 +23,7 @@ def _fsspec(url: str) -> Any:
     try:
         import fsspec
     except ImportError:
-        raise ValueError(f"{url}: reading and writing URLs needs fsspec: pip install 'tsae[dask]'") from None
+        raise ValueError(f"{url}: reading and writing URLs needs fsspec: {install_hint('dask')}") from None
     return fsspec
 
 
