@@ -2,7 +2,7 @@
 
 - Denoiser, real-time factor (processing time / audio duration; < 1 is faster than
   real time) of the same 16 kHz audio hop by hop through: the exported step in
-  onnxruntime (``scripts/onnx_reference_runner.py``), the same step module in torch
+  onnxruntime (``tsae/onnx_reference_runner.py``), the same step module in torch
   eager, and tsae's own fast path (:class:`tsae.StreamingDenoiser`, compiled CPU stepper).
   The largest difference of the ONNX output from tsae's is printed beside.
 - Every model family (window pass, batch ``--batch``): windows per second through
@@ -35,7 +35,7 @@ from tsae.plugins import create_model, model_families
 
 
 def _runner():  # type: ignore[no-untyped-def]
-    path = Path(__file__).with_name("onnx_reference_runner.py")
+    path = Path(__file__).resolve().parents[1] / "tsae" / "onnx_reference_runner.py"
     spec = importlib.util.spec_from_file_location("onnx_reference_runner", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

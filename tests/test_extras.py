@@ -133,7 +133,7 @@ def test_the_reference_runner_names_onnxruntime_not_the_model(tmp_path) -> None:
     # before: "denoiser.onnx: No module named 'onnxruntime'", as if the model file were at fault
     code = ("import sys, runpy; sys.modules['onnxruntime'] = None; sys.argv = sys.argv[1:]; "
             "runpy.run_path(sys.argv[0], run_name='__main__')")
-    done = subprocess.run([sys.executable, "-c", code, str(ROOT / "scripts" / "onnx_reference_runner.py"),
+    done = subprocess.run([sys.executable, "-c", code, str(ROOT / "tsae" / "onnx_reference_runner.py"),
                            "model.onnx", "noisy.wav", "-o", "clean.wav"], cwd=tmp_path, capture_output=True,
                           text=True, timeout=60)
     assert done.returncode == 1 and done.stdout == "", done

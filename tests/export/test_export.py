@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _runner():
-    spec = importlib.util.spec_from_file_location("onnx_reference_runner", ROOT / "scripts/onnx_reference_runner.py")
+    spec = importlib.util.spec_from_file_location("onnx_reference_runner", ROOT / "tsae/onnx_reference_runner.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -710,3 +710,21 @@ def test_runner_csv_output_has_tsae_s_header(tmp_path, monkeypatch) -> None:
         runner.main()
         lines = (tmp_path / "out.csv").read_text().splitlines()
         assert lines[0] == expected and len(lines) == 201
+
+
+def test_the_runner_ships_in_the_package_and_runs_alone(tmp_path) -> None:
+    """The README told users to run ``scripts/onnx_reference_runner.py``, which a wheel does not hold: the runner is
+    ``tsae.onnx_reference_runner`` (``python -m``), and its file, copied anywhere, imports neither tsae nor torch."""
+    import subprocess
+
+    copy = tmp_path / "onnx_reference_runner.py"
+    copy.write_bytes((ROOT / "tsae" / "onnx_reference_runner.py").read_bytes())
+    code = ("import runpy, sys; sys.argv = [sys.argv[1], '--help']\n"
+            "try:\n    runpy.run_path(sys.argv[0], run_name='__main__')\nexcept SystemExit:\n    pass\n"
+            "print('loaded:', sorted(m for m in ('tsae', 'torch') if m in sys.modules))")
+    alone = subprocess.run([sys.executable, "-c", code, str(copy)], capture_output=True, text=True, cwd=tmp_path,
+                           timeout=120)
+    assert "MODEL" in alone.stdout.upper() and "loaded: []" in alone.stdout, alone.stdout + alone.stderr
+    module = subprocess.run([sys.executable, "-m", "tsae.onnx_reference_runner", "--help"], capture_output=True,
+                            text=True, timeout=120)
+    assert module.returncode == 0 and "onnxruntime" in module.stdout

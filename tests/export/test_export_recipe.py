@@ -1,6 +1,6 @@
 """The sidecar's ``usage`` text, followed literally in numpy by someone without tsae, reproduces tsae's results.
 
-Each test implements the recipe as the text states it (not as ``scripts/onnx_reference_runner.py`` does), checks
+Each test implements the recipe as the text states it (not as ``tsae/onnx_reference_runner.py`` does), checks
 that the text states each rule the implementation relies on, and compares with tsae.
 """
 from __future__ import annotations
@@ -154,7 +154,7 @@ def test_the_reference_runner_takes_values_beyond_1e30_as_missing(tmp_path) -> N
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("runner", Path(__file__).resolve().parents[2]
-                                                  / "scripts/onnx_reference_runner.py")
+                                                  / "tsae/onnx_reference_runner.py")
     assert spec is not None and spec.loader is not None
     runner = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(runner)

@@ -425,7 +425,7 @@ def test_onnx_step_equals_tsae_denoise(net, options, tmp_path) -> None:
     from tsae.export import export_model
 
     spec = importlib.util.spec_from_file_location(
-        "onnx_reference_runner", Path(__file__).resolve().parents[2] / "scripts/onnx_reference_runner.py")
+        "onnx_reference_runner", Path(__file__).resolve().parents[2] / "tsae/onnx_reference_runner.py")
     assert spec is not None and spec.loader is not None
     runner = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(runner)

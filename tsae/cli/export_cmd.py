@@ -34,7 +34,7 @@ def export_command(model: Path, output: str | None, opset: int, strength: float,
     default) and denoiser (the first one); their .onnx goes to the current folder.
     The sidecar holds the frame spec, sample rate, latency and normalisation
     (the graph holds it too, with the family, window, hop, sample rate and tsae
-    version, as tsae.* metadata_props); scripts/onnx_reference_runner.py shows
+    version, as tsae.* metadata_props); python -m tsae.onnx_reference_runner shows
     how to run all three with onnxruntime. With onnxruntime installed, the graph
     is checked against the model on another batch size than it was traced with.
 

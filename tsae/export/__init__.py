@@ -6,8 +6,8 @@ latency, normalisation, and for a detector its threshold and smoothing), both
 atomically and together. The graph carries the same JSON, and the family, tsae version,
 window, hop and sample rate, as ``tsae.*`` entries of its ``metadata_props``. With
 onnxruntime installed the graph is run once on another batch size than it was traced
-with and refused unless it reproduces the model. ``scripts/onnx_reference_runner.py``
-runs all three kinds with numpy and onnxruntime only.
+with and refused unless it reproduces the model. ``python -m tsae.onnx_reference_runner``
+runs all three kinds with numpy and onnxruntime only (:mod:`tsae.onnx_reference_runner`, one file).
 """
 from __future__ import annotations
 

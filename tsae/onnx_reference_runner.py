@@ -4,10 +4,10 @@ This is the reference for using the exported graphs elsewhere (an edge device, a
 language): everything a runner needs is in the JSON sidecar beside the ``.onnx`` file,
 also stored in the graph itself (metadata entry ``tsae.sidecar``).
 
-    python scripts/onnx_reference_runner.py den.onnx noisy16k.wav -o clean.wav     # denoiser step
-    python scripts/onnx_reference_runner.py pump.onnx today.csv -o scores.csv       # detector
-    python scripts/onnx_reference_runner.py model.onnx sensors.csv -o recon.csv     # any model: reconstruction
-    python scripts/onnx_reference_runner.py model.onnx talk.wav -o recon.wav        # one trained on audio
+    python -m tsae.onnx_reference_runner den.onnx noisy16k.wav -o clean.wav     # denoiser step
+    python -m tsae.onnx_reference_runner pump.onnx today.csv -o scores.csv       # detector
+    python -m tsae.onnx_reference_runner model.onnx sensors.csv -o recon.csv     # any model: reconstruction
+    python -m tsae.onnx_reference_runner model.onnx talk.wav -o recon.wav        # one trained on audio
 
 WAV files are read and written with the standard library (16-bit PCM), as input to any
 model (a window model's reconstruction of one may be written as WAV at its rate); CSV inputs
@@ -15,6 +15,9 @@ have one column per channel and an optional header line; CSV outputs have a head
 them (``score`` for a detector, else the model's table columns, ``ch0``, ``ch1``... without names). The
 denoiser runs at the sample rate in the sidecar (16 kHz for the shipped model):
 resample other rates first (sox, ffmpeg).
+
+The file imports nothing of tsae nor torch: it runs alone where numpy and onnxruntime are installed
+(``python onnx_reference_runner.py MODEL.onnx INPUT -o OUTPUT``).
 """
 from __future__ import annotations
 
@@ -27,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 
-def load(onnx_path: str | Path, threads: int = 1):  # type: ignore[no-untyped-def]
+def load(onnx_path: str | Path, threads: int = 1):
     """The onnxruntime session (``threads`` intra-op threads) and the sidecar of ``onnx_path``.
 
     The sidecar is the copy inside the graph (its ``tsae.sidecar`` metadata entry), which
@@ -58,7 +61,7 @@ def initial_state(meta: dict, batch: int) -> dict[str, np.ndarray]:
 class StreamingRunner:
     """Feed any number of samples per call; get back the finished ones (``delay_samples`` late)."""
 
-    def __init__(self, session, meta: dict, channels: int) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, session, meta: dict, channels: int) -> None:
         self.session, self.meta, self.hop = session, meta, int(meta["hop"])
         self.state = initial_state(meta, channels)
         self.rename = {spec["output"]: spec["input"] for spec in meta["state"].values()}
@@ -77,7 +80,7 @@ class StreamingRunner:
         return np.concatenate(done, axis=1) if done else np.zeros((len(self.buffer), 0), np.float32)
 
 
-def denoise(session, meta: dict, audio: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
+def denoise(session, meta: dict, audio: np.ndarray) -> np.ndarray:
     """Denoise ``(channels, n)`` audio at ``meta["sample_rate"]`` hop by hop; same length out."""
     delay, n = int(meta["delay_samples"]), audio.shape[1]
     runner = StreamingRunner(session, meta, audio.shape[0])
@@ -137,7 +140,7 @@ def forward_fill(x: np.ndarray, first: np.ndarray) -> np.ndarray:
     return x
 
 
-def detector_scores(session, meta: dict, x: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
+def detector_scores(session, meta: dict, x: np.ndarray) -> np.ndarray:
     """Anomaly score of every sample of ``x`` ``(sensors, n)`` (n >= window).
 
     A scale whose window is longer than the series scores nothing, as in tsae (its input
@@ -156,16 +159,20 @@ def detector_scores(session, meta: dict, x: np.ndarray) -> np.ndarray:  # type: 
                           {s["input"]: w for s, (w, _) in zip(scales, cut, strict=True)})
     errors, by_scale = outputs[:len(scales)], dict(zip([s["input"] for s in stats], outputs[len(scales):],
                                                        strict=True))
-    rows = sum(overlap_mean(e.astype(np.float64), starts, x.shape[1])
-               for e, (_, starts), fits in zip(errors, cut, used, strict=True) if fits)
+    rows = np.zeros(x.shape)
+    for e, (_, starts), fits in zip(errors, cut, used, strict=True):
+        if fits and starts is not None:
+            rows += overlap_mean(e.astype(np.float64), starts, x.shape[1])
     smoothings = [(meta["smooth"], 1.0), *meta.get("short_smooth", [])]  # each length's score times its factor
     score = np.max([moving_mean(rows, length, meta["centered"]).sum(axis=0) * factor / meta["channels"]
                     for length, factor in smoothings], axis=0)
     if float(meta.get("shared_rise", 1.0)) > 1.0 and meta.get("shared_base") is not None and by_scale:
         parts = [overlap_mean(by_scale[s["input"]].astype(np.float64), starts, x.shape[1])
-                 for s, (_, starts), fits in zip(scales, cut, used, strict=True) if fits and s["input"] in by_scale]
+                 for s, (_, starts), fits in zip(scales, cut, used, strict=True)
+                 if fits and starts is not None and s["input"] in by_scale]
         if parts:  # a scale with statistics fitted the series
-            ratio = moving_mean(sum(parts), meta["smooth"], meta["centered"]) / np.asarray(meta["shared_base"])[:, None]
+            ratio = moving_mean(np.sum(parts, axis=0), meta["smooth"], meta["centered"]) / \
+                np.asarray(meta["shared_base"])[:, None]
             with np.errstate(invalid="ignore"):
                 rise = np.median(ratio, axis=0)
             score = score / np.where(np.isfinite(rise), np.clip(rise, 1.0, float(meta["shared_rise"])), 1.0)
@@ -198,7 +205,7 @@ def fill_gaps(x: np.ndarray) -> np.ndarray:
     return x
 
 
-def reconstruct(session, meta: dict, x: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
+def reconstruct(session, meta: dict, x: np.ndarray) -> np.ndarray:
     """Reconstruction of ``x`` ``(channels, n)`` through a window model, as the sidecar's ``usage`` says."""
     x = fill_gaps(_checked_channels(x, meta))
     norm = meta.get("normalizer") or {}
@@ -314,7 +321,7 @@ def _check_output(output: str, reads: list[str]) -> None:
             raise SystemExit(f"{output}: refusing to overwrite {path}, which this run reads")
 
 
-def _write_atomic(output: str, write) -> None:  # type: ignore[no-untyped-def]
+def _write_atomic(output: str, write) -> None:
     """``write(temporary path)``, then rename it to ``output``: no partial output on an error."""
     out = Path(output)
     tmp = out.with_name(f".{out.name}.part{out.suffix}")
