@@ -35,7 +35,10 @@ whatever came before it, and decides nothing of the stream's format: only where 
 without making the stream CSV (line protocol may still follow) or fixing its decimal mark.
 A sensor's value too large for a float (``1e999``, a
 310-digit integer) is infinite, in CSV, JSON and line protocol alike: a missing value of that sensor, as the table
-reader reads it, and the rest of the record counts.
+reader reads it, and the rest of the record counts. A sensor's boolean is the number 1 or 0 in every format, as the
+table reader reads a cell of one (:data:`~tsae.io.table_cells.BOOLEANS`): a CSV cell or JSON text ``true``/``False``
+(any case), a JSON ``true``/``false``, a line protocol field (``t``, ``F``, ``true``, ... its own syntax) or a
+Telegraf JSON field.
 So is a record that carries none of the detector's sensors: a JSON object without a number
 (or an explicit null / missing token) for any of them, such as ``{}`` or
 ``{"time": 1, "sensors": {...}}``, and a CSV line of empty fields only (``,,,,``, a blank row
@@ -115,7 +118,7 @@ from tsae.io.line_protocol import (
     parse_line,
 )
 from tsae.io.metric_rows import Instant, MetricRows
-from tsae.io.table_cells import MISSING, _as_float, _first_mark, is_comment
+from tsae.io.table_cells import MISSING, _as_float, _first_mark, boolean, is_comment
 from tsae.io.table_columns import TIME_NAMES, _label_index, _names_a_counter, find_time_column
 from tsae.io.table_dialect import DELIMITERS, separator_line, sniff_delimiter, spaced_names, spaced_numbers
 from tsae.io.table_time import _OFFSET, excel_days_warning, iso_time, names_utc
@@ -427,14 +430,22 @@ def _is_name(text: str) -> bool:
 def _json_number(value: Any) -> float | None:
     """A JSON sensor value as a float: NaN for an explicit missing value (null, ``"NA"``, ...), None for no value.
 
-    A number too large for a float (an integer of 310 digits, as ``1e999`` is read) is infinite: a missing value.
+    A boolean (``true``, or text such as ``"False"``) is 1 or 0, as the table reader reads a cell of one. A number too
+    large for a float (an integer of 310 digits, as ``1e999`` is read) is infinite: a missing value.
     """
     if value is None:
         return math.nan
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+    if isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, (int, float, str)):
         return None
-    if isinstance(value, str) and value.strip().lower() in MISSING:
-        return math.nan
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lower() in MISSING:
+            return math.nan
+        flag = boolean(text)
+        if flag is not None:
+            return flag
     try:
         return float(value)
     except ValueError:
@@ -659,6 +670,10 @@ class RecordParser:
             text = fields[c].strip() if c >= 0 else ""
             if text.lower() in MISSING:
                 values.append(math.nan)
+                continue
+            flag = boolean(text)
+            if flag is not None:  # true/false: 1/0, as the table reader reads them
+                values.append(flag)
                 continue
             try:
                 values.append(_as_float(text, ",") if mark == "," else float(text))  # float("1,5"): an error

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tsae.io.table_cells import _floats, _is_missing, _numeric_fraction, numeric_columns
+from tsae.io.table_cells import _floats, _is_missing, _numeric_fraction, boolean, numeric_columns
 from tsae.io.table_time import _clean_dates, _parse_dates, named_unit, names_time, whole_numbers
 
 #: names of a time column (``_time``: InfluxDB's, first: an export's field may be named ``t`` or ``time``,
@@ -222,6 +222,8 @@ def _plan(header: list[str], sample: Sequence[Sequence[str]], decimal: str | Non
                              dates=None if numeric else [], counter=counter,
                              numbers_first=first_cell is not None and _numeric_fraction([first_cell], decimal) == 1.0)
         elif j == label_idx:
+            # booleans are numbers to a sensor, but a label of them is kept as written (smooth writes it back so)
+            numeric = numeric and not any(boolean(c.strip()) is not None for c in cells[j])
             column = _Column(name, 1, floats=[] if numeric else None, texts=None if numeric else [])
         else:
             column = _Column(name, 3, floats=[])
