@@ -512,6 +512,25 @@ def test_a_utf16_stream_is_told_once_as_such() -> None:
     assert not [kind for kind, _ in told if kind == "encoding"]
 
 
+def test_a_first_line_of_control_characters_is_malformed_not_another_encoding() -> None:
+    # before: printf '\x00\x01\x02\n' before good rows was told "the stream looks UTF-16 or UTF-32" (a NUL in three
+    # characters); UTF-16 and UTF-32 are told by what they look like, NULs between characters of text
+    told: list[str] = []
+
+    class Log:
+        def warn(self, kind: str, message: str) -> None:
+            told.append(kind)
+
+    parser = RecordParser(["a", "b"], log=Log())
+    rows, _ = parser.parse([b"\x00\x01\x02", b"0,1,2", b"1,3,4"])
+    assert rows.tolist() == [[1, 2], [3, 4]] and parser.counts["malformed"] == 1
+    assert "encoding" not in told and "malformed" in told
+    told.clear()
+    big_endian = RecordParser(["a", "b"], log=Log())  # no byte order mark: still told
+    big_endian.parse("time,a,b\n0,1,2\n".encode("utf-16-be").split(b"\n"))
+    assert told.count("encoding") == 1
+
+
 @pytest.mark.parametrize("lines,warns", [
     (["Date,a", "45292.25,1", "45292.26,2"], True),                       # CSV with a header
     (['{"timestamp": 45292.25, "a": 1}', '{"timestamp": 45292.26, "a": 2}'], True),  # JSON

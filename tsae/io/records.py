@@ -468,8 +468,20 @@ def json_scalar(line: str) -> bool:
 
 
 def _looks_wide(line: str) -> bool:
-    """Whether ``line`` looks like UTF-16 or UTF-32 text read as UTF-8: a NUL every third character or more."""
-    return line.count("\x00") * 3 >= len(line) > 0
+    """Whether ``line`` looks like UTF-16 or UTF-32 text read as UTF-8: a NUL every third character or more, between
+    characters that are text (printable, or spaces), nearly each alone (a byte order mark aside). A line of other
+    control characters (``\x00\x01\x02``) is only a malformed one.
+
+    Examples
+    --------
+    >>> _looks_wide("time,a".encode("utf-16-le").decode("latin-1")), _looks_wide("\x00\x01\x02")
+    (True, False)
+    """
+    if line.count("\x00") * 3 < len(line) or not line:
+        return False
+    pieces = [piece for piece in line.split("\x00") if piece]
+    alone = sum(len(piece) == 1 for piece in pieces)
+    return alone * 5 >= len(pieces) * 4 > 0 and all(piece.isprintable() or piece.isspace() for piece in pieces)
 
 
 class RecordParser:
