@@ -474,7 +474,7 @@ def _looks_wide(line: str) -> bool:
 
     Examples
     --------
-    >>> _looks_wide("time,a".encode("utf-16-le").decode("latin-1")), _looks_wide("\x00\x01\x02")
+    >>> _looks_wide("time,a".encode("utf-16-le").decode("latin-1")), _looks_wide(chr(0) + chr(1) + chr(2))
     (True, False)
     """
     if line.count("\x00") * 3 < len(line) or not line:
