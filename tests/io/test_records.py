@@ -512,6 +512,21 @@ def test_a_utf16_stream_is_told_once_as_such() -> None:
     assert not [kind for kind, _ in told if kind == "encoding"]
 
 
+@pytest.mark.parametrize(("line", "sent"), [('{"time": 1e400, "a": 1}', "time '1e400'"),
+                                            ('{"time": -1E+400, "a": 1}', "time '-1E+400'"),
+                                            ('{"time": NaN, "a": 1}', "time 'NaN'"),
+                                            ('{"fields": {"a": 1}, "name": "m", "timestamp": 1e400}',
+                                             "timestamp 1e400"),
+                                            ("1e400,1,2", "time '1e400'")])
+def test_a_time_too_large_for_a_float_is_named_as_sent(line: str, sent: str) -> None:
+    # before: a JSON time of 1e400 was told as "time 'inf' is not a finite number"
+    said = _Warnings()
+    parser = RecordParser(["a", "b"], log=said)
+    rows, _ = parser.parse([line, '{"time": 1, "a": 1e400, "b": 2}'])  # a sensor's 1e400 is still a missing value
+    assert parser.counts["malformed"] == 1 and sent in said.messages[0] and "inf" not in said.messages[0]
+    assert rows.shape == (1, 2) and not np.isfinite(rows[0, 0]) and rows[0, 1] == 2
+
+
 def test_a_first_line_of_control_characters_is_malformed_not_another_encoding() -> None:
     # before: printf '\x00\x01\x02\n' before good rows was told "the stream looks UTF-16 or UTF-32" (a NUL in three
     # characters); UTF-16 and UTF-32 are told by what they look like, NULs between characters of text

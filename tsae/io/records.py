@@ -454,6 +454,30 @@ def _json_number(value: Any) -> float | None:
         return -math.inf if cast(int, value) < 0 else math.inf
 
 
+class _SentNumber(float):
+    """A JSON number that is not finite (``1e400``, or Python's ``NaN`` / ``-Infinity``), which text and messages name
+    as it was sent (``1e400``), not as float's ``inf``."""
+
+    text: str
+
+    def __new__(cls, text: str) -> _SentNumber:
+        number = super().__new__(cls, text)
+        number.text = text
+        return number
+
+    def __repr__(self) -> str:
+        return self.text
+
+    __str__ = __repr__
+
+
+def _json_float(text: str) -> float:
+    """A JSON number's float (``json.loads``' ``parse_float`` and ``parse_constant``): one that is not finite keeps
+    its text (:class:`_SentNumber`)."""
+    number = float(text)
+    return number if math.isfinite(number) else _SentNumber(text)
+
+
 def json_scalar(line: str) -> bool:
     """Whether a (stripped) line is one JSON value that is no object or array: ``null``, ``true``, ``false``, a number
     (``42``, ``-1.5e3``) or a string (``"text"``). (Python's ``NaN`` and ``Infinity`` are no JSON: missing tokens.)"""
@@ -934,7 +958,7 @@ class RecordParser:
         """The records of a JSON line: one object, or an array of objects (a gateway's batch), each read on its
         own (a bad one is malformed, the others kept)."""
         try:
-            value = json.loads(line)
+            value = json.loads(line, parse_float=_json_float, parse_constant=_json_float)
         except (ValueError, RecursionError):  # RecursionError: nested too deeply
             self._malformed(f"invalid JSON: {line[:60]!r}")
             return []
