@@ -62,6 +62,20 @@ def test_a_one_letter_t_or_f_is_no_boolean_in_a_table(tmp_path) -> None:
         read_table(path)
 
 
+def test_booleans_are_no_times_and_a_first_row_of_them_names_columns(tmp_path) -> None:
+    times = tmp_path / "times.csv"
+    times.write_text("time,a\nTrue,1\nFalse,2\n")
+    with pytest.raises(ValueError, match="time column 'time' is neither numbers nor dates"):
+        read_table(times)
+    named = tmp_path / "named.csv"
+    named.write_text("true,false\n1,2\n3,4\n")
+    table = read_table(named)
+    assert table.columns == ["true", "false"] and table.values.tolist() == [[1, 3], [2, 4]]
+    parser = RecordParser(["true", "b"])  # a sensor named so: its header is one, as the table reader's
+    rows, _ = parser.parse(["true,b", "1,2", "True,3"])
+    assert rows.tolist() == [[1, 2], [1, 3]] and parser.counts["malformed"] == 0
+
+
 @pytest.mark.parametrize("lines", [["a,b", "true,1.2", "FALSE,2"], ["0,true,1.2", "1,FALSE,2"],
                                    ['{"a": true, "b": 1.2}', '{"a": false, "b": 2}'],
                                    ['{"a": "True", "b": 1.2}', '{"a": "false", "b": 2}'],

@@ -343,7 +343,10 @@ def _without_blank_tail(names: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _is_number(text: str) -> bool:
-    """Whether ``text`` is a number, with a decimal point or a decimal comma."""
+    """Whether ``text`` is a number, with a decimal point or a decimal comma (a boolean word, a sensor's 1 or 0, is
+    none: ``time,true`` may be a header, as to the table reader, and ``true`` no time)."""
+    if boolean(text.strip()) is not None:
+        return False
     try:
         _as_float(text, None)
     except ValueError:
