@@ -298,8 +298,8 @@ def test_a_one_sensor_value_that_is_json_decides_nothing_of_the_streams_format()
     assert rows[:, 0].tolist() == [1.5, 1.5, 2.25] and times == [None, 0.0, 1.0] and parser.counts["malformed"] == 0
     said = _Warnings()
     parser = RecordParser(["a"], log=said)  # a JSON value that is no value of the sensor: told as JSON
-    rows, _ = parser.parse(['"text"', "true", '{"time": 0, "a": 1}', "7"])
-    assert rows[:, 0].tolist() == [1, 7] and parser.counts["malformed"] == 2
+    rows, _ = parser.parse(['"text"', "true", '{"time": 0, "a": 1}', "7"])  # true is the sensor's 1, as in a table
+    assert rows[:, 0].tolist() == [1, 1, 7] and parser.counts["malformed"] == 1
     assert said.messages[0] == ("skipped a malformed line (JSON line is not an object or an array of objects: "
                                 "'\"text\"')")
 
@@ -377,7 +377,7 @@ def test_a_header_naming_no_sensor_with_one_column_per_sensor_is_read_in_order_l
     assert rows.tolist() == [[1, 2]] and other.counts["malformed"] == 1
 
 
-@pytest.mark.parametrize("record", ["{}", '{"other": 3}', '{"a": [1, 2]}', '{"a": "abc"}', '{"a": true}',
+@pytest.mark.parametrize("record", ["{}", '{"other": 3}', '{"a": [1, 2]}', '{"a": "abc"}', '{"a": {"b": 1}}',
                                     '{"time": 5, "sensors": {"a": 1, "b": 2}}', '{"samples": [[1, 2]]}', ",,"])
 def test_a_record_without_any_sensor_value_is_malformed_not_a_sample(record: str) -> None:
     parser = RecordParser(["a", "b"])
@@ -510,6 +510,40 @@ def test_a_utf16_stream_is_told_once_as_such() -> None:
     rows, _ = garbled.parse(["time,a,b", "0,1,2", "\x00" * 64, "1,3,4"])
     assert len(rows) == 2 and garbled.counts["malformed"] == 1
     assert not [kind for kind, _ in told if kind == "encoding"]
+
+
+@pytest.mark.parametrize(("line", "sent"), [('{"time": 1e400, "a": 1}', "time '1e400'"),
+                                            ('{"time": -1E+400, "a": 1}', "time '-1E+400'"),
+                                            ('{"time": NaN, "a": 1}', "time 'NaN'"),
+                                            ('{"fields": {"a": 1}, "name": "m", "timestamp": 1e400}',
+                                             "timestamp 1e400"),
+                                            ("1e400,1,2", "time '1e400'")])
+def test_a_time_too_large_for_a_float_is_named_as_sent(line: str, sent: str) -> None:
+    # before: a JSON time of 1e400 was told as "time 'inf' is not a finite number"
+    said = _Warnings()
+    parser = RecordParser(["a", "b"], log=said)
+    rows, _ = parser.parse([line, '{"time": 1, "a": 1e400, "b": 2}'])  # a sensor's 1e400 is still a missing value
+    assert parser.counts["malformed"] == 1 and sent in said.messages[0] and "inf" not in said.messages[0]
+    assert rows.shape == (1, 2) and not np.isfinite(rows[0, 0]) and rows[0, 1] == 2
+
+
+def test_a_first_line_of_control_characters_is_malformed_not_another_encoding() -> None:
+    # before: printf '\x00\x01\x02\n' before good rows was told "the stream looks UTF-16 or UTF-32" (a NUL in three
+    # characters); UTF-16 and UTF-32 are told by what they look like, NULs between characters of text
+    told: list[str] = []
+
+    class Log:
+        def warn(self, kind: str, message: str) -> None:
+            told.append(kind)
+
+    parser = RecordParser(["a", "b"], log=Log())
+    rows, _ = parser.parse([b"\x00\x01\x02", b"0,1,2", b"1,3,4"])
+    assert rows.tolist() == [[1, 2], [3, 4]] and parser.counts["malformed"] == 1
+    assert "encoding" not in told and "malformed" in told
+    told.clear()
+    big_endian = RecordParser(["a", "b"], log=Log())  # no byte order mark: still told
+    big_endian.parse("time,a,b\n0,1,2\n".encode("utf-16-be").split(b"\n"))
+    assert told.count("encoding") == 1
 
 
 @pytest.mark.parametrize("lines,warns", [

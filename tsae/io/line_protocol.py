@@ -334,7 +334,7 @@ def json_metric(record: dict[str, Any]) -> Metric:
         if isinstance(value, bool):
             fields[key] = float(value)
         elif isinstance(value, (int, float)):
-            fields[key] = _whole(value) if isinstance(value, int) else value
+            fields[key] = _whole(value) if isinstance(value, int) else float(value)  # (not a float's subclass)
         else:
             fields[key] = value if isinstance(value, str) else "" if value is None else str(value)
     return Metric(str(record["name"]), {str(k): str(v) for k, v in tags.items()}, fields,

@@ -35,7 +35,10 @@ whatever came before it, and decides nothing of the stream's format: only where 
 without making the stream CSV (line protocol may still follow) or fixing its decimal mark.
 A sensor's value too large for a float (``1e999``, a
 310-digit integer) is infinite, in CSV, JSON and line protocol alike: a missing value of that sensor, as the table
-reader reads it, and the rest of the record counts.
+reader reads it, and the rest of the record counts. A sensor's boolean is the number 1 or 0 in every format, as the
+table reader reads a cell of one (:data:`~tsae.io.table_cells.BOOLEANS`): a CSV cell or JSON text ``true``/``False``
+(any case), a JSON ``true``/``false``, a line protocol field (``t``, ``F``, ``true``, ... its own syntax) or a
+Telegraf JSON field.
 So is a record that carries none of the detector's sensors: a JSON object without a number
 (or an explicit null / missing token) for any of them, such as ``{}`` or
 ``{"time": 1, "sensors": {...}}``, and a CSV line of empty fields only (``,,,,``, a blank row
@@ -115,7 +118,7 @@ from tsae.io.line_protocol import (
     parse_line,
 )
 from tsae.io.metric_rows import Instant, MetricRows
-from tsae.io.table_cells import MISSING, _as_float, _first_mark, is_comment
+from tsae.io.table_cells import MISSING, _as_float, _first_mark, boolean, is_comment
 from tsae.io.table_columns import TIME_NAMES, _label_index, _names_a_counter, find_time_column
 from tsae.io.table_dialect import DELIMITERS, separator_line, sniff_delimiter, spaced_names, spaced_numbers
 from tsae.io.table_time import _OFFSET, excel_days_warning, iso_time, names_utc
@@ -340,7 +343,10 @@ def _without_blank_tail(names: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _is_number(text: str) -> bool:
-    """Whether ``text`` is a number, with a decimal point or a decimal comma."""
+    """Whether ``text`` is a number, with a decimal point or a decimal comma (a boolean word, a sensor's 1 or 0, is
+    none: ``time,true`` may be a header, as to the table reader, and ``true`` no time)."""
+    if boolean(text.strip()) is not None:
+        return False
     try:
         _as_float(text, None)
     except ValueError:
@@ -427,20 +433,52 @@ def _is_name(text: str) -> bool:
 def _json_number(value: Any) -> float | None:
     """A JSON sensor value as a float: NaN for an explicit missing value (null, ``"NA"``, ...), None for no value.
 
-    A number too large for a float (an integer of 310 digits, as ``1e999`` is read) is infinite: a missing value.
+    A boolean (``true``, or text such as ``"False"``) is 1 or 0, as the table reader reads a cell of one. A number too
+    large for a float (an integer of 310 digits, as ``1e999`` is read) is infinite: a missing value.
     """
     if value is None:
         return math.nan
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+    if isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, (int, float, str)):
         return None
-    if isinstance(value, str) and value.strip().lower() in MISSING:
-        return math.nan
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lower() in MISSING:
+            return math.nan
+        flag = boolean(text)
+        if flag is not None:
+            return flag
     try:
         return float(value)
     except ValueError:
         return None
     except OverflowError:  # (only an int overflows: a float's text reads as infinite)
         return -math.inf if cast(int, value) < 0 else math.inf
+
+
+class _SentNumber(float):
+    """A JSON number that is not finite (``1e400``, or Python's ``NaN`` / ``-Infinity``), which text and messages name
+    as it was sent (``1e400``), not as float's ``inf``."""
+
+    text: str
+
+    def __new__(cls, text: str) -> _SentNumber:
+        number = super().__new__(cls, text)
+        number.text = text
+        return number
+
+    def __repr__(self) -> str:
+        return self.text
+
+    __str__ = __repr__
+
+
+def _json_float(text: str) -> float:
+    """A JSON number's float (``json.loads``' ``parse_float`` and ``parse_constant``): one that is not finite keeps
+    its text (:class:`_SentNumber`)."""
+    number = float(text)
+    return number if math.isfinite(number) else _SentNumber(text)
 
 
 def json_scalar(line: str) -> bool:
@@ -457,8 +495,20 @@ def json_scalar(line: str) -> bool:
 
 
 def _looks_wide(line: str) -> bool:
-    """Whether ``line`` looks like UTF-16 or UTF-32 text read as UTF-8: a NUL every third character or more."""
-    return line.count("\x00") * 3 >= len(line) > 0
+    """Whether ``line`` looks like UTF-16 or UTF-32 text read as UTF-8: a NUL every third character or more, between
+    characters that are text (printable, or spaces), nearly each alone (a byte order mark aside). A line of other
+    control characters (``\x00\x01\x02``) is only a malformed one.
+
+    Examples
+    --------
+    >>> _looks_wide("time,a".encode("utf-16-le").decode("latin-1")), _looks_wide(chr(0) + chr(1) + chr(2))
+    (True, False)
+    """
+    if line.count("\x00") * 3 < len(line) or not line:
+        return False
+    pieces = [piece for piece in line.split("\x00") if piece]
+    alone = sum(len(piece) == 1 for piece in pieces)
+    return alone * 5 >= len(pieces) * 4 > 0 and all(piece.isprintable() or piece.isspace() for piece in pieces)
 
 
 class RecordParser:
@@ -659,6 +709,10 @@ class RecordParser:
             text = fields[c].strip() if c >= 0 else ""
             if text.lower() in MISSING:
                 values.append(math.nan)
+                continue
+            flag = boolean(text)
+            if flag is not None:  # true/false: 1/0, as the table reader reads them
+                values.append(flag)
                 continue
             try:
                 values.append(_as_float(text, ",") if mark == "," else float(text))  # float("1,5"): an error
@@ -907,7 +961,7 @@ class RecordParser:
         """The records of a JSON line: one object, or an array of objects (a gateway's batch), each read on its
         own (a bad one is malformed, the others kept)."""
         try:
-            value = json.loads(line)
+            value = json.loads(line, parse_float=_json_float, parse_constant=_json_float)
         except (ValueError, RecursionError):  # RecursionError: nested too deeply
             self._malformed(f"invalid JSON: {line[:60]!r}")
             return []

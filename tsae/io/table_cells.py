@@ -1,4 +1,8 @@
-"""The cells of a table read as numbers: missing-value tokens, and numbers with a decimal point or a decimal comma.
+"""The cells of a table read as numbers: missing-value tokens, booleans, and numbers with a decimal point or a decimal
+comma.
+
+A boolean word (``true`` or ``false``, in any case: pandas writes a column of bools as ``True``/``False``) is the
+number 1 or 0 wherever a number is read (:data:`BOOLEANS`), as InfluxDB reads a boolean field and pandas a bool.
 
 A file uses one decimal mark; a cell that is not a number is told with its line and column (:func:`_not_a_number`).
 Shared by the table reader (:mod:`tsae.io.tables`) and the stream record parser (:mod:`tsae.io.records`).
@@ -19,6 +23,21 @@ MISSING = {"", "na", "nan", "null", "none", "n/a", "?", "-", "#n/a", "missing",
            "#div/0!", "#value!", "#ref!", "#name?", "#num!", "#null!"}
 
 
+#: cells that are booleans (compared lower-case), read as the numbers 1 and 0
+BOOLEANS = {"true": 1.0, "false": 0.0}
+
+
+def boolean(text: str) -> float | None:
+    """A (stripped) cell's number when it is a boolean word (:data:`BOOLEANS`), else None.
+
+    Examples
+    --------
+    >>> boolean("True"), boolean("FALSE"), boolean("t"), boolean("1")
+    (1.0, 0.0, None, None)
+    """
+    return BOOLEANS.get(text.lower()) if len(text) in (4, 5) else None
+
+
 def _is_missing(text: str) -> bool:
     return text.strip().lower() in MISSING
 
@@ -33,8 +52,12 @@ def is_comment(text: str) -> bool:
 def _as_float(cell: str, decimal: str | None) -> float:
     """A cell's number with the decimal mark ``decimal`` (``"."`` or ``","``; None: either); ValueError if none.
 
-    With ``","`` a cell holding a point is not a number (decimal marks are not mixed in a file).
+    With ``","`` a cell holding a point is not a number (decimal marks are not mixed in a file). A boolean word is 1
+    or 0 (:func:`boolean`).
     """
+    flag = boolean(cell.strip())
+    if flag is not None:
+        return flag
     if decimal is not None and (decimal == "," and "." in cell or decimal == "." and "," in cell):
         raise ValueError(cell)
     return float(cell.replace(",", ".", 1) if decimal != "." and "." not in cell else cell)
@@ -57,7 +80,7 @@ def _floats(cells: Sequence[str], decimal: str = ".", compiled: bool = False) ->
         # no cell missing, or only "nan"s, which float() reads as NaN (as missing cells are): the time it took to
         # look for missing cells one by one in every chunk was a third of the time to read a table
         return _numbers(arr, decimal)
-    arr = ["nan" if cell.lower() in MISSING else cell for cell in arr]
+    arr = ["nan" if cell.lower() in MISSING else _boolean_text(cell) for cell in arr]
     try:
         return _numbers(arr, decimal)
     except ValueError:
@@ -67,6 +90,12 @@ def _floats(cells: Sequence[str], decimal: str = ".", compiled: bool = False) ->
             except ValueError:
                 return i, cell
         raise
+
+
+def _boolean_text(cell: str) -> str:
+    """A (stripped) cell as ``float()`` reads it: a boolean word as ``"1"`` or ``"0"``, any other as it is."""
+    flag = boolean(cell)
+    return cell if flag is None else "1" if flag else "0"
 
 
 def _compiled_floats(cells: Sequence[str], decimal: str) -> np.ndarray | None:
@@ -87,6 +116,10 @@ def _compiled_floats(cells: Sequence[str], decimal: str) -> np.ndarray | None:
             cell = cells[i].strip()
             if cell.lower() in MISSING:
                 values[i] = np.nan
+                continue
+            flag = boolean(cell)
+            if flag is not None:
+                values[i] = flag
                 continue
             if decimal == ",":
                 if "." in cell:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tsae.io.table_cells import _floats, _is_missing, _numeric_fraction, numeric_columns
+from tsae.io.table_cells import _floats, _is_missing, _numeric_fraction, boolean, numeric_columns
 from tsae.io.table_time import _clean_dates, _parse_dates, named_unit, names_time, whole_numbers
 
 #: names of a time column (``_time``: InfluxDB's, first: an export's field may be named ``t`` or ``time``,
@@ -216,12 +216,15 @@ def _plan(header: list[str], sample: Sequence[Sequence[str]], decimal: str | Non
             planned.append(_Column(name, 3, floats=[], index=True))  # its errors are a channel's: it may be one
             continue
         if j == time_idx:
+            numeric = numeric and not _booleans(cells[j])  # a sensor's 1 and 0, no times
             # a counter's errors are told as a channel's: it is one again if a cell is not a number
             first_cell = next((c for c in cells[j] if not _is_missing(c)), None)
             column = _Column(name, 3 if counter else 0, floats=[] if numeric else None,
                              dates=None if numeric else [], counter=counter,
                              numbers_first=first_cell is not None and _numeric_fraction([first_cell], decimal) == 1.0)
         elif j == label_idx:
+            # booleans are numbers to a sensor, but a label of them is kept as written (smooth writes it back so)
+            numeric = numeric and not _booleans(cells[j])
             column = _Column(name, 1, floats=[] if numeric else None, texts=None if numeric else [])
         else:
             column = _Column(name, 3, floats=[])
@@ -231,6 +234,11 @@ def _plan(header: list[str], sample: Sequence[Sequence[str]], decimal: str | Non
     return planned, time_idx, label_idx
 
 
+def _booleans(cells: Sequence[str]) -> bool:
+    """Whether one of ``cells`` is a boolean word (:func:`~tsae.io.table_cells.boolean`): a number to a sensor only."""
+    return any(boolean(cell.strip()) is not None for cell in cells)
+
+
 def _blank_tail(cells: Sequence[str]) -> int:
     """How many cells a first row ends with that are blank (the line ends in delimiters), its first cell aside."""
     return next((i for i, cell in enumerate(reversed(cells[1:])) if cell.strip()), len(cells) - 1)
@@ -238,12 +246,15 @@ def _blank_tail(cells: Sequence[str]) -> int:
 
 def _is_data_row(cells: Sequence[str], decimal: str | None) -> bool:
     """Whether a first row is data rather than a header: every cell a number or a date (one holding a digit:
-    numpy reads ``"today"`` as a date too), at least one a number."""
+    numpy reads ``"today"`` as a date too), at least one a number that is no boolean word (``true,false`` names
+    columns)."""
     cells = cells[:len(cells) - _blank_tail(cells)]  # the line ends in delimiters: no cells after them
     numbers = [number and not _is_missing(c)
                for c, number in zip(cells, numeric_columns([[c] for c in cells], decimal), strict=True)]
-    return any(numbers) and all(is_number or (any(ch.isdigit() for ch in c) and _parse_dates(_clean_dates([c]))
-                                              is not None) for c, is_number in zip(cells, numbers, strict=True))
+    if not any(number and boolean(c.strip()) is None for c, number in zip(cells, numbers, strict=True)):
+        return False
+    return all(is_number or (any(ch.isdigit() for ch in c) and _parse_dates(_clean_dates([c])) is not None)
+               for c, is_number in zip(cells, numbers, strict=True))
 
 
 def row_numbers_hint(missing: Sequence[str]) -> str:

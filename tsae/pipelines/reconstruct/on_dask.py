@@ -12,11 +12,11 @@ import socket
 import tempfile
 import threading
 import time
-import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from tsae._warning_filters import ignored
 from tsae.errors import first_line, naming
 from tsae.extras import require_extra
 from tsae.io.atomic import all_or_nothing
@@ -328,8 +328,9 @@ def _model_task(client: Any, model_path: Path) -> Any:
     except OSError as error:
         raise ValueError(f"{model_path}: cannot read the model ({_one_line(error)})") from None
     key = f"tsae-model-{hashlib.sha256(data).hexdigest()}"
-    with warnings.catch_warnings():  # the bytes are in the graph once, on purpose: "Sending large graph of 96 MiB"
-        warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
+    # the bytes are in the graph once, on purpose: "Sending large graph of 96 MiB", which distributed raises on the
+    # thread that submits (this one), not on its event loop's: hidden on this thread alone, no other filter touched
+    with ignored(UserWarning, "Sending large graph"):
         return client.submit(_model_bytes, data, key=key, pure=False)
 
 
