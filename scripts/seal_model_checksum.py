@@ -1,4 +1,5 @@
-"""Write a copy of a tsae model file whose header carries ``weights_sha256``, its tensors' bytes unchanged.
+"""Write a copy of a tsae model file whose header carries ``weights_sha256`` (and ``tsae_sha256``, the header's
+own), its tensors' bytes unchanged.
 
 Model files saved before ``save_model`` recorded the checksum (the shipped denoiser weights among them) load
 without the check that finds a damaged byte in the tensors. This rewrites only the safetensors JSON header: the
@@ -16,12 +17,13 @@ import sys
 from pathlib import Path
 
 from tsae.models.container import read_container, read_tensor, tensors_digest
-from tsae.models.modelfile import HEADER_KEY, read_model_header
+from tsae.models.modelfile import HEADER_DIGEST_KEY, HEADER_KEY, header_digest, read_model_header
 
 
 def sealed_header(path: Path) -> tuple[bytes, int]:
-    """The safetensors header of ``path`` (length prefix included) with ``weights_sha256`` in the tsae header,
-    and where the file's data section starts. A file that already carries one is checked against its tensors."""
+    """The safetensors header of ``path`` (length prefix included) with ``weights_sha256`` in the tsae header and
+    ``tsae_sha256`` beside it, and where the file's data section starts. A file that already carries one is checked
+    against its tensors."""
     read_model_header(path)  # a file load_model refuses is not sealed
     with open(path, "rb") as handle:
         container = read_container(path, handle)
@@ -34,7 +36,9 @@ def sealed_header(path: Path) -> tuple[bytes, int]:
     if tsae_header.get("weights_sha256") not in (None, digest):
         raise ValueError(f"{path}: its tensors do not match its weights_sha256 (damaged?); not sealed")
     tsae_header["weights_sha256"] = digest
-    header["__metadata__"][HEADER_KEY] = json.dumps(tsae_header, allow_nan=False)
+    text = json.dumps(tsae_header, allow_nan=False)
+    header["__metadata__"][HEADER_KEY] = text
+    header["__metadata__"][HEADER_DIGEST_KEY] = header_digest(text)
     raw = json.dumps(header, separators=(",", ":")).encode("utf-8")
     raw += b" " * (-len(raw) % 8)  # as safetensors writes it: the data section 8-byte aligned
     return struct.pack("<Q", len(raw)) + raw, container.data_start

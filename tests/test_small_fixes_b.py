@@ -184,8 +184,9 @@ def test_train_on_values_beyond_float32_names_the_file_and_channel(tmp_path) -> 
     x[1] = 1e308
     np.save(tmp_path / "huge.npy", x)
     line = one_line_error(run("train", tmp_path / "huge.npy", *FAST, "--normalize", "none", "-o", tmp_path / "m.tsae"))
-    assert line.startswith(f"Error: {tmp_path / 'huge.npy'}: channel 1 holds values too large to train on "
-                           "(up to 1e+308"), line
+    # beyond 1e30 is missing (as reconstruct and encode read it): none left to train on, not values too large
+    assert line == (f"Error: {tmp_path / 'huge.npy'}: a channel has no finite values (channel 1): its values are all "
+                    "beyond 1e30 in magnitude, which is missing"), line
     assert "series 0" not in line and "the model knows" not in line
     assert not (tmp_path / "m.tsae").exists()
 

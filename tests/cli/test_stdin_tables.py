@@ -60,6 +60,7 @@ def _comparable(path: Path) -> object:
     meta = json.loads(header["__metadata__"]["tsae"])
     meta["extra"]["train"].pop("seconds")
     header["__metadata__"]["tsae"] = meta
+    header["__metadata__"].pop("tsae_sha256")  # the header's checksum: of the seconds too
     return header, data[8 + size:]
 
 

@@ -153,6 +153,7 @@ def _model_without_run(path: Path) -> tuple[object, bytes]:
         epoch.pop("seconds")
     sources = training.pop("sources")
     header["__metadata__"]["tsae"] = meta
+    header["__metadata__"].pop("tsae_sha256")  # the header's checksum: of the seconds too
     return (header, sources), data[8 + size:]
 
 

@@ -209,13 +209,13 @@ def test_encode_names_the_file_and_the_model_of_another_channel_count(tables, tm
 # ----------------------------------------------------------------------------- a huge value
 def test_one_huge_value_that_squashes_its_channel_is_told(tmp_path) -> None:
     x = signals()
-    x[1, 50] = 1e300
-    with pytest.warns(OutlierWarning, match=r"^series: channel 1 has values up to 1e\+300 .*remove the outliers"):
+    x[1, 50] = 1e29  # below 1e30: a value (beyond it, a gap)
+    with pytest.warns(OutlierWarning, match=r"^series: channel 1 has values up to 1e\+29 .*remove the outliers"):
         tsae.fit(x, window=32, params={"hidden": 4, "latent": 4}, config=CONFIG)
     data = tmp_path / "huge.npy"
     np.save(data, x)
     result = run("train", data, *[a for a in FAST if a != "-q"], "-o", tmp_path / "m.tsae")
-    assert result.exit_code == 0 and "huge.npy: channel 1 has values up to 1e+300" in result.output
+    assert result.exit_code == 0 and "huge.npy: channel 1 has values up to 1e+29" in result.output
 
 
 def test_ordinary_and_constant_channels_are_not_told() -> None:
@@ -323,3 +323,45 @@ def test_a_table_numbered_by_its_rows_gives_the_model_no_sample_rate(tmp_path, f
     assert result.exit_code == 0 and "Hz" not in result.output, result.output
     assert_one_line_error(run("reconstruct", out, numbered, "-o", tmp_path / "r.wav"),
                           "an audio output needs a sample rate (the input has none)")
+
+
+# ----------------------------------------------------------------------------- beyond 1e30, infinite: as reconstruct
+def test_a_npy_channel_beyond_1e30_is_missing_to_train_as_to_reconstruct(tmp_path) -> None:
+    # before: train took a channel of 1e300 values as data (exit 0, its zscore scale 1e300) and reconstruct then
+    # refused the same file ('a channel has no finite values (channel 2)'): every other reader calls them missing
+    x = signals()
+    x[2] = 1e300 * np.cos(np.arange(x.shape[1]))
+    data = tmp_path / "huge.npy"
+    np.save(data, x)
+    result = run("train", data, *FAST, "-o", tmp_path / "m.tsae")
+    assert_one_line_error(result, f"{data}: a channel has no finite values (channel 2)", "beyond 1e30")
+    assert not (tmp_path / "m.tsae").exists()
+    with pytest.raises(ValueError, match=r"^series: a channel has no finite values \(channel 2\).*beyond 1e30"):
+        tsae.fit(x, window=32, params={"hidden": 4, "latent": 4}, config=CONFIG)
+
+
+def test_a_glitch_beyond_1e30_is_a_gap_to_train_not_the_channel_s_spread(tmp_path) -> None:
+    # before: one 1e31 sample of an .npy set its channel's zscore scale to ~7e29 (squashed, with a warning), while
+    # reconstruct and encode of that file read it as a gap
+    x = signals()
+    x[1, 50] = 1e31
+    data = tmp_path / "glitch.npy"
+    np.save(data, x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", OutlierWarning)
+        fit = tsae.fit(x, window=32, params={"hidden": 4, "latent": 4}, config=CONFIG)
+    assert fit.normalizer.scale[1] < 10
+    result = run("train", data, *[a for a in FAST if a != "-q"], "-o", tmp_path / "m.tsae")
+    assert result.exit_code == 0 and "Warning" not in result.output, result.output
+    assert tsae.load_model(tmp_path / "m.tsae").normalizer["scale"][1] < 10
+
+
+def test_train_refuses_an_infinite_npy_sample_as_reconstruct_does(tmp_path) -> None:
+    # before: train repaired it silently, and reconstruct and encode refused the file it had learnt from
+    x = signals()
+    x[1, 5] = -np.inf
+    data = tmp_path / "inf.npy"
+    np.save(data, x)
+    result = run("train", data, *FAST, "-o", tmp_path / "m.tsae")
+    assert_one_line_error(result, f"{data}: sample 5 of channel 1 is infinite (-inf)")
+    assert not (tmp_path / "m.tsae").exists()

@@ -211,6 +211,37 @@ def test_a_flipped_bit_in_the_weights_is_refused_by_the_checksum(saved, tmp_path
         assert "weights_sha256" in one_line_error(path, "damaged or was altered")
 
 
+def _flip_in_header(data: bytes, text: bytes, bit: int) -> bytearray:
+    """``data`` with one bit of the first byte after ``text`` (in the safetensors header) flipped."""
+    damaged = bytearray(data)
+    damaged[data.index(text, 8, _data_start(data)) + len(text)] ^= bit
+    return damaged
+
+
+def test_a_flipped_bit_in_the_header_is_refused_by_its_checksum(saved, tmp_path) -> None:
+    # a scale of 2.0 read as 6.0, a rate of 250 Hz as 210, a note 'hi' as 'ii': valid JSON, every field in range,
+    # so the file loaded and scaled or rate-checked its series silently wrong (s54_audit_train, before)
+    data = saved.read_bytes()
+    for text, bit in ((rb'\"scale\": [', 0x04), (rb'\"sample_rate\": 2', 0x04), (rb'\"note\": \"', 0x01)):
+        path = tmp_path / "flipped.tsae"
+        path.write_bytes(_flip_in_header(data, text, bit))
+        message = one_line_error(path, "damaged or was altered")
+        assert "header" in message and "tsae_sha256" in message, message
+        with pytest.raises(ValueError, match="tsae_sha256"):
+            read_model_header(path)
+
+
+def test_a_header_without_its_checksum_still_loads_and_a_malformed_one_is_refused(model, saved, tmp_path) -> None:
+    head = {k: v for k, v in read_model_header(saved).items() if k != "weights_sha256"}  # its arrays left out
+    tensors = {k: v.clone() for k, v in model.state_dict().items()}
+    path = tmp_path / "old.tsae"
+    save_file(tensors, str(path), metadata={"tsae": json.dumps(head)})  # as files written before it
+    assert load_model(path).family == "conv1d"
+    for bad in ("0" * 63, "Z" * 64, ""):
+        save_file(tensors, str(path), metadata={"tsae": json.dumps(head), "tsae_sha256": bad})
+        one_line_error(path, "tsae_sha256")
+
+
 def test_a_file_without_a_checksum_still_loads_and_a_malformed_one_is_refused(model, saved, tmp_path) -> None:
     head = read_model_header(saved)
     assert len(head["weights_sha256"]) == 64

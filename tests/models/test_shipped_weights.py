@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tsae.models.container import read_container, read_tensor, tensors_digest
-from tsae.models.modelfile import load_model, read_model_header
+from tsae.models.modelfile import HEADER_DIGEST_KEY, load_model, read_model_header
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = sorted((ROOT / "plugins" / "weights").glob("*.tsae"))
@@ -57,5 +57,7 @@ def test_sealing_rewrites_the_header_only(tmp_path) -> None:
     assert seal.main([str(source), "-o", str(tmp_path / "copy.tsae")]) == 0  # sealed already: checked, kept
     assert _data(tmp_path / "copy.tsae") == _data(source)
     assert read_model_header(tmp_path / "copy.tsae")["weights_sha256"] == _digest(source)
+    with open(tmp_path / "copy.tsae", "rb") as handle:  # and the header's own checksum, which holds
+        assert len(read_container(tmp_path / "copy.tsae", handle).metadata[HEADER_DIGEST_KEY]) == 64
     with pytest.raises(SystemExit):
         seal.main([str(source), "-o", str(source)])

@@ -1,6 +1,6 @@
 """Train a model family on series (arrays, CSV tables, audio files or folders of them).
 
-:func:`fit_model_on_series` is the library behind ``tsae train``: it repairs NaN runs,
+:func:`fit_model_on_series` is the library behind ``tsae train``: it repairs missing runs,
 fits a normaliser on all the data, cuts normalised windows with the frame spec, builds
 the family through the plugin registry (seeded), trains it with the shared trainer and
 returns a :class:`FitResult` that :meth:`FitResult.save` writes as one model file
@@ -22,6 +22,7 @@ from tsae.engine.framing import frame, window_array, window_name
 from tsae.engine.layout import as_channels_first, is_dataframe
 from tsae.engine.preprocess import Normalizer, as_float32, power_of_two_unit, repair_missing
 from tsae.errors import EmptyChannelError, NamedMemoryError, memory_for, shown
+from tsae.io.table_absurd import absurd_as_missing
 from tsae.models.device import float32_default, grad_enabled
 
 NORMALIZE_CHOICES = ("zscore", "robust", "none")
@@ -160,10 +161,14 @@ def _channel(columns: Sequence[str] | None, c: int) -> str:
 
 
 def _repair(x: np.ndarray, label: str, columns: Sequence[str] | None = None) -> np.ndarray:
+    """``x`` with its gaps filled: NaN, infinite and beyond 1e30 in magnitude are missing, as a table's cell is to
+    every reader and an array's to :func:`tsae.reconstruct` and :func:`tsae.encode` (the model's users)."""
     try:
-        return repair_missing(x, empty="raise")
+        return repair_missing(absurd_as_missing(x), empty="raise")
     except EmptyChannelError as error:
-        raise ValueError(f"{label}: {error.named(columns)}") from None
+        beyond = np.isfinite(x[error.channel]).any()  # all 1e300: "no finite values" alone would puzzle
+        raise ValueError(f"{label}: {error.named(columns)}" + (
+            ": its values are all beyond 1e30 in magnitude, which is missing" if beyond else "")) from None
     except ValueError as error:
         raise ValueError(f"{label}: {error}") from None
 
@@ -490,7 +495,8 @@ def fit_model_on_series(
     series
         An array ``(channels, n)`` / ``(n,)`` (a numpy array, a torch tensor, a pandas
         Series, or a DataFrame with one column per channel) or a list of them (same
-        channel count). NaN runs are repaired (linear) before training.
+        channel count). Missing runs (NaN, infinite, and finite values beyond 1e30 in magnitude, as
+        :func:`tsae.reconstruct` and :func:`tsae.encode` read them) are repaired (linear) before training.
     model
         Registered family name (see ``tsae models``).
     window, hop
@@ -662,7 +668,7 @@ def read_training_data(paths: Sequence[str | os.PathLike]) -> TrainingData:
     channel_names: list[list[str] | None] = []
     first_table: tuple[str, list[str]] | None = None
     for f in files:
-        values, rate, meta = read_series(f)
+        values, rate, meta = read_series(f, finite=True)  # an infinite .npy sample refused, as reconstruct does
         warn_time_order(f, meta.get("time"), meta.get("time_name"), "learnt from")
         named = table_columns(meta)
         if named is not None:

@@ -14,7 +14,10 @@ arguments, see :meth:`tsae.models.base.Autoencoder.hparams`), the ``frame`` spec
 the model was trained on, must be one distinct string per channel, or absent), and
 ``weights_sha256``, the SHA-256 of the tensors (:func:`tsae.models.container.tensors_digest`):
 a file whose tensors do not hash to it is refused as damaged (files written before it,
-without the field, load as before).
+without the field, load as before). Beside the JSON header, the safetensors metadata holds
+``tsae_sha256``, the SHA-256 of the header's text: a flipped bit in a number of the header
+(a normalisation scale, a detector's threshold) leaves valid JSON in range, and is refused
+as damaged too (files without it load as before).
 
 Loading never executes code from the file: the bytes are checked and parsed as
 safetensors (no pickle, ``torch.load`` is never called), the header is plain JSON, and
@@ -30,6 +33,7 @@ before it is built (:mod:`tsae.models.rebuild`).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import json
 import math
@@ -63,6 +67,8 @@ FORMAT_NAME = "tsae-model"
 FORMAT_VERSION = 1
 MODEL_SUFFIX = ".tsae"
 HEADER_KEY = "tsae"
+#: the safetensors metadata key of the SHA-256 of the header's text (:func:`header_digest`)
+HEADER_DIGEST_KEY = "tsae_sha256"
 ARRAY_PREFIX = "arrays."
 #: what :func:`save_model` can store a network's floating-point parameters as
 WEIGHT_DTYPES = ("float32", "float16", "bfloat16")
@@ -309,7 +315,8 @@ def _file_content(path: Path, model: Any, *, frame: Mapping[str, Any] | None, no
     digest = _saved_digest(tensors)
     if digest is not None:
         header["weights_sha256"] = digest
-    return tensors, {HEADER_KEY: _header_text(path, model, header)}
+    text = _header_text(path, model, header)
+    return tensors, {HEADER_KEY: text, HEADER_DIGEST_KEY: header_digest(text)}
 
 
 def loaded_in_memory(model: Any, *, device: Any = "cpu", name: str = "model", **fields: Any) -> LoadedModel:
@@ -408,6 +415,11 @@ def _model_path(path: Any) -> Path:
     return Path(path)
 
 
+def header_digest(text: str) -> str:
+    """The SHA-256 (hex) of a model file's JSON header ``text``, as ``tsae_sha256`` records it."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 # ----------------------------------------------------------------------------- loading
 def _parse_tsae_header(path: Path, metadata: Mapping[str, str]) -> dict[str, Any]:
     """Parse the tsae JSON header and check every field's type and range before anything uses it."""
@@ -450,7 +462,19 @@ def _parse_tsae_header(path: Path, metadata: Mapping[str, str]) -> dict[str, Any
     _check_columns(path, (header.get("extra") or {}).get("columns"), hparams["channels"])
     if header.get("sample_rate") is not None:
         check_number(path, "sample_rate", header["sample_rate"], 0.0, low_open=True)
+    _check_header_digest(path, text, metadata.get(HEADER_DIGEST_KEY))
     return header
+
+
+def _check_header_digest(path: Path, text: str, digest: str | None) -> None:
+    """The header ``text`` hashes to ``digest`` (its ``tsae_sha256``; None in files written before it)."""
+    if digest is None:
+        return
+    if not _SHA256.fullmatch(digest):
+        raise ModelFileError(path, f"must be 64 hexadecimal digits, not {shown(digest)}", HEADER_DIGEST_KEY)
+    if header_digest(text) != digest:
+        raise ModelFileError(path, f"the header does not match its checksum ({HEADER_DIGEST_KEY}): the file is "
+                                   "damaged or was altered after it was saved")
 
 
 def _check_frame(path: Path, frame: dict[str, Any] | None) -> None:
