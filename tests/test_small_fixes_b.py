@@ -266,3 +266,14 @@ def test_a_family_error_ending_in_a_quote_keeps_it(monkeypatch) -> None:
     with pytest.raises(ValueError) as info:
         fit_model_on_series([sine()], model="x", window=16)
     assert str(info.value).endswith("No module named 'xyz'")
+
+
+def test_train_refuses_a_model_named_like_json_text(tmp_path) -> None:
+    """``tsae train -o m.json`` wrote a binary model under a JSON text file's name (tsae writes events and an ONNX
+    export's sidecar as .json)."""
+    np.save(tmp_path / "x.npy", sine())
+    out = tmp_path / "m.json"
+    line = one_line_error(run("train", tmp_path / "x.npy", *FAST, "-o", out))
+    assert line == f"Error: {out}: refusing to write a model under a JSON text file's name (.json): name it " \
+                   f"{tmp_path / 'm.tsae'}", line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.npy"]

@@ -544,6 +544,10 @@ def check_stdin_not_output(stdin: IO[Any], outputs: Iterable[PathLike]) -> None:
 NOT_DATA_SUFFIXES = {".tsae": "a model or detector file's", ".tsz": "a compressed container's",
                      ".onnx": "an ONNX export's"}
 
+#: suffixes of text a model or container is not: tsae writes JSON there (events, an ONNX export's sidecar beside
+#: ``NAME.onnx``), and a binary file so named reads as neither
+_TEXT_SUFFIXES = {".json": "a JSON text file's"}
+
 #: each kind of file tsae writes: what a refusal calls it, and the suffix it suggests (its own)
 OUTPUT_KINDS = {"model": ("a model", ".tsae"), "container": ("a .tsz container", ".tsz"), "data": ("data", ".csv")}
 
@@ -576,7 +580,8 @@ def check_output_kind(output: PathLike, kind: str, better: str = "") -> None:
         what, why = "a data file's", f"tsae reads {suffix} files as {read_as}"
     else:
         suffix = Path(str(output)).suffix
-        found = NOT_DATA_SUFFIXES.get(suffix.lower()) if suffix.lower() != own else None
+        names = NOT_DATA_SUFFIXES if kind == "data" else {**NOT_DATA_SUFFIXES, **_TEXT_SUFFIXES}
+        found = names.get(suffix.lower()) if suffix.lower() != own else None
         if found is None:
             return
         what, why = found, suffix
